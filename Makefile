@@ -1,0 +1,35 @@
+# Strongroom's entry points. CI runs `make test` (.ci/run); `make run` starts the demo on
+# http://127.0.0.1:8080.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+.PHONY: install build run test lint bench clean
+
+# Debian packages and node_modules (idempotent, quiet when there is nothing to do).
+install:
+	@bash scripts/install-deps.sh
+
+build: install
+	npm run --silent build
+
+run: build
+	node dist/cli/index.js demo
+
+lint: install
+	npm run --silent lint
+
+# PostgreSQL suites use the server on 127.0.0.1:5432, or a throwaway one that is stopped
+# afterwards even when tests fail or are interrupted; vitest's exit code is make's.
+test: build lint
+	@trap 'bash scripts/stop-postgres.sh' EXIT; trap 'exit 130' INT TERM; \
+	url="$$(bash scripts/ensure-postgres.sh)"; \
+	STRONGROOM_TEST_PG_ADMIN_URL="$$url" npx --no-install vitest run
+
+bench: build
+	@test -d node_modules/tsx || { echo 'make bench: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
+	node --import tsx bench/run.ts
+
+clean:
+	@bash scripts/stop-postgres.sh
+	rm -rf dist .tmp test-results

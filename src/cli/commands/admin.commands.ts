@@ -1,0 +1,98 @@
+// Administration commands: init, org add, user add, collection add, token create, app-password create.
+import type { Command } from 'commander';
+import { systemActor } from '../../services/identity.service.js';
+import { list, output, readStdin, say, withVault } from '../context.js';
+
+export function registerAdminCommands(program: Command): void {
+  program
+    .command('init')
+    .description('create the data directory, master key, audit signing key and database')
+    .action(async (_opts, command: Command) => {
+      await withVault(command, async (vault) => {
+        say(`Initialised ${vault.config.dataDir} (${vault.config.databaseUrl ? 'PostgreSQL' : 'embedded SQLite'}).`);
+        say('Keep keys/master.key safe and backed up separately: without it nothing can be read.');
+      }, { create: true });
+    });
+
+  const org = program.command('org').description('organisations');
+  org
+    .command('add')
+    .description('add an organisation; prints its id')
+    .requiredOption('--slug <slug>', 'short name used in URLs, e.g. north-shire')
+    .requiredOption('--name <name>', 'full name, e.g. "North Shire Council"')
+    .option('--region <region>', 'region, for the shared-services report')
+    .option('--kind <kind>', 'district, county, unitary, joint-committee…', 'council')
+    .action(async (opts: { slug: string; name: string; region?: string; kind: string }, command: Command) => {
+      const created = await withVault(command, (vault) => vault.identity.addOrganisation(systemActor(), { slug: opts.slug, name: opts.name, kind: opts.kind, ...(opts.region ? { region: opts.region } : {}) }));
+      output(created.id);
+    });
+  org
+    .command('list')
+    .description('list organisations')
+    .action(async (_opts, command: Command) => {
+      const orgs = await withVault(command, (vault) => vault.identity.listOrganisations());
+      for (const o of orgs) output(`${o.id}\t${o.slug}\t${o.name}\t${o.region}`);
+    });
+
+  program
+    .command('user')
+    .description('people')
+    .command('add')
+    .description('add a user; prints their id (and a generated password, once, unless --password-stdin)')
+    .requiredOption('--org <slug>', 'organisation slug')
+    .requiredOption('--email <email>', 'e-mail address (the sign-in name)')
+    .requiredOption('--name <name>', 'full name')
+    .option('--role <role...>', 'member, records_manager, org_admin, security_admin, auditor, dpo', ['member'])
+    .option('--team <area...>', 'service areas, e.g. payroll hr', [])
+    .option('--clearance <level>', 'OFFICIAL or OFFICIAL-SENSITIVE', 'OFFICIAL')
+    .option('--password-stdin', 'read the password from standard input')
+    .action(async (opts: { org: string; email: string; name: string; role: string[]; team: string[]; clearance: string; passwordStdin?: boolean }, command: Command) => {
+      const password = opts.passwordStdin ? await readStdin() : undefined;
+      const { user, generatedPassword } = await withVault(command, (vault) =>
+        vault.identity.addUser(systemActor(), {
+          organisationSlug: opts.org, email: opts.email, name: opts.name, roles: opts.role.flatMap(list), teams: opts.team.flatMap(list),
+          clearance: opts.clearance, ...(password !== undefined ? { password } : {}),
+        }),
+      );
+      output(user.id);
+      if (generatedPassword) {
+        say('Generated password (shown once; the user should change it at first sign-in):');
+        output(generatedPassword);
+      }
+    });
+
+  program
+    .command('collection')
+    .description('the file plan')
+    .command('add')
+    .description('add a collection; prints its id')
+    .requiredOption('--org <slug>', 'organisation slug')
+    .requiredOption('--name <name>', 'collection name')
+    .requiredOption('--service <area>', 'service area, e.g. payroll')
+    .option('--classification <level>', 'OFFICIAL or OFFICIAL-SENSITIVE', 'OFFICIAL')
+    .option('--parent <id>', 'parent collection id')
+    .action(async (opts: { org: string; name: string; service: string; classification: string; parent?: string }, command: Command) => {
+      const collection = await withVault(command, async (vault) => {
+        const org = await vault.identity.organisationBySlug(opts.org);
+        return vault.collections.create(systemActor(), { organisationId: org.id, name: opts.name, serviceArea: opts.service, classification: opts.classification, parentId: opts.parent ?? null });
+      });
+      output(collection.id);
+    });
+
+  for (const [name, kind, what] of [['token', 'api_token', 'an API token'], ['app-password', 'app_password', 'a WebDAV app password']] as const) {
+    program
+      .command(name)
+      .description(`${what}s`)
+      .command('create')
+      .description(`create ${what} for a user; prints the secret, once`)
+      .requiredOption('--user <email>', "the user's e-mail")
+      .option('--name <name>', 'a label to recognise it by', name)
+      .action(async (opts: { user: string; name: string }, command: Command) => {
+        const { secret } = await withVault(command, async (vault) => {
+          const user = await vault.identity.userByEmail(opts.user);
+          return vault.identity.createCredential(systemActor(), user.id, kind, opts.name);
+        });
+        output(secret);
+      });
+  }
+}

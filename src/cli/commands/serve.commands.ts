@@ -1,0 +1,68 @@
+// serve and demo: run the server (HTTP API, web interface, WebDAV, jobs) until told to stop.
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { listenProblems, type Config } from '../../config/config.js';
+import { buildApp } from '../../http/app.js';
+import { openVault, type Vault } from '../../main.js';
+import { serverExtensions } from '../../http/extensions.js';
+import { seedDemo } from '../demo-data.js';
+import { configFrom, say } from '../context.js';
+
+async function serve(config: Config, before?: (vault: Vault) => Promise<void>): Promise<void> {
+  const problems = listenProblems(config);
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+  const https = config.tlsCert && config.tlsKey ? { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) } : null;
+  const vault = await openVault(config, { create: true, startClamd: true });
+  if (before) await before(vault);
+  vault.startBackground();
+  const app = await buildApp(vault, { server: https ? { https } : {}, extensions: serverExtensions });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  say(`Strongroom is listening on ${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port} (data in ${config.dataDir}).`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal}: stopping…`);
+    await app.close();
+    await vault.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+export function registerServeCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('run the server: web interface, REST API (/api/v1), WebDAV (/dav/) and background jobs')
+    .option('--host <host>', 'address to listen on (env STRONGROOM_HOST, default 127.0.0.1)')
+    .option('--port <port>', 'port (env STRONGROOM_PORT, default 8080)')
+    .option('--tls-cert <file>', 'TLS certificate (PEM) (env STRONGROOM_TLS_CERT)')
+    .option('--tls-key <file>', 'TLS private key (PEM) (env STRONGROOM_TLS_KEY)')
+    .option('--trust-proxy', 'a TLS-terminating proxy is in front: allow a non-loopback address without TLS')
+    .option('--clamd <address>', 'use an existing clamd (socket path or host:port) instead of starting one (env STRONGROOM_CLAMD)')
+    .action(async (opts: { host?: string; port?: string; tlsCert?: string; tlsKey?: string; trustProxy?: boolean; clamd?: string }, command: Command) => {
+      await serve(configFrom(command, { host: opts.host, port: opts.port, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, trustProxy: opts.trustProxy, clamd: opts.clamd }));
+    });
+
+  program
+    .command('demo')
+    .description('create fictional councils, people, arrangements and documents (idempotent), then serve on http://127.0.0.1:8080')
+    .option('--port <port>', 'port (default 8080)')
+    .option('--no-serve', 'only create the demo data')
+    .action(async (opts: { port?: string; serve: boolean }, command: Command) => {
+      const config = configFrom(command, { port: opts.port });
+      if (!opts.serve) {
+        const vault = await openVault(config, { create: true, startClamd: true });
+        try {
+          await seedDemo(vault, config);
+        } finally {
+          await vault.close();
+        }
+        return;
+      }
+      await serve(config, (vault) => seedDemo(vault, config));
+    });
+}

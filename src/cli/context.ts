@@ -1,0 +1,52 @@
+// Shared CLI plumbing: global flags → Config → Vault, printing ids on stdout and messages on stderr,
+// and turning any error into one clear line and a non-zero exit.
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { ConfigError, loadConfig, type Config } from '../config/config.js';
+import { DomainError } from '../domain/errors.js';
+import { openVault, type OpenVaultOptions, type Vault } from '../main.js';
+
+export interface GlobalFlags {
+  data?: string;
+  databaseUrl?: string;
+}
+
+export function configFrom(command: Command, extra: Record<string, string | boolean | undefined> = {}): Config {
+  const flags = command.optsWithGlobals<GlobalFlags & Record<string, string | boolean | undefined>>();
+  return loadConfig({ env: process.env, flags: { data: flags.data, databaseUrl: flags.databaseUrl, ...extra } });
+}
+
+/** Opens the vault for a one-shot command, runs it, flushes the audit log and closes. */
+export async function withVault<T>(command: Command, work: (vault: Vault) => Promise<T>, options: OpenVaultOptions = {}): Promise<T> {
+  const config = configFrom(command);
+  const vault = await openVault(config, { logger: pino({ level: process.env.STRONGROOM_LOG_LEVEL ?? 'warn' }, pino.destination(2)), ...options });
+  try {
+    return await work(vault);
+  } finally {
+    await vault.close();
+  }
+}
+
+/** The one thing a creating command prints on standard output, so scripts can capture it. */
+export function output(value: string): void {
+  process.stdout.write(`${value}\n`);
+}
+
+export function say(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+export function failure(error: unknown): string {
+  if (error instanceof ConfigError) return error.message;
+  if (error instanceof DomainError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+export const list = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
+
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}

@@ -1,0 +1,106 @@
+// Demo data: four fictional councils in two regions, people in every role, realistic shared-service
+// arrangements and a few documents. Idempotent: a second run only prints how to start.
+import { Readable } from 'node:stream';
+import type { Config } from '../config/config.js';
+import type { Vault } from '../main.js';
+import { systemActor } from '../services/identity.service.js';
+import { say } from './context.js';
+
+export const DEMO_PASSWORD = 'demo-vault-passphrase-2026';
+
+const COUNCILS = [
+  { slug: 'north-shire', name: 'North Shire Council', region: 'North West', kind: 'county' },
+  { slug: 'riverside', name: 'Riverside Borough Council', region: 'North West', kind: 'district' },
+  { slug: 'eastvale', name: 'Eastvale District Council', region: 'East of England', kind: 'district' },
+  { slug: 'fenmarsh', name: 'Fenmarsh District Council', region: 'East of England', kind: 'district' },
+];
+
+const COLLECTIONS = [
+  { name: 'Human resources', service: 'hr', classification: 'OFFICIAL-SENSITIVE' },
+  { name: 'Payroll', service: 'payroll', classification: 'OFFICIAL-SENSITIVE' },
+  { name: 'Finance', service: 'finance', classification: 'OFFICIAL' },
+  { name: 'Procurement', service: 'procurement', classification: 'OFFICIAL' },
+];
+
+const PEOPLE = [
+  { local: 'admin', name: 'Alex Admin', roles: ['org_admin'], teams: [], clearance: 'OFFICIAL-SENSITIVE' },
+  { local: 'payroll', name: 'Priya Payroll', roles: ['member'], teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' },
+  { local: 'hr', name: 'Harriet HR', roles: ['member'], teams: ['hr'], clearance: 'OFFICIAL-SENSITIVE' },
+  { local: 'procurement', name: 'Pat Procurement', roles: ['member'], teams: ['procurement'], clearance: 'OFFICIAL' },
+  { local: 'records', name: 'Rob Records', roles: ['records_manager'], teams: [], clearance: 'OFFICIAL-SENSITIVE' },
+  { local: 'security', name: 'Sam Security', roles: ['security_admin'], teams: [], clearance: 'OFFICIAL-SENSITIVE' },
+  { local: 'auditor', name: 'Aisha Auditor', roles: ['auditor'], teams: [], clearance: 'OFFICIAL-SENSITIVE' },
+  { local: 'dpo', name: 'Dana DPO', roles: ['dpo'], teams: [], clearance: 'OFFICIAL-SENSITIVE' },
+];
+
+const emailOf = (local: string, slug: string) => `${local}@${slug}.example.gov.uk`;
+
+export async function seedDemo(vault: Vault, config: Config): Promise<void> {
+  const system = systemActor('cli');
+  const fresh = !(await vault.store.repos.organisations.bySlug(COUNCILS[0]!.slug));
+  if (fresh) {
+    const orgIds: Record<string, string> = {};
+    const collectionIds: Record<string, string> = {};
+    for (const council of COUNCILS) {
+      const org = await vault.identity.addOrganisation(system, council);
+      orgIds[council.slug] = org.id;
+      for (const c of COLLECTIONS) {
+        const created = await vault.collections.create(system, { organisationId: org.id, name: c.name, serviceArea: c.service, classification: c.classification });
+        collectionIds[`${council.slug}/${c.service}`] = created.id;
+      }
+      for (const person of PEOPLE) {
+        await vault.identity.addUser(system, { organisationSlug: council.slug, email: emailOf(person.local, council.slug), name: person.name, roles: person.roles, teams: person.teams, clearance: person.clearance, password: DEMO_PASSWORD });
+      }
+    }
+    const id = (slug: string) => orgIds[slug]!;
+    await vault.arrangements.propose(system, {
+      hostOrganisationId: id('north-shire'), partnerOrganisationIds: [id('riverside'), id('eastvale')], serviceArea: 'payroll',
+      purpose: 'North Shire runs payroll for Riverside and Eastvale', lawfulBasis: 'UK GDPR Art 6(1)(e) public task; Art 28 processing agreement',
+      agreementReference: 'NS-PAY-2024-01', accessLevel: 'contribute', ceiling: 'OFFICIAL-SENSITIVE', startsAt: '2024-04-01', annualSavingPounds: 185_000,
+    }, { approve: true });
+    const procurement = await vault.arrangements.propose(system, {
+      hostOrganisationId: id('eastvale'), partnerOrganisationIds: [id('fenmarsh'), id('riverside'), id('north-shire')], serviceArea: 'procurement',
+      purpose: 'Joint procurement unit buying for four councils', lawfulBasis: 'UK GDPR Art 6(1)(e) public task; joint committee agreement',
+      agreementReference: 'JPU-2023-07', accessLevel: 'manage', ceiling: 'OFFICIAL', startsAt: '2023-07-01', annualSavingPounds: 240_000,
+    }, { approve: true });
+    await vault.arrangements.createWorkspace(system, procurement.id, 'Joint procurement unit');
+    await vault.arrangements.propose(system, {
+      hostOrganisationId: id('riverside'), partnerOrganisationIds: [id('fenmarsh')], serviceArea: 'hr',
+      purpose: 'Riverside HR service manages personnel files for Fenmarsh', lawfulBasis: 'UK GDPR Art 6(1)(b),(c); Art 9(2)(b) employment',
+      agreementReference: 'RBC-HR-2025-02', accessLevel: 'read', ceiling: 'OFFICIAL-SENSITIVE', startsAt: '2025-02-01', annualSavingPounds: 95_000,
+    }, { approve: true });
+
+    const samples: [string, string, string][] = [
+      ['riverside/payroll', 'payslips-2026-10.csv', 'employee_ref,period,gross,tax,ni,net\nRB0001,2026-10,2450.00,290.00,180.40,1979.60\nRB0002,2026-10,3120.50,424.10,254.86,2441.54\n'],
+      ['eastvale/payroll', 'payroll-variations-2026-11.csv', 'employee_ref,change,effective\nEV0042,hours 37 -> 30,2026-11-01\n'],
+      ['fenmarsh/hr', 'personnel-file-FM0107.txt', 'Personnel file FM0107 (fictional). Start date 2019-05-13. Role: Planning officer.\n'],
+      ['north-shire/finance', 'budget-monitoring-q2.csv', 'cost_centre,budget,actual\nNS100,120000,118250\nNS200,84000,86110\n'],
+    ];
+    for (const [key, name, text] of samples) {
+      const [slug] = key.split('/');
+      const uploader = await vault.identity.userByEmail(emailOf(key.endsWith('hr') ? 'hr' : key.endsWith('finance') ? 'admin' : 'payroll', slug!));
+      const actor = { ...system, userId: uploader.id, organisationId: uploader.organisationId };
+      await vault.documents.upload(actor, collectionIds[key]!, { name, body: Readable.from([Buffer.from(text)]) }).catch((error: unknown) => {
+        say(`(sample ${name} not stored: ${error instanceof Error ? error.message : String(error)})`);
+      });
+    }
+  }
+  const admin = await vault.identity.userByEmail(emailOf('admin', 'north-shire'));
+  const { secret } = await vault.identity.createCredential(system, admin.id, 'api_token', 'demo');
+  const base = `http://${config.host}:${config.port}`;
+  say([
+    '',
+    fresh ? 'Demo data created: four fictional councils in two regions, with shared payroll, procurement and HR arrangements.' : 'Demo data already present.',
+    `Every demo user's password is: ${DEMO_PASSWORD}`,
+    'People (replace the council to sign in elsewhere: north-shire, riverside, eastvale, fenmarsh):',
+    ...PEOPLE.map((p) => `  ${emailOf(p.local, 'north-shire').padEnd(40)} ${p.roles.join(', ')}${p.teams.length ? ` (${p.teams.join(', ')} team)` : ''}`),
+    'Admins, security admins and records managers set up an authenticator app at first sign-in.',
+    '',
+    `Web interface:  ${base}/`,
+    `API docs:       ${base}/api/docs`,
+    `API token for ${admin.email}: ${secret}`,
+    `  curl -H "Authorization: Bearer ${secret}" ${base}/api/v1/collections`,
+    `WebDAV:         ${base}/dav/ (create an app password: strongroom app-password create --user ${admin.email})`,
+    '',
+  ].join('\n'));
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// The strongroom command line: administration, the server, the demo, audit verification and bulk import.
+import { Command } from 'commander';
+import { registerAdminCommands } from './commands/admin.commands.js';
+import { registerArrangementCommands } from './commands/arrangement.commands.js';
+import { registerAuditCommands } from './commands/audit.commands.js';
+import { registerImportCommand } from './commands/import.command.js';
+import { registerServeCommands } from './commands/serve.commands.js';
+import { failure, say } from './context.js';
+
+const program = new Command()
+  .name('strongroom')
+  .description('Strongroom: the encrypted, audited document vault for councils and their shared services.')
+  .option('--data <dir>', 'data directory (env STRONGROOM_DATA, default ./data)')
+  .option('--database-url <url>', 'postgres://… to use PostgreSQL instead of the embedded SQLite (env STRONGROOM_DATABASE_URL)')
+  .showHelpAfterError()
+  .addHelpText('after', '\nStart with "strongroom demo", or "strongroom init" then "strongroom serve". Every command takes --data DIR.');
+
+registerServeCommands(program);
+registerAdminCommands(program);
+registerArrangementCommands(program);
+registerAuditCommands(program);
+registerImportCommand(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  say(`strongroom: ${failure(error)}`);
+  process.exitCode = process.exitCode || 1;
+});

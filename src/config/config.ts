@@ -1,0 +1,123 @@
+// Configuration: flags and environment parsed once by main.ts into a frozen, typed Config.
+// Every problem is reported at once, so an operator fixes them in one go.
+import path from 'node:path';
+import { z } from 'zod';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+const sizeSchema = z.coerce.number().int().positive();
+
+const configSchema = z
+  .object({
+    dataDir: z.string().min(1, 'must not be empty'),
+    host: z.string().min(1, 'must not be empty'),
+    port: z.coerce.number().int().min(0).max(65535),
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (leave it unset for the embedded SQLite database)')
+      .optional(),
+    tlsCert: z.string().optional(),
+    tlsKey: z.string().optional(),
+    trustProxy: z.boolean(),
+    /** An existing clamd: a unix socket path or host:port. Unset = start our own. */
+    clamd: z.string().optional(),
+    /** Files up to this size get their malware verdict before the upload is acknowledged. */
+    inlineScanMaxBytes: sizeSchema,
+    maxUploadBytes: sizeSchema,
+    /** Base64 master key from the environment instead of keys/master.key. */
+    masterKey: z.string().optional(),
+    auditCheckpointEvents: sizeSchema,
+    auditCheckpointSeconds: sizeSchema,
+    auditOrigin: z.string().min(1),
+    /** Where offsite copies (replica, audit checkpoints) are written. */
+    offsiteDir: z.string().min(1),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    role: z.enum(['all', 'web', 'worker']),
+  })
+  .superRefine((c, ctx) => {
+    if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) {
+      ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: 'set both --tls-cert and --tls-key, or neither' });
+    }
+  });
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+export interface ConfigInput {
+  env: NodeJS.ProcessEnv;
+  /** Values from command-line flags; these win over the environment. */
+  flags?: Partial<Record<'data' | 'host' | 'port' | 'databaseUrl' | 'tlsCert' | 'tlsKey' | 'trustProxy' | 'clamd', string | boolean | undefined>>;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const ENV_NAMES: Record<string, string> = {
+  dataDir: 'STRONGROOM_DATA (--data)',
+  host: 'STRONGROOM_HOST (--host)',
+  port: 'STRONGROOM_PORT (--port)',
+  databaseUrl: 'STRONGROOM_DATABASE_URL',
+  tlsCert: 'STRONGROOM_TLS_CERT (--tls-cert)',
+  tlsKey: 'STRONGROOM_TLS_KEY (--tls-key)',
+  clamd: 'STRONGROOM_CLAMD',
+  inlineScanMaxBytes: 'STRONGROOM_INLINE_SCAN_MAX_BYTES',
+  maxUploadBytes: 'STRONGROOM_MAX_UPLOAD_BYTES',
+  masterKey: 'STRONGROOM_MASTER_KEY',
+  auditCheckpointEvents: 'STRONGROOM_AUDIT_CHECKPOINT_EVENTS',
+  auditCheckpointSeconds: 'STRONGROOM_AUDIT_CHECKPOINT_SECONDS',
+  auditOrigin: 'STRONGROOM_AUDIT_ORIGIN',
+  offsiteDir: 'STRONGROOM_OFFSITE',
+  logLevel: 'STRONGROOM_LOG_LEVEL',
+  role: 'STRONGROOM_ROLE',
+};
+
+const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+export function loadConfig({ env, flags = {} }: ConfigInput): Config {
+  const dataDir = path.resolve(str(flags.data) ?? env.STRONGROOM_DATA ?? './data');
+  const raw = {
+    dataDir,
+    host: str(flags.host) ?? env.STRONGROOM_HOST ?? '127.0.0.1',
+    port: str(flags.port) ?? env.STRONGROOM_PORT ?? '8080',
+    databaseUrl: str(flags.databaseUrl) ?? (env.STRONGROOM_DATABASE_URL || undefined),
+    tlsCert: str(flags.tlsCert) ?? (env.STRONGROOM_TLS_CERT || undefined),
+    tlsKey: str(flags.tlsKey) ?? (env.STRONGROOM_TLS_KEY || undefined),
+    trustProxy: flags.trustProxy === true || env.STRONGROOM_TRUST_PROXY === '1' || env.STRONGROOM_TRUST_PROXY === 'true',
+    clamd: str(flags.clamd) ?? (env.STRONGROOM_CLAMD || undefined),
+    inlineScanMaxBytes: env.STRONGROOM_INLINE_SCAN_MAX_BYTES ?? String(64 * 1024 * 1024),
+    maxUploadBytes: env.STRONGROOM_MAX_UPLOAD_BYTES ?? String(16 * 1024 * 1024 * 1024),
+    masterKey: env.STRONGROOM_MASTER_KEY || undefined,
+    auditCheckpointEvents: env.STRONGROOM_AUDIT_CHECKPOINT_EVENTS ?? '1000',
+    auditCheckpointSeconds: env.STRONGROOM_AUDIT_CHECKPOINT_SECONDS ?? '10',
+    auditOrigin: env.STRONGROOM_AUDIT_ORIGIN ?? 'strongroom.local/audit',
+    offsiteDir: path.resolve(env.STRONGROOM_OFFSITE ?? path.join(dataDir, 'offsite')),
+    logLevel: env.STRONGROOM_LOG_LEVEL ?? 'info',
+    role: env.STRONGROOM_ROLE ?? 'all',
+  };
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = String(issue.path[0] ?? '');
+        return `${ENV_NAMES[key] ?? key}: ${issue.message}`;
+      }),
+    );
+  }
+  return Object.freeze(parsed.data);
+}
+
+/**
+ * Data in transit must be protected: off loopback we need TLS here, or an operator's
+ * explicit word that a TLS-terminating proxy is in front.
+ */
+export function listenProblems(config: Config): string[] {
+  if (LOOPBACK.has(config.host)) return [];
+  if (config.tlsCert && config.tlsKey) return [];
+  if (config.trustProxy) return [];
+  return [
+    `refusing to listen on ${config.host} without TLS: give --tls-cert and --tls-key, or --trust-proxy if a TLS-terminating proxy is in front`,
+  ];
+}

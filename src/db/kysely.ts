@@ -1,0 +1,67 @@
+// Database factory: embedded, encrypted SQLite by default; PostgreSQL when a postgres:// URL is given.
+// Dialect differences are gathered in `caps`, not scattered through the repositories.
+import Database from 'better-sqlite3-multiple-ciphers';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Schema } from './schema.js';
+
+export interface DialectCaps {
+  dialect: 'sqlite' | 'postgres';
+  /** Column type for binary data. */
+  binary: 'blob' | 'bytea';
+  /** Column type for 64-bit integers. */
+  bigint: 'integer' | 'bigint';
+  /** Row locks (`FOR UPDATE SKIP LOCKED`) exist; SQLite serialises writers instead. */
+  rowLocks: boolean;
+}
+
+export interface DatabaseHandle {
+  db: Kysely<Schema>;
+  caps: DialectCaps;
+  close(): Promise<void>;
+}
+
+export interface SqliteOptions {
+  file: string;
+  /** 32-byte key derived from the master key; the file is unreadable without it. */
+  key: Buffer;
+}
+
+// pg returns int8 as strings to be safe beyond 2^53; our counts and sizes stay well below that.
+pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+
+export function openSqlite({ file, key }: SqliteOptions): DatabaseHandle {
+  const database = new Database(file);
+  // SQLite3 Multiple Ciphers: a raw 256-bit key, so no passphrase KDF runs at every open.
+  database.pragma(`cipher='chacha20'`);
+  database.pragma(`hexkey='${key.toString('hex')}'`);
+  try {
+    database.pragma('journal_mode = WAL');
+  } catch (error) {
+    database.close();
+    throw new Error('Cannot open the database: the key does not match (is keys/master.key the one this data directory was created with?)', { cause: error });
+  }
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
+  return {
+    db,
+    caps: { dialect: 'sqlite', binary: 'blob', bigint: 'integer', rowLocks: false },
+    close: () => db.destroy(),
+  };
+}
+
+export function openPostgres(url: string, poolSize = 10): DatabaseHandle {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    caps: { dialect: 'postgres', binary: 'bytea', bigint: 'bigint', rowLocks: true },
+    close: () => db.destroy(),
+  };
+}
+
+export async function ping(db: Kysely<Schema>): Promise<void> {
+  await sql`select 1`.execute(db);
+}

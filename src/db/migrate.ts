@@ -1,0 +1,33 @@
+// Runs the migrations in order, each in its own transaction on both dialects
+// (Kysely's migrator does not wrap SQLite migrations, so we do it here).
+import { sql, type Kysely } from 'kysely';
+import type { DialectCaps } from './kysely.js';
+import { migrations } from './migrations/index.js';
+
+export async function migrate(db: Kysely<any>, caps: DialectCaps): Promise<string[]> {
+  await db.schema
+    .createTable('schema_migrations')
+    .ifNotExists()
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('applied_at', 'text', (c) => c.notNull())
+    .execute();
+  const applied = new Set(
+    (await db.selectFrom('schema_migrations').select('name').execute()).map((r: { name: string }) => r.name),
+  );
+  const ran: string[] = [];
+  for (const migration of migrations) {
+    if (applied.has(migration.name)) continue;
+    await db.transaction().execute(async (trx) => {
+      if (caps.dialect === 'postgres') {
+        // Two processes starting at once must not both migrate.
+        await sql`select pg_advisory_xact_lock(7261001)`.execute(trx);
+        const again = await trx.selectFrom('schema_migrations').select('name').where('name', '=', migration.name).executeTakeFirst();
+        if (again) return;
+      }
+      await migration.up(trx, caps);
+      await trx.insertInto('schema_migrations').values({ name: migration.name, applied_at: new Date().toISOString() }).execute();
+      ran.push(migration.name);
+    });
+  }
+  return ran;
+}

@@ -1,0 +1,11 @@
+// The ordered list of migrations. Add new ones at the end; never edit one that has shipped.
+import type { Kysely } from 'kysely';
+import type { DialectCaps } from '../kysely.js';
+import * as m202611261800 from './202611261800_initial.js';
+
+export interface Migration {
+  name: string;
+  up(db: Kysely<any>, caps: DialectCaps): Promise<void>;
+}
+
+export const migrations: Migration[] = [{ name: '202611261800_initial', up: m202611261800.up }];

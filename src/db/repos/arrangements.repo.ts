@@ -1,0 +1,123 @@
+// Shared-service arrangements, their parties, and every revision of their terms.
+import type { Kysely } from 'kysely';
+import type { Arrangement, ArrangementStatus } from '../../domain/types.js';
+import type { Schema } from '../schema.js';
+import { toArrangement } from './rows.js';
+
+export interface ArrangementFilter {
+  organisationId?: string;
+  serviceArea?: string;
+  status?: ArrangementStatus;
+  region?: string;
+}
+
+export class ArrangementsRepo {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  async insert(a: Arrangement, createdBy: string | null): Promise<void> {
+    await this.db
+      .insertInto('arrangements')
+      .values({
+        id: a.id, host_organisation_id: a.hostOrganisationId, service_area: a.serviceArea, purpose: a.purpose,
+        lawful_basis: a.lawfulBasis, agreement_reference: a.agreementReference, access_level: a.accessLevel,
+        ceiling: a.ceiling, starts_at: a.startsAt, ends_at: a.endsAt, annual_saving_pounds: a.annualSavingPounds,
+        status: a.status, revision: a.revision, created_by: createdBy, created_at: a.createdAt, updated_at: a.updatedAt,
+      })
+      .execute();
+    for (const partner of a.partnerOrganisationIds) {
+      const accepted = a.acceptedBy.includes(partner);
+      await this.db
+        .insertInto('arrangement_parties')
+        .values({ arrangement_id: a.id, organisation_id: partner, accepted_at: accepted ? a.createdAt : null, accepted_by: accepted ? createdBy : null })
+        .execute();
+    }
+  }
+
+  async byId(id: string): Promise<Arrangement | undefined> {
+    const row = await this.db.selectFrom('arrangements').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return undefined;
+    const parties = await this.db.selectFrom('arrangement_parties').select(['organisation_id', 'accepted_at']).where('arrangement_id', '=', id).execute();
+    return toArrangement(row, parties);
+  }
+
+  /** Every arrangement an organisation is a party to, or that concerns a given organisation. Read fresh per request. */
+  async involving(organisationIds: string[]): Promise<Arrangement[]> {
+    if (organisationIds.length === 0) return [];
+    const ids = await this.db
+      .selectFrom('arrangements')
+      .select('id')
+      .where((eb) =>
+        eb.or([
+          eb('host_organisation_id', 'in', organisationIds),
+          eb('id', 'in', eb.selectFrom('arrangement_parties').select('arrangement_id').where('organisation_id', 'in', organisationIds)),
+        ]),
+      )
+      .execute();
+    return this.many(ids.map((r) => r.id));
+  }
+
+  async list(filter: ArrangementFilter): Promise<Arrangement[]> {
+    let q = this.db.selectFrom('arrangements').select('arrangements.id');
+    if (filter.organisationId) {
+      const org = filter.organisationId;
+      q = q.where((eb) =>
+        eb.or([
+          eb('host_organisation_id', '=', org),
+          eb('arrangements.id', 'in', eb.selectFrom('arrangement_parties').select('arrangement_id').where('organisation_id', '=', org)),
+        ]),
+      );
+    }
+    if (filter.serviceArea) q = q.where('service_area', '=', filter.serviceArea);
+    if (filter.status) q = q.where('status', '=', filter.status);
+    if (filter.region) {
+      const region = filter.region;
+      q = q.where('host_organisation_id', 'in', (eb) => eb.selectFrom('organisations').select('id').where('region', '=', region));
+    }
+    const ids = await q.orderBy('arrangements.created_at').execute();
+    return this.many(ids.map((r) => r.id));
+  }
+
+  private async many(ids: string[]): Promise<Arrangement[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom('arrangements').selectAll().where('id', 'in', ids).orderBy('created_at').execute();
+    const parties = await this.db.selectFrom('arrangement_parties').select(['arrangement_id', 'organisation_id', 'accepted_at']).where('arrangement_id', 'in', ids).execute();
+    return rows.map((row) => toArrangement(row, parties.filter((p) => p.arrangement_id === row.id)));
+  }
+
+  async update(a: Arrangement): Promise<void> {
+    await this.db
+      .updateTable('arrangements')
+      .set({
+        purpose: a.purpose, lawful_basis: a.lawfulBasis, agreement_reference: a.agreementReference, access_level: a.accessLevel,
+        ceiling: a.ceiling, starts_at: a.startsAt, ends_at: a.endsAt, annual_saving_pounds: a.annualSavingPounds,
+        status: a.status, revision: a.revision, updated_at: a.updatedAt, service_area: a.serviceArea,
+      })
+      .where('id', '=', a.id)
+      .execute();
+  }
+
+  async setAcceptance(arrangementId: string, organisationId: string, acceptedAt: string | null, acceptedBy: string | null): Promise<void> {
+    await this.db
+      .updateTable('arrangement_parties')
+      .set({ accepted_at: acceptedAt, accepted_by: acceptedBy })
+      .where('arrangement_id', '=', arrangementId)
+      .where('organisation_id', '=', organisationId)
+      .execute();
+  }
+
+  async clearAcceptances(arrangementId: string): Promise<void> {
+    await this.db.updateTable('arrangement_parties').set({ accepted_at: null, accepted_by: null }).where('arrangement_id', '=', arrangementId).execute();
+  }
+
+  async addRevision(r: { arrangementId: string; revision: number; change: string; snapshot: Arrangement; changedBy: string | null; changedAt: string }): Promise<void> {
+    await this.db
+      .insertInto('arrangement_revisions')
+      .values({ arrangement_id: r.arrangementId, revision: r.revision, change: r.change, snapshot: JSON.stringify(r.snapshot), changed_by: r.changedBy, changed_at: r.changedAt })
+      .execute();
+  }
+
+  async revisions(arrangementId: string) {
+    const rows = await this.db.selectFrom('arrangement_revisions').selectAll().where('arrangement_id', '=', arrangementId).orderBy('changed_at').execute();
+    return rows.map((r) => ({ revision: r.revision, change: r.change, changedBy: r.changed_by, changedAt: r.changed_at, snapshot: JSON.parse(r.snapshot) as Arrangement }));
+  }
+}

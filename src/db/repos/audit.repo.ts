@@ -1,0 +1,150 @@
+// The audit log's tables: events (append-only), the Merkle tree's perfect-subtree nodes, and signed checkpoints.
+import { sql, type Kysely } from 'kysely';
+import type { DialectCaps } from '../kysely.js';
+import type { AuditEvent } from '../../domain/audit/event.js';
+import type { Schema } from '../schema.js';
+
+/** An event as written by a service, before the integrator gives it a sequence number. */
+export type PendingAuditEvent = Omit<AuditEvent, 'seq'>;
+
+export interface AuditQuery {
+  organisationId: string;
+  actorUserId?: string;
+  documentId?: string;
+  action?: string;
+  from?: string;
+  to?: string;
+  afterSeq?: number;
+  limit: number;
+}
+
+type EventRow = Awaited<ReturnType<AuditRepo['unsequenced']>>[number];
+
+export function toAuditEvent(r: { seq: number | null; time: string; actor_user_id: string | null; actor_organisation_id: string | null; action: string; target_organisation_id: string | null; target_ids: string; decision: string; reason: string; arrangement_id: string | null; channel: string; client_address: string | null; request_id: string | null }): AuditEvent {
+  return {
+    seq: Number(r.seq),
+    time: r.time,
+    actorUserId: r.actor_user_id,
+    actorOrganisationId: r.actor_organisation_id,
+    action: r.action,
+    targetOrganisationId: r.target_organisation_id,
+    targetIds: JSON.parse(r.target_ids) as Record<string, string>,
+    decision: r.decision as 'allow' | 'deny',
+    reason: r.reason,
+    arrangementId: r.arrangement_id,
+    channel: r.channel,
+    clientAddress: r.client_address,
+    requestId: r.request_id,
+  };
+}
+
+export class AuditRepo {
+  constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps) {}
+
+  /** Within a transaction: makes this the only sequencer until it commits (SQLite already has one writer). */
+  async lockSequencer(): Promise<void> {
+    if (this.caps.dialect === 'postgres') await sql`select pg_advisory_xact_lock(7261002)`.execute(this.db);
+  }
+
+  async insert(events: PendingAuditEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.db
+      .insertInto('audit_events')
+      .values(
+        events.map((e) => ({
+          seq: null, leaf_hash: null, time: e.time, actor_user_id: e.actorUserId, actor_organisation_id: e.actorOrganisationId,
+          action: e.action, target_organisation_id: e.targetOrganisationId, target_ids: JSON.stringify(e.targetIds), document_id: e.targetIds.documentId ?? null,
+          decision: e.decision, reason: e.reason, arrangement_id: e.arrangementId, channel: e.channel,
+          client_address: e.clientAddress, request_id: e.requestId,
+        })),
+      )
+      .execute();
+  }
+
+  /** Events not yet in the tree, oldest insert first. */
+  async unsequenced(limit: number) {
+    return this.db.selectFrom('audit_events').selectAll().where('seq', 'is', null).orderBy('id').limit(limit).execute();
+  }
+
+  async assignSeq(id: number, seq: number, leafHash: Buffer): Promise<void> {
+    await this.db.updateTable('audit_events').set({ seq, leaf_hash: leafHash }).where('id', '=', id).where('seq', 'is', null).execute();
+  }
+
+  async treeSize(): Promise<number> {
+    const row = await this.db.selectFrom('key_values').select('value').where('key', '=', 'audit.tree_size').executeTakeFirst();
+    return row ? Number(row.value) : 0;
+  }
+
+  async setTreeSize(size: number): Promise<void> {
+    const updated = await this.db.updateTable('key_values').set({ value: String(size) }).where('key', '=', 'audit.tree_size').executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) await this.db.insertInto('key_values').values({ key: 'audit.tree_size', value: String(size) }).execute();
+  }
+
+  async putNodes(nodes: { level: number; index: number; hash: Buffer }[]): Promise<void> {
+    if (nodes.length === 0) return;
+    await this.db.insertInto('audit_tree_nodes').values(nodes.map((n) => ({ level: n.level, idx: n.index, hash: n.hash }))).execute();
+  }
+
+  async node(level: number, index: number): Promise<Buffer | undefined> {
+    const row = await this.db.selectFrom('audit_tree_nodes').select('hash').where('level', '=', level).where('idx', '=', index).executeTakeFirst();
+    return row?.hash;
+  }
+
+  async insertCheckpoint(c: { treeSize: number; rootHash: Buffer; note: string; createdAt: string }): Promise<void> {
+    await this.db.insertInto('audit_checkpoints').values({ tree_size: c.treeSize, root_hash: c.rootHash, note: c.note, created_at: c.createdAt }).execute();
+  }
+
+  async checkpoints(): Promise<{ treeSize: number; note: string; createdAt: string }[]> {
+    const rows = await this.db.selectFrom('audit_checkpoints').selectAll().orderBy('tree_size').execute();
+    return rows.map((r) => ({ treeSize: Number(r.tree_size), note: r.note, createdAt: r.created_at }));
+  }
+
+  async latestCheckpoint(): Promise<{ treeSize: number; note: string; createdAt: string } | undefined> {
+    const r = await this.db.selectFrom('audit_checkpoints').selectAll().orderBy('tree_size', 'desc').limit(1).executeTakeFirst();
+    return r && { treeSize: Number(r.tree_size), note: r.note, createdAt: r.created_at };
+  }
+
+  /** Sequenced events in order, streamed in pages so verification runs in bounded memory. */
+  async *sequenced(pageSize = 5000): AsyncGenerator<{ event: AuditEvent; leafHash: Buffer | null }> {
+    let after = -1;
+    for (;;) {
+      const rows = await this.db.selectFrom('audit_events').selectAll().where('seq', 'is not', null).where('seq', '>', after).orderBy('seq').limit(pageSize).execute();
+      for (const r of rows) yield { event: toAuditEvent(r), leafHash: r.leaf_hash };
+      if (rows.length < pageSize) return;
+      after = Number(rows[rows.length - 1]!.seq);
+    }
+  }
+
+  async query(q: AuditQuery): Promise<AuditEvent[]> {
+    let query = this.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('seq', 'is not', null)
+      .where((eb) => eb.or([eb('target_organisation_id', '=', q.organisationId), eb('actor_organisation_id', '=', q.organisationId)]));
+    if (q.actorUserId) query = query.where('actor_user_id', '=', q.actorUserId);
+    if (q.action) query = query.where('action', '=', q.action);
+    if (q.from) query = query.where('time', '>=', q.from);
+    if (q.to) query = query.where('time', '<', q.to);
+    if (q.documentId) query = query.where('document_id', '=', q.documentId);
+    if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq);
+    return (await query.orderBy('seq').limit(q.limit).execute()).map(toAuditEvent);
+  }
+
+  async forDocument(documentId: string, limit: number): Promise<AuditEvent[]> {
+    const rows = await this.db.selectFrom('audit_events').selectAll().where('document_id', '=', documentId).where('seq', 'is not', null).orderBy('seq', 'desc').limit(limit).execute();
+    return rows.map(toAuditEvent);
+  }
+
+  async forOrganisation(organisationId: string): Promise<AuditEvent[]> {
+    const rows = await this.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('seq', 'is not', null)
+      .where((eb) => eb.or([eb('target_organisation_id', '=', organisationId), eb('actor_organisation_id', '=', organisationId)]))
+      .orderBy('seq')
+      .execute();
+    return rows.map(toAuditEvent);
+  }
+}
+
+export type { EventRow };

@@ -1,0 +1,55 @@
+// The file plan: collections in a tree per organisation.
+import type { Kysely } from 'kysely';
+import type { Collection } from '../../domain/types.js';
+import type { Schema } from '../schema.js';
+import { toCollection } from './rows.js';
+
+export class CollectionsRepo {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  async insert(c: Collection): Promise<void> {
+    await this.db
+      .insertInto('collections')
+      .values({
+        id: c.id, organisation_id: c.organisationId, parent_id: c.parentId, name: c.name, service_area: c.serviceArea,
+        classification: c.classification, arrangement_id: c.arrangementId, created_at: c.createdAt, deleted_at: null,
+      })
+      .execute();
+  }
+
+  async byId(id: string): Promise<Collection | undefined> {
+    const row = await this.db.selectFrom('collections').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toCollection(row);
+  }
+
+  async children(organisationId: string, parentId: string | null): Promise<Collection[]> {
+    let q = this.db.selectFrom('collections').selectAll().where('organisation_id', '=', organisationId).where('deleted_at', 'is', null);
+    q = parentId === null ? q.where('parent_id', 'is', null) : q.where('parent_id', '=', parentId);
+    return (await q.orderBy('name').execute()).map(toCollection);
+  }
+
+  async childByName(organisationId: string, parentId: string | null, name: string): Promise<Collection | undefined> {
+    let q = this.db.selectFrom('collections').selectAll().where('organisation_id', '=', organisationId).where('name', '=', name).where('deleted_at', 'is', null);
+    q = parentId === null ? q.where('parent_id', 'is', null) : q.where('parent_id', '=', parentId);
+    const row = await q.executeTakeFirst();
+    return row && toCollection(row);
+  }
+
+  async listByOrganisation(organisationId: string): Promise<Collection[]> {
+    return (
+      await this.db.selectFrom('collections').selectAll().where('organisation_id', '=', organisationId).where('deleted_at', 'is', null).orderBy('name').execute()
+    ).map(toCollection);
+  }
+
+  async byArrangement(arrangementId: string): Promise<Collection[]> {
+    return (await this.db.selectFrom('collections').selectAll().where('arrangement_id', '=', arrangementId).execute()).map(toCollection);
+  }
+
+  async rename(id: string, name: string, parentId: string | null): Promise<void> {
+    await this.db.updateTable('collections').set({ name, parent_id: parentId }).where('id', '=', id).execute();
+  }
+
+  async softDelete(id: string, at: string): Promise<void> {
+    await this.db.updateTable('collections').set({ deleted_at: at }).where('id', '=', id).execute();
+  }
+}

@@ -1,0 +1,142 @@
+// Documents and their versions. The document row carries the current version's facts via a join.
+import type { Kysely } from 'kysely';
+import type { Document, DocumentStatus, ScanStatus, Version } from '../../domain/types.js';
+import type { Schema } from '../schema.js';
+import { toDocument, toVersion, type DocumentRow } from './rows.js';
+
+export class DocumentsRepo {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  private selectDocuments() {
+    return this.db
+      .selectFrom('documents')
+      .innerJoin('versions', 'versions.id', 'documents.current_version_id')
+      .selectAll('documents')
+      .select(['versions.size as size', 'versions.sha256 as sha256', 'versions.media_type as media_type']);
+  }
+
+  async insertDocument(d: Omit<Document, 'size' | 'sha256' | 'mediaType'>): Promise<void> {
+    await this.db
+      .insertInto('documents')
+      .values({
+        id: d.id, organisation_id: d.organisationId, collection_id: d.collectionId, name: d.name,
+        classification: d.classification, service_area: d.serviceArea, status: d.status,
+        current_version: d.currentVersion, current_version_id: d.currentVersionId, legal_hold: d.legalHold ? 1 : 0,
+        arrangement_id: d.arrangementId, created_at: d.createdAt, updated_at: d.updatedAt, deleted_at: d.deletedAt,
+      })
+      .execute();
+  }
+
+  async insertVersion(v: Version): Promise<void> {
+    await this.db
+      .insertInto('versions')
+      .values({
+        id: v.id, document_id: v.documentId, organisation_id: v.organisationId, number: v.number, size: v.size,
+        sha256: v.sha256, media_type: v.mediaType, blob_id: v.blobId, wrapped_key: Buffer.from(v.wrappedKey),
+        key_id: v.keyId, scan_status: v.scanStatus, scan_detail: v.scanDetail, scan_engine: v.scanEngine,
+        scanned_at: v.scannedAt, author_id: v.authorId, created_at: v.createdAt,
+      })
+      .execute();
+  }
+
+  async byId(id: string): Promise<Document | undefined> {
+    const row = await this.selectDocuments().where('documents.id', '=', id).executeTakeFirst();
+    return row && toDocument(row as DocumentRow);
+  }
+
+  async byName(collectionId: string, name: string): Promise<Document | undefined> {
+    const row = await this.selectDocuments()
+      .where('documents.collection_id', '=', collectionId)
+      .where('documents.name', '=', name)
+      .where('documents.deleted_at', 'is', null)
+      .executeTakeFirst();
+    return row && toDocument(row as DocumentRow);
+  }
+
+  async inCollection(collectionId: string, options: { includeDeleted?: boolean; limit?: number; after?: string } = {}): Promise<Document[]> {
+    let q = this.selectDocuments().where('documents.collection_id', '=', collectionId);
+    if (!options.includeDeleted) q = q.where('documents.deleted_at', 'is', null);
+    if (options.after) q = q.where('documents.name', '>', options.after);
+    const rows = await q.orderBy('documents.name').limit(options.limit ?? 10_000).execute();
+    return rows.map((r) => toDocument(r as DocumentRow));
+  }
+
+  async recentInOrganisations(organisationIds: string[], limit: number): Promise<Document[]> {
+    if (organisationIds.length === 0) return [];
+    const rows = await this.selectDocuments()
+      .where('documents.organisation_id', 'in', organisationIds)
+      .where('documents.deleted_at', 'is', null)
+      .orderBy('documents.updated_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => toDocument(r as DocumentRow));
+  }
+
+  async versions(documentId: string): Promise<Version[]> {
+    return (await this.db.selectFrom('versions').selectAll().where('document_id', '=', documentId).orderBy('number').execute()).map(toVersion);
+  }
+
+  async version(documentId: string, number: number): Promise<Version | undefined> {
+    const row = await this.db.selectFrom('versions').selectAll().where('document_id', '=', documentId).where('number', '=', number).executeTakeFirst();
+    return row && toVersion(row);
+  }
+
+  async versionById(id: string): Promise<Version | undefined> {
+    const row = await this.db.selectFrom('versions').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toVersion(row);
+  }
+
+  async versionsByScanStatus(statuses: ScanStatus[], organisationId?: string): Promise<Version[]> {
+    let q = this.db.selectFrom('versions').selectAll().where('scan_status', 'in', statuses);
+    if (organisationId) q = q.where('organisation_id', '=', organisationId);
+    return (await q.orderBy('created_at').execute()).map(toVersion);
+  }
+
+  async versionsSince(since: string, limit: number, afterId = ''): Promise<Version[]> {
+    return (
+      await this.db.selectFrom('versions').selectAll().where('created_at', '>=', since).where('id', '>', afterId)
+        .where('scan_status', 'in', ['clean', 'released']).orderBy('id').limit(limit).execute()
+    ).map(toVersion);
+  }
+
+  /** Points the document at a new current version; guarded so concurrent writers cannot both win. */
+  async setCurrentVersion(documentId: string, expectedCurrent: number, version: Version, status: DocumentStatus, at: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('documents')
+      .set({ current_version: version.number, current_version_id: version.id, status, updated_at: at })
+      .where('id', '=', documentId)
+      .where('current_version', '=', expectedCurrent)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async update(id: string, patch: Partial<{ name: string; collectionId: string; status: DocumentStatus; deletedAt: string | null; classification: string; legalHold: boolean; arrangementId: string | null; serviceArea: string }>, at: string): Promise<void> {
+    const set: Record<string, unknown> = { updated_at: at };
+    if (patch.name !== undefined) set.name = patch.name;
+    if (patch.collectionId !== undefined) set.collection_id = patch.collectionId;
+    if (patch.status !== undefined) set.status = patch.status;
+    if (patch.deletedAt !== undefined) set.deleted_at = patch.deletedAt;
+    if (patch.classification !== undefined) set.classification = patch.classification;
+    if (patch.legalHold !== undefined) set.legal_hold = patch.legalHold ? 1 : 0;
+    if (patch.arrangementId !== undefined) set.arrangement_id = patch.arrangementId;
+    if (patch.serviceArea !== undefined) set.service_area = patch.serviceArea;
+    await this.db.updateTable('documents').set(set).where('id', '=', id).execute();
+  }
+
+  async updateVersionScan(versionId: string, scan: { status: ScanStatus; detail: string | null; engine: string | null; at: string }): Promise<void> {
+    await this.db
+      .updateTable('versions')
+      .set({ scan_status: scan.status, scan_detail: scan.detail, scan_engine: scan.engine, scanned_at: scan.at })
+      .where('id', '=', versionId)
+      .execute();
+  }
+
+  /** Crypto-shredding: without the wrapped key no copy of the blob can ever be decrypted. */
+  async destroyVersionKey(versionId: string): Promise<void> {
+    await this.db.updateTable('versions').set({ wrapped_key: null }).where('id', '=', versionId).execute();
+  }
+
+  async blobIds(): Promise<Set<string>> {
+    return new Set((await this.db.selectFrom('versions').select('blob_id').execute()).map((r) => r.blob_id));
+  }
+}

@@ -1,0 +1,69 @@
+// Organisations and their wrapped key-encryption keys.
+import type { Kysely } from 'kysely';
+import type { Organisation } from '../../domain/types.js';
+import type { Schema } from '../schema.js';
+import { toOrganisation } from './rows.js';
+
+export class OrganisationsRepo {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  async insert(org: Organisation): Promise<void> {
+    await this.db
+      .insertInto('organisations')
+      .values({ id: org.id, slug: org.slug, name: org.name, kind: org.kind, region: org.region, file_policy: null, created_at: org.createdAt })
+      .execute();
+  }
+
+  async byId(id: string): Promise<Organisation | undefined> {
+    const row = await this.db.selectFrom('organisations').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toOrganisation(row);
+  }
+
+  async bySlug(slug: string): Promise<Organisation | undefined> {
+    const row = await this.db.selectFrom('organisations').selectAll().where('slug', '=', slug).executeTakeFirst();
+    return row && toOrganisation(row);
+  }
+
+  async list(): Promise<Organisation[]> {
+    return (await this.db.selectFrom('organisations').selectAll().orderBy('name').execute()).map(toOrganisation);
+  }
+
+  async filePolicy(id: string): Promise<string | null> {
+    const row = await this.db.selectFrom('organisations').select('file_policy').where('id', '=', id).executeTakeFirst();
+    return row?.file_policy ?? null;
+  }
+
+  // Organisation key store (see storage/keys.ts).
+  async currentKey(organisationId: string): Promise<{ id: string; wrapped: Buffer } | undefined> {
+    return this.db
+      .selectFrom('organisation_keys')
+      .select(['id', 'wrapped'])
+      .where('organisation_id', '=', organisationId)
+      .where('retired_at', 'is', null)
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  async keyById(keyId: string): Promise<{ id: string; organisationId: string; wrapped: Buffer } | undefined> {
+    const row = await this.db.selectFrom('organisation_keys').selectAll().where('id', '=', keyId).executeTakeFirst();
+    return row && { id: row.id, organisationId: row.organisation_id, wrapped: row.wrapped };
+  }
+
+  async insertKey(row: { id: string; organisationId: string; wrapped: Buffer; createdAt: string }): Promise<void> {
+    await this.db
+      .insertInto('organisation_keys')
+      .values({ id: row.id, organisation_id: row.organisationId, wrapped: row.wrapped, created_at: row.createdAt, retired_at: null })
+      .execute();
+  }
+
+  async retireKeys(organisationId: string, exceptId: string, at: string): Promise<void> {
+    await this.db
+      .updateTable('organisation_keys')
+      .set({ retired_at: at })
+      .where('organisation_id', '=', organisationId)
+      .where('id', '!=', exceptId)
+      .where('retired_at', 'is', null)
+      .execute();
+  }
+}

@@ -1,0 +1,46 @@
+// Server-side web sessions; the cookie holds a random id, the table holds only its hash.
+import type { Kysely } from 'kysely';
+import type { Schema } from '../schema.js';
+
+export interface SessionRow {
+  idHash: string;
+  userId: string;
+  csrfToken: string;
+  /** 'mfa' while the second factor is still owed, 'mfa_setup' while it must be set up, 'active' after. */
+  stage: string;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+}
+
+export class SessionsRepo {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  async insert(s: SessionRow): Promise<void> {
+    await this.db
+      .insertInto('sessions')
+      .values({ id_hash: s.idHash, user_id: s.userId, csrf_token: s.csrfToken, stage: s.stage, created_at: s.createdAt, last_seen_at: s.lastSeenAt, expires_at: s.expiresAt })
+      .execute();
+  }
+
+  async byHash(idHash: string): Promise<SessionRow | undefined> {
+    const r = await this.db.selectFrom('sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
+    return r && { idHash: r.id_hash, userId: r.user_id, csrfToken: r.csrf_token, stage: r.stage, createdAt: r.created_at, lastSeenAt: r.last_seen_at, expiresAt: r.expires_at };
+  }
+
+  async touch(idHash: string, at: string): Promise<void> {
+    await this.db.updateTable('sessions').set({ last_seen_at: at }).where('id_hash', '=', idHash).execute();
+  }
+
+  async setStage(idHash: string, stage: string): Promise<void> {
+    await this.db.updateTable('sessions').set({ stage }).where('id_hash', '=', idHash).execute();
+  }
+
+  async delete(idHash: string): Promise<void> {
+    await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+  }
+
+  async deleteForUser(userId: string): Promise<void> {
+    await this.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+  }
+}

@@ -1,0 +1,118 @@
+// People and their credentials (API tokens, WebDAV app passwords).
+import type { Kysely } from 'kysely';
+import type { Classification, Role, User } from '../../domain/types.js';
+import type { Schema } from '../schema.js';
+import { toUser } from './rows.js';
+
+export interface NewUser extends User {
+  passwordHash: string | null;
+}
+
+export interface CredentialRow {
+  id: string;
+  userId: string;
+  kind: 'api_token' | 'app_password';
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export class UsersRepo {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  async insert(user: NewUser): Promise<void> {
+    await this.db
+      .insertInto('users')
+      .values({
+        id: user.id,
+        organisation_id: user.organisationId,
+        email: user.email,
+        name: user.name,
+        password_hash: user.passwordHash,
+        roles: JSON.stringify(user.roles),
+        teams: JSON.stringify(user.teams),
+        clearance: user.clearance,
+        mfa_enabled: 0,
+        disabled: 0,
+        failed_sign_ins: 0,
+        created_at: user.createdAt,
+      })
+      .execute();
+  }
+
+  async byId(id: string): Promise<User | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async byEmail(email: string): Promise<User | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('email', '=', email.toLowerCase()).executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async signInState(id: string) {
+    return this.db
+      .selectFrom('users')
+      .select(['password_hash', 'mfa_secret', 'mfa_enabled', 'recovery_codes', 'failed_sign_ins', 'locked_until', 'disabled'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  async listByOrganisation(organisationId: string): Promise<User[]> {
+    return (await this.db.selectFrom('users').selectAll().where('organisation_id', '=', organisationId).orderBy('name').execute()).map(toUser);
+  }
+
+  async update(
+    id: string,
+    patch: Partial<{
+      name: string; roles: Role[]; teams: string[]; clearance: Classification; disabled: boolean; passwordHash: string;
+      mfaSecret: string | null; mfaEnabled: boolean; recoveryCodes: string | null; failedSignIns: number; lockedUntil: string | null;
+    }>,
+  ): Promise<void> {
+    const set: Record<string, unknown> = {};
+    if (patch.name !== undefined) set.name = patch.name;
+    if (patch.roles !== undefined) set.roles = JSON.stringify(patch.roles);
+    if (patch.teams !== undefined) set.teams = JSON.stringify(patch.teams);
+    if (patch.clearance !== undefined) set.clearance = patch.clearance;
+    if (patch.disabled !== undefined) set.disabled = patch.disabled ? 1 : 0;
+    if (patch.passwordHash !== undefined) set.password_hash = patch.passwordHash;
+    if (patch.mfaSecret !== undefined) set.mfa_secret = patch.mfaSecret;
+    if (patch.mfaEnabled !== undefined) set.mfa_enabled = patch.mfaEnabled ? 1 : 0;
+    if (patch.recoveryCodes !== undefined) set.recovery_codes = patch.recoveryCodes;
+    if (patch.failedSignIns !== undefined) set.failed_sign_ins = patch.failedSignIns;
+    if (patch.lockedUntil !== undefined) set.locked_until = patch.lockedUntil;
+    if (Object.keys(set).length === 0) return;
+    await this.db.updateTable('users').set(set).where('id', '=', id).execute();
+  }
+
+  async insertCredential(row: CredentialRow & { secretHash: string }): Promise<void> {
+    await this.db
+      .insertInto('credentials')
+      .values({
+        id: row.id, user_id: row.userId, kind: row.kind, name: row.name, secret_hash: row.secretHash,
+        created_at: row.createdAt, last_used_at: null, revoked_at: null,
+      })
+      .execute();
+  }
+
+  async credentialBySecretHash(secretHash: string): Promise<(CredentialRow & { userId: string }) | undefined> {
+    const row = await this.db.selectFrom('credentials').selectAll().where('secret_hash', '=', secretHash).executeTakeFirst();
+    return row && {
+      id: row.id, userId: row.user_id, kind: row.kind, name: row.name,
+      createdAt: row.created_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at,
+    };
+  }
+
+  async listCredentials(userId: string): Promise<CredentialRow[]> {
+    const rows = await this.db.selectFrom('credentials').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
+    return rows.map((row) => ({
+      id: row.id, userId: row.user_id, kind: row.kind, name: row.name,
+      createdAt: row.created_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at,
+    }));
+  }
+
+  async revokeCredential(id: string, at: string): Promise<void> {
+    await this.db.updateTable('credentials').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  }
+}

@@ -1,0 +1,248 @@
+// Kysely table types. Times are ISO-8601 UTC text on both dialects (sortable, no driver surprises);
+// booleans are 0/1 integers; lists are JSON text.
+import type { Generated } from 'kysely';
+
+export interface OrganisationsTable {
+  id: string;
+  slug: string;
+  name: string;
+  kind: string;
+  region: string;
+  file_policy: string | null;
+  created_at: string;
+}
+
+export interface OrganisationKeysTable {
+  id: string;
+  organisation_id: string;
+  wrapped: Buffer;
+  created_at: string;
+  retired_at: string | null;
+}
+
+export interface UsersTable {
+  id: string;
+  organisation_id: string;
+  email: string;
+  name: string;
+  password_hash: string | null;
+  roles: string;
+  teams: string;
+  clearance: string;
+  mfa_secret: string | null;
+  mfa_enabled: number;
+  recovery_codes: string | null;
+  disabled: number;
+  failed_sign_ins: number;
+  locked_until: string | null;
+  created_at: string;
+}
+
+export interface CredentialsTable {
+  id: string;
+  user_id: string;
+  kind: 'api_token' | 'app_password';
+  name: string;
+  secret_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface CollectionsTable {
+  id: string;
+  organisation_id: string;
+  parent_id: string | null;
+  name: string;
+  service_area: string;
+  classification: string;
+  arrangement_id: string | null;
+  created_at: string;
+  deleted_at: string | null;
+}
+
+export interface DocumentsTable {
+  id: string;
+  organisation_id: string;
+  collection_id: string;
+  name: string;
+  classification: string;
+  service_area: string;
+  status: string;
+  current_version: number;
+  current_version_id: string;
+  legal_hold: number;
+  arrangement_id: string | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+export interface VersionsTable {
+  id: string;
+  document_id: string;
+  organisation_id: string;
+  number: number;
+  size: number;
+  sha256: string;
+  media_type: string;
+  blob_id: string;
+  wrapped_key: Buffer | null;
+  key_id: string;
+  scan_status: string;
+  scan_detail: string | null;
+  scan_engine: string | null;
+  scanned_at: string | null;
+  author_id: string | null;
+  created_at: string;
+}
+
+export interface ArrangementsTable {
+  id: string;
+  host_organisation_id: string;
+  service_area: string;
+  purpose: string;
+  lawful_basis: string;
+  agreement_reference: string | null;
+  access_level: string;
+  ceiling: string;
+  starts_at: string;
+  ends_at: string | null;
+  annual_saving_pounds: number;
+  status: string;
+  revision: number;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ArrangementPartiesTable {
+  arrangement_id: string;
+  organisation_id: string;
+  accepted_at: string | null;
+  accepted_by: string | null;
+}
+
+export interface ArrangementRevisionsTable {
+  arrangement_id: string;
+  revision: number;
+  change: string;
+  snapshot: string;
+  changed_by: string | null;
+  changed_at: string;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  seq: number | null;
+  leaf_hash: Buffer | null;
+  time: string;
+  actor_user_id: string | null;
+  actor_organisation_id: string | null;
+  action: string;
+  target_organisation_id: string | null;
+  target_ids: string;
+  /** Copied from target_ids so a document's access history is an indexed look-up. */
+  document_id: string | null;
+  decision: string;
+  reason: string;
+  arrangement_id: string | null;
+  channel: string;
+  client_address: string | null;
+  request_id: string | null;
+}
+
+export interface AuditTreeNodesTable {
+  level: number;
+  idx: number;
+  hash: Buffer;
+}
+
+export interface AuditCheckpointsTable {
+  tree_size: number;
+  root_hash: Buffer;
+  note: string;
+  created_at: string;
+}
+
+export interface JobsTable {
+  id: Generated<number>;
+  kind: string;
+  payload: string;
+  run_at: string;
+  attempts: number;
+  max_attempts: number;
+  lease_until: string | null;
+  last_error: string | null;
+  status: string;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export interface NotificationsTable {
+  id: string;
+  user_id: string;
+  organisation_id: string;
+  kind: string;
+  document_id: string | null;
+  version_id: string | null;
+  message: string;
+  created_at: string;
+  read_at: string | null;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  csrf_token: string;
+  stage: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+}
+
+export interface DeadPropertiesTable {
+  document_id: string;
+  namespace: string;
+  name: string;
+  value: string;
+}
+
+export interface DavLocksTable {
+  token: string;
+  path: string;
+  user_id: string;
+  scope: string;
+  depth: string;
+  owner: string | null;
+  timeout_seconds: number;
+  expires_at: string;
+  created_at: string;
+}
+
+export interface KeyValueTable {
+  key: string;
+  value: string;
+}
+
+export interface Schema {
+  organisations: OrganisationsTable;
+  organisation_keys: OrganisationKeysTable;
+  users: UsersTable;
+  credentials: CredentialsTable;
+  collections: CollectionsTable;
+  documents: DocumentsTable;
+  versions: VersionsTable;
+  arrangements: ArrangementsTable;
+  arrangement_parties: ArrangementPartiesTable;
+  arrangement_revisions: ArrangementRevisionsTable;
+  audit_events: AuditEventsTable;
+  audit_tree_nodes: AuditTreeNodesTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  jobs: JobsTable;
+  notifications: NotificationsTable;
+  sessions: SessionsTable;
+  dead_properties: DeadPropertiesTable;
+  dav_locks: DavLocksTable;
+  key_values: KeyValueTable;
+}

@@ -1,0 +1,65 @@
+// The Store: every repository over one executor, and short transactions that hand out the same set.
+import type { Kysely, Transaction } from 'kysely';
+import type { DatabaseHandle, DialectCaps } from './kysely.js';
+import { ArrangementsRepo } from './repos/arrangements.repo.js';
+import { AuditRepo } from './repos/audit.repo.js';
+import { CollectionsRepo } from './repos/collections.repo.js';
+import { DocumentsRepo } from './repos/documents.repo.js';
+import { JobsRepo } from './repos/jobs.repo.js';
+import { NotificationsRepo } from './repos/notifications.repo.js';
+import { OrganisationsRepo } from './repos/organisations.repo.js';
+import { SessionsRepo } from './repos/sessions.repo.js';
+import { UsersRepo } from './repos/users.repo.js';
+import { DavRepo } from './repos/dav.repo.js';
+import type { Schema } from './schema.js';
+
+export interface Repos {
+  organisations: OrganisationsRepo;
+  users: UsersRepo;
+  collections: CollectionsRepo;
+  documents: DocumentsRepo;
+  arrangements: ArrangementsRepo;
+  audit: AuditRepo;
+  jobs: JobsRepo;
+  notifications: NotificationsRepo;
+  sessions: SessionsRepo;
+  dav: DavRepo;
+}
+
+function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps): Repos {
+  return {
+    organisations: new OrganisationsRepo(db),
+    users: new UsersRepo(db),
+    collections: new CollectionsRepo(db),
+    documents: new DocumentsRepo(db),
+    arrangements: new ArrangementsRepo(db),
+    audit: new AuditRepo(db, caps),
+    jobs: new JobsRepo(db, caps),
+    notifications: new NotificationsRepo(db),
+    sessions: new SessionsRepo(db),
+    dav: new DavRepo(db),
+  };
+}
+
+export class Store {
+  readonly repos: Repos;
+  readonly caps: DialectCaps;
+
+  constructor(private readonly handle: DatabaseHandle) {
+    this.caps = handle.caps;
+    this.repos = reposFor(handle.db, handle.caps);
+  }
+
+  get db(): Kysely<Schema> {
+    return this.handle.db;
+  }
+
+  /** Runs `work` in one transaction. Keep it short: never stream a file inside one. */
+  transaction<T>(work: (repos: Repos) => Promise<T>): Promise<T> {
+    return this.handle.db.transaction().execute((trx) => work(reposFor(trx, this.handle.caps)));
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+}

@@ -1,0 +1,47 @@
+// The actions an actor can ask to do, and the arrangement access level each one needs.
+import type { AccessLevel } from '../types.js';
+
+/** Actions on documents and collections: the ones arrangements can open to another organisation. */
+export const CONTENT_ACTIONS = {
+  'collection.list': 'read',
+  'collection.create': 'contribute',
+  'document.read': 'read',
+  'document.download': 'read',
+  'document.create': 'contribute',
+  'document.version': 'contribute',
+  'document.rename': 'manage',
+  'document.delete': 'manage',
+  'document.restore': 'manage',
+  'document.classify': 'manage',
+  'document.access-history': 'manage',
+} as const satisfies Record<string, AccessLevel>;
+export type ContentAction = keyof typeof CONTENT_ACTIONS;
+
+/** Actions that only ever apply within the actor's own organisation. */
+export const ORGANISATION_ACTIONS = [
+  'organisation.manage-users',
+  'organisation.manage-collections',
+  'audit.read',
+  'audit.checkpoints',
+  'quarantine.list',
+  'quarantine.release',
+  'quarantine.destroy',
+] as const;
+export type OrganisationAction = (typeof ORGANISATION_ACTIONS)[number];
+
+export const ARRANGEMENT_ACTIONS = [
+  'arrangement.read',
+  'arrangement.propose',
+  'arrangement.amend',
+  'arrangement.accept',
+  'arrangement.suspend',
+  'arrangement.resume',
+  'arrangement.end',
+] as const;
+export type ArrangementAction = (typeof ARRANGEMENT_ACTIONS)[number];
+
+export type Action = ContentAction | OrganisationAction | ArrangementAction;
+
+export function isContentAction(action: Action): action is ContentAction {
+  return Object.hasOwn(CONTENT_ACTIONS, action);
+}

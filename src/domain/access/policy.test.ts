@@ -1,0 +1,613 @@
+// Tests for the single policy decision point: decide() is compared with a naive reference model on
+// generated worlds (organisations, users, documents, collections, arrangements), then the key
+// safety properties are checked on their own, then organisation and arrangement actions by example.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, DocumentStatus, Role } from '../types.js';
+import type { Action, ContentAction } from './actions.js';
+import { ARRANGEMENT_ACTIONS, CONTENT_ACTIONS, ORGANISATION_ACTIONS } from './actions.js';
+import type { ArrangementResource, DecisionContext, Resource } from './policy.js';
+import { decide } from './policy.js';
+import type { ContentResource } from './reference-model.test-support.js';
+import {
+  LEVEL_NEEDED,
+  clearedFor,
+  coveringArrangements,
+  inForce,
+  levelCovers,
+  modelDecide,
+} from './reference-model.test-support.js';
+
+const NOW = new Date('2025-06-01T12:00:00.000Z');
+const DAY = 86_400_000;
+const ORGANISATION_IDS = ['org-a', 'org-b', 'org-c', 'org-d'];
+const SERVICE_AREAS = ['hr', 'payroll', 'finance', 'procurement'];
+const ALL_ROLES: Role[] = ['member', 'records_manager', 'org_admin', 'security_admin', 'auditor', 'dpo'];
+const CLASSIFICATION_VALUES: Classification[] = ['OFFICIAL', 'OFFICIAL-SENSITIVE'];
+const CONTENT_ACTION_NAMES = Object.keys(LEVEL_NEEDED) as ContentAction[];
+const MAIN_RUNS = 5000;
+const SAFETY_RUNS = 2000;
+
+interface World {
+  actor: Actor;
+  action: ContentAction;
+  resource: ContentResource;
+  context: DecisionContext;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Builders for examples
+// ---------------------------------------------------------------------------------------------
+
+function userOf(organisationId: string | null, roles: Role[] = ['member'], teams: string[] = [], clearance: Classification = 'OFFICIAL'): Actor {
+  return { kind: 'user', userId: 'user-1', organisationId, roles, teams, clearance, channel: 'api', clientAddress: null, requestId: null };
+}
+
+const SYSTEM: Actor = { kind: 'system', userId: null, organisationId: null, roles: [], teams: [], clearance: 'OFFICIAL', channel: 'job', clientAddress: null, requestId: null };
+
+function arrangementOf(fields: Partial<Arrangement> & Pick<Arrangement, 'id' | 'hostOrganisationId' | 'partnerOrganisationIds'>): Arrangement {
+  const { id, hostOrganisationId, partnerOrganisationIds, ...terms } = fields;
+  return {
+    id,
+    hostOrganisationId,
+    partnerOrganisationIds,
+    serviceArea: 'payroll',
+    purpose: 'shared payroll service',
+    lawfulBasis: 'public task',
+    agreementReference: null,
+    accessLevel: 'manage',
+    ceiling: 'OFFICIAL-SENSITIVE',
+    startsAt: new Date(NOW.getTime() - DAY).toISOString(),
+    endsAt: null,
+    annualSavingPounds: 0,
+    status: 'active',
+    acceptedBy: [...partnerOrganisationIds],
+    revision: 1,
+    createdAt: NOW.toISOString(),
+    updatedAt: NOW.toISOString(),
+    ...terms,
+  };
+}
+
+function documentOf(fields: Partial<Extract<ContentResource, { kind: 'document' }>> & { organisationId: string }): ContentResource {
+  return {
+    kind: 'document',
+    serviceArea: 'payroll',
+    classification: 'OFFICIAL',
+    status: 'available',
+    deleted: false,
+    legalHold: false,
+    arrangementId: null,
+    ...fields,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arbitraries
+// ---------------------------------------------------------------------------------------------
+
+// A world is generated from plain, index-based ingredients (which shrink well) and then resolved
+// by buildWorld() against the 3–4 organisations and 0–4 arrangements actually generated.
+// Half the worlds are "focused": the actor is put in the resource's organisation, or both are placed
+// where one arrangement could matter; otherwise many grants would be too rare to test much.
+
+const serviceAreaArb = fc.constantFrom(...SERVICE_AREAS);
+const classificationArb = fc.constantFrom(...CLASSIFICATION_VALUES);
+const contentActionArb = fc.constantFrom(...CONTENT_ACTION_NAMES);
+const organisationIndexArb = fc.nat({ max: ORGANISATION_IDS.length - 1 });
+
+/** Instants on both sides of `now`, including the exact boundaries. */
+const instantAroundNowArb = fc
+  .constantFrom(-30 * DAY, -1, 0, 1, 30 * DAY)
+  .map((offset) => new Date(NOW.getTime() + offset).toISOString());
+
+const arrangementStatusArb: fc.Arbitrary<ArrangementStatus> = fc.oneof(
+  { weight: 5, arbitrary: fc.constant('active' as const) },
+  { weight: 1, arbitrary: fc.constantFrom('draft' as const, 'suspended' as const, 'ended' as const) },
+);
+
+/** Partners and acceptances are offsets from the host round the list of organisations (1 = the next one). */
+const arrangementIngredientsArb = fc.record({
+  host: organisationIndexArb,
+  partnerOffsets: fc.subarray([1, 2, 3], { minLength: 1 }),
+  acceptedOffsets: fc.oneof({ weight: 3, arbitrary: fc.constant('all' as const) }, { weight: 1, arbitrary: fc.subarray([1, 2, 3]) }),
+  serviceArea: serviceAreaArb,
+  accessLevel: fc.constantFrom<AccessLevel>('read', 'contribute', 'manage'),
+  ceiling: classificationArb,
+  startsAt: fc.oneof({ weight: 3, arbitrary: fc.constant(new Date(NOW.getTime() - DAY).toISOString()) }, { weight: 2, arbitrary: instantAroundNowArb }),
+  endsAt: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 2, arbitrary: instantAroundNowArb }),
+  status: arrangementStatusArb,
+});
+
+const actorIngredientsArb = fc.record({
+  kind: fc.oneof(
+    { weight: 30, arbitrary: fc.constant('user' as const) },
+    { weight: 1, arbitrary: fc.constantFrom('system' as const, 'user-without-organisation' as const) },
+  ),
+  organisation: organisationIndexArb,
+  roles: fc.subarray(ALL_ROLES),
+  teams: fc.subarray(SERVICE_AREAS),
+  clearance: classificationArb,
+});
+
+const documentStatusArb: fc.Arbitrary<DocumentStatus> = fc.constantFrom('available', 'pending_scan', 'quarantined', 'disposed');
+const seldomArb = fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
+
+const resourceIngredientsArb = fc.record({
+  kind: fc.constantFrom('document' as const, 'collection' as const),
+  organisation: organisationIndexArb,
+  serviceArea: serviceAreaArb,
+  classification: classificationArb,
+  /** null, the joint workspace of the n-th arrangement, or of an arrangement not in the context. */
+  workspace: fc.oneof(fc.constant(null), fc.nat({ max: 3 }), fc.constant('elsewhere' as const)),
+  status: documentStatusArb,
+  deleted: seldomArb,
+  legalHold: seldomArb,
+});
+
+/** Puts the actor in the resource's organisation, or both where one arrangement could open it. */
+const focusArb = fc.record({
+  arrangement: fc.nat({ max: 3 }),
+  route: fc.constantFrom('same-organisation' as const, 'host-serves-partner' as const, 'joint-workspace' as const),
+  partner: fc.nat({ max: 2 }),
+  /** Whose staff use the joint workspace: the host's, a partner's, or (to test the fence) an outsider's. */
+  workspaceUser: fc.constantFrom('host' as const, 'partner' as const, 'outsider' as const),
+});
+
+const worldIngredientsArb = fc.record({
+  organisationCount: fc.integer({ min: 3, max: 4 }),
+  arrangements: fc.array(arrangementIngredientsArb, { maxLength: 4 }),
+  actor: actorIngredientsArb,
+  action: contentActionArb,
+  resource: resourceIngredientsArb,
+  newClassification: fc.option(classificationArb, { nil: undefined }),
+  focus: fc.option(focusArb, { freq: 2, nil: null }),
+});
+
+type WorldIngredients = typeof worldIngredientsArb extends fc.Arbitrary<infer T> ? T : never;
+const unique = <T>(values: T[]): T[] => [...new Set(values)];
+
+function buildWorld(raw: WorldIngredients): World {
+  const organisations = ORGANISATION_IDS.slice(0, raw.organisationCount);
+  const organisationAt = (index: number): string => organisations[index % organisations.length]!;
+
+  const arrangements = raw.arrangements.map((terms, i): Arrangement => {
+    const host = organisationAt(terms.host);
+    const partners = unique(terms.partnerOffsets.map((o) => organisationAt(terms.host + o))).filter((p) => p !== host);
+    if (partners.length === 0) partners.push(organisationAt(terms.host + 1));
+    const acceptedBy = terms.acceptedOffsets === 'all' ? partners : partners.filter((p) => (terms.acceptedOffsets as number[]).some((o) => organisationAt(terms.host + o) === p));
+    const { serviceArea, accessLevel, ceiling, startsAt, endsAt, status } = terms;
+    return arrangementOf({ id: `arr-${i + 1}`, hostOrganisationId: host, partnerOrganisationIds: partners, acceptedBy, serviceArea, accessLevel, ceiling, startsAt, endsAt, status });
+  });
+
+  const r = raw.resource;
+  const workspace = r.workspace === null ? null : r.workspace === 'elsewhere' ? 'arr-elsewhere' : (arrangements[r.workspace % Math.max(arrangements.length, 1)]?.id ?? null);
+  const common = { organisationId: organisationAt(r.organisation), serviceArea: r.serviceArea, classification: r.classification, arrangementId: workspace };
+  let resource: ContentResource =
+    r.kind === 'collection'
+      ? { kind: 'collection', ...common }
+      : { kind: 'document', ...common, status: r.status, deleted: r.deleted, legalHold: r.legalHold };
+
+  const a = raw.actor;
+  let actor: Actor =
+    a.kind === 'system' ? SYSTEM : userOf(a.kind === 'user' ? organisationAt(a.organisation) : null, a.roles, a.teams, a.clearance);
+
+  const focused = raw.focus && arrangements.length > 0 ? arrangements[raw.focus.arrangement % arrangements.length] : undefined;
+  if (raw.focus?.route === 'same-organisation' && actor.kind === 'user' && actor.organisationId !== null) {
+    actor = { ...actor, organisationId: resource.organisationId };
+  } else if (raw.focus && focused && actor.kind === 'user' && actor.organisationId !== null) {
+    const partner = focused.partnerOrganisationIds[raw.focus.partner % focused.partnerOrganisationIds.length]!;
+    const teams = unique([...actor.teams, focused.serviceArea]);
+    if (raw.focus.route === 'host-serves-partner') {
+      actor = { ...actor, organisationId: focused.hostOrganisationId, teams };
+      resource = { ...resource, organisationId: partner, serviceArea: focused.serviceArea };
+    } else {
+      const parties = [focused.hostOrganisationId, ...focused.partnerOrganisationIds];
+      const outsider = organisations.find((o) => !parties.includes(o)) ?? partner;
+      const user = { host: focused.hostOrganisationId, partner, outsider }[raw.focus.workspaceUser];
+      actor = { ...actor, organisationId: user, teams };
+      resource = { ...resource, organisationId: focused.hostOrganisationId, serviceArea: focused.serviceArea, arrangementId: focused.id };
+    }
+  }
+
+  const context: DecisionContext = raw.newClassification === undefined ? { now: NOW, arrangements } : { now: NOW, arrangements, newClassification: raw.newClassification };
+  return { actor, action: raw.action, resource, context };
+}
+
+const worldArb: fc.Arbitrary<World> = worldIngredientsArb.map(buildWorld);
+
+const decideIn = (w: World) => decide(w.actor, w.action, w.resource, w.context);
+const isCrossOrganisation = (w: World): boolean => w.actor.kind === 'user' && w.actor.organisationId !== null && w.actor.organisationId !== w.resource.organisationId;
+const withArrangements = (w: World, arrangements: Arrangement[]): World => ({ ...w, context: { ...w.context, arrangements } });
+
+// ---------------------------------------------------------------------------------------------
+// decide() against the reference model
+// ---------------------------------------------------------------------------------------------
+
+describe('content actions: decide() agrees with the reference model', () => {
+  it('lists the same content actions and levels as the specification', () => {
+    expect(CONTENT_ACTIONS).toEqual(LEVEL_NEEDED);
+  });
+
+  it('allows exactly what the model allows, via a covering arrangement or none', () => {
+    const seen = { system: 0, security_review: 0, own_organisation: 0, arrangement: 0, denied: 0 };
+    fc.assert(
+      fc.property(worldArb, (w) => {
+        const got = decideIn(w);
+        const want = modelDecide(w.actor, w.action, w.resource, w.context);
+        seen[want.allow ? want.grantedBy : 'denied'] += 1;
+        expect(got.allow).toBe(want.allow);
+        expect(got.reason).toMatch(/\S/);
+        if (want.allow && want.grantedBy === 'arrangement') expect(want.via).toContain(got.via);
+        else expect(got.via).toBeNull();
+      }),
+      { numRuns: MAIN_RUNS },
+    );
+    // The comparison means little unless every kind of outcome was generated often.
+    for (const count of Object.values(seen)) expect(count).toBeGreaterThan(MAIN_RUNS / 500);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Safety properties, each stated on its own
+// ---------------------------------------------------------------------------------------------
+
+describe('content actions: safety properties', () => {
+  it('(1) another organisation is reached only through an in-force arrangement that covers the action', () => {
+    let crossOrganisationGrants = 0;
+    fc.assert(
+      fc.property(worldArb, (w) => {
+        const got = decideIn(w);
+        if (!got.allow || !isCrossOrganisation(w)) return;
+        crossOrganisationGrants += 1;
+        const used = w.context.arrangements.find((a) => a.id === got.via);
+        expect(used, `granted via ${got.via}`).toBeDefined();
+        if (!used) return;
+        const actorOrg = w.actor.organisationId ?? '';
+        expect(inForce(used, NOW)).toBe(true);
+        expect(used.serviceArea).toBe(w.resource.serviceArea);
+        expect(w.actor.teams).toContain(used.serviceArea);
+        expect(clearedFor(used.ceiling, w.resource.classification)).toBe(true);
+        expect(levelCovers(used.accessLevel, w.action)).toBe(true);
+        const parties = [used.hostOrganisationId, ...used.partnerOrganisationIds];
+        const inJointWorkspace = w.resource.arrangementId === used.id && w.resource.organisationId === used.hostOrganisationId && parties.includes(actorOrg);
+        const hostServingPartner = actorOrg === used.hostOrganisationId && used.partnerOrganisationIds.includes(w.resource.organisationId);
+        expect(inJointWorkspace || hostServingPartner).toBe(true);
+      }),
+      { numRuns: SAFETY_RUNS },
+    );
+    expect(crossOrganisationGrants).toBeGreaterThan(SAFETY_RUNS / 100);
+  });
+
+  it('(2) an arrangement for one service area never opens another', () => {
+    let openedBeforeMoving = 0;
+    fc.assert(
+      fc.property(worldArb, fc.integer({ min: 1, max: SERVICE_AREAS.length - 1 }), (w, shift) => {
+        fc.pre(isCrossOrganisation(w));
+        if (decideIn(w).allow) openedBeforeMoving += 1;
+        // Move every arrangement to some other service area than the resource's.
+        const otherArea = SERVICE_AREAS[(SERVICE_AREAS.indexOf(w.resource.serviceArea) + shift) % SERVICE_AREAS.length]!;
+        const moved = withArrangements(w, w.context.arrangements.map((a) => ({ ...a, serviceArea: otherArea })));
+        expect(decideIn(moved).allow).toBe(false);
+      }),
+      { numRuns: SAFETY_RUNS },
+    );
+    expect(openedBeforeMoving).toBeGreaterThan(SAFETY_RUNS / 100);
+  });
+
+  it('(2) example: a payroll arrangement does not open the partner’s hr documents', () => {
+    const payroll = arrangementOf({ id: 'arr-payroll', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b'], serviceArea: 'payroll' });
+    const hostStaff = userOf('org-a', ['member'], ['payroll', 'hr'], 'OFFICIAL-SENSITIVE');
+    const context = { now: NOW, arrangements: [payroll] };
+    expect(decide(hostStaff, 'document.read', documentOf({ organisationId: 'org-b', serviceArea: 'payroll' }), context)).toMatchObject({ allow: true, via: 'arr-payroll' });
+    expect(decide(hostStaff, 'document.read', documentOf({ organisationId: 'org-b', serviceArea: 'hr' }), context).allow).toBe(false);
+  });
+
+  it('(3) a ceiling of OFFICIAL never reveals OFFICIAL-SENSITIVE', () => {
+    let openedUnderHigherCeiling = 0;
+    fc.assert(
+      fc.property(worldArb, (w) => {
+        fc.pre(isCrossOrganisation(w));
+        // A cleared actor and a sensitive resource, so only the ceiling can stand in the way.
+        const sensitive: World = { ...w, actor: { ...w.actor, clearance: 'OFFICIAL-SENSITIVE' }, resource: { ...w.resource, classification: 'OFFICIAL-SENSITIVE' } };
+        const ceilingAt = (ceiling: Classification) => withArrangements(sensitive, sensitive.context.arrangements.map((a) => ({ ...a, ceiling })));
+        if (decideIn(ceilingAt('OFFICIAL-SENSITIVE')).allow) openedUnderHigherCeiling += 1;
+        expect(decideIn(ceilingAt('OFFICIAL')).allow).toBe(false);
+      }),
+      { numRuns: SAFETY_RUNS },
+    );
+    expect(openedUnderHigherCeiling).toBeGreaterThan(SAFETY_RUNS / 100);
+  });
+
+  it('(4) partner staff never reach host documents outside a joint workspace', () => {
+    let reachedInsideWorkspace = 0;
+    fc.assert(
+      fc.property(worldArb, fc.constantFrom(null, 'arr-elsewhere'), (w, outside) => {
+        fc.pre(isCrossOrganisation(w));
+        // Keep only arrangements the actor's organisation does not host: the actor can only be partner staff.
+        const asPartner = withArrangements(w, w.context.arrangements.filter((a) => a.hostOrganisationId !== w.actor.organisationId));
+        if (decideIn(asPartner).allow) reachedInsideWorkspace += 1;
+        expect(decideIn({ ...asPartner, resource: { ...asPartner.resource, arrangementId: outside } }).allow).toBe(false);
+      }),
+      { numRuns: SAFETY_RUNS },
+    );
+    expect(reachedInsideWorkspace).toBeGreaterThan(SAFETY_RUNS / 400);
+  });
+
+  it('(4) host staff never reach organisations that are not partners', () => {
+    let reachedAsPartner = 0;
+    fc.assert(
+      fc.property(worldArb, (w) => {
+        fc.pre(isCrossOrganisation(w));
+        const outsideWorkspace: World = { ...w, resource: { ...w.resource, arrangementId: null } };
+        if (decideIn(outsideWorkspace).allow) reachedAsPartner += 1;
+        // Strike the resource's organisation from every arrangement's partners.
+        const struck = (a: Arrangement): Arrangement => ({
+          ...a,
+          partnerOrganisationIds: a.partnerOrganisationIds.filter((p) => p !== w.resource.organisationId),
+          acceptedBy: a.acceptedBy.filter((p) => p !== w.resource.organisationId),
+        });
+        expect(decideIn(withArrangements(outsideWorkspace, outsideWorkspace.context.arrangements.map(struck))).allow).toBe(false);
+      }),
+      { numRuns: SAFETY_RUNS },
+    );
+    expect(reachedAsPartner).toBeGreaterThan(SAFETY_RUNS / 100);
+  });
+
+  it('(5) decisions never depend on the order of the arrangements', () => {
+    // Siblings of existing arrangements (same parties and service area, other terms) make it common
+    // for several arrangements to compete for one decision, which is where order could leak in.
+    const siblingArb = fc.record({ of: fc.nat(), accessLevel: fc.constantFrom<AccessLevel>('read', 'contribute', 'manage'), ceiling: classificationArb, status: arrangementStatusArb });
+    const worldWithSiblingsArb = fc.tuple(worldArb, fc.array(siblingArb, { maxLength: 3 })).map(([w, siblings]) => {
+      const originals = w.context.arrangements;
+      if (originals.length === 0) return w;
+      const extra = siblings.map((s, i): Arrangement => ({ ...originals[s.of % originals.length]!, id: `arr-sibling-${i + 1}`, accessLevel: s.accessLevel, ceiling: s.ceiling, status: s.status }));
+      return withArrangements(w, [...originals, ...extra]);
+    });
+    const worldAndShuffleArb = worldWithSiblingsArb.chain((w) => {
+      const all = [...w.context.arrangements];
+      return fc.tuple(fc.constant(w), fc.shuffledSubarray(all, { minLength: all.length, maxLength: all.length }));
+    });
+    let competingArrangements = 0;
+    fc.assert(
+      fc.property(worldAndShuffleArb, ([w, shuffled]) => {
+        const before = decideIn(w);
+        const after = decideIn(withArrangements(w, shuffled));
+        if (coveringArrangements(w.actor, 'collection.list', w.resource, w.context).length > 1) competingArrangements += 1;
+        expect({ allow: after.allow, reason: after.reason }).toEqual({ allow: before.allow, reason: before.reason });
+        // Either order may name a different arrangement, but both must name one that covers.
+        if (before.via !== null || after.via !== null) {
+          const covering = coveringArrangements(w.actor, w.action, w.resource, w.context).map((a) => a.id);
+          expect(covering).toContain(before.via);
+          expect(covering).toContain(after.via);
+        }
+      }),
+      { numRuns: SAFETY_RUNS },
+    );
+    expect(competingArrangements).toBeGreaterThan(SAFETY_RUNS / 100);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Content actions by example: the rules most likely to be got wrong
+// ---------------------------------------------------------------------------------------------
+
+describe('content actions: examples', () => {
+  const context: DecisionContext = { now: NOW, arrangements: [] };
+
+  it('lets the system do anything and a user without an organisation nothing', () => {
+    const doc = documentOf({ organisationId: 'org-a' });
+    expect(decide(SYSTEM, 'document.delete', doc, context)).toMatchObject({ allow: true, via: null });
+    expect(decide(userOf(null, ALL_ROLES, SERVICE_AREAS, 'OFFICIAL-SENSITIVE'), 'document.read', doc, context).allow).toBe(false);
+  });
+
+  it('refuses everything on a disposed document, and deleting one under legal hold, even to its own team', () => {
+    const staff = userOf('org-a', ['records_manager'], ['payroll']);
+    expect(decide(staff, 'document.read', documentOf({ organisationId: 'org-a', status: 'disposed' }), context).allow).toBe(false);
+    expect(decide(staff, 'document.delete', documentOf({ organisationId: 'org-a', legalHold: true }), context).allow).toBe(false);
+    expect(decide(staff, 'document.delete', documentOf({ organisationId: 'org-a' }), context).allow).toBe(true);
+  });
+
+  it('requires clearance for the new classification when classifying', () => {
+    const staff = userOf('org-a', ['member'], ['payroll'], 'OFFICIAL');
+    const doc = documentOf({ organisationId: 'org-a' });
+    expect(decide(staff, 'document.classify', doc, { ...context, newClassification: 'OFFICIAL' }).allow).toBe(true);
+    expect(decide(staff, 'document.classify', doc, { ...context, newClassification: 'OFFICIAL-SENSITIVE' }).allow).toBe(false);
+    expect(decide(staff, 'document.classify', doc, context).allow).toBe(false);
+  });
+
+  it('lets an organisation’s security admin review its quarantined documents, and nobody else download them', () => {
+    const quarantined = documentOf({ organisationId: 'org-a', status: 'quarantined', serviceArea: 'hr' });
+    const securityAdmin = userOf('org-a', ['security_admin'], []);
+    const ownTeam = userOf('org-a', ['member'], ['hr']);
+    expect(decide(securityAdmin, 'document.download', quarantined, context).allow).toBe(true);
+    expect(decide(securityAdmin, 'document.rename', quarantined, context).allow).toBe(false);
+    expect(decide(ownTeam, 'document.read', quarantined, context).allow).toBe(true);
+    expect(decide(ownTeam, 'document.download', quarantined, context).allow).toBe(false);
+    expect(decide(userOf('org-b', ['security_admin'], ['hr']), 'document.download', quarantined, context).allow).toBe(false);
+  });
+
+  // The two examples below follow from reading the status rules as prohibitions that bind every
+  // grant (the security admin's included) and the clearance rule as binding every user.
+  it('does not let a security admin download a soft-deleted quarantined document', () => {
+    const deletedQuarantined = documentOf({ organisationId: 'org-a', status: 'quarantined', deleted: true });
+    const securityAdmin = userOf('org-a', ['security_admin'], [], 'OFFICIAL-SENSITIVE');
+    expect(decide(securityAdmin, 'document.download', deletedQuarantined, context).allow).toBe(false);
+  });
+
+  it('does not let a security admin read above their clearance', () => {
+    const sensitive = documentOf({ organisationId: 'org-a', status: 'pending_scan', classification: 'OFFICIAL-SENSITIVE' });
+    const securityAdmin = userOf('org-a', ['security_admin'], [], 'OFFICIAL');
+    expect(decide(securityAdmin, 'document.read', sensitive, context).allow).toBe(false);
+  });
+
+  it('lets partner staff into the joint workspace only, and host staff into partner documents', () => {
+    const arrangement = arrangementOf({ id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b'], accessLevel: 'contribute' });
+    const withIt: DecisionContext = { now: NOW, arrangements: [arrangement] };
+    const partnerStaff = userOf('org-b', ['member'], ['payroll']);
+    const hostStaff = userOf('org-a', ['member'], ['payroll']);
+    const workspaceDoc = documentOf({ organisationId: 'org-a', arrangementId: 'arr-1' });
+    expect(decide(partnerStaff, 'document.version', workspaceDoc, withIt)).toMatchObject({ allow: true, via: 'arr-1' });
+    expect(decide(partnerStaff, 'document.rename', workspaceDoc, withIt).allow).toBe(false); // needs manage
+    expect(decide(partnerStaff, 'document.read', documentOf({ organisationId: 'org-a' }), withIt).allow).toBe(false);
+    expect(decide(hostStaff, 'document.read', documentOf({ organisationId: 'org-b' }), withIt)).toMatchObject({ allow: true, via: 'arr-1' });
+    expect(decide(hostStaff, 'document.read', documentOf({ organisationId: 'org-c' }), withIt).allow).toBe(false);
+  });
+
+  it('closes an arrangement the moment it ends, and while any partner has not accepted', () => {
+    const partnerDoc = documentOf({ organisationId: 'org-b' });
+    const hostStaff = userOf('org-a', ['member'], ['payroll']);
+    const base = { id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b', 'org-c'] };
+    const read = (a: Arrangement) => decide(hostStaff, 'document.read', partnerDoc, { now: NOW, arrangements: [a] }).allow;
+    expect(read(arrangementOf({ ...base, endsAt: new Date(NOW.getTime() + 1).toISOString() }))).toBe(true);
+    expect(read(arrangementOf({ ...base, endsAt: NOW.toISOString() }))).toBe(false);
+    expect(read(arrangementOf({ ...base, startsAt: new Date(NOW.getTime() + 1).toISOString() }))).toBe(false);
+    expect(read(arrangementOf({ ...base, acceptedBy: ['org-b'] }))).toBe(false);
+  });
+
+  // The specification grants through an arrangement when EITHER the joint-workspace branch OR the
+  // host-serves-partner branch holds; a workspace tag on a partner's document must not take the second away.
+  it('lets host staff reach a partner document even if it carries the arrangement’s workspace id', () => {
+    const arrangement = arrangementOf({ id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b'] });
+    const taggedPartnerDoc = documentOf({ organisationId: 'org-b', arrangementId: 'arr-1' });
+    const hostStaff = userOf('org-a', ['member'], ['payroll']);
+    expect(decide(hostStaff, 'document.read', taggedPartnerDoc, { now: NOW, arrangements: [arrangement] })).toMatchObject({ allow: true, via: 'arr-1' });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Organisation actions
+// ---------------------------------------------------------------------------------------------
+
+/** Every subset of the roles. */
+const ROLE_SETS: Role[][] = Array.from({ length: 1 << ALL_ROLES.length }, (_, mask) => ALL_ROLES.filter((_, i) => mask & (1 << i)));
+
+/** The specification for organisation actions; `undefined` where it says nothing (within the organisation). */
+function expectedOrganisationDecision(action: (typeof ORGANISATION_ACTIONS)[number], roles: Role[], sameOrganisation: boolean): boolean | undefined {
+  if (!sameOrganisation) return false;
+  const has = (role: Role) => roles.includes(role);
+  switch (action) {
+    case 'organisation.manage-users': return has('org_admin');
+    case 'audit.read': return has('auditor') || has('dpo');
+    case 'quarantine.list':
+    case 'quarantine.release':
+    case 'quarantine.destroy': return has('security_admin');
+    default: return undefined;
+  }
+}
+
+describe('organisation actions', () => {
+  it('follow role and organisation for every combination of roles', () => {
+    const mismatches: string[] = [];
+    for (const action of ORGANISATION_ACTIONS) {
+      for (const roles of ROLE_SETS) {
+        for (const sameOrganisation of [true, false]) {
+          const expected = expectedOrganisationDecision(action, roles, sameOrganisation);
+          if (expected === undefined) continue;
+          const actor = userOf('org-a', roles, SERVICE_AREAS, 'OFFICIAL-SENSITIVE');
+          const got = decide(actor, action, { kind: 'organisation', organisationId: sameOrganisation ? 'org-a' : 'org-b' }, { now: NOW, arrangements: [] });
+          if (got.allow !== expected) mismatches.push(`${action} roles=[${roles.join(',')}] same=${sameOrganisation}: got ${got.allow}`);
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('examples: an org admin of another organisation cannot manage users; a dpo reads the audit trail', () => {
+    const context = { now: NOW, arrangements: [] };
+    expect(decide(userOf('org-b', ['org_admin']), 'organisation.manage-users', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(false);
+    expect(decide(userOf('org-a', ['dpo']), 'audit.read', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(true);
+    expect(decide(userOf('org-a', ['org_admin']), 'audit.read', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(false);
+    expect(decide(userOf('org-a', ['org_admin']), 'quarantine.release', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(false);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Arrangement actions
+// ---------------------------------------------------------------------------------------------
+
+type Position = 'host' | 'partner-pending' | 'partner-accepted' | 'outsider';
+const POSITION_ORGANISATION: Record<Position, string> = { host: 'org-a', 'partner-pending': 'org-b', 'partner-accepted': 'org-c', outsider: 'org-d' };
+const ARRANGEMENT_STATUS_VALUES: ArrangementStatus[] = ['draft', 'active', 'suspended', 'ended'];
+
+function arrangementResource(status: ArrangementStatus): ArrangementResource {
+  return { kind: 'arrangement', arrangement: { id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b', 'org-c'], status, acceptedBy: ['org-c'] } };
+}
+
+/** The specification for arrangement actions, written out plainly. */
+function expectedArrangementDecision(action: (typeof ARRANGEMENT_ACTIONS)[number], position: Position, isOrgAdmin: boolean, status: ArrangementStatus): boolean {
+  const isHost = position === 'host';
+  const isPartner = position === 'partner-pending' || position === 'partner-accepted';
+  if (!isHost && !isPartner) return false;
+  if (action === 'arrangement.read') return true;
+  if (!isOrgAdmin) return false;
+  switch (action) {
+    case 'arrangement.propose': return isHost;
+    case 'arrangement.amend': return isHost && status === 'draft';
+    case 'arrangement.accept': return position === 'partner-pending' && status === 'draft';
+    case 'arrangement.suspend': return status === 'active';
+    case 'arrangement.resume': return isHost && status === 'suspended';
+    case 'arrangement.end': return status !== 'ended';
+  }
+}
+
+describe('arrangement actions', () => {
+  it('follow party, role and status for every combination', () => {
+    const roleChoices: Role[][] = [[], ['member'], ['org_admin'], ALL_ROLES.filter((r) => r !== 'org_admin'), ALL_ROLES];
+    const mismatches: string[] = [];
+    for (const action of ARRANGEMENT_ACTIONS) {
+      for (const position of Object.keys(POSITION_ORGANISATION) as Position[]) {
+        for (const roles of roleChoices) {
+          for (const status of ARRANGEMENT_STATUS_VALUES) {
+            const expected = expectedArrangementDecision(action, position, roles.includes('org_admin'), status);
+            const actor = userOf(POSITION_ORGANISATION[position], roles, SERVICE_AREAS, 'OFFICIAL-SENSITIVE');
+            const got = decide(actor, action, arrangementResource(status), { now: NOW, arrangements: [] });
+            if (got?.allow !== expected) mismatches.push(`${action} ${position} roles=[${roles.join(',')}] ${status}: got ${got?.allow}`);
+          }
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('examples: a partner org admin cannot amend (widen) the terms; the host admin can while in draft', () => {
+    const context = { now: NOW, arrangements: [] };
+    const partnerAdmin = userOf('org-b', ['org_admin']);
+    const hostAdmin = userOf('org-a', ['org_admin']);
+    expect(decide(partnerAdmin, 'arrangement.amend', arrangementResource('draft'), context).allow).toBe(false);
+    expect(decide(partnerAdmin, 'arrangement.amend', arrangementResource('active'), context).allow).toBe(false);
+    expect(decide(hostAdmin, 'arrangement.amend', arrangementResource('draft'), context).allow).toBe(true);
+    expect(decide(hostAdmin, 'arrangement.amend', arrangementResource('active'), context).allow).toBe(false);
+    expect(decide(partnerAdmin, 'arrangement.resume', arrangementResource('suspended'), context).allow).toBe(false);
+    expect(decide(userOf('org-c', ['org_admin']), 'arrangement.accept', arrangementResource('draft'), context).allow).toBe(false);
+    expect(decide(userOf('org-d', ['org_admin']), 'arrangement.read', arrangementResource('active'), context).allow).toBe(false);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Deny by default: every action on every kind of resource yields a decision
+// ---------------------------------------------------------------------------------------------
+
+describe('deny by default', () => {
+  it('answers every action on every kind of resource, denying an action on the wrong kind', () => {
+    const actions: Action[] = [...CONTENT_ACTION_NAMES, ...ORGANISATION_ACTIONS, ...ARRANGEMENT_ACTIONS];
+    const family = (a: Action) => (a in CONTENT_ACTIONS ? 'content' : (ORGANISATION_ACTIONS as readonly string[]).includes(a) ? 'organisation' : 'arrangement');
+    const resources: Record<'content' | 'organisation' | 'arrangement', Resource[]> = {
+      content: [documentOf({ organisationId: 'org-a' }), { kind: 'collection', organisationId: 'org-a', serviceArea: 'payroll', classification: 'OFFICIAL', arrangementId: null }],
+      organisation: [{ kind: 'organisation', organisationId: 'org-a' }],
+      arrangement: [{ kind: 'arrangement', arrangement: { id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b'], status: 'draft', acceptedBy: [] } }],
+    };
+    const omnipotentUser = userOf('org-a', ALL_ROLES, SERVICE_AREAS, 'OFFICIAL-SENSITIVE');
+    const problems: string[] = [];
+    for (const action of actions) {
+      for (const [kind, list] of Object.entries(resources)) {
+        for (const resource of list) {
+          const got = decide(omnipotentUser, action, resource, { now: NOW, arrangements: [], newClassification: 'OFFICIAL' }) as ReturnType<typeof decide> | undefined;
+          if (typeof got?.allow !== 'boolean') problems.push(`${action} on ${resource.kind}: returned ${JSON.stringify(got)}`);
+          else if (kind !== family(action) && got.allow) problems.push(`${action} on ${resource.kind}: allowed`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});

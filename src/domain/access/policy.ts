@@ -1,0 +1,214 @@
+// The single policy decision point. Every interface and job asks decide(); none decides alone.
+// Deny by default: each rule below is an explicit grant, and anything it does not grant is refused.
+import type { AccessLevel, Actor, Arrangement, Classification, DocumentStatus, Role, ServiceArea } from '../types.js';
+import { classificationAtMost, levelAtLeast } from '../types.js';
+import type { Action, ArrangementAction, ContentAction, OrganisationAction } from './actions.js';
+import { CONTENT_ACTIONS, isContentAction } from './actions.js';
+
+/** A collection, or the parent collection a new document or collection would go into. */
+export interface CollectionResource {
+  kind: 'collection';
+  organisationId: string;
+  serviceArea: ServiceArea;
+  classification: Classification;
+  /** The arrangement whose joint workspace this collection is, if any. */
+  arrangementId: string | null;
+}
+
+export interface DocumentResource {
+  kind: 'document';
+  organisationId: string;
+  serviceArea: ServiceArea;
+  classification: Classification;
+  status: DocumentStatus;
+  deleted: boolean;
+  legalHold: boolean;
+  arrangementId: string | null;
+}
+
+export interface OrganisationResource {
+  kind: 'organisation';
+  organisationId: string;
+}
+
+export interface ArrangementResource {
+  kind: 'arrangement';
+  arrangement: Pick<Arrangement, 'id' | 'hostOrganisationId' | 'partnerOrganisationIds' | 'status' | 'acceptedBy'>;
+}
+
+export type Resource = CollectionResource | DocumentResource | OrganisationResource | ArrangementResource;
+
+export interface DecisionContext {
+  now: Date;
+  /**
+   * The arrangements that might apply, loaded fresh for this request (never cached, so a
+   * suspension or ending takes effect on the next request). Extra ones are harmless.
+   */
+  arrangements: readonly Arrangement[];
+  /** For `document.classify`: the classification asked for. */
+  newClassification?: Classification;
+}
+
+export interface Decision {
+  allow: boolean;
+  /** A stable, machine-readable reason, recorded in the audit event. */
+  reason: string;
+  /** The arrangement that granted a cross-organisation action. */
+  via: string | null;
+}
+
+const allow = (reason: string, via: string | null = null): Decision => ({ allow: true, reason, via });
+const deny = (reason: string): Decision => ({ allow: false, reason, via: null });
+
+const hasRole = (actor: Actor, role: Role): boolean => actor.roles.includes(role);
+
+export function decide(actor: Actor, action: Action, resource: Resource, context: DecisionContext): Decision {
+  if (actor.kind === 'system') return allow('system');
+  if (actor.organisationId === null || actor.userId === null) return deny('no_identity');
+
+  if (isContentAction(action)) {
+    if (resource.kind === 'collection' || resource.kind === 'document') {
+      return decideContent(actor, action, resource, context);
+    }
+    return deny('wrong_resource');
+  }
+  if (resource.kind === 'organisation') return decideOrganisation(actor, action as OrganisationAction, resource);
+  if (resource.kind === 'arrangement') return decideArrangement(actor, action as ArrangementAction, resource);
+  return deny('wrong_resource');
+}
+
+function decideContent(
+  actor: Actor,
+  action: ContentAction,
+  resource: CollectionResource | DocumentResource,
+  context: DecisionContext,
+): Decision {
+  // Status rules come first: they bind everyone, in every organisation.
+  if (resource.kind === 'document') {
+    const statusDecision = decideDocumentStatus(actor, action, resource);
+    if (statusDecision) return statusDecision;
+  }
+  if (!classificationAtMost(resource.classification, actor.clearance)) return deny('clearance');
+  if (action === 'document.classify') {
+    const target = context.newClassification;
+    if (!target || !classificationAtMost(target, actor.clearance)) return deny('clearance');
+  }
+
+  const needed: AccessLevel = CONTENT_ACTIONS[action];
+
+  if (resource.organisationId === actor.organisationId) {
+    if (actor.teams.includes(resource.serviceArea)) return allow('own_team');
+    // Records managers look after the whole file plan of their organisation.
+    if (hasRole(actor, 'records_manager')) return allow('records_manager');
+    if (action === 'collection.create' && hasRole(actor, 'org_admin')) return allow('org_admin');
+  }
+
+  // Another organisation's content (or a joint workspace): only through an arrangement.
+  for (const arrangement of context.arrangements) {
+    if (!arrangementCovers(arrangement, actor, resource, context.now)) continue;
+    if (!levelAtLeast(arrangement.accessLevel, needed)) continue;
+    return allow('arrangement', arrangement.id);
+  }
+  return deny(resource.organisationId === actor.organisationId ? 'not_in_team' : 'no_arrangement');
+}
+
+/** Quarantine, pending scans, disposal, deletion and legal holds override every grant. */
+function decideDocumentStatus(actor: Actor, action: ContentAction, doc: DocumentResource): Decision | null {
+  if (doc.status === 'disposed') return deny('disposed');
+  if (doc.legalHold && (action === 'document.delete')) return deny('legal_hold');
+  if (doc.status === 'pending_scan' || doc.status === 'quarantined') {
+    // Only the owning organisation's security admin may look, to release or destroy.
+    const ownSecurityAdmin = doc.organisationId === actor.organisationId && hasRole(actor, 'security_admin');
+    if (ownSecurityAdmin && (action === 'document.read' || action === 'document.download')) {
+      return allow('security_admin_review');
+    }
+    // Metadata stays visible to those who could otherwise read, so uploaders see "pending" or "blocked".
+    if (action !== 'document.read') return deny(doc.status);
+  }
+  if (doc.deleted && action !== 'document.read' && action !== 'document.restore' && action !== 'document.access-history') {
+    return deny('deleted');
+  }
+  return null;
+}
+
+export function arrangementInForce(arrangement: Arrangement, now: Date): boolean {
+  if (arrangement.status !== 'active') return false;
+  if (Date.parse(arrangement.startsAt) > now.getTime()) return false;
+  if (arrangement.endsAt !== null && Date.parse(arrangement.endsAt) <= now.getTime()) return false;
+  return arrangement.partnerOrganisationIds.every((id) => arrangement.acceptedBy.includes(id));
+}
+
+/**
+ * Does this arrangement reach this resource for this actor? The serving team is the host's team
+ * for the service area; a joint workspace is open to that team in every party.
+ */
+function arrangementCovers(
+  arrangement: Arrangement,
+  actor: Actor,
+  resource: CollectionResource | DocumentResource,
+  now: Date,
+): boolean {
+  if (!arrangementInForce(arrangement, now)) return false;
+  if (resource.serviceArea !== arrangement.serviceArea) return false;
+  if (!actor.teams.includes(arrangement.serviceArea)) return false;
+  if (!classificationAtMost(resource.classification, arrangement.ceiling)) return false;
+  if (resource.arrangementId === arrangement.id) {
+    // Joint workspace: hosted by the host, usable by every party's service team.
+    const parties = [arrangement.hostOrganisationId, ...arrangement.partnerOrganisationIds];
+    return resource.organisationId === arrangement.hostOrganisationId && parties.includes(actor.organisationId ?? '');
+  }
+  return (
+    actor.organisationId === arrangement.hostOrganisationId &&
+    arrangement.partnerOrganisationIds.includes(resource.organisationId)
+  );
+}
+
+function decideOrganisation(actor: Actor, action: OrganisationAction, resource: OrganisationResource): Decision {
+  if (resource.organisationId !== actor.organisationId) return deny('other_organisation');
+  switch (action) {
+    case 'organisation.manage-users':
+      return hasRole(actor, 'org_admin') ? allow('org_admin') : deny('role');
+    case 'organisation.manage-collections':
+      return hasRole(actor, 'org_admin') || hasRole(actor, 'records_manager') ? allow('role') : deny('role');
+    case 'audit.read':
+      return hasRole(actor, 'auditor') || hasRole(actor, 'dpo') ? allow('role') : deny('role');
+    case 'audit.checkpoints':
+      return hasRole(actor, 'auditor') || hasRole(actor, 'dpo') || hasRole(actor, 'org_admin') ? allow('role') : deny('role');
+    case 'quarantine.list':
+    case 'quarantine.release':
+    case 'quarantine.destroy':
+      return hasRole(actor, 'security_admin') ? allow('security_admin') : deny('role');
+  }
+}
+
+function decideArrangement(actor: Actor, action: ArrangementAction, resource: ArrangementResource): Decision {
+  const a = resource.arrangement;
+  const org = actor.organisationId ?? '';
+  const isHost = a.hostOrganisationId === org;
+  const isPartner = a.partnerOrganisationIds.includes(org);
+  if (action === 'arrangement.read') {
+    // The register of arrangements in force is open to every signed-in user, like the LGA's
+    // shared-services map; drafts stay between the parties.
+    if (isHost || isPartner) return allow(isHost ? 'host' : 'partner');
+    return a.status === 'draft' ? deny('not_a_party') : allow('register');
+  }
+  if (!isHost && !isPartner) return deny('not_a_party');
+  if (!hasRole(actor, 'org_admin')) return deny('role');
+  switch (action) {
+    case 'arrangement.propose':
+    case 'arrangement.amend':
+      // Terms are set by the host alone, and only while nobody relies on them; any change
+      // sends the arrangement back to the partners for acceptance.
+      return isHost && (a.status === 'draft' || action === 'arrangement.propose') ? allow('host_admin') : deny('host_only');
+    case 'arrangement.accept':
+      return isPartner && a.status === 'draft' && !a.acceptedBy.includes(org) ? allow('partner_admin') : deny('not_pending_for_you');
+    case 'arrangement.suspend':
+      return a.status === 'active' ? allow('party_admin') : deny('not_active');
+    case 'arrangement.resume':
+      // Resuming widens access again: the host puts it back to draft and every partner must accept anew,
+      // so no party can reopen another party's documents alone.
+      return isHost && a.status === 'suspended' ? allow('host_admin') : deny('host_only');
+    case 'arrangement.end':
+      return a.status === 'ended' ? deny('already_ended') : allow('party_admin');
+  }
+}

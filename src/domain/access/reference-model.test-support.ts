@@ -1,0 +1,114 @@
+// A deliberately naive reference model of the content-access rules, written from the specification
+// (not from policy.ts) so that policy.test.ts can compare decide() against it on generated worlds.
+// Shape: prohibitions first (any one denies), then grants (any one allows). Nothing clever.
+import type { AccessLevel, Actor, Arrangement, Classification } from '../types.js';
+import type { ContentAction } from './actions.js';
+import type { CollectionResource, DecisionContext, DocumentResource } from './policy.js';
+
+/** The level each content action needs, copied by hand from the specification. */
+export const LEVEL_NEEDED: Record<ContentAction, AccessLevel> = {
+  'collection.list': 'read',
+  'document.read': 'read',
+  'document.download': 'read',
+  'collection.create': 'contribute',
+  'document.create': 'contribute',
+  'document.version': 'contribute',
+  'document.rename': 'manage',
+  'document.delete': 'manage',
+  'document.restore': 'manage',
+  'document.classify': 'manage',
+  'document.access-history': 'manage',
+};
+
+export type ContentResource = CollectionResource | DocumentResource;
+
+/** What the model concludes. `grantedBy` says which rule allowed; `via` lists every arrangement that would do. */
+export type ModelDecision =
+  | { allow: false }
+  | { allow: true; grantedBy: 'system' | 'security_review' | 'own_organisation' }
+  | { allow: true; grantedBy: 'arrangement'; via: string[] };
+
+const rank = (c: Classification): number => (c === 'OFFICIAL' ? 1 : 2);
+const levelRank = (l: AccessLevel): number => ({ read: 1, contribute: 2, manage: 3 })[l];
+
+export const clearedFor = (clearance: Classification, wanted: Classification): boolean => rank(wanted) <= rank(clearance);
+export const levelCovers = (held: AccessLevel, action: ContentAction): boolean => levelRank(LEVEL_NEEDED[action]) <= levelRank(held);
+
+const isUnscanned = (r: ContentResource): boolean =>
+  r.kind === 'document' && (r.status === 'pending_scan' || r.status === 'quarantined');
+
+const isOwnSecurityAdmin = (actor: Actor, r: ContentResource): boolean =>
+  actor.organisationId === r.organisationId && actor.roles.includes('security_admin');
+
+/** Rules that deny whatever else would allow. */
+export function prohibited(actor: Actor, action: ContentAction, r: ContentResource, context: DecisionContext): boolean {
+  if (r.kind === 'document') {
+    if (r.status === 'disposed') return true;
+    if (r.legalHold && action === 'document.delete') return true;
+    if (isUnscanned(r)) {
+      const stillPossible = isOwnSecurityAdmin(actor, r) ? ['document.read', 'document.download'] : ['document.read'];
+      if (!stillPossible.includes(action)) return true;
+    }
+    if (r.deleted && !['document.read', 'document.restore', 'document.access-history'].includes(action)) return true;
+  }
+  if (!clearedFor(actor.clearance, r.classification)) return true;
+  if (action === 'document.classify') {
+    if (context.newClassification === undefined || !clearedFor(actor.clearance, context.newClassification)) return true;
+  }
+  return false;
+}
+
+export function inForce(a: Arrangement, now: Date): boolean {
+  const started = new Date(a.startsAt).getTime() <= now.getTime();
+  const notEnded = a.endsAt === null || new Date(a.endsAt).getTime() > now.getTime();
+  const allAccepted = a.partnerOrganisationIds.every((p) => a.acceptedBy.includes(p));
+  return a.status === 'active' && started && notEnded && allAccepted;
+}
+
+/** Is the resource in this arrangement's joint workspace, and is the actor one of its parties? */
+export function jointWorkspaceOpenTo(a: Arrangement, actor: Actor, r: ContentResource): boolean {
+  const actorIsParty = actor.organisationId === a.hostOrganisationId || a.partnerOrganisationIds.includes(actor.organisationId ?? '');
+  return r.arrangementId === a.id && r.organisationId === a.hostOrganisationId && actorIsParty;
+}
+
+/** Host staff serving a partner's own documents. */
+export function hostServesPartner(a: Arrangement, actor: Actor, r: ContentResource): boolean {
+  return actor.organisationId === a.hostOrganisationId && a.partnerOrganisationIds.includes(r.organisationId);
+}
+
+/** Every arrangement that, on its own, lets this actor do this action on this resource. */
+export function coveringArrangements(actor: Actor, action: ContentAction, r: ContentResource, context: DecisionContext): Arrangement[] {
+  return context.arrangements.filter(
+    (a) =>
+      inForce(a, context.now) &&
+      a.serviceArea === r.serviceArea &&
+      actor.teams.includes(a.serviceArea) &&
+      clearedFor(a.ceiling, r.classification) &&
+      levelCovers(a.accessLevel, action) &&
+      (jointWorkspaceOpenTo(a, actor, r) || hostServesPartner(a, actor, r)),
+  );
+}
+
+export function ownOrganisationGrants(actor: Actor, action: ContentAction, r: ContentResource): boolean {
+  if (actor.organisationId !== r.organisationId) return false;
+  return (
+    actor.teams.includes(r.serviceArea) ||
+    actor.roles.includes('records_manager') ||
+    (action === 'collection.create' && actor.roles.includes('org_admin'))
+  );
+}
+
+export function securityReviewGrants(actor: Actor, action: ContentAction, r: ContentResource): boolean {
+  return isUnscanned(r) && isOwnSecurityAdmin(actor, r) && (action === 'document.read' || action === 'document.download');
+}
+
+export function modelDecide(actor: Actor, action: ContentAction, r: ContentResource, context: DecisionContext): ModelDecision {
+  if (actor.kind === 'system') return { allow: true, grantedBy: 'system' };
+  if (actor.organisationId === null) return { allow: false };
+  if (prohibited(actor, action, r, context)) return { allow: false };
+  if (securityReviewGrants(actor, action, r)) return { allow: true, grantedBy: 'security_review' };
+  if (ownOrganisationGrants(actor, action, r)) return { allow: true, grantedBy: 'own_organisation' };
+  const via = coveringArrangements(actor, action, r, context).map((a) => a.id);
+  if (via.length > 0) return { allow: true, grantedBy: 'arrangement', via };
+  return { allow: false };
+}

@@ -1,0 +1,47 @@
+// Domain errors with stable codes; the HTTP and WebDAV error mappers are the only places that turn them into responses.
+
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'FORBIDDEN'
+  | 'UNAUTHENTICATED'
+  | 'CONFLICT'
+  | 'LOCKED'
+  | 'INVALID'
+  | 'TOO_LARGE'
+  | 'INFECTED'
+  | 'BLOCKED_FILE_TYPE'
+  | 'INTEGRITY'
+  | 'UNAVAILABLE'
+  | 'RATE_LIMITED'
+  | 'PRECONDITION_FAILED';
+
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  /** Extra facts safe to show the client (never secrets, never other organisations' data). */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DomainError';
+    this.code = code;
+    this.details = options?.details;
+  }
+}
+
+export const notFound = (what = 'resource'): DomainError =>
+  new DomainError('NOT_FOUND', `No ${what} with that id exists, or you do not have access to it.`);
+
+export const invalid = (message: string, details?: Record<string, unknown>): DomainError =>
+  new DomainError('INVALID', message, details ? { details } : undefined);
+
+export const forbidden = (message: string): DomainError => new DomainError('FORBIDDEN', message);
+
+export const conflict = (message: string): DomainError => new DomainError('CONFLICT', message);
+
+/** Raised when stored bytes fail authentication: tampering, truncation, a wrong key or a moved blob. */
+export class IntegrityError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INTEGRITY', message, options);
+    this.name = 'IntegrityError';
+  }
+}

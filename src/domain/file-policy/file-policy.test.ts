@@ -1,0 +1,188 @@
+// The file policy as a pure function: name tricks, archive limits, type families, and properties
+// that must hold for every combination of facts.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { ArchiveFacts, FileFacts } from './file-facts.js';
+import { DEFAULT_FILE_POLICY, evaluateFile, filePolicy } from './file-policy.js';
+import { EXECUTABLE_EXTENSIONS, extensionsOf, MACRO_EXTENSIONS, SCRIPT_EXTENSIONS } from './file-types.js';
+
+const BLOCKED = [...EXECUTABLE_EXTENSIONS, ...SCRIPT_EXTENSIONS, ...MACRO_EXTENSIONS];
+
+function facts(overrides: Partial<FileFacts> = {}): FileFacts {
+  return { declaredName: 'file.bin', size: 100, textLike: false, containsVbaProject: false, oleHasMacros: false, ...overrides };
+}
+
+function archive(overrides: Partial<ArchiveFacts> = {}): ArchiveFacts {
+  return {
+    format: 'zip',
+    entries: 3,
+    expandedBytes: 3000,
+    compressedBytes: 1000,
+    maxRatio: 0,
+    depth: 1,
+    overlappingEntries: false,
+    encryptedEntries: 0,
+    entryExtensions: { txt: 'a.txt' },
+    isOoxml: false,
+    isOpenDocument: false,
+    uninspected: [],
+    incomplete: false,
+    ...overrides,
+  };
+}
+
+const ZIP = { ext: 'zip', mime: 'application/zip' };
+
+describe('extensionsOf', () => {
+  it.each([
+    ['report.pdf', ['pdf']],
+    ['REPORT.PDF', ['pdf']],
+    ['archive.tar.gz', ['gz']],
+    ['evil.exe.', ['exe']],
+    ['evil.exe . . ', ['exe']],
+    ['invoice\u202Efdp.exe', ['exe']], // displays as "invoiceexe.pdf"
+    ['evil.e\u200Bxe', ['exe']],
+    ['a.txt:evil.exe', ['txt', 'exe']],
+    ['C:\\Users\\me\\evil.bat', ['bat']],
+    ['folder/sub/file.csv', ['csv']],
+    ['.bashrc', ['bashrc']],
+    ['README', []],
+    ['trailing.', []],
+  ])('%j → %j', (name, expected) => {
+    expect(extensionsOf(name)).toEqual(expected);
+  });
+});
+
+describe('evaluateFile', () => {
+  it('allows ordinary documents', () => {
+    expect(evaluateFile(facts({ declaredName: 'a.pdf', detected: { ext: 'pdf', mime: 'application/pdf' } }))).toEqual({ allowed: true, notices: [] });
+    expect(evaluateFile(facts({ declaredName: 'a.csv', textLike: true }))).toMatchObject({ allowed: true });
+    expect(
+      evaluateFile(facts({ declaredName: 'a.docx', detected: ZIP, archive: archive({ isOoxml: true, entryExtensions: { xml: '[Content_Types].xml' } }) })),
+    ).toMatchObject({ allowed: true });
+  });
+
+  it('blocks by content whatever the name', () => {
+    expect(evaluateFile(facts({ declaredName: 'a.pdf', executable: 'pe' }))).toMatchObject({ allowed: false, code: 'executable' });
+    expect(evaluateFile(facts({ declaredName: 'a.txt', script: 'shebang', textLike: true }))).toMatchObject({ allowed: false, code: 'script' });
+    expect(evaluateFile(facts({ declaredName: 'a.xlsx', containsVbaProject: true, macroEvidence: 'xl/vbaProject.bin' }))).toMatchObject({
+      allowed: false,
+      code: 'macro',
+      reason: expect.stringContaining('(contains vbaProject.bin)'),
+    });
+    expect(evaluateFile(facts({ declaredName: 'a.xlsx', containsVbaProject: true, macroEvidence: 'xl/macrosheets/sheet1.xml' }))).toMatchObject({
+      reason: expect.stringContaining('Excel 4.0 macro sheets'),
+    });
+  });
+
+  it('applies each archive limit with its own code', () => {
+    const limits = DEFAULT_FILE_POLICY.archive;
+    const zip = (a: Partial<ArchiveFacts>): FileFacts => facts({ declaredName: 'a.zip', detected: ZIP, archive: archive(a) });
+    expect(evaluateFile(zip({ entries: limits.maxEntries }))).toMatchObject({ allowed: true });
+    expect(evaluateFile(zip({ entries: limits.maxEntries + 1 }))).toMatchObject({ code: 'archive_too_many_entries' });
+    expect(evaluateFile(zip({ expandedBytes: limits.maxExpandedBytes + 1 }))).toMatchObject({ code: 'archive_bomb' });
+    expect(evaluateFile(zip({ maxRatio: limits.maxRatio + 1 }))).toMatchObject({ code: 'archive_bomb' });
+    expect(evaluateFile(zip({ overlappingEntries: true }))).toMatchObject({ code: 'archive_bomb' });
+    expect(evaluateFile(zip({ depth: limits.maxDepth }))).toMatchObject({ allowed: true });
+    expect(evaluateFile(zip({ depth: limits.maxDepth + 1 }))).toMatchObject({ code: 'archive_too_deep' });
+    expect(evaluateFile(zip({ traversalEntry: '../x' }))).toMatchObject({ code: 'archive_traversal' });
+    expect(evaluateFile(zip({ symlinkEntry: 'link' }))).toMatchObject({ code: 'archive_traversal' });
+    expect(evaluateFile(zip({ unreadable: 'bad signature' }))).toMatchObject({ code: 'archive_unreadable' });
+    expect(evaluateFile(zip({ unreadable: 'bad signature' }), filePolicy({ blockUnreadableArchives: false }))).toMatchObject({ allowed: true });
+    expect(evaluateFile(zip({ entries: 50_000 }), filePolicy({ archive: { maxEntries: 100_000 } }))).toMatchObject({ allowed: true });
+  });
+
+  it('accepts the real-world variants of a declared type and rejects contradictions', () => {
+    const named = (declaredName: string, detected?: { ext: string; mime: string }, more: Partial<FileFacts> = {}): FileFacts =>
+      facts({ declaredName, ...(detected ? { detected } : {}), ...more });
+    const ok = (f: FileFacts): void => void expect(evaluateFile(f)).toMatchObject({ allowed: true });
+    const mismatch = (f: FileFacts): void => void expect(evaluateFile(f)).toMatchObject({ allowed: false, code: 'type_mismatch' });
+
+    ok(named('photo.jpeg', { ext: 'jpg', mime: 'image/jpeg' }));
+    ok(named('scan.TIF', { ext: 'tif', mime: 'image/tiff' }));
+    ok(named('old.doc', { ext: 'cfb', mime: 'application/x-cfb' }));
+    ok(named('old.doc', { ext: 'rtf', mime: 'application/rtf' }));
+    ok(named('feed.xml', { ext: 'xml', mime: 'application/xml' }));
+    ok(named('page.html', undefined, { textLike: true }));
+    ok(named('pack.zip', { ext: 'docx', mime: 'x' }, { archive: archive({ isOoxml: true }) }));
+    ok(named('a.odt', ZIP, { archive: archive({ isOpenDocument: true }) }));
+    ok(named('unknown.xyz', { ext: 'png', mime: 'image/png' })); // an extension we know nothing about claims nothing
+
+    mismatch(named('photo.jpg', { ext: 'png', mime: 'image/png' }));
+    mismatch(named('a.docx', { ext: 'xlsx', mime: 'x' }, { archive: archive({ isOoxml: true }) }));
+    mismatch(named('a.docx', ZIP, { archive: archive({ isOoxml: false }) }));
+    mismatch(named('a.pdf', undefined, { textLike: true }));
+    mismatch(named('a.csv', undefined, { textLike: false }));
+    mismatch(named('a.txt', { ext: 'gif', mime: 'image/gif' }));
+    expect(evaluateFile(named('a.jpg', { ext: 'png', mime: 'image/png' }), filePolicy({ blockMismatchedType: false }))).toMatchObject({ allowed: true });
+  });
+
+  it('never allows a blocked extension, however the name is dressed up and whatever the content', () => {
+    const nameArb = fc
+      .tuple(
+        fc.string({ maxLength: 12 }),
+        fc.constantFrom(...BLOCKED),
+        fc.boolean(), // upper-case
+        fc.constantFrom('', '.', ' ', '. .', '\u200B'), // trailing noise Windows ignores
+        fc.constantFrom('', 'C:\\temp\\', 'folder/', 'innocent.pdf:'),
+      )
+      .map(([stem, ext, upper, trailing, prefix]) => `${prefix}${stem.replace(/[\\/:]/g, '')}.${upper ? ext.toUpperCase() : ext}${trailing}`);
+    const factsArb = fc.record({
+      size: fc.nat(),
+      textLike: fc.boolean(),
+      detected: fc.option(fc.constantFrom({ ext: 'pdf', mime: 'application/pdf' }, { ext: 'png', mime: 'image/png' }, ZIP), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(nameArb, factsArb, (declaredName, f) => {
+        const decision = evaluateFile(facts({ declaredName, size: f.size, textLike: f.textLike, ...(f.detected ? { detected: f.detected } : {}) }));
+        expect(decision.allowed).toBe(false);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('allows those same names once the organisation switches the matching rule off (so the property can fail)', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...BLOCKED), (ext) => {
+        const relaxed = filePolicy({ blockExecutables: false, blockScripts: false, blockMacros: false, blockMismatchedType: false });
+        expect(evaluateFile(facts({ declaredName: `x.${ext}` }), relaxed).allowed).toBe(true);
+      }),
+    );
+  });
+
+  it('blocks any archive entry with a blocked extension', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...BLOCKED), fc.string({ maxLength: 8 }), (ext, dir) => {
+        const entry = `${dir.replace(/[\\/.:]/g, '')}/payload.${ext}`;
+        const decision = evaluateFile(facts({ declaredName: 'bundle.zip', detected: ZIP, archive: archive({ entryExtensions: { [ext]: entry } }) }));
+        expect(decision.allowed).toBe(false);
+      }),
+    );
+  });
+
+  it('gives every refusal a sentence for the user', () => {
+    const samples: FileFacts[] = [
+      facts({ declaredName: 'a.exe' }),
+      facts({ declaredName: 'a.vbs' }),
+      facts({ declaredName: 'a.xlsm' }),
+      facts({ declaredName: 'a', executable: 'msi' }),
+      facts({ declaredName: 'a.zip', detected: ZIP, archive: archive({ traversalEntry: '../../x' }) }),
+      facts({ declaredName: 'a.zip', detected: ZIP, archive: archive({ maxRatio: 1011 }) }),
+      facts({ declaredName: 'a.pdf', detected: ZIP, archive: archive() }),
+    ];
+    for (const sample of samples) {
+      const decision = evaluateFile(sample);
+      expect(decision.allowed).toBe(false);
+      if (!decision.allowed) expect(decision.reason).toMatch(/^Blocked: [^\n]+\.$/);
+    }
+  });
+});
+
+describe('filePolicy', () => {
+  it('fills in safe defaults and normalises extra extensions', () => {
+    const policy = filePolicy({ extraBlockedExtensions: ['.DWG', 'Iso'], archive: { maxDepth: 1 } });
+    expect(policy).toMatchObject({ blockExecutables: true, blockMacros: true, extraBlockedExtensions: ['dwg', 'iso'] });
+    expect(policy.archive).toEqual({ ...DEFAULT_FILE_POLICY.archive, maxDepth: 1 });
+    expect(Object.isFrozen(DEFAULT_FILE_POLICY)).toBe(true);
+  });
+});

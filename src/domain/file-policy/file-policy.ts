@@ -1,0 +1,260 @@
+// The per-organisation file policy: which uploads are refused (programs, scripts, macros, disguised
+// types, hostile archives) and the plain-English reason a council user is shown. Pure: facts in, decision out.
+import type { ArchiveFacts, ExecutableKind, FileFacts, ScriptKind } from './file-facts.js';
+import {
+  blockedExtensionKind,
+  describeDetection,
+  extensionsOf,
+  familyInfo,
+  familyOfDetection,
+  familyOfExtension,
+  type BlockedExtensionKind,
+  type FamilyKey,
+} from './file-types.js';
+
+export interface ArchiveLimits {
+  /** Most entries an archive (with its nested archives) may hold. */
+  maxEntries: number;
+  /**
+   * Most bytes it may expand to. clamd's MaxScanSize (default 2 GiB) counts the archive plus its
+   * contents, so 1 GiB keeps any archive that passes this policy within what clamd scans in full.
+   */
+  maxExpandedBytes: number;
+  /** Highest compression ratio of a single large entry; ordinary documents stay well under 100. */
+  maxRatio: number;
+  /** Deepest nesting of archives within archives (1 = a plain zip). */
+  maxDepth: number;
+}
+
+export interface FilePolicy {
+  blockExecutables: boolean;
+  blockScripts: boolean;
+  blockMacros: boolean;
+  /** Refuse files whose name claims one known type while the content is another. */
+  blockMismatchedType: boolean;
+  /** Password-protected zip entries cannot be scanned; allowed by default, with a notice. */
+  blockEncryptedArchives: boolean;
+  /** A zip whose directory cannot be read may be crafted to confuse one tool and not another. */
+  blockUnreadableArchives: boolean;
+  /** Organisation-specific extensions to refuse as well (lower-case, no dot). */
+  extraBlockedExtensions: readonly string[];
+  archive: ArchiveLimits;
+}
+
+export const DEFAULT_FILE_POLICY: Readonly<FilePolicy> = Object.freeze({
+  blockExecutables: true,
+  blockScripts: true,
+  blockMacros: true,
+  blockMismatchedType: true,
+  blockEncryptedArchives: false,
+  blockUnreadableArchives: true,
+  extraBlockedExtensions: Object.freeze([]) as readonly string[],
+  archive: Object.freeze({
+    maxEntries: 10_000,
+    maxExpandedBytes: 1024 ** 3,
+    maxRatio: 100,
+    maxDepth: 3,
+  }),
+});
+
+/** An organisation's stored settings over the safe defaults. */
+export function filePolicy(overrides: Partial<Omit<FilePolicy, 'archive'>> & { archive?: Partial<ArchiveLimits> } = {}): FilePolicy {
+  return {
+    ...DEFAULT_FILE_POLICY,
+    ...overrides,
+    extraBlockedExtensions: (overrides.extraBlockedExtensions ?? []).map((e) => e.replace(/^\./, '').toLowerCase()),
+    archive: { ...DEFAULT_FILE_POLICY.archive, ...overrides.archive },
+  };
+}
+
+export type BlockCode =
+  | 'executable'
+  | 'script'
+  | 'macro'
+  | 'blocked_extension'
+  | 'type_mismatch'
+  | 'archive_bomb'
+  | 'archive_too_many_entries'
+  | 'archive_traversal'
+  | 'archive_too_deep'
+  | 'archive_encrypted'
+  | 'archive_unreadable';
+
+export type FileDecision =
+  /** `notices`: things worth telling the uploader even though the file was accepted. */
+  | { allowed: true; notices: string[] }
+  | { allowed: false; code: BlockCode; reason: string };
+
+const EXECUTABLE_WORDS: Record<ExecutableKind, string> = {
+  pe: 'a Windows program',
+  elf: 'a Linux program',
+  macho: 'a macOS program',
+  msi: 'a Windows installer package',
+  shortcut: 'a Windows shortcut that can start a program',
+};
+
+const SCRIPT_WORDS: Record<ScriptKind, string> = {
+  shebang: 'a script that runs commands',
+  registry: 'a Windows registry file that changes system settings',
+  'compiled-help': 'a compiled help file that can run scripts',
+};
+
+const q = (s: string): string => `"${s.length > 120 ? `${s.slice(0, 117)}...` : s}"`;
+
+function blocked(code: BlockCode, reason: string): FileDecision {
+  return { allowed: false, code, reason };
+}
+
+/**
+ * Decides whether a file may be stored. Checks run from the most to the least dangerous, so a
+ * Windows program named "minutes.pdf" is reported as a program, not as a mere type mismatch.
+ */
+export function evaluateFile(facts: FileFacts, policy: FilePolicy = DEFAULT_FILE_POLICY): FileDecision {
+  const name = facts.declaredName;
+
+  for (const ext of extensionsOf(name)) {
+    const kind = blockedExtensionKind(ext);
+    if (kind && isBlockedKind(kind, policy)) return blockedByExtension(kind, ext);
+    if (policy.extraBlockedExtensions.includes(ext)) {
+      return blocked('blocked_extension', `Blocked: your organisation does not allow ".${ext}" files to be stored here.`);
+    }
+  }
+
+  if (facts.executable && policy.blockExecutables) {
+    return blocked('executable', `Blocked: this file is ${EXECUTABLE_WORDS[facts.executable]}, which cannot be stored here, whatever its name.`);
+  }
+  if (facts.script && policy.blockScripts) {
+    return blocked('script', `Blocked: this file is ${SCRIPT_WORDS[facts.script]}, which cannot be stored here.`);
+  }
+  if (policy.blockMacros && (facts.containsVbaProject || facts.oleHasMacros)) {
+    const evidence = describeMacroEvidence(facts);
+    return blocked('macro', `Blocked: macro-enabled Office document${evidence}. Save it without macros (for example as .docx or .xlsx) and upload it again.`);
+  }
+
+  const notices: string[] = [];
+  if (facts.archive) {
+    const archiveDecision = evaluateArchive(facts.archive, policy, notices);
+    if (archiveDecision) return archiveDecision;
+  }
+
+  if (policy.blockMismatchedType) {
+    const mismatch = typeMismatch(facts);
+    if (mismatch) return blocked('type_mismatch', mismatch);
+  }
+  return { allowed: true, notices };
+}
+
+function describeMacroEvidence(facts: FileFacts): string {
+  const evidence = (facts.macroEvidence ?? '').toLowerCase();
+  if (evidence.includes('vbaproject.bin')) return ' (contains vbaProject.bin)';
+  if (evidence.includes('macrosheets/')) return ' (contains Excel 4.0 macro sheets)';
+  if (facts.oleHasMacros) return ' (contains a VBA macro project)';
+  return '';
+}
+
+function isBlockedKind(kind: BlockedExtensionKind, policy: FilePolicy): boolean {
+  if (kind === 'executable') return policy.blockExecutables;
+  if (kind === 'script') return policy.blockScripts;
+  return policy.blockMacros;
+}
+
+function blockedByExtension(kind: BlockedExtensionKind, ext: string): FileDecision {
+  switch (kind) {
+    case 'executable':
+      return blocked('executable', `Blocked: programs and installers (".${ext}" files) cannot be stored here, because they can run on a computer when opened.`);
+    case 'script':
+      return blocked('script', `Blocked: script files (".${ext}") cannot be stored here, because they can run commands on a computer when opened.`);
+    case 'macro':
+      return blocked('macro', `Blocked: macro-enabled Office document (".${ext}"). Save it without macros (for example as .docx or .xlsx) and upload it again.`);
+  }
+}
+
+function evaluateArchive(archive: ArchiveFacts, policy: FilePolicy, notices: string[]): FileDecision | undefined {
+  const limits = policy.archive;
+  if (archive.unreadable !== undefined && policy.blockUnreadableArchives) {
+    return blocked('archive_unreadable', 'Blocked: the zip file is damaged or built in a way that cannot be checked safely. Create the zip again and upload it.');
+  }
+  if (archive.traversalEntry !== undefined) {
+    return blocked('archive_traversal', `Blocked: the zip contains a file path that points outside its own folder (${q(archive.traversalEntry)}), a trick used to overwrite files when it is unpacked.`);
+  }
+  if (archive.symlinkEntry !== undefined) {
+    return blocked('archive_traversal', `Blocked: the zip contains a link to another location (${q(archive.symlinkEntry)}), a trick used to write files outside its folder when it is unpacked.`);
+  }
+  if (archive.overlappingEntries) {
+    return blocked('archive_bomb', 'Blocked: the zip reuses the same data for many files, which is how a "zip bomb" makes a small file expand enormously.');
+  }
+  if (archive.entries > limits.maxEntries) {
+    return blocked('archive_too_many_entries', `Blocked: the zip holds ${count(archive.entries)}${archive.incomplete ? ' or more' : ''} files; the limit is ${count(limits.maxEntries)}.`);
+  }
+  if (archive.expandedBytes > limits.maxExpandedBytes) {
+    return blocked('archive_bomb', `Blocked: the zip would expand to ${bytes(archive.expandedBytes)}; the limit is ${bytes(limits.maxExpandedBytes)}.`);
+  }
+  if (archive.maxRatio > limits.maxRatio) {
+    return blocked('archive_bomb', `Blocked: a file in the zip expands to ${Math.round(archive.maxRatio)} times its packed size, which is typical of a "zip bomb" (the limit is ${limits.maxRatio}).`);
+  }
+  if (archive.depth > limits.maxDepth) {
+    return blocked('archive_too_deep', `Blocked: the zip contains zips nested ${archive.depth} levels deep; the limit is ${limits.maxDepth}.`);
+  }
+  for (const [ext, entry] of Object.entries(archive.entryExtensions)) {
+    const kind = blockedExtensionKind(ext);
+    if (kind && isBlockedKind(kind, policy)) {
+      const what = kind === 'executable' ? 'a program' : kind === 'script' ? 'a script' : 'a macro-enabled Office document';
+      return blocked(kind, `Blocked: the zip contains ${what} (${q(entry)}), which cannot be stored here.`);
+    }
+    if (policy.extraBlockedExtensions.includes(ext)) {
+      return blocked('blocked_extension', `Blocked: the zip contains a ".${ext}" file (${q(entry)}), which your organisation does not allow.`);
+    }
+  }
+  if (archive.encryptedEntries > 0) {
+    if (policy.blockEncryptedArchives) {
+      return blocked('archive_encrypted', 'Blocked: the zip contains password-protected files, which cannot be checked for viruses. Upload the files without a password.');
+    }
+    notices.push(`The zip contains ${count(archive.encryptedEntries)} password-protected file(s); they could not be checked for viruses.`);
+  }
+  if (archive.uninspected.length > 0) {
+    notices.push('Some archives inside the zip were too large to inspect here; the virus scanner still checks them.');
+  }
+  return undefined;
+}
+
+/** A sentence explaining the mismatch, or undefined when name and content agree (or we cannot tell). */
+function typeMismatch(facts: FileFacts): string | undefined {
+  if (facts.size === 0) return undefined; // an empty file is harmless whatever it is called
+  const ext = extensionsOf(facts.declaredName)[0];
+  if (ext === undefined) return undefined;
+  const declared = familyOfExtension(ext);
+  if (!declared) return undefined; // an extension we know nothing about claims nothing we can check
+  const expected = familyInfo(declared);
+  const detectedFamily = facts.detected ? familyOfDetection(facts.detected.ext) : undefined;
+  const accepts = (family: FamilyKey | undefined): boolean =>
+    family !== undefined && (family === declared || (expected.alsoAccepts ?? []).includes(family));
+
+  if (accepts(detectedFamily)) return undefined;
+  // Text has no magic bytes: undetected content that reads as text is what a text name promises.
+  if (!facts.detected && facts.textLike && (accepts('text') || accepts('markup'))) return undefined;
+  // A generic "zip" detection satisfies a zip-based format when the archive's structure confirms it.
+  if (facts.detected?.ext === 'zip' && expected.zipBased && facts.archive && facts.archive.unreadable === undefined) {
+    if (expected.zipBased === 'any') return undefined;
+    if (expected.zipBased === 'ooxml' && facts.archive.isOoxml) return undefined;
+    if (expected.zipBased === 'opendocument' && facts.archive.isOpenDocument) return undefined;
+  }
+  // Any zip-based format is still a zip, so a .zip name holding an Office package is honest.
+  if (declared === 'zip' && facts.detected && facts.archive) return undefined;
+
+  const actual = facts.detected ? describeDetection(facts.detected) : facts.textLike ? 'text' : 'not a type we recognise';
+  const actualPhrase = actual === 'not a type we recognise' ? 'its content is not a type we recognise' : `its content is ${actual}`;
+  return `Blocked: the file is named as ${expected.label} (".${ext}") but ${actualPhrase}. Save or export it again in its real format, or give it the right extension.`;
+}
+
+const count = (n: number): string => n.toLocaleString('en-GB');
+
+function bytes(n: number): string {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(value >= 10 ? 0 : 1)} ${units[unit]}`;
+}

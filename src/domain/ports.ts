@@ -1,0 +1,75 @@
+// Ports: the interfaces the domain and services need from the outside world.
+// Each has real adapters (filesystem/S3 blobs, clamd, SQLite/PostgreSQL) chosen in main.ts.
+import type { Readable } from 'node:stream';
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive (as in HTTP Range). */
+  end: number;
+}
+
+/**
+ * Raw storage of opaque (already encrypted) blobs. `put` is durable when it resolves:
+ * written to a temporary object, flushed, then made visible atomically.
+ */
+export interface BlobStore {
+  put(source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }>;
+  /** Raw bytes of a blob, optionally a range of them. Throws DomainError NOT_FOUND if absent. */
+  get(id: string, range?: ByteRange): Promise<Readable>;
+  size(id: string): Promise<number>;
+  delete(id: string): Promise<void>;
+  list(): AsyncIterable<string>;
+  /** Removes staging files left by a crash; returns how many were removed. */
+  cleanStaging(olderThanMs: number): Promise<number>;
+}
+
+/** What authenticated data binds a version's blob and data key to. */
+export interface BlobBinding {
+  organisationId: string;
+  documentId: string;
+  versionId: string;
+  /** Id of the organisation key that wraps the data key. */
+  keyId: string;
+}
+
+/** The key hierarchy: master key → organisation key → per-version data key. */
+export interface KeyRing {
+  /** A fresh data key for a version, and that key wrapped under the organisation's current key. */
+  newDataKey(organisationId: string, binding: Omit<BlobBinding, 'keyId'>): Promise<{ dataKey: Buffer; wrappedKey: Buffer; keyId: string }>;
+  /** Unwraps a version's data key; throws IntegrityError if anything about it was changed. */
+  openDataKey(binding: BlobBinding, wrappedKey: Uint8Array): Promise<Buffer>;
+}
+
+export type ScanVerdict =
+  | { outcome: 'clean'; engine: string }
+  | { outcome: 'infected'; signature: string; engine: string }
+  /** The scanner could not give a verdict (down, timed out, stream too long): fail closed. */
+  | { outcome: 'unavailable'; reason: string };
+
+/** A malware scanner fed by streaming (clamd INSTREAM). */
+export interface Scanner {
+  scan(source: Readable | AsyncIterable<Uint8Array>, options?: { signal?: AbortSignal }): Promise<ScanVerdict>;
+  /** Signature database version, used to trigger rescans when it changes. */
+  version(): Promise<string>;
+  /** Largest stream the scanner will accept (clamd StreamMaxLength). */
+  readonly maxStreamBytes: number;
+}
+
+/** Random access to a version's plaintext after it has been written (decrypting only the chunks asked for). */
+export type RangeReader = (range: ByteRange) => Promise<Buffer>;
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export type FileInspection =
+  | { allowed: true; mediaType: string }
+  | { allowed: false; mediaType: string; code: string; reason: string };
+
+/** Decides, from the content itself, whether a file type may be stored (the organisation's file-type policy). */
+export interface FileInspector {
+  inspect(input: { organisationId: string; name: string; size: number; head: Buffer; readRange: RangeReader }): Promise<FileInspection>;
+}

@@ -1,0 +1,150 @@
+// The vocabulary of Strongroom: organisations, people, collections, documents and arrangements.
+// Plain data shared by every layer; nothing here does I/O.
+
+export const CLASSIFICATIONS = ['OFFICIAL', 'OFFICIAL-SENSITIVE'] as const;
+export type Classification = (typeof CLASSIFICATIONS)[number];
+
+export const ROLES = ['member', 'records_manager', 'org_admin', 'security_admin', 'auditor', 'dpo'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Service areas are a configurable list (see DEFAULT_SERVICE_AREAS); a plain lower-case code. */
+export type ServiceArea = string;
+export const DEFAULT_SERVICE_AREAS: readonly ServiceArea[] = [
+  'hr', 'payroll', 'finance', 'procurement', 'legal', 'it', 'revenues_benefits', 'audit',
+];
+
+export const DOCUMENT_STATUSES = ['pending_scan', 'available', 'quarantined', 'disposed'] as const;
+export type DocumentStatus = (typeof DOCUMENT_STATUSES)[number];
+
+export const ACCESS_LEVELS = ['read', 'contribute', 'manage'] as const;
+export type AccessLevel = (typeof ACCESS_LEVELS)[number];
+
+export const ARRANGEMENT_STATUSES = ['draft', 'active', 'suspended', 'ended'] as const;
+export type ArrangementStatus = (typeof ARRANGEMENT_STATUSES)[number];
+
+/** Where a request came in; recorded in audit events. */
+export type Channel = 'api' | 'web' | 'webdav' | 'cli' | 'job';
+
+export interface Organisation {
+  id: string;
+  slug: string;
+  name: string;
+  kind: string;
+  region: string;
+  createdAt: string;
+}
+
+export interface User {
+  id: string;
+  organisationId: string;
+  email: string;
+  name: string;
+  roles: Role[];
+  teams: ServiceArea[];
+  clearance: Classification;
+  mfaEnabled: boolean;
+  disabled: boolean;
+  createdAt: string;
+}
+
+/**
+ * Who is acting. Every service takes one explicitly; interfaces build it from a
+ * verified credential, jobs and the CLI build a `system` actor honestly.
+ */
+export interface Actor {
+  kind: 'user' | 'system';
+  userId: string | null;
+  organisationId: string | null;
+  roles: readonly Role[];
+  teams: readonly ServiceArea[];
+  clearance: Classification;
+  channel: Channel;
+  clientAddress: string | null;
+  requestId: string | null;
+}
+
+export interface Collection {
+  id: string;
+  organisationId: string;
+  parentId: string | null;
+  name: string;
+  serviceArea: ServiceArea;
+  classification: Classification;
+  /** Set when the collection is the joint workspace of an arrangement. */
+  arrangementId: string | null;
+  createdAt: string;
+  deletedAt: string | null;
+}
+
+export interface Document {
+  id: string;
+  organisationId: string;
+  collectionId: string;
+  name: string;
+  classification: Classification;
+  serviceArea: ServiceArea;
+  status: DocumentStatus;
+  currentVersion: number;
+  currentVersionId: string;
+  size: number;
+  sha256: string;
+  mediaType: string;
+  legalHold: boolean;
+  /** Copied from the collection: a document in a joint workspace belongs to the arrangement's service. */
+  arrangementId: string | null;
+  createdAt: string;
+  updatedAt: string;
+  deletedAt: string | null;
+}
+
+export type ScanStatus = 'pending' | 'clean' | 'infected' | 'blocked' | 'released';
+
+export interface Version {
+  id: string;
+  documentId: string;
+  organisationId: string;
+  number: number;
+  size: number;
+  sha256: string;
+  mediaType: string;
+  blobId: string;
+  wrappedKey: Uint8Array;
+  keyId: string;
+  scanStatus: ScanStatus;
+  scanDetail: string | null;
+  scanEngine: string | null;
+  scannedAt: string | null;
+  authorId: string | null;
+  createdAt: string;
+}
+
+export interface Arrangement {
+  id: string;
+  hostOrganisationId: string;
+  partnerOrganisationIds: string[];
+  serviceArea: ServiceArea;
+  purpose: string;
+  lawfulBasis: string;
+  agreementReference: string | null;
+  accessLevel: AccessLevel;
+  ceiling: Classification;
+  startsAt: string;
+  endsAt: string | null;
+  annualSavingPounds: number;
+  status: ArrangementStatus;
+  /** Partner organisation ids that have accepted the current terms. */
+  acceptedBy: string[];
+  revision: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const CLASSIFICATION_RANK: Record<Classification, number> = { OFFICIAL: 0, 'OFFICIAL-SENSITIVE': 1 };
+export function classificationAtMost(value: Classification, ceiling: Classification): boolean {
+  return CLASSIFICATION_RANK[value] <= CLASSIFICATION_RANK[ceiling];
+}
+
+const LEVEL_RANK: Record<AccessLevel, number> = { read: 0, contribute: 1, manage: 2 };
+export function levelAtLeast(held: AccessLevel, needed: AccessLevel): boolean {
+  return LEVEL_RANK[held] >= LEVEL_RANK[needed];
+}

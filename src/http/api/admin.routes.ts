@@ -1,0 +1,56 @@
+// REST: your own credentials (API tokens, WebDAV app passwords) and the security admin's quarantine.
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Vault } from '../../main.js';
+import { bearerActor } from '../plugins/authenticate.js';
+import { presentDocument, presentVersion } from './presenters.js';
+
+export const adminRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get('/me', { schema: { tags: ['me'], summary: 'Who you are' } }, async (request) => {
+    const actor = await bearerActor(vault.identity, request);
+    const user = await vault.identity.userById(actor.userId!);
+    return { id: user!.id, email: user!.email, name: user!.name, organisationId: user!.organisationId, roles: user!.roles, teams: user!.teams, clearance: user!.clearance };
+  });
+
+  for (const [path, kind] of [['/me/tokens', 'api_token'], ['/me/app-passwords', 'app_password']] as const) {
+    r.post(path, { schema: { tags: ['me'], summary: `Create ${kind === 'api_token' ? 'an API token' : 'a WebDAV app password'} (shown once)`, body: z.object({ name: z.string().max(100) }) } }, async (request, reply) => {
+      const actor = await bearerActor(vault.identity, request);
+      const { id, secret } = await vault.identity.createCredential(actor, actor.userId!, kind, request.body.name);
+      return reply.status(201).send({ id, secret });
+    });
+  }
+
+  r.get('/me/credentials', { schema: { tags: ['me'], summary: 'Your API tokens and app passwords (never the secrets)' } }, async (request) => {
+    const actor = await bearerActor(vault.identity, request);
+    return { credentials: await vault.identity.listCredentials(actor, actor.userId!) };
+  });
+
+  r.delete('/me/credentials/:id', { schema: { tags: ['me'], summary: 'Revoke a token or app password', params: z.object({ id: z.string() }) } }, async (request, reply) => {
+    const actor = await bearerActor(vault.identity, request);
+    await vault.identity.revokeCredential(actor, request.params.id);
+    return reply.status(204).send();
+  });
+
+  r.get('/quarantine', { schema: { tags: ['quarantine'], summary: 'Quarantined and pending versions of your organisation (security admin)' } }, async (request) => {
+    const actor = await bearerActor(vault.identity, request);
+    const items = await vault.quarantine.list(actor);
+    return { items: items.map((i) => ({ versionId: i.version.id, document: presentDocument(i.document), version: presentVersion(i.version) })) };
+  });
+
+  r.post('/quarantine/:versionId/release', {
+    schema: { tags: ['quarantine'], summary: 'Release a quarantined version (with a written reason)', params: z.object({ versionId: z.string() }), body: z.object({ reason: z.string() }) },
+  }, async (request, reply) => {
+    const actor = await bearerActor(vault.identity, request);
+    await vault.quarantine.release(actor, request.params.versionId, request.body.reason);
+    return reply.status(204).send();
+  });
+
+  r.post('/quarantine/:versionId/destroy', { schema: { tags: ['quarantine'], summary: 'Destroy a quarantined version (crypto-shred)', params: z.object({ versionId: z.string() }) } }, async (request, reply) => {
+    const actor = await bearerActor(vault.identity, request);
+    await vault.quarantine.destroy(actor, request.params.versionId);
+    return reply.status(204).send();
+  });
+};

@@ -1,0 +1,44 @@
+// REST: audit events for auditors and DPOs, and the signed checkpoints anyone holding them can check.
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Vault } from '../../main.js';
+import { bearerActor } from '../plugins/authenticate.js';
+
+export const auditRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get('/audit/events', {
+    schema: {
+      tags: ['audit'], summary: 'Search audit events of your organisation (auditor, dpo)',
+      querystring: z.object({
+        actor: z.string().optional(), document: z.string().optional(), action: z.string().optional(),
+        from: z.string().optional(), to: z.string().optional(), after: z.coerce.number().int().optional(), limit: z.coerce.number().int().min(1).max(1000).optional(),
+      }),
+    },
+  }, async (request) => {
+    const actor = await bearerActor(vault.identity, request);
+    const q = request.query;
+    const limit = q.limit ?? 100;
+    const events = await vault.audit.search(actor, {
+      limit, ...(q.actor ? { actorUserId: q.actor } : {}), ...(q.document ? { documentId: q.document } : {}), ...(q.action ? { action: q.action } : {}),
+      ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: q.to } : {}), ...(q.after !== undefined ? { afterSeq: q.after } : {}),
+    });
+    const last = events.at(-1);
+    return { events, next: events.length === limit && last ? `/api/v1/audit/events?after=${last.seq}&limit=${limit}` : null };
+  });
+
+  r.get('/audit/checkpoints/latest', { schema: { tags: ['audit'], summary: 'The newest signed checkpoint (C2SP signed note)' } }, async (request, reply) => {
+    const actor = await bearerActor(vault.identity, request);
+    const latest = await vault.audit.latestCheckpoint(actor);
+    if (request.headers.accept?.includes('text/plain')) return reply.type('text/plain; charset=utf-8').send(latest.note);
+    return latest;
+  });
+
+  r.get('/audit/checkpoints', {
+    schema: { tags: ['audit'], summary: 'Every checkpoint after a tree size (to keep the history)', querystring: z.object({ after: z.coerce.number().int().min(0).optional() }) },
+  }, async (request) => {
+    const actor = await bearerActor(vault.identity, request);
+    return { checkpoints: await vault.audit.checkpointsSince(actor, request.query.after ?? 0) };
+  });
+};

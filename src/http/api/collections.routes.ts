@@ -1,0 +1,41 @@
+// REST: collections (the file plan).
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Vault } from '../../main.js';
+import { bearerActor } from '../plugins/authenticate.js';
+import { presentCollection, presentDocument } from './presenters.js';
+
+export const collectionsRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post('/collections', {
+    schema: {
+      tags: ['collections'], summary: 'Create a collection',
+      body: z.object({
+        name: z.string(), parentId: z.uuid().nullish(), serviceArea: z.string(),
+        classification: z.enum(['OFFICIAL', 'OFFICIAL-SENSITIVE']),
+      }),
+    },
+  }, async (request, reply) => {
+    const actor = await bearerActor(vault.identity, request);
+    const collection = await vault.collections.create(actor, { ...request.body, organisationId: actor.organisationId! });
+    return reply.status(201).send(presentCollection(collection));
+  });
+
+  r.get('/collections', {
+    schema: { tags: ['collections'], summary: 'Top-level collections of an organisation you can see', querystring: z.object({ organisation: z.string().optional() }) },
+  }, async (request) => {
+    const actor = await bearerActor(vault.identity, request);
+    const organisationId = request.query.organisation ? (await vault.identity.organisationBySlug(request.query.organisation)).id : actor.organisationId!;
+    return { collections: (await vault.collections.roots(actor, organisationId)).map(presentCollection) };
+  });
+
+  r.get('/collections/:id', {
+    schema: { tags: ['collections'], summary: 'A collection with its child collections and documents', params: z.object({ id: z.string() }), querystring: z.object({ includeDeleted: z.coerce.boolean().optional() }) },
+  }, async (request) => {
+    const actor = await bearerActor(vault.identity, request);
+    const listing = await vault.collections.get(actor, request.params.id, { includeDeleted: request.query.includeDeleted ?? false });
+    return { ...presentCollection(listing.collection), children: listing.children.map(presentCollection), documents: listing.documents.map(presentDocument) };
+  });
+};

@@ -1,0 +1,179 @@
+// REST: documents, their versions and their content. Uploads stream the raw body straight into the
+// pipeline (any Content-Type but multipart/form-data is the file's bytes; multipart is for browsers).
+import multipart from '@fastify/multipart';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { DomainError, invalid } from '../../domain/errors.js';
+import type { Actor } from '../../domain/types.js';
+import type { Vault } from '../../main.js';
+import type { UploadResult } from '../../services/documents.service.js';
+import { attachmentDisposition, etagMatches, etagOf, parseRange } from '../content.js';
+import { bearerActor } from '../plugins/authenticate.js';
+import { presentDocument, presentVersion } from './presenters.js';
+
+const idParams = z.object({ id: z.string() });
+const classification = z.enum(['OFFICIAL', 'OFFICIAL-SENSITIVE']);
+
+function uploadResponse(result: UploadResult) {
+  return {
+    id: result.document.id, version: result.version.number, size: result.version.size, sha256: result.version.sha256,
+    status: result.infected ? 'quarantined' : result.document.status, mediaType: result.version.mediaType,
+    scan: result.version.scanStatus,
+  };
+}
+
+function sendUpload(reply: FastifyReply, result: UploadResult, created: boolean) {
+  if (result.infected) {
+    return reply.status(422).type('application/problem+json').send({
+      ...uploadResponse(result),
+      type: 'https://strongroom.local/problems/infected', title: 'Refused', status: 422, documentStatus: 'quarantined',
+      detail: `Malware detected (${result.infected.signature}). The file has been quarantined and nobody can download it.`,
+      signature: result.infected.signature, requestId: String(reply.request.id),
+    });
+  }
+  return reply.status(created ? 201 : 200).send(uploadResponse(result));
+}
+
+function declaredSize(request: FastifyRequest): number | undefined {
+  const header = request.headers['content-length'];
+  return header === undefined ? undefined : Number(header);
+}
+
+/** Routes whose body is a file: the raw stream is never parsed, buffered or size-limited by Fastify. */
+const uploadRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
+  app.removeAllContentTypeParsers();
+  await app.register(multipart, { limits: { files: 1, fileSize: vault.config.maxUploadBytes, fields: 5 } });
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  async function fileFrom(request: FastifyRequest, fallbackName?: string) {
+    if (request.isMultipart()) {
+      const part = await request.file();
+      if (!part) throw invalid('The form has no file in it.', { field: 'file' });
+      return { name: part.filename || fallbackName || '', body: part.file, declaredSize: undefined };
+    }
+    return { name: fallbackName ?? '', body: request.raw, declaredSize: declaredSize(request) };
+  }
+
+  r.post('/collections/:id/documents', {
+    schema: {
+      tags: ['documents'], summary: 'Upload a new document (raw body, or multipart/form-data from browsers)',
+      params: idParams, querystring: z.object({ name: z.string().optional(), classification: classification.optional() }),
+      consumes: ['application/octet-stream', 'multipart/form-data'],
+    },
+  }, async (request, reply) => {
+    const actor = await bearerActor(vault.identity, request);
+    const file = await fileFrom(request, request.query.name);
+    if (!file.name) throw invalid('Give the file name as ?name=FILE.', { field: 'name' });
+    const result = await vault.documents.upload(actor, request.params.id, {
+      name: file.name, body: file.body, ...(file.declaredSize !== undefined ? { declaredSize: file.declaredSize } : {}),
+      ...(request.query.classification ? { classification: request.query.classification } : {}),
+    });
+    return sendUpload(reply, result, true);
+  });
+
+  r.put('/documents/:id/content', {
+    schema: { tags: ['documents'], summary: 'Upload a new version', params: idParams, consumes: ['application/octet-stream'] },
+  }, async (request, reply) => {
+    const actor = await bearerActor(vault.identity, request);
+    const file = await fileFrom(request, 'x');
+    const ifMatch = request.headers['if-match'];
+    const result = await vault.documents.uploadVersion(actor, request.params.id, {
+      body: file.body, ...(file.declaredSize !== undefined ? { declaredSize: file.declaredSize } : {}),
+      ...(ifMatch ? { ifMatch: ifMatch.replace(/^W\//, '').replace(/"/g, '') } : {}),
+    });
+    return sendUpload(reply, result, false);
+  });
+};
+
+export async function sendContent(vault: Vault, actor: Actor, request: FastifyRequest, reply: FastifyReply, documentId: string, versionNumber?: number) {
+  // Look first (audited as a read), so conditional and range requests are answered without opening the blob.
+  const { document } = await vault.documents.get(actor, documentId);
+  const versions = versionNumber === undefined ? null : await vault.documents.versions(actor, documentId);
+  const version = versions ? versions.versions.find((v) => v.number === versionNumber) : null;
+  if (versionNumber !== undefined && !version) throw new DomainError('NOT_FOUND', 'No such version of this document.');
+  const sha = version ? version.sha256 : document.sha256;
+  const size = version ? version.size : document.size;
+  const etag = etagOf(sha);
+  if (etagMatches(request.headers['if-none-match'], etag)) return reply.status(304).header('ETag', etag).send();
+  const range = parseRange(request.headers.range, size);
+  if (range === 'unsatisfiable') {
+    return reply.status(416).header('Content-Range', `bytes */${size}`).type('application/problem+json')
+      .send({ type: 'about:blank', title: 'Range not satisfiable', status: 416, detail: `The file is ${size} bytes long.`, requestId: String(request.id) });
+  }
+  const handle = await vault.documents.download(actor, documentId, { ...(versionNumber !== undefined ? { versionNumber } : {}), range });
+  reply
+    .header('ETag', etag)
+    .header('Accept-Ranges', 'bytes')
+    .header('Content-Disposition', attachmentDisposition(handle.document.name))
+    .header('X-Content-Type-Options', 'nosniff')
+    .header('Cache-Control', 'private, no-store')
+    .type(handle.version.mediaType || 'application/octet-stream');
+  if (handle.range) {
+    reply.status(206).header('Content-Range', `bytes ${handle.range.start}-${handle.range.end}/${handle.size}`).header('Content-Length', handle.range.end - handle.range.start + 1);
+  } else {
+    reply.header('Content-Length', handle.size);
+  }
+  return reply.send(handle.stream);
+}
+
+export const documentsRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
+  await app.register(uploadRoutes(vault));
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get('/documents/:id', { schema: { tags: ['documents'], summary: 'Document metadata', params: idParams } }, async (request) => {
+    const actor = await bearerActor(vault.identity, request);
+    const { document } = await vault.documents.get(actor, request.params.id);
+    return presentDocument(document);
+  });
+
+  r.get('/documents/:id/content', { schema: { tags: ['documents'], summary: 'Download the current version (Range supported)', params: idParams } }, async (request, reply) => {
+    const actor = await bearerActor(vault.identity, request);
+    return sendContent(vault, actor, request, reply, request.params.id);
+  });
+
+  r.get('/documents/:id/versions', { schema: { tags: ['documents'], summary: 'Versions of a document', params: idParams } }, async (request) => {
+    const actor = await bearerActor(vault.identity, request);
+    const { versions } = await vault.documents.versions(actor, request.params.id);
+    return { versions: versions.map(presentVersion) };
+  });
+
+  r.get('/documents/:id/versions/:n/content', {
+    schema: { tags: ['documents'], summary: 'Download one version', params: z.object({ id: z.string(), n: z.coerce.number().int().positive() }) },
+  }, async (request, reply) => {
+    const actor = await bearerActor(vault.identity, request);
+    return sendContent(vault, actor, request, reply, request.params.id, request.params.n);
+  });
+
+  r.patch('/documents/:id', {
+    schema: { tags: ['documents'], summary: 'Rename or move a document', params: idParams, body: z.object({ name: z.string().optional(), collectionId: z.string().optional() }) },
+  }, async (request) => {
+    const actor = await bearerActor(vault.identity, request);
+    return presentDocument(await vault.documents.rename(actor, request.params.id, request.body));
+  });
+
+  r.post('/documents/:id/classification', {
+    schema: { tags: ['documents'], summary: 'Change the classification (with a reason)', params: idParams, body: z.object({ classification, reason: z.string() }) },
+  }, async (request) => {
+    const actor = await bearerActor(vault.identity, request);
+    return presentDocument(await vault.documents.classify(actor, request.params.id, request.body.classification, request.body.reason));
+  });
+
+  r.delete('/documents/:id', { schema: { tags: ['documents'], summary: 'Delete (soft; restorable)', params: idParams } }, async (request, reply) => {
+    const actor = await bearerActor(vault.identity, request);
+    await vault.documents.remove(actor, request.params.id);
+    return reply.status(204).send();
+  });
+
+  r.post('/documents/:id/restore', { schema: { tags: ['documents'], summary: 'Restore a deleted document', params: idParams } }, async (request) => {
+    const actor = await bearerActor(vault.identity, request);
+    return presentDocument(await vault.documents.restore(actor, request.params.id));
+  });
+
+  r.get('/documents/:id/access-history', { schema: { tags: ['audit'], summary: 'Who did what with this document', params: idParams } }, async (request) => {
+    const actor = await bearerActor(vault.identity, request);
+    await vault.audit.integrate();
+    return { events: await vault.documents.accessHistory(actor, request.params.id) };
+  });
+};

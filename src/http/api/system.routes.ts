@@ -1,0 +1,44 @@
+// Health, readiness, Prometheus metrics and the audit log's public key.
+import type { FastifyPluginAsync } from 'fastify';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ping } from '../../db/kysely.js';
+import type { Vault } from '../../main.js';
+
+export const systemRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'strongroom_' });
+  const requests = new Counter({ name: 'strongroom_http_requests_total', help: 'HTTP requests by method and status', labelNames: ['method', 'status'], registers: [registry] });
+  const duration = new Histogram({ name: 'strongroom_http_request_seconds', help: 'HTTP request duration', labelNames: ['method'], registers: [registry], buckets: [0.005, 0.02, 0.1, 0.5, 2, 10, 60] });
+  app.addHook('onResponse', async (request, reply) => {
+    requests.inc({ method: request.method, status: String(reply.statusCode) });
+    duration.observe({ method: request.method }, reply.elapsedTime / 1000);
+  });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const checks: Record<string, string> = {};
+    try {
+      await ping(vault.store.db);
+      checks.database = 'ok';
+    } catch {
+      checks.database = 'unavailable';
+    }
+    try {
+      await vault.scanner.version();
+      checks.scanner = 'ok';
+    } catch {
+      checks.scanner = 'unavailable';
+    }
+    // Without a scanner uploads still land (as pending_scan), so only the database decides readiness.
+    return reply.status(checks.database === 'ok' ? 200 : 503).send({ status: checks.database === 'ok' ? 'ready' : 'not ready', checks });
+  });
+
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+
+  app.get('/.well-known/strongroom-audit-key', { schema: { hide: true } }, async (_request, reply) => {
+    return reply.type('text/plain; charset=utf-8').send(`${vault.audit.verifierKey}\n`);
+  });
+};

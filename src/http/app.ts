@@ -1,0 +1,69 @@
+// buildApp(vault): the Fastify application (REST API, web interface, WebDAV), separate from listen()
+// so tests can inject requests or bind a real port.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { randomUUID } from 'node:crypto';
+import type { Vault } from '../main.js';
+import { adminRoutes } from './api/admin.routes.js';
+import { arrangementsRoutes } from './api/arrangements.routes.js';
+import { auditRoutes } from './api/audit.routes.js';
+import { collectionsRoutes } from './api/collections.routes.js';
+import { documentsRoutes } from './api/documents.routes.js';
+import { systemRoutes } from './api/system.routes.js';
+import { problemFor, sendProblem } from './error-handler.js';
+import { securityHeaders } from './plugins/security-headers.js';
+
+export interface BuildAppOptions {
+  /** Fastify server options (TLS, logger) from serve. */
+  server?: FastifyServerOptions & { https?: { cert: Buffer; key: Buffer } | null };
+  /** Extra plugins mounted at the root (the web interface and WebDAV register here). */
+  extensions?: ((app: FastifyInstance, vault: Vault) => Promise<void>)[];
+}
+
+export async function buildApp(vault: Vault, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    trustProxy: vault.config.trustProxy,
+    ...(options.server ?? {}),
+  } as FastifyServerOptions);
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler((error, request, reply) => sendProblem(reply, problemFor(error, request)));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, { type: 'about:blank', title: 'Not found', status: 404, detail: `Nothing at ${request.method} ${request.url.split('?')[0]}.`, requestId: String(request.id) }),
+  );
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('X-Request-Id', String(request.id));
+  });
+  await app.register(securityHeaders, { hsts: Boolean(vault.config.tlsCert) || vault.config.trustProxy });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Strongroom API', version: '1', description: 'Encrypted, audited document vault for councils and their shared services.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+
+  await app.register(systemRoutes(vault));
+  await app.register(
+    async (api) => {
+      await api.register(collectionsRoutes(vault));
+      await api.register(documentsRoutes(vault));
+      await api.register(arrangementsRoutes(vault));
+      await api.register(auditRoutes(vault));
+      await api.register(adminRoutes(vault));
+      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    },
+    { prefix: '/api/v1' },
+  );
+  for (const extension of options.extensions ?? []) await extension(app, vault);
+  return app;
+}

@@ -1,0 +1,68 @@
+// The one place HTTP turns errors into responses: RFC 9457 problem+json for the API.
+// Unknown errors become a 500 with the request id; their details stay in the log.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { DomainError, type ErrorCode } from '../domain/errors.js';
+
+const STATUS: Record<ErrorCode, number> = {
+  NOT_FOUND: 404,
+  FORBIDDEN: 403,
+  UNAUTHENTICATED: 401,
+  CONFLICT: 409,
+  LOCKED: 423,
+  INVALID: 400,
+  TOO_LARGE: 413,
+  INFECTED: 422,
+  BLOCKED_FILE_TYPE: 422,
+  INTEGRITY: 500,
+  UNAVAILABLE: 503,
+  RATE_LIMITED: 429,
+  PRECONDITION_FAILED: 412,
+};
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request', 401: 'Sign-in required', 403: 'Forbidden', 404: 'Not found', 409: 'Conflict', 412: 'Precondition failed',
+  413: 'Too large', 415: 'Unsupported media type', 416: 'Range not satisfiable', 422: 'Refused', 423: 'Not available', 429: 'Too many requests',
+  500: 'Internal error', 503: 'Service unavailable',
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  requestId: string;
+  [extra: string]: unknown;
+}
+
+export function problemFor(error: unknown, request: FastifyRequest): Problem {
+  const requestId = String(request.id);
+  if (error instanceof DomainError) {
+    let status = STATUS[error.code];
+    if (error.details?.rangeNotSatisfiable) status = 416;
+    if (error.code === 'INTEGRITY') {
+      request.log.error({ err: error }, 'integrity failure');
+      return { type: 'about:blank', title: TITLES[500]!, status, detail: 'Stored data failed its integrity check; it has not been served. The incident was logged.', requestId };
+    }
+    return { type: `https://strongroom.local/problems/${error.code.toLowerCase()}`, title: TITLES[status] ?? 'Error', status, detail: error.message, requestId, ...(error.details ?? {}) };
+  }
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const problems = error.validation.map((v) => `${v.instancePath.replace(/^\//, '') || 'request'}: ${v.message}`);
+    return { type: 'https://strongroom.local/problems/invalid', title: TITLES[400]!, status: 400, detail: `The request is not valid: ${problems.join('; ')}.`, requestId, errors: problems };
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return { type: 'https://strongroom.local/problems/too_large', title: TITLES[413]!, status: 413, detail: 'The request body is too large.', requestId };
+  }
+  if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    const detail = fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fastifyError instanceof SyntaxError ? 'The request body is not valid JSON.' : fastifyError.message;
+    return { type: 'about:blank', title: TITLES[fastifyError.statusCode] ?? 'Bad request', status: fastifyError.statusCode, detail, requestId };
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return { type: 'about:blank', title: TITLES[500]!, status: 500, detail: `Something went wrong on our side. Quote request id ${requestId} to support.`, requestId };
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  return reply.status(problem.status).type('application/problem+json').send(problem);
+}

@@ -1,0 +1,17 @@
+// Turns a bearer token (API), app password (WebDAV Basic) or web session into an Actor.
+// Credentials are checked on every request, so revocation and disabling take effect at once.
+import type { FastifyRequest } from 'fastify';
+import type { Actor, Channel } from '../../domain/types.js';
+import { actorFor, unauthenticated, type IdentityService } from '../../services/identity.service.js';
+
+export function requestInfo(request: FastifyRequest, channel: Channel) {
+  return { channel, clientAddress: request.ip, requestId: String(request.id) };
+}
+
+export async function bearerActor(identity: IdentityService, request: FastifyRequest, channel: Channel = 'api'): Promise<Actor> {
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  if (!match) throw unauthenticated();
+  const user = await identity.authenticateSecret(match[1]!, ['api_token']);
+  return actorFor(user, requestInfo(request, channel));
+}

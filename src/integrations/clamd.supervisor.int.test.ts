@@ -1,0 +1,166 @@
+// ClamdSupervisor with the real /usr/sbin/clamd: config, private tmpfs scratch space, restarts
+// after a crash, clean stops, running as another user, and clear failures.
+import { existsSync, readFileSync } from 'node:fs';
+import { chown, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killClamd, startTestClamd, type TestClamd } from '../../test/support/clamd.js';
+import { eicar } from '../../test/support/samples.js';
+import { ClamdScanner } from './clamd.scanner.js';
+import { ClamdSupervisor, renderClamdConfig, type ServiceLogger } from './clamd.supervisor.js';
+
+function recordingLogger(): ServiceLogger & { lines: string[] } {
+  const lines: string[] = [];
+  const log = (obj: object, msg?: string): void => void lines.push(`${msg ?? ''} ${JSON.stringify(obj)}`);
+  return { lines, info: log, warn: log, error: log };
+}
+
+const processGone = (pid: number): boolean => !existsSync(`/proc/${pid}`);
+const isRoot = process.getuid?.() === 0;
+
+describe('ClamdSupervisor', () => {
+  let clamd: TestClamd;
+  const logger = recordingLogger();
+  beforeAll(async () => {
+    clamd = await startTestClamd({ logger });
+  });
+  afterAll(async () => {
+    await clamd?.stop();
+  });
+
+  it('writes its own clamd.conf, installs our signatures and keeps scratch files on private tmpfs', async () => {
+    const conf = readFileSync(clamd.supervisor.configPath, 'utf8');
+    const setting = (key: string): string | undefined => new RegExp(`^${key} (.+)$`, 'm').exec(conf)?.[1];
+    expect(setting('Foreground')).toBe('yes');
+    expect(setting('LocalSocket')).toBe(clamd.socketPath);
+    expect(setting('DatabaseDirectory')).toBe(path.join(clamd.stateDir, 'db'));
+    expect(setting('AlertExceedsMax')).toBe('yes');
+    expect(setting('ScanArchive')).toBe('yes');
+    expect(setting('StreamMaxLength')).toBe(String(clamd.supervisor.maxStreamBytes));
+    expect(setting('MaxFileSize')).toBe(setting('MaxScanSize'));
+    expect(await readdir(path.join(clamd.stateDir, 'db'))).toEqual(['strongroom.ndb']);
+
+    const scratch = setting('TemporaryDirectory') as string;
+    expect(scratch.startsWith('/dev/shm/strongroom-clamd-')).toBe(true);
+    expect((await stat(scratch)).mode & 0o777).toBe(0o700);
+    expect((await stat(clamd.socketPath)).mode & 0o777).toBe(0o600);
+  });
+
+  it('restarts clamd after it is killed, and scans work again', async () => {
+    const before = killClamd(clamd);
+    await expect.poll(() => processGone(before), { timeout: 5000 }).toBe(true);
+    const started = Date.now();
+    await clamd.supervisor.whenReady(20_000);
+    expect(clamd.supervisor.pid).not.toBe(before);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await clamd.scanner().scan(Readable.from([eicar()]))).toMatchObject({ outcome: 'infected' });
+    expect(logger.lines.some((l) => l.includes('clamd died; restarting'))).toBe(true);
+  });
+});
+
+describe('ClamdSupervisor lifecycle', () => {
+  it('stop() ends clamd and removes its scratch directory; start() again works', async () => {
+    const clamd = await startTestClamd();
+    try {
+      const pid = clamd.supervisor.pid as number;
+      const scratch = /^TemporaryDirectory (.+)$/m.exec(readFileSync(clamd.supervisor.configPath, 'utf8'))?.[1] as string;
+      await clamd.supervisor.stop();
+      expect(processGone(pid)).toBe(true);
+      expect(existsSync(scratch)).toBe(false);
+      expect(await new ClamdScanner({ socketPath: clamd.socketPath }).ping()).toBe(false);
+      await clamd.supervisor.stop(); // twice is fine
+
+      await clamd.supervisor.start();
+      expect(await clamd.scanner().ping()).toBe(true);
+    } finally {
+      await clamd.stop();
+    }
+  });
+
+  it('falls back to the state directory, with a warning, when there is no tmpfs', async () => {
+    const logger = recordingLogger();
+    const clamd = await startTestClamd({ tmpfsDir: '/nonexistent-tmpfs', logger });
+    try {
+      const scratch = /^TemporaryDirectory (.+)$/m.exec(readFileSync(clamd.supervisor.configPath, 'utf8'))?.[1] as string;
+      expect(scratch.startsWith(clamd.stateDir)).toBe(true);
+      expect(logger.lines.some((l) => l.includes('no tmpfs'))).toBe(true);
+      expect(await clamd.scanner().scan(Readable.from([eicar()]))).toMatchObject({ outcome: 'infected' });
+    } finally {
+      await clamd.stop();
+    }
+  });
+
+  it('uses official databases only when asked, and copes with there being none', async () => {
+    const logger = recordingLogger();
+    const empty = await mkdtemp(path.join(tmpdir(), 'sr-cvd-'));
+    const clamd = await startTestClamd({ officialDatabaseDir: empty, logger });
+    try {
+      expect(logger.lines.some((l) => l.includes('no official ClamAV databases'))).toBe(true);
+      expect(await clamd.scanner().scan(Readable.from([eicar()]))).toMatchObject({ outcome: 'infected' });
+    } finally {
+      await clamd.stop();
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(isRoot)('runs clamd as another user when we are root', async () => {
+    const nobody = { uid: 65534, gid: 65534 };
+    const clamd = await startTestClamd({ runAs: nobody });
+    try {
+      const status = readFileSync(`/proc/${clamd.supervisor.pid}/status`, 'utf8');
+      expect(/^Uid:\s+(\d+)/m.exec(status)?.[1]).toBe('65534');
+      expect(await clamd.scanner().scan(Readable.from([eicar()]))).toMatchObject({ outcome: 'infected' });
+    } finally {
+      await clamd.stop();
+    }
+  });
+
+  it('fails clearly when clamd cannot start', async () => {
+    const stateDir = await mkdtemp(path.join(tmpdir(), 'sr-clamd-'));
+    try {
+      await expect(new ClamdSupervisor({ stateDir, clamdPath: '/nonexistent/clamd', startTimeoutMs: 5000 }).start()).rejects.toThrow(/clamd exited during start-up/);
+      const noSignatures = path.join(stateDir, 'nosigs');
+      await mkdir(noSignatures);
+      await expect(new ClamdSupervisor({ stateDir, signaturesDir: noSignatures }).start()).rejects.toThrow(/no signature databases/);
+      // A broken signature file makes clamd itself exit; its log explains why.
+      const broken = path.join(stateDir, 'broken');
+      await mkdir(broken);
+      await writeFile(path.join(broken, 'bad.ndb'), 'not a signature\n');
+      if (isRoot) await chown(broken, 0, 0);
+      await expect(new ClamdSupervisor({ stateDir, signaturesDir: broken, startTimeoutMs: 20_000 }).start()).rejects.toThrow(/clamd exited during start-up[\s\S]*bad\.ndb|Malformed/i);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses limits clamd cannot honour, and socket paths too long for Unix sockets', () => {
+    expect(() => new ClamdSupervisor({ stateDir: '/tmp/x', maxStreamBytes: 3 * 1024 ** 3 })).toThrow(RangeError);
+    expect(() => new ClamdSupervisor({ stateDir: '/tmp/x', maxStreamBytes: 10 * 1024 ** 2, maxScanBytes: 1024 ** 2 })).toThrow(RangeError);
+    expect(() => new ClamdSupervisor({ stateDir: `/tmp/${'d'.repeat(120)}` })).toThrow(/socket path/);
+  });
+});
+
+describe('renderClamdConfig', () => {
+  it('renders one setting per line with the reasons as comments', () => {
+    const conf = renderClamdConfig({
+      socketPath: '/s/clamd.sock',
+      databaseDir: '/s/db',
+      temporaryDir: '/dev/shm/x',
+      logFile: '/s/clamd.log',
+      pidFile: '/s/clamd.pid',
+      maxStreamBytes: 1000,
+      maxScanBytes: 2000,
+      maxThreads: 3,
+      maxScanTimeMs: 5000,
+    });
+    expect(conf).toMatch(/^StreamMaxLength 1000$/m);
+    expect(conf).toMatch(/^MaxFileSize 2000$/m);
+    expect(conf).toMatch(/^MaxScanSize 2000$/m);
+    expect(conf).toMatch(/^MaxThreads 3$/m);
+    expect(conf).toMatch(/^AlertOLE2Macros no$/m);
+    expect(conf).not.toMatch(/^User /m);
+    for (const line of conf.split('\n')) expect(line === '' || line.startsWith('#') || /^[A-Za-z0-9]+ \S/.test(line)).toBe(true);
+  });
+});

@@ -1,0 +1,221 @@
+// File inspection plus the default file policy, on files built by test/support/samples.ts:
+// what is blocked (and why), what is allowed, and that inspection reads little of a large file.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_FILE_POLICY, evaluateFile, filePolicy, type FilePolicy } from '../domain/file-policy/file-policy.js';
+import type { FileFacts } from '../domain/file-policy/file-facts.js';
+import {
+  csv,
+  docm,
+  docx,
+  docxWithVba,
+  elfExecutable,
+  msiPackage,
+  oleDocument,
+  oleWithVba,
+  pdf,
+  peExecutable,
+  png,
+  pseudoRandomBytes,
+  shellScript,
+  xlsx,
+  zipBomb,
+  zipOf,
+} from '../../test/support/samples.js';
+import { createHeadCollector, HEAD_BYTES, inspectFile, type InspectOptions } from './file-inspector.js';
+
+interface Inspected {
+  facts: FileFacts;
+  /** Bytes fetched through readRange (beyond the head). */
+  bytesRead: number;
+}
+
+async function inspect(name: string, data: Buffer, options?: InspectOptions): Promise<Inspected> {
+  let bytesRead = 0;
+  const facts = await inspectFile(
+    {
+      name,
+      size: data.length,
+      head: data.subarray(0, HEAD_BYTES),
+      readRange: async ({ start, end }) => {
+        expect(start).toBeGreaterThanOrEqual(0);
+        expect(end).toBeLessThan(data.length);
+        bytesRead += end - start + 1;
+        return Buffer.from(data.subarray(start, end + 1));
+      },
+    },
+    options,
+  );
+  return { facts, bytesRead };
+}
+
+async function decide(name: string, data: Buffer, policy: FilePolicy = DEFAULT_FILE_POLICY): Promise<ReturnType<typeof evaluateFile>> {
+  return evaluateFile((await inspect(name, data)).facts, policy);
+}
+
+describe('blocked files', () => {
+  it.each([
+    ['macro-enabled Word (.docm)', 'minutes.docm', docm, 'macro'],
+    ['a .docx carrying vbaProject.bin', 'minutes.docx', docxWithVba, 'macro'],
+    ['legacy Word with a VBA project', 'minutes.doc', oleWithVba, 'macro'],
+    ['a Windows program renamed .pdf', 'invoice.pdf', peExecutable, 'executable'],
+    ['a Windows program with its own name', 'setup.exe', peExecutable, 'executable'],
+    ['a Linux program without an extension', 'tool', elfExecutable, 'executable'],
+    ['a Windows installer renamed .doc', 'letter.doc', msiPackage, 'executable'],
+    ['a shell script renamed .txt', 'notes.txt', shellScript, 'script'],
+    ['a PowerShell script', 'fix.ps1', () => Buffer.from('Get-ChildItem\n'), 'script'],
+    ['a zip bomb (200 MB of zeros)', 'photos.zip', () => zipBomb(), 'archive_bomb'],
+    ['an overlapping-entries zip bomb', 'photos.zip', () => zipBomb({ kind: 'overlap' }), 'archive_bomb'],
+    ['a zip with 20,000 entries', 'photos.zip', () => zipBomb({ kind: 'entries' }), 'archive_too_many_entries'],
+    ['a zip with a ../ entry', 'site.zip', () => zipOf([{ name: 'ok.txt', data: 'x' }, { name: '../../etc/cron.d/evil', data: 'x' }]), 'archive_traversal'],
+    ['a zip with an absolute path', 'site.zip', () => zipOf([{ name: '/etc/passwd', data: 'x' }]), 'archive_traversal'],
+    ['a zip with a backslash traversal', 'site.zip', () => zipOf([{ name: '..\\..\\Windows\\evil.txt', data: 'x' }]), 'archive_traversal'],
+    ['a zip with a drive letter', 'site.zip', () => zipOf([{ name: 'C:\\Users\\x.txt', data: 'x' }]), 'archive_traversal'],
+    ['a zip with a symbolic link', 'site.zip', () => zipOf([{ name: 'link', data: '/etc', symlink: true }]), 'archive_traversal'],
+    ['a zip holding a program', 'docs.zip', () => zipOf([{ name: 'readme.txt', data: 'x' }, { name: 'tools/setup.exe', data: peExecutable() }]), 'executable'],
+    ['a zip holding a script', 'docs.zip', () => zipOf([{ name: 'invoice.js', data: 'WScript.Echo(1)' }]), 'script'],
+    ['a zip holding a .docx with macros', 'docs.zip', () => zipOf([{ name: 'report.docx', data: docxWithVba() }]), 'macro'],
+    ['a zip holding a legacy .doc with macros', 'docs.zip', () => zipOf([{ name: 'report.doc', data: oleWithVba() }]), 'macro'],
+    ['zips nested four deep', 'docs.zip', () => nested(4), 'archive_too_deep'],
+    ['a zip named .pdf', 'report.pdf', () => zipOf([{ name: 'a.txt', data: 'x' }]), 'type_mismatch'],
+    ['a PNG named .docx', 'report.docx', png, 'type_mismatch'],
+    ['a PDF named .csv', 'data.csv', () => pdf(), 'type_mismatch'],
+    ['a plain zip named .xlsx', 'budget.xlsx', () => zipOf([{ name: 'a.txt', data: 'x' }]), 'type_mismatch'],
+    ['a truncated zip', 'photos.zip', () => zipOf([{ name: 'a.txt', data: pseudoRandomBytes(5000) }]).subarray(0, 3000), 'archive_unreadable'],
+  ] as const)('%s', async (_label, name, build, code) => {
+    const decision = await decide(name, build());
+    expect(decision).toMatchObject({ allowed: false, code });
+    if (!decision.allowed) expect(decision.reason).toMatch(/^Blocked: .+\.$/);
+  });
+
+  it('names vbaProject.bin in the reason for macro documents', async () => {
+    const decision = await decide('minutes.docx', docxWithVba());
+    expect(decision).toEqual({ allowed: false, code: 'macro', reason: expect.stringContaining('Blocked: macro-enabled Office document (contains vbaProject.bin).') });
+  });
+
+  it('reports a disguised program as a type mismatch when the organisation allows programs', async () => {
+    const decision = await decide('invoice.pdf', peExecutable(), filePolicy({ blockExecutables: false }));
+    expect(decision).toMatchObject({ allowed: false, code: 'type_mismatch', reason: expect.stringContaining('a Windows program') });
+  });
+
+  it('lets an organisation allow macros, and block more', async () => {
+    expect(await decide('minutes.docm', docm(), filePolicy({ blockMacros: false }))).toMatchObject({ allowed: true });
+    expect(await decide('drawing.dwg', Buffer.from('AC1032'), filePolicy({ extraBlockedExtensions: ['.DWG'] }))).toMatchObject({
+      allowed: false,
+      code: 'blocked_extension',
+    });
+  });
+});
+
+describe('allowed files', () => {
+  it.each([
+    ['a PDF', 'report.pdf', () => pdf()],
+    ['a Word document', 'minutes.docx', () => docx()],
+    ['an Excel workbook', 'budget.xlsx', xlsx],
+    ['a PNG', 'logo.png', png],
+    ['a Windows-1252 CSV', 'payments.csv', csv],
+    ['a UTF-8 CSV with a BOM', 'payments.csv', () => Buffer.from('\ufeffName,Amount\r\nZoë,£5\r\n', 'utf8')],
+    ['a UTF-16 text file', 'notes.txt', () => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Hello\r\n', 'utf16le')])],
+    ['a legacy Word document without macros', 'letter.doc', oleDocument],
+    ['an HTML "Excel export" named .xls', 'export.xls', () => Buffer.from('<html><body><table><tr><td>1</td></tr></table></body></html>')],
+    ['an empty file', 'placeholder.pdf', () => Buffer.alloc(0)],
+    ['a PDF with a printer header before %PDF', 'scan.pdf', () => Buffer.concat([Buffer.from('\x1b%-12345X@PJL\r\n'), pdf()])],
+    ['a zip of documents', 'pack.zip', () => zipOf([{ name: 'a.pdf', data: pdf() }, { name: 'b.docx', data: docx() }, { name: 'c/d.csv', data: csv() }])],
+    ['zips nested three deep', 'pack.zip', () => nested(3)],
+    ['a file type we do not know', 'model.ifc', () => Buffer.from('ISO-10303-21;\nHEADER;\n')],
+  ] as const)('%s', async (_label, name, build) => {
+    expect(await decide(name, build())).toMatchObject({ allowed: true });
+  });
+
+  it('allows a password-protected zip, with a notice that it could not be scanned', async () => {
+    const decision = await decide('secret.zip', zipOf([{ name: 'salaries.xlsx', data: xlsx(), encrypted: true }]));
+    expect(decision).toEqual({ allowed: true, notices: [expect.stringContaining('password-protected')] });
+    expect(await decide('secret.zip', zipOf([{ name: 'a.txt', data: 'x', encrypted: true }]), filePolicy({ blockEncryptedArchives: true }))).toMatchObject({
+      allowed: false,
+      code: 'archive_encrypted',
+    });
+  });
+
+  it('recognises a .docx from its zip structure when the head alone only says "zip"', async () => {
+    // A large picture first pushes [Content_Types].xml beyond the first 64 KiB.
+    const bulky = zipOf([
+      { name: 'word/media/image1.png', data: pseudoRandomBytes(200_000), method: 'store' },
+      { name: '[Content_Types].xml', data: '<Types/>' },
+      { name: 'word/document.xml', data: '<w:document/>' },
+    ]);
+    const { facts } = await inspect('minutes.docx', bulky);
+    expect(facts.detected?.ext).toBe('zip');
+    expect(facts.archive?.isOoxml).toBe(true);
+    expect(evaluateFile(facts)).toMatchObject({ allowed: true });
+  });
+});
+
+describe('bounded inspection', () => {
+  it('reads only the directory of a large zip, never its contents', async () => {
+    const big = zipOf([
+      { name: 'video.mp4', data: pseudoRandomBytes(30 * 1024 * 1024), method: 'store' },
+      ...Array.from({ length: 50 }, (_, i) => ({ name: `docs/${i}.txt`, data: `file ${i}` })),
+    ]);
+    const { facts, bytesRead } = await inspect('archive.zip', big);
+    expect(facts.archive).toMatchObject({ entries: 51, depth: 1 });
+    expect(bytesRead).toBeLessThan(256 * 1024);
+  });
+
+  it('does not inflate a bomb to inspect it', async () => {
+    const { facts, bytesRead } = await inspect('bomb.zip', zipBomb());
+    expect(facts.archive?.expandedBytes).toBe(200 * 1024 * 1024);
+    expect(bytesRead).toBeLessThan(300 * 1024);
+  });
+
+  it('leaves nested archives too large to open to clamd, and says so', async () => {
+    const inner = zipOf([{ name: 'a.bin', data: pseudoRandomBytes(50_000), method: 'store' }]);
+    const { facts } = await inspect('pack.zip', zipOf([{ name: 'inner.zip', data: inner, method: 'store' }]), { maxNestedBytes: 10_000 });
+    expect(facts.archive).toMatchObject({ uninspected: ['inner.zip'], depth: 2 });
+    expect(evaluateFile(facts)).toEqual({ allowed: true, notices: [expect.stringContaining('too large to inspect')] });
+  });
+
+  it('stops walking a directory with more entries than it will read, keeping the count', async () => {
+    const { facts } = await inspect('many.zip', zipBomb({ kind: 'entries', count: 3000 }), { maxEntriesRead: 1000 });
+    expect(facts.archive).toMatchObject({ entries: 3000, incomplete: true });
+  });
+});
+
+describe('createHeadCollector', () => {
+  it('keeps the first bytes and counts the rest', () => {
+    const collector = createHeadCollector(10);
+    collector.push(Buffer.from('hello '));
+    collector.push(Buffer.from('world, and more'));
+    collector.push(Buffer.from('!'));
+    expect(collector.head.toString()).toBe('hello worl');
+    expect(collector.bytesSeen).toBe(22);
+    expect(createHeadCollector(10).head).toHaveLength(0);
+  });
+
+  it('works as a pass-through Transform in a pipeline', async () => {
+    const collector = createHeadCollector(HEAD_BYTES);
+    const data = pseudoRandomBytes(200_000);
+    const out: Buffer[] = [];
+    await pipeline(
+      Readable.from([data.subarray(0, 70_000), data.subarray(70_000)]),
+      collector.transform(),
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          out.push(chunk);
+          cb();
+        },
+      }),
+    );
+    // Buffer.equals, not toEqual: element-wise diffing of 200 KB takes seconds.
+    expect(Buffer.concat(out).equals(data)).toBe(true);
+    expect(collector.head.equals(data.subarray(0, HEAD_BYTES))).toBe(true);
+  });
+});
+
+/** Zips nested `levels` deep (1 = a plain zip holding a text file). */
+function nested(levels: number): Buffer {
+  let archive = zipOf([{ name: 'deepest.txt', data: 'hello' }]);
+  for (let level = 2; level <= levels; level++) archive = zipOf([{ name: `level${level}.zip`, data: archive }]);
+  return archive;
+}

@@ -1,0 +1,195 @@
+// Composition root: reads the Config once, picks the adapters (SQLite or PostgreSQL, filesystem blobs,
+// our own clamd or an existing one), builds the services and starts background work.
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import type { Config } from './config/config.js';
+import { generateSignerKey, verifierKeyFromSigner } from './domain/audit/signed-note.js';
+import { systemClock, type Clock, type Scanner } from './domain/ports.js';
+import { DEFAULT_SERVICE_AREAS } from './domain/types.js';
+import { openPostgres, openSqlite } from './db/kysely.js';
+import { migrate } from './db/migrate.js';
+import { Store } from './db/store.js';
+import { ClamdScanner } from './integrations/clamd.scanner.js';
+import { ClamdSupervisor } from './integrations/clamd.supervisor.js';
+import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
+import { JobWorker } from './jobs/worker.js';
+import { AccessService } from './services/access.service.js';
+import { ArrangementsService } from './services/arrangements.service.js';
+import { AuditService } from './services/audit.service.js';
+import { CollectionsService } from './services/collections.service.js';
+import { DocumentsService } from './services/documents.service.js';
+import { IdentityService, systemActor } from './services/identity.service.js';
+import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
+import { EncryptedBlobs } from './storage/encrypted-blobs.js';
+import { FsBlobStore } from './storage/fs.blob-store.js';
+import { KeyRingImpl, MasterKey, deriveKey, masterKeyPath } from './storage/keys.js';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface Vault {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  store: Store;
+  scanner: Scanner;
+  serviceAreas: readonly string[];
+  access: AccessService;
+  audit: AuditService;
+  identity: IdentityService;
+  collections: CollectionsService;
+  documents: DocumentsService;
+  arrangements: ArrangementsService;
+  quarantine: QuarantineService;
+  worker: JobWorker;
+  blobStore: FsBlobStore;
+  /** Starts the job worker, audit sequencing and the signature-update watcher. */
+  startBackground(): void;
+  close(): Promise<void>;
+}
+
+export interface OpenVaultOptions {
+  /** Create the data directory and keys if absent (init, demo, serve). */
+  create?: boolean;
+  /** Start our own clamd when STRONGROOM_CLAMD is unset (serve); CLI commands that do not scan skip it. */
+  startClamd?: boolean;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export async function openVault(config: Config, options: OpenVaultOptions = {}): Promise<Vault> {
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  const clock = options.clock ?? systemClock;
+  const create = options.create ?? false;
+  if (create) {
+    await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  } else if (!(await exists(config.dataDir))) {
+    throw new Error(`No data directory at ${config.dataDir}: run "strongroom init --data ${config.dataDir}" first.`);
+  }
+  const master = config.masterKey ? MasterKey.fromBase64(config.masterKey) : await MasterKey.fromFile(masterKeyPath(config.dataDir), { create });
+  const signerKey = await loadSigningKey(config, create);
+
+  const handle = config.databaseUrl
+    ? openPostgres(config.databaseUrl)
+    : openSqlite({ file: path.join(config.dataDir, 'strongroom.db'), key: deriveKey(master, 'sqlite-database') });
+  await migrate(handle.db, handle.caps);
+  const store = new Store(handle);
+
+  const blobStore = new FsBlobStore({ dataDir: config.dataDir });
+  const removed = await blobStore.cleanStaging(0);
+  if (removed > 0) logger.warn({ removed }, 'removed unfinished uploads left by a crash');
+  const keys = new KeyRingImpl({
+    master,
+    clock,
+    store: {
+      current: (orgId) => store.repos.organisations.currentKey(orgId),
+      byId: (keyId) => store.repos.organisations.keyById(keyId),
+      insert: (row) => store.repos.organisations.insertKey(row),
+    },
+  });
+  const blobs = new EncryptedBlobs({ keys, store: blobStore });
+
+  let supervisor: ClamdSupervisor | null = null;
+  let scanner: ClamdScanner;
+  if (config.clamd) {
+    scanner = new ClamdScanner(parseClamdAddress(config.clamd));
+  } else {
+    supervisor = new ClamdSupervisor({ stateDir: path.join(config.dataDir, 'clamd'), signaturesDir: path.join(PROJECT_ROOT, 'assets', 'clamav'), logger });
+    scanner = new ClamdScanner({ socketPath: supervisor.socketPath, maxStreamBytes: supervisor.maxStreamBytes, versionSuffix: supervisor.signaturesVersion });
+    if (options.startClamd) await supervisor.start();
+  }
+
+  const serviceAreas = DEFAULT_SERVICE_AREAS;
+  const access = new AccessService(store, clock);
+  const audit = new AuditService({
+    store, clock, origin: config.auditOrigin, signerKey, verifierKey: verifierKeyFromSigner(signerKey), offsiteDir: config.offsiteDir,
+    checkpointEvents: config.auditCheckpointEvents, checkpointSeconds: config.auditCheckpointSeconds,
+  });
+  const identity = new IdentityService({ store, clock, access, serviceAreas });
+  const collections = new CollectionsService({ store, access, clock, serviceAreas });
+  const notifier = new QuarantineNotifier(clock);
+  const inspector = new PolicyFileInspector((orgId) => store.repos.organisations.filePolicy(orgId));
+  const documents = new DocumentsService({
+    store, access, blobs, scanner, inspector, notifier, clock, maxUploadBytes: config.maxUploadBytes, inlineScanMaxBytes: config.inlineScanMaxBytes,
+  });
+  const arrangements = new ArrangementsService({ store, access, collections, clock, serviceAreas });
+  const quarantine = new QuarantineService({ store, access, blobs, scanner, notifier, clock, system: systemActor('job') });
+
+  const worker = new JobWorker({
+    jobs: store.repos.jobs, clock, logger,
+    registry: {
+      'scan-version': { run: async (p) => void (await quarantine.scanPending((p as { versionId: string }).versionId)), backoffSeconds: 2, maxBackoffSeconds: 300 },
+      rescan: { run: async (p) => void (await quarantine.rescanSince(new Date((p as { since: string }).since))), backoffSeconds: 30, maxBackoffSeconds: 3600 },
+    },
+  });
+
+  const timers: NodeJS.Timeout[] = [];
+  let backgroundStarted = false;
+  const vault: Vault = {
+    config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, arrangements, quarantine, worker, blobStore,
+    startBackground() {
+      if (backgroundStarted) return;
+      backgroundStarted = true;
+      worker.start();
+      timers.push(setInterval(() => void audit.integrate().catch((err: unknown) => logger.error({ err }, 'audit sequencing failed')), 1000));
+      timers.push(setInterval(() => void watchSignatures(vault).catch((err: unknown) => logger.warn({ err }, 'signature check failed')), 60_000));
+      void watchSignatures(vault).catch(() => undefined);
+    },
+    async close() {
+      timers.forEach(clearInterval);
+      await worker.stop();
+      await audit.flush().catch((err: unknown) => logger.error({ err }, 'final audit sequencing failed'));
+      await supervisor?.stop();
+      await store.close();
+    },
+  };
+  return vault;
+}
+
+/** When clamd's signature version changes, queue a rescan of recent versions (default: the last 30 days). */
+async function watchSignatures(vault: Vault): Promise<void> {
+  const version = await vault.scanner.version();
+  const kv = await vault.store.db.selectFrom('key_values').select('value').where('key', '=', 'clamd.version').executeTakeFirst();
+  if (kv?.value === version) return;
+  const now = vault.clock.now();
+  await vault.store.transaction(async (repos) => {
+    if (kv) {
+      await repos.jobs.enqueue('rescan', { since: new Date(now.getTime() - 30 * 86_400_000).toISOString() }, { runAt: now.toISOString(), maxAttempts: 20, now: now.toISOString() });
+    }
+  });
+  if (kv) await vault.store.db.updateTable('key_values').set({ value: version }).where('key', '=', 'clamd.version').execute();
+  else await vault.store.db.insertInto('key_values').values({ key: 'clamd.version', value: version }).execute();
+}
+
+export function parseClamdAddress(value: string): { socketPath: string } | { host: string; port: number } {
+  const tcp = /^([^:/]+):(\d+)$/.exec(value);
+  return tcp ? { host: tcp[1]!, port: Number(tcp[2]) } : { socketPath: value };
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(() => true, () => false);
+}
+
+export const auditKeyPath = (dataDir: string): string => path.join(dataDir, 'keys', 'audit-signing.key');
+
+/** The audit signing key lives in keys/, never in the database, so a database rewrite cannot re-sign. */
+async function loadSigningKey(config: Config, create: boolean): Promise<string> {
+  const file = auditKeyPath(config.dataDir);
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !create) throw new Error(`Cannot read the audit signing key at ${file}.`, { cause: error });
+  }
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const name = config.auditOrigin.replace(/[^A-Za-z0-9._/-]/g, '-');
+  const key = generateSignerKey(name);
+  const handle = await open(file, 'wx', 0o600);
+  try {
+    await handle.writeFile(`${key}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return key;
+}

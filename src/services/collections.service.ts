@@ -1,0 +1,110 @@
+// The file plan: creating collections and browsing them, showing only what decide() allows.
+import { randomUUID } from 'node:crypto';
+import { decide } from '../domain/access/policy.js';
+import { conflict, invalid, notFound } from '../domain/errors.js';
+import { validateName } from '../domain/names.js';
+import type { Clock } from '../domain/ports.js';
+import type { Actor, Classification, Collection, Document } from '../domain/types.js';
+import { CLASSIFICATIONS } from '../domain/types.js';
+import type { Store } from '../db/store.js';
+import { collectionResource, documentResource, type AccessService } from './access.service.js';
+import { auditEvent } from './audit-events.js';
+
+export interface NewCollection {
+  organisationId: string;
+  name: string;
+  parentId?: string | null;
+  serviceArea: string;
+  classification: string;
+  arrangementId?: string | null;
+}
+
+export interface CollectionListing {
+  collection: Collection;
+  children: Collection[];
+  documents: Document[];
+}
+
+export class CollectionsService {
+  constructor(private readonly o: { store: Store; access: AccessService; clock: Clock; serviceAreas: readonly string[] }) {}
+
+  async create(actor: Actor, input: NewCollection): Promise<Collection> {
+    const name = validateName(input.name, 'collection');
+    if (!this.o.serviceAreas.includes(input.serviceArea)) {
+      throw invalid(`Unknown service area "${input.serviceArea}": use one of ${this.o.serviceAreas.join(', ')}.`, { field: 'serviceArea' });
+    }
+    if (!(CLASSIFICATIONS as readonly string[]).includes(input.classification)) {
+      throw invalid(`Classification must be ${CLASSIFICATIONS.join(' or ')}.`, { field: 'classification' });
+    }
+    const classification = input.classification as Classification;
+    let organisationId = input.organisationId;
+    let arrangementId = input.arrangementId ?? null;
+    const parentId = input.parentId ?? null;
+    if (parentId) {
+      const parent = await this.o.store.repos.collections.byId(parentId);
+      if (!parent || parent.deletedAt) throw notFound('collection');
+      if (parent.serviceArea !== input.serviceArea) throw invalid('A sub-collection must have the same service area as its parent.', { field: 'serviceArea' });
+      organisationId = parent.organisationId;
+      arrangementId = parent.arrangementId;
+      await this.o.access.require(actor, 'collection.create', { ...collectionResource(parent), classification }, { organisationId, ids: { collectionId: parent.id } });
+    } else if (actor.kind !== 'system') {
+      await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId }, { organisationId, ids: {} });
+    }
+    if (await this.o.store.repos.collections.childByName(organisationId, parentId, name)) {
+      throw conflict(`A collection called "${name}" already exists there.`);
+    }
+    const now = this.o.clock.now();
+    const collection: Collection = { id: randomUUID(), organisationId, parentId, name, serviceArea: input.serviceArea, classification, arrangementId, createdAt: now.toISOString(), deletedAt: null };
+    await this.o.store.transaction(async (repos) => {
+      await repos.collections.insert(collection);
+      await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId, ids: { collectionId: collection.id } }, { allow: true, reason: actor.kind === 'system' ? 'system' : 'policy', via: null }, now)]);
+    });
+    return collection;
+  }
+
+  /** A collection with the children and documents the actor may see. */
+  async get(actor: Actor, collectionId: string, options: { includeDeleted?: boolean } = {}): Promise<CollectionListing> {
+    const collection = await this.o.store.repos.collections.byId(collectionId);
+    if (!collection || collection.deletedAt) throw notFound('collection');
+    await this.o.access.require(actor, 'collection.list', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId } });
+    const context = await this.o.access.context(actor, [collection.organisationId]);
+    const children = (await this.o.store.repos.collections.children(collection.organisationId, collection.id)).filter(
+      (c) => decide(actor, 'collection.list', collectionResource(c), context).allow,
+    );
+    const documents = (await this.o.store.repos.documents.inCollection(collection.id, { includeDeleted: options.includeDeleted ?? false })).filter(
+      (d) => decide(actor, 'document.read', documentResource(d), context).allow,
+    );
+    return { collection, children, documents };
+  }
+
+  /** Top-level collections of an organisation that the actor may list (own, partners' through arrangements, joint workspaces). */
+  async roots(actor: Actor, organisationId: string): Promise<Collection[]> {
+    const context = await this.o.access.context(actor, [organisationId]);
+    return (await this.o.store.repos.collections.children(organisationId, null)).filter((c) => decide(actor, 'collection.list', collectionResource(c), context).allow);
+  }
+
+  /** Every collection of an organisation the actor may list (for pickers and WebDAV roots). */
+  async visible(actor: Actor, organisationId: string): Promise<Collection[]> {
+    const context = await this.o.access.context(actor, [organisationId]);
+    return (await this.o.store.repos.collections.listByOrganisation(organisationId)).filter((c) => decide(actor, 'collection.list', collectionResource(c), context).allow);
+  }
+
+  /** Resolves a path of collection names under an organisation, checking each step. */
+  async resolvePath(actor: Actor, organisationId: string, names: string[]): Promise<Collection | null> {
+    let current: Collection | null = null;
+    for (const name of names) {
+      const next: Collection | undefined = await this.o.store.repos.collections.childByName(organisationId, current?.id ?? null, name);
+      if (!next) return null;
+      current = next;
+    }
+    if (current) {
+      const context = await this.o.access.context(actor, [organisationId]);
+      if (!decide(actor, 'collection.list', collectionResource(current), context).allow) return null;
+    }
+    return current;
+  }
+
+  async byId(id: string): Promise<Collection | undefined> {
+    return this.o.store.repos.collections.byId(id);
+  }
+}

@@ -1,0 +1,188 @@
+// Organisations, people and their credentials; turns a verified credential into an Actor.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import argon2 from 'argon2';
+import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
+import { checkPasswordStrength } from '../domain/passwords.js';
+import type { Clock } from '../domain/ports.js';
+import type { Actor, Channel, Classification, Organisation, Role, User } from '../domain/types.js';
+import { CLASSIFICATIONS, ROLES } from '../domain/types.js';
+import type { Store } from '../db/store.js';
+import type { AccessService } from './access.service.js';
+import { auditEvent } from './audit-events.js';
+
+export interface RequestInfo {
+  channel: Channel;
+  clientAddress: string | null;
+  requestId: string | null;
+}
+
+export const SYSTEM_REQUEST: RequestInfo = { channel: 'cli', clientAddress: null, requestId: null };
+
+export function systemActor(channel: Channel = 'cli'): Actor {
+  return { kind: 'system', userId: null, organisationId: null, roles: [], teams: [], clearance: 'OFFICIAL-SENSITIVE', channel, clientAddress: null, requestId: null };
+}
+
+export function actorFor(user: User, request: RequestInfo): Actor {
+  return {
+    kind: 'user', userId: user.id, organisationId: user.organisationId, roles: user.roles, teams: user.teams,
+    clearance: user.clearance, channel: request.channel, clientAddress: request.clientAddress, requestId: request.requestId,
+  };
+}
+
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export const hashSecret = (secret: string): string => createHash('sha256').update(secret).digest('hex');
+
+export interface NewUserInput {
+  organisationSlug: string;
+  email: string;
+  name: string;
+  roles: string[];
+  teams: string[];
+  clearance: string;
+  password?: string;
+}
+
+export class IdentityService {
+  constructor(private readonly o: { store: Store; clock: Clock; access: AccessService; serviceAreas: readonly string[] }) {}
+
+  async addOrganisation(actor: Actor, input: { slug: string; name: string; region?: string; kind?: string }): Promise<Organisation> {
+    if (!SLUG.test(input.slug)) throw invalid('The slug must be lower-case letters, digits and hyphens (e.g. "north-shire").', { field: 'slug' });
+    if (!input.name.trim()) throw invalid('An organisation name is required.', { field: 'name' });
+    if (await this.o.store.repos.organisations.bySlug(input.slug)) throw conflict(`An organisation with slug "${input.slug}" already exists.`);
+    const now = this.o.clock.now();
+    const org: Organisation = { id: randomUUID(), slug: input.slug, name: input.name.trim(), kind: input.kind ?? 'council', region: input.region ?? 'Unspecified', createdAt: now.toISOString() };
+    await this.o.store.transaction(async (repos) => {
+      await repos.organisations.insert(org);
+      await repos.audit.insert([auditEvent(actor, 'organisation.create', { organisationId: org.id, ids: { organisationId: org.id } }, { allow: true, reason: actor.kind, via: null }, now)]);
+    });
+    return org;
+  }
+
+  async organisationBySlug(slug: string): Promise<Organisation> {
+    const org = await this.o.store.repos.organisations.bySlug(slug);
+    if (!org) throw notFound(`organisation "${slug}"`);
+    return org;
+  }
+
+  organisation(id: string): Promise<Organisation | undefined> {
+    return this.o.store.repos.organisations.byId(id);
+  }
+
+  listOrganisations(): Promise<Organisation[]> {
+    return this.o.store.repos.organisations.list();
+  }
+
+  /** Creates a user; returns the generated password when none was given (shown once). */
+  async addUser(actor: Actor, input: NewUserInput): Promise<{ user: User; generatedPassword: string | null }> {
+    const org = await this.organisationBySlug(input.organisationSlug);
+    if (actor.kind !== 'system') await this.o.access.require(actor, 'organisation.manage-users', { kind: 'organisation', organisationId: org.id }, { organisationId: org.id, ids: {} });
+    const email = input.email.trim().toLowerCase();
+    if (!EMAIL.test(email)) throw invalid('Enter an e-mail address in the correct format, like name@example.gov.uk.', { field: 'email' });
+    const roles = this.validRoles(input.roles);
+    const teams = this.validTeams(input.teams);
+    if (!(CLASSIFICATIONS as readonly string[]).includes(input.clearance)) throw invalid(`Clearance must be one of ${CLASSIFICATIONS.join(', ')}.`, { field: 'clearance' });
+    if (await this.o.store.repos.users.byEmail(email)) throw conflict(`A user with e-mail ${email} already exists.`);
+    const generatedPassword = input.password === undefined ? generatePassword() : null;
+    const password = input.password ?? generatedPassword!;
+    checkPasswordStrength(password);
+    const now = this.o.clock.now();
+    const user: User = {
+      id: randomUUID(), organisationId: org.id, email, name: input.name.trim(), roles, teams,
+      clearance: input.clearance as Classification, mfaEnabled: false, disabled: false, createdAt: now.toISOString(),
+    };
+    const passwordHash = await argon2.hash(password, { type: argon2.argon2id });
+    await this.o.store.transaction(async (repos) => {
+      await repos.users.insert({ ...user, passwordHash });
+      await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: org.id, ids: { userId: user.id } }, { allow: true, reason: actor.kind, via: null }, now)]);
+    });
+    return { user, generatedPassword };
+  }
+
+  validRoles(roles: string[]): Role[] {
+    const bad = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+    if (bad.length > 0) throw invalid(`Unknown role ${bad.join(', ')}: roles are ${ROLES.join(', ')}.`, { field: 'roles' });
+    return [...new Set(roles.length === 0 ? ['member'] : roles)] as Role[];
+  }
+
+  validTeams(teams: string[]): string[] {
+    const bad = teams.filter((t) => !this.o.serviceAreas.includes(t));
+    if (bad.length > 0) throw invalid(`Unknown service area ${bad.join(', ')}: service areas are ${this.o.serviceAreas.join(', ')}.`, { field: 'teams' });
+    return [...new Set(teams)];
+  }
+
+  async userByEmail(email: string): Promise<User> {
+    const user = await this.o.store.repos.users.byEmail(email.trim().toLowerCase());
+    if (!user) throw notFound('user');
+    return user;
+  }
+
+  userById(id: string): Promise<User | undefined> {
+    return this.o.store.repos.users.byId(id);
+  }
+
+  /** Creates an API token or WebDAV app password. The secret is returned once and stored only as a hash. */
+  async createCredential(actor: Actor, userId: string, kind: 'api_token' | 'app_password', name: string): Promise<{ id: string; secret: string }> {
+    const user = await this.o.store.repos.users.byId(userId);
+    if (!user) throw notFound('user');
+    if (actor.kind !== 'system' && actor.userId !== user.id) {
+      await this.o.access.require(actor, 'organisation.manage-users', { kind: 'organisation', organisationId: user.organisationId }, { organisationId: user.organisationId, ids: { userId } });
+    }
+    const prefix = kind === 'api_token' ? 'srt_' : 'srp_';
+    const secret = prefix + randomBytes(32).toString('base64url');
+    const id = randomUUID();
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (repos) => {
+      await repos.users.insertCredential({ id, userId, kind, name: name.trim() || kind, secretHash: hashSecret(secret), createdAt: now.toISOString(), lastUsedAt: null, revokedAt: null });
+      await repos.audit.insert([auditEvent(actor, kind === 'api_token' ? 'token.create' : 'app-password.create', { organisationId: user.organisationId, ids: { userId, credentialId: id } }, { allow: true, reason: actor.kind === 'system' ? 'system' : 'self', via: null }, now)]);
+    });
+    return { id, secret };
+  }
+
+  async listCredentials(actor: Actor, userId: string) {
+    if (actor.userId !== userId) {
+      const user = await this.o.store.repos.users.byId(userId);
+      if (!user) throw notFound('user');
+      await this.o.access.require(actor, 'organisation.manage-users', { kind: 'organisation', organisationId: user.organisationId }, { organisationId: user.organisationId, ids: { userId } });
+    }
+    return this.o.store.repos.users.listCredentials(userId);
+  }
+
+  async revokeCredential(actor: Actor, credentialId: string): Promise<void> {
+    const mine = actor.userId ? await this.o.store.repos.users.listCredentials(actor.userId) : [];
+    if (!mine.some((c) => c.id === credentialId)) throw notFound('credential');
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (repos) => {
+      await repos.users.revokeCredential(credentialId, now.toISOString());
+      await repos.audit.insert([auditEvent(actor, 'credential.revoke', { organisationId: actor.organisationId, ids: { credentialId } }, { allow: true, reason: 'self', via: null }, now)]);
+    });
+  }
+
+  /**
+   * Resolves a bearer token or app password to its user. Unknown, revoked or disabled → UNAUTHENTICATED.
+   * The user row is read on every request, so disabling someone takes effect at once.
+   */
+  async authenticateSecret(secret: string, allowed: ('api_token' | 'app_password')[]): Promise<User> {
+    const credential = await this.o.store.repos.users.credentialBySecretHash(hashSecret(secret));
+    if (!credential || credential.revokedAt || !allowed.includes(credential.kind)) throw unauthenticated();
+    const user = await this.o.store.repos.users.byId(credential.userId);
+    if (!user || user.disabled) throw unauthenticated();
+    return user;
+  }
+
+  async verifyPassword(user: User, password: string): Promise<boolean> {
+    const state = await this.o.store.repos.users.signInState(user.id);
+    if (!state?.password_hash) return false;
+    return argon2.verify(state.password_hash, password);
+  }
+}
+
+export const unauthenticated = (): DomainError => new DomainError('UNAUTHENTICATED', 'Sign in first: a valid API token, app password or session is required.');
+
+function generatePassword(): string {
+  // 20 characters from a 56-character alphabet without look-alikes: ~116 bits.
+  const alphabet = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  const bytes = randomBytes(20);
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
+}

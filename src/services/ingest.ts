@@ -1,0 +1,104 @@
+// The upload pipeline: one pass over the incoming stream feeds the hash, the size count, the
+// type sniffer's head buffer, the encrypting blob writer and (for files small enough) clamd.
+// Memory stays flat whatever the size: each chunk is handed on with backpressure, never kept.
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { PassThrough, type Readable } from 'node:stream';
+import { DomainError } from '../domain/errors.js';
+import type { ScanVerdict, Scanner } from '../domain/ports.js';
+import type { EncryptedBlobs, WrittenBlob } from '../storage/encrypted-blobs.js';
+
+export const HEAD_BYTES = 64 * 1024;
+
+export interface IngestOptions {
+  maxBytes: number;
+  /** Scan inline (verdict before commit) only up to this many bytes. */
+  inlineScanMaxBytes: number;
+  /** From Content-Length, when the client sent one. */
+  declaredSize?: number;
+}
+
+export interface Ingested {
+  blob: WrittenBlob;
+  size: number;
+  sha256: string;
+  head: Buffer;
+  /** null when the file was too large to scan inline: a job scans it after the commit. */
+  verdict: ScanVerdict | null;
+}
+
+export async function ingest(
+  blobs: EncryptedBlobs,
+  scanner: Scanner,
+  binding: { organisationId: string; documentId: string; versionId: string },
+  source: Readable | AsyncIterable<Uint8Array>,
+  options: IngestOptions,
+): Promise<Ingested> {
+  if (options.declaredSize !== undefined && options.declaredSize > options.maxBytes) throw tooLarge(options.maxBytes);
+  const inlineLimit = Math.min(options.inlineScanMaxBytes, scanner.maxStreamBytes);
+  const scanInline = options.declaredSize === undefined || options.declaredSize <= inlineLimit;
+
+  const plain = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const written = blobs.write(binding, plain);
+  // The writer may fail before we finish feeding it; keep that from being an unhandled rejection.
+  written.catch(() => undefined);
+
+  const scanAbort = new AbortController();
+  let scanFeed: PassThrough | null = null;
+  let verdict: Promise<ScanVerdict> | null = null;
+  if (scanInline) {
+    scanFeed = new PassThrough({ highWaterMark: 1024 * 1024 });
+    verdict = scanner.scan(scanFeed, { signal: scanAbort.signal });
+    verdict.catch(() => undefined);
+  }
+
+  const hash = createHash('sha256');
+  const headChunks: Buffer[] = [];
+  let headLength = 0;
+  let size = 0;
+  try {
+    for await (const data of source) {
+      const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data);
+      size += chunk.length;
+      if (size > options.maxBytes) throw tooLarge(options.maxBytes);
+      hash.update(chunk);
+      if (headLength < HEAD_BYTES) {
+        const part = chunk.subarray(0, HEAD_BYTES - headLength);
+        headChunks.push(Buffer.from(part));
+        headLength += part.length;
+      }
+      if (scanFeed && size > inlineLimit) {
+        // Too big to wait for: the scan job will stream it from the stored blob instead.
+        scanAbort.abort();
+        scanFeed.destroy();
+        scanFeed = null;
+        verdict = null;
+      }
+      const waits: Promise<unknown>[] = [];
+      if (!plain.write(chunk)) waits.push(once(plain, 'drain'));
+      if (scanFeed && !scanFeed.write(chunk)) waits.push(Promise.race([once(scanFeed, 'drain'), verdict]));
+      if (waits.length > 0) await Promise.all(waits);
+    }
+    plain.end();
+    scanFeed?.end();
+    const blob = await written;
+    return { blob, size, sha256: hash.digest('hex'), head: Buffer.concat(headChunks), verdict: verdict ? await verdict : null };
+  } catch (error) {
+    scanAbort.abort();
+    scanFeed?.destroy();
+    plain.destroy(error instanceof Error ? error : new Error(String(error)));
+    const blob = await written.catch(() => null);
+    if (blob) await blobs.delete(blob.blobId).catch(() => undefined);
+    throw error;
+  }
+}
+
+const tooLarge = (max: number): DomainError =>
+  new DomainError('TOO_LARGE', `The file is larger than the ${formatBytes(max)} this service accepts.`, { details: { maxBytes: max } });
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(n % 1024 ** 3 === 0 ? 0 : 1)} GiB`;
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(n % 1024 ** 2 === 0 ? 0 : 1)} MiB`;
+  if (n >= 1024) return `${Math.round(n / 1024)} KiB`;
+  return `${n} bytes`;
+}

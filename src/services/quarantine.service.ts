@@ -1,0 +1,169 @@
+// Malware verdicts after the upload: the scan job for pending versions, rescans after a signature
+// update, and the security admin's quarantine workflow (list, release with a reason, destroy).
+import { randomUUID } from 'node:crypto';
+import { DomainError, invalid, notFound } from '../domain/errors.js';
+import type { Clock, Scanner } from '../domain/ports.js';
+import type { Actor, Document, Version } from '../domain/types.js';
+import type { Repos, Store } from '../db/store.js';
+import type { EncryptedBlobs } from '../storage/encrypted-blobs.js';
+import type { AccessService } from './access.service.js';
+import { auditEvent } from './audit-events.js';
+
+const SYSTEM_DECISION = { allow: true, reason: 'system', via: null } as const;
+
+export class QuarantineNotifier {
+  constructor(private readonly clock: Clock) {}
+
+  /** Tells the uploader and the organisation's security admins, and records the quarantine. */
+  async quarantined(repos: Repos, actor: Actor, document: Document, version: Version, signature: string): Promise<void> {
+    const now = this.clock.now();
+    const admins = (await repos.users.listByOrganisation(document.organisationId)).filter((u) => u.roles.includes('security_admin') && !u.disabled);
+    const recipients = new Set([...(version.authorId ? [version.authorId] : []), ...admins.map((u) => u.id)]);
+    for (const userId of recipients) {
+      await repos.notifications.insert({
+        id: randomUUID(), userId, organisationId: document.organisationId, kind: 'quarantine', documentId: document.id, versionId: version.id,
+        message: `Version ${version.number} of a document was quarantined: malware detected (${signature}).`, createdAt: now.toISOString(), readAt: null,
+      });
+    }
+    await repos.audit.insert([auditEvent(actor, 'scan.quarantine', { organisationId: document.organisationId, ids: { documentId: document.id, versionId: version.id } }, { allow: true, reason: `infected:${signature}`, via: null }, now)]);
+  }
+}
+
+export interface QuarantinedItem {
+  document: Document;
+  version: Version;
+}
+
+export class QuarantineService {
+  constructor(
+    private readonly o: { store: Store; access: AccessService; blobs: EncryptedBlobs; scanner: Scanner; notifier: QuarantineNotifier; clock: Clock; system: Actor },
+  ) {}
+
+  async list(actor: Actor): Promise<QuarantinedItem[]> {
+    const organisationId = await this.requireSecurityAdmin(actor, 'quarantine.list');
+    const versions = await this.o.store.repos.documents.versionsByScanStatus(['infected', 'pending'], organisationId);
+    const items: QuarantinedItem[] = [];
+    for (const version of versions) {
+      const document = await this.o.store.repos.documents.byId(version.documentId);
+      if (document) items.push({ document, version });
+    }
+    return items;
+  }
+
+  async release(actor: Actor, versionId: string, reason: string): Promise<void> {
+    if (reason.trim().length < 10) throw invalid('Explain in at least 10 characters why this file is safe to release.', { field: 'reason' });
+    const { document, version } = await this.quarantinedVersion(actor, versionId, 'quarantine.release');
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (repos) => {
+      await repos.documents.updateVersionScan(version.id, { status: 'released', detail: `${version.scanDetail ?? ''} — released: ${reason.trim()}`, engine: version.scanEngine, at: now.toISOString() });
+      const latest = Math.max(...(await repos.documents.versions(document.id)).map((v) => v.number));
+      if (version.number === latest || document.currentVersionId === version.id) {
+        await repos.documents.setCurrentVersion(document.id, document.currentVersion, version, 'available', now.toISOString());
+      }
+      await repos.audit.insert([auditEvent(actor, 'quarantine.release', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, { allow: true, reason: 'security_admin', via: null }, now)]);
+    });
+  }
+
+  /** Destroys a quarantined version: its data key is erased, so no copy of the blob can be read again. */
+  async destroy(actor: Actor, versionId: string): Promise<void> {
+    const { document, version } = await this.quarantinedVersion(actor, versionId, 'quarantine.destroy');
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (repos) => {
+      await repos.documents.destroyVersionKey(version.id);
+      await repos.documents.updateVersionScan(version.id, { status: 'infected', detail: `${version.scanDetail ?? ''} — destroyed`, engine: version.scanEngine, at: now.toISOString() });
+      if (document.currentVersionId === version.id) await repos.documents.update(document.id, { status: 'disposed' }, now.toISOString());
+      await repos.audit.insert([auditEvent(actor, 'quarantine.destroy', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, { allow: true, reason: 'security_admin', via: null }, now)]);
+    });
+    await this.o.blobs.delete(version.blobId).catch(() => undefined);
+  }
+
+  private async quarantinedVersion(actor: Actor, versionId: string, action: 'quarantine.release' | 'quarantine.destroy') {
+    const organisationId = await this.requireSecurityAdmin(actor, action);
+    const version = await this.o.store.repos.documents.versionById(versionId);
+    if (!version || version.organisationId !== organisationId) throw notFound('version');
+    if (version.scanStatus !== 'infected' || version.wrappedKey.length === 0) throw invalid('That version is not in quarantine.');
+    const document = await this.o.store.repos.documents.byId(version.documentId);
+    if (!document) throw notFound('document');
+    return { document, version };
+  }
+
+  private async requireSecurityAdmin(actor: Actor, action: 'quarantine.list' | 'quarantine.release' | 'quarantine.destroy'): Promise<string> {
+    const organisationId = actor.organisationId ?? '';
+    await this.o.access.require(actor, action, { kind: 'organisation', organisationId }, { organisationId, ids: {} });
+    return organisationId;
+  }
+
+  /**
+   * The scan job: streams a pending version, decrypted in memory, through clamd. Throws when
+   * clamd gives no verdict so the job queue retries with backoff (fail closed meanwhile).
+   */
+  async scanPending(versionId: string): Promise<'clean' | 'infected' | 'skipped'> {
+    const repos = this.o.store.repos;
+    const version = await repos.documents.versionById(versionId);
+    if (!version || version.scanStatus !== 'pending') return 'skipped';
+    if (version.size > this.o.scanner.maxStreamBytes) {
+      // Never silently clean: it stays pending (unreadable by all but the security admin) with the reason.
+      await repos.documents.updateVersionScan(version.id, { status: 'pending', detail: 'larger than the scanner accepts (StreamMaxLength); needs a security admin decision', engine: null, at: this.o.clock.now().toISOString() });
+      return 'skipped';
+    }
+    const verdict = await this.scanVersion(version);
+    const document = await repos.documents.byId(version.documentId);
+    if (!document) return 'skipped';
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (trx) => {
+      if (verdict.outcome === 'clean') {
+        await trx.documents.updateVersionScan(version.id, { status: 'clean', detail: null, engine: verdict.engine, at: now.toISOString() });
+        if (document.currentVersionId === version.id) await trx.documents.update(document.id, { status: 'available' }, now.toISOString());
+        await trx.audit.insert([auditEvent(this.o.system, 'scan.clean', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, SYSTEM_DECISION, now)]);
+      } else {
+        await trx.documents.updateVersionScan(version.id, { status: 'infected', detail: verdict.signature, engine: verdict.engine, at: now.toISOString() });
+        if (document.currentVersionId === version.id) await trx.documents.update(document.id, { status: 'quarantined' }, now.toISOString());
+        await this.o.notifier.quarantined(trx, this.o.system, document, version, verdict.signature);
+      }
+    });
+    return verdict.outcome;
+  }
+
+  /**
+   * After a signature update: rescans recent clean versions and quarantines any now detected.
+   * Returns how many were newly quarantined.
+   */
+  async rescanSince(since: Date): Promise<{ scanned: number; quarantined: number }> {
+    const repos = this.o.store.repos;
+    let scanned = 0;
+    let quarantined = 0;
+    let after = '';
+    for (;;) {
+      const batch = await repos.documents.versionsSince(since.toISOString(), 200, after);
+      if (batch.length === 0) break;
+      for (const version of batch) {
+        after = version.id;
+        if (version.scanStatus === 'released') continue;
+        const verdict = await this.scanVersion(version);
+        scanned += 1;
+        if (verdict.outcome !== 'infected') continue;
+        const document = await repos.documents.byId(version.documentId);
+        if (!document) continue;
+        quarantined += 1;
+        const now = this.o.clock.now();
+        await this.o.store.transaction(async (trx) => {
+          await trx.documents.updateVersionScan(version.id, { status: 'infected', detail: verdict.signature, engine: verdict.engine, at: now.toISOString() });
+          if (document.currentVersionId === version.id) await trx.documents.update(document.id, { status: 'quarantined' }, now.toISOString());
+          await this.o.notifier.quarantined(trx, this.o.system, document, version, verdict.signature);
+        });
+      }
+    }
+    return { scanned, quarantined };
+  }
+
+  private async scanVersion(version: Version) {
+    const stream = await this.o.blobs.openRange({
+      blobId: version.blobId, organisationId: version.organisationId, documentId: version.documentId, versionId: version.id,
+      keyId: version.keyId, wrappedKey: version.wrappedKey, size: version.size,
+    });
+    const verdict = await this.o.scanner.scan(stream);
+    stream.destroy();
+    if (verdict.outcome === 'unavailable') throw new DomainError('UNAVAILABLE', `Malware scanner unavailable: ${verdict.reason}`);
+    return verdict;
+  }
+}

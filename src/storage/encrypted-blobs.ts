@@ -1,0 +1,132 @@
+// Encrypted blobs for document versions: a fresh data key per version (from the KeyRing), the
+// chunked AEAD format (blob-format.ts) and a raw BlobStore, put together for writing and reading.
+import { pipeline as pipelineCallback, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { BlobBinding, BlobStore, ByteRange, KeyRing, RangeReader } from '../domain/ports.js';
+import { IntegrityError } from '../domain/errors.js';
+import { DEFAULT_CHUNK_SIZE, createDecryptStream, createEncryptStream, plainSizeOf, readPlainRange } from './blob-format.js';
+
+/** What is recorded about a version's blob, and all that is needed to read it back. */
+export interface EncryptedVersionRef {
+  blobId: string;
+  organisationId: string;
+  documentId: string;
+  versionId: string;
+  keyId: string;
+  wrappedKey: Uint8Array;
+  /** Plaintext size; a blob of any other size is an IntegrityError. */
+  size: number;
+}
+
+export interface WrittenBlob {
+  blobId: string;
+  wrappedKey: Buffer;
+  keyId: string;
+  encryptedSize: number;
+  plainSize: number;
+}
+
+export interface EncryptedBlobsOptions {
+  keys: KeyRing;
+  store: BlobStore;
+  /** Plaintext bytes per chunk for new blobs (default 64 KiB); readers take it from each blob's header. */
+  chunkSize?: number;
+}
+
+export class EncryptedBlobs {
+  readonly #keys: KeyRing;
+  readonly #store: BlobStore;
+  readonly #chunkSize: number;
+
+  constructor(options: EncryptedBlobsOptions) {
+    this.#keys = options.keys;
+    this.#store = options.store;
+    this.#chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  }
+
+  /**
+   * Encrypts a plaintext stream into a new durable blob. The caller tees the plaintext for hashing
+   * and scanning; this only consumes it once. Records nothing: the caller commits the returned
+   * facts with the version, and an uncommitted blob is an orphan for garbage collection.
+   */
+  async write(target: Omit<BlobBinding, 'keyId'>, plaintext: Readable | AsyncIterable<Uint8Array>): Promise<WrittenBlob> {
+    const { dataKey, wrappedKey, keyId } = await this.#keys.newDataKey(target.organisationId, target);
+    const encrypt = createEncryptStream(dataKey, { ...target, keyId }, { chunkSize: this.#chunkSize });
+    // Settle the pipeline into a value at once so its failure is never an unhandled rejection
+    // while we wait for the store.
+    const piping = pipeline(plaintext, encrypt).then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
+    let blob: { id: string; size: number };
+    try {
+      blob = await this.#store.put(encrypt);
+    } catch (error) {
+      // If the source failed, the store saw that same error through the encryptor; if the store
+      // failed first (disk full…), stop the source and report the store's error.
+      encrypt.destroy();
+      await piping;
+      throw error;
+    }
+    const piped = await piping;
+    if (piped !== undefined) {
+      await this.#store.delete(blob.id).catch(() => undefined);
+      throw piped.error;
+    }
+    return { blobId: blob.id, wrappedKey, keyId, encryptedSize: blob.size, plainSize: plainSizeOf(blob.size, this.#chunkSize) };
+  }
+
+  /**
+   * The plaintext of a version, whole or an inclusive range of it. Authentication failures are
+   * emitted as IntegrityError on the stream; a missing blob rejects with NOT_FOUND before any byte.
+   */
+  /** Removes a blob (an upload that was refused, or a destroyed version). Idempotent. */
+  async delete(blobId: string): Promise<void> {
+    await this.#store.delete(blobId);
+  }
+
+  async openRange(version: EncryptedVersionRef, range?: ByteRange): Promise<Readable> {
+    const binding = bindingOf(version);
+    const dataKey = await this.#keys.openDataKey(binding, version.wrappedKey);
+    if (range === undefined) {
+      const raw = await this.#store.get(version.blobId);
+      const decrypt = createDecryptStream(dataKey, binding, { expectedPlainSize: version.size });
+      // pipeline, not pipe: a read error or an early destroy by the consumer tears down both ends.
+      return pipelineCallback(raw, decrypt, () => undefined);
+    }
+    const encryptedSize = await this.#store.size(version.blobId);
+    return readPlainRange({
+      dataKey,
+      binding,
+      encryptedSize,
+      expectedPlainSize: version.size,
+      range,
+      readEncrypted: (wanted) => this.#store.get(version.blobId, wanted),
+    });
+  }
+
+  /** A small range of plaintext in memory, e.g. a zip's central directory. */
+  async readRange(version: EncryptedVersionRef, range: ByteRange): Promise<Buffer> {
+    const stream = await this.openRange(version, range);
+    const parts: Buffer[] = [];
+    for await (const part of stream) parts.push(part as Buffer);
+    return Buffer.concat(parts);
+  }
+
+  /** Random access to one version, in the shape the domain's RangeReader port wants. */
+  rangeReader(version: EncryptedVersionRef): RangeReader {
+    return (range) => this.readRange(version, range);
+  }
+}
+
+function bindingOf(version: EncryptedVersionRef): BlobBinding {
+  if (!version.organisationId || !version.documentId || !version.versionId || !version.keyId) {
+    throw new IntegrityError('The version record is missing part of its key binding.');
+  }
+  return {
+    organisationId: version.organisationId,
+    documentId: version.documentId,
+    versionId: version.versionId,
+    keyId: version.keyId,
+  };
+}

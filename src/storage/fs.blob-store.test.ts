@@ -1,0 +1,189 @@
+// The filesystem BlobStore on a real temporary directory: durability order, failures, ids, staging.
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DomainError } from '../domain/errors.js';
+import { FsBlobStore } from './fs.blob-store.js';
+
+let dataDir: string;
+let store: FsBlobStore;
+
+beforeEach(async () => {
+  dataDir = await fsp.mkdtemp(join(tmpdir(), 'strongroom-blobs-'));
+  store = new FsBlobStore({ dataDir });
+});
+afterEach(async () => {
+  await fsp.rm(dataDir, { recursive: true, force: true });
+});
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}
+
+async function listAll(s: FsBlobStore): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const id of s.list()) ids.push(id);
+  return ids.sort();
+}
+
+const stagingFiles = async (): Promise<string[]> => fsp.readdir(join(dataDir, 'tmp')).catch(() => []);
+
+function pieces(buffer: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < buffer.length; i += size) out.push(buffer.subarray(i, i + size));
+  return out;
+}
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(DomainError);
+  expect((error as DomainError).code).toBe(code);
+}
+
+describe('FsBlobStore', () => {
+  it('stores, reads, sizes, ranges, lists and deletes', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 17);
+    const { id, size } = await store.put(Readable.from(pieces(bytes, 65_552)));
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect(size).toBe(bytes.length);
+    expect(await store.size(id)).toBe(bytes.length);
+    expect((await readAll(await store.get(id))).equals(bytes)).toBe(true);
+    expect((await readAll(await store.get(id, { start: 5, end: 5 }))).equals(bytes.subarray(5, 6))).toBe(true);
+    expect((await readAll(await store.get(id, { start: 1_000_000, end: 2_500_000 }))).equals(bytes.subarray(1_000_000, 2_500_001))).toBe(true);
+    expect(await listAll(store)).toEqual([id]);
+    await store.delete(id);
+    await store.delete(id); // idempotent
+    expect(await listAll(store)).toEqual([]);
+    await expectCode(store.get(id), 'NOT_FOUND');
+    await expectCode(store.size(id), 'NOT_FOUND');
+  });
+
+  it('lays blobs out as blobs/ab/cd/<id>, owner-only, with nothing left in staging', async () => {
+    const { id } = await store.put(Readable.from([Buffer.from('hello')]));
+    const path = join(dataDir, 'blobs', id.slice(0, 2), id.slice(2, 4), id);
+    const stat = await fsp.stat(path);
+    expect(stat.mode & 0o777).toBe(0o600);
+    expect(await fsp.readFile(path, 'utf8')).toBe('hello');
+    expect(await stagingFiles()).toEqual([]);
+  });
+
+  it('accepts an async iterable of Uint8Arrays and an empty stream', async () => {
+    async function* source(): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array([1, 2, 3]);
+      yield new Uint8Array(0);
+      yield new Uint8Array([4]);
+    }
+    const a = await store.put(source());
+    expect([...(await readAll(await store.get(a.id)))]).toEqual([1, 2, 3, 4]);
+    const empty = await store.put(Readable.from([]));
+    expect(empty.size).toBe(0);
+    expect((await readAll(await store.get(empty.id))).length).toBe(0);
+  });
+
+  it('joins many tiny chunks correctly', async () => {
+    const bytes = randomBytes(200_000);
+    const { id } = await store.put(Readable.from(pieces(bytes, 3)));
+    expect((await readAll(await store.get(id))).equals(bytes)).toBe(true);
+  });
+
+  it('makes a blob visible only once put has resolved', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    async function* source(): AsyncGenerator<Buffer> {
+      yield randomBytes(2 * 1024 * 1024);
+      await gate;
+      yield Buffer.from('tail');
+    }
+    const putting = store.put(source());
+    // Wait until the staging file exists and holds the first part.
+    for (let i = 0; i < 200 && (await stagingFiles()).length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    const staged = await stagingFiles();
+    expect(staged).toHaveLength(1);
+    expect(staged[0]).toMatch(/^[0-9a-f]{32}\.part$/);
+    expect(await listAll(store)).toEqual([]);
+    release();
+    const { id, size } = await putting;
+    expect(size).toBe(2 * 1024 * 1024 + 4);
+    expect(await listAll(store)).toEqual([id]);
+    expect(await stagingFiles()).toEqual([]);
+  });
+
+  it('leaves no blob and no staging file when the source fails, and reports the source error', async () => {
+    const boom = new Error('client went away');
+    async function* source(): AsyncGenerator<Buffer> {
+      yield randomBytes(3 * 1024 * 1024);
+      throw boom;
+    }
+    await expect(store.put(source())).rejects.toBe(boom);
+    const stream = new Readable({ read() {} });
+    const putting = store.put(stream);
+    stream.push(randomBytes(1000));
+    setImmediate(() => stream.destroy(boom));
+    await expect(putting).rejects.toBe(boom);
+    // A source that failed before put even started reading.
+    const early = new Readable({ read() {} });
+    early.destroy(boom);
+    await expect(store.put(early)).rejects.toBe(boom);
+    expect(await listAll(store)).toEqual([]);
+    expect(await stagingFiles()).toEqual([]);
+  });
+
+  it('rejects malformed ids, so no path can escape the blob folder', async () => {
+    const { id } = await store.put(Readable.from([Buffer.from('x')]));
+    const bad = ['../../keys/master.key', '..', '', id.toUpperCase(), id.slice(0, 31), id + '0', `${id.slice(0, 30)}/a`, `${id.slice(0, 31)}\0`, 'g'.repeat(32)];
+    for (const candidate of bad) {
+      await expectCode(store.get(candidate), 'INVALID');
+      await expectCode(store.size(candidate), 'INVALID');
+      await expectCode(store.delete(candidate), 'INVALID');
+    }
+    expect(await listAll(store)).toEqual([id]);
+  });
+
+  it('rejects invalid byte ranges', async () => {
+    const { id } = await store.put(Readable.from([Buffer.from('abc')]));
+    await expectCode(store.get(id, { start: 2, end: 1 }), 'INVALID');
+    await expectCode(store.get(id, { start: -1, end: 1 }), 'INVALID');
+  });
+
+  it('lists every blob across fan-out folders and ignores strangers', async () => {
+    const ids = [];
+    for (let i = 0; i < 40; i++) ids.push((await store.put(Readable.from([randomBytes(10)]))).id);
+    await fsp.writeFile(join(dataDir, 'blobs', 'README'), 'not a blob');
+    await fsp.mkdir(join(dataDir, 'blobs', 'zz'), { recursive: true });
+    expect(await listAll(store)).toEqual(ids.sort());
+    // A second instance (another process) sees the same blobs and can add to existing folders.
+    const other = new FsBlobStore({ dataDir });
+    expect(await listAll(other)).toEqual(ids.sort());
+    await other.put(Readable.from([Buffer.from('y')]));
+    expect(await listAll(store)).toHaveLength(41);
+  });
+
+  it('cleanStaging removes orphaned .part files older than the grace period', async () => {
+    const staging = join(dataDir, 'tmp');
+    expect(await store.cleanStaging(0)).toBe(0); // no staging folder yet
+    await fsp.mkdir(staging, { recursive: true });
+    const old = join(staging, `${'a'.repeat(32)}.part`);
+    const fresh = join(staging, `${'b'.repeat(32)}.part`);
+    const other = join(staging, 'keep.txt');
+    for (const path of [old, fresh, other]) await fsp.writeFile(path, 'x');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await fsp.utimes(old, hourAgo, hourAgo);
+    await fsp.utimes(other, hourAgo, hourAgo);
+    expect(await store.cleanStaging(60_000)).toBe(1);
+    expect((await fsp.readdir(staging)).sort()).toEqual([`${'b'.repeat(32)}.part`, 'keep.txt']);
+    expect(await store.cleanStaging(0)).toBe(1);
+    expect(await fsp.readdir(staging)).toEqual(['keep.txt']);
+  });
+
+  it('reports an unreachable disk as UNAVAILABLE, not NOT_FOUND', async () => {
+    const blocked = join(dataDir, 'file-not-dir');
+    await fsp.writeFile(blocked, 'x');
+    const broken = new FsBlobStore({ dataDir: blocked });
+    await expectCode(broken.put(Readable.from([Buffer.from('x')])), 'UNAVAILABLE');
+  });
+});

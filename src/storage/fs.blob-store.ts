@@ -1,0 +1,307 @@
+// BlobStore over the local filesystem: blobs at <dataDir>/blobs/ab/cd/<id>, staged in <dataDir>/tmp.
+// `put` is durable when it resolves: temp file written and fsynced, renamed into place, directory
+// fsynced. A crash before that leaves only a `.part` file, which cleanStaging removes.
+import { randomBytes } from 'node:crypto';
+import { createReadStream, constants as fsConstants, promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { BlobStore, ByteRange } from '../domain/ports.js';
+import { DomainError } from '../domain/errors.js';
+
+/** Ids are 128 random bits in lower-case hex; nothing else can name a file, so no path can escape. */
+const ID_PATTERN = /^[0-9a-f]{32}$/;
+const FANOUT_PATTERN = /^[0-9a-f]{2}$/;
+const PART_SUFFIX = '.part';
+/** Writes are gathered to about this size so a 64 KiB-chunked stream costs one syscall per MiB. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+const READ_HIGH_WATER_MARK = 1024 * 1024;
+/** Beyond this many pieces in one write, join them: tiny input chunks would make huge iovecs. */
+const MAX_IOVECS = 64;
+
+export interface FsBlobStoreOptions {
+  dataDir: string;
+  /** Skip fsync (tests and throwaway demos only; an acknowledged upload may then be lost on power failure). */
+  unsafeNoSync?: boolean;
+}
+
+export class FsBlobStore implements BlobStore {
+  readonly #blobsDir: string;
+  readonly #stagingDir: string;
+  readonly #sync: boolean;
+  /** Fan-out directories ("ab/cd") known to exist, to skip mkdir on every put. */
+  readonly #knownDirs = new Set<string>();
+  #ready: Promise<void> | undefined;
+
+  constructor(options: FsBlobStoreOptions) {
+    this.#blobsDir = join(options.dataDir, 'blobs');
+    this.#stagingDir = join(options.dataDir, 'tmp');
+    this.#sync = options.unsafeNoSync !== true;
+  }
+
+  async put(source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
+    // Until the loop below starts reading, nothing listens for the source's errors, and an
+    // unheard 'error' event would crash the process; the loop still sees the error afterwards.
+    const unguard = guardEarlyErrors(source);
+    try {
+      await this.#ensureReady();
+      return await this.#write(source);
+    } finally {
+      unguard();
+    }
+  }
+
+  async #write(source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
+    const id = randomBytes(16).toString('hex');
+    const partPath = join(this.#stagingDir, id + PART_SUFFIX);
+    let handle: FileHandle | undefined;
+    let renamed = false;
+    try {
+      handle = await fsp.open(partPath, 'wx', 0o600).catch(unavailable('create a staging file'));
+      const size = await writeStream(handle, source);
+      if (this.#sync) await handle.sync().catch(unavailable('flush a blob'));
+      await handle.close().catch(unavailable('close a blob'));
+      handle = undefined;
+
+      const dir = await this.#ensureFanout(id);
+      await fsp.rename(partPath, join(dir, id)).catch(unavailable('move a blob into place'));
+      renamed = true;
+      if (this.#sync) await syncDirectory(dir);
+      return { id, size };
+    } catch (error) {
+      await handle?.close().catch(() => undefined);
+      if (!renamed) await fsp.rm(partPath, { force: true }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async get(id: string, range?: ByteRange): Promise<Readable> {
+    const path = this.#pathOf(id);
+    if (range !== undefined) checkRange(range);
+    // Open first so a missing blob is a rejected promise rather than a later stream error.
+    const handle = await fsp.open(path, fsConstants.O_RDONLY).catch(translate(id));
+    return createReadStream('', {
+      fd: handle,
+      highWaterMark: READ_HIGH_WATER_MARK,
+      ...(range === undefined ? {} : { start: range.start, end: range.end }),
+    });
+  }
+
+  async size(id: string): Promise<number> {
+    const stat = await fsp.stat(this.#pathOf(id)).catch(translate(id));
+    return stat.size;
+  }
+
+  /** Idempotent. Not fsynced: a delete undone by a crash is redone by the next garbage collection. */
+  async delete(id: string): Promise<void> {
+    await fsp.rm(this.#pathOf(id), { force: true }).catch(unavailable('delete a blob'));
+  }
+
+  async *list(): AsyncIterable<string> {
+    for (const outer of await sortedEntries(this.#blobsDir, FANOUT_PATTERN)) {
+      for (const inner of await sortedEntries(join(this.#blobsDir, outer), FANOUT_PATTERN)) {
+        const dir = await fsp.opendir(join(this.#blobsDir, outer, inner)).catch(missingAsEmpty);
+        if (dir === undefined) continue;
+        for await (const entry of dir) {
+          if (entry.isFile() && ID_PATTERN.test(entry.name) && entry.name.startsWith(outer + inner)) yield entry.name;
+        }
+      }
+    }
+  }
+
+  /**
+   * Deletes staging files older than `olderThanMs` (by modification time). 0 removes them all,
+   * including any upload still being written, so use 0 only when no upload can be running.
+   */
+  async cleanStaging(olderThanMs: number): Promise<number> {
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    const names = await fsp.readdir(this.#stagingDir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [] as string[];
+      throw unavailable('list staging files')(error);
+    });
+    for (const name of names) {
+      if (!name.endsWith(PART_SUFFIX)) continue;
+      const path = join(this.#stagingDir, name);
+      const stat = await fsp.stat(path).catch(() => undefined);
+      if (stat === undefined || !stat.isFile()) continue;
+      if (olderThanMs > 0 && stat.mtimeMs > cutoff) continue;
+      await fsp.rm(path, { force: true }).catch(unavailable('remove a staging file'));
+      removed++;
+    }
+    return removed;
+  }
+
+  #pathOf(id: string): string {
+    if (typeof id !== 'string' || !ID_PATTERN.test(id)) {
+      throw new DomainError('INVALID', 'Malformed blob id.');
+    }
+    return join(this.#blobsDir, id.slice(0, 2), id.slice(2, 4), id);
+  }
+
+  #ensureReady(): Promise<void> {
+    this.#ready ??= (async () => {
+      await fsp.mkdir(this.#blobsDir, { recursive: true, mode: 0o700 });
+      await fsp.mkdir(this.#stagingDir, { recursive: true, mode: 0o700 });
+    })().catch((error: unknown) => {
+      this.#ready = undefined; // let a later call retry (e.g. after a disk is remounted)
+      throw unavailable('create the blob directories')(error);
+    });
+    return this.#ready;
+  }
+
+  /**
+   * Makes blobs/ab/cd if needed. A directory that is new must itself survive a crash, so its
+   * parent is fsynced too; after that it is remembered and costs nothing.
+   */
+  async #ensureFanout(id: string): Promise<string> {
+    const outer = join(this.#blobsDir, id.slice(0, 2));
+    const inner = join(outer, id.slice(2, 4));
+    const key = id.slice(0, 4);
+    if (this.#knownDirs.has(key)) return inner;
+    try {
+      if (await makeDirectory(outer) && this.#sync) await syncDirectory(this.#blobsDir);
+      if (await makeDirectory(inner) && this.#sync) await syncDirectory(outer);
+    } catch (error) {
+      throw unavailable('create a blob directory')(error);
+    }
+    this.#knownDirs.add(key);
+    return inner;
+  }
+}
+
+/**
+ * Writes the stream to the file in batches of about 1 MiB, keeping one write in flight while the
+ * next batch is gathered so encryption upstream and disk I/O overlap. Returns the bytes written.
+ */
+async function writeStream(handle: FileHandle, source: Readable | AsyncIterable<Uint8Array>): Promise<number> {
+  let batch: Buffer[] = [];
+  let batchBytes = 0;
+  let total = 0;
+  let inFlight: Promise<void> = Promise.resolve();
+  let writeError: unknown;
+  let failed = false;
+
+  const flush = async (): Promise<void> => {
+    await inFlight;
+    if (failed) throw writeError;
+    const buffers = batch.length > MAX_IOVECS ? [Buffer.concat(batch, batchBytes)] : batch;
+    batch = [];
+    batchBytes = 0;
+    // Errors are parked and rethrown at the next flush so a rejection is never left unhandled
+    // while we wait on the source.
+    inFlight = writeAll(handle, buffers).catch((error: unknown) => {
+      failed = true;
+      writeError = unavailable('write a blob')(error);
+    });
+  };
+
+  try {
+    for await (const chunk of source) {
+      const buffer = toBuffer(chunk);
+      if (buffer.length === 0) continue;
+      batch.push(buffer);
+      batchBytes += buffer.length;
+      total += buffer.length;
+      if (batchBytes >= WRITE_BATCH_BYTES) await flush();
+    }
+    if (batchBytes > 0) await flush();
+  } finally {
+    // Never leave a write running against a handle the caller is about to close and unlink.
+    await inFlight;
+  }
+  if (failed) throw writeError;
+  return total;
+}
+
+async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
+  let pending = buffers;
+  while (pending.length > 0) {
+    const { bytesWritten } = await handle.writev(pending);
+    // A short write is rare on regular files, but possible; carry on from where it stopped.
+    let skip = bytesWritten;
+    const rest: Buffer[] = [];
+    for (const buffer of pending) {
+      if (skip >= buffer.length) {
+        skip -= buffer.length;
+      } else {
+        rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
+        skip = 0;
+      }
+    }
+    if (rest.length > 0 && bytesWritten === 0) throw new Error('The disk accepted no bytes.');
+    pending = rest;
+  }
+}
+
+function guardEarlyErrors(source: Readable | AsyncIterable<Uint8Array>): () => void {
+  const emitter = source as Partial<Pick<NodeJS.EventEmitter, 'on' | 'off'>>;
+  if (typeof emitter.on !== 'function' || typeof emitter.off !== 'function') return () => undefined;
+  const ignore = (): void => undefined;
+  emitter.on('error', ignore);
+  return () => emitter.off?.('error', ignore);
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError('A blob stream must carry bytes.');
+}
+
+function checkRange(range: ByteRange): void {
+  if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start) {
+    throw new DomainError('INVALID', 'Invalid byte range.', { details: { start: range.start, end: range.end } });
+  }
+}
+
+/** Creates a directory; true if this call created it. */
+async function makeDirectory(path: string): Promise<boolean> {
+  try {
+    await fsp.mkdir(path, { mode: 0o700 });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await fsp.open(path, fsConstants.O_RDONLY);
+    await handle.sync();
+  } catch (error) {
+    throw unavailable('flush a blob directory')(error);
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+async function sortedEntries(dir: string, pattern: RegExp): Promise<string[]> {
+  const names = await fsp.readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [] as string[];
+    throw unavailable('list blobs')(error);
+  });
+  return names.filter((name) => pattern.test(name)).sort();
+}
+
+async function missingAsEmpty(error: NodeJS.ErrnoException): Promise<undefined> {
+  if (error.code === 'ENOENT') return undefined;
+  throw unavailable('list blobs')(error);
+}
+
+/** Keeps "not there" apart from "cannot reach the disk", which callers handle differently. */
+function translate(id: string) {
+  return (error: unknown): never => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new DomainError('NOT_FOUND', `No blob ${id}.`, { cause: error });
+    throw unavailable('read a blob')(error);
+  };
+}
+
+function unavailable(action: string) {
+  return (error: unknown): never => {
+    if (error instanceof DomainError) throw error;
+    throw new DomainError('UNAVAILABLE', `Could not ${action}.`, { cause: error });
+  };
+}

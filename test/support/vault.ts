@@ -1,0 +1,97 @@
+// Test harness: a real vault (SQLite file or a fresh PostgreSQL database, real clamd, real blob
+// folder) with the HTTP app on it, and factories that create unique organisations and people.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config/config.js';
+import type { Classification } from '../../src/domain/types.js';
+import { buildApp } from '../../src/http/app.js';
+import { serverExtensions } from '../../src/http/extensions.js';
+import { openVault, type Vault } from '../../src/main.js';
+import { systemActor } from '../../src/services/identity.service.js';
+import { createTestDatabase } from './postgres.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+export const DIALECTS: Dialect[] = ['sqlite', 'postgres'];
+export const TEST_PASSWORD = 'test-passphrase-for-vault';
+
+export interface TestVault {
+  vault: Vault;
+  app: FastifyInstance;
+  dataDir: string;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean }): Promise<TestVault> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'sr-vault-'));
+  const database = options.dialect === 'postgres' ? await createTestDatabase('srt') : null;
+  const config = loadConfig({
+    env: {
+      STRONGROOM_DATA: dataDir,
+      STRONGROOM_CLAMD: options.clamdSocket,
+      STRONGROOM_LOG_LEVEL: 'silent',
+      STRONGROOM_AUDIT_CHECKPOINT_SECONDS: '1',
+      ...(database ? { STRONGROOM_DATABASE_URL: database.url } : {}),
+      ...options.env,
+    },
+  });
+  const vault = await openVault(config, { create: true, logger: pino({ level: 'silent' }) });
+  const app = await buildApp(vault, { extensions: serverExtensions });
+  if (options.listen) await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    vault, app, dataDir, dialect: options.dialect,
+    async close() {
+      await app.close();
+      await vault.close();
+      await database?.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestUser {
+  id: string;
+  email: string;
+  token: string;
+  organisationId: string;
+}
+
+export interface TestOrganisation {
+  id: string;
+  slug: string;
+  collections: Record<string, string>;
+  user(spec: { roles?: string[]; teams?: string[]; clearance?: Classification }): Promise<TestUser>;
+}
+
+/** A fresh organisation with one collection per given service area (OFFICIAL-SENSITIVE unless stated). */
+export async function createOrganisation(vault: Vault, options: { region?: string; areas?: Record<string, Classification> } = {}): Promise<TestOrganisation> {
+  const slug = `org-${randomUUID().slice(0, 8)}`;
+  const org = await vault.identity.addOrganisation(systemActor(), { slug, name: `Test ${slug}`, region: options.region ?? 'Test Region' });
+  const collections: Record<string, string> = {};
+  for (const [area, classification] of Object.entries(options.areas ?? { payroll: 'OFFICIAL-SENSITIVE', hr: 'OFFICIAL-SENSITIVE', finance: 'OFFICIAL' })) {
+    collections[area] = (await vault.collections.create(systemActor(), { organisationId: org.id, name: area, serviceArea: area, classification })).id;
+  }
+  return {
+    id: org.id, slug, collections,
+    async user(spec) {
+      const email = `${randomUUID().slice(0, 8)}@${slug}.test`;
+      const { user } = await vault.identity.addUser(systemActor(), {
+        organisationSlug: slug, email, name: 'Test User', roles: spec.roles ?? ['member'], teams: spec.teams ?? [],
+        clearance: spec.clearance ?? 'OFFICIAL-SENSITIVE', password: TEST_PASSWORD,
+      });
+      const { secret } = await vault.identity.createCredential(systemActor(), user.id, 'api_token', 'test');
+      return { id: user.id, email, token: secret, organisationId: org.id };
+    },
+  };
+}
+
+export const auth = (user: { token: string }) => ({ authorization: `Bearer ${user.token}` });
+
+/** Uploads bytes through the REST API as `user`. */
+export async function upload(app: FastifyInstance, user: TestUser, collectionId: string, name: string, body: Buffer | string) {
+  return app.inject({ method: 'POST', url: `/api/v1/collections/${collectionId}/documents?name=${encodeURIComponent(name)}`, headers: { ...auth(user), 'content-type': 'application/octet-stream' }, payload: body });
+}
