@@ -31,7 +31,7 @@ export interface ClamdScannerOptions {
   /** Largest INSTREAM chunk written at once. */
   chunkBytes?: number;
   /** Appended to clamd's VERSION (e.g. a digest of our own signature files, which VERSION omits). */
-  versionSuffix?: string;
+  versionSuffix?: string | (() => string);
 }
 
 type Step = { done: true } | { done: false; chunk: Buffer } | { error: unknown };
@@ -126,7 +126,8 @@ export class ClamdScanner implements Scanner {
   /** clamd's engine and database version, e.g. "ClamAV 1.4.6/27473/Tue Nov 24 09:24:01 2026". */
   async version(): Promise<string> {
     const text = await this.request('zVERSION\0', this.opts.idleTimeoutMs);
-    const version = this.opts.versionSuffix ? `${text}/${this.opts.versionSuffix}` : text;
+    const suffix = typeof this.opts.versionSuffix === 'function' ? this.opts.versionSuffix() : this.opts.versionSuffix;
+    const version = suffix ? `${text}/${suffix}` : text;
     this.engineCache = { value: version, at: Date.now() };
     return version;
   }

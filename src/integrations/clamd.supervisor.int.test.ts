@@ -105,6 +105,29 @@ describe('ClamdSupervisor lifecycle', () => {
     }
   });
 
+  it('reloads changed signatures on request, and the scanner version changes with them', async () => {
+    const signaturesDir = await mkdtemp(path.join(tmpdir(), 'sr-sigs-'));
+    const shipped = readFileSync(new URL('../../assets/clamav/strongroom.ndb', import.meta.url), 'utf8');
+    await writeFile(path.join(signaturesDir, 'strongroom.ndb'), shipped);
+    const clamd = await startTestClamd({ signaturesDir });
+    try {
+      const scanner = clamd.scanner();
+      const marker = Buffer.from('a brand new test marker 4242');
+      const versionBefore = await scanner.version();
+      expect(await scanner.scan(Readable.from([marker]))).toMatchObject({ outcome: 'clean' });
+
+      await writeFile(path.join(signaturesDir, 'strongroom.ndb'), `${shipped.trimEnd()}\nStrongroom.Test.New:0:*:${marker.toString('hex')}\n`);
+      await clamd.supervisor.reloadDatabases();
+      await expect
+        .poll(async () => (await scanner.scan(Readable.from([marker]))).outcome, { timeout: 10_000, interval: 200 })
+        .toBe('infected');
+      expect(await scanner.version()).not.toBe(versionBefore);
+    } finally {
+      await clamd.stop();
+      await rm(signaturesDir, { recursive: true, force: true });
+    }
+  });
+
   it.runIf(isRoot)('runs clamd as another user when we are root', async () => {
     const nobody = { uid: 65534, gid: 65534 };
     const clamd = await startTestClamd({ runAs: nobody });
@@ -154,12 +177,14 @@ describe('renderClamdConfig', () => {
       maxScanBytes: 2000,
       maxThreads: 3,
       maxScanTimeMs: 5000,
+      concurrentDatabaseReload: false,
     });
     expect(conf).toMatch(/^StreamMaxLength 1000$/m);
     expect(conf).toMatch(/^MaxFileSize 2000$/m);
     expect(conf).toMatch(/^MaxScanSize 2000$/m);
     expect(conf).toMatch(/^MaxThreads 3$/m);
     expect(conf).toMatch(/^AlertOLE2Macros no$/m);
+    expect(conf).toMatch(/^ConcurrentDatabaseReload no$/m);
     expect(conf).not.toMatch(/^User /m);
     for (const line of conf.split('\n')) expect(line === '' || line.startsWith('#') || /^[A-Za-z0-9]+ \S/.test(line)).toBe(true);
   });

@@ -45,6 +45,12 @@ export interface ClamdSupervisorOptions {
   maxThreads?: number;
   /** MaxScanTime. A scan that runs out of time is reported as unavailable, never clean. */
   maxScanTimeMs?: number;
+  /**
+   * Reload signatures beside the running engine (clamd's default). Scans never wait, but memory
+   * briefly doubles: ~1 GB more with the official databases. Turn off on small machines; scans
+   * then pause for the reload (about IdleTimeout plus the load time).
+   */
+  concurrentDatabaseReload?: boolean;
   /** Where the private scratch directory is made; must be tmpfs so plaintext never reaches a disk. */
   tmpfsDir?: string;
   /** Run clamd as this user (only possible when we are root), so a parser bug in it cannot read our keys. */
@@ -67,6 +73,7 @@ export interface ClamdConfigSettings {
   maxScanBytes: number;
   maxThreads: number;
   maxScanTimeMs: number;
+  concurrentDatabaseReload: boolean;
 }
 
 /** The clamd.conf we write. Each choice is explained here because clamd.conf itself is generated. */
@@ -110,16 +117,22 @@ export function renderClamdConfig(s: ClamdConfigSettings): string {
     ['MaxQueue', Math.max(20, s.maxThreads * 4)],
     ['CommandReadTimeout', 5, 'a Unix socket client sends its command at once'],
     ['ReadTimeout', 300, 'uploads feed INSTREAM at the uploader\'s pace'],
-    ['IdleTimeout', 30],
+    ['IdleTimeout', 10, 'idle threads exit sooner, so a non-concurrent reload waits less'],
     ['SelfCheck', 600, 'picks up database changes written by freshclam or reloadDatabases()'],
-    ['ConcurrentDatabaseReload', 'no', 'a reload would briefly double ~1 GB of official signatures; scans wait instead'],
+    [
+      'ConcurrentDatabaseReload',
+      s.concurrentDatabaseReload ? 'yes' : 'no',
+      s.concurrentDatabaseReload
+        ? 'scans carry on during a reload, at the cost of a second engine in memory meanwhile'
+        : 'no second engine in memory; scans wait for idle threads to exit (IdleTimeout) and for the load',
+    ],
     ['ExitOnOOM', 'yes', 'better restarted by us than half-working'],
   ];
   const header = '# Written by Strongroom (ClamdSupervisor) at every start; edits here are lost.\n';
   return header + lines.map(([key, value, why]) => (why ? `# ${why}\n` : '') + `${key} ${value}`).join('\n') + '\n';
 }
 
-type State = 'stopped' | 'starting' | 'ready' | 'restarting';
+export type ClamdState = 'stopped' | 'starting' | 'ready' | 'restarting';
 
 export class ClamdSupervisor {
   readonly socketPath: string;
@@ -132,7 +145,7 @@ export class ClamdSupervisor {
   private readonly tmpRecordPath: string;
   private temporaryDir: string | undefined;
   private child: RunningProgram | undefined;
-  private state: State = 'stopped';
+  private state: ClamdState = 'stopped';
   private restartTimer: NodeJS.Timeout | undefined;
   private restartDelay: number;
   private startedAt = 0;
@@ -171,6 +184,7 @@ export class ClamdSupervisor {
       maxScanBytes,
       maxThreads: options.maxThreads ?? 2,
       maxScanTimeMs: options.maxScanTimeMs ?? 300_000,
+      concurrentDatabaseReload: options.concurrentDatabaseReload ?? true,
       tmpfsDir: options.tmpfsDir ?? '/dev/shm',
       runAs: options.runAs,
       startTimeoutMs: options.startTimeoutMs ?? 120_000,
@@ -192,14 +206,15 @@ export class ClamdSupervisor {
   }
 
   /**
-   * A digest of our own signature files, for ClamdScanner's `versionSuffix`: clamd's VERSION only
-   * reports the official databases, so without it a change to strongroom.ndb would not trigger rescans.
+   * A digest of our own signature files, for ClamdScanner's `versionSuffix` (pass
+   * `() => supervisor.signaturesVersion`): clamd's VERSION only reports the official databases,
+   * so without it a change to strongroom.ndb would not trigger rescans.
    */
   get signaturesVersion(): string {
     return this.signatures;
   }
 
-  get status(): State {
+  get status(): ClamdState {
     return this.state;
   }
 
@@ -277,6 +292,7 @@ export class ClamdSupervisor {
         maxScanBytes: this.opts.maxScanBytes,
         maxThreads: this.opts.maxThreads,
         maxScanTimeMs: this.opts.maxScanTimeMs,
+        concurrentDatabaseReload: this.opts.concurrentDatabaseReload,
       }),
       { mode: 0o600 },
     );

@@ -44,7 +44,7 @@ export async function startTestClamd(options: Partial<Omit<ClamdSupervisorOption
     stateDir,
     supervisor,
     scanner: (scannerOptions = {}) =>
-      new ClamdScanner({ socketPath: supervisor.socketPath, maxStreamBytes: supervisor.maxStreamBytes, versionSuffix: supervisor.signaturesVersion, ...scannerOptions }),
+      new ClamdScanner({ socketPath: supervisor.socketPath, maxStreamBytes: supervisor.maxStreamBytes, versionSuffix: () => supervisor.signaturesVersion, ...scannerOptions }),
     async stop() {
       await supervisor.stop();
       await rm(stateDir, { recursive: true, force: true });

@@ -45,3 +45,7 @@ export type Action = ContentAction | OrganisationAction | ArrangementAction;
 export function isContentAction(action: Action): action is ContentAction {
   return Object.hasOwn(CONTENT_ACTIONS, action);
 }
+
+export function isOrganisationAction(action: Action): action is OrganisationAction {
+  return (ORGANISATION_ACTIONS as readonly string[]).includes(action);
+}

@@ -416,11 +416,15 @@ describe('content actions: examples', () => {
     expect(decide(staff, 'document.classify', doc, context).allow).toBe(false);
   });
 
-  it('lets an organisation’s security admin review its quarantined documents, and nobody else download them', () => {
+  it('lets an organisation’s security admin review its quarantined documents, and nobody download them', () => {
     const quarantined = documentOf({ organisationId: 'org-a', status: 'quarantined', serviceArea: 'hr' });
+    const pending = documentOf({ organisationId: 'org-a', status: 'pending_scan', serviceArea: 'hr' });
     const securityAdmin = userOf('org-a', ['security_admin'], []);
     const ownTeam = userOf('org-a', ['member'], ['hr']);
-    expect(decide(securityAdmin, 'document.download', quarantined, context).allow).toBe(true);
+    expect(decide(securityAdmin, 'document.read', quarantined, context).allow).toBe(true);
+    expect(decide(securityAdmin, 'document.download', quarantined, context).allow).toBe(false);
+    expect(decide(securityAdmin, 'document.download', pending, context).allow).toBe(true);
+    expect(decide(ownTeam, 'document.download', pending, context).allow).toBe(false);
     expect(decide(securityAdmin, 'document.rename', quarantined, context).allow).toBe(false);
     expect(decide(ownTeam, 'document.read', quarantined, context).allow).toBe(true);
     expect(decide(ownTeam, 'document.download', quarantined, context).allow).toBe(false);
@@ -538,8 +542,9 @@ function arrangementResource(status: ArrangementStatus): ArrangementResource {
 function expectedArrangementDecision(action: (typeof ARRANGEMENT_ACTIONS)[number], position: Position, isOrgAdmin: boolean, status: ArrangementStatus): boolean {
   const isHost = position === 'host';
   const isPartner = position === 'partner-pending' || position === 'partner-accepted';
+  // The register: arrangements beyond draft are listed for every signed-in user; drafts stay between the parties.
+  if (action === 'arrangement.read') return isHost || isPartner || status !== 'draft';
   if (!isHost && !isPartner) return false;
-  if (action === 'arrangement.read') return true;
   if (!isOrgAdmin) return false;
   switch (action) {
     case 'arrangement.propose': return isHost;
@@ -580,7 +585,8 @@ describe('arrangement actions', () => {
     expect(decide(hostAdmin, 'arrangement.amend', arrangementResource('active'), context).allow).toBe(false);
     expect(decide(partnerAdmin, 'arrangement.resume', arrangementResource('suspended'), context).allow).toBe(false);
     expect(decide(userOf('org-c', ['org_admin']), 'arrangement.accept', arrangementResource('draft'), context).allow).toBe(false);
-    expect(decide(userOf('org-d', ['org_admin']), 'arrangement.read', arrangementResource('active'), context).allow).toBe(false);
+    expect(decide(userOf('org-d', ['org_admin']), 'arrangement.read', arrangementResource('draft'), context).allow).toBe(false);
+    expect(decide(userOf('org-d', ['org_admin']), 'arrangement.amend', arrangementResource('draft'), context).allow).toBe(false);
   });
 });
 

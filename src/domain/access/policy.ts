@@ -3,7 +3,7 @@
 import type { AccessLevel, Actor, Arrangement, Classification, DocumentStatus, Role, ServiceArea } from '../types.js';
 import { classificationAtMost, levelAtLeast } from '../types.js';
 import type { Action, ArrangementAction, ContentAction, OrganisationAction } from './actions.js';
-import { CONTENT_ACTIONS, isContentAction } from './actions.js';
+import { CONTENT_ACTIONS, isContentAction, isOrganisationAction } from './actions.js';
 
 /** A collection, or the parent collection a new document or collection would go into. */
 export interface CollectionResource {
@@ -63,18 +63,18 @@ const deny = (reason: string): Decision => ({ allow: false, reason, via: null })
 const hasRole = (actor: Actor, role: Role): boolean => actor.roles.includes(role);
 
 export function decide(actor: Actor, action: Action, resource: Resource, context: DecisionContext): Decision {
+  // A legal hold binds everyone, the system's own jobs included.
+  if (resource.kind === 'document' && resource.legalHold && action === 'document.delete') return deny('legal_hold');
   if (actor.kind === 'system') return allow('system');
   if (actor.organisationId === null || actor.userId === null) return deny('no_identity');
 
   if (isContentAction(action)) {
-    if (resource.kind === 'collection' || resource.kind === 'document') {
-      return decideContent(actor, action, resource, context);
-    }
-    return deny('wrong_resource');
+    return resource.kind === 'collection' || resource.kind === 'document' ? decideContent(actor, action, resource, context) : deny('wrong_resource');
   }
-  if (resource.kind === 'organisation') return decideOrganisation(actor, action as OrganisationAction, resource);
-  if (resource.kind === 'arrangement') return decideArrangement(actor, action as ArrangementAction, resource);
-  return deny('wrong_resource');
+  if (isOrganisationAction(action)) {
+    return resource.kind === 'organisation' ? decideOrganisation(actor, action, resource) : deny('wrong_resource');
+  }
+  return resource.kind === 'arrangement' ? decideArrangement(actor, action, resource) : deny('wrong_resource');
 }
 
 function decideContent(
@@ -85,13 +85,16 @@ function decideContent(
 ): Decision {
   // Status rules come first: they bind everyone, in every organisation.
   if (resource.kind === 'document') {
-    const statusDecision = decideDocumentStatus(actor, action, resource);
-    if (statusDecision) return statusDecision;
+    const refusal = statusRefusal(actor, action, resource);
+    if (refusal) return refusal;
   }
   if (!classificationAtMost(resource.classification, actor.clearance)) return deny('clearance');
   if (action === 'document.classify') {
     const target = context.newClassification;
     if (!target || !classificationAtMost(target, actor.clearance)) return deny('clearance');
+  }
+  if (resource.kind === 'document' && isUnderReview(resource) && isOwnSecurityAdmin(actor, resource)) {
+    return allow('security_admin_review');
   }
 
   const needed: AccessLevel = CONTENT_ACTIONS[action];
@@ -112,21 +115,21 @@ function decideContent(
   return deny(resource.organisationId === actor.organisationId ? 'not_in_team' : 'no_arrangement');
 }
 
-/** Quarantine, pending scans, disposal, deletion and legal holds override every grant. */
-function decideDocumentStatus(actor: Actor, action: ContentAction, doc: DocumentResource): Decision | null {
+const isUnderReview = (doc: DocumentResource): boolean => doc.status === 'pending_scan' || doc.status === 'quarantined';
+const isOwnSecurityAdmin = (actor: Actor, doc: DocumentResource): boolean =>
+  doc.organisationId === actor.organisationId && hasRole(actor, 'security_admin');
+
+/** Disposal, deletion, pending scans and quarantine refuse actions whatever else would grant them. */
+function statusRefusal(actor: Actor, action: ContentAction, doc: DocumentResource): Decision | null {
   if (doc.status === 'disposed') return deny('disposed');
-  if (doc.legalHold && (action === 'document.delete')) return deny('legal_hold');
-  if (doc.status === 'pending_scan' || doc.status === 'quarantined') {
-    // Only the owning organisation's security admin may look, to release or destroy.
-    const ownSecurityAdmin = doc.organisationId === actor.organisationId && hasRole(actor, 'security_admin');
-    if (ownSecurityAdmin && (action === 'document.read' || action === 'document.download')) {
-      return allow('security_admin_review');
-    }
-    // Metadata stays visible to those who could otherwise read, so uploaders see "pending" or "blocked".
-    if (action !== 'document.read') return deny(doc.status);
-  }
   if (doc.deleted && action !== 'document.read' && action !== 'document.restore' && action !== 'document.access-history') {
     return deny('deleted');
+  }
+  if (isUnderReview(doc) && action !== 'document.read') {
+    // A pending file may be fetched by its organisation's security admin to decide on it;
+    // a quarantined one is downloadable by no one (release it first).
+    const reviewDownload = action === 'document.download' && doc.status === 'pending_scan' && isOwnSecurityAdmin(actor, doc);
+    if (!reviewDownload) return deny(doc.status);
   }
   return null;
 }
@@ -152,10 +155,10 @@ function arrangementCovers(
   if (resource.serviceArea !== arrangement.serviceArea) return false;
   if (!actor.teams.includes(arrangement.serviceArea)) return false;
   if (!classificationAtMost(resource.classification, arrangement.ceiling)) return false;
-  if (resource.arrangementId === arrangement.id) {
+  if (resource.arrangementId === arrangement.id && resource.organisationId === arrangement.hostOrganisationId) {
     // Joint workspace: hosted by the host, usable by every party's service team.
     const parties = [arrangement.hostOrganisationId, ...arrangement.partnerOrganisationIds];
-    return resource.organisationId === arrangement.hostOrganisationId && parties.includes(actor.organisationId ?? '');
+    if (parties.includes(actor.organisationId ?? '')) return true;
   }
   return (
     actor.organisationId === arrangement.hostOrganisationId &&
@@ -178,6 +181,8 @@ function decideOrganisation(actor: Actor, action: OrganisationAction, resource: 
     case 'quarantine.release':
     case 'quarantine.destroy':
       return hasRole(actor, 'security_admin') ? allow('security_admin') : deny('role');
+    default:
+      return deny('unknown_action');
   }
 }
 
@@ -210,5 +215,7 @@ function decideArrangement(actor: Actor, action: ArrangementAction, resource: Ar
       return isHost && a.status === 'suspended' ? allow('host_admin') : deny('host_only');
     case 'arrangement.end':
       return a.status === 'ended' ? deny('already_ended') : allow('party_admin');
+    default:
+      return deny('unknown_action');
   }
 }

@@ -46,7 +46,8 @@ export function prohibited(actor: Actor, action: ContentAction, r: ContentResour
     if (r.status === 'disposed') return true;
     if (r.legalHold && action === 'document.delete') return true;
     if (isUnscanned(r)) {
-      const stillPossible = isOwnSecurityAdmin(actor, r) ? ['document.read', 'document.download'] : ['document.read'];
+      // Quarantined files are downloadable by no one; a pending one by its own security admin, to decide on it.
+      const stillPossible = isOwnSecurityAdmin(actor, r) && r.status === 'pending_scan' ? ['document.read', 'document.download'] : ['document.read'];
       if (!stillPossible.includes(action)) return true;
     }
     if (r.deleted && !['document.read', 'document.restore', 'document.access-history'].includes(action)) return true;
@@ -103,6 +104,7 @@ export function securityReviewGrants(actor: Actor, action: ContentAction, r: Con
 }
 
 export function modelDecide(actor: Actor, action: ContentAction, r: ContentResource, context: DecisionContext): ModelDecision {
+  if (r.kind === 'document' && r.legalHold && action === 'document.delete') return { allow: false };
   if (actor.kind === 'system') return { allow: true, grantedBy: 'system' };
   if (actor.organisationId === null) return { allow: false };
   if (prohibited(actor, action, r, context)) return { allow: false };

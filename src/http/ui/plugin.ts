@@ -1,0 +1,66 @@
+// The web interface: GOV.UK Frontend pages rendered on the server, mounted beside the REST API.
+// Works without JavaScript; /assets/app/app.js adds drag-and-drop uploads with progress.
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import multipart from '@fastify/multipart';
+import fastifyStatic from '@fastify/static';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Vault } from '../../main.js';
+import { UsersAdminService } from '../../services/users-admin.service.js';
+import { WebSessionsService } from '../../services/web-sessions.service.js';
+import { problemFor } from '../error-handler.js';
+import { adminPages } from './admin.routes.js';
+import { arrangementPages } from './arrangements.routes.js';
+import { auditPages } from './audit.routes.js';
+import { authPages } from './auth.routes.js';
+import { browsePages } from './browse.routes.js';
+import { loadSession, render, type Ui } from './context.js';
+import { documentPages } from './documents.routes.js';
+import { uploadPages } from './upload.routes.js';
+import { ASSETS_DIR, GOVUK_DIST, createViews } from './views.js';
+
+const ASSET_FILES = /\.(css|js|mjs|map|woff2?|svg|png|ico|json)$/;
+
+export async function webInterface(app: FastifyInstance, vault: Vault): Promise<void> {
+  const ui: Ui = {
+    vault,
+    sessions: new WebSessionsService({ store: vault.store, clock: vault.clock, identity: vault.identity, issuer: 'Strongroom' }),
+    people: new UsersAdminService({ store: vault.store, clock: vault.clock, access: vault.access, identity: vault.identity }),
+    views: createViews(),
+  };
+
+  await app.register(async (assets) => {
+    const govuk = path.join(GOVUK_DIST, 'govuk');
+    await assets.register(fastifyStatic, {
+      root: [path.join(govuk, 'assets'), govuk], prefix: '/assets/', index: false, list: false, wildcard: true,
+      allowedPath: (pathName) => ASSET_FILES.test(pathName) && !pathName.includes('..'), maxAge: '1h',
+    });
+    await assets.register(fastifyStatic, { root: ASSETS_DIR, prefix: '/assets/app/', decorateReply: false, index: false, maxAge: 0 });
+  });
+
+  await app.register(async (web) => {
+    await web.register(cookie);
+    await web.register(formbody, { bodyLimit: 64 * 1024 });
+    await web.register(multipart, { limits: { fileSize: vault.config.maxUploadBytes, files: 50, fields: 10, fieldSize: 4096 } });
+    web.decorateRequest('web', null);
+    web.decorateRequest('webSession', null);
+    web.addHook('onRequest', async (request) => loadSession(ui, request));
+    web.setErrorHandler(async (error, request, reply) => {
+      const problem = problemFor(error, request);
+      const wantsJson = (request.headers.accept ?? '').includes('application/json');
+      if (problem.status === 401 && !wantsJson) {
+        return reply.redirect(request.method === 'GET' ? `/sign-in?next=${encodeURIComponent(request.url)}` : '/sign-in', 303);
+      }
+      if (wantsJson) return reply.status(problem.status).type('application/problem+json').send(problem);
+      return render(ui, request, reply, 'error.njk', { problem }, problem.status);
+    });
+    await web.register(authPages(ui));
+    await web.register(browsePages(ui));
+    await web.register(documentPages(ui));
+    await web.register(uploadPages(ui));
+    await web.register(arrangementPages(ui));
+    await web.register(adminPages(ui));
+    await web.register(auditPages(ui));
+  });
+}

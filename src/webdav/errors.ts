@@ -1,0 +1,75 @@
+// The one place WebDAV turns errors into responses (the REST API has http/error-handler.ts).
+// Domain errors keep their meaning; WebDAV-specific preconditions carry an RFC 4918 error element.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, type ErrorCode } from '../domain/errors.js';
+
+/** An error raised by the WebDAV layer itself, with its status and optional RFC 4918 precondition element. */
+export class DavError extends Error {
+  constructor(readonly status: number, message: string, readonly condition?: string, readonly headers: Record<string, string> = {}) {
+    super(message);
+    this.name = 'DavError';
+  }
+}
+
+const STATUS: Record<ErrorCode, number> = {
+  NOT_FOUND: 404,
+  FORBIDDEN: 403,
+  UNAUTHENTICATED: 401,
+  CONFLICT: 409,
+  LOCKED: 423,
+  INVALID: 400,
+  TOO_LARGE: 413,
+  INFECTED: 403,
+  BLOCKED_FILE_TYPE: 403,
+  INTEGRITY: 500,
+  UNAVAILABLE: 503,
+  RATE_LIMITED: 429,
+  PRECONDITION_FAILED: 412,
+};
+
+export const REALM_HEADER = 'Basic realm="Strongroom", charset="UTF-8"';
+
+export function sendDavError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const requestId = String(request.id);
+  let status = 500;
+  let message = `Something went wrong on our side. Quote request id ${requestId} to support.`;
+  let condition: string | undefined;
+  if (error instanceof DavError) {
+    status = error.status;
+    message = error.message;
+    condition = error.condition;
+    for (const [k, v] of Object.entries(error.headers)) reply.header(k, v);
+  } else if (error instanceof DomainError) {
+    status = STATUS[error.code];
+    if (error.code === 'INTEGRITY') {
+      request.log.error({ err: error }, 'integrity failure');
+      message = 'Stored data failed its integrity check; it has not been served. The incident was logged.';
+    } else if (error.code === 'INFECTED') {
+      const signature = typeof error.details?.signature === 'string' ? error.details.signature : 'unknown';
+      message = `Refused: malware detected (${signature}). The file has been quarantined and nobody can download it.`;
+    } else if (error.code === 'BLOCKED_FILE_TYPE') {
+      message = `Refused: ${error.message}`;
+    } else {
+      message = error.message;
+    }
+    if (error.details?.rangeNotSatisfiable) status = 416;
+  } else if ((error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    status = 413;
+    message = 'The request body is too large.';
+  } else {
+    request.log.error({ err: error }, 'unhandled WebDAV error');
+  }
+  if (status === 401) reply.header('WWW-Authenticate', REALM_HEADER);
+  if (reply.sent) return reply;
+  if (condition) {
+    return reply.status(status).type('application/xml; charset=utf-8')
+      .send(`<?xml version="1.0" encoding="utf-8"?>\n<D:error xmlns:D="DAV:"><D:${condition}/><D:responsedescription>${escape(message)}</D:responsedescription></D:error>`);
+  }
+  // HEAD responses carry no body.
+  if (request.method === 'HEAD') return reply.status(status).send();
+  return reply.status(status).type('text/plain; charset=utf-8').header('X-Request-Id', requestId).send(`${message}\n`);
+}
+
+function escape(s: string): string {
+  return s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
+}

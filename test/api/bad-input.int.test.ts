@@ -1,0 +1,122 @@
+// Bad input to the REST API: unknown ids, malformed and oversized JSON, missing or path-like
+// names and oversized uploads are refused with problem+json, and nothing is stored.
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, expectProblem, filesUnder } from '../support/http.js';
+import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { DIALECTS, auth, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
+
+const MAX_UPLOAD = 64 * 1024;
+
+let clamd: TestClamd;
+beforeAll(async () => {
+  clamd = await startTestClamd();
+});
+afterAll(async () => {
+  await clamd?.stop();
+});
+
+describe.each(DIALECTS)('bad input on %s', (dialect) => {
+  let t: TestVault;
+  beforeAll(async () => {
+    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath, env: { STRONGROOM_MAX_UPLOAD_BYTES: String(MAX_UPLOAD) } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const blobCount = async () => (await filesUnder(`${t.dataDir}/blobs`)).length;
+  const partCount = async () => (await filesUnder(`${t.dataDir}/tmp`)).filter((f) => f.endsWith('.part')).length;
+
+  it('answers 404 problem+json for unknown ids', async () => {
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const as = api(t.app, user);
+    const unknown = '6f1c1f1e-0000-4000-8000-000000000000';
+    for (const res of [
+      await as.get(`documents/${unknown}`),
+      await as.get(`documents/${unknown}/content`),
+      await as.get(`documents/${unknown}/versions`),
+      await as.get(`collections/${unknown}`),
+      await as.get('documents/not-a-uuid-at-all'),
+      await as.patch(`documents/${unknown}`, { name: 'x.txt' }),
+      await as.delete(`documents/${unknown}`),
+      await as.post(`documents/${unknown}/restore`),
+      await as.put(`documents/${unknown}/content`, Buffer.from('x')),
+      await upload(t.app, user, unknown, 'x.txt', 'x'),
+    ]) {
+      expectProblem(res, 404);
+    }
+  });
+
+  it('refuses malformed JSON with a clear 400', async () => {
+    const org = await createOrganisation(t.vault);
+    const admin = await org.user({ roles: ['org_admin'] });
+    const res = await t.app.inject({ method: 'POST', url: '/api/v1/collections', headers: { ...auth(admin), 'content-type': 'application/json' }, payload: '{"name": "x", ' });
+    const problem = expectProblem(res, 400);
+    expect(problem.detail).toMatch(/JSON/i);
+    const wrongShape = await api(t.app, admin).post('collections', { name: 42 });
+    expect(expectProblem(wrongShape, 400).detail).toMatch(/name/);
+  });
+
+  it('refuses a JSON body over 1 MiB with 413', async () => {
+    const org = await createOrganisation(t.vault);
+    const admin = await org.user({ roles: ['org_admin', 'records_manager'] });
+    const huge = JSON.stringify({ name: 'x'.repeat(1024 * 1024 + 10), serviceArea: 'payroll', classification: 'OFFICIAL' });
+    const res = await t.app.inject({ method: 'POST', url: '/api/v1/collections', headers: { ...auth(admin), 'content-type': 'application/json' }, payload: huge });
+    expectProblem(res, 413);
+    const roots = (await api(t.app, admin).get('collections')).json().collections;
+    expect(roots.map((c: { name: string }) => c.name).sort()).toEqual(['finance', 'hr', 'payroll']);
+  });
+
+  it('refuses an upload without a name with 400 and stores nothing', async () => {
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const blobs = await blobCount();
+    const res = await t.app.inject({ method: 'POST', url: `/api/v1/collections/${org.collections.payroll}/documents`, headers: { ...auth(user), 'content-type': 'application/octet-stream' }, payload: 'hello' });
+    expect(expectProblem(res, 400).detail).toMatch(/name/i);
+    expect((await api(t.app, user).get(`collections/${org.collections.payroll}`)).json().documents).toEqual([]);
+    expect(await blobCount()).toBe(blobs);
+  });
+
+  it('refuses an upload over STRONGROOM_MAX_UPLOAD_BYTES with 413 and leaves no blob behind', async () => {
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const blobs = await blobCount();
+    const big = Buffer.alloc(MAX_UPLOAD + 1, 0x41);
+    expectProblem(await upload(t.app, user, org.collections.payroll!, 'big.txt', big), 413);
+    // Without Content-Length (chunked) the limit is enforced while streaming.
+    const chunked = await t.app.inject({
+      method: 'POST', url: `/api/v1/collections/${org.collections.payroll}/documents?name=big2.txt`,
+      headers: { ...auth(user), 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' },
+      payload: Readable.from((function* () { for (let i = 0; i < 4; i++) yield Buffer.alloc(MAX_UPLOAD / 2, 0x42); })()),
+    });
+    expectProblem(chunked, 413);
+    const small = (await upload(t.app, user, org.collections.payroll!, 'ok.txt', 'fine')).json();
+    expect((await api(t.app, user).put(`documents/${small.id}/content`, big)).statusCode).toBe(413);
+    const listing = (await api(t.app, user).get(`collections/${org.collections.payroll}`)).json();
+    expect(listing.documents.map((d: { name: string; version: number }) => [d.name, d.version])).toEqual([['ok.txt', 1]]);
+    expect(await blobCount()).toBe(blobs + 1);
+    expect(await partCount()).toBe(0);
+  });
+
+  it.each([
+    ['../x', 'parent path'],
+    ['a/b', 'slash'],
+    ['a\\b', 'backslash'],
+    ['bad\u0000name.txt', 'NUL'],
+    ['x'.repeat(300), '300 characters'],
+    ['..', 'dot dot'],
+  ])('refuses the name %j (%s) with 400 and stores nothing', async (name) => {
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const blobs = await blobCount();
+    const res = await upload(t.app, user, org.collections.payroll!, name, 'content');
+    expect(expectProblem(res, 400).detail).toMatch(/name/i);
+    expect((await api(t.app, user).get(`collections/${org.collections.payroll}`)).json().documents).toEqual([]);
+    expect(await blobCount()).toBe(blobs);
+    const doc = (await upload(t.app, user, org.collections.payroll!, 'fine.txt', 'ok')).json();
+    expectProblem(await api(t.app, user).patch(`documents/${doc.id}`, { name }), 400);
+    expect((await api(t.app, user).get(`documents/${doc.id}`)).json().name).toBe('fine.txt');
+  });
+});
