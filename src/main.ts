@@ -8,7 +8,7 @@ import type { Config } from './config/config.js';
 import { generateSignerKey, verifierKeyFromSigner } from './domain/audit/signed-note.js';
 import { systemClock, type Clock, type Scanner } from './domain/ports.js';
 import { DEFAULT_SERVICE_AREAS } from './domain/types.js';
-import { openPostgres, openSqlite } from './db/kysely.js';
+import { openPostgres, openSqlite, ping } from './db/kysely.js';
 import { migrate } from './db/migrate.js';
 import { Store } from './db/store.js';
 import { ClamdScanner } from './integrations/clamd.scanner.js';
@@ -44,6 +44,8 @@ export interface Vault {
   quarantine: QuarantineService;
   worker: JobWorker;
   blobStore: FsBlobStore;
+  /** Whether the database and the scanner answer ('ok' or 'unavailable' for each). */
+  health(): Promise<{ database: string; scanner: string }>;
   /** Starts the job worker, audit sequencing and the signature-update watcher. */
   startBackground(): void;
   close(): Promise<void>;
@@ -95,7 +97,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   if (config.clamd) {
     scanner = new ClamdScanner(parseClamdAddress(config.clamd));
   } else {
-    supervisor = new ClamdSupervisor({ stateDir: path.join(config.dataDir, 'clamd'), signaturesDir: path.join(PROJECT_ROOT, 'assets', 'clamav'), logger });
+    supervisor = new ClamdSupervisor({
+      stateDir: path.join(config.dataDir, 'clamd'), signaturesDir: path.join(PROJECT_ROOT, 'assets', 'clamav'), logger,
+      ...(config.clamavDatabaseDir ? { officialDatabaseDir: config.clamavDatabaseDir } : {}),
+    });
     scanner = new ClamdScanner({ socketPath: supervisor.socketPath, maxStreamBytes: supervisor.maxStreamBytes, versionSuffix: supervisor.signaturesVersion });
     if (options.startClamd) await supervisor.start();
   }
@@ -128,6 +133,11 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   let backgroundStarted = false;
   const vault: Vault = {
     config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, arrangements, quarantine, worker, blobStore,
+    async health() {
+      const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
+      const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');
+      return { database, scanner: scannerState };
+    },
     startBackground() {
       if (backgroundStarted) return;
       backgroundStarted = true;

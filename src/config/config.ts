@@ -5,13 +5,13 @@ import { z } from 'zod';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-const sizeSchema = z.coerce.number().int().positive();
+const sizeSchema = z.coerce.number({ error: 'must be a number of bytes' }).int('must be a whole number').positive('must be more than 0');
 
 const configSchema = z
   .object({
     dataDir: z.string().min(1, 'must not be empty'),
     host: z.string().min(1, 'must not be empty'),
-    port: z.coerce.number().int().min(0).max(65535),
+    port: z.coerce.number({ error: 'must be a port number from 0 to 65535' }).int('must be a whole number').min(0, 'must be a port number from 0 to 65535').max(65535, 'must be a port number from 0 to 65535'),
     databaseUrl: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (leave it unset for the embedded SQLite database)')
@@ -21,6 +21,8 @@ const configSchema = z
     trustProxy: z.boolean(),
     /** An existing clamd: a unix socket path or host:port. Unset = start our own. */
     clamd: z.string().optional(),
+    /** Where freshclam keeps the official signature databases (e.g. /var/lib/clamav); unset = ours only. */
+    clamavDatabaseDir: z.string().optional(),
     /** Files up to this size get their malware verdict before the upload is acknowledged. */
     inlineScanMaxBytes: sizeSchema,
     maxUploadBytes: sizeSchema,
@@ -33,11 +35,6 @@ const configSchema = z
     offsiteDir: z.string().min(1),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     role: z.enum(['all', 'web', 'worker']),
-  })
-  .superRefine((c, ctx) => {
-    if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) {
-      ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: 'set both --tls-cert and --tls-key, or neither' });
-    }
   });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -63,6 +60,7 @@ const ENV_NAMES: Record<string, string> = {
   tlsCert: 'STRONGROOM_TLS_CERT (--tls-cert)',
   tlsKey: 'STRONGROOM_TLS_KEY (--tls-key)',
   clamd: 'STRONGROOM_CLAMD',
+  clamavDatabaseDir: 'STRONGROOM_CLAMAV_DATABASE_DIR',
   inlineScanMaxBytes: 'STRONGROOM_INLINE_SCAN_MAX_BYTES',
   maxUploadBytes: 'STRONGROOM_MAX_UPLOAD_BYTES',
   masterKey: 'STRONGROOM_MASTER_KEY',
@@ -87,6 +85,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     tlsKey: str(flags.tlsKey) ?? (env.STRONGROOM_TLS_KEY || undefined),
     trustProxy: flags.trustProxy === true || env.STRONGROOM_TRUST_PROXY === '1' || env.STRONGROOM_TRUST_PROXY === 'true',
     clamd: str(flags.clamd) ?? (env.STRONGROOM_CLAMD || undefined),
+    clamavDatabaseDir: env.STRONGROOM_CLAMAV_DATABASE_DIR || undefined,
     inlineScanMaxBytes: env.STRONGROOM_INLINE_SCAN_MAX_BYTES ?? String(64 * 1024 * 1024),
     maxUploadBytes: env.STRONGROOM_MAX_UPLOAD_BYTES ?? String(16 * 1024 * 1024 * 1024),
     masterKey: env.STRONGROOM_MASTER_KEY || undefined,
@@ -98,14 +97,15 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     role: env.STRONGROOM_ROLE ?? 'all',
   };
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
         const key = String(issue.path[0] ?? '');
         return `${ENV_NAMES[key] ?? key}: ${issue.message}`;
-      }),
-    );
-  }
+      });
+  // Checked by hand so it is reported together with the schema's problems, not after them.
+  if (Boolean(raw.tlsCert) !== Boolean(raw.tlsKey)) problems.push('STRONGROOM_TLS_CERT / STRONGROOM_TLS_KEY: set both --tls-cert and --tls-key, or neither');
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(parsed.data);
 }
 

@@ -1,7 +1,6 @@
 // Health, readiness, Prometheus metrics and the audit log's public key.
 import type { FastifyPluginAsync } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ping } from '../../db/kysely.js';
 import type { Vault } from '../../main.js';
 
 export const systemRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
@@ -17,19 +16,7 @@ export const systemRoutes = (vault: Vault): FastifyPluginAsync => async (app) =>
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const checks: Record<string, string> = {};
-    try {
-      await ping(vault.store.db);
-      checks.database = 'ok';
-    } catch {
-      checks.database = 'unavailable';
-    }
-    try {
-      await vault.scanner.version();
-      checks.scanner = 'ok';
-    } catch {
-      checks.scanner = 'unavailable';
-    }
+    const checks = await vault.health();
     // Without a scanner uploads still land (as pending_scan), so only the database decides readiness.
     return reply.status(checks.database === 'ok' ? 200 : 503).send({ status: checks.database === 'ok' ? 'ready' : 'not ready', checks });
   });

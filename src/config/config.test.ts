@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, listenProblems, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.port).toBe(8080);
+    expect(config.dataDir).toMatch(/\/data$/);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.inlineScanMaxBytes).toBe(64 * 1024 * 1024);
+  });
+
+  it('lets flags win over the environment', () => {
+    const config = loadConfig({ env: { STRONGROOM_PORT: '9000', STRONGROOM_DATA: '/tmp/a' }, flags: { port: '9100', data: '/tmp/b' } });
+    expect(config.port).toBe(9100);
+    expect(config.dataDir).toBe('/tmp/b');
+  });
+
+  it('lists every problem at once, naming the variable', () => {
+    let error: unknown;
+    try {
+      loadConfig({ env: { STRONGROOM_PORT: 'eighty', STRONGROOM_DATABASE_URL: 'mysql://x', STRONGROOM_TLS_CERT: '/c.pem' } });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toContain('STRONGROOM_PORT');
+    expect(problems).toContain('STRONGROOM_DATABASE_URL');
+    expect(problems).toContain('--tls-key');
+  });
+});
+
+describe('listenProblems', () => {
+  it('allows loopback without TLS', () => {
+    expect(listenProblems(loadConfig({ env: {} }))).toEqual([]);
+  });
+
+  it('refuses a public address without TLS or a trusted proxy', () => {
+    expect(listenProblems(loadConfig({ env: { STRONGROOM_HOST: '0.0.0.0' } }))[0]).toMatch(/without TLS/);
+  });
+
+  it('accepts a public address with TLS, or behind a TLS-terminating proxy', () => {
+    expect(listenProblems(loadConfig({ env: { STRONGROOM_HOST: '0.0.0.0', STRONGROOM_TLS_CERT: 'c', STRONGROOM_TLS_KEY: 'k' } }))).toEqual([]);
+    expect(listenProblems(loadConfig({ env: { STRONGROOM_HOST: '0.0.0.0' }, flags: { trustProxy: true } }))).toEqual([]);
+  });
+});
