@@ -54,8 +54,11 @@ export interface Vault {
 export interface OpenVaultOptions {
   /** Create the data directory and keys if absent (init, demo, serve). */
   create?: boolean;
-  /** Start our own clamd when STRONGROOM_CLAMD is unset (serve); CLI commands that do not scan skip it. */
-  startClamd?: boolean;
+  /**
+   * Start our own clamd when STRONGROOM_CLAMD is unset (serve); 'unless-running' reuses the clamd of a
+   * server already running on this data directory; CLI commands that do not scan leave it alone.
+   */
+  startClamd?: boolean | 'unless-running';
   logger?: Logger;
   clock?: Clock;
 }
@@ -97,12 +100,16 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   if (config.clamd) {
     scanner = new ClamdScanner(parseClamdAddress(config.clamd));
   } else {
-    supervisor = new ClamdSupervisor({
+    const own = new ClamdSupervisor({
       stateDir: path.join(config.dataDir, 'clamd'), signaturesDir: path.join(PROJECT_ROOT, 'assets', 'clamav'), logger,
       ...(config.clamavDatabaseDir ? { officialDatabaseDir: config.clamavDatabaseDir } : {}),
     });
-    scanner = new ClamdScanner({ socketPath: supervisor.socketPath, maxStreamBytes: supervisor.maxStreamBytes, versionSuffix: supervisor.signaturesVersion });
-    if (options.startClamd) await supervisor.start();
+    supervisor = own;
+    scanner = new ClamdScanner({ socketPath: own.socketPath, maxStreamBytes: own.maxStreamBytes, versionSuffix: () => own.signaturesVersion });
+    // A one-shot command (import) beside a running server uses that server's clamd rather than
+    // starting a second one in the same directory (which would replace the server's).
+    const reuse = options.startClamd === 'unless-running' && (await scanner.ping());
+    if (options.startClamd && !reuse) await own.start();
   }
 
   const serviceAreas = DEFAULT_SERVICE_AREAS;

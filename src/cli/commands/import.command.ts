@@ -54,7 +54,7 @@ export function registerImportCommand(program: Command): void {
           else await importFile(p, opts.collection);
         }
         return result;
-      }, { startClamd: true });
+      }, { startClamd: 'unless-running' });
       say(`Imported ${counts.imported} file(s); ${counts.refused} refused.`);
       if (counts.refused > 0) process.exitCode = 1;
     });
