@@ -2,7 +2,7 @@
 // Services call this; nothing else decides permissions.
 import type { Action } from '../domain/access/actions.js';
 import { decide, type CollectionResource, type Decision, type DecisionContext, type DocumentResource, type Resource } from '../domain/access/policy.js';
-import { notFound } from '../domain/errors.js';
+import { DomainError, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
 import type { Repos, Store } from '../db/store.js';
@@ -38,9 +38,16 @@ export class AccessService {
    */
   async require(actor: Actor, action: Action, resource: Resource, target: AuditTarget, extra: { newClassification?: Classification } = {}): Promise<Decision> {
     const organisationId = 'organisationId' in resource ? resource.organisationId : null;
-    const decision = decide(actor, action, resource, await this.context(actor, [organisationId], extra));
+    const context = await this.context(actor, [organisationId], extra);
+    const decision = decide(actor, action, resource, context);
     if (!decision.allow) {
       await this.recordDenial(actor, action, target, decision);
+      // Someone who may see the document is told why they cannot have it yet; nobody else learns it exists.
+      if (resource.kind === 'document' && (decision.reason === 'pending_scan' || decision.reason === 'quarantined') && decide(actor, 'document.read', resource, context).allow) {
+        throw new DomainError('LOCKED', decision.reason === 'pending_scan'
+          ? 'This file is still being checked for malware; it can be used once the check is clean.'
+          : 'This file was quarantined as malware. A security admin can release or destroy it.');
+      }
       throw notFound(resource.kind === 'collection' ? 'collection' : resource.kind === 'document' ? 'document' : 'resource');
     }
     return decision;

@@ -168,7 +168,13 @@ export class AuditService {
         yield event;
       }
     }
-    const result = await verifyLog(events(), all, this.o.verifierKey, async (seq) => leafHashes.get(seq), { origin: this.o.origin });
+    let result: LogCheck = await verifyLog(events(), all, this.o.verifierKey, async (seq) => leafHashes.get(seq), { origin: this.o.origin });
+    // Read after the events, so concurrent sequencing can only make it larger: an event numbered
+    // beyond the sequencer's tree was never sequenced (written straight into the database).
+    const sequencedSize = await repos.audit.treeSize();
+    if (result.ok && result.treeSize > sequencedSize) {
+      result = { ok: false, firstBadSeq: sequencedSize, problem: `Events from seq ${sequencedSize} to ${result.treeSize - 1} carry sequence numbers the sequencer never assigned (its tree has ${sequencedSize} events): they were written into the database directly.` };
+    }
     const offsite = !offsiteCheckpoint ? 'absent' : result.ok ? 'matched' : 'mismatch';
     return { ...result, offsite };
   }

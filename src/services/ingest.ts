@@ -39,6 +39,9 @@ export async function ingest(
   const scanInline = options.declaredSize === undefined || options.declaredSize <= inlineLimit;
 
   const plain = new PassThrough({ highWaterMark: 1024 * 1024 });
+  // blobs.write attaches its pipeline only after an await (the data key); an upload refused
+  // before then destroys `plain` with an error nobody listens for yet, which would crash the process.
+  plain.on('error', () => undefined);
   const written = blobs.write(binding, plain);
   // The writer may fail before we finish feeding it; keep that from being an unhandled rejection.
   written.catch(() => undefined);

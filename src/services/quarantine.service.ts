@@ -44,6 +44,8 @@ export class QuarantineService {
     const versions = await this.o.store.repos.documents.versionsByScanStatus(['infected', 'pending'], organisationId);
     const items: QuarantinedItem[] = [];
     for (const version of versions) {
+      // A destroyed version keeps scan_status 'infected' but has no key left: it is no longer in quarantine.
+      if (version.wrappedKey.length === 0) continue;
       const document = await this.o.store.repos.documents.byId(version.documentId);
       if (document) items.push({ document, version });
     }

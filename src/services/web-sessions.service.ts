@@ -4,6 +4,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import argon2 from 'argon2';
 import { generateSecret, generateURI, verifySync } from 'otplib';
 import { DomainError, invalid } from '../domain/errors.js';
+import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Role, User } from '../domain/types.js';
 import type { Store } from '../db/store.js';
@@ -74,6 +75,7 @@ export class WebSessionsService {
     if (!user) {
       // Spend the same time as a real check, so response times do not reveal which e-mails exist.
       await argon2.verify(await this.dummy(), password).catch(() => false);
+      this.noteFailure(request.clientAddress);
       await this.audit(anonymous(request), 'auth.sign-in', null, false, 'unknown_user');
       throw badCredentials();
     }
@@ -100,6 +102,7 @@ export class WebSessionsService {
   /** The second factor: a TOTP code or an unused recovery code. Rotates the session to 'active'. */
   async verifySecondFactor(session: WebSession, code: string, request: RequestInfo): Promise<string> {
     if (session.stage !== 'mfa') throw invalid('No second factor is owed for this session.');
+    this.rateLimit(request.clientAddress ?? 'unknown');
     const user = session.user;
     const actor = actorFor(user, request);
     const state = await this.repos.users.signInState(user.id);
@@ -141,9 +144,11 @@ export class WebSessionsService {
   /** Confirms the first code, turns MFA on, and hands out recovery codes (shown once, stored hashed). */
   async completeMfaEnrolment(session: WebSession, code: string, request: RequestInfo): Promise<{ sessionId: string; recoveryCodes: string[] }> {
     if (session.stage !== 'mfa_setup') throw invalid('Two-factor authentication is already set up.');
+    this.rateLimit(request.clientAddress ?? 'unknown');
     const state = await this.repos.users.signInState(session.user.id);
     const clean = code.replace(/\s/g, '');
     if (!state?.mfa_secret || !/^\d{6}$/.test(clean) || !this.totpValid(session.user.id, state.mfa_secret, clean)) {
+      this.noteFailure(request.clientAddress);
       throw invalid('The code is not right. Enter the 6-digit code your authenticator app shows for Strongroom.', { field: 'code' });
     }
     const recoveryCodes = Array.from({ length: RECOVERY_CODES }, () => randomBytes(5).toString('hex'));
@@ -170,6 +175,11 @@ export class WebSessionsService {
       await this.repos.sessions.delete(idHash);
       return null;
     }
+    // Someone given an MFA role while signed in must set MFA up before going on.
+    if (row.stage === 'active' && this.mfaRequired(user) && !user.mfaEnabled) {
+      await this.repos.sessions.setStage(idHash, 'mfa_setup');
+      row.stage = 'mfa_setup';
+    }
     // Write the idle clock at most once a minute.
     if (now - Date.parse(row.lastSeenAt) > 60_000) await this.repos.sessions.touch(idHash, new Date(now).toISOString());
     return { idHash, user, stage: row.stage as SessionStage, csrfToken: row.csrfToken, createdAt: row.createdAt };
@@ -178,6 +188,28 @@ export class WebSessionsService {
   async signOut(session: WebSession, request: RequestInfo): Promise<void> {
     await this.repos.sessions.delete(session.idHash);
     await this.audit(actorFor(session.user, request), 'auth.sign-out', session.user, true, 'user');
+  }
+
+  /**
+   * Changes the signed-in person's password (at least 12 characters, no composition rules, not a
+   * common one). Every other session of theirs ends; this one is replaced by a fresh id.
+   */
+  async changePassword(session: WebSession, current: string, next: string, request: RequestInfo): Promise<string> {
+    const actor = actorFor(session.user, request);
+    const state = await this.repos.users.signInState(session.user.id);
+    const ok = Boolean(state?.password_hash) && (await argon2.verify(state!.password_hash!, current).catch(() => false));
+    if (!ok) {
+      await this.recordFailure(actor, session.user, state?.failed_sign_ins ?? 0, 'auth.password-change');
+      throw invalid('Your current password is not right.', { field: 'currentPassword' });
+    }
+    checkPasswordStrength(next);
+    if (next === current) throw invalid('Choose a password different from your current one.', { field: 'password' });
+    const passwordHash = await argon2.hash(next, { type: argon2.argon2id });
+    await this.repos.users.update(session.user.id, { passwordHash, failedSignIns: 0, lockedUntil: null });
+    await this.repos.sessions.deleteForUser(session.user.id);
+    const sessionId = await this.create(session.user, 'active');
+    await this.audit(actor, 'auth.password-change', session.user, true, 'self');
+    return sessionId;
   }
 
   /** Ends every session of a user (disabled, MFA reset, password changed). */
@@ -216,6 +248,7 @@ export class WebSessionsService {
   }
 
   private async recordFailure(actor: Actor, user: User, previous: number, action = 'auth.sign-in'): Promise<void> {
+    this.noteFailure(actor.clientAddress);
     const failures = previous + 1;
     const max = this.o.maxFailures ?? 5;
     const lockedUntil = failures >= max ? new Date(this.o.clock.now().getTime() + (this.o.lockMinutes ?? 15) * 60_000).toISOString() : null;
@@ -224,16 +257,22 @@ export class WebSessionsService {
     if (lockedUntil) await this.audit(actor, 'auth.lockout', user, false, `failures:${failures}`);
   }
 
+  /** Refuses an address that has failed too often lately (only failures count, so a shared office NAT is not punished for busy mornings). */
   private rateLimit(address: string): void {
     const now = this.o.clock.now().getTime();
     const windowMs = (this.o.perAddressWindowSeconds ?? 300) * 1000;
     const recent = (this.attempts.get(address) ?? []).filter((t) => t > now - windowMs);
-    if (recent.length >= (this.o.perAddressLimit ?? 30)) {
-      this.attempts.set(address, recent);
-      throw new DomainError('RATE_LIMITED', 'Too many sign-in attempts from your network. Wait a few minutes and try again.');
-    }
-    recent.push(now);
     this.attempts.set(address, recent);
+    if (recent.length >= (this.o.perAddressLimit ?? 30)) {
+      throw new DomainError('RATE_LIMITED', 'Too many failed sign-in attempts from your network. Wait a few minutes and try again.');
+    }
+  }
+
+  private noteFailure(address: string | null): void {
+    const key = address ?? 'unknown';
+    const recent = this.attempts.get(key) ?? [];
+    recent.push(this.o.clock.now().getTime());
+    this.attempts.set(key, recent);
     if (this.attempts.size > 10_000) this.attempts.delete(this.attempts.keys().next().value as string);
   }
 

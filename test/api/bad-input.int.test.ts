@@ -2,7 +2,8 @@
 // names and oversized uploads are refused with problem+json, and nothing is stored.
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, expectProblem, filesUnder } from '../support/http.js';
+import { actorFor } from '../../src/services/identity.service.js';
+import { api, expectProblem, filesUnder, streamOverHttp } from '../support/http.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { DIALECTS, auth, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
 
@@ -19,7 +20,7 @@ afterAll(async () => {
 describe.each(DIALECTS)('bad input on %s', (dialect) => {
   let t: TestVault;
   beforeAll(async () => {
-    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath, env: { STRONGROOM_MAX_UPLOAD_BYTES: String(MAX_UPLOAD) } });
+    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath, listen: true, env: { STRONGROOM_MAX_UPLOAD_BYTES: String(MAX_UPLOAD) } });
   });
   afterAll(async () => {
     await t?.close();
@@ -85,18 +86,41 @@ describe.each(DIALECTS)('bad input on %s', (dialect) => {
     const blobs = await blobCount();
     const big = Buffer.alloc(MAX_UPLOAD + 1, 0x41);
     expectProblem(await upload(t.app, user, org.collections.payroll!, 'big.txt', big), 413);
-    // Without Content-Length (chunked) the limit is enforced while streaming.
-    const chunked = await t.app.inject({
-      method: 'POST', url: `/api/v1/collections/${org.collections.payroll}/documents?name=big2.txt`,
-      headers: { ...auth(user), 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' },
-      payload: Readable.from((function* () { for (let i = 0; i < 4; i++) yield Buffer.alloc(MAX_UPLOAD / 2, 0x42); })()),
+    // Without Content-Length (chunked, over a real socket) the limit is enforced while streaming.
+    const port = (t.app.server.address() as { port: number }).port;
+    const chunked = await streamOverHttp(port, {
+      method: 'POST', path: `/api/v1/collections/${org.collections.payroll}/documents?name=big2.txt`,
+      headers: { ...auth(user), 'content-type': 'application/octet-stream' }, chunks: 4, chunkBytes: MAX_UPLOAD / 2,
     });
-    expectProblem(chunked, 413);
+    expect(chunked.status, chunked.body).toBe(413);
+    expect(JSON.parse(chunked.body)).toMatchObject({ status: 413 });
     const small = (await upload(t.app, user, org.collections.payroll!, 'ok.txt', 'fine')).json();
     expect((await api(t.app, user).put(`documents/${small.id}/content`, big)).statusCode).toBe(413);
     const listing = (await api(t.app, user).get(`collections/${org.collections.payroll}`)).json();
     expect(listing.documents.map((d: { name: string; version: number }) => [d.name, d.version])).toEqual([['ok.txt', 1]]);
     expect(await blobCount()).toBe(blobs + 1);
+    expect(await partCount()).toBe(0);
+  });
+
+  it('refuses a stream that is too large from its first chunk without crashing the process', async () => {
+    // The first chunk arrives before the blob writer has its data key: the refusal must not emit an
+    // error on a stream nobody listens to yet (an uncaught exception would take the server down).
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const actor = actorFor((await t.vault.identity.userByEmail(user.email)), { channel: 'api', clientAddress: null, requestId: null });
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      for (let i = 0; i < 5; i++) {
+        await expect(t.vault.documents.upload(actor, org.collections.payroll!, { name: `burst-${i}.bin`, body: Readable.from([Buffer.alloc(MAX_UPLOAD + 1, 0x43)]) }))
+          .rejects.toMatchObject({ code: 'TOO_LARGE' });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toEqual([]);
     expect(await partCount()).toBe(0);
   });
 

@@ -55,3 +55,41 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
 export function spawnCli(args: string[], options: CliOptions = {}): ChildProcess {
   return spawn(process.execPath, ['--import', TSX_LOADER, CLI, ...args], { cwd: options.cwd ?? ROOT, env: cliEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
 }
+
+/** Waits for `strongroom serve` to say where it listens; resolves with the port. */
+export function listeningPort(child: ChildProcess, timeoutMs = 60_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms:\n${seen}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      seen += d.toString();
+      const m = /listening on https?:\/\/[^\s]*:(\d+)/.exec(seen);
+      if (m) {
+        clearTimeout(timer);
+        child.stderr?.off('data', onData);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}) before listening:\n${seen}`));
+    });
+  });
+}
+
+/** Seeds an organisation with a payroll collection and a payroll team member with an API token, through the CLI. */
+export async function seedWithCli(dataDir: string, env: Record<string, string>, slug: string): Promise<{ collectionId: string; token: string; email: string }> {
+  const ok = async (args: string[], input?: string) => {
+    const r = await runCli(['--data', dataDir, ...args], { env, ...(input !== undefined ? { input } : {}) });
+    if (r.code !== 0) throw new Error(`strongroom ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  await ok(['init']);
+  await ok(['org', 'add', '--slug', slug, '--name', `Council ${slug}`, '--region', 'Test']);
+  const collectionId = await ok(['collection', 'add', '--org', slug, '--name', 'payroll', '--service', 'payroll', '--classification', 'OFFICIAL']);
+  const email = `payroll@${slug}.test`;
+  await ok(['user', 'add', '--org', slug, '--email', email, '--name', 'Pay Roll', '--team', 'payroll', '--clearance', 'OFFICIAL-SENSITIVE', '--password-stdin'], 'a-long-test-passphrase-123');
+  const token = await ok(['token', 'create', '--user', email]);
+  return { collectionId, token, email };
+}

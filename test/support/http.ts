@@ -1,5 +1,6 @@
 // HTTP helpers for API suites: requests as a user, problem+json assertions and data-directory walks.
 import { readdir, readFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
@@ -76,4 +77,33 @@ export function uploadMultipart(app: FastifyInstance, user: TestUser, collection
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
   return app.inject({ method: 'POST', url: `/api/v1/collections/${collectionId}/documents`, headers: { ...auth(user), 'content-type': `multipart/form-data; boundary=${boundary}` }, payload });
+}
+
+/**
+ * Sends a body over real HTTP in chunks without Content-Length (chunked transfer encoding), as a
+ * client streaming a file of unknown size would. Resolves with the status and body text.
+ */
+export function streamOverHttp(port: number, options: { method: string; path: string; headers: Record<string, string>; chunks: number; chunkBytes: number }): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method: options.method, path: options.path, agent: false, headers: options.headers }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => {
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    req.on('error', reject);
+    let sent = 0;
+    const next = () => {
+      if (req.destroyed) return;
+      if (sent++ < options.chunks) {
+        req.write(Buffer.alloc(options.chunkBytes, 0x42));
+        setTimeout(next, 5);
+      } else {
+        req.end();
+      }
+    };
+    next();
+  });
 }

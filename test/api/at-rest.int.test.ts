@@ -1,0 +1,63 @@
+// No plaintext at rest (SQLite): neither a file's content nor its name appears in any file of the
+// data directory (database, WAL, shared memory, blobs, staging), whether the vault is open or closed.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { filesContaining, filesUnder } from '../support/http.js';
+import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { auth, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
+
+let clamd: TestClamd;
+beforeAll(async () => {
+  clamd = await startTestClamd();
+});
+afterAll(async () => {
+  await clamd?.stop();
+});
+
+describe('no plaintext at rest on sqlite', () => {
+  let t: TestVault;
+  beforeAll(async () => {
+    t = await openTestVault({ dialect: 'sqlite', clamdSocket: clamd.socketPath });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('stores neither the content marker nor the name marker in any file, open or closed', async () => {
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const contentMarker = `CONTENT-${randomBytes(16).toString('hex')}`;
+    const nameMarker = `NAME-${randomBytes(12).toString('hex')}`;
+    const body = Buffer.from(`employee,net\n${contentMarker},100\n`.repeat(50));
+    const name = `${nameMarker}.csv`;
+    const res = await upload(t.app, user, org.collections.payroll!, name, body);
+    expect(res.statusCode, res.body).toBe(201);
+    const id = res.json().id;
+    // Read it back (the name travels in Content-Disposition) so every code path has run.
+    const download = await t.app.inject({ method: 'GET', url: `/api/v1/documents/${id}/content`, headers: auth(user) });
+    expect(download.rawPayload.equals(body)).toBe(true);
+    expect(download.headers['content-disposition']).toContain(nameMarker);
+    await t.vault.audit.flush();
+
+    const files = await filesUnder(t.dataDir);
+    expect(files.some((f) => f.endsWith('strongroom.db'))).toBe(true);
+    expect(files.some((f) => f.includes('/blobs/'))).toBe(true);
+    const check = async () => {
+      for (const marker of [contentMarker, nameMarker]) {
+        expect(await filesContaining(t.dataDir, Buffer.from(marker, 'utf8')), marker).toEqual([]);
+        expect(await filesContaining(t.dataDir, Buffer.from(marker, 'utf16le')), `${marker} (UTF-16LE)`).toEqual([]);
+      }
+    };
+    await check(); // open: WAL and -shm present
+
+    // Closed: the WAL is checkpointed into the main file. The harness deletes dataDir on close,
+    // so close only the database and vault here, then check, then let afterAll clean up.
+    await t.app.close();
+    await t.vault.close();
+    await check();
+    t.close = async () => {
+      const { rm } = await import('node:fs/promises');
+      await rm(t.dataDir, { recursive: true, force: true });
+    };
+  });
+});

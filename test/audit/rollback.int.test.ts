@@ -1,0 +1,68 @@
+// Rollback: restoring the SQLite database files from an earlier moment is caught, because the
+// offsite checkpoint written since is ahead of the restored log.
+import { copyFile, mkdtemp, readdir, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, filesUnder } from '../support/http.js';
+import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { closeKeepingData, openVaultAt } from '../support/vault-dir.js';
+import { createOrganisation, upload } from '../support/vault.js';
+
+let clamd: TestClamd;
+let dataDir: string;
+let saved: string;
+beforeAll(async () => {
+  clamd = await startTestClamd();
+  dataDir = await mkdtemp(path.join(tmpdir(), 'sr-rollback-'));
+  saved = await mkdtemp(path.join(tmpdir(), 'sr-rollback-copy-'));
+});
+afterAll(async () => {
+  await clamd?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+  await rm(saved, { recursive: true, force: true });
+});
+
+const dbFiles = async (dir: string) => (await readdir(dir)).filter((n) => n.startsWith('strongroom.db'));
+
+describe('audit rollback on sqlite', () => {
+  it('fails verification when the database is restored behind the newest offsite checkpoint', async () => {
+    let v = await openVaultAt(dataDir, clamd.socketPath);
+    const org = await createOrganisation(v.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const first = (await upload(v.app, user, org.collections.payroll!, 'before.csv', 'a,b\n')).json();
+    await v.vault.audit.flush();
+    const early = await v.vault.audit.verify();
+    expect(early.ok).toBe(true);
+    const earlySize = early.ok ? early.treeSize : -1;
+    await closeKeepingData(v);
+    for (const name of await dbFiles(dataDir)) await copyFile(path.join(dataDir, name), path.join(saved, name));
+
+    // More work, sequenced and checkpointed (the checkpoint is also written offsite).
+    v = await openVaultAt(dataDir, clamd.socketPath);
+    await upload(v.app, user, org.collections.payroll!, 'after.csv', 'c,d\n');
+    expect((await api(v.app, user).get(`documents/${first.id}/content`)).statusCode).toBe(200);
+    await v.vault.audit.flush();
+    const later = await v.vault.audit.verify();
+    expect(later).toMatchObject({ ok: true, offsite: 'matched' });
+    expect(later.ok && later.treeSize).toBeGreaterThan(earlySize);
+    const offsite = (await filesUnder(path.join(dataDir, 'offsite', 'audit-checkpoints'))).filter((f) => f.endsWith('.note'));
+    expect(offsite.map((f) => path.basename(f))).toContain(`${String(later.ok ? later.treeSize : 0).padStart(12, '0')}.note`);
+    await closeKeepingData(v);
+
+    // Restore the old database files (and drop any newer WAL/shm that the copy did not have).
+    for (const name of await dbFiles(dataDir)) await unlink(path.join(dataDir, name));
+    for (const name of await dbFiles(saved)) await copyFile(path.join(saved, name), path.join(dataDir, name));
+
+    v = await openVaultAt(dataDir, clamd.socketPath);
+    try {
+      // The restored database is internally consistent: only the offsite copy betrays the rollback.
+      expect(await v.vault.store.repos.audit.treeSize()).toBe(earlySize);
+      const result = await v.vault.audit.verify();
+      expect(result.ok, JSON.stringify(result)).toBe(false);
+      expect(result).toMatchObject({ ok: false, firstBadSeq: earlySize, offsite: 'mismatch' });
+    } finally {
+      await closeKeepingData(v);
+    }
+  });
+});

@@ -1,0 +1,131 @@
+// Tampering with the audit log directly in the database: an altered, deleted, inserted or
+// reordered event makes verify() fail at that event's seq; `strongroom audit verify` exits 1.
+import { rm } from 'node:fs/promises';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventLeafHash } from '../../src/domain/audit/event.js';
+import { toAuditEvent } from '../../src/db/repos/audit.repo.js';
+import { api } from '../support/http.js';
+import { runCli } from '../support/cli.js';
+import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { markClosed } from '../support/vault-dir.js';
+import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
+
+let clamd: TestClamd;
+beforeAll(async () => {
+  clamd = await startTestClamd();
+});
+afterAll(async () => {
+  await clamd?.stop();
+});
+
+/** A vault with some uploads, downloads and a refusal, all sequenced and signed. */
+async function busyVault(dialect: 'sqlite' | 'postgres'): Promise<TestVault> {
+  const t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
+  const org = await createOrganisation(t.vault);
+  const user = await org.user({ teams: ['payroll'] });
+  const stranger = await (await createOrganisation(t.vault)).user({ teams: ['payroll'] });
+  for (let i = 0; i < 4; i++) {
+    const doc = (await upload(t.app, user, org.collections.payroll!, `file-${i}.csv`, `a,b\n${i},x\n`)).json();
+    expect((await api(t.app, user).get(`documents/${doc.id}/content`)).statusCode).toBe(200);
+    expect((await api(t.app, stranger).get(`documents/${doc.id}`)).statusCode).toBe(404);
+  }
+  await t.vault.audit.flush();
+  const check = await t.vault.audit.verify();
+  expect(check).toMatchObject({ ok: true, unsignedEvents: 0 });
+  return t;
+}
+
+async function seqOf(t: TestVault, action: string, nth = 0): Promise<number> {
+  const rows = await t.vault.store.db.selectFrom('audit_events').select(['seq']).where('action', '=', action).where('seq', 'is not', null).orderBy('seq').execute();
+  expect(rows.length).toBeGreaterThan(nth);
+  return Number(rows[nth]!.seq);
+}
+
+const tampering: [string, (t: TestVault) => Promise<number>][] = [
+  ['an event whose action was changed', async (t) => {
+    const seq = await seqOf(t, 'document.download', 1);
+    await t.vault.store.db.updateTable('audit_events').set({ action: 'document.read' }).where('seq', '=', seq).execute();
+    return seq;
+  }],
+  ['a deleted event', async (t) => {
+    const seq = await seqOf(t, 'document.download', 2);
+    await t.vault.store.db.deleteFrom('audit_events').where('seq', '=', seq).execute();
+    return seq;
+  }],
+  ['an inserted event (later ones shifted up to make room)', async (t) => {
+    const db = t.vault.store.db;
+    const seq = await seqOf(t, 'document.download', 1);
+    const original = await db.selectFrom('audit_events').selectAll().where('seq', '=', seq).executeTakeFirstOrThrow();
+    const later = await db.selectFrom('audit_events').select(['id', 'seq']).where('seq', '>=', seq).orderBy('seq', 'desc').execute();
+    for (const row of later) await db.updateTable('audit_events').set({ seq: Number(row.seq) + 1 }).where('id', '=', row.id).execute();
+    // A plausible forgery: an event by the same user, with the leaf hash of the event it displaced.
+    const { id: _id, ...rest } = original;
+    await db.insertInto('audit_events').values({ ...rest, seq, action: 'document.delete', reason: 'own_team' }).execute();
+    return seq;
+  }],
+  ['two events whose seqs were swapped', async (t) => {
+    const db = t.vault.store.db;
+    const low = await seqOf(t, 'document.upload', 2);
+    const high = await seqOf(t, 'document.download', 2);
+    expect(low).toBeLessThan(high);
+    const a = await db.selectFrom('audit_events').select('id').where('seq', '=', low).executeTakeFirstOrThrow();
+    const b = await db.selectFrom('audit_events').select('id').where('seq', '=', high).executeTakeFirstOrThrow();
+    await db.updateTable('audit_events').set({ seq: -1 }).where('id', '=', a.id).execute();
+    await db.updateTable('audit_events').set({ seq: low }).where('id', '=', b.id).execute();
+    await db.updateTable('audit_events').set({ seq: high }).where('id', '=', a.id).execute();
+    return low;
+  }],
+  ['a well-formed event appended past the sequenced tree, with a correct leaf hash', async (t) => {
+    const db = t.vault.store.db;
+    const size = Number((await db.selectFrom('audit_events').select(sql<number>`max(seq)`.as('m')).executeTakeFirstOrThrow()).m) + 1;
+    const template = await db.selectFrom('audit_events').selectAll().where('action', '=', 'document.download').orderBy('seq').executeTakeFirstOrThrow();
+    const { id: _id, ...rest } = template;
+    const forged = { ...rest, seq: size, action: 'document.delete', time: new Date().toISOString() };
+    await db.insertInto('audit_events').values({ ...forged, leaf_hash: eventLeafHash(toAuditEvent(forged)) }).execute();
+    return size;
+  }],
+];
+
+describe.each(DIALECTS)('audit log tampering on %s', (dialect) => {
+  it.each(tampering)('verify() fails at the seq of %s', async (_what, tamper) => {
+    const t = await busyVault(dialect);
+    try {
+      const seq = await tamper(t);
+      const result = await t.vault.audit.verify();
+      expect(result.ok, JSON.stringify(result)).toBe(false);
+      expect(result).toMatchObject({ ok: false, firstBadSeq: seq });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('strongroom audit verify on a tampered SQLite data directory', () => {
+  it('exits 1 and names the altered seq', async () => {
+    const t = await busyVault('sqlite');
+    markClosed(t, () => rm(t.dataDir, { recursive: true, force: true }));
+    try {
+      const env = { STRONGROOM_CLAMD: clamd.socketPath };
+      // Untouched, the command line agrees the log is sound.
+      await t.app.close();
+      await t.vault.close();
+      const clean = await runCli(['--data', t.dataDir, 'audit', 'verify'], { env });
+      expect(clean.code, clean.stderr).toBe(0);
+      expect(clean.stderr).toMatch(/verified/);
+
+      const { openVaultAt, closeKeepingData } = await import('../support/vault-dir.js');
+      const v = await openVaultAt(t.dataDir, clamd.socketPath);
+      const rows = await v.vault.store.db.selectFrom('audit_events').select(['seq']).where('action', '=', 'document.download').orderBy('seq').execute();
+      const seq = Number(rows[1]!.seq);
+      await v.vault.store.db.updateTable('audit_events').set({ reason: 'records_manager' }).where('seq', '=', seq).execute();
+      await closeKeepingData(v);
+
+      const tampered = await runCli(['--data', t.dataDir, 'audit', 'verify'], { env });
+      expect(tampered.code, tampered.stderr).toBe(1);
+      expect(tampered.stderr).toContain(`sequence number ${seq}:`);
+    } finally {
+      await t.close();
+    }
+  });
+});
