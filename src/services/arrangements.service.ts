@@ -123,11 +123,8 @@ export class ArrangementsService {
 
   /** Creates the arrangement's joint workspace: a collection in the host organisation for documents of the service itself. */
   async createWorkspace(actor: Actor, id: string, name: string): Promise<Collection> {
-    const arrangement = await this.authorize(actor, id, 'arrangement.amend', { allowActive: true });
-    return this.o.collections.create(actor.kind === 'system' ? actor : { ...actor, kind: 'system' } , {
-      organisationId: arrangement.hostOrganisationId, name, serviceArea: arrangement.serviceArea,
-      classification: arrangement.ceiling, arrangementId: arrangement.id,
-    });
+    const arrangement = await this.authorize(actor, id, 'arrangement.workspace');
+    return this.o.collections.createWorkspace(actor, arrangement, name);
   }
 
   async get(actor: Actor, id: string): Promise<{ arrangement: Arrangement; revisions: Awaited<ReturnType<Repos['arrangements']['revisions']>> }> {
@@ -167,7 +164,7 @@ export class ArrangementsService {
     };
   }
 
-  private async authorize(actor: Actor, id: string, action: ArrangementAction, _options: { allowActive?: boolean } = {}): Promise<Arrangement> {
+  private async authorize(actor: Actor, id: string, action: ArrangementAction): Promise<Arrangement> {
     const arrangement = await this.o.store.repos.arrangements.byId(id);
     if (!arrangement) throw notFound('arrangement');
     const decision = decide(actor, action, { kind: 'arrangement', arrangement }, { now: this.o.clock.now(), arrangements: [] });

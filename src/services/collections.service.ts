@@ -4,7 +4,7 @@ import { decide } from '../domain/access/policy.js';
 import { conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
 import type { Clock } from '../domain/ports.js';
-import type { Actor, Classification, Collection, Document } from '../domain/types.js';
+import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
 import { CLASSIFICATIONS } from '../domain/types.js';
 import type { Store } from '../db/store.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
@@ -16,7 +16,6 @@ export interface NewCollection {
   parentId?: string | null;
   serviceArea: string;
   classification: string;
-  arrangementId?: string | null;
 }
 
 export interface CollectionListing {
@@ -28,6 +27,17 @@ export interface CollectionListing {
 export class CollectionsService {
   constructor(private readonly o: { store: Store; access: AccessService; clock: Clock; serviceAreas: readonly string[] }) {}
 
+  /**
+   * The joint workspace of an arrangement: a top-level collection in the host organisation. The
+   * caller has already had `arrangement.workspace` allowed by decide(); this does not widen it.
+   */
+  async createWorkspace(actor: Actor, arrangement: Arrangement, name: string): Promise<Collection> {
+    return this.insert(actor, {
+      organisationId: arrangement.hostOrganisationId, parentId: null, name: validateName(name, 'collection'),
+      serviceArea: arrangement.serviceArea, classification: arrangement.ceiling, arrangementId: arrangement.id,
+    }, 'arrangement_workspace');
+  }
+
   async create(actor: Actor, input: NewCollection): Promise<Collection> {
     const name = validateName(input.name, 'collection');
     if (!this.o.serviceAreas.includes(input.serviceArea)) {
@@ -38,7 +48,8 @@ export class CollectionsService {
     }
     const classification = input.classification as Classification;
     let organisationId = input.organisationId;
-    let arrangementId = input.arrangementId ?? null;
+    // Only a joint workspace (createWorkspace) starts a tree belonging to an arrangement; sub-collections inherit it.
+    let arrangementId: string | null = null;
     const parentId = input.parentId ?? null;
     if (parentId) {
       const parent = await this.o.store.repos.collections.byId(parentId);
@@ -50,14 +61,18 @@ export class CollectionsService {
     } else if (actor.kind !== 'system') {
       await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId }, { organisationId, ids: {} });
     }
-    if (await this.o.store.repos.collections.childByName(organisationId, parentId, name)) {
-      throw conflict(`A collection called "${name}" already exists there.`);
+    return this.insert(actor, { organisationId, parentId, name, serviceArea: input.serviceArea, classification, arrangementId }, actor.kind === 'system' ? 'system' : 'policy');
+  }
+
+  private async insert(actor: Actor, c: Omit<Collection, 'id' | 'createdAt' | 'deletedAt'>, reason: string): Promise<Collection> {
+    if (await this.o.store.repos.collections.childByName(c.organisationId, c.parentId, c.name)) {
+      throw conflict(`A collection called "${c.name}" already exists there.`);
     }
     const now = this.o.clock.now();
-    const collection: Collection = { id: randomUUID(), organisationId, parentId, name, serviceArea: input.serviceArea, classification, arrangementId, createdAt: now.toISOString(), deletedAt: null };
+    const collection: Collection = { ...c, id: randomUUID(), createdAt: now.toISOString(), deletedAt: null };
     await this.o.store.transaction(async (repos) => {
       await repos.collections.insert(collection);
-      await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId, ids: { collectionId: collection.id } }, { allow: true, reason: actor.kind === 'system' ? 'system' : 'policy', via: null }, now)]);
+      await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, { allow: true, reason, via: c.arrangementId }, now)]);
     });
     return collection;
   }

@@ -37,6 +37,7 @@ export const ARRANGEMENT_ACTIONS = [
   'arrangement.suspend',
   'arrangement.resume',
   'arrangement.end',
+  'arrangement.workspace',
 ] as const;
 export type ArrangementAction = (typeof ARRANGEMENT_ACTIONS)[number];
 

@@ -553,6 +553,7 @@ function expectedArrangementDecision(action: (typeof ARRANGEMENT_ACTIONS)[number
     case 'arrangement.suspend': return status === 'active';
     case 'arrangement.resume': return isHost && status === 'suspended';
     case 'arrangement.end': return status !== 'ended';
+    case 'arrangement.workspace': return isHost && status !== 'ended';
   }
 }
 

@@ -215,6 +215,9 @@ function decideArrangement(actor: Actor, action: ArrangementAction, resource: Ar
       return isHost && a.status === 'suspended' ? allow('host_admin') : deny('host_only');
     case 'arrangement.end':
       return a.status === 'ended' ? deny('already_ended') : allow('party_admin');
+    case 'arrangement.workspace':
+      // The joint workspace lives in the host organisation, so only the host sets it up.
+      return isHost && a.status !== 'ended' ? allow('host_admin') : deny('host_only');
     default:
       return deny('unknown_action');
   }
