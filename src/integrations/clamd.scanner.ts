@@ -247,6 +247,12 @@ class Session {
   private settle!: (end: End) => void;
   private settled: End | undefined;
   private replyBuffer = Buffer.alloc(0);
+  /**
+   * Who is waiting for the end. Plain callbacks removed once their wait is over: Promise.race
+   * against the long-lived `ended` promise would leave one reaction per chunk attached to it,
+   * each keeping that chunk alive until the scan finished (1 GiB held for a 1 GiB file).
+   */
+  private readonly endWaiters = new Set<(end: End) => void>();
 
   private constructor(
     private readonly socket: Socket,
@@ -258,6 +264,8 @@ class Session {
         if (this.settled) return;
         this.settled = end;
         resolve(end);
+        for (const waiter of this.endWaiters) waiter(end);
+        this.endWaiters.clear();
       };
     });
     socket.on('data', (chunk: Buffer) => {
@@ -305,8 +313,27 @@ class Session {
   }
 
   /** Resolves with the value, or with how the conversation ended if that came first. */
-  async race<T>(promise: Promise<T>): Promise<{ value: T } | { end: End }> {
-    return Promise.race([promise.then((value) => ({ value })), this.ended.then((end) => ({ end }))]);
+  race<T>(promise: Promise<T>): Promise<{ value: T } | { end: End }> {
+    return this.untilEnd(promise.then((value) => ({ value })), (end) => ({ end }));
+  }
+
+  /** Settles with `work`, or with `onEnd(end)` if the conversation ends first, leaving nothing attached. */
+  private untilEnd<T>(work: Promise<T>, onEnd: (end: End) => T): Promise<T> {
+    if (this.settled) return Promise.resolve(onEnd(this.settled));
+    return new Promise<T>((resolve, reject) => {
+      const waiter = (end: End): void => resolve(onEnd(end));
+      this.endWaiters.add(waiter);
+      work.then(
+        (value) => {
+          this.endWaiters.delete(waiter);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.endWaiters.delete(waiter);
+          reject(error);
+        },
+      );
+    });
   }
 
   /** Writes, waiting for drain when the socket is full; returns how it ended if it ended meanwhile. */
@@ -317,16 +344,14 @@ class Session {
     if (flushed) return undefined;
     let timer: NodeJS.Timeout | undefined;
     let onDrain: (() => void) | undefined;
-    const outcome = await Promise.race([
-      new Promise<undefined>((resolve) => {
+    const outcome = await this.untilEnd<End | undefined>(
+      new Promise<End | undefined>((resolve) => {
         onDrain = () => resolve(undefined);
         this.socket.once('drain', onDrain);
-      }),
-      new Promise<End>((resolve) => {
         timer = setTimeout(() => resolve({ kind: 'timeout', what: `(no data accepted for ${this.idleTimeoutMs} ms)` }), this.idleTimeoutMs);
       }),
-      this.ended,
-    ]);
+      (end) => end,
+    );
     clearTimeout(timer);
     if (onDrain) this.socket.removeListener('drain', onDrain);
     return outcome;

@@ -162,6 +162,8 @@ describe('ClamdSupervisor lifecycle', () => {
     expect(() => new ClamdSupervisor({ stateDir: '/tmp/x', maxStreamBytes: 3 * 1024 ** 3 })).toThrow(RangeError);
     expect(() => new ClamdSupervisor({ stateDir: '/tmp/x', maxStreamBytes: 10 * 1024 ** 2, maxScanBytes: 1024 ** 2 })).toThrow(RangeError);
     expect(() => new ClamdSupervisor({ stateDir: `/tmp/${'d'.repeat(120)}` })).toThrow(/socket path/);
+    // Readable before start(), for the scanner's versionSuffix.
+    expect(new ClamdSupervisor({ stateDir: '/tmp/x' }).signaturesVersion).toMatch(/^strongroom-[0-9a-f]{12}$/);
   });
 });
 

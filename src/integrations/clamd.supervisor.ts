@@ -1,7 +1,7 @@
 // Runs our own clamd as a child process (not a system service): writes its config under the data
 // directory, installs the shipped signatures, keeps its scratch space on tmpfs, waits until it
 // answers PING, restarts it with backoff when it dies, and stops it with us.
-import { constants as fsConstants, existsSync, readFileSync } from 'node:fs';
+import { constants as fsConstants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, statfs, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -211,6 +211,14 @@ export class ClamdSupervisor {
    * so without it a change to strongroom.ndb would not trigger rescans.
    */
   get signaturesVersion(): string {
+    // Computed on first use too, so it is right even when read before start().
+    if (!this.signatures) {
+      try {
+        this.signatures = digestSignatures(this.opts.signaturesDir);
+      } catch {
+        return ''; // start() reports the missing directory properly
+      }
+    }
     return this.signatures;
   }
 
@@ -338,7 +346,7 @@ export class ClamdSupervisor {
     } catch (error) {
       throw new Error(`cannot read the shipped ClamAV signatures in ${this.opts.signaturesDir}`, { cause: error });
     }
-    for (const name of ours) if (/\.(ndb|hdb|hsb|ldb|ign2|fp|sfp)$/.test(name)) wanted.set(name, path.join(this.opts.signaturesDir, name));
+    for (const name of ours) if (OUR_DATABASE.test(name)) wanted.set(name, path.join(this.opts.signaturesDir, name));
     if (wanted.size === 0) throw new Error(`no signature databases (*.ndb, *.hdb …) in ${this.opts.signaturesDir}`);
     if (this.opts.officialDatabaseDir) {
       let official: string[] = [];
@@ -368,12 +376,7 @@ export class ClamdSupervisor {
       await utimes(partial, from.atime, from.mtime);
       await rename(partial, target);
     }
-    const digest = createHash('sha256');
-    for (const name of [...wanted.keys()].sort()) {
-      if (/\.(cvd|cld|cud)$/.test(name)) continue; // clamd's VERSION already names the official version
-      digest.update(name).update('\0').update(await readFile(wanted.get(name) as string));
-    }
-    this.signatures = `strongroom-${digest.digest('hex').slice(0, 12)}`;
+    this.signatures = digestSignatures(this.opts.signaturesDir);
   }
 
   /**
@@ -496,6 +499,17 @@ export class ClamdSupervisor {
     }
     return `${child.outputTail().slice(-2000)}\n--- ${this.logPath} ---\n${log}`.trim();
   }
+}
+
+const OUR_DATABASE = /\.(ndb|hdb|hsb|ldb|ign2|fp|sfp)$/;
+
+/** "strongroom-" + 12 hex digits of SHA-256 over our signature files' names and contents (a few KB). */
+function digestSignatures(dir: string): string {
+  const digest = createHash('sha256');
+  for (const name of readdirSync(dir).filter((n) => OUR_DATABASE.test(n)).sort()) {
+    digest.update(name).update('\0').update(readFileSync(path.join(dir, name)));
+  }
+  return `strongroom-${digest.digest('hex').slice(0, 12)}`;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

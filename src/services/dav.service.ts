@@ -3,7 +3,7 @@
 // Every decision still goes through AccessService (and so the single decide()); every change is audited.
 import { randomUUID } from 'node:crypto';
 import { decide } from '../domain/access/policy.js';
-import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
+import { DomainError, conflict, invalid } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Collection, Document, Organisation } from '../domain/types.js';
@@ -257,11 +257,5 @@ export class DavService {
     const out: Collection[] = [root];
     for (let i = 0; i < out.length; i++) out.push(...(await this.repos.collections.children(root.organisationId, out[i]!.id)));
     return out;
-  }
-
-  async collectionById(id: string): Promise<Collection> {
-    const c = await this.repos.collections.byId(id);
-    if (!c || c.deletedAt) throw notFound('collection');
-    return c;
   }
 }

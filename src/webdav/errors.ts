@@ -63,7 +63,7 @@ export function sendDavError(error: unknown, request: FastifyRequest, reply: Fas
   if (reply.sent) return reply;
   if (condition) {
     return reply.status(status).type('application/xml; charset=utf-8')
-      .send(`<?xml version="1.0" encoding="utf-8"?>\n<D:error xmlns:D="DAV:"><D:${condition}/><D:responsedescription>${escape(message)}</D:responsedescription></D:error>`);
+      .send(`<?xml version="1.0" encoding="utf-8"?>\n<D:error xmlns:D="DAV:">${condition.startsWith('<') ? condition : `<D:${condition}/>`}<D:responsedescription>${escape(message)}</D:responsedescription></D:error>`);
   }
   // HEAD responses carry no body.
   if (request.method === 'HEAD') return reply.status(status).send();

@@ -62,7 +62,11 @@ function convert(node: RawNode, scope: Map<string, string>, depth: number): XmlN
   for (const [key, value] of Object.entries(rawAttrs)) {
     const name = key.replace(/^@_/, '');
     if (name === 'xmlns') local.set('', decodeEntities(value));
-    else if (name.startsWith('xmlns:')) local.set(name.slice(6), decodeEntities(value));
+    else if (name.startsWith('xmlns:')) {
+      // Namespaces in XML 1.0 §3: a prefix cannot be bound to the empty name.
+      if (value === '') throw new DavError(400, `The XML namespace prefix "${name.slice(6)}" is bound to an empty name.`);
+      local.set(name.slice(6), decodeEntities(value));
+    }
     else attrs[name] = decodeEntities(value);
   }
   const colon = tag.indexOf(':');

@@ -21,6 +21,16 @@ export class DavRepo {
     return this.db.selectFrom('dead_properties').select(['namespace', 'name', 'value']).where('document_id', '=', documentId).execute();
   }
 
+  /** Dead properties of many resources at once (PROPFIND allprop over a large collection). */
+  async propertiesOfMany(resourceIds: string[]): Promise<{ documentId: string; namespace: string; name: string; value: string }[]> {
+    const out: { documentId: string; namespace: string; name: string; value: string }[] = [];
+    for (let i = 0; i < resourceIds.length; i += 500) {
+      const rows = await this.db.selectFrom('dead_properties').select(['document_id', 'namespace', 'name', 'value']).where('document_id', 'in', resourceIds.slice(i, i + 500)).execute();
+      for (const r of rows) out.push({ documentId: r.document_id, namespace: r.namespace, name: r.name, value: r.value });
+    }
+    return out;
+  }
+
   async setProperty(documentId: string, namespace: string, name: string, value: string): Promise<void> {
     await this.db.deleteFrom('dead_properties').where('document_id', '=', documentId).where('namespace', '=', namespace).where('name', '=', name).execute();
     await this.db.insertInto('dead_properties').values({ document_id: documentId, namespace, name, value }).execute();
@@ -62,10 +72,6 @@ export class DavRepo {
 
   async deleteLock(token: string): Promise<void> {
     await this.db.deleteFrom('dav_locks').where('token', '=', token).execute();
-  }
-
-  async deleteLocksUnder(path: string): Promise<void> {
-    await this.db.deleteFrom('dav_locks').where((eb) => eb.or([eb('path', '=', path), eb('path', 'like', `${path.replace(/[%_]/g, '')}/%`)])).execute();
   }
 
   async deleteExpired(now: string): Promise<void> {

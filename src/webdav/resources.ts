@@ -1,0 +1,97 @@
+// Maps /dav/{organisation}/{collection path}/{file} to what it names, as the actor may see it.
+// Anything the actor may not see resolves as missing (404), exactly like something that does not exist.
+import type { Actor, Collection, Document, Organisation } from '../domain/types.js';
+import type { DavService } from '../services/dav.service.js';
+import { DavError } from './errors.js';
+
+export const DAV_PREFIX = '/dav';
+
+export interface Resolved {
+  segments: string[];
+  /** Canonical decoded path, used for locks: "/dav/org/a/b" (no trailing slash). */
+  path: string;
+  kind: 'root' | 'organisation' | 'collection' | 'document' | 'missing';
+  org: Organisation | null;
+  /** The collection itself (kind collection) or the collection holding the document. */
+  collection: Collection | null;
+  document: Document | null;
+  /** For missing resources: whether the parent exists, and the parent collection (null = organisation level). */
+  parentExists: boolean;
+  parent: Collection | null;
+}
+
+const bad = (what: string) => new DavError(400, `The ${what} is not a valid path: "." and ".." segments, encoded slashes and control characters are refused.`);
+
+/** Splits and decodes a /dav path, refusing traversal (raw or percent-encoded) and encoded separators. */
+export function parseDavPath(rawPath: string, what = 'request URL'): string[] {
+  const pathname = rawPath.split(/[?#]/)[0]!;
+  if (pathname !== DAV_PREFIX && !pathname.startsWith(`${DAV_PREFIX}/`)) throw new DavError(404, 'Not a WebDAV path.');
+  const out: string[] = [];
+  for (const part of pathname.slice(DAV_PREFIX.length).split('/')) {
+    if (part === '') continue;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(part);
+    } catch {
+      throw bad(what);
+    }
+    // eslint-disable-next-line no-control-regex
+    if (decoded === '.' || decoded === '..' || /[/\\\u0000-\u001f]/.test(decoded)) throw bad(what);
+    out.push(decoded.normalize('NFC'));
+  }
+  return out;
+}
+
+export const lockPath = (segments: string[]): string => (segments.length === 0 ? DAV_PREFIX : `${DAV_PREFIX}/${segments.join('/')}`);
+
+export function href(segments: string[], collection: boolean): string {
+  if (segments.length === 0) return `${DAV_PREFIX}/`;
+  return `${DAV_PREFIX}/${segments.map(encodeSegment).join('/')}${collection ? '/' : ''}`;
+}
+
+export function encodeSegment(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * The Destination header of COPY/MOVE: an absolute URI on this host or an absolute path, under /dav.
+ * Another host → 502 (RFC 4918 §9.8.5); traversal → 400.
+ */
+export function parseDestination(header: string | undefined, requestHost: string | undefined): string[] {
+  if (!header) throw new DavError(400, 'COPY and MOVE need a Destination header.');
+  let rawPath: string;
+  if (header.startsWith('/')) {
+    rawPath = header;
+  } else {
+    const m = /^(https?):\/\/([^/?#]*)(\/[^?#]*)?/i.exec(header);
+    if (!m) throw new DavError(400, 'The Destination header must be an absolute URI or path.');
+    if (!requestHost || m[2]!.toLowerCase() !== requestHost.toLowerCase()) {
+      throw new DavError(502, 'The Destination is on another server; copying or moving across servers is not supported.');
+    }
+    rawPath = m[3] ?? '/';
+  }
+  return parseDavPath(rawPath, 'Destination');
+}
+
+export async function resolve(dav: DavService, actor: Actor, segments: string[]): Promise<Resolved> {
+  const base = { segments, path: lockPath(segments), org: null, collection: null, document: null, parentExists: false, parent: null };
+  if (segments.length === 0) return { ...base, kind: 'root', parentExists: true };
+  const org = await dav.organisation(actor, segments[0]!);
+  // An organisation the actor cannot reach looks exactly like one that does not exist.
+  if (!org) return { ...base, kind: 'missing', parentExists: segments.length === 1 };
+  if (segments.length === 1) return { ...base, kind: 'organisation', org, parentExists: true };
+  let current: Collection | null = null;
+  for (let i = 1; i < segments.length - 1; i++) {
+    const next: Collection | null = await dav.childCollection(actor, org.id, current?.id ?? null, segments[i]!);
+    if (!next) return { ...base, kind: 'missing', org };
+    current = next;
+  }
+  const last = segments[segments.length - 1]!;
+  const asCollection = await dav.childCollection(actor, org.id, current?.id ?? null, last);
+  if (asCollection) return { ...base, kind: 'collection', org, collection: asCollection, parentExists: true, parent: current };
+  if (current) {
+    const document = await dav.documentByName(actor, current, last);
+    if (document) return { ...base, kind: 'document', org, collection: current, document, parentExists: true, parent: current };
+  }
+  return { ...base, kind: 'missing', org, parentExists: true, parent: current };
+}
