@@ -48,6 +48,14 @@ export interface DownloadHandle {
   stream: Readable;
 }
 
+export interface PreparedDownload {
+  document: Document;
+  version: Version;
+  size: number;
+  /** Audits the read, then streams the plaintext (a range of it, if given). */
+  open(range: ByteRange | null): Promise<Readable>;
+}
+
 export class DocumentsService {
   constructor(private readonly o: DocumentsServiceOptions) {}
 
@@ -183,10 +191,11 @@ export class DocumentsService {
   }
 
   /**
-   * Opens a version's content for reading. The read is audited (and committed) before the
-   * first byte is returned; only clean or released versions are ever served.
+   * Authorises a read of a version's content once, and returns what a conditional or range request
+   * needs to know (size, hash) before any byte is read. `open` audits the read — committed before
+   * the first byte — and only ever serves clean or released versions.
    */
-  async download(actor: Actor, documentId: string, options: { versionNumber?: number; range?: ByteRange | null } = {}): Promise<DownloadHandle> {
+  async prepareDownload(actor: Actor, documentId: string, options: { versionNumber?: number } = {}): Promise<PreparedDownload> {
     const document = await this.repos.documents.byId(documentId);
     if (!document) throw notFound('document');
     const decision = await this.o.access.require(actor, 'document.download', documentResource(document), target(document));
@@ -201,14 +210,27 @@ export class DocumentsService {
         ? 'This version is still being checked for malware. Try again shortly.'
         : 'This version has been quarantined as malware and cannot be downloaded.');
     }
+    return {
+      document, version, size: version.size,
+      open: async (range) => {
+        if (range && (range.start > range.end || range.end >= version.size)) {
+          throw new DomainError('INVALID', 'The requested range is not satisfiable.', { details: { size: version.size, rangeNotSatisfiable: true } });
+        }
+        await this.repos.audit.insert([auditEvent(actor, 'document.download', target(document, version.id), decision, this.o.clock.now())]);
+        return this.o.blobs.openRange(
+          { blobId: version.blobId, organisationId: version.organisationId, documentId, versionId: version.id, keyId: version.keyId, wrappedKey: version.wrappedKey, size: version.size },
+          range ?? undefined,
+        );
+      },
+    };
+  }
+
+  /** Authorises, audits and opens in one step (copies, scans by people, the CLI). */
+  async download(actor: Actor, documentId: string, options: { versionNumber?: number; range?: ByteRange | null } = {}): Promise<DownloadHandle> {
+    const prepared = await this.prepareDownload(actor, documentId, options.versionNumber === undefined ? {} : { versionNumber: options.versionNumber });
     const range = options.range ?? null;
-    if (range && (range.start > range.end || range.end >= version.size)) throw new DomainError('INVALID', 'The requested range is not satisfiable.', { details: { size: version.size, rangeNotSatisfiable: true } });
-    await this.repos.audit.insert([auditEvent(actor, 'document.download', target(document, version.id), decision, this.o.clock.now())]);
-    const stream = await this.o.blobs.openRange(
-      { blobId: version.blobId, organisationId: version.organisationId, documentId, versionId: version.id, keyId: version.keyId, wrappedKey: version.wrappedKey, size: version.size },
-      range ?? undefined,
-    );
-    return { document, version, size: version.size, range, stream };
+    const stream = await prepared.open(range);
+    return { document: prepared.document, version: prepared.version, size: prepared.size, range, stream };
   }
 
   async rename(actor: Actor, documentId: string, change: { name?: string; collectionId?: string }): Promise<Document> {

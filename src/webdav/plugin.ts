@@ -200,8 +200,10 @@ class DavExchange {
   private async get(target: Resolved, head: boolean) {
     if (target.kind === 'missing') throw new DavError(404, 'Nothing here.');
     if (target.kind !== 'document') return this.folderPage(target, head);
-    const { document } = await this.vault.documents.get(this.actor, target.document!.id);
-    const etag = etagOf(document.sha256);
+    // Authorised once: conditional, HEAD and unsatisfiable range requests read (and audit) no content.
+    const prepared = await this.vault.documents.prepareDownload(this.actor, target.document!.id);
+    const { document, size } = prepared;
+    const etag = etagOf(prepared.version.sha256);
     const ifMatch = this.request.headers['if-match'];
     if (ifMatch && !etagMatches(ifMatch, etag)) throw new DavError(412, 'The document has changed (If-Match).');
     this.reply.header('ETag', etag).header('Last-Modified', new Date(document.updatedAt).toUTCString()).header('Accept-Ranges', 'bytes');
@@ -209,22 +211,19 @@ class DavExchange {
     this.reply
       .header('Content-Disposition', attachmentDisposition(document.name))
       .header('Cache-Control', 'private, no-store')
-      .type(document.mediaType || 'application/octet-stream');
-    if (head) {
-      if (document.status !== 'available') throw new DomainError('LOCKED', 'This document is not available for download (scan pending or quarantined).');
-      return this.reply.header('Content-Length', String(document.size)).status(200).send();
-    }
-    const range = parseRange(this.request.headers.range, document.size);
+      .type(prepared.version.mediaType || 'application/octet-stream');
+    if (head) return this.reply.header('Content-Length', String(size)).status(200).send();
+    const range = parseRange(this.request.headers.range, size);
     if (range === 'unsatisfiable') {
-      return this.reply.status(416).header('Content-Range', `bytes */${document.size}`).type('text/plain').send(`The file is ${document.size} bytes long.\n`);
+      return this.reply.status(416).header('Content-Range', `bytes */${size}`).type('text/plain').send(`The file is ${size} bytes long.\n`);
     }
-    const handle = await this.vault.documents.download(this.actor, document.id, { range });
-    if (handle.range) {
-      this.reply.status(206).header('Content-Range', `bytes ${handle.range.start}-${handle.range.end}/${handle.size}`).header('Content-Length', String(handle.range.end - handle.range.start + 1));
+    const stream = await prepared.open(range);
+    if (range) {
+      this.reply.status(206).header('Content-Range', `bytes ${range.start}-${range.end}/${size}`).header('Content-Length', String(range.end - range.start + 1));
     } else {
-      this.reply.status(200).header('Content-Length', String(handle.size));
+      this.reply.status(200).header('Content-Length', String(size));
     }
-    return this.reply.send(handle.stream);
+    return this.reply.send(stream);
   }
 
   private async folderPage(target: Resolved, head: boolean) {

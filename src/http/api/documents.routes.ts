@@ -4,7 +4,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { DomainError, invalid } from '../../domain/errors.js';
+import { invalid } from '../../domain/errors.js';
 import type { Actor } from '../../domain/types.js';
 import type { Vault } from '../../main.js';
 import type { UploadResult } from '../../services/documents.service.js';
@@ -88,34 +88,30 @@ const uploadRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
 };
 
 export async function sendContent(vault: Vault, actor: Actor, request: FastifyRequest, reply: FastifyReply, documentId: string, versionNumber?: number) {
-  // Look first (audited as a read), so conditional and range requests are answered without opening the blob.
-  const { document } = await vault.documents.get(actor, documentId);
-  const versions = versionNumber === undefined ? null : await vault.documents.versions(actor, documentId);
-  const version = versions ? versions.versions.find((v) => v.number === versionNumber) : null;
-  if (versionNumber !== undefined && !version) throw new DomainError('NOT_FOUND', 'No such version of this document.');
-  const sha = version ? version.sha256 : document.sha256;
-  const size = version ? version.size : document.size;
-  const etag = etagOf(sha);
+  // Authorised once; conditional and unsatisfiable range requests are answered without reading (or auditing) content.
+  const prepared = await vault.documents.prepareDownload(actor, documentId, versionNumber === undefined ? {} : { versionNumber });
+  const { size } = prepared;
+  const etag = etagOf(prepared.version.sha256);
   if (etagMatches(request.headers['if-none-match'], etag)) return reply.status(304).header('ETag', etag).send();
   const range = parseRange(request.headers.range, size);
   if (range === 'unsatisfiable') {
     return reply.status(416).header('Content-Range', `bytes */${size}`).type('application/problem+json')
       .send({ type: 'about:blank', title: 'Range not satisfiable', status: 416, detail: `The file is ${size} bytes long.`, requestId: String(request.id) });
   }
-  const handle = await vault.documents.download(actor, documentId, { ...(versionNumber !== undefined ? { versionNumber } : {}), range });
+  const stream = await prepared.open(range);
   reply
     .header('ETag', etag)
     .header('Accept-Ranges', 'bytes')
-    .header('Content-Disposition', attachmentDisposition(handle.document.name))
+    .header('Content-Disposition', attachmentDisposition(prepared.document.name))
     .header('X-Content-Type-Options', 'nosniff')
     .header('Cache-Control', 'private, no-store')
-    .type(handle.version.mediaType || 'application/octet-stream');
-  if (handle.range) {
-    reply.status(206).header('Content-Range', `bytes ${handle.range.start}-${handle.range.end}/${handle.size}`).header('Content-Length', handle.range.end - handle.range.start + 1);
+    .type(prepared.version.mediaType || 'application/octet-stream');
+  if (range) {
+    reply.status(206).header('Content-Range', `bytes ${range.start}-${range.end}/${size}`).header('Content-Length', range.end - range.start + 1);
   } else {
-    reply.header('Content-Length', handle.size);
+    reply.header('Content-Length', size);
   }
-  return reply.send(handle.stream);
+  return reply.send(stream);
 }
 
 export const documentsRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
