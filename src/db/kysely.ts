@@ -44,12 +44,35 @@ export function openSqlite({ file, key }: SqliteOptions): DatabaseHandle {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return {
     db,
     caps: { dialect: 'sqlite', binary: 'blob', bigint: 'integer', rowLocks: false },
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Kysely's SQLite driver prepares every statement afresh; the same few hundred statements run on
+ * every request, so keep the prepared ones (better-sqlite3 statements are reusable).
+ */
+function withStatementCache(database: Database.Database, limit = 500): Database.Database {
+  const cache = new Map<string, Database.Statement>();
+  const prepare = database.prepare.bind(database);
+  return new Proxy(database, {
+    get(target, property, receiver) {
+      if (property !== 'prepare') return Reflect.get(target, property, receiver);
+      return (source: string) => {
+        let statement = cache.get(source);
+        if (!statement) {
+          statement = prepare(source);
+          if (cache.size >= limit) cache.delete(cache.keys().next().value as string);
+          cache.set(source, statement);
+        }
+        return statement;
+      };
+    },
+  });
 }
 
 export function openPostgres(url: string, poolSize = 10): DatabaseHandle {
