@@ -1,0 +1,83 @@
+// CPU time actually spent by each process during a phase (utime + stime from /proc/<pid>/stat),
+// and the load average around it. On a shared machine the wall-clock rates depend on what else
+// runs; CPU-seconds per GiB or per thousand files do not, so both are recorded.
+import { readdirSync, readFileSync } from 'node:fs';
+import os, { loadavg } from 'node:os';
+
+const TICKS_PER_SECOND = 100; // getconf CLK_TCK on Linux
+
+interface Stat {
+  pid: number;
+  ppid: number;
+  ticks: number;
+}
+
+function stat(pid: number): Stat | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state); ppid is field 4, utime 14, stime 15.
+    return { pid, ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds of one process. */
+export function cpuOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  return (stat(pid)?.ticks ?? 0) / TICKS_PER_SECOND;
+}
+
+/** CPU seconds of a process and its direct children (Apache's master and its workers). */
+export function cpuOfTree(rootPid: number | undefined): number {
+  if (!rootPid) return 0;
+  let ticks = 0;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const s = stat(Number(name));
+    if (s && (s.pid === rootPid || s.ppid === rootPid)) ticks += s.ticks;
+  }
+  return ticks / TICKS_PER_SECOND;
+}
+
+export type Sources = Record<string, () => number>;
+
+export interface PhaseCost {
+  wallSeconds: number;
+  /** CPU seconds per process over the phase. */
+  cpuSeconds: Record<string, number>;
+  loadavg1: { start: number; end: number };
+}
+
+/** Measures wall time, CPU seconds of each source and the 1-minute load average around `work`. */
+export async function costed<T>(sources: Sources, work: () => Promise<T>): Promise<{ value: T; cost: PhaseCost }> {
+  const before = Object.fromEntries(Object.entries(sources).map(([k, f]) => [k, f()]));
+  const load = loadavg()[0] ?? 0;
+  const started = process.hrtime.bigint();
+  const value = await work();
+  const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpuSeconds = Object.fromEntries(Object.entries(sources).map(([k, f]) => [k, Math.round((f() - (before[k] ?? 0)) * 100) / 100]));
+  return { value, cost: { wallSeconds: Math.round(wallSeconds * 1000) / 1000, cpuSeconds, loadavg1: { start: round2(load), end: round2(loadavg()[0] ?? 0) } } };
+}
+
+/** This process's own CPU seconds (the benchmark client). */
+export const selfCpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+const round2 = (n: number): number => Math.round(n * 100) / 100;
+
+/** Waits (up to `maxSeconds`) for the 1-minute load average to fall below `below`; returns what it saw. */
+export async function waitForQuiet(below: number, maxSeconds: number, log: (line: string) => void): Promise<{ waitedSeconds: number; loadavg1: number }> {
+  const started = Date.now();
+  for (;;) {
+    const load = loadavg()[0] ?? 0;
+    const waited = (Date.now() - started) / 1000;
+    if (load < below || waited >= maxSeconds) return { waitedSeconds: Math.round(waited), loadavg1: round2(load) };
+    if (Math.round(waited) % 30 === 0) log(`machine busy (load ${load.toFixed(1)} on ${os.cpus().length} cores); waiting up to ${maxSeconds - Math.round(waited)} s more for it to settle`);
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+  }
+}

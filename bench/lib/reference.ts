@@ -1,0 +1,102 @@
+// Ceilings measured on the same machine in the same run: durable sequential write (dd with
+// fdatasync), one core's AES-256-GCM and SHA-256 (openssl speed), and clamd's own INSTREAM rate.
+import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ClamdScanner } from '../../src/integrations/clamd.scanner.js';
+import { chunksOf, MiB, randomBuffer } from './data.js';
+import { trackPid, untrackPid } from './cleanup.js';
+
+function run(cmd: string, args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string; seconds: number }> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    trackPid(child.pid);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      untrackPid(child.pid);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      untrackPid(child.pid);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (code === 0) resolve({ stdout, stderr, seconds });
+      else reject(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${stderr.slice(-500)}`));
+    });
+  });
+}
+
+/** dd if=/dev/zero of=DIR/ddtest bs=1M count=1024 conv=fdatasync; MB/s (10^6 bytes) from dd's own bytes and seconds. */
+export async function ddWrite(dir: string): Promise<{ mbPerSec: number; seconds: number; line: string }> {
+  const file = path.join(dir, 'ddtest');
+  try {
+    const { stderr } = await run('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', 'count=1024', 'conv=fdatasync'], 180_000);
+    const line = stderr.trim().split('\n').pop() ?? '';
+    const m = /^(\d+) bytes .* copied, ([\d.,]+) s/.exec(line);
+    if (!m) throw new Error(`cannot parse dd output: ${stderr}`);
+    const seconds = Number((m[2] as string).replace(',', '.'));
+    return { mbPerSec: Number(m[1]) / seconds / 1e6, seconds, line };
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+/** `openssl speed -evp ALG -seconds 1`, the 16384-byte column, in MB/s (openssl reports 1000s of bytes/s). */
+export async function opensslSpeed(alg: string): Promise<{ mbPerSec: number; line: string }> {
+  const { stdout } = await run('openssl', ['speed', '-evp', alg, '-seconds', '1'], 120_000);
+  const lines = stdout.split('\n');
+  const header = lines.find((l) => /^type\s+/.test(l));
+  const row = lines.find((l) => l.toLowerCase().startsWith(alg.toLowerCase()));
+  if (!header || !row) throw new Error(`cannot parse openssl speed output: ${stdout.slice(-800)}`);
+  const sizes = [...header.matchAll(/(\d+) bytes/g)].map((m) => Number(m[1]));
+  const values = [...row.slice(alg.length).matchAll(/([\d.]+)k/g)].map((m) => Number(m[1]));
+  const i = sizes.indexOf(16384);
+  if (i < 0 || values[i] === undefined) throw new Error(`no 16384-byte column in: ${header} / ${row}`);
+  return { mbPerSec: (values[i] as number) / 1000, line: row.trim() };
+}
+
+/** clamd's INSTREAM rate on `bytes` of fresh random data (generated before the clock starts). */
+export async function clamdInstream(socketPath: string, bytes = 256 * MiB): Promise<{ mbPerSec: number; seconds: number; verdict: string }> {
+  const data = randomBuffer(bytes);
+  const scanner = new ClamdScanner({ socketPath, replyTimeoutMs: 300_000 });
+  const started = process.hrtime.bigint();
+  const verdict = await scanner.scan(asAsync(chunksOf(data, MiB)));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (verdict.outcome !== 'clean') throw new Error(`clamd did not answer clean on random data: ${JSON.stringify(verdict)}`);
+  return { mbPerSec: bytes / seconds / 1e6, seconds, verdict: verdict.outcome };
+}
+
+async function* asAsync<T>(items: Iterable<T>): AsyncGenerator<T> {
+  for (const item of items) yield item;
+}
+
+/**
+ * Small durable commits per second: write 4 KiB and fdatasync, `count` times, in `dir`. Every
+ * Strongroom upload and download commits at least once to SQLite (synchronous=FULL, so an fsync of
+ * the WAL), and an upload also fsyncs its blob and the blob's directory, so this bounds the
+ * small-file rates on this disk.
+ */
+export async function fsyncRate(dir: string, count = 500): Promise<{ perSec: number; meanMs: number }> {
+  const { open } = await import('node:fs/promises');
+  const file = path.join(dir, 'fsynctest');
+  const handle = await open(file, 'w');
+  const block = Buffer.alloc(4096, 7);
+  try {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < count; i++) {
+      await handle.write(block, 0, block.length, i * block.length);
+      await handle.datasync();
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return { perSec: count / seconds, meanMs: (seconds / count) * 1000 };
+  } finally {
+    await handle.close();
+    await rm(file, { force: true });
+  }
+}

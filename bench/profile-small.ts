@@ -1,0 +1,60 @@
+// Where a server spends its CPU on small files: runs `strongroom serve` with --cpu-prof, does N
+// small uploads and N downloads with 4 keep-alive clients, stops it and prints the functions and
+// files with the most self time. Usage: node --import tsx bench/profile-small.ts [N]
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { cleanupAll, cleanupSync } from './lib/cleanup.js';
+import { smallFiles } from './lib/data.js';
+import { seed, startServer } from './lib/strongroom.js';
+import { restSmallDownloads, restSmallUploads } from './lib/workloads.js';
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const count = Number(process.argv[2] ?? 500);
+const root = await mkdtemp(path.join(tmpdir(), 'srp-'));
+process.on('exit', cleanupSync);
+try {
+  const dataDir = path.join(root, 'd');
+  const profDir = path.join(root, 'prof');
+  const seeded = await seed(dataDir);
+  const server = await startServer({ dataDir, logFile: path.join(root, 'server.log'), nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
+  const api = { baseUrl: server.baseUrl, authorization: `Bearer ${seeded.token}` };
+  const files = smallFiles(count, 4096);
+  const up = await restSmallUploads(api, seeded.collectionId, files, 4, 'p');
+  const down = await restSmallDownloads(api, up.ids, files, 4);
+  process.stdout.write(`uploads ${(up.done / up.seconds).toFixed(0)}/s, downloads ${(down.done / down.seconds).toFixed(0)}/s (profiling slows both)\n`);
+  await server.stop();
+  const name = (await readdir(profDir)).find((n) => n.endsWith('.cpuprofile'));
+  if (!name) throw new Error('no profile written');
+  const profile = JSON.parse(await readFile(path.join(profDir, name), 'utf8')) as Profile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const fn = new Map<string, number>();
+  const file = new Map<string, number>();
+  for (const [id, us] of self) {
+    const n = byId.get(id)!;
+    const url = n.callFrame.url.replace(/^file:\/\//, '').replace(/.*\/node_modules\//, 'node_modules/').replace(/.*\/main\//, '');
+    const key = `${n.callFrame.functionName || '(anonymous)'}  ${url}:${n.callFrame.lineNumber + 1}`;
+    fn.set(key, (fn.get(key) ?? 0) + us);
+    const pkg = url.startsWith('node_modules/') ? url.split('/').slice(0, url.startsWith('node_modules/@') ? 3 : 2).join('/') : url || `(${n.callFrame.functionName})`;
+    file.set(pkg, (file.get(pkg) ?? 0) + us);
+  }
+  const top = (m: Map<string, number>, k: number): string =>
+    [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([key, us]) => `${((us / total) * 100).toFixed(1).padStart(5)} %  ${key}`).join('\n');
+  process.stdout.write(`\nself time ${(total / 1e6).toFixed(2)} s over ${count} uploads + ${count} downloads\n\nby file or package:\n${top(file, 25)}\n\nby function:\n${top(fn, 35)}\n`);
+} finally {
+  await cleanupAll();
+  await rm(root, { recursive: true, force: true });
+}

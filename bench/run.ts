@@ -1,0 +1,387 @@
+// Strongroom's performance benchmark (make bench): seeds a fresh vault through the CLI, runs
+// `strongroom serve` as a child process and measures it through the REST API (and WebDAV, when
+// there is one) beside reference figures from the same machine in the same run: dd, openssl speed,
+// clamd's own INSTREAM rate and Apache mod_dav. Writes bench/results/<date>.json and prints a table.
+//
+// Environment: BENCH_LARGE_MIB (default 1024), BENCH_SMALL_COUNT (2000), BENCH_CLIENTS (4),
+// BENCH_CLAMD_MIB (256), BENCH_TIME_LIMIT_S (840), BENCH_SKIP_APACHE=1, BENCH_OUT (results file).
+import { statSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import path from 'node:path';
+import { startApache } from './lib/apache.js';
+import { auditRates, type AuditRun } from './lib/audit.js';
+import { cleanupAll, cleanupSync, onCleanup, trackDir, untrackDir } from './lib/cleanup.js';
+import { MiB, randomBuffer, smallFiles } from './lib/data.js';
+import type { PoolResult } from './lib/http.js';
+import { costed, cpuOf, cpuOfTree, selfCpu, waitForQuiet, type PhaseCost, type Sources } from './lib/cpu.js';
+import { clamdInstream, ddWrite, fsyncRate, opensslSpeed } from './lib/reference.js';
+import { aim, aimsTable, fmt, table, type Aim } from './lib/report.js';
+import { RssSampler, mb, round } from './lib/rss.js';
+import { REPO_ROOT, entryForRun, seed, sleep, startServer, type RunningServer } from './lib/strongroom.js';
+import {
+  davAnswers, davLargeGet, davLargePut, davSmallGets, davSmallPuts, davWaitReadable, findDavCollection, restLargeDownload,
+  restLargeUpload, restSmallDownloads, restSmallUploads, waitAvailable, type Endpoint,
+} from './lib/workloads.js';
+
+const env = process.env;
+const LARGE_BYTES = Number(env.BENCH_LARGE_MIB ?? 1024) * MiB;
+const SMALL_COUNT = Number(env.BENCH_SMALL_COUNT ?? 2000);
+const SMALL_BYTES = 4096;
+const CLIENTS = Number(env.BENCH_CLIENTS ?? 4);
+const CLAMD_BYTES = Number(env.BENCH_CLAMD_MIB ?? 256) * MiB;
+const TIME_LIMIT_MS = Number(env.BENCH_TIME_LIMIT_S ?? 840) * 1000;
+/** Wait this long at most for other work on the machine to calm down before measuring. */
+const WAIT_QUIET_S = Number(env.BENCH_WAIT_QUIET_S ?? 60);
+
+const startedAt = new Date();
+const t0 = Date.now();
+const log = (line: string): void => void process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+const mbps = (bytes: number, seconds: number): number => bytes / seconds / 1e6;
+const perSec = (p: PoolResult): number => p.done / p.seconds;
+const ratio = (a: number | null | undefined, b: number | null | undefined): number | null => (a == null || b == null || b === 0 ? null : a / b);
+const r1 = (n: number | null | undefined, d = 1): number | null => (n == null || !Number.isFinite(n) ? null : round(n, d));
+
+/** Server CPU efficiency: what one fully available core would sustain at this CPU cost. */
+const perCpu = (amount: number, cost: PhaseCost, who = 'server'): number | null => {
+  const cpu = cost.cpuSeconds[who];
+  return cpu ? round(amount / cpu, 1) : null;
+};
+
+function checkPool(what: string, p: PoolResult, expected: number): void {
+  if (p.errors.length > 0 || p.done !== expected) {
+    throw new Error(`${what}: ${p.done}/${expected} succeeded; first errors: ${p.errors.slice(0, 3).join(' | ')}`);
+  }
+}
+
+// Everything measured goes in here; it is written out even when the run fails part-way.
+const results: Record<string, unknown> = {};
+const notes: string[] = [];
+
+async function main(): Promise<void> {
+  const date = startedAt.toISOString().slice(0, 10);
+  const entry = entryForRun();
+  results.run = {
+    date, startedAt: startedAt.toISOString(), host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30, 1), kernel: release(), node: process.version },
+    server: { entry: entry.kind, entryReason: entry.reason, entryBuiltAt: entry.kind === 'dist' ? statSync(entry.args[0] as string).mtime.toISOString() : null, logLevel: env.STRONGROOM_LOG_LEVEL ?? 'info (default)' },
+    parameters: { largeBytes: LARGE_BYTES, smallCount: SMALL_COUNT, smallBytes: SMALL_BYTES, clients: CLIENTS, clamdInstreamBytes: CLAMD_BYTES },
+    units: 'MB = 10^6 bytes; MB/s likewise (as dd and openssl report)',
+  };
+  if (entry.kind === 'tsx') notes.push(`The server and CLI ran from the TypeScript source through tsx (${entry.reason}); the code is the same, transpiled once at start-up.`);
+  const quiet = await waitForQuiet(Math.max(1, cpus().length * 0.75), WAIT_QUIET_S, log);
+  (results.run as Record<string, unknown>).loadBeforeStart = { ...quiet, cores: cpus().length };
+  if (quiet.loadavg1 >= cpus().length * 0.75) {
+    notes.push(`The machine was busy with other work throughout (1-minute load ${quiet.loadavg1} on ${cpus().length} cores when measuring began): wall-clock rates are lower than on an idle machine; each phase records its load average and the CPU seconds each process used.`);
+  }
+  log(`server entry: ${entry.kind}; large file ${LARGE_BYTES / MiB} MiB; ${SMALL_COUNT} × ${SMALL_BYTES} B with ${CLIENTS} clients`);
+
+  // A short path: clamd's socket lives under the data directory and must fit in 107 bytes.
+  const root = await mkdtemp(path.join(tmpdir(), 'srb-'));
+  trackDir(root);
+  onCleanup('temporary directory', async () => {
+    await rm(root, { recursive: true, force: true });
+    untrackDir(root);
+  });
+  const d1 = path.join(root, 'd1');
+  const d2 = path.join(root, 'd2');
+  await mkdir(d1, { recursive: true });
+
+  // ---------------------------------------------------------------------- reference figures
+  log('dd: 1 GiB with fdatasync into the data directory');
+  const dd = await ddWrite(d1);
+  log(`dd: ${dd.mbPerSec.toFixed(0)} MB/s (${dd.line})`);
+  const fsync = await fsyncRate(d1);
+  log(`4 KiB write + fdatasync: ${fsync.perSec.toFixed(0)}/s (${fsync.meanMs.toFixed(2)} ms each)`);
+  const aes = await opensslSpeed('aes-256-gcm');
+  log(`openssl aes-256-gcm: ${aes.mbPerSec.toFixed(0)} MB/s at 16 KiB`);
+  const sha = await opensslSpeed('sha256');
+  log(`openssl sha256: ${sha.mbPerSec.toFixed(0)} MB/s at 16 KiB`);
+  const reference: Record<string, unknown> = {
+    ddWriteMBps: r1(dd.mbPerSec), ddLine: dd.line,
+    fdatasync4KiBPerSec: r1(fsync.perSec), fdatasyncMeanMs: r1(fsync.meanMs, 3),
+    fdatasyncNote: '4 KiB pwrite + fdatasync in a loop in the data directory: the durable-commit ceiling for small-file rates (each upload fsyncs blob, directory and the SQLite WAL)',
+    opensslAes256GcmMBps: r1(aes.mbPerSec), opensslSha256MBps: r1(sha.mbPerSec),
+    opensslNote: 'one core, 16384-byte blocks, openssl speed -evp ALG -seconds 1',
+  };
+  results.reference = reference;
+
+  // ---------------------------------------------------------------------- server 1: scanning inline
+  log('seeding vault 1 through the CLI');
+  const seeded = await seed(d1);
+  const api: Endpoint = { baseUrl: new URL('http://127.0.0.1'), authorization: `Bearer ${seeded.token}` };
+  log('starting strongroom serve (1: default settings)');
+  const s1 = await startServer({ dataDir: d1, logFile: path.join(root, 'server1.log') });
+  api.baseUrl = s1.baseUrl;
+  const rss = new RssSampler(s1.pid).start();
+  const src1: Sources = { server: () => cpuOf(s1.pid), clamd: () => cpuOf(s1.clamdPid()), bench: selfCpu };
+  log(`server 1 pid ${s1.pid} on ${s1.baseUrl.href}, clamd pid ${s1.clamdPid() ?? '?'}`);
+
+  rss.phase('clamd-instream');
+  log(`clamd INSTREAM: ${CLAMD_BYTES / MiB} MiB of fresh random data`);
+  const clamdRun = await costed(src1, () => clamdInstream(path.join(d1, 'clamd', 'clamd.sock'), CLAMD_BYTES));
+  const clamd = clamdRun.value;
+  reference.clamdInstreamMBps = r1(clamd.mbPerSec);
+  reference.clamdInstreamSeconds = r1(clamd.seconds, 2);
+  reference.clamdInstreamCost = clamdRun.cost;
+  reference.clamdInstreamMBPerClamdCpuSecond = perCpu(CLAMD_BYTES / 1e6, clamdRun.cost, 'clamd');
+  log(`clamd INSTREAM: ${clamd.mbPerSec.toFixed(0)} MB/s`);
+
+  const base = randomBuffer(64 * MiB);
+  const rest: Record<string, unknown> = {};
+  results.rest = rest;
+
+  rss.phase('large-upload');
+  log(`REST: uploading ${LARGE_BYTES / MiB} MiB`);
+  const largeRun = await costed(src1, () => restLargeUpload(api, seeded.collectionId, LARGE_BYTES, base, 'large-1.bin'));
+  const large = largeRun.value;
+  rest.largeUpload = {
+    bytes: LARGE_BYTES, seconds: r1(large.seconds, 2), MBps: r1(mbps(LARGE_BYTES, large.seconds)), statusAtResponse: large.answer.status, scanAtResponse: large.answer.scan,
+    cost: largeRun.cost, MBPerServerCpuSecond: perCpu(LARGE_BYTES / 1e6, largeRun.cost),
+  };
+  log(`REST large upload: ${mbps(LARGE_BYTES, large.seconds).toFixed(0)} MB/s (${large.seconds.toFixed(2)} s), status ${large.answer.status}`);
+
+  rss.phase('large-scan');
+  const availRun = await costed(src1, () => waitAvailable(api, large.answer.id, 420_000));
+  const avail = availRun.value;
+  rest.largeAvailable = {
+    secondsAfterResponse: r1(avail.seconds, 2), MBps: r1(mbps(LARGE_BYTES, avail.seconds)), polls: avail.polls, cost: availRun.cost,
+    MBPerClamdCpuSecond: perCpu(LARGE_BYTES / 1e6, availRun.cost, 'clamd'), MBPerServerCpuSecond: perCpu(LARGE_BYTES / 1e6, availRun.cost),
+    note: 'from the upload response to GET /documents/:id saying "available": job pick-up (500 ms poll), decrypting the blob, clamd INSTREAM, commit',
+  };
+  log(`REST large file available ${avail.seconds.toFixed(2)} s after the response (${mbps(LARGE_BYTES, avail.seconds).toFixed(0)} MB/s)`);
+
+  rss.phase('large-download');
+  // The blob was just written and then read by the scan job, so it is in the page cache (warm).
+  const dl2Run = await costed(src1, () => restLargeDownload(api, large.answer.id, { size: LARGE_BYTES, sha256: large.answer.sha256 }));
+  const dl2 = dl2Run.value;
+  rest.largeDownload = {
+    seconds: r1(dl2.seconds, 2), MBps: r1(mbps(LARGE_BYTES, dl2.seconds)), cost: dl2Run.cost, MBPerServerCpuSecond: perCpu(LARGE_BYTES / 1e6, dl2Run.cost),
+    note: 'blob in the page cache (just written, then read by the scan job); the client checks the SHA-256 against the upload\'s as it receives',
+  };
+  log(`REST large download: ${mbps(LARGE_BYTES, dl2.seconds).toFixed(0)} MB/s warm, SHA-256 verified`);
+
+  rss.phase('small-upload');
+  const files1 = smallFiles(SMALL_COUNT, SMALL_BYTES);
+  const up1Run = await costed(src1, () => restSmallUploads(api, seeded.collectionId, files1, CLIENTS, 'small'));
+  const up1 = up1Run.value;
+  checkPool('small uploads', up1, SMALL_COUNT);
+  rest.smallUpload = {
+    count: SMALL_COUNT, bytes: SMALL_BYTES, clients: CLIENTS, seconds: r1(up1.seconds, 2), filesPerSec: r1(perSec(up1)), statuses: up1.statuses,
+    cost: up1Run.cost, filesPerServerCpuSecond: perCpu(SMALL_COUNT, up1Run.cost),
+  };
+  log(`REST small uploads: ${perSec(up1).toFixed(0)} files/s (${JSON.stringify(up1.statuses)})`);
+
+  rss.phase('small-download');
+  const down1Run = await costed(src1, () => restSmallDownloads(api, up1.ids, files1, CLIENTS));
+  const down1 = down1Run.value;
+  checkPool('small downloads', down1, SMALL_COUNT);
+  rest.smallDownload = { count: SMALL_COUNT, clients: CLIENTS, seconds: r1(down1.seconds, 2), filesPerSec: r1(perSec(down1)), cost: down1Run.cost, filesPerServerCpuSecond: perCpu(SMALL_COUNT, down1Run.cost) };
+  log(`REST small downloads: ${perSec(down1).toFixed(0)} files/s`);
+
+  // ---------------------------------------------------------------------- WebDAV on Strongroom
+  rss.phase('webdav');
+  const davResults: Record<string, unknown> = {};
+  results.webdav = davResults;
+  const dav: Endpoint = { baseUrl: s1.baseUrl, authorization: `Basic ${Buffer.from(`${seeded.email}:${seeded.appPassword}`).toString('base64')}` };
+  const davStatus = await davAnswers(dav).catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
+  let srDav: { largePut: number; largeGet: number; smallPut: number; smallGet: number; readableAfter: number } | null = null;
+  if (typeof davStatus === 'number' && davStatus !== 404 && davStatus < 500) {
+    const folder = await findDavCollection(dav, [seeded.collectionName, seeded.collectionId]);
+    if (!folder) {
+      davResults.strongroom = { skipped: `OPTIONS /dav/ answered ${davStatus}, but no folder for the collection "${seeded.collectionName}" was found by PROPFIND` };
+      notes.push('WebDAV answered but the collection folder was not found; Strongroom WebDAV figures skipped.');
+    } else {
+      log(`WebDAV: collection at ${folder}`);
+      // GET the large file the REST API uploaded (already scanned and in the page cache), so the
+      // comparison with Apache needs no second wait for a 1 GiB malware scan.
+      const davReadable = await davWaitReadable(dav, `${folder}large-1.bin`, 30_000);
+      const getRun = await costed(src1, () => davLargeGet(dav, `${folder}large-1.bin`, LARGE_BYTES));
+      const get = getRun.value;
+      const files = smallFiles(SMALL_COUNT, SMALL_BYTES);
+      const putsRun = await costed(src1, () => davSmallPuts(dav, folder, files, CLIENTS, 'dav'));
+      const puts = putsRun.value;
+      checkPool('Strongroom WebDAV PUTs', puts, SMALL_COUNT);
+      const getsRun = await costed(src1, () => davSmallGets(dav, folder, files, CLIENTS, 'dav'));
+      const gets = getsRun.value;
+      checkPool('Strongroom WebDAV GETs', gets, SMALL_COUNT);
+      // Last, because its malware scan then runs in the background and would disturb anything after it.
+      const putRun = await costed(src1, () => davLargePut(dav, `${folder}dav-large.bin`, LARGE_BYTES, base));
+      const put = putRun.value;
+      srDav = { largePut: mbps(LARGE_BYTES, put), largeGet: mbps(LARGE_BYTES, get), smallPut: perSec(puts), smallGet: perSec(gets), readableAfter: davReadable };
+      davResults.strongroom = {
+        folder, largePutMBps: r1(srDav.largePut), largeGetMBps: r1(srDav.largeGet),
+        largeNote: 'GET reads the file uploaded through the REST API (scanned, warm); the PUT runs last and its scan is not awaited (the server is stopped after it)',
+        smallPutFilesPerSec: r1(srDav.smallPut), smallGetFilesPerSec: r1(srDav.smallGet),
+        costs: { largePut: putRun.cost, largeGet: getRun.cost, smallPut: putsRun.cost, smallGet: getsRun.cost },
+      };
+      log(`Strongroom WebDAV: PUT ${srDav.largePut.toFixed(0)} MB/s, GET ${srDav.largeGet.toFixed(0)} MB/s, small PUT ${srDav.smallPut.toFixed(0)}/s, small GET ${srDav.smallGet.toFixed(0)}/s`);
+    }
+  } else {
+    davResults.strongroom = { skipped: `OPTIONS /dav/ answered ${davStatus}: no WebDAV interface on this build yet` };
+    notes.push(`Strongroom WebDAV not measured: OPTIONS /dav/ answered ${davStatus} (the WebDAV interface was not yet mounted in this build).`);
+    log(`WebDAV: OPTIONS /dav/ answered ${davStatus}; Strongroom WebDAV skipped`);
+  }
+
+  rss.stop();
+  const clamdPid = s1.clamdPid();
+  const clamdHwm = clamdPid ? await readFile(`/proc/${clamdPid}/status`, 'utf8').then((s) => Number(/^VmHWM:\s+(\d+)/m.exec(s)?.[1] ?? 0) * 1024).catch(() => 0) : 0;
+  results.memory = {
+    serverPeakMB: r1(mb(rss.hwmBytes)), serverPeakSampledRssMB: r1(mb(rss.maxRssBytes)), samples: rss.samples, maxRssByPhaseMB: rss.byPhaseMB(),
+    clamdPeakMB: clamdHwm ? r1(mb(clamdHwm)) : null,
+    note: 'server = the node process of strongroom serve (VmHWM from /proc/<pid>/status, the kernel-kept peak); clamd is a separate process and not included',
+  };
+  log(`server 1 peak RSS (VmHWM) ${mb(rss.hwmBytes).toFixed(0)} MB; clamd ${mb(clamdHwm).toFixed(0)} MB`);
+  await s1.stop();
+
+  // ---------------------------------------------------------------------- server 2: scanning deferred
+  await mkdir(d2, { recursive: true });
+  log('seeding vault 2 (STRONGROOM_INLINE_SCAN_MAX_BYTES=1: no inline scan)');
+  const seeded2 = await seed(d2);
+  const s2: RunningServer = await startServer({ dataDir: d2, logFile: path.join(root, 'server2.log'), env: { STRONGROOM_INLINE_SCAN_MAX_BYTES: '1' } });
+  const api2: Endpoint = { baseUrl: s2.baseUrl, authorization: `Bearer ${seeded2.token}` };
+  const files2 = smallFiles(SMALL_COUNT, SMALL_BYTES);
+  const src2: Sources = { server: () => cpuOf(s2.pid), clamd: () => cpuOf(s2.clamdPid()), bench: selfCpu };
+  const up2Run = await costed(src2, () => restSmallUploads(api2, seeded2.collectionId, files2, CLIENTS, 'small'));
+  const up2 = up2Run.value;
+  checkPool('small uploads without inline scan', up2, SMALL_COUNT);
+  const drainStart = Date.now();
+  const lastId = up2.ids[up2.ids.length - 1] as string;
+  const drained = await waitAvailable(api2, lastId, 180_000).then((r) => r.seconds, () => null);
+  const drainSeconds = drained === null ? null : (Date.now() - drainStart) / 1000;
+  rest.smallUploadNoInlineScan = {
+    count: SMALL_COUNT, seconds: r1(up2.seconds, 2), filesPerSec: r1(perSec(up2)), statuses: up2.statuses, scanJobsDrainedSecondsAfter: r1(drainSeconds, 2),
+    cost: up2Run.cost, filesPerServerCpuSecond: perCpu(SMALL_COUNT, up2Run.cost),
+    note: 'STRONGROOM_INLINE_SCAN_MAX_BYTES=1: every file is committed as pending_scan and scanned afterwards by the job worker, which runs concurrently with the uploads on the same 2 cores',
+  };
+  log(`REST small uploads, scan deferred: ${perSec(up2).toFixed(0)} files/s (${JSON.stringify(up2.statuses)}); last file available ${drainSeconds?.toFixed(1) ?? '?'} s after the run`);
+  await s2.stop();
+
+  // ---------------------------------------------------------------------- Apache mod_dav
+  let apache: { largePut: number; largeGet: number; smallPut: number; smallGet: number } | null = null;
+  if (env.BENCH_SKIP_APACHE !== '1') {
+    log('Apache mod_dav: starting');
+    const a = await startApache();
+    const ep: Endpoint = { baseUrl: a.baseUrl, authorization: a.authorization };
+    const srcA: Sources = { apache: () => cpuOfTree(a.pid), bench: selfCpu };
+    const putRun = await costed(srcA, () => davLargePut(ep, `${a.davPath}large.bin`, LARGE_BYTES, base));
+    const getRun = await costed(srcA, () => davLargeGet(ep, `${a.davPath}large.bin`, LARGE_BYTES));
+    const put = putRun.value;
+    const get = getRun.value;
+    const files = smallFiles(SMALL_COUNT, SMALL_BYTES);
+    const putsRun = await costed(srcA, () => davSmallPuts(ep, a.davPath, files, CLIENTS, 'small'));
+    const puts = putsRun.value;
+    checkPool('Apache PUTs', puts, SMALL_COUNT);
+    const getsRun = await costed(srcA, () => davSmallGets(ep, a.davPath, files, CLIENTS, 'small'));
+    const gets = getsRun.value;
+    checkPool('Apache GETs', gets, SMALL_COUNT);
+    apache = { largePut: mbps(LARGE_BYTES, put), largeGet: mbps(LARGE_BYTES, get), smallPut: perSec(puts), smallGet: perSec(gets) };
+    davResults.apache = {
+      version: 'Apache/2.4 mod_dav_fs, mpm_event, Basic auth (htpasswd {SHA}), defaults otherwise (no fsync on PUT)',
+      largePutMBps: r1(apache.largePut), largeGetMBps: r1(apache.largeGet), smallPutFilesPerSec: r1(apache.smallPut), smallGetFilesPerSec: r1(apache.smallGet),
+      costs: { largePut: putRun.cost, largeGet: getRun.cost, smallPut: putsRun.cost, smallGet: getsRun.cost },
+    };
+    log(`Apache: PUT ${apache.largePut.toFixed(0)} MB/s, GET ${apache.largeGet.toFixed(0)} MB/s, small PUT ${apache.smallPut.toFixed(0)}/s, small GET ${apache.smallGet.toFixed(0)}/s`);
+    await a.stop();
+  }
+  if (srDav && apache) {
+    davResults.ratios = {
+      largeGet: r1(srDav.largeGet / apache.largeGet, 3), smallPut: r1(srDav.smallPut / apache.smallPut, 3), smallGet: r1(srDav.smallGet / apache.smallGet, 3),
+      largePutVsDd: r1(srDav.largePut / dd.mbPerSec, 3),
+    };
+  }
+
+  // ---------------------------------------------------------------------- audit sequencing
+  log('audit: integrating events in-process on a fresh SQLite vault');
+  const audit: AuditRun[] = await auditRates(path.join(root, 'audit'), [2 * SMALL_COUNT, 2 * SMALL_COUNT]);
+  results.audit = {
+    runs: audit.map((a) => ({ ...a, insertSeconds: r1(a.insertSeconds, 3), integrateSeconds: r1(a.integrateSeconds, 3), eventsPerSec: r1(a.eventsPerSec) })),
+    note: 'AuditService.integrate() (Merkle leaf hashes, tree nodes, tree size, signed checkpoint with offsite copy) on SQLite with synchronous=FULL, in the bench process; every upload and every download writes one event',
+  };
+  for (const a of audit) log(`audit: ${a.events} events integrated at ${a.eventsPerSec.toFixed(0)} events/s (tree had ${a.treeSizeBefore})`);
+
+  // ---------------------------------------------------------------------- aims
+  const smallOn = perSec(up1);
+  const smallOff = perSec(up2);
+  const scanCost = 1 - smallOn / smallOff;
+  const availRate = mbps(LARGE_BYTES, avail.seconds);
+  const aims: Aim[] = [
+    aim({ id: 'large-upload', description: '1 GiB REST upload ≥ 0.9 × dd', measured: r1(mbps(LARGE_BYTES, large.seconds)), unit: 'MB/s', target: r1(0.9 * dd.mbPerSec), comparator: '>=', basis: `dd conv=fdatasync ${dd.mbPerSec.toFixed(0)} MB/s` }),
+    aim({ id: 'large-download', description: '1 GiB REST download (warm) ≥ 1 GB/s', measured: r1(mbps(LARGE_BYTES, dl2.seconds)), unit: 'MB/s', target: 1000, comparator: '>=', basis: 'absolute' }),
+    aim({ id: 'small-upload', description: '4 KiB REST uploads ≥ 2,500 files/s', measured: r1(smallOn), unit: 'files/s', target: 2500, comparator: '>=', basis: `${CLIENTS} keep-alive clients` }),
+    aim({ id: 'small-download', description: '4 KiB REST downloads ≥ 4,000 files/s', measured: r1(perSec(down1)), unit: 'files/s', target: 4000, comparator: '>=', basis: `${CLIENTS} keep-alive clients` }),
+    aim({ id: 'rss', description: 'server peak RSS < 300 MB', measured: r1(mb(rss.hwmBytes)), unit: 'MB', target: 300, comparator: '<', basis: 'VmHWM of the server process over the whole REST and WebDAV run' }),
+    aim({ id: 'scan-cost', description: 'inline scanning costs ≤ 30 % (small uploads)', measured: r1(scanCost * 100), unit: '%', target: 30, comparator: '<=', basis: `${smallOn.toFixed(0)} files/s scanning vs ${smallOff.toFixed(0)} files/s deferred` }),
+    aim({
+      id: 'large-available', description: '1 GiB available at ≥ 0.8 × clamd rate', measured: large.answer.status === 'available' ? null : r1(availRate), unit: 'MB/s', target: r1(0.8 * clamd.mbPerSec), comparator: '>=',
+      basis: `clamd INSTREAM ${clamd.mbPerSec.toFixed(0)} MB/s on fresh random data`, ...(large.answer.status === 'available' ? { note: 'the file was small enough to be scanned inline' } : {}),
+    }),
+    aim({ id: 'dav-large-get', description: 'WebDAV 1 GiB GET ≥ 0.8 × Apache', measured: r1(ratio(srDav?.largeGet, apache?.largeGet), 3), unit: '×', target: 0.8, comparator: '>=', basis: apache ? `Apache ${apache.largeGet.toFixed(0)} MB/s` : 'Apache not run', ...(srDav ? {} : { note: 'no Strongroom WebDAV' }) }),
+    aim({ id: 'dav-small-put', description: 'WebDAV 4 KiB PUT ≥ 0.5 × Apache', measured: r1(ratio(srDav?.smallPut, apache?.smallPut), 3), unit: '×', target: 0.5, comparator: '>=', basis: apache ? `Apache ${apache.smallPut.toFixed(0)} files/s` : 'Apache not run', ...(srDav ? {} : { note: 'no Strongroom WebDAV' }) }),
+    aim({ id: 'dav-small-get', description: 'WebDAV 4 KiB GET ≥ 0.3 × Apache', measured: r1(ratio(srDav?.smallGet, apache?.smallGet), 3), unit: '×', target: 0.3, comparator: '>=', basis: apache ? `Apache ${apache.smallGet.toFixed(0)} files/s` : 'Apache not run', ...(srDav ? {} : { note: 'no Strongroom WebDAV' }) }),
+    aim({ id: 'dav-large-put', description: 'WebDAV 1 GiB PUT ≥ 0.9 × dd', measured: r1(srDav?.largePut), unit: 'MB/s', target: r1(0.9 * dd.mbPerSec), comparator: '>=', basis: `dd ${dd.mbPerSec.toFixed(0)} MB/s`, ...(srDav ? {} : { note: 'no Strongroom WebDAV' }) }),
+  ];
+  results.aims = aims;
+  results.ratios = {
+    largeUploadVsDd: r1(mbps(LARGE_BYTES, large.seconds) / dd.mbPerSec, 3),
+    largeAvailableVsClamd: r1(availRate / clamd.mbPerSec, 3),
+    smallUploadScanOnVsOff: r1(smallOn / smallOff, 3),
+    largeDownloadVsAesGcm: r1(mbps(LARGE_BYTES, dl2.seconds) / aes.mbPerSec, 3),
+  };
+
+  const finishedAt = new Date();
+  results.run = { ...(results.run as object), finishedAt: finishedAt.toISOString(), durationSeconds: r1((Date.now() - t0) / 1000), loadavgAtEnd: loadavg().map((n) => round(n, 2)) };
+  results.notes = notes;
+  const out = env.BENCH_OUT ?? path.join(REPO_ROOT, 'bench', 'results', `${date}.json`);
+  await mkdir(path.dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+
+  const c = (cost: PhaseCost): string =>
+    `${Object.entries(cost.cpuSeconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')} (of ${cost.wallSeconds.toFixed(1)} s; load ${cost.loadavg1.start.toFixed(1)})`;
+  const figures = table([
+    ['Figure', 'Result', 'CPU seconds used'],
+    ['dd 1 GiB, fdatasync', fmt(dd.mbPerSec, 'MB/s'), ''],
+    ['4 KiB write + fdatasync', `${fmt(fsync.perSec, '/s')} (${fsync.meanMs.toFixed(2)} ms)`, ''],
+    ['openssl AES-256-GCM (1 core, 16 KiB)', fmt(aes.mbPerSec, 'MB/s'), ''],
+    ['openssl SHA-256 (1 core, 16 KiB)', fmt(sha.mbPerSec, 'MB/s'), ''],
+    [`clamd INSTREAM (${CLAMD_BYTES / MiB} MiB random)`, fmt(clamd.mbPerSec, 'MB/s'), c(clamdRun.cost)],
+    [`REST ${LARGE_BYTES / MiB} MiB upload`, fmt(mbps(LARGE_BYTES, large.seconds), 'MB/s'), c(largeRun.cost)],
+    [`REST ${LARGE_BYTES / MiB} MiB upload → available`, `${avail.seconds.toFixed(2)} s (${fmt(availRate, 'MB/s')})`, c(availRun.cost)],
+    [`REST ${LARGE_BYTES / MiB} MiB download (warm)`, fmt(mbps(LARGE_BYTES, dl2.seconds), 'MB/s'), c(dl2Run.cost)],
+    [`REST ${SMALL_COUNT} × 4 KiB uploads, scanning`, fmt(smallOn, 'files/s'), c(up1Run.cost)],
+    [`REST ${SMALL_COUNT} × 4 KiB uploads, scan deferred`, fmt(smallOff, 'files/s'), c(up2Run.cost)],
+    [`REST ${SMALL_COUNT} × 4 KiB downloads`, fmt(perSec(down1), 'files/s'), c(down1Run.cost)],
+    ['server peak RSS (VmHWM)', fmt(mb(rss.hwmBytes), 'MB'), ''],
+    ['clamd peak RSS (VmHWM)', fmt(clamdHwm ? mb(clamdHwm) : null, 'MB'), ''],
+    ...audit.map((a) => [`audit integrate ${a.events} events`, fmt(a.eventsPerSec, 'events/s'), '']),
+    ...(apache ? [[`Apache ${LARGE_BYTES / MiB} MiB PUT / GET`, `${fmt(apache.largePut, 'MB/s')} / ${fmt(apache.largeGet, 'MB/s')}`, ''], ['Apache 4 KiB PUT / GET', `${fmt(apache.smallPut, 'files/s')} / ${fmt(apache.smallGet, 'files/s')}`, '']] : []),
+    ...(srDav ? [[`Strongroom WebDAV ${LARGE_BYTES / MiB} MiB PUT / GET`, `${fmt(srDav.largePut, 'MB/s')} / ${fmt(srDav.largeGet, 'MB/s')}`, ''], ['Strongroom WebDAV 4 KiB PUT / GET', `${fmt(srDav.smallPut, 'files/s')} / ${fmt(srDav.smallGet, 'files/s')}`, '']] : [['Strongroom WebDAV', 'not measured (no /dav/)', '']]),
+  ]);
+  process.stdout.write(`\nStrongroom benchmark ${date} (${cpus().length} cores, server from ${entry.kind})\n\n${figures}\n\n${aimsTable(aims)}\n\n${notes.map((n) => `Note: ${n}`).join('\n')}\nResults written to ${path.relative(process.cwd(), out) || out}\n`);
+}
+
+async function failed(reason: string): Promise<never> {
+  log(`FAILED: ${reason}`);
+  results.error = reason;
+  results.notes = notes;
+  const out = path.join(REPO_ROOT, 'bench', 'results', `${startedAt.toISOString().slice(0, 10)}.partial.json`);
+  await writeFile(out, `${JSON.stringify(results, null, 2)}\n`).catch(() => undefined);
+  log(`partial results in ${out}; cleaning up`);
+  await cleanupAll(log);
+  process.exit(1);
+}
+
+process.on('exit', cleanupSync);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void failed(`interrupted (${signal})`));
+const watchdog = setTimeout(() => void failed(`time limit of ${TIME_LIMIT_MS / 1000} s reached`), TIME_LIMIT_MS);
+watchdog.unref();
+
+main().then(
+  async () => {
+    clearTimeout(watchdog);
+    await cleanupAll(log);
+    await sleep(0);
+    log('done');
+    process.exit(0);
+  },
+  (error: unknown) => failed(error instanceof Error ? error.stack ?? error.message : String(error)),
+);
