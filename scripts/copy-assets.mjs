@@ -11,6 +11,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // [folder under src/, which files in it (recursive) to copy]
 const ASSETS = [
   ['http/views', (name) => !/\.[cm]?tsx?$/.test(name)], // Nunjucks templates and the like
+  ['http/assets', (name) => /\.(m?js|css|svg|png)$/.test(name)], // the web interface's own scripts and styles
   ['db/migrations', (name) => name.endsWith('.sql')],
 ];
 

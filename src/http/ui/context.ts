@@ -112,7 +112,8 @@ function navigation(web: WebContext | null, path: string): NavItem[] {
   ];
   if (roles.includes('org_admin')) items.push({ href: '/admin/users', text: 'Users' });
   if (roles.includes('security_admin')) items.push({ href: '/admin/quarantine', text: 'Quarantine' });
-  if (roles.some((r) => r === 'auditor' || r === 'dpo' || r === 'org_admin')) items.push({ href: '/audit', text: 'Audit' });
+  if (roles.some((r) => r === 'auditor' || r === 'dpo')) items.push({ href: '/audit', text: 'Audit' });
+  else if (roles.includes('org_admin')) items.push({ href: '/audit/verify', text: 'Audit' });
   items.push({ href: '/account', text: 'Your account' });
   const best = items.filter((i) => (i.href === '/' ? path === '/' : path === i.href || path.startsWith(`${i.href}/`) || path.startsWith(`${i.href}?`))).at(-1);
   return items.map((i) => ({ ...i, active: i === best }));

@@ -50,7 +50,10 @@ export async function webInterface(app: FastifyInstance, vault: Vault): Promise<
       const problem = problemFor(error, request);
       const wantsJson = (request.headers.accept ?? '').includes('application/json');
       if (problem.status === 401 && !wantsJson) {
-        return reply.redirect(request.method === 'GET' ? `/sign-in?next=${encodeURIComponent(request.url)}` : '/sign-in', 303);
+        const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.url)}` : '';
+        const stage = request.webSession?.stage;
+        const step = stage === 'mfa' ? '/sign-in/code' : stage === 'mfa_setup' ? '/sign-in/set-up-mfa' : '/sign-in';
+        return reply.redirect(`${step}${next}`, 303);
       }
       if (wantsJson) return reply.status(problem.status).type('application/problem+json').send(problem);
       return render(ui, request, reply, 'error.njk', { problem }, problem.status);

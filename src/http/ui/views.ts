@@ -50,7 +50,8 @@ export function createViews(): nunjucks.Environment {
   env.addFilter('day', (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }) : ''));
   env.addFilter('pounds', (n: number) => `£${Math.round(n ?? 0).toLocaleString('en-GB')}`);
   env.addFilter('role', (r: string) => ROLE_NAMES[r] ?? r);
-  env.addFilter('area', (a: string) => (a ? (a.charAt(0).toUpperCase() + a.slice(1)).replace(/_/g, ' and ') : ''));
+  const AREA_NAMES: Record<string, string> = { hr: 'HR', it: 'IT', revenues_benefits: 'Revenues and benefits' };
+  env.addFilter('area', (a: string) => (a ? AREA_NAMES[a] ?? (a.charAt(0).toUpperCase() + a.slice(1)).replace(/_/g, ' ') : ''));
   env.addFilter('statusTag', (s: string) => STATUS_TAGS[s] ?? { text: s, classes: 'govuk-tag--grey' });
   env.addFilter('classificationTag', (c: string) => ({ text: c, classes: c === 'OFFICIAL-SENSITIVE' ? 'govuk-tag--purple' : 'govuk-tag--blue' }));
   return env;

@@ -1,0 +1,144 @@
+// Administration pages: people (invite, roles, teams, clearance, MFA reset, disable) for org admins,
+// your own API tokens and WebDAV app passwords, and the security admin's quarantine.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '../../domain/errors.js';
+import { CLASSIFICATIONS, ROLES } from '../../domain/types.js';
+import { requestInfo } from '../plugins/authenticate.js';
+import { errorList, render, requireCsrf, setSession, signedIn, type Ui } from './context.js';
+
+type Form = Record<string, string | string[] | undefined>;
+const one = (v: string | string[] | undefined): string => (Array.isArray(v) ? v[0] ?? '' : v ?? '');
+const many = (v: string | string[] | undefined): string[] => (Array.isArray(v) ? v : v ? [v] : []);
+const handled = (error: unknown): error is DomainError => error instanceof DomainError && ['INVALID', 'CONFLICT'].includes(error.code);
+
+const DONE: Record<string, string> = {
+  updated: 'The changes were saved.', disabled: 'The account was disabled and its sessions ended.', enabled: 'The account was enabled.',
+  'mfa-reset': 'Two-factor authentication was reset: they will set it up again at their next sign-in.', revoked: 'The credential was revoked.',
+  password: 'Your password was changed. You were signed out everywhere else.',
+  released: 'The version was released.', destroyed: 'The version was destroyed: its key is gone and it can never be read.',
+};
+
+export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
+  const choices = { allRoles: ROLES, allTeams: ui.vault.serviceAreas, classifications: CLASSIFICATIONS };
+
+  app.get<{ Querystring: { done?: string } }>('/admin/users', async (request, reply) => {
+    const web = signedIn(request);
+    return render(ui, request, reply, 'admin-users.njk', { people: await ui.people.list(web.actor), done: DONE[request.query.done ?? ''] ?? null });
+  });
+
+  const invitePage = (request: FastifyRequest, reply: FastifyReply, values: Form = {}, errors: unknown[] = [], status = 200) =>
+    render(ui, request, reply, 'admin-user-new.njk', { ...choices, values, chosenRoles: many(values.roles), chosenTeams: many(values.teams), errors }, status);
+
+  app.get('/admin/users/new', async (request, reply) => {
+    await ui.people.list(signedIn(request).actor); // org admins only
+    return invitePage(request, reply);
+  });
+
+  app.post<{ Body: Form }>('/admin/users', async (request, reply) => {
+    const web = requireCsrf(ui, request, one(request.body?._csrf));
+    const b = request.body;
+    try {
+      const { user, generatedPassword } = await ui.vault.identity.addUser(web.actor, {
+        organisationSlug: web.organisation.slug, email: one(b.email), name: one(b.name) || one(b.email), roles: many(b.roles), teams: many(b.teams), clearance: one(b.clearance) || 'OFFICIAL',
+      });
+      return render(ui, request, reply, 'admin-user-invited.njk', { person: user, generatedPassword });
+    } catch (error) {
+      if (!handled(error)) throw error;
+      return invitePage(request, reply, b, errorList(error, 'email'), 400);
+    }
+  });
+
+  const personPage = async (request: FastifyRequest, reply: FastifyReply, id: string, extra: Record<string, unknown> = {}, status = 200) => {
+    const web = signedIn(request);
+    const person = await ui.people.get(web.actor, id);
+    const done = DONE[(request.query as { done?: string }).done ?? ''] ?? null;
+    return render(ui, request, reply, 'admin-user.njk', { ...choices, person, done, ...extra }, status);
+  };
+
+  app.get<{ Params: { id: string } }>('/admin/users/:id', async (request, reply) => personPage(request, reply, request.params.id));
+
+  app.post<{ Params: { id: string }; Body: Form }>('/admin/users/:id', async (request, reply) => {
+    const web = requireCsrf(ui, request, one(request.body?._csrf));
+    const b = request.body;
+    try {
+      await ui.people.update(web.actor, request.params.id, { roles: many(b.roles), teams: many(b.teams), clearance: one(b.clearance) });
+      return reply.redirect(`/admin/users/${request.params.id}?done=updated`, 303);
+    } catch (error) {
+      if (!handled(error)) throw error;
+      return personPage(request, reply, request.params.id, { errors: errorList(error) }, 400);
+    }
+  });
+
+  for (const [step, done] of [['disable', 'disabled'], ['enable', 'enabled'], ['reset-mfa', 'mfa-reset']] as const) {
+    app.post<{ Params: { id: string }; Body: Form }>(`/admin/users/:id/${step}`, async (request, reply) => {
+      const web = requireCsrf(ui, request, one(request.body?._csrf));
+      try {
+        if (step === 'reset-mfa') await ui.people.resetMfa(web.actor, request.params.id);
+        else await ui.people.setDisabled(web.actor, request.params.id, step === 'disable');
+        return reply.redirect(`/admin/users/${request.params.id}?done=${done}`, 303);
+      } catch (error) {
+        if (!handled(error)) throw error;
+        return personPage(request, reply, request.params.id, { errors: errorList(error) }, 400);
+      }
+    });
+  }
+
+  const accountPage = async (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}, status = 200) => {
+    const web = signedIn(request);
+    const credentials = await ui.vault.identity.listCredentials(web.actor, web.user.id);
+    const done = DONE[(request.query as { done?: string }).done ?? ''] ?? null;
+    return render(ui, request, reply, 'account.njk', { credentials, done, ...extra }, status);
+  };
+
+  app.get('/account', async (request, reply) => accountPage(request, reply));
+
+  app.post<{ Body: Form }>('/account/credentials', async (request, reply) => {
+    const web = requireCsrf(ui, request, one(request.body?._csrf));
+    const kind = one(request.body.kind) === 'app_password' ? 'app_password' : 'api_token';
+    const name = one(request.body.name).trim().slice(0, 100);
+    if (!name) return accountPage(request, reply, { errors: [{ text: 'Enter a name for the credential, like "Laptop WebDAV"', href: '#name' }] }, 400);
+    const created = await ui.vault.identity.createCredential(web.actor, web.user.id, kind, name);
+    return accountPage(request, reply, { created: { ...created, kind, name } });
+  });
+
+  app.post<{ Body: Form }>('/account/password', async (request, reply) => {
+    const web = requireCsrf(ui, request, one(request.body?._csrf));
+    try {
+      const sessionId = await ui.sessions.changePassword(web.session, one(request.body.currentPassword), one(request.body.password), requestInfo(request, 'web'));
+      setSession(request, reply, sessionId);
+      return reply.redirect('/account?done=password', 303);
+    } catch (error) {
+      if (!handled(error)) throw error;
+      return accountPage(request, reply, { errors: errorList(error, 'password') }, 400);
+    }
+  });
+
+  app.post<{ Params: { id: string }; Body: Form }>('/account/credentials/:id/revoke', async (request, reply) => {
+    const web = requireCsrf(ui, request, one(request.body?._csrf));
+    await ui.vault.identity.revokeCredential(web.actor, request.params.id);
+    return reply.redirect('/account?done=revoked', 303);
+  });
+
+  const quarantinePage = async (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}, status = 200) => {
+    const web = signedIn(request);
+    const items = await ui.vault.quarantine.list(web.actor);
+    const done = DONE[(request.query as { done?: string }).done ?? ''] ?? null;
+    return render(ui, request, reply, 'admin-quarantine.njk', { items, done, ...extra }, status);
+  };
+
+  app.get('/admin/quarantine', async (request, reply) => quarantinePage(request, reply));
+
+  app.post<{ Params: { versionId: string; step: string }; Body: Form }>('/admin/quarantine/:versionId/:step', async (request, reply) => {
+    const web = requireCsrf(ui, request, one(request.body?._csrf));
+    const { versionId, step } = request.params;
+    try {
+      if (step === 'release') await ui.vault.quarantine.release(web.actor, versionId, one(request.body.reason));
+      else if (step === 'destroy') await ui.vault.quarantine.destroy(web.actor, versionId);
+      else throw new DomainError('NOT_FOUND', 'No such action.');
+      return reply.redirect(`/admin/quarantine?done=${step === 'release' ? 'released' : 'destroyed'}`, 303);
+    } catch (error) {
+      if (!handled(error)) throw error;
+      return quarantinePage(request, reply, { errors: errorList(error, `reason-${versionId}`) }, 400);
+    }
+  });
+};

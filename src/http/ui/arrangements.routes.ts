@@ -1,0 +1,114 @@
+// Arrangements: the register with filters, one arrangement's page with its history of changes,
+// proposing (host org admin) and accept / suspend / resume / end, and the shared-services savings report.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '../../domain/errors.js';
+import { ACCESS_LEVELS, ARRANGEMENT_STATUSES, CLASSIFICATIONS } from '../../domain/types.js';
+import { reportCsv } from '../../services/report-csv.js';
+import { organisationNames } from './browse.routes.js';
+import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
+
+type Form = Record<string, string | string[] | undefined>;
+const one = (v: string | string[] | undefined): string => (Array.isArray(v) ? v[0] ?? '' : v ?? '');
+const many = (v: string | string[] | undefined): string[] => (Array.isArray(v) ? v : v ? [v] : []);
+
+const STEPS = ['accept', 'suspend', 'resume', 'end'] as const;
+const DONE: Record<string, string> = { proposed: 'The arrangement was proposed. Each partner\'s org admin must now accept it.', accept: 'Your organisation accepted the arrangement.', suspend: 'The arrangement was suspended: access through it stopped at once.', resume: 'The arrangement is a draft again; partners must accept it anew.', end: 'The arrangement was ended.' };
+
+export const arrangementPages = (ui: Ui): FastifyPluginAsync => async (app) => {
+  app.get<{ Querystring: { serviceArea?: string; region?: string; status?: string } }>('/arrangements', async (request, reply) => {
+    const web = signedIn(request);
+    const q = request.query;
+    const filter = { ...(q.serviceArea ? { serviceArea: q.serviceArea } : {}), ...(q.region ? { region: q.region } : {}), ...(q.status ? { status: q.status } : {}) };
+    const orgs = await organisationNames(ui);
+    const arrangements = await ui.vault.arrangements.list(web.actor, filter);
+    const regions = [...new Set([...orgs.values()].map((o) => o.region))].sort();
+    return render(ui, request, reply, 'arrangements.njk', {
+      arrangements, orgs: Object.fromEntries(orgs), filter: q, regions, serviceAreas: ui.vault.serviceAreas, statuses: ARRANGEMENT_STATUSES,
+      canPropose: web.user.roles.includes('org_admin'),
+    });
+  });
+
+  async function newPage(request: FastifyRequest, reply: FastifyReply, values: Form = {}, errors: unknown[] = [], status = 200) {
+    const web = signedIn(request);
+    const others = (await ui.vault.identity.listOrganisations()).filter((o) => o.id !== web.organisation.id);
+    return render(ui, request, reply, 'arrangement-new.njk', {
+      others, values, errors, selectedPartners: many(values.partners), serviceAreas: ui.vault.serviceAreas, accessLevels: ACCESS_LEVELS, classifications: CLASSIFICATIONS,
+    }, status);
+  }
+
+  app.get('/arrangements/new', async (request, reply) => newPage(request, reply));
+
+  app.post<{ Body: Form }>('/arrangements', async (request, reply) => {
+    const web = requireCsrf(ui, request, one(request.body?._csrf));
+    const b = request.body;
+    const saving = one(b.annualSavingPounds).replace(/[£,\s]/g, '');
+    try {
+      if (saving && !/^\d+(\.\d+)?$/.test(saving)) throw new DomainError('INVALID', 'Enter the annual saving as a number of pounds, like 25000.', { details: { field: 'annualSavingPounds' } });
+      const arrangement = await ui.vault.arrangements.propose(web.actor, {
+        hostOrganisationId: web.organisation.id, partnerOrganisationIds: many(b.partners), serviceArea: one(b.serviceArea), purpose: one(b.purpose),
+        lawfulBasis: one(b.lawfulBasis), agreementReference: one(b.agreementReference) || null, accessLevel: one(b.accessLevel), ceiling: one(b.ceiling),
+        ...(one(b.startsAt) ? { startsAt: one(b.startsAt) } : {}), endsAt: one(b.endsAt) || null, annualSavingPounds: saving ? Number(saving) : 0,
+      });
+      return reply.redirect(`/arrangements/${arrangement.id}?done=proposed`, 303);
+    } catch (error) {
+      if (!(error instanceof DomainError) || error.code !== 'INVALID') throw error;
+      return newPage(request, reply, b, errorList(error, 'partners'), 400);
+    }
+  });
+
+  async function page(request: FastifyRequest, reply: FastifyReply, id: string, extra: Record<string, unknown> = {}, status = 200) {
+    const web = signedIn(request);
+    const { arrangement, revisions } = await ui.vault.arrangements.get(web.actor, id);
+    const orgs = await organisationNames(ui);
+    const isHost = arrangement.hostOrganisationId === web.organisation.id;
+    const isPartner = arrangement.partnerOrganisationIds.includes(web.organisation.id);
+    const admin = web.user.roles.includes('org_admin') && (isHost || isPartner);
+    const done = DONE[(request.query as { done?: string }).done ?? ''] ?? null;
+    const people = new Map<string, string>();
+    for (const r of revisions) {
+      if (r.changedBy && !people.has(r.changedBy)) people.set(r.changedBy, (await ui.vault.identity.userById(r.changedBy))?.name ?? 'Someone');
+    }
+    return render(ui, request, reply, 'arrangement.njk', {
+      arrangement, revisions: [...revisions].reverse(), orgs: Object.fromEntries(orgs), people: Object.fromEntries(people), done,
+      // Which buttons to offer is a convenience only: the service asks decide() and refuses otherwise.
+      offer: {
+        accept: admin && isPartner && arrangement.status === 'draft' && !arrangement.acceptedBy.includes(web.organisation.id),
+        suspend: admin && arrangement.status === 'active',
+        resume: admin && isHost && arrangement.status === 'suspended',
+        end: admin && arrangement.status !== 'ended',
+      },
+      ...extra,
+    }, status);
+  }
+
+  app.get<{ Params: { id: string } }>('/arrangements/:id', async (request, reply) => page(request, reply, request.params.id));
+
+  app.post<{ Params: { id: string; step: string }; Body: Form }>('/arrangements/:id/:step', async (request, reply) => {
+    const web = requireCsrf(ui, request, one(request.body?._csrf));
+    const step = request.params.step as (typeof STEPS)[number];
+    if (!STEPS.includes(step)) throw new DomainError('NOT_FOUND', 'No such action.');
+    try {
+      await ui.vault.arrangements[step](web.actor, request.params.id);
+      return reply.redirect(`/arrangements/${request.params.id}?done=${step}`, 303);
+    } catch (error) {
+      if (!(error instanceof DomainError) || error.code !== 'INVALID') throw error;
+      return page(request, reply, request.params.id, { errors: errorList(error) }, 400);
+    }
+  });
+
+  app.get('/reports/shared-services', async (request, reply) => {
+    const web = signedIn(request);
+    const report = await ui.vault.arrangements.report(web.actor);
+    const chart = (rows: { key: string; annualSavingPounds: number }[]) => {
+      const max = Math.max(1, ...rows.map((r) => r.annualSavingPounds));
+      return rows.map((r, i) => ({ ...r, y: i * 36, width: Math.round((r.annualSavingPounds / max) * 440) }));
+    };
+    return render(ui, request, reply, 'report.njk', { report, areaChart: chart(report.byServiceArea), regionChart: chart(report.byRegion) });
+  });
+
+  app.get('/reports/shared-services.csv', async (request, reply) => {
+    const web = signedIn(request);
+    const report = await ui.vault.arrangements.report(web.actor);
+    return reply.type('text/csv; charset=utf-8').header('Content-Disposition', 'attachment; filename="shared-services-report.csv"').header('Cache-Control', 'no-store').send(reportCsv(report));
+  });
+};

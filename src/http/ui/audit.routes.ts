@@ -1,0 +1,44 @@
+// Audit pages: event search for auditors and DPOs, and Verify: the newest signed checkpoint and the
+// result of recomputing the whole log against it.
+import type { FastifyPluginAsync } from 'fastify';
+import { render, signedIn, type Ui } from './context.js';
+
+interface SearchQuery { actor?: string; document?: string; action?: string; from?: string; to?: string; after?: string }
+
+export const auditPages = (ui: Ui): FastifyPluginAsync => async (app) => {
+  app.get<{ Querystring: SearchQuery }>('/audit', async (request, reply) => {
+    const web = signedIn(request);
+    const q = request.query;
+    let actorUserId: string | undefined;
+    if (q.actor?.includes('@')) actorUserId = (await ui.vault.identity.userByEmail(q.actor).catch(() => undefined))?.id ?? 'nobody';
+    else if (q.actor) actorUserId = q.actor;
+    const limit = 100;
+    const after = q.after && /^\d+$/.test(q.after) ? Number(q.after) : undefined;
+    const events = await ui.vault.audit.search(web.actor, {
+      limit, ...(actorUserId ? { actorUserId } : {}), ...(q.document ? { documentId: q.document.trim() } : {}), ...(q.action ? { action: q.action.trim() } : {}),
+      ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: `${q.to}T23:59:59.999Z` } : {}), ...(after !== undefined ? { afterSeq: after } : {}),
+    });
+    const people = new Map<string, string>();
+    for (const e of events) {
+      if (e.actorUserId && !people.has(e.actorUserId)) people.set(e.actorUserId, (await ui.vault.identity.userById(e.actorUserId))?.email ?? e.actorUserId);
+    }
+    const last = events.at(-1);
+    const params = new URLSearchParams(Object.entries(q).filter(([k, v]) => k !== 'after' && typeof v === 'string' && v !== '') as [string, string][]);
+    if (last) params.set('after', String(last.seq));
+    return render(ui, request, reply, 'audit.njk', {
+      events, query: q, people: Object.fromEntries(people), next: events.length === limit && last ? `/audit?${params.toString()}` : null,
+    });
+  });
+
+  app.get('/audit/verify', async (request, reply) => {
+    const web = signedIn(request);
+    await ui.vault.audit.integrate();
+    const checkpoint = await ui.vault.audit.latestCheckpoint(web.actor).catch((error: unknown) => {
+      if (error instanceof Error && /checkpoint/.test(error.message)) return null;
+      throw error;
+    });
+    // latestCheckpoint() has already asked decide() for audit.checkpoints; only then recompute the log.
+    const result = checkpoint ? await ui.vault.audit.verify() : null;
+    return render(ui, request, reply, 'audit-verify.njk', { checkpoint, result });
+  });
+};

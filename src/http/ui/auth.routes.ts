@@ -1,0 +1,102 @@
+// Sign-in pages: e-mail and password, then the authenticator code (or set it up the first time),
+// recovery codes, and sign-out. Every form carries a CSRF token.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import QRCode from 'qrcode';
+import { DomainError } from '../../domain/errors.js';
+import { requestInfo } from '../plugins/authenticate.js';
+import { anonymousCsrf, checkAnonymousCsrf, clearSession, errorList, render, requireCsrf, requirePendingCsrf, sessionCookie, setSession, type Ui } from './context.js';
+
+type Form = Record<string, string | undefined>;
+
+/** Only a path on this site: never an absolute or protocol-relative URL (no open redirect). */
+export function safeNext(value: unknown): string {
+  return typeof value === 'string' && /^\/(?![/\\])[^\s]*$/.test(value) && !value.startsWith('/sign-') ? value : '/';
+}
+
+const STATUS_FOR: Record<string, number> = { UNAUTHENTICATED: 401, LOCKED: 423, RATE_LIMITED: 429, INVALID: 400 };
+
+export const authPages = (ui: Ui): FastifyPluginAsync => async (app) => {
+  const signInPage = (request: FastifyRequest, reply: FastifyReply, data: Record<string, unknown>, status = 200) =>
+    render(ui, request, reply, 'sign-in.njk', { csrfToken: anonymousCsrf(request, reply), ...data }, status);
+
+  app.get<{ Querystring: { next?: string; 'signed-out'?: string } }>('/sign-in', async (request, reply) => {
+    if (request.web) return reply.redirect('/', 303);
+    return signInPage(request, reply, { next: safeNext(request.query.next), signedOut: request.query['signed-out'] !== undefined });
+  });
+
+  app.post<{ Body: Form }>('/sign-in', async (request, reply) => {
+    const body = request.body ?? {};
+    checkAnonymousCsrf(request, body._csrf);
+    const email = (body.email ?? '').trim();
+    const next = safeNext(body.next);
+    const errors: { text: string; href: string }[] = [];
+    if (!email) errors.push({ text: 'Enter your e-mail address', href: '#email' });
+    if (!body.password) errors.push({ text: 'Enter your password', href: '#password' });
+    if (errors.length > 0) return signInPage(request, reply, { errors, email, next }, 400);
+    try {
+      const presented = request.cookies[sessionCookie(request)];
+      const { sessionId, stage } = await ui.sessions.signIn(email, body.password!, requestInfo(request, 'web'), presented);
+      setSession(request, reply, sessionId);
+      const target = stage === 'mfa' ? '/sign-in/code' : stage === 'mfa_setup' ? '/sign-in/set-up-mfa' : next;
+      return reply.redirect(stage === 'active' ? target : `${target}?next=${encodeURIComponent(next)}`, 303);
+    } catch (error) {
+      if (!(error instanceof DomainError) || !STATUS_FOR[error.code]) throw error;
+      return signInPage(request, reply, { errors: errorList(error, 'email'), email, next }, STATUS_FOR[error.code]);
+    }
+  });
+
+  app.get<{ Querystring: { next?: string } }>('/sign-in/code', async (request, reply) => {
+    if (request.webSession?.stage !== 'mfa') return reply.redirect('/sign-in', 303);
+    return render(ui, request, reply, 'sign-in-code.njk', { next: safeNext(request.query.next) });
+  });
+
+  app.post<{ Body: Form }>('/sign-in/code', async (request, reply) => {
+    const body = request.body ?? {};
+    const session = requirePendingCsrf(ui, request, body._csrf);
+    if (session.stage !== 'mfa') return reply.redirect('/sign-in', 303);
+    try {
+      const sessionId = await ui.sessions.verifySecondFactor(session, body.code ?? '', requestInfo(request, 'web'));
+      setSession(request, reply, sessionId);
+      return reply.redirect(safeNext(body.next), 303);
+    } catch (error) {
+      if (!(error instanceof DomainError) || !STATUS_FOR[error.code]) throw error;
+      return render(ui, request, reply, 'sign-in-code.njk', { errors: errorList(error, 'code'), next: safeNext(body.next) }, STATUS_FOR[error.code]);
+    }
+  });
+
+  const setupPage = async (request: FastifyRequest, reply: FastifyReply, data: Record<string, unknown> = {}, status = 200) => {
+    const { secret, uri } = await ui.sessions.mfaEnrolment(request.webSession!);
+    const qrSvg = await QRCode.toString(uri, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
+    return render(ui, request, reply, 'sign-in-set-up-mfa.njk', { secret: secret.replace(/(.{4})/g, '$1 ').trim(), qrSvg, ...data }, status);
+  };
+
+  app.get<{ Querystring: { next?: string } }>('/sign-in/set-up-mfa', async (request, reply) => {
+    if (request.webSession?.stage !== 'mfa_setup') return reply.redirect('/sign-in', 303);
+    return setupPage(request, reply, { next: safeNext(request.query.next) });
+  });
+
+  app.post<{ Body: Form }>('/sign-in/set-up-mfa', async (request, reply) => {
+    const body = request.body ?? {};
+    const session = requirePendingCsrf(ui, request, body._csrf);
+    if (session.stage !== 'mfa_setup') return reply.redirect('/sign-in', 303);
+    try {
+      const { sessionId, recoveryCodes } = await ui.sessions.completeMfaEnrolment(session, body.code ?? '', requestInfo(request, 'web'));
+      setSession(request, reply, sessionId);
+      return render(ui, request, reply, 'sign-in-recovery-codes.njk', { recoveryCodes, next: safeNext(body.next) });
+    } catch (error) {
+      if (!(error instanceof DomainError) || error.code !== 'INVALID') throw error;
+      return setupPage(request, reply, { errors: errorList(error, 'code'), next: safeNext(body.next) }, 400);
+    }
+  });
+
+  app.post<{ Body: Form }>('/sign-out', async (request, reply) => {
+    const session = request.webSession;
+    if (session) {
+      if (session.stage === 'active') requireCsrf(ui, request, request.body?._csrf);
+      else requirePendingCsrf(ui, request, request.body?._csrf);
+      await ui.sessions.signOut(session, requestInfo(request, 'web'));
+    }
+    clearSession(request, reply);
+    return reply.redirect('/sign-in?signed-out', 303);
+  });
+};

@@ -1,0 +1,120 @@
+// A document's page: metadata, versions, download, new version, rename/move, delete/restore,
+// classification change, and its access history (for those the policy allows).
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '../../domain/errors.js';
+import type { Classification } from '../../domain/types.js';
+import { sendContent } from '../api/documents.routes.js';
+import { breadcrumbsFor, organisationNames } from './browse.routes.js';
+import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
+import { eachFile } from './multipart.js';
+import { describeUpload } from './upload.routes.js';
+
+type Form = Record<string, string | undefined>;
+
+const NOTICES: Record<string, string> = {
+  renamed: 'The document was renamed or moved.',
+  restored: 'The document was restored.',
+  classified: 'The classification was changed.',
+  version: 'The new version was uploaded.',
+};
+
+export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
+  async function page(request: FastifyRequest, reply: FastifyReply, id: string, extra: Record<string, unknown> = {}, status = 200) {
+    const web = signedIn(request);
+    const { document, versions } = await ui.vault.documents.versions(web.actor, id);
+    const orgs = await organisationNames(ui);
+    const collection = await ui.vault.collections.byId(document.collectionId);
+    const breadcrumbs = collection ? await breadcrumbsFor(ui, collection, orgs) : [{ text: 'Home', href: '/' }];
+    const destinations = document.organisationId === web.organisation.id || web.user.roles.includes('records_manager')
+      ? await ui.vault.collections.visible(web.actor, document.organisationId) : [];
+    const query = request.query as { notice?: string };
+    return render(ui, request, reply, 'document.njk', {
+      document, versions: [...versions].sort((a, b) => b.number - a.number), breadcrumbs, collection, owner: orgs.get(document.organisationId),
+      destinations, notice: NOTICES[query.notice ?? ''] ?? null, ...extra,
+    }, status);
+  }
+
+  /** Runs a change; on a refusal the page is shown again with the reason in an error summary. */
+  async function change(request: FastifyRequest, reply: FastifyReply, id: string, field: string, work: () => Promise<string>) {
+    try {
+      return reply.redirect(await work(), 303);
+    } catch (error) {
+      if (!(error instanceof DomainError) || !['INVALID', 'CONFLICT', 'NOT_FOUND', 'LOCKED'].includes(error.code)) throw error;
+      if (error.code === 'NOT_FOUND') throw error;
+      return page(request, reply, id, { errors: errorList(error, field) }, error.code === 'CONFLICT' ? 409 : 400);
+    }
+  }
+
+  app.get<{ Params: { id: string } }>('/documents/:id', async (request, reply) => page(request, reply, request.params.id));
+
+  app.get<{ Params: { id: string }; Querystring: { version?: string } }>('/documents/:id/download', async (request, reply) => {
+    const web = signedIn(request);
+    const n = request.query.version ? Number(request.query.version) : undefined;
+    if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new DomainError('NOT_FOUND', 'No such version of this document.');
+    return sendContent(ui.vault, web.actor, request, reply, request.params.id, n);
+  });
+
+  app.post<{ Params: { id: string } }>('/documents/:id/versions', async (request, reply) => {
+    const id = request.params.id;
+    const { files } = await eachFile(ui, request, (_name, body) => ui.vault.documents.uploadVersion(signedIn(request).actor, id, { body }));
+    const outcome = files[0];
+    if (!outcome) return page(request, reply, id, { errors: [{ text: 'Choose a file to upload as the new version', href: '#version-file' }] }, 400);
+    const result = describeUpload(outcome);
+    if ((request.headers.accept ?? '').includes('application/json')) return reply.status(result.ok ? 200 : 422).send(result);
+    if (result.ok && result.status !== 'quarantined') return reply.redirect(`/documents/${id}?notice=version`, 303);
+    return page(request, reply, id, { errors: [{ text: result.message, href: '#version-file' }] }, 422);
+  });
+
+  app.post<{ Params: { id: string }; Body: Form }>('/documents/:id/rename', async (request, reply) => {
+    const web = requireCsrf(ui, request, request.body?._csrf);
+    const id = request.params.id;
+    return change(request, reply, id, 'name', async () => {
+      await ui.vault.documents.rename(web.actor, id, { name: request.body.name ?? '', ...(request.body.collectionId ? { collectionId: request.body.collectionId } : {}) });
+      return `/documents/${id}?notice=renamed`;
+    });
+  });
+
+  app.post<{ Params: { id: string }; Body: Form }>('/documents/:id/delete', async (request, reply) => {
+    const web = requireCsrf(ui, request, request.body?._csrf);
+    const id = request.params.id;
+    return change(request, reply, id, '', async () => {
+      const document = await ui.vault.documents.remove(web.actor, id);
+      return `/collections/${document.collectionId}?notice=deleted`;
+    });
+  });
+
+  app.post<{ Params: { id: string }; Body: Form }>('/documents/:id/restore', async (request, reply) => {
+    const web = requireCsrf(ui, request, request.body?._csrf);
+    const id = request.params.id;
+    return change(request, reply, id, '', async () => {
+      await ui.vault.documents.restore(web.actor, id);
+      return `/documents/${id}?notice=restored`;
+    });
+  });
+
+  app.post<{ Params: { id: string }; Body: Form }>('/documents/:id/classification', async (request, reply) => {
+    const web = requireCsrf(ui, request, request.body?._csrf);
+    const id = request.params.id;
+    const wanted = request.body.classification;
+    return change(request, reply, id, 'reason', async () => {
+      if (wanted !== 'OFFICIAL' && wanted !== 'OFFICIAL-SENSITIVE') throw new DomainError('INVALID', 'Choose a classification.', { details: { field: 'classification' } });
+      await ui.vault.documents.classify(web.actor, id, wanted as Classification, request.body.reason ?? '');
+      return `/documents/${id}?notice=classified`;
+    });
+  });
+
+  app.get<{ Params: { id: string } }>('/documents/:id/history', async (request, reply) => {
+    const web = signedIn(request);
+    const { document } = await ui.vault.documents.get(web.actor, request.params.id);
+    await ui.vault.audit.integrate();
+    const events = await ui.vault.documents.accessHistory(web.actor, document.id);
+    const orgs = await organisationNames(ui);
+    const collection = await ui.vault.collections.byId(document.collectionId);
+    const breadcrumbs = [...(collection ? await breadcrumbsFor(ui, collection, orgs) : []), { text: document.name, href: `/documents/${document.id}` }];
+    const people = new Map<string, string>();
+    for (const e of events) {
+      if (e.actorUserId && !people.has(e.actorUserId)) people.set(e.actorUserId, (await ui.vault.identity.userById(e.actorUserId))?.email ?? e.actorUserId);
+    }
+    return render(ui, request, reply, 'document-history.njk', { document, events, breadcrumbs, orgs: Object.fromEntries(orgs), people: Object.fromEntries(people) });
+  });
+};

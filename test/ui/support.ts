@@ -1,0 +1,135 @@
+// Web interface test harness: a listening vault, people with known passwords (and TOTP secrets),
+// a cookie-keeping fetch client for form posts, and a headless Chromium with axe-core.
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { generateSecret, generateSync } from 'otplib';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Vault } from '../../src/main.js';
+import { systemActor } from '../../src/services/identity.service.js';
+import { TEST_PASSWORD } from '../support/vault.js';
+
+export const SCREENSHOTS = path.resolve('test-results', 'ui');
+
+/** Gives an existing user an authenticator secret, as if they had set it up, and returns it. */
+export async function enrolTotp(vault: Vault, userId: string): Promise<string> {
+  const secret = generateSecret();
+  await vault.store.repos.users.update(userId, { mfaSecret: secret, mfaEnabled: true });
+  return secret;
+}
+
+/** A TOTP code for the next 30-second step, so it is never the one the service already saw. */
+export function totp(secret: string, stepOffset = 0): string {
+  return generateSync({ secret, epoch: Math.floor(Date.now() / 1000) + stepOffset * 30 });
+}
+
+export const PASSWORD = TEST_PASSWORD;
+
+export async function addPerson(vault: Vault, slug: string, spec: { roles?: string[]; teams?: string[]; name?: string }) {
+  const email = `${Math.random().toString(36).slice(2, 10)}@${slug}.test`;
+  const { user } = await vault.identity.addUser(systemActor(), {
+    organisationSlug: slug, email, name: spec.name ?? 'Test Person', roles: spec.roles ?? ['member'], teams: spec.teams ?? [], clearance: 'OFFICIAL-SENSITIVE', password: PASSWORD,
+  });
+  return user;
+}
+
+/** A minimal browser-like client: keeps cookies, does not follow redirects, reads CSRF tokens. */
+export class FormClient {
+  readonly cookies = new Map<string, string>();
+  constructor(readonly base: string) {}
+
+  async request(method: string, url: string, init: { form?: Record<string, string>; headers?: Record<string, string>; body?: RequestInit['body'] } = {}) {
+    const headers: Record<string, string> = { ...init.headers, cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
+    let body = init.body;
+    if (init.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(init.form).toString();
+    }
+    const response = await fetch(new URL(url, this.base), { method, headers, body, redirect: 'manual' });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const [name, ...rest] = pair!.split('=');
+      const value = rest.join('=');
+      if (/expires=Thu, 01 Jan 1970/i.test(line) || value === '') this.cookies.delete(name!.trim());
+      else this.cookies.set(name!.trim(), value);
+    }
+    return { status: response.status, location: response.headers.get('location'), text: await response.text(), headers: response.headers };
+  }
+
+  get(url: string) {
+    return this.request('GET', url);
+  }
+
+  post(url: string, form: Record<string, string>) {
+    return this.request('POST', url, { form });
+  }
+
+  static csrf(html: string): string {
+    const match = /name="_csrf" value="([^"]+)"/.exec(html);
+    if (!match) throw new Error('no CSRF token on the page');
+    return match[1]!;
+  }
+
+  /** Signs in with password (and TOTP when a secret is given); returns the home page HTML. */
+  async signIn(email: string, password = PASSWORD, secret?: string): Promise<string> {
+    const page = await this.get('/sign-in');
+    const res = await this.post('/sign-in', { _csrf: FormClient.csrf(page.text), email, password, next: '/' });
+    if (res.status !== 303) throw new Error(`sign-in answered ${res.status}: ${res.text.slice(0, 500)}`);
+    if (res.location?.startsWith('/sign-in/code')) {
+      const codePage = await this.get(res.location);
+      const done = await this.post('/sign-in/code', { _csrf: FormClient.csrf(codePage.text), code: totp(secret!), next: '/' });
+      if (done.status !== 303) throw new Error(`code answered ${done.status}`);
+    }
+    return (await this.get('/')).text;
+  }
+}
+
+const require = createRequire(import.meta.url);
+
+export interface TestBrowser {
+  browser: Browser;
+  context: BrowserContext;
+  downloadsDir: string;
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(): Promise<TestBrowser> {
+  const downloadsDir = await mkdtemp(path.join(tmpdir(), 'sr-downloads-'));
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    // Playwright gives every launch a fresh, throw-away user-data-dir of its own (it refuses
+    // --user-data-dir with launch(), which would share one profile between contexts).
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ acceptDownloads: true });
+  await mkdir(SCREENSHOTS, { recursive: true });
+  return {
+    browser, context, downloadsDir,
+    async close() {
+      await context.close().catch(() => undefined);
+      await browser.close().catch(() => undefined);
+      await rm(downloadsDir, { recursive: true, force: true });
+    },
+  };
+}
+
+let axeSource: string | null = null;
+
+export interface AxeViolation { id: string; impact: string | null; help: string; nodes: { target: unknown[]; html: string }[] }
+
+/** Runs axe-core on the page; returns the serious and critical violations. */
+export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
+  axeSource ??= await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
+  // Injected through the DevTools protocol, so the page's CSP does not apply to it.
+  await page.evaluate(axeSource);
+  const result = (await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: AxeViolation[] }> } }).axe;
+    return axe.run((globalThis as unknown as { document: unknown }).document, { resultTypes: ['violations'] });
+  })) as { violations: AxeViolation[] };
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
