@@ -21,6 +21,7 @@ import { AuditService } from './services/audit.service.js';
 import { CollectionsService } from './services/collections.service.js';
 import { DocumentsService } from './services/documents.service.js';
 import { IdentityService, systemActor } from './services/identity.service.js';
+import { KeysService } from './services/keys.service.js';
 import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
 import { FsBlobStore } from './storage/fs.blob-store.js';
@@ -42,6 +43,7 @@ export interface Vault {
   documents: DocumentsService;
   arrangements: ArrangementsService;
   quarantine: QuarantineService;
+  keys: KeysService;
   worker: JobWorker;
   blobStore: FsBlobStore;
   /** Whether the database and the scanner answer ('ok' or 'unavailable' for each). */
@@ -126,7 +128,9 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     store, access, blobs, scanner, inspector, notifier, clock, maxUploadBytes: config.maxUploadBytes, inlineScanMaxBytes: config.inlineScanMaxBytes,
   });
   const arrangements = new ArrangementsService({ store, access, collections, clock, serviceAreas });
-  const quarantine = new QuarantineService({ store, access, blobs, scanner, notifier, clock, system: systemActor('job') });
+  const quarantine = new QuarantineService({ store, access, blobs, scanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays });
+
+  const keysService = new KeysService({ store, access, clock, keys });
 
   const worker = new JobWorker({
     jobs: store.repos.jobs, clock, logger,
@@ -139,7 +143,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const timers: NodeJS.Timeout[] = [];
   let backgroundStarted = false;
   const vault: Vault = {
-    config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, arrangements, quarantine, worker, blobStore,
+    config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, arrangements, quarantine, keys: keysService, worker, blobStore,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');
@@ -150,8 +154,8 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       backgroundStarted = true;
       worker.start();
       timers.push(setInterval(() => void audit.integrate().catch((err: unknown) => logger.error({ err }, 'audit sequencing failed')), 1000));
-      timers.push(setInterval(() => void watchSignatures(vault).catch((err: unknown) => logger.warn({ err }, 'signature check failed')), 60_000));
-      void watchSignatures(vault).catch(() => undefined);
+      timers.push(setInterval(() => void quarantine.checkSignatureVersion().catch((err: unknown) => logger.warn({ err }, 'signature check failed')), 60_000));
+      void quarantine.checkSignatureVersion().catch(() => undefined);
     },
     async close() {
       timers.forEach(clearInterval);
@@ -162,21 +166,6 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     },
   };
   return vault;
-}
-
-/** When clamd's signature version changes, queue a rescan of recent versions (default: the last 30 days). */
-async function watchSignatures(vault: Vault): Promise<void> {
-  const version = await vault.scanner.version();
-  const kv = await vault.store.db.selectFrom('key_values').select('value').where('key', '=', 'clamd.version').executeTakeFirst();
-  if (kv?.value === version) return;
-  const now = vault.clock.now();
-  await vault.store.transaction(async (repos) => {
-    if (kv) {
-      await repos.jobs.enqueue('rescan', { since: new Date(now.getTime() - 30 * 86_400_000).toISOString() }, { runAt: now.toISOString(), maxAttempts: 20, now: now.toISOString() });
-    }
-  });
-  if (kv) await vault.store.db.updateTable('key_values').set({ value: version }).where('key', '=', 'clamd.version').execute();
-  else await vault.store.db.insertInto('key_values').values({ key: 'clamd.version', value: version }).execute();
 }
 
 export function parseClamdAddress(value: string): { socketPath: string } | { host: string; port: number } {

@@ -26,6 +26,8 @@ const configSchema = z
     /** Files up to this size get their malware verdict before the upload is acknowledged. */
     inlineScanMaxBytes: sizeSchema,
     maxUploadBytes: sizeSchema,
+    /** After a signature update, rescan versions stored in this many days. */
+    rescanDays: sizeSchema,
     /** Base64 master key from the environment instead of keys/master.key. */
     masterKey: z.string().optional(),
     auditCheckpointEvents: sizeSchema,
@@ -63,6 +65,7 @@ const ENV_NAMES: Record<string, string> = {
   clamavDatabaseDir: 'STRONGROOM_CLAMAV_DATABASE_DIR',
   inlineScanMaxBytes: 'STRONGROOM_INLINE_SCAN_MAX_BYTES',
   maxUploadBytes: 'STRONGROOM_MAX_UPLOAD_BYTES',
+  rescanDays: 'STRONGROOM_RESCAN_DAYS',
   masterKey: 'STRONGROOM_MASTER_KEY',
   auditCheckpointEvents: 'STRONGROOM_AUDIT_CHECKPOINT_EVENTS',
   auditCheckpointSeconds: 'STRONGROOM_AUDIT_CHECKPOINT_SECONDS',
@@ -88,6 +91,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     clamavDatabaseDir: env.STRONGROOM_CLAMAV_DATABASE_DIR || undefined,
     inlineScanMaxBytes: env.STRONGROOM_INLINE_SCAN_MAX_BYTES ?? String(64 * 1024 * 1024),
     maxUploadBytes: env.STRONGROOM_MAX_UPLOAD_BYTES ?? String(16 * 1024 * 1024 * 1024),
+    rescanDays: env.STRONGROOM_RESCAN_DAYS ?? '30',
     masterKey: env.STRONGROOM_MASTER_KEY || undefined,
     auditCheckpointEvents: env.STRONGROOM_AUDIT_CHECKPOINT_EVENTS ?? '1000',
     auditCheckpointSeconds: env.STRONGROOM_AUDIT_CHECKPOINT_SECONDS ?? '10',

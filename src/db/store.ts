@@ -11,6 +11,7 @@ import { OrganisationsRepo } from './repos/organisations.repo.js';
 import { SessionsRepo } from './repos/sessions.repo.js';
 import { UsersRepo } from './repos/users.repo.js';
 import { DavRepo } from './repos/dav.repo.js';
+import { SettingsRepo } from './repos/settings.repo.js';
 import type { Schema } from './schema.js';
 
 export interface Repos {
@@ -24,6 +25,7 @@ export interface Repos {
   notifications: NotificationsRepo;
   sessions: SessionsRepo;
   dav: DavRepo;
+  settings: SettingsRepo;
 }
 
 function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps): Repos {
@@ -38,6 +40,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps): 
     notifications: new NotificationsRepo(db),
     sessions: new SessionsRepo(db),
     dav: new DavRepo(db),
+    settings: new SettingsRepo(db),
   };
 }
 

@@ -180,7 +180,9 @@ export class AuditService {
   }
 
   /** An organisation's events with inclusion proofs against the newest checkpoint, for offline checking. */
-  async exportOrganisation(organisationId: string, options: { sinceSize?: number } = {}): Promise<AuditBundle> {
+  async exportOrganisation(actor: Actor, organisationId: string, options: { sinceSize?: number } = {}): Promise<AuditBundle> {
+    // The export itself is an event, and is in the bundle it produces.
+    await this.o.store.repos.audit.insert([auditEvent(actor, 'audit.export', { organisationId, ids: { organisationId } }, { allow: true, reason: actor.kind, via: null }, this.o.clock.now())]);
     await this.flush();
     const repos = this.o.store.repos;
     const latest = await repos.audit.latestCheckpoint();

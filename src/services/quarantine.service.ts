@@ -36,7 +36,7 @@ export interface QuarantinedItem {
 
 export class QuarantineService {
   constructor(
-    private readonly o: { store: Store; access: AccessService; blobs: EncryptedBlobs; scanner: Scanner; notifier: QuarantineNotifier; clock: Clock; system: Actor },
+    private readonly o: { store: Store; access: AccessService; blobs: EncryptedBlobs; scanner: Scanner; notifier: QuarantineNotifier; clock: Clock; system: Actor; rescanDays: number },
   ) {}
 
   async list(actor: Actor): Promise<QuarantinedItem[]> {
@@ -124,6 +124,26 @@ export class QuarantineService {
       }
     });
     return verdict.outcome;
+  }
+
+  /**
+   * Compares the scanner's signature version with the one last seen; when it changed, queues a
+   * rescan of the last `rescanDays` days' versions. Returns true when a rescan was queued.
+   */
+  async checkSignatureVersion(): Promise<boolean> {
+    const version = await this.o.scanner.version();
+    const seen = await this.o.store.repos.settings.get('scanner.signature-version');
+    if (seen === version) return false;
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (repos) => {
+      await repos.settings.set('scanner.signature-version', version);
+      // The first version ever seen is the baseline: everything stored so far was scanned with it.
+      if (seen !== undefined) {
+        const since = new Date(now.getTime() - this.o.rescanDays * 86_400_000).toISOString();
+        await repos.jobs.enqueue('rescan', { since }, { runAt: now.toISOString(), maxAttempts: 20, now: now.toISOString() });
+      }
+    });
+    return seen !== undefined;
   }
 
   /**

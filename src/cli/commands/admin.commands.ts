@@ -79,6 +79,17 @@ export function registerAdminCommands(program: Command): void {
       output(collection.id);
     });
 
+  program
+    .command('keys')
+    .description('encryption keys')
+    .command('rotate')
+    .description("give an organisation a new key-encryption key (new versions use it; old ones stay readable); prints the key id")
+    .requiredOption('--org <slug>', 'organisation slug')
+    .action(async (opts: { org: string }, command: Command) => {
+      const keyId = await withVault(command, async (vault) => vault.keys.rotate(systemActor(), (await vault.identity.organisationBySlug(opts.org)).id));
+      output(keyId);
+    });
+
   for (const [name, kind, what] of [['token', 'api_token', 'an API token'], ['app-password', 'app_password', 'a WebDAV app password']] as const) {
     program
       .command(name)

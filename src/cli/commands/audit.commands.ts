@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { checkBundle } from '../../domain/audit/bundle.js';
 import { openCheckpoint } from '../../domain/audit/signed-note.js';
+import { systemActor } from '../../services/identity.service.js';
 import { output, say, withVault } from '../context.js';
 
 export function registerAuditCommands(program: Command): void {
@@ -34,7 +35,7 @@ export function registerAuditCommands(program: Command): void {
     .action(async (opts: { org: string; out: string; sinceSize?: string }, command: Command) => {
       const bundle = await withVault(command, async (vault) => {
         const org = await vault.identity.organisationBySlug(opts.org);
-        return vault.audit.exportOrganisation(org.id, opts.sinceSize ? { sinceSize: Number(opts.sinceSize) } : {});
+        return vault.audit.exportOrganisation(systemActor(), org.id, opts.sinceSize ? { sinceSize: Number(opts.sinceSize) } : {});
       });
       await writeFile(opts.out, `${JSON.stringify(bundle, null, 1)}\n`, { mode: 0o600 });
       say(`Wrote ${bundle.events.length} events to ${opts.out}.`);

@@ -1,0 +1,16 @@
+// Small named values the service keeps between runs (e.g. the scanner signature version last seen).
+import type { Kysely } from 'kysely';
+import type { Schema } from '../schema.js';
+
+export class SettingsRepo {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  async get(key: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('key_values').select('value').where('key', '=', key).executeTakeFirst())?.value;
+  }
+
+  async set(key: string, value: string): Promise<void> {
+    const updated = await this.db.updateTable('key_values').set({ value }).where('key', '=', key).executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) await this.db.insertInto('key_values').values({ key, value }).execute();
+  }
+}
