@@ -244,7 +244,9 @@ describe('content actions: decide() agrees with the reference model', () => {
       { numRuns: MAIN_RUNS },
     );
     // The comparison means little unless every kind of outcome was generated often.
-    for (const count of Object.values(seen)) expect(count).toBeGreaterThan(MAIN_RUNS / 500);
+    // The rarest kind (a security admin reviewing a pending file) comes up about 19 times in 5,000;
+    // at least 3 keeps the check meaningful without failing by chance (Poisson: about 1 in a million).
+    for (const count of Object.values(seen)) expect(count).toBeGreaterThanOrEqual(3);
   });
 });
 
