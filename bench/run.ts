@@ -11,6 +11,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { startApache } from './lib/apache.js';
 import { auditRates, type AuditRun } from './lib/audit.js';
+import { propfindTimes } from './lib/propfind.js';
 import { cleanupAll, cleanupSync, onCleanup, trackDir, untrackDir } from './lib/cleanup.js';
 import { MiB, randomBuffer, smallFiles } from './lib/data.js';
 import type { PoolResult } from './lib/http.js';
@@ -299,6 +300,12 @@ async function main(): Promise<void> {
   };
   for (const a of audit) log(`audit: ${a.events} events integrated at ${a.eventsPerSec.toFixed(0)} events/s (tree had ${a.treeSizeBefore})`);
 
+  // ---------------------------------------------------------------------- PROPFIND at scale
+  log('webdav: PROPFIND Depth 1 over 10,000 documents (in-process vault, curl client)');
+  const propfind = await propfindTimes(path.join(root, 'propfind'));
+  results.propfind = { ...propfind, note: 'best of 5 after a warm-up, wall clock measured by curl' };
+  log(`webdav: PROPFIND 10,000 named ${Math.min(...propfind.namedPropsMs)} ms, allprop ${Math.min(...propfind.allpropMs)} ms`);
+
   // ---------------------------------------------------------------------- aims
   const smallOn = perSec(up1);
   const smallOff = perSec(up2);
@@ -318,6 +325,7 @@ async function main(): Promise<void> {
     aim({ id: 'dav-large-get', description: 'WebDAV 1 GiB GET ≥ 0.8 × Apache', measured: r1(ratio(srDav?.largeGet, apache?.largeGet), 3), unit: '×', target: 0.8, comparator: '>=', basis: apache ? `Apache ${apache.largeGet.toFixed(0)} MB/s` : 'Apache not run', ...(srDav ? {} : { note: 'no Strongroom WebDAV' }) }),
     aim({ id: 'dav-small-put', description: 'WebDAV 4 KiB PUT ≥ 0.5 × Apache', measured: r1(ratio(srDav?.smallPut, apache?.smallPut), 3), unit: '×', target: 0.5, comparator: '>=', basis: apache ? `Apache ${apache.smallPut.toFixed(0)} files/s` : 'Apache not run', ...(srDav ? {} : { note: 'no Strongroom WebDAV' }) }),
     aim({ id: 'dav-small-get', description: 'WebDAV 4 KiB GET ≥ 0.3 × Apache', measured: r1(ratio(srDav?.smallGet, apache?.smallGet), 3), unit: '×', target: 0.3, comparator: '>=', basis: apache ? `Apache ${apache.smallGet.toFixed(0)} files/s` : 'Apache not run', ...(srDav ? {} : { note: 'no Strongroom WebDAV' }) }),
+    aim({ id: 'dav-propfind', description: 'WebDAV PROPFIND Depth 1, 10,000 documents < 1 s', measured: Math.min(...propfind.namedPropsMs, ...propfind.allpropMs), unit: 'ms', target: 1000, comparator: '<', basis: 'best of 5, named properties and allprop' }),
     aim({ id: 'dav-large-put', description: 'WebDAV 1 GiB PUT ≥ 0.9 × dd', measured: r1(srDav?.largePut), unit: 'MB/s', target: r1(0.9 * dd.mbPerSec), comparator: '>=', basis: `dd ${dd.mbPerSec.toFixed(0)} MB/s`, ...(srDav ? {} : { note: 'no Strongroom WebDAV' }) }),
   ];
   results.aims = aims;

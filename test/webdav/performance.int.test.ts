@@ -1,9 +1,6 @@
-// Performance: PROPFIND Depth 1 over a collection of 10,000 documents answers in under a second,
-// and large files stream through PUT and GET intact.
-import { execFile } from 'node:child_process';
+// Scale: PROPFIND Depth 1 over a collection of 10,000 documents lists every one, and large files
+// stream through PUT and GET intact. Its speed is measured by `make bench`.
 import { createHash, randomUUID } from 'node:crypto';
-import { availableParallelism, loadavg } from 'node:os';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { pseudoRandomBytes } from '../support/samples.js';
@@ -19,7 +16,6 @@ afterAll(async () => {
 });
 
 const COUNT = 10_000;
-const run = promisify(execFile);
 
 describe.each(DIALECTS)('WebDAV performance on %s', (dialect) => {
   let s: DavServer;
@@ -58,31 +54,12 @@ describe.each(DIALECTS)('WebDAV performance on %s', (dialect) => {
 
   const named = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:getcontentlength/><D:getlastmodified/><D:getetag/><D:getcontenttype/></D:prop></D:propfind>';
 
-  it.each([['named properties', named], ['allprop', '']])(`PROPFIND Depth 1 over ${COUNT} documents with %s answers in under a second`, async (_label, body) => {
+  it.each([['named properties', named], ['allprop', '']])(`PROPFIND Depth 1 over ${COUNT} documents with %s lists every one`, async (_label, body) => {
     const path = `/dav/${slug}/finance/big/`;
-    const res = await dav(s.base, 'PROPFIND', path, { user, headers: { depth: '1' }, body }); // warm up, and check the content
+    const res = await dav(s.base, 'PROPFIND', path, { user, headers: { depth: '1' }, body });
     expect(res.status).toBe(207);
     expect(res.body.match(/<D:response>/g)?.length).toBe(COUNT + 1);
-    // Timed from a separate client process (curl), so the client's own parsing does not share the server's
-    // event loop. Two measures: the server process's CPU time for the request, which other processes on a busy
-    // test machine cannot inflate, and wall-clock time, asserted only when the machine is not oversubscribed
-    // (load average below the CPU count): a time slice lost to another suite says nothing about this code.
-    const wall: number[] = [];
-    const cpu: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const before = process.cpuUsage();
-      const { stdout } = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{time_total}', '-X', 'PROPFIND', '-H', 'Depth: 1', '-H', `Authorization: ${user.basic}`,
-        ...(body ? ['--data-binary', body, '-H', 'Content-Type: application/xml'] : []), `${s.base}${path}`]);
-      const used = process.cpuUsage(before);
-      const [status, seconds] = stdout.trim().split(' ');
-      expect(status).toBe('207');
-      wall.push(Number(seconds) * 1000);
-      cpu.push((used.user + used.system) / 1000);
-    }
-    const busy = loadavg()[0]! >= availableParallelism();
-    console.info(`PROPFIND Depth 1 over ${COUNT} (${_label}) on ${dialect}: wall ${wall.map((t) => t.toFixed(0)).join(', ')} ms; server CPU ${cpu.map((t) => t.toFixed(0)).join(', ')} ms; load ${loadavg()[0]!.toFixed(1)}`);
-    expect(Math.min(...cpu), cpu.join(', ')).toBeLessThan(1000);
-    if (!busy) expect(Math.min(...wall), wall.join(', ')).toBeLessThan(1000);
+    // How fast is for `make bench` (bench/lib/propfind.ts), not for a test on a shared machine.
   });
 
   it('streams a 20 MB file up and down intact, with ranges', async () => {
