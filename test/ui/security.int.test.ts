@@ -387,6 +387,11 @@ describe.each(DIALECTS)('web interface security on %s', (dialect) => {
     expect(verify.status).toBe(200);
     expect(verify.text).toContain('The audit log verified');
     expect(verify.text).toMatch(/id="checkpoint-note"[^>]*>[^<]*\n\d+\n/);
+    const saved = await auditClient.get('/audit/checkpoints.txt');
+    expect(saved.status).toBe(200);
+    const { openCheckpoint } = await import('../../src/domain/audit/signed-note.js');
+    expect(openCheckpoint(saved.text, t.vault.audit.verifierKey).treeSize).toBeGreaterThan(0);
+    expect((await client.get('/audit/checkpoints.txt')).status).toBe(404);
   });
 
   async function actorOf(userId: string) {

@@ -30,6 +30,17 @@ export const auditPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     });
   });
 
+  // Admins, auditors and DPOs keep their own copies of checkpoints: the history they hold keeps the operator honest.
+  app.get<{ Querystring: { after?: string } }>('/audit/checkpoints.txt', async (request, reply) => {
+    const web = signedIn(request);
+    const after = request.query.after && /^\d+$/.test(request.query.after) ? Number(request.query.after) : undefined;
+    const notes = after === undefined ? [(await ui.vault.audit.latestCheckpoint(web.actor)).note] : (await ui.vault.audit.checkpointsSince(web.actor, after)).map((c) => c.note);
+    return reply
+      .type('text/plain; charset=utf-8')
+      .header('Content-Disposition', `attachment; filename="strongroom-checkpoint${after === undefined ? '' : `s-after-${after}`}.txt"`)
+      .send(notes.join('\n'));
+  });
+
   app.get('/audit/verify', async (request, reply) => {
     const web = signedIn(request);
     await ui.vault.audit.integrate();
