@@ -18,18 +18,18 @@ export function parseIfHeader(header: string): IfList[] {
   let i = 0;
   let resource: string | null = null;
   const s = header;
-  const skip = () => {
+  const skipWhitespace = () => {
     while (i < s.length && /\s/.test(s[i]!)) i++;
   };
   const bad = () => new DavError(400, 'The If header is malformed.');
-  skip();
+  skipWhitespace();
   while (i < s.length) {
     if (s[i] === '<') {
       const end = s.indexOf('>', i);
       if (end === -1) throw bad();
       resource = s.slice(i + 1, end);
       i = end + 1;
-      skip();
+      skipWhitespace();
       if (s[i] !== '(') throw bad();
       continue;
     }
@@ -37,7 +37,7 @@ export function parseIfHeader(header: string): IfList[] {
     i++;
     const conditions: IfCondition[] = [];
     for (;;) {
-      skip();
+      skipWhitespace();
       if (i >= s.length) throw bad();
       if (s[i] === ')') {
         i++;
@@ -47,7 +47,7 @@ export function parseIfHeader(header: string): IfList[] {
       if (s.slice(i, i + 3).toLowerCase() === 'not') {
         not = true;
         i += 3;
-        skip();
+        skipWhitespace();
       }
       if (s[i] === '<') {
         const end = s.indexOf('>', i);
@@ -65,7 +65,7 @@ export function parseIfHeader(header: string): IfList[] {
     }
     if (conditions.length === 0) throw bad();
     lists.push({ resource, conditions });
-    skip();
+    skipWhitespace();
   }
   if (lists.length === 0) throw bad();
   return lists;
