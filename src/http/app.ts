@@ -2,7 +2,7 @@
 // so tests can inject requests or bind a real port.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import type { Vault } from '../main.js';
@@ -22,6 +22,15 @@ export interface BuildAppOptions {
   extensions?: ((app: FastifyInstance, vault: Vault) => Promise<void>)[];
 }
 
+/** A page for browsers that ask for an address nothing serves; the web interface provides one. */
+export type NotFoundPage = (request: FastifyRequest, reply: FastifyReply) => FastifyReply;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    notFoundPage?: NotFoundPage;
+  }
+}
+
 export async function buildApp(vault: Vault, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
@@ -34,9 +43,11 @@ export async function buildApp(vault: Vault, options: BuildAppOptions = {}): Pro
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler((error, request, reply) => sendProblem(reply, problemFor(error, request)));
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, { type: 'about:blank', title: 'Not found', status: 404, detail: `Nothing at ${request.method} ${request.url.split('?')[0]}.`, requestId: String(request.id) }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const forBrowser = (request.headers.accept ?? '').includes('text/html') && !/^\/(api|dav)(\/|$)/.test(request.url);
+    if (forBrowser && app.notFoundPage) return app.notFoundPage(request, reply);
+    return sendProblem(reply, { type: 'about:blank', title: 'Not found', status: 404, detail: `Nothing at ${request.method} ${request.url.split('?')[0]}.`, requestId: String(request.id) });
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('X-Request-Id', String(request.id));
   });

@@ -5,7 +5,7 @@ import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Vault } from '../../main.js';
 import { UsersAdminService } from '../../services/users-admin.service.js';
 import { WebSessionsService } from '../../services/web-sessions.service.js';
@@ -29,6 +29,10 @@ export async function webInterface(app: FastifyInstance, vault: Vault): Promise<
     people: new UsersAdminService({ store: vault.store, clock: vault.clock, access: vault.access, identity: vault.identity }),
     views: createViews(),
   };
+
+  // Addresses nothing serves get a GOV.UK page in a browser (API and WebDAV clients keep problem+json).
+  app.decorate('notFoundPage', (request: FastifyRequest, reply: FastifyReply) =>
+    render(ui, request, reply, 'error.njk', { problem: { status: 404, title: 'Page not found', detail: 'If you typed the web address, check it is correct. If you pasted it, check you copied the entire address.', requestId: String(request.id) } }, 404));
 
   await app.register(async (assets) => {
     const govuk = path.join(GOVUK_DIST, 'govuk');
