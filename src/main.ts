@@ -117,7 +117,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const serviceAreas = DEFAULT_SERVICE_AREAS;
   const access = new AccessService(store, clock);
   const audit = new AuditService({
-    store, clock, origin: config.auditOrigin, signerKey, verifierKey: verifierKeyFromSigner(signerKey), offsiteDir: config.offsiteDir,
+    store, access, clock, origin: config.auditOrigin, signerKey, verifierKey: verifierKeyFromSigner(signerKey), offsiteDir: config.offsiteDir,
     checkpointEvents: config.auditCheckpointEvents, checkpointSeconds: config.auditCheckpointSeconds,
   });
   const identity = new IdentityService({ store, clock, access, serviceAreas });

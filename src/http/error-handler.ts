@@ -4,7 +4,8 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
 
-const STATUS: Record<ErrorCode, number> = {
+/** The HTTP status of each domain error code (WebDAV adjusts a few, see webdav/errors.ts). */
+export const STATUS_OF_ERROR: Readonly<Record<ErrorCode, number>> = {
   NOT_FOUND: 404,
   FORBIDDEN: 403,
   UNAUTHENTICATED: 401,
@@ -39,7 +40,7 @@ export interface Problem {
 export function problemFor(error: unknown, request: FastifyRequest): Problem {
   const requestId = String(request.id);
   if (error instanceof DomainError) {
-    let status = STATUS[error.code];
+    let status = STATUS_OF_ERROR[error.code];
     if (error.details?.rangeNotSatisfiable) status = 416;
     if (error.code === 'INTEGRITY') {
       request.log.error({ err: error }, 'integrity failure');

@@ -2,7 +2,6 @@
 // offsite), verifies the whole log, exports an organisation's proofs, and answers audit queries.
 import { mkdir, open, readFile, readdir, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { decide } from '../domain/access/policy.js';
 import { buildBundle, type AuditBundle } from '../domain/audit/bundle.js';
 import type { AuditEvent } from '../domain/audit/event.js';
 import { eventLeafHash } from '../domain/audit/event.js';
@@ -14,10 +13,12 @@ import type { Clock } from '../domain/ports.js';
 import type { Actor } from '../domain/types.js';
 import type { AuditQuery } from '../db/repos/audit.repo.js';
 import type { Repos, Store } from '../db/store.js';
+import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 
 export interface AuditServiceOptions {
   store: Store;
+  access: AccessService;
   clock: Clock;
   origin: string;
   signerKey: string;
@@ -201,30 +202,26 @@ export class AuditService {
   }
 
   async latestCheckpoint(actor: Actor): Promise<{ treeSize: number; note: string; createdAt: string }> {
-    this.authorizeOrganisation(actor, 'audit.checkpoints');
+    await this.authorizeOrganisation(actor, 'audit.checkpoints');
     const latest = await this.o.store.repos.audit.latestCheckpoint();
     if (!latest) throw notFound('checkpoint');
     return latest;
   }
 
   async checkpointsSince(actor: Actor, afterSize: number): Promise<{ treeSize: number; note: string; createdAt: string }[]> {
-    this.authorizeOrganisation(actor, 'audit.checkpoints');
+    await this.authorizeOrganisation(actor, 'audit.checkpoints');
     return (await this.o.store.repos.audit.checkpoints()).filter((c) => c.treeSize > afterSize);
   }
 
   async search(actor: Actor, query: Omit<AuditQuery, 'organisationId'>): Promise<AuditEvent[]> {
-    const organisationId = this.authorizeOrganisation(actor, 'audit.read');
+    const organisationId = await this.authorizeOrganisation(actor, 'audit.read');
     await this.integrate();
     return this.o.store.repos.audit.query({ ...query, organisationId });
   }
 
-  private authorizeOrganisation(actor: Actor, action: 'audit.read' | 'audit.checkpoints'): string {
+  private async authorizeOrganisation(actor: Actor, action: 'audit.read' | 'audit.checkpoints'): Promise<string> {
     const organisationId = actor.organisationId ?? '';
-    const decision = decide(actor, action, { kind: 'organisation', organisationId }, { now: this.o.clock.now(), arrangements: [] });
-    if (!decision.allow) {
-      void this.o.store.repos.audit.insert([auditEvent(actor, action, { organisationId, ids: {} }, decision, this.o.clock.now())]);
-      throw notFound('audit log');
-    }
+    await this.o.access.require(actor, action, { kind: 'organisation', organisationId }, { organisationId, ids: {} });
     return organisationId;
   }
 }

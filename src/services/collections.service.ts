@@ -1,6 +1,6 @@
 // The file plan: creating collections and browsing them, showing only what decide() allows.
 import { randomUUID } from 'node:crypto';
-import { decide } from '../domain/access/policy.js';
+import { decide, type Decision } from '../domain/access/policy.js';
 import { conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
 import type { Clock } from '../domain/ports.js';
@@ -35,7 +35,7 @@ export class CollectionsService {
     return this.insert(actor, {
       organisationId: arrangement.hostOrganisationId, parentId: null, name: validateName(name, 'collection'),
       serviceArea: arrangement.serviceArea, classification: arrangement.ceiling, arrangementId: arrangement.id,
-    }, 'arrangement_workspace');
+    }, { reason: 'arrangement_workspace', via: arrangement.id });
   }
 
   async create(actor: Actor, input: NewCollection): Promise<Collection> {
@@ -51,20 +51,20 @@ export class CollectionsService {
     // Only a joint workspace (createWorkspace) starts a tree belonging to an arrangement; sub-collections inherit it.
     let arrangementId: string | null = null;
     const parentId = input.parentId ?? null;
+    const parent = parentId ? await this.o.store.repos.collections.byId(parentId) : null;
     if (parentId) {
-      const parent = await this.o.store.repos.collections.byId(parentId);
       if (!parent || parent.deletedAt) throw notFound('collection');
       if (parent.serviceArea !== input.serviceArea) throw invalid('A sub-collection must have the same service area as its parent.', { field: 'serviceArea' });
       organisationId = parent.organisationId;
       arrangementId = parent.arrangementId;
-      await this.o.access.require(actor, 'collection.create', { ...collectionResource(parent), classification }, { organisationId, ids: { collectionId: parent.id } });
-    } else if (actor.kind !== 'system') {
-      await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId }, { organisationId, ids: {} });
     }
-    return this.insert(actor, { organisationId, parentId, name, serviceArea: input.serviceArea, classification, arrangementId }, actor.kind === 'system' ? 'system' : 'policy');
+    const decision = parent
+      ? await this.o.access.require(actor, 'collection.create', { ...collectionResource(parent), classification }, { organisationId, ids: { collectionId: parent.id } })
+      : await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId }, { organisationId, ids: {} });
+    return this.insert(actor, { organisationId, parentId, name, serviceArea: input.serviceArea, classification, arrangementId }, decision);
   }
 
-  private async insert(actor: Actor, c: Omit<Collection, 'id' | 'createdAt' | 'deletedAt'>, reason: string): Promise<Collection> {
+  private async insert(actor: Actor, c: Omit<Collection, 'id' | 'createdAt' | 'deletedAt'>, decision: Pick<Decision, 'reason' | 'via'>): Promise<Collection> {
     if (await this.o.store.repos.collections.childByName(c.organisationId, c.parentId, c.name)) {
       throw conflict(`A collection called "${c.name}" already exists there.`);
     }
@@ -72,7 +72,7 @@ export class CollectionsService {
     const collection: Collection = { ...c, id: randomUUID(), createdAt: now.toISOString(), deletedAt: null };
     await this.o.store.transaction(async (repos) => {
       await repos.collections.insert(collection);
-      await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, { allow: true, reason, via: c.arrangementId }, now)]);
+      await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, { allow: true, reason: decision.reason, via: decision.via }, now)]);
     });
     return collection;
   }

@@ -77,7 +77,7 @@ export class IdentityService {
   /** Creates a user; returns the generated password when none was given (shown once). */
   async addUser(actor: Actor, input: NewUserInput): Promise<{ user: User; generatedPassword: string | null }> {
     const org = await this.organisationBySlug(input.organisationSlug);
-    if (actor.kind !== 'system') await this.o.access.require(actor, 'organisation.manage-users', { kind: 'organisation', organisationId: org.id }, { organisationId: org.id, ids: {} });
+    await this.o.access.require(actor, 'organisation.manage-users', { kind: 'organisation', organisationId: org.id }, { organisationId: org.id, ids: {} });
     const email = input.email.trim().toLowerCase();
     if (!EMAIL.test(email)) throw invalid('Enter an e-mail address in the correct format, like name@example.gov.uk.', { field: 'email' });
     const roles = this.validRoles(input.roles);
@@ -124,39 +124,40 @@ export class IdentityService {
 
   /** Creates an API token or WebDAV app password. The secret is returned once and stored only as a hash. */
   async createCredential(actor: Actor, userId: string, kind: 'api_token' | 'app_password', name: string): Promise<{ id: string; secret: string }> {
-    const user = await this.o.store.repos.users.byId(userId);
-    if (!user) throw notFound('user');
-    if (actor.kind !== 'system' && actor.userId !== user.id) {
-      await this.o.access.require(actor, 'organisation.manage-users', { kind: 'organisation', organisationId: user.organisationId }, { organisationId: user.organisationId, ids: { userId } });
-    }
+    const { user, decision } = await this.requireCredentialsOf(actor, userId);
     const prefix = kind === 'api_token' ? 'srt_' : 'srp_';
     const secret = prefix + randomBytes(32).toString('base64url');
     const id = randomUUID();
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
       await repos.users.insertCredential({ id, userId, kind, name: name.trim() || kind, secretHash: hashSecret(secret), createdAt: now.toISOString(), lastUsedAt: null, revokedAt: null });
-      await repos.audit.insert([auditEvent(actor, kind === 'api_token' ? 'token.create' : 'app-password.create', { organisationId: user.organisationId, ids: { userId, credentialId: id } }, { allow: true, reason: actor.kind === 'system' ? 'system' : 'self', via: null }, now)]);
+      await repos.audit.insert([auditEvent(actor, kind === 'api_token' ? 'token.create' : 'app-password.create', { organisationId: user.organisationId, ids: { userId, credentialId: id } }, decision, now)]);
     });
     return { id, secret };
   }
 
   async listCredentials(actor: Actor, userId: string) {
-    if (actor.userId !== userId) {
-      const user = await this.o.store.repos.users.byId(userId);
-      if (!user) throw notFound('user');
-      await this.o.access.require(actor, 'organisation.manage-users', { kind: 'organisation', organisationId: user.organisationId }, { organisationId: user.organisationId, ids: { userId } });
-    }
+    await this.requireCredentialsOf(actor, userId);
     return this.o.store.repos.users.listCredentials(userId);
   }
 
+  /** Revokes one of the actor's own credentials. */
   async revokeCredential(actor: Actor, credentialId: string): Promise<void> {
-    const mine = actor.userId ? await this.o.store.repos.users.listCredentials(actor.userId) : [];
+    const { decision } = await this.requireCredentialsOf(actor, actor.userId ?? '');
+    const mine = await this.o.store.repos.users.listCredentials(actor.userId ?? '');
     if (!mine.some((c) => c.id === credentialId)) throw notFound('credential');
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
       await repos.users.revokeCredential(credentialId, now.toISOString());
-      await repos.audit.insert([auditEvent(actor, 'credential.revoke', { organisationId: actor.organisationId, ids: { credentialId } }, { allow: true, reason: 'self', via: null }, now)]);
+      await repos.audit.insert([auditEvent(actor, 'credential.revoke', { organisationId: actor.organisationId, ids: { credentialId } }, decision, now)]);
     });
+  }
+
+  private async requireCredentialsOf(actor: Actor, userId: string) {
+    const user = await this.o.store.repos.users.byId(userId);
+    if (!user) throw notFound('user');
+    const decision = await this.o.access.require(actor, 'person.manage-credentials', { kind: 'person', userId: user.id, organisationId: user.organisationId }, { organisationId: user.organisationId, ids: { userId } });
+    return { user, decision };
   }
 
   /**

@@ -14,11 +14,9 @@ export class KeysService {
   constructor(private readonly o: { store: Store; access: AccessService; clock: Clock; keys: KeyRotator }) {}
 
   async rotate(actor: Actor, organisationId: string): Promise<string> {
-    if (actor.kind !== 'system') {
-      await this.o.access.require(actor, 'organisation.manage-users', { kind: 'organisation', organisationId }, { organisationId, ids: {} });
-    }
+    const decision = await this.o.access.require(actor, 'organisation.manage-users', { kind: 'organisation', organisationId }, { organisationId, ids: {} });
     const { keyId } = await this.o.keys.rotateOrganisationKey(organisationId);
-    await this.o.store.repos.audit.insert([auditEvent(actor, 'key.rotate', { organisationId, ids: { organisationId, keyId } }, { allow: true, reason: actor.kind === 'system' ? 'system' : 'org_admin', via: null }, this.o.clock.now())]);
+    await this.o.store.repos.audit.insert([auditEvent(actor, 'key.rotate', { organisationId, ids: { organisationId, keyId } }, decision, this.o.clock.now())]);
     return keyId;
   }
 }

@@ -2,6 +2,7 @@
 // Domain errors keep their meaning; WebDAV-specific preconditions carry an RFC 4918 error element.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
+import { STATUS_OF_ERROR } from '../http/error-handler.js';
 
 /** An error raised by the WebDAV layer itself, with its status and optional RFC 4918 precondition element. */
 export class DavError extends Error {
@@ -11,21 +12,8 @@ export class DavError extends Error {
   }
 }
 
-const STATUS: Record<ErrorCode, number> = {
-  NOT_FOUND: 404,
-  FORBIDDEN: 403,
-  UNAUTHENTICATED: 401,
-  CONFLICT: 409,
-  LOCKED: 423,
-  INVALID: 400,
-  TOO_LARGE: 413,
-  INFECTED: 403,
-  BLOCKED_FILE_TYPE: 403,
-  INTEGRITY: 500,
-  UNAVAILABLE: 503,
-  RATE_LIMITED: 429,
-  PRECONDITION_FAILED: 412,
-};
+// WebDAV clients show 403 with its body to the person, where 422 would be a bare failure.
+const STATUS: Readonly<Record<ErrorCode, number>> = { ...STATUS_OF_ERROR, INFECTED: 403, BLOCKED_FILE_TYPE: 403 };
 
 export const REALM_HEADER = 'Basic realm="Strongroom", charset="UTF-8"';
 

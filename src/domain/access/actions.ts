@@ -41,7 +41,11 @@ export const ARRANGEMENT_ACTIONS = [
 ] as const;
 export type ArrangementAction = (typeof ARRANGEMENT_ACTIONS)[number];
 
-export type Action = ContentAction | OrganisationAction | ArrangementAction;
+/** Actions on one person's own things (API tokens, WebDAV app passwords). */
+export const PERSON_ACTIONS = ['person.manage-credentials'] as const;
+export type PersonAction = (typeof PERSON_ACTIONS)[number];
+
+export type Action = ContentAction | OrganisationAction | ArrangementAction | PersonAction;
 
 export function isContentAction(action: Action): action is ContentAction {
   return Object.hasOwn(CONTENT_ACTIONS, action);
@@ -49,4 +53,8 @@ export function isContentAction(action: Action): action is ContentAction {
 
 export function isOrganisationAction(action: Action): action is OrganisationAction {
   return (ORGANISATION_ACTIONS as readonly string[]).includes(action);
+}
+
+export function isPersonAction(action: Action): action is PersonAction {
+  return (PERSON_ACTIONS as readonly string[]).includes(action);
 }

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, DocumentStatus, Role } from '../types.js';
 import type { Action, ContentAction } from './actions.js';
-import { ARRANGEMENT_ACTIONS, CONTENT_ACTIONS, ORGANISATION_ACTIONS } from './actions.js';
+import { ARRANGEMENT_ACTIONS, CONTENT_ACTIONS, ORGANISATION_ACTIONS, PERSON_ACTIONS } from './actions.js';
 import type { ArrangementResource, DecisionContext, Resource } from './policy.js';
 import { decide } from './policy.js';
 import type { ContentResource } from './reference-model.test-support.js';
@@ -597,11 +597,26 @@ describe('arrangement actions', () => {
 // Deny by default: every action on every kind of resource yields a decision
 // ---------------------------------------------------------------------------------------------
 
+describe('person actions', () => {
+  it('let people manage their own credentials, and org admins those of their own organisation only', () => {
+    const context = { now: NOW, arrangements: [] };
+    const alice = { kind: 'person' as const, userId: 'alice', organisationId: 'org-a' };
+    const self = { ...userOf('org-a', ['member']), userId: 'alice' };
+    expect(decide(self, 'person.manage-credentials', alice, context)).toMatchObject({ allow: true, reason: 'self' });
+    expect(decide(userOf('org-a', ['member']), 'person.manage-credentials', alice, context).allow).toBe(false);
+    expect(decide(userOf('org-a', ['security_admin', 'auditor']), 'person.manage-credentials', alice, context).allow).toBe(false);
+    expect(decide(userOf('org-a', ['org_admin']), 'person.manage-credentials', alice, context)).toMatchObject({ allow: true, reason: 'org_admin' });
+    expect(decide(userOf('org-b', ['org_admin']), 'person.manage-credentials', alice, context).allow).toBe(false);
+  });
+});
+
 describe('deny by default', () => {
   it('answers every action on every kind of resource, denying an action on the wrong kind', () => {
-    const actions: Action[] = [...CONTENT_ACTION_NAMES, ...ORGANISATION_ACTIONS, ...ARRANGEMENT_ACTIONS];
-    const family = (a: Action) => (a in CONTENT_ACTIONS ? 'content' : (ORGANISATION_ACTIONS as readonly string[]).includes(a) ? 'organisation' : 'arrangement');
-    const resources: Record<'content' | 'organisation' | 'arrangement', Resource[]> = {
+    const actions: Action[] = [...CONTENT_ACTION_NAMES, ...ORGANISATION_ACTIONS, ...ARRANGEMENT_ACTIONS, ...PERSON_ACTIONS];
+    const family = (a: Action) =>
+      a in CONTENT_ACTIONS ? 'content' : (ORGANISATION_ACTIONS as readonly string[]).includes(a) ? 'organisation' : (PERSON_ACTIONS as readonly string[]).includes(a) ? 'person' : 'arrangement';
+    const resources: Record<'content' | 'organisation' | 'arrangement' | 'person', Resource[]> = {
+      person: [{ kind: 'person', userId: 'someone-else', organisationId: 'org-a' }],
       content: [documentOf({ organisationId: 'org-a' }), { kind: 'collection', organisationId: 'org-a', serviceArea: 'payroll', classification: 'OFFICIAL', arrangementId: null }],
       organisation: [{ kind: 'organisation', organisationId: 'org-a' }],
       arrangement: [{ kind: 'arrangement', arrangement: { id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b'], status: 'draft', acceptedBy: [] } }],

@@ -2,8 +2,8 @@
 // Deny by default: each rule below is an explicit grant, and anything it does not grant is refused.
 import type { AccessLevel, Actor, Arrangement, Classification, DocumentStatus, Role, ServiceArea } from '../types.js';
 import { classificationAtMost, levelAtLeast } from '../types.js';
-import type { Action, ArrangementAction, ContentAction, OrganisationAction } from './actions.js';
-import { CONTENT_ACTIONS, isContentAction, isOrganisationAction } from './actions.js';
+import type { Action, ArrangementAction, ContentAction, OrganisationAction, PersonAction } from './actions.js';
+import { CONTENT_ACTIONS, isContentAction, isOrganisationAction, isPersonAction } from './actions.js';
 
 /** A collection, or the parent collection a new document or collection would go into. */
 export interface CollectionResource {
@@ -36,7 +36,14 @@ export interface ArrangementResource {
   arrangement: Pick<Arrangement, 'id' | 'hostOrganisationId' | 'partnerOrganisationIds' | 'status' | 'acceptedBy'>;
 }
 
-export type Resource = CollectionResource | DocumentResource | OrganisationResource | ArrangementResource;
+/** A person, for actions on their own credentials. */
+export interface PersonResource {
+  kind: 'person';
+  userId: string;
+  organisationId: string;
+}
+
+export type Resource = CollectionResource | DocumentResource | OrganisationResource | ArrangementResource | PersonResource;
 
 export interface DecisionContext {
   now: Date;
@@ -74,7 +81,17 @@ export function decide(actor: Actor, action: Action, resource: Resource, context
   if (isOrganisationAction(action)) {
     return resource.kind === 'organisation' ? decideOrganisation(actor, action, resource) : deny('wrong_resource');
   }
+  if (isPersonAction(action)) {
+    return resource.kind === 'person' ? decidePerson(actor, action, resource) : deny('wrong_resource');
+  }
   return resource.kind === 'arrangement' ? decideArrangement(actor, action, resource) : deny('wrong_resource');
+}
+
+/** Everyone manages their own credentials; an org admin may manage those of their organisation's people. */
+function decidePerson(actor: Actor, _action: PersonAction, person: PersonResource): Decision {
+  if (person.userId === actor.userId) return allow('self');
+  if (person.organisationId === actor.organisationId && hasRole(actor, 'org_admin')) return allow('org_admin');
+  return deny('other_person');
 }
 
 function decideContent(
