@@ -90,10 +90,10 @@ export function registerAdminCommands(program: Command): void {
       output(keyId);
     });
 
-  for (const [name, kind, what] of [['token', 'api_token', 'an API token'], ['app-password', 'app_password', 'a WebDAV app password']] as const) {
+  for (const [name, kind, what, plural] of [['token', 'api_token', 'an API token', 'API tokens'], ['app-password', 'app_password', 'a WebDAV app password', 'WebDAV app passwords']] as const) {
     program
       .command(name)
-      .description(`${what}s`)
+      .description(plural)
       .command('create')
       .description(`create ${what} for a user; prints the secret, once`)
       .requiredOption('--user <email>', "the user's e-mail")
