@@ -1,0 +1,74 @@
+// The audit checkpoints kept outside the database: one file per signed checkpoint in the offsite
+// folder, and the signer's own copy of the last one it signed beside its key. Whoever can only
+// write the database can change neither, so they are what the signer and `audit verify` trust.
+import { mkdir, open, readFile, readdir, rename } from 'node:fs/promises';
+import path from 'node:path';
+import type { SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
+
+const NOTE_NAME = /^(\d{12})\.note$/;
+
+export class CheckpointCopies {
+  constructor(private readonly o: { offsiteDir: string; signerFile: string }) {}
+
+  private get folder(): string {
+    return path.join(this.o.offsiteDir, 'audit-checkpoints');
+  }
+
+  /** Durably records a checkpoint the signer is about to publish: the offsite copy, then its own. */
+  async remember(treeSize: number, note: string): Promise<void> {
+    await mkdir(this.folder, { recursive: true });
+    await writeDurably(path.join(this.folder, `${String(treeSize).padStart(12, '0')}.note`), note, 0o644);
+    await mkdir(path.dirname(this.o.signerFile), { recursive: true, mode: 0o700 });
+    await writeDurably(this.o.signerFile, note, 0o600);
+  }
+
+  /** What the signer last signed: the newest offsite file and its own copy (either may be absent); offsite first, so a failure names the copy operators and auditors can see. */
+  async latest(): Promise<SourcedCheckpoint[]> {
+    const names = (await this.offsiteNames()).filter((n) => NOTE_NAME.test(n));
+    const newest = names.at(-1);
+    return [...(newest ? [await this.offsite(newest)] : []), ...(await this.signerCopy())];
+  }
+
+  /** Every checkpoint held outside the database, for `audit verify`. */
+  async all(): Promise<{ signer: SourcedCheckpoint[]; offsite: SourcedCheckpoint[] }> {
+    const offsite = await Promise.all((await this.offsiteNames()).map((n) => this.offsite(n)));
+    return { signer: await this.signerCopy(), offsite };
+  }
+
+  private async offsiteNames(): Promise<string[]> {
+    try {
+      return (await readdir(this.folder)).filter((n) => n.endsWith('.note')).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
+  private async offsite(name: string): Promise<SourcedCheckpoint> {
+    const note = await readFile(path.join(this.folder, name), 'utf8');
+    const size = NOTE_NAME.exec(name)?.[1];
+    return { source: `offsite checkpoint ${name}`, note, ...(size !== undefined ? { claimedSize: Number(size) } : {}) };
+  }
+
+  private async signerCopy(): Promise<SourcedCheckpoint[]> {
+    try {
+      return [{ source: `the signer's own copy (keys/${path.basename(this.o.signerFile)})`, note: await readFile(this.o.signerFile, 'utf8') }];
+    } catch (err) {
+      // Absent before the first checkpoint, and on a vault signed before the signer kept a copy.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+}
+
+async function writeDurably(file: string, content: string, mode: number): Promise<void> {
+  const temp = `${file}.tmp`;
+  const handle = await open(temp, 'w', mode);
+  try {
+    await handle.writeFile(content);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, file);
+}
