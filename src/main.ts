@@ -81,6 +81,11 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       'the offsite folder is inside the data directory it protects: a restored or rewritten data directory takes its audit checkpoints with it; set STRONGROOM_OFFSITE to another disk or host',
     );
   }
+  const formerOffsite = path.join(config.dataDir, 'offsite', 'audit-checkpoints');
+  if (path.resolve(config.offsiteDir, 'audit-checkpoints') !== formerOffsite && (await exists(formerOffsite))) {
+    // Before the default moved out of the data directory; left there, these checkpoints are no longer checked.
+    logger.warn({ formerOffsite, offsiteDir: config.offsiteDir }, `audit checkpoints found in ${formerOffsite}: move them into ${path.join(config.offsiteDir, 'audit-checkpoints')}, where they are checked`);
+  }
   const master = config.masterKey ? MasterKey.fromBase64(config.masterKey) : await MasterKey.fromFile(masterKeyPath(config.dataDir), { create });
   const signerKey = await loadSigningKey(config, create);
 

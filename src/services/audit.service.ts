@@ -72,7 +72,16 @@ export class AuditService {
   private async integrateAll(): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = await this.integrateBatch();
+      let n: number;
+      try {
+        n = await this.integrateBatch();
+      } catch (err) {
+        // The stored tree lost a node it needs to grow: tampering, not an outage. Events stay
+        // recorded (unsequenced) and searches keep working; nothing more is signed.
+        if (!(err instanceof IntegrityError)) throw err;
+        this.raise('signer', `The sequencer cannot extend the stored tree: ${err.message}.`);
+        return total;
+      }
       total += n;
       this.sinceCheckpoint += n;
       if (n < INTEGRATE_BATCH) break;

@@ -2,9 +2,10 @@
 // deletes an event, resets the sequencing columns so the sequencer re-integrates the rest, and
 // grows the log past the newest offsite checkpoint. The signer must refuse to sign the result,
 // raise the alarm (metric, admin pages, readiness body, log), and `audit verify` must fail.
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signCheckpoint } from '../../src/domain/audit/signed-note.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { api } from '../support/http.js';
 import { runCli } from '../support/cli.js';
@@ -108,6 +109,58 @@ describe.each(DIALECTS)('rewriting audit history through the database on %s', (d
       expect(cli.stderr).toContain(`sequence number ${first}:`);
       expect(cli.stderr).toContain(noteName(second));
       expect(await offsiteNotes(t)).toEqual(notesBefore);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('names an offsite checkpoint signed for another history, and signs nothing after', async () => {
+    const t = await openTestVault({ dialect, clamdSocket: clamd.socketPath, env: ONLY_ON_FLUSH });
+    try {
+      const org = await createOrganisation(t.vault);
+      const user = await org.user({ teams: ['payroll'] });
+      await work(t, org, user, 1);
+      await t.vault.audit.flush();
+      const first = await t.vault.store.repos.audit.treeSize();
+      await work(t, org, user, 2);
+      await t.vault.audit.flush();
+      // What a key holder (or the old, unchecked signer) leaves behind: a valid signature over a root of another history.
+      const forkedAt = first + 1;
+      const signerKey = (await readFile(path.join(t.dataDir, 'keys', 'audit-signing.key'), 'utf8')).trim();
+      const forged = signCheckpoint({ origin: t.vault.config.auditOrigin, treeSize: forkedAt, rootHash: Buffer.alloc(32, 7) }, signerKey);
+      await writeFile(path.join(t.vault.config.offsiteDir, 'audit-checkpoints', noteName(forkedAt)), forged);
+      const notes = await offsiteNotes(t);
+
+      const result = await t.vault.audit.verify();
+      expect(result, JSON.stringify(result)).toMatchObject({ ok: false, firstBadSeq: first, offsite: 'mismatch' });
+      expect(result.ok === false && result.problem).toContain(`offsite checkpoint ${noteName(forkedAt)}`);
+      expect(await t.vault.audit.integrityAlarm(systemActor())).toMatchObject({ source: 'verify' });
+
+      const signed = (await t.vault.store.repos.audit.latestCheckpoint())?.treeSize;
+      await work(t, org, user, 1);
+      await t.vault.audit.flush();
+      expect((await t.vault.store.repos.audit.latestCheckpoint())?.treeSize).toBe(signed);
+      expect(await offsiteNotes(t)).toEqual(notes);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('raises the alarm, without failing searches, when the stored tree loses a node the sequencer needs', async () => {
+    const t = await openTestVault({ dialect, clamdSocket: clamd.socketPath, env: ONLY_ON_FLUSH });
+    try {
+      const org = await createOrganisation(t.vault);
+      const user = await org.user({ teams: ['payroll'] });
+      const auditor = await org.user({ roles: ['auditor'] });
+      await work(t, org, user, 2);
+      await t.vault.audit.flush();
+      const notes = await offsiteNotes(t);
+      await t.vault.store.db.deleteFrom('audit_tree_nodes').execute();
+      await work(t, org, user, 1);
+      expect((await api(t.app, auditor).get('audit/events')).statusCode).toBe(200);
+      await t.vault.audit.flush();
+      expect(await t.vault.audit.integrityAlarm(systemActor())).toMatchObject({ source: 'signer' });
+      expect(await offsiteNotes(t)).toEqual(notes);
     } finally {
       await t.close();
     }
