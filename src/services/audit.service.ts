@@ -201,7 +201,7 @@ export class AuditService {
     // Outside copies, then stored checkpoints, then the tree: the same order as the signer, for the same reason.
     const outside = await this.o.copies.all();
     const stored = (await repos.audit.checkpoints()).map((c): SourcedCheckpoint => ({ source: `stored checkpoint for size ${c.treeSize}`, note: c.note, claimedSize: c.treeSize }));
-    const everyCheckpoint = [...outside.offsite, ...outside.signer, ...stored];
+    const everyCheckpoint = [...outside.offsite, ...outside.newest, ...outside.signer, ...stored];
     const history = await this.checkHistory(everyCheckpoint, await repos.audit.treeSize(), memoised(subtreesOf(repos)));
 
     const leafHashes = new Map<number, Buffer>();

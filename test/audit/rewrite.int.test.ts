@@ -178,6 +178,7 @@ describe.each(DIALECTS)('rewriting audit history through the database on %s', (d
         expect((await offsiteNotes(t)).at(-1)).toBe(noteName(size));
         const remembered = await readFile(path.join(t.dataDir, 'keys', 'audit-last-checkpoint.note'), 'utf8');
         expect(remembered).toBe((await t.vault.store.repos.audit.latestCheckpoint())?.note);
+        expect(await readFile(path.join(t.vault.config.offsiteDir, 'audit-newest-checkpoint.note'), 'utf8')).toBe(remembered);
       }
       expect(t.vault.audit.alarmRaised).toBe(false);
       expect(await t.vault.audit.verify()).toMatchObject({ ok: true, offsite: 'matched', unsignedEvents: 0 });
