@@ -96,6 +96,14 @@ describe.each(DIALECTS)('rewriting audit history through the database on %s', (d
         expect(res.status, page).toBe(200);
         expect(res.text, page).toContain('Signing of the audit log has stopped');
       }
+      // Those decide() does not let see the log's checkpoints are not told either.
+      const bystander = new FormClient(client.base);
+      await bystander.signIn(user.email);
+      for (const page of ['/audit', '/audit/verify']) {
+        const res = await bystander.get(page);
+        expect(res.status, page).toBe(404);
+        expect(res.text, page).not.toContain('Signing of the audit log has stopped');
+      }
 
       const result = await t.vault.audit.verify();
       expect(result, JSON.stringify(result)).toMatchObject({ ok: false, firstBadSeq: first, offsite: 'mismatch' });
