@@ -4,7 +4,7 @@ import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import type { Config } from './config/config.js';
+import { offsiteInsideDataDir, type Config } from './config/config.js';
 import { generateSignerKey, verifierKeyFromSigner } from './domain/audit/signed-note.js';
 import { systemClock, type Clock, type Scanner } from './domain/ports.js';
 import { DEFAULT_SERVICE_AREAS } from './domain/types.js';
@@ -23,6 +23,7 @@ import { DocumentsService } from './services/documents.service.js';
 import { IdentityService, systemActor } from './services/identity.service.js';
 import { KeysService } from './services/keys.service.js';
 import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
+import { CheckpointCopies } from './storage/checkpoint-copies.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
 import { FsBlobStore } from './storage/fs.blob-store.js';
 import { KeyRingImpl, MasterKey, deriveKey, masterKeyPath } from './storage/keys.js';
@@ -74,6 +75,17 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   } else if (!(await exists(config.dataDir))) {
     throw new Error(`No data directory at ${config.dataDir}: run "strongroom init --data ${config.dataDir}" first.`);
   }
+  if (offsiteInsideDataDir(config)) {
+    logger.warn(
+      { offsiteDir: config.offsiteDir, dataDir: config.dataDir },
+      'the offsite folder is inside the data directory it protects: a restored or rewritten data directory takes its audit checkpoints with it; set STRONGROOM_OFFSITE to another disk or host',
+    );
+  }
+  const formerOffsite = path.join(config.dataDir, 'offsite', 'audit-checkpoints');
+  if (path.resolve(config.offsiteDir, 'audit-checkpoints') !== formerOffsite && (await exists(formerOffsite))) {
+    // Before the default moved out of the data directory; left there, these checkpoints are no longer checked.
+    logger.warn({ formerOffsite, offsiteDir: config.offsiteDir }, `audit checkpoints found in ${formerOffsite}: move them into ${path.join(config.offsiteDir, 'audit-checkpoints')}, where they are checked`);
+  }
   const master = config.masterKey ? MasterKey.fromBase64(config.masterKey) : await MasterKey.fromFile(masterKeyPath(config.dataDir), { create });
   const signerKey = await loadSigningKey(config, create);
 
@@ -117,8 +129,9 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const serviceAreas = DEFAULT_SERVICE_AREAS;
   const access = new AccessService(store, clock);
   const audit = new AuditService({
-    store, access, clock, origin: config.auditOrigin, signerKey, verifierKey: verifierKeyFromSigner(signerKey), offsiteDir: config.offsiteDir,
-    checkpointEvents: config.auditCheckpointEvents, checkpointSeconds: config.auditCheckpointSeconds,
+    store, access, clock, origin: config.auditOrigin, signerKey, verifierKey: verifierKeyFromSigner(signerKey),
+    copies: new CheckpointCopies({ offsiteDir: config.offsiteDir, signerFile: auditLastCheckpointPath(config.dataDir) }),
+    checkpointEvents: config.auditCheckpointEvents, checkpointSeconds: config.auditCheckpointSeconds, logger,
   });
   const identity = new IdentityService({ store, clock, access, serviceAreas });
   const collections = new CollectionsService({ store, access, clock, serviceAreas });
@@ -178,6 +191,8 @@ async function exists(p: string): Promise<boolean> {
 }
 
 export const auditKeyPath = (dataDir: string): string => path.join(dataDir, 'keys', 'audit-signing.key');
+/** The signer's own copy of the last checkpoint it signed: beside its key, out of the database's reach. */
+export const auditLastCheckpointPath = (dataDir: string): string => path.join(dataDir, 'keys', 'audit-last-checkpoint.note');
 
 /** The audit signing key lives in keys/, never in the database, so a database rewrite cannot re-sign. */
 async function loadSigningKey(config: Config, create: boolean): Promise<string> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, listenProblems, loadConfig } from './config.js';
+import path from 'node:path';
+import { ConfigError, listenProblems, loadConfig, offsiteInsideDataDir } from './config.js';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -29,6 +30,33 @@ describe('loadConfig', () => {
     expect(problems).toContain('STRONGROOM_PORT');
     expect(problems).toContain('STRONGROOM_DATABASE_URL');
     expect(problems).toContain('--tls-key');
+  });
+});
+
+describe('the offsite folder', () => {
+  it('defaults to beside the data directory, never inside it', () => {
+    const config = loadConfig({ env: { STRONGROOM_DATA: '/srv/strongroom' } });
+    expect(config.offsiteDir).toBe('/srv/strongroom-offsite');
+    expect(offsiteInsideDataDir(config)).toBe(false);
+    const relative = loadConfig({ env: {} });
+    expect(relative.offsiteDir).toBe(`${relative.dataDir}-offsite`);
+    expect(offsiteInsideDataDir(relative)).toBe(false);
+    expect(offsiteInsideDataDir(loadConfig({ env: { STRONGROOM_DATA: '/' } }))).toBe(true);
+  });
+
+  it('takes STRONGROOM_OFFSITE (an empty value means the default)', () => {
+    expect(loadConfig({ env: { STRONGROOM_DATA: '/srv/sr', STRONGROOM_OFFSITE: '/mnt/offsite' } }).offsiteDir).toBe('/mnt/offsite');
+    expect(loadConfig({ env: { STRONGROOM_DATA: '/srv/sr', STRONGROOM_OFFSITE: '' } }).offsiteDir).toBe('/srv/sr-offsite');
+  });
+
+  it('is called inside the data directory when it is the directory, under it, or reached through ..', () => {
+    const inside = (offsite: string) => offsiteInsideDataDir(loadConfig({ env: { STRONGROOM_DATA: '/srv/sr', STRONGROOM_OFFSITE: offsite } }));
+    expect(inside('/srv/sr')).toBe(true);
+    expect(inside('/srv/sr/offsite')).toBe(true);
+    expect(inside('/srv/other/../sr/offsite')).toBe(true);
+    expect(inside('/srv/sr..offsite')).toBe(false);
+    expect(inside('/srv/sr-offsite')).toBe(false);
+    expect(inside(path.join('/mnt', 'offsite'))).toBe(false);
   });
 });
 

@@ -33,7 +33,7 @@ const configSchema = z
     auditCheckpointEvents: sizeSchema,
     auditCheckpointSeconds: sizeSchema,
     auditOrigin: z.string().min(1),
-    /** Where offsite copies (replica, audit checkpoints) are written. */
+    /** Where offsite copies (replica, audit checkpoints) are written; never inside dataDir by default. */
     offsiteDir: z.string().min(1),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     role: z.enum(['all', 'web', 'worker']),
@@ -96,7 +96,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     auditCheckpointEvents: env.STRONGROOM_AUDIT_CHECKPOINT_EVENTS ?? '1000',
     auditCheckpointSeconds: env.STRONGROOM_AUDIT_CHECKPOINT_SECONDS ?? '10',
     auditOrigin: env.STRONGROOM_AUDIT_ORIGIN ?? 'strongroom.local/audit',
-    offsiteDir: path.resolve(env.STRONGROOM_OFFSITE ?? path.join(dataDir, 'offsite')),
+    offsiteDir: path.resolve(env.STRONGROOM_OFFSITE || defaultOffsiteDir(dataDir)),
     logLevel: env.STRONGROOM_LOG_LEVEL ?? 'info',
     role: env.STRONGROOM_ROLE ?? 'all',
   };
@@ -111,6 +111,23 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
   if (Boolean(raw.tlsCert) !== Boolean(raw.tlsKey)) problems.push('STRONGROOM_TLS_CERT / STRONGROOM_TLS_KEY: set both --tls-cert and --tls-key, or neither');
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(parsed.data);
+}
+
+/**
+ * Beside the data directory, not in it (`/srv/strongroom` → `/srv/strongroom-offsite`): restoring,
+ * copying or wiping the data directory leaves the audit checkpoints that would betray it alone.
+ * Still the same disk, so production points STRONGROOM_OFFSITE at another disk or host.
+ */
+export function defaultOffsiteDir(dataDir: string): string {
+  const parent = path.dirname(dataDir);
+  // A data directory at the filesystem root has no sibling to use; a child named apart is the best left.
+  return parent === dataDir ? path.join(dataDir, 'strongroom-offsite') : path.join(parent, `${path.basename(dataDir)}-offsite`);
+}
+
+/** Whether the offsite folder sits in (or is) the data directory it is meant to protect. */
+export function offsiteInsideDataDir(config: Pick<Config, 'dataDir' | 'offsiteDir'>): boolean {
+  const relative = path.relative(config.dataDir, config.offsiteDir);
+  return relative === '' || (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
 }
 
 /**

@@ -1,18 +1,19 @@
-// The audit log service: sequences events into the Merkle tree, signs checkpoints (also written
-// offsite), verifies the whole log, exports an organisation's proofs, and answers audit queries.
-import { mkdir, open, readFile, readdir, rename } from 'node:fs/promises';
-import path from 'node:path';
+// The audit log service: sequences events into the Merkle tree, signs checkpoints (only of a tree
+// that extends what it signed before; copies kept outside the database), verifies the whole log
+// against every checkpoint, raises the integrity alarm, exports proofs and answers audit queries.
 import { buildBundle, type AuditBundle } from '../domain/audit/bundle.js';
+import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import type { AuditEvent } from '../domain/audit/event.js';
 import { eventLeafHash } from '../domain/audit/event.js';
-import { CompactRange, treeRoot, type SubtreeHashes } from '../domain/audit/merkle.js';
+import { CompactRange, HASH_SIZE, treeRoot, type SubtreeHashes } from '../domain/audit/merkle.js';
 import { openCheckpoint, signCheckpoint } from '../domain/audit/signed-note.js';
-import { verifyLog, type LogCheck } from '../domain/audit/verify-log.js';
-import { notFound } from '../domain/errors.js';
+import { verifyLog, type LogCheck, type LogCheckpoint } from '../domain/audit/verify-log.js';
+import { IntegrityError, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor } from '../domain/types.js';
 import type { AuditQuery } from '../db/repos/audit.repo.js';
 import type { Repos, Store } from '../db/store.js';
+import type { CheckpointCopies } from '../storage/checkpoint-copies.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 
@@ -23,18 +24,36 @@ export interface AuditServiceOptions {
   origin: string;
   signerKey: string;
   verifierKey: string;
-  /** Where checkpoints are copied so a rewritten or rolled-back database is caught. */
-  offsiteDir: string;
+  /** The checkpoints kept outside the database (offsite, and the signer's own copy): the signer's memory. */
+  copies: CheckpointCopies;
   checkpointEvents: number;
   checkpointSeconds: number;
+  logger: { error(details: object, message: string): void };
 }
+
+/** Why signing stopped: the log failed a check. Cleared only by a restart (see docs/operations.md). */
+export interface AuditAlarm {
+  /** 'signer': it refused a tree that does not extend what it signed; 'verify': `audit verify` failed. */
+  source: 'signer' | 'verify';
+  problem: string;
+  raisedAt: string;
+}
+
+export type AuditVerification = LogCheck & {
+  /** 'matched': offsite copies exist and every check passed; 'mismatch': some check failed. */
+  offsite: 'matched' | 'absent' | 'mismatch';
+  /** How many offsite checkpoint files were checked. */
+  offsiteCheckpoints: number;
+};
 
 const INTEGRATE_BATCH = 2000;
 
 export class AuditService {
   private integrating: Promise<number> | null = null;
+  private signing: Promise<unknown> = Promise.resolve();
   private lastCheckpointAt = 0;
   private sinceCheckpoint = 0;
+  private alarm: AuditAlarm | null = null;
 
   constructor(private readonly o: AuditServiceOptions) {}
 
@@ -53,7 +72,16 @@ export class AuditService {
   private async integrateAll(): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = await this.integrateBatch();
+      let n: number;
+      try {
+        n = await this.integrateBatch();
+      } catch (err) {
+        // The stored tree lost a node it needs to grow: tampering, not an outage. Events stay
+        // recorded (unsequenced) and searches keep working; nothing more is signed.
+        if (!(err instanceof IntegrityError)) throw err;
+        this.raise('signer', `The sequencer cannot extend the stored tree: ${err.message}.`);
+        return total;
+      }
       total += n;
       this.sinceCheckpoint += n;
       if (n < INTEGRATE_BATCH) break;
@@ -89,24 +117,71 @@ export class AuditService {
   }
 
   /** Signs a checkpoint when N events or T seconds have passed since the last one (or when forced). */
-  async checkpointIfDue(force = false): Promise<string | null> {
+  checkpointIfDue(force = false): Promise<string | null> {
+    // One signer at a time in this process, so two never race to publish the same size.
+    const run = this.signing.then(() => this.signIfDue(force));
+    this.signing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async signIfDue(force: boolean): Promise<string | null> {
     const now = this.o.clock.now().getTime();
     const due = force || this.sinceCheckpoint >= this.o.checkpointEvents || now - this.lastCheckpointAt >= this.o.checkpointSeconds * 1000;
-    if (!due) return null;
+    if (!due || this.alarm) return null;
     const repos = this.o.store.repos;
-    const size = await repos.audit.treeSize();
+    // Read what was signed before, then the database's newest checkpoint, then its tree: a signer in
+    // another process publishes only after sequencing, so what it adds meanwhile can only make the
+    // tree larger than the checkpoints read before it, never raise a false alarm.
+    const previous = await this.o.copies.latest();
     const latest = await repos.audit.latestCheckpoint();
+    const size = await repos.audit.treeSize();
+    const hashes = subtreesOf(repos);
+    const stored = [...previous, ...(latest ? [{ source: `the database's newest checkpoint (size ${latest.treeSize})`, note: latest.note }] : [])];
+    const check = await this.checkHistory(stored, size, hashes);
+    if (!check.ok) {
+      this.raise('signer', `Refused to sign the audit log at ${size} events. ${check.problem}`);
+      return null;
+    }
     if (latest && latest.treeSize >= size) {
       this.lastCheckpointAt = now;
       return null;
     }
-    const root = await treeRoot(size, subtreesOf(repos));
-    const note = signCheckpoint({ origin: this.o.origin, treeSize: size, rootHash: root }, this.o.signerKey);
-    await repos.audit.insertCheckpoint({ treeSize: size, rootHash: root, note, createdAt: new Date(now).toISOString() });
-    await this.writeOffsite(size, note);
+    const note = signCheckpoint({ origin: this.o.origin, treeSize: size, rootHash: check.root }, this.o.signerKey);
+    // Remembered outside the database before it is published in it: the signer's memory is never behind.
+    await this.o.copies.remember(size, note);
+    await repos.audit.insertCheckpoint({ treeSize: size, rootHash: check.root, note, createdAt: new Date(now).toISOString() });
     this.lastCheckpointAt = now;
     this.sinceCheckpoint = 0;
     return note;
+  }
+
+  /** The stored tree of `size` events, checked to extend every given checkpoint; its root when it does. */
+  private async checkHistory(checkpoints: SourcedCheckpoint[], size: number, hashes: SubtreeHashes): Promise<HistoryCheck & { root: Buffer }> {
+    let root: Buffer;
+    try {
+      root = await treeRoot(size, hashes);
+    } catch (err) {
+      if (!(err instanceof IntegrityError)) throw err;
+      return { ok: false, source: 'the stored tree', firstBadSeq: 0, problem: `The stored tree of ${size} events cannot be read: ${err.message}.`, root: Buffer.alloc(0) };
+    }
+    return { ...(await checkTreeExtends(checkpoints, { size, root, hashes }, this.o.verifierKey, this.o.origin)), root };
+  }
+
+  private raise(source: AuditAlarm['source'], problem: string): void {
+    if (this.alarm) return;
+    this.alarm = { source, problem, raisedAt: this.o.clock.now().toISOString() };
+    this.o.logger.error({ auditAlarm: this.alarm }, 'AUDIT INTEGRITY ALARM: signing of the audit log has stopped');
+  }
+
+  /** Whether the alarm is raised, for metrics and readiness (which say nothing more). */
+  get alarmRaised(): boolean {
+    return this.alarm !== null;
+  }
+
+  /** The alarm, for those who may see the log's checkpoints. */
+  async integrityAlarm(actor: Actor): Promise<AuditAlarm | null> {
+    await this.authorizeOrganisation(actor, 'audit.checkpoints');
+    return this.alarm;
   }
 
   /** Integrates everything pending and signs a checkpoint covering it (used by the CLI and tests). */
@@ -115,50 +190,20 @@ export class AuditService {
     await this.checkpointIfDue(true);
   }
 
-  private offsitePath(): string {
-    return path.join(this.o.offsiteDir, 'audit-checkpoints');
-  }
-
-  private async writeOffsite(size: number, note: string): Promise<void> {
-    const dir = this.offsitePath();
-    await mkdir(dir, { recursive: true });
-    const file = path.join(dir, `${String(size).padStart(12, '0')}.note`);
-    const temp = `${file}.tmp`;
-    const handle = await open(temp, 'w', 0o644);
-    try {
-      await handle.writeFile(note);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
-  }
-
-  private async newestOffsiteCheckpoint(): Promise<string | undefined> {
-    let names: string[];
-    try {
-      names = (await readdir(this.offsitePath())).filter((n) => n.endsWith('.note')).sort();
-    } catch {
-      return undefined;
-    }
-    const newest = names.at(-1);
-    return newest ? readFile(path.join(this.offsitePath(), newest), 'utf8') : undefined;
-  }
-
   /**
-   * Recomputes the whole tree from the stored events, checks every checkpoint, and compares the
-   * newest offsite checkpoint: a database restored behind it, or rewritten under it, is caught.
+   * Recomputes the whole tree from the stored events and checks it against every checkpoint, in
+   * the database and outside it (each offsite file, the signer's own copy): signatures, and that
+   * the stored tree extends each one. A database restored behind a checkpoint, or rewritten
+   * under one, is caught and the first bad checkpoint named. A failure raises the alarm.
    */
-  async verify(): Promise<LogCheck & { offsite: 'matched' | 'absent' | 'mismatch' }> {
+  async verify(): Promise<AuditVerification> {
     const repos = this.o.store.repos;
-    const checkpoints = await repos.audit.checkpoints();
-    const offsiteNote = await this.newestOffsiteCheckpoint();
-    let offsiteCheckpoint: { treeSize: number; note: string } | undefined;
-    if (offsiteNote) {
-      const cp = openCheckpoint(offsiteNote, this.o.verifierKey, this.o.origin);
-      offsiteCheckpoint = { treeSize: cp.treeSize, note: offsiteNote };
-    }
-    const all = offsiteCheckpoint && !checkpoints.some((c) => c.note === offsiteCheckpoint.note) ? [...checkpoints, offsiteCheckpoint] : checkpoints;
+    // Outside copies, then stored checkpoints, then the tree: the same order as the signer, for the same reason.
+    const outside = await this.o.copies.all();
+    const stored = (await repos.audit.checkpoints()).map((c): SourcedCheckpoint => ({ source: `stored checkpoint for size ${c.treeSize}`, note: c.note, claimedSize: c.treeSize }));
+    const everyCheckpoint = [...outside.offsite, ...outside.newest, ...outside.signer, ...stored];
+    const history = await this.checkHistory(everyCheckpoint, await repos.audit.treeSize(), memoised(subtreesOf(repos)));
+
     const leafHashes = new Map<number, Buffer>();
     async function* events() {
       for await (const { event, leafHash } of repos.audit.sequenced()) {
@@ -169,15 +214,38 @@ export class AuditService {
         yield event;
       }
     }
-    let result: LogCheck = await verifyLog(events(), all, this.o.verifierKey, async (seq) => leafHashes.get(seq), { origin: this.o.origin });
+    let result: LogCheck = await verifyLog(events(), this.forLog(everyCheckpoint), this.o.verifierKey, async (seq) => leafHashes.get(seq), { origin: this.o.origin });
     // Read after the events, so concurrent sequencing can only make it larger: an event numbered
     // beyond the sequencer's tree was never sequenced (written straight into the database).
     const sequencedSize = await repos.audit.treeSize();
     if (result.ok && result.treeSize > sequencedSize) {
       result = { ok: false, firstBadSeq: sequencedSize, problem: `Events from seq ${sequencedSize} to ${result.treeSize - 1} carry sequence numbers the sequencer never assigned (its tree has ${sequencedSize} events): they were written into the database directly.` };
     }
-    const offsite = !offsiteCheckpoint ? 'absent' : result.ok ? 'matched' : 'mismatch';
-    return { ...result, offsite };
+    if (!history.ok) {
+      // The events say more exactly where the damage starts; the history names the checkpoint it contradicts.
+      result = result.ok
+        ? { ok: false, firstBadSeq: history.firstBadSeq, problem: history.problem }
+        : { ok: false, firstBadSeq: result.firstBadSeq, problem: `${history.problem} Recomputed from the events: ${result.problem}` };
+    }
+    if (!result.ok) this.raise('verify', `audit verify failed at sequence number ${result.firstBadSeq}: ${result.problem}`);
+    const offsite = outside.offsite.length === 0 ? 'absent' : result.ok ? 'matched' : 'mismatch';
+    return { ...result, offsite, offsiteCheckpoints: outside.offsite.length };
+  }
+
+  /** One entry per distinct note, at the size it is signed for (or filed under, if it does not open: verifyLog then says so). */
+  private forLog(checkpoints: SourcedCheckpoint[]): LogCheckpoint[] {
+    const bySize = new Map<string, LogCheckpoint>();
+    for (const c of checkpoints) {
+      if (bySize.has(c.note)) continue;
+      let treeSize = c.claimedSize;
+      try {
+        treeSize = openCheckpoint(c.note, this.o.verifierKey).treeSize;
+      } catch {
+        // Reported by the history check, which names the source.
+      }
+      if (treeSize !== undefined) bySize.set(c.note, { treeSize, note: c.note });
+    }
+    return [...bySize.values()];
   }
 
   /** An organisation's events with inclusion proofs against the newest checkpoint, for offline checking. */
@@ -230,7 +298,24 @@ export function subtreesOf(repos: Repos): SubtreeHashes {
   return {
     hash: async (level, index) => {
       const hash = await repos.audit.node(level, index);
-      if (!hash) throw new Error(`audit tree node ${level}/${index} is missing`);
+      // Missing or malformed is what tampering leaves behind, not an outage: the checks say so.
+      if (!hash || hash.length !== HASH_SIZE) throw new IntegrityError(`audit tree node ${level}/${index} is ${hash ? 'malformed' : 'missing'}`);
+      return hash;
+    },
+  };
+}
+
+/** Verification asks for the same left-edge nodes once per checkpoint; fetch each once. */
+function memoised(store: SubtreeHashes): SubtreeHashes {
+  const seen = new Map<string, Promise<Buffer>>();
+  return {
+    hash: (level, index) => {
+      const key = `${level}/${index}`;
+      let hash = seen.get(key);
+      if (!hash) {
+        hash = Promise.resolve(store.hash(level, index));
+        seen.set(key, hash);
+      }
       return hash;
     },
   };

@@ -1,9 +1,12 @@
 // Rollback: restoring the SQLite database files from an earlier moment is caught, because the
-// offsite checkpoint written since is ahead of the restored log.
+// offsite checkpoint written since is ahead of the restored log; the signer will not sign the
+// restored log however far it grows.
 import { copyFile, mkdtemp, readdir, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultOffsiteDir } from '../../src/config/config.js';
+import { systemActor } from '../../src/services/identity.service.js';
 import { api, filesUnder } from '../support/http.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { closeKeepingData, openVaultAt } from '../support/vault-dir.js';
@@ -20,6 +23,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await clamd?.stop();
   await rm(dataDir, { recursive: true, force: true });
+  await rm(defaultOffsiteDir(dataDir), { recursive: true, force: true });
   await rm(saved, { recursive: true, force: true });
 });
 
@@ -46,7 +50,10 @@ describe('audit rollback on sqlite', () => {
     const later = await v.vault.audit.verify();
     expect(later).toMatchObject({ ok: true, offsite: 'matched' });
     expect(later.ok && later.treeSize).toBeGreaterThan(earlySize);
-    const offsite = (await filesUnder(path.join(dataDir, 'offsite', 'audit-checkpoints'))).filter((f) => f.endsWith('.note'));
+    // By default beside the data directory, so restoring the data directory does not restore it too.
+    expect(v.vault.config.offsiteDir).toBe(`${dataDir}-offsite`);
+    const offsiteNotes = async () => (await filesUnder(path.join(`${dataDir}-offsite`, 'audit-checkpoints'))).filter((f) => f.endsWith('.note')).sort();
+    const offsite = await offsiteNotes();
     expect(offsite.map((f) => path.basename(f))).toContain(`${String(later.ok ? later.treeSize : 0).padStart(12, '0')}.note`);
     await closeKeepingData(v);
 
@@ -61,6 +68,25 @@ describe('audit rollback on sqlite', () => {
       const result = await v.vault.audit.verify();
       expect(result.ok, JSON.stringify(result)).toBe(false);
       expect(result).toMatchObject({ ok: false, firstBadSeq: earlySize, offsite: 'mismatch' });
+    } finally {
+      await closeKeepingData(v);
+    }
+
+    // The restored log grows past the newest offsite checkpoint: still never signed.
+    v = await openVaultAt(dataDir, clamd.socketPath);
+    try {
+      const laterSize = later.ok ? later.treeSize : -1;
+      const notes = await offsiteNotes();
+      for (let i = 0; i < 3 && (await v.vault.store.repos.audit.treeSize()) <= laterSize; i++) {
+        await upload(v.app, user, org.collections.payroll!, `again-${i}.csv`, 'e,f\n');
+        expect((await api(v.app, user).get(`documents/${first.id}/content`)).statusCode).toBe(200);
+        await v.vault.audit.integrate();
+      }
+      await v.vault.audit.flush();
+      expect(await v.vault.store.repos.audit.treeSize()).toBeGreaterThan(laterSize);
+      expect((await v.vault.store.repos.audit.latestCheckpoint())?.treeSize).toBe(earlySize);
+      expect(await offsiteNotes()).toEqual(notes);
+      expect(await v.vault.audit.integrityAlarm(systemActor())).toMatchObject({ source: 'signer' });
     } finally {
       await closeKeepingData(v);
     }

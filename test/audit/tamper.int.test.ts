@@ -104,7 +104,11 @@ describe.each(DIALECTS)('audit log tampering on %s', (dialect) => {
 describe('strongroom audit verify on a tampered SQLite data directory', () => {
   it('exits 1 and names the altered seq', async () => {
     const t = await busyVault('sqlite');
-    markClosed(t, () => rm(t.dataDir, { recursive: true, force: true }));
+    const offsiteDir = t.vault.config.offsiteDir;
+    markClosed(t, async () => {
+      await rm(t.dataDir, { recursive: true, force: true });
+      await rm(offsiteDir, { recursive: true, force: true });
+    });
     try {
       const env = { STRONGROOM_CLAMD: clamd.socketPath };
       // Untouched, the command line agrees the log is sound.

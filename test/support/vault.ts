@@ -49,6 +49,7 @@ export async function openTestVault(options: { dialect: Dialect; clamdSocket: st
       await vault.close();
       await database?.drop();
       await rm(dataDir, { recursive: true, force: true });
+      await rm(config.offsiteDir, { recursive: true, force: true });
     },
   };
 }

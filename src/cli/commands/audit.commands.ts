@@ -11,7 +11,7 @@ export function registerAuditCommands(program: Command): void {
 
   audit
     .command('verify')
-    .description('recompute the Merkle tree from every stored event and check every signed checkpoint (and the offsite copy)')
+    .description('recompute the Merkle tree from every stored event and check every signed checkpoint, stored and offsite, against it')
     .action(async (_opts, command: Command) => {
       const result = await withVault(command, async (vault) => {
         await vault.audit.integrate();
@@ -22,7 +22,7 @@ export function registerAuditCommands(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      say(`Audit log verified: ${result.treeSize} events, ${result.checkpoints} signed checkpoints, offsite copy ${result.offsite}.`);
+      say(`Audit log verified: ${result.treeSize} events, ${result.checkpoints} signed checkpoints; ${result.offsite === 'absent' ? 'no offsite copies found' : `all ${result.offsiteCheckpoints} offsite copies consistent`}.`);
       if (result.unsignedEvents > 0) say(`${result.unsignedEvents} newest events are not yet covered by a checkpoint.`);
     });
 

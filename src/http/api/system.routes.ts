@@ -1,6 +1,6 @@
 // Health, readiness, Prometheus metrics and the audit log's public key.
 import type { FastifyPluginAsync } from 'fastify';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Vault } from '../../main.js';
 
 export const systemRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
@@ -8,6 +8,12 @@ export const systemRoutes = (vault: Vault): FastifyPluginAsync => async (app) =>
   collectDefaultMetrics({ register: registry, prefix: 'strongroom_' });
   const requests = new Counter({ name: 'strongroom_http_requests_total', help: 'HTTP requests by method and status', labelNames: ['method', 'status'], registers: [registry] });
   const duration = new Histogram({ name: 'strongroom_http_request_seconds', help: 'HTTP request duration', labelNames: ['method'], registers: [registry], buckets: [0.005, 0.02, 0.1, 0.5, 2, 10, 60] });
+  new Gauge({
+    name: 'strongroom_audit_integrity_alarm', help: '1 when the audit log failed a check and signing has stopped (see the Audit page); alert on it',
+    registers: [registry], collect() {
+      this.set(vault.audit.alarmRaised ? 1 : 0);
+    },
+  });
   app.addHook('onResponse', async (request, reply) => {
     requests.inc({ method: request.method, status: String(reply.statusCode) });
     duration.observe({ method: request.method }, reply.elapsedTime / 1000);
@@ -16,8 +22,10 @@ export const systemRoutes = (vault: Vault): FastifyPluginAsync => async (app) =>
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const checks = await vault.health();
+    const checks = { ...(await vault.health()), audit: vault.audit.alarmRaised ? 'alarm' : 'ok' };
     // Without a scanner uploads still land (as pending_scan), so only the database decides readiness.
+    // The audit alarm does not either: events are still recorded, only signing waits, and taking every
+    // instance out of the load balancer would stop the council's work without protecting anything.
     return reply.status(checks.database === 'ok' ? 200 : 503).send({ status: checks.database === 'ok' ? 'ready' : 'not ready', checks });
   });
 

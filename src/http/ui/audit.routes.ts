@@ -22,11 +22,12 @@ export const auditPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     for (const e of events) {
       if (e.actorUserId && !people.has(e.actorUserId)) people.set(e.actorUserId, (await ui.vault.identity.userById(e.actorUserId))?.email ?? e.actorUserId);
     }
+    const alarm = await ui.vault.audit.integrityAlarm(web.actor);
     const last = events.at(-1);
     const params = new URLSearchParams(Object.entries(q).filter(([k, v]) => k !== 'after' && typeof v === 'string' && v !== '') as [string, string][]);
     if (last) params.set('after', String(last.seq));
     return render(ui, request, reply, 'audit.njk', {
-      events, query: q, people: Object.fromEntries(people), next: events.length === limit && last ? `/audit?${params.toString()}` : null,
+      events, query: q, alarm, people: Object.fromEntries(people), next: events.length === limit && last ? `/audit?${params.toString()}` : null,
     });
   });
 
@@ -43,13 +44,15 @@ export const auditPages = (ui: Ui): FastifyPluginAsync => async (app) => {
 
   app.get('/audit/verify', async (request, reply) => {
     const web = signedIn(request);
+    // Asks decide() for audit.checkpoints before anything else is read or recomputed.
+    const alarm = await ui.vault.audit.integrityAlarm(web.actor);
     await ui.vault.audit.integrate();
     const checkpoint = await ui.vault.audit.latestCheckpoint(web.actor).catch((error: unknown) => {
       if (error instanceof Error && /checkpoint/.test(error.message)) return null;
       throw error;
     });
-    // latestCheckpoint() has already asked decide() for audit.checkpoints; only then recompute the log.
     const result = checkpoint ? await ui.vault.audit.verify() : null;
-    return render(ui, request, reply, 'audit-verify.njk', { checkpoint, result });
+    // verify() may have just raised it.
+    return render(ui, request, reply, 'audit-verify.njk', { checkpoint, result, alarm: alarm ?? (await ui.vault.audit.integrityAlarm(web.actor)) });
   });
 };

@@ -1,0 +1,53 @@
+// The checkpoints kept outside the database: written durably, the newest copy never goes back,
+// and folders from before the newest copy was kept are still read.
+import { mkdtemp, readFile, readdir, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeLog } from '../../test/fixtures/audit/audit-log.js';
+import { CheckpointCopies } from './checkpoint-copies.js';
+
+const log = makeLog(30);
+let root: string;
+let copies: CheckpointCopies;
+beforeEach(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'sr-copies-'));
+  copies = new CheckpointCopies({ offsiteDir: path.join(root, 'offsite'), signerFile: path.join(root, 'data', 'keys', 'audit-last-checkpoint.note') });
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('CheckpointCopies', () => {
+  it('knows nothing before the first checkpoint', async () => {
+    expect(await copies.latest()).toEqual([]);
+    expect(await copies.all()).toEqual({ offsite: [], newest: [], signer: [] });
+  });
+
+  it('keeps every checkpoint offsite, the newest beside them and the last signed beside the key', async () => {
+    await copies.remember(5, log.checkpoint(5));
+    await copies.remember(12, log.checkpoint(12));
+    expect(await readdir(path.join(root, 'offsite', 'audit-checkpoints'))).toEqual(['000000000005.note', '000000000012.note']);
+    expect(await readFile(path.join(root, 'data', 'keys', 'audit-last-checkpoint.note'), 'utf8')).toBe(log.checkpoint(12));
+    const latest = await copies.latest();
+    expect(latest.map((c) => c.note)).toEqual([log.checkpoint(12), log.checkpoint(12)]);
+    expect(latest[0]!.source).toContain('000000000012.note');
+    const all = await copies.all();
+    expect(all.offsite.map((c) => [c.source, c.claimedSize])).toEqual([['offsite checkpoint 000000000005.note', 5], ['offsite checkpoint 000000000012.note', 12]]);
+    expect(all.newest.map((c) => c.note)).toEqual([log.checkpoint(12)]);
+  });
+
+  it('never moves the newest offsite copy back when a slower process publishes an older one', async () => {
+    await copies.remember(20, log.checkpoint(20));
+    await copies.remember(15, log.checkpoint(15));
+    expect(await readFile(path.join(root, 'offsite', 'audit-newest-checkpoint.note'), 'utf8')).toBe(log.checkpoint(20));
+  });
+
+  it('falls back to the highest-numbered file in a folder written before the newest copy was kept', async () => {
+    await copies.remember(7, log.checkpoint(7));
+    await copies.remember(25, log.checkpoint(25));
+    await unlink(path.join(root, 'offsite', 'audit-newest-checkpoint.note'));
+    await unlink(path.join(root, 'data', 'keys', 'audit-last-checkpoint.note'));
+    expect(await copies.latest()).toEqual([{ source: 'offsite checkpoint 000000000025.note', note: log.checkpoint(25), claimedSize: 25 }]);
+  });
+});
