@@ -3,6 +3,7 @@
 // and an acceptance names the revision its partner reviewed: stale terms are refused (409, audited).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alignArrangementsWithTheirTerms } from '../../src/db/migrations/202611300103_arrangement_terms_revision.js';
 import type { Arrangement } from '../../src/domain/types.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
@@ -208,5 +209,50 @@ describe.each(DIALECTS)('arrangement revisions and acceptance on %s', (dialect) 
     const stale = expectProblem(await api(s.app, a.admin).post(`arrangements/${id}/accept`, { revision: 2 }), 409);
     expect(stale.detail).toContain('you reviewed revision 2; it is now revision 5');
     expect((await accept(a, id))).toMatchObject({ status: 'active', accessLevel: 'contribute', termsRevision: 5 });
+  });
+
+  it('never writes a change decided on a revision that is no longer the stored one', async () => {
+    const [host, a] = [await party(), await party()];
+    const id = await propose(host, [a]);
+    const decidedOn = await current(host, id);
+    expect((await api(s.app, host.admin).patch(`arrangements/${id}`, { accessLevel: 'manage' })).statusCode).toBe(200);
+    // A change computed from revision 1 (say, an acceptance racing the amendment) finds revision 2 stored.
+    const late: Arrangement = { ...decidedOn, acceptedBy: [a.org.id], status: 'active', revision: 2, updatedAt: new Date().toISOString() };
+    expect(await s.vault.store.repos.arrangements.save(late, decidedOn.revision, null)).toBe(false);
+    expect(await current(host, id)).toMatchObject({ status: 'draft', accessLevel: 'manage', acceptedBy: [], revision: 2, termsRevision: 2 });
+  });
+
+  it('repairs, on migration, an arrangement whose parties drifted from the partner list its host last set', async () => {
+    const [host, removed, added, other] = [await party(), await party(), await party(), await party()];
+    const db = s.vault.store.db;
+    // What the old code left behind: the host amended the partners from [removed] to [added] (revision 5),
+    // the parties table kept [removed], who then accepted (revision 6, snapshotting the drifted table).
+    const id = await propose(host, [removed]);
+    await accept(removed, id);
+    expect((await api(s.app, host.admin).post(`arrangements/${id}/suspend`)).statusCode).toBe(200);
+    expect((await api(s.app, host.admin).post(`arrangements/${id}/resume`)).statusCode).toBe(200);
+    const before = await current(host, id);
+    const snapshot = (revision: number, fields: Partial<Arrangement>) => JSON.stringify({ ...before, revision, ...fields });
+    await db.insertInto('arrangement_revisions').values([
+      { arrangement_id: id, revision: 5, change: 'amended (partners must accept again)', snapshot: snapshot(5, { partnerOrganisationIds: [added.org.id], acceptedBy: [] }), changed_by: null, changed_at: new Date().toISOString() },
+      { arrangement_id: id, revision: 6, change: 'accepted; now active', snapshot: snapshot(6, { status: 'active', acceptedBy: [removed.org.id] }), changed_by: null, changed_at: new Date().toISOString() },
+    ]).execute();
+    await db.updateTable('arrangements').set({ status: 'active', revision: 6, terms_revision: 1 }).where('id', '=', id).execute();
+    await db.updateTable('arrangement_parties').set({ accepted_at: new Date().toISOString() }).where('arrangement_id', '=', id).execute();
+    expect(await current(host, id)).toMatchObject({ status: 'active', partnerOrganisationIds: [removed.org.id] });
+    // An arrangement that never drifted only gets its terms revision: amended in 2, accepted in 3.
+    const intact = await propose(host, [other]);
+    expect((await api(s.app, host.admin).patch(`arrangements/${intact}`, { purpose: 'Payroll and pensions' })).statusCode).toBe(200);
+    await accept(other, intact);
+    await db.updateTable('arrangements').set({ terms_revision: 1 }).where('id', '=', intact).execute();
+
+    await db.transaction().execute((trx) => alignArrangementsWithTheirTerms(trx, new Date().toISOString()));
+
+    const repaired = await expectRevisionIsWhatThePolicyReads(host, id, [removed, added, other]);
+    expect(repaired).toMatchObject({ status: 'draft', partnerOrganisationIds: [added.org.id], acceptedBy: [], revision: 7, termsRevision: 7 });
+    expect((await api(s.app, host.admin).get(`arrangements/${id}`)).json().revisions.at(-1).change).toBe('repaired: partners set to those of revision 5 (partners must accept again)');
+    expectProblem(await api(s.app, removed.admin).post(`arrangements/${id}/accept`, { revision: 7 }), 404);
+    expect(await accept(added, id)).toMatchObject({ status: 'active', partnerOrganisationIds: [added.org.id] });
+    expect(await expectRevisionIsWhatThePolicyReads(host, intact, [other])).toMatchObject({ status: 'active', revision: 3, termsRevision: 2 });
   });
 });

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { DialectCaps } from '../kysely.js';
 
 // Changes (as worded by ArrangementsService) that set the terms rather than the status.
-const TERMS_CHANGES = /^(proposed|created|amended)\b/;
+const TERMS_CHANGES = /^(proposed|created|amended|repaired)\b/;
 
 interface Snapshot {
   partnerOrganisationIds?: string[];
@@ -14,14 +14,22 @@ interface Snapshot {
 
 export async function up(db: Kysely<any>, _caps: DialectCaps): Promise<void> {
   await db.schema.alterTable('arrangements').addColumn('terms_revision', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+  await alignArrangementsWithTheirTerms(db, new Date().toISOString());
+}
 
-  const now = new Date().toISOString();
+/**
+ * Sets each arrangement's terms revision from its history and, where the parties table is not the
+ * partner list of the terms last set, applies that list. Exported for its test.
+ */
+export async function alignArrangementsWithTheirTerms(db: Kysely<any>, now: string): Promise<void> {
   const arrangements = await db.selectFrom('arrangements').selectAll().execute();
   for (const a of arrangements) {
     const revisions = await db.selectFrom('arrangement_revisions').select(['revision', 'change', 'snapshot']).where('arrangement_id', '=', a.id).orderBy('revision').execute();
-    const termsRevision = Math.max(1, ...revisions.filter((r) => TERMS_CHANGES.test(r.change)).map((r) => Number(r.revision)));
-    const latest = revisions.at(-1);
-    const intended = latest ? [...new Set((JSON.parse(latest.snapshot) as Snapshot).partnerOrganisationIds ?? [])].sort() : null;
+    // The partner list the host last set. Later snapshots cannot be trusted for it: an acceptance
+    // snapshotted the drifted parties table, so it would "confirm" a partner the host had removed.
+    const terms = revisions.filter((r) => TERMS_CHANGES.test(r.change)).at(-1);
+    const termsRevision = terms ? Number(terms.revision) : 1;
+    const intended = terms ? [...new Set((JSON.parse(terms.snapshot) as Snapshot).partnerOrganisationIds ?? [])].sort() : null;
     const stored = (await db.selectFrom('arrangement_parties').select('organisation_id').where('arrangement_id', '=', a.id).execute()).map((p) => String(p.organisation_id)).sort();
     if (!intended || intended.length === 0 || JSON.stringify(intended) === JSON.stringify(stored)) {
       await db.updateTable('arrangements').set({ terms_revision: termsRevision }).where('id', '=', a.id).execute();
@@ -44,7 +52,7 @@ export async function up(db: Kysely<any>, _caps: DialectCaps): Promise<void> {
       createdAt: a.created_at, updatedAt: now,
     };
     await db.insertInto('arrangement_revisions').values({
-      arrangement_id: a.id, revision, change: `repaired: partners set to those of revision ${latest!.revision} (partners must accept again)`,
+      arrangement_id: a.id, revision, change: `repaired: partners set to those of revision ${termsRevision} (partners must accept again)`,
       snapshot: JSON.stringify(snapshot), changed_by: null, changed_at: now,
     }).execute();
     await db.insertInto('audit_events').values({
