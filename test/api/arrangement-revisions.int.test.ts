@@ -197,6 +197,14 @@ describe.each(DIALECTS)('arrangement revisions and acceptance on %s', (dialect) 
     expect(accepted.json()).toMatchObject({ status: 'active', revision: 5, termsRevision: 3, accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE' });
   });
 
+  it('documents the required revision of an acceptance in OpenAPI', async () => {
+    const doc = (await s.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+    const path = Object.keys(doc.paths).find((p) => p.endsWith('/arrangements/{id}/accept'))!;
+    const schema = doc.paths[path].post.requestBody.content['application/json'].schema;
+    expect(schema.required).toEqual(['revision']);
+    expect(schema.properties.revision).toMatchObject({ type: 'integer' });
+  });
+
   it('asks for acceptance again after a reinstatement, against the terms last set', async () => {
     const [host, a] = [await party(), await party()];
     const id = await propose(host, [a]);
