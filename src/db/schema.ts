@@ -111,6 +111,7 @@ export interface ArrangementsTable {
   annual_saving_pounds: number;
   status: string;
   revision: number;
+  terms_revision: number;
   created_by: string | null;
   created_at: string;
   updated_at: string;

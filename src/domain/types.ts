@@ -134,7 +134,13 @@ export interface Arrangement {
   status: ArrangementStatus;
   /** Partner organisation ids that have accepted the current terms. */
   acceptedBy: string[];
+  /** Bumped by every change (amendment, acceptance, suspension…); each number is a stored snapshot. */
   revision: number;
+  /**
+   * The revision that last set the terms (proposal or amendment). A partner who reviewed revision n
+   * has seen the terms now in force when termsRevision <= n <= revision.
+   */
+  termsRevision: number;
   createdAt: string;
   updatedAt: string;
 }

@@ -2,8 +2,8 @@
 // Host proposes, every partner accepts, either side suspends or ends at once; every change is a revision.
 import { randomUUID } from 'node:crypto';
 import type { ArrangementAction } from '../domain/access/actions.js';
-import { decide } from '../domain/access/policy.js';
-import { invalid, notFound } from '../domain/errors.js';
+import { decide, type Acceptance } from '../domain/access/policy.js';
+import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, Collection, Organisation } from '../domain/types.js';
 import { ACCESS_LEVELS, ARRANGEMENT_STATUSES, CLASSIFICATIONS } from '../domain/types.js';
@@ -50,44 +50,45 @@ export class ArrangementsService {
     if (approve && actor.kind !== 'system') throw invalid('Only an administrator at the command line can create an arrangement already approved by every party.');
     const arrangement: Arrangement = {
       id: randomUUID(), ...clean, status: approve ? 'active' : 'draft', acceptedBy: approve ? [...clean.partnerOrganisationIds] : [],
-      revision: 1, createdAt: now, updatedAt: now,
+      revision: 1, termsRevision: 1, createdAt: now, updatedAt: now,
     };
     const decision = decide(actor, 'arrangement.propose', { kind: 'arrangement', arrangement }, { now: this.o.clock.now(), arrangements: [] });
     if (!decision.allow) {
       await this.o.access.recordDenial(actor, 'arrangement.propose', { organisationId: clean.hostOrganisationId, ids: {} }, decision);
       throw invalid('Only an org admin of the host organisation can propose an arrangement.');
     }
-    await this.o.store.transaction(async (repos) => {
+    return this.o.store.transaction(async (repos) => {
       await repos.arrangements.insert(arrangement, actor.userId);
-      await this.revise(repos, actor, arrangement, approve ? 'created (approved by administrator)' : 'proposed', decision.reason);
+      return this.revise(repos, actor, arrangement.id, approve ? 'created (approved by administrator)' : 'proposed', decision.reason);
     });
-    return arrangement;
   }
 
+  /** New terms, in draft only: they become the terms partners accept (termsRevision), and every acceptance is cleared. */
   async amend(actor: Actor, id: string, changes: Partial<Omit<ArrangementTerms, 'hostOrganisationId'>>): Promise<Arrangement> {
     const current = await this.authorize(actor, id, 'arrangement.amend');
     const clean = await this.validTerms({ ...current, ...changes, hostOrganisationId: current.hostOrganisationId });
-    const updated: Arrangement = { ...current, ...clean, acceptedBy: [], revision: current.revision + 1, updatedAt: this.o.clock.now().toISOString() };
-    await this.o.store.transaction(async (repos) => {
-      await repos.arrangements.update(updated);
-      await repos.arrangements.clearAcceptances(id);
-      await this.revise(repos, actor, updated, 'amended (partners must accept again)', 'host_admin');
-    });
-    return updated;
+    const revision = current.revision + 1;
+    const updated: Arrangement = { ...current, ...clean, acceptedBy: [], revision, termsRevision: revision, updatedAt: this.o.clock.now().toISOString() };
+    return this.commit(actor, current, updated, 'amended (partners must accept again)', 'host_admin');
   }
 
-  async accept(actor: Actor, id: string): Promise<Arrangement> {
-    const current = await this.authorize(actor, id, 'arrangement.accept');
+  /**
+   * A partner accepts the terms of the revision it reviewed. People accept for their own
+   * organisation; an administrator at the command line records a named partner's acceptance.
+   */
+  async accept(actor: Actor, id: string, review: { revision: number; partnerOrganisationId?: string }): Promise<Arrangement> {
+    if (!Number.isSafeInteger(review.revision) || review.revision < 1) throw invalid('Give the revision of the terms you reviewed, a whole number such as 3.', { field: 'revision' });
+    const partnerId = actor.kind === 'system' ? review.partnerOrganisationId : actor.organisationId;
+    if (!partnerId) throw invalid('Name the partner organisation whose acceptance you are recording.', { field: 'partner' });
+    const acceptance: Acceptance = { organisationId: partnerId, reviewedRevision: review.revision };
+    const current = await this.authorize(actor, id, 'arrangement.accept', acceptance);
     const now = this.o.clock.now().toISOString();
-    const acceptedBy = [...new Set([...current.acceptedBy, actor.organisationId!])].sort();
+    const acceptedBy = [...new Set([...current.acceptedBy, partnerId])].sort();
     const allAccepted = current.partnerOrganisationIds.every((p) => acceptedBy.includes(p));
     const updated: Arrangement = { ...current, acceptedBy, status: allAccepted ? 'active' : 'draft', revision: current.revision + 1, updatedAt: now };
-    await this.o.store.transaction(async (repos) => {
-      await repos.arrangements.setAcceptance(id, actor.organisationId!, now, actor.userId);
-      await repos.arrangements.update(updated);
-      await this.revise(repos, actor, updated, allAccepted ? 'accepted; now active' : 'accepted by one partner', 'partner_admin');
+    return this.commit(actor, current, updated, allAccepted ? 'accepted; now active' : 'accepted by one partner', 'partner_admin', {
+      partnerOrganisationId: partnerId, reviewedRevision: String(review.revision),
     });
-    return updated;
   }
 
   suspend(actor: Actor, id: string): Promise<Arrangement> {
@@ -102,23 +103,28 @@ export class ArrangementsService {
   async resume(actor: Actor, id: string): Promise<Arrangement> {
     const current = await this.authorize(actor, id, 'arrangement.resume');
     const updated: Arrangement = { ...current, status: 'draft', acceptedBy: [], revision: current.revision + 1, updatedAt: this.o.clock.now().toISOString() };
-    await this.o.store.transaction(async (repos) => {
-      await repos.arrangements.update(updated);
-      await repos.arrangements.clearAcceptances(id);
-      await this.revise(repos, actor, updated, 'reinstated as draft (partners must accept again)', 'host_admin');
-    });
-    return updated;
+    return this.commit(actor, current, updated, 'reinstated as draft (partners must accept again)', 'host_admin');
   }
 
   private async transition(actor: Actor, id: string, action: ArrangementAction, status: ArrangementStatus, change: string): Promise<Arrangement> {
     const current = await this.authorize(actor, id, action);
     const now = this.o.clock.now().toISOString();
     const updated: Arrangement = { ...current, status, revision: current.revision + 1, updatedAt: now, ...(status === 'ended' && (!current.endsAt || current.endsAt > now) ? { endsAt: now } : {}) };
-    await this.o.store.transaction(async (repos) => {
-      await repos.arrangements.update(updated);
-      await this.revise(repos, actor, updated, change, 'party_admin');
+    return this.commit(actor, current, updated, change, 'party_admin');
+  }
+
+  /**
+   * Stores `next` (row and parties) in place of `current`, and records the stored result as the new
+   * revision, in one transaction: the revision is what the policy will read, never a wish beside it.
+   * Refused if anyone changed the arrangement since `current` was read and decided on.
+   */
+  private commit(actor: Actor, current: Arrangement, next: Arrangement, change: string, reason: string, extraIds: Record<string, string> = {}): Promise<Arrangement> {
+    return this.o.store.transaction(async (repos) => {
+      if (!(await repos.arrangements.save(next, current.revision, actor.userId))) {
+        throw conflict('This arrangement was changed by someone else at the same moment. Reload it, review it and try again.');
+      }
+      return this.revise(repos, actor, next.id, change, reason, extraIds);
     });
-    return updated;
   }
 
   /** Creates the arrangement's joint workspace: a collection in the host organisation for documents of the service itself. */
@@ -164,25 +170,36 @@ export class ArrangementsService {
     };
   }
 
-  private async authorize(actor: Actor, id: string, action: ArrangementAction): Promise<Arrangement> {
+  private async authorize(actor: Actor, id: string, action: ArrangementAction, acceptance?: Acceptance): Promise<Arrangement> {
     const arrangement = await this.o.store.repos.arrangements.byId(id);
     if (!arrangement) throw notFound('arrangement');
-    const decision = decide(actor, action, { kind: 'arrangement', arrangement }, { now: this.o.clock.now(), arrangements: [] });
+    const decision = decide(actor, action, { kind: 'arrangement', arrangement }, { now: this.o.clock.now(), arrangements: [], ...(acceptance ? { acceptance } : {}) });
     if (!decision.allow) {
-      await this.o.access.recordDenial(actor, action, { organisationId: arrangement.hostOrganisationId, ids: { arrangementId: id } }, decision);
+      const ids: Record<string, string> = { arrangementId: id, ...(acceptance ? { reviewedRevision: String(acceptance.reviewedRevision), termsRevision: String(arrangement.termsRevision) } : {}) };
+      await this.o.access.recordDenial(actor, action, { organisationId: arrangement.hostOrganisationId, ids }, decision);
       if (decision.reason === 'not_a_party') throw notFound('arrangement');
+      if (decision.reason === 'terms_changed') {
+        throw new DomainError('CONFLICT', `The terms of this arrangement changed since you reviewed them (you reviewed revision ${acceptance!.reviewedRevision}; it is now revision ${arrangement.revision}). Review the new terms and accept again.`, { details: { reviewedRevision: acceptance!.reviewedRevision, termsRevision: arrangement.termsRevision, revision: arrangement.revision } });
+      }
+      if (decision.reason === 'no_such_revision') {
+        throw invalid(`This arrangement has no revision ${acceptance!.reviewedRevision} yet (it is at revision ${arrangement.revision}). Review the current terms and accept those.`, { field: 'revision' });
+      }
       throw invalid(refusalMessage(action, decision.reason));
     }
     return arrangement;
   }
 
-  private async revise(repos: Repos, actor: Actor, arrangement: Arrangement, change: string, reason: string): Promise<void> {
+  /** Snapshots the arrangement as stored (row and parties, as decide() will read it) as its current revision, with an audit event. */
+  private async revise(repos: Repos, actor: Actor, id: string, change: string, reason: string, extraIds: Record<string, string> = {}): Promise<Arrangement> {
     const now = this.o.clock.now();
-    await repos.arrangements.addRevision({ arrangementId: arrangement.id, revision: arrangement.revision, change, snapshot: arrangement, changedBy: actor.userId, changedAt: now.toISOString() });
-    await repos.audit.insert([auditEvent(actor, `arrangement.${change.split(/[ ;(]/)[0]}`, { organisationId: arrangement.hostOrganisationId, ids: { arrangementId: arrangement.id, revision: String(arrangement.revision) } }, { allow: true, reason, via: null }, now)]);
+    const stored = await repos.arrangements.byId(id);
+    if (!stored) throw notFound('arrangement');
+    await repos.arrangements.addRevision({ arrangementId: id, revision: stored.revision, change, snapshot: stored, changedBy: actor.userId, changedAt: now.toISOString() });
+    await repos.audit.insert([auditEvent(actor, `arrangement.${change.split(/[ ;(]/)[0]}`, { organisationId: stored.hostOrganisationId, ids: { arrangementId: id, revision: String(stored.revision), ...extraIds } }, { allow: true, reason, via: null }, now)]);
+    return stored;
   }
 
-  private async validTerms(t: ArrangementTerms): Promise<Omit<Arrangement, 'id' | 'status' | 'acceptedBy' | 'revision' | 'createdAt' | 'updatedAt'>> {
+  private async validTerms(t: ArrangementTerms): Promise<Omit<Arrangement, 'id' | 'status' | 'acceptedBy' | 'revision' | 'termsRevision' | 'createdAt' | 'updatedAt'>> {
     const problems: string[] = [];
     if (!this.o.serviceAreas.includes(t.serviceArea)) problems.push(`unknown service area "${t.serviceArea}"`);
     if (!(ACCESS_LEVELS as readonly string[]).includes(t.accessLevel)) problems.push(`access level must be one of ${ACCESS_LEVELS.join(', ')}`);
@@ -221,6 +238,7 @@ function refusalMessage(action: ArrangementAction, reason: string): string {
     role: 'Only an org admin of a party can do that.',
     host_only: 'Only the host organisation can change the terms, and only while the arrangement is a draft.',
     not_pending_for_you: 'This arrangement is not waiting for your organisation\'s acceptance.',
+    not_a_partner: 'Only a partner organisation of this arrangement can accept it.',
     not_active: 'Only an active arrangement can be suspended.',
     already_ended: 'This arrangement has already ended.',
   };

@@ -87,7 +87,7 @@ describe.each(DIALECTS)('audit API on %s', (dialect) => {
       partners: [partner.slug], serviceArea: 'payroll', purpose: 'Payroll service', lawfulBasis: 'Art 6(1)(e) public task', accessLevel: 'read', ceiling: 'OFFICIAL-SENSITIVE',
     });
     expect(proposed.statusCode, proposed.body).toBe(201);
-    expect((await api(t.app, partnerAdmin).post(`arrangements/${proposed.json().id}/accept`)).statusCode).toBe(200);
+    expect((await api(t.app, partnerAdmin).post(`arrangements/${proposed.json().id}/accept`, { revision: proposed.json().revision })).statusCode).toBe(200);
 
     expect((await api(t.app, hostPayroll).get(`documents/${doc.id}/content`)).statusCode).toBe(200);
     const history = await api(t.app, partnerPayroll).get(`documents/${doc.id}/access-history`);

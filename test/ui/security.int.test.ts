@@ -240,7 +240,7 @@ describe.each(DIALECTS)('web interface security on %s', (dialect) => {
     const partnerHome = await partner.signIn(partnerAdmin.email, PASSWORD, partnerSecret);
     expect(partnerHome).toContain('Shared finance team');
     let page = await partner.get(arrangementUrl);
-    expect((await partner.post(`${arrangementUrl}/accept`, { _csrf: FormClient.csrf(page.text) })).status).toBe(303);
+    expect((await partner.post(`${arrangementUrl}/accept`, { _csrf: FormClient.csrf(page.text), revision: '1' })).status).toBe(303);
     expect((await serving.get(`/documents/${doc.id}`)).status).toBe(200);
     expect((await serving.get(`/organisations/${partnerOrg.slug}`)).text).toContain(partnerOrg.collections.finance!);
 
@@ -250,7 +250,7 @@ describe.each(DIALECTS)('web interface security on %s', (dialect) => {
     expect((await host.get('/arrangements?serviceArea=hr')).text).not.toContain('Shared finance team');
 
     page = await host.get(arrangementUrl);
-    expect((await host.post(`${arrangementUrl}/accept`, { _csrf: FormClient.csrf(page.text) })).status).toBe(400);
+    expect((await host.post(`${arrangementUrl}/accept`, { _csrf: FormClient.csrf(page.text), revision: '2' })).status).toBe(400);
     expect((await host.post(`${arrangementUrl}/suspend`, { _csrf: FormClient.csrf(page.text) })).status).toBe(303);
     expect((await serving.get(`/documents/${doc.id}`)).status).toBe(404);
     page = await host.get(arrangementUrl);

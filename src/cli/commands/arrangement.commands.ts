@@ -1,4 +1,4 @@
-// Arrangement commands for administrators: add (optionally approved at once), list, suspend, end, report.
+// Arrangement commands for administrators: add (optionally approved at once), list, show, accept for a partner, suspend, end, report.
 import type { Command } from 'commander';
 import { reportCsv } from '../../services/report-csv.js';
 import { systemActor } from '../../services/identity.service.js';
@@ -48,6 +48,30 @@ export function registerArrangementCommands(program: Command): void {
           output([a.id, a.status, orgs.get(a.hostOrganisationId), a.partnerOrganisationIds.map((p) => orgs.get(p)).join(','), a.serviceArea, a.accessLevel, a.ceiling, a.endsAt ?? '-'].join('\t'));
         }
       });
+    });
+
+  arrangement
+    .command('show')
+    .description('an arrangement and every revision of it, as JSON (the revision numbers are what accept asks for)')
+    .argument('<id>')
+    .action(async (id: string, _opts, command: Command) => {
+      const shown = await withVault(command, (vault) => vault.arrangements.get(systemActor(), id));
+      process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+    });
+
+  arrangement
+    .command('accept')
+    .description('record a partner\'s acceptance of the terms it reviewed; refused if they were amended after that revision')
+    .argument('<id>')
+    .requiredOption('--partner <slug>', 'the partner organisation whose acceptance this is')
+    .requiredOption('--revision <n>', 'the revision of the terms the partner reviewed (see `arrangement show`)')
+    .action(async (id: string, opts: { partner: string; revision: string }, command: Command) => {
+      const updated = await withVault(command, async (vault) => {
+        const partner = await vault.identity.organisationBySlug(opts.partner);
+        const revision = /^\d+$/.test(opts.revision) ? Number(opts.revision) : Number.NaN;
+        return vault.arrangements.accept(systemActor(), id, { revision, partnerOrganisationId: partner.id });
+      });
+      say(`Arrangement ${updated.id} is now ${updated.status} (revision ${updated.revision}).`);
     });
 
   for (const step of ['suspend', 'end'] as const) {

@@ -21,7 +21,7 @@ export class ArrangementsRepo {
         id: a.id, host_organisation_id: a.hostOrganisationId, service_area: a.serviceArea, purpose: a.purpose,
         lawful_basis: a.lawfulBasis, agreement_reference: a.agreementReference, access_level: a.accessLevel,
         ceiling: a.ceiling, starts_at: a.startsAt, ends_at: a.endsAt, annual_saving_pounds: a.annualSavingPounds,
-        status: a.status, revision: a.revision, created_by: createdBy, created_at: a.createdAt, updated_at: a.updatedAt,
+        status: a.status, revision: a.revision, terms_revision: a.termsRevision, created_by: createdBy, created_at: a.createdAt, updated_at: a.updatedAt,
       })
       .execute();
     for (const partner of a.partnerOrganisationIds) {
@@ -84,29 +84,47 @@ export class ArrangementsRepo {
     return rows.map((row) => toArrangement(row, parties.filter((p) => p.arrangement_id === row.id)));
   }
 
-  async update(a: Arrangement): Promise<void> {
-    await this.db
+  /**
+   * Writes the arrangement row and its parties exactly as `a` says (partners added and removed,
+   * acceptances set and cleared), if the stored revision is still `expectedRevision`. Returns false
+   * when another change got there first, so a decision taken on an older revision is never written.
+   */
+  async save(a: Arrangement, expectedRevision: number, changedBy: string | null): Promise<boolean> {
+    const result = await this.db
       .updateTable('arrangements')
       .set({
         purpose: a.purpose, lawful_basis: a.lawfulBasis, agreement_reference: a.agreementReference, access_level: a.accessLevel,
         ceiling: a.ceiling, starts_at: a.startsAt, ends_at: a.endsAt, annual_saving_pounds: a.annualSavingPounds,
-        status: a.status, revision: a.revision, updated_at: a.updatedAt, service_area: a.serviceArea,
+        status: a.status, revision: a.revision, terms_revision: a.termsRevision, updated_at: a.updatedAt, service_area: a.serviceArea,
       })
       .where('id', '=', a.id)
-      .execute();
-  }
+      .where('revision', '=', expectedRevision)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) return false;
 
-  async setAcceptance(arrangementId: string, organisationId: string, acceptedAt: string | null, acceptedBy: string | null): Promise<void> {
-    await this.db
-      .updateTable('arrangement_parties')
-      .set({ accepted_at: acceptedAt, accepted_by: acceptedBy })
-      .where('arrangement_id', '=', arrangementId)
-      .where('organisation_id', '=', organisationId)
-      .execute();
-  }
-
-  async clearAcceptances(arrangementId: string): Promise<void> {
-    await this.db.updateTable('arrangement_parties').set({ accepted_at: null, accepted_by: null }).where('arrangement_id', '=', arrangementId).execute();
+    const partners = new Set(a.partnerOrganisationIds);
+    const stored = await this.db.selectFrom('arrangement_parties').select(['organisation_id', 'accepted_at']).where('arrangement_id', '=', a.id).execute();
+    const removed = stored.map((p) => p.organisation_id).filter((id) => !partners.has(id));
+    if (removed.length > 0) await this.db.deleteFrom('arrangement_parties').where('arrangement_id', '=', a.id).where('organisation_id', 'in', removed).execute();
+    for (const partner of partners) {
+      const accepted = a.acceptedBy.includes(partner);
+      const row = stored.find((p) => p.organisation_id === partner);
+      if (!row) {
+        await this.db
+          .insertInto('arrangement_parties')
+          .values({ arrangement_id: a.id, organisation_id: partner, accepted_at: accepted ? a.updatedAt : null, accepted_by: accepted ? changedBy : null })
+          .execute();
+      } else if (accepted !== (row.accepted_at !== null)) {
+        // Who accepted and when is kept from the moment of acceptance; only a change of state rewrites it.
+        await this.db
+          .updateTable('arrangement_parties')
+          .set({ accepted_at: accepted ? a.updatedAt : null, accepted_by: accepted ? changedBy : null })
+          .where('arrangement_id', '=', a.id)
+          .where('organisation_id', '=', partner)
+          .execute();
+      }
+    }
+    return true;
   }
 
   async addRevision(r: { arrangementId: string; revision: number; change: string; snapshot: Arrangement; changedBy: string | null; changedAt: string }): Promise<void> {
@@ -117,7 +135,7 @@ export class ArrangementsRepo {
   }
 
   async revisions(arrangementId: string) {
-    const rows = await this.db.selectFrom('arrangement_revisions').selectAll().where('arrangement_id', '=', arrangementId).orderBy('changed_at').execute();
+    const rows = await this.db.selectFrom('arrangement_revisions').selectAll().where('arrangement_id', '=', arrangementId).orderBy('revision').execute();
     return rows.map((r) => ({ revision: r.revision, change: r.change, changedBy: r.changed_by, changedAt: r.changed_at, snapshot: JSON.parse(r.snapshot) as Arrangement }));
   }
 }

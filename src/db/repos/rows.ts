@@ -95,6 +95,7 @@ export const toArrangement = (
   status: r.status as ArrangementStatus,
   acceptedBy: parties.filter((p) => p.accepted_at !== null).map((p) => p.organisation_id).sort(),
   revision: r.revision,
+  termsRevision: r.terms_revision,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });

@@ -63,6 +63,7 @@ function arrangementOf(fields: Partial<Arrangement> & Pick<Arrangement, 'id' | '
     status: 'active',
     acceptedBy: [...partnerOrganisationIds],
     revision: 1,
+    termsRevision: 1,
     createdAt: NOW.toISOString(),
     updatedAt: NOW.toISOString(),
     ...terms,
@@ -537,7 +538,7 @@ const POSITION_ORGANISATION: Record<Position, string> = { host: 'org-a', 'partne
 const ARRANGEMENT_STATUS_VALUES: ArrangementStatus[] = ['draft', 'active', 'suspended', 'ended'];
 
 function arrangementResource(status: ArrangementStatus): ArrangementResource {
-  return { kind: 'arrangement', arrangement: { id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b', 'org-c'], status, acceptedBy: ['org-c'] } };
+  return { kind: 'arrangement', arrangement: { id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b', 'org-c'], status, acceptedBy: ['org-c'], revision: 4, termsRevision: 2 } };
 }
 
 /** The specification for arrangement actions, written out plainly. */
@@ -569,7 +570,9 @@ describe('arrangement actions', () => {
           for (const status of ARRANGEMENT_STATUS_VALUES) {
             const expected = expectedArrangementDecision(action, position, roles.includes('org_admin'), status);
             const actor = userOf(POSITION_ORGANISATION[position], roles, SERVICE_AREAS, 'OFFICIAL-SENSITIVE');
-            const got = decide(actor, action, arrangementResource(status), { now: NOW, arrangements: [] });
+            // Accepting names the current terms here; reviews of other revisions are covered below.
+            const acceptance = { organisationId: POSITION_ORGANISATION[position], reviewedRevision: 2 };
+            const got = decide(actor, action, arrangementResource(status), { now: NOW, arrangements: [], acceptance });
             if (got?.allow !== expected) mismatches.push(`${action} ${position} roles=[${roles.join(',')}] ${status}: got ${got?.allow}`);
           }
         }
@@ -587,9 +590,57 @@ describe('arrangement actions', () => {
     expect(decide(hostAdmin, 'arrangement.amend', arrangementResource('draft'), context).allow).toBe(true);
     expect(decide(hostAdmin, 'arrangement.amend', arrangementResource('active'), context).allow).toBe(false);
     expect(decide(partnerAdmin, 'arrangement.resume', arrangementResource('suspended'), context).allow).toBe(false);
-    expect(decide(userOf('org-c', ['org_admin']), 'arrangement.accept', arrangementResource('draft'), context).allow).toBe(false);
+    expect(decide(userOf('org-c', ['org_admin']), 'arrangement.accept', arrangementResource('draft'), { ...context, acceptance: { organisationId: 'org-c', reviewedRevision: 4 } }).allow).toBe(false);
     expect(decide(userOf('org-d', ['org_admin']), 'arrangement.read', arrangementResource('draft'), context).allow).toBe(false);
     expect(decide(userOf('org-d', ['org_admin']), 'arrangement.amend', arrangementResource('draft'), context).allow).toBe(false);
+  });
+});
+
+describe('accepting an arrangement', () => {
+  const ORGS = ['org-a', 'org-b', 'org-c', 'org-d'];
+  it('is a pending partner\'s consent to the terms it reviewed, for people and administrators alike', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          status: fc.constantFrom<ArrangementStatus>(...ARRANGEMENT_STATUS_VALUES),
+          termsRevision: fc.integer({ min: 1, max: 5 }),
+          later: fc.integer({ min: 0, max: 3 }),
+          reviewedRevision: fc.integer({ min: 0, max: 9 }),
+          acceptedBy: fc.subarray(['org-b', 'org-c']),
+          acceptingFor: fc.constantFrom(...ORGS),
+          actor: fc.oneof(fc.constant({ kind: 'system' as const }), fc.record({ kind: fc.constant('user' as const), organisation: fc.constantFrom(...ORGS), admin: fc.boolean() })),
+        }),
+        (w) => {
+          const revision = w.termsRevision + w.later;
+          const resource: ArrangementResource = { kind: 'arrangement', arrangement: { id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b', 'org-c'], status: w.status, acceptedBy: w.acceptedBy, revision, termsRevision: w.termsRevision } };
+          const actor = w.actor.kind === 'system' ? SYSTEM : userOf(w.actor.organisation, w.actor.admin ? ['org_admin'] : ['member']);
+          const got = decide(actor, 'arrangement.accept', resource, { now: NOW, arrangements: [], acceptance: { organisationId: w.acceptingFor, reviewedRevision: w.reviewedRevision } });
+          // The rule, written out plainly.
+          const mayActFor = w.actor.kind === 'system' || (w.actor.admin && w.actor.organisation === w.acceptingFor);
+          const pending = ['org-b', 'org-c'].includes(w.acceptingFor) && !w.acceptedBy.includes(w.acceptingFor) && w.status === 'draft';
+          const sawTheseTerms = w.termsRevision <= w.reviewedRevision && w.reviewedRevision <= revision;
+          expect(got.allow).toBe(mayActFor && pending && sawTheseTerms);
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('examples: a review of revision 1 cannot accept the terms amended in revision 3; another partner\'s acceptance does not undo a review', () => {
+    const draft = (revision: number, termsRevision: number, acceptedBy: string[] = []): ArrangementResource =>
+      ({ kind: 'arrangement', arrangement: { id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b', 'org-c'], status: 'draft', acceptedBy, revision, termsRevision } });
+    const partnerAdmin = userOf('org-b', ['org_admin']);
+    const context = (reviewedRevision: number, organisationId = 'org-b') => ({ now: NOW, arrangements: [], acceptance: { organisationId, reviewedRevision } });
+    expect(decide(partnerAdmin, 'arrangement.accept', draft(3, 3), context(1))).toMatchObject({ allow: false, reason: 'terms_changed' });
+    expect(decide(SYSTEM, 'arrangement.accept', draft(3, 3), context(1))).toMatchObject({ allow: false, reason: 'terms_changed' });
+    expect(decide(partnerAdmin, 'arrangement.accept', draft(3, 3), context(3)).allow).toBe(true);
+    expect(decide(partnerAdmin, 'arrangement.accept', draft(4, 3, ['org-c']), context(3)).allow).toBe(true);
+    expect(decide(partnerAdmin, 'arrangement.accept', draft(3, 3), context(4))).toMatchObject({ allow: false, reason: 'no_such_revision' });
+    expect(decide(partnerAdmin, 'arrangement.accept', draft(3, 3), { now: NOW, arrangements: [] })).toMatchObject({ allow: false, reason: 'no_review' });
+    // Nobody accepts for another organisation, and an administrator only for a partner still to accept.
+    expect(decide(partnerAdmin, 'arrangement.accept', draft(3, 3), context(3, 'org-c'))).toMatchObject({ allow: false });
+    expect(decide(SYSTEM, 'arrangement.accept', draft(3, 3), context(3, 'org-d'))).toMatchObject({ allow: false, reason: 'not_a_partner' });
+    expect(decide(SYSTEM, 'arrangement.accept', draft(4, 3, ['org-c']), context(4, 'org-c'))).toMatchObject({ allow: false, reason: 'not_pending_for_you' });
   });
 });
 
@@ -619,7 +670,7 @@ describe('deny by default', () => {
       person: [{ kind: 'person', userId: 'someone-else', organisationId: 'org-a' }],
       content: [documentOf({ organisationId: 'org-a' }), { kind: 'collection', organisationId: 'org-a', serviceArea: 'payroll', classification: 'OFFICIAL', arrangementId: null }],
       organisation: [{ kind: 'organisation', organisationId: 'org-a' }],
-      arrangement: [{ kind: 'arrangement', arrangement: { id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b'], status: 'draft', acceptedBy: [] } }],
+      arrangement: [{ kind: 'arrangement', arrangement: { id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b'], status: 'draft', acceptedBy: [], revision: 1, termsRevision: 1 } }],
     };
     const omnipotentUser = userOf('org-a', ALL_ROLES, SERVICE_AREAS, 'OFFICIAL-SENSITIVE');
     const problems: string[] = [];

@@ -33,7 +33,13 @@ export interface OrganisationResource {
 
 export interface ArrangementResource {
   kind: 'arrangement';
-  arrangement: Pick<Arrangement, 'id' | 'hostOrganisationId' | 'partnerOrganisationIds' | 'status' | 'acceptedBy'>;
+  arrangement: Pick<Arrangement, 'id' | 'hostOrganisationId' | 'partnerOrganisationIds' | 'status' | 'acceptedBy' | 'revision' | 'termsRevision'>;
+}
+
+/** For `arrangement.accept`: whose consent it is, and the revision of the terms they reviewed. */
+export interface Acceptance {
+  organisationId: string;
+  reviewedRevision: number;
 }
 
 /** A person, for actions on their own credentials. */
@@ -54,6 +60,8 @@ export interface DecisionContext {
   arrangements: readonly Arrangement[];
   /** For `document.classify`: the classification asked for. */
   newClassification?: Classification;
+  /** For `arrangement.accept`. */
+  acceptance?: Acceptance;
 }
 
 export interface Decision {
@@ -72,7 +80,11 @@ const hasRole = (actor: Actor, role: Role): boolean => actor.roles.includes(role
 export function decide(actor: Actor, action: Action, resource: Resource, context: DecisionContext): Decision {
   // A legal hold binds everyone, the system's own jobs included.
   if (resource.kind === 'document' && resource.legalHold && action === 'document.delete') return deny('legal_hold');
-  if (actor.kind === 'system') return allow('system');
+  if (actor.kind === 'system') {
+    // So does consent: even an acceptance an administrator records is a pending partner's, to the terms it reviewed.
+    const refusal = action === 'arrangement.accept' && resource.kind === 'arrangement' ? acceptanceRefusal(resource.arrangement, context.acceptance) : null;
+    return refusal ?? allow('system');
+  }
   if (actor.organisationId === null || actor.userId === null) return deny('no_identity');
 
   if (isContentAction(action)) {
@@ -84,7 +96,7 @@ export function decide(actor: Actor, action: Action, resource: Resource, context
   if (isPersonAction(action)) {
     return resource.kind === 'person' ? decidePerson(actor, action, resource) : deny('wrong_resource');
   }
-  return resource.kind === 'arrangement' ? decideArrangement(actor, action, resource) : deny('wrong_resource');
+  return resource.kind === 'arrangement' ? decideArrangement(actor, action, resource, context) : deny('wrong_resource');
 }
 
 /** Everyone manages their own credentials; an org admin may manage those of their organisation's people. */
@@ -203,7 +215,7 @@ function decideOrganisation(actor: Actor, action: OrganisationAction, resource: 
   }
 }
 
-function decideArrangement(actor: Actor, action: ArrangementAction, resource: ArrangementResource): Decision {
+function decideArrangement(actor: Actor, action: ArrangementAction, resource: ArrangementResource, context: DecisionContext): Decision {
   const a = resource.arrangement;
   const org = actor.organisationId ?? '';
   const isHost = a.hostOrganisationId === org;
@@ -223,7 +235,9 @@ function decideArrangement(actor: Actor, action: ArrangementAction, resource: Ar
       // sends the arrangement back to the partners for acceptance.
       return isHost && (a.status === 'draft' || action === 'arrangement.propose') ? allow('host_admin') : deny('host_only');
     case 'arrangement.accept':
-      return isPartner && a.status === 'draft' && !a.acceptedBy.includes(org) ? allow('partner_admin') : deny('not_pending_for_you');
+      // A person accepts for their own organisation only.
+      if (context.acceptance && context.acceptance.organisationId !== org) return deny('not_pending_for_you');
+      return acceptanceRefusal(a, context.acceptance) ?? allow('partner_admin');
     case 'arrangement.suspend':
       return a.status === 'active' ? allow('party_admin') : deny('not_active');
     case 'arrangement.resume':
@@ -238,4 +252,18 @@ function decideArrangement(actor: Actor, action: ArrangementAction, resource: Ar
     default:
       return deny('unknown_action');
   }
+}
+
+/**
+ * Consent is given by a partner still to accept, while the arrangement is a draft, to the terms it
+ * reviewed: a review of revision n covers the terms now proposed only if no amendment came after n.
+ * Revisions that only record acceptances or status changes leave the terms, and so the review, as they were.
+ */
+function acceptanceRefusal(a: ArrangementResource['arrangement'], acceptance: Acceptance | undefined): Decision | null {
+  if (!acceptance) return deny('no_review');
+  if (!a.partnerOrganisationIds.includes(acceptance.organisationId)) return deny('not_a_partner');
+  if (a.status !== 'draft' || a.acceptedBy.includes(acceptance.organisationId)) return deny('not_pending_for_you');
+  if (acceptance.reviewedRevision < a.termsRevision) return deny('terms_changed');
+  if (acceptance.reviewedRevision > a.revision) return deny('no_such_revision');
+  return null;
 }

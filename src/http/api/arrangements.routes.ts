@@ -22,6 +22,10 @@ const terms = z.object({
   annualSavingPounds: z.number().nonnegative().optional(),
 });
 
+const acceptance = z.object({
+  revision: z.number().int().positive().describe('The revision whose terms you reviewed (`revision` of GET /arrangements/{id})'),
+});
+
 export const arrangementsRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const slugsToIds = async (slugs: string[]) => Promise.all(slugs.map(async (s) => (await vault.identity.organisationBySlug(s)).id));
@@ -71,7 +75,18 @@ export const arrangementsRoutes = (vault: Vault): FastifyPluginAsync => async (a
     return vault.arrangements.amend(actor, request.params.id, { ...rest, ...(partners ? { partnerOrganisationIds: await slugsToIds(partners) } : {}) });
   });
 
-  for (const step of ['accept', 'suspend', 'resume', 'end'] as const) {
+  r.post('/arrangements/:id/accept', {
+    schema: {
+      tags: ['arrangements'], summary: 'Accept the terms of the revision you reviewed (partner org admin)',
+      description: 'Refused with 409 if the terms were amended after that revision: review them again and accept the new revision.',
+      params: idParams, body: acceptance,
+    },
+  }, async (request) => {
+    const actor = await bearerActor(vault.identity, request);
+    return vault.arrangements.accept(actor, request.params.id, { revision: request.body.revision });
+  });
+
+  for (const step of ['suspend', 'resume', 'end'] as const) {
     r.post(`/arrangements/:id/${step}`, { schema: { tags: ['arrangements'], summary: `${step[0]!.toUpperCase()}${step.slice(1)} an arrangement`, params: idParams } }, async (request) => {
       const actor = await bearerActor(vault.identity, request);
       return vault.arrangements[step](actor, request.params.id);

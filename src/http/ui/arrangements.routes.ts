@@ -14,6 +14,12 @@ const many = (v: string | string[] | undefined): string[] => (Array.isArray(v) ?
 const STEPS = ['accept', 'suspend', 'resume', 'end'] as const;
 const DONE: Record<string, string> = { proposed: 'The arrangement was proposed. Each partner\'s org admin must now accept it.', accept: 'Your organisation accepted the arrangement.', suspend: 'The arrangement was suspended: access through it stopped at once.', resume: 'The arrangement is a draft again; partners must accept it anew.', end: 'The arrangement was ended.' };
 
+/** The revision the accepting page showed (its hidden field); anything else means the page was not the one we served. */
+function reviewedRevision(value: string): number {
+  if (!/^[1-9]\d{0,8}$/.test(value)) throw new DomainError('INVALID', 'We could not tell which version of the terms you reviewed. Review the terms below and accept again.');
+  return Number(value);
+}
+
 export const arrangementPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   app.get<{ Querystring: { serviceArea?: string; region?: string; status?: string } }>('/arrangements', async (request, reply) => {
     const web = signedIn(request);
@@ -88,11 +94,13 @@ export const arrangementPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const step = request.params.step as (typeof STEPS)[number];
     if (!STEPS.includes(step)) throw new DomainError('NOT_FOUND', 'No such action.');
     try {
-      await ui.vault.arrangements[step](web.actor, request.params.id);
+      if (step === 'accept') await ui.vault.arrangements.accept(web.actor, request.params.id, { revision: reviewedRevision(one(request.body?.revision)) });
+      else await ui.vault.arrangements[step](web.actor, request.params.id);
       return reply.redirect(`/arrangements/${request.params.id}?done=${step}`, 303);
     } catch (error) {
-      if (!(error instanceof DomainError) || error.code !== 'INVALID') throw error;
-      return page(request, reply, request.params.id, { errors: errorList(error) }, 400);
+      // Changed terms: show the page again with the terms as they now are, so they can be reviewed before accepting.
+      if (!(error instanceof DomainError) || (error.code !== 'INVALID' && error.code !== 'CONFLICT')) throw error;
+      return page(request, reply, request.params.id, { errors: [{ text: error.message, href: '#terms' }] }, error.code === 'CONFLICT' ? 409 : 400);
     }
   });
 
