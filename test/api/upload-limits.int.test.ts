@@ -5,7 +5,8 @@
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { systemActor } from '../../src/services/identity.service.js';
+import { Readable } from 'node:stream';
+import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { api, expectProblem, filesUnder, streamOverHttp, uploadMultipart } from '../support/http.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { DIALECTS, auth, createOrganisation, openTestVault, upload, type TestOrganisation, type TestUser, type TestVault } from '../support/vault.js';
@@ -199,6 +200,49 @@ describe.each(DIALECTS)('upload limits on %s', (dialect) => {
       expect(res.status).toBe(413);
       expect(JSON.parse(res.text)).toMatchObject({ status: 413 });
       expect(JSON.parse(res.text).detail).toMatch(/field/i);
+    });
+  });
+
+  it('reports the files past the most one web form may carry as not uploaded, after uploading the first 50 whole', async () => {
+    const member = await addPerson(t.vault, org.slug, { teams: ['finance'] });
+    const client = new FormClient(base);
+    await client.signIn(member.email);
+    const page = await client.get(`/upload?collection=${org.collections.finance}`);
+    const stamp = Date.now();
+    const form = new FormData();
+    form.append('_csrf', FormClient.csrf(page.text));
+    form.append('collectionId', org.collections.finance!);
+    for (let i = 1; i <= 52; i++) form.append('files', new Blob([`file ${i}\n`]), `batch-${stamp}-${String(i).padStart(2, '0')}.txt`);
+    const res = await client.request('POST', '/upload', { body: form, headers: { accept: 'application/json' } });
+    expect(res.status).toBe(200);
+    const files = JSON.parse(res.text).files as { name: string; ok: boolean; message: string }[];
+    expect(files).toHaveLength(51);
+    expect(files.slice(0, 50).every((f) => f.ok)).toBe(true);
+    expect(files[50]).toMatchObject({ ok: false, name: 'Files after the first 50' });
+    expect(files[50]!.message).toMatch(/At most 50 files/);
+    const user = await org.user({ teams: ['finance'] });
+    expect((await documentsIn(user, org.collections.finance!)).filter(([name]: [string]) => name.startsWith(`batch-${stamp}-`))).toHaveLength(50);
+  });
+
+  it('refuses a credential name over 100 characters in the web interface instead of cutting it', async () => {
+    const member = await addPerson(t.vault, org.slug, { teams: ['hr'] });
+    const client = new FormClient(base);
+    await client.signIn(member.email);
+    const page = await client.get('/account');
+    const res = await client.post('/account/credentials', { _csrf: FormClient.csrf(page.text), kind: 'api_token', name: 'n'.repeat(101) });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('100 characters or fewer');
+    expect(await t.vault.identity.listCredentials(systemActor(), member.id)).toEqual([]);
+  });
+
+  it('never stores a stream whose length differs from the size announced for it (a file changed while the CLI read it)', async () => {
+    const user = await org.user({ teams: ['payroll'] });
+    const actor = actorFor(await t.vault.identity.userByEmail(user.email), { channel: 'cli', clientAddress: null, requestId: null });
+    await storesNothing(async () => {
+      for (const [declaredSize, body] of [[10, 'short'], [3, 'longer than announced']] as const) {
+        await expect(t.vault.documents.upload(actor, org.collections.payroll!, { name: `changed-${declaredSize}.txt`, body: Readable.from([Buffer.from(body)]), declaredSize }))
+          .rejects.toMatchObject({ code: 'INVALID', details: { declaredBytes: declaredSize, receivedBytes: body.length } });
+      }
     });
   });
 
