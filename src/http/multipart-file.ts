@@ -2,6 +2,7 @@
 // stops a file and ends the stream as if it were complete (setting `truncated`); stored, that
 // would be a prefix acknowledged as the whole file.
 import type { MultipartFile } from '@fastify/multipart';
+import { DomainError } from '../domain/errors.js';
 import { tooLarge } from '../services/ingest.js';
 
 /**
@@ -17,7 +18,12 @@ export const multipartFileLimit = (maxUploadBytes: number): number => maxUploadB
  */
 export async function* wholeFile(file: MultipartFile, maxUploadBytes: number): AsyncGenerator<Uint8Array> {
   try {
-    for await (const chunk of file.file.iterator({ destroyOnReturn: false })) yield chunk as Uint8Array;
+    try {
+      for await (const chunk of file.file.iterator({ destroyOnReturn: false })) yield chunk as Uint8Array;
+    } catch (error) {
+      // The form broke off inside the file (client gone, or no closing boundary): a partial file, refused.
+      throw new DomainError('INVALID', 'The form ended before the file was complete, so nothing was stored. Send it again.', { cause: error });
+    }
     if (file.file.truncated) throw tooLarge(maxUploadBytes);
   } finally {
     if (!file.file.readableEnded) file.file.resume();

@@ -123,6 +123,18 @@ describe.each(DIALECTS)('upload limits on %s', (dialect) => {
     expect((await api(t.app, user).get(`documents/${doc.id}/content`)).body).toBe('version one\n');
   });
 
+  it('refuses a multipart form that breaks off inside the file with 400, storing nothing', async () => {
+    const user = await org.user({ teams: ['finance'] });
+    const name = `broken-${Date.now()}.txt`;
+    await storesNothing(async () => {
+      const form = formBody([{ name: 'file', filename: name, body: Buffer.alloc(20 * 1024, 0x47) }]);
+      const cut = form.payload.subarray(0, form.payload.length - 200);
+      const res = await t.app.inject({ method: 'POST', url: `/api/v1/collections/${org.collections.finance}/documents`, headers: { ...auth(user), 'content-type': form.contentType }, payload: cut });
+      expect(expectProblem(res, 400).detail).toMatch(/ended before the file was complete/);
+    });
+    expect((await documentsIn(user, org.collections.finance!)).filter(([n]: [string]) => n === name)).toEqual([]);
+  });
+
   it('refuses a multipart request carrying a second file rather than storing only the first', async () => {
     const user = await org.user({ teams: ['finance'] });
     await storesNothing(async () => {
