@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'BLOCKED_FILE_TYPE'
   | 'INTEGRITY'
   | 'UNAVAILABLE'
+  /** The disk (or quota) holding documents is full: nothing was stored. */
+  | 'INSUFFICIENT_STORAGE'
   | 'RATE_LIMITED'
   | 'PRECONDITION_FAILED';
 

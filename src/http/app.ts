@@ -50,6 +50,13 @@ export async function buildApp(vault: Vault, options: BuildAppOptions = {}): Pro
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('X-Request-Id', String(request.id));
+    // Answered before the whole body arrived (an upload refused part-way: too large, disk full):
+    // close the connection and discard the rest, so a client still sending is not left writing
+    // into a socket nobody reads, and the leftover bytes are never taken for a next request.
+    if (request.raw.complete === false) {
+      reply.header('Connection', 'close');
+      request.raw.resume();
+    }
   });
   await app.register(securityHeaders, { hsts: Boolean(vault.config.tlsCert) || vault.config.trustProxy });
 

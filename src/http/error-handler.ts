@@ -17,6 +17,7 @@ export const STATUS_OF_ERROR: Readonly<Record<ErrorCode, number>> = {
   BLOCKED_FILE_TYPE: 422,
   INTEGRITY: 500,
   UNAVAILABLE: 503,
+  INSUFFICIENT_STORAGE: 507,
   RATE_LIMITED: 429,
   PRECONDITION_FAILED: 412,
 };
@@ -24,7 +25,16 @@ export const STATUS_OF_ERROR: Readonly<Record<ErrorCode, number>> = {
 const TITLES: Record<number, string> = {
   400: 'Bad request', 401: 'Sign-in required', 403: 'Forbidden', 404: 'Not found', 409: 'Conflict', 412: 'Precondition failed',
   413: 'Too large', 415: 'Unsupported media type', 416: 'Range not satisfiable', 422: 'Refused', 423: 'Not available', 429: 'Too many requests',
-  500: 'Internal error', 503: 'Service unavailable',
+  500: 'Internal error', 503: 'Service unavailable', 507: 'Insufficient storage',
+};
+
+/** Body and form limits enforced by Fastify and @fastify/multipart: each refuses the request, in words a person understands. */
+const TOO_LARGE_DETAIL: Readonly<Record<string, string>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'The request body is too large.',
+  FST_REQ_FILE_TOO_LARGE: 'The file is larger than this service accepts.',
+  FST_FILES_LIMIT: 'The form carries more files than this service accepts at once.',
+  FST_FIELDS_LIMIT: 'The form has more fields than this service accepts.',
+  FST_PARTS_LIMIT: 'The form has more parts than this service accepts.',
 };
 
 export interface Problem {
@@ -53,8 +63,9 @@ export function problemFor(error: unknown, request: FastifyRequest): Problem {
     return { type: 'https://strongroom.local/problems/invalid', title: TITLES[400]!, status: 400, detail: `The request is not valid: ${problems.join('; ')}.`, requestId, errors: problems };
   }
   const fastifyError = error as FastifyError;
-  if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return { type: 'https://strongroom.local/problems/too_large', title: TITLES[413]!, status: 413, detail: 'The request body is too large.', requestId };
+  const tooLarge = TOO_LARGE_DETAIL[fastifyError.code];
+  if (tooLarge) {
+    return { type: 'https://strongroom.local/problems/too_large', title: TITLES[413]!, status: 413, detail: tooLarge, requestId };
   }
   if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     const detail = fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fastifyError instanceof SyntaxError ? 'The request body is not valid JSON.' : fastifyError.message;

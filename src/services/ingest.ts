@@ -59,11 +59,15 @@ export async function ingest(
   const headChunks: Buffer[] = [];
   let headLength = 0;
   let size = 0;
+  // A writer that stopped (a full disk) never drains `plain` again: every wait races its failure.
+  const writerFailed = written.then(() => new Promise<never>(() => undefined));
+  writerFailed.catch(() => undefined);
   try {
     for await (const data of source) {
       const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data);
       size += chunk.length;
       if (size > options.maxBytes) throw tooLarge(options.maxBytes);
+      if (plain.destroyed) await writerFailed;
       hash.update(chunk);
       if (headLength < HEAD_BYTES) {
         const part = chunk.subarray(0, HEAD_BYTES - headLength);
@@ -78,9 +82,16 @@ export async function ingest(
         verdict = null;
       }
       const waits: Promise<unknown>[] = [];
-      if (!plain.write(chunk)) waits.push(once(plain, 'drain'));
+      if (!plain.write(chunk)) waits.push(Promise.race([once(plain, 'drain'), writerFailed]));
       if (scanFeed && !scanFeed.write(chunk)) waits.push(Promise.race([once(scanFeed, 'drain'), verdict]));
       if (waits.length > 0) await Promise.all(waits);
+    }
+    // Over HTTP a body shorter than its Content-Length already fails the stream; this also catches
+    // a file that changed size while the CLI read it. Either way the bytes are not what was sent.
+    if (options.declaredSize !== undefined && size !== options.declaredSize) {
+      throw new DomainError('INVALID', `The upload ended after ${size} bytes, but ${options.declaredSize} were announced. Nothing was stored; send the file again.`, {
+        details: { receivedBytes: size, declaredBytes: options.declaredSize },
+      });
     }
     plain.end();
     scanFeed?.end();
@@ -90,13 +101,16 @@ export async function ingest(
     scanAbort.abort();
     scanFeed?.destroy();
     plain.destroy(error instanceof Error ? error : new Error(String(error)));
-    const blob = await written.catch(() => null);
-    if (blob) await blobs.delete(blob.blobId).catch(() => undefined);
+    const outcome = await written.then((blob) => ({ blob, failure: null }), (failure: unknown) => ({ blob: null, failure }));
+    if (outcome.blob) await blobs.delete(outcome.blob.blobId).catch(() => undefined);
+    // When the store failed first (a full disk), the feed only saw a broken pipe; the store's reason is the real one.
+    if (!(error instanceof DomainError) && outcome.failure instanceof DomainError) throw outcome.failure;
     throw error;
   }
 }
 
-const tooLarge = (max: number): DomainError =>
+/** The refusal for a file over the upload limit; every interface that meets such a file uses it, so the message always names the limit. */
+export const tooLarge = (max: number): DomainError =>
   new DomainError('TOO_LARGE', `The file is larger than the ${formatBytes(max)} this service accepts.`, { details: { maxBytes: max } });
 
 export function formatBytes(n: number): string {

@@ -192,7 +192,7 @@ async function writeStream(handle: FileHandle, source: Readable | AsyncIterable<
     // while we wait on the source.
     inFlight = writeAll(handle, buffers).catch((error: unknown) => {
       failed = true;
-      writeError = unavailable('write a blob')(error);
+      writeError = storageError('write a blob', error);
     });
   };
 
@@ -299,9 +299,23 @@ function translate(id: string) {
   };
 }
 
+/** errno codes that mean "no room": the disk is full or the service's quota is used up. */
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * Turns a filesystem failure into a DomainError. A full disk is told apart from an unreachable
+ * one: the first is the operator's to fix by freeing space, and clients should not simply retry.
+ */
+function storageError(action: string, error: unknown): DomainError {
+  if (error instanceof DomainError) return error;
+  if (NO_SPACE.has((error as NodeJS.ErrnoException).code ?? '')) {
+    return new DomainError('INSUFFICIENT_STORAGE', 'There is not enough storage space left to save this file, so nothing was stored. Ask your administrator to free some space, then try again.', { cause: error });
+  }
+  return new DomainError('UNAVAILABLE', `Could not ${action}.`, { cause: error });
+}
+
 function unavailable(action: string) {
   return (error: unknown): never => {
-    if (error instanceof DomainError) throw error;
-    throw new DomainError('UNAVAILABLE', `Could not ${action}.`, { cause: error });
+    throw storageError(action, error);
   };
 }

@@ -26,8 +26,12 @@ export interface TestVault {
   close(): Promise<void>;
 }
 
-export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean }): Promise<TestVault> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'sr-vault-'));
+/**
+ * `dataDir`: use this existing directory (e.g. a small filesystem the test mounted) instead of a
+ * fresh temporary one; the caller owns it, and close() leaves it in place.
+ */
+export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean; dataDir?: string }): Promise<TestVault> {
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'sr-vault-')));
   const database = options.dialect === 'postgres' ? await createTestDatabase('srt') : null;
   const config = loadConfig({
     env: {
@@ -48,7 +52,7 @@ export async function openTestVault(options: { dialect: Dialect; clamdSocket: st
       await app.close();
       await vault.close();
       await database?.drop();
-      await rm(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
       await rm(config.offsiteDir, { recursive: true, force: true });
     },
   };

@@ -1,13 +1,14 @@
 // REST: documents, their versions and their content. Uploads stream the raw body straight into the
 // pipeline (any Content-Type but multipart/form-data is the file's bytes; multipart is for browsers).
-import multipart from '@fastify/multipart';
+import multipart, { type MultipartFile } from '@fastify/multipart';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { invalid } from '../../domain/errors.js';
+import { DomainError, invalid } from '../../domain/errors.js';
 import type { Actor } from '../../domain/types.js';
 import type { Vault } from '../../main.js';
 import type { UploadResult } from '../../services/documents.service.js';
+import { multipartFileLimit, wholeFile } from '../multipart-file.js';
 import { attachmentDisposition, etagMatches, etagOf, parseRange } from '../content.js';
 import { bearerActor } from '../plugins/authenticate.js';
 import { presentDocument, presentVersion } from './presenters.js';
@@ -40,18 +41,51 @@ function declaredSize(request: FastifyRequest): number | undefined {
   return header === undefined ? undefined : Number(header);
 }
 
+const ONE_FILE = 'Send one file per request; this form has more than one.';
+
+/**
+ * The single file of a multipart upload. Its body ends only once the whole form has been read, so
+ * a form with a second file is refused before anything is stored, never stored as its first file.
+ */
+async function onlyFileOf(request: FastifyRequest, maxUploadBytes: number): Promise<{ name: string; body: AsyncIterable<Uint8Array> }> {
+  const parts = request.parts();
+  let file: MultipartFile | undefined;
+  for (let next = await parts.next(); !next.done; next = await parts.next()) {
+    if (next.value.type === 'file') {
+      file = next.value;
+      break;
+    }
+  }
+  if (!file) throw invalid('The form has no file in it.', { field: 'file' });
+  const first = file;
+  async function* body(): AsyncGenerator<Uint8Array> {
+    yield* wholeFile(first, maxUploadBytes);
+    for (;;) {
+      const next = await parts.next().catch((error: unknown) => {
+        throw (error as { code?: string }).code === 'FST_FILES_LIMIT' ? new DomainError('TOO_LARGE', ONE_FILE) : error;
+      });
+      if (next.done) return;
+      if (next.value.type === 'file') {
+        next.value.file.resume();
+        throw new DomainError('TOO_LARGE', ONE_FILE);
+      }
+    }
+  }
+  return { name: first.filename, body: body() };
+}
+
 /** Routes whose body is a file: the raw stream is never parsed, buffered or size-limited by Fastify. */
 const uploadRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
   app.removeAllContentTypeParsers();
-  await app.register(multipart, { limits: { files: 1, fileSize: vault.config.maxUploadBytes, fields: 5 } });
+  // Busboy's own size error is off: the upload pipeline refuses an oversized file itself (see multipart-file.ts).
+  await app.register(multipart, { throwFileSizeLimit: false, limits: { files: 1, fileSize: multipartFileLimit(vault.config.maxUploadBytes), fields: 5 } });
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   async function fileFrom(request: FastifyRequest, fallbackName?: string) {
     if (request.isMultipart()) {
-      const part = await request.file();
-      if (!part) throw invalid('The form has no file in it.', { field: 'file' });
-      return { name: part.filename || fallbackName || '', body: part.file, declaredSize: undefined };
+      const { name, body } = await onlyFileOf(request, vault.config.maxUploadBytes);
+      return { name: name || fallbackName || '', body, declaredSize: undefined };
     }
     return { name: fallbackName ?? '', body: request.raw, declaredSize: declaredSize(request) };
   }

@@ -6,6 +6,8 @@ import { CLASSIFICATIONS, ROLES } from '../../domain/types.js';
 import { requestInfo } from '../plugins/authenticate.js';
 import { errorList, render, requireCsrf, setSession, signedIn, type Ui } from './context.js';
 
+const CREDENTIAL_NAME_MAX = 100;
+
 type Form = Record<string, string | string[] | undefined>;
 const one = (v: string | string[] | undefined): string => (Array.isArray(v) ? v[0] ?? '' : v ?? '');
 const many = (v: string | string[] | undefined): string[] => (Array.isArray(v) ? v : v ? [v] : []);
@@ -95,8 +97,10 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   app.post<{ Body: Form }>('/account/credentials', async (request, reply) => {
     const web = requireCsrf(ui, request, one(request.body?._csrf));
     const kind = one(request.body.kind) === 'app_password' ? 'app_password' : 'api_token';
-    const name = one(request.body.name).trim().slice(0, 100);
+    const name = one(request.body.name).trim();
     if (!name) return accountPage(request, reply, { errors: [{ text: 'Enter a name for the credential, like "Laptop WebDAV"', href: '#name' }] }, 400);
+    // The same limit as the API, refused rather than cut: a stored name must be the one typed.
+    if (name.length > CREDENTIAL_NAME_MAX) return accountPage(request, reply, { errors: [{ text: `The name must be ${CREDENTIAL_NAME_MAX} characters or fewer`, href: '#name' }] }, 400);
     const created = await ui.vault.identity.createCredential(web.actor, web.user.id, kind, name);
     return accountPage(request, reply, { created: { ...created, kind, name } });
   });

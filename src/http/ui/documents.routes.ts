@@ -4,6 +4,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import type { Classification } from '../../domain/types.js';
 import { sendContent } from '../api/documents.routes.js';
+import { STATUS_OF_ERROR } from '../error-handler.js';
 import { breadcrumbsFor, organisationNames } from './browse.routes.js';
 import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
 import { eachFile } from './multipart.js';
@@ -60,9 +61,11 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const outcome = files[0];
     if (!outcome) return page(request, reply, id, { errors: [{ text: 'Choose a file to upload as the new version', href: '#version-file' }] }, 400);
     const result = describeUpload(outcome);
-    if ((request.headers.accept ?? '').includes('application/json')) return reply.status(result.ok ? 200 : 422).send(result);
+    // A refusal keeps its own status (413 too large, 507 disk full…); malware and blocked types are 422.
+    const refused = outcome.error instanceof DomainError ? STATUS_OF_ERROR[outcome.error.code] : 422;
+    if ((request.headers.accept ?? '').includes('application/json')) return reply.status(result.ok ? 200 : refused).send(result);
     if (result.ok && result.status !== 'quarantined') return reply.redirect(`/documents/${id}?notice=version`, 303);
-    return page(request, reply, id, { errors: [{ text: result.message, href: '#version-file' }] }, 422);
+    return page(request, reply, id, { errors: [{ text: result.message, href: '#version-file' }] }, refused);
   });
 
   app.post<{ Params: { id: string }; Body: Form }>('/documents/:id/rename', async (request, reply) => {

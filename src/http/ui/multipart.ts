@@ -2,9 +2,9 @@
 // token must arrive (as a field before the files, or the X-CSRF-Token header) before any file is read.
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
-import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { DomainError } from '../../domain/errors.js';
+import { multipartFileLimit, wholeFile } from '../multipart-file.js';
 import { csrfRefused, signedIn, type Ui } from './context.js';
 
 export interface FileOutcome<T> {
@@ -14,42 +14,64 @@ export interface FileOutcome<T> {
   error?: DomainError | Error;
 }
 
-/** Calls `onFile` for every non-empty file, in order; an error in one file does not stop the rest. */
+/** How much of a form the web interface reads: plenty for its own forms, refused (never trimmed) beyond. */
+export const FORM_LIMITS = { files: 50, fields: 10, fieldSize: 4096 } as const;
+
+/** Options for registering @fastify/multipart for the web forms. */
+export function formMultipartOptions(maxUploadBytes: number) {
+  // Busboy's own size error is off: each file's upload refuses an oversized file itself (see multipart-file.ts).
+  return { throwFileSizeLimit: false, limits: { ...FORM_LIMITS, fileSize: multipartFileLimit(maxUploadBytes) } };
+}
+
+/**
+ * Calls `onFile` for every non-empty file, in order; an error in one file does not stop the rest.
+ * A file over the size limit is refused (the handler's upload fails); a field over its limit
+ * refuses the form; files past the most a form may carry are reported as not uploaded.
+ */
 export async function eachFile<T>(
-  ui: Ui, request: FastifyRequest, onFile: (name: string, body: Readable, fields: Record<string, string>) => Promise<T>,
+  ui: Ui, request: FastifyRequest, onFile: (name: string, body: AsyncIterable<Uint8Array>, fields: Record<string, string>) => Promise<T>,
 ): Promise<{ fields: Record<string, string>; files: FileOutcome<T>[] }> {
   const web = signedIn(request);
   if (!request.isMultipart()) throw new DomainError('INVALID', 'Choose a file to upload.', { details: { field: 'files' } });
   let trusted = ui.sessions.csrfValid(web.session, request.headers['x-csrf-token']);
   const fields: Record<string, string> = {};
   const files: FileOutcome<T>[] = [];
-  for await (const part of request.parts()) {
-    if (part.type === 'field') {
-      const value = typeof part.value === 'string' ? part.value : String(part.value);
-      fields[part.fieldname] = value;
-      if (part.fieldname === '_csrf' && ui.sessions.csrfValid(web.session, value)) trusted = true;
-      continue;
+  const maxUploadBytes = ui.vault.config.maxUploadBytes;
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'field') {
+        if (part.fieldnameTruncated || part.valueTruncated) {
+          throw new DomainError('TOO_LARGE', `A form field is longer than the ${FORM_LIMITS.fieldSize} characters this service accepts. Nothing more from this form was used.`);
+        }
+        const value = typeof part.value === 'string' ? part.value : String(part.value);
+        fields[part.fieldname] = value;
+        if (part.fieldname === '_csrf' && ui.sessions.csrfValid(web.session, value)) trusted = true;
+        continue;
+      }
+      const file = part as MultipartFile;
+      if (!trusted) {
+        file.file.resume();
+        throw csrfRefused();
+      }
+      if (!file.filename) {
+        file.file.resume();
+        continue;
+      }
+      try {
+        files.push({ name: file.filename, ok: true, value: await onFile(file.filename, wholeFile(file, maxUploadBytes), fields) });
+      } catch (error) {
+        files.push({ name: file.filename, ok: false, error: error as Error });
+      }
+      // Whatever the handler did, drain the rest of this file so the next part can be read.
+      if (!file.file.readableEnded) {
+        file.file.resume();
+        await finished(file.file).catch(() => undefined);
+      }
     }
-    const file = part as MultipartFile;
-    if (!trusted) {
-      file.file.resume();
-      throw csrfRefused();
-    }
-    if (!file.filename) {
-      file.file.resume();
-      continue;
-    }
-    try {
-      files.push({ name: file.filename, ok: true, value: await onFile(file.filename, file.file, fields) });
-    } catch (error) {
-      files.push({ name: file.filename, ok: false, error: error as Error });
-    }
-    // Whatever the handler did, drain the rest of this file so the next part can be read.
-    if (!file.file.readableEnded) {
-      file.file.resume();
-      await finished(file.file).catch(() => undefined);
-    }
-    if (file.file.truncated) files[files.length - 1] = { name: file.filename, ok: false, error: new DomainError('TOO_LARGE', 'The file is larger than this service accepts.') };
+  } catch (error) {
+    // Busboy stops at the file limit; the files before it were uploaded whole, so report both.
+    if ((error as { code?: string }).code !== 'FST_FILES_LIMIT' || !trusted) throw error;
+    files.push({ name: `Files after the first ${FORM_LIMITS.files}`, ok: false, error: new DomainError('TOO_LARGE', `At most ${FORM_LIMITS.files} files can be uploaded at once; the files after the first ${FORM_LIMITS.files} were not uploaded.`) });
   }
   if (!trusted) throw csrfRefused();
   return { fields, files };

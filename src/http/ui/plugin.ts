@@ -17,6 +17,7 @@ import { authPages } from './auth.routes.js';
 import { browsePages } from './browse.routes.js';
 import { loadSession, render, type Ui } from './context.js';
 import { documentPages } from './documents.routes.js';
+import { formMultipartOptions } from './multipart.js';
 import { uploadPages } from './upload.routes.js';
 import { ASSETS_DIR, GOVUK_DIST, createViews } from './views.js';
 
@@ -46,7 +47,7 @@ export async function webInterface(app: FastifyInstance, vault: Vault): Promise<
   await app.register(async (web) => {
     await web.register(cookie);
     await web.register(formbody, { bodyLimit: 64 * 1024 });
-    await web.register(multipart, { limits: { fileSize: vault.config.maxUploadBytes, files: 50, fields: 10, fieldSize: 4096 } });
+    await web.register(multipart, formMultipartOptions(vault.config.maxUploadBytes));
     web.decorateRequest('web', null);
     web.decorateRequest('webSession', null);
     web.addHook('onRequest', async (request) => loadSession(ui, request));
