@@ -45,8 +45,11 @@ export class CollectionsRepo {
     return (await this.db.selectFrom('collections').selectAll().where('arrangement_id', '=', arrangementId).execute()).map(toCollection);
   }
 
-  async rename(id: string, name: string, parentId: string | null): Promise<void> {
-    await this.db.updateTable('collections').set({ name, parent_id: parentId }).where('id', '=', id).execute();
+  /** Writes a collection's name, place and the facts derived from its place (domain/placement.ts). */
+  async place(id: string, p: { name: string; parentId: string | null; serviceArea: string; classification: string; arrangementId: string | null }): Promise<void> {
+    await this.db.updateTable('collections')
+      .set({ name: p.name, parent_id: p.parentId, service_area: p.serviceArea, classification: p.classification, arrangement_id: p.arrangementId })
+      .where('id', '=', id).execute();
   }
 
   async softDelete(id: string, at: string): Promise<void> {
