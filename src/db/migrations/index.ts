@@ -2,7 +2,7 @@
 import type { Kysely } from 'kysely';
 import type { DialectCaps } from '../kysely.js';
 import * as m202611261800 from './202611261800_initial.js';
-import * as m202611300101 from './202611300101_document_provenance.js';
+import * as m202611300101 from './202611300101_placement.js';
 
 export interface Migration {
   name: string;
@@ -11,5 +11,5 @@ export interface Migration {
 
 export const migrations: Migration[] = [
   { name: '202611261800_initial', up: m202611261800.up },
-  { name: '202611300101_document_provenance', up: m202611300101.up },
+  { name: '202611300101_placement', up: m202611300101.up },
 ];
