@@ -47,7 +47,7 @@ export class CollectionsService {
     if (!(CLASSIFICATIONS as readonly string[]).includes(input.classification)) {
       throw invalid(`Classification must be ${CLASSIFICATIONS.join(' or ')}.`, { field: 'classification' });
     }
-    const classification = input.classification as Classification;
+    let classification = input.classification as Classification;
     let organisationId = input.organisationId;
     // Only a joint workspace (createWorkspace) starts a tree belonging to an arrangement; sub-collections inherit it.
     let arrangementId: string | null = null;
@@ -56,8 +56,7 @@ export class CollectionsService {
     if (parentId) {
       if (!parent || parent.deletedAt) throw notFound('collection');
       if (parent.serviceArea !== input.serviceArea) throw invalid('A sub-collection must have the same service area as its parent.', { field: 'serviceArea' });
-      organisationId = parent.organisationId;
-      arrangementId = parent.arrangementId;
+      ({ organisationId, arrangementId, classification } = placeCollection({ organisationId, parentId, serviceArea: input.serviceArea, classification, arrangementId }, parent));
     }
     const decision = parent
       ? await this.o.access.require(actor, 'collection.create', { ...collectionResource(parent), classification }, { organisationId, ids: { collectionId: parent.id } })
@@ -72,6 +71,15 @@ export class CollectionsService {
     const now = this.o.clock.now();
     const collection: Collection = { ...c, id: randomUUID(), createdAt: now.toISOString(), deletedAt: null };
     await this.o.store.transaction(async (repos) => {
+      if (c.parentId !== null) {
+        // The parent as it is now (share-locked on PostgreSQL) must give what was authorised.
+        const parent = await repos.collections.byIdForFiling(c.parentId);
+        if (!parent || parent.deletedAt) throw notFound('collection');
+        const placed = placeCollection(c, parent);
+        if (placed.arrangementId !== c.arrangementId || placed.classification !== c.classification) {
+          throw conflict('The parent collection was moved or changed at the same moment; try again.');
+        }
+      }
       await repos.collections.insert(collection);
       await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, { allow: true, reason: decision.reason, via: decision.via }, now)]);
     });
@@ -153,6 +161,13 @@ export class CollectionsService {
     await this.o.store.transaction(async (repos) => {
       // Read below the collection inside the transaction, so nothing added meanwhile keeps stale facts.
       if (parent && (await this.subtree(repos, collection)).some((c) => c.id === parent.id)) throw invalid('A collection cannot be moved into itself.', { field: 'parentId' });
+      // The parent as it is now (share-locked on PostgreSQL) must give the placement that was authorised.
+      const parentNow = parent ? await repos.collections.byIdForFiling(parent.id) : null;
+      if (parentNow === undefined || parentNow?.deletedAt) throw notFound('collection');
+      const placedNow = placeCollection(collection, parentNow);
+      if (placedNow.arrangementId !== placement.arrangementId || placedNow.classification !== placement.classification) {
+        throw conflict('The destination was moved or changed at the same moment; try again.');
+      }
       await repos.collections.place(collection.id, { name, ...placement });
       await this.replaceBelow(repos, moved, now.toISOString());
       const binding: Record<string, string> = collection.arrangementId !== moved.arrangementId

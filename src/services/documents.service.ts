@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { Decision } from '../domain/access/policy.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
-import { higherClassification, placeDocument } from '../domain/placement.js';
+import { documentPlacementChanged, higherClassification, placeDocument } from '../domain/placement.js';
 import type { ByteRange, Clock, FileInspector, Scanner } from '../domain/ports.js';
 import type { Actor, Classification, Document, DocumentStatus, ScanStatus, Version } from '../domain/types.js';
 import type { Repos, Store } from '../db/store.js';
@@ -114,12 +114,18 @@ export class DocumentsService {
       sha256: ingested.sha256, mediaType: version.mediaType, legalHold: false, copiedFromDocumentId: null, copiedViaArrangementId: null,
       createdAt: now, updatedAt: now, deletedAt: null,
     };
-    await this.o.store.transaction(async (repos) => {
-      await repos.documents.insertDocument(document);
-      await repos.documents.insertVersion(version);
-      await repos.audit.insert([auditEvent(actor, 'document.upload', target(document, versionId), decision, this.o.clock.now())]);
-      await this.afterScan(repos, actor, document, version, ingested);
-    });
+    try {
+      await this.o.store.transaction(async (repos) => {
+        await this.requireSamePlace(repos, document);
+        await repos.documents.insertDocument(document);
+        await repos.documents.insertVersion(version);
+        await repos.audit.insert([auditEvent(actor, 'document.upload', target(document, versionId), decision, this.o.clock.now())]);
+        await this.afterScan(repos, actor, document, version, ingested);
+      });
+    } catch (error) {
+      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+      throw error;
+    }
     return this.result(document, version, ingested);
   }
 
@@ -275,6 +281,7 @@ export class DocumentsService {
     if (name !== document.name) await this.requireAllowedName(actor, document, name, `${action}-blocked`);
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
+      await this.requireSamePlace(repos, placement);
       if (replaced) await this.softDeleteReplaced(repos, actor, replaced, now);
       await repos.documents.update(document.id, { name, ...placement }, now.toISOString());
       const raised: Record<string, string> = placement.classification !== document.classification ? { classification: placement.classification } : {};
@@ -347,6 +354,7 @@ export class DocumentsService {
         const current = await repos.documents.byId(source.id);
         if (!current || current.deletedAt || current.status === 'disposed') throw notFound('document');
         if (move && current.legalHold) throw new DomainError('CONFLICT', 'The document was put on legal hold; it cannot be moved.');
+        await this.requireSamePlace(repos, copy);
         if (replaced) await this.softDeleteReplaced(repos, actor, replaced, now);
         const taken = await repos.documents.byName(destination.id, name);
         if (taken && !(move && taken.id === source.id)) throw conflict(`A document called "${name}" already exists there.`);
@@ -370,6 +378,19 @@ export class DocumentsService {
       throw error;
     }
     return copy;
+  }
+
+  /**
+   * Inside the filing transaction: the destination, read again (share-locked on PostgreSQL), must
+   * still give the placement that was authorised. A collection moved meanwhile (say, out of a joint
+   * workspace) makes the filing fail rather than land with a stale binding.
+   */
+  private async requireSamePlace(repos: Repos, authorised: Pick<Document, 'organisationId' | 'collectionId' | 'serviceArea' | 'classification' | 'arrangementId'>): Promise<void> {
+    const collection = await repos.collections.byIdForFiling(authorised.collectionId);
+    if (!collection || collection.deletedAt) throw notFound('collection');
+    if (documentPlacementChanged(authorised, placeDocument(authorised, collection))) {
+      throw conflict('The collection was moved or changed at the same moment; try again.');
+    }
   }
 
   /** The document a copy or move would replace (WebDAV Overwrite: T): it must be deletable by the actor. */
@@ -438,6 +459,7 @@ export class DocumentsService {
     const now = this.o.clock.now();
     const deletedAt = deleted ? now.toISOString() : null;
     await this.o.store.transaction(async (repos) => {
+      if (!deleted) await this.requireSamePlace(repos, { ...document, ...placement });
       await repos.documents.update(document.id, { deletedAt, ...placement }, now.toISOString());
       await repos.audit.insert([auditEvent(actor, action, target(document), decision, now)]);
     });

@@ -1,11 +1,12 @@
 // The file plan: collections in a tree per organisation.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { DialectCaps } from '../kysely.js';
 import type { Collection } from '../../domain/types.js';
 import type { Schema } from '../schema.js';
 import { toCollection } from './rows.js';
 
 export class CollectionsRepo {
-  constructor(private readonly db: Kysely<Schema>) {}
+  constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps) {}
 
   async insert(c: Collection): Promise<void> {
     await this.db
@@ -19,6 +20,18 @@ export class CollectionsRepo {
 
   async byId(id: string): Promise<Collection | undefined> {
     const row = await this.db.selectFrom('collections').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toCollection(row);
+  }
+
+  /**
+   * A collection read inside a transaction that files something into it. On PostgreSQL the row is
+   * share-locked, so a concurrent move of the collection (which updates the row) and the filing are
+   * ordered: whichever commits second sees the other's result. SQLite has one writer at a time.
+   */
+  async byIdForFiling(id: string): Promise<Collection | undefined> {
+    let q = this.db.selectFrom('collections').selectAll().where('id', '=', id);
+    if (this.caps.rowLocks) q = q.modifyEnd(sql`for share`);
+    const row = await q.executeTakeFirst();
     return row && toCollection(row);
   }
 
