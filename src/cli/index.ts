@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerAdminCommands } from './commands/admin.commands.js';
 import { registerArrangementCommands } from './commands/arrangement.commands.js';
 import { registerAuditCommands } from './commands/audit.commands.js';
+import { registerFilePlanCommands } from './commands/file-plan.commands.js';
 import { registerImportCommand } from './commands/import.command.js';
 import { registerServeCommands } from './commands/serve.commands.js';
 import { failure, say } from './context.js';
@@ -21,6 +22,7 @@ registerAdminCommands(program);
 registerArrangementCommands(program);
 registerAuditCommands(program);
 registerImportCommand(program);
+registerFilePlanCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   say(`strongroom: ${failure(error)}`);

@@ -73,6 +73,10 @@ export interface DocumentsTable {
   current_version_id: string;
   legal_hold: number;
   arrangement_id: string | null;
+  /** Set on a copy: the document it was copied from. */
+  copied_from_document_id: string | null;
+  /** Set on a copy read from another organisation: the arrangement that allowed it. */
+  copied_via_arrangement_id: string | null;
   created_at: string;
   updated_at: string;
   deleted_at: string | null;

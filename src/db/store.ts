@@ -32,7 +32,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps): 
   return {
     organisations: new OrganisationsRepo(db),
     users: new UsersRepo(db),
-    collections: new CollectionsRepo(db),
+    collections: new CollectionsRepo(db, caps),
     documents: new DocumentsRepo(db),
     arrangements: new ArrangementsRepo(db),
     audit: new AuditRepo(db, caps),

@@ -92,6 +92,10 @@ export interface Document {
   legalHold: boolean;
   /** Copied from the collection: a document in a joint workspace belongs to the arrangement's service. */
   arrangementId: string | null;
+  /** On a copy: the document it was copied from. */
+  copiedFromDocumentId: string | null;
+  /** On a copy read from another organisation: the arrangement that allowed the read. */
+  copiedViaArrangementId: string | null;
   createdAt: string;
   updatedAt: string;
   deletedAt: string | null;

@@ -3,10 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { decide, type Decision } from '../domain/access/policy.js';
 import { conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
+import { documentPlacementChanged, placeCollection, placeDocument } from '../domain/placement.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
 import { CLASSIFICATIONS } from '../domain/types.js';
-import type { Store } from '../db/store.js';
+import type { Repos, Store } from '../db/store.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 
@@ -46,7 +47,7 @@ export class CollectionsService {
     if (!(CLASSIFICATIONS as readonly string[]).includes(input.classification)) {
       throw invalid(`Classification must be ${CLASSIFICATIONS.join(' or ')}.`, { field: 'classification' });
     }
-    const classification = input.classification as Classification;
+    let classification = input.classification as Classification;
     let organisationId = input.organisationId;
     // Only a joint workspace (createWorkspace) starts a tree belonging to an arrangement; sub-collections inherit it.
     let arrangementId: string | null = null;
@@ -55,8 +56,7 @@ export class CollectionsService {
     if (parentId) {
       if (!parent || parent.deletedAt) throw notFound('collection');
       if (parent.serviceArea !== input.serviceArea) throw invalid('A sub-collection must have the same service area as its parent.', { field: 'serviceArea' });
-      organisationId = parent.organisationId;
-      arrangementId = parent.arrangementId;
+      ({ organisationId, arrangementId, classification } = placeCollection({ organisationId, parentId, serviceArea: input.serviceArea, classification, arrangementId }, parent));
     }
     const decision = parent
       ? await this.o.access.require(actor, 'collection.create', { ...collectionResource(parent), classification }, { organisationId, ids: { collectionId: parent.id } })
@@ -71,6 +71,15 @@ export class CollectionsService {
     const now = this.o.clock.now();
     const collection: Collection = { ...c, id: randomUUID(), createdAt: now.toISOString(), deletedAt: null };
     await this.o.store.transaction(async (repos) => {
+      if (c.parentId !== null) {
+        // The parent as it is now (share-locked on PostgreSQL) must give what was authorised.
+        const parent = await repos.collections.byIdForFiling(c.parentId);
+        if (!parent || parent.deletedAt) throw notFound('collection');
+        const placed = placeCollection(c, parent);
+        if (placed.arrangementId !== c.arrangementId || placed.classification !== c.classification) {
+          throw conflict('The parent collection was moved or changed at the same moment; try again.');
+        }
+      }
       await repos.collections.insert(collection);
       await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, { allow: true, reason: decision.reason, via: decision.via }, now)]);
     });
@@ -117,6 +126,86 @@ export class CollectionsService {
       if (!decide(actor, 'collection.list', collectionResource(current), context).allow) return null;
     }
     return current;
+  }
+
+  /**
+   * Renames a collection and/or moves it under another parent (null: the top level) in the same
+   * organisation. The derived facts of the collection, every collection below it and every document
+   * in them (arrangement binding, service area, classification floor) are recomputed from their new
+   * place in the same transaction, so a folder leaving a joint workspace stops being shared at once.
+   */
+  async move(actor: Actor, collectionId: string, change: { name?: string; parentId?: string | null }): Promise<Collection> {
+    const collection = await this.o.store.repos.collections.byId(collectionId);
+    if (!collection || collection.deletedAt) throw notFound('collection');
+    const decision = await this.requireManage(actor, collection);
+    const name = validateName(change.name ?? collection.name, 'collection');
+    const parentId = change.parentId === undefined ? collection.parentId : change.parentId;
+    const parent = parentId === null ? null : await this.o.store.repos.collections.byId(parentId);
+    if (parent === undefined || parent?.deletedAt) throw notFound('collection');
+    const placement = placeCollection(collection, parent);
+    if (parentId !== collection.parentId) {
+      const ids = { collectionId: collection.id, ...(parent ? { parentId: parent.id } : {}) };
+      if (parent) {
+        await this.o.access.require(actor, 'collection.create', { ...collectionResource(parent), classification: placement.classification }, { organisationId: parent.organisationId, ids });
+      } else {
+        await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId: collection.organisationId }, { organisationId: collection.organisationId, ids });
+      }
+    }
+    // Shape is checked only once the actor is known to see both ends, so it reveals nothing.
+    if (parent && parent.organisationId !== collection.organisationId) throw invalid('Collections can only be moved within their organisation; copy them instead.', { field: 'parentId' });
+    if (parent && parent.serviceArea !== collection.serviceArea) throw invalid('A sub-collection must have the same service area as its parent.', { field: 'parentId' });
+    const clash = await this.o.store.repos.collections.childByName(collection.organisationId, parentId, name);
+    if (clash && clash.id !== collection.id) throw conflict(`A collection called "${name}" already exists there.`);
+    const now = this.o.clock.now();
+    const moved: Collection = { ...collection, name, ...placement };
+    await this.o.store.transaction(async (repos) => {
+      // Read below the collection inside the transaction, so nothing added meanwhile keeps stale facts.
+      if (parent && (await this.subtree(repos, collection)).some((c) => c.id === parent.id)) throw invalid('A collection cannot be moved into itself.', { field: 'parentId' });
+      // The parent as it is now (share-locked on PostgreSQL) must give the placement that was authorised.
+      const parentNow = parent ? await repos.collections.byIdForFiling(parent.id) : null;
+      if (parentNow === undefined || parentNow?.deletedAt) throw notFound('collection');
+      const placedNow = placeCollection(collection, parentNow);
+      if (placedNow.arrangementId !== placement.arrangementId || placedNow.classification !== placement.classification) {
+        throw conflict('The destination was moved or changed at the same moment; try again.');
+      }
+      await repos.collections.place(collection.id, { name, ...placement });
+      await this.replaceBelow(repos, moved, now.toISOString());
+      const binding: Record<string, string> = collection.arrangementId !== moved.arrangementId
+        ? { fromArrangementId: collection.arrangementId ?? 'none', toArrangementId: moved.arrangementId ?? 'none' } : {};
+      await repos.audit.insert([auditEvent(actor, 'collection.move', { organisationId: collection.organisationId, ids: { collectionId: collection.id, ...(parentId ? { parentId } : {}), ...binding } }, decision, now)]);
+    });
+    return moved;
+  }
+
+  /** Recomputes the derived facts of everything inside `place` (already at its new place), top down. */
+  private async replaceBelow(repos: Repos, place: Collection, at: string): Promise<void> {
+    for (const document of await repos.documents.inCollection(place.id, { includeDeleted: true, limit: 1_000_000 })) {
+      const placement = placeDocument(document, place);
+      if (documentPlacementChanged(document, placement)) await repos.documents.update(document.id, placement, at);
+    }
+    for (const child of await repos.collections.children(place.organisationId, place.id)) {
+      const placed: Collection = { ...child, ...placeCollection(child, place) };
+      await repos.collections.place(child.id, placed);
+      await this.replaceBelow(repos, placed, at);
+    }
+  }
+
+  /**
+   * Moving or deleting a collection needs the level of deleting documents ('manage') in it; top-level
+   * collections also need the right to manage the organisation's file plan.
+   */
+  async requireManage(actor: Actor, collection: Collection): Promise<Decision> {
+    if (collection.parentId === null) {
+      await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId: collection.organisationId }, { organisationId: collection.organisationId, ids: { collectionId: collection.id } });
+    }
+    return this.o.access.require(actor, 'document.delete', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId: collection.id } });
+  }
+
+  /** The collection and all its live descendants, parents before children. */
+  async subtree(repos: Repos, root: Collection): Promise<Collection[]> {
+    const out: Collection[] = [root];
+    for (let i = 0; i < out.length; i++) out.push(...(await repos.collections.children(root.organisationId, out[i]!.id)));
+    return out;
   }
 
   async byId(id: string): Promise<Collection | undefined> {

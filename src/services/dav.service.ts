@@ -3,8 +3,7 @@
 // Every decision still goes through AccessService (and so the single decide()); every change is audited.
 import { randomUUID } from 'node:crypto';
 import { decide } from '../domain/access/policy.js';
-import { DomainError, conflict, invalid } from '../domain/errors.js';
-import { validateName } from '../domain/names.js';
+import { DomainError } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Collection, Document, Organisation } from '../domain/types.js';
 import type { Store } from '../db/store.js';
@@ -200,7 +199,7 @@ export class DavService {
     }
   }
 
-  // --- Collections: delete and move (the REST API does not offer these yet) ---
+  // --- Collections: delete (WebDAV only) and move (the collections service's, as for every interface) ---
 
   /**
    * Deletes a collection and everything in it: each document is soft-deleted through the documents
@@ -209,8 +208,8 @@ export class DavService {
    * the right to manage the organisation's file plan.
    */
   async removeCollection(actor: Actor, collection: Collection): Promise<void> {
-    await this.requireManage(actor, collection);
-    const subtree = await this.subtree(collection);
+    await this.o.collections.requireManage(actor, collection);
+    const subtree = await this.o.collections.subtree(this.repos, collection);
     for (const c of subtree) {
       for (const d of await this.repos.documents.inCollection(c.id, { limit: 1_000_000 })) await this.o.documents.remove(actor, d.id);
     }
@@ -221,41 +220,8 @@ export class DavService {
     });
   }
 
-  /** Renames a collection and/or moves it under another parent in the same organisation. */
+  /** MOVE of a collection: the collections service renames/moves it and recomputes everything below. */
   async moveCollection(actor: Actor, collection: Collection, destination: { parent: Collection | null; name: string }): Promise<Collection> {
-    const name = validateName(destination.name, 'collection');
-    await this.requireManage(actor, collection);
-    const parent = destination.parent;
-    if (parent) {
-      if (parent.organisationId !== collection.organisationId) throw invalid('Collections can only be moved within their organisation.');
-      if ((await this.subtree(collection)).some((c) => c.id === parent.id)) throw invalid('A collection cannot be moved into itself.');
-      if (parent.serviceArea !== collection.serviceArea) throw invalid('A sub-collection must have the same service area as its parent.');
-      await this.o.access.require(actor, 'collection.create', collectionResource(parent), { organisationId: parent.organisationId, ids: { collectionId: parent.id } });
-    } else {
-      await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId: collection.organisationId }, { organisationId: collection.organisationId, ids: {} });
-    }
-    const parentId = parent?.id ?? null;
-    const clash = await this.repos.collections.childByName(collection.organisationId, parentId, name);
-    if (clash && clash.id !== collection.id) throw conflict(`A collection called "${name}" already exists there.`);
-    const now = this.o.clock.now();
-    await this.o.store.transaction(async (repos) => {
-      await repos.collections.rename(collection.id, name, parentId);
-      await repos.audit.insert([auditEvent(actor, 'collection.move', { organisationId: collection.organisationId, ids: { collectionId: collection.id } }, { allow: true, reason: 'policy', via: null }, now)]);
-    });
-    return { ...collection, name, parentId };
-  }
-
-  private async requireManage(actor: Actor, collection: Collection): Promise<void> {
-    if (collection.parentId === null) {
-      await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId: collection.organisationId }, { organisationId: collection.organisationId, ids: { collectionId: collection.id } });
-    }
-    await this.o.access.require(actor, 'document.delete', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId: collection.id } });
-  }
-
-  /** The collection and all its live descendants, parents before children. */
-  private async subtree(root: Collection): Promise<Collection[]> {
-    const out: Collection[] = [root];
-    for (let i = 0; i < out.length; i++) out.push(...(await this.repos.collections.children(root.organisationId, out[i]!.id)));
-    return out;
+    return this.o.collections.move(actor, collection.id, { name: destination.name, parentId: destination.parent?.id ?? null });
   }
 }

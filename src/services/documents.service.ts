@@ -5,13 +5,14 @@ import type { Readable } from 'node:stream';
 import type { Decision } from '../domain/access/policy.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
+import { documentPlacementChanged, higherClassification, placeDocument } from '../domain/placement.js';
 import type { ByteRange, Clock, FileInspector, Scanner } from '../domain/ports.js';
 import type { Actor, Classification, Document, DocumentStatus, ScanStatus, Version } from '../domain/types.js';
 import type { Repos, Store } from '../db/store.js';
 import type { EncryptedBlobs } from '../storage/encrypted-blobs.js';
 import { AccessService, collectionResource, documentResource } from './access.service.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
-import { ingest, type Ingested } from './ingest.js';
+import { HEAD_BYTES, ingest, type Ingested } from './ingest.js';
 import type { QuarantineNotifier } from './quarantine.service.js';
 
 export interface DocumentsServiceOptions {
@@ -38,6 +39,19 @@ export interface UploadResult {
   version: Version;
   /** Set when the file was refused as malware: the version is kept encrypted in quarantine. */
   infected?: { signature: string };
+}
+
+export interface MoveInput {
+  name?: string;
+  collectionId?: string;
+  /** A document already at the destination under that name, to be replaced (deleted) in the same transaction. */
+  replace?: string;
+}
+
+export interface CopyInput {
+  collectionId: string;
+  name?: string;
+  replace?: string;
 }
 
 export interface DownloadHandle {
@@ -80,10 +94,10 @@ export class DocumentsService {
     const name = validateName(input.name);
     const collection = await this.repos.collections.byId(collectionId);
     if (!collection || collection.deletedAt) throw notFound('collection');
-    const classification = input.classification ?? collection.classification;
+    const classification = higherClassification(input.classification ?? collection.classification, collection.classification);
     const decision = await this.o.access.require(
       actor, 'document.create',
-      { ...collectionResource(collection), classification: maxClassification(collection.classification, classification) },
+      { ...collectionResource(collection), classification },
       { organisationId: collection.organisationId, ids: { collectionId } },
     );
     if (await this.repos.documents.byName(collection.id, name)) {
@@ -96,17 +110,22 @@ export class DocumentsService {
     const { status, scanStatus } = statusOf(ingested);
     const version = this.versionRecord(actor, ingested, { documentId, versionId, organisationId: collection.organisationId, number: 1, scanStatus, now });
     const document: Document = {
-      id: documentId, organisationId: collection.organisationId, collectionId: collection.id, name, classification,
-      serviceArea: collection.serviceArea, status, currentVersion: 1, currentVersionId: versionId, size: ingested.size,
-      sha256: ingested.sha256, mediaType: version.mediaType, legalHold: false, arrangementId: collection.arrangementId,
+      id: documentId, name, ...placeDocument({ classification }, collection), status, currentVersion: 1, currentVersionId: versionId, size: ingested.size,
+      sha256: ingested.sha256, mediaType: version.mediaType, legalHold: false, copiedFromDocumentId: null, copiedViaArrangementId: null,
       createdAt: now, updatedAt: now, deletedAt: null,
     };
-    await this.o.store.transaction(async (repos) => {
-      await repos.documents.insertDocument(document);
-      await repos.documents.insertVersion(version);
-      await repos.audit.insert([auditEvent(actor, 'document.upload', target(document, versionId), decision, this.o.clock.now())]);
-      await this.afterScan(repos, actor, document, version, ingested);
-    });
+    try {
+      await this.o.store.transaction(async (repos) => {
+        await this.requireSamePlace(repos, document);
+        await repos.documents.insertDocument(document);
+        await repos.documents.insertVersion(version);
+        await repos.audit.insert([auditEvent(actor, 'document.upload', target(document, versionId), decision, this.o.clock.now())]);
+        await this.afterScan(repos, actor, document, version, ingested);
+      });
+    } catch (error) {
+      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+      throw error;
+    }
     return this.result(document, version, ingested);
   }
 
@@ -141,7 +160,7 @@ export class DocumentsService {
     return this.result(document, version!, ingested);
   }
 
-  private async ingest(actor: Actor, binding: { organisationId: string; documentId: string; versionId: string }, name: string, input: Omit<UploadInput, 'name'>): Promise<Ingested & { mediaType: string }> {
+  private async ingest(actor: Actor, binding: { organisationId: string; documentId: string; versionId: string }, name: string, input: Omit<UploadInput, 'name'>, blockedAction = 'document.upload-blocked'): Promise<Ingested & { mediaType: string }> {
     const ingested = await ingest(this.o.blobs, this.o.scanner, binding, input.body, {
       maxBytes: this.o.maxUploadBytes,
       inlineScanMaxBytes: this.o.inlineScanMaxBytes,
@@ -155,7 +174,7 @@ export class DocumentsService {
     if (!inspection.allowed) {
       await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
       await this.repos.audit.insert([
-        auditEvent(actor, 'document.upload-blocked', { organisationId: binding.organisationId, ids: { documentId: binding.documentId, versionId: binding.versionId } },
+        auditEvent(actor, blockedAction, { organisationId: binding.organisationId, ids: { documentId: binding.documentId, versionId: binding.versionId } },
           { allow: false, reason: `file_policy:${inspection.code}`, via: null }, this.o.clock.now()),
       ]);
       throw new DomainError('BLOCKED_FILE_TYPE', inspection.reason, { details: { code: inspection.code } });
@@ -233,33 +252,182 @@ export class DocumentsService {
     return { document: prepared.document, version: prepared.version, size: prepared.size, range, stream };
   }
 
-  async rename(actor: Actor, documentId: string, change: { name?: string; collectionId?: string }): Promise<Document> {
+  /**
+   * Renames a document and/or moves it to another collection. Everything derived from its place and
+   * name is recomputed in the same transaction (domain/placement.ts), and the file-type policy is
+   * asked again about the new name. A move to another organisation is a copy there and a deletion
+   * here, all or nothing (see copy); the answer is then the new document.
+   */
+  async move(actor: Actor, documentId: string, change: MoveInput): Promise<Document> {
     const document = await this.repos.documents.byId(documentId);
     if (!document) throw notFound('document');
     const decision = await this.o.access.require(actor, 'document.rename', documentResource(document), target(document));
     const name = change.name === undefined ? document.name : validateName(change.name);
-    let collectionId = document.collectionId;
-    let arrangementId = document.arrangementId;
-    let serviceArea = document.serviceArea;
-    if (change.collectionId !== undefined && change.collectionId !== document.collectionId) {
-      const destination = await this.repos.collections.byId(change.collectionId);
-      if (!destination || destination.deletedAt) throw notFound('collection');
-      if (destination.organisationId !== document.organisationId) {
-        throw invalid('Documents can only be moved between collections of the same organisation.');
-      }
-      await this.o.access.require(actor, 'document.create', collectionResource(destination), { organisationId: destination.organisationId, ids: { collectionId: destination.id } });
-      collectionId = destination.id;
-      arrangementId = destination.arrangementId;
-      serviceArea = destination.serviceArea;
+    const moving = change.collectionId !== undefined && change.collectionId !== document.collectionId;
+    const destination = await this.repos.collections.byId(moving ? change.collectionId! : document.collectionId);
+    if (!destination || destination.deletedAt) throw notFound('collection');
+    if (destination.organisationId !== document.organisationId) {
+      return this.copy(actor, documentId, { collectionId: destination.id, name, ...(change.replace ? { replace: change.replace } : {}) }, { move: true });
     }
-    const clash = await this.repos.documents.byName(collectionId, name);
-    if (clash && clash.id !== document.id) throw conflict(`A document called "${name}" already exists there.`);
+    const placement = placeDocument(document, destination);
+    if (moving) {
+      await this.o.access.require(actor, 'document.create', { ...collectionResource(destination), classification: placement.classification },
+        { organisationId: destination.organisationId, ids: { collectionId: destination.id, documentId } });
+    }
+    const replaced = change.replace ? await this.requireReplaceable(actor, change.replace, destination.id, name) : null;
+    const clash = await this.repos.documents.byName(destination.id, name);
+    if (clash && clash.id !== document.id && clash.id !== replaced?.id) throw conflict(`A document called "${name}" already exists there.`);
+    const action = moving ? 'document.move' : 'document.rename';
+    if (name !== document.name) await this.requireAllowedName(actor, document, name, `${action}-blocked`);
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
-      await repos.documents.update(document.id, { name, collectionId, arrangementId, serviceArea }, now.toISOString());
-      await repos.audit.insert([auditEvent(actor, collectionId === document.collectionId ? 'document.rename' : 'document.move', { organisationId: document.organisationId, ids: { documentId, collectionId } }, decision, now)]);
+      await this.requireSamePlace(repos, placement);
+      if (replaced) await this.softDeleteReplaced(repos, actor, replaced, now);
+      await repos.documents.update(document.id, { name, ...placement }, now.toISOString());
+      const raised: Record<string, string> = placement.classification !== document.classification ? { classification: placement.classification } : {};
+      await repos.audit.insert([auditEvent(actor, action, { organisationId: document.organisationId, ids: { documentId, collectionId: destination.id, ...raised } }, decision, now)]);
     });
-    return { ...document, name, collectionId, arrangementId, serviceArea, updatedAt: now.toISOString() };
+    return { ...document, name, ...placement, updatedAt: now.toISOString() };
+  }
+
+  /**
+   * Copies a document's current version into a collection (any organisation the actor may add to),
+   * re-encrypted for its new place and checked again for malware and against the destination's
+   * file policy under the new name. With `move`, the source is deleted in the same transaction.
+   * Every permission (read the source, add at the destination, delete the source, replace what is
+   * there) is decided before anything is written; if anything later fails, the new blob is removed,
+   * so a refused or failed copy leaves nothing behind.
+   */
+  async copy(actor: Actor, sourceId: string, input: CopyInput, options: { move?: boolean } = {}): Promise<Document> {
+    const source = await this.repos.documents.byId(sourceId);
+    if (!source) throw notFound('document');
+    const move = options.move === true;
+    const readDecision = await this.o.access.require(actor, 'document.download', documentResource(source), target(source));
+    const destination = await this.repos.collections.byId(input.collectionId);
+    if (!destination || destination.deletedAt) throw notFound('collection');
+    const name = validateName(input.name ?? source.name);
+    const placement = placeDocument(source, destination);
+    const createDecision = await this.o.access.require(actor, 'document.create', { ...collectionResource(destination), classification: placement.classification },
+      { organisationId: destination.organisationId, ids: { collectionId: destination.id, documentId: source.id } });
+    const deleteDecision = move ? await this.o.access.require(actor, 'document.delete', documentResource(source), target(source)) : null;
+    const replaced = input.replace ? await this.requireReplaceable(actor, input.replace, destination.id, name) : null;
+    const clash = await this.repos.documents.byName(destination.id, name);
+    if (clash && clash.id !== replaced?.id && !(move && clash.id === source.id)) {
+      throw conflict(`A document called "${name}" already exists there.`);
+    }
+    const version = await this.repos.documents.versionById(source.currentVersionId);
+    if (!version) throw notFound('version');
+    if (version.scanStatus !== 'clean' && version.scanStatus !== 'released') {
+      await this.o.access.recordDenial(actor, 'document.copy', target(source, version.id), { allow: false, reason: `scan_${version.scanStatus}`, via: null });
+      throw new DomainError('LOCKED', 'This document cannot be copied until its malware check is clean.');
+    }
+
+    const documentId = randomUUID();
+    const versionId = randomUUID();
+    const plaintext = await this.o.blobs.openRange(versionRef(version));
+    let ingested: Ingested & { mediaType: string };
+    try {
+      ingested = await this.ingest(actor, { organisationId: destination.organisationId, documentId, versionId }, name, { body: plaintext, declaredSize: version.size }, 'document.copy-blocked');
+    } finally {
+      plaintext.destroy();
+    }
+    if (ingested.verdict?.outcome === 'infected') {
+      // The source was clean when it was written; a newer signature caught it. Store nothing here;
+      // the rescan job quarantines the source.
+      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+      throw new DomainError('INFECTED', `Malware detected (${ingested.verdict.signature}).`, { details: { signature: ingested.verdict.signature } });
+    }
+    const now = this.o.clock.now();
+    const at = now.toISOString();
+    const { status, scanStatus } = statusOf(ingested);
+    const copyVersion = this.versionRecord(actor, ingested, { documentId, versionId, organisationId: destination.organisationId, number: 1, scanStatus, now: at });
+    const crossOrganisation = source.organisationId !== destination.organisationId;
+    const via = readDecision.via ?? createDecision.via;
+    const copy: Document = {
+      id: documentId, name, ...placement, status, currentVersion: 1, currentVersionId: versionId, size: ingested.size, sha256: ingested.sha256,
+      mediaType: copyVersion.mediaType, legalHold: false, copiedFromDocumentId: source.id, copiedViaArrangementId: crossOrganisation ? readDecision.via : null,
+      createdAt: at, updatedAt: at, deletedAt: null,
+    };
+    try {
+      await this.o.store.transaction(async (repos) => {
+        // What was decided on must still hold: the source not deleted or put on hold meanwhile.
+        const current = await repos.documents.byId(source.id);
+        if (!current || current.deletedAt || current.status === 'disposed') throw notFound('document');
+        if (move && current.legalHold) throw new DomainError('CONFLICT', 'The document was put on legal hold; it cannot be moved.');
+        await this.requireSamePlace(repos, copy);
+        if (replaced) await this.softDeleteReplaced(repos, actor, replaced, now);
+        const taken = await repos.documents.byName(destination.id, name);
+        if (taken && !(move && taken.id === source.id)) throw conflict(`A document called "${name}" already exists there.`);
+        await repos.documents.insertDocument(copy);
+        await repos.documents.insertVersion(copyVersion);
+        await repos.audit.insert([
+          auditEvent(actor, 'document.copy', { organisationId: destination.organisationId, ids: { documentId, versionId, collectionId: destination.id, copiedFromDocumentId: source.id } },
+            { allow: true, reason: createDecision.reason, via }, now),
+          // Also under the source's organisation, so its auditors see where their record went.
+          auditEvent(actor, 'document.copy', { organisationId: source.organisationId, ids: { documentId: source.id, versionId: version.id, copyDocumentId: documentId, copyOrganisationId: destination.organisationId } },
+            readDecision, now),
+        ]);
+        if (move && deleteDecision) {
+          await repos.documents.update(source.id, { deletedAt: at }, at);
+          await repos.audit.insert([auditEvent(actor, 'document.move', { organisationId: source.organisationId, ids: { documentId: source.id, movedToDocumentId: documentId, collectionId: destination.id } }, deleteDecision, now)]);
+        }
+        await this.afterScan(repos, actor, copy, copyVersion, ingested);
+      });
+    } catch (error) {
+      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+      throw error;
+    }
+    return copy;
+  }
+
+  /**
+   * Inside the filing transaction: the destination, read again (share-locked on PostgreSQL), must
+   * still give the placement that was authorised. A collection moved meanwhile (say, out of a joint
+   * workspace) makes the filing fail rather than land with a stale binding.
+   */
+  private async requireSamePlace(repos: Repos, authorised: Pick<Document, 'organisationId' | 'collectionId' | 'serviceArea' | 'classification' | 'arrangementId'>): Promise<void> {
+    const collection = await repos.collections.byIdForFiling(authorised.collectionId);
+    if (!collection || collection.deletedAt) throw notFound('collection');
+    if (documentPlacementChanged(authorised, placeDocument(authorised, collection))) {
+      throw conflict('The collection was moved or changed at the same moment; try again.');
+    }
+  }
+
+  /** The document a copy or move would replace (WebDAV Overwrite: T): it must be deletable by the actor. */
+  private async requireReplaceable(actor: Actor, documentId: string, collectionId: string, name: string): Promise<Document> {
+    const replaced = await this.repos.documents.byId(documentId);
+    if (!replaced || replaced.deletedAt || replaced.collectionId !== collectionId || replaced.name !== name) throw notFound('document');
+    await this.o.access.require(actor, 'document.delete', documentResource(replaced), target(replaced));
+    return replaced;
+  }
+
+  private async softDeleteReplaced(repos: Repos, actor: Actor, replaced: Document, now: Date): Promise<void> {
+    const current = await repos.documents.byId(replaced.id);
+    if (current?.legalHold) throw new DomainError('CONFLICT', 'The document being replaced was put on legal hold.');
+    await repos.documents.update(replaced.id, { deletedAt: now.toISOString() }, now.toISOString());
+    await repos.audit.insert([auditEvent(actor, 'document.delete', target(replaced), { allow: true, reason: 'replaced', via: null }, now)]);
+  }
+
+  /**
+   * The file-type policy holds for the name a document has at every moment, not only at upload:
+   * every version still readable is inspected again under `name` (from its stored content, through
+   * range reads), and a refusal is audited and answered like a refused upload.
+   */
+  private async requireAllowedName(actor: Actor, document: Document, name: string, blockedAction: string): Promise<void> {
+    for (const version of await this.repos.documents.versions(document.id)) {
+      if (version.wrappedKey.length === 0) continue;
+      const ref = versionRef(version);
+      const head = version.size === 0 ? Buffer.alloc(0) : await this.o.blobs.readRange(ref, { start: 0, end: Math.min(version.size, HEAD_BYTES) - 1 });
+      const inspection = await this.o.inspector.inspect({
+        organisationId: document.organisationId, name, size: version.size, head, readRange: (range) => this.o.blobs.readRange(ref, range),
+      });
+      if (!inspection.allowed) {
+        await this.repos.audit.insert([
+          auditEvent(actor, blockedAction, target(document, version.id), { allow: false, reason: `file_policy:${inspection.code}`, via: null }, this.o.clock.now()),
+        ]);
+        throw new DomainError('BLOCKED_FILE_TYPE', inspection.reason, { details: { code: inspection.code } });
+      }
+    }
   }
 
   async remove(actor: Actor, documentId: string): Promise<Document> {
@@ -277,16 +445,25 @@ export class DocumentsService {
     const decision = await this.o.access.require(actor, action, documentResource(document), target(document));
     if (!deleted && !document.deletedAt) return document;
     if (deleted && document.deletedAt) return document;
-    if (!deleted && (await this.repos.documents.byName(document.collectionId, document.name))) {
-      throw conflict(`A document called "${document.name}" now exists in that collection; rename it first.`);
+    let placement = {};
+    if (!deleted) {
+      if (await this.repos.documents.byName(document.collectionId, document.name)) {
+        throw conflict(`A document called "${document.name}" now exists in that collection; rename it first.`);
+      }
+      // Its collection may have moved, or the organisation's file policy changed, while it was deleted.
+      const collection = await this.repos.collections.byId(document.collectionId);
+      if (!collection || collection.deletedAt) throw conflict('The collection this document was in has been deleted; restore or recreate it first.');
+      placement = placeDocument(document, collection);
+      await this.requireAllowedName(actor, document, document.name, 'document.restore-blocked');
     }
     const now = this.o.clock.now();
     const deletedAt = deleted ? now.toISOString() : null;
     await this.o.store.transaction(async (repos) => {
-      await repos.documents.update(document.id, { deletedAt }, now.toISOString());
+      if (!deleted) await this.requireSamePlace(repos, { ...document, ...placement });
+      await repos.documents.update(document.id, { deletedAt, ...placement }, now.toISOString());
       await repos.audit.insert([auditEvent(actor, action, target(document), decision, now)]);
     });
-    return { ...document, deletedAt, updatedAt: now.toISOString() };
+    return { ...document, ...placement, deletedAt, updatedAt: now.toISOString() };
   }
 
   async classify(actor: Actor, documentId: string, classification: Classification, reason: string): Promise<Document> {
@@ -317,8 +494,11 @@ function statusOf(ingested: Ingested): { status: DocumentStatus; scanStatus: Sca
   return { status: 'pending_scan', scanStatus: 'pending' };
 }
 
-function maxClassification(a: Classification, b: Classification): Classification {
-  return a === 'OFFICIAL-SENSITIVE' || b === 'OFFICIAL-SENSITIVE' ? 'OFFICIAL-SENSITIVE' : 'OFFICIAL';
+function versionRef(version: Version) {
+  return {
+    blobId: version.blobId, organisationId: version.organisationId, documentId: version.documentId, versionId: version.id,
+    keyId: version.keyId, wrappedKey: version.wrappedKey, size: version.size,
+  };
 }
 
 export function target(document: Document, versionId?: string): AuditTarget {

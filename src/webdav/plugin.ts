@@ -426,36 +426,29 @@ class DavExchange {
     await this.checkLocksOnly(this.protectFor(dest, true).map((p) => (p.path === dest.path ? { ...p, descendants: true } : p)));
 
     const name = destSegments[destSegments.length - 1]!;
-    const sameOrg = dest.org.id === source.org!.id;
-    if (move && sameOrg) {
+    if (source.kind === 'document') {
+      // A collection in the way is removed first (Overwrite: T); a document in the way is replaced by
+      // the service in the same transaction as the copy or move, after every permission is decided.
+      if (dest.kind === 'collection') await asForbidden(this.remove(dest), CHANGE);
+      const input = { collectionId: dest.parent!.id, name, ...(dest.kind === 'document' ? { replace: dest.document!.id } : {}) };
+      const result = move
+        ? await asForbidden(this.vault.documents.move(this.actor, source.document!.id, input), CHANGE)
+        : await asForbidden(this.vault.documents.copy(this.actor, source.document!.id, input));
+      if (result.id !== source.document!.id) await this.dav.copyProperties(source.document!.id, result.id);
+      if (move) await this.dav.dropLocksUnder(source.path);
+      await this.dav.dropLocksUnder(dest.path);
+      return this.reply.status(exists ? 204 : 201).send();
+    }
+    if (move) {
+      if (dest.org.id !== source.org!.id) throw new DavError(403, 'Collections cannot be moved between organisations; copy them instead.');
       if (exists) await asForbidden(this.remove(dest), CHANGE);
-      if (source.kind === 'document') {
-        await asForbidden(this.vault.documents.rename(this.actor, source.document!.id, { name, collectionId: dest.parent!.id }), CHANGE);
-      } else {
-        await asForbidden(this.dav.moveCollection(this.actor, source.collection!, { parent: dest.parent, name }), CHANGE);
-      }
+      await asForbidden(this.dav.moveCollection(this.actor, source.collection!, { parent: dest.parent, name }), CHANGE);
       await this.dav.dropLocksUnder(source.path);
       await this.dav.dropLocksUnder(dest.path);
       return this.reply.status(exists ? 204 : 201).send();
     }
-    if (move && source.kind === 'collection') throw new DavError(403, 'Collections cannot be moved between organisations; copy them instead.');
-
-    // COPY (or MOVE of a document across organisations: copy through the upload pipeline, then delete the source).
-    if (source.kind === 'document') {
-      if (exists && dest.kind === 'document') {
-        await this.copyDocumentOnto(source.document!, dest.document!);
-      } else {
-        if (exists) await this.remove(dest);
-        await this.copyDocumentInto(source.document!, dest.parent!, name);
-      }
-    } else {
-      if (exists) await this.remove(dest);
-      await this.copyCollection(source.collection!, dest.org.id, dest.parent, name, depth === 'infinity');
-    }
-    if (move) {
-      await asForbidden(this.vault.documents.remove(this.actor, source.document!.id), CHANGE);
-      await this.dav.dropLocksUnder(source.path);
-    }
+    if (exists) await this.remove(dest);
+    await this.copyCollection(source.collection!, dest.org.id, dest.parent, name, depth === 'infinity');
     return this.reply.status(exists ? 204 : 201).send();
   }
 
@@ -471,26 +464,9 @@ class DavExchange {
   }
 
   private async copyDocumentInto(source: Document, collection: Collection, name: string): Promise<Document> {
-    const handle = await this.vault.documents.download(this.actor, source.id);
-    try {
-      const result = await asForbidden(this.vault.documents.upload(this.actor, collection.id, { name, body: handle.stream, declaredSize: handle.size, classification: source.classification }));
-      if (result.infected) throw infected(result.infected.signature);
-      await this.dav.copyProperties(source.id, result.document.id);
-      return result.document;
-    } finally {
-      handle.stream.destroy();
-    }
-  }
-
-  private async copyDocumentOnto(source: Document, target: Document): Promise<void> {
-    const handle = await this.vault.documents.download(this.actor, source.id);
-    try {
-      const result = await this.vault.documents.uploadVersion(this.actor, target.id, { body: handle.stream, declaredSize: handle.size });
-      if (result.infected) throw infected(result.infected.signature);
-      await this.dav.copyProperties(source.id, target.id);
-    } finally {
-      handle.stream.destroy();
-    }
+    const copy = await asForbidden(this.vault.documents.copy(this.actor, source.id, { collectionId: collection.id, name }));
+    await this.dav.copyProperties(source.id, copy.id);
+    return copy;
   }
 
   private async copyCollection(source: Collection, organisationId: string, parent: Collection | null, name: string, recursive: boolean): Promise<void> {

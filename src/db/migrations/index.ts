@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import type { DialectCaps } from '../kysely.js';
 import * as m202611261800 from './202611261800_initial.js';
+import * as m202611300101 from './202611300101_placement.js';
 import * as m202611300103 from './202611300103_arrangement_terms_revision.js';
 
 export interface Migration {
@@ -11,5 +12,6 @@ export interface Migration {
 
 export const migrations: Migration[] = [
   { name: '202611261800_initial', up: m202611261800.up },
+  { name: '202611300101_placement', up: m202611300101.up },
   { name: '202611300103_arrangement_terms_revision', up: m202611300103.up },
 ];

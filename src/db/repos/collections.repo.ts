@@ -1,11 +1,12 @@
 // The file plan: collections in a tree per organisation.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { DialectCaps } from '../kysely.js';
 import type { Collection } from '../../domain/types.js';
 import type { Schema } from '../schema.js';
 import { toCollection } from './rows.js';
 
 export class CollectionsRepo {
-  constructor(private readonly db: Kysely<Schema>) {}
+  constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps) {}
 
   async insert(c: Collection): Promise<void> {
     await this.db
@@ -19,6 +20,18 @@ export class CollectionsRepo {
 
   async byId(id: string): Promise<Collection | undefined> {
     const row = await this.db.selectFrom('collections').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toCollection(row);
+  }
+
+  /**
+   * A collection read inside a transaction that files something into it. On PostgreSQL the row is
+   * share-locked, so a concurrent move of the collection (which updates the row) and the filing are
+   * ordered: whichever commits second sees the other's result. SQLite has one writer at a time.
+   */
+  async byIdForFiling(id: string): Promise<Collection | undefined> {
+    let q = this.db.selectFrom('collections').selectAll().where('id', '=', id);
+    if (this.caps.rowLocks) q = q.modifyEnd(sql`for share`);
+    const row = await q.executeTakeFirst();
     return row && toCollection(row);
   }
 
@@ -45,8 +58,11 @@ export class CollectionsRepo {
     return (await this.db.selectFrom('collections').selectAll().where('arrangement_id', '=', arrangementId).execute()).map(toCollection);
   }
 
-  async rename(id: string, name: string, parentId: string | null): Promise<void> {
-    await this.db.updateTable('collections').set({ name, parent_id: parentId }).where('id', '=', id).execute();
+  /** Writes a collection's name, place and the facts derived from its place (domain/placement.ts). */
+  async place(id: string, p: { name: string; parentId: string | null; serviceArea: string; classification: string; arrangementId: string | null }): Promise<void> {
+    await this.db.updateTable('collections')
+      .set({ name: p.name, parent_id: p.parentId, service_area: p.serviceArea, classification: p.classification, arrangement_id: p.arrangementId })
+      .where('id', '=', id).execute();
   }
 
   async softDelete(id: string, at: string): Promise<void> {

@@ -22,7 +22,7 @@ export class DocumentsRepo {
         id: d.id, organisation_id: d.organisationId, collection_id: d.collectionId, name: d.name,
         classification: d.classification, service_area: d.serviceArea, status: d.status,
         current_version: d.currentVersion, current_version_id: d.currentVersionId, legal_hold: d.legalHold ? 1 : 0,
-        arrangement_id: d.arrangementId, created_at: d.createdAt, updated_at: d.updatedAt, deleted_at: d.deletedAt,
+        arrangement_id: d.arrangementId, copied_from_document_id: d.copiedFromDocumentId, copied_via_arrangement_id: d.copiedViaArrangementId, created_at: d.createdAt, updated_at: d.updatedAt, deleted_at: d.deletedAt,
       })
       .execute();
   }

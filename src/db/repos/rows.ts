@@ -52,6 +52,8 @@ export const toDocument = (r: DocumentRow): Document => ({
   mediaType: r.media_type,
   legalHold: r.legal_hold === 1,
   arrangementId: r.arrangement_id,
+  copiedFromDocumentId: r.copied_from_document_id,
+  copiedViaArrangementId: r.copied_via_arrangement_id,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   deletedAt: r.deleted_at,

@@ -31,6 +31,20 @@ export const collectionsRoutes = (vault: Vault): FastifyPluginAsync => async (ap
     return { collections: (await vault.collections.roots(actor, organisationId)).map(presentCollection) };
   });
 
+  r.patch('/collections/:id', {
+    schema: {
+      tags: ['collections'], summary: 'Rename a collection or move it under another parent (null: the top level) in its organisation',
+      description: 'Everything below it (sub-collections and documents) takes the arrangement binding, service area and classification floor of the new place, in one transaction.',
+      params: z.object({ id: z.string() }), body: z.object({ name: z.string().optional(), parentId: z.string().nullable().optional() }),
+    },
+  }, async (request) => {
+    const actor = await bearerActor(vault.identity, request);
+    const body = request.body;
+    return presentCollection(await vault.collections.move(actor, request.params.id, {
+      ...(body.name !== undefined ? { name: body.name } : {}), ...(body.parentId !== undefined ? { parentId: body.parentId } : {}),
+    }));
+  });
+
   r.get('/collections/:id', {
     schema: { tags: ['collections'], summary: 'A collection with its child collections and documents', params: z.object({ id: z.string() }), querystring: z.object({ includeDeleted: z.coerce.boolean().optional() }) },
   }, async (request) => {

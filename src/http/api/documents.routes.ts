@@ -177,10 +177,29 @@ export const documentsRoutes = (vault: Vault): FastifyPluginAsync => async (app)
   });
 
   r.patch('/documents/:id', {
-    schema: { tags: ['documents'], summary: 'Rename or move a document', params: idParams, body: z.object({ name: z.string().optional(), collectionId: z.string().optional() }) },
+    schema: {
+      tags: ['documents'], summary: 'Rename or move a document',
+      description: 'Its service area, arrangement binding and classification floor follow the destination collection (a classification is raised, never lowered), '
+        + 'and the file-type policy is applied to the new name (422 when refused). A move to another organisation is a copy there and a deletion here, '
+        + 'all or nothing; the answer is then the new document, with its new id.',
+      params: idParams, body: z.object({ name: z.string().optional(), collectionId: z.string().optional() }),
+    },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    return presentDocument(await vault.documents.rename(actor, request.params.id, request.body));
+    return presentDocument(await vault.documents.move(actor, request.params.id, request.body));
+  });
+
+  r.post('/documents/:id/copy', {
+    schema: {
+      tags: ['documents'], summary: 'Copy the current version into a collection (of any organisation you may add to)',
+      description: 'Re-encrypted, scanned and checked against the destination’s file-type policy under the new name; nothing is stored if any step is refused. '
+        + 'The copy records copiedFromDocumentId and, when read through an arrangement, copiedViaArrangementId; the audit event is written under both organisations.',
+      params: idParams, body: z.object({ collectionId: z.string(), name: z.string().optional() }),
+    },
+  }, async (request, reply) => {
+    const actor = await bearerActor(vault.identity, request);
+    const copy = await vault.documents.copy(actor, request.params.id, { collectionId: request.body.collectionId, ...(request.body.name !== undefined ? { name: request.body.name } : {}) });
+    return reply.status(201).send(presentDocument(copy));
   });
 
   r.post('/documents/:id/classification', {

@@ -40,9 +40,10 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     try {
       return reply.redirect(await work(), 303);
     } catch (error) {
-      if (!(error instanceof DomainError) || !['INVALID', 'CONFLICT', 'NOT_FOUND', 'LOCKED'].includes(error.code)) throw error;
+      if (!(error instanceof DomainError) || !['INVALID', 'CONFLICT', 'NOT_FOUND', 'LOCKED', 'BLOCKED_FILE_TYPE'].includes(error.code)) throw error;
       if (error.code === 'NOT_FOUND') throw error;
-      return page(request, reply, id, { errors: errorList(error, field) }, error.code === 'CONFLICT' ? 409 : 400);
+      const status = error.code === 'CONFLICT' ? 409 : error.code === 'BLOCKED_FILE_TYPE' ? 422 : 400;
+      return page(request, reply, id, { errors: errorList(error, field) }, status);
     }
   }
 
@@ -72,8 +73,8 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const web = requireCsrf(ui, request, request.body?._csrf);
     const id = request.params.id;
     return change(request, reply, id, 'name', async () => {
-      await ui.vault.documents.rename(web.actor, id, { name: request.body.name ?? '', ...(request.body.collectionId ? { collectionId: request.body.collectionId } : {}) });
-      return `/documents/${id}?notice=renamed`;
+      const moved = await ui.vault.documents.move(web.actor, id, { name: request.body.name ?? '', ...(request.body.collectionId ? { collectionId: request.body.collectionId } : {}) });
+      return `/documents/${moved.id}?notice=renamed`;
     });
   });
 

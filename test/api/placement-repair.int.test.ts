@@ -1,0 +1,50 @@
+// The placement migration repairs facts left stale by moves made before they were recomputed: a
+// collection moved out of a joint workspace, and the documents in it, lose the binding.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repairPlacement } from '../../src/db/migrations/202611300101_placement.js';
+import { systemActor } from '../../src/services/identity.service.js';
+import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { api, expectProblem } from '../support/http.js';
+import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
+
+let clamd: TestClamd;
+beforeAll(async () => {
+  clamd = await startTestClamd();
+});
+afterAll(async () => {
+  await clamd?.stop();
+});
+
+describe.each(DIALECTS)('placement repair on %s', (dialect) => {
+  let t: TestVault;
+  beforeAll(async () => {
+    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('unbinds a collection left under an internal folder with a workspace binding, and everything in it', async () => {
+    const host = await createOrganisation(t.vault);
+    const partner = await createOrganisation(t.vault);
+    const arrangement = await t.vault.arrangements.propose(systemActor(), {
+      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'payroll', purpose: 'Shared payroll',
+      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE',
+    }, { approve: true });
+    const workspace = await t.vault.arrangements.createWorkspace(systemActor(), arrangement.id, 'Joint');
+    const hostStaff = await host.user({ teams: ['payroll'] });
+    const partnerStaff = await partner.user({ teams: ['payroll'] });
+    const bids = (await api(t.app, hostStaff).post('collections', { name: 'Bids', parentId: workspace.id, serviceArea: 'payroll', classification: 'OFFICIAL' })).json();
+    const doc = (await upload(t.app, hostStaff, bids.id, 'bid.txt', 'bid\n')).json();
+    // What the old MOVE did: reparent the row and nothing else.
+    await t.vault.store.db.updateTable('collections').set({ parent_id: host.collections.payroll! }).where('id', '=', bids.id).execute();
+    expect((await api(t.app, partnerStaff).get(`documents/${doc.id}`)).statusCode).toBe(200);
+
+    await repairPlacement(t.vault.store.db);
+
+    expectProblem(await api(t.app, partnerStaff).get(`documents/${doc.id}`), 404);
+    expectProblem(await api(t.app, partnerStaff).get(`collections/${bids.id}`), 404);
+    expect((await api(t.app, hostStaff).get(`documents/${doc.id}`)).json().classification).toBe('OFFICIAL-SENSITIVE');
+    expect((await api(t.app, hostStaff).get(`collections/${workspace.id}`)).json().arrangementId).toBe(arrangement.id);
+  });
+});
