@@ -9,6 +9,7 @@ import { CLASSIFICATIONS } from '../domain/types.js';
 import type { Store } from '../db/store.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import type { LocksService } from './locks.service.js';
 
 export interface NewCollection {
   organisationId: string;
@@ -25,7 +26,7 @@ export interface CollectionListing {
 }
 
 export class CollectionsService {
-  constructor(private readonly o: { store: Store; access: AccessService; clock: Clock; serviceAreas: readonly string[] }) {}
+  constructor(private readonly o: { store: Store; access: AccessService; locks: LocksService; clock: Clock; serviceAreas: readonly string[] }) {}
 
   /**
    * The joint workspace of an arrangement: a top-level collection in the host organisation. The
@@ -61,6 +62,7 @@ export class CollectionsService {
     const decision = parent
       ? await this.o.access.require(actor, 'collection.create', { ...collectionResource(parent), classification }, { organisationId, ids: { collectionId: parent.id } })
       : await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId }, { organisationId, ids: {} });
+    if (parent) await this.o.locks.enforce(actor, [{ kind: 'members', collection: parent }]);
     return this.insert(actor, { organisationId, parentId, name, serviceArea: input.serviceArea, classification, arrangementId }, decision);
   }
 

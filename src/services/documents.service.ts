@@ -12,11 +12,13 @@ import type { EncryptedBlobs } from '../storage/encrypted-blobs.js';
 import { AccessService, collectionResource, documentResource } from './access.service.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
 import { ingest, type Ingested } from './ingest.js';
+import type { LocksService, WriteTouch } from './locks.service.js';
 import type { QuarantineNotifier } from './quarantine.service.js';
 
 export interface DocumentsServiceOptions {
   store: Store;
   access: AccessService;
+  locks: LocksService;
   blobs: EncryptedBlobs;
   scanner: Scanner;
   inspector: FileInspector;
@@ -89,9 +91,12 @@ export class DocumentsService {
     if (await this.repos.documents.byName(collection.id, name)) {
       throw conflict(`A document called "${name}" already exists in this collection. Upload a new version of it instead.`);
     }
+    const touches: WriteTouch[] = [{ kind: 'members', collection }];
+    await this.o.locks.enforce(actor, touches);
     const documentId = randomUUID();
     const versionId = randomUUID();
     const ingested = await this.ingest(actor, { organisationId: collection.organisationId, documentId, versionId }, name, input);
+    await this.enforceAfterIngest(actor, touches, ingested);
     const now = this.o.clock.now().toISOString();
     const { status, scanStatus } = statusOf(ingested);
     const version = this.versionRecord(actor, ingested, { documentId, versionId, organisationId: collection.organisationId, number: 1, scanStatus, now });
@@ -117,8 +122,11 @@ export class DocumentsService {
     if (input.ifMatch !== undefined && input.ifMatch !== existing.sha256) {
       throw new DomainError('PRECONDITION_FAILED', 'The document has changed since you last read it.');
     }
+    const touches: WriteTouch[] = [{ kind: 'content', target: { kind: 'document', document: existing } }];
+    await this.o.locks.enforce(actor, touches);
     const versionId = randomUUID();
     const ingested = await this.ingest(actor, { organisationId: existing.organisationId, documentId, versionId }, existing.name, input);
+    await this.enforceAfterIngest(actor, touches, ingested);
     const { status, scanStatus } = statusOf(ingested);
     let document = existing;
     let version: Version | undefined;
@@ -161,6 +169,16 @@ export class DocumentsService {
       throw new DomainError('BLOCKED_FILE_TYPE', inspection.reason, { details: { code: inspection.code } });
     }
     return { ...ingested, mediaType: inspection.mediaType };
+  }
+
+  /** A lock taken while the bytes were arriving still binds: the stored blob is removed and the write refused. */
+  private async enforceAfterIngest(actor: Actor, touches: WriteTouch[], ingested: Ingested): Promise<void> {
+    try {
+      await this.o.locks.enforce(actor, touches);
+    } catch (error) {
+      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+      throw error;
+    }
   }
 
   private versionRecord(actor: Actor, ingested: Ingested & { mediaType: string }, v: { documentId: string; versionId: string; organisationId: string; number: number; scanStatus: ScanStatus; now: string }): Version {
@@ -241,6 +259,8 @@ export class DocumentsService {
     let collectionId = document.collectionId;
     let arrangementId = document.arrangementId;
     let serviceArea = document.serviceArea;
+    const source = await this.repos.collections.byId(document.collectionId);
+    const touches: WriteTouch[] = [{ kind: 'content', target: { kind: 'document', document } }, ...(source ? [{ kind: 'members' as const, collection: source }] : [])];
     if (change.collectionId !== undefined && change.collectionId !== document.collectionId) {
       const destination = await this.repos.collections.byId(change.collectionId);
       if (!destination || destination.deletedAt) throw notFound('collection');
@@ -251,11 +271,16 @@ export class DocumentsService {
       collectionId = destination.id;
       arrangementId = destination.arrangementId;
       serviceArea = destination.serviceArea;
+      touches.push({ kind: 'members', collection: destination });
     }
     const clash = await this.repos.documents.byName(collectionId, name);
     if (clash && clash.id !== document.id) throw conflict(`A document called "${name}" already exists there.`);
+    await this.o.locks.enforce(actor, touches);
+    // Locks do not follow a renamed or moved resource (RFC 4918 §7.5), on any interface.
+    const endedLocks = await this.o.locks.tokensOn({ kind: 'document', document });
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
+      for (const token of endedLocks) await repos.locks.delete(token);
       await repos.documents.update(document.id, { name, collectionId, arrangementId, serviceArea }, now.toISOString());
       await repos.audit.insert([auditEvent(actor, collectionId === document.collectionId ? 'document.rename' : 'document.move', { organisationId: document.organisationId, ids: { documentId, collectionId } }, decision, now)]);
     });
@@ -280,9 +305,13 @@ export class DocumentsService {
     if (!deleted && (await this.repos.documents.byName(document.collectionId, document.name))) {
       throw conflict(`A document called "${document.name}" now exists in that collection; rename it first.`);
     }
+    const collection = await this.repos.collections.byId(document.collectionId);
+    await this.o.locks.enforce(actor, [{ kind: 'content', target: { kind: 'document', document } }, ...(collection ? [{ kind: 'members' as const, collection }] : [])]);
+    const endedLocks = deleted ? await this.o.locks.tokensOn({ kind: 'document', document }) : [];
     const now = this.o.clock.now();
     const deletedAt = deleted ? now.toISOString() : null;
     await this.o.store.transaction(async (repos) => {
+      for (const token of endedLocks) await repos.locks.delete(token);
       await repos.documents.update(document.id, { deletedAt }, now.toISOString());
       await repos.audit.insert([auditEvent(actor, action, target(document), decision, now)]);
     });
@@ -294,6 +323,7 @@ export class DocumentsService {
     const document = await this.repos.documents.byId(documentId);
     if (!document) throw notFound('document');
     const decision = await this.o.access.require(actor, 'document.classify', documentResource(document), target(document), { newClassification: classification });
+    await this.o.locks.enforce(actor, [{ kind: 'content', target: { kind: 'document', document } }]);
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
       await repos.documents.update(document.id, { classification }, now.toISOString());

@@ -41,7 +41,7 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     } catch (error) {
       if (!(error instanceof DomainError) || !['INVALID', 'CONFLICT', 'NOT_FOUND', 'LOCKED'].includes(error.code)) throw error;
       if (error.code === 'NOT_FOUND') throw error;
-      return page(request, reply, id, { errors: errorList(error, field) }, error.code === 'CONFLICT' ? 409 : 400);
+      return page(request, reply, id, { errors: errorList(error, field) }, error.code === 'CONFLICT' ? 409 : error.code === 'LOCKED' ? 423 : 400);
     }
   }
 
@@ -60,9 +60,10 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const outcome = files[0];
     if (!outcome) return page(request, reply, id, { errors: [{ text: 'Choose a file to upload as the new version', href: '#version-file' }] }, 400);
     const result = describeUpload(outcome);
-    if ((request.headers.accept ?? '').includes('application/json')) return reply.status(result.ok ? 200 : 422).send(result);
+    const refusedStatus = outcome.error instanceof DomainError && outcome.error.code === 'LOCKED' ? 423 : 422;
+    if ((request.headers.accept ?? '').includes('application/json')) return reply.status(result.ok ? 200 : refusedStatus).send(result);
     if (result.ok && result.status !== 'quarantined') return reply.redirect(`/documents/${id}?notice=version`, 303);
-    return page(request, reply, id, { errors: [{ text: result.message, href: '#version-file' }] }, 422);
+    return page(request, reply, id, { errors: [{ text: result.message, href: '#version-file' }] }, refusedStatus);
   });
 
   app.post<{ Params: { id: string }; Body: Form }>('/documents/:id/rename', async (request, reply) => {
