@@ -59,18 +59,18 @@ export class LocksService {
    */
   async enforce(actor: Actor, touches: WriteTouch[]): Promise<void> {
     for (const organisationId of new Set(touches.map(organisationOfTouch))) {
-      const locks = await this.live(organisationId, actor);
-      if (locks.length === 0) continue;
+      // Most writes meet no lock at all: skip working out where things sit.
+      if ((await this.repos.locks.liveInOrganisation(organisationId, this.o.clock.now().toISOString())).length === 0) continue;
       const wanted: Touch[] = [];
       for (const t of touches.filter((x) => organisationOfTouch(x) === organisationId)) {
         wanted.push(t.kind === 'content' ? { kind: 'content', place: await this.placeOf(t.target) } : { kind: t.kind, place: await this.placeOf({ kind: 'collection', collection: t.collection }) });
       }
-      for (const lock of locks) {
-        const presented = lock.userId === actor.userId && (actor.lockTokens ?? []).includes(lock.token);
-        if (presented) continue;
-        const on = await this.lockOn(lock);
-        if (wanted.some((w) => lockCovers(on, w))) throw await this.lockedError(lock);
-      }
+      const covering = await this.liveWhere(organisationId, actor, async (lock) => {
+        if (lock.userId === actor.userId && (actor.lockTokens ?? []).includes(lock.token)) return false;
+        const on = await this.lockOn(lock, wanted.some((w) => w.kind === 'subtree'));
+        return wanted.some((w) => lockCovers(on, w));
+      });
+      if (covering[0]) throw await this.lockedError(covering[0]);
     }
   }
 
@@ -81,11 +81,9 @@ export class LocksService {
     const depth = target.kind === 'document' ? '0' : input.depth;
     const organisationId = organisationOf(target);
     const wanted: LockOn = { place: await this.placeOf(target), depth };
-    for (const existing of await this.live(organisationId, actor)) {
-      if ((existing.scope === 'exclusive' || input.scope === 'exclusive') && lockConflicts(await this.lockOn(existing), wanted)) {
-        throw new DomainError('LOCKED', 'The resource is already locked.', { details: { conflictingLock: true } });
-      }
-    }
+    const conflicting = await this.liveWhere(organisationId, actor, async (existing) =>
+      (existing.scope === 'exclusive' || input.scope === 'exclusive') && lockConflicts(await this.lockOn(existing, depth === 'infinity'), wanted));
+    if (conflicting.length > 0) throw new DomainError('LOCKED', 'The resource is already locked.', { details: { conflictingLock: true } });
     const now = this.o.clock.now();
     const lock: ResourceLock = {
       token: `urn:uuid:${randomUUID()}`, organisationId, depth, scope: input.scope, userId: actor.userId, owner: input.owner, rootPath: input.rootPath,
@@ -140,12 +138,10 @@ export class LocksService {
   /** Live locks that apply to a resource (itself, or a depth-infinity lock above it), or to a new member of `parent`. */
   async applying(witness: Actor, target: LockTarget | { kind: 'new-member'; parent: Collection }): Promise<ResourceLock[]> {
     const organisationId = target.kind === 'new-member' ? target.parent.organisationId : organisationOf(target);
-    const locks = await this.live(organisationId, witness);
-    if (locks.length === 0) return [];
     const place: Place = target.kind === 'new-member'
       ? { documentId: null, collectionId: null, ancestors: await this.ancestry(target.parent.id) }
       : await this.placeOf(target);
-    return locks.filter((l) => lockApplies(lockOnShallow(l), place));
+    return this.liveWhere(organisationId, witness, (l) => lockApplies(lockOnShallow(l), place));
   }
 
   /**
@@ -154,7 +150,8 @@ export class LocksService {
    */
   async applyingToMany(witness: Actor, organisationId: string, places: Map<string, Place>): Promise<Map<string, ResourceLock[]>> {
     const out = new Map<string, ResourceLock[]>();
-    const locks = await this.live(organisationId, witness);
+    const all = [...places.values()];
+    const locks = await this.liveWhere(organisationId, witness, (l) => all.some((place) => lockApplies(lockOnShallow(l), place)));
     if (locks.length === 0) return out;
     for (const [id, place] of places) {
       const applying = locks.filter((l) => lockApplies(lockOnShallow(l), place));
@@ -200,7 +197,7 @@ export class LocksService {
     if (locks.length === 0) return [];
     const place = await this.placeOf(target);
     const out: string[] = [];
-    for (const l of locks) if (lockWithin(await this.lockOn(l), place)) out.push(l.token);
+    for (const l of locks) if (lockWithin(await this.lockOn(l, true), place)) out.push(l.token);
     return out;
   }
 
@@ -222,7 +219,9 @@ export class LocksService {
     return out;
   }
 
-  private async lockOn(lock: ResourceLock): Promise<LockOn> {
+  /** The lock's resource and (when `deep`, for questions about what lies inside a collection) where it sits. */
+  private async lockOn(lock: ResourceLock, deep: boolean): Promise<LockOn> {
+    if (!deep) return lockOnShallow(lock);
     if (lock.documentId) {
       const document = await this.repos.documents.byId(lock.documentId);
       return { depth: lock.depth, place: { documentId: lock.documentId, collectionId: null, ancestors: document ? await this.ancestry(document.collectionId) : [] } };
@@ -231,11 +230,19 @@ export class LocksService {
     return { depth: lock.depth, place: { documentId: null, collectionId: lock.collectionId, ancestors: collection?.parentId ? await this.ancestry(collection.parentId) : [] } };
   }
 
-  /** Live, unexpired locks of an organisation, after lapsing those whose holder has lost write access. */
+  /** Every live lock of an organisation, after lapsing those whose holder has lost write access. */
   private async live(organisationId: string, witness: Actor): Promise<ResourceLock[]> {
+    return this.liveWhere(organisationId, witness, () => true);
+  }
+
+  /**
+   * The unexpired locks of an organisation that match, each checked for lapse once it matters: a
+   * lock is evaluated (and may lapse) whenever it would bind, be shown or be conflicted with.
+   */
+  private async liveWhere(organisationId: string, witness: Actor, matches: (lock: ResourceLock) => boolean | Promise<boolean>): Promise<ResourceLock[]> {
     const locks = await this.repos.locks.liveInOrganisation(organisationId, this.o.clock.now().toISOString());
     const out: ResourceLock[] = [];
-    for (const lock of locks) if (await this.stillHeld(lock, witness)) out.push(lock);
+    for (const lock of locks) if ((await matches(lock)) && (await this.stillHeld(lock, witness))) out.push(lock);
     return out;
   }
 
