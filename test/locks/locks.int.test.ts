@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { api, expectProblem } from '../support/http.js';
 import { DIALECTS, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
-import { FormClient, addPerson } from '../ui/support.js';
+import { FormClient, addPerson, enrolTotp } from '../ui/support.js';
 import { createOrganisation, dav, davUser, openDavServer, type DavServer, type DavUser } from '../webdav/support.js';
 
 let clamd: TestClamd;
@@ -173,6 +173,57 @@ describe.each(DIALECTS)('locks on %s', (dialect) => {
     expect((await s.app.inject({ method: 'PATCH', url: `/api/v1/documents/${moving}`, headers: { authorization: `Bearer ${holder.token}`, 'content-type': 'application/json', 'lock-token': `<${docToken}>` }, payload: JSON.stringify({ name: 'moved.csv' }) })).statusCode).toBe(200);
     expect((await api(s.app, colleague).get(`documents/${moving}/locks`)).json().locks).toEqual([]);
     expect((await api(s.app, colleague).put(`documents/${moving}/content`, 'n\n')).statusCode).toBe(200);
+  });
+
+  it('protects a locked document from WebDAV DELETE and MOVE of the folder around it', async () => {
+    const org = await createOrganisation(s.vault, { areas: { finance: 'OFFICIAL' } });
+    const holder = await davUser(s.vault, org, { teams: ['finance'] });
+    const colleague = await davUser(s.vault, org, { teams: ['finance'] });
+    const folder = `/dav/${org.slug}/finance/reports`;
+    expect((await dav(s.base, 'MKCOL', folder, { user: colleague })).status).toBe(201);
+    expect((await dav(s.base, 'PUT', `${folder}/q1.csv`, { user: colleague, body: 'q1\n' })).status).toBe(201);
+    await lock(holder, `${folder}/q1.csv`, '0');
+    const destination = `${s.base}/dav/${org.slug}/finance/renamed`;
+    expect((await dav(s.base, 'MOVE', folder, { user: colleague, headers: { destination } })).status).toBe(423);
+    expect((await dav(s.base, 'DELETE', folder, { user: colleague })).status).toBe(423);
+    // A sibling is not covered by a lock on one document.
+    expect((await dav(s.base, 'PUT', `${folder}/q2.csv`, { user: colleague, body: 'q2\n' })).status).toBe(201);
+    expect((await dav(s.base, 'GET', `${folder}/q1.csv`, { user: colleague })).body).toBe('q1\n');
+  });
+
+  it('lapses a lock when its holder’s clearance falls below the document’s classification', async () => {
+    const org = await createOrganisation(s.vault, { areas: { hr: 'OFFICIAL-SENSITIVE' } });
+    const holder = await davUser(s.vault, org, { teams: ['hr'], clearance: 'OFFICIAL-SENSITIVE' });
+    const colleague = await org.user({ teams: ['hr'], clearance: 'OFFICIAL-SENSITIVE' });
+    expect((await dav(s.base, 'PUT', `/dav/${org.slug}/hr/case.txt`, { user: holder, body: 'x\n' })).status).toBe(201);
+    const token = await lock(holder, `/dav/${org.slug}/hr/case.txt`, '0');
+    const id = (await s.vault.store.repos.documents.byName(org.collections.hr!, 'case.txt'))!.id;
+    expectProblem(await api(s.app, colleague).put(`documents/${id}/content`, 'y\n'), 423);
+    await s.vault.store.repos.users.update(holder.id, { clearance: 'OFFICIAL' });
+    expect((await api(s.app, colleague).put(`documents/${id}/content`, 'y\n')).statusCode).toBe(200);
+    expect(await auditActions({ action: 'lock.lapse', token })).toEqual([expect.objectContaining({ reason: 'clearance' })]);
+  });
+
+  it('shows an admin the organisation’s locks on a web page, and breaks one from there (audited)', async () => {
+    const p = await sharedService();
+    const token = await lock(p.hostStaff, `/dav/${p.partner.slug}/payroll/`);
+    const admin = await addPerson(s.vault, p.partner.slug, { roles: ['org_admin'] });
+    const secret = await enrolTotp(s.vault, admin.id);
+    const client = new FormClient(s.base);
+    await client.signIn(admin.email, undefined, secret);
+    const page = await client.get('/admin/locks');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain(p.hostStaff.email);
+    const broken = await client.post('/admin/locks/break', { _csrf: FormClient.csrf(page.text), token });
+    expect(broken.status).toBe(303);
+    expect(broken.location).toBe('/admin/locks?done=broken');
+    expect((await client.get('/admin/locks')).text).toContain('Nothing is locked.');
+    expect(await auditActions({ action: 'lock.break', token })).toEqual([expect.objectContaining({ decision: 'allow', actor_user_id: admin.id })]);
+    // A member has no such page.
+    const member = await addPerson(s.vault, p.partner.slug, { teams: ['payroll'] });
+    const memberClient = new FormClient(s.base);
+    await memberClient.signIn(member.email);
+    expect((await memberClient.get('/admin/locks')).status).toBe(404);
   });
 
   it('lapses a lock when its holder is disabled', async () => {
