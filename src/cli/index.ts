@@ -5,6 +5,7 @@ import { registerAdminCommands } from './commands/admin.commands.js';
 import { registerArrangementCommands } from './commands/arrangement.commands.js';
 import { registerAuditCommands } from './commands/audit.commands.js';
 import { registerImportCommand } from './commands/import.command.js';
+import { registerLockCommands } from './commands/lock.commands.js';
 import { registerServeCommands } from './commands/serve.commands.js';
 import { failure, say } from './context.js';
 
@@ -21,6 +22,7 @@ registerAdminCommands(program);
 registerArrangementCommands(program);
 registerAuditCommands(program);
 registerImportCommand(program);
+registerLockCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   say(`strongroom: ${failure(error)}`);
