@@ -22,6 +22,7 @@ import { CollectionsService } from './services/collections.service.js';
 import { DocumentsService } from './services/documents.service.js';
 import { IdentityService, systemActor } from './services/identity.service.js';
 import { KeysService } from './services/keys.service.js';
+import { LocksService } from './services/locks.service.js';
 import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
 import { CheckpointCopies } from './storage/checkpoint-copies.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
@@ -42,6 +43,7 @@ export interface Vault {
   identity: IdentityService;
   collections: CollectionsService;
   documents: DocumentsService;
+  locks: LocksService;
   arrangements: ArrangementsService;
   quarantine: QuarantineService;
   keys: KeysService;
@@ -134,11 +136,12 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     checkpointEvents: config.auditCheckpointEvents, checkpointSeconds: config.auditCheckpointSeconds, logger,
   });
   const identity = new IdentityService({ store, clock, access, serviceAreas });
-  const collections = new CollectionsService({ store, access, clock, serviceAreas });
+  const locks = new LocksService({ store, access, clock });
+  const collections = new CollectionsService({ store, access, locks, clock, serviceAreas });
   const notifier = new QuarantineNotifier(clock);
   const inspector = new PolicyFileInspector((orgId) => store.repos.organisations.filePolicy(orgId));
   const documents = new DocumentsService({
-    store, access, blobs, scanner, inspector, notifier, clock, maxUploadBytes: config.maxUploadBytes, inlineScanMaxBytes: config.inlineScanMaxBytes,
+    store, access, locks, blobs, scanner, inspector, notifier, clock, maxUploadBytes: config.maxUploadBytes, inlineScanMaxBytes: config.inlineScanMaxBytes,
   });
   const arrangements = new ArrangementsService({ store, access, collections, clock, serviceAreas });
   const quarantine = new QuarantineService({ store, access, blobs, scanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays });
@@ -156,7 +159,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const timers: NodeJS.Timeout[] = [];
   let backgroundStarted = false;
   const vault: Vault = {
-    config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, arrangements, quarantine, keys: keysService, worker, blobStore,
+    config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, locks, arrangements, quarantine, keys: keysService, worker, blobStore,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');

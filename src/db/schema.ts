@@ -213,13 +213,16 @@ export interface DeadPropertiesTable {
   value: string;
 }
 
-export interface DavLocksTable {
+export interface ResourceLocksTable {
   token: string;
-  path: string;
-  user_id: string;
-  scope: string;
+  organisation_id: string;
+  document_id: string | null;
+  collection_id: string | null;
   depth: string;
+  scope: string;
+  user_id: string;
   owner: string | null;
+  root_path: string;
   timeout_seconds: number;
   expires_at: string;
   created_at: string;
@@ -248,6 +251,6 @@ export interface Schema {
   notifications: NotificationsTable;
   sessions: SessionsTable;
   dead_properties: DeadPropertiesTable;
-  dav_locks: DavLocksTable;
+  resource_locks: ResourceLocksTable;
   key_values: KeyValueTable;
 }

@@ -6,6 +6,7 @@ import { AuditRepo } from './repos/audit.repo.js';
 import { CollectionsRepo } from './repos/collections.repo.js';
 import { DocumentsRepo } from './repos/documents.repo.js';
 import { JobsRepo } from './repos/jobs.repo.js';
+import { LocksRepo } from './repos/locks.repo.js';
 import { NotificationsRepo } from './repos/notifications.repo.js';
 import { OrganisationsRepo } from './repos/organisations.repo.js';
 import { SessionsRepo } from './repos/sessions.repo.js';
@@ -25,6 +26,7 @@ export interface Repos {
   notifications: NotificationsRepo;
   sessions: SessionsRepo;
   dav: DavRepo;
+  locks: LocksRepo;
   settings: SettingsRepo;
 }
 
@@ -40,6 +42,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps): 
     notifications: new NotificationsRepo(db),
     sessions: new SessionsRepo(db),
     dav: new DavRepo(db),
+    locks: new LocksRepo(db),
     settings: new SettingsRepo(db),
   };
 }

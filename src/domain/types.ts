@@ -61,6 +61,11 @@ export interface Actor {
   channel: Channel;
   clientAddress: string | null;
   requestId: string | null;
+  /**
+   * Write-lock tokens this request presented (WebDAV If header, REST Lock-Token header). A lock
+   * lets a write through only when its own holder presents it: a token is not a bearer secret.
+   */
+  lockTokens?: readonly string[];
 }
 
 export interface Collection {

@@ -11,6 +11,7 @@ import { arrangementsRoutes } from './api/arrangements.routes.js';
 import { auditRoutes } from './api/audit.routes.js';
 import { collectionsRoutes } from './api/collections.routes.js';
 import { documentsRoutes } from './api/documents.routes.js';
+import { locksRoutes } from './api/locks.routes.js';
 import { systemRoutes } from './api/system.routes.js';
 import { problemFor, sendProblem } from './error-handler.js';
 import { securityHeaders } from './plugins/security-headers.js';
@@ -75,6 +76,7 @@ export async function buildApp(vault: Vault, options: BuildAppOptions = {}): Pro
     async (api) => {
       await api.register(collectionsRoutes(vault));
       await api.register(documentsRoutes(vault));
+      await api.register(locksRoutes(vault));
       await api.register(arrangementsRoutes(vault));
       await api.register(auditRoutes(vault));
       await api.register(adminRoutes(vault));

@@ -10,6 +10,7 @@ import { CLASSIFICATIONS } from '../domain/types.js';
 import type { Repos, Store } from '../db/store.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import type { LocksService, WriteTouch } from './locks.service.js';
 
 export interface NewCollection {
   organisationId: string;
@@ -26,7 +27,7 @@ export interface CollectionListing {
 }
 
 export class CollectionsService {
-  constructor(private readonly o: { store: Store; access: AccessService; clock: Clock; serviceAreas: readonly string[] }) {}
+  constructor(private readonly o: { store: Store; access: AccessService; locks: LocksService; clock: Clock; serviceAreas: readonly string[] }) {}
 
   /**
    * The joint workspace of an arrangement: a top-level collection in the host organisation. The
@@ -61,6 +62,7 @@ export class CollectionsService {
     const decision = parent
       ? await this.o.access.require(actor, 'collection.create', { ...collectionResource(parent), classification }, { organisationId, ids: { collectionId: parent.id } })
       : await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId }, { organisationId, ids: {} });
+    if (parent) await this.o.locks.enforce(actor, [{ kind: 'members', collection: parent }]);
     return this.insert(actor, { organisationId, parentId, name, serviceArea: input.serviceArea, classification, arrangementId }, decision);
   }
 
@@ -156,9 +158,13 @@ export class CollectionsService {
     if (parent && parent.serviceArea !== collection.serviceArea) throw invalid('A sub-collection must have the same service area as its parent.', { field: 'parentId' });
     const clash = await this.o.store.repos.collections.childByName(collection.organisationId, parentId, name);
     if (clash && clash.id !== collection.id) throw conflict(`A collection called "${name}" already exists there.`);
+    await this.o.locks.enforce(actor, [...(await this.subtreeTouches(collection)), ...(parent ? [{ kind: 'members' as const, collection: parent }] : [])]);
+    // Locks do not follow a moved resource (RFC 4918 §7.5): those on it and inside it end here.
+    const endedLocks = await this.o.locks.tokensOn({ kind: 'collection', collection });
     const now = this.o.clock.now();
     const moved: Collection = { ...collection, name, ...placement };
     await this.o.store.transaction(async (repos) => {
+      for (const token of endedLocks) await repos.locks.delete(token);
       // Read below the collection inside the transaction, so nothing added meanwhile keeps stale facts.
       if (parent && (await this.subtree(repos, collection)).some((c) => c.id === parent.id)) throw invalid('A collection cannot be moved into itself.', { field: 'parentId' });
       // The parent as it is now (share-locked on PostgreSQL) must give the placement that was authorised.
@@ -199,6 +205,12 @@ export class CollectionsService {
       await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId: collection.organisationId }, { organisationId: collection.organisationId, ids: { collectionId: collection.id } });
     }
     return this.o.access.require(actor, 'document.delete', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId: collection.id } });
+  }
+
+  /** Deleting or moving a collection changes it, everything inside it, and its parent's membership. */
+  async subtreeTouches(collection: Collection): Promise<WriteTouch[]> {
+    const parent = collection.parentId ? await this.o.store.repos.collections.byId(collection.parentId) : undefined;
+    return [{ kind: 'subtree', collection }, ...(parent ? [{ kind: 'members' as const, collection: parent }] : [])];
   }
 
   /** The collection and all its live descendants, parents before children. */

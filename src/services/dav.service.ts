@@ -1,19 +1,17 @@
 // WebDAV's own state and the few file-plan operations WebDAV needs that the REST API does not:
-// reachable organisations, name lookups, dead properties, write locks, deleting and moving collections.
+// reachable organisations, name lookups, dead properties, deleting and moving collections, and the
+// WebDAV face of write locks (the locks themselves live in LocksService and bind every interface).
 // Every decision still goes through AccessService (and so the single decide()); every change is audited.
-import { randomUUID } from 'node:crypto';
 import { decide } from '../domain/access/policy.js';
-import { DomainError } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Collection, Document, Organisation } from '../domain/types.js';
 import type { Store } from '../db/store.js';
-import type { DavLock } from '../db/repos/dav.repo.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import type { CollectionsService } from './collections.service.js';
 import type { DocumentsService } from './documents.service.js';
-
-export type { DavLock };
+import type { LocksService, NewLock, ResourceLock } from './locks.service.js';
+import type { Place } from '../domain/locks/coverage.js';
 
 export type DavTarget = { kind: 'document'; document: Document } | { kind: 'collection'; collection: Collection };
 
@@ -25,16 +23,8 @@ export interface DeadProperty {
 
 export type PropertyChange = { op: 'set'; namespace: string; name: string; value: string } | { op: 'remove'; namespace: string; name: string };
 
-export interface NewLock {
-  path: string;
-  scope: 'exclusive' | 'shared';
-  depth: '0' | 'infinity';
-  owner: string | null;
-  timeoutSeconds: number;
-}
-
 export class DavService {
-  constructor(private readonly o: { store: Store; access: AccessService; clock: Clock; collections: CollectionsService; documents: DocumentsService }) {}
+  constructor(private readonly o: { store: Store; access: AccessService; clock: Clock; collections: CollectionsService; documents: DocumentsService; locks: LocksService }) {}
 
   private get repos() {
     return this.o.store.repos;
@@ -108,6 +98,7 @@ export class DavService {
   /** PROPPATCH: all changes or none, after the same decision as writing to the resource. */
   async patchProperties(actor: Actor, target: DavTarget, changes: PropertyChange[]): Promise<void> {
     const { id, organisationId } = await this.requireWrite(actor, target);
+    await this.o.locks.enforce(actor, [{ kind: 'content', target }]);
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
       for (const c of changes) {
@@ -135,68 +126,46 @@ export class DavService {
     return { id: c.id, organisationId: c.organisationId };
   }
 
-  // --- Locks ---
+  // --- Locks (LocksService decides coverage by ids; WebDAV only presents them) ---
 
-  async locksAffecting(path: string, descendants: boolean): Promise<DavLock[]> {
-    return this.repos.dav.locksAffecting(path, this.o.clock.now().toISOString(), descendants);
+  /** Live locks applying to a resource, or to a new member of `parent` (an unmapped URL). */
+  async locksApplying(actor: Actor, target: DavTarget | { kind: 'new-member'; parent: Collection }): Promise<ResourceLock[]> {
+    return this.o.locks.applying(actor, target);
   }
 
-  /** Every unexpired lock (PROPFIND lockdiscovery over a listing reads them once). */
-  async allLocks(): Promise<DavLock[]> {
-    return this.repos.dav.locksAffecting('/', this.o.clock.now().toISOString(), true);
-  }
-
-  async lockByToken(token: string): Promise<DavLock | undefined> {
-    const lock = await this.repos.dav.lockByToken(token);
-    return lock && lock.expiresAt > this.o.clock.now().toISOString() ? lock : undefined;
-  }
-
-  /** Takes a write lock on an existing resource, refusing when it conflicts with a lock already held. */
-  async lock(actor: Actor, target: DavTarget | null, input: NewLock): Promise<DavLock> {
-    if (target) await this.requireWrite(actor, target);
-    if (!actor.userId) throw new DomainError('FORBIDDEN', 'Only people can hold WebDAV locks.');
-    const now = this.o.clock.now();
-    const existing = await this.locksAffecting(input.path, input.depth === 'infinity');
-    if (existing.some((l) => l.scope === 'exclusive' || input.scope === 'exclusive')) {
-      throw new DomainError('LOCKED', 'The resource is already locked.', { details: { conflictingLock: true } });
+  /**
+   * lockdiscovery for a PROPFIND: the locks applying to the resource and, for a collection, each
+   * listed member (documents and sub-collections directly inside it). Keyed by resource id.
+   */
+  async lockDiscovery(actor: Actor, organisationId: string, self: DavTarget | null, members: { id: string; collection: boolean }[]): Promise<Map<string, ResourceLock[]>> {
+    const places = new Map<string, Place>();
+    let inside: string[] = [];
+    if (self) {
+      const place = await this.o.locks.placeOf(self);
+      places.set(self.kind === 'document' ? self.document.id : self.collection.id, place);
+      if (self.kind === 'collection') inside = [self.collection.id, ...place.ancestors];
     }
-    const lock: DavLock = {
-      token: `urn:uuid:${randomUUID()}`, path: input.path, userId: actor.userId, scope: input.scope, depth: input.depth, owner: input.owner,
-      timeoutSeconds: input.timeoutSeconds, expiresAt: new Date(now.getTime() + input.timeoutSeconds * 1000).toISOString(), createdAt: now.toISOString(),
-    };
-    await this.o.store.transaction(async (repos) => {
-      await repos.dav.deleteExpired(now.toISOString());
-      await repos.dav.insertLock(lock);
-      await repos.audit.insert([auditEvent(actor, 'dav.lock', { organisationId: actor.organisationId, ids: { lockToken: lock.token } }, { allow: true, reason: 'policy', via: null }, now)]);
-    });
-    return lock;
-  }
-
-  async refresh(actor: Actor, lock: DavLock, timeoutSeconds: number): Promise<DavLock> {
-    if (lock.userId !== actor.userId) throw new DomainError('FORBIDDEN', 'That lock belongs to someone else.');
-    const expiresAt = new Date(this.o.clock.now().getTime() + timeoutSeconds * 1000).toISOString();
-    await this.repos.dav.refreshLock(lock.token, timeoutSeconds, expiresAt);
-    return { ...lock, timeoutSeconds, expiresAt };
-  }
-
-  /** Releases a lock; only its holder may. */
-  async unlock(actor: Actor, lock: DavLock): Promise<void> {
-    if (lock.userId !== actor.userId) {
-      await this.o.access.recordDenial(actor, 'dav.unlock', { organisationId: actor.organisationId, ids: { lockToken: lock.token } }, { allow: false, reason: 'not_lock_owner', via: null });
-      throw new DomainError('FORBIDDEN', 'That lock belongs to someone else.');
+    for (const m of members) {
+      places.set(m.id, m.collection ? { documentId: null, collectionId: m.id, ancestors: inside } : { documentId: m.id, collectionId: null, ancestors: inside });
     }
-    const now = this.o.clock.now();
-    await this.o.store.transaction(async (repos) => {
-      await repos.dav.deleteLock(lock.token);
-      await repos.audit.insert([auditEvent(actor, 'dav.unlock', { organisationId: actor.organisationId, ids: { lockToken: lock.token } }, { allow: true, reason: 'owner', via: null }, now)]);
-    });
+    return this.o.locks.applyingToMany(actor, organisationId, places);
   }
 
-  /** Drops the locks on a path and below it (after DELETE or MOVE: locks do not follow a resource). */
-  async dropLocksUnder(path: string): Promise<void> {
-    for (const lock of await this.locksAffecting(path, true)) {
-      if (lock.path === path || lock.path.startsWith(`${path}/`)) await this.repos.dav.deleteLock(lock.token);
-    }
+  async lockByToken(actor: Actor, token: string): Promise<ResourceLock | undefined> {
+    return this.o.locks.byToken(actor, token);
+  }
+
+  async lock(actor: Actor, target: DavTarget, input: NewLock): Promise<ResourceLock> {
+    return this.o.locks.take(actor, target, input);
+  }
+
+  async refresh(actor: Actor, lock: ResourceLock, timeoutSeconds: number): Promise<ResourceLock> {
+    return this.o.locks.refresh(actor, lock, timeoutSeconds);
+  }
+
+  /** Releases a lock: its holder may, and so may the owning organisation's admins (a break, audited). */
+  async unlock(actor: Actor, token: string): Promise<void> {
+    await this.o.locks.release(actor, token);
   }
 
   // --- Collections: delete (WebDAV only) and move (the collections service's, as for every interface) ---
@@ -209,12 +178,15 @@ export class DavService {
    */
   async removeCollection(actor: Actor, collection: Collection): Promise<void> {
     await this.o.collections.requireManage(actor, collection);
+    await this.o.locks.enforce(actor, await this.o.collections.subtreeTouches(collection));
     const subtree = await this.o.collections.subtree(this.repos, collection);
     for (const c of subtree) {
       for (const d of await this.repos.documents.inCollection(c.id, { limit: 1_000_000 })) await this.o.documents.remove(actor, d.id);
     }
+    const endedLocks = await this.o.locks.tokensOn({ kind: 'collection', collection });
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
+      for (const token of endedLocks) await repos.locks.delete(token);
       for (const c of subtree.reverse()) await repos.collections.softDelete(c.id, now.toISOString());
       await repos.audit.insert([auditEvent(actor, 'collection.delete', { organisationId: collection.organisationId, ids: { collectionId: collection.id } }, { allow: true, reason: 'policy', via: null }, now)]);
     });

@@ -13,11 +13,13 @@ import type { EncryptedBlobs } from '../storage/encrypted-blobs.js';
 import { AccessService, collectionResource, documentResource } from './access.service.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
 import { HEAD_BYTES, ingest, type Ingested } from './ingest.js';
+import type { LocksService, WriteTouch } from './locks.service.js';
 import type { QuarantineNotifier } from './quarantine.service.js';
 
 export interface DocumentsServiceOptions {
   store: Store;
   access: AccessService;
+  locks: LocksService;
   blobs: EncryptedBlobs;
   scanner: Scanner;
   inspector: FileInspector;
@@ -103,9 +105,12 @@ export class DocumentsService {
     if (await this.repos.documents.byName(collection.id, name)) {
       throw conflict(`A document called "${name}" already exists in this collection. Upload a new version of it instead.`);
     }
+    const touches: WriteTouch[] = [{ kind: 'members', collection }];
+    await this.o.locks.enforce(actor, touches);
     const documentId = randomUUID();
     const versionId = randomUUID();
     const ingested = await this.ingest(actor, { organisationId: collection.organisationId, documentId, versionId }, name, input);
+    await this.enforceAfterIngest(actor, touches, ingested);
     const now = this.o.clock.now().toISOString();
     const { status, scanStatus } = statusOf(ingested);
     const version = this.versionRecord(actor, ingested, { documentId, versionId, organisationId: collection.organisationId, number: 1, scanStatus, now });
@@ -136,8 +141,11 @@ export class DocumentsService {
     if (input.ifMatch !== undefined && input.ifMatch !== existing.sha256) {
       throw new DomainError('PRECONDITION_FAILED', 'The document has changed since you last read it.');
     }
+    const touches: WriteTouch[] = [{ kind: 'content', target: { kind: 'document', document: existing } }];
+    await this.o.locks.enforce(actor, touches);
     const versionId = randomUUID();
     const ingested = await this.ingest(actor, { organisationId: existing.organisationId, documentId, versionId }, existing.name, input);
+    await this.enforceAfterIngest(actor, touches, ingested);
     const { status, scanStatus } = statusOf(ingested);
     let document = existing;
     let version: Version | undefined;
@@ -180,6 +188,16 @@ export class DocumentsService {
       throw new DomainError('BLOCKED_FILE_TYPE', inspection.reason, { details: { code: inspection.code } });
     }
     return { ...ingested, mediaType: inspection.mediaType };
+  }
+
+  /** A lock taken while the bytes were arriving still binds: the stored blob is removed and the write refused. */
+  private async enforceAfterIngest(actor: Actor, touches: WriteTouch[], ingested: Ingested): Promise<void> {
+    try {
+      await this.o.locks.enforce(actor, touches);
+    } catch (error) {
+      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+      throw error;
+    }
   }
 
   private versionRecord(actor: Actor, ingested: Ingested & { mediaType: string }, v: { documentId: string; versionId: string; organisationId: string; number: number; scanStatus: ScanStatus; now: string }): Version {
@@ -279,8 +297,17 @@ export class DocumentsService {
     if (clash && clash.id !== document.id && clash.id !== replaced?.id) throw conflict(`A document called "${name}" already exists there.`);
     const action = moving ? 'document.move' : 'document.rename';
     if (name !== document.name) await this.requireAllowedName(actor, document, name, `${action}-blocked`);
+    const source = await this.repos.collections.byId(document.collectionId);
+    const touches: WriteTouch[] = [{ kind: 'content', target: { kind: 'document', document } }];
+    if (source) touches.push({ kind: 'members', collection: source });
+    if (moving) touches.push({ kind: 'members', collection: destination });
+    if (replaced) touches.push({ kind: 'content', target: { kind: 'document', document: replaced } });
+    await this.o.locks.enforce(actor, touches);
+    // Locks do not follow a renamed or moved resource (RFC 4918 §7.5), on any interface.
+    const endedLocks = await this.o.locks.tokensOn({ kind: 'document', document });
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
+      for (const token of endedLocks) await repos.locks.delete(token);
       await this.requireSamePlace(repos, placement);
       if (replaced) await this.softDeleteReplaced(repos, actor, replaced, now);
       await repos.documents.update(document.id, { name, ...placement }, now.toISOString());
@@ -321,6 +348,14 @@ export class DocumentsService {
       await this.o.access.recordDenial(actor, 'document.copy', target(source, version.id), { allow: false, reason: `scan_${version.scanStatus}`, via: null });
       throw new DomainError('LOCKED', 'This document cannot be copied until its malware check is clean.');
     }
+
+    const touches: WriteTouch[] = [{ kind: 'members', collection: destination }];
+    if (replaced) touches.push({ kind: 'content', target: { kind: 'document', document: replaced } });
+    const sourceCollection = move ? await this.repos.collections.byId(source.collectionId) : undefined;
+    if (move) touches.push({ kind: 'content', target: { kind: 'document', document: source } });
+    if (sourceCollection) touches.push({ kind: 'members', collection: sourceCollection });
+    await this.o.locks.enforce(actor, touches);
+    const endedLocks = move ? await this.o.locks.tokensOn({ kind: 'document', document: source }) : [];
 
     const documentId = randomUUID();
     const versionId = randomUUID();
@@ -368,6 +403,7 @@ export class DocumentsService {
             readDecision, now),
         ]);
         if (move && deleteDecision) {
+          for (const token of endedLocks) await repos.locks.delete(token);
           await repos.documents.update(source.id, { deletedAt: at }, at);
           await repos.audit.insert([auditEvent(actor, 'document.move', { organisationId: source.organisationId, ids: { documentId: source.id, movedToDocumentId: documentId, collectionId: destination.id } }, deleteDecision, now)]);
         }
@@ -456,9 +492,13 @@ export class DocumentsService {
       placement = placeDocument(document, collection);
       await this.requireAllowedName(actor, document, document.name, 'document.restore-blocked');
     }
+    const collection = await this.repos.collections.byId(document.collectionId);
+    await this.o.locks.enforce(actor, [{ kind: 'content', target: { kind: 'document', document } }, ...(collection ? [{ kind: 'members' as const, collection }] : [])]);
+    const endedLocks = deleted ? await this.o.locks.tokensOn({ kind: 'document', document }) : [];
     const now = this.o.clock.now();
     const deletedAt = deleted ? now.toISOString() : null;
     await this.o.store.transaction(async (repos) => {
+      for (const token of endedLocks) await repos.locks.delete(token);
       if (!deleted) await this.requireSamePlace(repos, { ...document, ...placement });
       await repos.documents.update(document.id, { deletedAt, ...placement }, now.toISOString());
       await repos.audit.insert([auditEvent(actor, action, target(document), decision, now)]);
@@ -471,6 +511,7 @@ export class DocumentsService {
     const document = await this.repos.documents.byId(documentId);
     if (!document) throw notFound('document');
     const decision = await this.o.access.require(actor, 'document.classify', documentResource(document), target(document), { newClassification: classification });
+    await this.o.locks.enforce(actor, [{ kind: 'content', target: { kind: 'document', document } }]);
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
       await repos.documents.update(document.id, { classification }, now.toISOString());

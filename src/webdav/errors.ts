@@ -3,6 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
 import { STATUS_OF_ERROR } from '../http/error-handler.js';
+import { href } from './resources.js';
 
 /** An error raised by the WebDAV layer itself, with its status and optional RFC 4918 precondition element. */
 export class DavError extends Error {
@@ -39,6 +40,10 @@ export function sendDavError(error: unknown, request: FastifyRequest, reply: Fas
       message = `Refused: ${error.message}`;
     } else {
       message = error.message;
+    }
+    // A write that ran into a lock names the lock's root (RFC 4918 §16 DAV:lock-token-submitted).
+    if (error.code === 'LOCKED' && typeof error.details?.lockRoot === 'string') {
+      condition = `<D:lock-token-submitted><D:href>${escape(href(error.details.lockRoot.split('/').slice(2), false))}</D:href></D:lock-token-submitted>`;
     }
     if (error.details?.rangeNotSatisfiable) status = 416;
   } else if ((error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

@@ -7,7 +7,8 @@ import { DomainError } from '../domain/errors.js';
 import type { Actor, Collection, Document } from '../domain/types.js';
 import type { Vault } from '../main.js';
 import { attachmentDisposition, etagMatches, parseRange } from '../http/content.js';
-import { DavService, type DavLock, type DavTarget, type PropertyChange } from '../services/dav.service.js';
+import { DavService, type DavTarget, type PropertyChange } from '../services/dav.service.js';
+import type { ResourceLock } from '../services/locks.service.js';
 import { actorFor, unauthenticated } from '../services/identity.service.js';
 import { DavError, sendDavError } from './errors.js';
 import { parseIfHeader, submittedTokens, type IfList } from './if-header.js';
@@ -25,7 +26,7 @@ const HARD_BODY_CAP = 64 * 1024 * 1024;
 
 export async function webdavExtension(app: FastifyInstance, vault: Vault): Promise<void> {
   for (const m of EXTRA_METHODS) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
-  const dav = new DavService({ store: vault.store, access: vault.access, clock: vault.clock, collections: vault.collections, documents: vault.documents });
+  const dav = new DavService({ store: vault.store, access: vault.access, clock: vault.clock, collections: vault.collections, documents: vault.documents, locks: vault.locks });
   await app.register(async (scope) => {
     // Bodies are never parsed by Fastify: PUT streams straight into the upload pipeline, XML is read here with a limit.
     scope.removeAllContentTypeParsers();
@@ -50,7 +51,9 @@ class DavExchange {
     if (rawUrl.includes('#')) throw new DavError(400, 'The request URL must not contain a fragment (#).');
     const segments = parseDavPath(rawUrl);
     if (method === 'OPTIONS') return this.options();
-    this.actor = await this.authenticate();
+    // The lock tokens in the If header travel with the actor, so the services can tell whether the
+    // holder of each lock a write runs into presented it (a malformed header is refused by checkWrite).
+    this.actor = { ...(await this.authenticate()), lockTokens: [...submittedTokens(this.ifLists(true))] };
     const target = await resolve(this.dav, this.actor, segments);
     switch (method) {
       case 'GET':
@@ -143,35 +146,31 @@ class DavExchange {
 
   // --- Locks and conditions ---
 
-  /**
-   * Evaluates the If header for the request resource (412 when false) and makes sure every lock
-   * covering the paths being changed was submitted by its holder (423 otherwise).
-   */
-  private async checkWrite(target: Resolved, protect: { path: string; descendants: boolean }[]): Promise<void> {
+  /** The parsed If header ([] when absent); `lenient` answers [] for a malformed one instead of 400. */
+  private ifLists(lenient = false): IfList[] {
     const header = this.request.headers.if;
-    let lists: IfList[] = [];
-    if (typeof header === 'string' && header.trim() !== '') {
-      lists = parseIfHeader(header);
-      await this.evaluateIf(target, lists);
+    if (typeof header !== 'string' || header.trim() === '') return [];
+    try {
+      return parseIfHeader(header);
+    } catch (error) {
+      if (lenient) return [];
+      throw error;
     }
-    const tokens = submittedTokens(lists);
-    for (const p of protect) {
-      const locks = await this.dav.locksAffecting(p.path, p.descendants);
-      const roots = new Map<string, DavLock[]>();
-      for (const l of locks) roots.set(l.path, [...(roots.get(l.path) ?? []), l]);
-      for (const [root, held] of roots) {
-        if (!held.some((l) => tokens.has(l.token) && l.userId === this.actor.userId)) {
-          throw new DavError(423, 'The resource is locked; submit the lock token in an If header.',
-            `<D:lock-token-submitted><D:href>${escapeXml(href(root.split('/').slice(2), false))}</D:href></D:lock-token-submitted>`);
-        }
-      }
-    }
+  }
+
+  /**
+   * Evaluates the If header for the request resource (412 when false). Whether the write may pass
+   * the locks it runs into is decided by the services (LocksService), for every interface alike.
+   */
+  private async checkWrite(target: Resolved): Promise<void> {
+    const lists = this.ifLists();
+    if (lists.length > 0) await this.evaluateIf(target, lists);
   }
 
   private async evaluateIf(target: Resolved, lists: IfList[]): Promise<void> {
     const applicable = lists.filter((l) => l.resource === null || this.tagPath(l.resource) === target.path);
     if (applicable.length === 0) return;
-    const locks = await this.dav.locksAffecting(target.path, false);
+    const locks = await this.locksApplying(target);
     const etag = target.document ? etagOf(target.document.sha256) : null;
     const holds = applicable.some((l) => l.conditions.every((c) => {
       const value = c.token !== undefined ? locks.some((k) => k.token === c.token) : etag !== null && c.etag === etag;
@@ -180,19 +179,19 @@ class DavExchange {
     if (!holds) throw new DavError(412, 'The conditions in the If header are not met.');
   }
 
+  /** Live locks applying to what the URL names (for an unmapped URL: those covering it from above). */
+  private async locksApplying(target: Resolved): Promise<ResourceLock[]> {
+    if (target.kind === 'document' || target.kind === 'collection') return this.dav.locksApplying(this.actor, davTarget(target));
+    if (target.kind === 'missing' && target.parent) return this.dav.locksApplying(this.actor, { kind: 'new-member', parent: target.parent });
+    return [];
+  }
+
   private tagPath(tag: string): string | null {
     try {
       return lockPath(parseDestination(tag, this.request.host));
     } catch {
       return null;
     }
-  }
-
-  /** Paths a write to `target` changes: itself (and below, for collections) and, when adding or removing it, its parent's membership. */
-  private protectFor(target: Resolved, membership: boolean): { path: string; descendants: boolean }[] {
-    const out = [{ path: target.path, descendants: target.kind === 'collection' }];
-    if (membership && target.segments.length > 1) out.push({ path: lockPath(target.segments.slice(0, -1)), descendants: false });
-    return out;
   }
 
   // --- GET / HEAD ---
@@ -247,13 +246,13 @@ class DavExchange {
       const etag = etagOf(target.document!.sha256);
       if (ifNoneMatch && etagMatches(ifNoneMatch, etag)) throw new DavError(412, 'The document already exists (If-None-Match).');
       if (ifMatch && !etagMatches(ifMatch, etag)) throw new DavError(412, 'The document has changed (If-Match).');
-      await this.checkWrite(target, this.protectFor(target, false));
+      await this.checkWrite(target);
       const result = await asForbidden(this.vault.documents.uploadVersion(this.actor, target.document!.id, { body: this.request.raw, ...(declaredSize !== undefined ? { declaredSize } : {}) }), CHANGE);
       if (result.infected) throw infected(result.infected.signature);
       return this.reply.status(204).header('ETag', etagOf(result.version.sha256)).send();
     }
     if (ifMatch) throw new DavError(412, 'Nothing exists here to match (If-Match).');
-    await this.checkWrite(target, this.protectFor(target, true));
+    await this.checkWrite(target);
     const name = target.segments[target.segments.length - 1]!;
     const result = await asForbidden(this.vault.documents.upload(this.actor, target.parent!.id, { name, body: this.request.raw, ...(declaredSize !== undefined ? { declaredSize } : {}) }));
     if (result.infected) throw infected(result.infected.signature);
@@ -265,9 +264,8 @@ class DavExchange {
   private async delete(target: Resolved) {
     if (target.kind === 'missing') throw new DavError(404, 'Nothing here.');
     if (target.kind === 'root' || target.kind === 'organisation') throw new DavError(403, 'Organisation folders cannot be deleted.');
-    await this.checkWrite(target, this.protectFor(target, true));
+    await this.checkWrite(target);
     await asForbidden(this.remove(target), CHANGE);
-    await this.dav.dropLocksUnder(target.path);
     return this.reply.status(204).send();
   }
 
@@ -286,7 +284,7 @@ class DavExchange {
     if (target.kind !== 'missing') throw new DavError(405, 'Something already exists here.', undefined, { Allow: 'OPTIONS, GET, HEAD, DELETE, PROPFIND, PROPPATCH, COPY, MOVE, LOCK, UNLOCK' });
     if (!target.parentExists) throw new DavError(409, 'The parent folder does not exist.');
     if (!target.org) throw new DavError(403, 'Organisation folders cannot be created over WebDAV.');
-    await this.checkWrite(target, this.protectFor(target, true));
+    await this.checkWrite(target);
     await this.createCollection(target.org.id, target.parent, target.segments[target.segments.length - 1]!, null);
     return this.reply.status(201).header('Location', href(target.segments, true)).send();
   }
@@ -329,15 +327,13 @@ class DavExchange {
     const needDead = req.kind !== 'prop' || req.names.some((n) => n.ns !== DAV_NS || !PROTECTED.has(n.local));
     const dead = needDead ? await this.dav.properties(resources.map((r) => r.id).filter((id): id is string => id !== null)) : new Map();
     const wantLocks = req.kind !== 'prop' || req.names.some((n) => n.ns === DAV_NS && n.local === 'lockdiscovery');
-    const allLocks = wantLocks ? await this.dav.allLocks() : [];
+    const locks = wantLocks && target.org
+      ? await this.dav.lockDiscovery(this.actor, target.org.id, target.kind === 'document' || target.kind === 'collection' ? davTarget(target) : null,
+        resources.slice(1).filter((r) => r.id !== null).map((r) => ({ id: r.id!, collection: r.collection })))
+      : new Map<string, ResourceLock[]>();
     const parts: string[] = [MULTISTATUS_OPEN];
     for (const r of resources) {
-      let locks: DavLock[] = [];
-      if (allLocks.length > 0) {
-        const path = lockPath(r.segments);
-        locks = allLocks.filter((l) => l.path === path || (l.depth === 'infinity' && path.startsWith(`${l.path}/`)));
-      }
-      parts.push(renderResponse(r, req, (r.id !== null && dead.get(r.id)) || NONE, locks));
+      parts.push(renderResponse(r, req, (r.id !== null && dead.get(r.id)) || NONE, (r.id !== null && locks.get(r.id)) || NONE));
     }
     parts.push(MULTISTATUS_CLOSE);
     return this.reply.status(207).type('application/xml; charset=utf-8').send(parts.join(''));
@@ -387,7 +383,7 @@ class DavExchange {
     }
     if (changes.length > MAX_PROPERTIES) throw new DavError(413, `At most ${MAX_PROPERTIES} properties may be changed at once.`);
     if (target.kind === 'root' || target.kind === 'organisation') throw new DavError(403, 'Properties of organisation folders cannot be changed.');
-    await this.checkWrite(target, this.protectFor(target, false));
+    await this.checkWrite(target);
     const refused = changes.filter((c) => c.namespace === DAV_NS && PROTECTED.has(c.name));
     const body = (status: string, list: PropertyChange[]) => `<D:propstat><D:prop>${list.map((c) => propTag(c.namespace, c.name, null)).join('')}</D:prop><D:status>HTTP/1.1 ${status}</D:status></D:propstat>`;
     let propstats: string;
@@ -422,8 +418,7 @@ class DavExchange {
     if (exists && !overwrite) throw new DavError(412, 'The destination exists and Overwrite is F.');
     if (source.kind === 'document' && !dest.parent) throw new DavError(409, 'Files go inside a collection, not directly in the organisation folder.');
 
-    await this.checkWrite(source, move ? this.protectFor(source, true) : []);
-    await this.checkLocksOnly(this.protectFor(dest, true).map((p) => (p.path === dest.path ? { ...p, descendants: true } : p)));
+    await this.checkWrite(source);
 
     const name = destSegments[destSegments.length - 1]!;
     if (source.kind === 'document') {
@@ -435,32 +430,17 @@ class DavExchange {
         ? await asForbidden(this.vault.documents.move(this.actor, source.document!.id, input), CHANGE)
         : await asForbidden(this.vault.documents.copy(this.actor, source.document!.id, input));
       if (result.id !== source.document!.id) await this.dav.copyProperties(source.document!.id, result.id);
-      if (move) await this.dav.dropLocksUnder(source.path);
-      await this.dav.dropLocksUnder(dest.path);
       return this.reply.status(exists ? 204 : 201).send();
     }
     if (move) {
       if (dest.org.id !== source.org!.id) throw new DavError(403, 'Collections cannot be moved between organisations; copy them instead.');
       if (exists) await asForbidden(this.remove(dest), CHANGE);
       await asForbidden(this.dav.moveCollection(this.actor, source.collection!, { parent: dest.parent, name }), CHANGE);
-      await this.dav.dropLocksUnder(source.path);
-      await this.dav.dropLocksUnder(dest.path);
       return this.reply.status(exists ? 204 : 201).send();
     }
     if (exists) await this.remove(dest);
     await this.copyCollection(source.collection!, dest.org.id, dest.parent, name, depth === 'infinity');
     return this.reply.status(exists ? 204 : 201).send();
-  }
-
-  /** Lock check for a COPY/MOVE destination: the request's If header supplies the tokens. */
-  private async checkLocksOnly(protect: { path: string; descendants: boolean }[]): Promise<void> {
-    const header = this.request.headers.if;
-    const tokens = typeof header === 'string' && header.trim() !== '' ? submittedTokens(parseIfHeader(header)) : new Set<string>();
-    for (const p of protect) {
-      for (const l of await this.dav.locksAffecting(p.path, p.descendants)) {
-        if (!(tokens.has(l.token) && l.userId === this.actor.userId)) throw new DavError(423, 'The destination is locked.', 'lock-token-submitted');
-      }
-    }
   }
 
   private async copyDocumentInto(source: Document, collection: Collection, name: string): Promise<Document> {
@@ -510,16 +490,16 @@ class DavExchange {
       // RFC 4918 §7.3: locking an unmapped URL creates an empty resource, through the ordinary upload.
       if (!target.parentExists || !target.org) throw new DavError(409, 'The parent folder does not exist.');
       if (!target.parent) throw new DavError(403, 'Files go inside a collection, not directly in the organisation folder.');
-      await this.checkWrite(target, this.protectFor(target, true));
-      const conflicts = await this.dav.locksAffecting(target.path, false);
+      await this.checkWrite(target);
+      const conflicts = await this.locksApplying(target);
       if (conflicts.length > 0 && (scope === 'exclusive' || conflicts.some((l) => l.scope === 'exclusive'))) throw new DavError(423, 'Already locked.', 'no-conflicting-lock');
       const result = await asForbidden(this.vault.documents.upload(this.actor, target.parent.id, { name: target.segments[target.segments.length - 1]!, body: Readable.from([]), declaredSize: 0 }));
       resource = { ...target, kind: 'document', document: result.document, collection: target.parent };
       created = true;
     }
-    let lock: DavLock;
+    let lock: ResourceLock;
     try {
-      lock = await asForbidden(this.dav.lock(this.actor, davTarget(resource), { path: resource.path, scope, depth: resource.kind === 'document' ? '0' : depth, owner, timeoutSeconds }), CHANGE);
+      lock = await asForbidden(this.dav.lock(this.actor, davTarget(resource), { rootPath: resource.path, scope, depth: resource.kind === 'document' ? '0' : depth, owner, timeoutSeconds }), CHANGE);
     } catch (error) {
       if (error instanceof DomainError && error.code === 'LOCKED') throw new DavError(423, 'The resource is already locked.', 'no-conflicting-lock');
       throw error;
@@ -533,7 +513,7 @@ class DavExchange {
     if (typeof header !== 'string' || header.trim() === '') throw new DavError(400, 'A LOCK without a body refreshes a lock: send its token in an If header.');
     if (target.kind === 'missing') throw new DavError(404, 'Nothing here.');
     const tokens = submittedTokens(parseIfHeader(header));
-    const locks = await this.dav.locksAffecting(target.path, false);
+    const locks = await this.locksApplying(target);
     const lock = locks.find((l) => tokens.has(l.token));
     if (!lock) throw new DavError(412, 'No lock with that token covers this resource.', 'lock-token-matches-request-uri');
     const refreshed = await this.dav.refresh(this.actor, lock, timeoutSeconds);
@@ -546,10 +526,9 @@ class DavExchange {
     const token = typeof raw === 'string' ? /^\s*<([^>]+)>\s*$/.exec(raw)?.[1] : undefined;
     if (!token) throw new DavError(400, 'UNLOCK needs a Lock-Token header.');
     if (target.kind === 'missing') throw new DavError(404, 'Nothing here.');
-    const lock = await this.dav.lockByToken(token);
-    const covers = lock && (lock.path === target.path || (lock.depth === 'infinity' && target.path.startsWith(`${lock.path}/`)));
-    if (!lock || !covers) throw new DavError(409, 'That lock token does not match this resource.', 'lock-token-matches-request-uri');
-    await this.dav.unlock(this.actor, lock);
+    const covers = (await this.locksApplying(target)).some((l) => l.token === token);
+    if (!covers) throw new DavError(409, 'That lock token does not match this resource.', 'lock-token-matches-request-uri');
+    await asForbidden(this.dav.unlock(this.actor, token), 'That lock belongs to someone else.');
     return this.reply.status(204).send();
   }
 }

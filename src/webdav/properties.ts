@@ -1,7 +1,8 @@
 // Live and dead properties for PROPFIND/PROPPATCH, rendered as multistatus responses.
 // Built as plain strings: a Depth 1 listing of 10,000 documents must answer well under a second.
 import type { Document } from '../domain/types.js';
-import type { DavLock, DeadProperty } from '../services/dav.service.js';
+import type { DeadProperty } from '../services/dav.service.js';
+import type { ResourceLock as DavLock } from '../services/locks.service.js';
 import { DavError } from './errors.js';
 import { DAV_NS, MAX_PROPERTIES, child, elements, escapeXml, propTag, type XmlElement } from './xml.js';
 import { href } from './resources.js';
@@ -62,7 +63,7 @@ export function lockXml(lock: DavLock): string {
   return `<D:activelock><D:locktype><D:write/></D:locktype><D:lockscope><D:${lock.scope}/></D:lockscope><D:depth>${lock.depth === 'infinity' ? 'infinity' : '0'}</D:depth>`
     + (lock.owner ? `<D:owner>${lock.owner}</D:owner>` : '')
     + `<D:timeout>Second-${Math.max(0, Math.round((Date.parse(lock.expiresAt) - Date.now()) / 1000))}</D:timeout>`
-    + `<D:locktoken><D:href>${escapeXml(lock.token)}</D:href></D:locktoken><D:lockroot><D:href>${escapeXml(href(lock.path.split('/').slice(2), false))}</D:href></D:lockroot></D:activelock>`;
+    + `<D:locktoken><D:href>${escapeXml(lock.token)}</D:href></D:locktoken><D:lockroot><D:href>${escapeXml(href(lock.rootPath.split('/').slice(2), false))}</D:href></D:lockroot></D:activelock>`;
 }
 
 const SUPPORTED_LOCK = '<D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>'

@@ -4,6 +4,7 @@ import type { DialectCaps } from '../kysely.js';
 import * as m202611261800 from './202611261800_initial.js';
 import * as m202611300101 from './202611300101_placement.js';
 import * as m202611300103 from './202611300103_arrangement_terms_revision.js';
+import * as m202611300104 from './202611300104_resource_locks.js';
 
 export interface Migration {
   name: string;
@@ -14,4 +15,5 @@ export const migrations: Migration[] = [
   { name: '202611261800_initial', up: m202611261800.up },
   { name: '202611300101_placement', up: m202611300101.up },
   { name: '202611300103_arrangement_terms_revision', up: m202611300103.up },
+  { name: '202611300104_resource_locks', up: m202611300104.up },
 ];

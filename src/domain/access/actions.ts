@@ -26,6 +26,9 @@ export const ORGANISATION_ACTIONS = [
   'quarantine.list',
   'quarantine.release',
   'quarantine.destroy',
+  // Write locks held on the organisation's documents and collections, by anyone (a partner's staff included).
+  'lock.list',
+  'lock.break',
 ] as const;
 export type OrganisationAction = (typeof ORGANISATION_ACTIONS)[number];
 

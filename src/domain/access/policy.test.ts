@@ -499,6 +499,8 @@ function expectedOrganisationDecision(action: (typeof ORGANISATION_ACTIONS)[numb
     case 'quarantine.list':
     case 'quarantine.release':
     case 'quarantine.destroy': return has('security_admin');
+    case 'lock.list':
+    case 'lock.break': return has('org_admin') || has('security_admin');
     default: return undefined;
   }
 }
@@ -526,6 +528,16 @@ describe('organisation actions', () => {
     expect(decide(userOf('org-a', ['dpo']), 'audit.read', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(true);
     expect(decide(userOf('org-a', ['org_admin']), 'audit.read', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(false);
     expect(decide(userOf('org-a', ['org_admin']), 'quarantine.release', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(false);
+  });
+
+  it('examples: the owning organisation’s admins break locks; members, records managers and other organisations’ admins do not', () => {
+    const context = { now: NOW, arrangements: [] };
+    const own = { kind: 'organisation' as const, organisationId: 'org-a' };
+    expect(decide(userOf('org-a', ['org_admin']), 'lock.break', own, context).allow).toBe(true);
+    expect(decide(userOf('org-a', ['security_admin']), 'lock.break', own, context).allow).toBe(true);
+    expect(decide(userOf('org-a', ['member', 'records_manager'], SERVICE_AREAS), 'lock.break', own, context).allow).toBe(false);
+    expect(decide(userOf('org-b', ['org_admin', 'security_admin']), 'lock.break', own, context).allow).toBe(false);
+    expect(decide(userOf('org-b', ['org_admin']), 'lock.list', own, context).allow).toBe(false);
   });
 });
 

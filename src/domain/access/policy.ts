@@ -210,6 +210,10 @@ function decideOrganisation(actor: Actor, action: OrganisationAction, resource: 
     case 'quarantine.release':
     case 'quarantine.destroy':
       return hasRole(actor, 'security_admin') ? allow('security_admin') : deny('role');
+    case 'lock.list':
+    case 'lock.break':
+      // A lock can keep an organisation's own staff out of its own documents; its admins can end that.
+      return hasRole(actor, 'org_admin') || hasRole(actor, 'security_admin') ? allow('role') : deny('role');
     default:
       return deny('unknown_action');
   }

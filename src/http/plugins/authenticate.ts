@@ -13,5 +13,15 @@ export async function bearerActor(identity: IdentityService, request: FastifyReq
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   if (!match) throw unauthenticated();
   const user = await identity.authenticateSecret(match[1]!, ['api_token']);
-  return actorFor(user, requestInfo(request, channel));
+  const lockTokens = presentedLockTokens(request.headers['lock-token']);
+  return { ...actorFor(user, requestInfo(request, channel)), ...(lockTokens.length > 0 ? { lockTokens } : {}) };
+}
+
+/**
+ * Lock tokens a REST client presents to write through its own WebDAV lock: `Lock-Token: <urn:uuid:…>`,
+ * several separated by commas. They count only for the lock's holder (see LocksService.enforce).
+ */
+export function presentedLockTokens(header: string | string[] | undefined): string[] {
+  const values = Array.isArray(header) ? header : header ? [header] : [];
+  return values.flatMap((v) => [...v.matchAll(/<([^<>\s]+)>/g)].map((m) => m[1]!)).slice(0, 16);
 }

@@ -1,5 +1,5 @@
 // Administration pages: people (invite, roles, teams, clearance, MFA reset, disable) for org admins,
-// your own API tokens and WebDAV app passwords, and the security admin's quarantine.
+// your own API tokens and WebDAV app passwords, the security admin's quarantine, and breaking locks.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { CLASSIFICATIONS, ROLES } from '../../domain/types.js';
@@ -17,6 +17,7 @@ const DONE: Record<string, string> = {
   updated: 'The changes were saved.', disabled: 'The account was disabled and its sessions ended.', enabled: 'The account was enabled.',
   'mfa-reset': 'Two-factor authentication was reset: they will set it up again at their next sign-in.', revoked: 'The credential was revoked.',
   password: 'Your password was changed. You were signed out everywhere else.',
+  broken: 'The lock was broken. Its holder can no longer write with it.',
   released: 'The version was released.', destroyed: 'The version was destroyed: its key is gone and it can never be read.',
 };
 
@@ -121,6 +122,18 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const web = requireCsrf(ui, request, one(request.body?._csrf));
     await ui.vault.identity.revokeCredential(web.actor, request.params.id);
     return reply.redirect('/account?done=revoked', 303);
+  });
+
+  app.get<{ Querystring: { done?: string } }>('/admin/locks', async (request, reply) => {
+    const web = signedIn(request);
+    const locks = await ui.vault.locks.listForOrganisation(web.actor, web.organisation.id);
+    return render(ui, request, reply, 'admin-locks.njk', { locks, done: DONE[request.query.done ?? ''] ?? null });
+  });
+
+  app.post<{ Body: Form }>('/admin/locks/break', async (request, reply) => {
+    const web = requireCsrf(ui, request, one(request.body?._csrf));
+    await ui.vault.locks.release(web.actor, one(request.body.token));
+    return reply.redirect('/admin/locks?done=broken', 303);
   });
 
   const quarantinePage = async (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}, status = 200) => {

@@ -112,6 +112,7 @@ function navigation(web: WebContext | null, path: string): NavItem[] {
   ];
   if (roles.includes('org_admin')) items.push({ href: '/admin/users', text: 'Users' });
   if (roles.includes('security_admin')) items.push({ href: '/admin/quarantine', text: 'Quarantine' });
+  if (roles.includes('org_admin') || roles.includes('security_admin')) items.push({ href: '/admin/locks', text: 'Locks' });
   if (roles.some((r) => r === 'auditor' || r === 'dpo')) items.push({ href: '/audit', text: 'Audit' });
   else if (roles.includes('org_admin')) items.push({ href: '/audit/verify', text: 'Audit' });
   items.push({ href: '/account', text: 'Your account' });

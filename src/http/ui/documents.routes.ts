@@ -42,7 +42,7 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     } catch (error) {
       if (!(error instanceof DomainError) || !['INVALID', 'CONFLICT', 'NOT_FOUND', 'LOCKED', 'BLOCKED_FILE_TYPE'].includes(error.code)) throw error;
       if (error.code === 'NOT_FOUND') throw error;
-      const status = error.code === 'CONFLICT' ? 409 : error.code === 'BLOCKED_FILE_TYPE' ? 422 : 400;
+      const status = error.code === 'CONFLICT' ? 409 : error.code === 'BLOCKED_FILE_TYPE' ? 422 : error.code === 'LOCKED' ? 423 : 400;
       return page(request, reply, id, { errors: errorList(error, field) }, status);
     }
   }

@@ -1,0 +1,61 @@
+// Write locks on documents and collections (taken over WebDAV, binding every interface).
+import type { Kysely, Selectable } from 'kysely';
+import type { ResourceLocksTable, Schema } from '../schema.js';
+
+export interface ResourceLock {
+  token: string;
+  /** The organisation that owns the locked resource. */
+  organisationId: string;
+  documentId: string | null;
+  collectionId: string | null;
+  depth: '0' | 'infinity';
+  scope: 'exclusive' | 'shared';
+  userId: string;
+  owner: string | null;
+  /** The WebDAV path the lock was taken on ("/dav/org/a/b"), for lockdiscovery's lock-root. */
+  rootPath: string;
+  timeoutSeconds: number;
+  expiresAt: string;
+  createdAt: string;
+}
+
+const fromRow = (r: Selectable<ResourceLocksTable>): ResourceLock => ({
+  token: r.token, organisationId: r.organisation_id, documentId: r.document_id, collectionId: r.collection_id,
+  depth: r.depth as ResourceLock['depth'], scope: r.scope as ResourceLock['scope'], userId: r.user_id, owner: r.owner,
+  rootPath: r.root_path, timeoutSeconds: r.timeout_seconds, expiresAt: r.expires_at, createdAt: r.created_at,
+});
+
+export class LocksRepo {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  async insert(l: ResourceLock): Promise<void> {
+    await this.db.insertInto('resource_locks').values({
+      token: l.token, organisation_id: l.organisationId, document_id: l.documentId, collection_id: l.collectionId, depth: l.depth,
+      scope: l.scope, user_id: l.userId, owner: l.owner, root_path: l.rootPath, timeout_seconds: l.timeoutSeconds, expires_at: l.expiresAt, created_at: l.createdAt,
+    }).execute();
+  }
+
+  /** Unexpired locks on one organisation's resources (few at any time: they last hours). */
+  async liveInOrganisation(organisationId: string, now: string): Promise<ResourceLock[]> {
+    const rows = await this.db.selectFrom('resource_locks').selectAll().where('organisation_id', '=', organisationId).where('expires_at', '>', now).orderBy('created_at').execute();
+    return rows.map(fromRow);
+  }
+
+  async byToken(token: string): Promise<ResourceLock | undefined> {
+    const r = await this.db.selectFrom('resource_locks').selectAll().where('token', '=', token).executeTakeFirst();
+    return r && fromRow(r);
+  }
+
+  async refresh(token: string, timeoutSeconds: number, expiresAt: string): Promise<void> {
+    await this.db.updateTable('resource_locks').set({ timeout_seconds: timeoutSeconds, expires_at: expiresAt }).where('token', '=', token).execute();
+  }
+
+  async delete(token: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('resource_locks').where('token', '=', token).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async deleteExpired(now: string): Promise<void> {
+    await this.db.deleteFrom('resource_locks').where('expires_at', '<=', now).execute();
+  }
+}

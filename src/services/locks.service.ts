@@ -1,0 +1,343 @@
+// Write locks as a service operation on documents and collections, enforced for every interface.
+// A lock binds only while its holder could still make the write it protects: every time locks are
+// read, a lock whose holder has lost that access (decide() on fresh facts) lapses, audited.
+import { randomUUID } from 'node:crypto';
+import { decide, type Decision } from '../domain/access/policy.js';
+import { DomainError, notFound } from '../domain/errors.js';
+import { lockApplies, lockConflicts, lockCovers, lockWithin, type LockOn, type Place, type Touch } from '../domain/locks/coverage.js';
+import type { Clock } from '../domain/ports.js';
+import type { Actor, Collection, Document } from '../domain/types.js';
+import type { Repos, Store } from '../db/store.js';
+import type { ResourceLock } from '../db/repos/locks.repo.js';
+import { collectionResource, documentResource, type AccessService } from './access.service.js';
+import { auditEvent, type AuditTarget } from './audit-events.js';
+import { actorFor } from './identity.service.js';
+
+export type { ResourceLock };
+
+export type LockTarget = { kind: 'document'; document: Document } | { kind: 'collection'; collection: Collection };
+
+/** What a write changes; see `Touch` in domain/locks/coverage.ts. */
+export type WriteTouch =
+  | { kind: 'content'; target: LockTarget }
+  | { kind: 'members'; collection: Collection }
+  | { kind: 'subtree'; collection: Collection };
+
+export interface NewLock {
+  scope: 'exclusive' | 'shared';
+  depth: '0' | 'infinity';
+  owner: string | null;
+  timeoutSeconds: number;
+  /** The WebDAV path it was taken on, shown as lockdiscovery's lock-root. */
+  rootPath: string;
+}
+
+export interface LockHolder {
+  userId: string;
+  name: string;
+  email: string;
+}
+
+/** A lock as people see it: who holds it and what it is on. */
+export interface LockListing {
+  lock: ResourceLock;
+  holder: LockHolder;
+  resourceName: string;
+}
+
+export class LocksService {
+  constructor(private readonly o: { store: Store; access: AccessService; clock: Clock }) {}
+
+  private get repos(): Repos {
+    return this.o.store.repos;
+  }
+
+  /**
+   * Refuses the write with LOCKED unless every live lock protecting what it touches was presented
+   * (Actor.lockTokens) by the lock's own holder. Call it after decide() has allowed the write, so a
+   * refusal never tells someone who may not see the resource that it exists.
+   */
+  async enforce(actor: Actor, touches: WriteTouch[]): Promise<void> {
+    for (const organisationId of new Set(touches.map(organisationOfTouch))) {
+      // Most writes meet no lock at all: skip working out where things sit.
+      if ((await this.repos.locks.liveInOrganisation(organisationId, this.o.clock.now().toISOString())).length === 0) continue;
+      const wanted: Touch[] = [];
+      for (const t of touches.filter((x) => organisationOfTouch(x) === organisationId)) {
+        wanted.push(t.kind === 'content' ? { kind: 'content', place: await this.placeOf(t.target) } : { kind: t.kind, place: await this.placeOf({ kind: 'collection', collection: t.collection }) });
+      }
+      const covering = await this.liveWhere(organisationId, actor, async (lock) => {
+        if (lock.userId === actor.userId && (actor.lockTokens ?? []).includes(lock.token)) return false;
+        const on = await this.lockOn(lock, wanted.some((w) => w.kind === 'subtree'));
+        return wanted.some((w) => lockCovers(on, w));
+      });
+      if (covering[0]) throw await this.lockedError(covering[0]);
+    }
+  }
+
+  /** Takes a write lock, after the same decision as writing to the resource, unless a live lock conflicts. */
+  async take(actor: Actor, target: LockTarget, input: NewLock): Promise<ResourceLock> {
+    const decision = await this.requireWrite(actor, target);
+    if (!actor.userId) throw new DomainError('FORBIDDEN', 'Only people can hold locks.');
+    const depth = target.kind === 'document' ? '0' : input.depth;
+    const organisationId = organisationOf(target);
+    const wanted: LockOn = { place: await this.placeOf(target), depth };
+    const conflicting = await this.liveWhere(organisationId, actor, async (existing) =>
+      (existing.scope === 'exclusive' || input.scope === 'exclusive') && lockConflicts(await this.lockOn(existing, depth === 'infinity'), wanted));
+    if (conflicting.length > 0) throw new DomainError('LOCKED', 'The resource is already locked.', { details: { conflictingLock: true } });
+    const now = this.o.clock.now();
+    const lock: ResourceLock = {
+      token: `urn:uuid:${randomUUID()}`, organisationId, depth, scope: input.scope, userId: actor.userId, owner: input.owner, rootPath: input.rootPath,
+      documentId: target.kind === 'document' ? target.document.id : null, collectionId: target.kind === 'collection' ? target.collection.id : null,
+      timeoutSeconds: input.timeoutSeconds, expiresAt: new Date(now.getTime() + input.timeoutSeconds * 1000).toISOString(), createdAt: now.toISOString(),
+    };
+    await this.o.store.transaction(async (repos) => {
+      await repos.locks.deleteExpired(now.toISOString());
+      await repos.locks.insert(lock);
+      await repos.audit.insert([auditEvent(actor, 'dav.lock', lockTarget(lock), decision, now)]);
+    });
+    return lock;
+  }
+
+  /** Extends a lock; only its holder may. */
+  async refresh(actor: Actor, lock: ResourceLock, timeoutSeconds: number): Promise<ResourceLock> {
+    if (lock.userId !== actor.userId) throw new DomainError('FORBIDDEN', 'That lock belongs to someone else.');
+    const expiresAt = new Date(this.o.clock.now().getTime() + timeoutSeconds * 1000).toISOString();
+    await this.repos.locks.refresh(lock.token, timeoutSeconds, expiresAt);
+    return { ...lock, timeoutSeconds, expiresAt };
+  }
+
+  /**
+   * Releases a lock. Its holder may; anyone else needs `lock.break` on the organisation that owns the
+   * locked resource (its org admins and security admins), decided and audited; others get NOT_FOUND.
+   */
+  async release(actor: Actor, token: string): Promise<void> {
+    const lock = await this.byToken(actor, token);
+    if (!lock) throw notFound('lock');
+    const now = this.o.clock.now();
+    if (lock.userId === actor.userId) {
+      await this.o.store.transaction(async (repos) => {
+        await repos.locks.delete(lock.token);
+        await repos.audit.insert([auditEvent(actor, 'dav.unlock', lockTarget(lock), { allow: true, reason: 'holder', via: null }, now)]);
+      });
+      return;
+    }
+    const decision = await this.o.access.require(actor, 'lock.break', { kind: 'organisation', organisationId: lock.organisationId }, lockTarget(lock));
+    await this.o.store.transaction(async (repos) => {
+      await repos.locks.delete(lock.token);
+      await repos.audit.insert([auditEvent(actor, 'lock.break', lockTarget(lock), decision, now)]);
+    });
+  }
+
+  /** A live lock by its token, or undefined (expired, lapsed or unknown). */
+  async byToken(witness: Actor, token: string): Promise<ResourceLock | undefined> {
+    const lock = await this.repos.locks.byToken(token);
+    if (!lock || lock.expiresAt <= this.o.clock.now().toISOString()) return undefined;
+    return (await this.stillHeld(lock, witness)) ? lock : undefined;
+  }
+
+  /** Live locks that apply to a resource (itself, or a depth-infinity lock above it), or to a new member of `parent`. */
+  async applying(witness: Actor, target: LockTarget | { kind: 'new-member'; parent: Collection }): Promise<ResourceLock[]> {
+    const organisationId = target.kind === 'new-member' ? target.parent.organisationId : organisationOf(target);
+    const place: Place = target.kind === 'new-member'
+      ? { documentId: null, collectionId: null, ancestors: await this.ancestry(target.parent.id) }
+      : await this.placeOf(target);
+    return this.liveWhere(organisationId, witness, (l) => lockApplies(lockOnShallow(l), place));
+  }
+
+  /**
+   * Live locks applying to each of many resources in one organisation (WebDAV lockdiscovery over a
+   * listing): `places` maps a resource id to where it sits.
+   */
+  async applyingToMany(witness: Actor, organisationId: string, places: Map<string, Place>): Promise<Map<string, ResourceLock[]>> {
+    const out = new Map<string, ResourceLock[]>();
+    const all = [...places.values()];
+    const locks = await this.liveWhere(organisationId, witness, (l) => all.some((place) => lockApplies(lockOnShallow(l), place)));
+    if (locks.length === 0) return out;
+    for (const [id, place] of places) {
+      const applying = locks.filter((l) => lockApplies(lockOnShallow(l), place));
+      if (applying.length > 0) out.set(id, applying);
+    }
+    return out;
+  }
+
+  /** Locks applying to a document or collection, by id (REST and the web interface). */
+  async listOn(actor: Actor, on: { documentId: string } | { collectionId: string }): Promise<LockListing[]> {
+    if ('documentId' in on) {
+      const document = await this.repos.documents.byId(on.documentId);
+      if (!document) throw notFound('document');
+      return this.listFor(actor, { kind: 'document', document });
+    }
+    const collection = await this.repos.collections.byId(on.collectionId);
+    if (!collection || collection.deletedAt) throw notFound('collection');
+    return this.listFor(actor, { kind: 'collection', collection });
+  }
+
+  /** Locks on a document or collection for the person looking at it (anyone who may see it, as in WebDAV lockdiscovery). */
+  async listFor(actor: Actor, target: LockTarget): Promise<LockListing[]> {
+    if (!(await this.mayManage(actor, organisationOf(target)))) {
+      if (target.kind === 'document') await this.o.access.require(actor, 'document.read', documentResource(target.document), { organisationId: target.document.organisationId, ids: { documentId: target.document.id } });
+      else await this.o.access.require(actor, 'collection.list', collectionResource(target.collection), { organisationId: target.collection.organisationId, ids: { collectionId: target.collection.id } });
+    }
+    return this.withHolders(await this.applying(actor, target));
+  }
+
+  /** Every live lock on an organisation's resources, for its admins (`lock.list`). */
+  async listForOrganisation(actor: Actor, organisationId: string): Promise<LockListing[]> {
+    await this.o.access.require(actor, 'lock.list', { kind: 'organisation', organisationId }, { organisationId, ids: {} });
+    return this.withHolders(await this.live(organisationId, actor));
+  }
+
+  /**
+   * Locks that stop applying because the resource is deleted or moved (RFC 4918 §7.5: locks do not
+   * follow a resource). Read before the change; delete the returned tokens in its transaction.
+   */
+  async tokensOn(target: LockTarget): Promise<string[]> {
+    const organisationId = organisationOf(target);
+    const locks = await this.repos.locks.liveInOrganisation(organisationId, this.o.clock.now().toISOString());
+    if (locks.length === 0) return [];
+    const place = await this.placeOf(target);
+    const out: string[] = [];
+    for (const l of locks) if (lockWithin(await this.lockOn(l, true), place)) out.push(l.token);
+    return out;
+  }
+
+  /** Where a document or collection sits in the file plan, by id. */
+  async placeOf(target: LockTarget): Promise<Place> {
+    return target.kind === 'document'
+      ? { documentId: target.document.id, collectionId: null, ancestors: await this.ancestry(target.document.collectionId) }
+      : { documentId: null, collectionId: target.collection.id, ancestors: target.collection.parentId ? await this.ancestry(target.collection.parentId) : [] };
+  }
+
+  /** The collection and those above it, nearest first. */
+  private async ancestry(collectionId: string): Promise<string[]> {
+    const out: string[] = [];
+    let id: string | null = collectionId;
+    while (id && !out.includes(id)) {
+      out.push(id);
+      id = (await this.repos.collections.byId(id))?.parentId ?? null;
+    }
+    return out;
+  }
+
+  /** The lock's resource and (when `deep`, for questions about what lies inside a collection) where it sits. */
+  private async lockOn(lock: ResourceLock, deep: boolean): Promise<LockOn> {
+    if (!deep) return lockOnShallow(lock);
+    if (lock.documentId) {
+      const document = await this.repos.documents.byId(lock.documentId);
+      return { depth: lock.depth, place: { documentId: lock.documentId, collectionId: null, ancestors: document ? await this.ancestry(document.collectionId) : [] } };
+    }
+    const collection = await this.repos.collections.byId(lock.collectionId!);
+    return { depth: lock.depth, place: { documentId: null, collectionId: lock.collectionId, ancestors: collection?.parentId ? await this.ancestry(collection.parentId) : [] } };
+  }
+
+  /** Every live lock of an organisation, after lapsing those whose holder has lost write access. */
+  private async live(organisationId: string, witness: Actor): Promise<ResourceLock[]> {
+    return this.liveWhere(organisationId, witness, () => true);
+  }
+
+  /**
+   * The unexpired locks of an organisation that match, each checked for lapse once it matters: a
+   * lock is evaluated (and may lapse) whenever it would bind, be shown or be conflicted with.
+   */
+  private async liveWhere(organisationId: string, witness: Actor, matches: (lock: ResourceLock) => boolean | Promise<boolean>): Promise<ResourceLock[]> {
+    const locks = await this.repos.locks.liveInOrganisation(organisationId, this.o.clock.now().toISOString());
+    const out: ResourceLock[] = [];
+    for (const lock of locks) if ((await matches(lock)) && (await this.stillHeld(lock, witness))) out.push(lock);
+    return out;
+  }
+
+  /**
+   * Asks decide(), with fresh arrangements, whether the holder could still make the write the lock
+   * protects. If not (disabled, arrangement suspended or ended, clearance lowered, team changed,
+   * resource moved out of reach or deleted) the lock lapses: deleted, and audited with the reason.
+   */
+  private async stillHeld(lock: ResourceLock, witness: Actor): Promise<boolean> {
+    const reason = await this.lapseReason(lock);
+    if (reason === null) return true;
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (repos) => {
+      // Only the request that removes it records the lapse, so concurrent readers audit it once.
+      if (await repos.locks.delete(lock.token)) {
+        const noticedBy: Actor = { kind: 'system', userId: null, organisationId: null, roles: [], teams: [], clearance: 'OFFICIAL', channel: witness.channel, clientAddress: witness.clientAddress, requestId: witness.requestId };
+        await repos.audit.insert([auditEvent(noticedBy, 'lock.lapse', { ...lockTarget(lock), ids: { ...lockTarget(lock).ids, holderId: lock.userId } }, { allow: false, reason, via: null }, now)]);
+      }
+    });
+    return false;
+  }
+
+  private async lapseReason(lock: ResourceLock): Promise<string | null> {
+    const user = await this.repos.users.byId(lock.userId);
+    if (!user) return 'holder_unknown';
+    if (user.disabled) return 'holder_disabled';
+    const holder = actorFor(user, { channel: 'webdav', clientAddress: null, requestId: null });
+    const context = await this.o.access.context(holder, [lock.organisationId]);
+    let decision: Decision;
+    if (lock.documentId) {
+      const document = await this.repos.documents.byId(lock.documentId);
+      if (!document || document.deletedAt || document.organisationId !== lock.organisationId) return 'resource_gone';
+      decision = decide(holder, 'document.version', documentResource(document), context);
+    } else {
+      const collection = await this.repos.collections.byId(lock.collectionId!);
+      if (!collection || collection.deletedAt || collection.organisationId !== lock.organisationId) return 'resource_gone';
+      decision = decide(holder, 'document.create', collectionResource(collection), context);
+    }
+    return decision.allow ? null : decision.reason;
+  }
+
+  private async requireWrite(actor: Actor, target: LockTarget): Promise<Decision> {
+    if (target.kind === 'document') {
+      const d = target.document;
+      return this.o.access.require(actor, 'document.version', documentResource(d), { organisationId: d.organisationId, ids: { documentId: d.id } });
+    }
+    const c = target.collection;
+    return this.o.access.require(actor, 'document.create', collectionResource(c), { organisationId: c.organisationId, ids: { collectionId: c.id } });
+  }
+
+  private async mayManage(actor: Actor, organisationId: string): Promise<boolean> {
+    return decide(actor, 'lock.list', { kind: 'organisation', organisationId }, await this.o.access.context(actor, [organisationId])).allow;
+  }
+
+  private async withHolders(locks: ResourceLock[]): Promise<LockListing[]> {
+    const out: LockListing[] = [];
+    for (const lock of locks) {
+      const resource = lock.documentId ? await this.repos.documents.byId(lock.documentId) : await this.repos.collections.byId(lock.collectionId!);
+      out.push({ lock, holder: await this.holder(lock), resourceName: resource?.name ?? '' });
+    }
+    return out;
+  }
+
+  private async holder(lock: ResourceLock): Promise<LockHolder> {
+    const user = await this.repos.users.byId(lock.userId);
+    return { userId: lock.userId, name: user?.name ?? 'an unknown person', email: user?.email ?? '' };
+  }
+
+  private async lockedError(lock: ResourceLock): Promise<DomainError> {
+    const holder = await this.holder(lock);
+    const until = `${lock.expiresAt.slice(0, 10)} ${lock.expiresAt.slice(11, 16)} UTC`;
+    const what = lock.documentId ? 'This document' : 'This folder';
+    return new DomainError('LOCKED',
+      `${what} is locked for editing by ${holder.name} (${holder.email}) until ${until}. Ask them to finish and unlock it, `
+      + 'or ask an administrator of the organisation that owns it to break the lock. If you hold the lock, send its token (Lock-Token header).',
+      { details: { lockedBy: holder.email, lockedUntil: lock.expiresAt, lockRoot: lock.rootPath } });
+  }
+}
+
+function organisationOf(target: LockTarget): string {
+  return target.kind === 'document' ? target.document.organisationId : target.collection.organisationId;
+}
+
+function organisationOfTouch(t: WriteTouch): string {
+  return t.kind === 'content' ? organisationOf(t.target) : t.collection.organisationId;
+}
+
+/** For "does it apply here" questions only the lock's own resource matters, not where that sits. */
+function lockOnShallow(lock: ResourceLock): LockOn {
+  return { depth: lock.depth, place: { documentId: lock.documentId, collectionId: lock.collectionId, ancestors: [] } };
+}
+
+function lockTarget(lock: ResourceLock): AuditTarget {
+  return {
+    organisationId: lock.organisationId,
+    ids: { lockToken: lock.token, ...(lock.documentId ? { documentId: lock.documentId } : { collectionId: lock.collectionId! }) },
+  };
+}
