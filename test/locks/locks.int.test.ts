@@ -54,7 +54,7 @@ describe.each(DIALECTS)('locks on %s', (dialect) => {
     });
     expect(proposed.statusCode, proposed.body).toBe(201);
     const arrangementId = proposed.json().id as string;
-    expect((await api(s.app, partnerAdmin).post(`arrangements/${arrangementId}/accept`)).json().status).toBe('active');
+    expect((await api(s.app, partnerAdmin).post(`arrangements/${arrangementId}/accept`, { revision: proposed.json().revision })).json().status).toBe('active');
     return { host, partner, hostAdmin, partnerAdmin, hostStaff, partnerStaff, partnerMember, arrangementId };
   }
 
