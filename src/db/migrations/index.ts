@@ -2,10 +2,14 @@
 import type { Kysely } from 'kysely';
 import type { DialectCaps } from '../kysely.js';
 import * as m202611261800 from './202611261800_initial.js';
+import * as m202611300108 from './202611300108_sign_in_state.js';
 
 export interface Migration {
   name: string;
   up(db: Kysely<any>, caps: DialectCaps): Promise<void>;
 }
 
-export const migrations: Migration[] = [{ name: '202611261800_initial', up: m202611261800.up }];
+export const migrations: Migration[] = [
+  { name: '202611261800_initial', up: m202611261800.up },
+  { name: '202611300108_sign_in_state', up: m202611300108.up },
+];
