@@ -8,6 +8,9 @@ import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/
 import { PASSWORD, addPerson, enrolTotp, totp } from '../ui/support.js';
 import { openReopenableVault, postSignIn, signInWithCode, type ReopenableVault } from './support.js';
 
+// Every attempt runs argon2id; on a busy machine a few dozen of them take minutes.
+const SLOW = { timeout: 300_000 };
+
 let clamd: TestClamd;
 beforeAll(async () => {
   clamd = await startTestClamd();
@@ -37,7 +40,7 @@ describe.each(DIALECTS)('sign-in state on %s', (dialect) => {
     await t?.close();
   });
 
-  it('refuses a TOTP code that was already used, even after the server restarts', async () => {
+  it('refuses a TOTP code that was already used, even after the server restarts', SLOW, async () => {
     const admin = await addPerson(t.vault, org.slug, { roles: ['org_admin'] });
     const secret = await enrolTotp(t.vault, admin.id);
     const code = totp(secret);
@@ -49,7 +52,7 @@ describe.each(DIALECTS)('sign-in state on %s', (dialect) => {
     expect(replayed.body).toContain('The code is not right');
   });
 
-  it("keeps an address's failure count across a restart", { timeout: 240_000 }, async () => {
+  it("keeps an address's failure count across a restart", SLOW, async () => {
     const address = '192.0.2.20';
     for (let i = 0; i < 30; i++) expect((await postSignIn(t.app, address, `nobody-${i}@${org.slug}.test`, 'wrong password here')).statusCode).toBe(401);
     await t.reopen();
@@ -59,14 +62,14 @@ describe.each(DIALECTS)('sign-in state on %s', (dialect) => {
     expect(refused.body).toContain('Too many failed sign-in attempts');
   });
 
-  it("keeps an account's failure count from one address across a restart", async () => {
+  it("keeps an account's failure count from one address across a restart", SLOW, async () => {
     const member = await addPerson(t.vault, org.slug, { teams: ['hr'] });
     for (let i = 0; i < 5; i++) expect((await postSignIn(t.app, '192.0.2.30', member.email, 'wrong password here')).statusCode).toBe(401);
     await t.reopen();
     expect((await postSignIn(t.app, '192.0.2.30', member.email, PASSWORD)).statusCode).toBe(429);
   });
 
-  it('answers a real and an unknown account identically after six failures, and the owner still gets in from elsewhere', async () => {
+  it('answers a real and an unknown account identically after six failures, and the owner still gets in from elsewhere', SLOW, async () => {
     const member = await addPerson(t.vault, org.slug, { teams: ['hr'] });
     const ghost = `${randomUUID().slice(0, 8)}@${org.slug}.test`;
     const real: ReturnType<typeof observable>[] = [];
@@ -85,7 +88,7 @@ describe.each(DIALECTS)('sign-in state on %s', (dialect) => {
     expect(owner.headers.location).toBe('/');
   });
 
-  it('never locks the owner out, however many addresses guess', { timeout: 240_000 }, async () => {
+  it('never locks the owner out, however many addresses guess', SLOW, async () => {
     const member = await addPerson(t.vault, org.slug, { teams: ['hr'] });
     // Twelve failures from three networks: past the account-wide limit (slowed), under each network's.
     for (let a = 0; a < 3; a++) {
@@ -95,7 +98,7 @@ describe.each(DIALECTS)('sign-in state on %s', (dialect) => {
     expect(owner.statusCode).toBe(303);
   });
 
-  it('throttles guessing of the second factor by someone who has the password', async () => {
+  it('throttles guessing of the second factor by someone who has the password', SLOW, async () => {
     const admin = await addPerson(t.vault, org.slug, { roles: ['security_admin'] });
     const secret = await enrolTotp(t.vault, admin.id);
     const wrong = totp(secret, 40);

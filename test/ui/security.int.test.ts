@@ -428,7 +428,7 @@ describe('cookies behind a TLS-terminating proxy', () => {
     expect(res.headers['strict-transport-security']).toContain('max-age=');
   });
 
-  it('slows down an address after many failed sign-ins, for every account', async () => {
+  it('slows down an address after many failed sign-ins, for every account', { timeout: 300_000 }, async () => {
     const org = await createOrganisation(t.vault);
     const headers = { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.9', 'content-type': 'application/x-www-form-urlencoded' };
     const cookies = { '__Host-strongroom-csrf': 'a'.repeat(32) };
