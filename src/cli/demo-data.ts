@@ -98,7 +98,7 @@ export async function seedDemo(vault: Vault, config: Config): Promise<void> {
     '',
     `Web interface:  ${base}/`,
     `API docs:       ${base}/api/docs`,
-    `API token for ${admin.email}: ${secret}`,
+    `API token for ${admin.email} (works once they have set up their authenticator app): ${secret}`,
     `  curl -H "Authorization: Bearer ${secret}" ${base}/api/v1/collections`,
     `WebDAV:         ${base}/dav/ (create an app password: strongroom app-password create --user ${admin.email})`,
     '',

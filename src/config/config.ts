@@ -35,6 +35,8 @@ const configSchema = z
     auditOrigin: z.string().min(1),
     /** Where offsite copies (replica, audit checkpoints) are written; never inside dataDir by default. */
     offsiteDir: z.string().min(1),
+    /** Bearer token a Prometheus scraper must present at /metrics; unset = loopback clients only. */
+    metricsToken: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     role: z.enum(['all', 'web', 'worker']),
   });
@@ -71,6 +73,7 @@ const ENV_NAMES: Record<string, string> = {
   auditCheckpointSeconds: 'STRONGROOM_AUDIT_CHECKPOINT_SECONDS',
   auditOrigin: 'STRONGROOM_AUDIT_ORIGIN',
   offsiteDir: 'STRONGROOM_OFFSITE',
+  metricsToken: 'STRONGROOM_METRICS_TOKEN',
   logLevel: 'STRONGROOM_LOG_LEVEL',
   role: 'STRONGROOM_ROLE',
 };
@@ -97,6 +100,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     auditCheckpointSeconds: env.STRONGROOM_AUDIT_CHECKPOINT_SECONDS ?? '10',
     auditOrigin: env.STRONGROOM_AUDIT_ORIGIN ?? 'strongroom.local/audit',
     offsiteDir: path.resolve(env.STRONGROOM_OFFSITE || defaultOffsiteDir(dataDir)),
+    metricsToken: env.STRONGROOM_METRICS_TOKEN || undefined,
     logLevel: env.STRONGROOM_LOG_LEVEL ?? 'info',
     role: env.STRONGROOM_ROLE ?? 'all',
   };

@@ -34,7 +34,10 @@ export interface UsersTable {
   recovery_codes: string | null;
   disabled: number;
   failed_sign_ins: number;
+  /** No longer written: sign-in throttling lives in sign_in_throttles and never locks an account. */
   locked_until: string | null;
+  /** The 30-second TOTP step last accepted for this person; a code at or before it is a replay. */
+  totp_last_step: number | null;
   created_at: string;
 }
 
@@ -206,6 +209,13 @@ export interface SessionsTable {
   expires_at: string;
 }
 
+/** Failed sign-in attempts counted per key (address, account at address, account) in a fixed window. */
+export interface SignInThrottlesTable {
+  key: string;
+  failures: number;
+  window_ends_at: string;
+}
+
 export interface DeadPropertiesTable {
   document_id: string;
   namespace: string;
@@ -250,6 +260,7 @@ export interface Schema {
   jobs: JobsTable;
   notifications: NotificationsTable;
   sessions: SessionsTable;
+  sign_in_throttles: SignInThrottlesTable;
   dead_properties: DeadPropertiesTable;
   resource_locks: ResourceLocksTable;
   key_values: KeyValueTable;

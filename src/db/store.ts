@@ -10,6 +10,7 @@ import { LocksRepo } from './repos/locks.repo.js';
 import { NotificationsRepo } from './repos/notifications.repo.js';
 import { OrganisationsRepo } from './repos/organisations.repo.js';
 import { SessionsRepo } from './repos/sessions.repo.js';
+import { SignInThrottlesRepo } from './repos/sign-in-throttles.repo.js';
 import { UsersRepo } from './repos/users.repo.js';
 import { DavRepo } from './repos/dav.repo.js';
 import { SettingsRepo } from './repos/settings.repo.js';
@@ -25,6 +26,7 @@ export interface Repos {
   jobs: JobsRepo;
   notifications: NotificationsRepo;
   sessions: SessionsRepo;
+  signInThrottles: SignInThrottlesRepo;
   dav: DavRepo;
   locks: LocksRepo;
   settings: SettingsRepo;
@@ -41,6 +43,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps): 
     jobs: new JobsRepo(db, caps),
     notifications: new NotificationsRepo(db),
     sessions: new SessionsRepo(db),
+    signInThrottles: new SignInThrottlesRepo(db),
     dav: new DavRepo(db),
     locks: new LocksRepo(db),
     settings: new SettingsRepo(db),

@@ -3,7 +3,7 @@ import { DomainError } from './errors.js';
 import { validateName } from './names.js';
 
 describe('validateName', () => {
-  it.each(['report.pdf', 'Payslips Oct 2026.csv', 'café menu.docx', 'a'.repeat(255)])('accepts %s', (name) => {
+  it.each(['report.pdf', 'Payslips Oct 2026.csv', 'café menu.docx', 'a'.repeat(255), 'CONTRACT.pdf', 'console.log', 'nullable.txt', 'LPT10.txt', 'COM0x', 'auxiliary', '.con', 'Ārd Mhacha.txt', 'מסמך.txt', 'تقرير.pdf', 'emoji 📄.txt'])('accepts %s', (name) => {
     expect(validateName(name)).toBe(name.normalize('NFC'));
   });
 
@@ -18,6 +18,32 @@ describe('validateName', () => {
     ['x'.repeat(256), 'too long'],
     [' leading', 'space'],
     ['trailing.', 'full stop'],
+    ['next\u0085line.txt', 'control character'],
+    ['c1\u009bcontrol', 'control character'],
+    ['invoice\u202Etxt.exe', 'invisible'],
+    ['embed\u202Aname', 'invisible'],
+    ['isolate\u2066name', 'invisible'],
+    ['mark\u200Fname', 'invisible'],
+    ['zero\u200Bwidth.txt', 'invisible'],
+    ['joiner\u200Dname', 'invisible'],
+    ['word\u2060joiner', 'invisible'],
+    ['bom\uFEFF.txt', 'invisible'],
+    ['soft\u00ADhyphen', 'invisible'],
+    ['line\u2028separator', 'invisible'],
+    ['lone\uD800surrogate', 'invisible'],
+    ['CON', 'reserved'],
+    ['con', 'reserved'],
+    ['nul.txt', 'reserved'],
+    ['NUL.tar.gz', 'reserved'],
+    ['LPT1', 'reserved'],
+    ['lpt9.doc', 'reserved'],
+    ['COM1', 'reserved'],
+    ['com\u00B9.txt', 'reserved'],
+    ['AUX', 'reserved'],
+    ['PRN.csv', 'reserved'],
+    ['CONIN$', 'reserved'],
+    ['conout$.log', 'reserved'],
+    ['CON .txt', 'reserved'],
   ])('refuses %j with a clear message', (name, message) => {
     expect(() => validateName(name)).toThrow(DomainError);
     expect(() => validateName(name)).toThrow(new RegExp(message));

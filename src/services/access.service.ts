@@ -19,6 +19,15 @@ export function documentResource(d: Document): DocumentResource {
   };
 }
 
+/** Refusals that someone allowed to see the document is told about (423), by decision reason. */
+const LOCKED_BECAUSE: Readonly<Record<string, string>> = {
+  pending_scan: 'This file is still being checked for malware; it can be used once the check is clean.',
+  quarantined: 'This file was quarantined as malware. A security admin can release or destroy it.',
+  version_pending: 'This version is still being checked for malware. Try again shortly.',
+  version_infected: 'This version has been quarantined as malware and cannot be downloaded.',
+  version_blocked: 'This version has been quarantined (its file type is not allowed) and cannot be downloaded.',
+};
+
 export class AccessService {
   constructor(private readonly store: Store, private readonly clock: Clock) {}
 
@@ -43,11 +52,8 @@ export class AccessService {
     if (!decision.allow) {
       await this.recordDenial(actor, action, target, decision);
       // Someone who may see the document is told why they cannot have it yet; nobody else learns it exists.
-      if (resource.kind === 'document' && (decision.reason === 'pending_scan' || decision.reason === 'quarantined') && decide(actor, 'document.read', resource, context).allow) {
-        throw new DomainError('LOCKED', decision.reason === 'pending_scan'
-          ? 'This file is still being checked for malware; it can be used once the check is clean.'
-          : 'This file was quarantined as malware. A security admin can release or destroy it.');
-      }
+      const why = LOCKED_BECAUSE[decision.reason];
+      if (resource.kind === 'document' && why && decide(actor, 'document.read', resource, context).allow) throw new DomainError('LOCKED', why);
       throw notFound(resource.kind === 'collection' ? 'collection' : resource.kind === 'document' ? 'document' : 'resource');
     }
     return decision;

@@ -3,6 +3,7 @@
 // WebDAV face of write locks (the locks themselves live in LocksService and bind every interface).
 // Every decision still goes through AccessService (and so the single decide()); every change is audited.
 import { decide } from '../domain/access/policy.js';
+import { DomainError } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Collection, Document, Organisation } from '../domain/types.js';
 import type { Store } from '../db/store.js';
@@ -20,6 +21,13 @@ export interface DeadProperty {
   name: string;
   value: string;
 }
+
+/**
+ * Dead properties one resource may hold, in number and in total bytes (namespace, name and value):
+ * plenty for Office, macOS and Windows metadata, too little to use the database as free storage.
+ */
+export const MAX_DEAD_PROPERTIES = 100;
+export const MAX_DEAD_PROPERTY_BYTES = 64 * 1024;
 
 export type PropertyChange = { op: 'set'; namespace: string; name: string; value: string } | { op: 'remove'; namespace: string; name: string };
 
@@ -95,7 +103,10 @@ export class DavService {
     return map;
   }
 
-  /** PROPPATCH: all changes or none, after the same decision as writing to the resource. */
+  /**
+   * PROPPATCH: all changes or none, after the same decision as writing to the resource. A result
+   * beyond the per-resource caps is refused whole (TOO_LARGE with `details.deadProperties`).
+   */
   async patchProperties(actor: Actor, target: DavTarget, changes: PropertyChange[]): Promise<void> {
     const { id, organisationId } = await this.requireWrite(actor, target);
     await this.o.locks.enforce(actor, [{ kind: 'content', target }]);
@@ -104,6 +115,12 @@ export class DavService {
       for (const c of changes) {
         if (c.op === 'set') await repos.dav.setProperty(id, c.namespace, c.name, c.value);
         else await repos.dav.removeProperty(id, c.namespace, c.name);
+      }
+      // Judged on the result, so replacing a value or removing one in the same request makes room.
+      const held = await repos.dav.properties(id);
+      const bytes = held.reduce((sum, p) => sum + Buffer.byteLength(p.namespace) + Buffer.byteLength(p.name) + Buffer.byteLength(p.value), 0);
+      if (held.length > MAX_DEAD_PROPERTIES || bytes > MAX_DEAD_PROPERTY_BYTES) {
+        throw new DomainError('TOO_LARGE', `A file or folder can hold at most ${MAX_DEAD_PROPERTIES} custom properties, ${MAX_DEAD_PROPERTY_BYTES / 1024} KiB in all; nothing was changed.`, { details: { deadProperties: true } });
       }
       await repos.audit.insert([auditEvent(actor, 'dav.proppatch', { organisationId, ids: target.kind === 'document' ? { documentId: id } : { collectionId: id } }, { allow: true, reason: 'policy', via: null }, now)]);
     });

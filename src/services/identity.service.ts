@@ -2,6 +2,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import argon2 from 'argon2';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
+import { credentialsUsable } from '../domain/identity/mfa.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Channel, Classification, Organisation, Role, User } from '../domain/types.js';
@@ -161,14 +162,16 @@ export class IdentityService {
   }
 
   /**
-   * Resolves a bearer token or app password to its user. Unknown, revoked or disabled → UNAUTHENTICATED.
-   * The user row is read on every request, so disabling someone takes effect at once.
+   * Resolves a bearer token or app password to its user. Unknown, revoked or disabled → UNAUTHENTICATED;
+   * someone whose roles need a second factor they have not set up → FORBIDDEN (a token would skip it).
+   * The user row is read on every request, so disabling someone or resetting their MFA takes effect at once.
    */
   async authenticateSecret(secret: string, allowed: ('api_token' | 'app_password')[]): Promise<User> {
     const credential = await this.o.store.repos.users.credentialBySecretHash(hashSecret(secret));
     if (!credential || credential.revokedAt || !allowed.includes(credential.kind)) throw unauthenticated();
     const user = await this.o.store.repos.users.byId(credential.userId);
     if (!user || user.disabled) throw unauthenticated();
+    if (!credentialsUsable(user)) throw mfaNotSetUp();
     return user;
   }
 
@@ -178,6 +181,9 @@ export class IdentityService {
     return argon2.verify(state.password_hash, password);
   }
 }
+
+const mfaNotSetUp = (): DomainError => new DomainError('FORBIDDEN',
+  'Your role needs two-factor authentication, which you have not set up yet. Sign in to the web interface to set it up; until then your API tokens and app passwords do not work.');
 
 export const unauthenticated = (): DomainError => new DomainError('UNAUTHENTICATED', 'Sign in first: a valid API token, app password or session is required.');
 

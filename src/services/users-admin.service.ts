@@ -30,13 +30,12 @@ export class UsersAdminService {
     return this.repos.users.listByOrganisation(organisationId);
   }
 
-  async get(actor: Actor, userId: string): Promise<User & { mfaSecretPending: boolean; locked: boolean }> {
+  async get(actor: Actor, userId: string): Promise<User & { mfaSecretPending: boolean }> {
     const user = await this.repos.users.byId(userId);
     if (!user || user.organisationId !== actor.organisationId) throw notFound('user');
     await this.requireManager(actor, { userId });
     const state = await this.repos.users.signInState(userId);
-    const locked = Boolean(state?.locked_until && Date.parse(state.locked_until) > this.o.clock.now().getTime());
-    return { ...user, mfaSecretPending: Boolean(state?.mfa_secret) && !state?.mfa_enabled, locked };
+    return { ...user, mfaSecretPending: Boolean(state?.mfa_secret) && !state?.mfa_enabled };
   }
 
   async update(actor: Actor, userId: string, change: UserChange): Promise<User> {
@@ -62,7 +61,7 @@ export class UsersAdminService {
     const user = await this.get(actor, userId);
     if (disabled && actor.userId === userId) throw invalid('You cannot disable your own account.');
     await this.o.store.transaction(async (repos) => {
-      await repos.users.update(userId, { disabled, ...(disabled ? {} : { failedSignIns: 0, lockedUntil: null }) });
+      await repos.users.update(userId, { disabled });
       if (disabled) await repos.sessions.deleteForUser(userId);
       await repos.audit.insert([this.event(actor, disabled ? 'user.disable' : 'user.enable', user, 'org_admin')]);
     });
@@ -72,7 +71,7 @@ export class UsersAdminService {
   async resetMfa(actor: Actor, userId: string): Promise<void> {
     const user = await this.get(actor, userId);
     await this.o.store.transaction(async (repos) => {
-      await repos.users.update(userId, { mfaSecret: null, mfaEnabled: false, recoveryCodes: null, failedSignIns: 0, lockedUntil: null });
+      await repos.users.update(userId, { mfaSecret: null, mfaEnabled: false, recoveryCodes: null });
       await repos.sessions.deleteForUser(userId);
       await repos.audit.insert([this.event(actor, 'user.mfa-reset', user, 'org_admin')]);
     });

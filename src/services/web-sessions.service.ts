@@ -1,12 +1,15 @@
 // Web sign-in: password, then a TOTP second factor (set up at first sign-in where a role needs it),
-// server-side sessions with idle and absolute timeouts, lockout, rate limiting and audit events.
+// server-side sessions with idle and absolute timeouts, throttling kept in the database, and audit events.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import argon2 from 'argon2';
 import { generateSecret, generateURI, verifySync } from 'otplib';
 import { DomainError, invalid } from '../domain/errors.js';
+import { mfaRequired } from '../domain/identity/mfa.js';
+import { SIGN_IN_THROTTLE, clientNetwork, signInVerdict, type ThrottleRule } from '../domain/identity/sign-in-throttle.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock } from '../domain/ports.js';
-import type { Actor, Role, User } from '../domain/types.js';
+import type { Actor, User } from '../domain/types.js';
 import type { Store } from '../db/store.js';
 import { auditEvent } from './audit-events.js';
 import { actorFor, type IdentityService, type RequestInfo } from './identity.service.js';
@@ -30,25 +33,20 @@ export interface WebSessionsOptions {
   absoluteHours?: number;
   /** How long a half-signed-in session (second factor still owed) lives. */
   pendingMinutes?: number;
-  maxFailures?: number;
-  lockMinutes?: number;
-  /** Sign-in attempts allowed per client address per window. */
-  perAddressLimit?: number;
-  perAddressWindowSeconds?: number;
+  /** How an attempt on an account under attack is made to wait (tests may observe it). */
+  sleep?: (ms: number) => Promise<unknown>;
 }
 
-/** Roles that can change who sees what: they must use a second factor. */
-export const MFA_ROLES: readonly Role[] = ['org_admin', 'security_admin', 'records_manager'];
 const RECOVERY_CODES = 10;
+/** Ended throttle windows are deleted at most this often (per process; any process may do it). */
+const SWEEP_EVERY_MS = 60_000;
 
 const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 const newSecret = (): string => randomBytes(32).toString('base64url');
 
 export class WebSessionsService {
-  private readonly attempts = new Map<string, number[]>();
-  /** Last accepted TOTP time step per user, so a code cannot be replayed (per process). */
-  private readonly lastStep = new Map<string, number>();
   private dummyHash: Promise<string> | null = null;
+  private lastSweep = 0;
 
   constructor(private readonly o: WebSessionsOptions) {}
 
@@ -60,40 +58,40 @@ export class WebSessionsService {
   private get absoluteMs() { return (this.o.absoluteHours ?? 12) * 3_600_000; }
   private get pendingMs() { return (this.o.pendingMinutes ?? 10) * 60_000; }
 
-  mfaRequired(user: User): boolean {
-    return user.roles.some((r) => MFA_ROLES.includes(r));
-  }
-
   /**
    * Checks e-mail and password. Returns a fresh session (any session presented is destroyed, so a
-   * planted id never survives sign-in) at stage 'mfa', 'mfa_setup' or 'active'.
+   * planted id never survives sign-in) at stage 'mfa', 'mfa_setup' or 'active'. Known and unknown
+   * e-mail addresses are counted, throttled and answered alike.
    */
   async signIn(email: string, password: string, request: RequestInfo, previousSessionId?: string): Promise<{ sessionId: string; stage: SessionStage; user: User }> {
     if (previousSessionId) await this.repos.sessions.delete(sha256(previousSessionId));
-    this.rateLimit(request.clientAddress ?? 'unknown');
-    const user = await this.repos.users.byEmail(email.trim().toLowerCase());
+    const address = email.trim().toLowerCase();
+    const keys = signInKeys(address, request.clientAddress);
+    const counted = await this.repos.signInThrottles.failures(Object.values(keys), this.nowIso());
+    const verdict = signInVerdict({ network: counted.get(keys.network)!, accountAtNetwork: counted.get(keys.accountAtNetwork)!, account: counted.get(keys.account)! });
+    const user = await this.repos.users.byEmail(address);
+    const actor = user ? actorFor(user, request) : anonymous(request);
+    if (verdict.refuse) {
+      await this.audit(actor, 'auth.sign-in', user ?? null, false, 'throttled');
+      throw throttled();
+    }
+    if (verdict.delayMs > 0) await (this.o.sleep ?? sleep)(verdict.delayMs);
+    const failed = async (reason: string) => {
+      await this.countFailure([[keys.network, SIGN_IN_THROTTLE.network], [keys.accountAtNetwork, SIGN_IN_THROTTLE.accountAtNetwork], [keys.account, SIGN_IN_THROTTLE.account]]);
+      await this.audit(actor, 'auth.sign-in', user ?? null, false, reason);
+      return badCredentials();
+    };
     if (!user) {
       // Spend the same time as a real check, so response times do not reveal which e-mails exist.
       await argon2.verify(await this.dummy(), password).catch(() => false);
-      this.noteFailure(request.clientAddress);
-      await this.audit(anonymous(request), 'auth.sign-in', null, false, 'unknown_user');
-      throw badCredentials();
+      throw await failed('unknown_user');
     }
-    const actor = actorFor(user, request);
     const state = await this.repos.users.signInState(user.id);
-    const now = this.o.clock.now();
-    if (state?.locked_until && Date.parse(state.locked_until) > now.getTime()) {
-      await this.audit(actor, 'auth.sign-in', user, false, 'locked');
-      throw locked(state.locked_until);
-    }
     const ok = Boolean(state?.password_hash) && (await argon2.verify(state!.password_hash!, password).catch(() => false));
-    if (!ok || user.disabled) {
-      if (!ok) await this.recordFailure(actor, user, state?.failed_sign_ins ?? 0);
-      else await this.audit(actor, 'auth.sign-in', user, false, 'disabled');
-      throw badCredentials();
-    }
-    const stage: SessionStage = state?.mfa_enabled ? 'mfa' : this.mfaRequired(user) ? 'mfa_setup' : 'active';
-    if (stage === 'active') await this.repos.users.update(user.id, { failedSignIns: 0, lockedUntil: null });
+    // A disabled account answers like a wrong password (and counts like one), whatever was typed.
+    if (!ok || user.disabled) throw await failed(ok ? 'disabled' : 'bad_password');
+    await this.repos.signInThrottles.clear(keys.accountAtNetwork);
+    const stage: SessionStage = state?.mfa_enabled ? 'mfa' : mfaRequired(user.roles) ? 'mfa_setup' : 'active';
     const sessionId = await this.create(user, stage);
     await this.audit(actor, stage === 'active' ? 'auth.sign-in' : 'auth.password', user, true, stage === 'active' ? 'password' : `password;${stage}`);
     return { sessionId, stage, user };
@@ -102,15 +100,13 @@ export class WebSessionsService {
   /** The second factor: a TOTP code or an unused recovery code. Rotates the session to 'active'. */
   async verifySecondFactor(session: WebSession, code: string, request: RequestInfo): Promise<string> {
     if (session.stage !== 'mfa') throw invalid('No second factor is owed for this session.');
-    this.rateLimit(request.clientAddress ?? 'unknown');
     const user = session.user;
     const actor = actorFor(user, request);
+    const keys = await this.requireSecondFactorAttempt(actor, user, 'auth.mfa');
     const state = await this.repos.users.signInState(user.id);
-    const now = this.o.clock.now();
-    if (state?.locked_until && Date.parse(state.locked_until) > now.getTime()) throw locked(state.locked_until);
     const clean = code.replace(/[\s-]/g, '');
     let how: string | null = null;
-    if (/^\d{6}$/.test(clean) && state?.mfa_secret && this.totpValid(user.id, state.mfa_secret, clean)) how = 'totp';
+    if (/^\d{6}$/.test(clean) && state?.mfa_secret && (await this.totpValid(user.id, state.mfa_secret, clean))) how = 'totp';
     else if (state?.recovery_codes) {
       const codes = JSON.parse(state.recovery_codes) as string[];
       const hash = sha256(clean.toLowerCase());
@@ -120,10 +116,11 @@ export class WebSessionsService {
       }
     }
     if (!how) {
-      await this.recordFailure(actor, user, state?.failed_sign_ins ?? 0, 'auth.mfa');
+      await this.countFailure(keys);
+      await this.audit(actor, 'auth.mfa', user, false, 'bad_code');
       throw invalid('The code is not right. Enter the 6-digit code shown in your authenticator app now, or a recovery code.', { field: 'code' });
     }
-    await this.repos.users.update(user.id, { failedSignIns: 0, lockedUntil: null });
+    await this.repos.signInThrottles.clear(secondFactorKey(user.id));
     const sessionId = await this.rotate(session, 'active');
     await this.audit(actor, 'auth.sign-in', user, true, `password+${how}`);
     return sessionId;
@@ -144,17 +141,18 @@ export class WebSessionsService {
   /** Confirms the first code, turns MFA on, and hands out recovery codes (shown once, stored hashed). */
   async completeMfaEnrolment(session: WebSession, code: string, request: RequestInfo): Promise<{ sessionId: string; recoveryCodes: string[] }> {
     if (session.stage !== 'mfa_setup') throw invalid('Two-factor authentication is already set up.');
-    this.rateLimit(request.clientAddress ?? 'unknown');
+    const actor = actorFor(session.user, request);
+    const keys = await this.requireSecondFactorAttempt(actor, session.user, 'auth.mfa-enrol');
     const state = await this.repos.users.signInState(session.user.id);
     const clean = code.replace(/\s/g, '');
-    if (!state?.mfa_secret || !/^\d{6}$/.test(clean) || !this.totpValid(session.user.id, state.mfa_secret, clean)) {
-      this.noteFailure(request.clientAddress);
+    if (!state?.mfa_secret || !/^\d{6}$/.test(clean) || !(await this.totpValid(session.user.id, state.mfa_secret, clean))) {
+      await this.countFailure(keys);
       throw invalid('The code is not right. Enter the 6-digit code your authenticator app shows for Strongroom.', { field: 'code' });
     }
     const recoveryCodes = Array.from({ length: RECOVERY_CODES }, () => randomBytes(5).toString('hex'));
-    await this.repos.users.update(session.user.id, { mfaEnabled: true, recoveryCodes: JSON.stringify(recoveryCodes.map(sha256)), failedSignIns: 0, lockedUntil: null });
+    await this.repos.users.update(session.user.id, { mfaEnabled: true, recoveryCodes: JSON.stringify(recoveryCodes.map(sha256)) });
+    await this.repos.signInThrottles.clear(secondFactorKey(session.user.id));
     const sessionId = await this.rotate(session, 'active');
-    const actor = actorFor(session.user, request);
     await this.audit(actor, 'auth.mfa-enrol', session.user, true, 'totp');
     await this.audit(actor, 'auth.sign-in', session.user, true, 'password+totp');
     return { sessionId, recoveryCodes };
@@ -176,7 +174,7 @@ export class WebSessionsService {
       return null;
     }
     // Someone given an MFA role while signed in must set MFA up before going on.
-    if (row.stage === 'active' && this.mfaRequired(user) && !user.mfaEnabled) {
+    if (row.stage === 'active' && mfaRequired(user.roles) && !user.mfaEnabled) {
       await this.repos.sessions.setStage(idHash, 'mfa_setup');
       row.stage = 'mfa_setup';
     }
@@ -196,16 +194,18 @@ export class WebSessionsService {
    */
   async changePassword(session: WebSession, current: string, next: string, request: RequestInfo): Promise<string> {
     const actor = actorFor(session.user, request);
+    const keys = await this.requireSecondFactorAttempt(actor, session.user, 'auth.password-change');
     const state = await this.repos.users.signInState(session.user.id);
     const ok = Boolean(state?.password_hash) && (await argon2.verify(state!.password_hash!, current).catch(() => false));
     if (!ok) {
-      await this.recordFailure(actor, session.user, state?.failed_sign_ins ?? 0, 'auth.password-change');
+      await this.countFailure(keys);
+      await this.audit(actor, 'auth.password-change', session.user, false, 'bad_password');
       throw invalid('Your current password is not right.', { field: 'currentPassword' });
     }
     checkPasswordStrength(next);
     if (next === current) throw invalid('Choose a password different from your current one.', { field: 'password' });
     const passwordHash = await argon2.hash(next, { type: argon2.argon2id });
-    await this.repos.users.update(session.user.id, { passwordHash, failedSignIns: 0, lockedUntil: null });
+    await this.repos.users.update(session.user.id, { passwordHash });
     await this.repos.sessions.deleteForUser(session.user.id);
     const sessionId = await this.create(session.user, 'active');
     await this.audit(actor, 'auth.password-change', session.user, true, 'self');
@@ -237,43 +237,43 @@ export class WebSessionsService {
     return this.create(session.user, stage);
   }
 
-  private totpValid(userId: string, secret: string, token: string): boolean {
+  /** Checks a code, then claims its time step in the database so it works once, across restarts and processes. */
+  private async totpValid(userId: string, secret: string, token: string): Promise<boolean> {
     const epoch = Math.floor(this.o.clock.now().getTime() / 1000);
     const result = verifySync({ secret, token, epoch, epochTolerance: 30 });
     if (!result.valid) return false;
     const step = 'timeStep' in result && typeof result.timeStep === 'number' ? result.timeStep : Math.floor(epoch / 30) + (result.delta ?? 0);
-    if ((this.lastStep.get(userId) ?? -1) >= step) return false;
-    this.lastStep.set(userId, step);
-    return true;
+    return this.repos.users.acceptTotpStep(userId, step);
   }
 
-  private async recordFailure(actor: Actor, user: User, previous: number, action = 'auth.sign-in'): Promise<void> {
-    this.noteFailure(actor.clientAddress);
-    const failures = previous + 1;
-    const max = this.o.maxFailures ?? 5;
-    const lockedUntil = failures >= max ? new Date(this.o.clock.now().getTime() + (this.o.lockMinutes ?? 15) * 60_000).toISOString() : null;
-    await this.repos.users.update(user.id, { failedSignIns: lockedUntil ? 0 : failures, ...(lockedUntil ? { lockedUntil } : {}) });
-    await this.audit(actor, action, user, false, action === 'auth.mfa' ? 'bad_code' : 'bad_password');
-    if (lockedUntil) await this.audit(actor, 'auth.lockout', user, false, `failures:${failures}`);
+  /**
+   * Refuses a second-factor or current-password attempt once this person (from any network) or
+   * this network has failed too often; returns the counters a failure of this attempt adds to.
+   */
+  private async requireSecondFactorAttempt(actor: Actor, user: User, action: string): Promise<[string, ThrottleRule][]> {
+    const network = networkKey(actor.clientAddress);
+    const mine = secondFactorKey(user.id);
+    const counted = await this.repos.signInThrottles.failures([network, mine], this.nowIso());
+    if (counted.get(network)! >= SIGN_IN_THROTTLE.network.limit || counted.get(mine)! >= SIGN_IN_THROTTLE.secondFactor.limit) {
+      await this.audit(actor, action, user, false, 'throttled');
+      throw throttled();
+    }
+    return [[network, SIGN_IN_THROTTLE.network], [mine, SIGN_IN_THROTTLE.secondFactor]];
   }
 
-  /** Refuses an address that has failed too often lately (only failures count, so a shared office NAT is not punished for busy mornings). */
-  private rateLimit(address: string): void {
-    const now = this.o.clock.now().getTime();
-    const windowMs = (this.o.perAddressWindowSeconds ?? 300) * 1000;
-    const recent = (this.attempts.get(address) ?? []).filter((t) => t > now - windowMs);
-    this.attempts.set(address, recent);
-    if (recent.length >= (this.o.perAddressLimit ?? 30)) {
-      throw new DomainError('RATE_LIMITED', 'Too many failed sign-in attempts from your network. Wait a few minutes and try again.');
+  private async countFailure(counters: [string, ThrottleRule][]): Promise<void> {
+    const now = this.o.clock.now();
+    for (const [key, rule] of counters) {
+      await this.repos.signInThrottles.recordFailure(key, now.toISOString(), new Date(now.getTime() + rule.windowSeconds * 1000).toISOString());
+    }
+    if (now.getTime() - this.lastSweep > SWEEP_EVERY_MS) {
+      this.lastSweep = now.getTime();
+      await this.repos.signInThrottles.sweep(now.toISOString());
     }
   }
 
-  private noteFailure(address: string | null): void {
-    const key = address ?? 'unknown';
-    const recent = this.attempts.get(key) ?? [];
-    recent.push(this.o.clock.now().getTime());
-    this.attempts.set(key, recent);
-    if (this.attempts.size > 10_000) this.attempts.delete(this.attempts.keys().next().value as string);
+  private nowIso(): string {
+    return this.o.clock.now().toISOString();
   }
 
   private async dummy(): Promise<string> {
@@ -300,5 +300,19 @@ function equal(a: string, b: string): boolean {
 
 const badCredentials = (): DomainError => new DomainError('UNAUTHENTICATED', 'Enter a correct e-mail address and password.');
 
-const locked = (until: string): DomainError =>
-  new DomainError('LOCKED', `This account is locked after too many failed attempts. Try again after ${new Date(until).toISOString().slice(11, 16)} UTC, or ask your administrator.`);
+const throttled = (): DomainError =>
+  new DomainError('RATE_LIMITED', 'Too many failed sign-in attempts. Wait 15 minutes and try again, or ask your administrator for help.');
+
+// Counter keys hold hashes, never e-mail addresses, so the table names nobody.
+const networkKey = (clientAddress: string | null): string => `network:${sha256(clientNetwork(clientAddress))}`;
+const secondFactorKey = (userId: string): string => `second-factor:${userId}`;
+
+/** The three counters a password attempt is judged by; an unknown e-mail address gets them too. */
+function signInKeys(email: string, clientAddress: string | null) {
+  const network = clientNetwork(clientAddress);
+  return {
+    network: networkKey(clientAddress),
+    accountAtNetwork: `account-at-network:${sha256(`${email}\n${network}`)}`,
+    account: `account:${sha256(email)}`,
+  };
+}

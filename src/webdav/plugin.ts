@@ -391,8 +391,16 @@ class DavExchange {
       const rest = changes.filter((c) => !refused.includes(c));
       propstats = `${body('403 Forbidden', refused)}${rest.length ? body('424 Failed Dependency', rest) : ''}<D:responsedescription>Live properties cannot be changed.</D:responsedescription>`;
     } else {
-      await asForbidden(this.dav.patchProperties(this.actor, davTarget(target), changes), CHANGE);
-      propstats = body('200 OK', changes);
+      try {
+        await asForbidden(this.dav.patchProperties(this.actor, davTarget(target), changes), CHANGE);
+        propstats = body('200 OK', changes);
+      } catch (error) {
+        if (!(error instanceof DomainError && error.code === 'TOO_LARGE' && error.details?.deadProperties)) throw error;
+        // RFC 4918 §9.2.1: 507 for properties there is no room to record; the rest failed with them.
+        const sets = changes.filter((c) => c.op === 'set');
+        const removes = changes.filter((c) => c.op === 'remove');
+        propstats = `${sets.length ? body('507 Insufficient Storage', sets) : ''}${removes.length ? body('424 Failed Dependency', removes) : ''}<D:responsedescription>${escapeXml(error.message)}</D:responsedescription>`;
+      }
     }
     return this.reply.status(207).type('application/xml; charset=utf-8')
       .send(`${MULTISTATUS_OPEN}<D:response><D:href>${escapeXml(href(target.segments, target.kind === 'collection'))}</D:href>${propstats}</D:response>${MULTISTATUS_CLOSE}`);

@@ -5,8 +5,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { generateSecret } from 'otplib';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/config.js';
+import { mfaRequired } from '../../src/domain/identity/mfa.js';
 import type { Classification } from '../../src/domain/types.js';
 import { buildApp } from '../../src/http/app.js';
 import { serverExtensions } from '../../src/http/extensions.js';
@@ -88,6 +90,8 @@ export async function createOrganisation(vault: Vault, options: { region?: strin
         organisationSlug: slug, email, name: 'Test User', roles: spec.roles ?? ['member'], teams: spec.teams ?? [],
         clearance: spec.clearance ?? 'OFFICIAL-SENSITIVE', password: TEST_PASSWORD,
       });
+      // People whose roles need a second factor can use tokens only once it is set up.
+      if (mfaRequired(user.roles)) await vault.store.repos.users.update(user.id, { mfaSecret: generateSecret(), mfaEnabled: true });
       const { secret } = await vault.identity.createCredential(systemActor(), user.id, 'api_token', 'test');
       return { id: user.id, email, token: secret, organisationId: org.id };
     },

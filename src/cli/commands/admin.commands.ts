@@ -1,5 +1,6 @@
 // Administration commands: init, org add, user add, collection add, token create, app-password create.
 import type { Command } from 'commander';
+import { credentialsUsable } from '../../domain/identity/mfa.js';
 import { systemActor } from '../../services/identity.service.js';
 import { list, output, readStdin, say, withVault } from '../context.js';
 
@@ -99,10 +100,11 @@ export function registerAdminCommands(program: Command): void {
       .requiredOption('--user <email>', "the user's e-mail")
       .option('--name <name>', 'a label to recognise it by', name)
       .action(async (opts: { user: string; name: string }, command: Command) => {
-        const { secret } = await withVault(command, async (vault) => {
+        const { secret, usable } = await withVault(command, async (vault) => {
           const user = await vault.identity.userByEmail(opts.user);
-          return vault.identity.createCredential(systemActor(), user.id, kind, opts.name);
+          return { ...(await vault.identity.createCredential(systemActor(), user.id, kind, opts.name)), usable: credentialsUsable(user) };
         });
+        if (!usable) say(`Note: ${opts.user} must set up two-factor authentication (at their next web sign-in) before this works.`);
         output(secret);
       });
   }

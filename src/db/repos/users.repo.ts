@@ -54,9 +54,22 @@ export class UsersRepo {
   async signInState(id: string) {
     return this.db
       .selectFrom('users')
-      .select(['password_hash', 'mfa_secret', 'mfa_enabled', 'recovery_codes', 'failed_sign_ins', 'locked_until', 'disabled'])
+      .select(['password_hash', 'mfa_secret', 'mfa_enabled', 'recovery_codes', 'disabled'])
       .where('id', '=', id)
       .executeTakeFirst();
+  }
+
+  /**
+   * Accepts a TOTP time step for this person only if it is later than the last one accepted,
+   * compared and set in one statement so two processes cannot both accept the same code.
+   */
+  async acceptTotpStep(id: string, step: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('users').set({ totp_last_step: step })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   async listByOrganisation(organisationId: string): Promise<User[]> {
@@ -67,7 +80,7 @@ export class UsersRepo {
     id: string,
     patch: Partial<{
       name: string; roles: Role[]; teams: string[]; clearance: Classification; disabled: boolean; passwordHash: string;
-      mfaSecret: string | null; mfaEnabled: boolean; recoveryCodes: string | null; failedSignIns: number; lockedUntil: string | null;
+      mfaSecret: string | null; mfaEnabled: boolean; recoveryCodes: string | null;
     }>,
   ): Promise<void> {
     const set: Record<string, unknown> = {};
@@ -80,8 +93,6 @@ export class UsersRepo {
     if (patch.mfaSecret !== undefined) set.mfa_secret = patch.mfaSecret;
     if (patch.mfaEnabled !== undefined) set.mfa_enabled = patch.mfaEnabled ? 1 : 0;
     if (patch.recoveryCodes !== undefined) set.recovery_codes = patch.recoveryCodes;
-    if (patch.failedSignIns !== undefined) set.failed_sign_ins = patch.failedSignIns;
-    if (patch.lockedUntil !== undefined) set.locked_until = patch.lockedUntil;
     if (Object.keys(set).length === 0) return;
     await this.db.updateTable('users').set(set).where('id', '=', id).execute();
   }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, DocumentStatus, Role } from '../types.js';
 import type { Action, ContentAction } from './actions.js';
 import { ARRANGEMENT_ACTIONS, CONTENT_ACTIONS, ORGANISATION_ACTIONS, PERSON_ACTIONS } from './actions.js';
-import type { ArrangementResource, DecisionContext, Resource } from './policy.js';
+import type { ArrangementResource, DecisionContext, DocumentResource, Resource } from './policy.js';
 import { decide } from './policy.js';
 import type { ContentResource } from './reference-model.test-support.js';
 import {
@@ -432,6 +432,25 @@ describe('content actions: examples', () => {
     expect(decide(ownTeam, 'document.read', quarantined, context).allow).toBe(true);
     expect(decide(ownTeam, 'document.download', quarantined, context).allow).toBe(false);
     expect(decide(userOf('org-b', ['security_admin'], ['hr']), 'document.download', quarantined, context).allow).toBe(false);
+  });
+
+  it('lets no one download a version found infected or blocked, the security admin reviewing a newer pending one included', () => {
+    const pending = documentOf({ organisationId: 'org-a', status: 'pending_scan', serviceArea: 'hr' }) as DocumentResource;
+    const available = documentOf({ organisationId: 'org-a', status: 'available', serviceArea: 'hr' }) as DocumentResource;
+    const securityAdmin = userOf('org-a', ['security_admin'], ['hr']);
+    const ownTeam = userOf('org-a', ['member'], ['hr']);
+    for (const bad of ['infected', 'blocked'] as const) {
+      expect(decide(securityAdmin, 'document.download', { ...pending, versionScan: bad }, context)).toMatchObject({ allow: false, reason: `version_${bad}` });
+      expect(decide(securityAdmin, 'document.download', { ...available, versionScan: bad }, context)).toMatchObject({ allow: false, reason: `version_${bad}` });
+      expect(decide(ownTeam, 'document.download', { ...available, versionScan: bad }, context)).toMatchObject({ allow: false, reason: `version_${bad}` });
+      expect(decide(SYSTEM, 'document.download', { ...available, versionScan: bad }, context).allow).toBe(false);
+    }
+    expect(decide(securityAdmin, 'document.download', { ...pending, versionScan: 'pending' }, context)).toMatchObject({ allow: true, reason: 'security_admin_review' });
+    // An older clean version of a document under review waits for the review like the newest.
+    expect(decide(securityAdmin, 'document.download', { ...pending, versionScan: 'clean' }, context).allow).toBe(false);
+    expect(decide(ownTeam, 'document.download', { ...available, versionScan: 'pending' }, context)).toMatchObject({ allow: false, reason: 'version_pending' });
+    expect(decide(ownTeam, 'document.download', { ...available, versionScan: 'released' }, context).allow).toBe(true);
+    expect(decide(ownTeam, 'document.download', { ...available, versionScan: 'clean' }, context).allow).toBe(true);
   });
 
   // The two examples below follow from reading the status rules as prohibitions that bind every

@@ -1,6 +1,6 @@
 // The single policy decision point. Every interface and job asks decide(); none decides alone.
 // Deny by default: each rule below is an explicit grant, and anything it does not grant is refused.
-import type { AccessLevel, Actor, Arrangement, Classification, DocumentStatus, Role, ServiceArea } from '../types.js';
+import type { AccessLevel, Actor, Arrangement, Classification, DocumentStatus, Role, ScanStatus, ServiceArea } from '../types.js';
 import { classificationAtMost, levelAtLeast } from '../types.js';
 import type { Action, ArrangementAction, ContentAction, OrganisationAction, PersonAction } from './actions.js';
 import { CONTENT_ACTIONS, isContentAction, isOrganisationAction, isPersonAction } from './actions.js';
@@ -24,6 +24,11 @@ export interface DocumentResource {
   deleted: boolean;
   legalHold: boolean;
   arrangementId: string | null;
+  /**
+   * For a download: the scan verdict of the version asked for, which may be older than the current
+   * one. Without it the rule for the document's own status (its current version) is all there is.
+   */
+  versionScan?: ScanStatus;
 }
 
 export interface OrganisationResource {
@@ -80,6 +85,8 @@ const hasRole = (actor: Actor, role: Role): boolean => actor.roles.includes(role
 export function decide(actor: Actor, action: Action, resource: Resource, context: DecisionContext): Decision {
   // A legal hold binds everyone, the system's own jobs included.
   if (resource.kind === 'document' && resource.legalHold && action === 'document.delete') return deny('legal_hold');
+  // So does quarantine: malware is never handed out, whoever asks and by whatever route.
+  if (resource.kind === 'document' && action === 'document.download' && isQuarantinedScan(resource.versionScan)) return deny(`version_${resource.versionScan}`);
   if (actor.kind === 'system') {
     // So does consent: even an acceptance an administrator records is a pending partner's, to the terms it reviewed.
     const refusal = action === 'arrangement.accept' && resource.kind === 'arrangement' ? acceptanceRefusal(resource.arrangement, context.acceptance) : null;
@@ -144,6 +151,8 @@ function decideContent(
   return deny(resource.organisationId === actor.organisationId ? 'not_in_team' : 'no_arrangement');
 }
 
+const isQuarantinedScan = (scan: ScanStatus | undefined): boolean => scan === 'infected' || scan === 'blocked';
+
 const isUnderReview = (doc: DocumentResource): boolean => doc.status === 'pending_scan' || doc.status === 'quarantined';
 const isOwnSecurityAdmin = (actor: Actor, doc: DocumentResource): boolean =>
   doc.organisationId === actor.organisationId && hasRole(actor, 'security_admin');
@@ -155,11 +164,14 @@ function statusRefusal(actor: Actor, action: ContentAction, doc: DocumentResourc
     return deny('deleted');
   }
   if (isUnderReview(doc) && action !== 'document.read') {
-    // A pending file may be fetched by its organisation's security admin to decide on it;
-    // a quarantined one is downloadable by no one (release it first).
-    const reviewDownload = action === 'document.download' && doc.status === 'pending_scan' && isOwnSecurityAdmin(actor, doc);
+    // A pending file may be fetched by its organisation's security admin to decide on it, and only
+    // the version under review (not an older one); a quarantined one is downloadable by no one
+    // (release it first).
+    const reviewDownload = action === 'document.download' && doc.status === 'pending_scan' && isOwnSecurityAdmin(actor, doc) && (doc.versionScan ?? 'pending') === 'pending';
     if (!reviewDownload) return deny(doc.status);
   }
+  // An older version still being scanned (a rescan) waits for its verdict like a current one.
+  if (action === 'document.download' && doc.versionScan === 'pending' && doc.status !== 'pending_scan') return deny('version_pending');
   return null;
 }
 

@@ -1,6 +1,8 @@
 // Health, readiness, Prometheus metrics and the audit log's public key.
-import type { FastifyPluginAsync } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DomainError } from '../../domain/errors.js';
 import type { Vault } from '../../main.js';
 
 export const systemRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
@@ -29,7 +31,20 @@ export const systemRoutes = (vault: Vault): FastifyPluginAsync => async (app) =>
     return reply.status(checks.database === 'ok' ? 200 : 503).send({ status: checks.database === 'ok' ? 'ready' : 'not ready', checks });
   });
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  // Metrics show how busy the service is, its errors and its versions: not for strangers. With a
+  // scrape token configured it is required from everywhere; without one only loopback clients (as
+  // Express/Fastify see them, so behind a trusted proxy the forwarded client) get an answer, and
+  // anyone else finds nothing there at all.
+  const scrapeToken = vault.config.metricsToken;
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    if (scrapeToken !== undefined) {
+      if (!presentsToken(request, scrapeToken)) {
+        reply.header('WWW-Authenticate', 'Bearer realm="metrics"');
+        throw new DomainError('UNAUTHENTICATED', 'Metrics need the scrape token: send "Authorization: Bearer <token>" with the value of STRONGROOM_METRICS_TOKEN.');
+      }
+    } else if (!isLoopback(request.ip)) {
+      return reply.callNotFound();
+    }
     return reply.type(registry.contentType).send(await registry.metrics());
   });
 
@@ -37,3 +52,16 @@ export const systemRoutes = (vault: Vault): FastifyPluginAsync => async (app) =>
     return reply.type('text/plain; charset=utf-8').send(`${vault.audit.verifierKey}\n`);
   });
 };
+
+function presentsToken(request: FastifyRequest, token: string): boolean {
+  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+  if (!match) return false;
+  // Equal-length digests, so the comparison takes the same time however much of the token is right.
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(match[1]!), digest(token));
+}
+
+function isLoopback(address: string): boolean {
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4 === '::1' || /^127\.\d+\.\d+\.\d+$/.test(v4);
+}

@@ -1,0 +1,39 @@
+// Failed sign-in counters, one row per key in a fixed window. Shared by every process and kept
+// across restarts, so a guesser gains nothing by waiting for a deploy or spreading over servers.
+import { sql, type Kysely } from 'kysely';
+import type { Schema } from '../schema.js';
+
+export class SignInThrottlesRepo {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  /** Failures counted in each key's current window; keys without one (or whose window ended) count 0. */
+  async failures(keys: string[], now: string): Promise<Map<string, number>> {
+    const rows = keys.length === 0 ? [] : await this.db
+      .selectFrom('sign_in_throttles').select(['key', 'failures'])
+      .where('key', 'in', keys).where('window_ends_at', '>', now)
+      .execute();
+    return new Map(keys.map((key) => [key, rows.find((r) => r.key === key)?.failures ?? 0]));
+  }
+
+  /** Counts one failure against a key in one statement (no lost updates between processes); an ended window starts afresh. */
+  async recordFailure(key: string, now: string, windowEndsAt: string): Promise<void> {
+    await this.db
+      .insertInto('sign_in_throttles')
+      .values({ key, failures: 1, window_ends_at: windowEndsAt })
+      .onConflict((oc) => oc.column('key').doUpdateSet({
+        failures: sql<number>`case when sign_in_throttles.window_ends_at <= ${now} then 1 else sign_in_throttles.failures + 1 end`,
+        window_ends_at: sql<string>`case when sign_in_throttles.window_ends_at <= ${now} then ${windowEndsAt} else sign_in_throttles.window_ends_at end`,
+      }))
+      .execute();
+  }
+
+  async clear(key: string): Promise<void> {
+    await this.db.deleteFrom('sign_in_throttles').where('key', '=', key).execute();
+  }
+
+  /** Deletes counters whose window has ended. */
+  async sweep(now: string): Promise<number> {
+    const result = await this.db.deleteFrom('sign_in_throttles').where('window_ends_at', '<=', now).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}

@@ -1,0 +1,73 @@
+// Identity test harness: a vault that can be closed and opened again on the same data directory
+// and database (state that must survive a restart), and sign-in over HTTP from a chosen address.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config/config.js';
+import { buildApp } from '../../src/http/app.js';
+import { serverExtensions } from '../../src/http/extensions.js';
+import { openVault, type Vault } from '../../src/main.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import type { Dialect } from '../support/vault.js';
+
+export interface ReopenableVault {
+  vault: Vault;
+  app: FastifyInstance;
+  /** Closes the vault and opens a new one (new process state) on the same data and database. */
+  reopen(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openReopenableVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string> }): Promise<ReopenableVault> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'sr-identity-'));
+  const database: TestDatabase | null = options.dialect === 'postgres' ? await createTestDatabase('sri') : null;
+  const config = loadConfig({
+    env: {
+      STRONGROOM_DATA: dataDir, STRONGROOM_CLAMD: options.clamdSocket, STRONGROOM_LOG_LEVEL: 'silent',
+      ...(database ? { STRONGROOM_DATABASE_URL: database.url } : {}), ...options.env,
+    },
+  });
+  const open = async () => {
+    const vault = await openVault(config, { create: true, logger: pino({ level: 'silent' }) });
+    return { vault, app: await buildApp(vault, { extensions: serverExtensions }) };
+  };
+  const handle = { ...(await open()) } as ReopenableVault;
+  handle.reopen = async () => {
+    await handle.app.close();
+    await handle.vault.close();
+    Object.assign(handle, await open());
+  };
+  handle.close = async () => {
+    await handle.app.close();
+    await handle.vault.close();
+    await database?.drop();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  return handle;
+}
+
+const CSRF = 'c'.repeat(32);
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+/** POST /sign-in from `address`, as a browser with the double-submit CSRF cookie would. */
+export function postSignIn(app: FastifyInstance, address: string, email: string, password: string): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method: 'POST', url: '/sign-in', remoteAddress: address, headers: FORM, cookies: { 'strongroom-csrf': CSRF },
+    payload: new URLSearchParams({ _csrf: CSRF, email, password, next: '/' }).toString(),
+  });
+}
+
+/** Password, then the second-factor code, from `address`; returns the code step's response. */
+export async function signInWithCode(app: FastifyInstance, address: string, email: string, password: string, code: string): Promise<LightMyRequestResponse> {
+  const first = await postSignIn(app, address, email, password);
+  if (first.statusCode !== 303 || !first.headers.location?.startsWith('/sign-in/code')) throw new Error(`password step answered ${first.statusCode} → ${first.headers.location}`);
+  const session = first.cookies.find((c) => c.name === 'strongroom-session')!.value;
+  const page = await app.inject({ method: 'GET', url: '/sign-in/code', remoteAddress: address, cookies: { 'strongroom-session': session } });
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+  return app.inject({
+    method: 'POST', url: '/sign-in/code', remoteAddress: address, headers: FORM, cookies: { 'strongroom-session': session },
+    payload: new URLSearchParams({ _csrf: csrf, code, next: '/' }).toString(),
+  });
+}
