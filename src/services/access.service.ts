@@ -1,10 +1,11 @@
 // Asks the policy decision point with fresh facts, and records every refusal in the audit log.
 // Services call this; nothing else decides permissions.
-import type { Action } from '../domain/access/actions.js';
+import type { Action, CreateInsideAction } from '../domain/access/actions.js';
 import { decide, type CollectionResource, type Decision, type DecisionContext, type DocumentResource, type Resource } from '../domain/access/policy.js';
-import { DomainError, notFound } from '../domain/errors.js';
+import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
+import { classificationAtMost } from '../domain/types.js';
 import type { Repos, Store } from '../db/store.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
 
@@ -51,6 +52,21 @@ export class AccessService {
       throw notFound(resource.kind === 'collection' ? 'collection' : resource.kind === 'document' ? 'document' : 'resource');
     }
     return decision;
+  }
+
+  /**
+   * Creating inside a collection is decided in two steps. First the caller requires the action on
+   * the collection as it is (refused → 404, so nobody learns of a folder they may not open, and
+   * nothing about their input is judged before that). Then this: what would be created must be
+   * within the actor's reach too. That refusal is told plainly (403): the actor sees the collection.
+   */
+  async requireCreatable(actor: Actor, action: CreateInsideAction, parent: Collection, created: Classification, granted: Decision): Promise<Decision> {
+    if (classificationAtMost(created, parent.classification)) return granted;
+    const context = await this.context(actor, [parent.organisationId], { newClassification: created });
+    const decision = decide(actor, action, collectionResource(parent), context);
+    if (decision.allow) return decision;
+    await this.recordDenial(actor, action, { organisationId: parent.organisationId, ids: { collectionId: parent.id, classification: created } }, decision);
+    throw forbidden(`You cannot create something classified ${created} here: that is above your clearance, or above what your access to this collection allows.`);
   }
 
   async recordDenial(actor: Actor, action: string, target: AuditTarget, decision: Decision): Promise<void> {

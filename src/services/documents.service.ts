@@ -77,15 +77,12 @@ export class DocumentsService {
   }
 
   async upload(actor: Actor, collectionId: string, input: UploadInput): Promise<UploadResult> {
-    const name = validateName(input.name);
     const collection = await this.repos.collections.byId(collectionId);
     if (!collection || collection.deletedAt) throw notFound('collection');
+    const granted = await this.o.access.require(actor, 'document.create', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId } });
+    const name = validateName(input.name);
     const classification = input.classification ?? collection.classification;
-    const decision = await this.o.access.require(
-      actor, 'document.create',
-      { ...collectionResource(collection), classification: maxClassification(collection.classification, classification) },
-      { organisationId: collection.organisationId, ids: { collectionId } },
-    );
+    const decision = await this.o.access.requireCreatable(actor, 'document.create', collection, classification, granted);
     if (await this.repos.documents.byName(collection.id, name)) {
       throw conflict(`A document called "${name}" already exists in this collection. Upload a new version of it instead.`);
     }
@@ -315,10 +312,6 @@ function statusOf(ingested: Ingested): { status: DocumentStatus; scanStatus: Sca
   if (verdict?.outcome === 'clean') return { status: 'available', scanStatus: 'clean' };
   if (verdict?.outcome === 'infected') return { status: 'quarantined', scanStatus: 'infected' };
   return { status: 'pending_scan', scanStatus: 'pending' };
-}
-
-function maxClassification(a: Classification, b: Classification): Classification {
-  return a === 'OFFICIAL-SENSITIVE' || b === 'OFFICIAL-SENSITIVE' ? 'OFFICIAL-SENSITIVE' : 'OFFICIAL';
 }
 
 export function target(document: Document, versionId?: string): AuditTarget {
