@@ -134,5 +134,6 @@ export const headerValueArb = (plausible: string[]): fc.Arbitrary<string> =>
     { weight: 3, arbitrary: fc.constantFrom(...plausible) },
     { weight: 2, arbitrary: visibleAscii },
     { weight: 1, arbitrary: fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 120 }) },
-    { weight: 1, arbitrary: fc.integer({ min: 200, max: 9000 }).map((n) => `(<${'a'.repeat(n)}>)`) },
+    // Long, but with every header together under Node's 16 KiB limit (past it Node itself answers 431).
+    { weight: 1, arbitrary: fc.integer({ min: 200, max: 1500 }).map((n) => `(<${'a'.repeat(n)}>)`) },
   );
