@@ -76,10 +76,9 @@ export function parseDestination(header: string | undefined, requestHost: string
 /**
  * Walks the path as the actor may see it. A step that exists but is hidden ends the walk as
  * "missing", exactly like a step that does not exist, and — when the request ends missing — its
- * refusal is written to the audit log once, as REST writes one for a refused id: the first hidden
- * collection or document on the path, or the organisation folder itself when the actor can reach
- * nothing in it and nothing named below it exists. Listings never write refusals (they leave out
- * what the actor may not see, as REST listings do).
+ * refusal is written to the audit log once, as REST writes one for a refused id: the organisation
+ * folder when the actor can reach nothing in it, else the first hidden collection or document on the
+ * path. Listings never write refusals (they leave out what the actor may not see, as REST listings do).
  */
 export async function resolve(dav: DavService, actor: Actor, segments: string[]): Promise<Resolved> {
   const { value, refusal } = await walk(dav, actor, segments);
@@ -94,10 +93,10 @@ async function walk(dav: DavService, actor: Actor, segments: string[]): Promise<
   const found = await dav.organisation(actor, segments[0]!);
   if (!found) return done({ ...base, kind: 'missing', parentExists: segments.length === 1 });
   if (!found.reachable) {
-    // An organisation the actor cannot reach looks exactly like one that does not exist.
-    const missing: Resolved = { ...base, kind: 'missing', parentExists: segments.length === 1 };
-    const first = segments.length > 1 ? await dav.childCollection(actor, found.org.id, null, segments[1]!) : {};
-    return done(missing, first.refusal ?? dav.unreachableOrganisation(found.org));
+    // An organisation the actor cannot reach looks exactly like one that does not exist. Its refusal
+    // names the organisation only, whatever the rest of the path names, so that the event (which the
+    // actor's own auditors can read) does not tell them whether a guessed name exists in it.
+    return done({ ...base, kind: 'missing', parentExists: segments.length === 1 }, dav.unreachableOrganisation(found.org));
   }
   const org = found.org;
   if (segments.length === 1) return done({ ...base, kind: 'organisation', org, parentExists: true });

@@ -57,8 +57,10 @@ describe.each(DIALECTS)('WebDAV refusals on %s', (dialect) => {
     expect([davGet.status, davList.status, davPut.status]).toEqual([404, 404, 409]);
     expect((await dav(s.base, 'PUT', `/dav/${victim.slug}-nope/payroll/planted.csv`, { user: attacker, body: 'x' })).status).toBe(409);
     for (const r of [restGet, restList, restPut, davGet, davList, davPut]) expect(r.events).toHaveLength(1);
-    for (const r of [restList, davGet, davList, davPut]) {
-      expect(r.events[0]).toMatchObject({ action: 'collection.list', targetOrganisationId: victim.id, targetIds: { collectionId: victim.collections.payroll }, reason: 'no_arrangement' });
+    expect(restList.events[0]).toMatchObject({ action: 'collection.list', targetOrganisationId: victim.id, targetIds: { collectionId: victim.collections.payroll }, reason: 'no_arrangement' });
+    // The organisation is out of reach: its folder is what was refused, whatever the path names below it.
+    for (const r of [davGet, davList, davPut]) {
+      expect(r.events[0]).toMatchObject({ action: 'collection.list', targetOrganisationId: victim.id, targetIds: {}, reason: 'no_visible_collection' });
     }
     expect(davGet.events[0]!.channel).toBe('webdav');
     expect(await s.vault.store.repos.documents.byName(victim.collections.payroll!, 'planted.csv')).toBeUndefined();
@@ -70,9 +72,12 @@ describe.each(DIALECTS)('WebDAV refusals on %s', (dialect) => {
     const orgFolder = await refusalsOf(attacker, () => dav(s.base, 'PROPFIND', `/dav/${victim.slug}/`, { user: attacker, headers: { depth: '0' } }));
     expect(orgFolder.status).toBe(404);
     expect(orgFolder.events.map((e) => [e.action, e.targetOrganisationId, e.targetIds])).toEqual([['collection.list', victim.id, {}]]);
-    const inside = await refusalsOf(attacker, () => dav(s.base, 'GET', `/dav/${victim.slug}/no-such-folder/x.txt`, { user: attacker }));
-    expect(inside.status).toBe(404);
-    expect(inside.events.map((e) => [e.action, e.targetOrganisationId])).toEqual([['collection.list', victim.id]]);
+    // A guessed name that exists and one that does not write the same event: the actor's own auditors read it.
+    const shape = (r: Awaited<ReturnType<typeof refusalsOf>>) => [r.status, r.events.map((e) => [e.action, e.targetOrganisationId, e.targetIds, e.reason])];
+    const existing = await refusalsOf(attacker, () => dav(s.base, 'GET', `/dav/${victim.slug}/payroll/x.txt`, { user: attacker }));
+    const guessed = await refusalsOf(attacker, () => dav(s.base, 'GET', `/dav/${victim.slug}/no-such-folder/x.txt`, { user: attacker }));
+    expect(shape(existing)).toEqual([404, [['collection.list', victim.id, {}, 'no_visible_collection']]]);
+    expect(shape(guessed)).toEqual(shape(existing));
     const nowhere = await refusalsOf(attacker, () => dav(s.base, 'GET', `/dav/no-such-organisation-${victim.slug}/payroll/x.txt`, { user: attacker }));
     expect(nowhere).toEqual({ status: 404, events: [] });
   });
