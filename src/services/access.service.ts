@@ -37,9 +37,12 @@ export class AccessService {
    * Decides, and on refusal writes a `denied` audit event and throws NOT_FOUND, so a refused
    * actor cannot tell "forbidden" from "does not exist".
    */
-  async require(actor: Actor, action: Action, resource: Resource, target: AuditTarget, extra: { newClassification?: Classification } = {}): Promise<Decision> {
+  async require(
+    actor: Actor, action: Action, resource: Resource, target: AuditTarget,
+    extra: { newClassification?: Classification; /** What a refusal says is missing, when it is not the resource itself (a version, a person). */ missing?: string } = {},
+  ): Promise<Decision> {
     const organisationId = 'organisationId' in resource ? resource.organisationId : null;
-    const context = await this.context(actor, [organisationId], extra);
+    const context = await this.context(actor, [organisationId], extra.newClassification === undefined ? {} : { newClassification: extra.newClassification });
     const decision = decide(actor, action, resource, context);
     if (!decision.allow) {
       await this.recordDenial(actor, action, target, decision);
@@ -49,7 +52,7 @@ export class AccessService {
           ? 'This file is still being checked for malware; it can be used once the check is clean.'
           : 'This file was quarantined as malware. A security admin can release or destroy it.');
       }
-      throw notFound(resource.kind === 'collection' ? 'collection' : resource.kind === 'document' ? 'document' : 'resource');
+      throw notFound(extra.missing ?? (resource.kind === 'collection' ? 'collection' : resource.kind === 'document' ? 'document' : 'resource'));
     }
     return decision;
   }

@@ -83,7 +83,7 @@ export class QuarantineService {
   private async quarantinedVersion(actor: Actor, versionId: string, action: 'quarantine.release' | 'quarantine.destroy') {
     const version = await this.o.store.repos.documents.versionById(versionId);
     if (!version) throw notFound('version');
-    await this.o.access.require(actor, action, { kind: 'organisation', organisationId: version.organisationId }, { organisationId: version.organisationId, ids: { documentId: version.documentId, versionId } });
+    await this.o.access.require(actor, action, { kind: 'organisation', organisationId: version.organisationId }, { organisationId: version.organisationId, ids: { documentId: version.documentId, versionId } }, { missing: 'version' });
     if (version.scanStatus !== 'infected' || version.wrappedKey.length === 0) throw invalid('That version is not in quarantine.');
     const document = await this.o.store.repos.documents.byId(version.documentId);
     if (!document) throw notFound('document');

@@ -34,7 +34,7 @@ export class UsersAdminService {
     const user = await this.repos.users.byId(userId);
     if (!user) throw notFound('user');
     // Another organisation's person is refused by decide() and audited, like any other id.
-    await this.o.access.require(actor, 'organisation.manage-users', { kind: 'organisation', organisationId: user.organisationId }, { organisationId: user.organisationId, ids: { userId } });
+    await this.o.access.require(actor, 'organisation.manage-users', { kind: 'organisation', organisationId: user.organisationId }, { organisationId: user.organisationId, ids: { userId } }, { missing: 'user' });
     const state = await this.repos.users.signInState(userId);
     const locked = Boolean(state?.locked_until && Date.parse(state.locked_until) > this.o.clock.now().getTime());
     return { ...user, mfaSecretPending: Boolean(state?.mfa_secret) && !state?.mfa_enabled, locked };

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../src/services/identity.service.js';
 import { api, expectProblem } from '../support/http.js';
+import { eicar } from '../support/samples.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
 
@@ -111,6 +112,28 @@ describe.each(DIALECTS)('creating inside collections on %s', (dialect) => {
     const refused = (await denials(attacker.id)).slice(before);
     expect(refused).toHaveLength(bodies.length);
     for (const e of refused) expect(e).toMatchObject({ action: 'collection.create', targetOrganisationId: victim.id, targetIds: { collectionId: parentId } });
+  });
+
+  it('refuses another organisation’s security admin a quarantined version with the 404 of one that never existed, audited', async () => {
+    const victim = await createOrganisation(t.vault);
+    const owner = await victim.user({ teams: ['payroll'] });
+    const infected = await upload(t.app, owner, victim.collections.payroll!, 'bad.txt', eicar());
+    expect(infected.statusCode).toBe(422);
+    const versionId = (await t.vault.store.repos.documents.versions(infected.json().id))[0]!.id;
+    const admin = await (await createOrganisation(t.vault)).user({ roles: ['member', 'security_admin'] });
+    const as = api(t.app, admin);
+    const before = (await denials(admin.id)).length;
+    const nowhere = expectProblem(await as.post('quarantine/00000000-0000-4000-8000-000000000000/release', { reason: 'x' }), 404);
+    for (const step of ['release', 'destroy']) {
+      const res = await as.post(`quarantine/${versionId}/${step}`, { reason: 'x' });
+      expect(expectProblem(res, 404).detail).toBe(nowhere.detail);
+    }
+    const refused = (await denials(admin.id)).slice(before);
+    expect(refused.map((e) => [e.action, e.reason, e.targetOrganisationId, e.targetIds.versionId])).toEqual([
+      ['quarantine.release', 'other_organisation', victim.id, versionId],
+      ['quarantine.destroy', 'other_organisation', victim.id, versionId],
+    ]);
+    expect((await t.vault.store.repos.documents.versionById(versionId))!.scanStatus).toBe('infected');
   });
 
   it('still checks the shape of what someone who may create there asks for', async () => {
