@@ -3,6 +3,7 @@
 import Database from 'better-sqlite3-multiple-ciphers';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import { nulGuard } from './nul-guard.js';
 import type { Schema } from './schema.js';
 
 export interface DialectCaps {
@@ -44,7 +45,7 @@ export function openSqlite({ file, key }: SqliteOptions): DatabaseHandle {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), plugins: [nulGuard] });
   return {
     db,
     caps: { dialect: 'sqlite', binary: 'blob', bigint: 'integer', rowLocks: false },
@@ -77,7 +78,7 @@ function withStatementCache(database: Database.Database, limit = 500): Database.
 
 export function openPostgres(url: string, poolSize = 10): DatabaseHandle {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }), plugins: [nulGuard] });
   return {
     db,
     caps: { dialect: 'postgres', binary: 'bytea', bigint: 'bigint', rowLocks: true },

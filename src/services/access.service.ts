@@ -1,10 +1,11 @@
 // Asks the policy decision point with fresh facts, and records every refusal in the audit log.
 // Services call this; nothing else decides permissions.
-import type { Action } from '../domain/access/actions.js';
+import type { Action, CreateInsideAction } from '../domain/access/actions.js';
 import { decide, type CollectionResource, type Decision, type DecisionContext, type DocumentResource, type Resource } from '../domain/access/policy.js';
-import { DomainError, notFound } from '../domain/errors.js';
+import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
+import { classificationAtMost } from '../domain/types.js';
 import type { Repos, Store } from '../db/store.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
 
@@ -45,18 +46,36 @@ export class AccessService {
    * Decides, and on refusal writes a `denied` audit event and throws NOT_FOUND, so a refused
    * actor cannot tell "forbidden" from "does not exist".
    */
-  async require(actor: Actor, action: Action, resource: Resource, target: AuditTarget, extra: { newClassification?: Classification } = {}): Promise<Decision> {
+  async require(
+    actor: Actor, action: Action, resource: Resource, target: AuditTarget,
+    extra: { newClassification?: Classification; /** What a refusal says is missing, when it is not the resource itself (a version, a person). */ missing?: string } = {},
+  ): Promise<Decision> {
     const organisationId = 'organisationId' in resource ? resource.organisationId : null;
-    const context = await this.context(actor, [organisationId], extra);
+    const context = await this.context(actor, [organisationId], extra.newClassification === undefined ? {} : { newClassification: extra.newClassification });
     const decision = decide(actor, action, resource, context);
     if (!decision.allow) {
       await this.recordDenial(actor, action, target, decision);
       // Someone who may see the document is told why they cannot have it yet; nobody else learns it exists.
       const why = LOCKED_BECAUSE[decision.reason];
       if (resource.kind === 'document' && why && decide(actor, 'document.read', resource, context).allow) throw new DomainError('LOCKED', why);
-      throw notFound(resource.kind === 'collection' ? 'collection' : resource.kind === 'document' ? 'document' : 'resource');
+      throw notFound(extra.missing ?? (resource.kind === 'collection' ? 'collection' : resource.kind === 'document' ? 'document' : 'resource'));
     }
     return decision;
+  }
+
+  /**
+   * Creating inside a collection is decided in two steps. First the caller requires the action on
+   * the collection as it is (refused → 404, so nobody learns of a folder they may not open, and
+   * nothing about their input is judged before that). Then this: what would be created must be
+   * within the actor's reach too. That refusal is told plainly (403): the actor sees the collection.
+   */
+  async requireCreatable(actor: Actor, action: CreateInsideAction, parent: Collection, created: Classification, granted: Decision): Promise<Decision> {
+    if (classificationAtMost(created, parent.classification)) return granted;
+    const context = await this.context(actor, [parent.organisationId], { newClassification: created });
+    const decision = decide(actor, action, collectionResource(parent), context);
+    if (decision.allow) return decision;
+    await this.recordDenial(actor, action, { organisationId: parent.organisationId, ids: { collectionId: parent.id, classification: created } }, decision);
+    throw forbidden(`You cannot create something classified ${created} here: that is above your clearance, or above what your access to this collection allows.`);
   }
 
   async recordDenial(actor: Actor, action: string, target: AuditTarget, decision: Decision): Promise<void> {

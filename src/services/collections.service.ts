@@ -40,7 +40,34 @@ export class CollectionsService {
     }, { reason: 'arrangement_workspace', via: arrangement.id });
   }
 
+  /**
+   * Existence and permission first, shape second: whatever is wrong with the input, someone who may
+   * not see the parent learns only that it is not there (404, audited).
+   */
   async create(actor: Actor, input: NewCollection): Promise<Collection> {
+    const parentId = input.parentId ?? null;
+    if (parentId !== null) return this.createInside(actor, parentId, input);
+    const organisationId = input.organisationId;
+    const decision = await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId }, { organisationId, ids: {} });
+    const { name, serviceArea, classification } = this.validShape(input);
+    // Only a joint workspace (createWorkspace) starts a tree belonging to an arrangement.
+    return this.insert(actor, { organisationId, parentId: null, name, serviceArea, classification, arrangementId: null }, decision);
+  }
+
+  /** A sub-collection inherits its parent's organisation and arrangement; its service area must be the parent's. */
+  private async createInside(actor: Actor, parentId: string, input: NewCollection): Promise<Collection> {
+    const parent = await this.o.store.repos.collections.byId(parentId);
+    if (!parent || parent.deletedAt) throw notFound('collection');
+    const granted = await this.o.access.require(actor, 'collection.create', collectionResource(parent), { organisationId: parent.organisationId, ids: { collectionId: parent.id } });
+    const { name, serviceArea, classification } = this.validShape(input);
+    if (serviceArea !== parent.serviceArea) throw invalid(`A sub-collection must have the same service area as its parent ("${parent.serviceArea}").`, { field: 'serviceArea' });
+    const decision = await this.o.access.requireCreatable(actor, 'collection.create', parent, classification, granted);
+    await this.o.locks.enforce(actor, [{ kind: 'members', collection: parent }]);
+    const placed = placeCollection({ organisationId: parent.organisationId, parentId: parent.id, serviceArea, classification, arrangementId: null }, parent);
+    return this.insert(actor, { name, ...placed }, decision);
+  }
+
+  private validShape(input: NewCollection): { name: string; serviceArea: string; classification: Classification } {
     const name = validateName(input.name, 'collection');
     if (!this.o.serviceAreas.includes(input.serviceArea)) {
       throw invalid(`Unknown service area "${input.serviceArea}": use one of ${this.o.serviceAreas.join(', ')}.`, { field: 'serviceArea' });
@@ -48,22 +75,7 @@ export class CollectionsService {
     if (!(CLASSIFICATIONS as readonly string[]).includes(input.classification)) {
       throw invalid(`Classification must be ${CLASSIFICATIONS.join(' or ')}.`, { field: 'classification' });
     }
-    let classification = input.classification as Classification;
-    let organisationId = input.organisationId;
-    // Only a joint workspace (createWorkspace) starts a tree belonging to an arrangement; sub-collections inherit it.
-    let arrangementId: string | null = null;
-    const parentId = input.parentId ?? null;
-    const parent = parentId ? await this.o.store.repos.collections.byId(parentId) : null;
-    if (parentId) {
-      if (!parent || parent.deletedAt) throw notFound('collection');
-      if (parent.serviceArea !== input.serviceArea) throw invalid('A sub-collection must have the same service area as its parent.', { field: 'serviceArea' });
-      ({ organisationId, arrangementId, classification } = placeCollection({ organisationId, parentId, serviceArea: input.serviceArea, classification, arrangementId }, parent));
-    }
-    const decision = parent
-      ? await this.o.access.require(actor, 'collection.create', { ...collectionResource(parent), classification }, { organisationId, ids: { collectionId: parent.id } })
-      : await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId }, { organisationId, ids: {} });
-    if (parent) await this.o.locks.enforce(actor, [{ kind: 'members', collection: parent }]);
-    return this.insert(actor, { organisationId, parentId, name, serviceArea: input.serviceArea, classification, arrangementId }, decision);
+    return { name, serviceArea: input.serviceArea, classification: input.classification as Classification };
   }
 
   private async insert(actor: Actor, c: Omit<Collection, 'id' | 'createdAt' | 'deletedAt'>, decision: Pick<Decision, 'reason' | 'via'>): Promise<Collection> {

@@ -2,17 +2,28 @@
 // reachable organisations, name lookups, dead properties, deleting and moving collections, and the
 // WebDAV face of write locks (the locks themselves live in LocksService and bind every interface).
 // Every decision still goes through AccessService (and so the single decide()); every change is audited.
-import { decide } from '../domain/access/policy.js';
+import { decide, type Decision } from '../domain/access/policy.js';
 import { DomainError } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Collection, Document, Organisation } from '../domain/types.js';
 import type { Store } from '../db/store.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
-import { auditEvent } from './audit-events.js';
+import { auditEvent, type AuditTarget } from './audit-events.js';
 import type { CollectionsService } from './collections.service.js';
 import type { DocumentsService } from './documents.service.js';
 import type { LocksService, NewLock, ResourceLock } from './locks.service.js';
 import type { Place } from '../domain/locks/coverage.js';
+
+/** A step of a WebDAV path that exists but that the actor may not see, and the decision that hid it. */
+export interface Refusal {
+  action: 'collection.list' | 'document.read';
+  target: AuditTarget;
+  decision: Decision;
+}
+
+/** A name looked up for WebDAV: found (and visible), refused (exists, hidden), or neither. */
+export type Lookup<T> = { found: T; refusal?: undefined } | { found?: undefined; refusal: Refusal } | { found?: undefined; refusal?: undefined };
+const ABSENT = {} as const;
 
 export type DavTarget = { kind: 'document'; document: Document } | { kind: 'collection'; collection: Collection };
 
@@ -52,11 +63,18 @@ export class DavService {
     return out.sort((a, b) => a.slug.localeCompare(b.slug));
   }
 
-  /** An organisation by slug, or null when the actor can reach nothing in it (so it does not leak). */
-  async organisation(actor: Actor, slug: string): Promise<Organisation | null> {
+  /**
+   * An organisation folder by slug. `reachable` is false when the actor can reach nothing in it:
+   * the caller shows it as missing, and may still look one step inside to name the refusal.
+   */
+  async organisation(actor: Actor, slug: string): Promise<{ org: Organisation; reachable: boolean } | null> {
     const org = await this.repos.organisations.bySlug(slug);
-    if (!org || !(await this.reachable(actor, org))) return null;
-    return org;
+    return org ? { org, reachable: await this.reachable(actor, org) } : null;
+  }
+
+  /** The refusal of an organisation folder the actor can reach nothing in (decide() has refused every collection in it). */
+  unreachableOrganisation(org: Organisation): Refusal {
+    return { action: 'collection.list', target: { organisationId: org.id, ids: {} }, decision: { allow: false, reason: 'no_visible_collection', via: null } };
   }
 
   private async reachable(actor: Actor, org: Organisation): Promise<boolean> {
@@ -64,20 +82,27 @@ export class DavService {
     return (await this.o.collections.visible(actor, org.id)).length > 0;
   }
 
-  /** A child collection the actor may list, or null. */
-  async childCollection(actor: Actor, organisationId: string, parentId: string | null, name: string): Promise<Collection | null> {
+  /** A child collection: what the actor may list, the refusal if it exists but they may not, or nothing. */
+  async childCollection(actor: Actor, organisationId: string, parentId: string | null, name: string): Promise<Lookup<Collection>> {
     const c = await this.repos.collections.childByName(organisationId, parentId, name);
-    if (!c) return null;
+    if (!c) return ABSENT;
     const context = await this.o.access.context(actor, [organisationId]);
-    return decide(actor, 'collection.list', collectionResource(c), context).allow ? c : null;
+    const decision = decide(actor, 'collection.list', collectionResource(c), context);
+    return decision.allow ? { found: c } : { refusal: { action: 'collection.list', target: { organisationId, ids: { collectionId: c.id } }, decision } };
   }
 
-  /** A live (not deleted) document by name that the actor may see, or null. */
-  async documentByName(actor: Actor, collection: Collection, name: string): Promise<Document | null> {
+  /** A live (not deleted) document by name: what the actor may see, the refusal if it exists but they may not, or nothing. */
+  async documentByName(actor: Actor, collection: Collection, name: string): Promise<Lookup<Document>> {
     const d = await this.repos.documents.byName(collection.id, name);
-    if (!d) return null;
+    if (!d) return ABSENT;
     const context = await this.o.access.context(actor, [d.organisationId]);
-    return decide(actor, 'document.read', documentResource(d), context).allow ? d : null;
+    const decision = decide(actor, 'document.read', documentResource(d), context);
+    return decision.allow ? { found: d } : { refusal: { action: 'document.read', target: { organisationId: d.organisationId, ids: { documentId: d.id } }, decision } };
+  }
+
+  /** Writes the deny event of a request refused while resolving its path, exactly as a refused REST request writes one. */
+  async recordRefusal(actor: Actor, refusal: Refusal): Promise<void> {
+    await this.o.access.recordDenial(actor, refusal.action, refusal.target, refusal.decision);
   }
 
   /** Top-level collections (parentId null) or the listing of one collection, as the actor may see them. */

@@ -93,15 +93,12 @@ export class DocumentsService {
   }
 
   async upload(actor: Actor, collectionId: string, input: UploadInput): Promise<UploadResult> {
-    const name = validateName(input.name);
     const collection = await this.repos.collections.byId(collectionId);
     if (!collection || collection.deletedAt) throw notFound('collection');
+    const granted = await this.o.access.require(actor, 'document.create', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId } });
+    const name = validateName(input.name);
     const classification = higherClassification(input.classification ?? collection.classification, collection.classification);
-    const decision = await this.o.access.require(
-      actor, 'document.create',
-      { ...collectionResource(collection), classification },
-      { organisationId: collection.organisationId, ids: { collectionId } },
-    );
+    const decision = await this.o.access.requireCreatable(actor, 'document.create', collection, classification, granted);
     if (await this.repos.documents.byName(collection.id, name)) {
       throw conflict(`A document called "${name}" already exists in this collection. Upload a new version of it instead.`);
     }

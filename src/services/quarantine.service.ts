@@ -53,8 +53,8 @@ export class QuarantineService {
   }
 
   async release(actor: Actor, versionId: string, reason: string): Promise<void> {
-    if (reason.trim().length < 10) throw invalid('Explain in at least 10 characters why this file is safe to release.', { field: 'reason' });
     const { document, version } = await this.quarantinedVersion(actor, versionId, 'quarantine.release');
+    if (reason.trim().length < 10) throw invalid('Explain in at least 10 characters why this file is safe to release.', { field: 'reason' });
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
       await repos.documents.updateVersionScan(version.id, { status: 'released', detail: `${version.scanDetail ?? ''} — released: ${reason.trim()}`, engine: version.scanEngine, at: now.toISOString() });
@@ -79,10 +79,11 @@ export class QuarantineService {
     await this.o.blobs.delete(version.blobId).catch(() => undefined);
   }
 
+  /** Existence and permission first (another organisation's version is refused by decide(), audited, 404), shape second. */
   private async quarantinedVersion(actor: Actor, versionId: string, action: 'quarantine.release' | 'quarantine.destroy') {
-    const organisationId = await this.requireSecurityAdmin(actor, action);
     const version = await this.o.store.repos.documents.versionById(versionId);
-    if (!version || version.organisationId !== organisationId) throw notFound('version');
+    if (!version) throw notFound('version');
+    await this.o.access.require(actor, action, { kind: 'organisation', organisationId: version.organisationId }, { organisationId: version.organisationId, ids: { documentId: version.documentId, versionId } }, { missing: 'version' });
     if (version.scanStatus !== 'infected' || version.wrappedKey.length === 0) throw invalid('That version is not in quarantine.');
     const document = await this.o.store.repos.documents.byId(version.documentId);
     if (!document) throw notFound('document');

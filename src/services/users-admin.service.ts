@@ -32,8 +32,9 @@ export class UsersAdminService {
 
   async get(actor: Actor, userId: string): Promise<User & { mfaSecretPending: boolean }> {
     const user = await this.repos.users.byId(userId);
-    if (!user || user.organisationId !== actor.organisationId) throw notFound('user');
-    await this.requireManager(actor, { userId });
+    if (!user) throw notFound('user');
+    // Another organisation's person is refused by decide() and audited, like any other id.
+    await this.o.access.require(actor, 'organisation.manage-users', { kind: 'organisation', organisationId: user.organisationId }, { organisationId: user.organisationId, ids: { userId } }, { missing: 'user' });
     const state = await this.repos.users.signInState(userId);
     return { ...user, mfaSecretPending: Boolean(state?.mfa_secret) && !state?.mfa_enabled };
   }

@@ -49,6 +49,10 @@ export function sendDavError(error: unknown, request: FastifyRequest, reply: Fas
   } else if ((error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     status = 413;
     message = 'The request body is too large.';
+  } else if (isClientFrameworkError(error)) {
+    // Fastify's own refusals before our handler runs (an empty or malformed Content-Type, say) are the client's to fix.
+    status = error.statusCode;
+    message = error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'The Content-Type header is not a valid media type.' : error.message;
   } else {
     request.log.error({ err: error }, 'unhandled WebDAV error');
   }
@@ -65,4 +69,9 @@ export function sendDavError(error: unknown, request: FastifyRequest, reply: Fas
 
 function escape(s: string): string {
   return s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
+}
+
+function isClientFrameworkError(error: unknown): error is { statusCode: number; code?: string; message: string } {
+  const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
+  return error instanceof Error && typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500;
 }

@@ -1,7 +1,7 @@
 // Maps /dav/{organisation}/{collection path}/{file} to what it names, as the actor may see it.
 // Anything the actor may not see resolves as missing (404), exactly like something that does not exist.
 import type { Actor, Collection, Document, Organisation } from '../domain/types.js';
-import type { DavService } from '../services/dav.service.js';
+import type { DavService, Lookup, Refusal } from '../services/dav.service.js';
 import { DavError } from './errors.js';
 
 export const DAV_PREFIX = '/dav';
@@ -73,25 +73,43 @@ export function parseDestination(header: string | undefined, requestHost: string
   return parseDavPath(rawPath, 'Destination');
 }
 
+/**
+ * Walks the path as the actor may see it. A step that exists but is hidden ends the walk as
+ * "missing", exactly like a step that does not exist, and — when the request ends missing — its
+ * refusal is written to the audit log once, as REST writes one for a refused id: the organisation
+ * folder when the actor can reach nothing in it, else the first hidden collection or document on the
+ * path. Listings never write refusals (they leave out what the actor may not see, as REST listings do).
+ */
 export async function resolve(dav: DavService, actor: Actor, segments: string[]): Promise<Resolved> {
+  const { value, refusal } = await walk(dav, actor, segments);
+  if (value.kind === 'missing' && refusal) await dav.recordRefusal(actor, refusal);
+  return value;
+}
+
+async function walk(dav: DavService, actor: Actor, segments: string[]): Promise<{ value: Resolved; refusal: Refusal | null }> {
   const base = { segments, path: lockPath(segments), org: null, collection: null, document: null, parentExists: false, parent: null };
-  if (segments.length === 0) return { ...base, kind: 'root', parentExists: true };
-  const org = await dav.organisation(actor, segments[0]!);
-  // An organisation the actor cannot reach looks exactly like one that does not exist.
-  if (!org) return { ...base, kind: 'missing', parentExists: segments.length === 1 };
-  if (segments.length === 1) return { ...base, kind: 'organisation', org, parentExists: true };
+  const done = (value: Resolved, refusal: Refusal | null = null) => ({ value, refusal });
+  if (segments.length === 0) return done({ ...base, kind: 'root', parentExists: true });
+  const found = await dav.organisation(actor, segments[0]!);
+  if (!found) return done({ ...base, kind: 'missing', parentExists: segments.length === 1 });
+  if (!found.reachable) {
+    // An organisation the actor cannot reach looks exactly like one that does not exist. Its refusal
+    // names the organisation only, whatever the rest of the path names, so that the event (which the
+    // actor's own auditors can read) does not tell them whether a guessed name exists in it.
+    return done({ ...base, kind: 'missing', parentExists: segments.length === 1 }, dav.unreachableOrganisation(found.org));
+  }
+  const org = found.org;
+  if (segments.length === 1) return done({ ...base, kind: 'organisation', org, parentExists: true });
   let current: Collection | null = null;
   for (let i = 1; i < segments.length - 1; i++) {
-    const next: Collection | null = await dav.childCollection(actor, org.id, current?.id ?? null, segments[i]!);
-    if (!next) return { ...base, kind: 'missing', org };
-    current = next;
+    const next: Lookup<Collection> = await dav.childCollection(actor, org.id, current?.id ?? null, segments[i]!);
+    if (!next.found) return done({ ...base, kind: 'missing', org }, next.refusal ?? null);
+    current = next.found;
   }
   const last = segments[segments.length - 1]!;
   const asCollection = await dav.childCollection(actor, org.id, current?.id ?? null, last);
-  if (asCollection) return { ...base, kind: 'collection', org, collection: asCollection, parentExists: true, parent: current };
-  if (current) {
-    const document = await dav.documentByName(actor, current, last);
-    if (document) return { ...base, kind: 'document', org, collection: current, document, parentExists: true, parent: current };
-  }
-  return { ...base, kind: 'missing', org, parentExists: true, parent: current };
+  if (asCollection.found) return done({ ...base, kind: 'collection', org, collection: asCollection.found, parentExists: true, parent: current });
+  const asDocument = current ? await dav.documentByName(actor, current, last) : {};
+  if (asDocument.found) return done({ ...base, kind: 'document', org, collection: current, document: asDocument.found, parentExists: true, parent: current });
+  return done({ ...base, kind: 'missing', org, parentExists: true, parent: current }, asCollection.refusal ?? asDocument.refusal ?? null);
 }

@@ -17,6 +17,13 @@ export const CONTENT_ACTIONS = {
 } as const satisfies Record<string, AccessLevel>;
 export type ContentAction = keyof typeof CONTENT_ACTIONS;
 
+/**
+ * Content actions that put something new inside a collection. They are asked of the parent
+ * collection, and need the right to see it as well as the level to write to it.
+ */
+export const CREATE_INSIDE_ACTIONS = ['collection.create', 'document.create'] as const satisfies readonly ContentAction[];
+export type CreateInsideAction = (typeof CREATE_INSIDE_ACTIONS)[number];
+
 /** Actions that only ever apply within the actor's own organisation. */
 export const ORGANISATION_ACTIONS = [
   'organisation.manage-users',
@@ -52,6 +59,10 @@ export type Action = ContentAction | OrganisationAction | ArrangementAction | Pe
 
 export function isContentAction(action: Action): action is ContentAction {
   return Object.hasOwn(CONTENT_ACTIONS, action);
+}
+
+export function isCreateInsideAction(action: Action): action is CreateInsideAction {
+  return (CREATE_INSIDE_ACTIONS as readonly string[]).includes(action);
 }
 
 export function isOrganisationAction(action: Action): action is OrganisationAction {

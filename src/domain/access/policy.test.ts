@@ -357,6 +357,24 @@ describe('content actions: safety properties', () => {
     expect(reachedAsPartner).toBeGreaterThan(SAFETY_RUNS / 100);
   });
 
+  it('(6) nothing is created inside a collection the actor cannot see, nor above what they could then see', () => {
+    let created = 0;
+    fc.assert(
+      fc.property(worldArb, fc.constantFrom<ContentAction>('collection.create', 'document.create'), (w, action) => {
+        fc.pre(w.actor.kind === 'user' && w.resource.kind === 'collection');
+        const got = decideIn({ ...w, action });
+        if (!got.allow) return;
+        created += 1;
+        const parent = w.resource;
+        const asCreated = { ...parent, classification: w.context.newClassification === 'OFFICIAL-SENSITIVE' ? 'OFFICIAL-SENSITIVE' as const : parent.classification };
+        expect(decide(w.actor, 'collection.list', parent, w.context).allow).toBe(true);
+        expect(decide(w.actor, 'collection.list', asCreated, w.context).allow).toBe(true);
+      }),
+      { numRuns: SAFETY_RUNS },
+    );
+    expect(created).toBeGreaterThan(SAFETY_RUNS / 100);
+  });
+
   it('(5) decisions never depend on the order of the arrangements', () => {
     // Siblings of existing arrangements (same parties and service area, other terms) make it common
     // for several arrangements to compete for one decision, which is where order could leak in.
@@ -417,6 +435,38 @@ describe('content actions: examples', () => {
     expect(decide(staff, 'document.classify', doc, { ...context, newClassification: 'OFFICIAL' }).allow).toBe(true);
     expect(decide(staff, 'document.classify', doc, { ...context, newClassification: 'OFFICIAL-SENSITIVE' }).allow).toBe(false);
     expect(decide(staff, 'document.classify', doc, context).allow).toBe(false);
+  });
+
+  it('creates inside a collection only for someone who may see it as it is, and only what they could then see', () => {
+    const sensitiveFolder = { kind: 'collection' as const, organisationId: 'org-a', serviceArea: 'payroll', classification: 'OFFICIAL-SENSITIVE' as const, arrangementId: null };
+    const officialFolder = { ...sensitiveFolder, classification: 'OFFICIAL' as const };
+    const lowClearance = userOf('org-a', ['member'], ['payroll'], 'OFFICIAL');
+    const official = { ...context, newClassification: 'OFFICIAL' as const };
+    // Below the folder's classification: a sub-folder or file marked lower than the folder changes nothing.
+    expect(decide(lowClearance, 'collection.list', sensitiveFolder, context).allow).toBe(false);
+    expect(decide(lowClearance, 'collection.create', sensitiveFolder, official).allow).toBe(false);
+    expect(decide(lowClearance, 'document.create', sensitiveFolder, official).allow).toBe(false);
+    // Nothing may be created above the creator's own clearance.
+    expect(decide(lowClearance, 'document.create', officialFolder, official).allow).toBe(true);
+    expect(decide(lowClearance, 'document.create', officialFolder, { ...context, newClassification: 'OFFICIAL-SENSITIVE' }).allow).toBe(false);
+    // An org admin outside the team cannot open the folder, so cannot add to it either.
+    const orgAdmin = userOf('org-a', ['org_admin'], ['hr'], 'OFFICIAL-SENSITIVE');
+    expect(decide(orgAdmin, 'collection.list', sensitiveFolder, context).allow).toBe(false);
+    expect(decide(orgAdmin, 'collection.create', sensitiveFolder, official).allow).toBe(false);
+    // Creating happens inside collections only.
+    expect(decide(userOf('org-a', ['member'], ['payroll'], 'OFFICIAL-SENSITIVE'), 'document.create', documentOf({ organisationId: 'org-a' }), official)).toMatchObject({ allow: false, reason: 'wrong_resource' });
+  });
+
+  it('lets a partner whose ceiling is below the folder create nothing in it', () => {
+    const arrangement = arrangementOf({ id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b'], accessLevel: 'manage', ceiling: 'OFFICIAL' });
+    const withIt: DecisionContext = { now: NOW, arrangements: [arrangement], newClassification: 'OFFICIAL' };
+    const partnerStaff = userOf('org-b', ['member'], ['payroll'], 'OFFICIAL-SENSITIVE');
+    const workspace = { kind: 'collection' as const, organisationId: 'org-a', serviceArea: 'payroll', classification: 'OFFICIAL-SENSITIVE' as const, arrangementId: 'arr-1' };
+    expect(decide(partnerStaff, 'collection.create', workspace, withIt).allow).toBe(false);
+    expect(decide(partnerStaff, 'document.create', workspace, withIt).allow).toBe(false);
+    const officialWorkspace = { ...workspace, classification: 'OFFICIAL' as const };
+    expect(decide(partnerStaff, 'document.create', officialWorkspace, withIt)).toMatchObject({ allow: true, via: 'arr-1' });
+    expect(decide(partnerStaff, 'document.create', officialWorkspace, { ...withIt, newClassification: 'OFFICIAL-SENSITIVE' }).allow).toBe(false);
   });
 
   it('lets an organisation’s security admin review its quarantined documents, and nobody download them', () => {

@@ -2,8 +2,8 @@
 // Deny by default: each rule below is an explicit grant, and anything it does not grant is refused.
 import type { AccessLevel, Actor, Arrangement, Classification, DocumentStatus, Role, ScanStatus, ServiceArea } from '../types.js';
 import { classificationAtMost, levelAtLeast } from '../types.js';
-import type { Action, ArrangementAction, ContentAction, OrganisationAction, PersonAction } from './actions.js';
-import { CONTENT_ACTIONS, isContentAction, isOrganisationAction, isPersonAction } from './actions.js';
+import type { Action, ArrangementAction, ContentAction, CreateInsideAction, OrganisationAction, PersonAction } from './actions.js';
+import { CONTENT_ACTIONS, isContentAction, isCreateInsideAction, isOrganisationAction, isPersonAction } from './actions.js';
 
 /** A collection, or the parent collection a new document or collection would go into. */
 export interface CollectionResource {
@@ -63,7 +63,10 @@ export interface DecisionContext {
    * suspension or ending takes effect on the next request). Extra ones are harmless.
    */
   arrangements: readonly Arrangement[];
-  /** For `document.classify`: the classification asked for. */
+  /**
+   * For `document.classify`: the classification asked for. For `collection.create` and
+   * `document.create`: the classification the new collection or document will have.
+   */
   newClassification?: Classification;
   /** For `arrangement.accept`. */
   acceptance?: Acceptance;
@@ -119,6 +122,37 @@ function decideContent(
   resource: CollectionResource | DocumentResource,
   context: DecisionContext,
 ): Decision {
+  return isCreateInsideAction(action) ? decideCreateInside(actor, action, resource, context) : decideOnResource(actor, action, resource, context);
+}
+
+/**
+ * Creating inside a collection needs the right to see the collection as it is and the level to
+ * write to it, and what is created must be something the actor could then see through the same
+ * grant. Without the first, a person below a folder's classification (or a partner whose ceiling
+ * is below it) could add to a folder they get 404 for; without the second, they could create
+ * what they may not read.
+ */
+function decideCreateInside(
+  actor: Actor,
+  action: CreateInsideAction,
+  parent: CollectionResource | DocumentResource,
+  context: DecisionContext,
+): Decision {
+  if (parent.kind !== 'collection') return deny('wrong_resource');
+  const see = decideOnResource(actor, 'collection.list', parent, context);
+  if (!see.allow) return see;
+  const created = context.newClassification === undefined || classificationAtMost(context.newClassification, parent.classification)
+    ? parent
+    : { ...parent, classification: context.newClassification };
+  return decideOnResource(actor, action, created, context);
+}
+
+function decideOnResource(
+  actor: Actor,
+  action: ContentAction,
+  resource: CollectionResource | DocumentResource,
+  context: DecisionContext,
+): Decision {
   // Status rules come first: they bind everyone, in every organisation.
   if (resource.kind === 'document') {
     const refusal = statusRefusal(actor, action, resource);
@@ -139,7 +173,6 @@ function decideContent(
     if (actor.teams.includes(resource.serviceArea)) return allow('own_team');
     // Records managers look after the whole file plan of their organisation.
     if (hasRole(actor, 'records_manager')) return allow('records_manager');
-    if (action === 'collection.create' && hasRole(actor, 'org_admin')) return allow('org_admin');
   }
 
   // Another organisation's content (or a joint workspace): only through an arrangement.

@@ -22,6 +22,9 @@ export const LEVEL_NEEDED: Record<ContentAction, AccessLevel> = {
 
 export type ContentResource = CollectionResource | DocumentResource;
 
+/** Actions that add a collection or a document inside the resource (a collection). */
+const isCreateInside = (action: ContentAction): boolean => action === 'collection.create' || action === 'document.create';
+
 /** What the model concludes. `grantedBy` says which rule allowed; `via` lists every arrangement that would do. */
 export type ModelDecision =
   | { allow: false }
@@ -53,6 +56,8 @@ export function prohibited(actor: Actor, action: ContentAction, r: ContentResour
     if (r.deleted && !['document.read', 'document.restore', 'document.access-history'].includes(action)) return true;
   }
   if (!clearedFor(actor.clearance, r.classification)) return true;
+  // Nobody creates what they could not read, nor classifies anything so.
+  if (isCreateInside(action) && context.newClassification !== undefined && !clearedFor(actor.clearance, context.newClassification)) return true;
   if (action === 'document.classify') {
     if (context.newClassification === undefined || !clearedFor(actor.clearance, context.newClassification)) return true;
   }
@@ -79,24 +84,22 @@ export function hostServesPartner(a: Arrangement, actor: Actor, r: ContentResour
 
 /** Every arrangement that, on its own, lets this actor do this action on this resource. */
 export function coveringArrangements(actor: Actor, action: ContentAction, r: ContentResource, context: DecisionContext): Arrangement[] {
+  const createdAbove = isCreateInside(action) && context.newClassification !== undefined ? context.newClassification : r.classification;
   return context.arrangements.filter(
     (a) =>
       inForce(a, context.now) &&
       a.serviceArea === r.serviceArea &&
       actor.teams.includes(a.serviceArea) &&
       clearedFor(a.ceiling, r.classification) &&
+      clearedFor(a.ceiling, createdAbove) &&
       levelCovers(a.accessLevel, action) &&
       (jointWorkspaceOpenTo(a, actor, r) || hostServesPartner(a, actor, r)),
   );
 }
 
-export function ownOrganisationGrants(actor: Actor, action: ContentAction, r: ContentResource): boolean {
+export function ownOrganisationGrants(actor: Actor, r: ContentResource): boolean {
   if (actor.organisationId !== r.organisationId) return false;
-  return (
-    actor.teams.includes(r.serviceArea) ||
-    actor.roles.includes('records_manager') ||
-    (action === 'collection.create' && actor.roles.includes('org_admin'))
-  );
+  return actor.teams.includes(r.serviceArea) || actor.roles.includes('records_manager');
 }
 
 export function securityReviewGrants(actor: Actor, action: ContentAction, r: ContentResource): boolean {
@@ -107,9 +110,14 @@ export function modelDecide(actor: Actor, action: ContentAction, r: ContentResou
   if (r.kind === 'document' && r.legalHold && action === 'document.delete') return { allow: false };
   if (actor.kind === 'system') return { allow: true, grantedBy: 'system' };
   if (actor.organisationId === null) return { allow: false };
+  if (isCreateInside(action)) {
+    // Creating goes inside a collection the actor may open, whatever else they may do.
+    if (r.kind !== 'collection') return { allow: false };
+    if (!modelDecide(actor, 'collection.list', r, { ...context, newClassification: undefined }).allow) return { allow: false };
+  }
   if (prohibited(actor, action, r, context)) return { allow: false };
   if (securityReviewGrants(actor, action, r)) return { allow: true, grantedBy: 'security_review' };
-  if (ownOrganisationGrants(actor, action, r)) return { allow: true, grantedBy: 'own_organisation' };
+  if (ownOrganisationGrants(actor, r)) return { allow: true, grantedBy: 'own_organisation' };
   const via = coveringArrangements(actor, action, r, context).map((a) => a.id);
   if (via.length > 0) return { allow: true, grantedBy: 'arrangement', via };
   return { allow: false };

@@ -13,7 +13,7 @@ export const auditRoutes = (vault: Vault): FastifyPluginAsync => async (app) => 
       tags: ['audit'], summary: 'Search audit events of your organisation (auditor, dpo)',
       querystring: z.object({
         actor: z.string().optional(), document: z.string().optional(), action: z.string().optional(),
-        from: z.string().optional(), to: z.string().optional(), after: z.coerce.number().int().optional(), limit: z.coerce.number().int().min(1).max(1000).optional(),
+        from: z.string().optional(), to: z.string().optional(), after: z.coerce.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).optional(), limit: z.coerce.number().int().min(1).max(1000).optional(),
       }),
     },
   }, async (request) => {
@@ -36,7 +36,7 @@ export const auditRoutes = (vault: Vault): FastifyPluginAsync => async (app) => 
   });
 
   r.get('/audit/checkpoints', {
-    schema: { tags: ['audit'], summary: 'Every checkpoint after a tree size (to keep the history)', querystring: z.object({ after: z.coerce.number().int().min(0).optional() }) },
+    schema: { tags: ['audit'], summary: 'Every checkpoint after a tree size (to keep the history)', querystring: z.object({ after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }) },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
     return { checkpoints: await vault.audit.checkpointsSince(actor, request.query.after ?? 0) };

@@ -15,6 +15,8 @@ import { presentDocument, presentVersion } from './presenters.js';
 
 const idParams = z.object({ id: z.string() });
 const classification = z.enum(['OFFICIAL', 'OFFICIAL-SENSITIVE']);
+/** Version numbers are stored as 32-bit integers; a larger one names no version, and must not reach the database. */
+const versionNumber = z.coerce.number().int().positive().max(2_147_483_647);
 
 function uploadResponse(result: UploadResult) {
   return {
@@ -170,7 +172,7 @@ export const documentsRoutes = (vault: Vault): FastifyPluginAsync => async (app)
   });
 
   r.get('/documents/:id/versions/:n/content', {
-    schema: { tags: ['documents'], summary: 'Download one version', params: z.object({ id: z.string(), n: z.coerce.number().int().positive() }) },
+    schema: { tags: ['documents'], summary: 'Download one version', params: z.object({ id: z.string(), n: versionNumber }) },
   }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
     return sendContent(vault, actor, request, reply, request.params.id, request.params.n);

@@ -13,7 +13,7 @@ export const auditPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     if (q.actor?.includes('@')) actorUserId = (await ui.vault.identity.userByEmail(q.actor).catch(() => undefined))?.id ?? 'nobody';
     else if (q.actor) actorUserId = q.actor;
     const limit = 100;
-    const after = q.after && /^\d+$/.test(q.after) ? Number(q.after) : undefined;
+    const after = q.after && /^\d{1,15}$/.test(q.after) ? Number(q.after) : undefined;
     const events = await ui.vault.audit.search(web.actor, {
       limit, ...(actorUserId ? { actorUserId } : {}), ...(q.document ? { documentId: q.document.trim() } : {}), ...(q.action ? { action: q.action.trim() } : {}),
       ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: `${q.to}T23:59:59.999Z` } : {}), ...(after !== undefined ? { afterSeq: after } : {}),
@@ -34,7 +34,7 @@ export const auditPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   // Admins, auditors and DPOs keep their own copies of checkpoints: the history they hold keeps the operator honest.
   app.get<{ Querystring: { after?: string } }>('/audit/checkpoints.txt', async (request, reply) => {
     const web = signedIn(request);
-    const after = request.query.after && /^\d+$/.test(request.query.after) ? Number(request.query.after) : undefined;
+    const after = request.query.after && /^\d{1,15}$/.test(request.query.after) ? Number(request.query.after) : undefined;
     const notes = after === undefined ? [(await ui.vault.audit.latestCheckpoint(web.actor)).note] : (await ui.vault.audit.checkpointsSince(web.actor, after)).map((c) => c.note);
     return reply
       .type('text/plain; charset=utf-8')

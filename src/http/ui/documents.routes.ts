@@ -52,7 +52,7 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   app.get<{ Params: { id: string }; Querystring: { version?: string } }>('/documents/:id/download', async (request, reply) => {
     const web = signedIn(request);
     const n = request.query.version ? Number(request.query.version) : undefined;
-    if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new DomainError('NOT_FOUND', 'No such version of this document.');
+    if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 2_147_483_647)) throw new DomainError('NOT_FOUND', 'No such version of this document.');
     return sendContent(ui.vault, web.actor, request, reply, request.params.id, n);
   });
 
