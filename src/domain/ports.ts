@@ -66,7 +66,8 @@ export interface Clock {
 export const systemClock: Clock = { now: () => new Date() };
 
 export type FileInspection =
-  | { allowed: true; mediaType: string }
+  /** `review`: may be stored, but only quarantined until a security admin releases it. */
+  | { allowed: true; mediaType: string; review?: { code: string; reason: string } }
   | { allowed: false; mediaType: string; code: string; reason: string };
 
 /** Decides, from the content itself, whether a file type may be stored (the organisation's file-type policy). */

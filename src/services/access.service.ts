@@ -46,7 +46,7 @@ export class AccessService {
       if (resource.kind === 'document' && (decision.reason === 'pending_scan' || decision.reason === 'quarantined') && decide(actor, 'document.read', resource, context).allow) {
         throw new DomainError('LOCKED', decision.reason === 'pending_scan'
           ? 'This file is still being checked for malware; it can be used once the check is clean.'
-          : 'This file was quarantined as malware. A security admin can release or destroy it.');
+          : 'This file is in quarantine (malware was found, or it is held for a security review). A security admin can release or destroy it.');
       }
       throw notFound(resource.kind === 'collection' ? 'collection' : resource.kind === 'document' ? 'document' : 'resource');
     }

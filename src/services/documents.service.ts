@@ -38,6 +38,8 @@ export interface UploadResult {
   version: Version;
   /** Set when the file was refused as malware: the version is kept encrypted in quarantine. */
   infected?: { signature: string };
+  /** Set when the file policy let the file in only quarantined, for a security admin to review. */
+  heldForReview?: { reason: string };
 }
 
 export interface DownloadHandle {
@@ -141,7 +143,7 @@ export class DocumentsService {
     return this.result(document, version!, ingested);
   }
 
-  private async ingest(actor: Actor, binding: { organisationId: string; documentId: string; versionId: string }, name: string, input: Omit<UploadInput, 'name'>): Promise<Ingested & { mediaType: string }> {
+  private async ingest(actor: Actor, binding: { organisationId: string; documentId: string; versionId: string }, name: string, input: Omit<UploadInput, 'name'>): Promise<Inspected> {
     const ingested = await ingest(this.o.blobs, this.o.scanner, binding, input.body, {
       maxBytes: this.o.maxUploadBytes,
       inlineScanMaxBytes: this.o.inlineScanMaxBytes,
@@ -160,16 +162,16 @@ export class DocumentsService {
       ]);
       throw new DomainError('BLOCKED_FILE_TYPE', inspection.reason, { details: { code: inspection.code } });
     }
-    return { ...ingested, mediaType: inspection.mediaType };
+    return { ...ingested, mediaType: inspection.mediaType, review: inspection.review ?? null };
   }
 
-  private versionRecord(actor: Actor, ingested: Ingested & { mediaType: string }, v: { documentId: string; versionId: string; organisationId: string; number: number; scanStatus: ScanStatus; now: string }): Version {
+  private versionRecord(actor: Actor, ingested: Inspected, v: { documentId: string; versionId: string; organisationId: string; number: number; scanStatus: ScanStatus; now: string }): Version {
     const verdict = ingested.verdict;
     return {
       id: v.versionId, documentId: v.documentId, organisationId: v.organisationId, number: v.number, size: ingested.size,
       sha256: ingested.sha256, mediaType: ingested.mediaType, blobId: ingested.blob.blobId, wrappedKey: ingested.blob.wrappedKey,
       keyId: ingested.blob.keyId, scanStatus: v.scanStatus,
-      scanDetail: verdict?.outcome === 'infected' ? verdict.signature : verdict?.outcome === 'unavailable' ? verdict.reason : verdict ? null : 'too large to scan before acknowledging; queued',
+      scanDetail: v.scanStatus === 'held' ? heldDetail(ingested) : verdict?.outcome === 'infected' ? verdict.signature : verdict?.outcome === 'unavailable' ? verdict.reason : verdict ? null : 'too large to scan before acknowledging; queued',
       scanEngine: verdict && verdict.outcome !== 'unavailable' ? verdict.engine : null,
       scannedAt: verdict && verdict.outcome !== 'unavailable' ? v.now : null,
       authorId: actor.userId, createdAt: v.now,
@@ -177,17 +179,21 @@ export class DocumentsService {
   }
 
   /** In the upload's transaction: queue a scan for pending versions, or quarantine and tell people. */
-  private async afterScan(repos: Repos, actor: Actor, document: Document, version: Version, ingested: Ingested): Promise<void> {
+  private async afterScan(repos: Repos, actor: Actor, document: Document, version: Version, ingested: Inspected): Promise<void> {
     if (version.scanStatus === 'pending') {
       await repos.jobs.enqueue('scan-version', { versionId: version.id }, { runAt: this.o.clock.now().toISOString(), maxAttempts: 50, now: this.o.clock.now().toISOString() });
     }
     if (ingested.verdict?.outcome === 'infected') {
       await this.o.notifier.quarantined(repos, actor, document, version, ingested.verdict.signature);
+    } else if (version.scanStatus === 'held' && ingested.review) {
+      await this.o.notifier.heldForReview(repos, actor, document, version, ingested.review);
     }
   }
 
-  private result(document: Document, version: Version, ingested: Ingested): UploadResult {
-    return ingested.verdict?.outcome === 'infected' ? { document, version, infected: { signature: ingested.verdict.signature } } : { document, version };
+  private result(document: Document, version: Version, ingested: Inspected): UploadResult {
+    if (ingested.verdict?.outcome === 'infected') return { document, version, infected: { signature: ingested.verdict.signature } };
+    if (version.scanStatus === 'held' && ingested.review) return { document, version, heldForReview: { reason: ingested.review.reason } };
+    return { document, version };
   }
 
   /**
@@ -208,7 +214,9 @@ export class DocumentsService {
       await this.o.access.recordDenial(actor, 'document.download', target(document, version.id), { allow: false, reason: `scan_${version.scanStatus}`, via: null });
       throw new DomainError('LOCKED', version.scanStatus === 'pending'
         ? 'This version is still being checked for malware. Try again shortly.'
-        : 'This version has been quarantined as malware and cannot be downloaded.');
+        : version.scanStatus === 'held'
+          ? 'This version is held in quarantine until a security admin reviews it (it could not be checked for viruses).'
+          : 'This version has been quarantined as malware and cannot be downloaded.');
     }
     return {
       document, version, size: version.size,
@@ -310,11 +318,21 @@ export class DocumentsService {
   }
 }
 
-function statusOf(ingested: Ingested): { status: DocumentStatus; scanStatus: ScanStatus } {
+/** What was stored, what clamd said, and whether the file policy holds it for review. */
+type Inspected = Ingested & { mediaType: string; review: { code: string; reason: string } | null };
+
+function statusOf(ingested: Inspected): { status: DocumentStatus; scanStatus: ScanStatus } {
   const verdict = ingested.verdict;
-  if (verdict?.outcome === 'clean') return { status: 'available', scanStatus: 'clean' };
   if (verdict?.outcome === 'infected') return { status: 'quarantined', scanStatus: 'infected' };
+  // Held whatever clamd said: it could not see inside, so "clean" would be a claim nobody checked.
+  if (ingested.review) return { status: 'quarantined', scanStatus: 'held' };
+  if (verdict?.outcome === 'clean') return { status: 'available', scanStatus: 'clean' };
   return { status: 'pending_scan', scanStatus: 'pending' };
+}
+
+function heldDetail(ingested: Inspected): string {
+  const scan = ingested.verdict?.outcome === 'clean' ? 'clamd found nothing in what it could read' : 'not scanned by clamd';
+  return `held for review: ${ingested.review?.reason ?? ''} (${scan})`;
 }
 
 function maxClassification(a: Classification, b: Classification): Classification {
