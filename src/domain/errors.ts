@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'INTEGRITY'
   | 'UNAVAILABLE'
   | 'RATE_LIMITED'
+  /** The client stopped sending (or sent too slowly) before the request was complete. */
+  | 'TIMEOUT'
   | 'PRECONDITION_FAILED';
 
 export class DomainError extends Error {

@@ -11,7 +11,8 @@ import type { Repos, Store } from '../db/store.js';
 import type { EncryptedBlobs } from '../storage/encrypted-blobs.js';
 import { AccessService, collectionResource, documentResource } from './access.service.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
-import { ingest, type Ingested } from './ingest.js';
+import { ingest, type BodyDeadlines, type Ingested } from './ingest.js';
+import type { UploadAdmission } from './upload-admission.js';
 import type { QuarantineNotifier } from './quarantine.service.js';
 
 export interface DocumentsServiceOptions {
@@ -24,6 +25,9 @@ export interface DocumentsServiceOptions {
   clock: Clock;
   maxUploadBytes: number;
   inlineScanMaxBytes: number;
+  /** Bounds what one account, client address and organisation may be uploading at once. */
+  admission: UploadAdmission;
+  bodyDeadlines: BodyDeadlines;
 }
 
 export interface UploadInput {
@@ -144,11 +148,20 @@ export class DocumentsService {
   }
 
   private async ingest(actor: Actor, binding: { organisationId: string; documentId: string; versionId: string }, name: string, input: Omit<UploadInput, 'name'>): Promise<Inspected> {
-    const ingested = await ingest(this.o.blobs, this.o.scanner, binding, input.body, {
-      maxBytes: this.o.maxUploadBytes,
-      inlineScanMaxBytes: this.o.inlineScanMaxBytes,
-      ...(input.declaredSize !== undefined ? { declaredSize: input.declaredSize } : {}),
-    });
+    // Taken after the access check (a refusal stays a 404) and held only while the body arrives.
+    const lease = this.o.admission.admit(actor, binding.organisationId);
+    let ingested: Ingested;
+    try {
+      ingested = await ingest(this.o.blobs, this.o.scanner, binding, input.body, {
+        maxBytes: this.o.maxUploadBytes,
+        inlineScanMaxBytes: this.o.inlineScanMaxBytes,
+        ...(input.declaredSize !== undefined ? { declaredSize: input.declaredSize } : {}),
+        owner: { organisationId: binding.organisationId, accountId: actor.userId },
+        deadlines: this.o.bodyDeadlines,
+      });
+    } finally {
+      lease.release();
+    }
     const ref = { ...binding, blobId: ingested.blob.blobId, keyId: ingested.blob.keyId, wrappedKey: ingested.blob.wrappedKey, size: ingested.size };
     const inspection = await this.o.inspector.inspect({
       organisationId: binding.organisationId, name, size: ingested.size, head: ingested.head,
