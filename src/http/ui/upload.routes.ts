@@ -26,6 +26,9 @@ const BLOCK_NAMES: Record<string, string> = {
   script: 'script',
   type_mismatch: 'the content does not match its name',
   archive_bomb: 'compressed archive that expands too far',
+  archive_encrypted: 'password-protected, cannot be checked for viruses',
+  active_content: 'file that runs script when opened',
+  uncheckable_archive: 'archive that cannot be checked for viruses',
 };
 
 export function describeUpload(outcome: FileOutcome<UploadResult>): UploadSummary {
