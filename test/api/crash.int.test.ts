@@ -72,11 +72,12 @@ async function getJson(port: number, token: string, url: string): Promise<{ stat
 
 describe('crash during concurrent uploads (real server, SIGKILL)', () => {
   it('keeps every acknowledged upload intact and nothing partial after restart', { timeout: 240_000 }, async () => {
-    // 40 uploads at once from one account: lift the per-account/client/organisation upload limits
-    // (docs/operations.md) so every one of them is in flight when the server dies.
+    // 40 uploads at once from one account: lift the upload limits and scanner shares
+    // (docs/operations.md) so every one is in flight at the kill and scanned inline (available at once).
     const env = {
       STRONGROOM_CLAMD: clamd.socketPath, STRONGROOM_LOG_LEVEL: 'warn',
       STRONGROOM_UPLOADS_PER_ACCOUNT: '64', STRONGROOM_UPLOADS_PER_CLIENT: '64', STRONGROOM_UPLOADS_PER_ORGANISATION: '64',
+      STRONGROOM_SCAN_STREAMS_PER_ACCOUNT: '63', STRONGROOM_SCAN_STREAMS_PER_ORGANISATION: '63', STRONGROOM_SCAN_STREAMS_TOTAL: '64',
     };
     const seeded = await seedWithCli(dataDir, env, 'crash-shire');
 
