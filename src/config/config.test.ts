@@ -37,7 +37,7 @@ describe('upload and scanner limits', () => {
     const config = loadConfig({ env: {} });
     expect(config).toMatchObject({
       uploadsPerAccount: 4, uploadsPerClient: 8, uploadsPerOrganisation: 16, uploadsTotal: 64, uploadIdleSeconds: 30, uploadMinBytesPerSecond: 1024,
-      scanStreamsPerAccount: 2, scanStreamsPerOrganisation: 4, scanStreamsTotal: 12,
+      scanStreamsPerAccount: 4, scanStreamsPerOrganisation: 4, scanStreamsTotal: 12,
     });
   });
 

@@ -123,8 +123,9 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     uploadIdleSeconds: env.STRONGROOM_UPLOAD_IDLE_SECONDS ?? '30',
     uploadMinBytesPerSecond: env.STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND ?? '1024',
     // Our clamd's MaxQueue is 20 (see clamd.supervisor.ts): 12 leaves room for the scan job and
-    // health checks, and no one organisation can take more than a third of it.
-    scanStreamsPerAccount: env.STRONGROOM_SCAN_STREAMS_PER_ACCOUNT ?? '2',
+    // health checks, and no one organisation can take more than a third of it. Per account equals
+    // the uploads one account may have open, so one person's parallel uploads are all scanned inline.
+    scanStreamsPerAccount: env.STRONGROOM_SCAN_STREAMS_PER_ACCOUNT ?? '4',
     scanStreamsPerOrganisation: env.STRONGROOM_SCAN_STREAMS_PER_ORGANISATION ?? '4',
     scanStreamsTotal: env.STRONGROOM_SCAN_STREAMS_TOTAL ?? '12',
     masterKey: env.STRONGROOM_MASTER_KEY || undefined,
