@@ -20,11 +20,13 @@ import { ArrangementsService } from './services/arrangements.service.js';
 import { AuditService } from './services/audit.service.js';
 import { CollectionsService } from './services/collections.service.js';
 import { DocumentsService } from './services/documents.service.js';
+import { FairScanner } from './services/fair-scanner.js';
 import { IdentityService, systemActor } from './services/identity.service.js';
 import { KeysService } from './services/keys.service.js';
 import { LocksService } from './services/locks.service.js';
 import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
 import { CheckpointCopies } from './storage/checkpoint-copies.js';
+import { UploadAdmission } from './services/upload-admission.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
 import { FsBlobStore } from './storage/fs.blob-store.js';
 import { KeyRingImpl, MasterKey, deriveKey, masterKeyPath } from './storage/keys.js';
@@ -140,11 +142,20 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const collections = new CollectionsService({ store, access, locks, clock, serviceAreas });
   const notifier = new QuarantineNotifier(clock);
   const inspector = new PolicyFileInspector((orgId) => store.repos.organisations.filePolicy(orgId));
+  // Every scan, inline or by the job, goes through the fair share; per process (see concurrency-limits.ts).
+  const fairScanner = new FairScanner(scanner, {
+    perAccount: config.scanStreamsPerAccount, perOrganisation: config.scanStreamsPerOrganisation, total: config.scanStreamsTotal,
+  });
+  const admission = new UploadAdmission({
+    perAccount: config.uploadsPerAccount, perClient: config.uploadsPerClient, perOrganisation: config.uploadsPerOrganisation,
+    total: config.uploadsTotal, retryAfterSeconds: 5,
+  });
   const documents = new DocumentsService({
-    store, access, locks, blobs, scanner, inspector, notifier, clock, maxUploadBytes: config.maxUploadBytes, inlineScanMaxBytes: config.inlineScanMaxBytes,
+    store, access, locks, blobs, scanner: fairScanner, inspector, notifier, clock, maxUploadBytes: config.maxUploadBytes, inlineScanMaxBytes: config.inlineScanMaxBytes,
+    admission, bodyDeadlines: { idleMs: config.uploadIdleSeconds * 1000, minBytesPerSecond: config.uploadMinBytesPerSecond, graceMs: 60_000 },
   });
   const arrangements = new ArrangementsService({ store, access, collections, clock, serviceAreas });
-  const quarantine = new QuarantineService({ store, access, blobs, scanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays });
+  const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays });
 
   const keysService = new KeysService({ store, access, clock, keys });
 

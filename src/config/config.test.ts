@@ -60,6 +60,31 @@ describe('the offsite folder', () => {
   });
 });
 
+describe('upload and scanner limits', () => {
+  it('defaults to shares that keep one party below the whole, and clamd below its queue', () => {
+    const config = loadConfig({ env: {} });
+    expect(config).toMatchObject({
+      uploadsPerAccount: 4, uploadsPerClient: 8, uploadsPerOrganisation: 16, uploadsTotal: 64, uploadIdleSeconds: 30, uploadMinBytesPerSecond: 1024,
+      scanStreamsPerAccount: 4, scanStreamsPerOrganisation: 4, scanStreamsTotal: 12,
+    });
+  });
+
+  it('refuses a share larger than its whole, or one organisation owning every scanner stream', () => {
+    const problems = (env: Record<string, string>): string[] => {
+      try {
+        loadConfig({ env });
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problems({ STRONGROOM_UPLOADS_PER_ACCOUNT: '20' })).toEqual([expect.stringMatching(/^STRONGROOM_UPLOADS_PER_ACCOUNT: must not be more than STRONGROOM_UPLOADS_PER_ORGANISATION/)]);
+    expect(problems({ STRONGROOM_SCAN_STREAMS_PER_ORGANISATION: '12' })).toEqual([expect.stringContaining('one organisation could take every scanner stream')]);
+    expect(problems({ STRONGROOM_UPLOAD_IDLE_SECONDS: '0', STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND: '-1' })).toHaveLength(2);
+    expect(loadConfig({ env: { STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND: '0' } }).uploadMinBytesPerSecond).toBe(0);
+  });
+});
+
 describe('listenProblems', () => {
   it('allows loopback without TLS', () => {
     expect(listenProblems(loadConfig({ env: {} }))).toEqual([]);

@@ -6,6 +6,8 @@ import { z } from 'zod';
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 const sizeSchema = z.coerce.number({ error: 'must be a number of bytes' }).int('must be a whole number').positive('must be more than 0');
+const countSchema = z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').positive('must be more than 0');
+const rateSchema = z.coerce.number({ error: 'must be a number of bytes a second' }).int('must be a whole number').min(0, 'must be 0 (no minimum) or more');
 
 const configSchema = z
   .object({
@@ -26,6 +28,19 @@ const configSchema = z
     /** Files up to this size get their malware verdict before the upload is acknowledged. */
     inlineScanMaxBytes: sizeSchema,
     maxUploadBytes: sizeSchema,
+    /** Uploads one account, one client address, one organisation and everyone may have in progress. */
+    uploadsPerAccount: countSchema,
+    uploadsPerClient: countSchema,
+    uploadsPerOrganisation: countSchema,
+    uploadsTotal: countSchema,
+    /** An upload whose body sends nothing for this long is abandoned (408, nothing stored). */
+    uploadIdleSeconds: countSchema,
+    /** Slowest average upload rate accepted after the first minute (0: no minimum). */
+    uploadMinBytesPerSecond: rateSchema,
+    /** clamd streams (INSTREAM) one account, one organisation and everyone may hold at once. */
+    scanStreamsPerAccount: countSchema,
+    scanStreamsPerOrganisation: countSchema,
+    scanStreamsTotal: countSchema,
     /** After a signature update, rescan versions stored in this many days. */
     rescanDays: sizeSchema,
     /** Base64 master key from the environment instead of keys/master.key. */
@@ -68,6 +83,15 @@ const ENV_NAMES: Record<string, string> = {
   inlineScanMaxBytes: 'STRONGROOM_INLINE_SCAN_MAX_BYTES',
   maxUploadBytes: 'STRONGROOM_MAX_UPLOAD_BYTES',
   rescanDays: 'STRONGROOM_RESCAN_DAYS',
+  uploadsPerAccount: 'STRONGROOM_UPLOADS_PER_ACCOUNT',
+  uploadsPerClient: 'STRONGROOM_UPLOADS_PER_CLIENT',
+  uploadsPerOrganisation: 'STRONGROOM_UPLOADS_PER_ORGANISATION',
+  uploadsTotal: 'STRONGROOM_UPLOADS_TOTAL',
+  uploadIdleSeconds: 'STRONGROOM_UPLOAD_IDLE_SECONDS',
+  uploadMinBytesPerSecond: 'STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND',
+  scanStreamsPerAccount: 'STRONGROOM_SCAN_STREAMS_PER_ACCOUNT',
+  scanStreamsPerOrganisation: 'STRONGROOM_SCAN_STREAMS_PER_ORGANISATION',
+  scanStreamsTotal: 'STRONGROOM_SCAN_STREAMS_TOTAL',
   masterKey: 'STRONGROOM_MASTER_KEY',
   auditCheckpointEvents: 'STRONGROOM_AUDIT_CHECKPOINT_EVENTS',
   auditCheckpointSeconds: 'STRONGROOM_AUDIT_CHECKPOINT_SECONDS',
@@ -95,6 +119,18 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     inlineScanMaxBytes: env.STRONGROOM_INLINE_SCAN_MAX_BYTES ?? String(64 * 1024 * 1024),
     maxUploadBytes: env.STRONGROOM_MAX_UPLOAD_BYTES ?? String(16 * 1024 * 1024 * 1024),
     rescanDays: env.STRONGROOM_RESCAN_DAYS ?? '30',
+    uploadsPerAccount: env.STRONGROOM_UPLOADS_PER_ACCOUNT ?? '4',
+    uploadsPerClient: env.STRONGROOM_UPLOADS_PER_CLIENT ?? '8',
+    uploadsPerOrganisation: env.STRONGROOM_UPLOADS_PER_ORGANISATION ?? '16',
+    uploadsTotal: env.STRONGROOM_UPLOADS_TOTAL ?? '64',
+    uploadIdleSeconds: env.STRONGROOM_UPLOAD_IDLE_SECONDS ?? '30',
+    uploadMinBytesPerSecond: env.STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND ?? '1024',
+    // Our clamd's MaxQueue is 20 (see clamd.supervisor.ts): 12 leaves room for the scan job and
+    // health checks, and no one organisation can take more than a third of it. Per account equals
+    // the uploads one account may have open, so one person's parallel uploads are all scanned inline.
+    scanStreamsPerAccount: env.STRONGROOM_SCAN_STREAMS_PER_ACCOUNT ?? '4',
+    scanStreamsPerOrganisation: env.STRONGROOM_SCAN_STREAMS_PER_ORGANISATION ?? '4',
+    scanStreamsTotal: env.STRONGROOM_SCAN_STREAMS_TOTAL ?? '12',
     masterKey: env.STRONGROOM_MASTER_KEY || undefined,
     auditCheckpointEvents: env.STRONGROOM_AUDIT_CHECKPOINT_EVENTS ?? '1000',
     auditCheckpointSeconds: env.STRONGROOM_AUDIT_CHECKPOINT_SECONDS ?? '10',
@@ -112,9 +148,27 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
         return `${ENV_NAMES[key] ?? key}: ${issue.message}`;
       });
   // Checked by hand so it is reported together with the schema's problems, not after them.
+  if (parsed.success) problems.push(...shareProblems(parsed.data));
   if (Boolean(raw.tlsCert) !== Boolean(raw.tlsKey)) problems.push('STRONGROOM_TLS_CERT / STRONGROOM_TLS_KEY: set both --tls-cert and --tls-key, or neither');
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(parsed.data);
+}
+
+/** A share larger than the whole would let one party take everything, which the limits exist to stop. */
+function shareProblems(c: z.infer<typeof configSchema>): string[] {
+  const problems: string[] = [];
+  const within = (part: keyof typeof c, whole: keyof typeof c): void => {
+    if ((c[part] as number) > (c[whole] as number)) problems.push(`${ENV_NAMES[part]}: must not be more than ${ENV_NAMES[whole]} (${String(c[whole])})`);
+  };
+  within('uploadsPerAccount', 'uploadsPerOrganisation');
+  within('uploadsPerClient', 'uploadsTotal');
+  within('uploadsPerOrganisation', 'uploadsTotal');
+  within('scanStreamsPerAccount', 'scanStreamsPerOrganisation');
+  within('scanStreamsPerOrganisation', 'scanStreamsTotal');
+  if (c.scanStreamsPerOrganisation === c.scanStreamsTotal && c.scanStreamsTotal > 1) {
+    problems.push(`${ENV_NAMES.scanStreamsPerOrganisation}: must be less than ${ENV_NAMES.scanStreamsTotal}, or one organisation could take every scanner stream`);
+  }
+  return problems;
 }
 
 /**

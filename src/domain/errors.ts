@@ -15,6 +15,8 @@ export type ErrorCode =
   /** The disk (or quota) holding documents is full: nothing was stored. */
   | 'INSUFFICIENT_STORAGE'
   | 'RATE_LIMITED'
+  /** The client stopped sending (or sent too slowly) before the request was complete. */
+  | 'TIMEOUT'
   | 'PRECONDITION_FAILED';
 
 export class DomainError extends Error {

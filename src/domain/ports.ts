@@ -47,9 +47,19 @@ export type ScanVerdict =
   /** The scanner could not give a verdict (down, timed out, stream too long): fail closed. */
   | { outcome: 'unavailable'; reason: string };
 
+/** Whose scan this is, so a fair scanner can share its streams out (null: the system's own jobs). */
+export interface ScanOwner {
+  organisationId: string | null;
+  accountId: string | null;
+}
+
 /** A malware scanner fed by streaming (clamd INSTREAM). */
 export interface Scanner {
-  scan(source: Readable | AsyncIterable<Uint8Array>, options?: { signal?: AbortSignal }): Promise<ScanVerdict>;
+  /**
+   * Never rejects; never stalls a tee: when the verdict comes before the end of `source` (too
+   * large, unavailable, busy), the scanner reads and discards the rest unless `signal` aborts.
+   */
+  scan(source: Readable | AsyncIterable<Uint8Array>, options?: { signal?: AbortSignal; owner?: ScanOwner }): Promise<ScanVerdict>;
   /** Signature database version, used to trigger rescans when it changes. */
   version(): Promise<string>;
   /** Largest stream the scanner will accept (clamd StreamMaxLength). */
@@ -66,7 +76,8 @@ export interface Clock {
 export const systemClock: Clock = { now: () => new Date() };
 
 export type FileInspection =
-  | { allowed: true; mediaType: string }
+  /** `review`: may be stored, but only quarantined until a security admin releases it. */
+  | { allowed: true; mediaType: string; review?: { code: string; reason: string } }
   | { allowed: false; mediaType: string; code: string; reason: string };
 
 /** Decides, from the content itself, whether a file type may be stored (the organisation's file-type policy). */

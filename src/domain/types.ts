@@ -106,7 +106,8 @@ export interface Document {
   deletedAt: string | null;
 }
 
-export type ScanStatus = 'pending' | 'clean' | 'infected' | 'blocked' | 'released';
+/** `held`: stored but quarantined by the file policy (e.g. a password-protected archive) until a security admin reviews it. */
+export type ScanStatus = 'pending' | 'clean' | 'infected' | 'held' | 'blocked' | 'released';
 
 export interface Version {
   id: string;

@@ -19,12 +19,13 @@ export const STATUS_OF_ERROR: Readonly<Record<ErrorCode, number>> = {
   UNAVAILABLE: 503,
   INSUFFICIENT_STORAGE: 507,
   RATE_LIMITED: 429,
+  TIMEOUT: 408,
   PRECONDITION_FAILED: 412,
 };
 
 const TITLES: Record<number, string> = {
   400: 'Bad request', 401: 'Sign-in required', 403: 'Forbidden', 404: 'Not found', 409: 'Conflict', 412: 'Precondition failed',
-  413: 'Too large', 415: 'Unsupported media type', 416: 'Range not satisfiable', 422: 'Refused', 423: 'Not available', 429: 'Too many requests',
+  408: 'Request timeout', 413: 'Too large', 415: 'Unsupported media type', 416: 'Range not satisfiable', 422: 'Refused', 423: 'Not available', 429: 'Too many requests',
   500: 'Internal error', 503: 'Service unavailable', 507: 'Insufficient storage',
 };
 
@@ -76,5 +77,8 @@ export function problemFor(error: unknown, request: FastifyRequest): Problem {
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  if (typeof problem.retryAfterSeconds === 'number') reply.header('Retry-After', String(problem.retryAfterSeconds));
+  // A body we stopped reading (refused, stalled, too large) must not be drained to reuse the connection.
+  if (!reply.request.raw.complete) reply.header('Connection', 'close');
   return reply.status(problem.status).type('application/problem+json').send(problem);
 }

@@ -1,7 +1,7 @@
 // ClamdSupervisor with the real /usr/sbin/clamd: config, private tmpfs scratch space, restarts
 // after a crash, clean stops, running as another user, and clear failures.
 import { existsSync, readFileSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -57,6 +57,39 @@ describe('ClamdSupervisor', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await clamd.scanner().scan(Readable.from([eicar()]))).toMatchObject({ outcome: 'infected' });
     expect(logger.lines.some((l) => l.includes('clamd died; restarting'))).toBe(true);
+  });
+});
+
+describe('ClamdSupervisor scratch space', () => {
+  it('leaves no plaintext in TemporaryDirectory after clamd is killed mid-INSTREAM and restarted', { timeout: 60_000 }, async () => {
+    const clamd = await startTestClamd();
+    try {
+      const scratch = /^TemporaryDirectory (.+)$/m.exec(readFileSync(clamd.supervisor.configPath, 'utf8'))?.[1] as string;
+      const canary = Buffer.from(`plaintext canary ${Math.random().toString(16).slice(2)} of a council payroll file`);
+      // A stream that sends the canary and then stalls, so clamd holds it in a spool file.
+      const feed = new Readable({ read() {} });
+      feed.push(Buffer.concat([canary, Buffer.alloc(64 * 1024, 0x20)]));
+      const scan = clamd.scanner({ idleTimeoutMs: 30_000 }).scan(feed);
+      const spooled = async (): Promise<boolean> => {
+        for (const name of await readdir(scratch).catch(() => [] as string[])) {
+          const bytes = await readFile(path.join(scratch, name)).catch(() => Buffer.alloc(0));
+          if (bytes.includes(canary)) return true;
+        }
+        return false;
+      };
+      await expect.poll(spooled, { timeout: 10_000, interval: 50 }).toBe(true);
+
+      const before = killClamd(clamd);
+      await expect.poll(() => processGone(before), { timeout: 5000 }).toBe(true);
+      expect((await scan).outcome).toBe('unavailable');
+      feed.destroy();
+      await clamd.supervisor.whenReady(20_000);
+      expect(clamd.supervisor.pid).not.toBe(before);
+      expect(await spooled()).toBe(false);
+      expect(await clamd.scanner().scan(Readable.from([eicar()]))).toMatchObject({ outcome: 'infected' });
+    } finally {
+      await clamd.stop();
+    }
   });
 });
 

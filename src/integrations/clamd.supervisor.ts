@@ -420,6 +420,15 @@ export class ClamdSupervisor {
     return dir;
   }
 
+  /** Removes everything inside the scratch directory, keeping the directory (clamd.conf names it). */
+  private async emptyTemporaryDir(): Promise<void> {
+    const dir = this.temporaryDir;
+    if (!dir) return;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      await rm(path.join(dir, name), { recursive: true, force: true });
+    }
+  }
+
   private async launch(): Promise<void> {
     this.launching = true;
     try {
@@ -430,6 +439,9 @@ export class ClamdSupervisor {
   }
 
   private async launchOnce(): Promise<void> {
+    // A clamd killed mid-scan leaves that stream's plaintext spool file behind; nothing else would
+    // delete it until we stop. The previous clamd is gone by now, so nothing in there is in use.
+    await this.emptyTemporaryDir();
     const child = startProgram(this.opts.clamdPath, ['-c', this.configPath], {
       ...(this.opts.runAs ? { uid: this.opts.runAs.uid, gid: this.opts.runAs.gid } : {}),
       killGraceMs: this.opts.stopGraceMs,

@@ -12,6 +12,7 @@ import {
   docx,
   docxWithVba,
   elfExecutable,
+  encryptedOfficeDocument,
   msiPackage,
   oleDocument,
   oleWithVba,
@@ -19,6 +20,10 @@ import {
   peExecutable,
   png,
   pseudoRandomBytes,
+  rar4EncryptedHeaders,
+  rar5,
+  sevenZipEncrypted,
+  sevenZipPlain,
   shellScript,
   xlsx,
   zipBomb,
@@ -129,13 +134,40 @@ describe('allowed files', () => {
     expect(await decide(name, build())).toMatchObject({ allowed: true });
   });
 
-  it('allows a password-protected zip, with a notice that it could not be scanned', async () => {
-    const decision = await decide('secret.zip', zipOf([{ name: 'salaries.xlsx', data: xlsx(), encrypted: true }]));
-    expect(decision).toEqual({ allowed: true, notices: [expect.stringContaining('password-protected')] });
-    expect(await decide('secret.zip', zipOf([{ name: 'a.txt', data: 'x', encrypted: true }]), filePolicy({ blockEncryptedArchives: true }))).toMatchObject({
-      allowed: false,
-      code: 'archive_encrypted',
-    });
+  it('refuses password-protected content by default: zip, 7z, RAR 4 and 5, Office (with the reason)', async () => {
+    const cases: Array<[string, Buffer, string]> = [
+      ['secret.zip', zipOf([{ name: 'salaries.xlsx', data: xlsx(), encrypted: true }]), 'zip'],
+      ['bundle.zip', zipOf([{ name: 'inner.doc', data: encryptedOfficeDocument(), method: 'store' }]), 'zip'],
+      ['secret.7z', sevenZipEncrypted(), '7z'],
+      ['secret.rar', rar5({ encryptedHeaders: true }), 'rar'],
+      ['files.rar', rar5({ encryptedFile: true }), 'rar'],
+      ['old.rar', rar4EncryptedHeaders(), 'rar'],
+      ['salaries.docx', encryptedOfficeDocument(), 'office'],
+      ['salaries.XLSX', encryptedOfficeDocument(), 'office'],
+    ];
+    for (const [name, data, format] of cases) {
+      const { facts } = await inspect(name, data);
+      expect(facts.encryption, name).toMatchObject({ format });
+      const decision = evaluateFile(facts);
+      expect(decision, name).toMatchObject({ allowed: false, code: 'archive_encrypted', reason: expect.stringMatching(/password.*cannot be checked for viruses/) });
+    }
+  });
+
+  it('lets an organisation that allows encrypted archives store them, held for review', async () => {
+    const allow = filePolicy({ allowEncryptedArchives: true });
+    for (const [name, data] of [['secret.zip', zipOf([{ name: 'a.txt', data: 'x', encrypted: true }])], ['secret.7z', sevenZipEncrypted()], ['salaries.docx', encryptedOfficeDocument()]] as const) {
+      expect(await decide(name, data, allow), name).toMatchObject({ allowed: true, review: { code: 'archive_encrypted', reason: expect.stringContaining('security admin') } });
+    }
+    // Allowing encryption does not let an encrypted program through.
+    expect(await decide('secret.zip', zipOf([{ name: 'setup.exe', data: 'MZ', encrypted: true }]), allow)).toMatchObject({ allowed: false, code: 'executable' });
+  });
+
+  it('does not call plain 7z and RAR archives encrypted', async () => {
+    for (const [name, data] of [['plain.7z', sevenZipPlain()], ['plain.rar', rar5()]] as const) {
+      const { facts } = await inspect(name, data);
+      expect(facts.encryption, name).toBeUndefined();
+      expect(evaluateFile(facts), name).toMatchObject({ allowed: true });
+    }
   });
 
   it('recognises a .docx from its zip structure when the head alone only says "zip"', async () => {

@@ -71,8 +71,116 @@ export async function inspectFile(input: InspectInput, options: InspectOptions =
       facts.macroEvidence = `OLE storage ${ole.macroStorage}`;
     }
     if (ole.installer && !facts.executable) facts.executable = 'msi';
+    if (ole.encryptedPackage) facts.encryption = { format: 'office', evidence: `OLE2 stream ${ole.encryptedPackage}` };
+  } else if (detected?.ext === '7z') {
+    const evidence = await sevenZipEncryption(source.read, input.size);
+    if (evidence) facts.encryption = { format: '7z', evidence };
+  } else if (detected?.ext === 'rar') {
+    const evidence = rarEncryption(head);
+    if (evidence) facts.encryption = { format: 'rar', evidence };
+  }
+  if (!facts.encryption && facts.archive && facts.archive.encryptedEntries > 0) {
+    facts.encryption = { format: 'zip', evidence: `${facts.archive.encryptedEntries} password-protected entries` };
   }
   return facts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7z and RAR: only "is anything in here behind a password?"
+// ---------------------------------------------------------------------------------------------
+
+/** The 7zAES coder id (06 F1 07 01) as it appears in a 7z header's coder list. */
+const SEVEN_ZIP_AES = Buffer.from([0x06, 0xf1, 0x07, 0x01]);
+const MAX_7Z_HEADER_READ = 1024 * 1024;
+
+/**
+ * 7-Zip lists each folder's coders in the header at the end of the file. With encrypted names
+ * (-mhe) the header is itself packed with 7zAES, whose id is then in the small plain "encoded
+ * header". Limitation: when only the data is encrypted and the header is LZMA-packed (7-Zip's
+ * default), the coder list is inside the packed header and this returns undefined; clamd then
+ * decides alone (it scans what it can unpack).
+ */
+async function sevenZipEncryption(read: ReadExclusive, size: number): Promise<string | undefined> {
+  try {
+    if (size < 32) return undefined;
+    const start = await read(0, 32);
+    const offset = Number(start.readBigUInt64LE(12));
+    const length = Number(start.readBigUInt64LE(20));
+    const from = 32 + offset;
+    if (!Number.isSafeInteger(from) || length <= 0 || from >= size) return undefined;
+    const header = await read(from, Math.min(size, from + Math.min(length, MAX_7Z_HEADER_READ)));
+    return header.includes(SEVEN_ZIP_AES) ? '7zAES coder in the archive header' : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const RAR4_SIGNATURE = Buffer.from('Rar!\x1a\x07\x00', 'latin1');
+const RAR5_SIGNATURE = Buffer.from('Rar!\x1a\x07\x01\x00', 'latin1');
+
+/** Walks the block headers within the first 64 KiB (where the first files' headers are). */
+function rarEncryption(head: Buffer): string | undefined {
+  try {
+    if (head.subarray(0, 8).equals(RAR5_SIGNATURE)) return rar5Encryption(head);
+    if (head.subarray(0, 7).equals(RAR4_SIGNATURE)) return rar4Encryption(head);
+  } catch {
+    // a truncated or odd header: nothing proven
+  }
+  return undefined;
+}
+
+function rar4Encryption(head: Buffer): string | undefined {
+  let at = 7;
+  for (let blocks = 0; at + 7 <= head.length && blocks < 10_000; blocks++) {
+    const type = head[at + 2] as number;
+    const flags = head.readUInt16LE(at + 3);
+    const headerSize = head.readUInt16LE(at + 5);
+    if (headerSize < 7) return undefined;
+    if (type === 0x73 && (flags & 0x0080) !== 0) return 'RAR 4 archive with encrypted headers';
+    if (type === 0x74 && (flags & 0x0004) !== 0) return 'RAR 4 file entry marked encrypted';
+    const addSize = (flags & 0x8000) !== 0 && at + 11 <= head.length ? head.readUInt32LE(at + 7) : 0;
+    at += headerSize + addSize;
+  }
+  return undefined;
+}
+
+function rar5Encryption(head: Buffer): string | undefined {
+  let at = 8;
+  for (let blocks = 0; at + 6 <= head.length && blocks < 10_000; blocks++) {
+    const vint = (position: number): [number, number] => {
+      let value = 0;
+      let shift = 0;
+      for (let i = position; i < head.length && i < position + 10; i++) {
+        const byte = head[i] as number;
+        value += (byte & 0x7f) * 2 ** shift;
+        shift += 7;
+        if ((byte & 0x80) === 0) return [value, i + 1];
+      }
+      throw new RangeError('truncated vint');
+    };
+    const [headerSize, afterSize] = vint(at + 4);
+    const headerEnd = afterSize + headerSize;
+    const [type, afterType] = vint(afterSize);
+    const [flags, afterFlags] = vint(afterType);
+    let cursor = afterFlags;
+    let extraSize = 0;
+    let dataSize = 0;
+    if (flags & 0x01) [extraSize, cursor] = vint(cursor);
+    if (flags & 0x02) [dataSize, cursor] = vint(cursor);
+    if (type === 4) return 'RAR 5 archive with encrypted headers';
+    if ((type === 2 || type === 3) && extraSize > 0 && headerEnd <= head.length) {
+      // Extra area records: size, type, data. Type 1 is the file encryption record.
+      let record = headerEnd - extraSize;
+      while (record < headerEnd) {
+        const [recordSize, afterRecordSize] = vint(record);
+        const [recordType] = vint(afterRecordSize);
+        if (recordType === 1) return 'RAR 5 file entry with an encryption record';
+        record = afterRecordSize + recordSize;
+      }
+    }
+    at = headerEnd + dataSize;
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -454,6 +562,7 @@ async function inspectZip(read: ReadExclusive, size: number, depth: number, stat
           file.oleHasMacros = true;
           file.macroEvidence ??= `${shown} (OLE storage ${ole.macroStorage})`;
         }
+        if (ole.encryptedPackage) archive.encryptedEntries++; // a password-protected Office file inside the zip
       }
     }
   } catch (error) {
@@ -513,6 +622,8 @@ export interface OleFacts {
   macroStorage?: string;
   /** Root class id of a Windows Installer package, patch or transform. */
   installer: boolean;
+  /** A password-protected Office Open XML file is an OLE2 wrapper around this stream. */
+  encryptedPackage?: string;
   unreadable?: string;
 }
 
@@ -576,6 +687,7 @@ export async function inspectOle(read: ReadExclusive, size: number): Promise<Ole
         const name = nameLength >= 2 && nameLength <= 64 ? block.toString('utf16le', at, at + nameLength - 2) : '';
         if (entryIndex === 0 && type === 5 && isInstallerClsid(block.subarray(at + 0x50, at + 0x60))) facts.installer = true;
         if (MACRO_STORAGES.has(name.toLowerCase())) facts.macroStorage ??= name;
+        if (type === 2 && name === 'EncryptedPackage') facts.encryptedPackage ??= name;
       }
     }
   } catch (error) {

@@ -12,7 +12,8 @@ export class PolicyFileInspector implements FileInspector {
     const facts = await inspectFile({ name: input.name, size: input.size, head: input.head, readRange: input.readRange });
     const decision = evaluateFile(facts, await this.policyFor(input.organisationId));
     const mediaType = facts.detected?.mime ?? (facts.textLike ? 'text/plain' : 'application/octet-stream');
-    return decision.allowed ? { allowed: true, mediaType } : { allowed: false, mediaType, code: decision.code, reason: decision.reason };
+    if (!decision.allowed) return { allowed: false, mediaType, code: decision.code, reason: decision.reason };
+    return decision.review ? { allowed: true, mediaType, review: decision.review } : { allowed: true, mediaType };
   }
 
   private async policyFor(organisationId: string): Promise<FilePolicy> {

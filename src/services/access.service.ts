@@ -23,10 +23,11 @@ export function documentResource(d: Document): DocumentResource {
 /** Refusals that someone allowed to see the document is told about (423), by decision reason. */
 const LOCKED_BECAUSE: Readonly<Record<string, string>> = {
   pending_scan: 'This file is still being checked for malware; it can be used once the check is clean.',
-  quarantined: 'This file was quarantined as malware. A security admin can release or destroy it.',
+  quarantined: 'This file is in quarantine (malware was found, or it is held for a security review). A security admin can release or destroy it.',
   version_pending: 'This version is still being checked for malware. Try again shortly.',
   version_infected: 'This version has been quarantined as malware and cannot be downloaded.',
   version_blocked: 'This version has been quarantined (its file type is not allowed) and cannot be downloaded.',
+  version_held: 'This version is held in quarantine until a security admin reviews it (it could not be checked for viruses).',
 };
 
 export class AccessService {

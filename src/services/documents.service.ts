@@ -12,8 +12,9 @@ import type { Repos, Store } from '../db/store.js';
 import type { EncryptedBlobs } from '../storage/encrypted-blobs.js';
 import { AccessService, collectionResource, documentResource } from './access.service.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
-import { HEAD_BYTES, ingest, type Ingested } from './ingest.js';
+import { HEAD_BYTES, ingest, type BodyDeadlines, type Ingested } from './ingest.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
+import type { UploadAdmission } from './upload-admission.js';
 import type { QuarantineNotifier } from './quarantine.service.js';
 
 export interface DocumentsServiceOptions {
@@ -27,6 +28,9 @@ export interface DocumentsServiceOptions {
   clock: Clock;
   maxUploadBytes: number;
   inlineScanMaxBytes: number;
+  /** Bounds what one account, client address and organisation may be uploading at once. */
+  admission: UploadAdmission;
+  bodyDeadlines: BodyDeadlines;
 }
 
 export interface UploadInput {
@@ -41,6 +45,8 @@ export interface UploadResult {
   version: Version;
   /** Set when the file was refused as malware: the version is kept encrypted in quarantine. */
   infected?: { signature: string };
+  /** Set when the file policy let the file in only quarantined, for a security admin to review. */
+  heldForReview?: { reason: string };
 }
 
 export interface MoveInput {
@@ -165,12 +171,21 @@ export class DocumentsService {
     return this.result(document, version!, ingested);
   }
 
-  private async ingest(actor: Actor, binding: { organisationId: string; documentId: string; versionId: string }, name: string, input: Omit<UploadInput, 'name'>, blockedAction = 'document.upload-blocked'): Promise<Ingested & { mediaType: string }> {
-    const ingested = await ingest(this.o.blobs, this.o.scanner, binding, input.body, {
-      maxBytes: this.o.maxUploadBytes,
-      inlineScanMaxBytes: this.o.inlineScanMaxBytes,
-      ...(input.declaredSize !== undefined ? { declaredSize: input.declaredSize } : {}),
-    });
+  private async ingest(actor: Actor, binding: { organisationId: string; documentId: string; versionId: string }, name: string, input: Omit<UploadInput, 'name'>, blockedAction = 'document.upload-blocked'): Promise<Inspected> {
+    // Taken after the access check (a refusal stays a 404) and held only while the body arrives.
+    const lease = this.o.admission.admit(actor, binding.organisationId);
+    let ingested: Ingested;
+    try {
+      ingested = await ingest(this.o.blobs, this.o.scanner, binding, input.body, {
+        maxBytes: this.o.maxUploadBytes,
+        inlineScanMaxBytes: this.o.inlineScanMaxBytes,
+        ...(input.declaredSize !== undefined ? { declaredSize: input.declaredSize } : {}),
+        owner: { organisationId: binding.organisationId, accountId: actor.userId },
+        deadlines: this.o.bodyDeadlines,
+      });
+    } finally {
+      lease.release();
+    }
     const ref = { ...binding, blobId: ingested.blob.blobId, keyId: ingested.blob.keyId, wrappedKey: ingested.blob.wrappedKey, size: ingested.size };
     const inspection = await this.o.inspector.inspect({
       organisationId: binding.organisationId, name, size: ingested.size, head: ingested.head,
@@ -184,7 +199,7 @@ export class DocumentsService {
       ]);
       throw new DomainError('BLOCKED_FILE_TYPE', inspection.reason, { details: { code: inspection.code } });
     }
-    return { ...ingested, mediaType: inspection.mediaType };
+    return { ...ingested, mediaType: inspection.mediaType, review: inspection.review ?? null };
   }
 
   /** A lock taken while the bytes were arriving still binds: the stored blob is removed and the write refused. */
@@ -197,13 +212,13 @@ export class DocumentsService {
     }
   }
 
-  private versionRecord(actor: Actor, ingested: Ingested & { mediaType: string }, v: { documentId: string; versionId: string; organisationId: string; number: number; scanStatus: ScanStatus; now: string }): Version {
+  private versionRecord(actor: Actor, ingested: Inspected, v: { documentId: string; versionId: string; organisationId: string; number: number; scanStatus: ScanStatus; now: string }): Version {
     const verdict = ingested.verdict;
     return {
       id: v.versionId, documentId: v.documentId, organisationId: v.organisationId, number: v.number, size: ingested.size,
       sha256: ingested.sha256, mediaType: ingested.mediaType, blobId: ingested.blob.blobId, wrappedKey: ingested.blob.wrappedKey,
       keyId: ingested.blob.keyId, scanStatus: v.scanStatus,
-      scanDetail: verdict?.outcome === 'infected' ? verdict.signature : verdict?.outcome === 'unavailable' ? verdict.reason : verdict ? null : 'too large to scan before acknowledging; queued',
+      scanDetail: v.scanStatus === 'held' ? heldDetail(ingested) : verdict?.outcome === 'infected' ? verdict.signature : verdict?.outcome === 'unavailable' ? verdict.reason : verdict ? null : 'too large to scan before acknowledging; queued',
       scanEngine: verdict && verdict.outcome !== 'unavailable' ? verdict.engine : null,
       scannedAt: verdict && verdict.outcome !== 'unavailable' ? v.now : null,
       authorId: actor.userId, createdAt: v.now,
@@ -211,17 +226,21 @@ export class DocumentsService {
   }
 
   /** In the upload's transaction: queue a scan for pending versions, or quarantine and tell people. */
-  private async afterScan(repos: Repos, actor: Actor, document: Document, version: Version, ingested: Ingested): Promise<void> {
+  private async afterScan(repos: Repos, actor: Actor, document: Document, version: Version, ingested: Inspected): Promise<void> {
     if (version.scanStatus === 'pending') {
       await repos.jobs.enqueue('scan-version', { versionId: version.id }, { runAt: this.o.clock.now().toISOString(), maxAttempts: 50, now: this.o.clock.now().toISOString() });
     }
     if (ingested.verdict?.outcome === 'infected') {
       await this.o.notifier.quarantined(repos, actor, document, version, ingested.verdict.signature);
+    } else if (version.scanStatus === 'held' && ingested.review) {
+      await this.o.notifier.heldForReview(repos, actor, document, version, ingested.review);
     }
   }
 
-  private result(document: Document, version: Version, ingested: Ingested): UploadResult {
-    return ingested.verdict?.outcome === 'infected' ? { document, version, infected: { signature: ingested.verdict.signature } } : { document, version };
+  private result(document: Document, version: Version, ingested: Inspected): UploadResult {
+    if (ingested.verdict?.outcome === 'infected') return { document, version, infected: { signature: ingested.verdict.signature } };
+    if (version.scanStatus === 'held' && ingested.review) return { document, version, heldForReview: { reason: ingested.review.reason } };
+    return { document, version };
   }
 
   /**
@@ -353,7 +372,7 @@ export class DocumentsService {
     const documentId = randomUUID();
     const versionId = randomUUID();
     const plaintext = await this.o.blobs.openRange(versionRef(version));
-    let ingested: Ingested & { mediaType: string };
+    let ingested: Inspected;
     try {
       ingested = await this.ingest(actor, { organisationId: destination.organisationId, documentId, versionId }, name, { body: plaintext, declaredSize: version.size }, 'document.copy-blocked');
     } finally {
@@ -521,10 +540,15 @@ export class DocumentsService {
   }
 }
 
-function statusOf(ingested: Ingested): { status: DocumentStatus; scanStatus: ScanStatus } {
+/** What was stored, what clamd said, and whether the file policy holds it for review. */
+type Inspected = Ingested & { mediaType: string; review: { code: string; reason: string } | null };
+
+function statusOf(ingested: Inspected): { status: DocumentStatus; scanStatus: ScanStatus } {
   const verdict = ingested.verdict;
-  if (verdict?.outcome === 'clean') return { status: 'available', scanStatus: 'clean' };
   if (verdict?.outcome === 'infected') return { status: 'quarantined', scanStatus: 'infected' };
+  // Held whatever clamd said: it could not see inside, so "clean" would be a claim nobody checked.
+  if (ingested.review) return { status: 'quarantined', scanStatus: 'held' };
+  if (verdict?.outcome === 'clean') return { status: 'available', scanStatus: 'clean' };
   return { status: 'pending_scan', scanStatus: 'pending' };
 }
 
@@ -533,6 +557,11 @@ function versionRef(version: Version) {
     blobId: version.blobId, organisationId: version.organisationId, documentId: version.documentId, versionId: version.id,
     keyId: version.keyId, wrappedKey: version.wrappedKey, size: version.size,
   };
+}
+
+function heldDetail(ingested: Inspected): string {
+  const scan = ingested.verdict?.outcome === 'clean' ? 'clamd found nothing in what it could read' : 'not scanned by clamd';
+  return `held for review: ${ingested.review?.reason ?? ''} (${scan})`;
 }
 
 export function target(document: Document, versionId?: string): AuditTarget {

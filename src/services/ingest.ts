@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { DomainError } from '../domain/errors.js';
-import type { ScanVerdict, Scanner } from '../domain/ports.js';
+import type { ScanOwner, ScanVerdict, Scanner } from '../domain/ports.js';
 import type { EncryptedBlobs, WrittenBlob } from '../storage/encrypted-blobs.js';
 
 export const HEAD_BYTES = 64 * 1024;
@@ -16,6 +16,18 @@ export interface IngestOptions {
   inlineScanMaxBytes: number;
   /** From Content-Length, when the client sent one. */
   declaredSize?: number;
+  /** Who the inline scan is for, so the scanner can keep one party to its share. */
+  owner?: ScanOwner;
+  /** Limits on a slow or stalled body; without them a client could hold a slot for ever. */
+  deadlines?: BodyDeadlines;
+}
+
+export interface BodyDeadlines {
+  /** Longest gap between two pieces of the body. */
+  idleMs: number;
+  /** Slowest average rate accepted once `graceMs` have passed (0: no minimum). */
+  minBytesPerSecond: number;
+  graceMs: number;
 }
 
 export interface Ingested {
@@ -51,7 +63,7 @@ export async function ingest(
   let verdict: Promise<ScanVerdict> | null = null;
   if (scanInline) {
     scanFeed = new PassThrough({ highWaterMark: 1024 * 1024 });
-    verdict = scanner.scan(scanFeed, { signal: scanAbort.signal });
+    verdict = scanner.scan(scanFeed, { signal: scanAbort.signal, ...(options.owner ? { owner: options.owner } : {}) });
     verdict.catch(() => undefined);
   }
 
@@ -63,7 +75,7 @@ export async function ingest(
   const writerFailed = written.then(() => new Promise<never>(() => undefined));
   writerFailed.catch(() => undefined);
   try {
-    for await (const data of source) {
+    for await (const data of options.deadlines ? withDeadlines(source, options.deadlines) : source) {
       const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data);
       size += chunk.length;
       if (size > options.maxBytes) throw tooLarge(options.maxBytes);
@@ -107,6 +119,47 @@ export async function ingest(
     if (!(error instanceof DomainError) && outcome.failure instanceof DomainError) throw outcome.failure;
     throw error;
   }
+}
+
+/**
+ * Yields the body's chunks, failing with TIMEOUT when none arrives for `idleMs` or the average rate
+ * falls below the minimum after the grace period (a trickle of a byte every few seconds).
+ * A Readable is iterated without destroy-on-return: destroying an HTTP request would close the
+ * socket before the 408 could be sent.
+ */
+async function* withDeadlines(source: Readable | AsyncIterable<Uint8Array>, deadlines: BodyDeadlines): AsyncGenerator<Uint8Array> {
+  const iterable = isReadable(source) ? source.iterator({ destroyOnReturn: false }) : source;
+  const iterator = (iterable as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  const started = Date.now();
+  let received = 0;
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const next = iterator.next();
+    const idle = new Promise<'idle'>((resolve) => {
+      timer = setTimeout(() => resolve('idle'), deadlines.idleMs);
+    });
+    let step: IteratorResult<Uint8Array> | 'idle';
+    try {
+      step = await Promise.race([next, idle]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (step === 'idle') {
+      next.catch(() => undefined); // abandoned: the request is answered and its socket closed
+      throw new DomainError('TIMEOUT', `The upload stopped: no data arrived for ${Math.round(deadlines.idleMs / 1000)} seconds. Nothing was stored; try again.`);
+    }
+    if (step.done) return;
+    received += step.value.length;
+    const elapsed = Date.now() - started;
+    if (deadlines.minBytesPerSecond > 0 && elapsed > deadlines.graceMs && (received * 1000) / elapsed < deadlines.minBytesPerSecond) {
+      throw new DomainError('TIMEOUT', `The upload was too slow (under ${formatBytes(deadlines.minBytesPerSecond)} a second). Nothing was stored; try again on a better connection.`);
+    }
+    yield step.value;
+  }
+}
+
+function isReadable(source: Readable | AsyncIterable<Uint8Array>): source is Readable {
+  return typeof (source as Readable).iterator === 'function' && typeof (source as Readable).pipe === 'function';
 }
 
 /** The refusal for a file over the upload limit; every interface that meets such a file uses it, so the message always names the limit. */

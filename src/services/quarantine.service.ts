@@ -27,6 +27,20 @@ export class QuarantineNotifier {
     }
     await repos.audit.insert([auditEvent(actor, 'scan.quarantine', { organisationId: document.organisationId, ids: { documentId: document.id, versionId: version.id } }, { allow: true, reason: `infected:${signature}`, via: null }, now)]);
   }
+
+  /** The file policy let a file in only quarantined (e.g. password-protected): the security admins decide. */
+  async heldForReview(repos: Repos, actor: Actor, document: Document, version: Version, review: { code: string; reason: string }): Promise<void> {
+    const now = this.clock.now();
+    const admins = (await repos.users.listByOrganisation(document.organisationId)).filter((u) => u.roles.includes('security_admin') && !u.disabled);
+    const recipients = new Set([...(version.authorId ? [version.authorId] : []), ...admins.map((u) => u.id)]);
+    for (const userId of recipients) {
+      await repos.notifications.insert({
+        id: randomUUID(), userId, organisationId: document.organisationId, kind: 'quarantine', documentId: document.id, versionId: version.id,
+        message: `Version ${version.number} of a document is held in quarantine for review: ${review.reason}`, createdAt: now.toISOString(), readAt: null,
+      });
+    }
+    await repos.audit.insert([auditEvent(actor, 'scan.quarantine', { organisationId: document.organisationId, ids: { documentId: document.id, versionId: version.id } }, { allow: true, reason: `file_policy_review:${review.code}`, via: null }, now)]);
+  }
 }
 
 export interface QuarantinedItem {
@@ -41,7 +55,7 @@ export class QuarantineService {
 
   async list(actor: Actor): Promise<QuarantinedItem[]> {
     const organisationId = await this.requireSecurityAdmin(actor, 'quarantine.list');
-    const versions = await this.o.store.repos.documents.versionsByScanStatus(['infected', 'pending'], organisationId);
+    const versions = await this.o.store.repos.documents.versionsByScanStatus(['infected', 'held', 'pending'], organisationId);
     const items: QuarantinedItem[] = [];
     for (const version of versions) {
       // A destroyed version keeps scan_status 'infected' but has no key left: it is no longer in quarantine.
@@ -72,7 +86,7 @@ export class QuarantineService {
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
       await repos.documents.destroyVersionKey(version.id);
-      await repos.documents.updateVersionScan(version.id, { status: 'infected', detail: `${version.scanDetail ?? ''} — destroyed`, engine: version.scanEngine, at: now.toISOString() });
+      await repos.documents.updateVersionScan(version.id, { status: version.scanStatus, detail: `${version.scanDetail ?? ''} — destroyed`, engine: version.scanEngine, at: now.toISOString() });
       if (document.currentVersionId === version.id) await repos.documents.update(document.id, { status: 'disposed' }, now.toISOString());
       await repos.audit.insert([auditEvent(actor, 'quarantine.destroy', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, { allow: true, reason: 'security_admin', via: null }, now)]);
     });
@@ -84,7 +98,7 @@ export class QuarantineService {
     const version = await this.o.store.repos.documents.versionById(versionId);
     if (!version) throw notFound('version');
     await this.o.access.require(actor, action, { kind: 'organisation', organisationId: version.organisationId }, { organisationId: version.organisationId, ids: { documentId: version.documentId, versionId } }, { missing: 'version' });
-    if (version.scanStatus !== 'infected' || version.wrappedKey.length === 0) throw invalid('That version is not in quarantine.');
+    if ((version.scanStatus !== 'infected' && version.scanStatus !== 'held') || version.wrappedKey.length === 0) throw invalid('That version is not in quarantine.');
     const document = await this.o.store.repos.documents.byId(version.documentId);
     if (!document) throw notFound('document');
     return { document, version };

@@ -46,6 +46,7 @@ export function sendDavError(error: unknown, request: FastifyRequest, reply: Fas
       condition = `<D:lock-token-submitted><D:href>${escape(href(error.details.lockRoot.split('/').slice(2), false))}</D:href></D:lock-token-submitted>`;
     }
     if (error.details?.rangeNotSatisfiable) status = 416;
+    if (typeof error.details?.retryAfterSeconds === 'number') reply.header('Retry-After', String(error.details.retryAfterSeconds));
   } else if ((error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     status = 413;
     message = 'The request body is too large.';
@@ -57,6 +58,8 @@ export function sendDavError(error: unknown, request: FastifyRequest, reply: Fas
     request.log.error({ err: error }, 'unhandled WebDAV error');
   }
   if (status === 401) reply.header('WWW-Authenticate', REALM_HEADER);
+  // A body we stopped reading (refused, stalled, too large) must not be drained to reuse the connection.
+  if (!request.raw.complete) reply.header('Connection', 'close');
   if (reply.sent) return reply;
   if (condition) {
     return reply.status(status).type('application/xml; charset=utf-8')

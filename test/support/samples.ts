@@ -502,3 +502,78 @@ export function elfExecutable(): Buffer {
 export function shellScript(): Buffer {
   return Buffer.from('#!/bin/sh\necho "hello from a script"\n', 'utf8');
 }
+
+// ---------------------------------------------------------------------------------------------
+// Password-protected containers (structure only: nothing is really encrypted)
+// ---------------------------------------------------------------------------------------------
+
+/** A password-protected .docx as Office saves it: an OLE2 wrapper with EncryptionInfo and EncryptedPackage. */
+export function encryptedOfficeDocument(): Buffer {
+  return ole([
+    { name: 'EncryptionInfo', type: 'stream' },
+    { name: 'EncryptedPackage', type: 'stream' },
+    { name: '\u0006DataSpaces', type: 'storage' },
+  ]);
+}
+
+/**
+ * A 7z file whose header lists the 7zAES coder, as `7z a -p` writes with header compression off
+ * (CRCs are zero: readers of structure, like ours, do not check them).
+ */
+export function sevenZipEncrypted(): Buffer {
+  const packed = pseudoRandomBytes(64);
+  // kHeader, kMainStreamsInfo, kPackInfo … kUnPackInfo, kFolder, 1 folder, 1 coder: id size 4, 06F10701 (7zAES).
+  const header = Buffer.from([0x01, 0x04, 0x06, 0x00, 0x01, 0x09, 0x40, 0x00, 0x07, 0x0b, 0x01, 0x00, 0x01, 0x24, 0x06, 0xf1, 0x07, 0x01, 0x00, 0x00, 0x00, 0x00]);
+  const start = Buffer.alloc(32);
+  Buffer.from('377abcaf271c0004', 'hex').copy(start, 0);
+  start.writeBigUInt64LE(BigInt(packed.length), 12);
+  start.writeBigUInt64LE(BigInt(header.length), 20);
+  return Buffer.concat([start, packed, header]);
+}
+
+/** A plain (unencrypted) 7z of the same shape, with the LZMA coder (030101) instead. */
+export function sevenZipPlain(): Buffer {
+  const file = sevenZipEncrypted();
+  const at = file.indexOf(Buffer.from([0x24, 0x06, 0xf1, 0x07, 0x01]));
+  Buffer.from([0x23, 0x03, 0x01, 0x01, 0x00]).copy(file, at);
+  return file;
+}
+
+function rar5Vint(n: number): Buffer {
+  const bytes: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    bytes.push(b);
+  } while (n > 0);
+  return Buffer.from(bytes);
+}
+
+function rar5Block(type: number, flags: number, body: Buffer, extra = Buffer.alloc(0)): Buffer {
+  const fields = Buffer.concat([rar5Vint(type), rar5Vint(flags | (extra.length > 0 ? 0x01 : 0)), extra.length > 0 ? rar5Vint(extra.length) : Buffer.alloc(0), body, extra]);
+  return Buffer.concat([Buffer.alloc(4), rar5Vint(fields.length), fields]);
+}
+
+/** RAR 5 archives: `rar a -hp` (encrypted headers) or `rar a -p` (a file entry with an encryption record). */
+export function rar5(options: { encryptedHeaders?: boolean; encryptedFile?: boolean } = {}): Buffer {
+  const signature = Buffer.from('Rar!\x1a\x07\x01\x00', 'latin1');
+  if (options.encryptedHeaders) return Buffer.concat([signature, rar5Block(4, 0, Buffer.alloc(24, 0x11)), pseudoRandomBytes(64)]);
+  const main = rar5Block(1, 0, rar5Vint(0));
+  const name = Buffer.from('salaries.xlsx');
+  // File header body: file flags, unpacked size, attributes, compression info, host OS, name length, name.
+  const fileBody = Buffer.concat([rar5Vint(0), rar5Vint(5), rar5Vint(0x20), rar5Vint(0), rar5Vint(0), rar5Vint(name.length), name]);
+  const record = options.encryptedFile ? Buffer.concat([rar5Vint(3 + 48), rar5Vint(1), rar5Vint(0), rar5Vint(0), Buffer.alloc(48, 0x22)]) : Buffer.alloc(0);
+  return Buffer.concat([signature, main, rar5Block(2, 0, fileBody, record), rar5Block(5, 0, rar5Vint(0))]);
+}
+
+/** RAR 4 archive with encrypted headers (`rar a -hp -ma4`): the main header's MHD_PASSWORD flag. */
+export function rar4EncryptedHeaders(): Buffer {
+  const signature = Buffer.from('Rar!\x1a\x07\x00', 'latin1');
+  const main = Buffer.alloc(13);
+  main.writeUInt16LE(0, 0);
+  main[2] = 0x73;
+  main.writeUInt16LE(0x0080, 3);
+  main.writeUInt16LE(13, 5);
+  return Buffer.concat([signature, main, pseudoRandomBytes(64)]);
+}

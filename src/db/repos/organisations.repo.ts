@@ -33,6 +33,11 @@ export class OrganisationsRepo {
     return row?.file_policy ?? null;
   }
 
+  /** Stores the organisation's file-policy overrides (JSON over the safe defaults), or null for the defaults. */
+  async setFilePolicy(id: string, policy: string | null): Promise<void> {
+    await this.db.updateTable('organisations').set({ file_policy: policy }).where('id', '=', id).execute();
+  }
+
   // Organisation key store (see storage/keys.ts).
   async currentKey(organisationId: string): Promise<{ id: string; wrapped: Buffer } | undefined> {
     return this.db

@@ -184,7 +184,7 @@ function decideOnResource(
   return deny(resource.organisationId === actor.organisationId ? 'not_in_team' : 'no_arrangement');
 }
 
-const isQuarantinedScan = (scan: ScanStatus | undefined): boolean => scan === 'infected' || scan === 'blocked';
+const isQuarantinedScan = (scan: ScanStatus | undefined): boolean => scan === 'infected' || scan === 'blocked' || scan === 'held';
 
 const isUnderReview = (doc: DocumentResource): boolean => doc.status === 'pending_scan' || doc.status === 'quarantined';
 const isOwnSecurityAdmin = (actor: Actor, doc: DocumentResource): boolean =>

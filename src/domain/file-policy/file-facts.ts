@@ -49,6 +49,13 @@ export interface ArchiveFacts {
   incomplete: boolean;
 }
 
+/** Content behind a password: no scanner, clamd included, can see what it holds. */
+export interface EncryptionFacts {
+  format: 'zip' | '7z' | 'rar' | 'office';
+  /** What showed it, e.g. "7zAES coder in the header" or "OLE2 stream EncryptedPackage". */
+  evidence: string;
+}
+
 export interface FileFacts {
   /** The name the uploader gave, as typed (may hold paths, trailing dots, odd Unicode). */
   declaredName: string;
@@ -66,4 +73,6 @@ export interface FileFacts {
   /** The entry or storage that proves macros, e.g. "word/vbaProject.bin". */
   macroEvidence?: string;
   archive?: ArchiveFacts;
+  /** Password protection seen in a zip, 7z or RAR archive or an Office file (PDF is left to clamd). */
+  encryption?: EncryptionFacts;
 }

@@ -4,9 +4,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ArchiveFacts, FileFacts } from './file-facts.js';
 import { DEFAULT_FILE_POLICY, evaluateFile, filePolicy } from './file-policy.js';
-import { EXECUTABLE_EXTENSIONS, extensionsOf, MACRO_EXTENSIONS, SCRIPT_EXTENSIONS } from './file-types.js';
+import {
+  ACTIVE_CONTENT_EXTENSIONS,
+  EXECUTABLE_EXTENSIONS,
+  extensionsOf,
+  MACRO_EXTENSIONS,
+  SCRIPT_EXTENSIONS,
+  UNCHECKABLE_ARCHIVE_EXTENSIONS,
+} from './file-types.js';
 
-const BLOCKED = [...EXECUTABLE_EXTENSIONS, ...SCRIPT_EXTENSIONS, ...MACRO_EXTENSIONS];
+const BLOCKED = [...EXECUTABLE_EXTENSIONS, ...SCRIPT_EXTENSIONS, ...MACRO_EXTENSIONS, ...ACTIVE_CONTENT_EXTENSIONS, ...UNCHECKABLE_ARCHIVE_EXTENSIONS];
 
 function facts(overrides: Partial<FileFacts> = {}): FileFacts {
   return { declaredName: 'file.bin', size: 100, textLike: false, containsVbaProject: false, oleHasMacros: false, ...overrides };
@@ -103,7 +110,7 @@ describe('evaluateFile', () => {
     ok(named('old.doc', { ext: 'cfb', mime: 'application/x-cfb' }));
     ok(named('old.doc', { ext: 'rtf', mime: 'application/rtf' }));
     ok(named('feed.xml', { ext: 'xml', mime: 'application/xml' }));
-    ok(named('page.html', undefined, { textLike: true }));
+    ok(named('schema.xsd', undefined, { textLike: true }));
     ok(named('pack.zip', { ext: 'docx', mime: 'x' }, { archive: archive({ isOoxml: true }) }));
     ok(named('a.odt', ZIP, { archive: archive({ isOpenDocument: true }) }));
     ok(named('unknown.xyz', { ext: 'png', mime: 'image/png' })); // an extension we know nothing about claims nothing
@@ -144,20 +151,61 @@ describe('evaluateFile', () => {
   it('allows those same names once the organisation switches the matching rule off (so the property can fail)', () => {
     fc.assert(
       fc.property(fc.constantFrom(...BLOCKED), (ext) => {
-        const relaxed = filePolicy({ blockExecutables: false, blockScripts: false, blockMacros: false, blockMismatchedType: false });
+        const relaxed = filePolicy({ blockExecutables: false, blockScripts: false, blockMacros: false, blockActiveContent: false, blockMismatchedType: false });
         expect(evaluateFile(facts({ declaredName: `x.${ext}` }), relaxed).allowed).toBe(true);
       }),
     );
   });
 
-  it('blocks any archive entry with a blocked extension', () => {
+  it('blocks any archive entry with a blocked extension (active content aside, see below)', () => {
+    const insideArchives = BLOCKED.filter((ext) => !ACTIVE_CONTENT_EXTENSIONS.includes(ext));
     fc.assert(
-      fc.property(fc.constantFrom(...BLOCKED), fc.string({ maxLength: 8 }), (ext, dir) => {
+      fc.property(fc.constantFrom(...insideArchives), fc.string({ maxLength: 8 }), (ext, dir) => {
         const entry = `${dir.replace(/[\\/.:]/g, '')}/payload.${ext}`;
         const decision = evaluateFile(facts({ declaredName: 'bundle.zip', detected: ZIP, archive: archive({ entryExtensions: { [ext]: entry } }) }));
         expect(decision.allowed).toBe(false);
       }),
     );
+  });
+
+  // Issue #10 item 9: each of these was accepted. Renamed variants are the ones Windows still opens as that type.
+  it.each([
+    ['msc', 'script'], ['one', 'active_content'], ['slk', 'active_content'], ['iqy', 'active_content'], ['wsb', 'script'],
+    ['cab', 'uncheckable_archive'], ['xbap', 'executable'], ['py', 'script'], ['html', 'active_content'], ['svg', 'active_content'],
+    ['htm', 'active_content'], ['xhtml', 'active_content'], ['mht', 'active_content'], ['svgz', 'active_content'], ['onepkg', 'active_content'],
+    ['dqy', 'active_content'], ['pyw', 'script'], ['pyc', 'script'], ['jnlp', 'executable'], ['msu', 'executable'], ['diagcab', 'executable'],
+    ['appcontent-ms', 'executable'], ['theme', 'executable'], ['mde', 'executable'], ['accde', 'executable'], ['ace', 'uncheckable_archive'],
+    ['arj', 'uncheckable_archive'], ['lzh', 'uncheckable_archive'], ['ps2', 'script'], ['cdxml', 'script'], ['vsmacros', 'script'],
+  ])('refuses .%s (%s), however it is dressed up', (ext, code) => {
+    for (const name of [`report.${ext}`, `REPORT.${ext.toUpperCase()}`, `report.${ext}.`, `report.${ext} . `, `minutes.pdf:report.${ext}`, `report\u200B.${ext}`, `folder/report.${ext}`]) {
+      const decision = evaluateFile(facts({ declaredName: name, textLike: true }));
+      expect(decision, name).toMatchObject({ allowed: false, code });
+      if (!decision.allowed) expect(decision.reason).toMatch(/^Blocked: [^\n]+\.$/);
+    }
+  });
+
+  it('keeps the block lists free of overlaps, upper case and dots', () => {
+    expect(new Set(BLOCKED).size).toBe(BLOCKED.length);
+    for (const ext of BLOCKED) expect(ext).toMatch(/^[a-z0-9_-]+$/);
+  });
+
+  it('refuses active content by its own name only: Office and EPUB packages hold SVG and XHTML parts', () => {
+    const docxWithSvg = facts({ declaredName: 'a.docx', detected: ZIP, archive: archive({ isOoxml: true, entryExtensions: { xml: '[Content_Types].xml', svg: 'word/media/image1.svg' } }) });
+    expect(evaluateFile(docxWithSvg)).toMatchObject({ allowed: true });
+    expect(evaluateFile(facts({ declaredName: 'site.zip', detected: ZIP, archive: archive({ entryExtensions: { cab: 'drivers/x.cab' } }) }))).toMatchObject({ allowed: false, code: 'uncheckable_archive' });
+    expect(evaluateFile(facts({ declaredName: 'tools.zip', detected: ZIP, archive: archive({ entryExtensions: { py: 'tools/run.py' } }) }))).toMatchObject({ allowed: false, code: 'script' });
+  });
+
+  it('refuses encrypted content unless the organisation allows it, and then holds it for review', () => {
+    const encrypted = facts({ declaredName: 'pay.docx', detected: { ext: 'cfb', mime: 'application/x-cfb' }, encryption: { format: 'office', evidence: 'OLE2 stream EncryptedPackage' } });
+    expect(evaluateFile(encrypted)).toMatchObject({ allowed: false, code: 'archive_encrypted' });
+    // Not a type mismatch: a protected .docx is OLE2 by design.
+    expect(evaluateFile(encrypted, filePolicy({ allowEncryptedArchives: true }))).toEqual({ allowed: true, notices: [], review: { code: 'archive_encrypted', reason: expect.stringMatching(/^The Office document is protected by a password.*security admin/) } });
+    const zip = facts({ declaredName: 'a.zip', detected: ZIP, archive: archive({ encryptedEntries: 2 }) });
+    expect(evaluateFile(zip)).toMatchObject({ allowed: false, code: 'archive_encrypted' });
+    expect(evaluateFile(zip, filePolicy({ allowEncryptedArchives: true }))).toMatchObject({ allowed: true, review: { code: 'archive_encrypted' } });
+    // A bomb is a bomb, password or not.
+    expect(evaluateFile(facts({ declaredName: 'a.zip', detected: ZIP, archive: archive({ encryptedEntries: 1, overlappingEntries: true }) }), filePolicy({ allowEncryptedArchives: true }))).toMatchObject({ code: 'archive_bomb' });
   });
 
   it('gives every refusal a sentence for the user', () => {

@@ -1,6 +1,6 @@
 // The per-organisation file policy: which uploads are refused (programs, scripts, macros, disguised
 // types, hostile archives) and the plain-English reason a council user is shown. Pure: facts in, decision out.
-import type { ArchiveFacts, ExecutableKind, FileFacts, ScriptKind } from './file-facts.js';
+import type { ArchiveFacts, EncryptionFacts, ExecutableKind, FileFacts, ScriptKind } from './file-facts.js';
 import {
   blockedExtensionKind,
   describeDetection,
@@ -32,8 +32,13 @@ export interface FilePolicy {
   blockMacros: boolean;
   /** Refuse files whose name claims one known type while the content is another. */
   blockMismatchedType: boolean;
-  /** Password-protected zip entries cannot be scanned; allowed by default, with a notice. */
-  blockEncryptedArchives: boolean;
+  /** HTML, SVG, OneNote, SYLK, web queries: documents that open as live content (see file-types.ts). */
+  blockActiveContent: boolean;
+  /**
+   * Password-protected archives and Office files cannot be scanned, so they are refused unless the
+   * organisation allows them; then they are stored quarantined until a security admin reviews them.
+   */
+  allowEncryptedArchives: boolean;
   /** A zip whose directory cannot be read may be crafted to confuse one tool and not another. */
   blockUnreadableArchives: boolean;
   /** Organisation-specific extensions to refuse as well (lower-case, no dot). */
@@ -46,7 +51,8 @@ export const DEFAULT_FILE_POLICY: Readonly<FilePolicy> = Object.freeze({
   blockScripts: true,
   blockMacros: true,
   blockMismatchedType: true,
-  blockEncryptedArchives: false,
+  blockActiveContent: true,
+  allowEncryptedArchives: false,
   blockUnreadableArchives: true,
   extraBlockedExtensions: Object.freeze([]) as readonly string[],
   archive: Object.freeze({
@@ -78,11 +84,22 @@ export type BlockCode =
   | 'archive_traversal'
   | 'archive_too_deep'
   | 'archive_encrypted'
-  | 'archive_unreadable';
+  | 'archive_unreadable'
+  | 'active_content'
+  | 'uncheckable_archive';
+
+/** Why an accepted file must still wait for a security admin before anyone may read it. */
+export interface ReviewHold {
+  code: 'archive_encrypted';
+  reason: string;
+}
 
 export type FileDecision =
-  /** `notices`: things worth telling the uploader even though the file was accepted. */
-  | { allowed: true; notices: string[] }
+  /**
+   * `notices`: things worth telling the uploader even though the file was accepted. `review`: the
+   * file may be stored, but only in quarantine, until a security admin releases it.
+   */
+  | { allowed: true; notices: string[]; review?: ReviewHold }
   | { allowed: false; code: BlockCode; reason: string };
 
 const EXECUTABLE_WORDS: Record<ExecutableKind, string> = {
@@ -137,11 +154,37 @@ export function evaluateFile(facts: FileFacts, policy: FilePolicy = DEFAULT_FILE
     if (archiveDecision) return archiveDecision;
   }
 
+  // Before the type check: an encrypted .docx is an OLE2 file, which is no reason to call it disguised.
+  const encryption = encryptionOf(facts);
+  let review: ReviewHold | undefined;
+  if (encryption) {
+    const what = ENCRYPTED_WORDS[encryption.format];
+    if (!policy.allowEncryptedArchives) {
+      return blocked('archive_encrypted', `Blocked: ${what} is protected by a password, so it cannot be checked for viruses. Upload it without the password; if you must store it protected, ask your security team.`);
+    }
+    review = { code: 'archive_encrypted', reason: `${capitalise(what)} is protected by a password, so it could not be checked for viruses. It is held in quarantine until a security admin reviews it.` };
+  }
+
   if (policy.blockMismatchedType) {
     const mismatch = typeMismatch(facts);
-    if (mismatch) return blocked('type_mismatch', mismatch);
+    if (mismatch && !encryption) return blocked('type_mismatch', mismatch);
   }
-  return { allowed: true, notices };
+  return review ? { allowed: true, notices, review } : { allowed: true, notices };
+}
+
+const ENCRYPTED_WORDS: Record<EncryptionFacts['format'], string> = {
+  zip: 'the zip, or a file in it,',
+  '7z': 'the 7-Zip archive',
+  rar: 'the RAR archive',
+  office: 'the Office document',
+};
+
+const capitalise = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+function encryptionOf(facts: FileFacts): EncryptionFacts | undefined {
+  if (facts.encryption) return facts.encryption;
+  if (facts.archive && facts.archive.encryptedEntries > 0) return { format: 'zip', evidence: `${facts.archive.encryptedEntries} password-protected entries` };
+  return undefined;
 }
 
 function describeMacroEvidence(facts: FileFacts): string {
@@ -153,9 +196,17 @@ function describeMacroEvidence(facts: FileFacts): string {
 }
 
 function isBlockedKind(kind: BlockedExtensionKind, policy: FilePolicy): boolean {
-  if (kind === 'executable') return policy.blockExecutables;
-  if (kind === 'script') return policy.blockScripts;
-  return policy.blockMacros;
+  switch (kind) {
+    case 'executable':
+    case 'archive': // cabinets and their like are how programs travel past a scanner
+      return policy.blockExecutables;
+    case 'script':
+      return policy.blockScripts;
+    case 'macro':
+      return policy.blockMacros;
+    case 'active':
+      return policy.blockActiveContent;
+  }
 }
 
 function blockedByExtension(kind: BlockedExtensionKind, ext: string): FileDecision {
@@ -166,6 +217,10 @@ function blockedByExtension(kind: BlockedExtensionKind, ext: string): FileDecisi
       return blocked('script', `Blocked: script files (".${ext}") cannot be stored here, because they can run commands on a computer when opened.`);
     case 'macro':
       return blocked('macro', `Blocked: macro-enabled Office document (".${ext}"). Save it without macros (for example as .docx or .xlsx) and upload it again.`);
+    case 'active':
+      return blocked('active_content', `Blocked: ".${ext}" files can run script or fetch commands when they are opened, so they cannot be stored here. Save it as a PDF (or, for a picture, as PNG) and upload that.`);
+    case 'archive':
+      return blocked('uncheckable_archive', `Blocked: ".${ext}" archives cannot be checked for viruses reliably, so they cannot be stored here. Upload the files inside it, or a .zip of them.`);
   }
 }
 
@@ -197,19 +252,15 @@ function evaluateArchive(archive: ArchiveFacts, policy: FilePolicy, notices: str
   }
   for (const [ext, entry] of Object.entries(archive.entryExtensions)) {
     const kind = blockedExtensionKind(ext);
-    if (kind && isBlockedKind(kind, policy)) {
-      const what = kind === 'executable' ? 'a program' : kind === 'script' ? 'a script' : 'a macro-enabled Office document';
-      return blocked(kind, `Blocked: the zip contains ${what} (${q(entry)}), which cannot be stored here.`);
+    // Active content is refused by its own name only: Office and EPUB packages hold SVG and XHTML
+    // parts by design, and nothing opens a part of a package in a browser.
+    if (kind && kind !== 'active' && isBlockedKind(kind, policy)) {
+      const what = kind === 'executable' ? 'a program' : kind === 'script' ? 'a script' : kind === 'macro' ? 'a macro-enabled Office document' : 'an archive that cannot be checked for viruses';
+      return blocked(kind === 'archive' ? 'uncheckable_archive' : kind, `Blocked: the zip contains ${what} (${q(entry)}), which cannot be stored here.`);
     }
     if (policy.extraBlockedExtensions.includes(ext)) {
       return blocked('blocked_extension', `Blocked: the zip contains a ".${ext}" file (${q(entry)}), which your organisation does not allow.`);
     }
-  }
-  if (archive.encryptedEntries > 0) {
-    if (policy.blockEncryptedArchives) {
-      return blocked('archive_encrypted', 'Blocked: the zip contains password-protected files, which cannot be checked for viruses. Upload the files without a password.');
-    }
-    notices.push(`The zip contains ${count(archive.encryptedEntries)} password-protected file(s); they could not be checked for viruses.`);
   }
   if (archive.uninspected.length > 0) {
     notices.push('Some archives inside the zip were too large to inspect here; the virus scanner still checks them.');

@@ -1,21 +1,37 @@
 // Extension lists and content families behind the file policy: which names run code, and which
 // magic-byte types each familiar extension may legitimately hold.
 
+// Sources, compared in November 2026: Microsoft's "Blocked attachments in Outlook" (level 1 list),
+// the Exchange Online / Defender for Office 365 common attachment filter defaults, and Gmail's
+// "File types blocked in Gmail". Each of those vendors blocks a name because opening it runs
+// something; ours are grouped by why, so a refusal can tell the user why in a sentence. Left out on
+// purpose: .pst and .tmp (Outlook blocks them for reasons of mail size, not code) and certificates
+// (.cer/.crt/.der: public data IT teams keep; opening one only offers to install it, with a warning).
+
 /** Programs and things Windows/macOS/Linux install or run when opened. */
 export const EXECUTABLE_EXTENSIONS: readonly string[] = [
-  'exe', 'dll', 'com', 'scr', 'pif', 'cpl', 'sys', 'drv', 'ocx', 'efi',
-  'msi', 'msp', 'mst', 'msix', 'msixbundle', 'appx', 'appxbundle', 'appref-ms', 'application', 'gadget',
-  'jar', 'apk', 'xap', 'app', 'dmg', 'pkg', 'deb', 'rpm', 'run', 'elf', 'so', 'dylib', 'xll',
-  'lnk', 'url', 'scf', 'settingcontent-ms', 'library-ms', 'search-ms',
+  'exe', 'ex_', 'dll', 'com', 'scr', 'pif', 'cpl', 'sys', 'drv', 'ocx', 'efi', 'vxd', 'lib', 'kext', 'dex',
+  'msi', 'msp', 'mst', 'msu', 'msix', 'msixbundle', 'appx', 'appxbundle', 'appref-ms', 'application', 'gadget',
+  'xbap', 'jnlp', 'jar', 'apk', 'xap', 'app', 'dmg', 'pkg', 'deb', 'rpm', 'run', 'elf', 'so', 'dylib', 'xll',
+  'diagcab', 'diagcfg', 'diagpack', 'appcontent-ms', 'printerexport', 'theme', 'themepack', 'deskthemepack',
+  'lnk', 'url', 'website', 'webpnp', 'scf', 'shb', 'shs', 'xnk', 'settingcontent-ms', 'library-ms', 'search-ms',
+  'ins', 'isp', 'its', 'udl', 'ops', 'prf', 'pcd', 'plg', 'prg', 'fxp', 'osd', 'mcf', 'cnt', 'hlp', 'hpj', 'grp', 'bgi',
+  // Access projects, compiled databases, add-ins and shortcuts: VBA that runs on opening.
+  'mdb', 'mde', 'mda', 'mdt', 'mdw', 'mdz', 'adp', 'ade', 'accde', 'accda', 'accdr',
+  'mad', 'maf', 'mag', 'mam', 'maq', 'mar', 'mas', 'mat', 'mau', 'mav', 'maw',
   // Disk images: a common way to smuggle programs past Windows' "downloaded from the internet" mark.
   'iso', 'img', 'vhd', 'vhdx',
 ];
 
 /** Text that an interpreter runs as commands when double-clicked or sourced. */
 export const SCRIPT_EXTENSIONS: readonly string[] = [
-  'ps1', 'psm1', 'psd1', 'ps1xml', 'psc1', 'pssc', 'msh', 'msh1', 'msh2', 'mshxml', 'msh1xml', 'msh2xml',
-  'vb', 'vbs', 'vbe', 'js', 'jse', 'mjs', 'cjs', 'wsf', 'wsh', 'wsc', 'ws', 'sct', 'hta', 'chm',
+  'ps1', 'psm1', 'psd1', 'psdm1', 'ps1xml', 'ps2', 'ps2xml', 'psc1', 'psc2', 'pssc', 'cdxml',
+  'msh', 'msh1', 'msh2', 'mshxml', 'msh1xml', 'msh2xml',
+  'vb', 'vbs', 'vbe', 'vbp', 'bas', 'js', 'jse', 'mjs', 'cjs', 'wsf', 'wsh', 'wsc', 'ws', 'wsb', 'sct', 'hta', 'chm',
   'bat', 'cmd', 'sh', 'bash', 'zsh', 'csh', 'ksh', 'command', 'reg', 'inf', 'vbscript', 'applescript', 'scpt',
+  'py', 'pyw', 'pyc', 'pyo', 'pyz', 'pyzw', 'pl', 'asp', 'aspx', 'nsh',
+  // Management console snap-ins run script when opened (the 2024 "GrimResource" attacks).
+  'msc', 'vsmacros', 'vsw',
 ];
 
 /** Office formats whose whole purpose is to carry macros (documents, templates, add-ins). */
@@ -23,12 +39,32 @@ export const MACRO_EXTENSIONS: readonly string[] = [
   'docm', 'dotm', 'xlsm', 'xltm', 'xlam', 'xla', 'xlm', 'pptm', 'potm', 'ppsm', 'ppam', 'sldm', 'ppa',
 ];
 
-export type BlockedExtensionKind = 'executable' | 'script' | 'macro';
+/**
+ * Files that look like documents but open as live content. HTML, SVG (which may hold <script>) and
+ * the like run script when a browser opens them from a download folder, with that folder's rights;
+ * OneNote pages carry embedded programs behind a "click to view" picture; SYLK, web queries and
+ * data connections make Excel fetch and run formulas (DDE) from elsewhere.
+ */
+export const ACTIVE_CONTENT_EXTENSIONS: readonly string[] = [
+  'html', 'htm', 'xhtml', 'xht', 'shtml', 'mht', 'mhtml', 'mhtm', 'htc', 'svg', 'svgz', 'asx',
+  'one', 'onepkg', 'slk', 'iqy', 'dqy', 'rqy', 'oqy',
+];
+
+/**
+ * Archive formats neither the file inspector nor every scanner can open reliably, which is why mail
+ * gateways refuse them: Windows cabinets (installed by expand/DISM), ACE (the WinRAR CVE-2018-20250
+ * family), ARJ and LHA/LZH.
+ */
+export const UNCHECKABLE_ARCHIVE_EXTENSIONS: readonly string[] = ['cab', 'ace', 'arj', 'lzh', 'lha', 'z'];
+
+export type BlockedExtensionKind = 'executable' | 'script' | 'macro' | 'active' | 'archive';
 
 export function blockedExtensionKind(ext: string): BlockedExtensionKind | undefined {
   if (EXECUTABLE_EXTENSIONS.includes(ext)) return 'executable';
   if (SCRIPT_EXTENSIONS.includes(ext)) return 'script';
   if (MACRO_EXTENSIONS.includes(ext)) return 'macro';
+  if (ACTIVE_CONTENT_EXTENSIONS.includes(ext)) return 'active';
+  if (UNCHECKABLE_ARCHIVE_EXTENSIONS.includes(ext)) return 'archive';
   return undefined;
 }
 

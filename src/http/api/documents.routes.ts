@@ -35,6 +35,10 @@ function sendUpload(reply: FastifyReply, result: UploadResult, created: boolean)
       signature: result.infected.signature, requestId: String(reply.request.id),
     });
   }
+  if (result.heldForReview) {
+    // Stored, but nobody may read it until a security admin releases it: accepted, not yet done.
+    return reply.status(202).send({ ...uploadResponse(result), status: 'quarantined', review: result.heldForReview.reason });
+  }
   return reply.status(created ? 201 : 200).send(uploadResponse(result));
 }
 

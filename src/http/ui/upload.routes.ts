@@ -26,14 +26,19 @@ const BLOCK_NAMES: Record<string, string> = {
   script: 'script',
   type_mismatch: 'the content does not match its name',
   archive_bomb: 'compressed archive that expands too far',
+  archive_encrypted: 'password-protected, cannot be checked for viruses',
+  active_content: 'file that runs script when opened',
+  uncheckable_archive: 'archive that cannot be checked for viruses',
 };
 
 export function describeUpload(outcome: FileOutcome<UploadResult>): UploadSummary {
   const base = { name: outcome.name, documentId: null, href: null };
   if (outcome.ok && outcome.value) {
-    const { document, version, infected } = outcome.value;
+    const result = outcome.value;
+    const { document, version, infected } = result;
     const link = { documentId: document.id, href: `/documents/${document.id}` };
     if (infected) return { ...base, ...link, ok: false, status: 'quarantined', label: 'Blocked: malware', message: `Malware detected (${infected.signature}). The file is quarantined and nobody can download it.` };
+    if (result.heldForReview) return { ...base, ...link, ok: true, status: 'quarantined', label: 'Held for review', message: result.heldForReview.reason };
     if (document.status === 'pending_scan') return { ...base, ...link, ok: true, status: 'pending_scan', label: 'Being checked', message: `Uploaded as version ${version.number}; it is still being checked for malware.` };
     return { ...base, ...link, ok: true, status: 'available', label: 'Uploaded', message: `Uploaded as version ${version.number}.` };
   }

@@ -23,6 +23,7 @@ const STATUS_TAGS: Record<string, { text: string; classes: string }> = {
   pending: { text: 'Being checked', classes: 'govuk-tag--yellow' },
   infected: { text: 'Malware', classes: 'govuk-tag--red' },
   blocked: { text: 'Blocked', classes: 'govuk-tag--red' },
+  held: { text: 'Held for review', classes: 'govuk-tag--orange' },
   released: { text: 'Released', classes: 'govuk-tag--blue' },
   draft: { text: 'Draft', classes: 'govuk-tag--grey' },
   active: { text: 'Active', classes: 'govuk-tag--green' },
