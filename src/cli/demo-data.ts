@@ -85,8 +85,11 @@ export async function seedDemo(vault: Vault, config: Config): Promise<void> {
       });
     }
   }
-  const admin = await vault.identity.userByEmail(emailOf('admin', 'north-shire'));
-  const { secret } = await vault.identity.createCredential(system, admin.id, 'api_token', 'demo');
+  // The printed token is a payroll officer's: members need no authenticator app before using tokens
+  // (admins do), and North Shire's payroll team sees its own file plan and, through the shared
+  // payroll arrangement, Riverside's and Eastvale's payroll documents.
+  const officer = await vault.identity.userByEmail(emailOf('payroll', 'north-shire'));
+  const { secret } = await vault.identity.createCredential(system, officer.id, 'api_token', 'demo');
   const base = `http://${config.host}:${config.port}`;
   say([
     '',
@@ -98,9 +101,9 @@ export async function seedDemo(vault: Vault, config: Config): Promise<void> {
     '',
     `Web interface:  ${base}/`,
     `API docs:       ${base}/api/docs`,
-    `API token for ${admin.email} (works once they have set up their authenticator app): ${secret}`,
+    `API token for ${officer.email}: ${secret}`,
     `  curl -H "Authorization: Bearer ${secret}" ${base}/api/v1/collections`,
-    `WebDAV:         ${base}/dav/ (create an app password: strongroom app-password create --user ${admin.email})`,
+    `WebDAV:         ${base}/dav/ (create an app password: strongroom app-password create --user ${officer.email})`,
     '',
   ].join('\n'));
 }
