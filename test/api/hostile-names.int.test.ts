@@ -26,7 +26,8 @@ describe.each(DIALECTS)('hostile names on %s', (dialect) => {
   beforeAll(async () => {
     t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
     org = await createOrganisation(t.vault, { areas: { finance: 'OFFICIAL' } });
-    user = await org.user({ teams: ['finance'], roles: ['member'] });
+    // A records manager may create top-level collections too, so every refusal below is the name's.
+    user = await org.user({ teams: ['finance'], roles: ['member', 'records_manager'] });
     const { secret } = await t.vault.identity.createCredential(systemActor(), user.id, 'app_password', 'names');
     basic = `Basic ${Buffer.from(`${user.email}:${secret}`).toString('base64')}`;
     documentId = (await upload(t.app, user, org.collections.finance!, 'plain.txt', 'plain\n')).json().id;
