@@ -115,7 +115,10 @@ describe.each(DIALECTS)('REST API under fuzzing on %s', (dialect) => {
     const target = `/api/v1/collections/${ids[0]}/documents?name=lie.txt`;
     const cases = [
       `POST ${target} HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\nshort`,
-      `POST ${target} HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/octet-stream\r\nContent-Length: 2\r\n\r\nlonger than two`,
+      // The declared two bytes are a whole body ("lo"); the rest is a malformed next request. Whether
+      // "lo" is stored depends on whether the parser's error closes the socket first, so it is named
+      // apart from the half-sent bodies below, which must never be stored.
+      `POST ${target.replace('lie.txt', 'framed.txt')} HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/octet-stream\r\nContent-Length: 2\r\n\r\nlonger than two`,
       `POST ${target} HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/octet-stream\r\nContent-Length: -5\r\n\r\nx`,
       `POST ${target} HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/octet-stream\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
       `POST ${target} HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: multipart/form-data; boundary=zz\r\nContent-Length: 60\r\n\r\n--zz\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nabc`,

@@ -113,7 +113,9 @@ describe.each(DIALECTS)('WebDAV under fuzzing on %s', (dialect) => {
     const put = `/dav/${own}/finance/lie.txt`;
     const cases = [
       `PUT ${put} HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: 100\r\n\r\nshort`,
-      `PUT ${put} HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: 2\r\n\r\nlonger than two`,
+      // Two declared bytes are a whole body; whether they are stored races the parser's error on the
+      // rest, so that file is named apart from the half-sent bodies, which must never be stored.
+      `PUT ${put.replace('lie.txt', 'framed.txt')} HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: 2\r\n\r\nlonger than two`,
       `PUT ${put} HTTP/1.1\r\nHost: x\r\n${auth}Transfer-Encoding: chunked\r\n\r\n5\r\nab`,
       `PROPFIND /dav/${own}/finance/ HTTP/1.1\r\nHost: x\r\n${auth}Depth: 1\r\nContent-Length: 500\r\n\r\n<?xml version="1.0"?><D:propfind xmlns:D="DAV:">`,
       `LOCK ${put} HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: 999999999999\r\n\r\n<a/>`,
