@@ -446,6 +446,11 @@ class DavExchange {
       await asForbidden(this.dav.moveCollection(this.actor, source.collection!, { parent: dest.parent, name }), CHANGE);
       return this.reply.status(exists ? 204 : 201).send();
     }
+    // A folder tree is copied document by document; across organisations that could stop part-way
+    // and leave some of another council's records behind, so it is refused before anything is written.
+    if (dest.org.id !== source.org!.id) {
+      throw new DavError(403, 'Folders cannot be copied between organisations in one step; copy the documents (each copy is checked, recorded and all-or-nothing).');
+    }
     if (exists) await this.remove(dest);
     await this.copyCollection(source.collection!, dest.org.id, dest.parent, name, depth === 'infinity');
     return this.reply.status(exists ? 204 : 201).send();

@@ -103,6 +103,18 @@ describe.each(DIALECTS)('WebDAV MOVE and COPY keep derived facts on %s', (dialec
     expect(copy.copiedFromDocumentId).not.toBeNull();
   });
 
+  it('refuses a COPY of a partner’s folder into another organisation before writing anything', async () => {
+    const x = await sharedService('read');
+    expect((await dav(s.base, 'MKCOL', `/dav/${x.partner.slug}/finance/Rates`, { user: x.partnerStaff })).status).toBe(201);
+    expect((await dav(s.base, 'PUT', `/dav/${x.partner.slug}/finance/Rates/rates.txt`, { user: x.partnerStaff, body: 'rates' })).status).toBe(201);
+    const res = await dav(s.base, 'COPY', `/dav/${x.partner.slug}/finance/Rates`, { user: x.hostStaff, headers: { destination: `${s.base}/dav/${x.host.slug}/finance/Rates` } });
+    expect(res.status).toBe(403);
+    expect(res.body).toMatch(/copy the documents/);
+    const listing = await s.vault.collections.get(systemActor(), x.host.collections.finance!);
+    expect(listing.children).toEqual([]);
+    expect(listing.documents).toEqual([]);
+  });
+
   it.each(['notes.bat', 'notes.vbs'])('refuses to MOVE (rename) notes.txt to %s with 403 and changes nothing', async (name) => {
     const org = await createOrganisation(s.vault, { areas: { finance: 'OFFICIAL' } });
     const staff = await davUser(s.vault, org, { teams: ['finance'] });
