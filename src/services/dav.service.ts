@@ -219,7 +219,7 @@ export class DavService {
    * the right to manage the organisation's file plan.
    */
   async removeCollection(actor: Actor, collection: Collection): Promise<void> {
-    await this.o.collections.requireManage(actor, collection);
+    await this.o.collections.requireManageAll(actor, collection, 'collection.delete');
     await this.o.locks.enforce(actor, await this.o.collections.subtreeTouches(collection));
     const subtree = await this.o.collections.subtree(this.repos, collection);
     for (const c of subtree) {
