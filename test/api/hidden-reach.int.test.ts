@@ -151,4 +151,24 @@ describe.each(DIALECTS)('reach over hidden things on %s', (dialect) => {
     expect(adminRefused.detail).toContain(l.holder.email);
     expect((await api(s.app, partnerAdmin).get('locks')).body).toContain(l.holder.email);
   });
+
+  it("does not show a partner's manager the e-mail addresses of the host's staff in a document's access history", async () => {
+    const l = await lockedPartnerFolder();
+    const workspace = await s.vault.arrangements.createWorkspace(systemActor(), (await s.vault.arrangements.list(systemActor(), { organisationId: l.host.id }))[0]!.id, 'Joint payroll');
+    const hostStaff = await l.host.user({ teams: ['payroll'] });
+    const doc = (await upload(s.app, hostStaff, workspace.id, 'rota.csv', 'a,b\n')).json();
+    expect((await api(s.app, hostStaff).get(`documents/${doc.id}/content`)).statusCode).toBe(200);
+    const partnerManager = await addPerson(s.vault, l.partner.slug, { teams: ['payroll'] });
+    const client = new FormClient(s.base);
+    await client.signIn(partnerManager.email);
+    const page = await client.get(`/documents/${doc.id}/history`);
+    expect(page.status).toBe(200);
+    expect(page.text).not.toContain(hostStaff.email);
+    expect(page.text).toContain(`someone in Test ${l.host.slug}`);
+    // The partner's own people are named to them.
+    const colleague = await l.partner.user({ teams: ['payroll'] });
+    expect((await api(s.app, colleague).get(`documents/${doc.id}/content`)).statusCode).toBe(200);
+    const ownView = await client.get(`/documents/${doc.id}/history`);
+    expect(ownView.text).toContain(colleague.email);
+  });
 });

@@ -117,10 +117,7 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const orgs = await organisationNames(ui);
     const collection = await ui.vault.collections.byId(document.collectionId);
     const breadcrumbs = [...(collection ? await breadcrumbsFor(ui, web.actor, collection, orgs) : []), { text: document.name, href: `/documents/${document.id}` }];
-    const people = new Map<string, string>();
-    for (const e of events) {
-      if (e.actorUserId && !people.has(e.actorUserId)) people.set(e.actorUserId, (await ui.vault.identity.userById(e.actorUserId))?.email ?? e.actorUserId);
-    }
+    const people = await ui.vault.identity.knownAs(web.actor, events.flatMap((e) => (e.actorUserId ? [e.actorUserId] : [])), document.organisationId);
     return render(ui, request, reply, 'document-history.njk', { document, events, breadcrumbs, orgs: Object.fromEntries(orgs), people: Object.fromEntries(people) });
   });
 };
