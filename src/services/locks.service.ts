@@ -43,11 +43,16 @@ export interface LockHolder {
   organisation: string;
 }
 
-/** A lock as people see it: who holds it and what it is on. */
+/**
+ * A lock as people see it: who holds it and what it is on. An admin listing every lock of the
+ * organisation may meet one on something they may not see (above their clearance): its name and
+ * path are then null, so breaking a lock never needs, or tells, what it is on.
+ */
 export interface LockListing {
   lock: ResourceLock;
   holder: LockHolder;
-  resourceName: string;
+  resourceName: string | null;
+  path: string | null;
 }
 
 export class LocksService {
@@ -305,8 +310,13 @@ export class LocksService {
   private async withHolders(viewer: Actor, locks: ResourceLock[]): Promise<LockListing[]> {
     const out: LockListing[] = [];
     for (const lock of locks) {
-      const resource = lock.documentId ? await this.repos.documents.byId(lock.documentId) : await this.repos.collections.byId(lock.collectionId!);
-      out.push({ lock, holder: await this.holder(viewer, lock), resourceName: resource?.name ?? '' });
+      const context = await this.o.access.context(viewer, [lock.organisationId]);
+      const document = lock.documentId ? await this.repos.documents.byId(lock.documentId) : undefined;
+      const collection = lock.collectionId ? await this.repos.collections.byId(lock.collectionId) : undefined;
+      const seen = document ? decide(viewer, 'document.read', documentResource(document), context).allow
+        : collection ? decide(viewer, 'collection.list', collectionResource(collection), context).allow : false;
+      const name = document?.name ?? collection?.name ?? '';
+      out.push({ lock, holder: await this.holder(viewer, lock), resourceName: seen ? name : null, path: seen ? lock.rootPath : null });
     }
     return out;
   }

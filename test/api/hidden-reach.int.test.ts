@@ -171,4 +171,19 @@ describe.each(DIALECTS)('reach over hidden things on %s', (dialect) => {
     const ownView = await client.get(`/documents/${doc.id}/history`);
     expect(ownView.text).toContain(colleague.email);
   });
+
+  it('lists for an admin below a document’s clearance a lock on it without its name or path, and the admin can still break it', async () => {
+    const org = await createOrganisation(s.vault);
+    const editor = await davUser(s.vault, org, { teams: ['payroll'] });
+    await upload(s.app, editor, org.collections.payroll!, 'tribunal-j-smith.docx.txt', 'x\n');
+    const locked = await dav(s.base, 'LOCK', `/dav/${org.slug}/payroll/tribunal-j-smith.docx.txt`, { user: editor, headers: { timeout: 'Second-3600' }, body: lockinfo('editor') });
+    expect(locked.status, locked.body).toBe(200);
+    const admin = await org.user({ roles: ['member', 'org_admin'], clearance: 'OFFICIAL' });
+    const listed = await api(s.app, admin).get('locks');
+    expect(listed.statusCode).toBe(200);
+    expect(listed.body).not.toContain('tribunal');
+    expect(listed.json().locks).toMatchObject([{ resourceName: null, path: null }]);
+    const token = listed.json().locks[0].token as string;
+    expect((await api(s.app, admin).delete(`locks/${encodeURIComponent(token)}`)).statusCode).toBe(204);
+  });
 });
