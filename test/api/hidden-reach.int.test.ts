@@ -186,4 +186,15 @@ describe.each(DIALECTS)('reach over hidden things on %s', (dialect) => {
     const token = listed.json().locks[0].token as string;
     expect((await api(s.app, admin).delete(`locks/${encodeURIComponent(token)}`)).statusCode).toBe(204);
   });
+
+  it('audits a guess at a hidden document’s name (the clash itself cannot be hidden), and does not suggest a new version of it', async () => {
+    const f = await folderWithHiddenItems();
+    const guess = expectProblem(await upload(s.app, f.lower, f.bids.id, 'tribunal.txt', 'probe\n'), 409);
+    expect(guess.detail).not.toMatch(/new version/i);
+    const probes = await denials(f.lower.id, 'document.read');
+    expect(probes.some((e) => JSON.parse(e.target_ids).documentId === f.hidden.id)).toBe(true);
+    // Moving one's own document onto that name is audited the same way.
+    expectProblem(await api(s.app, f.lower).patch(`documents/${f.open.id}`, { name: 'tribunal.txt' }), 409);
+    expect((await denials(f.lower.id, 'document.read')).filter((e) => JSON.parse(e.target_ids).documentId === f.hidden.id)).toHaveLength(2);
+  });
 });
