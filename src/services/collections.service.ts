@@ -84,9 +84,8 @@ export class CollectionsService {
   }
 
   private async insert(actor: Actor, c: Omit<Collection, 'id' | 'createdAt' | 'deletedAt'>, decision: Pick<Decision, 'reason' | 'via'>): Promise<Collection> {
-    if (await this.o.store.repos.collections.childByName(c.organisationId, c.parentId, c.name)) {
-      throw conflict(`A collection called "${c.name}" already exists there.`);
-    }
+    const taken = await this.o.store.repos.collections.childByName(c.organisationId, c.parentId, c.name);
+    if (taken) throw await this.nameTaken(actor, taken);
     const now = this.o.clock.now();
     const collection: Collection = { ...c, id: randomUUID(), createdAt: now.toISOString(), deletedAt: null };
     await this.o.store.transaction(async (repos) => {
@@ -103,6 +102,20 @@ export class CollectionsService {
       await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, { allow: true, reason: decision.reason, via: decision.via }, now)]);
     });
     return collection;
+  }
+
+  /**
+   * Names are unique among siblings, so a clash with a collection the actor may not see cannot be
+   * hidden; it is audited as the refused listing it is (as WebDAV does for a path) and told plainly.
+   */
+  private async nameTaken(actor: Actor, clash: Collection): Promise<Error> {
+    const context = await this.o.access.context(actor, [clash.organisationId]);
+    const decision = decide(actor, 'collection.list', collectionResource(clash), context);
+    if (!decision.allow) {
+      await this.o.access.recordDenial(actor, 'collection.list', { organisationId: clash.organisationId, ids: { collectionId: clash.id } }, decision);
+      return conflict(`The name "${clash.name}" cannot be used here. Choose another name.`);
+    }
+    return conflict(`A collection called "${clash.name}" already exists there.`);
   }
 
   /** A collection with the children and documents the actor may see. */
@@ -189,7 +202,7 @@ export class CollectionsService {
     if (parent && parent.organisationId !== collection.organisationId) throw invalid('Collections can only be moved within their organisation; copy them instead.', { field: 'parentId' });
     if (parent && parent.serviceArea !== collection.serviceArea) throw invalid('A sub-collection must have the same service area as its parent.', { field: 'parentId' });
     const clash = await this.o.store.repos.collections.childByName(collection.organisationId, parentId, name);
-    if (clash && clash.id !== collection.id) throw conflict(`A collection called "${name}" already exists there.`);
+    if (clash && clash.id !== collection.id) throw await this.nameTaken(actor, clash);
     await this.o.locks.enforce(actor, [...(await this.subtreeTouches(collection)), ...(parent ? [{ kind: 'members' as const, collection: parent }] : [])]);
     // Locks do not follow a moved resource (RFC 4918 §7.5): those on it and inside it end here.
     const endedLocks = await this.o.locks.tokensOn({ kind: 'collection', collection });

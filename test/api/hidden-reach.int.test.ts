@@ -197,4 +197,14 @@ describe.each(DIALECTS)('reach over hidden things on %s', (dialect) => {
     expectProblem(await api(s.app, f.lower).patch(`documents/${f.open.id}`, { name: 'tribunal.txt' }), 409);
     expect((await denials(f.lower.id, 'document.read')).filter((e) => JSON.parse(e.target_ids).documentId === f.hidden.id)).toHaveLength(2);
   });
+
+  it('audits a guess at a hidden sub-folder’s name when creating or moving a folder', async () => {
+    const f = await folderWithHiddenItems();
+    const as = api(s.app, f.lower);
+    expectProblem(await as.post('collections', { name: 'Grievances', parentId: f.bids.id, serviceArea: 'finance', classification: 'OFFICIAL' }), 409);
+    const mine = (await as.post('collections', { name: 'Notes', parentId: f.other.id, serviceArea: 'finance', classification: 'OFFICIAL' })).json();
+    expectProblem(await as.patch(`collections/${mine.id}`, { parentId: f.bids.id, name: 'Grievances' }), 409);
+    const probes = (await denials(f.lower.id, 'collection.list')).filter((e) => JSON.parse(e.target_ids).collectionId === f.hiddenFolder.id);
+    expect(probes).toHaveLength(2);
+  });
 });
