@@ -234,6 +234,14 @@ export class DavService {
     });
   }
 
+  /**
+   * Whether the actor may move this collection and everything in it, asked before a MOVE with
+   * Overwrite removes what is at the destination, so a refused move deletes nothing.
+   */
+  async requireMovable(actor: Actor, collection: Collection): Promise<void> {
+    await this.o.collections.requireManageAll(actor, collection, 'collection.move');
+  }
+
   /** MOVE of a collection: the collections service renames/moves it and recomputes everything below. */
   async moveCollection(actor: Actor, collection: Collection, destination: { parent: Collection | null; name: string }): Promise<Collection> {
     return this.o.collections.move(actor, collection.id, { name: destination.name, parentId: destination.parent?.id ?? null });

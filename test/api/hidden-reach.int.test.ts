@@ -207,4 +207,12 @@ describe.each(DIALECTS)('reach over hidden things on %s', (dialect) => {
     const probes = (await denials(f.lower.id, 'collection.list')).filter((e) => JSON.parse(e.target_ids).collectionId === f.hiddenFolder.id);
     expect(probes).toHaveLength(2);
   });
+
+  it('refuses a WebDAV MOVE of a folder holding hidden items onto an existing folder without deleting the destination first', async () => {
+    const f = await folderWithHiddenItems();
+    const res = await dav(s.base, 'MOVE', `/dav/${f.org.slug}/finance/Bids/`, { user: f.lower, headers: { destination: `${s.base}/dav/${f.org.slug}/finance/Archive/`, overwrite: 'T' } });
+    expect(res.status).toBe(403);
+    expect((await api(s.app, f.cleared).get(`collections/${f.other.id}`)).statusCode).toBe(200);
+    expect((await api(s.app, f.cleared).get(`collections/${f.bids.id}`)).json()).toMatchObject({ parentId: f.org.collections.finance, name: 'Bids' });
+  });
 });
