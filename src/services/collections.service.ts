@@ -1,6 +1,6 @@
 // The file plan: creating collections and browsing them, showing only what decide() allows.
 import { randomUUID } from 'node:crypto';
-import { decide, type Decision } from '../domain/access/policy.js';
+import { decide, type CollectionResource, type Decision } from '../domain/access/policy.js';
 import { conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
 import { documentPlacementChanged, placeCollection, placeDocument } from '../domain/placement.js';
@@ -10,6 +10,11 @@ import { CLASSIFICATIONS } from '../domain/types.js';
 import type { Repos, Store } from '../db/store.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+
+/** Where a document sits and at what classification: what managing it as part of its folder needs, whatever its status. */
+function placeOf(d: Document): CollectionResource {
+  return { kind: 'collection', organisationId: d.organisationId, serviceArea: d.serviceArea, classification: d.classification, arrangementId: d.arrangementId };
+}
 import type { LocksService, WriteTouch } from './locks.service.js';
 
 export interface NewCollection {
@@ -79,9 +84,8 @@ export class CollectionsService {
   }
 
   private async insert(actor: Actor, c: Omit<Collection, 'id' | 'createdAt' | 'deletedAt'>, decision: Pick<Decision, 'reason' | 'via'>): Promise<Collection> {
-    if (await this.o.store.repos.collections.childByName(c.organisationId, c.parentId, c.name)) {
-      throw conflict(`A collection called "${c.name}" already exists there.`);
-    }
+    const taken = await this.o.store.repos.collections.childByName(c.organisationId, c.parentId, c.name);
+    if (taken) throw await this.nameTaken(actor, taken);
     const now = this.o.clock.now();
     const collection: Collection = { ...c, id: randomUUID(), createdAt: now.toISOString(), deletedAt: null };
     await this.o.store.transaction(async (repos) => {
@@ -98,6 +102,20 @@ export class CollectionsService {
       await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, { allow: true, reason: decision.reason, via: decision.via }, now)]);
     });
     return collection;
+  }
+
+  /**
+   * Names are unique among siblings, so a clash with a collection the actor may not see cannot be
+   * hidden; it is audited as the refused listing it is (as WebDAV does for a path) and told plainly.
+   */
+  private async nameTaken(actor: Actor, clash: Collection): Promise<Error> {
+    const context = await this.o.access.context(actor, [clash.organisationId]);
+    const decision = decide(actor, 'collection.list', collectionResource(clash), context);
+    if (!decision.allow) {
+      await this.o.access.recordDenial(actor, 'collection.list', { organisationId: clash.organisationId, ids: { collectionId: clash.id } }, decision);
+      return conflict(`The name "${clash.name}" cannot be used here. Choose another name.`);
+    }
+    return conflict(`A collection called "${clash.name}" already exists there.`);
   }
 
   /** A collection with the children and documents the actor may see. */
@@ -127,6 +145,21 @@ export class CollectionsService {
     return (await this.o.store.repos.collections.listByOrganisation(organisationId)).filter((c) => decide(actor, 'collection.list', collectionResource(c), context).allow);
   }
 
+  /**
+   * The chain from the top level down to `collection`, for breadcrumbs: each collection the actor may
+   * not list (or that was deleted) is null, so its name never reaches the page.
+   */
+  async trail(actor: Actor, collection: Collection): Promise<(Collection | null)[]> {
+    const chain: Collection[] = [];
+    let current: Collection | undefined = collection;
+    while (current && chain.length < 100) {
+      chain.unshift(current);
+      current = current.parentId ? await this.o.store.repos.collections.byId(current.parentId) : undefined;
+    }
+    const context = await this.o.access.context(actor, [collection.organisationId]);
+    return chain.map((c) => (c.deletedAt === null && decide(actor, 'collection.list', collectionResource(c), context).allow ? c : null));
+  }
+
   /** Resolves a path of collection names under an organisation, checking each step. */
   async resolvePath(actor: Actor, organisationId: string, names: string[]): Promise<Collection | null> {
     let current: Collection | null = null;
@@ -151,7 +184,7 @@ export class CollectionsService {
   async move(actor: Actor, collectionId: string, change: { name?: string; parentId?: string | null }): Promise<Collection> {
     const collection = await this.o.store.repos.collections.byId(collectionId);
     if (!collection || collection.deletedAt) throw notFound('collection');
-    const decision = await this.requireManage(actor, collection);
+    const decision = await this.requireManageAll(actor, collection, 'collection.move');
     const name = validateName(change.name ?? collection.name, 'collection');
     const parentId = change.parentId === undefined ? collection.parentId : change.parentId;
     const parent = parentId === null ? null : await this.o.store.repos.collections.byId(parentId);
@@ -169,7 +202,7 @@ export class CollectionsService {
     if (parent && parent.organisationId !== collection.organisationId) throw invalid('Collections can only be moved within their organisation; copy them instead.', { field: 'parentId' });
     if (parent && parent.serviceArea !== collection.serviceArea) throw invalid('A sub-collection must have the same service area as its parent.', { field: 'parentId' });
     const clash = await this.o.store.repos.collections.childByName(collection.organisationId, parentId, name);
-    if (clash && clash.id !== collection.id) throw conflict(`A collection called "${name}" already exists there.`);
+    if (clash && clash.id !== collection.id) throw await this.nameTaken(actor, clash);
     await this.o.locks.enforce(actor, [...(await this.subtreeTouches(collection)), ...(parent ? [{ kind: 'members' as const, collection: parent }] : [])]);
     // Locks do not follow a moved resource (RFC 4918 §7.5): those on it and inside it end here.
     const endedLocks = await this.o.locks.tokensOn({ kind: 'collection', collection });
@@ -217,6 +250,33 @@ export class CollectionsService {
       await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId: collection.organisationId }, { organisationId: collection.organisationId, ids: { collectionId: collection.id } });
     }
     return this.o.access.require(actor, 'document.delete', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId: collection.id } });
+  }
+
+  /**
+   * Moving or deleting a collection acts on everything inside it, so the actor needs 'manage' on every
+   * sub-collection and on every document at its own classification (which may be above the folder's),
+   * not only on the folder: otherwise someone below a document's classification could carry it into a
+   * joint workspace, or delete it, with its folder. A refusal is the folder's own (404, audited as
+   * `operation` with the hidden item's reason), so it does not tell that anything is hidden below.
+   * Document status is not asked: a deleted or pending document moves with its folder all the same.
+   */
+  async requireManageAll(actor: Actor, collection: Collection, operation: 'collection.move' | 'collection.delete'): Promise<Decision> {
+    const decision = await this.requireManage(actor, collection);
+    const context = await this.o.access.context(actor, [collection.organisationId]);
+    for (const c of await this.subtree(this.o.store.repos, collection)) {
+      const documents = await this.o.store.repos.documents.inCollection(c.id, { includeDeleted: true, limit: 1_000_000 });
+      const inside: { resource: CollectionResource; ids: Record<string, string> }[] = [
+        { resource: collectionResource(c), ids: { insideCollectionId: c.id } },
+        ...documents.map((d) => ({ resource: placeOf(d), ids: { documentId: d.id } })),
+      ];
+      for (const item of inside) {
+        const refusal = decide(actor, operation === 'collection.move' ? 'document.rename' : 'document.delete', item.resource, context);
+        if (refusal.allow) continue;
+        await this.o.access.recordDenial(actor, operation, { organisationId: collection.organisationId, ids: { collectionId: collection.id, ...item.ids } }, refusal);
+        throw notFound('collection');
+      }
+    }
+    return decision;
   }
 
   /** Deleting or moving a collection changes it, everything inside it, and its parent's membership. */

@@ -219,7 +219,7 @@ export class DavService {
    * the right to manage the organisation's file plan.
    */
   async removeCollection(actor: Actor, collection: Collection): Promise<void> {
-    await this.o.collections.requireManage(actor, collection);
+    await this.o.collections.requireManageAll(actor, collection, 'collection.delete');
     await this.o.locks.enforce(actor, await this.o.collections.subtreeTouches(collection));
     const subtree = await this.o.collections.subtree(this.repos, collection);
     for (const c of subtree) {
@@ -232,6 +232,14 @@ export class DavService {
       for (const c of subtree.reverse()) await repos.collections.softDelete(c.id, now.toISOString());
       await repos.audit.insert([auditEvent(actor, 'collection.delete', { organisationId: collection.organisationId, ids: { collectionId: collection.id } }, { allow: true, reason: 'policy', via: null }, now)]);
     });
+  }
+
+  /**
+   * Whether the actor may move this collection and everything in it, asked before a MOVE with
+   * Overwrite removes what is at the destination, so a refused move deletes nothing.
+   */
+  async requireMovable(actor: Actor, collection: Collection): Promise<void> {
+    await this.o.collections.requireManageAll(actor, collection, 'collection.move');
   }
 
   /** MOVE of a collection: the collections service renames/moves it and recomputes everything below. */

@@ -2,7 +2,7 @@
 // Order of work for every write: blob first (durable), then metadata + audit in one transaction, then the answer.
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { Decision } from '../domain/access/policy.js';
+import { decide, type Decision } from '../domain/access/policy.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
 import { documentPlacementChanged, higherClassification, placeDocument } from '../domain/placement.js';
@@ -105,9 +105,8 @@ export class DocumentsService {
     const name = validateName(input.name);
     const classification = higherClassification(input.classification ?? collection.classification, collection.classification);
     const decision = await this.o.access.requireCreatable(actor, 'document.create', collection, classification, granted);
-    if (await this.repos.documents.byName(collection.id, name)) {
-      throw conflict(`A document called "${name}" already exists in this collection. Upload a new version of it instead.`);
-    }
+    const taken = await this.repos.documents.byName(collection.id, name);
+    if (taken) throw await this.nameTaken(actor, taken, `A document called "${name}" already exists in this collection. Upload a new version of it instead.`);
     const touches: WriteTouch[] = [{ kind: 'members', collection }];
     await this.o.locks.enforce(actor, touches);
     const documentId = randomUUID();
@@ -306,7 +305,7 @@ export class DocumentsService {
     }
     const replaced = change.replace ? await this.requireReplaceable(actor, change.replace, destination.id, name) : null;
     const clash = await this.repos.documents.byName(destination.id, name);
-    if (clash && clash.id !== document.id && clash.id !== replaced?.id) throw conflict(`A document called "${name}" already exists there.`);
+    if (clash && clash.id !== document.id && clash.id !== replaced?.id) throw await this.nameTaken(actor, clash, `A document called "${name}" already exists there.`);
     const action = moving ? 'document.move' : 'document.rename';
     if (name !== document.name) await this.requireAllowedName(actor, document, name, `${action}-blocked`);
     const source = await this.repos.collections.byId(document.collectionId);
@@ -352,7 +351,7 @@ export class DocumentsService {
     const replaced = input.replace ? await this.requireReplaceable(actor, input.replace, destination.id, name) : null;
     const clash = await this.repos.documents.byName(destination.id, name);
     if (clash && clash.id !== replaced?.id && !(move && clash.id === source.id)) {
-      throw conflict(`A document called "${name}" already exists there.`);
+      throw await this.nameTaken(actor, clash, `A document called "${name}" already exists there.`);
     }
     const version = await this.repos.documents.versionById(source.currentVersionId);
     if (!version) throw notFound('version');
@@ -442,6 +441,19 @@ export class DocumentsService {
   }
 
   /** The document a copy or move would replace (WebDAV Overwrite: T): it must be deletable by the actor. */
+  /**
+   * A name is unique in its collection, so a clash with a document the actor may not see cannot be
+   * hidden (that would need two documents of one name). It is told without pointing at the document
+   * (no "upload a new version of it") and audited as the refused read it is, as WebDAV does for a path.
+   */
+  private async nameTaken(actor: Actor, clash: Document, visibleMessage: string): Promise<DomainError> {
+    const context = await this.o.access.context(actor, [clash.organisationId]);
+    const decision = decide(actor, 'document.read', documentResource(clash), context);
+    if (decision.allow) return conflict(visibleMessage);
+    await this.o.access.recordDenial(actor, 'document.read', target(clash), decision);
+    return conflict(`The name "${clash.name}" cannot be used in this collection. Choose another name.`);
+  }
+
   private async requireReplaceable(actor: Actor, documentId: string, collectionId: string, name: string): Promise<Document> {
     const replaced = await this.repos.documents.byId(documentId);
     if (!replaced || replaced.deletedAt || replaced.collectionId !== collectionId || replaced.name !== name) throw notFound('document');

@@ -1,6 +1,7 @@
 // Organisations, people and their credentials; turns a verified credential into an Actor.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import argon2 from 'argon2';
+import { decide } from '../domain/access/policy.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import { credentialsUsable } from '../domain/identity/mfa.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
@@ -121,6 +122,28 @@ export class IdentityService {
 
   userById(id: string): Promise<User | undefined> {
     return this.o.store.repos.users.byId(id);
+  }
+
+  /**
+   * How `viewer` may know the people named in a record that `ownerOrganisationId` owns (a document's
+   * access history): by e-mail to their colleagues (`person.identify`) and to the owner's auditors
+   * (`audit.read`); as "someone in <organisation>" to anyone else, such as a partner's staff.
+   */
+  async knownAs(viewer: Actor, userIds: readonly string[], ownerOrganisationId: string): Promise<Map<string, string>> {
+    const context = await this.o.access.context(viewer, [ownerOrganisationId]);
+    const ownersAuditor = decide(viewer, 'audit.read', { kind: 'organisation', organisationId: ownerOrganisationId }, context).allow;
+    const out = new Map<string, string>();
+    for (const id of new Set(userIds)) {
+      const user = await this.o.store.repos.users.byId(id);
+      if (!user) {
+        out.set(id, 'an unknown person');
+        continue;
+      }
+      const identified = ownersAuditor || decide(viewer, 'person.identify', { kind: 'person', userId: id, organisationId: user.organisationId }, context).allow;
+      const organisation = (await this.o.store.repos.organisations.byId(user.organisationId))?.name ?? 'another organisation';
+      out.set(id, identified ? user.email : `someone in ${organisation}`);
+    }
+    return out;
   }
 
   /** Creates an API token or WebDAV app password. The secret is returned once and stored only as a hash. */

@@ -32,17 +32,27 @@ export interface NewLock {
   rootPath: string;
 }
 
+/**
+ * Who holds a lock, as the person looking may know it: the name and e-mail only for the holder's own
+ * organisation and the owning organisation's admins; anyone else learns the holder's organisation.
+ */
 export interface LockHolder {
-  userId: string;
-  name: string;
-  email: string;
+  userId: string | null;
+  name: string | null;
+  email: string | null;
+  organisation: string;
 }
 
-/** A lock as people see it: who holds it and what it is on. */
+/**
+ * A lock as people see it: who holds it and what it is on. An admin listing every lock of the
+ * organisation may meet one on something they may not see (above their clearance): its name and
+ * path are then null, so breaking a lock never needs, or tells, what it is on.
+ */
 export interface LockListing {
   lock: ResourceLock;
   holder: LockHolder;
-  resourceName: string;
+  resourceName: string | null;
+  path: string | null;
 }
 
 export class LocksService {
@@ -70,7 +80,7 @@ export class LocksService {
         const on = await this.lockOn(lock, wanted.some((w) => w.kind === 'subtree'));
         return wanted.some((w) => lockCovers(on, w));
       });
-      if (covering[0]) throw await this.lockedError(covering[0]);
+      if (covering[0]) throw await this.lockedError(actor, covering[0]);
     }
   }
 
@@ -178,13 +188,13 @@ export class LocksService {
       if (target.kind === 'document') await this.o.access.require(actor, 'document.read', documentResource(target.document), { organisationId: target.document.organisationId, ids: { documentId: target.document.id } });
       else await this.o.access.require(actor, 'collection.list', collectionResource(target.collection), { organisationId: target.collection.organisationId, ids: { collectionId: target.collection.id } });
     }
-    return this.withHolders(await this.applying(actor, target));
+    return this.withHolders(actor, await this.applying(actor, target));
   }
 
   /** Every live lock on an organisation's resources, for its admins (`lock.list`). */
   async listForOrganisation(actor: Actor, organisationId: string): Promise<LockListing[]> {
     await this.o.access.require(actor, 'lock.list', { kind: 'organisation', organisationId }, { organisationId, ids: {} });
-    return this.withHolders(await this.live(organisationId, actor));
+    return this.withHolders(actor, await this.live(organisationId, actor));
   }
 
   /**
@@ -297,28 +307,41 @@ export class LocksService {
     return decide(actor, 'lock.list', { kind: 'organisation', organisationId }, await this.o.access.context(actor, [organisationId])).allow;
   }
 
-  private async withHolders(locks: ResourceLock[]): Promise<LockListing[]> {
+  private async withHolders(viewer: Actor, locks: ResourceLock[]): Promise<LockListing[]> {
     const out: LockListing[] = [];
     for (const lock of locks) {
-      const resource = lock.documentId ? await this.repos.documents.byId(lock.documentId) : await this.repos.collections.byId(lock.collectionId!);
-      out.push({ lock, holder: await this.holder(lock), resourceName: resource?.name ?? '' });
+      const context = await this.o.access.context(viewer, [lock.organisationId]);
+      const document = lock.documentId ? await this.repos.documents.byId(lock.documentId) : undefined;
+      const collection = lock.collectionId ? await this.repos.collections.byId(lock.collectionId) : undefined;
+      const seen = document ? decide(viewer, 'document.read', documentResource(document), context).allow
+        : collection ? decide(viewer, 'collection.list', collectionResource(collection), context).allow : false;
+      const name = document?.name ?? collection?.name ?? '';
+      out.push({ lock, holder: await this.holder(viewer, lock), resourceName: seen ? name : null, path: seen ? lock.rootPath : null });
     }
     return out;
   }
 
-  private async holder(lock: ResourceLock): Promise<LockHolder> {
+  /** The holder as `viewer` may know them: decide() says whether they are told who it is. */
+  private async holder(viewer: Actor, lock: ResourceLock): Promise<LockHolder> {
     const user = await this.repos.users.byId(lock.userId);
-    return { userId: lock.userId, name: user?.name ?? 'an unknown person', email: user?.email ?? '' };
+    const organisation = (user ? await this.repos.organisations.byId(user.organisationId) : undefined)?.name ?? 'another organisation';
+    const person = { kind: 'person' as const, userId: lock.userId, organisationId: user?.organisationId ?? '' };
+    const context = await this.o.access.context(viewer, [lock.organisationId]);
+    const identified = decide(viewer, 'person.identify', person, context).allow
+      || decide(viewer, 'lock.list', { kind: 'organisation', organisationId: lock.organisationId }, context).allow;
+    if (!identified) return { userId: null, name: null, email: null, organisation };
+    return { userId: lock.userId, name: user?.name ?? 'an unknown person', email: user?.email ?? '', organisation };
   }
 
-  private async lockedError(lock: ResourceLock): Promise<DomainError> {
-    const holder = await this.holder(lock);
+  private async lockedError(actor: Actor, lock: ResourceLock): Promise<DomainError> {
+    const holder = await this.holder(actor, lock);
     const until = `${lock.expiresAt.slice(0, 10)} ${lock.expiresAt.slice(11, 16)} UTC`;
     const what = lock.documentId ? 'This document' : 'This folder';
+    const who = holder.email === null ? `someone in ${holder.organisation}` : `${holder.name} (${holder.email})`;
     return new DomainError('LOCKED',
-      `${what} is locked for editing by ${holder.name} (${holder.email}) until ${until}. Ask them to finish and unlock it, `
+      `${what} is locked for editing by ${who} until ${until}. Ask them to finish and unlock it, `
       + 'or ask an administrator of the organisation that owns it to break the lock. If you hold the lock, send its token (Lock-Token header).',
-      { details: { lockedBy: holder.email, lockedUntil: lock.expiresAt, lockRoot: lock.rootPath } });
+      { details: { lockedBy: holder.email ?? holder.organisation, lockedUntil: lock.expiresAt, lockRoot: lock.rootPath } });
   }
 }
 

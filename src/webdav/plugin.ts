@@ -442,7 +442,10 @@ class DavExchange {
     }
     if (move) {
       if (dest.org.id !== source.org!.id) throw new DavError(403, 'Collections cannot be moved between organisations; copy them instead.');
-      if (exists) await asForbidden(this.remove(dest), CHANGE);
+      if (exists) {
+        await asForbidden(this.dav.requireMovable(this.actor, source.collection!), CHANGE);
+        await asForbidden(this.remove(dest), CHANGE);
+      }
       await asForbidden(this.dav.moveCollection(this.actor, source.collection!, { parent: dest.parent, name }), CHANGE);
       return this.reply.status(exists ? 204 : 201).send();
     }

@@ -51,8 +51,12 @@ export const ARRANGEMENT_ACTIONS = [
 ] as const;
 export type ArrangementAction = (typeof ARRANGEMENT_ACTIONS)[number];
 
-/** Actions on one person's own things (API tokens, WebDAV app passwords). */
-export const PERSON_ACTIONS = ['person.manage-credentials'] as const;
+/** Actions on one person: their own things (API tokens, WebDAV app passwords) and their identity. */
+export const PERSON_ACTIONS = [
+  'person.manage-credentials',
+  // Seeing who a person is (name, e-mail) where their work shows up, such as a lock they hold.
+  'person.identify',
+] as const;
 export type PersonAction = (typeof PERSON_ACTIONS)[number];
 
 export type Action = ContentAction | OrganisationAction | ArrangementAction | PersonAction;

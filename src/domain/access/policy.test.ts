@@ -740,6 +740,14 @@ describe('person actions', () => {
     expect(decide(userOf('org-a', ['org_admin']), 'person.manage-credentials', alice, context)).toMatchObject({ allow: true, reason: 'org_admin' });
     expect(decide(userOf('org-b', ['org_admin']), 'person.manage-credentials', alice, context).allow).toBe(false);
   });
+
+  it("tell who a person is to their own organisation's people only", () => {
+    const context = { now: NOW, arrangements: [] };
+    const alice = { kind: 'person' as const, userId: 'alice', organisationId: 'org-a' };
+    expect(decide(userOf('org-a', ['member']), 'person.identify', alice, context)).toMatchObject({ allow: true, reason: 'colleague' });
+    expect(decide(userOf('org-b', ['member']), 'person.identify', alice, context).allow).toBe(false);
+    expect(decide(userOf('org-b', ['org_admin', 'security_admin']), 'person.identify', alice, context).allow).toBe(false);
+  });
 });
 
 describe('deny by default', () => {

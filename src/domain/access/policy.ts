@@ -109,9 +109,14 @@ export function decide(actor: Actor, action: Action, resource: Resource, context
   return resource.kind === 'arrangement' ? decideArrangement(actor, action, resource, context) : deny('wrong_resource');
 }
 
-/** Everyone manages their own credentials; an org admin may manage those of their organisation's people. */
-function decidePerson(actor: Actor, _action: PersonAction, person: PersonResource): Decision {
+/**
+ * Everyone manages their own credentials; an org admin may manage those of their organisation's people.
+ * Colleagues know each other; another organisation's staff are not told who a person is (a partner's
+ * admins may be, for locks on their own resources: that is `lock.list`).
+ */
+function decidePerson(actor: Actor, action: PersonAction, person: PersonResource): Decision {
   if (person.userId === actor.userId) return allow('self');
+  if (action === 'person.identify' && person.organisationId === actor.organisationId) return allow('colleague');
   if (person.organisationId === actor.organisationId && hasRole(actor, 'org_admin')) return allow('org_admin');
   return deny('other_person');
 }

@@ -7,9 +7,9 @@ import type { Vault } from '../../main.js';
 import type { LockListing } from '../../services/locks.service.js';
 import { bearerActor } from '../plugins/authenticate.js';
 
-const presentLock = ({ lock, holder, resourceName }: LockListing) => ({
+const presentLock = ({ lock, holder, resourceName, path }: LockListing) => ({
   token: lock.token, organisationId: lock.organisationId, documentId: lock.documentId, collectionId: lock.collectionId, resourceName,
-  depth: lock.depth, scope: lock.scope, holder, path: lock.rootPath, createdAt: lock.createdAt, expiresAt: lock.expiresAt,
+  depth: lock.depth, scope: lock.scope, holder, path, createdAt: lock.createdAt, expiresAt: lock.expiresAt,
 });
 
 export const locksRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {

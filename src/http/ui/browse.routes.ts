@@ -1,7 +1,7 @@
 // Home and browsing: recent documents and notices, an organisation's collections (own and, through
 // arrangements, partners'), and a collection's sub-collections and documents.
 import type { FastifyPluginAsync } from 'fastify';
-import type { Arrangement, Collection, Organisation } from '../../domain/types.js';
+import type { Actor, Arrangement, Collection, Organisation } from '../../domain/types.js';
 import { render, signedIn, type Ui, type WebContext } from './context.js';
 
 const NOTICES: Record<string, string> = {
@@ -25,18 +25,14 @@ export function partnersOf(web: WebContext, arrangements: Arrangement[]): string
   return [...ids];
 }
 
-export async function breadcrumbsFor(ui: Ui, collection: Collection, orgs: Map<string, Organisation>) {
-  const chain: Collection[] = [];
-  let current: Collection | undefined = collection;
-  while (current && chain.length < 20) {
-    chain.unshift(current);
-    current = current.parentId ? await ui.vault.collections.byId(current.parentId) : undefined;
-  }
+/** Breadcrumbs down to `collection`: folders the reader may not list show as "…" with no link. */
+export async function breadcrumbsFor(ui: Ui, actor: Actor, collection: Collection, orgs: Map<string, Organisation>) {
+  const trail = await ui.vault.collections.trail(actor, collection);
   const org = orgs.get(collection.organisationId);
   return [
     { text: 'Home', href: '/' },
     ...(org ? [{ text: org.name, href: `/organisations/${org.slug}` }] : []),
-    ...chain.map((c) => ({ text: c.name, href: `/collections/${c.id}` })),
+    ...trail.map((c) => (c ? { text: c.name, href: `/collections/${c.id}` } : { text: '…' })),
   ];
 }
 
@@ -82,7 +78,7 @@ export const browsePages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const listing = await ui.vault.collections.get(web.actor, request.params.id, { includeDeleted: request.query.deleted === '1' });
     const orgs = await organisationNames(ui);
     return render(ui, request, reply, 'collection.njk', {
-      listing, breadcrumbs: await breadcrumbsFor(ui, listing.collection, orgs), owner: orgs.get(listing.collection.organisationId),
+      listing, breadcrumbs: await breadcrumbsFor(ui, web.actor, listing.collection, orgs), owner: orgs.get(listing.collection.organisationId),
       showDeleted: request.query.deleted === '1', notice: NOTICES[request.query.notice ?? ''] ?? null,
     });
   });

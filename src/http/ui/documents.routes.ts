@@ -24,8 +24,10 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const web = signedIn(request);
     const { document, versions } = await ui.vault.documents.versions(web.actor, id);
     const orgs = await organisationNames(ui);
-    const collection = await ui.vault.collections.byId(document.collectionId);
-    const breadcrumbs = collection ? await breadcrumbsFor(ui, collection, orgs) : [{ text: 'Home', href: '/' }];
+    const folder = await ui.vault.collections.byId(document.collectionId);
+    const breadcrumbs = folder ? await breadcrumbsFor(ui, web.actor, folder, orgs) : [{ text: 'Home', href: '/' }];
+    // The caption names the folder only to someone who may list it (a security admin reviewing a file may not).
+    const collection = folder ? (await ui.vault.collections.trail(web.actor, folder)).at(-1) ?? null : null;
     const destinations = document.organisationId === web.organisation.id || web.user.roles.includes('records_manager')
       ? await ui.vault.collections.visible(web.actor, document.organisationId) : [];
     const query = request.query as { notice?: string };
@@ -114,11 +116,8 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const events = await ui.vault.documents.accessHistory(web.actor, document.id);
     const orgs = await organisationNames(ui);
     const collection = await ui.vault.collections.byId(document.collectionId);
-    const breadcrumbs = [...(collection ? await breadcrumbsFor(ui, collection, orgs) : []), { text: document.name, href: `/documents/${document.id}` }];
-    const people = new Map<string, string>();
-    for (const e of events) {
-      if (e.actorUserId && !people.has(e.actorUserId)) people.set(e.actorUserId, (await ui.vault.identity.userById(e.actorUserId))?.email ?? e.actorUserId);
-    }
+    const breadcrumbs = [...(collection ? await breadcrumbsFor(ui, web.actor, collection, orgs) : []), { text: document.name, href: `/documents/${document.id}` }];
+    const people = await ui.vault.identity.knownAs(web.actor, events.flatMap((e) => (e.actorUserId ? [e.actorUserId] : [])), document.organisationId);
     return render(ui, request, reply, 'document-history.njk', { document, events, breadcrumbs, orgs: Object.fromEntries(orgs), people: Object.fromEntries(people) });
   });
 };
