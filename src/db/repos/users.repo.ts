@@ -72,6 +72,26 @@ export class UsersRepo {
     return Number(result.numUpdatedRows) > 0;
   }
 
+  /**
+   * Spends one recovery code (by hash): true only for the one request that removes it. The list is
+   * replaced only if it is still the list that was read, so two requests (or processes) presenting
+   * the same code cannot both succeed; a different code spent meanwhile just means reading again.
+   */
+  async spendRecoveryCode(id: string, codeHash: string): Promise<boolean> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const row = await this.db.selectFrom('users').select('recovery_codes').where('id', '=', id).executeTakeFirst();
+      if (!row?.recovery_codes) return false;
+      const codes = JSON.parse(row.recovery_codes) as string[];
+      if (!codes.includes(codeHash)) return false;
+      const result = await this.db
+        .updateTable('users').set({ recovery_codes: JSON.stringify(codes.filter((c) => c !== codeHash)) })
+        .where('id', '=', id).where('recovery_codes', '=', row.recovery_codes)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) > 0) return true;
+    }
+    return false;
+  }
+
   async listByOrganisation(organisationId: string): Promise<User[]> {
     return (await this.db.selectFrom('users').selectAll().where('organisation_id', '=', organisationId).orderBy('name').execute()).map(toUser);
   }
