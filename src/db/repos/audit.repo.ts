@@ -2,6 +2,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DialectCaps } from '../kysely.js';
 import type { AuditEvent } from '../../domain/audit/event.js';
+import { eventSeal, sealMatches } from '../../domain/audit/event-seal.js';
 import type { Schema } from '../schema.js';
 
 /** An event as written by a service, before the integrator gives it a sequence number. */
@@ -39,7 +40,7 @@ export function toAuditEvent(r: { seq: number | null; time: string; actor_user_i
 }
 
 export class AuditRepo {
-  constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps) {}
+  constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps, private readonly sealKey: Buffer) {}
 
   /** Within a transaction: makes this the only sequencer until it commits (SQLite already has one writer). */
   async lockSequencer(): Promise<void> {
@@ -55,10 +56,20 @@ export class AuditRepo {
           seq: null, leaf_hash: null, time: e.time, actor_user_id: e.actorUserId, actor_organisation_id: e.actorOrganisationId,
           action: e.action, target_organisation_id: e.targetOrganisationId, target_ids: JSON.stringify(e.targetIds), document_id: e.targetIds.documentId ?? null,
           decision: e.decision, reason: e.reason, arrangement_id: e.arrangementId, channel: e.channel,
-          client_address: e.clientAddress, request_id: e.requestId,
+          client_address: e.clientAddress, request_id: e.requestId, seal: eventSeal(this.sealKey, e),
         })),
       )
       .execute();
+  }
+
+  /**
+   * Whether a stored row is an event this service wrote: its seal matches, or it has none and was
+   * written before seals existed. Anything else was written into the database directly.
+   */
+  async writtenByService(row: { id: number | string; seal: string | null }, event: Omit<AuditEvent, 'seq'>): Promise<boolean> {
+    if (row.seal !== null) return sealMatches(this.sealKey, event, row.seal);
+    const through = await this.db.selectFrom('key_values').select('value').where('key', '=', 'audit.unsealed_through_id').executeTakeFirst();
+    return through !== undefined && Number(row.id) <= Number(through.value);
   }
 
   /** Events not yet in the tree, oldest insert first. */
