@@ -1,6 +1,7 @@
 // The audit log service: sequences events into the Merkle tree, signs checkpoints (only of a tree
 // that extends what it signed before; copies kept outside the database), verifies the whole log
 // against every checkpoint, raises the integrity alarm, exports proofs and answers audit queries.
+import { unrecordedArrangement } from '../domain/audit/arrangement-record.js';
 import { buildBundle, type AuditBundle } from '../domain/audit/bundle.js';
 import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import type { AuditEvent } from '../domain/audit/event.js';
@@ -230,6 +231,12 @@ export class AuditService {
     if (result.ok) {
       const forged = await this.firstForgedPending();
       if (forged) result = { ok: false, firstBadSeq: sequencedSize, problem: forged };
+    }
+    if (result.ok) {
+      // Arrangements read before their changes: a change committed in between adds its event too.
+      const arrangements = await repos.arrangements.list({});
+      const unrecorded = unrecordedArrangement(arrangements, await repos.audit.arrangementChanges());
+      if (unrecorded) result = { ok: false, firstBadSeq: sequencedSize, problem: unrecorded };
     }
     if (!history.ok) {
       // The events say more exactly where the damage starts; the history names the checkpoint it contradicts.

@@ -72,6 +72,12 @@ export class AuditRepo {
     return through !== undefined && Number(row.id) <= Number(through.value);
   }
 
+  /** Every recorded change of an arrangement (sequenced or not), for `audit verify`. */
+  async arrangementChanges(): Promise<AuditEvent[]> {
+    const rows = await this.db.selectFrom('audit_events').selectAll().where('action', 'like', 'arrangement.%').where('decision', '=', 'allow').orderBy('id').execute();
+    return rows.map(toAuditEvent);
+  }
+
   /** Events not yet in the tree, oldest insert first. */
   async unsequenced(limit: number) {
     return this.db.selectFrom('audit_events').selectAll().where('seq', 'is', null).orderBy('id').limit(limit).execute();
