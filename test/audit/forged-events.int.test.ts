@@ -15,10 +15,14 @@ afterAll(async () => {
   await clamd?.stop();
 });
 
-type Forge = (row: Record<string, unknown>) => Record<string, unknown>;
+type Forge = (row: Record<string, unknown>, t: TestVault) => Promise<Record<string, unknown>> | Record<string, unknown>;
 
 const forgeries: [string, Forge][] = [
   ['an event row with no seal', (row) => ({ ...row, seal: null })],
+  ['an event row with no seal, below a raised mark for events written before seals', async (row, t) => {
+    await t.vault.store.db.updateTable('key_values').set({ value: '999999999' }).where('key', '=', 'audit.unsealed_through_id').execute();
+    return { ...row, seal: null };
+  }],
   ["a genuine event's seal on a changed event", (row) => ({ ...row, action: 'document.delete', reason: 'own_team' })],
   ['an event row with a made-up seal', (row) => ({ ...row, seal: 'A'.repeat(43) })],
 ];
@@ -41,7 +45,7 @@ describe.each(DIALECTS)('audit events forged in the database on %s', (dialect) =
     const db = t.vault.store.db;
     const genuine = await db.selectFrom('audit_events').selectAll().where('action', '=', 'document.download').executeTakeFirstOrThrow();
     const { id: _id, ...rest } = genuine;
-    const forged = forge({ ...rest, seq: null, leaf_hash: null, time: new Date().toISOString(), request_id: 'forged-by-dba' });
+    const forged = await forge({ ...rest, seq: null, leaf_hash: null, time: new Date().toISOString(), request_id: 'forged-by-dba' }, t);
     await db.insertInto('audit_events').values(forged as never).execute();
     const sizeBefore = await t.vault.store.repos.audit.treeSize();
 

@@ -69,7 +69,11 @@ export class AuditRepo {
   async writtenByService(row: { id: number | string; seal: string | null }, event: Omit<AuditEvent, 'seq'>): Promise<boolean> {
     if (row.seal !== null) return sealMatches(this.sealKey, event, row.seal);
     const through = await this.db.selectFrom('key_values').select('value').where('key', '=', 'audit.unsealed_through_id').executeTakeFirst();
-    return through !== undefined && Number(row.id) <= Number(through.value);
+    if (through === undefined || Number(row.id) > Number(through.value)) return false;
+    // The mark is a row the database can change too; every event written before seals also comes
+    // before the first sealed one, which the database cannot make.
+    const firstSealed = await this.db.selectFrom('audit_events').select(sql<number | string | null>`min(id)`.as('id')).where('seal', 'is not', null).executeTakeFirst();
+    return firstSealed?.id === null || firstSealed?.id === undefined || Number(row.id) < Number(firstSealed.id);
   }
 
   /** Every recorded change of an arrangement (sequenced or not), for `audit verify`. */
