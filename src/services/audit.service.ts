@@ -2,6 +2,7 @@
 // that extends what it signed before; copies kept outside the database), verifies the whole log
 // against every checkpoint, raises the integrity alarm, exports proofs and answers audit queries.
 import { unrecordedArrangement } from '../domain/audit/arrangement-record.js';
+import { unrecordedCredential } from '../domain/audit/credential-record.js';
 import { buildBundle, type AuditBundle } from '../domain/audit/bundle.js';
 import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import type { AuditEvent } from '../domain/audit/event.js';
@@ -236,6 +237,12 @@ export class AuditService {
       // Arrangements read before their changes: a change committed in between adds its event too.
       const arrangements = await repos.arrangements.list({});
       const unrecorded = unrecordedArrangement(arrangements, await repos.audit.arrangementChanges());
+      if (unrecorded) result = { ok: false, firstBadSeq: sequencedSize, problem: unrecorded };
+    }
+    if (result.ok) {
+      // Credentials read before their creations, for the same reason.
+      const credentials = await repos.users.usableCredentials();
+      const unrecorded = unrecordedCredential(credentials, await repos.audit.credentialCreations());
       if (unrecorded) result = { ok: false, firstBadSeq: sequencedSize, problem: unrecorded };
     }
     if (!history.ok) {

@@ -82,6 +82,12 @@ export class AuditRepo {
     return rows.map(toAuditEvent);
   }
 
+  /** Every recorded creation of an API token or app password, for `audit verify`. */
+  async credentialCreations(): Promise<AuditEvent[]> {
+    const rows = await this.db.selectFrom('audit_events').selectAll().where('action', 'in', ['token.create', 'app-password.create']).where('decision', '=', 'allow').orderBy('id').execute();
+    return rows.map(toAuditEvent);
+  }
+
   /** Events not yet in the tree, oldest insert first. */
   async unsequenced(limit: number) {
     return this.db.selectFrom('audit_events').selectAll().where('seq', 'is', null).orderBy('id').limit(limit).execute();

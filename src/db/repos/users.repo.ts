@@ -143,6 +143,12 @@ export class UsersRepo {
     }));
   }
 
+  /** Every credential not revoked, with its secret hash: for `audit verify` only. */
+  async usableCredentials(): Promise<{ id: string; userId: string; kind: string; secretHash: string }[]> {
+    const rows = await this.db.selectFrom('credentials').select(['id', 'user_id', 'kind', 'secret_hash']).where('revoked_at', 'is', null).orderBy('id').execute();
+    return rows.map((r) => ({ id: r.id, userId: r.user_id, kind: r.kind, secretHash: r.secret_hash }));
+  }
+
   async revokeCredential(id: string, at: string): Promise<void> {
     await this.db.updateTable('credentials').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
   }
