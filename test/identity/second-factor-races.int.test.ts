@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSessionsService } from '../../src/services/web-sessions.service.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { DIALECTS, createOrganisation, openTestVault, type TestOrganisation, type TestVault } from '../support/vault.js';
-import { PASSWORD, addPerson, enrolTotp } from '../ui/support.js';
+import { PASSWORD, addPerson, enrolTotp, totp } from '../ui/support.js';
 
 const SLOW = { timeout: 300_000 };
 const FROM = { channel: 'web' as const, clientAddress: '192.0.2.80', requestId: null };
@@ -50,6 +50,18 @@ describe.each(DIALECTS)('second-factor races on %s', (dialect) => {
     const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
     expect((refused.reason as { code: string }).code).toBe('INVALID');
     expect(JSON.parse((await t.vault.store.repos.users.signInState(admin.id))!.recovery_codes!)).toEqual([]);
+  });
+
+  it('accepts a TOTP code once when two processes are given it at the same moment', SLOW, async () => {
+    const admin = await addPerson(t.vault, org.slug, { roles: ['security_admin'] });
+    const secret = await enrolTotp(t.vault, admin.id);
+    const [a, b] = twoProcesses();
+    const first = await a!.signIn(admin.email, PASSWORD, FROM);
+    const second = await b!.signIn(admin.email, PASSWORD, FROM);
+    const sessions = await Promise.all([a!.resolve(first.sessionId), b!.resolve(second.sessionId)]);
+    const code = totp(secret);
+    const outcomes = await Promise.allSettled([a!.verifySecondFactor(sessions[0]!, code, FROM), b!.verifySecondFactor(sessions[1]!, code, FROM)]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
   });
 
   it('counts failures by the connecting address when not behind a proxy, whatever X-Forwarded-For claims', SLOW, async () => {
