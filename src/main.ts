@@ -97,7 +97,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     ? openPostgres(config.databaseUrl)
     : openSqlite({ file: path.join(config.dataDir, 'strongroom.db'), key: deriveKey(master, 'sqlite-database') });
   await migrate(handle.db, handle.caps);
-  const store = new Store(handle);
+  const store = new Store(handle, deriveKey(master, 'audit-event-seal'));
 
   const blobStore = new FsBlobStore({ dataDir: config.dataDir });
   const removed = await blobStore.cleanStaging(0);

@@ -158,6 +158,8 @@ export interface AuditEventsTable {
   channel: string;
   client_address: string | null;
   request_id: string | null;
+  /** eventSeal() of the event as the service wrote it; null only for events written before seals. */
+  seal: string | null;
 }
 
 export interface AuditTreeNodesTable {

@@ -32,14 +32,14 @@ export interface Repos {
   settings: SettingsRepo;
 }
 
-function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps): Repos {
+function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer): Repos {
   return {
     organisations: new OrganisationsRepo(db),
     users: new UsersRepo(db),
     collections: new CollectionsRepo(db, caps),
     documents: new DocumentsRepo(db),
     arrangements: new ArrangementsRepo(db),
-    audit: new AuditRepo(db, caps),
+    audit: new AuditRepo(db, caps, auditSealKey),
     jobs: new JobsRepo(db, caps),
     notifications: new NotificationsRepo(db),
     sessions: new SessionsRepo(db),
@@ -54,9 +54,10 @@ export class Store {
   readonly repos: Repos;
   readonly caps: DialectCaps;
 
-  constructor(private readonly handle: DatabaseHandle) {
+  /** `auditSealKey`: derived from the master key, so only this service can seal audit events. */
+  constructor(private readonly handle: DatabaseHandle, private readonly auditSealKey: Buffer) {
     this.caps = handle.caps;
-    this.repos = reposFor(handle.db, handle.caps);
+    this.repos = reposFor(handle.db, handle.caps, auditSealKey);
   }
 
   get db(): Kysely<Schema> {
@@ -65,7 +66,7 @@ export class Store {
 
   /** Runs `work` in one transaction. Keep it short: never stream a file inside one. */
   transaction<T>(work: (repos: Repos) => Promise<T>): Promise<T> {
-    return this.handle.db.transaction().execute((trx) => work(reposFor(trx, this.handle.caps)));
+    return this.handle.db.transaction().execute((trx) => work(reposFor(trx, this.handle.caps, this.auditSealKey)));
   }
 
   close(): Promise<void> {

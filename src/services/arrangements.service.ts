@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ArrangementAction } from '../domain/access/actions.js';
 import { decide, type Acceptance } from '../domain/access/policy.js';
+import { arrangementStateHash } from '../domain/audit/arrangement-record.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, Collection, Organisation } from '../domain/types.js';
@@ -195,7 +196,7 @@ export class ArrangementsService {
     const stored = await repos.arrangements.byId(id);
     if (!stored) throw notFound('arrangement');
     await repos.arrangements.addRevision({ arrangementId: id, revision: stored.revision, change, snapshot: stored, changedBy: actor.userId, changedAt: now.toISOString() });
-    await repos.audit.insert([auditEvent(actor, `arrangement.${change.split(/[ ;(]/)[0]}`, { organisationId: stored.hostOrganisationId, ids: { arrangementId: id, revision: String(stored.revision), ...extraIds } }, { allow: true, reason, via: null }, now)]);
+    await repos.audit.insert([auditEvent(actor, `arrangement.${change.split(/[ ;(]/)[0]}`, { organisationId: stored.hostOrganisationId, ids: { arrangementId: id, revision: String(stored.revision), state: arrangementStateHash(stored), ...extraIds } }, { allow: true, reason, via: null }, now)]);
     return stored;
   }
 

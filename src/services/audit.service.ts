@@ -1,6 +1,8 @@
 // The audit log service: sequences events into the Merkle tree, signs checkpoints (only of a tree
 // that extends what it signed before; copies kept outside the database), verifies the whole log
 // against every checkpoint, raises the integrity alarm, exports proofs and answers audit queries.
+import { unrecordedArrangement } from '../domain/audit/arrangement-record.js';
+import { unrecordedCredential } from '../domain/audit/credential-record.js';
 import { buildBundle, type AuditBundle } from '../domain/audit/bundle.js';
 import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import type { AuditEvent } from '../domain/audit/event.js';
@@ -11,7 +13,7 @@ import { verifyLog, type LogCheck, type LogCheckpoint } from '../domain/audit/ve
 import { IntegrityError, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor } from '../domain/types.js';
-import type { AuditQuery } from '../db/repos/audit.repo.js';
+import { toAuditEvent, type AuditQuery } from '../db/repos/audit.repo.js';
 import type { Repos, Store } from '../db/store.js';
 import type { CheckpointCopies } from '../storage/checkpoint-copies.js';
 import type { AccessService } from './access.service.js';
@@ -76,10 +78,11 @@ export class AuditService {
       try {
         n = await this.integrateBatch();
       } catch (err) {
-        // The stored tree lost a node it needs to grow: tampering, not an outage. Events stay
-        // recorded (unsequenced) and searches keep working; nothing more is signed.
+        // The stored tree lost a node it needs to grow, or a pending row was not written by this
+        // service: tampering, not an outage. Events stay recorded (unsequenced) and searches keep
+        // working; nothing more is signed.
         if (!(err instanceof IntegrityError)) throw err;
-        this.raise('signer', `The sequencer cannot extend the stored tree: ${err.message}.`);
+        this.raise('signer', `The sequencer stopped: ${err.message}.`);
         return total;
       }
       total += n;
@@ -106,6 +109,11 @@ export class AuditService {
           decision: row.decision as 'allow' | 'deny', reason: row.reason, arrangementId: row.arrangement_id, channel: row.channel,
           clientAddress: row.client_address, requestId: row.request_id,
         };
+        // A row the service never wrote (inserted by whoever can write the database) is never
+        // sequenced and signed: it stops the log here and raises the alarm.
+        if (!(await repos.audit.writtenByService(row, event))) {
+          throw new IntegrityError(`the unsequenced event row ${String(row.id)} (${event.action}) carries no valid seal: it was written into the database directly, not by Strongroom`);
+        }
         const leaf = eventLeafHash(event);
         for (const [level, index, hash] of tree.append(leaf)) nodes.push({ level, index, hash });
         await repos.audit.assignSeq(Number(row.id), seq, leaf);
@@ -221,6 +229,22 @@ export class AuditService {
     if (result.ok && result.treeSize > sequencedSize) {
       result = { ok: false, firstBadSeq: sequencedSize, problem: `Events from seq ${sequencedSize} to ${result.treeSize - 1} carry sequence numbers the sequencer never assigned (its tree has ${sequencedSize} events): they were written into the database directly.` };
     }
+    if (result.ok) {
+      const forged = await this.firstForgedPending();
+      if (forged) result = { ok: false, firstBadSeq: sequencedSize, problem: forged };
+    }
+    if (result.ok) {
+      // Arrangements read before their changes: a change committed in between adds its event too.
+      const arrangements = await repos.arrangements.list({});
+      const unrecorded = unrecordedArrangement(arrangements, await repos.audit.arrangementChanges());
+      if (unrecorded) result = { ok: false, firstBadSeq: sequencedSize, problem: unrecorded };
+    }
+    if (result.ok) {
+      // Credentials read before their creations, for the same reason.
+      const credentials = await repos.users.usableCredentials();
+      const unrecorded = unrecordedCredential(credentials, await repos.audit.credentialCreations());
+      if (unrecorded) result = { ok: false, firstBadSeq: sequencedSize, problem: unrecorded };
+    }
     if (!history.ok) {
       // The events say more exactly where the damage starts; the history names the checkpoint it contradicts.
       result = result.ok
@@ -230,6 +254,18 @@ export class AuditService {
     if (!result.ok) this.raise('verify', `audit verify failed at sequence number ${result.firstBadSeq}: ${result.problem}`);
     const offsite = outside.offsite.length === 0 ? 'absent' : result.ok ? 'matched' : 'mismatch';
     return { ...result, offsite, offsiteCheckpoints: outside.offsite.length };
+  }
+
+  /** Why the first pending event the service did not write is refused, if there is one. */
+  private async firstForgedPending(): Promise<string | null> {
+    const repos = this.o.store.repos;
+    for (const row of await repos.audit.unsequenced(INTEGRATE_BATCH)) {
+      const { seq: _seq, ...event } = toAuditEvent(row);
+      if (!(await repos.audit.writtenByService(row, event))) {
+        return `The pending event row ${String(row.id)} (${row.action}) carries no valid seal: it was written into the database directly, not by Strongroom, and will not be sequenced.`;
+      }
+    }
+    return null;
   }
 
   /** One entry per distinct note, at the size it is signed for (or filed under, if it does not open: verifyLog then says so). */

@@ -2,6 +2,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import argon2 from 'argon2';
 import { decide } from '../domain/access/policy.js';
+import { credentialBinding } from '../domain/audit/credential-record.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import { credentialsUsable } from '../domain/identity/mfa.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
@@ -154,8 +155,11 @@ export class IdentityService {
     const id = randomUUID();
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
-      await repos.users.insertCredential({ id, userId, kind, name: name.trim() || kind, secretHash: hashSecret(secret), createdAt: now.toISOString(), lastUsedAt: null, revokedAt: null });
-      await repos.audit.insert([auditEvent(actor, kind === 'api_token' ? 'token.create' : 'app-password.create', { organisationId: user.organisationId, ids: { userId, credentialId: id } }, decision, now)]);
+      const secretHash = hashSecret(secret);
+      await repos.users.insertCredential({ id, userId, kind, name: name.trim() || kind, secretHash, createdAt: now.toISOString(), lastUsedAt: null, revokedAt: null });
+      // The binding lets `audit verify` tell this credential from one written into the database directly.
+      const binding = credentialBinding({ id, userId, kind, secretHash });
+      await repos.audit.insert([auditEvent(actor, kind === 'api_token' ? 'token.create' : 'app-password.create', { organisationId: user.organisationId, ids: { userId, credentialId: id, binding } }, decision, now)]);
     });
     return { id, secret };
   }

@@ -107,14 +107,7 @@ export class WebSessionsService {
     const clean = code.replace(/[\s-]/g, '');
     let how: string | null = null;
     if (/^\d{6}$/.test(clean) && state?.mfa_secret && (await this.totpValid(user.id, state.mfa_secret, clean))) how = 'totp';
-    else if (state?.recovery_codes) {
-      const codes = JSON.parse(state.recovery_codes) as string[];
-      const hash = sha256(clean.toLowerCase());
-      if (codes.includes(hash)) {
-        await this.repos.users.update(user.id, { recoveryCodes: JSON.stringify(codes.filter((c) => c !== hash)) });
-        how = 'recovery_code';
-      }
-    }
+    else if (state?.recovery_codes && (await this.repos.users.spendRecoveryCode(user.id, sha256(clean.toLowerCase())))) how = 'recovery_code';
     if (!how) {
       await this.countFailure(keys);
       await this.audit(actor, 'auth.mfa', user, false, 'bad_code');

@@ -43,6 +43,24 @@ describe('CheckpointCopies', () => {
     expect(await readFile(path.join(root, 'offsite', 'audit-newest-checkpoint.note'), 'utf8')).toBe(log.checkpoint(20));
   });
 
+  it("never moves the signer's own copy back either", async () => {
+    await copies.remember(20, log.checkpoint(20));
+    await copies.remember(15, log.checkpoint(15));
+    expect(await readFile(path.join(root, 'data', 'keys', 'audit-last-checkpoint.note'), 'utf8')).toBe(log.checkpoint(20));
+  });
+
+  it('keeps the larger checkpoint as newest and own copy when two processes publish at the same moment, and neither fails', async () => {
+    // Each round is a fresh folder: two signers (no memory shared but the files) publishing at once.
+    for (let round = 0; round < 10; round++) {
+      const dir = path.join(root, `round-${round}`);
+      const [a, b] = [0, 1].map(() => new CheckpointCopies({ offsiteDir: path.join(dir, 'offsite'), signerFile: path.join(dir, 'keys', 'audit-last-checkpoint.note') }));
+      await Promise.all([a!.remember(25, log.checkpoint(25)), b!.remember(12, log.checkpoint(12))]);
+      expect(await readFile(path.join(dir, 'offsite', 'audit-newest-checkpoint.note'), 'utf8')).toBe(log.checkpoint(25));
+      expect(await readFile(path.join(dir, 'keys', 'audit-last-checkpoint.note'), 'utf8')).toBe(log.checkpoint(25));
+      expect((await readdir(path.join(dir, 'offsite'))).sort()).toEqual(['audit-checkpoints', 'audit-newest-checkpoint.note']);
+    }
+  });
+
   it('falls back to the highest-numbered file in a folder written before the newest copy was kept', async () => {
     await copies.remember(7, log.checkpoint(7));
     await copies.remember(25, log.checkpoint(25));

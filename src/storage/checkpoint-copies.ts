@@ -3,7 +3,9 @@
 // thousands of files a day), and the signer's own copy of the last one it signed beside its key.
 // Whoever can only write the database can change none of them, so they are what the signer and
 // `audit verify` trust.
-import { mkdir, open, readFile, readdir, rename } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import type { SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 
@@ -20,15 +22,23 @@ export class CheckpointCopies {
     return path.join(this.o.offsiteDir, 'audit-newest-checkpoint.note');
   }
 
-  /** Durably records a checkpoint the signer is about to publish: the offsite copy, then its own. */
+  /**
+   * Durably records a checkpoint the signer is about to publish: the offsite copy, then the newest
+   * copy and its own. Signers in other processes write the same two files, so they are compared and
+   * replaced under a lock: otherwise one signing 120 could overwrite one that just wrote 130, and
+   * a database rewritten between 120 and 130 would then be signed.
+   */
   async remember(treeSize: number, note: string): Promise<void> {
     await mkdir(this.folder, { recursive: true });
     await writeDurably(path.join(this.folder, `${String(treeSize).padStart(12, '0')}.note`), note, 0o644);
-    // Another process may have published a larger one meanwhile; the newest copy never goes back.
-    const current = await readOptional(this.newestFile);
-    if (!current || signedSize(current) < treeSize) await writeDurably(this.newestFile, note, 0o644);
     await mkdir(path.dirname(this.o.signerFile), { recursive: true, mode: 0o700 });
-    await writeDurably(this.o.signerFile, note, 0o600);
+    await withFileLock(path.join(this.o.offsiteDir, 'audit-newest-checkpoint.lock'), async () => {
+      // Never backwards: another process may have published a larger one meanwhile.
+      const newest = await readOptional(this.newestFile);
+      if (!newest || signedSize(newest) < treeSize) await writeDurably(this.newestFile, note, 0o644);
+      const own = await readOptional(this.o.signerFile);
+      if (!own || signedSize(own) < treeSize) await writeDurably(this.o.signerFile, note, 0o600);
+    });
   }
 
   /** What the signer last signed: the newest offsite file and its own copy (either may be absent); offsite first, so a failure names the copy operators and auditors can see. */
@@ -93,8 +103,36 @@ function signedSize(note: string): number {
   return Number.isSafeInteger(size) ? size : -1;
 }
 
+/** A lock file held longer than this was left by a process that died holding it. */
+const STALE_LOCK_MS = 30_000;
+const LOCK_WAIT_MS = 60_000;
+
+/** Runs `work` while holding an exclusive lock file, shared by every process on this folder. */
+async function withFileLock<T>(lockFile: string, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      const handle = await open(lockFile, 'wx', 0o644);
+      await handle.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const held = await stat(lockFile).catch(() => null);
+      if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) await unlink(lockFile).catch(() => undefined);
+      if (Date.now() - started > LOCK_WAIT_MS) throw new Error(`The checkpoint lock ${lockFile} has been held for over a minute; remove it if no signer is running.`);
+      await sleep(5 + Math.floor(Math.random() * 20));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await unlink(lockFile).catch(() => undefined);
+  }
+}
+
 async function writeDurably(file: string, content: string, mode: number): Promise<void> {
-  const temp = `${file}.tmp`;
+  // A name of its own: signers in other processes write the same files at the same moment.
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const handle = await open(temp, 'w', mode);
   try {
     await handle.writeFile(content);

@@ -6,6 +6,7 @@ import * as m202611300101 from './202611300101_placement.js';
 import * as m202611300103 from './202611300103_arrangement_terms_revision.js';
 import * as m202611300104 from './202611300104_resource_locks.js';
 import * as m202611300108 from './202611300108_sign_in_state.js';
+import * as m202611300112 from './202611300112_audit_event_seal.js';
 
 export interface Migration {
   name: string;
@@ -18,4 +19,5 @@ export const migrations: Migration[] = [
   { name: '202611300103_arrangement_terms_revision', up: m202611300103.up },
   { name: '202611300104_resource_locks', up: m202611300104.up },
   { name: '202611300108_sign_in_state', up: m202611300108.up },
+  { name: '202611300112_audit_event_seal', up: m202611300112.up },
 ];

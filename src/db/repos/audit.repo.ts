@@ -2,6 +2,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DialectCaps } from '../kysely.js';
 import type { AuditEvent } from '../../domain/audit/event.js';
+import { eventSeal, sealMatches } from '../../domain/audit/event-seal.js';
 import type { Schema } from '../schema.js';
 
 /** An event as written by a service, before the integrator gives it a sequence number. */
@@ -39,7 +40,7 @@ export function toAuditEvent(r: { seq: number | null; time: string; actor_user_i
 }
 
 export class AuditRepo {
-  constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps) {}
+  constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps, private readonly sealKey: Buffer) {}
 
   /** Within a transaction: makes this the only sequencer until it commits (SQLite already has one writer). */
   async lockSequencer(): Promise<void> {
@@ -55,10 +56,36 @@ export class AuditRepo {
           seq: null, leaf_hash: null, time: e.time, actor_user_id: e.actorUserId, actor_organisation_id: e.actorOrganisationId,
           action: e.action, target_organisation_id: e.targetOrganisationId, target_ids: JSON.stringify(e.targetIds), document_id: e.targetIds.documentId ?? null,
           decision: e.decision, reason: e.reason, arrangement_id: e.arrangementId, channel: e.channel,
-          client_address: e.clientAddress, request_id: e.requestId,
+          client_address: e.clientAddress, request_id: e.requestId, seal: eventSeal(this.sealKey, e),
         })),
       )
       .execute();
+  }
+
+  /**
+   * Whether a stored row is an event this service wrote: its seal matches, or it has none and was
+   * written before seals existed. Anything else was written into the database directly.
+   */
+  async writtenByService(row: { id: number | string; seal: string | null }, event: Omit<AuditEvent, 'seq'>): Promise<boolean> {
+    if (row.seal !== null) return sealMatches(this.sealKey, event, row.seal);
+    const through = await this.db.selectFrom('key_values').select('value').where('key', '=', 'audit.unsealed_through_id').executeTakeFirst();
+    if (through === undefined || Number(row.id) > Number(through.value)) return false;
+    // The mark is a row the database can change too; every event written before seals also comes
+    // before the first sealed one, which the database cannot make.
+    const firstSealed = await this.db.selectFrom('audit_events').select(sql<number | string | null>`min(id)`.as('id')).where('seal', 'is not', null).executeTakeFirst();
+    return firstSealed?.id === null || firstSealed?.id === undefined || Number(row.id) < Number(firstSealed.id);
+  }
+
+  /** Every recorded change of an arrangement (sequenced or not), for `audit verify`. */
+  async arrangementChanges(): Promise<AuditEvent[]> {
+    const rows = await this.db.selectFrom('audit_events').selectAll().where('action', 'like', 'arrangement.%').where('decision', '=', 'allow').orderBy('id').execute();
+    return rows.map(toAuditEvent);
+  }
+
+  /** Every recorded creation of an API token or app password, for `audit verify`. */
+  async credentialCreations(): Promise<AuditEvent[]> {
+    const rows = await this.db.selectFrom('audit_events').selectAll().where('action', 'in', ['token.create', 'app-password.create']).where('decision', '=', 'allow').orderBy('id').execute();
+    return rows.map(toAuditEvent);
   }
 
   /** Events not yet in the tree, oldest insert first. */

@@ -72,6 +72,26 @@ export class UsersRepo {
     return Number(result.numUpdatedRows) > 0;
   }
 
+  /**
+   * Spends one recovery code (by hash): true only for the one request that removes it. The list is
+   * replaced only if it is still the list that was read, so two requests (or processes) presenting
+   * the same code cannot both succeed; a different code spent meanwhile just means reading again.
+   */
+  async spendRecoveryCode(id: string, codeHash: string): Promise<boolean> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const row = await this.db.selectFrom('users').select('recovery_codes').where('id', '=', id).executeTakeFirst();
+      if (!row?.recovery_codes) return false;
+      const codes = JSON.parse(row.recovery_codes) as string[];
+      if (!codes.includes(codeHash)) return false;
+      const result = await this.db
+        .updateTable('users').set({ recovery_codes: JSON.stringify(codes.filter((c) => c !== codeHash)) })
+        .where('id', '=', id).where('recovery_codes', '=', row.recovery_codes)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) > 0) return true;
+    }
+    return false;
+  }
+
   async listByOrganisation(organisationId: string): Promise<User[]> {
     return (await this.db.selectFrom('users').selectAll().where('organisation_id', '=', organisationId).orderBy('name').execute()).map(toUser);
   }
@@ -121,6 +141,12 @@ export class UsersRepo {
       id: row.id, userId: row.user_id, kind: row.kind, name: row.name,
       createdAt: row.created_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at,
     }));
+  }
+
+  /** Every credential not revoked, with its secret hash: for `audit verify` only. */
+  async usableCredentials(): Promise<{ id: string; userId: string; kind: string; secretHash: string }[]> {
+    const rows = await this.db.selectFrom('credentials').select(['id', 'user_id', 'kind', 'secret_hash']).where('revoked_at', 'is', null).orderBy('id').execute();
+    return rows.map((r) => ({ id: r.id, userId: r.user_id, kind: r.kind, secretHash: r.secret_hash }));
   }
 
   async revokeCredential(id: string, at: string): Promise<void> {

@@ -1,0 +1,43 @@
+// Whether every usable API token and app password is one an audited creation made. A database
+// administrator who inserts a credential row (or swaps a row's secret hash for one of their own)
+// can act as anyone, so `audit verify` must name it. Each creation's event records a binding of the
+// credential's id, person, kind and secret hash; the database cannot forge that event (events are sealed).
+import { createHash } from 'node:crypto';
+import type { AuditEvent } from './event.js';
+import { canonicalJson } from './event.js';
+
+export interface StoredCredential {
+  id: string;
+  userId: string;
+  kind: string;
+  secretHash: string;
+}
+
+export const CREDENTIAL_CREATIONS = ['token.create', 'app-password.create'] as const;
+
+/** Binds a credential's id to its person, kind and secret hash; reveals nothing usable (the secret hash is itself a hash of 256 random bits). */
+export function credentialBinding(c: StoredCredential): string {
+  return createHash('sha256').update(canonicalJson({ id: c.id, userId: c.userId, kind: c.kind, secretHash: c.secretHash })).digest('base64url');
+}
+
+/**
+ * The first usable credential no allowed creation event vouches for, said to a person; null when
+ * every one matches. Creations recorded before bindings vouch for the id and person only.
+ */
+export function unrecordedCredential(credentials: readonly StoredCredential[], creations: readonly Pick<AuditEvent, 'action' | 'decision' | 'targetIds'>[]): string | null {
+  const byId = new Map<string, Record<string, string>[]>();
+  for (const e of creations) {
+    const id = e.targetIds.credentialId;
+    if (e.decision !== 'allow' || !(CREDENTIAL_CREATIONS as readonly string[]).includes(e.action) || !id) continue;
+    byId.set(id, [...(byId.get(id) ?? []), e.targetIds]);
+  }
+  for (const c of credentials) {
+    const binding = credentialBinding(c);
+    const recorded = byId.get(c.id) ?? [];
+    const vouched = recorded.some((ids) => ids.userId === c.userId && (ids.binding === undefined || ids.binding === binding));
+    if (!vouched) {
+      return `Credential ${c.id} (${c.kind}, person ${c.userId}) ${recorded.length === 0 ? 'has no creation in the audit log' : 'differs from its recorded creation (person, kind or secret)'}: it was written into the database directly, not by Strongroom.`;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,67 @@
+// A database administrator writes a credential row, or swaps an existing row's secret hash for
+// one of their own: a bearer token for anyone, an org admin included. The row works (the hash is
+// all the server keeps); what must not happen is that it leaves no trace: `audit verify` names it.
+import { createHash, randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { systemActor } from '../../src/services/identity.service.js';
+import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { DIALECTS, createOrganisation, openTestVault, type TestVault } from '../support/vault.js';
+
+let clamd: TestClamd;
+beforeAll(async () => {
+  clamd = await startTestClamd();
+});
+afterAll(async () => {
+  await clamd?.stop();
+});
+
+const DBA_SECRET = 'srt_chosen-by-the-database-administrator';
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+describe.each(DIALECTS)('credential rows written in the database on %s', (dialect) => {
+  let t: TestVault | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  async function setting() {
+    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
+    const org = await createOrganisation(t.vault);
+    const admin = await org.user({ roles: ['org_admin'] });
+    const member = await org.user({});
+    await t.vault.identity.createCredential(systemActor(), member.id, 'app_password', 'laptop');
+    await t.vault.audit.flush();
+    expect(await t.vault.audit.verify()).toMatchObject({ ok: true });
+    return { t, org, admin, member };
+  }
+
+  const whoAmI = (v: TestVault, secret: string) => v.app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${secret}` } });
+
+  it('a token row inserted for an org admin works, and verify names it', async () => {
+    const s = await setting();
+    const id = randomUUID();
+    await s.t.vault.store.db.insertInto('credentials').values({ id, user_id: s.admin.id, kind: 'api_token', name: 'backup', secret_hash: sha256(DBA_SECRET), created_at: new Date().toISOString(), last_used_at: null, revoked_at: null }).execute();
+    expect((await whoAmI(s.t, DBA_SECRET)).statusCode).toBe(200);
+    const check = await s.t.vault.audit.verify();
+    expect(check.ok).toBe(false);
+    expect(check.ok ? '' : check.problem).toBe(`Credential ${id} (api_token, person ${s.admin.id}) has no creation in the audit log: it was written into the database directly, not by Strongroom.`);
+  });
+
+  it("an existing token's secret hash swapped is named by verify", async () => {
+    const s = await setting();
+    const row = await s.t.vault.store.db.selectFrom('credentials').select('id').where('user_id', '=', s.admin.id).executeTakeFirstOrThrow();
+    await s.t.vault.store.db.updateTable('credentials').set({ secret_hash: sha256(DBA_SECRET) }).where('id', '=', row.id).execute();
+    expect((await whoAmI(s.t, DBA_SECRET)).statusCode).toBe(200);
+    const check = await s.t.vault.audit.verify();
+    expect(check.ok ? '' : check.problem).toBe(`Credential ${row.id} (api_token, person ${s.admin.id}) differs from its recorded creation (person, kind or secret): it was written into the database directly, not by Strongroom.`);
+  });
+
+  it("a member's token moved to an org admin is named by verify", async () => {
+    const s = await setting();
+    const row = await s.t.vault.store.db.selectFrom('credentials').select('id').where('user_id', '=', s.member.id).where('revoked_at', 'is', null).executeTakeFirstOrThrow();
+    await s.t.vault.store.db.updateTable('credentials').set({ user_id: s.admin.id }).where('id', '=', row.id).execute();
+    const check = await s.t.vault.audit.verify();
+    expect(check.ok ? '' : check.problem).toContain(`Credential ${row.id} (api_token, person ${s.admin.id}) differs from its recorded creation`);
+  });
+});

@@ -1,0 +1,65 @@
+// A database administrator (who can write any row but holds neither the master key nor the
+// signing key) inserts audit events that never happened: to frame someone, or to cover a change
+// they made to another table. The sequencer must not sequence them, so the signer never signs
+// them; the alarm is raised and `audit verify` names the row.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api } from '../support/http.js';
+import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
+
+let clamd: TestClamd;
+beforeAll(async () => {
+  clamd = await startTestClamd();
+});
+afterAll(async () => {
+  await clamd?.stop();
+});
+
+type Forge = (row: Record<string, unknown>, t: TestVault) => Promise<Record<string, unknown>> | Record<string, unknown>;
+
+const forgeries: [string, Forge][] = [
+  ['an event row with no seal', (row) => ({ ...row, seal: null })],
+  ['an event row with no seal, below a raised mark for events written before seals', async (row, t) => {
+    await t.vault.store.db.updateTable('key_values').set({ value: '999999999' }).where('key', '=', 'audit.unsealed_through_id').execute();
+    return { ...row, seal: null };
+  }],
+  ["a genuine event's seal on a changed event", (row) => ({ ...row, action: 'document.delete', reason: 'own_team' })],
+  ['an event row with a made-up seal', (row) => ({ ...row, seal: 'A'.repeat(43) })],
+];
+
+describe.each(DIALECTS)('audit events forged in the database on %s', (dialect) => {
+  let t: TestVault;
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it.each(forgeries)('%s is never sequenced or signed; the alarm is raised and verify names it', async (_what, forge) => {
+    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const doc = (await upload(t.app, user, org.collections.payroll!, 'pay.csv', 'a,b\n1,2\n')).json();
+    expect((await api(t.app, user).get(`documents/${doc.id}/content`)).statusCode).toBe(200);
+    await t.vault.audit.flush();
+    expect((await t.vault.audit.verify()).ok).toBe(true);
+
+    const db = t.vault.store.db;
+    const genuine = await db.selectFrom('audit_events').selectAll().where('action', '=', 'document.download').executeTakeFirstOrThrow();
+    const { id: _id, ...rest } = genuine;
+    const forged = await forge({ ...rest, seq: null, leaf_hash: null, time: new Date().toISOString(), request_id: 'forged-by-dba' }, t);
+    await db.insertInto('audit_events').values(forged as never).execute();
+    const sizeBefore = await t.vault.store.repos.audit.treeSize();
+
+    await t.vault.audit.flush();
+
+    const stored = await db.selectFrom('audit_events').select(['seq']).where('request_id', '=', 'forged-by-dba').executeTakeFirstOrThrow();
+    expect(stored.seq).toBeNull();
+    expect(await t.vault.store.repos.audit.treeSize()).toBe(sizeBefore);
+    expect((await t.vault.store.repos.audit.latestCheckpoint())!.treeSize).toBe(sizeBefore);
+    expect(t.vault.audit.alarmRaised).toBe(true);
+    const check = await t.vault.audit.verify();
+    expect(check.ok).toBe(false);
+    expect(check.ok ? '' : check.problem).toContain('written into the database directly');
+    await t.close();
+    t = undefined as unknown as TestVault;
+  });
+});
