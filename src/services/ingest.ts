@@ -132,29 +132,46 @@ async function* withDeadlines(source: Readable | AsyncIterable<Uint8Array>, dead
   const iterator = (iterable as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
   const started = Date.now();
   let received = 0;
-  for (;;) {
-    let timer: NodeJS.Timeout | undefined;
-    const next = iterator.next();
-    const idle = new Promise<'idle'>((resolve) => {
-      timer = setTimeout(() => resolve('idle'), deadlines.idleMs);
-    });
-    let step: IteratorResult<Uint8Array> | 'idle';
-    try {
-      step = await Promise.race([next, idle]);
-    } finally {
-      clearTimeout(timer);
+  const read: { pending: Promise<IteratorResult<Uint8Array>> | null; ended: boolean } = { pending: null, ended: false };
+  try {
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const next = iterator.next();
+      read.pending = next;
+      const idle = new Promise<'idle'>((resolve) => {
+        timer = setTimeout(() => resolve('idle'), deadlines.idleMs);
+      });
+      let step: IteratorResult<Uint8Array> | 'idle';
+      try {
+        step = await Promise.race([next, idle]);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (step === 'idle') {
+        next.catch(() => undefined); // abandoned: the request is answered and its socket closed
+        throw new DomainError('TIMEOUT', `The upload stopped: no data arrived for ${Math.round(deadlines.idleMs / 1000)} seconds. Nothing was stored; try again.`);
+      }
+      read.pending = null;
+      if (step.done) {
+        read.ended = true;
+        return;
+      }
+      received += step.value.length;
+      const elapsed = Date.now() - started;
+      if (deadlines.minBytesPerSecond > 0 && elapsed > deadlines.graceMs && (received * 1000) / elapsed < deadlines.minBytesPerSecond) {
+        throw new DomainError('TIMEOUT', `The upload was too slow (under ${formatBytes(deadlines.minBytesPerSecond)} a second). Nothing was stored; try again on a better connection.`);
+      }
+      yield step.value;
     }
-    if (step === 'idle') {
-      next.catch(() => undefined); // abandoned: the request is answered and its socket closed
-      throw new DomainError('TIMEOUT', `The upload stopped: no data arrived for ${Math.round(deadlines.idleMs / 1000)} seconds. Nothing was stored; try again.`);
+  } finally {
+    // Stopped early (refused, failed, timed out): hand the early exit on to the source, as a plain
+    // for-await would, so a wrapping generator lets go of its stream and a multipart part can be
+    // drained. Never awaited: a stalled body's pending read may never settle.
+    if (!read.ended) {
+      const close = () => iterator.return?.();
+      const closing = read.pending === null ? close() : read.pending.then(close, () => undefined);
+      Promise.resolve(closing).catch(() => undefined);
     }
-    if (step.done) return;
-    received += step.value.length;
-    const elapsed = Date.now() - started;
-    if (deadlines.minBytesPerSecond > 0 && elapsed > deadlines.graceMs && (received * 1000) / elapsed < deadlines.minBytesPerSecond) {
-      throw new DomainError('TIMEOUT', `The upload was too slow (under ${formatBytes(deadlines.minBytesPerSecond)} a second). Nothing was stored; try again on a better connection.`);
-    }
-    yield step.value;
   }
 }
 
