@@ -17,29 +17,27 @@ export class QuarantineNotifier {
   /** Tells the uploader and the organisation's security admins, and records the quarantine. */
   async quarantined(repos: Repos, actor: Actor, document: Document, version: Version, signature: string): Promise<void> {
     const now = this.clock.now();
-    const admins = (await repos.users.listByOrganisation(document.organisationId)).filter((u) => u.roles.includes('security_admin') && !u.disabled);
-    const recipients = new Set([...(version.authorId ? [version.authorId] : []), ...admins.map((u) => u.id)]);
-    for (const userId of recipients) {
-      await repos.notifications.insert({
-        id: randomUUID(), userId, organisationId: document.organisationId, kind: 'quarantine', documentId: document.id, versionId: version.id,
-        message: `Version ${version.number} of a document was quarantined: malware detected (${signature}).`, createdAt: now.toISOString(), readAt: null,
-      });
-    }
+    await this.tell(repos, document, version, `Version ${version.number} of a document was quarantined: malware detected (${signature}).`, now);
     await repos.audit.insert([auditEvent(actor, 'scan.quarantine', { organisationId: document.organisationId, ids: { documentId: document.id, versionId: version.id } }, { allow: true, reason: `infected:${signature}`, via: null }, now)]);
   }
 
   /** The file policy let a file in only quarantined (e.g. password-protected): the security admins decide. */
   async heldForReview(repos: Repos, actor: Actor, document: Document, version: Version, review: { code: string; reason: string }): Promise<void> {
     const now = this.clock.now();
+    await this.tell(repos, document, version, `Version ${version.number} of a document is held in quarantine for review: ${review.reason}`, now);
+    await repos.audit.insert([auditEvent(actor, 'scan.quarantine', { organisationId: document.organisationId, ids: { documentId: document.id, versionId: version.id } }, { allow: true, reason: `file_policy_review:${review.code}`, via: null }, now)]);
+  }
+
+  /** One notification each for the uploader and the organisation's security admins. */
+  private async tell(repos: Repos, document: Document, version: Version, message: string, now: Date): Promise<void> {
     const admins = (await repos.users.listByOrganisation(document.organisationId)).filter((u) => u.roles.includes('security_admin') && !u.disabled);
     const recipients = new Set([...(version.authorId ? [version.authorId] : []), ...admins.map((u) => u.id)]);
     for (const userId of recipients) {
       await repos.notifications.insert({
         id: randomUUID(), userId, organisationId: document.organisationId, kind: 'quarantine', documentId: document.id, versionId: version.id,
-        message: `Version ${version.number} of a document is held in quarantine for review: ${review.reason}`, createdAt: now.toISOString(), readAt: null,
+        message, createdAt: now.toISOString(), readAt: null,
       });
     }
-    await repos.audit.insert([auditEvent(actor, 'scan.quarantine', { organisationId: document.organisationId, ids: { documentId: document.id, versionId: version.id } }, { allow: true, reason: `file_policy_review:${review.code}`, via: null }, now)]);
   }
 }
 
