@@ -30,6 +30,13 @@ const LOCKED_BECAUSE: Readonly<Record<string, string>> = {
   version_held: 'This version is held in quarantine until a security admin reviews it (it could not be checked for viruses).',
 };
 
+/** One question for `can`: may this actor do this action on this resource? */
+export interface AccessQuestion {
+  action: Action;
+  resource: Resource;
+  newClassification?: Classification;
+}
+
 export class AccessService {
   constructor(private readonly store: Store, private readonly clock: Clock) {}
 
@@ -77,6 +84,25 @@ export class AccessService {
     if (decision.allow) return decision;
     await this.recordDenial(actor, action, { organisationId: parent.organisationId, ids: { collectionId: parent.id, classification: created } }, decision);
     throw forbidden(`You cannot create something classified ${created} here: that is above your clearance, or above what your access to this collection allows.`);
+  }
+
+  /**
+   * Answers many questions at once, without auditing: for building pages and lists (which buttons,
+   * which links, which breadcrumbs). One fresh read of the arrangements for all of them; the
+   * answers come from the same decide() that `require` enforces, so a page never offers what the
+   * action would refuse. Never use it to let an action through: that is `require`'s job.
+   */
+  async can(actor: Actor, questions: readonly AccessQuestion[]): Promise<boolean[]> {
+    if (questions.length === 0) return [];
+    const organisationIds = questions.map((q) => ('organisationId' in q.resource ? q.resource.organisationId : null));
+    const context = await this.context(actor, organisationIds);
+    return questions.map((q) => decide(actor, q.action, q.resource, { ...context, ...(q.newClassification === undefined ? {} : { newClassification: q.newClassification }) }).allow);
+  }
+
+  /** `can` for a single question. */
+  async may(actor: Actor, action: Action, resource: Resource): Promise<boolean> {
+    const [answer] = await this.can(actor, [{ action, resource }]);
+    return answer === true;
   }
 
   async recordDenial(actor: Actor, action: string, target: AuditTarget, decision: Decision): Promise<void> {
