@@ -16,7 +16,7 @@ export class DavError extends Error {
 // WebDAV clients show 403 with its body to the person, where 422 would be a bare failure.
 const STATUS: Readonly<Record<ErrorCode, number>> = { ...STATUS_OF_ERROR, INFECTED: 403, BLOCKED_FILE_TYPE: 403 };
 
-export const REALM_HEADER = 'Basic realm="Strongroom", charset="UTF-8"';
+const REALM_HEADER = 'Basic realm="Strongroom", charset="UTF-8"';
 
 export function sendDavError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const requestId = String(request.id);

@@ -4,7 +4,7 @@ import type { Document } from '../domain/types.js';
 import type { DeadProperty } from '../services/dav.service.js';
 import type { ResourceLock as DavLock } from '../services/locks.service.js';
 import { DavError } from './errors.js';
-import { DAV_NS, MAX_PROPERTIES, child, elements, escapeXml, propTag, type XmlElement } from './xml.js';
+import { DAV_NS, MAX_PROPERTIES, XML_HEADER, child, elements, escapeXml, propTag, type XmlElement } from './xml.js';
 import { href } from './resources.js';
 
 /**
@@ -123,5 +123,5 @@ export function renderResponse(r: PropResource, req: PropRequest, dead: DeadProp
   return `${out}</D:response>`;
 }
 
-export const MULTISTATUS_OPEN = '<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="DAV:">';
+export const MULTISTATUS_OPEN = `${XML_HEADER}<D:multistatus xmlns:D="DAV:">`;
 export const MULTISTATUS_CLOSE = '</D:multistatus>';

@@ -6,7 +6,7 @@ import { DavError } from './errors.js';
 export const DAV_NS = 'DAV:';
 export const MAX_XML_BYTES = 1024 * 1024;
 export const MAX_PROPERTIES = 500;
-export const MAX_DEPTH = 64;
+const MAX_DEPTH = 64;
 
 export interface XmlElement {
   ns: string;
@@ -19,7 +19,6 @@ export type XmlNode = XmlElement | { text: string };
 export const isElement = (n: XmlNode): n is XmlElement => 'local' in n;
 export const elements = (e: XmlElement): XmlElement[] => e.children.filter(isElement);
 export const child = (e: XmlElement, ns: string, local: string): XmlElement | undefined => elements(e).find((c) => c.ns === ns && c.local === local);
-export const textOf = (e: XmlElement): string => e.children.map((c) => (isElement(c) ? textOf(c) : c.text)).join('');
 
 const parser = new XMLParser({
   preserveOrder: true, ignoreAttributes: false, processEntities: false, htmlEntities: false, trimValues: false,

@@ -1,0 +1,127 @@
+// The reading methods: OPTIONS, GET and HEAD (a document's content, or a folder's small HTML listing)
+// and PROPFIND (live and dead properties, Depth 0 or 1).
+import type { FastifyReply } from 'fastify';
+import type { Collection, Document } from '../../domain/types.js';
+import { attachmentDisposition, parseRange } from '../../http/content.js';
+import type { ResourceLock } from '../../services/locks.service.js';
+import { readBody, readXml } from '../body.js';
+import { notModified, requireIfMatch } from '../conditions.js';
+import { davTarget, METHODS, type DavContext } from '../context.js';
+import { DavError } from '../errors.js';
+import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN, PROTECTED, davEtag, parsePropfind, renderResponse, type PropResource } from '../properties.js';
+import { encodeSegment, href, type Resolved } from '../resources.js';
+import { DAV_NS, escapeXml } from '../xml.js';
+
+const NONE: never[] = [];
+/** The creation and modification date shown for the /dav/ root, which has neither. */
+const ROOT_DATE = '2026-01-01T00:00:00.000Z';
+
+/** Needs no sign-in: clients probe it before they have credentials. */
+export function options(reply: FastifyReply) {
+  return reply.status(200)
+    .header('DAV', '1, 2')
+    .header('MS-Author-Via', 'DAV')
+    .header('Allow', METHODS.join(', '))
+    .header('Accept-Ranges', 'bytes')
+    .header('Content-Length', '0')
+    .send();
+}
+
+export async function get(cx: DavContext, target: Resolved, head: boolean) {
+  const { request, reply } = cx;
+  if (target.kind === 'missing') throw new DavError(404, 'Nothing here.');
+  if (target.kind !== 'document') return folderPage(cx, target, head);
+  // Authorised once: conditional, HEAD and unsatisfiable range requests read (and audit) no content.
+  const prepared = await cx.services.documents.prepareDownload(cx.actor, target.document!.id);
+  const { document, size } = prepared;
+  const etag = davEtag(prepared.version.sha256);
+  requireIfMatch(request, etag);
+  reply.header('ETag', etag).header('Last-Modified', new Date(document.updatedAt).toUTCString()).header('Accept-Ranges', 'bytes');
+  if (notModified(request, etag)) return reply.status(304).send();
+  reply
+    .header('Content-Disposition', attachmentDisposition(document.name))
+    .header('Cache-Control', 'private, no-store')
+    .type(prepared.version.mediaType || 'application/octet-stream');
+  if (head) return reply.header('Content-Length', String(size)).status(200).send();
+  const range = parseRange(request.headers.range, size);
+  if (range === 'unsatisfiable') {
+    return reply.status(416).header('Content-Range', `bytes */${size}`).type('text/plain').send(`The file is ${size} bytes long.\n`);
+  }
+  const stream = await prepared.open(range);
+  if (range) {
+    reply.status(206).header('Content-Range', `bytes ${range.start}-${range.end}/${size}`).header('Content-Length', String(range.end - range.start + 1));
+  } else {
+    reply.status(200).header('Content-Length', String(size));
+  }
+  return reply.send(stream);
+}
+
+async function folderPage(cx: DavContext, target: Resolved, head: boolean) {
+  const names = await membersOf(cx, target);
+  const items = names.map((m) => `<li><a href="${escapeXml(href(m.segments, m.collection))}">${escapeXml(m.displayName)}${m.collection ? '/' : ''}</a></li>`).join('');
+  const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Strongroom WebDAV</title></head><body><ul>${items}</ul></body></html>`;
+  cx.reply.type('text/html; charset=utf-8').header('Cache-Control', 'private, no-store');
+  return head ? cx.reply.header('Content-Length', String(Buffer.byteLength(body))).send() : cx.reply.send(body);
+}
+
+export async function propfind(cx: DavContext, target: Resolved) {
+  const { request, reply } = cx;
+  const depth = typeof request.headers.depth === 'string' ? request.headers.depth.trim().toLowerCase() : 'infinity';
+  if (depth === 'infinity') {
+    await readBody(request, reply).catch(() => undefined);
+    throw new DavError(403, 'PROPFIND with Depth: infinity is not supported; use Depth 0 or 1.', 'propfind-finite-depth');
+  }
+  if (depth !== '0' && depth !== '1') throw new DavError(400, 'Depth must be 0, 1 or infinity.');
+  const req = parsePropfind(await readXml(request, reply));
+  if (target.kind === 'missing') throw new DavError(404, 'Nothing here.');
+  const self = describe(target);
+  const resources: PropResource[] = [self];
+  if (depth === '1' && self.collection) resources.push(...(await membersOf(cx, target)));
+  const dav = cx.services.dav;
+  const needDead = req.kind !== 'prop' || req.names.some((n) => n.ns !== DAV_NS || !PROTECTED.has(n.local));
+  const dead = needDead ? await dav.properties(resources.map((r) => r.id).filter((id): id is string => id !== null)) : new Map();
+  const wantLocks = req.kind !== 'prop' || req.names.some((n) => n.ns === DAV_NS && n.local === 'lockdiscovery');
+  const locks = wantLocks && target.org
+    ? await dav.lockDiscovery(cx.actor, target.org.id, target.kind === 'document' || target.kind === 'collection' ? davTarget(target) : null,
+      resources.slice(1).filter((r) => r.id !== null).map((r) => ({ id: r.id!, collection: r.collection })))
+    : new Map<string, ResourceLock[]>();
+  const parts: string[] = [MULTISTATUS_OPEN];
+  for (const r of resources) {
+    parts.push(renderResponse(r, req, (r.id !== null && dead.get(r.id)) || NONE, (r.id !== null && locks.get(r.id)) || NONE));
+  }
+  parts.push(MULTISTATUS_CLOSE);
+  return reply.status(207).type('application/xml; charset=utf-8').send(parts.join(''));
+}
+
+function describe(target: Resolved): PropResource {
+  switch (target.kind) {
+    case 'root': return { segments: [], collection: true, id: null, displayName: 'Strongroom', created: ROOT_DATE, modified: ROOT_DATE, document: null };
+    case 'organisation': return { segments: target.segments, collection: true, id: null, displayName: target.org!.name, created: target.org!.createdAt, modified: target.org!.createdAt, document: null };
+    case 'collection': return collectionProps(target.segments, target.collection!);
+    case 'document': return documentProps(target.segments, target.document!);
+    default: throw new DavError(404, 'Nothing here.');
+  }
+}
+
+/** What a folder lists, as the actor may see it (the services leave out the rest). */
+async function membersOf(cx: DavContext, target: Resolved): Promise<PropResource[]> {
+  if (target.kind === 'root') {
+    const orgs = await cx.services.dav.organisations(cx.actor);
+    return orgs.map((o) => ({ segments: [o.slug], collection: true, id: null, displayName: o.name, created: o.createdAt, modified: o.createdAt, document: null }));
+  }
+  if (target.kind !== 'organisation' && target.kind !== 'collection') return [];
+  const { collections, documents } = await cx.services.dav.members(cx.actor, target.org!.id, target.kind === 'collection' ? target.collection! : null);
+  const base = href(target.segments, true);
+  const names: PropResource[] = [];
+  for (const c of collections) names.push(collectionProps([...target.segments, c.name], c, `${base}${encodeSegment(c.name)}/`));
+  for (const d of documents) names.push(documentProps([...target.segments, d.name], d, `${base}${encodeSegment(d.name)}`));
+  return names;
+}
+
+function collectionProps(segments: string[], c: Collection, precomputedHref?: string): PropResource {
+  return { segments, collection: true, id: c.id, displayName: c.name, created: c.createdAt, modified: c.createdAt, document: null, ...(precomputedHref ? { href: precomputedHref } : {}) };
+}
+
+function documentProps(segments: string[], d: Document, precomputedHref?: string): PropResource {
+  return { segments, collection: false, id: d.id, displayName: d.name, created: d.createdAt, modified: d.updatedAt, document: d, ...(precomputedHref ? { href: precomputedHref } : {}) };
+}
