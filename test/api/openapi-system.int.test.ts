@@ -61,9 +61,7 @@ describe.each(DIALECTS)('OpenAPI and system endpoints on %s', (dialect) => {
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/collections' })).statusCode).toBe(401);
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/collections' })).statusCode).toBe(401);
     expect((await t.app.inject({ method: 'GET', url: '/sign-in', headers: { accept: 'text/html' } })).statusCode).toBe(200);
-    expect((await t.app.inject({ method: 'PROPFIND', url: '/dav/', headers: { depth: '0' } })).statusCode).toBe(401);
-    expect((await t.app.inject({ method: 'PROPFIND', url: '/dav/', headers: { depth: '0' } })).statusCode).toBe(401);
-    expect((await t.app.inject({ method: 'PROPFIND', url: '/dav/', headers: { depth: '0' } })).statusCode).toBe(401);
+    for (let i = 0; i < 3; i++) expect((await t.app.inject({ method: 'PROPFIND' as 'GET', url: '/dav/', headers: { depth: '0' } })).statusCode).toBe(401);
     const after = await counted();
     expect(after('GET', 401) - before('GET', 401)).toBe(2); // the API requests
     expect(after('PROPFIND', 401) - before('PROPFIND', 401)).toBe(3); // WebDAV
