@@ -5,6 +5,7 @@
 #   install-deps.sh test    also what only the tests use: chromium (browser tests), litmus and
 #                           rclone (WebDAV clients), PostgreSQL when none answers locally
 #   install-deps.sh bench   also what only the benchmark uses: apache2 (the comparison WebDAV server)
+#   install-deps.sh MODE --list   print the Debian packages MODE wants, one a line, and change nothing
 # Idempotent and quiet on success: one line per thing it installs.
 set -euo pipefail
 
@@ -14,6 +15,8 @@ source scripts/postgres-common.sh
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 
 mode="${1:-run}"
+list_only=false
+[[ "${2:-}" == --list ]] && list_only=true
 
 # clamav-daemon and clamav give us clamd and its tools (we run our own clamd, not Debian's
 # service); openssl makes the keys and tokens the docs ask for (`openssl rand`); curl runs the
@@ -46,6 +49,11 @@ esac
 for tool in make g++ python3; do
   command -v "$tool" >/dev/null 2>&1 || packages+=("$tool")
 done
+
+if $list_only; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 
 is_installed() {
   [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]
