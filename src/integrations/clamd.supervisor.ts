@@ -64,7 +64,7 @@ export interface ClamdSupervisorOptions {
   logger?: ServiceLogger;
 }
 
-export type ClamdState = 'stopped' | 'starting' | 'ready' | 'restarting';
+type ClamdState = 'stopped' | 'starting' | 'ready' | 'restarting';
 
 export class ClamdSupervisor {
   readonly socketPath: string;
@@ -152,10 +152,6 @@ export class ClamdSupervisor {
       }
     }
     return this.signatures;
-  }
-
-  get status(): ClamdState {
-    return this.state;
   }
 
   /** Process id of the running clamd, if any (tests use it to kill clamd behind our back). */
