@@ -4,11 +4,19 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := build
 
-.PHONY: install build run test lint bench clean
+.PHONY: install install-test install-bench build run test lint bench clean
 
-# Debian packages and node_modules (idempotent, quiet when there is nothing to do).
+# Debian packages and node_modules (idempotent, quiet when there is nothing to do). `install` is
+# what running needs; the tests' browsers and WebDAV clients and the benchmark's Apache come with
+# `make test` and `make bench` only.
 install:
-	@bash scripts/install-deps.sh
+	@bash scripts/install-deps.sh run
+
+install-test:
+	@bash scripts/install-deps.sh test
+
+install-bench:
+	@bash scripts/install-deps.sh bench
 
 build: install
 	npm run --silent build
@@ -21,12 +29,12 @@ lint: install
 
 # PostgreSQL suites use the server on 127.0.0.1:5432, or a throwaway one that is stopped
 # afterwards even when tests fail or are interrupted; vitest's exit code is make's.
-test: build lint
+test: install-test build lint
 	@trap 'bash scripts/stop-postgres.sh' EXIT; trap 'exit 130' INT TERM; \
 	url="$$(bash scripts/ensure-postgres.sh)"; \
 	STRONGROOM_TEST_PG_ADMIN_URL="$$url" npx --no-install vitest run
 
-bench: build
+bench: install-bench build
 	@test -d node_modules/tsx || { echo 'make bench: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
 	node --import tsx bench/run.ts
 

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Installs what Strongroom's build and tests need: Debian packages (clamd, litmus, rclone,
-# chromium, apache2, openssl, PostgreSQL when none answers locally) and node_modules.
+# Installs what Strongroom needs, and no more: Debian packages and node_modules.
+#   install-deps.sh [run]   running it: clamd and its tools, openssl and curl (the demo's and the
+#                           docs' examples), and a toolchain when npm ci must compile
+#   install-deps.sh test    also what only the tests use: chromium (browser tests), litmus and
+#                           rclone (WebDAV clients), PostgreSQL when none answers locally
+#   install-deps.sh bench   also what only the benchmark uses: apache2 (the comparison WebDAV server)
+#   install-deps.sh MODE --list   print the Debian packages MODE wants, one a line, and change nothing
 # Idempotent and quiet on success: one line per thing it installs.
 set -euo pipefail
 
@@ -9,15 +14,34 @@ source scripts/postgres-common.sh
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 
-# clamav-daemon and clamav give us clamd/clamscan (we run our own clamd, not Debian's service),
-# litmus and rclone test WebDAV, chromium runs the browser tests, apache2 is the benchmark's
-# comparison WebDAV server.
-packages=(clamav-daemon clamav litmus rclone chromium apache2 openssl)
+mode="${1:-run}"
+list_only=false
+[[ "${2:-}" == --list ]] && list_only=true
 
-# Only needed for a throwaway cluster (scripts/ensure-postgres.sh) when no server is running.
-if ! pg_answers 127.0.0.1 5432; then
-  packages+=(postgresql)
-fi
+# clamav-daemon and clamav give us clamd and its tools (we run our own clamd, not Debian's
+# service); openssl makes the keys and tokens the docs ask for (`openssl rand`); curl runs the
+# demo's printed example.
+packages=(clamav-daemon clamav openssl curl)
+
+case "$mode" in
+  run) ;;
+  test)
+    # chromium runs the browser tests; litmus and rclone are the WebDAV clients the tests drive.
+    packages+=(chromium litmus rclone)
+    # Only needed for a throwaway cluster (scripts/ensure-postgres.sh) when no server is running.
+    if ! pg_answers 127.0.0.1 5432; then
+      packages+=(postgresql)
+    fi
+    ;;
+  bench)
+    # apache2 is the benchmark's comparison WebDAV server (openssl speed and curl are above).
+    packages+=(apache2)
+    ;;
+  *)
+    log "unknown mode '$mode' (run, test or bench)"
+    exit 2
+    ;;
+esac
 
 # npm ci compiles better-sqlite3-multiple-ciphers from source when it cannot download a
 # prebuilt binary (offline), so it needs a toolchain. Checked by command rather than package,
@@ -25,6 +49,11 @@ fi
 for tool in make g++ python3; do
   command -v "$tool" >/dev/null 2>&1 || packages+=("$tool")
 done
+
+if $list_only; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 
 is_installed() {
   [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]

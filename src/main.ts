@@ -29,7 +29,7 @@ import { CheckpointCopies } from './storage/checkpoint-copies.js';
 import { UploadAdmission } from './services/upload-admission.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
 import { FsBlobStore } from './storage/fs.blob-store.js';
-import { KeyRingImpl, MasterKey, deriveKey, masterKeyPath } from './storage/keys.js';
+import { KeyRingImpl, deriveKey, loadMasterKey } from './storage/keys.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -90,7 +90,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     // Before the default moved out of the data directory; left there, these checkpoints are no longer checked.
     logger.warn({ formerOffsite, offsiteDir: config.offsiteDir }, `audit checkpoints found in ${formerOffsite}: move them into ${path.join(config.offsiteDir, 'audit-checkpoints')}, where they are checked`);
   }
-  const master = config.masterKey ? MasterKey.fromBase64(config.masterKey) : await MasterKey.fromFile(masterKeyPath(config.dataDir), { create });
+  const master = await loadMasterKey({ dataDir: config.dataDir, base64: config.masterKey, create });
   const signerKey = await loadSigningKey(config, create);
 
   const handle = config.databaseUrl

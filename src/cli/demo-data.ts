@@ -71,6 +71,7 @@ export async function seedDemo(vault: Vault, config: Config): Promise<void> {
     }, { approve: true });
 
     const samples: [string, string, string][] = [
+      ['north-shire/payroll', 'pay-run-summary-2026-11.csv', 'cost_centre,headcount,gross,net\nNS-PAY-01,412,1008450.00,781204.35\nNS-PAY-02,96,236120.00,183007.90\n'],
       ['riverside/payroll', 'payslips-2026-10.csv', 'employee_ref,period,gross,tax,ni,net\nRB0001,2026-10,2450.00,290.00,180.40,1979.60\nRB0002,2026-10,3120.50,424.10,254.86,2441.54\n'],
       ['eastvale/payroll', 'payroll-variations-2026-11.csv', 'employee_ref,change,effective\nEV0042,hours 37 -> 30,2026-11-01\n'],
       ['fenmarsh/hr', 'personnel-file-FM0107.txt', 'Personnel file FM0107 (fictional). Start date 2019-05-13. Role: Planning officer.\n'],
@@ -86,10 +87,11 @@ export async function seedDemo(vault: Vault, config: Config): Promise<void> {
     }
   }
   // The printed token is a payroll officer's: members need no authenticator app before using tokens
-  // (admins do), and North Shire's payroll team sees its own file plan and, through the shared
-  // payroll arrangement, Riverside's and Eastvale's payroll documents.
+  // (admins do), and North Shire's payroll team sees its own payroll folder (which holds a document)
+  // and, through the shared payroll arrangement, Riverside's and Eastvale's payroll documents.
   const officer = await vault.identity.userByEmail(emailOf('payroll', 'north-shire'));
   const { secret } = await vault.identity.createCredential(system, officer.id, 'api_token', 'demo');
+  const payroll = (await vault.collections.roots(system, officer.organisationId)).find((c) => c.serviceArea === 'payroll');
   const base = `http://${config.host}:${config.port}`;
   say([
     '',
@@ -102,7 +104,8 @@ export async function seedDemo(vault: Vault, config: Config): Promise<void> {
     `Web interface:  ${base}/`,
     `API docs:       ${base}/api/docs`,
     `API token for ${officer.email}: ${secret}`,
-    `  curl -H "Authorization: Bearer ${secret}" ${base}/api/v1/collections`,
+    `  curl -H "Authorization: Bearer ${secret}" ${base}/api/v1/collections    # the folders this person can see`,
+    ...(payroll ? [`  curl -H "Authorization: Bearer ${secret}" ${base}/api/v1/collections/${payroll.id}    # the Payroll folder and its documents`] : []),
     `WebDAV:         ${base}/dav/ (create an app password: strongroom app-password create --user ${officer.email})`,
     '',
   ].join('\n'));

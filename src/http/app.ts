@@ -14,6 +14,7 @@ import { documentsRoutes } from './api/documents.routes.js';
 import { locksRoutes } from './api/locks.routes.js';
 import { systemRoutes } from './api/system.routes.js';
 import { problemFor, sendProblem } from './error-handler.js';
+import { metrics } from './plugins/metrics.js';
 import { securityHeaders } from './plugins/security-headers.js';
 
 export interface BuildAppOptions {
@@ -59,6 +60,7 @@ export async function buildApp(vault: Vault, options: BuildAppOptions = {}): Pro
       request.raw.resume();
     }
   });
+  await app.register(metrics); // first: its request counter must see every plugin registered after it
   await app.register(securityHeaders, { hsts: Boolean(vault.config.tlsCert) || vault.config.trustProxy });
 
   await app.register(swagger, {
@@ -67,7 +69,8 @@ export async function buildApp(vault: Vault, options: BuildAppOptions = {}): Pro
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
-    transform: jsonSchemaTransform,
+    // The document describes the REST API only: the web pages and WebDAV are not part of it.
+    transform: (input) => (input.url.startsWith('/api/v1/') ? jsonSchemaTransform(input) : { schema: { ...input.schema, hide: true }, url: input.url }),
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killClamd, startTestClamd, type TestClamd } from '../../test/support/clamd.js';
 import { eicar } from '../../test/support/samples.js';
 import { ClamdScanner } from './clamd.scanner.js';
-import { ClamdSupervisor, renderClamdConfig, type ServiceLogger } from './clamd.supervisor.js';
+import { ClamdSupervisor, type ServiceLogger } from './clamd.supervisor.js';
 
 function recordingLogger(): ServiceLogger & { lines: string[] } {
   const lines: string[] = [];
@@ -197,30 +197,5 @@ describe('ClamdSupervisor lifecycle', () => {
     expect(() => new ClamdSupervisor({ stateDir: `/tmp/${'d'.repeat(120)}` })).toThrow(/socket path/);
     // Readable before start(), for the scanner's versionSuffix.
     expect(new ClamdSupervisor({ stateDir: '/tmp/x' }).signaturesVersion).toMatch(/^strongroom-[0-9a-f]{12}$/);
-  });
-});
-
-describe('renderClamdConfig', () => {
-  it('renders one setting per line with the reasons as comments', () => {
-    const conf = renderClamdConfig({
-      socketPath: '/s/clamd.sock',
-      databaseDir: '/s/db',
-      temporaryDir: '/dev/shm/x',
-      logFile: '/s/clamd.log',
-      pidFile: '/s/clamd.pid',
-      maxStreamBytes: 1000,
-      maxScanBytes: 2000,
-      maxThreads: 3,
-      maxScanTimeMs: 5000,
-      concurrentDatabaseReload: false,
-    });
-    expect(conf).toMatch(/^StreamMaxLength 1000$/m);
-    expect(conf).toMatch(/^MaxFileSize 2000$/m);
-    expect(conf).toMatch(/^MaxScanSize 2000$/m);
-    expect(conf).toMatch(/^MaxThreads 3$/m);
-    expect(conf).toMatch(/^AlertOLE2Macros no$/m);
-    expect(conf).toMatch(/^ConcurrentDatabaseReload no$/m);
-    expect(conf).not.toMatch(/^User /m);
-    for (const line of conf.split('\n')) expect(line === '' || line.startsWith('#') || /^[A-Za-z0-9]+ \S/.test(line)).toBe(true);
   });
 });

@@ -1,12 +1,13 @@
-// Runs our own clamd as a child process (not a system service): writes its config under the data
-// directory, installs the shipped signatures, keeps its scratch space on tmpfs, waits until it
-// answers PING, restarts it with backoff when it dies, and stops it with us.
-import { constants as fsConstants, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, statfs, utimes, writeFile } from 'node:fs/promises';
+// Runs our own clamd as a child process (not a system service): prepares its state directory
+// (config from clamd.config.ts, signatures from clamd.signatures.ts), keeps its scratch space on
+// tmpfs, waits until it answers PING, restarts it with backoff when it dies, and stops it with us.
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createHash } from 'node:crypto';
+import { renderClamdConfig } from './clamd.config.js';
 import { CLAMD_MAX_FILE_BYTES, ClamdScanner, DEFAULT_MAX_STREAM_BYTES } from './clamd.scanner.js';
+import { digestSignatures, syncSignatureDatabases } from './clamd.signatures.js';
 import { startProgram, type ProgramExit, type RunningProgram } from './process.js';
 
 /** Structured logger; pino's satisfies it. */
@@ -63,76 +64,7 @@ export interface ClamdSupervisorOptions {
   logger?: ServiceLogger;
 }
 
-export interface ClamdConfigSettings {
-  socketPath: string;
-  databaseDir: string;
-  temporaryDir: string;
-  logFile: string;
-  pidFile: string;
-  maxStreamBytes: number;
-  maxScanBytes: number;
-  maxThreads: number;
-  maxScanTimeMs: number;
-  concurrentDatabaseReload: boolean;
-}
-
-/** The clamd.conf we write. Each choice is explained here because clamd.conf itself is generated. */
-export function renderClamdConfig(s: ClamdConfigSettings): string {
-  const lines: Array<[string, string | number, string?]> = [
-    ['Foreground', 'yes', 'we supervise it; no forking, no system service'],
-    ['LocalSocket', s.socketPath],
-    ['LocalSocketMode', '600', 'only our user (and root) may talk to it'],
-    ['FixStaleSocket', 'yes'],
-    ['DatabaseDirectory', s.databaseDir],
-    ['OfficialDatabaseOnly', 'no', 'our own strongroom.ndb must load'],
-    ['TemporaryDirectory', s.temporaryDir, 'INSTREAM spools plaintext here: tmpfs, mode 0700'],
-    ['LeaveTemporaryFiles', 'no'],
-    ['LogFile', s.logFile],
-    ['LogTime', 'yes'],
-    ['LogFileMaxSize', '10M'],
-    ['LogRotate', 'yes'],
-    ['LogClean', 'no', 'file names are not logged (INSTREAM has none); verdicts are audited by us'],
-    ['PidFile', s.pidFile],
-    ['StreamMaxLength', s.maxStreamBytes],
-    // clamd silently scans only the first MaxFileSize bytes of a file inside an archive (no alert,
-    // even with AlertExceedsMax). With MaxFileSize = MaxScanSize, such a file also overflows
-    // MaxScanSize (the archive itself counts too), which does raise Heuristics.Limits.Exceeded.
-    ['MaxFileSize', s.maxScanBytes, 'equal to MaxScanSize so nothing is ever scanned only in part'],
-    ['MaxScanSize', s.maxScanBytes],
-    ['MaxScanTime', s.maxScanTimeMs],
-    ['MaxRecursion', 17],
-    ['MaxFiles', 10000],
-    ['AlertExceedsMax', 'yes', 'over a limit = "Heuristics.Limits.Exceeded", which we treat as no verdict; otherwise clamd says OK'],
-    ['ScanArchive', 'yes'],
-    ['ScanOLE2', 'yes'],
-    ['ScanPDF', 'yes'],
-    ['ScanHTML', 'yes'],
-    ['ScanMail', 'yes'],
-    ['ScanPE', 'yes'],
-    ['ScanELF', 'yes'],
-    ['AlertOLE2Macros', 'no', 'macros are the file policy\'s call (per organisation), not malware'],
-    ['AlertEncrypted', 'no', 'the file policy decides about password-protected archives'],
-    ['DetectPUA', 'no'],
-    ['MaxThreads', s.maxThreads],
-    ['MaxQueue', Math.max(20, s.maxThreads * 4)],
-    ['CommandReadTimeout', 5, 'a Unix socket client sends its command at once'],
-    ['ReadTimeout', 300, 'uploads feed INSTREAM at the uploader\'s pace'],
-    ['IdleTimeout', 10, 'idle threads exit sooner, so a non-concurrent reload waits less'],
-    ['SelfCheck', 600, 'picks up database changes written by freshclam or reloadDatabases()'],
-    [
-      'ConcurrentDatabaseReload',
-      s.concurrentDatabaseReload ? 'yes' : 'no',
-      s.concurrentDatabaseReload
-        ? 'scans carry on during a reload, at the cost of a second engine in memory meanwhile'
-        : 'no second engine in memory; scans wait for idle threads to exit (IdleTimeout) and for the load',
-    ],
-    ['ExitOnOOM', 'yes', 'better restarted by us than half-working'],
-  ];
-  const header = '# Written by Strongroom (ClamdSupervisor) at every start; edits here are lost.\n';
-  return header + lines.map(([key, value, why]) => (why ? `# ${why}\n` : '') + `${key} ${value}`).join('\n') + '\n';
-}
-
-export type ClamdState = 'stopped' | 'starting' | 'ready' | 'restarting';
+type ClamdState = 'stopped' | 'starting' | 'ready' | 'restarting';
 
 export class ClamdSupervisor {
   readonly socketPath: string;
@@ -220,10 +152,6 @@ export class ClamdSupervisor {
       }
     }
     return this.signatures;
-  }
-
-  get status(): ClamdState {
-    return this.state;
   }
 
   /** Process id of the running clamd, if any (tests use it to kill clamd behind our back). */
@@ -339,44 +267,12 @@ export class ClamdSupervisor {
 
   /** Makes the database directory hold exactly our signatures (plus the official ones, if enabled). */
   private async syncDatabases(): Promise<void> {
-    const wanted = new Map<string, string>();
-    let ours: string[];
-    try {
-      ours = await readdir(this.opts.signaturesDir);
-    } catch (error) {
-      throw new Error(`cannot read the shipped ClamAV signatures in ${this.opts.signaturesDir}`, { cause: error });
-    }
-    for (const name of ours) if (OUR_DATABASE.test(name)) wanted.set(name, path.join(this.opts.signaturesDir, name));
-    if (wanted.size === 0) throw new Error(`no signature databases (*.ndb, *.hdb …) in ${this.opts.signaturesDir}`);
-    if (this.opts.officialDatabaseDir) {
-      let official: string[] = [];
-      try {
-        official = (await readdir(this.opts.officialDatabaseDir)).filter((n) => /\.(cvd|cld|cud)$/.test(n));
-      } catch (error) {
-        this.opts.logger.warn({ dir: this.opts.officialDatabaseDir, error: String(error) }, 'official ClamAV databases not readable; using ours only');
-      }
-      if (this.opts.officialDatabaseDir && official.length === 0) {
-        this.opts.logger.warn({ dir: this.opts.officialDatabaseDir }, 'no official ClamAV databases found (has freshclam run?); using ours only');
-      }
-      for (const name of official) wanted.set(name, path.join(this.opts.officialDatabaseDir, name));
-    }
-    for (const name of await readdir(this.databaseDir)) {
-      if (!wanted.has(name)) await rm(path.join(this.databaseDir, name), { recursive: true, force: true });
-    }
-    for (const [name, source] of wanted) {
-      const target = path.join(this.databaseDir, name);
-      const from = await stat(source);
-      const to = await stat(target).catch(() => undefined);
-      // Official databases run to hundreds of MB: copy only what changed.
-      if (to && to.size === from.size && to.mtimeMs === from.mtimeMs) continue;
-      // Copy beside, then rename: clamd's SelfCheck must never load a half-written database.
-      const partial = path.join(this.databaseDir, `.${name}.partial`);
-      await copyFile(source, partial, fsConstants.COPYFILE_FICLONE);
-      await chmod(partial, 0o600);
-      await utimes(partial, from.atime, from.mtime);
-      await rename(partial, target);
-    }
-    this.signatures = digestSignatures(this.opts.signaturesDir);
+    this.signatures = await syncSignatureDatabases({
+      signaturesDir: this.opts.signaturesDir,
+      officialDatabaseDir: this.opts.officialDatabaseDir,
+      databaseDir: this.databaseDir,
+      warn: (obj, msg) => this.opts.logger.warn(obj, msg),
+    });
   }
 
   /**
@@ -511,17 +407,6 @@ export class ClamdSupervisor {
     }
     return `${child.outputTail().slice(-2000)}\n--- ${this.logPath} ---\n${log}`.trim();
   }
-}
-
-const OUR_DATABASE = /\.(ndb|hdb|hsb|ldb|ign2|fp|sfp)$/;
-
-/** "strongroom-" + 12 hex digits of SHA-256 over our signature files' names and contents (a few KB). */
-function digestSignatures(dir: string): string {
-  const digest = createHash('sha256');
-  for (const name of readdirSync(dir).filter((n) => OUR_DATABASE.test(n)).sort()) {
-    digest.update(name).update('\0').update(readFileSync(path.join(dir, name)));
-  }
-  return `strongroom-${digest.digest('hex').slice(0, 12)}`;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,8 +1,6 @@
-// File inspection plus the default file policy, on files built by test/support/samples.ts:
-// what is blocked (and why), what is allowed, and that inspection reads little of a large file.
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
+// File inspection (the dispatcher over every format's parser) plus the default file policy, on
+// files built by test/support/samples.ts: what is blocked (and why), what is allowed, and that
+// inspection reads little of a large file. Each parser's own tests are in file-inspection/.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FILE_POLICY, evaluateFile, filePolicy, type FilePolicy } from '../domain/file-policy/file-policy.js';
 import type { FileFacts } from '../domain/file-policy/file-facts.js';
@@ -29,7 +27,7 @@ import {
   zipBomb,
   zipOf,
 } from '../../test/support/samples.js';
-import { createHeadCollector, HEAD_BYTES, inspectFile, type InspectOptions } from './file-inspector.js';
+import { HEAD_BYTES, inspectFile, type InspectOptions } from './file-inspector.js';
 
 interface Inspected {
   facts: FileFacts;
@@ -211,37 +209,6 @@ describe('bounded inspection', () => {
   it('stops walking a directory with more entries than it will read, keeping the count', async () => {
     const { facts } = await inspect('many.zip', zipBomb({ kind: 'entries', count: 3000 }), { maxEntriesRead: 1000 });
     expect(facts.archive).toMatchObject({ entries: 3000, incomplete: true });
-  });
-});
-
-describe('createHeadCollector', () => {
-  it('keeps the first bytes and counts the rest', () => {
-    const collector = createHeadCollector(10);
-    collector.push(Buffer.from('hello '));
-    collector.push(Buffer.from('world, and more'));
-    collector.push(Buffer.from('!'));
-    expect(collector.head.toString()).toBe('hello worl');
-    expect(collector.bytesSeen).toBe(22);
-    expect(createHeadCollector(10).head).toHaveLength(0);
-  });
-
-  it('works as a pass-through Transform in a pipeline', async () => {
-    const collector = createHeadCollector(HEAD_BYTES);
-    const data = pseudoRandomBytes(200_000);
-    const out: Buffer[] = [];
-    await pipeline(
-      Readable.from([data.subarray(0, 70_000), data.subarray(70_000)]),
-      collector.transform(),
-      new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          out.push(chunk);
-          cb();
-        },
-      }),
-    );
-    // Buffer.equals, not toEqual: element-wise diffing of 200 KB takes seconds.
-    expect(Buffer.concat(out).equals(data)).toBe(true);
-    expect(collector.head.equals(data.subarray(0, HEAD_BYTES))).toBe(true);
   });
 });
 

@@ -160,21 +160,6 @@ export class CollectionsService {
     return chain.map((c) => (c.deletedAt === null && decide(actor, 'collection.list', collectionResource(c), context).allow ? c : null));
   }
 
-  /** Resolves a path of collection names under an organisation, checking each step. */
-  async resolvePath(actor: Actor, organisationId: string, names: string[]): Promise<Collection | null> {
-    let current: Collection | null = null;
-    for (const name of names) {
-      const next: Collection | undefined = await this.o.store.repos.collections.childByName(organisationId, current?.id ?? null, name);
-      if (!next) return null;
-      current = next;
-    }
-    if (current) {
-      const context = await this.o.access.context(actor, [organisationId]);
-      if (!decide(actor, 'collection.list', collectionResource(current), context).allow) return null;
-    }
-    return current;
-  }
-
   /**
    * Renames a collection and/or moves it under another parent (null: the top level) in the same
    * organisation. The derived facts of the collection, every collection below it and every document

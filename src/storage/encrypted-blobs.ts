@@ -2,7 +2,7 @@
 // chunked AEAD format (blob-format.ts) and a raw BlobStore, put together for writing and reading.
 import { pipeline as pipelineCallback, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BlobBinding, BlobStore, ByteRange, KeyRing, RangeReader } from '../domain/ports.js';
+import type { BlobBinding, BlobStore, ByteRange, KeyRing } from '../domain/ports.js';
 import { IntegrityError } from '../domain/errors.js';
 import { DEFAULT_CHUNK_SIZE, createDecryptStream, createEncryptStream, plainSizeOf, readPlainRange } from './blob-format.js';
 
@@ -111,11 +111,6 @@ export class EncryptedBlobs {
     const parts: Buffer[] = [];
     for await (const part of stream) parts.push(part as Buffer);
     return Buffer.concat(parts);
-  }
-
-  /** Random access to one version, in the shape the domain's RangeReader port wants. */
-  rangeReader(version: EncryptedVersionRef): RangeReader {
-    return (range) => this.readRange(version, range);
   }
 }
 

@@ -1,4 +1,5 @@
-// The service's public surface: OpenAPI document, health and readiness, metrics and the audit key.
+// The service's public surface: OpenAPI document (the REST API only), health and readiness, metrics
+// (counting every interface's requests) and the audit key.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { DIALECTS, openTestVault, type TestVault } from '../support/vault.js';
@@ -41,6 +42,30 @@ describe.each(DIALECTS)('OpenAPI and system endpoints on %s', (dialect) => {
       expect(doc.paths[p], p).toBeDefined();
       expect(doc.paths[p]![method], `${method.toUpperCase()} ${p}`).toBeDefined();
     }
+  });
+
+  it('describes the REST API only: no web pages, no WebDAV, nothing outside /api/v1', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as { paths: Record<string, unknown> };
+    const paths = Object.keys(doc.paths);
+    expect(paths.length).toBeGreaterThan(20);
+    expect(paths.filter((p) => !p.startsWith('/api/v1/'))).toEqual([]);
+    for (const absent of ['/', '/sign-in', '/documents/{id}', '/dav', '/dav/{*}', '/healthz', '/metrics']) expect(doc.paths[absent], absent).toBeUndefined();
+  });
+
+  it('counts every request in /metrics, whichever interface answers it: REST API, web page and WebDAV', async () => {
+    const counted = async (): Promise<(method: string, status: number) => number> => {
+      const body = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+      return (method, status) => Number(new RegExp(`^strongroom_http_requests_total\\{method="${method}",status="${status}"\\} (\\d+)$`, 'm').exec(body)?.[1] ?? 0);
+    };
+    const before = await counted();
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/collections' })).statusCode).toBe(401);
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/collections' })).statusCode).toBe(401);
+    expect((await t.app.inject({ method: 'GET', url: '/sign-in', headers: { accept: 'text/html' } })).statusCode).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await t.app.inject({ method: 'PROPFIND' as 'GET', url: '/dav/', headers: { depth: '0' } })).statusCode).toBe(401);
+    const after = await counted();
+    expect(after('GET', 401) - before('GET', 401)).toBe(2); // the API requests
+    expect(after('PROPFIND', 401) - before('PROPFIND', 401)).toBe(3); // WebDAV
+    expect(after('GET', 200) - before('GET', 200)).toBe(2); // the web page, and the first /metrics scrape
   });
 
   it('answers /healthz, /readyz, /metrics and the audit key', async () => {

@@ -43,7 +43,9 @@ describe.each(DIALECTS)('WebDAV MOVE and COPY keep derived facts on %s', (dialec
     const joint = `/dav/${x.host.slug}/Joint`;
     expect((await dav(s.base, 'MKCOL', `${joint}/Bids`, { user: x.hostStaff })).status).toBe(201);
     expect((await dav(s.base, 'PUT', `${joint}/Bids/partner.txt`, { user: x.partnerStaff, body: 'partner bid' })).status).toBe(201);
-    const before = (await api(s.app, x.partnerStaff).get(`collections/${(await s.vault.collections.resolvePath(systemActor(), x.host.id, ['Joint', 'Bids']))!.id}`)).json();
+    const collections = s.vault.store.repos.collections;
+    const bids = await collections.childByName(x.host.id, (await collections.childByName(x.host.id, null, 'Joint'))!.id, 'Bids');
+    const before = (await api(s.app, x.partnerStaff).get(`collections/${bids!.id}`)).json();
     const partnerDocId = before.documents[0].id as string;
 
     const moved = await dav(s.base, 'MOVE', `${joint}/Bids`, { user: x.hostStaff, headers: { destination: `${s.base}/dav/${x.host.slug}/finance/Bids` } });

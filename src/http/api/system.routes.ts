@@ -1,24 +1,17 @@
 // Health, readiness, Prometheus metrics and the audit log's public key.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge } from 'prom-client';
 import { DomainError } from '../../domain/errors.js';
 import type { Vault } from '../../main.js';
 
 export const systemRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'strongroom_' });
-  const requests = new Counter({ name: 'strongroom_http_requests_total', help: 'HTTP requests by method and status', labelNames: ['method', 'status'], registers: [registry] });
-  const duration = new Histogram({ name: 'strongroom_http_request_seconds', help: 'HTTP request duration', labelNames: ['method'], registers: [registry], buckets: [0.005, 0.02, 0.1, 0.5, 2, 10, 60] });
+  const registry = app.metrics; // requests are counted at the root (plugins/metrics.ts)
   new Gauge({
     name: 'strongroom_audit_integrity_alarm', help: '1 when the audit log failed a check and signing has stopped (see the Audit page); alert on it',
     registers: [registry], collect() {
       this.set(vault.audit.alarmRaised ? 1 : 0);
     },
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    requests.inc({ method: request.method, status: String(reply.statusCode) });
-    duration.observe({ method: request.method }, reply.elapsedTime / 1000);
   });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

@@ -1,0 +1,67 @@
+// Facts from the first bytes alone: the detected type (magic bytes), whether the file is a
+// program or a script, and whether it reads as text.
+import { fileTypeFromBuffer } from 'file-type';
+import type { ExecutableKind, ScriptKind } from '../../domain/file-policy/file-facts.js';
+
+export interface DetectedType {
+  ext: string;
+  mime: string;
+}
+
+export async function detect(head: Buffer): Promise<DetectedType | undefined> {
+  if (head.length === 0) return undefined;
+  // UTF-16 text starts FF FE / FE FF, which file-type's MPEG frame-sync check takes for audio.
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) return undefined;
+  try {
+    const found = await fileTypeFromBuffer(head);
+    if (found) return { ext: found.ext, mime: found.mime };
+  } catch {
+    // A truncated head can trip a detector; fall through to our own checks.
+  }
+  // Readers accept "%PDF-" anywhere in the first kilobyte (after a mail or printer header);
+  // file-type only looks at offset 0.
+  if (head.subarray(0, 1024).includes('%PDF-')) return { ext: 'pdf', mime: 'application/pdf' };
+  return undefined;
+}
+
+export function executableKind(head: Buffer, detected: { ext: string } | undefined, textLike: boolean): ExecutableKind | undefined {
+  if (head.length >= 2 && head[0] === 0x4d && head[1] === 0x5a) {
+    // "MZ" alone could start a text file; a PE header at e_lfanew makes it a Windows program.
+    if (head.length >= 0x40) {
+      const lfanew = head.readUInt32LE(0x3c);
+      if (lfanew + 4 <= head.length && head.readUInt32BE(lfanew) === 0x50450000) return 'pe';
+    }
+    if (!textLike) return 'pe'; // a DOS executable, or a PE header beyond the head
+  }
+  switch (detected?.ext) {
+    case 'elf':
+      return 'elf';
+    case 'macho':
+      return 'macho';
+    case 'lnk':
+      return 'shortcut';
+    default:
+      return undefined;
+  }
+}
+
+export function scriptKind(head: Buffer, detected: { ext: string } | undefined): ScriptKind | undefined {
+  const start = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  if (head[start] === 0x23 && head[start + 1] === 0x21 && /^\s*\//.test(head.toString('latin1', start + 2, start + 8))) return 'shebang';
+  if (detected?.ext === 'reg') return 'registry';
+  if (detected?.ext === 'chm') return 'compiled-help';
+  return undefined;
+}
+
+/** No NULs and hardly any control characters; UTF-16 text announces itself with a byte-order mark. */
+export function looksLikeText(head: Buffer): boolean {
+  if (head.length === 0) return true;
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) return true;
+  let control = 0;
+  for (const byte of head) {
+    if (byte === 0) return false;
+    // Tab, LF, FF, CR and ESC appear in real text; other C0 controls and DEL do not.
+    if ((byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0c && byte !== 0x0d && byte !== 0x1b) || byte === 0x7f) control++;
+  }
+  return control <= head.length / 100;
+}

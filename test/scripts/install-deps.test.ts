@@ -1,0 +1,28 @@
+// scripts/install-deps.sh installs by purpose: `make run` gets only what running needs, and the
+// tests' browsers and WebDAV clients and the benchmark's Apache come only with their own targets.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const script = fileURLToPath(new URL('../../scripts/install-deps.sh', import.meta.url));
+const wanted = (mode: string): string[] => execFileSync('bash', [script, mode, '--list'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+const TOOLCHAIN = new Set(['make', 'g++', 'python3', 'postgresql']); // listed only where missing or, for postgresql, when none answers
+
+describe('install-deps.sh', () => {
+  it('installs only what running needs for run', () => {
+    expect(wanted('run').filter((p) => !TOOLCHAIN.has(p))).toEqual(['clamav-daemon', 'clamav', 'openssl', 'curl']);
+    expect(wanted('run')).not.toContain('postgresql');
+  });
+
+  it('adds the tests\' tools for test, and Apache for bench only', () => {
+    const test = wanted('test').filter((p) => !TOOLCHAIN.has(p));
+    expect(test).toEqual(['clamav-daemon', 'clamav', 'openssl', 'curl', 'chromium', 'litmus', 'rclone']);
+    expect(wanted('bench').filter((p) => !TOOLCHAIN.has(p))).toEqual(['clamav-daemon', 'clamav', 'openssl', 'curl', 'apache2']);
+  });
+
+  it('refuses an unknown mode', () => {
+    const result = spawnSync('bash', [script, 'everything', '--list'], { encoding: 'utf8' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("unknown mode 'everything'");
+  });
+});
