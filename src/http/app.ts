@@ -5,7 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
-import type { Vault } from '../main.js';
+import type { AppServices } from '../services/app-services.js';
 import { adminRoutes } from './api/admin.routes.js';
 import { arrangementsRoutes } from './api/arrangements.routes.js';
 import { auditRoutes } from './api/audit.routes.js';
@@ -20,7 +20,7 @@ export interface BuildAppOptions {
   /** Fastify server options (TLS, logger) from serve. */
   server?: FastifyServerOptions & { https?: { cert: Buffer; key: Buffer } | null };
   /** Extra plugins mounted at the root (the web interface and WebDAV register here). */
-  extensions?: ((app: FastifyInstance, vault: Vault) => Promise<void>)[];
+  extensions?: ((app: FastifyInstance, vault: AppServices) => Promise<void>)[];
 }
 
 /** A page for browsers that ask for an address nothing serves; the web interface provides one. */
@@ -32,7 +32,7 @@ declare module 'fastify' {
   }
 }
 
-export async function buildApp(vault: Vault, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(vault: AppServices, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
     bodyLimit: 1024 * 1024,

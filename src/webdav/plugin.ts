@@ -5,8 +5,8 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../domain/errors.js';
 import type { Actor, Collection, Document } from '../domain/types.js';
-import type { Vault } from '../main.js';
-import { attachmentDisposition, etagMatches, parseRange } from '../http/content.js';
+import type { AppServices } from '../services/app-services.js';
+import { attachmentDisposition, etagMatches, parseRange } from '../protocol/content-headers.js';
 import { DavService, type DavTarget, type PropertyChange } from '../services/dav.service.js';
 import type { ResourceLock } from '../services/locks.service.js';
 import { actorFor, unauthenticated } from '../services/identity.service.js';
@@ -24,9 +24,9 @@ const MAX_LOCK_SECONDS = 7 * 24 * 3600;
 /** Past this much body we stop reading and close the connection. */
 const HARD_BODY_CAP = 64 * 1024 * 1024;
 
-export async function webdavExtension(app: FastifyInstance, vault: Vault): Promise<void> {
+export async function webdavExtension(app: FastifyInstance, vault: AppServices): Promise<void> {
   for (const m of EXTRA_METHODS) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
-  const dav = new DavService({ store: vault.store, access: vault.access, clock: vault.clock, collections: vault.collections, documents: vault.documents, locks: vault.locks });
+  const dav = vault.dav;
   await app.register(async (scope) => {
     // Bodies are never parsed by Fastify: PUT streams straight into the upload pipeline, XML is read here with a limit.
     scope.removeAllContentTypeParsers();
@@ -42,7 +42,7 @@ export async function webdavExtension(app: FastifyInstance, vault: Vault): Promi
 class DavExchange {
   private actor!: Actor;
 
-  constructor(private readonly vault: Vault, private readonly dav: DavService, private readonly request: FastifyRequest, private readonly reply: FastifyReply) {}
+  constructor(private readonly vault: AppServices, private readonly dav: DavService, private readonly request: FastifyRequest, private readonly reply: FastifyReply) {}
 
   async handle(): Promise<unknown> {
     const method = this.request.method;

@@ -3,9 +3,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DomainError } from '../../domain/errors.js';
-import type { Vault } from '../../main.js';
+import type { AppServices } from '../../services/app-services.js';
 
-export const systemRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
+export const systemRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'strongroom_' });
   const requests = new Counter({ name: 'strongroom_http_requests_total', help: 'HTTP requests by method and status', labelNames: ['method', 'status'], registers: [registry] });
