@@ -1,5 +1,5 @@
-// buildApp(vault): the Fastify application (REST API, web interface, WebDAV), separate from listen()
-// so tests can inject requests or bind a real port.
+// buildApp(services): the Fastify application for the REST API, separate from listen() so tests can
+// inject requests or bind a real port; src/server.ts mounts the web interface and WebDAV beside it.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
