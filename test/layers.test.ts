@@ -1,12 +1,15 @@
 // The layer check (scripts/check-layers.mjs) itself: run on small trees written for each rule, it
-// exits 1 naming the file, line and rule for a violating import, and 0 for a clean tree.
+// exits 1 naming the file, line and rule for a violating import, and 0 for a clean tree. And the
+// type interfaces are given (AppServices) carries no adapter (checked by tsc, i.e. `make lint`).
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import type { Vault } from '../src/main.js';
+import type { AppServices } from '../src/services/app-services.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CHECKER = path.join(REPO, 'scripts', 'check-layers.mjs');
@@ -177,5 +180,17 @@ describe('scripts/check-layers.mjs', () => {
       'src/webdav/plugin.ts:2: webdav/ must not import another interface (http/): the composition root mounts interfaces, and shared HTTP helpers live in protocol/ (../http/app.js)',
       'check-layers: 3 violation(s)',
     ]);
+  });
+});
+
+describe('AppServices', () => {
+  it('hands interfaces the services and none of the adapters the Vault holds', () => {
+    expectTypeOf<Vault>().toMatchTypeOf<AppServices>();
+    expectTypeOf<AppServices>().not.toHaveProperty('store');
+    expectTypeOf<AppServices>().not.toHaveProperty('blobStore');
+    expectTypeOf<AppServices>().not.toHaveProperty('scanner');
+    expectTypeOf<AppServices>().not.toHaveProperty('worker');
+    expectTypeOf<AppServices>().toHaveProperty('documents');
+    expectTypeOf<AppServices>().toHaveProperty('dav');
   });
 });
