@@ -1,11 +1,20 @@
 #!/usr/bin/env node
-// Dependency-direction lint (see STYLE.md "Which way dependencies point"), plus no `.only(` in
-// tests. Plain Node, no dependencies. Prints one `file:line: message` per violation, exits 1.
+// Dependency-direction lint (see STYLE.md "Which way dependencies point" and docs/architecture.md
+// "Boundaries"), plus no `.only(` in tests. Plain Node, no dependencies. Prints one
+// `file:line: message` per violation, exits 1.
 //
-// Rules, for non-test files under src/ (tests may reach across layers to set things up):
+// Rules, for non-test files under src/ (tests may reach across layers to set things up). Type-only
+// imports count: a type is a dependency too.
 //   domain/            imports nothing outside src/domain, no I/O built-ins, no driver/framework packages
-//   db/ storage/ integrations/ jobs/ (adapters) and services/   import nothing from http/, webdav/, cli/
-//   http/ webdav/ cli/ import nothing from db/ (they go through services)
+//   services/          imports no adapter (db/ storage/ integrations/ jobs/): it depends on the ports in
+//                      domain/; no interface, no protocol/, not the composition root
+//   db/ storage/ integrations/ jobs/ (adapters)   import no interface, no protocol/, not the composition root
+//   http/ webdav/ cli/ (interfaces)   import no adapter and no other interface: they get services
+//                      (services/app-services.ts) from the composition root; http/api/ and http/ui/
+//                      do not import each other either (what both need lives in http/ itself)
+//   protocol/          HTTP helpers every interface shares: imports only domain/
+//   main.ts, server.ts (composition root, src/*.ts)   may import anything; of the interfaces only cli/
+//                      (the process's entry point) may import them
 // A single import may be let through with `// layer-exempt: <reason>` on its line.
 //
 // Usage: node scripts/check-layers.mjs [repo root]   (default: this script's parent directory)
@@ -23,9 +32,9 @@ const DOMAIN_FORBIDDEN_PACKAGES = [
   (name) => name.startsWith('@fastify/'),
 ];
 const ADAPTERS = new Set(['db', 'storage', 'integrations', 'jobs']);
-const BELOW_INTERFACES = new Set([...ADAPTERS, 'services']);
 const INTERFACES = new Set(['http', 'webdav', 'cli']);
-
+/** src/*.ts: main.ts and server.ts. */
+const ROOT = '.';
 /** All files under dir (relative to root) whose names pass `keep`; [] if dir is absent. */
 function walk(dir, keep) {
   const out = [];
@@ -111,10 +120,16 @@ function findImports(code) {
   return [...found.values()];
 }
 
-/** Which top-level folder of src/ a repo-relative path is in ('' if not under src/). */
+/** Which top-level folder of src/ a repo-relative path is in ('.' for src/*.ts, '' if not under src/). */
 function layerOf(relPath) {
   const parts = relPath.split('/');
-  return parts[0] === 'src' && parts.length > 2 ? parts[1] : parts[0] === 'src' ? '.' : '';
+  return parts[0] === 'src' && parts.length > 2 ? parts[1] : parts[0] === 'src' ? ROOT : '';
+}
+
+/** The part of an interface a file is in: 'http/api', 'http/ui', or just its layer. */
+function interfaceOf(relPath) {
+  const parts = relPath.split('/');
+  return parts[1] === 'http' && (parts[2] === 'api' || parts[2] === 'ui') && parts.length > 3 ? `http/${parts[2]}` : layerOf(relPath);
 }
 
 function packageName(spec) {
@@ -141,13 +156,30 @@ function checkImport(file, spec) {
       if (DOMAIN_FORBIDDEN_PACKAGES.some((test) => test(name))) return `domain/ must not depend on ${name}`;
     }
   }
-  if (BELOW_INTERFACES.has(from) && to !== null && INTERFACES.has(to)) {
-    const what = ADAPTERS.has(from) ? 'is an adapter and ' : '';
-    return `${from}/ ${what}must not import from ${to}/ (${spec})`;
+  if (to === null || to === '' || to === from) {
+    if (to === from && from === 'http') {
+      const [fromPart, toPart] = [interfaceOf(file), interfaceOf(target)];
+      if (fromPart !== toPart && fromPart !== 'http' && toPart !== 'http') {
+        return `${fromPart}/ must not import from ${toPart}/: move what both need to http/ (${spec})`;
+      }
+    }
+    return null;
   }
-  if (INTERFACES.has(from) && to === 'db') {
-    return `${from}/ must go through a service, not import from db/ (${spec})`;
+  if (from === 'services') {
+    if (ADAPTERS.has(to)) return `services/ must depend on a port in domain/, not import from the ${to}/ adapter (${spec})`;
+    if (INTERFACES.has(to) || to === 'protocol') return `services/ must not import from ${to}/ (${spec})`;
+    if (to === ROOT) return `services/ must not import the composition root (${spec})`;
   }
+  if (ADAPTERS.has(from)) {
+    if (INTERFACES.has(to) || to === 'protocol') return `${from}/ is an adapter and must not import from ${to}/ (${spec})`;
+    if (to === ROOT) return `${from}/ is an adapter and must not import the composition root (${spec})`;
+  }
+  if (INTERFACES.has(from)) {
+    if (ADAPTERS.has(to)) return `${from}/ must go through a service, not import from ${to}/ (${spec})`;
+    if (INTERFACES.has(to)) return `${from}/ must not import another interface (${to}/): the composition root mounts interfaces, and shared HTTP helpers live in protocol/ (${spec})`;
+    if (to === ROOT && from !== 'cli') return `${from}/ must not import the composition root: it is given AppServices (${spec})`;
+  }
+  if (from === 'protocol' && to !== 'domain') return `protocol/ may import only domain/ (${spec})`;
   return null;
 }
 

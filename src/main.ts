@@ -16,15 +16,19 @@ import { ClamdSupervisor } from './integrations/clamd.supervisor.js';
 import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
 import { JobWorker } from './jobs/worker.js';
 import { AccessService } from './services/access.service.js';
+import type { AppServices } from './services/app-services.js';
 import { ArrangementsService } from './services/arrangements.service.js';
 import { AuditService } from './services/audit.service.js';
 import { CollectionsService } from './services/collections.service.js';
+import { DavService } from './services/dav.service.js';
 import { DocumentsService } from './services/documents.service.js';
 import { FairScanner } from './services/fair-scanner.js';
 import { IdentityService, systemActor } from './services/identity.service.js';
 import { KeysService } from './services/keys.service.js';
 import { LocksService } from './services/locks.service.js';
 import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
+import { UsersAdminService } from './services/users-admin.service.js';
+import { WebSessionsService } from './services/web-sessions.service.js';
 import { CheckpointCopies } from './storage/checkpoint-copies.js';
 import { UploadAdmission } from './services/upload-admission.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
@@ -33,26 +37,15 @@ import { KeyRingImpl, deriveKey, loadMasterKey } from './storage/keys.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-export interface Vault {
-  config: Config;
-  logger: Logger;
-  clock: Clock;
+/**
+ * Everything openVault built. Interfaces are given it as `AppServices` (services only); the adapters
+ * here (store, scanner, worker, blob store) are for the process's own lifecycle and for tests.
+ */
+export interface Vault extends AppServices {
   store: Store;
   scanner: Scanner;
-  serviceAreas: readonly string[];
-  access: AccessService;
-  audit: AuditService;
-  identity: IdentityService;
-  collections: CollectionsService;
-  documents: DocumentsService;
-  locks: LocksService;
-  arrangements: ArrangementsService;
-  quarantine: QuarantineService;
-  keys: KeysService;
   worker: JobWorker;
   blobStore: FsBlobStore;
-  /** Whether the database and the scanner answer ('ok' or 'unavailable' for each). */
-  health(): Promise<{ database: string; scanner: string }>;
   /** Starts the job worker, audit sequencing and the signature-update watcher. */
   startBackground(): void;
   close(): Promise<void>;
@@ -158,6 +151,9 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays });
 
   const keysService = new KeysService({ store, access, clock, keys });
+  const sessions = new WebSessionsService({ store, clock, identity, issuer: 'Strongroom' });
+  const people = new UsersAdminService({ store, clock, access, identity });
+  const dav = new DavService({ store, access, clock, collections, documents, locks });
 
   const worker = new JobWorker({
     jobs: store.repos.jobs, clock, logger,
@@ -171,6 +167,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   let backgroundStarted = false;
   const vault: Vault = {
     config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, locks, arrangements, quarantine, keys: keysService, worker, blobStore,
+    sessions, people, dav,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/config.js';
 import { buildApp } from '../../src/http/app.js';
-import { serverExtensions } from '../../src/http/extensions.js';
+import { serverExtensions } from '../../src/server.js';
 import type { Insertable } from 'kysely';
 import type { DocumentsTable, VersionsTable } from '../../src/db/schema.js';
 import { openVault } from '../../src/main.js';

@@ -1,10 +1,11 @@
-// Shared CLI plumbing: global flags → Config → Vault, printing ids on stdout and messages on stderr,
+// Shared CLI plumbing: global flags → Config → the services (main.ts opens the vault), printing ids on stdout and messages on stderr,
 // and turning any error into one clear line and a non-zero exit.
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { DomainError } from '../domain/errors.js';
-import { openVault, type OpenVaultOptions, type Vault } from '../main.js';
+import { openVault, type OpenVaultOptions } from '../main.js';
+import type { AppServices } from '../services/app-services.js';
 
 export interface GlobalFlags {
   data?: string;
@@ -16,8 +17,8 @@ export function configFrom(command: Command, extra: Record<string, string | bool
   return loadConfig({ env: process.env, flags: { data: flags.data, databaseUrl: flags.databaseUrl, ...extra } });
 }
 
-/** Opens the vault for a one-shot command, runs it, flushes the audit log and closes. */
-export async function withVault<T>(command: Command, work: (vault: Vault) => Promise<T>, options: OpenVaultOptions = {}): Promise<T> {
+/** Opens the vault for a one-shot command, runs it with the services, flushes the audit log and closes. */
+export async function withVault<T>(command: Command, work: (vault: AppServices) => Promise<T>, options: OpenVaultOptions = {}): Promise<T> {
   const config = configFrom(command);
   const vault = await openVault(config, { logger: pino({ level: process.env.STRONGROOM_LOG_LEVEL ?? 'warn' }, pino.destination(2)), ...options });
   try {

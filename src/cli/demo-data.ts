@@ -2,7 +2,8 @@
 // arrangements and a few documents. Idempotent: a second run only prints how to start.
 import { Readable } from 'node:stream';
 import type { Config } from '../config/config.js';
-import type { Vault } from '../main.js';
+import { DomainError } from '../domain/errors.js';
+import type { AppServices } from '../services/app-services.js';
 import { systemActor } from '../services/identity.service.js';
 import { say } from './context.js';
 
@@ -35,9 +36,15 @@ const PEOPLE = [
 
 const emailOf = (local: string, slug: string) => `${local}@${slug}.example.gov.uk`;
 
-export async function seedDemo(vault: Vault, config: Config): Promise<void> {
+export async function seedDemo(vault: AppServices, config: Config): Promise<void> {
   const system = systemActor('cli');
-  const fresh = !(await vault.store.repos.organisations.bySlug(COUNCILS[0]!.slug));
+  const fresh = await vault.identity.organisationBySlug(COUNCILS[0]!.slug).then(
+    () => false,
+    (error: unknown) => {
+      if (error instanceof DomainError && error.code === 'NOT_FOUND') return true;
+      throw error;
+    },
+  );
   if (fresh) {
     const orgIds: Record<string, string> = {};
     const collectionIds: Record<string, string> = {};

@@ -1,5 +1,7 @@
 // The Store: every repository over one executor, and short transactions that hand out the same set.
+// Implements the Store port services depend on (domain/repositories.ts); tests and main.ts see the concrete repositories.
 import type { Kysely, Transaction } from 'kysely';
+import type { Store as StorePort } from '../domain/repositories.js';
 import type { DatabaseHandle, DialectCaps } from './kysely.js';
 import { ArrangementsRepo } from './repos/arrangements.repo.js';
 import { AuditRepo } from './repos/audit.repo.js';
@@ -50,7 +52,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, a
   };
 }
 
-export class Store {
+export class Store implements StorePort {
   readonly repos: Repos;
   readonly caps: DialectCaps;
 

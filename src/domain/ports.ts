@@ -1,6 +1,7 @@
-// Ports: the interfaces the domain and services need from the outside world.
-// Each has real adapters (filesystem/S3 blobs, clamd, SQLite/PostgreSQL) chosen in main.ts.
+// Ports: the interfaces the domain and services need from the outside world (the database's are in
+// repositories.ts). Each has real adapters (filesystem/S3 blobs, clamd, SQLite/PostgreSQL) chosen in main.ts.
 import type { Readable } from 'node:stream';
+import type { SourcedCheckpoint } from './audit/checkpoint-history.js';
 
 export interface ByteRange {
   /** First byte, inclusive. */
@@ -39,6 +40,53 @@ export interface KeyRing {
   newDataKey(organisationId: string, binding: Omit<BlobBinding, 'keyId'>): Promise<{ dataKey: Buffer; wrappedKey: Buffer; keyId: string }>;
   /** Unwraps a version's data key; throws IntegrityError if anything about it was changed. */
   openDataKey(binding: BlobBinding, wrappedKey: Uint8Array): Promise<Buffer>;
+}
+
+/** What is recorded about a version's blob, and all that is needed to read it back. */
+export interface EncryptedVersionRef {
+  blobId: string;
+  organisationId: string;
+  documentId: string;
+  versionId: string;
+  keyId: string;
+  wrappedKey: Uint8Array;
+  /** Plaintext size; a blob of any other size is an IntegrityError. */
+  size: number;
+}
+
+export interface WrittenBlob {
+  blobId: string;
+  wrappedKey: Buffer;
+  keyId: string;
+  encryptedSize: number;
+  plainSize: number;
+}
+
+/**
+ * Document versions' content, encrypted under a fresh data key each (storage/encrypted-blobs.ts
+ * over any BlobStore). Services see plaintext streams; keys and the blob format stay behind this port.
+ */
+export interface EncryptedBlobs {
+  /** Encrypts a plaintext stream into a new durable blob; records nothing (an uncommitted blob is an orphan). */
+  write(target: Omit<BlobBinding, 'keyId'>, plaintext: Readable | AsyncIterable<Uint8Array>): Promise<WrittenBlob>;
+  delete(blobId: string): Promise<void>;
+  /** Plaintext of a version, or of a range of it (decrypting only the chunks it covers). */
+  openRange(version: EncryptedVersionRef, range?: ByteRange): Promise<Readable>;
+  /** A small range of plaintext in memory, e.g. a zip's central directory. */
+  readRange(version: EncryptedVersionRef, range: ByteRange): Promise<Buffer>;
+}
+
+/**
+ * The audit checkpoints kept outside the database (offsite folder, the signer's own copy), which
+ * the signer and `audit verify` trust because whoever writes only the database cannot change them.
+ */
+export interface CheckpointCopies {
+  /** Durably records a checkpoint the signer is about to publish (never moving the newest copies backwards). */
+  remember(treeSize: number, note: string): Promise<void>;
+  /** What the signer last signed: the newest offsite copy and its own (either may be absent). */
+  latest(): Promise<SourcedCheckpoint[]>;
+  /** Every checkpoint held outside the database, for `audit verify`. */
+  all(): Promise<{ offsite: SourcedCheckpoint[]; newest: SourcedCheckpoint[]; signer: SourcedCheckpoint[] }>;
 }
 
 export type ScanVerdict =

@@ -1,11 +1,11 @@
-// buildApp(vault): the Fastify application (REST API, web interface, WebDAV), separate from listen()
-// so tests can inject requests or bind a real port.
+// buildApp(services): the Fastify application for the REST API, separate from listen() so tests can
+// inject requests or bind a real port; src/server.ts mounts the web interface and WebDAV beside it.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
-import type { Vault } from '../main.js';
+import type { AppServices } from '../services/app-services.js';
 import { adminRoutes } from './api/admin.routes.js';
 import { arrangementsRoutes } from './api/arrangements.routes.js';
 import { auditRoutes } from './api/audit.routes.js';
@@ -21,7 +21,7 @@ export interface BuildAppOptions {
   /** Fastify server options (TLS, logger) from serve. */
   server?: FastifyServerOptions & { https?: { cert: Buffer; key: Buffer } | null };
   /** Extra plugins mounted at the root (the web interface and WebDAV register here). */
-  extensions?: ((app: FastifyInstance, vault: Vault) => Promise<void>)[];
+  extensions?: ((app: FastifyInstance, vault: AppServices) => Promise<void>)[];
 }
 
 /** A page for browsers that ask for an address nothing serves; the web interface provides one. */
@@ -33,7 +33,7 @@ declare module 'fastify' {
   }
 }
 
-export async function buildApp(vault: Vault, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(vault: AppServices, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
     bodyLimit: 1024 * 1024,

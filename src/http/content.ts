@@ -1,39 +1,33 @@
-// HTTP content helpers shared by the API, the web interface and WebDAV: Range parsing (RFC 9110),
-// attachment Content-Disposition (RFC 6266 / 8187) and strong ETags from the content hash.
-import type { ByteRange } from '../domain/ports.js';
+// Sending a document's content over HTTP, the same for the REST API and the web interface: one
+// authorised read, then ETag / If-None-Match, a single Range, and headers that keep it a download.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Actor } from '../domain/types.js';
+import { attachmentDisposition, etagMatches, etagOf, parseRange } from '../protocol/content-headers.js';
+import type { AppServices } from '../services/app-services.js';
 
-/** Parses a single-range `Range` header. Returns null for no/ignorable range, 'unsatisfiable' for 416. */
-export function parseRange(header: string | undefined, size: number): ByteRange | null | 'unsatisfiable' {
-  if (!header) return null;
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  // Multiple ranges or other units: serving the whole representation is allowed.
-  if (!match) return null;
-  const [, first, last] = match;
-  if (first === '' && last === '') return null;
-  if (first === '') {
-    const suffix = Number(last);
-    if (suffix === 0) return 'unsatisfiable';
-    return size === 0 ? 'unsatisfiable' : { start: Math.max(0, size - suffix), end: size - 1 };
+export async function sendContent(vault: AppServices, actor: Actor, request: FastifyRequest, reply: FastifyReply, documentId: string, versionNumber?: number) {
+  // Authorised once; conditional and unsatisfiable range requests are answered without reading (or auditing) content.
+  const prepared = await vault.documents.prepareDownload(actor, documentId, versionNumber === undefined ? {} : { versionNumber });
+  const { size } = prepared;
+  const etag = etagOf(prepared.version.sha256);
+  if (etagMatches(request.headers['if-none-match'], etag)) return reply.status(304).header('ETag', etag).send();
+  const range = parseRange(request.headers.range, size);
+  if (range === 'unsatisfiable') {
+    return reply.status(416).header('Content-Range', `bytes */${size}`).type('application/problem+json')
+      .send({ type: 'about:blank', title: 'Range not satisfiable', status: 416, detail: `The file is ${size} bytes long.`, requestId: String(request.id) });
   }
-  const start = Number(first);
-  if (start >= size) return 'unsatisfiable';
-  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
-  if (end < start) return null;
-  return { start, end };
-}
-
-export function etagOf(sha256: string): string {
-  return `"${sha256}"`;
-}
-
-/** True when an If-None-Match / If-Match list contains this ETag (or `*`). */
-export function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  return header.split(',').map((t) => t.trim().replace(/^W\//, '')).some((t) => t === '*' || t === etag);
-}
-
-export function attachmentDisposition(name: string): string {
-  const fallback = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+  const stream = await prepared.open(range);
+  reply
+    .header('ETag', etag)
+    .header('Accept-Ranges', 'bytes')
+    .header('Content-Disposition', attachmentDisposition(prepared.document.name))
+    .header('X-Content-Type-Options', 'nosniff')
+    .header('Cache-Control', 'private, no-store')
+    .type(prepared.version.mediaType || 'application/octet-stream');
+  if (range) {
+    reply.status(206).header('Content-Range', `bytes ${range.start}-${range.end}/${size}`).header('Content-Length', range.end - range.start + 1);
+  } else {
+    reply.header('Content-Length', size);
+  }
+  return reply.send(stream);
 }

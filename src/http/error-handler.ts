@@ -2,26 +2,8 @@
 // Unknown errors become a 500 with the request id; their details stay in the log.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { DomainError, type ErrorCode } from '../domain/errors.js';
-
-/** The HTTP status of each domain error code (WebDAV adjusts a few, see webdav/errors.ts). */
-export const STATUS_OF_ERROR: Readonly<Record<ErrorCode, number>> = {
-  NOT_FOUND: 404,
-  FORBIDDEN: 403,
-  UNAUTHENTICATED: 401,
-  CONFLICT: 409,
-  LOCKED: 423,
-  INVALID: 400,
-  TOO_LARGE: 413,
-  INFECTED: 422,
-  BLOCKED_FILE_TYPE: 422,
-  INTEGRITY: 500,
-  UNAVAILABLE: 503,
-  INSUFFICIENT_STORAGE: 507,
-  RATE_LIMITED: 429,
-  TIMEOUT: 408,
-  PRECONDITION_FAILED: 412,
-};
+import { DomainError } from '../domain/errors.js';
+import { STATUS_OF_ERROR } from '../protocol/error-status.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad request', 401: 'Sign-in required', 403: 'Forbidden', 404: 'Not found', 409: 'Conflict', 412: 'Precondition failed',

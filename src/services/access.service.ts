@@ -6,7 +6,7 @@ import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
 import { classificationAtMost } from '../domain/types.js';
-import type { Repos, Store } from '../db/store.js';
+import type { Repos, Store } from '../domain/repositories.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
 
 export function collectionResource(c: Collection): CollectionResource {

@@ -8,7 +8,7 @@ import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, Collection, Organisation } from '../domain/types.js';
 import { ACCESS_LEVELS, ARRANGEMENT_STATUSES, CLASSIFICATIONS } from '../domain/types.js';
-import type { Repos, Store } from '../db/store.js';
+import type { Repos, Store } from '../domain/repositories.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import type { CollectionsService } from './collections.service.js';

@@ -1,7 +1,7 @@
 // Builds audit events from an actor and what they did. Ids only: never names, content or personal details.
 import type { Decision } from '../domain/access/policy.js';
 import type { Actor } from '../domain/types.js';
-import type { PendingAuditEvent } from '../db/repos/audit.repo.js';
+import type { PendingAuditEvent } from '../domain/repositories.js';
 
 export interface AuditTarget {
   organisationId: string | null;

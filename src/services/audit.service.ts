@@ -11,11 +11,9 @@ import { CompactRange, HASH_SIZE, treeRoot, type SubtreeHashes } from '../domain
 import { openCheckpoint, signCheckpoint } from '../domain/audit/signed-note.js';
 import { verifyLog, type LogCheck, type LogCheckpoint } from '../domain/audit/verify-log.js';
 import { IntegrityError, notFound } from '../domain/errors.js';
-import type { Clock } from '../domain/ports.js';
+import type { CheckpointCopies, Clock } from '../domain/ports.js';
 import type { Actor } from '../domain/types.js';
-import { toAuditEvent, type AuditQuery } from '../db/repos/audit.repo.js';
-import type { Repos, Store } from '../db/store.js';
-import type { CheckpointCopies } from '../storage/checkpoint-copies.js';
+import type { AuditQuery, Repos, Store } from '../domain/repositories.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 
@@ -103,20 +101,15 @@ export class AuditService {
       const nodes: { level: number; index: number; hash: Buffer }[] = [];
       for (const row of pending) {
         const seq = tree.size;
-        const event: AuditEvent = {
-          seq, time: row.time, actorUserId: row.actor_user_id, actorOrganisationId: row.actor_organisation_id, action: row.action,
-          targetOrganisationId: row.target_organisation_id, targetIds: JSON.parse(row.target_ids) as Record<string, string>,
-          decision: row.decision as 'allow' | 'deny', reason: row.reason, arrangementId: row.arrangement_id, channel: row.channel,
-          clientAddress: row.client_address, requestId: row.request_id,
-        };
+        const event: AuditEvent = { ...row.event, seq };
         // A row the service never wrote (inserted by whoever can write the database) is never
         // sequenced and signed: it stops the log here and raises the alarm.
-        if (!(await repos.audit.writtenByService(row, event))) {
+        if (!(await repos.audit.writtenByService(row, row.event))) {
           throw new IntegrityError(`the unsequenced event row ${String(row.id)} (${event.action}) carries no valid seal: it was written into the database directly, not by Strongroom`);
         }
         const leaf = eventLeafHash(event);
         for (const [level, index, hash] of tree.append(leaf)) nodes.push({ level, index, hash });
-        await repos.audit.assignSeq(Number(row.id), seq, leaf);
+        await repos.audit.assignSeq(row.id, seq, leaf);
       }
       for (let i = 0; i < nodes.length; i += 500) await repos.audit.putNodes(nodes.slice(i, i + 500));
       await repos.audit.setTreeSize(tree.size);
@@ -260,9 +253,8 @@ export class AuditService {
   private async firstForgedPending(): Promise<string | null> {
     const repos = this.o.store.repos;
     for (const row of await repos.audit.unsequenced(INTEGRATE_BATCH)) {
-      const { seq: _seq, ...event } = toAuditEvent(row);
-      if (!(await repos.audit.writtenByService(row, event))) {
-        return `The pending event row ${String(row.id)} (${row.action}) carries no valid seal: it was written into the database directly, not by Strongroom, and will not be sequenced.`;
+      if (!(await repos.audit.writtenByService(row, row.event))) {
+        return `The pending event row ${String(row.id)} (${row.event.action}) carries no valid seal: it was written into the database directly, not by Strongroom, and will not be sequenced.`;
       }
     }
     return null;

@@ -7,7 +7,7 @@ import { documentPlacementChanged, placeCollection, placeDocument } from '../dom
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
 import { CLASSIFICATIONS } from '../domain/types.js';
-import type { Repos, Store } from '../db/store.js';
+import type { Repos, Store } from '../domain/repositories.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 

@@ -6,7 +6,7 @@ import { decide, type Decision } from '../domain/access/policy.js';
 import { DomainError } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Collection, Document, Organisation } from '../domain/types.js';
-import type { Store } from '../db/store.js';
+import type { Store } from '../domain/repositories.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
 import type { CollectionsService } from './collections.service.js';

@@ -9,7 +9,7 @@ import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Channel, Classification, Organisation, Role, User } from '../domain/types.js';
 import { CLASSIFICATIONS, ROLES } from '../domain/types.js';
-import type { Store } from '../db/store.js';
+import type { Store } from '../domain/repositories.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 

@@ -5,8 +5,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { DomainError } from '../domain/errors.js';
-import type { ScanOwner, ScanVerdict, Scanner } from '../domain/ports.js';
-import type { EncryptedBlobs, WrittenBlob } from '../storage/encrypted-blobs.js';
+import type { EncryptedBlobs, ScanOwner, ScanVerdict, Scanner, WrittenBlob } from '../domain/ports.js';
 
 export const HEAD_BYTES = 64 * 1024;
 

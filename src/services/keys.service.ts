@@ -2,7 +2,7 @@
 // the new key at once; existing data keys stay wrapped under the old one, which is kept for reading.
 import type { Clock } from '../domain/ports.js';
 import type { Actor } from '../domain/types.js';
-import type { Store } from '../db/store.js';
+import type { Store } from '../domain/repositories.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 

@@ -2,10 +2,9 @@
 // update, and the security admin's quarantine workflow (list, release with a reason, destroy).
 import { randomUUID } from 'node:crypto';
 import { DomainError, invalid, notFound } from '../domain/errors.js';
-import type { Clock, Scanner } from '../domain/ports.js';
+import type { Clock, EncryptedBlobs, Scanner } from '../domain/ports.js';
 import type { Actor, Document, Version } from '../domain/types.js';
-import type { Repos, Store } from '../db/store.js';
-import type { EncryptedBlobs } from '../storage/encrypted-blobs.js';
+import type { Repos, Store } from '../domain/repositories.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 

@@ -10,7 +10,7 @@ import { SIGN_IN_THROTTLE, clientNetwork, signInVerdict, type ThrottleRule } fro
 import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, User } from '../domain/types.js';
-import type { Store } from '../db/store.js';
+import type { Store } from '../domain/repositories.js';
 import { auditEvent } from './audit-events.js';
 import { actorFor, type IdentityService, type RequestInfo } from './identity.service.js';
 

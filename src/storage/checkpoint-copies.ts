@@ -8,10 +8,11 @@ import { mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/pr
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import type { SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
+import type { CheckpointCopies as CheckpointCopiesPort } from '../domain/ports.js';
 
 const NOTE_NAME = /^(\d{12})\.note$/;
 
-export class CheckpointCopies {
+export class CheckpointCopies implements CheckpointCopiesPort {
   constructor(private readonly o: { offsiteDir: string; signerFile: string }) {}
 
   private get folder(): string {

@@ -2,29 +2,11 @@
 // chunked AEAD format (blob-format.ts) and a raw BlobStore, put together for writing and reading.
 import { pipeline as pipelineCallback, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BlobBinding, BlobStore, ByteRange, KeyRing } from '../domain/ports.js';
+import type { BlobBinding, BlobStore, ByteRange, EncryptedBlobs as EncryptedBlobsPort, EncryptedVersionRef, KeyRing, WrittenBlob } from '../domain/ports.js';
 import { IntegrityError } from '../domain/errors.js';
 import { DEFAULT_CHUNK_SIZE, createDecryptStream, createEncryptStream, plainSizeOf, readPlainRange } from './blob-format.js';
 
-/** What is recorded about a version's blob, and all that is needed to read it back. */
-export interface EncryptedVersionRef {
-  blobId: string;
-  organisationId: string;
-  documentId: string;
-  versionId: string;
-  keyId: string;
-  wrappedKey: Uint8Array;
-  /** Plaintext size; a blob of any other size is an IntegrityError. */
-  size: number;
-}
-
-export interface WrittenBlob {
-  blobId: string;
-  wrappedKey: Buffer;
-  keyId: string;
-  encryptedSize: number;
-  plainSize: number;
-}
+export type { EncryptedVersionRef, WrittenBlob } from '../domain/ports.js';
 
 export interface EncryptedBlobsOptions {
   keys: KeyRing;
@@ -33,7 +15,7 @@ export interface EncryptedBlobsOptions {
   chunkSize?: number;
 }
 
-export class EncryptedBlobs {
+export class EncryptedBlobs implements EncryptedBlobsPort {
   readonly #keys: KeyRing;
   readonly #store: BlobStore;
   readonly #chunkSize: number;

@@ -2,7 +2,7 @@
 // tagged or not) and If-Match / If-None-Match. Whether a write may pass the locks it runs into is not
 // decided here but by the services (LocksService), for every interface alike, from actor.lockTokens.
 import type { FastifyRequest } from 'fastify';
-import { etagMatches } from '../http/content.js';
+import { etagMatches } from '../protocol/content-headers.js';
 import type { ResourceLock } from '../services/locks.service.js';
 import type { DavContext } from './context.js';
 import { davTarget } from './context.js';

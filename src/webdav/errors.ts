@@ -2,7 +2,7 @@
 // Domain errors keep their meaning; WebDAV-specific preconditions carry an RFC 4918 error element.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
-import { STATUS_OF_ERROR } from '../http/error-handler.js';
+import { STATUS_OF_ERROR } from '../protocol/error-status.js';
 import { href } from './resources.js';
 
 /** An error raised by the WebDAV layer itself, with its status and optional RFC 4918 precondition element. */

@@ -2,8 +2,7 @@
 // and documents. This file mounts the routes and sends each request to its method group (methods/);
 // every method goes through the services (and so decide(), scanning and audit, channel 'webdav').
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Vault } from '../main.js';
-import { DavService } from '../services/dav.service.js';
+import type { AppServices } from '../services/app-services.js';
 import { authenticate } from './auth.js';
 import { presentedLockTokens } from './conditions.js';
 import { EXTRA_METHODS, METHODS, type DavServices, type MethodHandler } from './context.js';
@@ -28,10 +27,9 @@ const HANDLERS: ReadonlyMap<string, MethodHandler> = new Map(Object.entries({
   UNLOCK: unlock,
 } satisfies Record<string, MethodHandler>));
 
-export async function webdavExtension(app: FastifyInstance, vault: Vault): Promise<void> {
+export async function webdavExtension(app: FastifyInstance, vault: AppServices): Promise<void> {
   for (const m of EXTRA_METHODS) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
-  const dav = new DavService({ store: vault.store, access: vault.access, clock: vault.clock, collections: vault.collections, documents: vault.documents, locks: vault.locks });
-  const services: DavServices = { dav, documents: vault.documents, collections: vault.collections, identity: vault.identity, serviceAreas: vault.serviceAreas };
+  const services: DavServices = { dav: vault.dav, documents: vault.documents, collections: vault.collections, identity: vault.identity, serviceAreas: vault.serviceAreas };
   await app.register(async (scope) => {
     // Bodies are never parsed by Fastify: PUT streams straight into the upload pipeline, XML is read by body.ts with a limit.
     scope.removeAllContentTypeParsers();

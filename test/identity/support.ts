@@ -7,7 +7,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/config.js';
 import { buildApp } from '../../src/http/app.js';
-import { serverExtensions } from '../../src/http/extensions.js';
+import { serverExtensions } from '../../src/server.js';
 import { openVault, type Vault } from '../../src/main.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import type { Dialect } from '../support/vault.js';

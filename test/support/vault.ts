@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { mfaRequired } from '../../src/domain/identity/mfa.js';
 import type { Classification } from '../../src/domain/types.js';
 import { buildApp } from '../../src/http/app.js';
-import { serverExtensions } from '../../src/http/extensions.js';
+import { serverExtensions } from '../../src/server.js';
 import { openVault, type Vault } from '../../src/main.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { createTestDatabase } from './postgres.js';

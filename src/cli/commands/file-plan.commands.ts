@@ -2,11 +2,11 @@
 // apply): the same service operations as REST, the web interface and WebDAV, so every derived fact
 // (arrangement binding, service area, classification floor, file-type verdict) follows.
 import type { Command } from 'commander';
-import type { Vault } from '../../main.js';
+import type { AppServices } from '../../services/app-services.js';
 import { actorFor } from '../../services/identity.service.js';
 import { output, say, withVault } from '../context.js';
 
-async function actorNamed(vault: Vault, email: string) {
+async function actorNamed(vault: AppServices, email: string) {
   return actorFor(await vault.identity.userByEmail(email), { channel: 'cli', clientAddress: null, requestId: null });
 }
 

@@ -40,10 +40,10 @@ export function registerImportCommand(program: Command): void {
         const walk = async (entry: string, collectionId: string): Promise<void> => {
           const info = await stat(entry);
           if (!info.isDirectory()) return importFile(entry, collectionId);
-          const parent = await vault.collections.byId(collectionId);
-          if (!parent) throw new DomainError('NOT_FOUND', 'No such collection.');
-          const name = path.basename(path.resolve(entry));
+          // Read as the importing person (decide(), audited if refused), never past their reach.
           const listing = await vault.collections.get(actor, collectionId);
+          const parent = listing.collection;
+          const name = path.basename(path.resolve(entry));
           const existing = listing.children.find((c) => c.name === name);
           const child = existing ?? (await vault.collections.create(actor, { organisationId: parent.organisationId, parentId: parent.id, name, serviceArea: parent.serviceArea, classification: parent.classification }));
           for (const item of (await readdir(entry)).sort()) await walk(path.join(entry, item), child.id);

@@ -2,9 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { listenProblems, type Config } from '../../config/config.js';
-import { buildApp } from '../../http/app.js';
 import { openVault, type Vault } from '../../main.js';
-import { serverExtensions } from '../../http/extensions.js';
+import { buildServer } from '../../server.js';
 import { seedDemo } from '../demo-data.js';
 import { configFrom, say } from '../context.js';
 
@@ -15,7 +14,7 @@ async function serve(config: Config, before?: (vault: Vault) => Promise<void>): 
   const vault = await openVault(config, { create: true, startClamd: true });
   if (before) await before(vault);
   vault.startBackground();
-  const app = await buildApp(vault, { server: https ? { https } : {}, extensions: serverExtensions });
+  const app = await buildServer(vault, { server: https ? { https } : {} });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

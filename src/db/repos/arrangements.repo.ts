@@ -1,17 +1,15 @@
 // Shared-service arrangements, their parties, and every revision of their terms.
 import type { Kysely } from 'kysely';
-import type { Arrangement, ArrangementStatus } from '../../domain/types.js';
+import type { ArrangementRevision, ArrangementsRepository } from '../../domain/repositories.js';
+import type { Arrangement } from '../../domain/types.js';
 import type { Schema } from '../schema.js';
 import { toArrangement } from './rows.js';
 
-export interface ArrangementFilter {
-  organisationId?: string;
-  serviceArea?: string;
-  status?: ArrangementStatus;
-  region?: string;
-}
+import type { ArrangementFilter } from '../../domain/repositories.js';
 
-export class ArrangementsRepo {
+export type { ArrangementFilter } from '../../domain/repositories.js';
+
+export class ArrangementsRepo implements ArrangementsRepository {
   constructor(private readonly db: Kysely<Schema>) {}
 
   async insert(a: Arrangement, createdBy: string | null): Promise<void> {
@@ -134,7 +132,7 @@ export class ArrangementsRepo {
       .execute();
   }
 
-  async revisions(arrangementId: string) {
+  async revisions(arrangementId: string): Promise<ArrangementRevision[]> {
     const rows = await this.db.selectFrom('arrangement_revisions').selectAll().where('arrangement_id', '=', arrangementId).orderBy('revision').execute();
     return rows.map((r) => ({ revision: r.revision, change: r.change, changedBy: r.changed_by, changedAt: r.changed_at, snapshot: JSON.parse(r.snapshot) as Arrangement }));
   }

@@ -3,23 +3,10 @@ import { sql, type Kysely } from 'kysely';
 import type { DialectCaps } from '../kysely.js';
 import type { AuditEvent } from '../../domain/audit/event.js';
 import { eventSeal, sealMatches } from '../../domain/audit/event-seal.js';
+import type { AuditQuery, AuditRepository, PendingAuditEvent, UnsequencedAuditEvent } from '../../domain/repositories.js';
 import type { Schema } from '../schema.js';
 
-/** An event as written by a service, before the integrator gives it a sequence number. */
-export type PendingAuditEvent = Omit<AuditEvent, 'seq'>;
-
-export interface AuditQuery {
-  organisationId: string;
-  actorUserId?: string;
-  documentId?: string;
-  action?: string;
-  from?: string;
-  to?: string;
-  afterSeq?: number;
-  limit: number;
-}
-
-type EventRow = Awaited<ReturnType<AuditRepo['unsequenced']>>[number];
+export type { AuditQuery, PendingAuditEvent } from '../../domain/repositories.js';
 
 export function toAuditEvent(r: { seq: number | null; time: string; actor_user_id: string | null; actor_organisation_id: string | null; action: string; target_organisation_id: string | null; target_ids: string; decision: string; reason: string; arrangement_id: string | null; channel: string; client_address: string | null; request_id: string | null }): AuditEvent {
   return {
@@ -39,7 +26,7 @@ export function toAuditEvent(r: { seq: number | null; time: string; actor_user_i
   };
 }
 
-export class AuditRepo {
+export class AuditRepo implements AuditRepository {
   constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps, private readonly sealKey: Buffer) {}
 
   /** Within a transaction: makes this the only sequencer until it commits (SQLite already has one writer). */
@@ -89,8 +76,12 @@ export class AuditRepo {
   }
 
   /** Events not yet in the tree, oldest insert first. */
-  async unsequenced(limit: number) {
-    return this.db.selectFrom('audit_events').selectAll().where('seq', 'is', null).orderBy('id').limit(limit).execute();
+  async unsequenced(limit: number): Promise<UnsequencedAuditEvent[]> {
+    const rows = await this.db.selectFrom('audit_events').selectAll().where('seq', 'is', null).orderBy('id').limit(limit).execute();
+    return rows.map((r) => {
+      const { seq: _seq, ...event } = toAuditEvent(r);
+      return { id: Number(r.id), seal: r.seal, event };
+    });
   }
 
   async assignSeq(id: number, seq: number, leafHash: Buffer): Promise<void> {
@@ -173,5 +164,3 @@ export class AuditRepo {
     return rows.map(toAuditEvent);
   }
 }
-
-export type { EventRow };

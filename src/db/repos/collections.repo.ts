@@ -1,11 +1,12 @@
 // The file plan: collections in a tree per organisation.
 import { sql, type Kysely } from 'kysely';
 import type { DialectCaps } from '../kysely.js';
+import type { CollectionsRepository } from '../../domain/repositories.js';
 import type { Collection } from '../../domain/types.js';
 import type { Schema } from '../schema.js';
 import { toCollection } from './rows.js';
 
-export class CollectionsRepo {
+export class CollectionsRepo implements CollectionsRepository {
   constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps) {}
 
   async insert(c: Collection): Promise<void> {

@@ -1,8 +1,9 @@
 // WebDAV state: dead properties of documents and collections (locks live in locks.repo.ts).
 import type { Kysely } from 'kysely';
+import type { DavRepository } from '../../domain/repositories.js';
 import type { Schema } from '../schema.js';
 
-export class DavRepo {
+export class DavRepo implements DavRepository {
   constructor(private readonly db: Kysely<Schema>) {}
 
   async properties(documentId: string): Promise<{ namespace: string; name: string; value: string }[]> {

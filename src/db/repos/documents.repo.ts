@@ -1,10 +1,11 @@
 // Documents and their versions. The document row carries the current version's facts via a join.
 import type { Kysely } from 'kysely';
+import type { DocumentPatch, DocumentsRepository } from '../../domain/repositories.js';
 import type { Document, DocumentStatus, ScanStatus, Version } from '../../domain/types.js';
 import type { Schema } from '../schema.js';
 import { toDocument, toVersion, type DocumentRow } from './rows.js';
 
-export class DocumentsRepo {
+export class DocumentsRepo implements DocumentsRepository {
   constructor(private readonly db: Kysely<Schema>) {}
 
   private selectDocuments() {
@@ -110,7 +111,7 @@ export class DocumentsRepo {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  async update(id: string, patch: Partial<{ name: string; collectionId: string; status: DocumentStatus; deletedAt: string | null; classification: string; legalHold: boolean; arrangementId: string | null; serviceArea: string }>, at: string): Promise<void> {
+  async update(id: string, patch: DocumentPatch, at: string): Promise<void> {
     const set: Record<string, unknown> = { updated_at: at };
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.collectionId !== undefined) set.collection_id = patch.collectionId;

@@ -1,6 +1,7 @@
 // The durable job queue: a table both dialects share, leased so a crashed worker's job runs again.
 import { sql, type Kysely } from 'kysely';
 import type { DialectCaps } from '../kysely.js';
+import type { JobsRepository } from '../../domain/repositories.js';
 import type { Schema } from '../schema.js';
 
 export interface JobRow {
@@ -11,7 +12,7 @@ export interface JobRow {
   maxAttempts: number;
 }
 
-export class JobsRepo {
+export class JobsRepo implements JobsRepository {
   constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps) {}
 
   async enqueue(kind: string, payload: unknown, options: { runAt: string; maxAttempts: number; now: string }): Promise<void> {

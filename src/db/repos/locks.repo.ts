@@ -1,23 +1,9 @@
 // Write locks on documents and collections (taken over WebDAV, binding every interface).
 import type { Kysely, Selectable } from 'kysely';
+import type { LocksRepository, ResourceLock } from '../../domain/repositories.js';
 import type { ResourceLocksTable, Schema } from '../schema.js';
 
-export interface ResourceLock {
-  token: string;
-  /** The organisation that owns the locked resource. */
-  organisationId: string;
-  documentId: string | null;
-  collectionId: string | null;
-  depth: '0' | 'infinity';
-  scope: 'exclusive' | 'shared';
-  userId: string;
-  owner: string | null;
-  /** The WebDAV path the lock was taken on ("/dav/org/a/b"), for lockdiscovery's lock-root. */
-  rootPath: string;
-  timeoutSeconds: number;
-  expiresAt: string;
-  createdAt: string;
-}
+export type { ResourceLock } from '../../domain/repositories.js';
 
 const fromRow = (r: Selectable<ResourceLocksTable>): ResourceLock => ({
   token: r.token, organisationId: r.organisation_id, documentId: r.document_id, collectionId: r.collection_id,
@@ -25,7 +11,7 @@ const fromRow = (r: Selectable<ResourceLocksTable>): ResourceLock => ({
   rootPath: r.root_path, timeoutSeconds: r.timeout_seconds, expiresAt: r.expires_at, createdAt: r.created_at,
 });
 
-export class LocksRepo {
+export class LocksRepo implements LocksRepository {
   constructor(private readonly db: Kysely<Schema>) {}
 
   async insert(l: ResourceLock): Promise<void> {

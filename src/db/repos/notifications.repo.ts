@@ -1,20 +1,11 @@
 // Notices shown to people in the web interface (quarantined uploads, releases).
 import type { Kysely } from 'kysely';
+import type { Notification, NotificationsRepository } from '../../domain/repositories.js';
 import type { Schema } from '../schema.js';
 
-export interface Notification {
-  id: string;
-  userId: string;
-  organisationId: string;
-  kind: string;
-  documentId: string | null;
-  versionId: string | null;
-  message: string;
-  createdAt: string;
-  readAt: string | null;
-}
+export type { Notification } from '../../domain/repositories.js';
 
-export class NotificationsRepo {
+export class NotificationsRepo implements NotificationsRepository {
   constructor(private readonly db: Kysely<Schema>) {}
 
   async insert(n: Notification): Promise<void> {

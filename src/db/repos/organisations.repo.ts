@@ -1,10 +1,11 @@
 // Organisations and their wrapped key-encryption keys.
 import type { Kysely } from 'kysely';
+import type { OrganisationsRepository } from '../../domain/repositories.js';
 import type { Organisation } from '../../domain/types.js';
 import type { Schema } from '../schema.js';
 import { toOrganisation } from './rows.js';
 
-export class OrganisationsRepo {
+export class OrganisationsRepo implements OrganisationsRepository {
   constructor(private readonly db: Kysely<Schema>) {}
 
   async insert(org: Organisation): Promise<void> {

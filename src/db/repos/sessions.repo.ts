@@ -1,19 +1,11 @@
 // Server-side web sessions; the cookie holds a random id, the table holds only its hash.
 import type { Kysely } from 'kysely';
+import type { SessionRow, SessionsRepository } from '../../domain/repositories.js';
 import type { Schema } from '../schema.js';
 
-export interface SessionRow {
-  idHash: string;
-  userId: string;
-  csrfToken: string;
-  /** 'mfa' while the second factor is still owed, 'mfa_setup' while it must be set up, 'active' after. */
-  stage: string;
-  createdAt: string;
-  lastSeenAt: string;
-  expiresAt: string;
-}
+export type { SessionRow } from '../../domain/repositories.js';
 
-export class SessionsRepo {
+export class SessionsRepo implements SessionsRepository {
   constructor(private readonly db: Kysely<Schema>) {}
 
   async insert(s: SessionRow): Promise<void> {

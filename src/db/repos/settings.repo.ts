@@ -1,8 +1,9 @@
 // Small named values the service keeps between runs (e.g. the scanner signature version last seen).
 import type { Kysely } from 'kysely';
+import type { SettingsRepository } from '../../domain/repositories.js';
 import type { Schema } from '../schema.js';
 
-export class SettingsRepo {
+export class SettingsRepo implements SettingsRepository {
   constructor(private readonly db: Kysely<Schema>) {}
 
   async get(key: string): Promise<string | undefined> {

@@ -1,9 +1,10 @@
 // Failed sign-in counters, one row per key in a fixed window. Shared by every process and kept
 // across restarts, so a guesser gains nothing by waiting for a deploy or spreading over servers.
 import { sql, type Kysely } from 'kysely';
+import type { SignInThrottlesRepository } from '../../domain/repositories.js';
 import type { Schema } from '../schema.js';
 
-export class SignInThrottlesRepo {
+export class SignInThrottlesRepo implements SignInThrottlesRepository {
   constructor(private readonly db: Kysely<Schema>) {}
 
   /** Failures counted in each key's current window; keys without one (or whose window ended) count 0. */

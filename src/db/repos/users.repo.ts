@@ -1,24 +1,13 @@
 // People and their credentials (API tokens, WebDAV app passwords).
 import type { Kysely } from 'kysely';
-import type { Classification, Role, User } from '../../domain/types.js';
+import type { CredentialRow, NewUser, SignInState, UserPatch, UsersRepository } from '../../domain/repositories.js';
+import type { User } from '../../domain/types.js';
 import type { Schema } from '../schema.js';
 import { toUser } from './rows.js';
 
-export interface NewUser extends User {
-  passwordHash: string | null;
-}
+export type { CredentialRow, NewUser } from '../../domain/repositories.js';
 
-export interface CredentialRow {
-  id: string;
-  userId: string;
-  kind: 'api_token' | 'app_password';
-  name: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
-
-export class UsersRepo {
+export class UsersRepo implements UsersRepository {
   constructor(private readonly db: Kysely<Schema>) {}
 
   async insert(user: NewUser): Promise<void> {
@@ -51,7 +40,7 @@ export class UsersRepo {
     return row && toUser(row);
   }
 
-  async signInState(id: string) {
+  async signInState(id: string): Promise<SignInState | undefined> {
     return this.db
       .selectFrom('users')
       .select(['password_hash', 'mfa_secret', 'mfa_enabled', 'recovery_codes', 'disabled'])
@@ -96,13 +85,7 @@ export class UsersRepo {
     return (await this.db.selectFrom('users').selectAll().where('organisation_id', '=', organisationId).orderBy('name').execute()).map(toUser);
   }
 
-  async update(
-    id: string,
-    patch: Partial<{
-      name: string; roles: Role[]; teams: string[]; clearance: Classification; disabled: boolean; passwordHash: string;
-      mfaSecret: string | null; mfaEnabled: boolean; recoveryCodes: string | null;
-    }>,
-  ): Promise<void> {
+  async update(id: string, patch: UserPatch): Promise<void> {
     const set: Record<string, unknown> = {};
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.roles !== undefined) set.roles = JSON.stringify(patch.roles);
@@ -127,7 +110,7 @@ export class UsersRepo {
       .execute();
   }
 
-  async credentialBySecretHash(secretHash: string): Promise<(CredentialRow & { userId: string }) | undefined> {
+  async credentialBySecretHash(secretHash: string): Promise<CredentialRow | undefined> {
     const row = await this.db.selectFrom('credentials').selectAll().where('secret_hash', '=', secretHash).executeTakeFirst();
     return row && {
       id: row.id, userId: row.user_id, kind: row.kind, name: row.name,

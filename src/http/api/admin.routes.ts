@@ -2,11 +2,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Vault } from '../../main.js';
+import type { AppServices } from '../../services/app-services.js';
 import { bearerActor } from '../plugins/authenticate.js';
 import { presentDocument, presentVersion } from './presenters.js';
 
-export const adminRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
+export const adminRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get('/me', { schema: { tags: ['me'], summary: 'Who you are' } }, async (request) => {

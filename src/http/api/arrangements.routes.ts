@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Vault } from '../../main.js';
+import type { AppServices } from '../../services/app-services.js';
 import { reportCsv } from '../../services/report-csv.js';
 import { bearerActor } from '../plugins/authenticate.js';
 import { presentCollection } from './presenters.js';
@@ -26,7 +26,7 @@ const acceptance = z.object({
   revision: z.number().int().positive().describe('The revision whose terms you reviewed (`revision` of GET /arrangements/{id})'),
 });
 
-export const arrangementsRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
+export const arrangementsRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const slugsToIds = async (slugs: string[]) => Promise.all(slugs.map(async (s) => (await vault.identity.organisationBySlug(s)).id));
 

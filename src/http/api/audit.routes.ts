@@ -2,10 +2,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Vault } from '../../main.js';
+import type { AppServices } from '../../services/app-services.js';
 import { bearerActor } from '../plugins/authenticate.js';
 
-export const auditRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
+export const auditRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get('/audit/events', {

@@ -2,11 +2,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Vault } from '../../main.js';
+import type { AppServices } from '../../services/app-services.js';
 import { bearerActor } from '../plugins/authenticate.js';
 import { presentCollection, presentDocument } from './presenters.js';
 
-export const collectionsRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
+export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/collections', {

@@ -5,11 +5,10 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DomainError, invalid } from '../../domain/errors.js';
-import type { Actor } from '../../domain/types.js';
-import type { Vault } from '../../main.js';
+import type { AppServices } from '../../services/app-services.js';
 import type { UploadResult } from '../../services/documents.service.js';
 import { multipartFileLimit, wholeFile } from '../multipart-file.js';
-import { attachmentDisposition, etagMatches, etagOf, parseRange } from '../content.js';
+import { sendContent } from '../content.js';
 import { bearerActor } from '../plugins/authenticate.js';
 import { presentDocument, presentVersion } from './presenters.js';
 
@@ -81,7 +80,7 @@ async function onlyFileOf(request: FastifyRequest, maxUploadBytes: number): Prom
 }
 
 /** Routes whose body is a file: the raw stream is never parsed, buffered or size-limited by Fastify. */
-const uploadRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
+const uploadRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => {
   app.removeAllContentTypeParsers();
   // Busboy's own size error is off: the upload pipeline refuses an oversized file itself (see multipart-file.ts).
   await app.register(multipart, { throwFileSizeLimit: false, limits: { files: 1, fileSize: multipartFileLimit(vault.config.maxUploadBytes), fields: 5 } });
@@ -127,34 +126,7 @@ const uploadRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
   });
 };
 
-export async function sendContent(vault: Vault, actor: Actor, request: FastifyRequest, reply: FastifyReply, documentId: string, versionNumber?: number) {
-  // Authorised once; conditional and unsatisfiable range requests are answered without reading (or auditing) content.
-  const prepared = await vault.documents.prepareDownload(actor, documentId, versionNumber === undefined ? {} : { versionNumber });
-  const { size } = prepared;
-  const etag = etagOf(prepared.version.sha256);
-  if (etagMatches(request.headers['if-none-match'], etag)) return reply.status(304).header('ETag', etag).send();
-  const range = parseRange(request.headers.range, size);
-  if (range === 'unsatisfiable') {
-    return reply.status(416).header('Content-Range', `bytes */${size}`).type('application/problem+json')
-      .send({ type: 'about:blank', title: 'Range not satisfiable', status: 416, detail: `The file is ${size} bytes long.`, requestId: String(request.id) });
-  }
-  const stream = await prepared.open(range);
-  reply
-    .header('ETag', etag)
-    .header('Accept-Ranges', 'bytes')
-    .header('Content-Disposition', attachmentDisposition(prepared.document.name))
-    .header('X-Content-Type-Options', 'nosniff')
-    .header('Cache-Control', 'private, no-store')
-    .type(prepared.version.mediaType || 'application/octet-stream');
-  if (range) {
-    reply.status(206).header('Content-Range', `bytes ${range.start}-${range.end}/${size}`).header('Content-Length', range.end - range.start + 1);
-  } else {
-    reply.header('Content-Length', size);
-  }
-  return reply.send(stream);
-}
-
-export const documentsRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
+export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => {
   await app.register(uploadRoutes(vault));
   const r = app.withTypeProvider<ZodTypeProvider>();
 

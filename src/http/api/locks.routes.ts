@@ -3,7 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Vault } from '../../main.js';
+import type { AppServices } from '../../services/app-services.js';
 import type { LockListing } from '../../services/locks.service.js';
 import { bearerActor } from '../plugins/authenticate.js';
 
@@ -12,7 +12,7 @@ const presentLock = ({ lock, holder, resourceName, path }: LockListing) => ({
   depth: lock.depth, scope: lock.scope, holder, path, createdAt: lock.createdAt, expiresAt: lock.expiresAt,
 });
 
-export const locksRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
+export const locksRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const idParams = z.object({ id: z.string() });
 

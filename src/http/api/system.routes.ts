@@ -3,9 +3,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Gauge } from 'prom-client';
 import { DomainError } from '../../domain/errors.js';
-import type { Vault } from '../../main.js';
+import type { AppServices } from '../../services/app-services.js';
 
-export const systemRoutes = (vault: Vault): FastifyPluginAsync => async (app) => {
+export const systemRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => {
   const registry = app.metrics; // requests are counted at the root (plugins/metrics.ts)
   new Gauge({
     name: 'strongroom_audit_integrity_alarm', help: '1 when the audit log failed a check and signing has stopped (see the Audit page); alert on it',

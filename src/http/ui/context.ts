@@ -5,14 +5,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type nunjucks from 'nunjucks';
 import { DomainError } from '../../domain/errors.js';
 import type { Actor, Organisation, User } from '../../domain/types.js';
-import type { Vault } from '../../main.js';
+import type { AppServices } from '../../services/app-services.js';
 import { actorFor } from '../../services/identity.service.js';
 import type { UsersAdminService } from '../../services/users-admin.service.js';
 import type { WebSession, WebSessionsService } from '../../services/web-sessions.service.js';
 import { requestInfo } from '../plugins/authenticate.js';
 
 export interface Ui {
-  vault: Vault;
+  vault: AppServices;
   sessions: WebSessionsService;
   people: UsersAdminService;
   views: nunjucks.Environment;

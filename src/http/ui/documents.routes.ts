@@ -3,8 +3,8 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import type { Classification } from '../../domain/types.js';
-import { sendContent } from '../api/documents.routes.js';
-import { STATUS_OF_ERROR } from '../error-handler.js';
+import { STATUS_OF_ERROR } from '../../protocol/error-status.js';
+import { sendContent } from '../content.js';
 import { breadcrumbsFor, organisationNames } from './browse.routes.js';
 import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
 import { eachFile } from './multipart.js';

@@ -6,9 +6,7 @@ import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Vault } from '../../main.js';
-import { UsersAdminService } from '../../services/users-admin.service.js';
-import { WebSessionsService } from '../../services/web-sessions.service.js';
+import type { AppServices } from '../../services/app-services.js';
 import { problemFor } from '../error-handler.js';
 import { adminPages } from './admin.routes.js';
 import { arrangementPages } from './arrangements.routes.js';
@@ -23,11 +21,11 @@ import { ASSETS_DIR, GOVUK_DIST, createViews } from './views.js';
 
 const ASSET_FILES = /\.(css|js|mjs|map|woff2?|svg|png|ico|json)$/;
 
-export async function webInterface(app: FastifyInstance, vault: Vault): Promise<void> {
+export async function webInterface(app: FastifyInstance, vault: AppServices): Promise<void> {
   const ui: Ui = {
     vault,
-    sessions: new WebSessionsService({ store: vault.store, clock: vault.clock, identity: vault.identity, issuer: 'Strongroom' }),
-    people: new UsersAdminService({ store: vault.store, clock: vault.clock, access: vault.access, identity: vault.identity }),
+    sessions: vault.sessions,
+    people: vault.people,
     views: createViews(),
   };
 

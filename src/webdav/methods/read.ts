@@ -2,7 +2,7 @@
 // and PROPFIND (live and dead properties, Depth 0 or 1).
 import type { FastifyReply } from 'fastify';
 import type { Collection, Document } from '../../domain/types.js';
-import { attachmentDisposition, parseRange } from '../../http/content.js';
+import { attachmentDisposition, parseRange } from '../../protocol/content-headers.js';
 import type { ResourceLock } from '../../services/locks.service.js';
 import { readBody, readXml } from '../body.js';
 import { notModified, requireIfMatch } from '../conditions.js';

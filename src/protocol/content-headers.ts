@@ -1,0 +1,40 @@
+// HTTP content headers, the same for the REST API, the web interface and WebDAV: Range parsing
+// (RFC 9110), attachment Content-Disposition (RFC 6266 / 8187) and strong ETags from the content hash.
+// Pure functions in protocol/, so no interface imports another to share them.
+import type { ByteRange } from '../domain/ports.js';
+
+/** Parses a single-range `Range` header. Returns null for no/ignorable range, 'unsatisfiable' for 416. */
+export function parseRange(header: string | undefined, size: number): ByteRange | null | 'unsatisfiable' {
+  if (!header) return null;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  // Multiple ranges or other units: serving the whole representation is allowed.
+  if (!match) return null;
+  const [, first, last] = match;
+  if (first === '' && last === '') return null;
+  if (first === '') {
+    const suffix = Number(last);
+    if (suffix === 0) return 'unsatisfiable';
+    return size === 0 ? 'unsatisfiable' : { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(first);
+  if (start >= size) return 'unsatisfiable';
+  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
+  if (end < start) return null;
+  return { start, end };
+}
+
+export function etagOf(sha256: string): string {
+  return `"${sha256}"`;
+}
+
+/** True when an If-None-Match / If-Match list contains this ETag (or `*`). */
+export function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').map((t) => t.trim().replace(/^W\//, '')).some((t) => t === '*' || t === etag);
+}
+
+export function attachmentDisposition(name: string): string {
+  const fallback = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+}

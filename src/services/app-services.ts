@@ -1,0 +1,42 @@
+// What the composition root (main.ts) hands to the interfaces (REST, web, WebDAV, CLI): the services,
+// and the few facts about the process they present. No store, repositories or blob store: those
+// stay behind the services, and scripts/check-layers.mjs keeps interfaces from importing them.
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import type { Clock } from '../domain/ports.js';
+import type { AccessService } from './access.service.js';
+import type { ArrangementsService } from './arrangements.service.js';
+import type { AuditService } from './audit.service.js';
+import type { CollectionsService } from './collections.service.js';
+import type { DavService } from './dav.service.js';
+import type { DocumentsService } from './documents.service.js';
+import type { IdentityService } from './identity.service.js';
+import type { KeysService } from './keys.service.js';
+import type { LocksService } from './locks.service.js';
+import type { QuarantineService } from './quarantine.service.js';
+import type { UsersAdminService } from './users-admin.service.js';
+import type { WebSessionsService } from './web-sessions.service.js';
+
+export interface AppServices {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  serviceAreas: readonly string[];
+  access: AccessService;
+  audit: AuditService;
+  identity: IdentityService;
+  collections: CollectionsService;
+  documents: DocumentsService;
+  locks: LocksService;
+  arrangements: ArrangementsService;
+  quarantine: QuarantineService;
+  keys: KeysService;
+  /** Web sign-in, second factors and sessions (the web interface). */
+  sessions: WebSessionsService;
+  /** People in an organisation, as its admins manage them (the web interface). */
+  people: UsersAdminService;
+  /** WebDAV's view of the file plan: folders per reachable organisation, dead properties, COPY/MOVE. */
+  dav: DavService;
+  /** Whether the database and the scanner answer ('ok' or 'unavailable' for each). */
+  health(): Promise<{ database: string; scanner: string }>;
+}
