@@ -1,7 +1,7 @@
 // Asks the policy decision point with fresh facts, and records every refusal in the audit log.
 // Services call this; nothing else decides permissions.
 import type { Action, CreateInsideAction } from '../domain/access/actions.js';
-import { decide, type CollectionResource, type Decision, type DecisionContext, type DocumentResource, type Resource } from '../domain/access/policy.js';
+import { decide, type Acceptance, type CollectionResource, type Decision, type DecisionContext, type DocumentResource, type Resource } from '../domain/access/policy.js';
 import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
@@ -35,6 +35,8 @@ export interface AccessQuestion {
   action: Action;
   resource: Resource;
   newClassification?: Classification;
+  /** For `arrangement.accept`: whose consent, to which revision (a page offers the revision it shows). */
+  acceptance?: Acceptance;
 }
 
 export class AccessService {
@@ -96,7 +98,22 @@ export class AccessService {
     if (questions.length === 0) return [];
     const organisationIds = questions.map((q) => ('organisationId' in q.resource ? q.resource.organisationId : null));
     const context = await this.context(actor, organisationIds);
-    return questions.map((q) => decide(actor, q.action, q.resource, { ...context, ...(q.newClassification === undefined ? {} : { newClassification: q.newClassification }) }).allow);
+    return questions.map((q) => decide(actor, q.action, q.resource, {
+      ...context, ...(q.newClassification === undefined ? {} : { newClassification: q.newClassification }), ...(q.acceptance === undefined ? {} : { acceptance: q.acceptance }),
+    }).allow);
+  }
+
+  /**
+   * Decides with fresh facts and records a refusal exactly as `require` does, but hands the Decision
+   * back instead of throwing: for services whose refusals may say more than "not found" to someone who
+   * can see the resource anyway (an arrangement's parties are told why a step is refused).
+   */
+  async judge(actor: Actor, question: AccessQuestion, target: AuditTarget): Promise<Decision> {
+    const organisationId = 'organisationId' in question.resource ? question.resource.organisationId : null;
+    const context = await this.context(actor, [organisationId], question.newClassification === undefined ? {} : { newClassification: question.newClassification });
+    const decision = decide(actor, question.action, question.resource, { ...context, ...(question.acceptance === undefined ? {} : { acceptance: question.acceptance }) });
+    if (!decision.allow) await this.recordDenial(actor, question.action, target, decision);
+    return decision;
   }
 
   /** `can` for a single question. */
