@@ -10,7 +10,7 @@ import type { Clock } from '../domain/ports.js';
 import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, Collection, Organisation } from '../domain/types.js';
 import { ACCESS_LEVELS, ARRANGEMENT_STATUSES, CLASSIFICATIONS } from '../domain/types.js';
 import type { Repos, Store } from '../db/store.js';
-import type { AccessService } from './access.service.js';
+import { collectionResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import type { CollectionsService } from './collections.service.js';
 
@@ -114,6 +114,13 @@ export class ArrangementsService {
   async createWorkspace(actor: Actor, id: string, name: string): Promise<Collection> {
     const { arrangement } = await this.authorize(actor, id, 'arrangement.workspace');
     return this.o.collections.createWorkspace(actor, arrangement, name);
+  }
+
+  /** The arrangement's joint workspaces (top-level collections in the host carrying its id) that the actor may list. */
+  async workspaces(actor: Actor, arrangement: Arrangement): Promise<Collection[]> {
+    const roots = (await this.o.store.repos.collections.children(arrangement.hostOrganisationId, null)).filter((c) => c.arrangementId === arrangement.id && c.deletedAt === null);
+    const listable = await this.o.access.can(actor, roots.map((c) => ({ action: 'collection.list' as const, resource: collectionResource(c) })));
+    return roots.filter((_, i) => listable[i]);
   }
 
   async get(actor: Actor, id: string): Promise<{ arrangement: Arrangement; revisions: Awaited<ReturnType<Repos['arrangements']['revisions']>> }> {
