@@ -189,7 +189,7 @@ describe.each(DIALECTS)('what the web pages offer on %s', (dialect) => {
       expect(page.text).not.toContain('Tribunal J Smith');
       expect(page.text).not.toContain(`/collections/${folder.id}`);
       expect(page.text).toContain(`href="/collections/${org.collections.payroll}"`);
-      expect(page.text).toMatch(/<li class="govuk-breadcrumbs__list-item">\s*…\s*<\/li>/);
+      expect(page.text).toMatch(/<li class="govuk-breadcrumbs__list-item"[^>]*>\s*…\s*<\/li>/);
     }
     // The colleague cleared for the folder sees its name and link.
     const colleague = new FormClient(base);
