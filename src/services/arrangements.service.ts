@@ -166,7 +166,12 @@ export class ArrangementsService {
     if (!arrangement) throw notFound('arrangement');
     const ids: Record<string, string> = { arrangementId: id, ...(acceptance ? { reviewedRevision: String(acceptance.reviewedRevision), termsRevision: String(arrangement.termsRevision) } : {}) };
     const decision = await this.o.access.judge(actor, { action, resource: arrangementResource(arrangement), ...(acceptance ? { acceptance } : {}) }, { organisationId: arrangement.hostOrganisationId, ids });
-    if (decision.allow) return { arrangement, decision };
+    if (decision.allow) {
+      // decide() lets an administrator at the command line take any step; the lifecycle still binds them.
+      const step = lifecycle.stepOf(action);
+      if (step && !lifecycle.stepAllowedFrom(step, arrangement.status)) throw invalid(refusalMessage(action, lifecycle.LIFECYCLE[step].refused));
+      return { arrangement, decision };
+    }
     if (decision.reason === 'not_a_party') throw notFound('arrangement');
     if (decision.reason === 'terms_changed') {
       throw new DomainError('CONFLICT', `The terms of this arrangement changed since you reviewed them (you reviewed revision ${acceptance!.reviewedRevision}; it is now revision ${arrangement.revision}). Review the new terms and accept again.`, { details: { reviewedRevision: acceptance!.reviewedRevision, termsRevision: arrangement.termsRevision, revision: arrangement.revision } });
@@ -242,5 +247,7 @@ function refusalMessage(action: ArrangementAction, reason: string): string {
     not_active: 'Only an active arrangement can be suspended.',
     already_ended: 'This arrangement has already ended.',
   };
+  if (reason === 'host_only' && action === 'arrangement.resume') return 'Only the host organisation can reinstate an arrangement, and only a suspended one.';
+  if (reason === 'host_only' && action === 'arrangement.workspace') return 'Only the host organisation can set up a joint workspace, and not once the arrangement has ended.';
   return messages[reason] ?? `You cannot ${action.replace('arrangement.', '')} this arrangement.`;
 }

@@ -169,6 +169,11 @@ describe.each(DIALECTS)('what the web pages offer on %s', (dialect) => {
     const folder = await reader.get(`/collections/${partner.collections.finance}`);
     expect(folder.status).toBe(200);
     expect(folder.text).not.toContain('Upload files here');
+    // Nor does the upload page offer it as a place to file.
+    expect((await owner.get('/upload')).text).toContain(`value="${partner.collections.finance}"`);
+    const uploadPage = await reader.get('/upload');
+    expect(uploadPage.status).toBe(200);
+    expect(uploadPage.text).not.toContain(`value="${partner.collections.finance}"`);
   });
 
   it('names in breadcrumbs only the folders the reader may list: a folder above their clearance is "…"', async () => {
