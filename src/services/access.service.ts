@@ -104,15 +104,15 @@ export class AccessService {
   }
 
   /**
-   * Decides with fresh facts and records a refusal exactly as `require` does, but hands the Decision
-   * back instead of throwing: for services whose refusals may say more than "not found" to someone who
-   * can see the resource anyway (an arrangement's parties are told why a step is refused).
+   * Decides like `require` and audits a refusal the same way, but hands the Decision back instead of
+   * throwing: for callers whose answer to a refusal is not a plain 404 (an arrangement's parties are
+   * told why a step is refused). `acceptance`: for `arrangement.accept`.
    */
-  async judge(actor: Actor, question: AccessQuestion, target: AuditTarget): Promise<Decision> {
-    const organisationId = 'organisationId' in question.resource ? question.resource.organisationId : null;
-    const context = await this.context(actor, [organisationId], question.newClassification === undefined ? {} : { newClassification: question.newClassification });
-    const decision = decide(actor, question.action, question.resource, { ...context, ...(question.acceptance === undefined ? {} : { acceptance: question.acceptance }) });
-    if (!decision.allow) await this.recordDenial(actor, question.action, target, decision);
+  async check(actor: Actor, action: Action, resource: Resource, target: AuditTarget, extra: { acceptance?: Acceptance } = {}): Promise<Decision> {
+    const organisationId = 'organisationId' in resource ? resource.organisationId : null;
+    const context = await this.context(actor, [organisationId]);
+    const decision = decide(actor, action, resource, { ...context, ...(extra.acceptance === undefined ? {} : { acceptance: extra.acceptance }) });
+    if (!decision.allow) await this.recordDenial(actor, action, target, decision);
     return decision;
   }
 

@@ -50,7 +50,7 @@ export class ArrangementsService {
     const approve = options.approve === true;
     if (approve && actor.kind !== 'system') throw invalid('Only an administrator at the command line can create an arrangement already approved by every party.');
     const proposal = lifecycle.propose(randomUUID(), clean, this.o.clock.now(), approve);
-    const decision = await this.o.access.judge(actor, { action: 'arrangement.propose', resource: arrangementResource(proposal.next) }, { organisationId: clean.hostOrganisationId, ids: {} });
+    const decision = await this.o.access.check(actor, 'arrangement.propose', arrangementResource(proposal.next), { organisationId: clean.hostOrganisationId, ids: {} });
     if (!decision.allow) throw invalid('Only an org admin of the host organisation can propose an arrangement.');
     return this.o.store.transaction(async (repos) => {
       await repos.arrangements.insert(proposal.next, actor.userId);
@@ -165,7 +165,7 @@ export class ArrangementsService {
     const arrangement = await this.o.store.repos.arrangements.byId(id);
     if (!arrangement) throw notFound('arrangement');
     const ids: Record<string, string> = { arrangementId: id, ...(acceptance ? { reviewedRevision: String(acceptance.reviewedRevision), termsRevision: String(arrangement.termsRevision) } : {}) };
-    const decision = await this.o.access.judge(actor, { action, resource: arrangementResource(arrangement), ...(acceptance ? { acceptance } : {}) }, { organisationId: arrangement.hostOrganisationId, ids });
+    const decision = await this.o.access.check(actor, action, arrangementResource(arrangement), { organisationId: arrangement.hostOrganisationId, ids }, acceptance ? { acceptance } : {});
     if (decision.allow) {
       // decide() lets an administrator at the command line take any step; the lifecycle still binds them.
       const step = lifecycle.stepOf(action);
