@@ -1,7 +1,7 @@
 // Asks the policy decision point with fresh facts, and records every refusal in the audit log.
 // Services call this; nothing else decides permissions.
 import type { Action, CreateInsideAction } from '../domain/access/actions.js';
-import { decide, type CollectionResource, type Decision, type DecisionContext, type DocumentResource, type Resource } from '../domain/access/policy.js';
+import { decide, type Acceptance, type CollectionResource, type Decision, type DecisionContext, type DocumentResource, type Resource } from '../domain/access/policy.js';
 import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
@@ -35,6 +35,8 @@ export interface AccessQuestion {
   action: Action;
   resource: Resource;
   newClassification?: Classification;
+  /** For `arrangement.accept`: whose consent, to which revision (a page offers the revision it shows). */
+  acceptance?: Acceptance;
 }
 
 export class AccessService {
@@ -96,7 +98,22 @@ export class AccessService {
     if (questions.length === 0) return [];
     const organisationIds = questions.map((q) => ('organisationId' in q.resource ? q.resource.organisationId : null));
     const context = await this.context(actor, organisationIds);
-    return questions.map((q) => decide(actor, q.action, q.resource, { ...context, ...(q.newClassification === undefined ? {} : { newClassification: q.newClassification }) }).allow);
+    return questions.map((q) => decide(actor, q.action, q.resource, {
+      ...context, ...(q.newClassification === undefined ? {} : { newClassification: q.newClassification }), ...(q.acceptance === undefined ? {} : { acceptance: q.acceptance }),
+    }).allow);
+  }
+
+  /**
+   * Decides like `require` and audits a refusal the same way, but hands the Decision back instead of
+   * throwing: for callers whose answer to a refusal is not a plain 404 (an arrangement's parties are
+   * told why a step is refused). `acceptance`: for `arrangement.accept`.
+   */
+  async check(actor: Actor, action: Action, resource: Resource, target: AuditTarget, extra: { acceptance?: Acceptance } = {}): Promise<Decision> {
+    const organisationId = 'organisationId' in resource ? resource.organisationId : null;
+    const context = await this.context(actor, [organisationId]);
+    const decision = decide(actor, action, resource, { ...context, ...(extra.acceptance === undefined ? {} : { acceptance: extra.acceptance }) });
+    if (!decision.allow) await this.recordDenial(actor, action, target, decision);
+    return decision;
   }
 
   /** `can` for a single question. */

@@ -2,14 +2,15 @@
 // Host proposes, every partner accepts, either side suspends or ends at once; every change is a revision.
 import { randomUUID } from 'node:crypto';
 import type { ArrangementAction } from '../domain/access/actions.js';
-import { decide, type Acceptance } from '../domain/access/policy.js';
+import type { Acceptance, ArrangementResource, Decision } from '../domain/access/policy.js';
+import * as lifecycle from '../domain/arrangements/lifecycle.js';
 import { arrangementStateHash } from '../domain/audit/arrangement-record.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, Collection, Organisation } from '../domain/types.js';
 import { ACCESS_LEVELS, ARRANGEMENT_STATUSES, CLASSIFICATIONS } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
-import type { AccessService } from './access.service.js';
+import { collectionResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import type { CollectionsService } from './collections.service.js';
 
@@ -46,31 +47,22 @@ export class ArrangementsService {
   /** The host's org admin proposes (draft); a system actor may create it already approved (`approve`). */
   async propose(actor: Actor, terms: ArrangementTerms, options: { approve?: boolean } = {}): Promise<Arrangement> {
     const clean = await this.validTerms(terms);
-    const now = this.o.clock.now().toISOString();
     const approve = options.approve === true;
     if (approve && actor.kind !== 'system') throw invalid('Only an administrator at the command line can create an arrangement already approved by every party.');
-    const arrangement: Arrangement = {
-      id: randomUUID(), ...clean, status: approve ? 'active' : 'draft', acceptedBy: approve ? [...clean.partnerOrganisationIds] : [],
-      revision: 1, termsRevision: 1, createdAt: now, updatedAt: now,
-    };
-    const decision = decide(actor, 'arrangement.propose', { kind: 'arrangement', arrangement }, { now: this.o.clock.now(), arrangements: [] });
-    if (!decision.allow) {
-      await this.o.access.recordDenial(actor, 'arrangement.propose', { organisationId: clean.hostOrganisationId, ids: {} }, decision);
-      throw invalid('Only an org admin of the host organisation can propose an arrangement.');
-    }
+    const proposal = lifecycle.propose(randomUUID(), clean, this.o.clock.now(), approve);
+    const decision = await this.o.access.check(actor, 'arrangement.propose', arrangementResource(proposal.next), { organisationId: clean.hostOrganisationId, ids: {} });
+    if (!decision.allow) throw invalid('Only an org admin of the host organisation can propose an arrangement.');
     return this.o.store.transaction(async (repos) => {
-      await repos.arrangements.insert(arrangement, actor.userId);
-      return this.revise(repos, actor, arrangement.id, approve ? 'created (approved by administrator)' : 'proposed', decision.reason);
+      await repos.arrangements.insert(proposal.next, actor.userId);
+      return this.revise(repos, actor, proposal, decision);
     });
   }
 
   /** New terms, in draft only: they become the terms partners accept (termsRevision), and every acceptance is cleared. */
   async amend(actor: Actor, id: string, changes: Partial<Omit<ArrangementTerms, 'hostOrganisationId'>>): Promise<Arrangement> {
-    const current = await this.authorize(actor, id, 'arrangement.amend');
+    const { arrangement: current, decision } = await this.authorize(actor, id, 'arrangement.amend');
     const clean = await this.validTerms({ ...current, ...changes, hostOrganisationId: current.hostOrganisationId });
-    const revision = current.revision + 1;
-    const updated: Arrangement = { ...current, ...clean, acceptedBy: [], revision, termsRevision: revision, updatedAt: this.o.clock.now().toISOString() };
-    return this.commit(actor, current, updated, 'amended (partners must accept again)', 'host_admin');
+    return this.commit(actor, current, lifecycle.amend(current, clean, this.o.clock.now()), decision);
   }
 
   /**
@@ -82,60 +74,57 @@ export class ArrangementsService {
     const partnerId = actor.kind === 'system' ? review.partnerOrganisationId : actor.organisationId;
     if (!partnerId) throw invalid('Name the partner organisation whose acceptance you are recording.', { field: 'partner' });
     const acceptance: Acceptance = { organisationId: partnerId, reviewedRevision: review.revision };
-    const current = await this.authorize(actor, id, 'arrangement.accept', acceptance);
-    const now = this.o.clock.now().toISOString();
-    const acceptedBy = [...new Set([...current.acceptedBy, partnerId])].sort();
-    const allAccepted = current.partnerOrganisationIds.every((p) => acceptedBy.includes(p));
-    const updated: Arrangement = { ...current, acceptedBy, status: allAccepted ? 'active' : 'draft', revision: current.revision + 1, updatedAt: now };
-    return this.commit(actor, current, updated, allAccepted ? 'accepted; now active' : 'accepted by one partner', 'partner_admin', {
+    const { arrangement: current, decision } = await this.authorize(actor, id, 'arrangement.accept', acceptance);
+    return this.commit(actor, current, lifecycle.accept(current, partnerId, this.o.clock.now()), decision, {
       partnerOrganisationId: partnerId, reviewedRevision: String(review.revision),
     });
   }
 
-  suspend(actor: Actor, id: string): Promise<Arrangement> {
-    return this.transition(actor, id, 'arrangement.suspend', 'suspended', 'suspended');
+  async suspend(actor: Actor, id: string): Promise<Arrangement> {
+    const { arrangement, decision } = await this.authorize(actor, id, 'arrangement.suspend');
+    return this.commit(actor, arrangement, lifecycle.suspend(arrangement, this.o.clock.now()), decision);
   }
 
-  end(actor: Actor, id: string): Promise<Arrangement> {
-    return this.transition(actor, id, 'arrangement.end', 'ended', 'ended');
+  async end(actor: Actor, id: string): Promise<Arrangement> {
+    const { arrangement, decision } = await this.authorize(actor, id, 'arrangement.end');
+    return this.commit(actor, arrangement, lifecycle.end(arrangement, this.o.clock.now()), decision);
   }
 
   /** Back to draft with every acceptance cleared: reopening access needs the partners' word again. */
   async resume(actor: Actor, id: string): Promise<Arrangement> {
-    const current = await this.authorize(actor, id, 'arrangement.resume');
-    const updated: Arrangement = { ...current, status: 'draft', acceptedBy: [], revision: current.revision + 1, updatedAt: this.o.clock.now().toISOString() };
-    return this.commit(actor, current, updated, 'reinstated as draft (partners must accept again)', 'host_admin');
-  }
-
-  private async transition(actor: Actor, id: string, action: ArrangementAction, status: ArrangementStatus, change: string): Promise<Arrangement> {
-    const current = await this.authorize(actor, id, action);
-    const now = this.o.clock.now().toISOString();
-    const updated: Arrangement = { ...current, status, revision: current.revision + 1, updatedAt: now, ...(status === 'ended' && (!current.endsAt || current.endsAt > now) ? { endsAt: now } : {}) };
-    return this.commit(actor, current, updated, change, 'party_admin');
+    const { arrangement, decision } = await this.authorize(actor, id, 'arrangement.resume');
+    return this.commit(actor, arrangement, lifecycle.resume(arrangement, this.o.clock.now()), decision);
   }
 
   /**
-   * Stores `next` (row and parties) in place of `current`, and records the stored result as the new
+   * Stores the change (row and parties) in place of `current`, and records the stored result as the new
    * revision, in one transaction: the revision is what the policy will read, never a wish beside it.
    * Refused if anyone changed the arrangement since `current` was read and decided on.
    */
-  private commit(actor: Actor, current: Arrangement, next: Arrangement, change: string, reason: string, extraIds: Record<string, string> = {}): Promise<Arrangement> {
+  private commit(actor: Actor, current: Arrangement, change: lifecycle.Change, decision: Decision, extraIds: Record<string, string> = {}): Promise<Arrangement> {
     return this.o.store.transaction(async (repos) => {
-      if (!(await repos.arrangements.save(next, current.revision, actor.userId))) {
+      if (!(await repos.arrangements.save(change.next, current.revision, actor.userId))) {
         throw conflict('This arrangement was changed by someone else at the same moment. Reload it, review it and try again.');
       }
-      return this.revise(repos, actor, next.id, change, reason, extraIds);
+      return this.revise(repos, actor, change, decision, extraIds);
     });
   }
 
   /** Creates the arrangement's joint workspace: a collection in the host organisation for documents of the service itself. */
   async createWorkspace(actor: Actor, id: string, name: string): Promise<Collection> {
-    const arrangement = await this.authorize(actor, id, 'arrangement.workspace');
+    const { arrangement } = await this.authorize(actor, id, 'arrangement.workspace');
     return this.o.collections.createWorkspace(actor, arrangement, name);
   }
 
+  /** The arrangement's joint workspaces (top-level collections in the host carrying its id) that the actor may list. */
+  async workspaces(actor: Actor, arrangement: Arrangement): Promise<Collection[]> {
+    const roots = (await this.o.store.repos.collections.children(arrangement.hostOrganisationId, null)).filter((c) => c.arrangementId === arrangement.id && c.deletedAt === null);
+    const listable = await this.o.access.can(actor, roots.map((c) => ({ action: 'collection.list' as const, resource: collectionResource(c) })));
+    return roots.filter((_, i) => listable[i]);
+  }
+
   async get(actor: Actor, id: string): Promise<{ arrangement: Arrangement; revisions: Awaited<ReturnType<Repos['arrangements']['revisions']>> }> {
-    const arrangement = await this.authorize(actor, id, 'arrangement.read');
+    const { arrangement } = await this.authorize(actor, id, 'arrangement.read');
     return { arrangement, revisions: await this.o.store.repos.arrangements.revisions(id) };
   }
 
@@ -143,8 +132,8 @@ export class ArrangementsService {
   async list(actor: Actor, filter: { organisationId?: string; serviceArea?: string; region?: string; status?: string }): Promise<Arrangement[]> {
     if (filter.status && !(ARRANGEMENT_STATUSES as readonly string[]).includes(filter.status)) throw invalid(`Status must be one of ${ARRANGEMENT_STATUSES.join(', ')}.`, { field: 'status' });
     const all = await this.o.store.repos.arrangements.list({ ...filter, status: filter.status as ArrangementStatus | undefined });
-    const now = this.o.clock.now();
-    return all.filter((arrangement) => decide(actor, 'arrangement.read', { kind: 'arrangement', arrangement }, { now, arrangements: [] }).allow);
+    const readable = await this.o.access.can(actor, all.map((arrangement) => ({ action: 'arrangement.read' as const, resource: arrangementResource(arrangement) })));
+    return all.filter((_, i) => readable[i]);
   }
 
   /** Savings and partner counts by service area and by region, over arrangements that are active. */
@@ -171,36 +160,43 @@ export class ArrangementsService {
     };
   }
 
-  private async authorize(actor: Actor, id: string, action: ArrangementAction, acceptance?: Acceptance): Promise<Arrangement> {
+  /** Asks decide() (through AccessService, which audits a refusal) and tells the parties why a step is refused. */
+  private async authorize(actor: Actor, id: string, action: ArrangementAction, acceptance?: Acceptance): Promise<{ arrangement: Arrangement; decision: Decision }> {
     const arrangement = await this.o.store.repos.arrangements.byId(id);
     if (!arrangement) throw notFound('arrangement');
-    const decision = decide(actor, action, { kind: 'arrangement', arrangement }, { now: this.o.clock.now(), arrangements: [], ...(acceptance ? { acceptance } : {}) });
-    if (!decision.allow) {
-      const ids: Record<string, string> = { arrangementId: id, ...(acceptance ? { reviewedRevision: String(acceptance.reviewedRevision), termsRevision: String(arrangement.termsRevision) } : {}) };
-      await this.o.access.recordDenial(actor, action, { organisationId: arrangement.hostOrganisationId, ids }, decision);
-      if (decision.reason === 'not_a_party') throw notFound('arrangement');
-      if (decision.reason === 'terms_changed') {
-        throw new DomainError('CONFLICT', `The terms of this arrangement changed since you reviewed them (you reviewed revision ${acceptance!.reviewedRevision}; it is now revision ${arrangement.revision}). Review the new terms and accept again.`, { details: { reviewedRevision: acceptance!.reviewedRevision, termsRevision: arrangement.termsRevision, revision: arrangement.revision } });
-      }
-      if (decision.reason === 'no_such_revision') {
-        throw invalid(`This arrangement has no revision ${acceptance!.reviewedRevision} yet (it is at revision ${arrangement.revision}). Review the current terms and accept those.`, { field: 'revision' });
-      }
-      throw invalid(refusalMessage(action, decision.reason));
+    const ids: Record<string, string> = { arrangementId: id, ...(acceptance ? { reviewedRevision: String(acceptance.reviewedRevision), termsRevision: String(arrangement.termsRevision) } : {}) };
+    const decision = await this.o.access.check(actor, action, arrangementResource(arrangement), { organisationId: arrangement.hostOrganisationId, ids }, acceptance ? { acceptance } : {});
+    if (decision.allow) {
+      // decide() lets an administrator at the command line take any step; the lifecycle still binds them.
+      const step = lifecycle.stepOf(action);
+      if (step && !lifecycle.stepAllowedFrom(step, arrangement.status)) throw invalid(refusalMessage(action, lifecycle.LIFECYCLE[step].refused));
+      return { arrangement, decision };
     }
-    return arrangement;
+    if (decision.reason === 'not_a_party') throw notFound('arrangement');
+    if (decision.reason === 'terms_changed') {
+      throw new DomainError('CONFLICT', `The terms of this arrangement changed since you reviewed them (you reviewed revision ${acceptance!.reviewedRevision}; it is now revision ${arrangement.revision}). Review the new terms and accept again.`, { details: { reviewedRevision: acceptance!.reviewedRevision, termsRevision: arrangement.termsRevision, revision: arrangement.revision } });
+    }
+    if (decision.reason === 'no_such_revision') {
+      throw invalid(`This arrangement has no revision ${acceptance!.reviewedRevision} yet (it is at revision ${arrangement.revision}). Review the current terms and accept those.`, { field: 'revision' });
+    }
+    throw invalid(refusalMessage(action, decision.reason));
   }
 
-  /** Snapshots the arrangement as stored (row and parties, as decide() will read it) as its current revision, with an audit event. */
-  private async revise(repos: Repos, actor: Actor, id: string, change: string, reason: string, extraIds: Record<string, string> = {}): Promise<Arrangement> {
+  /**
+   * Snapshots the arrangement as stored (row and parties, as decide() will read it) as its current revision,
+   * with an audit event named by the step (typed, never read out of the prose) carrying the decision that allowed it.
+   */
+  private async revise(repos: Repos, actor: Actor, change: lifecycle.Change, decision: Decision, extraIds: Record<string, string> = {}): Promise<Arrangement> {
     const now = this.o.clock.now();
+    const id = change.next.id;
     const stored = await repos.arrangements.byId(id);
     if (!stored) throw notFound('arrangement');
-    await repos.arrangements.addRevision({ arrangementId: id, revision: stored.revision, change, snapshot: stored, changedBy: actor.userId, changedAt: now.toISOString() });
-    await repos.audit.insert([auditEvent(actor, `arrangement.${change.split(/[ ;(]/)[0]}`, { organisationId: stored.hostOrganisationId, ids: { arrangementId: id, revision: String(stored.revision), state: arrangementStateHash(stored), ...extraIds } }, { allow: true, reason, via: null }, now)]);
+    await repos.arrangements.addRevision({ arrangementId: id, revision: stored.revision, change: change.change, snapshot: stored, changedBy: actor.userId, changedAt: now.toISOString() });
+    await repos.audit.insert([auditEvent(actor, change.event, { organisationId: stored.hostOrganisationId, ids: { arrangementId: id, revision: String(stored.revision), state: arrangementStateHash(stored), ...extraIds } }, decision, now)]);
     return stored;
   }
 
-  private async validTerms(t: ArrangementTerms): Promise<Omit<Arrangement, 'id' | 'status' | 'acceptedBy' | 'revision' | 'termsRevision' | 'createdAt' | 'updatedAt'>> {
+  private async validTerms(t: ArrangementTerms): Promise<lifecycle.Terms> {
     const problems: string[] = [];
     if (!this.o.serviceAreas.includes(t.serviceArea)) problems.push(`unknown service area "${t.serviceArea}"`);
     if (!(ACCESS_LEVELS as readonly string[]).includes(t.accessLevel)) problems.push(`access level must be one of ${ACCESS_LEVELS.join(', ')}`);
@@ -225,6 +221,14 @@ export class ArrangementsService {
   }
 }
 
+/** What decide() is asked about an arrangement: its parties, status, acceptances and revisions. */
+export function arrangementResource(a: Arrangement): ArrangementResource {
+  return {
+    kind: 'arrangement',
+    arrangement: { id: a.id, hostOrganisationId: a.hostOrganisationId, partnerOrganisationIds: a.partnerOrganisationIds, status: a.status, acceptedBy: a.acceptedBy, revision: a.revision, termsRevision: a.termsRevision },
+  };
+}
+
 function normaliseDate(value: string, what: string, problems: string[]): string {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) {
@@ -243,5 +247,7 @@ function refusalMessage(action: ArrangementAction, reason: string): string {
     not_active: 'Only an active arrangement can be suspended.',
     already_ended: 'This arrangement has already ended.',
   };
+  if (reason === 'host_only' && action === 'arrangement.resume') return 'Only the host organisation can reinstate an arrangement, and only a suspended one.';
+  if (reason === 'host_only' && action === 'arrangement.workspace') return 'Only the host organisation can set up a joint workspace, and not once the arrangement has ended.';
   return messages[reason] ?? `You cannot ${action.replace('arrangement.', '')} this arrangement.`;
 }

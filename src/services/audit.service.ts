@@ -298,10 +298,15 @@ export class AuditService {
   }
 
   async latestCheckpoint(actor: Actor): Promise<{ treeSize: number; note: string; createdAt: string }> {
-    await this.authorizeOrganisation(actor, 'audit.checkpoints');
-    const latest = await this.o.store.repos.audit.latestCheckpoint();
+    const latest = await this.newestCheckpoint(actor);
     if (!latest) throw notFound('checkpoint');
     return latest;
+  }
+
+  /** The newest signed checkpoint, or null before the first is signed (a refusal still throws). */
+  async newestCheckpoint(actor: Actor): Promise<{ treeSize: number; note: string; createdAt: string } | null> {
+    await this.authorizeOrganisation(actor, 'audit.checkpoints');
+    return (await this.o.store.repos.audit.latestCheckpoint()) ?? null;
   }
 
   async checkpointsSince(actor: Actor, afterSize: number): Promise<{ treeSize: number; note: string; createdAt: string }[]> {

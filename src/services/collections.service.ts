@@ -31,6 +31,12 @@ export interface CollectionListing {
   documents: Document[];
 }
 
+/** Breadcrumbs to a collection: its organisation, and each folder from the top (null where the reader may not list it). */
+export interface CollectionTrail {
+  organisationId: string | null;
+  steps: (Collection | null)[];
+}
+
 export class CollectionsService {
   constructor(private readonly o: { store: Store; access: AccessService; locks: LocksService; clock: Clock; serviceAreas: readonly string[] }) {}
 
@@ -146,18 +152,21 @@ export class CollectionsService {
   }
 
   /**
-   * The chain from the top level down to `collection`, for breadcrumbs: each collection the actor may
-   * not list (or that was deleted) is null, so its name never reaches the page.
+   * The chain from the top level down to a collection, for breadcrumbs and captions: each collection the
+   * actor may not list (asked of decide() through `can`, without auditing) or that was deleted is null,
+   * so its name never reaches the page. Read here, never by an interface: a collection the caller names
+   * by id (a document's folder) is shown only on these terms. An unknown id gives an empty trail.
    */
-  async trail(actor: Actor, collection: Collection): Promise<(Collection | null)[]> {
+  async trail(actor: Actor, collectionId: string): Promise<CollectionTrail> {
     const chain: Collection[] = [];
-    let current: Collection | undefined = collection;
+    let current: Collection | undefined = await this.o.store.repos.collections.byId(collectionId);
+    const organisationId = current?.organisationId ?? null;
     while (current && chain.length < 100) {
       chain.unshift(current);
       current = current.parentId ? await this.o.store.repos.collections.byId(current.parentId) : undefined;
     }
-    const context = await this.o.access.context(actor, [collection.organisationId]);
-    return chain.map((c) => (c.deletedAt === null && decide(actor, 'collection.list', collectionResource(c), context).allow ? c : null));
+    const listable = await this.o.access.can(actor, chain.map((c) => ({ action: 'collection.list' as const, resource: collectionResource(c) })));
+    return { organisationId, steps: chain.map((c, i) => (c.deletedAt === null && listable[i] ? c : null)) };
   }
 
   /**

@@ -4,6 +4,7 @@ import type { AccessLevel, Actor, Arrangement, Classification, DocumentStatus, R
 import { classificationAtMost, levelAtLeast } from '../types.js';
 import type { Action, ArrangementAction, ContentAction, CreateInsideAction, OrganisationAction, PersonAction } from './actions.js';
 import { CONTENT_ACTIONS, isContentAction, isCreateInsideAction, isOrganisationAction, isPersonAction } from './actions.js';
+import { LIFECYCLE, acceptancePending, stepAllowedFrom, stepOf } from '../arrangements/lifecycle.js';
 
 /** A collection, or the parent collection a new document or collection would go into. */
 export interface CollectionResource {
@@ -282,30 +283,17 @@ function decideArrangement(actor: Actor, action: ArrangementAction, resource: Ar
   }
   if (!isHost && !isPartner) return deny('not_a_party');
   if (!hasRole(actor, 'org_admin')) return deny('role');
-  switch (action) {
-    case 'arrangement.propose':
-    case 'arrangement.amend':
-      // Terms are set by the host alone, and only while nobody relies on them; any change
-      // sends the arrangement back to the partners for acceptance.
-      return isHost && (a.status === 'draft' || action === 'arrangement.propose') ? allow('host_admin') : deny('host_only');
-    case 'arrangement.accept':
-      // A person accepts for their own organisation only.
-      if (context.acceptance && context.acceptance.organisationId !== org) return deny('not_pending_for_you');
-      return acceptanceRefusal(a, context.acceptance) ?? allow('partner_admin');
-    case 'arrangement.suspend':
-      return a.status === 'active' ? allow('party_admin') : deny('not_active');
-    case 'arrangement.resume':
-      // Resuming widens access again: the host puts it back to draft and every partner must accept anew,
-      // so no party can reopen another party's documents alone.
-      return isHost && a.status === 'suspended' ? allow('host_admin') : deny('host_only');
-    case 'arrangement.end':
-      return a.status === 'ended' ? deny('already_ended') : allow('party_admin');
-    case 'arrangement.workspace':
-      // The joint workspace lives in the host organisation, so only the host sets it up.
-      return isHost && a.status !== 'ended' ? allow('host_admin') : deny('host_only');
-    default:
-      return deny('unknown_action');
+  // Which status allows which step, and who takes it, is the lifecycle's table (domain/arrangements).
+  const step = stepOf(action);
+  if (step === null) return deny('unknown_action');
+  const rule = LIFECYCLE[step];
+  if (rule.by === 'pending_partner') {
+    // A person accepts for their own organisation only.
+    if (context.acceptance && context.acceptance.organisationId !== org) return deny('not_pending_for_you');
+    return acceptanceRefusal(a, context.acceptance) ?? allow(rule.granted);
   }
+  if (rule.by === 'host' && !isHost) return deny(rule.refused);
+  return stepAllowedFrom(step, a.status) ? allow(rule.granted) : deny(rule.refused);
 }
 
 /**
@@ -316,7 +304,7 @@ function decideArrangement(actor: Actor, action: ArrangementAction, resource: Ar
 function acceptanceRefusal(a: ArrangementResource['arrangement'], acceptance: Acceptance | undefined): Decision | null {
   if (!acceptance) return deny('no_review');
   if (!a.partnerOrganisationIds.includes(acceptance.organisationId)) return deny('not_a_partner');
-  if (a.status !== 'draft' || a.acceptedBy.includes(acceptance.organisationId)) return deny('not_pending_for_you');
+  if (!acceptancePending(a, acceptance.organisationId)) return deny(LIFECYCLE.accept.refused);
   if (acceptance.reviewedRevision < a.termsRevision) return deny('terms_changed');
   if (acceptance.reviewedRevision > a.revision) return deny('no_such_revision');
   return null;

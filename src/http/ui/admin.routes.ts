@@ -127,7 +127,8 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   app.get<{ Querystring: { done?: string } }>('/admin/locks', async (request, reply) => {
     const web = signedIn(request);
     const locks = await ui.vault.locks.listForOrganisation(web.actor, web.organisation.id);
-    return render(ui, request, reply, 'admin-locks.njk', { locks, done: DONE[request.query.done ?? ''] ?? null });
+    const mayBreak = await ui.vault.access.may(web.actor, 'lock.break', { kind: 'organisation', organisationId: web.organisation.id });
+    return render(ui, request, reply, 'admin-locks.njk', { locks, mayBreak, done: DONE[request.query.done ?? ''] ?? null });
   });
 
   app.post<{ Body: Form }>('/admin/locks/break', async (request, reply) => {
@@ -139,8 +140,10 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   const quarantinePage = async (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}, status = 200) => {
     const web = signedIn(request);
     const items = await ui.vault.quarantine.list(web.actor);
+    const own = { kind: 'organisation' as const, organisationId: web.organisation.id };
+    const [release, destroy] = await ui.vault.access.can(web.actor, [{ action: 'quarantine.release', resource: own }, { action: 'quarantine.destroy', resource: own }]);
     const done = DONE[(request.query as { done?: string }).done ?? ''] ?? null;
-    return render(ui, request, reply, 'admin-quarantine.njk', { items, done, ...extra }, status);
+    return render(ui, request, reply, 'admin-quarantine.njk', { items, may: { release, destroy }, done, ...extra }, status);
   };
 
   app.get('/admin/quarantine', async (request, reply) => quarantinePage(request, reply));

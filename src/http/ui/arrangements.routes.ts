@@ -1,8 +1,10 @@
 // Arrangements: the register with filters, one arrangement's page with its history of changes,
 // proposing (host org admin) and accept / suspend / resume / end, and the shared-services savings report.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { ArrangementResource } from '../../domain/access/policy.js';
 import { DomainError } from '../../domain/errors.js';
 import { ACCESS_LEVELS, ARRANGEMENT_STATUSES, CLASSIFICATIONS } from '../../domain/types.js';
+import { arrangementResource } from '../../services/arrangements.service.js';
 import { reportCsv } from '../../services/report-csv.js';
 import { organisationNames } from './browse.routes.js';
 import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
@@ -11,8 +13,14 @@ type Form = Record<string, string | string[] | undefined>;
 const one = (v: string | string[] | undefined): string => (Array.isArray(v) ? v[0] ?? '' : v ?? '');
 const many = (v: string | string[] | undefined): string[] => (Array.isArray(v) ? v : v ? [v] : []);
 
+/** The lifecycle steps the arrangement page offers as buttons, in the order shown. */
 const STEPS = ['accept', 'suspend', 'resume', 'end'] as const;
 const DONE: Record<string, string> = { proposed: 'The arrangement was proposed. Each partner\'s org admin must now accept it.', accept: 'Your organisation accepted the arrangement.', suspend: 'The arrangement was suspended: access through it stopped at once.', resume: 'The arrangement is a draft again; partners must accept it anew.', end: 'The arrangement was ended.' };
+
+/** What a page asks decide() about proposing: an arrangement this organisation would host. */
+const hostedBy = (organisationId: string): ArrangementResource => ({
+  kind: 'arrangement', arrangement: { id: '', hostOrganisationId: organisationId, partnerOrganisationIds: [], status: 'draft', acceptedBy: [], revision: 0, termsRevision: 0 },
+});
 
 /** The revision the accepting page showed (its hidden field); anything else means the page was not the one we served. */
 function reviewedRevision(value: string): number {
@@ -30,7 +38,7 @@ export const arrangementPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const regions = [...new Set([...orgs.values()].map((o) => o.region))].sort();
     return render(ui, request, reply, 'arrangements.njk', {
       arrangements, orgs: Object.fromEntries(orgs), filter: q, regions, serviceAreas: ui.vault.serviceAreas, statuses: ARRANGEMENT_STATUSES,
-      canPropose: web.user.roles.includes('org_admin'),
+      canPropose: await ui.vault.access.may(web.actor, 'arrangement.propose', hostedBy(web.organisation.id)),
     });
   });
 
@@ -66,28 +74,39 @@ export const arrangementPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const web = signedIn(request);
     const { arrangement, revisions } = await ui.vault.arrangements.get(web.actor, id);
     const orgs = await organisationNames(ui);
-    const isHost = arrangement.hostOrganisationId === web.organisation.id;
-    const isPartner = arrangement.partnerOrganisationIds.includes(web.organisation.id);
-    const admin = web.user.roles.includes('org_admin') && (isHost || isPartner);
     const done = DONE[(request.query as { done?: string }).done ?? ''] ?? null;
     const people = new Map<string, string>();
     for (const r of revisions) {
       if (r.changedBy && !people.has(r.changedBy)) people.set(r.changedBy, (await ui.vault.identity.userById(r.changedBy))?.name ?? 'Someone');
     }
+    // Which buttons to offer: one question per step, asked of decide() (party, role and lifecycle), in one call.
+    // Accepting is asked as the acceptance the page's form would make: of the revision shown.
+    const resource = arrangementResource(arrangement);
+    const asked = [...STEPS, 'workspace' as const].map((step) => ({
+      action: `arrangement.${step}` as const, resource,
+      ...(step === 'accept' ? { acceptance: { organisationId: web.organisation.id, reviewedRevision: arrangement.revision } } : {}),
+    }));
+    const answers = await ui.vault.access.can(web.actor, asked);
+    const offer = Object.fromEntries(asked.map((q, i) => [q.action.slice('arrangement.'.length), answers[i] === true]));
     return render(ui, request, reply, 'arrangement.njk', {
-      arrangement, revisions: [...revisions].reverse(), orgs: Object.fromEntries(orgs), people: Object.fromEntries(people), done,
-      // Which buttons to offer is a convenience only: the service asks decide() and refuses otherwise.
-      offer: {
-        accept: admin && isPartner && arrangement.status === 'draft' && !arrangement.acceptedBy.includes(web.organisation.id),
-        suspend: admin && arrangement.status === 'active',
-        resume: admin && isHost && arrangement.status === 'suspended',
-        end: admin && arrangement.status !== 'ended',
-      },
+      arrangement, revisions: [...revisions].reverse(), orgs: Object.fromEntries(orgs), people: Object.fromEntries(people), done, offer,
+      workspaces: await ui.vault.arrangements.workspaces(web.actor, arrangement),
       ...extra,
     }, status);
   }
 
   app.get<{ Params: { id: string } }>('/arrangements/:id', async (request, reply) => page(request, reply, request.params.id));
+
+  app.post<{ Params: { id: string }; Body: Form }>('/arrangements/:id/workspace', async (request, reply) => {
+    const web = requireCsrf(ui, request, one(request.body?._csrf));
+    try {
+      const workspace = await ui.vault.arrangements.createWorkspace(web.actor, request.params.id, one(request.body.name));
+      return reply.redirect(`/collections/${workspace.id}`, 303);
+    } catch (error) {
+      if (!(error instanceof DomainError) || (error.code !== 'INVALID' && error.code !== 'CONFLICT')) throw error;
+      return page(request, reply, request.params.id, { errors: errorList(error, 'workspace-name'), workspaceName: one(request.body.name) }, error.code === 'CONFLICT' ? 409 : 400);
+    }
+  });
 
   app.post<{ Params: { id: string; step: string }; Body: Form }>('/arrangements/:id/:step', async (request, reply) => {
     const web = requireCsrf(ui, request, one(request.body?._csrf));

@@ -47,10 +47,8 @@ export const auditPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     // Asks decide() for audit.checkpoints before anything else is read or recomputed.
     const alarm = await ui.vault.audit.integrityAlarm(web.actor);
     await ui.vault.audit.integrate();
-    const checkpoint = await ui.vault.audit.latestCheckpoint(web.actor).catch((error: unknown) => {
-      if (error instanceof Error && /checkpoint/.test(error.message)) return null;
-      throw error;
-    });
+    // None yet is an answer (null), not an error: a refusal still throws and is shown as one.
+    const checkpoint = await ui.vault.audit.newestCheckpoint(web.actor);
     const result = checkpoint ? await ui.vault.audit.verify() : null;
     // verify() may have just raised it.
     return render(ui, request, reply, 'audit-verify.njk', { checkpoint, result, alarm: alarm ?? (await ui.vault.audit.integrityAlarm(web.actor)) });

@@ -1,7 +1,10 @@
 // Home and browsing: recent documents and notices, an organisation's collections (own and, through
 // arrangements, partners'), and a collection's sub-collections and documents.
 import type { FastifyPluginAsync } from 'fastify';
-import type { Actor, Arrangement, Collection, Organisation } from '../../domain/types.js';
+import type { Arrangement, Organisation } from '../../domain/types.js';
+import { collectionResource } from '../../services/access.service.js';
+import { arrangementResource } from '../../services/arrangements.service.js';
+import type { CollectionTrail } from '../../services/collections.service.js';
 import { render, signedIn, type Ui, type WebContext } from './context.js';
 
 const NOTICES: Record<string, string> = {
@@ -25,14 +28,13 @@ export function partnersOf(web: WebContext, arrangements: Arrangement[]): string
   return [...ids];
 }
 
-/** Breadcrumbs down to `collection`: folders the reader may not list show as "…" with no link. */
-export async function breadcrumbsFor(ui: Ui, actor: Actor, collection: Collection, orgs: Map<string, Organisation>) {
-  const trail = await ui.vault.collections.trail(actor, collection);
-  const org = orgs.get(collection.organisationId);
+/** Breadcrumbs down to a collection, from the service's trail: folders the reader may not list show as "…" with no link. */
+export function breadcrumbsFor(trail: CollectionTrail, orgs: Map<string, Organisation>): { text: string; href?: string }[] {
+  const org = trail.organisationId === null ? undefined : orgs.get(trail.organisationId);
   return [
     { text: 'Home', href: '/' },
     ...(org ? [{ text: org.name, href: `/organisations/${org.slug}` }] : []),
-    ...trail.map((c) => (c ? { text: c.name, href: `/collections/${c.id}` } : { text: '…' })),
+    ...trail.steps.map((c) => (c ? { text: c.name, href: `/collections/${c.id}` } : { text: '…' })),
   ];
 }
 
@@ -46,10 +48,14 @@ export const browsePages = (ui: Ui): FastifyPluginAsync => async (app) => {
       ui.people.notices(actor, 10),
       ui.vault.arrangements.list(actor, { organisationId: web.organisation.id }),
     ]);
-    const quarantine = web.user.roles.includes('security_admin') ? await ui.vault.quarantine.list(actor) : [];
-    const awaiting = web.user.roles.includes('org_admin')
-      ? arrangements.filter((a) => a.status === 'draft' && a.partnerOrganisationIds.includes(web.organisation.id) && !a.acceptedBy.includes(web.organisation.id))
-      : [];
+    // What to offer is asked of the same rules the actions enforce: the quarantine, and acceptances waiting for this organisation.
+    const drafts = arrangements.filter((a) => a.status === 'draft');
+    const [reviewsQuarantine = false, ...accepts] = await ui.vault.access.can(actor, [
+      { action: 'quarantine.list', resource: { kind: 'organisation', organisationId: web.organisation.id } },
+      ...drafts.map((a) => ({ action: 'arrangement.accept' as const, resource: arrangementResource(a), acceptance: { organisationId: web.organisation.id, reviewedRevision: a.revision } })),
+    ]);
+    const quarantine = reviewsQuarantine ? await ui.vault.quarantine.list(actor) : [];
+    const awaiting = drafts.filter((_, i) => accepts[i]);
     const ownAreas = [...new Set((await ui.vault.collections.roots(actor, web.organisation.id)).map((c) => c.serviceArea))].sort();
     const shared = arrangements.filter((a) => a.status === 'active').map((a) => ({
       arrangement: a,
@@ -77,8 +83,9 @@ export const browsePages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const web = signedIn(request);
     const listing = await ui.vault.collections.get(web.actor, request.params.id, { includeDeleted: request.query.deleted === '1' });
     const orgs = await organisationNames(ui);
+    const mayUpload = await ui.vault.access.may(web.actor, 'document.create', collectionResource(listing.collection));
     return render(ui, request, reply, 'collection.njk', {
-      listing, breadcrumbs: await breadcrumbsFor(ui, web.actor, listing.collection, orgs), owner: orgs.get(listing.collection.organisationId),
+      listing, mayUpload, breadcrumbs: breadcrumbsFor(await ui.vault.collections.trail(web.actor, listing.collection.id), orgs), owner: orgs.get(listing.collection.organisationId),
       showDeleted: request.query.deleted === '1', notice: NOTICES[request.query.notice ?? ''] ?? null,
     });
   });

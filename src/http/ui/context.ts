@@ -23,6 +23,18 @@ export interface WebContext {
   user: User;
   actor: Actor;
   organisation: Organisation;
+  /** The organisation pages the navigation offers, as decide() answers them for this person (see `navigation`). */
+  pages: OrganisationPages;
+}
+
+interface OrganisationPages { users: boolean; quarantine: boolean; locks: boolean; audit: boolean; checkpoints: boolean }
+
+/** One question per navigation item that the person's organisation role decides, asked in one call. */
+async function organisationPages(ui: Ui, actor: Actor, organisationId: string): Promise<OrganisationPages> {
+  const own = { kind: 'organisation' as const, organisationId };
+  const actions = ['organisation.manage-users', 'quarantine.list', 'lock.list', 'audit.read', 'audit.checkpoints'] as const;
+  const [users, quarantine, locks, audit, checkpoints] = await ui.vault.access.can(actor, actions.map((action) => ({ action, resource: own })));
+  return { users: users === true, quarantine: quarantine === true, locks: locks === true, audit: audit === true, checkpoints: checkpoints === true };
 }
 
 declare module 'fastify' {
@@ -57,7 +69,8 @@ export async function loadSession(ui: Ui, request: FastifyRequest): Promise<void
   if (session.stage !== 'active') return;
   const organisation = await ui.vault.identity.organisation(session.user.organisationId);
   if (!organisation) return;
-  request.web = { session, user: session.user, organisation, actor: actorFor(session.user, requestInfo(request, 'web')) };
+  const actor = actorFor(session.user, requestInfo(request, 'web'));
+  request.web = { session, user: session.user, organisation, actor, pages: await organisationPages(ui, actor, organisation.id) };
 }
 
 /** The signed-in person, or UNAUTHENTICATED (the error handler sends them to sign in). */
@@ -102,7 +115,7 @@ interface NavItem { href: string; text: string; active?: boolean }
 
 function navigation(web: WebContext | null, path: string): NavItem[] {
   if (!web) return [];
-  const roles = web.user.roles;
+  const may = web.pages;
   const items: NavItem[] = [
     { href: '/', text: 'Home' },
     { href: `/organisations/${web.organisation.slug}`, text: 'Browse' },
@@ -110,11 +123,11 @@ function navigation(web: WebContext | null, path: string): NavItem[] {
     { href: '/arrangements', text: 'Arrangements' },
     { href: '/reports/shared-services', text: 'Savings report' },
   ];
-  if (roles.includes('org_admin')) items.push({ href: '/admin/users', text: 'Users' });
-  if (roles.includes('security_admin')) items.push({ href: '/admin/quarantine', text: 'Quarantine' });
-  if (roles.includes('org_admin') || roles.includes('security_admin')) items.push({ href: '/admin/locks', text: 'Locks' });
-  if (roles.some((r) => r === 'auditor' || r === 'dpo')) items.push({ href: '/audit', text: 'Audit' });
-  else if (roles.includes('org_admin')) items.push({ href: '/audit/verify', text: 'Audit' });
+  if (may.users) items.push({ href: '/admin/users', text: 'Users' });
+  if (may.quarantine) items.push({ href: '/admin/quarantine', text: 'Quarantine' });
+  if (may.locks) items.push({ href: '/admin/locks', text: 'Locks' });
+  if (may.audit) items.push({ href: '/audit', text: 'Audit' });
+  else if (may.checkpoints) items.push({ href: '/audit/verify', text: 'Audit' });
   items.push({ href: '/account', text: 'Your account' });
   const best = items.filter((i) => (i.href === '/' ? path === '/' : path === i.href || path.startsWith(`${i.href}/`) || path.startsWith(`${i.href}?`))).at(-1);
   return items.map((i) => ({ ...i, active: i === best }));

@@ -2,8 +2,10 @@
 // classification change, and its access history (for those the policy allows).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
+import type { Action } from '../../domain/access/actions.js';
 import type { Classification } from '../../domain/types.js';
 import { STATUS_OF_ERROR } from '../../protocol/error-status.js';
+import { documentResource, type AccessQuestion } from '../../services/access.service.js';
 import { sendContent } from '../content.js';
 import { breadcrumbsFor, organisationNames } from './browse.routes.js';
 import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
@@ -24,16 +26,28 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const web = signedIn(request);
     const { document, versions } = await ui.vault.documents.versions(web.actor, id);
     const orgs = await organisationNames(ui);
-    const folder = await ui.vault.collections.byId(document.collectionId);
-    const breadcrumbs = folder ? await breadcrumbsFor(ui, web.actor, folder, orgs) : [{ text: 'Home', href: '/' }];
-    // The caption names the folder only to someone who may list it (a security admin reviewing a file may not).
-    const collection = folder ? (await ui.vault.collections.trail(web.actor, folder)).at(-1) ?? null : null;
-    const destinations = document.organisationId === web.organisation.id || web.user.roles.includes('records_manager')
-      ? await ui.vault.collections.visible(web.actor, document.organisationId) : [];
+    // The trail and the caption name a folder only to someone who may list it (a security admin reviewing a file may not).
+    const trail = await ui.vault.collections.trail(web.actor, document.collectionId);
+    const breadcrumbs = breadcrumbsFor(trail, orgs);
+    const collection = trail.steps.at(-1) ?? null;
+    // Which forms and links to offer: asked of the same rules the actions enforce, in one call.
+    const newest = [...versions].sort((a, b) => b.number - a.number);
+    const resource = documentResource(document);
+    const ask = (action: Action, extraQuestion: Partial<AccessQuestion> = {}): AccessQuestion => ({ action, resource, ...extraQuestion });
+    const asked = [
+      ask('document.download'), ask('document.version'), ask('document.rename'), ask('document.classify', { newClassification: document.classification }),
+      ask('document.delete'), ask('document.restore'), ask('document.access-history'),
+      ...newest.map((v) => ask('document.download', { resource: { ...resource, versionScan: v.scanStatus } })),
+    ];
+    const answers = await ui.vault.access.can(web.actor, asked);
+    const [download, version, rename, classify, remove, restore, history] = answers;
+    const may = { download, version, rename, classify, delete: remove, restore, history };
+    const downloadable = Object.fromEntries(newest.map((v, i) => [v.number, answers[7 + i] === true]));
+    const destinations = rename ? await ui.vault.collections.visible(web.actor, document.organisationId) : [];
     const query = request.query as { notice?: string };
     return render(ui, request, reply, 'document.njk', {
-      document, versions: [...versions].sort((a, b) => b.number - a.number), breadcrumbs, collection, owner: orgs.get(document.organisationId),
-      destinations, notice: NOTICES[query.notice ?? ''] ?? null, ...extra,
+      document, versions: newest, breadcrumbs, collection, owner: orgs.get(document.organisationId),
+      destinations, may, downloadable, notice: NOTICES[query.notice ?? ''] ?? null, ...extra,
     }, status);
   }
 
@@ -115,8 +129,7 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     await ui.vault.audit.integrate();
     const events = await ui.vault.documents.accessHistory(web.actor, document.id);
     const orgs = await organisationNames(ui);
-    const collection = await ui.vault.collections.byId(document.collectionId);
-    const breadcrumbs = [...(collection ? await breadcrumbsFor(ui, web.actor, collection, orgs) : []), { text: document.name, href: `/documents/${document.id}` }];
+    const breadcrumbs = [...breadcrumbsFor(await ui.vault.collections.trail(web.actor, document.collectionId), orgs), { text: document.name, href: `/documents/${document.id}` }];
     const people = await ui.vault.identity.knownAs(web.actor, events.flatMap((e) => (e.actorUserId ? [e.actorUserId] : [])), document.organisationId);
     return render(ui, request, reply, 'document-history.njk', { document, events, breadcrumbs, orgs: Object.fromEntries(orgs), people: Object.fromEntries(people) });
   });

@@ -3,6 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import type { Classification, Collection } from '../../domain/types.js';
+import { collectionResource } from '../../services/access.service.js';
 import type { UploadResult } from '../../services/documents.service.js';
 import { organisationNames, partnersOf } from './browse.routes.js';
 import { render, signedIn, type Ui } from './context.js';
@@ -53,7 +54,7 @@ export function describeUpload(outcome: FileOutcome<UploadResult>): UploadSummar
 }
 
 export const uploadPages = (ui: Ui): FastifyPluginAsync => async (app) => {
-  /** Collections the person can see in their own organisation and in partners' reached through arrangements. */
+  /** Collections the person may upload into, in their own organisation and in partners' reached through arrangements. */
   async function targets(request: Parameters<typeof signedIn>[0]): Promise<{ collection: Collection; label: string }[]> {
     const web = signedIn(request);
     const orgs = await organisationNames(ui);
@@ -68,7 +69,9 @@ export const uploadPages = (ui: Ui): FastifyPluginAsync => async (app) => {
         out.push({ collection: c, label: `${orgs.get(orgId)?.name ?? ''}: ${path.join(' / ')}` });
       }
     }
-    return out;
+    // Offered only where an upload would be allowed (a partner read through an arrangement is not a place to file).
+    const creatable = await ui.vault.access.can(web.actor, out.map((t) => ({ action: 'document.create' as const, resource: collectionResource(t.collection) })));
+    return out.filter((_, i) => creatable[i]);
   }
 
   app.get<{ Querystring: { collection?: string } }>('/upload', async (request, reply) => {
