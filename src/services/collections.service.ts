@@ -1,6 +1,6 @@
 // The file plan: creating collections and browsing them, showing only what decide() allows.
 import { randomUUID } from 'node:crypto';
-import { decide, type CollectionResource, type Decision } from '../domain/access/policy.js';
+import type { CollectionResource, Decision } from '../domain/access/policy.js';
 import { conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
 import { documentPlacementChanged, placeCollection, placeDocument } from '../domain/placement.js';
@@ -42,7 +42,7 @@ export class CollectionsService {
     return this.insert(actor, {
       organisationId: arrangement.hostOrganisationId, parentId: null, name: validateName(name, 'collection'),
       serviceArea: arrangement.serviceArea, classification: arrangement.ceiling, arrangementId: arrangement.id,
-    }, { reason: 'arrangement_workspace', via: arrangement.id });
+    }, { allow: true, reason: 'arrangement_workspace', via: arrangement.id });
   }
 
   /**
@@ -83,7 +83,7 @@ export class CollectionsService {
     return { name, serviceArea: input.serviceArea, classification: input.classification as Classification };
   }
 
-  private async insert(actor: Actor, c: Omit<Collection, 'id' | 'createdAt' | 'deletedAt'>, decision: Pick<Decision, 'reason' | 'via'>): Promise<Collection> {
+  private async insert(actor: Actor, c: Omit<Collection, 'id' | 'createdAt' | 'deletedAt'>, decision: Decision): Promise<Collection> {
     const taken = await this.o.store.repos.collections.childByName(c.organisationId, c.parentId, c.name);
     if (taken) throw await this.nameTaken(actor, taken);
     const now = this.o.clock.now();
@@ -99,7 +99,7 @@ export class CollectionsService {
         }
       }
       await repos.collections.insert(collection);
-      await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, { allow: true, reason: decision.reason, via: decision.via }, now)]);
+      await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, decision, now)]);
     });
     return collection;
   }
@@ -109,10 +109,8 @@ export class CollectionsService {
    * hidden; it is audited as the refused listing it is (as WebDAV does for a path) and told plainly.
    */
   private async nameTaken(actor: Actor, clash: Collection): Promise<Error> {
-    const context = await this.o.access.context(actor, [clash.organisationId]);
-    const decision = decide(actor, 'collection.list', collectionResource(clash), context);
+    const decision = await this.o.access.check(actor, 'collection.list', collectionResource(clash), { organisationId: clash.organisationId, ids: { collectionId: clash.id } });
     if (!decision.allow) {
-      await this.o.access.recordDenial(actor, 'collection.list', { organisationId: clash.organisationId, ids: { collectionId: clash.id } }, decision);
       return conflict(`The name "${clash.name}" cannot be used here. Choose another name.`);
     }
     return conflict(`A collection called "${clash.name}" already exists there.`);
@@ -123,26 +121,20 @@ export class CollectionsService {
     const collection = await this.o.store.repos.collections.byId(collectionId);
     if (!collection || collection.deletedAt) throw notFound('collection');
     await this.o.access.require(actor, 'collection.list', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId } });
-    const context = await this.o.access.context(actor, [collection.organisationId]);
-    const children = (await this.o.store.repos.collections.children(collection.organisationId, collection.id)).filter(
-      (c) => decide(actor, 'collection.list', collectionResource(c), context).allow,
-    );
-    const documents = (await this.o.store.repos.documents.inCollection(collection.id, { includeDeleted: options.includeDeleted ?? false })).filter(
-      (d) => decide(actor, 'document.read', documentResource(d), context).allow,
-    );
+    const children = await this.o.access.filter(actor, 'collection.list', await this.o.store.repos.collections.children(collection.organisationId, collection.id), collectionResource);
+    const documents = await this.o.access.filter(actor, 'document.read',
+      await this.o.store.repos.documents.inCollection(collection.id, { includeDeleted: options.includeDeleted ?? false }), documentResource);
     return { collection, children, documents };
   }
 
   /** Top-level collections of an organisation that the actor may list (own, partners' through arrangements, joint workspaces). */
   async roots(actor: Actor, organisationId: string): Promise<Collection[]> {
-    const context = await this.o.access.context(actor, [organisationId]);
-    return (await this.o.store.repos.collections.children(organisationId, null)).filter((c) => decide(actor, 'collection.list', collectionResource(c), context).allow);
+    return this.o.access.filter(actor, 'collection.list', await this.o.store.repos.collections.children(organisationId, null), collectionResource);
   }
 
   /** Every collection of an organisation the actor may list (for pickers and WebDAV roots). */
   async visible(actor: Actor, organisationId: string): Promise<Collection[]> {
-    const context = await this.o.access.context(actor, [organisationId]);
-    return (await this.o.store.repos.collections.listByOrganisation(organisationId)).filter((c) => decide(actor, 'collection.list', collectionResource(c), context).allow);
+    return this.o.access.filter(actor, 'collection.list', await this.o.store.repos.collections.listByOrganisation(organisationId), collectionResource);
   }
 
   /**
@@ -156,8 +148,8 @@ export class CollectionsService {
       chain.unshift(current);
       current = current.parentId ? await this.o.store.repos.collections.byId(current.parentId) : undefined;
     }
-    const context = await this.o.access.context(actor, [collection.organisationId]);
-    return chain.map((c) => (c.deletedAt === null && decide(actor, 'collection.list', collectionResource(c), context).allow ? c : null));
+    const listable = await this.o.access.can(actor, chain.map((c) => ({ action: 'collection.list' as const, resource: collectionResource(c) })));
+    return chain.map((c, i) => (c.deletedAt === null && listable[i] ? c : null));
   }
 
   /** Resolves a path of collection names under an organisation, checking each step. */
@@ -168,10 +160,7 @@ export class CollectionsService {
       if (!next) return null;
       current = next;
     }
-    if (current) {
-      const context = await this.o.access.context(actor, [organisationId]);
-      if (!decide(actor, 'collection.list', collectionResource(current), context).allow) return null;
-    }
+    if (current && !(await this.o.access.may(actor, 'collection.list', collectionResource(current)))) return null;
     return current;
   }
 
@@ -247,7 +236,7 @@ export class CollectionsService {
    */
   async requireManage(actor: Actor, collection: Collection): Promise<Decision> {
     if (collection.parentId === null) {
-      await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId: collection.organisationId }, { organisationId: collection.organisationId, ids: { collectionId: collection.id } });
+      await this.o.access.requireOrganisation(actor, 'organisation.manage-collections', collection.organisationId, { collectionId: collection.id });
     }
     return this.o.access.require(actor, 'document.delete', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId: collection.id } });
   }
@@ -262,19 +251,18 @@ export class CollectionsService {
    */
   async requireManageAll(actor: Actor, collection: Collection, operation: 'collection.move' | 'collection.delete'): Promise<Decision> {
     const decision = await this.requireManage(actor, collection);
-    const context = await this.o.access.context(actor, [collection.organisationId]);
+    const action = operation === 'collection.move' ? 'document.rename' : 'document.delete';
     for (const c of await this.subtree(this.o.store.repos, collection)) {
       const documents = await this.o.store.repos.documents.inCollection(c.id, { includeDeleted: true, limit: 1_000_000 });
       const inside: { resource: CollectionResource; ids: Record<string, string> }[] = [
         { resource: collectionResource(c), ids: { insideCollectionId: c.id } },
         ...documents.map((d) => ({ resource: placeOf(d), ids: { documentId: d.id } })),
       ];
-      for (const item of inside) {
-        const refusal = decide(actor, operation === 'collection.move' ? 'document.rename' : 'document.delete', item.resource, context);
-        if (refusal.allow) continue;
-        await this.o.access.recordDenial(actor, operation, { organisationId: collection.organisationId, ids: { collectionId: collection.id, ...item.ids } }, refusal);
-        throw notFound('collection');
-      }
+      const answers = await this.o.access.decisions(actor, inside.map((item) => ({ action, resource: item.resource })));
+      const refused = answers.findIndex((answer) => !answer.allow);
+      if (refused === -1) continue;
+      await this.o.access.recordDenial(actor, operation, { organisationId: collection.organisationId, ids: { collectionId: collection.id, ...inside[refused]!.ids } }, answers[refused]!);
+      throw notFound('collection');
     }
     return decision;
   }
