@@ -147,7 +147,7 @@ describe.each(DIALECTS)('decisions in audit events on %s', (dialect) => {
     expect(refused).toBeInstanceOf(DomainError);
     expect((refused as DomainError).code).toBe('NOT_FOUND');
     const denial = await s.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', 'organisation.create').where('actor_user_id', '=', admin.id).executeTakeFirst();
-    expect(denial).toMatchObject({ decision: 'deny', reason: 'system_only', arrangement_id: null });
+    expect(denial).toMatchObject({ decision: 'deny', reason: 'other_organisation', arrangement_id: null });
     expect(await s.vault.store.repos.organisations.bySlug(`made-${org.slug}`)).toBeUndefined();
 
     const byAdmin = await s.vault.audit.exportOrganisation(await asUser(admin.id), org.id).catch((e: unknown) => e);
