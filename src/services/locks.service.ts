@@ -110,7 +110,11 @@ export class LocksService {
 
   /** Extends a lock; only its holder may. */
   async refresh(actor: Actor, lock: ResourceLock, timeoutSeconds: number): Promise<ResourceLock> {
-    if (lock.userId !== actor.userId) throw new DomainError('FORBIDDEN', 'That lock belongs to someone else.');
+    if (lock.userId !== actor.userId) {
+      // Recorded like every refusal; told plainly (403), as the lock was presented by its token.
+      await this.o.access.recordRefusal(actor, 'dav.lock-refresh', lockTarget(lock), 'not_holder');
+      throw new DomainError('FORBIDDEN', 'That lock belongs to someone else.');
+    }
     const expiresAt = new Date(this.o.clock.now().getTime() + timeoutSeconds * 1000).toISOString();
     await this.repos.locks.refresh(lock.token, timeoutSeconds, expiresAt);
     return { ...lock, timeoutSeconds, expiresAt };
