@@ -8,6 +8,7 @@ import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { UsersAdminService } from '../../src/services/users-admin.service.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { api } from '../support/http.js';
+import { FormClient } from '../ui/support.js';
 import { DIALECTS } from '../support/vault.js';
 import { createOrganisation, dav, davUser, openDavServer, type DavServer } from '../webdav/support.js';
 
@@ -128,6 +129,9 @@ describe.each(DIALECTS)('decisions in audit events on %s', (dialect) => {
     expect(await s.vault.access.reachableOrganisations(await asUser(x.partnerStaff.id))).toEqual([x.host.id]);
     // The old count of "active arrangements" put the partner on this person's pages, though nothing there is theirs to see.
     expect(await s.vault.access.reachableOrganisations(await asUser(outsideTeam.id))).toEqual([]);
+    const partnerLink = `href="/organisations/${x.partner.slug}"`;
+    expect(await new FormClient(s.base).signIn(x.hostStaff.email)).toContain(partnerLink);
+    expect(await new FormClient(s.base).signIn(outsideTeam.email)).not.toContain(partnerLink);
     await s.vault.arrangements.suspend(systemActor(), x.arrangement.id);
     expect(await s.vault.access.reachableOrganisations(await asUser(x.hostStaff.id))).toEqual([]);
     // WebDAV's root lists the person's own organisation only.
