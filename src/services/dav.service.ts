@@ -54,11 +54,12 @@ export class DavService {
    * (AccessService.reachableOrganisations) where decide() lets them list at least one collection.
    */
   async organisations(actor: Actor): Promise<Organisation[]> {
-    const ids = [...(actor.organisationId ? [actor.organisationId] : []), ...(await this.o.access.reachableOrganisations(actor))];
     const out: Organisation[] = [];
-    for (const id of ids) {
+    const own = actor.organisationId ? await this.repos.organisations.byId(actor.organisationId) : undefined;
+    if (own) out.push(own);
+    for (const id of await this.o.access.reachableOrganisations(actor)) {
       const org = await this.repos.organisations.byId(id);
-      if (org && (await this.reachable(actor, org))) out.push(org);
+      if (org && (await this.hasVisibleCollection(actor, org))) out.push(org);
     }
     return out.sort((a, b) => a.slug.localeCompare(b.slug));
   }
@@ -79,7 +80,12 @@ export class DavService {
 
   private async reachable(actor: Actor, org: Organisation): Promise<boolean> {
     if (actor.organisationId === org.id) return true;
+    // Only an organisation an arrangement in force opens to the actor can hold anything they may list.
     if (!(await this.o.access.reachableOrganisations(actor)).includes(org.id)) return false;
+    return this.hasVisibleCollection(actor, org);
+  }
+
+  private async hasVisibleCollection(actor: Actor, org: Organisation): Promise<boolean> {
     return (await this.o.collections.visible(actor, org.id)).length > 0;
   }
 
