@@ -1,7 +1,11 @@
 // Asks the policy decision point with fresh facts, and records every refusal in the audit log.
-// Services call this; nothing else decides permissions.
+// Services call this; nothing else decides permissions, and no other service calls decide() itself.
+//   require       decide; a refusal is audited and thrown (404, or 423 for what the actor may see)
+//   check         decide; a refusal is audited and handed back, for callers that answer it otherwise
+//   can/decisions decide many at once, without auditing: for pages, lists and path look-ups
+//   recordDenial  the one way a deny event is written, for refusals decided elsewhere (file policy)
 import type { Action, CreateInsideAction } from '../domain/access/actions.js';
-import { decide, type Acceptance, type CollectionResource, type Decision, type DecisionContext, type DocumentResource, type Resource } from '../domain/access/policy.js';
+import { decide, reachableOrganisations, type Acceptance, type CollectionResource, type Decision, type DecisionContext, type DocumentResource, type Resource } from '../domain/access/policy.js';
 import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
@@ -48,21 +52,20 @@ export class AccessService {
     return repos.arrangements.involving(ids);
   }
 
-  async context(actor: Actor, organisationIds: (string | null)[], extra: { newClassification?: Classification } = {}): Promise<DecisionContext> {
+  async context(actor: Actor, organisationIds: (string | null)[], extra: { newClassification?: Classification; acceptance?: Acceptance } = {}): Promise<DecisionContext> {
     return { now: this.clock.now(), arrangements: await this.arrangementsFor(actor, organisationIds), ...extra };
   }
 
   /**
    * Decides, and on refusal writes a `denied` audit event and throws NOT_FOUND, so a refused
-   * actor cannot tell "forbidden" from "does not exist".
+   * actor cannot tell "forbidden" from "does not exist". The Decision it returns (with `via`, the
+   * arrangement that allowed a cross-organisation action) is what the caller's event records.
    */
   async require(
     actor: Actor, action: Action, resource: Resource, target: AuditTarget,
     extra: { newClassification?: Classification; /** What a refusal says is missing, when it is not the resource itself (a version, a person). */ missing?: string } = {},
   ): Promise<Decision> {
-    const organisationId = 'organisationId' in resource ? resource.organisationId : null;
-    const context = await this.context(actor, [organisationId], extra.newClassification === undefined ? {} : { newClassification: extra.newClassification });
-    const decision = decide(actor, action, resource, context);
+    const { decision, context } = await this.decideFresh(actor, action, resource, extra.newClassification);
     if (!decision.allow) {
       await this.recordDenial(actor, action, target, decision);
       // Someone who may see the document is told why they cannot have it yet; nobody else learns it exists.
@@ -71,6 +74,31 @@ export class AccessService {
       throw notFound(extra.missing ?? (resource.kind === 'collection' ? 'collection' : resource.kind === 'document' ? 'document' : 'resource'));
     }
     return decision;
+  }
+
+  /** `require` for an organisation action (administration, audit, quarantine, locks) on `organisationId`. */
+  async requireOrganisation(actor: Actor, action: Action, organisationId: string, ids: Record<string, string> = {}, extra: { missing?: string } = {}): Promise<Decision> {
+    return this.require(actor, action, { kind: 'organisation', organisationId }, { organisationId, ids }, extra);
+  }
+
+  /**
+   * Decides like `require` and audits a refusal the same way, but hands the refusal back instead of
+   * throwing: for callers whose answer to it is not a plain 404 (a name that cannot be used, a
+   * folder with something out of reach inside it, an arrangement step whose parties are told why).
+   * `acceptance`: for `arrangement.accept`, the consent being given.
+   */
+  async check(actor: Actor, action: Action, resource: Resource, target: AuditTarget, extra: { acceptance?: Acceptance } = {}): Promise<Decision> {
+    const { decision } = await this.decideFresh(actor, action, resource, undefined, extra.acceptance);
+    if (!decision.allow) await this.recordDenial(actor, action, target, decision);
+    return decision;
+  }
+
+  private async decideFresh(actor: Actor, action: Action, resource: Resource, newClassification?: Classification, acceptance?: Acceptance): Promise<{ decision: Decision; context: DecisionContext }> {
+    const organisationId = 'organisationId' in resource ? resource.organisationId : null;
+    const context = await this.context(actor, [organisationId], {
+      ...(newClassification === undefined ? {} : { newClassification }), ...(acceptance === undefined ? {} : { acceptance }),
+    });
+    return { decision: decide(actor, action, resource, context), context };
   }
 
   /**
@@ -95,25 +123,42 @@ export class AccessService {
    * action would refuse. Never use it to let an action through: that is `require`'s job.
    */
   async can(actor: Actor, questions: readonly AccessQuestion[]): Promise<boolean[]> {
+    return (await this.decisions(actor, questions)).map((d) => d.allow);
+  }
+
+  /**
+   * `can` with the whole Decision of each answer, still without auditing: for a caller that keeps a
+   * refusal to record later, only if the request ends on it (WebDAV resolving a path), or to filter
+   * many items with one read of the arrangements.
+   */
+  async decisions(actor: Actor, questions: readonly AccessQuestion[]): Promise<Decision[]> {
     if (questions.length === 0) return [];
     const organisationIds = questions.map((q) => ('organisationId' in q.resource ? q.resource.organisationId : null));
     const context = await this.context(actor, organisationIds);
     return questions.map((q) => decide(actor, q.action, q.resource, {
       ...context, ...(q.newClassification === undefined ? {} : { newClassification: q.newClassification }), ...(q.acceptance === undefined ? {} : { acceptance: q.acceptance }),
-    }).allow);
+    }));
+  }
+
+  /** `decisions` for a single question. */
+  async decisionFor(actor: Actor, action: Action, resource: Resource): Promise<Decision> {
+    const [decision] = await this.decisions(actor, [{ action, resource }]);
+    return decision!;
+  }
+
+  /** Keeps the items the actor may do `action` on (one read of the arrangements, no auditing). */
+  async filter<T>(actor: Actor, action: Action, items: readonly T[], resourceOf: (item: T) => Resource): Promise<T[]> {
+    const answers = await this.can(actor, items.map((item) => ({ action, resource: resourceOf(item) })));
+    return items.filter((_, i) => answers[i]);
   }
 
   /**
-   * Decides like `require` and audits a refusal the same way, but hands the Decision back instead of
-   * throwing: for callers whose answer to a refusal is not a plain 404 (an arrangement's parties are
-   * told why a step is refused). `acceptance`: for `arrangement.accept`.
+   * Other organisations the actor reaches through arrangements in force now (domain
+   * `reachableOrganisations`, on fresh arrangements): which organisations pages, WebDAV folders and
+   * "recent documents" look in. It opens nothing: every item found there is still decided.
    */
-  async check(actor: Actor, action: Action, resource: Resource, target: AuditTarget, extra: { acceptance?: Acceptance } = {}): Promise<Decision> {
-    const organisationId = 'organisationId' in resource ? resource.organisationId : null;
-    const context = await this.context(actor, [organisationId]);
-    const decision = decide(actor, action, resource, { ...context, ...(extra.acceptance === undefined ? {} : { acceptance: extra.acceptance }) });
-    if (!decision.allow) await this.recordDenial(actor, action, target, decision);
-    return decision;
+  async reachableOrganisations(actor: Actor): Promise<string[]> {
+    return reachableOrganisations(actor, await this.arrangementsFor(actor, []), this.clock.now());
   }
 
   /** `can` for a single question. */
@@ -122,7 +167,17 @@ export class AccessService {
     return answer === true;
   }
 
+  /**
+   * Writes the deny event of a refusal: every refusal in the vault is recorded here, in one shape
+   * (the Decision's reason, `via` null). Refusals decide() made come through `require`/`check`;
+   * others (the file-type policy, a copy of an unscanned version) pass their own reason.
+   */
   async recordDenial(actor: Actor, action: string, target: AuditTarget, decision: Decision): Promise<void> {
     await this.store.repos.audit.insert([auditEvent(actor, action, target, decision, this.clock.now())]);
+  }
+
+  /** `recordDenial` for a refusal another rule made (the file-type policy, an unscanned source), by its reason. */
+  async recordRefusal(actor: Actor, action: string, target: AuditTarget, reason: string): Promise<void> {
+    await this.recordDenial(actor, action, target, { allow: false, reason, via: null });
   }
 }

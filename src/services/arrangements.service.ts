@@ -112,8 +112,8 @@ export class ArrangementsService {
 
   /** Creates the arrangement's joint workspace: a collection in the host organisation for documents of the service itself. */
   async createWorkspace(actor: Actor, id: string, name: string): Promise<Collection> {
-    const { arrangement } = await this.authorize(actor, id, 'arrangement.workspace');
-    return this.o.collections.createWorkspace(actor, arrangement, name);
+    const { arrangement, decision } = await this.authorize(actor, id, 'arrangement.workspace');
+    return this.o.collections.createWorkspace(actor, arrangement, name, decision);
   }
 
   /** The arrangement's joint workspaces (top-level collections in the host carrying its id) that the actor may list. */

@@ -278,8 +278,10 @@ export class AuditService {
 
   /** An organisation's events with inclusion proofs against the newest checkpoint, for offline checking. */
   async exportOrganisation(actor: Actor, organisationId: string, options: { sinceSize?: number } = {}): Promise<AuditBundle> {
+    // decide() lets the system (the CLI) and the organisation's own auditors and DPOs export it.
+    const decision = await this.o.access.requireOrganisation(actor, 'audit.export', organisationId, { organisationId });
     // The export itself is an event, and is in the bundle it produces.
-    await this.o.store.repos.audit.insert([auditEvent(actor, 'audit.export', { organisationId, ids: { organisationId } }, { allow: true, reason: actor.kind, via: null }, this.o.clock.now())]);
+    await this.o.store.repos.audit.insert([auditEvent(actor, 'audit.export', { organisationId, ids: { organisationId } }, decision, this.o.clock.now())]);
     await this.flush();
     const repos = this.o.store.repos;
     const latest = await repos.audit.latestCheckpoint();
@@ -322,7 +324,7 @@ export class AuditService {
 
   private async authorizeOrganisation(actor: Actor, action: 'audit.read' | 'audit.checkpoints'): Promise<string> {
     const organisationId = actor.organisationId ?? '';
-    await this.o.access.require(actor, action, { kind: 'organisation', organisationId }, { organisationId, ids: {} });
+    await this.o.access.requireOrganisation(actor, action, organisationId);
     return organisationId;
   }
 }

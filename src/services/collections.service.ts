@@ -1,6 +1,6 @@
 // The file plan: creating collections and browsing them, showing only what decide() allows.
 import { randomUUID } from 'node:crypto';
-import { decide, type CollectionResource, type Decision } from '../domain/access/policy.js';
+import type { CollectionResource, Decision } from '../domain/access/policy.js';
 import { conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
 import { documentPlacementChanged, placeCollection, placeDocument } from '../domain/placement.js';
@@ -41,14 +41,15 @@ export class CollectionsService {
   constructor(private readonly o: { store: Store; access: AccessService; locks: LocksService; clock: Clock; serviceAreas: readonly string[] }) {}
 
   /**
-   * The joint workspace of an arrangement: a top-level collection in the host organisation. The
-   * caller has already had `arrangement.workspace` allowed by decide(); this does not widen it.
+   * The joint workspace of an arrangement: a top-level collection in the host organisation.
+   * `granted` is the Decision that allowed `arrangement.workspace` (ArrangementsService asks it);
+   * the collection's creation event records it.
    */
-  async createWorkspace(actor: Actor, arrangement: Arrangement, name: string): Promise<Collection> {
+  async createWorkspace(actor: Actor, arrangement: Arrangement, name: string, granted: Decision): Promise<Collection> {
     return this.insert(actor, {
       organisationId: arrangement.hostOrganisationId, parentId: null, name: validateName(name, 'collection'),
       serviceArea: arrangement.serviceArea, classification: arrangement.ceiling, arrangementId: arrangement.id,
-    }, { reason: 'arrangement_workspace', via: arrangement.id });
+    }, granted);
   }
 
   /**
@@ -89,7 +90,7 @@ export class CollectionsService {
     return { name, serviceArea: input.serviceArea, classification: input.classification as Classification };
   }
 
-  private async insert(actor: Actor, c: Omit<Collection, 'id' | 'createdAt' | 'deletedAt'>, decision: Pick<Decision, 'reason' | 'via'>): Promise<Collection> {
+  private async insert(actor: Actor, c: Omit<Collection, 'id' | 'createdAt' | 'deletedAt'>, decision: Decision): Promise<Collection> {
     const taken = await this.o.store.repos.collections.childByName(c.organisationId, c.parentId, c.name);
     if (taken) throw await this.nameTaken(actor, taken);
     const now = this.o.clock.now();
@@ -105,7 +106,7 @@ export class CollectionsService {
         }
       }
       await repos.collections.insert(collection);
-      await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, { allow: true, reason: decision.reason, via: decision.via }, now)]);
+      await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, decision, now)]);
     });
     return collection;
   }
@@ -115,10 +116,8 @@ export class CollectionsService {
    * hidden; it is audited as the refused listing it is (as WebDAV does for a path) and told plainly.
    */
   private async nameTaken(actor: Actor, clash: Collection): Promise<Error> {
-    const context = await this.o.access.context(actor, [clash.organisationId]);
-    const decision = decide(actor, 'collection.list', collectionResource(clash), context);
+    const decision = await this.o.access.check(actor, 'collection.list', collectionResource(clash), { organisationId: clash.organisationId, ids: { collectionId: clash.id } });
     if (!decision.allow) {
-      await this.o.access.recordDenial(actor, 'collection.list', { organisationId: clash.organisationId, ids: { collectionId: clash.id } }, decision);
       return conflict(`The name "${clash.name}" cannot be used here. Choose another name.`);
     }
     return conflict(`A collection called "${clash.name}" already exists there.`);
@@ -129,26 +128,20 @@ export class CollectionsService {
     const collection = await this.o.store.repos.collections.byId(collectionId);
     if (!collection || collection.deletedAt) throw notFound('collection');
     await this.o.access.require(actor, 'collection.list', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId } });
-    const context = await this.o.access.context(actor, [collection.organisationId]);
-    const children = (await this.o.store.repos.collections.children(collection.organisationId, collection.id)).filter(
-      (c) => decide(actor, 'collection.list', collectionResource(c), context).allow,
-    );
-    const documents = (await this.o.store.repos.documents.inCollection(collection.id, { includeDeleted: options.includeDeleted ?? false })).filter(
-      (d) => decide(actor, 'document.read', documentResource(d), context).allow,
-    );
+    const children = await this.o.access.filter(actor, 'collection.list', await this.o.store.repos.collections.children(collection.organisationId, collection.id), collectionResource);
+    const documents = await this.o.access.filter(actor, 'document.read',
+      await this.o.store.repos.documents.inCollection(collection.id, { includeDeleted: options.includeDeleted ?? false }), documentResource);
     return { collection, children, documents };
   }
 
   /** Top-level collections of an organisation that the actor may list (own, partners' through arrangements, joint workspaces). */
   async roots(actor: Actor, organisationId: string): Promise<Collection[]> {
-    const context = await this.o.access.context(actor, [organisationId]);
-    return (await this.o.store.repos.collections.children(organisationId, null)).filter((c) => decide(actor, 'collection.list', collectionResource(c), context).allow);
+    return this.o.access.filter(actor, 'collection.list', await this.o.store.repos.collections.children(organisationId, null), collectionResource);
   }
 
   /** Every collection of an organisation the actor may list (for pickers and WebDAV roots). */
   async visible(actor: Actor, organisationId: string): Promise<Collection[]> {
-    const context = await this.o.access.context(actor, [organisationId]);
-    return (await this.o.store.repos.collections.listByOrganisation(organisationId)).filter((c) => decide(actor, 'collection.list', collectionResource(c), context).allow);
+    return this.o.access.filter(actor, 'collection.list', await this.o.store.repos.collections.listByOrganisation(organisationId), collectionResource);
   }
 
   /**
@@ -241,7 +234,7 @@ export class CollectionsService {
    */
   async requireManage(actor: Actor, collection: Collection): Promise<Decision> {
     if (collection.parentId === null) {
-      await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId: collection.organisationId }, { organisationId: collection.organisationId, ids: { collectionId: collection.id } });
+      await this.o.access.requireOrganisation(actor, 'organisation.manage-collections', collection.organisationId, { collectionId: collection.id });
     }
     return this.o.access.require(actor, 'document.delete', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId: collection.id } });
   }
@@ -256,19 +249,18 @@ export class CollectionsService {
    */
   async requireManageAll(actor: Actor, collection: Collection, operation: 'collection.move' | 'collection.delete'): Promise<Decision> {
     const decision = await this.requireManage(actor, collection);
-    const context = await this.o.access.context(actor, [collection.organisationId]);
+    const action = operation === 'collection.move' ? 'document.rename' : 'document.delete';
     for (const c of await this.subtree(this.o.store.repos, collection)) {
       const documents = await this.o.store.repos.documents.inCollection(c.id, { includeDeleted: true, limit: 1_000_000 });
       const inside: { resource: CollectionResource; ids: Record<string, string> }[] = [
         { resource: collectionResource(c), ids: { insideCollectionId: c.id } },
         ...documents.map((d) => ({ resource: placeOf(d), ids: { documentId: d.id } })),
       ];
-      for (const item of inside) {
-        const refusal = decide(actor, operation === 'collection.move' ? 'document.rename' : 'document.delete', item.resource, context);
-        if (refusal.allow) continue;
-        await this.o.access.recordDenial(actor, operation, { organisationId: collection.organisationId, ids: { collectionId: collection.id, ...item.ids } }, refusal);
-        throw notFound('collection');
-      }
+      const answers = await this.o.access.decisions(actor, inside.map((item) => ({ action, resource: item.resource })));
+      const refused = answers.findIndex((answer) => !answer.allow);
+      if (refused === -1) continue;
+      await this.o.access.recordDenial(actor, operation, { organisationId: collection.organisationId, ids: { collectionId: collection.id, ...inside[refused]!.ids } }, answers[refused]!);
+      throw notFound('collection');
     }
     return decision;
   }

@@ -2,7 +2,7 @@
 // reachable organisations, name lookups, dead properties, deleting and moving collections, and the
 // WebDAV face of write locks (the locks themselves live in LocksService and bind every interface).
 // Every decision still goes through AccessService (and so the single decide()); every change is audited.
-import { decide, type Decision } from '../domain/access/policy.js';
+import type { Decision } from '../domain/access/policy.js';
 import { DomainError } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Collection, Document, Organisation } from '../domain/types.js';
@@ -49,16 +49,17 @@ export class DavService {
     return this.o.store.repos;
   }
 
-  /** The actor's own organisation and every organisation where decide() lets them list at least one collection. */
+  /**
+   * The actor's own organisation and every organisation they reach through arrangements in force
+   * (AccessService.reachableOrganisations) where decide() lets them list at least one collection.
+   */
   async organisations(actor: Actor): Promise<Organisation[]> {
-    const arrangements = await this.o.access.arrangementsFor(actor, []);
-    const ids = new Set<string>();
-    if (actor.organisationId) ids.add(actor.organisationId);
-    for (const a of arrangements) for (const id of [a.hostOrganisationId, ...a.partnerOrganisationIds]) ids.add(id);
     const out: Organisation[] = [];
-    for (const id of ids) {
+    const own = actor.organisationId ? await this.repos.organisations.byId(actor.organisationId) : undefined;
+    if (own) out.push(own);
+    for (const id of await this.o.access.reachableOrganisations(actor)) {
       const org = await this.repos.organisations.byId(id);
-      if (org && (await this.reachable(actor, org))) out.push(org);
+      if (org && (await this.hasVisibleCollection(actor, org))) out.push(org);
     }
     return out.sort((a, b) => a.slug.localeCompare(b.slug));
   }
@@ -79,6 +80,12 @@ export class DavService {
 
   private async reachable(actor: Actor, org: Organisation): Promise<boolean> {
     if (actor.organisationId === org.id) return true;
+    // Only an organisation an arrangement in force opens to the actor can hold anything they may list.
+    if (!(await this.o.access.reachableOrganisations(actor)).includes(org.id)) return false;
+    return this.hasVisibleCollection(actor, org);
+  }
+
+  private async hasVisibleCollection(actor: Actor, org: Organisation): Promise<boolean> {
     return (await this.o.collections.visible(actor, org.id)).length > 0;
   }
 
@@ -86,8 +93,7 @@ export class DavService {
   async childCollection(actor: Actor, organisationId: string, parentId: string | null, name: string): Promise<Lookup<Collection>> {
     const c = await this.repos.collections.childByName(organisationId, parentId, name);
     if (!c) return ABSENT;
-    const context = await this.o.access.context(actor, [organisationId]);
-    const decision = decide(actor, 'collection.list', collectionResource(c), context);
+    const decision = await this.o.access.decisionFor(actor, 'collection.list', collectionResource(c));
     return decision.allow ? { found: c } : { refusal: { action: 'collection.list', target: { organisationId, ids: { collectionId: c.id } }, decision } };
   }
 
@@ -95,8 +101,7 @@ export class DavService {
   async documentByName(actor: Actor, collection: Collection, name: string): Promise<Lookup<Document>> {
     const d = await this.repos.documents.byName(collection.id, name);
     if (!d) return ABSENT;
-    const context = await this.o.access.context(actor, [d.organisationId]);
-    const decision = decide(actor, 'document.read', documentResource(d), context);
+    const decision = await this.o.access.decisionFor(actor, 'document.read', documentResource(d));
     return decision.allow ? { found: d } : { refusal: { action: 'document.read', target: { organisationId: d.organisationId, ids: { documentId: d.id } }, decision } };
   }
 
@@ -133,7 +138,7 @@ export class DavService {
    * beyond the per-resource caps is refused whole (TOO_LARGE with `details.deadProperties`).
    */
   async patchProperties(actor: Actor, target: DavTarget, changes: PropertyChange[]): Promise<void> {
-    const { id, organisationId } = await this.requireWrite(actor, target);
+    const { id, organisationId, decision } = await this.requireWrite(actor, target);
     await this.o.locks.enforce(actor, [{ kind: 'content', target }]);
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
@@ -147,7 +152,7 @@ export class DavService {
       if (held.length > MAX_DEAD_PROPERTIES || bytes > MAX_DEAD_PROPERTY_BYTES) {
         throw new DomainError('TOO_LARGE', `A file or folder can hold at most ${MAX_DEAD_PROPERTIES} custom properties, ${MAX_DEAD_PROPERTY_BYTES / 1024} KiB in all; nothing was changed.`, { details: { deadProperties: true } });
       }
-      await repos.audit.insert([auditEvent(actor, 'dav.proppatch', { organisationId, ids: target.kind === 'document' ? { documentId: id } : { collectionId: id } }, { allow: true, reason: 'policy', via: null }, now)]);
+      await repos.audit.insert([auditEvent(actor, 'dav.proppatch', { organisationId, ids: target.kind === 'document' ? { documentId: id } : { collectionId: id } }, decision, now)]);
     });
   }
 
@@ -157,15 +162,15 @@ export class DavService {
   }
 
   /** Asks decide() whether the actor may change this resource (new version / add to collection). */
-  async requireWrite(actor: Actor, target: DavTarget): Promise<{ id: string; organisationId: string }> {
+  async requireWrite(actor: Actor, target: DavTarget): Promise<{ id: string; organisationId: string; decision: Decision }> {
     if (target.kind === 'document') {
       const d = target.document;
-      await this.o.access.require(actor, 'document.version', documentResource(d), { organisationId: d.organisationId, ids: { documentId: d.id } });
-      return { id: d.id, organisationId: d.organisationId };
+      const decision = await this.o.access.require(actor, 'document.version', documentResource(d), { organisationId: d.organisationId, ids: { documentId: d.id } });
+      return { id: d.id, organisationId: d.organisationId, decision };
     }
     const c = target.collection;
-    await this.o.access.require(actor, 'document.create', collectionResource(c), { organisationId: c.organisationId, ids: { collectionId: c.id } });
-    return { id: c.id, organisationId: c.organisationId };
+    const decision = await this.o.access.require(actor, 'document.create', collectionResource(c), { organisationId: c.organisationId, ids: { collectionId: c.id } });
+    return { id: c.id, organisationId: c.organisationId, decision };
   }
 
   // --- Locks (LocksService decides coverage by ids; WebDAV only presents them) ---
@@ -219,7 +224,7 @@ export class DavService {
    * the right to manage the organisation's file plan.
    */
   async removeCollection(actor: Actor, collection: Collection): Promise<void> {
-    await this.o.collections.requireManageAll(actor, collection, 'collection.delete');
+    const decision = await this.o.collections.requireManageAll(actor, collection, 'collection.delete');
     await this.o.locks.enforce(actor, await this.o.collections.subtreeTouches(collection));
     const subtree = await this.o.collections.subtree(this.repos, collection);
     for (const c of subtree) {
@@ -230,7 +235,7 @@ export class DavService {
     await this.o.store.transaction(async (repos) => {
       for (const token of endedLocks) await repos.locks.delete(token);
       for (const c of subtree.reverse()) await repos.collections.softDelete(c.id, now.toISOString());
-      await repos.audit.insert([auditEvent(actor, 'collection.delete', { organisationId: collection.organisationId, ids: { collectionId: collection.id } }, { allow: true, reason: 'policy', via: null }, now)]);
+      await repos.audit.insert([auditEvent(actor, 'collection.delete', { organisationId: collection.organisationId, ids: { collectionId: collection.id } }, decision, now)]);
     });
   }
 

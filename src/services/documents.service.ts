@@ -2,7 +2,7 @@
 // Order of work for every write: blob first (durable), then metadata + audit in one transaction, then the answer.
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { decide, type Decision } from '../domain/access/policy.js';
+import type { Decision } from '../domain/access/policy.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
 import { documentPlacementChanged, higherClassification, placeDocument } from '../domain/placement.js';
@@ -126,7 +126,7 @@ export class DocumentsService {
         await repos.documents.insertDocument(document);
         await repos.documents.insertVersion(version);
         await repos.audit.insert([auditEvent(actor, 'document.upload', target(document, versionId), decision, this.o.clock.now())]);
-        await this.afterScan(repos, actor, document, version, ingested);
+        await this.afterScan(repos, actor, decision, document, version, ingested);
       });
     } catch (error) {
       await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
@@ -164,7 +164,7 @@ export class DocumentsService {
       }
       await repos.audit.insert([auditEvent(actor, 'document.version', target(current, versionId), decision, this.o.clock.now())]);
       document = status === 'quarantined' ? current : { ...current, status, currentVersion: number, currentVersionId: versionId, size: ingested.size, sha256: ingested.sha256, mediaType: version.mediaType, updatedAt: now };
-      await this.afterScan(repos, actor, document, version, ingested);
+      await this.afterScan(repos, actor, decision, document, version, ingested);
     });
     return this.result(document, version!, ingested);
   }
@@ -191,10 +191,7 @@ export class DocumentsService {
     });
     if (!inspection.allowed) {
       await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
-      await this.repos.audit.insert([
-        auditEvent(actor, blockedAction, { organisationId: binding.organisationId, ids: { documentId: binding.documentId, versionId: binding.versionId } },
-          { allow: false, reason: `file_policy:${inspection.code}`, via: null }, this.o.clock.now()),
-      ]);
+      await this.o.access.recordRefusal(actor, blockedAction, { organisationId: binding.organisationId, ids: { documentId: binding.documentId, versionId: binding.versionId } }, `file_policy:${inspection.code}`);
       throw new DomainError('BLOCKED_FILE_TYPE', inspection.reason, { details: { code: inspection.code } });
     }
     return { ...ingested, mediaType: inspection.mediaType, review: inspection.review ?? null };
@@ -223,15 +220,15 @@ export class DocumentsService {
     };
   }
 
-  /** In the upload's transaction: queue a scan for pending versions, or quarantine and tell people. */
-  private async afterScan(repos: Repos, actor: Actor, document: Document, version: Version, ingested: Inspected): Promise<void> {
+  /** In the upload's transaction: queue a scan for pending versions, or quarantine and tell people (`decision`: what let the actor write it). */
+  private async afterScan(repos: Repos, actor: Actor, decision: Decision, document: Document, version: Version, ingested: Inspected): Promise<void> {
     if (version.scanStatus === 'pending') {
       await repos.jobs.enqueue('scan-version', { versionId: version.id }, { runAt: this.o.clock.now().toISOString(), maxAttempts: 50, now: this.o.clock.now().toISOString() });
     }
     if (ingested.verdict?.outcome === 'infected') {
-      await this.o.notifier.quarantined(repos, actor, document, version, ingested.verdict.signature);
+      await this.o.notifier.quarantined(repos, actor, decision, document, version, ingested.verdict.signature);
     } else if (version.scanStatus === 'held' && ingested.review) {
-      await this.o.notifier.heldForReview(repos, actor, document, version, ingested.review);
+      await this.o.notifier.heldForReview(repos, actor, decision, document, version, ingested.review);
     }
   }
 
@@ -304,14 +301,14 @@ export class DocumentsService {
     }
     const replaced = change.replace ? await this.requireReplaceable(actor, change.replace, destination.id, name) : null;
     const clash = await this.repos.documents.byName(destination.id, name);
-    if (clash && clash.id !== document.id && clash.id !== replaced?.id) throw await this.nameTaken(actor, clash, `A document called "${name}" already exists there.`);
+    if (clash && clash.id !== document.id && clash.id !== replaced?.document.id) throw await this.nameTaken(actor, clash, `A document called "${name}" already exists there.`);
     const action = moving ? 'document.move' : 'document.rename';
     if (name !== document.name) await this.requireAllowedName(actor, document, name, `${action}-blocked`);
     const source = await this.repos.collections.byId(document.collectionId);
     const touches: WriteTouch[] = [{ kind: 'content', target: { kind: 'document', document } }];
     if (source) touches.push({ kind: 'members', collection: source });
     if (moving) touches.push({ kind: 'members', collection: destination });
-    if (replaced) touches.push({ kind: 'content', target: { kind: 'document', document: replaced } });
+    if (replaced) touches.push({ kind: 'content', target: { kind: 'document', document: replaced.document } });
     await this.o.locks.enforce(actor, touches);
     // Locks do not follow a renamed or moved resource (RFC 4918 §7.5), on any interface.
     const endedLocks = await this.o.locks.tokensOn({ kind: 'document', document });
@@ -349,18 +346,18 @@ export class DocumentsService {
     const deleteDecision = move ? await this.o.access.require(actor, 'document.delete', documentResource(source), target(source)) : null;
     const replaced = input.replace ? await this.requireReplaceable(actor, input.replace, destination.id, name) : null;
     const clash = await this.repos.documents.byName(destination.id, name);
-    if (clash && clash.id !== replaced?.id && !(move && clash.id === source.id)) {
+    if (clash && clash.id !== replaced?.document.id && !(move && clash.id === source.id)) {
       throw await this.nameTaken(actor, clash, `A document called "${name}" already exists there.`);
     }
     const version = await this.repos.documents.versionById(source.currentVersionId);
     if (!version) throw notFound('version');
     if (version.scanStatus !== 'clean' && version.scanStatus !== 'released') {
-      await this.o.access.recordDenial(actor, 'document.copy', target(source, version.id), { allow: false, reason: `scan_${version.scanStatus}`, via: null });
+      await this.o.access.recordRefusal(actor, 'document.copy', target(source, version.id), `scan_${version.scanStatus}`);
       throw new DomainError('LOCKED', 'This document cannot be copied until its malware check is clean.');
     }
 
     const touches: WriteTouch[] = [{ kind: 'members', collection: destination }];
-    if (replaced) touches.push({ kind: 'content', target: { kind: 'document', document: replaced } });
+    if (replaced) touches.push({ kind: 'content', target: { kind: 'document', document: replaced.document } });
     const sourceCollection = move ? await this.repos.collections.byId(source.collectionId) : undefined;
     if (move) touches.push({ kind: 'content', target: { kind: 'document', document: source } });
     if (sourceCollection) touches.push({ kind: 'members', collection: sourceCollection });
@@ -387,7 +384,9 @@ export class DocumentsService {
     const { status, scanStatus } = statusOf(ingested);
     const copyVersion = this.versionRecord(actor, ingested, { documentId, versionId, organisationId: destination.organisationId, number: 1, scanStatus, now: at });
     const crossOrganisation = source.organisationId !== destination.organisationId;
-    const via = readDecision.via ?? createDecision.via;
+    // The copy is allowed by creating at the destination; the arrangement it names is the one that
+    // opened the source if there was one (a partner's document copied home), else the destination's.
+    const copyDecision: Decision = { ...createDecision, via: readDecision.via ?? createDecision.via };
     const copy: Document = {
       id: documentId, name, ...placement, status, currentVersion: 1, currentVersionId: versionId, size: ingested.size, sha256: ingested.sha256,
       mediaType: copyVersion.mediaType, legalHold: false, copiedFromDocumentId: source.id, copiedViaArrangementId: crossOrganisation ? readDecision.via : null,
@@ -407,7 +406,7 @@ export class DocumentsService {
         await repos.documents.insertVersion(copyVersion);
         await repos.audit.insert([
           auditEvent(actor, 'document.copy', { organisationId: destination.organisationId, ids: { documentId, versionId, collectionId: destination.id, copiedFromDocumentId: source.id } },
-            { allow: true, reason: createDecision.reason, via }, now),
+            copyDecision, now),
           // Also under the source's organisation, so its auditors see where their record went.
           auditEvent(actor, 'document.copy', { organisationId: source.organisationId, ids: { documentId: source.id, versionId: version.id, copyDocumentId: documentId, copyOrganisationId: destination.organisationId } },
             readDecision, now),
@@ -417,7 +416,7 @@ export class DocumentsService {
           await repos.documents.update(source.id, { deletedAt: at }, at);
           await repos.audit.insert([auditEvent(actor, 'document.move', { organisationId: source.organisationId, ids: { documentId: source.id, movedToDocumentId: documentId, collectionId: destination.id } }, deleteDecision, now)]);
         }
-        await this.afterScan(repos, actor, copy, copyVersion, ingested);
+        await this.afterScan(repos, actor, copyDecision, copy, copyVersion, ingested);
       });
     } catch (error) {
       await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
@@ -446,25 +445,24 @@ export class DocumentsService {
    * (no "upload a new version of it") and audited as the refused read it is, as WebDAV does for a path.
    */
   private async nameTaken(actor: Actor, clash: Document, visibleMessage: string): Promise<DomainError> {
-    const context = await this.o.access.context(actor, [clash.organisationId]);
-    const decision = decide(actor, 'document.read', documentResource(clash), context);
+    const decision = await this.o.access.check(actor, 'document.read', documentResource(clash), target(clash));
     if (decision.allow) return conflict(visibleMessage);
-    await this.o.access.recordDenial(actor, 'document.read', target(clash), decision);
     return conflict(`The name "${clash.name}" cannot be used in this collection. Choose another name.`);
   }
 
-  private async requireReplaceable(actor: Actor, documentId: string, collectionId: string, name: string): Promise<Document> {
+  /** The document a copy or move would replace, and the decision that lets the actor delete it. */
+  private async requireReplaceable(actor: Actor, documentId: string, collectionId: string, name: string): Promise<Replaced> {
     const replaced = await this.repos.documents.byId(documentId);
     if (!replaced || replaced.deletedAt || replaced.collectionId !== collectionId || replaced.name !== name) throw notFound('document');
-    await this.o.access.require(actor, 'document.delete', documentResource(replaced), target(replaced));
-    return replaced;
+    const decision = await this.o.access.require(actor, 'document.delete', documentResource(replaced), target(replaced));
+    return { document: replaced, decision };
   }
 
-  private async softDeleteReplaced(repos: Repos, actor: Actor, replaced: Document, now: Date): Promise<void> {
-    const current = await repos.documents.byId(replaced.id);
+  private async softDeleteReplaced(repos: Repos, actor: Actor, replaced: Replaced, now: Date): Promise<void> {
+    const current = await repos.documents.byId(replaced.document.id);
     if (current?.legalHold) throw new DomainError('CONFLICT', 'The document being replaced was put on legal hold.');
-    await repos.documents.update(replaced.id, { deletedAt: now.toISOString() }, now.toISOString());
-    await repos.audit.insert([auditEvent(actor, 'document.delete', target(replaced), { allow: true, reason: 'replaced', via: null }, now)]);
+    await repos.documents.update(replaced.document.id, { deletedAt: now.toISOString() }, now.toISOString());
+    await repos.audit.insert([auditEvent(actor, 'document.delete', { ...target(replaced.document), ids: { ...target(replaced.document).ids, replaced: 'true' } }, replaced.decision, now)]);
   }
 
   /**
@@ -481,9 +479,7 @@ export class DocumentsService {
         organisationId: document.organisationId, name, size: version.size, head, readRange: (range) => this.o.blobs.readRange(ref, range),
       });
       if (!inspection.allowed) {
-        await this.repos.audit.insert([
-          auditEvent(actor, blockedAction, target(document, version.id), { allow: false, reason: `file_policy:${inspection.code}`, via: null }, this.o.clock.now()),
-        ]);
+        await this.o.access.recordRefusal(actor, blockedAction, target(document, version.id), `file_policy:${inspection.code}`);
         throw new DomainError('BLOCKED_FILE_TYPE', inspection.reason, { details: { code: inspection.code } });
       }
     }
@@ -549,6 +545,12 @@ export class DocumentsService {
     await this.o.access.require(actor, 'document.access-history', documentResource(document), target(document));
     return this.repos.audit.forDocument(documentId, limit);
   }
+}
+
+/** A document a copy or move replaces (WebDAV Overwrite), with the decision that allows deleting it. */
+interface Replaced {
+  document: Document;
+  decision: Decision;
 }
 
 /** What was stored, what clamd said, and whether the file policy holds it for review. */

@@ -1,7 +1,6 @@
 // Organisations, people and their credentials; turns a verified credential into an Actor.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import argon2 from 'argon2';
-import { decide } from '../domain/access/policy.js';
 import { credentialBinding } from '../domain/audit/credential-record.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import { credentialsUsable } from '../domain/identity/mfa.js';
@@ -18,8 +17,6 @@ export interface RequestInfo {
   clientAddress: string | null;
   requestId: string | null;
 }
-
-export const SYSTEM_REQUEST: RequestInfo = { channel: 'cli', clientAddress: null, requestId: null };
 
 export function systemActor(channel: Channel = 'cli'): Actor {
   return { kind: 'system', userId: null, organisationId: null, roles: [], teams: [], clearance: 'OFFICIAL-SENSITIVE', channel, clientAddress: null, requestId: null };
@@ -50,15 +47,18 @@ export interface NewUserInput {
 export class IdentityService {
   constructor(private readonly o: { store: Store; clock: Clock; access: AccessService; serviceAreas: readonly string[] }) {}
 
+  /** Adds an organisation: decide() lets the system (CLI administration) do it, and no user role. */
   async addOrganisation(actor: Actor, input: { slug: string; name: string; region?: string; kind?: string }): Promise<Organisation> {
+    const id = randomUUID();
+    const decision = await this.o.access.require(actor, 'organisation.create', { kind: 'organisation', organisationId: id }, { organisationId: null, ids: {} }, { missing: 'organisation' });
     if (!SLUG.test(input.slug)) throw invalid('The slug must be lower-case letters, digits and hyphens (e.g. "north-shire").', { field: 'slug' });
     if (!input.name.trim()) throw invalid('An organisation name is required.', { field: 'name' });
     if (await this.o.store.repos.organisations.bySlug(input.slug)) throw conflict(`An organisation with slug "${input.slug}" already exists.`);
     const now = this.o.clock.now();
-    const org: Organisation = { id: randomUUID(), slug: input.slug, name: input.name.trim(), kind: input.kind ?? 'council', region: input.region ?? 'Unspecified', createdAt: now.toISOString() };
+    const org: Organisation = { id, slug: input.slug, name: input.name.trim(), kind: input.kind ?? 'council', region: input.region ?? 'Unspecified', createdAt: now.toISOString() };
     await this.o.store.transaction(async (repos) => {
       await repos.organisations.insert(org);
-      await repos.audit.insert([auditEvent(actor, 'organisation.create', { organisationId: org.id, ids: { organisationId: org.id } }, { allow: true, reason: actor.kind, via: null }, now)]);
+      await repos.audit.insert([auditEvent(actor, 'organisation.create', { organisationId: org.id, ids: { organisationId: org.id } }, decision, now)]);
     });
     return org;
   }
@@ -80,7 +80,7 @@ export class IdentityService {
   /** Creates a user; returns the generated password when none was given (shown once). */
   async addUser(actor: Actor, input: NewUserInput): Promise<{ user: User; generatedPassword: string | null }> {
     const org = await this.organisationBySlug(input.organisationSlug);
-    await this.o.access.require(actor, 'organisation.manage-users', { kind: 'organisation', organisationId: org.id }, { organisationId: org.id, ids: {} });
+    const decision = await this.o.access.requireOrganisation(actor, 'organisation.manage-users', org.id);
     const email = input.email.trim().toLowerCase();
     if (!EMAIL.test(email)) throw invalid('Enter an e-mail address in the correct format, like name@example.gov.uk.', { field: 'email' });
     const roles = this.validRoles(input.roles);
@@ -98,7 +98,7 @@ export class IdentityService {
     const passwordHash = await argon2.hash(password, { type: argon2.argon2id });
     await this.o.store.transaction(async (repos) => {
       await repos.users.insert({ ...user, passwordHash });
-      await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: org.id, ids: { userId: user.id } }, { allow: true, reason: actor.kind, via: null }, now)]);
+      await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: org.id, ids: { userId: user.id } }, decision, now)]);
     });
     return { user, generatedPassword };
   }
@@ -131,16 +131,20 @@ export class IdentityService {
    * (`audit.read`); as "someone in <organisation>" to anyone else, such as a partner's staff.
    */
   async knownAs(viewer: Actor, userIds: readonly string[], ownerOrganisationId: string): Promise<Map<string, string>> {
-    const context = await this.o.access.context(viewer, [ownerOrganisationId]);
-    const ownersAuditor = decide(viewer, 'audit.read', { kind: 'organisation', organisationId: ownerOrganisationId }, context).allow;
+    const people = [];
+    for (const id of new Set(userIds)) people.push({ id, user: await this.o.store.repos.users.byId(id) });
+    // One fresh decision for all of them: the owner's auditors know everyone; others know colleagues.
+    const [ownersAuditor, ...colleague] = await this.o.access.can(viewer, [
+      { action: 'audit.read', resource: { kind: 'organisation', organisationId: ownerOrganisationId } },
+      ...people.map(({ id, user }) => ({ action: 'person.identify' as const, resource: { kind: 'person' as const, userId: id, organisationId: user?.organisationId ?? '' } })),
+    ]);
     const out = new Map<string, string>();
-    for (const id of new Set(userIds)) {
-      const user = await this.o.store.repos.users.byId(id);
+    for (const [i, { id, user }] of people.entries()) {
       if (!user) {
         out.set(id, 'an unknown person');
         continue;
       }
-      const identified = ownersAuditor || decide(viewer, 'person.identify', { kind: 'person', userId: id, organisationId: user.organisationId }, context).allow;
+      const identified = ownersAuditor === true || colleague[i] === true;
       const organisation = (await this.o.store.repos.organisations.byId(user.organisationId))?.name ?? 'another organisation';
       out.set(id, identified ? user.email : `someone in ${organisation}`);
     }

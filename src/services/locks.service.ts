@@ -2,7 +2,7 @@
 // A lock binds only while its holder could still make the write it protects: every time locks are
 // read, a lock whose holder has lost that access (decide() on fresh facts) lapses, audited.
 import { randomUUID } from 'node:crypto';
-import { decide, type Decision } from '../domain/access/policy.js';
+import type { Decision } from '../domain/access/policy.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import { lockApplies, lockConflicts, lockCovers, lockWithin, type LockOn, type Place, type Touch } from '../domain/locks/coverage.js';
 import type { Clock } from '../domain/ports.js';
@@ -109,7 +109,11 @@ export class LocksService {
 
   /** Extends a lock; only its holder may. */
   async refresh(actor: Actor, lock: ResourceLock, timeoutSeconds: number): Promise<ResourceLock> {
-    if (lock.userId !== actor.userId) throw new DomainError('FORBIDDEN', 'That lock belongs to someone else.');
+    if (lock.userId !== actor.userId) {
+      // Recorded like every refusal; told plainly (403), as the lock was presented by its token.
+      await this.o.access.recordRefusal(actor, 'dav.lock-refresh', lockTarget(lock), 'not_holder');
+      throw new DomainError('FORBIDDEN', 'That lock belongs to someone else.');
+    }
     const expiresAt = new Date(this.o.clock.now().getTime() + timeoutSeconds * 1000).toISOString();
     await this.repos.locks.refresh(lock.token, timeoutSeconds, expiresAt);
     return { ...lock, timeoutSeconds, expiresAt };
@@ -124,9 +128,12 @@ export class LocksService {
     if (!lock) throw notFound('lock');
     const now = this.o.clock.now();
     if (lock.userId === actor.userId) {
+      // The holder's own write decision (a partner's names its arrangement); one that no longer holds has just lapsed the lock.
+      const decision = await this.holderDecision(lock);
+      if (!decision.allow) throw notFound('lock');
       await this.o.store.transaction(async (repos) => {
         await repos.locks.delete(lock.token);
-        await repos.audit.insert([auditEvent(actor, 'dav.unlock', lockTarget(lock), { allow: true, reason: 'holder', via: null }, now)]);
+        await repos.audit.insert([auditEvent(actor, 'dav.unlock', lockTarget(lock), decision, now)]);
       });
       return;
     }
@@ -261,36 +268,37 @@ export class LocksService {
    * resource moved out of reach or deleted) the lock lapses: deleted, and audited with the reason.
    */
   private async stillHeld(lock: ResourceLock, witness: Actor): Promise<boolean> {
-    const reason = await this.lapseReason(lock);
-    if (reason === null) return true;
+    const decision = await this.holderDecision(lock);
+    if (decision.allow) return true;
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
       // Only the request that removes it records the lapse, so concurrent readers audit it once.
       if (await repos.locks.delete(lock.token)) {
         const noticedBy: Actor = { kind: 'system', userId: null, organisationId: null, roles: [], teams: [], clearance: 'OFFICIAL', channel: witness.channel, clientAddress: witness.clientAddress, requestId: witness.requestId };
-        await repos.audit.insert([auditEvent(noticedBy, 'lock.lapse', { ...lockTarget(lock), ids: { ...lockTarget(lock).ids, holderId: lock.userId } }, { allow: false, reason, via: null }, now)]);
+        await repos.audit.insert([auditEvent(noticedBy, 'lock.lapse', { ...lockTarget(lock), ids: { ...lockTarget(lock).ids, holderId: lock.userId } }, decision, now)]);
       }
     });
     return false;
   }
 
-  private async lapseReason(lock: ResourceLock): Promise<string | null> {
+  /**
+   * Whether the holder could still make the write the lock protects, as decide() answers it now
+   * (with `via` for a partner's lock); a refusal's reason is why the lock lapses.
+   */
+  private async holderDecision(lock: ResourceLock): Promise<Decision> {
+    const gone = (reason: string): Decision => ({ allow: false, reason, via: null });
     const user = await this.repos.users.byId(lock.userId);
-    if (!user) return 'holder_unknown';
-    if (user.disabled) return 'holder_disabled';
+    if (!user) return gone('holder_unknown');
+    if (user.disabled) return gone('holder_disabled');
     const holder = actorFor(user, { channel: 'webdav', clientAddress: null, requestId: null });
-    const context = await this.o.access.context(holder, [lock.organisationId]);
-    let decision: Decision;
     if (lock.documentId) {
       const document = await this.repos.documents.byId(lock.documentId);
-      if (!document || document.deletedAt || document.organisationId !== lock.organisationId) return 'resource_gone';
-      decision = decide(holder, 'document.version', documentResource(document), context);
-    } else {
-      const collection = await this.repos.collections.byId(lock.collectionId!);
-      if (!collection || collection.deletedAt || collection.organisationId !== lock.organisationId) return 'resource_gone';
-      decision = decide(holder, 'document.create', collectionResource(collection), context);
+      if (!document || document.deletedAt || document.organisationId !== lock.organisationId) return gone('resource_gone');
+      return this.o.access.decisionFor(holder, 'document.version', documentResource(document));
     }
-    return decision.allow ? null : decision.reason;
+    const collection = await this.repos.collections.byId(lock.collectionId!);
+    if (!collection || collection.deletedAt || collection.organisationId !== lock.organisationId) return gone('resource_gone');
+    return this.o.access.decisionFor(holder, 'document.create', collectionResource(collection));
   }
 
   private async requireWrite(actor: Actor, target: LockTarget): Promise<Decision> {
@@ -303,17 +311,16 @@ export class LocksService {
   }
 
   private async mayManage(actor: Actor, organisationId: string): Promise<boolean> {
-    return decide(actor, 'lock.list', { kind: 'organisation', organisationId }, await this.o.access.context(actor, [organisationId])).allow;
+    return this.o.access.may(actor, 'lock.list', { kind: 'organisation', organisationId });
   }
 
   private async withHolders(viewer: Actor, locks: ResourceLock[]): Promise<LockListing[]> {
     const out: LockListing[] = [];
     for (const lock of locks) {
-      const context = await this.o.access.context(viewer, [lock.organisationId]);
       const document = lock.documentId ? await this.repos.documents.byId(lock.documentId) : undefined;
       const collection = lock.collectionId ? await this.repos.collections.byId(lock.collectionId) : undefined;
-      const seen = document ? decide(viewer, 'document.read', documentResource(document), context).allow
-        : collection ? decide(viewer, 'collection.list', collectionResource(collection), context).allow : false;
+      const seen = document ? await this.o.access.may(viewer, 'document.read', documentResource(document))
+        : collection ? await this.o.access.may(viewer, 'collection.list', collectionResource(collection)) : false;
       const name = document?.name ?? collection?.name ?? '';
       out.push({ lock, holder: await this.holder(viewer, lock), resourceName: seen ? name : null, path: seen ? lock.rootPath : null });
     }
@@ -325,9 +332,11 @@ export class LocksService {
     const user = await this.repos.users.byId(lock.userId);
     const organisation = (user ? await this.repos.organisations.byId(user.organisationId) : undefined)?.name ?? 'another organisation';
     const person = { kind: 'person' as const, userId: lock.userId, organisationId: user?.organisationId ?? '' };
-    const context = await this.o.access.context(viewer, [lock.organisationId]);
-    const identified = decide(viewer, 'person.identify', person, context).allow
-      || decide(viewer, 'lock.list', { kind: 'organisation', organisationId: lock.organisationId }, context).allow;
+    const answers = await this.o.access.can(viewer, [
+      { action: 'person.identify', resource: person },
+      { action: 'lock.list', resource: { kind: 'organisation', organisationId: lock.organisationId } },
+    ]);
+    const identified = answers.some(Boolean);
     if (!identified) return { userId: null, name: null, email: null, organisation };
     return { userId: lock.userId, name: user?.name ?? 'an unknown person', email: user?.email ?? '', organisation };
   }

@@ -5,26 +5,29 @@ import { DomainError, invalid, notFound } from '../domain/errors.js';
 import type { Clock, EncryptedBlobs, Scanner } from '../domain/ports.js';
 import type { Actor, Document, Version } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
-import type { AccessService } from './access.service.js';
+import type { Decision } from '../domain/access/policy.js';
+import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-
-const SYSTEM_DECISION = { allow: true, reason: 'system', via: null } as const;
 
 export class QuarantineNotifier {
   constructor(private readonly clock: Clock) {}
 
-  /** Tells the uploader and the organisation's security admins, and records the quarantine. */
-  async quarantined(repos: Repos, actor: Actor, document: Document, version: Version, signature: string): Promise<void> {
+  /**
+   * Tells the uploader and the organisation's security admins, and records the quarantine. `decision`
+   * is the one that let `actor` write the version (a partner's upload names its arrangement); the
+   * verdict goes into the event's ids.
+   */
+  async quarantined(repos: Repos, actor: Actor, decision: Decision, document: Document, version: Version, signature: string): Promise<void> {
     const now = this.clock.now();
     await this.tell(repos, document, version, `Version ${version.number} of a document was quarantined: malware detected (${signature}).`, now);
-    await repos.audit.insert([auditEvent(actor, 'scan.quarantine', { organisationId: document.organisationId, ids: { documentId: document.id, versionId: version.id } }, { allow: true, reason: `infected:${signature}`, via: null }, now)]);
+    await repos.audit.insert([auditEvent(actor, 'scan.quarantine', { organisationId: document.organisationId, ids: { documentId: document.id, versionId: version.id, verdict: 'infected', signature } }, decision, now)]);
   }
 
   /** The file policy let a file in only quarantined (e.g. password-protected): the security admins decide. */
-  async heldForReview(repos: Repos, actor: Actor, document: Document, version: Version, review: { code: string; reason: string }): Promise<void> {
+  async heldForReview(repos: Repos, actor: Actor, decision: Decision, document: Document, version: Version, review: { code: string; reason: string }): Promise<void> {
     const now = this.clock.now();
     await this.tell(repos, document, version, `Version ${version.number} of a document is held in quarantine for review: ${review.reason}`, now);
-    await repos.audit.insert([auditEvent(actor, 'scan.quarantine', { organisationId: document.organisationId, ids: { documentId: document.id, versionId: version.id } }, { allow: true, reason: `file_policy_review:${review.code}`, via: null }, now)]);
+    await repos.audit.insert([auditEvent(actor, 'scan.quarantine', { organisationId: document.organisationId, ids: { documentId: document.id, versionId: version.id, verdict: 'held', filePolicy: review.code } }, decision, now)]);
   }
 
   /** One notification each for the uploader and the organisation's security admins. */
@@ -64,7 +67,7 @@ export class QuarantineService {
   }
 
   async release(actor: Actor, versionId: string, reason: string): Promise<void> {
-    const { document, version } = await this.quarantinedVersion(actor, versionId, 'quarantine.release');
+    const { document, version, decision } = await this.quarantinedVersion(actor, versionId, 'quarantine.release');
     if (reason.trim().length < 10) throw invalid('Explain in at least 10 characters why this file is safe to release.', { field: 'reason' });
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
@@ -73,19 +76,19 @@ export class QuarantineService {
       if (version.number === latest || document.currentVersionId === version.id) {
         await repos.documents.setCurrentVersion(document.id, document.currentVersion, version, 'available', now.toISOString());
       }
-      await repos.audit.insert([auditEvent(actor, 'quarantine.release', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, { allow: true, reason: 'security_admin', via: null }, now)]);
+      await repos.audit.insert([auditEvent(actor, 'quarantine.release', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, decision, now)]);
     });
   }
 
   /** Destroys a quarantined version: its data key is erased, so no copy of the blob can be read again. */
   async destroy(actor: Actor, versionId: string): Promise<void> {
-    const { document, version } = await this.quarantinedVersion(actor, versionId, 'quarantine.destroy');
+    const { document, version, decision } = await this.quarantinedVersion(actor, versionId, 'quarantine.destroy');
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
       await repos.documents.destroyVersionKey(version.id);
       await repos.documents.updateVersionScan(version.id, { status: version.scanStatus, detail: `${version.scanDetail ?? ''} — destroyed`, engine: version.scanEngine, at: now.toISOString() });
       if (document.currentVersionId === version.id) await repos.documents.update(document.id, { status: 'disposed' }, now.toISOString());
-      await repos.audit.insert([auditEvent(actor, 'quarantine.destroy', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, { allow: true, reason: 'security_admin', via: null }, now)]);
+      await repos.audit.insert([auditEvent(actor, 'quarantine.destroy', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, decision, now)]);
     });
     await this.o.blobs.delete(version.blobId).catch(() => undefined);
   }
@@ -94,17 +97,22 @@ export class QuarantineService {
   private async quarantinedVersion(actor: Actor, versionId: string, action: 'quarantine.release' | 'quarantine.destroy') {
     const version = await this.o.store.repos.documents.versionById(versionId);
     if (!version) throw notFound('version');
-    await this.o.access.require(actor, action, { kind: 'organisation', organisationId: version.organisationId }, { organisationId: version.organisationId, ids: { documentId: version.documentId, versionId } }, { missing: 'version' });
+    const decision = await this.o.access.requireOrganisation(actor, action, version.organisationId, { documentId: version.documentId, versionId }, { missing: 'version' });
     if ((version.scanStatus !== 'infected' && version.scanStatus !== 'held') || version.wrappedKey.length === 0) throw invalid('That version is not in quarantine.');
     const document = await this.o.store.repos.documents.byId(version.documentId);
     if (!document) throw notFound('document');
-    return { document, version };
+    return { document, version, decision };
   }
 
   private async requireSecurityAdmin(actor: Actor, action: 'quarantine.list' | 'quarantine.release' | 'quarantine.destroy'): Promise<string> {
     const organisationId = actor.organisationId ?? '';
-    await this.o.access.require(actor, action, { kind: 'organisation', organisationId }, { organisationId, ids: {} });
+    await this.o.access.requireOrganisation(actor, action, organisationId);
     return organisationId;
+  }
+
+  /** The scan job writes a verdict onto a version: asked of decide() as the system, like any other write. */
+  private systemWrite(document: Document, versionId: string): Promise<Decision> {
+    return this.o.access.require(this.o.system, 'document.version', documentResource(document), { organisationId: document.organisationId, ids: { documentId: document.id, versionId } });
   }
 
   /**
@@ -123,16 +131,17 @@ export class QuarantineService {
     const verdict = await this.scanVersion(version);
     const document = await repos.documents.byId(version.documentId);
     if (!document) return 'skipped';
+    const decision = await this.systemWrite(document, version.id);
     const now = this.o.clock.now();
     await this.o.store.transaction(async (trx) => {
       if (verdict.outcome === 'clean') {
         await trx.documents.updateVersionScan(version.id, { status: 'clean', detail: null, engine: verdict.engine, at: now.toISOString() });
         if (document.currentVersionId === version.id) await trx.documents.update(document.id, { status: 'available' }, now.toISOString());
-        await trx.audit.insert([auditEvent(this.o.system, 'scan.clean', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, SYSTEM_DECISION, now)]);
+        await trx.audit.insert([auditEvent(this.o.system, 'scan.clean', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, decision, now)]);
       } else {
         await trx.documents.updateVersionScan(version.id, { status: 'infected', detail: verdict.signature, engine: verdict.engine, at: now.toISOString() });
         if (document.currentVersionId === version.id) await trx.documents.update(document.id, { status: 'quarantined' }, now.toISOString());
-        await this.o.notifier.quarantined(trx, this.o.system, document, version, verdict.signature);
+        await this.o.notifier.quarantined(trx, this.o.system, decision, document, version, verdict.signature);
       }
     });
     return verdict.outcome;
@@ -179,11 +188,12 @@ export class QuarantineService {
         const document = await repos.documents.byId(version.documentId);
         if (!document) continue;
         quarantined += 1;
+        const decision = await this.systemWrite(document, version.id);
         const now = this.o.clock.now();
         await this.o.store.transaction(async (trx) => {
           await trx.documents.updateVersionScan(version.id, { status: 'infected', detail: verdict.signature, engine: verdict.engine, at: now.toISOString() });
           if (document.currentVersionId === version.id) await trx.documents.update(document.id, { status: 'quarantined' }, now.toISOString());
-          await this.o.notifier.quarantined(trx, this.o.system, document, version, verdict.signature);
+          await this.o.notifier.quarantined(trx, this.o.system, decision, document, version, verdict.signature);
         });
       }
     }

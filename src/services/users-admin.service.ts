@@ -1,6 +1,6 @@
 // People administration for org admins (roles, teams, clearance, disable, MFA reset), and what a
 // signed-in person's home page shows them (notices, recent documents they may read).
-import { decide } from '../domain/access/policy.js';
+import type { Decision } from '../domain/access/policy.js';
 import { invalid, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Classification, Document, User } from '../domain/types.js';
@@ -30,16 +30,22 @@ export class UsersAdminService {
   }
 
   async get(actor: Actor, userId: string): Promise<User & { mfaSecretPending: boolean }> {
-    const user = await this.repos.users.byId(userId);
-    if (!user) throw notFound('user');
-    // Another organisation's person is refused by decide() and audited, like any other id.
-    await this.o.access.require(actor, 'organisation.manage-users', { kind: 'organisation', organisationId: user.organisationId }, { organisationId: user.organisationId, ids: { userId } }, { missing: 'user' });
+    const { user } = await this.managed(actor, userId);
     const state = await this.repos.users.signInState(userId);
     return { ...user, mfaSecretPending: Boolean(state?.mfa_secret) && !state?.mfa_enabled };
   }
 
+  /** A person the actor manages, and the decision that says so (recorded in the change's event). */
+  private async managed(actor: Actor, userId: string): Promise<{ user: User; decision: Decision }> {
+    const user = await this.repos.users.byId(userId);
+    if (!user) throw notFound('user');
+    // Another organisation's person is refused by decide() (organisation scoping) and audited, like any other id.
+    const decision = await this.o.access.requireOrganisation(actor, 'organisation.manage-users', user.organisationId, { userId }, { missing: 'user' });
+    return { user, decision };
+  }
+
   async update(actor: Actor, userId: string, change: UserChange): Promise<User> {
-    const user = await this.get(actor, userId);
+    const { user, decision } = await this.managed(actor, userId);
     const roles = change.roles === undefined ? user.roles : this.o.identity.validRoles(change.roles);
     const teams = change.teams === undefined ? user.teams : this.o.identity.validTeams(change.teams);
     if (change.clearance !== undefined && !(CLASSIFICATIONS as readonly string[]).includes(change.clearance)) {
@@ -51,29 +57,30 @@ export class UsersAdminService {
     }
     await this.o.store.transaction(async (repos) => {
       await repos.users.update(userId, { roles, teams, clearance });
-      await repos.audit.insert([this.event(actor, 'user.update', user, `roles:${roles.join('+')};teams:${teams.join('+')};clearance:${clearance}`)]);
+      // What changed goes into the event's ids; the decision is the one that allowed it.
+      await repos.audit.insert([this.event(actor, 'user.update', user, decision, { roles: roles.join('+'), teams: teams.join('+'), clearance })]);
     });
     return { ...user, roles, teams, clearance };
   }
 
   /** Disables (or re-enables) a person; their sessions end at once and their tokens stop working. */
   async setDisabled(actor: Actor, userId: string, disabled: boolean): Promise<void> {
-    const user = await this.get(actor, userId);
+    const { user, decision } = await this.managed(actor, userId);
     if (disabled && actor.userId === userId) throw invalid('You cannot disable your own account.');
     await this.o.store.transaction(async (repos) => {
       await repos.users.update(userId, { disabled });
       if (disabled) await repos.sessions.deleteForUser(userId);
-      await repos.audit.insert([this.event(actor, disabled ? 'user.disable' : 'user.enable', user, 'org_admin')]);
+      await repos.audit.insert([this.event(actor, disabled ? 'user.disable' : 'user.enable', user, decision)]);
     });
   }
 
   /** Clears the authenticator and recovery codes: the person sets MFA up again at next sign-in. */
   async resetMfa(actor: Actor, userId: string): Promise<void> {
-    const user = await this.get(actor, userId);
+    const { user, decision } = await this.managed(actor, userId);
     await this.o.store.transaction(async (repos) => {
       await repos.users.update(userId, { mfaSecret: null, mfaEnabled: false, recoveryCodes: null });
       await repos.sessions.deleteForUser(userId);
-      await repos.audit.insert([this.event(actor, 'user.mfa-reset', user, 'org_admin')]);
+      await repos.audit.insert([this.event(actor, 'user.mfa-reset', user, decision)]);
     });
   }
 
@@ -84,30 +91,24 @@ export class UsersAdminService {
   }
 
   /**
-   * Recently changed documents the actor may read: their organisation's, and partners' reached
-   * through arrangements in force. Every one is checked by decide().
+   * Recently changed documents the actor may read: their organisation's, and those of the
+   * organisations they reach through arrangements in force (AccessService.reachableOrganisations).
+   * Every one is checked by decide().
    */
   async recentDocuments(actor: Actor, limit = 10): Promise<Document[]> {
     if (!actor.organisationId) return [];
-    const arrangements = await this.o.access.arrangementsFor(actor, []);
-    const organisationIds = new Set([actor.organisationId]);
-    for (const a of arrangements) {
-      if (a.status !== 'active') continue;
-      if (a.hostOrganisationId === actor.organisationId) a.partnerOrganisationIds.forEach((id) => organisationIds.add(id));
-      else organisationIds.add(a.hostOrganisationId);
-    }
-    const context = await this.o.access.context(actor, [...organisationIds]);
-    const candidates = await this.repos.documents.recentInOrganisations([...organisationIds], limit * 10);
-    return candidates.filter((d) => decide(actor, 'document.read', documentResource(d), context).allow).slice(0, limit);
+    const organisationIds = [actor.organisationId, ...(await this.o.access.reachableOrganisations(actor))];
+    const candidates = await this.repos.documents.recentInOrganisations(organisationIds, limit * 10);
+    return (await this.o.access.filter(actor, 'document.read', candidates, documentResource)).slice(0, limit);
   }
 
   private async requireManager(actor: Actor, ids: Record<string, string>): Promise<string> {
     const organisationId = actor.organisationId ?? '';
-    await this.o.access.require(actor, 'organisation.manage-users', { kind: 'organisation', organisationId }, { organisationId, ids });
+    await this.o.access.requireOrganisation(actor, 'organisation.manage-users', organisationId, ids);
     return organisationId;
   }
 
-  private event(actor: Actor, action: string, user: User, reason: string) {
-    return auditEvent(actor, action, { organisationId: user.organisationId, ids: { userId: user.id } }, { allow: true, reason, via: null }, this.o.clock.now());
+  private event(actor: Actor, action: string, user: User, decision: Decision, change: Record<string, string> = {}) {
+    return auditEvent(actor, action, { organisationId: user.organisationId, ids: { userId: user.id, ...change } }, decision, this.o.clock.now());
   }
 }

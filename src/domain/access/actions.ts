@@ -26,10 +26,14 @@ export type CreateInsideAction = (typeof CREATE_INSIDE_ACTIONS)[number];
 
 /** Actions that only ever apply within the actor's own organisation. */
 export const ORGANISATION_ACTIONS = [
+  // Adding an organisation to the vault: the system's (CLI administration) alone; no user role grants it.
+  'organisation.create',
   'organisation.manage-users',
   'organisation.manage-collections',
   'audit.read',
   'audit.checkpoints',
+  // An organisation's events with inclusion proofs, to take away and check offline.
+  'audit.export',
   'quarantine.list',
   'quarantine.release',
   'quarantine.destroy',

@@ -3,11 +3,11 @@
 // safety properties are checked on their own, then organisation and arrangement actions by example.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, DocumentStatus, Role } from '../types.js';
+import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, DocumentStatus, Role, ScanStatus } from '../types.js';
 import type { Action, ContentAction } from './actions.js';
 import { ARRANGEMENT_ACTIONS, CONTENT_ACTIONS, ORGANISATION_ACTIONS, PERSON_ACTIONS } from './actions.js';
 import type { ArrangementResource, DecisionContext, DocumentResource, Resource } from './policy.js';
-import { decide } from './policy.js';
+import { decide, reachableOrganisations } from './policy.js';
 import type { ContentResource } from './reference-model.test-support.js';
 import {
   LEVEL_NEEDED,
@@ -16,6 +16,7 @@ import {
   inForce,
   levelCovers,
   modelDecide,
+  modelReachable,
 } from './reference-model.test-support.js';
 
 const NOW = new Date('2025-06-01T12:00:00.000Z');
@@ -144,6 +145,11 @@ const resourceIngredientsArb = fc.record({
   status: documentStatusArb,
   deleted: seldomArb,
   legalHold: seldomArb,
+  /** The verdict on the version asked for (downloads); often absent, as for every other action. */
+  versionScan: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(undefined) },
+    { weight: 2, arbitrary: fc.constantFrom<ScanStatus>('pending', 'clean', 'released', 'infected', 'blocked', 'held') },
+  ),
 });
 
 /** Puts the actor in the resource's organisation, or both where one arrangement could open it. */
@@ -187,7 +193,7 @@ function buildWorld(raw: WorldIngredients): World {
   let resource: ContentResource =
     r.kind === 'collection'
       ? { kind: 'collection', ...common }
-      : { kind: 'document', ...common, status: r.status, deleted: r.deleted, legalHold: r.legalHold };
+      : { kind: 'document', ...common, status: r.status, deleted: r.deleted, legalHold: r.legalHold, ...(r.versionScan === undefined ? {} : { versionScan: r.versionScan }) };
 
   const a = raw.actor;
   let actor: Actor =
@@ -375,6 +381,23 @@ describe('content actions: safety properties', () => {
     expect(created).toBeGreaterThan(SAFETY_RUNS / 100);
   });
 
+  it('(7) a version found infected, blocked or held is downloaded by no one; one still pending only by its reviewer', () => {
+    let downloadableOtherwise = 0;
+    fc.assert(
+      fc.property(worldArb, fc.constantFrom<ScanStatus>('infected', 'blocked', 'held', 'pending'), (w, scan) => {
+        fc.pre(w.resource.kind === 'document');
+        const asked: World = { ...w, action: 'document.download' };
+        if (decideIn(asked).allow) downloadableOtherwise += 1;
+        const got = decideIn({ ...asked, resource: { ...asked.resource, versionScan: scan } as ContentResource });
+        expect(got.allow).toBe(modelDecide(asked.actor, 'document.download', { ...asked.resource, versionScan: scan } as ContentResource, asked.context).allow);
+        if (scan !== 'pending') expect(got.allow).toBe(false);
+        else if (got.allow) expect(got.reason === 'system' || got.reason === 'security_admin_review').toBe(true);
+      }),
+      { numRuns: SAFETY_RUNS },
+    );
+    expect(downloadableOtherwise).toBeGreaterThan(SAFETY_RUNS / 100);
+  });
+
   it('(5) decisions never depend on the order of the arrangements', () => {
     // Siblings of existing arrangements (same parties and service area, other terms) make it common
     // for several arrangements to compete for one decision, which is where order could leak in.
@@ -552,6 +575,69 @@ describe('content actions: examples', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// Organisations reachable through arrangements
+// ---------------------------------------------------------------------------------------------
+
+describe('reachable organisations', () => {
+  /** Every content action on every shape of resource an organisation could hold, as decide() sees them. */
+  function someContentAllowed(w: World, organisationId: string): boolean {
+    const workspaces = [null, ...w.context.arrangements.map((a) => a.id)];
+    for (const serviceArea of SERVICE_AREAS) {
+      for (const classification of CLASSIFICATION_VALUES) {
+        for (const arrangementId of workspaces) {
+          const common = { organisationId, serviceArea, classification, arrangementId };
+          const resources: ContentResource[] = [
+            { kind: 'collection', ...common },
+            { kind: 'document', ...common, status: 'available', deleted: false, legalHold: false },
+          ];
+          for (const resource of resources) {
+            for (const action of CONTENT_ACTION_NAMES) {
+              if (decide(w.actor, action, resource, { ...w.context, newClassification: classification }).allow) return true;
+            }
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  it('are exactly the other organisations where some content action on some resource could be allowed, and the model’s', () => {
+    let reached = 0;
+    let unreached = 0;
+    fc.assert(
+      fc.property(worldArb, (w) => {
+        fc.pre(w.actor.kind === 'user' && w.actor.organisationId !== null);
+        const got = reachableOrganisations(w.actor, w.context.arrangements, w.context.now);
+        expect(got).toEqual(modelReachable(w.actor, w.context.arrangements, w.context.now));
+        for (const organisationId of ORGANISATION_IDS) {
+          if (organisationId === w.actor.organisationId) continue;
+          const expected = someContentAllowed(w, organisationId);
+          if (expected) reached += 1;
+          else unreached += 1;
+          expect(got.includes(organisationId), `${organisationId} reachable`).toBe(expected);
+        }
+      }),
+      { numRuns: SAFETY_RUNS / 4 },
+    );
+    expect(reached).toBeGreaterThan(SAFETY_RUNS / 20);
+    expect(unreached).toBeGreaterThan(SAFETY_RUNS / 20);
+  });
+
+  it('examples: suspended, not yet accepted, or outside the team reach nothing; partners of one host do not reach each other', () => {
+    const threeWay = arrangementOf({ id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b', 'org-c'] });
+    const staff = (org: string, teams = ['payroll']) => userOf(org, ['member'], teams);
+    expect(reachableOrganisations(staff('org-a'), [threeWay], NOW)).toEqual(['org-b', 'org-c']);
+    expect(reachableOrganisations(staff('org-b'), [threeWay], NOW)).toEqual(['org-a']);
+    expect(reachableOrganisations(staff('org-b', ['hr']), [threeWay], NOW)).toEqual([]);
+    expect(reachableOrganisations(staff('org-a'), [{ ...threeWay, status: 'suspended' }], NOW)).toEqual([]);
+    expect(reachableOrganisations(staff('org-a'), [{ ...threeWay, acceptedBy: ['org-b'] }], NOW)).toEqual([]);
+    expect(reachableOrganisations(staff('org-a'), [{ ...threeWay, endsAt: NOW.toISOString() }], NOW)).toEqual([]);
+    expect(reachableOrganisations(staff('org-d'), [threeWay], NOW)).toEqual([]);
+    expect(reachableOrganisations(SYSTEM, [threeWay], NOW)).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 // Organisation actions
 // ---------------------------------------------------------------------------------------------
 
@@ -563,8 +649,10 @@ function expectedOrganisationDecision(action: (typeof ORGANISATION_ACTIONS)[numb
   if (!sameOrganisation) return false;
   const has = (role: Role) => roles.includes(role);
   switch (action) {
+    case 'organisation.create': return false;
     case 'organisation.manage-users': return has('org_admin');
-    case 'audit.read': return has('auditor') || has('dpo');
+    case 'audit.read':
+    case 'audit.export': return has('auditor') || has('dpo');
     case 'quarantine.list':
     case 'quarantine.release':
     case 'quarantine.destroy': return has('security_admin');

@@ -221,6 +221,11 @@ export function arrangementInForce(arrangement: Arrangement, now: Date): boolean
   return arrangement.partnerOrganisationIds.every((id) => arrangement.acceptedBy.includes(id));
 }
 
+/** An arrangement serves an actor while it is in force and the actor is in its service-area team. */
+function arrangementServes(arrangement: Arrangement, actor: Actor, now: Date): boolean {
+  return arrangementInForce(arrangement, now) && actor.teams.includes(arrangement.serviceArea);
+}
+
 /**
  * Does this arrangement reach this resource for this actor? The serving team is the host's team
  * for the service area; a joint workspace is open to that team in every party.
@@ -231,9 +236,8 @@ function arrangementCovers(
   resource: CollectionResource | DocumentResource,
   now: Date,
 ): boolean {
-  if (!arrangementInForce(arrangement, now)) return false;
+  if (!arrangementServes(arrangement, actor, now)) return false;
   if (resource.serviceArea !== arrangement.serviceArea) return false;
-  if (!actor.teams.includes(arrangement.serviceArea)) return false;
   if (!classificationAtMost(resource.classification, arrangement.ceiling)) return false;
   if (resource.arrangementId === arrangement.id && resource.organisationId === arrangement.hostOrganisationId) {
     // Joint workspace: hosted by the host, usable by every party's service team.
@@ -246,14 +250,40 @@ function arrangementCovers(
   );
 }
 
+/**
+ * The other organisations whose content some arrangement lets this actor reach now: exactly those
+ * where decide() could allow some content action on some resource (an OFFICIAL collection of the
+ * arrangement's service area, or its joint workspace). Host staff reach their partners; partner
+ * staff reach the host's joint workspace; nobody reaches another partner through the host. Pages,
+ * WebDAV's organisation folders and "recent documents" list these; decide() still judges every item.
+ * The system actor reaches everything by its own rule, not through arrangements: none here.
+ */
+export function reachableOrganisations(actor: Actor, arrangements: readonly Arrangement[], now: Date): string[] {
+  const own = actor.organisationId;
+  if (actor.kind !== 'user' || own === null || actor.userId === null) return [];
+  const out = new Set<string>();
+  for (const a of arrangements) {
+    if (!arrangementServes(a, actor, now)) continue;
+    if (a.hostOrganisationId === own) a.partnerOrganisationIds.forEach((id) => out.add(id));
+    else if (a.partnerOrganisationIds.includes(own)) out.add(a.hostOrganisationId);
+  }
+  out.delete(own);
+  return [...out].sort();
+}
+
 function decideOrganisation(actor: Actor, action: OrganisationAction, resource: OrganisationResource): Decision {
+  // Organisation scoping: no role reaches into another organisation's administration.
   if (resource.organisationId !== actor.organisationId) return deny('other_organisation');
   switch (action) {
+    case 'organisation.create':
+      // Councils join the vault by administration (the CLI), never by one of them.
+      return deny('system_only');
     case 'organisation.manage-users':
       return hasRole(actor, 'org_admin') ? allow('org_admin') : deny('role');
     case 'organisation.manage-collections':
       return hasRole(actor, 'org_admin') || hasRole(actor, 'records_manager') ? allow('role') : deny('role');
     case 'audit.read':
+    case 'audit.export':
       return hasRole(actor, 'auditor') || hasRole(actor, 'dpo') ? allow('role') : deny('role');
     case 'audit.checkpoints':
       return hasRole(actor, 'auditor') || hasRole(actor, 'dpo') || hasRole(actor, 'org_admin') ? allow('role') : deny('role');

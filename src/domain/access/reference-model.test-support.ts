@@ -43,15 +43,29 @@ const isUnscanned = (r: ContentResource): boolean =>
 const isOwnSecurityAdmin = (actor: Actor, r: ContentResource): boolean =>
   actor.organisationId === r.organisationId && actor.roles.includes('security_admin');
 
+/** The verdict on the version a download asks for, when the resource names one. */
+const versionScanOf = (r: ContentResource): string | undefined => (r.kind === 'document' ? r.versionScan : undefined);
+
+/** Malware and files held or blocked by the file policy: never handed out, to anyone, the system included. */
+export function versionQuarantined(action: ContentAction, r: ContentResource): boolean {
+  return action === 'document.download' && ['infected', 'blocked', 'held'].includes(versionScanOf(r) ?? '');
+}
+
 /** Rules that deny whatever else would allow. */
 export function prohibited(actor: Actor, action: ContentAction, r: ContentResource, context: DecisionContext): boolean {
   if (r.kind === 'document') {
     if (r.status === 'disposed') return true;
     if (r.legalHold && action === 'document.delete') return true;
     if (isUnscanned(r)) {
-      // Quarantined files are downloadable by no one; a pending one by its own security admin, to decide on it.
-      const stillPossible = isOwnSecurityAdmin(actor, r) && r.status === 'pending_scan' ? ['document.read', 'document.download'] : ['document.read'];
+      // Quarantined files are downloadable by no one; a pending one by its own security admin, to decide on it,
+      // and then only the version under review (the one still pending), never an older one.
+      const reviewing = isOwnSecurityAdmin(actor, r) && r.status === 'pending_scan' && (versionScanOf(r) === undefined || versionScanOf(r) === 'pending');
+      const stillPossible = reviewing ? ['document.read', 'document.download'] : ['document.read'];
       if (!stillPossible.includes(action)) return true;
+    }
+    // A version still waiting for its verdict (a rescan of an older one) is not handed out meanwhile.
+    if (action === 'document.download' && versionScanOf(r) === 'pending') {
+      if (!(r.status === 'pending_scan' && isOwnSecurityAdmin(actor, r))) return true;
     }
     if (r.deleted && !['document.read', 'document.restore', 'document.access-history'].includes(action)) return true;
   }
@@ -106,8 +120,26 @@ export function securityReviewGrants(actor: Actor, action: ContentAction, r: Con
   return isUnscanned(r) && isOwnSecurityAdmin(actor, r) && (action === 'document.read' || action === 'document.download');
 }
 
+/**
+ * The other organisations an actor reaches through arrangements, from the specification: every
+ * party an in-force arrangement links them to, where they serve in its team. Hosts serve partners;
+ * partners use the host's joint workspace; partners of one host are not linked to each other.
+ */
+export function modelReachable(actor: Actor, arrangements: readonly Arrangement[], now: Date): string[] {
+  if (actor.kind !== 'user' || actor.organisationId === null) return [];
+  const me = actor.organisationId;
+  const reached: string[] = [];
+  for (const a of arrangements) {
+    if (!inForce(a, now) || !actor.teams.includes(a.serviceArea)) continue;
+    if (a.hostOrganisationId === me) reached.push(...a.partnerOrganisationIds);
+    if (a.partnerOrganisationIds.includes(me)) reached.push(a.hostOrganisationId);
+  }
+  return [...new Set(reached)].filter((id) => id !== me).sort();
+}
+
 export function modelDecide(actor: Actor, action: ContentAction, r: ContentResource, context: DecisionContext): ModelDecision {
   if (r.kind === 'document' && r.legalHold && action === 'document.delete') return { allow: false };
+  if (versionQuarantined(action, r)) return { allow: false };
   if (actor.kind === 'system') return { allow: true, grantedBy: 'system' };
   if (actor.organisationId === null) return { allow: false };
   if (isCreateInside(action)) {

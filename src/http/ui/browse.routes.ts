@@ -1,7 +1,7 @@
 // Home and browsing: recent documents and notices, an organisation's collections (own and, through
 // arrangements, partners'), and a collection's sub-collections and documents.
 import type { FastifyPluginAsync } from 'fastify';
-import type { Arrangement, Organisation } from '../../domain/types.js';
+import type { Organisation } from '../../domain/types.js';
 import { collectionResource } from '../../services/access.service.js';
 import { arrangementResource } from '../../services/arrangements.service.js';
 import type { CollectionTrail } from '../../services/collections.service.js';
@@ -16,16 +16,9 @@ export async function organisationNames(ui: Ui): Promise<Map<string, Organisatio
   return new Map((await ui.vault.identity.listOrganisations()).map((o) => [o.id, o]));
 }
 
-/** Organisations whose collections this person may reach through arrangements in force. */
-export function partnersOf(web: WebContext, arrangements: Arrangement[]): string[] {
-  const ids = new Set<string>();
-  for (const a of arrangements) {
-    if (a.status !== 'active') continue;
-    if (a.hostOrganisationId === web.organisation.id) a.partnerOrganisationIds.forEach((id) => ids.add(id));
-    else if (a.partnerOrganisationIds.includes(web.organisation.id)) ids.add(a.hostOrganisationId);
-  }
-  ids.delete(web.organisation.id);
-  return [...ids];
+/** Organisations whose collections this person may reach through arrangements in force (decided by the access service). */
+export function partnersOf(ui: Ui, web: WebContext): Promise<string[]> {
+  return ui.vault.access.reachableOrganisations(web.actor);
 }
 
 /** Breadcrumbs down to a collection, from the service's trail: folders the reader may not list show as "…" with no link. */
@@ -64,7 +57,7 @@ export const browsePages = (ui: Ui): FastifyPluginAsync => async (app) => {
     }));
     return render(ui, request, reply, 'home.njk', {
       recent, notices, quarantine, awaiting, ownAreas, shared, orgs: Object.fromEntries(orgs),
-      partners: partnersOf(web, arrangements).map((id) => orgs.get(id)).filter(Boolean),
+      partners: (await partnersOf(ui, web)).map((id) => orgs.get(id)).filter(Boolean),
       notice: NOTICES[request.query.notice ?? ''] ?? null,
     });
   });
@@ -73,9 +66,8 @@ export const browsePages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const web = signedIn(request);
     const organisation = await ui.vault.identity.organisationBySlug(request.params.slug);
     const collections = await ui.vault.collections.roots(web.actor, organisation.id);
-    const arrangements = await ui.vault.arrangements.list(web.actor, { organisationId: web.organisation.id, status: 'active' });
     const orgs = await organisationNames(ui);
-    const partners = partnersOf(web, arrangements).map((id) => orgs.get(id)).filter(Boolean);
+    const partners = (await partnersOf(ui, web)).map((id) => orgs.get(id)).filter(Boolean);
     return render(ui, request, reply, 'organisation.njk', { shown: organisation, collections, partners, own: organisation.id === web.organisation.id });
   });
 

@@ -58,9 +58,8 @@ export const uploadPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   async function targets(request: Parameters<typeof signedIn>[0]): Promise<{ collection: Collection; label: string }[]> {
     const web = signedIn(request);
     const orgs = await organisationNames(ui);
-    const arrangements = await ui.vault.arrangements.list(web.actor, { organisationId: web.organisation.id, status: 'active' });
     const out: { collection: Collection; label: string }[] = [];
-    for (const orgId of [web.organisation.id, ...partnersOf(web, arrangements)]) {
+    for (const orgId of [web.organisation.id, ...(await partnersOf(ui, web))]) {
       const visible = await ui.vault.collections.visible(web.actor, orgId);
       const byId = new Map(visible.map((c) => [c.id, c]));
       for (const c of visible) {
