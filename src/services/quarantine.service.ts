@@ -8,6 +8,8 @@ import type { Repos, Store } from '../db/store.js';
 import type { EncryptedBlobs } from '../storage/encrypted-blobs.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import { rescanJob } from '../domain/jobs/kinds.js';
+import type { DocumentLifecycle } from './lifecycle.js';
 
 const SYSTEM_DECISION = { allow: true, reason: 'system', via: null } as const;
 
@@ -48,7 +50,7 @@ export interface QuarantinedItem {
 
 export class QuarantineService {
   constructor(
-    private readonly o: { store: Store; access: AccessService; blobs: EncryptedBlobs; scanner: Scanner; notifier: QuarantineNotifier; clock: Clock; system: Actor; rescanDays: number },
+    private readonly o: { store: Store; access: AccessService; blobs: EncryptedBlobs; scanner: Scanner; notifier: QuarantineNotifier; clock: Clock; system: Actor; rescanDays: number; lifecycle: DocumentLifecycle },
   ) {}
 
   async list(actor: Actor): Promise<QuarantinedItem[]> {
@@ -87,6 +89,9 @@ export class QuarantineService {
       await repos.documents.updateVersionScan(version.id, { status: version.scanStatus, detail: `${version.scanDetail ?? ''} — destroyed`, engine: version.scanEngine, at: now.toISOString() });
       if (document.currentVersionId === version.id) await repos.documents.update(document.id, { status: 'disposed' }, now.toISOString());
       await repos.audit.insert([auditEvent(actor, 'quarantine.destroy', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, { allow: true, reason: 'security_admin', via: null }, now)]);
+      await this.o.lifecycle.raise({ jobs: repos.jobs, now }, {
+        type: 'document.destroyed', organisationId: document.organisationId, documentId: document.id, versionIds: [version.id], disposed: document.currentVersionId === version.id,
+      });
     });
     await this.o.blobs.delete(version.blobId).catch(() => undefined);
   }
@@ -153,7 +158,7 @@ export class QuarantineService {
       // The first version ever seen is the baseline: everything stored so far was scanned with it.
       if (seen !== undefined) {
         const since = new Date(now.getTime() - this.o.rescanDays * 86_400_000).toISOString();
-        await repos.jobs.enqueue('rescan', { since }, { runAt: now.toISOString(), maxAttempts: 20, now: now.toISOString() });
+        await repos.jobs.enqueue(rescanJob, { since, signatures: version }, { now });
       }
     });
     return seen !== undefined;
