@@ -51,12 +51,16 @@ export class JobsRepo implements JobQueue {
   async lease(now: string, leaseUntil: string, limit: number): Promise<JobRow[]> {
     const due = (eb: ExpressionBuilder<Schema, 'jobs'>) =>
       eb.and([eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)])]), eb('run_at', '<=', now)]);
-    let candidates = this.db.selectFrom('jobs').select('id').where(due).orderBy('run_at').orderBy('id').limit(limit);
-    if (this.caps.rowLocks) candidates = candidates.modifyEnd(sql`for update skip locked`);
+    // The candidates are picked once, in a materialised CTE: as a plain `id IN (subquery)`, PostgreSQL
+    // may run a FOR UPDATE SKIP LOCKED subquery again for every row it updates, ignoring its LIMIT.
     const rows = await this.db
+      .with((cte) => cte('picked').materialized(), (db) => {
+        const q = db.selectFrom('jobs').select('id').where(due).orderBy('run_at').orderBy('id').limit(limit);
+        return this.caps.rowLocks ? q.modifyEnd(sql`for update skip locked`) : q;
+      })
       .updateTable('jobs')
       .set((eb) => ({ status: 'running', lease_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
-      .where('id', 'in', candidates)
+      .where('id', 'in', (eb) => eb.selectFrom('picked').select('picked.id'))
       .where(due)
       .returningAll()
       .execute();
