@@ -53,6 +53,8 @@ export interface Vault {
   quarantine: QuarantineService;
   keys: KeysService;
   worker: JobWorker;
+  /** Document lifecycle hooks; main.ts subscribes the scan job, later slices their own jobs. */
+  lifecycle: DocumentLifecycle;
   blobStore: FsBlobStore;
   /** Whether the database and the scanner answer ('ok' or 'unavailable' for each). */
   health(): Promise<{ database: string; scanner: string }>;
@@ -176,12 +178,12 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     handleJob(scanVersionJob, (p) => quarantine.scanPending(p.versionId)),
     handleJob(rescanJob, (p) => quarantine.rescanSince(new Date(p.since))),
   ]);
-  const worker = new JobWorker({ jobs: store.repos.jobs, registry, clock, logger });
+  const worker = new JobWorker({ jobs: store.repos.jobs, registry, clock, logger, leaseSeconds: 60 });
 
   const timers: NodeJS.Timeout[] = [];
   let backgroundStarted = false;
   const vault: Vault = {
-    config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, locks, arrangements, quarantine, keys: keysService, worker, blobStore,
+    config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');

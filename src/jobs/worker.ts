@@ -23,7 +23,7 @@ export interface JobWorkerOptions {
   clock: Clock;
   logger: Logger;
   pollMs?: number;
-  /** How long a lease lasts without a heartbeat; a crashed worker's jobs run again after this. */
+  /** How long a lease lasts without a heartbeat (default 60 s); a crashed worker's jobs run again after this. */
   leaseSeconds?: number;
   /** How often a running job's lease is renewed (default: a third of the lease). */
   heartbeatMs?: number;
@@ -49,7 +49,7 @@ export class JobWorker {
   constructor(private readonly o: JobWorkerOptions) {}
 
   private get leaseMs(): number {
-    return (this.o.leaseSeconds ?? 300) * 1000;
+    return (this.o.leaseSeconds ?? 60) * 1000;
   }
 
   /** Throws UnhandledJobKindsError when a queued or running job's kind has no handler here. */
@@ -108,6 +108,12 @@ export class JobWorker {
       // Queued after start-up by a process that knows a kind this one does not: leave it for that one.
       this.o.logger.error(log, `no handler for job kind ${job.kind}; left queued for a worker that has one`);
       await this.o.jobs.retry(job.id, job.attempts, new Date(this.o.clock.now().getTime() + 60_000).toISOString(), `no handler for job kind ${job.kind} in this process`);
+      return;
+    }
+    // Jobs later in a batch waited while earlier ones ran: renew the lease before starting, and leave
+    // the job alone if it expired meanwhile and another worker took it.
+    if (!(await this.o.jobs.heartbeat(job.id, job.attempts, this.leaseEnd()))) {
+      this.o.logger.warn(log, 'job lease expired while it waited in this batch; another worker has it');
       return;
     }
     const parsed = handler.definition.payload.safeParse(job.payload);

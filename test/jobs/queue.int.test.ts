@@ -191,6 +191,32 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     expect(row).toMatchObject({ status: 'done', attempts: 1 });
   });
 
+  it('does not start a job whose lease expired while it waited behind a long one in the same batch', async () => {
+    await clearQueue();
+    const runs: string[] = [];
+    const registry = new JobRegistry([
+      handle(echoJob, async (p) => void runs.push(`echo ${p.n}`)),
+      handle(flakyJob, async () => undefined),
+      handle(slowJob, async (p) => {
+        runs.push('slow');
+        await sleep(p.ms);
+      }),
+    ], TEST_KINDS);
+    const past = new Date(Date.now() - 2000);
+    await jobsA.enqueue(slowJob, { ms: 1800 }, { now: past });
+    await jobsA.enqueue(echoJob, { n: 5 }, { now: new Date(past.getTime() + 1) });
+    // One lease query takes both; the echo job's 1-second lease runs out while the slow one works.
+    const first = new JobWorker({ jobs: jobsA, registry, clock: realClock, logger: silent, leaseSeconds: 1, heartbeatMs: 200, batch: 2 });
+    const second = new JobWorker({ jobs: jobsB, registry, clock: realClock, logger: silent, leaseSeconds: 1 });
+    const running = first.runDue();
+    await sleep(1400);
+    expect(await second.runDue()).toBe(1);
+    await running;
+    expect(runs).toEqual(['slow', 'echo 5']);
+    expect((await rowsOf('test-echo')).at(-1)).toMatchObject({ status: 'done', attempts: 2 });
+    expect((await rowsOf('test-slow')).at(-1)).toMatchObject({ status: 'done', attempts: 1 });
+  });
+
   it('gives a crashed worker\'s job to another once its lease expires, and fences the old holder out', async () => {
     await clearQueue();
     const runs: number[] = [];
