@@ -14,6 +14,8 @@ import { Store } from './db/store.js';
 import { ClamdScanner } from './integrations/clamd.scanner.js';
 import { ClamdSupervisor } from './integrations/clamd.supervisor.js';
 import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
+import { rescanJob, scanVersionJob } from './domain/jobs/kinds.js';
+import { JobRegistry, handle as handleJob } from './jobs/registry.js';
 import { JobWorker } from './jobs/worker.js';
 import { AccessService } from './services/access.service.js';
 import type { AppServices } from './services/app-services.js';
@@ -25,6 +27,7 @@ import { DocumentsService } from './services/documents.service.js';
 import { FairScanner } from './services/fair-scanner.js';
 import { IdentityService, systemActor } from './services/identity.service.js';
 import { KeysService } from './services/keys.service.js';
+import { DocumentLifecycle } from './services/lifecycle.js';
 import { LocksService } from './services/locks.service.js';
 import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
 import { UsersAdminService } from './services/users-admin.service.js';
@@ -45,9 +48,15 @@ export interface Vault extends AppServices {
   store: Store;
   scanner: Scanner;
   worker: JobWorker;
+  /** Document lifecycle hooks; main.ts subscribes the scan job, later slices their own jobs. */
+  lifecycle: DocumentLifecycle;
   blobStore: FsBlobStore;
-  /** Starts the job worker, audit sequencing and the signature-update watcher. */
-  startBackground(): void;
+  /**
+   * For the worker and all roles: starts the job worker (refusing, by throwing, when the job table
+   * holds a kind no handler runs), audit sequencing and the signature-update watcher. The web role
+   * runs none of these. See docs/operations.md "Process roles".
+   */
+  startBackground(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -123,6 +132,11 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     if (options.startClamd && !reuse) await own.start();
   }
 
+  // Lifecycle hooks: what happens, in the same transaction, when a document's life moves on.
+  const lifecycle = new DocumentLifecycle().on('version.committed', async (event, tx) => {
+    if (event.scanStatus === 'pending') await tx.jobs.enqueue(scanVersionJob, { versionId: event.versionId }, { now: tx.now });
+  });
+
   const serviceAreas = DEFAULT_SERVICE_AREAS;
   const access = new AccessService(store, clock);
   const audit = new AuditService({
@@ -145,38 +159,42 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   });
   const documents = new DocumentsService({
     store, access, locks, blobs, scanner: fairScanner, inspector, notifier, clock, maxUploadBytes: config.maxUploadBytes, inlineScanMaxBytes: config.inlineScanMaxBytes,
-    admission, bodyDeadlines: { idleMs: config.uploadIdleSeconds * 1000, minBytesPerSecond: config.uploadMinBytesPerSecond, graceMs: 60_000 },
+    admission, bodyDeadlines: { idleMs: config.uploadIdleSeconds * 1000, minBytesPerSecond: config.uploadMinBytesPerSecond, graceMs: 60_000 }, lifecycle,
   });
   const arrangements = new ArrangementsService({ store, access, collections, clock, serviceAreas });
-  const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays });
+  const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays, lifecycle });
 
   const keysService = new KeysService({ store, access, clock, keys });
   const sessions = new WebSessionsService({ store, clock, identity, issuer: 'Strongroom' });
   const people = new UsersAdminService({ store, clock, access, identity });
   const dav = new DavService({ store, access, clock, collections, documents, locks });
 
-  const worker = new JobWorker({
-    jobs: store.repos.jobs, clock, logger,
-    registry: {
-      'scan-version': { run: async (p) => void (await quarantine.scanPending((p as { versionId: string }).versionId)), backoffSeconds: 2, maxBackoffSeconds: 300 },
-      rescan: { run: async (p) => void (await quarantine.rescanSince(new Date((p as { since: string }).since))), backoffSeconds: 30, maxBackoffSeconds: 3600 },
-    },
-  });
+  // One handler per kind in domain/jobs/kinds.ts; a kind left out fails here, at start-up.
+  const registry = new JobRegistry([
+    handleJob(scanVersionJob, (p) => quarantine.scanPending(p.versionId)),
+    handleJob(rescanJob, (p) => quarantine.rescanSince(new Date(p.since))),
+  ]);
+  const worker = new JobWorker({ jobs: store.repos.jobs, registry, clock, logger, leaseSeconds: 60 });
 
   const timers: NodeJS.Timeout[] = [];
   let backgroundStarted = false;
   const vault: Vault = {
-    config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, locks, arrangements, quarantine, keys: keysService, worker, blobStore,
+    config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore,
     sessions, people, dav,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');
       return { database, scanner: scannerState };
     },
-    startBackground() {
-      if (backgroundStarted) return;
+    async startBackground() {
+      if (backgroundStarted || config.role === 'web') return;
       backgroundStarted = true;
-      worker.start();
+      try {
+        await worker.start();
+      } catch (error) {
+        backgroundStarted = false;
+        throw error;
+      }
       timers.push(setInterval(() => void audit.integrate().catch((err: unknown) => logger.error({ err }, 'audit sequencing failed')), 1000));
       timers.push(setInterval(() => void quarantine.checkSignatureVersion().catch((err: unknown) => logger.warn({ err }, 'signature check failed')), 60_000));
       void quarantine.checkSignatureVersion().catch(() => undefined);

@@ -18,6 +18,13 @@ describe('loadConfig', () => {
     expect(config.dataDir).toBe('/tmp/b');
   });
 
+  it('takes the process role from --role, then STRONGROOM_ROLE, defaulting to all', () => {
+    expect(loadConfig({ env: {} }).role).toBe('all');
+    expect(loadConfig({ env: { STRONGROOM_ROLE: 'web' } }).role).toBe('web');
+    expect(loadConfig({ env: { STRONGROOM_ROLE: 'web' }, flags: { role: 'worker' } }).role).toBe('worker');
+    expect(() => loadConfig({ env: {}, flags: { role: 'scheduler' } })).toThrow(/STRONGROOM_ROLE: /);
+  });
+
   it('lists every problem at once, naming the variable', () => {
     let error: unknown;
     try {

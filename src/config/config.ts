@@ -61,7 +61,7 @@ export type Config = Readonly<z.infer<typeof configSchema>>;
 export interface ConfigInput {
   env: NodeJS.ProcessEnv;
   /** Values from command-line flags; these win over the environment. */
-  flags?: Partial<Record<'data' | 'host' | 'port' | 'databaseUrl' | 'tlsCert' | 'tlsKey' | 'trustProxy' | 'clamd', string | boolean | undefined>>;
+  flags?: Partial<Record<'data' | 'host' | 'port' | 'databaseUrl' | 'tlsCert' | 'tlsKey' | 'trustProxy' | 'clamd' | 'role', string | boolean | undefined>>;
 }
 
 export class ConfigError extends Error {
@@ -138,7 +138,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     offsiteDir: path.resolve(env.STRONGROOM_OFFSITE || defaultOffsiteDir(dataDir)),
     metricsToken: env.STRONGROOM_METRICS_TOKEN || undefined,
     logLevel: env.STRONGROOM_LOG_LEVEL ?? 'info',
-    role: env.STRONGROOM_ROLE ?? 'all',
+    role: str(flags.role) ?? env.STRONGROOM_ROLE ?? 'all',
   };
   const parsed = configSchema.safeParse(raw);
   const problems = parsed.success

@@ -187,6 +187,8 @@ export interface JobsTable {
   status: string;
   created_at: string;
   finished_at: string | null;
+  /** At most one queued or running job per key (partial unique index). */
+  unique_key: string | null;
 }
 
 export interface NotificationsTable {

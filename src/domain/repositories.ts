@@ -3,6 +3,7 @@
 // in domain words. db/ implements them over Kysely (SQLite and PostgreSQL); main.ts wires one in.
 // Adapter-only operations (job leasing, organisation keys for the key ring) are not here: services never call them.
 import type { AuditEvent } from './audit/event.js';
+import type { JobQueue } from './jobs/define-job.js';
 import type {
   Arrangement, ArrangementStatus, Classification, Collection, Document, DocumentStatus, Organisation, Role, ScanStatus, User, Version,
 } from './types.js';
@@ -217,9 +218,8 @@ export interface AuditRepository {
 }
 
 /** Services only enqueue; leasing and completing belong to the worker (jobs/), which uses the adapter. */
-export interface JobsRepository {
-  enqueue(kind: string, payload: unknown, options: { runAt: string; maxAttempts: number; now: string }): Promise<void>;
-}
+/** Services only queue jobs, through the typed queue of the job kinds (domain/jobs/define-job.ts). */
+export type JobsRepository = JobQueue;
 
 export interface Notification {
   id: string;

@@ -1,26 +1,67 @@
-// The job worker: leases due jobs from the table-backed queue and runs their handlers,
-// retrying with exponential backoff. Start-up fails if a queued kind has no handler.
+// The job worker: leases due jobs from the table-backed queue and runs their handlers, renewing each
+// lease while the handler works, retrying with exponential backoff and dead-lettering after the kind's
+// last attempt. `start()` refuses to run when the table holds a queued kind no handler here runs.
 import type { Logger } from 'pino';
+import { backoffSeconds } from '../domain/jobs/define-job.js';
 import type { Clock } from '../domain/ports.js';
-import type { JobsRepo } from '../db/repos/jobs.repo.js';
+import type { JobRow } from '../db/repos/jobs.repo.js';
+import type { JobRegistry } from './registry.js';
 
-export interface JobHandler {
-  run(payload: unknown): Promise<void>;
-  /** Seconds before the first retry; doubles each time, capped at maxBackoffSeconds. */
-  backoffSeconds: number;
-  maxBackoffSeconds: number;
+/** What the worker needs of the queue table (JobsRepo). */
+export interface LeasedJobs {
+  lease(now: string, leaseUntil: string, limit: number): Promise<JobRow[]>;
+  heartbeat(id: number, attempt: number, leaseUntil: string): Promise<boolean>;
+  complete(id: number, attempt: number, at: string): Promise<boolean>;
+  retry(id: number, attempt: number, runAt: string, error: string): Promise<boolean>;
+  fail(id: number, attempt: number, at: string, error: string): Promise<boolean>;
+  liveKinds(): Promise<string[]>;
 }
 
-export type JobRegistry = Record<string, JobHandler>;
+export interface JobWorkerOptions {
+  jobs: LeasedJobs;
+  registry: JobRegistry;
+  clock: Clock;
+  logger: Logger;
+  pollMs?: number;
+  /** How long a lease lasts without a heartbeat (default 60 s); a crashed worker's jobs run again after this. */
+  leaseSeconds?: number;
+  /** How often a running job's lease is renewed (default: a third of the lease). */
+  heartbeatMs?: number;
+  /** Jobs taken per lease query. */
+  batch?: number;
+}
+
+export class UnhandledJobKindsError extends Error {
+  constructor(readonly kinds: string[]) {
+    super(
+      `The job table holds queued jobs of kinds this version of Strongroom does not run: ${kinds.join(', ')}. ` +
+        'Run the version that queued them until they finish, or mark them failed (UPDATE jobs SET status = \'failed\' WHERE kind = …) if they are no longer wanted.',
+    );
+    this.name = 'UnhandledJobKindsError';
+  }
+}
 
 export class JobWorker {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
-  private stopped = false;
+  private stopped = true;
 
-  constructor(private readonly o: { jobs: JobsRepo; registry: JobRegistry; clock: Clock; logger: Logger; pollMs?: number; leaseSeconds?: number }) {}
+  constructor(private readonly o: JobWorkerOptions) {}
 
-  start(): void {
+  private get leaseMs(): number {
+    return (this.o.leaseSeconds ?? 60) * 1000;
+  }
+
+  /** Throws UnhandledJobKindsError when a queued or running job's kind has no handler here. */
+  async checkQueue(): Promise<void> {
+    const unhandled = this.o.registry.unhandled(await this.o.jobs.liveKinds());
+    if (unhandled.length > 0) throw new UnhandledJobKindsError(unhandled);
+  }
+
+  /** Checks the queue (see checkQueue), then polls for due jobs until stop(). */
+  async start(): Promise<void> {
+    if (!this.stopped) return;
+    await this.checkQueue();
     this.stopped = false;
     const tick = () => {
       if (this.stopped) return;
@@ -32,42 +73,87 @@ export class JobWorker {
     tick();
   }
 
+  get started(): boolean {
+    return !this.stopped;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
   }
 
-  /** Runs every job that is due now; returns how many ran. */
+  /** Runs every job that is due now; returns how many were taken. */
   async runDue(): Promise<number> {
     let ran = 0;
     for (;;) {
       const now = this.o.clock.now();
-      const leaseUntil = new Date(now.getTime() + (this.o.leaseSeconds ?? 300) * 1000).toISOString();
-      const jobs = await this.o.jobs.lease(now.toISOString(), leaseUntil, 4);
+      const jobs = await this.o.jobs.lease(now.toISOString(), this.leaseEnd(), this.o.batch ?? 4);
       if (jobs.length === 0) return ran;
       for (const job of jobs) {
         ran += 1;
-        const handler = this.o.registry[job.kind];
-        if (!handler) {
-          await this.o.jobs.fail(job.id, now.toISOString(), `no handler for job kind ${job.kind}`);
-          continue;
-        }
-        try {
-          await handler.run(job.payload);
-          await this.o.jobs.complete(job.id, this.o.clock.now().toISOString());
-        } catch (error) {
-          const message = error instanceof Error ? error.message : String(error);
-          if (job.attempts >= job.maxAttempts) {
-            this.o.logger.error({ job: job.id, kind: job.kind, err: error }, 'job failed for good');
-            await this.o.jobs.fail(job.id, this.o.clock.now().toISOString(), message);
-          } else {
-            const delay = Math.min(handler.backoffSeconds * 2 ** (job.attempts - 1), handler.maxBackoffSeconds);
-            this.o.logger.warn({ job: job.id, kind: job.kind, attempt: job.attempts, retryInSeconds: delay, err: message }, 'job will retry');
-            await this.o.jobs.retry(job.id, new Date(this.o.clock.now().getTime() + delay * 1000).toISOString(), message);
-          }
-        }
+        await this.runOne(job);
       }
+    }
+  }
+
+  private leaseEnd(): string {
+    return new Date(this.o.clock.now().getTime() + this.leaseMs).toISOString();
+  }
+
+  private async runOne(job: JobRow): Promise<void> {
+    const log = { job: job.id, kind: job.kind, attempt: job.attempts };
+    const handler = this.o.registry.get(job.kind);
+    if (!handler) {
+      // Queued after start-up by a process that knows a kind this one does not: leave it for that one.
+      this.o.logger.error(log, `no handler for job kind ${job.kind}; left queued for a worker that has one`);
+      await this.o.jobs.retry(job.id, job.attempts, new Date(this.o.clock.now().getTime() + 60_000).toISOString(), `no handler for job kind ${job.kind} in this process`);
+      return;
+    }
+    // Jobs later in a batch waited while earlier ones ran: renew the lease before starting, and leave
+    // the job alone if it expired meanwhile and another worker took it.
+    if (!(await this.o.jobs.heartbeat(job.id, job.attempts, this.leaseEnd()))) {
+      this.o.logger.warn(log, 'job lease expired while it waited in this batch; another worker has it');
+      return;
+    }
+    const parsed = handler.definition.payload.safeParse(job.payload);
+    if (!parsed.success) {
+      this.o.logger.error({ ...log, problems: parsed.error.issues }, 'job payload is not valid for its kind: dead-lettered');
+      await this.o.jobs.fail(job.id, job.attempts, this.o.clock.now().toISOString(), `invalid payload: ${parsed.error.message}`);
+      return;
+    }
+
+    const lost = new AbortController();
+    const heartbeat = setInterval(() => {
+      void this.o.jobs.heartbeat(job.id, job.attempts, this.leaseEnd()).then(
+        (held) => {
+          if (!held && !lost.signal.aborted) {
+            this.o.logger.warn(log, 'job lease lost (expired and taken by another worker): abandoning this run');
+            lost.abort(new Error('job lease lost'));
+          }
+        },
+        (err: unknown) => this.o.logger.warn({ ...log, err }, 'job heartbeat failed'),
+      );
+    }, this.o.heartbeatMs ?? Math.max(100, Math.floor(this.leaseMs / 3)));
+    try {
+      await handler.run(parsed.data, { jobId: job.id, attempt: job.attempts, signal: lost.signal });
+      clearInterval(heartbeat);
+      if (!(await this.o.jobs.complete(job.id, job.attempts, this.o.clock.now().toISOString()))) {
+        this.o.logger.warn(log, 'job finished after its lease was taken over; the other run decides its outcome');
+      }
+    } catch (error) {
+      clearInterval(heartbeat);
+      const message = error instanceof Error ? error.message : String(error);
+      if (job.attempts >= job.maxAttempts) {
+        this.o.logger.error({ ...log, err: error }, 'job failed for good: dead-lettered (status failed)');
+        await this.o.jobs.fail(job.id, job.attempts, this.o.clock.now().toISOString(), message);
+      } else {
+        const delay = backoffSeconds(handler.definition, job.attempts);
+        this.o.logger.warn({ ...log, retryInSeconds: delay, err: message }, 'job will retry');
+        await this.o.jobs.retry(job.id, job.attempts, new Date(this.o.clock.now().getTime() + delay * 1000).toISOString(), message);
+      }
+    } finally {
+      clearInterval(heartbeat);
     }
   }
 }

@@ -127,9 +127,14 @@ export class AuditService {
 
   private async signIfDue(force: boolean): Promise<string | null> {
     const now = this.o.clock.now().getTime();
-    const due = force || this.sinceCheckpoint >= this.o.checkpointEvents || now - this.lastCheckpointAt >= this.o.checkpointSeconds * 1000;
-    if (!due || this.alarm) return null;
     const repos = this.o.store.repos;
+    // The event count is the database's (events sequenced past the newest checkpoint, by any process),
+    // so N events since the last checkpoint means N however many processes sequenced them; asked only
+    // when this process sequenced something, so an idle process does not query every second. The
+    // time limit is per process, which is enough: each signer checks within T seconds anyway.
+    const due = force || now - this.lastCheckpointAt >= this.o.checkpointSeconds * 1000
+      || (this.sinceCheckpoint > 0 && (await this.unsignedEvents()) >= this.o.checkpointEvents);
+    if (!due || this.alarm) return null;
     // Read what was signed before, then the database's newest checkpoint, then its tree: a signer in
     // another process publishes only after sequencing, so what it adds meanwhile can only make the
     // tree larger than the checkpoints read before it, never raise a false alarm.
@@ -154,6 +159,13 @@ export class AuditService {
     this.lastCheckpointAt = now;
     this.sinceCheckpoint = 0;
     return note;
+  }
+
+  /** Events sequenced since the database's newest checkpoint. */
+  private async unsignedEvents(): Promise<number> {
+    const repos = this.o.store.repos;
+    const [size, latest] = await Promise.all([repos.audit.treeSize(), repos.audit.latestCheckpoint()]);
+    return size - (latest?.treeSize ?? 0);
   }
 
   /** The stored tree of `size` events, checked to extend every given checkpoint; its root when it does. */

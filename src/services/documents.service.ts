@@ -15,6 +15,7 @@ import { HEAD_BYTES, ingest, type BodyDeadlines, type Ingested } from './ingest.
 import type { LocksService, WriteTouch } from './locks.service.js';
 import type { UploadAdmission } from './upload-admission.js';
 import type { QuarantineNotifier } from './quarantine.service.js';
+import type { DocumentLifecycle } from './lifecycle.js';
 
 export interface DocumentsServiceOptions {
   store: Store;
@@ -30,6 +31,8 @@ export interface DocumentsServiceOptions {
   /** Bounds what one account, client address and organisation may be uploading at once. */
   admission: UploadAdmission;
   bodyDeadlines: BodyDeadlines;
+  /** Raised in the write's transaction: version.committed, document.moved (subscribers queue jobs). */
+  lifecycle: DocumentLifecycle;
 }
 
 export interface UploadInput {
@@ -220,11 +223,11 @@ export class DocumentsService {
     };
   }
 
-  /** In the upload's transaction: queue a scan for pending versions, or quarantine and tell people (`decision`: what let the actor write it). */
+  /** In the upload's transaction: raise version.committed (which queues a scan of a pending version), or quarantine and tell people (`decision`: what let the actor write it). */
   private async afterScan(repos: Repos, actor: Actor, decision: Decision, document: Document, version: Version, ingested: Inspected): Promise<void> {
-    if (version.scanStatus === 'pending') {
-      await repos.jobs.enqueue('scan-version', { versionId: version.id }, { runAt: this.o.clock.now().toISOString(), maxAttempts: 50, now: this.o.clock.now().toISOString() });
-    }
+    await this.o.lifecycle.raise({ jobs: repos.jobs, now: this.o.clock.now() }, {
+      type: 'version.committed', organisationId: document.organisationId, documentId: document.id, versionId: version.id, scanStatus: version.scanStatus,
+    });
     if (ingested.verdict?.outcome === 'infected') {
       await this.o.notifier.quarantined(repos, actor, decision, document, version, ingested.verdict.signature);
     } else if (version.scanStatus === 'held' && ingested.review) {
@@ -320,6 +323,9 @@ export class DocumentsService {
       await repos.documents.update(document.id, { name, ...placement }, now.toISOString());
       const raised: Record<string, string> = placement.classification !== document.classification ? { classification: placement.classification } : {};
       await repos.audit.insert([auditEvent(actor, action, { organisationId: document.organisationId, ids: { documentId, collectionId: destination.id, ...raised } }, decision, now)]);
+      await this.o.lifecycle.raise({ jobs: repos.jobs, now }, {
+        type: 'document.moved', organisationId: document.organisationId, documentId, fromCollectionId: document.collectionId, toCollectionId: destination.id, name,
+      });
     });
     return { ...document, name, ...placement, updatedAt: now.toISOString() };
   }

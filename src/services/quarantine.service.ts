@@ -8,6 +8,8 @@ import type { Repos, Store } from '../domain/repositories.js';
 import type { Decision } from '../domain/access/policy.js';
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import { rescanJob } from '../domain/jobs/kinds.js';
+import type { DocumentLifecycle } from './lifecycle.js';
 
 export class QuarantineNotifier {
   constructor(private readonly clock: Clock) {}
@@ -50,7 +52,7 @@ export interface QuarantinedItem {
 
 export class QuarantineService {
   constructor(
-    private readonly o: { store: Store; access: AccessService; blobs: EncryptedBlobs; scanner: Scanner; notifier: QuarantineNotifier; clock: Clock; system: Actor; rescanDays: number },
+    private readonly o: { store: Store; access: AccessService; blobs: EncryptedBlobs; scanner: Scanner; notifier: QuarantineNotifier; clock: Clock; system: Actor; rescanDays: number; lifecycle: DocumentLifecycle },
   ) {}
 
   async list(actor: Actor): Promise<QuarantinedItem[]> {
@@ -89,6 +91,9 @@ export class QuarantineService {
       await repos.documents.updateVersionScan(version.id, { status: version.scanStatus, detail: `${version.scanDetail ?? ''} — destroyed`, engine: version.scanEngine, at: now.toISOString() });
       if (document.currentVersionId === version.id) await repos.documents.update(document.id, { status: 'disposed' }, now.toISOString());
       await repos.audit.insert([auditEvent(actor, 'quarantine.destroy', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, decision, now)]);
+      await this.o.lifecycle.raise({ jobs: repos.jobs, now }, {
+        type: 'document.destroyed', organisationId: document.organisationId, documentId: document.id, versionIds: [version.id], disposed: document.currentVersionId === version.id,
+      });
     });
     await this.o.blobs.delete(version.blobId).catch(() => undefined);
   }
@@ -161,7 +166,7 @@ export class QuarantineService {
       // The first version ever seen is the baseline: everything stored so far was scanned with it.
       if (seen !== undefined) {
         const since = new Date(now.getTime() - this.o.rescanDays * 86_400_000).toISOString();
-        await repos.jobs.enqueue('rescan', { since }, { runAt: now.toISOString(), maxAttempts: 20, now: now.toISOString() });
+        await repos.jobs.enqueue(rescanJob, { since, signatures: version }, { now });
       }
     });
     return seen !== undefined;

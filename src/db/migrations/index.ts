@@ -7,6 +7,7 @@ import * as m202611300103 from './202611300103_arrangement_terms_revision.js';
 import * as m202611300104 from './202611300104_resource_locks.js';
 import * as m202611300108 from './202611300108_sign_in_state.js';
 import * as m202611300112 from './202611300112_audit_event_seal.js';
+import * as m202612010040 from './202612010040_job_keys.js';
 
 export interface Migration {
   name: string;
@@ -20,4 +21,5 @@ export const migrations: Migration[] = [
   { name: '202611300104_resource_locks', up: m202611300104.up },
   { name: '202611300108_sign_in_state', up: m202611300108.up },
   { name: '202611300112_audit_event_seal', up: m202611300112.up },
+  { name: '202612010040_job_keys', up: m202612010040.up },
 ];

@@ -1,64 +1,107 @@
-// The durable job queue: a table both dialects share, leased so a crashed worker's job runs again.
-import { sql, type Kysely } from 'kysely';
+// The durable job queue: a table both dialects share. A worker leases due jobs (one statement, so two
+// workers never take the same row), renews the lease while it works, and a crashed worker's lease
+// expires so another takes the job. `attempts` doubles as the lease's fencing token: a worker whose
+// lease was taken over can no longer complete, retry or fail the job.
+import { sql, type ExpressionBuilder, type Kysely, type Transaction, type Updateable } from 'kysely';
+import type { JobDefinition, JobQueue } from '../../domain/jobs/define-job.js';
 import type { DialectCaps } from '../kysely.js';
-import type { JobsRepository } from '../../domain/repositories.js';
-import type { Schema } from '../schema.js';
+import type { JobsTable, Schema } from '../schema.js';
 
 export interface JobRow {
   id: number;
   kind: string;
+  /** The stored JSON, parsed but not yet validated against the kind's payload schema. */
   payload: unknown;
+  /** This lease's attempt number (1 for the first run); pass it back to heartbeat/complete/retry/fail. */
   attempts: number;
   maxAttempts: number;
 }
 
-export class JobsRepo implements JobsRepository {
-  constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps) {}
+export interface FailedJob {
+  id: number;
+  kind: string;
+  payload: string;
+  attempts: number;
+  lastError: string | null;
+  finishedAt: string | null;
+}
 
-  async enqueue(kind: string, payload: unknown, options: { runAt: string; maxAttempts: number; now: string }): Promise<void> {
-    await this.db
+const LIVE = sql<boolean>`status in ('queued', 'running')`;
+
+export class JobsRepo implements JobQueue {
+  constructor(private readonly db: Kysely<Schema> | Transaction<Schema>, private readonly caps: DialectCaps) {}
+
+  /** Queues a job; false when a live job with the same unique key already exists (nothing is added). */
+  async enqueue<P>(definition: JobDefinition<P>, payload: P, options: { now: Date; runAt?: Date }): Promise<boolean> {
+    const checked = definition.payload.parse(payload);
+    const inserted = await this.db
       .insertInto('jobs')
-      .values({ kind, payload: JSON.stringify(payload), run_at: options.runAt, attempts: 0, max_attempts: options.maxAttempts, status: 'queued', created_at: options.now })
-      .execute();
+      .values({
+        kind: definition.kind, payload: JSON.stringify(checked), run_at: (options.runAt ?? options.now).toISOString(), attempts: 0,
+        max_attempts: definition.maxAttempts, status: 'queued', created_at: options.now.toISOString(),
+        unique_key: definition.uniqueKey ? definition.uniqueKey(checked) : null,
+      })
+      .onConflict((oc) => oc.column('unique_key').where(LIVE).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return inserted !== undefined;
   }
 
-  /** Takes up to `limit` due jobs and leases them until `leaseUntil`. */
+  /** Takes up to `limit` due jobs (queued, or running with an expired lease) and leases them until `leaseUntil`. */
   async lease(now: string, leaseUntil: string, limit: number): Promise<JobRow[]> {
-    return this.db.transaction().execute(async (trx) => {
-      let q = trx
-        .selectFrom('jobs')
-        .selectAll()
-        .where((eb) => eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)])]))
-        .where('run_at', '<=', now)
-        .orderBy('run_at')
-        .limit(limit);
-      if (this.caps.rowLocks) q = q.modifyEnd(sql`for update skip locked`);
-      const rows = await q.execute();
-      if (rows.length === 0) return [];
-      await trx
-        .updateTable('jobs')
-        .set((eb) => ({ status: 'running', lease_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
-        .where('id', 'in', rows.map((r) => r.id))
-        .execute();
-      return rows.map((r) => ({ id: Number(r.id), kind: r.kind, payload: JSON.parse(r.payload), attempts: r.attempts + 1, maxAttempts: r.max_attempts }));
-    });
+    const due = (eb: ExpressionBuilder<Schema, 'jobs'>) =>
+      eb.and([eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)])]), eb('run_at', '<=', now)]);
+    // The candidates are picked once, in a materialised CTE: as a plain `id IN (subquery)`, PostgreSQL
+    // may run a FOR UPDATE SKIP LOCKED subquery again for every row it updates, ignoring its LIMIT.
+    const rows = await this.db
+      .with((cte) => cte('picked').materialized(), (db) => {
+        const q = db.selectFrom('jobs').select('id').where(due).orderBy('run_at').orderBy('id').limit(limit);
+        return this.caps.rowLocks ? q.modifyEnd(sql`for update skip locked`) : q;
+      })
+      .updateTable('jobs')
+      .set((eb) => ({ status: 'running', lease_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
+      .where('id', 'in', (eb) => eb.selectFrom('picked').select('picked.id'))
+      .where(due)
+      .returningAll()
+      .execute();
+    return rows
+      .map((r) => ({ id: Number(r.id), kind: r.kind, payload: JSON.parse(r.payload) as unknown, attempts: r.attempts, maxAttempts: r.max_attempts }))
+      .sort((a, b) => a.id - b.id);
   }
 
-  async complete(id: number, at: string): Promise<void> {
-    await this.db.updateTable('jobs').set({ status: 'done', finished_at: at, lease_until: null }).where('id', '=', id).execute();
+  /** Extends a lease this worker still holds; false when it was lost (expired and taken by another worker). */
+  async heartbeat(id: number, attempt: number, leaseUntil: string): Promise<boolean> {
+    return this.held({ lease_until: leaseUntil }, id, attempt);
   }
 
-  async retry(id: number, runAt: string, error: string): Promise<void> {
-    await this.db.updateTable('jobs').set({ status: 'queued', run_at: runAt, last_error: error, lease_until: null }).where('id', '=', id).execute();
+  async complete(id: number, attempt: number, at: string): Promise<boolean> {
+    return this.held({ status: 'done', finished_at: at, lease_until: null }, id, attempt);
   }
 
-  async fail(id: number, at: string, error: string): Promise<void> {
-    await this.db.updateTable('jobs').set({ status: 'failed', finished_at: at, last_error: error, lease_until: null }).where('id', '=', id).execute();
+  async retry(id: number, attempt: number, runAt: string, error: string): Promise<boolean> {
+    return this.held({ status: 'queued', run_at: runAt, last_error: error, lease_until: null }, id, attempt);
   }
 
-  async pendingCount(kind?: string): Promise<number> {
-    let q = this.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('status', 'in', ['queued', 'running']);
-    if (kind) q = q.where('kind', '=', kind);
-    return Number((await q.executeTakeFirstOrThrow()).n);
+  /** Dead-letters the job: it stays in the table with status 'failed' and its last error. */
+  async fail(id: number, attempt: number, at: string, error: string): Promise<boolean> {
+    return this.held({ status: 'failed', finished_at: at, last_error: error, lease_until: null }, id, attempt);
+  }
+
+  /** The kinds of every queued or running job, for the start-up check. */
+  async liveKinds(): Promise<string[]> {
+    const rows = await this.db.selectFrom('jobs').select('kind').distinct().where(LIVE).execute();
+    return rows.map((r) => r.kind).sort();
+  }
+
+  /** Dead-lettered jobs, newest first. */
+  async failed(limit = 100): Promise<FailedJob[]> {
+    const rows = await this.db.selectFrom('jobs').selectAll().where('status', '=', 'failed').orderBy('finished_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    return rows.map((r) => ({ id: Number(r.id), kind: r.kind, payload: r.payload, attempts: r.attempts, lastError: r.last_error, finishedAt: r.finished_at }));
+  }
+
+  /** Updates the job only while this lease (`attempt`) still holds it. */
+  private async held(changes: Updateable<JobsTable>, id: number, attempt: number): Promise<boolean> {
+    const result = await this.db.updateTable('jobs').set(changes).where('id', '=', id).where('attempts', '=', attempt).where('status', '=', 'running').executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 }

@@ -1,0 +1,38 @@
+// Document lifecycle events: facts raised by the services inside the transaction that made them, so
+// whatever subscribes (today the scan job; later text extraction, replication, purge) is queued in that
+// same transaction, all or nothing. Subscribers are registered once, at the composition root.
+
+/** A version's bytes and metadata were committed (upload, new version, copy). */
+export interface VersionCommitted {
+  type: 'version.committed';
+  organisationId: string;
+  documentId: string;
+  versionId: string;
+  /** 'pending' when it was too large (or the scanner was down) to scan before answering. */
+  scanStatus: string;
+}
+
+/** A document was renamed or moved to another collection of the same organisation. */
+export interface DocumentMoved {
+  type: 'document.moved';
+  organisationId: string;
+  documentId: string;
+  fromCollectionId: string;
+  toCollectionId: string;
+  name: string;
+}
+
+/**
+ * Content was destroyed beyond recovery (today: a quarantined version's data key erased by a security
+ * admin; later: disposal under a retention schedule). `disposed`: the document itself is now disposed.
+ */
+export interface DocumentDestroyed {
+  type: 'document.destroyed';
+  organisationId: string;
+  documentId: string;
+  versionIds: string[];
+  disposed: boolean;
+}
+
+export type LifecycleEvent = VersionCommitted | DocumentMoved | DocumentDestroyed;
+export type LifecycleEventType = LifecycleEvent['type'];

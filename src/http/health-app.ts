@@ -1,0 +1,18 @@
+// The worker role's HTTP surface: health, readiness, metrics and the audit key only (no API, web
+// interface or WebDAV), so a load balancer or Prometheus can watch a process that serves no users.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { AppServices } from '../services/app-services.js';
+import { systemRoutes } from './api/system.routes.js';
+import { problemFor, sendProblem } from './error-handler.js';
+import { metrics } from './plugins/metrics.js';
+
+export async function buildHealthApp(vault: AppServices, server: FastifyServerOptions & { https?: { cert: Buffer; key: Buffer } | null } = {}): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, genReqId: () => randomUUID(), requestIdHeader: false, ...server });
+  app.setErrorHandler((error, request, reply) => sendProblem(reply, problemFor(error, request)));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, { type: 'about:blank', title: 'Not found', status: 404, detail: `Nothing at ${request.method} ${request.url.split('?')[0]}: this process runs the worker role (jobs only).`, requestId: String(request.id) }));
+  await app.register(metrics); // systemRoutes serves the counts it keeps
+  await app.register(systemRoutes(vault));
+  return app;
+}

@@ -1,0 +1,28 @@
+// The document lifecycle hooks: services raise domain/lifecycle.ts events inside their transaction;
+// the handlers registered at the composition root (main.ts) queue jobs through that transaction.
+import type { JobQueue } from '../domain/jobs/define-job.js';
+import type { LifecycleEvent, LifecycleEventType } from '../domain/lifecycle.js';
+
+/** What a handler may use: the raising transaction's job queue and its clock reading. */
+export interface LifecycleTransaction {
+  jobs: JobQueue;
+  now: Date;
+}
+
+export type LifecycleHandler<T extends LifecycleEventType> = (event: Extract<LifecycleEvent, { type: T }>, tx: LifecycleTransaction) => Promise<void>;
+
+export class DocumentLifecycle {
+  private readonly handlers = new Map<LifecycleEventType, LifecycleHandler<LifecycleEventType>[]>();
+
+  /** Subscribes; handlers run in registration order, inside the raising transaction (a throw rolls it back). */
+  on<T extends LifecycleEventType>(type: T, handler: LifecycleHandler<T>): this {
+    const list = this.handlers.get(type) ?? [];
+    list.push(handler as unknown as LifecycleHandler<LifecycleEventType>);
+    this.handlers.set(type, list);
+    return this;
+  }
+
+  async raise(tx: LifecycleTransaction, event: LifecycleEvent): Promise<void> {
+    for (const handler of this.handlers.get(event.type) ?? []) await handler(event, tx);
+  }
+}
