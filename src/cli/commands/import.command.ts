@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { DomainError } from '../../domain/errors.js';
 import { actorFor } from '../../services/identity.service.js';
+import { uploadOutcome } from '../../services/upload-outcome.js';
 import { output, say, withVault } from '../context.js';
 
 export function registerImportCommand(program: Command): void {
@@ -25,12 +26,22 @@ export function registerImportCommand(program: Command): void {
           try {
             const size = (await stat(file)).size;
             const uploaded = await vault.documents.upload(actor, collectionId, { name, body: createReadStream(file), declaredSize: size });
-            if (uploaded.infected) {
-              result.refused += 1;
-              say(`✗ ${file}: malware (${uploaded.infected.signature}); quarantined`);
-            } else {
-              result.imported += 1;
-              output(`${uploaded.document.id}\t${file}`);
+            const outcome = uploadOutcome(uploaded);
+            switch (outcome.kind) {
+              case 'infected':
+                result.refused += 1;
+                say(`✗ ${file}: malware (${outcome.signature}); quarantined`);
+                break;
+              case 'held_for_review':
+                // Stored, but quarantined until a security admin reviews it: the person must know it is not usable yet.
+                result.imported += 1;
+                output(`${uploaded.document.id}\t${file}`);
+                say(`! ${file}: held in quarantine for a security admin's review (${outcome.reason})`);
+                break;
+              case 'pending_scan':
+              case 'available':
+                result.imported += 1;
+                output(`${uploaded.document.id}\t${file}`);
             }
           } catch (error) {
             result.refused += 1;

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DomainError, invalid } from '../../domain/errors.js';
 import type { AppServices } from '../../services/app-services.js';
 import type { UploadResult } from '../../services/documents.service.js';
+import { uploadOutcome } from '../../services/upload-outcome.js';
 import { multipartFileLimit, wholeFile } from '../multipart-file.js';
 import { sendContent } from '../content.js';
 import { bearerActor } from '../plugins/authenticate.js';
@@ -26,19 +27,22 @@ function uploadResponse(result: UploadResult) {
 }
 
 function sendUpload(reply: FastifyReply, result: UploadResult, created: boolean) {
-  if (result.infected) {
-    return reply.status(422).type('application/problem+json').send({
-      ...uploadResponse(result),
-      type: 'https://strongroom.local/problems/infected', title: 'Refused', status: 422, documentStatus: 'quarantined',
-      detail: `Malware detected (${result.infected.signature}). The file has been quarantined and nobody can download it.`,
-      signature: result.infected.signature, requestId: String(reply.request.id),
-    });
+  const outcome = uploadOutcome(result);
+  switch (outcome.kind) {
+    case 'infected':
+      return reply.status(422).type('application/problem+json').send({
+        ...uploadResponse(result),
+        type: 'https://strongroom.local/problems/infected', title: 'Refused', status: 422, documentStatus: 'quarantined',
+        detail: `Malware detected (${outcome.signature}). The file has been quarantined and nobody can download it.`,
+        signature: outcome.signature, requestId: String(reply.request.id),
+      });
+    case 'held_for_review':
+      // Stored, but nobody may read it until a security admin releases it: accepted, not yet done.
+      return reply.status(202).send({ ...uploadResponse(result), status: 'quarantined', review: outcome.reason });
+    case 'pending_scan':
+    case 'available':
+      return reply.status(created ? 201 : 200).send(uploadResponse(result));
   }
-  if (result.heldForReview) {
-    // Stored, but nobody may read it until a security admin releases it: accepted, not yet done.
-    return reply.status(202).send({ ...uploadResponse(result), status: 'quarantined', review: result.heldForReview.reason });
-  }
-  return reply.status(created ? 201 : 200).send(uploadResponse(result));
 }
 
 function declaredSize(request: FastifyRequest): number | undefined {

@@ -5,6 +5,7 @@ import { DomainError } from '../../domain/errors.js';
 import type { Classification, Collection } from '../../domain/types.js';
 import { collectionResource } from '../../services/access.service.js';
 import type { UploadResult } from '../../services/documents.service.js';
+import { uploadOutcome } from '../../services/upload-outcome.js';
 import { organisationNames, partnersOf } from './browse.routes.js';
 import { render, signedIn, type Ui } from './context.js';
 import { eachFile, type FileOutcome } from './multipart.js';
@@ -35,13 +36,15 @@ const BLOCK_NAMES: Record<string, string> = {
 export function describeUpload(outcome: FileOutcome<UploadResult>): UploadSummary {
   const base = { name: outcome.name, documentId: null, href: null };
   if (outcome.ok && outcome.value) {
-    const result = outcome.value;
-    const { document, version, infected } = result;
+    const { document, version } = outcome.value;
     const link = { documentId: document.id, href: `/documents/${document.id}` };
-    if (infected) return { ...base, ...link, ok: false, status: 'quarantined', label: 'Blocked: malware', message: `Malware detected (${infected.signature}). The file is quarantined and nobody can download it.` };
-    if (result.heldForReview) return { ...base, ...link, ok: true, status: 'quarantined', label: 'Held for review', message: result.heldForReview.reason };
-    if (document.status === 'pending_scan') return { ...base, ...link, ok: true, status: 'pending_scan', label: 'Being checked', message: `Uploaded as version ${version.number}; it is still being checked for malware.` };
-    return { ...base, ...link, ok: true, status: 'available', label: 'Uploaded', message: `Uploaded as version ${version.number}.` };
+    const stored = uploadOutcome(outcome.value);
+    switch (stored.kind) {
+      case 'infected': return { ...base, ...link, ok: false, status: 'quarantined', label: 'Blocked: malware', message: `Malware detected (${stored.signature}). The file is quarantined and nobody can download it.` };
+      case 'held_for_review': return { ...base, ...link, ok: true, status: 'quarantined', label: 'Held for review', message: stored.reason };
+      case 'pending_scan': return { ...base, ...link, ok: true, status: 'pending_scan', label: 'Being checked', message: `Uploaded as version ${version.number}; it is still being checked for malware.` };
+      case 'available': return { ...base, ...link, ok: true, status: 'available', label: 'Uploaded', message: `Uploaded as version ${version.number}.` };
+    }
   }
   const error = outcome.error;
   if (error instanceof DomainError && error.code === 'BLOCKED_FILE_TYPE') {

@@ -1,8 +1,11 @@
 // The writing methods on one resource: PUT (through the upload pipeline: scan, file-type policy,
 // new document or new version), MKCOL, DELETE (soft, through the services) and PROPPATCH (dead properties).
+import type { FastifyReply } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import type { Collection } from '../../domain/types.js';
 import type { PropertyChange } from '../../services/dav.service.js';
+import type { UploadResult } from '../../services/documents.service.js';
+import { uploadOutcome } from '../../services/upload-outcome.js';
 import { hasBody, readBody, readXml } from '../body.js';
 import { checkIf, refuseIfNoneMatch, requireIfMatch } from '../conditions.js';
 import { asForbidden, CHANGE, davTarget, infected, METHODS, type DavContext } from '../context.js';
@@ -24,15 +27,30 @@ export async function put(cx: DavContext, target: Resolved) {
     requireIfMatch(request, etag);
     await checkIf(cx, target);
     const result = await asForbidden(cx.services.documents.uploadVersion(actor, target.document!.id, { body: request.raw, ...size }), CHANGE);
-    if (result.infected) throw infected(result.infected.signature);
-    return reply.status(204).header('ETag', davEtag(result.version.sha256)).send();
+    return answerUpload(reply.status(204), result);
   }
   requireIfMatch(request, null);
   await checkIf(cx, target);
   const name = target.segments[target.segments.length - 1]!;
   const result = await asForbidden(cx.services.documents.upload(actor, target.parent!.id, { name, body: request.raw, ...size }));
-  if (result.infected) throw infected(result.infected.signature);
-  return reply.status(201).header('ETag', davEtag(result.version.sha256)).header('Location', href(target.segments, false)).send();
+  return answerUpload(reply.status(201).header('Location', href(target.segments, false)), result);
+}
+
+/**
+ * A PUT's answer from its upload's outcome. Malware is refused (403 with the signature, the
+ * version kept in quarantine). A file held for review, or still being checked, was stored: WebDAV
+ * has no "accepted, not yet readable", so it is created (201/204) and a GET answers 423 until a
+ * security admin releases it or the check is clean.
+ */
+function answerUpload(reply: FastifyReply, result: UploadResult) {
+  const outcome = uploadOutcome(result);
+  switch (outcome.kind) {
+    case 'infected': throw infected(outcome.signature);
+    case 'held_for_review':
+    case 'pending_scan':
+    case 'available':
+      return reply.header('ETag', davEtag(result.version.sha256)).send();
+  }
 }
 
 export async function del(cx: DavContext, target: Resolved) {
