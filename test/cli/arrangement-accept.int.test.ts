@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { api } from '../support/http.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createMigratedDatabase, type TestDatabase } from '../support/postgres.js';
 import { closeKeepingData, openVaultAt } from '../support/vault-dir.js';
 import { DIALECTS, createOrganisation } from '../support/vault.js';
 
@@ -25,7 +25,7 @@ describe.each(DIALECTS)('arrangement accept at the command line on %s', (dialect
   let env: Record<string, string>;
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'sr-cli-accept-'));
-    database = dialect === 'postgres' ? await createTestDatabase('srcli') : null;
+    database = dialect === 'postgres' ? await createMigratedDatabase('srcli') : null;
     env = { STRONGROOM_CLAMD: clamd.socketPath, ...(database ? { STRONGROOM_DATABASE_URL: database.url } : {}) };
   });
   afterAll(async () => {

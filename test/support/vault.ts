@@ -14,7 +14,7 @@ import { buildApp } from '../../src/http/app.js';
 import { serverExtensions } from '../../src/http/extensions.js';
 import { openVault, type Vault } from '../../src/main.js';
 import { systemActor } from '../../src/services/identity.service.js';
-import { createTestDatabase } from './postgres.js';
+import { createMigratedDatabase } from './postgres.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export const DIALECTS: Dialect[] = ['sqlite', 'postgres'];
@@ -34,7 +34,7 @@ export interface TestVault {
  */
 export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean; dataDir?: string }): Promise<TestVault> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'sr-vault-')));
-  const database = options.dialect === 'postgres' ? await createTestDatabase('srt') : null;
+  const database = options.dialect === 'postgres' ? await createMigratedDatabase('srt') : null;
   const config = loadConfig({
     env: {
       STRONGROOM_DATA: dataDir,
