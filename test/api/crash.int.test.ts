@@ -141,12 +141,17 @@ describe.each(DIALECTS)('crash during concurrent uploads (real server, SIGKILL) 
       const parts = (await filesUnder(path.join(dataDir, 'tmp'))).filter((f) => f.endsWith('.part'));
       expect(parts).toEqual([]);
 
-      for (const o of ok) {
-        let res = await getJson(port2, seeded.token, `/api/v1/documents/${o.id}/content`);
+      /** The content once the scan job has cleared it (pending_scan answers 423 until then). */
+      const contentOf = async (id: string) => {
+        let res = await getJson(port2, seeded.token, `/api/v1/documents/${id}/content`);
         for (let tries = 0; res.status === 423 && tries < 240; tries++) {
-          await new Promise((resolve) => setTimeout(resolve, 250)); // pending_scan until the job has scanned it
-          res = await getJson(port2, seeded.token, `/api/v1/documents/${o.id}/content`);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          res = await getJson(port2, seeded.token, `/api/v1/documents/${id}/content`);
         }
+        return res;
+      };
+      for (const o of ok) {
+        const res = await contentOf(o.id!);
         expect(res.status, o.name).toBe(200);
         expect(sha256(res.body), o.name).toBe(o.sha);
       }
@@ -164,7 +169,8 @@ describe.each(DIALECTS)('crash during concurrent uploads (real server, SIGKILL) 
         const d = listed.get(o.name)!;
         expect(d.sha256, o.name).toBe(o.sha);
         expect(d.size, o.name).toBe(bodies.get(o.name)!.length);
-        const res = await getJson(port2, seeded.token, `/api/v1/documents/${d.id}/content`);
+        const res = await contentOf(d.id);
+        expect(res.status, o.name).toBe(200);
         expect(sha256(res.body), o.name).toBe(o.sha);
       }
       expect(unacknowledgedVisible.length, 'at most a handful committed in the instant before the kill').toBeLessThanOrEqual(3);
