@@ -1,26 +1,14 @@
 // Rotating an organisation's key: new versions are wrapped under the new key, old ones stay
 // readable, and the rotation is an audit event.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
 import { systemActor } from '../../src/services/identity.service.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
-import { DIALECTS, auth, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
+import { DIALECTS, auth, createOrganisation, upload } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('key rotation on %s', (dialect) => {
-  let t: TestVault;
-  beforeAll(async () => {
-    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestVault(dialect, clamd);
 
   it('wraps new versions under the new key and keeps old ones readable', async () => {
     const org = await createOrganisation(t.vault);
