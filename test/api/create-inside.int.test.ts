@@ -5,7 +5,7 @@ import { useClamd, useTestVault } from '../support/fixture.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { api, expectProblem } from '../support/http.js';
 import { eicar } from '../support/samples.js';
-import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
+import { DIALECTS, createOrganisation, upload, createPartnership } from '../support/vault.js';
 
 const clamd = useClamd();
 
@@ -47,12 +47,7 @@ describe.each(DIALECTS)('creating inside collections on %s', (dialect) => {
   });
 
   it('refuses host staff whose arrangement ceiling is below a partner’s folder a sub-folder in it', async () => {
-    const host = await createOrganisation(t.vault);
-    const partner = await createOrganisation(t.vault);
-    await t.vault.arrangements.propose(systemActor(), {
-      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'payroll', purpose: 'Shared payroll',
-      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'manage', ceiling: 'OFFICIAL',
-    }, { approve: true });
+    const { host, partner } = await createPartnership(t.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL' });
     const staff = await host.user({ teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
     const as = api(t.app, staff);
     const sensitive = partner.collections.payroll!;

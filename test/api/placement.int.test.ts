@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { api, expectProblem } from '../support/http.js';
-import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
+import { DIALECTS, createOrganisation, upload, createPartnership } from '../support/vault.js';
 
 const clamd = useClamd();
 
@@ -15,12 +15,7 @@ describe.each(DIALECTS)('place and name of documents and collections on %s', (di
 
   /** Host and partner in a payroll arrangement at `level`, with a joint workspace. */
   async function sharedService(level: 'read' | 'contribute' | 'manage') {
-    const host = await createOrganisation(t.vault);
-    const partner = await createOrganisation(t.vault);
-    const arrangement = await t.vault.arrangements.propose(systemActor(), {
-      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'payroll', purpose: 'Shared payroll',
-      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: level, ceiling: 'OFFICIAL-SENSITIVE',
-    }, { approve: true });
+    const { host, partner, arrangement } = await createPartnership(t.vault, { accessLevel: level, ceiling: 'OFFICIAL-SENSITIVE' });
     const workspace = await t.vault.arrangements.createWorkspace(systemActor(), arrangement.id, 'Joint payroll');
     const hostStaff = await host.user({ teams: ['payroll', 'finance'] });
     const partnerStaff = await partner.user({ teams: ['payroll'] });

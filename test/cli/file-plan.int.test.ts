@@ -7,7 +7,7 @@ import { runCli } from '../support/cli.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { api } from '../support/http.js';
 import { closeKeepingData, sharedVaultPlace, type SharedVaultPlace } from '../support/vault-dir.js';
-import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
+import { DIALECTS, createPartnership, upload } from '../support/vault.js';
 
 let clamd: TestClamd;
 beforeAll(async () => {
@@ -30,12 +30,7 @@ describe.each(DIALECTS)('file plan commands on %s', (dialect) => {
 
   it('moves a collection out of a workspace, refuses a blocked rename, and copies with provenance', { timeout: 180_000 }, async () => {
     let v = await place.open();
-    const host = await createOrganisation(v.vault);
-    const partner = await createOrganisation(v.vault);
-    const arrangement = await v.vault.arrangements.propose(systemActor(), {
-      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'payroll', purpose: 'Shared payroll',
-      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE',
-    }, { approve: true });
+    const { host, partner, arrangement } = await createPartnership(v.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE' });
     const workspace = await v.vault.arrangements.createWorkspace(systemActor(), arrangement.id, 'Joint');
     const hostStaff = await host.user({ teams: ['payroll'] });
     const partnerStaff = await partner.user({ teams: ['payroll'] });
