@@ -6,17 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { filesContaining, filesUnder } from '../support/http.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { auth, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe('no plaintext at rest on sqlite', () => {
   let t: TestVault;

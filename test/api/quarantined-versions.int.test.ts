@@ -1,17 +1,11 @@
 // Quarantined content is downloadable by no one, whatever the route: a security admin reviewing a
 // pending new version must not be able to fetch an older version that was found infected.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { useClamd } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
 import { DIALECTS, createOrganisation, openTestVault, upload, type TestOrganisation, type TestUser, type TestVault } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('older quarantined versions on %s', (dialect) => {
   let t: TestVault;

@@ -1,19 +1,13 @@
 // Recording a partner's acceptance at the command line: `arrangement show` gives the revisions,
 // `arrangement accept --partner --revision` is bound to the terms reviewed exactly as the API is.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { runCli } from '../support/cli.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { api } from '../support/http.js';
 import { closeKeepingData, sharedVaultPlace, type SharedVaultPlace } from '../support/vault-dir.js';
 import { DIALECTS, createOrganisation } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('arrangement accept at the command line on %s', (dialect) => {
   let place: SharedVaultPlace;

@@ -5,19 +5,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { api } from '../support/http.js';
 import { runCli } from '../support/cli.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { closeKeepingData, sharedVaultPlace, type SharedVaultPlace } from '../support/vault-dir.js';
 import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('audit bundle export and offline check on %s', (dialect) => {
   let place: SharedVaultPlace;

@@ -2,20 +2,14 @@
 // same service operations as every other interface: a collection leaving a joint workspace stops
 // being shared, a rename to a blocked type is refused, and a copy records where it came from.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { runCli } from '../support/cli.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { api } from '../support/http.js';
 import { closeKeepingData, sharedVaultPlace, type SharedVaultPlace } from '../support/vault-dir.js';
 import { DIALECTS, createPartnership, upload } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('file plan commands on %s', (dialect) => {
   let place: SharedVaultPlace;

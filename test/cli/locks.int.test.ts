@@ -1,19 +1,13 @@
 // `strongroom lock list` and `lock break`: an administrator on the server lists the live locks on an
 // organisation's resources and breaks one; the break is audited and the lock stops binding.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { runCli } from '../support/cli.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { closeKeepingData, sharedVaultPlace, type SharedVaultPlace } from '../support/vault-dir.js';
 import { DIALECTS, createOrganisation } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('lock commands on %s', (dialect) => {
   let place: SharedVaultPlace;

@@ -2,18 +2,12 @@
 // XXE and billion-laughs bodies, oversized bodies, other people's locks, and malware over PUT.
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { useClamd } from '../support/fixture.js';
 import { eicar } from '../support/samples.js';
 import { DIALECTS } from '../support/vault.js';
 import { createOrganisation, dav, davUser, openDavServer, type DavServer, type DavUser } from './support.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 /** A raw request, so the path reaches the server exactly as written (fetch would normalise "..") */
 function raw(port: number, method: string, path: string, headers: Record<string, string>, body?: Buffer | string): Promise<{ status: number; body: string }> {

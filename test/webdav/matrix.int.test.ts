@@ -2,18 +2,12 @@
 // a partner through a read-only arrangement, and an unrelated organisation. The policy is decide()'s,
 // reached through the services; WebDAV only shapes the answers (unseen → 404, seen but refused → 403).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { systemActor } from '../../src/services/identity.service.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { DIALECTS, TEST_PASSWORD } from '../support/vault.js';
 import { createOrganisation, dav, davUser, openDavServer, type DavServer, type DavUser } from './support.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 type Place = 'own' | 'contribute' | 'read' | 'unrelated';
 const PLACES: Place[] = ['own', 'contribute', 'read', 'unrelated'];

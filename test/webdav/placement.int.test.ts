@@ -2,19 +2,13 @@
 // joint workspace stops being shared with everything in it; a refused move across organisations
 // leaves nothing behind; a rename cannot get around the file-type policy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { systemActor } from '../../src/services/identity.service.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { api, expectProblem } from '../support/http.js';
 import { DIALECTS, createPartnership } from '../support/vault.js';
 import { createOrganisation, dav, davUser, openDavServer, type DavServer } from './support.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('WebDAV MOVE and COPY keep derived facts on %s', (dialect) => {
   let s: DavServer;
