@@ -5,12 +5,17 @@ import type { DialectCaps } from './kysely.js';
 import { migrations } from './migrations/index.js';
 
 export async function migrate(db: Kysely<any>, caps: DialectCaps): Promise<string[]> {
-  await db.schema
-    .createTable('schema_migrations')
-    .ifNotExists()
-    .addColumn('name', 'text', (c) => c.primaryKey())
-    .addColumn('applied_at', 'text', (c) => c.notNull())
-    .execute();
+  await db.transaction().execute(async (trx) => {
+    // Under the same lock as the migrations: two processes creating the table at once on
+    // PostgreSQL collide even with IF NOT EXISTS (a unique violation in pg_type).
+    if (caps.dialect === 'postgres') await sql`select pg_advisory_xact_lock(7261001)`.execute(trx);
+    await trx.schema
+      .createTable('schema_migrations')
+      .ifNotExists()
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('applied_at', 'text', (c) => c.notNull())
+      .execute();
+  });
   const applied = new Set(
     (await db.selectFrom('schema_migrations').select('name').execute()).map((r: { name: string }) => r.name),
   );

@@ -3,21 +3,15 @@
 // and an acceptance names the revision its partner reviewed: stale terms are refused (409, audited).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { alignArrangementsWithTheirTerms } from '../../src/db/migrations/202611300103_arrangement_terms_revision.js';
 import type { Arrangement } from '../../src/domain/types.js';
 import { systemActor } from '../../src/services/identity.service.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { api, expectProblem } from '../support/http.js';
 import { DIALECTS, createOrganisation, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { dav, davUser, openDavServer, type DavServer } from '../webdav/support.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 const TERMS = {
   serviceArea: 'payroll', purpose: 'Payroll processing', lawfulBasis: 'UK GDPR Art 6(1)(e) public task', agreementReference: 'DSA-7',

@@ -1,30 +1,18 @@
 // Bad input to the REST API: unknown ids, malformed and oversized JSON, missing or path-like
 // names and oversized uploads are refused with problem+json, and nothing is stored.
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
 import { actorFor } from '../../src/services/identity.service.js';
 import { api, expectProblem, filesUnder, streamOverHttp } from '../support/http.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
-import { DIALECTS, auth, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
+import { DIALECTS, auth, createOrganisation, upload } from '../support/vault.js';
 
 const MAX_UPLOAD = 64 * 1024;
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('bad input on %s', (dialect) => {
-  let t: TestVault;
-  beforeAll(async () => {
-    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath, listen: true, env: { STRONGROOM_MAX_UPLOAD_BYTES: String(MAX_UPLOAD) } });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestVault(dialect, clamd, { listen: true, env: { STRONGROOM_MAX_UPLOAD_BYTES: String(MAX_UPLOAD) } });
 
   const blobCount = async () => (await filesUnder(`${t.dataDir}/blobs`)).length;
   const partCount = async () => (await filesUnder(`${t.dataDir}/tmp`)).filter((f) => f.endsWith('.part')).length;

@@ -1,28 +1,16 @@
 // Creating inside a collection (sub-collections and uploads) needs the right to see the collection
 // as it is and to write to it; refusals look like absence (404) and are audited, whatever the input.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { api, expectProblem } from '../support/http.js';
 import { eicar } from '../support/samples.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
-import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
+import { DIALECTS, createOrganisation, upload, createPartnership } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('creating inside collections on %s', (dialect) => {
-  let t: TestVault;
-  beforeAll(async () => {
-    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestVault(dialect, clamd);
 
   /** Refusals written for this person since the log was last read. */
   async function denials(userId: string) {
@@ -59,12 +47,7 @@ describe.each(DIALECTS)('creating inside collections on %s', (dialect) => {
   });
 
   it('refuses host staff whose arrangement ceiling is below a partner’s folder a sub-folder in it', async () => {
-    const host = await createOrganisation(t.vault);
-    const partner = await createOrganisation(t.vault);
-    await t.vault.arrangements.propose(systemActor(), {
-      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'payroll', purpose: 'Shared payroll',
-      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'manage', ceiling: 'OFFICIAL',
-    }, { approve: true });
+    const { host, partner } = await createPartnership(t.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL' });
     const staff = await host.user({ teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
     const as = api(t.app, staff);
     const sensitive = partner.collections.payroll!;

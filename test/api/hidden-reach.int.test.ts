@@ -4,21 +4,15 @@
 // folders the reader may list; a lock's 423 names its holder only to the holder's organisation and
 // the owner's admins.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { systemActor } from '../../src/services/identity.service.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { api, expectProblem } from '../support/http.js';
 import { eicar } from '../support/samples.js';
-import { DIALECTS, upload } from '../support/vault.js';
+import { DIALECTS, upload, createPartnership } from '../support/vault.js';
 import { FormClient, addPerson, enrolTotp } from '../ui/support.js';
 import { createOrganisation, dav, davUser, openDavServer, type DavServer, type DavUser } from '../webdav/support.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 const lockinfo = (owner: string) =>
   `<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>${owner}</D:owner></D:lockinfo>`;
@@ -114,12 +108,7 @@ describe.each(DIALECTS)('reach over hidden things on %s', (dialect) => {
 
   /** A host payroll team serving a partner at manage level; the host's staff hold a lock on a partner folder. */
   async function lockedPartnerFolder() {
-    const host = await createOrganisation(s.vault);
-    const partner = await createOrganisation(s.vault);
-    const arrangement = await s.vault.arrangements.propose(systemActor(), {
-      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'payroll', purpose: 'Shared payroll',
-      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE',
-    }, { approve: true });
+    const { host, partner, arrangement } = await createPartnership(s.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE' });
     expect(arrangement.status).toBe('active');
     const holder: DavUser = await davUser(s.vault, host, { teams: ['payroll'] });
     const res = await dav(s.base, 'LOCK', `/dav/${partner.slug}/payroll/`, { user: holder, headers: { timeout: 'Second-3600', depth: 'infinity' }, body: lockinfo('editor') });

@@ -1,39 +1,29 @@
 // Names that disguise themselves or that Windows cannot hold: C1 controls (U+0085), bidirectional
 // overrides (U+202E), zero-width characters and reserved device names are refused (400) on every
 // way a name comes in, and nothing is stored.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
-import { DIALECTS, createOrganisation, openTestVault, upload, type TestOrganisation, type TestUser, type TestVault } from '../support/vault.js';
+import { DIALECTS, createOrganisation, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { systemActor } from '../../src/services/identity.service.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 const HOSTILE = ['next\u0085line.txt', 'invoice\u202Etxt.exe', 'zero\u200Bwidth.txt', 'joined\u200Dname.txt', 'bom\uFEFF.txt', 'CON', 'nul.txt', 'LPT1', 'com9.tar.gz', 'Aux', 'PRN.csv'];
 
 describe.each(DIALECTS)('hostile names on %s', (dialect) => {
-  let t: TestVault;
+  const t = useTestVault(dialect, clamd);
   let org: TestOrganisation;
   let user: TestUser;
   let basic: string;
   let documentId: string;
   beforeAll(async () => {
-    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
     org = await createOrganisation(t.vault, { areas: { finance: 'OFFICIAL' } });
     // A records manager may create top-level collections too, so every refusal below is the name's.
     user = await org.user({ teams: ['finance'], roles: ['member', 'records_manager'] });
     const { secret } = await t.vault.identity.createCredential(systemActor(), user.id, 'app_password', 'names');
     basic = `Basic ${Buffer.from(`${user.email}:${secret}`).toString('base64')}`;
     documentId = (await upload(t.app, user, org.collections.finance!, 'plain.txt', 'plain\n')).json().id;
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   const names = async () => (await t.vault.collections.get(systemActor(), org.collections.finance!)).documents.map((d) => d.name);

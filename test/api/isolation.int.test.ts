@@ -1,26 +1,14 @@
 // Isolation between organisations: a user of another organisation, however privileged at home,
 // gets 404 for every action on a document or collection by id, and nothing changes.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
-import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
+import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('organisation isolation on %s', (dialect) => {
-  let t: TestVault;
-  beforeAll(async () => {
-    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestVault(dialect, clamd);
 
   it('answers 404 to another organisation for read, download, list, overwrite, rename, delete and restore, and changes nothing', async () => {
     const victim = await createOrganisation(t.vault);

@@ -1,17 +1,11 @@
 // /metrics tells an outsider how busy the service is and which errors it gives: loopback only by
 // default, or anyone holding the scrape token when one is configured.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { useClamd } from '../support/fixture.js';
 import { expectProblem } from '../support/http.js';
 import { openTestVault, type TestVault } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 const TOKEN = 'scrape-token-0123456789abcdef0123456789';
 

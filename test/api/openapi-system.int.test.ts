@@ -1,25 +1,13 @@
 // The service's public surface: OpenAPI document (the REST API only), health and readiness, metrics
 // (counting every interface's requests) and the audit key.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
-import { DIALECTS, openTestVault, type TestVault } from '../support/vault.js';
+import { describe, expect, it } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
+import { DIALECTS } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('OpenAPI and system endpoints on %s', (dialect) => {
-  let t: TestVault;
-  beforeAll(async () => {
-    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestVault(dialect, clamd);
 
   it('serves a valid OpenAPI document describing the document and collection paths', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' });

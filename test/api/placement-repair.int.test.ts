@@ -1,36 +1,19 @@
 // The placement migration repairs facts left stale by moves made before they were recomputed: a
 // collection moved out of a joint workspace, and the documents in it, lose the binding.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
 import { repairPlacement } from '../../src/db/migrations/202611300101_placement.js';
 import { systemActor } from '../../src/services/identity.service.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { api, expectProblem } from '../support/http.js';
-import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
+import { DIALECTS, createPartnership, upload } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('placement repair on %s', (dialect) => {
-  let t: TestVault;
-  beforeAll(async () => {
-    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestVault(dialect, clamd);
 
   it('unbinds a collection left under an internal folder with a workspace binding, and everything in it', async () => {
-    const host = await createOrganisation(t.vault);
-    const partner = await createOrganisation(t.vault);
-    const arrangement = await t.vault.arrangements.propose(systemActor(), {
-      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'payroll', purpose: 'Shared payroll',
-      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE',
-    }, { approve: true });
+    const { host, partner, arrangement } = await createPartnership(t.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE' });
     const workspace = await t.vault.arrangements.createWorkspace(systemActor(), arrangement.id, 'Joint');
     const hostStaff = await host.user({ teams: ['payroll'] });
     const partnerStaff = await partner.user({ teams: ['payroll'] });

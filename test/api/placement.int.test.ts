@@ -2,37 +2,20 @@
 // everything in it; a document takes the classification floor of where it goes; moving into another
 // organisation's folder looks like absence; renaming cannot get around the file-type policy; a copy
 // made from a partner's document records where it came from, for the partner's auditor too.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
 import { systemActor } from '../../src/services/identity.service.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { api, expectProblem } from '../support/http.js';
-import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
+import { DIALECTS, createOrganisation, upload, createPartnership } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('place and name of documents and collections on %s', (dialect) => {
-  let t: TestVault;
-  beforeAll(async () => {
-    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestVault(dialect, clamd);
 
   /** Host and partner in a payroll arrangement at `level`, with a joint workspace. */
   async function sharedService(level: 'read' | 'contribute' | 'manage') {
-    const host = await createOrganisation(t.vault);
-    const partner = await createOrganisation(t.vault);
-    const arrangement = await t.vault.arrangements.propose(systemActor(), {
-      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'payroll', purpose: 'Shared payroll',
-      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: level, ceiling: 'OFFICIAL-SENSITIVE',
-    }, { approve: true });
+    const { host, partner, arrangement } = await createPartnership(t.vault, { accessLevel: level, ceiling: 'OFFICIAL-SENSITIVE' });
     const workspace = await t.vault.arrangements.createWorkspace(systemActor(), arrangement.id, 'Joint payroll');
     const hostStaff = await host.user({ teams: ['payroll', 'finance'] });
     const partnerStaff = await partner.user({ teams: ['payroll'] });

@@ -1,24 +1,12 @@
 // Smoke: upload, list, download, range, delete and restore through the REST API on both dialects.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
-import { DIALECTS, auth, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
+import { describe, expect, it } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
+import { DIALECTS, auth, createOrganisation, upload } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('REST API round trip on %s', (dialect) => {
-  let t: TestVault;
-  beforeAll(async () => {
-    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestVault(dialect, clamd);
 
   it('uploads, lists, downloads (whole and range), deletes and restores', async () => {
     const org = await createOrganisation(t.vault);

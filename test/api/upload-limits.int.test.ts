@@ -4,25 +4,19 @@
 // its Content-Length (the client gave up) is never stored either.
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
 import { Readable } from 'node:stream';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { api, expectProblem, filesUnder, streamOverHttp, uploadMultipart } from '../support/http.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
-import { DIALECTS, auth, createOrganisation, openTestVault, upload, type TestOrganisation, type TestUser, type TestVault } from '../support/vault.js';
+import { DIALECTS, auth, createOrganisation, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { FormClient, addPerson } from '../ui/support.js';
 import { davUser } from '../webdav/support.js';
 
 const MAX_UPLOAD = 64 * 1024;
 const LIMIT_TEXT = '64 KiB';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 /** A multipart/form-data body from parts in order; files are { filename, body }. */
 function formBody(parts: { name: string; value?: string; filename?: string; body?: Buffer }[]): { payload: Buffer; contentType: string } {
@@ -57,18 +51,14 @@ function abortMidBody(port: number, head: string, sent: Buffer): Promise<void> {
 }
 
 describe.each(DIALECTS)('upload limits on %s', (dialect) => {
-  let t: TestVault;
+  const t = useTestVault(dialect, clamd, { listen: true, env: { STRONGROOM_MAX_UPLOAD_BYTES: String(MAX_UPLOAD) } });
   let port: number;
   let base: string;
   let org: TestOrganisation;
   beforeAll(async () => {
-    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath, listen: true, env: { STRONGROOM_MAX_UPLOAD_BYTES: String(MAX_UPLOAD) } });
     port = (t.app.server.address() as AddressInfo).port;
     base = `http://127.0.0.1:${port}`;
     org = await createOrganisation(t.vault);
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   const blobCount = async () => (await filesUnder(`${t.dataDir}/blobs`)).length;

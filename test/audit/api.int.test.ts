@@ -1,27 +1,15 @@
 // The audit API: auditors and DPOs search their own organisation's events (paginated), nobody
 // else's; members get 404; a document's access history is for those who manage it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
 import type { AuditEvent } from '../../src/domain/audit/event.js';
 import { api, expectProblem } from '../support/http.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
-import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
+import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('audit API on %s', (dialect) => {
-  let t: TestVault;
-  beforeAll(async () => {
-    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestVault(dialect, clamd);
 
   it('shows auditors and DPOs their own organisation’s events, page by page, and nobody else’s', async () => {
     const org = await createOrganisation(t.vault);

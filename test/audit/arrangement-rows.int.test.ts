@@ -2,19 +2,13 @@
 // council's documents to another by writing arrangement rows: a partner added and accepted, a
 // ceiling raised, a whole arrangement inserted. The policy reads those rows, so the access works;
 // what must not happen is that it leaves no trace: `audit verify` fails and names the arrangement.
-import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { api } from '../support/http.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('arrangement rows written in the database on %s', (dialect) => {
   let t: TestVault | undefined;

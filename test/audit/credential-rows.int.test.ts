@@ -2,18 +2,12 @@
 // one of their own: a bearer token for anyone, an org admin included. The row works (the hash is
 // all the server keeps); what must not happen is that it leaves no trace: `audit verify` names it.
 import { createHash, randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { systemActor } from '../../src/services/identity.service.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { DIALECTS, createOrganisation, openTestVault, type TestVault } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 const DBA_SECRET = 'srt_chosen-by-the-database-administrator';
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');

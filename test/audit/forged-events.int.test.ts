@@ -2,18 +2,12 @@
 // signing key) inserts audit events that never happened: to frame someone, or to cover a change
 // they made to another table. The sequencer must not sequence them, so the signer never signs
 // them; the alarm is raised and `audit verify` names the row.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { api } from '../support/http.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 type Forge = (row: Record<string, unknown>, t: TestVault) => Promise<Record<string, unknown>> | Record<string, unknown>;
 

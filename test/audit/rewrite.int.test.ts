@@ -4,22 +4,16 @@
 // raise the alarm (metric, admin pages, readiness body, log), and `audit verify` must fail.
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { signCheckpoint } from '../../src/domain/audit/signed-note.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { api } from '../support/http.js';
 import { runCli } from '../support/cli.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { DIALECTS, createOrganisation, openTestVault, upload, type TestOrganisation, type TestUser, type TestVault } from '../support/vault.js';
 import { FormClient } from '../ui/support.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 // Only flush() signs, so the checkpoint sizes are exactly those the test chooses.
 const ONLY_ON_FLUSH = { STRONGROOM_AUDIT_CHECKPOINT_SECONDS: '86400', STRONGROOM_AUDIT_CHECKPOINT_EVENTS: '1000000' };

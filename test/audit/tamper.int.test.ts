@@ -2,22 +2,16 @@
 // reordered event makes verify() fail at that event's seq; `strongroom audit verify` exits 1.
 import { rm } from 'node:fs/promises';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { eventLeafHash } from '../../src/domain/audit/event.js';
 import { toAuditEvent } from '../../src/db/repos/audit.repo.js';
 import { api } from '../support/http.js';
 import { runCli } from '../support/cli.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { markClosed } from '../support/vault-dir.js';
 import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 /** A vault with some uploads, downloads and a refusal, all sequenced and signed. */
 async function busyVault(dialect: 'sqlite' | 'postgres'): Promise<TestVault> {

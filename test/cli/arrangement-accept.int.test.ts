@@ -1,40 +1,28 @@
 // Recording a partner's acceptance at the command line: `arrangement show` gives the revisions,
 // `arrangement accept --partner --revision` is bound to the terms reviewed exactly as the API is.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { runCli } from '../support/cli.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { api } from '../support/http.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
-import { closeKeepingData, openVaultAt } from '../support/vault-dir.js';
+import { closeKeepingData, sharedVaultPlace, type SharedVaultPlace } from '../support/vault-dir.js';
 import { DIALECTS, createOrganisation } from '../support/vault.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('arrangement accept at the command line on %s', (dialect) => {
+  let place: SharedVaultPlace;
   let dataDir: string;
-  let database: TestDatabase | null = null;
   let env: Record<string, string>;
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'sr-cli-accept-'));
-    database = dialect === 'postgres' ? await createTestDatabase('srcli') : null;
-    env = { STRONGROOM_CLAMD: clamd.socketPath, ...(database ? { STRONGROOM_DATABASE_URL: database.url } : {}) };
+    place = await sharedVaultPlace(dialect, clamd.socketPath, 'sr-cli-accept-');
+    ({ dataDir, env } = place);
   });
   afterAll(async () => {
-    await database?.drop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await place?.remove();
   });
 
   it('refuses a stale or misdirected acceptance with a clear message, and records a current one', { timeout: 180_000 }, async () => {
-    const v = await openVaultAt(dataDir, clamd.socketPath, env);
+    const v = await place.open();
     const [host, partner] = [await createOrganisation(v.vault), await createOrganisation(v.vault)];
     const hostAdmin = await host.user({ roles: ['org_admin'] });
     const proposed = await api(v.app, hostAdmin).post('arrangements', {

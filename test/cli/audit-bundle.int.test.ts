@@ -5,30 +5,32 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { api } from '../support/http.js';
 import { runCli } from '../support/cli.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
-import { closeKeepingData, openVaultAt } from '../support/vault-dir.js';
-import { createOrganisation, upload } from '../support/vault.js';
+import { closeKeepingData, sharedVaultPlace, type SharedVaultPlace } from '../support/vault-dir.js';
+import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
 
-let clamd: TestClamd;
-let dataDir: string;
-let work: string;
-let empty: string;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-  dataDir = await mkdtemp(path.join(tmpdir(), 'sr-bundle-'));
-  work = await mkdtemp(path.join(tmpdir(), 'sr-bundle-out-'));
-  empty = await mkdtemp(path.join(tmpdir(), 'sr-bundle-cwd-'));
-});
-afterAll(async () => {
-  await clamd?.stop();
-  for (const d of [dataDir, work, empty]) if (d) await rm(d, { recursive: true, force: true });
-});
+const clamd = useClamd();
 
-describe('audit bundle export and offline check', () => {
+describe.each(DIALECTS)('audit bundle export and offline check on %s', (dialect) => {
+  let place: SharedVaultPlace;
+  let dataDir: string;
+  let work: string;
+  let empty: string;
+  beforeAll(async () => {
+    place = await sharedVaultPlace(dialect, clamd.socketPath, 'sr-bundle-');
+    dataDir = place.dataDir;
+    work = await mkdtemp(path.join(tmpdir(), 'sr-bundle-out-'));
+    empty = await mkdtemp(path.join(tmpdir(), 'sr-bundle-cwd-'));
+  });
+  afterAll(async () => {
+    await place?.remove();
+    for (const d of [work, empty]) if (d) await rm(d, { recursive: true, force: true });
+  });
+
   it('verifies offline, proves growth since a saved checkpoint, and fails on one flipped byte', { timeout: 180_000 }, async () => {
-    const v = await openVaultAt(dataDir, clamd.socketPath);
+    const v = await place.open();
     const org = await createOrganisation(v.vault);
     const user = await org.user({ teams: ['payroll'] });
     const auditor = await org.user({ roles: ['auditor'] });
@@ -48,7 +50,7 @@ describe('audit bundle export and offline check', () => {
     const key = (await v.app.inject({ method: 'GET', url: '/.well-known/strongroom-audit-key' })).body.trim();
     await closeKeepingData(v);
 
-    const env = { STRONGROOM_CLAMD: clamd.socketPath };
+    const env = place.env;
     const bundleFile = path.join(work, 'bundle.json');
     const exported = await runCli(['--data', dataDir, 'audit', 'export', '--org', org.slug, '--out', bundleFile, '--since-size', String(savedSize)], { env });
     expect(exported.code, exported.stderr).toBe(0);

@@ -1,37 +1,30 @@
 // `strongroom collection move` and `strongroom document move|copy` act as a named person through the
 // same service operations as every other interface: a collection leaving a joint workspace stops
 // being shared, a rename to a blocked type is refused, and a copy records where it came from.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { runCli } from '../support/cli.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { api } from '../support/http.js';
-import { closeKeepingData, openVaultAt } from '../support/vault-dir.js';
-import { createOrganisation, upload } from '../support/vault.js';
+import { closeKeepingData, sharedVaultPlace, type SharedVaultPlace } from '../support/vault-dir.js';
+import { DIALECTS, createPartnership, upload } from '../support/vault.js';
 
-let clamd: TestClamd;
-let dataDir: string;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-  dataDir = await mkdtemp(path.join(tmpdir(), 'sr-fileplan-'));
-});
-afterAll(async () => {
-  await clamd?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+const clamd = useClamd();
 
-describe('file plan commands', () => {
+describe.each(DIALECTS)('file plan commands on %s', (dialect) => {
+  let place: SharedVaultPlace;
+  let dataDir: string;
+  beforeAll(async () => {
+    place = await sharedVaultPlace(dialect, clamd.socketPath, 'sr-fileplan-');
+    dataDir = place.dataDir;
+  });
+  afterAll(async () => {
+    await place?.remove();
+  });
+
   it('moves a collection out of a workspace, refuses a blocked rename, and copies with provenance', { timeout: 180_000 }, async () => {
-    let v = await openVaultAt(dataDir, clamd.socketPath);
-    const host = await createOrganisation(v.vault);
-    const partner = await createOrganisation(v.vault);
-    const arrangement = await v.vault.arrangements.propose(systemActor(), {
-      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'payroll', purpose: 'Shared payroll',
-      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE',
-    }, { approve: true });
+    let v = await place.open();
+    const { host, partner, arrangement } = await createPartnership(v.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE' });
     const workspace = await v.vault.arrangements.createWorkspace(systemActor(), arrangement.id, 'Joint');
     const hostStaff = await host.user({ teams: ['payroll'] });
     const partnerStaff = await partner.user({ teams: ['payroll'] });
@@ -40,7 +33,7 @@ describe('file plan commands', () => {
     const own = (await upload(v.app, partnerStaff, partner.collections.payroll!, 'own.txt', 'own\n')).json();
     await closeKeepingData(v);
 
-    const env = { STRONGROOM_CLAMD: clamd.socketPath };
+    const env = place.env;
     const moved = await runCli(['--data', dataDir, 'collection', 'move', bids.id, '--parent', host.collections.payroll!, '--as', hostStaff.email], { env });
     expect(moved.code, moved.stderr).toBe(0);
     expect(moved.stdout.trim()).toBe(bids.id);
@@ -54,7 +47,7 @@ describe('file plan commands', () => {
     expect(copied.code, copied.stderr).toBe(0);
     const copyId = copied.stdout.trim();
 
-    v = await openVaultAt(dataDir, clamd.socketPath);
+    v = await place.open();
     try {
       expect((await api(v.app, partnerStaff).get(`documents/${doc.id}`)).statusCode).toBe(404);
       expect((await api(v.app, hostStaff).get(`documents/${doc.id}`)).json()).toMatchObject({ name: 'bid.txt' });

@@ -1,29 +1,27 @@
 // `strongroom lock list` and `lock break`: an administrator on the server lists the live locks on an
 // organisation's resources and breaks one; the break is audited and the lock stops binding.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { runCli } from '../support/cli.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
-import { closeKeepingData, openVaultAt } from '../support/vault-dir.js';
-import { createOrganisation } from '../support/vault.js';
+import { closeKeepingData, sharedVaultPlace, type SharedVaultPlace } from '../support/vault-dir.js';
+import { DIALECTS, createOrganisation } from '../support/vault.js';
 
-let clamd: TestClamd;
-let dataDir: string;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-  dataDir = await mkdtemp(path.join(tmpdir(), 'sr-cli-locks-'));
-});
-afterAll(async () => {
-  await clamd?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+const clamd = useClamd();
 
-describe('lock commands', () => {
+describe.each(DIALECTS)('lock commands on %s', (dialect) => {
+  let place: SharedVaultPlace;
+  let dataDir: string;
+  beforeAll(async () => {
+    place = await sharedVaultPlace(dialect, clamd.socketPath, 'sr-cli-locks-');
+    dataDir = place.dataDir;
+  });
+  afterAll(async () => {
+    await place?.remove();
+  });
+
   it('lists an organisation’s locks and breaks one, audited', { timeout: 180_000 }, async () => {
-    let v = await openVaultAt(dataDir, clamd.socketPath);
+    let v = await place.open();
     const org = await createOrganisation(v.vault, { areas: { finance: 'OFFICIAL' } });
     const holder = await org.user({ teams: ['finance'] });
     const user = (await v.vault.identity.userById(holder.id))!;
@@ -31,7 +29,7 @@ describe('lock commands', () => {
     const collection = (await v.vault.collections.byId(org.collections.finance!))!;
     const lock = await v.vault.locks.take(actor, { kind: 'collection', collection }, { scope: 'exclusive', depth: 'infinity', owner: null, timeoutSeconds: 600, rootPath: `/dav/${org.slug}/finance` });
     await closeKeepingData(v);
-    const env = { STRONGROOM_CLAMD: clamd.socketPath };
+    const env = place.env;
 
     const listed = await runCli(['--data', dataDir, 'lock', 'list', '--org', org.slug], { env });
     expect(listed.code, listed.stderr).toBe(0);
@@ -42,7 +40,7 @@ describe('lock commands', () => {
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/No lock with that id exists/);
 
-    v = await openVaultAt(dataDir, clamd.socketPath);
+    v = await place.open();
     try {
       expect(await v.vault.locks.listForOrganisation(systemActor(), org.id)).toEqual([]);
       const rows = await v.vault.store.db.selectFrom('audit_events').select(['action', 'decision', 'channel', 'target_ids']).where('action', '=', 'lock.break').execute();

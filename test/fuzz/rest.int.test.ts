@@ -4,17 +4,11 @@
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { useClamd } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
 import { headerValueArb, jsonBodyArb, pathTailArb, segmentArb, send, sendRaw, type Exchange } from './support.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 const RUNS = 150;
 const ROUTES = [

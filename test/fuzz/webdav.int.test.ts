@@ -3,18 +3,12 @@
 // bodies. Whatever is sent, the server answers before the deadline, never with a 5xx, and keeps serving.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { useClamd } from '../support/fixture.js';
 import { DIALECTS } from '../support/vault.js';
 import { createOrganisation, dav, davUser, openDavServer, type DavServer } from '../webdav/support.js';
 import { headerValueArb, pathTailArb, send, sendRaw, xmlBodyArb, type Exchange } from './support.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 const RUNS = 150;
 const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'POST', 'TRACE'];

@@ -1,29 +1,19 @@
 // People whose roles need a second factor cannot use API tokens, app passwords or WebDAV until
 // they have set it up: a stolen password plus a token made for them must not skip MFA.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
 import { systemActor } from '../../src/services/identity.service.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { expectProblem } from '../support/http.js';
-import { DIALECTS, createOrganisation, openTestVault, type TestOrganisation, type TestVault } from '../support/vault.js';
+import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
 import { addPerson, enrolTotp } from '../ui/support.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('credentials before MFA on %s', (dialect) => {
-  let t: TestVault;
+  const t = useTestVault(dialect, clamd);
   let org: TestOrganisation;
   beforeAll(async () => {
-    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
     org = await createOrganisation(t.vault);
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   const credentials = async (roles: string[]) => {

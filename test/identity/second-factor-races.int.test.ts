@@ -2,32 +2,22 @@
 // processes, or two requests to one), and X-Forwarded-For used to escape the throttle when the
 // server is not behind a proxy.
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
 import { WebSessionsService } from '../../src/services/web-sessions.service.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
-import { DIALECTS, createOrganisation, openTestVault, type TestOrganisation, type TestVault } from '../support/vault.js';
+import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
 import { PASSWORD, addPerson, enrolTotp, totp } from '../ui/support.js';
 
 const SLOW = { timeout: 300_000 };
 const FROM = { channel: 'web' as const, clientAddress: '192.0.2.80', requestId: null };
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('second-factor races on %s', (dialect) => {
-  let t: TestVault;
+  const t = useTestVault(dialect, clamd);
   let org: TestOrganisation;
   beforeAll(async () => {
-    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
     org = await createOrganisation(t.vault);
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   /** Two web processes over the same database: nothing shared but the database. */

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { useClamd } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
 import { PASSWORD, addPerson, enrolTotp, totp } from '../ui/support.js';
 import { openReopenableVault, postSignIn, signInWithCode, type ReopenableVault } from './support.js';
@@ -11,13 +11,7 @@ import { openReopenableVault, postSignIn, signInWithCode, type ReopenableVault }
 // Every attempt runs argon2id; on a busy machine a few dozen of them take minutes.
 const SLOW = { timeout: 300_000 };
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 /** What a client can observe of a sign-in answer, with the typed e-mail address blanked out. */
 function observable(res: LightMyRequestResponse, email: string) {

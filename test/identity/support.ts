@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { buildApp } from '../../src/http/app.js';
 import { serverExtensions } from '../../src/server.js';
 import { openVault, type Vault } from '../../src/main.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createMigratedDatabase, type TestDatabase } from '../support/postgres.js';
 import type { Dialect } from '../support/vault.js';
 
 export interface ReopenableVault {
@@ -22,7 +22,7 @@ export interface ReopenableVault {
 
 export async function openReopenableVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string> }): Promise<ReopenableVault> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'sr-identity-'));
-  const database: TestDatabase | null = options.dialect === 'postgres' ? await createTestDatabase('sri') : null;
+  const database: TestDatabase | null = options.dialect === 'postgres' ? await createMigratedDatabase('sri') : null;
   const config = loadConfig({
     env: {
       STRONGROOM_DATA: dataDir, STRONGROOM_CLAMD: options.clamdSocket, STRONGROOM_LOG_LEVEL: 'silent',

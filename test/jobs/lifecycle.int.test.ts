@@ -5,7 +5,6 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LifecycleEvent } from '../../src/domain/lifecycle.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
-import { postgresAvailable } from '../support/postgres.js';
 import { strongroomTestSample } from '../support/samples.js';
 import { DIALECTS, auth, createOrganisation, openTestVault, upload, type TestOrganisation, type TestVault } from '../support/vault.js';
 
@@ -17,7 +16,7 @@ afterAll(async () => {
   await clamd?.stop();
 });
 
-describe.each(DIALECTS.filter((d) => d === 'sqlite' || postgresAvailable()))('document lifecycle hooks on %s', (dialect) => {
+describe.each(DIALECTS)('document lifecycle hooks on %s', (dialect) => {
   let t: TestVault;
   let org: TestOrganisation;
   const seen: LifecycleEvent[] = [];

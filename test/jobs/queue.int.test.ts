@@ -16,7 +16,7 @@ import { JOB_KINDS, scanVersionJob } from '../../src/domain/jobs/kinds.js';
 import type { Clock } from '../../src/domain/ports.js';
 import { JobRegistry, JobRegistryError, handle } from '../../src/jobs/registry.js';
 import { JobWorker, UnhandledJobKindsError } from '../../src/jobs/worker.js';
-import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { DIALECTS, type Dialect } from '../support/vault.js';
 
 const silent = pino({ level: 'silent' });
@@ -63,7 +63,7 @@ async function openTwo(dialect: Dialect): Promise<TwoHandles> {
   return { a, b, close: async () => { await a.close(); await b.close(); await rm(dir, { recursive: true, force: true }); } };
 }
 
-const dialects = DIALECTS.filter((d) => d === 'sqlite' || postgresAvailable());
+const dialects = DIALECTS;
 
 describe.each(dialects)('job queue on %s', (dialect) => {
   let h: TwoHandles;

@@ -10,7 +10,7 @@ import { rescanJob } from '../../src/domain/jobs/kinds.js';
 import { buildHealthApp } from '../../src/http/health-app.js';
 import { UnhandledJobKindsError } from '../../src/jobs/worker.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
-import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { DIALECTS, auth, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -23,7 +23,7 @@ afterAll(async () => {
   await clamd?.stop();
 });
 
-describe.each(DIALECTS.filter((d) => d === 'sqlite' || postgresAvailable()))('process roles on %s', (dialect) => {
+describe.each(DIALECTS)('process roles on %s', (dialect) => {
   let dataDir: string;
   let database: TestDatabase | null = null;
   let web: TestVault;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listeningPort, runCli, spawnCli } from '../support/cli.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
-import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { DIALECTS } from '../support/vault.js';
 
 let clamd: TestClamd;
@@ -26,7 +26,7 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-describe.each(DIALECTS.filter((d) => d === 'sqlite' || postgresAvailable()))('serve --role on %s', (dialect) => {
+describe.each(DIALECTS)('serve --role on %s', (dialect) => {
   let dataDir: string;
   let database: TestDatabase | null = null;
   let env: Record<string, string>;

@@ -6,10 +6,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvent } from '../../src/services/audit-events.js';
 import { systemActor } from '../../src/services/identity.service.js';
-import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { DIALECTS, openTestVault, type TestVault } from '../support/vault.js';
 
-describe.each(DIALECTS.filter((d) => d === 'sqlite' || postgresAvailable()))('state shared by two processes on %s', (dialect) => {
+describe.each(DIALECTS)('state shared by two processes on %s', (dialect) => {
   let dataDir: string;
   let database: TestDatabase | null = null;
   let one: TestVault;

@@ -1,19 +1,13 @@
 // Locks bound to documents and collections: they bind every interface (REST, web, WebDAV), lapse
 // when their holder loses write access, and the owning organisation's admins can list and break them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { useClamd } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
 import { DIALECTS, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { FormClient, addPerson, enrolTotp } from '../ui/support.js';
 import { createOrganisation, dav, davUser, openDavServer, type DavServer, type DavUser } from '../webdav/support.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 const lockinfo = (owner: string) =>
   `<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>${owner}</D:owner></D:lockinfo>`;

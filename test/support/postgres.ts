@@ -1,24 +1,19 @@
 // PostgreSQL harness for tests: a fresh, uniquely named database per suite (or per file),
-// created through the admin URL that global-setup.ts checked and dropped afterwards.
+// created through the admin URL that global-setup.ts checked and dropped afterwards. Suites that
+// want a migrated database clone the template global-setup.ts migrated once for the run.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 export const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** Set by global-setup.ts: '1' once PostgreSQL answered, '0' when STRONGROOM_TEST_NO_PG=1. */
-export const PG_AVAILABLE_ENV = 'STRONGROOM_TEST_PG_AVAILABLE';
 /** Set by global-setup.ts: a short id in every database name this run creates, so its
  *  teardown can drop what a crashed suite left behind without touching anyone else's. */
 export const PG_RUN_ID_ENV = 'STRONGROOM_TEST_PG_RUN_ID';
+/** Set by global-setup.ts: the database it migrated for this run, to clone with `TEMPLATE`. */
+export const PG_TEMPLATE_ENV = 'STRONGROOM_TEST_PG_TEMPLATE';
 
 export function adminUrl(): string {
   return process.env.STRONGROOM_TEST_PG_ADMIN_URL || DEFAULT_ADMIN_URL;
-}
-
-/** Whether PostgreSQL suites should run. False only when STRONGROOM_TEST_NO_PG=1 (global setup
- *  fails the whole run when PostgreSQL is expected but unreachable). */
-export function postgresAvailable(): boolean {
-  return process.env[PG_AVAILABLE_ENV] === '1';
 }
 
 export interface TestDatabase {
@@ -38,9 +33,6 @@ export async function createTestDatabase(
   prefix = 'sr',
   options: CreateTestDatabaseOptions = {},
 ): Promise<TestDatabase> {
-  if (process.env[PG_AVAILABLE_ENV] === '0') {
-    throw new Error('PostgreSQL is switched off for this run (STRONGROOM_TEST_NO_PG=1): guard the suite with postgresAvailable()');
-  }
   const safePrefix = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 30) || 'sr';
   const runId = process.env[PG_RUN_ID_ENV] ?? 'norun';
   const name = `${safePrefix}_${runId}_${randomBytes(6).toString('hex')}`;
@@ -60,6 +52,17 @@ export async function createTestDatabase(
       await withAdminClient(admin, (client) => dropDatabase(client, name));
     },
   };
+}
+
+/**
+ * A database already at the latest schema: a clone of the template global-setup.ts migrated
+ * for this run, so a suite costs one `CREATE DATABASE` instead of running every migration.
+ * Suites that test migrations themselves use createTestDatabase() for an empty one.
+ */
+export async function createMigratedDatabase(prefix = 'sr'): Promise<TestDatabase> {
+  const template = process.env[PG_TEMPLATE_ENV];
+  if (!template) throw new Error(`${PG_TEMPLATE_ENV} is not set: run the tests through vitest, whose global setup migrates the template`);
+  return createTestDatabase(prefix, { template });
 }
 
 /** Drops every database whose name contains this run's id (used by global teardown). */

@@ -9,12 +9,12 @@ import { generateSecret } from 'otplib';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/config.js';
 import { mfaRequired } from '../../src/domain/identity/mfa.js';
-import type { Classification } from '../../src/domain/types.js';
+import type { Arrangement, Classification } from '../../src/domain/types.js';
 import { buildApp } from '../../src/http/app.js';
 import { serverExtensions } from '../../src/server.js';
 import { openVault, type Vault } from '../../src/main.js';
 import { systemActor } from '../../src/services/identity.service.js';
-import { createTestDatabase } from './postgres.js';
+import { createMigratedDatabase } from './postgres.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export const DIALECTS: Dialect[] = ['sqlite', 'postgres'];
@@ -34,7 +34,7 @@ export interface TestVault {
  */
 export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean; dataDir?: string }): Promise<TestVault> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'sr-vault-')));
-  const database = options.dialect === 'postgres' ? await createTestDatabase('srt') : null;
+  const database = options.dialect === 'postgres' ? await createMigratedDatabase('srt') : null;
   const config = loadConfig({
     env: {
       STRONGROOM_DATA: dataDir,
@@ -103,4 +103,25 @@ export const auth = (user: { token: string }) => ({ authorization: `Bearer ${use
 /** Uploads bytes through the REST API as `user`. */
 export async function upload(app: FastifyInstance, user: TestUser, collectionId: string, name: string, body: Buffer | string) {
   return app.inject({ method: 'POST', url: `/api/v1/collections/${collectionId}/documents?name=${encodeURIComponent(name)}`, headers: { ...auth(user), 'content-type': 'application/octet-stream' }, payload: body });
+}
+
+/**
+ * Two councils and an active arrangement between them: the host's `serviceArea` team serves the
+ * partner at `accessLevel`, up to `ceiling`. Both get the usual collections (or `areas`).
+ */
+export async function createPartnership(vault: Vault, terms: {
+  accessLevel: 'read' | 'contribute' | 'manage';
+  ceiling: Classification;
+  serviceArea?: string;
+  areas?: Record<string, Classification>;
+}): Promise<{ host: TestOrganisation; partner: TestOrganisation; arrangement: Arrangement }> {
+  const areas = terms.areas ? { areas: terms.areas } : {};
+  const host = await createOrganisation(vault, areas);
+  const partner = await createOrganisation(vault, areas);
+  const serviceArea = terms.serviceArea ?? 'payroll';
+  const arrangement = await vault.arrangements.propose(systemActor(), {
+    hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea, purpose: `Shared ${serviceArea}`,
+    lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: terms.accessLevel, ceiling: terms.ceiling,
+  }, { approve: true });
+  return { host, partner, arrangement };
 }

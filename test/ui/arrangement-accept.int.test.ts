@@ -1,31 +1,21 @@
 // Accepting an arrangement in the web interface: the form carries the revision the page showed, and
 // terms amended after the page was loaded are refused (409) with the new terms shown for review.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
 import { api } from '../support/http.js';
-import { DIALECTS, createOrganisation, openTestVault, type TestVault } from '../support/vault.js';
+import { DIALECTS, createOrganisation } from '../support/vault.js';
 import { FormClient, PASSWORD, addPerson, enrolTotp } from './support.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 const revisionOn = (html: string): string => /name="revision" value="(\d+)"/.exec(html)?.[1] ?? 'none';
 
 describe.each(DIALECTS)('accepting an arrangement in the web interface on %s', (dialect) => {
-  let t: TestVault;
+  const t = useTestVault(dialect, clamd, { listen: true });
   let base: string;
   beforeAll(async () => {
-    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath, listen: true });
     const address = t.app.server.address();
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it('refuses to accept terms amended after the page was shown, and shows the new terms', async () => {

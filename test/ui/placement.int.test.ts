@@ -1,29 +1,19 @@
 // The document page's rename/move form goes through the same service operation as REST and WebDAV:
 // the file-type policy holds for the new name, and the classification floor follows the new place.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
 import { api } from '../support/http.js';
-import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
+import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
 import { FormClient, addPerson } from './support.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('rename and move in the web interface on %s', (dialect) => {
-  let t: TestVault;
+  const t = useTestVault(dialect, clamd, { listen: true });
   let base: string;
   beforeAll(async () => {
-    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath, listen: true });
     const address = t.app.server.address();
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it('refuses renaming notes.txt to notes.bat with 422, shows why, and changes nothing', async () => {

@@ -1,19 +1,13 @@
 // Web interface security over real HTTP: CSRF on every form, session fixation, disabling a user ends
 // their session at once, lockout after failed sign-ins, MFA enforced for admins, cookie attributes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { generateSync } from 'otplib';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { docm, strongroomTestSample } from '../support/samples.js';
 import { DIALECTS, createOrganisation, openTestVault, upload, type TestOrganisation, type TestVault } from '../support/vault.js';
 import { FormClient, PASSWORD, addPerson, enrolTotp, totp } from './support.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('web interface security on %s', (dialect) => {
   let t: TestVault;

@@ -1,18 +1,12 @@
 // Dead properties are bounded per resource (count and total size): PROPPATCH beyond the caps is
 // refused as a whole with 507 Insufficient Storage in its multistatus (RFC 4918 §9.2.1), nothing stored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { MAX_DEAD_PROPERTIES, MAX_DEAD_PROPERTY_BYTES } from '../../src/services/dav.service.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { DIALECTS } from '../support/vault.js';
 import { createOrganisation, dav, davUser, openDavServer, type DavServer, type DavUser } from './support.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 const update = (sets: [string, string][], removes: string[] = []) =>
   `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:example:z">${

@@ -6,20 +6,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { useClamd } from '../support/fixture.js';
 import { DIALECTS } from '../support/vault.js';
 import { createOrganisation, davUser, openDavServer, type DavServer, type DavUser } from './support.js';
 
 const run = promisify(execFile);
 const SUITES = ['basic', 'copymove', 'props', 'locks', 'http'] as const;
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 export interface LitmusSummary {
   suite: string;

@@ -2,19 +2,13 @@
 // joint workspace stops being shared with everything in it; a refused move across organisations
 // leaves nothing behind; a rename cannot get around the file-type policy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { systemActor } from '../../src/services/identity.service.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { api, expectProblem } from '../support/http.js';
-import { DIALECTS } from '../support/vault.js';
+import { DIALECTS, createPartnership } from '../support/vault.js';
 import { createOrganisation, dav, davUser, openDavServer, type DavServer } from './support.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('WebDAV MOVE and COPY keep derived facts on %s', (dialect) => {
   let s: DavServer;
@@ -26,12 +20,7 @@ describe.each(DIALECTS)('WebDAV MOVE and COPY keep derived facts on %s', (dialec
   });
 
   async function sharedService(level: 'read' | 'contribute' | 'manage') {
-    const host = await createOrganisation(s.vault, { areas: { finance: 'OFFICIAL' } });
-    const partner = await createOrganisation(s.vault, { areas: { finance: 'OFFICIAL' } });
-    const arrangement = await s.vault.arrangements.propose(systemActor(), {
-      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'finance', purpose: 'Shared finance',
-      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: level, ceiling: 'OFFICIAL',
-    }, { approve: true });
+    const { host, partner, arrangement } = await createPartnership(s.vault, { accessLevel: level, ceiling: 'OFFICIAL', serviceArea: 'finance', areas: { finance: 'OFFICIAL' } });
     const hostStaff = await davUser(s.vault, host, { teams: ['finance'] });
     const partnerStaff = await davUser(s.vault, partner, { teams: ['finance'] });
     return { host, partner, arrangement, hostStaff, partnerStaff };

@@ -5,20 +5,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { useClamd } from '../support/fixture.js';
 import { csv, docx, pdf, png, pseudoRandomBytes, xlsx } from '../support/samples.js';
 import { DIALECTS } from '../support/vault.js';
 import { createOrganisation, dav, davUser, openDavServer, type DavServer, type DavUser } from './support.js';
 
 const run = promisify(execFile);
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 async function files(dir: string, prefix = ''): Promise<string[]> {
   const out: string[] = [];

@@ -1,18 +1,12 @@
 // Refusals over WebDAV look like absence and are audited exactly as over REST: one deny event per
 // refused request, none for listings (which leave out what the actor may not see, silently).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
 import { api } from '../support/http.js';
-import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { DIALECTS, upload } from '../support/vault.js';
 import { PROPFIND_ALL, createOrganisation, dav, davUser, openDavServer, type DavServer, type DavUser } from './support.js';
 
-let clamd: TestClamd;
-beforeAll(async () => {
-  clamd = await startTestClamd();
-});
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 describe.each(DIALECTS)('WebDAV refusals on %s', (dialect) => {
   let s: DavServer;

@@ -1,0 +1,112 @@
+// Migrations from an empty database on both dialects, the schema they make (the same tables and
+// columns on each), two processes migrating at once, and what each dialect's `caps` promises.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEmptyDatabase, type TestHandle } from '../../test/support/store.js';
+import { createTestDatabase } from '../../test/support/postgres.js';
+import { DIALECTS, type Dialect } from '../../test/support/vault.js';
+import { openPostgres, openSqlite } from './kysely.js';
+import { migrate } from './migrate.js';
+import { migrations } from './migrations/index.js';
+
+const schemas = new Map<Dialect, Map<string, string[]>>();
+
+describe.each(DIALECTS)('migrations on %s', (dialect) => {
+  let t: TestHandle;
+  beforeAll(async () => {
+    t = await openEmptyDatabase(dialect);
+  });
+  afterAll(async () => {
+    await t?.remove();
+  });
+
+  it('run every migration in order from empty, once, and record each', async () => {
+    const { db, caps } = t.handle;
+    expect(await migrate(db, caps)).toEqual(migrations.map((m) => m.name));
+    expect(await migrate(db, caps)).toEqual([]);
+    const recorded = await db.selectFrom('schema_migrations' as never).select('name' as never).execute() as { name: string }[];
+    expect(recorded.map((r) => r.name).sort()).toEqual(migrations.map((m) => m.name).sort());
+    expect(new Set(migrations.map((m) => m.name)).size).toBe(migrations.length);
+    const tables = await db.introspection.getTables();
+    schemas.set(dialect, new Map(tables.map((table) => [table.name, table.columns.map((c) => c.name).sort()])));
+    expect(tables.map((table) => table.name)).toEqual(expect.arrayContaining(['organisations', 'users', 'documents', 'versions', 'audit_events', 'jobs', 'resource_locks', 'sign_in_throttles']));
+  });
+});
+
+describe('the schema', () => {
+  it('has the same tables and columns on both dialects', () => {
+    const [sqlite, postgres] = [schemas.get('sqlite'), schemas.get('postgres')];
+    expect(sqlite, 'the sqlite migration test ran').toBeDefined();
+    expect(postgres, 'the postgres migration test ran').toBeDefined();
+    expect(Object.fromEntries(postgres!)).toEqual(Object.fromEntries(sqlite!));
+  });
+});
+
+describe('two processes starting at once on postgres', () => {
+  it('apply each migration exactly once between them', async () => {
+    const database = await createTestDatabase('srmig');
+    const [a, b] = [openPostgres(database.url, 2), openPostgres(database.url, 2)];
+    try {
+      const [ranA, ranB] = await Promise.all([migrate(a.db, a.caps), migrate(b.db, b.caps)]);
+      expect([...ranA, ...ranB].sort()).toEqual(migrations.map((m) => m.name).sort());
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from schema_migrations`.execute(a.db);
+      expect(rows[0]?.n).toBe(migrations.length);
+    } finally {
+      await a.close();
+      await b.close();
+      await database.drop();
+    }
+  });
+});
+
+describe('dialect caps', () => {
+  it('sqlite: blob, integer, no row locks; foreign keys enforced, WAL, and the file unreadable with another key', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sr-caps-'));
+    const file = path.join(dir, 'caps.db');
+    const key = randomBytes(32);
+    try {
+      const handle = openSqlite({ file, key });
+      expect(handle.caps).toEqual({ dialect: 'sqlite', binary: 'blob', bigint: 'integer', rowLocks: false });
+      const pragma = async (name: string) => Object.values((await sql.raw(`pragma ${name}`).execute(handle.db)).rows[0] as object)[0];
+      expect(await pragma('foreign_keys')).toBe(1);
+      expect(String(await pragma('journal_mode')).toLowerCase()).toBe('wal');
+      await sql`create table t (id integer primary key)`.execute(handle.db);
+      await handle.close();
+      expect(() => openSqlite({ file, key: randomBytes(32) })).toThrow(/key does not match/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('postgres: bytea, bigint as a number, and row locks that skip what another transaction holds', async () => {
+    const t = await openEmptyDatabase('postgres');
+    const { db, caps } = t.handle;
+    try {
+      expect(caps).toEqual({ dialect: 'postgres', binary: 'bytea', bigint: 'bigint', rowLocks: true });
+      const { rows } = await sql<{ big: number }>`select 5000000000::bigint as big`.execute(db);
+      expect(rows[0]?.big).toBe(5_000_000_000);
+      await sql`create table q (id int primary key)`.execute(db);
+      await sql`insert into q values (1), (2)`.execute(db);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      const holder = db.transaction().execute(async (trx) => {
+        await sql`select id from q where id = 1 for update`.execute(trx);
+        locked();
+        await held;
+      });
+      await isLocked;
+      const seen = await db.transaction().execute(async (trx) => (await sql<{ id: number }>`select id from q order by id for update skip locked`.execute(trx)).rows.map((r) => r.id));
+      release();
+      await holder;
+      expect(seen).toEqual([2]);
+    } finally {
+      await t.remove();
+    }
+  });
+});

@@ -1,0 +1,166 @@
+// The BlobStore contract (domain/ports.ts): what every blob store must do, whatever holds the
+// bytes. blob-stores.contract.test.ts runs it on each adapter; an adapter is one entry there.
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DomainError } from '../../src/domain/errors.js';
+import type { BlobStore } from '../../src/domain/ports.js';
+
+export interface BlobStoreUnderTest {
+  store: BlobStore;
+  /** A second instance over the same storage, as another process would open it. */
+  another(): BlobStore;
+  /** Leaves what a put cut short by a crash leaves behind (a staged, uncommitted object), `ageMs` old. */
+  leaveCrashedPut(ageMs: number): Promise<void>;
+  /** Removes everything the instance stored. */
+  close(): Promise<void>;
+}
+
+export interface BlobStoreAdapter {
+  name: string;
+  open(): Promise<BlobStoreUnderTest>;
+}
+
+/** A well-formed id that no store has handed out. */
+const unknownId = () => randomBytes(16).toString('hex');
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}
+
+async function listAll(store: BlobStore): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const id of store.list()) ids.push(id);
+  return ids.sort();
+}
+
+function pieces(buffer: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < buffer.length; i += size) out.push(buffer.subarray(i, i + size));
+  return out;
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(DomainError);
+  return (error as DomainError).code;
+}
+
+export function blobStoreContract(adapter: BlobStoreAdapter): void {
+  describe(`BlobStore contract: ${adapter.name}`, () => {
+    let u: BlobStoreUnderTest;
+    let store: BlobStore;
+    beforeEach(async () => {
+      u = await adapter.open();
+      store = u.store;
+    });
+    afterEach(async () => {
+      await u?.close();
+    });
+
+    it('stores what it is given and gives it back whole, with its size', async () => {
+      const bytes = randomBytes(2 * 1024 * 1024 + 3);
+      const { id, size } = await store.put(Readable.from(pieces(bytes, 65_552)));
+      expect(size).toBe(bytes.length);
+      expect(await store.size(id)).toBe(bytes.length);
+      expect((await readAll(await store.get(id))).equals(bytes)).toBe(true);
+    });
+
+    it('accepts an async iterable of Uint8Arrays, and an empty blob', async () => {
+      async function* source(): AsyncGenerator<Uint8Array> {
+        yield new Uint8Array([1, 2]);
+        yield new Uint8Array(0);
+        yield new Uint8Array([3]);
+      }
+      const small = await store.put(source());
+      expect([...(await readAll(await store.get(small.id)))]).toEqual([1, 2, 3]);
+      const empty = await store.put(Readable.from([]));
+      expect(empty.size).toBe(0);
+      expect(await store.size(empty.id)).toBe(0);
+      expect(await readAll(await store.get(empty.id))).toHaveLength(0);
+    });
+
+    it('reads inclusive byte ranges: the first byte, one in the middle, the last, and a long one', async () => {
+      const bytes = randomBytes(3 * 1024 * 1024);
+      const { id } = await store.put(Readable.from(pieces(bytes, 1 << 20)));
+      for (const [start, end] of [[0, 0], [1_048_575, 1_048_576], [bytes.length - 1, bytes.length - 1], [17, 2_500_000]] as const) {
+        expect((await readAll(await store.get(id, { start, end }))).equals(bytes.subarray(start, end + 1)), `${start}-${end}`).toBe(true);
+      }
+    });
+
+    it('refuses an invalid range as INVALID', async () => {
+      const { id } = await store.put(Readable.from([Buffer.from('abc')]));
+      expect(await codeOf(store.get(id, { start: 2, end: 1 }))).toBe('INVALID');
+      expect(await codeOf(store.get(id, { start: -1, end: 1 }))).toBe('INVALID');
+      expect(await codeOf(store.get(id, { start: 0.5, end: 1 }))).toBe('INVALID');
+    });
+
+    it('says NOT_FOUND for a blob it does not hold, before any byte is streamed', async () => {
+      expect(await codeOf(store.get(unknownId()))).toBe('NOT_FOUND');
+      expect(await codeOf(store.get(unknownId(), { start: 0, end: 1 }))).toBe('NOT_FOUND');
+      expect(await codeOf(store.size(unknownId()))).toBe('NOT_FOUND');
+    });
+
+    it('deletes idempotently, a blob it never held included', async () => {
+      const { id } = await store.put(Readable.from([Buffer.from('short-lived')]));
+      await store.delete(id);
+      await store.delete(id);
+      await store.delete(unknownId());
+      expect(await codeOf(store.get(id))).toBe('NOT_FOUND');
+      expect(await listAll(store)).toEqual([]);
+    });
+
+    it('hands out a new id for every put, even for the same bytes, and lists each once', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 25; i++) ids.push((await store.put(Readable.from([Buffer.from('same bytes')]))).id);
+      expect(new Set(ids).size).toBe(25);
+      expect(await listAll(store)).toEqual([...ids].sort());
+      // Another process sees the same blobs.
+      expect(await listAll(u.another())).toEqual([...ids].sort());
+    });
+
+    it('commits atomically: nothing is listed until put resolves', async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      async function* source(): AsyncGenerator<Buffer> {
+        yield randomBytes(2 * 1024 * 1024);
+        await gate;
+        yield Buffer.from('tail');
+      }
+      const putting = store.put(source());
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await listAll(store)).toEqual([]);
+      release();
+      const { id, size } = await putting;
+      expect(size).toBe(2 * 1024 * 1024 + 4);
+      expect(await listAll(store)).toEqual([id]);
+    });
+
+    it('stores nothing when the source fails, passes the source’s error on, and leaves nothing staged', async () => {
+      const boom = new Error('client went away');
+      async function* failing(): AsyncGenerator<Buffer> {
+        yield randomBytes(3 * 1024 * 1024);
+        throw boom;
+      }
+      await expect(store.put(failing())).rejects.toBe(boom);
+      const early = new Readable({ read() {} });
+      early.destroy(boom);
+      await expect(store.put(early)).rejects.toBe(boom);
+      expect(await listAll(store)).toEqual([]);
+      expect(await store.cleanStaging(0)).toBe(0);
+    });
+
+    it('cleans what a crashed put left, sparing recent ones until their grace period has passed', async () => {
+      const { id } = await store.put(Readable.from([Buffer.from('committed')]));
+      await u.leaveCrashedPut(3_600_000);
+      await u.leaveCrashedPut(0);
+      expect(await store.cleanStaging(60_000)).toBe(1);
+      expect(await store.cleanStaging(0)).toBe(1);
+      expect(await store.cleanStaging(0)).toBe(0);
+      expect(await listAll(store)).toEqual([id]);
+      expect((await readAll(await store.get(id))).toString()).toBe('committed');
+    });
+  });
+}

@@ -1,0 +1,458 @@
+// The repository contract: what the services rely on from each repository, written once and run
+// on every dialect. A new database adapter (or a change to a query) passes this suite or is wrong.
+// Rows are created by unique factories, never truncated, so tests share one database per dialect.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { DomainError } from '../../src/domain/errors.js';
+import { defineJob } from '../../src/domain/jobs/define-job.js';
+import type { Arrangement, Collection, Document, Organisation, User, Version } from '../../src/domain/types.js';
+import type { Repos, Store } from '../../src/db/store.js';
+import type { ResourceLock } from '../../src/db/repos/locks.repo.js';
+import type { PendingAuditEvent } from '../../src/db/repos/audit.repo.js';
+import { openTestStore, type TestStore } from '../support/store.js';
+import { DIALECTS } from '../support/vault.js';
+
+const id = () => randomUUID();
+const iso = (ms: number) => new Date(ms).toISOString();
+const T0 = Date.parse('2026-11-01T09:00:00.000Z');
+
+async function refusal(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(() => undefined, (error: unknown) => error ?? new Error('rejected without a reason'));
+}
+
+describe.each(DIALECTS)('repository contract on %s', (dialect) => {
+  let t: TestStore;
+  let store: Store;
+  let repos: Repos;
+  beforeAll(async () => {
+    t = await openTestStore(dialect);
+    store = t.store;
+    repos = store.repos;
+  });
+  afterAll(async () => {
+    await t?.remove();
+  });
+
+  // Factories: unique rows, every field set, so a round trip checks every column.
+  async function organisation(patch: Partial<Organisation> = {}): Promise<Organisation> {
+    const slug = `org-${randomBytes(5).toString('hex')}`;
+    const org: Organisation = { id: id(), slug, name: `Council ${slug}`, kind: 'council', region: 'North', createdAt: iso(T0), ...patch };
+    await repos.organisations.insert(org);
+    return org;
+  }
+  async function user(organisationId: string, patch: Partial<User> = {}): Promise<User> {
+    const u: User = {
+      id: id(), organisationId, email: `${randomBytes(5).toString('hex')}@example.test`, name: 'Pat Example', roles: ['member'],
+      teams: ['payroll'], clearance: 'OFFICIAL', mfaEnabled: false, disabled: false, createdAt: iso(T0), ...patch,
+    };
+    await repos.users.insert({ ...u, passwordHash: 'hash' });
+    return u;
+  }
+  async function collection(organisationId: string, patch: Partial<Collection> = {}): Promise<Collection> {
+    const c: Collection = {
+      id: id(), organisationId, parentId: null, name: `c-${randomBytes(4).toString('hex')}`, serviceArea: 'payroll',
+      classification: 'OFFICIAL', arrangementId: null, createdAt: iso(T0), deletedAt: null, ...patch,
+    };
+    await repos.collections.insert(c);
+    return c;
+  }
+  function version(document: { id: string; organisationId: string }, number: number, patch: Partial<Version> = {}): Version {
+    return {
+      id: id(), documentId: document.id, organisationId: document.organisationId, number, size: 5_000_000_000 + number,
+      sha256: randomBytes(32).toString('hex'), mediaType: 'text/csv', blobId: randomBytes(16).toString('hex'),
+      wrappedKey: new Uint8Array(randomBytes(40)), keyId: id(), scanStatus: 'clean', scanDetail: null, scanEngine: 'clamd',
+      scannedAt: iso(T0), authorId: null, createdAt: iso(T0 + number), ...patch,
+    };
+  }
+  async function document(c: Collection, patch: Partial<Document> = {}): Promise<{ document: Document; version: Version }> {
+    const docId = id();
+    const v = version({ id: docId, organisationId: c.organisationId }, 1);
+    const d: Document = {
+      id: docId, organisationId: c.organisationId, collectionId: c.id, name: `d-${randomBytes(4).toString('hex')}.csv`,
+      classification: c.classification, serviceArea: c.serviceArea, status: 'available', currentVersion: 1, currentVersionId: v.id,
+      size: v.size, sha256: v.sha256, mediaType: v.mediaType, legalHold: false, arrangementId: null, copiedFromDocumentId: null,
+      copiedViaArrangementId: null, createdAt: iso(T0), updatedAt: iso(T0), deletedAt: null, ...patch,
+    };
+    await store.transaction(async (r) => {
+      await r.documents.insertDocument(d);
+      await r.documents.insertVersion(v);
+    });
+    return { document: d, version: v };
+  }
+  function arrangement(host: string, partners: string[], patch: Partial<Arrangement> = {}): Arrangement {
+    return {
+      id: id(), hostOrganisationId: host, partnerOrganisationIds: [...partners].sort(), serviceArea: 'payroll', purpose: 'Shared payroll',
+      lawfulBasis: 'Local Government Act 1972 s.101', agreementReference: 'REF-1', accessLevel: 'read', ceiling: 'OFFICIAL',
+      startsAt: iso(T0), endsAt: null, annualSavingPounds: 12_500, status: 'draft', acceptedBy: [], revision: 1, termsRevision: 1,
+      createdAt: iso(T0), updatedAt: iso(T0), ...patch,
+    };
+  }
+
+  describe('organisations', () => {
+    it('round-trips every field, finds by slug, and refuses a second organisation with the same slug', async () => {
+      const org = await organisation();
+      expect(await repos.organisations.byId(org.id)).toEqual(org);
+      expect(await repos.organisations.bySlug(org.slug)).toEqual(org);
+      expect(await repos.organisations.byId(id())).toBeUndefined();
+      const error = await refusal(organisation({ slug: org.slug }));
+      expect(error).toBeInstanceOf(Error);
+      expect(error).not.toBeInstanceOf(DomainError);
+      expect((await repos.organisations.list()).filter((o) => o.slug === org.slug)).toHaveLength(1);
+    });
+
+    it('lists by name', async () => {
+      const names = ['Zeta', 'Alpha', 'Mu'].map((n) => `${n} ${randomBytes(3).toString('hex')}`);
+      for (const name of names) await organisation({ name });
+      const listed = (await repos.organisations.list()).map((o) => o.name).filter((n) => names.includes(n));
+      expect(listed).toEqual([...names].sort());
+    });
+
+    it('keeps the current key apart from retired ones', async () => {
+      const org = await organisation();
+      expect(await repos.organisations.currentKey(org.id)).toBeUndefined();
+      const first = { id: id(), organisationId: org.id, wrapped: randomBytes(60), createdAt: iso(T0) };
+      const second = { id: id(), organisationId: org.id, wrapped: randomBytes(60), createdAt: iso(T0 + 1000) };
+      await repos.organisations.insertKey(first);
+      await repos.organisations.insertKey(second);
+      await repos.organisations.retireKeys(org.id, second.id, iso(T0 + 2000));
+      const current = await repos.organisations.currentKey(org.id);
+      expect(current?.id).toBe(second.id);
+      expect(Buffer.from(current!.wrapped).equals(second.wrapped)).toBe(true);
+      // A retired key still opens the versions it wrapped.
+      expect(Buffer.from((await repos.organisations.keyById(first.id))!.wrapped).equals(first.wrapped)).toBe(true);
+    });
+  });
+
+  describe('text with a NUL character', () => {
+    it('is refused as INVALID before the database sees it, in values and in lists', async () => {
+      for (const attempt of [
+        () => repos.organisations.byId('abc\u0000def'),
+        () => repos.organisations.insert({ id: id(), slug: 'nul\u0000slug', name: 'x', kind: 'council', region: 'r', createdAt: iso(T0) }),
+        () => repos.signInThrottles.failures(['ok', 'bad\u0000key'], iso(T0)),
+        () => repos.settings.set('k', 'v\u0000'),
+      ]) {
+        const error = await refusal(attempt());
+        expect(error).toBeInstanceOf(DomainError);
+        expect((error as DomainError).code).toBe('INVALID');
+      }
+      expect(await repos.settings.get('k')).toBeUndefined();
+    });
+
+    it('stores other control characters and non-BMP text unchanged', async () => {
+      const name = `tab\there\u0001\u{1F4C4} ‮rtl`;
+      const org = await organisation({ name });
+      expect((await repos.organisations.byId(org.id))?.name).toBe(name);
+    });
+  });
+
+  describe('users and credentials', () => {
+    it('round-trips, finds by e-mail case-insensitively, and refuses a duplicate e-mail', async () => {
+      const org = await organisation();
+      const u = await user(org.id, { roles: ['org_admin', 'auditor'], teams: ['hr', 'payroll'], clearance: 'OFFICIAL-SENSITIVE' });
+      expect(await repos.users.byId(u.id)).toEqual(u);
+      expect(await repos.users.byEmail(u.email.toUpperCase())).toEqual(u);
+      expect(await refusal(user(org.id, { email: u.email }))).toBeInstanceOf(Error);
+      await repos.users.update(u.id, { disabled: true, mfaEnabled: true, roles: ['member'] });
+      expect(await repos.users.byId(u.id)).toEqual({ ...u, disabled: true, mfaEnabled: true, roles: ['member'] });
+    });
+
+    it('accepts each TOTP step once, later steps only, even when two requests race', async () => {
+      const u = await user((await organisation()).id);
+      const raced = await Promise.all([repos.users.acceptTotpStep(u.id, 100), repos.users.acceptTotpStep(u.id, 100)]);
+      expect(raced.filter(Boolean)).toHaveLength(1);
+      expect(await repos.users.acceptTotpStep(u.id, 99)).toBe(false);
+      expect(await repos.users.acceptTotpStep(u.id, 101)).toBe(true);
+    });
+
+    it('spends a recovery code once, even when two requests race', async () => {
+      const u = await user((await organisation()).id);
+      await repos.users.update(u.id, { recoveryCodes: JSON.stringify(['h1', 'h2', 'h3']) });
+      const raced = await Promise.all([repos.users.spendRecoveryCode(u.id, 'h2'), repos.users.spendRecoveryCode(u.id, 'h2'), repos.users.spendRecoveryCode(u.id, 'h3')]);
+      expect(raced).toEqual([true, false, true]);
+      expect(JSON.parse((await repos.users.signInState(u.id))!.recovery_codes!)).toEqual(['h1']);
+      expect(await repos.users.spendRecoveryCode(u.id, 'nope')).toBe(false);
+    });
+
+    it('finds a credential by its secret hash, refuses a duplicate hash, and revokes once', async () => {
+      const u = await user((await organisation()).id);
+      const row = { id: id(), userId: u.id, kind: 'api_token' as const, name: 'laptop', createdAt: iso(T0), lastUsedAt: null, revokedAt: null, secretHash: randomBytes(32).toString('hex') };
+      await repos.users.insertCredential(row);
+      expect(await repos.users.credentialBySecretHash(row.secretHash)).toEqual({ id: row.id, userId: u.id, kind: 'api_token', name: 'laptop', createdAt: iso(T0), lastUsedAt: null, revokedAt: null });
+      expect(await refusal(repos.users.insertCredential({ ...row, id: id() }))).toBeInstanceOf(Error);
+      await repos.users.revokeCredential(row.id, iso(T0 + 1));
+      await repos.users.revokeCredential(row.id, iso(T0 + 2));
+      expect((await repos.users.listCredentials(u.id))[0]?.revokedAt).toBe(iso(T0 + 1));
+    });
+  });
+
+  describe('collections', () => {
+    it('lists live children by name, at the top and under a parent, and finds a live child by name', async () => {
+      const org = await organisation();
+      const b = await collection(org.id, { name: 'b' });
+      const a = await collection(org.id, { name: 'a' });
+      const gone = await collection(org.id, { name: 'aa' });
+      await repos.collections.softDelete(gone.id, iso(T0 + 1));
+      const child = await collection(org.id, { name: 'child', parentId: a.id });
+      expect((await repos.collections.children(org.id, null)).map((c) => c.id)).toEqual([a.id, b.id]);
+      expect((await repos.collections.children(org.id, a.id)).map((c) => c.id)).toEqual([child.id]);
+      expect((await repos.collections.childByName(org.id, null, 'aa'))).toBeUndefined();
+      expect((await repos.collections.childByName(org.id, a.id, 'child'))?.id).toBe(child.id);
+      expect((await repos.collections.byId(gone.id))?.deletedAt).toBe(iso(T0 + 1));
+      // Another organisation's tree is not mixed in.
+      await collection((await organisation()).id, { name: 'a' });
+      expect((await repos.collections.children(org.id, null)).map((c) => c.id)).toEqual([a.id, b.id]);
+    });
+
+    it('rewrites place and derived facts in one call, and refuses a parent that does not exist', async () => {
+      const org = await organisation();
+      const top = await collection(org.id);
+      const moved = await collection(org.id);
+      await repos.collections.place(moved.id, { name: 'renamed', parentId: top.id, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE', arrangementId: null });
+      expect(await repos.collections.byId(moved.id)).toEqual({ ...moved, name: 'renamed', parentId: top.id, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' });
+      expect(await refusal(collection(org.id, { parentId: id() }))).toBeInstanceOf(Error);
+    });
+  });
+
+  describe('documents and versions', () => {
+    it('round-trips a document with its current version facts, sizes above 2^32 included', async () => {
+      const c = await collection((await organisation()).id);
+      const { document: d, version: v } = await document(c);
+      expect(await repos.documents.byId(d.id)).toEqual(d);
+      const stored = await repos.documents.version(d.id, 1);
+      expect({ ...stored, wrappedKey: Buffer.from(stored!.wrappedKey) }).toEqual({ ...v, wrappedKey: Buffer.from(v.wrappedKey) });
+      expect(await repos.documents.byName(c.id, d.name)).toEqual(d);
+    });
+
+    it('refuses a second version with the same number, and a version of no document', async () => {
+      const c = await collection((await organisation()).id);
+      const { document: d } = await document(c);
+      expect(await refusal(repos.documents.insertVersion(version(d, 1)))).toBeInstanceOf(Error);
+      expect(await refusal(repos.documents.insertVersion(version({ id: id(), organisationId: d.organisationId }, 1)))).toBeInstanceOf(Error);
+      expect(await repos.documents.versions(d.id)).toHaveLength(1);
+    });
+
+    it('moves the current version by compare-and-set: of two racing writers exactly one wins', async () => {
+      const c = await collection((await organisation()).id);
+      const { document: d } = await document(c);
+      const [v2a, v2b] = [version(d, 2), version(d, 3)];
+      await repos.documents.insertVersion(v2a);
+      await repos.documents.insertVersion(v2b);
+      const raced = await Promise.all([
+        repos.documents.setCurrentVersion(d.id, 1, v2a, 'available', iso(T0 + 5)),
+        repos.documents.setCurrentVersion(d.id, 1, v2b, 'available', iso(T0 + 5)),
+      ]);
+      expect(raced.filter(Boolean)).toHaveLength(1);
+      const winner = raced[0] ? v2a : v2b;
+      expect(await repos.documents.byId(d.id)).toMatchObject({ currentVersion: winner.number, currentVersionId: winner.id, sha256: winner.sha256 });
+    });
+
+    it('lists a collection by name with paging, leaving deleted documents out unless asked', async () => {
+      const c = await collection((await organisation()).id);
+      const docs = [];
+      for (const name of ['c.txt', 'a.txt', 'b.txt', 'd.txt']) docs.push((await document(c, { name })).document);
+      await repos.documents.update(docs[3]!.id, { deletedAt: iso(T0 + 9) }, iso(T0 + 9));
+      expect((await repos.documents.inCollection(c.id)).map((d) => d.name)).toEqual(['a.txt', 'b.txt', 'c.txt']);
+      expect((await repos.documents.inCollection(c.id, { after: 'a.txt', limit: 1 })).map((d) => d.name)).toEqual(['b.txt']);
+      expect((await repos.documents.inCollection(c.id, { includeDeleted: true })).map((d) => d.name)).toEqual(['a.txt', 'b.txt', 'c.txt', 'd.txt']);
+      expect(await repos.documents.byName(c.id, 'd.txt')).toBeUndefined();
+    });
+
+    it('finds versions by scan status, and destroys a version key for good', async () => {
+      const org = await organisation();
+      const { document: d, version: v } = await document(await collection(org.id));
+      await repos.documents.updateVersionScan(v.id, { status: 'infected', detail: 'Eicar-Test-Signature', engine: 'clamd', at: iso(T0 + 1) });
+      expect((await repos.documents.versionsByScanStatus(['infected'], org.id)).map((x) => x.id)).toEqual([v.id]);
+      await repos.documents.destroyVersionKey(v.id);
+      expect((await repos.documents.versionById(v.id))?.wrappedKey).toHaveLength(0);
+      expect((await repos.documents.blobIds()).has(v.blobId)).toBe(true);
+      expect(d.id).toBe(v.documentId);
+    });
+  });
+
+  describe('arrangements', () => {
+    it('round-trips parties and acceptances', async () => {
+      const [host, p1, p2] = [await organisation(), await organisation(), await organisation()];
+      const a = arrangement(host.id, [p1.id, p2.id], { acceptedBy: [p1.id] });
+      await repos.arrangements.insert(a, null);
+      expect(await repos.arrangements.byId(a.id)).toEqual(a);
+      expect((await repos.arrangements.involving([p2.id])).map((x) => x.id)).toEqual([a.id]);
+      expect((await repos.arrangements.involving([host.id])).map((x) => x.id)).toEqual([a.id]);
+      expect(await repos.arrangements.involving([])).toEqual([]);
+    });
+
+    it('saves by compare-and-set on the revision: of two racing changes exactly one is stored', async () => {
+      const [host, p1, p2, p3] = [await organisation(), await organisation(), await organisation(), await organisation()];
+      const a = arrangement(host.id, [p1.id, p2.id]);
+      await repos.arrangements.insert(a, null);
+      const accept = { ...a, acceptedBy: [p1.id], revision: 2, updatedAt: iso(T0 + 1) };
+      const amend = { ...a, partnerOrganisationIds: [p1.id, p3.id].sort(), purpose: 'Amended', revision: 2, termsRevision: 2, updatedAt: iso(T0 + 1) };
+      const raced = await Promise.all([repos.arrangements.save(accept, 1, null), repos.arrangements.save(amend, 1, null)]);
+      expect(raced.filter(Boolean)).toHaveLength(1);
+      expect(await repos.arrangements.byId(a.id)).toEqual(raced[0] ? accept : amend);
+      // A change decided on revision 1 is refused now that 2 is stored.
+      expect(await repos.arrangements.save({ ...a, status: 'ended', revision: 2 }, 1, null)).toBe(false);
+    });
+
+    it('writes the party list exactly: partners added and removed, acceptances set and cleared', async () => {
+      const [host, p1, p2, p3] = [await organisation(), await organisation(), await organisation(), await organisation()];
+      const a = arrangement(host.id, [p1.id, p2.id], { acceptedBy: [p1.id, p2.id] });
+      await repos.arrangements.insert(a, null);
+      const next = { ...a, partnerOrganisationIds: [p2.id, p3.id].sort(), acceptedBy: [p3.id], revision: 2, updatedAt: iso(T0 + 1) };
+      expect(await repos.arrangements.save(next, 1, null)).toBe(true);
+      expect(await repos.arrangements.byId(a.id)).toEqual(next);
+      expect(await repos.arrangements.involving([p1.id])).toEqual([]);
+    });
+
+    it('keeps every revision in order', async () => {
+      const host = await organisation();
+      const a = arrangement(host.id, []);
+      await repos.arrangements.insert(a, null);
+      for (const revision of [2, 1, 3]) await repos.arrangements.addRevision({ arrangementId: a.id, revision, change: `r${revision}`, snapshot: { ...a, revision }, changedBy: null, changedAt: iso(T0 + revision) });
+      expect((await repos.arrangements.revisions(a.id)).map((r) => [r.revision, r.change, r.snapshot.revision])).toEqual([[1, 'r1', 1], [2, 'r2', 2], [3, 'r3', 3]]);
+    });
+  });
+
+  describe('audit events', () => {
+    function event(organisationId: string, action: string): PendingAuditEvent {
+      return {
+        time: iso(T0), actorUserId: null, actorOrganisationId: organisationId, action, targetOrganisationId: organisationId,
+        targetIds: { documentId: id() }, decision: 'allow', reason: 'member', arrangementId: null, channel: 'api', clientAddress: '192.0.2.1', requestId: id(),
+      };
+    }
+
+    it('returns unsequenced events in insert order and sequences each once', async () => {
+      const org = await organisation();
+      const mine = ['a', 'b', 'c'].map((x) => event(org.id, `test.${x}`));
+      await repos.audit.insert(mine);
+      let firstId = 0;
+      await store.transaction(async (r) => {
+        await r.audit.lockSequencer();
+        const rows = await r.audit.unsequenced(10_000);
+        const ours = rows.filter((row) => row.event.actorOrganisationId === org.id);
+        expect(ours.map((row) => row.event.action)).toEqual(['test.a', 'test.b', 'test.c']);
+        firstId = Number(ours[0]!.id);
+        let seq = await r.audit.treeSize();
+        for (const row of rows) await r.audit.assignSeq(Number(row.id), seq++, randomBytes(32));
+        await r.audit.setTreeSize(seq);
+      });
+      const sequenced = await repos.audit.forOrganisation(org.id);
+      expect(sequenced.map((e) => e.action)).toEqual(['test.a', 'test.b', 'test.c']);
+      expect(sequenced[0]).toMatchObject({ ...mine[0], seq: sequenced[0]!.seq });
+      // A second assignment does not move an event.
+      await repos.audit.assignSeq(firstId, 999_999, randomBytes(32));
+      expect((await repos.audit.forOrganisation(org.id)).map((e) => e.seq)).toEqual(sequenced.map((e) => e.seq));
+      expect(await repos.audit.query({ organisationId: org.id, afterSeq: sequenced[0]!.seq, limit: 1 })).toEqual([sequenced[1]]);
+    });
+  });
+
+  describe('jobs', () => {
+    it('leases each due job to one of two racing workers, never to both, and not before it is due', async () => {
+      const kind = `contract-${randomBytes(4).toString('hex')}`;
+      const job = defineJob<{ i?: number; later?: boolean }>({ kind, payload: z.object({ i: z.number().optional(), later: z.boolean().optional() }), maxAttempts: 3, backoffSeconds: 1, maxBackoffSeconds: 1 });
+      const now = iso(T0 + 60_000);
+      for (let i = 0; i < 6; i++) await repos.jobs.enqueue(job, { i }, { now: new Date(T0), runAt: new Date(T0) });
+      await repos.jobs.enqueue(job, { later: true }, { now: new Date(T0), runAt: new Date(T0 + 3_600_000) });
+      const [a, b] = await Promise.all([repos.jobs.lease(now, iso(T0 + 120_000), 4), repos.jobs.lease(now, iso(T0 + 120_000), 4)]);
+      const ours = [...a, ...b].filter((j) => j.kind === kind);
+      expect(ours).toHaveLength(6);
+      expect(new Set(ours.map((j) => j.id)).size).toBe(6);
+      expect(ours.every((j) => j.attempts === 1 && j.maxAttempts === 3)).toBe(true);
+      expect(ours.map((j) => (j.payload as { i: number }).i).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+      expect((await repos.jobs.lease(now, iso(T0 + 120_000), 100)).filter((j) => j.kind === kind)).toEqual([]);
+
+      // A lease that ran out is taken again (the worker died), with the attempt counted.
+      const again = (await repos.jobs.lease(iso(T0 + 121_000), iso(T0 + 180_000), 100)).filter((j) => j.kind === kind);
+      expect(again.map((j) => j.id).sort()).toEqual(ours.map((j) => j.id).sort());
+      expect(again.every((j) => j.attempts === 2)).toBe(true);
+      for (const leased of again) await repos.jobs.complete(leased.id, leased.attempts, iso(T0 + 122_000));
+      expect((await repos.jobs.lease(iso(T0 + 200_000), iso(T0 + 300_000), 100)).filter((j) => j.kind === kind)).toEqual([]);
+    });
+  });
+
+  describe('locks', () => {
+    it('lists live locks by creation, forgets expired ones, and deletes a token once', async () => {
+      const org = await organisation();
+      const holder = await user(org.id);
+      const c = await collection(org.id);
+      const lock = (patch: Partial<ResourceLock>): ResourceLock => ({
+        token: `opaquelocktoken:${id()}`, organisationId: org.id, documentId: null, collectionId: c.id, depth: 'infinity', scope: 'exclusive',
+        userId: holder.id, owner: '<D:href>me</D:href>', rootPath: '/dav/x', timeoutSeconds: 600, expiresAt: iso(T0 + 600_000), createdAt: iso(T0), ...patch,
+      });
+      const second = lock({ createdAt: iso(T0 + 2) });
+      const first = lock({ createdAt: iso(T0 + 1) });
+      const expired = lock({ expiresAt: iso(T0 + 5) });
+      for (const l of [second, first, expired]) await repos.locks.insert(l);
+      expect(await refusal(repos.locks.insert({ ...first }))).toBeInstanceOf(Error);
+      expect(await repos.locks.liveInOrganisation(org.id, iso(T0 + 10))).toEqual([first, second]);
+      await repos.locks.refresh(first.token, 60, iso(T0 + 8));
+      expect((await repos.locks.liveInOrganisation(org.id, iso(T0 + 10))).map((l) => l.token)).toEqual([second.token]);
+      await repos.locks.deleteExpired(iso(T0 + 10));
+      expect(await repos.locks.byToken(expired.token)).toBeUndefined();
+      expect(await repos.locks.delete(second.token)).toBe(true);
+      expect(await repos.locks.delete(second.token)).toBe(false);
+    });
+  });
+
+  describe('sessions', () => {
+    it('stores a session by hash, moves its stage, and ends all of a user’s sessions', async () => {
+      const u = await user((await organisation()).id);
+      const s = { idHash: randomBytes(32).toString('hex'), userId: u.id, csrfToken: 'csrf', stage: 'mfa', createdAt: iso(T0), lastSeenAt: iso(T0), expiresAt: iso(T0 + 1000) };
+      const other = { ...s, idHash: randomBytes(32).toString('hex') };
+      await repos.sessions.insert(s);
+      await repos.sessions.insert(other);
+      await repos.sessions.setStage(s.idHash, 'active');
+      await repos.sessions.touch(s.idHash, iso(T0 + 5));
+      expect(await repos.sessions.byHash(s.idHash)).toEqual({ ...s, stage: 'active', lastSeenAt: iso(T0 + 5) });
+      expect(await refusal(repos.sessions.insert(s))).toBeInstanceOf(Error);
+      await repos.sessions.deleteForUser(u.id);
+      expect(await repos.sessions.byHash(s.idHash)).toBeUndefined();
+      expect(await repos.sessions.byHash(other.idHash)).toBeUndefined();
+    });
+  });
+
+  describe('sign-in throttles', () => {
+    it('counts every one of many racing failures, and starts afresh when the window ends', async () => {
+      const key = `user:${id()}`;
+      const now = iso(T0);
+      await Promise.all(Array.from({ length: 12 }, () => repos.signInThrottles.recordFailure(key, now, iso(T0 + 60_000))));
+      expect((await repos.signInThrottles.failures([key, 'unknown'], now))).toEqual(new Map([[key, 12], ['unknown', 0]]));
+      expect((await repos.signInThrottles.failures([key], iso(T0 + 60_000))).get(key)).toBe(0);
+      await repos.signInThrottles.recordFailure(key, iso(T0 + 61_000), iso(T0 + 121_000));
+      expect((await repos.signInThrottles.failures([key], iso(T0 + 61_000))).get(key)).toBe(1);
+      expect(await repos.signInThrottles.sweep(iso(T0 + 121_000))).toBe(1);
+      expect((await repos.signInThrottles.failures([key], iso(T0 + 61_000))).get(key)).toBe(0);
+    });
+  });
+
+  describe('notifications, settings and dead properties', () => {
+    it('gives a user’s notifications newest first, up to the limit', async () => {
+      const org = await organisation();
+      const u = await user(org.id);
+      for (const n of [1, 3, 2]) {
+        await repos.notifications.insert({ id: id(), userId: u.id, organisationId: org.id, kind: 'quarantine', documentId: null, versionId: null, message: `m${n}`, createdAt: iso(T0 + n), readAt: null });
+      }
+      expect((await repos.notifications.forUser(u.id, 2)).map((n) => n.message)).toEqual(['m3', 'm2']);
+    });
+
+    it('sets a setting twice and reads the last value', async () => {
+      const key = `contract.${id()}`;
+      expect(await repos.settings.get(key)).toBeUndefined();
+      await repos.settings.set(key, 'one');
+      await repos.settings.set(key, 'two');
+      expect(await repos.settings.get(key)).toBe('two');
+    });
+
+    it('replaces a dead property and copies them to another document', async () => {
+      const c = await collection((await organisation()).id);
+      const [{ document: a }, { document: b }] = [await document(c), await document(c)];
+      await repos.dav.setProperty(a.id, 'urn:x', 'colour', 'red');
+      await repos.dav.setProperty(a.id, 'urn:x', 'colour', 'blue');
+      await repos.dav.setProperty(b.id, 'urn:x', 'stale', 'gone');
+      await repos.dav.copyProperties(a.id, b.id);
+      expect(await repos.dav.properties(b.id)).toEqual([{ namespace: 'urn:x', name: 'colour', value: 'blue' }]);
+      await repos.dav.removeProperty(a.id, 'urn:x', 'colour');
+      expect(await repos.dav.properties(a.id)).toEqual([]);
+    });
+  });
+});

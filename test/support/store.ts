@@ -1,0 +1,49 @@
+// A bare Store (every repository, no services, no HTTP) on a fresh database of either dialect,
+// for the repository contract suite and the db/ tests: SQLite in a temporary file, PostgreSQL
+// cloned from the run's migrated template.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openPostgres, openSqlite, type DatabaseHandle } from '../../src/db/kysely.js';
+import { migrate } from '../../src/db/migrate.js';
+import { Store } from '../../src/db/store.js';
+import { createMigratedDatabase, createTestDatabase } from './postgres.js';
+import type { Dialect } from './vault.js';
+
+export interface TestHandle {
+  handle: DatabaseHandle;
+  /** Closes the connection(s) and removes the database. */
+  remove(): Promise<void>;
+}
+
+/** An open, empty database (no tables) of the dialect: for migration tests. */
+export async function openEmptyDatabase(dialect: Dialect, options: { poolSize?: number } = {}): Promise<TestHandle> {
+  if (dialect === 'postgres') {
+    const database = await createTestDatabase('srdb');
+    const handle = openPostgres(database.url, options.poolSize ?? 4);
+    return { handle, async remove() { await handle.close(); await database.drop(); } };
+  }
+  const dir = await mkdtemp(path.join(tmpdir(), 'sr-db-'));
+  const handle = openSqlite({ file: path.join(dir, 'test.db'), key: randomBytes(32) });
+  return { handle, async remove() { await handle.close(); await rm(dir, { recursive: true, force: true }); } };
+}
+
+export interface TestStore {
+  store: Store;
+  dialect: Dialect;
+  remove(): Promise<void>;
+}
+
+/** A Store on a migrated database of the dialect. */
+export async function openTestStore(dialect: Dialect): Promise<TestStore> {
+  if (dialect === 'postgres') {
+    const database = await createMigratedDatabase('srrepo');
+    const handle = openPostgres(database.url, 4);
+    const store = new Store(handle, randomBytes(32));
+    return { store, dialect, async remove() { await store.close(); await database.drop(); } };
+  }
+  const { handle, remove } = await openEmptyDatabase('sqlite');
+  await migrate(handle.db, handle.caps);
+  return { store: new Store(handle, randomBytes(32)), dialect, remove };
+}
