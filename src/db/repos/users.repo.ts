@@ -67,7 +67,10 @@ export class UsersRepo implements UsersRepository {
    * the same code cannot both succeed; a different code spent meanwhile just means reading again.
    */
   async spendRecoveryCode(id: string, codeHash: string): Promise<boolean> {
-    for (let attempt = 0; attempt < 5; attempt++) {
+    // Compare-and-set: a lost race means another spend changed the list first (it only shrinks, one
+    // code at a time), so retrying is bounded by the codes there are; five tries refused a valid
+    // code when three spends raced on a loaded machine.
+    for (let attempt = 0; attempt < 50; attempt++) {
       const row = await this.db.selectFrom('users').select('recovery_codes').where('id', '=', id).executeTakeFirst();
       if (!row?.recovery_codes) return false;
       const codes = JSON.parse(row.recovery_codes) as string[];
