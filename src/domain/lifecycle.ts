@@ -1,6 +1,7 @@
 // Document lifecycle events: facts raised by the services inside the transaction that made them, so
 // whatever subscribes (today the scan job; later text extraction, replication, purge) is queued in that
 // same transaction, all or nothing. Subscribers are registered once, at the composition root.
+import type { ScanStatus } from './types.js';
 
 /** A version's bytes and metadata were committed (upload, new version, copy). */
 export interface VersionCommitted {
@@ -9,7 +10,7 @@ export interface VersionCommitted {
   documentId: string;
   versionId: string;
   /** 'pending' when it was too large (or the scanner was down) to scan before answering. */
-  scanStatus: string;
+  scanStatus: ScanStatus;
 }
 
 /** A document was renamed or moved to another collection of the same organisation. */
