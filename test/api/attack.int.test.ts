@@ -1,0 +1,99 @@
+// An outsider's attack on the #11 boundaries: what a caller hands a service (a Decision, an
+// Arrangement object) is never taken on trust, a deny-event writer writes only refusals, and the
+// arrangement register does not name another organisation's staff. Each case also checks that the
+// legitimate path still works. Every case runs on SQLite and PostgreSQL.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Decision } from '../../src/domain/access/policy.js';
+import { DomainError } from '../../src/domain/errors.js';
+import type { Arrangement } from '../../src/domain/types.js';
+import { actorFor, systemActor } from '../../src/services/identity.service.js';
+import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { DIALECTS, createOrganisation, openTestVault, type TestVault } from '../support/vault.js';
+import { FormClient, PASSWORD, addPerson } from '../ui/support.js';
+
+let clamd: TestClamd;
+beforeAll(async () => {
+  clamd = await startTestClamd();
+});
+afterAll(async () => {
+  await clamd?.stop();
+});
+
+const FORGED: Decision = { allow: true, reason: 'host_admin', via: null };
+
+describe.each(DIALECTS)('an outsider against the #11 boundaries on %s', (dialect) => {
+  let t: TestVault;
+  let base: string;
+  beforeAll(async () => {
+    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath, listen: true });
+    const address = t.app.server.address();
+    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  /** A host council's finance shared with a partner, in force; and a third council with no arrangement. */
+  async function councils() {
+    const host = await createOrganisation(t.vault, { areas: { finance: 'OFFICIAL' } });
+    const partner = await createOrganisation(t.vault, { areas: { finance: 'OFFICIAL' } });
+    const outsider = await createOrganisation(t.vault, { areas: { finance: 'OFFICIAL' } });
+    const arrangement = await t.vault.arrangements.propose(systemActor(), {
+      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'finance', purpose: 'Shared finance',
+      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'manage', ceiling: 'OFFICIAL',
+    }, { approve: true });
+    return { host, partner, outsider, arrangement };
+  }
+
+  const actorOf = async (userId: string) => actorFor((await t.vault.identity.userById(userId))!, { channel: 'api', clientAddress: '127.0.0.1', requestId: 'attack' });
+  const hostRoots = async (hostId: string) => (await t.vault.store.repos.collections.children(hostId, null)).map((c) => c.name).sort();
+  const eventsOf = async (action: string, organisationId: string) =>
+    t.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', action).where('target_organisation_id', '=', organisationId).execute();
+
+  // CollectionsService is handed to every interface (AppServices). Its createWorkspace used to take the
+  // Decision and the Arrangement from its caller and check neither: any caller could plant a "joint
+  // workspace" in another council's file plan by handing in an allow of its own making.
+  it('refuses a joint workspace to a caller who hands in a Decision (or an Arrangement) of its own', async () => {
+    const x = await councils();
+    const outsiderAdmin = await actorOf((await x.outsider.user({ roles: ['org_admin'] })).id);
+    const partnerAdmin = await actorOf((await x.partner.user({ roles: ['org_admin'] })).id);
+    const before = await hostRoots(x.host.id);
+    const createWorkspace = t.vault.collections.createWorkspace.bind(t.vault.collections) as (...args: unknown[]) => Promise<unknown>;
+
+    for (const [actor, arrangement] of [
+      [outsiderAdmin, x.arrangement],
+      [partnerAdmin, x.arrangement],
+      // An Arrangement object doctored to make the caller its host changes nothing: it is read again by id.
+      [outsiderAdmin, { ...x.arrangement, hostOrganisationId: x.outsider.id } satisfies Arrangement],
+    ] as const) {
+      const refused = await createWorkspace(actor, arrangement, 'Planted', FORGED).then(() => null, (e: unknown) => e);
+      expect(refused).toBeInstanceOf(DomainError);
+      // Refused as decide() refuses an id the caller may not act on: 404, whatever was handed in.
+      expect((refused as DomainError).code, String(refused)).toBe('NOT_FOUND');
+    }
+    expect(await hostRoots(x.host.id)).toEqual(before);
+    expect((await t.vault.store.repos.collections.children(x.outsider.id, null)).map((c) => c.name)).not.toContain('Planted');
+    // Each refusal is audited under the host, as decide() made it.
+    const denials = (await eventsOf('arrangement.workspace', x.host.id)).filter((e) => e.decision === 'deny');
+    expect(denials.map((e) => e.reason).sort()).toEqual(['host_only', 'not_a_party', 'not_a_party']);
+
+    // The host's own admin still sets one up, and its event carries the decision decide() made.
+    const hostAdmin = await actorOf((await x.host.user({ roles: ['org_admin'] })).id);
+    const made = await t.vault.arrangements.createWorkspace(hostAdmin, x.arrangement.id, 'Joint ledgers');
+    expect(made).toMatchObject({ organisationId: x.host.id, arrangementId: x.arrangement.id, parentId: null });
+    const created = (await eventsOf('collection.create', x.host.id)).find((e) => JSON.parse(e.target_ids).collectionId === made.id);
+    expect(created).toMatchObject({ decision: 'allow', reason: 'host_admin', actor_user_id: hostAdmin.userId });
+
+    // Once the arrangement has ended, not even the host (nor the command line) adds one.
+    await t.vault.arrangements.end(systemActor(), x.arrangement.id);
+    // Through the arrangements service the host is told why (400); straight at the collections service
+    // decide() refuses it (404); the command line, which decide() lets through, is held by the lifecycle.
+    const told = await t.vault.arrangements.createWorkspace(hostAdmin, x.arrangement.id, 'Too late').then(() => null, (e: unknown) => e);
+    expect((told as DomainError).code).toBe('INVALID');
+    const direct = await createWorkspace(hostAdmin, x.arrangement, 'Too late', FORGED).then(() => null, (e: unknown) => e);
+    expect((direct as DomainError).code).toBe('NOT_FOUND');
+    const cli = await createWorkspace(systemActor(), x.arrangement, 'Too late', FORGED).then(() => null, (e: unknown) => e);
+    expect((cli as DomainError).code).toBe('INVALID');
+    expect(await hostRoots(x.host.id)).toEqual([...before, 'Joint ledgers'].sort());
+  });
+});
