@@ -96,4 +96,50 @@ describe.each(DIALECTS)('an outsider against the #11 boundaries on %s', (dialect
     expect((cli as DomainError).code).toBe('INVALID');
     expect(await hostRoots(x.host.id)).toEqual([...before, 'Joint ledgers'].sort());
   });
+
+  // The register of arrangements in force is open to every signed-in person, and each arrangement's
+  // page listed who made each change by name: another council's staff learnt the names of the host's
+  // and partners' org admins, which decide() (person.identify) tells only colleagues.
+  it('names who changed an arrangement only to their colleagues; others learn their organisation', async () => {
+    const x = await councils();
+    const hostAdmin = await addPerson(t.vault, x.host.slug, { roles: ['org_admin'], name: 'Harriet Hostadmin' });
+    const partnerAdmin = await addPerson(t.vault, x.partner.slug, { roles: ['org_admin'], name: 'Percy Partneradmin' });
+    const proposed = await t.vault.arrangements.propose(await actorOf(hostAdmin.id), {
+      hostOrganisationId: x.host.id, partnerOrganisationIds: [x.partner.id], serviceArea: 'finance', purpose: 'Shared payments',
+      lawfulBasis: 'Public task', accessLevel: 'read', ceiling: 'OFFICIAL',
+    });
+    await t.vault.arrangements.accept(await actorOf(partnerAdmin.id), proposed.id, { revision: proposed.revision });
+    const page = async (slug: string) => {
+      const person = await addPerson(t.vault, slug, { teams: ['finance'], name: 'Reader' });
+      const client = new FormClient(base);
+      await client.signIn(person.email, PASSWORD);
+      const res = await client.get(`/arrangements/${proposed.id}`);
+      expect(res.status).toBe(200);
+      return res.text;
+    };
+    const hostName = `Test ${x.host.slug}`;
+    const partnerName = `Test ${x.partner.slug}`;
+
+    const outsider = await page(x.outsider.slug);
+    expect(outsider).not.toContain('Harriet Hostadmin');
+    expect(outsider).not.toContain('Percy Partneradmin');
+    expect(outsider).toContain(`someone in ${hostName}`);
+    expect(outsider).toContain(`someone in ${partnerName}`);
+
+    const partner = await page(x.partner.slug);
+    expect(partner).not.toContain('Harriet Hostadmin');
+    expect(partner).toContain(`someone in ${hostName}`);
+    expect(partner).toContain('Percy Partneradmin');
+
+    const host = await page(x.host.slug);
+    expect(host).toContain('Harriet Hostadmin');
+    expect(host).not.toContain('Percy Partneradmin');
+    expect(host).toContain(`someone in ${partnerName}`);
+    // A change made at the command line still says so.
+    const reader = await addPerson(t.vault, x.outsider.slug, { teams: ['finance'] });
+    const client = new FormClient(base);
+    await client.signIn(reader.email, PASSWORD);
+    expect((await client.get(`/arrangements/${x.arrangement.id}`)).text).toContain('Administrator (command line)');
+  });
 });
+
