@@ -141,5 +141,24 @@ describe.each(DIALECTS)('an outsider against the #11 boundaries on %s', (dialect
     await client.signIn(reader.email, PASSWORD);
     expect((await client.get(`/arrangements/${x.arrangement.id}`)).text).toContain('Administrator (command line)');
   });
+
+  // AccessService.recordDenial ("the one way a deny event is written") wrote whatever Decision it was
+  // handed, allow included, and DavService.recordRefusal passes a caller's Decision straight to it. A
+  // forged allow `arrangement.accepted` with the right state hash is what `audit verify` takes as
+  // proof that an arrangement row edited in the database was changed by Strongroom.
+  it('writes only refusals through the deny-event writers, so no caller can forge an allow event', async () => {
+    const x = await councils();
+    const outsiderAdmin = await actorOf((await x.outsider.user({ roles: ['org_admin'] })).id);
+    const target = { organisationId: x.host.id, ids: { arrangementId: x.arrangement.id, revision: '2', state: 'forged' } };
+    const before = (await eventsOf('arrangement.accepted', x.host.id)).length;
+    await expect(t.vault.access.recordDenial(outsiderAdmin, 'arrangement.accepted', target, FORGED)).rejects.toThrow(/only refusals/);
+    await expect(t.vault.dav.recordRefusal(outsiderAdmin, { action: 'document.read', target, decision: FORGED })).rejects.toThrow(/only refusals/);
+    expect((await eventsOf('arrangement.accepted', x.host.id)).length).toBe(before);
+    expect((await eventsOf('document.read', x.host.id)).length).toBe(0);
+
+    // Refusals are still written, in the one shape.
+    await t.vault.access.recordDenial(outsiderAdmin, 'document.read', target, { allow: false, reason: 'no_arrangement', via: null });
+    expect(await eventsOf('document.read', x.host.id)).toEqual([expect.objectContaining({ decision: 'deny', reason: 'no_arrangement', actor_user_id: outsiderAdmin.userId })]);
+  });
 });
 
