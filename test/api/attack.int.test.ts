@@ -8,7 +8,8 @@ import { DomainError } from '../../src/domain/errors.js';
 import type { Arrangement } from '../../src/domain/types.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
-import { DIALECTS, createOrganisation, openTestVault, type TestVault } from '../support/vault.js';
+import { api } from '../support/http.js';
+import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
 import { FormClient, PASSWORD, addPerson } from '../ui/support.js';
 
 let clamd: TestClamd;
@@ -159,6 +160,46 @@ describe.each(DIALECTS)('an outsider against the #11 boundaries on %s', (dialect
     // Refusals are still written, in the one shape.
     await t.vault.access.recordDenial(outsiderAdmin, 'document.read', target, { allow: false, reason: 'no_arrangement', via: null });
     expect(await eventsOf('document.read', x.host.id)).toEqual([expect.objectContaining({ decision: 'deny', reason: 'no_arrangement', actor_user_id: outsiderAdmin.userId })]);
+  });
+
+  // What held: another council's admins (every role), and a partner's after suspension, get the same
+  // 404 for the host's locks, quarantine, arrangement steps and folders as for ids that never existed,
+  // and nothing changes.
+  it('answers another council, and a suspended partner, 404 for the host’s locks, quarantine, arrangement steps and folders', async () => {
+    const x = await councils();
+    const hostStaff = await x.host.user({ teams: ['finance'] });
+    const uploaded = await upload(t.app, hostStaff, x.host.collections.finance!, 'ledger.txt', 'ledger');
+    expect(uploaded.statusCode, uploaded.body).toBe(201);
+    const document = await t.vault.store.repos.documents.byId(uploaded.json().id);
+    const lock = await t.vault.locks.take(await actorOf(hostStaff.id), { kind: 'document', document: document! }, { scope: 'exclusive', depth: '0', owner: null, timeoutSeconds: 600, rootPath: '/x' });
+    const outsider = await x.outsider.user({ roles: ['org_admin', 'security_admin', 'auditor'], teams: ['finance'] });
+    const partner = await x.partner.user({ roles: ['org_admin', 'security_admin'], teams: ['finance'] });
+    const id = x.arrangement.id;
+
+    // (A partner's staff never reach the host's own folders, only its joint workspace; suspended, not even that.)
+    await t.vault.arrangements.suspend(systemActor(), id);
+    for (const who of [outsider, partner]) {
+      const as = api(t.app, who);
+      for (const res of [
+        await as.get(`documents/${document!.id}/locks`), await as.get(`collections/${x.host.collections.finance}/locks`),
+        await as.delete(`locks/${encodeURIComponent(lock.token)}`),
+        await as.post(`quarantine/${document!.currentVersionId}/release`, { reason: 'it is fine, really fine' }),
+        await as.post(`quarantine/${document!.currentVersionId}/destroy`),
+        await as.get(`collections/${x.host.collections.finance}`), await as.get(`documents/${document!.id}`),
+      ]) expect(res.statusCode, res.body).toBe(404);
+      expect((await as.get(`collections?organisation=${x.host.slug}`)).json()).toEqual({ collections: [] });
+    }
+    const outsiderApi = api(t.app, outsider);
+    for (const res of [
+      await outsiderApi.post(`arrangements/${id}/workspace`, { name: 'Planted' }), await outsiderApi.post(`arrangements/${id}/end`),
+      await outsiderApi.post(`arrangements/${id}/resume`), await outsiderApi.patch(`arrangements/${id}`, { purpose: 'Ours now' }),
+    ]) expect(res.statusCode, res.body).toBe(404);
+    // The suspended partner's admin is a party: told plainly that only the host reinstates (400), and it stays suspended.
+    expect((await api(t.app, partner).post(`arrangements/${id}/resume`)).statusCode).toBe(400);
+    expect((await t.vault.store.repos.arrangements.byId(id))).toMatchObject({ status: 'suspended', purpose: 'Shared finance' });
+    expect(await t.vault.store.repos.locks.byToken(lock.token)).toMatchObject({ token: lock.token });
+    expect((await t.vault.store.repos.documents.versionById(document!.currentVersionId))!.wrappedKey.length).toBeGreaterThan(0);
+    expect(await hostRoots(x.host.id)).toEqual(['finance']);
   });
 });
 
