@@ -201,5 +201,46 @@ describe.each(DIALECTS)('an outsider against the #11 boundaries on %s', (dialect
     expect((await t.vault.store.repos.documents.versionById(document!.currentVersionId))!.wrappedKey.length).toBeGreaterThan(0);
     expect(await hostRoots(x.host.id)).toEqual(['finance']);
   });
+
+  // DavService and LocksService (both in AppServices) decided on the Document or Collection object
+  // their caller handed in and then acted on its id: an object copied from another council's row with
+  // the caller's own organisation and team let it delete that council's folder, write dead properties
+  // on its document, or take a lock on it. They now read the resource again by id before deciding.
+  it('decides WebDAV and lock operations on the stored resource, not on an object the caller hands in', async () => {
+    const x = await councils();
+    const hostStaff = await x.host.user({ teams: ['finance'] });
+    const uploaded = await upload(t.app, hostStaff, x.host.collections.finance!, 'ledger.txt', 'ledger');
+    expect(uploaded.statusCode, uploaded.body).toBe(201);
+    const document = (await t.vault.store.repos.documents.byId(uploaded.json().id))!;
+    const empty = await t.vault.collections.create(systemActor(), { organisationId: x.host.id, parentId: x.host.collections.finance!, name: 'Empty', serviceArea: 'finance', classification: 'OFFICIAL' });
+    const outsider = await actorOf((await x.outsider.user({ roles: ['org_admin'], teams: ['finance'] })).id);
+    // The host's rows, dressed up as the outsider's own.
+    const mine = { organisationId: x.outsider.id, serviceArea: 'finance', classification: 'OFFICIAL' as const, arrangementId: null };
+    const fakeFolder = { kind: 'collection' as const, collection: { ...empty, ...mine } };
+    const fakeDocument = { kind: 'document' as const, document: { ...document, ...mine, status: 'available' as const } };
+
+    const code = (p: Promise<unknown>) => p.then(() => 'done', (e: unknown) => (e instanceof DomainError ? e.code : String(e)));
+    expect(await code(t.vault.dav.removeCollection(outsider, fakeFolder.collection))).toBe('NOT_FOUND');
+    expect(await code(t.vault.dav.patchProperties(outsider, fakeDocument, [{ op: 'set', namespace: 'urn:x', name: 'owned', value: 'yes' }]))).toBe('NOT_FOUND');
+    expect(await code(t.vault.dav.patchProperties(outsider, fakeFolder, [{ op: 'set', namespace: 'urn:x', name: 'owned', value: 'yes' }]))).toBe('NOT_FOUND');
+    const lockInput = { scope: 'exclusive' as const, depth: '0' as const, owner: null, timeoutSeconds: 600, rootPath: '/x' };
+    expect(await code(t.vault.dav.lock(outsider, fakeDocument, lockInput))).toBe('NOT_FOUND');
+    expect(await code(t.vault.locks.take(outsider, fakeFolder, lockInput))).toBe('NOT_FOUND');
+
+    expect((await t.vault.store.repos.collections.byId(empty.id))!.deletedAt).toBeNull();
+    expect(await t.vault.dav.properties([document.id, empty.id])).toEqual(new Map());
+    const locks = await t.vault.store.db.selectFrom('resource_locks').selectAll().execute();
+    expect(locks.filter((l) => l.document_id === document.id || l.collection_id === empty.id)).toEqual([]);
+
+    // The host's own staff still do all of it on the real rows.
+    const staff = await actorOf(hostStaff.id);
+    await t.vault.dav.patchProperties(staff, { kind: 'document', document }, [{ op: 'set', namespace: 'urn:x', name: 'colour', value: 'blue' }]);
+    expect((await t.vault.dav.properties([document.id])).get(document.id)).toEqual([{ namespace: 'urn:x', name: 'colour', value: 'blue' }]);
+    const taken = await t.vault.dav.lock(staff, { kind: 'document', document }, lockInput);
+    expect(taken).toMatchObject({ organisationId: x.host.id, documentId: document.id, userId: staff.userId });
+    await t.vault.dav.unlock(staff, taken.token);
+    await t.vault.dav.removeCollection(staff, empty);
+    expect((await t.vault.store.repos.collections.byId(empty.id))!.deletedAt).not.toBeNull();
+  });
 });
 
