@@ -242,5 +242,33 @@ describe.each(DIALECTS)('an outsider against the #11 boundaries on %s', (dialect
     await t.vault.dav.removeCollection(staff, empty);
     expect((await t.vault.store.repos.collections.byId(empty.id))!.deletedAt).not.toBeNull();
   });
+
+  // The register is of arrangements in force (or once in force): drafts stay between the parties. A
+  // proposal ended while still a draft (a partner declining it, the host withdrawing it) was never in
+  // force, yet became readable by every council, terms and all, the moment it ended.
+  it('keeps a proposal that ended before every partner accepted it between the parties; the register keeps those once in force', async () => {
+    const host = await createOrganisation(t.vault, { areas: { hr: 'OFFICIAL' } });
+    const partner = await createOrganisation(t.vault, { areas: { hr: 'OFFICIAL' } });
+    const outsider = await createOrganisation(t.vault, { areas: { hr: 'OFFICIAL' } });
+    const hostAdmin = await actorOf((await host.user({ roles: ['org_admin'] })).id);
+    const partnerAdmin = await actorOf((await partner.user({ roles: ['org_admin'] })).id);
+    const terms = { hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'hr', purpose: 'Merge our HR teams (confidential)', lawfulBasis: 'Public task', accessLevel: 'read', ceiling: 'OFFICIAL' };
+    const declined = await t.vault.arrangements.propose(hostAdmin, terms);
+    await t.vault.arrangements.end(partnerAdmin, declined.id);
+    const served = await t.vault.arrangements.propose(hostAdmin, { ...terms, purpose: 'Shared HR advice' });
+    await t.vault.arrangements.accept(partnerAdmin, served.id, { revision: served.revision });
+    await t.vault.arrangements.end(hostAdmin, served.id);
+
+    const reader = api(t.app, await outsider.user({ teams: ['hr'] }));
+    expect((await reader.get(`arrangements/${declined.id}`)).statusCode).toBe(404);
+    expect((await reader.get(`arrangements/${served.id}`)).statusCode).toBe(200);
+    const listed = (await reader.get(`arrangements?organisation=${host.slug}`)).json().arrangements.map((a: { id: string }) => a.id);
+    expect(listed).toEqual([served.id]);
+    // The parties still read both.
+    for (const party of [host, partner]) {
+      const as = api(t.app, await party.user({}));
+      expect((await as.get(`arrangements/${declined.id}`)).json().arrangement).toMatchObject({ status: 'ended', purpose: 'Merge our HR teams (confidential)' });
+    }
+  });
 });
 
