@@ -173,6 +173,10 @@ export class AccessService {
    * others (the file-type policy, a copy of an unscanned version) pass their own reason.
    */
   async recordDenial(actor: Actor, action: string, target: AuditTarget, decision: Decision): Promise<void> {
+    // Only refusals: an allow event is written by the service that made the change, in its transaction.
+    // Otherwise any holder of AppServices could write an allow event of its choosing (an
+    // `arrangement.accepted` vouching for a row edited in the database, say) past `audit verify`.
+    if (decision.allow) throw new Error(`recordDenial was handed an allow decision for ${action}: only refusals are recorded here`);
     await this.store.repos.audit.insert([auditEvent(actor, action, target, decision, this.clock.now())]);
   }
 

@@ -110,10 +110,14 @@ export class ArrangementsService {
     });
   }
 
-  /** Creates the arrangement's joint workspace: a collection in the host organisation for documents of the service itself. */
+  /**
+   * Creates the arrangement's joint workspace: a collection in the host organisation for documents of
+   * the service itself. Asked here first so the parties are told why a step is refused; the
+   * collections service asks decide() again itself (it trusts no caller's decision).
+   */
   async createWorkspace(actor: Actor, id: string, name: string): Promise<Collection> {
-    const { arrangement, decision } = await this.authorize(actor, id, 'arrangement.workspace');
-    return this.o.collections.createWorkspace(actor, arrangement, name, decision);
+    const { arrangement } = await this.authorize(actor, id, 'arrangement.workspace');
+    return this.o.collections.createWorkspace(actor, arrangement, name);
   }
 
   /** The arrangement's joint workspaces (top-level collections in the host carrying its id) that the actor may list. */

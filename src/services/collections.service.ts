@@ -8,7 +8,9 @@ import type { Clock } from '../domain/ports.js';
 import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
 import { CLASSIFICATIONS } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
+import { stepAllowedFrom } from '../domain/arrangements/lifecycle.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
+import { arrangementResource } from './arrangements.service.js';
 import { auditEvent } from './audit-events.js';
 
 /** Where a document sits and at what classification: what managing it as part of its folder needs, whatever its status. */
@@ -42,13 +44,20 @@ export class CollectionsService {
 
   /**
    * The joint workspace of an arrangement: a top-level collection in the host organisation.
-   * `granted` is the Decision that allowed `arrangement.workspace` (ArrangementsService asks it);
-   * the collection's creation event records it.
+   * Nothing the caller hands in is taken on trust: the arrangement is read again by id, and
+   * `arrangement.workspace` is required of decide() here (a refusal is audited, 404) and of the
+   * lifecycle, so no caller can plant a workspace in another organisation with a Decision or an
+   * Arrangement of its own making. ArrangementsService.createWorkspace asks first, to tell the
+   * parties why a step is refused; the collection's creation event records the decision made here.
    */
-  async createWorkspace(actor: Actor, arrangement: Arrangement, name: string, granted: Decision): Promise<Collection> {
+  async createWorkspace(actor: Actor, arrangement: Pick<Arrangement, 'id'>, name: string): Promise<Collection> {
+    const stored = await this.o.store.repos.arrangements.byId(arrangement.id);
+    if (!stored) throw notFound('arrangement');
+    const granted = await this.o.access.require(actor, 'arrangement.workspace', arrangementResource(stored), { organisationId: stored.hostOrganisationId, ids: { arrangementId: stored.id } }, { missing: 'arrangement' });
+    if (!stepAllowedFrom('workspace', stored.status)) throw invalid('Only the host organisation can set up a joint workspace, and not once the arrangement has ended.');
     return this.insert(actor, {
-      organisationId: arrangement.hostOrganisationId, parentId: null, name: validateName(name, 'collection'),
-      serviceArea: arrangement.serviceArea, classification: arrangement.ceiling, arrangementId: arrangement.id,
+      organisationId: stored.hostOrganisationId, parentId: null, name: validateName(name, 'collection'),
+      serviceArea: stored.serviceArea, classification: stored.ceiling, arrangementId: stored.id,
     }, granted);
   }
 

@@ -137,7 +137,8 @@ export class DavService {
    * PROPPATCH: all changes or none, after the same decision as writing to the resource. A result
    * beyond the per-resource caps is refused whole (TOO_LARGE with `details.deadProperties`).
    */
-  async patchProperties(actor: Actor, target: DavTarget, changes: PropertyChange[]): Promise<void> {
+  async patchProperties(actor: Actor, handed: DavTarget, changes: PropertyChange[]): Promise<void> {
+    const target = await this.o.locks.current(handed);
     const { id, organisationId, decision } = await this.requireWrite(actor, target);
     await this.o.locks.enforce(actor, [{ kind: 'content', target }]);
     const now = this.o.clock.now();
@@ -162,7 +163,9 @@ export class DavService {
   }
 
   /** Asks decide() whether the actor may change this resource (new version / add to collection). */
-  async requireWrite(actor: Actor, target: DavTarget): Promise<{ id: string; organisationId: string; decision: Decision }> {
+  async requireWrite(actor: Actor, handed: DavTarget): Promise<{ id: string; organisationId: string; decision: Decision }> {
+    // Decided on the resource as stored, by id: never on the organisation or team of an object handed in.
+    const target = await this.o.locks.current(handed);
     if (target.kind === 'document') {
       const d = target.document;
       const decision = await this.o.access.require(actor, 'document.version', documentResource(d), { organisationId: d.organisationId, ids: { documentId: d.id } });
@@ -223,7 +226,8 @@ export class DavService {
    * Deleting needs the same level as deleting documents ('manage'); top-level collections also need
    * the right to manage the organisation's file plan.
    */
-  async removeCollection(actor: Actor, collection: Collection): Promise<void> {
+  async removeCollection(actor: Actor, handed: Collection): Promise<void> {
+    const { collection } = (await this.o.locks.current({ kind: 'collection', collection: handed })) as { kind: 'collection'; collection: Collection };
     const decision = await this.o.collections.requireManageAll(actor, collection, 'collection.delete');
     await this.o.locks.enforce(actor, await this.o.collections.subtreeTouches(collection));
     const subtree = await this.o.collections.subtree(this.repos, collection);
@@ -243,7 +247,8 @@ export class DavService {
    * Whether the actor may move this collection and everything in it, asked before a MOVE with
    * Overwrite removes what is at the destination, so a refused move deletes nothing.
    */
-  async requireMovable(actor: Actor, collection: Collection): Promise<void> {
+  async requireMovable(actor: Actor, handed: Collection): Promise<void> {
+    const { collection } = (await this.o.locks.current({ kind: 'collection', collection: handed })) as { kind: 'collection'; collection: Collection };
     await this.o.collections.requireManageAll(actor, collection, 'collection.move');
   }
 

@@ -151,6 +151,26 @@ export class IdentityService {
     return out;
   }
 
+  /**
+   * The names `viewer` may be told for people who made a change (an arrangement's revisions): a
+   * person's name to their colleagues and themselves (`person.identify`), "someone in <organisation>"
+   * to anyone else, such as another council reading the register of arrangements.
+   */
+  async namesFor(viewer: Actor, userIds: readonly string[]): Promise<Map<string, string>> {
+    const people = [];
+    for (const id of new Set(userIds)) people.push({ id, user: await this.o.store.repos.users.byId(id) });
+    const identified = await this.o.access.can(viewer, people.map(({ id, user }) => ({
+      action: 'person.identify' as const, resource: { kind: 'person' as const, userId: id, organisationId: user?.organisationId ?? '' },
+    })));
+    const out = new Map<string, string>();
+    for (const [i, { id, user }] of people.entries()) {
+      if (!user) out.set(id, 'Someone');
+      else if (identified[i] === true) out.set(id, user.name);
+      else out.set(id, `someone in ${(await this.o.store.repos.organisations.byId(user.organisationId))?.name ?? 'another organisation'}`);
+    }
+    return out;
+  }
+
   /** Creates an API token or WebDAV app password. The secret is returned once and stored only as a hash. */
   async createCredential(actor: Actor, userId: string, kind: 'api_token' | 'app_password', name: string): Promise<{ id: string; secret: string }> {
     const { user, decision } = await this.requireCredentialsOf(actor, userId);

@@ -83,8 +83,24 @@ export class LocksService {
     }
   }
 
+  /**
+   * The resource as stored now, by the id of the one handed in (NOT_FOUND if gone): decisions are made
+   * on the stored row, never on an object a caller built, whose organisation or team could be anyone's.
+   */
+  async current(target: LockTarget): Promise<LockTarget> {
+    if (target.kind === 'document') {
+      const document = await this.repos.documents.byId(target.document.id);
+      if (!document || document.deletedAt) throw notFound('document');
+      return { kind: 'document', document };
+    }
+    const collection = await this.repos.collections.byId(target.collection.id);
+    if (!collection || collection.deletedAt) throw notFound('collection');
+    return { kind: 'collection', collection };
+  }
+
   /** Takes a write lock, after the same decision as writing to the resource, unless a live lock conflicts. */
-  async take(actor: Actor, target: LockTarget, input: NewLock): Promise<ResourceLock> {
+  async take(actor: Actor, handed: LockTarget, input: NewLock): Promise<ResourceLock> {
+    const target = await this.current(handed);
     const decision = await this.requireWrite(actor, target);
     if (!actor.userId) throw new DomainError('FORBIDDEN', 'Only people can hold locks.');
     const depth = target.kind === 'document' ? '0' : input.depth;

@@ -706,16 +706,18 @@ type Position = 'host' | 'partner-pending' | 'partner-accepted' | 'outsider';
 const POSITION_ORGANISATION: Record<Position, string> = { host: 'org-a', 'partner-pending': 'org-b', 'partner-accepted': 'org-c', outsider: 'org-d' };
 const ARRANGEMENT_STATUS_VALUES: ArrangementStatus[] = ['draft', 'active', 'suspended', 'ended'];
 
-function arrangementResource(status: ArrangementStatus): ArrangementResource {
-  return { kind: 'arrangement', arrangement: { id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b', 'org-c'], status, acceptedBy: ['org-c'], revision: 4, termsRevision: 2 } };
+/** org-c has accepted; org-b too unless `pending` (a draft, or a proposal ended before org-b accepted). */
+function arrangementResource(status: ArrangementStatus, pending = status === 'draft'): ArrangementResource {
+  return { kind: 'arrangement', arrangement: { id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b', 'org-c'], status, acceptedBy: pending ? ['org-c'] : ['org-b', 'org-c'], revision: 4, termsRevision: 2 } };
 }
 
 /** The specification for arrangement actions, written out plainly. */
-function expectedArrangementDecision(action: (typeof ARRANGEMENT_ACTIONS)[number], position: Position, isOrgAdmin: boolean, status: ArrangementStatus): boolean {
+function expectedArrangementDecision(action: (typeof ARRANGEMENT_ACTIONS)[number], position: Position, isOrgAdmin: boolean, status: ArrangementStatus, pending: boolean): boolean {
   const isHost = position === 'host';
   const isPartner = position === 'partner-pending' || position === 'partner-accepted';
-  // The register: arrangements beyond draft are listed for every signed-in user; drafts stay between the parties.
-  if (action === 'arrangement.read') return isHost || isPartner || status !== 'draft';
+  // The register: arrangements that came into force are listed for every signed-in user; drafts, and
+  // proposals ended before every partner accepted them, stay between the parties.
+  if (action === 'arrangement.read') return isHost || isPartner || (status !== 'draft' && !pending);
   if (!isHost && !isPartner) return false;
   if (!isOrgAdmin) return false;
   switch (action) {
@@ -736,13 +738,14 @@ describe('arrangement actions', () => {
     for (const action of ARRANGEMENT_ACTIONS) {
       for (const position of Object.keys(POSITION_ORGANISATION) as Position[]) {
         for (const roles of roleChoices) {
-          for (const status of ARRANGEMENT_STATUS_VALUES) {
-            const expected = expectedArrangementDecision(action, position, roles.includes('org_admin'), status);
+          // A draft always waits for org-b; past draft, every partner accepted it or (ended before that) not.
+          for (const [status, pending] of ARRANGEMENT_STATUS_VALUES.flatMap((st) => (st === 'draft' ? [[st, true]] : [[st, false], [st, true]]) as [ArrangementStatus, boolean][])) {
+            const expected = expectedArrangementDecision(action, position, roles.includes('org_admin'), status, pending);
             const actor = userOf(POSITION_ORGANISATION[position], roles, SERVICE_AREAS, 'OFFICIAL-SENSITIVE');
             // Accepting names the current terms here; reviews of other revisions are covered below.
             const acceptance = { organisationId: POSITION_ORGANISATION[position], reviewedRevision: 2 };
-            const got = decide(actor, action, arrangementResource(status), { now: NOW, arrangements: [], acceptance });
-            if (got?.allow !== expected) mismatches.push(`${action} ${position} roles=[${roles.join(',')}] ${status}: got ${got?.allow}`);
+            const got = decide(actor, action, arrangementResource(status, pending), { now: NOW, arrangements: [], acceptance });
+            if (got?.allow !== expected) mismatches.push(`${action} ${position} roles=[${roles.join(',')}] ${status}${pending ? ' (pending)' : ''}: got ${got?.allow}`);
           }
         }
       }
@@ -761,6 +764,9 @@ describe('arrangement actions', () => {
     expect(decide(partnerAdmin, 'arrangement.resume', arrangementResource('suspended'), context).allow).toBe(false);
     expect(decide(userOf('org-c', ['org_admin']), 'arrangement.accept', arrangementResource('draft'), { ...context, acceptance: { organisationId: 'org-c', reviewedRevision: 4 } }).allow).toBe(false);
     expect(decide(userOf('org-d', ['org_admin']), 'arrangement.read', arrangementResource('draft'), context).allow).toBe(false);
+    // A proposal declined or withdrawn (ended before org-b accepted) never came into force: not in the register.
+    expect(decide(userOf('org-d', ['org_admin']), 'arrangement.read', arrangementResource('ended', true), context).allow).toBe(false);
+    expect(decide(userOf('org-d', ['org_admin']), 'arrangement.read', arrangementResource('ended'), context).allow).toBe(true);
     expect(decide(userOf('org-d', ['org_admin']), 'arrangement.amend', arrangementResource('draft'), context).allow).toBe(false);
   });
 });

@@ -307,9 +307,12 @@ function decideArrangement(actor: Actor, action: ArrangementAction, resource: Ar
   const isPartner = a.partnerOrganisationIds.includes(org);
   if (action === 'arrangement.read') {
     // The register of arrangements in force is open to every signed-in user, like the LGA's
-    // shared-services map; drafts stay between the parties.
+    // shared-services map; drafts stay between the parties, and so does a proposal that ended (declined
+    // or withdrawn) before every partner accepted it: it never came into force. (One reinstated as a
+    // draft and ended before the partners accepted again leaves the register too: on the safe side.)
     if (isHost || isPartner) return allow(isHost ? 'host' : 'partner');
-    return a.status === 'draft' ? deny('not_a_party') : allow('register');
+    const everyPartnerAccepted = a.partnerOrganisationIds.every((p) => a.acceptedBy.includes(p));
+    return a.status === 'draft' || !everyPartnerAccepted ? deny('not_a_party') : allow('register');
   }
   if (!isHost && !isPartner) return deny('not_a_party');
   if (!hasRole(actor, 'org_admin')) return deny('role');

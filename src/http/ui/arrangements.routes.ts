@@ -75,10 +75,8 @@ export const arrangementPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const { arrangement, revisions } = await ui.vault.arrangements.get(web.actor, id);
     const orgs = await organisationNames(ui);
     const done = DONE[(request.query as { done?: string }).done ?? ''] ?? null;
-    const people = new Map<string, string>();
-    for (const r of revisions) {
-      if (r.changedBy && !people.has(r.changedBy)) people.set(r.changedBy, (await ui.vault.identity.userById(r.changedBy))?.name ?? 'Someone');
-    }
+    // Who made each change, as this reader may know them (another council's staff are not named).
+    const people = await ui.vault.identity.namesFor(web.actor, revisions.flatMap((r) => (r.changedBy ? [r.changedBy] : [])));
     // Which buttons to offer: one question per step, asked of decide() (party, role and lifecycle), in one call.
     // Accepting is asked as the acceptance the page's form would make: of the revision shown.
     const resource = arrangementResource(arrangement);
