@@ -96,7 +96,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const signerKey = await loadSigningKey(config, create);
 
   const handle = config.databaseUrl
-    ? openPostgres(config.databaseUrl)
+    ? openPostgres(config.databaseUrl, 10, (err) => logger.warn({ err }, 'a pooled PostgreSQL connection was closed by the server; the next query opens a new one'))
     : openSqlite({ file: path.join(config.dataDir, 'strongroom.db'), key: deriveKey(master, 'sqlite-database') });
   await migrate(handle.db, handle.caps);
   const store = new Store(handle, deriveKey(master, 'audit-event-seal'));

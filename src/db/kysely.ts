@@ -76,8 +76,14 @@ function withStatementCache(database: Database.Database, limit = 500): Database.
   });
 }
 
-export function openPostgres(url: string, poolSize = 10): DatabaseHandle {
+/**
+ * `onIdleClientError`: a pooled connection that dies while idle (PostgreSQL restarted, an
+ * administrator ended it, a failover) is dropped from the pool and reported here; the next query
+ * opens a new one. Without a listener pg would raise it as an unhandled 'error' and end the process.
+ */
+export function openPostgres(url: string, poolSize = 10, onIdleClientError: (error: Error) => void = () => undefined): DatabaseHandle {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  pool.on('error', onIdleClientError);
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }), plugins: [nulGuard] });
   return {
     db,
