@@ -91,6 +91,8 @@ export interface UsersRepository {
 export interface CollectionsRepository {
   insert(c: Collection): Promise<void>;
   byId(id: string): Promise<Collection | undefined>;
+  /** Those of the ids that exist, in no particular order. */
+  byIds(ids: readonly string[]): Promise<Collection[]>;
   /**
    * A collection read inside a transaction that files something into it: ordered against a
    * concurrent move of the collection (a share lock where the database has row locks).
@@ -115,6 +117,8 @@ export interface DocumentsRepository {
   insertVersion(v: Version): Promise<void>;
   /** A document with its current version's size, hash and media type. */
   byId(id: string): Promise<Document | undefined>;
+  /** Those of the ids that exist (with their current versions' facts), in no particular order. */
+  byIds(ids: readonly string[]): Promise<Document[]>;
   /** The live document of that name in a collection. */
   byName(collectionId: string, name: string): Promise<Document | undefined>;
   inCollection(collectionId: string, options?: { includeDeleted?: boolean; limit?: number; after?: string }): Promise<Document[]>;

@@ -286,8 +286,4 @@ export class CollectionsService {
     for (let i = 0; i < out.length; i++) out.push(...(await repos.collections.children(root.organisationId, out[i]!.id)));
     return out;
   }
-
-  async byId(id: string): Promise<Collection | undefined> {
-    return this.o.store.repos.collections.byId(id);
-  }
 }

@@ -3,7 +3,7 @@
 // WebDAV face of write locks (the locks themselves live in LocksService and bind every interface).
 // Every decision still goes through AccessService (and so the single decide()); every change is audited.
 import type { Decision } from '../domain/access/policy.js';
-import { DomainError } from '../domain/errors.js';
+import { DomainError, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Collection, Document, Organisation } from '../domain/types.js';
 import type { Store } from '../domain/repositories.js';
@@ -119,18 +119,42 @@ export class DavService {
 
   // --- Dead properties (documents and collections share the table; ids never collide) ---
 
-  async properties(resourceIds: string[]): Promise<Map<string, DeadProperty[]>> {
+  /**
+   * Dead properties of the resources among `resourceIds` that the actor may see (a document they
+   * may read, a live folder they may list), decided on the rows as stored, in bulk: an id the actor
+   * may not see answers as if it had none.
+   */
+  async properties(actor: Actor, resourceIds: string[]): Promise<Map<string, DeadProperty[]>> {
     const map = new Map<string, DeadProperty[]>();
-    if (resourceIds.length === 0) return map;
-    const rows = resourceIds.length === 1
-      ? (await this.repos.dav.properties(resourceIds[0]!)).map((p) => ({ ...p, documentId: resourceIds[0]! }))
-      : await this.repos.dav.propertiesOfMany(resourceIds);
+    const visible = await this.visibleIds(actor, resourceIds);
+    if (visible.length === 0) return map;
+    const rows = visible.length === 1
+      ? (await this.repos.dav.properties(visible[0]!)).map((p) => ({ ...p, documentId: visible[0]! }))
+      : await this.repos.dav.propertiesOfMany(visible);
     for (const r of rows) {
       const list = map.get(r.documentId) ?? [];
       list.push({ namespace: r.namespace, name: r.name, value: r.value });
       map.set(r.documentId, list);
     }
     return map;
+  }
+
+  /** The documents and collections with these ids, as stored. */
+  private async targetsByIds(ids: readonly string[]): Promise<DavTarget[]> {
+    if (ids.length === 0) return [];
+    const [documents, collections] = await Promise.all([this.repos.documents.byIds(ids), this.repos.collections.byIds(ids)]);
+    return [
+      ...documents.map((document): DavTarget => ({ kind: 'document', document })),
+      ...collections.filter((c) => c.deletedAt === null).map((collection): DavTarget => ({ kind: 'collection', collection })),
+    ];
+  }
+
+  private async visibleIds(actor: Actor, ids: readonly string[]): Promise<string[]> {
+    const targets = await this.targetsByIds(ids);
+    const seen = await this.o.access.can(actor, targets.map((t) => (t.kind === 'document'
+      ? { action: 'document.read' as const, resource: documentResource(t.document) }
+      : { action: 'collection.list' as const, resource: collectionResource(t.collection) })));
+    return targets.filter((_, i) => seen[i]).map((t) => (t.kind === 'document' ? t.document.id : t.collection.id));
   }
 
   /**
@@ -157,8 +181,16 @@ export class DavService {
     });
   }
 
-  /** Copies dead properties after a COPY (the caller has already written the destination through the services). */
-  async copyProperties(fromId: string, toId: string): Promise<void> {
+  /**
+   * Copies dead properties after a COPY, once the destination was written through the services: the
+   * actor must be able to write the destination (decided and audited like a PROPPATCH's write) and
+   * to see the source; a source they may not see gives nothing.
+   */
+  async copyProperties(actor: Actor, fromId: string, toId: string): Promise<void> {
+    const [destination] = await this.targetsByIds([toId]);
+    if (!destination) throw notFound('resource');
+    await this.requireWrite(actor, destination);
+    if ((await this.visibleIds(actor, [fromId])).length === 0) return;
     await this.repos.dav.copyProperties(fromId, toId);
   }
 

@@ -228,14 +228,17 @@ describe.each(DIALECTS)('an outsider against the #11 boundaries on %s', (dialect
     expect(await code(t.vault.locks.take(outsider, fakeFolder, lockInput))).toBe('NOT_FOUND');
 
     expect((await t.vault.store.repos.collections.byId(empty.id))!.deletedAt).toBeNull();
-    expect(await t.vault.dav.properties([document.id, empty.id])).toEqual(new Map());
+    expect(await t.vault.store.repos.dav.propertiesOfMany([document.id, empty.id])).toEqual([]);
     const locks = await t.vault.store.db.selectFrom('resource_locks').selectAll().execute();
     expect(locks.filter((l) => l.document_id === document.id || l.collection_id === empty.id)).toEqual([]);
 
     // The host's own staff still do all of it on the real rows.
     const staff = await actorOf(hostStaff.id);
     await t.vault.dav.patchProperties(staff, { kind: 'document', document }, [{ op: 'set', namespace: 'urn:x', name: 'colour', value: 'blue' }]);
-    expect((await t.vault.dav.properties([document.id])).get(document.id)).toEqual([{ namespace: 'urn:x', name: 'colour', value: 'blue' }]);
+    expect((await t.vault.dav.properties(staff, [document.id])).get(document.id)).toEqual([{ namespace: 'urn:x', name: 'colour', value: 'blue' }]);
+    // An outsider can neither read those properties by id nor copy them onto the host's rows.
+    expect(await t.vault.dav.properties(outsider, [document.id])).toEqual(new Map());
+    expect(await code(t.vault.dav.copyProperties(outsider, document.id, empty.id))).toBe('NOT_FOUND');
     const taken = await t.vault.dav.lock(staff, { kind: 'document', document }, lockInput);
     expect(taken).toMatchObject({ organisationId: x.host.id, documentId: document.id, userId: staff.userId });
     await t.vault.dav.unlock(staff, taken.token);

@@ -26,7 +26,7 @@ describe.each(DIALECTS)('lock commands on %s', (dialect) => {
     const holder = await org.user({ teams: ['finance'] });
     const user = (await v.vault.identity.userById(holder.id))!;
     const actor = actorFor(user, { channel: 'webdav', clientAddress: null, requestId: null });
-    const collection = (await v.vault.collections.byId(org.collections.finance!))!;
+    const collection = (await v.vault.store.repos.collections.byId(org.collections.finance!))!;
     const lock = await v.vault.locks.take(actor, { kind: 'collection', collection }, { scope: 'exclusive', depth: 'infinity', owner: null, timeoutSeconds: 600, rootPath: `/dav/${org.slug}/finance` });
     await closeKeepingData(v);
     const env = place.env;

@@ -199,6 +199,9 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect((await repos.collections.childByName(org.id, null, 'aa'))).toBeUndefined();
       expect((await repos.collections.childByName(org.id, a.id, 'child'))?.id).toBe(child.id);
       expect((await repos.collections.byId(gone.id))?.deletedAt).toBe(iso(T0 + 1));
+      // Many at once: those that exist, deleted ones included; unknown ids are left out.
+      expect((await repos.collections.byIds([a.id, gone.id, id()])).map((c) => c.id).sort()).toEqual([a.id, gone.id].sort());
+      expect(await repos.collections.byIds([])).toEqual([]);
       // Another organisation's tree is not mixed in.
       await collection((await organisation()).id, { name: 'a' });
       expect((await repos.collections.children(org.id, null)).map((c) => c.id)).toEqual([a.id, b.id]);
@@ -222,6 +225,8 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       const stored = await repos.documents.version(d.id, 1);
       expect({ ...stored, wrappedKey: Buffer.from(stored!.wrappedKey) }).toEqual({ ...v, wrappedKey: Buffer.from(v.wrappedKey) });
       expect(await repos.documents.byName(c.id, d.name)).toEqual(d);
+      expect(await repos.documents.byIds([d.id, id()])).toEqual([d]);
+      expect(await repos.documents.byIds([])).toEqual([]);
     });
 
     it('refuses a second version with the same number, and a version of no document', async () => {

@@ -24,6 +24,11 @@ export class CollectionsRepo implements CollectionsRepository {
     return row && toCollection(row);
   }
 
+  async byIds(ids: readonly string[]): Promise<Collection[]> {
+    if (ids.length === 0) return [];
+    return (await this.db.selectFrom('collections').selectAll().where('id', 'in', [...ids]).execute()).map(toCollection);
+  }
+
   /**
    * A collection read inside a transaction that files something into it. On PostgreSQL the row is
    * share-locked, so a concurrent move of the collection (which updates the row) and the filing are

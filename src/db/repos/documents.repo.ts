@@ -45,6 +45,12 @@ export class DocumentsRepo implements DocumentsRepository {
     return row && toDocument(row as DocumentRow);
   }
 
+  async byIds(ids: readonly string[]): Promise<Document[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.selectDocuments().where('documents.id', 'in', [...ids]).execute();
+    return rows.map((r) => toDocument(r as DocumentRow));
+  }
+
   async byName(collectionId: string, name: string): Promise<Document | undefined> {
     const row = await this.selectDocuments()
       .where('documents.collection_id', '=', collectionId)

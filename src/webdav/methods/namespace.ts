@@ -38,7 +38,7 @@ export async function copyMove(cx: DavContext, source: Resolved, move: boolean) 
     const result = move
       ? await asForbidden(services.documents.move(actor, source.document!.id, input), CHANGE)
       : await asForbidden(services.documents.copy(actor, source.document!.id, input));
-    if (result.id !== source.document!.id) await services.dav.copyProperties(source.document!.id, result.id);
+    if (result.id !== source.document!.id) await services.dav.copyProperties(actor, source.document!.id, result.id);
     return reply.status(exists ? 204 : 201).send();
   }
   if (move) {
@@ -62,13 +62,13 @@ export async function copyMove(cx: DavContext, source: Resolved, move: boolean) 
 
 async function copyDocumentInto(cx: DavContext, source: Document, collection: Collection, name: string): Promise<Document> {
   const copy = await asForbidden(cx.services.documents.copy(cx.actor, source.id, { collectionId: collection.id, name }));
-  await cx.services.dav.copyProperties(source.id, copy.id);
+  await cx.services.dav.copyProperties(cx.actor, source.id, copy.id);
   return copy;
 }
 
 async function copyCollection(cx: DavContext, source: Collection, organisationId: string, parent: Collection | null, name: string, recursive: boolean): Promise<void> {
   const created = await createCollection(cx, organisationId, parent, name, source);
-  await cx.services.dav.copyProperties(source.id, created.id);
+  await cx.services.dav.copyProperties(cx.actor, source.id, created.id);
   if (!recursive) return;
   const { collections, documents } = await cx.services.dav.members(cx.actor, source.organisationId, source);
   for (const d of documents) await copyDocumentInto(cx, d, created, d.name);

@@ -79,7 +79,7 @@ export async function propfind(cx: DavContext, target: Resolved) {
   if (depth === '1' && self.collection) resources.push(...(await membersOf(cx, target)));
   const dav = cx.services.dav;
   const needDead = req.kind !== 'prop' || req.names.some((n) => n.ns !== DAV_NS || !PROTECTED.has(n.local));
-  const dead = needDead ? await dav.properties(resources.map((r) => r.id).filter((id): id is string => id !== null)) : new Map();
+  const dead = needDead ? await dav.properties(cx.actor, resources.map((r) => r.id).filter((id): id is string => id !== null)) : new Map();
   const wantLocks = req.kind !== 'prop' || req.names.some((n) => n.ns === DAV_NS && n.local === 'lockdiscovery');
   const locks = wantLocks && target.org
     ? await dav.lockDiscovery(cx.actor, target.org.id, target.kind === 'document' || target.kind === 'collection' ? davTarget(target) : null,
