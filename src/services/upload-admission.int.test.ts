@@ -12,7 +12,7 @@ import { UploadAdmission, type UploadLease } from './upload-admission.js';
 
 const person = (userId: string | null, clientAddress: string | null = '192.0.2.1'): Actor => ({
   kind: 'user', userId, organisationId: 'org-a', roles: ['member'], teams: [], clearance: 'OFFICIAL', channel: 'api', clientAddress, requestId: null,
-} as Actor);
+});
 
 async function refusal(promise: Promise<unknown>): Promise<DomainError> {
   const error = await promise.then(() => undefined, (e: unknown) => e);
