@@ -51,6 +51,8 @@ export interface Vault extends AppServices {
   /** Document lifecycle hooks; main.ts subscribes the scan job, later slices their own jobs. */
   lifecycle: DocumentLifecycle;
   blobStore: FsBlobStore;
+  /** Upload slots shared by every process over this database (for tests and diagnosis). */
+  admission: UploadAdmission;
   /**
    * For the worker and all roles: starts the job worker (refusing, by throwing, when the job table
    * holds a kind no handler runs), audit sequencing and the signature-update watcher. The web role
@@ -149,14 +151,15 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const collections = new CollectionsService({ store, access, locks, clock, serviceAreas });
   const notifier = new QuarantineNotifier(clock);
   const inspector = new PolicyFileInspector((orgId) => store.repos.organisations.filePolicy(orgId));
-  // Every scan, inline or by the job, goes through the fair share; per process (see concurrency-limits.ts).
+  // Every scan, inline or by the job, goes through the fair share; per process, as each process's
+  // clamd is its own (see fair-scanner.ts). Upload admission is cluster-wide (upload_slots).
   const fairScanner = new FairScanner(scanner, {
     perAccount: config.scanStreamsPerAccount, perOrganisation: config.scanStreamsPerOrganisation, total: config.scanStreamsTotal,
   });
   const admission = new UploadAdmission({
     perAccount: config.uploadsPerAccount, perClient: config.uploadsPerClient, perOrganisation: config.uploadsPerOrganisation,
     total: config.uploadsTotal, retryAfterSeconds: 5,
-  });
+  }, { store, clock, onError: (err, what) => logger.warn({ err }, `upload slot ${what} failed; the slot lapses when its lease ends`) });
   const documents = new DocumentsService({
     store, access, locks, blobs, scanner: fairScanner, inspector, notifier, clock, maxUploadBytes: config.maxUploadBytes, inlineScanMaxBytes: config.inlineScanMaxBytes,
     admission, bodyDeadlines: { idleMs: config.uploadIdleSeconds * 1000, minBytesPerSecond: config.uploadMinBytesPerSecond, graceMs: 60_000 }, lifecycle,
@@ -179,7 +182,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const timers: NodeJS.Timeout[] = [];
   let backgroundStarted = false;
   const vault: Vault = {
-    config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore,
+    config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
     sessions, people, dav,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');

@@ -33,7 +33,7 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
     expect(new Set(migrations.map((m) => m.name)).size).toBe(migrations.length);
     const tables = await db.introspection.getTables();
     schemas.set(dialect, new Map(tables.map((table) => [table.name, table.columns.map((c) => c.name).sort()])));
-    expect(tables.map((table) => table.name)).toEqual(expect.arrayContaining(['organisations', 'users', 'documents', 'versions', 'audit_events', 'jobs', 'resource_locks', 'sign_in_throttles']));
+    expect(tables.map((table) => table.name)).toEqual(expect.arrayContaining(['organisations', 'users', 'documents', 'versions', 'audit_events', 'jobs', 'resource_locks', 'sign_in_throttles', 'upload_slots', 'upload_admission']));
   });
 });
 

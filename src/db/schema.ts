@@ -242,6 +242,24 @@ export interface ResourceLocksTable {
   created_at: string;
 }
 
+/** One upload in progress in some process: held while its body arrives, renewed until then. */
+export interface UploadSlotsTable {
+  id: string;
+  /** The process that holds it (random per process), for diagnosis. */
+  holder: string;
+  account_id: string | null;
+  client_address: string | null;
+  organisation_id: string;
+  acquired_at: string;
+  expires_at: string;
+}
+
+/** One row (id 1), locked by each admission so that counting and taking a slot are one step. */
+export interface UploadAdmissionTable {
+  id: number;
+  admissions: number;
+}
+
 export interface KeyValueTable {
   key: string;
   value: string;
@@ -268,4 +286,6 @@ export interface Schema {
   dead_properties: DeadPropertiesTable;
   resource_locks: ResourceLocksTable;
   key_values: KeyValueTable;
+  upload_slots: UploadSlotsTable;
+  upload_admission: UploadAdmissionTable;
 }

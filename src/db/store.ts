@@ -16,6 +16,7 @@ import { SignInThrottlesRepo } from './repos/sign-in-throttles.repo.js';
 import { UsersRepo } from './repos/users.repo.js';
 import { DavRepo } from './repos/dav.repo.js';
 import { SettingsRepo } from './repos/settings.repo.js';
+import { UploadSlotsRepo } from './repos/upload-slots.repo.js';
 import type { Schema } from './schema.js';
 
 export interface Repos {
@@ -32,6 +33,7 @@ export interface Repos {
   dav: DavRepo;
   locks: LocksRepo;
   settings: SettingsRepo;
+  uploadSlots: UploadSlotsRepo;
 }
 
 function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer): Repos {
@@ -49,6 +51,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, a
     dav: new DavRepo(db),
     locks: new LocksRepo(db),
     settings: new SettingsRepo(db),
+    uploadSlots: new UploadSlotsRepo(db),
   };
 }
 

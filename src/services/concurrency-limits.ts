@@ -1,7 +1,7 @@
 // Counting semaphores keyed by who holds them (an account, a client address, an organisation, or
 // everyone), taken all together or not at all, so one party can never hold more than its share.
-// State is per process: several web processes each enforce the limits on their own (issue #11/#14
-// move shared counters to the database).
+// State is per process, on purpose: its one user is the fair scanner, whose streams are this
+// process's own clamd's. Upload admission, which must hold across processes, counts in the database.
 
 /** One level of a limit: which counter, its ceiling, and what to tell the caller when it is full. */
 export interface LimitLevel {

@@ -174,7 +174,7 @@ export class DocumentsService {
 
   private async ingest(actor: Actor, binding: { organisationId: string; documentId: string; versionId: string }, name: string, input: Omit<UploadInput, 'name'>, blockedAction = 'document.upload-blocked'): Promise<Inspected> {
     // Taken after the access check (a refusal stays a 404) and held only while the body arrives.
-    const lease = this.o.admission.admit(actor, binding.organisationId);
+    const lease = await this.o.admission.admit(actor, binding.organisationId);
     let ingested: Ingested;
     try {
       ingested = await ingest(this.o.blobs, this.o.scanner, binding, input.body, {
@@ -185,7 +185,7 @@ export class DocumentsService {
         deadlines: this.o.bodyDeadlines,
       });
     } finally {
-      lease.release();
+      await lease.release();
     }
     const ref = { ...binding, blobId: ingested.blob.blobId, keyId: ingested.blob.keyId, wrappedKey: ingested.blob.wrappedKey, size: ingested.size };
     const inspection = await this.o.inspector.inspect({

@@ -10,6 +10,7 @@ import type { Arrangement, Collection, Document, Organisation, User, Version } f
 import type { Repos, Store } from '../../src/db/store.js';
 import type { ResourceLock } from '../../src/db/repos/locks.repo.js';
 import type { PendingAuditEvent } from '../../src/db/repos/audit.repo.js';
+import type { UploadSlot } from '../../src/domain/repositories.js';
 import { openTestStore, type TestStore } from '../support/store.js';
 import { DIALECTS } from '../support/vault.js';
 
@@ -427,6 +428,58 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect((await repos.signInThrottles.failures([key], iso(T0 + 61_000))).get(key)).toBe(1);
       expect(await repos.signInThrottles.sweep(iso(T0 + 121_000))).toBe(1);
       expect((await repos.signInThrottles.failures([key], iso(T0 + 61_000))).get(key)).toBe(0);
+    });
+  });
+
+  describe('upload slots', () => {
+    const slot = (patch: Partial<UploadSlot> = {}): UploadSlot => ({
+      id: id(), holder: `process-${id()}`, accountId: id(), clientAddress: '192.0.2.44', organisationId: id(),
+      acquiredAt: iso(T0), expiresAt: iso(T0 + 60_000), ...patch,
+    });
+
+    it('counts live slots at each level for the given keys, a null key counting nothing, and lists them oldest first', async () => {
+      const organisationId = id();
+      const accountId = id();
+      const mine = slot({ accountId, organisationId, clientAddress: '192.0.2.45' });
+      const colleague = slot({ organisationId, clientAddress: '192.0.2.45', acquiredAt: iso(T0 + 1) });
+      const lapsed = slot({ accountId, organisationId, clientAddress: '192.0.2.45', expiresAt: iso(T0 + 10_000) });
+      const elsewhere = slot({ acquiredAt: iso(T0 + 2) });
+      for (const s of [mine, colleague, lapsed, elsewhere]) await repos.uploadSlots.insert(s);
+      const at = iso(T0 + 10_000); // `lapsed` ends exactly now: no longer live
+      const before = await repos.uploadSlots.liveCounts({ accountId: null, clientAddress: null, organisationId: id() }, at);
+      expect(await repos.uploadSlots.liveCounts({ accountId, clientAddress: '192.0.2.45', organisationId }, at)).toEqual({ account: 1, client: 2, organisation: 2, total: before.total });
+      expect(before).toMatchObject({ account: 0, client: 0, organisation: 0 });
+      expect(before.total).toBeGreaterThanOrEqual(3);
+      const live = (await repos.uploadSlots.live(at)).filter((s) => [mine.id, colleague.id, lapsed.id, elsewhere.id].includes(s.id));
+      expect(live).toEqual([mine, colleague, elsewhere]);
+      for (const s of [mine, colleague, elsewhere]) await repos.uploadSlots.delete(s.id);
+    });
+
+    it('renews a held slot, deletes it once, and sweeps only slots whose lease has ended', async () => {
+      const held = slot({ expiresAt: iso(T0 + 5_000) });
+      const lapsed = slot({ expiresAt: iso(T0 + 4_000) });
+      await repos.uploadSlots.insert(held);
+      await repos.uploadSlots.insert(lapsed);
+      expect(await repos.uploadSlots.renew(held.id, iso(T0 + 65_000))).toBe(true);
+      expect(await repos.uploadSlots.renew(id(), iso(T0 + 65_000))).toBe(false);
+      const remaining = async () => (await repos.uploadSlots.live(iso(T0))).map((s) => s.id).filter((x) => x === held.id || x === lapsed.id).sort();
+      expect(await repos.uploadSlots.deleteExpired(iso(T0 + 5_000))).toBeGreaterThanOrEqual(1);
+      expect(await remaining()).toEqual([held.id]);
+      expect((await repos.uploadSlots.live(iso(T0 + 64_999))).find((s) => s.id === held.id)?.expiresAt).toBe(iso(T0 + 65_000));
+      expect(await repos.uploadSlots.delete(held.id)).toBe(true);
+      expect(await repos.uploadSlots.delete(held.id)).toBe(false);
+      expect(await repos.uploadSlots.renew(held.id, iso(T0 + 99_000))).toBe(false);
+      expect(await remaining()).toEqual([]);
+    });
+
+    it('takes the admission lock inside a transaction and refuses a second slot with the same id', async () => {
+      const s = slot();
+      await store.transaction(async (r) => {
+        await r.uploadSlots.lockAdmission();
+        await r.uploadSlots.insert(s);
+      });
+      expect(await refusal(repos.uploadSlots.insert(s))).toBeInstanceOf(Error);
+      expect(await repos.uploadSlots.delete(s.id)).toBe(true);
     });
   });
 

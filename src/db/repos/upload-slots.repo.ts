@@ -1,0 +1,67 @@
+// Upload slots shared by every process: the rows upload admission counts and takes in one locked
+// transaction, so the upload limits hold across the cluster (services/upload-admission.ts).
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { UploadSlot, UploadSlotScope, UploadSlotsRepository } from '../../domain/repositories.js';
+import type { Schema, UploadSlotsTable } from '../schema.js';
+
+const fromRow = (r: Selectable<UploadSlotsTable>): UploadSlot => ({
+  id: r.id, holder: r.holder, accountId: r.account_id, clientAddress: r.client_address, organisationId: r.organisation_id,
+  acquiredAt: r.acquired_at, expiresAt: r.expires_at,
+});
+
+export class UploadSlotsRepo implements UploadSlotsRepository {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  /**
+   * Updating the one admission row is the lock on both dialects: PostgreSQL holds its row lock until
+   * the transaction ends; on SQLite a write as the transaction's first statement takes the database's
+   * write lock (waiting up to busy_timeout) before anything is read, so no count is ever stale.
+   */
+  async lockAdmission(): Promise<void> {
+    await this.db.updateTable('upload_admission').set({ admissions: sql<number>`admissions + 1` }).where('id', '=', 1).execute();
+  }
+
+  async deleteExpired(now: string): Promise<number> {
+    const result = await this.db.deleteFrom('upload_slots').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async liveCounts(keys: { accountId: string | null; clientAddress: string | null; organisationId: string }, now: string): Promise<Record<UploadSlotScope, number>> {
+    // One pass over the live slots (few: at most the total limit); a null key matches nothing.
+    const matching = (column: 'account_id' | 'client_address' | 'organisation_id', value: string | null) =>
+      value === null ? sql<number>`0` : sql<number>`coalesce(sum(case when ${sql.ref(column)} = ${value} then 1 else 0 end), 0)`;
+    const row = await this.db
+      .selectFrom('upload_slots')
+      .select([
+        sql<number>`count(*)`.as('total'),
+        matching('account_id', keys.accountId).as('account'),
+        matching('client_address', keys.clientAddress).as('client'),
+        matching('organisation_id', keys.organisationId).as('organisation'),
+      ])
+      .where('expires_at', '>', now)
+      .executeTakeFirstOrThrow();
+    return { account: Number(row.account), client: Number(row.client), organisation: Number(row.organisation), total: Number(row.total) };
+  }
+
+  async insert(slot: UploadSlot): Promise<void> {
+    await this.db.insertInto('upload_slots').values({
+      id: slot.id, holder: slot.holder, account_id: slot.accountId, client_address: slot.clientAddress, organisation_id: slot.organisationId,
+      acquired_at: slot.acquiredAt, expires_at: slot.expiresAt,
+    }).execute();
+  }
+
+  async renew(id: string, expiresAt: string): Promise<boolean> {
+    const result = await this.db.updateTable('upload_slots').set({ expires_at: expiresAt }).where('id', '=', id).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('upload_slots').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async live(now: string): Promise<UploadSlot[]> {
+    const rows = await this.db.selectFrom('upload_slots').selectAll().where('expires_at', '>', now).orderBy('acquired_at').orderBy('id').execute();
+    return rows.map(fromRow);
+  }
+}
