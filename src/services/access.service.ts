@@ -9,7 +9,6 @@ import { decide, reachableOrganisations, type Acceptance, type CollectionResourc
 import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
-import { classificationAtMost } from '../domain/types.js';
 import type { Store } from '../domain/repositories.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
 
@@ -111,13 +110,23 @@ export class AccessService {
    * the collection as it is (refused → 404, so nobody learns of a folder they may not open, and
    * nothing about their input is judged before that). Then this: what would be created must be
    * within the actor's reach too. That refusal is told plainly (403): the actor sees the collection.
+   * It takes nothing on trust from its caller: it reads the parent again by id and decides both
+   * steps itself (a parent it may not create in at all is refused as not there, 404, audited).
    */
-  async requireCreatable(actor: Actor, action: CreateInsideAction, parent: Collection, created: Classification, granted: Decision): Promise<Decision> {
-    if (classificationAtMost(created, parent.classification)) return granted;
-    const context = await this.#context(actor, [parent.organisationId], { newClassification: created });
-    const decision = decide(actor, action, collectionResource(parent), context);
+  async requireCreatable(actor: Actor, action: CreateInsideAction, parentId: string, created: Classification): Promise<Decision> {
+    const parent = await this.store.repos.collections.byId(parentId);
+    if (!parent || parent.deletedAt) throw notFound('collection');
+    const resource = collectionResource(parent);
+    const target: AuditTarget = { organisationId: parent.organisationId, ids: { collectionId: parent.id, classification: created } };
+    const context = await this.#context(actor, [parent.organisationId]);
+    const asItIs = decide(actor, action, resource, context);
+    if (!asItIs.allow) {
+      await this.recordDenial(actor, action, target, asItIs);
+      throw notFound('collection');
+    }
+    const decision = decide(actor, action, resource, { ...context, newClassification: created });
     if (decision.allow) return decision;
-    await this.recordDenial(actor, action, { organisationId: parent.organisationId, ids: { collectionId: parent.id, classification: created } }, decision);
+    await this.recordDenial(actor, action, target, decision);
     throw forbidden(`You cannot create something classified ${created} here: that is above your clearance, or above what your access to this collection allows.`);
   }
 

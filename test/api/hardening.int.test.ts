@@ -2,11 +2,16 @@
 // their caller or answered anyone. Each case checks that the door is shut and that the legitimate
 // path still works. Every case runs on SQLite and PostgreSQL.
 import { describe, expect, it } from 'vitest';
+import type { Decision } from '../../src/domain/access/policy.js';
+import { DomainError } from '../../src/domain/errors.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createPartnership } from '../support/vault.js';
 
 const clamd = useClamd();
+
+const FORGED: Decision = { allow: true, reason: 'team', via: null };
+const codeOf = (p: Promise<unknown>) => p.then(() => 'allowed', (e: unknown) => (e instanceof DomainError ? e.code : String(e)));
 
 describe.each(DIALECTS)('hardening the #11 boundaries on %s', (dialect) => {
   const t = useTestVault(dialect, clamd);
@@ -30,5 +35,30 @@ describe.each(DIALECTS)('hardening the #11 boundaries on %s', (dialect) => {
     expect(await t.vault.access.reachableOrganisations(stranger)).toEqual([]);
     expect(await t.vault.access.may(stranger, 'collection.list', partnerFinance)).toBe(false);
     expect(await t.vault.access.may(systemActor(), 'collection.list', partnerFinance)).toBe(true);
+  });
+
+  // requireCreatable(actor, action, parent, created, granted) handed back the caller's `granted`
+  // Decision whenever what was created sat within the parent's classification: anyone holding
+  // AppServices got an allow for creating inside any council's collection by handing in one.
+  it('decides creating inside a collection itself, on the stored parent, whatever Decision is handed in', async () => {
+    const { host, partner } = await createPartnership(t.vault, { accessLevel: 'read', ceiling: 'OFFICIAL', serviceArea: 'finance' });
+    const finance = host.collections['finance']!;
+    const requireCreatable = t.vault.access.requireCreatable.bind(t.vault.access) as (...args: unknown[]) => Promise<Decision>;
+    const denials = async () => t.vault.store.db.selectFrom('audit_events').select(['action', 'reason']).where('target_organisation_id', '=', host.id)
+      .where('decision', '=', 'deny').where('action', 'in', ['document.create', 'collection.create']).orderBy('id').execute();
+
+    const outsider = await actorOf((await partner.user({ roles: ['org_admin'], teams: ['finance'] })).id);
+    expect(await codeOf(requireCreatable(outsider, 'document.create', finance, 'OFFICIAL', FORGED))).toBe('NOT_FOUND');
+    expect(await codeOf(requireCreatable(outsider, 'collection.create', finance, 'OFFICIAL', FORGED))).toBe('NOT_FOUND');
+    expect((await denials()).map((e) => `${e.action} ${e.reason}`)).toEqual(['document.create no_arrangement', 'collection.create no_arrangement']);
+    // A colleague outside the finance team may not create there either.
+    const colleague = await actorOf((await host.user({ teams: ['payroll'] })).id);
+    expect(await codeOf(requireCreatable(colleague, 'document.create', finance, 'OFFICIAL', FORGED))).toBe('NOT_FOUND');
+    expect(await codeOf(requireCreatable(outsider, 'document.create', 'no-such-collection', 'OFFICIAL'))).toBe('NOT_FOUND');
+
+    // The finance team creates within its clearance; above it, it is told plainly (it sees the folder).
+    const member = await actorOf((await host.user({ teams: ['finance'], clearance: 'OFFICIAL' })).id);
+    expect(await requireCreatable(member, 'document.create', finance, 'OFFICIAL')).toMatchObject({ allow: true, via: null });
+    expect(await codeOf(requireCreatable(member, 'document.create', finance, 'OFFICIAL-SENSITIVE'))).toBe('FORBIDDEN');
   });
 });
