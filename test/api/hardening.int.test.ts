@@ -6,7 +6,7 @@ import type { Decision } from '../../src/domain/access/policy.js';
 import { DomainError } from '../../src/domain/errors.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
-import { DIALECTS, createPartnership } from '../support/vault.js';
+import { DIALECTS, TEST_PASSWORD, createPartnership } from '../support/vault.js';
 
 const clamd = useClamd();
 
@@ -60,5 +60,27 @@ describe.each(DIALECTS)('hardening the #11 boundaries on %s', (dialect) => {
     const member = await actorOf((await host.user({ teams: ['finance'], clearance: 'OFFICIAL' })).id);
     expect(await requireCreatable(member, 'document.create', finance, 'OFFICIAL')).toMatchObject({ allow: true, via: null });
     expect(await codeOf(requireCreatable(member, 'document.create', finance, 'OFFICIAL-SENSITIVE'))).toBe('FORBIDDEN');
+  });
+
+  // WebSessionsService.endAllFor(userId) took no actor and asked nothing: any holder of
+  // AppServices could sign any council's staff out. Nothing called it (disabling a person,
+  // resetting their MFA and changing a password end sessions inside their own transactions), so it
+  // is gone; ending someone's sessions is UsersAdminService's, decided by organisation.manage-users.
+  it('ends a person\'s sessions only through a decided action', async () => {
+    const { host, partner } = await createPartnership(t.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL', serviceArea: 'finance' });
+    expect('endAllFor' in t.vault.sessions).toBe(false);
+    const person = await host.user({ teams: ['finance'] });
+    const request = { channel: 'web', clientAddress: '127.0.0.1', requestId: 'hardening' } as const;
+    const { sessionId, stage } = await t.vault.sessions.signIn(person.email, TEST_PASSWORD, request);
+    expect(stage).toBe('active');
+    expect(await t.vault.sessions.resolve(sessionId)).toMatchObject({ user: { id: person.id } });
+
+    const partnerAdmin = await actorOf((await partner.user({ roles: ['org_admin'] })).id);
+    expect(await codeOf(t.vault.people.setDisabled(partnerAdmin, person.id, true))).toBe('NOT_FOUND');
+    expect(await t.vault.sessions.resolve(sessionId)).toMatchObject({ user: { id: person.id } });
+
+    const hostAdmin = await actorOf((await host.user({ roles: ['org_admin'] })).id);
+    await t.vault.people.setDisabled(hostAdmin, person.id, true);
+    expect(await t.vault.sessions.resolve(sessionId)).toBeNull();
   });
 });
