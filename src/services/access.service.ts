@@ -9,8 +9,7 @@ import { decide, reachableOrganisations, type Acceptance, type CollectionResourc
 import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
-import { classificationAtMost } from '../domain/types.js';
-import type { Repos, Store } from '../domain/repositories.js';
+import type { Store } from '../domain/repositories.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
 
 export function collectionResource(c: Collection): CollectionResource {
@@ -46,14 +45,19 @@ export interface AccessQuestion {
 export class AccessService {
   constructor(private readonly store: Store, private readonly clock: Clock) {}
 
-  /** Arrangements that could matter for this actor and these organisations, read fresh (no cached grants). */
-  async arrangementsFor(actor: Actor, organisationIds: (string | null)[], repos: Repos = this.store.repos): Promise<Arrangement[]> {
+  /**
+   * Arrangements that could matter for this actor and these organisations, read fresh (no cached
+   * grants). Private (an ES private method, so not reachable at run time either): it returns any
+   * organisation's arrangements, drafts included, to whoever asks; only decide() may read them.
+   */
+  async #arrangementsFor(actor: Actor, organisationIds: (string | null)[]): Promise<Arrangement[]> {
     const ids = [...new Set([actor.organisationId, ...organisationIds].filter((id): id is string => id !== null))];
-    return repos.arrangements.involving(ids);
+    return this.store.repos.arrangements.involving(ids);
   }
 
-  async context(actor: Actor, organisationIds: (string | null)[], extra: { newClassification?: Classification; acceptance?: Acceptance } = {}): Promise<DecisionContext> {
-    return { now: this.clock.now(), arrangements: await this.arrangementsFor(actor, organisationIds), ...extra };
+  /** What decide() is asked with: now, and the arrangements read fresh. Private, for the same reason. */
+  async #context(actor: Actor, organisationIds: (string | null)[], extra: { newClassification?: Classification; acceptance?: Acceptance } = {}): Promise<DecisionContext> {
+    return { now: this.clock.now(), arrangements: await this.#arrangementsFor(actor, organisationIds), ...extra };
   }
 
   /**
@@ -95,7 +99,7 @@ export class AccessService {
 
   private async decideFresh(actor: Actor, action: Action, resource: Resource, newClassification?: Classification, acceptance?: Acceptance): Promise<{ decision: Decision; context: DecisionContext }> {
     const organisationId = 'organisationId' in resource ? resource.organisationId : null;
-    const context = await this.context(actor, [organisationId], {
+    const context = await this.#context(actor, [organisationId], {
       ...(newClassification === undefined ? {} : { newClassification }), ...(acceptance === undefined ? {} : { acceptance }),
     });
     return { decision: decide(actor, action, resource, context), context };
@@ -106,13 +110,23 @@ export class AccessService {
    * the collection as it is (refused → 404, so nobody learns of a folder they may not open, and
    * nothing about their input is judged before that). Then this: what would be created must be
    * within the actor's reach too. That refusal is told plainly (403): the actor sees the collection.
+   * It takes nothing on trust from its caller: it reads the parent again by id and decides both
+   * steps itself (a parent it may not create in at all is refused as not there, 404, audited).
    */
-  async requireCreatable(actor: Actor, action: CreateInsideAction, parent: Collection, created: Classification, granted: Decision): Promise<Decision> {
-    if (classificationAtMost(created, parent.classification)) return granted;
-    const context = await this.context(actor, [parent.organisationId], { newClassification: created });
-    const decision = decide(actor, action, collectionResource(parent), context);
+  async requireCreatable(actor: Actor, action: CreateInsideAction, parentId: string, created: Classification): Promise<Decision> {
+    const parent = await this.store.repos.collections.byId(parentId);
+    if (!parent || parent.deletedAt) throw notFound('collection');
+    const resource = collectionResource(parent);
+    const target: AuditTarget = { organisationId: parent.organisationId, ids: { collectionId: parent.id, classification: created } };
+    const context = await this.#context(actor, [parent.organisationId]);
+    const asItIs = decide(actor, action, resource, context);
+    if (!asItIs.allow) {
+      await this.recordDenial(actor, action, target, asItIs);
+      throw notFound('collection');
+    }
+    const decision = decide(actor, action, resource, { ...context, newClassification: created });
     if (decision.allow) return decision;
-    await this.recordDenial(actor, action, { organisationId: parent.organisationId, ids: { collectionId: parent.id, classification: created } }, decision);
+    await this.recordDenial(actor, action, target, decision);
     throw forbidden(`You cannot create something classified ${created} here: that is above your clearance, or above what your access to this collection allows.`);
   }
 
@@ -134,7 +148,7 @@ export class AccessService {
   async decisions(actor: Actor, questions: readonly AccessQuestion[]): Promise<Decision[]> {
     if (questions.length === 0) return [];
     const organisationIds = questions.map((q) => ('organisationId' in q.resource ? q.resource.organisationId : null));
-    const context = await this.context(actor, organisationIds);
+    const context = await this.#context(actor, organisationIds);
     return questions.map((q) => decide(actor, q.action, q.resource, {
       ...context, ...(q.newClassification === undefined ? {} : { newClassification: q.newClassification }), ...(q.acceptance === undefined ? {} : { acceptance: q.acceptance }),
     }));
@@ -158,7 +172,7 @@ export class AccessService {
    * "recent documents" look in. It opens nothing: every item found there is still decided.
    */
   async reachableOrganisations(actor: Actor): Promise<string[]> {
-    return reachableOrganisations(actor, await this.arrangementsFor(actor, []), this.clock.now());
+    return reachableOrganisations(actor, await this.#arrangementsFor(actor, []), this.clock.now());
   }
 
   /** `can` for a single question. */

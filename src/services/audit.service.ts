@@ -46,6 +46,34 @@ export type AuditVerification = LogCheck & {
   offsiteCheckpoints: number;
 };
 
+/**
+ * The log's integrity as a council's auditor, DPO or admin sees it: whether it verified, against
+ * which checkpoints, and when it was checked. Not where it failed: that names other councils'
+ * events (ids, actions, organisations), and is the operator's (`verify`, `audit.verify`).
+ */
+export interface AuditIntegrity {
+  ok: boolean;
+  /** When the whole log was last recomputed (by anyone: a user's page, the operator, another process). */
+  checkedAt: string;
+  /** Events verified, checkpoints verified, newest events not yet signed for: null when it failed. */
+  treeSize: number | null;
+  checkpoints: number | null;
+  unsignedEvents: number | null;
+  offsite: AuditVerification['offsite'];
+  offsiteCheckpoints: number;
+}
+
+/**
+ * A recomputation reads every event of every council, so a user's page does not start one each
+ * time: it is served the last result, stored in the database (so every process shares it), while
+ * that is younger than this. The operator's `audit verify` always recomputes.
+ */
+export const INTEGRITY_REUSE_SECONDS = 600;
+const INTEGRITY_KEY = 'audit.last_verification';
+
+/** What an alarm says to those who may not read where the log failed. */
+const ALARM_DETAILS_WITHHELD = 'Where the log failed names other organisations\' events, so it is shown to the operator only: it is in the server\'s log and in the output of "strongroom audit verify".';
+
 const INTEGRATE_BATCH = 2000;
 
 export class AuditService {
@@ -54,6 +82,7 @@ export class AuditService {
   private lastCheckpointAt = 0;
   private sinceCheckpoint = 0;
   private alarm: AuditAlarm | null = null;
+  private recomputing: Promise<AuditVerification> | null = null;
 
   constructor(private readonly o: AuditServiceOptions) {}
 
@@ -191,10 +220,15 @@ export class AuditService {
     return this.alarm !== null;
   }
 
-  /** The alarm, for those who may see the log's checkpoints. */
+  /**
+   * The alarm, for those who may see the log's checkpoints. What went wrong names other councils'
+   * events, so only those decide() lets verify the log (`audit.verify`: the operator) read it.
+   */
   async integrityAlarm(actor: Actor): Promise<AuditAlarm | null> {
     await this.authorizeOrganisation(actor, 'audit.checkpoints');
-    return this.alarm;
+    if (!this.alarm) return null;
+    if (await this.o.access.may(actor, 'audit.verify', { kind: 'organisation', organisationId: actor.organisationId ?? '' })) return this.alarm;
+    return { ...this.alarm, problem: ALARM_DETAILS_WITHHELD };
   }
 
   /** Integrates everything pending and signs a checkpoint covering it (used by the CLI and tests). */
@@ -208,8 +242,55 @@ export class AuditService {
    * the database and outside it (each offsite file, the signer's own copy): signatures, and that
    * the stored tree extends each one. A database restored behind a checkpoint, or rewritten
    * under one, is caught and the first bad checkpoint named. A failure raises the alarm.
+   * The operator's (`audit.verify`, the system actor): the answer names any council's events.
    */
-  async verify(): Promise<AuditVerification> {
+  async verify(actor: Actor): Promise<AuditVerification> {
+    await this.o.access.requireOrganisation(actor, 'audit.verify', actor.organisationId ?? '');
+    return this.recompute();
+  }
+
+  /**
+   * The log's integrity for a council's auditors, DPOs and admins (`audit.checkpoints`): yes or no,
+   * with what was checked and when, never where it failed. Served from the last recomputation
+   * (stored in the database) while it is younger than INTEGRITY_REUSE_SECONDS, so asking again and
+   * again, from any organisation or process, does not make the server read the whole log each time.
+   */
+  async integrity(actor: Actor): Promise<AuditIntegrity> {
+    await this.authorizeOrganisation(actor, 'audit.checkpoints');
+    const last = await this.lastIntegrity();
+    if (last && this.o.clock.now().getTime() - Date.parse(last.checkedAt) < INTEGRITY_REUSE_SECONDS * 1000) return last;
+    await this.recompute();
+    return (await this.lastIntegrity())!;
+  }
+
+  private async lastIntegrity(): Promise<AuditIntegrity | null> {
+    const stored = await this.o.store.repos.settings.get(INTEGRITY_KEY);
+    if (!stored) return null;
+    try {
+      const value = JSON.parse(stored) as AuditIntegrity;
+      return typeof value.checkedAt === 'string' && Number.isFinite(Date.parse(value.checkedAt)) ? value : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** One recomputation at a time in this process (concurrent askers share it); its summary is stored for every process. */
+  private recompute(): Promise<AuditVerification> {
+    this.recomputing ??= this.recomputeLog().then(async (result) => {
+      const summary: AuditIntegrity = {
+        ok: result.ok, checkedAt: this.o.clock.now().toISOString(),
+        treeSize: result.ok ? result.treeSize : null, checkpoints: result.ok ? result.checkpoints : null, unsignedEvents: result.ok ? result.unsignedEvents : null,
+        offsite: result.offsite, offsiteCheckpoints: result.offsiteCheckpoints,
+      };
+      await this.o.store.repos.settings.set(INTEGRITY_KEY, JSON.stringify(summary));
+      return result;
+    }).finally(() => {
+      this.recomputing = null;
+    });
+    return this.recomputing;
+  }
+
+  private async recomputeLog(): Promise<AuditVerification> {
     const repos = this.o.store.repos;
     // Outside copies, then stored checkpoints, then the tree: the same order as the signer, for the same reason.
     const outside = await this.o.copies.all();

@@ -79,10 +79,10 @@ export class CollectionsService {
   private async createInside(actor: Actor, parentId: string, input: NewCollection): Promise<Collection> {
     const parent = await this.o.store.repos.collections.byId(parentId);
     if (!parent || parent.deletedAt) throw notFound('collection');
-    const granted = await this.o.access.require(actor, 'collection.create', collectionResource(parent), { organisationId: parent.organisationId, ids: { collectionId: parent.id } });
+    await this.o.access.require(actor, 'collection.create', collectionResource(parent), { organisationId: parent.organisationId, ids: { collectionId: parent.id } });
     const { name, serviceArea, classification } = this.validShape(input);
     if (serviceArea !== parent.serviceArea) throw invalid(`A sub-collection must have the same service area as its parent ("${parent.serviceArea}").`, { field: 'serviceArea' });
-    const decision = await this.o.access.requireCreatable(actor, 'collection.create', parent, classification, granted);
+    const decision = await this.o.access.requireCreatable(actor, 'collection.create', parent.id, classification);
     await this.o.locks.enforce(actor, [{ kind: 'members', collection: parent }]);
     const placed = placeCollection({ organisationId: parent.organisationId, parentId: parent.id, serviceArea, classification, arrangementId: null }, parent);
     return this.insert(actor, { name, ...placed }, decision);

@@ -103,10 +103,10 @@ export class DocumentsService {
   async upload(actor: Actor, collectionId: string, input: UploadInput): Promise<UploadResult> {
     const collection = await this.repos.collections.byId(collectionId);
     if (!collection || collection.deletedAt) throw notFound('collection');
-    const granted = await this.o.access.require(actor, 'document.create', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId } });
+    await this.o.access.require(actor, 'document.create', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId } });
     const name = validateName(input.name);
     const classification = higherClassification(input.classification ?? collection.classification, collection.classification);
-    const decision = await this.o.access.requireCreatable(actor, 'document.create', collection, classification, granted);
+    const decision = await this.o.access.requireCreatable(actor, 'document.create', collection.id, classification);
     const taken = await this.repos.documents.byName(collection.id, name);
     if (taken) throw await this.nameTaken(actor, taken, `A document called "${name}" already exists in this collection. Upload a new version of it instead.`);
     const touches: WriteTouch[] = [{ kind: 'members', collection }];

@@ -205,11 +205,6 @@ export class WebSessionsService {
     return sessionId;
   }
 
-  /** Ends every session of a user (disabled, MFA reset, password changed). */
-  async endAllFor(userId: string): Promise<void> {
-    await this.repos.sessions.deleteForUser(userId);
-  }
-
   csrfValid(session: Pick<WebSession, 'csrfToken'>, token: unknown): boolean {
     return typeof token === 'string' && equal(token, session.csrfToken);
   }

@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useClamd } from '../support/fixture.js';
 import { alignArrangementsWithTheirTerms } from '../../src/db/migrations/202611300103_arrangement_terms_revision.js';
 import type { Arrangement } from '../../src/domain/types.js';
-import { systemActor } from '../../src/services/identity.service.js';
 import { api, expectProblem } from '../support/http.js';
 import { DIALECTS, createOrganisation, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { dav, davUser, openDavServer, type DavServer } from '../webdav/support.js';
@@ -66,11 +65,11 @@ describe.each(DIALECTS)('arrangement revisions and acceptance on %s', (dialect) 
     const latest = shown.revisions.at(-1)!;
     expect(latest.revision).toBe(shown.arrangement.revision);
     expect(shown.revisions.map((r) => r.revision)).toEqual(shown.revisions.map((_, i) => i + 1));
-    const asHost = (await s.vault.access.arrangementsFor(systemActor(), [host.org.id])).find((a) => a.id === id);
+    const asHost = (await s.vault.store.repos.arrangements.involving([host.org.id])).find((a) => a.id === id);
     expect(asHost).toEqual(latest.snapshot);
     expect(shown.arrangement).toEqual(latest.snapshot);
     for (const p of everyone) {
-      const seenFor = (await s.vault.access.arrangementsFor(systemActor(), [p.org.id])).find((a) => a.id === id);
+      const seenFor = (await s.vault.store.repos.arrangements.involving([p.org.id])).find((a) => a.id === id);
       if (latest.snapshot.partnerOrganisationIds.includes(p.org.id)) expect(seenFor, `partner ${p.org.slug}`).toEqual(latest.snapshot);
       else expect(seenFor, `former or never partner ${p.org.slug}`).toBeUndefined();
     }

@@ -26,7 +26,7 @@ describe.each(DIALECTS)('credential rows written in the database on %s', (dialec
     const member = await org.user({});
     await t.vault.identity.createCredential(systemActor(), member.id, 'app_password', 'laptop');
     await t.vault.audit.flush();
-    expect(await t.vault.audit.verify()).toMatchObject({ ok: true });
+    expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
     return { t, org, admin, member };
   }
 
@@ -37,7 +37,7 @@ describe.each(DIALECTS)('credential rows written in the database on %s', (dialec
     const id = randomUUID();
     await s.t.vault.store.db.insertInto('credentials').values({ id, user_id: s.admin.id, kind: 'api_token', name: 'backup', secret_hash: sha256(DBA_SECRET), created_at: new Date().toISOString(), last_used_at: null, revoked_at: null }).execute();
     expect((await whoAmI(s.t, DBA_SECRET)).statusCode).toBe(200);
-    const check = await s.t.vault.audit.verify();
+    const check = await s.t.vault.audit.verify(systemActor());
     expect(check.ok).toBe(false);
     expect(check.ok ? '' : check.problem).toBe(`Credential ${id} (api_token, person ${s.admin.id}) has no creation in the audit log: it was written into the database directly, not by Strongroom.`);
   });
@@ -47,7 +47,7 @@ describe.each(DIALECTS)('credential rows written in the database on %s', (dialec
     const row = await s.t.vault.store.db.selectFrom('credentials').select('id').where('user_id', '=', s.admin.id).executeTakeFirstOrThrow();
     await s.t.vault.store.db.updateTable('credentials').set({ secret_hash: sha256(DBA_SECRET) }).where('id', '=', row.id).execute();
     expect((await whoAmI(s.t, DBA_SECRET)).statusCode).toBe(200);
-    const check = await s.t.vault.audit.verify();
+    const check = await s.t.vault.audit.verify(systemActor());
     expect(check.ok ? '' : check.problem).toBe(`Credential ${row.id} (api_token, person ${s.admin.id}) differs from its recorded creation (person, kind or secret): it was written into the database directly, not by Strongroom.`);
   });
 
@@ -55,7 +55,7 @@ describe.each(DIALECTS)('credential rows written in the database on %s', (dialec
     const s = await setting();
     const row = await s.t.vault.store.db.selectFrom('credentials').select('id').where('user_id', '=', s.member.id).where('revoked_at', 'is', null).executeTakeFirstOrThrow();
     await s.t.vault.store.db.updateTable('credentials').set({ user_id: s.admin.id }).where('id', '=', row.id).execute();
-    const check = await s.t.vault.audit.verify();
+    const check = await s.t.vault.audit.verify(systemActor());
     expect(check.ok ? '' : check.problem).toContain(`Credential ${row.id} (api_token, person ${s.admin.id}) differs from its recorded creation`);
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { useClamd } from '../support/fixture.js';
 import { api } from '../support/http.js';
 import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
+import { systemActor } from '../../src/services/identity.service.js';
 
 const clamd = useClamd();
 
@@ -34,7 +35,7 @@ describe.each(DIALECTS)('audit events forged in the database on %s', (dialect) =
     const doc = (await upload(t.app, user, org.collections.payroll!, 'pay.csv', 'a,b\n1,2\n')).json();
     expect((await api(t.app, user).get(`documents/${doc.id}/content`)).statusCode).toBe(200);
     await t.vault.audit.flush();
-    expect((await t.vault.audit.verify()).ok).toBe(true);
+    expect((await t.vault.audit.verify(systemActor())).ok).toBe(true);
 
     const db = t.vault.store.db;
     const genuine = await db.selectFrom('audit_events').selectAll().where('action', '=', 'document.download').executeTakeFirstOrThrow();
@@ -50,7 +51,7 @@ describe.each(DIALECTS)('audit events forged in the database on %s', (dialect) =
     expect(await t.vault.store.repos.audit.treeSize()).toBe(sizeBefore);
     expect((await t.vault.store.repos.audit.latestCheckpoint())!.treeSize).toBe(sizeBefore);
     expect(t.vault.audit.alarmRaised).toBe(true);
-    const check = await t.vault.audit.verify();
+    const check = await t.vault.audit.verify(systemActor());
     expect(check.ok).toBe(false);
     expect(check.ok ? '' : check.problem).toContain('written into the database directly');
     await t.close();

@@ -99,7 +99,7 @@ describe.each(DIALECTS)('rewriting audit history through the database on %s', (d
         expect(res.text, page).not.toContain('Signing of the audit log has stopped');
       }
 
-      const result = await t.vault.audit.verify();
+      const result = await t.vault.audit.verify(systemActor());
       expect(result, JSON.stringify(result)).toMatchObject({ ok: false, firstBadSeq: first, offsite: 'mismatch' });
       expect(result.ok === false && result.problem).toContain(noteName(second));
 
@@ -133,7 +133,7 @@ describe.each(DIALECTS)('rewriting audit history through the database on %s', (d
       await writeFile(path.join(t.vault.config.offsiteDir, 'audit-checkpoints', noteName(forkedAt)), forged);
       const notes = await offsiteNotes(t);
 
-      const result = await t.vault.audit.verify();
+      const result = await t.vault.audit.verify(systemActor());
       expect(result, JSON.stringify(result)).toMatchObject({ ok: false, firstBadSeq: first, offsite: 'mismatch' });
       expect(result.ok === false && result.problem).toContain(`offsite checkpoint ${noteName(forkedAt)}`);
       expect(await t.vault.audit.integrityAlarm(systemActor())).toMatchObject({ source: 'verify' });
@@ -183,7 +183,7 @@ describe.each(DIALECTS)('rewriting audit history through the database on %s', (d
         expect(await readFile(path.join(t.vault.config.offsiteDir, 'audit-newest-checkpoint.note'), 'utf8')).toBe(remembered);
       }
       expect(t.vault.audit.alarmRaised).toBe(false);
-      expect(await t.vault.audit.verify()).toMatchObject({ ok: true, offsite: 'matched', unsignedEvents: 0 });
+      expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true, offsite: 'matched', unsignedEvents: 0 });
       const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
       expect(metrics.body).toMatch(/^strongroom_audit_integrity_alarm 0$/m);
     } finally {

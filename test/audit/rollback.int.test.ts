@@ -36,7 +36,7 @@ describe('audit rollback on sqlite', () => {
     const user = await org.user({ teams: ['payroll'] });
     const first = (await upload(v.app, user, org.collections.payroll!, 'before.csv', 'a,b\n')).json();
     await v.vault.audit.flush();
-    const early = await v.vault.audit.verify();
+    const early = await v.vault.audit.verify(systemActor());
     expect(early.ok).toBe(true);
     const earlySize = early.ok ? early.treeSize : -1;
     await closeKeepingData(v);
@@ -47,7 +47,7 @@ describe('audit rollback on sqlite', () => {
     await upload(v.app, user, org.collections.payroll!, 'after.csv', 'c,d\n');
     expect((await api(v.app, user).get(`documents/${first.id}/content`)).statusCode).toBe(200);
     await v.vault.audit.flush();
-    const later = await v.vault.audit.verify();
+    const later = await v.vault.audit.verify(systemActor());
     expect(later).toMatchObject({ ok: true, offsite: 'matched' });
     expect(later.ok && later.treeSize).toBeGreaterThan(earlySize);
     // By default beside the data directory, so restoring the data directory does not restore it too.
@@ -65,7 +65,7 @@ describe('audit rollback on sqlite', () => {
     try {
       // The restored database is internally consistent: only the offsite copy betrays the rollback.
       expect(await v.vault.store.repos.audit.treeSize()).toBe(earlySize);
-      const result = await v.vault.audit.verify();
+      const result = await v.vault.audit.verify(systemActor());
       expect(result.ok, JSON.stringify(result)).toBe(false);
       expect(result).toMatchObject({ ok: false, firstBadSeq: earlySize, offsite: 'mismatch' });
     } finally {

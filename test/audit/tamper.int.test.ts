@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { useClamd } from '../support/fixture.js';
 import { eventLeafHash } from '../../src/domain/audit/event.js';
 import { toAuditEvent } from '../../src/db/repos/audit.repo.js';
+import { systemActor } from '../../src/services/identity.service.js';
 import { api } from '../support/http.js';
 import { runCli } from '../support/cli.js';
 import { markClosed } from '../support/vault-dir.js';
@@ -25,7 +26,7 @@ async function busyVault(dialect: 'sqlite' | 'postgres'): Promise<TestVault> {
     expect((await api(t.app, stranger).get(`documents/${doc.id}`)).statusCode).toBe(404);
   }
   await t.vault.audit.flush();
-  const check = await t.vault.audit.verify();
+  const check = await t.vault.audit.verify(systemActor());
   expect(check).toMatchObject({ ok: true, unsignedEvents: 0 });
   return t;
 }
@@ -86,7 +87,7 @@ describe.each(DIALECTS)('audit log tampering on %s', (dialect) => {
     const t = await busyVault(dialect);
     try {
       const seq = await tamper(t);
-      const result = await t.vault.audit.verify();
+      const result = await t.vault.audit.verify(systemActor());
       expect(result.ok, JSON.stringify(result)).toBe(false);
       expect(result).toMatchObject({ ok: false, firstBadSeq: seq });
     } finally {

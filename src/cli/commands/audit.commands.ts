@@ -15,7 +15,7 @@ export function registerAuditCommands(program: Command): void {
     .action(async (_opts, command: Command) => {
       const result = await withVault(command, async (vault) => {
         await vault.audit.integrate();
-        return vault.audit.verify();
+        return vault.audit.verify(systemActor());
       });
       if (!result.ok) {
         say(`Audit log FAILED verification at sequence number ${result.firstBadSeq}: ${result.problem}`);

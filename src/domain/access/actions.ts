@@ -34,6 +34,11 @@ export const ORGANISATION_ACTIONS = [
   'audit.checkpoints',
   // An organisation's events with inclusion proofs, to take away and check offline.
   'audit.export',
+  // Recomputing the whole log now, and reading where it fails: every council's event ids, actions and
+  // organisations. The system's (the operator's CLI) alone; no user role grants it. A council's
+  // auditors, DPOs and admins see the log's integrity as a yes or no with the checkpoint
+  // (`audit.checkpoints`), and check their own organisation's events offline (`audit.export`).
+  'audit.verify',
   'quarantine.list',
   'quarantine.release',
   'quarantine.destroy',

@@ -649,7 +649,8 @@ function expectedOrganisationDecision(action: (typeof ORGANISATION_ACTIONS)[numb
   if (!sameOrganisation) return false;
   const has = (role: Role) => roles.includes(role);
   switch (action) {
-    case 'organisation.create': return false;
+    case 'organisation.create':
+    case 'audit.verify': return false;
     case 'organisation.manage-users': return has('org_admin');
     case 'audit.read':
     case 'audit.export': return has('auditor') || has('dpo');

@@ -285,6 +285,9 @@ function decideOrganisation(actor: Actor, action: OrganisationAction, resource: 
     case 'audit.read':
     case 'audit.export':
       return hasRole(actor, 'auditor') || hasRole(actor, 'dpo') ? allow('role') : deny('role');
+    case 'audit.verify':
+      // Its answer names other councils' events, and it reads the whole log: the operator's alone.
+      return deny('system_only');
     case 'audit.checkpoints':
       return hasRole(actor, 'auditor') || hasRole(actor, 'dpo') || hasRole(actor, 'org_admin') ? allow('role') : deny('role');
     case 'quarantine.list':

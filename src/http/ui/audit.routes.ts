@@ -49,7 +49,9 @@ export const auditPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     await ui.vault.audit.integrate();
     // None yet is an answer (null), not an error: a refusal still throws and is shown as one.
     const checkpoint = await ui.vault.audit.newestCheckpoint(web.actor);
-    const result = checkpoint ? await ui.vault.audit.verify() : null;
+    // Whether the whole log verified, and when it was last recomputed: never where it failed (other
+    // councils' events), and not a recomputation on every visit (the last result, if recent).
+    const result = checkpoint ? await ui.vault.audit.integrity(web.actor) : null;
     // verify() may have just raised it.
     return render(ui, request, reply, 'audit-verify.njk', { checkpoint, result, alarm: alarm ?? (await ui.vault.audit.integrityAlarm(web.actor)) });
   });
