@@ -16,8 +16,6 @@ import { auditEvent } from './audit-events.js';
 import { requireSamePlace, statusOf, target, type DocumentIngestion, type Inspected } from './document-ingestion.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
 
-export { target } from './document-ingestion.js';
-
 export interface DocumentsServiceOptions {
   store: Store;
   access: AccessService;
