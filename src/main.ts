@@ -23,6 +23,8 @@ import { ArrangementsService } from './services/arrangements.service.js';
 import { AuditService } from './services/audit.service.js';
 import { CollectionsService } from './services/collections.service.js';
 import { DavService } from './services/dav.service.js';
+import { DocumentFilingService } from './services/document-filing.service.js';
+import { DocumentIngestion } from './services/document-ingestion.js';
 import { DocumentsService } from './services/documents.service.js';
 import { FairScanner } from './services/fair-scanner.js';
 import { IdentityService, systemActor } from './services/identity.service.js';
@@ -160,10 +162,13 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     perAccount: config.uploadsPerAccount, perClient: config.uploadsPerClient, perOrganisation: config.uploadsPerOrganisation,
     total: config.uploadsTotal, retryAfterSeconds: 5,
   }, { store, clock, onError: (err, what) => logger.warn({ err }, `upload slot ${what} failed; the slot lapses when its lease ends`) });
-  const documents = new DocumentsService({
+  // The ingest steps uploads and copies share (admission, encryption, scan, file policy).
+  const ingestion = new DocumentIngestion({
     store, access, locks, blobs, scanner: fairScanner, inspector, notifier, clock, maxUploadBytes: config.maxUploadBytes, inlineScanMaxBytes: config.inlineScanMaxBytes,
     admission, bodyDeadlines: { idleMs: config.uploadIdleSeconds * 1000, minBytesPerSecond: config.uploadMinBytesPerSecond, graceMs: 60_000 }, lifecycle,
   });
+  const documents = new DocumentsService({ store, access, locks, blobs, clock, ingestion });
+  const filing = new DocumentFilingService({ store, access, locks, blobs, clock, ingestion, lifecycle });
   const arrangements = new ArrangementsService({ store, access, collections, clock, serviceAreas });
   const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays, lifecycle });
 
@@ -182,7 +187,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const timers: NodeJS.Timeout[] = [];
   let backgroundStarted = false;
   const vault: Vault = {
-    config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
+    config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
     sessions, people, dav,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');

@@ -9,6 +9,7 @@ import type { ArrangementsService } from './arrangements.service.js';
 import type { AuditService } from './audit.service.js';
 import type { CollectionsService } from './collections.service.js';
 import type { DavService } from './dav.service.js';
+import type { DocumentFilingService } from './document-filing.service.js';
 import type { DocumentsService } from './documents.service.js';
 import type { IdentityService } from './identity.service.js';
 import type { KeysService } from './keys.service.js';
@@ -27,6 +28,8 @@ export interface AppServices {
   identity: IdentityService;
   collections: CollectionsService;
   documents: DocumentsService;
+  /** Moving, renaming and copying documents (every interface's MOVE/COPY, rename and move). */
+  filing: DocumentFilingService;
   locks: LocksService;
   arrangements: ArrangementsService;
   quarantine: QuarantineService;

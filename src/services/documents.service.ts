@@ -1,38 +1,29 @@
-// Documents and their versions: upload, new versions, download, rename/move, delete and restore.
-// Order of work for every write: blob first (durable), then metadata + audit in one transaction, then the answer.
+// Documents and their versions: upload, new versions, download, delete and restore, classify, and
+// the access history. Moving and copying are DocumentFilingService's; the ingest steps both share
+// are DocumentIngestion's. Order of work for every write: blob first (durable), then metadata + audit
+// in one transaction, then the answer.
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Decision } from '../domain/access/policy.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
-import { documentPlacementChanged, higherClassification, placeDocument } from '../domain/placement.js';
-import type { ByteRange, Clock, EncryptedBlobs, FileInspector, Scanner } from '../domain/ports.js';
-import type { Actor, Classification, Document, DocumentStatus, ScanStatus, Version } from '../domain/types.js';
+import { higherClassification, placeDocument } from '../domain/placement.js';
+import type { ByteRange, Clock, EncryptedBlobs } from '../domain/ports.js';
+import type { Actor, Classification, Document, Version } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import { AccessService, collectionResource, documentResource } from './access.service.js';
-import { auditEvent, type AuditTarget } from './audit-events.js';
-import { HEAD_BYTES, ingest, type BodyDeadlines, type Ingested } from './ingest.js';
+import { auditEvent } from './audit-events.js';
+import { requireSamePlace, statusOf, target, type DocumentIngestion, type Inspected } from './document-ingestion.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
-import type { UploadAdmission } from './upload-admission.js';
-import type { QuarantineNotifier } from './quarantine.service.js';
-import type { DocumentLifecycle } from './lifecycle.js';
 
 export interface DocumentsServiceOptions {
   store: Store;
   access: AccessService;
   locks: LocksService;
   blobs: EncryptedBlobs;
-  scanner: Scanner;
-  inspector: FileInspector;
-  notifier: QuarantineNotifier;
   clock: Clock;
-  maxUploadBytes: number;
-  inlineScanMaxBytes: number;
-  /** Bounds what one account, client address and organisation may be uploading at once. */
-  admission: UploadAdmission;
-  bodyDeadlines: BodyDeadlines;
-  /** Raised in the write's transaction: version.committed, document.moved (subscribers queue jobs). */
-  lifecycle: DocumentLifecycle;
+  /** Admission, encryption, scan and file policy for new content; raises version.committed in the write's transaction. */
+  ingestion: DocumentIngestion;
 }
 
 export interface UploadInput {
@@ -49,19 +40,6 @@ export interface UploadResult {
   infected?: { signature: string };
   /** Set when the file policy let the file in only quarantined, for a security admin to review. */
   heldForReview?: { reason: string };
-}
-
-export interface MoveInput {
-  name?: string;
-  collectionId?: string;
-  /** A document already at the destination under that name, to be replaced (deleted) in the same transaction. */
-  replace?: string;
-}
-
-export interface CopyInput {
-  collectionId: string;
-  name?: string;
-  replace?: string;
 }
 
 export interface DownloadHandle {
@@ -108,16 +86,16 @@ export class DocumentsService {
     const classification = higherClassification(input.classification ?? collection.classification, collection.classification);
     const decision = await this.o.access.requireCreatable(actor, 'document.create', collection.id, classification);
     const taken = await this.repos.documents.byName(collection.id, name);
-    if (taken) throw await this.nameTaken(actor, taken, `A document called "${name}" already exists in this collection. Upload a new version of it instead.`);
+    if (taken) throw await this.o.ingestion.nameTaken(actor, taken, `A document called "${name}" already exists in this collection. Upload a new version of it instead.`);
     const touches: WriteTouch[] = [{ kind: 'members', collection }];
     await this.o.locks.enforce(actor, touches);
     const documentId = randomUUID();
     const versionId = randomUUID();
-    const ingested = await this.ingest(actor, { organisationId: collection.organisationId, documentId, versionId }, name, input);
-    await this.enforceAfterIngest(actor, touches, ingested);
+    const ingested = await this.o.ingestion.ingest(actor, { organisationId: collection.organisationId, documentId, versionId }, name, input);
+    await this.o.ingestion.enforceAfterIngest(actor, touches, ingested);
     const now = this.o.clock.now().toISOString();
     const { status, scanStatus } = statusOf(ingested);
-    const version = this.versionRecord(actor, ingested, { documentId, versionId, organisationId: collection.organisationId, number: 1, scanStatus, now });
+    const version = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: collection.organisationId, number: 1, scanStatus, now });
     const document: Document = {
       id: documentId, name, ...placeDocument({ classification }, collection), status, currentVersion: 1, currentVersionId: versionId, size: ingested.size,
       sha256: ingested.sha256, mediaType: version.mediaType, legalHold: false, copiedFromDocumentId: null, copiedViaArrangementId: null,
@@ -125,11 +103,11 @@ export class DocumentsService {
     };
     try {
       await this.o.store.transaction(async (repos) => {
-        await this.requireSamePlace(repos, document);
+        await requireSamePlace(repos, document);
         await repos.documents.insertDocument(document);
         await repos.documents.insertVersion(version);
         await repos.audit.insert([auditEvent(actor, 'document.upload', target(document, versionId), decision, this.o.clock.now())]);
-        await this.afterScan(repos, actor, decision, document, version, ingested);
+        await this.o.ingestion.afterScan(repos, actor, decision, document, version, ingested);
       });
     } catch (error) {
       await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
@@ -148,8 +126,8 @@ export class DocumentsService {
     const touches: WriteTouch[] = [{ kind: 'content', target: { kind: 'document', document: existing } }];
     await this.o.locks.enforce(actor, touches);
     const versionId = randomUUID();
-    const ingested = await this.ingest(actor, { organisationId: existing.organisationId, documentId, versionId }, existing.name, input);
-    await this.enforceAfterIngest(actor, touches, ingested);
+    const ingested = await this.o.ingestion.ingest(actor, { organisationId: existing.organisationId, documentId, versionId }, existing.name, input);
+    await this.o.ingestion.enforceAfterIngest(actor, touches, ingested);
     const { status, scanStatus } = statusOf(ingested);
     let document = existing;
     let version: Version | undefined;
@@ -158,7 +136,7 @@ export class DocumentsService {
       if (!current) throw notFound('document');
       const now = this.o.clock.now().toISOString();
       const number = Math.max(current.currentVersion, ...(await repos.documents.versions(documentId)).map((v) => v.number)) + 1;
-      version = this.versionRecord(actor, ingested, { documentId, versionId, organisationId: current.organisationId, number, scanStatus, now });
+      version = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: current.organisationId, number, scanStatus, now });
       await repos.documents.insertVersion(version);
       // An infected version never becomes current: the last good version stays readable.
       if (status !== 'quarantined') {
@@ -167,72 +145,9 @@ export class DocumentsService {
       }
       await repos.audit.insert([auditEvent(actor, 'document.version', target(current, versionId), decision, this.o.clock.now())]);
       document = status === 'quarantined' ? current : { ...current, status, currentVersion: number, currentVersionId: versionId, size: ingested.size, sha256: ingested.sha256, mediaType: version.mediaType, updatedAt: now };
-      await this.afterScan(repos, actor, decision, document, version, ingested);
+      await this.o.ingestion.afterScan(repos, actor, decision, document, version, ingested);
     });
     return this.result(document, version!, ingested);
-  }
-
-  private async ingest(actor: Actor, binding: { organisationId: string; documentId: string; versionId: string }, name: string, input: Omit<UploadInput, 'name'>, blockedAction = 'document.upload-blocked'): Promise<Inspected> {
-    // Taken after the access check (a refusal stays a 404) and held only while the body arrives.
-    const lease = await this.o.admission.admit(actor, binding.organisationId);
-    let ingested: Ingested;
-    try {
-      ingested = await ingest(this.o.blobs, this.o.scanner, binding, input.body, {
-        maxBytes: this.o.maxUploadBytes,
-        inlineScanMaxBytes: this.o.inlineScanMaxBytes,
-        ...(input.declaredSize !== undefined ? { declaredSize: input.declaredSize } : {}),
-        owner: { organisationId: binding.organisationId, accountId: actor.userId },
-        deadlines: this.o.bodyDeadlines,
-      });
-    } finally {
-      await lease.release();
-    }
-    const ref = { ...binding, blobId: ingested.blob.blobId, keyId: ingested.blob.keyId, wrappedKey: ingested.blob.wrappedKey, size: ingested.size };
-    const inspection = await this.o.inspector.inspect({
-      organisationId: binding.organisationId, name, size: ingested.size, head: ingested.head,
-      readRange: (range) => this.o.blobs.readRange(ref, range),
-    });
-    if (!inspection.allowed) {
-      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
-      await this.o.access.recordRefusal(actor, blockedAction, { organisationId: binding.organisationId, ids: { documentId: binding.documentId, versionId: binding.versionId } }, `file_policy:${inspection.code}`);
-      throw new DomainError('BLOCKED_FILE_TYPE', inspection.reason, { details: { code: inspection.code } });
-    }
-    return { ...ingested, mediaType: inspection.mediaType, review: inspection.review ?? null };
-  }
-
-  /** A lock taken while the bytes were arriving still binds: the stored blob is removed and the write refused. */
-  private async enforceAfterIngest(actor: Actor, touches: WriteTouch[], ingested: Ingested): Promise<void> {
-    try {
-      await this.o.locks.enforce(actor, touches);
-    } catch (error) {
-      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
-      throw error;
-    }
-  }
-
-  private versionRecord(actor: Actor, ingested: Inspected, v: { documentId: string; versionId: string; organisationId: string; number: number; scanStatus: ScanStatus; now: string }): Version {
-    const verdict = ingested.verdict;
-    return {
-      id: v.versionId, documentId: v.documentId, organisationId: v.organisationId, number: v.number, size: ingested.size,
-      sha256: ingested.sha256, mediaType: ingested.mediaType, blobId: ingested.blob.blobId, wrappedKey: ingested.blob.wrappedKey,
-      keyId: ingested.blob.keyId, scanStatus: v.scanStatus,
-      scanDetail: v.scanStatus === 'held' ? heldDetail(ingested) : verdict?.outcome === 'infected' ? verdict.signature : verdict?.outcome === 'unavailable' ? verdict.reason : verdict ? null : 'too large to scan before acknowledging; queued',
-      scanEngine: verdict && verdict.outcome !== 'unavailable' ? verdict.engine : null,
-      scannedAt: verdict && verdict.outcome !== 'unavailable' ? v.now : null,
-      authorId: actor.userId, createdAt: v.now,
-    };
-  }
-
-  /** In the upload's transaction: raise version.committed (which queues a scan of a pending version), or quarantine and tell people (`decision`: what let the actor write it). */
-  private async afterScan(repos: Repos, actor: Actor, decision: Decision, document: Document, version: Version, ingested: Inspected): Promise<void> {
-    await this.o.lifecycle.raise({ jobs: repos.jobs, now: this.o.clock.now() }, {
-      type: 'version.committed', organisationId: document.organisationId, documentId: document.id, versionId: version.id, scanStatus: version.scanStatus,
-    });
-    if (ingested.verdict?.outcome === 'infected') {
-      await this.o.notifier.quarantined(repos, actor, decision, document, version, ingested.verdict.signature);
-    } else if (version.scanStatus === 'held' && ingested.review) {
-      await this.o.notifier.heldForReview(repos, actor, decision, document, version, ingested.review);
-    }
   }
 
   private result(document: Document, version: Version, ingested: Inspected): UploadResult {
@@ -280,217 +195,6 @@ export class DocumentsService {
     return { document: prepared.document, version: prepared.version, size: prepared.size, range, stream };
   }
 
-  /**
-   * Renames a document and/or moves it to another collection. Everything derived from its place and
-   * name is recomputed in the same transaction (domain/placement.ts), and the file-type policy is
-   * asked again about the new name. A move to another organisation is a copy there and a deletion
-   * here, all or nothing (see copy); the answer is then the new document.
-   */
-  async move(actor: Actor, documentId: string, change: MoveInput): Promise<Document> {
-    const document = await this.repos.documents.byId(documentId);
-    if (!document) throw notFound('document');
-    const decision = await this.o.access.require(actor, 'document.rename', documentResource(document), target(document));
-    const name = change.name === undefined ? document.name : validateName(change.name);
-    const moving = change.collectionId !== undefined && change.collectionId !== document.collectionId;
-    const destination = await this.repos.collections.byId(moving ? change.collectionId! : document.collectionId);
-    if (!destination || destination.deletedAt) throw notFound('collection');
-    if (destination.organisationId !== document.organisationId) {
-      return this.copy(actor, documentId, { collectionId: destination.id, name, ...(change.replace ? { replace: change.replace } : {}) }, { move: true });
-    }
-    const placement = placeDocument(document, destination);
-    if (moving) {
-      await this.o.access.require(actor, 'document.create', { ...collectionResource(destination), classification: placement.classification },
-        { organisationId: destination.organisationId, ids: { collectionId: destination.id, documentId } });
-    }
-    const replaced = change.replace ? await this.requireReplaceable(actor, change.replace, destination.id, name) : null;
-    const clash = await this.repos.documents.byName(destination.id, name);
-    if (clash && clash.id !== document.id && clash.id !== replaced?.document.id) throw await this.nameTaken(actor, clash, `A document called "${name}" already exists there.`);
-    const action = moving ? 'document.move' : 'document.rename';
-    if (name !== document.name) await this.requireAllowedName(actor, document, name, `${action}-blocked`);
-    const source = await this.repos.collections.byId(document.collectionId);
-    const touches: WriteTouch[] = [{ kind: 'content', target: { kind: 'document', document } }];
-    if (source) touches.push({ kind: 'members', collection: source });
-    if (moving) touches.push({ kind: 'members', collection: destination });
-    if (replaced) touches.push({ kind: 'content', target: { kind: 'document', document: replaced.document } });
-    await this.o.locks.enforce(actor, touches);
-    // Locks do not follow a renamed or moved resource (RFC 4918 §7.5), on any interface.
-    const endedLocks = await this.o.locks.tokensOn({ kind: 'document', document });
-    const now = this.o.clock.now();
-    await this.o.store.transaction(async (repos) => {
-      for (const token of endedLocks) await repos.locks.delete(token);
-      await this.requireSamePlace(repos, placement);
-      if (replaced) await this.softDeleteReplaced(repos, actor, replaced, now);
-      await repos.documents.update(document.id, { name, ...placement }, now.toISOString());
-      const raised: Record<string, string> = placement.classification !== document.classification ? { classification: placement.classification } : {};
-      await repos.audit.insert([auditEvent(actor, action, { organisationId: document.organisationId, ids: { documentId, collectionId: destination.id, ...raised } }, decision, now)]);
-      await this.o.lifecycle.raise({ jobs: repos.jobs, now }, {
-        type: 'document.moved', organisationId: document.organisationId, documentId, fromCollectionId: document.collectionId, toCollectionId: destination.id, name,
-      });
-    });
-    return { ...document, name, ...placement, updatedAt: now.toISOString() };
-  }
-
-  /**
-   * Copies a document's current version into a collection (any organisation the actor may add to),
-   * re-encrypted for its new place and checked again for malware and against the destination's
-   * file policy under the new name. With `move`, the source is deleted in the same transaction.
-   * Every permission (read the source, add at the destination, delete the source, replace what is
-   * there) is decided before anything is written; if anything later fails, the new blob is removed,
-   * so a refused or failed copy leaves nothing behind.
-   */
-  async copy(actor: Actor, sourceId: string, input: CopyInput, options: { move?: boolean } = {}): Promise<Document> {
-    const source = await this.repos.documents.byId(sourceId);
-    if (!source) throw notFound('document');
-    const move = options.move === true;
-    const readDecision = await this.o.access.require(actor, 'document.download', documentResource(source), target(source));
-    const destination = await this.repos.collections.byId(input.collectionId);
-    if (!destination || destination.deletedAt) throw notFound('collection');
-    const name = validateName(input.name ?? source.name);
-    const placement = placeDocument(source, destination);
-    const createDecision = await this.o.access.require(actor, 'document.create', { ...collectionResource(destination), classification: placement.classification },
-      { organisationId: destination.organisationId, ids: { collectionId: destination.id, documentId: source.id } });
-    const deleteDecision = move ? await this.o.access.require(actor, 'document.delete', documentResource(source), target(source)) : null;
-    const replaced = input.replace ? await this.requireReplaceable(actor, input.replace, destination.id, name) : null;
-    const clash = await this.repos.documents.byName(destination.id, name);
-    if (clash && clash.id !== replaced?.document.id && !(move && clash.id === source.id)) {
-      throw await this.nameTaken(actor, clash, `A document called "${name}" already exists there.`);
-    }
-    const version = await this.repos.documents.versionById(source.currentVersionId);
-    if (!version) throw notFound('version');
-    if (version.scanStatus !== 'clean' && version.scanStatus !== 'released') {
-      await this.o.access.recordRefusal(actor, 'document.copy', target(source, version.id), `scan_${version.scanStatus}`);
-      throw new DomainError('LOCKED', 'This document cannot be copied until its malware check is clean.');
-    }
-
-    const touches: WriteTouch[] = [{ kind: 'members', collection: destination }];
-    if (replaced) touches.push({ kind: 'content', target: { kind: 'document', document: replaced.document } });
-    const sourceCollection = move ? await this.repos.collections.byId(source.collectionId) : undefined;
-    if (move) touches.push({ kind: 'content', target: { kind: 'document', document: source } });
-    if (sourceCollection) touches.push({ kind: 'members', collection: sourceCollection });
-    await this.o.locks.enforce(actor, touches);
-    const endedLocks = move ? await this.o.locks.tokensOn({ kind: 'document', document: source }) : [];
-
-    const documentId = randomUUID();
-    const versionId = randomUUID();
-    const plaintext = await this.o.blobs.openRange(versionRef(version));
-    let ingested: Inspected;
-    try {
-      ingested = await this.ingest(actor, { organisationId: destination.organisationId, documentId, versionId }, name, { body: plaintext, declaredSize: version.size }, 'document.copy-blocked');
-    } finally {
-      plaintext.destroy();
-    }
-    if (ingested.verdict?.outcome === 'infected') {
-      // The source was clean when it was written; a newer signature caught it. Store nothing here;
-      // the rescan job quarantines the source.
-      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
-      throw new DomainError('INFECTED', `Malware detected (${ingested.verdict.signature}).`, { details: { signature: ingested.verdict.signature } });
-    }
-    const now = this.o.clock.now();
-    const at = now.toISOString();
-    const { status, scanStatus } = statusOf(ingested);
-    const copyVersion = this.versionRecord(actor, ingested, { documentId, versionId, organisationId: destination.organisationId, number: 1, scanStatus, now: at });
-    const crossOrganisation = source.organisationId !== destination.organisationId;
-    // The copy is allowed by creating at the destination; the arrangement it names is the one that
-    // opened the source if there was one (a partner's document copied home), else the destination's.
-    const copyDecision: Decision = { ...createDecision, via: readDecision.via ?? createDecision.via };
-    const copy: Document = {
-      id: documentId, name, ...placement, status, currentVersion: 1, currentVersionId: versionId, size: ingested.size, sha256: ingested.sha256,
-      mediaType: copyVersion.mediaType, legalHold: false, copiedFromDocumentId: source.id, copiedViaArrangementId: crossOrganisation ? readDecision.via : null,
-      createdAt: at, updatedAt: at, deletedAt: null,
-    };
-    try {
-      await this.o.store.transaction(async (repos) => {
-        // What was decided on must still hold: the source not deleted or put on hold meanwhile.
-        const current = await repos.documents.byId(source.id);
-        if (!current || current.deletedAt || current.status === 'disposed') throw notFound('document');
-        if (move && current.legalHold) throw new DomainError('CONFLICT', 'The document was put on legal hold; it cannot be moved.');
-        await this.requireSamePlace(repos, copy);
-        if (replaced) await this.softDeleteReplaced(repos, actor, replaced, now);
-        const taken = await repos.documents.byName(destination.id, name);
-        if (taken && !(move && taken.id === source.id)) throw conflict(`A document called "${name}" already exists there.`);
-        await repos.documents.insertDocument(copy);
-        await repos.documents.insertVersion(copyVersion);
-        await repos.audit.insert([
-          auditEvent(actor, 'document.copy', { organisationId: destination.organisationId, ids: { documentId, versionId, collectionId: destination.id, copiedFromDocumentId: source.id } },
-            copyDecision, now),
-          // Also under the source's organisation, so its auditors see where their record went.
-          auditEvent(actor, 'document.copy', { organisationId: source.organisationId, ids: { documentId: source.id, versionId: version.id, copyDocumentId: documentId, copyOrganisationId: destination.organisationId } },
-            readDecision, now),
-        ]);
-        if (move && deleteDecision) {
-          for (const token of endedLocks) await repos.locks.delete(token);
-          await repos.documents.update(source.id, { deletedAt: at }, at);
-          await repos.audit.insert([auditEvent(actor, 'document.move', { organisationId: source.organisationId, ids: { documentId: source.id, movedToDocumentId: documentId, collectionId: destination.id } }, deleteDecision, now)]);
-        }
-        await this.afterScan(repos, actor, copyDecision, copy, copyVersion, ingested);
-      });
-    } catch (error) {
-      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
-      throw error;
-    }
-    return copy;
-  }
-
-  /**
-   * Inside the filing transaction: the destination, read again (share-locked on PostgreSQL), must
-   * still give the placement that was authorised. A collection moved meanwhile (say, out of a joint
-   * workspace) makes the filing fail rather than land with a stale binding.
-   */
-  private async requireSamePlace(repos: Repos, authorised: Pick<Document, 'organisationId' | 'collectionId' | 'serviceArea' | 'classification' | 'arrangementId'>): Promise<void> {
-    const collection = await repos.collections.byIdForFiling(authorised.collectionId);
-    if (!collection || collection.deletedAt) throw notFound('collection');
-    if (documentPlacementChanged(authorised, placeDocument(authorised, collection))) {
-      throw conflict('The collection was moved or changed at the same moment; try again.');
-    }
-  }
-
-  /** The document a copy or move would replace (WebDAV Overwrite: T): it must be deletable by the actor. */
-  /**
-   * A name is unique in its collection, so a clash with a document the actor may not see cannot be
-   * hidden (that would need two documents of one name). It is told without pointing at the document
-   * (no "upload a new version of it") and audited as the refused read it is, as WebDAV does for a path.
-   */
-  private async nameTaken(actor: Actor, clash: Document, visibleMessage: string): Promise<DomainError> {
-    const decision = await this.o.access.check(actor, 'document.read', documentResource(clash), target(clash));
-    if (decision.allow) return conflict(visibleMessage);
-    return conflict(`The name "${clash.name}" cannot be used in this collection. Choose another name.`);
-  }
-
-  /** The document a copy or move would replace, and the decision that lets the actor delete it. */
-  private async requireReplaceable(actor: Actor, documentId: string, collectionId: string, name: string): Promise<Replaced> {
-    const replaced = await this.repos.documents.byId(documentId);
-    if (!replaced || replaced.deletedAt || replaced.collectionId !== collectionId || replaced.name !== name) throw notFound('document');
-    const decision = await this.o.access.require(actor, 'document.delete', documentResource(replaced), target(replaced));
-    return { document: replaced, decision };
-  }
-
-  private async softDeleteReplaced(repos: Repos, actor: Actor, replaced: Replaced, now: Date): Promise<void> {
-    const current = await repos.documents.byId(replaced.document.id);
-    if (current?.legalHold) throw new DomainError('CONFLICT', 'The document being replaced was put on legal hold.');
-    await repos.documents.update(replaced.document.id, { deletedAt: now.toISOString() }, now.toISOString());
-    await repos.audit.insert([auditEvent(actor, 'document.delete', { ...target(replaced.document), ids: { ...target(replaced.document).ids, replaced: 'true' } }, replaced.decision, now)]);
-  }
-
-  /**
-   * The file-type policy holds for the name a document has at every moment, not only at upload:
-   * every version still readable is inspected again under `name` (from its stored content, through
-   * range reads), and a refusal is audited and answered like a refused upload.
-   */
-  private async requireAllowedName(actor: Actor, document: Document, name: string, blockedAction: string): Promise<void> {
-    for (const version of await this.repos.documents.versions(document.id)) {
-      if (version.wrappedKey.length === 0) continue;
-      const ref = versionRef(version);
-      const head = version.size === 0 ? Buffer.alloc(0) : await this.o.blobs.readRange(ref, { start: 0, end: Math.min(version.size, HEAD_BYTES) - 1 });
-      const inspection = await this.o.inspector.inspect({
-        organisationId: document.organisationId, name, size: version.size, head, readRange: (range) => this.o.blobs.readRange(ref, range),
-      });
-      if (!inspection.allowed) {
-        await this.o.access.recordRefusal(actor, blockedAction, target(document, version.id), `file_policy:${inspection.code}`);
-        throw new DomainError('BLOCKED_FILE_TYPE', inspection.reason, { details: { code: inspection.code } });
-      }
-    }
-  }
-
   async remove(actor: Actor, documentId: string): Promise<Document> {
     return this.setDeleted(actor, documentId, true);
   }
@@ -515,7 +219,7 @@ export class DocumentsService {
       const collection = await this.repos.collections.byId(document.collectionId);
       if (!collection || collection.deletedAt) throw conflict('The collection this document was in has been deleted; restore or recreate it first.');
       placement = placeDocument(document, collection);
-      await this.requireAllowedName(actor, document, document.name, 'document.restore-blocked');
+      await this.o.ingestion.requireAllowedName(actor, document, document.name, 'document.restore-blocked');
     }
     const collection = await this.repos.collections.byId(document.collectionId);
     await this.o.locks.enforce(actor, [{ kind: 'content', target: { kind: 'document', document } }, ...(collection ? [{ kind: 'members' as const, collection }] : [])]);
@@ -524,7 +228,7 @@ export class DocumentsService {
     const deletedAt = deleted ? now.toISOString() : null;
     await this.o.store.transaction(async (repos) => {
       for (const token of endedLocks) await repos.locks.delete(token);
-      if (!deleted) await this.requireSamePlace(repos, { ...document, ...placement });
+      if (!deleted) await requireSamePlace(repos, { ...document, ...placement });
       await repos.documents.update(document.id, { deletedAt, ...placement }, now.toISOString());
       await repos.audit.insert([auditEvent(actor, action, target(document), decision, now)]);
     });
@@ -553,39 +257,3 @@ export class DocumentsService {
   }
 }
 
-/** A document a copy or move replaces (WebDAV Overwrite), with the decision that allows deleting it. */
-interface Replaced {
-  document: Document;
-  decision: Decision;
-}
-
-/** What was stored, what clamd said, and whether the file policy holds it for review. */
-type Inspected = Ingested & { mediaType: string; review: { code: string; reason: string } | null };
-
-function statusOf(ingested: Inspected): { status: DocumentStatus; scanStatus: ScanStatus } {
-  const verdict = ingested.verdict;
-  if (verdict?.outcome === 'infected') return { status: 'quarantined', scanStatus: 'infected' };
-  // Held whatever clamd said: it could not see inside, so "clean" would be a claim nobody checked.
-  if (ingested.review) return { status: 'quarantined', scanStatus: 'held' };
-  if (verdict?.outcome === 'clean') return { status: 'available', scanStatus: 'clean' };
-  return { status: 'pending_scan', scanStatus: 'pending' };
-}
-
-function versionRef(version: Version) {
-  return {
-    blobId: version.blobId, organisationId: version.organisationId, documentId: version.documentId, versionId: version.id,
-    keyId: version.keyId, wrappedKey: version.wrappedKey, size: version.size,
-  };
-}
-
-function heldDetail(ingested: Inspected): string {
-  const scan = ingested.verdict?.outcome === 'clean' ? 'clamd found nothing in what it could read' : 'not scanned by clamd';
-  return `held for review: ${ingested.review?.reason ?? ''} (${scan})`;
-}
-
-export function target(document: Document, versionId?: string): AuditTarget {
-  return {
-    organisationId: document.organisationId,
-    ids: versionId ? { documentId: document.id, versionId } : { documentId: document.id },
-  };
-}

@@ -5,6 +5,7 @@ import { DomainError } from '../domain/errors.js';
 import type { Actor } from '../domain/types.js';
 import type { CollectionsService } from '../services/collections.service.js';
 import type { DavService, DavTarget } from '../services/dav.service.js';
+import type { DocumentFilingService } from '../services/document-filing.service.js';
 import type { DocumentsService } from '../services/documents.service.js';
 import type { IdentityService } from '../services/identity.service.js';
 import { DavError } from './errors.js';
@@ -19,6 +20,7 @@ export const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', ...EXTRA_METH
 export interface DavServices {
   dav: DavService;
   documents: DocumentsService;
+  filing: DocumentFilingService;
   collections: CollectionsService;
   identity: IdentityService;
   serviceAreas: readonly string[];

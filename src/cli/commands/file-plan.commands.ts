@@ -44,7 +44,7 @@ export function registerFilePlanCommands(program: Command): void {
     .requiredOption('--as <email>', 'the person doing it (their permissions apply)')
     .action(async (id: string, opts: { collection?: string; name?: string; as: string }, command: Command) => {
       if (opts.collection === undefined && opts.name === undefined) throw new Error('Nothing to do: give --collection or --name.');
-      const moved = await withVault(command, async (vault) => vault.documents.move(await actorNamed(vault, opts.as), id, {
+      const moved = await withVault(command, async (vault) => vault.filing.move(await actorNamed(vault, opts.as), id, {
         ...(opts.collection !== undefined ? { collectionId: opts.collection } : {}), ...(opts.name !== undefined ? { name: opts.name } : {}),
       }), { startClamd: 'unless-running' });
       output(moved.id);
@@ -59,7 +59,7 @@ export function registerFilePlanCommands(program: Command): void {
     .option('--name <name>', 'a name for the copy (default: the same name)')
     .requiredOption('--as <email>', 'the person doing it (their permissions apply)')
     .action(async (id: string, opts: { collection: string; name?: string; as: string }, command: Command) => {
-      const copy = await withVault(command, async (vault) => vault.documents.copy(await actorNamed(vault, opts.as), id, {
+      const copy = await withVault(command, async (vault) => vault.filing.copy(await actorNamed(vault, opts.as), id, {
         collectionId: opts.collection, ...(opts.name !== undefined ? { name: opts.name } : {}),
       }), { startClamd: 'unless-running' });
       output(copy.id);

@@ -168,7 +168,7 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
     },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    return presentDocument(await vault.documents.move(actor, request.params.id, request.body));
+    return presentDocument(await vault.filing.move(actor, request.params.id, request.body));
   });
 
   r.post('/documents/:id/copy', {
@@ -180,7 +180,7 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
     },
   }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
-    const copy = await vault.documents.copy(actor, request.params.id, { collectionId: request.body.collectionId, ...(request.body.name !== undefined ? { name: request.body.name } : {}) });
+    const copy = await vault.filing.copy(actor, request.params.id, { collectionId: request.body.collectionId, ...(request.body.name !== undefined ? { name: request.body.name } : {}) });
     return reply.status(201).send(presentDocument(copy));
   });
 

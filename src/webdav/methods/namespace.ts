@@ -36,8 +36,8 @@ export async function copyMove(cx: DavContext, source: Resolved, move: boolean) 
     if (dest.kind === 'collection') await asForbidden(removeResource(cx, dest), CHANGE);
     const input = { collectionId: dest.parent!.id, name, ...(dest.kind === 'document' ? { replace: dest.document!.id } : {}) };
     const result = move
-      ? await asForbidden(services.documents.move(actor, source.document!.id, input), CHANGE)
-      : await asForbidden(services.documents.copy(actor, source.document!.id, input));
+      ? await asForbidden(services.filing.move(actor, source.document!.id, input), CHANGE)
+      : await asForbidden(services.filing.copy(actor, source.document!.id, input));
     if (result.id !== source.document!.id) await services.dav.copyProperties(actor, source.document!.id, result.id);
     return reply.status(exists ? 204 : 201).send();
   }
@@ -61,7 +61,7 @@ export async function copyMove(cx: DavContext, source: Resolved, move: boolean) 
 }
 
 async function copyDocumentInto(cx: DavContext, source: Document, collection: Collection, name: string): Promise<Document> {
-  const copy = await asForbidden(cx.services.documents.copy(cx.actor, source.id, { collectionId: collection.id, name }));
+  const copy = await asForbidden(cx.services.filing.copy(cx.actor, source.id, { collectionId: collection.id, name }));
   await cx.services.dav.copyProperties(cx.actor, source.id, copy.id);
   return copy;
 }

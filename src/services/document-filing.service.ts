@@ -1,0 +1,222 @@
+// Filing documents: renaming and moving a document within its organisation, copying it to any
+// collection the actor may add to, and a move to another organisation as a copy there and a deletion
+// here, with WebDAV's Overwrite (replacing what is at the destination). Copies re-run the ingest
+// steps of an upload (DocumentIngestion). Uploads, downloads and versions are DocumentsService's.
+import { randomUUID } from 'node:crypto';
+import type { Decision } from '../domain/access/policy.js';
+import { DomainError, conflict, notFound } from '../domain/errors.js';
+import { validateName } from '../domain/names.js';
+import { placeDocument } from '../domain/placement.js';
+import type { Clock, EncryptedBlobs } from '../domain/ports.js';
+import type { Actor, Document } from '../domain/types.js';
+import type { Repos, Store } from '../domain/repositories.js';
+import { AccessService, collectionResource, documentResource } from './access.service.js';
+import { auditEvent } from './audit-events.js';
+import { requireSamePlace, statusOf, target, versionRef, type DocumentIngestion, type Inspected } from './document-ingestion.js';
+import type { LocksService, WriteTouch } from './locks.service.js';
+import type { DocumentLifecycle } from './lifecycle.js';
+
+export interface DocumentFilingServiceOptions {
+  store: Store;
+  access: AccessService;
+  locks: LocksService;
+  blobs: EncryptedBlobs;
+  clock: Clock;
+  /** The ingest steps a copy shares with an upload, and the name and placement checks. */
+  ingestion: DocumentIngestion;
+  /** Raised in the write's transaction: document.moved, and version.committed for a copy (subscribers queue jobs). */
+  lifecycle: DocumentLifecycle;
+}
+
+export interface MoveInput {
+  name?: string;
+  collectionId?: string;
+  /** A document already at the destination under that name, to be replaced (deleted) in the same transaction. */
+  replace?: string;
+}
+
+export interface CopyInput {
+  collectionId: string;
+  name?: string;
+  replace?: string;
+}
+
+export class DocumentFilingService {
+  constructor(private readonly o: DocumentFilingServiceOptions) {}
+
+  private get repos(): Repos {
+    return this.o.store.repos;
+  }
+
+  /**
+   * Renames a document and/or moves it to another collection. Everything derived from its place and
+   * name is recomputed in the same transaction (domain/placement.ts), and the file-type policy is
+   * asked again about the new name. A move to another organisation is a copy there and a deletion
+   * here, all or nothing (see copy); the answer is then the new document.
+   */
+  async move(actor: Actor, documentId: string, change: MoveInput): Promise<Document> {
+    const document = await this.repos.documents.byId(documentId);
+    if (!document) throw notFound('document');
+    const decision = await this.o.access.require(actor, 'document.rename', documentResource(document), target(document));
+    const name = change.name === undefined ? document.name : validateName(change.name);
+    const moving = change.collectionId !== undefined && change.collectionId !== document.collectionId;
+    const destination = await this.repos.collections.byId(moving ? change.collectionId! : document.collectionId);
+    if (!destination || destination.deletedAt) throw notFound('collection');
+    if (destination.organisationId !== document.organisationId) {
+      return this.copy(actor, documentId, { collectionId: destination.id, name, ...(change.replace ? { replace: change.replace } : {}) }, { move: true });
+    }
+    const placement = placeDocument(document, destination);
+    if (moving) {
+      await this.o.access.require(actor, 'document.create', { ...collectionResource(destination), classification: placement.classification },
+        { organisationId: destination.organisationId, ids: { collectionId: destination.id, documentId } });
+    }
+    const replaced = change.replace ? await this.requireReplaceable(actor, change.replace, destination.id, name) : null;
+    const clash = await this.repos.documents.byName(destination.id, name);
+    if (clash && clash.id !== document.id && clash.id !== replaced?.document.id) throw await this.o.ingestion.nameTaken(actor, clash, `A document called "${name}" already exists there.`);
+    const action = moving ? 'document.move' : 'document.rename';
+    if (name !== document.name) await this.o.ingestion.requireAllowedName(actor, document, name, `${action}-blocked`);
+    const source = await this.repos.collections.byId(document.collectionId);
+    const touches: WriteTouch[] = [{ kind: 'content', target: { kind: 'document', document } }];
+    if (source) touches.push({ kind: 'members', collection: source });
+    if (moving) touches.push({ kind: 'members', collection: destination });
+    if (replaced) touches.push({ kind: 'content', target: { kind: 'document', document: replaced.document } });
+    await this.o.locks.enforce(actor, touches);
+    // Locks do not follow a renamed or moved resource (RFC 4918 §7.5), on any interface.
+    const endedLocks = await this.o.locks.tokensOn({ kind: 'document', document });
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (repos) => {
+      for (const token of endedLocks) await repos.locks.delete(token);
+      await requireSamePlace(repos, placement);
+      if (replaced) await this.softDeleteReplaced(repos, actor, replaced, now);
+      await repos.documents.update(document.id, { name, ...placement }, now.toISOString());
+      const raised: Record<string, string> = placement.classification !== document.classification ? { classification: placement.classification } : {};
+      await repos.audit.insert([auditEvent(actor, action, { organisationId: document.organisationId, ids: { documentId, collectionId: destination.id, ...raised } }, decision, now)]);
+      await this.o.lifecycle.raise({ jobs: repos.jobs, now }, {
+        type: 'document.moved', organisationId: document.organisationId, documentId, fromCollectionId: document.collectionId, toCollectionId: destination.id, name,
+      });
+    });
+    return { ...document, name, ...placement, updatedAt: now.toISOString() };
+  }
+
+  /**
+   * Copies a document's current version into a collection (any organisation the actor may add to),
+   * re-encrypted for its new place and checked again for malware and against the destination's
+   * file policy under the new name. With `move`, the source is deleted in the same transaction.
+   * Every permission (read the source, add at the destination, delete the source, replace what is
+   * there) is decided before anything is written; if anything later fails, the new blob is removed,
+   * so a refused or failed copy leaves nothing behind.
+   */
+  async copy(actor: Actor, sourceId: string, input: CopyInput, options: { move?: boolean } = {}): Promise<Document> {
+    const source = await this.repos.documents.byId(sourceId);
+    if (!source) throw notFound('document');
+    const move = options.move === true;
+    const readDecision = await this.o.access.require(actor, 'document.download', documentResource(source), target(source));
+    const destination = await this.repos.collections.byId(input.collectionId);
+    if (!destination || destination.deletedAt) throw notFound('collection');
+    const name = validateName(input.name ?? source.name);
+    const placement = placeDocument(source, destination);
+    const createDecision = await this.o.access.require(actor, 'document.create', { ...collectionResource(destination), classification: placement.classification },
+      { organisationId: destination.organisationId, ids: { collectionId: destination.id, documentId: source.id } });
+    const deleteDecision = move ? await this.o.access.require(actor, 'document.delete', documentResource(source), target(source)) : null;
+    const replaced = input.replace ? await this.requireReplaceable(actor, input.replace, destination.id, name) : null;
+    const clash = await this.repos.documents.byName(destination.id, name);
+    if (clash && clash.id !== replaced?.document.id && !(move && clash.id === source.id)) {
+      throw await this.o.ingestion.nameTaken(actor, clash, `A document called "${name}" already exists there.`);
+    }
+    const version = await this.repos.documents.versionById(source.currentVersionId);
+    if (!version) throw notFound('version');
+    if (version.scanStatus !== 'clean' && version.scanStatus !== 'released') {
+      await this.o.access.recordRefusal(actor, 'document.copy', target(source, version.id), `scan_${version.scanStatus}`);
+      throw new DomainError('LOCKED', 'This document cannot be copied until its malware check is clean.');
+    }
+
+    const touches: WriteTouch[] = [{ kind: 'members', collection: destination }];
+    if (replaced) touches.push({ kind: 'content', target: { kind: 'document', document: replaced.document } });
+    const sourceCollection = move ? await this.repos.collections.byId(source.collectionId) : undefined;
+    if (move) touches.push({ kind: 'content', target: { kind: 'document', document: source } });
+    if (sourceCollection) touches.push({ kind: 'members', collection: sourceCollection });
+    await this.o.locks.enforce(actor, touches);
+    const endedLocks = move ? await this.o.locks.tokensOn({ kind: 'document', document: source }) : [];
+
+    const documentId = randomUUID();
+    const versionId = randomUUID();
+    const plaintext = await this.o.blobs.openRange(versionRef(version));
+    let ingested: Inspected;
+    try {
+      ingested = await this.o.ingestion.ingest(actor, { organisationId: destination.organisationId, documentId, versionId }, name, { body: plaintext, declaredSize: version.size }, 'document.copy-blocked');
+    } finally {
+      plaintext.destroy();
+    }
+    if (ingested.verdict?.outcome === 'infected') {
+      // The source was clean when it was written; a newer signature caught it. Store nothing here;
+      // the rescan job quarantines the source.
+      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+      throw new DomainError('INFECTED', `Malware detected (${ingested.verdict.signature}).`, { details: { signature: ingested.verdict.signature } });
+    }
+    const now = this.o.clock.now();
+    const at = now.toISOString();
+    const { status, scanStatus } = statusOf(ingested);
+    const copyVersion = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: destination.organisationId, number: 1, scanStatus, now: at });
+    const crossOrganisation = source.organisationId !== destination.organisationId;
+    // The copy is allowed by creating at the destination; the arrangement it names is the one that
+    // opened the source if there was one (a partner's document copied home), else the destination's.
+    const copyDecision: Decision = { ...createDecision, via: readDecision.via ?? createDecision.via };
+    const copy: Document = {
+      id: documentId, name, ...placement, status, currentVersion: 1, currentVersionId: versionId, size: ingested.size, sha256: ingested.sha256,
+      mediaType: copyVersion.mediaType, legalHold: false, copiedFromDocumentId: source.id, copiedViaArrangementId: crossOrganisation ? readDecision.via : null,
+      createdAt: at, updatedAt: at, deletedAt: null,
+    };
+    try {
+      await this.o.store.transaction(async (repos) => {
+        // What was decided on must still hold: the source not deleted or put on hold meanwhile.
+        const current = await repos.documents.byId(source.id);
+        if (!current || current.deletedAt || current.status === 'disposed') throw notFound('document');
+        if (move && current.legalHold) throw new DomainError('CONFLICT', 'The document was put on legal hold; it cannot be moved.');
+        await requireSamePlace(repos, copy);
+        if (replaced) await this.softDeleteReplaced(repos, actor, replaced, now);
+        const taken = await repos.documents.byName(destination.id, name);
+        if (taken && !(move && taken.id === source.id)) throw conflict(`A document called "${name}" already exists there.`);
+        await repos.documents.insertDocument(copy);
+        await repos.documents.insertVersion(copyVersion);
+        await repos.audit.insert([
+          auditEvent(actor, 'document.copy', { organisationId: destination.organisationId, ids: { documentId, versionId, collectionId: destination.id, copiedFromDocumentId: source.id } },
+            copyDecision, now),
+          // Also under the source's organisation, so its auditors see where their record went.
+          auditEvent(actor, 'document.copy', { organisationId: source.organisationId, ids: { documentId: source.id, versionId: version.id, copyDocumentId: documentId, copyOrganisationId: destination.organisationId } },
+            readDecision, now),
+        ]);
+        if (move && deleteDecision) {
+          for (const token of endedLocks) await repos.locks.delete(token);
+          await repos.documents.update(source.id, { deletedAt: at }, at);
+          await repos.audit.insert([auditEvent(actor, 'document.move', { organisationId: source.organisationId, ids: { documentId: source.id, movedToDocumentId: documentId, collectionId: destination.id } }, deleteDecision, now)]);
+        }
+        await this.o.ingestion.afterScan(repos, actor, copyDecision, copy, copyVersion, ingested);
+      });
+    } catch (error) {
+      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+      throw error;
+    }
+    return copy;
+  }
+
+  /** The document a copy or move would replace, and the decision that lets the actor delete it. */
+  private async requireReplaceable(actor: Actor, documentId: string, collectionId: string, name: string): Promise<Replaced> {
+    const replaced = await this.repos.documents.byId(documentId);
+    if (!replaced || replaced.deletedAt || replaced.collectionId !== collectionId || replaced.name !== name) throw notFound('document');
+    const decision = await this.o.access.require(actor, 'document.delete', documentResource(replaced), target(replaced));
+    return { document: replaced, decision };
+  }
+
+  private async softDeleteReplaced(repos: Repos, actor: Actor, replaced: Replaced, now: Date): Promise<void> {
+    const current = await repos.documents.byId(replaced.document.id);
+    if (current?.legalHold) throw new DomainError('CONFLICT', 'The document being replaced was put on legal hold.');
+    await repos.documents.update(replaced.document.id, { deletedAt: now.toISOString() }, now.toISOString());
+    await repos.audit.insert([auditEvent(actor, 'document.delete', { ...target(replaced.document), ids: { ...target(replaced.document).ids, replaced: 'true' } }, replaced.decision, now)]);
+  }
+}
+
+/** A document a copy or move replaces (WebDAV Overwrite), with the decision that allows deleting it. */
+interface Replaced {
+  document: Document;
+  decision: Decision;
+}
