@@ -16,7 +16,7 @@ export function registerJobsCommands(program: Command): void {
   jobs
     .command('failed')
     .description('list jobs that ran out of attempts, most recent first: id, kind, attempts, last error, finished at')
-    .option('--limit <n>', 'at most this many (default 100)', wholeNumber, 100)
+    .option('--limit <n>', 'at most this many', wholeNumber, 100)
     .option('--json', 'print a JSON array instead of tab-separated lines')
     .action(async (opts: { limit: number; json?: boolean }, command: Command) => {
       const failed = await withVault(command, (vault) => vault.jobs.failed(systemActor(), opts.limit));
