@@ -5,7 +5,8 @@ import { scanVersionJob } from '../../src/domain/jobs/kinds.js';
 import { useClamd } from '../support/fixture.js';
 import { runCli } from '../support/cli.js';
 import { closeKeepingData, sharedVaultPlace, type SharedVaultPlace } from '../support/vault-dir.js';
-import { DIALECTS } from '../support/vault.js';
+import { DIALECTS, createOrganisation } from '../support/vault.js';
+import { actorFor } from '../../src/services/identity.service.js';
 
 const clamd = useClamd();
 
@@ -18,7 +19,7 @@ describe.each(DIALECTS)('jobs commands on %s', (dialect) => {
     await place?.remove();
   });
 
-  it('lists a dead-lettered job, retries it with its attempts reset (audited), and refuses one that is not failed', { timeout: 180_000 }, async () => {
+  it('lists a dead-lettered job, retries it with its attempts reset (audited), and refuses one that is not failed; a council admin may do neither', { timeout: 180_000 }, async () => {
     let v = await place.open();
     const jobs = v.vault.store.repos.jobs;
     const now = new Date();
@@ -30,6 +31,14 @@ describe.each(DIALECTS)('jobs commands on %s', (dialect) => {
     const live = leased.find((j) => (j.payload as { versionId: string }).versionId === 'v-live')!;
     const finishedAt = now.toISOString();
     expect(await jobs.fail(dead.id, dead.attempts, finishedAt, 'clamd: connection refused\n\tat scan')).toBe(true);
+    // The queue is the operator's alone: no council role, not even an admin's, lists or retries it; refusals are audited.
+    const org = await createOrganisation(v.vault, { areas: { finance: 'OFFICIAL' } });
+    const admin = await org.user({ roles: ['org_admin', 'security_admin'] });
+    const adminActor = actorFor((await v.vault.identity.userById(admin.id))!, { channel: 'api', clientAddress: null, requestId: null });
+    await expect(v.vault.jobs.failed(adminActor)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(v.vault.jobs.retry(adminActor, dead.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const refusals = await v.vault.store.db.selectFrom('audit_events').select(['action', 'decision', 'reason']).where('actor_user_id', '=', admin.id).where('action', '=', 'jobs.manage').execute();
+    expect(refusals).toEqual([{ action: 'jobs.manage', decision: 'deny', reason: 'system_only' }, { action: 'jobs.manage', decision: 'deny', reason: 'system_only' }]);
     await closeKeepingData(v);
     const cli = (args: string[]) => runCli(['--data', place.dataDir, ...args], { env: place.env });
 
