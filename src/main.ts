@@ -28,6 +28,7 @@ import { DocumentIngestion } from './services/document-ingestion.js';
 import { DocumentsService } from './services/documents.service.js';
 import { FairScanner } from './services/fair-scanner.js';
 import { IdentityService, systemActor } from './services/identity.service.js';
+import { JobsAdminService } from './services/jobs-admin.service.js';
 import { KeysService } from './services/keys.service.js';
 import { DocumentLifecycle } from './services/lifecycle.js';
 import { LocksService } from './services/locks.service.js';
@@ -176,6 +177,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const sessions = new WebSessionsService({ store, clock, identity, issuer: 'Strongroom' });
   const people = new UsersAdminService({ store, clock, access, identity });
   const dav = new DavService({ store, access, clock, collections, documents, locks });
+  const jobsAdmin = new JobsAdminService({ store, access, clock });
 
   // One handler per kind in domain/jobs/kinds.ts; a kind left out fails here, at start-up.
   const registry = new JobRegistry([
@@ -188,7 +190,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   let backgroundStarted = false;
   const vault: Vault = {
     config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
-    sessions, people, dav,
+    sessions, people, dav, jobs: jobsAdmin,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');

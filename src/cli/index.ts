@@ -6,6 +6,7 @@ import { registerArrangementCommands } from './commands/arrangement.commands.js'
 import { registerAuditCommands } from './commands/audit.commands.js';
 import { registerFilePlanCommands } from './commands/file-plan.commands.js';
 import { registerImportCommand } from './commands/import.command.js';
+import { registerJobsCommands } from './commands/jobs.commands.js';
 import { registerLockCommands } from './commands/lock.commands.js';
 import { registerServeCommands } from './commands/serve.commands.js';
 import { failure, say } from './context.js';
@@ -25,6 +26,7 @@ registerAuditCommands(program);
 registerImportCommand(program);
 registerFilePlanCommands(program);
 registerLockCommands(program);
+registerJobsCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   say(`strongroom: ${failure(error)}`);

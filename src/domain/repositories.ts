@@ -222,9 +222,39 @@ export interface AuditRepository {
   forOrganisation(organisationId: string): Promise<AuditEvent[]>;
 }
 
-/** Services only enqueue; leasing and completing belong to the worker (jobs/), which uses the adapter. */
-/** Services only queue jobs, through the typed queue of the job kinds (domain/jobs/define-job.ts). */
-export type JobsRepository = JobQueue;
+/** A dead-lettered job: it ran out of attempts and stays in the table as 'failed'. */
+export interface FailedJob {
+  id: number;
+  kind: string;
+  /** The stored JSON payload, as written. */
+  payload: string;
+  attempts: number;
+  lastError: string | null;
+  finishedAt: string | null;
+}
+
+/** How many jobs the queue holds, by state, across every process (the metrics' gauges). */
+export interface JobCounts {
+  queued: number;
+  running: number;
+  failed: number;
+}
+
+/** What retrying a dead-lettered job did: queued again, not a failed job (unknown id too), or refused because a live job has its unique key. */
+export type RequeueOutcome = 'requeued' | 'not_failed' | 'duplicate_live';
+
+/**
+ * Services queue jobs through the typed queue of the job kinds (domain/jobs/define-job.ts), and
+ * operators see and retry dead-lettered ones; leasing and completing belong to the worker (jobs/),
+ * which uses the adapter.
+ */
+export interface JobsRepository extends JobQueue {
+  /** Dead-lettered jobs, the most recently failed first. */
+  failed(limit?: number): Promise<FailedJob[]>;
+  counts(): Promise<JobCounts>;
+  /** Puts a failed job back in the queue, due at `runAt`, with its attempts reset to 0 and its error kept. */
+  requeueFailed(id: number, runAt: string): Promise<RequeueOutcome>;
+}
 
 export interface Notification {
   id: string;

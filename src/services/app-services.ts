@@ -12,6 +12,7 @@ import type { DavService } from './dav.service.js';
 import type { DocumentFilingService } from './document-filing.service.js';
 import type { DocumentsService } from './documents.service.js';
 import type { IdentityService } from './identity.service.js';
+import type { JobsAdminService } from './jobs-admin.service.js';
 import type { KeysService } from './keys.service.js';
 import type { LocksService } from './locks.service.js';
 import type { QuarantineService } from './quarantine.service.js';
@@ -40,6 +41,8 @@ export interface AppServices {
   people: UsersAdminService;
   /** WebDAV's view of the file plan: folders per reachable organisation, dead properties, COPY/MOVE. */
   dav: DavService;
+  /** Dead-lettered jobs for the operator (CLI), and the queue's counts for the metrics. */
+  jobs: JobsAdminService;
   /** Whether the database and the scanner answer ('ok' or 'unavailable' for each). */
   health(): Promise<{ database: string; scanner: string }>;
 }

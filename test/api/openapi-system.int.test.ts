@@ -1,8 +1,12 @@
 // The service's public surface: OpenAPI document (the REST API only), health and readiness, metrics
-// (counting every interface's requests) and the audit key.
+// (counting every interface's requests, and the job queue's dead letters) and the audit key.
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineJob } from '../../src/domain/jobs/define-job.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS } from '../support/vault.js';
+import { systemActor } from '../../src/services/identity.service.js';
 
 const clamd = useClamd();
 
@@ -71,5 +75,31 @@ describe.each(DIALECTS)('OpenAPI and system endpoints on %s', (dialect) => {
     // A signed-note verifier key: name+hash+base64 key, and the one the audit log signs with.
     expect(key.body.trim()).toMatch(/^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/);
     expect(key.body.trim()).toBe(t.vault.audit.verifierKey);
+  });
+
+  it('reports the cluster\'s failed and queued jobs in /metrics, read from the database at each scrape', async () => {
+    const gauge = async (name: string): Promise<number> => {
+      const res = await t.app.inject({ method: 'GET', url: '/metrics' });
+      expect(res.statusCode).toBe(200);
+      const match = new RegExp(`^${name} (\\d+)$`, 'm').exec(res.body);
+      expect(match, `${name} in\n${res.body}`).not.toBeNull();
+      return Number(match![1]);
+    };
+    const before = { failed: await gauge('strongroom_jobs_failed'), queued: await gauge('strongroom_jobs_queued') };
+    const job = defineJob<{ n: number }>({ kind: `metrics-${randomBytes(4).toString('hex')}`, payload: z.object({ n: z.number() }), maxAttempts: 1, backoffSeconds: 1, maxBackoffSeconds: 1 });
+    const jobs = t.vault.store.repos.jobs;
+    const now = new Date();
+    for (const n of [1, 2, 3]) await jobs.enqueue(job, { n }, { now });
+    // One of the three runs out of attempts (as another process's worker would leave it): two stay queued.
+    const [leased, ...others] = (await jobs.lease(now.toISOString(), new Date(now.getTime() + 60_000).toISOString(), 100)).filter((j) => j.kind === job.kind);
+    expect(others).toHaveLength(2);
+    expect(await jobs.fail(leased!.id, leased!.attempts, now.toISOString(), 'boom')).toBe(true);
+    for (const other of others) expect(await jobs.retry(other.id, other.attempts, now.toISOString(), 'again')).toBe(true);
+    expect(await gauge('strongroom_jobs_failed')).toBe(before.failed + 1);
+    expect(await gauge('strongroom_jobs_queued')).toBe(before.queued + 2);
+    // Retrying the dead letter moves it from one gauge to the other.
+    await t.vault.jobs.retry(systemActor(), leased!.id);
+    expect(await gauge('strongroom_jobs_failed')).toBe(before.failed);
+    expect(await gauge('strongroom_jobs_queued')).toBe(before.queued + 3);
   });
 });

@@ -376,6 +376,47 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       for (const leased of again) await repos.jobs.complete(leased.id, leased.attempts, iso(T0 + 122_000));
       expect((await repos.jobs.lease(iso(T0 + 200_000), iso(T0 + 300_000), 100)).filter((j) => j.kind === kind)).toEqual([]);
     });
+
+    it('lists dead-lettered jobs newest first, counts the queue by state, and requeues a failed job once with its attempts reset', async () => {
+      const kind = `dead-${randomBytes(4).toString('hex')}`;
+      const job = defineJob<{ n: number }>({ kind, payload: z.object({ n: z.number() }), maxAttempts: 2, backoffSeconds: 1, maxBackoffSeconds: 1, uniqueKey: (p) => `${kind}:${p.n}` });
+      const before = await repos.jobs.counts();
+      for (const n of [1, 2, 3]) await repos.jobs.enqueue(job, { n }, { now: new Date(T0), runAt: new Date(T0) });
+      const leased = (await repos.jobs.lease(iso(T0 + 1_000), iso(T0 + 60_000), 100)).filter((j) => j.kind === kind).sort((a, b) => a.id - b.id);
+      expect(leased).toHaveLength(3);
+      const [first, second, third] = leased as [typeof leased[0], typeof leased[0], typeof leased[0]];
+      expect(await repos.jobs.fail(first.id, first.attempts, iso(T0 + 2_000), 'first\nbroke')).toBe(true);
+      expect(await repos.jobs.fail(second.id, second.attempts, iso(T0 + 3_000), 'second broke')).toBe(true);
+      expect(await repos.jobs.counts()).toEqual({ queued: before.queued, running: before.running + 1, failed: before.failed + 2 });
+
+      const failed = (await repos.jobs.failed(1000)).filter((j) => j.kind === kind);
+      expect(failed).toEqual([
+        { id: second.id, kind, payload: JSON.stringify({ n: 2 }), attempts: 1, lastError: 'second broke', finishedAt: iso(T0 + 3_000) },
+        { id: first.id, kind, payload: JSON.stringify({ n: 1 }), attempts: 1, lastError: 'first\nbroke', finishedAt: iso(T0 + 2_000) },
+      ]);
+      expect(await repos.jobs.failed(1)).toHaveLength(1);
+
+      // Only a failed job is requeued: not a running one, not an unknown id, and not the same one twice.
+      expect(await repos.jobs.requeueFailed(third.id, iso(T0 + 4_000))).toBe('not_failed');
+      expect(await repos.jobs.requeueFailed(2_000_000_000, iso(T0 + 4_000))).toBe('not_failed');
+      expect(await repos.jobs.requeueFailed(first.id, iso(T0 + 4_000))).toBe('requeued');
+      expect(await repos.jobs.requeueFailed(first.id, iso(T0 + 4_000))).toBe('not_failed');
+      expect(await repos.jobs.counts()).toEqual({ queued: before.queued + 1, running: before.running + 1, failed: before.failed + 1 });
+      expect((await repos.jobs.failed(1000)).filter((j) => j.kind === kind).map((j) => j.id)).toEqual([second.id]);
+      // Not before runAt; then it leases as a fresh first attempt.
+      expect((await repos.jobs.lease(iso(T0 + 3_500), iso(T0 + 60_000), 100)).filter((j) => j.kind === kind)).toEqual([]);
+      const again = (await repos.jobs.lease(iso(T0 + 4_000), iso(T0 + 60_000), 100)).filter((j) => j.kind === kind);
+      expect(again).toEqual([{ id: first.id, kind, payload: { n: 1 }, attempts: 1, maxAttempts: 2 }]);
+
+      // While a live job holds the same unique key, the dead letter stays failed: the work is already queued.
+      expect(await repos.jobs.enqueue(job, { n: 2 }, { now: new Date(T0), runAt: new Date(T0) })).toBe(true);
+      expect(await repos.jobs.requeueFailed(second.id, iso(T0 + 5_000))).toBe('duplicate_live');
+      expect((await repos.jobs.failed(1000)).filter((j) => j.kind === kind).map((j) => j.id)).toEqual([second.id]);
+
+      // Leave nothing of this kind live for the other tests sharing the database.
+      const rest = (await repos.jobs.lease(iso(T0 + 6_000), iso(T0 + 60_000), 100)).filter((j) => j.kind === kind);
+      for (const j of [third, ...again, ...rest]) expect(await repos.jobs.complete(j.id, j.attempts, iso(T0 + 7_000))).toBe(true);
+    });
   });
 
   describe('locks', () => {

@@ -3,7 +3,8 @@
 // expires so another takes the job. `attempts` doubles as the lease's fencing token: a worker whose
 // lease was taken over can no longer complete, retry or fail the job.
 import { sql, type ExpressionBuilder, type Kysely, type Transaction, type Updateable } from 'kysely';
-import type { JobDefinition, JobQueue } from '../../domain/jobs/define-job.js';
+import type { JobDefinition } from '../../domain/jobs/define-job.js';
+import type { FailedJob, JobCounts, JobsRepository, RequeueOutcome } from '../../domain/repositories.js';
 import type { DialectCaps } from '../kysely.js';
 import type { JobsTable, Schema } from '../schema.js';
 
@@ -17,18 +18,11 @@ export interface JobRow {
   maxAttempts: number;
 }
 
-export interface FailedJob {
-  id: number;
-  kind: string;
-  payload: string;
-  attempts: number;
-  lastError: string | null;
-  finishedAt: string | null;
-}
+export type { FailedJob, JobCounts, RequeueOutcome };
 
 const LIVE = sql<boolean>`status in ('queued', 'running')`;
 
-export class JobsRepo implements JobQueue {
+export class JobsRepo implements JobsRepository {
   constructor(private readonly db: Kysely<Schema> | Transaction<Schema>, private readonly caps: DialectCaps) {}
 
   /** Queues a job; false when a live job with the same unique key already exists (nothing is added). */
@@ -97,6 +91,34 @@ export class JobsRepo implements JobQueue {
   async failed(limit = 100): Promise<FailedJob[]> {
     const rows = await this.db.selectFrom('jobs').selectAll().where('status', '=', 'failed').orderBy('finished_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     return rows.map((r) => ({ id: Number(r.id), kind: r.kind, payload: r.payload, attempts: r.attempts, lastError: r.last_error, finishedAt: r.finished_at }));
+  }
+
+  /** Queued, running and failed jobs in the whole table (every process's), counted in one query. */
+  async counts(): Promise<JobCounts> {
+    const rows = await this.db.selectFrom('jobs').select((eb) => ['status', eb.fn.countAll<string | number>().as('n')])
+      .where('status', 'in', ['queued', 'running', 'failed']).groupBy('status').execute();
+    const of = (status: string) => Number(rows.find((r) => r.status === status)?.n ?? 0);
+    return { queued: of('queued'), running: of('running'), failed: of('failed') };
+  }
+
+  /**
+   * Puts a failed job back in the queue with its attempts reset (the last error stays until it runs
+   * again). Refused while a live job holds the same unique key: the work is already queued.
+   */
+  async requeueFailed(id: number, runAt: string): Promise<RequeueOutcome> {
+    const row = await this.db.selectFrom('jobs').select(['status', 'unique_key']).where('id', '=', id).executeTakeFirst();
+    if (!row || row.status !== 'failed') return 'not_failed';
+    const result = await this.db.updateTable('jobs')
+      .set({ status: 'queued', attempts: 0, run_at: runAt, finished_at: null, lease_until: null })
+      .where('id', '=', id).where('status', '=', 'failed')
+      .where((eb) => eb.or([
+        eb('unique_key', 'is', null),
+        eb.not(eb.exists(eb.selectFrom('jobs as live').select('live.id').whereRef('live.unique_key', '=', 'jobs.unique_key').where('live.status', 'in', ['queued', 'running']))),
+      ]))
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) > 0) return 'requeued';
+    const now = await this.db.selectFrom('jobs').select('status').where('id', '=', id).executeTakeFirst();
+    return now?.status === 'failed' ? 'duplicate_live' : 'not_failed';
   }
 
   /** Updates the job only while this lease (`attempt`) still holds it. */

@@ -39,6 +39,9 @@ export const ORGANISATION_ACTIONS = [
   // auditors, DPOs and admins see the log's integrity as a yes or no with the checkpoint
   // (`audit.checkpoints`), and check their own organisation's events offline (`audit.export`).
   'audit.verify',
+  // Seeing and retrying dead-lettered jobs (the whole cluster's queue, every council's work): the
+  // system's (the operator's CLI) alone; no user role grants it.
+  'jobs.manage',
   'quarantine.list',
   'quarantine.release',
   'quarantine.destroy',

@@ -650,7 +650,8 @@ function expectedOrganisationDecision(action: (typeof ORGANISATION_ACTIONS)[numb
   const has = (role: Role) => roles.includes(role);
   switch (action) {
     case 'organisation.create':
-    case 'audit.verify': return false;
+    case 'audit.verify':
+    case 'jobs.manage': return false;
     case 'organisation.manage-users': return has('org_admin');
     case 'audit.read':
     case 'audit.export': return has('auditor') || has('dpo');

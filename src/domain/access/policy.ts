@@ -287,6 +287,8 @@ function decideOrganisation(actor: Actor, action: OrganisationAction, resource: 
       return hasRole(actor, 'auditor') || hasRole(actor, 'dpo') ? allow('role') : deny('role');
     case 'audit.verify':
       // Its answer names other councils' events, and it reads the whole log: the operator's alone.
+    case 'jobs.manage':
+      // The job queue is the whole cluster's, every council's work in it: the operator's alone too.
       return deny('system_only');
     case 'audit.checkpoints':
       return hasRole(actor, 'auditor') || hasRole(actor, 'dpo') || hasRole(actor, 'org_admin') ? allow('role') : deny('role');

@@ -14,6 +14,23 @@ export const systemRoutes = (vault: AppServices): FastifyPluginAsync => async (a
     },
   });
 
+  // The queue's counts come from the database at scrape time, so every process reports the cluster's.
+  // A failed count that stays above zero wants an operator: `strongroom jobs failed`.
+  const jobCount = (name: string, help: string, pick: (counts: { queued: number; failed: number }) => number) => new Gauge({
+    name, help, registers: [registry],
+    async collect() {
+      // A database that does not answer must not take the other metrics down with it: the gauge goes missing instead.
+      try {
+        this.set(pick(await vault.jobs.counts()));
+      } catch (error) {
+        this.reset();
+        app.log.warn({ err: error }, `${name}: the job counts could not be read`);
+      }
+    },
+  });
+  jobCount('strongroom_jobs_failed', 'Dead-lettered jobs (ran out of attempts) in the whole cluster; see "strongroom jobs failed"', (c) => c.failed);
+  jobCount('strongroom_jobs_queued', 'Jobs waiting to run in the whole cluster (queued, not yet leased by a worker)', (c) => c.queued);
+
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {

@@ -1,0 +1,41 @@
+// Dead-lettered jobs as an operator sees and acts on them (the CLI's `strongroom jobs …`), and the
+// queue's counts for the metrics. The queue is the whole cluster's, so every read comes from the
+// database: any process answers for all of them. Listing and retrying are the system's alone
+// (`jobs.manage`); a retry is audited as jobs.retry.
+import { DomainError } from '../domain/errors.js';
+import type { Clock } from '../domain/ports.js';
+import type { FailedJob, JobCounts, Store } from '../domain/repositories.js';
+import type { Actor } from '../domain/types.js';
+import type { AccessService } from './access.service.js';
+import { auditEvent } from './audit-events.js';
+
+export type { FailedJob, JobCounts };
+
+export class JobsAdminService {
+  constructor(private readonly o: { store: Store; access: AccessService; clock: Clock }) {}
+
+  /** Dead-lettered jobs, the most recently failed first. */
+  async failed(actor: Actor, limit = 100): Promise<FailedJob[]> {
+    if (!Number.isInteger(limit) || limit < 1) throw new DomainError('INVALID', 'The limit must be a whole number of at least 1.');
+    await this.o.access.requireOrganisation(actor, 'jobs.manage', actor.organisationId ?? '');
+    return this.o.store.repos.jobs.failed(limit);
+  }
+
+  /** Queued, running and failed jobs across every process (read at scrape time; no actor: counts only). */
+  async counts(): Promise<JobCounts> {
+    return this.o.store.repos.jobs.counts();
+  }
+
+  /** Puts a dead-lettered job back in the queue, due now, with its attempts reset; audited as jobs.retry. */
+  async retry(actor: Actor, id: number): Promise<void> {
+    const ids = { jobId: String(id) };
+    const decision = await this.o.access.requireOrganisation(actor, 'jobs.manage', actor.organisationId ?? '', ids);
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (repos) => {
+      const outcome = await repos.jobs.requeueFailed(id, now.toISOString());
+      if (outcome === 'not_failed') throw new DomainError('CONFLICT', `Job ${id} is not a failed job: only dead-lettered jobs (see "strongroom jobs failed") can be retried.`);
+      if (outcome === 'duplicate_live') throw new DomainError('CONFLICT', `Job ${id} was not retried: the same work is already queued or running as another job.`);
+      await repos.audit.insert([auditEvent(actor, 'jobs.retry', { organisationId: null, ids }, decision, now)]);
+    });
+  }
+}
