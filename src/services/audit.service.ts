@@ -258,7 +258,11 @@ export class AuditService {
   async integrity(actor: Actor): Promise<AuditIntegrity> {
     await this.authorizeOrganisation(actor, 'audit.checkpoints');
     const last = await this.lastIntegrity();
-    if (last && this.o.clock.now().getTime() - Date.parse(last.checkedAt) < INTEGRITY_REUSE_SECONDS * 1000) return last;
+    // The stored result is a convenience, not evidence: whoever can write the database can write it
+    // too. So it is reused only while it is recent by this process's clock (one dated in the future
+    // is not), and never while this process's signer has raised the alarm.
+    const age = last ? this.o.clock.now().getTime() - Date.parse(last.checkedAt) : Number.NaN;
+    if (last && !this.alarm && age >= 0 && age < INTEGRITY_REUSE_SECONDS * 1000) return last;
     await this.recompute();
     return (await this.lastIntegrity())!;
   }

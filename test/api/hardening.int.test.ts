@@ -128,9 +128,15 @@ describe.each(DIALECTS)('hardening the #11 boundaries on %s', (dialect) => {
         expect((await other.get('/audit/verify')).text).toContain('The audit log verified');
         expect(spy).toHaveBeenCalledTimes(2);
         expect((await stored()).checkedAt > old).toBe(true);
+        // A stored result dated in the future (written into the database, say) is not reused.
+        const future = new Date(Date.now() + 3600_000).toISOString();
+        await t.vault.store.repos.settings.set('audit.last_verification', JSON.stringify({ ...checked, checkedAt: future }));
+        expect((await client.get('/audit/verify')).text).toContain('The audit log verified');
+        expect(spy).toHaveBeenCalledTimes(3);
+        expect((await stored()).checkedAt < future).toBe(true);
         // The operator's verify always recomputes.
         expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
-        expect(spy).toHaveBeenCalledTimes(3);
+        expect(spy).toHaveBeenCalledTimes(4);
       } finally {
         spy.mockRestore();
       }
