@@ -12,7 +12,7 @@ import { output, say, withVault } from '../context.js';
 export function registerImportCommand(program: Command): void {
   program
     .command('import')
-    .description('import files (a folder tree becomes sub-collections) as a user; infected or blocked files are reported and skipped')
+    .description('import files (a folder tree becomes sub-collections) as a user; infected or blocked files are reported and skipped, files held for a security review are reported as held')
     .argument('<paths...>', 'files or folders to import')
     .requiredOption('--collection <id>', 'destination collection id')
     .requiredOption('--as <email>', 'the user the import is done as (their permissions apply)')
