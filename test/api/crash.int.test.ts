@@ -173,7 +173,9 @@ describe.each(DIALECTS)('crash during concurrent uploads (real server, SIGKILL) 
         expect(res.status, o.name).toBe(200);
         expect(sha256(res.body), o.name).toBe(o.sha);
       }
-      expect(unacknowledgedVisible.length, 'at most a handful committed in the instant before the kill').toBeLessThanOrEqual(3);
+      // How many land in that instant is the scheduler's, not the server's promise: it counts the commits
+      // between the 13th answer leaving the server and the SIGKILL (6 of 40 were seen on a loaded
+      // PostgreSQL run), so it is not bounded here; each one was checked above to be whole.
       expect(documents.length).toBe(ok.length + unacknowledgedVisible.length);
       for (const d of documents) expect(sha256(bodies.get(d.name)!)).toBe(d.sha256);
     } finally {
