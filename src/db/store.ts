@@ -17,6 +17,9 @@ import { UsersRepo } from './repos/users.repo.js';
 import { DavRepo } from './repos/dav.repo.js';
 import { SettingsRepo } from './repos/settings.repo.js';
 import { UploadSlotsRepo } from './repos/upload-slots.repo.js';
+import { DisposalRepo } from './repos/disposal.repo.js';
+import { HoldsRepo } from './repos/holds.repo.js';
+import { RetentionRepo } from './repos/retention.repo.js';
 import type { Schema } from './schema.js';
 
 export interface Repos {
@@ -34,6 +37,9 @@ export interface Repos {
   locks: LocksRepo;
   settings: SettingsRepo;
   uploadSlots: UploadSlotsRepo;
+  retention: RetentionRepo;
+  holds: HoldsRepo;
+  disposal: DisposalRepo;
 }
 
 function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer): Repos {
@@ -52,6 +58,9 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, a
     locks: new LocksRepo(db),
     settings: new SettingsRepo(db),
     uploadSlots: new UploadSlotsRepo(db),
+    retention: new RetentionRepo(db),
+    holds: new HoldsRepo(db),
+    disposal: new DisposalRepo(db),
   };
 }
 

@@ -9,6 +9,7 @@ import * as m202611300108 from './202611300108_sign_in_state.js';
 import * as m202611300112 from './202611300112_audit_event_seal.js';
 import * as m202612010040 from './202612010040_job_keys.js';
 import * as m202612010060 from './202612010060_upload_slots.js';
+import * as m202612020000 from './202612020000_records.js';
 
 export interface Migration {
   name: string;
@@ -24,4 +25,5 @@ export const migrations: Migration[] = [
   { name: '202611300112_audit_event_seal', up: m202611300112.up },
   { name: '202612010040_job_keys', up: m202612010040.up },
   { name: '202612010060_upload_slots', up: m202612010060.up },
+  { name: '202612020000_records', up: m202612020000.up },
 ];

@@ -48,6 +48,15 @@ export const ORGANISATION_ACTIONS = [
   // Write locks held on the organisation's documents and collections, by anyone (a partner's staff included).
   'lock.list',
   'lock.break',
+  // Records management, always of the organisation's own records: a partner's staff never reach them,
+  // whatever an arrangement opens. Reading the file plan, the hold register, disposal batches and certificates:
+  'records.read',
+  // Editing the file plan, filing collections and documents under series, recording retention events:
+  'records.file-plan',
+  // Placing, extending and releasing legal holds:
+  'records.hold',
+  // Proposing disposal batches, deciding their items and approving them:
+  'records.dispose',
 ] as const;
 export type OrganisationAction = (typeof ORGANISATION_ACTIONS)[number];
 
@@ -71,7 +80,15 @@ export const PERSON_ACTIONS = [
 ] as const;
 export type PersonAction = (typeof PERSON_ACTIONS)[number];
 
-export type Action = ContentAction | OrganisationAction | ArrangementAction | PersonAction;
+/**
+ * Destroying a document beyond recovery: disposal under its retention schedule, and purging it from
+ * the bin. Only the system's jobs do it (after a records manager approved, or the bin period ended),
+ * and a legal hold refuses it to them as to anyone.
+ */
+export const DESTRUCTION_ACTIONS = ['document.dispose', 'document.purge'] as const;
+export type DestructionAction = (typeof DESTRUCTION_ACTIONS)[number];
+
+export type Action = ContentAction | OrganisationAction | ArrangementAction | PersonAction | DestructionAction;
 
 export function isContentAction(action: Action): action is ContentAction {
   return Object.hasOwn(CONTENT_ACTIONS, action);
@@ -87,4 +104,8 @@ export function isOrganisationAction(action: Action): action is OrganisationActi
 
 export function isPersonAction(action: Action): action is PersonAction {
   return (PERSON_ACTIONS as readonly string[]).includes(action);
+}
+
+export function isDestructionAction(action: Action): action is DestructionAction {
+  return (DESTRUCTION_ACTIONS as readonly string[]).includes(action);
 }

@@ -3,7 +3,7 @@
 import type { AccessLevel, Actor, Arrangement, Classification, DocumentStatus, Role, ScanStatus, ServiceArea } from '../types.js';
 import { classificationAtMost, levelAtLeast } from '../types.js';
 import type { Action, ArrangementAction, ContentAction, CreateInsideAction, OrganisationAction, PersonAction } from './actions.js';
-import { CONTENT_ACTIONS, isContentAction, isCreateInsideAction, isOrganisationAction, isPersonAction } from './actions.js';
+import { CONTENT_ACTIONS, isContentAction, isCreateInsideAction, isDestructionAction, isOrganisationAction, isPersonAction } from './actions.js';
 import { LIFECYCLE, acceptancePending, stepAllowedFrom, stepOf } from '../arrangements/lifecycle.js';
 
 /** A collection, or the parent collection a new document or collection would go into. */
@@ -97,6 +97,8 @@ export function decide(actor: Actor, action: Action, resource: Resource, context
     return refusal ?? allow('system');
   }
   if (actor.organisationId === null || actor.userId === null) return deny('no_identity');
+  // People approve disposal; only the system's jobs carry it out.
+  if (isDestructionAction(action)) return deny('system_only');
 
   if (isContentAction(action)) {
     return resource.kind === 'collection' || resource.kind === 'document' ? decideContent(actor, action, resource, context) : deny('wrong_resource');
@@ -296,6 +298,15 @@ function decideOrganisation(actor: Actor, action: OrganisationAction, resource: 
     case 'quarantine.release':
     case 'quarantine.destroy':
       return hasRole(actor, 'security_admin') ? allow('security_admin') : deny('role');
+    case 'records.read':
+      // Auditors and DPOs check what was destroyed and what is held; records managers run it all.
+      return hasRole(actor, 'records_manager') || hasRole(actor, 'auditor') || hasRole(actor, 'dpo') ? allow('role') : deny('role');
+    case 'records.file-plan':
+    case 'records.dispose':
+      return hasRole(actor, 'records_manager') ? allow('records_manager') : deny('role');
+    case 'records.hold':
+      // A DPO holds what an open subject access request covers; records managers hold for litigation and inquiries.
+      return hasRole(actor, 'records_manager') || hasRole(actor, 'dpo') ? allow('role') : deny('role');
     case 'lock.list':
     case 'lock.break':
       // A lock can keep an organisation's own staff out of its own documents; its admins can end that.

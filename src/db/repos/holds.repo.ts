@@ -1,0 +1,99 @@
+// Legal holds and what they cover. Coverage reaches down the collection tree, so "is this held?" walks
+// each document's collections up to the top and is read fresh on every call.
+import type { Kysely } from 'kysely';
+import type { HoldItem, HoldRef, LegalHold } from '../../domain/records/holds.js';
+import type { HoldsRepository } from '../../domain/repositories.js';
+import type { LegalHoldsTable, Schema } from '../schema.js';
+import { chainOf, collectionsWithAncestors } from './collection-chains.js';
+
+const toHold = (r: LegalHoldsTable): LegalHold => ({
+  id: r.id, organisationId: r.organisation_id, name: r.name, reason: r.reason, reference: r.reference, createdBy: r.created_by,
+  createdAt: r.created_at, releasedAt: r.released_at, releasedBy: r.released_by, releaseReason: r.release_reason,
+});
+
+export class HoldsRepo implements HoldsRepository {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  async insert(h: LegalHold): Promise<void> {
+    await this.db.insertInto('legal_holds').values({
+      id: h.id, organisation_id: h.organisationId, name: h.name, reason: h.reason, reference: h.reference, created_by: h.createdBy,
+      created_at: h.createdAt, released_at: h.releasedAt, released_by: h.releasedBy, release_reason: h.releaseReason,
+    }).execute();
+  }
+
+  async byId(id: string): Promise<LegalHold | undefined> {
+    const row = await this.db.selectFrom('legal_holds').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toHold(row);
+  }
+
+  async list(organisationId: string): Promise<LegalHold[]> {
+    const rows = await this.db.selectFrom('legal_holds').selectAll().where('organisation_id', '=', organisationId).orderBy('created_at', 'desc').orderBy('id').execute();
+    const holds = rows.map(toHold);
+    return [...holds.filter((h) => h.releasedAt === null), ...holds.filter((h) => h.releasedAt !== null)];
+  }
+
+  async addItem(item: HoldItem): Promise<void> {
+    await this.db.insertInto('legal_hold_items').values({
+      id: item.id, hold_id: item.holdId, organisation_id: item.organisationId, document_id: item.documentId, collection_id: item.collectionId,
+      added_by: item.addedBy, added_at: item.addedAt,
+    }).execute();
+  }
+
+  async items(holdId: string): Promise<HoldItem[]> {
+    const rows = await this.db.selectFrom('legal_hold_items').selectAll().where('hold_id', '=', holdId).orderBy('added_at').orderBy('id').execute();
+    return rows.map((r) => ({ id: r.id, holdId: r.hold_id, organisationId: r.organisation_id, documentId: r.document_id, collectionId: r.collection_id, addedBy: r.added_by, addedAt: r.added_at }));
+  }
+
+  async release(id: string, change: { at: string; by: string | null; reason: string }): Promise<boolean> {
+    const updated = await this.db.updateTable('legal_holds').set({ released_at: change.at, released_by: change.by, release_reason: change.reason })
+      .where('id', '=', id).where('released_at', 'is', null).executeTakeFirst();
+    return Number(updated.numUpdatedRows) > 0;
+  }
+
+  async activeForDocuments(documentIds: readonly string[]): Promise<Map<string, HoldRef[]>> {
+    const out = new Map<string, HoldRef[]>();
+    if (documentIds.length === 0) return out;
+    const docs = await this.db.selectFrom('documents').select(['id', 'collection_id']).where('id', 'in', [...new Set(documentIds)]).execute();
+    const links = await collectionsWithAncestors(this.db, docs.map((d) => d.collection_id));
+    const items = await this.activeItems({ documentIds: docs.map((d) => d.id), collectionIds: [...links.keys()] });
+    for (const d of docs) {
+      const places = new Set([d.id, ...chainOf(d.collection_id, links).map((l) => l.id)]);
+      const holds = uniqueHolds(items.filter((i) => places.has(i.documentId ?? i.collectionId ?? '')));
+      if (holds.length > 0) out.set(d.id, holds);
+    }
+    return out;
+  }
+
+  async activeForCollections(collectionIds: readonly string[]): Promise<Map<string, HoldRef[]>> {
+    const out = new Map<string, HoldRef[]>();
+    if (collectionIds.length === 0) return out;
+    const links = await collectionsWithAncestors(this.db, collectionIds);
+    const items = await this.activeItems({ documentIds: [], collectionIds: [...links.keys()] });
+    for (const id of new Set(collectionIds)) {
+      const places = new Set(chainOf(id, links).map((l) => l.id));
+      const holds = uniqueHolds(items.filter((i) => i.collectionId !== null && places.has(i.collectionId)));
+      if (holds.length > 0) out.set(id, holds);
+    }
+    return out;
+  }
+
+  /** Items of active holds on any of these places, with their hold's name. */
+  private async activeItems(places: { documentIds: string[]; collectionIds: string[] }) {
+    if (places.documentIds.length === 0 && places.collectionIds.length === 0) return [];
+    return this.db.selectFrom('legal_hold_items as i').innerJoin('legal_holds as h', 'h.id', 'i.hold_id')
+      .select(['h.id as holdId', 'h.name as name', 'i.document_id as documentId', 'i.collection_id as collectionId'])
+      .where('h.released_at', 'is', null)
+      .where((eb) => eb.or([
+        ...(places.documentIds.length ? [eb('i.document_id', 'in', places.documentIds)] : []),
+        ...(places.collectionIds.length ? [eb('i.collection_id', 'in', places.collectionIds)] : []),
+      ]))
+      .orderBy('h.created_at').orderBy('h.id')
+      .execute();
+  }
+}
+
+function uniqueHolds(items: { holdId: string; name: string }[]): HoldRef[] {
+  const byId = new Map<string, HoldRef>();
+  for (const i of items) if (!byId.has(i.holdId)) byId.set(i.holdId, { id: i.holdId, name: i.name });
+  return [...byId.values()];
+}

@@ -1,0 +1,75 @@
+// Disposal review: a batch of records past their due date, proposed by a sweep, decided item by item
+// by the owning organisation's records manager, approved, then executed by a job. Plain data.
+import type { DisposalAction, RetentionTrigger } from './series.js';
+
+/**
+ * review: items await decisions; approved: decisions are final and the execution job is queued;
+ * executed: the job finished (each item's outcome says what happened to it).
+ */
+export const BATCH_STATUSES = ['review', 'approved', 'executed'] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
+
+export const ITEM_DECISIONS = ['pending', 'destroy', 'extend', 'transfer'] as const;
+export type ItemDecision = (typeof ITEM_DECISIONS)[number];
+
+/**
+ * What execution did to an item: destroyed (or transferred, then destroyed); extended (a new due
+ * date was set); held (a hold in force at execution time kept it); excluded (held when proposed);
+ * gone (already disposed or purged before execution).
+ */
+export const ITEM_OUTCOMES = ['destroyed', 'transferred', 'extended', 'held', 'excluded', 'gone'] as const;
+export type ItemOutcome = (typeof ITEM_OUTCOMES)[number];
+
+export interface DisposalBatch {
+  id: string;
+  organisationId: string;
+  status: BatchStatus;
+  /** Calendar date (YYYY-MM-DD) the sweep looked for records due on or before. */
+  dueBy: string;
+  createdAt: string;
+  /** Null when the daily sweep job proposed it. */
+  createdBy: string | null;
+  approvedAt: string | null;
+  approvedBy: string | null;
+  executedAt: string | null;
+  /** Set once executed: the certificate of destruction for this batch. */
+  certificateId: string | null;
+}
+
+export interface DisposalItem {
+  batchId: string;
+  documentId: string;
+  seriesCode: string;
+  trigger: RetentionTrigger;
+  triggerDate: string;
+  dueAt: string;
+  action: DisposalAction;
+  /** Holds in force when the item was proposed: an excluded item, listed with the holds that keep it. */
+  excludedBy: { id: string; name: string }[];
+  decision: ItemDecision;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  /** For `extend`: the new due date (YYYY-MM-DD). */
+  extendTo: string | null;
+  reason: string | null;
+  outcome: ItemOutcome | null;
+  executedAt: string | null;
+}
+
+/**
+ * What stays of a destroyed document: enough to prove what was destroyed, under which rule, and when,
+ * without keeping the record itself (its name survives only as a SHA-256 hash).
+ */
+export interface DisposalStub {
+  documentId: string;
+  organisationId: string;
+  seriesCode: string;
+  createdAt: string;
+  disposedAt: string;
+  nameSha256: string;
+  /** Plaintext bytes of every version destroyed, and how many versions there were. */
+  totalBytes: number;
+  versionCount: number;
+  batchId: string | null;
+  certificateId: string | null;
+}
