@@ -21,18 +21,22 @@ import { AccessService } from './services/access.service.js';
 import type { AppServices } from './services/app-services.js';
 import { ArrangementsService } from './services/arrangements.service.js';
 import { AuditService } from './services/audit.service.js';
+import { CertificatesService } from './services/certificates.service.js';
 import { CollectionsService } from './services/collections.service.js';
 import { DavService } from './services/dav.service.js';
+import { DisposalService } from './services/disposal.service.js';
 import { DocumentFilingService } from './services/document-filing.service.js';
 import { DocumentIngestion } from './services/document-ingestion.js';
 import { DocumentsService } from './services/documents.service.js';
 import { FairScanner } from './services/fair-scanner.js';
+import { HoldsService } from './services/holds.service.js';
 import { IdentityService, systemActor } from './services/identity.service.js';
 import { JobsAdminService } from './services/jobs-admin.service.js';
 import { KeysService } from './services/keys.service.js';
 import { DocumentLifecycle } from './services/lifecycle.js';
 import { LocksService } from './services/locks.service.js';
 import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
+import { RetentionService } from './services/retention.service.js';
 import { UsersAdminService } from './services/users-admin.service.js';
 import { WebSessionsService } from './services/web-sessions.service.js';
 import { CheckpointCopies } from './storage/checkpoint-copies.js';
@@ -178,6 +182,11 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const people = new UsersAdminService({ store, clock, access, identity });
   const dav = new DavService({ store, access, clock, collections, documents, locks });
   const jobsAdmin = new JobsAdminService({ store, access, clock });
+  // Records management: the file plan, legal holds, disposal review and certificates of destruction.
+  const retention = new RetentionService({ store, access, clock, serviceAreas });
+  const holds = new HoldsService({ store, access, clock });
+  const certificates = new CertificatesService({ store, access, audit, clock });
+  const disposal = new DisposalService({ store, access, clock, blobs, lifecycle, retention, certificates, system: systemActor('job') });
 
   // One handler per kind in domain/jobs/kinds.ts; a kind left out fails here, at start-up.
   const registry = new JobRegistry([
@@ -190,7 +199,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   let backgroundStarted = false;
   const vault: Vault = {
     config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
-    sessions, people, dav, jobs: jobsAdmin,
+    sessions, people, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');

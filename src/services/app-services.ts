@@ -7,15 +7,19 @@ import type { Clock } from '../domain/ports.js';
 import type { AccessService } from './access.service.js';
 import type { ArrangementsService } from './arrangements.service.js';
 import type { AuditService } from './audit.service.js';
+import type { CertificatesService } from './certificates.service.js';
 import type { CollectionsService } from './collections.service.js';
 import type { DavService } from './dav.service.js';
+import type { DisposalService } from './disposal.service.js';
 import type { DocumentFilingService } from './document-filing.service.js';
 import type { DocumentsService } from './documents.service.js';
+import type { HoldsService } from './holds.service.js';
 import type { IdentityService } from './identity.service.js';
 import type { JobsAdminService } from './jobs-admin.service.js';
 import type { KeysService } from './keys.service.js';
 import type { LocksService } from './locks.service.js';
 import type { QuarantineService } from './quarantine.service.js';
+import type { RetentionService } from './retention.service.js';
 import type { UsersAdminService } from './users-admin.service.js';
 import type { WebSessionsService } from './web-sessions.service.js';
 
@@ -43,6 +47,14 @@ export interface AppServices {
   dav: DavService;
   /** Dead-lettered jobs for the operator (CLI), and the queue's counts for the metrics. */
   jobs: JobsAdminService;
+  /** The file plan: record series, filing under them, retention events and each document's retention facts. */
+  retention: RetentionService;
+  /** Legal holds and the hold register. */
+  holds: HoldsService;
+  /** Disposal review batches: sweeps, decisions, approval and execution. */
+  disposal: DisposalService;
+  /** Certificates of destruction (JSON and PDF). */
+  certificates: CertificatesService;
   /** Whether the database and the scanner answer ('ok' or 'unavailable' for each). */
   health(): Promise<{ database: string; scanner: string }>;
 }
