@@ -162,7 +162,8 @@ export class RetentionService {
       const earlier = newDueAt !== null && (oldDueAt === null || compareDates(newDueAt, oldDueAt) < 0);
       moves.push({ id, oldDueAt, newDueAt, direction: earlier ? 'earlier' : 'later' });
     }
-    const docs = await repos.documents.byIds(moves.map((m) => m.id));
+    const docs: Document[] = [];
+    for (let start = 0; start < moves.length; start += 500) docs.push(...(await repos.documents.byIds(moves.slice(start, start + 500).map((m) => m.id))));
     const readable = await this.o.access.can(actor, docs.map((d) => ({ action: 'document.read' as const, resource: documentResource(d) })));
     const names = new Map(docs.filter((_, i) => readable[i]).map((d) => [d.id, d.name]));
     const moved = moves.map((m) => ({ ...m, name: names.get(m.id) ?? null }));
