@@ -19,7 +19,7 @@ export async function retentionPanel(ui: Ui, actor: Actor, document: Document) {
   const retention = await ui.vault.retention.retentionOf(actor, document.id);
   const mayFile = await ui.vault.access.may(actor, 'records.file-plan', { kind: 'organisation', organisationId: document.organisationId });
   const plan = mayFile ? await ui.vault.retention.listSeries(actor, document.organisationId) : [];
-  return { retention, mayFile, plan, today: new Date().toISOString().slice(0, 10) };
+  return { retention, mayFile, plan };
 }
 
 /** The filing panel of a collection page: its series (own or inherited), live events, and the forms for those who may file. */
