@@ -5,7 +5,8 @@
 // /bucket/key?uploadId answers 405). This helper adds both, as the S3 API defines them, over
 // s3rver's own upload folders (<dir>/<bucket>/._S3rver_uploads/<uploadId>/{key,metadata,parts}),
 // with an upload's Initiated time taken from its `key` file, written once when it starts.
-// Other limits to keep in mind: it ignores If-None-Match, does not check part sizes, and does not
+// Like s3rver, these two check the access key id but not the SigV4 signature. Other limits to keep in mind: s3rver
+// checks that the access key id exists but not SigV4 signatures (a wrong secret passes), ignores If-None-Match, does not check part sizes, and does not
 // paginate the uploads list (neither does this addition).
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -30,6 +31,8 @@ export interface LoopbackS3 {
   location(bucket: string, prefix?: string): S3Location;
   /** STRONGROOM_BLOBS for a vault on this server. */
   blobsUrl(bucket: string, prefix?: string): string;
+  /** From now on every request is answered with this S3 error (e.g. 503 SlowDown), or normally again (null). */
+  answerEveryRequestWith(fault: { status: number; code: string } | null): void;
   /** Starts a multipart upload of `key` with one part, and never completes it, `ageMs` old. */
   leaveUnfinishedUpload(bucket: string, key: string, ageMs: number): Promise<string>;
   stop(): Promise<void>;
@@ -37,6 +40,7 @@ export interface LoopbackS3 {
 
 type KoaContext = {
   method: string;
+  headers: Record<string, string | string[] | undefined>;
   path: string;
   query: Record<string, string | string[] | undefined>;
   status: number;
@@ -50,7 +54,13 @@ export async function startLoopbackS3(): Promise<LoopbackS3> {
   const uploadsDir = (bucket: string): string => join(directory, bucket, '._S3rver_uploads');
   // Before s3rver's router (the last middleware), after its XML encoding of plain-object bodies.
   const stack = (server as unknown as { middleware: KoaMiddleware[] }).middleware;
-  stack.splice(stack.length - 1, 0, multipartHousekeeping(uploadsDir));
+  let fault: { status: number; code: string } | null = null;
+  const faults: KoaMiddleware = async (ctx, next) => {
+    if (fault === null) return next();
+    ctx.status = fault.status;
+    ctx.body = { Error: { Code: fault.code, Message: 'Injected by the test.' } };
+  };
+  stack.splice(stack.length - 1, 0, faults, multipartHousekeeping(uploadsDir));
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   const location = (bucket: string, prefix = ''): S3Location => ({ bucket, prefix, endpoint, region: 'us-east-1', forcePathStyle: true });
@@ -61,6 +71,9 @@ export async function startLoopbackS3(): Promise<LoopbackS3> {
       const bucket = `sr-${randomBytes(6).toString('hex')}`;
       await client.send(new CreateBucketCommand({ Bucket: bucket }));
       return bucket;
+    },
+    answerEveryRequestWith(next) {
+      fault = next;
     },
     blobsUrl: (bucket, prefix = '') => `s3://${bucket}/${prefix}?endpoint=${encodeURIComponent(endpoint)}&region=us-east-1&forcePathStyle=true`,
     async leaveUnfinishedUpload(bucket, key, ageMs) {
@@ -90,7 +103,22 @@ export async function closedPort(): Promise<number> {
 function multipartHousekeeping(uploadsDir: (bucket: string) => string): KoaMiddleware {
   return async (ctx, next) => {
     const [bucket, ...keyParts] = ctx.path.split('/').filter((part) => part !== '');
+    const housekeeping = (ctx.method === 'GET' && bucket && keyParts.length === 0 && 'uploads' in ctx.query)
+      || (ctx.method === 'DELETE' && bucket && keyParts.length > 0 && typeof ctx.query.uploadId === 'string');
+    if (!housekeeping) return next();
+    // As much of s3rver's own check as it makes for SigV4: the access key id must be its account's.
+    const authorization = String(ctx.headers.authorization ?? '');
+    if (!authorization.includes(`Credential=${S3RVER_CREDENTIALS.accessKeyId}/`)) {
+      ctx.status = 403;
+      ctx.body = { Error: { Code: 'InvalidAccessKeyId', Message: 'The AWS Access Key Id you provided does not exist in our records.' } };
+      return;
+    }
     if (ctx.method === 'GET' && bucket && keyParts.length === 0 && 'uploads' in ctx.query) {
+      if (!(await fsp.stat(join(uploadsDir(bucket), '..')).then((stat) => stat.isDirectory(), () => false))) {
+        ctx.status = 404;
+        ctx.body = { Error: { Code: 'NoSuchBucket', Message: 'The specified bucket does not exist', BucketName: bucket } };
+        return;
+      }
       const prefix = typeof ctx.query.prefix === 'string' ? ctx.query.prefix : '';
       const uploads: { Key: string; UploadId: string; Initiated: string }[] = [];
       const ids = await fsp.readdir(uploadsDir(bucket)).catch(() => [] as string[]);
