@@ -26,9 +26,13 @@ const ID_PATTERN = /^[0-9a-f]{32}$/;
 const MIB = 1024 * 1024;
 /** S3's smallest part (except the last); lib-storage refuses anything smaller. */
 export const S3_MIN_PART_SIZE = 5 * MIB;
-/** Memory one put may hold: about (queueSize + 1) × partSize, here 40 MiB. */
+/**
+ * Memory one put holds: the parts in flight plus the one being gathered, about (queueSize + 2) ×
+ * partSize, here 32 MiB (measured: docs/performance.md). Four parts in flight measured well over
+ * the 64 MiB a put may take on this machine, for little speed on a loopback server.
+ */
 const DEFAULT_PART_SIZE = 8 * MIB;
-const DEFAULT_QUEUE_SIZE = 4;
+const DEFAULT_QUEUE_SIZE = 2;
 const READ_HIGH_WATER_MARK = MIB;
 
 /** Where the blobs are: parsed from STRONGROOM_BLOBS=s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true. */
@@ -78,7 +82,7 @@ export interface S3BlobStoreOptions {
   prefix?: string;
   /** Bytes per multipart part (at least 5 MiB); default 8 MiB. */
   partSize?: number;
-  /** Parts uploaded at once; default 4. Memory per put is about (queueSize + 1) × partSize. */
+  /** Parts uploaded at once; default 2. Memory per put is about (queueSize + 2) × partSize. */
   queueSize?: number;
   /** The clock cleanStaging measures ages with (tests). */
   now?: () => number;
@@ -126,9 +130,10 @@ export class S3BlobStore implements BlobStore {
         throw error;
       }
     }
+    // highWaterMark 1: the stream in between holds one chunk, not 16, so memory is the parts' alone.
     const upload = new Upload({
       client: this.#client,
-      params: { Bucket: this.#bucket, Key: this.#keyOf(id), Body: Readable.from(counted()), ContentType: 'application/octet-stream' },
+      params: { Bucket: this.#bucket, Key: this.#keyOf(id), Body: Readable.from(counted(), { highWaterMark: 1 }), ContentType: 'application/octet-stream' },
       partSize: this.#partSize,
       queueSize: this.#queueSize,
       // On any failure lib-storage aborts the multipart upload, so no parts are left to pay for.

@@ -77,7 +77,7 @@ describe.each(DIALECTS)('a vault whose blobs are in an S3 bucket, on %s', (diale
     for (const id of ids) expect(onServer.some((name) => name.startsWith(id)), id).toBe(true);
   });
 
-  it('answers a download with 503, not 404, while the bucket cannot be reached', async () => {
+  it('answers a download and an upload with 503, not 404, while the bucket cannot be reached, and stores nothing', async () => {
     const org = await createOrganisation(t.vault);
     const user = await org.user({ teams: ['payroll'] });
     const res = await upload(t.app, user, org.collections.payroll!, 'kept.txt', 'still here once storage is back\n');
@@ -89,5 +89,11 @@ describe.each(DIALECTS)('a vault whose blobs are in an S3 bucket, on %s', (diale
     const download = await t.app.inject({ method: 'GET', url: `/api/v1/documents/${id}/content`, headers: auth(user) });
     expect(download.statusCode, download.body).toBe(503);
     expect(download.body).toMatch(/blob storage service is unavailable/);
+
+    const refused = await upload(t.app, user, org.collections.payroll!, 'lost.txt', 'not stored\n');
+    expect(refused.statusCode, refused.body).toBe(503);
+    expect(refused.body).toMatch(/blob storage service is unavailable/);
+    const listing = await t.app.inject({ method: 'GET', url: `/api/v1/collections/${org.collections.payroll}`, headers: auth(user) });
+    expect((listing.json() as { documents: { name: string }[] }).documents.map((d) => d.name)).toEqual(['kept.txt']);
   });
 });
