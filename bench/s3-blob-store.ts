@@ -16,7 +16,7 @@ import { createS3Client, S3BlobStore } from '../src/storage/s3.blob-store.js';
 
 const MiB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.BENCH_S3_MIB ?? 1024);
-/** Unset: the store's defaults (8 MiB parts, 2 at a time). */
+/** Unset: the store's defaults (5 MiB parts, 2 at a time). */
 const PART_MIB = process.env.BENCH_S3_PART_MIB ? Number(process.env.BENCH_S3_PART_MIB) : undefined;
 const QUEUE = process.env.BENCH_S3_QUEUE ? Number(process.env.BENCH_S3_QUEUE) : undefined;
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       rssBeforeMiB: Number((before / MiB).toFixed(1)),
       putRssGrowthMiB: Number(((putPeak - before) / MiB).toFixed(1)),
       putAndGetRssGrowthMiB: Number(((peak - before) / MiB).toFixed(1)),
-      partMiB: PART_MIB ?? 8,
+      partMiB: PART_MIB ?? 5,
       queueSize: QUEUE ?? 2,
       ...(gc ? { liveGrowthMiB: Number(((livePeak - liveBefore) / MiB).toFixed(1)) } : {}),
     }));

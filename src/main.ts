@@ -244,7 +244,7 @@ function openBlobStore(config: Config): { store: BlobStore; destroy: () => void;
   const blobs = config.blobs;
   if (blobs.kind === 's3') {
     const client = createS3Client(blobs);
-    return { store: new S3BlobStore({ client, bucket: blobs.bucket, prefix: blobs.prefix }), destroy: () => client.destroy(), stagingGraceMs: S3_STAGING_GRACE_MS };
+    return { store: new S3BlobStore({ client, bucket: blobs.bucket, prefix: blobs.prefix, largestBlobBytes: config.maxUploadBytes }), destroy: () => client.destroy(), stagingGraceMs: S3_STAGING_GRACE_MS };
   }
   // A folder of this process's own: nothing can be uploading into it while it starts, so all staging goes.
   const store = blobs.dir === undefined ? new FsBlobStore({ dataDir: config.dataDir }) : new FsBlobStore({ dataDir: config.dataDir, blobsDir: blobs.dir });

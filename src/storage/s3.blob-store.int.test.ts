@@ -107,6 +107,11 @@ describe('S3BlobStore on s3rver', () => {
   it('refuses a part size S3 would refuse, and normalises prefixes', () => {
     const client = createS3Client(s3.location('x'), { credentials: S3RVER_CREDENTIALS });
     expect(() => new S3BlobStore({ client, bucket: 'x', partSize: 1024 * 1024 })).toThrow(/at least 5242880 bytes/);
+    // 5 MiB parts by default; larger when the largest blob would not fit in S3's 10,000 parts.
+    expect(new S3BlobStore({ client, bucket: 'x', largestBlobBytes: 16 * 1024 ** 3 }).partSize).toBe(5 * 1024 * 1024);
+    const huge = new S3BlobStore({ client, bucket: 'x', largestBlobBytes: 100 * 1024 ** 3 });
+    expect(huge.partSize).toBeGreaterThan(5 * 1024 * 1024);
+    expect(100 * 1024 ** 3 * 1.01 / huge.partSize).toBeLessThan(10_000);
     client.destroy();
     expect(['', '/', 'a', '/a/b/', 'a//'].map(normalisePrefix)).toEqual(['', '', 'a/', 'a/b/', 'a/']);
   });

@@ -28,10 +28,13 @@ const MIB = 1024 * 1024;
 export const S3_MIN_PART_SIZE = 5 * MIB;
 /**
  * Memory one put holds: the parts in flight plus the one being gathered, about (queueSize + 2) ×
- * partSize, here 32 MiB (measured: docs/performance.md). Four parts in flight measured well over
- * the 64 MiB a put may take on this machine, for little speed on a loopback server.
+ * partSize, here 20 MiB. Measured on a 1 GiB put (docs/performance.md "S3 blob store"): process RSS
+ * grew 55 MiB with 5 MiB parts, 81 MiB with 8 MiB parts, more with four parts in flight, and
+ * s3rver took no faster. The issue's bound is 64 MiB.
  */
-const DEFAULT_PART_SIZE = 8 * MIB;
+const DEFAULT_PART_SIZE = S3_MIN_PART_SIZE;
+/** S3 allows 10,000 parts; the rest is left for the encryption's few bytes per chunk. */
+const PARTS_FOR_THE_LARGEST_BLOB = 9_000;
 const DEFAULT_QUEUE_SIZE = 2;
 const READ_HIGH_WATER_MARK = MIB;
 
@@ -80,8 +83,10 @@ export interface S3BlobStoreOptions {
   client: S3Client;
   bucket: string;
   prefix?: string;
-  /** Bytes per multipart part (at least 5 MiB); default 8 MiB. */
+  /** Bytes per multipart part (at least 5 MiB); default 5 MiB, or more if `largestBlobBytes` needs it. */
   partSize?: number;
+  /** The largest blob a put must take (e.g. the upload limit): parts grow so it fits in S3's 10,000. */
+  largestBlobBytes?: number;
   /** Parts uploaded at once; default 2. Memory per put is about (queueSize + 2) × partSize. */
   queueSize?: number;
   /** The clock cleanStaging measures ages with (tests). */
@@ -100,13 +105,18 @@ export class S3BlobStore implements BlobStore {
     this.#client = options.client;
     this.#bucket = options.bucket;
     this.#prefix = normalisePrefix(options.prefix ?? '');
-    this.#partSize = options.partSize ?? DEFAULT_PART_SIZE;
+    this.#partSize = Math.max(options.partSize ?? DEFAULT_PART_SIZE, Math.ceil((options.largestBlobBytes ?? 0) / PARTS_FOR_THE_LARGEST_BLOB));
     this.#queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
     this.#now = options.now ?? Date.now;
     if (!Number.isSafeInteger(this.#partSize) || this.#partSize < S3_MIN_PART_SIZE) {
       throw new Error(`The S3 part size must be at least ${S3_MIN_PART_SIZE} bytes (5 MiB).`);
     }
     if (!Number.isSafeInteger(this.#queueSize) || this.#queueSize < 1) throw new Error('The S3 queue size must be at least 1.');
+  }
+
+  /** Bytes per multipart part. */
+  get partSize(): number {
+    return this.#partSize;
   }
 
   async put(source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
