@@ -113,7 +113,13 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const store = new Store(handle, deriveKey(master, 'audit-event-seal'));
 
   const { store: blobStore, destroy: closeBlobStore, stagingGraceMs } = openBlobStore(config);
-  const removed = await blobStore.cleanStaging(stagingGraceMs);
+  // A bucket that does not answer now (or a role without s3:ListBucketMultipartUploads) must not
+  // keep the process from starting: leftovers wait for the next start or the bucket's lifecycle rule.
+  const removed = await blobStore.cleanStaging(stagingGraceMs).catch((err: unknown) => {
+    if (config.blobs.kind !== 's3') throw err;
+    logger.warn({ err }, 'could not clean unfinished uploads in the blob bucket; the bucket lifecycle rule will');
+    return 0;
+  });
   if (removed > 0) logger.warn({ removed }, 'removed unfinished uploads left by a crash');
   const keys = new KeyRingImpl({
     master,

@@ -141,9 +141,10 @@ export class S3BlobStore implements BlobStore {
       }
     }
     // highWaterMark 1: the stream in between holds one chunk, not 16, so memory is the parts' alone.
+    const body = Readable.from(counted(), { highWaterMark: 1 });
     const upload = new Upload({
       client: this.#client,
-      params: { Bucket: this.#bucket, Key: this.#keyOf(id), Body: Readable.from(counted(), { highWaterMark: 1 }), ContentType: 'application/octet-stream' },
+      params: { Bucket: this.#bucket, Key: this.#keyOf(id), Body: body, ContentType: 'application/octet-stream' },
       partSize: this.#partSize,
       queueSize: this.#queueSize,
       // On any failure lib-storage aborts the multipart upload, so no parts are left to pay for.
@@ -152,6 +153,8 @@ export class S3BlobStore implements BlobStore {
     try {
       await upload.done();
     } catch (error) {
+      // Stop reading the source (and release it, as the folder store does when a write fails).
+      body.destroy();
       // The caller's own error comes back as it was (a client that went away is not a storage outage).
       if (sourceFailed) throw sourceError;
       throw storageError('store a blob', error);
