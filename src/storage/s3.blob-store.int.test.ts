@@ -1,6 +1,7 @@
 // What the S3 store must get right beyond the shared contract (test/contracts/blob-store.contract.ts):
 // every way of not reaching the blobs is UNAVAILABLE, never NOT_FOUND, and a store keeps to its prefix.
 import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,6 +70,44 @@ describe('S3BlobStore on s3rver', () => {
       s3.answerEveryRequestWith(null);
     }
     expect(await store.size(id)).toBe(4);
+  });
+
+  it('says UNAVAILABLE when the server accepts connections but never answers', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const location = { ...s3.location('hung-bucket'), endpoint: `http://127.0.0.1:${port}` };
+      const store = new S3BlobStore({ client: createS3Client(location, { credentials: S3RVER_CREDENTIALS, maxAttempts: 1, answerTimeoutMs: 300 }), bucket: 'hung-bucket' });
+      const started = Date.now();
+      expect(await codeOf(store.get(randomBytes(16).toString('hex')))).toBe('UNAVAILABLE');
+      expect(await codeOf(store.size(randomBytes(16).toString('hex')))).toBe('UNAVAILABLE');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it('does not cut short a download its reader pauses for longer than the answer timeout', async () => {
+    const location = s3.location(await s3.createBucket());
+    const store = new S3BlobStore({ client: createS3Client(location, { credentials: S3RVER_CREDENTIALS, answerTimeoutMs: 300 }), bucket: location.bucket });
+    const bytes = randomBytes(6 * 1024 * 1024);
+    const { id } = await store.put(Readable.from([bytes]));
+    const parts: Buffer[] = [];
+    let paused = false;
+    for await (const part of await store.get(id)) {
+      parts.push(part as Buffer);
+      if (!paused) {
+        paused = true;
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
+    expect(Buffer.concat(parts).equals(bytes)).toBe(true);
   });
 
   it('keeps to its prefix: lists and cleans only its own blobs and uploads', async () => {

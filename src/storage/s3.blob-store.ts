@@ -56,6 +56,8 @@ export interface S3ClientOptions {
   credentials?: S3ClientConfig['credentials'];
   /** Attempts per request, retries included (SDK default 3). */
   maxAttempts?: number;
+  /** How long a request may wait for the server's answer (its headers) once sent; default 2 minutes. */
+  answerTimeoutMs?: number;
 }
 
 /**
@@ -72,8 +74,10 @@ export function createS3Client(location: S3Location, options: S3ClientOptions = 
     forcePathStyle: location.forcePathStyle,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    // A server that does not accept a connection is an outage, told quickly rather than after the OS's minutes.
-    requestHandler: { connectionTimeout: 5_000 },
+    // A server that does not accept a connection, or accepts and never answers, is an outage, told
+    // as one rather than hanging. The answer timeout ends once the headers arrive, so it does not cut
+    // a long download short; it does include sending a part, hence minutes, not seconds.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: options.answerTimeoutMs ?? 120_000, throwOnRequestTimeout: true },
     ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
   });
