@@ -72,6 +72,20 @@ describe('S3BlobStore on s3rver', () => {
     expect(await store.size(id)).toBe(4);
   });
 
+  it('says INSUFFICIENT_STORAGE, storing nothing, when a bucket quota is used up or a MinIO cluster is full', async () => {
+    const bucket = await s3.createBucket();
+    const store = open(s3.location(bucket));
+    try {
+      for (const fault of [{ status: 403, code: 'QuotaExceeded' }, { status: 507, code: 'XMinioStorageFull' }]) {
+        s3.answerEveryRequestWith(fault);
+        expect(await codeOf(store.put(Readable.from([randomBytes(6 * 1024 * 1024)]))), fault.code).toBe('INSUFFICIENT_STORAGE');
+      }
+    } finally {
+      s3.answerEveryRequestWith(null);
+    }
+    expect(await listAll(store)).toEqual([]);
+  });
+
   it('says UNAVAILABLE when the server accepts connections but never answers', async () => {
     const sockets = new Set<Socket>();
     const silent = createServer((socket) => {

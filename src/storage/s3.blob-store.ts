@@ -318,7 +318,7 @@ function isMissingKey(error: unknown): boolean {
 }
 
 /** Error codes S3-compatible servers use for "no room": a bucket quota, a full MinIO or Ceph cluster. */
-const NO_SPACE = new Set(['QuotaExceeded', 'XMinioStorageFull', 'XMinioAdminBucketQuotaExceeded', 'EntityTooLarge']);
+const NO_SPACE = new Set(['QuotaExceeded', 'XMinioStorageFull', 'XMinioAdminBucketQuotaExceeded']);
 
 /**
  * Turns an S3 failure into a DomainError, keeping "no such blob" (NOT_FOUND, said only by the
