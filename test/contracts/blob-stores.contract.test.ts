@@ -38,6 +38,34 @@ const filesystem: BlobStoreAdapter = {
   },
 };
 
+/** STRONGROOM_BLOBS=/some/folder: blobs in the folder itself, staged in its tmp/ subfolder. */
+const ownFolder: BlobStoreAdapter = {
+  name: 'filesystem in a folder of its own (FsBlobStore with blobsDir)',
+  async open() {
+    const root = await fsp.mkdtemp(join(tmpdir(), 'sr-blob-folder-'));
+    const blobsDir = join(root, 'mounted-volume');
+    const options = { dataDir: join(root, 'data'), blobsDir };
+    return {
+      store: new FsBlobStore(options),
+      another: () => new FsBlobStore(options),
+      async leaveCrashedPut(ageMs) {
+        const staging = join(blobsDir, 'tmp');
+        await fsp.mkdir(staging, { recursive: true });
+        const file = join(staging, `${randomBytes(16).toString('hex')}.part`);
+        await fsp.writeFile(file, randomBytes(1000));
+        const at = new Date(Date.now() - ageMs);
+        await fsp.utimes(file, at, at);
+      },
+      async unreachable() {
+        const loop = join(root, 'loop');
+        await fsp.symlink(loop, loop);
+        return new FsBlobStore({ dataDir: join(root, 'data'), blobsDir: loop });
+      },
+      close: () => fsp.rm(root, { recursive: true, force: true }),
+    };
+  },
+};
+
 let s3: LoopbackS3;
 beforeAll(async () => {
   s3 = await startLoopbackS3();
@@ -77,4 +105,4 @@ const s3Adapter: BlobStoreAdapter = {
   },
 };
 
-for (const adapter of [filesystem, s3Adapter]) blobStoreContract(adapter);
+for (const adapter of [filesystem, ownFolder, s3Adapter]) blobStoreContract(adapter);
