@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
 import { documentResource } from '../../src/services/access.service.js';
-import { systemActor } from '../../src/services/identity.service.js';
+import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { heldFragment, placeHold } from '../support/holds.js';
 import { api, expectProblem } from '../support/http.js';
@@ -112,6 +112,22 @@ describe.each(DIALECTS)('legal holds on %s', (dialect) => {
     expect((await denials(id, 'document.purge'))[0]).toMatchObject({ reason: 'legal_hold', decision: 'deny' });
   });
 
+  it('lets a hold placed while a new version is arriving win: refused, nothing stored', async () => {
+    const { org, member } = await council();
+    const id = await file(org, member);
+    const actor = actorFor((await t.vault.identity.userById(member.id))!, { channel: 'api', clientAddress: null, requestId: null });
+    let hold: Awaited<ReturnType<typeof placeHold>> | undefined;
+    async function* body() {
+      yield Buffer.from('first half, ');
+      hold = await placeHold(t.vault, org.id, { documentIds: [id] });
+      yield Buffer.from('second half\n');
+    }
+    const error = await t.vault.documents.uploadVersion(actor, id, { body: body() }).then(() => null, (e: unknown) => e);
+    expect((error as DomainError).code).toBe('CONFLICT');
+    expect((error as DomainError).message).toContain(heldFragment(hold!));
+    expect((await t.vault.store.repos.documents.versions(id)).map((v) => v.number)).toEqual([1]);
+  });
+
   it('refuses moving a collection with a held document inside (a deleted one included) or under a hold itself; restoring from the bin is allowed', async () => {
     const { org, member, manager } = await council();
     const system = systemActor();
@@ -181,6 +197,13 @@ describe.each(DIALECTS)('legal holds on %s', (dialect) => {
       expect(res.body).toContain(heldFragment(hold));
     }
     expect((await dav(base, 'GET', path, { user })).body).toBe('held\n');
+  });
+
+  it('describes the hold endpoints in the OpenAPI document', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as { paths: Record<string, Record<string, unknown>> };
+    for (const [p, method] of [['/api/v1/holds', 'post'], ['/api/v1/holds', 'get'], ['/api/v1/holds/{id}', 'get'], ['/api/v1/holds/{id}/items', 'post'], ['/api/v1/holds/{id}/release', 'post']] as const) {
+      expect(doc.paths[p]?.[method], `${method.toUpperCase()} ${p}`).toBeDefined();
+    }
   });
 
   describe('authority: only the owning organisation places and releases holds', () => {
