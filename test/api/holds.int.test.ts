@@ -184,7 +184,7 @@ describe.each(DIALECTS)('legal holds on %s', (dialect) => {
     expect((await t.vault.store.repos.documents.versionById(document.currentVersionId))!.wrappedKey.length).toBeGreaterThan(0);
   });
 
-  it('refuses WebDAV DELETE and PUT on a held document with 409 and the hold named', async () => {
+  it('refuses WebDAV DELETE, PUT, MOVE and LOCK on a held document with 409 and the hold named', async () => {
     const { org } = await council();
     const user = await davUser(t.vault, org, { teams: ['finance'], clearance: 'OFFICIAL' });
     const base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
@@ -192,7 +192,14 @@ describe.each(DIALECTS)('legal holds on %s', (dialect) => {
     expect((await dav(base, 'PUT', path, { user, body: 'held\n' })).status).toBe(201);
     const id = (await t.vault.collections.get(systemActor(), org.collections.finance!)).documents[0]!.id;
     const hold = await placeHold(t.vault, org.id, { documentIds: [id] });
-    for (const res of [await dav(base, 'DELETE', path, { user }), await dav(base, 'PUT', path, { user, body: 'overwrite\n' })]) {
+    const lockBody = '<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>';
+    const refusals = [
+      await dav(base, 'DELETE', path, { user }),
+      await dav(base, 'PUT', path, { user, body: 'overwrite\n' }),
+      await dav(base, 'MOVE', path, { user, headers: { destination: `${base}/dav/${org.slug}/finance/moved.txt` } }),
+      await dav(base, 'LOCK', path, { user, headers: { 'content-type': 'application/xml' }, body: lockBody }),
+    ];
+    for (const res of refusals) {
       expect(res.status).toBe(409);
       expect(res.body).toContain(heldFragment(hold));
     }
