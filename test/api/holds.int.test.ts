@@ -184,7 +184,7 @@ describe.each(DIALECTS)('legal holds on %s', (dialect) => {
     expect((await t.vault.store.repos.documents.versionById(document.currentVersionId))!.wrappedKey.length).toBeGreaterThan(0);
   });
 
-  it('refuses WebDAV DELETE, PUT, MOVE and LOCK on a held document with 409 and the hold named', async () => {
+  it('refuses WebDAV DELETE, PUT, MOVE and LOCK on a held document, and DELETE and MOVE of a folder holding one, with 409 and the hold named', async () => {
     const { org } = await council();
     const user = await davUser(t.vault, org, { teams: ['finance'], clearance: 'OFFICIAL' });
     const base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
@@ -204,6 +204,24 @@ describe.each(DIALECTS)('legal holds on %s', (dialect) => {
       expect(res.body).toContain(heldFragment(hold));
     }
     expect((await dav(base, 'GET', path, { user })).body).toBe('held\n');
+    // A folder with a held document inside: neither deleted nor moved, the hold named.
+    const manager = await davUser(t.vault, org, { roles: ['records_manager'], clearance: 'OFFICIAL' });
+    expect((await dav(base, 'MKCOL', `/dav/${org.slug}/finance/Case`, { user })).status).toBe(201);
+    expect((await dav(base, 'PUT', `/dav/${org.slug}/finance/Case/evidence.txt`, { user, body: 'evidence\n' })).status).toBe(201);
+    const caseFolder = (await t.vault.collections.get(systemActor(), org.collections.finance!)).children.find((c) => c.name === 'Case')!;
+    const evidence = (await t.vault.collections.get(systemActor(), caseFolder.id)).documents[0]!;
+    const caseHold = await placeHold(t.vault, org.id, { documentIds: [evidence.id] });
+    for (const who of [user, manager]) {
+      const folderRefusals = [
+        await dav(base, 'DELETE', `/dav/${org.slug}/finance/Case`, { user: who }),
+        await dav(base, 'MOVE', `/dav/${org.slug}/finance/Case`, { user: who, headers: { destination: `${base}/dav/${org.slug}/finance/Elsewhere` } }),
+      ];
+      for (const res of folderRefusals) {
+        expect(res.status).toBe(409);
+        expect(res.body).toContain(heldFragment(caseHold));
+      }
+    }
+    expect((await dav(base, 'GET', `/dav/${org.slug}/finance/Case/evidence.txt`, { user })).body).toBe('evidence\n');
   });
 
   it('describes the hold endpoints in the OpenAPI document', async () => {
