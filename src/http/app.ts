@@ -12,6 +12,7 @@ import { auditRoutes } from './api/audit.routes.js';
 import { collectionsRoutes } from './api/collections.routes.js';
 import { documentsRoutes } from './api/documents.routes.js';
 import { locksRoutes } from './api/locks.routes.js';
+import { holdsRoutes } from './api/holds.routes.js';
 import { recordsRoutes } from './api/records.routes.js';
 import { systemRoutes } from './api/system.routes.js';
 import { problemFor, sendProblem } from './error-handler.js';
@@ -84,6 +85,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
       await api.register(arrangementsRoutes(vault));
       await api.register(auditRoutes(vault));
       await api.register(adminRoutes(vault));
+      await api.register(holdsRoutes(vault));
       await api.register(recordsRoutes(vault));
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },

@@ -27,7 +27,7 @@ export interface WebContext {
   pages: OrganisationPages;
 }
 
-interface OrganisationPages { users: boolean; quarantine: boolean; locks: boolean; audit: boolean; checkpoints: boolean; filePlan?: boolean }
+interface OrganisationPages { users: boolean; quarantine: boolean; locks: boolean; audit: boolean; checkpoints: boolean; filePlan?: boolean; holds?: boolean }
 
 /** One question per navigation item that the person's organisation role decides, asked in one call. */
 async function organisationPages(ui: Ui, actor: Actor, organisationId: string): Promise<OrganisationPages> {
@@ -35,7 +35,7 @@ async function organisationPages(ui: Ui, actor: Actor, organisationId: string): 
   const actions = ['organisation.manage-users', 'quarantine.list', 'lock.list', 'audit.read', 'audit.checkpoints'] as const;
   const [users, quarantine, locks, audit, checkpoints] = await ui.vault.access.can(actor, actions.map((action) => ({ action, resource: own })));
   const [filePlan] = await ui.vault.access.can(actor, [{ action: 'records.read', resource: own }]);
-  return { users: users === true, quarantine: quarantine === true, locks: locks === true, audit: audit === true, checkpoints: checkpoints === true, filePlan: filePlan === true };
+  return { users: users === true, quarantine: quarantine === true, locks: locks === true, audit: audit === true, checkpoints: checkpoints === true, filePlan: filePlan === true, holds: filePlan === true };
 }
 
 declare module 'fastify' {
@@ -130,6 +130,7 @@ function navigation(web: WebContext | null, path: string): NavItem[] {
   if (may.locks) items.push({ href: '/admin/locks', text: 'Locks' });
   if (may.audit) items.push({ href: '/audit', text: 'Audit' });
   else if (may.checkpoints) items.push({ href: '/audit/verify', text: 'Audit' });
+  if (may.holds) items.push({ href: '/holds', text: 'Legal holds' });
   items.push({ href: '/account', text: 'Your account' });
   const best = items.filter((i) => (i.href === '/' ? path === '/' : path === i.href || path.startsWith(`${i.href}/`) || path.startsWith(`${i.href}?`))).at(-1);
   return items.map((i) => ({ ...i, active: i === best }));
