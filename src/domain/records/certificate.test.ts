@@ -65,6 +65,7 @@ async function input(proofSeqs = [11, 12, 13], size = 24): Promise<BuildCertific
   };
 }
 
+const signer = { sign: (text: string) => signNote(text, log.signerKey), verifierKey: log.verifierKey };
 const plain = (c: DestructionCertificate): Record<string, unknown> => JSON.parse(serialiseCertificate(c)) as Record<string, unknown>;
 
 /** Signs an edited body again with the log's own key: what a faulty (not a forging) server would produce. */
@@ -76,7 +77,7 @@ function resign(cert: Record<string, unknown>, signerKey = log.signerKey): Recor
 
 describe('certificate of destruction', () => {
   it('holds what the issue asks for and verifies with only the public key', async () => {
-    const cert = plain(buildCertificate(await input(), log.signerKey));
+    const cert = plain(buildCertificate(await input(), signer));
     expect(cert).toMatchObject({
       format: CERTIFICATE_FORMAT, id: 'cert-1', batchId: BATCH, organisation: { id: ORG, name: 'Anytown Council' },
       series: [{ code: 'HR-03', title: 'Disciplinary case files', trigger: 'process_complete', retainYears: 2, action: 'destroy', authority: 'ACAS code of practice', revision: 3 }],
@@ -97,7 +98,7 @@ describe('certificate of destruction', () => {
   });
 
   it('fails when any one character of the JSON changes: an event, a name hash, a count, the checkpoint, anywhere', async () => {
-    const text = serialiseCertificate(buildCertificate(await input(), log.signerKey));
+    const text = serialiseCertificate(buildCertificate(await input(), signer));
     const survivors: number[] = [];
     let checked = 0;
     for (let i = 0; i < text.length; i++) {
@@ -115,7 +116,7 @@ describe('certificate of destruction', () => {
     expect(checked).toBeGreaterThan(3000);
     expect(survivors.map((i) => text.slice(Math.max(0, i - 20), i + 20))).toEqual([]);
     // The named places, each with its own answer.
-    const cert = plain(buildCertificate(await input(), log.signerKey));
+    const cert = plain(buildCertificate(await input(), signer));
     const edits: [string, (c: any) => void][] = [
       ['event', (c) => { c.proof.events[0].event.reason = 'edited'; }],
       ['name hash', (c) => { c.documents[0].nameSha256 = NAME_HASH(9); }],
@@ -131,7 +132,7 @@ describe('certificate of destruction', () => {
   });
 
   it('fails with another key, and a malformed key throws', async () => {
-    const cert = plain(buildCertificate(await input(), log.signerKey));
+    const cert = plain(buildCertificate(await input(), signer));
     const other = verifierKeyFromSigner(generateSignerKey('strongroom-test'));
     const check = checkCertificate(cert, other);
     expect(check.ok).toBe(false);
@@ -142,7 +143,7 @@ describe('certificate of destruction', () => {
   });
 
   it('checks under the signature: an event not in the tree, a missing or extra event, a wrong hash, counts that do not add up', async () => {
-    const cert = plain(buildCertificate(await input(), log.signerKey));
+    const cert = plain(buildCertificate(await input(), signer));
     const edited = (edit: (c: any) => void) => {
       const copy = structuredClone(cert) as any;
       edit(copy);
@@ -168,14 +169,14 @@ describe('certificate of destruction', () => {
   it('is refused at issue when it would not verify, or when the batch is not executed', async () => {
     // The dispose event of doc-2 is not in the proof.
     const missing = await input([11, 13]);
-    expect(() => buildCertificate(missing, log.signerKey)).toThrow(IntegrityError);
-    expect(() => buildCertificate(missing, log.signerKey)).toThrow('Document doc-2 has 0 document.dispose events in the proof, not exactly one.');
+    expect(() => buildCertificate(missing, signer)).toThrow(IntegrityError);
+    expect(() => buildCertificate(missing, signer)).toThrow('Document doc-2 has 0 document.dispose events in the proof, not exactly one.');
     const noStub = { ...(await input()), stubs: [stub('doc-1', NAME_HASH(1))] };
-    expect(() => buildCertificate(noStub, log.signerKey)).toThrow('Document doc-2 of batch batch-1 was destroyed but left no stub.');
+    expect(() => buildCertificate(noStub, signer)).toThrow('Document doc-2 of batch batch-1 was destroyed but left no stub.');
     const review = { ...(await input()), batch: { ...batch, status: 'approved' as const, executedAt: null } };
     let error: unknown;
     try {
-      buildCertificate(review, log.signerKey);
+      buildCertificate(review, signer);
     } catch (err) {
       error = err;
     }

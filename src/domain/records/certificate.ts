@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { BUNDLE_FORMAT, checkBundle, type BundleEvent } from '../audit/bundle.js';
 import { canonicalJson, type AuditEvent } from '../audit/event.js';
-import { assertVerifierKey, openCheckpoint, openNote, signNote, verifierKeyFromSigner } from '../audit/signed-note.js';
+import { assertVerifierKey, openCheckpoint, openNote } from '../audit/signed-note.js';
 import { conflict, DomainError, IntegrityError } from '../errors.js';
 import type { HoldRef } from './holds.js';
 import type { DisposalBatch, DisposalItem, DisposalStub } from './disposal.js';
@@ -238,6 +238,12 @@ export interface BuildCertificateInput {
   proof: { checkpoint: string; events: BundleEvent[] };
 }
 
+/** The audit log's key, kept by whoever holds it: signs note text, and the public half to check with. */
+export interface CertificateSigner {
+  sign(text: string): string;
+  verifierKey: string;
+}
+
 const range = (values: string[]): DateRange | null => {
   if (values.length === 0) return null;
   const sorted = [...values].sort();
@@ -248,7 +254,7 @@ const range = (values: string[]): DateRange | null => {
  * Builds and signs a certificate, then checks it as an auditor would: the server refuses to issue one
  * that would only fail at the auditor's desk (an event missing from the proof, a stub missing).
  */
-export function buildCertificate(input: BuildCertificateInput, signerKey: string): DestructionCertificate {
+export function buildCertificate(input: BuildCertificateInput, signer: CertificateSigner): DestructionCertificate {
   const { batch, items } = input;
   if (batch.status !== 'executed' || !batch.executedAt) throw conflict(`Disposal batch ${batch.id} has not been executed yet, so it has no certificate.`);
   if (!batch.approvedBy || !batch.approvedAt) throw new IntegrityError(`Disposal batch ${batch.id} was executed without a recorded approval.`);
@@ -267,7 +273,7 @@ export function buildCertificate(input: BuildCertificateInput, signerKey: string
   const held = items.filter((i) => i.outcome === 'held').map((i) => ({ documentId: i.documentId, holds: input.heldAtExecution.get(i.documentId) ?? [] }));
   const excluded = items.filter((i) => i.outcome === 'excluded').map((i) => ({ documentId: i.documentId, holds: i.excludedBy }));
   const codes = new Set(items.map((i) => i.seriesCode));
-  const head = openCheckpoint(input.proof.checkpoint, verifierKeyFromSigner(signerKey));
+  const head = openCheckpoint(input.proof.checkpoint, signer.verifierKey);
   const body: CertificateBody = {
     format: CERTIFICATE_FORMAT,
     id: input.id,
@@ -294,8 +300,8 @@ export function buildCertificate(input: BuildCertificateInput, signerKey: string
     executedAt: batch.executedAt,
     proof: { origin: head.origin, checkpoint: input.proof.checkpoint, events: [...input.proof.events].sort((a, b) => a.leafIndex - b.leafIndex) },
   };
-  const certificate: DestructionCertificate = { ...body, signature: signNote(signedText(head.origin, body.id, certificateBodySha256(body)), signerKey) };
-  const check = checkCertificate(JSON.parse(JSON.stringify(certificate)), verifierKeyFromSigner(signerKey));
+  const certificate: DestructionCertificate = { ...body, signature: signer.sign(signedText(head.origin, body.id, certificateBodySha256(body))) };
+  const check = checkCertificate(JSON.parse(JSON.stringify(certificate)), signer.verifierKey);
   if (!check.ok) throw new IntegrityError(`The certificate for batch ${batch.id} would not verify: ${check.problem}`);
   return certificate;
 }
