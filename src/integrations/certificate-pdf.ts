@@ -87,8 +87,8 @@ function table(doc: Doc, columns: { title: string; width: number; mono?: boolean
   const scale = width(doc) / total;
   const cols = columns.map((c) => ({ ...c, width: c.width * scale }));
   const drawRow = (cells: string[], bold: boolean): void => {
-    doc.fontSize(9);
-    const heights = cells.map((cell, i) => doc.font(bold ? BOLD : cols[i]!.mono ? MONO : FONT).heightOfString(cell, { width: cols[i]!.width - 6 }));
+    const fontOf = (i: number): [string, number] => (bold ? [BOLD, 9] : cols[i]!.mono ? [MONO, 8.5] : [FONT, 9]);
+    const heights = cells.map((cell, i) => doc.font(fontOf(i)[0]).fontSize(fontOf(i)[1]).heightOfString(cell, { width: cols[i]!.width - 6 }));
     const height = Math.max(...heights) + 8;
     if (doc.y + height > doc.page.height - MARGIN) {
       doc.addPage();
@@ -97,7 +97,7 @@ function table(doc: Doc, columns: { title: string; width: number; mono?: boolean
     const top = doc.y + 4;
     let x = MARGIN;
     cells.forEach((cell, i) => {
-      doc.font(bold ? BOLD : cols[i]!.mono ? MONO : FONT).fillColor(BLACK).text(cell, x, top, { width: cols[i]!.width - 6 });
+      doc.font(fontOf(i)[0]).fontSize(fontOf(i)[1]).fillColor(BLACK).text(cell, x, top, { width: cols[i]!.width - 6 });
       x += cols[i]!.width;
     });
     const bottom = top + height - 4;
@@ -140,7 +140,7 @@ function draw(doc: Doc, cert: DestructionCertificate, facts: { jsonSha256: strin
   ]);
 
   heading(doc, 'Retention rules applied');
-  table(doc, [{ title: 'Series', width: 60 }, { title: 'Title', width: 130 }, { title: 'Trigger', width: 80 }, { title: 'Years', width: 40 }, { title: 'Action', width: 50 }, { title: 'Authority', width: 130 }, { title: 'Revision', width: 45 }],
+  table(doc, [{ title: 'Series', width: 55 }, { title: 'Title', width: 105 }, { title: 'Trigger', width: 95 }, { title: 'Years', width: 35 }, { title: 'Action', width: 50 }, { title: 'Authority', width: 105 }, { title: 'Revision', width: 50 }],
     cert.series.map((s) => [s.code, s.title, s.trigger, String(s.retainYears), s.action, s.authority, String(s.revision)]));
   const d = cert.dates;
   const span = (r: { from: string; to: string } | null): string => (r ? (day(r.from) === day(r.to) ? day(r.from) : `${day(r.from)} to ${day(r.to)}`) : 'none');
@@ -150,7 +150,7 @@ function draw(doc: Doc, cert: DestructionCertificate, facts: { jsonSha256: strin
   if (cert.documents.length === 0) paragraph(doc, 'No document was destroyed by this batch.');
   else {
     paragraph(doc, 'Names are not kept: each is identified by its id and the SHA-256 of its name (first 16 hex digits shown; the JSON has all 64).', { color: GREY, size: 9.5 });
-    table(doc, [{ title: 'Document id', width: 170, mono: true }, { title: 'Name SHA-256 (prefix)', width: 120, mono: true }, { title: 'Series', width: 60 }, { title: 'Due', width: 70 }, { title: 'Versions', width: 50 }],
+    table(doc, [{ title: 'Document id', width: 210, mono: true }, { title: 'Name SHA-256 (prefix)', width: 105, mono: true }, { title: 'Series', width: 60 }, { title: 'Due', width: 65 }, { title: 'Versions', width: 55 }],
       cert.documents.map((doc2) => [doc2.documentId, doc2.nameSha256.slice(0, 16), doc2.seriesCode, doc2.dueAt, String(doc2.versionCount)]));
   }
 
@@ -161,7 +161,7 @@ function draw(doc: Doc, cert: DestructionCertificate, facts: { jsonSha256: strin
     ...cert.holdCheck.excludedWhenProposed.map((h) => [h.documentId, 'excluded when proposed', h.holds.map((x) => x.name).join('; ')]),
   ];
   if (holdRows.length === 0) paragraph(doc, 'No item of this batch was under a legal hold.');
-  else table(doc, [{ title: 'Document id', width: 170, mono: true }, { title: 'When', width: 100 }, { title: 'Hold', width: 200 }], holdRows);
+  else table(doc, [{ title: 'Document id', width: 210, mono: true }, { title: 'When', width: 110 }, { title: 'Hold', width: 175 }], holdRows);
 
   heading(doc, 'Method');
   paragraph(doc, `${cert.method[0]!.toUpperCase()}${cert.method.slice(1)}.`);
