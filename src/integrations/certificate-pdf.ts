@@ -19,6 +19,26 @@ const MONO = 'Courier';
 
 type Doc = PDFKit.PDFDocument;
 
+// The standard PDF fonts carry only the Windows-1252 repertoire. Anything else (Welsh ŵ and ŷ, emoji)
+// is drawn as its base letter or '?', never as a wrong glyph; format and bidi controls are dropped, so a
+// name cannot reorder the line it is on. The JSON keeps every name hash exactly; the PDF is a summary.
+const CP1252_EXTRAS = new Set('€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ');
+const printable = (ch: string): boolean => {
+  const code = ch.codePointAt(0)!;
+  return (code >= 0x20 && code < 0x7f) || (code >= 0xa0 && code <= 0xff) || CP1252_EXTRAS.has(ch);
+};
+export function pdfSafe(text: string): string {
+  let out = '';
+  for (const ch of text.replace(/[\p{Cc}\p{Cf}]/gu, (c) => (c === '\n' ? c : ''))) {
+    if (ch === '\n' || printable(ch)) out += ch;
+    else {
+      const base = ch.normalize('NFKD').replace(/\p{M}/gu, '');
+      out += [...base].every(printable) && base !== '' ? base : '?';
+    }
+  }
+  return out;
+}
+
 export interface PdfCertificateRendererOptions {
   /** Uncompressed content streams, so tests can read the text back. */
   compress?: boolean;
@@ -54,19 +74,20 @@ function ensureRoom(doc: Doc, height: number): void {
 
 function heading(doc: Doc, text: string): void {
   ensureRoom(doc, 60);
-  doc.moveDown(0.8).font(BOLD).fontSize(15).fillColor(BLACK).text(text, MARGIN, doc.y, { width: width(doc) }).moveDown(0.3);
+  doc.moveDown(0.8).font(BOLD).fontSize(15).fillColor(BLACK).text(pdfSafe(text), MARGIN, doc.y, { width: width(doc) }).moveDown(0.3);
 }
 
 function paragraph(doc: Doc, text: string, options: { font?: string; size?: number; color?: string } = {}): void {
   ensureRoom(doc, 30);
-  doc.font(options.font ?? FONT).fontSize(options.size ?? 10.5).fillColor(options.color ?? BLACK).text(text, MARGIN, doc.y, { width: width(doc) }).moveDown(0.3);
+  doc.font(options.font ?? FONT).fontSize(options.size ?? 10.5).fillColor(options.color ?? BLACK).text(pdfSafe(text), MARGIN, doc.y, { width: width(doc) }).moveDown(0.3);
 }
 
 /** A GOV.UK summary list: key in bold on the left, value on the right, a grey rule under each row. */
 function summaryList(doc: Doc, rows: [string, string][]): void {
   const keyWidth = 170;
   const valueWidth = width(doc) - keyWidth - 10;
-  for (const [key, value] of rows) {
+  for (const [key, raw] of rows) {
+    const value = pdfSafe(raw);
     doc.fontSize(10.5);
     const height = Math.max(doc.font(BOLD).heightOfString(key, { width: keyWidth }), doc.font(FONT).heightOfString(value, { width: valueWidth })) + 10;
     ensureRoom(doc, height);
@@ -106,7 +127,7 @@ function table(doc: Doc, columns: { title: string; width: number; mono?: boolean
     doc.y = bottom;
   };
   drawRow(cols.map((c) => c.title), true);
-  for (const row of rows) drawRow(row, false);
+  for (const row of rows) drawRow(row.map(pdfSafe), false);
   doc.moveDown(0.5);
 }
 
@@ -117,7 +138,7 @@ const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n =
 function draw(doc: Doc, cert: DestructionCertificate, facts: { jsonSha256: string; verifierKey: string }): void {
   // The blue bar of a GOV.UK header, with the organisation in it.
   doc.rect(0, 0, doc.page.width, 62).fill(BLUE);
-  doc.font(BOLD).fontSize(16).fillColor('#ffffff').text(cert.organisation.name, MARGIN, 22, { width: width(doc) });
+  doc.font(BOLD).fontSize(16).fillColor('#ffffff').text(pdfSafe(cert.organisation.name), MARGIN, 22, { width: width(doc) });
   doc.y = 90;
   doc.font(FONT).fontSize(12).fillColor(GREY).text('Records management', MARGIN, doc.y);
   doc.font(BOLD).fontSize(26).fillColor(BLACK).text('Certificate of destruction', MARGIN, doc.y + 2);

@@ -415,7 +415,8 @@ export class AuditService {
       // Only when signing has stopped (the alarm) or another signer has not yet published.
       throw conflict(`The audit log has not yet signed a checkpoint covering event ${unsigned[0]?.seq ?? 0}: the certificate cannot be proven yet. Try again in a minute; if it persists, see "strongroom audit verify".`);
     }
-    const bundle = await buildBundle({ organisationId, checkpoint: latest.note, verifierKey: this.o.verifierKey, events, subtrees: subtreesOf(repos) });
+    // Proofs of neighbouring events share most of their nodes: fetch each once.
+    const bundle = await buildBundle({ organisationId, checkpoint: latest.note, verifierKey: this.o.verifierKey, events, subtrees: memoised(subtreesOf(repos)) });
     return { checkpoint: bundle.checkpoint, events: bundle.events };
   }
 
