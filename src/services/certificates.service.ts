@@ -89,8 +89,10 @@ export class CertificatesService {
     // Which holds kept an item at execution: read fresh, straight after the job that was refused because of them.
     const heldIds = items.filter((i) => i.outcome === 'held').map((i) => i.documentId);
     const held = heldIds.length > 0 ? await repos.holds.activeForDocuments(heldIds) : new Map();
+    // The batch's events all come after it was proposed; a day's margin covers processes whose clocks disagree.
+    const from = new Date(Date.parse(batch.createdAt) - 86_400_000).toISOString();
     const proof = await this.o.audit.proveEvents(organisationId, {
-      actions: [DISPOSE_ACTION, EXECUTE_ACTION], from: batch.createdAt, match: (e) => e.targetIds.batchId === batchId && e.decision === 'allow',
+      actions: [DISPOSE_ACTION, EXECUTE_ACTION], from, match: (e) => e.targetIds.batchId === batchId && e.decision === 'allow',
     });
     const now = this.o.clock.now();
     const certificate = buildCertificate({
