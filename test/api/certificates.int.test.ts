@@ -119,6 +119,10 @@ describe.each(DIALECTS)('certificates of destruction on %s', (dialect) => {
     const denials = await t.vault.store.repos.audit.query({ organisationId: host.id, action: 'records.read', limit: 1000 });
     expect(denials.filter((e) => e.decision === 'deny' && e.targetIds.batchId === batch.id && e.actorUserId === partnerManager.id)).toHaveLength(2);
     expectProblem(await api(t.app, manager).get(`${url}?format=docx`), 400);
+    // Hostile ids: too long is refused by the router (414); anything else is just not a batch.
+    expect((await api(t.app, manager).get(`disposal/batches/${'x'.repeat(101)}/certificate`)).statusCode).toBe(414);
+    expect(expectProblem(await api(t.app, manager).get(`disposal/batches/${encodeURIComponent("' OR '1'='1")}/certificate`), 404).detail).toBe(unknown.detail);
+    expectProblem(await t.app.inject({ method: 'GET', url: `/api/v1/${url}` }), 401);
 
     // The other way round: the partner's own batch is its records manager's, never the host team's that serves it.
     const theirs = await executedBatch(t.vault, partner.id, partnerManager);
