@@ -26,12 +26,12 @@ describe.each(DIALECTS)('certificates of destruction in the web interface on %s'
 
     const client = new FormClient(base);
     await client.signIn(manager.email, undefined, await enrolTotp(t.vault, manager.id));
-    const list = await client.get('/records/certificates');
+    const list = await client.get('/disposal/certificates');
     expect(list.status).toBe(200);
-    expect(list.text).toContain(`href="/records/certificates/${batch.id}"`);
-    expect(list.text).toContain(`href="/records/certificates/${batch.id}/certificate.pdf"`);
+    expect(list.text).toContain(`href="/disposal/${batch.id}/certificate"`);
+    expect(list.text).toContain(`href="/disposal/${batch.id}/certificate.pdf"`);
 
-    const page = await client.get(`/records/certificates/${batch.id}`);
+    const page = await client.get(`/disposal/${batch.id}/certificate`);
     expect(page.status).toBe(200);
     expect(page.text).toContain('Certificate of destruction');
     expect(page.text).toContain(issued.id);
@@ -39,11 +39,11 @@ describe.each(DIALECTS)('certificates of destruction in the web interface on %s'
     expect(page.text).toContain('Smith v Council');
     expect(page.text).toContain('strongroom audit check CERT.json --key PUB');
 
-    const json = await client.get(`/records/certificates/${batch.id}/certificate.json`);
+    const json = await client.get(`/disposal/${batch.id}/certificate.json`);
     expect(json.status).toBe(200);
     expect(json.text).toBe(issued.json);
     expect(createHash('sha256').update(json.text).digest('hex')).toBe(issued.jsonSha256);
-    const pdf = await client.request('GET', `/records/certificates/${batch.id}/certificate.pdf`);
+    const pdf = await client.request('GET', `/disposal/${batch.id}/certificate.pdf`);
     expect(pdf.status).toBe(200);
     expect(pdf.headers.get('content-type')).toBe('application/pdf');
     expect(pdf.text.startsWith('%PDF-')).toBe(true);
@@ -52,7 +52,7 @@ describe.each(DIALECTS)('certificates of destruction in the web interface on %s'
       const person = await addPerson(t.vault, spec.slug, spec);
       const other = new FormClient(base);
       await other.signIn(person.email, undefined, spec.roles.includes('records_manager') ? await enrolTotp(t.vault, person.id) : undefined);
-      for (const url of [`/records/certificates/${batch.id}`, `/records/certificates/${batch.id}/certificate.pdf`, `/records/certificates/${batch.id}/certificate.json`]) {
+      for (const url of [`/disposal/${batch.id}/certificate`, `/disposal/${batch.id}/certificate.pdf`, `/disposal/${batch.id}/certificate.json`]) {
         const res = await other.request('GET', url, { headers: { accept: 'text/html' } });
         expect(res.status, url).toBe(404);
         expect(res.text).not.toContain(issued.id);

@@ -13,7 +13,7 @@ export const certificatesRoutes = (vault: AppServices): FastifyPluginAsync => as
 
   r.get('/disposal/batches/:id/certificate', {
     schema: {
-      tags: ['records'],
+      tags: ['disposal'],
       summary: 'The certificate of destruction of an executed disposal batch (records manager, auditor, dpo of its organisation)',
       description: 'JSON by default: the signed certificate, checkable offline with `strongroom audit check CERT.json --key PUB`. '
         + '`?format=pdf` gives the paper copy (GOV.UK-styled PDF), which carries the JSON\'s SHA-256. 409 while the batch has not been carried out.',
@@ -34,7 +34,7 @@ export const certificatesRoutes = (vault: AppServices): FastifyPluginAsync => as
   });
 
   r.get('/disposal/certificates', {
-    schema: { tags: ['records'], summary: 'Certificates of destruction of your organisation, newest first (records manager, auditor, dpo)' },
+    schema: { tags: ['disposal'], summary: 'Certificates of destruction of your organisation, newest first (records manager, auditor, dpo)' },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
     const certificates = await vault.certificates.list(actor);
