@@ -13,7 +13,7 @@ import { useClamd, useTestVault } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
 import { runCli } from '../support/cli.js';
 import { pdfText } from '../support/pdf.js';
-import { executedBatch } from '../support/records.js';
+import { executedBatch } from '../support/disposal-batch.js';
 import { DIALECTS, createPartnership, type TestOrganisation, type TestUser } from '../support/vault.js';
 
 const clamd = useClamd();

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useClamd, useTestVault } from '../support/fixture.js';
-import { executedBatch } from '../support/records.js';
+import { executedBatch } from '../support/disposal-batch.js';
 import { DIALECTS, createPartnership } from '../support/vault.js';
 import { FormClient, addPerson, enrolTotp } from './support.js';
 

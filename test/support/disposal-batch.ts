@@ -1,5 +1,5 @@
-// Records fixtures: a disposal batch as the disposal job leaves it, for the certificate tests (and any
-// test that needs an executed batch without running a sweep).
+// A disposal batch as the disposal job leaves it (items, stubs, destruction events), for the certificate
+// tests and any test that needs an executed batch without running a sweep.
 import { createHash, randomUUID } from 'node:crypto';
 import type { DisposalBatch, DisposalItem } from '../../src/domain/records/disposal.js';
 import type { Vault } from '../../src/main.js';
