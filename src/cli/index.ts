@@ -8,6 +8,7 @@ import { registerFilePlanCommands } from './commands/file-plan.commands.js';
 import { registerImportCommand } from './commands/import.command.js';
 import { registerJobsCommands } from './commands/jobs.commands.js';
 import { registerLockCommands } from './commands/lock.commands.js';
+import { registerSeriesCommands } from './commands/series.commands.js';
 import { registerServeCommands } from './commands/serve.commands.js';
 import { failure, say } from './context.js';
 
@@ -27,6 +28,7 @@ registerImportCommand(program);
 registerFilePlanCommands(program);
 registerLockCommands(program);
 registerJobsCommands(program);
+registerSeriesCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   say(`strongroom: ${failure(error)}`);

@@ -57,9 +57,11 @@ describe.each(DIALECTS)('certificates of destruction on %s', (dialect) => {
     expect((await t.vault.store.repos.disposal.batch(batch.id))?.certificateId).toBe(issued.id);
 
     const cert = JSON.parse(issued.json) as Record<string, any>;
+    // The rule as the file plan holds it (new organisations are seeded from the shared schedule).
+    const hr03 = (await t.vault.store.repos.retention.series(host.id, 'HR-03'))!;
     expect(cert).toMatchObject({
       format: CERTIFICATE_FORMAT, id: issued.id, batchId: batch.id, organisation: { id: host.id, name: `Test ${host.slug}` },
-      series: [{ code: 'HR-03', title: 'Disciplinary case files', trigger: 'process_complete', retainYears: 2, action: 'destroy', authority: 'ACAS code of practice', revision: 1 }],
+      series: [{ code: 'HR-03', title: hr03.title, trigger: hr03.trigger, retainYears: hr03.retainYears, action: hr03.action, authority: hr03.authority, revision: hr03.revision }],
       counts: { proposed: 5, destroyed: 2, transferred: 1, extended: 1, heldAtExecution: 1, excluded: 1, gone: 0 },
       authorisedBy: { userId: manager.id, name: 'Test User', at: batch.approvedAt }, executedAt: batch.executedAt,
       method: "crypto-shredding: every version's data key destroyed; every stored copy deleted",

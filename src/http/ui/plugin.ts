@@ -17,6 +17,7 @@ import { certificatePages } from './certificates.routes.js';
 import { loadSession, render, type Ui } from './context.js';
 import { documentPages } from './documents.routes.js';
 import { formMultipartOptions } from './multipart.js';
+import { recordsPages } from './records.routes.js';
 import { uploadPages } from './upload.routes.js';
 import { ASSETS_DIR, GOVUK_DIST, createViews } from './views.js';
 
@@ -70,5 +71,6 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
     await web.register(adminPages(ui));
     await web.register(auditPages(ui));
     await web.register(certificatePages(ui));
+    await web.register(recordsPages(ui));
   });
 }
