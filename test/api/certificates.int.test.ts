@@ -73,6 +73,9 @@ describe.each(DIALECTS)('certificates of destruction on %s', (dialect) => {
     expect(cert.proof.events.map((e: { event: { action: string } }) => e.event.action).sort()).toEqual(['disposal.execute', 'document.dispose', 'document.dispose']);
     expect(checkCertificate(cert, t.vault.audit.verifierKey)).toMatchObject({ ok: true, id: issued.id, destroyed: 2 });
 
+    // The key signs certificates, never a checkpoint passed off as a statement.
+    expect(() => t.vault.audit.signStatement(`strongroom.local/audit\n5\n${Buffer.alloc(32).toString('base64')}\n`)).toThrow('Refused to sign a statement that reads as a checkpoint.');
+
     // Issuing is itself recorded, once.
     await t.vault.audit.flush();
     const events = await t.vault.store.repos.audit.query({ organisationId: host.id, action: 'disposal.certificate', limit: 100 });
