@@ -9,6 +9,7 @@ import type { AppServices } from '../services/app-services.js';
 import { adminRoutes } from './api/admin.routes.js';
 import { arrangementsRoutes } from './api/arrangements.routes.js';
 import { auditRoutes } from './api/audit.routes.js';
+import { certificatesRoutes } from './api/certificates.routes.js';
 import { collectionsRoutes } from './api/collections.routes.js';
 import { documentsRoutes } from './api/documents.routes.js';
 import { locksRoutes } from './api/locks.routes.js';
@@ -86,6 +87,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
       await api.register(auditRoutes(vault));
       await api.register(adminRoutes(vault));
       await api.register(holdsRoutes(vault));
+      await api.register(certificatesRoutes(vault));
       await api.register(recordsRoutes(vault));
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
