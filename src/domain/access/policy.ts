@@ -88,7 +88,7 @@ const hasRole = (actor: Actor, role: Role): boolean => actor.roles.includes(role
 
 export function decide(actor: Actor, action: Action, resource: Resource, context: DecisionContext): Decision {
   // A legal hold binds everyone, the system's own jobs included.
-  if (resource.kind === 'document' && resource.legalHold && action === 'document.delete') return deny('legal_hold');
+  if (resource.kind === 'document' && resource.legalHold && (action === 'document.delete' || isDestructionAction(action))) return deny('legal_hold');
   // So does quarantine: malware is never handed out, whoever asks and by whatever route.
   if (resource.kind === 'document' && action === 'document.download' && isQuarantinedScan(resource.versionScan)) return deny(`version_${resource.versionScan}`);
   if (actor.kind === 'system') {
