@@ -10,6 +10,7 @@ import { adminRoutes } from './api/admin.routes.js';
 import { arrangementsRoutes } from './api/arrangements.routes.js';
 import { auditRoutes } from './api/audit.routes.js';
 import { collectionsRoutes } from './api/collections.routes.js';
+import { disposalRoutes } from './api/disposal.routes.js';
 import { documentsRoutes } from './api/documents.routes.js';
 import { locksRoutes } from './api/locks.routes.js';
 import { systemRoutes } from './api/system.routes.js';
@@ -83,6 +84,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
       await api.register(arrangementsRoutes(vault));
       await api.register(auditRoutes(vault));
       await api.register(adminRoutes(vault));
+      await api.register(disposalRoutes(vault));
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api/v1' },

@@ -110,7 +110,7 @@ export class DisposalService {
         });
       }
     });
-    return { batch, items: items.map((i) => ({ ...i, name: null })), counts };
+    return this.get(actor, batch.id);
   }
 
   /**
