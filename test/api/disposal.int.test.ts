@@ -168,6 +168,22 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     expect(verification.ok, JSON.stringify(verification)).toBe(true);
   });
 
+  it('leaves no trace in its folder: a folder that held a disposed record can still be renamed and deleted over WebDAV', async () => {
+    await freshOrganisation();
+    const folder = (await api(t.app, member).post('collections', { name: `Campaign ${Date.now()}`, parentId: org.collections.hr, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' })).json();
+    expect(folder.id).toBeTruthy();
+    const res = await upload(t.app, member, folder.id, 'cv.txt', 'curriculum vitae\n');
+    const id = res.json().id as string;
+    await recordEvent(t.vault, org.id, id, 'process_complete', yearsAgo(2));
+    const batch = await sweep();
+    await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'destroy' }] });
+    await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`);
+    await t.vault.disposal.execute(batch.id);
+    const renamed = await api(t.app, member).patch(`collections/${folder.id}`, { name: 'Campaign closed' });
+    expect(renamed.statusCode, renamed.body).toBe(200);
+    expect((await dav(base, 'DELETE', `/dav/${org.slug}/hr/${encodeURIComponent('Campaign closed')}`, { user: member })).status).toBe(204);
+  });
+
   it('lets a hold placed between approval and execution win: outcome held, document and blob intact, refusal audited', async () => {
     await freshOrganisation();
     const id = await applicationDocument(`held-${Date.now()}.txt`);
