@@ -4,6 +4,8 @@
 import { createHash } from 'node:crypto';
 import yauzl from 'yauzl';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { disposalSweepJob } from '../../src/domain/jobs/kinds.js';
+import { ukDate } from '../../src/domain/records/retention.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
@@ -182,6 +184,22 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     const renamed = await api(t.app, member).patch(`collections/${folder.id}`, { name: 'Campaign closed' });
     expect(renamed.statusCode, renamed.body).toBe(200);
     expect((await dav(base, 'DELETE', `/dav/${org.slug}/hr/${encodeURIComponent('Campaign closed')}`, { user: member })).status).toBe(204);
+  });
+
+  it('sweeps daily as the system at most once per organisation and day, and queues one sweep job per organisation and day', async () => {
+    await freshOrganisation();
+    const id = await applicationDocument(`daily-${Date.now()}.txt`);
+    const today = ukDate(new Date());
+    expect(await t.vault.disposal.dailySweep(org.id, today)).toBe('swept');
+    expect(await t.vault.disposal.dailySweep(org.id, today)).toBe('already-swept');
+    const batches = (await api(t.app, manager).get('disposal/batches')).json().batches;
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toMatchObject({ createdBy: null, status: 'review', counts: { items: 1, pending: 1 } });
+    expect((await api(t.app, manager).get(`disposal/batches/${batches[0].id}`)).json().items[0].documentId).toBe(id);
+    expect((await t.vault.store.repos.notifications.forUser(manager.id)).filter((n) => n.kind === 'disposal.review')).toHaveLength(1);
+    const now = new Date();
+    expect(await t.vault.store.repos.jobs.enqueue(disposalSweepJob, { organisationId: org.id, date: today }, { now })).toBe(true);
+    expect(await t.vault.store.repos.jobs.enqueue(disposalSweepJob, { organisationId: org.id, date: today }, { now })).toBe(false);
   });
 
   it('lets a hold placed between approval and execution win: outcome held, document and blob intact, refusal audited', async () => {
