@@ -14,6 +14,7 @@ import { auditPages } from './audit.routes.js';
 import { authPages } from './auth.routes.js';
 import { browsePages } from './browse.routes.js';
 import { loadSession, render, type Ui } from './context.js';
+import { disposalPages } from './disposal.routes.js';
 import { documentPages } from './documents.routes.js';
 import { formMultipartOptions } from './multipart.js';
 import { uploadPages } from './upload.routes.js';
@@ -68,5 +69,6 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
     await web.register(arrangementPages(ui));
     await web.register(adminPages(ui));
     await web.register(auditPages(ui));
+    await web.register(disposalPages(ui));
   });
 }
