@@ -9,6 +9,7 @@ import { registerFilePlanCommands } from './commands/file-plan.commands.js';
 import { registerImportCommand } from './commands/import.command.js';
 import { registerJobsCommands } from './commands/jobs.commands.js';
 import { registerLockCommands } from './commands/lock.commands.js';
+import { registerHoldCommands } from './commands/hold.commands.js';
 import { registerServeCommands } from './commands/serve.commands.js';
 import { failure, say } from './context.js';
 
@@ -27,6 +28,7 @@ registerAuditCommands(program);
 registerImportCommand(program);
 registerFilePlanCommands(program);
 registerLockCommands(program);
+registerHoldCommands(program);
 registerJobsCommands(program);
 registerDisposalCommands(program);
 

@@ -116,7 +116,7 @@ export interface CollectionsRepository {
 }
 
 export type DocumentPatch = Partial<{
-  name: string; collectionId: string; status: DocumentStatus; deletedAt: string | null; classification: string; legalHold: boolean;
+  name: string; collectionId: string; status: DocumentStatus; deletedAt: string | null; classification: string;
   arrangementId: string | null; serviceArea: string;
 }>;
 

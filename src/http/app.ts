@@ -13,6 +13,7 @@ import { collectionsRoutes } from './api/collections.routes.js';
 import { disposalRoutes } from './api/disposal.routes.js';
 import { documentsRoutes } from './api/documents.routes.js';
 import { locksRoutes } from './api/locks.routes.js';
+import { holdsRoutes } from './api/holds.routes.js';
 import { systemRoutes } from './api/system.routes.js';
 import { problemFor, sendProblem } from './error-handler.js';
 import { metrics } from './plugins/metrics.js';
@@ -85,6 +86,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
       await api.register(auditRoutes(vault));
       await api.register(adminRoutes(vault));
       await api.register(disposalRoutes(vault));
+      await api.register(holdsRoutes(vault));
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api/v1' },

@@ -97,14 +97,14 @@ export class DisposalExecution {
   }
 
   /**
-   * Destroys one document, if decide() lets the system do `action` on it now. The holds in force are
-   * read fresh and handed to decide() with the document: the refusal (and its audit) is decide()'s.
+   * Destroys one document, if decide() lets the system do `action` on it now (a legal hold refuses
+   * it): the refusal, and its audit, are decide()'s and AccessService's.
    */
   private async destroy(document: Document, action: DestructionAction, context: { batchId: string | null; seriesCode: string }): Promise<'destroyed' | 'held'> {
     const repos = this.o.store.repos;
-    const holds = await repos.holds.activeForDocuments([document.id]);
     const ids = { documentId: document.id, ...(context.batchId ? { batchId: context.batchId } : {}) };
-    const decision = await this.o.access.check(this.o.system, action, { ...documentResource(document), legalHold: holds.has(document.id) }, { organisationId: document.organisationId, ids });
+    // AccessService hands decide() the holds in force read fresh: a hold placed a moment ago refuses.
+    const decision = await this.o.access.check(this.o.system, action, documentResource(document), { organisationId: document.organisationId, ids });
     if (!decision.allow) return 'held';
     const versions = await repos.documents.versions(document.id);
     const nameSha256 = createHash('sha256').update(document.name, 'utf8').digest('hex');

@@ -98,7 +98,7 @@ export class DocumentsService {
     const version = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: collection.organisationId, number: 1, scanStatus, now });
     const document: Document = {
       id: documentId, name, ...placeDocument({ classification }, collection), status, currentVersion: 1, currentVersionId: versionId, size: ingested.size,
-      sha256: ingested.sha256, mediaType: version.mediaType, legalHold: false, copiedFromDocumentId: null, copiedViaArrangementId: null,
+      sha256: ingested.sha256, mediaType: version.mediaType, copiedFromDocumentId: null, copiedViaArrangementId: null,
       createdAt: now, updatedAt: now, deletedAt: null,
     };
     try {

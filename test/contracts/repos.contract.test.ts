@@ -72,7 +72,7 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
     const d: Document = {
       id: docId, organisationId: c.organisationId, collectionId: c.id, name: `d-${randomBytes(4).toString('hex')}.csv`,
       classification: c.classification, serviceArea: c.serviceArea, status: 'available', currentVersion: 1, currentVersionId: v.id,
-      size: v.size, sha256: v.sha256, mediaType: v.mediaType, legalHold: false, arrangementId: null, copiedFromDocumentId: null,
+      size: v.size, sha256: v.sha256, mediaType: v.mediaType, arrangementId: null, copiedFromDocumentId: null,
       copiedViaArrangementId: null, createdAt: iso(T0), updatedAt: iso(T0), deletedAt: null, ...patch,
     };
     await store.transaction(async (r) => {

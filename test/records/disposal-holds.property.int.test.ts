@@ -59,7 +59,7 @@ async function world(vault: Vault) {
     await vault.store.transaction(async (r) => {
       await r.documents.insertDocument({
         id, organisationId: org.id, collectionId, name: `applicant-${i}.txt`, classification: 'OFFICIAL-SENSITIVE', serviceArea: 'hr', status: 'available',
-        currentVersion: 1, currentVersionId: versionId, legalHold: false, arrangementId: null, copiedFromDocumentId: null, copiedViaArrangementId: null,
+        currentVersion: 1, currentVersionId: versionId, arrangementId: null, copiedFromDocumentId: null, copiedViaArrangementId: null,
         createdAt: now, updatedAt: now, deletedAt: null,
       });
       await r.documents.insertVersion({

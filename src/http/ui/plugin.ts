@@ -16,6 +16,7 @@ import { browsePages } from './browse.routes.js';
 import { loadSession, render, type Ui } from './context.js';
 import { disposalPages } from './disposal.routes.js';
 import { documentPages } from './documents.routes.js';
+import { holdPages } from './holds.routes.js';
 import { formMultipartOptions } from './multipart.js';
 import { uploadPages } from './upload.routes.js';
 import { ASSETS_DIR, GOVUK_DIST, createViews } from './views.js';
@@ -70,5 +71,6 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
     await web.register(adminPages(ui));
     await web.register(auditPages(ui));
     await web.register(disposalPages(ui));
+    await web.register(holdPages(ui));
   });
 }
