@@ -128,7 +128,10 @@ it('never destroys a document under an active hold at execution time', async () 
           case 'execute': {
             if (batches.length === 0) break;
             const batchId = batches[c.pick % batches.length]!;
-            const held = await vault.store.repos.holds.activeForDocuments(w.documents);
+            // Held now and not destroyed already (a hold may be placed over what an earlier execution destroyed).
+            const alive = [];
+            for (const id of w.documents) if ((await vault.store.repos.documents.byId(id))!.status !== 'disposed') alive.push(id);
+            const held = await vault.store.repos.holds.activeForDocuments(alive);
             await vault.disposal.execute(batchId);
             for (const id of held.keys()) {
               heldAtExecution.add(id);
