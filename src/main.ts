@@ -23,6 +23,7 @@ import type { AppServices } from './services/app-services.js';
 import { ArrangementsService } from './services/arrangements.service.js';
 import { AuditService } from './services/audit.service.js';
 import { CertificatesService } from './services/certificates.service.js';
+import { PdfCertificateRenderer } from './integrations/certificate-pdf.js';
 import { CollectionsService } from './services/collections.service.js';
 import { DavService } from './services/dav.service.js';
 import { DisposalService } from './services/disposal.service.js';
@@ -186,7 +187,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   // Records management: the file plan, legal holds, disposal review and certificates of destruction.
   const retention = new RetentionService({ store, access, clock, serviceAreas });
   const holds = new HoldsService({ store, access, clock });
-  const certificates = new CertificatesService({ store, access, audit, clock });
+  const certificates = new CertificatesService({ store, access, audit, clock, renderer: new PdfCertificateRenderer() });
   const disposal = new DisposalService({
     store, access, clock, blobs, lifecycle, retention, certificates, system: systemActor('job'), binDays: config.binDays,
     onWarning: (message, details) => logger.warn(details, message),

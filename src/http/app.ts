@@ -9,6 +9,7 @@ import type { AppServices } from '../services/app-services.js';
 import { adminRoutes } from './api/admin.routes.js';
 import { arrangementsRoutes } from './api/arrangements.routes.js';
 import { auditRoutes } from './api/audit.routes.js';
+import { certificatesRoutes } from './api/certificates.routes.js';
 import { collectionsRoutes } from './api/collections.routes.js';
 import { disposalRoutes } from './api/disposal.routes.js';
 import { documentsRoutes } from './api/documents.routes.js';
@@ -87,6 +88,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
       await api.register(adminRoutes(vault));
       await api.register(disposalRoutes(vault));
       await api.register(holdsRoutes(vault));
+      await api.register(certificatesRoutes(vault));
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api/v1' },

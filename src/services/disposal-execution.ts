@@ -57,10 +57,9 @@ export class DisposalExecution {
         }, { allow: true, reason: 'system', via: null }, now)]);
       });
     }
-    // TODO(records slice D): `this.o.certificates.issue(batchId)` once the certificate slice lands —
-    // issue the certificate of destruction here, after the batch is executed (retried with the job
-    // until it is issued: a batch executed without a certificate is re-run only for this step).
-    void this.o.certificates;
+    // The certificate of destruction. Should it fail (the audit log has not yet signed a checkpoint
+    // covering the destruction events), the job is retried, and a retry of an executed batch does only this.
+    if (!(await repos.disposal.batch(batchId))?.certificateId) await this.o.certificates.issue(batchId);
   }
 
   private async carryOut(item: DisposalItem): Promise<void> {

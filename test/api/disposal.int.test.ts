@@ -122,6 +122,11 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
 
     const executed = (await api(t.app, manager).get(`disposal/batches/${batch.id}`)).json();
     expect(executed).toMatchObject({ status: 'executed', counts: { destroyed: 1 } });
+    // Its certificate of destruction was issued with it, naming the record's name hash.
+    expect(executed.certificateId).toEqual(expect.any(String));
+    const certificate = await api(t.app, manager).get(`disposal/batches/${batch.id}/certificate`);
+    expect(certificate.statusCode, certificate.body).toBe(200);
+    expect(certificate.body).toContain(createHash('sha256').update(name).digest('hex'));
     expect(executed.items[0]).toMatchObject({ documentId: id, outcome: 'destroyed', name: null });
     // Crypto-shredding: no version keeps its wrapped key; no blob of it remains in the store.
     const versions = await t.vault.store.repos.documents.versions(id);

@@ -13,6 +13,7 @@ import { arrangementPages } from './arrangements.routes.js';
 import { auditPages } from './audit.routes.js';
 import { authPages } from './auth.routes.js';
 import { browsePages } from './browse.routes.js';
+import { certificatePages } from './certificates.routes.js';
 import { loadSession, render, type Ui } from './context.js';
 import { disposalPages } from './disposal.routes.js';
 import { documentPages } from './documents.routes.js';
@@ -72,5 +73,6 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
     await web.register(auditPages(ui));
     await web.register(disposalPages(ui));
     await web.register(holdPages(ui));
+    await web.register(certificatePages(ui));
   });
 }
