@@ -8,6 +8,7 @@ import { offsiteInsideDataDir, type Config } from './config/config.js';
 import { generateSignerKey, verifierKeyFromSigner } from './domain/audit/signed-note.js';
 import { systemClock, type Clock, type Scanner } from './domain/ports.js';
 import { DEFAULT_SERVICE_AREAS } from './domain/types.js';
+import { parseRetentionSchedule, type SeriesTerms } from './domain/records/schedule.js';
 import { openPostgres, openSqlite, ping } from './db/kysely.js';
 import { migrate } from './db/migrate.js';
 import { Store } from './db/store.js';
@@ -155,7 +156,8 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     copies: new CheckpointCopies({ offsiteDir: config.offsiteDir, signerFile: auditLastCheckpointPath(config.dataDir) }),
     checkpointEvents: config.auditCheckpointEvents, checkpointSeconds: config.auditCheckpointSeconds, logger,
   });
-  const identity = new IdentityService({ store, clock, access, serviceAreas });
+  // Every new organisation gets the file plan of the retention schedule (retention is built below; seeding runs later).
+  const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan: { seed: (...args) => retention.seedFilePlan(...args) } });
   const locks = new LocksService({ store, access, clock });
   const collections = new CollectionsService({ store, access, locks, clock, serviceAreas });
   const notifier = new QuarantineNotifier(clock);
@@ -185,7 +187,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const dav = new DavService({ store, access, clock, collections, documents, locks });
   const jobsAdmin = new JobsAdminService({ store, access, clock });
   // Records management: the file plan, legal holds, disposal review and certificates of destruction.
-  const retention = new RetentionService({ store, access, clock, serviceAreas });
+  const retention = new RetentionService({ store, access, clock, serviceAreas, schedule: await loadRetentionSchedule() });
   const holds = new HoldsService({ store, access, clock });
   const certificates = new CertificatesService({ store, access, audit, clock, renderer: new PdfCertificateRenderer() });
   const disposal = new DisposalService({
@@ -282,4 +284,9 @@ async function loadSigningKey(config: Config, create: boolean): Promise<string> 
     await handle.close();
   }
   return key;
+}
+
+/** The retention schedule every organisation's file plan starts from (a copy of ../shared/data/retention-schedule.csv). */
+async function loadRetentionSchedule(): Promise<SeriesTerms[]> {
+  return parseRetentionSchedule(await readFile(path.join(PROJECT_ROOT, 'assets', 'retention-schedule.csv'), 'utf8'));
 }

@@ -16,11 +16,17 @@ const COUNCILS = [
   { slug: 'fenmarsh', name: 'Fenmarsh District Council', region: 'East of England', kind: 'district' },
 ];
 
+// Each filed under a record series of the file plan every council starts with, so the demo shows retention.
 const COLLECTIONS = [
-  { name: 'Human resources', service: 'hr', classification: 'OFFICIAL-SENSITIVE' },
-  { name: 'Payroll', service: 'payroll', classification: 'OFFICIAL-SENSITIVE' },
-  { name: 'Finance', service: 'finance', classification: 'OFFICIAL' },
-  { name: 'Procurement', service: 'procurement', classification: 'OFFICIAL' },
+  { name: 'Human resources', service: 'hr', classification: 'OFFICIAL-SENSITIVE', series: 'HR-01' },
+  { name: 'Payroll', service: 'payroll', classification: 'OFFICIAL-SENSITIVE', series: 'PAY-01' },
+  { name: 'Finance', service: 'finance', classification: 'OFFICIAL', series: 'FIN-01' },
+  { name: 'Procurement', service: 'procurement', classification: 'OFFICIAL', series: 'PRO-01' },
+];
+/** Sub-collections filed under a series of their own. */
+const SUB_COLLECTIONS = [
+  { parent: 'finance', key: 'finance/invoices', name: 'Invoices', service: 'finance', classification: 'OFFICIAL', series: 'FIN-02' },
+  { parent: 'hr', key: 'hr/applications', name: 'Unsuccessful applications', service: 'hr', classification: 'OFFICIAL-SENSITIVE', series: 'HR-03' },
 ];
 
 const PEOPLE = [
@@ -54,6 +60,14 @@ export async function seedDemo(vault: AppServices, config: Config): Promise<void
       for (const c of COLLECTIONS) {
         const created = await vault.collections.create(system, { organisationId: org.id, name: c.name, serviceArea: c.service, classification: c.classification });
         collectionIds[`${council.slug}/${c.service}`] = created.id;
+        await vault.retention.setCollectionSeries(system, created.id, c.series);
+      }
+      for (const c of SUB_COLLECTIONS) {
+        const created = await vault.collections.create(system, {
+          organisationId: org.id, parentId: collectionIds[`${council.slug}/${c.parent}`]!, name: c.name, serviceArea: c.service, classification: c.classification,
+        });
+        collectionIds[`${council.slug}/${c.key}`] = created.id;
+        await vault.retention.setCollectionSeries(system, created.id, c.series);
       }
       for (const person of PEOPLE) {
         await vault.identity.addUser(system, { organisationSlug: council.slug, email: emailOf(person.local, council.slug), name: person.name, roles: person.roles, teams: person.teams, clearance: person.clearance, password: DEMO_PASSWORD });
@@ -83,16 +97,19 @@ export async function seedDemo(vault: AppServices, config: Config): Promise<void
       ['eastvale/payroll', 'payroll-variations-2026-11.csv', 'employee_ref,change,effective\nEV0042,hours 37 -> 30,2026-11-01\n'],
       ['fenmarsh/hr', 'personnel-file-FM0107.txt', 'Personnel file FM0107 (fictional). Start date 2019-05-13. Role: Planning officer.\n'],
       ['north-shire/finance', 'budget-monitoring-q2.csv', 'cost_centre,budget,actual\nNS100,120000,118250\nNS200,84000,86110\n'],
+      ['north-shire/finance/invoices', 'invoice-INV-20931.txt', 'Invoice INV-20931 (fictional). Supplier: Shire Office Supplies Ltd. Amount: 1,240.00. Paid 2026-10-14.\n'],
     ];
     for (const [key, name, text] of samples) {
       const [slug] = key.split('/');
-      const uploader = await vault.identity.userByEmail(emailOf(key.endsWith('hr') ? 'hr' : key.endsWith('finance') ? 'admin' : 'payroll', slug!));
+      const uploader = await vault.identity.userByEmail(emailOf(key.endsWith('hr') ? 'hr' : key.includes('/finance') ? 'admin' : 'payroll', slug!));
       const actor = { ...system, userId: uploader.id, organisationId: uploader.organisationId };
       await vault.documents.upload(actor, collectionIds[key]!, { name, body: Readable.from([Buffer.from(text)]) }).catch((error: unknown) => {
         say(`(sample ${name} not stored: ${error instanceof Error ? error.message : String(error)})`);
       });
     }
   }
+  // Councils added since the demo was first created get their file plan too (existing series are kept).
+  await vault.retention.seedAll(system);
   // The printed token is a payroll officer's: members need no authenticator app before using tokens
   // (admins do), and North Shire's payroll team sees its own payroll folder (which holds a document)
   // and, through the shared payroll arrangement, Riverside's and Eastvale's payroll documents.

@@ -10,6 +10,7 @@ import { registerImportCommand } from './commands/import.command.js';
 import { registerJobsCommands } from './commands/jobs.commands.js';
 import { registerLockCommands } from './commands/lock.commands.js';
 import { registerHoldCommands } from './commands/hold.commands.js';
+import { registerSeriesCommands } from './commands/series.commands.js';
 import { registerServeCommands } from './commands/serve.commands.js';
 import { failure, say } from './context.js';
 
@@ -31,6 +32,7 @@ registerLockCommands(program);
 registerHoldCommands(program);
 registerJobsCommands(program);
 registerDisposalCommands(program);
+registerSeriesCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   say(`strongroom: ${failure(error)}`);

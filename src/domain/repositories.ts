@@ -435,6 +435,8 @@ export interface RetentionRepository {
   clearEvent(id: string, at: string, by: string | null): Promise<void>;
   /** Events recorded for any of these documents or collections (cleared ones too). */
   eventsFor(places: { documentIds: readonly string[]; collectionIds: readonly string[] }): Promise<RetentionEvent[]>;
+  /** Series codes set on the collection itself, on any collection below it or on any document in them (not inherited ones). */
+  seriesSetBelow(collectionId: string): Promise<string[]>;
 }
 
 export interface HoldsRepository {

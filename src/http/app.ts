@@ -15,6 +15,7 @@ import { disposalRoutes } from './api/disposal.routes.js';
 import { documentsRoutes } from './api/documents.routes.js';
 import { locksRoutes } from './api/locks.routes.js';
 import { holdsRoutes } from './api/holds.routes.js';
+import { recordsRoutes } from './api/records.routes.js';
 import { systemRoutes } from './api/system.routes.js';
 import { problemFor, sendProblem } from './error-handler.js';
 import { metrics } from './plugins/metrics.js';
@@ -89,6 +90,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
       await api.register(disposalRoutes(vault));
       await api.register(holdsRoutes(vault));
       await api.register(certificatesRoutes(vault));
+      await api.register(recordsRoutes(vault));
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api/v1' },

@@ -13,8 +13,8 @@ import type { Actor, Document } from '../domain/types.js';
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import type { CertificatesService } from './certificates.service.js';
-import { retentionFactsOf } from './disposal-due.js';
 import type { DocumentLifecycle } from './lifecycle.js';
+import type { RetentionService } from './retention.service.js';
 
 export interface DisposalExecutionOptions {
   store: Store;
@@ -23,6 +23,7 @@ export interface DisposalExecutionOptions {
   blobs: EncryptedBlobs;
   lifecycle: DocumentLifecycle;
   certificates: CertificatesService;
+  retention: RetentionService;
   system: Actor;
   onWarning?: (message: string, details: Record<string, unknown>) => void;
 }
@@ -84,7 +85,7 @@ export class DisposalExecution {
       // Purged documents leave the query; held ones stay in the bin and come back each page: page past them.
       const ids = (await this.o.store.repos.disposal.binExpired(organisationId, cutoff, PURGE_PAGE + held.length)).filter((id) => !held.includes(id));
       if (ids.length === 0) break;
-      const facts = await retentionFactsOf(this.o.store.repos, organisationId, ids);
+      const facts = await this.o.retention.retentionFacts(ids);
       for (const document of await this.o.store.repos.documents.byIds(ids)) {
         const f = facts.get(document.id);
         const seriesCode = f && f.state !== 'unfiled' ? f.seriesCode : '';

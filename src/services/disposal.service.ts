@@ -16,7 +16,6 @@ import type { Actor } from '../domain/types.js';
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import type { CertificatesService } from './certificates.service.js';
-import { retentionFactsOf } from './disposal-due.js';
 import { DisposalExecution } from './disposal-execution.js';
 import { transferPackage } from './disposal-transfer.js';
 import type { DocumentLifecycle } from './lifecycle.js';
@@ -75,10 +74,11 @@ export class DisposalService {
     const repos = this.o.store.repos;
     const open = await repos.disposal.documentsInOpenBatches(organisationId);
     const candidates = (await repos.retention.documentsInSeries(organisationId)).filter((id) => !open.has(id));
-    const facts = await retentionFactsOf(repos, organisationId, candidates);
+    // Each candidate's retention facts with the holds in force over it, computed in one batch by the file plan.
+    const facts = await this.o.retention.retentionFacts(candidates);
     const due = candidates.filter((id) => isDue(facts.get(id) ?? { state: 'unfiled' }, date));
     if (due.length === 0) return null;
-    const holds = await repos.holds.activeForDocuments(due);
+    const holds = new Map(due.filter((id) => facts.get(id)!.holds.length > 0).map((id) => [id, facts.get(id)!.holds]));
     const shownBefore = await repos.disposal.lastExclusions(organisationId, [...holds.keys()]);
     // A held record already shown excluded by exactly these holds is not news: no daily batch of it.
     const isNew = due.some((id) => !holds.has(id) || shownBefore.get(id) !== exclusionKey(holds.get(id)!));

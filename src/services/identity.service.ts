@@ -8,7 +8,8 @@ import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Channel, Classification, Organisation, Role, User } from '../domain/types.js';
 import { CLASSIFICATIONS, ROLES } from '../domain/types.js';
-import type { Store } from '../domain/repositories.js';
+import type { Repos, Store } from '../domain/repositories.js';
+import type { Decision } from '../domain/access/policy.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 
@@ -45,7 +46,11 @@ export interface NewUserInput {
 }
 
 export class IdentityService {
-  constructor(private readonly o: { store: Store; clock: Clock; access: AccessService; serviceAreas: readonly string[] }) {}
+  constructor(private readonly o: {
+    store: Store; clock: Clock; access: AccessService; serviceAreas: readonly string[];
+    /** Gives a new organisation its file plan, in the transaction that creates it (RetentionService.seedFilePlan). */
+    filePlan?: { seed(repos: Repos, organisationId: string, actor: Actor, decision: Decision, now: Date): Promise<number> };
+  }) {}
 
   /** Adds an organisation: decide() lets the system (CLI administration) do it, and no user role. */
   async addOrganisation(actor: Actor, input: { slug: string; name: string; region?: string; kind?: string }): Promise<Organisation> {
@@ -59,6 +64,7 @@ export class IdentityService {
     await this.o.store.transaction(async (repos) => {
       await repos.organisations.insert(org);
       await repos.audit.insert([auditEvent(actor, 'organisation.create', { organisationId: org.id, ids: { organisationId: org.id } }, decision, now)]);
+      await this.o.filePlan?.seed(repos, org.id, actor, decision, now);
     });
     return org;
   }

@@ -527,6 +527,25 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
   });
 
   describe('notifications, settings and dead properties', () => {
+    it('lists the series set on a collection, below it and on the documents in them, not those above or beside it', async () => {
+      const org = await organisation();
+      const top = await collection(org.id);
+      const folder = await collection(org.id, { parentId: top.id });
+      const child = await collection(org.id, { parentId: folder.id });
+      const grandchild = await collection(org.id, { parentId: child.id });
+      const beside = await collection(org.id, { parentId: top.id });
+      await repos.retention.setCollectionSeries(top.id, 'TOP-01');
+      await repos.retention.setCollectionSeries(beside.id, 'BES-01');
+      await repos.retention.setCollectionSeries(folder.id, 'HR-01');
+      await repos.retention.setCollectionSeries(grandchild.id, 'HR-02');
+      const { document: doc } = await document(child);
+      await repos.retention.setDocumentSeries(doc.id, 'HR-03');
+      await document(grandchild);
+      expect(await repos.retention.seriesSetBelow(folder.id)).toEqual(['HR-01', 'HR-02', 'HR-03']);
+      expect(await repos.retention.seriesSetBelow(child.id)).toEqual(['HR-02', 'HR-03']);
+      expect(await repos.retention.seriesSetBelow((await collection(org.id)).id)).toEqual([]);
+    });
+
     it('gives a user’s notifications newest first, up to the limit', async () => {
       const org = await organisation();
       const u = await user(org.id);

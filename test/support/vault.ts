@@ -9,6 +9,7 @@ import { generateSecret } from 'otplib';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/config.js';
 import { mfaRequired } from '../../src/domain/identity/mfa.js';
+import type { Clock } from '../../src/domain/ports.js';
 import type { Arrangement, Classification } from '../../src/domain/types.js';
 import { buildApp } from '../../src/http/app.js';
 import { serverExtensions } from '../../src/server.js';
@@ -32,7 +33,7 @@ export interface TestVault {
  * `dataDir`: use this existing directory (e.g. a small filesystem the test mounted) instead of a
  * fresh temporary one; the caller owns it, and close() leaves it in place.
  */
-export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean; dataDir?: string }): Promise<TestVault> {
+export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean; dataDir?: string; clock?: Clock }): Promise<TestVault> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'sr-vault-')));
   const database = options.dialect === 'postgres' ? await createMigratedDatabase('srt') : null;
   const config = loadConfig({
@@ -45,7 +46,7 @@ export async function openTestVault(options: { dialect: Dialect; clamdSocket: st
       ...options.env,
     },
   });
-  const vault = await openVault(config, { create: true, logger: pino({ level: 'silent' }) });
+  const vault = await openVault(config, { create: true, logger: pino({ level: 'silent' }), ...(options.clock ? { clock: options.clock } : {}) });
   const app = await buildApp(vault, { extensions: serverExtensions });
   if (options.listen) await app.listen({ host: '127.0.0.1', port: 0 });
   return {
@@ -124,4 +125,10 @@ export async function createPartnership(vault: Vault, terms: {
     lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: terms.accessLevel, ceiling: terms.ceiling,
   }, { approve: true });
   return { host, partner, arrangement };
+}
+
+/** A clock a test sets (UTC instants), for dates that retention counts from. */
+export function settableClock(start: string): Clock & { set(instant: string): void } {
+  let now = new Date(start);
+  return { now: () => new Date(now), set: (instant: string) => { now = new Date(instant); } };
 }

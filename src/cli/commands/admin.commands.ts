@@ -7,10 +7,13 @@ import { list, output, readStdin, say, withVault } from '../context.js';
 export function registerAdminCommands(program: Command): void {
   program
     .command('init')
-    .description('create the data directory, master key, audit signing key and database')
+    .description('create the data directory, master key, audit signing key and database; gives every organisation the record series of the retention schedule it lacks')
     .action(async (_opts, command: Command) => {
       await withVault(command, async (vault) => {
+        // Organisations get their file plan when they are added; this fills in series a schedule update added.
+        const added = await vault.retention.seedAll(systemActor());
         say(`Initialised ${vault.config.dataDir} (${vault.config.databaseUrl ? 'PostgreSQL' : 'embedded SQLite'}).`);
+        if (added > 0) say(`Added ${added} record series from the retention schedule to existing file plans.`);
         say('Keep keys/master.key safe and backed up separately: without it nothing can be read.');
       }, { create: true });
     });
@@ -18,7 +21,7 @@ export function registerAdminCommands(program: Command): void {
   const org = program.command('org').description('organisations');
   org
     .command('add')
-    .description('add an organisation; prints its id')
+    .description('add an organisation, with the file plan of the retention schedule (assets/retention-schedule.csv); prints its id')
     .requiredOption('--slug <slug>', 'short name used in URLs, e.g. north-shire')
     .requiredOption('--name <name>', 'full name, e.g. "North Shire Council"')
     .option('--region <region>', 'region, for the shared-services report')

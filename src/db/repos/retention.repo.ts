@@ -123,4 +123,18 @@ export class RetentionRepo implements RetentionRepository {
     ])).orderBy('recorded_at').execute();
     return rows.map(toEvent);
   }
+
+  async seriesSetBelow(collectionId: string): Promise<string[]> {
+    // Level by level down the tree (file plans are shallow), then the series set on any of them or their documents.
+    const tree = new Set([collectionId]);
+    for (let level = [collectionId]; level.length > 0;) {
+      const rows = await this.db.selectFrom('collections').select('id').where('parent_id', 'in', level).execute();
+      level = rows.map((r) => r.id).filter((id) => !tree.has(id));
+      level.forEach((id) => tree.add(id));
+    }
+    const ids = [...tree];
+    const onCollections = await this.db.selectFrom('collections').select('series_code').distinct().where('id', 'in', ids).where('series_code', 'is not', null).execute();
+    const onDocuments = await this.db.selectFrom('documents').select('series_code').distinct().where('collection_id', 'in', ids).where('series_code', 'is not', null).execute();
+    return [...new Set([...onCollections, ...onDocuments].map((r) => r.series_code!))].sort();
+  }
 }

@@ -15,12 +15,18 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
       body: z.object({
         name: z.string(), parentId: z.uuid().nullish(), serviceArea: z.string(),
         classification: z.enum(['OFFICIAL', 'OFFICIAL-SENSITIVE']),
+        series: z.string().max(60).nullish().describe('A record series code of the organisation\'s file plan (records managers, org admins); everything filed here inherits it'),
       }),
     },
   }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
-    const collection = await vault.collections.create(actor, { ...request.body, organisationId: actor.organisationId! });
-    return reply.status(201).send(presentCollection(collection));
+    const { series, ...input } = request.body;
+    // The series is checked (and the right to file) before anything is created, so a bad one changes nothing.
+    const organisationId = (input.parentId ? (await vault.collections.trail(actor, input.parentId)).organisationId : null) ?? actor.organisationId!;
+    if (series) await vault.retention.requireFilable(actor, organisationId, series);
+    const collection = await vault.collections.create(actor, { ...input, organisationId: actor.organisationId! });
+    if (series) await vault.retention.setCollectionSeries(actor, collection.id, series);
+    return reply.status(201).send({ ...presentCollection(collection), series: series ?? null });
   });
 
   r.get('/collections', {
@@ -35,11 +41,19 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
     schema: {
       tags: ['collections'], summary: 'Rename a collection or move it under another parent (null: the top level) in its organisation',
       description: 'Everything below it (sub-collections and documents) takes the arrangement binding, service area and classification floor of the new place, in one transaction.',
-      params: z.object({ id: z.string() }), body: z.object({ name: z.string().optional(), parentId: z.string().nullable().optional() }),
+      params: z.object({ id: z.string() }),
+      body: z.object({
+        name: z.string().optional(), parentId: z.string().nullable().optional(),
+        series: z.string().max(60).nullable().optional().describe('File it under this record series (null: inherit from above); records managers and org admins'),
+      }),
     },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
     const body = request.body;
+    if (body.series !== undefined) await vault.retention.setCollectionSeries(actor, request.params.id, body.series);
+    if (body.name === undefined && body.parentId === undefined && body.series !== undefined) {
+      return { ...presentCollection((await vault.collections.get(actor, request.params.id)).collection), series: body.series };
+    }
     return presentCollection(await vault.collections.move(actor, request.params.id, {
       ...(body.name !== undefined ? { name: body.name } : {}), ...(body.parentId !== undefined ? { parentId: body.parentId } : {}),
     }));

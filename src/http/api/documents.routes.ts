@@ -134,10 +134,10 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
   await app.register(uploadRoutes(vault));
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get('/documents/:id', { schema: { tags: ['documents'], summary: 'Document metadata', params: idParams } }, async (request) => {
+  r.get('/documents/:id', { schema: { tags: ['documents'], summary: 'Document metadata, with its retention (series, trigger, trigger date, due date, action, holds)', params: idParams } }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
     const { document } = await vault.documents.get(actor, request.params.id);
-    return presentDocument(document);
+    return { ...presentDocument(document), retention: await vault.retention.retentionOf(actor, document.id) };
   });
 
   r.get('/documents/:id/content', { schema: { tags: ['documents'], summary: 'Download the current version (Range supported)', params: idParams } }, async (request, reply) => {
@@ -164,11 +164,20 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
       description: 'Its service area, arrangement binding and classification floor follow the destination collection (a classification is raised, never lowered), '
         + 'and the file-type policy is applied to the new name (422 when refused). A move to another organisation is a copy there and a deletion here, '
         + 'all or nothing; the answer is then the new document, with its new id.',
-      params: idParams, body: z.object({ name: z.string().optional(), collectionId: z.string().optional() }),
+      params: idParams,
+      body: z.object({
+        name: z.string().optional(), collectionId: z.string().optional(),
+        series: z.string().max(60).nullable().optional().describe('File the document under its own record series (null: its collection\'s); records managers'),
+      }),
     },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    return presentDocument(await vault.filing.move(actor, request.params.id, request.body));
+    const { series, ...place } = request.body;
+    if (series !== undefined) await vault.retention.setDocumentSeries(actor, request.params.id, series);
+    if (series !== undefined && place.name === undefined && place.collectionId === undefined) {
+      return presentDocument((await vault.documents.get(actor, request.params.id)).document);
+    }
+    return presentDocument(await vault.filing.move(actor, request.params.id, place));
   });
 
   r.post('/documents/:id/copy', {

@@ -6,10 +6,12 @@ import { collectionResource } from '../../services/access.service.js';
 import { arrangementResource } from '../../services/arrangements.service.js';
 import type { CollectionTrail } from '../../services/collections.service.js';
 import { render, signedIn, type Ui, type WebContext } from './context.js';
+import { collectionFilingPanel } from './records.routes.js';
 
 const NOTICES: Record<string, string> = {
   'signed-in': 'You are signed in.',
   deleted: 'The document was deleted. You can restore it from its page.',
+  retention: 'The retention was updated.',
 };
 
 export async function organisationNames(ui: Ui): Promise<Map<string, Organisation>> {
@@ -81,6 +83,7 @@ export const browsePages = (ui: Ui): FastifyPluginAsync => async (app) => {
     return render(ui, request, reply, 'collection.njk', {
       listing, mayUpload, holds, mayHold, breadcrumbs: breadcrumbsFor(await ui.vault.collections.trail(web.actor, listing.collection.id), orgs), owner: orgs.get(listing.collection.organisationId),
       showDeleted: request.query.deleted === '1', notice: NOTICES[request.query.notice ?? ''] ?? null,
+      filingPanel: await collectionFilingPanel(ui, web.actor, listing.collection),
     });
   });
 };

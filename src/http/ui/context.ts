@@ -27,14 +27,14 @@ export interface WebContext {
   pages: OrganisationPages;
 }
 
-interface OrganisationPages { users: boolean; quarantine: boolean; locks: boolean; audit: boolean; checkpoints: boolean; holds: boolean; disposal: boolean }
+interface OrganisationPages { users: boolean; quarantine: boolean; locks: boolean; audit: boolean; checkpoints: boolean; holds: boolean; disposal: boolean; filePlan?: boolean }
 
 /** One question per navigation item that the person's organisation role decides, asked in one call. */
 async function organisationPages(ui: Ui, actor: Actor, organisationId: string): Promise<OrganisationPages> {
   const own = { kind: 'organisation' as const, organisationId };
   const actions = ['organisation.manage-users', 'quarantine.list', 'lock.list', 'audit.read', 'audit.checkpoints', 'records.read'] as const;
   const [users, quarantine, locks, audit, checkpoints, records] = await ui.vault.access.can(actor, actions.map((action) => ({ action, resource: own })));
-  return { users: users === true, quarantine: quarantine === true, locks: locks === true, audit: audit === true, checkpoints: checkpoints === true, holds: records === true, disposal: records === true };
+  return { users: users === true, quarantine: quarantine === true, locks: locks === true, audit: audit === true, checkpoints: checkpoints === true, holds: records === true, disposal: records === true, filePlan: records === true };
 }
 
 declare module 'fastify' {
@@ -123,6 +123,7 @@ function navigation(web: WebContext | null, path: string): NavItem[] {
     { href: '/arrangements', text: 'Arrangements' },
     { href: '/reports/shared-services', text: 'Savings report' },
   ];
+  if (may.filePlan) items.push({ href: '/file-plan', text: 'File plan' });
   if (may.users) items.push({ href: '/admin/users', text: 'Users' });
   if (may.quarantine) items.push({ href: '/admin/quarantine', text: 'Quarantine' });
   if (may.locks) items.push({ href: '/admin/locks', text: 'Locks' });

@@ -10,6 +10,7 @@ import { sendContent } from '../content.js';
 import { breadcrumbsFor, organisationNames } from './browse.routes.js';
 import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
 import { eachFile } from './multipart.js';
+import { retentionPanel } from './records.routes.js';
 import { describeUpload } from './upload.routes.js';
 
 type Form = Record<string, string | undefined>;
@@ -19,6 +20,7 @@ const NOTICES: Record<string, string> = {
   restored: 'The document was restored.',
   classified: 'The classification was changed.',
   version: 'The new version was uploaded.',
+  retention: 'The retention was updated.',
 };
 
 export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
@@ -50,7 +52,8 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const mayHold = document.organisationId === web.organisation.id && await ui.vault.access.may(web.actor, 'records.hold', { kind: 'organisation', organisationId: document.organisationId });
     return render(ui, request, reply, 'document.njk', {
       document, versions: newest, breadcrumbs, collection, owner: orgs.get(document.organisationId),
-      destinations, may, downloadable, notice: NOTICES[query.notice ?? ''] ?? null, holds, mayHold, ...extra,
+      destinations, may, downloadable, notice: NOTICES[query.notice ?? ''] ?? null, holds, mayHold,
+      retentionPanel: await retentionPanel(ui, web.actor, document), ...extra,
     }, status);
   }
 

@@ -19,6 +19,7 @@ import { disposalPages } from './disposal.routes.js';
 import { documentPages } from './documents.routes.js';
 import { holdPages } from './holds.routes.js';
 import { formMultipartOptions } from './multipart.js';
+import { recordsPages } from './records.routes.js';
 import { uploadPages } from './upload.routes.js';
 import { ASSETS_DIR, GOVUK_DIST, createViews } from './views.js';
 
@@ -74,5 +75,6 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
     await web.register(disposalPages(ui));
     await web.register(holdPages(ui));
     await web.register(certificatePages(ui));
+    await web.register(recordsPages(ui));
   });
 }
