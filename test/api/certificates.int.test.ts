@@ -59,7 +59,8 @@ describe.each(DIALECTS)('certificates of destruction on %s', (dialect) => {
     const cert = JSON.parse(issued.json) as Record<string, any>;
     expect(cert).toMatchObject({
       format: CERTIFICATE_FORMAT, id: issued.id, batchId: batch.id, organisation: { id: host.id, name: `Test ${host.slug}` },
-      series: [{ code: 'HR-03', title: 'Disciplinary case files', trigger: 'process_complete', retainYears: 2, action: 'destroy', authority: 'ACAS code of practice', revision: 1 }],
+      // The organisation's HR-03 as its file plan holds it (seeded from the retention schedule since the file-plan slice).
+      series: [{ code: 'HR-03', title: 'Unsuccessful job applications', trigger: 'process_complete', retainYears: 1, action: 'destroy', authority: 'Council HR retention schedules', revision: 1 }],
       counts: { proposed: 5, destroyed: 2, transferred: 1, extended: 1, heldAtExecution: 1, excluded: 1, gone: 0 },
       authorisedBy: { userId: manager.id, name: 'Test User', at: batch.approvedAt }, executedAt: batch.executedAt,
       method: "crypto-shredding: every version's data key destroyed; every stored copy deleted",
