@@ -586,6 +586,9 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       await document(c, { deletedAt: iso(T0 - 9_000), status: 'disposed' });
       expect(await repos.disposal.binExpired(org.id, iso(T0), 10)).toEqual([older.id, newer.id]);
       expect(await repos.disposal.binExpired(org.id, iso(T0), 1)).toEqual([older.id]);
+      // A disposed document is in no listing, the bin included.
+      expect((await repos.documents.inCollection(c.id, { includeDeleted: true })).map((d) => d.status)).not.toContain('disposed');
+      expect((await repos.documents.inCollection(c.id, { includeDeleted: true }))).toHaveLength(4);
 
       const item = (batchId: string, documentId: string, excludedBy: { id: string; name: string }[]) => ({
         batchId, documentId, seriesCode: 'HR-03', trigger: 'process_complete', triggerDate: '2024-01-01', dueAt: '2025-01-01', action: 'destroy' as const,
