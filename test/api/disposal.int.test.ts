@@ -117,6 +117,9 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     expect(approved.statusCode, approved.body).toBe(200);
     expect(approved.json()).toMatchObject({ status: 'approved', approvedBy: manager.id });
     expectProblem(await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'destroy' }] }), 409);
+    // Approval queued the execution job (here run directly, as the worker would).
+    const queued = await t.vault.store.db.selectFrom('jobs').select(['kind', 'payload', 'status']).where('kind', '=', 'dispose-batch').execute();
+    expect(queued.filter((j) => JSON.parse(j.payload).batchId === batch.id)).toEqual([{ kind: 'dispose-batch', payload: JSON.stringify({ batchId: batch.id }), status: 'queued' }]);
 
     await t.vault.disposal.execute(batch.id);
 
