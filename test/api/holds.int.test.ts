@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
 import { documentResource } from '../../src/services/access.service.js';
-import { systemActor } from '../../src/services/identity.service.js';
+import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { heldFragment, placeHold } from '../support/holds.js';
 import { api, expectProblem } from '../support/http.js';
@@ -112,6 +112,22 @@ describe.each(DIALECTS)('legal holds on %s', (dialect) => {
     expect((await denials(id, 'document.purge'))[0]).toMatchObject({ reason: 'legal_hold', decision: 'deny' });
   });
 
+  it('lets a hold placed while a new version is arriving win: refused, nothing stored', async () => {
+    const { org, member } = await council();
+    const id = await file(org, member);
+    const actor = actorFor((await t.vault.identity.userById(member.id))!, { channel: 'api', clientAddress: null, requestId: null });
+    let hold: Awaited<ReturnType<typeof placeHold>> | undefined;
+    async function* body() {
+      yield Buffer.from('first half, ');
+      hold = await placeHold(t.vault, org.id, { documentIds: [id] });
+      yield Buffer.from('second half\n');
+    }
+    const error = await t.vault.documents.uploadVersion(actor, id, { body: body() }).then(() => null, (e: unknown) => e);
+    expect((error as DomainError).code).toBe('CONFLICT');
+    expect((error as DomainError).message).toContain(heldFragment(hold!));
+    expect((await t.vault.store.repos.documents.versions(id)).map((v) => v.number)).toEqual([1]);
+  });
+
   it('refuses moving a collection with a held document inside (a deleted one included) or under a hold itself; restoring from the bin is allowed', async () => {
     const { org, member, manager } = await council();
     const system = systemActor();
@@ -168,7 +184,7 @@ describe.each(DIALECTS)('legal holds on %s', (dialect) => {
     expect((await t.vault.store.repos.documents.versionById(document.currentVersionId))!.wrappedKey.length).toBeGreaterThan(0);
   });
 
-  it('refuses WebDAV DELETE and PUT on a held document with 409 and the hold named', async () => {
+  it('refuses WebDAV DELETE, PUT, MOVE and LOCK on a held document, and DELETE and MOVE of a folder holding one, with 409 and the hold named', async () => {
     const { org } = await council();
     const user = await davUser(t.vault, org, { teams: ['finance'], clearance: 'OFFICIAL' });
     const base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
@@ -176,11 +192,43 @@ describe.each(DIALECTS)('legal holds on %s', (dialect) => {
     expect((await dav(base, 'PUT', path, { user, body: 'held\n' })).status).toBe(201);
     const id = (await t.vault.collections.get(systemActor(), org.collections.finance!)).documents[0]!.id;
     const hold = await placeHold(t.vault, org.id, { documentIds: [id] });
-    for (const res of [await dav(base, 'DELETE', path, { user }), await dav(base, 'PUT', path, { user, body: 'overwrite\n' })]) {
+    const lockBody = '<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>';
+    const refusals = [
+      await dav(base, 'DELETE', path, { user }),
+      await dav(base, 'PUT', path, { user, body: 'overwrite\n' }),
+      await dav(base, 'MOVE', path, { user, headers: { destination: `${base}/dav/${org.slug}/finance/moved.txt` } }),
+      await dav(base, 'LOCK', path, { user, headers: { 'content-type': 'application/xml' }, body: lockBody }),
+    ];
+    for (const res of refusals) {
       expect(res.status).toBe(409);
       expect(res.body).toContain(heldFragment(hold));
     }
     expect((await dav(base, 'GET', path, { user })).body).toBe('held\n');
+    // A folder with a held document inside: neither deleted nor moved, the hold named.
+    const manager = await davUser(t.vault, org, { roles: ['records_manager'], clearance: 'OFFICIAL' });
+    expect((await dav(base, 'MKCOL', `/dav/${org.slug}/finance/Case`, { user })).status).toBe(201);
+    expect((await dav(base, 'PUT', `/dav/${org.slug}/finance/Case/evidence.txt`, { user, body: 'evidence\n' })).status).toBe(201);
+    const caseFolder = (await t.vault.collections.get(systemActor(), org.collections.finance!)).children.find((c) => c.name === 'Case')!;
+    const evidence = (await t.vault.collections.get(systemActor(), caseFolder.id)).documents[0]!;
+    const caseHold = await placeHold(t.vault, org.id, { documentIds: [evidence.id] });
+    for (const who of [user, manager]) {
+      const folderRefusals = [
+        await dav(base, 'DELETE', `/dav/${org.slug}/finance/Case`, { user: who }),
+        await dav(base, 'MOVE', `/dav/${org.slug}/finance/Case`, { user: who, headers: { destination: `${base}/dav/${org.slug}/finance/Elsewhere` } }),
+      ];
+      for (const res of folderRefusals) {
+        expect(res.status).toBe(409);
+        expect(res.body).toContain(heldFragment(caseHold));
+      }
+    }
+    expect((await dav(base, 'GET', `/dav/${org.slug}/finance/Case/evidence.txt`, { user })).body).toBe('evidence\n');
+  });
+
+  it('describes the hold endpoints in the OpenAPI document', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as { paths: Record<string, Record<string, unknown>> };
+    for (const [p, method] of [['/api/v1/holds', 'post'], ['/api/v1/holds', 'get'], ['/api/v1/holds/{id}', 'get'], ['/api/v1/holds/{id}/items', 'post'], ['/api/v1/holds/{id}/release', 'post']] as const) {
+      expect(doc.paths[p]?.[method], `${method.toUpperCase()} ${p}`).toBeDefined();
+    }
   });
 
   describe('authority: only the owning organisation places and releases holds', () => {

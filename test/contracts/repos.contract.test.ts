@@ -605,4 +605,25 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect(Object.fromEntries(shown)).toEqual({ [older.id]: 'h1,h2', [newer.id]: '' });
     });
   });
+
+  describe('legal holds', () => {
+    it('finds active holds over documents directly and through any collection above, past a thousand ids, and forgets released ones', async () => {
+      const org = await organisation();
+      const top = await collection(org.id);
+      const inner = await collection(org.id, { parentId: top.id });
+      const { document: deep } = await document(inner);
+      const { document: loose } = await document(top);
+      const hold = { id: id(), organisationId: org.id, name: 'Smith v Council', reason: 'Tribunal claim', reference: null, createdBy: null, createdAt: iso(T0), releasedAt: null, releasedBy: null, releaseReason: null };
+      await repos.holds.insert(hold);
+      await repos.holds.addItem({ id: id(), holdId: hold.id, organisationId: org.id, documentId: null, collectionId: inner.id, addedBy: null, addedAt: iso(T0) });
+      // Unknown ids are simply absent; a folder's worth of ids is read in parts, under the drivers' parameter limits.
+      const many = [...Array.from({ length: 1200 }, () => id()), deep.id, loose.id];
+      expect([...(await repos.holds.activeForDocuments(many))]).toEqual([[deep.id, [{ id: hold.id, name: 'Smith v Council' }]]]);
+      expect([...(await repos.holds.activeForCollections([top.id, inner.id]))]).toEqual([[inner.id, [{ id: hold.id, name: 'Smith v Council' }]]]);
+      expect(await repos.holds.release(hold.id, { at: iso(T0 + 1), by: null, reason: 'Claim withdrawn' })).toBe(true);
+      expect(await repos.holds.release(hold.id, { at: iso(T0 + 2), by: null, reason: 'Claim withdrawn' })).toBe(false);
+      expect((await repos.holds.activeForDocuments([deep.id])).size).toBe(0);
+      expect(await repos.holds.byId(hold.id)).toMatchObject({ releasedAt: iso(T0 + 1), releaseReason: 'Claim withdrawn' });
+    });
+  });
 });

@@ -65,11 +65,14 @@ export const holdPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   /** "Place on hold": for one document or one collection the person can see, in their own organisation. */
   const placePage = async (request: FastifyRequest, reply: FastifyReply, target: { documentId?: string; collectionId?: string }, extra: Record<string, unknown> = {}, status = 200) => {
     const web = signedIn(request);
+    const record = target.documentId
+      ? (await ui.vault.documents.get(web.actor, target.documentId)).document
+      : (await ui.vault.collections.get(web.actor, target.collectionId ?? '')).collection;
     const subject = target.documentId
-      ? { kind: 'document', id: target.documentId, name: (await ui.vault.documents.get(web.actor, target.documentId)).document.name, holds: await ui.vault.holds.holdsFor(web.actor, target.documentId) }
-      : { kind: 'collection', id: target.collectionId ?? '', name: (await ui.vault.collections.get(web.actor, target.collectionId ?? '')).collection.name, holds: await ui.vault.holds.holdsForCollection(web.actor, target.collectionId ?? '') };
-    // Only someone who may place holds is offered the form; the service decides again on submit.
-    if (!(await mayHold(request))) throw new DomainError('NOT_FOUND', 'No such page, or you do not have access to it.');
+      ? { kind: 'document', id: record.id, name: record.name, holds: await ui.vault.holds.holdsFor(web.actor, record.id) }
+      : { kind: 'collection', id: record.id, name: record.name, holds: await ui.vault.holds.holdsForCollection(web.actor, record.id) };
+    // Only the organisation's own records, to someone who may place holds; the service decides again on submit.
+    if (record.organisationId !== web.organisation.id || !(await mayHold(request))) throw new DomainError('NOT_FOUND', 'No such page, or you do not have access to it.');
     const holds = await ui.vault.holds.placeable(web.actor);
     return render(ui, request, reply, 'hold-place.njk', { subject, holds, values: {}, ...extra }, status);
   };
