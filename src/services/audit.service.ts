@@ -8,7 +8,7 @@ import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../
 import type { AuditEvent } from '../domain/audit/event.js';
 import { eventLeafHash } from '../domain/audit/event.js';
 import { CompactRange, HASH_SIZE, treeRoot, type SubtreeHashes } from '../domain/audit/merkle.js';
-import { openCheckpoint, signCheckpoint, signNote } from '../domain/audit/signed-note.js';
+import { openCheckpoint, parseCheckpoint, signCheckpoint, signNote } from '../domain/audit/signed-note.js';
 import { verifyLog, type LogCheck, type LogCheckpoint } from '../domain/audit/verify-log.js';
 import { conflict, IntegrityError, notFound } from '../domain/errors.js';
 import type { CheckpointCopies, Clock } from '../domain/ports.js';
@@ -420,8 +420,19 @@ export class AuditService {
     return { checkpoint: bundle.checkpoint, events: bundle.events };
   }
 
-  /** Signs a statement (note text) with the log's key, e.g. the digest of a certificate of destruction. */
+  /**
+   * Signs a statement (note text) with the log's key, e.g. the digest of a certificate of destruction.
+   * Never a checkpoint: those are signed only by the signer above, after it checked that the tree extends
+   * everything signed before, so text that would read as a checkpoint is refused.
+   */
   signStatement(text: string): string {
+    let readsAsCheckpoint = true;
+    try {
+      parseCheckpoint(text);
+    } catch {
+      readsAsCheckpoint = false;
+    }
+    if (readsAsCheckpoint) throw new IntegrityError('Refused to sign a statement that reads as a checkpoint.');
     return signNote(text, this.o.signerKey);
   }
 

@@ -57,10 +57,11 @@ describe.each(DIALECTS)('certificates of destruction on %s', (dialect) => {
     expect((await t.vault.store.repos.disposal.batch(batch.id))?.certificateId).toBe(issued.id);
 
     const cert = JSON.parse(issued.json) as Record<string, any>;
+    // The rule as the file plan holds it (new organisations are seeded from the shared schedule).
+    const hr03 = (await t.vault.store.repos.retention.series(host.id, 'HR-03'))!;
     expect(cert).toMatchObject({
       format: CERTIFICATE_FORMAT, id: issued.id, batchId: batch.id, organisation: { id: host.id, name: `Test ${host.slug}` },
-      // The organisation's HR-03 as its file plan holds it (seeded from the retention schedule since the file-plan slice).
-      series: [{ code: 'HR-03', title: 'Unsuccessful job applications', trigger: 'process_complete', retainYears: 1, action: 'destroy', authority: 'Council HR retention schedules', revision: 1 }],
+      series: [{ code: 'HR-03', title: hr03.title, trigger: hr03.trigger, retainYears: hr03.retainYears, action: hr03.action, authority: hr03.authority, revision: hr03.revision }],
       counts: { proposed: 5, destroyed: 2, transferred: 1, extended: 1, heldAtExecution: 1, excluded: 1, gone: 0 },
       authorisedBy: { userId: manager.id, name: 'Test User', at: batch.approvedAt }, executedAt: batch.executedAt,
       method: "crypto-shredding: every version's data key destroyed; every stored copy deleted",
@@ -71,6 +72,9 @@ describe.each(DIALECTS)('certificates of destruction on %s', (dialect) => {
     expect(cert.holdCheck.excludedWhenProposed).toEqual([{ documentId: ids.excluded, holds: [{ id: expect.any(String), name: 'Smith v Council' }] }]);
     expect(cert.proof.events.map((e: { event: { action: string } }) => e.event.action).sort()).toEqual(['disposal.execute', 'document.dispose', 'document.dispose']);
     expect(checkCertificate(cert, t.vault.audit.verifierKey)).toMatchObject({ ok: true, id: issued.id, destroyed: 2 });
+
+    // The key signs certificates, never a checkpoint passed off as a statement.
+    expect(() => t.vault.audit.signStatement(`strongroom.local/audit\n5\n${Buffer.alloc(32).toString('base64')}\n`)).toThrow('Refused to sign a statement that reads as a checkpoint.');
 
     // Issuing is itself recorded, once.
     await t.vault.audit.flush();

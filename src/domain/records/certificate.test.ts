@@ -95,6 +95,10 @@ describe('certificate of destruction', () => {
     const check = checkCertificate(cert, log.verifierKey);
     expect(check).toMatchObject({ ok: true, id: 'cert-1', destroyed: 2, treeSize: 24, events: 3 });
     expect(describeCheck(check)).toBe('Certificate cert-1 is valid: 2 documents destroyed for Anytown Council on 2026-11-30, checkpoint tree size 24.');
+    // A name cannot write escape sequences or new lines to the auditor's terminal.
+    expect(describeCheck({ ...(check as Extract<typeof check, { ok: true }>), organisation: { id: ORG, name: 'Evil\u001b[2J\nCouncil' } })).toBe(
+      'Certificate cert-1 is valid: 2 documents destroyed for Evil?[2J?Council on 2026-11-30, checkpoint tree size 24.',
+    );
   });
 
   it('fails when any one character of the JSON changes: an event, a name hash, a count, the checkpoint, anywhere', async () => {

@@ -313,7 +313,9 @@ export function serialiseCertificate(certificate: DestructionCertificate): strin
 
 /** The one-line answer an auditor reads. */
 export function describeCheck(check: CertificateCheck): string {
-  if (!check.ok) return `Certificate FAILED: ${check.problem}`;
+  if (!check.ok) return `Certificate FAILED: ${check.problem.replace(/[\p{Cc}\p{Cf}]/gu, '?')}`;
   const n = check.destroyed;
-  return `Certificate ${check.id} is valid: ${n} document${n === 1 ? '' : 's'} destroyed for ${check.organisation.name} on ${check.executedAt.slice(0, 10)}, checkpoint tree size ${check.treeSize}.`;
+  // Names reach the auditor's terminal: no control characters (escape sequences, new lines) get through.
+  const plain = (s: string): string => s.replace(/[\p{Cc}\p{Cf}]/gu, '?');
+  return `Certificate ${plain(check.id)} is valid: ${n} document${n === 1 ? '' : 's'} destroyed for ${plain(check.organisation.name)} on ${plain(check.executedAt.slice(0, 10))}, checkpoint tree size ${check.treeSize}.`;
 }
