@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := build
 
-.PHONY: install install-test install-bench build run test lint bench clean
+.PHONY: install install-test install-bench build run test lint bench bench-s3 clean
 
 # Debian packages and node_modules (idempotent, quiet when there is nothing to do). `install` is
 # what running needs; the tests' browsers and WebDAV clients and the benchmark's Apache come with
@@ -37,6 +37,11 @@ test: install-test build lint
 bench: install-bench build
 	@test -d node_modules/tsx || { echo 'make bench: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
 	node --import tsx bench/run.ts
+
+# The S3 blob store alone: a 1 GiB streamed put and get against s3rver (about a minute here).
+bench-s3: install
+	@test -d node_modules/tsx || { echo 'make bench-s3: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
+	node --expose-gc --no-warnings --import tsx bench/s3-blob-store.ts
 
 clean:
 	@bash scripts/stop-postgres.sh

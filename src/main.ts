@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { offsiteInsideDataDir, type Config } from './config/config.js';
 import { generateSignerKey, verifierKeyFromSigner } from './domain/audit/signed-note.js';
-import { systemClock, type Clock, type Scanner } from './domain/ports.js';
+import { systemClock, type BlobStore, type Clock, type Scanner } from './domain/ports.js';
 import { DEFAULT_SERVICE_AREAS } from './domain/types.js';
 import { parseRetentionSchedule, type SeriesTerms } from './domain/records/schedule.js';
 import { openPostgres, openSqlite, ping } from './db/kysely.js';
@@ -47,6 +47,7 @@ import { UploadAdmission } from './services/upload-admission.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
 import { FsBlobStore } from './storage/fs.blob-store.js';
 import { KeyRingImpl, deriveKey, loadMasterKey } from './storage/keys.js';
+import { createS3Client, S3BlobStore } from './storage/s3.blob-store.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -60,7 +61,8 @@ export interface Vault extends AppServices {
   worker: JobWorker;
   /** Document lifecycle hooks; main.ts subscribes the scan job, later slices their own jobs. */
   lifecycle: DocumentLifecycle;
-  blobStore: FsBlobStore;
+  /** The folder store, or the S3 store when STRONGROOM_BLOBS is an s3:// URL. */
+  blobStore: BlobStore;
   /** Upload slots shared by every process over this database (for tests and diagnosis). */
   admission: UploadAdmission;
   /**
@@ -113,8 +115,14 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   await migrate(handle.db, handle.caps);
   const store = new Store(handle, deriveKey(master, 'audit-event-seal'));
 
-  const blobStore = new FsBlobStore({ dataDir: config.dataDir });
-  const removed = await blobStore.cleanStaging(0);
+  const { store: blobStore, destroy: closeBlobStore, stagingGraceMs } = openBlobStore(config);
+  // A bucket that does not answer now (or a role without s3:ListBucketMultipartUploads) must not
+  // keep the process from starting: leftovers wait for the next start or the bucket's lifecycle rule.
+  const removed = await blobStore.cleanStaging(stagingGraceMs).catch((err: unknown) => {
+    if (config.blobs.kind !== 's3') throw err;
+    logger.warn({ err }, 'could not clean unfinished uploads in the blob bucket; the bucket lifecycle rule will');
+    return 0;
+  });
   if (removed > 0) logger.warn({ removed }, 'removed unfinished uploads left by a crash');
   const keys = new KeyRingImpl({
     master,
@@ -247,9 +255,29 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       await audit.flush().catch((err: unknown) => logger.error({ err }, 'final audit sequencing failed'));
       await supervisor?.stop();
       await store.close();
+      closeBlobStore();
     },
   };
   return vault;
+}
+
+/**
+ * S3 multipart uploads younger than this are left alone at start-up: other processes on the same
+ * bucket may be writing them (a 16 GiB upload on a slow link takes hours). The bucket's lifecycle
+ * rule (docs/operations.md) is the backstop for anything older that this misses.
+ */
+const S3_STAGING_GRACE_MS = 24 * 60 * 60 * 1000;
+
+/** The blob store STRONGROOM_BLOBS names, and how much of its staging is safe to clean at start-up. */
+function openBlobStore(config: Config): { store: BlobStore; destroy: () => void; stagingGraceMs: number } {
+  const blobs = config.blobs;
+  if (blobs.kind === 's3') {
+    const client = createS3Client(blobs);
+    return { store: new S3BlobStore({ client, bucket: blobs.bucket, prefix: blobs.prefix, largestBlobBytes: config.maxUploadBytes }), destroy: () => client.destroy(), stagingGraceMs: S3_STAGING_GRACE_MS };
+  }
+  // A folder of this process's own: nothing can be uploading into it while it starts, so all staging goes.
+  const store = blobs.dir === undefined ? new FsBlobStore({ dataDir: config.dataDir }) : new FsBlobStore({ dataDir: config.dataDir, blobsDir: blobs.dir });
+  return { store, destroy: () => undefined, stagingGraceMs: 0 };
 }
 
 export function parseClamdAddress(value: string): { socketPath: string } | { host: string; port: number } {

@@ -56,7 +56,19 @@ const configSchema = z
     metricsToken: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     role: z.enum(['all', 'web', 'worker']),
+    /** Where blobs are kept: a folder (default <data>/blobs) or an S3-compatible bucket. */
+    blobs: z.custom<BlobsSetting>(),
   });
+
+/**
+ * STRONGROOM_BLOBS: a folder path, or s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true.
+ * Never credentials: the S3 client takes those from the environment (AWS_ACCESS_KEY_ID and
+ * AWS_SECRET_ACCESS_KEY, a profile, or an instance role), so they stay out of URLs, logs and `ps`.
+ */
+export type BlobsSetting =
+  /** `dir` unset: the data directory's own layout (<data>/blobs, staged in <data>/tmp). */
+  | { kind: 'folder'; dir?: string }
+  | { kind: 's3'; bucket: string; prefix: string; endpoint?: string; region?: string; forcePathStyle: boolean };
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 
@@ -103,12 +115,14 @@ const ENV_NAMES: Record<string, string> = {
   metricsToken: 'STRONGROOM_METRICS_TOKEN',
   logLevel: 'STRONGROOM_LOG_LEVEL',
   role: 'STRONGROOM_ROLE',
+  blobs: 'STRONGROOM_BLOBS',
 };
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 export function loadConfig({ env, flags = {} }: ConfigInput): Config {
   const dataDir = path.resolve(str(flags.data) ?? env.STRONGROOM_DATA ?? './data');
+  const blobs = parseBlobsSetting(env.STRONGROOM_BLOBS);
   const raw = {
     dataDir,
     host: str(flags.host) ?? env.STRONGROOM_HOST ?? '127.0.0.1',
@@ -143,6 +157,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     metricsToken: env.STRONGROOM_METRICS_TOKEN || undefined,
     logLevel: env.STRONGROOM_LOG_LEVEL ?? 'info',
     role: str(flags.role) ?? env.STRONGROOM_ROLE ?? 'all',
+    blobs: blobs.setting,
   };
   const parsed = configSchema.safeParse(raw);
   const problems = parsed.success
@@ -151,6 +166,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
         const key = String(issue.path[0] ?? '');
         return `${ENV_NAMES[key] ?? key}: ${issue.message}`;
       });
+  problems.push(...blobs.problems.map((problem) => `${ENV_NAMES.blobs}: ${problem}`));
   // Checked by hand so it is reported together with the schema's problems, not after them.
   if (parsed.success) problems.push(...shareProblems(parsed.data));
   if (Boolean(raw.tlsCert) !== Boolean(raw.tlsKey)) problems.push('STRONGROOM_TLS_CERT / STRONGROOM_TLS_KEY: set both --tls-cert and --tls-key, or neither');
@@ -173,6 +189,64 @@ function shareProblems(c: z.infer<typeof configSchema>): string[] {
     problems.push(`${ENV_NAMES.scanStreamsPerOrganisation}: must be less than ${ENV_NAMES.scanStreamsTotal}, or one organisation could take every scanner stream`);
   }
   return problems;
+}
+
+const S3_URL = /^s3:\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?$/;
+/** S3's rules for bucket names (3–63 lower-case letters, digits, dots, hyphens; a letter or digit at each end). */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const S3_PARAMETERS = new Set(['endpoint', 'region', 'forcePathStyle']);
+
+/** STRONGROOM_BLOBS → where blobs live, and every problem with it (all at once, as for the rest). */
+export function parseBlobsSetting(value: string | undefined): { setting: BlobsSetting; problems: string[] } {
+  if (value === undefined || value.trim() === '') return { setting: { kind: 'folder' }, problems: [] };
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return { setting: { kind: 'folder', dir: path.resolve(value) }, problems: [] };
+  const match = S3_URL.exec(value);
+  if (!match) return { setting: { kind: 'folder' }, problems: ['must be a folder path or s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true'] };
+  const problems: string[] = [];
+  const authority = match[1] ?? '';
+  if (authority.includes('@')) problems.push('must not carry credentials: remove them from the URL and set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment instead');
+  const bucket = authority.slice(authority.lastIndexOf('@') + 1);
+  if (!BUCKET_NAME.test(bucket) || bucket.includes('..')) problems.push(`"${bucket}" is not a valid bucket name (3 to 63 lower-case letters, digits, dots and hyphens)`);
+  let prefix = '';
+  try {
+    prefix = decodeURIComponent(match[2] ?? '').replace(/^\/+/, '').replace(/\/+$/, '');
+  } catch {
+    problems.push('the prefix after the bucket is not valid URL encoding');
+  }
+  const setting: BlobsSetting = { kind: 's3', bucket, prefix: prefix === '' ? '' : `${prefix}/`, forcePathStyle: false };
+  const query = new URLSearchParams(match[3] ?? '');
+  for (const name of new Set(query.keys())) {
+    if (!S3_PARAMETERS.has(name)) {
+      problems.push(/key|secret|token|password|credential/i.test(name)
+        ? `must not carry credentials ("${name}"): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment instead`
+        : `unknown setting "${name}" (known: endpoint, region, forcePathStyle)`);
+    }
+  }
+  const endpoint = query.get('endpoint');
+  if (endpoint !== null) {
+    let url: URL | undefined;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '') {
+      problems.push(`endpoint "${endpoint}" must be an http:// or https:// URL without credentials`);
+    } else {
+      setting.endpoint = endpoint;
+    }
+  }
+  const region = query.get('region');
+  if (region !== null) {
+    if (/^[a-z0-9-]{1,64}$/i.test(region)) setting.region = region;
+    else problems.push(`region "${region}" must be a region name such as eu-west-2`);
+  }
+  const pathStyle = query.get('forcePathStyle');
+  if (pathStyle !== null) {
+    if (pathStyle === 'true' || pathStyle === 'false') setting.forcePathStyle = pathStyle === 'true';
+    else problems.push('forcePathStyle must be true or false');
+  }
+  return { setting, problems };
 }
 
 /**

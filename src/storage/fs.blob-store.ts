@@ -21,6 +21,11 @@ const MAX_IOVECS = 64;
 
 export interface FsBlobStoreOptions {
   dataDir: string;
+  /**
+   * Blobs in this folder instead of <dataDir>/blobs (STRONGROOM_BLOBS=/path), staged in its `tmp`
+   * subfolder so the final rename never crosses filesystems; `tmp` is not a fan-out name, so it is never listed.
+   */
+  blobsDir?: string;
   /** Skip fsync (tests and throwaway demos only; an acknowledged upload may then be lost on power failure). */
   unsafeNoSync?: boolean;
 }
@@ -34,8 +39,8 @@ export class FsBlobStore implements BlobStore {
   #ready: Promise<void> | undefined;
 
   constructor(options: FsBlobStoreOptions) {
-    this.#blobsDir = join(options.dataDir, 'blobs');
-    this.#stagingDir = join(options.dataDir, 'tmp');
+    this.#blobsDir = options.blobsDir ?? join(options.dataDir, 'blobs');
+    this.#stagingDir = options.blobsDir !== undefined ? join(options.blobsDir, 'tmp') : join(options.dataDir, 'tmp');
     this.#sync = options.unsafeNoSync !== true;
   }
 

@@ -60,6 +60,14 @@ describe.each(DIALECTS)('legal holds on %s', (dialect) => {
     expect(register.json().holds.map((h: { id: string }) => h.id)).toContain(hold.id);
     const detail = (await api(t.app, manager).get(`holds/${hold.id}`)).json();
     expect(detail.items).toEqual([expect.objectContaining({ kind: 'collection', collectionId: org.collections.finance, name: 'finance' })]);
+    // Auditors read the register but place nothing; a DPO places holds (subject access requests); a member does neither.
+    const auditor = await org.user({ roles: ['auditor'], clearance: 'OFFICIAL' });
+    expect((await api(t.app, auditor).get(`holds/${hold.id}`)).statusCode).toBe(200);
+    expectProblem(await api(t.app, auditor).post('holds', { name: 'Auditor hold', reason: 'Auditors do not place holds' }), 404);
+    expectProblem(await api(t.app, auditor).post(`holds/${hold.id}/release`, { reason: 'Auditors do not release holds' }), 404);
+    const dpo = await org.user({ roles: ['dpo'], clearance: 'OFFICIAL' });
+    expect((await api(t.app, dpo).post('holds', { name: 'SAR 2026-001', reason: 'Open subject access request' })).statusCode).toBe(201);
+    expectProblem(await api(t.app, member).get('holds'), 404);
     // Audited: create and add.
     const ownEvents = await t.vault.store.db.selectFrom('audit_events').select(['action']).where('action', 'in', ['records.hold.create', 'records.hold.add']).execute();
     expect(ownEvents.map((e) => e.action)).toEqual(expect.arrayContaining(['records.hold.create', 'records.hold.add']));

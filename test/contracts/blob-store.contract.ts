@@ -2,6 +2,8 @@
 // bytes. blob-stores.contract.test.ts runs it on each adapter; an adapter is one entry there.
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
 import type { BlobStore } from '../../src/domain/ports.js';
@@ -12,6 +14,11 @@ export interface BlobStoreUnderTest {
   another(): BlobStore;
   /** Leaves what a put cut short by a crash leaves behind (a staged, uncommitted object), `ageMs` old. */
   leaveCrashedPut(ageMs: number): Promise<void>;
+  /**
+   * A store of the same kind whose storage cannot be reached (a folder that cannot be opened, a
+   * server that is not listening): every operation must say UNAVAILABLE, never NOT_FOUND.
+   */
+  unreachable(): Promise<BlobStore>;
   /** Removes everything the instance stored. */
   close(): Promise<void>;
 }
@@ -20,6 +27,8 @@ export interface BlobStoreAdapter {
   name: string;
   open(): Promise<BlobStoreUnderTest>;
 }
+
+const MIB = 1024 * 1024;
 
 /** A well-formed id that no store has handed out. */
 const unknownId = () => randomBytes(16).toString('hex');
@@ -40,6 +49,28 @@ function pieces(buffer: Buffer, size: number): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < buffer.length; i += size) out.push(buffer.subarray(i, i + size));
   return out;
+}
+
+/** Peak growth of live memory (heap and buffers, after collecting garbage) while `work` runs. */
+async function peakMemoryGrowth(work: () => Promise<void>): Promise<number> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const live = (): number => {
+    gc();
+    const usage = process.memoryUsage();
+    return usage.heapUsed + usage.arrayBuffers;
+  };
+  const base = live();
+  let peak = base;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, live());
+  }, 100);
+  try {
+    await work();
+  } finally {
+    clearInterval(sampler);
+  }
+  return Math.max(peak, live()) - base;
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
@@ -150,6 +181,53 @@ export function blobStoreContract(adapter: BlobStoreAdapter): void {
       await expect(store.put(early)).rejects.toBe(boom);
       expect(await listAll(store)).toEqual([]);
       expect(await store.cleanStaging(0)).toBe(0);
+    });
+
+    it('reads ranges across 5 MiB part boundaries of a blob streamed in small pieces', async () => {
+      const bytes = randomBytes(11 * MIB + 7);
+      const { id, size } = await store.put(Readable.from(pieces(bytes, 64 * 1024 + 3)));
+      expect(size).toBe(bytes.length);
+      for (const [start, end] of [[5 * MIB - 1, 5 * MIB], [5 * MIB - 10, 10 * MIB + 10], [10 * MIB, bytes.length - 1], [0, bytes.length - 1]] as const) {
+        expect((await readAll(await store.get(id, { start, end }))).equals(bytes.subarray(start, end + 1)), `${start}-${end}`).toBe(true);
+      }
+      expect((await readAll(await store.get(id))).equals(bytes)).toBe(true);
+    });
+
+    it('stores nothing and leaves nothing staged when the source fails after several parts were sent', async () => {
+      const boom = new Error('connection reset by the client');
+      async function* failing(): AsyncGenerator<Buffer> {
+        for (let i = 0; i < 12; i++) yield randomBytes(MIB);
+        throw boom;
+      }
+      await expect(store.put(failing())).rejects.toBe(boom);
+      expect(await listAll(store)).toEqual([]);
+      expect(await store.cleanStaging(0)).toBe(0);
+    });
+
+    it('says UNAVAILABLE, never NOT_FOUND, when its storage cannot be reached', async () => {
+      const down = await u.unreachable();
+      const id = unknownId();
+      expect(await codeOf(down.get(id))).toBe('UNAVAILABLE');
+      expect(await codeOf(down.get(id, { start: 0, end: 9 }))).toBe('UNAVAILABLE');
+      expect(await codeOf(down.size(id))).toBe('UNAVAILABLE');
+      expect(await codeOf(down.put(Readable.from([Buffer.from('lost?')])))).toBe('UNAVAILABLE');
+      expect(await codeOf(down.delete(id))).toBe('UNAVAILABLE');
+      expect(await codeOf(listAll(down))).toBe('UNAVAILABLE');
+      expect(await codeOf(down.cleanStaging(0))).toBe('UNAVAILABLE');
+    });
+
+    it('streams a 96 MiB put with live memory growing by less than 64 MiB', { timeout: 180_000 }, async () => {
+      const piece = randomBytes(MIB);
+      async function* large(): AsyncGenerator<Buffer> {
+        for (let i = 0; i < 96; i++) yield piece;
+      }
+      let stored: { id: string; size: number } | undefined;
+      const growth = await peakMemoryGrowth(async () => {
+        stored = await store.put(large());
+      });
+      expect(stored?.size).toBe(96 * MIB);
+      expect(await store.size(stored!.id)).toBe(96 * MIB);
+      expect(growth, `${(growth / MIB).toFixed(1)} MiB`).toBeLessThan(64 * MIB);
     });
 
     it('cleans what a crashed put left, sparing recent ones until their grace period has passed', async () => {

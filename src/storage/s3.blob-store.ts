@@ -1,0 +1,410 @@
+// BlobStore over an S3-compatible bucket (AWS S3, MinIO, Ceph RGW): blobs at <prefix><id>.
+// `put` streams through lib-storage's multipart Upload with a bounded number of parts in memory;
+// the object becomes visible only when the upload completes (S3 makes a multipart object visible
+// atomically on CompleteMultipartUpload, a single PutObject on its success), so "durable when put
+// resolves" holds as it does for the folder store. A put cut short leaves at most an incomplete
+// multipart upload, which is aborted on failure and otherwise by cleanStaging.
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  paginateListObjectsV2,
+  S3Client,
+  type S3ClientConfig,
+  ListMultipartUploadsCommand,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { BlobStore, ByteRange } from '../domain/ports.js';
+import { DomainError } from '../domain/errors.js';
+
+/** Ids are 128 random bits in lower-case hex, as in the folder store; nothing else is ours under the prefix. */
+const ID_PATTERN = /^[0-9a-f]{32}$/;
+const MIB = 1024 * 1024;
+/** S3's smallest part (except the last); lib-storage refuses anything smaller. */
+export const S3_MIN_PART_SIZE = 5 * MIB;
+/**
+ * Memory one put holds: the parts in flight plus the one being gathered, about (queueSize + 2) ×
+ * partSize, here 20 MiB. Measured on a 1 GiB put (docs/performance.md "S3 blob store"): process RSS
+ * grew 55 MiB with 5 MiB parts, 81 MiB with 8 MiB parts, more with four parts in flight, and
+ * s3rver took no faster. The issue's bound is 64 MiB.
+ */
+const DEFAULT_PART_SIZE = S3_MIN_PART_SIZE;
+/** S3 allows 10,000 parts; the rest is left for the encryption's few bytes per chunk. */
+const PARTS_FOR_THE_LARGEST_BLOB = 9_000;
+const DEFAULT_QUEUE_SIZE = 2;
+const READ_HIGH_WATER_MARK = MIB;
+
+/** Where the blobs are: parsed from STRONGROOM_BLOBS=s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true. */
+export interface S3Location {
+  bucket: string;
+  /** '' or ending in '/'. */
+  prefix: string;
+  /** A custom endpoint (MinIO, Ceph RGW, a loopback test server); unset: AWS. */
+  endpoint?: string;
+  /** Unset: the SDK's chain (AWS_REGION, profile), or us-east-1 with a custom endpoint, which ignores it. */
+  region?: string;
+  /** Path-style requests (http://host/bucket/key), which MinIO and Ceph RGW usually need. */
+  forcePathStyle: boolean;
+}
+
+export interface S3ClientOptions {
+  /** Tests only: credentials are otherwise taken from the environment by the SDK's default chain. */
+  credentials?: S3ClientConfig['credentials'];
+  /** Attempts per request, retries included (SDK default 3). */
+  maxAttempts?: number;
+  /** How long a request may wait for the server's answer (its headers) once sent; default 2 minutes. */
+  answerTimeoutMs?: number;
+}
+
+/**
+ * An S3 client for a location. Checksums only when an operation requires them: the SDK's newer
+ * default (a CRC on every request and response) is refused by s3rver and by many S3-compatible
+ * servers. Credentials are never part of the location: the SDK reads them from the environment
+ * (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, or an instance role).
+ */
+export function createS3Client(location: S3Location, options: S3ClientOptions = {}): S3Client {
+  const region = location.region ?? (location.endpoint !== undefined ? 'us-east-1' : undefined);
+  return new S3Client({
+    ...(region !== undefined ? { region } : {}),
+    ...(location.endpoint !== undefined ? { endpoint: location.endpoint } : {}),
+    forcePathStyle: location.forcePathStyle,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    // A server that does not accept a connection, or accepts and never answers, is an outage, told
+    // as one rather than hanging. The answer timeout ends once the headers arrive, so it does not cut
+    // a long download short; it does include sending a part, hence minutes, not seconds.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: options.answerTimeoutMs ?? 120_000, throwOnRequestTimeout: true },
+    ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+    ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+  });
+}
+
+export interface S3BlobStoreOptions {
+  client: S3Client;
+  bucket: string;
+  prefix?: string;
+  /** Bytes per multipart part (at least 5 MiB); default 5 MiB, or more if `largestBlobBytes` needs it. */
+  partSize?: number;
+  /** The largest blob a put must take (e.g. the upload limit): parts grow so it fits in S3's 10,000. */
+  largestBlobBytes?: number;
+  /** Parts uploaded at once; default 2. Memory per put is about (queueSize + 2) × partSize. */
+  queueSize?: number;
+  /** The clock cleanStaging measures ages with (tests). */
+  now?: () => number;
+}
+
+export class S3BlobStore implements BlobStore {
+  readonly #client: S3Client;
+  readonly #bucket: string;
+  readonly #prefix: string;
+  readonly #partSize: number;
+  readonly #queueSize: number;
+  readonly #now: () => number;
+
+  constructor(options: S3BlobStoreOptions) {
+    this.#client = options.client;
+    this.#bucket = options.bucket;
+    this.#prefix = normalisePrefix(options.prefix ?? '');
+    this.#partSize = Math.max(options.partSize ?? DEFAULT_PART_SIZE, Math.ceil((options.largestBlobBytes ?? 0) / PARTS_FOR_THE_LARGEST_BLOB));
+    this.#queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
+    this.#now = options.now ?? Date.now;
+    if (!Number.isSafeInteger(this.#partSize) || this.#partSize < S3_MIN_PART_SIZE) {
+      throw new Error(`The S3 part size must be at least ${S3_MIN_PART_SIZE} bytes (5 MiB).`);
+    }
+    if (!Number.isSafeInteger(this.#queueSize) || this.#queueSize < 1) throw new Error('The S3 queue size must be at least 1.');
+  }
+
+  /** Bytes per multipart part. */
+  get partSize(): number {
+    return this.#partSize;
+  }
+
+  async put(source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
+    // As in the folder store: an 'error' emitted before the upload starts reading must not go unheard.
+    const unguard = guardEarlyErrors(source);
+    const id = randomBytes(16).toString('hex');
+    let size = 0;
+    let sourceFailed = false;
+    let sourceError: unknown;
+    async function* counted(): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of source) {
+          const buffer = toBuffer(chunk);
+          if (buffer.length === 0) continue;
+          size += buffer.length;
+          yield buffer;
+        }
+      } catch (error) {
+        sourceFailed = true;
+        sourceError = error;
+        throw error;
+      }
+    }
+    // highWaterMark 1: the stream in between holds one chunk, not 16, so memory is the parts' alone.
+    const body = Readable.from(counted(), { highWaterMark: 1 });
+    const upload = new Upload({
+      client: this.#client,
+      params: { Bucket: this.#bucket, Key: this.#keyOf(id), Body: body, ContentType: 'application/octet-stream' },
+      partSize: this.#partSize,
+      queueSize: this.#queueSize,
+      // On any failure lib-storage aborts the multipart upload, so no parts are left to pay for.
+      leavePartsOnError: false,
+    });
+    try {
+      await upload.done();
+    } catch (error) {
+      // Stop reading the source (and release it, as the folder store does when a write fails).
+      body.destroy();
+      // The caller's own error comes back as it was (a client that went away is not a storage outage).
+      if (sourceFailed) throw sourceError;
+      throw storageError('store a blob', error);
+    } finally {
+      unguard();
+    }
+    return { id, size };
+  }
+
+  async get(id: string, range?: ByteRange): Promise<Readable> {
+    const key = this.#keyOf(id);
+    if (range !== undefined) checkRange(range);
+    let body: Readable;
+    let served: { skip: number; length: number } | undefined;
+    try {
+      const output = await this.#client.send(new GetObjectCommand({
+        Bucket: this.#bucket,
+        Key: key,
+        ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end}` }),
+      }));
+      body = output.Body as Readable;
+      if (range !== undefined) served = sliceOf(range, output.ContentRange, output.ContentLength);
+    } catch (error) {
+      // A range that starts at or past the end: the folder store gives no bytes, and so does this one.
+      if (range !== undefined && statusOf(error) === 416) return Readable.from([]);
+      if (isMissingKey(error)) throw new DomainError('NOT_FOUND', `No blob ${id}.`, { cause: error });
+      throw storageError('read a blob', error);
+    }
+    return Readable.from(bytesOf(body, served), { objectMode: false, highWaterMark: READ_HIGH_WATER_MARK });
+  }
+
+  async size(id: string): Promise<number> {
+    const key = this.#keyOf(id);
+    try {
+      const head = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }));
+      return head.ContentLength ?? 0;
+    } catch (error) {
+      // A HEAD answer has no body, so a 404 for a missing bucket looks like one for a missing key:
+      // ask about the bucket before calling the blob missing.
+      if (statusOf(error) === 404 && (await this.#bucketAnswers())) throw new DomainError('NOT_FOUND', `No blob ${id}.`, { cause: error });
+      throw storageError('read a blob', error);
+    }
+  }
+
+  /** Idempotent: S3 answers a delete of an absent key with success. */
+  async delete(id: string): Promise<void> {
+    const key = this.#keyOf(id);
+    try {
+      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }));
+    } catch (error) {
+      if (isMissingKey(error)) return;
+      throw storageError('delete a blob', error);
+    }
+  }
+
+  async *list(): AsyncIterable<string> {
+    // Delimiter: keys in "folders" below the prefix are someone else's, and need not be fetched at all.
+    const pages = paginateListObjectsV2({ client: this.#client }, { Bucket: this.#bucket, Prefix: this.#prefix, Delimiter: '/' });
+    try {
+      for await (const page of pages) {
+        for (const object of page.Contents ?? []) {
+          const id = object.Key?.slice(this.#prefix.length);
+          if (id !== undefined && ID_PATTERN.test(id)) yield id;
+        }
+      }
+    } catch (error) {
+      throw storageError('list blobs', error);
+    }
+  }
+
+  /**
+   * Aborts incomplete multipart uploads of blobs under this prefix started more than `olderThanMs`
+   * ago (by the server's Initiated time); returns how many. 0 aborts them all, including uploads in
+   * flight on other nodes, so production passes an age longer than any upload can take.
+   */
+  async cleanStaging(olderThanMs: number): Promise<number> {
+    const cutoff = this.#now() - olderThanMs;
+    let aborted = 0;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    try {
+      for (;;) {
+        const page = await this.#client.send(new ListMultipartUploadsCommand({
+          Bucket: this.#bucket,
+          Prefix: this.#prefix,
+          ...(keyMarker !== undefined ? { KeyMarker: keyMarker } : {}),
+          ...(uploadIdMarker !== undefined ? { UploadIdMarker: uploadIdMarker } : {}),
+        }));
+        for (const upload of page.Uploads ?? []) {
+          const id = upload.Key?.slice(this.#prefix.length);
+          if (id === undefined || !ID_PATTERN.test(id) || upload.UploadId === undefined) continue;
+          if (olderThanMs > 0 && (upload.Initiated === undefined || upload.Initiated.getTime() > cutoff)) continue;
+          if (await this.#abort(upload.Key as string, upload.UploadId)) aborted++;
+        }
+        if (page.IsTruncated !== true) break;
+        keyMarker = page.NextKeyMarker;
+        uploadIdMarker = page.NextUploadIdMarker;
+        if (keyMarker === undefined && uploadIdMarker === undefined) break;
+      }
+    } catch (error) {
+      throw storageError('clean unfinished uploads', error);
+    }
+    return aborted;
+  }
+
+  /** True if this call aborted it; false if it was gone already (completed or aborted by another node). */
+  async #abort(key: string, uploadId: string): Promise<boolean> {
+    try {
+      await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: key, UploadId: uploadId }));
+      return true;
+    } catch (error) {
+      if (codeOf(error) === 'NoSuchUpload') return false;
+      throw error;
+    }
+  }
+
+  async #bucketAnswers(): Promise<boolean> {
+    try {
+      await this.#client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #keyOf(id: string): string {
+    if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw new DomainError('INVALID', 'Malformed blob id.');
+    return this.#prefix + id;
+  }
+}
+
+/** "a/b", "/a/b/" → "a/b/"; "" and "/" → "". */
+export function normalisePrefix(prefix: string): string {
+  const trimmed = prefix.replace(/^\/+/, '').replace(/\/+$/, '');
+  return trimmed === '' ? '' : `${trimmed}/`;
+}
+
+interface ServiceErrorShape {
+  name?: string;
+  Code?: string;
+  code?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+function statusOf(error: unknown): number | undefined {
+  return (error as ServiceErrorShape | undefined)?.$metadata?.httpStatusCode;
+}
+
+function codeOf(error: unknown): string | undefined {
+  const e = error as ServiceErrorShape | undefined;
+  return e?.Code ?? e?.name;
+}
+
+/** Only these say "the key is not there"; NoSuchBucket, like any other failure, is an outage. */
+function isMissingKey(error: unknown): boolean {
+  return statusOf(error) === 404 && codeOf(error) === 'NoSuchKey';
+}
+
+/** Error codes S3-compatible servers use for "no room": a bucket quota, a full MinIO or Ceph cluster. */
+const NO_SPACE = new Set(['QuotaExceeded', 'XMinioStorageFull', 'XMinioAdminBucketQuotaExceeded']);
+
+/**
+ * Turns an S3 failure into a DomainError, keeping "no such blob" (NOT_FOUND, said only by the
+ * callers above) apart from "cannot reach the blobs": refused or lost connections, timeouts,
+ * 5xx, access denied, a missing bucket all mean UNAVAILABLE, never NOT_FOUND.
+ */
+function storageError(action: string, error: unknown): DomainError {
+  if (error instanceof DomainError) return error;
+  if (NO_SPACE.has(codeOf(error) ?? '')) {
+    return new DomainError('INSUFFICIENT_STORAGE', 'There is not enough storage space left to save this file, so nothing was stored. Ask your administrator to free some space, then try again.', { cause: error });
+  }
+  return new DomainError('UNAVAILABLE', `Could not ${action}: the blob storage service is unavailable.`, { cause: error });
+}
+
+/**
+ * Which bytes of the answer are the ones asked for. Servers are meant to send exactly the range,
+ * but some send more (s3rver 3.7 reads "bytes=0-0" as "from 0 to the end"; a server ignoring Range
+ * sends the whole object with 200): what was sent is trimmed to what was asked, never passed on.
+ */
+function sliceOf(range: ByteRange, contentRange: string | undefined, contentLength: number | undefined): { skip: number; length: number } | undefined {
+  const match = contentRange === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange);
+  let start: number;
+  let end: number;
+  let total: number | undefined;
+  if (match) {
+    start = Number(match[1]);
+    end = Number(match[2]);
+    total = match[3] === '*' ? undefined : Number(match[3]);
+  } else if (contentRange === undefined && contentLength !== undefined) {
+    start = 0;
+    end = contentLength - 1;
+    total = contentLength;
+  } else {
+    throw new DomainError('UNAVAILABLE', 'Could not read a blob: the blob storage service answered with an unreadable range.');
+  }
+  const wantedEnd = total === undefined ? range.end : Math.min(range.end, total - 1);
+  if (start === range.start && end === wantedEnd) return undefined;
+  if (start <= range.start && end >= wantedEnd) return { skip: range.start - start, length: wantedEnd - range.start + 1 };
+  throw new DomainError('UNAVAILABLE', 'Could not read a blob: the blob storage service answered with other bytes than those asked for.');
+}
+
+/**
+ * The body's bytes (or the slice of them asked for). A connection lost half-way is an outage, said
+ * as such to whoever is reading; a reader that stops early closes the connection.
+ */
+async function* bytesOf(body: Readable, slice: { skip: number; length: number } | undefined): AsyncGenerator<Buffer> {
+  let skip = slice?.skip ?? 0;
+  let left = slice?.length ?? Number.POSITIVE_INFINITY;
+  try {
+    for await (const chunk of body) {
+      let buffer = chunk as Buffer;
+      if (skip > 0) {
+        const dropped = Math.min(skip, buffer.length);
+        buffer = buffer.subarray(dropped);
+        skip -= dropped;
+      }
+      if (buffer.length > left) buffer = buffer.subarray(0, left);
+      if (buffer.length > 0) {
+        left -= buffer.length;
+        yield buffer;
+      }
+      if (left === 0) return;
+    }
+  } catch (error) {
+    throw storageError('read a blob', error);
+  } finally {
+    if (!body.destroyed) body.destroy();
+  }
+}
+
+function checkRange(range: ByteRange): void {
+  if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start) {
+    throw new DomainError('INVALID', 'Invalid byte range.', { details: { start: range.start, end: range.end } });
+  }
+}
+
+function guardEarlyErrors(source: Readable | AsyncIterable<Uint8Array>): () => void {
+  const emitter = source as Partial<Pick<NodeJS.EventEmitter, 'on' | 'off'>>;
+  if (typeof emitter.on !== 'function' || typeof emitter.off !== 'function') return () => undefined;
+  const ignore = (): void => undefined;
+  emitter.on('error', ignore);
+  return () => emitter.off?.('error', ignore);
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError('A blob stream must carry bytes.');
+}
