@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerAdminCommands } from './commands/admin.commands.js';
 import { registerArrangementCommands } from './commands/arrangement.commands.js';
 import { registerAuditCommands } from './commands/audit.commands.js';
+import { registerDisposalCommands } from './commands/disposal.commands.js';
 import { registerFilePlanCommands } from './commands/file-plan.commands.js';
 import { registerImportCommand } from './commands/import.command.js';
 import { registerJobsCommands } from './commands/jobs.commands.js';
@@ -30,6 +31,7 @@ registerFilePlanCommands(program);
 registerLockCommands(program);
 registerHoldCommands(program);
 registerJobsCommands(program);
+registerDisposalCommands(program);
 registerSeriesCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

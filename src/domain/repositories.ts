@@ -474,4 +474,8 @@ export interface DisposalRepository {
   insertStub(stub: DisposalStub): Promise<void>;
   stub(documentId: string): Promise<DisposalStub | undefined>;
   stubs(batchId: string): Promise<DisposalStub[]>;
+  /** Documents of the organisation in the bin (soft-deleted at or before `deletedBefore`) and not yet disposed, oldest deletion first. */
+  binExpired(organisationId: string, deletedBefore: string, limit: number): Promise<string[]>;
+  /** For each of these documents, the hold ids it was last shown excluded by in any batch (sorted, comma-joined). */
+  lastExclusions(organisationId: string, documentIds: readonly string[]): Promise<Map<string, string>>;
 }

@@ -575,6 +575,37 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect(await repos.dav.properties(a.id)).toEqual([]);
     });
   });
+  describe('disposal', () => {
+    it('lists expired bin documents oldest deletion first, never live or disposed ones, and the holds each was last excluded by', async () => {
+      const org = await organisation();
+      const c = await collection(org.id);
+      const { document: older } = await document(c, { deletedAt: iso(T0 - 5_000) });
+      const { document: newer } = await document(c, { deletedAt: iso(T0 - 1_000) });
+      await document(c, { deletedAt: iso(T0 + 1_000) });
+      await document(c);
+      await document(c, { deletedAt: iso(T0 - 9_000), status: 'disposed' });
+      expect(await repos.disposal.binExpired(org.id, iso(T0), 10)).toEqual([older.id, newer.id]);
+      expect(await repos.disposal.binExpired(org.id, iso(T0), 1)).toEqual([older.id]);
+      // A disposed document is in no listing, the bin included.
+      expect((await repos.documents.inCollection(c.id, { includeDeleted: true })).map((d) => d.status)).not.toContain('disposed');
+      expect((await repos.documents.inCollection(c.id, { includeDeleted: true }))).toHaveLength(4);
+
+      const item = (batchId: string, documentId: string, excludedBy: { id: string; name: string }[]) => ({
+        batchId, documentId, seriesCode: 'HR-03', trigger: 'process_complete', triggerDate: '2024-01-01', dueAt: '2025-01-01', action: 'destroy' as const,
+        excludedBy, decision: 'pending' as const, decidedBy: null, decidedAt: null, extendTo: null, reason: null, outcome: null, executedAt: null,
+      });
+      const batch = (n: number) => ({
+        id: id(), organisationId: org.id, status: 'executed' as const, dueBy: '2026-01-01', createdAt: iso(T0 + n), createdBy: null,
+        approvedAt: null, approvedBy: null, executedAt: null, certificateId: null,
+      });
+      const [first, second] = [batch(1), batch(2)];
+      await repos.disposal.insertBatch(first, [item(first.id, older.id, [{ id: 'h2', name: 'B' }, { id: 'h1', name: 'A' }]), item(first.id, newer.id, [{ id: 'h1', name: 'A' }])]);
+      await repos.disposal.insertBatch(second, [item(second.id, newer.id, [])]);
+      const shown = await repos.disposal.lastExclusions(org.id, [older.id, newer.id, id()]);
+      expect(Object.fromEntries(shown)).toEqual({ [older.id]: 'h1,h2', [newer.id]: '' });
+    });
+  });
+
   describe('legal holds', () => {
     it('finds active holds over documents directly and through any collection above, past a thousand ids, and forgets released ones', async () => {
       const org = await organisation();

@@ -61,7 +61,9 @@ export class DocumentsRepo implements DocumentsRepository {
   }
 
   async inCollection(collectionId: string, options: { includeDeleted?: boolean; limit?: number; after?: string } = {}): Promise<Document[]> {
-    let q = this.selectDocuments().where('documents.collection_id', '=', collectionId);
+    // A disposed document is a stub of a record that no longer exists: it is in no listing, and does
+    // not hold up moving or deleting its collection.
+    let q = this.selectDocuments().where('documents.collection_id', '=', collectionId).where('documents.status', '!=', 'disposed');
     if (!options.includeDeleted) q = q.where('documents.deleted_at', 'is', null);
     if (options.after) q = q.where('documents.name', '>', options.after);
     const rows = await q.orderBy('documents.name').limit(options.limit ?? 10_000).execute();
@@ -73,6 +75,7 @@ export class DocumentsRepo implements DocumentsRepository {
     const rows = await this.selectDocuments()
       .where('documents.organisation_id', 'in', organisationIds)
       .where('documents.deleted_at', 'is', null)
+      .where('documents.status', '!=', 'disposed')
       .orderBy('documents.updated_at', 'desc')
       .limit(limit)
       .execute();
