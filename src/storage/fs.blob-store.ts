@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange } from '../domain/ports.js';
 import { DomainError } from '../domain/errors.js';
+import { checkRange, guardEarlyErrors, toBuffer } from './blob-streams.js';
 
 /** Ids are 128 random bits in lower-case hex; nothing else can name a file, so no path can escape. */
 const ID_PATTERN = /^[0-9a-f]{32}$/;
@@ -239,25 +240,8 @@ async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
   }
 }
 
-function guardEarlyErrors(source: Readable | AsyncIterable<Uint8Array>): () => void {
-  const emitter = source as Partial<Pick<NodeJS.EventEmitter, 'on' | 'off'>>;
-  if (typeof emitter.on !== 'function' || typeof emitter.off !== 'function') return () => undefined;
-  const ignore = (): void => undefined;
-  emitter.on('error', ignore);
-  return () => emitter.off?.('error', ignore);
-}
 
-function toBuffer(chunk: unknown): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  throw new TypeError('A blob stream must carry bytes.');
-}
 
-function checkRange(range: ByteRange): void {
-  if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start) {
-    throw new DomainError('INVALID', 'Invalid byte range.', { details: { start: range.start, end: range.end } });
-  }
-}
 
 /** Creates a directory; true if this call created it. */
 async function makeDirectory(path: string): Promise<boolean> {

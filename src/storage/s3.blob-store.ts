@@ -20,6 +20,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BlobStore, ByteRange } from '../domain/ports.js';
 import { DomainError } from '../domain/errors.js';
+import { checkRange, guardEarlyErrors, toBuffer } from './blob-streams.js';
 
 /** Ids are 128 random bits in lower-case hex, as in the folder store; nothing else is ours under the prefix. */
 const ID_PATTERN = /^[0-9a-f]{32}$/;
@@ -389,22 +390,5 @@ async function* bytesOf(body: Readable, slice: { skip: number; length: number } 
   }
 }
 
-function checkRange(range: ByteRange): void {
-  if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start) {
-    throw new DomainError('INVALID', 'Invalid byte range.', { details: { start: range.start, end: range.end } });
-  }
-}
 
-function guardEarlyErrors(source: Readable | AsyncIterable<Uint8Array>): () => void {
-  const emitter = source as Partial<Pick<NodeJS.EventEmitter, 'on' | 'off'>>;
-  if (typeof emitter.on !== 'function' || typeof emitter.off !== 'function') return () => undefined;
-  const ignore = (): void => undefined;
-  emitter.on('error', ignore);
-  return () => emitter.off?.('error', ignore);
-}
 
-function toBuffer(chunk: unknown): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  throw new TypeError('A blob stream must carry bytes.');
-}

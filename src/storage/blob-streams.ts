@@ -1,0 +1,29 @@
+// What every BlobStore does the same way with the streams and ranges it is given.
+import type { Readable } from 'node:stream';
+import type { ByteRange } from '../domain/ports.js';
+import { DomainError } from '../domain/errors.js';
+
+/**
+ * Keeps an error the source emits before the store starts reading it from crashing the process
+ * (the read that follows sees it); returns the function that takes the guard off.
+ */
+export function guardEarlyErrors(source: Readable | AsyncIterable<Uint8Array>): () => void {
+  const emitter = source as Partial<Pick<NodeJS.EventEmitter, 'on' | 'off'>>;
+  if (typeof emitter.on !== 'function' || typeof emitter.off !== 'function') return () => undefined;
+  const ignore = (): void => undefined;
+  emitter.on('error', ignore);
+  return () => emitter.off?.('error', ignore);
+}
+
+/** A stream chunk as a Buffer without copying; anything but bytes is a programming error. */
+export function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError('A blob stream must carry bytes.');
+}
+
+export function checkRange(range: ByteRange): void {
+  if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start) {
+    throw new DomainError('INVALID', 'Invalid byte range.', { details: { start: range.start, end: range.end } });
+  }
+}
