@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerAdminCommands } from './commands/admin.commands.js';
 import { registerArrangementCommands } from './commands/arrangement.commands.js';
 import { registerAuditCommands } from './commands/audit.commands.js';
+import { registerBackupCommands } from './commands/backup.commands.js';
 import { registerFilePlanCommands } from './commands/file-plan.commands.js';
 import { registerImportCommand } from './commands/import.command.js';
 import { registerJobsCommands } from './commands/jobs.commands.js';
@@ -29,6 +30,7 @@ registerFilePlanCommands(program);
 registerLockCommands(program);
 registerJobsCommands(program);
 registerSeriesCommands(program);
+registerBackupCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   say(`strongroom: ${failure(error)}`);
