@@ -160,6 +160,8 @@ export async function openBackup(from: string, master: MasterKey, pinnedKey?: st
       throw new Error(`The manifest of the backup in ${from} does not verify with the audit key: it was changed, or made by another vault.`, { cause });
     }
     if (verifierKeyFromSigner(keys['audit-signing.key']) !== verifier) throw new Error(`The backup in ${from} holds another audit key than the one given.`);
+    // The parts were checked against the manifest as read before its signature was; they must be the signed ones.
+    if (JSON.stringify(manifest) !== JSON.stringify(claimed)) throw new Error(`The manifest of the backup in ${from} is not the one that was signed.`);
     return { location, manifest, key, keys, part: partOf };
   } catch (error) {
     location.close();
