@@ -114,6 +114,16 @@ describe.each(DIALECTS)('hostile backups and restores on %s', (dialect) => {
     expect(signed.report.passed).toBe(false);
     expect(signed.report.documents.find((d) => d.documentId === lostId)).toMatchObject({ result: 'missing' });
     expect(signed.report.documents.find((d) => d.documentId === shreddedId)).toMatchObject({ result: 'shredded' });
+
+    // One byte flipped in the replica's copy of the kept document: reported corrupt, never read as good.
+    const kept = await versionOf(ids[0]!);
+    const keptFile = path.join(replica, kept.blob_id.slice(0, 2), kept.blob_id.slice(2, 4), kept.blob_id);
+    const keptBytes = await readFile(keptFile);
+    keptBytes[keptBytes.length - 20] = keptBytes[keptBytes.length - 20]! ^ 0x80;
+    await writeFile(keptFile, keptBytes);
+    const again = await restoreDrill(v.vault, { from: backupDir, replica, sample: 10, logger: silent });
+    expect(again.report.totals).toEqual({ ok: 0, shredded: 1, missing: 1, corrupt: 1 });
+    expect(again.report.documents.find((d) => d.documentId === ids[0])).toMatchObject({ result: 'corrupt', problem: expect.stringMatching(/authentication|integrity|tag/i) });
     await closeKeepingData(v);
 
     // The restore by the command line: the lost blob is named, exit 2; the shredded one is not missing.
