@@ -124,6 +124,12 @@ describe.each(DIALECTS)('hostile backups and restores on %s', (dialect) => {
     const again = await restoreDrill(v.vault, { from: backupDir, replica, sample: 10, logger: silent });
     expect(again.report.totals).toEqual({ ok: 0, shredded: 1, missing: 1, corrupt: 1 });
     expect(again.report.documents.find((d) => d.documentId === ids[0])).toMatchObject({ result: 'corrupt', problem: expect.stringMatching(/authentication|integrity|tag/i) });
+    // The same drill by the command line: the report is written, and the exit code says it failed.
+    const reportFile = path.join(work, 'drill.json');
+    const byCli = await runCli(['restore-drill', '--data', dataDir, '--from', backupDir, '--replica', replica, '--sample', '3', '--report', reportFile], { env: { STRONGROOM_CLAMD: clamd.socketPath, ...envFor(live) } });
+    expect(byCli.stderr).toContain('0 documents byte-identical, 1 shredded, 1 missing, 1 corrupt; audit log verified');
+    expect(byCli.code).toBe(1);
+    expect(JSON.parse(await readFile(reportFile, 'utf8'))).toMatchObject({ report: { passed: false, sampleSize: 3 } });
     await closeKeepingData(v);
 
     // The restore by the command line: the lost blob is named, exit 2; the shredded one is not missing.
