@@ -15,7 +15,8 @@ import { Store } from './db/store.js';
 import { ClamdScanner } from './integrations/clamd.scanner.js';
 import { ClamdSupervisor } from './integrations/clamd.supervisor.js';
 import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
-import { rescanJob, scanVersionJob } from './domain/jobs/kinds.js';
+import { deleteBlobsJob, disposalSweepJob, disposeBatchJob, purgeBinJob, rescanJob, scanVersionJob } from './domain/jobs/kinds.js';
+import { ukDate } from './domain/records/retention.js';
 import { JobRegistry, handle as handleJob } from './jobs/registry.js';
 import { JobWorker } from './jobs/worker.js';
 import { AccessService } from './services/access.service.js';
@@ -23,6 +24,7 @@ import type { AppServices } from './services/app-services.js';
 import { ArrangementsService } from './services/arrangements.service.js';
 import { AuditService } from './services/audit.service.js';
 import { CertificatesService } from './services/certificates.service.js';
+import { PdfCertificateRenderer } from './integrations/certificate-pdf.js';
 import { CollectionsService } from './services/collections.service.js';
 import { DavService } from './services/dav.service.js';
 import { DisposalService } from './services/disposal.service.js';
@@ -195,13 +197,20 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   // Records management: the file plan, legal holds, disposal review and certificates of destruction.
   const retention = new RetentionService({ store, access, clock, serviceAreas, schedule: await loadRetentionSchedule() });
   const holds = new HoldsService({ store, access, clock });
-  const certificates = new CertificatesService({ store, access, audit, clock });
-  const disposal = new DisposalService({ store, access, clock, blobs, lifecycle, retention, certificates, system: systemActor('job') });
+  const certificates = new CertificatesService({ store, access, audit, clock, renderer: new PdfCertificateRenderer() });
+  const disposal = new DisposalService({
+    store, access, clock, blobs, lifecycle, retention, certificates, system: systemActor('job'), binDays: config.binDays,
+    onWarning: (message, details) => logger.warn(details, message),
+  });
 
   // One handler per kind in domain/jobs/kinds.ts; a kind left out fails here, at start-up.
   const registry = new JobRegistry([
     handleJob(scanVersionJob, (p) => quarantine.scanPending(p.versionId)),
     handleJob(rescanJob, (p) => quarantine.rescanSince(new Date(p.since))),
+    handleJob(disposalSweepJob, (p) => disposal.dailySweep(p.organisationId, p.date)),
+    handleJob(purgeBinJob, (p) => disposal.dailyPurge(p.organisationId, p.date)),
+    handleJob(disposeBatchJob, (p) => disposal.execute(p.batchId)),
+    handleJob(deleteBlobsJob, (p) => disposal.deleteBlobs(p.blobIds)),
   ]);
   const worker = new JobWorker({ jobs: store.repos.jobs, registry, clock, logger, leaseSeconds: 60 });
 
@@ -227,6 +236,18 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       timers.push(setInterval(() => void audit.integrate().catch((err: unknown) => logger.error({ err }, 'audit sequencing failed')), 1000));
       timers.push(setInterval(() => void quarantine.checkSignatureVersion().catch((err: unknown) => logger.warn({ err }, 'signature check failed')), 60_000));
       void quarantine.checkSignatureVersion().catch(() => undefined);
+      // Disposal sweep and bin purge: queued hourly, one job per organisation per UK day (the unique key
+      // and the date each last ran, kept in the database, make it once a day across every node).
+      const queueDailyRecordsJobs = async () => {
+        const now = clock.now();
+        const date = ukDate(now);
+        for (const org of await store.repos.organisations.list()) {
+          await store.repos.jobs.enqueue(disposalSweepJob, { organisationId: org.id, date }, { now });
+          await store.repos.jobs.enqueue(purgeBinJob, { organisationId: org.id, date }, { now });
+        }
+      };
+      timers.push(setInterval(() => void queueDailyRecordsJobs().catch((err: unknown) => logger.warn({ err }, 'queueing the daily disposal sweep and bin purge failed')), 3_600_000));
+      void queueDailyRecordsJobs().catch((err: unknown) => logger.warn({ err }, 'queueing the daily disposal sweep and bin purge failed'));
     },
     async close() {
       timers.forEach(clearInterval);

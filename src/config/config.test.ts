@@ -25,6 +25,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: {}, flags: { role: 'scheduler' } })).toThrow(/STRONGROOM_ROLE: /);
   });
 
+  it('keeps deleted documents in the bin for STRONGROOM_BIN_DAYS days (30 by default), a whole number of at least 1', () => {
+    expect(loadConfig({ env: {} }).binDays).toBe(30);
+    expect(loadConfig({ env: { STRONGROOM_BIN_DAYS: '90' } }).binDays).toBe(90);
+    for (const bad of ['0', '-1', '2.5', 'month']) expect(() => loadConfig({ env: { STRONGROOM_BIN_DAYS: bad } })).toThrow(/STRONGROOM_BIN_DAYS: /);
+  });
+
   it('lists every problem at once, naming the variable', () => {
     let error: unknown;
     try {

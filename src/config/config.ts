@@ -43,6 +43,8 @@ const configSchema = z
     scanStreamsTotal: countSchema,
     /** After a signature update, rescan versions stored in this many days. */
     rescanDays: sizeSchema,
+    /** Soft-deleted documents are purged (crypto-shredded) this many days after deletion, unless held. */
+    binDays: countSchema,
     /** Base64 master key from the environment instead of keys/master.key. */
     masterKey: z.string().optional(),
     auditCheckpointEvents: sizeSchema,
@@ -95,6 +97,7 @@ const ENV_NAMES: Record<string, string> = {
   inlineScanMaxBytes: 'STRONGROOM_INLINE_SCAN_MAX_BYTES',
   maxUploadBytes: 'STRONGROOM_MAX_UPLOAD_BYTES',
   rescanDays: 'STRONGROOM_RESCAN_DAYS',
+  binDays: 'STRONGROOM_BIN_DAYS',
   uploadsPerAccount: 'STRONGROOM_UPLOADS_PER_ACCOUNT',
   uploadsPerClient: 'STRONGROOM_UPLOADS_PER_CLIENT',
   uploadsPerOrganisation: 'STRONGROOM_UPLOADS_PER_ORGANISATION',
@@ -133,6 +136,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     inlineScanMaxBytes: env.STRONGROOM_INLINE_SCAN_MAX_BYTES ?? String(64 * 1024 * 1024),
     maxUploadBytes: env.STRONGROOM_MAX_UPLOAD_BYTES ?? String(16 * 1024 * 1024 * 1024),
     rescanDays: env.STRONGROOM_RESCAN_DAYS ?? '30',
+    binDays: env.STRONGROOM_BIN_DAYS ?? '30',
     uploadsPerAccount: env.STRONGROOM_UPLOADS_PER_ACCOUNT ?? '4',
     uploadsPerClient: env.STRONGROOM_UPLOADS_PER_CLIENT ?? '8',
     uploadsPerOrganisation: env.STRONGROOM_UPLOADS_PER_ORGANISATION ?? '16',

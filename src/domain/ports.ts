@@ -2,6 +2,7 @@
 // repositories.ts). Each has real adapters (filesystem/S3 blobs, clamd, SQLite/PostgreSQL) chosen in main.ts.
 import type { Readable } from 'node:stream';
 import type { SourcedCheckpoint } from './audit/checkpoint-history.js';
+import type { DestructionCertificate } from './records/certificate.js';
 
 export interface ByteRange {
   /** First byte, inclusive. */
@@ -131,4 +132,10 @@ export type FileInspection =
 /** Decides, from the content itself, whether a file type may be stored (the organisation's file-type policy). */
 export interface FileInspector {
   inspect(input: { organisationId: string; name: string; size: number; head: Buffer; readRange: RangeReader }): Promise<FileInspection>;
+}
+
+/** Renders a certificate of destruction for people to read (a PDF); the signed JSON stays the evidence. */
+export interface CertificateRenderer {
+  /** A stream of the rendered document; `jsonSha256` is the SHA-256 of the JSON as served, so the paper points at it. */
+  pdf(certificate: DestructionCertificate, facts: { jsonSha256: string; verifierKey: string }): Readable;
 }

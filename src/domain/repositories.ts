@@ -116,7 +116,7 @@ export interface CollectionsRepository {
 }
 
 export type DocumentPatch = Partial<{
-  name: string; collectionId: string; status: DocumentStatus; deletedAt: string | null; classification: string; legalHold: boolean;
+  name: string; collectionId: string; status: DocumentStatus; deletedAt: string | null; classification: string;
   arrangementId: string | null; serviceArea: string;
 }>;
 
@@ -474,4 +474,8 @@ export interface DisposalRepository {
   insertStub(stub: DisposalStub): Promise<void>;
   stub(documentId: string): Promise<DisposalStub | undefined>;
   stubs(batchId: string): Promise<DisposalStub[]>;
+  /** Documents of the organisation in the bin (soft-deleted at or before `deletedBefore`) and not yet disposed, oldest deletion first. */
+  binExpired(organisationId: string, deletedBefore: string, limit: number): Promise<string[]>;
+  /** For each of these documents, the hold ids it was last shown excluded by in any batch (sorted, comma-joined). */
+  lastExclusions(organisationId: string, documentIds: readonly string[]): Promise<Map<string, string>>;
 }

@@ -94,7 +94,6 @@ export interface Document {
   size: number;
   sha256: string;
   mediaType: string;
-  legalHold: boolean;
   /** Copied from the collection: a document in a joint workspace belongs to the arrangement's service. */
   arrangementId: string | null;
   /** On a copy: the document it was copied from. */

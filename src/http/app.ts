@@ -9,9 +9,12 @@ import type { AppServices } from '../services/app-services.js';
 import { adminRoutes } from './api/admin.routes.js';
 import { arrangementsRoutes } from './api/arrangements.routes.js';
 import { auditRoutes } from './api/audit.routes.js';
+import { certificatesRoutes } from './api/certificates.routes.js';
 import { collectionsRoutes } from './api/collections.routes.js';
+import { disposalRoutes } from './api/disposal.routes.js';
 import { documentsRoutes } from './api/documents.routes.js';
 import { locksRoutes } from './api/locks.routes.js';
+import { holdsRoutes } from './api/holds.routes.js';
 import { recordsRoutes } from './api/records.routes.js';
 import { systemRoutes } from './api/system.routes.js';
 import { problemFor, sendProblem } from './error-handler.js';
@@ -84,6 +87,9 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
       await api.register(arrangementsRoutes(vault));
       await api.register(auditRoutes(vault));
       await api.register(adminRoutes(vault));
+      await api.register(disposalRoutes(vault));
+      await api.register(holdsRoutes(vault));
+      await api.register(certificatesRoutes(vault));
       await api.register(recordsRoutes(vault));
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },

@@ -4,22 +4,23 @@
 //   check         decide; a refusal is audited and handed back, for callers that answer it otherwise
 //   can/decisions decide many at once, without auditing: for pages, lists and path look-ups
 //   recordDenial  the one way a deny event is written, for refusals decided elsewhere (file policy)
-import type { Action, CreateInsideAction } from '../domain/access/actions.js';
+import { isFrozenByHold, type Action, type CreateInsideAction } from '../domain/access/actions.js';
 import { decide, reachableOrganisations, type Acceptance, type CollectionResource, type Decision, type DecisionContext, type DocumentResource, type Resource } from '../domain/access/policy.js';
 import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
+import { heldMessage, type HoldRef } from '../domain/records/holds.js';
 import type { Store } from '../domain/repositories.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
 
 export function collectionResource(c: Collection): CollectionResource {
-  return { kind: 'collection', organisationId: c.organisationId, serviceArea: c.serviceArea, classification: c.classification, arrangementId: c.arrangementId };
+  return { kind: 'collection', id: c.id, organisationId: c.organisationId, serviceArea: c.serviceArea, classification: c.classification, arrangementId: c.arrangementId };
 }
 
 export function documentResource(d: Document): DocumentResource {
   return {
-    kind: 'document', organisationId: d.organisationId, serviceArea: d.serviceArea, classification: d.classification,
-    status: d.status, deleted: d.deletedAt !== null, legalHold: d.legalHold, arrangementId: d.arrangementId,
+    kind: 'document', id: d.id, organisationId: d.organisationId, serviceArea: d.serviceArea, classification: d.classification,
+    status: d.status, deleted: d.deletedAt !== null, arrangementId: d.arrangementId,
   };
 }
 
@@ -55,9 +56,29 @@ export class AccessService {
     return this.store.repos.arrangements.involving(ids);
   }
 
-  /** What decide() is asked with: now, and the arrangements read fresh. Private, for the same reason. */
-  async #context(actor: Actor, organisationIds: (string | null)[], extra: { newClassification?: Classification; acceptance?: Acceptance } = {}): Promise<DecisionContext> {
-    return { now: this.clock.now(), arrangements: await this.#arrangementsFor(actor, organisationIds), ...extra };
+  /**
+   * The active legal holds over the documents and collections asked about, read fresh (a hold placed a
+   * moment ago refuses at once). Only questions a hold can refuse need them. Private, like the arrangements.
+   */
+  async #holdsFor(questions: readonly { action: Action; resource: Resource }[]): Promise<Map<string, readonly HoldRef[]>> {
+    const documentIds: string[] = [];
+    const collectionIds: string[] = [];
+    for (const { action, resource } of questions) {
+      if (!isFrozenByHold(action)) continue;
+      if (resource.kind === 'document') documentIds.push(resource.id);
+      if (resource.kind === 'collection') collectionIds.push(resource.id);
+    }
+    const [documents, collections] = await Promise.all([
+      this.store.repos.holds.activeForDocuments(documentIds), this.store.repos.holds.activeForCollections(collectionIds),
+    ]);
+    return new Map<string, readonly HoldRef[]>([...documents, ...collections]);
+  }
+
+  /** What decide() is asked with: now, and the arrangements and holds read fresh. Private, for the same reason. */
+  async #context(actor: Actor, questions: readonly { action: Action; resource: Resource }[], extra: { newClassification?: Classification; acceptance?: Acceptance } = {}): Promise<DecisionContext> {
+    const organisationIds = questions.map(({ resource }) => ('organisationId' in resource ? resource.organisationId : null));
+    const [arrangements, holds] = await Promise.all([this.#arrangementsFor(actor, organisationIds), this.#holdsFor(questions)]);
+    return { now: this.clock.now(), arrangements, holds, ...extra };
   }
 
   /**
@@ -72,6 +93,8 @@ export class AccessService {
     const { decision, context } = await this.decideFresh(actor, action, resource, extra.newClassification);
     if (!decision.allow) {
       await this.recordDenial(actor, action, target, decision);
+      // A hold refuses only what would otherwise be allowed, so whoever meets one may be told which.
+      if (decision.hold) throw new DomainError('CONFLICT', heldMessage(resource.kind === 'collection' ? 'collection' : 'document', decision.hold), { details: { holdId: decision.hold.id } });
       // Someone who may see the document is told why they cannot have it yet; nobody else learns it exists.
       const why = LOCKED_BECAUSE[decision.reason];
       if (resource.kind === 'document' && why && decide(actor, 'document.read', resource, context).allow) throw new DomainError('LOCKED', why);
@@ -98,8 +121,7 @@ export class AccessService {
   }
 
   private async decideFresh(actor: Actor, action: Action, resource: Resource, newClassification?: Classification, acceptance?: Acceptance): Promise<{ decision: Decision; context: DecisionContext }> {
-    const organisationId = 'organisationId' in resource ? resource.organisationId : null;
-    const context = await this.#context(actor, [organisationId], {
+    const context = await this.#context(actor, [{ action, resource }], {
       ...(newClassification === undefined ? {} : { newClassification }), ...(acceptance === undefined ? {} : { acceptance }),
     });
     return { decision: decide(actor, action, resource, context), context };
@@ -118,7 +140,7 @@ export class AccessService {
     if (!parent || parent.deletedAt) throw notFound('collection');
     const resource = collectionResource(parent);
     const target: AuditTarget = { organisationId: parent.organisationId, ids: { collectionId: parent.id, classification: created } };
-    const context = await this.#context(actor, [parent.organisationId]);
+    const context = await this.#context(actor, [{ action, resource }]);
     const asItIs = decide(actor, action, resource, context);
     if (!asItIs.allow) {
       await this.recordDenial(actor, action, target, asItIs);
@@ -147,8 +169,7 @@ export class AccessService {
    */
   async decisions(actor: Actor, questions: readonly AccessQuestion[]): Promise<Decision[]> {
     if (questions.length === 0) return [];
-    const organisationIds = questions.map((q) => ('organisationId' in q.resource ? q.resource.organisationId : null));
-    const context = await this.#context(actor, organisationIds);
+    const context = await this.#context(actor, questions);
     return questions.map((q) => decide(actor, q.action, q.resource, {
       ...context, ...(q.newClassification === undefined ? {} : { newClassification: q.newClassification }), ...(q.acceptance === undefined ? {} : { acceptance: q.acceptance }),
     }));
@@ -191,7 +212,9 @@ export class AccessService {
     // Otherwise any holder of AppServices could write an allow event of its choosing (an
     // `arrangement.accepted` vouching for a row edited in the database, say) past `audit verify`.
     if (decision.allow) throw new Error(`recordDenial was handed an allow decision for ${action}: only refusals are recorded here`);
-    await this.store.repos.audit.insert([auditEvent(actor, action, target, decision, this.clock.now())]);
+    // A hold's refusal names the hold, so the register's history shows what each hold stopped.
+    const recorded = decision.hold ? { ...target, ids: { ...target.ids, holdId: decision.hold.id } } : target;
+    await this.store.repos.audit.insert([auditEvent(actor, action, recorded, decision, this.clock.now())]);
   }
 
   /** `recordDenial` for a refusal another rule made (the file-type policy, an unscanned source), by its reason. */

@@ -3,14 +3,14 @@
 // against every checkpoint, raises the integrity alarm, exports proofs and answers audit queries.
 import { unrecordedArrangement } from '../domain/audit/arrangement-record.js';
 import { unrecordedCredential } from '../domain/audit/credential-record.js';
-import { buildBundle, type AuditBundle } from '../domain/audit/bundle.js';
+import { buildBundle, type AuditBundle, type BundleEvent } from '../domain/audit/bundle.js';
 import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import type { AuditEvent } from '../domain/audit/event.js';
 import { eventLeafHash } from '../domain/audit/event.js';
 import { CompactRange, HASH_SIZE, treeRoot, type SubtreeHashes } from '../domain/audit/merkle.js';
-import { openCheckpoint, signCheckpoint } from '../domain/audit/signed-note.js';
+import { openCheckpoint, parseCheckpoint, signCheckpoint, signNote } from '../domain/audit/signed-note.js';
 import { verifyLog, type LogCheck, type LogCheckpoint } from '../domain/audit/verify-log.js';
-import { IntegrityError, notFound } from '../domain/errors.js';
+import { conflict, IntegrityError, notFound } from '../domain/errors.js';
 import type { CheckpointCopies, Clock } from '../domain/ports.js';
 import type { Actor } from '../domain/types.js';
 import type { AuditQuery, Repos, Store } from '../domain/repositories.js';
@@ -394,6 +394,46 @@ export class AuditService {
       earlierCheckpoints: earlier,
       consistencyFromSizes: options.sinceSize ? [options.sinceSize] : [],
     });
+  }
+
+  /**
+   * Sequences everything pending, makes sure a signed checkpoint covers it, and returns the events of
+   * `organisationId` with one of `actions` since `from` that `match` picks, each with its inclusion
+   * proof against that checkpoint. For certificates of destruction: no actor, because it discloses
+   * nothing by itself; whoever is shown the result was authorised by the caller.
+   */
+  async proveEvents(organisationId: string, criteria: { actions: readonly string[]; from: string; match: (event: AuditEvent) => boolean }): Promise<{ checkpoint: string; events: BundleEvent[] }> {
+    await this.flush();
+    const repos = this.o.store.repos;
+    const latest = await repos.audit.latestCheckpoint();
+    const events: AuditEvent[] = [];
+    for (const action of criteria.actions) {
+      events.push(...(await repos.audit.query({ organisationId, action, from: criteria.from, limit: 1_000_000 })).filter(criteria.match));
+    }
+    const unsigned = events.filter((e) => !latest || e.seq >= latest.treeSize);
+    if (!latest || unsigned.length > 0) {
+      // Only when signing has stopped (the alarm) or another signer has not yet published.
+      throw conflict(`The audit log has not yet signed a checkpoint covering event ${unsigned[0]?.seq ?? 0}: the certificate cannot be proven yet. Try again in a minute; if it persists, see "strongroom audit verify".`);
+    }
+    // Proofs of neighbouring events share most of their nodes: fetch each once.
+    const bundle = await buildBundle({ organisationId, checkpoint: latest.note, verifierKey: this.o.verifierKey, events, subtrees: memoised(subtreesOf(repos)) });
+    return { checkpoint: bundle.checkpoint, events: bundle.events };
+  }
+
+  /**
+   * Signs a statement (note text) with the log's key, e.g. the digest of a certificate of destruction.
+   * Never a checkpoint: those are signed only by the signer above, after it checked that the tree extends
+   * everything signed before, so text that would read as a checkpoint is refused.
+   */
+  signStatement(text: string): string {
+    let readsAsCheckpoint = true;
+    try {
+      parseCheckpoint(text);
+    } catch {
+      readsAsCheckpoint = false;
+    }
+    if (readsAsCheckpoint) throw new IntegrityError('Refused to sign a statement that reads as a checkpoint.');
+    return signNote(text, this.o.signerKey);
   }
 
   async latestCheckpoint(actor: Actor): Promise<{ treeSize: number; note: string; createdAt: string }> {

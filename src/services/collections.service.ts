@@ -1,7 +1,8 @@
 // The file plan: creating collections and browsing them, showing only what decide() allows.
 import { randomUUID } from 'node:crypto';
-import type { CollectionResource, Decision } from '../domain/access/policy.js';
-import { conflict, invalid, notFound } from '../domain/errors.js';
+import type { CollectionResource, Decision, DocumentResource } from '../domain/access/policy.js';
+import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
+import { heldMessage } from '../domain/records/holds.js';
 import { validateName } from '../domain/names.js';
 import { documentPlacementChanged, placeCollection, placeDocument } from '../domain/placement.js';
 import type { Clock } from '../domain/ports.js';
@@ -13,9 +14,13 @@ import { collectionResource, documentResource, type AccessService } from './acce
 import { arrangementResource } from './arrangements.service.js';
 import { auditEvent } from './audit-events.js';
 
-/** Where a document sits and at what classification: what managing it as part of its folder needs, whatever its status. */
-function placeOf(d: Document): CollectionResource {
-  return { kind: 'collection', organisationId: d.organisationId, serviceArea: d.serviceArea, classification: d.classification, arrangementId: d.arrangementId };
+/**
+ * A document as managing it with its folder sees it: asked as the document (so the holds over it
+ * apply, a deleted one's included) but whatever its status, since a deleted or pending document
+ * moves and goes with its folder all the same.
+ */
+function asPartOfFolder(d: Document): DocumentResource {
+  return { ...documentResource(d), status: 'available', deleted: false };
 }
 import type { LocksService, WriteTouch } from './locks.service.js';
 
@@ -255,20 +260,24 @@ export class CollectionsService {
    * joint workspace, or delete it, with its folder. A refusal is the folder's own (404, audited as
    * `operation` with the hidden item's reason), so it does not tell that anything is hidden below.
    * Document status is not asked: a deleted or pending document moves with its folder all the same.
+   * A legal hold over the folder, above it, or on any document inside it (deleted ones included)
+   * refuses with the hold named (409): decide() says so only where the actor could otherwise act.
    */
   async requireManageAll(actor: Actor, collection: Collection, operation: 'collection.move' | 'collection.delete'): Promise<Decision> {
     const decision = await this.requireManage(actor, collection);
     const action = operation === 'collection.move' ? 'document.rename' : 'document.delete';
     for (const c of await this.subtree(this.o.store.repos, collection)) {
       const documents = await this.o.store.repos.documents.inCollection(c.id, { includeDeleted: true, limit: 1_000_000 });
-      const inside: { resource: CollectionResource; ids: Record<string, string> }[] = [
+      const inside: { resource: CollectionResource | DocumentResource; ids: Record<string, string> }[] = [
         { resource: collectionResource(c), ids: { insideCollectionId: c.id } },
-        ...documents.map((d) => ({ resource: placeOf(d), ids: { documentId: d.id } })),
+        ...documents.map((d) => ({ resource: asPartOfFolder(d), ids: { documentId: d.id } })),
       ];
       const answers = await this.o.access.decisions(actor, inside.map((item) => ({ action, resource: item.resource })));
       const refused = answers.findIndex((answer) => !answer.allow);
       if (refused === -1) continue;
-      await this.o.access.recordDenial(actor, operation, { organisationId: collection.organisationId, ids: { collectionId: collection.id, ...inside[refused]!.ids } }, answers[refused]!);
+      const answer = answers[refused]!;
+      await this.o.access.recordDenial(actor, operation, { organisationId: collection.organisationId, ids: { collectionId: collection.id, ...inside[refused]!.ids } }, answer);
+      if (answer.hold) throw new DomainError('CONFLICT', heldMessage('collection', answer.hold, inside[refused]!.resource.id !== collection.id), { details: { holdId: answer.hold.id } });
       throw notFound('collection');
     }
     return decision;

@@ -1,10 +1,23 @@
 // Disposal review: sweeps propose batches of records past due, the owning organisation's records manager
-// decides each item and approves, and a job carries the batch out (crypto-shredding every copy).
-import type { Actor } from '../domain/types.js';
+// decides each item and approves, and a job carries the batch out (crypto-shredding every copy; see
+// disposal-execution.ts). Transfer packages are built in disposal-transfer.ts.
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { Decision } from '../domain/access/policy.js';
+import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
+import { disposeBatchJob } from '../domain/jobs/kinds.js';
+import {
+  countItems, exclusionKey, pendingItems, type BatchCounts, type DisposalBatch, type DisposalItem, type ItemDecisionInput,
+} from '../domain/records/disposal.js';
+import { compareDates, isCalendarDate, isDue, ukDate } from '../domain/records/retention.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
-import type { AccessService } from './access.service.js';
+import type { Actor } from '../domain/types.js';
+import { documentResource, type AccessService } from './access.service.js';
+import { auditEvent } from './audit-events.js';
 import type { CertificatesService } from './certificates.service.js';
+import { DisposalExecution } from './disposal-execution.js';
+import { transferPackage } from './disposal-transfer.js';
 import type { DocumentLifecycle } from './lifecycle.js';
 import type { RetentionService } from './retention.service.js';
 
@@ -18,8 +31,243 @@ export interface DisposalServiceOptions {
   certificates: CertificatesService;
   /** The actor the sweep and execution jobs act as. */
   system: Actor;
+  /** Soft-deleted documents are purged this many days after deletion (STRONGROOM_BIN_DAYS). */
+  binDays?: number;
+  /** Where failures that are retried later (a blob left behind) are reported. */
+  onWarning?: (message: string, details: Record<string, unknown>) => void;
 }
 
+/** An item as a page or the API shows it: the document's name only to someone who may read it. */
+export interface BatchItemView extends DisposalItem {
+  name: string | null;
+}
+
+export interface BatchView {
+  batch: DisposalBatch;
+  items: BatchItemView[];
+  counts: BatchCounts;
+}
+
+/** Settings keys: state that must hold across processes lives in the database. */
+const lastSweepKey = (organisationId: string) => `disposal.last-sweep:${organisationId}`;
+const lastPurgeKey = (organisationId: string) => `disposal.last-purge:${organisationId}`;
+const transferKey = (batchId: string) => `disposal.transfer-exported:${batchId}`;
+
 export class DisposalService {
-  constructor(protected readonly o: DisposalServiceOptions) {}
+  private readonly execution: DisposalExecution;
+
+  constructor(protected readonly o: DisposalServiceOptions) {
+    this.execution = new DisposalExecution(o);
+  }
+
+  /**
+   * Proposes a batch of the organisation's records due on or before `dueBy` (today, UK, by default)
+   * that are in no open batch. Held records are listed as excluded, naming their holds. Nothing new
+   * to show (no due record, or only held ones already shown excluded by the same holds): no batch, no
+   * notification, and null.
+   */
+  async sweep(actor: Actor, organisationId: string, dueBy?: string): Promise<BatchView | null> {
+    const decision = await this.o.access.requireOrganisation(actor, 'records.dispose', organisationId, {}, { missing: 'organisation' });
+    const now = this.o.clock.now();
+    const date = dueBy ?? ukDate(now);
+    if (!isCalendarDate(date)) throw invalid(`"${date}" is not a date: give the date as YYYY-MM-DD, e.g. 2026-03-31.`, { field: 'dueBy' });
+    const repos = this.o.store.repos;
+    const open = await repos.disposal.documentsInOpenBatches(organisationId);
+    const candidates = (await repos.retention.documentsInSeries(organisationId)).filter((id) => !open.has(id));
+    // Each candidate's retention facts with the holds in force over it, computed in one batch by the file plan.
+    const facts = await this.o.retention.retentionFacts(candidates);
+    const due = candidates.filter((id) => isDue(facts.get(id) ?? { state: 'unfiled' }, date));
+    if (due.length === 0) return null;
+    const holds = new Map(due.filter((id) => facts.get(id)!.holds.length > 0).map((id) => [id, facts.get(id)!.holds]));
+    const shownBefore = await repos.disposal.lastExclusions(organisationId, [...holds.keys()]);
+    // A held record already shown excluded by exactly these holds is not news: no daily batch of it.
+    const isNew = due.some((id) => !holds.has(id) || shownBefore.get(id) !== exclusionKey(holds.get(id)!));
+    if (!isNew) return null;
+
+    const batch: DisposalBatch = {
+      id: randomUUID(), organisationId, status: 'review', dueBy: date, createdAt: now.toISOString(), createdBy: actor.userId,
+      approvedAt: null, approvedBy: null, executedAt: null, certificateId: null,
+    };
+    const items: DisposalItem[] = due.map((documentId) => {
+      const f = facts.get(documentId);
+      if (f?.state !== 'scheduled') throw new Error(`document ${documentId} was found due without a schedule`);
+      return {
+        batchId: batch.id, documentId, seriesCode: f.seriesCode, trigger: f.trigger, triggerDate: f.triggerDate, dueAt: f.dueAt, action: f.action,
+        excludedBy: (holds.get(documentId) ?? []).map((h) => ({ id: h.id, name: h.name })), decision: 'pending', decidedBy: null, decidedAt: null,
+        extendTo: null, reason: null, outcome: null, executedAt: null,
+      };
+    });
+    const managers = (await repos.users.listByOrganisation(organisationId)).filter((u) => u.roles.includes('records_manager') && !u.disabled);
+    const counts = countItems(items);
+    await this.o.store.transaction(async (tx) => {
+      await tx.disposal.insertBatch(batch, items);
+      await tx.audit.insert([auditEvent(actor, 'disposal.propose', { organisationId, ids: { batchId: batch.id, dueBy: date, items: String(counts.items), excluded: String(counts.excluded) } }, decision, now)]);
+      // One notification per batch to each records manager: never one per record, never one a day for nothing.
+      for (const manager of managers) {
+        await tx.notifications.insert({
+          id: randomUUID(), userId: manager.id, organisationId, kind: 'disposal.review', documentId: null, versionId: null, createdAt: now.toISOString(), readAt: null,
+          message: `${counts.items} record${counts.items === 1 ? ' is' : 's are'} due for disposal review (due by ${date}${counts.excluded ? `; ${counts.excluded} held and excluded` : ''}). Batch ${batch.id}.`,
+        });
+      }
+    });
+    return this.get(actor, batch.id);
+  }
+
+  /**
+   * The daily sweep job: runs the sweep as the system at most once per UK day per organisation
+   * (recorded in the database, so several worker processes sweep once between them).
+   */
+  async dailySweep(organisationId: string, date: string): Promise<'swept' | 'already-swept'> {
+    const repos = this.o.store.repos;
+    if ((await repos.settings.get(lastSweepKey(organisationId))) === date) return 'already-swept';
+    if (!(await repos.organisations.byId(organisationId))) return 'already-swept';
+    await this.sweep(this.o.system, organisationId, date);
+    await repos.settings.set(lastSweepKey(organisationId), date);
+    return 'swept';
+  }
+
+  /** The bin purge job: at most once per UK day per organisation. */
+  async dailyPurge(organisationId: string, date: string): Promise<'purged' | 'already-purged'> {
+    const repos = this.o.store.repos;
+    if ((await repos.settings.get(lastPurgeKey(organisationId))) === date) return 'already-purged';
+    await this.purgeBin(organisationId);
+    await repos.settings.set(lastPurgeKey(organisationId), date);
+    return 'purged';
+  }
+
+  /** Purges documents deleted more than the bin period ago, unless held; returns what happened to each. */
+  async purgeBin(organisationId: string): Promise<{ purged: string[]; held: string[] }> {
+    return this.execution.purgeBin(organisationId, this.o.binDays ?? 30);
+  }
+
+  /** The execution job (dispose-batch). */
+  async execute(batchId: string): Promise<void> {
+    await this.execution.execute(batchId);
+  }
+
+  /** The delete-blobs job: blobs of destroyed versions (already unreadable) that could not be deleted at once. */
+  async deleteBlobs(blobIds: readonly string[]): Promise<void> {
+    for (const id of blobIds) await this.o.blobs.delete(id);
+  }
+
+  async list(actor: Actor, organisationId: string): Promise<{ batch: DisposalBatch; counts: BatchCounts }[]> {
+    await this.o.access.requireOrganisation(actor, 'records.read', organisationId, {}, { missing: 'organisation' });
+    const batches = await this.o.store.repos.disposal.batches(organisationId);
+    return Promise.all(batches.map(async (batch) => ({ batch, counts: countItems(await this.o.store.repos.disposal.items(batch.id)) })));
+  }
+
+  async get(actor: Actor, batchId: string): Promise<BatchView> {
+    const { batch } = await this.batchFor(actor, batchId, 'records.read');
+    const items = await this.o.store.repos.disposal.items(batchId);
+    const documents = new Map((await this.o.store.repos.documents.byIds(items.map((i) => i.documentId))).map((d) => [d.id, d]));
+    const readable = await this.o.access.can(actor, items.map((i) => {
+      const d = documents.get(i.documentId);
+      return { action: 'document.read' as const, resource: d ? documentResource(d) : { kind: 'organisation' as const, organisationId: '' } };
+    }));
+    return {
+      batch,
+      items: items.map((i, n) => ({ ...i, name: readable[n] && documents.has(i.documentId) ? documents.get(i.documentId)!.name : null })),
+      counts: countItems(items),
+    };
+  }
+
+  /** Records decisions on items of a batch under review: all or none (each is checked before any is written). */
+  async decide(actor: Actor, batchId: string, inputs: readonly ItemDecisionInput[]): Promise<BatchView> {
+    const { batch, decision } = await this.batchFor(actor, batchId, 'records.dispose');
+    const userId = personOf(actor);
+    if (batch.status !== 'review') throw conflict('This batch has been approved: its decisions are final.');
+    if (inputs.length === 0) throw invalid('Give at least one decision.', { field: 'items' });
+    const items = new Map((await this.o.store.repos.disposal.items(batchId)).map((i) => [i.documentId, i]));
+    const now = this.o.clock.now();
+    const today = ukDate(now);
+    const seen = new Set<string>();
+    for (const input of inputs) {
+      const item = items.get(input.documentId);
+      if (!item) throw invalid(`Document ${input.documentId} is not in this batch.`, { field: 'documentId' });
+      if (seen.has(input.documentId)) throw invalid(`Document ${input.documentId} is given more than one decision.`, { field: 'documentId' });
+      seen.add(input.documentId);
+      if (item.excludedBy.length > 0 && input.decision !== 'extend') {
+        throw invalid(`Document ${input.documentId} is under legal hold (${item.excludedBy.map((h) => h.name).join(', ')}): it cannot be destroyed or transferred.`, { field: 'decision' });
+      }
+      if (input.decision === 'extend') {
+        if (!input.extendTo || !isCalendarDate(input.extendTo)) throw invalid('To extend, give the new due date as YYYY-MM-DD, e.g. 2030-03-31.', { field: 'extendTo' });
+        if (compareDates(input.extendTo, today) <= 0) throw invalid(`The new due date must be after today (${today}).`, { field: 'extendTo' });
+        if (!input.reason || input.reason.trim().length < 5) throw invalid('Give the reason for keeping this record longer.', { field: 'reason' });
+      } else if (input.extendTo) {
+        throw invalid('A new due date is given only with the decision "extend".', { field: 'extendTo' });
+      }
+    }
+    await this.o.store.transaction(async (tx) => {
+      // Checked again inside the transaction: an approval that got there first makes the decisions final.
+      if ((await tx.disposal.batch(batchId))?.status !== 'review') throw conflict('This batch has been approved: its decisions are final.');
+      for (const input of inputs) {
+        const reason = input.reason?.trim() || null;
+        await tx.disposal.decide(batchId, input.documentId, { decision: input.decision, by: userId, at: now.toISOString(), extendTo: input.decision === 'extend' ? input.extendTo! : null, reason });
+        await tx.audit.insert([auditEvent(actor, 'disposal.decide', { organisationId: batch.organisationId, ids: { batchId, documentId: input.documentId, decision: input.decision } }, decision, now)]);
+      }
+    });
+    return this.get(actor, batchId);
+  }
+
+  /**
+   * Approves a batch whose every item (but the held ones) is decided: extensions take effect now, and
+   * the execution job is queued in the same transaction.
+   */
+  async approve(actor: Actor, batchId: string): Promise<BatchView> {
+    const { batch, decision } = await this.batchFor(actor, batchId, 'records.dispose');
+    const userId = personOf(actor);
+    if (batch.status !== 'review') throw conflict('This batch has already been approved.');
+    const items = await this.o.store.repos.disposal.items(batchId);
+    const pending = pendingItems(items).length;
+    if (pending > 0) throw invalid(`${pending} item${pending === 1 ? ' still needs' : 's still need'} a decision before the batch can be approved.`);
+    if (items.some((i) => i.decision === 'transfer')) {
+      const exported = await this.o.store.repos.settings.get(transferKey(batchId));
+      const lastDecision = items.map((i) => i.decidedAt ?? '').reduce((a, b) => (b > a ? b : a), '');
+      if (!exported || exported < lastDecision) throw invalid('Download the transfer package before approving.');
+    }
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (tx) => {
+      if (!(await tx.disposal.setStatus(batchId, 'review', 'approved', { approvedAt: now.toISOString(), approvedBy: userId }))) throw conflict('This batch has already been approved.');
+      for (const item of items) if (item.decision === 'extend') await tx.retention.setRetainUntil(item.documentId, item.extendTo);
+      await tx.jobs.enqueue(disposeBatchJob, { batchId }, { now });
+      const counts = countItems(items);
+      await tx.audit.insert([auditEvent(actor, 'disposal.approve', {
+        organisationId: batch.organisationId, ids: { batchId, destroy: String(counts.destroy), transfer: String(counts.transfer), extend: String(counts.extend), excluded: String(counts.excluded) },
+      }, decision, now)]);
+    });
+    return this.get(actor, batchId);
+  }
+
+  /**
+   * The transfer package: a zip of every item decided `transfer` (its current version and a
+   * metadata.json), streamed. The export is recorded (audited, and remembered so approval can
+   * require it to postdate the last decision) before the first byte.
+   */
+  async transfer(actor: Actor, batchId: string): Promise<{ filename: string; stream: Readable }> {
+    const { batch, decision } = await this.batchFor(actor, batchId, 'records.dispose');
+    if (batch.status === 'executed') throw conflict('This batch has been carried out: its records no longer exist to export.');
+    const items = (await this.o.store.repos.disposal.items(batchId)).filter((i) => i.decision === 'transfer');
+    if (items.length === 0) throw invalid('No item of this batch is decided "transfer".');
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (tx) => {
+      await tx.settings.set(transferKey(batchId), now.toISOString());
+      await tx.audit.insert([auditEvent(actor, 'disposal.transfer-export', { organisationId: batch.organisationId, ids: { batchId, items: String(items.length) } }, decision, now)]);
+    });
+    const stream = await transferPackage({ repos: this.o.store.repos, blobs: this.o.blobs }, batch, items);
+    return { filename: `transfer-${batchId}.zip`, stream };
+  }
+
+  /** Existence and permission first (another organisation's batch is refused by decide(), audited, 404), shape second. */
+  private async batchFor(actor: Actor, batchId: string, action: 'records.read' | 'records.dispose'): Promise<{ batch: DisposalBatch; decision: Decision }> {
+    const batch = await this.o.store.repos.disposal.batch(batchId);
+    if (!batch) throw notFound('disposal batch');
+    const decision = await this.o.access.requireOrganisation(actor, action, batch.organisationId, { batchId }, { missing: 'disposal batch' });
+    return { batch, decision };
+  }
+}
+
+/** Decisions and approvals are a person's: the record says who. */
+function personOf(actor: Actor): string {
+  if (actor.userId === null) throw new DomainError('FORBIDDEN', 'Disposal decisions and approvals are made by a records manager, not by the system.');
+  return actor.userId;
 }

@@ -147,6 +147,15 @@ export class DocumentFilingService {
     } finally {
       plaintext.destroy();
     }
+    // The bytes took a while to arrive: a hold placed meanwhile on the source (for a move) or on what is
+    // replaced still wins, so both are decided again, fresh, before anything is written.
+    try {
+      if (move) await this.o.access.require(actor, 'document.delete', documentResource(source), target(source));
+      if (replaced) await this.o.access.require(actor, 'document.delete', documentResource(replaced.document), target(replaced.document));
+    } catch (error) {
+      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+      throw error;
+    }
     if (ingested.verdict?.outcome === 'infected') {
       // The source was clean when it was written; a newer signature caught it. Store nothing here;
       // the rescan job quarantines the source.
@@ -163,15 +172,14 @@ export class DocumentFilingService {
     const copyDecision: Decision = { ...createDecision, via: readDecision.via ?? createDecision.via };
     const copy: Document = {
       id: documentId, name, ...placement, status, currentVersion: 1, currentVersionId: versionId, size: ingested.size, sha256: ingested.sha256,
-      mediaType: copyVersion.mediaType, legalHold: false, copiedFromDocumentId: source.id, copiedViaArrangementId: crossOrganisation ? readDecision.via : null,
+      mediaType: copyVersion.mediaType, copiedFromDocumentId: source.id, copiedViaArrangementId: crossOrganisation ? readDecision.via : null,
       createdAt: at, updatedAt: at, deletedAt: null,
     };
     try {
       await this.o.store.transaction(async (repos) => {
-        // What was decided on must still hold: the source not deleted or put on hold meanwhile.
+        // What was decided on must still hold: the source not deleted meanwhile (holds were decided again above).
         const current = await repos.documents.byId(source.id);
         if (!current || current.deletedAt || current.status === 'disposed') throw notFound('document');
-        if (move && current.legalHold) throw new DomainError('CONFLICT', 'The document was put on legal hold; it cannot be moved.');
         await requireSamePlace(repos, copy);
         if (replaced) await this.softDeleteReplaced(repos, actor, replaced, now);
         const taken = await repos.documents.byName(destination.id, name);
@@ -208,8 +216,6 @@ export class DocumentFilingService {
   }
 
   private async softDeleteReplaced(repos: Repos, actor: Actor, replaced: Replaced, now: Date): Promise<void> {
-    const current = await repos.documents.byId(replaced.document.id);
-    if (current?.legalHold) throw new DomainError('CONFLICT', 'The document being replaced was put on legal hold.');
     await repos.documents.update(replaced.document.id, { deletedAt: now.toISOString() }, now.toISOString());
     await repos.audit.insert([auditEvent(actor, 'document.delete', { ...target(replaced.document), ids: { ...target(replaced.document).ids, replaced: 'true' } }, replaced.decision, now)]);
   }

@@ -98,7 +98,7 @@ export class DocumentsService {
     const version = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: collection.organisationId, number: 1, scanStatus, now });
     const document: Document = {
       id: documentId, name, ...placeDocument({ classification }, collection), status, currentVersion: 1, currentVersionId: versionId, size: ingested.size,
-      sha256: ingested.sha256, mediaType: version.mediaType, legalHold: false, copiedFromDocumentId: null, copiedViaArrangementId: null,
+      sha256: ingested.sha256, mediaType: version.mediaType, copiedFromDocumentId: null, copiedViaArrangementId: null,
       createdAt: now, updatedAt: now, deletedAt: null,
     };
     try {
@@ -128,6 +128,11 @@ export class DocumentsService {
     const versionId = randomUUID();
     const ingested = await this.o.ingestion.ingest(actor, { organisationId: existing.organisationId, documentId, versionId }, existing.name, input);
     await this.o.ingestion.enforceAfterIngest(actor, touches, ingested);
+    // The bytes took a while to arrive: a legal hold placed meanwhile still wins, so decide again, fresh.
+    await this.o.access.require(actor, 'document.version', documentResource(existing), target(existing)).catch(async (error: unknown) => {
+      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+      throw error;
+    });
     const { status, scanStatus } = statusOf(ingested);
     let document = existing;
     let version: Version | undefined;

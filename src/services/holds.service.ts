@@ -1,8 +1,15 @@
 // Legal holds: placing them over documents and collections, the hold register, and release (with a reason).
-// The refusals a hold causes are decide()'s (domain/access/policy.ts), not this service's.
+// The refusals a hold causes are decide()'s (domain/access/policy.ts), not this service's: this service
+// only writes holds, and every one of its own steps is asked of AccessService like any other.
+import { randomUUID } from 'node:crypto';
+import { conflict, invalid, notFound } from '../domain/errors.js';
+import type { Decision } from '../domain/access/policy.js';
 import type { Clock } from '../domain/ports.js';
-import type { Store } from '../domain/repositories.js';
-import type { AccessService } from './access.service.js';
+import type { Repos, Store } from '../domain/repositories.js';
+import { RELEASE_REASON_MIN, isHoldActive, type HoldItem, type HoldRef, type LegalHold } from '../domain/records/holds.js';
+import type { Actor, Collection, Document } from '../domain/types.js';
+import { collectionResource, documentResource, type AccessService } from './access.service.js';
+import { auditEvent } from './audit-events.js';
 
 export interface HoldsServiceOptions {
   store: Store;
@@ -10,6 +17,214 @@ export interface HoldsServiceOptions {
   clock: Clock;
 }
 
+export interface NewHold {
+  name: string;
+  reason: string;
+  reference?: string | null;
+}
+
+/** A hold in the register: the hold and how much it covers. */
+export interface HoldSummary {
+  hold: LegalHold;
+  documents: number;
+  collections: number;
+}
+
+/** One thing a hold covers, named only if the viewer may see it. */
+export interface HoldItemView {
+  item: HoldItem;
+  kind: 'document' | 'collection';
+  /** The document's or collection's name, or null where the viewer may not see it (or it is gone). */
+  name: string | null;
+}
+
+export interface HoldDetail extends HoldSummary {
+  items: HoldItemView[];
+}
+
+const NAME_MAX = 200;
+const TEXT_MAX = 2000;
+
 export class HoldsService {
   constructor(protected readonly o: HoldsServiceOptions) {}
+
+  private get repos(): Repos {
+    return this.o.store.repos;
+  }
+
+  /** Places a new (empty) hold in the actor's organisation: records managers and DPOs (`records.hold`). */
+  async create(actor: Actor, input: NewHold): Promise<LegalHold> {
+    const organisationId = actor.organisationId ?? '';
+    const decision = await this.o.access.requireOrganisation(actor, 'records.hold', organisationId, {}, { missing: 'organisation' });
+    const name = input.name.trim();
+    if (name.length === 0 || name.length > NAME_MAX) throw invalid(`Give the hold a name (up to ${NAME_MAX} characters), such as the case or request it is for.`, { field: 'name' });
+    const reason = input.reason.trim();
+    if (reason.length < RELEASE_REASON_MIN || reason.length > TEXT_MAX) throw invalid(`Give the reason for this hold (at least ${RELEASE_REASON_MIN} characters).`, { field: 'reason' });
+    const reference = input.reference?.trim() || null;
+    if (reference !== null && reference.length > NAME_MAX) throw invalid(`The reference can be up to ${NAME_MAX} characters.`, { field: 'reference' });
+    const now = this.o.clock.now();
+    const hold: LegalHold = {
+      id: randomUUID(), organisationId, name, reason, reference, createdBy: actor.userId, createdAt: now.toISOString(),
+      releasedAt: null, releasedBy: null, releaseReason: null,
+    };
+    await this.o.store.transaction(async (repos) => {
+      await repos.holds.insert(hold);
+      await repos.audit.insert([auditEvent(actor, 'records.hold.create', { organisationId, ids: { holdId: hold.id } }, decision, now)]);
+    });
+    return hold;
+  }
+
+  /**
+   * Adds documents and collections to an active hold. They must be the hold's organisation's own
+   * records and ones the actor can see; anything else is refused as not there (404, audited), and
+   * nothing is added. A collection's hold covers everything in it and below it, later additions included.
+   */
+  async addItems(actor: Actor, holdId: string, items: { documentIds?: readonly string[]; collectionIds?: readonly string[] }): Promise<HoldItem[]> {
+    const { hold, decision } = await this.requireHold(actor, holdId, 'records.hold');
+    const documentIds = [...new Set(items.documentIds ?? [])];
+    const collectionIds = [...new Set(items.collectionIds ?? [])];
+    if (documentIds.length + collectionIds.length === 0) throw invalid('Choose at least one document or collection to place on hold.', { field: 'documentIds' });
+    if (documentIds.length + collectionIds.length > 1000) throw invalid('Place at most 1000 items on hold at once; hold their collection instead.', { field: 'documentIds' });
+    const documents: Document[] = [];
+    for (const id of documentIds) documents.push(await this.requireOwnDocument(actor, hold, id));
+    const collections: Collection[] = [];
+    for (const id of collectionIds) collections.push(await this.requireOwnCollection(actor, hold, id));
+    if (!isHoldActive(hold)) throw conflict(`The hold “${hold.name}” was released; place a new hold instead.`);
+    const now = this.o.clock.now();
+    const added: HoldItem[] = [];
+    await this.o.store.transaction(async (repos) => {
+      const current = await repos.holds.byId(holdId);
+      if (!current || !isHoldActive(current)) throw conflict(`The hold “${hold.name}” was released at the same moment; place a new hold instead.`);
+      const existing = await repos.holds.items(holdId);
+      const have = new Set(existing.map((i) => i.documentId ?? i.collectionId));
+      const wanted = [
+        ...documents.map((d) => ({ documentId: d.id, collectionId: null })),
+        ...collections.map((c) => ({ documentId: null, collectionId: c.id })),
+      ];
+      for (const place of wanted) {
+        if (have.has(place.documentId ?? place.collectionId)) continue;
+        const item: HoldItem = { id: randomUUID(), holdId, organisationId: hold.organisationId, ...place, addedBy: actor.userId, addedAt: now.toISOString() };
+        await repos.holds.addItem(item);
+        added.push(item);
+      }
+      await repos.audit.insert(added.map((item) => auditEvent(actor, 'records.hold.add', {
+        organisationId: hold.organisationId, ids: { holdId, ...(item.documentId ? { documentId: item.documentId } : { collectionId: item.collectionId! }) },
+      }, decision, now)));
+    });
+    return added;
+  }
+
+  /** Releases an active hold. The reason is required: the register keeps who released it, when and why. */
+  async release(actor: Actor, holdId: string, reason: string): Promise<LegalHold> {
+    const { hold, decision } = await this.requireHold(actor, holdId, 'records.hold');
+    const why = reason.trim();
+    if (why.length < RELEASE_REASON_MIN) throw invalid('Give the reason for releasing this hold.', { field: 'reason' });
+    if (why.length > TEXT_MAX) throw invalid(`The reason can be up to ${TEXT_MAX} characters.`, { field: 'reason' });
+    if (!isHoldActive(hold)) throw conflict(`The hold “${hold.name}” was already released.`);
+    const now = this.o.clock.now();
+    const change = { at: now.toISOString(), by: actor.userId, reason: why };
+    await this.o.store.transaction(async (repos) => {
+      if (!(await repos.holds.release(holdId, change))) throw conflict(`The hold “${hold.name}” was already released.`);
+      await repos.audit.insert([auditEvent(actor, 'records.hold.release', { organisationId: hold.organisationId, ids: { holdId } }, decision, now)]);
+    });
+    return { ...hold, releasedAt: change.at, releasedBy: change.by, releaseReason: why };
+  }
+
+  /** The organisation's hold register, active holds first (`records.read`). */
+  async list(actor: Actor, organisationId: string): Promise<HoldSummary[]> {
+    await this.o.access.requireOrganisation(actor, 'records.read', organisationId, {}, { missing: 'organisation' });
+    const out: HoldSummary[] = [];
+    for (const hold of await this.repos.holds.list(organisationId)) out.push(summarise(hold, await this.repos.holds.items(hold.id)));
+    return out;
+  }
+
+  /** One hold with what it covers; names are given only of what the actor may see. */
+  async get(actor: Actor, holdId: string): Promise<HoldDetail> {
+    const { hold } = await this.requireHold(actor, holdId, 'records.read');
+    const items = await this.repos.holds.items(holdId);
+    const views: HoldItemView[] = [];
+    const documents = new Map<string, Document>();
+    const collections = new Map<string, Collection>();
+    for (const item of items) {
+      if (item.documentId) {
+        const d = await this.repos.documents.byId(item.documentId);
+        if (d) documents.set(d.id, d);
+      } else if (item.collectionId) {
+        const c = await this.repos.collections.byId(item.collectionId);
+        if (c) collections.set(c.id, c);
+      }
+    }
+    const [readableDocuments, listableCollections] = await Promise.all([
+      this.o.access.filter(actor, 'document.read', [...documents.values()], documentResource),
+      this.o.access.filter(actor, 'collection.list', [...collections.values()].filter((c) => c.deletedAt === null), collectionResource),
+    ]);
+    const seen = new Set([...readableDocuments.map((d) => d.id), ...listableCollections.map((c) => c.id)]);
+    for (const item of items) {
+      const id = item.documentId ?? item.collectionId ?? '';
+      const name = seen.has(id) ? (documents.get(id)?.name ?? collections.get(id)?.name ?? null) : null;
+      views.push({ item, kind: item.documentId ? 'document' : 'collection', name });
+    }
+    return { ...summarise(hold, items), items: views };
+  }
+
+  /** The active holds over a document the actor may read (directly or through its collections). */
+  async holdsFor(actor: Actor, documentId: string): Promise<HoldRef[]> {
+    const document = await this.repos.documents.byId(documentId);
+    if (!document) throw notFound('document');
+    await this.o.access.require(actor, 'document.read', documentResource(document), { organisationId: document.organisationId, ids: { documentId } });
+    return (await this.repos.holds.activeForDocuments([documentId])).get(documentId) ?? [];
+  }
+
+  /** The active holds over a collection the actor may list (on it or on any collection above it). */
+  async holdsForCollection(actor: Actor, collectionId: string): Promise<HoldRef[]> {
+    const collection = await this.repos.collections.byId(collectionId);
+    if (!collection || collection.deletedAt) throw notFound('collection');
+    await this.o.access.require(actor, 'collection.list', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId } });
+    return (await this.repos.holds.activeForCollections([collectionId])).get(collectionId) ?? [];
+  }
+
+  /** The active holds of the actor's organisation, for a "place on hold" picker (`records.hold`); none if they may not place holds. */
+  async placeable(actor: Actor): Promise<LegalHold[]> {
+    const organisationId = actor.organisationId ?? '';
+    if (!(await this.o.access.may(actor, 'records.hold', { kind: 'organisation', organisationId }))) return [];
+    return (await this.repos.holds.list(organisationId)).filter(isHoldActive);
+  }
+
+  /** A hold of an organisation where the actor may do `action`; otherwise not there (404, audited). */
+  private async requireHold(actor: Actor, holdId: string, action: 'records.hold' | 'records.read'): Promise<{ hold: LegalHold; decision: Decision }> {
+    const hold = await this.repos.holds.byId(holdId);
+    if (!hold) throw notFound('hold');
+    const decision = await this.o.access.requireOrganisation(actor, action, hold.organisationId, { holdId }, { missing: 'hold' });
+    return { hold, decision };
+  }
+
+  private async requireOwnDocument(actor: Actor, hold: LegalHold, documentId: string): Promise<Document> {
+    const document = await this.repos.documents.byId(documentId);
+    if (!document) throw notFound('document');
+    const target = { organisationId: document.organisationId, ids: { holdId: hold.id, documentId } };
+    if (document.organisationId !== hold.organisationId) {
+      // A partner's records are not this organisation's to hold, whatever an arrangement lets the actor see.
+      await this.o.access.recordRefusal(actor, 'records.hold.add', target, 'other_organisation');
+      throw notFound('document');
+    }
+    await this.o.access.require(actor, 'document.read', documentResource(document), target);
+    return document;
+  }
+
+  private async requireOwnCollection(actor: Actor, hold: LegalHold, collectionId: string): Promise<Collection> {
+    const collection = await this.repos.collections.byId(collectionId);
+    if (!collection || collection.deletedAt) throw notFound('collection');
+    const target = { organisationId: collection.organisationId, ids: { holdId: hold.id, collectionId } };
+    if (collection.organisationId !== hold.organisationId) {
+      await this.o.access.recordRefusal(actor, 'records.hold.add', target, 'other_organisation');
+      throw notFound('collection');
+    }
+    await this.o.access.require(actor, 'collection.list', collectionResource(collection), target);
+    return collection;
+  }
 }
+
+function summarise(hold: LegalHold, items: readonly HoldItem[]): HoldSummary {
+  return { hold, documents: items.filter((i) => i.documentId !== null).length, collections: items.filter((i) => i.collectionId !== null).length };
+}
+

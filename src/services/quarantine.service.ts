@@ -102,9 +102,14 @@ export class QuarantineService {
   private async quarantinedVersion(actor: Actor, versionId: string, action: 'quarantine.release' | 'quarantine.destroy') {
     const version = await this.o.store.repos.documents.versionById(versionId);
     if (!version) throw notFound('version');
-    const decision = await this.o.access.requireOrganisation(actor, action, version.organisationId, { documentId: version.documentId, versionId }, { missing: 'version' });
-    if ((version.scanStatus !== 'infected' && version.scanStatus !== 'held') || version.wrappedKey.length === 0) throw invalid('That version is not in quarantine.');
     const document = await this.o.store.repos.documents.byId(version.documentId);
+    const ids = { documentId: version.documentId, versionId };
+    // Destroying is asked of the document, so a legal hold over it wins (409, the hold named) for the
+    // security admin too; releasing changes nothing a hold protects, so it is the organisation's question.
+    const decision = action === 'quarantine.destroy' && document
+      ? await this.o.access.require(actor, action, documentResource(document), { organisationId: version.organisationId, ids }, { missing: 'version' })
+      : await this.o.access.requireOrganisation(actor, action, version.organisationId, ids, { missing: 'version' });
+    if ((version.scanStatus !== 'infected' && version.scanStatus !== 'held') || version.wrappedKey.length === 0) throw invalid('That version is not in quarantine.');
     if (!document) throw notFound('document');
     return { document, version, decision };
   }
@@ -115,9 +120,12 @@ export class QuarantineService {
     return organisationId;
   }
 
-  /** The scan job writes a verdict onto a version: asked of decide() as the system, like any other write. */
+  /**
+   * The scan job writes a verdict onto a version: asked of decide() as the system, like any other
+   * write, as its own action, which a legal hold does not freeze (a held upload still gets its verdict).
+   */
   private systemWrite(document: Document, versionId: string): Promise<Decision> {
-    return this.o.access.require(this.o.system, 'document.version', documentResource(document), { organisationId: document.organisationId, ids: { documentId: document.id, versionId } });
+    return this.o.access.require(this.o.system, 'document.scan-verdict', documentResource(document), { organisationId: document.organisationId, ids: { documentId: document.id, versionId } });
   }
 
   /**

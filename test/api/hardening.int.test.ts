@@ -29,7 +29,7 @@ describe.each(DIALECTS)('hardening the #11 boundaries on %s', (dialect) => {
     expect(access['arrangementsFor']).toBeUndefined();
     expect(access['context']).toBeUndefined();
     // decide() still reads them: the host's finance team serves the partner; a colleague outside it does not.
-    const partnerFinance = { kind: 'collection', organisationId: partner.id, serviceArea: 'finance', classification: 'OFFICIAL', arrangementId: null } as const;
+    const partnerFinance = { kind: 'collection', id: 'not-a-collection', organisationId: partner.id, serviceArea: 'finance', classification: 'OFFICIAL', arrangementId: null } as const;
     const server = await actorOf((await host.user({ teams: ['finance'] })).id);
     expect(await t.vault.access.reachableOrganisations(server)).toEqual([partner.id]);
     expect(await t.vault.access.may(server, 'collection.list', partnerFinance)).toBe(true);

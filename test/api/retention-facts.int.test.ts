@@ -28,7 +28,7 @@ describe.each(DIALECTS)('retention facts on %s', (dialect) => {
         };
         const doc: Omit<Document, 'size' | 'sha256' | 'mediaType'> = {
           id, organisationId, collectionId, name: `r-${i}.txt`, classification: 'OFFICIAL', serviceArea: 'hr', status: 'available', currentVersion: 1,
-          currentVersionId: version.id, legalHold: false, arrangementId: null, copiedFromDocumentId: null, copiedViaArrangementId: null, createdAt, updatedAt: createdAt, deletedAt: null,
+          currentVersionId: version.id, arrangementId: null, copiedFromDocumentId: null, copiedViaArrangementId: null, createdAt, updatedAt: createdAt, deletedAt: null,
         };
         await repos.documents.insertDocument(doc);
         await repos.documents.insertVersion(version);

@@ -72,7 +72,7 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
     const d: Document = {
       id: docId, organisationId: c.organisationId, collectionId: c.id, name: `d-${randomBytes(4).toString('hex')}.csv`,
       classification: c.classification, serviceArea: c.serviceArea, status: 'available', currentVersion: 1, currentVersionId: v.id,
-      size: v.size, sha256: v.sha256, mediaType: v.mediaType, legalHold: false, arrangementId: null, copiedFromDocumentId: null,
+      size: v.size, sha256: v.sha256, mediaType: v.mediaType, arrangementId: null, copiedFromDocumentId: null,
       copiedViaArrangementId: null, createdAt: iso(T0), updatedAt: iso(T0), deletedAt: null, ...patch,
     };
     await store.transaction(async (r) => {
@@ -573,6 +573,57 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect(await repos.dav.properties(b.id)).toEqual([{ namespace: 'urn:x', name: 'colour', value: 'blue' }]);
       await repos.dav.removeProperty(a.id, 'urn:x', 'colour');
       expect(await repos.dav.properties(a.id)).toEqual([]);
+    });
+  });
+  describe('disposal', () => {
+    it('lists expired bin documents oldest deletion first, never live or disposed ones, and the holds each was last excluded by', async () => {
+      const org = await organisation();
+      const c = await collection(org.id);
+      const { document: older } = await document(c, { deletedAt: iso(T0 - 5_000) });
+      const { document: newer } = await document(c, { deletedAt: iso(T0 - 1_000) });
+      await document(c, { deletedAt: iso(T0 + 1_000) });
+      await document(c);
+      await document(c, { deletedAt: iso(T0 - 9_000), status: 'disposed' });
+      expect(await repos.disposal.binExpired(org.id, iso(T0), 10)).toEqual([older.id, newer.id]);
+      expect(await repos.disposal.binExpired(org.id, iso(T0), 1)).toEqual([older.id]);
+      // A disposed document is in no listing, the bin included.
+      expect((await repos.documents.inCollection(c.id, { includeDeleted: true })).map((d) => d.status)).not.toContain('disposed');
+      expect((await repos.documents.inCollection(c.id, { includeDeleted: true }))).toHaveLength(4);
+
+      const item = (batchId: string, documentId: string, excludedBy: { id: string; name: string }[]) => ({
+        batchId, documentId, seriesCode: 'HR-03', trigger: 'process_complete', triggerDate: '2024-01-01', dueAt: '2025-01-01', action: 'destroy' as const,
+        excludedBy, decision: 'pending' as const, decidedBy: null, decidedAt: null, extendTo: null, reason: null, outcome: null, executedAt: null,
+      });
+      const batch = (n: number) => ({
+        id: id(), organisationId: org.id, status: 'executed' as const, dueBy: '2026-01-01', createdAt: iso(T0 + n), createdBy: null,
+        approvedAt: null, approvedBy: null, executedAt: null, certificateId: null,
+      });
+      const [first, second] = [batch(1), batch(2)];
+      await repos.disposal.insertBatch(first, [item(first.id, older.id, [{ id: 'h2', name: 'B' }, { id: 'h1', name: 'A' }]), item(first.id, newer.id, [{ id: 'h1', name: 'A' }])]);
+      await repos.disposal.insertBatch(second, [item(second.id, newer.id, [])]);
+      const shown = await repos.disposal.lastExclusions(org.id, [older.id, newer.id, id()]);
+      expect(Object.fromEntries(shown)).toEqual({ [older.id]: 'h1,h2', [newer.id]: '' });
+    });
+  });
+
+  describe('legal holds', () => {
+    it('finds active holds over documents directly and through any collection above, past a thousand ids, and forgets released ones', async () => {
+      const org = await organisation();
+      const top = await collection(org.id);
+      const inner = await collection(org.id, { parentId: top.id });
+      const { document: deep } = await document(inner);
+      const { document: loose } = await document(top);
+      const hold = { id: id(), organisationId: org.id, name: 'Smith v Council', reason: 'Tribunal claim', reference: null, createdBy: null, createdAt: iso(T0), releasedAt: null, releasedBy: null, releaseReason: null };
+      await repos.holds.insert(hold);
+      await repos.holds.addItem({ id: id(), holdId: hold.id, organisationId: org.id, documentId: null, collectionId: inner.id, addedBy: null, addedAt: iso(T0) });
+      // Unknown ids are simply absent; a folder's worth of ids is read in parts, under the drivers' parameter limits.
+      const many = [...Array.from({ length: 1200 }, () => id()), deep.id, loose.id];
+      expect([...(await repos.holds.activeForDocuments(many))]).toEqual([[deep.id, [{ id: hold.id, name: 'Smith v Council' }]]]);
+      expect([...(await repos.holds.activeForCollections([top.id, inner.id]))]).toEqual([[inner.id, [{ id: hold.id, name: 'Smith v Council' }]]]);
+      expect(await repos.holds.release(hold.id, { at: iso(T0 + 1), by: null, reason: 'Claim withdrawn' })).toBe(true);
+      expect(await repos.holds.release(hold.id, { at: iso(T0 + 2), by: null, reason: 'Claim withdrawn' })).toBe(false);
+      expect((await repos.holds.activeForDocuments([deep.id])).size).toBe(0);
+      expect(await repos.holds.byId(hold.id)).toMatchObject({ releasedAt: iso(T0 + 1), releaseReason: 'Claim withdrawn' });
     });
   });
 });

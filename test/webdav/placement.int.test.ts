@@ -7,6 +7,7 @@ import { systemActor } from '../../src/services/identity.service.js';
 import { api, expectProblem } from '../support/http.js';
 import { DIALECTS, createPartnership } from '../support/vault.js';
 import { createOrganisation, dav, davUser, openDavServer, type DavServer } from './support.js';
+import { heldFragment, placeHold } from '../support/holds.js';
 
 const clamd = useClamd();
 
@@ -77,9 +78,11 @@ describe.each(DIALECTS)('WebDAV MOVE and COPY keep derived facts on %s', (dialec
     const source = `/dav/${x.host.slug}/finance/held.txt`;
     expect((await dav(s.base, 'PUT', source, { user: x.hostStaff, body: 'held' })).status).toBe(201);
     const held = (await s.vault.collections.get(systemActor(), x.host.collections.finance!)).documents[0]!;
-    await s.vault.store.repos.documents.update(held.id, { legalHold: true }, new Date().toISOString());
+    const hold = await placeHold(s.vault, x.host.id, { documentIds: [held.id] });
     const res = await dav(s.base, 'MOVE', source, { user: x.hostStaff, headers: { destination: `${s.base}/dav/${x.partner.slug}/finance/held.txt` } });
-    expect(res.status).toBe(403);
+    // The hold refuses the deletion at the source that a move across organisations is, and says which hold.
+    expect(res.status).toBe(409);
+    expect(res.body).toContain(heldFragment(hold));
     expect(await s.vault.store.db.selectFrom('documents').select('id').where('organisation_id', '=', x.partner.id).execute()).toEqual([]);
     expect((await dav(s.base, 'GET', source, { user: x.hostStaff })).body).toBe('held');
   });

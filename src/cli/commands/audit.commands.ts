@@ -1,8 +1,10 @@
-// Audit commands: verify the whole log, export an organisation's proofs, and check an export offline.
+// Audit commands: verify the whole log, export an organisation's proofs, and check an export or a
+// certificate of destruction offline.
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { checkBundle } from '../../domain/audit/bundle.js';
 import { openCheckpoint } from '../../domain/audit/signed-note.js';
+import { CERTIFICATE_FORMAT, checkCertificate, describeCheck } from '../../domain/records/certificate.js';
 import { systemActor } from '../../services/identity.service.js';
 import { output, say, withVault } from '../context.js';
 
@@ -44,8 +46,8 @@ export function registerAuditCommands(program: Command): void {
 
   audit
     .command('check')
-    .description('verify an exported bundle offline: needs only the bundle and the public key (no data directory)')
-    .argument('<file>', 'the exported bundle')
+    .description('verify an exported bundle, or a certificate of destruction, offline: needs only the file and the public key (no data directory)')
+    .argument('<file>', 'the exported bundle, or a certificate of destruction (JSON, from GET /api/v1/disposal/batches/{id}/certificate)')
     .requiredOption('--key <pubkey>', 'the audit public key, or a file holding it (from /.well-known/strongroom-audit-key)')
     .option('--since <checkpoint>', 'a checkpoint file you saved earlier: prove the log only grew since')
     .action(async (file: string, opts: { key: string; since?: string }) => {
@@ -54,8 +56,19 @@ export function registerAuditCommands(program: Command): void {
       try {
         bundle = JSON.parse(await readFile(file, 'utf8'));
       } catch {
-        say(`${file} is not a readable audit bundle (invalid JSON).`);
+        say(`${file} is not a readable audit bundle or certificate (invalid JSON).`);
         process.exitCode = 1;
+        return;
+      }
+      // A certificate of destruction says so by its format; everything else is checked as a bundle.
+      if ((bundle as { format?: unknown } | null)?.format === CERTIFICATE_FORMAT) {
+        const result = checkCertificate(bundle, key);
+        say(describeCheck(result));
+        if (!result.ok) {
+          process.exitCode = 1;
+          return;
+        }
+        output(`${result.id} ${result.bodySha256}`);
         return;
       }
       const since = opts.since ? await readFile(opts.since, 'utf8') : undefined;

@@ -1,6 +1,6 @@
 // Disposal review batches and their items, certificates of destruction, and the stubs destroyed documents leave.
 import type { Kysely } from 'kysely';
-import type { BatchStatus, DisposalBatch, DisposalItem, DisposalStub, ItemDecision, ItemOutcome } from '../../domain/records/disposal.js';
+import { exclusionKey, type BatchStatus, type DisposalBatch, type DisposalItem, type DisposalStub, type ItemDecision, type ItemOutcome } from '../../domain/records/disposal.js';
 import type { DisposalAction } from '../../domain/records/series.js';
 import type { DisposalRepository } from '../../domain/repositories.js';
 import type { DisposalBatchesTable, DisposalItemsTable, DisposalStubsTable, Schema } from '../schema.js';
@@ -102,5 +102,22 @@ export class DisposalRepo implements DisposalRepository {
 
   async stubs(batchId: string): Promise<DisposalStub[]> {
     return (await this.db.selectFrom('disposal_stubs').selectAll().where('batch_id', '=', batchId).orderBy('document_id').execute()).map(toStub);
+  }
+
+  async binExpired(organisationId: string, deletedBefore: string, limit: number): Promise<string[]> {
+    const rows = await this.db.selectFrom('documents').select('id').where('organisation_id', '=', organisationId).where('status', '!=', 'disposed')
+      .where('deleted_at', 'is not', null).where('deleted_at', '<=', deletedBefore).orderBy('deleted_at').orderBy('id').limit(limit).execute();
+    return rows.map((r) => r.id);
+  }
+
+  async lastExclusions(organisationId: string, documentIds: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (documentIds.length === 0) return out;
+    const rows = await this.db.selectFrom('disposal_items as i').innerJoin('disposal_batches as b', 'b.id', 'i.batch_id')
+      .select(['i.document_id', 'i.excluded_by']).where('b.organisation_id', '=', organisationId).where('i.document_id', 'in', [...new Set(documentIds)])
+      .orderBy('b.created_at').orderBy('b.id').execute();
+    // Later batches overwrite earlier ones: what the records manager was last shown.
+    for (const r of rows) out.set(r.document_id, exclusionKey(JSON.parse(r.excluded_by) as { id: string }[]));
+    return out;
   }
 }

@@ -22,7 +22,7 @@ export class DocumentsRepo implements DocumentsRepository {
       .values({
         id: d.id, organisation_id: d.organisationId, collection_id: d.collectionId, name: d.name,
         classification: d.classification, service_area: d.serviceArea, status: d.status,
-        current_version: d.currentVersion, current_version_id: d.currentVersionId, legal_hold: d.legalHold ? 1 : 0,
+        current_version: d.currentVersion, current_version_id: d.currentVersionId, legal_hold: 0,
         arrangement_id: d.arrangementId, copied_from_document_id: d.copiedFromDocumentId, copied_via_arrangement_id: d.copiedViaArrangementId, created_at: d.createdAt, updated_at: d.updatedAt, deleted_at: d.deletedAt,
       })
       .execute();
@@ -61,7 +61,9 @@ export class DocumentsRepo implements DocumentsRepository {
   }
 
   async inCollection(collectionId: string, options: { includeDeleted?: boolean; limit?: number; after?: string } = {}): Promise<Document[]> {
-    let q = this.selectDocuments().where('documents.collection_id', '=', collectionId);
+    // A disposed document is a stub of a record that no longer exists: it is in no listing, and does
+    // not hold up moving or deleting its collection.
+    let q = this.selectDocuments().where('documents.collection_id', '=', collectionId).where('documents.status', '!=', 'disposed');
     if (!options.includeDeleted) q = q.where('documents.deleted_at', 'is', null);
     if (options.after) q = q.where('documents.name', '>', options.after);
     const rows = await q.orderBy('documents.name').limit(options.limit ?? 10_000).execute();
@@ -73,6 +75,7 @@ export class DocumentsRepo implements DocumentsRepository {
     const rows = await this.selectDocuments()
       .where('documents.organisation_id', 'in', organisationIds)
       .where('documents.deleted_at', 'is', null)
+      .where('documents.status', '!=', 'disposed')
       .orderBy('documents.updated_at', 'desc')
       .limit(limit)
       .execute();
@@ -124,7 +127,6 @@ export class DocumentsRepo implements DocumentsRepository {
     if (patch.status !== undefined) set.status = patch.status;
     if (patch.deletedAt !== undefined) set.deleted_at = patch.deletedAt;
     if (patch.classification !== undefined) set.classification = patch.classification;
-    if (patch.legalHold !== undefined) set.legal_hold = patch.legalHold ? 1 : 0;
     if (patch.arrangementId !== undefined) set.arrangement_id = patch.arrangementId;
     if (patch.serviceArea !== undefined) set.service_area = patch.serviceArea;
     await this.db.updateTable('documents').set(set).where('id', '=', id).execute();

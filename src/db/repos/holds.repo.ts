@@ -11,6 +11,8 @@ const toHold = (r: LegalHoldsTable): LegalHold => ({
   createdAt: r.created_at, releasedAt: r.released_at, releasedBy: r.released_by, releaseReason: r.release_reason,
 });
 
+const CHUNK = 500;
+
 export class HoldsRepo implements HoldsRepository {
   constructor(private readonly db: Kysely<Schema>) {}
 
@@ -52,8 +54,14 @@ export class HoldsRepo implements HoldsRepository {
 
   async activeForDocuments(documentIds: readonly string[]): Promise<Map<string, HoldRef[]>> {
     const out = new Map<string, HoldRef[]>();
-    if (documentIds.length === 0) return out;
-    const docs = await this.db.selectFrom('documents').select(['id', 'collection_id']).where('id', 'in', [...new Set(documentIds)]).execute();
+    const unique = [...new Set(documentIds)];
+    // A folder move or delete asks about every document in it: keep each query under the drivers' parameter limits.
+    if (unique.length > CHUNK) {
+      for (let i = 0; i < unique.length; i += CHUNK) for (const [id, holds] of await this.activeForDocuments(unique.slice(i, i + CHUNK))) out.set(id, holds);
+      return out;
+    }
+    if (unique.length === 0) return out;
+    const docs = await this.db.selectFrom('documents').select(['id', 'collection_id']).where('id', 'in', unique).execute();
     const links = await collectionsWithAncestors(this.db, docs.map((d) => d.collection_id));
     const items = await this.activeItems({ documentIds: docs.map((d) => d.id), collectionIds: [...links.keys()] });
     for (const d of docs) {

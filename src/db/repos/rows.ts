@@ -50,7 +50,6 @@ export const toDocument = (r: DocumentRow): Document => ({
   size: Number(r.size),
   sha256: r.sha256,
   mediaType: r.media_type,
-  legalHold: r.legal_hold === 1,
   arrangementId: r.arrangement_id,
   copiedFromDocumentId: r.copied_from_document_id,
   copiedViaArrangementId: r.copied_via_arrangement_id,

@@ -88,7 +88,24 @@ export type PersonAction = (typeof PERSON_ACTIONS)[number];
 export const DESTRUCTION_ACTIONS = ['document.dispose', 'document.purge'] as const;
 export type DestructionAction = (typeof DESTRUCTION_ACTIONS)[number];
 
-export type Action = ContentAction | OrganisationAction | ArrangementAction | PersonAction | DestructionAction;
+/**
+ * Writes only the system's own jobs make. The scan verdict is one: it records what clamd found on a
+ * version already stored, so it is not a change a legal hold freezes (a held upload must not stay
+ * pending for ever), and no person may write it.
+ */
+export const SYSTEM_ACTIONS = ['document.scan-verdict'] as const;
+export type SystemAction = (typeof SYSTEM_ACTIONS)[number];
+
+/**
+ * What a legal hold freezes on a held document (or a collection under a hold, or one with a held
+ * document inside, when moving or deleting it): for everyone, the system's own jobs included.
+ * Reading, downloading, restoring from the bin and adding new documents to a held collection stay open.
+ */
+export const FROZEN_BY_HOLD = [
+  'document.delete', 'document.version', 'document.rename', 'document.classify', 'document.dispose', 'document.purge', 'quarantine.destroy',
+] as const satisfies readonly Action[];
+
+export type Action = ContentAction | OrganisationAction | ArrangementAction | PersonAction | DestructionAction | SystemAction;
 
 export function isContentAction(action: Action): action is ContentAction {
   return Object.hasOwn(CONTENT_ACTIONS, action);
@@ -108,4 +125,12 @@ export function isPersonAction(action: Action): action is PersonAction {
 
 export function isDestructionAction(action: Action): action is DestructionAction {
   return (DESTRUCTION_ACTIONS as readonly string[]).includes(action);
+}
+
+export function isSystemAction(action: Action): action is SystemAction {
+  return (SYSTEM_ACTIONS as readonly string[]).includes(action);
+}
+
+export function isFrozenByHold(action: Action): boolean {
+  return (FROZEN_BY_HOLD as readonly string[]).includes(action);
 }

@@ -3,12 +3,15 @@
 import type { AccessLevel, Actor, Arrangement, Classification, DocumentStatus, Role, ScanStatus, ServiceArea } from '../types.js';
 import { classificationAtMost, levelAtLeast } from '../types.js';
 import type { Action, ArrangementAction, ContentAction, CreateInsideAction, OrganisationAction, PersonAction } from './actions.js';
-import { CONTENT_ACTIONS, isContentAction, isCreateInsideAction, isDestructionAction, isOrganisationAction, isPersonAction } from './actions.js';
+import { CONTENT_ACTIONS, isContentAction, isCreateInsideAction, isDestructionAction, isFrozenByHold, isOrganisationAction, isPersonAction, isSystemAction } from './actions.js';
+import type { HoldRef } from '../records/holds.js';
 import { LIFECYCLE, acceptancePending, stepAllowedFrom, stepOf } from '../arrangements/lifecycle.js';
 
 /** A collection, or the parent collection a new document or collection would go into. */
 export interface CollectionResource {
   kind: 'collection';
+  /** The collection's id: legal holds over it (or above it) are looked up by it. */
+  id: string;
   organisationId: string;
   serviceArea: ServiceArea;
   classification: Classification;
@@ -18,12 +21,13 @@ export interface CollectionResource {
 
 export interface DocumentResource {
   kind: 'document';
+  /** The document's id: legal holds over it (directly or through its collections) are looked up by it. */
+  id: string;
   organisationId: string;
   serviceArea: ServiceArea;
   classification: Classification;
   status: DocumentStatus;
   deleted: boolean;
-  legalHold: boolean;
   arrangementId: string | null;
   /**
    * For a download: the scan verdict of the version asked for, which may be older than the current
@@ -65,6 +69,12 @@ export interface DecisionContext {
    */
   arrangements: readonly Arrangement[];
   /**
+   * The active legal holds over the documents and collections in question, by document or collection
+   * id (a document's include those over any collection above it), loaded fresh for this request like
+   * the arrangements. An id absent from the map is under no hold.
+   */
+  holds: ReadonlyMap<string, readonly HoldRef[]>;
+  /**
    * For `document.classify`: the classification asked for. For `collection.create` and
    * `document.create`: the classification the new collection or document will have.
    */
@@ -79,6 +89,8 @@ export interface Decision {
   reason: string;
   /** The arrangement that granted a cross-organisation action. */
   via: string | null;
+  /** On a `legal_hold` refusal: the hold that refused, so the refusal can say which. */
+  hold?: HoldRef;
 }
 
 const allow = (reason: string, via: string | null = null): Decision => ({ allow: true, reason, via });
@@ -87,9 +99,17 @@ const deny = (reason: string): Decision => ({ allow: false, reason, via: null })
 const hasRole = (actor: Actor, role: Role): boolean => actor.roles.includes(role);
 
 export function decide(actor: Actor, action: Action, resource: Resource, context: DecisionContext): Decision {
-  // A legal hold binds everyone, the system's own jobs included.
-  if (resource.kind === 'document' && resource.legalHold && action === 'document.delete') return deny('legal_hold');
-  // So does quarantine: malware is never handed out, whoever asks and by whatever route.
+  const decision = decideUnfrozen(actor, action, resource, context);
+  // A legal hold binds everyone, the system's own jobs included. It is asked last, of what would
+  // otherwise be allowed: so a `legal_hold` refusal (which names the hold) only ever reaches someone
+  // who could see and act on the record, never one the record is hidden from.
+  if (!decision.allow || !isFrozenByHold(action)) return decision;
+  const hold = resource.kind === 'document' || resource.kind === 'collection' ? context.holds.get(resource.id)?.[0] : undefined;
+  return hold ? { allow: false, reason: 'legal_hold', via: null, hold } : decision;
+}
+
+function decideUnfrozen(actor: Actor, action: Action, resource: Resource, context: DecisionContext): Decision {
+  // Quarantine: malware is never handed out, whoever asks and by whatever route.
   if (resource.kind === 'document' && action === 'document.download' && isQuarantinedScan(resource.versionScan)) return deny(`version_${resource.versionScan}`);
   if (actor.kind === 'system') {
     // So does consent: even an acceptance an administrator records is a pending partner's, to the terms it reviewed.
@@ -97,14 +117,17 @@ export function decide(actor: Actor, action: Action, resource: Resource, context
     return refusal ?? allow('system');
   }
   if (actor.organisationId === null || actor.userId === null) return deny('no_identity');
-  // People approve disposal; only the system's jobs carry it out.
-  if (isDestructionAction(action)) return deny('system_only');
+  // People approve disposal; only the system's jobs carry it out. Scan verdicts are the scanner's.
+  if (isDestructionAction(action) || isSystemAction(action)) return deny('system_only');
 
   if (isContentAction(action)) {
     return resource.kind === 'collection' || resource.kind === 'document' ? decideContent(actor, action, resource, context) : deny('wrong_resource');
   }
   if (isOrganisationAction(action)) {
-    return resource.kind === 'organisation' ? decideOrganisation(actor, action, resource) : deny('wrong_resource');
+    if (resource.kind === 'organisation') return decideOrganisation(actor, action, resource);
+    // Destroying a quarantined file is asked of the document, so the holds over it apply; who may is the organisation's rule.
+    if (action === 'quarantine.destroy' && resource.kind === 'document') return decideOrganisation(actor, action, { kind: 'organisation', organisationId: resource.organisationId });
+    return deny('wrong_resource');
   }
   if (isPersonAction(action)) {
     return resource.kind === 'person' ? decidePerson(actor, action, resource) : deny('wrong_resource');

@@ -51,11 +51,20 @@ export function versionQuarantined(action: ContentAction, r: ContentResource): b
   return action === 'document.download' && ['infected', 'blocked', 'held'].includes(versionScanOf(r) ?? '');
 }
 
+/**
+ * A legal hold freezes its records for everyone, the system included: no deletion, disposal or purge,
+ * no new version, rename, move or reclassification, of a held document or of a held collection.
+ */
+const FROZEN: readonly string[] = ['document.delete', 'document.version', 'document.rename', 'document.classify', 'document.dispose', 'document.purge'];
+export function frozenByHold(action: string, r: ContentResource, context: DecisionContext): boolean {
+  return FROZEN.includes(action) && (context.holds.get(r.id)?.length ?? 0) > 0;
+}
+
 /** Rules that deny whatever else would allow. */
 export function prohibited(actor: Actor, action: ContentAction, r: ContentResource, context: DecisionContext): boolean {
+  if (frozenByHold(action, r, context)) return true;
   if (r.kind === 'document') {
     if (r.status === 'disposed') return true;
-    if (r.legalHold && action === 'document.delete') return true;
     if (isUnscanned(r)) {
       // Quarantined files are downloadable by no one; a pending one by its own security admin, to decide on it,
       // and then only the version under review (the one still pending), never an older one.
@@ -138,7 +147,7 @@ export function modelReachable(actor: Actor, arrangements: readonly Arrangement[
 }
 
 export function modelDecide(actor: Actor, action: ContentAction, r: ContentResource, context: DecisionContext): ModelDecision {
-  if (r.kind === 'document' && r.legalHold && action === 'document.delete') return { allow: false };
+  if (frozenByHold(action, r, context)) return { allow: false };
   if (versionQuarantined(action, r)) return { allow: false };
   if (actor.kind === 'system') return { allow: true, grantedBy: 'system' };
   if (actor.organisationId === null) return { allow: false };

@@ -25,4 +25,47 @@ export const rescanJob = defineJob({
   uniqueKey: (p) => `rescan:${p.signatures ?? p.since}`,
 });
 
-export const JOB_KINDS: readonly AnyJobDefinition[] = [scanVersionJob, rescanJob];
+/** The daily disposal sweep of one organisation: proposes a review batch of what has fallen due (at most once a UK day). */
+export const disposalSweepJob = defineJob({
+  kind: 'disposal-sweep',
+  payload: z.object({ organisationId: z.string().min(1), date: z.iso.date() }),
+  maxAttempts: 10,
+  backoffSeconds: 60,
+  maxBackoffSeconds: 3600,
+  uniqueKey: (p) => `disposal-sweep:${p.organisationId}:${p.date}`,
+});
+
+/** Carries out an approved disposal batch: crypto-shreds and deletes what was decided destroy or transfer. */
+export const disposeBatchJob = defineJob({
+  kind: 'dispose-batch',
+  payload: z.object({ batchId: z.string().min(1) }),
+  // Idempotent (items with an outcome are skipped), so a failure part-way is simply run again.
+  maxAttempts: 20,
+  backoffSeconds: 30,
+  maxBackoffSeconds: 3600,
+  uniqueKey: (p) => `dispose-batch:${p.batchId}`,
+});
+
+/** Purges one organisation's bin: documents deleted longer ago than the bin period, unless held. */
+export const purgeBinJob = defineJob({
+  kind: 'purge-bin',
+  payload: z.object({ organisationId: z.string().min(1), date: z.iso.date() }),
+  maxAttempts: 10,
+  backoffSeconds: 60,
+  maxBackoffSeconds: 3600,
+  uniqueKey: (p) => `purge-bin:${p.organisationId}:${p.date}`,
+});
+
+/**
+ * Deletes the blobs of destroyed versions. Queued in the transaction that shredded their keys, so a
+ * crash or a store that is down never leaves a blob behind for good; the data is unreadable already.
+ */
+export const deleteBlobsJob = defineJob({
+  kind: 'delete-blobs',
+  payload: z.object({ blobIds: z.array(z.string().min(1)).min(1) }),
+  maxAttempts: 50,
+  backoffSeconds: 30,
+  maxBackoffSeconds: 3600,
+});
+
+export const JOB_KINDS: readonly AnyJobDefinition[] = [scanVersionJob, rescanJob, disposalSweepJob, disposeBatchJob, purgeBinJob, deleteBlobsJob];

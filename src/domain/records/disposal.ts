@@ -73,3 +73,54 @@ export interface DisposalStub {
   batchId: string | null;
   certificateId: string | null;
 }
+
+/** What a records manager decides for one item of a batch under review. */
+export interface ItemDecisionInput {
+  documentId: string;
+  decision: Exclude<ItemDecision, 'pending'>;
+  /** For `extend`: the new due date (YYYY-MM-DD), after today. */
+  extendTo?: string;
+  reason?: string;
+}
+
+/** Items still awaiting a decision: excluded (held) items are never counted, as they cannot be decided for destruction. */
+export function pendingItems(items: readonly DisposalItem[]): DisposalItem[] {
+  return items.filter((item) => item.excludedBy.length === 0 && item.decision === 'pending');
+}
+
+/** Whether execution destroys the item (a transfer is destroyed once exported). */
+export const destroysItem = (item: Pick<DisposalItem, 'decision'>): boolean => item.decision === 'destroy' || item.decision === 'transfer';
+
+/** The name a disposed document keeps: its own name survives only as a hash in its stub. */
+export const disposedName = (documentId: string): string => `disposed-${documentId}`;
+
+/** How many items of a batch stand at each decision and outcome: for lists, pages and the execution event. */
+export interface BatchCounts {
+  items: number;
+  excluded: number;
+  pending: number;
+  destroy: number;
+  extend: number;
+  transfer: number;
+  destroyed: number;
+  held: number;
+  gone: number;
+}
+
+export function countItems(items: readonly DisposalItem[]): BatchCounts {
+  const count = (p: (i: DisposalItem) => boolean) => items.filter(p).length;
+  return {
+    items: items.length,
+    excluded: count((i) => i.excludedBy.length > 0),
+    pending: pendingItems(items).length,
+    destroy: count((i) => i.decision === 'destroy'),
+    extend: count((i) => i.decision === 'extend'),
+    transfer: count((i) => i.decision === 'transfer'),
+    destroyed: count((i) => i.outcome === 'destroyed' || i.outcome === 'transferred'),
+    held: count((i) => i.outcome === 'held'),
+    gone: count((i) => i.outcome === 'gone'),
+  };
+}
+
+/** The holds an item was excluded by, as one comparable string (a sweep re-proposes a held record only when this changes). */
+export const exclusionKey = (holds: readonly { id: string }[]): string => holds.map((h) => h.id).sort().join(',');

@@ -34,3 +34,15 @@ export interface HoldRef {
 }
 
 export const isHoldActive = (hold: Pick<LegalHold, 'releasedAt'>): boolean => hold.releasedAt === null;
+
+/**
+ * What a records manager is told when a hold refuses something: the hold by name and id, and that
+ * it lasts until released. The same words on every interface (REST, web, WebDAV, CLI).
+ */
+export function heldMessage(kind: 'document' | 'collection', hold: HoldRef, containing = false): string {
+  const what = kind === 'document' ? 'This document is' : containing ? 'This collection has something inside it that is' : 'This collection is';
+  return `${what} under legal hold “${hold.name}” (hold ${hold.id}); it cannot be deleted, changed or disposed of until the hold is released.`;
+}
+
+/** A release must say why, so the register shows who let the records go and on what grounds. */
+export const RELEASE_REASON_MIN = 10;

@@ -9,7 +9,7 @@ export const presentCollection = (c: Collection) => ({
 export const presentDocument = (d: Document) => ({
   id: d.id, organisationId: d.organisationId, collectionId: d.collectionId, name: d.name, classification: d.classification,
   serviceArea: d.serviceArea, status: d.status, version: d.currentVersion, size: d.size, sha256: d.sha256, mediaType: d.mediaType,
-  legalHold: d.legalHold, copiedFromDocumentId: d.copiedFromDocumentId, copiedViaArrangementId: d.copiedViaArrangementId, createdAt: d.createdAt, updatedAt: d.updatedAt, deletedAt: d.deletedAt,
+  copiedFromDocumentId: d.copiedFromDocumentId, copiedViaArrangementId: d.copiedViaArrangementId, createdAt: d.createdAt, updatedAt: d.updatedAt, deletedAt: d.deletedAt,
 });
 
 export const presentVersion = (v: Version) => ({

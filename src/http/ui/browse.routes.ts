@@ -78,8 +78,10 @@ export const browsePages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const listing = await ui.vault.collections.get(web.actor, request.params.id, { includeDeleted: request.query.deleted === '1' });
     const orgs = await organisationNames(ui);
     const mayUpload = await ui.vault.access.may(web.actor, 'document.create', collectionResource(listing.collection));
+    const holds = await ui.vault.holds.holdsForCollection(web.actor, listing.collection.id);
+    const mayHold = listing.collection.organisationId === web.organisation.id && await ui.vault.access.may(web.actor, 'records.hold', { kind: 'organisation', organisationId: listing.collection.organisationId });
     return render(ui, request, reply, 'collection.njk', {
-      listing, mayUpload, breadcrumbs: breadcrumbsFor(await ui.vault.collections.trail(web.actor, listing.collection.id), orgs), owner: orgs.get(listing.collection.organisationId),
+      listing, mayUpload, holds, mayHold, breadcrumbs: breadcrumbsFor(await ui.vault.collections.trail(web.actor, listing.collection.id), orgs), owner: orgs.get(listing.collection.organisationId),
       showDeleted: request.query.deleted === '1', notice: NOTICES[request.query.notice ?? ''] ?? null,
       filingPanel: await collectionFilingPanel(ui, web.actor, listing.collection),
     });

@@ -47,9 +47,12 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const downloadable = Object.fromEntries(newest.map((v, i) => [v.number, answers[7 + i] === true]));
     const destinations = rename ? await ui.vault.collections.visible(web.actor, document.organisationId) : [];
     const query = request.query as { notice?: string };
+    // Legal holds over it, and "Place on hold" for its own organisation's records managers and DPOs.
+    const holds = await ui.vault.holds.holdsFor(web.actor, id);
+    const mayHold = document.organisationId === web.organisation.id && await ui.vault.access.may(web.actor, 'records.hold', { kind: 'organisation', organisationId: document.organisationId });
     return render(ui, request, reply, 'document.njk', {
       document, versions: newest, breadcrumbs, collection, owner: orgs.get(document.organisationId),
-      destinations, may, downloadable, notice: NOTICES[query.notice ?? ''] ?? null,
+      destinations, may, downloadable, notice: NOTICES[query.notice ?? ''] ?? null, holds, mayHold,
       retentionPanel: await retentionPanel(ui, web.actor, document), ...extra,
     }, status);
   }

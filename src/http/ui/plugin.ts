@@ -13,8 +13,11 @@ import { arrangementPages } from './arrangements.routes.js';
 import { auditPages } from './audit.routes.js';
 import { authPages } from './auth.routes.js';
 import { browsePages } from './browse.routes.js';
+import { certificatePages } from './certificates.routes.js';
 import { loadSession, render, type Ui } from './context.js';
+import { disposalPages } from './disposal.routes.js';
 import { documentPages } from './documents.routes.js';
+import { holdPages } from './holds.routes.js';
 import { formMultipartOptions } from './multipart.js';
 import { recordsPages } from './records.routes.js';
 import { uploadPages } from './upload.routes.js';
@@ -69,6 +72,9 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
     await web.register(arrangementPages(ui));
     await web.register(adminPages(ui));
     await web.register(auditPages(ui));
+    await web.register(disposalPages(ui));
+    await web.register(holdPages(ui));
+    await web.register(certificatePages(ui));
     await web.register(recordsPages(ui));
   });
 }

@@ -1,0 +1,321 @@
+// Certificates of destruction: what a disposal batch destroyed, under which rules, on whose authority,
+// and the inclusion proofs of its destruction events against a signed checkpoint of the audit log. The
+// whole body is signed with the audit log's key, so `checkCertificate` needs nothing but the JSON and
+// the log's public key, and one changed byte of content anywhere fails it. Pure: no I/O.
+//
+// What a certificate proves: the log recorded, before the checkpoint, one `document.dispose` event per
+// document listed (its id, batch and name hash), and the server that keeps that log vouched for every
+// other fact in it (rules, dates, counts, holds, authorisation) by signing them. What it cannot prove:
+// that the bytes are gone from media the server never knew of, or facts the server itself got wrong.
+
+import { createHash } from 'node:crypto';
+import { BUNDLE_FORMAT, checkBundle, type BundleEvent } from '../audit/bundle.js';
+import { canonicalJson, type AuditEvent } from '../audit/event.js';
+import { assertVerifierKey, openCheckpoint, openNote } from '../audit/signed-note.js';
+import { conflict, DomainError, IntegrityError } from '../errors.js';
+import type { HoldRef } from './holds.js';
+import type { DisposalBatch, DisposalItem, DisposalStub } from './disposal.js';
+import type { RecordSeries } from './series.js';
+
+export const CERTIFICATE_FORMAT = 'strongroom-destruction-certificate/1';
+export const DESTRUCTION_METHOD = "crypto-shredding: every version's data key destroyed; every stored copy deleted";
+/** The audit actions a certificate proves: one per destroyed document, and the batch's execution. */
+export const DISPOSE_ACTION = 'document.dispose';
+export const EXECUTE_ACTION = 'disposal.execute';
+
+export interface CertificateSeries {
+  code: string;
+  title: string;
+  trigger: string;
+  retainYears: number;
+  action: string;
+  authority: string;
+  /** The file plan revision of the series when the certificate was issued. */
+  revision: number;
+}
+
+export interface CertificateDocument {
+  documentId: string;
+  seriesCode: string;
+  /** SHA-256 (hex) of the document's name: the name itself is not kept. */
+  nameSha256: string;
+  createdAt: string;
+  triggerDate: string;
+  dueAt: string;
+  disposedAt: string;
+  versionCount: number;
+  totalBytes: number;
+  /** `transferred`: exported to an archive first, then destroyed like the others. */
+  outcome: 'destroyed' | 'transferred';
+}
+
+export interface DateRange {
+  from: string;
+  to: string;
+}
+
+export interface CertificateCounts {
+  proposed: number;
+  /** Every document whose data was destroyed, transferred ones included. */
+  destroyed: number;
+  transferred: number;
+  extended: number;
+  heldAtExecution: number;
+  excluded: number;
+  /** Already gone (disposed or purged) before execution. */
+  gone: number;
+}
+
+export interface HeldDocument {
+  documentId: string;
+  holds: HoldRef[];
+}
+
+/** Everything the signature covers: the certificate without its `signature` field. */
+export interface CertificateBody {
+  format: typeof CERTIFICATE_FORMAT;
+  id: string;
+  batchId: string;
+  issuedAt: string;
+  organisation: { id: string; name: string };
+  series: CertificateSeries[];
+  /** The destroyed documents, by id. */
+  documents: CertificateDocument[];
+  /** Over the destroyed documents; null when none was destroyed. */
+  dates: { created: DateRange | null; trigger: DateRange | null; due: DateRange | null };
+  counts: CertificateCounts;
+  /** Holds checked when the batch was executed (and those that excluded items when it was proposed). */
+  holdCheck: { checkedAt: string; heldAtExecution: HeldDocument[]; excludedWhenProposed: HeldDocument[] };
+  method: string;
+  authorisedBy: { userId: string; name: string; at: string };
+  executedAt: string;
+  /** The destruction events with inclusion proofs against one signed checkpoint of the audit log. */
+  proof: { origin: string; checkpoint: string; events: BundleEvent[] };
+}
+
+export interface DestructionCertificate extends CertificateBody {
+  /** A signed note (C2SP) by the audit log's key over the SHA-256 of the body's canonical JSON. */
+  signature: string;
+}
+
+export type CertificateCheck =
+  | { ok: true; id: string; batchId: string; organisation: { id: string; name: string }; destroyed: number; executedAt: string; treeSize: number; events: number; bodySha256: string }
+  | { ok: false; problem: string };
+
+/** SHA-256 (hex) of the canonical JSON of the body: what the signature signs. */
+export function certificateBodySha256(body: CertificateBody | Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson(body), 'utf8').digest('hex');
+}
+
+const signedText = (origin: string, id: string, digest: string): string => `${origin}\ncertificate-of-destruction ${id}\nsha256 ${digest}\n`;
+
+const bodyOf = (cert: Record<string, unknown>): Record<string, unknown> => {
+  const { signature: _signature, ...body } = cert;
+  return body;
+};
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const fail = (problem: string): CertificateCheck => ({ ok: false, problem });
+
+/**
+ * Checks a certificate (untrusted, e.g. straight from JSON.parse) against the audit log's verifier key:
+ * format, the signature over the whole body, the checkpoint's signature, each event's inclusion proof,
+ * one `document.dispose` event per destroyed document (id, batch, name hash) and none for anything
+ * else, and counts that add up. Stops at the first problem. A malformed key throws (the caller's mistake).
+ */
+export function checkCertificate(cert: unknown, verifierKey: string): CertificateCheck {
+  if (!isRecord(cert)) return fail('The certificate is not a JSON object.');
+  if (cert.format !== CERTIFICATE_FORMAT) return fail(`Unknown certificate format ${JSON.stringify(cert.format)}.`);
+  assertVerifierKey(verifierKey);
+  const { signature } = cert;
+  if (typeof signature !== 'string') return fail('The certificate carries no signature.');
+  const proof = cert.proof;
+  if (!isRecord(proof) || typeof proof.origin !== 'string' || typeof proof.checkpoint !== 'string' || !Array.isArray(proof.events)) {
+    return fail('The certificate has no proof section (origin, checkpoint, events).');
+  }
+  if (typeof cert.id !== 'string' || cert.id === '') return fail('The certificate has no id.');
+
+  // 1. The signature over the whole body: any change to any content fails here.
+  let digest: string;
+  try {
+    digest = certificateBodySha256(bodyOf(cert));
+  } catch (err) {
+    if (err instanceof DomainError) return fail(`The certificate cannot be read: ${err.message}`);
+    throw err;
+  }
+  let text: string;
+  try {
+    text = openNote(signature, verifierKey).text;
+  } catch (err) {
+    if (err instanceof DomainError) return fail(`The certificate's signature does not verify with this key: ${err.message}`);
+    throw err;
+  }
+  if (text !== signedText(proof.origin, cert.id, digest)) {
+    return fail('The certificate was changed after it was signed: its signature is over different contents.');
+  }
+
+  // 2. The events against the signed checkpoint, with the audit bundle's own checker.
+  const organisation = cert.organisation;
+  if (!isRecord(organisation) || typeof organisation.id !== 'string' || typeof organisation.name !== 'string') return fail('The certificate names no organisation.');
+  const bundle = checkBundle({
+    format: BUNDLE_FORMAT, origin: proof.origin, organisationId: organisation.id, checkpoint: proof.checkpoint, events: proof.events, checkpoints: [], consistency: [],
+  }, verifierKey);
+  if (!bundle.ok) return fail(`The audit log proof fails: ${bundle.problem}`);
+
+  // 3. What the events say against what the certificate lists.
+  const problem = checkContents(cert, proof.events as BundleEvent[]);
+  if (problem) return fail(problem);
+  const documents = cert.documents as CertificateDocument[];
+  return {
+    ok: true, id: cert.id, batchId: cert.batchId as string, organisation: { id: organisation.id, name: organisation.name }, destroyed: documents.length,
+    executedAt: cert.executedAt as string, treeSize: bundle.treeSize, events: bundle.events, bodySha256: digest,
+  };
+}
+
+function checkContents(cert: Record<string, unknown>, events: BundleEvent[]): string | undefined {
+  const { batchId, documents, counts, holdCheck } = cert;
+  if (typeof batchId !== 'string' || batchId === '') return 'The certificate names no batch.';
+  if (typeof cert.executedAt !== 'string') return 'The certificate does not say when the batch was executed.';
+  if (!Array.isArray(documents)) return 'The certificate has no documents list.';
+  if (!isRecord(counts) || !['proposed', 'destroyed', 'transferred', 'extended', 'heldAtExecution', 'excluded', 'gone'].every((k) => isCount(counts[k]))) {
+    return 'The certificate\'s counts are missing or malformed.';
+  }
+  if (!isRecord(holdCheck) || !Array.isArray(holdCheck.heldAtExecution) || !Array.isArray(holdCheck.excludedWhenProposed)) return 'The certificate has no hold check.';
+
+  const disposeEvents = new Map<string, AuditEvent[]>();
+  for (const { event } of events) {
+    if (event.targetIds.batchId !== batchId) return `Event ${event.seq} (${event.action}) is not about batch ${batchId}.`;
+    if (event.decision !== 'allow') return `Event ${event.seq} (${event.action}) records a refusal, not a destruction.`;
+    if (event.action === DISPOSE_ACTION) {
+      const id = event.targetIds.documentId ?? '';
+      disposeEvents.set(id, [...(disposeEvents.get(id) ?? []), event]);
+    } else if (event.action !== EXECUTE_ACTION) {
+      return `Event ${event.seq} is a ${event.action} event, not a destruction event.`;
+    }
+  }
+  const listed = new Set<string>();
+  for (const [i, doc] of documents.entries()) {
+    if (!isRecord(doc) || typeof doc.documentId !== 'string' || typeof doc.nameSha256 !== 'string') return `Document #${i} of the certificate is malformed.`;
+    if (listed.has(doc.documentId)) return `Document ${doc.documentId} is listed twice.`;
+    listed.add(doc.documentId);
+    const matching = disposeEvents.get(doc.documentId) ?? [];
+    if (matching.length !== 1) return `Document ${doc.documentId} has ${matching.length} ${DISPOSE_ACTION} events in the proof, not exactly one.`;
+    const event = matching[0]!;
+    if (event.targetOrganisationId !== (cert.organisation as { id: string }).id) return `The ${DISPOSE_ACTION} event of document ${doc.documentId} is for another organisation.`;
+    if (event.targetIds.nameSha256 !== doc.nameSha256) return `The name hash of document ${doc.documentId} differs from its ${DISPOSE_ACTION} event (seq ${event.seq}).`;
+    if (event.targetIds.seriesCode !== undefined && event.targetIds.seriesCode !== doc.seriesCode) return `The series of document ${doc.documentId} differs from its ${DISPOSE_ACTION} event (seq ${event.seq}).`;
+  }
+  for (const id of disposeEvents.keys()) {
+    if (!listed.has(id)) return `The proof has a ${DISPOSE_ACTION} event for document ${id}, which the certificate does not list.`;
+  }
+  const c = counts as unknown as CertificateCounts;
+  const transferred = documents.filter((d: { outcome?: unknown }) => d.outcome === 'transferred').length;
+  if (c.destroyed !== documents.length) return `The certificate counts ${c.destroyed} destroyed but lists ${documents.length} documents.`;
+  if (c.transferred !== transferred) return `The certificate counts ${c.transferred} transferred but lists ${transferred}.`;
+  if (c.heldAtExecution !== holdCheck.heldAtExecution.length) return `The certificate counts ${c.heldAtExecution} held at execution but its hold check lists ${holdCheck.heldAtExecution.length}.`;
+  if (c.excluded !== holdCheck.excludedWhenProposed.length) return `The certificate counts ${c.excluded} excluded but its hold check lists ${holdCheck.excludedWhenProposed.length}.`;
+  if (c.proposed !== c.destroyed + c.extended + c.heldAtExecution + c.excluded + c.gone) {
+    return `The certificate's counts do not add up: ${c.proposed} proposed, but ${c.destroyed} destroyed + ${c.extended} extended + ${c.heldAtExecution} held + ${c.excluded} excluded + ${c.gone} gone.`;
+  }
+  return undefined;
+}
+
+export interface BuildCertificateInput {
+  id: string;
+  issuedAt: string;
+  batch: DisposalBatch;
+  items: readonly DisposalItem[];
+  /** The stubs the batch's destroyed documents left. */
+  stubs: readonly DisposalStub[];
+  organisation: { id: string; name: string };
+  /** The series of the batch's items, by code. */
+  series: readonly RecordSeries[];
+  authorisedBy: { userId: string; name: string };
+  /** The holds in force over each item kept by a hold at execution. */
+  heldAtExecution: ReadonlyMap<string, HoldRef[]>;
+  /** The destruction events, each with its inclusion proof against `checkpoint`. */
+  proof: { checkpoint: string; events: BundleEvent[] };
+}
+
+/** The audit log's key, kept by whoever holds it: signs note text, and the public half to check with. */
+export interface CertificateSigner {
+  sign(text: string): string;
+  verifierKey: string;
+}
+
+const range = (values: string[]): DateRange | null => {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort();
+  return { from: sorted[0]!, to: sorted.at(-1)! };
+};
+
+/**
+ * Builds and signs a certificate, then checks it as an auditor would: the server refuses to issue one
+ * that would only fail at the auditor's desk (an event missing from the proof, a stub missing).
+ */
+export function buildCertificate(input: BuildCertificateInput, signer: CertificateSigner): DestructionCertificate {
+  const { batch, items } = input;
+  if (batch.status !== 'executed' || !batch.executedAt) throw conflict(`Disposal batch ${batch.id} has not been executed yet, so it has no certificate.`);
+  if (!batch.approvedBy || !batch.approvedAt) throw new IntegrityError(`Disposal batch ${batch.id} was executed without a recorded approval.`);
+  const stubs = new Map(input.stubs.map((s) => [s.documentId, s]));
+  const documents: CertificateDocument[] = [];
+  for (const item of items) {
+    if (item.outcome !== 'destroyed' && item.outcome !== 'transferred') continue;
+    const stub = stubs.get(item.documentId);
+    if (!stub) throw new IntegrityError(`Document ${item.documentId} of batch ${batch.id} was destroyed but left no stub.`);
+    documents.push({
+      documentId: item.documentId, seriesCode: item.seriesCode, nameSha256: stub.nameSha256, createdAt: stub.createdAt, triggerDate: item.triggerDate,
+      dueAt: item.dueAt, disposedAt: stub.disposedAt, versionCount: stub.versionCount, totalBytes: stub.totalBytes, outcome: item.outcome,
+    });
+  }
+  documents.sort((a, b) => (a.documentId < b.documentId ? -1 : a.documentId > b.documentId ? 1 : 0));
+  const held = items.filter((i) => i.outcome === 'held').map((i) => ({ documentId: i.documentId, holds: input.heldAtExecution.get(i.documentId) ?? [] }));
+  const excluded = items.filter((i) => i.outcome === 'excluded').map((i) => ({ documentId: i.documentId, holds: i.excludedBy }));
+  const codes = new Set(items.map((i) => i.seriesCode));
+  const head = openCheckpoint(input.proof.checkpoint, signer.verifierKey);
+  const body: CertificateBody = {
+    format: CERTIFICATE_FORMAT,
+    id: input.id,
+    batchId: batch.id,
+    issuedAt: input.issuedAt,
+    organisation: { id: input.organisation.id, name: input.organisation.name },
+    series: input.series.filter((s) => codes.has(s.code)).sort((a, b) => (a.code < b.code ? -1 : 1)).map((s) => ({
+      code: s.code, title: s.title, trigger: s.trigger, retainYears: s.retainYears, action: s.action, authority: s.authority, revision: s.revision,
+    })),
+    documents,
+    dates: { created: range(documents.map((d) => d.createdAt)), trigger: range(documents.map((d) => d.triggerDate)), due: range(documents.map((d) => d.dueAt)) },
+    counts: {
+      proposed: items.length,
+      destroyed: documents.length,
+      transferred: documents.filter((d) => d.outcome === 'transferred').length,
+      extended: items.filter((i) => i.outcome === 'extended').length,
+      heldAtExecution: held.length,
+      excluded: excluded.length,
+      gone: items.filter((i) => i.outcome === 'gone').length,
+    },
+    holdCheck: { checkedAt: batch.executedAt, heldAtExecution: held, excludedWhenProposed: excluded },
+    method: DESTRUCTION_METHOD,
+    authorisedBy: { userId: input.authorisedBy.userId, name: input.authorisedBy.name, at: batch.approvedAt },
+    executedAt: batch.executedAt,
+    proof: { origin: head.origin, checkpoint: input.proof.checkpoint, events: [...input.proof.events].sort((a, b) => a.leafIndex - b.leafIndex) },
+  };
+  const certificate: DestructionCertificate = { ...body, signature: signer.sign(signedText(head.origin, body.id, certificateBodySha256(body))) };
+  const check = checkCertificate(JSON.parse(JSON.stringify(certificate)), signer.verifierKey);
+  if (!check.ok) throw new IntegrityError(`The certificate for batch ${batch.id} would not verify: ${check.problem}`);
+  return certificate;
+}
+
+/** The certificate as stored and served: one fixed serialisation, so its file SHA-256 is stable. */
+export function serialiseCertificate(certificate: DestructionCertificate): string {
+  return `${JSON.stringify(certificate, null, 1)}\n`;
+}
+
+/** The one-line answer an auditor reads. */
+export function describeCheck(check: CertificateCheck): string {
+  if (!check.ok) return `Certificate FAILED: ${check.problem.replace(/[\p{Cc}\p{Cf}]/gu, '?')}`;
+  const n = check.destroyed;
+  // Names reach the auditor's terminal: no control characters (escape sequences, new lines) get through.
+  const plain = (s: string): string => s.replace(/[\p{Cc}\p{Cf}]/gu, '?');
+  return `Certificate ${plain(check.id)} is valid: ${n} document${n === 1 ? '' : 's'} destroyed for ${plain(check.organisation.name)} on ${plain(check.executedAt.slice(0, 10))}, checkpoint tree size ${check.treeSize}.`;
+}

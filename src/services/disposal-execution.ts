@@ -1,0 +1,139 @@
+// Carrying out destruction, as the system: an approved disposal batch (the dispose-batch job) and the
+// bin purge (the purge-bin job). Each document is destroyed in one transaction: every version's data
+// key erased (crypto-shredding: no copy of a blob, anywhere, can be read again), a stub kept, the name
+// replaced by its hash. Blobs are deleted after commit; a failure there is retried by a job, and never
+// undoes the shredding.
+import { createHash } from 'node:crypto';
+import type { DestructionAction } from '../domain/access/actions.js';
+import { deleteBlobsJob } from '../domain/jobs/kinds.js';
+import { countItems, destroysItem, disposedName, type DisposalItem, type ItemOutcome } from '../domain/records/disposal.js';
+import type { Clock, EncryptedBlobs } from '../domain/ports.js';
+import type { Store } from '../domain/repositories.js';
+import type { Actor, Document } from '../domain/types.js';
+import { documentResource, type AccessService } from './access.service.js';
+import { auditEvent } from './audit-events.js';
+import type { CertificatesService } from './certificates.service.js';
+import type { DocumentLifecycle } from './lifecycle.js';
+import type { RetentionService } from './retention.service.js';
+
+export interface DisposalExecutionOptions {
+  store: Store;
+  access: AccessService;
+  clock: Clock;
+  blobs: EncryptedBlobs;
+  lifecycle: DocumentLifecycle;
+  certificates: CertificatesService;
+  retention: RetentionService;
+  system: Actor;
+  onWarning?: (message: string, details: Record<string, unknown>) => void;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const PURGE_PAGE = 500;
+
+export class DisposalExecution {
+  constructor(private readonly o: DisposalExecutionOptions) {}
+
+  /**
+   * Carries out an approved batch. Idempotent: items with an outcome are skipped, so a retry after a
+   * crash continues where it stopped. Every destruction is asked of decide() as the system at this
+   * moment, so a hold placed after approval wins (outcome 'held', nothing destroyed, refusal audited).
+   */
+  async execute(batchId: string): Promise<void> {
+    const repos = this.o.store.repos;
+    const batch = await repos.disposal.batch(batchId);
+    if (!batch || batch.status === 'review') return;
+    if (batch.status === 'approved') {
+      for (const item of await repos.disposal.items(batchId)) {
+        if (item.outcome !== null) continue;
+        await this.carryOut(item);
+      }
+      const now = this.o.clock.now();
+      const counts = countItems(await repos.disposal.items(batchId));
+      await this.o.store.transaction(async (tx) => {
+        if (!(await tx.disposal.setStatus(batchId, 'approved', 'executed', { executedAt: now.toISOString() }))) return;
+        await tx.audit.insert([auditEvent(this.o.system, 'disposal.execute', {
+          organisationId: batch.organisationId,
+          ids: { batchId, destroyed: String(counts.destroyed), held: String(counts.held), excluded: String(counts.excluded), extended: String(counts.extend), gone: String(counts.gone) },
+        }, { allow: true, reason: 'system', via: null }, now)]);
+      });
+    }
+    // The certificate of destruction. Should it fail (the audit log has not yet signed a checkpoint
+    // covering the destruction events), the job is retried, and a retry of an executed batch does only this.
+    if (!(await repos.disposal.batch(batchId))?.certificateId) await this.o.certificates.issue(batchId);
+  }
+
+  private async carryOut(item: DisposalItem): Promise<void> {
+    const repos = this.o.store.repos;
+    const now = this.o.clock.now();
+    const setOutcome = (outcome: ItemOutcome) => repos.disposal.setOutcome(item.batchId, item.documentId, outcome, now.toISOString());
+    if (item.decision === 'extend') return setOutcome('extended');
+    // Only held items are left undecided at approval: they are kept.
+    if (!destroysItem(item)) return setOutcome('excluded');
+    const document = await repos.documents.byId(item.documentId);
+    if (!document || document.status === 'disposed') return setOutcome('gone');
+    const outcome = await this.destroy(document, 'document.dispose', { batchId: item.batchId, seriesCode: item.seriesCode });
+    await setOutcome(outcome === 'held' ? 'held' : item.decision === 'transfer' ? 'transferred' : 'destroyed');
+  }
+
+  /** Purges documents of the organisation deleted more than `binDays` ago, unless held. */
+  async purgeBin(organisationId: string, binDays: number): Promise<{ purged: string[]; held: string[] }> {
+    const cutoff = new Date(this.o.clock.now().getTime() - binDays * DAY_MS).toISOString();
+    const purged: string[] = [];
+    const held: string[] = [];
+    for (;;) {
+      // Purged documents leave the query; held ones stay in the bin and come back each page: page past them.
+      const ids = (await this.o.store.repos.disposal.binExpired(organisationId, cutoff, PURGE_PAGE + held.length)).filter((id) => !held.includes(id));
+      if (ids.length === 0) break;
+      const facts = await this.o.retention.retentionFacts(ids);
+      for (const document of await this.o.store.repos.documents.byIds(ids)) {
+        const f = facts.get(document.id);
+        const seriesCode = f && f.state !== 'unfiled' ? f.seriesCode : '';
+        const outcome = await this.destroy(document, 'document.purge', { batchId: null, seriesCode });
+        (outcome === 'held' ? held : purged).push(document.id);
+      }
+    }
+    return { purged, held };
+  }
+
+  /**
+   * Destroys one document, if decide() lets the system do `action` on it now (a legal hold refuses
+   * it): the refusal, and its audit, are decide()'s and AccessService's.
+   */
+  private async destroy(document: Document, action: DestructionAction, context: { batchId: string | null; seriesCode: string }): Promise<'destroyed' | 'held'> {
+    const repos = this.o.store.repos;
+    const ids = { documentId: document.id, ...(context.batchId ? { batchId: context.batchId } : {}) };
+    // AccessService hands decide() the holds in force read fresh: a hold placed a moment ago refuses.
+    const decision = await this.o.access.check(this.o.system, action, documentResource(document), { organisationId: document.organisationId, ids });
+    if (!decision.allow) return 'held';
+    const versions = await repos.documents.versions(document.id);
+    const nameSha256 = createHash('sha256').update(document.name, 'utf8').digest('hex');
+    const now = this.o.clock.now();
+    const done = await this.o.store.transaction(async (tx) => {
+      const current = await tx.documents.byId(document.id);
+      if (!current || current.status === 'disposed') return false;
+      for (const v of versions) await tx.documents.destroyVersionKey(v.id);
+      // The stub records the name's hash before the name itself is replaced.
+      await tx.disposal.insertStub({
+        documentId: document.id, organisationId: document.organisationId, seriesCode: context.seriesCode, createdAt: document.createdAt, disposedAt: now.toISOString(),
+        nameSha256, totalBytes: versions.reduce((sum, v) => sum + v.size, 0), versionCount: versions.length, batchId: context.batchId, certificateId: null,
+      });
+      await tx.documents.update(document.id, { status: 'disposed', name: disposedName(document.id) }, now.toISOString());
+      for (const p of await tx.dav.properties(document.id)) await tx.dav.removeProperty(document.id, p.namespace, p.name);
+      await tx.audit.insert([auditEvent(this.o.system, action, {
+        organisationId: document.organisationId, ids: { ...ids, seriesCode: context.seriesCode, nameSha256 },
+      }, decision, now)]);
+      await this.o.lifecycle.raise({ jobs: tx.jobs, now }, {
+        type: 'document.destroyed', organisationId: document.organisationId, documentId: document.id, versionIds: versions.map((v) => v.id), disposed: true,
+      });
+      // Queued with the shredding, so the blobs go even if this process dies before deleting them itself.
+      if (versions.length > 0) await tx.jobs.enqueue(deleteBlobsJob, { blobIds: versions.map((v) => v.blobId) }, { now, runAt: new Date(now.getTime() + 60_000) });
+      return true;
+    });
+    if (!done) return 'destroyed';
+    for (const v of versions) {
+      await this.o.blobs.delete(v.blobId).catch((err: unknown) => this.o.onWarning?.('a destroyed version\'s blob could not be deleted yet; the delete-blobs job retries it', { err, blobId: v.blobId }));
+    }
+    return 'destroyed';
+  }
+}

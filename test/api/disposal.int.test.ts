@@ -1,0 +1,327 @@
+// Disposal end to end on both dialects: an HR-03 record whose process completed two years ago is
+// proposed, approved and destroyed (crypto-shredded, blob deleted, stub kept, gone from every
+// interface and listing); a hold placed between approval and execution wins; the bin is purged.
+import { createHash } from 'node:crypto';
+import yauzl from 'yauzl';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { disposalSweepJob } from '../../src/domain/jobs/kinds.js';
+import { ukDate } from '../../src/domain/records/retention.js';
+import { systemActor } from '../../src/services/identity.service.js';
+import { useClamd, useTestVault } from '../support/fixture.js';
+import { api, expectProblem } from '../support/http.js';
+import { HR_03, fileCollectionUnder, placeHold, recordEvent, yearsAgo } from '../support/records.js';
+import { DIALECTS, createOrganisation, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
+import { FormClient, addPerson } from '../ui/support.js';
+import { PROPFIND_ALL, dav, davUser, type DavUser } from '../webdav/support.js';
+
+const clamd = useClamd();
+
+/** Every entry of a zip, by name. */
+function unzip(bytes: Buffer): Promise<Map<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(bytes, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(err ?? new Error('no zip'));
+      const out = new Map<string, Buffer>();
+      zip.on('entry', (entry: yauzl.Entry) => {
+        zip.openReadStream(entry, (e, stream) => {
+          if (e || !stream) return reject(e ?? new Error('no stream'));
+          const parts: Buffer[] = [];
+          stream.on('data', (c: Buffer) => parts.push(c)).on('end', () => { out.set(entry.fileName, Buffer.concat(parts)); zip.readEntry(); }).on('error', reject);
+        });
+      });
+      zip.on('end', () => resolve(out)).on('error', reject);
+      zip.readEntry();
+    });
+  });
+}
+
+describe.each(DIALECTS)('disposal on %s', (dialect) => {
+  const t = useTestVault(dialect, clamd, { listen: true });
+  let base: string;
+  let org: TestOrganisation;
+  let manager: TestUser;
+  let member: DavUser;
+  let memberEmail: string;
+  beforeAll(async () => {
+    const address = t.app.server.address();
+    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  });
+
+  /** A fresh organisation whose hr collection is filed under HR-03, with a records manager and an hr member. */
+  async function freshOrganisation() {
+    org = await createOrganisation(t.vault);
+    await fileCollectionUnder(t.vault, org.id, org.collections.hr!, HR_03);
+    manager = await org.user({ roles: ['records_manager'], teams: ['hr'] });
+    member = await davUser(t.vault, org, { teams: ['hr'] });
+    memberEmail = (await addPerson(t.vault, org.slug, { teams: ['hr'] })).email;
+  }
+
+  /** An HR-03 document whose process completed `years` years ago. */
+  async function applicationDocument(name: string, years = 2): Promise<string> {
+    const res = await upload(t.app, member, org.collections.hr!, name, `application form ${name}\n`);
+    expect(res.statusCode, res.body).toBe(201);
+    const id = res.json().id as string;
+    await recordEvent(t.vault, org.id, id, 'process_complete', yearsAgo(years));
+    return id;
+  }
+
+  async function sweep(): Promise<{ id: string; items: { documentId: string; excludedBy: { id: string; name: string }[]; decision: string; outcome: string | null }[] }> {
+    const res = await api(t.app, manager).post('disposal/batches', {});
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json();
+  }
+
+  async function blobIdsOf(documentId: string): Promise<string[]> {
+    return (await t.vault.store.repos.documents.versions(documentId)).map((v) => v.blobId);
+  }
+
+  /** The document's sequenced audit events (sequencing first). */
+  async function auditOf(documentId: string) {
+    await t.vault.audit.flush();
+    return t.vault.store.repos.audit.forDocument(documentId, 50);
+  }
+
+  async function storedBlobs(): Promise<Set<string>> {
+    const out = new Set<string>();
+    for await (const id of t.vault.blobStore.list()) out.add(id);
+    return out;
+  }
+
+  it('proposes, approves and destroys an HR-03 record; afterwards it is gone from REST, web and WebDAV, its keys and blob with it', async () => {
+    await freshOrganisation();
+    const name = `applicant-${Date.now()}.txt`;
+    const id = await applicationDocument(name);
+    const recent = await applicationDocument(`recent-${Date.now()}.txt`, 0);
+    const blobIds = await blobIdsOf(id);
+    expect([...(await storedBlobs())]).toEqual(expect.arrayContaining(blobIds));
+
+    const batch = await sweep();
+    expect(batch.items.map((i) => i.documentId)).toEqual([id]);
+    expect(batch.items[0]).toMatchObject({ decision: 'pending', excludedBy: [], outcome: null, seriesCode: 'HR-03', trigger: 'process_complete', name });
+    expect(batch).toMatchObject({ status: 'review', organisationId: org.id, counts: { items: 1, pending: 1 } });
+    // One notification to the records manager, naming the batch.
+    const notes = await t.vault.store.repos.notifications.forUser(manager.id);
+    expect(notes.filter((n) => n.kind === 'disposal.review')).toHaveLength(1);
+    expect(notes[0]!.message).toContain(batch.id);
+    // Nothing new: a second sweep makes no batch and no notification.
+    const again = await api(t.app, manager).post('disposal/batches', {});
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual({ batch: null });
+    expect((await t.vault.store.repos.notifications.forUser(manager.id)).filter((n) => n.kind === 'disposal.review')).toHaveLength(1);
+
+    const approveEarly = expectProblem(await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`), 400);
+    expect(approveEarly.detail).toContain('1 item still needs a decision');
+    const decided = await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'destroy' }] });
+    expect(decided.statusCode, decided.body).toBe(200);
+    const approved = await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`);
+    expect(approved.statusCode, approved.body).toBe(200);
+    expect(approved.json()).toMatchObject({ status: 'approved', approvedBy: manager.id });
+    expectProblem(await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'destroy' }] }), 409);
+    // Approval queued the execution job (here run directly, as the worker would).
+    const queued = await t.vault.store.db.selectFrom('jobs').select(['kind', 'payload', 'status']).where('kind', '=', 'dispose-batch').execute();
+    expect(queued.filter((j) => JSON.parse(j.payload).batchId === batch.id)).toEqual([{ kind: 'dispose-batch', payload: JSON.stringify({ batchId: batch.id }), status: 'queued' }]);
+
+    await t.vault.disposal.execute(batch.id);
+
+    const executed = (await api(t.app, manager).get(`disposal/batches/${batch.id}`)).json();
+    expect(executed).toMatchObject({ status: 'executed', counts: { destroyed: 1 } });
+    // Its certificate of destruction was issued with it, naming the record's name hash.
+    expect(executed.certificateId).toEqual(expect.any(String));
+    const certificate = await api(t.app, manager).get(`disposal/batches/${batch.id}/certificate`);
+    expect(certificate.statusCode, certificate.body).toBe(200);
+    expect(certificate.body).toContain(createHash('sha256').update(name).digest('hex'));
+    expect(executed.items[0]).toMatchObject({ documentId: id, outcome: 'destroyed', name: null });
+    // Crypto-shredding: no version keeps its wrapped key; no blob of it remains in the store.
+    const versions = await t.vault.store.repos.documents.versions(id);
+    expect(versions.length).toBeGreaterThan(0);
+    for (const v of versions) expect(v.wrappedKey.length).toBe(0);
+    const remaining = await storedBlobs();
+    for (const blobId of blobIds) expect(remaining.has(blobId)).toBe(false);
+    expect(remaining.has((await blobIdsOf(recent))[0]!)).toBe(true);
+    // The stub outlives the record: series, hash of the name, sizes.
+    const stub = await t.vault.store.repos.disposal.stub(id);
+    expect(stub).toMatchObject({
+      documentId: id, organisationId: org.id, seriesCode: 'HR-03', batchId: batch.id, versionCount: 1,
+      nameSha256: createHash('sha256').update(name).digest('hex'), totalBytes: Buffer.byteLength(`application form ${name}\n`),
+    });
+    const events = await auditOf(id);
+    expect(events.find((e) => e.action === 'document.dispose')).toMatchObject({ decision: 'allow', targetIds: { documentId: id, batchId: batch.id, seriesCode: 'HR-03', nameSha256: stub!.nameSha256 } });
+
+    // REST: 404 for the document, its content, and its collection listing no longer shows it.
+    expectProblem(await api(t.app, member).get(`documents/${id}`), 404);
+    expectProblem(await api(t.app, member).get(`documents/${id}/content`), 404);
+    expectProblem(await api(t.app, manager).get(`documents/${id}`), 404);
+    const listing = (await api(t.app, member).get(`collections/${org.collections.hr}?includeDeleted=true`)).json();
+    expect(JSON.stringify(listing)).not.toContain(id);
+    expect(JSON.stringify(listing)).toContain(recent);
+    // WebDAV: 404 by its old name and by its new one, and absent from PROPFIND.
+    expect((await dav(base, 'GET', `/dav/${org.slug}/hr/${encodeURIComponent(name)}`, { user: member })).status).toBe(404);
+    expect((await dav(base, 'GET', `/dav/${org.slug}/hr/disposed-${id}`, { user: member })).status).toBe(404);
+    const propfind = await dav(base, 'PROPFIND', `/dav/${org.slug}/hr/`, { user: member, headers: { depth: '1', 'content-type': 'application/xml' }, body: PROPFIND_ALL });
+    expect(propfind.status).toBe(207);
+    expect(propfind.body).not.toContain(encodeURIComponent(name));
+    expect(propfind.body).not.toContain(`disposed-${id}`);
+    // Web: 404 for the document page; absent from the collection page and recent documents.
+    const client = new FormClient(base);
+    await client.signIn(memberEmail);
+    expect((await client.get(`/documents/${id}`)).status).toBe(404);
+    const collectionPage = await client.get(`/collections/${org.collections.hr}?deleted=1`);
+    expect(collectionPage.status).toBe(200);
+    expect(collectionPage.text).not.toContain(name);
+    expect(collectionPage.text).not.toContain(id);
+    const home = await client.get('/');
+    expect(home.text).not.toContain(name);
+
+    // The audit log still verifies.
+    await t.vault.audit.flush();
+    const verification = await t.vault.audit.verify(systemActor());
+    expect(verification.ok, JSON.stringify(verification)).toBe(true);
+  });
+
+  it('leaves no trace in its folder: a folder that held a disposed record can still be renamed and deleted over WebDAV', async () => {
+    await freshOrganisation();
+    const folder = (await api(t.app, member).post('collections', { name: `Campaign ${Date.now()}`, parentId: org.collections.hr, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' })).json();
+    expect(folder.id).toBeTruthy();
+    const res = await upload(t.app, member, folder.id, 'cv.txt', 'curriculum vitae\n');
+    const id = res.json().id as string;
+    await recordEvent(t.vault, org.id, id, 'process_complete', yearsAgo(2));
+    const batch = await sweep();
+    await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'destroy' }] });
+    await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`);
+    await t.vault.disposal.execute(batch.id);
+    const renamed = await api(t.app, member).patch(`collections/${folder.id}`, { name: 'Campaign closed' });
+    expect(renamed.statusCode, renamed.body).toBe(200);
+    expect((await dav(base, 'DELETE', `/dav/${org.slug}/hr/${encodeURIComponent('Campaign closed')}`, { user: member })).status).toBe(204);
+  });
+
+  it('sweeps daily as the system at most once per organisation and day, and queues one sweep job per organisation and day', async () => {
+    await freshOrganisation();
+    const id = await applicationDocument(`daily-${Date.now()}.txt`);
+    const today = ukDate(new Date());
+    expect(await t.vault.disposal.dailySweep(org.id, today)).toBe('swept');
+    expect(await t.vault.disposal.dailySweep(org.id, today)).toBe('already-swept');
+    const batches = (await api(t.app, manager).get('disposal/batches')).json().batches;
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toMatchObject({ createdBy: null, status: 'review', counts: { items: 1, pending: 1 } });
+    expect((await api(t.app, manager).get(`disposal/batches/${batches[0].id}`)).json().items[0].documentId).toBe(id);
+    expect((await t.vault.store.repos.notifications.forUser(manager.id)).filter((n) => n.kind === 'disposal.review')).toHaveLength(1);
+    const now = new Date();
+    expect(await t.vault.store.repos.jobs.enqueue(disposalSweepJob, { organisationId: org.id, date: today }, { now })).toBe(true);
+    expect(await t.vault.store.repos.jobs.enqueue(disposalSweepJob, { organisationId: org.id, date: today }, { now })).toBe(false);
+  });
+
+  it('lets a hold placed between approval and execution win: outcome held, document and blob intact, refusal audited', async () => {
+    await freshOrganisation();
+    const id = await applicationDocument(`held-${Date.now()}.txt`);
+    const batch = await sweep();
+    await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'destroy' }] });
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
+    await placeHold(t.vault, org.id, { collectionId: org.collections.hr! });
+
+    await t.vault.disposal.execute(batch.id);
+
+    const executed = (await api(t.app, manager).get(`disposal/batches/${batch.id}`)).json();
+    expect(executed).toMatchObject({ status: 'executed', counts: { destroyed: 0, held: 1 } });
+    expect(executed.items[0]).toMatchObject({ outcome: 'held' });
+    const doc = await api(t.app, member).get(`documents/${id}/content`);
+    expect(doc.statusCode).toBe(200);
+    expect(doc.body).toContain('application form');
+    for (const v of await t.vault.store.repos.documents.versions(id)) expect(v.wrappedKey.length).toBeGreaterThan(0);
+    const blobs = await storedBlobs();
+    for (const blobId of await blobIdsOf(id)) expect(blobs.has(blobId)).toBe(true);
+    expect(await t.vault.store.repos.disposal.stub(id)).toBeUndefined();
+    const refusal = (await auditOf(id)).find((e) => e.action === 'document.dispose');
+    expect(refusal).toMatchObject({ decision: 'deny', reason: 'legal_hold' });
+  });
+
+  it('lists a held record as excluded, naming the hold, and refuses to destroy it (400 naming the hold)', async () => {
+    await freshOrganisation();
+    const id = await applicationDocument(`excluded-${Date.now()}.txt`);
+    const holdId = await placeHold(t.vault, org.id, { documentId: id }, 'Employment tribunal 2026/114');
+    const batch = await sweep();
+    expect(batch.items[0]).toMatchObject({ documentId: id, excludedBy: [{ id: holdId, name: 'Employment tribunal 2026/114' }], decision: 'pending' });
+    const refused = expectProblem(await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'destroy' }] }), 400);
+    expect(refused.detail).toContain('Employment tribunal 2026/114');
+    // Nothing pending but the held item: the batch can be approved, and the held item is kept.
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
+    await t.vault.disposal.execute(batch.id);
+    expect((await api(t.app, manager).get(`disposal/batches/${batch.id}`)).json().items[0]).toMatchObject({ outcome: 'excluded' });
+    expect((await api(t.app, member).get(`documents/${id}`)).statusCode).toBe(200);
+    // Shown once: the next sweep has nothing new (the same hold), so no daily batch of it.
+    expect((await api(t.app, manager).post('disposal/batches', {})).json()).toEqual({ batch: null });
+  });
+
+  it('extends with a future date and a reason only, and the new due date takes effect on approval', async () => {
+    await freshOrganisation();
+    const id = await applicationDocument(`extend-${Date.now()}.txt`);
+    const batch = await sweep();
+    const decide = (item: Record<string, unknown>) => api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, ...item }] });
+    expect(expectProblem(await decide({ decision: 'extend', reason: 'Appeal pending' }), 400).detail).toContain('new due date');
+    expect(expectProblem(await decide({ decision: 'extend', extendTo: '2020-01-01', reason: 'Appeal pending' }), 400).detail).toContain('after today');
+    expect(expectProblem(await decide({ decision: 'extend', extendTo: '2031-02-30', reason: 'Appeal pending' }), 400).detail).toContain('YYYY-MM-DD');
+    expect(expectProblem(await decide({ decision: 'extend', extendTo: '2031-03-31' }), 400).detail).toContain('reason');
+    expect(expectProblem(await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: 'nope', decision: 'destroy' }] }), 400).detail).toContain('not in this batch');
+    expect((await decide({ decision: 'extend', extendTo: '2031-03-31', reason: 'Appeal pending' })).statusCode).toBe(200);
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
+    const [placement] = await t.vault.store.repos.retention.placements([id]);
+    expect(placement!.retainUntil).toBe('2031-03-31');
+    await t.vault.disposal.execute(batch.id);
+    expect((await api(t.app, manager).get(`disposal/batches/${batch.id}`)).json().items[0]).toMatchObject({ outcome: 'extended' });
+    expect((await api(t.app, member).get(`documents/${id}`)).statusCode).toBe(200);
+  });
+
+  it('requires the transfer package after the last decision, streams it as a zip with metadata, then destroys', async () => {
+    await freshOrganisation();
+    const name = `transfer-${Date.now()}.txt`;
+    const id = await applicationDocument(name);
+    const batch = await sweep();
+    await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'transfer' }] });
+    expect(expectProblem(await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`), 400).detail).toBe('Download the transfer package before approving.');
+    const zip = await api(t.app, manager).get(`disposal/batches/${batch.id}/transfer`);
+    expect(zip.statusCode).toBe(200);
+    expect(zip.headers['content-type']).toBe('application/zip');
+    const entries = await unzip(zip.rawPayload);
+    expect([...entries.keys()].sort()).toEqual([`${id}/metadata.json`, `${id}/${name}`]);
+    expect(entries.get(`${id}/${name}`)!.toString()).toBe(`application form ${name}\n`);
+    const metadata = JSON.parse(entries.get(`${id}/metadata.json`)!.toString());
+    expect(metadata).toMatchObject({
+      id, name, batchId: batch.id, classification: 'OFFICIAL-SENSITIVE', series: { code: 'HR-03', trigger: 'process_complete', action: 'destroy' },
+      sha256: createHash('sha256').update(`application form ${name}\n`).digest('hex'), versions: [{ number: 1 }],
+    });
+    await t.vault.audit.flush();
+    expect((await t.vault.store.repos.audit.forOrganisation(org.id)).some((e) => e.action === 'disposal.transfer-export' && e.targetIds.batchId === batch.id)).toBe(true);
+    // A member may not download it.
+    expectProblem(await api(t.app, member).get(`disposal/batches/${batch.id}/transfer`), 404);
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
+    await t.vault.disposal.execute(batch.id);
+    expect((await api(t.app, manager).get(`disposal/batches/${batch.id}`)).json().items[0]).toMatchObject({ outcome: 'transferred' });
+    expectProblem(await api(t.app, member).get(`documents/${id}`), 404);
+  });
+
+  it('purges a document deleted longer ago than the bin period, unless it is held', async () => {
+    await freshOrganisation();
+    const payrollMember = await org.user({ teams: ['payroll'] });
+    const old = (await upload(t.app, payrollMember, org.collections.payroll!, `old-${Date.now()}.txt`, 'old payslip\n')).json().id as string;
+    const held = (await upload(t.app, payrollMember, org.collections.payroll!, `held-${Date.now()}.txt`, 'held payslip\n')).json().id as string;
+    const fresh = (await upload(t.app, payrollMember, org.collections.payroll!, `fresh-${Date.now()}.txt`, 'fresh payslip\n')).json().id as string;
+    for (const id of [old, held, fresh]) expect((await api(t.app, payrollMember).delete(`documents/${id}`)).statusCode).toBe(204);
+    const longAgo = new Date(Date.now() - 31 * 24 * 3600 * 1000).toISOString();
+    await t.vault.store.repos.documents.update(old, { deletedAt: longAgo }, longAgo);
+    await t.vault.store.repos.documents.update(held, { deletedAt: longAgo }, longAgo);
+    await placeHold(t.vault, org.id, { documentId: held });
+    const oldBlobs = await blobIdsOf(old);
+
+    const result = await t.vault.disposal.purgeBin(org.id);
+    expect(result).toEqual({ purged: [old], held: [held] });
+    for (const v of await t.vault.store.repos.documents.versions(old)) expect(v.wrappedKey.length).toBe(0);
+    const blobs = await storedBlobs();
+    for (const blobId of oldBlobs) expect(blobs.has(blobId)).toBe(false);
+    expect(await t.vault.store.repos.disposal.stub(old)).toMatchObject({ batchId: null, versionCount: 1 });
+    expect((await auditOf(old)).find((e) => e.action === 'document.purge')).toMatchObject({ decision: 'allow' });
+    expect((await auditOf(held)).find((e) => e.action === 'document.purge')).toMatchObject({ decision: 'deny', reason: 'legal_hold' });
+    // The held one and the recent one are still in the bin, restorable.
+    expect((await t.vault.store.repos.documents.byId(held))!.status).not.toBe('disposed');
+    expect((await t.vault.store.repos.documents.byId(fresh))!.status).not.toBe('disposed');
+    expect((await api(t.app, payrollMember).post(`documents/${held}/restore`)).statusCode).toBe(200);
+  });
+});

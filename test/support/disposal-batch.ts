@@ -1,0 +1,59 @@
+// A disposal batch as the disposal job leaves it (items, stubs, destruction events), for the certificate
+// tests and any test that needs an executed batch without running a sweep.
+import { createHash, randomUUID } from 'node:crypto';
+import type { DisposalBatch, DisposalItem } from '../../src/domain/records/disposal.js';
+import type { Vault } from '../../src/main.js';
+import { auditEvent } from '../../src/services/audit-events.js';
+import { systemActor } from '../../src/services/identity.service.js';
+
+const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+
+/**
+ * A batch of `organisation` as the disposal job leaves it: executed, two documents destroyed (one
+ * transferred first), one extended, one held at execution, one excluded when proposed; a stub and a
+ * `document.dispose` event per destroyed document and one `disposal.execute` event.
+ */
+export async function executedBatch(vault: Vault, organisationId: string, approver: { id: string }, options: { status?: DisposalBatch['status'] } = {}) {
+  const repos = vault.store.repos;
+  const now = new Date();
+  const at = (minutesAgo: number) => new Date(now.getTime() - minutesAgo * 60_000).toISOString();
+  if (!(await repos.retention.series(organisationId, 'HR-03'))) {
+    await repos.retention.insertSeries({
+      organisationId, code: 'HR-03', title: 'Disciplinary case files', serviceArea: 'hr', trigger: 'process_complete', retainYears: 2, action: 'destroy',
+      authority: 'ACAS code of practice', revision: 1, createdAt: at(600), updatedAt: at(600),
+    }, { reason: 'seeded', changedBy: null });
+  }
+  const status = options.status ?? 'executed';
+  const batch: DisposalBatch = {
+    id: randomUUID(), organisationId, status, dueBy: now.toISOString().slice(0, 10), createdAt: at(30), createdBy: approver.id,
+    approvedAt: status === 'review' ? null : at(20), approvedBy: status === 'review' ? null : approver.id, executedAt: status === 'executed' ? at(1) : null, certificateId: null,
+  };
+  const doc = () => randomUUID();
+  const ids = { destroyed: doc(), transferred: doc(), extended: doc(), held: doc(), excluded: doc() };
+  const executed = status === 'executed';
+  const item = (documentId: string, decision: DisposalItem['decision'], outcome: DisposalItem['outcome'], extra: Partial<DisposalItem> = {}): DisposalItem => ({
+    batchId: batch.id, documentId, seriesCode: 'HR-03', trigger: 'process_complete', triggerDate: '2024-06-01', dueAt: '2026-06-01', action: 'destroy', excludedBy: [],
+    decision, decidedBy: approver.id, decidedAt: at(25), extendTo: null, reason: null, outcome: executed ? outcome : null, executedAt: executed ? batch.executedAt : null, ...extra,
+  });
+  await repos.disposal.insertBatch(batch, [
+    item(ids.destroyed, 'destroy', 'destroyed'),
+    item(ids.transferred, 'transfer', 'transferred', { triggerDate: '2024-05-01', dueAt: '2026-05-01' }),
+    item(ids.extended, 'extend', 'extended', { extendTo: '2027-06-01', reason: 'tribunal pending' }),
+    item(ids.held, 'destroy', 'held'),
+    item(ids.excluded, 'pending', 'excluded', { excludedBy: [{ id: randomUUID(), name: 'Smith v Council' }] }),
+  ]);
+  if (!executed) return { batch, ids, nameHashes: [] };
+  const job = systemActor('job');
+  const allow = { allow: true, reason: 'system', via: null };
+  const nameHashes: string[] = [];
+  for (const documentId of [ids.destroyed, ids.transferred]) {
+    const nameSha256 = sha256(`name of ${documentId}.docx`);
+    nameHashes.push(nameSha256);
+    await repos.disposal.insertStub({
+      documentId, organisationId, seriesCode: 'HR-03', createdAt: at(60 * 24 * 900), disposedAt: batch.executedAt!, nameSha256, totalBytes: 2048, versionCount: 2, batchId: batch.id, certificateId: null,
+    });
+    await repos.audit.insert([auditEvent(job, 'document.dispose', { organisationId, ids: { documentId, batchId: batch.id, seriesCode: 'HR-03', nameSha256 } }, allow, new Date(batch.executedAt!))]);
+  }
+  await repos.audit.insert([auditEvent(job, 'disposal.execute', { organisationId, ids: { batchId: batch.id } }, allow, new Date(batch.executedAt!))]);
+  return { batch, ids, nameHashes };
+}

@@ -1,0 +1,70 @@
+// The disposal review pages: a records manager runs a sweep, decides each record (a bad extension is
+// shown as a GOV.UK error and changes nothing), and approves; others are not offered the pages.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
+import { HR_03, fileCollectionUnder, recordEvent, yearsAgo } from '../support/records.js';
+import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
+import { FormClient, addPerson, enrolTotp } from './support.js';
+
+const clamd = useClamd();
+
+describe.each(DIALECTS)('disposal review pages on %s', (dialect) => {
+  const t = useTestVault(dialect, clamd, { listen: true });
+  let base: string;
+  beforeAll(async () => {
+    const address = t.app.server.address();
+    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  });
+
+  it('lets the records manager sweep, decide and approve through the pages; a member is not offered them', async () => {
+    const org = await createOrganisation(t.vault);
+    await fileCollectionUnder(t.vault, org.id, org.collections.hr!, HR_03);
+    const staff = await org.user({ teams: ['hr'] });
+    const name = `applicant-${Date.now()}.txt`;
+    const id = (await upload(t.app, staff, org.collections.hr!, name, 'application\n')).json().id as string;
+    await recordEvent(t.vault, org.id, id, 'process_complete', yearsAgo(2));
+    const manager = await addPerson(t.vault, org.slug, { roles: ['records_manager'], teams: ['hr'] });
+    const secret = await enrolTotp(t.vault, manager.id);
+    const client = new FormClient(base);
+    const home = await client.signIn(manager.email, undefined, secret);
+    expect(home).toContain('href="/disposal"');
+
+    const list = await client.get('/disposal');
+    expect(list.status).toBe(200);
+    expect(list.text).toContain('No batches yet');
+    const swept = await client.post('/disposal/sweep', { _csrf: FormClient.csrf(list.text) });
+    expect(swept.status).toBe(303);
+    const batchUrl = swept.location!;
+    expect(batchUrl).toMatch(/^\/disposal\/[0-9a-f-]{36}$/);
+    const page = await client.get(batchUrl);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain(name);
+    expect(page.text).toContain('Series HR-03');
+    expect(page.text).toContain('Approve this batch');
+
+    const csrf = FormClient.csrf(page.text);
+    const bad = await client.post(`${batchUrl}/decisions`, { _csrf: csrf, documentId: id, decision: 'extend', extendTo: '2020-01-01', reason: 'Appeal' });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('govuk-error-summary');
+    expect(bad.text).toContain('The new due date must be after today');
+    expect(bad.text).toContain(`href="#extendTo-${id}"`);
+    const early = await client.post(`${batchUrl}/approve`, { _csrf: csrf });
+    expect(early.status).toBe(400);
+    expect(early.text).toContain('1 item still needs a decision');
+
+    expect((await client.post(`${batchUrl}/decisions`, { _csrf: csrf, documentId: id, decision: 'destroy' })).status).toBe(303);
+    const approved = await client.post(`${batchUrl}/approve`, { _csrf: csrf });
+    expect(approved.status).toBe(303);
+    const after = await client.get(approved.location!);
+    expect(after.text).toContain('The batch was approved');
+    expect(after.text).not.toContain('Approve this batch');
+    const listed = await client.get('/disposal');
+    expect(listed.text).toContain(batchUrl);
+
+    const member = await addPerson(t.vault, org.slug, { teams: ['hr'] });
+    const memberClient = new FormClient(base);
+    expect(await memberClient.signIn(member.email)).not.toContain('href="/disposal"');
+    expect((await memberClient.get('/disposal')).status).toBe(404);
+    expect((await memberClient.get(batchUrl)).status).toBe(404);
+  });
+});
