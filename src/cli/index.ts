@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerAdminCommands } from './commands/admin.commands.js';
 import { registerArrangementCommands } from './commands/arrangement.commands.js';
 import { registerAuditCommands } from './commands/audit.commands.js';
+import { registerBackupCommands } from './commands/backup.commands.js';
 import { registerDisposalCommands } from './commands/disposal.commands.js';
 import { registerFilePlanCommands } from './commands/file-plan.commands.js';
 import { registerImportCommand } from './commands/import.command.js';
@@ -33,6 +34,7 @@ registerHoldCommands(program);
 registerJobsCommands(program);
 registerDisposalCommands(program);
 registerSeriesCommands(program);
+registerBackupCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   say(`strongroom: ${failure(error)}`);

@@ -4,7 +4,10 @@ import { sql, type Kysely } from 'kysely';
 import type { DialectCaps } from './kysely.js';
 import { migrations } from './migrations/index.js';
 
-export async function migrate(db: Kysely<any>, caps: DialectCaps): Promise<string[]> {
+export const migrationNames = (): string[] => migrations.map((m) => m.name);
+
+/** `until`: stop after this migration (a restore loads rows at the schema they were backed up at, then migrates on). */
+export async function migrate(db: Kysely<any>, caps: DialectCaps, options: { until?: string } = {}): Promise<string[]> {
   await db.transaction().execute(async (trx) => {
     // Under the same lock as the migrations: two processes creating the table at once on
     // PostgreSQL collide even with IF NOT EXISTS (a unique violation in pg_type).
@@ -33,6 +36,7 @@ export async function migrate(db: Kysely<any>, caps: DialectCaps): Promise<strin
       await trx.insertInto('schema_migrations').values({ name: migration.name, applied_at: new Date().toISOString() }).execute();
       ran.push(migration.name);
     });
+    if (migration.name === options.until) break;
   }
   return ran;
 }
