@@ -18,6 +18,12 @@ const WRITE_BATCH_BYTES = 1024 * 1024;
 const READ_HIGH_WATER_MARK = 1024 * 1024;
 /** Beyond this many pieces in one write, join them: tiny input chunks would make huge iovecs. */
 const MAX_IOVECS = 64;
+/**
+ * A slow upload still writes (and so touches its staging file's modification time) at least this
+ * often, however few bytes arrive: staging cleanup on a shared folder goes by that time, so a file
+ * untouched for much longer than this belongs to no upload in flight on any node.
+ */
+export const STAGING_TOUCH_MS = 60_000;
 
 export interface FsBlobStoreOptions {
   dataDir: string;
@@ -115,8 +121,10 @@ export class FsBlobStore implements BlobStore {
   }
 
   /**
-   * Deletes staging files older than `olderThanMs` (by modification time). 0 removes them all,
-   * including any upload still being written, so use 0 only when no upload can be running.
+   * Deletes staging files older than `olderThanMs` (by modification time, which a live upload moves
+   * on at least every STAGING_TOUCH_MS). 0 removes them all, including any upload still being
+   * written, so use 0 only when no upload can be running (tests); a server passes an hour, as
+   * another node may share the folder.
    */
   async cleanStaging(olderThanMs: number): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
@@ -177,7 +185,8 @@ export class FsBlobStore implements BlobStore {
 
 /**
  * Writes the stream to the file in batches of about 1 MiB, keeping one write in flight while the
- * next batch is gathered so encryption upstream and disk I/O overlap. Returns the bytes written.
+ * next batch is gathered so encryption upstream and disk I/O overlap; a batch is also written once
+ * STAGING_TOUCH_MS has passed, so a trickling upload keeps its file's age fresh. Returns the bytes written.
  */
 async function writeStream(handle: FileHandle, source: Readable | AsyncIterable<Uint8Array>): Promise<number> {
   let batch: Buffer[] = [];
@@ -186,6 +195,7 @@ async function writeStream(handle: FileHandle, source: Readable | AsyncIterable<
   let inFlight: Promise<void> = Promise.resolve();
   let writeError: unknown;
   let failed = false;
+  let lastFlush = Date.now();
 
   const flush = async (): Promise<void> => {
     await inFlight;
@@ -193,6 +203,7 @@ async function writeStream(handle: FileHandle, source: Readable | AsyncIterable<
     const buffers = batch.length > MAX_IOVECS ? [Buffer.concat(batch, batchBytes)] : batch;
     batch = [];
     batchBytes = 0;
+    lastFlush = Date.now();
     // Errors are parked and rethrown at the next flush so a rejection is never left unhandled
     // while we wait on the source.
     inFlight = writeAll(handle, buffers).catch((error: unknown) => {
@@ -208,7 +219,7 @@ async function writeStream(handle: FileHandle, source: Readable | AsyncIterable<
       batch.push(buffer);
       batchBytes += buffer.length;
       total += buffer.length;
-      if (batchBytes >= WRITE_BATCH_BYTES) await flush();
+      if (batchBytes >= WRITE_BATCH_BYTES || Date.now() - lastFlush >= STAGING_TOUCH_MS) await flush();
     }
     if (batchBytes > 0) await flush();
   } finally {
