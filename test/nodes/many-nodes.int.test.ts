@@ -39,6 +39,7 @@ let org: TestOrganisation;
 let member: TestUser;
 const scratch: string[] = [];
 const nodes: Record<'a' | 'b' | 'worker1' | 'worker2', Node> = {} as never;
+let nodeEnv: Record<string, string>;
 
 async function startNode(name: string, role: 'web' | 'worker', env: Record<string, string>): Promise<Node> {
   // Each node its own data directory, holding copies of the keys only (as deployed from a secret store).
@@ -64,7 +65,7 @@ beforeAll(async () => {
   member = await org.user({ teams: ['payroll'] });
   const offsite = await mkdtemp(path.join(tmpdir(), 'sr-nodes-offsite-'));
   scratch.push(offsite);
-  const env = {
+  const env = nodeEnv = {
     STRONGROOM_DATABASE_URL: t.vault.config.databaseUrl!, STRONGROOM_BLOBS: blobs, STRONGROOM_CLAMD: clamd.socketPath,
     STRONGROOM_LOG_LEVEL: 'warn', STRONGROOM_OFFSITE: offsite, STRONGROOM_INLINE_SCAN_MAX_BYTES: String(INLINE_SCAN_MAX_BYTES),
     STRONGROOM_UPLOADS_PER_ACCOUNT: '64', STRONGROOM_UPLOADS_PER_CLIENT: '64', STRONGROOM_UPLOADS_PER_ORGANISATION: '64',
@@ -195,6 +196,32 @@ describe('two web nodes and two workers on PostgreSQL and S3', () => {
     }
   });
 
+  it('leaves alone an upload in flight on A while another node starts on the same bucket', { timeout: 90_000 }, async () => {
+    // 16 MiB: past 5 MiB the S3 store has a multipart upload open in the bucket, which a node that
+    // cleaned all staging at start-up would abort under A's feet.
+    const body = randomBytes(16 * 1024 * 1024);
+    let started = false;
+    const port = Number(new URL(nodes.a.base).port);
+    const uploading = streamedUpload(port, member.token, org.collections.payroll!, 'in-flight.bin', body, (offset) => {
+      if (offset < 7 * 1024 * 1024) return 0;
+      return started || offset >= body.length - 1024 * 1024 ? 0 : 100;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const c = await startNode('c', 'web', nodeEnv);
+    started = true;
+    try {
+      const outcome = await uploading;
+      expect(outcome.status).toBe(201);
+      const read = await contentVia(nodes.b, member, outcome.id!);
+      expect(read.status).toBe(200);
+      expect(sha256(read.body)).toBe(sha256(body));
+    } finally {
+      const exited = new Promise((resolve) => c.process.once('exit', resolve));
+      c.process.kill('SIGTERM');
+      await exited;
+    }
+  });
+
   it('loses no acknowledged upload when A is SIGKILLed during 20, and leaves no version without its blob', { timeout: 120_000 }, async () => {
     const uploads = Array.from({ length: 20 }, (_, i) => ({ name: `killed-${String(i).padStart(2, '0')}.bin`, body: randomBytes(randomInt(200 * 1024, 1536 * 1024)) }));
     const port = Number(new URL(nodes.a.base).port);
@@ -252,6 +279,11 @@ interface Outcome {
 
 /** Streams the body in 64 KiB pieces with small pauses, so uploads are genuinely in flight when the node dies. */
 function slowUpload(port: number, token: string, collectionId: string, name: string, body: Buffer): Promise<Outcome> {
+  return streamedUpload(port, token, collectionId, name, body, () => randomInt(2, 15));
+}
+
+/** Streams the body in 64 KiB pieces, pausing `pauseMs(offset)` before each. */
+function streamedUpload(port: number, token: string, collectionId: string, name: string, body: Buffer, pauseMs: (offset: number) => number): Promise<Outcome> {
   const outcome: Outcome = { name, sha: sha256(body), status: 'error' };
   return new Promise((resolve) => {
     const req = request({
@@ -275,7 +307,7 @@ function slowUpload(port: number, token: string, collectionId: string, name: str
       if (offset >= body.length) return void req.end();
       req.write(body.subarray(offset, offset + 65536));
       offset += 65536;
-      setTimeout(next, randomInt(2, 15));
+      setTimeout(next, pauseMs(offset));
     };
     next();
   });
