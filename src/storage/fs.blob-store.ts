@@ -34,12 +34,15 @@ export interface FsBlobStoreOptions {
   blobsDir?: string;
   /** Skip fsync (tests and throwaway demos only; an acknowledged upload may then be lost on power failure). */
   unsafeNoSync?: boolean;
+  /** How often a slow upload writes what it has, at the latest (default STAGING_TOUCH_MS; tests). */
+  stagingTouchMs?: number;
 }
 
 export class FsBlobStore implements BlobStore {
   readonly #blobsDir: string;
   readonly #stagingDir: string;
   readonly #sync: boolean;
+  readonly #touchMs: number;
   /** Fan-out directories ("ab/cd") known to exist, to skip mkdir on every put. */
   readonly #knownDirs = new Set<string>();
   #ready: Promise<void> | undefined;
@@ -48,6 +51,7 @@ export class FsBlobStore implements BlobStore {
     this.#blobsDir = options.blobsDir ?? join(options.dataDir, 'blobs');
     this.#stagingDir = options.blobsDir !== undefined ? join(options.blobsDir, 'tmp') : join(options.dataDir, 'tmp');
     this.#sync = options.unsafeNoSync !== true;
+    this.#touchMs = options.stagingTouchMs ?? STAGING_TOUCH_MS;
   }
 
   async put(source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
@@ -69,7 +73,7 @@ export class FsBlobStore implements BlobStore {
     let renamed = false;
     try {
       handle = await fsp.open(partPath, 'wx', 0o600).catch(unavailable('create a staging file'));
-      const size = await writeStream(handle, source);
+      const size = await writeStream(handle, source, this.#touchMs);
       if (this.#sync) await handle.sync().catch(unavailable('flush a blob'));
       await handle.close().catch(unavailable('close a blob'));
       handle = undefined;
@@ -186,9 +190,9 @@ export class FsBlobStore implements BlobStore {
 /**
  * Writes the stream to the file in batches of about 1 MiB, keeping one write in flight while the
  * next batch is gathered so encryption upstream and disk I/O overlap; a batch is also written once
- * STAGING_TOUCH_MS has passed, so a trickling upload keeps its file's age fresh. Returns the bytes written.
+ * `touchMs` has passed, so a trickling upload keeps its file's age fresh. Returns the bytes written.
  */
-async function writeStream(handle: FileHandle, source: Readable | AsyncIterable<Uint8Array>): Promise<number> {
+async function writeStream(handle: FileHandle, source: Readable | AsyncIterable<Uint8Array>, touchMs: number): Promise<number> {
   let batch: Buffer[] = [];
   let batchBytes = 0;
   let total = 0;
@@ -219,7 +223,7 @@ async function writeStream(handle: FileHandle, source: Readable | AsyncIterable<
       batch.push(buffer);
       batchBytes += buffer.length;
       total += buffer.length;
-      if (batchBytes >= WRITE_BATCH_BYTES || Date.now() - lastFlush >= STAGING_TOUCH_MS) await flush();
+      if (batchBytes >= WRITE_BATCH_BYTES || Date.now() - lastFlush >= touchMs) await flush();
     }
     if (batchBytes > 0) await flush();
   } finally {
