@@ -224,6 +224,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       backgroundStarted = true;
       try {
         await worker.start();
+        await audit.clearStoredAlarm().catch((err: unknown) => logger.warn({ err }, 'could not clear the stored audit alarm'));
       } catch (error) {
         backgroundStarted = false;
         throw error;

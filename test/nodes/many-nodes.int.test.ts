@@ -268,6 +268,23 @@ describe('two web nodes and two workers on PostgreSQL and S3', () => {
     expect((await fetch(`${nodes.b.base}/readyz`)).status).toBe(200);
     expect(nodes.b.said()).not.toMatch(/removed unfinished uploads/);
   });
+
+  it('shows on web node B the audit alarm a worker\'s signer raised', { timeout: 60_000 }, async () => {
+    const ready = async () => (await (await fetch(`${nodes.b.base}/readyz`)).json()) as { status: string; checks: { audit: string } };
+    expect((await ready()).checks.audit).toBe('ok');
+    // What tampering does: the stored tree loses the nodes the sequencer needs to grow it.
+    await t.vault.store.db.deleteFrom('audit_tree_nodes').execute();
+    expect((await uploadTo(nodes.b, member, org.collections.payroll!, 'after-tampering.txt', Buffer.from('still recorded\n'))).status).toBe(201);
+    let seen = await ready();
+    for (let tries = 0; seen.checks.audit !== 'alarm' && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      seen = await ready();
+    }
+    // Web nodes stay ready (the council's work goes on), but say so, and so do their metrics.
+    expect(seen).toMatchObject({ status: 'ready', checks: { audit: 'alarm' } });
+    const metrics = await fetch(`${nodes.b.base}/metrics`);
+    expect(await metrics.text()).toMatch(/^strongroom_audit_integrity_alarm 1$/m);
+  });
 });
 
 interface Outcome {
