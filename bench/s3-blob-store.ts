@@ -6,13 +6,13 @@
 //
 // s3rver writes every part to disk, then copies the parts into the object on completion and hashes
 // it: the figures are s3rver's, not a real S3's, and bound the store's speed from below only.
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createS3Client, S3BlobStore } from '../src/storage/s3.blob-store.js';
+import { startS3rverChild } from './lib/s3rver.js';
 
 const MiB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.BENCH_S3_MIB ?? 1024);
@@ -20,19 +20,6 @@ const SIZE_MIB = Number(process.env.BENCH_S3_MIB ?? 1024);
 const PART_MIB = process.env.BENCH_S3_PART_MIB ? Number(process.env.BENCH_S3_PART_MIB) : undefined;
 const QUEUE = process.env.BENCH_S3_QUEUE ? Number(process.env.BENCH_S3_QUEUE) : undefined;
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-
-async function startS3rverChild(directory: string): Promise<{ port: number; stop: () => void }> {
-  const script = `
-    const S3rver = require('s3rver');
-    new S3rver({ address: '127.0.0.1', port: 0, directory: ${JSON.stringify(directory)}, silent: true })
-      .run().then(({ port }) => process.stdout.write(port + '\\n'));`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'], cwd: path.resolve(import.meta.dirname, '..') });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.once('data', (data: Buffer) => resolve(Number(data.toString().trim())));
-    child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
-  });
-  return { port, stop: () => child.kill() };
-}
 
 async function main(): Promise<void> {
   const directory = await mkdtemp(path.join(tmpdir(), 'srb-s3-'));

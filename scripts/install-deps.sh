@@ -34,8 +34,12 @@ case "$mode" in
     fi
     ;;
   bench)
-    # apache2 is the benchmark's comparison WebDAV server (openssl speed and curl are above).
+    # apache2 is the benchmark's comparison WebDAV server (openssl speed and curl are above);
+    # bench/nodes.ts runs its web nodes on PostgreSQL (a throwaway cluster when none is running).
     packages+=(apache2)
+    if ! pg_answers 127.0.0.1 5432; then
+      packages+=(postgresql)
+    fi
     ;;
   *)
     log "unknown mode '$mode' (run, test or bench)"

@@ -116,14 +116,18 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const store = new Store(handle, deriveKey(master, 'audit-event-seal'));
 
   const { store: blobStore, destroy: closeBlobStore, stagingGraceMs } = openBlobStore(config);
-  // A bucket that does not answer now (or a role without s3:ListBucketMultipartUploads) must not
-  // keep the process from starting: leftovers wait for the next start or the bucket's lifecycle rule.
-  const removed = await blobStore.cleanStaging(stagingGraceMs).catch((err: unknown) => {
+  // Age-based, never "everything": another node on the same bucket or shared folder may be
+  // uploading right now. A bucket that does not answer now (or a role without
+  // s3:ListBucketMultipartUploads) must not keep the process from starting: leftovers wait for the
+  // worker's hourly sweep or the bucket's lifecycle rule.
+  const cleanStaging = async (when: string): Promise<void> => {
+    const removed = await blobStore.cleanStaging(stagingGraceMs);
+    if (removed > 0) logger.warn({ removed, olderThanMs: stagingGraceMs }, `removed unfinished uploads left by a crash (${when})`);
+  };
+  await cleanStaging('at start-up').catch((err: unknown) => {
     if (config.blobs.kind !== 's3') throw err;
     logger.warn({ err }, 'could not clean unfinished uploads in the blob bucket; the bucket lifecycle rule will');
-    return 0;
   });
-  if (removed > 0) logger.warn({ removed }, 'removed unfinished uploads left by a crash');
   const keys = new KeyRingImpl({
     master,
     clock,
@@ -229,12 +233,15 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       backgroundStarted = true;
       try {
         await worker.start();
+        await audit.clearStoredAlarm().catch((err: unknown) => logger.warn({ err }, 'could not clear the stored audit alarm'));
       } catch (error) {
         backgroundStarted = false;
         throw error;
       }
       timers.push(setInterval(() => void audit.integrate().catch((err: unknown) => logger.error({ err }, 'audit sequencing failed')), 1000));
       timers.push(setInterval(() => void quarantine.checkSignatureVersion().catch((err: unknown) => logger.warn({ err }, 'signature check failed')), 60_000));
+      // Web nodes never restart on a schedule: the worker clears what a crashed node left, by age.
+      timers.push(setInterval(() => void cleanStaging('hourly sweep').catch((err: unknown) => logger.warn({ err }, 'staging sweep failed')), STAGING_SWEEP_MS));
       void quarantine.checkSignatureVersion().catch(() => undefined);
       // Disposal sweep and bin purge: queued hourly, one job per organisation per UK day (the unique key
       // and the date each last ran, kept in the database, make it once a day across every node).
@@ -252,7 +259,9 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     async close() {
       timers.forEach(clearInterval);
       await worker.stop();
-      await audit.flush().catch((err: unknown) => logger.error({ err }, 'final audit sequencing failed'));
+      // Sequencing and signing are background work: a web node leaves them to the worker, so its
+      // shutdown signs nothing (and writes no checkpoint copy on its own disk).
+      if (config.role !== 'web') await audit.flush().catch((err: unknown) => logger.error({ err }, 'final audit sequencing failed'));
       await supervisor?.stop();
       await store.close();
       closeBlobStore();
@@ -262,11 +271,18 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
 }
 
 /**
- * S3 multipart uploads younger than this are left alone at start-up: other processes on the same
- * bucket may be writing them (a 16 GiB upload on a slow link takes hours). The bucket's lifecycle
- * rule (docs/operations.md) is the backstop for anything older that this misses.
+ * Staging younger than this is left alone, at start-up and by the worker's sweep: other processes
+ * on the same bucket may be writing it. An S3 multipart upload is aged from when it started (a
+ * 16 GiB upload on a slow link takes hours); the bucket's lifecycle rule (docs/operations.md) is
+ * the backstop for anything this misses.
  */
 const S3_STAGING_GRACE_MS = 24 * 60 * 60 * 1000;
+/**
+ * A folder's staging file is aged from its last write, which a live upload moves on at least every
+ * minute (STAGING_TOUCH_MS), so an hour untouched is no upload in flight on any node sharing the folder.
+ */
+export const FS_STAGING_GRACE_MS = 60 * 60 * 1000;
+const STAGING_SWEEP_MS = 60 * 60 * 1000;
 
 /** The blob store STRONGROOM_BLOBS names, and how much of its staging is safe to clean at start-up. */
 function openBlobStore(config: Config): { store: BlobStore; destroy: () => void; stagingGraceMs: number } {
@@ -275,9 +291,9 @@ function openBlobStore(config: Config): { store: BlobStore; destroy: () => void;
     const client = createS3Client(blobs);
     return { store: new S3BlobStore({ client, bucket: blobs.bucket, prefix: blobs.prefix, largestBlobBytes: config.maxUploadBytes }), destroy: () => client.destroy(), stagingGraceMs: S3_STAGING_GRACE_MS };
   }
-  // A folder of this process's own: nothing can be uploading into it while it starts, so all staging goes.
+  // Even the data directory's own folder may be shared (NFS, or STRONGROOM_BLOBS=/path on every node).
   const store = blobs.dir === undefined ? new FsBlobStore({ dataDir: config.dataDir }) : new FsBlobStore({ dataDir: config.dataDir, blobsDir: blobs.dir });
-  return { store, destroy: () => undefined, stagingGraceMs: 0 };
+  return { store, destroy: () => undefined, stagingGraceMs: FS_STAGING_GRACE_MS };
 }
 
 export function parseClamdAddress(value: string): { socketPath: string } | { host: string; port: number } {

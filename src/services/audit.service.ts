@@ -70,6 +70,12 @@ export interface AuditIntegrity {
  */
 export const INTEGRITY_REUSE_SECONDS = 600;
 const INTEGRITY_KEY = 'audit.last_verification';
+/**
+ * The alarm as the signer raised it, stored for every process: with several nodes the signer is a
+ * worker, and the web nodes serve the Audit page, /readyz and /metrics the operator looks at.
+ * An empty value is none.
+ */
+const ALARM_KEY = 'audit.integrity_alarm';
 
 /** What an alarm says to those who may not read where the log failed. */
 const ALARM_DETAILS_WITHHELD = 'Where the log failed names other organisations\' events, so it is shown to the operator only: it is in the server\'s log and in the output of "strongroom audit verify".';
@@ -213,11 +219,39 @@ export class AuditService {
     if (this.alarm) return;
     this.alarm = { source, problem, raisedAt: this.o.clock.now().toISOString() };
     this.o.logger.error({ auditAlarm: this.alarm }, 'AUDIT INTEGRITY ALARM: signing of the audit log has stopped');
+    void this.o.store.repos.settings.set(ALARM_KEY, JSON.stringify(this.alarm))
+      .catch((err: unknown) => this.o.logger.error({ err }, 'the audit alarm could not be stored for the other processes'));
   }
 
-  /** Whether the alarm is raised, for metrics and readiness (which say nothing more). */
+  /** Whether this process raised the alarm (its signer stopped). */
   get alarmRaised(): boolean {
     return this.alarm !== null;
+  }
+
+  /**
+   * The alarm this process raised, else the one a signer in another process stored, for metrics,
+   * readiness and the Audit page on any node. A database that does not answer reads as none here
+   * (readiness reports the database itself).
+   */
+  async currentAlarm(): Promise<AuditAlarm | null> {
+    if (this.alarm) return this.alarm;
+    const stored = await this.o.store.repos.settings.get(ALARM_KEY).catch(() => undefined);
+    if (!stored) return null;
+    try {
+      const value = JSON.parse(stored) as AuditAlarm;
+      return typeof value.problem === 'string' && typeof value.raisedAt === 'string' ? value : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * A signer starting afresh clears the stored alarm, as a restart clears its own: if the log is
+   * still bad, its next checkpoint raises it again within seconds.
+   */
+  async clearStoredAlarm(): Promise<void> {
+    if (this.alarm) return;
+    if (await this.o.store.repos.settings.get(ALARM_KEY)) await this.o.store.repos.settings.set(ALARM_KEY, '');
   }
 
   /**
@@ -226,9 +260,10 @@ export class AuditService {
    */
   async integrityAlarm(actor: Actor): Promise<AuditAlarm | null> {
     await this.authorizeOrganisation(actor, 'audit.checkpoints');
-    if (!this.alarm) return null;
-    if (await this.o.access.may(actor, 'audit.verify', { kind: 'organisation', organisationId: actor.organisationId ?? '' })) return this.alarm;
-    return { ...this.alarm, problem: ALARM_DETAILS_WITHHELD };
+    const alarm = await this.currentAlarm();
+    if (!alarm) return null;
+    if (await this.o.access.may(actor, 'audit.verify', { kind: 'organisation', organisationId: actor.organisationId ?? '' })) return alarm;
+    return { ...alarm, problem: ALARM_DETAILS_WITHHELD };
   }
 
   /** Integrates everything pending and signs a checkpoint covering it (used by the CLI and tests). */

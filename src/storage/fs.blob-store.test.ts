@@ -180,6 +180,34 @@ describe('FsBlobStore', () => {
     expect(await fsp.readdir(staging)).toEqual(['keep.txt']);
   });
 
+  it('keeps a trickling upload\'s staging file fresh, so an age-based clean-up leaves it alone', async () => {
+    // Far below the 1 MiB write batch: without the time-based write the file would stay empty and
+    // untouched (its age growing) until the upload ended.
+    const trickling = new FsBlobStore({ dataDir, unsafeNoSync: true, stagingTouchMs: 50 });
+    const staging = join(dataDir, 'tmp');
+    const sizes: number[] = [];
+    const cleaned: number[] = [];
+    async function* slow(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < 4; i++) {
+        yield Buffer.from(`piece ${i}\n`);
+        await new Promise((resolve) => setTimeout(resolve, 120));
+        const [part] = (await fsp.readdir(staging)).filter((name) => name.endsWith('.part'));
+        const stat = await fsp.stat(join(staging, part!));
+        sizes.push(stat.size);
+        // Another node's clean-up by age (here: anything untouched for 400 ms) runs meanwhile.
+        cleaned.push(await trickling.cleanStaging(400));
+      }
+    }
+    const { id, size } = await trickling.put(slow());
+    expect(size).toBe(32);
+    expect(sizes[0]).toBe(0); // the first piece waits for the next one (batching)
+    expect(sizes.slice(1).every((s, i) => s > sizes[i]!)).toBe(true);
+    expect(cleaned).toEqual([0, 0, 0, 0]);
+    const read: Buffer[] = [];
+    for await (const chunk of await trickling.get(id)) read.push(chunk as Buffer);
+    expect(Buffer.concat(read).toString()).toBe('piece 0\npiece 1\npiece 2\npiece 3\n');
+  });
+
   it('reports an unreachable disk as UNAVAILABLE, not NOT_FOUND', async () => {
     const blocked = join(dataDir, 'file-not-dir');
     await fsp.writeFile(blocked, 'x');

@@ -19,6 +19,12 @@ const WRITE_BATCH_BYTES = 1024 * 1024;
 const READ_HIGH_WATER_MARK = 1024 * 1024;
 /** Beyond this many pieces in one write, join them: tiny input chunks would make huge iovecs. */
 const MAX_IOVECS = 64;
+/**
+ * A slow upload still writes (and so touches its staging file's modification time) at least this
+ * often, however few bytes arrive: staging cleanup on a shared folder goes by that time, so a file
+ * untouched for much longer than this belongs to no upload in flight on any node.
+ */
+export const STAGING_TOUCH_MS = 60_000;
 
 export interface FsBlobStoreOptions {
   dataDir: string;
@@ -29,12 +35,15 @@ export interface FsBlobStoreOptions {
   blobsDir?: string;
   /** Skip fsync (tests and throwaway demos only; an acknowledged upload may then be lost on power failure). */
   unsafeNoSync?: boolean;
+  /** How often a slow upload writes what it has, at the latest (default STAGING_TOUCH_MS; tests). */
+  stagingTouchMs?: number;
 }
 
 export class FsBlobStore implements BlobStore {
   readonly #blobsDir: string;
   readonly #stagingDir: string;
   readonly #sync: boolean;
+  readonly #touchMs: number;
   /** Fan-out directories ("ab/cd") known to exist, to skip mkdir on every put. */
   readonly #knownDirs = new Set<string>();
   #ready: Promise<void> | undefined;
@@ -43,6 +52,7 @@ export class FsBlobStore implements BlobStore {
     this.#blobsDir = options.blobsDir ?? join(options.dataDir, 'blobs');
     this.#stagingDir = options.blobsDir !== undefined ? join(options.blobsDir, 'tmp') : join(options.dataDir, 'tmp');
     this.#sync = options.unsafeNoSync !== true;
+    this.#touchMs = options.stagingTouchMs ?? STAGING_TOUCH_MS;
   }
 
   async put(source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
@@ -64,7 +74,7 @@ export class FsBlobStore implements BlobStore {
     let renamed = false;
     try {
       handle = await fsp.open(partPath, 'wx', 0o600).catch(unavailable('create a staging file'));
-      const size = await writeStream(handle, source);
+      const size = await writeStream(handle, source, this.#touchMs);
       if (this.#sync) await handle.sync().catch(unavailable('flush a blob'));
       await handle.close().catch(unavailable('close a blob'));
       handle = undefined;
@@ -116,8 +126,10 @@ export class FsBlobStore implements BlobStore {
   }
 
   /**
-   * Deletes staging files older than `olderThanMs` (by modification time). 0 removes them all,
-   * including any upload still being written, so use 0 only when no upload can be running.
+   * Deletes staging files older than `olderThanMs` (by modification time, which a live upload moves
+   * on at least every STAGING_TOUCH_MS). 0 removes them all, including any upload still being
+   * written, so use 0 only when no upload can be running (tests); a server passes an hour, as
+   * another node may share the folder.
    */
   async cleanStaging(olderThanMs: number): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
@@ -178,15 +190,17 @@ export class FsBlobStore implements BlobStore {
 
 /**
  * Writes the stream to the file in batches of about 1 MiB, keeping one write in flight while the
- * next batch is gathered so encryption upstream and disk I/O overlap. Returns the bytes written.
+ * next batch is gathered so encryption upstream and disk I/O overlap; a batch is also written once
+ * `touchMs` has passed, so a trickling upload keeps its file's age fresh. Returns the bytes written.
  */
-async function writeStream(handle: FileHandle, source: Readable | AsyncIterable<Uint8Array>): Promise<number> {
+async function writeStream(handle: FileHandle, source: Readable | AsyncIterable<Uint8Array>, touchMs: number): Promise<number> {
   let batch: Buffer[] = [];
   let batchBytes = 0;
   let total = 0;
   let inFlight: Promise<void> = Promise.resolve();
   let writeError: unknown;
   let failed = false;
+  let lastFlush = Date.now();
 
   const flush = async (): Promise<void> => {
     await inFlight;
@@ -194,6 +208,7 @@ async function writeStream(handle: FileHandle, source: Readable | AsyncIterable<
     const buffers = batch.length > MAX_IOVECS ? [Buffer.concat(batch, batchBytes)] : batch;
     batch = [];
     batchBytes = 0;
+    lastFlush = Date.now();
     // Errors are parked and rethrown at the next flush so a rejection is never left unhandled
     // while we wait on the source.
     inFlight = writeAll(handle, buffers).catch((error: unknown) => {
@@ -209,7 +224,7 @@ async function writeStream(handle: FileHandle, source: Readable | AsyncIterable<
       batch.push(buffer);
       batchBytes += buffer.length;
       total += buffer.length;
-      if (batchBytes >= WRITE_BATCH_BYTES) await flush();
+      if (batchBytes >= WRITE_BATCH_BYTES || Date.now() - lastFlush >= touchMs) await flush();
     }
     if (batchBytes > 0) await flush();
   } finally {

@@ -1,8 +1,9 @@
 // Crash safety: a real server process is SIGKILLed in the middle of ~40 concurrent uploads. After a
 // restart every acknowledged (201) upload reads back byte-identical, nothing half-written is
-// visible, and no staging (.part) file is left behind. On SQLite and on PostgreSQL.
+// visible, and the dead server's staging (.part) files go once they are an hour old, while a fresh
+// one (another node's upload in flight on a shared folder) is left alone. On SQLite and on PostgreSQL.
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -134,12 +135,21 @@ describe.each(DIALECTS)('crash during concurrent uploads (real server, SIGKILL) 
     // Nothing but success or a broken connection: the server never answered an upload with an error.
     expect(notOk.every((o) => o.status === 'error'), JSON.stringify(notOk.map((o) => o.status))).toBe(true);
 
+    // Staging cleanup is age-based (main.ts FS_STAGING_GRACE_MS, an hour since the last write): age
+    // the dead server's files past it, and stage a fresh file as if another node were uploading.
+    const staging = path.join(dataDir, 'tmp');
+    const leftovers = (await filesUnder(staging)).filter((f) => f.endsWith('.part'));
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    for (const f of leftovers) await utimes(f, twoHoursAgo, twoHoursAgo);
+    const inFlight = `${randomBytes(16).toString('hex')}.part`;
+    await writeFile(path.join(staging, inFlight), randomBytes(1024));
+
     const restarted = spawnCli(['--data', dataDir, 'serve', '--port', '0'], { env });
     children.push(restarted);
     const port2 = await listeningPort(restarted);
     try {
       const parts = (await filesUnder(path.join(dataDir, 'tmp'))).filter((f) => f.endsWith('.part'));
-      expect(parts).toEqual([]);
+      expect(parts).toEqual([path.join(staging, inFlight)]);
 
       /** The content once the scan job has cleared it (pending_scan answers 423 until then). */
       const contentOf = async (id: string) => {

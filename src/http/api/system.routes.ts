@@ -9,8 +9,9 @@ export const systemRoutes = (vault: AppServices): FastifyPluginAsync => async (a
   const registry = app.metrics; // requests are counted at the root (plugins/metrics.ts)
   new Gauge({
     name: 'strongroom_audit_integrity_alarm', help: '1 when the audit log failed a check and signing has stopped (see the Audit page); alert on it',
-    registers: [registry], collect() {
-      this.set(vault.audit.alarmRaised ? 1 : 0);
+    // The signer's (a worker's, with several nodes), read from the database, so every node reports it.
+    registers: [registry], async collect() {
+      this.set((await vault.audit.currentAlarm()) ? 1 : 0);
     },
   });
 
@@ -34,7 +35,7 @@ export const systemRoutes = (vault: AppServices): FastifyPluginAsync => async (a
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const checks = { ...(await vault.health()), audit: vault.audit.alarmRaised ? 'alarm' : 'ok' };
+    const checks = { ...(await vault.health()), audit: (await vault.audit.currentAlarm()) ? 'alarm' : 'ok' };
     // Without a scanner uploads still land (as pending_scan), so only the database decides readiness.
     // The audit alarm does not either: events are still recorded, only signing waits, and taking every
     // instance out of the load balancer would stop the council's work without protecting anything.
