@@ -474,6 +474,8 @@ export interface DisposalRepository {
   insertStub(stub: DisposalStub): Promise<void>;
   stub(documentId: string): Promise<DisposalStub | undefined>;
   stubs(batchId: string): Promise<DisposalStub[]>;
+  /** Records the certificate on the stubs of the batch's destroyed documents. */
+  setStubsCertificate(batchId: string, certificateId: string): Promise<void>;
   /** Documents of the organisation in the bin (soft-deleted at or before `deletedBefore`) and not yet disposed, oldest deletion first. */
   binExpired(organisationId: string, deletedBefore: string, limit: number): Promise<string[]>;
   /** For each of these documents, the hold ids it was last shown excluded by in any batch (sorted, comma-joined). */

@@ -105,6 +105,8 @@ export class CertificatesService {
         // The certificate row first: its batch id is unique, so of two issuers only one commits.
         await tx.disposal.insertCertificate({ id: certificate.id, batchId, organisationId, issuedAt: certificate.issuedAt, body: json });
         await tx.disposal.setStatus(batchId, 'executed', 'executed', { certificateId: certificate.id });
+        // What stays of each destroyed document points at the proof of its destruction.
+        await tx.disposal.setStubsCertificate(batchId, certificate.id);
         await tx.audit.insert([auditEvent(this.system, 'disposal.certificate', {
           organisationId, ids: { batchId, certificateId: certificate.id, sha256: sha256(json) },
         }, decision, now)]);

@@ -138,10 +138,10 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     const remaining = await storedBlobs();
     for (const blobId of blobIds) expect(remaining.has(blobId)).toBe(false);
     expect(remaining.has((await blobIdsOf(recent))[0]!)).toBe(true);
-    // The stub outlives the record: series, hash of the name, sizes.
+    // The stub outlives the record: series, hash of the name, sizes, and the certificate that proves its destruction.
     const stub = await t.vault.store.repos.disposal.stub(id);
     expect(stub).toMatchObject({
-      documentId: id, organisationId: org.id, seriesCode: 'HR-03', batchId: batch.id, versionCount: 1,
+      documentId: id, organisationId: org.id, seriesCode: 'HR-03', batchId: batch.id, certificateId: executed.certificateId, versionCount: 1,
       nameSha256: createHash('sha256').update(name).digest('hex'), totalBytes: Buffer.byteLength(`application form ${name}\n`),
     });
     const events = await auditOf(id);

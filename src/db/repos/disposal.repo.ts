@@ -120,4 +120,8 @@ export class DisposalRepo implements DisposalRepository {
     for (const r of rows) out.set(r.document_id, exclusionKey(JSON.parse(r.excluded_by) as { id: string }[]));
     return out;
   }
+
+  async setStubsCertificate(batchId: string, certificateId: string): Promise<void> {
+    await this.db.updateTable('disposal_stubs').set({ certificate_id: certificateId }).where('batch_id', '=', batchId).execute();
+  }
 }
