@@ -2,11 +2,13 @@
 // 1. The race between placing a hold and destroying a document: the hold check and the destroying
 //    transaction were apart, so a hold committed between them did not stop the destruction. Now the
 //    decision is made inside the destroying transaction after row locks that placing a hold also takes.
+// 2. The transfer package streamed every record's name and bytes to any records manager, whatever their
+//    clearance: an OFFICIAL-cleared records manager could read OFFICIAL-SENSITIVE records through the zip.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { useClamd, useTestVault } from '../support/fixture.js';
-import { api } from '../support/http.js';
+import { api, expectProblem } from '../support/http.js';
 import { HR_03, fileCollectionUnder, recordEvent, yearsAgo } from '../support/records.js';
 import { DIALECTS, createOrganisation, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
 
@@ -76,6 +78,33 @@ describe.each(DIALECTS)('records attacked on %s', (dialect) => {
       expect(refusals[0]).toMatchObject({ decision: 'deny', reason: 'legal_hold' });
     });
   }
+
+  it('refuses the transfer package to a records manager below a record\'s classification (403, audited, nothing recorded)', async () => {
+    await freshOrganisation();
+    const low = await org.user({ roles: ['records_manager'], teams: ['hr'], clearance: 'OFFICIAL' });
+    const res = await upload(t.app, member, org.collections.hr!, `sensitive-${randomUUID()}.txt`, 'OFFICIAL-SENSITIVE content\n');
+    expect(res.statusCode, res.body).toBe(201);
+    const documentId = res.json().id as string;
+    await recordEvent(t.vault, org.id, documentId, 'process_complete', yearsAgo(2));
+    const swept = await api(t.app, low).post('disposal/batches', {});
+    expect(swept.statusCode, swept.body).toBe(201);
+    const batchId = swept.json().id as string;
+    // The batch never named it to them.
+    expect(swept.json().items[0]).toMatchObject({ documentId, name: null });
+    expect((await api(t.app, low).post(`disposal/batches/${batchId}/decisions`, { items: [{ documentId, decision: 'transfer' }] })).statusCode).toBe(200);
+
+    const refused = expectProblem(await api(t.app, low).get(`disposal/batches/${batchId}/transfer`), 403);
+    expect(refused.detail).toContain('1 record to transfer in this batch is above your clearance or outside your reach');
+    expect(refused.detail).not.toContain('sensitive-');
+    await t.vault.audit.flush();
+    const denial = (await t.vault.store.repos.audit.forDocument(documentId, 50)).find((e) => e.decision === 'deny' && e.action === 'document.read');
+    expect(denial).toMatchObject({ reason: 'clearance' });
+    // Nothing recorded: approval still waits for a package someone allowed has downloaded.
+    expect(expectProblem(await api(t.app, low).post(`disposal/batches/${batchId}/approve`), 400).detail).toBe('Download the transfer package before approving.');
+    // A records manager cleared for it gets it.
+    const zip = await api(t.app, manager).get(`disposal/batches/${batchId}/transfer`);
+    expect(zip.statusCode).toBe(200);
+  });
 
   it('refuses to place a hold over a document destroyed a moment ago (409), adding nothing', async () => {
     await freshOrganisation();
