@@ -294,7 +294,7 @@ export class RetentionService {
       const codes = new Set([...(filing.series ? [filing.series.code] : []), ...(await this.o.store.repos.retention.seriesSetBelow(collection.id))]);
       const plan = new Map((await this.o.store.repos.retention.listSeries(collection.organisationId)).map((s) => [s.code, s]));
       const applying = [...codes].map((c) => plan.get(c)).filter((s): s is RecordSeries => s !== undefined);
-      if (applying.length === 0) throw invalid(`Nothing in ${collection.name} is filed under a record series, so no event applies to it.`, { field: 'collectionId' });
+      if (applying.length === 0) throw invalid(`Nothing in ${await this.collectionLabel(actor, collection)} is filed under a record series, so no event applies to it.`, { field: 'collectionId' });
       if (!applying.some((s) => s.trigger === base.kind)) {
         throw invalid(`${applying.map((s) => `${s.code} is triggered by ${s.trigger}`).join('; ')}, not ${base.kind}.`, { field: 'kind' });
       }
@@ -315,7 +315,7 @@ export class RetentionService {
     const facts = await computeFacts(this.o.store.repos, ids);
     for (const { doc } of decided) {
       const series = facts.get(doc.id)?.series ?? null;
-      if (!series) throw invalid(`${doc.name} is not filed under a record series, so no event applies to it.`, { field: 'documentIds' });
+      if (!series) throw invalid(`${await this.documentLabel(actor, doc)} is not filed under a record series, so no event applies to it.`, { field: 'documentIds' });
       if (series.trigger !== base.kind) throw invalid(`${series.code} is triggered by ${series.trigger}, not ${base.kind}.`, { field: 'kind' });
     }
     const events = decided.map(({ doc, decision }) => ({ decision, event: { ...base, id: randomUUID(), organisationId: doc.organisationId, documentId: doc.id, collectionId: null } as RetentionEvent }));
@@ -392,6 +392,15 @@ export class RetentionService {
 
   private requireFilePlan(actor: Actor, organisationId: string, ids: Record<string, string>, missing: string): Promise<Decision> {
     return this.o.access.requireOrganisation(actor, 'records.file-plan', organisationId, ids, { missing });
+  }
+
+  // A records manager acts on the whole file plan, but is told a name only if they may see it (clearance).
+  private async documentLabel(actor: Actor, doc: Document): Promise<string> {
+    return (await this.o.access.may(actor, 'document.read', documentResource(doc))) ? doc.name : `Document ${doc.id}`;
+  }
+
+  private async collectionLabel(actor: Actor, collection: Collection): Promise<string> {
+    return (await this.o.access.may(actor, 'collection.list', collectionResource(collection))) ? collection.name : `collection ${collection.id}`;
   }
 
   private async liveCollection(collectionId: string): Promise<Collection> {

@@ -4,6 +4,8 @@
 //    decision is made inside the destroying transaction after row locks that placing a hold also takes.
 // 2. The transfer package streamed every record's name and bytes to any records manager, whatever their
 //    clearance: an OFFICIAL-cleared records manager could read OFFICIAL-SENSITIVE records through the zip.
+// 3. Recording a retention event answered with the document's name, so a records manager below its
+//    classification learned the name of any record by guessing its id.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -104,6 +106,21 @@ describe.each(DIALECTS)('records attacked on %s', (dialect) => {
     // A records manager cleared for it gets it.
     const zip = await api(t.app, manager).get(`disposal/batches/${batchId}/transfer`);
     expect(zip.statusCode).toBe(200);
+  });
+
+  it('does not name a record above the records manager\'s clearance in a refused retention event', async () => {
+    await freshOrganisation();
+    const low = await org.user({ roles: ['records_manager'], teams: [], clearance: 'OFFICIAL' });
+    const payroll = await org.user({ teams: ['payroll'] });
+    const name = `Smith grievance ${randomUUID()}.txt`;
+    const res = await upload(t.app, payroll, org.collections.payroll!, name, 'sensitive\n');
+    expect(res.statusCode, res.body).toBe(201);
+    const documentId = res.json().id as string;
+    const refused = expectProblem(await api(t.app, low).post('retention-events', { kind: 'process_complete', date: '2025-01-01', documentIds: [documentId] }), 400);
+    expect(refused.detail).toBe(`Document ${documentId} is not filed under a record series, so no event applies to it.`);
+    // Someone cleared for it is told its name.
+    const told = expectProblem(await api(t.app, manager).post('retention-events', { kind: 'process_complete', date: '2025-01-01', documentIds: [documentId] }), 400);
+    expect(told.detail).toBe(`${name} is not filed under a record series, so no event applies to it.`);
   });
 
   it('refuses to place a hold over a document destroyed a moment ago (409), adding nothing', async () => {
