@@ -6,6 +6,8 @@
 //    clearance: an OFFICIAL-cleared records manager could read OFFICIAL-SENSITIVE records through the zip.
 // 3. Recording a retention event answered with the document's name, so a records manager below its
 //    classification learned the name of any record by guessing its id.
+// 4. A period could be shortened silently by refiling: filing a collection or a document under a series with
+//    a shorter period moved due dates earlier with no list and no confirmation (a series edit needs both).
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -121,6 +123,31 @@ describe.each(DIALECTS)('records attacked on %s', (dialect) => {
     // Someone cleared for it is told its name.
     const told = expectProblem(await api(t.app, manager).post('retention-events', { kind: 'process_complete', date: '2025-01-01', documentIds: [documentId] }), 400);
     expect(told.detail).toBe(`${name} is not filed under a record series, so no event applies to it.`);
+  });
+
+  it('refuses refiling a collection or document under a shorter series unless confirmed (409, nothing changed)', async () => {
+    await freshOrganisation();
+    // hr moves to a ten-year series; HR-03 (one year) stays in the plan.
+    await fileCollectionUnder(t.vault, org.id, org.collections.finance!, HR_03);
+    await fileCollectionUnder(t.vault, org.id, org.collections.hr!, { code: 'HR-LONG', trigger: 'process_complete', retainYears: 10 });
+    const res = await upload(t.app, member, org.collections.hr!, `refile-${randomUUID()}.txt`, 'application\n');
+    expect(res.statusCode, res.body).toBe(201);
+    const documentId = res.json().id as string;
+    await recordEvent(t.vault, org.id, documentId, 'process_complete', yearsAgo(2));
+    const dueBefore = (await api(t.app, manager).get(`documents/${documentId}`)).json().retention.dueAt as string;
+
+    const collection = expectProblem(await api(t.app, manager).patch(`collections/${org.collections.hr}`, { series: 'HR-03' }), 409);
+    expect(collection.detail).toContain('Filing it under this series brings the due date of 1 document earlier');
+    const own = expectProblem(await api(t.app, manager).patch(`documents/${documentId}`, { series: 'HR-03' }), 409);
+    expect(own.detail).toContain('brings the due date of 1 document earlier');
+    expect(await t.vault.store.repos.retention.collectionSeries(org.collections.hr!)).toBe('HR-LONG');
+    expect((await api(t.app, manager).get(`documents/${documentId}`)).json().retention).toMatchObject({ series: 'HR-LONG', dueAt: dueBefore });
+    // A longer one needs no confirmation; a confirmed shorter one goes ahead, audited with how many moved.
+    expect((await api(t.app, manager).patch(`documents/${documentId}`, { series: 'HR-LONG' })).statusCode).toBe(200);
+    expect((await api(t.app, manager).patch(`collections/${org.collections.hr}`, { series: 'HR-03', confirmShorter: true })).statusCode).toBe(200);
+    await t.vault.audit.flush();
+    const filed = (await t.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === 'records.collection.series' && e.targetIds.collectionId === org.collections.hr);
+    expect(filed.at(-1)?.targetIds).toMatchObject({ seriesCode: 'HR-03' });
   });
 
   it('refuses to place a hold over a document destroyed a moment ago (409), adding nothing', async () => {
