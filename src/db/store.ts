@@ -59,7 +59,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, a
     settings: new SettingsRepo(db),
     uploadSlots: new UploadSlotsRepo(db),
     retention: new RetentionRepo(db),
-    holds: new HoldsRepo(db),
+    holds: new HoldsRepo(db, caps),
     disposal: new DisposalRepo(db),
   };
 }

@@ -455,6 +455,16 @@ export interface HoldsRepository {
   activeForDocuments(documentIds: readonly string[]): Promise<Map<string, HoldRef[]>>;
   /** The active holds over these collections, directly or through any collection above them. */
   activeForCollections(collectionIds: readonly string[]): Promise<Map<string, HoldRef[]>>;
+  /**
+   * Within a transaction that places a hold: locks the rows of the documents and collections about to
+   * be held (exclusively, where the database has row locks), so it is ordered against `lockForDestroying`.
+   */
+  lockForPlacing(places: { documentIds: readonly string[]; collectionIds: readonly string[] }): Promise<void>;
+  /**
+   * Within a transaction that destroys a document: locks its row exclusively and each collection above
+   * it shared. A hold being placed on any of them commits first (and is then seen) or waits for this one.
+   */
+  lockForDestroying(documentId: string): Promise<void>;
 }
 
 export interface DisposalRepository {

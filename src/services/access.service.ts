@@ -10,7 +10,7 @@ import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
 import { heldMessage, type HoldRef } from '../domain/records/holds.js';
-import type { Store } from '../domain/repositories.js';
+import type { Repos, Store } from '../domain/repositories.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
 
 export function collectionResource(c: Collection): CollectionResource {
@@ -34,6 +34,11 @@ const LOCKED_BECAUSE: Readonly<Record<string, string>> = {
   version_held: 'This version is held in quarantine until a security admin reviews it (it could not be checked for viruses).',
 };
 
+/** A refusal's audit target: a hold's refusal names the hold, so the register's history shows what each hold stopped. */
+function denialTarget(target: AuditTarget, decision: Decision): AuditTarget {
+  return decision.hold ? { ...target, ids: { ...target.ids, holdId: decision.hold.id } } : target;
+}
+
 /** One question for `can`: may this actor do this action on this resource? */
 export interface AccessQuestion {
   action: Action;
@@ -51,16 +56,16 @@ export class AccessService {
    * grants). Private (an ES private method, so not reachable at run time either): it returns any
    * organisation's arrangements, drafts included, to whoever asks; only decide() may read them.
    */
-  async #arrangementsFor(actor: Actor, organisationIds: (string | null)[]): Promise<Arrangement[]> {
+  async #arrangementsFor(actor: Actor, organisationIds: (string | null)[], repos: Repos = this.store.repos): Promise<Arrangement[]> {
     const ids = [...new Set([actor.organisationId, ...organisationIds].filter((id): id is string => id !== null))];
-    return this.store.repos.arrangements.involving(ids);
+    return repos.arrangements.involving(ids);
   }
 
   /**
    * The active legal holds over the documents and collections asked about, read fresh (a hold placed a
    * moment ago refuses at once). Only questions a hold can refuse need them. Private, like the arrangements.
    */
-  async #holdsFor(questions: readonly { action: Action; resource: Resource }[]): Promise<Map<string, readonly HoldRef[]>> {
+  async #holdsFor(questions: readonly { action: Action; resource: Resource }[], repos: Repos = this.store.repos): Promise<Map<string, readonly HoldRef[]>> {
     const documentIds: string[] = [];
     const collectionIds: string[] = [];
     for (const { action, resource } of questions) {
@@ -69,15 +74,15 @@ export class AccessService {
       if (resource.kind === 'collection') collectionIds.push(resource.id);
     }
     const [documents, collections] = await Promise.all([
-      this.store.repos.holds.activeForDocuments(documentIds), this.store.repos.holds.activeForCollections(collectionIds),
+      repos.holds.activeForDocuments(documentIds), repos.holds.activeForCollections(collectionIds),
     ]);
     return new Map<string, readonly HoldRef[]>([...documents, ...collections]);
   }
 
   /** What decide() is asked with: now, and the arrangements and holds read fresh. Private, for the same reason. */
-  async #context(actor: Actor, questions: readonly { action: Action; resource: Resource }[], extra: { newClassification?: Classification; acceptance?: Acceptance } = {}): Promise<DecisionContext> {
+  async #context(actor: Actor, questions: readonly { action: Action; resource: Resource }[], extra: { newClassification?: Classification; acceptance?: Acceptance } = {}, repos: Repos = this.store.repos): Promise<DecisionContext> {
     const organisationIds = questions.map(({ resource }) => ('organisationId' in resource ? resource.organisationId : null));
-    const [arrangements, holds] = await Promise.all([this.#arrangementsFor(actor, organisationIds), this.#holdsFor(questions)]);
+    const [arrangements, holds] = await Promise.all([this.#arrangementsFor(actor, organisationIds, repos), this.#holdsFor(questions, repos)]);
     return { now: this.clock.now(), arrangements, holds, ...extra };
   }
 
@@ -117,6 +122,18 @@ export class AccessService {
   async check(actor: Actor, action: Action, resource: Resource, target: AuditTarget, extra: { acceptance?: Acceptance } = {}): Promise<Decision> {
     const { decision } = await this.decideFresh(actor, action, resource, undefined, extra.acceptance);
     if (!decision.allow) await this.recordDenial(actor, action, target, decision);
+    return decision;
+  }
+
+  /**
+   * `check` inside the caller's transaction: arrangements and holds are read with its repositories (so
+   * after the row locks it took, a hold committed a moment ago is seen), and a refusal's audit event is
+   * written in it. For the destroying transaction, so no hold can slip between the decision and the act.
+   */
+  async checkWithin(repos: Repos, actor: Actor, action: Action, resource: Resource, target: AuditTarget): Promise<Decision> {
+    const context = await this.#context(actor, [{ action, resource }], {}, repos);
+    const decision = decide(actor, action, resource, context);
+    if (!decision.allow) await repos.audit.insert([auditEvent(actor, action, denialTarget(target, decision), decision, this.clock.now())]);
     return decision;
   }
 
@@ -213,8 +230,7 @@ export class AccessService {
     // `arrangement.accepted` vouching for a row edited in the database, say) past `audit verify`.
     if (decision.allow) throw new Error(`recordDenial was handed an allow decision for ${action}: only refusals are recorded here`);
     // A hold's refusal names the hold, so the register's history shows what each hold stopped.
-    const recorded = decision.hold ? { ...target, ids: { ...target.ids, holdId: decision.hold.id } } : target;
-    await this.store.repos.audit.insert([auditEvent(actor, action, recorded, decision, this.clock.now())]);
+    await this.store.repos.audit.insert([auditEvent(actor, action, denialTarget(target, decision), decision, this.clock.now())]);
   }
 
   /** `recordDenial` for a refusal another rule made (the file-type policy, an unscanned source), by its reason. */

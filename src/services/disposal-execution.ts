@@ -9,7 +9,7 @@ import { deleteBlobsJob } from '../domain/jobs/kinds.js';
 import { countItems, destroysItem, disposedName, type DisposalItem, type ItemOutcome } from '../domain/records/disposal.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
-import type { Actor, Document } from '../domain/types.js';
+import type { Actor, Document, Version } from '../domain/types.js';
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import type { CertificatesService } from './certificates.service.js';
@@ -98,39 +98,43 @@ export class DisposalExecution {
 
   /**
    * Destroys one document, if decide() lets the system do `action` on it now (a legal hold refuses
-   * it): the refusal, and its audit, are decide()'s and AccessService's.
+   * it): the refusal, and its audit, are decide()'s and AccessService's. The decision is made inside
+   * the destroying transaction, after the document's row (and shared, its collections') are locked, with
+   * the holds read there: a hold being placed at that moment (which locks the rows it holds) either
+   * committed first and refuses, or waits until the document is gone. No window between check and act.
    */
   private async destroy(document: Document, action: DestructionAction, context: { batchId: string | null; seriesCode: string }): Promise<'destroyed' | 'held'> {
-    const repos = this.o.store.repos;
     const ids = { documentId: document.id, ...(context.batchId ? { batchId: context.batchId } : {}) };
-    // AccessService hands decide() the holds in force read fresh: a hold placed a moment ago refuses.
-    const decision = await this.o.access.check(this.o.system, action, documentResource(document), { organisationId: document.organisationId, ids });
-    if (!decision.allow) return 'held';
-    const versions = await repos.documents.versions(document.id);
-    const nameSha256 = createHash('sha256').update(document.name, 'utf8').digest('hex');
     const now = this.o.clock.now();
-    const done = await this.o.store.transaction(async (tx) => {
+    const done = await this.o.store.transaction(async (tx): Promise<{ versions: Version[] } | 'held' | 'gone'> => {
+      await tx.holds.lockForDestroying(document.id);
       const current = await tx.documents.byId(document.id);
-      if (!current || current.status === 'disposed') return false;
+      if (!current || current.status === 'disposed') return 'gone';
+      const decision = await this.o.access.checkWithin(tx, this.o.system, action, documentResource(current), { organisationId: current.organisationId, ids });
+      if (!decision.allow) return 'held';
+      const versions = await tx.documents.versions(current.id);
+      const nameSha256 = createHash('sha256').update(current.name, 'utf8').digest('hex');
       for (const v of versions) await tx.documents.destroyVersionKey(v.id);
       // The stub records the name's hash before the name itself is replaced.
       await tx.disposal.insertStub({
-        documentId: document.id, organisationId: document.organisationId, seriesCode: context.seriesCode, createdAt: document.createdAt, disposedAt: now.toISOString(),
+        documentId: current.id, organisationId: current.organisationId, seriesCode: context.seriesCode, createdAt: current.createdAt, disposedAt: now.toISOString(),
         nameSha256, totalBytes: versions.reduce((sum, v) => sum + v.size, 0), versionCount: versions.length, batchId: context.batchId, certificateId: null,
       });
-      await tx.documents.update(document.id, { status: 'disposed', name: disposedName(document.id) }, now.toISOString());
-      for (const p of await tx.dav.properties(document.id)) await tx.dav.removeProperty(document.id, p.namespace, p.name);
+      await tx.documents.update(current.id, { status: 'disposed', name: disposedName(current.id) }, now.toISOString());
+      for (const p of await tx.dav.properties(current.id)) await tx.dav.removeProperty(current.id, p.namespace, p.name);
       await tx.audit.insert([auditEvent(this.o.system, action, {
-        organisationId: document.organisationId, ids: { ...ids, seriesCode: context.seriesCode, nameSha256 },
+        organisationId: current.organisationId, ids: { ...ids, seriesCode: context.seriesCode, nameSha256 },
       }, decision, now)]);
       await this.o.lifecycle.raise({ jobs: tx.jobs, now }, {
-        type: 'document.destroyed', organisationId: document.organisationId, documentId: document.id, versionIds: versions.map((v) => v.id), disposed: true,
+        type: 'document.destroyed', organisationId: current.organisationId, documentId: current.id, versionIds: versions.map((v) => v.id), disposed: true,
       });
       // Queued with the shredding, so the blobs go even if this process dies before deleting them itself.
       if (versions.length > 0) await tx.jobs.enqueue(deleteBlobsJob, { blobIds: versions.map((v) => v.blobId) }, { now, runAt: new Date(now.getTime() + 60_000) });
-      return true;
+      return { versions };
     });
-    if (!done) return 'destroyed';
+    if (done === 'held') return 'held';
+    if (done === 'gone') return 'destroyed';
+    const { versions } = done;
     for (const v of versions) {
       await this.o.blobs.delete(v.blobId).catch((err: unknown) => this.o.onWarning?.('a destroyed version\'s blob could not be deleted yet; the delete-blobs job retries it', { err, blobId: v.blobId }));
     }

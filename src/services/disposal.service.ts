@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Decision } from '../domain/access/policy.js';
-import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
+import { DomainError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import { disposeBatchJob } from '../domain/jobs/kinds.js';
 import {
   countItems, exclusionKey, pendingItems, type BatchCounts, type DisposalBatch, type DisposalItem, type ItemDecisionInput,
@@ -248,6 +248,17 @@ export class DisposalService {
     if (batch.status === 'executed') throw conflict('This batch has been carried out: its records no longer exist to export.');
     const items = (await this.o.store.repos.disposal.items(batchId)).filter((i) => i.decision === 'transfer');
     if (items.length === 0) throw invalid('No item of this batch is decided "transfer".');
+    // The package holds each record's name and bytes: only what this person may open themselves (a records
+    // manager below a record's classification decides on it, but does not get to read it through the zip).
+    let beyond = 0;
+    for (const d of await this.o.store.repos.documents.byIds(items.map((i) => i.documentId))) {
+      if (d.status === 'disposed') continue;
+      const seen = await this.o.access.check(actor, 'document.read', documentResource(d), { organisationId: d.organisationId, ids: { batchId, documentId: d.id } });
+      if (!seen.allow) beyond += 1;
+    }
+    if (beyond > 0) {
+      throw forbidden(`${beyond === 1 ? '1 record' : `${beyond} records`} to transfer in this batch ${beyond === 1 ? 'is' : 'are'} above your clearance or outside your reach: a records manager who may open ${beyond === 1 ? 'it' : 'them'} must download the transfer package.`);
+    }
     const now = this.o.clock.now();
     await this.o.store.transaction(async (tx) => {
       await tx.settings.set(transferKey(batchId), now.toISOString());

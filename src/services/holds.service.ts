@@ -93,6 +93,13 @@ export class HoldsService {
     const now = this.o.clock.now();
     const added: HoldItem[] = [];
     await this.o.store.transaction(async (repos) => {
+      // Ordered against a destruction under way (which locks the document and the collections above it):
+      // either it finished first and the document is gone (refused below), or it waits and then sees this hold.
+      await repos.holds.lockForPlacing({ documentIds, collectionIds });
+      for (const d of documents) {
+        const fresh = await repos.documents.byId(d.id);
+        if (!fresh || fresh.status === 'disposed') throw conflict(`“${d.name}” was destroyed a moment ago; it can no longer be held.`);
+      }
       const current = await repos.holds.byId(holdId);
       if (!current || !isHoldActive(current)) throw conflict(`The hold “${hold.name}” was released at the same moment; place a new hold instead.`);
       const existing = await repos.holds.items(holdId);

@@ -211,7 +211,7 @@ export class RetentionService {
   // ── Filing ────────────────────────────────────────────────────────────────
 
   /** Files a collection (and everything below it without a series of its own) under a series, or unfiles it (null). */
-  async setCollectionSeries(actor: Actor, collectionId: string, code: string | null): Promise<void> {
+  async setCollectionSeries(actor: Actor, collectionId: string, code: string | null, options: { confirmShorter?: boolean } = {}): Promise<void> {
     const collection = await this.liveCollection(collectionId);
     const organisationId = collection.organisationId;
     const target = { organisationId, ids: { collectionId, ...(code ? { seriesCode: code } : {}) } };
@@ -222,22 +222,53 @@ export class RetentionService {
     if (code !== null) await this.requireSeries(organisationId, code);
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
-      await repos.retention.setCollectionSeries(collectionId, code);
-      await repos.audit.insert([auditEvent(actor, 'records.collection.series', target, decision, now)]);
+      // What it reaches: every document below the collection filed under a series before or after the change.
+      const below = async () => (await repos.retention.placements(await repos.retention.documentsInSeries(organisationId)))
+        .filter((p) => p.collections.some((c) => c.id === collectionId)).map((p) => p.documentId);
+      const before = await below();
+      const moved = await this.refiled(repos, before, () => repos.retention.setCollectionSeries(collectionId, code), below, options);
+      await repos.audit.insert([auditEvent(actor, 'records.collection.series', { ...target, ids: { ...target.ids, movedEarlier: String(moved) } }, decision, now)]);
     });
   }
 
   /** Files one document under its own series (overriding its collection's), or back under its collection's (null). */
-  async setDocumentSeries(actor: Actor, documentId: string, code: string | null): Promise<void> {
+  async setDocumentSeries(actor: Actor, documentId: string, code: string | null, options: { confirmShorter?: boolean } = {}): Promise<void> {
     const doc = await this.liveDocument(documentId);
     const target = { organisationId: doc.organisationId, ids: { documentId, ...(code ? { seriesCode: code } : {}) } };
     const decision = await this.o.access.require(actor, 'records.file-plan', { kind: 'organisation', organisationId: doc.organisationId }, target, { missing: 'document' });
     if (code !== null) await this.requireSeries(doc.organisationId, code);
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
-      await repos.retention.setDocumentSeries(documentId, code);
+      await this.refiled(repos, [documentId], () => repos.retention.setDocumentSeries(documentId, code), async () => [documentId], options);
       await repos.audit.insert([auditEvent(actor, 'records.document.series', target, decision, now)]);
     });
+  }
+
+  /**
+   * Refiling under another series can shorten a period as surely as editing the series: like a series
+   * change, it is refused (409, and `change` rolled back with the transaction) when it brings any due
+   * date earlier, unless confirmed. Returns how many due dates it brings earlier.
+   */
+  private async refiled(repos: Repos, before: readonly string[], change: () => Promise<void>, after: () => Promise<string[]>, options: { confirmShorter?: boolean }): Promise<number> {
+    const old = await computeFacts(repos, before);
+    await change();
+    const ids = [...new Set([...before, ...(await after())])];
+    const now = await computeFacts(repos, ids);
+    let earlier = 0;
+    for (const id of ids) {
+      // A first filing applies the schedule (the normal way in); it is refiling that can cut a period short.
+      const was = old.get(id);
+      if (!was?.series) continue;
+      const oldDueAt = dueOf(was.facts);
+      const newDueAt = now.has(id) ? dueOf(now.get(id)!.facts) : null;
+      // From "awaiting an event" to a date counts as earlier: the record may now fall due.
+      if (newDueAt !== null && (oldDueAt === null || compareDates(newDueAt, oldDueAt) < 0)) earlier += 1;
+    }
+    if (earlier > 0 && options.confirmShorter !== true) {
+      throw new DomainError('CONFLICT', `Filing it under this series brings the due date of ${plural(earlier, 'document')} earlier. Check the series' period, then confirm the change (confirmShorter) to go ahead.`,
+        { details: { earlier } });
+    }
+    return earlier;
   }
 
   /** Checks that a series exists in the organisation's plan, for callers about to file under it (no access check of its own). */
@@ -294,7 +325,7 @@ export class RetentionService {
       const codes = new Set([...(filing.series ? [filing.series.code] : []), ...(await this.o.store.repos.retention.seriesSetBelow(collection.id))]);
       const plan = new Map((await this.o.store.repos.retention.listSeries(collection.organisationId)).map((s) => [s.code, s]));
       const applying = [...codes].map((c) => plan.get(c)).filter((s): s is RecordSeries => s !== undefined);
-      if (applying.length === 0) throw invalid(`Nothing in ${collection.name} is filed under a record series, so no event applies to it.`, { field: 'collectionId' });
+      if (applying.length === 0) throw invalid(`Nothing in ${await this.collectionLabel(actor, collection)} is filed under a record series, so no event applies to it.`, { field: 'collectionId' });
       if (!applying.some((s) => s.trigger === base.kind)) {
         throw invalid(`${applying.map((s) => `${s.code} is triggered by ${s.trigger}`).join('; ')}, not ${base.kind}.`, { field: 'kind' });
       }
@@ -315,7 +346,7 @@ export class RetentionService {
     const facts = await computeFacts(this.o.store.repos, ids);
     for (const { doc } of decided) {
       const series = facts.get(doc.id)?.series ?? null;
-      if (!series) throw invalid(`${doc.name} is not filed under a record series, so no event applies to it.`, { field: 'documentIds' });
+      if (!series) throw invalid(`${await this.documentLabel(actor, doc)} is not filed under a record series, so no event applies to it.`, { field: 'documentIds' });
       if (series.trigger !== base.kind) throw invalid(`${series.code} is triggered by ${series.trigger}, not ${base.kind}.`, { field: 'kind' });
     }
     const events = decided.map(({ doc, decision }) => ({ decision, event: { ...base, id: randomUUID(), organisationId: doc.organisationId, documentId: doc.id, collectionId: null } as RetentionEvent }));
@@ -392,6 +423,15 @@ export class RetentionService {
 
   private requireFilePlan(actor: Actor, organisationId: string, ids: Record<string, string>, missing: string): Promise<Decision> {
     return this.o.access.requireOrganisation(actor, 'records.file-plan', organisationId, ids, { missing });
+  }
+
+  // A records manager acts on the whole file plan, but is told a name only if they may see it (clearance).
+  private async documentLabel(actor: Actor, doc: Document): Promise<string> {
+    return (await this.o.access.may(actor, 'document.read', documentResource(doc))) ? doc.name : `Document ${doc.id}`;
+  }
+
+  private async collectionLabel(actor: Actor, collection: Collection): Promise<string> {
+    return (await this.o.access.may(actor, 'collection.list', collectionResource(collection))) ? collection.name : `collection ${collection.id}`;
   }
 
   private async liveCollection(collectionId: string): Promise<Collection> {

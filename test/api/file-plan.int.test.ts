@@ -86,7 +86,9 @@ describe.each(DIALECTS)('file plan and retention on %s', (dialect) => {
     // A document's own series overrides its collection's; null files it back under the collection's.
     expect((await send(records, 'PATCH', `/api/v1/documents/${payslip}`, { series: 'HR-03' })).statusCode).toBe(200);
     expect(await retentionOf(payroll, payslip)).toMatchObject({ series: 'HR-03', trigger: 'process_complete', state: 'awaiting_event', dueAt: null });
-    expect((await send(records, 'PATCH', `/api/v1/documents/${payslip}`, { series: null })).statusCode).toBe(200);
+    // From "awaiting an event" back to a date brings the due date earlier: refused until confirmed.
+    expect((await send(records, 'PATCH', `/api/v1/documents/${payslip}`, { series: null })).statusCode).toBe(409);
+    expect((await send(records, 'PATCH', `/api/v1/documents/${payslip}`, { series: null, confirmShorter: true })).statusCode).toBe(200);
     expect(await retentionOf(payroll, payslip)).toMatchObject({ series: 'PAY-01', dueAt: '2033-03-31' });
     // The batch facts the disposal sweep reads agree, holds included.
     const facts = await t.vault.retention.retentionFacts([payslip, randomUUID()]);

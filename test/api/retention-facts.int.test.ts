@@ -53,7 +53,7 @@ describe.each(DIALECTS)('retention facts on %s', (dialect) => {
     clock.set('2026-06-01T12:02:00Z');
     await t.vault.retention.recordEvent(system, { kind: 'employment_end', date: '2024-02-29', documentIds: [inFolder[0]!] });
     // One document of the top folder under a date-triggered series of its own.
-    await t.vault.retention.setDocumentSeries(system, inTop[1]!, 'FIN-02');
+    await t.vault.retention.setDocumentSeries(system, inTop[1]!, 'FIN-02', { confirmShorter: true });
 
     const holdId = randomUUID();
     await t.vault.store.repos.holds.insert({

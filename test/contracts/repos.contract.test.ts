@@ -625,5 +625,31 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect((await repos.holds.activeForDocuments([deep.id])).size).toBe(0);
       expect(await repos.holds.byId(hold.id)).toMatchObject({ releasedAt: iso(T0 + 1), releaseReason: 'Claim withdrawn' });
     });
+
+    it('orders placing a hold on a collection against destroying a document below it: the destroyer waits for the placer', async () => {
+      const org = await organisation();
+      const top = await collection(org.id);
+      const inner = await collection(org.id, { parentId: top.id });
+      const { document: deep } = await document(inner);
+      const order: string[] = [];
+      let destroying: Promise<void> | undefined;
+      await store.transaction(async (r) => {
+        await r.holds.lockForPlacing({ documentIds: [], collectionIds: [top.id] });
+        destroying = store.transaction(async (d) => {
+          await d.holds.lockForDestroying(deep.id);
+          order.push('destroyer locked');
+        });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        order.push('placer committing');
+      });
+      await destroying;
+      // SQLite runs one transaction at a time, so the order is the same there.
+      expect(order).toEqual(['placer committing', 'destroyer locked']);
+      // Locking what does not exist is harmless.
+      await store.transaction(async (r) => {
+        await r.holds.lockForPlacing({ documentIds: [id()], collectionIds: [id()] });
+        await r.holds.lockForDestroying(id());
+      });
+    });
   });
 });

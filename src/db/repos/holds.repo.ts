@@ -1,8 +1,9 @@
 // Legal holds and what they cover. Coverage reaches down the collection tree, so "is this held?" walks
 // each document's collections up to the top and is read fresh on every call.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { HoldItem, HoldRef, LegalHold } from '../../domain/records/holds.js';
 import type { HoldsRepository } from '../../domain/repositories.js';
+import type { DialectCaps } from '../kysely.js';
 import type { LegalHoldsTable, Schema } from '../schema.js';
 import { chainOf, collectionsWithAncestors } from './collection-chains.js';
 
@@ -14,7 +15,33 @@ const toHold = (r: LegalHoldsTable): LegalHold => ({
 const CHUNK = 500;
 
 export class HoldsRepo implements HoldsRepository {
-  constructor(private readonly db: Kysely<Schema>) {}
+  constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps) {}
+
+  // SQLite has one writer at a time, so its transactions are already ordered: the locks are PostgreSQL's.
+  async lockForPlacing(places: { documentIds: readonly string[]; collectionIds: readonly string[] }): Promise<void> {
+    if (!this.caps.rowLocks) return;
+    // Always in id order, documents first, as lockForDestroying starts with its document: no lock cycle between placers.
+    const documentIds = [...new Set(places.documentIds)].sort();
+    const collectionIds = [...new Set(places.collectionIds)].sort();
+    for (let i = 0; i < documentIds.length; i += CHUNK) {
+      await this.db.selectFrom('documents').select('id').where('id', 'in', documentIds.slice(i, i + CHUNK)).orderBy('id').modifyEnd(sql`for update`).execute();
+    }
+    for (let i = 0; i < collectionIds.length; i += CHUNK) {
+      await this.db.selectFrom('collections').select('id').where('id', 'in', collectionIds.slice(i, i + CHUNK)).orderBy('id').modifyEnd(sql`for update`).execute();
+    }
+  }
+
+  async lockForDestroying(documentId: string): Promise<void> {
+    if (!this.caps.rowLocks) return;
+    const doc = await this.db.selectFrom('documents').select('collection_id').where('id', '=', documentId).modifyEnd(sql`for update`).executeTakeFirst();
+    // Up the chain, each collection share-locked before its parent is read: a hold placed on any of them is ordered with this.
+    const seen = new Set<string>();
+    for (let id = doc?.collection_id ?? null; id !== null && !seen.has(id);) {
+      seen.add(id);
+      const row = await this.db.selectFrom('collections').select('parent_id').where('id', '=', id).modifyEnd(sql`for share`).executeTakeFirst();
+      id = row?.parent_id ?? null;
+    }
+  }
 
   async insert(h: LegalHold): Promise<void> {
     await this.db.insertInto('legal_holds').values({

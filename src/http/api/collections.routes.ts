@@ -45,12 +45,13 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
       body: z.object({
         name: z.string().optional(), parentId: z.string().nullable().optional(),
         series: z.string().max(60).nullable().optional().describe('File it under this record series (null: inherit from above); records managers and org admins'),
+        confirmShorter: z.boolean().optional().describe('Confirms a series change that brings due dates earlier (otherwise 409)'),
       }),
     },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
     const body = request.body;
-    if (body.series !== undefined) await vault.retention.setCollectionSeries(actor, request.params.id, body.series);
+    if (body.series !== undefined) await vault.retention.setCollectionSeries(actor, request.params.id, body.series, { confirmShorter: body.confirmShorter === true });
     if (body.name === undefined && body.parentId === undefined && body.series !== undefined) {
       return { ...presentCollection((await vault.collections.get(actor, request.params.id)).collection), series: body.series };
     }

@@ -168,12 +168,13 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
       body: z.object({
         name: z.string().optional(), collectionId: z.string().optional(),
         series: z.string().max(60).nullable().optional().describe('File the document under its own record series (null: its collection\'s); records managers'),
+        confirmShorter: z.boolean().optional().describe('Confirms a series change that brings the due date earlier (otherwise 409)'),
       }),
     },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    const { series, ...place } = request.body;
-    if (series !== undefined) await vault.retention.setDocumentSeries(actor, request.params.id, series);
+    const { series, confirmShorter, ...place } = request.body;
+    if (series !== undefined) await vault.retention.setDocumentSeries(actor, request.params.id, series, { confirmShorter: confirmShorter === true });
     if (series !== undefined && place.name === undefined && place.collectionId === undefined) {
       return presentDocument((await vault.documents.get(actor, request.params.id)).document);
     }

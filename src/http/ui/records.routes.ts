@@ -114,13 +114,13 @@ export const recordsPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   }
 
   app.post<{ Params: { id: string }; Body: Form }>('/documents/:id/series', async (request, reply) =>
-    filingChange(request, reply, `/documents/${request.params.id}`, (actor) => ui.vault.retention.setDocumentSeries(actor, request.params.id, request.body.series || null)));
+    filingChange(request, reply, `/documents/${request.params.id}`, (actor) => ui.vault.retention.setDocumentSeries(actor, request.params.id, request.body.series || null, { confirmShorter: request.body.confirmShorter === 'yes' })));
 
   app.post<{ Params: { id: string }; Body: Form }>('/documents/:id/retention-event', async (request, reply) =>
     filingChange(request, reply, `/documents/${request.params.id}`, (actor) => ui.vault.retention.recordEvent(actor, { kind: request.body.kind ?? '', date: request.body.date ?? '', documentIds: [request.params.id] })));
 
   app.post<{ Params: { id: string }; Body: Form }>('/collections/:id/series', async (request, reply) =>
-    filingChange(request, reply, `/collections/${request.params.id}`, (actor) => ui.vault.retention.setCollectionSeries(actor, request.params.id, request.body.series || null)));
+    filingChange(request, reply, `/collections/${request.params.id}`, (actor) => ui.vault.retention.setCollectionSeries(actor, request.params.id, request.body.series || null, { confirmShorter: request.body.confirmShorter === 'yes' })));
 
   app.post<{ Params: { id: string }; Body: Form }>('/collections/:id/retention-event', async (request, reply) =>
     filingChange(request, reply, `/collections/${request.params.id}`, (actor) => ui.vault.retention.recordEvent(actor, { kind: request.body.kind ?? '', date: request.body.date ?? '', collectionId: request.params.id })));
