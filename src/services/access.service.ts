@@ -99,7 +99,9 @@ export class AccessService {
     if (!decision.allow) {
       await this.recordDenial(actor, action, target, decision);
       // A hold refuses only what would otherwise be allowed, so whoever meets one may be told which.
-      if (decision.hold) throw new DomainError('CONFLICT', heldMessage(resource.kind === 'collection' ? 'collection' : 'document', decision.hold), { details: { holdId: decision.hold.id } });
+      if (decision.hold && (resource.kind === 'collection' || resource.kind === 'document')) {
+        throw await this.heldError(actor, resource.kind, resource.organisationId, decision.hold);
+      }
       // Someone who may see the document is told why they cannot have it yet; nobody else learns it exists.
       const why = LOCKED_BECAUSE[decision.reason];
       if (resource.kind === 'document' && why && decide(actor, 'document.read', resource, context).allow) throw new DomainError('LOCKED', why);
@@ -135,6 +137,15 @@ export class AccessService {
     const decision = decide(actor, action, resource, context);
     if (!decision.allow) await repos.audit.insert([auditEvent(actor, action, denialTarget(target, decision), decision, this.clock.now())]);
     return decision;
+  }
+
+  /**
+   * The refusal a hold causes, told to someone who could otherwise have acted. The hold's name is the
+   * owning organisation's to know (`records.hold-names`): anyone else learns that a hold is in force, not what it is called.
+   */
+  async heldError(actor: Actor, kind: 'document' | 'collection', organisationId: string, hold: HoldRef, options: { containing?: boolean } = {}): Promise<DomainError> {
+    const named = (await this.decisionFor(actor, 'records.hold-names', { kind: 'organisation', organisationId })).allow;
+    return new DomainError('CONFLICT', heldMessage(kind, hold, { ...options, named }), { details: { holdId: hold.id } });
   }
 
   private async decideFresh(actor: Actor, action: Action, resource: Resource, newClassification?: Classification, acceptance?: Acceptance): Promise<{ decision: Decision; context: DecisionContext }> {

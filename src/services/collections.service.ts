@@ -1,8 +1,7 @@
 // The file plan: creating collections and browsing them, showing only what decide() allows.
 import { randomUUID } from 'node:crypto';
 import type { CollectionResource, Decision, DocumentResource } from '../domain/access/policy.js';
-import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
-import { heldMessage } from '../domain/records/holds.js';
+import { conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
 import { documentPlacementChanged, placeCollection, placeDocument } from '../domain/placement.js';
 import type { Clock } from '../domain/ports.js';
@@ -277,7 +276,7 @@ export class CollectionsService {
       if (refused === -1) continue;
       const answer = answers[refused]!;
       await this.o.access.recordDenial(actor, operation, { organisationId: collection.organisationId, ids: { collectionId: collection.id, ...inside[refused]!.ids } }, answer);
-      if (answer.hold) throw new DomainError('CONFLICT', heldMessage('collection', answer.hold, inside[refused]!.resource.id !== collection.id), { details: { holdId: answer.hold.id } });
+      if (answer.hold) throw await this.o.access.heldError(actor, 'collection', collection.organisationId, answer.hold, { containing: inside[refused]!.resource.id !== collection.id });
       throw notFound('collection');
     }
     return decision;

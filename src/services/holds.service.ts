@@ -7,6 +7,7 @@ import type { Decision } from '../domain/access/policy.js';
 import type { Clock } from '../domain/ports.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import { RELEASE_REASON_MIN, isHoldActive, type HoldItem, type HoldRef, type LegalHold } from '../domain/records/holds.js';
+import { UNNAMED_HOLD } from '../domain/records/holds.js';
 import type { Actor, Collection, Document } from '../domain/types.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
@@ -179,7 +180,7 @@ export class HoldsService {
     const document = await this.repos.documents.byId(documentId);
     if (!document) throw notFound('document');
     await this.o.access.require(actor, 'document.read', documentResource(document), { organisationId: document.organisationId, ids: { documentId } });
-    return (await this.repos.holds.activeForDocuments([documentId])).get(documentId) ?? [];
+    return this.asSeenBy(actor, document.organisationId, (await this.repos.holds.activeForDocuments([documentId])).get(documentId) ?? []);
   }
 
   /** The active holds over a collection the actor may list (on it or on any collection above it). */
@@ -187,7 +188,14 @@ export class HoldsService {
     const collection = await this.repos.collections.byId(collectionId);
     if (!collection || collection.deletedAt) throw notFound('collection');
     await this.o.access.require(actor, 'collection.list', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId } });
-    return (await this.repos.holds.activeForCollections([collectionId])).get(collectionId) ?? [];
+    return this.asSeenBy(actor, collection.organisationId, (await this.repos.holds.activeForCollections([collectionId])).get(collectionId) ?? []);
+  }
+
+  /** Holds as this actor may see them: named to the owning organisation's staff, only counted for anyone else. */
+  private async asSeenBy(actor: Actor, organisationId: string, holds: HoldRef[]): Promise<HoldRef[]> {
+    if (holds.length === 0) return holds;
+    const named = (await this.o.access.decisionFor(actor, 'records.hold-names', { kind: 'organisation', organisationId })).allow;
+    return named ? holds : holds.map((h) => ({ id: h.id, name: UNNAMED_HOLD }));
   }
 
   /** The active holds of the actor's organisation, for a "place on hold" picker (`records.hold`); none if they may not place holds. */

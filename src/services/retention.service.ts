@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Decision } from '../domain/access/policy.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import type { RetentionEvent } from '../domain/records/events.js';
-import type { HoldRef } from '../domain/records/holds.js';
+import { UNNAMED_HOLD, type HoldRef } from '../domain/records/holds.js';
 import { compareDates, isCalendarDate, ukDate, type CalendarDate } from '../domain/records/retention.js';
 import { seriesProblems, type SeriesTerms } from '../domain/records/schedule.js';
 import { TRIGGER_PATTERN, type DisposalAction, type RecordSeries, type SeriesRevision } from '../domain/records/series.js';
@@ -399,7 +399,10 @@ export class RetentionService {
     const doc = await this.o.store.repos.documents.byId(documentId);
     if (!doc) throw notFound('document');
     await this.o.access.require(actor, 'document.read', documentResource(doc), { organisationId: doc.organisationId, ids: { documentId } });
-    return (await this.viewsOf([documentId])).get(documentId) ?? unfiled();
+    const view = (await this.viewsOf([documentId])).get(documentId) ?? unfiled();
+    // A partner reading the document learns that it is held, not the owning organisation's name for the hold.
+    const named = (await this.o.access.decisionFor(actor, 'records.hold-names', { kind: 'organisation', organisationId: doc.organisationId })).allow;
+    return named ? view : { ...view, holds: view.holds.map((h) => ({ id: h.id, name: UNNAMED_HOLD })) };
   }
 
   private async viewsOf(ids: readonly string[]): Promise<Map<string, RetentionView>> {

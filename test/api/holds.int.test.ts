@@ -277,4 +277,22 @@ describe.each(DIALECTS)('legal holds on %s', (dialect) => {
       expect((await api(t.app, partnerManager).post(`holds/${partnerHold.id}/items`, { documentIds: [partnerDoc] })).statusCode).toBe(200);
     });
   });
+  it('tells a partner who meets a hold that one is in force, never its name (the owning organisation\'s to know)', async () => {
+    const { host, partner } = await createPartnership(t.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL', areas: { payroll: 'OFFICIAL' } });
+    const owner = await partner.user({ teams: ['payroll'] });
+    const serving = await host.user({ teams: ['payroll'] });
+    const held = await file(partner, owner, partner.collections['payroll']!);
+    const hold = await placeHold(t.vault, partner.id, { documentIds: [held] }, 'Smith v Council 2401');
+    // The host's team manages the partner's payroll through the arrangement: refused by the hold, not told its name.
+    const refused = expectProblem(await api(t.app, serving).delete(`documents/${held}`), 409);
+    expect(refused.detail).toBe(`This document is under a legal hold of the organisation that owns it (hold ${hold.id}); it cannot be deleted, changed or disposed of until the hold is released.`);
+    const seen = await api(t.app, serving).get(`documents/${held}`);
+    expect(seen.statusCode, seen.body).toBe(200);
+    expect(seen.json().retention.holds).toEqual([{ id: hold.id, name: 'Legal hold (named only to the owning organisation)' }]);
+    expect(seen.body).not.toContain('Smith v Council');
+    // The owning organisation's own staff are told which hold.
+    const own = expectProblem(await api(t.app, owner).delete(`documents/${held}`), 409);
+    expect(own.detail).toContain(heldFragment(hold));
+    expect((await api(t.app, owner).get(`documents/${held}`)).json().retention.holds).toEqual([{ id: hold.id, name: hold.name }]);
+  });
 });

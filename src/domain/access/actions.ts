@@ -51,6 +51,9 @@ export const ORGANISATION_ACTIONS = [
   // Records management, always of the organisation's own records: a partner's staff never reach them,
   // whatever an arrangement opens. Reading the file plan, the hold register, disposal batches and certificates:
   'records.read',
+  // Being told a legal hold's name (e.g. "Smith v Council") where it refuses something: the organisation's own
+  // staff; a partner's staff learn only that a hold of the owning organisation is in force.
+  'records.hold-names',
   // Editing the file plan, filing collections and documents under series, recording retention events:
   'records.file-plan',
   // Placing, extending and releasing legal holds:

@@ -321,6 +321,8 @@ function decideOrganisation(actor: Actor, action: OrganisationAction, resource: 
     case 'quarantine.release':
     case 'quarantine.destroy':
       return hasRole(actor, 'security_admin') ? allow('security_admin') : deny('role');
+    case 'records.hold-names':
+      return allow('staff');
     case 'records.read':
       // Auditors and DPOs check what was destroyed and what is held; records managers run it all.
       return hasRole(actor, 'records_manager') || hasRole(actor, 'auditor') || hasRole(actor, 'dpo') ? allow('role') : deny('role');

@@ -39,10 +39,14 @@ export const isHoldActive = (hold: Pick<LegalHold, 'releasedAt'>): boolean => ho
  * What a records manager is told when a hold refuses something: the hold by name and id, and that
  * it lasts until released. The same words on every interface (REST, web, WebDAV, CLI).
  */
-export function heldMessage(kind: 'document' | 'collection', hold: HoldRef, containing = false): string {
-  const what = kind === 'document' ? 'This document is' : containing ? 'This collection has something inside it that is' : 'This collection is';
-  return `${what} under legal hold “${hold.name}” (hold ${hold.id}); it cannot be deleted, changed or disposed of until the hold is released.`;
+export function heldMessage(kind: 'document' | 'collection', hold: HoldRef, options: { containing?: boolean; named: boolean }): string {
+  const what = kind === 'document' ? 'This document is' : options.containing ? 'This collection has something inside it that is' : 'This collection is';
+  const which = options.named ? `legal hold “${hold.name}”` : 'a legal hold of the organisation that owns it';
+  return `${what} under ${which} (hold ${hold.id}); it cannot be deleted, changed or disposed of until the hold is released.`;
 }
+
+/** What someone outside the owning organisation is shown of a hold in force: that it exists, not its name. */
+export const UNNAMED_HOLD = 'Legal hold (named only to the owning organisation)';
 
 /** A release must say why, so the register shows who let the records go and on what grounds. */
 export const RELEASE_REASON_MIN = 10;
