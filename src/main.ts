@@ -4,7 +4,7 @@ import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { offsiteInsideDataDir, type Config } from './config/config.js';
+import { offsiteInsideDataDir, type BlobsSetting, type Config } from './config/config.js';
 import { generateSignerKey, verifierKeyFromSigner } from './domain/audit/signed-note.js';
 import { systemClock, type BlobStore, type Clock, type Scanner } from './domain/ports.js';
 import { DEFAULT_SERVICE_AREAS } from './domain/types.js';
@@ -15,7 +15,7 @@ import { Store } from './db/store.js';
 import { ClamdScanner } from './integrations/clamd.scanner.js';
 import { ClamdSupervisor } from './integrations/clamd.supervisor.js';
 import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
-import { rescanJob, scanVersionJob } from './domain/jobs/kinds.js';
+import { replicaDeleteJob, replicateJob, rescanJob, scanVersionJob, scrubJob } from './domain/jobs/kinds.js';
 import { JobRegistry, handle as handleJob } from './jobs/registry.js';
 import { JobWorker } from './jobs/worker.js';
 import { AccessService } from './services/access.service.js';
@@ -38,6 +38,7 @@ import { DocumentLifecycle } from './services/lifecycle.js';
 import { LocksService } from './services/locks.service.js';
 import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
 import { RetentionService } from './services/retention.service.js';
+import { ReplicationService } from './services/replication.service.js';
 import { UsersAdminService } from './services/users-admin.service.js';
 import { WebSessionsService } from './services/web-sessions.service.js';
 import { CheckpointCopies } from './storage/checkpoint-copies.js';
@@ -61,6 +62,8 @@ export interface Vault extends AppServices {
   lifecycle: DocumentLifecycle;
   /** The folder store, or the S3 store when STRONGROOM_BLOBS is an s3:// URL. */
   blobStore: BlobStore;
+  /** The offsite replica's store (STRONGROOM_REPLICA), or null when turned off. */
+  replicaStore: BlobStore | null;
   /** Upload slots shared by every process over this database (for tests and diagnosis). */
   admission: UploadAdmission;
   /**
@@ -122,6 +125,11 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     return 0;
   });
   if (removed > 0) logger.warn({ removed }, 'removed unfinished uploads left by a crash');
+  // The offsite replica: the same encrypted bytes under the same ids, in a second store.
+  const replicaOpened = config.replica === null ? null : openBlobStore(config, config.replica);
+  const replicaStore = replicaOpened?.store ?? null;
+  // Other nodes may be copying into it now: only leftovers older than any copy can take go.
+  await replicaStore?.cleanStaging(S3_STAGING_GRACE_MS).catch((err: unknown) => logger.warn({ err }, 'could not clean unfinished copies in the replica; they are retried at the next start'));
   const keys = new KeyRingImpl({
     master,
     clock,
@@ -154,6 +162,13 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const lifecycle = new DocumentLifecycle().on('version.committed', async (event, tx) => {
     if (event.scanStatus === 'pending') await tx.jobs.enqueue(scanVersionJob, { versionId: event.versionId }, { now: tx.now });
   });
+  if (replicaStore !== null) {
+    lifecycle
+      .on('version.committed', async (event, tx) => void (await tx.jobs.enqueue(replicateJob, { versionId: event.versionId }, { now: tx.now })))
+      .on('document.destroyed', async (event, tx) => {
+        for (const versionId of event.versionIds) await tx.jobs.enqueue(replicaDeleteJob, { versionId }, { now: tx.now });
+      });
+  }
 
   const serviceAreas = DEFAULT_SERVICE_AREAS;
   const access = new AccessService(store, clock);
@@ -196,12 +211,16 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const retention = new RetentionService({ store, access, clock, serviceAreas, schedule: await loadRetentionSchedule() });
   const holds = new HoldsService({ store, access, clock });
   const certificates = new CertificatesService({ store, access, audit, clock });
+  const replication = new ReplicationService({ store, access, primary: blobStore, replica: replicaStore, clock, logger, system: systemActor('job') });
   const disposal = new DisposalService({ store, access, clock, blobs, lifecycle, retention, certificates, system: systemActor('job') });
 
   // One handler per kind in domain/jobs/kinds.ts; a kind left out fails here, at start-up.
   const registry = new JobRegistry([
     handleJob(scanVersionJob, (p) => quarantine.scanPending(p.versionId)),
     handleJob(rescanJob, (p) => quarantine.rescanSince(new Date(p.since))),
+    handleJob(replicateJob, (p) => replication.replicate(p.versionId)),
+    handleJob(scrubJob, async () => undefined),
+    handleJob(replicaDeleteJob, (p, context) => replication.deleteReplica(p.versionId, context.attempt >= replicaDeleteJob.maxAttempts)),
   ]);
   const worker = new JobWorker({ jobs: store.repos.jobs, registry, clock, logger, leaseSeconds: 60 });
 
@@ -210,6 +229,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const vault: Vault = {
     config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
     sessions, people, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
+    replicaStore, replication,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');
@@ -235,6 +255,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       await supervisor?.stop();
       await store.close();
       closeBlobStore();
+      replicaOpened?.destroy();
     },
   };
   return vault;
@@ -248,8 +269,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
 const S3_STAGING_GRACE_MS = 24 * 60 * 60 * 1000;
 
 /** The blob store STRONGROOM_BLOBS names, and how much of its staging is safe to clean at start-up. */
-function openBlobStore(config: Config): { store: BlobStore; destroy: () => void; stagingGraceMs: number } {
-  const blobs = config.blobs;
+function openBlobStore(config: Config, blobs: BlobsSetting = config.blobs): { store: BlobStore; destroy: () => void; stagingGraceMs: number } {
   if (blobs.kind === 's3') {
     const client = createS3Client(blobs);
     return { store: new S3BlobStore({ client, bucket: blobs.bucket, prefix: blobs.prefix, largestBlobBytes: config.maxUploadBytes }), destroy: () => client.destroy(), stagingGraceMs: S3_STAGING_GRACE_MS };

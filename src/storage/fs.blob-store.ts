@@ -45,20 +45,26 @@ export class FsBlobStore implements BlobStore {
   }
 
   async put(source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
+    return this.putAs(randomBytes(16).toString('hex'), source);
+  }
+
+  /** The rename into place replaces an existing blob atomically: a reader sees the old bytes or the new. */
+  async putAs(id: string, source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
+    this.#pathOf(id);
     // Until the loop below starts reading, nothing listens for the source's errors, and an
     // unheard 'error' event would crash the process; the loop still sees the error afterwards.
     const unguard = guardEarlyErrors(source);
     try {
       await this.#ensureReady();
-      return await this.#write(source);
+      return await this.#write(id, source);
     } finally {
       unguard();
     }
   }
 
-  async #write(source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
-    const id = randomBytes(16).toString('hex');
-    const partPath = join(this.#stagingDir, id + PART_SUFFIX);
+  async #write(id: string, source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
+    // A random staging name: two repairs of the same blob at once must not write into one file.
+    const partPath = join(this.#stagingDir, `${id}-${randomBytes(4).toString('hex')}${PART_SUFFIX}`);
     let handle: FileHandle | undefined;
     let renamed = false;
     try {
