@@ -39,11 +39,13 @@ import { LocksService } from './services/locks.service.js';
 import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
 import { RetentionService } from './services/retention.service.js';
 import { ReplicationService } from './services/replication.service.js';
+import { ScrubService } from './services/scrub.service.js';
 import { UsersAdminService } from './services/users-admin.service.js';
 import { WebSessionsService } from './services/web-sessions.service.js';
 import { CheckpointCopies } from './storage/checkpoint-copies.js';
 import { UploadAdmission } from './services/upload-admission.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
+import { HealingBlobs } from './storage/healing-blobs.js';
 import { FsBlobStore } from './storage/fs.blob-store.js';
 import { KeyRingImpl, deriveKey, loadMasterKey } from './storage/keys.js';
 import { createS3Client, S3BlobStore } from './storage/s3.blob-store.js';
@@ -139,7 +141,24 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       insert: (row) => store.repos.organisations.insertKey(row),
     },
   });
-  const blobs = new EncryptedBlobs({ keys, store: blobStore });
+  const primaryBlobs = new EncryptedBlobs({ keys, store: blobStore });
+  const replicaBlobs = replicaStore === null ? null : new EncryptedBlobs({ keys, store: replicaStore });
+  // Downloads: a bad primary copy is served from the replica and repaired by a scrub of that version.
+  const scrubSoon = (versionId: string): void => {
+    store.repos.jobs.enqueue(scrubJob, { versionId, bytesPerSecond: SCRUB_REPAIR_BYTES_PER_SECOND }, { now: clock.now() })
+      .catch((err: unknown) => logger.error({ err, versionId }, 'could not queue the repair of a damaged blob'));
+  };
+  const blobs = new HealingBlobs({
+    primary: primaryBlobs, replica: replicaBlobs,
+    onPrimaryBad: (version, err) => {
+      logger.warn({ err, versionId: version.versionId, blobId: version.blobId }, 'the primary copy of a blob is damaged or missing: served from the replica, repair queued');
+      scrubSoon(version.versionId);
+    },
+    onUnreadable: (version, err) => {
+      logger.error({ err, versionId: version.versionId, blobId: version.blobId }, 'a download found every copy of a blob damaged or missing; a scrub of it is queued');
+      scrubSoon(version.versionId);
+    },
+  });
 
   let supervisor: ClamdSupervisor | null = null;
   let scanner: ClamdScanner;
@@ -212,6 +231,11 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const holds = new HoldsService({ store, access, clock });
   const certificates = new CertificatesService({ store, access, audit, clock });
   const replication = new ReplicationService({ store, access, primary: blobStore, replica: replicaStore, clock, logger, system: systemActor('job') });
+  const scrub = new ScrubService({
+    store, clock, logger, system: systemActor('job'),
+    primary: { store: blobStore, blobs: primaryBlobs },
+    replica: replicaStore === null || replicaBlobs === null ? null : { store: replicaStore, blobs: replicaBlobs },
+  });
   const disposal = new DisposalService({ store, access, clock, blobs, lifecycle, retention, certificates, system: systemActor('job') });
 
   // One handler per kind in domain/jobs/kinds.ts; a kind left out fails here, at start-up.
@@ -219,7 +243,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     handleJob(scanVersionJob, (p) => quarantine.scanPending(p.versionId)),
     handleJob(rescanJob, (p) => quarantine.rescanSince(new Date(p.since))),
     handleJob(replicateJob, (p) => replication.replicate(p.versionId)),
-    handleJob(scrubJob, async () => undefined),
+    handleJob(scrubJob, (p) => scrub.run(p)),
     handleJob(replicaDeleteJob, (p, context) => replication.deleteReplica(p.versionId, context.attempt >= replicaDeleteJob.maxAttempts)),
   ]);
   const worker = new JobWorker({ jobs: store.repos.jobs, registry, clock, logger, leaseSeconds: 60 });
@@ -229,7 +253,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const vault: Vault = {
     config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
     sessions, people, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
-    replicaStore, replication,
+    replicaStore, replication, scrub,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');
@@ -247,6 +271,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       timers.push(setInterval(() => void audit.integrate().catch((err: unknown) => logger.error({ err }, 'audit sequencing failed')), 1000));
       timers.push(setInterval(() => void quarantine.checkSignatureVersion().catch((err: unknown) => logger.warn({ err }, 'signature check failed')), 60_000));
       void quarantine.checkSignatureVersion().catch(() => undefined);
+      // One scrub of a random sample a day across the cluster; the hourly check only queues it once a day.
+      const scheduleScrub = () => void scheduleDailyScrub(store, clock).catch((err: unknown) => logger.warn({ err }, 'could not schedule the daily scrub'));
+      timers.push(setInterval(scheduleScrub, 60 * 60 * 1000));
+      scheduleScrub();
     },
     async close() {
       timers.forEach(clearInterval);
@@ -259,6 +287,23 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     },
   };
   return vault;
+}
+
+/** A download that found a bad copy has that version scrubbed at this rate (bytes a second). */
+const SCRUB_REPAIR_BYTES_PER_SECOND = 50 * 1024 * 1024;
+/** The daily scrub: a random sample of this many live versions, read at this rate on each side. */
+export const DAILY_SCRUB_SAMPLE = 500;
+export const DAILY_SCRUB_BYTES_PER_SECOND = 10 * 1024 * 1024;
+
+/** Queues today's scrub unless some process already did (the day is recorded in key_values). */
+async function scheduleDailyScrub(store: Store, clock: Clock): Promise<void> {
+  const now = clock.now();
+  const day = now.toISOString().slice(0, 10);
+  await store.transaction(async (repos) => {
+    if ((await repos.settings.get('scrub.scheduled-day')) === day) return;
+    await repos.settings.set('scrub.scheduled-day', day);
+    await repos.jobs.enqueue(scrubJob, { sample: DAILY_SCRUB_SAMPLE, bytesPerSecond: DAILY_SCRUB_BYTES_PER_SECOND, day }, { now });
+  });
 }
 
 /**

@@ -9,6 +9,7 @@ import { registerImportCommand } from './commands/import.command.js';
 import { registerJobsCommands } from './commands/jobs.commands.js';
 import { registerLockCommands } from './commands/lock.commands.js';
 import { registerSeriesCommands } from './commands/series.commands.js';
+import { registerScrubCommand } from './commands/scrub.command.js';
 import { registerServeCommands } from './commands/serve.commands.js';
 import { failure, say } from './context.js';
 
@@ -29,6 +30,7 @@ registerFilePlanCommands(program);
 registerLockCommands(program);
 registerJobsCommands(program);
 registerSeriesCommands(program);
+registerScrubCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   say(`strongroom: ${failure(error)}`);
