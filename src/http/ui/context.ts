@@ -27,7 +27,7 @@ export interface WebContext {
   pages: OrganisationPages;
 }
 
-interface OrganisationPages { users: boolean; quarantine: boolean; locks: boolean; audit: boolean; checkpoints: boolean; filePlan?: boolean }
+interface OrganisationPages { users: boolean; quarantine: boolean; locks: boolean; audit: boolean; checkpoints: boolean; filePlan?: boolean; storage?: boolean }
 
 /** One question per navigation item that the person's organisation role decides, asked in one call. */
 async function organisationPages(ui: Ui, actor: Actor, organisationId: string): Promise<OrganisationPages> {
@@ -35,7 +35,8 @@ async function organisationPages(ui: Ui, actor: Actor, organisationId: string): 
   const actions = ['organisation.manage-users', 'quarantine.list', 'lock.list', 'audit.read', 'audit.checkpoints'] as const;
   const [users, quarantine, locks, audit, checkpoints] = await ui.vault.access.can(actor, actions.map((action) => ({ action, resource: own })));
   const [filePlan] = await ui.vault.access.can(actor, [{ action: 'records.read', resource: own }]);
-  return { users: users === true, quarantine: quarantine === true, locks: locks === true, audit: audit === true, checkpoints: checkpoints === true, filePlan: filePlan === true };
+  const [storage] = await ui.vault.access.can(actor, [{ action: 'storage.read', resource: own }]);
+  return { users: users === true, quarantine: quarantine === true, locks: locks === true, audit: audit === true, checkpoints: checkpoints === true, filePlan: filePlan === true, storage: storage === true };
 }
 
 declare module 'fastify' {
@@ -128,6 +129,7 @@ function navigation(web: WebContext | null, path: string): NavItem[] {
   if (may.users) items.push({ href: '/admin/users', text: 'Users' });
   if (may.quarantine) items.push({ href: '/admin/quarantine', text: 'Quarantine' });
   if (may.locks) items.push({ href: '/admin/locks', text: 'Locks' });
+  if (may.storage) items.push({ href: '/admin/storage', text: 'Storage' });
   if (may.audit) items.push({ href: '/audit', text: 'Audit' });
   else if (may.checkpoints) items.push({ href: '/audit/verify', text: 'Audit' });
   items.push({ href: '/account', text: 'Your account' });
