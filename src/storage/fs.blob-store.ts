@@ -45,26 +45,30 @@ export class FsBlobStore implements BlobStore {
   }
 
   async put(source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
-    return this.putAs(randomBytes(16).toString('hex'), source);
+    return this.#put(randomBytes(16).toString('hex'), source, '');
   }
 
   /** The rename into place replaces an existing blob atomically: a reader sees the old bytes or the new. */
   async putAs(id: string, source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
     this.#pathOf(id);
+    // A random staging name: two copies of the same blob at once (a repair and a replicate job) must not share a file.
+    return this.#put(id, source, `-${randomBytes(4).toString('hex')}`);
+  }
+
+  async #put(id: string, source: Readable | AsyncIterable<Uint8Array>, stagingSuffix: string): Promise<{ id: string; size: number }> {
     // Until the loop below starts reading, nothing listens for the source's errors, and an
     // unheard 'error' event would crash the process; the loop still sees the error afterwards.
     const unguard = guardEarlyErrors(source);
     try {
       await this.#ensureReady();
-      return await this.#write(id, source);
+      return await this.#write(id, source, stagingSuffix);
     } finally {
       unguard();
     }
   }
 
-  async #write(id: string, source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
-    // A random staging name: two repairs of the same blob at once must not write into one file.
-    const partPath = join(this.#stagingDir, `${id}-${randomBytes(4).toString('hex')}${PART_SUFFIX}`);
+  async #write(id: string, source: Readable | AsyncIterable<Uint8Array>, stagingSuffix: string): Promise<{ id: string; size: number }> {
+    const partPath = join(this.#stagingDir, `${id}${stagingSuffix}${PART_SUFFIX}`);
     let handle: FileHandle | undefined;
     let renamed = false;
     try {
