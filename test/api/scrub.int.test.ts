@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vault } from '../../src/main.js';
+import { systemActor } from '../../src/services/identity.service.js';
 import { DamagedCopiesError } from '../../src/domain/errors.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { S3RVER_CREDENTIALS, startLoopbackS3, type LoopbackS3 } from '../support/s3.js';
@@ -138,6 +139,11 @@ describe.each(DIALECTS)('scrub and self-heal, folder primary and folder replica,
     await t.vault.scrub.run({ versionId: lost.version.id, bytesPerSecond: FAST });
     expect(await t.vault.store.repos.notifications.forUser(admin.id)).toHaveLength(1);
     expect(await gauge(t, 'strongroom_blobs_unrecoverable')).toBe(before + 1);
+    // Nor over WebDAV: the same clear 500, before any byte.
+    const { secret } = await t.vault.identity.createCredential(systemActor(), user.id, 'app_password', 'scrub test');
+    const davGet = await t.app.inject({ method: 'GET', url: `/dav/${org.slug}/payroll/lost.bin`, headers: { authorization: `Basic ${Buffer.from(`${user.email}:${secret}`).toString('base64')}` } });
+    expect(davGet.statusCode).toBe(500);
+    expect(davGet.body).toContain(DAMAGED_COPIES_MESSAGE);
     // A range request of it is no better: an error status, no bytes.
     const ranged = await t.app.inject({ method: 'GET', url: `/api/v1/documents/${lost.documentId}/content`, headers: { ...auth(user), range: 'bytes=0-9' } });
     expect(ranged.statusCode).toBe(500);
