@@ -107,6 +107,11 @@ export class ScrubService {
     for (const [copy, problem] of bad) this.o.logger.warn({ versionId: version.id, blobId: version.blobId, copy, problem }, 'scrub found a bad copy');
 
     const good: Copy | undefined = states.primary === 'good' ? 'primary' : states.replica === 'good' ? 'replica' : undefined;
+    if (bad.length > 0 && !(await this.stillLive(version))) {
+      // Destroyed while we read it (its blobs go with it): nothing was lost, nothing to heal.
+      report.findings -= bad.length;
+      return;
+    }
     if (good === undefined) {
       report.unrecoverable++;
       this.o.logger.error({ versionId: version.id, documentId: version.documentId, blobId: version.blobId, states }, 'UNRECOVERABLE: every stored copy of this version is damaged or missing; restore it from a backup');
@@ -160,6 +165,11 @@ export class ScrubService {
       this.o.logger.warn({ err: error, versionId: version.id }, 'scrub could not read a copy; the version is left for the next scrub');
       return 'unavailable';
     }
+  }
+
+  private async stillLive(version: Version): Promise<boolean> {
+    const now = await this.o.store.repos.documents.versionById(version.id);
+    return now !== undefined && now.wrappedKey.length > 0;
   }
 
   private async tellSecurityAdmins(repos: Repos, version: Version, now: Date): Promise<void> {
