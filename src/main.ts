@@ -4,7 +4,7 @@ import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { offsiteInsideDataDir, type Config } from './config/config.js';
+import { offsiteInsideDataDir, type BlobsSetting, type Config } from './config/config.js';
 import { generateSignerKey, verifierKeyFromSigner } from './domain/audit/signed-note.js';
 import { systemClock, type BlobStore, type Clock, type Scanner } from './domain/ports.js';
 import { DEFAULT_SERVICE_AREAS } from './domain/types.js';
@@ -15,7 +15,7 @@ import { Store } from './db/store.js';
 import { ClamdScanner } from './integrations/clamd.scanner.js';
 import { ClamdSupervisor } from './integrations/clamd.supervisor.js';
 import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
-import { deleteBlobsJob, disposalSweepJob, disposeBatchJob, purgeBinJob, rescanJob, scanVersionJob } from './domain/jobs/kinds.js';
+import { deleteBlobsJob, disposalSweepJob, disposeBatchJob, purgeBinJob, replicaDeleteJob, replicateJob, rescanJob, scanVersionJob, scrubJob } from './domain/jobs/kinds.js';
 import { ukDate } from './domain/records/retention.js';
 import { JobRegistry, handle as handleJob } from './jobs/registry.js';
 import { JobWorker } from './jobs/worker.js';
@@ -40,11 +40,14 @@ import { DocumentLifecycle } from './services/lifecycle.js';
 import { LocksService } from './services/locks.service.js';
 import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
 import { RetentionService } from './services/retention.service.js';
+import { ReplicationService } from './services/replication.service.js';
+import { ScrubService } from './services/scrub.service.js';
 import { UsersAdminService } from './services/users-admin.service.js';
 import { WebSessionsService } from './services/web-sessions.service.js';
 import { CheckpointCopies } from './storage/checkpoint-copies.js';
 import { UploadAdmission } from './services/upload-admission.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
+import { HealingBlobs } from './storage/healing-blobs.js';
 import { FsBlobStore } from './storage/fs.blob-store.js';
 import { KeyRingImpl, deriveKey, loadMasterKey } from './storage/keys.js';
 import { createS3Client, S3BlobStore } from './storage/s3.blob-store.js';
@@ -63,6 +66,8 @@ export interface Vault extends AppServices {
   lifecycle: DocumentLifecycle;
   /** The folder store, or the S3 store when STRONGROOM_BLOBS is an s3:// URL. */
   blobStore: BlobStore;
+  /** The offsite replica's store (STRONGROOM_REPLICA), or null when turned off. */
+  replicaStore: BlobStore | null;
   /** Upload slots shared by every process over this database (for tests and diagnosis). */
   admission: UploadAdmission;
   /**
@@ -128,6 +133,11 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     if (config.blobs.kind !== 's3') throw err;
     logger.warn({ err }, 'could not clean unfinished uploads in the blob bucket; the bucket lifecycle rule will');
   });
+  // The offsite replica: the same encrypted bytes under the same ids, in a second store.
+  const replicaOpened = config.replica === null ? null : openBlobStore(config, config.replica);
+  const replicaStore = replicaOpened?.store ?? null;
+  // Other nodes may be copying into it now: only leftovers older than any copy can take go.
+  if (replicaOpened) await replicaOpened.store.cleanStaging(replicaOpened.stagingGraceMs).catch((err: unknown) => logger.warn({ err }, 'could not clean unfinished copies in the replica; they are retried at the next start'));
   const keys = new KeyRingImpl({
     master,
     clock,
@@ -137,7 +147,24 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       insert: (row) => store.repos.organisations.insertKey(row),
     },
   });
-  const blobs = new EncryptedBlobs({ keys, store: blobStore });
+  const primaryBlobs = new EncryptedBlobs({ keys, store: blobStore });
+  const replicaBlobs = replicaStore === null ? null : new EncryptedBlobs({ keys, store: replicaStore });
+  // Downloads: a bad primary copy is served from the replica and repaired by a scrub of that version.
+  const scrubSoon = (versionId: string): void => {
+    store.repos.jobs.enqueue(scrubJob, { versionId, bytesPerSecond: SCRUB_REPAIR_BYTES_PER_SECOND }, { now: clock.now() })
+      .catch((err: unknown) => logger.error({ err, versionId }, 'could not queue the repair of a damaged blob'));
+  };
+  const blobs = new HealingBlobs({
+    primary: primaryBlobs, replica: replicaBlobs,
+    onPrimaryBad: (version, err) => {
+      logger.warn({ err, versionId: version.versionId, blobId: version.blobId }, 'the primary copy of a blob is damaged or missing: served from the replica, repair queued');
+      scrubSoon(version.versionId);
+    },
+    onUnreadable: (version, err) => {
+      logger.error({ err, versionId: version.versionId, blobId: version.blobId }, 'a download found every copy of a blob damaged or missing; a scrub of it is queued');
+      scrubSoon(version.versionId);
+    },
+  });
 
   let supervisor: ClamdSupervisor | null = null;
   let scanner: ClamdScanner;
@@ -160,6 +187,13 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const lifecycle = new DocumentLifecycle().on('version.committed', async (event, tx) => {
     if (event.scanStatus === 'pending') await tx.jobs.enqueue(scanVersionJob, { versionId: event.versionId }, { now: tx.now });
   });
+  if (replicaStore !== null) {
+    lifecycle
+      .on('version.committed', async (event, tx) => void (await tx.jobs.enqueue(replicateJob, { versionId: event.versionId }, { now: tx.now })))
+      .on('document.destroyed', async (event, tx) => {
+        for (const versionId of event.versionIds) await tx.jobs.enqueue(replicaDeleteJob, { versionId }, { now: tx.now });
+      });
+  }
 
   const serviceAreas = DEFAULT_SERVICE_AREAS;
   const access = new AccessService(store, clock);
@@ -202,6 +236,12 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const retention = new RetentionService({ store, access, clock, serviceAreas, schedule: await loadRetentionSchedule() });
   const holds = new HoldsService({ store, access, clock });
   const certificates = new CertificatesService({ store, access, audit, clock, renderer: new PdfCertificateRenderer() });
+  const replication = new ReplicationService({ store, access, primary: blobStore, replica: replicaStore, clock, logger, system: systemActor('job') });
+  const scrub = new ScrubService({
+    store, clock, logger, system: systemActor('job'),
+    primary: { store: blobStore, blobs: primaryBlobs },
+    replica: replicaStore === null || replicaBlobs === null ? null : { store: replicaStore, blobs: replicaBlobs },
+  });
   const disposal = new DisposalService({
     store, access, clock, blobs, lifecycle, retention, certificates, system: systemActor('job'), binDays: config.binDays,
     onWarning: (message, details) => logger.warn(details, message),
@@ -215,6 +255,9 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     handleJob(purgeBinJob, (p) => disposal.dailyPurge(p.organisationId, p.date)),
     handleJob(disposeBatchJob, (p) => disposal.execute(p.batchId)),
     handleJob(deleteBlobsJob, (p) => disposal.deleteBlobs(p.blobIds)),
+    handleJob(replicateJob, (p) => replication.replicate(p.versionId)),
+    handleJob(scrubJob, (p) => scrub.run(p)),
+    handleJob(replicaDeleteJob, (p, context) => replication.deleteReplica(p.versionId, context.attempt >= replicaDeleteJob.maxAttempts)),
   ]);
   const worker = new JobWorker({ jobs: store.repos.jobs, registry, clock, logger, leaseSeconds: 60 });
 
@@ -223,6 +266,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const vault: Vault = {
     config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
     sessions, people, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
+    replicaStore, replication, scrub,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');
@@ -255,6 +299,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       };
       timers.push(setInterval(() => void queueDailyRecordsJobs().catch((err: unknown) => logger.warn({ err }, 'queueing the daily disposal sweep and bin purge failed')), 3_600_000));
       void queueDailyRecordsJobs().catch((err: unknown) => logger.warn({ err }, 'queueing the daily disposal sweep and bin purge failed'));
+      // One scrub of a random sample a day across the cluster; the hourly check only queues it once a day.
+      const scheduleScrub = () => void scheduleDailyScrub(store, clock).catch((err: unknown) => logger.warn({ err }, 'could not schedule the daily scrub'));
+      timers.push(setInterval(scheduleScrub, 60 * 60 * 1000));
+      scheduleScrub();
     },
     async close() {
       timers.forEach(clearInterval);
@@ -265,9 +313,27 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       await supervisor?.stop();
       await store.close();
       closeBlobStore();
+      replicaOpened?.destroy();
     },
   };
   return vault;
+}
+
+/** A download that found a bad copy has that version scrubbed at this rate (bytes a second). */
+const SCRUB_REPAIR_BYTES_PER_SECOND = 50 * 1024 * 1024;
+/** The daily scrub: a random sample of this many live versions, read at this rate on each side. */
+export const DAILY_SCRUB_SAMPLE = 500;
+export const DAILY_SCRUB_BYTES_PER_SECOND = 10 * 1024 * 1024;
+
+/** Queues today's scrub unless some process already did (the day is recorded in key_values). */
+async function scheduleDailyScrub(store: Store, clock: Clock): Promise<void> {
+  const now = clock.now();
+  const day = now.toISOString().slice(0, 10);
+  await store.transaction(async (repos) => {
+    if ((await repos.settings.get('scrub.scheduled-day')) === day) return;
+    await repos.settings.set('scrub.scheduled-day', day);
+    await repos.jobs.enqueue(scrubJob, { sample: DAILY_SCRUB_SAMPLE, bytesPerSecond: DAILY_SCRUB_BYTES_PER_SECOND, day }, { now });
+  });
 }
 
 /**
@@ -285,8 +351,7 @@ export const FS_STAGING_GRACE_MS = 60 * 60 * 1000;
 const STAGING_SWEEP_MS = 60 * 60 * 1000;
 
 /** The blob store STRONGROOM_BLOBS names, and how much of its staging is safe to clean at start-up. */
-function openBlobStore(config: Config): { store: BlobStore; destroy: () => void; stagingGraceMs: number } {
-  const blobs = config.blobs;
+function openBlobStore(config: Config, blobs: BlobsSetting = config.blobs): { store: BlobStore; destroy: () => void; stagingGraceMs: number } {
   if (blobs.kind === 's3') {
     const client = createS3Client(blobs);
     return { store: new S3BlobStore({ client, bucket: blobs.bucket, prefix: blobs.prefix, largestBlobBytes: config.maxUploadBytes }), destroy: () => client.destroy(), stagingGraceMs: S3_STAGING_GRACE_MS };

@@ -12,6 +12,7 @@ import { registerJobsCommands } from './commands/jobs.commands.js';
 import { registerLockCommands } from './commands/lock.commands.js';
 import { registerHoldCommands } from './commands/hold.commands.js';
 import { registerSeriesCommands } from './commands/series.commands.js';
+import { registerScrubCommand } from './commands/scrub.command.js';
 import { registerServeCommands } from './commands/serve.commands.js';
 import { failure, say } from './context.js';
 
@@ -35,6 +36,7 @@ registerJobsCommands(program);
 registerDisposalCommands(program);
 registerSeriesCommands(program);
 registerBackupCommands(program);
+registerScrubCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   say(`strongroom: ${failure(error)}`);

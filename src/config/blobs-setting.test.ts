@@ -61,3 +61,25 @@ describe('STRONGROOM_BLOBS', () => {
     expect(problemsOf('gs://bucket/x')).toEqual(['STRONGROOM_BLOBS: must be a folder path or s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true']);
   });
 });
+
+describe('STRONGROOM_REPLICA', () => {
+  const base = { STRONGROOM_DATA: '/srv/strongroom' };
+  it('defaults to a blobs folder in the offsite folder, beside the data directory', () => {
+    expect(loadConfig({ env: base }).replica).toEqual({ kind: 'folder', dir: '/srv/strongroom-offsite/blobs' });
+    expect(loadConfig({ env: { ...base, STRONGROOM_OFFSITE: '/mnt/offsite' } }).replica).toEqual({ kind: 'folder', dir: '/mnt/offsite/blobs' });
+  });
+  it('is turned off by "none", and takes a folder or a bucket like STRONGROOM_BLOBS', () => {
+    expect(loadConfig({ env: { ...base, STRONGROOM_REPLICA: 'none' } }).replica).toBeNull();
+    expect(loadConfig({ env: { ...base, STRONGROOM_REPLICA: '/mnt/replica' } }).replica).toEqual({ kind: 'folder', dir: '/mnt/replica' });
+    expect(loadConfig({ env: { ...base, STRONGROOM_REPLICA: 's3://offsite-bucket/strongroom?region=eu-west-1' } }).replica)
+      .toEqual({ kind: 's3', bucket: 'offsite-bucket', prefix: 'strongroom/', region: 'eu-west-1', forcePathStyle: false });
+  });
+  it('refuses a replica where the blobs themselves are, and credentials in its URL', () => {
+    expect(() => loadConfig({ env: { ...base, STRONGROOM_REPLICA: '/srv/strongroom/blobs' } })).toThrow(/STRONGROOM_REPLICA: must not be where the blobs themselves are/);
+    expect(() => loadConfig({ env: { ...base, STRONGROOM_BLOBS: 's3://b1/p', STRONGROOM_REPLICA: 's3://b1/p' } })).toThrow(/STRONGROOM_REPLICA: must not be where/);
+    expect(() => loadConfig({ env: { ...base, STRONGROOM_REPLICA: 's3://key:secret@bucket/p' } })).toThrow(/STRONGROOM_REPLICA: must not carry credentials/);
+  });
+  it('keeps apart from the blobs when the offsite folder is the data directory itself', () => {
+    expect(loadConfig({ env: { ...base, STRONGROOM_OFFSITE: '/srv/strongroom' } }).replica).toEqual({ kind: 'folder', dir: '/srv/strongroom/blobs-replica' });
+  });
+});

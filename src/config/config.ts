@@ -58,6 +58,8 @@ const configSchema = z
     role: z.enum(['all', 'web', 'worker']),
     /** Where blobs are kept: a folder (default <data>/blobs) or an S3-compatible bucket. */
     blobs: z.custom<BlobsSetting>(),
+    /** The offsite replica of every blob: a folder (default <offsite>/blobs) or a bucket; null when turned off. */
+    replica: z.custom<BlobsSetting | null>(),
   });
 
 /**
@@ -116,6 +118,7 @@ const ENV_NAMES: Record<string, string> = {
   logLevel: 'STRONGROOM_LOG_LEVEL',
   role: 'STRONGROOM_ROLE',
   blobs: 'STRONGROOM_BLOBS',
+  replica: 'STRONGROOM_REPLICA',
 };
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -123,6 +126,14 @@ const str = (v: string | boolean | undefined): string | undefined => (typeof v =
 export function loadConfig({ env, flags = {} }: ConfigInput): Config {
   const dataDir = path.resolve(str(flags.data) ?? env.STRONGROOM_DATA ?? './data');
   const blobs = parseBlobsSetting(env.STRONGROOM_BLOBS);
+  const offsiteDir = path.resolve(env.STRONGROOM_OFFSITE || defaultOffsiteDir(dataDir));
+  const replica = parseReplicaSetting(env.STRONGROOM_REPLICA, offsiteDir);
+  let replicaClash = false;
+  if (replica.setting !== null && sameBlobPlace(replica.setting, blobs.setting, dataDir)) {
+    // By default only when the offsite folder is the data directory (warned about at start-up): keep the two apart.
+    if (!env.STRONGROOM_REPLICA?.trim()) replica.setting = { kind: 'folder', dir: path.join(offsiteDir, 'blobs-replica') };
+    else replicaClash = true;
+  }
   const raw = {
     dataDir,
     host: str(flags.host) ?? env.STRONGROOM_HOST ?? '127.0.0.1',
@@ -153,11 +164,12 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     auditCheckpointEvents: env.STRONGROOM_AUDIT_CHECKPOINT_EVENTS ?? '1000',
     auditCheckpointSeconds: env.STRONGROOM_AUDIT_CHECKPOINT_SECONDS ?? '10',
     auditOrigin: env.STRONGROOM_AUDIT_ORIGIN ?? 'strongroom.local/audit',
-    offsiteDir: path.resolve(env.STRONGROOM_OFFSITE || defaultOffsiteDir(dataDir)),
+    offsiteDir,
     metricsToken: env.STRONGROOM_METRICS_TOKEN || undefined,
     logLevel: env.STRONGROOM_LOG_LEVEL ?? 'info',
     role: str(flags.role) ?? env.STRONGROOM_ROLE ?? 'all',
     blobs: blobs.setting,
+    replica: replica.setting,
   };
   const parsed = configSchema.safeParse(raw);
   const problems = parsed.success
@@ -167,6 +179,10 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
         return `${ENV_NAMES[key] ?? key}: ${issue.message}`;
       });
   problems.push(...blobs.problems.map((problem) => `${ENV_NAMES.blobs}: ${problem}`));
+  problems.push(...replica.problems.map((problem) => `${ENV_NAMES.replica}: ${problem}`));
+  if (replicaClash) {
+    problems.push(`${ENV_NAMES.replica}: must not be where the blobs themselves are (${ENV_NAMES.blobs}): a replica in the same place protects nothing`);
+  }
   // Checked by hand so it is reported together with the schema's problems, not after them.
   if (parsed.success) problems.push(...shareProblems(parsed.data));
   if (Boolean(raw.tlsCert) !== Boolean(raw.tlsKey)) problems.push('STRONGROOM_TLS_CERT / STRONGROOM_TLS_KEY: set both --tls-cert and --tls-key, or neither');
@@ -247,6 +263,22 @@ export function parseBlobsSetting(value: string | undefined): { setting: BlobsSe
     else problems.push('forcePathStyle must be true or false');
   }
   return { setting, problems };
+}
+
+/**
+ * STRONGROOM_REPLICA: unset → a folder `blobs` in the offsite folder (so `make run` keeps a second
+ * copy beside the data directory); `none` turns replication off; otherwise parsed as STRONGROOM_BLOBS.
+ */
+export function parseReplicaSetting(value: string | undefined, offsiteDir: string): { setting: BlobsSetting | null; problems: string[] } {
+  if (value === undefined || value.trim() === '') return { setting: { kind: 'folder', dir: path.join(offsiteDir, 'blobs') }, problems: [] };
+  if (value.trim().toLowerCase() === 'none') return { setting: null, problems: [] };
+  return parseBlobsSetting(value);
+}
+
+function sameBlobPlace(replica: BlobsSetting, blobs: BlobsSetting, dataDir: string): boolean {
+  if (replica.kind === 'folder' && blobs.kind === 'folder') return path.resolve(replica.dir ?? path.join(dataDir, 'blobs')) === path.resolve(blobs.dir ?? path.join(dataDir, 'blobs'));
+  if (replica.kind === 's3' && blobs.kind === 's3') return replica.bucket === blobs.bucket && replica.prefix === blobs.prefix && replica.endpoint === blobs.endpoint;
+  return false;
 }
 
 /**

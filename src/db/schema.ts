@@ -304,6 +304,7 @@ export interface Schema {
   disposal_items: DisposalItemsTable;
   disposal_certificates: DisposalCertificatesTable;
   disposal_stubs: DisposalStubsTable;
+  blob_replicas: BlobReplicasTable;
 }
 
 export interface RecordSeriesTable {
@@ -419,4 +420,15 @@ export interface DisposalStubsTable {
   version_count: number;
   batch_id: string | null;
   certificate_id: string | null;
+}
+
+/** The offsite replica's ledger (migration 202612020600_blob_replicas). */
+export interface BlobReplicasTable {
+  blob_id: string;
+  version_id: string;
+  replicated_at: string | null;
+  deleted_at: string | null;
+  delete_refused: string | null;
+  scrubbed_at: string | null;
+  unrecoverable_at: string | null;
 }

@@ -20,6 +20,7 @@ import { UploadSlotsRepo } from './repos/upload-slots.repo.js';
 import { DisposalRepo } from './repos/disposal.repo.js';
 import { HoldsRepo } from './repos/holds.repo.js';
 import { RetentionRepo } from './repos/retention.repo.js';
+import { BlobReplicasRepo } from './repos/replicas.repo.js';
 import type { Schema } from './schema.js';
 
 export interface Repos {
@@ -40,6 +41,7 @@ export interface Repos {
   retention: RetentionRepo;
   holds: HoldsRepo;
   disposal: DisposalRepo;
+  replicas: BlobReplicasRepo;
 }
 
 function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer): Repos {
@@ -61,6 +63,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, a
     retention: new RetentionRepo(db),
     holds: new HoldsRepo(db, caps),
     disposal: new DisposalRepo(db),
+    replicas: new BlobReplicasRepo(db),
   };
 }
 

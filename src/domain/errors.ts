@@ -49,3 +49,14 @@ export class IntegrityError extends DomainError {
     this.name = 'IntegrityError';
   }
 }
+
+/**
+ * Every stored copy of a version failed its check (or is missing): nothing is served. Unlike other
+ * integrity failures, its message is meant for the person downloading, and the interfaces show it.
+ */
+export class DamagedCopiesError extends IntegrityError {
+  constructor(options?: { cause?: unknown }) {
+    super("This file's stored copies are damaged; the service's operators have been told.", options);
+    this.name = 'DamagedCopiesError';
+  }
+}

@@ -17,6 +17,11 @@ export interface ByteRange {
  */
 export interface BlobStore {
   put(source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }>;
+  /**
+   * Writes a blob under the id given, atomically replacing any blob already there, as durably as `put`.
+   * For the offsite replica and repairs, which keep the primary's blob id; never for new content.
+   */
+  putAs(id: string, source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }>;
   /** Raw bytes of a blob, optionally a range of them. Throws DomainError NOT_FOUND if absent. */
   get(id: string, range?: ByteRange): Promise<Readable>;
   size(id: string): Promise<number>;

@@ -38,6 +38,7 @@ export interface Repos {
   retention: RetentionRepository;
   holds: HoldsRepository;
   disposal: DisposalRepository;
+  replicas: BlobReplicasRepository;
 }
 
 export interface OrganisationsRepository {
@@ -490,4 +491,27 @@ export interface DisposalRepository {
   binExpired(organisationId: string, deletedBefore: string, limit: number): Promise<string[]>;
   /** For each of these documents, the hold ids it was last shown excluded by in any batch (sorted, comma-joined). */
   lastExclusions(organisationId: string, documentIds: readonly string[]): Promise<Map<string, string>>;
+}
+
+/** Blobs committed but not yet copied to the offsite replica: how many, and since when the oldest waits. */
+export interface ReplicaLag {
+  pending: number;
+  /** Commit time of the oldest version still waiting, or null when none waits. */
+  oldestCommittedAt: string | null;
+}
+
+/** The offsite replica's ledger (blob_replicas) and the versions the scrub reads. */
+export interface BlobReplicasRepository {
+  markReplicated(blobId: string, versionId: string, at: string): Promise<void>;
+  /** The replica copy is gone (`refused` null), or the replica refused to delete it (why). */
+  markDeleted(blobId: string, versionId: string, at: string, refused: string | null): Promise<void>;
+  markScrubbed(blobId: string, versionId: string, at: string): Promise<void>;
+  /** Records that both copies are bad; true when it was not already recorded (so the alarm is raised once). */
+  markUnrecoverable(blobId: string, versionId: string, at: string): Promise<boolean>;
+  clearUnrecoverable(blobId: string): Promise<void>;
+  lag(): Promise<ReplicaLag>;
+  /** Live versions (key not destroyed) whose both copies were last found bad. */
+  unrecoverable(): Promise<number>;
+  /** Live versions (with a key) in id order after `afterId`, or a random sample of `sample` of them. */
+  liveVersions(options: { limit: number; afterId?: string; random?: boolean }): Promise<Version[]>;
 }

@@ -2,7 +2,7 @@
 // Unknown errors become a 500 with the request id; their details stay in the log.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { DomainError } from '../domain/errors.js';
+import { DamagedCopiesError, DomainError } from '../domain/errors.js';
 import { STATUS_OF_ERROR } from '../protocol/error-status.js';
 
 const TITLES: Record<number, string> = {
@@ -37,7 +37,7 @@ export function problemFor(error: unknown, request: FastifyRequest): Problem {
     if (error.details?.rangeNotSatisfiable) status = 416;
     if (error.code === 'INTEGRITY') {
       request.log.error({ err: error }, 'integrity failure');
-      return { type: 'about:blank', title: TITLES[500]!, status, detail: 'Stored data failed its integrity check; it has not been served. The incident was logged.', requestId };
+      return { type: 'about:blank', title: TITLES[500]!, status, detail: error instanceof DamagedCopiesError ? error.message : 'Stored data failed its integrity check; it has not been served. The incident was logged.', requestId };
     }
     return { type: `https://strongroom.local/problems/${error.code.toLowerCase()}`, title: TITLES[status] ?? 'Error', status, detail: error.message, requestId, ...(error.details ?? {}) };
   }

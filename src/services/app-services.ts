@@ -20,6 +20,8 @@ import type { KeysService } from './keys.service.js';
 import type { LocksService } from './locks.service.js';
 import type { QuarantineService } from './quarantine.service.js';
 import type { RetentionService } from './retention.service.js';
+import type { ReplicationService } from './replication.service.js';
+import type { ScrubService } from './scrub.service.js';
 import type { UsersAdminService } from './users-admin.service.js';
 import type { WebSessionsService } from './web-sessions.service.js';
 
@@ -55,6 +57,10 @@ export interface AppServices {
   disposal: DisposalService;
   /** Certificates of destruction (JSON and PDF). */
   certificates: CertificatesService;
+  /** The offsite replica: its jobs, and its health (lag, blobs bad on both sides) for /metrics and the admin page. */
+  replication: ReplicationService;
+  /** Scrub and self-heal of both copies of every blob (the `scrub` job and `strongroom scrub`). */
+  scrub: ScrubService;
   /** Whether the database and the scanner answer ('ok' or 'unavailable' for each). */
   health(): Promise<{ database: string; scanner: string }>;
 }

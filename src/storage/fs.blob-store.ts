@@ -56,20 +56,30 @@ export class FsBlobStore implements BlobStore {
   }
 
   async put(source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
+    return this.#put(randomBytes(16).toString('hex'), source, '');
+  }
+
+  /** The rename into place replaces an existing blob atomically: a reader sees the old bytes or the new. */
+  async putAs(id: string, source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
+    this.#pathOf(id);
+    // A random staging name: two copies of the same blob at once (a repair and a replicate job) must not share a file.
+    return this.#put(id, source, `-${randomBytes(4).toString('hex')}`);
+  }
+
+  async #put(id: string, source: Readable | AsyncIterable<Uint8Array>, stagingSuffix: string): Promise<{ id: string; size: number }> {
     // Until the loop below starts reading, nothing listens for the source's errors, and an
     // unheard 'error' event would crash the process; the loop still sees the error afterwards.
     const unguard = guardEarlyErrors(source);
     try {
       await this.#ensureReady();
-      return await this.#write(source);
+      return await this.#write(id, source, stagingSuffix);
     } finally {
       unguard();
     }
   }
 
-  async #write(source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
-    const id = randomBytes(16).toString('hex');
-    const partPath = join(this.#stagingDir, id + PART_SUFFIX);
+  async #write(id: string, source: Readable | AsyncIterable<Uint8Array>, stagingSuffix: string): Promise<{ id: string; size: number }> {
+    const partPath = join(this.#stagingDir, `${id}${stagingSuffix}${PART_SUFFIX}`);
     let handle: FileHandle | undefined;
     let renamed = false;
     try {

@@ -125,9 +125,14 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
+    return this.putAs(randomBytes(16).toString('hex'), source);
+  }
+
+  /** A new PUT under the same key: S3 makes it visible whole or not at all (a versioned bucket keeps the old one too). */
+  async putAs(id: string, source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
+    this.#keyOf(id);
     // As in the folder store: an 'error' emitted before the upload starts reading must not go unheard.
     const unguard = guardEarlyErrors(source);
-    const id = randomBytes(16).toString('hex');
     let size = 0;
     let sourceFailed = false;
     let sourceError: unknown;

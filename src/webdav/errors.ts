@@ -1,7 +1,7 @@
 // The one place WebDAV turns errors into responses (the REST API has http/error-handler.ts).
 // Domain errors keep their meaning; WebDAV-specific preconditions carry an RFC 4918 error element.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, type ErrorCode } from '../domain/errors.js';
+import { DamagedCopiesError, DomainError, type ErrorCode } from '../domain/errors.js';
 import { STATUS_OF_ERROR } from '../protocol/error-status.js';
 import { href } from './resources.js';
 
@@ -32,7 +32,7 @@ export function sendDavError(error: unknown, request: FastifyRequest, reply: Fas
     status = STATUS[error.code];
     if (error.code === 'INTEGRITY') {
       request.log.error({ err: error }, 'integrity failure');
-      message = 'Stored data failed its integrity check; it has not been served. The incident was logged.';
+      message = error instanceof DamagedCopiesError ? error.message : 'Stored data failed its integrity check; it has not been served. The incident was logged.';
     } else if (error.code === 'INFECTED') {
       const signature = typeof error.details?.signature === 'string' ? error.details.signature : 'unknown';
       message = `Refused: malware detected (${signature}). The file has been quarantined and nobody can download it.`;

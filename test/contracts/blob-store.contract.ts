@@ -121,6 +121,19 @@ export function blobStoreContract(adapter: BlobStoreAdapter): void {
       }
     });
 
+    it('putAs writes under the id given and replaces a blob already there whole (replica copies and repairs)', async () => {
+      const id = unknownId();
+      const first = randomBytes(70_000);
+      expect(await store.putAs(id, Readable.from(pieces(first, 65_536)))).toEqual({ id, size: first.length });
+      expect((await readAll(await store.get(id))).equals(first)).toBe(true);
+      const second = randomBytes(1234);
+      await store.putAs(id, Readable.from([second]));
+      expect(await store.size(id)).toBe(second.length);
+      expect((await readAll(await store.get(id))).equals(second)).toBe(true);
+      expect(await listAll(store)).toEqual([id]);
+      expect(await codeOf(store.putAs('../escape', Readable.from([second])))).toBe('INVALID');
+    });
+
     it('refuses an invalid range as INVALID', async () => {
       const { id } = await store.put(Readable.from([Buffer.from('abc')]));
       expect(await codeOf(store.get(id, { start: 2, end: 1 }))).toBe('INVALID');

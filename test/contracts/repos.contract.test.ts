@@ -526,6 +526,65 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
     });
   });
 
+  describe('blob replicas (the offsite replica ledger)', () => {
+    it('counts live versions the replica does not hold as lag, and stops counting them once copied or destroyed', async () => {
+      const c = await collection((await organisation()).id);
+      const before = await repos.replicas.lag();
+      const a = await document(c);
+      const b = await document(c);
+      const lag = await repos.replicas.lag();
+      expect(lag.pending).toBe(before.pending + 2);
+      expect(lag.oldestCommittedAt! <= a.version.createdAt).toBe(true);
+      await repos.replicas.markReplicated(a.version.blobId, a.version.id, iso(T0));
+      await repos.replicas.markReplicated(a.version.blobId, a.version.id, iso(T0 + 1)); // idempotent
+      expect((await repos.replicas.lag()).pending).toBe(before.pending + 1);
+      await repos.documents.destroyVersionKey(b.version.id);
+      expect((await repos.replicas.lag()).pending).toBe(before.pending);
+      // A deleted replica copy is lag no more (the version is destroyed); a refused delete keeps the copy on record.
+      await repos.replicas.markDeleted(a.version.blobId, a.version.id, iso(T0 + 2), 'AccessDenied: object locked');
+      const refused = await store.db.selectFrom('blob_replicas').selectAll().where('blob_id', '=', a.version.blobId).executeTakeFirstOrThrow();
+      expect(refused).toMatchObject({ replicated_at: iso(T0 + 1), delete_refused: 'AccessDenied: object locked', deleted_at: null });
+      await repos.replicas.markDeleted(a.version.blobId, a.version.id, iso(T0 + 3), null);
+      expect(await store.db.selectFrom('blob_replicas').selectAll().where('blob_id', '=', a.version.blobId).executeTakeFirstOrThrow())
+        .toMatchObject({ replicated_at: null, deleted_at: iso(T0 + 3), delete_refused: null });
+    });
+
+    it('records a version unrecoverable once, counts it while its key lives, and clears it', async () => {
+      const c = await collection((await organisation()).id);
+      const before = await repos.replicas.unrecoverable();
+      const { version: v } = await document(c);
+      expect(await repos.replicas.markUnrecoverable(v.blobId, v.id, iso(T0))).toBe(true);
+      expect(await repos.replicas.markUnrecoverable(v.blobId, v.id, iso(T0 + 1))).toBe(false);
+      expect(await repos.replicas.unrecoverable()).toBe(before + 1);
+      await repos.replicas.clearUnrecoverable(v.blobId);
+      expect(await repos.replicas.unrecoverable()).toBe(before);
+      expect(await repos.replicas.markUnrecoverable(v.blobId, v.id, iso(T0 + 2))).toBe(true);
+      await repos.documents.destroyVersionKey(v.id);
+      expect(await repos.replicas.unrecoverable()).toBe(before);
+    });
+
+    it('lists live versions in id order by pages, or a random sample, never a destroyed one', async () => {
+      const c = await collection((await organisation()).id);
+      const made = [await document(c), await document(c), await document(c)];
+      await repos.documents.destroyVersionKey(made[1]!.version.id);
+      const all: string[] = [];
+      let afterId = '';
+      for (;;) {
+        const page = await repos.replicas.liveVersions({ limit: 2, afterId });
+        all.push(...page.map((v) => v.id));
+        if (page.length < 2) break;
+        afterId = page.at(-1)!.id;
+      }
+      expect(all).toEqual([...all].sort());
+      expect(all).toContain(made[0]!.version.id);
+      expect(all).toContain(made[2]!.version.id);
+      expect(all).not.toContain(made[1]!.version.id);
+      const sample = await repos.replicas.liveVersions({ limit: 2, random: true });
+      expect(sample).toHaveLength(2);
+      for (const v of sample) expect(v.wrappedKey.length).toBeGreaterThan(0);
+    });
+  });
+
   describe('notifications, settings and dead properties', () => {
     it('lists the series set on a collection, below it and on the documents in them, not those above or beside it', async () => {
       const org = await organisation();

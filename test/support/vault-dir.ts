@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/config/config.js';
+import { defaultOffsiteDir, loadConfig } from '../../src/config/config.js';
 import { buildApp } from '../../src/http/app.js';
 import { serverExtensions } from '../../src/server.js';
 import { openVault, type Vault } from '../../src/main.js';
@@ -53,6 +53,8 @@ export async function sharedVaultPlace(dialect: Dialect, clamdSocket: string, pr
     async remove() {
       await database?.drop();
       await rm(dataDir, { recursive: true, force: true });
+      // The default offsite folder beside it holds the audit checkpoints and the blob replica.
+      await rm(defaultOffsiteDir(dataDir), { recursive: true, force: true });
     },
   };
 }

@@ -60,6 +60,9 @@ export const ORGANISATION_ACTIONS = [
   'records.hold',
   // Proposing disposal batches, deciding their items and approving them:
   'records.dispose',
+  // The offsite replica's health: lag and damaged-copy counts for the whole vault (counts only, no
+  // names or ids, so no council learns another's business from it).
+  'storage.read',
 ] as const;
 export type OrganisationAction = (typeof ORGANISATION_ACTIONS)[number];
 

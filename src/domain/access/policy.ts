@@ -332,6 +332,9 @@ function decideOrganisation(actor: Actor, action: OrganisationAction, resource: 
     case 'records.hold':
       // A DPO holds what an open subject access request covers; records managers hold for litigation and inquiries.
       return hasRole(actor, 'records_manager') || hasRole(actor, 'dpo') ? allow('role') : deny('role');
+    case 'storage.read':
+      // Whether the council's documents are safely copied offsite is its admins' and security admins' concern.
+      return hasRole(actor, 'org_admin') || hasRole(actor, 'security_admin') ? allow('role') : deny('role');
     case 'lock.list':
     case 'lock.break':
       // A lock can keep an organisation's own staff out of its own documents; its admins can end that.

@@ -68,4 +68,51 @@ export const deleteBlobsJob = defineJob({
   maxBackoffSeconds: 3600,
 });
 
-export const JOB_KINDS: readonly AnyJobDefinition[] = [scanVersionJob, rescanJob, disposalSweepJob, disposeBatchJob, purgeBinJob, deleteBlobsJob];
+/** Copies a committed version's encrypted blob to the offsite replica (STRONGROOM_REPLICA). */
+export const replicateJob = defineJob({
+  kind: 'replicate',
+  payload: z.object({ versionId: z.string().min(1) }),
+  // An offsite bucket down for a day is retried for a day; the lag gauge shows it meanwhile.
+  maxAttempts: 40,
+  backoffSeconds: 5,
+  maxBackoffSeconds: 3600,
+  uniqueKey: (p) => `replicate:${p.versionId}`,
+});
+
+/**
+ * Deletes a destroyed version's blob from the replica. Its key is already gone (crypto-shredding), so
+ * on a write-once bucket that refuses, the last attempt records the refusal and succeeds.
+ */
+export const replicaDeleteJob = defineJob({
+  kind: 'replica-delete',
+  payload: z.object({ versionId: z.string().min(1) }),
+  maxAttempts: 8,
+  backoffSeconds: 30,
+  maxBackoffSeconds: 3600,
+  uniqueKey: (p) => `replica-delete:${p.versionId}`,
+});
+
+/**
+ * Re-reads both copies of version blobs at a bounded rate, checks them and heals a bad copy from the
+ * good one: one version (a download found its primary copy bad), a random sample, or all of them.
+ */
+export const scrubJob = defineJob({
+  kind: 'scrub',
+  payload: z.object({
+    versionId: z.string().min(1).optional(),
+    sample: z.number().int().positive().optional(),
+    all: z.boolean().optional(),
+    /** Read rate limit across both copies, bytes a second. */
+    bytesPerSecond: z.number().int().positive(),
+    /** The day a scheduled scrub is for (one a day across the cluster). */
+    day: z.string().optional(),
+  }),
+  maxAttempts: 3,
+  backoffSeconds: 300,
+  maxBackoffSeconds: 3600,
+  uniqueKey: (p) => (p.versionId !== undefined ? `scrub:version:${p.versionId}` : `scrub:${p.day ?? 'now'}`),
+});
+
+export const JOB_KINDS: readonly AnyJobDefinition[] = [
+  scanVersionJob, rescanJob, disposalSweepJob, disposeBatchJob, purgeBinJob, deleteBlobsJob, replicateJob, replicaDeleteJob, scrubJob,
+];

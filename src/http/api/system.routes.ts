@@ -32,6 +32,22 @@ export const systemRoutes = (vault: AppServices): FastifyPluginAsync => async (a
   jobCount('strongroom_jobs_failed', 'Dead-lettered jobs (ran out of attempts) in the whole cluster; see "strongroom jobs failed"', (c) => c.failed);
   jobCount('strongroom_jobs_queued', 'Jobs waiting to run in the whole cluster (queued, not yet leased by a worker)', (c) => c.queued);
 
+  // The offsite replica's health, from the database at scrape time (cluster-wide, like the job counts).
+  const replicaGauge = (name: string, help: string, pick: (h: Awaited<ReturnType<AppServices['replication']['health']>>) => number) => new Gauge({
+    name, help, registers: [registry],
+    async collect() {
+      try {
+        this.set(pick(await vault.replication.health()));
+      } catch (error) {
+        this.reset();
+        app.log.warn({ err: error }, `${name}: the replica's state could not be read`);
+      }
+    },
+  });
+  replicaGauge('strongroom_replica_pending_blobs', 'Committed document versions whose blob the offsite replica does not hold yet (0 when STRONGROOM_REPLICA=none)', (h) => h.pending);
+  replicaGauge('strongroom_replica_lag_seconds', 'How long the oldest blob waiting for the offsite replica has waited, in seconds', (h) => h.oldestWaitingSeconds);
+  replicaGauge('strongroom_blobs_unrecoverable', 'Document versions whose primary and replica copies are both damaged or missing (the scrub found them); alert on any', (h) => h.unrecoverable);
+
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {

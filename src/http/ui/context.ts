@@ -27,14 +27,17 @@ export interface WebContext {
   pages: OrganisationPages;
 }
 
-interface OrganisationPages { users: boolean; quarantine: boolean; locks: boolean; audit: boolean; checkpoints: boolean; holds: boolean; disposal: boolean; filePlan?: boolean }
+interface OrganisationPages { users: boolean; quarantine: boolean; locks: boolean; audit: boolean; checkpoints: boolean; holds: boolean; disposal: boolean; filePlan?: boolean; storage?: boolean }
 
 /** One question per navigation item that the person's organisation role decides, asked in one call. */
 async function organisationPages(ui: Ui, actor: Actor, organisationId: string): Promise<OrganisationPages> {
   const own = { kind: 'organisation' as const, organisationId };
-  const actions = ['organisation.manage-users', 'quarantine.list', 'lock.list', 'audit.read', 'audit.checkpoints', 'records.read'] as const;
-  const [users, quarantine, locks, audit, checkpoints, records] = await ui.vault.access.can(actor, actions.map((action) => ({ action, resource: own })));
-  return { users: users === true, quarantine: quarantine === true, locks: locks === true, audit: audit === true, checkpoints: checkpoints === true, holds: records === true, disposal: records === true, filePlan: records === true };
+  const actions = ['organisation.manage-users', 'quarantine.list', 'lock.list', 'audit.read', 'audit.checkpoints', 'records.read', 'storage.read'] as const;
+  const [users, quarantine, locks, audit, checkpoints, records, storage] = await ui.vault.access.can(actor, actions.map((action) => ({ action, resource: own })));
+  return {
+    users: users === true, quarantine: quarantine === true, locks: locks === true, audit: audit === true, checkpoints: checkpoints === true,
+    holds: records === true, disposal: records === true, filePlan: records === true, storage: storage === true,
+  };
 }
 
 declare module 'fastify' {
@@ -128,6 +131,7 @@ function navigation(web: WebContext | null, path: string): NavItem[] {
   if (may.quarantine) items.push({ href: '/admin/quarantine', text: 'Quarantine' });
   if (may.locks) items.push({ href: '/admin/locks', text: 'Locks' });
   if (may.disposal) items.push({ href: '/disposal', text: 'Disposal review' });
+  if (may.storage) items.push({ href: '/admin/storage', text: 'Storage' });
   if (may.audit) items.push({ href: '/audit', text: 'Audit' });
   else if (may.checkpoints) items.push({ href: '/audit/verify', text: 'Audit' });
   if (may.holds) items.push({ href: '/holds', text: 'Legal holds' });

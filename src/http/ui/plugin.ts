@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppServices } from '../../services/app-services.js';
 import { problemFor } from '../error-handler.js';
 import { adminPages } from './admin.routes.js';
+import { storagePages } from './storage.routes.js';
 import { arrangementPages } from './arrangements.routes.js';
 import { auditPages } from './audit.routes.js';
 import { authPages } from './auth.routes.js';
@@ -76,5 +77,6 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
     await web.register(holdPages(ui));
     await web.register(certificatePages(ui));
     await web.register(recordsPages(ui));
+    await web.register(storagePages(ui));
   });
 }

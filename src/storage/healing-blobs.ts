@@ -1,0 +1,86 @@
+// The read path over the primary and the offsite replica. A download waits for its first plaintext
+// chunk before it is handed on, so a blob that is missing or fails its first tag is an error status,
+// never a 200 that stops short. When the primary copy is bad and the replica's is good, the download is
+// served from the replica and a repair is asked for; when no copy is good the caller gets a clear
+// DamagedCopiesError (500) and the operators are told. Damage further into a large file still ends the
+// stream with an error (the consumer aborts the response), never with wrong bytes.
+import type { Readable } from 'node:stream';
+import type { BlobBinding, ByteRange, EncryptedBlobs, EncryptedVersionRef, WrittenBlob } from '../domain/ports.js';
+import { DamagedCopiesError, DomainError } from '../domain/errors.js';
+
+export interface HealingBlobsOptions {
+  primary: EncryptedBlobs;
+  /** The same blobs read from the offsite replica; null when there is none. */
+  replica: EncryptedBlobs | null;
+  /** The primary copy is bad and the replica served instead: repair the primary. Must not throw. */
+  onPrimaryBad(version: EncryptedVersionRef, error: unknown): void;
+  /** No copy could be read: tell the operators. Must not throw. */
+  onUnreadable(version: EncryptedVersionRef, error: unknown): void;
+}
+
+export class HealingBlobs implements EncryptedBlobs {
+  constructor(private readonly o: HealingBlobsOptions) {}
+
+  write(target: Omit<BlobBinding, 'keyId'>, plaintext: Readable | AsyncIterable<Uint8Array>): Promise<WrittenBlob> {
+    return this.o.primary.write(target, plaintext);
+  }
+
+  delete(blobId: string): Promise<void> {
+    return this.o.primary.delete(blobId);
+  }
+
+  async openRange(version: EncryptedVersionRef, range?: ByteRange): Promise<Readable> {
+    let primaryError: unknown;
+    try {
+      return await firstChunk(await this.o.primary.openRange(version, range));
+    } catch (error) {
+      // A destroyed version (no key) or a storage outage is not damage: those keep their own errors.
+      if (!isDamage(error) || version.wrappedKey.length === 0) throw error;
+      primaryError = error;
+    }
+    if (this.o.replica !== null) {
+      try {
+        const stream = await firstChunk(await this.o.replica.openRange(version, range));
+        this.o.onPrimaryBad(version, primaryError);
+        return stream;
+      } catch (error) {
+        if (!isDamage(error)) throw error;
+      }
+    }
+    this.o.onUnreadable(version, primaryError);
+    throw new DamagedCopiesError({ cause: primaryError });
+  }
+
+  async readRange(version: EncryptedVersionRef, range: ByteRange): Promise<Buffer> {
+    const stream = await this.openRange(version, range);
+    const parts: Buffer[] = [];
+    for await (const part of stream) parts.push(part as Buffer);
+    return Buffer.concat(parts);
+  }
+}
+
+function isDamage(error: unknown): boolean {
+  return error instanceof DomainError && (error.code === 'NOT_FOUND' || error.code === 'INTEGRITY');
+}
+
+/**
+ * Resolves once the stream has its first chunk (or ended empty); rejects if it fails first. The
+ * stream stays paused with that chunk buffered for the consumer.
+ */
+function firstChunk(stream: Readable): Promise<Readable> {
+  // A later failure reaches the consumer through its own listeners (pipeline, for-await); this one only
+  // keeps a failure between our check and the consumer's arrival from being an unheard 'error' event.
+  stream.on('error', () => undefined);
+  return new Promise((resolve, reject) => {
+    const settle = (error?: unknown): void => {
+      stream.off('readable', onReadable);
+      stream.off('error', onError);
+      if (error === undefined) resolve(stream);
+      else reject(error instanceof Error ? error : new Error(String(error)));
+    };
+    const onReadable = (): void => settle();
+    const onError = (error: unknown): void => settle(error);
+    stream.on('readable', onReadable);
+    stream.on('error', onError);
+  });
+}

@@ -1,0 +1,52 @@
+// The Storage page: an org admin or security admin sees the replica's counts (waiting blobs, how long
+// the oldest has waited, versions with no good copy left); anyone else finds no such page and no link.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
+import { DIALECTS, createOrganisation, openTestVault, upload, type TestOrganisation, type TestVault } from '../support/vault.js';
+import { FormClient, PASSWORD, addPerson, enrolTotp } from './support.js';
+
+const clamd = useClamd();
+
+describe.each(DIALECTS)('the Storage page on %s', (dialect) => {
+  let t: TestVault;
+  let base: string;
+  let org: TestOrganisation;
+  beforeAll(async () => {
+    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath, listen: true });
+    const address = t.app.server.address();
+    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    org = await createOrganisation(t.vault);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('shows a security admin what waits for the replica and what is lost, and a member nothing', async () => {
+    const api = await org.user({ teams: ['payroll'] });
+    const stored = await upload(t.app, api, org.collections.payroll!, 'a.bin', randomBytes(100));
+    expect(stored.statusCode).toBe(201);
+    const security = await addPerson(t.vault, org.slug, { roles: ['security_admin'] });
+    const client = new FormClient(base);
+    const home = await client.signIn(security.email, PASSWORD, await enrolTotp(t.vault, security.id));
+    expect(home).toContain('href="/admin/storage"');
+    let page = await client.get('/admin/storage');
+    expect(page.status).toBe(200);
+    expect(page.text).toMatch(/Versions waiting to be copied offsite\s*<\/dt>\s*<dd class="govuk-summary-list__value">\s*1\s*</);
+    expect(page.text).not.toContain('no good stored copy left');
+
+    await t.vault.worker.runDue();
+    const version = (await t.vault.store.repos.replicas.liveVersions({ limit: 1 }))[0]!;
+    await t.vault.blobStore.delete(version.blobId);
+    await t.vault.replicaStore!.delete(version.blobId);
+    await t.vault.scrub.run({ versionId: version.id, bytesPerSecond: 1e9 });
+    page = await client.get('/admin/storage');
+    expect(page.text).toMatch(/Versions waiting to be copied offsite\s*<\/dt>\s*<dd class="govuk-summary-list__value">\s*0\s*</);
+    expect(page.text).toContain('1 version of a document has no good stored copy left');
+
+    const member = await addPerson(t.vault, org.slug, { teams: ['payroll'] });
+    const other = new FormClient(base);
+    expect(await other.signIn(member.email)).not.toContain('href="/admin/storage"');
+    expect((await other.get('/admin/storage')).status).toBe(404);
+  });
+});
