@@ -4,7 +4,6 @@
 // one (another node's upload in flight on a shared folder) is left alone. On SQLite and on PostgreSQL.
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -14,6 +13,7 @@ import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { filesUnder } from '../support/http.js';
 import { createMigratedDatabase, type TestDatabase } from '../support/postgres.js';
 import { DIALECTS } from '../support/vault.js';
+import { streamedUpload, type UploadOutcome } from '../support/streamed-upload.js';
 
 let clamd: TestClamd;
 const children: ChildProcess[] = [];
@@ -27,42 +27,9 @@ afterAll(async () => {
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-interface Outcome {
-  name: string;
-  sha: string;
-  status: number | 'error';
-  id?: string;
-}
-
 /** Streams the body in 64 KiB pieces with small pauses, so uploads are genuinely in flight when the server dies. */
-function slowUpload(port: number, token: string, collectionId: string, name: string, body: Buffer): Promise<Outcome> {
-  const outcome: Outcome = { name, sha: sha256(body), status: 'error' };
-  return new Promise((resolve) => {
-    const req = request({
-      host: '127.0.0.1', port, method: 'POST', agent: false,
-      path: `/api/v1/collections/${collectionId}/documents?name=${encodeURIComponent(name)}`,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': String(body.length) },
-    }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => {
-        outcome.status = res.statusCode ?? 'error';
-        if (res.statusCode === 201) outcome.id = (JSON.parse(text) as { id: string }).id;
-        resolve(outcome);
-      });
-      res.on('error', () => resolve(outcome));
-    });
-    req.on('error', () => resolve(outcome));
-    let offset = 0;
-    const next = () => {
-      if (req.destroyed) return;
-      if (offset >= body.length) return void req.end();
-      req.write(body.subarray(offset, offset + 65536));
-      offset += 65536;
-      setTimeout(next, randomInt(2, 15));
-    };
-    next();
-  });
+function slowUpload(port: number, token: string, collectionId: string, name: string, body: Buffer): Promise<UploadOutcome> {
+  return streamedUpload(port, token, collectionId, name, body, () => randomInt(2, 15));
 }
 
 async function getJson(port: number, token: string, url: string): Promise<{ status: number; body: Buffer }> {

@@ -8,7 +8,6 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import { useClamd } from '../support/fixture.js';
 import { S3RVER_CREDENTIALS, startLoopbackS3, type LoopbackS3 } from '../support/s3.js';
 import { createOrganisation, createPartnership, openTestVault, type TestOrganisation, type TestUser, type TestVault } from '../support/vault.js';
 import { FormClient } from '../ui/support.js';
+import { streamedUpload, type UploadOutcome } from '../support/streamed-upload.js';
 
 const clamd = useClamd();
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -287,45 +287,8 @@ describe('two web nodes and two workers on PostgreSQL and S3', () => {
   });
 });
 
-interface Outcome {
-  name: string;
-  sha: string;
-  status: number | 'error';
-  id?: string;
-}
-
 /** Streams the body in 64 KiB pieces with small pauses, so uploads are genuinely in flight when the node dies. */
-function slowUpload(port: number, token: string, collectionId: string, name: string, body: Buffer): Promise<Outcome> {
+function slowUpload(port: number, token: string, collectionId: string, name: string, body: Buffer): Promise<UploadOutcome> {
   return streamedUpload(port, token, collectionId, name, body, () => randomInt(2, 15));
 }
 
-/** Streams the body in 64 KiB pieces, pausing `pauseMs(offset)` before each. */
-function streamedUpload(port: number, token: string, collectionId: string, name: string, body: Buffer, pauseMs: (offset: number) => number): Promise<Outcome> {
-  const outcome: Outcome = { name, sha: sha256(body), status: 'error' };
-  return new Promise((resolve) => {
-    const req = request({
-      host: '127.0.0.1', port, method: 'POST', agent: false,
-      path: `/api/v1/collections/${collectionId}/documents?name=${encodeURIComponent(name)}`,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': String(body.length) },
-    }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => {
-        outcome.status = res.statusCode ?? 'error';
-        if (res.statusCode === 201) outcome.id = (JSON.parse(text) as { id: string }).id;
-        resolve(outcome);
-      });
-      res.on('error', () => resolve(outcome));
-    });
-    req.on('error', () => resolve(outcome));
-    let offset = 0;
-    const next = () => {
-      if (req.destroyed) return;
-      if (offset >= body.length) return void req.end();
-      req.write(body.subarray(offset, offset + 65536));
-      offset += 65536;
-      setTimeout(next, pauseMs(offset));
-    };
-    next();
-  });
-}
