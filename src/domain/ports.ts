@@ -3,6 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { SourcedCheckpoint } from './audit/checkpoint-history.js';
 import type { DestructionCertificate } from './records/certificate.js';
+import type { ExtractedText } from './search/types.js';
 
 export interface ByteRange {
   /** First byte, inclusive. */
@@ -143,4 +144,38 @@ export interface FileInspector {
 export interface CertificateRenderer {
   /** A stream of the rendered document; `jsonSha256` is the SHA-256 of the JSON as served, so the paper points at it. */
   pdf(certificate: DestructionCertificate, facts: { jsonSha256: string; verifierKey: string }): Readable;
+}
+
+/** A version's plaintext and what is known of it, for text extraction and thumbnails. */
+export interface ContentSource {
+  /** The detected media type (the file policy's), not the name's. */
+  mediaType: string;
+  name: string;
+  size: number;
+  /** A fresh plaintext stream each call (decrypted as it is read; nothing is written to disk). */
+  open(): Promise<Readable>;
+}
+
+/**
+ * Turns a version's content into text, page by page where it has pages, with OCR for pages without a
+ * text layer. Hostile files are parsed outside the server's event loop with time and memory limits:
+ * a crash, hang or bomb ends `failed` or `partial`, never a rejection that stalls other work.
+ * Rejects only when `signal` aborts (the job lost its lease) or the content cannot be read at all.
+ */
+export interface TextExtractor {
+  extract(source: ContentSource, options: { signal: AbortSignal; onProgress?: () => void }): Promise<ExtractedText>;
+}
+
+/** Renders a small first-page image (PNG) of a PDF or image, or null for other types or when it cannot. */
+export interface Thumbnailer {
+  render(source: ContentSource, options: { signal: AbortSignal }): Promise<Buffer | null>;
+}
+
+/**
+ * Per-organisation keys for search, derived from the master key (so whoever holds only the database
+ * cannot compute them): one keys the blind index of term hashes, one encrypts the text kept for snippets.
+ */
+export interface SearchKeys {
+  termKey(organisationId: string): Buffer;
+  textKey(organisationId: string): Buffer;
 }

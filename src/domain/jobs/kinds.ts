@@ -113,6 +113,17 @@ export const scrubJob = defineJob({
   uniqueKey: (p) => (p.versionId !== undefined ? `scrub:version:${p.versionId}` : `scrub:${p.day ?? 'now'}`),
 });
 
+/** Extracts a clean version's text (and first-page thumbnail) and puts it in the search index. Listed in JOB_KINDS once its handler is registered. */
+export const extractTextJob = defineJob({
+  kind: 'extract-text',
+  payload: z.object({ versionId: z.string().min(1) }),
+  // A file that cannot be read ends `failed` on the version (not a retry); retries are for outages.
+  maxAttempts: 10,
+  backoffSeconds: 10,
+  maxBackoffSeconds: 1800,
+  uniqueKey: (p) => `extract-text:${p.versionId}`,
+});
+
 export const JOB_KINDS: readonly AnyJobDefinition[] = [
   scanVersionJob, rescanJob, disposalSweepJob, disposeBatchJob, purgeBinJob, deleteBlobsJob, replicateJob, replicaDeleteJob, scrubJob,
 ];

@@ -1,0 +1,39 @@
+// The search index port. Two adapters: SQLite FTS5 inside the encrypted database file, and PostgreSQL
+// (a blind index of keyed term hashes in a tsvector, text encrypted for snippets). Same queries, same
+// results on both; the readable scope is applied inside the query, never after paging.
+import type { DocumentType, IndexResults, ReadableScope, SearchFilters, SearchQuery, SearchSort, TextSection } from './types.js';
+
+/** What is indexed for one document: its current version's text, and its name. */
+export interface IndexedDocument {
+  organisationId: string;
+  documentId: string;
+  versionId: string;
+  name: string;
+  type: DocumentType;
+  sections: readonly TextSection[];
+}
+
+export interface IndexQuery {
+  query: SearchQuery;
+  scope: ReadableScope;
+  filters: SearchFilters;
+  sort: SearchSort;
+  offset: number;
+  limit: number;
+}
+
+export interface SearchIndex {
+  /** Replaces whatever the document had in the index with this version's text (a new version replaces the old). */
+  replaceDocument(entry: IndexedDocument): Promise<void>;
+  /** A rename: the name matches from now on; the text stays. */
+  renameDocument(documentId: string, name: string): Promise<void>;
+  /** Removes documents' text and index rows (purge, disposal, crypto-shredding). */
+  removeDocuments(documentIds: readonly string[]): Promise<void>;
+  /** Removes the text of versions (a destroyed version, when it was the indexed one). */
+  removeVersions(versionIds: readonly string[]): Promise<void>;
+  /** Makes removed text leave the storage for good (FTS5 `optimize`; see docs/search.md for PostgreSQL). */
+  compact(): Promise<void>;
+  search(request: IndexQuery): Promise<IndexResults>;
+  /** The stored text of the sections the shown hits point at (decrypted where it is stored encrypted), keyed `${versionId}:${section}`. */
+  sectionTexts(refs: readonly { versionId: string; section: number }[]): Promise<Map<string, string>>;
+}
