@@ -152,8 +152,9 @@ describe('text extraction: hostile files stay contained', { concurrent: true, ti
     const small = new ContainedTextExtractor({ parserMemoryMb: 16, maxUnzippedBytes: 512 * 1024 * 1024 });
     const paragraphs = Array.from({ length: 20_000 }, (_, i) => `Paragraph ${i} of a long report about ${CANARY} and the budget.`);
     const result = await extract(await fixtures.docx(paragraphs), DOCX, 'long.docx', small);
-    expect(result.status).toBe('failed');
-    expect(result.reason).toMatch(/^the parser (ran out of memory \(16 MiB\)|stopped unexpectedly)/);
+    expect(result).toEqual({ status: 'failed', reason: 'the parser ran out of memory (16 MiB)', sections: [] });
+    // The same heap reads a small file: it was this file's size that killed the parser.
+    expect((await extract(fixtures.csv(), 'text/csv', 'payments.csv', small)).status).toBe('done');
   });
 
   it('an aborted extraction rejects with the abort reason', async () => {
