@@ -28,11 +28,17 @@ const BY_EXTENSION: Record<string, FormatKind> = {
 /** The parser for a media type, or null when Strongroom does not read that type's text. */
 export function formatOf(mediaType: string, name: string): FormatKind | null {
   const type = mediaType.split(';')[0]!.trim().toLowerCase();
+  const extension = name.toLowerCase().split('.').pop() ?? '';
+  // The file policy calls every text file it cannot name more closely `text/plain` (magic numbers do
+  // not tell HTML, CSV or an e-mail from prose): the name picks among the text formats, and only them.
+  if (type === 'text/plain') {
+    const byName = BY_EXTENSION[extension];
+    return byName === 'html' || byName === 'eml' || byName === 'text' ? byName : 'text';
+  }
   const byType = BY_MEDIA_TYPE[type];
   if (byType) return byType;
-  // Generic types (a sniffer that only saw "some zip" or "some bytes") fall back to the name.
+  // Generic types (a sniffer that only saw "some zip", "some OLE file" or "some bytes") fall back to the name.
   if (type === 'application/octet-stream' || type === 'application/zip' || type === 'application/x-cfb' || type === '') {
-    const extension = name.toLowerCase().split('.').pop() ?? '';
     return BY_EXTENSION[extension] ?? null;
   }
   return null;
