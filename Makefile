@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := build
 
-.PHONY: install install-test install-bench build run test lint bench bench-nodes bench-s3 clean
+.PHONY: install install-test install-bench build run test lint bench bench-nodes bench-s3 bench-ocr clean
 
 # Debian packages and node_modules (idempotent, quiet when there is nothing to do). `install` is
 # what running needs; the tests' browsers and WebDAV clients and the benchmark's Apache come with
@@ -50,6 +50,11 @@ bench-nodes: install-bench build
 bench-s3: install
 	@test -d node_modules/tsx || { echo 'make bench-s3: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
 	node --expose-gc --no-warnings --import tsx bench/s3-blob-store.ts
+
+# OCR pages per minute through the text extractor beside tesseract alone on the same page image.
+bench-ocr: install
+	@test -d node_modules/tsx || { echo 'make bench-ocr: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
+	node --no-warnings --import tsx bench/ocr.ts
 
 clean:
 	@bash scripts/stop-postgres.sh

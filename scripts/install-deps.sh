@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Strongroom needs, and no more: Debian packages and node_modules.
-#   install-deps.sh [run]   running it: clamd and its tools, openssl and curl (the demo's and the
-#                           docs' examples), and a toolchain when npm ci must compile
+#   install-deps.sh [run]   running it: clamd and its tools, tesseract (English) and poppler for
+#                           search's OCR and thumbnails, openssl and curl (the demo's and the docs'
+#                           examples), and a toolchain when npm ci must compile
 #   install-deps.sh test    also what only the tests use: chromium (browser tests), litmus and
 #                           rclone (WebDAV clients), PostgreSQL when none answers locally
 #   install-deps.sh bench   also what only the benchmark uses: apache2 (the comparison WebDAV server)
@@ -20,8 +21,10 @@ list_only=false
 
 # clamav-daemon and clamav give us clamd and its tools (we run our own clamd, not Debian's
 # service); openssl makes the keys and tokens the docs ask for (`openssl rand`); curl runs the
-# demo's printed example.
-packages=(clamav-daemon clamav openssl curl)
+# demo's printed example. tesseract-ocr with its English data reads scanned pages and images for
+# search, and poppler-utils' pdftocairo renders PDF pages for it and for thumbnails; both read from
+# stdin and write to stdout, so no plaintext page touches the disk.
+packages=(clamav-daemon clamav tesseract-ocr tesseract-ocr-eng poppler-utils openssl curl)
 
 case "$mode" in
   run) ;;

@@ -1,0 +1,190 @@
+// The text extractor and thumbnailer against real parsers, real tesseract and real poppler: a canary
+// word is found in every format (with its page where there are pages), and hostile files end `failed`
+// or `partial` with a reason, quickly, without the test process's memory growing.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import type { ExtractedText } from '../../domain/search/types.js';
+import * as fixtures from '../../../test/fixtures/search/documents.js';
+import { ContainedThumbnailer } from '../thumbnails.js';
+import { ContainedTextExtractor } from './extractor.js';
+
+const { CANARY, sourceOf } = fixtures;
+const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+const here = path.dirname(fileURLToPath(import.meta.url));
+const extractor = new ContainedTextExtractor({ maxUnzippedBytes: 32 * 1024 * 1024 });
+const signal = () => new AbortController().signal;
+
+async function extract(content: Buffer, mediaType: string, name: string, using = extractor): Promise<ExtractedText> {
+  return using.extract(sourceOf(content, mediaType, name), { signal: signal() });
+}
+
+/** The sections that mention the canary, as [page, text]. */
+const canaryHits = (result: ExtractedText): [number | null, string][] =>
+  result.sections.filter((s) => s.text.includes(CANARY)).map((s) => [s.page, s.text]);
+
+describe('text extraction: the canary in every format', { concurrent: true, timeout: 120_000 }, () => {
+  it('a text PDF: page 2 of 3, no OCR', async () => {
+    const result = await extract(await fixtures.textPdf(), 'application/pdf', 'minutes.pdf');
+    expect(result).toMatchObject({ status: 'done', reason: null, pages: 3, ocrPages: 0 });
+    expect(result.sections.map((s) => s.page)).toEqual([1, 2, 3]);
+    expect(canaryHits(result)).toEqual([[2, `The contract with ${CANARY} Services was approved.`]]);
+  });
+
+  it('a scanned PDF: OCR reads only the page without a text layer', async () => {
+    const progress: number[] = [];
+    const result = await extractor.extract(sourceOf(await fixtures.scannedPdf(), 'application/pdf', 'scan.pdf'), { signal: signal(), onProgress: () => progress.push(Date.now()) });
+    expect(result).toMatchObject({ status: 'done', reason: null, pages: 2, ocrPages: 1 });
+    expect(result.sections[0]).toEqual({ page: 1, text: 'Covering note, typed.' });
+    expect(canaryHits(result).map(([page]) => page)).toEqual([2]);
+    expect(progress.length).toBeGreaterThanOrEqual(2); // a page from the text layer, a page from OCR
+  });
+
+  for (const format of ['png', 'jpeg', 'tiff'] as const) {
+    it(`a ${format.toUpperCase()} image through tesseract`, async () => {
+      const image = await fixtures.textImage(`Letter from ${CANARY}`, format);
+      const result = await extract(image, `image/${format}`, `letter.${format}`);
+      expect(result).toEqual({ status: 'done', reason: null, pages: 1, ocrPages: 1, sections: [{ page: 1, text: `Letter from ${CANARY}` }] });
+    });
+  }
+
+  it('a DOCX', async () => {
+    const result = await extract(await fixtures.docx(), DOCX, 'tenancy.docx');
+    expect(result).toEqual({ status: 'done', reason: null, sections: [{ page: null, text: `Tenancy agreement\n\nSigned by ${CANARY} on behalf of the council.` }] });
+  });
+
+  it('an XLSX (exceljs), sheet name and cells', async () => {
+    const result = await extract(await fixtures.xlsx(), 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'suppliers.xlsx');
+    expect(result).toEqual({ status: 'done', reason: null, sections: [{ page: null, text: `Suppliers\nSupplier\tAmount\n${CANARY} Ltd\t1250` }] });
+  });
+
+  it('an ODT, from content.xml', async () => {
+    const result = await extract(await fixtures.odt(), 'application/vnd.oasis.opendocument.text', 'notice.odt');
+    expect(result.sections).toEqual([{ page: null, text: `Planning notice\n\nObjection lodged by ${CANARY} & partners.` }]);
+  });
+
+  it('HTML without script or style text', async () => {
+    const result = await extract(fixtures.html(), 'text/html', 'notice.html');
+    expect(result.sections).toEqual([{ page: null, text: `Road closure\n\nContact ${CANARY}\u00a0Depot & Yard.` }]);
+    expect(JSON.stringify(result)).not.toMatch(/Scriptcanary|Stylecanary/);
+  });
+
+  it('CSV and plain text as they are', async () => {
+    const result = await extract(fixtures.csv(), 'text/csv', 'payments.csv');
+    expect(result.sections).toEqual([{ page: null, text: `ref,payee,amount\n1001,"${CANARY}, J",350.00\n1002,Other,12.50` }]);
+  });
+
+  it('an EML: headers and body, then the DOCX attachment', async () => {
+    const result = await extract(await fixtures.emlWithAttachment(), 'message/rfc822', 'papers.eml');
+    expect(result.status).toBe('done');
+    expect(result.sections[0]!.text).toContain('Subject: Tenancy papers');
+    expect(result.sections[0]!.text).not.toContain(CANARY);
+    expect(canaryHits(result)).toEqual([[null, `Tenancy agreement\n\nSigned by ${CANARY} on behalf of the council.`]]);
+  });
+
+  it('an Outlook MSG and its attachment', async () => {
+    const result = await extract(await fixtures.msgWithAttachment(), 'application/vnd.ms-outlook', 'appeal.msg');
+    expect(result.status).toBe('done');
+    expect(result.sections[0]!.text).toBe('Subject: Housing appeal\n\nNotes from the appeal hearing are attached.');
+    expect(canaryHits(result)).toHaveLength(1);
+  });
+
+  it('a type without text is failed with a reason, not a rejection', async () => {
+    const result = await extract(Buffer.from('PK\u0003\u0004'), 'application/zip', 'archive.zip');
+    expect(result).toEqual({ status: 'failed', reason: 'text is not read from application/zip files', sections: [] });
+  });
+});
+
+describe('text extraction: hostile files stay contained', { concurrent: true, timeout: 120_000 }, () => {
+  it('a 2,000-page PDF ends partial, naming the page cap', async () => {
+    const result = await extract(await fixtures.manyPagePdf(2000), 'application/pdf', 'register.pdf', new ContainedTextExtractor({ maxTextPages: 50 }));
+    expect(result.status).toBe('partial');
+    expect(result.reason).toBe('only the first 50 of 2000 pages were read (the page cap)');
+    expect(result.pages).toBe(2000);
+    expect(result.sections.map((s) => s.page)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(result.sections[49]!.text).toBe('Page 50 of the register');
+  });
+
+  it('a malformed PDF ends failed', async () => {
+    const result = await extract(Buffer.from('%PDF-1.7\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\ngarbage'), 'application/pdf', 'broken.pdf');
+    expect(result).toEqual({ status: 'failed', reason: 'could not read the file: Invalid PDF structure.', sections: [] });
+  });
+
+  it('a DOCX zip bomb that declares its size ends failed fast', async () => {
+    const started = Date.now();
+    const result = await extract(fixtures.docxBomb(64 * 1024 * 1024), DOCX, 'bomb.docx');
+    expect(result).toEqual({ status: 'failed', reason: 'the archive declares more than 33554432 bytes uncompressed (zip bomb?)', sections: [] });
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it('a DOCX zip bomb that lies about its size ends failed once it inflates past its word', async () => {
+    const result = await extract(fixtures.docxBomb(64 * 1024 * 1024, true), DOCX, 'liar.docx');
+    expect(result.status).toBe('failed');
+    expect(result.reason).toMatch(/^an entry's size does not match what the archive declares/);
+  });
+
+  it('a TIFF declaring 30000 × 30000 pixels ends failed without being decoded', async () => {
+    const before = process.memoryUsage().rss;
+    const result = await extract(fixtures.hugeTiff(), 'image/tiff', 'huge.tif');
+    expect(result).toEqual({ status: 'failed', reason: 'the image is 30000 × 30000 pixels, over the OCR cap of 50000000 pixels', sections: [], pages: 1, ocrPages: 0 });
+    expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
+  });
+
+  it('a parser that hangs is killed at the timeout, its process group with it', async () => {
+    const hanging = new ContainedTextExtractor({ fileTimeoutMs: 1500, parserScript: path.resolve(here, '../../../test/fixtures/search/hanging-parser.mjs') });
+    const started = Date.now();
+    const result = await extract(fixtures.csv(), 'text/csv', 'payments.csv', hanging);
+    expect(result).toEqual({ status: 'failed', reason: 'the parser took longer than 1500 ms and was stopped', sections: [] });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const sleepers = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('577.25');
+      } catch {
+        return false;
+      }
+    });
+    expect(sleepers).toEqual([]);
+  });
+
+  it('a parser that runs out of heap ends failed, and the server process is untouched', async () => {
+    const small = new ContainedTextExtractor({ parserMemoryMb: 16, maxUnzippedBytes: 512 * 1024 * 1024 });
+    const paragraphs = Array.from({ length: 20_000 }, (_, i) => `Paragraph ${i} of a long report about ${CANARY} and the budget.`);
+    const result = await extract(await fixtures.docx(paragraphs), DOCX, 'long.docx', small);
+    expect(result).toEqual({ status: 'failed', reason: 'the parser ran out of memory (16 MiB)', sections: [] });
+    // The same heap reads a small file: it was this file's size that killed the parser.
+    expect((await extract(fixtures.csv(), 'text/csv', 'payments.csv', small)).status).toBe('done');
+  });
+
+  it('an aborted extraction rejects with the abort reason', async () => {
+    const controller = new AbortController();
+    const pending = extractor.extract(sourceOf(await fixtures.scannedPdf(), 'application/pdf', 'scan.pdf'), { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('lease lost')), 200);
+    await expect(pending).rejects.toThrow('lease lost');
+  });
+});
+
+describe('thumbnails', { concurrent: true, timeout: 120_000 }, () => {
+  const thumbnailer = new ContainedThumbnailer();
+
+  it('the first page of a PDF, at most 240 px', async () => {
+    const png = await thumbnailer.render(sourceOf(await fixtures.textPdf(), 'application/pdf', 'minutes.pdf'), { signal: signal() });
+    expect(png).not.toBeNull();
+    const meta = await sharp(png!).metadata();
+    expect(meta.format).toBe('png');
+    expect(Math.max(meta.width!, meta.height!)).toBe(240);
+  });
+
+  it('an image, resized to 240 px', async () => {
+    const png = await thumbnailer.render(sourceOf(await fixtures.textImage('Hello', 'jpeg'), 'image/jpeg', 'a.jpg'), { signal: signal() });
+    const meta = await sharp(png!).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 240, 51]);
+  });
+
+  it('null for other types, a malformed PDF and a huge TIFF', async () => {
+    expect(await thumbnailer.render(sourceOf(fixtures.csv(), 'text/csv', 'a.csv'), { signal: signal() })).toBeNull();
+    expect(await thumbnailer.render(sourceOf(Buffer.from('%PDF-1.7 garbage'), 'application/pdf', 'a.pdf'), { signal: signal() })).toBeNull();
+    expect(await thumbnailer.render(sourceOf(fixtures.hugeTiff(), 'image/tiff', 'a.tif'), { signal: signal() })).toBeNull();
+  });
+});
