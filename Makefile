@@ -28,11 +28,12 @@ lint: install
 	npm run --silent lint
 
 # PostgreSQL suites use the server on 127.0.0.1:5432, or a throwaway one that is stopped
-# afterwards even when tests fail or are interrupted; vitest's exit code is make's.
+# afterwards even when tests fail or are interrupted; vitest's exit code is make's. The CLI suites
+# run the build just made (STRONGROOM_TEST_CLI=dist) rather than compiling the sources at every spawn.
 test: install-test build lint
 	@trap 'bash scripts/stop-postgres.sh' EXIT; trap 'exit 130' INT TERM; \
 	url="$$(bash scripts/ensure-postgres.sh)"; \
-	STRONGROOM_TEST_PG_ADMIN_URL="$$url" npx --no-install vitest run
+	STRONGROOM_TEST_CLI=dist STRONGROOM_TEST_PG_ADMIN_URL="$$url" npx --no-install vitest run
 
 bench: install-bench build
 	@test -d node_modules/tsx || { echo 'make bench: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }

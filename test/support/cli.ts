@@ -1,4 +1,7 @@
-// Runs the real command line (`tsx src/cli/index.ts`) as a child process, for CLI and crash suites.
+// Runs the real command line as a child process, for CLI and crash suites: the build `make test` has
+// just made (dist/cli/index.js, when STRONGROOM_TEST_CLI=dist), else the sources through tsx. Each
+// spawn through tsx compiles the whole import graph again (about 1.5 s of CPU here), and the CLI suites
+// spawn hundreds of them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -6,7 +9,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** node --import <tsx loader>: one process (no tsx wrapper), so a signal reaches the program itself. */
 const TSX_LOADER = pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-export const CLI = path.join(ROOT, 'src', 'cli', 'index.ts');
+const USE_BUILD = process.env.STRONGROOM_TEST_CLI === 'dist';
+export const CLI = USE_BUILD ? path.join(ROOT, 'dist', 'cli', 'index.js') : path.join(ROOT, 'src', 'cli', 'index.ts');
+/** How node is asked to run the CLI: directly when built, else with the tsx loader. */
+const CLI_NODE_ARGS = USE_BUILD ? [CLI] : ['--import', TSX_LOADER, CLI];
 
 export interface CliResult {
   code: number | null;
@@ -36,7 +42,7 @@ function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessE
 /** Spawns `strongroom ...args` and resolves with exit code and output. */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI, ...args], { cwd: options.cwd ?? ROOT, env: cliEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI_NODE_ARGS, ...args], { cwd: options.cwd ?? ROOT, env: cliEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -53,7 +59,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
 
 /** Spawns a long-running `strongroom serve` (or other) process; the caller kills it. */
 export function spawnCli(args: string[], options: CliOptions = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', TSX_LOADER, CLI, ...args], { cwd: options.cwd ?? ROOT, env: cliEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [...CLI_NODE_ARGS, ...args], { cwd: options.cwd ?? ROOT, env: cliEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Waits for `strongroom serve` to say where it listens; resolves with the port. */
