@@ -18,7 +18,7 @@ export const storagePages = (ui: Ui): FastifyPluginAsync => async (app) => {
   });
 };
 
-/** "30 November 2026, 02:00" in UK time. */
+/** "30 November 2026 at 02:00" in UK time. */
 function ukTime(iso: string): string {
   return new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
 }
