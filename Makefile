@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := build
 
-.PHONY: install install-test install-bench build run test lint bench bench-nodes bench-s3 clean
+.PHONY: install install-test install-bench build run test lint bench bench-nodes bench-s3 bench-replica clean
 
 # Debian packages and node_modules (idempotent, quiet when there is nothing to do). `install` is
 # what running needs; the tests' browsers and WebDAV clients and the benchmark's Apache come with
@@ -38,6 +38,7 @@ bench: install-bench build
 	@test -d node_modules/tsx || { echo 'make bench: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
 	node --import tsx bench/run.ts
 	@$(MAKE) --no-print-directory bench-nodes
+	@$(MAKE) --no-print-directory bench-replica
 
 # The S3 store through a whole server, and one vs two web nodes on PostgreSQL (bench/nodes.ts).
 bench-nodes: install-bench build
@@ -50,6 +51,11 @@ bench-nodes: install-bench build
 bench-s3: install
 	@test -d node_modules/tsx || { echo 'make bench-s3: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
 	node --expose-gc --no-warnings --import tsx bench/s3-blob-store.ts
+
+# Replica lag under a steady small-file load, the replica in a bucket on s3rver (bench/replica-lag.ts; about 2 minutes).
+bench-replica: install-bench build
+	@test -d node_modules/tsx || { echo 'make bench-replica: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
+	node --no-warnings --import tsx bench/replica-lag.ts
 
 clean:
 	@bash scripts/stop-postgres.sh
