@@ -15,6 +15,7 @@ import { openVault, queueDailyBackup, type Vault } from '../../src/main.js';
 import { serverExtensions } from '../../src/server.js';
 import { openBackupShelf } from '../../src/storage/backup-shelf.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { runCli } from '../support/cli.js';
 import { api } from '../support/http.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { S3RVER_CREDENTIALS, startLoopbackS3, type LoopbackS3 } from '../support/s3.js';
@@ -127,8 +128,16 @@ describe.each(DIALECTS)('the scheduled backup on %s', (dialect) => {
     const targetConfig = loadConfig({ env: { ...env, STRONGROOM_DATA: target, ...(restoredDb ? { STRONGROOM_DATABASE_URL: restoredDb.url, STRONGROOM_BACKUP: 'off' } : { STRONGROOM_BACKUP: 'off' }) } });
     const from = await newestBackup(targetConfig);
     expect(from).toContain('20261202T021500Z');
-    const restored = await restoreBackup(targetConfig, { from, logger: silent }); // blobs from STRONGROOM_REPLICA
-    expect(restored).toMatchObject({ copied: 1, shredded: 0, missing: [] });
+    if (dialect === 'sqlite') {
+      // The command line, as an operator runs it: no --from, no --blobs-from.
+      const cli = await runCli(['restore', '--data', target], { env: { STRONGROOM_CLAMD: clamd.socketPath, STRONGROOM_OFFSITE: env.STRONGROOM_OFFSITE, STRONGROOM_REPLICA: replica, STRONGROOM_BACKUP: 'off' } });
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(cli.stderr).toContain(`Restoring the newest backup in the replica: ${path.join(replica, 'backups', '20261202T021500Z')}`);
+      expect(cli.stderr).toContain('1 blobs copied, 0 shredded (disposed), 0 missing.');
+    } else {
+      const restored = await restoreBackup(targetConfig, { from, logger: silent }); // blobs from STRONGROOM_REPLICA
+      expect(restored).toMatchObject({ copied: 1, shredded: 0, missing: [] });
+    }
     const r = await openVault(targetConfig, { logger: silent });
     const rApp = await buildApp(r, { extensions: serverExtensions });
     opened.push({ vault: r, app: rApp });
