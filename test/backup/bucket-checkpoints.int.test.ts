@@ -5,7 +5,9 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { restoreDrill, takeBackup } from '../../src/backup.js';
 import { openCheckpoint, signCheckpoint } from '../../src/domain/audit/signed-note.js';
 import { auditKeyPath, openCheckpointCopies } from '../../src/main.js';
 import { systemActor } from '../../src/services/identity.service.js';
@@ -82,6 +84,25 @@ describe.each(DIALECTS)('audit checkpoints in a bucket replica on %s', (dialect)
     await rm(path.join(t.vault.config.offsiteDir, 'audit-checkpoints'), { recursive: true, force: true });
     await rm(path.join(t.vault.config.offsiteDir, 'audit-newest-checkpoint.note'), { force: true });
     expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true, offsite: 'matched', offsiteCheckpoints: notes.size });
+  });
+
+  it('lets the restore drill check the restored log against the bucket\'s checkpoints, and read the blobs from the bucket', { timeout: 40_000 }, async () => {
+    await t.vault.worker.runDue(); // the replicate jobs: the blobs reach the bucket
+    const backup = path.join(t.dataDir, '..', `${path.basename(t.dataDir)}-backup`);
+    try {
+      const manifest = await takeBackup(t.vault, backup);
+      // Only the bucket holds checkpoints outside the database.
+      await rm(path.join(t.vault.config.offsiteDir, 'audit-checkpoints'), { recursive: true, force: true });
+      await rm(path.join(t.vault.config.offsiteDir, 'audit-newest-checkpoint.note'), { force: true });
+      const inBucket = [...(await bucketNotes(bucket)).keys()].map((name) => Number(name.slice(0, 12)));
+      const upToBackup = inBucket.filter((size) => size <= manifest.audit.treeSize).length;
+      const drill = await restoreDrill(t.vault, { from: backup, sample: 5, logger: pino({ level: 'silent' }) });
+      expect(drill.report).toMatchObject({ passed: true, totals: { ok: 2, missing: 0, corrupt: 0 }, audit: { ok: true } });
+      // Each checkpoint up to the backup twice (the restored database's, the bucket's); the newer ones counted.
+      expect(drill.report.audit).toMatchObject({ checkpointsChecked: 2 * upToBackup, newerOffsiteCheckpoints: inBucket.length - upToBackup });
+    } finally {
+      await rm(backup, { recursive: true, force: true });
+    }
   });
 
   it('never overwrites a checkpoint in the bucket, and the signer refuses a different one of the same size', { timeout: 20_000 }, async () => {
