@@ -309,11 +309,15 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       const scheduleScrub = () => void scheduleDailyScrub(store, clock).catch((err: unknown) => logger.warn({ err }, 'could not schedule the daily scrub'));
       timers.push(setInterval(scheduleScrub, 60 * 60 * 1000));
       scheduleScrub();
-      // The daily signed backup into the replica, from STRONGROOM_BACKUP_HOUR (UK time), once a day across the cluster.
+      // The daily signed backup into the replica, from STRONGROOM_BACKUP_HOUR (UK time), once a day across the
+      // cluster. First asked a few minutes after start, not at once: a process restarted in a loop (a bad
+      // deployment) then does not add a backup's load to every start, and one-shot runs take none.
       if (config.backupSchedule === 'daily') {
         const scheduleBackup = () => void queueDailyBackup(vault).catch((err: unknown) => logger.warn({ err }, 'could not schedule the daily backup'));
         timers.push(setInterval(scheduleBackup, 60 * 60 * 1000));
-        scheduleBackup();
+        const first = setTimeout(scheduleBackup, FIRST_BACKUP_CHECK_MS);
+        first.unref();
+        timers.push(first);
       }
     },
     async close() {
@@ -331,6 +335,9 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   };
   return vault;
 }
+
+/** How long after start-up a worker first asks whether today's backup is due (then hourly). */
+const FIRST_BACKUP_CHECK_MS = 5 * 60 * 1000;
 
 /** A download that found a bad copy has that version scrubbed at this rate (bytes a second). */
 const SCRUB_REPAIR_BYTES_PER_SECOND = 50 * 1024 * 1024;
