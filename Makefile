@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := build
 
-.PHONY: install install-test install-bench build run test lint bench bench-nodes bench-s3 bench-ocr clean
+.PHONY: install install-test install-bench build run test lint bench bench-nodes bench-s3 bench-ocr bench-replica clean
 
 # Debian packages and node_modules (idempotent, quiet when there is nothing to do). `install` is
 # what running needs; the tests' browsers and WebDAV clients and the benchmark's Apache come with
@@ -39,6 +39,8 @@ bench: install-bench build
 	@test -d node_modules/tsx || { echo 'make bench: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
 	node --import tsx bench/run.ts
 	@$(MAKE) --no-print-directory bench-nodes
+	@$(MAKE) --no-print-directory bench-replica
+	@$(MAKE) --no-print-directory bench-ocr
 
 # The S3 store through a whole server, and one vs two web nodes on PostgreSQL (bench/nodes.ts).
 bench-nodes: install-bench build
@@ -56,6 +58,11 @@ bench-s3: install
 bench-ocr: install
 	@test -d node_modules/tsx || { echo 'make bench-ocr: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
 	node --no-warnings --import tsx bench/ocr.ts
+
+# Replica lag under a steady small-file load, the replica in a bucket on s3rver (bench/replica-lag.ts; about 2 minutes).
+bench-replica: install-bench build
+	@test -d node_modules/tsx || { echo 'make bench-replica: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
+	node --no-warnings --import tsx bench/replica-lag.ts
 
 clean:
 	@bash scripts/stop-postgres.sh

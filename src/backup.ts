@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import pg from 'pg';
-import { parseBlobsSetting, type Config } from './config/config.js';
+import { parseBlobsSetting, type BlobsSetting, type Config } from './config/config.js';
 import { openCheckpoint, verifierKeyFromSigner } from './domain/audit/signed-note.js';
 import type { SourcedCheckpoint } from './domain/audit/checkpoint-history.js';
 import type { BackupManifest, BlobEntry, DrillDocumentResult, DrillReport } from './domain/backup/manifest.js';
@@ -21,13 +21,13 @@ import { openPostgres, openSqlite, type DatabaseHandle } from './db/kysely.js';
 import { migrate } from './db/migrate.js';
 import { assertEmptyPostgres, assertKnownMigrations, blobEntries, loadPostgres, snapshotFacts, sqliteSnapshot, withPostgresSnapshot } from './db/snapshot.js';
 import { Store } from './db/store.js';
-import { auditKeyPath, auditLastCheckpointPath, openVault, type Vault } from './main.js';
+import { auditKeyPath, auditLastCheckpointPath, openCheckpointCopies, openVault, type Vault } from './main.js';
 import { AccessService } from './services/access.service.js';
 import { AuditService } from './services/audit.service.js';
 import { BackupService } from './services/backup.service.js';
 import { systemActor } from './services/identity.service.js';
 import { checkPart, MANIFEST_FILE, newBackupKey, openBackupKey, openBackupLocation, partLines, readPart, readPartText, writePart, type BackupLocation } from './storage/backup-archive.js';
-import { CheckpointCopies } from './storage/checkpoint-copies.js';
+import { backupFolderName, beyondKept, openBackupShelf } from './storage/backup-shelf.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
 import { FsBlobStore } from './storage/fs.blob-store.js';
 import { deriveKey, KeyRingImpl, loadMasterKey, type MasterKey } from './storage/keys.js';
@@ -116,6 +116,48 @@ async function writeBlobList(part: ReturnType<typeof writePart>, entries: AsyncI
     await part.write(`${JSON.stringify(entry)}\n`);
   }
   return { referenced, shredded };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scheduled backup (the `backup` job, STRONGROOM_BACKUP=daily)
+
+/**
+ * The day's backup into the replica's `backups/<UTC time>/` (the same signed, encrypted backup
+ * `strongroom backup` writes, with its `storage.backup` event), recorded for /metrics and the
+ * Storage page; then the backups beyond STRONGROOM_BACKUP_KEEP are removed, oldest first. Once a
+ * UK day across the cluster: the day is recorded in the database, and the job's key is the day.
+ */
+export async function scheduledBackup(vault: Vault, date: string): Promise<'taken' | 'already-taken' | 'off'> {
+  const { config, logger } = vault;
+  if (config.backupSchedule === 'off' || config.replica === null) return 'off';
+  if (await vault.backups.scheduledOn(date)) return 'already-taken';
+  const shelf = openBackupShelf(config.replica);
+  try {
+    const where = shelf.whereFor(backupFolderName(vault.clock.now()));
+    const manifest = await takeBackup(vault, where);
+    await vault.backups.recordScheduled(date, { id: manifest.id, at: manifest.createdAt, location: where });
+    logger.info({ backupId: manifest.id, where }, 'scheduled backup written to the replica');
+    for (const old of beyondKept(await shelf.list(), config.backupKeep)) {
+      // A write-once bucket refuses until its retention ends: the backup stays, and is tried again tomorrow.
+      await shelf.remove(old).catch((err: unknown) => logger.warn({ err, backup: old.where }, 'could not remove an old backup beyond STRONGROOM_BACKUP_KEEP (a write-once bucket?); retried after the next backup'));
+    }
+    return 'taken';
+  } finally {
+    shelf.close();
+  }
+}
+
+/** The newest complete backup on the replica's backups shelf: restore's and the drill's default --from. */
+export async function newestBackup(config: Config): Promise<string> {
+  if (config.replica === null) throw new Error('No --from given, and STRONGROOM_REPLICA is none: give the backup with --from.');
+  const shelf = openBackupShelf(config.replica);
+  try {
+    const newest = (await shelf.list()).find((b) => b.complete);
+    if (newest === undefined) throw new Error(`No --from given, and there is no complete backup in ${shelf.description} (STRONGROOM_REPLICA): give the backup with --from.`);
+    return newest.where;
+  } finally {
+    shelf.close();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,6 +278,10 @@ async function* blobList(opened: OpenedBackup): AsyncIterable<BlobEntry> {
 export function blobStoreAt(where: string, dataDir: string): { store: BlobStore; close: () => void } {
   const { setting, problems } = parseBlobsSetting(where);
   if (problems.length > 0) throw new Error(`${where}: ${problems.join('; ')}`);
+  return blobStoreFor(setting, dataDir);
+}
+
+function blobStoreFor(setting: BlobsSetting, dataDir: string): { store: BlobStore; close: () => void } {
   if (setting.kind === 's3') {
     const client = createS3Client(setting);
     return { store: new S3BlobStore({ client, bucket: setting.bucket, prefix: setting.prefix, largestBlobBytes: Number.MAX_SAFE_INTEGER }), close: () => client.destroy() };
@@ -267,7 +313,8 @@ export async function restoreBackup(config: Config, options: { from: string; blo
   try {
     await loadInto(opened, { dataDir: config.dataDir, databaseUrl: config.databaseUrl }, options.logger);
     const vault = await openVault(config, { logger: options.logger, startClamd: false });
-    const replica = options.blobsFrom ? blobStoreAt(options.blobsFrom, config.dataDir) : null;
+    // By default from the replica the configuration names (STRONGROOM_REPLICA), where the blobs are.
+    const replica = options.blobsFrom ? blobStoreAt(options.blobsFrom, config.dataDir) : config.replica ? blobStoreFor(config.replica, config.dataDir) : null;
     try {
       let copied = 0;
       let shredded = 0;
@@ -307,7 +354,7 @@ export async function restoreBackup(config: Config, options: { from: string; blo
 
 export interface DrillOptions {
   from: string;
-  /** The replica (a folder or s3:// URL); by default the vault's own blob store. */
+  /** The replica (a folder or s3:// URL); by default the vault's replica, or its own blob store without one. */
   replica?: string;
   sample: number;
   logger: Logger;
@@ -333,7 +380,8 @@ export async function restoreDrill(vault: Vault, options: DrillOptions): Promise
   const opened = await openBackup(options.from, master, verifierKeyFromSigner(signerKey));
   const scratch = await mkdtemp(path.join(tmpdir(), 'sr-drill-'));
   const scratchDb = config.databaseUrl ? await createScratchDatabase(config.databaseUrl) : null;
-  const replica = options.replica ? blobStoreAt(options.replica, scratch) : { store: vault.blobStore, close: () => undefined };
+  // By default the vault's replica (STRONGROOM_REPLICA), or its primary store when the replica is off.
+  const replica = options.replica ? blobStoreAt(options.replica, scratch) : { store: vault.replicaStore ?? vault.blobStore, close: () => undefined };
   let handle: DatabaseHandle | null = null;
   try {
     await loadInto(opened, { dataDir: scratch, databaseUrl: scratchDb?.url }, options.logger);
@@ -422,7 +470,9 @@ async function checkDocument(store: Store, blobs: EncryptedBlobs, entry: BlobEnt
 async function verifyRestoredLog(store: Store, config: Config, scratch: string, signerKey: string): Promise<DrillReport['audit']> {
   const verifierKey = verifierKeyFromSigner(signerKey);
   const treeSize = await store.repos.audit.treeSize();
-  const live = new CheckpointCopies({ offsiteDir: config.offsiteDir, signerFile: auditLastCheckpointPath(scratch) });
+  // The offsite folder, and the replica's bucket when it is one.
+  const opened = openCheckpointCopies(config, scratch);
+  const live = opened.copies;
   let newer = 0;
   // A note that does not open stays in (size 0), for verify to name.
   const sizeOf = (c: SourcedCheckpoint) => {
@@ -451,7 +501,7 @@ async function verifyRestoredLog(store: Store, config: Config, scratch: string, 
     store, access, clock: systemClock, origin: config.auditOrigin, signerKey, verifierKey, copies,
     checkpointEvents: Number.MAX_SAFE_INTEGER, checkpointSeconds: Number.MAX_SAFE_INTEGER, logger: { error: () => undefined },
   });
-  const result = await audit.verify(systemActor());
+  const result = await audit.verify(systemActor()).finally(() => opened.close());
   return result.ok
     ? { ok: true, treeSize: result.treeSize, checkpointsChecked: result.checkpoints + result.offsiteCheckpoints, newerOffsiteCheckpoints: newer }
     : { ok: false, treeSize, checkpointsChecked: result.offsiteCheckpoints, newerOffsiteCheckpoints: newer, problem: result.problem };

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { offsiteInsideDataDir, type BlobsSetting, type Config } from './config/config.js';
 import { generateSignerKey, verifierKeyFromSigner } from './domain/audit/signed-note.js';
-import { systemClock, type BlobStore, type Clock, type Scanner } from './domain/ports.js';
+import { systemClock, type BlobStore, type CheckpointCopies as CheckpointCopiesPort, type Clock, type Scanner } from './domain/ports.js';
 import { DEFAULT_SERVICE_AREAS } from './domain/types.js';
 import { parseRetentionSchedule, type SeriesTerms } from './domain/records/schedule.js';
 import { openPostgres, openSqlite, ping } from './db/kysely.js';
@@ -15,8 +15,9 @@ import { Store } from './db/store.js';
 import { ClamdScanner } from './integrations/clamd.scanner.js';
 import { ClamdSupervisor } from './integrations/clamd.supervisor.js';
 import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
-import { deleteBlobsJob, disposalSweepJob, disposeBatchJob, purgeBinJob, replicaDeleteJob, replicateJob, rescanJob, scanVersionJob, scrubJob } from './domain/jobs/kinds.js';
+import { backupJob, deleteBlobsJob, disposalSweepJob, disposeBatchJob, purgeBinJob, replicaDeleteJob, replicateJob, rescanJob, scanVersionJob, scrubJob } from './domain/jobs/kinds.js';
 import { ukDate } from './domain/records/retention.js';
+import { BackupService } from './services/backup.service.js';
 import { JobRegistry, handle as handleJob } from './jobs/registry.js';
 import { JobWorker } from './jobs/worker.js';
 import { AccessService } from './services/access.service.js';
@@ -44,6 +45,7 @@ import { ReplicationService } from './services/replication.service.js';
 import { ScrubService } from './services/scrub.service.js';
 import { UsersAdminService } from './services/users-admin.service.js';
 import { WebSessionsService } from './services/web-sessions.service.js';
+import { BucketCheckpointCopies } from './storage/bucket-checkpoint-copies.js';
 import { CheckpointCopies } from './storage/checkpoint-copies.js';
 import { UploadAdmission } from './services/upload-admission.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
@@ -197,9 +199,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
 
   const serviceAreas = DEFAULT_SERVICE_AREAS;
   const access = new AccessService(store, clock);
+  const checkpointCopies = openCheckpointCopies(config, config.dataDir);
   const audit = new AuditService({
     store, access, clock, origin: config.auditOrigin, signerKey, verifierKey: verifierKeyFromSigner(signerKey),
-    copies: new CheckpointCopies({ offsiteDir: config.offsiteDir, signerFile: auditLastCheckpointPath(config.dataDir) }),
+    copies: checkpointCopies.copies,
     checkpointEvents: config.auditCheckpointEvents, checkpointSeconds: config.auditCheckpointSeconds, logger,
   });
   // Every new organisation gets the file plan of the retention schedule (retention is built below; seeding runs later).
@@ -242,6 +245,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     primary: { store: blobStore, blobs: primaryBlobs },
     replica: replicaStore === null || replicaBlobs === null ? null : { store: replicaStore, blobs: replicaBlobs },
   });
+  const backups = new BackupService({ store, access, clock });
   const disposal = new DisposalService({
     store, access, clock, blobs, lifecycle, retention, certificates, system: systemActor('job'), binDays: config.binDays,
     onWarning: (message, details) => logger.warn(details, message),
@@ -258,6 +262,8 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     handleJob(replicateJob, (p) => replication.replicate(p.versionId)),
     handleJob(scrubJob, (p) => scrub.run(p)),
     handleJob(replicaDeleteJob, (p, context) => replication.deleteReplica(p.versionId, context.attempt >= replicaDeleteJob.maxAttempts)),
+    // backup.ts composes the snapshot, archive and shelf adapters over the open vault (and imports this file).
+    handleJob(backupJob, async (p) => void (await (await import('./backup.js')).scheduledBackup(vault, p.date))),
   ]);
   const worker = new JobWorker({ jobs: store.repos.jobs, registry, clock, logger, leaseSeconds: 60 });
 
@@ -266,7 +272,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const vault: Vault = {
     config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
     sessions, people, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
-    replicaStore, replication, scrub,
+    replicaStore, replication, scrub, backups,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');
@@ -303,6 +309,16 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       const scheduleScrub = () => void scheduleDailyScrub(store, clock).catch((err: unknown) => logger.warn({ err }, 'could not schedule the daily scrub'));
       timers.push(setInterval(scheduleScrub, 60 * 60 * 1000));
       scheduleScrub();
+      // The daily signed backup into the replica, from STRONGROOM_BACKUP_HOUR (UK time), once a day across the
+      // cluster. First asked a few minutes after start, not at once: a process restarted in a loop (a bad
+      // deployment) then does not add a backup's load to every start, and one-shot runs take none.
+      if (config.backupSchedule === 'daily') {
+        const scheduleBackup = () => void queueDailyBackup(vault).catch((err: unknown) => logger.warn({ err }, 'could not schedule the daily backup'));
+        timers.push(setInterval(scheduleBackup, 60 * 60 * 1000));
+        const first = setTimeout(scheduleBackup, FIRST_BACKUP_CHECK_MS);
+        first.unref();
+        timers.push(first);
+      }
     },
     async close() {
       timers.forEach(clearInterval);
@@ -314,10 +330,14 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       await store.close();
       closeBlobStore();
       replicaOpened?.destroy();
+      checkpointCopies.close();
     },
   };
   return vault;
 }
+
+/** How long after start-up a worker first asks whether today's backup is due (then hourly). */
+const FIRST_BACKUP_CHECK_MS = 5 * 60 * 1000;
 
 /** A download that found a bad copy has that version scrubbed at this rate (bytes a second). */
 const SCRUB_REPAIR_BYTES_PER_SECOND = 50 * 1024 * 1024;
@@ -334,6 +354,34 @@ async function scheduleDailyScrub(store: Store, clock: Clock): Promise<void> {
     await repos.settings.set('scrub.scheduled-day', day);
     await repos.jobs.enqueue(scrubJob, { sample: DAILY_SCRUB_SAMPLE, bytesPerSecond: DAILY_SCRUB_BYTES_PER_SECOND, day }, { now });
   });
+}
+
+/**
+ * Queues today's backup once the UK hour has reached STRONGROOM_BACKUP_HOUR, unless the day's backup
+ * was taken (recorded in the database by whichever node took it) or is queued (the job's key is the day).
+ */
+export async function queueDailyBackup(vault: Pick<Vault, 'config' | 'clock' | 'store' | 'backups'>): Promise<boolean> {
+  if (vault.config.backupSchedule !== 'daily' || vault.config.replica === null) return false;
+  const now = vault.clock.now();
+  if (ukHour(now) < vault.config.backupHour) return false;
+  const date = ukDate(now);
+  if (await vault.backups.scheduledOn(date)) return false;
+  return vault.store.repos.jobs.enqueue(backupJob, { date }, { now });
+}
+
+function ukHour(at: Date): number {
+  return Number(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', hour: 'numeric', hourCycle: 'h23' }).format(at));
+}
+
+/**
+ * Where audit checkpoints are kept outside the database: the offsite folder and the signer's own copy
+ * (beside its key in `signerDataDir`), and the replica's bucket too when STRONGROOM_REPLICA is one.
+ */
+export function openCheckpointCopies(config: Config, signerDataDir: string): { copies: CheckpointCopiesPort; close: () => void } {
+  const local = new CheckpointCopies({ offsiteDir: config.offsiteDir, signerFile: auditLastCheckpointPath(signerDataDir) });
+  if (config.replica?.kind !== 's3') return { copies: local, close: () => undefined };
+  const client = createS3Client(config.replica);
+  return { copies: new BucketCheckpointCopies({ local, client, bucket: config.replica.bucket, prefix: config.replica.prefix }), close: () => client.destroy() };
 }
 
 /**

@@ -31,6 +31,18 @@ describe('loadConfig', () => {
     for (const bad of ['0', '-1', '2.5', 'month']) expect(() => loadConfig({ env: { STRONGROOM_BIN_DAYS: bad } })).toThrow(/STRONGROOM_BIN_DAYS: /);
   });
 
+  it('takes a daily backup into the replica by default, from STRONGROOM_BACKUP_HOUR, keeping STRONGROOM_BACKUP_KEEP', () => {
+    expect(loadConfig({ env: {} })).toMatchObject({ backupSchedule: 'daily', backupHour: 1, backupKeep: 14 });
+    expect(loadConfig({ env: { STRONGROOM_BACKUP: 'off' } }).backupSchedule).toBe('off');
+    expect(loadConfig({ env: { STRONGROOM_BACKUP_HOUR: '23', STRONGROOM_BACKUP_KEEP: '3' } })).toMatchObject({ backupHour: 23, backupKeep: 3 });
+    // No replica, nothing to back up into: off by default, a problem when asked for.
+    expect(loadConfig({ env: { STRONGROOM_REPLICA: 'none' } }).backupSchedule).toBe('off');
+    expect(() => loadConfig({ env: { STRONGROOM_REPLICA: 'none', STRONGROOM_BACKUP: 'daily' } })).toThrow(/STRONGROOM_BACKUP: a daily backup goes into the replica, and STRONGROOM_REPLICA is none/);
+    for (const bad of ['24', '-1', '1.5', 'two']) expect(() => loadConfig({ env: { STRONGROOM_BACKUP_HOUR: bad } })).toThrow(/STRONGROOM_BACKUP_HOUR: /);
+    for (const bad of ['0', 'all']) expect(() => loadConfig({ env: { STRONGROOM_BACKUP_KEEP: bad } })).toThrow(/STRONGROOM_BACKUP_KEEP: /);
+    expect(() => loadConfig({ env: { STRONGROOM_BACKUP: 'weekly' } })).toThrow(/STRONGROOM_BACKUP: /);
+  });
+
   it('lists every problem at once, naming the variable', () => {
     let error: unknown;
     try {

@@ -60,6 +60,12 @@ const configSchema = z
     blobs: z.custom<BlobsSetting>(),
     /** The offsite replica of every blob: a folder (default <offsite>/blobs) or a bucket; null when turned off. */
     replica: z.custom<BlobsSetting | null>(),
+    /** The signed database backup into the replica: 'daily' (default while there is a replica) or 'off'. */
+    backupSchedule: z.enum(['daily', 'off']),
+    /** The UK hour (0–23) from which the day's backup is taken. */
+    backupHour: z.coerce.number().int().min(0, 'must be an hour from 0 to 23').max(23, 'must be an hour from 0 to 23'),
+    /** How many scheduled backups the replica keeps (older ones are deleted after each new one). */
+    backupKeep: z.coerce.number().int().min(1, 'must keep at least 1 backup').max(10_000),
   });
 
 /**
@@ -119,6 +125,9 @@ const ENV_NAMES: Record<string, string> = {
   role: 'STRONGROOM_ROLE',
   blobs: 'STRONGROOM_BLOBS',
   replica: 'STRONGROOM_REPLICA',
+  backupSchedule: 'STRONGROOM_BACKUP',
+  backupHour: 'STRONGROOM_BACKUP_HOUR',
+  backupKeep: 'STRONGROOM_BACKUP_KEEP',
 };
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -170,6 +179,10 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     role: str(flags.role) ?? env.STRONGROOM_ROLE ?? 'all',
     blobs: blobs.setting,
     replica: replica.setting,
+    // Into the replica, so nothing to do without one (unless asked for explicitly: a problem, below).
+    backupSchedule: env.STRONGROOM_BACKUP?.trim() || (replica.setting === null ? 'off' : 'daily'),
+    backupHour: env.STRONGROOM_BACKUP_HOUR?.trim() || '1',
+    backupKeep: env.STRONGROOM_BACKUP_KEEP?.trim() || '14',
   };
   const parsed = configSchema.safeParse(raw);
   const problems = parsed.success
@@ -180,6 +193,9 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
       });
   problems.push(...blobs.problems.map((problem) => `${ENV_NAMES.blobs}: ${problem}`));
   problems.push(...replica.problems.map((problem) => `${ENV_NAMES.replica}: ${problem}`));
+  if (raw.backupSchedule === 'daily' && replica.setting === null) {
+    problems.push(`${ENV_NAMES.backupSchedule}: a daily backup goes into the replica, and ${ENV_NAMES.replica} is none; set STRONGROOM_BACKUP=off or name a replica`);
+  }
   if (replicaClash) {
     problems.push(`${ENV_NAMES.replica}: must not be where the blobs themselves are (${ENV_NAMES.blobs}): a replica in the same place protects nothing`);
   }

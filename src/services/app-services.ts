@@ -7,6 +7,7 @@ import type { Clock } from '../domain/ports.js';
 import type { AccessService } from './access.service.js';
 import type { ArrangementsService } from './arrangements.service.js';
 import type { AuditService } from './audit.service.js';
+import type { BackupService } from './backup.service.js';
 import type { CertificatesService } from './certificates.service.js';
 import type { CollectionsService } from './collections.service.js';
 import type { DavService } from './dav.service.js';
@@ -61,6 +62,8 @@ export interface AppServices {
   replication: ReplicationService;
   /** Scrub and self-heal of both copies of every blob (the `scrub` job and `strongroom scrub`). */
   scrub: ScrubService;
+  /** Backups as the audit log and the scheduler see them: the last scheduled backup's time for /metrics and the Storage page. */
+  backups: BackupService;
   /** Whether the database and the scanner answer ('ok' or 'unavailable' for each). */
   health(): Promise<{ database: string; scanner: string }>;
 }

@@ -15,6 +15,18 @@ export interface BackupServiceOptions {
   clock: Clock;
 }
 
+/** The newest scheduled backup in the replica, as recorded when it was written. */
+export interface LastBackup {
+  id: string;
+  /** When it was made (ISO 8601). */
+  at: string;
+  /** Where it is (a folder, or an s3:// URL without credentials). */
+  location: string;
+}
+
+const LAST_BACKUP = 'backup.last';
+const LAST_BACKUP_DAY = 'backup.last-day';
+
 export class BackupService {
   constructor(private readonly o: BackupServiceOptions) {}
 
@@ -44,5 +56,37 @@ export class BackupService {
       missing: String(report.totals.missing), corrupt: String(report.totals.corrupt), audit: report.audit.ok ? 'verified' : 'failed', passed: String(report.passed),
     };
     await this.o.store.repos.audit.insert([auditEvent(actor, 'storage.restore_drill', { organisationId: null, ids }, decision, this.o.clock.now())]);
+  }
+
+  /** Whether the scheduled backup of this UK day was taken already (by any node). */
+  async scheduledOn(date: string): Promise<boolean> {
+    return (await this.o.store.repos.settings.get(LAST_BACKUP_DAY)) === date;
+  }
+
+  /** After a scheduled backup was written (its own `storage.backup` event is in it): the day and where it is. */
+  async recordScheduled(date: string, last: LastBackup): Promise<void> {
+    await this.o.store.transaction(async (repos) => {
+      await repos.settings.set(LAST_BACKUP_DAY, date);
+      await repos.settings.set(LAST_BACKUP, JSON.stringify(last));
+    });
+  }
+
+  /** For /metrics (no actor: the time only, read from the database so every node reports the cluster's). */
+  async last(): Promise<LastBackup | null> {
+    const stored = await this.o.store.repos.settings.get(LAST_BACKUP);
+    if (stored === undefined) return null;
+    try {
+      const value = JSON.parse(stored) as LastBackup;
+      return typeof value.at === 'string' && typeof value.id === 'string' ? value : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The Storage page's view, for an org admin or security admin (`storage.read`): when, not where. */
+  async lastFor(actor: Actor): Promise<{ at: string } | null> {
+    if (actor.kind !== 'system') await this.o.access.requireOrganisation(actor, 'storage.read', actor.organisationId ?? '');
+    const last = await this.last();
+    return last === null ? null : { at: last.at };
   }
 }

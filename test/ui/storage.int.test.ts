@@ -34,6 +34,12 @@ describe.each(DIALECTS)('the Storage page on %s', (dialect) => {
     expect(page.status).toBe(200);
     expect(page.text).toMatch(/Versions waiting to be copied offsite\s*<\/dt>\s*<dd class="govuk-summary-list__value">\s*1\s*</);
     expect(page.text).not.toContain('no good stored copy left');
+    expect(page.text).toMatch(/Last database backup\s*<\/dt>\s*<dd class="govuk-summary-list__value">\s*None yet\s*</);
+    // Recorded as the scheduled backup job records it (test/backup/scheduled-backup.int.test.ts runs the job).
+    await t.vault.backups.recordScheduled('2026-11-30', { id: 'b1', at: '2026-11-30T02:15:00.000Z', location: '/mnt/offsite/backups/20261130T021500Z' });
+    page = await client.get('/admin/storage');
+    expect(page.text).toMatch(/Last database backup\s*<\/dt>\s*<dd class="govuk-summary-list__value">\s*30 November 2026 at 02:15 \(\d+ (second|minute|hour|day)s? ago\)\s*</);
+    expect(page.text).not.toContain('/mnt/offsite');
 
     await t.vault.worker.runDue();
     const version = (await t.vault.store.repos.replicas.liveVersions({ limit: 1 }))[0]!;

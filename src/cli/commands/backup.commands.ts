@@ -2,7 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { checkDrillReport, restoreBackup, restoreDrill, takeBackup, type SignedDrillReport } from '../../backup.js';
+import { checkDrillReport, newestBackup, restoreBackup, restoreDrill, takeBackup, type SignedDrillReport } from '../../backup.js';
 import type { Vault } from '../../main.js';
 import { configFrom, output, say, withVault } from '../context.js';
 
@@ -22,12 +22,15 @@ export function registerBackupCommands(program: Command): void {
   program
     .command('restore')
     .description('restore a backup into an EMPTY data directory (and, with --database-url, an EMPTY PostgreSQL database), copying blobs from the replica; needs the master key (STRONGROOM_MASTER_KEY or keys/master.key in the new data directory)')
-    .requiredOption('--from <where>', 'the backup folder or s3:// prefix')
-    .option('--blobs-from <replica>', 'where to copy the blobs from: the replica folder or s3:// URL')
+    .option('--from <where>', 'the backup folder or s3:// prefix (default: the newest complete scheduled backup in STRONGROOM_REPLICA\'s backups/)')
+    .option('--blobs-from <replica>', 'where to copy the blobs from: the replica folder or s3:// URL (default: STRONGROOM_REPLICA)')
     .option('--key <pubkey>', 'the audit public key the backup must be signed with (else the key inside the backup)')
-    .action(async (opts: { from: string; blobsFrom?: string; key?: string }, command: Command) => {
+    .action(async (opts: { from?: string; blobsFrom?: string; key?: string }, command: Command) => {
       const key = opts.key === undefined ? undefined : opts.key.includes('+') ? opts.key.trim() : (await readFile(opts.key, 'utf8')).trim();
-      const result = await restoreBackup(configFrom(command), { from: opts.from, logger: logger(), ...(opts.blobsFrom ? { blobsFrom: opts.blobsFrom } : {}), ...(key ? { key } : {}) });
+      const config = configFrom(command);
+      const from = opts.from ?? (await newestBackup(config));
+      if (opts.from === undefined) say(`Restoring the newest backup in the replica: ${from}`);
+      const result = await restoreBackup(config, { from, logger: logger(), ...(opts.blobsFrom ? { blobsFrom: opts.blobsFrom } : {}), ...(key ? { key } : {}) });
       say(`Restored backup ${result.manifest.id} (made ${result.manifest.createdAt}): ${result.copied} blobs copied, ${result.shredded} shredded (disposed), ${result.missing.length} missing.`);
       for (const m of result.missing) say(`  missing: document ${m.documentId} version ${m.versionId} (blob ${m.blobId})`);
       say('Now run "strongroom audit verify": it compares the restored log with the offsite checkpoints.');
@@ -40,14 +43,15 @@ export function registerBackupCommands(program: Command): void {
     .description('restore a backup into a scratch area, read a random sample of documents from the replica and check every byte, verify the restored audit log against the offsite checkpoints, and write a signed report (also an audit event)')
     .option('--sample <n>', 'how many documents to read back', '20')
     // Not requiredOption: commander would then demand them of `restore-drill check` too.
-    .option('--from <backup>', 'the backup folder or s3:// prefix (required)')
-    .option('--replica <where>', 'the replica to read from (folder or s3:// URL); default: the primary blob store')
+    .option('--from <backup>', 'the backup folder or s3:// prefix (default: the newest complete scheduled backup in STRONGROOM_REPLICA\'s backups/)')
+    .option('--replica <where>', 'the replica to read from (folder or s3:// URL); default: STRONGROOM_REPLICA (the primary blob store when it is none)')
     .option('--report <file>', 'where to write the signed report (JSON) (required)')
     .action(async (opts: { sample: string; from?: string; replica?: string; report?: string }, command: Command) => {
-      if (!opts.from || !opts.report) throw new Error('restore-drill needs --from BACKUP and --report FILE.');
+      if (!opts.report) throw new Error('restore-drill needs --report FILE.');
       const sample = Number(opts.sample);
       if (!Number.isInteger(sample) || sample < 1) throw new Error('--sample must be a whole number of documents, 1 or more.');
-      const from = opts.from;
+      const from = opts.from ?? (await newestBackup(configFrom(command)));
+      if (opts.from === undefined) say(`Drilling the newest backup in the replica: ${from}`);
       const signed = await withVault(command, (vault) => restoreDrill(vault as Vault, { from, sample, logger: logger(), ...(opts.replica ? { replica: opts.replica } : {}) }));
       await writeFile(opts.report, `${JSON.stringify(signed, null, 1)}\n`, { mode: 0o644 });
       const { totals, audit } = signed.report;

@@ -113,6 +113,20 @@ export const scrubJob = defineJob({
   uniqueKey: (p) => (p.versionId !== undefined ? `scrub:version:${p.versionId}` : `scrub:${p.day ?? 'now'}`),
 });
 
+/**
+ * The scheduled signed database backup into the replica (STRONGROOM_BACKUP=daily): one a UK day
+ * across the cluster (the live-job key here, and the day of the last one recorded in the database).
+ */
+export const backupJob = defineJob({
+  kind: 'backup',
+  payload: z.object({ date: z.iso.date() }),
+  // A replica down for a while is retried for hours; the backup-age gauge shows it meanwhile.
+  maxAttempts: 8,
+  backoffSeconds: 120,
+  maxBackoffSeconds: 3600,
+  uniqueKey: (p) => `backup:${p.date}`,
+});
+
 /** Extracts a clean version's text (and first-page thumbnail) and puts it in the search index. Listed in JOB_KINDS once its handler is registered. */
 export const extractTextJob = defineJob({
   kind: 'extract-text',
@@ -125,5 +139,5 @@ export const extractTextJob = defineJob({
 });
 
 export const JOB_KINDS: readonly AnyJobDefinition[] = [
-  scanVersionJob, rescanJob, disposalSweepJob, disposeBatchJob, purgeBinJob, deleteBlobsJob, replicateJob, replicaDeleteJob, scrubJob,
+  scanVersionJob, rescanJob, disposalSweepJob, disposeBatchJob, purgeBinJob, deleteBlobsJob, replicateJob, replicaDeleteJob, scrubJob, backupJob,
 ];

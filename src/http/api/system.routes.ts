@@ -48,6 +48,22 @@ export const systemRoutes = (vault: AppServices): FastifyPluginAsync => async (a
   replicaGauge('strongroom_replica_lag_seconds', 'How long the oldest blob waiting for the offsite replica has waited, in seconds', (h) => h.oldestWaitingSeconds);
   replicaGauge('strongroom_blobs_unrecoverable', 'Document versions whose primary and replica copies are both damaged or missing (the scrub found them); alert on any', (h) => h.unrecoverable);
 
+  // The last scheduled backup into the replica (STRONGROOM_BACKUP), from the database: every node reports the cluster's.
+  new Gauge({
+    name: 'strongroom_backup_last_success_timestamp_seconds',
+    help: 'When the last scheduled backup into the replica was made (Unix time; 0 before the first); alert when older than a day and a bit',
+    registers: [registry],
+    async collect() {
+      try {
+        const last = await vault.backups.last();
+        this.set(last === null ? 0 : Math.floor(Date.parse(last.at) / 1000));
+      } catch (error) {
+        this.reset();
+        app.log.warn({ err: error }, 'strongroom_backup_last_success_timestamp_seconds: the last backup could not be read');
+      }
+    },
+  });
+
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {

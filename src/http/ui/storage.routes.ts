@@ -1,5 +1,6 @@
 // The Storage page: the offsite replica's health for org admins and security admins (storage.read):
-// how many blobs wait for the replica and for how long, and how many versions have no good copy left.
+// how many blobs wait for the replica and for how long, how many versions have no good copy left,
+// and when the last scheduled backup went into the replica.
 // Counts only, for the whole vault: no names or ids, so no council learns another's business.
 import type { FastifyPluginAsync } from 'fastify';
 import { render, signedIn, type Ui } from './context.js';
@@ -8,9 +9,19 @@ export const storagePages = (ui: Ui): FastifyPluginAsync => async (app) => {
   app.get('/admin/storage', async (request, reply) => {
     const web = signedIn(request);
     const health = await ui.vault.replication.healthFor(web.actor);
-    return render(ui, request, reply, 'admin-storage.njk', { health, waiting: waitingFor(health.oldestWaitingSeconds) });
+    const lastBackup = await ui.vault.backups.lastFor(web.actor);
+    return render(ui, request, reply, 'admin-storage.njk', {
+      health, waiting: waitingFor(health.oldestWaitingSeconds),
+      backupSchedule: ui.vault.config.backupSchedule,
+      lastBackup: lastBackup === null ? null : { at: ukTime(lastBackup.at), ago: waitingFor(Math.max(0, Math.floor((ui.vault.clock.now().getTime() - Date.parse(lastBackup.at)) / 1000))) },
+    });
   });
 };
+
+/** "30 November 2026 at 02:00" in UK time. */
+function ukTime(iso: string): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
+}
 
 /** "3 minutes", "2 hours", "4 days": how long the oldest blob has waited for the replica. */
 function waitingFor(seconds: number): string {
