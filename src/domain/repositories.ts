@@ -161,6 +161,8 @@ export interface VersionTextState {
   reason: string | null;
   /** Null when there is none, or its key was destroyed with the version's. */
   thumbnail: ThumbnailRef | null;
+  /** The thumbnail's blob, kept until it is deleted (after its key is destroyed too). */
+  thumbnailBlobId: string | null;
 }
 
 export interface ArrangementFilter {

@@ -154,7 +154,7 @@ export class DocumentsRepo implements DocumentsRepository {
     const thumbnail = row.thumbnail_blob_id !== null && row.thumbnail_wrapped_key !== null && row.thumbnail_key_id !== null && row.thumbnail_size !== null
       ? { blobId: row.thumbnail_blob_id, wrappedKey: row.thumbnail_wrapped_key, keyId: row.thumbnail_key_id, size: Number(row.thumbnail_size) }
       : null;
-    return { status: row.text_status as TextStatus, reason: row.text_reason, thumbnail };
+    return { status: row.text_status as TextStatus, reason: row.text_reason, thumbnail, thumbnailBlobId: row.thumbnail_blob_id };
   }
 
   async setTextState(versionId: string, state: { status: TextStatus; reason: string | null }, thumbnail?: ThumbnailRef | null): Promise<void> {
