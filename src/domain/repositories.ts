@@ -5,6 +5,7 @@
 import type { AuditEvent } from './audit/event.js';
 import type { JobQueue } from './jobs/define-job.js';
 import type { DisposalRepository, HoldsRepository, RetentionRepository } from './records/repositories.js';
+import type { SearchIndex } from './search/repositories.js';
 import type {
   Arrangement, ArrangementStatus, Classification, Collection, Document, DocumentStatus, Organisation, Role, ScanStatus, User, Version,
 } from './types.js';
@@ -36,6 +37,7 @@ export interface Repos {
   holds: HoldsRepository;
   disposal: DisposalRepository;
   replicas: BlobReplicasRepository;
+  search: SearchIndex;
 }
 
 export interface OrganisationsRepository {
