@@ -258,7 +258,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const indexing = new TextIndexing({ store, access, blobs, extractor, thumbnailer, clock, logger, system: systemActor('job') });
   const search = new SearchService({
     store, access, blobs, clock, serviceAreas, queryAuditKey: deriveKey(master, 'search-query-audit'), indexing,
-    scopeOf: () => Promise.reject(searchUnavailable()), snippet: () => null,
+    scopeOf: (actor) => access.readableScope(actor), snippet: () => null,
   });
 
   // One handler per kind in domain/jobs/kinds.ts; a kind left out fails here, at start-up.
