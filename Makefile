@@ -47,12 +47,14 @@ bench-nodes: install-bench build
 	url="$$(bash scripts/ensure-postgres.sh)"; \
 	STRONGROOM_TEST_PG_ADMIN_URL="$$url" node --no-warnings --import tsx bench/nodes.ts
 
-# The S3 blob store alone: a 1 GiB streamed put and get against s3rver (about a minute here).
 # The search index on both dialects: build rate and query p50/p95 with the permission filter (bench/search.ts).
 bench-search: install-bench build
 	@test -d node_modules/tsx || { echo 'make bench-search: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
-	node --no-warnings --import tsx bench/search.ts
+	@trap 'bash scripts/stop-postgres.sh' EXIT; trap 'exit 130' INT TERM; \
+	url="$$(bash scripts/ensure-postgres.sh)"; \
+	STRONGROOM_TEST_PG_ADMIN_URL="$$url" node --no-warnings --import tsx bench/search.ts
 
+# The S3 blob store alone: a 1 GiB streamed put and get against s3rver (about a minute here).
 bench-s3: install
 	@test -d node_modules/tsx || { echo 'make bench-s3: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
 	node --expose-gc --no-warnings --import tsx bench/s3-blob-store.ts
