@@ -35,6 +35,10 @@ describe.each(DIALECTS)('search lifecycle on %s', (dialect) => {
     await drainJobs(t.vault);
     expect(await foundIds(t.app, user, newName)).toEqual([id]);
     expect(await foundIds(t.app, user, newWord)).toEqual([id]);
+    // No Thumbnailer is wired yet: a text file has none either way, and someone who may not read it is told the same.
+    expect(expectProblem(await api(t.app, user).get(`documents/${id}/thumbnail`), 404).detail).toContain('thumbnail');
+    const outsider = await org.user({ teams: ['hr'] });
+    expect(expectProblem(await api(t.app, outsider).get(`documents/${id}/thumbnail`), 404).detail).toContain('document');
   });
 
   it('a purge from the bin removes the text and index rows and queues one compaction', async () => {
