@@ -15,6 +15,7 @@ import { Store } from './db/store.js';
 import { ClamdScanner } from './integrations/clamd.scanner.js';
 import { ClamdSupervisor } from './integrations/clamd.supervisor.js';
 import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
+import { compactSearchJob, extractTextJob, searchPurgeJob, searchRenameJob } from './domain/jobs/kinds.js';
 import { backupJob, deleteBlobsJob, disposalSweepJob, disposeBatchJob, purgeBinJob, replicaDeleteJob, replicateJob, rescanJob, scanVersionJob, scrubJob } from './domain/jobs/kinds.js';
 import { ukDate } from './domain/records/retention.js';
 import { BackupService } from './services/backup.service.js';
@@ -43,6 +44,12 @@ import { QuarantineNotifier, QuarantineService } from './services/quarantine.ser
 import { RetentionService } from './services/retention.service.js';
 import { ReplicationService } from './services/replication.service.js';
 import { ScrubService } from './services/scrub.service.js';
+import { SearchService } from './services/search.service.js';
+import { ContainedTextExtractor } from './integrations/text-extraction/extractor.js';
+import { ContainedThumbnailer } from './integrations/thumbnails.js';
+import { makeSnippet } from './domain/search/snippet.js';
+import { subscribeSearch, TextIndexing } from './services/text-indexing.js';
+import type { TextExtractor, Thumbnailer } from './domain/ports.js';
 import { UsersAdminService } from './services/users-admin.service.js';
 import { WebSessionsService } from './services/web-sessions.service.js';
 import { BucketCheckpointCopies } from './storage/bucket-checkpoint-copies.js';
@@ -52,6 +59,7 @@ import { EncryptedBlobs } from './storage/encrypted-blobs.js';
 import { HealingBlobs } from './storage/healing-blobs.js';
 import { FsBlobStore } from './storage/fs.blob-store.js';
 import { KeyRingImpl, deriveKey, loadMasterKey } from './storage/keys.js';
+import { DerivedSearchKeys } from './storage/search-keys.js';
 import { createS3Client, S3BlobStore } from './storage/s3.blob-store.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -120,7 +128,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     ? openPostgres(config.databaseUrl, 10, (err) => logger.warn({ err }, 'a pooled PostgreSQL connection was closed by the server; the next query opens a new one'))
     : openSqlite({ file: path.join(config.dataDir, 'strongroom.db'), key: deriveKey(master, 'sqlite-database') });
   await migrate(handle.db, handle.caps);
-  const store = new Store(handle, deriveKey(master, 'audit-event-seal'));
+  const store = new Store(handle, deriveKey(master, 'audit-event-seal'), new DerivedSearchKeys(master));
 
   const { store: blobStore, destroy: closeBlobStore, stagingGraceMs } = openBlobStore(config);
   // Age-based, never "everything": another node on the same bucket or shared folder may be
@@ -197,6 +205,9 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       });
   }
 
+  // Search follows documents' lives: extraction when a version becomes readable, renames, purges (services/text-indexing.ts).
+  subscribeSearch(lifecycle);
+
   const serviceAreas = DEFAULT_SERVICE_AREAS;
   const access = new AccessService(store, clock);
   const checkpointCopies = openCheckpointCopies(config, config.dataDir);
@@ -251,6 +262,16 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     onWarning: (message, details) => logger.warn(details, message),
   });
 
+  // Search: text extraction and first-page thumbnails, each in a contained child process
+  // (integrations/text-extraction, integrations/thumbnails.ts) with time and memory limits.
+  const extractor: TextExtractor = new ContainedTextExtractor();
+  const thumbnailer: Thumbnailer = new ContainedThumbnailer();
+  const indexing = new TextIndexing({ store, access, blobs, extractor, thumbnailer, clock, logger, system: systemActor('job') });
+  const search = new SearchService({
+    store, access, blobs, clock, serviceAreas, queryAuditKey: deriveKey(master, 'search-query-audit'), indexing,
+    scopeOf: (actor) => access.readableScope(actor), snippet: makeSnippet,
+  });
+
   // One handler per kind in domain/jobs/kinds.ts; a kind left out fails here, at start-up.
   const registry = new JobRegistry([
     handleJob(scanVersionJob, (p) => quarantine.scanPending(p.versionId)),
@@ -264,6 +285,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     handleJob(replicaDeleteJob, (p, context) => replication.deleteReplica(p.versionId, context.attempt >= replicaDeleteJob.maxAttempts)),
     // backup.ts composes the snapshot, archive and shelf adapters over the open vault (and imports this file).
     handleJob(backupJob, async (p) => void (await (await import('./backup.js')).scheduledBackup(vault, p.date))),
+    handleJob(extractTextJob, (p, context) => search.extract(p.versionId, context.signal)),
+    handleJob(searchRenameJob, (p) => indexing.rename(p.documentId)),
+    handleJob(searchPurgeJob, (p) => indexing.purge(p)),
+    handleJob(compactSearchJob, () => indexing.compact()),
   ]);
   const worker = new JobWorker({ jobs: store.repos.jobs, registry, clock, logger, leaseSeconds: 60 });
 
@@ -272,7 +297,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const vault: Vault = {
     config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
     sessions, people, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
-    replicaStore, replication, scrub, backups,
+    replicaStore, replication, scrub, backups, search,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');

@@ -5,6 +5,8 @@
 import type { AuditEvent } from './audit/event.js';
 import type { JobQueue } from './jobs/define-job.js';
 import type { DisposalRepository, HoldsRepository, RetentionRepository } from './records/repositories.js';
+import type { SearchIndex } from './search/repositories.js';
+import type { TextStatus } from './search/types.js';
 import type {
   Arrangement, ArrangementStatus, Classification, Collection, Document, DocumentStatus, Organisation, Role, ScanStatus, User, Version,
 } from './types.js';
@@ -36,6 +38,7 @@ export interface Repos {
   holds: HoldsRepository;
   disposal: DisposalRepository;
   replicas: BlobReplicasRepository;
+  search: SearchIndex;
 }
 
 export interface OrganisationsRepository {
@@ -139,8 +142,29 @@ export interface DocumentsRepository {
   setCurrentVersion(documentId: string, expectedCurrent: number, version: Version, status: DocumentStatus, at: string): Promise<boolean>;
   update(id: string, patch: DocumentPatch, at: string): Promise<void>;
   updateVersionScan(versionId: string, scan: { status: ScanStatus; detail: string | null; engine: string | null; at: string }): Promise<void>;
-  /** Crypto-shredding: without the wrapped key no copy of the blob can ever be decrypted. */
+  /** Crypto-shredding: without the wrapped key no copy of the blob (nor of its thumbnail) can ever be decrypted. */
   destroyVersionKey(versionId: string): Promise<void>;
+  /** A version's text extraction state and thumbnail (search). */
+  textState(versionId: string): Promise<VersionTextState | undefined>;
+  /** Ends (or restarts) a version's extraction; `thumbnail` undefined leaves the stored one, null forgets it. */
+  setTextState(versionId: string, state: { status: TextStatus; reason: string | null }, thumbnail?: ThumbnailRef | null): Promise<void>;
+}
+
+/** A version's first-page image, encrypted like a version (its own data key, binding versionId `${id}:thumbnail`). */
+export interface ThumbnailRef {
+  blobId: string;
+  wrappedKey: Uint8Array;
+  keyId: string;
+  size: number;
+}
+
+export interface VersionTextState {
+  status: TextStatus;
+  reason: string | null;
+  /** Null when there is none, or its key was destroyed with the version's. */
+  thumbnail: ThumbnailRef | null;
+  /** The thumbnail's blob, kept until it is deleted (after its key is destroyed too). */
+  thumbnailBlobId: string | null;
 }
 
 export interface ArrangementFilter {

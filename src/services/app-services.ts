@@ -23,6 +23,7 @@ import type { QuarantineService } from './quarantine.service.js';
 import type { RetentionService } from './retention.service.js';
 import type { ReplicationService } from './replication.service.js';
 import type { ScrubService } from './scrub.service.js';
+import type { SearchService } from './search.service.js';
 import type { UsersAdminService } from './users-admin.service.js';
 import type { WebSessionsService } from './web-sessions.service.js';
 
@@ -64,6 +65,8 @@ export interface AppServices {
   scrub: ScrubService;
   /** Backups as the audit log and the scheduler see them: the last scheduled backup's time for /metrics and the Storage page. */
   backups: BackupService;
+  /** Full-text search over what a person may read, text status and thumbnails (docs/search.md). */
+  search: SearchService;
   /** Whether the database and the scanner answer ('ok' or 'unavailable' for each). */
   health(): Promise<{ database: string; scanner: string }>;
 }

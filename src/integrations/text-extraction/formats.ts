@@ -36,6 +36,11 @@ export function formatOf(mediaType: string, name: string): FormatKind | null {
     return byName === 'html' || byName === 'eml' || byName === 'text' ? byName : 'text';
   }
   const byType = BY_MEDIA_TYPE[type];
+  // The file policy calls any text-like file text/plain (an e-mail, an HTML page): its name says which text format.
+  if (byType === 'text') {
+    const named = BY_EXTENSION[name.toLowerCase().split('.').pop() ?? ''];
+    if (named === 'eml' || named === 'html') return named;
+  }
   if (byType) return byType;
   // Generic types (a sniffer that only saw "some zip", "some OLE file" or "some bytes") fall back to the name.
   if (type === 'application/octet-stream' || type === 'application/zip' || type === 'application/x-cfb' || type === '') {
