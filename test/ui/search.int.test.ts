@@ -8,6 +8,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../src/services/identity.service.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { pdf } from '../support/samples.js';
 import { DIALECTS, createPartnership, openTestVault, upload, type TestOrganisation, type TestUser, type TestVault } from '../support/vault.js';
 import { FormClient, PASSWORD, addPerson, launchBrowser, screenshot, seriousViolations, type TestBrowser } from './support.js';
 
@@ -43,6 +44,7 @@ describe.each(DIALECTS)('search pages on %s', (dialect) => {
   const contexts: BrowserContext[] = [];
   const canary = uniqueWord('quokka');
   const common = uniqueWord('ledger');
+  const pdfWord = uniqueWord('heron');
   const ids: Record<string, string> = {};
 
   async function put(user: TestUser, collectionId: string, name: string, text: string): Promise<string> {
@@ -66,6 +68,9 @@ describe.each(DIALECTS)('search pages on %s', (dialect) => {
       `Payslip for October.\nReference ${canary} for the pay run.\nA note that looks like markup: <img src=x onerror=alert(1)> & <b>bold</b>\n`);
     ids.partnerHr = await put(partnerUploader, partner.collections.hr!, 'Grievance notes.txt', `Private HR notes mentioning ${canary} as well.\n`);
     ids.hostPayroll = await put(hostUploader, host.collections.payroll!, 'Host payroll memo.txt', `The host's own memo: ${canary} appears here too.\n`);
+    const letter = await upload(t.app, hostUploader, host.collections.payroll!, 'Planning letter.pdf', pdf(`Planning letter about ${pdfWord} meadow`));
+    expect(letter.statusCode).toBe(201);
+    ids.letter = letter.json().id as string;
     // 23 host documents sharing one word, spread over two collections: two pages of results.
     for (let i = 1; i <= 23; i += 1) {
       const collection = i <= 15 ? host.collections.finance! : host.collections.payroll!;
@@ -242,9 +247,45 @@ describe.each(DIALECTS)('search pages on %s', (dialect) => {
     expect(anonymous.location).toBe(`/sign-in?next=${encodeURIComponent(`/search?q=${common}`)}`);
   });
 
+  it('shows a PDF hit with its page and first-page thumbnail, here and on the document page', async () => {
+    const member = await addPerson(t.vault, host.slug, { teams: ['payroll'] });
+    const page = await newPage();
+    await page.goto('/sign-in');
+    await page.fill('#email', member.email);
+    await page.fill('#password', PASSWORD);
+    await page.click('#sign-in');
+    await page.waitForSelector('#header-search');
+    await page.fill('#header-search', pdfWord);
+    await page.press('#header-search', 'Enter');
+    await page.waitForSelector('#result-count');
+    expect(await page.textContent('#result-count')).toBe(`1 result for ‘${pdfWord}’`);
+    expect(await page.locator('#results .sr-result__page').textContent()).toBe('Page 1');
+    expect(await page.locator('#results mark').allTextContents()).toEqual([pdfWord]);
+    const thumbnail = page.locator('#results img.sr-result__thumbnail');
+    expect(await thumbnail.getAttribute('alt')).toBe('First page of Planning letter.pdf');
+    expect(await thumbnail.getAttribute('src')).toBe(`/documents/${ids.letter}/thumbnail`);
+    await expect.poll(() => thumbnail.evaluate((img) => (img as unknown as { complete: boolean; naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+    await screenshot(page, `${dialect}-search-pdf`);
+
+    await page.click('#results .sr-result__title a');
+    await page.waitForSelector('#document-name');
+    expect(await page.locator('#document-thumbnail').getAttribute('alt')).toBe('First page of Planning letter.pdf');
+    await expect.poll(() => page.locator('#document-thumbnail').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+    expect(await seriousViolations(page)).toEqual([]);
+
+    const image = await fetch(new URL(`/documents/${ids.letter}/thumbnail`, base), { headers: { cookie: (await page.context().cookies()).map((k) => `${k.name}=${k.value}`).join('; ') } });
+    expect(image.status).toBe(200);
+    expect(image.headers.get('content-type')).toBe('image/png');
+    expect(image.headers.get('cache-control')).toBe('private, no-store');
+    expect(Buffer.from(await image.arrayBuffer()).subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+  });
+
   it('serves a thumbnail only to whoever may download the document', async () => {
     const member = await addPerson(t.vault, host.slug, { teams: ['payroll'] });
     const c = await client(member);
+    const otherTeam = await client(await addPerson(t.vault, host.slug, { teams: ['finance'] }));
+    expect((await otherTeam.get(`/documents/${ids.letter}/thumbnail`)).status).toBe(404);
+    expect((await otherTeam.get(`/documents/${ids.letter}/thumbnail`)).text).not.toContain('Planning letter');
     // A text file has no thumbnail; another team's document is absent, as if it did not exist.
     expect((await c.get(`/documents/${ids.hostPayroll}/thumbnail`)).status).toBe(404);
     expect((await c.get(`/documents/${ids.partnerHr}/thumbnail`)).status).toBe(404);
