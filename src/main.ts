@@ -42,6 +42,11 @@ import { QuarantineNotifier, QuarantineService } from './services/quarantine.ser
 import { RetentionService } from './services/retention.service.js';
 import { ReplicationService } from './services/replication.service.js';
 import { ScrubService } from './services/scrub.service.js';
+import { SearchService } from './services/search.service.js';
+import { TextIndexing } from './services/text-indexing.js';
+import { DomainError } from './domain/errors.js';
+import type { TextExtractor, Thumbnailer } from './domain/ports.js';
+import type { SearchIndex } from './domain/search/repositories.js';
 import { UsersAdminService } from './services/users-admin.service.js';
 import { WebSessionsService } from './services/web-sessions.service.js';
 import { CheckpointCopies } from './storage/checkpoint-copies.js';
@@ -247,6 +252,17 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     onWarning: (message, details) => logger.warn(details, message),
   });
 
+  // Search. Until the index (db/repos/search.*) and extraction (integrations/text-extraction) adapters
+  // are merged, these stand in and answer 503: see the report on branch searchsvc for the two lines to swap.
+  const searchIndex: SearchIndex = searchNotSetUp();
+  const extractor: TextExtractor = { extract: () => Promise.reject(searchUnavailable()) };
+  const thumbnailer: Thumbnailer = { render: () => Promise.resolve(null) };
+  const indexing = new TextIndexing({ store, index: searchIndex, access, blobs, extractor, thumbnailer, clock, logger, system: systemActor('job') });
+  const search = new SearchService({
+    store, index: searchIndex, access, blobs, clock, serviceAreas, queryAuditKey: deriveKey(master, 'search-query-audit'), indexing,
+    scopeOf: () => Promise.reject(searchUnavailable()), snippet: () => null,
+  });
+
   // One handler per kind in domain/jobs/kinds.ts; a kind left out fails here, at start-up.
   const registry = new JobRegistry([
     handleJob(scanVersionJob, (p) => quarantine.scanPending(p.versionId)),
@@ -266,7 +282,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const vault: Vault = {
     config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
     sessions, people, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
-    replicaStore, replication, scrub,
+    replicaStore, replication, scrub, search,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');
@@ -317,6 +333,14 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     },
   };
   return vault;
+}
+
+const searchUnavailable = (): DomainError => new DomainError('UNAVAILABLE', 'Search is not set up on this server yet.');
+
+/** Stands in for the search index until its adapters are wired: every call answers 503. */
+function searchNotSetUp(): SearchIndex {
+  const refuse = () => Promise.reject(searchUnavailable());
+  return { replaceDocument: refuse, renameDocument: refuse, removeDocuments: refuse, removeVersions: refuse, compact: refuse, search: refuse, sectionTexts: refuse };
 }
 
 /** A download that found a bad copy has that version scrubbed at this rate (bytes a second). */

@@ -13,6 +13,7 @@ import { registerLockCommands } from './commands/lock.commands.js';
 import { registerHoldCommands } from './commands/hold.commands.js';
 import { registerSeriesCommands } from './commands/series.commands.js';
 import { registerScrubCommand } from './commands/scrub.command.js';
+import { registerSearchCommand } from './commands/search.js';
 import { registerServeCommands } from './commands/serve.commands.js';
 import { failure, say } from './context.js';
 
@@ -37,6 +38,7 @@ registerDisposalCommands(program);
 registerSeriesCommands(program);
 registerBackupCommands(program);
 registerScrubCommand(program);
+registerSearchCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   say(`strongroom: ${failure(error)}`);

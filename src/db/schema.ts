@@ -109,6 +109,14 @@ export interface VersionsTable {
   scanned_at: string | null;
   author_id: string | null;
   created_at: string;
+  /** domain/search TextStatus; 'pending' from commit until the extract-text job ends it. */
+  text_status: Generated<string>;
+  text_reason: string | null;
+  /** The first-page thumbnail, encrypted under its own data key (binding versionId `${id}:thumbnail`). */
+  thumbnail_blob_id: string | null;
+  thumbnail_wrapped_key: Buffer | null;
+  thumbnail_key_id: string | null;
+  thumbnail_size: number | null;
 }
 
 export interface ArrangementsTable {

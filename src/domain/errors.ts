@@ -17,7 +17,9 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   /** The client stopped sending (or sent too slowly) before the request was complete. */
   | 'TIMEOUT'
-  | 'PRECONDITION_FAILED';
+  | 'PRECONDITION_FAILED'
+  /** A search query that cannot be understood (the message says how to fix it). */
+  | 'BAD_QUERY';
 
 export class DomainError extends Error {
   readonly code: ErrorCode;

@@ -13,6 +13,17 @@ export interface VersionCommitted {
   scanStatus: ScanStatus;
 }
 
+/**
+ * A version may now be read by those decide() lets read its document: clean at commit (inline scan),
+ * clean from the scan job, or released from quarantine by a security admin. Raised once per way in.
+ */
+export interface VersionReadable {
+  type: 'version.readable';
+  organisationId: string;
+  documentId: string;
+  versionId: string;
+}
+
 /** A document was renamed or moved to another collection of the same organisation. */
 export interface DocumentMoved {
   type: 'document.moved';
@@ -35,5 +46,5 @@ export interface DocumentDestroyed {
   disposed: boolean;
 }
 
-export type LifecycleEvent = VersionCommitted | DocumentMoved | DocumentDestroyed;
+export type LifecycleEvent = VersionCommitted | VersionReadable | DocumentMoved | DocumentDestroyed;
 export type LifecycleEventType = LifecycleEvent['type'];

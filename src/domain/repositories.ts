@@ -5,6 +5,7 @@
 import type { AuditEvent } from './audit/event.js';
 import type { JobQueue } from './jobs/define-job.js';
 import type { DisposalRepository, HoldsRepository, RetentionRepository } from './records/repositories.js';
+import type { TextStatus } from './search/types.js';
 import type {
   Arrangement, ArrangementStatus, Classification, Collection, Document, DocumentStatus, Organisation, Role, ScanStatus, User, Version,
 } from './types.js';
@@ -139,8 +140,29 @@ export interface DocumentsRepository {
   setCurrentVersion(documentId: string, expectedCurrent: number, version: Version, status: DocumentStatus, at: string): Promise<boolean>;
   update(id: string, patch: DocumentPatch, at: string): Promise<void>;
   updateVersionScan(versionId: string, scan: { status: ScanStatus; detail: string | null; engine: string | null; at: string }): Promise<void>;
-  /** Crypto-shredding: without the wrapped key no copy of the blob can ever be decrypted. */
+  /** Crypto-shredding: without the wrapped key no copy of the blob (nor of its thumbnail) can ever be decrypted. */
   destroyVersionKey(versionId: string): Promise<void>;
+  /** A version's text extraction state and thumbnail (search). */
+  textState(versionId: string): Promise<VersionTextState | undefined>;
+  /** Ends (or restarts) a version's extraction; `thumbnail` undefined leaves the stored one, null forgets it. */
+  setTextState(versionId: string, state: { status: TextStatus; reason: string | null }, thumbnail?: ThumbnailRef | null): Promise<void>;
+}
+
+/** A version's first-page image, encrypted like a version (its own data key, binding versionId `${id}:thumbnail`). */
+export interface ThumbnailRef {
+  blobId: string;
+  wrappedKey: Uint8Array;
+  keyId: string;
+  size: number;
+}
+
+export interface VersionTextState {
+  status: TextStatus;
+  reason: string | null;
+  /** Null when there is none, or its key was destroyed with the version's. */
+  thumbnail: ThumbnailRef | null;
+  /** The thumbnail's blob, kept until it is deleted (after its key is destroyed too). */
+  thumbnailBlobId: string | null;
 }
 
 export interface ArrangementFilter {

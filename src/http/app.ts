@@ -16,6 +16,7 @@ import { documentsRoutes } from './api/documents.routes.js';
 import { locksRoutes } from './api/locks.routes.js';
 import { holdsRoutes } from './api/holds.routes.js';
 import { recordsRoutes } from './api/records.routes.js';
+import { searchRoutes } from './api/search.routes.js';
 import { systemRoutes } from './api/system.routes.js';
 import { problemFor, sendProblem } from './error-handler.js';
 import { metrics } from './plugins/metrics.js';
@@ -91,6 +92,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
       await api.register(holdsRoutes(vault));
       await api.register(certificatesRoutes(vault));
       await api.register(recordsRoutes(vault));
+      await api.register(searchRoutes(vault));
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api/v1' },

@@ -18,4 +18,5 @@ export const STATUS_OF_ERROR: Readonly<Record<ErrorCode, number>> = {
   RATE_LIMITED: 429,
   TIMEOUT: 408,
   PRECONDITION_FAILED: 412,
+  BAD_QUERY: 400,
 };

@@ -22,6 +22,7 @@ import type { QuarantineService } from './quarantine.service.js';
 import type { RetentionService } from './retention.service.js';
 import type { ReplicationService } from './replication.service.js';
 import type { ScrubService } from './scrub.service.js';
+import type { SearchService } from './search.service.js';
 import type { UsersAdminService } from './users-admin.service.js';
 import type { WebSessionsService } from './web-sessions.service.js';
 
@@ -61,6 +62,8 @@ export interface AppServices {
   replication: ReplicationService;
   /** Scrub and self-heal of both copies of every blob (the `scrub` job and `strongroom scrub`). */
   scrub: ScrubService;
+  /** Full-text search over what a person may read, text status and thumbnails (docs/search.md). */
+  search: SearchService;
   /** Whether the database and the scanner answer ('ok' or 'unavailable' for each). */
   health(): Promise<{ database: string; scanner: string }>;
 }

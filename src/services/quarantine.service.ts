@@ -79,6 +79,7 @@ export class QuarantineService {
         await repos.documents.setCurrentVersion(document.id, document.currentVersion, version, 'available', now.toISOString());
       }
       await repos.audit.insert([auditEvent(actor, 'quarantine.release', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, decision, now)]);
+      await this.o.lifecycle.raise({ jobs: repos.jobs, now }, { type: 'version.readable', organisationId: document.organisationId, documentId: document.id, versionId });
     });
   }
 
@@ -151,6 +152,7 @@ export class QuarantineService {
         await trx.documents.updateVersionScan(version.id, { status: 'clean', detail: null, engine: verdict.engine, at: now.toISOString() });
         if (document.currentVersionId === version.id) await trx.documents.update(document.id, { status: 'available' }, now.toISOString());
         await trx.audit.insert([auditEvent(this.o.system, 'scan.clean', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, decision, now)]);
+        await this.o.lifecycle.raise({ jobs: trx.jobs, now }, { type: 'version.readable', organisationId: document.organisationId, documentId: document.id, versionId });
       } else {
         await trx.documents.updateVersionScan(version.id, { status: 'infected', detail: verdict.signature, engine: verdict.engine, at: now.toISOString() });
         if (document.currentVersionId === version.id) await trx.documents.update(document.id, { status: 'quarantined' }, now.toISOString());

@@ -1,9 +1,20 @@
 // Search: what a person may find (the query parsed, the readable scope from AccessService applied inside
 // the index's query, snippets made from decrypted text for the shown hits only, every search audited with
 // a keyed hash of the query), each document's text status and thumbnail, and the extract-text job.
-import type { Readable } from 'node:stream';
-import type { DocumentType, FacetCount, SearchFilters, SearchSort, TextStatus } from '../domain/search/types.js';
-import type { Actor, Channel } from '../domain/types.js';
+import { createHmac } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { invalid, notFound } from '../domain/errors.js';
+import type { Clock, EncryptedBlobs } from '../domain/ports.js';
+import type { Store } from '../domain/repositories.js';
+import { parseSearchQuery } from '../domain/search/query.js';
+import type { SearchIndex } from '../domain/search/repositories.js';
+import { DOCUMENT_TYPES, type DocumentType, type ReadableScope, type SearchQuery, type FacetCount, type SearchFilters, type SearchSort, type TextStatus } from '../domain/search/types.js';
+import { CLASSIFICATIONS, type Actor, type Channel } from '../domain/types.js';
+import { documentResource, type AccessService } from './access.service.js';
+import { auditEvent } from './audit-events.js';
+import { target } from './document-ingestion.js';
+import { documentTypeOf } from '../domain/search/document-type.js';
+import { thumbnailBinding, type TextIndexing } from './text-indexing.js';
 
 export interface SearchRequest {
   /** What the person typed; parsed by domain/search/query.ts (never pasted into FTS syntax). */
@@ -62,28 +73,154 @@ export interface TextStatusView {
 export const SEARCH_PAGE_SIZE = 20;
 export const SEARCH_MAX_PAGE = 50;
 
+export interface SearchServiceOptions {
+  store: Store;
+  index: SearchIndex;
+  access: AccessService;
+  blobs: EncryptedBlobs;
+  clock: Clock;
+  serviceAreas: readonly string[];
+  /** Keys the query's hash in the audit event (derived from the master key), so a dictionary cannot reverse it. */
+  queryAuditKey: Buffer;
+  /** What the actor may read, from decide()'s rules with arrangements read now: `AccessService.readableScope`. */
+  scopeOf: (actor: Actor) => Promise<ReadableScope>;
+  /** Highlighted snippet of a section's text for a parsed query (domain/search/snippet.ts). */
+  snippet: (text: string, query: SearchQuery) => { text: string; highlights: Array<[number, number]> } | null;
+  /** The extract-text, search-rename, search-purge and compact-search jobs. */
+  indexing: TextIndexing;
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const MAX_ID_LENGTH = 100;
+
 export class SearchService {
+  constructor(private readonly o: SearchServiceOptions) {}
+
   /** Searches what `actor` may read; BAD_QUERY / INVALID (400) for a query or filter that cannot be used. */
   async search(actor: Actor, request: SearchRequest, channel: Channel): Promise<SearchResponse> {
-    void actor; void request; void channel;
-    throw new Error('not yet implemented');
+    const query = parseSearchQuery(request.q);
+    const page = request.page;
+    if (!Number.isInteger(page) || page < 1 || page > SEARCH_MAX_PAGE) {
+      throw invalid(`The page must be a whole number from 1 to ${SEARCH_MAX_PAGE}; narrow the search to see more.`, { field: 'page' });
+    }
+    const filters = this.validFilters(request.filters);
+    if (request.sort !== 'relevance' && request.sort !== 'date') throw invalid('Sort by "relevance" or "date".', { field: 'sort' });
+    // The scope comes from decide()'s rules, with arrangements read now: a suspension counts at once.
+    const scope = await this.o.scopeOf(actor);
+    const results = await this.o.index.search({ query, scope, filters, sort: request.sort, offset: (page - 1) * SEARCH_PAGE_SIZE, limit: SEARCH_PAGE_SIZE });
+
+    const repos = this.o.store.repos;
+    const documents = new Map((await repos.documents.byIds(results.hits.map((h) => h.documentId))).map((d) => [d.id, d]));
+    // Decrypted text for the shown hits only; snippets are made here and never stored.
+    const texts = await this.o.index.sectionTexts(results.hits.map((h) => ({ versionId: h.versionId, section: h.section })));
+    const organisationIds = new Set([...results.facets.organisation.map((f) => f.value), ...[...documents.values()].map((d) => d.organisationId)]);
+    const collectionIds = new Set([...results.facets.collection.map((f) => f.value), ...[...documents.values()].map((d) => d.collectionId)]);
+    const organisationNames = new Map<string, string>();
+    for (const id of organisationIds) {
+      const organisation = await repos.organisations.byId(id);
+      if (organisation) organisationNames.set(id, organisation.name);
+    }
+    const collectionNames = new Map((await repos.collections.byIds([...collectionIds])).map((c) => [c.id, c.name]));
+
+    const hits: SearchResultHit[] = [];
+    for (const hit of results.hits) {
+      const document = documents.get(hit.documentId);
+      if (!document) continue;
+      const text = texts.get(`${hit.versionId}:${hit.section}`);
+      const state = await repos.documents.textState(hit.versionId);
+      hits.push({
+        documentId: document.id, versionId: hit.versionId, name: document.name,
+        organisation: { id: document.organisationId, name: organisationNames.get(document.organisationId) ?? '' },
+        collection: { id: document.collectionId, name: collectionNames.get(document.collectionId) ?? '' },
+        snippet: text === undefined ? null : this.o.snippet(text, query),
+        page: hit.page, score: hit.score, updatedAt: document.updatedAt, type: hitType(document.mediaType), thumbnail: state?.thumbnail != null,
+      });
+    }
+    const label = (names: Map<string, string>) => (f: FacetCount): LabelledFacetCount => (names.has(f.value) ? { ...f, label: names.get(f.value)! } : f);
+    const facets: SearchResponseFacets = {
+      ...results.facets,
+      organisation: results.facets.organisation.map(label(organisationNames)),
+      collection: results.facets.collection.map(label(collectionNames)),
+    };
+
+    // Never the query text: a keyed hash of it (the same query gives the same hash, for an investigator
+    // who is told the query), the filters (ids and codes) and how many results it had.
+    const now = this.o.clock.now();
+    const ids: Record<string, string> = {
+      queryHmac: createHmac('sha256', this.o.queryAuditKey).update(request.q, 'utf8').digest('hex'),
+      results: String(results.total), page: String(page), sort: request.sort,
+    };
+    for (const [key, value] of Object.entries(filters)) if (value !== undefined) ids[`filter.${key}`] = String(value);
+    await repos.audit.insert([auditEvent({ ...actor, channel }, 'search.query', { organisationId: actor.organisationId, ids }, { allow: true, reason: 'search', via: null }, now)]);
+
+    return { q: request.q, total: results.total, page, pageSize: SEARCH_PAGE_SIZE, hits, facets };
   }
 
   /** The current version's text status; decided like document.read (NOT_FOUND otherwise). */
   async textStatus(actor: Actor, documentId: string): Promise<TextStatusView> {
-    void actor; void documentId;
-    throw new Error('not yet implemented');
+    const document = await this.o.store.repos.documents.byId(documentId);
+    if (!document) throw notFound('document');
+    await this.o.access.require(actor, 'document.read', documentResource(document), target(document));
+    const state = await this.o.store.repos.documents.textState(document.currentVersionId);
+    return { status: state?.status ?? 'pending', reason: state?.reason ?? null };
   }
 
-  /** The current version's first-page PNG (decrypted as read), or null when it has none; decided like document.download. */
+  /**
+   * The current version's first-page PNG (decrypted as it is read), or null when it has none; decided
+   * like document.download, so a version under quarantine or review shows no picture of itself either.
+   */
   async thumbnail(actor: Actor, documentId: string): Promise<Readable | null> {
-    void actor; void documentId;
-    throw new Error('not yet implemented');
+    const repos = this.o.store.repos;
+    const document = await repos.documents.byId(documentId);
+    if (!document) throw notFound('document');
+    const version = await repos.documents.versionById(document.currentVersionId);
+    const resource = version ? { ...documentResource(document), versionScan: version.scanStatus } : documentResource(document);
+    await this.o.access.require(actor, 'document.download', resource, target(document, version?.id));
+    if (!version) return null;
+    const thumbnail = (await repos.documents.textState(version.id))?.thumbnail ?? null;
+    if (thumbnail === null) return null;
+    return this.o.blobs.openRange({ ...thumbnailBinding(version), blobId: thumbnail.blobId, keyId: thumbnail.keyId, wrappedKey: thumbnail.wrappedKey, size: thumbnail.size });
   }
 
   /** The extract-text job handler: idempotent; an outdated version (no longer current) does nothing. */
   async extract(versionId: string, signal: AbortSignal): Promise<void> {
-    void versionId; void signal;
-    throw new Error('not yet implemented');
+    await this.o.indexing.extract(versionId, signal);
   }
+
+  /** Shape second (a filter naming something the person cannot see simply matches nothing in their scope). */
+  private validFilters(filters: SearchFilters): SearchFilters {
+    const out: SearchFilters = {};
+    for (const key of ['organisationId', 'collectionId'] as const) {
+      const value = filters[key];
+      if (value === undefined || value === '') continue;
+      if (value.length > MAX_ID_LENGTH || !/^[A-Za-z0-9-]+$/.test(value)) throw invalid(`The ${key === 'organisationId' ? 'organisation' : 'collection'} filter is not a valid id.`, { field: key === 'organisationId' ? 'organisation' : 'collection' });
+      out[key] = value;
+    }
+    if (filters.serviceArea !== undefined && filters.serviceArea !== '') {
+      if (!this.o.serviceAreas.includes(filters.serviceArea)) throw invalid(`Unknown service area "${filters.serviceArea.slice(0, 40)}". Use one of: ${this.o.serviceAreas.join(', ')}.`, { field: 'serviceArea' });
+      out.serviceArea = filters.serviceArea;
+    }
+    if (filters.classification !== undefined) {
+      if (!(CLASSIFICATIONS as readonly string[]).includes(filters.classification)) throw invalid(`Unknown classification. Use one of: ${CLASSIFICATIONS.join(', ')}.`, { field: 'classification' });
+      out.classification = filters.classification;
+    }
+    if (filters.type !== undefined) {
+      if (!(DOCUMENT_TYPES as readonly string[]).includes(filters.type)) throw invalid(`Unknown type. Use one of: ${DOCUMENT_TYPES.join(', ')}.`, { field: 'type' });
+      out.type = filters.type;
+    }
+    for (const key of ['from', 'to'] as const) {
+      const value = filters[key];
+      if (value === undefined || value === '') continue;
+      if (!DATE.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) {
+        throw invalid(`"${key}" must be a date written YYYY-MM-DD, such as 2026-03-31.`, { field: key });
+      }
+      out[key] = value;
+    }
+    if (out.from !== undefined && out.to !== undefined && out.from > out.to) throw invalid('"from" must not be after "to".', { field: 'from' });
+    return out;
+  }
+}
+
+function hitType(mediaType: string): DocumentType {
+  return documentTypeOf(mediaType);
 }

@@ -1,6 +1,7 @@
 // Documents and their versions. The document row carries the current version's facts via a join.
 import type { Kysely } from 'kysely';
-import type { DocumentPatch, DocumentsRepository } from '../../domain/repositories.js';
+import type { DocumentPatch, DocumentsRepository, ThumbnailRef, VersionTextState } from '../../domain/repositories.js';
+import type { TextStatus } from '../../domain/search/types.js';
 import type { Document, DocumentStatus, ScanStatus, Version } from '../../domain/types.js';
 import type { Schema } from '../schema.js';
 import { toDocument, toVersion, type DocumentRow } from './rows.js';
@@ -142,7 +143,29 @@ export class DocumentsRepo implements DocumentsRepository {
 
   /** Crypto-shredding: without the wrapped key no copy of the blob can ever be decrypted. */
   async destroyVersionKey(versionId: string): Promise<void> {
-    await this.db.updateTable('versions').set({ wrapped_key: null }).where('id', '=', versionId).execute();
+    await this.db.updateTable('versions').set({ wrapped_key: null, thumbnail_wrapped_key: null }).where('id', '=', versionId).execute();
+  }
+
+  async textState(versionId: string): Promise<VersionTextState | undefined> {
+    const row = await this.db.selectFrom('versions')
+      .select(['text_status', 'text_reason', 'thumbnail_blob_id', 'thumbnail_wrapped_key', 'thumbnail_key_id', 'thumbnail_size'])
+      .where('id', '=', versionId).executeTakeFirst();
+    if (!row) return undefined;
+    const thumbnail = row.thumbnail_blob_id !== null && row.thumbnail_wrapped_key !== null && row.thumbnail_key_id !== null && row.thumbnail_size !== null
+      ? { blobId: row.thumbnail_blob_id, wrappedKey: row.thumbnail_wrapped_key, keyId: row.thumbnail_key_id, size: Number(row.thumbnail_size) }
+      : null;
+    return { status: row.text_status as TextStatus, reason: row.text_reason, thumbnail, thumbnailBlobId: row.thumbnail_blob_id };
+  }
+
+  async setTextState(versionId: string, state: { status: TextStatus; reason: string | null }, thumbnail?: ThumbnailRef | null): Promise<void> {
+    const set: Record<string, unknown> = { text_status: state.status, text_reason: state.reason };
+    if (thumbnail !== undefined) {
+      set.thumbnail_blob_id = thumbnail?.blobId ?? null;
+      set.thumbnail_wrapped_key = thumbnail ? Buffer.from(thumbnail.wrappedKey) : null;
+      set.thumbnail_key_id = thumbnail?.keyId ?? null;
+      set.thumbnail_size = thumbnail?.size ?? null;
+    }
+    await this.db.updateTable('versions').set(set).where('id', '=', versionId).execute();
   }
 
   async blobIds(): Promise<Set<string>> {

@@ -113,7 +113,7 @@ export const scrubJob = defineJob({
   uniqueKey: (p) => (p.versionId !== undefined ? `scrub:version:${p.versionId}` : `scrub:${p.day ?? 'now'}`),
 });
 
-/** Extracts a clean version's text (and first-page thumbnail) and puts it in the search index. Listed in JOB_KINDS once its handler is registered. */
+/** Extracts a readable version's text (and first-page thumbnail) and puts it in the search index (queued on `version.readable`). */
 export const extractTextJob = defineJob({
   kind: 'extract-text',
   payload: z.object({ versionId: z.string().min(1) }),
@@ -124,6 +124,42 @@ export const extractTextJob = defineJob({
   uniqueKey: (p) => `extract-text:${p.versionId}`,
 });
 
+/** Puts a renamed or moved document's new name in the search index (queued on `document.moved`). */
+export const searchRenameJob = defineJob({
+  kind: 'search-rename',
+  payload: z.object({ documentId: z.string().min(1) }),
+  maxAttempts: 20,
+  backoffSeconds: 5,
+  maxBackoffSeconds: 600,
+  uniqueKey: (p) => `search-rename:${p.documentId}`,
+});
+
+/**
+ * Removes destroyed content from search (queued on `document.destroyed`): the documents' or versions'
+ * text and index rows and the versions' thumbnail blobs, then queues `compact-search`.
+ */
+export const searchPurgeJob = defineJob({
+  kind: 'search-purge',
+  payload: z.object({ documentId: z.string().min(1), versionIds: z.array(z.string().min(1)), disposed: z.boolean() }),
+  maxAttempts: 50,
+  backoffSeconds: 10,
+  maxBackoffSeconds: 3600,
+});
+
+/**
+ * Makes removed text leave the index's storage for good (FTS5 `optimize` rewrites the whole index, so
+ * one run a minute after a burst of purges, never one per document: the unique key folds them).
+ */
+export const compactSearchJob = defineJob({
+  kind: 'compact-search',
+  payload: z.object({}),
+  maxAttempts: 10,
+  backoffSeconds: 60,
+  maxBackoffSeconds: 3600,
+  uniqueKey: () => 'compact-search',
+});
+
 export const JOB_KINDS: readonly AnyJobDefinition[] = [
   scanVersionJob, rescanJob, disposalSweepJob, disposeBatchJob, purgeBinJob, deleteBlobsJob, replicateJob, replicaDeleteJob, scrubJob,
+  // extract-text, search-rename, search-purge and compact-search join once main.ts registers their handlers (with the index and extractor adapters).
 ];

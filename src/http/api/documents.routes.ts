@@ -134,10 +134,10 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
   await app.register(uploadRoutes(vault));
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get('/documents/:id', { schema: { tags: ['documents'], summary: 'Document metadata, with its retention (series, trigger, trigger date, due date, action, holds)', params: idParams } }, async (request) => {
+  r.get('/documents/:id', { schema: { tags: ['documents'], summary: 'Document metadata, with its retention (series, trigger, trigger date, due date, action, holds) and its text extraction status (text: {status: pending | done | partial | failed, reason})', params: idParams } }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
     const { document } = await vault.documents.get(actor, request.params.id);
-    return { ...presentDocument(document), retention: await vault.retention.retentionOf(actor, document.id) };
+    return { ...presentDocument(document), retention: await vault.retention.retentionOf(actor, document.id), text: await vault.search.textStatus(actor, document.id) };
   });
 
   r.get('/documents/:id/content', { schema: { tags: ['documents'], summary: 'Download the current version (Range supported)', params: idParams } }, async (request, reply) => {

@@ -1,0 +1,131 @@
+// Parses what a person typed into a search box into a SearchQuery of normalised terms. The adapters
+// build FTS5 or tsquery syntax from the parsed terms only, never from the typed string, so operators
+// typed by hand (NEAR, ^, column filters, braces) are just punctuation here.
+//
+// Syntax: words (implicit AND), "phrases", prefix* (3+ characters before the star), -word or -"phrase"
+// (exclusion), and an upper-case OR between two terms. A dangling OR is ignored; an unclosed quote
+// runs to the end of the query.
+import { DomainError } from '../errors.js';
+import { normaliseTerms } from './terms.js';
+import type { QueryClause, QueryTerm, SearchQuery } from './types.js';
+
+export const MAX_QUERY_LENGTH = 500;
+/** Terms across the whole query, alternatives and exclusions included. */
+export const MAX_QUERY_TERMS = 20;
+export const MIN_PREFIX_LENGTH = 3;
+
+const badQuery = (message: string): DomainError => new DomainError('BAD_QUERY', message);
+
+/** One piece of the typed query before it is folded. */
+interface RawPiece {
+  kind: 'text' | 'quoted' | 'or';
+  text: string;
+  negated: boolean;
+}
+
+function splitPieces(q: string): RawPiece[] {
+  const pieces: RawPiece[] = [];
+  let i = 0;
+  while (i < q.length) {
+    const ch = q[i]!;
+    if (/\s/u.test(ch)) {
+      i++;
+      continue;
+    }
+    let negated = false;
+    if (ch === '-' && i + 1 < q.length && !/\s/u.test(q[i + 1]!)) {
+      negated = true;
+      i++;
+    }
+    if (q[i] === '"') {
+      const close = q.indexOf('"', i + 1);
+      const end = close === -1 ? q.length : close;
+      pieces.push({ kind: 'quoted', text: q.slice(i + 1, end), negated });
+      i = end + 1;
+      continue;
+    }
+    let end = i;
+    while (end < q.length && !/\s/u.test(q[end]!) && q[end] !== '"') end++;
+    const text = q.slice(i, end);
+    pieces.push({ kind: !negated && text === 'OR' ? 'or' : 'text', text, negated });
+    i = end;
+  }
+  return pieces;
+}
+
+/** A typed word: one term, a prefix, or (for "e-mail", "1/2") a phrase of its parts. Null when it has no letters or digits. */
+function termOfWord(text: string): QueryTerm | null {
+  const starred = /\*+$/u.test(text);
+  const terms = normaliseTerms(starred ? text.replace(/\*+$/u, '') : text);
+  if (terms.length === 0) return null;
+  if (starred) {
+    if (terms.length > 1) throw badQuery(`A prefix search such as "budg*" must be one word: "${printable(text)}" is several.`);
+    const prefix = terms[0]!;
+    if (Array.from(prefix).length < MIN_PREFIX_LENGTH) {
+      throw badQuery(`Put at least ${MIN_PREFIX_LENGTH} letters or digits before the * in "${printable(text)}".`);
+    }
+    return { kind: 'prefix', prefix };
+  }
+  return terms.length === 1 ? { kind: 'word', term: terms[0]! } : { kind: 'phrase', terms };
+}
+
+function termOfPhrase(text: string): QueryTerm | null {
+  const terms = normaliseTerms(text);
+  if (terms.length === 0) return null;
+  return terms.length === 1 ? { kind: 'word', term: terms[0]! } : { kind: 'phrase', terms };
+}
+
+/** The user's own text, shortened and without control characters, for an error message. */
+function printable(text: string): string {
+  const clean = text.replace(/\p{C}/gu, '');
+  return clean.length > 40 ? `${clean.slice(0, 40)}…` : clean;
+}
+
+const termCount = (term: QueryTerm): number => (term.kind === 'phrase' ? term.terms.length : 1);
+
+export function parseSearchQuery(q: string): SearchQuery {
+  if (q.length > MAX_QUERY_LENGTH) throw badQuery(`Your search is too long: use at most ${MAX_QUERY_LENGTH} characters.`);
+  const all: QueryClause[] = [];
+  const none: QueryTerm[] = [];
+  // Set when an OR was seen right after a positive term: the next positive term joins that clause.
+  let joinNext = false;
+  let lastWasPositive = false;
+  for (const piece of splitPieces(q)) {
+    if (piece.kind === 'or') {
+      joinNext = lastWasPositive;
+      continue;
+    }
+    const term = piece.kind === 'quoted' ? termOfPhrase(piece.text) : termOfWord(piece.text);
+    if (term === null) continue; // punctuation only: nothing to look for
+    if (piece.negated) {
+      none.push(term);
+      joinNext = false;
+      lastWasPositive = false;
+      continue;
+    }
+    if (joinNext && all.length > 0) all[all.length - 1]!.anyOf.push(term);
+    else all.push({ anyOf: [term] });
+    joinNext = false;
+    lastWasPositive = true;
+  }
+  const terms = all.reduce((n, c) => n + c.anyOf.reduce((m, t) => m + termCount(t), 0), 0) + none.reduce((n, t) => n + termCount(t), 0);
+  if (terms > MAX_QUERY_TERMS) throw badQuery(`Your search has ${terms} words: use at most ${MAX_QUERY_TERMS}.`);
+  if (all.length === 0) {
+    throw badQuery(none.length > 0 ? 'Say what to look for, not only what to leave out (words after a minus sign are left out).' : 'Type a word to search for.');
+  }
+  return { all, none };
+}
+
+/** Every normalised term a query names, for tests and for highlighting snippets. */
+export function queryTerms(query: SearchQuery): { words: string[]; prefixes: string[] } {
+  const words: string[] = [];
+  const prefixes: string[] = [];
+  for (const clause of query.all) {
+    for (const term of clause.anyOf) {
+      if (term.kind === 'word') words.push(term.term);
+      else if (term.kind === 'prefix') prefixes.push(term.prefix);
+      else words.push(...term.terms);
+    }
+  }
+  return { words, prefixes };
+}

@@ -1,0 +1,153 @@
+// Keeping the search index in step with documents' lives: the extract-text job (text and thumbnail of a
+// version that became readable), renames, purges of destroyed content, and compaction. Subscribed to the
+// document lifecycle in main.ts (`subscribeSearch`), so each job is queued in the transaction that made the change.
+import { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { compactSearchJob, extractTextJob, searchPurgeJob, searchRenameJob } from '../domain/jobs/kinds.js';
+import type { Clock, ContentSource, EncryptedBlobs, TextExtractor, Thumbnailer } from '../domain/ports.js';
+import type { Store, ThumbnailRef } from '../domain/repositories.js';
+import { documentTypeOf } from '../domain/search/document-type.js';
+import type { SearchIndex } from '../domain/search/repositories.js';
+import type { Actor, Document, Version } from '../domain/types.js';
+import { documentResource, type AccessService } from './access.service.js';
+import { auditEvent } from './audit-events.js';
+import { target, versionRef } from './document-ingestion.js';
+import type { DocumentLifecycle } from './lifecycle.js';
+
+/** Compaction waits this long after a purge, so a burst of purges (a disposal batch) compacts once. */
+const COMPACT_DELAY_MS = 60_000;
+
+/**
+ * A thumbnail's blob is bound to its version under a versionId of its own, so it can never be swapped for
+ * the version's content (or the content for it): the AAD differs (storage/aad.ts encodes the binding).
+ */
+export function thumbnailBinding(version: Pick<Version, 'id' | 'organisationId' | 'documentId'>): { organisationId: string; documentId: string; versionId: string } {
+  return { organisationId: version.organisationId, documentId: version.documentId, versionId: `${version.id}:thumbnail` };
+}
+
+/**
+ * Lifecycle subscribers. A new version's old text stays until the new version's extraction replaces it
+ * (`replaceDocument`): until then the document matches its previous words, which the same people may
+ * still read in its history; removing it at commit would make a document vanish from search for as long
+ * as a scan and an extraction take. Deletion to the bin needs no job: the index joins documents'
+ * `deleted_at` and status, so a deleted, pending or quarantined document leaves results at once.
+ */
+export function subscribeSearch(lifecycle: DocumentLifecycle): void {
+  lifecycle
+    .on('version.readable', async (event, tx) => void (await tx.jobs.enqueue(extractTextJob, { versionId: event.versionId }, { now: tx.now })))
+    .on('document.moved', async (event, tx) => void (await tx.jobs.enqueue(searchRenameJob, { documentId: event.documentId }, { now: tx.now })))
+    .on('document.destroyed', async (event, tx) => {
+      await tx.jobs.enqueue(searchPurgeJob, { documentId: event.documentId, versionIds: event.versionIds, disposed: event.disposed }, { now: tx.now });
+    });
+}
+
+export interface TextIndexingOptions {
+  store: Store;
+  index: SearchIndex;
+  access: AccessService;
+  blobs: EncryptedBlobs;
+  extractor: TextExtractor;
+  thumbnailer: Thumbnailer;
+  clock: Clock;
+  logger: Logger;
+  /** The job's own actor: extraction reads content as the system, through decide(). */
+  system: Actor;
+}
+
+export class TextIndexing {
+  constructor(private readonly o: TextIndexingOptions) {}
+
+  /**
+   * The extract-text job. Reads the version's plaintext as streams only (decrypted as read; the extractor
+   * pipes it to its workers and tools), stores the text in the index and the thumbnail encrypted, and
+   * the status on the version. An outdated job (a newer version is current, or the document is gone)
+   * does nothing but mark its version done with that reason.
+   */
+  async extract(versionId: string, signal: AbortSignal): Promise<void> {
+    const repos = this.o.store.repos;
+    const version = await repos.documents.versionById(versionId);
+    if (!version || version.wrappedKey.length === 0) return;
+    const document = await repos.documents.byId(version.documentId);
+    if (!document || !this.stillCurrent(document, version)) {
+      if (document) await repos.documents.setTextState(version.id, { status: 'failed', reason: 'not extracted: a newer version replaced this one' });
+      return;
+    }
+    if (version.scanStatus !== 'clean' && version.scanStatus !== 'released') return;
+    const decision = await this.o.access.require(this.o.system, 'document.download', { ...documentResource(document), versionScan: version.scanStatus }, target(document, version.id));
+    const source: ContentSource = {
+      mediaType: version.mediaType, name: document.name, size: version.size,
+      open: () => this.o.blobs.openRange(versionRef(version)),
+    };
+    const extracted = await this.o.extractor.extract(source, { signal });
+    signal.throwIfAborted();
+    const thumbnail = await this.writeThumbnail(version, source, signal);
+    const previous = (await repos.documents.textState(version.id))?.thumbnailBlobId ?? null;
+
+    // Checked again at the end: a version saved, a deletion purged or a rename meanwhile wins.
+    const now = this.o.clock.now();
+    const applied = await this.o.store.transaction(async (tx) => {
+      const current = await tx.documents.byId(document.id);
+      if (!current || !this.stillCurrent(current, version)) return false;
+      await this.o.index.replaceDocument({
+        organisationId: current.organisationId, documentId: current.id, versionId: version.id, name: current.name,
+        type: documentTypeOf(version.mediaType), sections: extracted.sections,
+      });
+      await tx.documents.setTextState(version.id, { status: extracted.status, reason: extracted.reason }, thumbnail);
+      await tx.audit.insert([auditEvent(this.o.system, 'document.text-extracted', { organisationId: current.organisationId, ids: { documentId: current.id, versionId: version.id, textStatus: extracted.status } }, decision, now)]);
+      return true;
+    });
+    if (!applied) {
+      if (thumbnail) await this.o.blobs.delete(thumbnail.blobId).catch(() => undefined);
+      await repos.documents.setTextState(version.id, { status: 'failed', reason: 'not extracted: a newer version replaced this one' });
+      return;
+    }
+    if (previous !== null && previous !== thumbnail?.blobId) await this.o.blobs.delete(previous).catch(() => undefined);
+  }
+
+  /** The search-rename job: the name it has now (idempotent; a later rename's job reads the same row). */
+  async rename(documentId: string): Promise<void> {
+    const document = await this.o.store.repos.documents.byId(documentId);
+    if (!document || document.status === 'disposed') return;
+    await this.o.index.renameDocument(document.id, document.name);
+  }
+
+  /**
+   * The search-purge job, after content was destroyed: its text and index rows leave, the versions'
+   * thumbnail blobs are deleted (their keys went with the versions' keys), and a compaction is queued.
+   */
+  async purge(payload: { documentId: string; versionIds: string[]; disposed: boolean }): Promise<void> {
+    if (payload.disposed) await this.o.index.removeDocuments([payload.documentId]);
+    if (payload.versionIds.length > 0) await this.o.index.removeVersions(payload.versionIds);
+    for (const versionId of payload.versionIds) {
+      const state = await this.o.store.repos.documents.textState(versionId);
+      if (!state?.thumbnailBlobId) continue;
+      await this.o.blobs.delete(state.thumbnailBlobId);
+      await this.o.store.repos.documents.setTextState(versionId, { status: state.status, reason: state.reason }, null);
+    }
+    const now = this.o.clock.now();
+    await this.o.store.repos.jobs.enqueue(compactSearchJob, {}, { now, runAt: new Date(now.getTime() + COMPACT_DELAY_MS) });
+  }
+
+  /** The compact-search job. */
+  async compact(): Promise<void> {
+    await this.o.index.compact();
+  }
+
+  private stillCurrent(document: Document, version: Version): boolean {
+    return document.currentVersionId === version.id && document.status !== 'disposed';
+  }
+
+  private async writeThumbnail(version: Version, source: ContentSource, signal: AbortSignal): Promise<ThumbnailRef | null> {
+    let png: Buffer | null;
+    try {
+      png = await this.o.thumbnailer.render(source, { signal });
+    } catch (err) {
+      signal.throwIfAborted();
+      this.o.logger.warn({ err, versionId: version.id }, 'thumbnail could not be rendered; the document has none');
+      return null;
+    }
+    if (png === null || png.length === 0) return null;
+    const written = await this.o.blobs.write(thumbnailBinding(version), Readable.from([png]));
+    return { blobId: written.blobId, wrappedKey: written.wrappedKey, keyId: written.keyId, size: png.length };
+  }
+}
