@@ -54,7 +54,7 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     return render(ui, request, reply, 'document.njk', {
       document, versions: newest, breadcrumbs, collection, owner: orgs.get(document.organisationId),
       destinations, may, downloadable, notice: NOTICES[query.notice ?? ''] ?? null, holds, mayHold,
-      retentionPanel: await retentionPanel(ui, web.actor, document), textFacts: await documentTextFacts(ui, web.actor, document.id), ...extra,
+      retentionPanel: await retentionPanel(ui, web.actor, document), textFacts: await documentTextFacts(ui, web.actor, document), ...extra,
     }, status);
   }
 

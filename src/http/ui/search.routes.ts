@@ -4,7 +4,8 @@
 // AccessService); these routes only read the form and present the answer.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
-import type { Actor } from '../../domain/types.js';
+import type { Actor, Document } from '../../domain/types.js';
+import { documentResource } from '../../services/access.service.js';
 import type { SearchResponse } from '../../services/search.service.js';
 import { render, signedIn, type Ui } from './context.js';
 import {
@@ -91,22 +92,18 @@ export interface DocumentTextFacts {
 }
 
 /**
- * For a document's page: its text status in words, and whether it has a thumbnail to show. Null
- * when the person may not read its text (a security admin reviewing a quarantined file, say): the
- * page leaves the row out rather than failing.
+ * For a document's page: its text status in words, and whether it has a thumbnail this person may
+ * see. Null when the person may not read the document's text (a security admin reviewing a
+ * quarantined file, say): asked of can() first, so the page leaves the row out and no refusal is
+ * audited for merely showing the page.
  */
-export async function documentTextFacts(ui: Ui, actor: Actor, documentId: string): Promise<DocumentTextFacts | null> {
-  let status: Awaited<ReturnType<Ui['vault']['search']['textStatus']>> & { thumbnail?: boolean };
-  try {
-    status = await ui.vault.search.textStatus(actor, documentId);
-  } catch (error) {
-    if (error instanceof DomainError && (error.code === 'NOT_FOUND' || error.code === 'FORBIDDEN')) return null;
-    throw error;
-  }
+export async function documentTextFacts(ui: Ui, actor: Actor, document: Document): Promise<DocumentTextFacts | null> {
+  const [mayRead] = await ui.vault.access.can(actor, [{ action: 'document.read', resource: documentResource(document) }]);
+  if (mayRead !== true) return null;
+  const status = await ui.vault.search.textStatus(actor, document.id);
   const words = TEXT_WORDS[status.status] ?? status.status;
   return {
     text: status.reason && (status.status === 'partial' || status.status === 'failed') ? `${words} (${status.reason})` : words,
-    thumbnail: status.thumbnail === true,
+    thumbnail: (status.status === 'done' || status.status === 'partial') && await ui.vault.search.hasThumbnail(actor, document.id),
   };
 }
-
