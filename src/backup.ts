@@ -31,6 +31,7 @@ import { CheckpointCopies } from './storage/checkpoint-copies.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
 import { FsBlobStore } from './storage/fs.blob-store.js';
 import { deriveKey, KeyRingImpl, loadMasterKey, type MasterKey } from './storage/keys.js';
+import { DerivedSearchKeys } from './storage/search-keys.js';
 import { createS3Client, S3BlobStore } from './storage/s3.blob-store.js';
 
 const DATABASE_FILE = 'strongroom.db';
@@ -339,7 +340,7 @@ export async function restoreDrill(vault: Vault, options: DrillOptions): Promise
     await loadInto(opened, { dataDir: scratch, databaseUrl: scratchDb?.url }, options.logger);
     handle = scratchDb ? openPostgres(scratchDb.url, 2) : openSqlite({ file: path.join(scratch, DATABASE_FILE), key: deriveKey(master, 'sqlite-database') });
     await migrate(handle.db, handle.caps);
-    const store = new Store(handle, deriveKey(master, 'audit-event-seal'));
+    const store = new Store(handle, deriveKey(master, 'audit-event-seal'), new DerivedSearchKeys(master));
     const keys = new KeyRingImpl({
       master, clock: systemClock,
       store: { current: (o) => store.repos.organisations.currentKey(o), byId: (k) => store.repos.organisations.keyById(k), insert: (r) => store.repos.organisations.insertKey(r) },

@@ -55,6 +55,7 @@ import { EncryptedBlobs } from './storage/encrypted-blobs.js';
 import { HealingBlobs } from './storage/healing-blobs.js';
 import { FsBlobStore } from './storage/fs.blob-store.js';
 import { KeyRingImpl, deriveKey, loadMasterKey } from './storage/keys.js';
+import { DerivedSearchKeys } from './storage/search-keys.js';
 import { createS3Client, S3BlobStore } from './storage/s3.blob-store.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -123,7 +124,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     ? openPostgres(config.databaseUrl, 10, (err) => logger.warn({ err }, 'a pooled PostgreSQL connection was closed by the server; the next query opens a new one'))
     : openSqlite({ file: path.join(config.dataDir, 'strongroom.db'), key: deriveKey(master, 'sqlite-database') });
   await migrate(handle.db, handle.caps);
-  const store = new Store(handle, deriveKey(master, 'audit-event-seal'));
+  const store = new Store(handle, deriveKey(master, 'audit-event-seal'), new DerivedSearchKeys(master));
 
   const { store: blobStore, destroy: closeBlobStore, stagingGraceMs } = openBlobStore(config);
   // Age-based, never "everything": another node on the same bucket or shared folder may be

@@ -1,6 +1,7 @@
 // The Store: every repository over one executor, and short transactions that hand out the same set.
 // Implements the Store port services depend on (domain/repositories.ts); tests and main.ts see the concrete repositories.
 import type { Kysely, Transaction } from 'kysely';
+import type { SearchKeys } from '../domain/ports.js';
 import type { Store as StorePort } from '../domain/repositories.js';
 import type { DatabaseHandle, DialectCaps } from './kysely.js';
 import { ArrangementsRepo } from './repos/arrangements.repo.js';
@@ -21,6 +22,8 @@ import { DisposalRepo } from './repos/disposal.repo.js';
 import { HoldsRepo } from './repos/holds.repo.js';
 import { RetentionRepo } from './repos/retention.repo.js';
 import { BlobReplicasRepo } from './repos/replicas.repo.js';
+import { PostgresSearchIndex } from './repos/search.postgres.js';
+import { SqliteSearchIndex } from './repos/search.sqlite.js';
 import type { Schema } from './schema.js';
 
 export interface Repos {
@@ -42,9 +45,10 @@ export interface Repos {
   holds: HoldsRepo;
   disposal: DisposalRepo;
   replicas: BlobReplicasRepo;
+  search: SqliteSearchIndex | PostgresSearchIndex;
 }
 
-function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer): Repos {
+function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer, searchKeys: SearchKeys): Repos {
   return {
     organisations: new OrganisationsRepo(db),
     users: new UsersRepo(db),
@@ -64,6 +68,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, a
     holds: new HoldsRepo(db, caps),
     disposal: new DisposalRepo(db),
     replicas: new BlobReplicasRepo(db),
+    search: caps.dialect === 'sqlite' ? new SqliteSearchIndex(db) : new PostgresSearchIndex(db, searchKeys),
   };
 }
 
@@ -71,10 +76,18 @@ export class Store implements StorePort {
   readonly repos: Repos;
   readonly caps: DialectCaps;
 
-  /** `auditSealKey`: derived from the master key, so only this service can seal audit events. */
-  constructor(private readonly handle: DatabaseHandle, private readonly auditSealKey: Buffer) {
+  /**
+   * `auditSealKey`: derived from the master key, so only this service can seal audit events.
+   * `searchKeys`: the per-organisation search keys (storage/search-keys.ts); PostgreSQL's blind index
+   * needs them, and without them a PostgreSQL search index refuses to work (SQLite does not use them).
+   */
+  constructor(
+    private readonly handle: DatabaseHandle,
+    private readonly auditSealKey: Buffer,
+    private readonly searchKeys: SearchKeys = missingSearchKeys,
+  ) {
     this.caps = handle.caps;
-    this.repos = reposFor(handle.db, handle.caps, auditSealKey);
+    this.repos = reposFor(handle.db, handle.caps, auditSealKey, searchKeys);
   }
 
   get db(): Kysely<Schema> {
@@ -83,10 +96,15 @@ export class Store implements StorePort {
 
   /** Runs `work` in one transaction. Keep it short: never stream a file inside one. */
   transaction<T>(work: (repos: Repos) => Promise<T>): Promise<T> {
-    return this.handle.db.transaction().execute((trx) => work(reposFor(trx, this.handle.caps, this.auditSealKey)));
+    return this.handle.db.transaction().execute((trx) => work(reposFor(trx, this.handle.caps, this.auditSealKey, this.searchKeys)));
   }
 
   close(): Promise<void> {
     return this.handle.close();
   }
 }
+
+const noKeys = (): never => {
+  throw new Error('This Store was opened without search keys, so it cannot use the PostgreSQL search index (pass DerivedSearchKeys to new Store).');
+};
+const missingSearchKeys: SearchKeys = { termKey: noKeys, textKey: noKeys };

@@ -5,6 +5,7 @@
 import type { AuditEvent } from './audit/event.js';
 import type { JobQueue } from './jobs/define-job.js';
 import type { DisposalRepository, HoldsRepository, RetentionRepository } from './records/repositories.js';
+import type { SearchIndex } from './search/repositories.js';
 import type { TextStatus } from './search/types.js';
 import type {
   Arrangement, ArrangementStatus, Classification, Collection, Document, DocumentStatus, Organisation, Role, ScanStatus, User, Version,
@@ -37,6 +38,7 @@ export interface Repos {
   holds: HoldsRepository;
   disposal: DisposalRepository;
   replicas: BlobReplicasRepository;
+  search: SearchIndex;
 }
 
 export interface OrganisationsRepository {

@@ -11,6 +11,7 @@ import * as m202612010040 from './202612010040_job_keys.js';
 import * as m202612010060 from './202612010060_upload_slots.js';
 import * as m202612020000 from './202612020000_records.js';
 import * as m202612020600 from './202612020600_blob_replicas.js';
+import * as m202612030000 from './202612030000_search_index.js';
 import * as m202612030100 from './202612030100_text_status.js';
 
 export interface Migration {
@@ -29,5 +30,6 @@ export const migrations: Migration[] = [
   { name: '202612010060_upload_slots', up: m202612010060.up },
   { name: '202612020000_records', up: m202612020000.up },
   { name: '202612020600_blob_replicas', up: m202612020600.up },
+  { name: '202612030000_search_index', up: m202612030000.up },
   { name: '202612030100_text_status', up: m202612030100.up },
 ];

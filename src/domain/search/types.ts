@@ -83,6 +83,8 @@ export interface ReadableGrant {
 
 export interface ReadableScope {
   grants: readonly ReadableGrant[];
+  /** The system actor: every searchable document of every organisation (grants are then ignored). */
+  everything?: boolean;
 }
 
 export interface FacetCount {

@@ -1,0 +1,96 @@
+// The PostgreSQL blind index: keyed hashes of normalised terms instead of the terms, and the text kept
+// for snippets sealed with AES-256-GCM. Whoever reads the database (or the cluster's files) sees
+// neither words nor text; equal words in one organisation hash equally, so matching still works.
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { IntegrityError } from '../../domain/errors.js';
+import type { Token } from '../../domain/search/terms.js';
+import type { QueryTerm } from '../../domain/search/types.js';
+
+/** Bytes of HMAC-SHA256 kept per lexeme: 96 bits, so collisions within an organisation's vocabulary are negligible. */
+const HASH_BYTES = 12;
+const MIN_PREFIX = 3;
+/** tsvector positions stop at 16,383; a chunk starts again at 1. */
+export const MAX_CHUNK_POSITIONS = 16_000;
+/** A tsvector is capped at 1 MB; stay well below it (each lexeme costs its 24 hex bytes plus 2 per position). */
+const MAX_CHUNK_BYTES = 400_000;
+/** Terms repeated from the end of one chunk at the start of the next, so a phrase of up to this many words never falls between two. */
+export const CHUNK_OVERLAP = 32;
+
+const hash = (key: Buffer, input: string): string => createHmac('sha256', key).update(input, 'utf8').digest().subarray(0, HASH_BYTES).toString('hex');
+
+/** The lexeme of a whole word. */
+export const wordLexeme = (key: Buffer, term: string): string => hash(key, `w:${term}`);
+/** The lexeme of a prefix (3 characters or more) of a word. */
+export const prefixLexeme = (key: Buffer, prefix: string): string => hash(key, `p:${prefix}`);
+
+/** The word's lexeme and one per prefix of 3 characters up to the whole word, all at the word's position. */
+function lexemesOf(key: Buffer, term: string, cache: Map<string, string[]>): string[] {
+  let lexemes = cache.get(term);
+  if (lexemes) return lexemes;
+  const chars = Array.from(term);
+  lexemes = [wordLexeme(key, term)];
+  for (let n = MIN_PREFIX; n <= chars.length; n++) lexemes.push(prefixLexeme(key, chars.slice(0, n).join('')));
+  cache.set(term, lexemes);
+  return lexemes;
+}
+
+/**
+ * A section's tokens as tsvector literals (`'hex':1,5 'hex':2`), one per chunk. Lexemes are hex, so
+ * the literal needs no escaping and nothing a person typed reaches it.
+ */
+export function tsvectorChunks(key: Buffer, tokens: readonly Token[]): string[] {
+  const chunks: string[] = [];
+  const cache = new Map<string, string[]>();
+  let start = 0;
+  while (start < tokens.length || (start === 0 && chunks.length === 0)) {
+    const positions = new Map<string, number[]>();
+    let bytes = 0;
+    let i = start;
+    for (; i < tokens.length && i - start < MAX_CHUNK_POSITIONS && bytes < MAX_CHUNK_BYTES; i++) {
+      for (const lexeme of lexemesOf(key, tokens[i]!.term, cache)) {
+        const list = positions.get(lexeme);
+        if (list) list.push(i - start + 1);
+        else positions.set(lexeme, [i - start + 1]);
+        bytes += list ? 2 : 2 + 2 * HASH_BYTES + 4;
+      }
+    }
+    // PostgreSQL keeps only the first 256 positions of a lexeme; that changes ranking, not matching.
+    chunks.push([...positions].map(([lexeme, at]) => `'${lexeme}':${at.slice(0, 256).join(',')}`).join(' '));
+    if (i >= tokens.length) break;
+    start = Math.max(i - CHUNK_OVERLAP, start + 1);
+  }
+  return chunks;
+}
+
+/** tsquery text for one parsed term, under one organisation's key. */
+export function tsqueryTerm(key: Buffer, term: QueryTerm): string {
+  if (term.kind === 'word') return wordLexeme(key, term.term);
+  if (term.kind === 'prefix') return prefixLexeme(key, term.prefix);
+  return `(${term.terms.map((t) => wordLexeme(key, t)).join(' <-> ')})`;
+}
+
+export const tsqueryAny = (key: Buffer, terms: readonly QueryTerm[]): string => terms.map((t) => tsqueryTerm(key, t)).join(' | ');
+
+/** Binds a sealed text to where it belongs, so a row's text cannot be moved to another version or section. */
+const aad = (organisationId: string, versionId: string, section: number): Buffer =>
+  Buffer.from(`strongroom search text v1\u0000${organisationId}\u0000${versionId}\u0000${section}`, 'utf8');
+
+/** nonce (12) ‖ ciphertext ‖ tag (16). */
+export function sealText(key: Buffer, organisationId: string, versionId: string, section: number, text: string): Buffer {
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(aad(organisationId, versionId, section));
+  const body = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
+  return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+}
+
+export function openText(key: Buffer, organisationId: string, versionId: string, section: number, sealed: Buffer): string {
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
+    decipher.setAAD(aad(organisationId, versionId, section));
+    decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+    return Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]).toString('utf8');
+  } catch (error) {
+    throw new IntegrityError('A search snippet failed its integrity check.', { cause: error });
+  }
+}

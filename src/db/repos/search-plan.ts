@@ -1,0 +1,137 @@
+// What both search adapters share: the readable scope, the filters, the facets and the paging, as one
+// SQL plan around the dialect's own "which sections match this clause" subqueries. Every clause is a
+// set of document ids, intersected; the scope and filters are a WHERE on the joined documents row
+// (read now, so a move, reclassification, deletion or suspended arrangement counts at once); totals,
+// facets and hits come from that same set, and offset/limit are applied last, in SQL.
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import { CLASSIFICATIONS } from '../../domain/types.js';
+import type { IndexQuery } from '../../domain/search/repositories.js';
+import type { FacetCount, IndexHit, IndexResults, ReadableGrant, SearchFacets } from '../../domain/search/types.js';
+import type { Schema } from '../schema.js';
+
+export type Executor = Kysely<Schema> | Transaction<Schema>;
+
+/** Rows (section_id, document_id, score) for the sections matching one clause; higher score is better. */
+export type ClauseSections = (clause: number) => RawBuilder<unknown>;
+
+export const emptyFacets = (): SearchFacets => ({ organisation: [], collection: [], serviceArea: [], classification: [], type: [], year: [] });
+
+export const emptyResults = (): IndexResults => ({ total: 0, hits: [], facets: emptyFacets() });
+
+const list = (values: readonly string[]): RawBuilder<unknown> => sql.join(values.map((v) => sql`${v}`));
+
+function grantSql(grant: ReadableGrant): RawBuilder<unknown> {
+  const levels = CLASSIFICATIONS.slice(0, CLASSIFICATIONS.indexOf(grant.maxClassification) + 1);
+  const parts: RawBuilder<unknown>[] = [sql`d.organisation_id = ${grant.organisationId}`, sql`d.classification in (${list(levels)})`];
+  if (grant.serviceAreas !== 'all') {
+    if (grant.serviceAreas.length === 0) return sql`1 = 0`;
+    parts.push(sql`d.service_area in (${list(grant.serviceAreas)})`);
+  }
+  if (grant.arrangementId !== null) parts.push(sql`d.arrangement_id = ${grant.arrangementId}`);
+  return sql`(${sql.join(parts, sql` and `)})`;
+}
+
+/** The UTC instant a UK calendar date begins (midnight in London, GMT or BST). */
+export function ukDayStart(date: string): string {
+  const utcMidnight = Date.parse(`${date}T00:00:00.000Z`);
+  const bstStart = new Date(utcMidnight - 3_600_000);
+  const london = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' });
+  return london.format(bstStart) === date ? bstStart.toISOString() : new Date(utcMidnight).toISOString();
+}
+
+function nextDay(date: string): string {
+  return new Date(Date.parse(`${date}T00:00:00.000Z`) + 86_400_000).toISOString().slice(0, 10);
+}
+
+function whereSql(request: IndexQuery): RawBuilder<unknown> {
+  const parts: RawBuilder<unknown>[] = [sql`d.status = 'available'`, sql`d.deleted_at is null`];
+  if (!request.scope.everything) parts.push(sql`(${sql.join(request.scope.grants.map(grantSql), sql` or `)})`);
+  const f = request.filters;
+  if (f.organisationId !== undefined) parts.push(sql`d.organisation_id = ${f.organisationId}`);
+  if (f.collectionId !== undefined) parts.push(sql`d.collection_id = ${f.collectionId}`);
+  if (f.serviceArea !== undefined) parts.push(sql`d.service_area = ${f.serviceArea}`);
+  if (f.classification !== undefined) parts.push(sql`d.classification = ${f.classification}`);
+  if (f.type !== undefined) parts.push(sql`sd.type = ${f.type}`);
+  if (f.from !== undefined) parts.push(sql`d.updated_at >= ${ukDayStart(f.from)}`);
+  if (f.to !== undefined) parts.push(sql`d.updated_at < ${ukDayStart(nextDay(f.to))}`);
+  return sql.join(parts, sql` and `);
+}
+
+/**
+ * The CTEs every query of one search shares: c0..cN (sections per clause), x (excluded documents),
+ * matched (the readable matching documents with what facets need).
+ */
+function ctes(request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null): RawBuilder<unknown> {
+  const clauses = request.query.all.map((_, i) => sql`${sql.raw(`c${i}`)} as materialized (${clause(i)})`);
+  const inClauses = request.query.all.map((_, i) => sql`d.id in (select document_id from ${sql.raw(`c${i}`)})`);
+  const notExcluded = excluded === null ? [] : [sql`d.id not in (select document_id from x)`];
+  return sql`with ${sql.join([...clauses, ...(excluded === null ? [] : [sql`x as (${excluded})`])])},
+    matched as (
+      select d.id, d.organisation_id, d.collection_id, d.service_area, d.classification, d.updated_at, sd.version_id, sd.type
+      from documents d join search_documents sd on sd.document_id = d.id
+      where ${sql.join([...inClauses, ...notExcluded, whereSql(request)], sql` and `)}
+    )`;
+}
+
+interface FacetRow {
+  facet: keyof SearchFacets;
+  value: string;
+  count: number | string;
+}
+
+interface HitRow {
+  document_id: string;
+  version_id: string;
+  section: number | string;
+  page: number | string | null;
+  score: number | string;
+}
+
+/** Runs the plan: facets (whose organisation counts add up to the total) and one page of hits. */
+export async function runSearch(db: Executor, request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null): Promise<IndexResults> {
+  if (!request.scope.everything && request.scope.grants.length === 0) return emptyResults();
+  const with_ = ctes(request, clause, excluded);
+  const facetRows = await sql<FacetRow>`${with_}
+    select 'organisation' as facet, organisation_id as value, count(*) as count from matched group by organisation_id
+    union all select 'collection', collection_id, count(*) from matched group by collection_id
+    union all select 'serviceArea', service_area, count(*) from matched group by service_area
+    union all select 'classification', classification, count(*) from matched group by classification
+    union all select 'type', type, count(*) from matched group by type
+    union all select 'year', substr(updated_at, 1, 4), count(*) from matched group by substr(updated_at, 1, 4)`.execute(db);
+  const facets = emptyFacets();
+  for (const row of facetRows.rows) facets[row.facet].push({ value: row.value, count: Number(row.count) });
+  for (const key of Object.keys(facets) as (keyof SearchFacets)[]) facets[key].sort(byCountThenValue);
+  const total = facets.organisation.reduce((n, f) => n + f.count, 0);
+  if (total === 0 || request.limit <= 0) return { total, hits: [], facets };
+
+  const union = sql.join(request.query.all.map((_, i) => sql`select section_id, document_id, score from ${sql.raw(`c${i}`)}`), sql` union all `);
+  const order = request.sort === 'date' ? sql`m.updated_at desc, m.id` : sql`b.score desc, m.updated_at desc, m.id`;
+  const hitRows = await sql<HitRow>`${with_},
+    section_scores as (
+      select u.section_id, u.document_id, sum(u.score) as score
+      from (${union}) u
+      where u.document_id in (select id from matched)
+      group by u.section_id, u.document_id
+    ),
+    best as (
+      select s.document_id, s.section, s.page, ss.score,
+        row_number() over (partition by s.document_id order by ss.score desc, s.section) as rn
+      from section_scores ss join search_sections s on s.id = ss.section_id
+    )
+    select m.id as document_id, m.version_id, b.section, b.page, b.score
+    from matched m join best b on b.document_id = m.id and b.rn = 1
+    order by ${order}
+    limit ${request.limit} offset ${request.offset}`.execute(db);
+  const hits: IndexHit[] = hitRows.rows.map((r) => ({
+    documentId: r.document_id,
+    versionId: r.version_id,
+    section: Number(r.section),
+    page: r.page === null ? null : Number(r.page),
+    score: Number(r.score),
+  }));
+  return { total, hits, facets };
+}
+
+function byCountThenValue(a: FacetCount, b: FacetCount): number {
+  return b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
+}

@@ -1,0 +1,120 @@
+// The PostgreSQL SearchIndex: a blind index (search-blind.ts) in tsvectors with a GIN index, one or
+// more rows per section, and the text for snippets sealed under the organisation's search text key.
+// A query may span organisations, so each clause is hashed once per organisation in the scope.
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { SearchKeys } from '../../domain/ports.js';
+import type { IndexedDocument, IndexQuery, SearchIndex } from '../../domain/search/repositories.js';
+import { tokenize } from '../../domain/search/terms.js';
+import type { IndexResults, QueryTerm } from '../../domain/search/types.js';
+import type { Schema } from '../schema.js';
+import { openText, sealText, tsqueryAny, tsvectorChunks } from './search-blind.js';
+import { runSearch, type Executor } from './search-plan.js';
+import { NAME_SECTION } from './search.sqlite.js';
+
+export class PostgresSearchIndex implements SearchIndex {
+  constructor(private readonly db: Executor, private readonly keys: SearchKeys) {}
+
+  async replaceDocument(entry: IndexedDocument): Promise<void> {
+    await this.#inTransaction(async (db) => {
+      await this.#deleteWhere(db, sql`document_id = ${entry.documentId}`);
+      await sql`insert into search_documents (document_id, version_id, organisation_id, type) values (${entry.documentId}, ${entry.versionId}, ${entry.organisationId}, ${entry.type})`.execute(db);
+      await this.#insertSection(db, entry.organisationId, entry.documentId, entry.versionId, NAME_SECTION, null, entry.name);
+      for (const [index, section] of entry.sections.entries()) {
+        await this.#insertSection(db, entry.organisationId, entry.documentId, entry.versionId, index, section.page, section.text);
+      }
+    });
+  }
+
+  async renameDocument(documentId: string, name: string): Promise<void> {
+    await this.#inTransaction(async (db) => {
+      const rows = await sql<{ organisation_id: string; version_id: string }>`
+        delete from search_sections where document_id = ${documentId} and section = ${NAME_SECTION} returning organisation_id, version_id`.execute(db);
+      for (const row of rows.rows) await this.#insertSection(db, row.organisation_id, documentId, row.version_id, NAME_SECTION, null, name);
+    });
+  }
+
+  async removeDocuments(documentIds: readonly string[]): Promise<void> {
+    if (documentIds.length === 0) return;
+    await this.#inTransaction((db) => this.#deleteWhere(db, sql`document_id in (${sql.join(documentIds.map((id) => sql`${id}`))})`));
+  }
+
+  async removeVersions(versionIds: readonly string[]): Promise<void> {
+    if (versionIds.length === 0) return;
+    await this.#inTransaction((db) => this.#deleteWhere(db, sql`version_id in (${sql.join(versionIds.map((id) => sql`${id}`))})`));
+  }
+
+  /**
+   * Nothing here is text in clear, so a deleted row's bytes are hashes and ciphertext until VACUUM
+   * reuses the space (autovacuum does; VACUUM FULL would rewrite the tables but locks them). Run a
+   * plain VACUUM so the dead tuples are marked free now, and the GIN pending list is merged.
+   */
+  async compact(): Promise<void> {
+    if (this.db.isTransaction) return;
+    await sql`vacuum search_sections, search_terms, search_documents`.execute(this.db);
+  }
+
+  async search(request: IndexQuery): Promise<IndexResults> {
+    const organisations = await this.#organisationsInScope(request);
+    if (organisations.length === 0) return runSearch(this.db, { ...request, scope: { grants: [] } }, () => sql``, null);
+    const perOrganisation = (terms: readonly QueryTerm[]): RawBuilder<unknown> =>
+      sql.join(
+        organisations.map((org) => sql`(t.organisation_id = ${org} and t.tsv @@ ${tsqueryAny(this.keys.termKey(org), terms)}::tsquery)`),
+        sql` or `,
+      );
+    const clause = (i: number): RawBuilder<unknown> => {
+      const terms = request.query.all[i]!.anyOf;
+      return sql`select t.section_id, t.document_id, max(ts_rank(t.tsv, q.query)) as score
+        from search_terms t
+        join (values ${sql.join(organisations.map((org) => sql`(${org}, ${tsqueryAny(this.keys.termKey(org), terms)}::tsquery)`))}) as q(organisation_id, query)
+          on q.organisation_id = t.organisation_id
+        where ${perOrganisation(terms)}
+        group by t.section_id, t.document_id`;
+    };
+    const excluded = request.query.none.length === 0 ? null : sql`select t.document_id from search_terms t where ${perOrganisation(request.query.none)}`;
+    return runSearch(this.db, request, clause, excluded);
+  }
+
+  async sectionTexts(refs: readonly { versionId: string; section: number }[]): Promise<Map<string, string>> {
+    const texts = new Map<string, string>();
+    for (const ref of refs) {
+      const rows = await sql<{ organisation_id: string; text_sealed: Buffer }>`
+        select organisation_id, text_sealed from search_sections where version_id = ${ref.versionId} and section = ${ref.section}`.execute(this.db);
+      const row = rows.rows[0];
+      if (row) texts.set(`${ref.versionId}:${ref.section}`, openText(this.keys.textKey(row.organisation_id), row.organisation_id, ref.versionId, ref.section, row.text_sealed));
+    }
+    return texts;
+  }
+
+  /** The organisations whose documents the scope can reach: their keys hash the query's terms. */
+  async #organisationsInScope(request: IndexQuery): Promise<string[]> {
+    if (request.scope.everything) {
+      const rows = await sql<{ organisation_id: string }>`select distinct organisation_id from search_documents`.execute(this.db);
+      return rows.rows.map((r) => r.organisation_id).sort();
+    }
+    const organisations = new Set(request.scope.grants.map((g) => g.organisationId));
+    if (request.filters.organisationId !== undefined) return organisations.has(request.filters.organisationId) ? [request.filters.organisationId] : [];
+    return [...organisations].sort();
+  }
+
+  async #insertSection(db: Executor, organisationId: string, documentId: string, versionId: string, section: number, page: number | null, text: string): Promise<void> {
+    const sealed = sealText(this.keys.textKey(organisationId), organisationId, versionId, section, text);
+    const inserted = await sql<{ id: string | number }>`insert into search_sections (document_id, version_id, organisation_id, section, page, text_sealed)
+      values (${documentId}, ${versionId}, ${organisationId}, ${section}, ${page}, ${sealed}) returning id`.execute(db);
+    const sectionId = inserted.rows[0]!.id;
+    const chunks = tsvectorChunks(this.keys.termKey(organisationId), tokenize(text));
+    for (const [chunk, tsv] of chunks.entries()) {
+      await sql`insert into search_terms (section_id, document_id, organisation_id, chunk, tsv) values (${sectionId}, ${documentId}, ${organisationId}, ${chunk}, ${tsv}::tsvector)`.execute(db);
+    }
+  }
+
+  async #deleteWhere(db: Executor, where: RawBuilder<unknown>): Promise<void> {
+    // search_terms rows go with their section (on delete cascade).
+    await sql`delete from search_sections where ${where}`.execute(db);
+    await sql`delete from search_documents where ${where}`.execute(db);
+  }
+
+  #inTransaction(work: (db: Executor) => Promise<void>): Promise<void> {
+    if (this.db.isTransaction) return work(this.db);
+    return (this.db as Kysely<Schema>).transaction().execute(work);
+  }
+}

@@ -1,0 +1,106 @@
+// The SQLite SearchIndex: FTS5 over the normalised terms, inside the encrypted database file. The
+// section text (for snippets) is stored beside it; compact() makes removed text leave the file.
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { IndexedDocument, IndexQuery, SearchIndex } from '../../domain/search/repositories.js';
+import { normaliseTerms } from '../../domain/search/terms.js';
+import type { IndexResults, QueryTerm } from '../../domain/search/types.js';
+import type { Schema } from '../schema.js';
+import { runSearch, type Executor } from './search-plan.js';
+
+/** The name is indexed as its own section, before the text's sections (0, 1, …). */
+export const NAME_SECTION = -1;
+
+/** FTS5 syntax for one parsed term. Terms are letters and digits only (terms.ts); quotes are doubled anyway. */
+function ftsTerm(term: QueryTerm): string {
+  const quote = (t: string): string => `"${t.replaceAll('"', '""')}"`;
+  if (term.kind === 'word') return quote(term.term);
+  if (term.kind === 'prefix') return `${quote(term.prefix)}*`;
+  return quote(term.terms.join(' '));
+}
+
+const ftsAny = (terms: readonly QueryTerm[]): string => terms.map(ftsTerm).join(' OR ');
+
+export class SqliteSearchIndex implements SearchIndex {
+  constructor(private readonly db: Executor) {}
+
+  async replaceDocument(entry: IndexedDocument): Promise<void> {
+    await this.#inTransaction(async (db) => {
+      await this.#deleteWhere(db, sql`document_id = ${entry.documentId}`);
+      await sql`insert into search_documents (document_id, version_id, organisation_id, type) values (${entry.documentId}, ${entry.versionId}, ${entry.organisationId}, ${entry.type})`.execute(db);
+      await this.#insertSection(db, entry, NAME_SECTION, null, entry.name);
+      for (const [index, section] of entry.sections.entries()) await this.#insertSection(db, entry, index, section.page, section.text);
+    });
+  }
+
+  async renameDocument(documentId: string, name: string): Promise<void> {
+    await this.#inTransaction(async (db) => {
+      const row = await sql<{ id: number }>`select id from search_sections where document_id = ${documentId} and section = ${NAME_SECTION}`.execute(db);
+      for (const { id } of row.rows) {
+        await sql`delete from search_fts where rowid = ${id}`.execute(db);
+        await sql`update search_sections set text = ${name} where id = ${id}`.execute(db);
+        await sql`insert into search_fts (rowid, terms) values (${id}, ${normaliseTerms(name).join(' ')})`.execute(db);
+      }
+    });
+  }
+
+  async removeDocuments(documentIds: readonly string[]): Promise<void> {
+    if (documentIds.length === 0) return;
+    await this.#inTransaction((db) => this.#deleteWhere(db, sql`document_id in (${sql.join(documentIds.map((id) => sql`${id}`))})`));
+  }
+
+  async removeVersions(versionIds: readonly string[]): Promise<void> {
+    if (versionIds.length === 0) return;
+    await this.#inTransaction((db) => this.#deleteWhere(db, sql`version_id in (${sql.join(versionIds.map((id) => sql`${id}`))})`));
+  }
+
+  /**
+   * FTS5 keeps deleted terms in its b-tree segments until they are merged: `optimize` rewrites the
+   * index as one segment without them. VACUUM then rewrites the file so freed pages (the old segments,
+   * the deleted section text) are gone, and the WAL checkpoint truncates the log that held them. Run it
+   * outside a transaction; it takes the write lock for as long as the file takes to copy.
+   */
+  async compact(): Promise<void> {
+    await sql`insert into search_fts (search_fts) values ('optimize')`.execute(this.db);
+    await sql`vacuum`.execute(this.db);
+    await sql`pragma wal_checkpoint(TRUNCATE)`.execute(this.db);
+  }
+
+  search(request: IndexQuery): Promise<IndexResults> {
+    const clause = (i: number): RawBuilder<unknown> =>
+      sql`select s.id as section_id, s.document_id, -bm25(search_fts) as score
+          from search_fts join search_sections s on s.id = search_fts.rowid
+          where search_fts match ${ftsAny(request.query.all[i]!.anyOf)}`;
+    const excluded =
+      request.query.none.length === 0
+        ? null
+        : sql`select s.document_id from search_fts join search_sections s on s.id = search_fts.rowid where search_fts match ${ftsAny(request.query.none)}`;
+    return runSearch(this.db, request, clause, excluded);
+  }
+
+  async sectionTexts(refs: readonly { versionId: string; section: number }[]): Promise<Map<string, string>> {
+    const texts = new Map<string, string>();
+    for (const ref of refs) {
+      const row = await sql<{ text: string }>`select text from search_sections where version_id = ${ref.versionId} and section = ${ref.section}`.execute(this.db);
+      if (row.rows[0]) texts.set(`${ref.versionId}:${ref.section}`, row.rows[0].text);
+    }
+    return texts;
+  }
+
+  async #insertSection(db: Executor, entry: IndexedDocument, section: number, page: number | null, text: string): Promise<void> {
+    const inserted = await sql<{ id: number }>`insert into search_sections (document_id, version_id, organisation_id, section, page, text)
+      values (${entry.documentId}, ${entry.versionId}, ${entry.organisationId}, ${section}, ${page}, ${text}) returning id`.execute(db);
+    await sql`insert into search_fts (rowid, terms) values (${inserted.rows[0]!.id}, ${normaliseTerms(text).join(' ')})`.execute(db);
+  }
+
+  async #deleteWhere(db: Executor, where: RawBuilder<unknown>): Promise<void> {
+    await sql`delete from search_fts where rowid in (select id from search_sections where ${where})`.execute(db);
+    await sql`delete from search_sections where ${where}`.execute(db);
+    await sql`delete from search_documents where ${where}`.execute(db);
+  }
+
+  /** Inside the caller's transaction when there is one (Store.transaction), else a short one of its own. */
+  #inTransaction(work: (db: Executor) => Promise<void>): Promise<void> {
+    if (this.db.isTransaction) return work(this.db);
+    return (this.db as Kysely<Schema>).transaction().execute(work);
+  }
+}
