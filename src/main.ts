@@ -46,7 +46,6 @@ import { SearchService } from './services/search.service.js';
 import { TextIndexing } from './services/text-indexing.js';
 import { DomainError } from './domain/errors.js';
 import type { TextExtractor, Thumbnailer } from './domain/ports.js';
-import type { SearchIndex } from './domain/search/repositories.js';
 import { UsersAdminService } from './services/users-admin.service.js';
 import { WebSessionsService } from './services/web-sessions.service.js';
 import { CheckpointCopies } from './storage/checkpoint-copies.js';
@@ -253,15 +252,13 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     onWarning: (message, details) => logger.warn(details, message),
   });
 
-  // Search. Until the index (db/repos/search.*) and extraction (integrations/text-extraction) adapters
-  // are merged, these stand in and answer 503: see the report on branch searchsvc for the two lines to swap.
-  const searchIndex: SearchIndex = searchNotSetUp();
+  // Search. Until the extraction adapters (integrations/text-extraction) are merged, these stand in.
   const extractor: TextExtractor = { extract: () => Promise.reject(searchUnavailable()) };
   const thumbnailer: Thumbnailer = { render: () => Promise.resolve(null) };
-  const indexing = new TextIndexing({ store, index: searchIndex, access, blobs, extractor, thumbnailer, clock, logger, system: systemActor('job') });
+  const indexing = new TextIndexing({ store, access, blobs, extractor, thumbnailer, clock, logger, system: systemActor('job') });
   const search = new SearchService({
-    store, index: searchIndex, access, blobs, clock, serviceAreas, queryAuditKey: deriveKey(master, 'search-query-audit'), indexing,
-    scopeOf: () => Promise.reject(searchUnavailable()), snippet: () => null,
+    store, access, blobs, clock, serviceAreas, queryAuditKey: deriveKey(master, 'search-query-audit'), indexing,
+    scopeOf: (actor) => access.readableScope(actor), snippet: () => null,
   });
 
   // One handler per kind in domain/jobs/kinds.ts; a kind left out fails here, at start-up.
@@ -337,12 +334,6 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
 }
 
 const searchUnavailable = (): DomainError => new DomainError('UNAVAILABLE', 'Search is not set up on this server yet.');
-
-/** Stands in for the search index until its adapters are wired: every call answers 503. */
-function searchNotSetUp(): SearchIndex {
-  const refuse = () => Promise.reject(searchUnavailable());
-  return { replaceDocument: refuse, renameDocument: refuse, removeDocuments: refuse, removeVersions: refuse, compact: refuse, search: refuse, sectionTexts: refuse };
-}
 
 /** A download that found a bad copy has that version scrubbed at this rate (bytes a second). */
 const SCRUB_REPAIR_BYTES_PER_SECOND = 50 * 1024 * 1024;

@@ -10,6 +10,8 @@ import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
 import { heldMessage, type HoldRef } from '../domain/records/holds.js';
+import { readableScope } from '../domain/access/readable-scope.js';
+import type { ReadableScope } from '../domain/search/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
 
@@ -222,6 +224,15 @@ export class AccessService {
    */
   async reachableOrganisations(actor: Actor): Promise<string[]> {
     return reachableOrganisations(actor, await this.#arrangementsFor(actor, []), this.clock.now());
+  }
+
+  /**
+   * What the actor may read, as grants the search index applies inside its query (domain
+   * `readableScope`, built from the rules decide() uses, on arrangements read now: a suspension counts
+   * at the next search). It opens nothing else: search is the only caller.
+   */
+  async readableScope(actor: Actor): Promise<ReadableScope> {
+    return readableScope(actor, await this.#arrangementsFor(actor, []), this.clock.now());
   }
 
   /** `can` for a single question. */

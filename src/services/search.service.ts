@@ -7,7 +7,6 @@ import { invalid, notFound } from '../domain/errors.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import { parseSearchQuery } from '../domain/search/query.js';
-import type { SearchIndex } from '../domain/search/repositories.js';
 import { DOCUMENT_TYPES, type DocumentType, type ReadableScope, type SearchQuery, type FacetCount, type SearchFilters, type SearchSort, type TextStatus } from '../domain/search/types.js';
 import { CLASSIFICATIONS, type Actor, type Channel } from '../domain/types.js';
 import { documentResource, type AccessService } from './access.service.js';
@@ -75,7 +74,6 @@ export const SEARCH_MAX_PAGE = 50;
 
 export interface SearchServiceOptions {
   store: Store;
-  index: SearchIndex;
   access: AccessService;
   blobs: EncryptedBlobs;
   clock: Clock;
@@ -107,12 +105,12 @@ export class SearchService {
     if (request.sort !== 'relevance' && request.sort !== 'date') throw invalid('Sort by "relevance" or "date".', { field: 'sort' });
     // The scope comes from decide()'s rules, with arrangements read now: a suspension counts at once.
     const scope = await this.o.scopeOf(actor);
-    const results = await this.o.index.search({ query, scope, filters, sort: request.sort, offset: (page - 1) * SEARCH_PAGE_SIZE, limit: SEARCH_PAGE_SIZE });
+    const results = await this.o.store.repos.search.search({ query, scope, filters, sort: request.sort, offset: (page - 1) * SEARCH_PAGE_SIZE, limit: SEARCH_PAGE_SIZE });
 
     const repos = this.o.store.repos;
     const documents = new Map((await repos.documents.byIds(results.hits.map((h) => h.documentId))).map((d) => [d.id, d]));
     // Decrypted text for the shown hits only; snippets are made here and never stored.
-    const texts = await this.o.index.sectionTexts(results.hits.map((h) => ({ versionId: h.versionId, section: h.section })));
+    const texts = await this.o.store.repos.search.sectionTexts(results.hits.map((h) => ({ versionId: h.versionId, section: h.section })));
     const organisationIds = new Set([...results.facets.organisation.map((f) => f.value), ...[...documents.values()].map((d) => d.organisationId)]);
     const collectionIds = new Set([...results.facets.collection.map((f) => f.value), ...[...documents.values()].map((d) => d.collectionId)]);
     const organisationNames = new Map<string, string>();

@@ -7,7 +7,6 @@ import { compactSearchJob, extractTextJob, searchPurgeJob, searchRenameJob } fro
 import type { Clock, ContentSource, EncryptedBlobs, TextExtractor, Thumbnailer } from '../domain/ports.js';
 import type { Store, ThumbnailRef } from '../domain/repositories.js';
 import { documentTypeOf } from '../domain/search/document-type.js';
-import type { SearchIndex } from '../domain/search/repositories.js';
 import type { Actor, Document, Version } from '../domain/types.js';
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
@@ -43,7 +42,6 @@ export function subscribeSearch(lifecycle: DocumentLifecycle): void {
 
 export interface TextIndexingOptions {
   store: Store;
-  index: SearchIndex;
   access: AccessService;
   blobs: EncryptedBlobs;
   extractor: TextExtractor;
@@ -88,7 +86,7 @@ export class TextIndexing {
     const applied = await this.o.store.transaction(async (tx) => {
       const current = await tx.documents.byId(document.id);
       if (!current || !this.stillCurrent(current, version)) return false;
-      await this.o.index.replaceDocument({
+      await tx.search.replaceDocument({
         organisationId: current.organisationId, documentId: current.id, versionId: version.id, name: current.name,
         type: documentTypeOf(version.mediaType), sections: extracted.sections,
       });
@@ -108,7 +106,7 @@ export class TextIndexing {
   async rename(documentId: string): Promise<void> {
     const document = await this.o.store.repos.documents.byId(documentId);
     if (!document || document.status === 'disposed') return;
-    await this.o.index.renameDocument(document.id, document.name);
+    await this.o.store.repos.search.renameDocument(document.id, document.name);
   }
 
   /**
@@ -116,8 +114,8 @@ export class TextIndexing {
    * thumbnail blobs are deleted (their keys went with the versions' keys), and a compaction is queued.
    */
   async purge(payload: { documentId: string; versionIds: string[]; disposed: boolean }): Promise<void> {
-    if (payload.disposed) await this.o.index.removeDocuments([payload.documentId]);
-    if (payload.versionIds.length > 0) await this.o.index.removeVersions(payload.versionIds);
+    if (payload.disposed) await this.o.store.repos.search.removeDocuments([payload.documentId]);
+    if (payload.versionIds.length > 0) await this.o.store.repos.search.removeVersions(payload.versionIds);
     for (const versionId of payload.versionIds) {
       const state = await this.o.store.repos.documents.textState(versionId);
       if (!state?.thumbnailBlobId) continue;
@@ -130,7 +128,7 @@ export class TextIndexing {
 
   /** The compact-search job. */
   async compact(): Promise<void> {
-    await this.o.index.compact();
+    await this.o.store.repos.search.compact();
   }
 
   private stillCurrent(document: Document, version: Version): boolean {

@@ -98,6 +98,14 @@ const deny = (reason: string): Decision => ({ allow: false, reason, via: null })
 
 const hasRole = (actor: Actor, role: Role): boolean => actor.roles.includes(role);
 
+/**
+ * The service areas of their own organisation an actor works in: their teams', or all of them for a
+ * records manager (who looks after the whole file plan). decide() and readableScope() both ask it.
+ */
+export function ownServiceAreas(actor: Actor): readonly ServiceArea[] | 'all' {
+  return hasRole(actor, 'records_manager') ? 'all' : actor.teams;
+}
+
 export function decide(actor: Actor, action: Action, resource: Resource, context: DecisionContext): Decision {
   const decision = decideUnfrozen(actor, action, resource, context);
   // A legal hold binds everyone, the system's own jobs included. It is asked last, of what would
@@ -201,9 +209,9 @@ function decideOnResource(
   const needed: AccessLevel = CONTENT_ACTIONS[action];
 
   if (resource.organisationId === actor.organisationId) {
-    if (actor.teams.includes(resource.serviceArea)) return allow('own_team');
-    // Records managers look after the whole file plan of their organisation.
-    if (hasRole(actor, 'records_manager')) return allow('records_manager');
+    const areas = ownServiceAreas(actor);
+    if (areas === 'all') return allow(actor.teams.includes(resource.serviceArea) ? 'own_team' : 'records_manager');
+    if (areas.includes(resource.serviceArea)) return allow('own_team');
   }
 
   // Another organisation's content (or a joint workspace): only through an arrangement.
@@ -252,6 +260,37 @@ function arrangementServes(arrangement: Arrangement, actor: Actor, now: Date): b
 }
 
 /**
+ * What an arrangement opens to an actor now, in one of its service areas at or below its ceiling:
+ * the host's joint workspace (to the serving team in every party) and, to the host's serving team,
+ * the partners' own content. Null when it does not serve the actor. arrangementCovers() (and so
+ * decide()) and readableScope() (search) both read it, so search finds exactly what decide() opens.
+ */
+export interface ArrangementReach {
+  arrangementId: string;
+  serviceArea: ServiceArea;
+  ceiling: Classification;
+  accessLevel: AccessLevel;
+  /** The host organisation, when the actor's organisation is a party to the joint workspace. */
+  jointWorkspaceOf: string | null;
+  /** The partners whose content the actor (host staff) reaches; empty for partner staff. */
+  partners: readonly string[];
+}
+
+export function arrangementReach(arrangement: Arrangement, actor: Actor, now: Date): ArrangementReach | null {
+  if (!arrangementServes(arrangement, actor, now)) return null;
+  const parties = [arrangement.hostOrganisationId, ...arrangement.partnerOrganisationIds];
+  const own = actor.organisationId ?? '';
+  return {
+    arrangementId: arrangement.id,
+    serviceArea: arrangement.serviceArea,
+    ceiling: arrangement.ceiling,
+    accessLevel: arrangement.accessLevel,
+    jointWorkspaceOf: parties.includes(own) ? arrangement.hostOrganisationId : null,
+    partners: own === arrangement.hostOrganisationId ? arrangement.partnerOrganisationIds : [],
+  };
+}
+
+/**
  * Does this arrangement reach this resource for this actor? The serving team is the host's team
  * for the service area; a joint workspace is open to that team in every party.
  */
@@ -261,18 +300,13 @@ function arrangementCovers(
   resource: CollectionResource | DocumentResource,
   now: Date,
 ): boolean {
-  if (!arrangementServes(arrangement, actor, now)) return false;
-  if (resource.serviceArea !== arrangement.serviceArea) return false;
-  if (!classificationAtMost(resource.classification, arrangement.ceiling)) return false;
-  if (resource.arrangementId === arrangement.id && resource.organisationId === arrangement.hostOrganisationId) {
-    // Joint workspace: hosted by the host, usable by every party's service team.
-    const parties = [arrangement.hostOrganisationId, ...arrangement.partnerOrganisationIds];
-    if (parties.includes(actor.organisationId ?? '')) return true;
-  }
-  return (
-    actor.organisationId === arrangement.hostOrganisationId &&
-    arrangement.partnerOrganisationIds.includes(resource.organisationId)
-  );
+  const reach = arrangementReach(arrangement, actor, now);
+  if (!reach) return false;
+  if (resource.serviceArea !== reach.serviceArea) return false;
+  if (!classificationAtMost(resource.classification, reach.ceiling)) return false;
+  // Joint workspace: hosted by the host, usable by every party's service team.
+  if (resource.arrangementId === arrangement.id && resource.organisationId === reach.jointWorkspaceOf) return true;
+  return reach.partners.includes(resource.organisationId);
 }
 
 /**

@@ -1,0 +1,52 @@
+// What a person may read, as a set of grants a query can apply (domain/search/types.ts ReadableScope):
+// the same rules as decide() for `document.read` on a searchable document (available, not deleted),
+// built from the helpers decide() itself uses (ownServiceAreas, arrangementReach).
+import type { ReadableGrant, ReadableScope } from '../search/types.js';
+import type { Actor, Arrangement, Classification } from '../types.js';
+import { classificationAtMost, levelAtLeast } from '../types.js';
+import { CONTENT_ACTIONS } from './actions.js';
+import { arrangementReach, ownServiceAreas } from './policy.js';
+
+const lower = (a: Classification, b: Classification): Classification => (classificationAtMost(a, b) ? a : b);
+
+/**
+ * The actor's own organisation (their service areas, at or below their clearance), and for each
+ * arrangement that serves them now: the partners' content in its service area (host staff) and its
+ * joint workspace (staff of every party), at or below both the ceiling and their clearance. The
+ * system actor reads everything; an actor without an organisation or user reads nothing.
+ */
+export function readableScope(actor: Actor, arrangements: readonly Arrangement[], now: Date): ReadableScope {
+  if (actor.kind === 'system') return { grants: [], everything: true };
+  if (actor.organisationId === null || actor.userId === null) return { grants: [] };
+  const grants: ReadableGrant[] = [
+    { organisationId: actor.organisationId, serviceAreas: ownServiceAreas(actor), maxClassification: actor.clearance, arrangementId: null, via: null },
+  ];
+  for (const arrangement of arrangements) {
+    const reach = arrangementReach(arrangement, actor, now);
+    if (!reach || !levelAtLeast(reach.accessLevel, CONTENT_ACTIONS['document.read'])) continue;
+    const maxClassification = lower(reach.ceiling, actor.clearance);
+    const serviceAreas = [reach.serviceArea];
+    for (const partner of reach.partners) {
+      grants.push({ organisationId: partner, serviceAreas, maxClassification, arrangementId: null, via: reach.arrangementId });
+    }
+    if (reach.jointWorkspaceOf !== null) {
+      grants.push({ organisationId: reach.jointWorkspaceOf, serviceAreas, maxClassification, arrangementId: reach.arrangementId, via: reach.arrangementId });
+    }
+  }
+  return { grants };
+}
+
+/** Does some grant of the scope cover a document with these facts? (The same test the adapters run in SQL.) */
+export function scopeCovers(
+  scope: ReadableScope,
+  doc: { organisationId: string; serviceArea: string; classification: Classification; arrangementId: string | null },
+): boolean {
+  if (scope.everything) return true;
+  return scope.grants.some(
+    (g) =>
+      g.organisationId === doc.organisationId &&
+      (g.serviceAreas === 'all' || g.serviceAreas.includes(doc.serviceArea)) &&
+      classificationAtMost(doc.classification, g.maxClassification) &&
+      (g.arrangementId === null || g.arrangementId === doc.arrangementId),
+  );
+}
