@@ -15,6 +15,7 @@ import { Store } from './db/store.js';
 import { ClamdScanner } from './integrations/clamd.scanner.js';
 import { ClamdSupervisor } from './integrations/clamd.supervisor.js';
 import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
+import { compactSearchJob, extractTextJob, searchPurgeJob, searchRenameJob } from './domain/jobs/kinds.js';
 import { deleteBlobsJob, disposalSweepJob, disposeBatchJob, purgeBinJob, replicaDeleteJob, replicateJob, rescanJob, scanVersionJob, scrubJob } from './domain/jobs/kinds.js';
 import { ukDate } from './domain/records/retention.js';
 import { JobRegistry, handle as handleJob } from './jobs/registry.js';
@@ -43,8 +44,7 @@ import { RetentionService } from './services/retention.service.js';
 import { ReplicationService } from './services/replication.service.js';
 import { ScrubService } from './services/scrub.service.js';
 import { SearchService } from './services/search.service.js';
-import { TextIndexing } from './services/text-indexing.js';
-import { DomainError } from './domain/errors.js';
+import { subscribeSearch, TextIndexing } from './services/text-indexing.js';
 import type { TextExtractor, Thumbnailer } from './domain/ports.js';
 import { UsersAdminService } from './services/users-admin.service.js';
 import { WebSessionsService } from './services/web-sessions.service.js';
@@ -200,6 +200,9 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       });
   }
 
+  // Search follows documents' lives: extraction when a version becomes readable, renames, purges (services/text-indexing.ts).
+  subscribeSearch(lifecycle);
+
   const serviceAreas = DEFAULT_SERVICE_AREAS;
   const access = new AccessService(store, clock);
   const audit = new AuditService({
@@ -252,8 +255,9 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     onWarning: (message, details) => logger.warn(details, message),
   });
 
-  // Search. Until the extraction adapters (integrations/text-extraction) are merged, these stand in.
-  const extractor: TextExtractor = { extract: () => Promise.reject(searchUnavailable()) };
+  // Search. Until the extraction adapters (integrations/text-extraction) are merged, these stand in:
+  // documents are found by name only, and their text status says why.
+  const extractor: TextExtractor = { extract: () => Promise.resolve({ status: 'failed', reason: 'text extraction is not set up on this server', sections: [] }) };
   const thumbnailer: Thumbnailer = { render: () => Promise.resolve(null) };
   const indexing = new TextIndexing({ store, access, blobs, extractor, thumbnailer, clock, logger, system: systemActor('job') });
   const search = new SearchService({
@@ -272,6 +276,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     handleJob(replicateJob, (p) => replication.replicate(p.versionId)),
     handleJob(scrubJob, (p) => scrub.run(p)),
     handleJob(replicaDeleteJob, (p, context) => replication.deleteReplica(p.versionId, context.attempt >= replicaDeleteJob.maxAttempts)),
+    handleJob(extractTextJob, (p, context) => search.extract(p.versionId, context.signal)),
+    handleJob(searchRenameJob, (p) => indexing.rename(p.documentId)),
+    handleJob(searchPurgeJob, (p) => indexing.purge(p)),
+    handleJob(compactSearchJob, () => indexing.compact()),
   ]);
   const worker = new JobWorker({ jobs: store.repos.jobs, registry, clock, logger, leaseSeconds: 60 });
 
@@ -332,8 +340,6 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   };
   return vault;
 }
-
-const searchUnavailable = (): DomainError => new DomainError('UNAVAILABLE', 'Search is not set up on this server yet.');
 
 /** A download that found a bad copy has that version scrubbed at this rate (bytes a second). */
 const SCRUB_REPAIR_BYTES_PER_SECOND = 50 * 1024 * 1024;

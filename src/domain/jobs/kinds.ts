@@ -161,5 +161,5 @@ export const compactSearchJob = defineJob({
 
 export const JOB_KINDS: readonly AnyJobDefinition[] = [
   scanVersionJob, rescanJob, disposalSweepJob, disposeBatchJob, purgeBinJob, deleteBlobsJob, replicateJob, replicaDeleteJob, scrubJob,
-  // extract-text, search-rename, search-purge and compact-search join once main.ts registers their handlers (with the index and extractor adapters).
+  extractTextJob, searchRenameJob, searchPurgeJob, compactSearchJob,
 ];
