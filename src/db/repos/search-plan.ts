@@ -87,7 +87,11 @@ interface HitRow {
   score: number | string;
 }
 
-/** Runs the plan: facets (whose organisation counts add up to the total) and one page of hits. */
+/**
+ * Runs the plan: facets (whose organisation counts add up to the total) and one page of hits. A hit's
+ * score is its best section's (the sum over clauses of bm25 or ts_rank, so dialects rank alike but not
+ * identically); the section shown is the best one of its text, the name only when no text matched.
+ */
 export async function runSearch(db: Executor, request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null): Promise<IndexResults> {
   if (!request.scope.everything && request.scope.grants.length === 0) return emptyResults();
   const with_ = ctes(request, clause, excluded);
@@ -114,8 +118,8 @@ export async function runSearch(db: Executor, request: IndexQuery, clause: Claus
       group by u.section_id, u.document_id
     ),
     best as (
-      select s.document_id, s.section, s.page, ss.score,
-        row_number() over (partition by s.document_id order by ss.score desc, s.section) as rn
+      select s.document_id, s.section, s.page, max(ss.score) over (partition by s.document_id) as score,
+        row_number() over (partition by s.document_id order by case when s.section < 0 then 1 else 0 end, ss.score desc, s.section) as rn
       from section_scores ss join search_sections s on s.id = ss.section_id
     )
     select m.id as document_id, m.version_id, b.section, b.page, b.score
