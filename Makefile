@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := build
 
-.PHONY: install install-test install-bench build run test lint bench bench-nodes bench-s3 clean
+.PHONY: install install-test install-bench build run test lint bench bench-nodes bench-s3 bench-search clean
 
 # Debian packages and node_modules (idempotent, quiet when there is nothing to do). `install` is
 # what running needs; the tests' browsers and WebDAV clients and the benchmark's Apache come with
@@ -38,6 +38,7 @@ bench: install-bench build
 	@test -d node_modules/tsx || { echo 'make bench: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
 	node --import tsx bench/run.ts
 	@$(MAKE) --no-print-directory bench-nodes
+	@$(MAKE) --no-print-directory bench-search
 
 # The S3 store through a whole server, and one vs two web nodes on PostgreSQL (bench/nodes.ts).
 bench-nodes: install-bench build
@@ -45,6 +46,13 @@ bench-nodes: install-bench build
 	@trap 'bash scripts/stop-postgres.sh' EXIT; trap 'exit 130' INT TERM; \
 	url="$$(bash scripts/ensure-postgres.sh)"; \
 	STRONGROOM_TEST_PG_ADMIN_URL="$$url" node --no-warnings --import tsx bench/nodes.ts
+
+# The search index on both dialects: build rate and query p50/p95 with the permission filter (bench/search.ts).
+bench-search: install-bench build
+	@test -d node_modules/tsx || { echo 'make bench-search: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
+	@trap 'bash scripts/stop-postgres.sh' EXIT; trap 'exit 130' INT TERM; \
+	url="$$(bash scripts/ensure-postgres.sh)"; \
+	STRONGROOM_TEST_PG_ADMIN_URL="$$url" node --no-warnings --import tsx bench/search.ts
 
 # The S3 blob store alone: a 1 GiB streamed put and get against s3rver (about a minute here).
 bench-s3: install

@@ -51,12 +51,12 @@ describe.each(DIALECTS)('process roles on %s', (dialect) => {
 
   it('refuses to start the worker role while an unhandled kind is queued', async () => {
     const now = new Date().toISOString();
-    await web.vault.store.db.insertInto('jobs').values({ kind: 'extract-text', payload: '{}', run_at: now, attempts: 0, max_attempts: 3, status: 'queued', created_at: now, unique_key: null }).execute();
+    await web.vault.store.db.insertInto('jobs').values({ kind: 'test-from-the-future', payload: '{}', run_at: now, attempts: 0, max_attempts: 3, status: 'queued', created_at: now, unique_key: null }).execute();
     const refusal = await worker.vault.startBackground().then(() => null, (error: unknown) => error);
     expect(refusal).toBeInstanceOf(UnhandledJobKindsError);
-    expect((refusal as Error).message).toContain('extract-text');
+    expect((refusal as Error).message).toContain('test-from-the-future');
     expect(worker.vault.worker.started).toBe(false);
-    await web.vault.store.db.updateTable('jobs').set({ status: 'failed' }).where('kind', '=', 'extract-text').execute();
+    await web.vault.store.db.updateTable('jobs').set({ status: 'failed' }).where('kind', '=', 'test-from-the-future').execute();
   });
 
   it('runs the scan an upload to the web role queued only in the worker role', async () => {

@@ -1,0 +1,234 @@
+// Search benchmark (make bench-search): N generated documents (default 100,000) in several
+// organisations with arrangements, indexed through the SearchIndex port on SQLite (encrypted file)
+// and PostgreSQL; reports the index build rate and query p50/p95 with the permission filter applied,
+// for a mix of queries and people. Writes bench/results/search-<date>.md.
+//
+// Environment: BENCH_SEARCH_DOCS (100000; BENCH_SEARCH_DOCS_SQLITE / _POSTGRES for one dialect), BENCH_SEARCH_QUERIES (300 per dialect),
+// BENCH_SEARCH_DIALECTS (sqlite,postgres), STRONGROOM_TEST_PG_ADMIN_URL, BENCH_OUT.
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { readableScope } from '../src/domain/access/readable-scope.js';
+import { parseSearchQuery } from '../src/domain/search/query.js';
+import type { SearchIndex } from '../src/domain/search/repositories.js';
+import type { DocumentType } from '../src/domain/search/types.js';
+import type { Actor, Arrangement } from '../src/domain/types.js';
+import { openPostgres, openSqlite, type DatabaseHandle } from '../src/db/kysely.js';
+import { migrate } from '../src/db/migrate.js';
+import { Store } from '../src/db/store.js';
+import { MasterKey } from '../src/storage/keys.js';
+import { DerivedSearchKeys } from '../src/storage/search-keys.js';
+import { createTestDatabase } from '../test/support/postgres.js';
+
+const DEFAULT_DOCS = Number(process.env.BENCH_SEARCH_DOCS ?? 100_000);
+/** BENCH_SEARCH_DOCS_SQLITE / BENCH_SEARCH_DOCS_POSTGRES override the count for one dialect. */
+const docsFor = (dialect: string): number => Number(process.env[`BENCH_SEARCH_DOCS_${dialect.toUpperCase()}`] ?? DEFAULT_DOCS);
+let DOCS = DEFAULT_DOCS;
+const QUERIES = Number(process.env.BENCH_SEARCH_QUERIES ?? 300);
+const DIALECTS = (process.env.BENCH_SEARCH_DIALECTS ?? 'sqlite,postgres').split(',') as ('sqlite' | 'postgres')[];
+const BATCH = 200;
+const NOW = new Date();
+const t0 = Date.now();
+const log = (line: string): void => void process.stderr.write(`[search-bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+
+// A deterministic generator, so both dialects index the same documents.
+let seed = 0x5eed;
+const rand = (): number => {
+  seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
+  return seed / 0x7fffffff;
+};
+
+// Council words first (the common ones), then made-up words from syllables for a long tail, drawn
+// with a Zipf-like skew so a few words are in most documents and most are rare, as in real text.
+const COUNCIL_WORDS = (
+  'the of and to in for on with council tax payroll leave annual budget report contract tender rates rebate housing benefit planning ' +
+  'application licence licensing committee minutes agenda meeting officer director service services resident residents payment payments ' +
+  'invoice invoices supplier suppliers procurement finance financial year quarter monthly salary salaries pension pensions employee ' +
+  'employees staff sickness absence holiday policy procedure review audit risk register assessment decision appeal complaint complaints ' +
+  'response request information freedom data protection subject access school schools education children adult social care health safety ' +
+  'waste collection recycling highways road roads parking permit permits enforcement notice notices environmental noise nuisance grant ' +
+  'grants funding capital revenue reserves savings forecast variance overspend underspend business rates relief discount exemption arrears ' +
+  'recovery summons liability order bailiff agent property properties building buildings maintenance repair repairs contractor works ' +
+  'schedule programme project projects delivery partnership agreement shared arrangement district county borough parish ward member members ' +
+  'cabinet scrutiny consultation public statement letter email telephone address postcode signed dated reference number account bank'
+).split(' ');
+const SYLLABLES = 'ba be bi bo bu ka ke ki ko ku la le li lo lu ma me mi mo mu na ne ni no nu ra re ri ro ru sa se si so su ta te ti to tu ven dor mar wick ton ham ford ley'.split(' ');
+const VOCAB = [...COUNCIL_WORDS];
+while (VOCAB.length < 20_000) {
+  const n = 2 + Math.floor(rand() * 3);
+  VOCAB.push(Array.from({ length: n }, () => SYLLABLES[Math.floor(rand() * SYLLABLES.length)]).join(''));
+}
+const word = (): string => VOCAB[Math.min(VOCAB.length - 1, Math.floor(VOCAB.length * rand() ** 3.5))]!;
+const words = (n: number): string => Array.from({ length: n }, word).join(' ');
+
+const ORGS = Array.from({ length: 6 }, (_, i) => `org-${i}`);
+const AREAS = ['hr', 'payroll', 'finance', 'revenues_benefits'];
+const TYPES: DocumentType[] = ['pdf', 'word', 'spreadsheet', 'email', 'text'];
+const arrangementOf = (id: string, host: string, partners: string[], serviceArea: string): Arrangement => ({
+  id, hostOrganisationId: host, partnerOrganisationIds: partners, serviceArea, purpose: 'shared service', lawfulBasis: 'public task', agreementReference: null,
+  accessLevel: 'read', ceiling: 'OFFICIAL', startsAt: '2020-01-01T00:00:00.000Z', endsAt: null, annualSavingPounds: 0, status: 'active', acceptedBy: partners,
+  revision: 1, termsRevision: 1, createdAt: '2020-01-01T00:00:00.000Z', updatedAt: '2020-01-01T00:00:00.000Z',
+});
+const ARRANGEMENTS = [arrangementOf('arr-payroll', 'org-0', ['org-1', 'org-2'], 'payroll'), arrangementOf('arr-revenues', 'org-3', ['org-4'], 'revenues_benefits')];
+const user = (organisationId: string, teams: string[], roles: Actor['roles'] = ['member']): Actor => ({
+  kind: 'user', userId: 'bench-user', organisationId, roles, teams, clearance: 'OFFICIAL', channel: 'api', clientAddress: null, requestId: null,
+});
+const PEOPLE: [string, Actor][] = [
+  ['host payroll officer (own + 2 partners + workspace)', user('org-0', ['payroll'])],
+  ['partner payroll officer (own + workspace)', user('org-1', ['payroll'])],
+  ['records manager (whole organisation)', user('org-5', [], ['records_manager'])],
+  ['revenues officer (own + partner)', user('org-3', ['revenues_benefits', 'finance'])],
+];
+
+async function open(dialect: 'sqlite' | 'postgres', keys: DerivedSearchKeys): Promise<{ store: Store; handle: DatabaseHandle; size: () => Promise<number>; close: () => Promise<void> }> {
+  if (dialect === 'sqlite') {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sr-search-bench-'));
+    const file = path.join(dir, 'bench.db');
+    const handle = openSqlite({ file, key: randomBytes(32) });
+    await migrate(handle.db, handle.caps);
+    const store = new Store(handle, randomBytes(32), keys);
+    const size = async () => (await stat(file)).size + (await stat(`${file}-wal`).then((s) => s.size, () => 0));
+    return { store, handle, size, close: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
+  }
+  const database = await createTestDatabase('srsearchbench');
+  const handle = openPostgres(database.url, 4);
+  await migrate(handle.db, handle.caps);
+  const store = new Store(handle, randomBytes(32), keys);
+  const size = async () => Number((await sql<{ n: string }>`select pg_database_size(current_database()) as n`.execute(handle.db)).rows[0]!.n);
+  return { store, handle, size, close: async () => { await store.close(); await database.drop(); } };
+}
+
+async function seedRows(store: Store): Promise<{ collections: Map<string, string> }> {
+  const db = store.db;
+  const collections = new Map<string, string>();
+  for (const org of ORGS) {
+    await db.insertInto('organisations').values({ id: org, slug: org, name: `Council ${org}`, kind: 'district', region: 'North', created_at: NOW.toISOString() } as never).execute();
+    for (const area of AREAS) {
+      const id = `col-${org}-${area}`;
+      await db.insertInto('collections').values({ id, organisation_id: org, parent_id: null, name: area, service_area: area, classification: 'OFFICIAL', arrangement_id: null, created_at: NOW.toISOString(), deleted_at: null } as never).execute();
+      collections.set(`${org}/${area}`, id);
+    }
+  }
+  for (const a of ARRANGEMENTS) await store.repos.arrangements.insert(a, null);
+  return { collections };
+}
+
+interface Spec {
+  id: string; organisationId: string; collectionId: string; serviceArea: string; classification: string; status: string; deleted: boolean;
+  arrangementId: string | null; updatedAt: string; name: string; type: DocumentType; sections: { page: number | null; text: string }[];
+}
+
+function makeSpecs(collections: Map<string, string>): Spec[] {
+  seed = 0x5eed;
+  const specs: Spec[] = [];
+  for (let i = 0; i < DOCS; i++) {
+    const organisationId = ORGS[Math.floor(rand() * ORGS.length)]!;
+    const serviceArea = AREAS[Math.floor(rand() * AREAS.length)]!;
+    const workspace = ARRANGEMENTS.find((a) => a.hostOrganisationId === organisationId && a.serviceArea === serviceArea && rand() < 0.2);
+    const pages = 1 + Math.floor(rand() * 3);
+    specs.push({
+      id: `doc-${i}`, organisationId, collectionId: collections.get(`${organisationId}/${serviceArea}`)!, serviceArea,
+      classification: rand() < 0.15 ? 'OFFICIAL-SENSITIVE' : 'OFFICIAL', status: rand() < 0.02 ? 'pending_scan' : 'available', deleted: rand() < 0.03,
+      arrangementId: workspace?.id ?? null, updatedAt: new Date(Date.parse('2022-01-01T00:00:00Z') + Math.floor(rand() * 4 * 365 * 86_400_000)).toISOString(),
+      name: `${words(3)}.pdf`, type: TYPES[Math.floor(rand() * TYPES.length)]!,
+      sections: Array.from({ length: pages }, (_, p) => ({ page: p + 1, text: words(40 + Math.floor(rand() * 80)) })),
+    });
+  }
+  return specs;
+}
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))]!;
+
+async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<string[]> {
+  DOCS = docsFor(dialect);
+  const keys = new DerivedSearchKeys(MasterKey.fromBytes(randomBytes(32)));
+  const db = await open(dialect, keys);
+  const lines: string[] = [];
+  try {
+    const { collections } = await seedRows(db.store);
+    const specs = makeSpecs(collections);
+    log(`${dialect}: inserting ${DOCS} document rows`);
+    for (let i = 0; i < specs.length; i += 500) {
+      await db.store.db.insertInto('documents').values(specs.slice(i, i + 500).map((s) => ({
+        id: s.id, organisation_id: s.organisationId, collection_id: s.collectionId, name: s.name, classification: s.classification, service_area: s.serviceArea,
+        status: s.status, current_version: 1, current_version_id: `${s.id}-v1`, legal_hold: 0, arrangement_id: s.arrangementId, created_at: s.updatedAt,
+        updated_at: s.updatedAt, deleted_at: s.deleted ? s.updatedAt : null,
+      })) as never).execute();
+    }
+    log(`${dialect}: indexing`);
+    const started = Date.now();
+    let words = 0;
+    for (let i = 0; i < specs.length; i += BATCH) {
+      const batch = specs.slice(i, i + BATCH);
+      await db.store.transaction(async (repos) => {
+        for (const s of batch) {
+          await (repos.search as SearchIndex).replaceDocument({ organisationId: s.organisationId, documentId: s.id, versionId: `${s.id}-v1`, name: s.name, type: s.type, sections: s.sections });
+          words += s.sections.reduce((n, x) => n + x.text.split(' ').length, 0);
+        }
+      });
+      if ((i / BATCH) % 50 === 0) log(`${dialect}: ${i + batch.length} indexed (${Math.round(((i + batch.length) / (Date.now() - started)) * 1000)} documents/s)`);
+    }
+    const buildS = (Date.now() - started) / 1000;
+    if (dialect === 'postgres') await sql`analyze`.execute(db.store.db);
+    const bytes = await db.size();
+    lines.push(`| ${dialect} | index build | ${DOCS} documents (${(words / 1e6).toFixed(1)} M words) in ${buildS.toFixed(0)} s: **${Math.round(DOCS / buildS)} documents/s** in batches of ${BATCH}; database ${Math.round(bytes / 1048576)} MiB |`);
+
+    // Queries: rare and common words, phrases, prefixes, exclusions, OR, a filter; each person in turn.
+    seed = 0xbeef;
+    const rareWord = () => VOCAB[2000 + Math.floor(rand() * 15_000)]!;
+    const common = () => COUNCIL_WORDS[20 + Math.floor(rand() * 100)]!;
+    const shapes: [string, () => string][] = [
+      ['one common word', () => common()],
+      ['one rare word', () => rareWord()],
+      ['two words', () => `${common()} ${common()}`],
+      ['phrase', () => `"${common()} ${common()}"`],
+      ['prefix', () => `${common().slice(0, 4).padEnd(3, 'e')}*`],
+      ['exclusion', () => `${common()} -${common()}`],
+      ['OR', () => `${rareWord()} OR ${common()}`],
+    ];
+    const timings = new Map<string, number[]>();
+    const all: number[] = [];
+    for (let n = 0; n < QUERIES; n++) {
+      const [shape, make] = shapes[n % shapes.length]!;
+      const [, actor] = PEOPLE[Math.floor(n / shapes.length) % PEOPLE.length]!;
+      const q = make();
+      const scope = readableScope(actor, ARRANGEMENTS, NOW);
+      const sort = n % 2 === 0 ? 'relevance' : 'date';
+      const began = process.hrtime.bigint();
+      await db.store.repos.search.search({ query: parseSearchQuery(q), scope, filters: n % 5 === 0 ? { type: 'pdf' } : {}, sort, offset: 0, limit: 20 });
+      const ms = Number(process.hrtime.bigint() - began) / 1e6;
+      all.push(ms);
+      timings.set(shape, [...(timings.get(shape) ?? []), ms]);
+    }
+    all.sort((a, b) => a - b);
+    lines.push(`| ${dialect} | all queries (${QUERIES}, 4 people, relevance and date) | p50 **${percentile(all, 0.5).toFixed(1)} ms**, p95 **${percentile(all, 0.95).toFixed(1)} ms**, max ${all.at(-1)!.toFixed(1)} ms |`);
+    for (const [shape, list] of timings) {
+      list.sort((a, b) => a - b);
+      lines.push(`| ${dialect} | ${shape} | p50 ${percentile(list, 0.5).toFixed(1)} ms, p95 ${percentile(list, 0.95).toFixed(1)} ms |`);
+    }
+    log(`${dialect}: p50 ${percentile(all, 0.5).toFixed(1)} ms, p95 ${percentile(all, 0.95).toFixed(1)} ms`);
+  } finally {
+    await db.close();
+  }
+  return lines;
+}
+
+const lines = ['| dialect | what | result |', '| --- | --- | --- |'];
+for (const dialect of DIALECTS) lines.push(...(await runDialect(dialect)));
+const date = new Date().toISOString().slice(0, 10);
+const out = process.env.BENCH_OUT ?? path.join('bench', 'results', `search-${date}.md`);
+await mkdir(path.dirname(out), { recursive: true });
+const report = `# Search benchmark, ${new Date().toISOString()}
+
+${DIALECTS.map((d) => `${docsFor(d)} (${d})`).join(', ')} generated documents (council words plus a long tail of made-up words, Zipf-like), 6 organisations,
+2 arrangements (one with a joint workspace), 2% pending, 3% deleted, 15% OFFICIAL-SENSITIVE; 1 to 3 pages
+of 40 to 120 words each plus the name. Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), shared.
+Queries go through the SearchIndex port with the readable scope of each person (readableScope) and return
+total, facets and the first 20 hits.
+
+${lines.join('\n')}
+`;
+await writeFile(out, report);
+process.stdout.write(report);

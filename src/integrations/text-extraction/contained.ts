@@ -1,0 +1,101 @@
+// Runs one request in a fresh parser process (parse-child): its own heap limit, a clean environment,
+// its own process group, and a deadline after which the whole group is killed. Never rejects for
+// anything the file does: a crash, a hang or a heap overflow comes back as an outcome with a reason.
+import { fork } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultEnvironment } from '../process.js';
+import type { ParserMessage, ParserRequest } from './protocol.js';
+
+export type ParserOutcome =
+  | { kind: 'ended' }
+  | { kind: 'error'; reason: string }
+  | { kind: 'timeout'; reason: string }
+  | { kind: 'crashed'; reason: string }
+  | { kind: 'aborted' };
+
+export interface ParserRun {
+  timeoutMs: number;
+  memoryMb: number;
+  signal: AbortSignal;
+  onMessage: (message: ParserMessage) => void;
+  /** The parser script; tests point it at a script that misbehaves on purpose. */
+  script?: string;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+// Run from the TypeScript source (tests, tsx), the child needs tsx's loader too; built, it does not.
+const fromSource = import.meta.url.endsWith('.ts');
+const DEFAULT_SCRIPT = path.join(here, fromSource ? 'parse-child.ts' : 'parse-child.js');
+const PROJECT_ROOT = path.resolve(here, '../../..');
+
+/** SIGKILL for the parser's whole process group (it has none of its own children today, but may). */
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+export function runParser(request: ParserRequest, run: ParserRun): Promise<ParserOutcome> {
+  return new Promise((resolve) => {
+    if (run.signal.aborted) {
+      resolve({ kind: 'aborted' });
+      return;
+    }
+    const script = run.script ?? DEFAULT_SCRIPT;
+    const execArgv = [`--max-old-space-size=${run.memoryMb}`, '--max-semi-space-size=16', ...(script.endsWith('.ts') ? ['--import', 'tsx'] : [])];
+    const child = fork(script, [], {
+      cwd: PROJECT_ROOT,
+      env: defaultEnvironment(),
+      execArgv,
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      detached: true,
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString('utf8')).slice(-2000);
+    });
+    let settled: ParserOutcome | null = null;
+    let sawEnd = false;
+    const finish = (outcome: ParserOutcome): void => {
+      if (settled) return;
+      settled = outcome;
+      clearTimeout(timer);
+      run.signal.removeEventListener('abort', onAbort);
+      killGroup(child.pid);
+    };
+    const timer = setTimeout(() => finish({ kind: 'timeout', reason: `the parser took longer than ${run.timeoutMs} ms and was stopped` }), run.timeoutMs);
+    const onAbort = (): void => finish({ kind: 'aborted' });
+    run.signal.addEventListener('abort', onAbort, { once: true });
+
+    child.on('message', (message: ParserMessage) => {
+      if (settled) return;
+      if (message.type === 'end') {
+        sawEnd = true;
+        finish({ kind: 'ended' });
+      } else if (message.type === 'error') {
+        finish({ kind: 'error', reason: message.message });
+      } else {
+        run.onMessage(message);
+      }
+    });
+    child.on('error', (error) => finish({ kind: 'crashed', reason: `the parser could not run: ${error.message}` }));
+    // 'close', not 'exit': it comes after the IPC channel has delivered everything the parser sent.
+    child.on('close', (code, signal) => {
+      if (!settled && !sawEnd) {
+        const heap = /heap out of memory|Reached heap limit|allocation failed/i.test(stderr);
+        finish({ kind: 'crashed', reason: heap ? `the parser ran out of memory (${run.memoryMb} MiB)` : `the parser stopped unexpectedly (${signal ?? `exit code ${code}`})` });
+      }
+      // The group may hold a grandchild; the parser is gone, so take the rest with it.
+      killGroup(child.pid);
+      resolve(settled ?? { kind: 'ended' });
+    });
+    child.send(request, (error) => {
+      if (error) finish({ kind: 'crashed', reason: `the parser did not take the file: ${error.message}` });
+    });
+  });
+}

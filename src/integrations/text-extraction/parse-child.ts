@@ -1,0 +1,97 @@
+// The parser process: reads one file the extractor sends it and reports what it finds, then exits.
+// It runs with a small heap and no secrets in its environment, and the extractor kills its whole
+// process group on a timeout, so a hostile file can crash, hang or balloon only this process.
+// Each format's parser is imported only when a file of that format comes: loading all of them
+// (pdfjs, exceljs, mammoth, mailparser, sharp) would cost every file a second or more of start-up.
+import { Sink, TextCapReached } from './formats/sink.js';
+import { ZipLimitError } from './formats/zip-guard.js';
+import type { ParserMessage, ParserRequest } from './protocol.js';
+
+async function loadSharp(): Promise<(typeof import('sharp'))['default']> {
+  const sharp = (await import('sharp')).default;
+  // libvips keeps a cache and worker threads per process; this process reads one image, so neither helps.
+  sharp.cache(false);
+  sharp.concurrency(1);
+  return sharp;
+}
+
+function send(message: ParserMessage): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (!process.send) {
+      reject(new Error('the parser must be started with an IPC channel'));
+      return;
+    }
+    process.send(message, undefined, {}, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+async function parse(request: Extract<ParserRequest, { task: 'parse' }>): Promise<void> {
+  const pending: Promise<void>[] = [];
+  const sink = new Sink((message) => void pending.push(send(message)), request.limits.maxTextChars);
+  const input = Buffer.from(request.input.buffer, request.input.byteOffset, request.input.byteLength);
+  let partial: string | null = null;
+  try {
+    switch (request.format) {
+      case 'pdf':
+        // pdfjs refuses a Buffer (it wants a plain Uint8Array it may transfer): give it a copy.
+        partial = await (await import('./formats/pdf.js')).readPdf(new Uint8Array(input), sink, request.limits.maxTextPages);
+        break;
+      case 'docx':
+        await (await import('./formats/office.js')).readDocx(input, sink, request.limits.maxUnzippedBytes);
+        break;
+      case 'xlsx':
+        await (await import('./formats/office.js')).readXlsx(input, sink, request.limits.maxUnzippedBytes);
+        break;
+      case 'odt':
+        await (await import('./formats/office.js')).readOdt(input, sink, request.limits.maxUnzippedBytes);
+        break;
+      case 'eml':
+        await (await import('./formats/email.js')).readEml(input, sink);
+        break;
+      case 'msg':
+        (await import('./formats/email.js')).readMsg(input, sink);
+        break;
+      case 'html':
+        sink.text(null, (await import('./formats/markup.js')).markupText(new TextDecoder('utf-8').decode(input)));
+        break;
+      case 'text':
+        sink.text(null, new TextDecoder('utf-8').decode(input));
+        break;
+    }
+  } catch (error) {
+    if (!(error instanceof TextCapReached)) throw error;
+    partial = error.message;
+  }
+  await Promise.all(pending);
+  if (partial) await send({ type: 'partial', reason: partial });
+}
+
+async function imageInfo(input: Uint8Array): Promise<void> {
+  // Reads the header only: a 30000 × 30000 TIFF is measured here without decoding a pixel.
+  const meta = await (await loadSharp())(input, { limitInputPixels: false }).metadata();
+  await send({ type: 'image-info', width: meta.width ?? 0, height: meta.height ?? 0, format: meta.format ?? 'unknown' });
+}
+
+async function thumbnail(input: Uint8Array, size: number, maxPixels: number): Promise<void> {
+  const png = await (await loadSharp())(input, { limitInputPixels: maxPixels, pages: 1 })
+    .rotate()
+    .resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true })
+    .png()
+    .toBuffer();
+  await send({ type: 'thumbnail', png });
+}
+
+async function handle(request: ParserRequest): Promise<void> {
+  try {
+    if (request.task === 'parse') await parse(request);
+    else if (request.task === 'image-info') await imageInfo(request.input);
+    else await thumbnail(request.input, request.size, request.maxPixels);
+    await send({ type: 'end' });
+  } catch (error) {
+    const message = error instanceof ZipLimitError ? error.message : `could not read the file: ${error instanceof Error ? error.message : String(error)}`;
+    await send({ type: 'error', message: message.slice(0, 500) }).catch(() => {});
+  }
+  process.disconnect?.();
+}
+
+process.once('message', (request: ParserRequest) => void handle(request));

@@ -1,0 +1,24 @@
+// The messages between the extractor and its parser process (child_process IPC, advanced
+// serialisation so buffers cross without base64). One request per process; the process exits after.
+import type { FormatKind } from './formats.js';
+import type { ParserLimits } from './limits.js';
+
+export type ParserRequest =
+  | { task: 'parse'; format: Exclude<FormatKind, 'image'>; name: string; input: Uint8Array; limits: ParserLimits }
+  | { task: 'image-info'; input: Uint8Array }
+  | { task: 'thumbnail'; input: Uint8Array; size: number; maxPixels: number };
+
+export type ParserMessage =
+  /** A section of text; `page` is 1-based for PDFs. */
+  | { type: 'section'; page: number | null; text: string }
+  /** A PDF page without a text layer, with its size in points so OCR can pick a resolution. */
+  | { type: 'needs-ocr'; page: number; widthPt: number; heightPt: number }
+  | { type: 'pages'; count: number }
+  /** An e-mail's attachment, extracted by the parent in a process of its own. */
+  | { type: 'attachment'; name: string; mediaType: string; input: Uint8Array }
+  | { type: 'image-info'; width: number; height: number; format: string }
+  | { type: 'thumbnail'; png: Uint8Array }
+  /** The parser stopped early on purpose (a cap); what it sent is good. */
+  | { type: 'partial'; reason: string }
+  | { type: 'error'; message: string }
+  | { type: 'end' };
