@@ -44,6 +44,8 @@ import { RetentionService } from './services/retention.service.js';
 import { ReplicationService } from './services/replication.service.js';
 import { ScrubService } from './services/scrub.service.js';
 import { SearchService } from './services/search.service.js';
+import { ContainedTextExtractor } from './integrations/text-extraction/extractor.js';
+import { makeSnippet } from './domain/search/snippet.js';
 import { subscribeSearch, TextIndexing } from './services/text-indexing.js';
 import type { TextExtractor, Thumbnailer } from './domain/ports.js';
 import { UsersAdminService } from './services/users-admin.service.js';
@@ -255,14 +257,14 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     onWarning: (message, details) => logger.warn(details, message),
   });
 
-  // Search. Until the extraction adapters (integrations/text-extraction) are merged, these stand in:
-  // documents are found by name only, and their text status says why.
-  const extractor: TextExtractor = { extract: () => Promise.resolve({ status: 'failed', reason: 'text extraction is not set up on this server', sections: [] }) };
+  // Search: text extraction in contained parser processes (integrations/text-extraction). Thumbnails
+  // wait for the extract slice's Thumbnailer; until then documents simply have none.
+  const extractor: TextExtractor = new ContainedTextExtractor();
   const thumbnailer: Thumbnailer = { render: () => Promise.resolve(null) };
   const indexing = new TextIndexing({ store, access, blobs, extractor, thumbnailer, clock, logger, system: systemActor('job') });
   const search = new SearchService({
     store, access, blobs, clock, serviceAreas, queryAuditKey: deriveKey(master, 'search-query-audit'), indexing,
-    scopeOf: (actor) => access.readableScope(actor), snippet: () => null,
+    scopeOf: (actor) => access.readableScope(actor), snippet: makeSnippet,
   });
 
   // One handler per kind in domain/jobs/kinds.ts; a kind left out fails here, at start-up.

@@ -82,8 +82,8 @@ export interface SearchServiceOptions {
   queryAuditKey: Buffer;
   /** What the actor may read, from decide()'s rules with arrangements read now: `AccessService.readableScope`. */
   scopeOf: (actor: Actor) => Promise<ReadableScope>;
-  /** Highlighted snippet of a section's text for a parsed query (domain/search/snippet.ts). */
-  snippet: (text: string, query: SearchQuery) => { text: string; highlights: Array<[number, number]> } | null;
+  /** A section's text cut around the matches, in plain and highlighted parts (domain/search/snippet.ts makeSnippet). */
+  snippet: (text: string, query: SearchQuery) => readonly { text: string; highlighted: boolean }[];
   /** The extract-text, search-rename, search-purge and compact-search jobs. */
   indexing: TextIndexing;
 }
@@ -130,7 +130,7 @@ export class SearchService {
         documentId: document.id, versionId: hit.versionId, name: document.name,
         organisation: { id: document.organisationId, name: organisationNames.get(document.organisationId) ?? '' },
         collection: { id: document.collectionId, name: collectionNames.get(document.collectionId) ?? '' },
-        snippet: text === undefined ? null : this.o.snippet(text, query),
+        snippet: text === undefined ? null : joinSnippet(this.o.snippet(text, query)),
         page: hit.page, score: hit.score, updatedAt: document.updatedAt, type: hitType(document.mediaType), thumbnail: state?.thumbnail != null,
       });
     }
@@ -230,6 +230,17 @@ export class SearchService {
     if (out.from !== undefined && out.to !== undefined && out.from > out.to) throw invalid('"from" must not be after "to".', { field: 'from' });
     return out;
   }
+}
+
+/** Parts → one string with the highlighted ranges as offsets into it (what REST and the pages receive). */
+function joinSnippet(parts: readonly { text: string; highlighted: boolean }[]): { text: string; highlights: Array<[number, number]> } {
+  let text = '';
+  const highlights: Array<[number, number]> = [];
+  for (const part of parts) {
+    if (part.highlighted) highlights.push([text.length, text.length + part.text.length]);
+    text += part.text;
+  }
+  return { text, highlights };
 }
 
 function hitType(mediaType: string): DocumentType {

@@ -29,6 +29,11 @@ const BY_EXTENSION: Record<string, FormatKind> = {
 export function formatOf(mediaType: string, name: string): FormatKind | null {
   const type = mediaType.split(';')[0]!.trim().toLowerCase();
   const byType = BY_MEDIA_TYPE[type];
+  // The file policy calls any text-like file text/plain (an e-mail, an HTML page): its name says which text format.
+  if (byType === 'text') {
+    const named = BY_EXTENSION[name.toLowerCase().split('.').pop() ?? ''];
+    if (named === 'eml' || named === 'html') return named;
+  }
   if (byType) return byType;
   // Generic types (a sniffer that only saw "some zip" or "some bytes") fall back to the name.
   if (type === 'application/octet-stream' || type === 'application/zip' || type === 'application/x-cfb' || type === '') {
