@@ -180,6 +180,19 @@ export class SearchService {
     return this.o.blobs.openRange({ ...thumbnailBinding(version), blobId: thumbnail.blobId, keyId: thumbnail.keyId, wrappedKey: thumbnail.wrappedKey, size: thumbnail.size });
   }
 
+  /**
+   * Whether `thumbnail()` would give this person an image, without opening it: the document page asks
+   * before it shows one. Asked of can() (a page deciding what to offer audits no refusal).
+   */
+  async hasThumbnail(actor: Actor, documentId: string): Promise<boolean> {
+    const repos = this.o.store.repos;
+    const document = await repos.documents.byId(documentId);
+    const version = document ? await repos.documents.versionById(document.currentVersionId) : null;
+    if (!document || !version) return false;
+    const [allowed] = await this.o.access.can(actor, [{ action: 'document.download', resource: { ...documentResource(document), versionScan: version.scanStatus } }]);
+    return allowed === true && (await repos.documents.textState(version.id))?.thumbnail != null;
+  }
+
   /** The extract-text job handler: idempotent; an outdated version (no longer current) does nothing. */
   async extract(versionId: string, signal: AbortSignal): Promise<void> {
     await this.o.indexing.extract(versionId, signal);

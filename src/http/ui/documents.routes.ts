@@ -11,6 +11,7 @@ import { breadcrumbsFor, organisationNames } from './browse.routes.js';
 import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
 import { eachFile } from './multipart.js';
 import { retentionPanel } from './records.routes.js';
+import { documentTextFacts } from './search.routes.js';
 import { describeUpload } from './upload.routes.js';
 
 type Form = Record<string, string | undefined>;
@@ -53,7 +54,7 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     return render(ui, request, reply, 'document.njk', {
       document, versions: newest, breadcrumbs, collection, owner: orgs.get(document.organisationId),
       destinations, may, downloadable, notice: NOTICES[query.notice ?? ''] ?? null, holds, mayHold,
-      retentionPanel: await retentionPanel(ui, web.actor, document), ...extra,
+      retentionPanel: await retentionPanel(ui, web.actor, document), textFacts: await documentTextFacts(ui, web.actor, document), ...extra,
     }, status);
   }
 

@@ -21,6 +21,7 @@ import { documentPages } from './documents.routes.js';
 import { holdPages } from './holds.routes.js';
 import { formMultipartOptions } from './multipart.js';
 import { recordsPages } from './records.routes.js';
+import { searchPages } from './search.routes.js';
 import { uploadPages } from './upload.routes.js';
 import { ASSETS_DIR, GOVUK_DIST, createViews } from './views.js';
 
@@ -78,5 +79,6 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
     await web.register(certificatePages(ui));
     await web.register(recordsPages(ui));
     await web.register(storagePages(ui));
+    await web.register(searchPages(ui));
   });
 }
