@@ -66,8 +66,8 @@ export class SqliteSearchIndex implements SearchIndex {
   }
 
   search(request: IndexQuery): Promise<IndexResults> {
-    const clause = (i: number): RawBuilder<unknown> =>
-      sql`select s.id as section_id, s.document_id, -bm25(search_fts) as score
+    const clause = (i: number, scored: boolean): RawBuilder<unknown> =>
+      sql`select s.id as section_id, s.document_id, ${scored ? sql`-bm25(search_fts)` : sql`0`} as score
           from search_fts join search_sections s on s.id = search_fts.rowid
           where search_fts match ${ftsAny(request.query.all[i]!.anyOf)}`;
     const excluded =
