@@ -66,13 +66,16 @@ function whereSql(request: IndexQuery): RawBuilder<unknown> {
  */
 function ctes(request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null, scored: boolean): RawBuilder<unknown> {
   const clauses = request.query.all.map((_, i) => sql`${sql.raw(`c${i}`)} as materialized (${clause(i, scored)})`);
-  const inClauses = request.query.all.map((_, i) => sql`d.id in (select document_id from ${sql.raw(`c${i}`)})`);
-  const notExcluded = excluded === null ? [] : [sql`d.id not in (select document_id from x)`];
+  // The matching documents as one set (INTERSECT / EXCEPT sort or hash once), joined to documents
+  // by primary key: an IN (subquery) per clause can be re-scanned for every row on SQLite.
+  const ids = sql.join(request.query.all.map((_, i) => sql`select distinct document_id from ${sql.raw(`c${i}`)}`), sql` intersect `);
+  const keys = excluded === null ? ids : sql`${ids} except select document_id from x`;
   return sql`with ${sql.join([...clauses, ...(excluded === null ? [] : [sql`x as (${excluded})`])])},
+    keys as materialized (${keys}),
     matched as materialized (
       select d.id, d.organisation_id, d.collection_id, d.service_area, d.classification, d.updated_at, sd.version_id, sd.type
-      from documents d join search_documents sd on sd.document_id = d.id
-      where ${sql.join([...inClauses, ...notExcluded, whereSql(request)], sql` and `)}
+      from keys k cross join documents d cross join search_documents sd
+      where d.id = k.document_id and sd.document_id = d.id and ${whereSql(request)}
     )`;
 }
 
