@@ -42,7 +42,12 @@ describe('the schema', () => {
     const [sqlite, postgres] = [schemas.get('sqlite'), schemas.get('postgres')];
     expect(sqlite, 'the sqlite migration test ran').toBeDefined();
     expect(postgres, 'the postgres migration test ran').toBeDefined();
-    expect(Object.fromEntries(postgres!)).toEqual(Object.fromEntries(sqlite!));
+    // The search index is dialect-specific by design (FTS5 and its shadow tables on SQLite; sealed
+    // text and a blind tsvector index on PostgreSQL: docs/search-index.md); only its common table is compared.
+    const portable = (schema: Map<string, string[]>) => Object.fromEntries([...schema].filter(([table]) => !table.startsWith('search_') || table === 'search_documents'));
+    expect(portable(postgres!)).toEqual(portable(sqlite!));
+    expect([...sqlite!.keys()].filter((t) => t.startsWith('search_')).sort()).toEqual(expect.arrayContaining(['search_documents', 'search_fts', 'search_sections']));
+    expect([...postgres!.keys()].filter((t) => t.startsWith('search_')).sort()).toEqual(['search_documents', 'search_sections', 'search_terms']);
   });
 });
 

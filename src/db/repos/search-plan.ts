@@ -11,8 +11,11 @@ import type { Schema } from '../schema.js';
 
 export type Executor = Kysely<Schema> | Transaction<Schema>;
 
-/** Rows (section_id, document_id, score) for the sections matching one clause; higher score is better. */
-export type ClauseSections = (clause: number) => RawBuilder<unknown>;
+/**
+ * Rows (section_id, document_id, score) for the sections matching one clause; higher score is better.
+ * Unscored (score 0) for totals and facets, which do not need the ranking function's cost.
+ */
+export type ClauseSections = (clause: number, scored: boolean) => RawBuilder<unknown>;
 
 export const emptyFacets = (): SearchFacets => ({ organisation: [], collection: [], serviceArea: [], classification: [], type: [], year: [] });
 
@@ -61,15 +64,18 @@ function whereSql(request: IndexQuery): RawBuilder<unknown> {
  * The CTEs every query of one search shares: c0..cN (sections per clause), x (excluded documents),
  * matched (the readable matching documents with what facets need).
  */
-function ctes(request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null): RawBuilder<unknown> {
-  const clauses = request.query.all.map((_, i) => sql`${sql.raw(`c${i}`)} as materialized (${clause(i)})`);
-  const inClauses = request.query.all.map((_, i) => sql`d.id in (select document_id from ${sql.raw(`c${i}`)})`);
-  const notExcluded = excluded === null ? [] : [sql`d.id not in (select document_id from x)`];
+function ctes(request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null, scored: boolean): RawBuilder<unknown> {
+  const clauses = request.query.all.map((_, i) => sql`${sql.raw(`c${i}`)} as materialized (${clause(i, scored)})`);
+  // The matching documents as one set (INTERSECT / EXCEPT sort or hash once), joined to documents
+  // by primary key: an IN (subquery) per clause can be re-scanned for every row on SQLite.
+  const ids = sql.join(request.query.all.map((_, i) => sql`select distinct document_id from ${sql.raw(`c${i}`)}`), sql` intersect `);
+  const keys = excluded === null ? ids : sql`${ids} except select document_id from x`;
   return sql`with ${sql.join([...clauses, ...(excluded === null ? [] : [sql`x as (${excluded})`])])},
-    matched as (
+    keys as materialized (${keys}),
+    matched as materialized (
       select d.id, d.organisation_id, d.collection_id, d.service_area, d.classification, d.updated_at, sd.version_id, sd.type
-      from documents d join search_documents sd on sd.document_id = d.id
-      where ${sql.join([...inClauses, ...notExcluded, whereSql(request)], sql` and `)}
+      from keys k cross join documents d cross join search_documents sd
+      where d.id = k.document_id and sd.document_id = d.id and ${whereSql(request)}
     )`;
 }
 
@@ -94,8 +100,7 @@ interface HitRow {
  */
 export async function runSearch(db: Executor, request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null): Promise<IndexResults> {
   if (!request.scope.everything && request.scope.grants.length === 0) return emptyResults();
-  const with_ = ctes(request, clause, excluded);
-  const facetRows = await sql<FacetRow>`${with_}
+  const facetRows = await sql<FacetRow>`${ctes(request, clause, excluded, false)}
     select 'organisation' as facet, organisation_id as value, count(*) as count from matched group by organisation_id
     union all select 'collection', collection_id, count(*) from matched group by collection_id
     union all select 'serviceArea', service_area, count(*) from matched group by service_area
@@ -110,7 +115,7 @@ export async function runSearch(db: Executor, request: IndexQuery, clause: Claus
 
   const union = sql.join(request.query.all.map((_, i) => sql`select section_id, document_id, score from ${sql.raw(`c${i}`)}`), sql` union all `);
   const order = request.sort === 'date' ? sql`m.updated_at desc, m.id` : sql`b.score desc, m.updated_at desc, m.id`;
-  const hitRows = await sql<HitRow>`${with_},
+  const hitRows = await sql<HitRow>`${ctes(request, clause, excluded, true)},
     section_scores as (
       select u.section_id, u.document_id, sum(u.score) as score
       from (${union}) u

@@ -61,8 +61,9 @@ export class PostgresSearchIndex implements SearchIndex {
         organisations.map((org) => sql`(t.organisation_id = ${org} and t.tsv @@ ${tsqueryAny(this.keys.termKey(org), terms)}::tsquery)`),
         sql` or `,
       );
-    const clause = (i: number): RawBuilder<unknown> => {
+    const clause = (i: number, scored: boolean): RawBuilder<unknown> => {
       const terms = request.query.all[i]!.anyOf;
+      if (!scored) return sql`select t.section_id, t.document_id, 0 as score from search_terms t where ${perOrganisation(terms)}`;
       return sql`select t.section_id, t.document_id, max(ts_rank(t.tsv, q.query)) as score
         from search_terms t
         join (values ${sql.join(organisations.map((org) => sql`(${org}, ${tsqueryAny(this.keys.termKey(org), terms)}::tsquery)`))}) as q(organisation_id, query)

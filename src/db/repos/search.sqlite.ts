@@ -65,15 +65,17 @@ export class SqliteSearchIndex implements SearchIndex {
     await sql`pragma wal_checkpoint(TRUNCATE)`.execute(this.db);
   }
 
+  // CROSS JOIN keeps FTS5 as the outer loop: left to itself SQLite may scan every section and probe
+  // the full-text index once per row, which costs the same for a rare word as for a common one.
   search(request: IndexQuery): Promise<IndexResults> {
-    const clause = (i: number): RawBuilder<unknown> =>
-      sql`select s.id as section_id, s.document_id, -bm25(search_fts) as score
-          from search_fts join search_sections s on s.id = search_fts.rowid
+    const clause = (i: number, scored: boolean): RawBuilder<unknown> =>
+      sql`select s.id as section_id, s.document_id, ${scored ? sql`-bm25(search_fts)` : sql`0`} as score
+          from search_fts cross join search_sections s on s.id = search_fts.rowid
           where search_fts match ${ftsAny(request.query.all[i]!.anyOf)}`;
     const excluded =
       request.query.none.length === 0
         ? null
-        : sql`select s.document_id from search_fts join search_sections s on s.id = search_fts.rowid where search_fts match ${ftsAny(request.query.none)}`;
+        : sql`select s.document_id from search_fts cross join search_sections s on s.id = search_fts.rowid where search_fts match ${ftsAny(request.query.none)}`;
     return runSearch(this.db, request, clause, excluded);
   }
 
