@@ -21,6 +21,8 @@ export interface ShelvedBackup {
   where: string;
   /** Whether it has a manifest (a backup that failed half-way has none). */
   complete: boolean;
+  /** Set once its manifest was opened with the master key and verified with the vault's audit key. */
+  signed?: { id: string; createdAt: string };
 }
 
 export interface BackupShelf {
@@ -43,13 +45,29 @@ export function openBackupShelf(replica: BlobsSetting): BackupShelf {
 }
 
 /**
- * Which backups to remove so that `keep` complete ones stay: everything older than the `keep`-th
- * newest complete backup (half-written ones older than it included; newer ones may be in progress).
+ * Which backups to remove so that `keep` backups of this vault stay. Only backups whose signed
+ * manifest was opened (`signed`) are kept or counted, newest by their signed time, one copy of each:
+ * whoever can write the shelf can plant folders with later names (a copy of an old backup, a
+ * "manifest" of their own), and those must never push the real ones out. Removed: every other copy
+ * of a kept backup and every signed backup beyond `keep`, and anything else named before the oldest
+ * kept one (half-written backups); folders named after it that are not signed backups are left
+ * (another node's backup in progress, or something to look at, never deleted on a guess).
  */
 export function beyondKept(backups: ShelvedBackup[], keep: number): ShelvedBackup[] {
-  const newestFirst = [...backups].sort((a, b) => b.name.localeCompare(a.name));
-  const lastKept = newestFirst.filter((b) => b.complete)[keep - 1];
-  return lastKept === undefined ? [] : newestFirst.filter((b) => b.name < lastKept.name);
+  const signed = backups.filter((b) => b.signed !== undefined)
+    .sort((a, b) => b.signed!.createdAt.localeCompare(a.signed!.createdAt) || a.name.localeCompare(b.name));
+  const kept: ShelvedBackup[] = [];
+  const ids = new Set<string>();
+  for (const b of signed) {
+    if (kept.length === keep) break;
+    if (ids.has(b.signed!.id)) continue;
+    ids.add(b.signed!.id);
+    kept.push(b);
+  }
+  if (kept.length < keep) return signed.filter((b) => !kept.includes(b)); // only extra copies
+  const oldestKeptName = kept.map((b) => b.name).sort()[0]!;
+  return [...backups].sort((a, b) => b.name.localeCompare(a.name))
+    .filter((b) => !kept.includes(b) && (b.signed !== undefined || b.name < oldestKeptName));
 }
 
 function folderShelf(root: string): BackupShelf {
