@@ -31,7 +31,7 @@ import { backupFolderName, beyondKept, openBackupShelf, type BackupShelf, type S
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
 import { FsBlobStore } from './storage/fs.blob-store.js';
 import { deriveKey, KeyRingImpl, loadMasterKey, type MasterKey } from './storage/keys.js';
-import { createS3Client, S3BlobStore } from './storage/s3.blob-store.js';
+import { createS3Client, normalisePrefix, S3BlobStore } from './storage/s3.blob-store.js';
 
 const DATABASE_FILE = 'strongroom.db';
 
@@ -530,12 +530,16 @@ async function verifyRestoredLog(store: Store, config: Config, scratch: string, 
     if (sizeOf(c) > treeSize) newer += 1;
     return sizeOf(c) <= treeSize;
   });
+  // Whether the signer's own copy of its last checkpoint (restored from the backup) is among the offsite copies.
+  let signerCopyOffsite = true;
   const copies: CheckpointCopiesPort = {
     remember: () => Promise.resolve(),
     latest: async () => (await live.latest()).filter((c) => sizeOf(c) <= treeSize),
     all: async () => {
       newer = 0;
       const all = await live.all();
+      const outside = new Set([...all.offsite, ...all.newest].map((c) => c.note));
+      signerCopyOffsite = all.signer.every((c) => outside.has(c.note));
       const result = { offsite: upToBackup(all.offsite), newest: all.newest.filter((c) => sizeOf(c) <= treeSize), signer: all.signer };
       return result;
     },
@@ -546,6 +550,16 @@ async function verifyRestoredLog(store: Store, config: Config, scratch: string, 
     checkpointEvents: Number.MAX_SAFE_INTEGER, checkpointSeconds: Number.MAX_SAFE_INTEGER, logger: { error: () => undefined },
   });
   const result = await audit.verify(systemActor()).finally(() => opened.close());
+  if (result.ok && !signerCopyOffsite) {
+    // The signer writes every checkpoint offsite before its own copy: with none of them left there, the
+    // check above was against nothing outside the backup, and a rollback would pass it.
+    const signed = (await readFile(auditLastCheckpointPath(scratch), 'utf8').then((n) => sizeOf({ source: '', note: n }), () => 0));
+    const where = [config.offsiteDir, ...(config.replica?.kind === 's3' ? [`s3://${config.replica.bucket}/${normalisePrefix(config.replica.prefix)}checkpoints/`] : [])].join(' and ');
+    return {
+      ok: false, treeSize, checkpointsChecked: result.checkpoints + result.offsiteCheckpoints, newerOffsiteCheckpoints: newer,
+      problem: `The backup's last signed checkpoint (${signed} events, the signer's own copy in the backup) is in none of the offsite copies (${where}): they were deleted, or are not where this vault kept them, so the restored log was not checked against them.`,
+    };
+  }
   return result.ok
     ? { ok: true, treeSize: result.treeSize, checkpointsChecked: result.checkpoints + result.offsiteCheckpoints, newerOffsiteCheckpoints: newer }
     : { ok: false, treeSize, checkpointsChecked: result.offsiteCheckpoints, newerOffsiteCheckpoints: newer, problem: result.problem };
