@@ -141,7 +141,7 @@ export async function scheduledBackup(vault: Vault, date: string): Promise<'take
     const master = await loadMasterKey({ dataDir: config.dataDir, base64: config.masterKey, create: false });
     const { backups, skipped } = await signedBackups(shelf, master, manifest.auditKey);
     for (const s of skipped) logger.warn({ backup: s.backup.where, problem: s.problem }, 'a folder on the backups shelf is not a backup of this vault: not counted, and left unless older than those kept');
-    for (const old of beyondKept(backups, config.backupKeep)) {
+    for (const old of beyondKept(backups, config.backupKeep, { now: vault.clock.now() })) {
       // A write-once bucket refuses until its retention ends: the backup stays, and is tried again tomorrow.
       await shelf.remove(old).catch((err: unknown) => logger.warn({ err, backup: old.where }, 'could not remove an old backup beyond STRONGROOM_BACKUP_KEEP (a write-once bucket?); retried after the next backup'));
     }

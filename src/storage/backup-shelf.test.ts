@@ -36,6 +36,12 @@ describe('beyondKept', () => {
     expect(beyondKept([copyOfOld, b('20261130T010000Z'), unsigned('20261129T010000Z')], 3).map((x) => x.name)).toEqual(['20991231T000000Z']);
   });
 
+  it('leaves a half-written folder from the last two days (another worker may be writing it), even behind the kept ones', () => {
+    const all = [b('20261203T010000Z'), b('20261202T230000Z', false), b('20261201T010000Z', false), b('20261130T010000Z', false)];
+    expect(beyondKept(all, 1, { now: new Date('2026-12-03T01:30:00Z') }).map((x) => x.name)).toEqual(['20261201T010000Z', '20261130T010000Z']);
+    expect(beyondKept(all, 1).map((x) => x.name)).toEqual(['20261202T230000Z', '20261201T010000Z', '20261130T010000Z']);
+  });
+
   it('names a backup folder by the UTC second it started', () => {
     expect(backupFolderName(new Date('2026-11-30T08:05:09.123Z'))).toBe('20261130T080509Z');
   });

@@ -11,6 +11,9 @@ import { createS3Client, normalisePrefix } from './s3.blob-store.js';
 /** A backup folder's name: the UTC time it was started, sortable (20261130T080000Z). */
 const BACKUP_NAME = /^\d{8}T\d{6}Z$/;
 
+/** How long a folder without a signed manifest may still be a backup in progress. */
+const IN_PROGRESS_MS = 2 * 24 * 3600 * 1000;
+
 export function backupFolderName(at: Date): string {
   return `${at.toISOString().replace(/[-:]/g, '').slice(0, 15)}Z`;
 }
@@ -53,7 +56,10 @@ export function openBackupShelf(replica: BlobsSetting): BackupShelf {
  * kept one (half-written backups); folders named after it that are not signed backups are left
  * (another node's backup in progress, or something to look at, never deleted on a guess).
  */
-export function beyondKept(backups: ShelvedBackup[], keep: number): ShelvedBackup[] {
+export function beyondKept(backups: ShelvedBackup[], keep: number, options: { now?: Date } = {}): ShelvedBackup[] {
+  // A folder without a signed manifest started in the last two days may be another worker's backup
+  // still being written (a retry running late beside the next day's job): never deleted under it.
+  const recent = options.now === undefined ? undefined : backupFolderName(new Date(options.now.getTime() - IN_PROGRESS_MS));
   const signed = backups.filter((b) => b.signed !== undefined)
     .sort((a, b) => b.signed!.createdAt.localeCompare(a.signed!.createdAt) || a.name.localeCompare(b.name));
   const kept: ShelvedBackup[] = [];
@@ -67,7 +73,7 @@ export function beyondKept(backups: ShelvedBackup[], keep: number): ShelvedBacku
   if (kept.length < keep) return signed.filter((b) => !kept.includes(b)); // only extra copies
   const oldestKeptName = kept.map((b) => b.name).sort()[0]!;
   return [...backups].sort((a, b) => b.name.localeCompare(a.name))
-    .filter((b) => !kept.includes(b) && (b.signed !== undefined || b.name < oldestKeptName));
+    .filter((b) => !kept.includes(b) && (b.signed !== undefined || (b.name < oldestKeptName && (recent === undefined || b.name < recent))));
 }
 
 function folderShelf(root: string): BackupShelf {
