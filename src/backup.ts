@@ -27,12 +27,12 @@ import { AuditService } from './services/audit.service.js';
 import { BackupService } from './services/backup.service.js';
 import { systemActor } from './services/identity.service.js';
 import { checkPart, MANIFEST_FILE, newBackupKey, openBackupKey, openBackupLocation, partLines, readPart, readPartText, writePart, type BackupLocation } from './storage/backup-archive.js';
-import { backupFolderName, beyondKept, openBackupShelf } from './storage/backup-shelf.js';
+import { backupFolderName, beyondKept, openBackupShelf, type BackupShelf, type ShelvedBackup } from './storage/backup-shelf.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
 import { FsBlobStore } from './storage/fs.blob-store.js';
 import { deriveKey, KeyRingImpl, loadMasterKey, type MasterKey } from './storage/keys.js';
 import { DerivedSearchKeys } from './storage/search-keys.js';
-import { createS3Client, S3BlobStore } from './storage/s3.blob-store.js';
+import { createS3Client, normalisePrefix, S3BlobStore } from './storage/s3.blob-store.js';
 
 const DATABASE_FILE = 'strongroom.db';
 
@@ -138,7 +138,11 @@ export async function scheduledBackup(vault: Vault, date: string): Promise<'take
     const manifest = await takeBackup(vault, where);
     await vault.backups.recordScheduled(date, { id: manifest.id, at: manifest.createdAt, location: where });
     logger.info({ backupId: manifest.id, where }, 'scheduled backup written to the replica');
-    for (const old of beyondKept(await shelf.list(), config.backupKeep)) {
+    // Only backups this vault signed are counted as kept, so folders planted on the shelf never push them out.
+    const master = await loadMasterKey({ dataDir: config.dataDir, base64: config.masterKey, create: false });
+    const { backups, skipped } = await signedBackups(shelf, master, manifest.auditKey);
+    for (const s of skipped) logger.warn({ backup: s.backup.where, problem: s.problem }, 'a folder on the backups shelf is not a backup of this vault: not counted, and left unless older than those kept');
+    for (const old of beyondKept(backups, config.backupKeep, { now: vault.clock.now() })) {
       // A write-once bucket refuses until its retention ends: the backup stays, and is tried again tomorrow.
       await shelf.remove(old).catch((err: unknown) => logger.warn({ err, backup: old.where }, 'could not remove an old backup beyond STRONGROOM_BACKUP_KEEP (a write-once bucket?); retried after the next backup'));
     }
@@ -148,17 +152,53 @@ export async function scheduledBackup(vault: Vault, date: string): Promise<'take
   }
 }
 
-/** The newest complete backup on the replica's backups shelf: restore's and the drill's default --from. */
-export async function newestBackup(config: Config): Promise<string> {
+/**
+ * The newest backup of this vault on the replica's backups shelf: restore's and the drill's default
+ * --from. "Newest" by the time in its signed manifest, among those the master key opens and whose
+ * signature verifies (with `pinnedKey` when given: the vault's audit key), never by folder name:
+ * whoever can write the shelf can plant a later-named folder, or copy an old backup there.
+ */
+export async function newestBackup(config: Config, pinnedKey?: string): Promise<string> {
   if (config.replica === null) throw new Error('No --from given, and STRONGROOM_REPLICA is none: give the backup with --from.');
+  const master = await loadMasterKey({ dataDir: config.dataDir, base64: config.masterKey, create: false }).catch((cause: unknown) => {
+    throw new Error(`No master key: set STRONGROOM_MASTER_KEY, or put the vault's master key in ${path.join(config.dataDir, 'keys', 'master.key')} (mode 0600). It is needed to tell this vault's backups from others.`, { cause });
+  });
+  // On a live vault (the drill) its own audit key; into an empty data directory (restore), --key or the backup's.
+  const ownKey = await readFile(auditKeyPath(config.dataDir), 'utf8').then((k) => verifierKeyFromSigner(k.trim()), () => undefined);
   const shelf = openBackupShelf(config.replica);
   try {
-    const newest = (await shelf.list()).find((b) => b.complete);
-    if (newest === undefined) throw new Error(`No --from given, and there is no complete backup in ${shelf.description} (STRONGROOM_REPLICA): give the backup with --from.`);
+    const { backups, skipped } = await signedBackups(shelf, master, pinnedKey ?? ownKey);
+    const newest = backups.filter((b) => b.signed !== undefined)
+      .sort((a, b) => b.signed!.createdAt.localeCompare(a.signed!.createdAt) || a.name.localeCompare(b.name))[0];
+    if (newest === undefined) {
+      const why = skipped.map((s) => ` Skipped ${s.backup.name}: ${s.problem}`).join('');
+      throw new Error(`No --from given, and there is no complete backup of this vault in ${shelf.description} (STRONGROOM_REPLICA): give the backup with --from.${why}`);
+    }
     return newest.where;
   } finally {
     shelf.close();
   }
+}
+
+/** The shelf's backups, each complete one's signed manifest opened (parts not read): `signed` set on those that verify. */
+async function signedBackups(shelf: BackupShelf, master: MasterKey, pinnedKey?: string): Promise<{ backups: ShelvedBackup[]; skipped: Array<{ backup: ShelvedBackup; problem: string }> }> {
+  const backups: ShelvedBackup[] = [];
+  const skipped: Array<{ backup: ShelvedBackup; problem: string }> = [];
+  for (const backup of await shelf.list()) {
+    if (!backup.complete) {
+      backups.push(backup);
+      continue;
+    }
+    try {
+      const opened = await openBackup(backup.where, master, pinnedKey, { checkParts: false });
+      opened.location.close();
+      backups.push({ ...backup, signed: { id: opened.manifest.id, createdAt: opened.manifest.createdAt } });
+    } catch (error) {
+      backups.push(backup);
+      skipped.push({ backup, problem: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return { backups, skipped };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,10 +217,10 @@ export interface OpenedBackup {
  * every part's SHA-256 matches, the keys part decrypts, and the manifest's signature verifies with
  * the audit key (the one given as `pinnedKey`, or else the one in the backup).
  */
-export async function openBackup(from: string, master: MasterKey, pinnedKey?: string): Promise<OpenedBackup> {
+export async function openBackup(from: string, master: MasterKey, pinnedKey?: string, options: { checkParts?: boolean } = {}): Promise<OpenedBackup> {
   const location = openBackupLocation(from);
   try {
-    const note = await location.readText(MANIFEST_FILE);
+    const note = await location.readText(MANIFEST_FILE, MANIFEST_MAX_BYTES);
     const claimed = unverifiedManifest(note, from);
     let key: Buffer;
     try {
@@ -188,7 +228,8 @@ export async function openBackup(from: string, master: MasterKey, pinnedKey?: st
     } catch (cause) {
       throw new Error(`The master key does not open the backup in ${from}: give the master key of the vault that made it (STRONGROOM_MASTER_KEY, or keys/master.key in the target data directory).`, { cause });
     }
-    for (const part of claimed.parts) await checkPart(location, part);
+    // Skipped only to tell this vault's backups from others on a shelf: a restore reads every part through its hash anyway.
+    if (options.checkParts !== false) for (const part of claimed.parts) await checkPart(location, part);
     const partOf = (name: string) => {
       const found = claimed.parts.find((p) => p.name === name);
       if (!found) throw new Error(`The backup in ${from} has no ${name} part.`);
@@ -211,6 +252,9 @@ export async function openBackup(from: string, master: MasterKey, pinnedKey?: st
     throw error;
   }
 }
+
+/** A manifest lists a handful of parts and tables: far below this. */
+const MANIFEST_MAX_BYTES = 1024 * 1024;
 
 function unverifiedManifest(note: string, from: string): BackupManifest {
   try {
@@ -487,12 +531,16 @@ async function verifyRestoredLog(store: Store, config: Config, scratch: string, 
     if (sizeOf(c) > treeSize) newer += 1;
     return sizeOf(c) <= treeSize;
   });
+  // Whether the signer's own copy of its last checkpoint (restored from the backup) is among the offsite copies.
+  let signerCopyOffsite = true;
   const copies: CheckpointCopiesPort = {
     remember: () => Promise.resolve(),
     latest: async () => (await live.latest()).filter((c) => sizeOf(c) <= treeSize),
     all: async () => {
       newer = 0;
       const all = await live.all();
+      const outside = new Set([...all.offsite, ...all.newest].map((c) => c.note));
+      signerCopyOffsite = all.signer.every((c) => outside.has(c.note));
       const result = { offsite: upToBackup(all.offsite), newest: all.newest.filter((c) => sizeOf(c) <= treeSize), signer: all.signer };
       return result;
     },
@@ -503,6 +551,16 @@ async function verifyRestoredLog(store: Store, config: Config, scratch: string, 
     checkpointEvents: Number.MAX_SAFE_INTEGER, checkpointSeconds: Number.MAX_SAFE_INTEGER, logger: { error: () => undefined },
   });
   const result = await audit.verify(systemActor()).finally(() => opened.close());
+  if (result.ok && !signerCopyOffsite) {
+    // The signer writes every checkpoint offsite before its own copy: with none of them left there, the
+    // check above was against nothing outside the backup, and a rollback would pass it.
+    const signed = (await readFile(auditLastCheckpointPath(scratch), 'utf8').then((n) => sizeOf({ source: '', note: n }), () => 0));
+    const where = [config.offsiteDir, ...(config.replica?.kind === 's3' ? [`s3://${config.replica.bucket}/${normalisePrefix(config.replica.prefix)}checkpoints/`] : [])].join(' and ');
+    return {
+      ok: false, treeSize, checkpointsChecked: result.checkpoints + result.offsiteCheckpoints, newerOffsiteCheckpoints: newer,
+      problem: `The backup's last signed checkpoint (${signed} events, the signer's own copy in the backup) is in none of the offsite copies (${where}): they were deleted, or are not where this vault kept them, so the restored log was not checked against them.`,
+    };
+  }
   return result.ok
     ? { ok: true, treeSize: result.treeSize, checkpointsChecked: result.checkpoints + result.offsiteCheckpoints, newerOffsiteCheckpoints: newer }
     : { ok: false, treeSize, checkpointsChecked: result.offsiteCheckpoints, newerOffsiteCheckpoints: newer, problem: result.problem };

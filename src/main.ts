@@ -256,7 +256,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     primary: { store: blobStore, blobs: primaryBlobs },
     replica: replicaStore === null || replicaBlobs === null ? null : { store: replicaStore, blobs: replicaBlobs },
   });
-  const backups = new BackupService({ store, access, clock });
+  const backups = new BackupService({ store, access, clock, recordSealKey: deriveKey(master, 'backup-record-seal') });
   const disposal = new DisposalService({
     store, access, clock, blobs, lifecycle, retention, certificates, system: systemActor('job'), binDays: config.binDays,
     onWarning: (message, details) => logger.warn(details, message),

@@ -2,6 +2,7 @@
 // system actor, as for `audit verify`), and the events that record each. The work itself (the
 // database snapshot, the archive files, copying blobs) is done by adapters the composition root
 // wires in src/backup.ts; this service decides and records.
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { DrillReport } from '../domain/backup/manifest.js';
 import type { Clock } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
@@ -13,6 +14,12 @@ export interface BackupServiceOptions {
   store: Store;
   access: AccessService;
   clock: Clock;
+  /**
+   * Seals the last-backup record (an HMAC key derived from the master key): the record lives in the
+   * database, and without the seal whoever can write the database could keep the backup gauge fresh
+   * while backups have stopped. Needed by recordScheduled and last.
+   */
+  recordSealKey?: Buffer;
 }
 
 /** The newest scheduled backup in the replica, as recorded when it was written. */
@@ -25,6 +32,7 @@ export interface LastBackup {
 }
 
 const LAST_BACKUP = 'backup.last';
+const RECORD_SEAL_DOMAIN = 'strongroom last backup record v1\n';
 const LAST_BACKUP_DAY = 'backup.last-day';
 
 export class BackupService {
@@ -65,22 +73,36 @@ export class BackupService {
 
   /** After a scheduled backup was written (its own `storage.backup` event is in it): the day and where it is. */
   async recordScheduled(date: string, last: LastBackup): Promise<void> {
+    const record = { id: last.id, at: last.at, location: last.location };
     await this.o.store.transaction(async (repos) => {
       await repos.settings.set(LAST_BACKUP_DAY, date);
-      await repos.settings.set(LAST_BACKUP, JSON.stringify(last));
+      await repos.settings.set(LAST_BACKUP, JSON.stringify({ ...record, seal: this.seal(record) }));
     });
   }
 
-  /** For /metrics (no actor: the time only, read from the database so every node reports the cluster's). */
+  /**
+   * For /metrics (no actor: the time only, read from the database so every node reports the cluster's).
+   * A record without this vault's seal (written or edited in the database) counts as no backup, so the
+   * gauge errs towards the alert; an older genuine record put back only makes it older.
+   */
   async last(): Promise<LastBackup | null> {
     const stored = await this.o.store.repos.settings.get(LAST_BACKUP);
     if (stored === undefined) return null;
     try {
-      const value = JSON.parse(stored) as LastBackup;
-      return typeof value.at === 'string' && typeof value.id === 'string' ? value : null;
+      const value = JSON.parse(stored) as LastBackup & { seal?: unknown };
+      if (typeof value.at !== 'string' || typeof value.id !== 'string' || typeof value.location !== 'string' || typeof value.seal !== 'string') return null;
+      const record = { id: value.id, at: value.at, location: value.location };
+      const expected = Buffer.from(this.seal(record));
+      const given = Buffer.from(value.seal);
+      return expected.length === given.length && timingSafeEqual(expected, given) ? record : null;
     } catch {
       return null;
     }
+  }
+
+  private seal(record: LastBackup): string {
+    if (this.o.recordSealKey === undefined) throw new Error('BackupService: the last-backup record needs recordSealKey.');
+    return createHmac('sha256', this.o.recordSealKey).update(RECORD_SEAL_DOMAIN).update(JSON.stringify([record.id, record.at, record.location])).digest('base64url');
   }
 
   /** The Storage page's view, for an org admin or security admin (`storage.read`): when, not where. */

@@ -5,7 +5,7 @@
 // the master key can read nothing of it.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -28,7 +28,8 @@ export interface BackupLocation {
   /** Stores a file from a stream (durably when it resolves). */
   write(name: string, source: Readable): Promise<void>;
   read(name: string): Promise<Readable>;
-  readText(name: string): Promise<string>;
+  /** A small file whole; one larger than `maxBytes` is refused, not read into memory. */
+  readText(name: string, maxBytes: number): Promise<string>;
   writeText(name: string, text: string): Promise<void>;
   /** Names of the files already there (to refuse writing over another backup). */
   names(): Promise<string[]>;
@@ -55,10 +56,15 @@ function folderLocation(dir: string): BackupLocation {
       });
       return createReadStream(path.join(dir, name));
     },
-    async readText(name) {
-      return readFile(path.join(dir, name), 'utf8').catch((cause: unknown) => {
+    async readText(name, maxBytes) {
+      let source: Readable;
+      try {
+        await stat(path.join(dir, name));
+        source = createReadStream(path.join(dir, name));
+      } catch (cause) {
         throw new Error(`No backup in ${dir} (cannot read ${name}).`, { cause });
-      });
+      }
+      return readBounded(source, maxBytes, `${path.join(dir, name)}`);
     },
     async writeText(name, text) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -88,10 +94,8 @@ function s3Location(where: string): BackupLocation {
       await new Upload({ client, params: { Bucket: setting.bucket, Key: key(name), Body: source }, queueSize: 2, partSize: 8 * 1024 * 1024 }).done();
     },
     read: get,
-    async readText(name) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of await get(name)) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks).toString('utf8');
+    async readText(name, maxBytes) {
+      return readBounded(await get(name), maxBytes, `${where}${where.endsWith('/') ? '' : '/'}${name}`);
     },
     async writeText(name, text) {
       await client.send(new PutObjectCommand({ Bucket: setting.bucket, Key: key(name), Body: text }));
@@ -102,6 +106,21 @@ function s3Location(where: string): BackupLocation {
     },
     close: () => client.destroy(),
   };
+}
+
+/** A stream read whole as UTF-8, refused (and destroyed) once it passes `maxBytes`. */
+async function readBounded(source: Readable, maxBytes: number, what: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) {
+      source.destroy();
+      throw new Error(`${what} is larger than ${maxBytes} bytes: it is not a file a Strongroom backup writes.`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** A backup's own random key, and that key wrapped for the manifest. */

@@ -6,10 +6,16 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backupFolderName, beyondKept, openBackupShelf, type ShelvedBackup } from './backup-shelf.js';
 
-const b = (name: string, complete = true): ShelvedBackup => ({ name, where: `/r/backups/${name}`, complete });
+/** A backup on the shelf; `signed` as if its manifest verified (id and time from its name unless given). */
+const b = (name: string, complete = true, signed?: { id: string; createdAt: string }): ShelvedBackup => ({
+  name, where: `/r/backups/${name}`, complete,
+  ...(complete ? { signed: signed ?? { id: `id-${name}`, createdAt: `${name.slice(0, 4)}-${name.slice(4, 6)}-${name.slice(6, 8)}T${name.slice(9, 11)}:${name.slice(11, 13)}:${name.slice(13, 15)}Z` } } : {}),
+});
+/** A folder with a manifest that did not verify (planted, or another vault's). */
+const unsigned = (name: string): ShelvedBackup => ({ name, where: `/r/backups/${name}`, complete: true });
 
 describe('beyondKept', () => {
-  it('keeps the newest N complete backups and removes everything older than the N-th', () => {
+  it('keeps the newest N signed backups and removes everything older than the N-th', () => {
     const all = [b('20261203T010000Z'), b('20261202T010000Z'), b('20261201T010000Z'), b('20261130T010000Z')];
     expect(beyondKept(all, 2).map((x) => x.name)).toEqual(['20261201T010000Z', '20261130T010000Z']);
     expect(beyondKept(all, 4)).toEqual([]);
@@ -20,6 +26,20 @@ describe('beyondKept', () => {
     const all = [b('20261204T010000Z', false), b('20261203T010000Z'), b('20261202T010000Z', false), b('20261201T010000Z'), b('20261130T010000Z', false)];
     expect(beyondKept(all, 2).map((x) => x.name)).toEqual(['20261130T010000Z']);
     expect(beyondKept(all, 1).map((x) => x.name)).toEqual(['20261202T010000Z', '20261201T010000Z', '20261130T010000Z']);
+  });
+
+  it('never lets planted folders push real backups out: unsigned ones are not counted, copies count once, by signed time', () => {
+    const copyOfOld = b('20991231T000000Z', true, { id: 'id-20261130T010000Z', createdAt: '2026-11-30T01:00:00Z' });
+    const all = [copyOfOld, unsigned('20991230T000000Z'), unsigned('20991229T000000Z'), b('20261202T010000Z'), b('20261201T010000Z'), b('20261130T010000Z'), unsigned('20261129T010000Z')];
+    expect(beyondKept(all, 2).map((x) => x.name)).toEqual(['20991231T000000Z', '20261130T010000Z', '20261129T010000Z']);
+    // Fewer signed backups than kept: only extra copies of one go.
+    expect(beyondKept([copyOfOld, b('20261130T010000Z'), unsigned('20261129T010000Z')], 3).map((x) => x.name)).toEqual(['20991231T000000Z']);
+  });
+
+  it('leaves a half-written folder from the last two days (another worker may be writing it), even behind the kept ones', () => {
+    const all = [b('20261203T010000Z'), b('20261202T230000Z', false), b('20261201T010000Z', false), b('20261130T010000Z', false)];
+    expect(beyondKept(all, 1, { now: new Date('2026-12-03T01:30:00Z') }).map((x) => x.name)).toEqual(['20261201T010000Z', '20261130T010000Z']);
+    expect(beyondKept(all, 1).map((x) => x.name)).toEqual(['20261202T230000Z', '20261201T010000Z', '20261130T010000Z']);
   });
 
   it('names a backup folder by the UTC second it started', () => {

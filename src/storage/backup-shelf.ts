@@ -11,6 +11,9 @@ import { createS3Client, normalisePrefix } from './s3.blob-store.js';
 /** A backup folder's name: the UTC time it was started, sortable (20261130T080000Z). */
 const BACKUP_NAME = /^\d{8}T\d{6}Z$/;
 
+/** How long a folder without a signed manifest may still be a backup in progress. */
+const IN_PROGRESS_MS = 2 * 24 * 3600 * 1000;
+
 export function backupFolderName(at: Date): string {
   return `${at.toISOString().replace(/[-:]/g, '').slice(0, 15)}Z`;
 }
@@ -21,6 +24,8 @@ export interface ShelvedBackup {
   where: string;
   /** Whether it has a manifest (a backup that failed half-way has none). */
   complete: boolean;
+  /** Set once its manifest was opened with the master key and verified with the vault's audit key. */
+  signed?: { id: string; createdAt: string };
 }
 
 export interface BackupShelf {
@@ -43,13 +48,32 @@ export function openBackupShelf(replica: BlobsSetting): BackupShelf {
 }
 
 /**
- * Which backups to remove so that `keep` complete ones stay: everything older than the `keep`-th
- * newest complete backup (half-written ones older than it included; newer ones may be in progress).
+ * Which backups to remove so that `keep` backups of this vault stay. Only backups whose signed
+ * manifest was opened (`signed`) are kept or counted, newest by their signed time, one copy of each:
+ * whoever can write the shelf can plant folders with later names (a copy of an old backup, a
+ * "manifest" of their own), and those must never push the real ones out. Removed: every other copy
+ * of a kept backup and every signed backup beyond `keep`, and anything else named before the oldest
+ * kept one (half-written backups); folders named after it that are not signed backups are left
+ * (another node's backup in progress, or something to look at, never deleted on a guess).
  */
-export function beyondKept(backups: ShelvedBackup[], keep: number): ShelvedBackup[] {
-  const newestFirst = [...backups].sort((a, b) => b.name.localeCompare(a.name));
-  const lastKept = newestFirst.filter((b) => b.complete)[keep - 1];
-  return lastKept === undefined ? [] : newestFirst.filter((b) => b.name < lastKept.name);
+export function beyondKept(backups: ShelvedBackup[], keep: number, options: { now?: Date } = {}): ShelvedBackup[] {
+  // A folder without a signed manifest started in the last two days may be another worker's backup
+  // still being written (a retry running late beside the next day's job): never deleted under it.
+  const recent = options.now === undefined ? undefined : backupFolderName(new Date(options.now.getTime() - IN_PROGRESS_MS));
+  const signed = backups.filter((b) => b.signed !== undefined)
+    .sort((a, b) => b.signed!.createdAt.localeCompare(a.signed!.createdAt) || a.name.localeCompare(b.name));
+  const kept: ShelvedBackup[] = [];
+  const ids = new Set<string>();
+  for (const b of signed) {
+    if (kept.length === keep) break;
+    if (ids.has(b.signed!.id)) continue;
+    ids.add(b.signed!.id);
+    kept.push(b);
+  }
+  if (kept.length < keep) return signed.filter((b) => !kept.includes(b)); // only extra copies
+  const oldestKeptName = kept.map((b) => b.name).sort()[0]!;
+  return [...backups].sort((a, b) => b.name.localeCompare(a.name))
+    .filter((b) => !kept.includes(b) && (b.signed !== undefined || (b.name < oldestKeptName && (recent === undefined || b.name < recent))));
 }
 
 function folderShelf(root: string): BackupShelf {

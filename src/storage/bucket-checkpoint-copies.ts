@@ -3,13 +3,17 @@
 // (`000000000120.note`, named by tree size), and `audit verify` and the restore drill read them
 // back. The folder copies (storage/checkpoint-copies.ts) are kept as well: the signer's own copy
 // beside its key, and the offsite folder. A write-once (object-lock) bucket suits this exactly.
+import type { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import type { SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import { DomainError } from '../domain/errors.js';
 import type { CheckpointCopies as CheckpointCopiesPort } from '../domain/ports.js';
 import { normalisePrefix } from './s3.blob-store.js';
 
-const NOTE_KEY = /(\d{12})\.note$/;
+/** A checkpoint's name in its folder: the zero-padded size, nothing before it, no sub-folder. */
+const NOTE_NAME = /^(\d{12})\.note$/;
+/** A signed note is a few hundred bytes; an object larger than this is not one, and is never read whole. */
+const NOTE_MAX_BYTES = 64 * 1024;
 
 export interface BucketCheckpointCopiesOptions {
   /** The folder copies (offsite folder and the signer's own), written after the bucket. */
@@ -74,7 +78,7 @@ export class BucketCheckpointCopies implements CheckpointCopiesPort {
     try {
       for await (const page of pages) {
         // Keys sort as their zero-padded sizes do.
-        for (const object of page.Contents ?? []) if (object.Key && NOTE_KEY.test(object.Key)) yield object.Key;
+        for (const object of page.Contents ?? []) if (object.Key && NOTE_NAME.test(object.Key.slice(this.#folder.length))) yield object.Key;
       }
     } catch (cause) {
       throw new DomainError('UNAVAILABLE', `Cannot list the audit checkpoints in ${this.description}.`, { cause });
@@ -84,14 +88,32 @@ export class BucketCheckpointCopies implements CheckpointCopiesPort {
   async #read(key: string): Promise<SourcedCheckpoint> {
     const note = await this.#get(key);
     if (note === undefined) throw new DomainError('UNAVAILABLE', `The audit checkpoint ${key} was listed in bucket ${this.#o.bucket} but could not be read.`);
-    const size = NOTE_KEY.exec(key)?.[1];
-    return { source: `bucket checkpoint ${key.slice(this.#folder.length)} (${this.description})`, note, ...(size !== undefined ? { claimedSize: Number(size) } : {}) };
+    const name = key.slice(this.#folder.length);
+    const size = NOTE_NAME.exec(name)?.[1];
+    const claimed = size !== undefined ? { claimedSize: Number(size) } : {};
+    // Kept as a checkpoint that cannot verify, so verify names it (and the signer refuses) instead of running out of memory.
+    if (note === TOO_LARGE) return { source: `bucket checkpoint ${name} (${this.description}), larger than ${NOTE_MAX_BYTES} bytes and not read`, note: '', ...claimed };
+    return { source: `bucket checkpoint ${name} (${this.description})`, note, ...claimed };
   }
 
-  async #get(key: string): Promise<string | undefined> {
+  /** The object's text, TOO_LARGE past NOTE_MAX_BYTES (no more is read), undefined when absent. */
+  async #get(key: string): Promise<string | typeof TOO_LARGE | undefined> {
     try {
       const answer = await this.#o.client.send(new GetObjectCommand({ Bucket: this.#o.bucket, Key: key }));
-      return await answer.Body!.transformToString('utf8');
+      const body = answer.Body as Readable;
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      // Not a Range request (an empty object has no byte range; some servers then drop the connection):
+      // the reading stops, and the connection is closed, once past the limit.
+      for await (const chunk of body) {
+        bytes += (chunk as Buffer).length;
+        if (bytes > NOTE_MAX_BYTES) {
+          body.destroy();
+          return TOO_LARGE;
+        }
+        chunks.push(chunk as Buffer);
+      }
+      return Buffer.concat(chunks).toString('utf8');
     } catch (cause) {
       if (isMissing(cause)) return undefined;
       throw new DomainError('UNAVAILABLE', `Cannot read the audit checkpoint ${key} in bucket ${this.#o.bucket}.`, { cause });
@@ -118,6 +140,8 @@ export class BucketCheckpointCopies implements CheckpointCopiesPort {
     if (there !== note) throw new DomainError('INTEGRITY', `A different audit checkpoint is already stored as ${key} in bucket ${this.#o.bucket}; it is never overwritten.`);
   }
 }
+
+const TOO_LARGE = Symbol('larger than a checkpoint note');
 
 /** The size line of a checkpoint note, unverified: only to know where to list from. */
 function signedSize(note: string): number {

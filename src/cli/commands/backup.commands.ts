@@ -28,7 +28,7 @@ export function registerBackupCommands(program: Command): void {
     .action(async (opts: { from?: string; blobsFrom?: string; key?: string }, command: Command) => {
       const key = opts.key === undefined ? undefined : opts.key.includes('+') ? opts.key.trim() : (await readFile(opts.key, 'utf8')).trim();
       const config = configFrom(command);
-      const from = opts.from ?? (await newestBackup(config));
+      const from = opts.from ?? (await newestBackup(config, key));
       if (opts.from === undefined) say(`Restoring the newest backup in the replica: ${from}`);
       const result = await restoreBackup(config, { from, logger: logger(), ...(opts.blobsFrom ? { blobsFrom: opts.blobsFrom } : {}), ...(key ? { key } : {}) });
       say(`Restored backup ${result.manifest.id} (made ${result.manifest.createdAt}): ${result.copied} blobs copied, ${result.shredded} shredded (disposed), ${result.missing.length} missing.`);
