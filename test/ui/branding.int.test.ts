@@ -134,7 +134,7 @@ describe('a deployment that sets its brand', () => {
       await page.waitForURL((url) => url.pathname === '/');
       expect(await seriousViolations(page)).toEqual([]);
       // The stylesheet applied: the header wears the colour.
-      const background = await page.locator('.sr-brand-header').evaluate((el) => getComputedStyle(el).backgroundColor);
+      const background = await page.locator('.sr-brand-header').evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor);
       expect(background).toBe('rgb(255, 221, 0)');
     } finally {
       await chrome.close();
