@@ -1,7 +1,9 @@
 // Configuration: flags and environment parsed once by main.ts into a frozen, typed Config.
 // Every problem is reported at once, so an operator fixes them in one go.
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { COLOUR_PATTERN, LOGO_MAX_BYTES, logoProblems, logoType, type LogoType } from '../domain/branding/brand.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -66,7 +68,18 @@ const configSchema = z
     backupHour: z.coerce.number().int().min(0, 'must be an hour from 0 to 23').max(23, 'must be an hour from 0 to 23'),
     /** How many scheduled backups the replica keeps (older ones are deleted after each new one). */
     backupKeep: z.coerce.number().int().min(1, 'must keep at least 1 backup').max(10_000),
+    /** The service's name in every page header (a council may call it "Records vault"). */
+    serviceName: z.string().trim().min(1, 'must not be empty').max(60, 'must be 60 characters or fewer'),
+    /** The deploying organisation's name beside the logo; unset = none. */
+    brandName: z.string().trim().min(1).max(80, 'must be 80 characters or fewer').optional(),
+    /** The header's logo, checked at start (exists, ≤ 200 KB, PNG or SVG by content); null = none. */
+    brandLogo: z.custom<BrandLogoSetting | null>(),
+    /** The header's colour, #rrggbb; unset = the neutral header. */
+    brandColour: z.string().regex(COLOUR_PATTERN, 'must be a colour written as #rrggbb (for example #00703c)').optional(),
   });
+
+/** STRONGROOM_BRAND_LOGO after its check: the file and what its content says it is. */
+export interface BrandLogoSetting { file: string; type: LogoType }
 
 /**
  * STRONGROOM_BLOBS: a folder path, or s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true.
@@ -128,6 +141,10 @@ const ENV_NAMES: Record<string, string> = {
   backupSchedule: 'STRONGROOM_BACKUP',
   backupHour: 'STRONGROOM_BACKUP_HOUR',
   backupKeep: 'STRONGROOM_BACKUP_KEEP',
+  serviceName: 'STRONGROOM_SERVICE_NAME',
+  brandName: 'STRONGROOM_BRAND_NAME',
+  brandLogo: 'STRONGROOM_BRAND_LOGO',
+  brandColour: 'STRONGROOM_BRAND_COLOUR',
 };
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -143,6 +160,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     if (!env.STRONGROOM_REPLICA?.trim()) replica.setting = { kind: 'folder', dir: path.join(offsiteDir, 'blobs-replica') };
     else replicaClash = true;
   }
+  const brandLogo = parseBrandLogo(env.STRONGROOM_BRAND_LOGO);
   const raw = {
     dataDir,
     host: str(flags.host) ?? env.STRONGROOM_HOST ?? '127.0.0.1',
@@ -183,6 +201,10 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     backupSchedule: env.STRONGROOM_BACKUP?.trim() || (replica.setting === null ? 'off' : 'daily'),
     backupHour: env.STRONGROOM_BACKUP_HOUR?.trim() || '1',
     backupKeep: env.STRONGROOM_BACKUP_KEEP?.trim() || '14',
+    serviceName: env.STRONGROOM_SERVICE_NAME ?? 'Strongroom',
+    brandName: env.STRONGROOM_BRAND_NAME?.trim() || undefined,
+    brandLogo: brandLogo.setting,
+    brandColour: env.STRONGROOM_BRAND_COLOUR?.trim() || undefined,
   };
   const parsed = configSchema.safeParse(raw);
   const problems = parsed.success
@@ -193,6 +215,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
       });
   problems.push(...blobs.problems.map((problem) => `${ENV_NAMES.blobs}: ${problem}`));
   problems.push(...replica.problems.map((problem) => `${ENV_NAMES.replica}: ${problem}`));
+  problems.push(...brandLogo.problems.map((problem) => `${ENV_NAMES.brandLogo}: ${problem}`));
   if (raw.backupSchedule === 'daily' && replica.setting === null) {
     problems.push(`${ENV_NAMES.backupSchedule}: a daily backup goes into the replica, and ${ENV_NAMES.replica} is none; set STRONGROOM_BACKUP=off or name a replica`);
   }
@@ -221,6 +244,33 @@ function shareProblems(c: z.infer<typeof configSchema>): string[] {
     problems.push(`${ENV_NAMES.scanStreamsPerOrganisation}: must be less than ${ENV_NAMES.scanStreamsTotal}, or one organisation could take every scanner stream`);
   }
   return problems;
+}
+
+/**
+ * STRONGROOM_BRAND_LOGO: a PNG or SVG file, read now so a missing, oversized or mislabelled logo
+ * stops the start with the other problems rather than showing a broken image to every visitor.
+ */
+export function parseBrandLogo(value: string | undefined): { setting: BrandLogoSetting | null; problems: string[] } {
+  if (value === undefined || value.trim() === '') return { setting: null, problems: [] };
+  const file = path.resolve(value.trim());
+  let size: number;
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile()) return { setting: null, problems: [`${file} is not a file`] };
+    size = stat.size;
+  } catch {
+    return { setting: null, problems: [`no file at ${file}`] };
+  }
+  if (size > LOGO_MAX_BYTES) return { setting: null, problems: [`the logo must be 200 KB or smaller (${file} is ${Math.ceil(size / 1024)} KB)`] };
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    return { setting: null, problems: [`cannot read ${file}: ${(err as Error).message}`] };
+  }
+  const problems = logoProblems(bytes, true);
+  const type = logoType(bytes);
+  return problems.length > 0 || type === null ? { setting: null, problems } : { setting: { file, type }, problems: [] };
 }
 
 const S3_URL = /^s3:\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?$/;

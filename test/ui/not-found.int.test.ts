@@ -19,7 +19,7 @@ it('shows browsers a GOV.UK "Page not found" page', async () => {
   expect(res.statusCode).toBe(404);
   expect(res.headers['content-type']).toContain('text/html');
   expect(res.body).toContain('Page not found');
-  expect(res.body).toContain('govuk-header');
+  expect(res.body).toContain('govuk-generic-header');
 });
 
 it('keeps problem+json for the API, and for clients that do not ask for HTML', async () => {

@@ -30,6 +30,8 @@ export const ORGANISATION_ACTIONS = [
   'organisation.create',
   'organisation.manage-users',
   'organisation.manage-collections',
+  // Setting the name, colour and logo the organisation's own staff see in the header when signed in.
+  'organisation.brand',
   'audit.read',
   'audit.checkpoints',
   // An organisation's events with inclusion proofs, to take away and check offline.

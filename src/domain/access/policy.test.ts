@@ -721,7 +721,8 @@ function expectedOrganisationDecision(action: (typeof ORGANISATION_ACTIONS)[numb
     case 'organisation.create':
     case 'audit.verify':
     case 'jobs.manage': return false;
-    case 'organisation.manage-users': return has('org_admin');
+    case 'organisation.manage-users':
+    case 'organisation.brand': return has('org_admin');
     case 'audit.read':
     case 'audit.export': return has('auditor') || has('dpo');
     case 'quarantine.list':
@@ -755,6 +756,9 @@ describe('organisation actions', () => {
     expect(decide(userOf('org-b', ['org_admin']), 'organisation.manage-users', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(false);
     expect(decide(userOf('org-a', ['dpo']), 'audit.read', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(true);
     expect(decide(userOf('org-a', ['org_admin']), 'audit.read', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(false);
+    expect(decide(userOf('org-a', ['org_admin']), 'organisation.brand', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(true);
+    expect(decide(userOf('org-b', ['org_admin']), 'organisation.brand', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(false);
+    expect(decide(userOf('org-a', ['member', 'records_manager', 'security_admin'], SERVICE_AREAS), 'organisation.brand', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(false);
     expect(decide(userOf('org-a', ['org_admin']), 'quarantine.release', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(false);
   });
 

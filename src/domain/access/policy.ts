@@ -338,6 +338,7 @@ function decideOrganisation(actor: Actor, action: OrganisationAction, resource: 
       // Councils join the vault by administration (the CLI), never by one of them.
       return deny('system_only');
     case 'organisation.manage-users':
+    case 'organisation.brand':
       return hasRole(actor, 'org_admin') ? allow('org_admin') : deny('role');
     case 'organisation.manage-collections':
       return hasRole(actor, 'org_admin') || hasRole(actor, 'records_manager') ? allow('role') : deny('role');

@@ -19,7 +19,8 @@ const CSP = [
 const plugin: FastifyPluginAsync<{ hsts: boolean }> = async (app, options) => {
   app.addHook('onSend', async (request, reply) => {
     // The interactive API docs need their own inline bootstrap; everything else gets the strict policy.
-    if (!request.url.startsWith('/api/docs')) reply.header('Content-Security-Policy', CSP);
+    // A route that set a stricter policy of its own (an image, served sandboxed) keeps it.
+    if (!request.url.startsWith('/api/docs') && !reply.hasHeader('Content-Security-Policy')) reply.header('Content-Security-Policy', CSP);
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('X-Frame-Options', 'DENY');
     reply.header('Referrer-Policy', 'no-referrer');

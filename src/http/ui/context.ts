@@ -10,9 +10,12 @@ import { actorFor } from '../../services/identity.service.js';
 import type { UsersAdminService } from '../../services/users-admin.service.js';
 import type { WebSession, WebSessionsService } from '../../services/web-sessions.service.js';
 import { requestInfo } from '../plugins/authenticate.js';
+import type { DeploymentBrand } from './branding.routes.js';
 
 export interface Ui {
   vault: AppServices;
+  /** The deployment's service name, organisation name, colour and logo for every page's header. */
+  brand: DeploymentBrand;
   sessions: WebSessionsService;
   people: UsersAdminService;
   views: nunjucks.Environment;
@@ -149,6 +152,8 @@ export function render(ui: Ui, request: FastifyRequest, reply: FastifyReply, vie
     csrfToken: web?.session.csrfToken ?? request.webSession?.csrfToken ?? '',
     navigation: navigation(web, request.url),
     currentUrl: request.url,
+    brand: ui.brand.brand,
+    brandIcon: ui.brand.iconUrl,
     ...data,
   });
   return reply.status(status).header('Cache-Control', 'no-store').type('text/html; charset=utf-8').send(html);

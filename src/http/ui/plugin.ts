@@ -12,6 +12,7 @@ import { adminPages } from './admin.routes.js';
 import { storagePages } from './storage.routes.js';
 import { arrangementPages } from './arrangements.routes.js';
 import { auditPages } from './audit.routes.js';
+import { brandingRoutes, deploymentBrand } from './branding.routes.js';
 import { authPages } from './auth.routes.js';
 import { browsePages } from './browse.routes.js';
 import { certificatePages } from './certificates.routes.js';
@@ -33,6 +34,7 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
     sessions: vault.sessions,
     people: vault.people,
     views: createViews(),
+    brand: deploymentBrand(vault.config),
   };
 
   // Addresses nothing serves get a GOV.UK page in a browser (API and WebDAV clients keep problem+json).
@@ -46,6 +48,7 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
       allowedPath: (pathName) => ASSET_FILES.test(pathName) && !pathName.includes('..'), maxAge: '1h',
     });
     await assets.register(fastifyStatic, { root: ASSETS_DIR, prefix: '/assets/app/', decorateReply: false, index: false, maxAge: 0 });
+    await assets.register(brandingRoutes(ui.brand));
   });
 
   await app.register(async (web) => {
