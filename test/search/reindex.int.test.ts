@@ -33,7 +33,8 @@ describe('strongroom search reindex', () => {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 
-  it('queues pending versions (failed ones too with --failed), per organisation or all, once each; audited; found after extraction', async () => {
+  // Four CLI processes and two vault openings: minutes on a loaded 2-core machine.
+  it('queues pending versions (failed ones too with --failed), per organisation or all, once each; audited; found after extraction', { timeout: 300_000 }, async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'sr-reindex-cli-'));
     dirs.push(dataDir);
     const [pendingWord, failedWord, otherWord, doneWord, oldWord, newWord] = [canaryWord(), canaryWord(), canaryWord(), canaryWord(), canaryWord(), canaryWord()];
@@ -107,7 +108,7 @@ describe('strongroom search reindex', () => {
     }
   });
 
-  it('on PostgreSQL: queues in batches through the service, and refuses a person', async () => {
+  it('on PostgreSQL: queues in batches through the service, and refuses a person', { timeout: 180_000 }, async () => {
     const t = await openTestVault({ dialect: 'postgres', clamdSocket: clamd.socketPath });
     try {
       const org = await createOrganisation(t.vault);
