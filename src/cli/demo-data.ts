@@ -130,6 +130,8 @@ export async function seedDemo(vault: AppServices, config: Config): Promise<void
     `API token for ${officer.email}: ${secret}`,
     `  curl -H "Authorization: Bearer ${secret}" ${base}/api/v1/collections    # the folders this person can see`,
     ...(payroll ? [`  curl -H "Authorization: Bearer ${secret}" ${base}/api/v1/collections/${payroll.id}    # the Payroll folder and its documents`] : []),
+    // Found by a word inside them, North Shire's own payroll file and Riverside's through the shared payroll arrangement.
+    `  curl -H "Authorization: Bearer ${secret}" '${base}/api/v1/search?q=gross'    # search (once the worker has read the documents)`,
     `WebDAV:         ${base}/dav/ (create an app password: strongroom app-password create --user ${officer.email})`,
     '',
   ].join('\n'));

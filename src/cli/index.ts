@@ -23,7 +23,12 @@ const program = new Command()
   .option('--data <dir>', 'data directory (env STRONGROOM_DATA, default ./data)')
   .option('--database-url <url>', 'postgres://… to use PostgreSQL instead of the embedded SQLite (env STRONGROOM_DATABASE_URL)')
   .showHelpAfterError()
-  .addHelpText('after', '\nStart with "strongroom demo", or "strongroom init" then "strongroom serve". Every command takes --data DIR.');
+  .addHelpText('after', [
+    '',
+    'Start with "strongroom demo", or "strongroom init" then "strongroom serve". Every command takes --data DIR.',
+    'Find documents by their words (OCR included) with "strongroom search --as EMAIL QUERY"; after upgrading,',
+    '"strongroom search reindex" queues the documents stored before search existed (docs/search.md).',
+  ].join('\n'));
 
 registerServeCommands(program);
 registerAdminCommands(program);

@@ -43,7 +43,7 @@ describe('the schema', () => {
     expect(sqlite, 'the sqlite migration test ran').toBeDefined();
     expect(postgres, 'the postgres migration test ran').toBeDefined();
     // The search index is dialect-specific by design (FTS5 and its shadow tables on SQLite; sealed
-    // text and a blind tsvector index on PostgreSQL: docs/search-index.md); only its common table is compared.
+    // text and a blind tsvector index on PostgreSQL: docs/search.md); only its common table is compared.
     const portable = (schema: Map<string, string[]>) => Object.fromEntries([...schema].filter(([table]) => !table.startsWith('search_') || table === 'search_documents'));
     expect(portable(postgres!)).toEqual(portable(sqlite!));
     expect([...sqlite!.keys()].filter((t) => t.startsWith('search_')).sort()).toEqual(expect.arrayContaining(['search_documents', 'search_fts', 'search_sections']));

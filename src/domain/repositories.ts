@@ -148,6 +148,11 @@ export interface DocumentsRepository {
   textState(versionId: string): Promise<VersionTextState | undefined>;
   /** Ends (or restarts) a version's extraction; `thumbnail` undefined leaves the stored one, null forgets it. */
   setTextState(versionId: string, state: { status: TextStatus; reason: string | null }, thumbnail?: ThumbnailRef | null): Promise<void>;
+  /**
+   * Current versions whose text is in one of `statuses` and that extraction could read (scanned clean
+   * or released, key not destroyed, document not disposed), in id order after `afterId`: the reindex sweep.
+   */
+  versionsAwaitingText(options: { statuses: readonly TextStatus[]; organisationId?: string; afterId?: string; limit: number }): Promise<string[]>;
 }
 
 /** A version's first-page image, encrypted like a version (its own data key, binding versionId `${id}:thumbnail`). */

@@ -3,7 +3,8 @@
 // a keyed hash of the query), each document's text status and thumbnail, and the extract-text job.
 import { createHmac } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { invalid, notFound } from '../domain/errors.js';
+import { DomainError, invalid, notFound } from '../domain/errors.js';
+import { extractTextJob } from '../domain/jobs/kinds.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import { parseSearchQuery } from '../domain/search/query.js';
@@ -68,6 +69,15 @@ export interface TextStatusView {
   status: TextStatus;
   reason: string | null;
 }
+
+/** What a reindex did: extraction jobs added, and versions whose job was already queued or running. */
+export interface ReindexOutcome {
+  queued: number;
+  alreadyQueued: number;
+}
+
+/** Versions queued per transaction by a reindex: short transactions, so uploads and the worker carry on. */
+const REINDEX_BATCH = 500;
 
 export const SEARCH_PAGE_SIZE = 20;
 export const SEARCH_MAX_PAGE = 50;
@@ -191,6 +201,47 @@ export class SearchService {
     if (!document || !version) return false;
     const [allowed] = await this.o.access.can(actor, [{ action: 'document.download', resource: { ...documentResource(document), versionScan: version.scanStatus } }]);
     return allowed === true && (await repos.documents.textState(version.id))?.thumbnail != null;
+  }
+
+  /**
+   * `strongroom search reindex`: queues extract-text for every current, readable version whose text is
+   * pending (stored before search existed, or queued when a job was lost), or also failed with
+   * `failed` (after an outage of tesseract or poppler), one short transaction per batch. A version whose
+   * job is already queued or running is counted, not queued twice. The operator's alone (`jobs.manage`:
+   * it queues work across every council); audited once, as search.reindex with the counts.
+   */
+  async reindex(actor: Actor, options: { organisationSlug?: string; failed?: boolean; batchSize?: number } = {}): Promise<ReindexOutcome> {
+    const repos = this.o.store.repos;
+    let organisationId: string | undefined;
+    if (options.organisationSlug !== undefined) {
+      const organisation = await repos.organisations.bySlug(options.organisationSlug);
+      if (!organisation) throw new DomainError('NOT_FOUND', `No organisation has the slug "${options.organisationSlug.slice(0, 64)}"; "strongroom org list" shows them.`);
+      organisationId = organisation.id;
+    }
+    const ids: Record<string, string> = { statuses: options.failed ? 'pending,failed' : 'pending' };
+    const decision = await this.o.access.requireOrganisation(actor, 'jobs.manage', organisationId ?? actor.organisationId ?? '', ids);
+    const statuses: TextStatus[] = options.failed ? ['pending', 'failed'] : ['pending'];
+    const batchSize = options.batchSize ?? REINDEX_BATCH;
+    const outcome: ReindexOutcome = { queued: 0, alreadyQueued: 0 };
+    let afterId: string | undefined;
+    for (;;) {
+      const batch = await repos.documents.versionsAwaitingText({ statuses, organisationId, afterId, limit: batchSize });
+      if (batch.length === 0) break;
+      const now = this.o.clock.now();
+      const added = await this.o.store.transaction(async (tx) => {
+        let n = 0;
+        for (const versionId of batch) if (await tx.jobs.enqueue(extractTextJob, { versionId }, { now })) n += 1;
+        return n;
+      });
+      outcome.queued += added;
+      outcome.alreadyQueued += batch.length - added;
+      afterId = batch[batch.length - 1];
+      if (batch.length < batchSize) break;
+    }
+    ids.queued = String(outcome.queued);
+    ids.alreadyQueued = String(outcome.alreadyQueued);
+    await repos.audit.insert([auditEvent(actor, 'search.reindex', { organisationId: organisationId ?? null, ids }, decision, this.o.clock.now())]);
+    return outcome;
   }
 
   /** The extract-text job handler: idempotent; an outdated version (no longer current) does nothing. */

@@ -1,6 +1,7 @@
 // `strongroom demo`: the token it prints belongs to someone who can see documents, and every curl
 // example it prints answers 200 with something in it: the folders, and a folder's documents. A
-// second run (the demo is idempotent) prints working examples too.
+// second run (the demo is idempotent) prints working examples too. Once the worker has run, every seeded
+// document is extracted and the printed search example finds them.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { seedDemo } from '../../src/cli/demo-data.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
@@ -51,5 +52,21 @@ describe.each(DIALECTS)('the demo on %s', (dialect) => {
       const documents = folder!.json().documents as Array<{ name: string; status: string }>;
       expect(documents.map((d) => [d.name, d.status]), run).toEqual([['pay-run-summary-2026-11.csv', 'available']]);
     }
+  });
+
+  it('its documents are extracted once the worker runs, and its search example finds them (one through the payroll arrangement)', { timeout: 120_000 }, async () => {
+    const printed = await seed(t);
+    for (let round = 0; round < 50 && (await t.vault.worker.runDue()) > 0; round++);
+    const versions = await t.vault.store.db.selectFrom('versions').select(['text_status', 'text_reason']).execute();
+    expect(versions.length).toBe(6);
+    expect(versions.map((v) => [v.text_status, v.text_reason])).toEqual(Array(6).fill(['done', null]));
+    const [example] = [...printed.matchAll(/curl -H "Authorization: Bearer (\S+)" 'http:\/\/[^/\s]+(\/api\/v1\/search\?[^'\s]+)'/g)].map((m) => ({ token: m[1]!, url: m[2]! }));
+    expect(example?.url).toBe('/api/v1/search?q=gross');
+    const res = await t.app.inject({ method: 'GET', url: example!.url, headers: { authorization: `Bearer ${example!.token}` } });
+    expect(res.statusCode).toBe(200);
+    const body = res.json() as { total: number; hits: Array<{ name: string; organisation: { name: string }; snippet: { text: string } }> };
+    expect(body.total).toBe(2);
+    expect(body.hits.map((h) => [h.name, h.organisation.name]).sort()).toEqual([['pay-run-summary-2026-11.csv', 'North Shire Council'], ['payslips-2026-10.csv', 'Riverside Borough Council']]);
+    for (const hit of body.hits) expect(hit.snippet.text).toContain('gross');
   });
 });

@@ -1,23 +1,36 @@
 // `strongroom search`: full-text search as a named person (their permissions apply; the search is
 // audited like any other, with a keyed hash of the query, never the query itself).
 import type { Command } from 'commander';
-import { actorFor } from '../../services/identity.service.js';
+import { actorFor, systemActor } from '../../services/identity.service.js';
 import { SEARCH_MAX_PAGE } from '../../services/search.service.js';
 import { output, say, withVault } from '../context.js';
 
 export function registerSearchCommand(program: Command): void {
-  program
+  const search = program
     .command('search')
-    .description('find documents by their words (and names) among those the person may read: one line each (document id, organisation, name, page, snippet)')
+    .description('find documents by their words (and names) among those the person may read: one line each (document id, organisation, name, page, snippet); "search reindex" queues extraction of documents not yet indexed')
     .argument('<query>', 'words, "a phrase", prefix*, -exclusion, OR (docs/search.md)')
-    .requiredOption('--as <email>', 'the person searching (their permissions apply)')
+    // Not a commander requiredOption: that would be asked of "search reindex" too, which runs as the system.
+    .option('--as <email>', 'the person searching, required (their permissions apply)')
     .option('--page <n>', `page of 20 results, 1 to ${SEARCH_MAX_PAGE}`, '1')
     .option('--sort <order>', 'relevance or date', 'relevance')
     .option('--json', 'print the whole response (hits, facets) as JSON')
-    .addHelpText('after', '\nExample: strongroom search --as officer@north.gov.uk "parking permit" -draft')
-    .action(async (query: string, opts: { as: string; page: string; sort: string; json?: boolean }, command: Command) => {
+    .addHelpText('after', [
+      '',
+      'Text is extracted (OCR for scans) by the worker ("strongroom serve", any role but web) after a clean scan;',
+      'a document is found once its extraction has run. Query syntax: words (all must match), "a phrase",',
+      'prefix*, -exclusion, OR between alternatives; see docs/search.md.',
+      '',
+      'Examples:',
+      '  strongroom search --as officer@north.gov.uk "parking permit" -draft',
+      '  strongroom search --as officer@north.gov.uk --json \'invoice* OR receipt\'',
+      '  strongroom search reindex --failed          # queue documents whose text is pending or failed',
+    ].join('\n'))
+    .action(async (query: string, opts: { as?: string; page: string; sort: string; json?: boolean }, command: Command) => {
+      const email = opts.as;
+      if (email === undefined) command.error("error: required option '--as <email>' not specified");
       const response = await withVault(command, async (vault) => {
-        const actor = actorFor(await vault.identity.userByEmail(opts.as), { channel: 'cli', clientAddress: null, requestId: null });
+        const actor = actorFor(await vault.identity.userByEmail(email), { channel: 'cli', clientAddress: null, requestId: null });
         const page = /^\d{1,4}$/.test(opts.page) ? Number(opts.page) : Number.NaN;
         return vault.search.search(actor, { q: query, filters: {}, sort: opts.sort as 'relevance', page }, 'cli');
       });
@@ -29,5 +42,17 @@ export function registerSearchCommand(program: Command): void {
       for (const hit of response.hits) {
         output([hit.documentId, hit.organisation.name, hit.name, hit.page ?? '', (hit.snippet?.text ?? '').replace(/\s+/g, ' ')].join('\t'));
       }
+    });
+
+  search
+    .command('reindex')
+    .description('queue text extraction for every current, readable version whose text is pending (stored before search existed, or never extracted), or failed too with --failed; the worker does the work. Audited once (search.reindex)')
+    .option('--org <slug>', 'only this organisation\'s documents')
+    .option('--failed', 'also those whose extraction failed (after an OCR or poppler outage, say)')
+    .addHelpText('after', '\nRun it once after upgrading to a release with search, and after fixing an extraction outage; it is safe to run again (a version already queued is not queued twice).')
+    .action(async (opts: { org?: string; failed?: boolean }, command: Command) => {
+      const outcome = await withVault(command, (vault) => vault.search.reindex(systemActor(), { organisationSlug: opts.org, failed: opts.failed === true }));
+      output(String(outcome.queued));
+      say(`${outcome.queued} version(s) queued for text extraction${outcome.alreadyQueued > 0 ? `; ${outcome.alreadyQueued} already queued` : ''}. A running worker extracts them ("strongroom jobs failed" lists any that cannot be).`);
     });
 }

@@ -168,6 +168,23 @@ export class DocumentsRepo implements DocumentsRepository {
     await this.db.updateTable('versions').set(set).where('id', '=', versionId).execute();
   }
 
+  async versionsAwaitingText(options: { statuses: readonly TextStatus[]; organisationId?: string; afterId?: string; limit: number }): Promise<string[]> {
+    if (options.statuses.length === 0) return [];
+    // A document in the bin is included: restoring it fires no lifecycle event that would extract it.
+    let q = this.db
+      .selectFrom('versions')
+      .innerJoin('documents', 'documents.current_version_id', 'versions.id')
+      .select('versions.id')
+      .where('versions.text_status', 'in', [...options.statuses])
+      .where('versions.scan_status', 'in', ['clean', 'released'])
+      .where('versions.wrapped_key', 'is not', null)
+      .where('documents.status', '!=', 'disposed');
+    if (options.organisationId !== undefined) q = q.where('documents.organisation_id', '=', options.organisationId);
+    if (options.afterId !== undefined) q = q.where('versions.id', '>', options.afterId);
+    const rows = await q.orderBy('versions.id').limit(options.limit).execute();
+    return rows.map((r) => r.id);
+  }
+
   async blobIds(): Promise<Set<string>> {
     return new Set((await this.db.selectFrom('versions').select('blob_id').execute()).map((r) => r.blob_id));
   }
