@@ -46,5 +46,6 @@ describe('strongroom search', () => {
     const bad = await runCli(['--data', dataDir, 'search', '--as', member.email, '--page', '99', word], { env });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('from 1 to 50');
-  });
+    // Four CLI processes, each opening the vault: well past the default minute on a loaded machine.
+  }, 180_000);
 });
