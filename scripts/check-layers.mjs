@@ -33,7 +33,7 @@ const DOMAIN_FORBIDDEN_PACKAGES = [
 ];
 const ADAPTERS = new Set(['db', 'storage', 'integrations', 'jobs']);
 const INTERFACES = new Set(['http', 'webdav', 'cli']);
-/** src/*.ts: main.ts and server.ts. */
+/** src/*.ts, the composition root: main.ts, server.ts and the backup*.ts files. */
 const ROOT = '.';
 /** All files under dir (relative to root) whose names pass `keep`; [] if dir is absent. */
 function walk(dir, keep) {

@@ -283,8 +283,8 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     handleJob(replicateJob, (p) => replication.replicate(p.versionId)),
     handleJob(scrubJob, (p) => scrub.run(p)),
     handleJob(replicaDeleteJob, (p, context) => replication.deleteReplica(p.versionId, context.attempt >= replicaDeleteJob.maxAttempts)),
-    // backup.ts composes the snapshot, archive and shelf adapters over the open vault (and imports this file).
-    handleJob(backupJob, async (p) => void (await (await import('./backup.js')).scheduledBackup(vault, p.date))),
+    // backup-schedule.ts composes the snapshot, archive and shelf adapters over the open vault (and imports this file).
+    handleJob(backupJob, async (p) => void (await (await import('./backup-schedule.js')).scheduledBackup(vault, p.date))),
     handleJob(extractTextJob, (p, context) => search.extract(p.versionId, context.signal)),
     handleJob(searchRenameJob, (p) => indexing.rename(p.documentId)),
     handleJob(searchPurgeJob, (p) => indexing.purge(p)),

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newestBackup, scheduledBackup } from '../../src/backup.js';
+import { newestBackup, scheduledBackup } from '../../src/backup-schedule.js';
 import { loadConfig } from '../../src/config/config.js';
 import { openVault, type Vault } from '../../src/main.js';
 import { settableClock } from '../support/vault.js';

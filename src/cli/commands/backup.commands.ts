@@ -2,7 +2,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { checkDrillReport, newestBackup, restoreBackup, restoreDrill, takeBackup, type SignedDrillReport } from '../../backup.js';
+import { takeBackup } from '../../backup.js';
+import { restoreBackup } from '../../backup-restore.js';
+import { checkDrillReport, restoreDrill, type SignedDrillReport } from '../../backup-restore-drill.js';
+import { newestBackup } from '../../backup-schedule.js';
 import type { Vault } from '../../main.js';
 import { configFrom, output, say, withVault } from '../context.js';
 

@@ -1,0 +1,70 @@
+// Composition for `strongroom restore`: a backup into an empty data directory (and database), then
+// its blobs from the replica into the new primary store. See docs/operations.md "Backup and restore".
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from './config/config.js';
+import type { BackupManifest } from './domain/backup/manifest.js';
+import { DomainError } from './domain/errors.js';
+import { openVault } from './main.js';
+import { BackupService } from './services/backup.service.js';
+import { systemActor } from './services/identity.service.js';
+import { loadMasterKey } from './storage/keys.js';
+import { blobList, blobStoreAt, blobStoreFor, loadInto, openBackup } from './backup-open.js';
+
+export interface RestoreResult {
+  manifest: BackupManifest;
+  copied: number;
+  shredded: number;
+  /** Versions whose blob the replica does not have (not shredded ones). */
+  missing: Array<{ versionId: string; documentId: string; blobId: string }>;
+}
+
+/**
+ * Restores a backup into the (empty) data directory and database `config` names, then copies
+ * every referenced blob from `blobsFrom` (the replica) into the new primary blob store.
+ */
+export async function restoreBackup(config: Config, options: { from: string; blobsFrom?: string; key?: string; logger: Logger }): Promise<RestoreResult> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const master = await loadMasterKey({ dataDir: config.dataDir, base64: config.masterKey, create: false }).catch((cause: unknown) => {
+    throw new Error(`No master key: set STRONGROOM_MASTER_KEY, or put the vault's master key in ${path.join(config.dataDir, 'keys', 'master.key')} (mode 0600). It is never in a backup.`, { cause });
+  });
+  const opened = await openBackup(options.from, master, options.key);
+  try {
+    await loadInto(opened, { dataDir: config.dataDir, databaseUrl: config.databaseUrl }, options.logger);
+    const vault = await openVault(config, { logger: options.logger, startClamd: false });
+    // By default from the replica the configuration names (STRONGROOM_REPLICA), where the blobs are.
+    const replica = options.blobsFrom ? blobStoreAt(options.blobsFrom, config.dataDir) : config.replica ? blobStoreFor(config.replica, config.dataDir) : null;
+    try {
+      let copied = 0;
+      let shredded = 0;
+      const missing: RestoreResult['missing'] = [];
+      for await (const entry of blobList(opened)) {
+        if (entry.shredded) {
+          shredded += 1;
+          continue;
+        }
+        if (!replica) {
+          missing.push({ versionId: entry.versionId, documentId: entry.documentId, blobId: entry.blobId });
+          continue;
+        }
+        try {
+          const { id } = await vault.blobStore.put(await replica.store.get(entry.blobId));
+          // Blob ids are the store's: the copy may get a new one. The id is not in the blob's AAD (the version is), so re-pointing is safe.
+          if (id !== entry.blobId) await vault.store.db.updateTable('versions').set({ blob_id: id }).where('id', '=', entry.versionId).execute();
+          copied += 1;
+        } catch (error) {
+          if (!(error instanceof DomainError && error.code === 'NOT_FOUND')) throw error;
+          missing.push({ versionId: entry.versionId, documentId: entry.documentId, blobId: entry.blobId });
+        }
+      }
+      await new BackupService({ store: vault.store, access: vault.access, clock: vault.clock }).recordRestore(systemActor(), opened.manifest.id, { copied, shredded, missing: missing.length });
+      return { manifest: opened.manifest, copied, shredded, missing };
+    } finally {
+      replica?.close();
+      await vault.close();
+    }
+  } finally {
+    opened.location.close();
+  }
+}
