@@ -71,23 +71,36 @@ export function tsqueryTerm(key: Buffer, term: QueryTerm): string {
 
 export const tsqueryAny = (key: Buffer, terms: readonly QueryTerm[]): string => terms.map((t) => tsqueryTerm(key, t)).join(' | ');
 
-/** Binds a sealed text to where it belongs, so a row's text cannot be moved to another version or section. */
-const aad = (organisationId: string, versionId: string, section: number): Buffer =>
-  Buffer.from(`strongroom search text v1\u0000${organisationId}\u0000${versionId}\u0000${section}`, 'utf8');
+/** Where a sealed text belongs: the organisation, document, version and section it was extracted for. */
+export interface SealedTextPlace {
+  organisationId: string;
+  documentId: string;
+  versionId: string;
+  section: number;
+}
+
+/**
+ * Binds a sealed text to where it belongs, so a row's text cannot be moved to another version, section
+ * or document: the reader passes the document it will show the text under (from the documents row), so
+ * an index row re-pointed at another document's version fails to open. (v1 bound no document id, and
+ * a version id alone was not enough: the index row naming the version is as writable as the text.)
+ */
+const aad = (p: SealedTextPlace): Buffer =>
+  Buffer.from(`strongroom search text v2\u0000${p.organisationId}\u0000${p.documentId}\u0000${p.versionId}\u0000${p.section}`, 'utf8');
 
 /** nonce (12) ‖ ciphertext ‖ tag (16). */
-export function sealText(key: Buffer, organisationId: string, versionId: string, section: number, text: string): Buffer {
+export function sealText(key: Buffer, place: SealedTextPlace, text: string): Buffer {
   const nonce = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  cipher.setAAD(aad(organisationId, versionId, section));
+  cipher.setAAD(aad(place));
   const body = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
   return Buffer.concat([nonce, body, cipher.getAuthTag()]);
 }
 
-export function openText(key: Buffer, organisationId: string, versionId: string, section: number, sealed: Buffer): string {
+export function openText(key: Buffer, place: SealedTextPlace, sealed: Buffer): string {
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
-    decipher.setAAD(aad(organisationId, versionId, section));
+    decipher.setAAD(aad(place));
     decipher.setAuthTag(sealed.subarray(sealed.length - 16));
     return Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]).toString('utf8');
   } catch (error) {
