@@ -3,7 +3,9 @@
 //   for its extraction), kept its words and snippets in results;
 // - whoever can write the search tables (a database administrator on PostgreSQL) could point one
 //   document's index row at another document's version, of another council or a higher classification
-//   in the same one, and have that text decrypted into a snippet shown under the first document's name.
+//   in the same one, and have that text decrypted into a snippet shown under the first document's name;
+// - a reader of PostgreSQL's search_terms learned the length of every word of every document, in order
+//   (each position carried the word's lexeme and one per prefix of 3 characters or more).
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { api } from '../support/http.js';
@@ -77,5 +79,26 @@ describe.each(DIALECTS)('search under attack on %s', (dialect) => {
       await sql`update search_documents set version_id = ${myVersion} where document_id = ${myDoc}`.execute(db);
     }
     expect((await searchAs(t.app, me, { q: myWord })).json().hits.map((h: SearchHitBody) => h.documentId)).toEqual([myDoc]);
+  });
+
+  it.runIf(dialect === 'postgres')('the blind index shows a database reader one lexeme per word position, never the words\' lengths', async () => {
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['finance'] });
+    const word = canaryWord();
+    const id = (await upload(t.app, user, org.collections.finance!, 'lengths.txt', `a an the ward parish council committee ${word} representatives\n`)).json().id as string;
+    await drainJobs(t.vault);
+    const rows = await sql<{ tsv: string }>`select tsv::text as tsv from search_terms where document_id = ${id}`.execute(t.vault.store.db);
+    expect(rows.rows.length).toBeGreaterThan(0);
+    for (const { tsv } of rows.rows) {
+      const perPosition = new Map<string, number>();
+      for (const [, positions] of tsv.matchAll(/'[0-9a-f]{24}'(?::([0-9,]+))?/g)) {
+        for (const position of positions?.split(',') ?? []) perPosition.set(position, (perPosition.get(position) ?? 0) + 1);
+      }
+      expect([...perPosition.values()].every((n) => n === 1), tsv).toBe(true);
+    }
+    // Prefixes and phrases still work.
+    expect(await foundIds(t.app, user, 'commit*')).toEqual([id]);
+    expect(await foundIds(t.app, user, `"committee ${word}"`)).toEqual([id]);
+    expect(await foundIds(t.app, user, '"committee parish"')).toEqual([]);
   });
 });
