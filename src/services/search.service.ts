@@ -119,8 +119,13 @@ export class SearchService {
 
     const repos = this.o.store.repos;
     const documents = new Map((await repos.documents.byIds(results.hits.map((h) => h.documentId))).map((d) => [d.id, d]));
-    // Decrypted text for the shown hits only; snippets are made here and never stored.
-    const texts = await this.o.store.repos.search.sectionTexts(results.hits.map((h) => ({ versionId: h.versionId, section: h.section })));
+    // Decrypted text for the shown hits only; snippets are made here and never stored. Where the text
+    // belongs (organisation, document) comes from the documents row, never from the index's rows, so a
+    // row re-pointed in the database cannot show another document's text under this one's name.
+    const texts = await this.o.store.repos.search.sectionTexts(results.hits.flatMap((h) => {
+      const document = documents.get(h.documentId);
+      return document ? [{ organisationId: document.organisationId, documentId: document.id, versionId: h.versionId, section: h.section }] : [];
+    }));
     const organisationIds = new Set([...results.facets.organisation.map((f) => f.value), ...[...documents.values()].map((d) => d.organisationId)]);
     const collectionIds = new Set([...results.facets.collection.map((f) => f.value), ...[...documents.values()].map((d) => d.collectionId)]);
     const organisationNames = new Map<string, string>();

@@ -157,7 +157,10 @@ describe.each(DIALECTS)('SearchIndex contract on %s', (dialect) => {
       const r = await index.search({ query: parseSearchQuery('balance'), scope: ownScope(org), filters: {}, sort: 'relevance', offset: 0, limit: 10 });
       const hit = r.hits[0]!;
       expect([hit.section, hit.page]).toEqual([1, 2]);
-      const texts = await index.sectionTexts([{ versionId: hit.versionId, section: hit.section }, { versionId: randomUUID(), section: 0 }]);
+      const texts = await index.sectionTexts([
+        { organisationId: org, documentId: hit.documentId, versionId: hit.versionId, section: hit.section },
+        { organisationId: org, documentId: hit.documentId, versionId: randomUUID(), section: 0 },
+      ]);
       expect([...texts]).toEqual([[`${hit.versionId}:1`, 'Annual leave balance: 12 days']]);
     });
   });
@@ -233,10 +236,13 @@ describe.each(DIALECTS)('SearchIndex contract on %s', (dialect) => {
       const { id, versionId } = await doc(org, { name: 'Letter.pdf', sections: [text('old wording here')] });
       expect(await find('old', ownScope(org))).toEqual([id]);
       const next = randomUUID();
+      // The index shows only text of a version its document has (and may be read): the new version exists.
+      const first = (await store.repos.documents.versionById(versionId))!;
+      await store.repos.documents.insertVersion({ ...first, id: next, number: 2, blobId: randomBytes(16).toString('hex') });
       await index.replaceDocument({ organisationId: org, documentId: id, versionId: next, name: 'Letter.pdf', type: 'pdf', sections: [text('new wording')] });
       expect(await find('old', ownScope(org))).toEqual([]);
       expect(await find('new', ownScope(org))).toEqual([id]);
-      expect(await index.sectionTexts([{ versionId, section: 0 }])).toEqual(new Map());
+      expect(await index.sectionTexts([{ organisationId: org, documentId: id, versionId, section: 0 }])).toEqual(new Map());
       await index.renameDocument(id, 'Complaint reply.pdf');
       expect(await find('letter', ownScope(org))).toEqual([]);
       expect(await find('complaint', ownScope(org))).toEqual([id]);

@@ -5,6 +5,17 @@ import { actorFor, systemActor } from '../../services/identity.service.js';
 import { SEARCH_MAX_PAGE } from '../../services/search.service.js';
 import { output, say, withVault } from '../context.js';
 
+/**
+ * A field of a result line: document text is the uploader's, so nothing in it may act on the terminal
+ * (escape sequences, carriage returns, bidirectional overrides) or break the one-line-per-hit format.
+ * Extraction keeps no control characters, but text indexed before that rule, or a name, still passes here.
+ */
+function terminalSafe(text: string): string {
+  return text.replace(/[\p{Cc}\u202a-\u202e\u2066-\u2069\s]+/gu, ' ');
+}
+
+const TERMINAL_UNSAFE_IN_JSON = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
+
 export function registerSearchCommand(program: Command): void {
   const search = program
     .command('search')
@@ -35,12 +46,13 @@ export function registerSearchCommand(program: Command): void {
         return vault.search.search(actor, { q: query, filters: {}, sort: opts.sort as 'relevance', page }, 'cli');
       });
       if (opts.json) {
-        output(JSON.stringify(response, null, 2));
+        // JSON escapes C0 controls itself; C1 and bidirectional overrides it leaves raw, so escape them too.
+        output(JSON.stringify(response, null, 2).replace(TERMINAL_UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
         return;
       }
       say(`${response.total} result(s)${response.total > response.pageSize ? `; page ${response.page}` : ''}.`);
       for (const hit of response.hits) {
-        output([hit.documentId, hit.organisation.name, hit.name, hit.page ?? '', (hit.snippet?.text ?? '').replace(/\s+/g, ' ')].join('\t'));
+        output([hit.documentId, hit.organisation.name, hit.name, hit.page ?? '', hit.snippet?.text ?? ''].map((field) => terminalSafe(String(field))).join('\t'));
       }
     });
 

@@ -23,39 +23,51 @@ export const wordLexeme = (key: Buffer, term: string): string => hash(key, `w:${
 /** The lexeme of a prefix (3 characters or more) of a word. */
 export const prefixLexeme = (key: Buffer, prefix: string): string => hash(key, `p:${prefix}`);
 
-/** The word's lexeme and one per prefix of 3 characters up to the whole word, all at the word's position. */
-function lexemesOf(key: Buffer, term: string, cache: Map<string, string[]>): string[] {
+/** The lexemes of a word's prefixes of 3 characters up to the whole word. */
+function prefixLexemesOf(key: Buffer, term: string, cache: Map<string, string[]>): string[] {
   let lexemes = cache.get(term);
   if (lexemes) return lexemes;
   const chars = Array.from(term);
-  lexemes = [wordLexeme(key, term)];
+  lexemes = [];
   for (let n = MIN_PREFIX; n <= chars.length; n++) lexemes.push(prefixLexeme(key, chars.slice(0, n).join('')));
   cache.set(term, lexemes);
   return lexemes;
 }
 
 /**
- * A section's tokens as tsvector literals (`'hex':1,5 'hex':2`), one per chunk. Lexemes are hex, so
- * the literal needs no escaping and nothing a person typed reaches it.
+ * A section's tokens as tsvector literals, one per chunk: each word's lexeme at its position
+ * (`'hex':1,5`), for phrases, and its prefixes' lexemes once each with no position (`'hex'`): a prefix
+ * query tests a lexeme, never a position. Were the prefixes positioned too, every position would carry
+ * one lexeme per character past the second, and a reader of the table would learn the length of every
+ * word in order. Lexemes are hex, so the literal needs no escaping and nothing a person typed reaches it.
  */
 export function tsvectorChunks(key: Buffer, tokens: readonly Token[]): string[] {
   const chunks: string[] = [];
-  const cache = new Map<string, string[]>();
+  const words = new Map<string, string>();
+  const prefixCache = new Map<string, string[]>();
   let start = 0;
   while (start < tokens.length || (start === 0 && chunks.length === 0)) {
     const positions = new Map<string, number[]>();
+    const prefixes = new Set<string>();
     let bytes = 0;
     let i = start;
     for (; i < tokens.length && i - start < MAX_CHUNK_POSITIONS && bytes < MAX_CHUNK_BYTES; i++) {
-      for (const lexeme of lexemesOf(key, tokens[i]!.term, cache)) {
-        const list = positions.get(lexeme);
-        if (list) list.push(i - start + 1);
-        else positions.set(lexeme, [i - start + 1]);
-        bytes += list ? 2 : 2 + 2 * HASH_BYTES + 4;
+      const term = tokens[i]!.term;
+      let lexeme = words.get(term);
+      if (lexeme === undefined) words.set(term, (lexeme = wordLexeme(key, term)));
+      const list = positions.get(lexeme);
+      if (list) list.push(i - start + 1);
+      else positions.set(lexeme, [i - start + 1]);
+      bytes += list ? 2 : 2 + 2 * HASH_BYTES + 4;
+      for (const prefix of prefixLexemesOf(key, term, prefixCache)) {
+        if (prefixes.has(prefix)) continue;
+        prefixes.add(prefix);
+        bytes += 2 * HASH_BYTES + 3;
       }
     }
     // PostgreSQL keeps only the first 256 positions of a lexeme; that changes ranking, not matching.
-    chunks.push([...positions].map(([lexeme, at]) => `'${lexeme}':${at.slice(0, 256).join(',')}`).join(' '));
+    const positioned = [...positions].map(([lexeme, at]) => `'${lexeme}':${at.slice(0, 256).join(',')}`);
+    chunks.push([...positioned, ...[...prefixes].map((lexeme) => `'${lexeme}'`)].join(' '));
     if (i >= tokens.length) break;
     start = Math.max(i - CHUNK_OVERLAP, start + 1);
   }
@@ -71,23 +83,36 @@ export function tsqueryTerm(key: Buffer, term: QueryTerm): string {
 
 export const tsqueryAny = (key: Buffer, terms: readonly QueryTerm[]): string => terms.map((t) => tsqueryTerm(key, t)).join(' | ');
 
-/** Binds a sealed text to where it belongs, so a row's text cannot be moved to another version or section. */
-const aad = (organisationId: string, versionId: string, section: number): Buffer =>
-  Buffer.from(`strongroom search text v1\u0000${organisationId}\u0000${versionId}\u0000${section}`, 'utf8');
+/** Where a sealed text belongs: the organisation, document, version and section it was extracted for. */
+export interface SealedTextPlace {
+  organisationId: string;
+  documentId: string;
+  versionId: string;
+  section: number;
+}
+
+/**
+ * Binds a sealed text to where it belongs, so a row's text cannot be moved to another version, section
+ * or document: the reader passes the document it will show the text under (from the documents row), so
+ * an index row re-pointed at another document's version fails to open. (v1 bound no document id, and
+ * a version id alone was not enough: the index row naming the version is as writable as the text.)
+ */
+const aad = (p: SealedTextPlace): Buffer =>
+  Buffer.from(`strongroom search text v2\u0000${p.organisationId}\u0000${p.documentId}\u0000${p.versionId}\u0000${p.section}`, 'utf8');
 
 /** nonce (12) ‖ ciphertext ‖ tag (16). */
-export function sealText(key: Buffer, organisationId: string, versionId: string, section: number, text: string): Buffer {
+export function sealText(key: Buffer, place: SealedTextPlace, text: string): Buffer {
   const nonce = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  cipher.setAAD(aad(organisationId, versionId, section));
+  cipher.setAAD(aad(place));
   const body = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
   return Buffer.concat([nonce, body, cipher.getAuthTag()]);
 }
 
-export function openText(key: Buffer, organisationId: string, versionId: string, section: number, sealed: Buffer): string {
+export function openText(key: Buffer, place: SealedTextPlace, sealed: Buffer): string {
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
-    decipher.setAAD(aad(organisationId, versionId, section));
+    decipher.setAAD(aad(place));
     decipher.setAuthTag(sealed.subarray(sealed.length - 16));
     return Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]).toString('utf8');
   } catch (error) {

@@ -62,7 +62,10 @@ function whereSql(request: IndexQuery): RawBuilder<unknown> {
 
 /**
  * The CTEs every query of one search shares: c0..cN (sections per clause), x (excluded documents),
- * matched (the readable matching documents with what facets need).
+ * matched (the readable matching documents with what facets need). The indexed version must still be
+ * one its document's readers may read: the index may hold an older version's text until the current
+ * one's extraction replaces it, and a rescan can find that older version infected meanwhile; its
+ * words and snippets leave results at once, like a quarantined document's.
  */
 function ctes(request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null, scored: boolean): RawBuilder<unknown> {
   const clauses = request.query.all.map((_, i) => sql`${sql.raw(`c${i}`)} as materialized (${clause(i, scored)})`);
@@ -74,8 +77,9 @@ function ctes(request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<
     keys as materialized (${keys}),
     matched as materialized (
       select d.id, d.organisation_id, d.collection_id, d.service_area, d.classification, d.updated_at, sd.version_id, sd.type
-      from keys k cross join documents d cross join search_documents sd
-      where d.id = k.document_id and sd.document_id = d.id and ${whereSql(request)}
+      from keys k cross join documents d cross join search_documents sd cross join versions v
+      where d.id = k.document_id and sd.document_id = d.id and v.id = sd.version_id and v.document_id = d.id
+        and v.scan_status in ('clean', 'released') and ${whereSql(request)}
     )`;
 }
 

@@ -3,7 +3,7 @@
 // A query may span organisations, so each clause is hashed once per organisation in the scope.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { SearchKeys } from '../../domain/ports.js';
-import type { IndexedDocument, IndexQuery, SearchIndex } from '../../domain/search/repositories.js';
+import type { IndexedDocument, IndexQuery, SearchIndex, SectionRef } from '../../domain/search/repositories.js';
 import { tokenize } from '../../domain/search/terms.js';
 import type { IndexResults, QueryTerm } from '../../domain/search/types.js';
 import type { Schema } from '../schema.js';
@@ -75,13 +75,18 @@ export class PostgresSearchIndex implements SearchIndex {
     return runSearch(this.db, request, clause, excluded);
   }
 
-  async sectionTexts(refs: readonly { versionId: string; section: number }[]): Promise<Map<string, string>> {
+  /**
+   * Opened with the key of the organisation the document belongs to and bound to that document, both
+   * from the caller (the documents row), never from the index row: a row claiming another document's
+   * version, or another organisation's, fails its integrity check instead of showing that text.
+   */
+  async sectionTexts(refs: readonly SectionRef[]): Promise<Map<string, string>> {
     const texts = new Map<string, string>();
     for (const ref of refs) {
-      const rows = await sql<{ organisation_id: string; text_sealed: Buffer }>`
-        select organisation_id, text_sealed from search_sections where version_id = ${ref.versionId} and section = ${ref.section}`.execute(this.db);
+      const rows = await sql<{ text_sealed: Buffer }>`
+        select text_sealed from search_sections where version_id = ${ref.versionId} and section = ${ref.section}`.execute(this.db);
       const row = rows.rows[0];
-      if (row) texts.set(`${ref.versionId}:${ref.section}`, openText(this.keys.textKey(row.organisation_id), row.organisation_id, ref.versionId, ref.section, row.text_sealed));
+      if (row) texts.set(`${ref.versionId}:${ref.section}`, openText(this.keys.textKey(ref.organisationId), ref, row.text_sealed));
     }
     return texts;
   }
@@ -98,7 +103,7 @@ export class PostgresSearchIndex implements SearchIndex {
   }
 
   async #insertSection(db: Executor, organisationId: string, documentId: string, versionId: string, section: number, page: number | null, text: string): Promise<void> {
-    const sealed = sealText(this.keys.textKey(organisationId), organisationId, versionId, section, text);
+    const sealed = sealText(this.keys.textKey(organisationId), { organisationId, documentId, versionId, section }, text);
     const inserted = await sql<{ id: string | number }>`insert into search_sections (document_id, version_id, organisation_id, section, page, text_sealed)
       values (${documentId}, ${versionId}, ${organisationId}, ${section}, ${page}, ${sealed}) returning id`.execute(db);
     const sectionId = inserted.rows[0]!.id;

@@ -1,7 +1,7 @@
 // The SQLite SearchIndex: FTS5 over the normalised terms, inside the encrypted database file. The
 // section text (for snippets) is stored beside it; compact() makes removed text leave the file.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { IndexedDocument, IndexQuery, SearchIndex } from '../../domain/search/repositories.js';
+import type { IndexedDocument, IndexQuery, SearchIndex, SectionRef } from '../../domain/search/repositories.js';
 import { normaliseTerms } from '../../domain/search/terms.js';
 import type { IndexResults, QueryTerm } from '../../domain/search/types.js';
 import type { Schema } from '../schema.js';
@@ -79,10 +79,12 @@ export class SqliteSearchIndex implements SearchIndex {
     return runSearch(this.db, request, clause, excluded);
   }
 
-  async sectionTexts(refs: readonly { versionId: string; section: number }[]): Promise<Map<string, string>> {
+  /** Only text stored for the document the caller shows it under (the whole file is encrypted; there is no seal to check). */
+  async sectionTexts(refs: readonly SectionRef[]): Promise<Map<string, string>> {
     const texts = new Map<string, string>();
     for (const ref of refs) {
-      const row = await sql<{ text: string }>`select text from search_sections where version_id = ${ref.versionId} and section = ${ref.section}`.execute(this.db);
+      const row = await sql<{ text: string }>`select text from search_sections
+        where version_id = ${ref.versionId} and section = ${ref.section} and document_id = ${ref.documentId} and organisation_id = ${ref.organisationId}`.execute(this.db);
       if (row.rows[0]) texts.set(`${ref.versionId}:${ref.section}`, row.rows[0].text);
     }
     return texts;

@@ -22,6 +22,14 @@ export interface IndexQuery {
   limit: number;
 }
 
+/** A shown hit's section, with the document it is shown under. */
+export interface SectionRef {
+  organisationId: string;
+  documentId: string;
+  versionId: string;
+  section: number;
+}
+
 export interface SearchIndex {
   /** Replaces whatever the document had in the index with this version's text (a new version replaces the old). */
   replaceDocument(entry: IndexedDocument): Promise<void>;
@@ -34,6 +42,12 @@ export interface SearchIndex {
   /** Makes removed text leave the storage for good (FTS5 `optimize`; see docs/search.md for PostgreSQL). */
   compact(): Promise<void>;
   search(request: IndexQuery): Promise<IndexResults>;
-  /** The stored text of the sections the shown hits point at (decrypted where it is stored encrypted), keyed `${versionId}:${section}`. */
-  sectionTexts(refs: readonly { versionId: string; section: number }[]): Promise<Map<string, string>>;
+  /**
+   * The stored text of the sections the shown hits point at (decrypted where it is stored encrypted), keyed
+   * `${versionId}:${section}`. `organisationId` and `documentId` are the document's own (from its row, not
+   * the index's): only text stored for that document is returned, and sealed text must prove it was sealed
+   * for that organisation and document, so an index row pointed at another document's version cannot
+   * show that document's text (IntegrityError).
+   */
+  sectionTexts(refs: readonly SectionRef[]): Promise<Map<string, string>>;
 }

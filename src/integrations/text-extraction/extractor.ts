@@ -10,6 +10,7 @@ import { DEFAULT_EXTRACTION_LIMITS, type ExtractionLimits } from './limits.js';
 import { OcrError, ocrImage, ocrPdfPage } from './ocr.js';
 import type { ParserMessage } from './protocol.js';
 import { InputTooLarge, readSource } from './read-source.js';
+import { plainText } from '../../domain/search/plain-text.js';
 
 export interface TextExtractorOptions extends Partial<ExtractionLimits> {
   /** The parser process's script (tests only: one that hangs or crashes on purpose). */
@@ -38,7 +39,8 @@ class Gathered {
 
   /** Adds text (cut to the cap, which is then a problem); false once the cap is reached. */
   add(page: number | null, text: string): boolean {
-    const clean = text.replace(/\u0000/g, '').replace(/\f/g, '\n').trim();
+    // Every format's text and OCR output passes here: no control characters are kept (plain-text.ts).
+    const clean = plainText(text).trim();
     if (!clean) return this.roomForText > 0;
     const room = this.roomForText;
     const kept = clean.length > room ? clean.slice(0, room) : clean;

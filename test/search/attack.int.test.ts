@@ -1,0 +1,104 @@
+// An outsider's attacks on search that once worked, each pinned by its exact contract:
+// - a version found infected on rescan, while it is still the indexed one (a newer clean version waits
+//   for its extraction), kept its words and snippets in results;
+// - whoever can write the search tables (a database administrator on PostgreSQL) could point one
+//   document's index row at another document's version, of another council or a higher classification
+//   in the same one, and have that text decrypted into a snippet shown under the first document's name;
+// - a reader of PostgreSQL's search_terms learned the length of every word of every document, in order
+//   (each position carried the word's lexeme and one per prefix of 3 characters or more).
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { api } from '../support/http.js';
+import { useClamd, useTestVault } from '../support/fixture.js';
+import { createOrganisation, DIALECTS, upload } from '../support/vault.js';
+import { canaryWord, drainJobs, foundIds, searchAs, type SearchHitBody } from './support.js';
+
+const clamd = useClamd();
+
+describe.each(DIALECTS)('search under attack on %s', (dialect) => {
+  const t = useTestVault(dialect, clamd);
+
+  it('a version found infected on rescan leaves search at once, even while it is still the indexed text', async () => {
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['finance'] });
+    const [oldWord, newWord] = [canaryWord(), canaryWord()];
+    const id = (await upload(t.app, user, org.collections.finance!, 'plan.txt', `Plan ${oldWord}\n`)).json().id as string;
+    await drainJobs(t.vault);
+    const firstVersion = (await t.vault.store.repos.documents.byId(id))!.currentVersionId;
+    expect((await api(t.app, user).put(`documents/${id}/content`, `Plan revised ${newWord}\n`)).statusCode).toBe(200);
+    // The new version is clean but not yet extracted: the old text is what the index holds.
+    expect(await foundIds(t.app, user, oldWord)).toEqual([id]);
+    // What QuarantineService.rescanSince writes for a version a new signature detects.
+    await t.vault.store.repos.documents.updateVersionScan(firstVersion, { status: 'infected', detail: 'Eicar-Test-Signature', engine: 'ClamAV test', at: new Date().toISOString() });
+    const res = await searchAs(t.app, user, { q: oldWord });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ total: 0, hits: [], facets: { organisation: [] } });
+    await drainJobs(t.vault);
+    expect(await foundIds(t.app, user, newWord)).toEqual([id]);
+    expect(await foundIds(t.app, user, oldWord)).toEqual([]);
+  });
+
+  it('an index row pointed at another document\'s version never shows that text in a snippet', async () => {
+    const mine = await createOrganisation(t.vault);
+    const theirs = await createOrganisation(t.vault);
+    const me = await mine.user({ teams: ['finance'] });
+    const them = await theirs.user({ teams: ['payroll'] });
+    const [myWord, secret, sameOrgSecret] = [canaryWord(), canaryWord(), canaryWord()];
+    const myDoc = (await upload(t.app, me, mine.collections.finance!, 'mine.txt', `Agenda ${myWord}\n`)).json().id as string;
+    const theirDoc = (await upload(t.app, them, theirs.collections.payroll!, 'theirs.txt', `Agenda ${myWord} salary ${secret}\n`)).json().id as string;
+    const hrUser = await mine.user({ teams: ['hr'] });
+    const hrDoc = (await upload(t.app, hrUser, mine.collections.hr!, 'grievance.txt', `Agenda ${myWord} grievance ${sameOrgSecret}\n`)).json().id as string;
+    await drainJobs(t.vault);
+    const db = t.vault.store.db;
+    const versionOf = async (documentId: string) => (await t.vault.store.repos.documents.byId(documentId))!.currentVersionId;
+    const before = await searchAs(t.app, me, { q: myWord });
+    expect(before.json().hits.map((h: SearchHitBody) => h.documentId)).toEqual([myDoc]);
+
+    const myVersion = await versionOf(myDoc);
+    for (const [victim, word, victimOrg] of [[theirDoc, secret, theirs.id], [hrDoc, sameOrgSecret, mine.id]] as const) {
+      const victimVersion = await versionOf(victim);
+      // My document's index entry now names the victim's version: the document is not found (its
+      // indexed version is not one of its own), and nothing of the victim's text shows.
+      await sql`update search_documents set version_id = ${victimVersion} where document_id = ${myDoc}`.execute(db);
+      const swapped = await searchAs(t.app, me, { q: myWord });
+      expect(swapped.statusCode, swapped.body).toBe(200);
+      expect(swapped.json()).toMatchObject({ total: 0, hits: [] });
+      expect(swapped.body).not.toContain(word);
+      if (dialect === 'postgres') {
+        // Deeper: the version row and the victim's sections claim my document (and organisation) too.
+        // Only the seal, bound to the organisation and document it was made for, still says no.
+        await sql`update versions set document_id = ${myDoc}, organisation_id = ${mine.id}, number = 99 where id = ${victimVersion}`.execute(db);
+        await sql`update search_sections set document_id = ${myDoc}, organisation_id = ${mine.id} where version_id = ${victimVersion}`.execute(db);
+        const forged = await searchAs(t.app, me, { q: myWord });
+        expect(forged.body).not.toContain(word);
+        expect(forged.statusCode, forged.body).toBe(500);
+        expect(forged.json().detail).toContain('failed its integrity check');
+        await sql`update search_sections set document_id = ${victim}, organisation_id = ${victimOrg} where version_id = ${victimVersion}`.execute(db);
+        await sql`update versions set document_id = ${victim}, organisation_id = ${victimOrg}, number = 1 where id = ${victimVersion}`.execute(db);
+      }
+      await sql`update search_documents set version_id = ${myVersion} where document_id = ${myDoc}`.execute(db);
+    }
+    expect((await searchAs(t.app, me, { q: myWord })).json().hits.map((h: SearchHitBody) => h.documentId)).toEqual([myDoc]);
+  });
+
+  it.runIf(dialect === 'postgres')('the blind index shows a database reader one lexeme per word position, never the words\' lengths', async () => {
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['finance'] });
+    const word = canaryWord();
+    const id = (await upload(t.app, user, org.collections.finance!, 'lengths.txt', `a an the ward parish council committee ${word} representatives\n`)).json().id as string;
+    await drainJobs(t.vault);
+    const rows = await sql<{ tsv: string }>`select tsv::text as tsv from search_terms where document_id = ${id}`.execute(t.vault.store.db);
+    expect(rows.rows.length).toBeGreaterThan(0);
+    for (const { tsv } of rows.rows) {
+      const perPosition = new Map<string, number>();
+      for (const [, positions] of tsv.matchAll(/'[0-9a-f]{24}'(?::([0-9,]+))?/g)) {
+        for (const position of positions?.split(',') ?? []) perPosition.set(position, (perPosition.get(position) ?? 0) + 1);
+      }
+      expect([...perPosition.values()].every((n) => n === 1), tsv).toBe(true);
+    }
+    // Prefixes and phrases still work.
+    expect(await foundIds(t.app, user, 'commit*')).toEqual([id]);
+    expect(await foundIds(t.app, user, `"committee ${word}"`)).toEqual([id]);
+    expect(await foundIds(t.app, user, '"committee parish"')).toEqual([]);
+  });
+});
