@@ -143,6 +143,19 @@ describe.each(DIALECTS)('SearchIndex contract on %s', (dialect) => {
       expect(await find('annual "annual leave" OR tender -policy', ownScope(org))).toEqual(ids('contract', 'payslip'));
     });
 
+    it('treats a prefix longer than 10 characters as its first 10, on both dialects alike', async () => {
+      const other = await organisation();
+      const a = (await doc(other, { sections: [text('Administrations of the estate')], updatedAt: iso(T0 + 3) })).id;
+      const b = (await doc(other, { sections: [text('The administrator signed')], updatedAt: iso(T0 + 2) })).id;
+      const c = (await doc(other, { sections: [text('Administer it')], updatedAt: iso(T0 + 1) })).id;
+      // "administrati*" is cut to "administra*": the administrator matches too, as it would on either dialect.
+      expect(await find('administrati*', ownScope(other))).toEqual([a, b]);
+      expect(await find('administra*', ownScope(other))).toEqual([a, b]);
+      expect(await find('administ*', ownScope(other))).toEqual([a, b, c]);
+      expect(await find('administrations', ownScope(other))).toEqual([a]);
+      expect(await find('administrationsxyz*', ownScope(other))).toEqual([a, b]);
+    });
+
     it('sorts by relevance with the best section and its page, or by date', async () => {
       const r = await index.search({ query: parseSearchQuery('leave'), scope: ownScope(org), filters: {}, sort: 'relevance', offset: 0, limit: 10 });
       expect(r.total).toBe(2);

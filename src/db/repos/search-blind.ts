@@ -5,10 +5,10 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:
 import { IntegrityError } from '../../domain/errors.js';
 import type { Token } from '../../domain/search/terms.js';
 import type { QueryTerm } from '../../domain/search/types.js';
+import { MAX_PREFIX_LENGTH, MIN_PREFIX_LENGTH } from '../../domain/search/query.js';
 
 /** Bytes of HMAC-SHA256 kept per lexeme: 96 bits, so collisions within an organisation's vocabulary are negligible. */
 const HASH_BYTES = 12;
-const MIN_PREFIX = 3;
 /** tsvector positions stop at 16,383; a chunk starts again at 1. */
 export const MAX_CHUNK_POSITIONS = 16_000;
 /** A tsvector is capped at 1 MB; stay well below it (each lexeme costs its 24 hex bytes plus 2 per position). */
@@ -20,16 +20,19 @@ const hash = (key: Buffer, input: string): string => createHmac('sha256', key).u
 
 /** The lexeme of a whole word. */
 export const wordLexeme = (key: Buffer, term: string): string => hash(key, `w:${term}`);
-/** The lexeme of a prefix (3 characters or more) of a word. */
+/** The lexeme of a prefix (3 to 10 characters) of a word. */
 export const prefixLexeme = (key: Buffer, prefix: string): string => hash(key, `p:${prefix}`);
 
-/** The lexemes of a word's prefixes of 3 characters up to the whole word. */
+/**
+ * The lexemes of a word's prefixes of 3 to 10 characters (never longer than the word). The parser cuts
+ * a longer typed prefix to 10 characters, so nothing longer is asked.
+ */
 function prefixLexemesOf(key: Buffer, term: string, cache: Map<string, string[]>): string[] {
   let lexemes = cache.get(term);
   if (lexemes) return lexemes;
   const chars = Array.from(term);
   lexemes = [];
-  for (let n = MIN_PREFIX; n <= chars.length; n++) lexemes.push(prefixLexeme(key, chars.slice(0, n).join('')));
+  for (let n = MIN_PREFIX_LENGTH; n <= Math.min(chars.length, MAX_PREFIX_LENGTH); n++) lexemes.push(prefixLexeme(key, chars.slice(0, n).join('')));
   cache.set(term, lexemes);
   return lexemes;
 }

@@ -11,6 +11,16 @@ import { openText, sealText, tsqueryAny, tsvectorChunks } from './search-blind.j
 import { runSearch, type Executor } from './search-plan.js';
 import { NAME_SECTION } from './search.sqlite.js';
 
+interface SectionRow {
+  section: number;
+  page: number | null;
+  text: string;
+}
+
+/** Rows per INSERT (at most 6 parameters each) and the tsvector literal bytes after which a batch is sent anyway. */
+const TERM_ROWS_PER_INSERT = 1000;
+const TERM_BYTES_PER_INSERT = 4_000_000;
+
 export class PostgresSearchIndex implements SearchIndex {
   constructor(private readonly db: Executor, private readonly keys: SearchKeys) {}
 
@@ -18,10 +28,11 @@ export class PostgresSearchIndex implements SearchIndex {
     await this.#inTransaction(async (db) => {
       await this.#deleteWhere(db, sql`document_id = ${entry.documentId}`);
       await sql`insert into search_documents (document_id, version_id, organisation_id, type) values (${entry.documentId}, ${entry.versionId}, ${entry.organisationId}, ${entry.type})`.execute(db);
-      await this.#insertSection(db, entry.organisationId, entry.documentId, entry.versionId, NAME_SECTION, null, entry.name);
-      for (const [index, section] of entry.sections.entries()) {
-        await this.#insertSection(db, entry.organisationId, entry.documentId, entry.versionId, index, section.page, section.text);
-      }
+      const sections: SectionRow[] = [
+        { section: NAME_SECTION, page: null, text: entry.name },
+        ...entry.sections.map((s, index) => ({ section: index, page: s.page, text: s.text })),
+      ];
+      await this.#insertSections(db, entry.organisationId, entry.documentId, entry.versionId, sections);
     });
   }
 
@@ -29,7 +40,7 @@ export class PostgresSearchIndex implements SearchIndex {
     await this.#inTransaction(async (db) => {
       const rows = await sql<{ organisation_id: string; version_id: string }>`
         delete from search_sections where document_id = ${documentId} and section = ${NAME_SECTION} returning organisation_id, version_id`.execute(db);
-      for (const row of rows.rows) await this.#insertSection(db, row.organisation_id, documentId, row.version_id, NAME_SECTION, null, name);
+      for (const row of rows.rows) await this.#insertSections(db, row.organisation_id, documentId, row.version_id, [{ section: NAME_SECTION, page: null, text: name }]);
     });
   }
 
@@ -102,15 +113,38 @@ export class PostgresSearchIndex implements SearchIndex {
     return [...organisations].sort();
   }
 
-  async #insertSection(db: Executor, organisationId: string, documentId: string, versionId: string, section: number, page: number | null, text: string): Promise<void> {
-    const sealed = sealText(this.keys.textKey(organisationId), { organisationId, documentId, versionId, section }, text);
-    const inserted = await sql<{ id: string | number }>`insert into search_sections (document_id, version_id, organisation_id, section, page, text_sealed)
-      values (${documentId}, ${versionId}, ${organisationId}, ${section}, ${page}, ${sealed}) returning id`.execute(db);
-    const sectionId = inserted.rows[0]!.id;
-    const chunks = tsvectorChunks(this.keys.termKey(organisationId), tokenize(text));
-    for (const [chunk, tsv] of chunks.entries()) {
-      await sql`insert into search_terms (section_id, document_id, organisation_id, chunk, tsv) values (${sectionId}, ${documentId}, ${organisationId}, ${chunk}, ${tsv}::tsvector)`.execute(db);
+  /**
+   * All of a version's sections in one statement, then all their term chunks in batches: one
+   * statement per row made the build wait on round trips. Batches stay below PostgreSQL's 65,535
+   * bound parameters and keep each statement a few megabytes at most.
+   */
+  async #insertSections(db: Executor, organisationId: string, documentId: string, versionId: string, sections: readonly SectionRow[]): Promise<void> {
+    const termKey = this.keys.termKey(organisationId);
+    const textKey = this.keys.textKey(organisationId);
+    const idOf = new Map<number, string | number>();
+    for (let i = 0; i < sections.length; i += TERM_ROWS_PER_INSERT) {
+      const batch = sections.slice(i, i + TERM_ROWS_PER_INSERT);
+      const inserted = await sql<{ id: string | number; section: number }>`insert into search_sections (document_id, version_id, organisation_id, section, page, text_sealed)
+        values ${sql.join(batch.map((s) => sql`(${documentId}, ${versionId}, ${organisationId}, ${s.section}, ${s.page}, ${sealText(textKey, { organisationId, documentId, versionId, section: s.section }, s.text)})`))}
+        returning id, section`.execute(db);
+      for (const r of inserted.rows) idOf.set(Number(r.section), r.id);
     }
+    const rows: RawBuilder<unknown>[] = [];
+    let bytes = 0;
+    const flush = async (): Promise<void> => {
+      if (rows.length === 0) return;
+      await sql`insert into search_terms (section_id, document_id, organisation_id, chunk, tsv) values ${sql.join(rows)}`.execute(db);
+      rows.length = 0;
+      bytes = 0;
+    };
+    for (const s of sections) {
+      for (const [chunk, tsv] of tsvectorChunks(termKey, tokenize(s.text)).entries()) {
+        rows.push(sql`(${idOf.get(s.section)!}, ${documentId}, ${organisationId}, ${chunk}, ${tsv}::tsvector)`);
+        bytes += tsv.length;
+        if (rows.length >= TERM_ROWS_PER_INSERT || bytes >= TERM_BYTES_PER_INSERT) await flush();
+      }
+    }
+    await flush();
   }
 
   async #deleteWhere(db: Executor, where: RawBuilder<unknown>): Promise<void> {

@@ -29,6 +29,12 @@ describe('parseSearchQuery', () => {
     });
   });
 
+  it('cuts a prefix longer than 10 characters to its first 10 (what the PostgreSQL index hashes)', () => {
+    expect(parseSearchQuery('Administrati*').all).toEqual([{ anyOf: [{ kind: 'prefix', prefix: 'administra' }] }]);
+    expect(parseSearchQuery('administra*').all).toEqual([{ anyOf: [{ kind: 'prefix', prefix: 'administra' }] }]);
+    expect(parseSearchQuery('ÉÉÉÉÉÉÉÉÉÉÉÉ*').all).toEqual([{ anyOf: [{ kind: 'prefix', prefix: 'eeeeeeeeee' }] }]);
+  });
+
   it('chains OR and treats a lower-case or as a word', () => {
     expect(parseSearchQuery('a OR b OR "c d"').all).toEqual([
       { anyOf: [{ kind: 'word', term: 'a' }, { kind: 'word', term: 'b' }, { kind: 'phrase', terms: ['c', 'd'] }] },
@@ -93,6 +99,7 @@ describe('parseSearchQuery', () => {
       else if (term.kind === 'prefix') {
         expect(isNormal(term.prefix)).toBe(true);
         expect(Array.from(term.prefix).length).toBeGreaterThanOrEqual(3);
+        expect(Array.from(term.prefix).length).toBeLessThanOrEqual(10);
       } else {
         expect(term.terms.length).toBeGreaterThan(1);
         term.terms.forEach((t) => expect(isNormal(t)).toBe(true));

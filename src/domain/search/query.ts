@@ -2,8 +2,9 @@
 // build FTS5 or tsquery syntax from the parsed terms only, never from the typed string, so operators
 // typed by hand (NEAR, ^, column filters, braces) are just punctuation here.
 //
-// Syntax: words (implicit AND), "phrases", prefix* (3+ characters before the star), -word or -"phrase"
-// (exclusion), and an upper-case OR between two terms. A dangling OR is ignored; an unclosed quote
+// Syntax: words (implicit AND), "phrases", prefix* (3+ characters before the star; a longer prefix
+// is cut to its first 10, see MAX_PREFIX_LENGTH), -word or -"phrase" (exclusion), and an upper-case
+// OR between two terms. A dangling OR is ignored; an unclosed quote
 // runs to the end of the query.
 import { DomainError } from '../errors.js';
 import { normaliseTerms } from './terms.js';
@@ -13,6 +14,13 @@ export const MAX_QUERY_LENGTH = 500;
 /** Terms across the whole query, alternatives and exclusions included. */
 export const MAX_QUERY_TERMS = 20;
 export const MIN_PREFIX_LENGTH = 3;
+/**
+ * A prefix longer than this is cut to its first MAX_PREFIX_LENGTH characters. The PostgreSQL blind
+ * index can only hash the prefixes it stores (3..10 characters of each word: every prefix of every
+ * word made the index about 40 kB per document and the build ten times slower), and SQLite cuts
+ * the same way so both dialects return the same documents for the same query.
+ */
+export const MAX_PREFIX_LENGTH = 10;
 
 const badQuery = (message: string): DomainError => new DomainError('BAD_QUERY', message);
 
@@ -60,11 +68,11 @@ function termOfWord(text: string): QueryTerm | null {
   if (terms.length === 0) return null;
   if (starred) {
     if (terms.length > 1) throw badQuery(`A prefix search such as "budg*" must be one word: "${printable(text)}" is several.`);
-    const prefix = terms[0]!;
-    if (Array.from(prefix).length < MIN_PREFIX_LENGTH) {
+    const chars = Array.from(terms[0]!);
+    if (chars.length < MIN_PREFIX_LENGTH) {
       throw badQuery(`Put at least ${MIN_PREFIX_LENGTH} letters or digits before the * in "${printable(text)}".`);
     }
-    return { kind: 'prefix', prefix };
+    return { kind: 'prefix', prefix: chars.slice(0, MAX_PREFIX_LENGTH).join('') };
   }
   return terms.length === 1 ? { kind: 'word', term: terms[0]! } : { kind: 'phrase', terms };
 }
