@@ -123,7 +123,9 @@ describe('STRONGROOM_REPLICA=none', () => {
     const user = await org.user({ teams: ['payroll'] });
     expect((await upload(t.app, user, org.collections.payroll!, 'a.txt', 'hello')).statusCode).toBe(201);
     expect(await gauge(t, 'strongroom_replica_pending_blobs')).toBe(0);
-    expect(await t.vault.store.repos.jobs.counts()).toMatchObject({ queued: 0 });
+    // The upload queues its text extraction and nothing else: no replicate job.
+    const kinds = (await t.vault.store.db.selectFrom('jobs').select('kind').execute()).map((j) => j.kind);
+    expect(kinds).toEqual(['extract-text']);
   });
 });
 

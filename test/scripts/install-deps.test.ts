@@ -1,4 +1,5 @@
-// scripts/install-deps.sh installs by purpose: `make run` gets only what running needs, and the
+// scripts/install-deps.sh installs by purpose: `make run` gets only what running needs (clamd, and
+// tesseract and poppler for search's OCR), and the
 // tests' browsers and WebDAV clients and the benchmark's Apache come only with their own targets.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -10,14 +11,14 @@ const TOOLCHAIN = new Set(['make', 'g++', 'python3', 'postgresql']); // listed o
 
 describe('install-deps.sh', () => {
   it('installs only what running needs for run', () => {
-    expect(wanted('run').filter((p) => !TOOLCHAIN.has(p))).toEqual(['clamav-daemon', 'clamav', 'openssl', 'curl']);
+    expect(wanted('run').filter((p) => !TOOLCHAIN.has(p))).toEqual(['clamav-daemon', 'clamav', 'tesseract-ocr', 'tesseract-ocr-eng', 'poppler-utils', 'openssl', 'curl']);
     expect(wanted('run')).not.toContain('postgresql');
   });
 
   it('adds the tests\' tools for test, and Apache for bench only', () => {
     const test = wanted('test').filter((p) => !TOOLCHAIN.has(p));
-    expect(test).toEqual(['clamav-daemon', 'clamav', 'openssl', 'curl', 'chromium', 'litmus', 'rclone']);
-    expect(wanted('bench').filter((p) => !TOOLCHAIN.has(p))).toEqual(['clamav-daemon', 'clamav', 'openssl', 'curl', 'apache2']);
+    expect(test).toEqual(['clamav-daemon', 'clamav', 'tesseract-ocr', 'tesseract-ocr-eng', 'poppler-utils', 'openssl', 'curl', 'chromium', 'litmus', 'rclone']);
+    expect(wanted('bench').filter((p) => !TOOLCHAIN.has(p))).toEqual(['clamav-daemon', 'clamav', 'tesseract-ocr', 'tesseract-ocr-eng', 'poppler-utils', 'openssl', 'curl', 'apache2']);
   });
 
   it('refuses an unknown mode', () => {
