@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { defaultEnvironment } from '../process.js';
 import type { ParserMessage, ParserRequest } from './protocol.js';
 
+const HEAP_EXHAUSTED = /heap out of memory|Reached heap limit|allocation failed/i;
+
 export type ParserOutcome =
   | { kind: 'ended' }
   | { kind: 'error'; reason: string }
@@ -55,12 +57,18 @@ export function runParser(request: ParserRequest, run: ParserRun): Promise<Parse
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       detached: true,
     });
-    let stderr = '';
+    // V8's "heap out of memory" line comes before a native stack trace of any length, so it is looked
+    // for as the output arrives (with a little of the previous chunk, in case it straddles two).
+    let stderrTail = '';
+    let heapExhausted = false;
     child.stderr?.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString('utf8')).slice(-2000);
+      const seen = stderrTail + chunk.toString('utf8');
+      if (HEAP_EXHAUSTED.test(seen)) heapExhausted = true;
+      stderrTail = seen.slice(-200);
     });
     let settled: ParserOutcome | null = null;
     let sawEnd = false;
+    let sendError: Error | null = null;
     const finish = (outcome: ParserOutcome): void => {
       if (settled) return;
       settled = outcome;
@@ -87,15 +95,21 @@ export function runParser(request: ParserRequest, run: ParserRun): Promise<Parse
     // 'close', not 'exit': it comes after the IPC channel has delivered everything the parser sent.
     child.on('close', (code, signal) => {
       if (!settled && !sawEnd) {
-        const heap = /heap out of memory|Reached heap limit|allocation failed/i.test(stderr);
-        finish({ kind: 'crashed', reason: heap ? `the parser ran out of memory (${run.memoryMb} MiB)` : `the parser stopped unexpectedly (${signal ?? `exit code ${code}`})` });
+        const reason = heapExhausted
+          ? `the parser ran out of memory (${run.memoryMb} MiB)`
+          : sendError
+            ? `the parser did not take the file: ${sendError.message}`
+            : `the parser stopped unexpectedly (${signal ?? `exit code ${code}`})`;
+        finish({ kind: 'crashed', reason });
       }
       // The group may hold a grandchild; the parser is gone, so take the rest with it.
       killGroup(child.pid);
       resolve(settled ?? { kind: 'ended' });
     });
+    // A send fails when the channel closed under it: the parser died while taking the file (a heap
+    // limit met while reading a large request, say). Its exit says why, so 'close' reports it.
     child.send(request, (error) => {
-      if (error) finish({ kind: 'crashed', reason: `the parser did not take the file: ${error.message}` });
+      if (error) sendError = error;
     });
   });
 }
