@@ -313,6 +313,10 @@ export interface Schema {
   disposal_certificates: DisposalCertificatesTable;
   disposal_stubs: DisposalStubsTable;
   blob_replicas: BlobReplicasTable;
+  identity_providers: IdentityProvidersTable;
+  external_identities: ExternalIdentitiesTable;
+  group_mappings: GroupMappingsTable;
+  single_use_values: SingleUseValuesTable;
 }
 
 export interface RecordSeriesTable {
@@ -439,4 +443,42 @@ export interface BlobReplicasTable {
   delete_refused: string | null;
   scrubbed_at: string | null;
   unrecoverable_at: string | null;
+}
+
+/** Identity federation (migration 202612040000_identity_federation). */
+export interface IdentityProvidersTable {
+  id: string;
+  organisation_id: string;
+  kind: string;
+  name: string;
+  enabled: number;
+  /** JSON: OidcSettings or SamlSettings, by kind. */
+  settings: string;
+  sealed_secret: Buffer | null;
+  create_accounts: number;
+  groups_claim: string | null;
+  mfa_amr_values: string;
+  mfa_acr_values: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ExternalIdentitiesTable {
+  provider_id: string;
+  subject: string;
+  user_id: string;
+  linked_at: string;
+}
+
+export interface GroupMappingsTable {
+  organisation_id: string;
+  group_name: string;
+  roles: string;
+  teams: string;
+  clearance: string | null;
+}
+
+export interface SingleUseValuesTable {
+  key: string;
+  expires_at: string;
 }

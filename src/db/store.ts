@@ -19,6 +19,7 @@ import { DavRepo } from './repos/dav.repo.js';
 import { SettingsRepo } from './repos/settings.repo.js';
 import { UploadSlotsRepo } from './repos/upload-slots.repo.js';
 import { DisposalRepo } from './repos/disposal.repo.js';
+import { FederationRepo } from './repos/federation.repo.js';
 import { HoldsRepo } from './repos/holds.repo.js';
 import { RetentionRepo } from './repos/retention.repo.js';
 import { BlobReplicasRepo } from './repos/replicas.repo.js';
@@ -46,6 +47,7 @@ export interface Repos {
   disposal: DisposalRepo;
   replicas: BlobReplicasRepo;
   search: SqliteSearchIndex | PostgresSearchIndex;
+  federation: FederationRepo;
 }
 
 function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer, searchKeys: SearchKeys): Repos {
@@ -69,6 +71,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, a
     disposal: new DisposalRepo(db),
     replicas: new BlobReplicasRepo(db),
     search: caps.dialect === 'sqlite' ? new SqliteSearchIndex(db) : new PostgresSearchIndex(db, searchKeys),
+    federation: new FederationRepo(db),
   };
 }
 

@@ -32,6 +32,9 @@ export const ORGANISATION_ACTIONS = [
   'organisation.manage-collections',
   // Setting the name, colour and logo the organisation's own staff see in the header when signed in.
   'organisation.brand',
+  // Connecting the organisation's identity provider (OIDC or SAML), its SCIM provisioning tokens and the
+  // directory group → access mapping: whoever holds it decides who can sign in as the organisation's staff.
+  'organisation.identity',
   'audit.read',
   'audit.checkpoints',
   // An organisation's events with inclusion proofs, to take away and check offline.

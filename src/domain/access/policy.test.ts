@@ -723,6 +723,7 @@ function expectedOrganisationDecision(action: (typeof ORGANISATION_ACTIONS)[numb
     case 'jobs.manage': return false;
     case 'organisation.manage-users':
     case 'organisation.brand': return has('org_admin');
+    case 'organisation.identity': return has('org_admin');
     case 'audit.read':
     case 'audit.export': return has('auditor') || has('dpo');
     case 'quarantine.list':

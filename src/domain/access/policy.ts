@@ -339,6 +339,7 @@ function decideOrganisation(actor: Actor, action: OrganisationAction, resource: 
       return deny('system_only');
     case 'organisation.manage-users':
     case 'organisation.brand':
+    case 'organisation.identity':
       return hasRole(actor, 'org_admin') ? allow('org_admin') : deny('role');
     case 'organisation.manage-collections':
       return hasRole(actor, 'org_admin') || hasRole(actor, 'records_manager') ? allow('role') : deny('role');

@@ -1,0 +1,101 @@
+// Identity federation rows: providers, linked identities, group mappings and single-use values.
+import type { Kysely } from 'kysely';
+import type { ExternalIdentity, GroupMapping, IdentityProvider, OidcSettings, ProviderKind, SamlSettings } from '../../domain/identity/federation.js';
+import type { FederationRepository } from '../../domain/identity/repositories.js';
+import type { Classification, Role } from '../../domain/types.js';
+import type { IdentityProvidersTable, Schema } from '../schema.js';
+
+const toProvider = (r: IdentityProvidersTable): IdentityProvider => {
+  const kind = r.kind as ProviderKind;
+  const settings = JSON.parse(r.settings) as OidcSettings | SamlSettings;
+  return {
+    id: r.id, organisationId: r.organisation_id, kind, name: r.name, enabled: r.enabled === 1,
+    oidc: kind === 'oidc' ? (settings as OidcSettings) : null,
+    saml: kind === 'saml' ? (settings as SamlSettings) : null,
+    createAccounts: r.create_accounts === 1, groupsClaim: r.groups_claim,
+    mfaAmrValues: JSON.parse(r.mfa_amr_values) as string[], mfaAcrValues: JSON.parse(r.mfa_acr_values) as string[],
+    createdAt: r.created_at, updatedAt: r.updated_at,
+  };
+};
+
+const providerColumns = (p: IdentityProvider) => ({
+  organisation_id: p.organisationId, kind: p.kind, name: p.name, enabled: p.enabled ? 1 : 0,
+  settings: JSON.stringify(p.kind === 'oidc' ? p.oidc : p.saml),
+  create_accounts: p.createAccounts ? 1 : 0, groups_claim: p.groupsClaim,
+  mfa_amr_values: JSON.stringify(p.mfaAmrValues), mfa_acr_values: JSON.stringify(p.mfaAcrValues),
+  created_at: p.createdAt, updated_at: p.updatedAt,
+});
+
+export class FederationRepo implements FederationRepository {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  async insertProvider(provider: IdentityProvider, sealedSecret: Buffer | null): Promise<void> {
+    await this.db.insertInto('identity_providers').values({ id: provider.id, ...providerColumns(provider), sealed_secret: sealedSecret }).execute();
+  }
+
+  async updateProvider(provider: IdentityProvider, sealedSecret?: Buffer | null): Promise<void> {
+    await this.db.updateTable('identity_providers')
+      .set({ ...providerColumns(provider), ...(sealedSecret === undefined ? {} : { sealed_secret: sealedSecret }) })
+      .where('id', '=', provider.id).execute();
+  }
+
+  async provider(id: string): Promise<IdentityProvider | undefined> {
+    const row = await this.db.selectFrom('identity_providers').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toProvider(row);
+  }
+
+  async providers(organisationId: string): Promise<IdentityProvider[]> {
+    const rows = await this.db.selectFrom('identity_providers').selectAll().where('organisation_id', '=', organisationId).orderBy('created_at').orderBy('id').execute();
+    return rows.map(toProvider);
+  }
+
+  async sealedSecret(providerId: string): Promise<Buffer | null> {
+    const row = await this.db.selectFrom('identity_providers').select('sealed_secret').where('id', '=', providerId).executeTakeFirst();
+    return row?.sealed_secret ? Buffer.from(row.sealed_secret) : null;
+  }
+
+  async removeProvider(id: string): Promise<void> {
+    await this.db.deleteFrom('external_identities').where('provider_id', '=', id).execute();
+    await this.db.deleteFrom('identity_providers').where('id', '=', id).execute();
+  }
+
+  async identity(providerId: string, subject: string): Promise<ExternalIdentity | undefined> {
+    const row = await this.db.selectFrom('external_identities').selectAll().where('provider_id', '=', providerId).where('subject', '=', subject).executeTakeFirst();
+    return row && { providerId: row.provider_id, subject: row.subject, userId: row.user_id, linkedAt: row.linked_at };
+  }
+
+  async identitiesOf(userId: string): Promise<ExternalIdentity[]> {
+    const rows = await this.db.selectFrom('external_identities').selectAll().where('user_id', '=', userId).orderBy('linked_at').execute();
+    return rows.map((row) => ({ providerId: row.provider_id, subject: row.subject, userId: row.user_id, linkedAt: row.linked_at }));
+  }
+
+  async link(identity: ExternalIdentity): Promise<boolean> {
+    const result = await this.db.insertInto('external_identities')
+      .values({ provider_id: identity.providerId, subject: identity.subject, user_id: identity.userId, linked_at: identity.linkedAt })
+      .onConflict((oc) => oc.columns(['provider_id', 'subject']).doNothing()).executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
+
+  async groupMappings(organisationId: string): Promise<GroupMapping[]> {
+    const rows = await this.db.selectFrom('group_mappings').selectAll().where('organisation_id', '=', organisationId).orderBy('group_name').execute();
+    return rows.map((r) => ({
+      organisationId: r.organisation_id, group: r.group_name, roles: JSON.parse(r.roles) as Role[], teams: JSON.parse(r.teams) as string[],
+      clearance: r.clearance as Classification | null,
+    }));
+  }
+
+  async replaceGroupMappings(organisationId: string, mappings: readonly GroupMapping[]): Promise<void> {
+    await this.db.deleteFrom('group_mappings').where('organisation_id', '=', organisationId).execute();
+    if (mappings.length === 0) return;
+    await this.db.insertInto('group_mappings').values(mappings.map((m) => ({
+      organisation_id: organisationId, group_name: m.group, roles: JSON.stringify(m.roles), teams: JSON.stringify(m.teams), clearance: m.clearance,
+    }))).execute();
+  }
+
+  async useOnce(key: string, expiresAt: string, now: string): Promise<boolean> {
+    await this.db.deleteFrom('single_use_values').where('expires_at', '<=', now).execute();
+    const result = await this.db.insertInto('single_use_values').values({ key, expires_at: expiresAt })
+      .onConflict((oc) => oc.column('key').doNothing()).executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
+}

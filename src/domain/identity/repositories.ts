@@ -1,0 +1,30 @@
+// Port: identity federation as services see it (providers, linked identities, group mappings and the
+// single-use values a sign-in consumes). Part of the Store's repositories (domain/repositories.ts).
+import type { ExternalIdentity, GroupMapping, IdentityProvider } from './federation.js';
+
+export interface FederationRepository {
+  /** `sealedSecret`: the OIDC client secret sealed by the adapter that holds the key (never stored in clear). */
+  insertProvider(provider: IdentityProvider, sealedSecret: Buffer | null): Promise<void>;
+  /** Replaces the provider's settings; `sealedSecret` undefined keeps the stored secret. */
+  updateProvider(provider: IdentityProvider, sealedSecret?: Buffer | null): Promise<void>;
+  provider(id: string): Promise<IdentityProvider | undefined>;
+  providers(organisationId: string): Promise<IdentityProvider[]>;
+  sealedSecret(providerId: string): Promise<Buffer | null>;
+  /** Removes the provider and every identity linked through it. */
+  removeProvider(id: string): Promise<void>;
+
+  identity(providerId: string, subject: string): Promise<ExternalIdentity | undefined>;
+  identitiesOf(userId: string): Promise<ExternalIdentity[]>;
+  /** Links a subject to an account; false if that subject is already linked (to anyone). */
+  link(identity: ExternalIdentity): Promise<boolean>;
+
+  groupMappings(organisationId: string): Promise<GroupMapping[]>;
+  /** Sets the organisation's whole mapping at once (what the admin page saves). */
+  replaceGroupMappings(organisationId: string, mappings: readonly GroupMapping[]): Promise<void>;
+
+  /**
+   * Records a value that may be used once (a SAML assertion id, an OIDC state or nonce) until `expiresAt`.
+   * False if it was already used and has not yet expired: a replay. Expired entries are swept as it goes.
+   */
+  useOnce(key: string, expiresAt: string, now: string): Promise<boolean>;
+}
