@@ -14,6 +14,7 @@ import type { DavService } from './dav.service.js';
 import type { DisposalService } from './disposal.service.js';
 import type { DocumentFilingService } from './document-filing.service.js';
 import type { DocumentsService } from './documents.service.js';
+import type { FederatedSignInService } from './federated-sign-in.service.js';
 import type { HoldsService } from './holds.service.js';
 import type { IdentityService } from './identity.service.js';
 import type { JobsAdminService } from './jobs-admin.service.js';
@@ -45,6 +46,8 @@ export interface AppServices {
   keys: KeysService;
   /** Web sign-in, second factors and sessions (the web interface). */
   sessions: WebSessionsService;
+  /** The end of every sign-in through an organisation's identity provider (OIDC or SAML): match, link, create, session. */
+  federatedSignIn: FederatedSignInService;
   /** People in an organisation, as its admins manage them (the web interface). */
   people: UsersAdminService;
   /** WebDAV's view of the file plan: folders per reachable organisation, dead properties, COPY/MOVE. */

@@ -97,6 +97,18 @@ export class WebSessionsService {
     return { sessionId, stage, user };
   }
 
+  /**
+   * Starts a session for someone their organisation's identity provider has just vouched for
+   * (services/federated-sign-in.service.ts decided who and at which stage). Like signIn(), any session
+   * presented is destroyed first, so a planted id never survives sign-in.
+   */
+  async startVerifiedSession(user: User, stage: SessionStage, request: RequestInfo, how: string, previousSessionId?: string): Promise<string> {
+    if (previousSessionId) await this.repos.sessions.delete(sha256(previousSessionId));
+    const sessionId = await this.create(user, stage);
+    await this.audit(actorFor(user, request), stage === 'active' ? 'auth.sign-in' : 'auth.federated', user, true, stage === 'active' ? how : `${how};${stage}`);
+    return sessionId;
+  }
+
   /** The second factor: a TOTP code or an unused recovery code. Rotates the session to 'active'. */
   async verifySecondFactor(session: WebSession, code: string, request: RequestInfo): Promise<string> {
     if (session.stage !== 'mfa') throw invalid('No second factor is owed for this session.');

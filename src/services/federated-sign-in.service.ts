@@ -1,0 +1,137 @@
+// The end of every sign-in through an organisation's identity provider, whatever the protocol: the OIDC
+// and SAML adapters verify the provider's token or assertion, then hand this service what it proved. Here
+// the person is found (by the subject already linked, else by a verified e-mail address of the provider's
+// own organisation), created just in time if the organisation allows it, given the access their directory
+// groups map to, and a session starts at the stage MFA asks for. Every refusal is audited and answered
+// with a message a person understands.
+import { randomUUID } from 'node:crypto';
+import { DomainError } from '../domain/errors.js';
+import { mapGroups, providerDidMfa, type IdentityProvider, type MappedAccess } from '../domain/identity/federation.js';
+import { mfaRequired } from '../domain/identity/mfa.js';
+import type { Clock } from '../domain/ports.js';
+import type { Store } from '../domain/repositories.js';
+import type { Actor, User } from '../domain/types.js';
+import { auditEvent } from './audit-events.js';
+import { actorFor, type RequestInfo } from './identity.service.js';
+import type { SessionStage, WebSessionsService } from './web-sessions.service.js';
+
+/** What a protocol adapter proved about the person signing in (signature, issuer, audience, expiry all checked). */
+export interface VerifiedExternalIdentity {
+  providerId: string;
+  /** The provider's stable id for the person: OIDC `sub`, or the SAML NameID (persistent). */
+  subject: string;
+  email: string | null;
+  /** OIDC: `email_verified` is true. SAML: the signed assertion vouches for its attributes. */
+  emailVerified: boolean;
+  name: string | null;
+  /** Group ids or names from the provider's groups claim or attribute; empty when it sends none. */
+  groups: string[];
+  amr: string[];
+  acr: string | null;
+}
+
+/** Why a federated sign-in was refused: the audit reason, and the page's message. */
+export const FEDERATED_REFUSALS = {
+  provider_disabled: 'Signing in through this identity provider is switched off. Ask your organisation\'s Strongroom administrator.',
+  email_unverified: 'Your identity provider did not confirm your e-mail address, so Strongroom cannot match it to an account. Ask your IT team to verify it.',
+  other_organisation: 'Your account belongs to another organisation. Sign in through your own organisation\'s identity provider.',
+  no_account: 'There is no Strongroom account for you in this organisation. Ask your organisation\'s Strongroom administrator to add you.',
+  no_mapped_group: 'You are not in any directory group that gives access to Strongroom. Ask your IT team to add you to one.',
+  disabled: 'Your Strongroom account is switched off. Ask your organisation\'s Strongroom administrator.',
+} as const;
+export type FederatedRefusal = keyof typeof FEDERATED_REFUSALS;
+
+export class FederatedSignInRefused extends DomainError {
+  constructor(readonly reason: FederatedRefusal) {
+    super('UNAUTHENTICATED', FEDERATED_REFUSALS[reason]);
+  }
+}
+
+export class FederatedSignInService {
+  constructor(private readonly o: { store: Store; clock: Clock; webSessions: WebSessionsService }) {}
+
+  /**
+   * Signs the person in. Throws FederatedSignInRefused (audited as `auth.sign-in` refused, with the provider
+   * and reason) when the identity may not sign in here.
+   */
+  async complete(identity: VerifiedExternalIdentity, request: RequestInfo, previousSessionId?: string): Promise<{ sessionId: string; stage: SessionStage; user: User }> {
+    const repos = this.o.store.repos;
+    const provider = await repos.federation.provider(identity.providerId);
+    if (!provider) throw new DomainError('NOT_FOUND', 'That identity provider is not set up in Strongroom.');
+    const how = `${provider.kind}:${provider.id}`;
+    const refuse = async (reason: FederatedRefusal, user: User | null): Promise<never> => {
+      await this.audit(user ? actorFor(user, request) : anonymous(request, provider), user, provider, false, `${how};${reason}`);
+      throw new FederatedSignInRefused(reason);
+    };
+    if (!provider.enabled) return refuse('provider_disabled', null);
+
+    const mapped = provider.groupsClaim === null ? null : mapGroups(await repos.federation.groupMappings(provider.organisationId), identity.groups);
+    // When the organisation reads groups from its directory, the directory is the truth: nobody outside a
+    // mapped group signs in, and access follows the groups at every sign-in (leaving a group takes effect then).
+    if (provider.groupsClaim !== null && mapped === null) {
+      const linkedUser = await this.linkedUser(provider, identity.subject);
+      return refuse('no_mapped_group', linkedUser ?? null);
+    }
+
+    let user = await this.linkedUser(provider, identity.subject);
+    if (!user) {
+      if (!identity.email || !identity.emailVerified) return refuse('email_unverified', null);
+      const byEmail = await repos.users.byEmail(identity.email.trim().toLowerCase());
+      if (byEmail && byEmail.organisationId !== provider.organisationId) return refuse('other_organisation', byEmail);
+      user = byEmail ?? (provider.createAccounts ? await this.createAccount(provider, identity, mapped, request) : undefined);
+      if (!user) return refuse('no_account', null);
+      const linked = await repos.federation.link({ providerId: provider.id, subject: identity.subject, userId: user.id, linkedAt: this.o.clock.now().toISOString() });
+      // Two first sign-ins racing: the other linked this subject; go on only if it linked it to the same person.
+      if (!linked && (await this.linkedUser(provider, identity.subject))?.id !== user.id) return refuse('no_account', user);
+    }
+    if (user.organisationId !== provider.organisationId) return refuse('other_organisation', user);
+    if (user.disabled) return refuse('disabled', user);
+    if (mapped && !sameAccess(user, mapped)) {
+      await repos.users.update(user.id, { roles: mapped.roles, teams: mapped.teams, clearance: mapped.clearance });
+      user = { ...user, ...mapped };
+    }
+
+    const state = await repos.users.signInState(user.id);
+    const stage: SessionStage = providerDidMfa(provider, identity) ? 'active' : state?.mfa_enabled ? 'mfa' : mfaRequired(user.roles) ? 'mfa_setup' : 'active';
+    const sessionId = await this.o.webSessions.startVerifiedSession(user, stage, request, providerDidMfa(provider, identity) ? `${how}+provider_mfa` : how, previousSessionId);
+    return { sessionId, stage, user };
+  }
+
+  private async linkedUser(provider: IdentityProvider, subject: string): Promise<User | undefined> {
+    const link = await this.o.store.repos.federation.identity(provider.id, subject);
+    return link ? this.o.store.repos.users.byId(link.userId) : undefined;
+  }
+
+  /** A just-in-time account: no password (the provider is the way in), the access the groups map to. */
+  private async createAccount(provider: IdentityProvider, identity: VerifiedExternalIdentity, mapped: MappedAccess | null, request: RequestInfo): Promise<User> {
+    const now = this.o.clock.now();
+    const email = identity.email!.trim().toLowerCase();
+    const access = mapped ?? { roles: ['member' as const], teams: [], clearance: 'OFFICIAL' as const };
+    const user: User = {
+      id: randomUUID(), organisationId: provider.organisationId, email, name: identity.name?.trim() || email, ...access,
+      mfaEnabled: false, disabled: false, createdAt: now.toISOString(),
+    };
+    await this.o.store.transaction(async (repos) => {
+      await repos.users.insert({ ...user, passwordHash: null });
+      await repos.audit.insert([auditEvent(anonymous(request, provider), 'user.create', { organisationId: provider.organisationId, ids: { userId: user.id } },
+        { allow: true, reason: `just_in_time;${provider.kind}:${provider.id}`, via: null }, now)]);
+    });
+    return user;
+  }
+
+  private async audit(actor: Actor, user: User | null, provider: IdentityProvider, allow: boolean, reason: string): Promise<void> {
+    await this.o.store.repos.audit.insert([
+      auditEvent(actor, 'auth.sign-in', { organisationId: provider.organisationId, ids: user ? { userId: user.id } : {} }, { allow, reason, via: null }, this.o.clock.now()),
+    ]);
+  }
+}
+
+/** Someone not yet known: recorded against the provider's organisation, with no user id. */
+function anonymous(request: RequestInfo, provider: IdentityProvider): Actor {
+  return { kind: 'user', userId: null, organisationId: provider.organisationId, roles: [], teams: [], clearance: 'OFFICIAL', channel: request.channel, clientAddress: request.clientAddress, requestId: request.requestId };
+}
+
+function sameAccess(user: User, access: MappedAccess): boolean {
+  const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i]);
+  return same(user.roles, access.roles) && same(user.teams, access.teams) && user.clearance === access.clearance;
+}

@@ -1,0 +1,114 @@
+// The end of every federated sign-in (OIDC and SAML alike), on both dialects: who a verified identity is,
+// when an account is created just in time, how directory groups set access, and each refusal, audited.
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { IdentityProvider } from '../../src/domain/identity/federation.js';
+import { FederatedSignInRefused, type VerifiedExternalIdentity } from '../../src/services/federated-sign-in.service.js';
+import { useClamd, useTestVault } from '../support/fixture.js';
+import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
+
+const clamd = useClamd();
+const REQUEST = { channel: 'web' as const, clientAddress: '203.0.113.7', requestId: null };
+
+describe.each(DIALECTS)('federated sign-in on %s', (dialect) => {
+  const t = useTestVault(dialect, clamd);
+  let north: TestOrganisation;
+  let south: TestOrganisation;
+  beforeAll(async () => {
+    north = await createOrganisation(t.vault);
+    south = await createOrganisation(t.vault);
+  });
+
+  async function provider(org: TestOrganisation, patch: Partial<IdentityProvider> = {}): Promise<IdentityProvider> {
+    const now = new Date().toISOString();
+    const p: IdentityProvider = {
+      id: randomUUID(), organisationId: org.id, kind: 'oidc', name: 'Entra ID', enabled: true,
+      oidc: { issuer: 'https://login.example.test/v2.0', clientId: 'c', scopes: ['openid', 'email'] }, saml: null,
+      createAccounts: false, groupsClaim: null, mfaAmrValues: ['mfa'], mfaAcrValues: [], createdAt: now, updatedAt: now, ...patch,
+    };
+    await t.vault.store.repos.federation.insertProvider(p, null);
+    return p;
+  }
+  const identity = (p: IdentityProvider, patch: Partial<VerifiedExternalIdentity> = {}): VerifiedExternalIdentity => ({
+    providerId: p.id, subject: randomUUID(), email: null, emailVerified: true, name: 'Sam Jones', groups: [], amr: ['pwd'], acr: null, ...patch,
+  });
+  const refusal = async (promise: Promise<unknown>) => {
+    const error = await promise.then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(FederatedSignInRefused);
+    return (error as FederatedSignInRefused).reason;
+  };
+  const lastSignIn = async (organisationId: string) => {
+    const events = await t.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', 'auth.sign-in')
+      .where('target_organisation_id', '=', organisationId).orderBy('id', 'desc').limit(1).execute();
+    return events[0]!;
+  };
+
+  it('links a verified e-mail of the provider\'s organisation once, then matches on the subject alone', async () => {
+    const p = await provider(north);
+    const person = await north.user({ roles: ['member'], teams: ['payroll'] });
+    const who = identity(p, { email: person.email.toUpperCase() });
+    const first = await t.vault.federatedSignIn.complete(who, REQUEST);
+    expect(first.user.id).toBe(person.id);
+    expect(first.stage).toBe('active');
+    expect((await t.vault.sessions.resolve(first.sessionId))?.user.id).toBe(person.id);
+    // The directory changed the address: the link still finds the person.
+    const again = await t.vault.federatedSignIn.complete({ ...who, email: 'renamed@elsewhere.test' }, REQUEST);
+    expect(again.user.id).toBe(person.id);
+    expect((await lastSignIn(north.id)).reason).toBe(`oidc:${p.id}`);
+  });
+
+  it('refuses an unverified e-mail, another organisation\'s person, a disabled account and a switched-off provider', async () => {
+    const p = await provider(north);
+    const mine = await north.user({});
+    const theirs = await south.user({});
+    expect(await refusal(t.vault.federatedSignIn.complete(identity(p, { email: mine.email, emailVerified: false }), REQUEST))).toBe('email_unverified');
+    expect(await refusal(t.vault.federatedSignIn.complete(identity(p, { email: theirs.email }), REQUEST))).toBe('other_organisation');
+    const audited = await lastSignIn(north.id);
+    expect([audited.decision, audited.reason]).toEqual(['deny', `oidc:${p.id};other_organisation`]);
+    expect(await t.vault.store.repos.federation.identitiesOf(theirs.id)).toEqual([]);
+    await t.vault.store.repos.users.update(mine.id, { disabled: true });
+    expect(await refusal(t.vault.federatedSignIn.complete(identity(p, { email: mine.email }), REQUEST))).toBe('disabled');
+    const off = await provider(north, { enabled: false });
+    expect(await refusal(t.vault.federatedSignIn.complete(identity(off, { email: (await north.user({})).email }), REQUEST))).toBe('provider_disabled');
+  });
+
+  it('creates no account unless the organisation allows it, and then with the access the groups map to', async () => {
+    const closed = await provider(north);
+    expect(await refusal(t.vault.federatedSignIn.complete(identity(closed, { email: `new-${randomUUID().slice(0, 6)}@north.test` }), REQUEST))).toBe('no_account');
+    const open = await provider(north, { createAccounts: true, groupsClaim: 'groups' });
+    await t.vault.store.repos.federation.replaceGroupMappings(north.id, [
+      { organisationId: north.id, group: 'grp-payroll', roles: [], teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' },
+    ]);
+    const email = `new-${randomUUID().slice(0, 6)}@north.test`;
+    expect(await refusal(t.vault.federatedSignIn.complete(identity(open, { email, groups: ['grp-other'] }), REQUEST))).toBe('no_mapped_group');
+    expect(await t.vault.store.repos.users.byEmail(email)).toBeUndefined();
+    const made = await t.vault.federatedSignIn.complete(identity(open, { email, groups: ['grp-payroll', 'grp-other'] }), REQUEST);
+    expect(made.user).toMatchObject({ email, organisationId: north.id, roles: ['member'], teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
+    expect((await t.vault.store.repos.users.signInState(made.user.id))?.password_hash).toBeNull();
+  });
+
+  it('follows the directory at every sign-in when groups are read, and shuts out someone who left every mapped group', async () => {
+    const p = await provider(north, { groupsClaim: 'groups' });
+    await t.vault.store.repos.federation.replaceGroupMappings(north.id, [
+      { organisationId: north.id, group: 'grp-hr', roles: [], teams: ['hr'], clearance: null },
+    ]);
+    const person = await north.user({ roles: ['member'], teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
+    const who = identity(p, { email: person.email, groups: ['grp-hr'] });
+    const signedIn = await t.vault.federatedSignIn.complete(who, REQUEST);
+    expect(signedIn.user).toMatchObject({ teams: ['hr'], clearance: 'OFFICIAL' });
+    expect(await t.vault.store.repos.users.byId(person.id)).toMatchObject({ teams: ['hr'], clearance: 'OFFICIAL' });
+    expect(await refusal(t.vault.federatedSignIn.complete({ ...who, groups: [] }, REQUEST))).toBe('no_mapped_group');
+  });
+
+  it('asks for the second factor unless the provider says, by a trusted value, that it did MFA', async () => {
+    const p = await provider(north);
+    const admin = await north.user({ roles: ['org_admin'] });
+    expect((await t.vault.federatedSignIn.complete(identity(p, { email: admin.email }), REQUEST)).stage).toBe('mfa');
+    const trusted = await t.vault.federatedSignIn.complete(identity(p, { email: admin.email, amr: ['pwd', 'mfa'] }), REQUEST);
+    expect(trusted.stage).toBe('active');
+    expect((await lastSignIn(north.id)).reason).toBe(`oidc:${p.id}+provider_mfa`);
+    const fresh = await provider(north, { createAccounts: true });
+    const newcomer = await t.vault.federatedSignIn.complete(identity(fresh, { email: `adm-${randomUUID().slice(0, 6)}@north.test` }), REQUEST);
+    expect(newcomer.stage).toBe('active');
+  });
+});
