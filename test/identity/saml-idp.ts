@@ -70,16 +70,25 @@ export function assertionXml(idp: TestIdp, spec: AssertionSpec): string {
 
 /** Signs the (first) Assertion in `xml`, the signature placed after its Issuer, as Entra does. */
 export function signAssertion(idp: TestIdp, xml: string): string {
+  return sign(idp, xml, 'Assertion');
+}
+
+/** Signs the Response itself (Entra's "Sign SAML response" option). */
+export function signResponse(idp: TestIdp, xml: string): string {
+  return sign(idp, xml, 'Response');
+}
+
+function sign(idp: TestIdp, xml: string, element: 'Assertion' | 'Response'): string {
   const sig = new SignedXml({
     privateKey: idp.key, publicCert: idp.cert,
     signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#',
   });
   sig.addReference({
-    xpath: "//*[local-name(.)='Assertion']",
+    xpath: `/descendant::*[local-name(.)='${element}'][1]`,
     transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'],
     digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
   });
-  sig.computeSignature(xml, { location: { reference: "//*[local-name(.)='Assertion']/*[local-name(.)='Issuer']", action: 'after' } });
+  sig.computeSignature(xml, { location: { reference: `/descendant::*[local-name(.)='${element}'][1]/*[local-name(.)='Issuer']`, action: 'after' } });
   return sig.getSignedXml();
 }
 
