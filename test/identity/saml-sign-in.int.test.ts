@@ -133,7 +133,7 @@ describe.each(DIALECTS)('SAML sign-in on %s', (dialect) => {
     const admin = await north.user({ roles: ['org_admin'] });
     const adminUser = (await t.vault.store.repos.users.byId(admin.id))!;
     const adminSession = await t.vault.sessions.startVerifiedSession(adminUser, 'active', { channel: 'web', clientAddress: '127.0.0.1', requestId: null }, 'test');
-    const started = await startSignIn(t.app, p.id, { url: `/admin/identity-providers/${p.id}/test`, cookies: { 'strongroom-session': adminSession } });
+    const started = await startSignIn(t.app, p.id, { url: `/admin/identity/providers/${p.id}/test-saml`, cookies: { 'strongroom-session': adminSession } });
     const email = `tested-${Date.now()}@north.test`;
     const res = await postResponse(t.app, p.id, signedResponse(northIdp, {
       inResponseTo: started.requestId, ...acs(p.id), nameId: email, attributes: { [ENTRA_GROUPS]: ['grp-records'] },
@@ -159,3 +159,19 @@ describe.each(DIALECTS)('SAML sign-in on %s', (dialect) => {
 });
 
 const acs = (providerId: string) => ({ acsUrl: spOf(providerId).acsUrl, audience: spOf(providerId).entityId });
+
+describe('SAML sign-in without the public address', () => {
+  const t = useTestVault('sqlite', clamd);
+
+  it('answers 503 with a clear page: the entity id and reply URL are never guessed from a request\'s Host', async () => {
+    const org = await createOrganisation(t.vault);
+    const p = await samlProvider(t.vault, org.id, northIdp);
+    const message = escapeHtml('SAML sign-in is not available: the service\'s public address (STRONGROOM_PUBLIC_URL) is not set. Ask the people who run Strongroom.');
+    const start = await t.app.inject({ method: 'GET', url: `/sign-in/saml/${p.id}`, headers: { host: 'attacker.example' } });
+    expect(start.statusCode).toBe(503);
+    expect(start.body).toContain(message);
+    const metadata = await t.app.inject({ method: 'GET', url: `/sign-in/saml/${p.id}/metadata` });
+    expect(metadata.statusCode).toBe(503);
+    expect(metadata.body).toContain(message);
+  });
+});

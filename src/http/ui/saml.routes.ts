@@ -60,10 +60,14 @@ export const samlPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     return reply.header('Cache-Control', 'no-cache').type('application/samlmetadata+xml; charset=utf-8').send(xml);
   });
 
-  app.get<{ Params: { id: string } }>('/admin/identity-providers/:id/test', async (request, reply) => {
+  // An org admin's test sign-in. The "Sign-in and provisioning" page's Test sign-in button
+  // (/admin/identity/providers/:id/test) sends SAML providers to the second address.
+  const startTest = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const web = signedIn(request);
     return sendToProvider(request, reply, await saml.start(request.params.id, { next: '/', test: { actor: web.actor } }));
-  });
+  };
+  app.get<{ Params: { id: string } }>('/admin/identity-providers/:id/test', startTest);
+  app.get<{ Params: { id: string } }>('/admin/identity/providers/:id/test-saml', startTest);
 
   app.post<{ Params: { id: string }; Body: AcsBody }>('/sign-in/saml/:id/acs', async (request, reply) => {
     const body = request.body ?? {};
