@@ -125,6 +125,8 @@ describe.each(DIALECTS)('hostile SAML responses on %s', (dialect) => {
   it('refuses what is not a SAML response at all, and the provider\'s own error status', async () => {
     await refused(() => 'not base64 at all!', 'malformed');
     await refused(() => b64('<notxml'), 'malformed');
+    // An external entity is never fetched or expanded into what is read.
+    await refused((s) => b64(`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY who SYSTEM "file:///etc/passwd">]>${responseXml(idp, spec(s), signAssertion(idp, assertionXml(idp, spec(s))).replace(email, `${email}&who;`))}`), 'malformed');
     await refused((s) => b64(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="${newId()}" Version="2.0" InResponseTo="${s.requestId}"><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"/><samlp:StatusMessage>AADSTS50105</samlp:StatusMessage></samlp:Status></samlp:Response>`), 'provider_error');
   });
 });

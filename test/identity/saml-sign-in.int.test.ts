@@ -175,3 +175,31 @@ describe('SAML sign-in without the public address', () => {
     expect(metadata.body).toContain(message);
   });
 });
+
+describe('SAML sign-in behind a TLS proxy', () => {
+  const t = useTestVault('sqlite', clamd, { env: { ...SAML_ENV, STRONGROOM_TRUST_PROXY: '1' } });
+
+  it('keeps the request in a __Host- cookie (Secure, HttpOnly, SameSite=Lax) and signs in with it', async () => {
+    const org = await createOrganisation(t.vault);
+    const p = await samlProvider(t.vault, org.id, northIdp);
+    const person = await org.user({ roles: ['member'] });
+    const headers = { 'x-forwarded-proto': 'https' };
+    const start = await t.app.inject({ method: 'GET', url: `/sign-in/saml/${p.id}`, headers });
+    const cookie = start.cookies.find((c) => c.name === '__Host-strongroom-saml')!;
+    expect(cookie).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Lax', path: '/', maxAge: 600 });
+    const response = signedResponse(northIdp, { inResponseTo: cookie.value.split('.')[0]!, ...acs(p.id), nameId: person.email });
+    const done = await t.app.inject({
+      method: 'POST', url: `/sign-in/saml/${p.id}/acs`, headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+      cookies: { '__Host-strongroom-saml': cookie.value }, payload: new URLSearchParams({ SAMLResponse: response, _bounced: '1' }).toString(),
+    });
+    expect(done.statusCode, done.body).toBe(303);
+    expect(done.cookies.find((c) => c.name === '__Host-strongroom-session')).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Lax' });
+    // A request cookie under the plain name (as a sibling subdomain could plant it) is not read over TLS.
+    const again = (await t.app.inject({ method: 'GET', url: `/sign-in/saml/${p.id}`, headers })).cookies.find((c) => c.name === '__Host-strongroom-saml')!;
+    const planted = await t.app.inject({
+      method: 'POST', url: `/sign-in/saml/${p.id}/acs`, headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, cookies: { 'strongroom-saml': again.value },
+      payload: new URLSearchParams({ SAMLResponse: signedResponse(northIdp, { inResponseTo: again.value.split('.')[0]!, ...acs(p.id), nameId: person.email }), _bounced: '1' }).toString(),
+    });
+    expect(await expectRefused(t.vault, planted, SAML_REFUSALS.not_this_browser, org.id)).toBe(`saml:${p.id};not_this_browser`);
+  });
+});
