@@ -105,6 +105,13 @@ describe.each(DIALECTS)('hostile SAML responses on %s', (dialect) => {
     expect(await expectRefused(t.vault, stale, SAML_REFUSALS.not_this_browser, org.id)).toBe(`saml:${provider.id};not_this_browser`);
   });
 
+  it('refuses an assertion id used before, even in an answer to a new request', async () => {
+    const assertionId = newId();
+    const first = await startSignIn(t.app, provider.id);
+    expect((await postResponse(t.app, provider.id, signedResponse(idp, spec(first, { assertionId })), first.cookies)).statusCode).toBe(303);
+    await refused((s) => signedResponse(idp, spec(s, { assertionId })), 'replayed');
+  });
+
   it('refuses an answer to a request this browser did not start: no request cookie, or another request\'s', async () => {
     const victim = await startSignIn(t.app, provider.id);
     const attackers = signedResponse(idp, spec(victim, { nameId: email }));
