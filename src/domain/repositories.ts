@@ -3,6 +3,7 @@
 // in domain words. db/ implements them over Kysely (SQLite and PostgreSQL); main.ts wires one in.
 // Adapter-only operations (job leasing, organisation keys for the key ring) are not here: services never call them.
 import type { AuditEvent } from './audit/event.js';
+import type { BrandingRepository } from './branding/repositories.js';
 import type { JobQueue } from './jobs/define-job.js';
 import type { DisposalRepository, HoldsRepository, RetentionRepository } from './records/repositories.js';
 import type { SearchIndex } from './search/repositories.js';
@@ -39,6 +40,8 @@ export interface Repos {
   disposal: DisposalRepository;
   replicas: BlobReplicasRepository;
   search: SearchIndex;
+  /** Each organisation's own header brand (name, colour, logo). */
+  branding: BrandingRepository;
 }
 
 export interface OrganisationsRepository {
