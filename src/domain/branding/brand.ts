@@ -126,7 +126,6 @@ export function displayName(input: string): { name: string | null } | { problem:
   const name = input.trim().replace(/\s+/g, ' ');
   if (name.length === 0) return { name: null };
   if (name.length > DISPLAY_NAME_MAX) return { problem: `The name in the header must be ${DISPLAY_NAME_MAX} characters or fewer.` };
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/.test(name)) return { problem: 'The name in the header cannot contain control or text-direction characters.' };
   return { name };
 }
