@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { LOGO_REFUSALS } from '../../src/domain/branding/brand.js';
+import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, createPartnership, openTestVault, type TestOrganisation, type TestVault } from '../support/vault.js';
 import { FormClient, PASSWORD, addPerson, enrolTotp } from './support.js';
@@ -48,8 +49,8 @@ describe.each(DIALECTS)('organisation branding on %s', (dialect) => {
   let admin: FormClient;
   let adminId: string;
 
-  async function signedIn(slug: string, roles: string[] = ['member']): Promise<{ client: FormClient; home: string; id: string }> {
-    const person = await addPerson(t.vault, slug, { roles });
+  async function signedIn(slug: string, roles: string[] = ['member'], teams: string[] = []): Promise<{ client: FormClient; home: string; id: string }> {
+    const person = await addPerson(t.vault, slug, { roles, teams });
     const client = new FormClient(base);
     const needsCode = roles.some((r) => r !== 'member');
     const home = await client.signIn(person.email, PASSWORD, needsCode ? await enrolTotp(t.vault, person.id) : undefined);
@@ -122,22 +123,28 @@ describe.each(DIALECTS)('organisation branding on %s', (dialect) => {
     expect(allowed[0]!.targetIds.nameSha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('a partner’s staff and another council’s staff see their own header, never the host’s, and cannot fetch its logo', async () => {
+  it('staff of a partner and of another council see their own header, never the host’s, on any page, and cannot fetch its logo', async () => {
     const hostHeader = headerOf((await signedIn(host.slug)).home);
     const sha = LOGO_IN_HEADER.exec(hostHeader)?.[1];
     expect(sha).toBeDefined();
-    for (const slug of [partner.slug, other.slug]) {
-      const { client, home } = await signedIn(slug);
-      // Even on the host's own pages, reached through the arrangement.
-      const hostPage = await client.get(`/organisations/${host.slug}`);
-      for (const html of [home, hostPage.text]) {
-        expect(html).not.toContain('Borsetshire');
-        expect(html).not.toContain('/branding/header-1d70b8.css');
-        expect(headerOf(html)).not.toContain('/branding/organisation-logo/');
-        expect(headerOf(html)).toMatch(/<span class="sr-brand-name">Strongroom<\/span>/);
-      }
+    // The partner has a brand of its own (set by the operator); the other council has none.
+    await t.vault.branding.update(systemActor(), partner.slug, { displayName: 'Partner Parish', colour: '#4c2c92' });
+    for (const [slug, name] of [[partner.slug, 'Partner Parish'], [other.slug, 'Strongroom']] as const) {
+      const { client, home } = await signedIn(slug, ['member'], ['payroll']);
+      expect(home).not.toContain('Borsetshire');
+      expect(home).not.toContain('/branding/header-1d70b8.css');
+      expect(headerOf(home)).not.toContain('/branding/organisation-logo/');
+      expect(headerOf(home)).toContain(`<span class="sr-brand-name">${name}</span>`);
       expect((await client.get(`/branding/organisation-logo/${sha}`)).status).toBe(404);
     }
+    // The host's payroll staff, on the partner's pages they reach through the arrangement, keep their own brand.
+    const { client: hostStaff } = await signedIn(host.slug, ['member'], ['payroll']);
+    const partnerPage = await hostStaff.get(`/organisations/${partner.slug}`);
+    expect(partnerPage.text).toContain(`/collections/${partner.collections.payroll}`);
+    expect(headerOf(partnerPage.text)).toContain('<span class="sr-brand-name">Borsetshire &lt;County&gt; Council</span>');
+    expect(partnerPage.text).toContain('/branding/header-1d70b8.css');
+    expect(partnerPage.text).not.toContain('Partner Parish');
+    expect(partnerPage.text).not.toContain('header-4c2c92.css');
     // Signed out: no logo either.
     expect((await new FormClient(base).get(`/branding/organisation-logo/${sha}`)).status).toBe(404);
   });
