@@ -100,8 +100,21 @@ export function organisationLogoPrecheck(bytes: Uint8Array): string | null {
   if (bytes.length === 0) return LOGO_REFUSALS.empty;
   if (bytes.length > LOGO_MAX_BYTES) return LOGO_REFUSALS.tooLarge;
   // An SVG is text, which magic-byte sniffing cannot name: recognise it to say why it is refused.
-  if (logoType(bytes) === 'image/svg+xml') return LOGO_REFUSALS.svg;
+  if (looksLikeSvg(bytes)) return LOGO_REFUSALS.svg;
   return null;
+}
+
+const JPEG_SIGNATURE = [0xff, 0xd8, 0xff];
+
+/**
+ * Not a PNG or JPEG by its first bytes, and an <svg element anywhere near the start (self-closing,
+ * after comments, a doctype or anything else). Only what it says about a refusal depends on this:
+ * whatever it misses is refused anyway, as not a PNG or JPEG.
+ */
+function looksLikeSvg(bytes: Uint8Array): boolean {
+  if (isPng(bytes) || JPEG_SIGNATURE.every((b, i) => bytes[i] === b)) return false;
+  const head = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, 4096));
+  return /<svg[\s/>]/i.test(head.replace(/\u0000/g, ''));
 }
 
 /**
