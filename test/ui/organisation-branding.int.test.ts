@@ -165,6 +165,27 @@ describe.each(DIALECTS)('organisation branding on %s', (dialect) => {
     expect(headerOf((await signedIn(host.slug)).home)).toContain('Borsetshire &lt;County&gt; Council');
   });
 
+  it('refuses a change or reset without the form’s CSRF token, even from an org admin, before reading the logo', async () => {
+    const csrfMessage = 'This form has expired or did not come from this service. Go back, reload the page and try again.';
+    const forged = new FormData();
+    forged.append('_csrf', 'not-the-token-of-this-session-at-all');
+    forged.append('displayName', 'Forged');
+    forged.append('logo', new Blob([await pngLogo()], { type: 'image/png' }), 'logo.png');
+    const post = await admin.request('POST', '/admin/branding', { body: forged, headers: { accept: 'text/html' } });
+    expect(post.status).toBe(403);
+    expect(post.text).toContain(csrfMessage);
+    // The logo before the token: refused too.
+    const early = new FormData();
+    early.append('logo', new Blob([await pngLogo()], { type: 'image/png' }), 'logo.png');
+    early.append('_csrf', FormClient.csrf((await admin.get('/account')).text));
+    expect((await admin.request('POST', '/admin/branding', { body: early })).status).toBe(403);
+    const reset = await admin.post('/admin/branding/reset', { _csrf: 'forged' });
+    expect(reset.status).toBe(403);
+    expect(reset.text).toContain(csrfMessage);
+    const stored = await t.vault.store.repos.branding.get(host.id);
+    expect(stored?.displayName).toBe('Borsetshire <County> Council');
+  });
+
   it('refuses an SVG, an oversized or over-large logo, a file that is no image, a bad colour and a pale one, each in words, storing nothing', async () => {
     const cases: { fields: Record<string, string>; logo?: { bytes: Buffer; name: string; type: string }; field: string; message: string }[] = [
       { fields: {}, logo: { bytes: Buffer.from(SVG), name: 'logo.png', type: 'image/png' }, field: 'logo', message: LOGO_REFUSALS.svg },
