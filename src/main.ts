@@ -47,6 +47,8 @@ import { ScrubService } from './services/scrub.service.js';
 import { SearchService } from './services/search.service.js';
 import { ContainedTextExtractor } from './integrations/text-extraction/extractor.js';
 import { ContainedThumbnailer } from './integrations/thumbnails.js';
+import { ContainedLogoImages } from './integrations/logo-images.js';
+import { BrandingService } from './services/branding.service.js';
 import { makeSnippet } from './domain/search/snippet.js';
 import { subscribeSearch, TextIndexing } from './services/text-indexing.js';
 import type { TextExtractor, Thumbnailer } from './domain/ports.js';
@@ -277,6 +279,9 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     scopeOf: (actor) => access.readableScope(actor), snippet: makeSnippet,
   });
 
+  // Organisations' own header brands; their logos re-encoded by sharp in a contained child process too.
+  const branding = new BrandingService({ store, access, clock, logos: new ContainedLogoImages() });
+
   // One handler per kind in domain/jobs/kinds.ts; a kind left out fails here, at start-up.
   const registry = new JobRegistry([
     handleJob(scanVersionJob, (p) => quarantine.scanPending(p.versionId)),
@@ -302,7 +307,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const vault: Vault = {
     config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
     sessions, federatedSignIn, samlSignIn, people, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
-    replicaStore, replication, scrub, backups, search,
+    replicaStore, replication, scrub, backups, search, branding,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');

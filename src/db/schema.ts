@@ -12,6 +12,20 @@ export interface OrganisationsTable {
   created_at: string;
 }
 
+/** An organisation's own header brand (migration 202612040400_organisation_branding). */
+export interface OrganisationBrandingTable {
+  organisation_id: string;
+  display_name: string | null;
+  colour: string | null;
+  logo: Buffer | null;
+  logo_type: string | null;
+  logo_sha256: string | null;
+  logo_width: number | null;
+  logo_height: number | null;
+  updated_at: string;
+  updated_by: string | null;
+}
+
 export interface OrganisationKeysTable {
   id: string;
   organisation_id: string;
@@ -283,6 +297,7 @@ export interface KeyValueTable {
 export interface Schema {
   organisations: OrganisationsTable;
   organisation_keys: OrganisationKeysTable;
+  organisation_branding: OrganisationBrandingTable;
   users: UsersTable;
   credentials: CredentialsTable;
   collections: CollectionsTable;

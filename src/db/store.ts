@@ -6,6 +6,7 @@ import type { Store as StorePort } from '../domain/repositories.js';
 import type { DatabaseHandle, DialectCaps } from './kysely.js';
 import { ArrangementsRepo } from './repos/arrangements.repo.js';
 import { AuditRepo } from './repos/audit.repo.js';
+import { BrandingRepo } from './repos/branding.repo.js';
 import { CollectionsRepo } from './repos/collections.repo.js';
 import { DocumentsRepo } from './repos/documents.repo.js';
 import { JobsRepo } from './repos/jobs.repo.js';
@@ -48,6 +49,7 @@ export interface Repos {
   replicas: BlobReplicasRepo;
   search: SqliteSearchIndex | PostgresSearchIndex;
   federation: FederationRepo;
+  branding: BrandingRepo;
 }
 
 function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer, searchKeys: SearchKeys): Repos {
@@ -72,6 +74,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, a
     replicas: new BlobReplicasRepo(db),
     search: caps.dialect === 'sqlite' ? new SqliteSearchIndex(db) : new PostgresSearchIndex(db, searchKeys),
     federation: new FederationRepo(db),
+    branding: new BrandingRepo(db),
   };
 }
 

@@ -2,6 +2,7 @@
 // repositories.ts). Each has real adapters (filesystem/S3 blobs, clamd, SQLite/PostgreSQL) chosen in main.ts.
 import type { Readable } from 'node:stream';
 import type { SourcedCheckpoint } from './audit/checkpoint-history.js';
+import type { OrganisationLogoType } from './branding/brand.js';
 import type { DestructionCertificate } from './records/certificate.js';
 import type { ExtractedText } from './search/types.js';
 
@@ -169,6 +170,20 @@ export interface TextExtractor {
 /** Renders a small first-page image (PNG) of a PDF or image, or null for other types or when it cannot. */
 export interface Thumbnailer {
   render(source: ContentSource, options: { signal: AbortSignal }): Promise<Buffer | null>;
+}
+
+export type LogoOutcome =
+  | { ok: true; bytes: Buffer; type: OrganisationLogoType; width: number; height: number }
+  /** `problem`: one of LOGO_REFUSALS (domain/branding/brand.ts), for the org admin to read. */
+  | { ok: false; problem: string };
+
+/**
+ * An organisation's logo as it will be served: the type judged by its content (never its name), PNG or
+ * JPEG within the size limits, decoded and re-encoded outside the server's event loop so that no
+ * metadata, trailing bytes or hostile chunk of the upload survives. Never rejects for what the file does.
+ */
+export interface LogoImages {
+  normalise(bytes: Buffer, options?: { signal?: AbortSignal }): Promise<LogoOutcome>;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { AccessService } from './access.service.js';
 import type { ArrangementsService } from './arrangements.service.js';
 import type { AuditService } from './audit.service.js';
 import type { BackupService } from './backup.service.js';
+import type { BrandingService } from './branding.service.js';
 import type { CertificatesService } from './certificates.service.js';
 import type { CollectionsService } from './collections.service.js';
 import type { DavService } from './dav.service.js';
@@ -73,6 +74,8 @@ export interface AppServices {
   backups: BackupService;
   /** Full-text search over what a person may read, text status and thumbnails (docs/search.md). */
   search: SearchService;
+  /** Each organisation's own header name, colour and logo, set by its org admins (docs/branding in README). */
+  branding: BrandingService;
   /** Whether the database and the scanner answer ('ok' or 'unavailable' for each). */
   health(): Promise<{ database: string; scanner: string }>;
 }

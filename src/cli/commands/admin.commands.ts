@@ -1,5 +1,7 @@
-// Administration commands: init, org add, user add, collection add, token create, app-password create.
+// Administration commands: init, org add|list|brand, user add, collection add, token create, app-password create.
+import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { LOGO_MAX_BYTES } from '../../domain/branding/brand.js';
 import { credentialsUsable } from '../../domain/identity/mfa.js';
 import { systemActor } from '../../services/identity.service.js';
 import { list, output, readStdin, say, withVault } from '../context.js';
@@ -36,6 +38,34 @@ export function registerAdminCommands(program: Command): void {
     .action(async (_opts, command: Command) => {
       const orgs = await withVault(command, (vault) => vault.identity.listOrganisations());
       for (const o of orgs) output(`${o.id}\t${o.slug}\t${o.name}\t${o.region}`);
+    });
+
+  org
+    .command('brand')
+    .description("show or set the organisation's own header brand (name, colour, logo) that its staff see when signed in; with no changes given, shows it")
+    .requiredOption('--org <slug>', 'organisation slug')
+    .option('--name <name>', 'name shown in the header ("" for the deployment\'s)')
+    .option('--colour <#rrggbb>', 'header colour, dark enough for white text (contrast at least 4.5:1); "" for the deployment\'s')
+    .option('--logo <file>', 'PNG or JPEG logo, 200 KB or smaller, at most 1000 × 1000 pixels (re-encoded; SVG refused)')
+    .option('--remove-logo', 'remove the logo')
+    .option('--reset', "remove the organisation's name, colour and logo: back to the deployment's header")
+    .action(async (opts: { org: string; name?: string; colour?: string; logo?: string; removeLogo?: boolean; reset?: boolean }, command: Command) => {
+      if (opts.reset && (opts.name !== undefined || opts.colour !== undefined || opts.logo || opts.removeLogo)) throw new Error('--reset cannot be combined with other changes.');
+      if (opts.logo && opts.removeLogo) throw new Error('Give --logo or --remove-logo, not both.');
+      // At most a byte over the limit is read: enough for the service to refuse a larger file.
+      const logo = opts.logo ? await readHead(opts.logo, LOGO_MAX_BYTES + 1) : opts.removeLogo ? null : undefined;
+      const brand = await withVault(command, async (vault) => {
+        if (opts.reset) {
+          await vault.branding.reset(systemActor(), opts.org);
+          return null;
+        }
+        if (opts.name === undefined && opts.colour === undefined && logo === undefined) return (await vault.branding.settings(systemActor(), opts.org)).brand;
+        return vault.branding.update(systemActor(), opts.org, {
+          ...(opts.name !== undefined ? { displayName: opts.name } : {}), ...(opts.colour !== undefined ? { colour: opts.colour } : {}), ...(logo !== undefined ? { logo } : {}),
+        });
+      });
+      // One line: name, colour, logo type and SHA-256 ("-" where the deployment's applies).
+      output(brand ? [brand.displayName ?? '-', brand.colour ?? '-', brand.logo ? `${brand.logo.type} ${brand.logo.sha256}` : '-'].join('\t') : '-\t-\t-');
     });
 
   program
@@ -110,5 +140,17 @@ export function registerAdminCommands(program: Command): void {
         if (!usable) say(`Note: ${opts.user} must set up two-factor authentication (at their next web sign-in) before this works.`);
         output(secret);
       });
+  }
+}
+
+/** The first `max` bytes of a file (all of it, when smaller). */
+async function readHead(file: string, max: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(max);
+    const { bytesRead } = await handle.read(buffer, 0, max, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
   }
 }

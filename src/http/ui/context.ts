@@ -3,6 +3,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type nunjucks from 'nunjucks';
+import { brandFor, type Brand } from '../../domain/branding/brand.js';
 import { DomainError } from '../../domain/errors.js';
 import type { Actor, Organisation, User } from '../../domain/types.js';
 import type { AppServices } from '../../services/app-services.js';
@@ -28,19 +29,30 @@ export interface WebContext {
   organisation: Organisation;
   /** The organisation pages the navigation offers, as decide() answers them for this person (see `navigation`). */
   pages: OrganisationPages;
+  /** The header this person sees: the deployment's brand with their own organisation's laid over it. */
+  brand: Brand;
 }
 
-interface OrganisationPages { users: boolean; quarantine: boolean; locks: boolean; audit: boolean; checkpoints: boolean; holds: boolean; disposal: boolean; filePlan?: boolean; storage?: boolean }
+interface OrganisationPages { users: boolean; quarantine: boolean; locks: boolean; audit: boolean; checkpoints: boolean; holds: boolean; disposal: boolean; filePlan?: boolean; storage?: boolean; branding?: boolean }
 
 /** One question per navigation item that the person's organisation role decides, asked in one call. */
 async function organisationPages(ui: Ui, actor: Actor, organisationId: string): Promise<OrganisationPages> {
   const own = { kind: 'organisation' as const, organisationId };
-  const actions = ['organisation.manage-users', 'quarantine.list', 'lock.list', 'audit.read', 'audit.checkpoints', 'records.read', 'storage.read'] as const;
-  const [users, quarantine, locks, audit, checkpoints, records, storage] = await ui.vault.access.can(actor, actions.map((action) => ({ action, resource: own })));
+  const actions = ['organisation.manage-users', 'quarantine.list', 'lock.list', 'audit.read', 'audit.checkpoints', 'records.read', 'storage.read', 'organisation.brand'] as const;
+  const [users, quarantine, locks, audit, checkpoints, records, storage, branding] = await ui.vault.access.can(actor, actions.map((action) => ({ action, resource: own })));
   return {
     users: users === true, quarantine: quarantine === true, locks: locks === true, audit: audit === true, checkpoints: checkpoints === true,
-    holds: records === true, disposal: records === true, filePlan: records === true, storage: storage === true,
+    holds: records === true, disposal: records === true, filePlan: records === true, storage: storage === true, branding: branding === true,
   };
+}
+
+/** The address of an organisation's logo for its own staff: its hash in the path, so it caches for good. */
+export const organisationLogoUrl = (sha256: string): string => `/branding/organisation-logo/${sha256}`;
+
+/** The signed-in person's header: always and only their own organisation's brand over the deployment's. */
+async function headerBrand(ui: Ui, organisationId: string): Promise<Brand> {
+  const own = await ui.vault.branding.header(organisationId);
+  return brandFor(ui.brand.brand, own && { displayName: own.displayName, colour: own.colour, logoUrl: own.logoSha256 ? organisationLogoUrl(own.logoSha256) : null });
 }
 
 declare module 'fastify' {
@@ -76,7 +88,8 @@ export async function loadSession(ui: Ui, request: FastifyRequest): Promise<void
   const organisation = await ui.vault.identity.organisation(session.user.organisationId);
   if (!organisation) return;
   const actor = actorFor(session.user, requestInfo(request, 'web'));
-  request.web = { session, user: session.user, organisation, actor, pages: await organisationPages(ui, actor, organisation.id) };
+  const [pages, brand] = await Promise.all([organisationPages(ui, actor, organisation.id), headerBrand(ui, organisation.id)]);
+  request.web = { session, user: session.user, organisation, actor, pages, brand };
 }
 
 /** The signed-in person, or UNAUTHENTICATED (the error handler sends them to sign in). */
@@ -135,6 +148,7 @@ function navigation(web: WebContext | null, path: string): NavItem[] {
   if (may.locks) items.push({ href: '/admin/locks', text: 'Locks' });
   if (may.disposal) items.push({ href: '/disposal', text: 'Disposal review' });
   if (may.storage) items.push({ href: '/admin/storage', text: 'Storage' });
+  if (may.branding) items.push({ href: '/admin/branding', text: 'Branding' });
   if (may.audit) items.push({ href: '/audit', text: 'Audit' });
   else if (may.checkpoints) items.push({ href: '/audit/verify', text: 'Audit' });
   if (may.holds) items.push({ href: '/holds', text: 'Legal holds' });
@@ -152,7 +166,7 @@ export function render(ui: Ui, request: FastifyRequest, reply: FastifyReply, vie
     csrfToken: web?.session.csrfToken ?? request.webSession?.csrfToken ?? '',
     navigation: navigation(web, request.url),
     currentUrl: request.url,
-    brand: ui.brand.brand,
+    brand: web?.brand ?? ui.brand.brand,
     brandIcon: ui.brand.iconUrl,
     ...data,
   });

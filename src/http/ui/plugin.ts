@@ -21,6 +21,7 @@ import { disposalPages } from './disposal.routes.js';
 import { documentPages } from './documents.routes.js';
 import { holdPages } from './holds.routes.js';
 import { formMultipartOptions } from './multipart.js';
+import { organisationBrandingPages } from './organisation-branding.routes.js';
 import { recordsPages } from './records.routes.js';
 import { samlPages } from './saml.routes.js';
 import { searchPages } from './search.routes.js';
@@ -84,6 +85,7 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
     await web.register(certificatePages(ui));
     await web.register(recordsPages(ui));
     await web.register(storagePages(ui));
+    await web.register(organisationBrandingPages(ui));
     await web.register(searchPages(ui));
   });
 }

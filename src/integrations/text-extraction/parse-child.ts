@@ -81,10 +81,24 @@ async function thumbnail(input: Uint8Array, size: number, maxPixels: number): Pr
   await send({ type: 'thumbnail', png });
 }
 
+async function logo(request: Extract<ParserRequest, { task: 'logo' }>): Promise<void> {
+  const sharp = await loadSharp();
+  // The header first: a small file may declare an enormous image, which is refused before decoding.
+  const meta = await sharp(request.input, { limitInputPixels: false }).metadata();
+  if (meta.format !== request.format) return send({ type: 'logo-refused', reason: 'format' });
+  if (!meta.width || !meta.height || meta.width > request.maxWidth || meta.height > request.maxHeight) return send({ type: 'logo-refused', reason: 'dimensions' });
+  // Decoded and drawn again: sharp writes no metadata unless asked, so EXIF, comments, colour
+  // profiles and anything after the image's end are left behind. EXIF orientation is applied first.
+  const pipeline = sharp(request.input, { limitInputPixels: request.maxWidth * request.maxHeight, pages: 1 }).rotate().toColourspace('srgb');
+  const { data, info } = await (request.format === 'png' ? pipeline.png({ compressionLevel: 9 }) : pipeline.jpeg({ quality: 90 })).toBuffer({ resolveWithObject: true });
+  return send({ type: 'logo', image: data, width: info.width, height: info.height });
+}
+
 async function handle(request: ParserRequest): Promise<void> {
   try {
     if (request.task === 'parse') await parse(request);
     else if (request.task === 'image-info') await imageInfo(request.input);
+    else if (request.task === 'logo') await logo(request);
     else await thumbnail(request.input, request.size, request.maxPixels);
     await send({ type: 'end' });
   } catch (error) {

@@ -6,7 +6,9 @@ import type { ParserLimits } from './limits.js';
 export type ParserRequest =
   | { task: 'parse'; format: Exclude<FormatKind, 'image'>; name: string; input: Uint8Array; limits: ParserLimits }
   | { task: 'image-info'; input: Uint8Array }
-  | { task: 'thumbnail'; input: Uint8Array; size: number; maxPixels: number };
+  | { task: 'thumbnail'; input: Uint8Array; size: number; maxPixels: number }
+  /** An organisation's logo: measured from its header, then decoded and re-encoded as `format` (no metadata). */
+  | { task: 'logo'; input: Uint8Array; format: 'png' | 'jpeg'; maxWidth: number; maxHeight: number };
 
 export type ParserMessage =
   /** A section of text; `page` is 1-based for PDFs. */
@@ -18,6 +20,9 @@ export type ParserMessage =
   | { type: 'attachment'; name: string; mediaType: string; input: Uint8Array }
   | { type: 'image-info'; width: number; height: number; format: string }
   | { type: 'thumbnail'; png: Uint8Array }
+  /** `refused`: what the header said (another format, or over the size allowed); no pixel was decoded. */
+  | { type: 'logo'; image: Uint8Array; width: number; height: number }
+  | { type: 'logo-refused'; reason: 'format' | 'dimensions' }
   /** The parser stopped early on purpose (a cap); what it sent is good. */
   | { type: 'partial'; reason: string }
   | { type: 'error'; message: string }
