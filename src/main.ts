@@ -55,6 +55,8 @@ import type { TextExtractor, Thumbnailer } from './domain/ports.js';
 import { UsersAdminService } from './services/users-admin.service.js';
 import { WebSessionsService } from './services/web-sessions.service.js';
 import { FederatedSignInService } from './services/federated-sign-in.service.js';
+import { SamlSignInService } from './services/saml-sign-in.service.js';
+import { NodeSamlProtocol } from './integrations/saml/node-saml.protocol.js';
 import { BucketCheckpointCopies } from './storage/bucket-checkpoint-copies.js';
 import { CheckpointCopies } from './storage/checkpoint-copies.js';
 import { UploadAdmission } from './services/upload-admission.js';
@@ -247,6 +249,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const keysService = new KeysService({ store, access, clock, keys });
   const sessions = new WebSessionsService({ store, clock, identity, issuer: 'Strongroom' });
   const federatedSignIn = new FederatedSignInService({ store, clock, webSessions: sessions });
+  const samlSignIn = new SamlSignInService({ store, clock, access, federatedSignIn, protocol: new NodeSamlProtocol(), publicUrl: config.publicUrl });
   const people = new UsersAdminService({ store, clock, access, identity });
   const dav = new DavService({ store, access, clock, collections, documents, locks });
   const jobsAdmin = new JobsAdminService({ store, access, clock });
@@ -303,7 +306,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   let backgroundStarted = false;
   const vault: Vault = {
     config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
-    sessions, federatedSignIn, people, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
+    sessions, federatedSignIn, samlSignIn, people, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
     replicaStore, replication, scrub, backups, search, branding,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');

@@ -76,6 +76,8 @@ const configSchema = z
     brandLogo: z.custom<BrandLogoSetting | null>(),
     /** The header's colour, #rrggbb; unset = the neutral header. */
     brandColour: z.string().regex(COLOUR_PATTERN, 'must be a colour written as #rrggbb (for example #00703c)').optional(),
+    /** Where people reach the service (https://vault.example.gov.uk): links in e-mail, the SAML entity id and reply URL. */
+    publicUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// address, e.g. https://vault.example.gov.uk' }).transform((u) => u.replace(/\/+$/, '')).optional(),
   });
 
 /** STRONGROOM_BRAND_LOGO after its check: the file and what its content says it is. */
@@ -145,6 +147,7 @@ const ENV_NAMES: Record<string, string> = {
   brandName: 'STRONGROOM_BRAND_NAME',
   brandLogo: 'STRONGROOM_BRAND_LOGO',
   brandColour: 'STRONGROOM_BRAND_COLOUR',
+  publicUrl: 'STRONGROOM_PUBLIC_URL',
 };
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -205,6 +208,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     brandName: env.STRONGROOM_BRAND_NAME?.trim() || undefined,
     brandLogo: brandLogo.setting,
     brandColour: env.STRONGROOM_BRAND_COLOUR?.trim() || undefined,
+    publicUrl: env.STRONGROOM_PUBLIC_URL?.trim() || undefined,
   };
   const parsed = configSchema.safeParse(raw);
   const problems = parsed.success

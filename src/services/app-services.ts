@@ -16,6 +16,7 @@ import type { DisposalService } from './disposal.service.js';
 import type { DocumentFilingService } from './document-filing.service.js';
 import type { DocumentsService } from './documents.service.js';
 import type { FederatedSignInService } from './federated-sign-in.service.js';
+import type { SamlSignInService } from './saml-sign-in.service.js';
 import type { HoldsService } from './holds.service.js';
 import type { IdentityService } from './identity.service.js';
 import type { JobsAdminService } from './jobs-admin.service.js';
@@ -49,6 +50,8 @@ export interface AppServices {
   sessions: WebSessionsService;
   /** The end of every sign-in through an organisation's identity provider (OIDC or SAML): match, link, create, session. */
   federatedSignIn: FederatedSignInService;
+  /** SAML 2.0 sign-in through an organisation's identity provider (and its administrators' test sign-in). */
+  samlSignIn: SamlSignInService;
   /** People in an organisation, as its admins manage them (the web interface). */
   people: UsersAdminService;
   /** WebDAV's view of the file plan: folders per reachable organisation, dead properties, COPY/MOVE. */

@@ -23,6 +23,7 @@ import { holdPages } from './holds.routes.js';
 import { formMultipartOptions } from './multipart.js';
 import { organisationBrandingPages } from './organisation-branding.routes.js';
 import { recordsPages } from './records.routes.js';
+import { samlPages } from './saml.routes.js';
 import { searchPages } from './search.routes.js';
 import { uploadPages } from './upload.routes.js';
 import { ASSETS_DIR, GOVUK_DIST, createViews } from './views.js';
@@ -72,6 +73,7 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
       return render(ui, request, reply, 'error.njk', { problem }, problem.status);
     });
     await web.register(authPages(ui));
+    await web.register(samlPages(ui));
     await web.register(browsePages(ui));
     await web.register(documentPages(ui));
     await web.register(uploadPages(ui));

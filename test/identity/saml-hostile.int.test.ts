@@ -1,0 +1,139 @@
+// Hostile SAML responses at the reply URL, on both dialects: each is refused with the page's exact
+// message and an audited refusal naming the provider and the reason, and nobody is signed in.
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { IdentityProvider } from '../../src/domain/identity/federation.js';
+import { SAML_REFUSALS, type SamlRefusal } from '../../src/domain/identity/saml.js';
+import { useClamd, useTestVault } from '../support/fixture.js';
+import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
+import { assertionXml, b64, makeIdp, newId, responseXml, signAssertion, signResponse, signedResponse, type AssertionSpec, type TestIdp } from './saml-idp.js';
+import { SAML_ENV, expectRefused, postResponse, samlProvider, spOf, startSignIn, type Started } from './saml-flow.js';
+
+const clamd = useClamd();
+let idp: TestIdp;
+let stranger: TestIdp;
+beforeAll(() => {
+  idp = makeIdp('council');
+  stranger = makeIdp('stranger');
+});
+
+describe.each(DIALECTS)('hostile SAML responses on %s', (dialect) => {
+  const t = useTestVault(dialect, clamd, { env: SAML_ENV });
+  let org: TestOrganisation;
+  let provider: IdentityProvider;
+  let email: string;
+  beforeAll(async () => {
+    org = await createOrganisation(t.vault);
+    provider = await samlProvider(t.vault, org.id, idp);
+    email = (await org.user({ roles: ['member'] })).email;
+  });
+
+  const spec = (started: Started, patch: Partial<AssertionSpec> = {}): AssertionSpec => ({
+    inResponseTo: started.requestId, acsUrl: spOf(provider.id).acsUrl, audience: spOf(provider.id).entityId, nameId: email, ...patch,
+  });
+  /** Starts a sign-in, posts what `build` makes of it, expects the refusal; returns the audited reason. */
+  async function refused(build: (started: Started) => string, reason: SamlRefusal): Promise<void> {
+    const started = await startSignIn(t.app, provider.id);
+    const res = await postResponse(t.app, provider.id, build(started), started.cookies);
+    expect(await expectRefused(t.vault, res, SAML_REFUSALS[reason], org.id)).toBe(`saml:${provider.id};${reason}`);
+  }
+
+  it('signs in with the untouched response (so each refusal below is the change it makes)', async () => {
+    const started = await startSignIn(t.app, provider.id);
+    const res = await postResponse(t.app, provider.id, signedResponse(idp, spec(started)), started.cookies);
+    expect(res.statusCode, res.body).toBe(303);
+  });
+
+  it('refuses an unsigned assertion, and a signed one altered after signing', async () => {
+    await refused((s) => b64(responseXml(idp, spec(s), assertionXml(idp, spec(s)))), 'unsigned');
+    await refused((s) => b64(responseXml(idp, spec(s), signAssertion(idp, assertionXml(idp, spec(s, { nameId: 'someone@else.test' }))).replace('someone@else.test', email))), 'unsigned');
+  });
+
+  it('requires the assertion\'s own signature: a signed Response around an unsigned assertion is refused, around a signed one accepted', async () => {
+    await refused((s) => b64(signResponse(idp, responseXml(idp, spec(s), assertionXml(idp, spec(s))))), 'unsigned');
+    const started = await startSignIn(t.app, provider.id);
+    const both = b64(signResponse(idp, responseXml(idp, spec(started), signAssertion(idp, assertionXml(idp, spec(started))))));
+    expect((await postResponse(t.app, provider.id, both, started.cookies)).statusCode).toBe(303);
+  });
+
+  it('refuses an assertion signed by a key the provider was not configured with', async () => {
+    await refused((s) => signedResponse(stranger, spec(s, { issuer: idp.entityId })), 'unsigned');
+  });
+
+  it('refuses signature wrapping: an injected unsigned assertion beside the signed one, before it, or with the signed one moved away', async () => {
+    const evil = (s: Started, id?: string) => assertionXml(idp, spec(s, { nameId: 'attacker@evil.test', ...(id ? { assertionId: id } : {}) }));
+    // XSW: the attacker's assertion first, the genuine signed one after it.
+    await refused((s) => b64(responseXml(idp, spec(s), evil(s) + signAssertion(idp, assertionXml(idp, spec(s))))), 'unsigned');
+    // XSW: the genuine signed assertion moved into Extensions, the attacker's in its place with the same ID.
+    await refused((s) => {
+      const id = newId();
+      const genuine = signAssertion(idp, assertionXml(idp, spec(s, { assertionId: id })));
+      return b64(responseXml(idp, spec(s), evil(s, id), genuine));
+    }, 'unsigned');
+    // XSW: the genuine Signature moved into the attacker's assertion, the signed assertion hidden in Extensions.
+    await refused((s) => {
+      const genuine = signAssertion(idp, assertionXml(idp, spec(s)));
+      const signature = /<(?:ds:)?Signature[\s\S]*<\/(?:ds:)?Signature>/.exec(genuine)![0];
+      const attacker = evil(s).replace('</saml:Issuer>', `</saml:Issuer>${signature}`);
+      return b64(responseXml(idp, spec(s), attacker, genuine.replace(signature, '')));
+    }, 'unsigned');
+    // XSW: the attacker's assertion wrapping the genuine signed one inside itself.
+    await refused((s) => {
+      const genuine = signAssertion(idp, assertionXml(idp, spec(s)));
+      return b64(responseXml(idp, spec(s), evil(s).replace('</saml:Subject>', `</saml:Subject><saml:Advice>${genuine}</saml:Advice>`)));
+    }, 'unsigned');
+  });
+
+  it('refuses an assertion for another audience, an expired one and one not yet valid', async () => {
+    await refused((s) => signedResponse(idp, spec(s, { audience: 'https://another-service.example/' })), 'audience');
+    await refused((s) => signedResponse(idp, spec(s, { notBefore: -900, notOnOrAfter: -600 })), 'expired');
+    await refused((s) => signedResponse(idp, spec(s, { notBefore: 600, notOnOrAfter: 900 })), 'expired');
+  });
+
+  it('refuses an assertion from another issuer, even signed with the provider\'s key, and one addressed to another reply URL', async () => {
+    await refused((s) => signedResponse(idp, spec(s, { issuer: 'https://sts.other-tenant.test/' })), 'issuer');
+    await refused((s) => signedResponse(idp, spec(s, { recipient: 'https://evil.example/acs' })), 'recipient');
+  });
+
+  it('refuses a replayed response: the same answer posted twice, and again from a new request in the same browser', async () => {
+    const started = await startSignIn(t.app, provider.id);
+    const response = signedResponse(idp, spec(started));
+    expect((await postResponse(t.app, provider.id, response, started.cookies)).statusCode).toBe(303);
+    const again = await postResponse(t.app, provider.id, response, started.cookies);
+    expect(await expectRefused(t.vault, again, SAML_REFUSALS.replayed, org.id)).toBe(`saml:${provider.id};replayed`);
+    const fresh = await startSignIn(t.app, provider.id);
+    const stale = await postResponse(t.app, provider.id, response, fresh.cookies);
+    expect(await expectRefused(t.vault, stale, SAML_REFUSALS.not_this_browser, org.id)).toBe(`saml:${provider.id};not_this_browser`);
+  });
+
+  it('refuses an assertion id used before, even in an answer to a new request', async () => {
+    const assertionId = newId();
+    const first = await startSignIn(t.app, provider.id);
+    expect((await postResponse(t.app, provider.id, signedResponse(idp, spec(first, { assertionId })), first.cookies)).statusCode).toBe(303);
+    await refused((s) => signedResponse(idp, spec(s, { assertionId })), 'replayed');
+  });
+
+  it('refuses an answer to a request this browser did not start: no request cookie, or another request\'s', async () => {
+    const victim = await startSignIn(t.app, provider.id);
+    const attackers = signedResponse(idp, spec(victim, { nameId: email }));
+    // Posted into a browser that started nothing (after the same-site re-post, still no request cookie).
+    const none = await postResponse(t.app, provider.id, attackers, {});
+    expect(await expectRefused(t.vault, none, SAML_REFUSALS.not_this_browser, org.id)).toBe(`saml:${provider.id};not_this_browser`);
+    // Posted into a browser that started a sign-in of its own.
+    const other = await startSignIn(t.app, provider.id);
+    const mismatch = await postResponse(t.app, provider.id, attackers, other.cookies);
+    expect(await expectRefused(t.vault, mismatch, SAML_REFUSALS.not_this_browser, org.id)).toBe(`saml:${provider.id};not_this_browser`);
+    // A request begun for another provider does not answer for this one.
+    const elsewhere = await samlProvider(t.vault, org.id, idp);
+    const forElsewhere = await startSignIn(t.app, elsewhere.id);
+    const crossed = await postResponse(t.app, provider.id, signedResponse(idp, spec(forElsewhere)), forElsewhere.cookies);
+    expect(await expectRefused(t.vault, crossed, SAML_REFUSALS.not_this_browser, org.id)).toBe(`saml:${provider.id};not_this_browser`);
+  });
+
+  it('refuses what is not a SAML response at all, and the provider\'s own error status', async () => {
+    await refused(() => 'not base64 at all!', 'malformed');
+    await refused(() => b64('<notxml'), 'malformed');
+    // An external entity is never fetched or expanded into what is read.
+    await refused((s) => b64(`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY who SYSTEM "file:///etc/passwd">]>${responseXml(idp, spec(s), signAssertion(idp, assertionXml(idp, spec(s))).replace(email, `${email}&who;`))}`), 'malformed');
+    await refused((s) => b64(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="${newId()}" Version="2.0" InResponseTo="${s.requestId}"><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"/><samlp:StatusMessage>AADSTS50105</samlp:StatusMessage></samlp:Status></samlp:Response>`), 'provider_error');
+  });
+});
