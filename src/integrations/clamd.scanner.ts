@@ -45,6 +45,7 @@ type End =
   | { kind: 'aborted' };
 
 const unavailable = (reason: string): ScanVerdict => ({ outcome: 'unavailable', reason });
+const beyondLimits = (reason: string): ScanVerdict => ({ outcome: 'unavailable', reason, beyondLimits: true });
 
 export class ClamdScanner implements Scanner {
   readonly maxStreamBytes: number;
@@ -103,7 +104,7 @@ export class ClamdScanner implements Scanner {
         pending = undefined;
         if ('error' in step) return unavailable(`source stream failed: ${message(step.error)}`);
         if (step.done) break;
-        if (sent + step.chunk.length > this.maxStreamBytes) return giveUp(unavailable(SCAN_TOO_LARGE));
+        if (sent + step.chunk.length > this.maxStreamBytes) return giveUp(beyondLimits(SCAN_TOO_LARGE));
         for (let at = 0; at < step.chunk.length; at += this.opts.chunkBytes) {
           const piece = step.chunk.subarray(at, at + this.opts.chunkBytes);
           const header = Buffer.allocUnsafe(4);
@@ -208,10 +209,10 @@ export function parseReply(text: string): ScanVerdict {
   if (found) {
     const signature = found[1] as string;
     // With AlertExceedsMax, clamd names limit breaches like detections; they mean "not fully scanned".
-    if (signature.startsWith('Heuristics.Limits.Exceeded')) return unavailable(`${SCAN_LIMITS_EXCEEDED} (${signature})`);
+    if (signature.startsWith('Heuristics.Limits.Exceeded')) return beyondLimits(`${SCAN_LIMITS_EXCEEDED} (${signature})`);
     return { outcome: 'infected', signature, engine: 'ClamAV' };
   }
-  if (/size limit exceeded/i.test(text)) return unavailable(SCAN_TOO_LARGE);
+  if (/size limit exceeded/i.test(text)) return beyondLimits(SCAN_TOO_LARGE);
   if (text.endsWith('ERROR')) return unavailable(`clamd error: ${text.replace(/\s*ERROR$/, '').slice(0, 200)}`);
   return unavailable(`unexpected clamd reply: ${text.slice(0, 200)}`);
 }
