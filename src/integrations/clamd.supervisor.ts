@@ -318,7 +318,11 @@ export class ClamdSupervisor {
     }
     if (free !== undefined && this.opts.concurrentStreams !== undefined) {
       const problem = tmpfsShortfall(dir, free, this.opts.concurrentStreams, this.opts.maxScanBytes);
-      if (problem) throw new Error(problem);
+      if (problem) {
+        await rm(dir, { recursive: true, force: true });
+        await rm(this.tmpRecordPath, { force: true });
+        throw new Error(problem);
+      }
     } else if (free !== undefined && free < this.opts.maxStreamBytes) {
       this.opts.logger.warn(
         { dir, freeBytes: free, maxStreamBytes: this.opts.maxStreamBytes },
