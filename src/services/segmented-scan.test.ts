@@ -113,5 +113,8 @@ describe('scanInSegments', () => {
       outcome: 'unavailable', reason: 'segment 2 of 3 (bytes 90–189): exceeds scanner limits', beyondLimits: true,
     });
     expect(scanner.sent).toHaveLength(2);
+    // A file scanned whole keeps clamd's reason as it is.
+    const whole = new RecordingScanner(() => ({ outcome: 'unavailable', reason: 'clamd unreachable: ENOENT' }));
+    expect(await scanInSegments(whole, opener(bytes(100)).open, 100, plan)).toEqual({ outcome: 'unavailable', reason: 'clamd unreachable: ENOENT' });
   });
 });

@@ -69,7 +69,7 @@ export async function scanInSegments(
     }
     if (verdict.outcome === 'infected') return verdict;
     if (verdict.outcome === 'unavailable') {
-      return { ...verdict, reason: `segment ${index + 1} of ${ranges.length} (bytes ${range.start}–${range.end}): ${verdict.reason}` };
+      return ranges.length === 1 ? verdict : { ...verdict, reason: `segment ${index + 1} of ${ranges.length} (bytes ${range.start}–${range.end}): ${verdict.reason}` };
     }
     engine = verdict.engine;
   }
