@@ -119,7 +119,7 @@ async function main(): Promise<void> {
 
   rss.phase('clamd-instream');
   log(`clamd INSTREAM: ${CLAMD_BYTES / MiB} MiB of fresh random data`);
-  const clamdRun = await costed(src1, () => clamdInstream(path.join(d1, 'clamd', 'clamd.sock'), CLAMD_BYTES));
+  const clamdRun = await costed(src1, () => clamdInstream(path.join(d1, 'clamd', 'clamd.sock'), CLAMD_BYTES, Number(env.STRONGROOM_SCAN_WHOLE_MAX_BYTES ?? 128 * MiB)));
   const clamd = clamdRun.value;
   reference.clamdInstreamMBps = r1(clamd.mbPerSec);
   reference.clamdInstreamSeconds = r1(clamd.seconds, 2);

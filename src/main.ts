@@ -183,12 +183,15 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
 
   let supervisor: ClamdSupervisor | null = null;
   let scanner: ClamdScanner;
+  // No stream to clamd is longer than the whole-scan limit (larger versions go in segments), so
+  // clamd's tmpfs holds at most that per stream, plus what it unpacks (MaxScanSize, twice it).
   if (config.clamd) {
-    scanner = new ClamdScanner(parseClamdAddress(config.clamd));
+    scanner = new ClamdScanner({ ...parseClamdAddress(config.clamd), maxStreamBytes: config.scanWholeMaxBytes });
   } else {
     const own = new ClamdSupervisor({
       stateDir: path.join(config.dataDir, 'clamd'), signaturesDir: path.join(PROJECT_ROOT, 'assets', 'clamav'), logger,
       ...(config.clamavDatabaseDir ? { officialDatabaseDir: config.clamavDatabaseDir } : {}),
+      maxStreamBytes: config.scanWholeMaxBytes, maxScanBytes: 2 * config.scanWholeMaxBytes, concurrentStreams: config.scanStreamsTotal,
     });
     supervisor = own;
     scanner = new ClamdScanner({ socketPath: own.socketPath, maxStreamBytes: own.maxStreamBytes, versionSuffix: () => own.signaturesVersion });
@@ -244,7 +247,9 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const documents = new DocumentsService({ store, access, locks, blobs, clock, ingestion });
   const filing = new DocumentFilingService({ store, access, locks, blobs, clock, ingestion, lifecycle });
   const arrangements = new ArrangementsService({ store, access, collections, clock, serviceAreas });
-  const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays, lifecycle });
+  const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays, lifecycle,
+    segments: { wholeMaxBytes: config.scanWholeMaxBytes, overlapBytes: config.scanSegmentOverlapBytes },
+  });
 
   const keysService = new KeysService({ store, access, clock, keys });
   const sessions = new WebSessionsService({ store, clock, identity, issuer: 'Strongroom' });

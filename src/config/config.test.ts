@@ -108,6 +108,27 @@ describe('upload and scanner limits', () => {
     expect(problems({ STRONGROOM_UPLOAD_IDLE_SECONDS: '0', STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND: '-1' })).toHaveLength(2);
     expect(loadConfig({ env: { STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND: '0' } }).uploadMinBytesPerSecond).toBe(0);
   });
+
+  it('bounds what one scan may spool: 128 MiB whole, 1 MiB overlap by default; refuses a limit clamd could not honour', () => {
+    expect(loadConfig({ env: {} })).toMatchObject({ scanWholeMaxBytes: 128 * 1024 * 1024, scanSegmentOverlapBytes: 1024 * 1024 });
+    const problems = (env: Record<string, string>): string[] => {
+      try {
+        loadConfig({ env });
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    const whole = 'STRONGROOM_SCAN_WHOLE_MAX_BYTES: must be from 1 MiB to 1023 MiB (our clamd may unpack twice this from one stream, and clamd cannot scan past 2 GiB)';
+    expect(problems({ STRONGROOM_SCAN_WHOLE_MAX_BYTES: String(1024 * 1024 * 1024) })).toEqual([whole]);
+    expect(problems({ STRONGROOM_SCAN_WHOLE_MAX_BYTES: String(1024 * 1024 - 1) })).toEqual([whole]);
+    expect(problems({ STRONGROOM_SCAN_WHOLE_MAX_BYTES: 'lots' })).toEqual(['STRONGROOM_SCAN_WHOLE_MAX_BYTES: must be a number of bytes']);
+    expect(problems({ STRONGROOM_SCAN_WHOLE_MAX_BYTES: String(4 * 1024 * 1024), STRONGROOM_SCAN_SEGMENT_OVERLAP_BYTES: String(1024 * 1024 + 1) })).toEqual([
+      'STRONGROOM_SCAN_SEGMENT_OVERLAP_BYTES: must be from 4 KiB to a quarter of STRONGROOM_SCAN_WHOLE_MAX_BYTES (1048576 bytes)',
+    ]);
+    expect(problems({ STRONGROOM_SCAN_SEGMENT_OVERLAP_BYTES: '4095' })).toHaveLength(1);
+    expect(loadConfig({ env: { STRONGROOM_SCAN_WHOLE_MAX_BYTES: String(1023 * 1024 * 1024), STRONGROOM_SCAN_SEGMENT_OVERLAP_BYTES: '4096' } }).scanWholeMaxBytes).toBe(1023 * 1024 * 1024);
+  });
 });
 
 describe('listenProblems', () => {

@@ -5,6 +5,12 @@ import path from 'node:path';
 import { z } from 'zod';
 import { COLOUR_PATTERN, LOGO_MAX_BYTES, logoProblems, logoType, type LogoType } from '../domain/branding/brand.js';
 
+const MIB = 1024 * 1024;
+export const SCAN_WHOLE_DEFAULT_BYTES = 128 * MIB;
+const SCAN_WHOLE_MIN_BYTES = MIB;
+const SCAN_WHOLE_MAX_BYTES = 1023 * MIB;
+const SCAN_OVERLAP_MIN_BYTES = 4096;
+
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 const sizeSchema = z.coerce.number({ error: 'must be a number of bytes' }).int('must be a whole number').positive('must be more than 0');
@@ -29,6 +35,13 @@ const configSchema = z
     clamavDatabaseDir: z.string().optional(),
     /** Files up to this size get their malware verdict before the upload is acknowledged. */
     inlineScanMaxBytes: sizeSchema,
+    /**
+     * Longest stream sent to clamd, which spools it whole on tmpfs (RAM): files up to this are scanned
+     * whole, larger ones in overlapping segments this long (services/segmented-scan.ts).
+     */
+    scanWholeMaxBytes: sizeSchema,
+    /** Bytes each segment repeats from the one before, so a signature across a boundary is seen whole. */
+    scanSegmentOverlapBytes: sizeSchema,
     maxUploadBytes: sizeSchema,
     /** Uploads one account, one client address, one organisation and everyone may have in progress. */
     uploadsPerAccount: countSchema,
@@ -118,6 +131,8 @@ const ENV_NAMES: Record<string, string> = {
   clamd: 'STRONGROOM_CLAMD',
   clamavDatabaseDir: 'STRONGROOM_CLAMAV_DATABASE_DIR',
   inlineScanMaxBytes: 'STRONGROOM_INLINE_SCAN_MAX_BYTES',
+  scanWholeMaxBytes: 'STRONGROOM_SCAN_WHOLE_MAX_BYTES',
+  scanSegmentOverlapBytes: 'STRONGROOM_SCAN_SEGMENT_OVERLAP_BYTES',
   maxUploadBytes: 'STRONGROOM_MAX_UPLOAD_BYTES',
   rescanDays: 'STRONGROOM_RESCAN_DAYS',
   binDays: 'STRONGROOM_BIN_DAYS',
@@ -175,6 +190,12 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     clamd: str(flags.clamd) ?? (env.STRONGROOM_CLAMD || undefined),
     clamavDatabaseDir: env.STRONGROOM_CLAMAV_DATABASE_DIR || undefined,
     inlineScanMaxBytes: env.STRONGROOM_INLINE_SCAN_MAX_BYTES ?? String(64 * 1024 * 1024),
+    // 128 MiB spooled, plus at most as much again unpacked from it (our clamd's MaxScanSize is
+    // twice this): 256 MiB of tmpfs per scan, under the 300 MB a scan may hold whatever the file size.
+    scanWholeMaxBytes: env.STRONGROOM_SCAN_WHOLE_MAX_BYTES ?? String(SCAN_WHOLE_DEFAULT_BYTES),
+    // Far longer than any body signature we know of (EICAR is 68 bytes; ClamAV's longest fixed
+    // patterns are a few KiB), for under 1% more bytes scanned.
+    scanSegmentOverlapBytes: env.STRONGROOM_SCAN_SEGMENT_OVERLAP_BYTES ?? String(1024 * 1024),
     maxUploadBytes: env.STRONGROOM_MAX_UPLOAD_BYTES ?? String(16 * 1024 * 1024 * 1024),
     rescanDays: env.STRONGROOM_RESCAN_DAYS ?? '30',
     binDays: env.STRONGROOM_BIN_DAYS ?? '30',
@@ -244,6 +265,11 @@ function shareProblems(c: z.infer<typeof configSchema>): string[] {
   within('uploadsPerOrganisation', 'uploadsTotal');
   within('scanStreamsPerAccount', 'scanStreamsPerOrganisation');
   within('scanStreamsPerOrganisation', 'scanStreamsTotal');
+  if (c.scanWholeMaxBytes < SCAN_WHOLE_MIN_BYTES || c.scanWholeMaxBytes > SCAN_WHOLE_MAX_BYTES) {
+    problems.push(`${ENV_NAMES.scanWholeMaxBytes}: must be from 1 MiB to 1023 MiB (our clamd may unpack twice this from one stream, and clamd cannot scan past 2 GiB)`);
+  } else if (c.scanSegmentOverlapBytes < SCAN_OVERLAP_MIN_BYTES || c.scanSegmentOverlapBytes * 4 > c.scanWholeMaxBytes) {
+    problems.push(`${ENV_NAMES.scanSegmentOverlapBytes}: must be from 4 KiB to a quarter of ${ENV_NAMES.scanWholeMaxBytes} (${c.scanWholeMaxBytes / 4} bytes)`);
+  }
   if (c.scanStreamsPerOrganisation === c.scanStreamsTotal && c.scanStreamsTotal > 1) {
     problems.push(`${ENV_NAMES.scanStreamsPerOrganisation}: must be less than ${ENV_NAMES.scanStreamsTotal}, or one organisation could take every scanner stream`);
   }

@@ -100,8 +100,12 @@ export interface CheckpointCopies {
 export type ScanVerdict =
   | { outcome: 'clean'; engine: string }
   | { outcome: 'infected'; signature: string; engine: string }
-  /** The scanner could not give a verdict (down, timed out, stream too long): fail closed. */
-  | { outcome: 'unavailable'; reason: string };
+  /**
+   * The scanner could not give a verdict (down, timed out, stream too long): fail closed.
+   * `beyondLimits`: the content itself is past what the scanner may judge (a stream over its
+   * length limit, an archive unpacking past its scan limits), so asking again will not help.
+   */
+  | { outcome: 'unavailable'; reason: string; beyondLimits?: true };
 
 /** Whose scan this is, so a fair scanner can share its streams out (null: the system's own jobs). */
 export interface ScanOwner {

@@ -93,7 +93,7 @@ describe('ClamdScanner with a real clamd', () => {
     });
     const hash = createHash('sha256');
     const [verdict] = await Promise.all([scanner.scan(toScanner), pipeline(toStore, hash)]);
-    expect(verdict).toEqual({ outcome: 'unavailable', reason: SCAN_TOO_LARGE });
+    expect(verdict).toEqual({ outcome: 'unavailable', reason: SCAN_TOO_LARGE, beyondLimits: true });
     expect(hash.digest('hex')).toHaveLength(64); // the store side received everything
   });
 });
@@ -121,7 +121,7 @@ describe('clamd with small limits', () => {
     const archive = zipOf([{ name: 'big.bin', data: Buffer.alloc(4 * 1024 * 1024) }]);
     expect(archive.length).toBeLessThan(1024 * 1024);
     const verdict = await small.scanner().scan(Readable.from([archive]));
-    expect(verdict).toMatchObject({ outcome: 'unavailable', reason: expect.stringContaining(SCAN_LIMITS_EXCEEDED) });
+    expect(verdict).toMatchObject({ outcome: 'unavailable', reason: expect.stringContaining(SCAN_LIMITS_EXCEEDED), beyondLimits: true });
   });
 });
 

@@ -78,12 +78,14 @@ describe('parseReply', () => {
   it('maps clamd answers to verdicts, failing closed on anything unexpected', () => {
     expect(parseReply('stream: OK')).toMatchObject({ outcome: 'clean' });
     expect(parseReply('stream: Win.Test.EICAR_HDB-1 FOUND')).toMatchObject({ outcome: 'infected', signature: 'Win.Test.EICAR_HDB-1' });
-    expect(parseReply('INSTREAM size limit exceeded. ERROR')).toEqual({ outcome: 'unavailable', reason: SCAN_TOO_LARGE });
+    expect(parseReply('INSTREAM size limit exceeded. ERROR')).toEqual({ outcome: 'unavailable', reason: SCAN_TOO_LARGE, beyondLimits: true });
     expect(parseReply('stream: Heuristics.Limits.Exceeded.MaxFileSize FOUND')).toEqual({
       outcome: 'unavailable',
       reason: `${SCAN_LIMITS_EXCEEDED} (Heuristics.Limits.Exceeded.MaxFileSize)`,
+      beyondLimits: true,
     });
-    expect(parseReply("stream: Can't allocate memory ERROR")).toMatchObject({ outcome: 'unavailable', reason: expect.stringContaining("Can't allocate memory") });
+    // A passing failure is not "beyond limits": the scan job asks again.
+    expect(parseReply("stream: Can't allocate memory ERROR")).toEqual({ outcome: 'unavailable', reason: "clamd error: stream: Can't allocate memory" });
     expect(parseReply('')).toMatchObject({ outcome: 'unavailable' });
     expect(parseReply('PONG')).toMatchObject({ outcome: 'unavailable' });
   });
@@ -198,7 +200,7 @@ describe('ClamdScanner with a fake clamd', () => {
     const socketPath = await fakeClamd((socket) => socket.on('data', (d: Buffer) => (bytesAtServer += d.length)));
     const scanner = new ClamdScanner({ socketPath, maxStreamBytes: 100_000 });
     const verdict = await scanner.scan(Readable.from([Buffer.alloc(60_000), Buffer.alloc(60_000), Buffer.alloc(60_000)]));
-    expect(verdict).toEqual({ outcome: 'unavailable', reason: SCAN_TOO_LARGE });
+    expect(verdict).toEqual({ outcome: 'unavailable', reason: SCAN_TOO_LARGE, beyondLimits: true });
     expect(bytesAtServer).toBeLessThan(100_000);
   });
 

@@ -45,6 +45,7 @@ type End =
   | { kind: 'aborted' };
 
 const unavailable = (reason: string): ScanVerdict => ({ outcome: 'unavailable', reason });
+const beyondLimits = (reason: string): ScanVerdict => ({ outcome: 'unavailable', reason, beyondLimits: true });
 
 export class ClamdScanner implements Scanner {
   readonly maxStreamBytes: number;
@@ -103,7 +104,7 @@ export class ClamdScanner implements Scanner {
         pending = undefined;
         if ('error' in step) return unavailable(`source stream failed: ${message(step.error)}`);
         if (step.done) break;
-        if (sent + step.chunk.length > this.maxStreamBytes) return giveUp(unavailable(SCAN_TOO_LARGE));
+        if (sent + step.chunk.length > this.maxStreamBytes) return giveUp(beyondLimits(SCAN_TOO_LARGE));
         for (let at = 0; at < step.chunk.length; at += this.opts.chunkBytes) {
           const piece = step.chunk.subarray(at, at + this.opts.chunkBytes);
           const header = Buffer.allocUnsafe(4);
@@ -114,6 +115,10 @@ export class ClamdScanner implements Scanner {
         sent += step.chunk.length;
       }
       const ended = (await session.write(Buffer.alloc(4))) ?? (await session.reply(this.opts.replyTimeoutMs));
+      // clamd answers before it deletes the stream's spool file, and closes the connection after:
+      // waiting for the close means the next stream (the next segment of the same file) never
+      // finds the last one still on tmpfs, so one scan holds one spool at a time.
+      if (ended.kind === 'reply') await session.hungUp(CLOSE_AFTER_REPLY_MS);
       const verdict = this.interpret(ended, 'waiting for the verdict');
       if (verdict.outcome === 'unavailable') return verdict;
       const engine = await this.engine();
@@ -208,10 +213,10 @@ export function parseReply(text: string): ScanVerdict {
   if (found) {
     const signature = found[1] as string;
     // With AlertExceedsMax, clamd names limit breaches like detections; they mean "not fully scanned".
-    if (signature.startsWith('Heuristics.Limits.Exceeded')) return unavailable(`${SCAN_LIMITS_EXCEEDED} (${signature})`);
+    if (signature.startsWith('Heuristics.Limits.Exceeded')) return beyondLimits(`${SCAN_LIMITS_EXCEEDED} (${signature})`);
     return { outcome: 'infected', signature, engine: 'ClamAV' };
   }
-  if (/size limit exceeded/i.test(text)) return unavailable(SCAN_TOO_LARGE);
+  if (/size limit exceeded/i.test(text)) return beyondLimits(SCAN_TOO_LARGE);
   if (text.endsWith('ERROR')) return unavailable(`clamd error: ${text.replace(/\s*ERROR$/, '').slice(0, 200)}`);
   return unavailable(`unexpected clamd reply: ${text.slice(0, 200)}`);
 }
@@ -236,6 +241,8 @@ function message(error: unknown): string {
 }
 
 const MAX_REPLY_BYTES = 4096;
+/** How long to wait for clamd to hang up after its verdict (it does at once; this only bounds a stuck peer). */
+const CLOSE_AFTER_REPLY_MS = 2000;
 
 /**
  * One socket conversation. `ended` settles once, with the first of: a complete (NUL-terminated)
@@ -253,6 +260,8 @@ class Session {
    * each keeping that chunk alive until the scan finished (1 GiB held for a 1 GiB file).
    */
   private readonly endWaiters = new Set<(end: End) => void>();
+  /** Settles when the peer has closed the socket (or it failed). */
+  private readonly socketClosed: Promise<void>;
 
   private constructor(
     private readonly socket: Socket,
@@ -268,6 +277,7 @@ class Session {
         this.endWaiters.clear();
       };
     });
+    this.socketClosed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => {
       this.replyBuffer = Buffer.concat([this.replyBuffer, chunk]);
       const nul = this.replyBuffer.indexOf(0);
@@ -368,6 +378,13 @@ class Session {
     ]);
     clearTimeout(timer);
     return end;
+  }
+
+  /** Waits up to `timeoutMs` for the peer to close the connection; never throws. */
+  async hungUp(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.socketClosed, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   close(): void {

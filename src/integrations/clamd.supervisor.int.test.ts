@@ -1,7 +1,7 @@
 // ClamdSupervisor with the real /usr/sbin/clamd: config, private tmpfs scratch space, restarts
 // after a crash, clean stops, running as another user, and clear failures.
 import { existsSync, readFileSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killClamd, startTestClamd, type TestClamd } from '../../test/support/clamd.js';
 import { eicar } from '../../test/support/samples.js';
 import { ClamdScanner } from './clamd.scanner.js';
-import { ClamdSupervisor, type ServiceLogger } from './clamd.supervisor.js';
+import { ClamdSupervisor, tmpfsShortfall, type ServiceLogger } from './clamd.supervisor.js';
 
 function recordingLogger(): ServiceLogger & { lines: string[] } {
   const lines: string[] = [];
@@ -186,6 +186,38 @@ describe('ClamdSupervisor lifecycle', () => {
       await writeFile(path.join(broken, 'bad.ndb'), 'not a signature\n');
       if (isRoot) await chown(broken, 0, 0);
       await expect(new ClamdSupervisor({ stateDir, signaturesDir: broken, startTimeoutMs: 20_000 }).start()).rejects.toThrow(/clamd exited during start-up[\s\S]*bad\.ndb|Malformed/i);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start when its tmpfs cannot hold as many maximum-size scans as it may be sent at once', async () => {
+    const MIB = 1024 * 1024;
+    expect(tmpfsShortfall('/dev/shm/x', 1000 * MIB, 4, 256 * MIB)).toBe(
+      "clamd's scratch space /dev/shm/x has 1000 MiB free, but 4 scans at once may spool up to 256 MiB each (1024 MiB): "
+        + 'enlarge the tmpfs, or lower STRONGROOM_SCAN_STREAMS_TOTAL or STRONGROOM_SCAN_WHOLE_MAX_BYTES',
+    );
+    expect(tmpfsShortfall('/dev/shm/x', 1024 * MIB, 4, 256 * MIB)).toBeNull();
+
+    const fs = await statfs('/dev/shm');
+    const streams = Math.ceil((fs.bavail * fs.bsize) / (8 * MIB)) + 100; // more 8 MiB scans than fit
+    const stateDir = await mkdtemp(path.join(tmpdir(), 'sr-clamd-'));
+    try {
+      const tooMany = new ClamdSupervisor({ stateDir, maxStreamBytes: 4 * MIB, maxScanBytes: 8 * MIB, concurrentStreams: streams });
+      const refusal = await tooMany.start().then(() => null, (error: Error) => error.message);
+      expect(refusal).toMatch(new RegExp(`^clamd's scratch space /dev/shm/strongroom-clamd-\\w+ has \\d+ MiB free, but ${streams} scans at once may spool up to 8 MiB each`));
+      expect(tooMany.pid).toBeUndefined();
+      // Nothing left behind: neither the scratch directory it made to measure nor its record.
+      expect(existsSync(/scratch space (\S+) has/.exec(refusal!)![1]!)).toBe(false);
+      expect(existsSync(path.join(stateDir, 'tmpdir'))).toBe(false);
+      const fits = new ClamdSupervisor({ stateDir, maxStreamBytes: 4 * MIB, maxScanBytes: 8 * MIB, concurrentStreams: 2, startTimeoutMs: 60_000 });
+      await fits.start();
+      try {
+        expect(/^MaxScanSize (\d+)$/m.exec(readFileSync(fits.configPath, 'utf8'))?.[1]).toBe(String(8 * MIB));
+        expect(/^StreamMaxLength (\d+)$/m.exec(readFileSync(fits.configPath, 'utf8'))?.[1]).toBe(String(4 * MIB));
+      } finally {
+        await fits.stop();
+      }
     } finally {
       await rm(stateDir, { recursive: true, force: true });
     }

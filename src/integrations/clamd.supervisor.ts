@@ -44,6 +44,13 @@ export interface ClamdSupervisorOptions {
   maxScanBytes?: number;
   /** Concurrent scans (MaxThreads). Each may hold up to maxScanBytes (stream plus unpacked files) on tmpfs. */
   maxThreads?: number;
+  /**
+   * Most streams our clients hold open at once (the fair scanner's total). clamd spools every
+   * open stream while it arrives, whatever MaxThreads, so the scratch tmpfs must have room for this
+   * many times maxScanBytes: start() refuses a tmpfs with less free space. Unset: only a warning
+   * when not even one maximum-size stream fits.
+   */
+  concurrentStreams?: number;
   /** MaxScanTime. A scan that runs out of time is reported as unavailable, never clean. */
   maxScanTimeMs?: number;
   /**
@@ -71,7 +78,7 @@ export class ClamdSupervisor {
   readonly configPath: string;
   readonly logPath: string;
   readonly maxStreamBytes: number;
-  private readonly opts: Required<Omit<ClamdSupervisorOptions, 'officialDatabaseDir' | 'runAs'>> & Pick<ClamdSupervisorOptions, 'officialDatabaseDir' | 'runAs'>;
+  private readonly opts: Required<Omit<ClamdSupervisorOptions, 'officialDatabaseDir' | 'runAs' | 'concurrentStreams'>> & Pick<ClamdSupervisorOptions, 'officialDatabaseDir' | 'runAs' | 'concurrentStreams'>;
   private readonly databaseDir: string;
   private readonly pidPath: string;
   private readonly tmpRecordPath: string;
@@ -115,6 +122,7 @@ export class ClamdSupervisor {
       maxStreamBytes,
       maxScanBytes,
       maxThreads: options.maxThreads ?? 2,
+      concurrentStreams: options.concurrentStreams,
       maxScanTimeMs: options.maxScanTimeMs ?? 300_000,
       concurrentDatabaseReload: options.concurrentDatabaseReload ?? true,
       tmpfsDir: options.tmpfsDir ?? '/dev/shm',
@@ -301,17 +309,25 @@ export class ClamdSupervisor {
     const dir = await mkdtemp(path.join(base, 'strongroom-clamd-'));
     await chmod(dir, 0o700);
     await writeFile(this.tmpRecordPath, dir, { mode: 0o600 });
+    let free: number | undefined;
     try {
       const fs = await statfs(dir);
-      const free = fs.bavail * fs.bsize;
-      if (free < this.opts.maxStreamBytes) {
-        this.opts.logger.warn(
-          { dir, freeBytes: free, maxStreamBytes: this.opts.maxStreamBytes },
-          'less free tmpfs space than one maximum-size stream: large scans will fail (unavailable) until it is enlarged',
-        );
-      }
+      free = fs.bavail * fs.bsize;
     } catch {
-      // statfs is advisory
+      // statfs failing is no reason not to start; clamd reports a full directory as an error (unavailable)
+    }
+    if (free !== undefined && this.opts.concurrentStreams !== undefined) {
+      const problem = tmpfsShortfall(dir, free, this.opts.concurrentStreams, this.opts.maxScanBytes);
+      if (problem) {
+        await rm(dir, { recursive: true, force: true });
+        await rm(this.tmpRecordPath, { force: true });
+        throw new Error(problem);
+      }
+    } else if (free !== undefined && free < this.opts.maxStreamBytes) {
+      this.opts.logger.warn(
+        { dir, freeBytes: free, maxStreamBytes: this.opts.maxStreamBytes },
+        'less free tmpfs space than one maximum-size stream: large scans will fail (unavailable) until it is enlarged',
+      );
     }
     return dir;
   }
@@ -407,6 +423,18 @@ export class ClamdSupervisor {
     }
     return `${child.outputTail().slice(-2000)}\n--- ${this.logPath} ---\n${log}`.trim();
   }
+}
+
+/**
+ * Why a scratch tmpfs with `freeBytes` free cannot hold `streams` scans of up to `perScanBytes`
+ * each (null: it can). Exported for tests.
+ */
+export function tmpfsShortfall(dir: string, freeBytes: number, streams: number, perScanBytes: number): string | null {
+  const needed = streams * perScanBytes;
+  if (freeBytes >= needed) return null;
+  const mib = (n: number): string => `${Math.floor(n / (1024 * 1024))} MiB`;
+  return `clamd's scratch space ${dir} has ${mib(freeBytes)} free, but ${streams} scans at once may spool up to ${mib(perScanBytes)} each (${mib(needed)}): `
+    + 'enlarge the tmpfs, or lower STRONGROOM_SCAN_STREAMS_TOTAL or STRONGROOM_SCAN_WHOLE_MAX_BYTES';
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,7 +2,7 @@
 // update, and the security admin's quarantine workflow (list, release with a reason, destroy).
 import { randomUUID } from 'node:crypto';
 import { DomainError, invalid, notFound } from '../domain/errors.js';
-import type { Clock, EncryptedBlobs, Scanner } from '../domain/ports.js';
+import type { Clock, EncryptedBlobs, ScanVerdict, Scanner } from '../domain/ports.js';
 import type { Actor, Document, Version } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import type { Decision } from '../domain/access/policy.js';
@@ -10,6 +10,8 @@ import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { rescanJob } from '../domain/jobs/kinds.js';
 import type { DocumentLifecycle } from './lifecycle.js';
+import { formatBytes } from './ingest.js';
+import { judgedInSegments, scanInSegments, type SegmentPlan } from './segmented-scan.js';
 
 export class QuarantineNotifier {
   constructor(private readonly clock: Clock) {}
@@ -52,7 +54,11 @@ export interface QuarantinedItem {
 
 export class QuarantineService {
   constructor(
-    private readonly o: { store: Store; access: AccessService; blobs: EncryptedBlobs; scanner: Scanner; notifier: QuarantineNotifier; clock: Clock; system: Actor; rescanDays: number; lifecycle: DocumentLifecycle },
+    private readonly o: {
+      store: Store; access: AccessService; blobs: EncryptedBlobs; scanner: Scanner; notifier: QuarantineNotifier; clock: Clock; system: Actor; rescanDays: number; lifecycle: DocumentLifecycle;
+      /** How large versions are cut for clamd so a scan's RAM stays bounded (services/segmented-scan.ts). */
+      segments: SegmentPlan;
+    },
   ) {}
 
   async list(actor: Actor): Promise<QuarantinedItem[]> {
@@ -130,36 +136,55 @@ export class QuarantineService {
   }
 
   /**
-   * The scan job: streams a pending version, decrypted in memory, through clamd. Throws when
-   * clamd gives no verdict so the job queue retries with backoff (fail closed meanwhile).
+   * The scan job: streams a pending version, decrypted in memory, through clamd (whole, or in
+   * segments when larger than the whole-scan limit). Throws when clamd gives no verdict for now
+   * so the job queue retries with backoff (fail closed meanwhile). What clamd cannot judge — past
+   * its limits, or a structured file it only saw in segments — is held for a security admin.
    */
-  async scanPending(versionId: string): Promise<'clean' | 'infected' | 'skipped'> {
+  async scanPending(versionId: string): Promise<'clean' | 'infected' | 'held' | 'skipped'> {
     const repos = this.o.store.repos;
     const version = await repos.documents.versionById(versionId);
     if (!version || version.scanStatus !== 'pending') return 'skipped';
-    if (version.size > this.o.scanner.maxStreamBytes) {
-      // Never silently clean: it stays pending (unreadable by all but the security admin) with the reason.
-      await repos.documents.updateVersionScan(version.id, { status: 'pending', detail: 'larger than the scanner accepts (StreamMaxLength); needs a security admin decision', engine: null, at: this.o.clock.now().toISOString() });
-      return 'skipped';
-    }
     const verdict = await this.scanVersion(version);
+    if (verdict.outcome === 'unavailable' && !verdict.beyondLimits) throw new DomainError('UNAVAILABLE', `Malware scanner unavailable: ${verdict.reason}`);
     const document = await repos.documents.byId(version.documentId);
     if (!document) return 'skipped';
     const decision = await this.systemWrite(document, version.id);
     const now = this.o.clock.now();
+    const review = verdict.outcome === 'infected' ? null : this.reviewNeeded(version, verdict);
     await this.o.store.transaction(async (trx) => {
-      if (verdict.outcome === 'clean') {
+      if (verdict.outcome === 'infected') {
+        await trx.documents.updateVersionScan(version.id, { status: 'infected', detail: verdict.signature, engine: verdict.engine, at: now.toISOString() });
+        if (document.currentVersionId === version.id) await trx.documents.update(document.id, { status: 'quarantined' }, now.toISOString());
+        await this.o.notifier.quarantined(trx, this.o.system, decision, document, version, verdict.signature);
+      } else if (review) {
+        const engine = verdict.outcome === 'clean' ? verdict.engine : null;
+        await trx.documents.updateVersionScan(version.id, { status: 'held', detail: `held for review: ${review.reason}`, engine, at: now.toISOString() });
+        if (document.currentVersionId === version.id) await trx.documents.update(document.id, { status: 'quarantined' }, now.toISOString());
+        await this.o.notifier.heldForReview(trx, this.o.system, decision, document, version, review);
+      } else if (verdict.outcome === 'clean') {
         await trx.documents.updateVersionScan(version.id, { status: 'clean', detail: null, engine: verdict.engine, at: now.toISOString() });
         if (document.currentVersionId === version.id) await trx.documents.update(document.id, { status: 'available' }, now.toISOString());
         await trx.audit.insert([auditEvent(this.o.system, 'scan.clean', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, decision, now)]);
         await this.o.lifecycle.raise({ jobs: trx.jobs, now }, { type: 'version.readable', organisationId: document.organisationId, documentId: document.id, versionId });
-      } else {
-        await trx.documents.updateVersionScan(version.id, { status: 'infected', detail: verdict.signature, engine: verdict.engine, at: now.toISOString() });
-        if (document.currentVersionId === version.id) await trx.documents.update(document.id, { status: 'quarantined' }, now.toISOString());
-        await this.o.notifier.quarantined(trx, this.o.system, decision, document, version, verdict.signature);
       }
     });
-    return verdict.outcome;
+    return verdict.outcome === 'infected' ? 'infected' : review ? 'held' : 'clean';
+  }
+
+  /** Why a version clamd did not find malware in still may not be released on that word alone (null: it may). */
+  private reviewNeeded(version: Version, verdict: Exclude<ScanVerdict, { outcome: 'infected' }>): { code: string; reason: string } | null {
+    if (verdict.outcome === 'unavailable') {
+      return { code: 'scan_limits', reason: `the malware scanner cannot judge this file within its limits (${verdict.reason})` };
+    }
+    if (version.size > this.o.segments.wholeMaxBytes && !judgedInSegments(version.mediaType)) {
+      return {
+        code: 'scan_segments_only',
+        reason: `the file (${version.mediaType}, ${formatBytes(version.size)}) is larger than the ${formatBytes(this.o.segments.wholeMaxBytes)} the malware scanner reads whole, `
+          + 'and its structure cannot be judged in parts; clamd found nothing in the parts it read',
+      };
+    }
+    return null;
   }
 
   /**
@@ -198,6 +223,8 @@ export class QuarantineService {
         after = version.id;
         if (version.scanStatus === 'released') continue;
         const verdict = await this.scanVersion(version);
+        // Past the scanner's limits now (they were lowered): the earlier verdict stands; asking again will not help.
+        if (verdict.outcome === 'unavailable' && !verdict.beyondLimits) throw new DomainError('UNAVAILABLE', `Malware scanner unavailable: ${verdict.reason}`);
         scanned += 1;
         if (verdict.outcome !== 'infected') continue;
         const document = await repos.documents.byId(version.documentId);
@@ -215,14 +242,12 @@ export class QuarantineService {
     return { scanned, quarantined };
   }
 
-  private async scanVersion(version: Version) {
-    const stream = await this.o.blobs.openRange({
+  /** The version's plaintext through clamd: whole when it fits the whole-scan limit, else in overlapping segments. */
+  private async scanVersion(version: Version): Promise<ScanVerdict> {
+    const ref = {
       blobId: version.blobId, organisationId: version.organisationId, documentId: version.documentId, versionId: version.id,
       keyId: version.keyId, wrappedKey: version.wrappedKey, size: version.size,
-    });
-    const verdict = await this.o.scanner.scan(stream);
-    stream.destroy();
-    if (verdict.outcome === 'unavailable') throw new DomainError('UNAVAILABLE', `Malware scanner unavailable: ${verdict.reason}`);
-    return verdict;
+    };
+    return scanInSegments(this.o.scanner, (range) => this.o.blobs.openRange(ref, range), version.size, this.o.segments);
   }
 }
