@@ -191,7 +191,7 @@ describe('ClamdSupervisor lifecycle', () => {
     }
   });
 
-  it('refuses to start when its tmpfs cannot hold as many maximum-size scans as it may be sent at once', async () => {
+  it('refuses to start when its tmpfs cannot hold one maximum-size scan, and warns when it cannot hold as many as it may be sent at once', async () => {
     const MIB = 1024 * 1024;
     expect(tmpfsShortfall('/dev/shm/x', 1000 * MIB, 4, 256 * MIB)).toBe(
       "clamd's scratch space /dev/shm/x has 1000 MiB free, but 4 scans at once may spool up to 256 MiB each (1024 MiB): "
@@ -200,16 +200,24 @@ describe('ClamdSupervisor lifecycle', () => {
     expect(tmpfsShortfall('/dev/shm/x', 1024 * MIB, 4, 256 * MIB)).toBeNull();
 
     const fs = await statfs('/dev/shm');
-    const streams = Math.ceil((fs.bavail * fs.bsize) / (8 * MIB)) + 100; // more 8 MiB scans than fit
+    const free = fs.bavail * fs.bsize;
     const stateDir = await mkdtemp(path.join(tmpdir(), 'sr-clamd-'));
     try {
-      const tooMany = new ClamdSupervisor({ stateDir, maxStreamBytes: 4 * MIB, maxScanBytes: 8 * MIB, concurrentStreams: streams });
-      const refusal = await tooMany.start().then(() => null, (error: Error) => error.message);
-      expect(refusal).toMatch(new RegExp(`^clamd's scratch space /dev/shm/strongroom-clamd-\\w+ has \\d+ MiB free, but ${streams} scans at once may spool up to 8 MiB each`));
-      expect(tooMany.pid).toBeUndefined();
+      const tooBig = new ClamdSupervisor({ stateDir, maxStreamBytes: 4 * MIB, maxScanBytes: free + 512 * MIB, concurrentStreams: 1 });
+      const refusal = await tooBig.start().then(() => null, (error: Error) => error.message);
+      expect(refusal).toMatch(/^clamd's scratch space \/dev\/shm\/strongroom-clamd-\w+ has \d+ MiB free, but 1 scans at once may spool up to \d+ MiB each/);
+      expect(tooBig.pid).toBeUndefined();
       // Nothing left behind: neither the scratch directory it made to measure nor its record.
       expect(existsSync(/scratch space (\S+) has/.exec(refusal!)![1]!)).toBe(false);
       expect(existsSync(path.join(stateDir, 'tmpdir'))).toBe(false);
+
+      const warnings: string[] = [];
+      const logger: ServiceLogger = { info() {}, error() {}, warn(_: object, message?: string) { warnings.push(message ?? ''); } };
+      const streams = Math.ceil(free / (8 * MIB)) + 100; // more 8 MiB scans than fit
+      const many = new ClamdSupervisor({ stateDir, maxStreamBytes: 4 * MIB, maxScanBytes: 8 * MIB, concurrentStreams: streams, startTimeoutMs: 60_000, logger });
+      await many.start();
+      await many.stop();
+      expect(warnings.some((w) => new RegExp(`^clamd's scratch space \\S+ has \\d+ MiB free, but ${streams} scans at once may spool up to 8 MiB each`).test(w))).toBe(true);
       const fits = new ClamdSupervisor({ stateDir, maxStreamBytes: 4 * MIB, maxScanBytes: 8 * MIB, concurrentStreams: 2, startTimeoutMs: 60_000 });
       await fits.start();
       try {

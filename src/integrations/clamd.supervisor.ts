@@ -317,12 +317,18 @@ export class ClamdSupervisor {
       // statfs failing is no reason not to start; clamd reports a full directory as an error (unavailable)
     }
     if (free !== undefined && this.opts.concurrentStreams !== undefined) {
-      const problem = tmpfsShortfall(dir, free, this.opts.concurrentStreams, this.opts.maxScanBytes);
-      if (problem) {
+      // Not even one maximum-size scan fits: large files could never be scanned, so refuse to start. Fewer
+      // than the configured number fit: start (a small machine's /dev/shm is half its RAM, and the Quick
+      // start must run there) and say so: a scan that finds the tmpfs full fails closed (unavailable, the
+      // version stays pending_scan and is retried), it never passes unscanned.
+      const none = tmpfsShortfall(dir, free, 1, this.opts.maxScanBytes);
+      if (none) {
         await rm(dir, { recursive: true, force: true });
         await rm(this.tmpRecordPath, { force: true });
-        throw new Error(problem);
+        throw new Error(none);
       }
+      const some = tmpfsShortfall(dir, free, this.opts.concurrentStreams, this.opts.maxScanBytes);
+      if (some) this.opts.logger.warn({ dir, freeBytes: free, concurrentStreams: this.opts.concurrentStreams, maxScanBytes: this.opts.maxScanBytes }, `${some}; until then, large scans beyond what fits fail and are retried`);
     } else if (free !== undefined && free < this.opts.maxStreamBytes) {
       this.opts.logger.warn(
         { dir, freeBytes: free, maxStreamBytes: this.opts.maxStreamBytes },
