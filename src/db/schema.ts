@@ -313,6 +313,22 @@ export interface Schema {
   disposal_certificates: DisposalCertificatesTable;
   disposal_stubs: DisposalStubsTable;
   blob_replicas: BlobReplicasTable;
+  mail_preferences: MailPreferencesTable;
+  invitations: InvitationsTable;
+}
+
+export interface MailPreferencesTable {
+  user_id: string;
+  non_essential_opt_out: number;
+  updated_at: string;
+}
+
+export interface InvitationsTable {
+  token_hash: string;
+  user_id: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
 }
 
 export interface RecordSeriesTable {

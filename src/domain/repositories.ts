@@ -4,6 +4,7 @@
 // Adapter-only operations (job leasing, organisation keys for the key ring) are not here: services never call them.
 import type { AuditEvent } from './audit/event.js';
 import type { JobQueue } from './jobs/define-job.js';
+import type { MailRepository } from './mail/repositories.js';
 import type { DisposalRepository, HoldsRepository, RetentionRepository } from './records/repositories.js';
 import type { SearchIndex } from './search/repositories.js';
 import type { TextStatus } from './search/types.js';
@@ -38,6 +39,8 @@ export interface Repos {
   holds: HoldsRepository;
   disposal: DisposalRepository;
   replicas: BlobReplicasRepository;
+  /** Mail preferences and invitation tokens. */
+  mail: MailRepository;
   search: SearchIndex;
 }
 
