@@ -20,6 +20,7 @@ import { loadSession, render, type Ui } from './context.js';
 import { disposalPages } from './disposal.routes.js';
 import { documentPages } from './documents.routes.js';
 import { holdPages } from './holds.routes.js';
+import { mailPages } from './mail.routes.js';
 import { formMultipartOptions } from './multipart.js';
 import { recordsPages } from './records.routes.js';
 import { searchPages } from './search.routes.js';
@@ -83,5 +84,6 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
     await web.register(recordsPages(ui));
     await web.register(storagePages(ui));
     await web.register(searchPages(ui));
+    await web.register(mailPages(ui));
   });
 }
