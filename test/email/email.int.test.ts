@@ -168,6 +168,25 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     expect((await new FormClient(base).get('/invitation/not-a-token')).status).toBe(404);
   });
 
+  it('the admin page invites a new person by e-mail and shows no password', async () => {
+    const org = await createOrganisation(t.vault);
+    const admin = await org.user({ roles: ['org_admin'] });
+    const secret = await enrolTotp(t.vault, admin.id);
+    const client = new FormClient(base);
+    await client.signIn(admin.email, undefined, secret);
+    const form = await client.get('/admin/users/new');
+    const email = `invitee-${Date.now()}@${org.slug}.test`;
+    const res = await client.post('/admin/users', { _csrf: FormClient.csrf(form.text), email, name: 'Ivy Invitee', roles: 'member', clearance: 'OFFICIAL' });
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('Ivy Invitee has been invited');
+    expect(res.text).toContain(`We are e-mailing ${email} a link to set their password. It works once, for 7 days.`);
+    expect(res.text).not.toContain('generated-password');
+    expect(res.text).not.toContain('one-time password');
+    await t.vault.worker.runDue();
+    const mail = onlyMailTo(smtp, email);
+    expect(mail.text).toContain(`Test User has added you to Test ${org.slug} in Strongroom.`);
+  });
+
   it('an invitation link stops working after 7 days, and a newer invitation replaces the older one', async () => {
     const org = await createOrganisation(t.vault);
     const email = `late-${Date.now()}@${org.slug}.test`;
