@@ -51,6 +51,8 @@ export class MailService {
     if (!isEssential(message.kind) && (await this.o.store.repos.mail.preferences(user.id)).nonEssentialOptOut) return this.skipped('opted-out', payload);
     let invitationLink: string | undefined;
     if (message.kind === 'invitation') {
+      // Queued while SMTP was configured, sent after a restart without it: a sign-in link never goes to a log.
+      if (!this.o.mailer.delivers) return this.skipped('not-needed', payload);
       // Made now, not when queued: the token is in the mail and nowhere else (its hash is stored). A retry
       // makes a new one and the earlier link stops working, so only the newest mail's link works.
       if ((await this.o.store.repos.users.signInState(user.id))?.password_hash) return this.skipped('not-needed', payload);
