@@ -193,7 +193,9 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     const { user } = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Late Comer', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
     await t.vault.worker.runDue();
     const first = LINK.exec(String(onlyMailTo(smtp, email).text))![1]!;
-    // A retry or a resend makes a new link; the earlier one stops working.
+    // A retry or a resend makes a new link; the earlier one stops working. An invitation is essential:
+    // an opt-out (set here directly; a person cannot sign in to set one before accepting) does not stop it.
+    await t.vault.store.repos.mail.setPreferences(user.id, { nonEssentialOptOut: true }, clock.now().toISOString());
     await t.vault.store.transaction((repos) => t.vault.mail.queue(repos.jobs, clock.now(), [user.id], { kind: 'invitation', organisationName: 'Test', invitedBy: null }));
     await t.vault.worker.runDue();
     const mails = smtp.to(email);
@@ -213,6 +215,34 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     expect(posted.status).toBe(404);
     expect((await t.vault.store.repos.users.signInState(user.id))?.password_hash).toBeNull();
     clock.set(new Date().toISOString()); // back to now, for the sign-in codes of the tests after this one
+  });
+
+  it('of two uses of one link at the same moment exactly one sets the password; a disabled person\'s link does not work', async () => {
+    const org = await createOrganisation(t.vault);
+    const email = `race-${Date.now()}@${org.slug}.test`;
+    const { user } = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Rae Race', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    await t.vault.worker.runDue();
+    const token = LINK.exec(String(onlyMailTo(smtp, email).text))![1]!;
+    const info = { channel: 'web' as const, clientAddress: '127.0.0.1', requestId: null };
+    const outcomes = await Promise.allSettled([
+      t.vault.invitations.accept(token, 'first racing pass phrase', info),
+      t.vault.invitations.accept(token, 'second racing pass phrase', info),
+    ]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+    expect(refused.map((o) => (o.reason as { code: string }).code)).toEqual(['NOT_FOUND']);
+    const stored = (await t.vault.store.repos.users.byId(user.id))!;
+    const first = await t.vault.identity.verifyPassword(stored, 'first racing pass phrase');
+    expect(first).toBe(outcomes[0]!.status === 'fulfilled');
+    expect(await t.vault.identity.verifyPassword(stored, 'second racing pass phrase')).toBe(!first);
+
+    const other = `gone-${Date.now()}@${org.slug}.test`;
+    const gone = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email: other, name: 'Gone Person', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    await t.vault.worker.runDue();
+    const goneToken = LINK.exec(String(onlyMailTo(smtp, other).text))![1]!;
+    await t.vault.store.repos.users.update(gone.user.id, { disabled: true });
+    expect((await new FormClient(base).get(`/invitation/${goneToken}`)).status).toBe(404);
+    await expect(t.vault.invitations.accept(goneToken, 'a perfectly good phrase', info)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('the opt-out is set on a page reached from the account page, audited, and stops arrangement proposals to that org admin only', async () => {
