@@ -260,7 +260,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const certificates = new CertificatesService({ store, access, audit, clock, renderer: new PdfCertificateRenderer() });
   const replication = new ReplicationService({ store, access, primary: blobStore, replica: replicaStore, clock, logger, system: systemActor('job') });
   const scrub = new ScrubService({
-    store, clock, logger, system: systemActor('job'),
+    store, clock, logger, system: systemActor('job'), mail,
     primary: { store: blobStore, blobs: primaryBlobs },
     replica: replicaStore === null || replicaBlobs === null ? null : { store: replicaStore, blobs: replicaBlobs },
   });

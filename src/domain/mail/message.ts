@@ -26,6 +26,8 @@ export const mailMessageSchema = z.discriminatedUnion('kind', [
   }),
   /** To the organisation's records managers: a disposal batch awaits review (counts, never record names). */
   z.object({ kind: z.literal('disposal-review'), batchId: z.string(), dueBy: z.string(), items: z.number().int(), excluded: z.number().int() }),
+  /** To the organisation's security admins: every stored copy of a version is damaged (as their in-app notice, no name). */
+  z.object({ kind: z.literal('storage-damaged'), documentId: z.string(), versionNumber: z.number().int() }),
 ]);
 
 export type MailMessage = z.infer<typeof mailMessageSchema>;
@@ -45,6 +47,7 @@ export const MAIL_KINDS: readonly { kind: MailKind; essential: boolean; descript
   { kind: 'quarantine-admin', essential: false, description: 'Security admins: a file in your organisation was quarantined' },
   { kind: 'arrangement-proposal', essential: false, description: 'Org admins: a shared-service arrangement awaits your organisation\'s acceptance' },
   { kind: 'disposal-review', essential: false, description: 'Records managers: a disposal batch awaits review' },
+  { kind: 'storage-damaged', essential: false, description: 'Security admins: every stored copy of a file is damaged and it must be restored from a backup' },
 ];
 
 /** One person's mail, as the send-email job carries it. */

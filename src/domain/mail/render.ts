@@ -99,6 +99,16 @@ function compose(m: MailMessage, c: MailContext): Draft {
         ],
         footer: `You were sent this because you are a records manager. ${optOut}`,
       };
+    case 'storage-damaged':
+      return {
+        subject: 'A stored file can no longer be read',
+        heading: 'Every stored copy of a file is damaged',
+        blocks: [
+          { p: `Every stored copy of version ${m.versionNumber} of a document in your organisation is damaged or missing, so nobody can download it. The service's operators have been told; it must be restored from a backup.` },
+          { action: 'See the document', href: url(`/documents/${m.documentId}`) },
+        ],
+        footer: `You were sent this because you are a security admin. ${optOut}`,
+      };
   }
 }
 
