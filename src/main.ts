@@ -15,7 +15,7 @@ import { Store } from './db/store.js';
 import { ClamdScanner } from './integrations/clamd.scanner.js';
 import { ClamdSupervisor } from './integrations/clamd.supervisor.js';
 import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
-import { compactSearchJob, extractTextJob, searchPurgeJob, searchRenameJob } from './domain/jobs/kinds.js';
+import { compactSearchJob, extractTextJob, searchPurgeJob, searchRenameJob, sendEmailJob } from './domain/jobs/kinds.js';
 import { backupJob, deleteBlobsJob, disposalSweepJob, disposeBatchJob, purgeBinJob, replicaDeleteJob, replicateJob, rescanJob, scanVersionJob, scrubJob } from './domain/jobs/kinds.js';
 import { ukDate } from './domain/records/retention.js';
 import { BackupService } from './services/backup.service.js';
@@ -40,6 +40,10 @@ import { JobsAdminService } from './services/jobs-admin.service.js';
 import { KeysService } from './services/keys.service.js';
 import { DocumentLifecycle } from './services/lifecycle.js';
 import { LocksService } from './services/locks.service.js';
+import { InvitationsService } from './services/invitations.service.js';
+import { MailService } from './services/mail.service.js';
+import { LogMailer } from './integrations/log.mailer.js';
+import { SmtpMailer } from './integrations/smtp.mailer.js';
 import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
 import { RetentionService } from './services/retention.service.js';
 import { ReplicationService } from './services/replication.service.js';
@@ -225,10 +229,14 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     checkpointEvents: config.auditCheckpointEvents, checkpointSeconds: config.auditCheckpointSeconds, logger,
   });
   // Every new organisation gets the file plan of the retention schedule (retention is built below; seeding runs later).
-  const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan: { seed: (...args) => retention.seedFilePlan(...args) } });
+  // E-mail through SMTP when STRONGROOM_SMTP_URL is set, otherwise into the log (docs/email.md).
+  const mailer = config.smtpUrl ? new SmtpMailer({ url: config.smtpUrl, from: config.mailFrom! }) : new LogMailer(logger);
+  const mail = new MailService({ store, clock, logger, mailer, serviceName: config.serviceName, publicUrl: config.publicUrl ?? null });
+  const invitations = new InvitationsService({ store, clock });
+  const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan: { seed: (...args) => retention.seedFilePlan(...args) }, mail });
   const locks = new LocksService({ store, access, clock });
   const collections = new CollectionsService({ store, access, locks, clock, serviceAreas });
-  const notifier = new QuarantineNotifier(clock);
+  const notifier = new QuarantineNotifier(clock, mail);
   const inspector = new PolicyFileInspector((orgId) => store.repos.organisations.filePolicy(orgId));
   // Every scan, inline or by the job, goes through the fair share; per process, as each process's
   // clamd is its own (see fair-scanner.ts). Upload admission is cluster-wide (upload_slots).
@@ -246,7 +254,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   });
   const documents = new DocumentsService({ store, access, locks, blobs, clock, ingestion });
   const filing = new DocumentFilingService({ store, access, locks, blobs, clock, ingestion, lifecycle });
-  const arrangements = new ArrangementsService({ store, access, collections, clock, serviceAreas });
+  const arrangements = new ArrangementsService({ store, access, collections, clock, serviceAreas, mail });
   const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays, lifecycle,
     segments: { wholeMaxBytes: config.scanWholeMaxBytes, overlapBytes: config.scanSegmentOverlapBytes },
   });
@@ -264,13 +272,13 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const certificates = new CertificatesService({ store, access, audit, clock, renderer: new PdfCertificateRenderer() });
   const replication = new ReplicationService({ store, access, primary: blobStore, replica: replicaStore, clock, logger, system: systemActor('job') });
   const scrub = new ScrubService({
-    store, clock, logger, system: systemActor('job'),
+    store, clock, logger, system: systemActor('job'), mail,
     primary: { store: blobStore, blobs: primaryBlobs },
     replica: replicaStore === null || replicaBlobs === null ? null : { store: replicaStore, blobs: replicaBlobs },
   });
   const backups = new BackupService({ store, access, clock, recordSealKey: deriveKey(master, 'backup-record-seal') });
   const disposal = new DisposalService({
-    store, access, clock, blobs, lifecycle, retention, certificates, system: systemActor('job'), binDays: config.binDays,
+    store, access, clock, blobs, lifecycle, retention, certificates, system: systemActor('job'), binDays: config.binDays, mail,
     onWarning: (message, details) => logger.warn(details, message),
   });
 
@@ -304,6 +312,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     handleJob(searchRenameJob, (p) => indexing.rename(p.documentId)),
     handleJob(searchPurgeJob, (p) => indexing.purge(p)),
     handleJob(compactSearchJob, () => indexing.compact()),
+    handleJob(sendEmailJob, (p) => mail.deliver(p)),
   ]);
   const worker = new JobWorker({ jobs: store.repos.jobs, registry, clock, logger, leaseSeconds: 60 });
 
@@ -312,7 +321,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const vault: Vault = {
     config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
     sessions, federatedSignIn, samlSignIn, people, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
-    replicaStore, replication, scrub, backups, search, branding,
+    replicaStore, replication, scrub, backups, search, branding, mail, invitations,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');
@@ -371,6 +380,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       closeBlobStore();
       replicaOpened?.destroy();
       checkpointCopies.close();
+      if (mailer instanceof SmtpMailer) mailer.close();
     },
   };
   return vault;

@@ -89,6 +89,10 @@ const configSchema = z
     brandLogo: z.custom<BrandLogoSetting | null>(),
     /** The header's colour, #rrggbb; unset = the neutral header. */
     brandColour: z.string().regex(COLOUR_PATTERN, 'must be a colour written as #rrggbb (for example #00703c)').optional(),
+    /** The SMTP server e-mail goes through (smtp:// or smtps://, credentials allowed); unset = the server log. */
+    smtpUrl: z.string().regex(/^smtps?:\/\/[^/?#]+/, 'must be an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.gov.uk:587').optional(),
+    /** The From of every e-mail, e.g. "Records vault <no-reply@example.gov.uk>". */
+    mailFrom: z.string().regex(/^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/, 'must be an e-mail address, optionally with a name: "Records vault <no-reply@example.gov.uk>"').optional(),
     /** Where people reach the service (https://vault.example.gov.uk): links in e-mail, the SAML entity id and reply URL. */
     publicUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// address, e.g. https://vault.example.gov.uk' }).transform((u) => u.replace(/\/+$/, '')).optional(),
   });
@@ -162,6 +166,8 @@ const ENV_NAMES: Record<string, string> = {
   brandName: 'STRONGROOM_BRAND_NAME',
   brandLogo: 'STRONGROOM_BRAND_LOGO',
   brandColour: 'STRONGROOM_BRAND_COLOUR',
+  smtpUrl: 'STRONGROOM_SMTP_URL',
+  mailFrom: 'STRONGROOM_MAIL_FROM',
   publicUrl: 'STRONGROOM_PUBLIC_URL',
 };
 
@@ -229,6 +235,8 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     brandName: env.STRONGROOM_BRAND_NAME?.trim() || undefined,
     brandLogo: brandLogo.setting,
     brandColour: env.STRONGROOM_BRAND_COLOUR?.trim() || undefined,
+    smtpUrl: env.STRONGROOM_SMTP_URL?.trim() || undefined,
+    mailFrom: env.STRONGROOM_MAIL_FROM?.trim() || undefined,
     publicUrl: env.STRONGROOM_PUBLIC_URL?.trim() || undefined,
   };
   const parsed = configSchema.safeParse(raw);
@@ -243,6 +251,11 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
   problems.push(...brandLogo.problems.map((problem) => `${ENV_NAMES.brandLogo}: ${problem}`));
   if (raw.backupSchedule === 'daily' && replica.setting === null) {
     problems.push(`${ENV_NAMES.backupSchedule}: a daily backup goes into the replica, and ${ENV_NAMES.replica} is none; set STRONGROOM_BACKUP=off or name a replica`);
+  }
+  if (raw.smtpUrl && (!raw.publicUrl || !raw.mailFrom)) {
+    // Links in mail must point at the service people use, never at whatever Host a request named.
+    if (!raw.publicUrl) problems.push(`${ENV_NAMES.publicUrl}: needed with ${ENV_NAMES.smtpUrl}, so links in e-mail point at the service (e.g. https://vault.example.gov.uk)`);
+    if (!raw.mailFrom) problems.push(`${ENV_NAMES.mailFrom}: needed with ${ENV_NAMES.smtpUrl}: the address e-mail comes from, e.g. "Records vault <no-reply@example.gov.uk>"`);
   }
   if (replicaClash) {
     problems.push(`${ENV_NAMES.replica}: must not be where the blobs themselves are (${ENV_NAMES.blobs}): a replica in the same place protects nothing`);

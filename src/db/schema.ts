@@ -332,6 +332,22 @@ export interface Schema {
   external_identities: ExternalIdentitiesTable;
   group_mappings: GroupMappingsTable;
   single_use_values: SingleUseValuesTable;
+  mail_preferences: MailPreferencesTable;
+  invitations: InvitationsTable;
+}
+
+export interface MailPreferencesTable {
+  user_id: string;
+  non_essential_opt_out: number;
+  updated_at: string;
+}
+
+export interface InvitationsTable {
+  token_hash: string;
+  user_id: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
 }
 
 export interface RecordSeriesTable {

@@ -11,6 +11,7 @@ import { CollectionsRepo } from './repos/collections.repo.js';
 import { DocumentsRepo } from './repos/documents.repo.js';
 import { JobsRepo } from './repos/jobs.repo.js';
 import { LocksRepo } from './repos/locks.repo.js';
+import { MailRepo } from './repos/mail.repo.js';
 import { NotificationsRepo } from './repos/notifications.repo.js';
 import { OrganisationsRepo } from './repos/organisations.repo.js';
 import { SessionsRepo } from './repos/sessions.repo.js';
@@ -47,6 +48,7 @@ export interface Repos {
   holds: HoldsRepo;
   disposal: DisposalRepo;
   replicas: BlobReplicasRepo;
+  mail: MailRepo;
   search: SqliteSearchIndex | PostgresSearchIndex;
   federation: FederationRepo;
   branding: BrandingRepo;
@@ -72,6 +74,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, a
     holds: new HoldsRepo(db, caps),
     disposal: new DisposalRepo(db),
     replicas: new BlobReplicasRepo(db),
+    mail: new MailRepo(db),
     search: caps.dialect === 'sqlite' ? new SqliteSearchIndex(db) : new PostgresSearchIndex(db, searchKeys),
     federation: new FederationRepo(db),
     branding: new BrandingRepo(db),

@@ -198,3 +198,22 @@ export interface SearchKeys {
   termKey(organisationId: string): Buffer;
   textKey(organisationId: string): Buffer;
 }
+
+/** One e-mail, rendered, to one address. */
+export interface OutgoingMail {
+  to: { name: string; address: string };
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/**
+ * Sends e-mail: SMTP (integrations/smtp.mailer.ts) when STRONGROOM_SMTP_URL is set, otherwise the
+ * server log (integrations/log.mailer.ts). `send` rejects when the message was not accepted, so the
+ * send-email job retries it.
+ */
+export interface Mailer {
+  /** True when mail really leaves the building (SMTP); false for the log mailer. */
+  readonly delivers: boolean;
+  send(mail: OutgoingMail): Promise<void>;
+}

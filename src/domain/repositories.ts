@@ -6,6 +6,7 @@ import type { AuditEvent } from './audit/event.js';
 import type { FederationRepository } from './identity/repositories.js';
 import type { BrandingRepository } from './branding/repositories.js';
 import type { JobQueue } from './jobs/define-job.js';
+import type { MailRepository } from './mail/repositories.js';
 import type { DisposalRepository, HoldsRepository, RetentionRepository } from './records/repositories.js';
 import type { SearchIndex } from './search/repositories.js';
 import type { TextStatus } from './search/types.js';
@@ -40,6 +41,8 @@ export interface Repos {
   holds: HoldsRepository;
   disposal: DisposalRepository;
   replicas: BlobReplicasRepository;
+  /** Mail preferences and invitation tokens. */
+  mail: MailRepository;
   search: SearchIndex;
   federation: FederationRepository;
   /** Each organisation's own header brand (name, colour, logo). */

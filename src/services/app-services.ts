@@ -21,7 +21,9 @@ import type { HoldsService } from './holds.service.js';
 import type { IdentityService } from './identity.service.js';
 import type { JobsAdminService } from './jobs-admin.service.js';
 import type { KeysService } from './keys.service.js';
+import type { InvitationsService } from './invitations.service.js';
 import type { LocksService } from './locks.service.js';
+import type { MailService } from './mail.service.js';
 import type { QuarantineService } from './quarantine.service.js';
 import type { RetentionService } from './retention.service.js';
 import type { ReplicationService } from './replication.service.js';
@@ -76,6 +78,10 @@ export interface AppServices {
   search: SearchService;
   /** Each organisation's own header name, colour and logo, set by its org admins (docs/branding in README). */
   branding: BrandingService;
+  /** E-mail: what is queued to whom, sending (the send-email job) and each person's opt-out (docs/email.md). */
+  mail: MailService;
+  /** Invitation links: setting a first password from the e-mailed link. */
+  invitations: InvitationsService;
   /** Whether the database and the scanner answer ('ok' or 'unavailable' for each). */
   health(): Promise<{ database: string; scanner: string }>;
 }

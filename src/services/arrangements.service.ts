@@ -6,6 +6,7 @@ import type { Acceptance, ArrangementResource, Decision } from '../domain/access
 import * as lifecycle from '../domain/arrangements/lifecycle.js';
 import { arrangementStateHash } from '../domain/audit/arrangement-record.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
+import type { MailMessage } from '../domain/mail/message.js';
 import type { Clock } from '../domain/ports.js';
 import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, Collection, Organisation } from '../domain/types.js';
 import { ACCESS_LEVELS, ARRANGEMENT_STATUSES, CLASSIFICATIONS } from '../domain/types.js';
@@ -13,6 +14,8 @@ import type { Repos, Store } from '../domain/repositories.js';
 import { collectionResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import type { CollectionsService } from './collections.service.js';
+import { actorFor } from './identity.service.js';
+import type { MailService } from './mail.service.js';
 
 export interface ArrangementTerms {
   hostOrganisationId: string;
@@ -42,7 +45,11 @@ export interface ArrangementsReport {
 }
 
 export class ArrangementsService {
-  constructor(private readonly o: { store: Store; access: AccessService; collections: CollectionsService; clock: Clock; serviceAreas: readonly string[] }) {}
+  constructor(private readonly o: {
+    store: Store; access: AccessService; collections: CollectionsService; clock: Clock; serviceAreas: readonly string[];
+    /** Tells the partners' org admins, by e-mail, of terms awaiting their acceptance. */
+    mail?: MailService;
+  }) {}
 
   /** The host's org admin proposes (draft); a system actor may create it already approved (`approve`). */
   async propose(actor: Actor, terms: ArrangementTerms, options: { approve?: boolean } = {}): Promise<Arrangement> {
@@ -52,9 +59,10 @@ export class ArrangementsService {
     const proposal = lifecycle.propose(randomUUID(), clean, this.o.clock.now(), approve);
     const decision = await this.o.access.check(actor, 'arrangement.propose', arrangementResource(proposal.next), { organisationId: clean.hostOrganisationId, ids: {} });
     if (!decision.allow) throw invalid('Only an org admin of the host organisation can propose an arrangement.');
+    const awaiting = await this.awaitingAcceptance(proposal);
     return this.o.store.transaction(async (repos) => {
       await repos.arrangements.insert(proposal.next, actor.userId);
-      return this.revise(repos, actor, proposal, decision);
+      return this.revise(repos, actor, proposal, decision, {}, awaiting);
     });
   }
 
@@ -101,13 +109,35 @@ export class ArrangementsService {
    * revision, in one transaction: the revision is what the policy will read, never a wish beside it.
    * Refused if anyone changed the arrangement since `current` was read and decided on.
    */
-  private commit(actor: Actor, current: Arrangement, change: lifecycle.Change, decision: Decision, extraIds: Record<string, string> = {}): Promise<Arrangement> {
+  private async commit(actor: Actor, current: Arrangement, change: lifecycle.Change, decision: Decision, extraIds: Record<string, string> = {}): Promise<Arrangement> {
+    const awaiting = await this.awaitingAcceptance(change);
     return this.o.store.transaction(async (repos) => {
       if (!(await repos.arrangements.save(change.next, current.revision, actor.userId))) {
         throw conflict('This arrangement was changed by someone else at the same moment. Reload it, review it and try again.');
       }
-      return this.revise(repos, actor, change, decision, extraIds);
+      return this.revise(repos, actor, change, decision, extraIds, awaiting);
     });
+  }
+
+  /**
+   * Who is e-mailed when a change leaves terms awaiting the partners (proposed, amended, reinstated): each
+   * partner's org admins whom decide() lets read the arrangement as it will be. Asked before the
+   * transaction (decide() reads the database itself).
+   */
+  private async awaitingAcceptance(change: lifecycle.Change): Promise<{ userIds: string[]; message: Extract<MailMessage, { kind: 'arrangement-proposal' }> } | null> {
+    const kinds = { 'arrangement.proposed': 'proposed', 'arrangement.amended': 'amended', 'arrangement.reinstated': 'reinstated' } as const;
+    const kind = kinds[change.event as keyof typeof kinds];
+    if (!this.o.mail || kind === undefined || change.next.status !== 'draft') return null;
+    const a = change.next;
+    const userIds: string[] = [];
+    for (const partnerId of a.partnerOrganisationIds.filter((p) => !a.acceptedBy.includes(p))) {
+      for (const admin of (await this.o.store.repos.users.listByOrganisation(partnerId)).filter((u) => u.roles.includes('org_admin') && !u.disabled)) {
+        const [may] = await this.o.access.can(actorFor(admin, { channel: 'job', clientAddress: null, requestId: null }), [{ action: 'arrangement.read', resource: arrangementResource(a) }]);
+        if (may) userIds.push(admin.id);
+      }
+    }
+    const host = await this.o.store.repos.organisations.byId(a.hostOrganisationId);
+    return { userIds, message: { kind: 'arrangement-proposal', arrangementId: a.id, hostName: host?.name ?? 'The host organisation', serviceArea: a.serviceArea, purpose: a.purpose, revision: a.revision, change: kind } };
   }
 
   /**
@@ -190,13 +220,17 @@ export class ArrangementsService {
    * Snapshots the arrangement as stored (row and parties, as decide() will read it) as its current revision,
    * with an audit event named by the step (typed, never read out of the prose) carrying the decision that allowed it.
    */
-  private async revise(repos: Repos, actor: Actor, change: lifecycle.Change, decision: Decision, extraIds: Record<string, string> = {}): Promise<Arrangement> {
+  private async revise(
+    repos: Repos, actor: Actor, change: lifecycle.Change, decision: Decision, extraIds: Record<string, string> = {},
+    awaiting: Awaited<ReturnType<ArrangementsService['awaitingAcceptance']>> = null,
+  ): Promise<Arrangement> {
     const now = this.o.clock.now();
     const id = change.next.id;
     const stored = await repos.arrangements.byId(id);
     if (!stored) throw notFound('arrangement');
     await repos.arrangements.addRevision({ arrangementId: id, revision: stored.revision, change: change.change, snapshot: stored, changedBy: actor.userId, changedAt: now.toISOString() });
     await repos.audit.insert([auditEvent(actor, change.event, { organisationId: stored.hostOrganisationId, ids: { arrangementId: id, revision: String(stored.revision), state: arrangementStateHash(stored), ...extraIds } }, decision, now)]);
+    if (awaiting) await this.o.mail?.queue(repos.jobs, now, awaiting.userIds, { ...awaiting.message, revision: stored.revision });
     return stored;
   }
 

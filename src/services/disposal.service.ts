@@ -19,6 +19,7 @@ import type { CertificatesService } from './certificates.service.js';
 import { DisposalExecution } from './disposal-execution.js';
 import { transferPackage } from './disposal-transfer.js';
 import type { DocumentLifecycle } from './lifecycle.js';
+import type { MailService } from './mail.service.js';
 import type { RetentionService } from './retention.service.js';
 
 export interface DisposalServiceOptions {
@@ -31,6 +32,8 @@ export interface DisposalServiceOptions {
   certificates: CertificatesService;
   /** The actor the sweep and execution jobs act as. */
   system: Actor;
+  /** Tells the records managers of a new batch by e-mail too. */
+  mail?: MailService;
   /** Soft-deleted documents are purged this many days after deletion (STRONGROOM_BIN_DAYS). */
   binDays?: number;
   /** Where failures that are retried later (a blob left behind) are reported. */
@@ -109,6 +112,7 @@ export class DisposalService {
           message: `${counts.items} record${counts.items === 1 ? ' is' : 's are'} due for disposal review (due by ${date}${counts.excluded ? `; ${counts.excluded} held and excluded` : ''}). Batch ${batch.id}.`,
         });
       }
+      await this.o.mail?.queue(tx.jobs, now, managers.map((m) => m.id), { kind: 'disposal-review', batchId: batch.id, dueBy: date, items: counts.items, excluded: counts.excluded });
     });
     return this.get(actor, batch.id);
   }

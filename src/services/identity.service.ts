@@ -12,6 +12,7 @@ import type { Repos, Store } from '../domain/repositories.js';
 import type { Decision } from '../domain/access/policy.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import type { MailService } from './mail.service.js';
 
 export interface RequestInfo {
   channel: Channel;
@@ -50,6 +51,8 @@ export class IdentityService {
     store: Store; clock: Clock; access: AccessService; serviceAreas: readonly string[];
     /** Gives a new organisation its file plan, in the transaction that creates it (RetentionService.seedFilePlan). */
     filePlan?: { seed(repos: Repos, organisationId: string, actor: Actor, decision: Decision, now: Date): Promise<number> };
+    /** When it delivers (SMTP configured), a person added without a password is e-mailed an invitation link instead. */
+    mail?: MailService;
   }) {}
 
   /** Adds an organisation: decide() lets the system (CLI administration) do it, and no user role. */
@@ -83,8 +86,11 @@ export class IdentityService {
     return this.o.store.repos.organisations.list();
   }
 
-  /** Creates a user; returns the generated password when none was given (shown once). */
-  async addUser(actor: Actor, input: NewUserInput): Promise<{ user: User; generatedPassword: string | null }> {
+  /**
+   * Creates a user. Without a password given: with e-mail configured they are e-mailed an invitation
+   * link to set one (`invited`); without it a generated password is returned, to be shown once.
+   */
+  async addUser(actor: Actor, input: NewUserInput): Promise<{ user: User; generatedPassword: string | null; invited: boolean }> {
     const org = await this.organisationBySlug(input.organisationSlug);
     const decision = await this.o.access.requireOrganisation(actor, 'organisation.manage-users', org.id);
     const email = input.email.trim().toLowerCase();
@@ -93,20 +99,24 @@ export class IdentityService {
     const teams = this.validTeams(input.teams);
     if (!(CLASSIFICATIONS as readonly string[]).includes(input.clearance)) throw invalid(`Clearance must be one of ${CLASSIFICATIONS.join(', ')}.`, { field: 'clearance' });
     if (await this.o.store.repos.users.byEmail(email)) throw conflict(`A user with e-mail ${email} already exists.`);
-    const generatedPassword = input.password === undefined ? generatePassword() : null;
-    const password = input.password ?? generatedPassword!;
-    checkPasswordStrength(password);
+    const invited = input.password === undefined && this.o.mail?.delivers === true;
+    const generatedPassword = input.password === undefined && !invited ? generatePassword() : null;
+    const password = input.password ?? generatedPassword;
+    if (password !== null) checkPasswordStrength(password);
     const now = this.o.clock.now();
     const user: User = {
       id: randomUUID(), organisationId: org.id, email, name: input.name.trim(), roles, teams,
       clearance: input.clearance as Classification, mfaEnabled: false, disabled: false, createdAt: now.toISOString(),
     };
-    const passwordHash = await argon2.hash(password, { type: argon2.argon2id });
+    // An invited person has no password until they follow the link: nothing to guess meanwhile.
+    const passwordHash = password === null ? null : await argon2.hash(password, { type: argon2.argon2id });
+    const invitedBy = actor.userId ? (await this.o.store.repos.users.byId(actor.userId))?.name ?? null : null;
     await this.o.store.transaction(async (repos) => {
       await repos.users.insert({ ...user, passwordHash });
-      await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: org.id, ids: { userId: user.id } }, decision, now)]);
+      await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: org.id, ids: { userId: user.id, ...(invited ? { invitation: 'e-mail' } : {}) } }, decision, now)]);
+      if (invited) await this.o.mail!.queue(repos.jobs, now, [user.id], { kind: 'invitation', organisationName: org.name, invitedBy });
     });
-    return { user, generatedPassword };
+    return { user, generatedPassword, invited };
   }
 
   validRoles(roles: string[]): Role[] {

@@ -12,9 +12,11 @@ import { rescanJob } from '../domain/jobs/kinds.js';
 import type { DocumentLifecycle } from './lifecycle.js';
 import { formatBytes } from './ingest.js';
 import { judgedInSegments, scanInSegments, type SegmentPlan } from './segmented-scan.js';
+import type { MailService } from './mail.service.js';
 
 export class QuarantineNotifier {
-  constructor(private readonly clock: Clock) {}
+  /** `mail`: the same news by e-mail (queued in the same transaction), essential for the uploader. */
+  constructor(private readonly clock: Clock, private readonly mail?: MailService) {}
 
   /**
    * Tells the uploader and the organisation's security admins, and records the quarantine. `decision`
@@ -23,27 +25,33 @@ export class QuarantineNotifier {
    */
   async quarantined(repos: Repos, actor: Actor, decision: Decision, document: Document, version: Version, signature: string): Promise<void> {
     const now = this.clock.now();
-    await this.tell(repos, document, version, `Version ${version.number} of a document was quarantined: malware detected (${signature}).`, now);
+    await this.tell(repos, document, version, `Version ${version.number} of a document was quarantined: malware detected (${signature}).`, now, { verdict: 'infected', detail: `Malware detected (${signature})` });
     await repos.audit.insert([auditEvent(actor, 'scan.quarantine', { organisationId: document.organisationId, ids: { documentId: document.id, versionId: version.id, verdict: 'infected', signature } }, decision, now)]);
   }
 
   /** The file policy let a file in only quarantined (e.g. password-protected): the security admins decide. */
   async heldForReview(repos: Repos, actor: Actor, decision: Decision, document: Document, version: Version, review: { code: string; reason: string }): Promise<void> {
     const now = this.clock.now();
-    await this.tell(repos, document, version, `Version ${version.number} of a document is held in quarantine for review: ${review.reason}`, now);
+    await this.tell(repos, document, version, `Version ${version.number} of a document is held in quarantine for review: ${review.reason}`, now, { verdict: 'held', detail: review.reason });
     await repos.audit.insert([auditEvent(actor, 'scan.quarantine', { organisationId: document.organisationId, ids: { documentId: document.id, versionId: version.id, verdict: 'held', filePolicy: review.code } }, decision, now)]);
   }
 
-  /** One notification each for the uploader and the organisation's security admins. */
-  private async tell(repos: Repos, document: Document, version: Version, message: string, now: Date): Promise<void> {
+  /** One notification each for the uploader and the organisation's security admins, and the same by e-mail. */
+  private async tell(repos: Repos, document: Document, version: Version, message: string, now: Date, verdict: { verdict: 'infected' | 'held'; detail: string }): Promise<void> {
     const admins = (await repos.users.listByOrganisation(document.organisationId)).filter((u) => u.roles.includes('security_admin') && !u.disabled);
-    const recipients = new Set([...(version.authorId ? [version.authorId] : []), ...admins.map((u) => u.id)]);
+    const uploader = version.authorId ? [version.authorId] : [];
+    const recipients = new Set([...uploader, ...admins.map((u) => u.id)]);
     for (const userId of recipients) {
       await repos.notifications.insert({
         id: randomUUID(), userId, organisationId: document.organisationId, kind: 'quarantine', documentId: document.id, versionId: version.id,
         message, createdAt: now.toISOString(), readAt: null,
       });
     }
+    if (!this.mail) return;
+    const about = { documentId: document.id, documentName: document.name, versionNumber: version.number, ...verdict };
+    // The uploader named the file, so their notice names it; a security admin who uploaded it gets the uploader's.
+    await this.mail.queue(repos.jobs, now, uploader, { kind: 'quarantine-uploader', ...about });
+    await this.mail.queue(repos.jobs, now, admins.map((u) => u.id).filter((id) => !uploader.includes(id)), { kind: 'quarantine-admin', ...about, size: version.size, at: version.createdAt });
   }
 }
 

@@ -13,6 +13,7 @@ import type { Repos, Store } from '../domain/repositories.js';
 import type { Actor, Version } from '../domain/types.js';
 import { auditEvent } from './audit-events.js';
 import { versionRef } from './document-ingestion.js';
+import type { MailService } from './mail.service.js';
 
 /** One side: the raw store (for copying ciphertext) and the same store behind decryption (for checking). */
 export interface ScrubSide {
@@ -57,6 +58,8 @@ export class ScrubService {
       store: Store; primary: ScrubSide; replica: ScrubSide | null; clock: Clock; logger: Logger; system: Actor;
       /** For tests: how the rate limit waits. */
       sleep?: (ms: number) => Promise<void>;
+      /** Tells the security admins by e-mail too. */
+      mail?: MailService;
     },
   ) {}
 
@@ -181,6 +184,7 @@ export class ScrubService {
         createdAt: now.toISOString(), readAt: null,
       });
     }
+    await this.o.mail?.queue(repos.jobs, now, admins.map((a) => a.id), { kind: 'storage-damaged', documentId: version.documentId, versionNumber: version.number });
   }
 }
 

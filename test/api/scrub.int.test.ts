@@ -139,6 +139,10 @@ describe.each(DIALECTS)('scrub and self-heal, folder primary and folder replica,
     await t.vault.scrub.run({ versionId: lost.version.id, bytesPerSecond: FAST });
     expect(await t.vault.store.repos.notifications.forUser(admin.id)).toHaveLength(1);
     expect(await gauge(t, 'strongroom_blobs_unrecoverable')).toBe(before + 1);
+    // And one e-mail to the security admin (the log here, with no SMTP configured), not one per scrub.
+    const mails = await t.vault.store.db.selectFrom('jobs').select('payload').where('kind', '=', 'send-email').execute();
+    expect(mails.map((j) => JSON.parse(j.payload)).filter((p) => p.message.kind === 'storage-damaged' && p.message.documentId === lost.documentId))
+      .toEqual([{ userId: admin.id, message: { kind: 'storage-damaged', documentId: lost.documentId, versionNumber: 1 } }]);
     // Nor over WebDAV: the same clear 500, before any byte.
     const { secret } = await t.vault.identity.createCredential(systemActor(), user.id, 'app_password', 'scrub test');
     const davGet = await t.app.inject({ method: 'GET', url: `/dav/${org.slug}/payroll/lost.bin`, headers: { authorization: `Basic ${Buffer.from(`${user.email}:${secret}`).toString('base64')}` } });

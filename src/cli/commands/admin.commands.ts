@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { LOGO_MAX_BYTES } from '../../domain/branding/brand.js';
 import { credentialsUsable } from '../../domain/identity/mfa.js';
+import { INVITATION_DAYS } from '../../domain/mail/message.js';
 import { systemActor } from '../../services/identity.service.js';
 import { list, output, readStdin, say, withVault } from '../context.js';
 
@@ -72,7 +73,7 @@ export function registerAdminCommands(program: Command): void {
     .command('user')
     .description('people')
     .command('add')
-    .description('add a user; prints their id (and a generated password, once, unless --password-stdin)')
+    .description('add a user; prints their id. Without --password-stdin: with e-mail configured (STRONGROOM_SMTP_URL) they are e-mailed a link to set their password; without it a generated password is printed, once')
     .requiredOption('--org <slug>', 'organisation slug')
     .requiredOption('--email <email>', 'e-mail address (the sign-in name)')
     .requiredOption('--name <name>', 'full name')
@@ -82,13 +83,14 @@ export function registerAdminCommands(program: Command): void {
     .option('--password-stdin', 'read the password from standard input')
     .action(async (opts: { org: string; email: string; name: string; role: string[]; team: string[]; clearance: string; passwordStdin?: boolean }, command: Command) => {
       const password = opts.passwordStdin ? await readStdin() : undefined;
-      const { user, generatedPassword } = await withVault(command, (vault) =>
+      const { user, generatedPassword, invited } = await withVault(command, (vault) =>
         vault.identity.addUser(systemActor(), {
           organisationSlug: opts.org, email: opts.email, name: opts.name, roles: opts.role.flatMap(list), teams: opts.team.flatMap(list),
           clearance: opts.clearance, ...(password !== undefined ? { password } : {}),
         }),
       );
       output(user.id);
+      if (invited) say(`An invitation is e-mailed to ${user.email}: its link lets them set their password (once, within ${INVITATION_DAYS} days).`);
       if (generatedPassword) {
         say('Generated password (shown once; the user should change it at first sign-in):');
         output(generatedPassword);

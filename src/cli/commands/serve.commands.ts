@@ -53,6 +53,14 @@ export function registerServeCommands(program: Command): void {
     .option('--trust-proxy', 'a TLS-terminating proxy is in front: allow a non-loopback address without TLS')
     .option('--clamd <address>', 'use an existing clamd (socket path or host:port) instead of starting one (env STRONGROOM_CLAMD)')
     .option('--role <role>', 'all: serve HTTP and run jobs; web: serve HTTP, run no jobs; worker: run jobs, serve only /healthz, /readyz and /metrics (env STRONGROOM_ROLE, default all)')
+    .addHelpText('after', [
+      '',
+      'E-mail (docs/email.md; every other setting is in docs/operations.md):',
+      '  STRONGROOM_SMTP_URL    smtp://user:password@host:587 or smtps://…:465; unset = messages go to the server log',
+      '                         and new people get a one-time password on screen instead of an invitation link',
+      '  STRONGROOM_MAIL_FROM   the From address, e.g. "Records vault <no-reply@example.gov.uk>" (needed with SMTP)',
+      '  STRONGROOM_PUBLIC_URL  where people reach the service, e.g. https://vault.example.gov.uk (needed with SMTP)',
+    ].join('\n'))
     .action(async (opts: { host?: string; port?: string; tlsCert?: string; tlsKey?: string; trustProxy?: boolean; clamd?: string; role?: string }, command: Command) => {
       await serve(configFrom(command, { host: opts.host, port: opts.port, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, trustProxy: opts.trustProxy, clamd: opts.clamd, role: opts.role }));
     });

@@ -1,6 +1,7 @@
 // Every job kind Strongroom runs. A kind added here without a handler in the composition root's
 // registry fails start-up (jobs/registry.ts), as does a queued row whose kind is not listed here.
 import { z } from 'zod';
+import { sendEmailPayloadSchema } from '../mail/message.js';
 import { defineJob, type AnyJobDefinition } from './define-job.js';
 
 /** Scans a version that was too large (or arrived while clamd was down) to scan before answering. */
@@ -173,7 +174,19 @@ export const compactSearchJob = defineJob({
   uniqueKey: () => 'compact-search',
 });
 
+/**
+ * Sends one e-mail to one person (queued in the transaction of the change it tells of, so a request never
+ * waits on SMTP). An SMTP server down for a while is retried for about a day, then dead-lettered.
+ */
+export const sendEmailJob = defineJob({
+  kind: 'send-email',
+  payload: sendEmailPayloadSchema,
+  maxAttempts: 30,
+  backoffSeconds: 30,
+  maxBackoffSeconds: 3600,
+});
+
 export const JOB_KINDS: readonly AnyJobDefinition[] = [
   scanVersionJob, rescanJob, disposalSweepJob, disposeBatchJob, purgeBinJob, deleteBlobsJob, replicateJob, replicaDeleteJob, scrubJob, backupJob,
-  extractTextJob, searchRenameJob, searchPurgeJob, compactSearchJob,
+  extractTextJob, searchRenameJob, searchPurgeJob, compactSearchJob, sendEmailJob,
 ];

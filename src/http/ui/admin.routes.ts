@@ -2,6 +2,7 @@
 // your own API tokens and WebDAV app passwords, the security admin's quarantine, and breaking locks.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
+import { INVITATION_DAYS } from '../../domain/mail/message.js';
 import { CLASSIFICATIONS, ROLES } from '../../domain/types.js';
 import { requestInfo } from '../plugins/authenticate.js';
 import { errorList, render, requireCsrf, setSession, signedIn, type Ui } from './context.js';
@@ -41,10 +42,10 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const web = requireCsrf(ui, request, one(request.body?._csrf));
     const b = request.body;
     try {
-      const { user, generatedPassword } = await ui.vault.identity.addUser(web.actor, {
+      const { user, generatedPassword, invited } = await ui.vault.identity.addUser(web.actor, {
         organisationSlug: web.organisation.slug, email: one(b.email), name: one(b.name) || one(b.email), roles: many(b.roles), teams: many(b.teams), clearance: one(b.clearance) || 'OFFICIAL',
       });
-      return render(ui, request, reply, 'admin-user-invited.njk', { person: user, generatedPassword });
+      return render(ui, request, reply, 'admin-user-invited.njk', { person: user, generatedPassword, invited, invitationDays: INVITATION_DAYS });
     } catch (error) {
       if (!handled(error)) throw error;
       return invitePage(request, reply, b, errorList(error, 'email'), 400);

@@ -20,6 +20,7 @@ import { loadSession, render, type Ui } from './context.js';
 import { disposalPages } from './disposal.routes.js';
 import { documentPages } from './documents.routes.js';
 import { holdPages } from './holds.routes.js';
+import { mailPages } from './mail.routes.js';
 import { formMultipartOptions } from './multipart.js';
 import { organisationBrandingPages } from './organisation-branding.routes.js';
 import { recordsPages } from './records.routes.js';
@@ -87,5 +88,6 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
     await web.register(storagePages(ui));
     await web.register(organisationBrandingPages(ui));
     await web.register(searchPages(ui));
+    await web.register(mailPages(ui));
   });
 }

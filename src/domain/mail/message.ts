@@ -1,0 +1,58 @@
+// E-mail messages as domain data: what kind of message, and the facts it carries (ids, counts, names a
+// recipient may read). Never document content. The renderer (render.ts) turns one into text and HTML.
+import { z } from 'zod';
+
+/**
+ * `essential` messages go to a person whatever their preference (they are how they get in, or about their
+ * own account's or upload's safety); the others respect the per-person opt-out (docs/email.md).
+ */
+export const mailMessageSchema = z.discriminatedUnion('kind', [
+  /** A new person's way in: the link (with a single-use token) is made when the mail is sent, never stored. */
+  z.object({ kind: z.literal('invitation'), organisationName: z.string(), invitedBy: z.string().nullable() }),
+  /** To the person whose upload was quarantined: they named the file, so it is named. */
+  z.object({
+    kind: z.literal('quarantine-uploader'), documentId: z.string(), documentName: z.string(), versionNumber: z.number().int(),
+    verdict: z.enum(['infected', 'held']), detail: z.string(),
+  }),
+  /** To the organisation's security admins: what their quarantine page shows them. */
+  z.object({
+    kind: z.literal('quarantine-admin'), documentId: z.string(), documentName: z.string(), versionNumber: z.number().int(),
+    verdict: z.enum(['infected', 'held']), detail: z.string(), size: z.number().int().nonnegative(), at: z.string(),
+  }),
+  /** To each partner organisation's org admins: terms await their acceptance. */
+  z.object({
+    kind: z.literal('arrangement-proposal'), arrangementId: z.string(), hostName: z.string(), serviceArea: z.string(), purpose: z.string(),
+    revision: z.number().int(), change: z.enum(['proposed', 'amended', 'reinstated']),
+  }),
+  /** To the organisation's records managers: a disposal batch awaits review (counts, never record names). */
+  z.object({ kind: z.literal('disposal-review'), batchId: z.string(), dueBy: z.string(), items: z.number().int(), excluded: z.number().int() }),
+  /** To the organisation's security admins: every stored copy of a version is damaged (as their in-app notice, no name). */
+  z.object({ kind: z.literal('storage-damaged'), documentId: z.string(), versionNumber: z.number().int() }),
+]);
+
+export type MailMessage = z.infer<typeof mailMessageSchema>;
+export type MailKind = MailMessage['kind'];
+
+const ESSENTIAL: ReadonlySet<MailKind> = new Set<MailKind>(['invitation', 'quarantine-uploader']);
+
+/** Essential mail is sent whatever the person's opt-out says. */
+export function isEssential(kind: MailKind): boolean {
+  return ESSENTIAL.has(kind);
+}
+
+/** Every kind, essential first, for the preferences page and docs. */
+export const MAIL_KINDS: readonly { kind: MailKind; essential: boolean; description: string }[] = [
+  { kind: 'invitation', essential: true, description: 'Your invitation to set a password and sign in' },
+  { kind: 'quarantine-uploader', essential: true, description: 'A file you uploaded was quarantined' },
+  { kind: 'quarantine-admin', essential: false, description: 'Security admins: a file in your organisation was quarantined' },
+  { kind: 'arrangement-proposal', essential: false, description: 'Org admins: a shared-service arrangement awaits your organisation\'s acceptance' },
+  { kind: 'disposal-review', essential: false, description: 'Records managers: a disposal batch awaits review' },
+  { kind: 'storage-damaged', essential: false, description: 'Security admins: every stored copy of a file is damaged and it must be restored from a backup' },
+];
+
+/** One person's mail, as the send-email job carries it. */
+export const sendEmailPayloadSchema = z.object({ userId: z.string().min(1), message: mailMessageSchema });
+export type SendEmailPayload = z.infer<typeof sendEmailPayloadSchema>;
+
+/** How long an invitation link works. */
+export const INVITATION_DAYS = 7;

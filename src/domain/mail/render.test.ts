@@ -1,0 +1,61 @@
+// The mail renderer: every kind gives a subject, plain text and HTML; names from people cannot break out
+// of the HTML or add header lines; the HTML loads nothing remote; essential kinds are the ones documented.
+import { describe, expect, it } from 'vitest';
+import { isEssential, MAIL_KINDS, mailMessageSchema, type MailMessage } from './message.js';
+import { renderMail } from './render.js';
+
+const context = { serviceName: 'Records vault', publicUrl: 'https://vault.example.gov.uk', recipientName: 'Ada <b>Lovelace</b>' };
+const HOSTILE = 'report"><script>alert(1)</script>\r\nBcc: everyone@example.com.txt';
+
+const examples: MailMessage[] = [
+  { kind: 'invitation', organisationName: 'Borsetshire <Council>', invitedBy: 'Jo Admin' },
+  { kind: 'quarantine-uploader', documentId: 'd1', documentName: HOSTILE, versionNumber: 2, verdict: 'infected', detail: 'Malware detected (Eicar-Test-Signature)' },
+  { kind: 'quarantine-admin', documentId: 'd1', documentName: HOSTILE, versionNumber: 2, verdict: 'held', detail: 'Password-protected archive', size: 2048, at: '2026-11-30T10:00:00.000Z' },
+  { kind: 'arrangement-proposal', arrangementId: 'a1', hostName: 'Ambridge DC', serviceArea: 'payroll', purpose: HOSTILE, revision: 3, change: 'amended' },
+  { kind: 'disposal-review', batchId: 'b1', dueBy: '2026-11-30', items: 3, excluded: 1 },
+  { kind: 'storage-damaged', documentId: 'd1', versionNumber: 4 },
+];
+
+describe('renderMail', () => {
+  it.each(examples.map((m) => [m.kind, m] as const))('%s: a one-line subject, text and HTML that escape every name and load nothing', (_kind, message) => {
+    const mail = renderMail(message, { ...context, invitationLink: 'https://vault.example.gov.uk/invitation/abc' });
+    expect(mail.subject).not.toMatch(/[\r\n]/);
+    expect(mail.html).not.toContain('<script>');
+    expect(mail.html).not.toContain('<b>');
+    expect(mail.html).not.toMatch(/<img|src=|url\(|<link|@import/i);
+    expect(mail.html).toContain('Records vault');
+    expect(mail.html).not.toMatch(/crown|GOV\.UK/); // the domain gov.uk is fine; the brand is not
+    expect(mail.text).toContain('Dear Ada <b>Lovelace</b>,');
+    expect(mail.text).not.toMatch(/\r/);
+    // Every link goes to the service itself.
+    for (const [, href] of mail.html.matchAll(/href="([^"]*)"/g)) expect(href).toMatch(/^https:\/\/vault\.example\.gov\.uk\//);
+    expect(mailMessageSchema.parse(message)).toEqual(message);
+  });
+
+  it('names the file to the uploader and says what the quarantine page shows to the security admins', () => {
+    const uploader = renderMail(examples[1]!, context);
+    expect(uploader.subject).toBe('Your upload "report"><script>alert(1)</script> Bcc: everyone@example.com.txt" was quarantined');
+    expect(uploader.html).toContain('report&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt; Bcc: everyone@example.com.txt');
+    const admin = renderMail(examples[2]!, context);
+    expect(admin.text).toContain('Size: 2.0 KB');
+    expect(admin.text).toContain('When: 30 November 2026 at 10:00 (UK time)');
+    expect(admin.text).toContain('Review the quarantine:\nhttps://vault.example.gov.uk/admin/quarantine');
+  });
+
+  it('puts the invitation link in both parts, and refuses to render an invitation without one', () => {
+    const mail = renderMail(examples[0]!, { ...context, invitationLink: 'https://vault.example.gov.uk/invitation/abc' });
+    expect(mail.subject).toBe('You have been invited to Records vault');
+    expect(mail.text).toContain('Jo Admin has added you to Borsetshire <Council> in Records vault.');
+    expect(mail.text).toContain('Set your password:\nhttps://vault.example.gov.uk/invitation/abc');
+    expect(mail.html).toContain('href="https://vault.example.gov.uk/invitation/abc"');
+    expect(() => renderMail(examples[0]!, context)).toThrow('an invitation needs its link');
+  });
+
+  it('tells how to opt out only in non-essential mail, and the essential kinds are the invitation and the uploader\'s notice', () => {
+    expect(MAIL_KINDS.filter((k) => k.essential).map((k) => k.kind)).toEqual(['invitation', 'quarantine-uploader']);
+    for (const message of examples) {
+      const text = renderMail(message, { ...context, invitationLink: 'https://vault.example.gov.uk/invitation/abc' }).text;
+      expect(text.includes('/account/email'), message.kind).toBe(!isEssential(message.kind));
+    }
+  });
+});

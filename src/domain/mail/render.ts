@@ -1,0 +1,174 @@
+// The one renderer of e-mail: a message (domain data) → subject, plain text and HTML. The HTML follows
+// GOV.UK's e-mail pattern (one column, Arial, a plain header bar with the service's name, inline CSS,
+// no remote images, no crown), so it reads the same in every mail client and leaks nothing on open.
+import type { MailMessage } from './message.js';
+import { INVITATION_DAYS } from './message.js';
+
+export interface MailContext {
+  /** The deployment's service name (STRONGROOM_SERVICE_NAME). */
+  serviceName: string;
+  /** Where people reach the service (STRONGROOM_PUBLIC_URL), no trailing slash. */
+  publicUrl: string;
+  recipientName: string;
+  /** The invitation's sign-in link (with its token); only for invitations. */
+  invitationLink?: string;
+}
+
+export interface RenderedMail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** A paragraph, or a call to action (a link shown as a button in HTML and as an address in text). */
+type Block = { p: string } | { action: string; href: string } | { facts: [string, string][] };
+
+interface Draft {
+  subject: string;
+  heading: string;
+  blocks: Block[];
+  /** Why they got it, and how to stop it (non-essential only). */
+  footer: string;
+}
+
+export function renderMail(message: MailMessage, context: MailContext): RenderedMail {
+  const draft = compose(message, context);
+  return { subject: oneLine(draft.subject), text: asText(draft, context), html: asHtml(draft, context) };
+}
+
+const HELD_OR_INFECTED = { infected: 'malware was found in it', held: 'it is held for a security check' } as const;
+
+function compose(m: MailMessage, c: MailContext): Draft {
+  const url = (path: string) => `${c.publicUrl}${path}`;
+  const optOut = `You can stop these e-mails on your account page: ${url('/account/email')}. You will still see this in ${c.serviceName}.`;
+  switch (m.kind) {
+    case 'invitation':
+      if (!c.invitationLink) throw new Error('an invitation needs its link');
+      return {
+        subject: `You have been invited to ${c.serviceName}`,
+        heading: `Set your password for ${c.serviceName}`,
+        blocks: [
+          { p: `${m.invitedBy ? `${m.invitedBy} has` : 'An administrator has'} added you to ${m.organisationName} in ${c.serviceName}.` },
+          { p: `Use this link to set your password. It works once, and for ${INVITATION_DAYS} days.` },
+          { action: 'Set your password', href: c.invitationLink },
+          { p: 'If you did not expect this e-mail, ignore it: nothing happens unless the link is used.' },
+        ],
+        footer: `You were sent this because an administrator added your e-mail address to ${c.serviceName}.`,
+      };
+    case 'quarantine-uploader':
+      return {
+        subject: `Your upload "${m.documentName}" was quarantined`,
+        heading: 'Your upload was quarantined',
+        blocks: [
+          { p: `Version ${m.versionNumber} of "${m.documentName}" was quarantined because ${HELD_OR_INFECTED[m.verdict]}. Nobody can open it; your organisation's security admins decide whether to release or destroy it.` },
+          { facts: [['Reason', m.detail]] },
+          ...(m.verdict === 'infected' ? [{ p: 'If the file came from your computer, tell your IT service desk: the computer may need checking.' }] : []),
+          { action: `Open ${c.serviceName}`, href: url(`/documents/${m.documentId}`) },
+        ],
+        footer: `You were sent this because you uploaded the file. E-mails about your own uploads' safety are always sent.`,
+      };
+    case 'quarantine-admin':
+      return {
+        subject: `Quarantined: "${m.documentName}", version ${m.versionNumber}`,
+        heading: 'A file was quarantined',
+        blocks: [
+          { p: `A version in your organisation was quarantined because ${HELD_OR_INFECTED[m.verdict]}.` },
+          { facts: [['Document', `${m.documentName}, version ${m.versionNumber}`], ['Reason', m.detail], ['Size', bytes(m.size)], ['When', when(m.at)]] },
+          { action: 'Review the quarantine', href: url('/admin/quarantine') },
+        ],
+        footer: `You were sent this because you are a security admin. ${optOut}`,
+      };
+    case 'arrangement-proposal':
+      return {
+        subject: `${m.hostName} asks your organisation to accept a shared-service arrangement`,
+        heading: 'An arrangement awaits your acceptance',
+        blocks: [
+          { p: `${m.hostName} has ${m.change === 'proposed' ? 'proposed' : m.change === 'amended' ? 'changed the terms of' : 'reinstated'} a shared-service arrangement with your organisation. It gives nobody access until every partner accepts.` },
+          { facts: [['Service area', m.serviceArea], ['Purpose', m.purpose], ['Terms revision', String(m.revision)]] },
+          { action: 'Review the terms', href: url(`/arrangements/${m.arrangementId}`) },
+        ],
+        footer: `You were sent this because you are an org admin of a partner organisation. ${optOut}`,
+      };
+    case 'disposal-review':
+      return {
+        subject: `${m.items} record${m.items === 1 ? ' is' : 's are'} due for disposal review`,
+        heading: 'A disposal batch awaits review',
+        blocks: [
+          { p: `${m.items} record${m.items === 1 ? ' has' : 's have'} reached the end of ${m.items === 1 ? 'its' : 'their'} retention period (due by ${m.dueBy}).${m.excluded ? ` ${m.excluded} of them ${m.excluded === 1 ? 'is' : 'are'} under a legal hold and excluded.` : ''} Nothing is destroyed until the batch is reviewed and approved.` },
+          { action: 'Review the batch', href: url(`/disposal/${m.batchId}`) },
+        ],
+        footer: `You were sent this because you are a records manager. ${optOut}`,
+      };
+    case 'storage-damaged':
+      return {
+        subject: 'A stored file can no longer be read',
+        heading: 'Every stored copy of a file is damaged',
+        blocks: [
+          { p: `Every stored copy of version ${m.versionNumber} of a document in your organisation is damaged or missing, so nobody can download it. The service's operators have been told; it must be restored from a backup.` },
+          { action: 'See the document', href: url(`/documents/${m.documentId}`) },
+        ],
+        footer: `You were sent this because you are a security admin. ${optOut}`,
+      };
+  }
+}
+
+function asText(d: Draft, c: MailContext): string {
+  const lines = [`${c.serviceName}`, '', `Dear ${oneLine(c.recipientName)},`, '', oneLine(d.heading), ''];
+  for (const b of d.blocks) {
+    if ('p' in b) lines.push(oneLine(b.p), '');
+    else if ('action' in b) lines.push(`${oneLine(b.action)}:`, b.href, '');
+    else lines.push(...b.facts.map(([k, v]) => `${k}: ${oneLine(v)}`), '');
+  }
+  lines.push('--', oneLine(d.footer), '');
+  return lines.join('\n');
+}
+
+const FONT = 'font-family: Arial, Helvetica, sans-serif;';
+const TEXT = `${FONT} font-size: 19px; line-height: 1.32; color: #0b0c0c;`;
+
+function asHtml(d: Draft, c: MailContext): string {
+  const body = d.blocks.map((b) => {
+    if ('p' in b) return `<p style="${TEXT} margin: 0 0 20px 0;">${escapeHtml(b.p)}</p>`;
+    if ('action' in b) {
+      return `<p style="margin: 0 0 20px 0;"><a href="${escapeHtml(b.href)}" style="${FONT} font-size: 19px; font-weight: bold; display: inline-block; background: #00703c; color: #ffffff; text-decoration: none; padding: 8px 12px; border-bottom: 2px solid #002d18;">${escapeHtml(b.action)}</a></p>`
+        + `<p style="${FONT} font-size: 16px; color: #505a5f; margin: 0 0 20px 0;">Or copy this address into your browser: ${escapeHtml(b.href)}</p>`;
+    }
+    const rows = b.facts.map(([k, v]) => `<tr><th scope="row" style="${TEXT} text-align: left; padding: 4px 20px 4px 0; vertical-align: top;">${escapeHtml(k)}</th><td style="${TEXT} padding: 4px 0;">${escapeHtml(v)}</td></tr>`).join('');
+    return `<table role="presentation" style="border-collapse: collapse; margin: 0 0 20px 0;">${rows}</table>`;
+  }).join('\n');
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(oneLine(d.subject))}</title></head>
+<body style="margin: 0; padding: 0; background: #ffffff;">
+<table role="presentation" width="100%" style="border-collapse: collapse; max-width: 580px;">
+<tr><td style="background: #0b0c0c; padding: 12px 20px; border-bottom: 10px solid #1d70b8;"><span style="${FONT} font-size: 24px; font-weight: bold; color: #ffffff;">${escapeHtml(c.serviceName)}</span></td></tr>
+<tr><td style="padding: 20px;">
+<p style="${TEXT} margin: 0 0 20px 0;">Dear ${escapeHtml(oneLine(c.recipientName))},</p>
+<h1 style="${FONT} font-size: 27px; line-height: 1.25; font-weight: bold; color: #0b0c0c; margin: 0 0 20px 0;">${escapeHtml(d.heading)}</h1>
+${body}
+<hr style="border: 0; border-top: 1px solid #b1b4b6; margin: 30px 0 15px 0;">
+<p style="${FONT} font-size: 16px; color: #505a5f; margin: 0;">${escapeHtml(d.footer)}</p>
+</td></tr></table>
+</body></html>
+`;
+}
+
+/** Names come from people: no line breaks (a header or a forged paragraph), no control characters. */
+function oneLine(value: string): string {
+  // eslint-disable-next-line no-control-regex -- removing control characters is the point
+  return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
+}
+
+export function escapeHtml(value: string): string {
+  return oneLine(value).replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+function when(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : `${new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/London' }).format(date)} (UK time)`;
+}

@@ -1,0 +1,47 @@
+// Invitation links: a person added while e-mail is configured gets a link (mail.service.ts makes it)
+// that lets them set their first password, once, within INVITATION_DAYS. Only the token's hash is stored.
+import argon2 from 'argon2';
+import { DomainError } from '../domain/errors.js';
+import { checkPasswordStrength } from '../domain/passwords.js';
+import type { Clock } from '../domain/ports.js';
+import type { Store } from '../domain/repositories.js';
+import type { User } from '../domain/types.js';
+import { auditEvent } from './audit-events.js';
+import { actorFor, hashSecret, type RequestInfo } from './identity.service.js';
+
+/** One answer for a link never issued, used, replaced or expired: the link tells nobody which. */
+export const invitationNotValid = (): DomainError =>
+  new DomainError('NOT_FOUND', 'This invitation link does not work: it has been used, has expired or was replaced by a newer one. Ask your administrator to invite you again.');
+
+export class InvitationsService {
+  constructor(private readonly o: { store: Store; clock: Clock }) {}
+
+  /** The person a live link is for (to greet them on the page); NOT_FOUND otherwise. */
+  async check(token: string): Promise<Pick<User, 'name' | 'email'>> {
+    const { user } = await this.live(token);
+    return { name: user.name, email: user.email };
+  }
+
+  /** Sets the person's first password and uses the link up, in one transaction with its audit event. */
+  async accept(token: string, password: string, request: RequestInfo): Promise<void> {
+    const { user } = await this.live(token);
+    checkPasswordStrength(password);
+    const passwordHash = await argon2.hash(password, { type: argon2.argon2id });
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (repos) => {
+      // The one statement that decides: of two requests with the same link, one sets the password.
+      if (!(await repos.mail.useInvitation(hashSecret(token), now.toISOString()))) throw invitationNotValid();
+      await repos.users.update(user.id, { passwordHash });
+      await repos.audit.insert([auditEvent(actorFor(user, request), 'user.invitation-accept', { organisationId: user.organisationId, ids: { userId: user.id } }, { allow: true, reason: 'invitation', via: null }, now)]);
+    });
+  }
+
+  private async live(token: string): Promise<{ user: User }> {
+    if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(token)) throw invitationNotValid();
+    const row = await this.o.store.repos.mail.invitationByHash(hashSecret(token));
+    if (!row || row.usedAt !== null || row.expiresAt <= this.o.clock.now().toISOString()) throw invitationNotValid();
+    const user = await this.o.store.repos.users.byId(row.userId);
+    if (!user || user.disabled) throw invitationNotValid();
+    return { user };
+  }
+}

@@ -1,0 +1,96 @@
+// E-mail, the one place it is decided: who is queued a message (in the transaction of the change it
+// tells of), whether it is sent (essential, or the person has not opted out), rendering, and the
+// per-person preference. The send-email job calls deliver(); SMTP down never reaches a request.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { JobQueue } from '../domain/jobs/define-job.js';
+import { sendEmailJob } from '../domain/jobs/kinds.js';
+import { INVITATION_DAYS, isEssential, type MailMessage, type SendEmailPayload } from '../domain/mail/message.js';
+import type { MailPreferences } from '../domain/mail/repositories.js';
+import { renderMail } from '../domain/mail/render.js';
+import type { Clock, Mailer } from '../domain/ports.js';
+import type { Store } from '../domain/repositories.js';
+import type { Actor } from '../domain/types.js';
+import { unauthenticated } from './identity.service.js';
+import { auditEvent } from './audit-events.js';
+import { hashSecret } from './identity.service.js';
+
+export type DeliveryOutcome = 'sent' | 'no-recipient' | 'opted-out' | 'not-needed';
+
+export class MailService {
+  constructor(private readonly o: {
+    store: Store; clock: Clock; logger: Logger; mailer: Mailer;
+    /** STRONGROOM_SERVICE_NAME. */
+    serviceName: string;
+    /** STRONGROOM_PUBLIC_URL (required with SMTP); links fall back to a relative path in the log. */
+    publicUrl: string | null;
+  }) {}
+
+  /** Whether e-mail leaves the building (SMTP configured); without it invitations keep the one-time password. */
+  get delivers(): boolean {
+    return this.o.mailer.delivers;
+  }
+
+  /**
+   * Queues `message` to each person, with the caller's job queue (its transaction): a rolled-back
+   * change sends nothing, and a request never waits on the SMTP server.
+   */
+  async queue(jobs: JobQueue, now: Date, userIds: Iterable<string>, message: MailMessage): Promise<void> {
+    for (const userId of new Set(userIds)) await jobs.enqueue(sendEmailJob, { userId, message }, { now });
+  }
+
+  /**
+   * The send-email job: renders and sends one message, unless its recipient is gone or disabled, has
+   * opted out of non-essential mail since it was queued, or (an invitation) has already set a password.
+   * Rejects when the mailer does, so the queue retries.
+   */
+  async deliver(payload: SendEmailPayload): Promise<DeliveryOutcome> {
+    const { message } = payload;
+    const user = await this.o.store.repos.users.byId(payload.userId);
+    if (!user || user.disabled) return this.skipped('no-recipient', payload);
+    if (!isEssential(message.kind) && (await this.o.store.repos.mail.preferences(user.id)).nonEssentialOptOut) return this.skipped('opted-out', payload);
+    let invitationLink: string | undefined;
+    if (message.kind === 'invitation') {
+      // Queued while SMTP was configured, sent after a restart without it: a sign-in link never goes to a log.
+      if (!this.o.mailer.delivers) return this.skipped('not-needed', payload);
+      // Made now, not when queued: the token is in the mail and nowhere else (its hash is stored). A retry
+      // makes a new one and the earlier link stops working, so only the newest mail's link works.
+      if ((await this.o.store.repos.users.signInState(user.id))?.password_hash) return this.skipped('not-needed', payload);
+      const token = randomBytes(32).toString('base64url');
+      const now = this.o.clock.now();
+      await this.o.store.repos.mail.replaceInvitation({
+        tokenHash: hashSecret(token), userId: user.id, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + INVITATION_DAYS * 86_400_000).toISOString(),
+      });
+      invitationLink = `${this.o.publicUrl ?? ''}/invitation/${token}`;
+    }
+    const rendered = renderMail(message, {
+      serviceName: this.o.serviceName, publicUrl: this.o.publicUrl ?? '', recipientName: user.name,
+      ...(invitationLink ? { invitationLink } : {}),
+    });
+    await this.o.mailer.send({ to: { name: user.name, address: user.email }, ...rendered });
+    this.o.logger.info({ userId: user.id, kind: message.kind }, 'e-mail sent');
+    return 'sent';
+  }
+
+  private skipped(outcome: Exclude<DeliveryOutcome, 'sent'>, payload: SendEmailPayload): DeliveryOutcome {
+    this.o.logger.info({ userId: payload.userId, kind: payload.message.kind, outcome }, 'e-mail not sent');
+    return outcome;
+  }
+
+  /** The signed-in person's own mail preferences. */
+  async preferences(actor: Actor): Promise<MailPreferences> {
+    if (!actor.userId) throw unauthenticated();
+    return this.o.store.repos.mail.preferences(actor.userId);
+  }
+
+  /** Sets the person's own opt-out of non-essential mail (their own account: nobody else's to decide), audited. */
+  async setPreferences(actor: Actor, preferences: { nonEssentialOptOut: boolean }): Promise<void> {
+    const userId = actor.userId;
+    if (!userId) throw unauthenticated();
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (repos) => {
+      await repos.mail.setPreferences(userId, preferences, now.toISOString());
+      await repos.audit.insert([auditEvent(actor, 'mail.preferences', { organisationId: actor.organisationId, ids: { userId, nonEssential: preferences.nonEssentialOptOut ? 'off' : 'on' } }, { allow: true, reason: 'self', via: null }, now)]);
+    });
+  }
+}

@@ -1,0 +1,358 @@
+// E-mail end to end, with a real SMTP server on 127.0.0.1 (smtp-server) and every message parsed by
+// mailparser: quarantine notices to the uploader and the security admins, invitation links (once, expiring,
+// hash only at rest), the per-person opt-out (non-essential only), disposal review and arrangement proposals.
+import { createHash } from 'node:crypto';
+import type { ParsedMail } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Vault } from '../../src/main.js';
+import { actorFor, systemActor } from '../../src/services/identity.service.js';
+import { useClamd } from '../support/fixture.js';
+import { HR_03, fileCollectionUnder, recordEvent, yearsAgo } from '../support/records.js';
+import * as samples from '../support/samples.js';
+import { TestSmtp, toAddress } from '../support/smtp.js';
+import { DIALECTS, createOrganisation, openTestVault, settableClock, upload, type TestUser, type TestVault } from '../support/vault.js';
+import { FormClient, enrolTotp } from '../ui/support.js';
+
+const clamd = useClamd();
+
+const MAIL_FROM = 'Records vault <no-reply@vault.test>';
+const PUBLIC_URL = 'https://vault.test';
+const EICAR = samples.eicar();
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const LINK = new RegExp(`${PUBLIC_URL}/invitation/([A-Za-z0-9_-]{43})`);
+
+const mailEnv = (smtp: TestSmtp) => ({ STRONGROOM_SMTP_URL: smtp.url, STRONGROOM_MAIL_FROM: MAIL_FROM, STRONGROOM_PUBLIC_URL: PUBLIC_URL });
+
+/** A person's own actor, as the web interface would build it. */
+async function actorOf(vault: Vault, userId: string) {
+  const user = await vault.store.repos.users.byId(userId);
+  return actorFor(user!, { channel: 'web', clientAddress: '127.0.0.1', requestId: null });
+}
+
+/** The one message `address` received, after checking it is the only one. */
+function onlyMailTo(smtp: TestSmtp, address: string): ParsedMail {
+  const mails = smtp.to(address);
+  expect(mails.map((m) => m.subject)).toHaveLength(1);
+  const mail = mails[0]!;
+  expect(toAddress(mail)).toBe(address);
+  expect(mail.from?.value[0]).toMatchObject({ address: 'no-reply@vault.test', name: 'Records vault' });
+  expect(mail.attachments).toHaveLength(0);
+  // Both parts, and an HTML part that fetches nothing when opened.
+  expect(typeof mail.text).toBe('string');
+  expect(typeof mail.html).toBe('string');
+  expect(mail.html as string).not.toMatch(/<img|src=|url\(|<script|<link/i);
+  return mail;
+}
+
+describe.each(DIALECTS)('e-mail on %s', (dialect) => {
+  let smtp: TestSmtp;
+  let t: TestVault;
+  let base: string;
+  // Real time, moved on by hand for expiry: sign-in codes are checked against this clock too.
+  let offsetMs = 0;
+  const clock = { now: () => new Date(Date.now() + offsetMs) };
+  const advance = (seconds: number) => { offsetMs += seconds * 1000; };
+
+  beforeAll(async () => {
+    smtp = await TestSmtp.started();
+    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath, env: mailEnv(smtp), listen: true, clock });
+    const address = t.app.server.address();
+    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  });
+  afterAll(async () => {
+    await t?.close();
+    await smtp?.stop();
+  });
+
+  it('an EICAR upload e-mails the uploader (naming the file) and each security admin (what the quarantine page shows), after the request', async () => {
+    const org = await createOrganisation(t.vault);
+    const uploader = await org.user({ teams: ['payroll'] });
+    const admin = await org.user({ roles: ['security_admin'] });
+    const quietAdmin = await org.user({ roles: ['security_admin'] });
+    const colleague = await org.user({ teams: ['payroll'] });
+    // The uploader's notice is essential: their opt-out does not stop it. The admins' copies are not.
+    await t.vault.mail.setPreferences(await actorOf(t.vault, uploader.id), { nonEssentialOptOut: true });
+    await t.vault.mail.setPreferences(await actorOf(t.vault, quietAdmin.id), { nonEssentialOptOut: true });
+    const name = 'invoices & receipts.txt';
+
+    const res = await upload(t.app, uploader, org.collections.payroll!, name, EICAR);
+    expect(res.statusCode, res.body).toBe(422);
+    const documentId = res.json().id as string;
+    const signature = String(res.json().signature);
+    expect(signature).toMatch(/eicar/i);
+    expect(smtp.received.filter((m) => m.envelopeTo.some((a) => a.endsWith(`@${org.slug}.test`)))).toHaveLength(0);
+
+    await t.vault.worker.runDue();
+    const toUploader = onlyMailTo(smtp, uploader.email);
+    expect(toUploader.subject).toBe(`Your upload "${name}" was quarantined`);
+    expect(toUploader.text).toContain(`Version 1 of "${name}" was quarantined because malware was found in it.`);
+    expect(toUploader.text).toContain(`Reason: Malware detected (${signature})`);
+    expect(toUploader.text).toContain(`${PUBLIC_URL}/documents/${documentId}`);
+    expect(toUploader.html).toContain('Version 1 of &quot;invoices &amp; receipts.txt&quot; was quarantined');
+    expect(toUploader.html).toContain(`href="${PUBLIC_URL}/documents/${documentId}"`);
+
+    const toAdmin = onlyMailTo(smtp, admin.email);
+    expect(toAdmin.subject).toBe(`Quarantined: "${name}", version 1`);
+    expect(toAdmin.text).toContain(`Document: ${name}, version 1`);
+    expect(toAdmin.text).toContain(`Reason: Malware detected (${signature})`);
+    expect(toAdmin.text).toContain(`Size: ${EICAR.length} bytes`);
+    expect(toAdmin.text).toContain(`Review the quarantine:\n${PUBLIC_URL}/admin/quarantine`);
+    expect(toAdmin.text).toContain(`${PUBLIC_URL}/account/email`);
+    expect(toAdmin.html).toContain('invoices &amp; receipts.txt, version 1');
+
+    expect(smtp.to(quietAdmin.email)).toHaveLength(0);
+    expect(smtp.to(colleague.email)).toHaveLength(0);
+    // The file's content is in no mail, and every in-app notice is still made (opted out or not).
+    for (const mail of [toUploader, toAdmin]) {
+      expect(String(mail.text)).not.toContain('EICAR-STANDARD');
+      expect(String(mail.html)).not.toContain('EICAR-STANDARD');
+    }
+    for (const who of [uploader, admin, quietAdmin]) {
+      expect((await t.vault.store.repos.notifications.forUser(who.id)).filter((n) => n.documentId === documentId)).toHaveLength(1);
+    }
+  });
+
+  it('a person added while mail is configured gets no password on screen but a link that sets it once; only its hash is stored', async () => {
+    const org = await createOrganisation(t.vault);
+    const email = `new-${Date.now()}@${org.slug}.test`;
+    const added = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Ada Newcomer', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    expect(added.invited).toBe(true);
+    expect(added.generatedPassword).toBeNull();
+    expect((await t.vault.store.repos.users.signInState(added.user.id))?.password_hash).toBeNull();
+
+    await t.vault.worker.runDue();
+    const mail = onlyMailTo(smtp, email);
+    expect(mail.subject).toBe('You have been invited to Strongroom');
+    expect(mail.text).toContain(`An administrator has added you to Test ${org.slug} in Strongroom.`);
+    const token = LINK.exec(String(mail.text))?.[1];
+    expect(token).toBeDefined();
+    expect(mail.html).toContain(`href="${PUBLIC_URL}/invitation/${token}"`);
+
+    // At rest: the hash, never the token (not in the invitation row, nor in the job that sent it).
+    const rows = await t.vault.store.db.selectFrom('invitations').selectAll().where('user_id', '=', added.user.id).execute();
+    expect(rows.map((r) => r.token_hash)).toEqual([sha256(token!)]);
+    const jobs = await t.vault.store.db.selectFrom('jobs').select(['payload', 'last_error']).where('kind', '=', 'send-email').execute();
+    expect(jobs.filter((j) => j.payload.includes(token!) || (j.last_error ?? '').includes(token!))).toHaveLength(0);
+
+    const client = new FormClient(base);
+    const page = await client.get(`/invitation/${token}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Set your password');
+    expect(page.text).toContain(email);
+    const csrf = FormClient.csrf(page.text);
+    const mismatch = await client.post(`/invitation/${token}`, { _csrf: csrf, password: 'correct horse battery staple', confirm: 'something else entirely' });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.text).toContain('The passwords do not match: type the same password twice');
+    const weak = await client.post(`/invitation/${token}`, { _csrf: csrf, password: 'short', confirm: 'short' });
+    expect(weak.status).toBe(400);
+    expect(weak.text).toContain('Passwords must be at least 12 characters long.');
+    const forged = await client.post(`/invitation/${token}`, { _csrf: 'x'.repeat(32), password: 'forged password phrase', confirm: 'forged password phrase' });
+    expect(forged.status).toBe(403);
+
+    const done = await client.post(`/invitation/${token}`, { _csrf: csrf, password: 'correct horse battery staple', confirm: 'correct horse battery staple' });
+    expect(done.status).toBe(200);
+    expect(done.text).toContain('Your password is set');
+    const user = (await t.vault.store.repos.users.byId(added.user.id))!;
+    expect(await t.vault.identity.verifyPassword(user, 'correct horse battery staple')).toBe(true);
+    expect(await new FormClient(base).signIn(email, 'correct horse battery staple')).toContain('Ada Newcomer');
+    const accepted = await t.vault.store.db.selectFrom('audit_events').select('target_ids').where('action', '=', 'user.invitation-accept').execute();
+    expect(accepted.filter((e) => JSON.parse(e.target_ids).userId === added.user.id)).toHaveLength(1);
+
+    // Used: the same link does nothing more, on either method.
+    const again = await client.get(`/invitation/${token}`);
+    expect(again.status).toBe(404);
+    expect(again.text).toContain('This invitation link does not work: it has been used, has expired or was replaced by a newer one.');
+    const replay = await client.post(`/invitation/${token}`, { _csrf: csrf, password: 'a different pass phrase', confirm: 'a different pass phrase' });
+    expect(replay.status).toBe(404);
+    expect(await t.vault.identity.verifyPassword(user, 'correct horse battery staple')).toBe(true);
+    expect(await t.vault.identity.verifyPassword(user, 'a different pass phrase')).toBe(false);
+    expect((await new FormClient(base).get(`/invitation/${'A'.repeat(43)}`)).status).toBe(404);
+    expect((await new FormClient(base).get('/invitation/not-a-token')).status).toBe(404);
+  });
+
+  it('the admin page invites a new person by e-mail and shows no password', async () => {
+    const org = await createOrganisation(t.vault);
+    const admin = await org.user({ roles: ['org_admin'] });
+    const secret = await enrolTotp(t.vault, admin.id);
+    const client = new FormClient(base);
+    await client.signIn(admin.email, undefined, secret);
+    const form = await client.get('/admin/users/new');
+    const email = `invitee-${Date.now()}@${org.slug}.test`;
+    const res = await client.post('/admin/users', { _csrf: FormClient.csrf(form.text), email, name: 'Ivy Invitee', roles: 'member', clearance: 'OFFICIAL' });
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('Ivy Invitee has been invited');
+    expect(res.text).toContain(`We are e-mailing ${email} a link to set their password. It works once, for 7 days.`);
+    expect(res.text).not.toContain('generated-password');
+    expect(res.text).not.toContain('one-time password');
+    await t.vault.worker.runDue();
+    const mail = onlyMailTo(smtp, email);
+    expect(mail.text).toContain(`Test User has added you to Test ${org.slug} in Strongroom.`);
+  });
+
+  it('an invitation link stops working after 7 days, and a newer invitation replaces the older one', async () => {
+    const org = await createOrganisation(t.vault);
+    const email = `late-${Date.now()}@${org.slug}.test`;
+    const { user } = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Late Comer', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    await t.vault.worker.runDue();
+    const first = LINK.exec(String(onlyMailTo(smtp, email).text))![1]!;
+    // A retry or a resend makes a new link; the earlier one stops working. An invitation is essential:
+    // an opt-out (set here directly; a person cannot sign in to set one before accepting) does not stop it.
+    await t.vault.store.repos.mail.setPreferences(user.id, { nonEssentialOptOut: true }, clock.now().toISOString());
+    await t.vault.store.transaction((repos) => t.vault.mail.queue(repos.jobs, clock.now(), [user.id], { kind: 'invitation', organisationName: 'Test', invitedBy: null }));
+    await t.vault.worker.runDue();
+    const mails = smtp.to(email);
+    expect(mails).toHaveLength(2);
+    const second = LINK.exec(String(mails[1]!.text))![1]!;
+    expect(second).not.toBe(first);
+    const client = new FormClient(base);
+    expect((await client.get(`/invitation/${first}`)).status).toBe(404);
+    expect((await client.get(`/invitation/${second}`)).status).toBe(200);
+    advance(7 * 24 * 3600 - 60);
+    const lastMinute = await client.get(`/invitation/${second}`);
+    expect(lastMinute.status).toBe(200);
+    advance(120);
+    const expired = await client.get(`/invitation/${second}`);
+    expect(expired.status).toBe(404);
+    const posted = await client.post(`/invitation/${second}`, { _csrf: FormClient.csrf(lastMinute.text), password: 'correct horse battery staple', confirm: 'correct horse battery staple' });
+    expect(posted.status).toBe(404);
+    expect((await t.vault.store.repos.users.signInState(user.id))?.password_hash).toBeNull();
+    offsetMs = 0; // back to now, for the sign-in codes of the tests after this one
+  });
+
+  it('of two uses of one link at the same moment exactly one sets the password; a disabled person\'s link does not work', async () => {
+    const org = await createOrganisation(t.vault);
+    const email = `race-${Date.now()}@${org.slug}.test`;
+    const { user } = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Rae Race', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    await t.vault.worker.runDue();
+    const token = LINK.exec(String(onlyMailTo(smtp, email).text))![1]!;
+    const info = { channel: 'web' as const, clientAddress: '127.0.0.1', requestId: null };
+    const outcomes = await Promise.allSettled([
+      t.vault.invitations.accept(token, 'first racing pass phrase', info),
+      t.vault.invitations.accept(token, 'second racing pass phrase', info),
+    ]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+    expect(refused.map((o) => (o.reason as { code: string }).code)).toEqual(['NOT_FOUND']);
+    const stored = (await t.vault.store.repos.users.byId(user.id))!;
+    const first = await t.vault.identity.verifyPassword(stored, 'first racing pass phrase');
+    expect(first).toBe(outcomes[0]!.status === 'fulfilled');
+    expect(await t.vault.identity.verifyPassword(stored, 'second racing pass phrase')).toBe(!first);
+
+    const other = `gone-${Date.now()}@${org.slug}.test`;
+    const gone = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email: other, name: 'Gone Person', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    await t.vault.worker.runDue();
+    const goneToken = LINK.exec(String(onlyMailTo(smtp, other).text))![1]!;
+    await t.vault.store.repos.users.update(gone.user.id, { disabled: true });
+    expect((await new FormClient(base).get(`/invitation/${goneToken}`)).status).toBe(404);
+    await expect(t.vault.invitations.accept(goneToken, 'a perfectly good phrase', info)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('the opt-out is set on a page reached from the account page, audited, and stops arrangement proposals to that org admin only', async () => {
+    const host = await createOrganisation(t.vault);
+    const partner = await createOrganisation(t.vault);
+    const other = await createOrganisation(t.vault);
+    const quiet = await other.user({ roles: ['org_admin'] });
+    const loud = await partner.user({ roles: ['org_admin'] });
+    const member = await partner.user({ teams: ['payroll'] });
+    const secret = await enrolTotp(t.vault, quiet.id);
+    const client = new FormClient(base);
+    await client.signIn(quiet.email, undefined, secret);
+    const account = await client.get('/account');
+    expect(account.text).toContain('href="/account/email"');
+    const page = await client.get('/account/email');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('A file you uploaded was quarantined');
+    const csrf = FormClient.csrf(page.text);
+    const bad = await client.post('/account/email', { _csrf: csrf, nonEssential: 'maybe' });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('Choose whether to get e-mails that are not essential');
+    expect((await client.post('/account/email', { nonEssential: 'off' })).status).toBe(403);
+    expect((await t.vault.store.repos.mail.preferences(quiet.id)).nonEssentialOptOut).toBe(false);
+    const saved = await client.post('/account/email', { _csrf: csrf, nonEssential: 'off' });
+    expect(saved.status).toBe(303);
+    expect(saved.location).toBe('/account/email?done=saved');
+    expect((await client.get(saved.location!)).text).toContain('Your e-mail preferences were saved.');
+    expect((await t.vault.store.repos.mail.preferences(quiet.id)).nonEssentialOptOut).toBe(true);
+    const events = await t.vault.store.db.selectFrom('audit_events').select(['target_ids', 'actor_user_id']).where('action', '=', 'mail.preferences').execute();
+    expect(events.filter((e) => e.actor_user_id === quiet.id).map((e) => JSON.parse(e.target_ids))).toEqual([{ userId: quiet.id, nonEssential: 'off' }]);
+
+    const arrangement = await t.vault.arrangements.propose(systemActor(), {
+      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id, other.id], serviceArea: 'payroll', purpose: 'Shared payroll <team>',
+      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'read', ceiling: 'OFFICIAL',
+    });
+    await t.vault.worker.runDue();
+    const proposal = onlyMailTo(smtp, loud.email);
+    expect(proposal.subject).toBe(`Test ${host.slug} asks your organisation to accept a shared-service arrangement`);
+    expect(proposal.text).toContain('Purpose: Shared payroll <team>');
+    expect(proposal.html).toContain('Shared payroll &lt;team&gt;');
+    expect(proposal.text).toContain(`${PUBLIC_URL}/arrangements/${arrangement.id}`);
+    expect(smtp.to(quiet.email)).toHaveLength(0);
+    expect(smtp.to(member.email)).toHaveLength(0);
+  });
+
+  it('a disposal batch e-mails the records managers the counts, never the records\' names', async () => {
+    const org = await createOrganisation(t.vault);
+    await fileCollectionUnder(t.vault, org.id, org.collections.hr!, HR_03);
+    const staff = await org.user({ teams: ['hr'] });
+    const name = `grievance-${Date.now()}.txt`;
+    const id = (await upload(t.app, staff, org.collections.hr!, name, 'case notes\n')).json().id as string;
+    await recordEvent(t.vault, org.id, id, 'process_complete', yearsAgo(2));
+    const manager = await org.user({ roles: ['records_manager'], teams: ['hr'] });
+    const view = await t.vault.disposal.sweep(systemActor('job'), org.id);
+    await t.vault.worker.runDue();
+    const mail = onlyMailTo(smtp, manager.email);
+    expect(mail.subject).toBe('1 record is due for disposal review');
+    expect(mail.text).toContain(`${PUBLIC_URL}/disposal/${view!.batch.id}`);
+    expect(String(mail.text)).not.toContain(name);
+    expect(String(mail.html)).not.toContain(name);
+    expect(smtp.to(staff.email)).toHaveLength(0);
+  });
+});
+
+describe.each(DIALECTS)('e-mail with the SMTP server down on %s', (dialect) => {
+  let smtp: TestSmtp;
+  let t: TestVault;
+  let clock: ReturnType<typeof settableClock>; // stands still unless moved: the backoff is checked exactly
+
+  beforeAll(async () => {
+    clock = settableClock(new Date().toISOString());
+    smtp = await TestSmtp.reserve(); // nothing listens on its port yet
+    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath, env: mailEnv(smtp), clock });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await smtp?.stop();
+  });
+
+  async function mailJobs() {
+    return t.vault.store.db.selectFrom('jobs').select(['status', 'attempts', 'last_error', 'run_at']).where('kind', '=', 'send-email').execute();
+  }
+
+  it('the upload answers as ever; the send-email job is retried with backoff, and the mail arrives once the server is up', async () => {
+    const org = await createOrganisation(t.vault);
+    const uploader: TestUser = await org.user({ teams: ['payroll'] });
+    const started = Date.now();
+    const res = await upload(t.app, uploader, org.collections.payroll!, 'payslips.txt', EICAR);
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.json()).toMatchObject({ status: 422, documentStatus: 'quarantined' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const clean = await upload(t.app, uploader, org.collections.payroll!, 'rota.csv', samples.csv());
+    expect(clean.statusCode, clean.body).toBe(201);
+
+    await t.vault.worker.runDue();
+    const failed = await mailJobs();
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ status: 'queued', attempts: 1 });
+    expect(failed[0]!.last_error).toMatch(/ECONNREFUSED/);
+    expect(Date.parse(failed[0]!.run_at)).toBe(clock.now().getTime() + 30_000);
+
+    await smtp.start();
+    await t.vault.worker.runDue(); // not due yet: nothing is tried before the backoff
+    expect(smtp.received).toHaveLength(0);
+    clock.set(new Date(clock.now().getTime() + 31_000).toISOString());
+    await t.vault.worker.runDue();
+    const mail = onlyMailTo(smtp, uploader.email);
+    expect(mail.subject).toBe('Your upload "payslips.txt" was quarantined');
+    expect(await mailJobs()).toMatchObject([{ status: 'done', attempts: 2 }]);
+  });
+});
