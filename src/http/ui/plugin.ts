@@ -20,6 +20,8 @@ import { loadSession, render, type Ui } from './context.js';
 import { disposalPages } from './disposal.routes.js';
 import { documentPages } from './documents.routes.js';
 import { holdPages } from './holds.routes.js';
+import { identityPages } from './identity.routes.js';
+import { oidcPages } from './oidc.routes.js';
 import { formMultipartOptions } from './multipart.js';
 import { recordsPages } from './records.routes.js';
 import { searchPages } from './search.routes.js';
@@ -71,6 +73,8 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
       return render(ui, request, reply, 'error.njk', { problem }, problem.status);
     });
     await web.register(authPages(ui));
+    await web.register(oidcPages(ui));
+    await web.register(identityPages(ui));
     await web.register(browsePages(ui));
     await web.register(documentPages(ui));
     await web.register(uploadPages(ui));
