@@ -17,17 +17,20 @@ const UNVERIFIED = 'Strongroom could not verify the answer from your identity pr
 function refusal(error: unknown): OidcRefused {
   if (error instanceof OidcRefused) return error;
   const code = (error as { code?: string }).code ?? '';
-  const message = error instanceof Error ? error.message : String(error);
-  const cause = (error as { cause?: { claim?: string } }).cause;
+  // openid-client wraps oauth4webapi's error, which names the claim: read the whole chain.
+  const chain: unknown[] = [];
+  for (let e: unknown = error; e && chain.length < 5; e = (e as { cause?: unknown }).cause) chain.push(e);
+  const message = chain.map((e) => (e instanceof Error ? e.message : '')).join(' ');
+  const cause = { claim: chain.map((e) => (e as { claim?: string }).claim).find(Boolean) };
   if (error instanceof client.AuthorizationResponseError) {
     const said = (error as { error?: string }).error ?? 'error';
     if (said === 'access_denied') return new OidcRefused('access_denied', 'Your identity provider did not sign you in (you cancelled, or it refused). Try again, or ask your IT team.');
     return new OidcRefused(`provider_error:${said}`, `Your identity provider answered with an error (${said}). Try again; if it keeps happening, tell your IT team.`);
   }
-  if (/"aud"/.test(message)) return new OidcRefused('wrong_audience', `${UNVERIFIED} The sign-in token was issued for another application (wrong audience).`);
-  if (/"iss"/.test(message) || /"iss" \(issuer\)/.test(message)) return new OidcRefused('wrong_issuer', `${UNVERIFIED} The sign-in token came from another issuer than the one configured.`);
+  if (/"aud"/.test(message) || cause.claim === 'aud') return new OidcRefused('wrong_audience', `${UNVERIFIED} The sign-in token was issued for another application (wrong audience).`);
+  if (/"iss"/.test(message) || cause.claim === 'iss') return new OidcRefused('wrong_issuer', `${UNVERIFIED} The sign-in token came from another issuer than the one configured.`);
   if (/"exp"/.test(message) || code === 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED' || cause?.claim === 'exp') return new OidcRefused('expired', `${UNVERIFIED} The sign-in token has expired. Check this server's clock, then try again.`);
-  if (/"nonce"/.test(message)) return new OidcRefused('nonce_mismatch', `${UNVERIFIED} The sign-in token belongs to another sign-in (it may have been replayed). Start again.`);
+  if (/"nonce"/.test(message) || cause.claim === 'nonce') return new OidcRefused('nonce_mismatch', `${UNVERIFIED} The sign-in token belongs to another sign-in (it may have been replayed). Start again.`);
   if (/"state"/.test(message)) return new OidcRefused('state_mismatch', `${UNVERIFIED} The answer belongs to another sign-in. Start again.`);
   if (/signature|no applicable key|KEY_SELECTION/i.test(`${message} ${code}`)) return new OidcRefused('bad_signature', `${UNVERIFIED} The sign-in token's signature is not valid.`);
   if (/invalid_grant/.test(message) || (error as { error?: string }).error === 'invalid_grant') return new OidcRefused('invalid_grant', `${UNVERIFIED} The sign-in code was already used or has expired. Start again.`);
@@ -48,8 +51,10 @@ export class OpenIdClient implements OidcClient {
     const insecure = issuer.protocol === 'http:' && LOOPBACK.has(issuer.hostname);
     const config = client.discovery(issuer, settings.clientId, secret ?? undefined, secret ? client.ClientSecretPost(secret) : client.None(), {
       timeout: TIMEOUT_SECONDS,
-      // Plain http only for a provider on this machine's loopback (provider-input.ts refuses any other).
-      ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
+      // The ID token's signature is checked against the provider's JWKS even though it came straight from
+      // the token endpoint (openid-client leaves that to TLS unless asked), then plain http only for a
+      // provider on this machine's loopback (provider-input.ts refuses any other).
+      execute: insecure ? [client.enableNonRepudiationChecks, client.allowInsecureRequests] : [client.enableNonRepudiationChecks],
     });
     this.#configs.set(key, { at: this.now(), config });
     config.catch(() => this.#configs.delete(key));
