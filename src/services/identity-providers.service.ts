@@ -3,7 +3,7 @@
 // every change is audited in the same transaction (ids and the fields changed, never a secret), and the
 // OIDC client secret is sealed before it reaches the database. Also the sign-in page's list of provider
 // buttons, and the "test sign-in" preview: what a verified identity would get, with nothing changed.
-import { randomUUID } from 'node:crypto';
+import { X509Certificate, randomUUID } from 'node:crypto';
 import type { Decision } from '../domain/access/policy.js';
 import { forbidden, invalid, notFound } from '../domain/errors.js';
 import { mapGroups, providerDidMfa, type GroupMapping, type IdentityProvider, type MappedAccess } from '../domain/identity/federation.js';
@@ -167,6 +167,18 @@ export class IdentityProvidersService {
       mfa,
       refusal: refusal ? { reason: refusal, message: FEDERATED_REFUSALS[refusal] } : null,
     };
+  }
+
+  /** A SAML provider's signing certificates as the admin checks them: subject, validity, expired or not. */
+  certificateFacts(provider: IdentityProvider): { subject: string; validFrom: string; validTo: string; expired: boolean }[] {
+    return (provider.saml?.idpCertificates ?? []).map((pem) => {
+      try {
+        const c = new X509Certificate(pem);
+        return { subject: c.subject.replace(/\n/g, ', '), validFrom: new Date(c.validFrom).toISOString(), validTo: new Date(c.validTo).toISOString(), expired: new Date(c.validTo) < this.o.clock.now() };
+      } catch {
+        return { subject: '(not a certificate this server can read)', validFrom: '', validTo: '', expired: true };
+      }
+    });
   }
 
   /** May this person configure the organisation's sign-in? For pages deciding what to offer; not audited. */
