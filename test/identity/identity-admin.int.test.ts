@@ -128,6 +128,27 @@ describe.each(DIALECTS)('identity provider administration on %s', (dialect) => {
     expect((await anyone.get(`/sign-in?org=${south.slug}`)).text).not.toContain('Sign in with North Shire');
   });
 
+  it('answers the REST API for the organisation\'s own admins only, never with the secret', async () => {
+    const admin = await north.user({ roles: ['org_admin'] });
+    const stranger = await south.user({ roles: ['org_admin'] });
+    const get = (token: string, path: string) => t.app.inject({ method: 'GET', url: `/api/v1/organisations/${north.slug}/${path}`, headers: { authorization: `Bearer ${token}` } });
+    const listed = await get(admin.token, 'identity-providers');
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json().providers).toMatchObject([{ id: providerId, kind: 'oidc', name: 'North Shire', hasClientSecret: true, oidc: { issuer: idp.issuer, clientId: idp.clientId } }]);
+    expect(listed.body).not.toContain(idp.clientSecret);
+    const refused = await get(stranger.token, 'identity-providers');
+    expect([refused.statusCode, refused.json().detail]).toEqual([403, 'Only an org admin of this organisation can configure how its people sign in.']);
+    const put = (token: string, mappings: unknown) => t.app.inject({ method: 'PUT', url: `/api/v1/organisations/${north.slug}/group-mappings`, headers: { authorization: `Bearer ${token}` }, payload: { mappings } });
+    const bad = await put(admin.token, [{ group: 'g1', teams: ['nowhere'] }]);
+    expect([bad.statusCode, bad.json().detail]).toEqual([400, `Row 1: unknown service area nowhere: service areas are ${t.vault.serviceAreas.join(', ')}`]);
+    expect((await put(stranger.token, [])).statusCode).toBe(403);
+    const saved = await put(admin.token, [{ group: 'grp-payroll', teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' }]);
+    expect([saved.statusCode, saved.json()]).toEqual([200, { mappings: [{ group: 'grp-payroll', roles: [], teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' }] }]);
+    expect((await get(admin.token, 'group-mappings')).json()).toEqual(saved.json());
+    const openapi = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as { paths: Record<string, unknown> };
+    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/api/v1/organisations/{slug}/identity-providers', '/api/v1/organisations/{slug}/group-mappings']));
+  });
+
   it('runs a test sign-in through the provider, showing what came back and changing nothing', async () => {
     const newcomer = `new-${randomUUID().slice(0, 8)}@${north.slug}.test`;
     idp.accounts.set('newcomer', { email: newcomer, email_verified: true, name: 'New Person', groups: ['grp-payroll'] });
