@@ -45,6 +45,8 @@ export const authPages = (ui: Ui): FastifyPluginAsync => async (app) => {
       const presented = request.cookies[sessionCookie(request)];
       const { sessionId, stage } = await ui.sessions.signIn(email, body.password!, requestInfo(request, 'web'), presented);
       setSession(request, reply, sessionId);
+      // A password session has no provider to sign out of: forget one an earlier sign-in left.
+      if (request.cookies[logoutCookie(request)]) reply.clearCookie(logoutCookie(request), cookieOptions(request));
       const target = stage === 'mfa' ? '/sign-in/code' : stage === 'mfa_setup' ? '/sign-in/set-up-mfa' : next;
       return reply.redirect(stage === 'active' ? target : `${target}?next=${encodeURIComponent(next)}`, 303);
     } catch (error) {
