@@ -61,6 +61,10 @@ import { WebSessionsService } from './services/web-sessions.service.js';
 import { FederatedSignInService } from './services/federated-sign-in.service.js';
 import { SamlSignInService } from './services/saml-sign-in.service.js';
 import { NodeSamlProtocol } from './integrations/saml/node-saml.protocol.js';
+import { IdentityProvidersService } from './services/identity-providers.service.js';
+import { OidcSignInService } from './services/oidc-sign-in.service.js';
+import { OpenIdClient } from './integrations/oidc.client.js';
+import { DerivedSecretSealer } from './storage/secret-sealer.js';
 import { BucketCheckpointCopies } from './storage/bucket-checkpoint-copies.js';
 import { CheckpointCopies } from './storage/checkpoint-copies.js';
 import { UploadAdmission } from './services/upload-admission.js';
@@ -263,6 +267,13 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const sessions = new WebSessionsService({ store, clock, identity, issuer: 'Strongroom' });
   const federatedSignIn = new FederatedSignInService({ store, clock, webSessions: sessions });
   const samlSignIn = new SamlSignInService({ store, clock, access, federatedSignIn, protocol: new NodeSamlProtocol(), publicUrl: config.publicUrl });
+  // Client secrets sealed at rest, and the browser's sign-in cookies, each under a key of its own.
+  const providerSecrets = new DerivedSecretSealer(master, 'identity provider secrets v1');
+  const identityProviders = new IdentityProvidersService({ store, clock, access, sealer: providerSecrets, serviceAreas });
+  const oidcSignIn = new OidcSignInService({
+    store, clock, client: new OpenIdClient(), federatedSignIn, providers: identityProviders,
+    secrets: providerSecrets, cookies: new DerivedSecretSealer(master, 'oidc browser cookies v1'),
+  });
   const people = new UsersAdminService({ store, clock, access, identity });
   const dav = new DavService({ store, access, clock, collections, documents, locks });
   const jobsAdmin = new JobsAdminService({ store, access, clock });
@@ -320,7 +331,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   let backgroundStarted = false;
   const vault: Vault = {
     config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
-    sessions, federatedSignIn, samlSignIn, people, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
+    sessions, federatedSignIn, samlSignIn, identityProviders, oidcSignIn, people, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
     replicaStore, replication, scrub, backups, search, branding, mail, invitations,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');

@@ -11,6 +11,7 @@ import { registerImportCommand } from './commands/import.command.js';
 import { registerJobsCommands } from './commands/jobs.commands.js';
 import { registerLockCommands } from './commands/lock.commands.js';
 import { registerHoldCommands } from './commands/hold.commands.js';
+import { registerIdpCommands } from './commands/idp.commands.js';
 import { registerSeriesCommands } from './commands/series.commands.js';
 import { registerScrubCommand } from './commands/scrub.command.js';
 import { registerSearchCommand } from './commands/search.js';
@@ -44,6 +45,7 @@ registerSeriesCommands(program);
 registerBackupCommands(program);
 registerScrubCommand(program);
 registerSearchCommand(program);
+registerIdpCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   say(`strongroom: ${failure(error)}`);

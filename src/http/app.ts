@@ -15,6 +15,7 @@ import { disposalRoutes } from './api/disposal.routes.js';
 import { documentsRoutes } from './api/documents.routes.js';
 import { locksRoutes } from './api/locks.routes.js';
 import { holdsRoutes } from './api/holds.routes.js';
+import { identityRoutes } from './api/identity.routes.js';
 import { recordsRoutes } from './api/records.routes.js';
 import { searchRoutes } from './api/search.routes.js';
 import { systemRoutes } from './api/system.routes.js';
@@ -93,6 +94,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
       await api.register(certificatesRoutes(vault));
       await api.register(recordsRoutes(vault));
       await api.register(searchRoutes(vault));
+      await api.register(identityRoutes(vault));
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api/v1' },

@@ -18,12 +18,14 @@ import type { DocumentsService } from './documents.service.js';
 import type { FederatedSignInService } from './federated-sign-in.service.js';
 import type { SamlSignInService } from './saml-sign-in.service.js';
 import type { HoldsService } from './holds.service.js';
+import type { IdentityProvidersService } from './identity-providers.service.js';
 import type { IdentityService } from './identity.service.js';
 import type { JobsAdminService } from './jobs-admin.service.js';
 import type { KeysService } from './keys.service.js';
 import type { InvitationsService } from './invitations.service.js';
 import type { LocksService } from './locks.service.js';
 import type { MailService } from './mail.service.js';
+import type { OidcSignInService } from './oidc-sign-in.service.js';
 import type { QuarantineService } from './quarantine.service.js';
 import type { RetentionService } from './retention.service.js';
 import type { ReplicationService } from './replication.service.js';
@@ -54,6 +56,10 @@ export interface AppServices {
   federatedSignIn: FederatedSignInService;
   /** SAML 2.0 sign-in through an organisation's identity provider (and its administrators' test sign-in). */
   samlSignIn: SamlSignInService;
+  /** The organisation's identity providers (OIDC and SAML) and group mapping, as its org admins configure them. */
+  identityProviders: IdentityProvidersService;
+  /** OpenID Connect sign-in: the redirect, the callback, the admin's test sign-in, RP-initiated logout. */
+  oidcSignIn: OidcSignInService;
   /** People in an organisation, as its admins manage them (the web interface). */
   people: UsersAdminService;
   /** WebDAV's view of the file plan: folders per reachable organisation, dead properties, COPY/MOVE. */

@@ -4,7 +4,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { DomainError } from '../../domain/errors.js';
 import { requestInfo } from '../plugins/authenticate.js';
-import { anonymousCsrf, checkAnonymousCsrf, clearSession, errorList, render, requireCsrf, requirePendingCsrf, sessionCookie, setSession, type Ui } from './context.js';
+import { logoutCookie } from './oidc.routes.js';
+import { anonymousCsrf, checkAnonymousCsrf, clearSession, cookieOptions, errorList, render, requireCsrf, requirePendingCsrf, sessionCookie, setSession, type Ui } from './context.js';
 
 type Form = Record<string, string | undefined>;
 
@@ -19,9 +20,16 @@ export const authPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   const signInPage = (request: FastifyRequest, reply: FastifyReply, data: Record<string, unknown>, status = 200) =>
     render(ui, request, reply, 'sign-in.njk', { csrfToken: anonymousCsrf(request, reply), ...data }, status);
 
-  app.get<{ Querystring: { next?: string; 'signed-out'?: string } }>('/sign-in', async (request, reply) => {
+  // The buttons: every organisation's enabled providers, each named with its organisation; `?org=<slug>`
+  // (the link a council gives its staff) shows only that organisation's (docs/identity.md).
+  const providersFor = async (org: string | undefined) => {
+    const slug = typeof org === 'string' && /^[a-z0-9-]{1,100}$/.test(org) ? org : undefined;
+    return { providers: await ui.vault.identityProviders.signInChoices(slug), singleOrganisation: slug !== undefined };
+  };
+
+  app.get<{ Querystring: { next?: string; 'signed-out'?: string; org?: string } }>('/sign-in', async (request, reply) => {
     if (request.web) return reply.redirect('/', 303);
-    return signInPage(request, reply, { next: safeNext(request.query.next), signedOut: request.query['signed-out'] !== undefined });
+    return signInPage(request, reply, { next: safeNext(request.query.next), signedOut: request.query['signed-out'] !== undefined, ...(await providersFor(request.query.org)) });
   });
 
   app.post<{ Body: Form }>('/sign-in', async (request, reply) => {
@@ -32,16 +40,18 @@ export const authPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const errors: { text: string; href: string }[] = [];
     if (!email) errors.push({ text: 'Enter your e-mail address', href: '#email' });
     if (!body.password) errors.push({ text: 'Enter your password', href: '#password' });
-    if (errors.length > 0) return signInPage(request, reply, { errors, email, next }, 400);
+    if (errors.length > 0) return signInPage(request, reply, { errors, email, next, ...(await providersFor(undefined)) }, 400);
     try {
       const presented = request.cookies[sessionCookie(request)];
       const { sessionId, stage } = await ui.sessions.signIn(email, body.password!, requestInfo(request, 'web'), presented);
       setSession(request, reply, sessionId);
+      // A password session has no provider to sign out of: forget one an earlier sign-in left.
+      if (request.cookies[logoutCookie(request)]) reply.clearCookie(logoutCookie(request), cookieOptions(request));
       const target = stage === 'mfa' ? '/sign-in/code' : stage === 'mfa_setup' ? '/sign-in/set-up-mfa' : next;
       return reply.redirect(stage === 'active' ? target : `${target}?next=${encodeURIComponent(next)}`, 303);
     } catch (error) {
       if (!(error instanceof DomainError) || !STATUS_FOR[error.code]) throw error;
-      return signInPage(request, reply, { errors: errorList(error, 'email'), email, next }, STATUS_FOR[error.code]);
+      return signInPage(request, reply, { errors: errorList(error, 'email'), email, next, ...(await providersFor(undefined)) }, STATUS_FOR[error.code]);
     }
   });
 
@@ -97,6 +107,15 @@ export const authPages = (ui: Ui): FastifyPluginAsync => async (app) => {
       await ui.sessions.signOut(session, requestInfo(request, 'web'));
     }
     clearSession(request, reply);
+    // Signed in through an OpenID provider: end the session there too (RP-initiated logout), when it can.
+    const idp = request.cookies[logoutCookie(request)];
+    if (idp) {
+      reply.clearCookie(logoutCookie(request), cookieOptions(request));
+      const back = `${request.protocol}://${request.host}/sign-in?signed-out`;
+      const endSession = await ui.vault.oidcSignIn.endSessionUrl(idp, back).catch(() => null);
+      // A page, not a redirect: the sign-out form's CSP (form-action 'self') stops redirects to other sites.
+      if (endSession) return render(ui, request, reply, 'signed-out-idp.njk', { endSession });
+    }
     return reply.redirect('/sign-in?signed-out', 303);
   });
 };

@@ -33,16 +33,16 @@ export interface WebContext {
   brand: Brand;
 }
 
-interface OrganisationPages { users: boolean; quarantine: boolean; locks: boolean; audit: boolean; checkpoints: boolean; holds: boolean; disposal: boolean; filePlan?: boolean; storage?: boolean; branding?: boolean }
+interface OrganisationPages { users: boolean; quarantine: boolean; locks: boolean; audit: boolean; checkpoints: boolean; holds: boolean; disposal: boolean; filePlan?: boolean; storage?: boolean; branding?: boolean; identity?: boolean }
 
 /** One question per navigation item that the person's organisation role decides, asked in one call. */
 async function organisationPages(ui: Ui, actor: Actor, organisationId: string): Promise<OrganisationPages> {
   const own = { kind: 'organisation' as const, organisationId };
-  const actions = ['organisation.manage-users', 'quarantine.list', 'lock.list', 'audit.read', 'audit.checkpoints', 'records.read', 'storage.read', 'organisation.brand'] as const;
-  const [users, quarantine, locks, audit, checkpoints, records, storage, branding] = await ui.vault.access.can(actor, actions.map((action) => ({ action, resource: own })));
+  const actions = ['organisation.manage-users', 'quarantine.list', 'lock.list', 'audit.read', 'audit.checkpoints', 'records.read', 'storage.read', 'organisation.brand', 'organisation.identity'] as const;
+  const [users, quarantine, locks, audit, checkpoints, records, storage, branding, identity] = await ui.vault.access.can(actor, actions.map((action) => ({ action, resource: own })));
   return {
     users: users === true, quarantine: quarantine === true, locks: locks === true, audit: audit === true, checkpoints: checkpoints === true,
-    holds: records === true, disposal: records === true, filePlan: records === true, storage: storage === true, branding: branding === true,
+    holds: records === true, disposal: records === true, filePlan: records === true, storage: storage === true, branding: branding === true, identity: identity === true,
   };
 }
 
@@ -67,7 +67,7 @@ export const isSecure = (request: FastifyRequest): boolean => request.protocol =
 export const sessionCookie = (request: FastifyRequest): string => (isSecure(request) ? '__Host-strongroom-session' : 'strongroom-session');
 const anonCsrfCookie = (request: FastifyRequest): string => (isSecure(request) ? '__Host-strongroom-csrf' : 'strongroom-csrf');
 
-const cookieOptions = (request: FastifyRequest) => ({ path: '/', httpOnly: true, sameSite: 'lax' as const, secure: isSecure(request) });
+export const cookieOptions = (request: FastifyRequest) => ({ path: '/', httpOnly: true, sameSite: 'lax' as const, secure: isSecure(request) });
 
 export function setSession(request: FastifyRequest, reply: FastifyReply, sessionId: string): void {
   reply.setCookie(sessionCookie(request), sessionId, cookieOptions(request));
@@ -144,6 +144,7 @@ function navigation(web: WebContext | null, path: string): NavItem[] {
   ];
   if (may.filePlan) items.push({ href: '/file-plan', text: 'File plan' });
   if (may.users) items.push({ href: '/admin/users', text: 'Users' });
+  if (may.identity) items.push({ href: '/admin/identity', text: 'Sign-in' });
   if (may.quarantine) items.push({ href: '/admin/quarantine', text: 'Quarantine' });
   if (may.locks) items.push({ href: '/admin/locks', text: 'Locks' });
   if (may.disposal) items.push({ href: '/disposal', text: 'Disposal review' });

@@ -21,6 +21,8 @@ import { disposalPages } from './disposal.routes.js';
 import { documentPages } from './documents.routes.js';
 import { holdPages } from './holds.routes.js';
 import { mailPages } from './mail.routes.js';
+import { identityPages } from './identity.routes.js';
+import { oidcPages } from './oidc.routes.js';
 import { formMultipartOptions } from './multipart.js';
 import { organisationBrandingPages } from './organisation-branding.routes.js';
 import { recordsPages } from './records.routes.js';
@@ -75,6 +77,8 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
     });
     await web.register(authPages(ui));
     await web.register(samlPages(ui));
+    await web.register(oidcPages(ui));
+    await web.register(identityPages(ui));
     await web.register(browsePages(ui));
     await web.register(documentPages(ui));
     await web.register(uploadPages(ui));

@@ -1,0 +1,212 @@
+// The organisation's identity providers (OpenID Connect and SAML 2.0) and its directory group → access
+// mapping, as its org admins configure them: every call asks AccessService ('organisation.identity'),
+// every change is audited in the same transaction (ids and the fields changed, never a secret), and the
+// OIDC client secret is sealed before it reaches the database. Also the sign-in page's list of provider
+// buttons, and the "test sign-in" preview: what a verified identity would get, with nothing changed.
+import { X509Certificate, randomUUID } from 'node:crypto';
+import type { Decision } from '../domain/access/policy.js';
+import { forbidden, invalid, notFound } from '../domain/errors.js';
+import { mapGroups, providerDidMfa, type GroupMapping, type IdentityProvider, type MappedAccess } from '../domain/identity/federation.js';
+import { mfaRequired } from '../domain/identity/mfa.js';
+import type { SecretSealer } from '../domain/identity/ports.js';
+import { checkGroupMappings, checkProvider, type GroupMappingInput, type ProviderInput } from '../domain/identity/provider-input.js';
+import type { Clock } from '../domain/ports.js';
+import type { Store } from '../domain/repositories.js';
+import type { Actor, Organisation, User } from '../domain/types.js';
+import type { AccessService } from './access.service.js';
+import { auditEvent } from './audit-events.js';
+import { FEDERATED_REFUSALS, type FederatedRefusal, type VerifiedExternalIdentity } from './federated-sign-in.service.js';
+
+/** A provider as admins see it: everything but the secret, and whether one is stored. */
+export type ProviderView = IdentityProvider & { hasClientSecret: boolean };
+
+/** One button on the sign-in page. */
+export interface SignInChoice {
+  providerId: string;
+  kind: IdentityProvider['kind'];
+  name: string;
+  organisationSlug: string;
+  organisationName: string;
+}
+
+/** What a test sign-in found: who the provider says this is, and what Strongroom would do with them. */
+export interface SignInPreview {
+  identity: VerifiedExternalIdentity;
+  /** The account it matches (by linked subject, else verified e-mail), if any. */
+  match: { by: 'subject' | 'email'; user: Pick<User, 'id' | 'email' | 'name' | 'roles' | 'teams' | 'clearance'> } | null;
+  /** Whether a first sign-in would create the account just in time. */
+  wouldCreate: boolean;
+  /** The access the groups map to (null: no mapped group, or groups are not read). */
+  mapped: MappedAccess | null;
+  /** The MFA step: trusted from the provider, TOTP, or TOTP set-up. */
+  mfa: 'provider' | 'totp' | 'totp_setup' | 'none';
+  /** Why the sign-in would be refused, in the words the person would see; null: it would succeed. */
+  refusal: { reason: FederatedRefusal; message: string } | null;
+}
+
+export class IdentityProvidersService {
+  constructor(private readonly o: { store: Store; clock: Clock; access: AccessService; sealer: SecretSealer; serviceAreas: readonly string[] }) {}
+
+  private get repos() {
+    return this.o.store.repos;
+  }
+
+  /** The organisation's providers (org admins of that organisation only: anyone else is refused, 403, audited). */
+  async list(actor: Actor, organisationId: string): Promise<ProviderView[]> {
+    await this.requireAdmin(actor, organisationId, {});
+    return Promise.all((await this.repos.federation.providers(organisationId)).map((p) => this.view(p)));
+  }
+
+  async get(actor: Actor, providerId: string): Promise<ProviderView> {
+    const { provider } = await this.administered(actor, providerId);
+    return this.view(provider);
+  }
+
+  async add(actor: Actor, organisationId: string, input: ProviderInput): Promise<ProviderView> {
+    const decision = await this.requireAdmin(actor, organisationId, {});
+    const checked = checkProvider(input);
+    const secret = (input.clientSecret ?? '').trim();
+    if (checked.kind === 'oidc' && !secret) throw invalid('Enter the client secret (Entra ID: Certificates & secrets → the secret\'s Value)', { field: 'clientSecret' });
+    const now = this.o.clock.now().toISOString();
+    const provider: IdentityProvider = { id: randomUUID(), organisationId, ...checked, createdAt: now, updatedAt: now };
+    await this.o.store.transaction(async (repos) => {
+      await repos.federation.insertProvider(provider, checked.kind === 'oidc' ? this.o.sealer.seal(provider.id, secret) : null);
+      await repos.audit.insert([this.event(actor, 'identity-provider.add', provider, decision)]);
+    });
+    return this.view(provider);
+  }
+
+  /** Replaces the provider's settings; an empty client secret keeps the stored one. The kind cannot change. */
+  async update(actor: Actor, providerId: string, input: ProviderInput): Promise<ProviderView> {
+    const { provider, decision } = await this.administered(actor, providerId);
+    if (input.kind !== undefined && input.kind !== provider.kind) throw invalid('A provider\'s kind cannot change: add a new provider instead', { field: 'kind' });
+    const checked = checkProvider({ ...input, kind: provider.kind });
+    const secret = (input.clientSecret ?? '').trim();
+    const updated: IdentityProvider = { ...provider, ...checked, updatedAt: this.o.clock.now().toISOString() };
+    await this.o.store.transaction(async (repos) => {
+      await repos.federation.updateProvider(updated, provider.kind === 'oidc' && secret ? this.o.sealer.seal(provider.id, secret) : undefined);
+      await repos.audit.insert([this.event(actor, 'identity-provider.update', updated, decision, secret ? { secret: 'replaced' } : {})]);
+    });
+    return this.view(updated);
+  }
+
+  /** Removes the provider and every account link through it (the accounts stay). */
+  async remove(actor: Actor, providerId: string): Promise<void> {
+    const { provider, decision } = await this.administered(actor, providerId);
+    await this.o.store.transaction(async (repos) => {
+      await repos.federation.removeProvider(provider.id);
+      await repos.audit.insert([this.event(actor, 'identity-provider.remove', provider, decision)]);
+    });
+  }
+
+  async groupMappings(actor: Actor, organisationId: string): Promise<GroupMapping[]> {
+    await this.requireAdmin(actor, organisationId, {});
+    return this.repos.federation.groupMappings(organisationId);
+  }
+
+  /** Sets the organisation's whole mapping (OIDC claims, SAML attributes and SCIM groups share it). */
+  async setGroupMappings(actor: Actor, organisationId: string, rows: readonly GroupMappingInput[]): Promise<GroupMapping[]> {
+    const decision = await this.requireAdmin(actor, organisationId, {});
+    const mappings = checkGroupMappings(organisationId, rows, this.o.serviceAreas);
+    await this.o.store.transaction(async (repos) => {
+      await repos.federation.replaceGroupMappings(organisationId, mappings);
+      await repos.audit.insert([auditEvent(actor, 'identity.group-mappings', { organisationId, ids: { groups: String(mappings.length) } }, decision, this.o.clock.now())]);
+    });
+    return mappings;
+  }
+
+  /**
+   * The enabled providers people may sign in with, for the sign-in page: every organisation's, or one
+   * organisation's when the page was opened with `?org=<slug>` (a council's own link). Public: a button
+   * names only the provider and its organisation.
+   */
+  async signInChoices(organisationSlug?: string): Promise<SignInChoice[]> {
+    const organisations: Organisation[] = organisationSlug
+      ? [await this.repos.organisations.bySlug(organisationSlug)].filter((o): o is Organisation => o !== undefined)
+      : await this.repos.organisations.list();
+    const choices: SignInChoice[] = [];
+    for (const organisation of organisations) {
+      for (const p of await this.repos.federation.providers(organisation.id)) {
+        if (p.enabled) choices.push({ providerId: p.id, kind: p.kind, name: p.name, organisationSlug: organisation.slug, organisationName: organisation.name });
+      }
+    }
+    return choices.sort((a, b) => a.organisationName.localeCompare(b.organisationName) || a.name.localeCompare(b.name));
+  }
+
+  /**
+   * What signing in as `identity` would do, without doing it: no session, no link, no account, no change
+   * of access. For the admin's "test sign-in"; the same rules as FederatedSignInService.complete.
+   */
+  async preview(actor: Actor, identity: VerifiedExternalIdentity): Promise<SignInPreview> {
+    const { provider } = await this.administered(actor, identity.providerId);
+    const mapped = provider.groupsClaim === null ? null : mapGroups(await this.repos.federation.groupMappings(provider.organisationId), identity.groups);
+    const link = await this.repos.federation.identity(provider.id, identity.subject);
+    const linked = link ? await this.repos.users.byId(link.userId) : undefined;
+    const email = identity.email?.trim().toLowerCase() ?? null;
+    const byEmail = !linked && email && identity.emailVerified ? await this.repos.users.byEmail(email) : undefined;
+    const user = linked ?? byEmail;
+    const refusal = ((): FederatedRefusal | null => {
+      if (!provider.enabled) return 'provider_disabled';
+      if (provider.groupsClaim !== null && mapped === null) return 'no_mapped_group';
+      if (!user && (!email || !identity.emailVerified)) return 'email_unverified';
+      if (user && user.organisationId !== provider.organisationId) return 'other_organisation';
+      if (!user && !provider.createAccounts) return 'no_account';
+      if (user?.disabled) return 'disabled';
+      return null;
+    })();
+    const roles = mapped?.roles ?? user?.roles ?? ['member'];
+    const mfaEnabled = user ? (await this.repos.users.signInState(user.id))?.mfa_enabled ?? false : false;
+    const mfa = providerDidMfa(provider, identity) ? 'provider' : mfaEnabled ? 'totp' : mfaRequired(roles) ? 'totp_setup' : 'none';
+    return {
+      identity,
+      match: user && user.organisationId === provider.organisationId
+        ? { by: linked ? 'subject' : 'email', user: { id: user.id, email: user.email, name: user.name, roles: user.roles, teams: user.teams, clearance: user.clearance } }
+        : null,
+      wouldCreate: !user && refusal === null,
+      mapped,
+      mfa,
+      refusal: refusal ? { reason: refusal, message: FEDERATED_REFUSALS[refusal] } : null,
+    };
+  }
+
+  /** A SAML provider's signing certificates as the admin checks them: subject, validity, expired or not. */
+  certificateFacts(provider: IdentityProvider): { subject: string; validFrom: string; validTo: string; expired: boolean }[] {
+    return (provider.saml?.idpCertificates ?? []).map((pem) => {
+      try {
+        const c = new X509Certificate(pem);
+        return { subject: c.subject.replace(/\n/g, ', '), validFrom: new Date(c.validFrom).toISOString(), validTo: new Date(c.validTo).toISOString(), expired: new Date(c.validTo) < this.o.clock.now() };
+      } catch {
+        return { subject: '(not a certificate this server can read)', validFrom: '', validTo: '', expired: true };
+      }
+    });
+  }
+
+  /** May this person configure the organisation's sign-in? For pages deciding what to offer; not audited. */
+  async mayConfigure(actor: Actor, organisationId: string): Promise<boolean> {
+    const [allowed] = await this.o.access.can(actor, [{ action: 'organisation.identity', resource: { kind: 'organisation', organisationId } }]);
+    return allowed === true;
+  }
+
+  private async view(provider: IdentityProvider): Promise<ProviderView> {
+    return { ...provider, hasClientSecret: (await this.repos.federation.sealedSecret(provider.id)) !== null };
+  }
+
+  /** A provider the actor administers: another organisation's is refused like a missing one (404, audited). */
+  private async administered(actor: Actor, providerId: string): Promise<{ provider: IdentityProvider; decision: Decision }> {
+    const provider = await this.repos.federation.provider(providerId);
+    if (!provider) throw notFound('identity provider');
+    const decision = await this.o.access.requireOrganisation(actor, 'organisation.identity', provider.organisationId, { providerId }, { missing: 'identity provider' });
+    return { provider, decision };
+  }
+
+  /** An organisation-wide question: refused with 403 (the organisation is no secret), audited. */
+  private async requireAdmin(actor: Actor, organisationId: string, ids: Record<string, string>): Promise<Decision> {
+    const decision = await this.o.access.check(actor, 'organisation.identity', { kind: 'organisation', organisationId }, { organisationId, ids });
+    if (!decision.allow) throw forbidden('Only an org admin of this organisation can configure how its people sign in.');
+    return decision;
+  }
+
+  private event(actor: Actor, action: string, provider: IdentityProvider, decision: Decision, extra: Record<string, string> = {}) {
+    return auditEvent(actor, action, { organisationId: provider.organisationId, ids: { providerId: provider.id, kind: provider.kind, enabled: String(provider.enabled), ...extra } }, decision, this.o.clock.now());
+  }
+}

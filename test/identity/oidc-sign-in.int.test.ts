@@ -1,0 +1,161 @@
+// OpenID Connect sign-in against a real provider (oidc-provider on 127.0.0.1, its own login page), on both
+// dialects: the code flow end to end, and each hostile answer refused with a clear page and audited —
+// a tampered, wrong-audience, wrong-issuer or expired ID token, a replayed state or nonce, a callback in
+// another browser, an unverified e-mail, and another organisation's person through this provider.
+import { beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { FEDERATED_REFUSALS } from '../../src/services/federated-sign-in.service.js';
+import { actorFor } from '../../src/services/identity.service.js';
+import { useClamd, useTestVault } from '../support/fixture.js';
+import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
+import { CookieBrowser, decodeJwt, startOpenIdProvider, type TestOpenIdProvider } from './oidc-provider.js';
+
+const clamd = useClamd();
+const CLI = { channel: 'cli' as const, clientAddress: null, requestId: null };
+const START_AGAIN = 'This sign-in was started in another browser, has already been used, or took longer than 10 minutes. Go back to the sign-in page and start again.';
+const refusal = (html: string) => /<p class="govuk-body" id="refusal">([^<]*)<\/p>/.exec(html)?.[1]?.replace(/&#39;/g, "'");
+
+describe.each(DIALECTS)('OpenID Connect sign-in on %s', (dialect) => {
+  const t = useTestVault(dialect, clamd, { listen: true });
+  let base: string;
+  let idp: TestOpenIdProvider;
+  let north: TestOrganisation;
+  let south: TestOrganisation;
+  let providerId: string;
+
+  beforeAll(async () => {
+    const address = t.app.server.address();
+    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    idp = await startOpenIdProvider(base);
+    north = await createOrganisation(t.vault);
+    south = await createOrganisation(t.vault);
+    const admin = await t.vault.identity.userByEmail((await north.user({ roles: ['org_admin'] })).email);
+    const provider = await t.vault.identityProviders.add(actorFor(admin, CLI), north.id, {
+      kind: 'oidc', name: 'North Shire', issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, scopes: ['openid', 'email', 'profile'],
+      mfaAmrValues: ['mfa'],
+    });
+    providerId = provider.id;
+  });
+  afterAll(async () => {
+    await idp?.close();
+  });
+
+  /** A north person the provider knows as `login`, with a verified e-mail unless told otherwise. */
+  async function account(org: TestOrganisation, patch: { email_verified?: boolean } = {}) {
+    const person = await org.user({ roles: ['member'] });
+    const login = `login-${person.id.slice(0, 8)}`;
+    idp.accounts.set(login, { email: person.email, email_verified: patch.email_verified ?? true, name: 'Sam Jones' });
+    return { person, login };
+  }
+  const start = () => `${base}/sign-in/oidc/${providerId}?next=%2Fupload`;
+  const lastSignIn = async () => (await t.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', 'auth.sign-in')
+    .where('target_organisation_id', '=', north.id).orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow());
+
+  it('signs a person in through the provider\'s own login page, and back where they were going', async () => {
+    const { person, login } = await account(north);
+    const browser = new CookieBrowser();
+    const callback = await browser.signInAtProvider(start(), login);
+    const landed = await browser.request('GET', callback);
+    expect([landed.status, landed.location]).toEqual([303, `${base}/upload`]);
+    const home = await browser.request('GET', `${base}/`);
+    expect(home.status).toBe(200);
+    expect(home.text).toContain('<h1 class="govuk-heading-l">Welcome, Test User</h1>');
+    expect(await t.vault.store.repos.federation.identitiesOf(person.id)).toMatchObject([{ providerId, subject: login }]);
+    const audited = await lastSignIn();
+    expect([audited.decision, audited.reason, audited.actor_user_id]).toEqual(['allow', `oidc:${providerId}`, person.id]);
+  });
+
+  it('refuses a replayed state, and a callback in another browser', async () => {
+    const { login } = await account(north);
+    const browser = new CookieBrowser();
+    const callback = await browser.signInAtProvider(start(), login);
+    const jar = browser.jars.get(new URL(base).host)!;
+    const flow = jar.get('strongroom-oidc')!;
+    expect((await browser.request('GET', callback)).status).toBe(303);
+    // The same callback, with the same flow cookie put back (as an attacker who copied both would).
+    jar.set('strongroom-oidc', flow);
+    const replayed = await browser.request('GET', callback);
+    expect([replayed.status, refusal(replayed.text)]).toEqual([401, START_AGAIN]);
+    expect((await lastSignIn()).reason).toBe(`oidc:${providerId};state_replayed`);
+
+    const again = new CookieBrowser();
+    const fresh = await again.signInAtProvider(start(), login);
+    const elsewhere = await new CookieBrowser().request('GET', fresh);
+    expect([elsewhere.status, refusal(elsewhere.text)]).toEqual([401, START_AGAIN]);
+    expect(elsewhere.text).not.toContain('strongroom-session');
+  });
+
+  const hostile: [string, TestOpenIdProvider['rewrite'] | 'replayed-token', string, string][] = [
+    ['a token signed with another key', async (token, sign) => sign(decodeJwt(token), { stranger: true }), 'bad_signature', 'signature is not valid'],
+    ['a token for another application', async (token, sign) => sign({ ...decodeJwt(token), aud: 'another-application' }), 'wrong_audience', 'wrong audience'],
+    ['a token from another issuer', async (token, sign) => sign({ ...decodeJwt(token), iss: 'https://impostor.example' }), 'wrong_issuer', 'another issuer'],
+    ['an expired token', async (token, sign) => {
+      const now = Math.floor(Date.now() / 1000);
+      return sign({ ...decodeJwt(token), iat: now - 900, exp: now - 300 });
+    }, 'expired', 'has expired'],
+    ['a token (and nonce) from an earlier sign-in', 'replayed-token', 'nonce_mismatch', 'belongs to another sign-in'],
+  ];
+
+  it.each(hostile)('refuses %s with a clear page, signing nobody in', async (_what, rewrite, reason, words) => {
+    const { person, login } = await account(north);
+    const browser = new CookieBrowser();
+    const callback = await browser.signInAtProvider(start(), login);
+    if (rewrite === 'replayed-token') {
+      const earlier = idp.issued[0]!;
+      idp.rewrite = async () => earlier;
+    } else {
+      idp.rewrite = rewrite;
+    }
+    const answer = await browser.request('GET', callback);
+    expect(answer.status).toBe(401);
+    expect(refusal(answer.text)).toContain('Strongroom could not verify the answer from your identity provider, so you are not signed in.');
+    expect(refusal(answer.text)).toContain(words);
+    expect(browser.jars.get(new URL(base).host)!.has('strongroom-session')).toBe(false);
+    expect(await t.vault.store.repos.federation.identitiesOf(person.id)).toEqual([]);
+    expect((await lastSignIn()).reason).toBe(`oidc:${providerId};${reason}`);
+  });
+
+  it('refuses an unverified e-mail, and another organisation\'s person through this provider', async () => {
+    const unverified = await account(north, { email_verified: false });
+    const browser = new CookieBrowser();
+    const answer = await browser.request('GET', await browser.signInAtProvider(start(), unverified.login));
+    expect([answer.status, refusal(answer.text)]).toEqual([401, FEDERATED_REFUSALS.email_unverified]);
+
+    const theirs = await account(south);
+    const other = new CookieBrowser();
+    const refused = await other.request('GET', await other.signInAtProvider(start(), theirs.login));
+    expect([refused.status, refusal(refused.text)]).toEqual([401, FEDERATED_REFUSALS.other_organisation]);
+    expect(await t.vault.store.repos.federation.identitiesOf(theirs.person.id)).toEqual([]);
+    expect((await lastSignIn()).reason).toBe(`oidc:${providerId};other_organisation`);
+  });
+
+  it('asks for the second factor like the password step does, and signs out at the provider too', async () => {
+    const admin = await north.user({ roles: ['org_admin'] }); // MFA set up by the fixture
+    const login = `admin-${admin.id.slice(0, 8)}`;
+    idp.accounts.set(login, { email: admin.email, email_verified: true });
+    const browser = new CookieBrowser();
+    const landed = await browser.request('GET', await browser.signInAtProvider(start(), login));
+    expect([landed.status, landed.location]).toEqual([303, `${base}/sign-in/code?next=%2Fupload`]);
+
+    const { login: member } = await account(north);
+    const signedIn = new CookieBrowser();
+    await signedIn.request('GET', await signedIn.signInAtProvider(start(), member));
+    const home = await signedIn.request('GET', `${base}/`);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(home.text)![1]!;
+    const out = await signedIn.request('POST', `${base}/sign-out`, { _csrf: csrf });
+    expect(out.status).toBe(200);
+    const endSession = /<meta http-equiv="refresh" content="0;url=([^"]+)">/.exec(out.text)![1]!.replace(/&amp;/g, '&');
+    const url = new URL(endSession);
+    expect(`${url.origin}${url.pathname}`).toBe(`${idp.issuer}/session/end`);
+    expect([url.searchParams.get('client_id'), url.searchParams.get('post_logout_redirect_uri')]).toEqual([idp.clientId, `${base}/sign-in?signed-out`]);
+    expect((await signedIn.request('GET', `${base}/`)).status).toBe(303);
+  });
+
+  it('keeps the client secret sealed at rest', async () => {
+    const row = await t.vault.store.db.selectFrom('identity_providers').selectAll().where('id', '=', providerId).executeTakeFirstOrThrow();
+    const stored = Buffer.from(row.sealed_secret!);
+    expect(stored.includes(Buffer.from(idp.clientSecret))).toBe(false);
+    expect(JSON.stringify(row)).not.toContain(idp.clientSecret);
+    const events = await t.vault.store.db.selectFrom('audit_events').selectAll().where('target_organisation_id', '=', north.id).execute();
+    expect(JSON.stringify(events)).not.toContain(idp.clientSecret);
+  });
+});
