@@ -23,8 +23,12 @@ export interface RunOptions {
   report: ReportWriter | null;
   progress: Progress;
   tally: Tally;
-  /** How many times a file refused for the vault's upload limits (429) is sent again before it is reported failed. */
-  maxRetries?: number;
+  /**
+   * How long a file refused for the vault's upload limits (429) keeps being sent again before it is
+   * reported failed. After a crash the dead run's upload slots lapse within a minute (their lease),
+   * so the default outlasts that.
+   */
+  retryForMs?: number;
 }
 
 interface Folder {
@@ -119,7 +123,7 @@ async function settleFile(target: ImportTarget, folder: Folder, entry: FileEntry
     return await sendCounted(o, file, () => target.uploadVersion(existing.id, file), 'new version: the file changed since it was imported', false);
   } catch (error) {
     if (error instanceof FileRefused) return { outcome: 'refused', documentId: existing?.id ?? null, version: null, detail: error.message };
-    if (error instanceof TryAgain) return { outcome: 'failed', documentId: null, version: null, detail: `${error.message} (gave up after ${o.maxRetries ?? 20} tries)` };
+    if (error instanceof TryAgain) return { outcome: 'failed', documentId: null, version: null, detail: `${error.message} (still refused after ${Math.round((o.retryForMs ?? RETRY_FOR_MS) / 1000)} s of retries)` };
     if (error instanceof Error && 'code' in error && typeof (error as NodeJS.ErrnoException).syscall === 'string') {
       return { outcome: 'failed', documentId: null, version: null, detail: `unreadable: ${(error as NodeJS.ErrnoException).code}` };
     }
@@ -137,7 +141,7 @@ async function alreadyThere(target: ImportTarget, existing: ExistingDocument): P
 }
 
 async function sendCounted(o: RunOptions, file: SourceFile, send: () => Promise<Sent>, note = '', countBytes = true): Promise<Settled> {
-  const sent = await withRetries(send, o.maxRetries ?? 20);
+  const sent = await withRetries(send, o.retryForMs ?? RETRY_FOR_MS);
   // A changed file was hashed first: its bytes are counted once, there.
   if (countBytes) o.tally.bytes += file.size;
   switch (sent.outcome) {
@@ -150,13 +154,17 @@ async function sendCounted(o: RunOptions, file: SourceFile, send: () => Promise<
   }
 }
 
-async function withRetries<T>(send: () => Promise<T>, tries: number): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
+const RETRY_FOR_MS = 150_000;
+
+async function withRetries<T>(send: () => Promise<T>, forMs: number): Promise<T> {
+  const giveUpAt = Date.now() + forMs;
+  for (;;) {
     try {
       return await send();
     } catch (error) {
-      if (!(error instanceof TryAgain) || attempt >= tries) throw error;
-      await new Promise((resolve) => setTimeout(resolve, error.afterMs * (0.5 + Math.random())));
+      if (!(error instanceof TryAgain) || Date.now() >= giveUpAt) throw error;
+      // Jittered, so N jobs refused together do not all come back together.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(error.afterMs, 5000) * (0.25 + Math.random() * 0.5)));
     }
   }
 }
