@@ -29,7 +29,7 @@ describe.each(DIALECTS)('strongroom import on %s', (dialect) => {
     // The killed run's upload slots are leases that lapse only after a minute; room for a second run's four meanwhile.
     env = { ...place.env, STRONGROOM_UPLOADS_PER_ACCOUNT: '8' };
     seeded = await seedWithCli(place.dataDir, env, `import-${dialect}`);
-  }, 120_000);
+  }, 300_000);
   afterAll(async () => {
     await place?.remove();
     await rm(work, { recursive: true, force: true });

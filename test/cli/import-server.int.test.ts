@@ -35,7 +35,7 @@ describe.each(DIALECTS)('strongroom import --server on %s', (dialect) => {
       const body = await res.json() as unknown;
       return { status: res.status, json: () => body };
     };
-  }, 120_000);
+  }, 300_000);
   afterAll(async () => {
     if (server && server.exitCode === null) {
       const exited = new Promise((resolve) => server.once('exit', resolve));
