@@ -36,11 +36,14 @@ async function timedImport(dataDir: string, args: string[]): Promise<{ seconds: 
   });
   trackPid(child.pid);
   let stderr = '';
+  let partial = '';
   child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString('utf8');
-    const lines = stderr.split('\n');
-    for (const line of lines.slice(0, -1)) if (line.startsWith('import: ')) log(line);
-    stderr = lines.at(-1) === '' ? stderr.slice(-20_000) : stderr;
+    const text = d.toString('utf8');
+    // The tail is kept for the summary and any error; progress lines are passed on as they complete.
+    stderr = (stderr + text).slice(-20_000);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line.startsWith('import: ')) log(line);
   });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   untrackPid(child.pid);
