@@ -72,14 +72,19 @@ async function importCommand(paths: string[], opts: ImportFlags, command: Comman
     if (opts.report) report = await ReportWriter.open(opts.report).catch((error: unknown) => {
       throw new UsageError(`Cannot write the report ${opts.report}: ${failure(error)}`);
     });
-    const total = await countSources(paths);
-    const progress = new Progress(tally, { stream: process.stderr, tty: process.stderr.isTTY === true, total });
     const run = async (target: ImportTarget) => {
-      progress.start();
       try {
-        await runImport(target, { sources: paths, collectionId: opts.collection, jobs, dryRun: opts.dryRun === true, report, progress, tally });
+        // A wrong collection or token is said at once, before minutes of counting a large share.
+        await target.open(opts.collection);
+        const total = await countSources(paths);
+        const progress = new Progress(tally, { stream: process.stderr, tty: process.stderr.isTTY === true, total });
+        progress.start();
+        try {
+          await runImport(target, { sources: paths, collectionId: opts.collection, jobs, dryRun: opts.dryRun === true, report, progress, tally });
+        } finally {
+          progress.stop();
+        }
       } finally {
-        progress.stop();
         await target.close();
       }
     };

@@ -39,8 +39,8 @@ interface Folder {
   documents: Map<string, ExistingDocument> | null;
 }
 
+/** Imports the sources into `o.collectionId`, which the caller has checked with target.open(). */
 export async function runImport(target: ImportTarget, o: RunOptions): Promise<void> {
-  await target.open(o.collectionId);
   const folders = new Map<string, Folder>([['', { collectionId: o.collectionId, refusal: null, documents: null }]]);
   const running = new Set<Promise<void>>();
   let fatal: unknown = null;
