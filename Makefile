@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := build
 
-.PHONY: install install-test install-bench build run test lint bench bench-nodes bench-s3 bench-ocr bench-replica bench-search clean
+.PHONY: install install-test install-bench build run test lint bench bench-nodes bench-s3 bench-ocr bench-replica bench-search bench-import clean
 
 # Debian packages and node_modules (idempotent, quiet when there is nothing to do). `install` is
 # what running needs; the tests' browsers and WebDAV clients and the benchmark's Apache come with
@@ -42,6 +42,7 @@ bench: install-bench build
 	@$(MAKE) --no-print-directory bench-replica
 	@$(MAKE) --no-print-directory bench-ocr
 	@$(MAKE) --no-print-directory bench-search
+	@$(MAKE) --no-print-directory bench-import
 
 # The S3 store through a whole server, and one vs two web nodes on PostgreSQL (bench/nodes.ts).
 bench-nodes: install-bench build
@@ -66,6 +67,12 @@ bench-s3: install
 bench-ocr: install
 	@test -d node_modules/tsx || { echo 'make bench-ocr: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
 	node --no-warnings --import tsx bench/ocr.ts
+
+# The bulk migration tool: `strongroom import` of 10,000 small files (through the server and straight into the
+# data directory) beside the same server's REST small-upload rate (bench/import.ts; a few minutes).
+bench-import: install-bench build
+	@test -d node_modules/tsx || { echo 'make bench-import: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
+	node --no-warnings --import tsx bench/import.ts
 
 # Replica lag under a steady small-file load, the replica in a bucket on s3rver (bench/replica-lag.ts; about 2 minutes).
 bench-replica: install-bench build

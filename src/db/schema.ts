@@ -131,6 +131,8 @@ export interface VersionsTable {
   thumbnail_wrapped_key: Buffer | null;
   thumbnail_key_id: string | null;
   thumbnail_size: number | null;
+  /** When the source file was last modified (ISO 8601), as `strongroom import` or the uploader gave it. */
+  source_modified_at: string | null;
 }
 
 export interface ArrangementsTable {

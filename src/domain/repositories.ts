@@ -130,7 +130,7 @@ export type DocumentPatch = Partial<{
 }>;
 
 export interface DocumentsRepository {
-  insertDocument(d: Omit<Document, 'size' | 'sha256' | 'mediaType'>): Promise<void>;
+  insertDocument(d: Omit<Document, 'size' | 'sha256' | 'mediaType' | 'sourceModifiedAt'>): Promise<void>;
   insertVersion(v: Version): Promise<void>;
   /** A document with its current version's size, hash and media type. */
   byId(id: string): Promise<Document | undefined>;

@@ -94,6 +94,8 @@ export interface Document {
   size: number;
   sha256: string;
   mediaType: string;
+  /** The current version's source modification time (see Version). */
+  sourceModifiedAt?: string | null;
   /** Copied from the collection: a document in a joint workspace belongs to the arrangement's service. */
   arrangementId: string | null;
   /** On a copy: the document it was copied from. */
@@ -125,6 +127,8 @@ export interface Version {
   scannedAt: string | null;
   authorId: string | null;
   createdAt: string;
+  /** When the file this version came from was last modified at its source (a migrated share); null when nobody said. */
+  sourceModifiedAt?: string | null;
 }
 
 export interface Arrangement {

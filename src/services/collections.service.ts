@@ -137,13 +137,19 @@ export class CollectionsService {
   }
 
   /** A collection with the children and documents the actor may see. */
-  async get(actor: Actor, collectionId: string, options: { includeDeleted?: boolean } = {}): Promise<CollectionListing> {
+  /**
+   * A collection, its children and its documents in name order, at most 10,000 of them: `documentsAfter`
+   * gives the next page (names after that one), so a client can walk a folder of any size.
+   */
+  async get(actor: Actor, collectionId: string, options: { includeDeleted?: boolean; documentsAfter?: string } = {}): Promise<CollectionListing> {
     const collection = await this.o.store.repos.collections.byId(collectionId);
     if (!collection || collection.deletedAt) throw notFound('collection');
     await this.o.access.require(actor, 'collection.list', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId } });
     const children = await this.o.access.filter(actor, 'collection.list', await this.o.store.repos.collections.children(collection.organisationId, collection.id), collectionResource);
     const documents = await this.o.access.filter(actor, 'document.read',
-      await this.o.store.repos.documents.inCollection(collection.id, { includeDeleted: options.includeDeleted ?? false }), documentResource);
+      await this.o.store.repos.documents.inCollection(collection.id, {
+        includeDeleted: options.includeDeleted ?? false, ...(options.documentsAfter !== undefined ? { after: options.documentsAfter } : {}),
+      }), documentResource);
     return { collection, children, documents };
   }
 

@@ -87,7 +87,7 @@ export class DocumentIngestion {
     }
   }
 
-  versionRecord(actor: Actor, ingested: Inspected, v: { documentId: string; versionId: string; organisationId: string; number: number; scanStatus: ScanStatus; now: string }): Version {
+  versionRecord(actor: Actor, ingested: Inspected, v: { documentId: string; versionId: string; organisationId: string; number: number; scanStatus: ScanStatus; now: string; sourceModifiedAt?: string | null }): Version {
     const verdict = ingested.verdict;
     return {
       id: v.versionId, documentId: v.documentId, organisationId: v.organisationId, number: v.number, size: ingested.size,
@@ -96,7 +96,7 @@ export class DocumentIngestion {
       scanDetail: v.scanStatus === 'held' ? heldDetail(ingested) : verdict?.outcome === 'infected' ? verdict.signature : verdict?.outcome === 'unavailable' ? verdict.reason : verdict ? null : 'too large to scan before acknowledging; queued',
       scanEngine: verdict && verdict.outcome !== 'unavailable' ? verdict.engine : null,
       scannedAt: verdict && verdict.outcome !== 'unavailable' ? v.now : null,
-      authorId: actor.userId, createdAt: v.now,
+      authorId: actor.userId, createdAt: v.now, sourceModifiedAt: v.sourceModifiedAt ?? null,
     };
   }
 

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { Decision } from '../domain/access/policy.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
+import { validateSourceModified } from '../domain/source-modified.js';
 import { higherClassification, placeDocument } from '../domain/placement.js';
 import type { ByteRange, Clock, EncryptedBlobs } from '../domain/ports.js';
 import type { Actor, Classification, Document, Version } from '../domain/types.js';
@@ -31,6 +32,8 @@ export interface UploadInput {
   body: Readable | AsyncIterable<Uint8Array>;
   declaredSize?: number;
   classification?: Classification;
+  /** When the file was last modified at its source (ISO 8601 with a zone); kept on the version. */
+  sourceModifiedAt?: string;
 }
 
 export interface UploadResult {
@@ -83,6 +86,7 @@ export class DocumentsService {
     if (!collection || collection.deletedAt) throw notFound('collection');
     await this.o.access.require(actor, 'document.create', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId } });
     const name = validateName(input.name);
+    const sourceModifiedAt = this.sourceModified(input);
     const classification = higherClassification(input.classification ?? collection.classification, collection.classification);
     const decision = await this.o.access.requireCreatable(actor, 'document.create', collection.id, classification);
     const taken = await this.repos.documents.byName(collection.id, name);
@@ -95,10 +99,10 @@ export class DocumentsService {
     await this.o.ingestion.enforceAfterIngest(actor, touches, ingested);
     const now = this.o.clock.now().toISOString();
     const { status, scanStatus } = statusOf(ingested);
-    const version = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: collection.organisationId, number: 1, scanStatus, now });
+    const version = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: collection.organisationId, number: 1, scanStatus, now, sourceModifiedAt });
     const document: Document = {
       id: documentId, name, ...placeDocument({ classification }, collection), status, currentVersion: 1, currentVersionId: versionId, size: ingested.size,
-      sha256: ingested.sha256, mediaType: version.mediaType, copiedFromDocumentId: null, copiedViaArrangementId: null,
+      sha256: ingested.sha256, mediaType: version.mediaType, sourceModifiedAt, copiedFromDocumentId: null, copiedViaArrangementId: null,
       createdAt: now, updatedAt: now, deletedAt: null,
     };
     try {
@@ -120,6 +124,7 @@ export class DocumentsService {
     const existing = await this.repos.documents.byId(documentId);
     if (!existing) throw notFound('document');
     const decision = await this.o.access.require(actor, 'document.version', documentResource(existing), target(existing));
+    const sourceModifiedAt = this.sourceModified(input);
     if (input.ifMatch !== undefined && input.ifMatch !== existing.sha256) {
       throw new DomainError('PRECONDITION_FAILED', 'The document has changed since you last read it.');
     }
@@ -141,7 +146,7 @@ export class DocumentsService {
       if (!current) throw notFound('document');
       const now = this.o.clock.now().toISOString();
       const number = Math.max(current.currentVersion, ...(await repos.documents.versions(documentId)).map((v) => v.number)) + 1;
-      version = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: current.organisationId, number, scanStatus, now });
+      version = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: current.organisationId, number, scanStatus, now, sourceModifiedAt });
       await repos.documents.insertVersion(version);
       // An infected version never becomes current: the last good version stays readable.
       if (status !== 'quarantined') {
@@ -149,10 +154,15 @@ export class DocumentsService {
         if (!moved) throw conflict('Another version was saved at the same moment; try again.');
       }
       await repos.audit.insert([auditEvent(actor, 'document.version', target(current, versionId), decision, this.o.clock.now())]);
-      document = status === 'quarantined' ? current : { ...current, status, currentVersion: number, currentVersionId: versionId, size: ingested.size, sha256: ingested.sha256, mediaType: version.mediaType, updatedAt: now };
+      document = status === 'quarantined' ? current : { ...current, status, currentVersion: number, currentVersionId: versionId, size: ingested.size, sha256: ingested.sha256, mediaType: version.mediaType, sourceModifiedAt, updatedAt: now };
       await this.o.ingestion.afterScan(repos, actor, decision, document, version, ingested);
     });
     return this.result(document, version!, ingested);
+  }
+
+  /** Checked before any byte is read, so a bad value costs the uploader nothing. */
+  private sourceModified(input: { sourceModifiedAt?: string }): string | null {
+    return input.sourceModifiedAt === undefined ? null : validateSourceModified(input.sourceModifiedAt, this.o.clock.now());
   }
 
   private result(document: Document, version: Version, ingested: Inspected): UploadResult {

@@ -63,7 +63,7 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       id: id(), documentId: document.id, organisationId: document.organisationId, number, size: 5_000_000_000 + number,
       sha256: randomBytes(32).toString('hex'), mediaType: 'text/csv', blobId: randomBytes(16).toString('hex'),
       wrappedKey: new Uint8Array(randomBytes(40)), keyId: id(), scanStatus: 'clean', scanDetail: null, scanEngine: 'clamd',
-      scannedAt: iso(T0), authorId: null, createdAt: iso(T0 + number), ...patch,
+      scannedAt: iso(T0), authorId: null, createdAt: iso(T0 + number), sourceModifiedAt: iso(T0 - 86_400_000 + number), ...patch,
     };
   }
   async function document(c: Collection, patch: Partial<Document> = {}): Promise<{ document: Document; version: Version }> {
@@ -72,7 +72,7 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
     const d: Document = {
       id: docId, organisationId: c.organisationId, collectionId: c.id, name: `d-${randomBytes(4).toString('hex')}.csv`,
       classification: c.classification, serviceArea: c.serviceArea, status: 'available', currentVersion: 1, currentVersionId: v.id,
-      size: v.size, sha256: v.sha256, mediaType: v.mediaType, arrangementId: null, copiedFromDocumentId: null,
+      size: v.size, sha256: v.sha256, mediaType: v.mediaType, sourceModifiedAt: v.sourceModifiedAt ?? null, arrangementId: null, copiedFromDocumentId: null,
       copiedViaArrangementId: null, createdAt: iso(T0), updatedAt: iso(T0), deletedAt: null, ...patch,
     };
     await store.transaction(async (r) => {

@@ -1,72 +1,126 @@
-// Bulk import of a folder tree into a collection: every file goes through the same scanning,
-// file-type policy, encryption and audit as any other upload.
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
+// `strongroom import`: pour a folder tree (a council's file share) into a collection, concurrently,
+// resumably and watchably. Every file goes through the same scanning, file-type policy, encryption
+// and audit as any other upload, either straight into a data directory (--as EMAIL) or through a
+// running server's REST API (--server URL --token T). The run itself is src/cli/import/run.ts.
 import type { Command } from 'commander';
-import { DomainError } from '../../domain/errors.js';
 import { actorFor } from '../../services/identity.service.js';
-import { uploadOutcome } from '../../services/upload-outcome.js';
-import { output, say, withVault } from '../context.js';
+import { formatBytes } from '../../services/ingest.js';
+import { failure, say, withVault } from '../context.js';
+import { DirectTarget } from '../import/direct-target.js';
+import { Progress, emptyTally, filesDone, type Tally } from '../import/progress.js';
+import { ReportWriter } from '../import/report.js';
+import { runImport } from '../import/run.js';
+import { ServerTarget } from '../import/server-target.js';
+import { ImportFatal, type ImportTarget } from '../import/target.js';
+import { countSources } from '../import/walk.js';
+
+/** Exit codes, as --help and docs/operations.md state them. */
+export const IMPORT_EXIT = { allIn: 0, someNotIn: 1, usageOrFatal: 2 } as const;
+const MAX_JOBS = 64;
+
+interface ImportFlags {
+  collection: string;
+  as?: string;
+  server?: string;
+  token?: string;
+  jobs: string;
+  dryRun?: boolean;
+  report?: string;
+}
+
+class UsageError extends Error {}
 
 export function registerImportCommand(program: Command): void {
   program
     .command('import')
-    .description('import files (a folder tree becomes sub-collections) as a user; infected or blocked files are reported and skipped, files held for a security review are reported as held')
-    .argument('<paths...>', 'files or folders to import')
+    .description('import files and folder trees (folders become sub-collections) into a collection, as a user (--as) or through a running server (--server, --token). '
+      + 'Resumable: a re-run skips files already there (same name and SHA-256) and brings a changed file in as a new version of its document')
+    .argument('<paths...>', 'files or folders to import; a folder\'s contents go into the collection itself')
     .requiredOption('--collection <id>', 'destination collection id')
-    .requiredOption('--as <email>', 'the user the import is done as (their permissions apply)')
-    .action(async (paths: string[], opts: { collection: string; as: string }, command: Command) => {
-      const counts = await withVault(command, async (vault) => {
-        const user = await vault.identity.userByEmail(opts.as);
-        const actor = actorFor(user, { channel: 'cli', clientAddress: null, requestId: null });
-        const result = { imported: 0, refused: 0 };
-        const importFile = async (file: string, collectionId: string) => {
-          const name = path.basename(file);
-          try {
-            const size = (await stat(file)).size;
-            const uploaded = await vault.documents.upload(actor, collectionId, { name, body: createReadStream(file), declaredSize: size });
-            const outcome = uploadOutcome(uploaded);
-            switch (outcome.kind) {
-              case 'infected':
-                result.refused += 1;
-                say(`✗ ${file}: malware (${outcome.signature}); quarantined`);
-                break;
-              case 'held_for_review':
-                // Stored, but quarantined until a security admin reviews it: the person must know it is not usable yet.
-                result.imported += 1;
-                output(`${uploaded.document.id}\t${file}`);
-                say(`! ${file}: held in quarantine for a security admin's review (${outcome.reason})`);
-                break;
-              case 'pending_scan':
-              case 'available':
-                result.imported += 1;
-                output(`${uploaded.document.id}\t${file}`);
-            }
-          } catch (error) {
-            result.refused += 1;
-            say(`✗ ${file}: ${error instanceof DomainError ? error.message : String(error)}`);
-          }
-        };
-        const walk = async (entry: string, collectionId: string): Promise<void> => {
-          const info = await stat(entry);
-          if (!info.isDirectory()) return importFile(entry, collectionId);
-          // Read as the importing person (decide(), audited if refused), never past their reach.
-          const listing = await vault.collections.get(actor, collectionId);
-          const parent = listing.collection;
-          const name = path.basename(path.resolve(entry));
-          const existing = listing.children.find((c) => c.name === name);
-          const child = existing ?? (await vault.collections.create(actor, { organisationId: parent.organisationId, parentId: parent.id, name, serviceArea: parent.serviceArea, classification: parent.classification }));
-          for (const item of (await readdir(entry)).sort()) await walk(path.join(entry, item), child.id);
-        };
-        for (const p of paths) {
-          const info = await stat(p);
-          if (info.isDirectory()) for (const item of (await readdir(p)).sort()) await walk(path.join(p, item), opts.collection);
-          else await importFile(p, opts.collection);
-        }
-        return result;
-      }, { startClamd: 'unless-running' });
-      say(`Imported ${counts.imported} file(s); ${counts.refused} refused.`);
-      if (counts.refused > 0) process.exitCode = 1;
+    .option('--as <email>', 'import straight into the data directory (--data) as this user (their permissions apply)')
+    .option('--server <url>', 'import through a running server\'s REST API instead, e.g. https://vault.example.gov.uk')
+    .option('--token <token>', 'the API token for --server (or env STRONGROOM_TOKEN, which keeps it out of the process list)')
+    .option('--jobs <n>', `files sent at once, 1–${MAX_JOBS} (the server admits STRONGROOM_UPLOADS_PER_ACCOUNT, default 4, per user)`, '4')
+    .option('--dry-run', 'walk and hash, and say what would happen; write nothing (the vault\'s name, file-type and malware checks only run on a real import)')
+    .option('--report <file>', 'write a CSV row per file: path, outcome (imported, skipped, refused, held, failed), document id, version, detail')
+    .addHelpText('after', [
+      '',
+      'Symbolic links are not followed (reported as refused); unreadable files are reported as failed. Each file\'s modification',
+      'time is kept as the version\'s sourceModifiedAt. Progress goes to standard error: a bar on a terminal, a line every 5 s otherwise.',
+      'Exit status: 0 when every file went in or was already there; 1 when any was refused, held for review or failed',
+      '(see the report); 2 for a usage error or when the import had to stop (re-run the same command to resume).',
+    ].join('\n'))
+    .exitOverride((error) => {
+      // Commander's own usage errors (a missing --collection, an unknown flag) exit 2 like ours; --help exits 0.
+      process.exit(error.exitCode === 0 ? 0 : IMPORT_EXIT.usageOrFatal);
+    })
+    .action(async (paths: string[], opts: ImportFlags, command: Command) => {
+      process.exitCode = await importCommand(paths, opts, command);
     });
+}
+
+async function importCommand(paths: string[], opts: ImportFlags, command: Command): Promise<number> {
+  let report: ReportWriter | null = null;
+  const tally = emptyTally();
+  const started = Date.now();
+  try {
+    const jobs = jobsFrom(opts.jobs);
+    const token = opts.token ?? process.env.STRONGROOM_TOKEN;
+    if (opts.as !== undefined && opts.server !== undefined) throw new UsageError('Give either --as EMAIL (a data directory) or --server URL (a running server), not both.');
+    if (opts.as === undefined && opts.server === undefined) throw new UsageError('Say where to import: --as EMAIL (into the data directory) or --server URL --token T (through a running server).');
+    if (opts.server !== undefined && !token) throw new UsageError('--server needs an API token: --token T or env STRONGROOM_TOKEN ("strongroom token create --user EMAIL" makes one).');
+    if (opts.report) report = await ReportWriter.open(opts.report).catch((error: unknown) => {
+      throw new UsageError(`Cannot write the report ${opts.report}: ${failure(error)}`);
+    });
+    const run = async (target: ImportTarget) => {
+      try {
+        // A wrong collection or token is said at once, before minutes of counting a large share.
+        await target.open(opts.collection);
+        const total = await countSources(paths);
+        const progress = new Progress(tally, { stream: process.stderr, tty: process.stderr.isTTY === true, total });
+        progress.start();
+        try {
+          await runImport(target, { sources: paths, collectionId: opts.collection, jobs, dryRun: opts.dryRun === true, report, progress, tally });
+        } finally {
+          progress.stop();
+        }
+      } finally {
+        await target.close();
+      }
+    };
+    if (opts.server !== undefined) {
+      await run(new ServerTarget(opts.server, token!, jobs));
+    } else {
+      const email = opts.as!;
+      await withVault(command, async (vault) => {
+        const user = await vault.identity.userByEmail(email);
+        await run(new DirectTarget(vault, actorFor(user, { channel: 'cli', clientAddress: null, requestId: null }), email));
+      }, opts.dryRun ? {} : { startClamd: 'unless-running' });
+    }
+    say(summary(tally, opts.dryRun === true, Date.now() - started));
+    return tally.refused + tally.held + tally.failed > 0 ? IMPORT_EXIT.someNotIn : IMPORT_EXIT.allIn;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      say(`strongroom import: ${error.message}`);
+    } else {
+      if (filesDone(tally) > 0) say(summary(tally, opts.dryRun === true, Date.now() - started));
+      say(`strongroom import stopped: ${failure(error)}${error instanceof ImportFatal || filesDone(tally) > 0 ? '. Run the same command again to resume.' : ''}`);
+    }
+    return IMPORT_EXIT.usageOrFatal;
+  } finally {
+    await report?.close();
+  }
+}
+
+function jobsFrom(raw: string): number {
+  const jobs = Number(raw);
+  if (!/^\d+$/.test(raw) || jobs < 1 || jobs > MAX_JOBS) throw new UsageError(`--jobs must be a whole number from 1 to ${MAX_JOBS}, not "${raw}".`);
+  return jobs;
+}
+
+function summary(t: Tally, dryRun: boolean, ms: number): string {
+  const seconds = Math.max(ms / 1000, 0.001);
+  const rate = `${formatBytes(t.bytes)} read in ${seconds.toFixed(1)} s (${(filesDone(t) / seconds).toFixed(1)} files/s)`;
+  if (dryRun) return `Dry run: would import ${t.imported} file(s); ${t.skipped} already there; ${t.refused} refused; ${t.held} held for review; ${t.failed} failed. Nothing was written. ${rate}.`;
+  return `Imported ${t.imported} file(s); ${t.refused} refused; ${t.skipped} skipped (already there); ${t.held} held for review; ${t.failed} failed. ${rate}.`;
 }

@@ -14,10 +14,10 @@ export class DocumentsRepo implements DocumentsRepository {
       .selectFrom('documents')
       .innerJoin('versions', 'versions.id', 'documents.current_version_id')
       .selectAll('documents')
-      .select(['versions.size as size', 'versions.sha256 as sha256', 'versions.media_type as media_type']);
+      .select(['versions.size as size', 'versions.sha256 as sha256', 'versions.media_type as media_type', 'versions.source_modified_at as source_modified_at']);
   }
 
-  async insertDocument(d: Omit<Document, 'size' | 'sha256' | 'mediaType'>): Promise<void> {
+  async insertDocument(d: Omit<Document, 'size' | 'sha256' | 'mediaType' | 'sourceModifiedAt'>): Promise<void> {
     await this.db
       .insertInto('documents')
       .values({
@@ -36,7 +36,7 @@ export class DocumentsRepo implements DocumentsRepository {
         id: v.id, document_id: v.documentId, organisation_id: v.organisationId, number: v.number, size: v.size,
         sha256: v.sha256, media_type: v.mediaType, blob_id: v.blobId, wrapped_key: Buffer.from(v.wrappedKey),
         key_id: v.keyId, scan_status: v.scanStatus, scan_detail: v.scanDetail, scan_engine: v.scanEngine,
-        scanned_at: v.scannedAt, author_id: v.authorId, created_at: v.createdAt,
+        scanned_at: v.scannedAt, author_id: v.authorId, created_at: v.createdAt, source_modified_at: v.sourceModifiedAt ?? null,
       })
       .execute();
   }

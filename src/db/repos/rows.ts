@@ -35,7 +35,7 @@ export const toCollection = (r: Selectable<CollectionsTable>): Collection => ({
   deletedAt: r.deleted_at,
 });
 
-export type DocumentRow = Selectable<DocumentsTable> & { size: number; sha256: string; media_type: string };
+export type DocumentRow = Selectable<DocumentsTable> & { size: number; sha256: string; media_type: string; source_modified_at: string | null };
 
 export const toDocument = (r: DocumentRow): Document => ({
   id: r.id,
@@ -50,6 +50,7 @@ export const toDocument = (r: DocumentRow): Document => ({
   size: Number(r.size),
   sha256: r.sha256,
   mediaType: r.media_type,
+  sourceModifiedAt: r.source_modified_at,
   arrangementId: r.arrangement_id,
   copiedFromDocumentId: r.copied_from_document_id,
   copiedViaArrangementId: r.copied_via_arrangement_id,
@@ -75,6 +76,7 @@ export const toVersion = (r: Selectable<VersionsTable>): Version => ({
   scannedAt: r.scanned_at,
   authorId: r.author_id,
   createdAt: r.created_at,
+  sourceModifiedAt: r.source_modified_at,
 });
 
 export const toArrangement = (

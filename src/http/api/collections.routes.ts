@@ -61,10 +61,18 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
   });
 
   r.get('/collections/:id', {
-    schema: { tags: ['collections'], summary: 'A collection with its child collections and documents', params: z.object({ id: z.string() }), querystring: z.object({ includeDeleted: z.coerce.boolean().optional() }) },
+    schema: {
+      tags: ['collections'], summary: 'A collection with its child collections and documents (in name order, at most 10,000; page on with documentsAfter)', params: z.object({ id: z.string() }),
+      querystring: z.object({
+        includeDeleted: z.coerce.boolean().optional(),
+        documentsAfter: z.string().optional().describe('Only documents whose name sorts after this one: the last name of the previous page'),
+      }),
+    },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    const listing = await vault.collections.get(actor, request.params.id, { includeDeleted: request.query.includeDeleted ?? false });
+    const listing = await vault.collections.get(actor, request.params.id, {
+      includeDeleted: request.query.includeDeleted ?? false, ...(request.query.documentsAfter !== undefined ? { documentsAfter: request.query.documentsAfter } : {}),
+    });
     return { ...presentCollection(listing.collection), children: listing.children.map(presentCollection), documents: listing.documents.map(presentDocument) };
   });
 };

@@ -17,6 +17,9 @@ const idParams = z.object({ id: z.string() });
 const classification = z.enum(['OFFICIAL', 'OFFICIAL-SENSITIVE']);
 /** Version numbers are stored as 32-bit integers; a larger one names no version, and must not reach the database. */
 const versionNumber = z.coerce.number().int().positive().max(2_147_483_647);
+/** Checked by the documents service (a zoned ISO 8601 date-time, at most a day ahead), so every door gives the same answer. */
+const sourceModifiedAt = z.string().optional()
+  .describe('When the file was last modified at its source, ISO 8601 with a time zone (e.g. 2024-03-01T09:30:00Z); kept on the version and shown as the document\'s sourceModifiedAt. At most a day in the future.');
 
 function uploadResponse(result: UploadResult) {
   return {
@@ -102,7 +105,7 @@ const uploadRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => 
   r.post('/collections/:id/documents', {
     schema: {
       tags: ['documents'], summary: 'Upload a new document (raw body, or multipart/form-data from browsers)',
-      params: idParams, querystring: z.object({ name: z.string().optional(), classification: classification.optional() }),
+      params: idParams, querystring: z.object({ name: z.string().optional(), classification: classification.optional(), sourceModifiedAt }),
       consumes: ['application/octet-stream', 'multipart/form-data'],
     },
   }, async (request, reply) => {
@@ -112,12 +115,13 @@ const uploadRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => 
     const result = await vault.documents.upload(actor, request.params.id, {
       name: file.name, body: file.body, ...(file.declaredSize !== undefined ? { declaredSize: file.declaredSize } : {}),
       ...(request.query.classification ? { classification: request.query.classification } : {}),
+      ...(request.query.sourceModifiedAt !== undefined ? { sourceModifiedAt: request.query.sourceModifiedAt } : {}),
     });
     return sendUpload(reply, result, true);
   });
 
   r.put('/documents/:id/content', {
-    schema: { tags: ['documents'], summary: 'Upload a new version', params: idParams, consumes: ['application/octet-stream'] },
+    schema: { tags: ['documents'], summary: 'Upload a new version', params: idParams, querystring: z.object({ sourceModifiedAt }), consumes: ['application/octet-stream'] },
   }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
     const file = await fileFrom(request, 'x');
@@ -125,6 +129,7 @@ const uploadRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => 
     const result = await vault.documents.uploadVersion(actor, request.params.id, {
       body: file.body, ...(file.declaredSize !== undefined ? { declaredSize: file.declaredSize } : {}),
       ...(ifMatch ? { ifMatch: ifMatch.replace(/^W\//, '').replace(/"/g, '') } : {}),
+      ...(request.query.sourceModifiedAt !== undefined ? { sourceModifiedAt: request.query.sourceModifiedAt } : {}),
     });
     return sendUpload(reply, result, false);
   });
@@ -134,7 +139,7 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
   await app.register(uploadRoutes(vault));
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get('/documents/:id', { schema: { tags: ['documents'], summary: 'Document metadata, with its retention (series, trigger, trigger date, due date, action, holds) and its text extraction status (text: {status: pending | done | partial | failed, reason})', params: idParams } }, async (request) => {
+  r.get('/documents/:id', { schema: { tags: ['documents'], summary: 'Document metadata (sourceModifiedAt: the current version\'s source modification time, or null), with its retention (series, trigger, trigger date, due date, action, holds) and its text extraction status (text: {status: pending | done | partial | failed, reason})', params: idParams } }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
     const { document } = await vault.documents.get(actor, request.params.id);
     return { ...presentDocument(document), retention: await vault.retention.retentionOf(actor, document.id), text: await vault.search.textStatus(actor, document.id) };
