@@ -133,6 +133,14 @@ export class IdentityProvidersService {
     return choices.sort((a, b) => a.organisationName.localeCompare(b.organisationName) || a.name.localeCompare(b.name));
   }
 
+  /** One provider's button as the sign-in page shows it; undefined when it is missing or switched off. */
+  async signInChoice(providerId: string): Promise<SignInChoice | undefined> {
+    const provider = /^[0-9a-f-]{36}$/i.test(providerId) ? await this.repos.federation.provider(providerId) : undefined;
+    if (!provider?.enabled) return undefined;
+    const organisation = await this.repos.organisations.byId(provider.organisationId);
+    return organisation && { providerId: provider.id, kind: provider.kind, name: provider.name, organisationSlug: organisation.slug, organisationName: organisation.name };
+  }
+
   /**
    * What signing in as `identity` would do, without doing it: no session, no link, no account, no change
    * of access. For the admin's "test sign-in"; the same rules as FederatedSignInService.complete.
