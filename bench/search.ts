@@ -4,7 +4,9 @@
 // for a mix of queries and people. Writes bench/results/search-<date>.md.
 //
 // Environment: BENCH_SEARCH_DOCS (100000; BENCH_SEARCH_DOCS_SQLITE / _POSTGRES for one dialect), BENCH_SEARCH_QUERIES (300 per dialect),
-// BENCH_SEARCH_DIALECTS (sqlite,postgres), STRONGROOM_TEST_PG_ADMIN_URL, BENCH_OUT.
+// BENCH_SEARCH_DIALECTS (sqlite,postgres), STRONGROOM_TEST_PG_ADMIN_URL, BENCH_OUT. BENCH_SEARCH_SQLITE_FILE keeps the
+// SQLite index in that file (a fixed bench key) and, when it already exists, times queries on it without
+// rebuilding: to compare query plans on the same index (the documents must match BENCH_SEARCH_DOCS_SQLITE).
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -82,7 +84,17 @@ const PEOPLE: [string, Actor][] = [
   ['revenues officer (own + partner)', user('org-3', ['revenues_benefits', 'finance'])],
 ];
 
-async function open(dialect: 'sqlite' | 'postgres', keys: DerivedSearchKeys): Promise<{ store: Store; handle: DatabaseHandle; size: () => Promise<number>; close: () => Promise<void> }> {
+const KEPT_SQLITE = process.env.BENCH_SEARCH_SQLITE_FILE;
+
+async function open(dialect: 'sqlite' | 'postgres', keys: DerivedSearchKeys): Promise<{ store: Store; handle: DatabaseHandle; size: () => Promise<number>; close: () => Promise<void>; reused?: boolean }> {
+  if (dialect === 'sqlite' && KEPT_SQLITE !== undefined) {
+    const reused = await stat(KEPT_SQLITE).then(() => true, () => false);
+    const handle = openSqlite({ file: KEPT_SQLITE, key: Buffer.alloc(32, 7) });
+    await migrate(handle.db, handle.caps);
+    const store = new Store(handle, Buffer.alloc(32, 8), keys);
+    const size = async () => (await stat(KEPT_SQLITE)).size + (await stat(`${KEPT_SQLITE}-wal`).then((s) => s.size, () => 0));
+    return { store, handle, size, close: () => store.close(), reused };
+  }
   if (dialect === 'sqlite') {
     const dir = await mkdtemp(path.join(tmpdir(), 'sr-search-bench-'));
     const file = path.join(dir, 'bench.db');
@@ -147,6 +159,20 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<string[]> {
   const db = await open(dialect, keys);
   const lines: string[] = [];
   try {
+    if (db.reused) {
+      log(`${dialect}: reusing ${KEPT_SQLITE}`);
+      lines.push(`| ${dialect} | index build | reused ${KEPT_SQLITE} (${DOCS} documents); database ${Math.round((await db.size()) / 1048576)} MiB |`);
+    } else lines.push(...(await build(dialect, db)));
+    lines.push(...(await timeQueries(dialect, db)));
+  } finally {
+    await db.close();
+  }
+  return lines;
+}
+
+async function build(dialect: 'sqlite' | 'postgres', db: { store: Store; size: () => Promise<number> }): Promise<string[]> {
+  const lines: string[] = [];
+  {
     const { collections } = await seedRows(db.store);
     const specs = makeSpecs(collections);
     log(`${dialect}: inserting ${DOCS} document rows`);
@@ -180,6 +206,13 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<string[]> {
     if (dialect === 'postgres') await sql`analyze`.execute(db.store.db);
     const bytes = await db.size();
     lines.push(`| ${dialect} | index build | ${DOCS} documents (${(words / 1e6).toFixed(1)} M words) in ${buildS.toFixed(0)} s: **${Math.round(DOCS / buildS)} documents/s** in batches of ${BATCH}; database ${Math.round(bytes / 1048576)} MiB |`);
+  }
+  return lines;
+}
+
+async function timeQueries(dialect: 'sqlite' | 'postgres', db: { store: Store }): Promise<string[]> {
+  const lines: string[] = [];
+  {
 
     // Queries: rare and common words, phrases, prefixes, exclusions, OR, a filter; each person in turn.
     seed = 0xbeef;
@@ -215,8 +248,6 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<string[]> {
       lines.push(`| ${dialect} | ${shape} | p50 ${percentile(list, 0.5).toFixed(1)} ms, p95 ${percentile(list, 0.95).toFixed(1)} ms |`);
     }
     log(`${dialect}: p50 ${percentile(all, 0.5).toFixed(1)} ms, p95 ${percentile(all, 0.95).toFixed(1)} ms`);
-  } finally {
-    await db.close();
   }
   return lines;
 }
