@@ -50,7 +50,8 @@ export function registerSearchCommand(program: Command): void {
         output(JSON.stringify(response, null, 2).replace(TERMINAL_UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
         return;
       }
-      say(`${response.total} result(s)${response.total > response.pageSize ? `; page ${response.page}` : ''}.`);
+      const count = response.totalIsLowerBound ? `More than ${response.total} results` : `${response.total} result(s)`;
+      say(`${count}${response.total > response.pageSize ? `; page ${response.page}` : ''}.`);
       for (const hit of response.hits) {
         output([hit.documentId, hit.organisation.name, hit.name, hit.page ?? '', hit.snippet?.text ?? ''].map((field) => terminalSafe(String(field))).join('\t'));
       }

@@ -67,11 +67,21 @@ export class SqliteSearchIndex implements SearchIndex {
 
   // CROSS JOIN keeps FTS5 as the outer loop: left to itself SQLite may scan every section and probe
   // the full-text index once per row, which costs the same for a rare word as for a common one.
+  // `within` (the date sort's page) filters FTS5's rows by rowid after the match: the unary + keeps
+  // the rowid test out of FTS5's own plan, which would run the match, and bm25's count of matching
+  // rows over the whole index, once per section.
   search(request: IndexQuery): Promise<IndexResults> {
-    const clause = (i: number, scored: boolean): RawBuilder<unknown> =>
-      sql`select s.id as section_id, s.document_id, ${scored ? sql`-bm25(search_fts)` : sql`0`} as score
+    const clause = (i: number, scored: boolean, within?: readonly string[]): RawBuilder<unknown> => {
+      const match = sql`search_fts match ${ftsAny(request.query.all[i]!.anyOf)}`;
+      if (within !== undefined) {
+        return sql`select search_fts.rowid as section_id, s.document_id, -bm25(search_fts) as score
           from search_fts cross join search_sections s on s.id = search_fts.rowid
-          where search_fts match ${ftsAny(request.query.all[i]!.anyOf)}`;
+          where ${match} and +search_fts.rowid in (select id from search_sections where document_id in (${sql.join(within.map((id) => sql`${id}`))}))`;
+      }
+      return sql`select s.id as section_id, s.document_id, ${scored ? sql`-bm25(search_fts)` : sql`0`} as score
+          from search_fts cross join search_sections s on s.id = search_fts.rowid
+          where ${match}`;
+    };
     const excluded =
       request.query.none.length === 0
         ? null
