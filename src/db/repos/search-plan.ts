@@ -112,7 +112,9 @@ const BY_DATE = sql`updated_at desc, id`;
  * or ts_rank, so dialects rank alike but not identically); the section shown is the best one of its
  * text, the name only when no text matched.
  */
-export async function runSearch(db: Executor, request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null): Promise<IndexResults> {
+export async function runSearch(
+  db: Executor, request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null, owners: RawBuilder<unknown> = sql`search_sections s`,
+): Promise<IndexResults> {
   if (!request.scope.everything && request.scope.grants.length === 0) return emptyResults();
   const cap = Math.max(1, request.countCap ?? SEARCH_COUNT_CAP);
   const byDate = request.sort === 'date';
@@ -147,28 +149,31 @@ export async function runSearch(db: Executor, request: IndexQuery, clause: Claus
   const total = Math.min(counted, cap);
   const totalIsLowerBound = counted > cap;
   if (total === 0 || request.limit <= 0) return { total, totalIsLowerBound, facets, hits: [] };
-  const hits = byDate ? await datePage(db, request, clause, page) : await relevancePage(db, request, clause, excluded);
+  const hits = byDate ? await datePage(db, request, clause, page, owners) : await relevancePage(db, request, clause, excluded, owners);
   return { total, totalIsLowerBound, facets, hits };
 }
 
-/** Each document's best section among `scores` (section_id, document_id, score): text before the name, then score, then position. */
-const bestSections = (scores: RawBuilder<unknown>): RawBuilder<unknown> => sql`best as (
+/**
+ * Each document's best section among `scores` (section_id, document_id, score): text before the name,
+ * then score, then position. `owners`: where a section's document, number and page are read, as `s`.
+ */
+const bestSections = (scores: RawBuilder<unknown>, owners: RawBuilder<unknown>): RawBuilder<unknown> => sql`best as (
       select s.document_id, s.section, s.page, max(ss.score) over (partition by s.document_id) as score,
         row_number() over (partition by s.document_id order by case when s.section < 0 then 1 else 0 end, ss.score desc, s.section) as rn
-      from (${scores}) ss join search_sections s on s.id = ss.section_id
+      from (${scores}) ss join ${owners} on s.id = ss.section_id
     )`;
 
 const clauseUnion = (request: IndexQuery, from: (i: number) => RawBuilder<unknown>): RawBuilder<unknown> =>
   sql.join(request.query.all.map((_, i) => sql`select section_id, document_id, score from ${from(i)}`), sql` union all `);
 
 /** Ranks every readable matching section, and returns the page of documents by their best section's score. */
-async function relevancePage(db: Executor, request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null): Promise<IndexHit[]> {
+async function relevancePage(db: Executor, request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null, owners: RawBuilder<unknown>): Promise<IndexHit[]> {
   const union = clauseUnion(request, (i) => sql.raw(`c${i}`));
   const rows = await sql<HitRow>`${ctes(request, clause, excluded, true)},
     ${bestSections(sql`select u.section_id, u.document_id, sum(u.score) as score
       from (${union}) u
       where u.document_id in (select id from matched)
-      group by u.section_id, u.document_id`)}
+      group by u.section_id, u.document_id`, owners)}
     select m.id as document_id, m.version_id, b.section, b.page, b.score
     from matched m join best b on b.document_id = m.id and b.rn = 1
     order by b.score desc, m.updated_at desc, m.id
@@ -180,7 +185,9 @@ async function relevancePage(db: Executor, request: IndexQuery, clause: ClauseSe
  * The date sort's page is already chosen (the first statement's ordered rows, read under the scope):
  * rank only those documents' matching sections, for the score shown and the best section's snippet.
  */
-async function datePage(db: Executor, request: IndexQuery, clause: ClauseSections, page: readonly { documentId: string; versionId: string }[]): Promise<IndexHit[]> {
+async function datePage(
+  db: Executor, request: IndexQuery, clause: ClauseSections, page: readonly { documentId: string; versionId: string }[], owners: RawBuilder<unknown>,
+): Promise<IndexHit[]> {
   if (page.length === 0) return [];
   const ids = page.map((p) => p.documentId);
   // Materialized, as in the relevance plan: FTS5's bm25 cannot be evaluated once SQLite flattens the
@@ -188,7 +195,7 @@ async function datePage(db: Executor, request: IndexQuery, clause: ClauseSection
   const clauses = request.query.all.map((_, i) => sql`${sql.raw(`c${i}`)} as materialized (${clause(i, true, ids)})`);
   const union = clauseUnion(request, (i) => sql.raw(`c${i}`));
   const rows = await sql<HitRow>`with ${sql.join(clauses)},
-    ${bestSections(sql`select section_id, document_id, sum(score) as score from (${union}) u group by section_id, document_id`)}
+    ${bestSections(sql`select section_id, document_id, sum(score) as score from (${union}) u group by section_id, document_id`, owners)}
     select document_id, null as version_id, section, page, score from best where rn = 1`.execute(db);
   const best = new Map(rows.rows.map((r) => [r.document_id, r]));
   // Every page document matched every clause a moment ago; one whose text changed since is still
