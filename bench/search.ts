@@ -7,6 +7,7 @@
 // BENCH_SEARCH_DIALECTS (sqlite,postgres), STRONGROOM_TEST_PG_ADMIN_URL, BENCH_OUT. BENCH_SEARCH_SQLITE_FILE keeps the
 // SQLite index in that file (a fixed bench key) and, when it already exists, times queries on it without
 // rebuilding: to compare query plans on the same index (the documents must match BENCH_SEARCH_DOCS_SQLITE).
+// BENCH_SEARCH_POSTGRES_DB does the same on PostgreSQL with that database (created when absent, never dropped).
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ import { migrate } from '../src/db/migrate.js';
 import { Store } from '../src/db/store.js';
 import { MasterKey } from '../src/storage/keys.js';
 import { DerivedSearchKeys } from '../src/storage/search-keys.js';
-import { createTestDatabase } from '../test/support/postgres.js';
+import { adminUrl, createTestDatabase, databaseUrl, withAdminClient } from '../test/support/postgres.js';
 
 const DEFAULT_DOCS = Number(process.env.BENCH_SEARCH_DOCS ?? 100_000);
 /** BENCH_SEARCH_DOCS_SQLITE / BENCH_SEARCH_DOCS_POSTGRES override the count for one dialect. */
@@ -104,6 +105,18 @@ async function open(dialect: 'sqlite' | 'postgres', keys: DerivedSearchKeys): Pr
     const size = async () => (await stat(file)).size + (await stat(`${file}-wal`).then((s) => s.size, () => 0));
     return { store, handle, size, close: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
   }
+  const kept = process.env.BENCH_SEARCH_POSTGRES_DB;
+  if (kept !== undefined) {
+    if (!/^[a-z0-9_]+$/.test(kept)) throw new Error('BENCH_SEARCH_POSTGRES_DB: lower-case letters, digits and _ only');
+    const exists = await withAdminClient(adminUrl(), async (client) => (await client.query('select 1 from pg_database where datname = $1', [kept])).rowCount === 1);
+    if (!exists) await withAdminClient(adminUrl(), (client) => client.query(`create database ${kept}`));
+    const handle = openPostgres(databaseUrl(adminUrl(), kept), 4);
+    await migrate(handle.db, handle.caps);
+    const store = new Store(handle, Buffer.alloc(32, 8), keys);
+    const reused = Number((await sql<{ n: string }>`select count(*) as n from search_documents`.execute(handle.db)).rows[0]!.n) > 0;
+    const size = async () => Number((await sql<{ n: string }>`select pg_database_size(current_database()) as n`.execute(handle.db)).rows[0]!.n);
+    return { store, handle, size, close: () => store.close(), reused };
+  }
   const database = await createTestDatabase('srsearchbench');
   const handle = openPostgres(database.url, 4);
   await migrate(handle.db, handle.caps);
@@ -155,13 +168,16 @@ const percentile = (sorted: number[], p: number): number => sorted[Math.min(sort
 
 async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<string[]> {
   DOCS = docsFor(dialect);
-  const keys = new DerivedSearchKeys(MasterKey.fromBytes(randomBytes(32)));
+  // A kept index was hashed under a fixed key, so the queries' hashes match it on the next run.
+  const kept = process.env.BENCH_SEARCH_POSTGRES_DB !== undefined || KEPT_SQLITE !== undefined;
+  const keys = new DerivedSearchKeys(MasterKey.fromBytes(kept ? Buffer.alloc(32, 9) : randomBytes(32)));
   const db = await open(dialect, keys);
   const lines: string[] = [];
   try {
     if (db.reused) {
-      log(`${dialect}: reusing ${KEPT_SQLITE}`);
-      lines.push(`| ${dialect} | index build | reused ${KEPT_SQLITE} (${DOCS} documents); database ${Math.round((await db.size()) / 1048576)} MiB |`);
+      const where = dialect === 'sqlite' ? KEPT_SQLITE : process.env.BENCH_SEARCH_POSTGRES_DB;
+      log(`${dialect}: reusing ${where}`);
+      lines.push(`| ${dialect} | index build | reused ${where} (${DOCS} documents); database ${Math.round((await db.size()) / 1048576)} MiB |`);
     } else lines.push(...(await build(dialect, db)));
     lines.push(...(await timeQueries(dialect, db)));
   } finally {
