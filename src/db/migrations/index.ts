@@ -13,7 +13,7 @@ import * as m202612020000 from './202612020000_records.js';
 import * as m202612020600 from './202612020600_blob_replicas.js';
 import * as m202612030000 from './202612030000_search_index.js';
 import * as m202612030100 from './202612030100_text_status.js';
-import * as m202612040100 from './202612040100_search_plan_indexes.js';
+import * as m202612040100 from './202612040100_search_section_owner.js';
 
 export interface Migration {
   name: string;
@@ -33,5 +33,5 @@ export const migrations: Migration[] = [
   { name: '202612020600_blob_replicas', up: m202612020600.up },
   { name: '202612030000_search_index', up: m202612030000.up },
   { name: '202612030100_text_status', up: m202612030100.up },
-  { name: '202612040100_search_plan_indexes', up: m202612040100.up },
+  { name: '202612040100_search_section_owner', up: m202612040100.up },
 ];

@@ -84,40 +84,6 @@ function ctes(request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<
     )`;
 }
 
-/**
- * How an adapter can find matches newest first, for a query whose every clause matches a large part
- * of the index: walk the documents by last change (`documents`, aliased `d`, read in `updated_at
- * desc, id` order) and test each against the clauses (`has(i)`, a predicate on `d.id`) and the
- * exclusions (`hasNone`), until the count's window is full. For a common word that stops after a few
- * thousand documents instead of mapping every matching section to its document; for a rare word it
- * would read every document, so the adapter chooses it only when the clauses match widely.
- */
-export interface NewestFirst {
-  documents: RawBuilder<unknown>;
-  has: (clause: number) => RawBuilder<unknown>;
-  hasNone: RawBuilder<unknown> | null;
-}
-
-/** `matched` as `ctes` defines it, found by walking the documents newest first (not materialized, so the window's LIMIT stops the walk). */
-function newestFirstCtes(request: IndexQuery, walk: NewestFirst): RawBuilder<unknown> {
-  const tests = [...request.query.all.map((_, i) => walk.has(i)), ...(walk.hasNone === null ? [] : [sql`not ${walk.hasNone}`])];
-  return sql`with matched as (
-      select d.id, d.organisation_id, d.collection_id, d.service_area, d.classification, d.updated_at, sd.version_id, sd.type
-      from ${walk.documents} cross join search_documents sd cross join versions v
-      where sd.document_id = d.id and v.id = sd.version_id and v.document_id = d.id
-        and v.scan_status in ('clean', 'released') and ${whereSql(request)} and ${sql.join(tests, sql` and `)}
-    )`;
-}
-
-/** What an adapter gives the plan: see ClauseSections, NewestFirst; `owners` reads a section's document, number and page as `s`. */
-export interface SearchParts {
-  clause: ClauseSections;
-  excluded: RawBuilder<unknown> | null;
-  owners?: RawBuilder<unknown>;
-  /** Set when the adapter judges the clauses to match widely enough that walking documents newest first is cheaper. */
-  newestFirst?: NewestFirst | null;
-}
-
 interface HitRow {
   document_id: string;
   version_id: string;
@@ -146,8 +112,9 @@ const BY_DATE = sql`updated_at desc, id`;
  * or ts_rank, so dialects rank alike but not identically); the section shown is the best one of its
  * text, the name only when no text matched.
  */
-export async function runSearch(db: Executor, request: IndexQuery, parts: SearchParts): Promise<IndexResults> {
-  const { clause, excluded, owners = sql`search_sections s`, newestFirst = null } = parts;
+export async function runSearch(
+  db: Executor, request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null, owners: RawBuilder<unknown> = sql`search_sections s`,
+): Promise<IndexResults> {
   if (!request.scope.everything && request.scope.grants.length === 0) return emptyResults();
   const cap = Math.max(1, request.countCap ?? SEARCH_COUNT_CAP);
   const byDate = request.sort === 'date';
@@ -159,8 +126,7 @@ export async function runSearch(db: Executor, request: IndexQuery, parts: Search
   const pageRows = byDate && request.limit > 0
     ? sql`union all select * from (select 'page', id, 0, version_id from window_rows order by ${BY_DATE} limit ${request.limit} offset ${request.offset}) p`
     : sql``;
-  const found = newestFirst === null ? ctes(request, clause, excluded, false) : newestFirstCtes(request, newestFirst);
-  const countRows = await sql<CountRow>`${found},
+  const countRows = await sql<CountRow>`${ctes(request, clause, excluded, false)},
     window_rows as materialized (select * from matched order by ${BY_DATE} limit ${window}),
     shown as materialized (select * from window_rows order by ${BY_DATE} limit ${cap})
     select 'total' as facet, ${none} as value, count(*) as count, ${none} as version_id from (select 1 from window_rows limit ${cap + 1}) t

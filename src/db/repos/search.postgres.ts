@@ -66,7 +66,7 @@ export class PostgresSearchIndex implements SearchIndex {
 
   async search(request: IndexQuery): Promise<IndexResults> {
     const organisations = await this.#organisationsInScope(request);
-    if (organisations.length === 0) return runSearch(this.db, { ...request, scope: { grants: [] } }, { clause: () => sql``, excluded: null });
+    if (organisations.length === 0) return runSearch(this.db, { ...request, scope: { grants: [] } }, () => sql``, null);
     const perOrganisation = (terms: readonly QueryTerm[]): RawBuilder<unknown> =>
       sql.join(
         organisations.map((org) => sql`(t.organisation_id = ${org} and t.tsv @@ ${tsqueryAny(this.keys.termKey(org), terms)}::tsquery)`),
@@ -84,7 +84,7 @@ export class PostgresSearchIndex implements SearchIndex {
         group by t.section_id, t.document_id`;
     };
     const excluded = request.query.none.length === 0 ? null : sql`select t.document_id from search_terms t where ${perOrganisation(request.query.none)}`;
-    return runSearch(this.db, request, { clause, excluded });
+    return runSearch(this.db, request, clause, excluded);
   }
 
   /**

@@ -23,17 +23,8 @@ function ftsTerm(term: QueryTerm): string {
 
 const ftsAny = (terms: readonly QueryTerm[]): string => terms.map(ftsTerm).join(' OR ');
 
-/**
- * The share of all sections every clause must match before a search walks documents newest first
- * (NewestFirst in search-plan.ts) rather than mapping each match to its document. Measured on the
- * 100,000-document bench (docs/performance.md "Search"): a word in a tenth of the sections fills the
- * 1,001-row window after reading a few thousand documents; below that the walk reads too many.
- */
-export const NEWEST_FIRST_SHARE = 0.1;
-
 export class SqliteSearchIndex implements SearchIndex {
-  /** `newestFirstShare`: see NEWEST_FIRST_SHARE (tests set 0 to run every search through the walk). */
-  constructor(private readonly db: Executor, private readonly newestFirstShare = NEWEST_FIRST_SHARE) {}
+  constructor(private readonly db: Executor) {}
 
   async replaceDocument(entry: IndexedDocument): Promise<void> {
     await this.#inTransaction(async (db) => {
@@ -84,10 +75,9 @@ export class SqliteSearchIndex implements SearchIndex {
   // `within` (the date sort's page) filters FTS5's rows by rowid after the match: the unary + keeps
   // the rowid test out of FTS5's own plan, which would run the match, and bm25's count of matching
   // rows over the whole index, once per section.
-  async search(request: IndexQuery): Promise<IndexResults> {
-    const fts = (terms: readonly QueryTerm[]): string => ftsAny(terms);
+  search(request: IndexQuery): Promise<IndexResults> {
     const clause = (i: number, scored: boolean, within?: readonly string[]): RawBuilder<unknown> => {
-      const match = sql`search_fts match ${fts(request.query.all[i]!.anyOf)}`;
+      const match = sql`search_fts match ${ftsAny(request.query.all[i]!.anyOf)}`;
       if (within !== undefined) {
         return sql`select search_fts.rowid as section_id, s.document_id, -bm25(search_fts) as score
           from search_fts cross join ${OWNERS} on s.id = search_fts.rowid
@@ -100,27 +90,8 @@ export class SqliteSearchIndex implements SearchIndex {
     const excluded =
       request.query.none.length === 0
         ? null
-        : sql`select s.document_id from search_fts cross join ${OWNERS} on s.id = search_fts.rowid where search_fts match ${fts(request.query.none)}`;
-    // A document has a clause when one of its sections is among the clause's matching rowids: FTS5
-    // lists those once (an IN list SQLite builds before the walk), without touching search_sections.
-    const has = (terms: readonly QueryTerm[]): RawBuilder<unknown> =>
-      sql`exists (select 1 from search_sections s where s.document_id = d.id and s.id in (select rowid from search_fts where search_fts match ${fts(terms)}))`;
-    const newestFirst = (await this.#matchesWidely(request))
-      ? { documents: sql`documents d indexed by documents_updated`, has: (i: number) => has(request.query.all[i]!.anyOf), hasNone: request.query.none.length === 0 ? null : has(request.query.none) }
-      : null;
-    return runSearch(this.db, request, { clause, excluded, owners: OWNERS, newestFirst });
-  }
-
-  /** Whether every clause matches at least `newestFirstShare` of all sections (FTS5 counts its rowids without reading a row). */
-  async #matchesWidely(request: IndexQuery): Promise<boolean> {
-    if (request.query.all.length === 0) return false;
-    const sections = Number((await sql<{ n: number | null }>`select max(id) as n from search_sections`.execute(this.db)).rows[0]?.n ?? 0);
-    if (sections === 0) return false;
-    for (const c of request.query.all) {
-      const counted = await sql<{ n: number }>`select count(*) as n from search_fts where search_fts match ${ftsAny(c.anyOf)}`.execute(this.db);
-      if (Number(counted.rows[0]!.n) < sections * this.newestFirstShare) return false;
-    }
-    return true;
+        : sql`select s.document_id from search_fts cross join ${OWNERS} on s.id = search_fts.rowid where search_fts match ${ftsAny(request.query.none)}`;
+    return runSearch(this.db, request, clause, excluded, OWNERS);
   }
 
   /** Only text stored for the document the caller shows it under (the whole file is encrypted; there is no seal to check). */
