@@ -20,6 +20,7 @@ import { SettingsRepo } from './repos/settings.repo.js';
 import { UploadSlotsRepo } from './repos/upload-slots.repo.js';
 import { DisposalRepo } from './repos/disposal.repo.js';
 import { FederationRepo } from './repos/federation.repo.js';
+import { ScimRepo } from './repos/scim.repo.js';
 import { HoldsRepo } from './repos/holds.repo.js';
 import { RetentionRepo } from './repos/retention.repo.js';
 import { BlobReplicasRepo } from './repos/replicas.repo.js';
@@ -48,6 +49,7 @@ export interface Repos {
   replicas: BlobReplicasRepo;
   search: SqliteSearchIndex | PostgresSearchIndex;
   federation: FederationRepo;
+  scim: ScimRepo;
 }
 
 function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer, searchKeys: SearchKeys): Repos {
@@ -72,6 +74,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, a
     replicas: new BlobReplicasRepo(db),
     search: caps.dialect === 'sqlite' ? new SqliteSearchIndex(db) : new PostgresSearchIndex(db, searchKeys),
     federation: new FederationRepo(db),
+    scim: new ScimRepo(db),
   };
 }
 

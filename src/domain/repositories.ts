@@ -4,6 +4,7 @@
 // Adapter-only operations (job leasing, organisation keys for the key ring) are not here: services never call them.
 import type { AuditEvent } from './audit/event.js';
 import type { FederationRepository } from './identity/repositories.js';
+import type { ScimRepository } from './identity/scim-repositories.js';
 import type { JobQueue } from './jobs/define-job.js';
 import type { DisposalRepository, HoldsRepository, RetentionRepository } from './records/repositories.js';
 import type { SearchIndex } from './search/repositories.js';
@@ -41,6 +42,7 @@ export interface Repos {
   replicas: BlobReplicasRepository;
   search: SearchIndex;
   federation: FederationRepository;
+  scim: ScimRepository;
 }
 
 export interface OrganisationsRepository {

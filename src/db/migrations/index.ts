@@ -14,6 +14,7 @@ import * as m202612020600 from './202612020600_blob_replicas.js';
 import * as m202612030000 from './202612030000_search_index.js';
 import * as m202612030100 from './202612030100_text_status.js';
 import * as m202612040000 from './202612040000_identity_federation.js';
+import * as m202612040200 from './202612040200_scim.js';
 
 export interface Migration {
   name: string;
@@ -34,4 +35,5 @@ export const migrations: Migration[] = [
   { name: '202612030000_search_index', up: m202612030000.up },
   { name: '202612030100_text_status', up: m202612030100.up },
   { name: '202612040000_identity_federation', up: m202612040000.up },
+  { name: '202612040200_scim', up: m202612040200.up },
 ];
