@@ -77,6 +77,8 @@ export interface SignInState {
 }
 
 export type UserPatch = Partial<{
+  /** Lower-cased by the caller (SCIM renames people when the directory changes their userName). */
+  email: string;
   name: string; roles: Role[]; teams: string[]; clearance: Classification; disabled: boolean; passwordHash: string;
   mfaSecret: string | null; mfaEnabled: boolean; recoveryCodes: string | null;
 }>;
