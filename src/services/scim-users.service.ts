@@ -53,7 +53,7 @@ export class ScimUsersService {
     await this.allow(actor);
     const removed = new Set(await this.repos.scim.removedUserIds(actor.organisationId));
     let users: User[];
-    if (filter?.attribute === 'userName') {
+    if (filter?.attribute === 'userName' || filter?.attribute === 'emails[type eq "work"].value') {
       // userName is not case-sensitive (RFC 7643 §4.1.1): addresses are stored lower-cased.
       const user = await this.repos.users.byEmail(filter.value.trim().toLowerCase());
       users = user ? [user] : [];

@@ -7,7 +7,8 @@ export type ScimResourceKind = 'User' | 'Group';
 
 /** Attributes a filter may name, by resource type, in their canonical spelling. */
 export const FILTERABLE: Readonly<Record<ScimResourceKind, readonly string[]>> = {
-  User: ['userName', 'externalId', 'id'],
+  // Entra ID also matches on the work e-mail: Strongroom's one address, the same as userName.
+  User: ['userName', 'externalId', 'id', 'emails[type eq "work"].value'],
   Group: ['displayName', 'externalId', 'id'],
 };
 
@@ -31,9 +32,10 @@ export function parseScimFilter(kind: ScimResourceKind, filter: string): ScimFil
   const supported = `Strongroom supports only ${FILTERABLE[kind].map((a) => `${a} eq "…"`).join(', ')} for ${kind}s.`;
   if (filter.length > MAX_FILTER_LENGTH) throw new ScimFilterError(`The filter is longer than ${MAX_FILTER_LENGTH} characters.`);
   // Attribute names are case-insensitive (RFC 7643 §2.1); the operator too (RFC 7644 §3.4.2.2).
-  const head = /^\s*([A-Za-z][A-Za-z0-9_$-]*)\s+([A-Za-z]+)\s+/.exec(filter);
+  const head = /^\s*([A-Za-z][A-Za-z0-9_$-]*|emails\[\s*type\s+eq\s+"work"\s*\]\.value)\s+([A-Za-z]+)\s+/i.exec(filter);
   if (!head) throw new ScimFilterError(`The filter could not be read. ${supported}`);
-  const attribute = FILTERABLE[kind].find((a) => a.toLowerCase() === head[1]!.toLowerCase());
+  const spelled = head[1]!.replace(/\s+/g, ' ').replace(/\[ /, '[').replace(/ \]/, ']').toLowerCase();
+  const attribute = FILTERABLE[kind].find((a) => a.toLowerCase() === spelled);
   if (!attribute) throw new ScimFilterError(`Filtering on "${head[1]}" is not supported. ${supported}`);
   if (head[2]!.toLowerCase() !== 'eq') throw new ScimFilterError(`The operator "${head[2]}" is not supported. ${supported}`);
   const { value, rest } = readJsonString(filter.slice(head[0].length), supported);
