@@ -195,7 +195,7 @@ describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
     expectScimError(await scim('DELETE', `/Groups/${theirGroup.id}`), 404);
 
     const refusedWith = (headers: Record<string, string>) => t.app.inject({ method: 'GET', url: '/scim/v2/Users', headers });
-    for (const headers of [{}, { authorization: 'Bearer srscim_not-a-token' }, { authorization: `Basic ${northToken}` }, { authorization: `Bearer ${north.collections.hr}` }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer srscim_not-a-token' }, { authorization: `Basic ${northToken}` }, { authorization: `Bearer ${north.collections.hr}` }]) {
       const res = await refusedWith(headers);
       expectScimError(res, 401);
       expect(res.headers['www-authenticate']).toBe('Bearer realm="strongroom-scim"');
