@@ -12,6 +12,7 @@ import { registerJobsCommands } from './commands/jobs.commands.js';
 import { registerLockCommands } from './commands/lock.commands.js';
 import { registerHoldCommands } from './commands/hold.commands.js';
 import { registerSeriesCommands } from './commands/series.commands.js';
+import { registerScimCommands } from './commands/scim.commands.js';
 import { registerScrubCommand } from './commands/scrub.command.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerServeCommands } from './commands/serve.commands.js';
@@ -43,6 +44,7 @@ registerDisposalCommands(program);
 registerSeriesCommands(program);
 registerBackupCommands(program);
 registerScrubCommand(program);
+registerScimCommands(program);
 registerSearchCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
