@@ -25,6 +25,7 @@ import { recordsPages } from './records.routes.js';
 import { searchPages } from './search.routes.js';
 import { uploadPages } from './upload.routes.js';
 import { ASSETS_DIR, GOVUK_DIST, createViews } from './views.js';
+import { scimPages } from './scim.routes.js';
 
 const ASSET_FILES = /\.(css|js|mjs|map|woff2?|svg|png|ico|json)$/;
 
@@ -83,5 +84,6 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
     await web.register(recordsPages(ui));
     await web.register(storagePages(ui));
     await web.register(searchPages(ui));
+    await web.register(scimPages(ui));
   });
 }
