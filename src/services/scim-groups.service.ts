@@ -51,10 +51,9 @@ export class ScimGroupsService {
 
   async create(actor: DirectoryActor, input: ScimGroupInput): Promise<ScimGroupView> {
     const decision = await this.allow(actor);
+    // Display names need not be unique: a directory may hold two groups of one name (Entra does), and both
+    // then match the same mapping entry. Groups are told apart by id and externalId.
     const displayName = this.displayName(input.displayName);
-    if ((await this.repos.scim.groups(actor.organisationId, { displayName })).length > 0) {
-      throw new ScimRequestError('uniqueness', `A group named "${displayName}" already exists in this organisation.`);
-    }
     const members = await this.ownPeople(actor, input.members);
     const now = this.o.clock.now();
     const group: ScimGroup = { id: randomUUID(), organisationId: actor.organisationId, displayName, externalId: input.externalId, createdAt: now.toISOString(), updatedAt: now.toISOString() };
@@ -75,9 +74,6 @@ export class ScimGroupsService {
   async patch(actor: DirectoryActor, id: string, change: ScimGroupChange): Promise<ScimGroupView> {
     const { group, decision } = await this.owned(actor, id);
     const displayName = change.displayName === undefined ? group.displayName : this.displayName(change.displayName);
-    if (displayName !== group.displayName && (await this.repos.scim.groups(actor.organisationId, { displayName })).some((g) => g.id !== id)) {
-      throw new ScimRequestError('uniqueness', `A group named "${displayName}" already exists in this organisation.`);
-    }
     const current = await this.repos.scim.members(id);
     const target = change.replaceMembers === undefined ? null : await this.ownPeople(actor, change.replaceMembers);
     const add = await this.ownPeople(actor, change.addMembers);

@@ -96,14 +96,20 @@ export class ScimUsersService {
       id: randomUUID(), organisationId: actor.organisationId, email, name: personName(input, email), ...ACCESS_FLOOR,
       mfaEnabled: false, disabled: !input.active, createdAt: now.toISOString(),
     };
-    await this.o.store.transaction(async (repos) => {
-      await repos.users.insert({ ...user, passwordHash: null });
-      await repos.scim.savePerson({
-        userId: user.id, organisationId: user.organisationId, externalId: input.externalId, givenName: input.givenName, familyName: input.familyName,
-        updatedAt: now.toISOString(), removedAt: null,
+    try {
+      await this.o.store.transaction(async (repos) => {
+        await repos.users.insert({ ...user, passwordHash: null });
+        await repos.scim.savePerson({
+          userId: user.id, organisationId: user.organisationId, externalId: input.externalId, givenName: input.givenName, familyName: input.familyName,
+          updatedAt: now.toISOString(), removedAt: null,
+        });
+        await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: user.organisationId, ids: { userId: user.id, scimTokenId: actor.scimTokenId } }, decision, now)]);
       });
-      await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: user.organisationId, ids: { userId: user.id, scimTokenId: actor.scimTokenId } }, decision, now)]);
-    });
+    } catch (error) {
+      // Two creates of one address racing: the loser is told the address is taken, not a 500.
+      const winner = await this.repos.users.byEmail(email);
+      throw winner ? this.taken(actor, winner, email) : error;
+    }
     return this.view(user);
   }
 

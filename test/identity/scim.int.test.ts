@@ -163,6 +163,13 @@ describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
       .toBe('userName "Test_User_ab6490ee" is not an e-mail address. Strongroom uses the e-mail address as userName: map userPrincipalName (or mail) to userName.');
   });
 
+  it('two creates of one userName racing: one 201, the other 409 uniqueness (never a 500)', async () => {
+    const userName = address(north);
+    const answers = await Promise.all([scim('POST', '/Users', entraUser(userName)), scim('POST', '/Users', entraUser(userName)), scim('POST', '/Users', entraUser(userName))]);
+    expect(answers.map((r) => r.statusCode).sort()).toEqual([201, 409, 409]);
+    for (const res of answers.filter((r) => r.statusCode === 409)) expectScimError(res, 409, 'uniqueness');
+  });
+
   it('DELETE switches the person off and takes them out of SCIM; POSTing them again brings them back', async () => {
     const created = await createUser();
     expect((await scim('DELETE', `/Users/${created.id}`)).statusCode).toBe(204);
@@ -225,7 +232,11 @@ describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
     expect(found.totalResults).toBe(1);
     expect(found.Resources[0].id).toBe(group.id);
     expect(found.Resources[0].members).toBeUndefined();
-    expectScimError(await scim('POST', '/Groups', { schemas: [GROUP], displayName: name }), 409, 'uniqueness');
+    // A directory may hold two groups of one name; they stay apart by id.
+    const twin = await scim('POST', '/Groups', { schemas: [GROUP], displayName: name });
+    expect(twin.statusCode, twin.body).toBe(201);
+    expect(twin.json().id).not.toBe(group.id);
+    expect((await scim('DELETE', `/Groups/${twin.json().id}`)).statusCode).toBe(204);
 
     const add = await scim('PATCH', `/Groups/${group.id}`, { schemas: [PATCH], Operations: [{ op: 'Add', path: 'members', value: [{ $ref: null, value: a.id }, { $ref: null, value: b.id }] }] });
     expect(add.statusCode, add.body).toBe(204);

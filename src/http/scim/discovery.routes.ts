@@ -29,7 +29,7 @@ const SCHEMAS = [
   {
     id: GROUP_SCHEMA, name: 'Group', description: 'A directory group; the organisation\'s group mapping turns membership into roles, teams and clearance.',
     attributes: [
-      attribute('displayName', 'string', { required: true, uniqueness: 'server' }),
+      attribute('displayName', 'string', { required: true }),
       attribute('externalId', 'string', { caseExact: true }),
       attribute('members', 'complex', { multiValued: true, subAttributes: [attribute('value', 'string', { caseExact: true, mutability: 'immutable' }), attribute('$ref', 'reference', { mutability: 'immutable' })] }),
     ],
