@@ -114,6 +114,9 @@ describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
       .toBe('The operator "sw" is not supported. Strongroom supports only userName eq "…", externalId eq "…", id eq "…", emails[type eq "work"].value eq "…" for Users.');
     expectScimError(await scim('GET', `/Users?filter=${encodeURIComponent('userName eq "a" or 1 eq 1')}`), 400, 'invalidFilter');
     expectScimError(await scim('GET', `/Groups?filter=${encodeURIComponent('displayName eq Payroll')}`), 400, 'invalidFilter');
+    expect(expectScimError(await scim('GET', `/Users?filter=${encodeURIComponent('userName eq "a@b.test"')}&filter=${encodeURIComponent('id eq "x"')}`), 400, 'invalidFilter'))
+      .toBe('Give filter once; it was given 2 times.');
+    expectScimError(await scim('GET', '/Users?count=1&count=2'), 400, 'invalidValue');
   });
 
   it('updates with Entra ID\'s PATCH shapes: userName, name parts, and Replace with no path', async () => {

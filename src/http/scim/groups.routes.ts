@@ -5,15 +5,16 @@ import { groupPatch } from '../../domain/identity/scim-patch.js';
 import { groupResource } from '../../domain/identity/scim-resources.js';
 import type { AppServices } from '../../services/app-services.js';
 import { directoryOf } from './plugin.js';
-import { listResponse, membersExcluded, pageOf, presentGroup, scimBase } from './presenters.js';
+import { listResponse, membersExcluded, pageOf, presentGroup, scimBase, single } from './presenters.js';
 
-type Query = Record<string, string | undefined>;
+type Query = Record<string, string | string[] | undefined>;
 
 export const groupsRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => {
   const groups = vault.scim.groups;
 
   app.get<{ Querystring: Query }>('/Groups', async (request) => {
-    const filter = request.query.filter === undefined ? null : parseScimFilter('Group', request.query.filter);
+    const given = single(request.query, 'filter');
+    const filter = given === undefined ? null : parseScimFilter('Group', given);
     const page = await groups.list(directoryOf(request), filter, pageOf(request.query), !membersExcluded(request.query));
     return listResponse(page, (view) => presentGroup(view, scimBase(request)));
   });

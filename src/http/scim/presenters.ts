@@ -49,10 +49,19 @@ export function listResponse<T>(page: ScimPage<T>, present: (item: T) => unknown
   return { schemas: [LIST_SCHEMA], totalResults: page.totalResults, startIndex: page.startIndex, itemsPerPage: page.items.length, Resources: page.items.map(present) };
 }
 
+type Query = Record<string, string | string[] | undefined>;
+
+/** A query parameter given at most once: a repeated one is refused rather than one of its values picked. */
+export function single(query: Query, name: string): string | undefined {
+  const value = query[name];
+  if (Array.isArray(value)) throw new ScimRequestError(name === 'filter' ? 'invalidFilter' : 'invalidValue', `Give ${name} once; it was given ${value.length} times.`);
+  return value;
+}
+
 /** startIndex (from 1; below 1 means 1) and count (negative means 0; at most MAX_PAGE), RFC 7644 §3.4.2.4. */
-export function pageOf(query: Record<string, string | undefined>): PageRequest {
+export function pageOf(query: Query): PageRequest {
   const number = (name: string, fallback: number): number => {
-    const raw = query[name];
+    const raw = single(query, name);
     if (raw === undefined || raw === '') return fallback;
     if (!/^-?\d{1,9}$/.test(raw.trim())) throw new ScimRequestError('invalidValue', `${name} must be a whole number.`);
     return Number(raw.trim());
@@ -61,6 +70,6 @@ export function pageOf(query: Record<string, string | undefined>): PageRequest {
 }
 
 /** Whether `excludedAttributes` asks to leave the members out (Entra's `excludedAttributes=members`). */
-export function membersExcluded(query: Record<string, string | undefined>): boolean {
-  return (query.excludedAttributes ?? '').split(',').some((a) => a.trim().toLowerCase() === 'members');
+export function membersExcluded(query: Query): boolean {
+  return (single(query, 'excludedAttributes') ?? '').split(',').some((a) => a.trim().toLowerCase() === 'members');
 }

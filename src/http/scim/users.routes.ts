@@ -5,15 +5,16 @@ import { userPatch } from '../../domain/identity/scim-patch.js';
 import { userResource } from '../../domain/identity/scim-resources.js';
 import type { AppServices } from '../../services/app-services.js';
 import { directoryOf } from './plugin.js';
-import { listResponse, pageOf, presentUser, scimBase } from './presenters.js';
+import { listResponse, pageOf, presentUser, scimBase, single } from './presenters.js';
 
-type Query = Record<string, string | undefined>;
+type Query = Record<string, string | string[] | undefined>;
 
 export const usersRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => {
   const users = vault.scim.users;
 
   app.get<{ Querystring: Query }>('/Users', async (request) => {
-    const filter = request.query.filter === undefined ? null : parseScimFilter('User', request.query.filter);
+    const given = single(request.query, 'filter');
+    const filter = given === undefined ? null : parseScimFilter('User', given);
     const page = await users.list(directoryOf(request), filter, pageOf(request.query));
     return listResponse(page, (view) => presentUser(view, scimBase(request)));
   });
