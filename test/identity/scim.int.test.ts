@@ -290,6 +290,12 @@ describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
     const bad = await t.app.inject({ method: 'POST', url: '/scim/v2/Users', headers: { authorization: `Bearer ${northToken}`, 'content-type': 'application/scim+json' }, payload: '{"userName":' });
     expect(expectScimError(bad, 400, 'invalidSyntax')).toBe('The request body is not valid JSON.');
     expect(expectScimError(await scim('POST', '/Users', { userName: 'x@y.test' }), 400, 'invalidSyntax')).toBe(`The body must list the schema ${USER}.`);
+    for (const type of ['application/scim+json; charset=utf-8', 'application/json']) {
+      const res = await t.app.inject({ method: 'POST', url: '/scim/v2/Users', headers: { authorization: `Bearer ${northToken}`, 'content-type': type }, payload: JSON.stringify(entraUser(address(north))) });
+      expect(res.statusCode, `${type}: ${res.body}`).toBe(201);
+    }
+    const xml = await t.app.inject({ method: 'POST', url: '/scim/v2/Users', headers: { authorization: `Bearer ${northToken}`, 'content-type': 'application/xml' }, payload: '<User/>' });
+    expect(expectScimError(xml, 415)).toBe('Send SCIM requests as application/scim+json (or application/json).');
     expect(expectScimError(await scim('GET', '/Nothing'), 404)).toMatch(/^Nothing at GET \/scim\/v2\/Nothing/);
   });
 });
