@@ -27,7 +27,8 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
 
   app.get<{ Querystring: { done?: string } }>('/admin/users', async (request, reply) => {
     const web = signedIn(request);
-    return render(ui, request, reply, 'admin-users.njk', { people: await ui.people.list(web.actor), done: DONE[request.query.done ?? ''] ?? null });
+    const mayProvision = await ui.vault.access.may(web.actor, 'organisation.identity', { kind: 'organisation', organisationId: web.organisation.id });
+    return render(ui, request, reply, 'admin-users.njk', { people: await ui.people.list(web.actor), done: DONE[request.query.done ?? ''] ?? null, mayProvision });
   });
 
   const invitePage = (request: FastifyRequest, reply: FastifyReply, values: Form = {}, errors: unknown[] = [], status = 200) =>
