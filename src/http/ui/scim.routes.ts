@@ -15,7 +15,7 @@ export const scimPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const web = signedIn(request);
     const tokens = await ui.vault.scim.tokens.list(web.actor, web.organisation.id);
     const done = DONE[(request.query as { done?: string }).done ?? ''] ?? null;
-    return render(ui, request, reply, 'admin-scim.njk', { tokens, done, tenantUrl: `${request.protocol}://${request.host}/scim/v2`, ...extra }, status);
+    return render(ui, request, reply, 'admin-scim.njk', { tokens, done, tenantUrl: `${ui.vault.config.publicUrl ?? `${request.protocol}://${request.host}`}/scim/v2`, ...extra }, status);
   };
 
   app.get('/admin/scim', async (request, reply) => page(request, reply));
