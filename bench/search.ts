@@ -4,7 +4,10 @@
 // for a mix of queries and people. Writes bench/results/search-<date>.md.
 //
 // Environment: BENCH_SEARCH_DOCS (100000; BENCH_SEARCH_DOCS_SQLITE / _POSTGRES for one dialect), BENCH_SEARCH_QUERIES (300 per dialect),
-// BENCH_SEARCH_DIALECTS (sqlite,postgres), STRONGROOM_TEST_PG_ADMIN_URL, BENCH_OUT.
+// BENCH_SEARCH_DIALECTS (sqlite,postgres), STRONGROOM_TEST_PG_ADMIN_URL, BENCH_OUT. BENCH_SEARCH_SQLITE_FILE keeps the
+// SQLite index in that file (a fixed bench key) and, when it already exists, times queries on it without
+// rebuilding: to compare query plans on the same index (the documents must match BENCH_SEARCH_DOCS_SQLITE).
+// BENCH_SEARCH_POSTGRES_DB does the same on PostgreSQL with that database (created when absent, never dropped).
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -20,7 +23,7 @@ import { migrate } from '../src/db/migrate.js';
 import { Store } from '../src/db/store.js';
 import { MasterKey } from '../src/storage/keys.js';
 import { DerivedSearchKeys } from '../src/storage/search-keys.js';
-import { createTestDatabase } from '../test/support/postgres.js';
+import { adminUrl, createTestDatabase, databaseUrl, withAdminClient } from '../test/support/postgres.js';
 
 const DEFAULT_DOCS = Number(process.env.BENCH_SEARCH_DOCS ?? 100_000);
 /** BENCH_SEARCH_DOCS_SQLITE / BENCH_SEARCH_DOCS_POSTGRES override the count for one dialect. */
@@ -82,7 +85,17 @@ const PEOPLE: [string, Actor][] = [
   ['revenues officer (own + partner)', user('org-3', ['revenues_benefits', 'finance'])],
 ];
 
-async function open(dialect: 'sqlite' | 'postgres', keys: DerivedSearchKeys): Promise<{ store: Store; handle: DatabaseHandle; size: () => Promise<number>; close: () => Promise<void> }> {
+const KEPT_SQLITE = process.env.BENCH_SEARCH_SQLITE_FILE;
+
+async function open(dialect: 'sqlite' | 'postgres', keys: DerivedSearchKeys): Promise<{ store: Store; handle: DatabaseHandle; size: () => Promise<number>; close: () => Promise<void>; reused?: boolean }> {
+  if (dialect === 'sqlite' && KEPT_SQLITE !== undefined) {
+    const reused = await stat(KEPT_SQLITE).then(() => true, () => false);
+    const handle = openSqlite({ file: KEPT_SQLITE, key: Buffer.alloc(32, 7) });
+    await migrate(handle.db, handle.caps);
+    const store = new Store(handle, Buffer.alloc(32, 8), keys);
+    const size = async () => (await stat(KEPT_SQLITE)).size + (await stat(`${KEPT_SQLITE}-wal`).then((s) => s.size, () => 0));
+    return { store, handle, size, close: () => store.close(), reused };
+  }
   if (dialect === 'sqlite') {
     const dir = await mkdtemp(path.join(tmpdir(), 'sr-search-bench-'));
     const file = path.join(dir, 'bench.db');
@@ -91,6 +104,18 @@ async function open(dialect: 'sqlite' | 'postgres', keys: DerivedSearchKeys): Pr
     const store = new Store(handle, randomBytes(32), keys);
     const size = async () => (await stat(file)).size + (await stat(`${file}-wal`).then((s) => s.size, () => 0));
     return { store, handle, size, close: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
+  }
+  const kept = process.env.BENCH_SEARCH_POSTGRES_DB;
+  if (kept !== undefined) {
+    if (!/^[a-z0-9_]+$/.test(kept)) throw new Error('BENCH_SEARCH_POSTGRES_DB: lower-case letters, digits and _ only');
+    const exists = await withAdminClient(adminUrl(), async (client) => (await client.query('select 1 from pg_database where datname = $1', [kept])).rowCount === 1);
+    if (!exists) await withAdminClient(adminUrl(), (client) => client.query(`create database ${kept}`));
+    const handle = openPostgres(databaseUrl(adminUrl(), kept), 4);
+    await migrate(handle.db, handle.caps);
+    const store = new Store(handle, Buffer.alloc(32, 8), keys);
+    const reused = Number((await sql<{ n: string }>`select count(*) as n from search_documents`.execute(handle.db)).rows[0]!.n) > 0;
+    const size = async () => Number((await sql<{ n: string }>`select pg_database_size(current_database()) as n`.execute(handle.db)).rows[0]!.n);
+    return { store, handle, size, close: () => store.close(), reused };
   }
   const database = await createTestDatabase('srsearchbench');
   const handle = openPostgres(database.url, 4);
@@ -143,10 +168,27 @@ const percentile = (sorted: number[], p: number): number => sorted[Math.min(sort
 
 async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<string[]> {
   DOCS = docsFor(dialect);
-  const keys = new DerivedSearchKeys(MasterKey.fromBytes(randomBytes(32)));
+  // A kept index was hashed under a fixed key, so the queries' hashes match it on the next run.
+  const kept = process.env.BENCH_SEARCH_POSTGRES_DB !== undefined || KEPT_SQLITE !== undefined;
+  const keys = new DerivedSearchKeys(MasterKey.fromBytes(kept ? Buffer.alloc(32, 9) : randomBytes(32)));
   const db = await open(dialect, keys);
   const lines: string[] = [];
   try {
+    if (db.reused) {
+      const where = dialect === 'sqlite' ? KEPT_SQLITE : process.env.BENCH_SEARCH_POSTGRES_DB;
+      log(`${dialect}: reusing ${where}`);
+      lines.push(`| ${dialect} | index build | reused ${where} (${DOCS} documents); database ${Math.round((await db.size()) / 1048576)} MiB |`);
+    } else lines.push(...(await build(dialect, db)));
+    lines.push(...(await timeQueries(dialect, db)));
+  } finally {
+    await db.close();
+  }
+  return lines;
+}
+
+async function build(dialect: 'sqlite' | 'postgres', db: { store: Store; size: () => Promise<number> }): Promise<string[]> {
+  const lines: string[] = [];
+  {
     const { collections } = await seedRows(db.store);
     const specs = makeSpecs(collections);
     log(`${dialect}: inserting ${DOCS} document rows`);
@@ -180,6 +222,13 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<string[]> {
     if (dialect === 'postgres') await sql`analyze`.execute(db.store.db);
     const bytes = await db.size();
     lines.push(`| ${dialect} | index build | ${DOCS} documents (${(words / 1e6).toFixed(1)} M words) in ${buildS.toFixed(0)} s: **${Math.round(DOCS / buildS)} documents/s** in batches of ${BATCH}; database ${Math.round(bytes / 1048576)} MiB |`);
+  }
+  return lines;
+}
+
+async function timeQueries(dialect: 'sqlite' | 'postgres', db: { store: Store }): Promise<string[]> {
+  const lines: string[] = [];
+  {
 
     // Queries: rare and common words, phrases, prefixes, exclusions, OR, a filter; each person in turn.
     seed = 0xbeef;
@@ -215,8 +264,6 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<string[]> {
       lines.push(`| ${dialect} | ${shape} | p50 ${percentile(list, 0.5).toFixed(1)} ms, p95 ${percentile(list, 0.95).toFixed(1)} ms |`);
     }
     log(`${dialect}: p50 ${percentile(all, 0.5).toFixed(1)} ms, p95 ${percentile(all, 0.95).toFixed(1)} ms`);
-  } finally {
-    await db.close();
   }
   return lines;
 }

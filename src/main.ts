@@ -57,6 +57,9 @@ import { makeSnippet } from './domain/search/snippet.js';
 import { subscribeSearch, TextIndexing } from './services/text-indexing.js';
 import type { TextExtractor, Thumbnailer } from './domain/ports.js';
 import { UsersAdminService } from './services/users-admin.service.js';
+import { ScimGroupsService } from './services/scim-groups.service.js';
+import { ScimTokensService } from './services/scim-tokens.service.js';
+import { ScimUsersService } from './services/scim-users.service.js';
 import { WebSessionsService } from './services/web-sessions.service.js';
 import { FederatedSignInService } from './services/federated-sign-in.service.js';
 import { SamlSignInService } from './services/saml-sign-in.service.js';
@@ -275,6 +278,8 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     secrets: providerSecrets, cookies: new DerivedSecretSealer(master, 'oidc browser cookies v1'),
   });
   const people = new UsersAdminService({ store, clock, access, identity });
+  // SCIM provisioning by each organisation's directory (Entra ID): its tokens, Users and Groups.
+  const scim = { tokens: new ScimTokensService({ store, clock, access }), users: new ScimUsersService({ store, clock, access }), groups: new ScimGroupsService({ store, clock, access }) };
   const dav = new DavService({ store, access, clock, collections, documents, locks });
   const jobsAdmin = new JobsAdminService({ store, access, clock });
   // Records management: the file plan, legal holds, disposal review and certificates of destruction.
@@ -331,7 +336,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   let backgroundStarted = false;
   const vault: Vault = {
     config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
-    sessions, federatedSignIn, samlSignIn, identityProviders, oidcSignIn, people, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
+    sessions, federatedSignIn, samlSignIn, identityProviders, oidcSignIn, people, scim, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
     replicaStore, replication, scrub, backups, search, branding, mail, invitations,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');

@@ -13,6 +13,7 @@ import { registerLockCommands } from './commands/lock.commands.js';
 import { registerHoldCommands } from './commands/hold.commands.js';
 import { registerIdpCommands } from './commands/idp.commands.js';
 import { registerSeriesCommands } from './commands/series.commands.js';
+import { registerScimCommands } from './commands/scim.commands.js';
 import { registerScrubCommand } from './commands/scrub.command.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerServeCommands } from './commands/serve.commands.js';
@@ -44,6 +45,7 @@ registerDisposalCommands(program);
 registerSeriesCommands(program);
 registerBackupCommands(program);
 registerScrubCommand(program);
+registerScimCommands(program);
 registerSearchCommand(program);
 registerIdpCommands(program);
 

@@ -336,6 +336,10 @@ export interface Schema {
   single_use_values: SingleUseValuesTable;
   mail_preferences: MailPreferencesTable;
   invitations: InvitationsTable;
+  scim_tokens: ScimTokensTable;
+  scim_people: ScimPeopleTable;
+  scim_groups: ScimGroupsTable;
+  scim_group_members: ScimGroupMembersTable;
 }
 
 export interface MailPreferencesTable {
@@ -514,4 +518,40 @@ export interface GroupMappingsTable {
 export interface SingleUseValuesTable {
   key: string;
   expires_at: string;
+}
+
+/** SCIM provisioning (migration 202612040200_scim). */
+export interface ScimTokensTable {
+  id: string;
+  organisation_id: string;
+  name: string;
+  secret_hash: string;
+  created_at: string;
+  created_by: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface ScimPeopleTable {
+  user_id: string;
+  organisation_id: string;
+  external_id: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  updated_at: string;
+  removed_at: string | null;
+}
+
+export interface ScimGroupsTable {
+  id: string;
+  organisation_id: string;
+  display_name: string;
+  external_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ScimGroupMembersTable {
+  group_id: string;
+  user_id: string;
 }

@@ -22,6 +22,7 @@ import { SettingsRepo } from './repos/settings.repo.js';
 import { UploadSlotsRepo } from './repos/upload-slots.repo.js';
 import { DisposalRepo } from './repos/disposal.repo.js';
 import { FederationRepo } from './repos/federation.repo.js';
+import { ScimRepo } from './repos/scim.repo.js';
 import { HoldsRepo } from './repos/holds.repo.js';
 import { RetentionRepo } from './repos/retention.repo.js';
 import { BlobReplicasRepo } from './repos/replicas.repo.js';
@@ -52,6 +53,7 @@ export interface Repos {
   search: SqliteSearchIndex | PostgresSearchIndex;
   federation: FederationRepo;
   branding: BrandingRepo;
+  scim: ScimRepo;
 }
 
 function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer, searchKeys: SearchKeys): Repos {
@@ -78,6 +80,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, a
     search: caps.dialect === 'sqlite' ? new SqliteSearchIndex(db) : new PostgresSearchIndex(db, searchKeys),
     federation: new FederationRepo(db),
     branding: new BrandingRepo(db),
+    scim: new ScimRepo(db),
   };
 }
 

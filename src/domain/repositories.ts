@@ -5,6 +5,7 @@
 import type { AuditEvent } from './audit/event.js';
 import type { FederationRepository } from './identity/repositories.js';
 import type { BrandingRepository } from './branding/repositories.js';
+import type { ScimRepository } from './identity/scim-repositories.js';
 import type { JobQueue } from './jobs/define-job.js';
 import type { MailRepository } from './mail/repositories.js';
 import type { DisposalRepository, HoldsRepository, RetentionRepository } from './records/repositories.js';
@@ -47,6 +48,7 @@ export interface Repos {
   federation: FederationRepository;
   /** Each organisation's own header brand (name, colour, logo). */
   branding: BrandingRepository;
+  scim: ScimRepository;
 }
 
 export interface OrganisationsRepository {
@@ -81,6 +83,8 @@ export interface SignInState {
 }
 
 export type UserPatch = Partial<{
+  /** Lower-cased by the caller (SCIM renames people when the directory changes their userName). */
+  email: string;
   name: string; roles: Role[]; teams: string[]; clearance: Classification; disabled: boolean; passwordHash: string;
   mfaSecret: string | null; mfaEnabled: boolean; recoveryCodes: string | null;
 }>;

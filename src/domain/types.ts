@@ -49,10 +49,12 @@ export interface User {
 
 /**
  * Who is acting. Every service takes one explicitly; interfaces build it from a
- * verified credential, jobs and the CLI build a `system` actor honestly.
+ * verified credential, jobs and the CLI build a `system` actor honestly. A `directory` is an
+ * organisation's provisioning client (SCIM, e.g. Entra ID): not a person, so no user id, and decide()
+ * lets it manage that organisation's people and nothing else.
  */
 export interface Actor {
-  kind: 'user' | 'system';
+  kind: 'user' | 'system' | 'directory';
   userId: string | null;
   organisationId: string | null;
   roles: readonly Role[];

@@ -20,6 +20,7 @@ import { recordsRoutes } from './api/records.routes.js';
 import { searchRoutes } from './api/search.routes.js';
 import { systemRoutes } from './api/system.routes.js';
 import { problemFor, sendProblem } from './error-handler.js';
+import { scimRoutes } from './scim/plugin.js';
 import { metrics } from './plugins/metrics.js';
 import { securityHeaders } from './plugins/security-headers.js';
 
@@ -52,7 +53,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler((error, request, reply) => sendProblem(reply, problemFor(error, request)));
   app.setNotFoundHandler((request, reply) => {
-    const forBrowser = (request.headers.accept ?? '').includes('text/html') && !/^\/(api|dav)(\/|$)/.test(request.url);
+    const forBrowser = (request.headers.accept ?? '').includes('text/html') && !/^\/(api|dav|scim)(\/|$)/.test(request.url);
     if (forBrowser && app.notFoundPage) return app.notFoundPage(request, reply);
     return sendProblem(reply, { type: 'about:blank', title: 'Not found', status: 404, detail: `Nothing at ${request.method} ${request.url.split('?')[0]}.`, requestId: String(request.id) });
   });
@@ -99,6 +100,8 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
     },
     { prefix: '/api/v1' },
   );
+  // SCIM provisioning for each organisation's directory: its own token, media type and error bodies.
+  await scimRoutes(app, vault);
   for (const extension of options.extensions ?? []) await extension(app, vault);
   return app;
 }

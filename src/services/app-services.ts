@@ -30,6 +30,9 @@ import type { QuarantineService } from './quarantine.service.js';
 import type { RetentionService } from './retention.service.js';
 import type { ReplicationService } from './replication.service.js';
 import type { ScrubService } from './scrub.service.js';
+import type { ScimGroupsService } from './scim-groups.service.js';
+import type { ScimTokensService } from './scim-tokens.service.js';
+import type { ScimUsersService } from './scim-users.service.js';
 import type { SearchService } from './search.service.js';
 import type { UsersAdminService } from './users-admin.service.js';
 import type { WebSessionsService } from './web-sessions.service.js';
@@ -62,6 +65,8 @@ export interface AppServices {
   oidcSignIn: OidcSignInService;
   /** People in an organisation, as its admins manage them (the web interface). */
   people: UsersAdminService;
+  /** SCIM provisioning: each organisation's directory tokens (org admins, CLI) and its Users and Groups (/scim/v2). */
+  scim: { tokens: ScimTokensService; users: ScimUsersService; groups: ScimGroupsService };
   /** WebDAV's view of the file plan: folders per reachable organisation, dead properties, COPY/MOVE. */
   dav: DavService;
   /** Dead-lettered jobs for the operator (CLI), and the queue's counts for the metrics. */

@@ -87,10 +87,13 @@ export class IdentityService {
   }
 
   /**
-   * Creates a user. Without a password given: with e-mail configured they are e-mailed an invitation
-   * link to set one (`invited`); without it a generated password is returned, to be shown once.
+   * Creates a user. Without a password given:
+   * - when the organisation signs in through its identity provider (`signsInWith`), they get no Strongroom
+   *   password at all: the invitation (with e-mail configured) points at the organisation's sign-in page;
+   * - otherwise, with e-mail configured they are e-mailed an invitation link to set one (`invited`); without
+   *   it a generated password is returned, to be shown once.
    */
-  async addUser(actor: Actor, input: NewUserInput): Promise<{ user: User; generatedPassword: string | null; invited: boolean }> {
+  async addUser(actor: Actor, input: NewUserInput): Promise<{ user: User; generatedPassword: string | null; invited: boolean; signsInWith: string | null }> {
     const org = await this.organisationBySlug(input.organisationSlug);
     const decision = await this.o.access.requireOrganisation(actor, 'organisation.manage-users', org.id);
     const email = input.email.trim().toLowerCase();
@@ -99,8 +102,11 @@ export class IdentityService {
     const teams = this.validTeams(input.teams);
     if (!(CLASSIFICATIONS as readonly string[]).includes(input.clearance)) throw invalid(`Clearance must be one of ${CLASSIFICATIONS.join(', ')}.`, { field: 'clearance' });
     if (await this.o.store.repos.users.byEmail(email)) throw conflict(`A user with e-mail ${email} already exists.`);
+    // Staff of an organisation with an identity provider never see a Strongroom password (issue #15).
+    const provider = input.password === undefined ? (await this.o.store.repos.federation.providers(org.id)).find((p) => p.enabled) ?? null : null;
+    const signsInWith = provider?.name ?? null;
     const invited = input.password === undefined && this.o.mail?.delivers === true;
-    const generatedPassword = input.password === undefined && !invited ? generatePassword() : null;
+    const generatedPassword = input.password === undefined && !invited && !provider ? generatePassword() : null;
     const password = input.password ?? generatedPassword;
     if (password !== null) checkPasswordStrength(password);
     const now = this.o.clock.now();
@@ -114,9 +120,13 @@ export class IdentityService {
     await this.o.store.transaction(async (repos) => {
       await repos.users.insert({ ...user, passwordHash });
       await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: org.id, ids: { userId: user.id, ...(invited ? { invitation: 'e-mail' } : {}) } }, decision, now)]);
-      if (invited) await this.o.mail!.queue(repos.jobs, now, [user.id], { kind: 'invitation', organisationName: org.name, invitedBy });
+      if (invited) {
+        await this.o.mail!.queue(repos.jobs, now, [user.id], {
+          kind: 'invitation', organisationName: org.name, invitedBy, signInWith: provider ? { provider: provider.name, organisationSlug: org.slug } : null,
+        });
+      }
     });
-    return { user, generatedPassword, invited };
+    return { user, generatedPassword, invited, signsInWith };
   }
 
   validRoles(roles: string[]): Role[] {

@@ -50,7 +50,7 @@ export class MailService {
     if (!user || user.disabled) return this.skipped('no-recipient', payload);
     if (!isEssential(message.kind) && (await this.o.store.repos.mail.preferences(user.id)).nonEssentialOptOut) return this.skipped('opted-out', payload);
     let invitationLink: string | undefined;
-    if (message.kind === 'invitation') {
+    if (message.kind === 'invitation' && message.signInWith === null) {
       // Queued while SMTP was configured, sent after a restart without it: a sign-in link never goes to a log.
       if (!this.o.mailer.delivers) return this.skipped('not-needed', payload);
       // Made now, not when queued: the token is in the mail and nowhere else (its hash is stored). A retry

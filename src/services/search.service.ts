@@ -8,7 +8,7 @@ import { extractTextJob } from '../domain/jobs/kinds.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import { parseSearchQuery } from '../domain/search/query.js';
-import { DOCUMENT_TYPES, type DocumentType, type ReadableScope, type SearchQuery, type FacetCount, type SearchFilters, type SearchSort, type TextStatus } from '../domain/search/types.js';
+import { DOCUMENT_TYPES, SEARCH_COUNT_CAP, type DocumentType, type ReadableScope, type SearchQuery, type FacetCount, type SearchFilters, type SearchSort, type TextStatus } from '../domain/search/types.js';
 import { CLASSIFICATIONS, type Actor, type Channel } from '../domain/types.js';
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
@@ -58,7 +58,10 @@ export interface SearchResponseFacets {
 
 export interface SearchResponse {
   q: string;
+  /** Counted exactly up to SEARCH_COUNT_CAP (1,000); when more match, it is the cap and `totalIsLowerBound` is true. */
   total: number;
+  /** More than `total` documents match; the facets then count the 1,000 most recently changed of them. */
+  totalIsLowerBound: boolean;
   page: number;
   pageSize: number;
   hits: SearchResultHit[];
@@ -115,7 +118,7 @@ export class SearchService {
     if (request.sort !== 'relevance' && request.sort !== 'date') throw invalid('Sort by "relevance" or "date".', { field: 'sort' });
     // The scope comes from decide()'s rules, with arrangements read now: a suspension counts at once.
     const scope = await this.o.scopeOf(actor);
-    const results = await this.o.store.repos.search.search({ query, scope, filters, sort: request.sort, offset: (page - 1) * SEARCH_PAGE_SIZE, limit: SEARCH_PAGE_SIZE });
+    const results = await this.o.store.repos.search.search({ query, scope, filters, sort: request.sort, offset: (page - 1) * SEARCH_PAGE_SIZE, limit: SEARCH_PAGE_SIZE, countCap: SEARCH_COUNT_CAP });
 
     const repos = this.o.store.repos;
     const documents = new Map((await repos.documents.byIds(results.hits.map((h) => h.documentId))).map((d) => [d.id, d]));
@@ -163,10 +166,11 @@ export class SearchService {
       queryHmac: createHmac('sha256', this.o.queryAuditKey).update(request.q, 'utf8').digest('hex'),
       results: String(results.total), page: String(page), sort: request.sort,
     };
+    if (results.totalIsLowerBound) ids.resultsIsLowerBound = 'true';
     for (const [key, value] of Object.entries(filters)) if (value !== undefined) ids[`filter.${key}`] = String(value);
     await repos.audit.insert([auditEvent({ ...actor, channel }, 'search.query', { organisationId: actor.organisationId, ids }, { allow: true, reason: 'search', via: null }, now)]);
 
-    return { q: request.q, total: results.total, page, pageSize: SEARCH_PAGE_SIZE, hits, facets };
+    return { q: request.q, total: results.total, totalIsLowerBound: results.totalIsLowerBound, page, pageSize: SEARCH_PAGE_SIZE, hits, facets };
   }
 
   /** The current version's text status; decided like document.read (NOT_FOUND otherwise). */

@@ -8,6 +8,7 @@ import { CLASSIFICATIONS } from '../domain/types.js';
 import type { Notification, Store } from '../domain/repositories.js';
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import { revokePersonAccess } from './person-revocation.js';
 import type { IdentityService } from './identity.service.js';
 
 export interface UserChange {
@@ -63,14 +64,14 @@ export class UsersAdminService {
     return { ...user, roles, teams, clearance };
   }
 
-  /** Disables (or re-enables) a person; their sessions end at once and their tokens stop working. */
+  /** Disables (or re-enables) a person; their sessions end at once and their tokens and app passwords are revoked. */
   async setDisabled(actor: Actor, userId: string, disabled: boolean): Promise<void> {
     const { user, decision } = await this.managed(actor, userId);
     if (disabled && actor.userId === userId) throw invalid('You cannot disable your own account.');
     await this.o.store.transaction(async (repos) => {
       await repos.users.update(userId, { disabled });
-      if (disabled) await repos.sessions.deleteForUser(userId);
       await repos.audit.insert([this.event(actor, disabled ? 'user.disable' : 'user.enable', user, decision)]);
+      if (disabled) await revokePersonAccess(repos, actor, user, decision, this.o.clock.now());
     });
   }
 

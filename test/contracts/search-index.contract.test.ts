@@ -164,6 +164,10 @@ describe.each(DIALECTS)('SearchIndex contract on %s', (dialect) => {
       expect(r.hits[0]!.score).toBeGreaterThan(r.hits[1]!.score);
       const byDate = await find('leave', ownScope(org), { sort: 'date' });
       expect(byDate).toEqual(ids('leave', 'payslip'));
+      // The date sort ranks only its page's sections, and picks the same best section and score.
+      const dated = await index.search({ query: parseSearchQuery('leave'), scope: ownScope(org), filters: {}, sort: 'date', offset: 0, limit: 10 });
+      const bestOf = (hits: typeof r.hits) => new Map(hits.map((h) => [h.documentId, [h.section, h.page, h.score.toFixed(6)]]));
+      expect(bestOf(dated.hits)).toEqual(bestOf(r.hits));
     });
 
     it('gives the stored text of the sections hits point at', async () => {
@@ -239,6 +243,36 @@ describe.each(DIALECTS)('SearchIndex contract on %s', (dialect) => {
         expect([r1.total, r2.total]).toEqual([9, 9]);
         expect([...r1.hits, ...r2.hits].map((h) => h.documentId)).toEqual(all.slice(0, 8));
         expect(page1).toEqual([]); // find() insists total == hits, which a page of 4 of 9 is not
+      }
+    });
+
+    it('counts exactly up to the cap, says when more match, and pages the same whatever the cap', async () => {
+      const q = parseSearchQuery('quarterly OR report');
+      const scope = ownScope(org, other);
+      const search = (more: Partial<IndexQuery>) => index.search({ query: q, scope, filters: {}, sort: 'date', offset: 0, limit: 4, ...more });
+      for (const [countCap, total, totalIsLowerBound] of [[10, 9, false], [9, 9, false], [8, 8, true], [1, 1, true]] as const) {
+        const r = await search({ countCap });
+        expect([countCap, r.total, r.totalIsLowerBound]).toEqual([countCap, total, totalIsLowerBound]);
+      }
+      const unlimited = await search({});
+      expect([unlimited.total, unlimited.totalIsLowerBound]).toEqual([9, false]);
+      // Capped, the facets count the first 4 by last change (the 2026 reports 5 to 8; 6 is the other
+      // organisation's), under either sort: the hits' sort does not choose which matches are counted.
+      for (const sort of ['date', 'relevance'] as SearchSort[]) {
+        const r = await search({ countCap: 4, sort });
+        expect([r.total, r.totalIsLowerBound]).toEqual([4, true]);
+        expect(r.facets.year).toEqual([{ value: '2026', count: 4 }]);
+        expect(r.facets.type).toEqual([{ value: 'word', count: 4 }]);
+        expect(r.facets.organisation).toEqual([{ value: org, count: 3 }, { value: other, count: 1 }]);
+        expect(r.facets.collection.reduce((n, f) => n + f.count, 0)).toBe(4);
+      }
+      // Page 2 (and page 3, past a cap of 3) is the same page under any cap.
+      for (const sort of ['date', 'relevance'] as SearchSort[]) {
+        for (const offset of [4, 8]) {
+          const pages = await Promise.all([1000, 9, 3, 1].map(async (countCap) => (await search({ sort, offset, countCap })).hits));
+          expect(pages[0]!.length).toBe(offset === 4 ? 4 : 1);
+          for (const hits of pages.slice(1)) expect(hits).toEqual(pages[0]);
+        }
       }
     });
   });

@@ -1,7 +1,7 @@
 // E-mail end to end, with a real SMTP server on 127.0.0.1 (smtp-server) and every message parsed by
 // mailparser: quarantine notices to the uploader and the security admins, invitation links (once, expiring,
 // hash only at rest), the per-person opt-out (non-essential only), disposal review and arrangement proposals.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vault } from '../../src/main.js';
@@ -189,6 +189,34 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     expect(mail.text).toContain(`Test User has added you to Test ${org.slug} in Strongroom.`);
   });
 
+  it('in an organisation that signs in through its identity provider, the admin page sets no password and the invitation points at the sign-in page', async () => {
+    const org = await createOrganisation(t.vault);
+    const now = new Date().toISOString();
+    await t.vault.store.repos.federation.insertProvider({
+      id: randomUUID(), organisationId: org.id, kind: 'oidc', name: 'Council Entra ID', enabled: true,
+      oidc: { issuer: 'https://login.example.test/v2.0', clientId: 'c', scopes: ['openid', 'email'] }, saml: null,
+      createAccounts: false, groupsClaim: null, mfaAmrValues: [], mfaAcrValues: [], createdAt: now, updatedAt: now,
+    }, null);
+    const admin = await org.user({ roles: ['org_admin'] });
+    const secret = await enrolTotp(t.vault, admin.id);
+    const client = new FormClient(base);
+    await client.signIn(admin.email, undefined, secret);
+    const form = await client.get('/admin/users/new');
+    const email = `sso-${Date.now()}@${org.slug}.test`;
+    const res = await client.post('/admin/users', { _csrf: FormClient.csrf(form.text), email, name: 'Sam Sso', roles: 'member', clearance: 'OFFICIAL' });
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('They sign in with their organisation account (Council Entra ID): there is no Strongroom password for them.');
+    expect(res.text).not.toContain('generated-password');
+    const person = await t.vault.store.repos.users.byEmail(email);
+    expect((await t.vault.store.repos.users.signInState(person!.id))?.password_hash).toBeNull();
+    await t.vault.worker.runDue();
+    const mail = onlyMailTo(smtp, email);
+    expect(mail.text).toContain('You sign in with your usual Test ' + org.slug + ' account (Council Entra ID)');
+    expect(mail.text).toContain(`${PUBLIC_URL}/sign-in?org=${org.slug}`);
+    expect(String(mail.text)).not.toMatch(LINK);
+    expect(await t.vault.store.db.selectFrom('invitations').selectAll().where('user_id', '=', person!.id).execute()).toEqual([]);
+  });
+
   it('an invitation link stops working after 7 days, and a newer invitation replaces the older one', async () => {
     const org = await createOrganisation(t.vault);
     const email = `late-${Date.now()}@${org.slug}.test`;
@@ -198,7 +226,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     // A retry or a resend makes a new link; the earlier one stops working. An invitation is essential:
     // an opt-out (set here directly; a person cannot sign in to set one before accepting) does not stop it.
     await t.vault.store.repos.mail.setPreferences(user.id, { nonEssentialOptOut: true }, clock.now().toISOString());
-    await t.vault.store.transaction((repos) => t.vault.mail.queue(repos.jobs, clock.now(), [user.id], { kind: 'invitation', organisationName: 'Test', invitedBy: null }));
+    await t.vault.store.transaction((repos) => t.vault.mail.queue(repos.jobs, clock.now(), [user.id], { kind: 'invitation', organisationName: 'Test', invitedBy: null, signInWith: null }));
     await t.vault.worker.runDue();
     const mails = smtp.to(email);
     expect(mails).toHaveLength(2);

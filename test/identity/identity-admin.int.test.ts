@@ -58,6 +58,7 @@ describe.each(DIALECTS)('identity provider administration on %s', (dialect) => {
     const list = await northAdmin.get('/admin/identity');
     expect(list.status).toBe(200);
     expect(list.text).toContain('No identity provider is set up');
+    expect(list.text).toContain('<a class="govuk-link" href="/admin/scim" id="scim-link">SCIM tokens and the tenant URL</a>');
     expect(list.text).toMatch(/<a class="govuk-service-navigation__link" href="\/admin\/identity" aria-current="true">\s*<strong class="govuk-service-navigation__active-fallback">Sign-in<\/strong>/);
     const form = (await northAdmin.get('/admin/identity/providers/new?kind=oidc')).text;
     expect(form).toContain(`<code id="redirect-uri">${base}/sign-in/oidc/callback</code>`);

@@ -83,14 +83,15 @@ export function registerAdminCommands(program: Command): void {
     .option('--password-stdin', 'read the password from standard input')
     .action(async (opts: { org: string; email: string; name: string; role: string[]; team: string[]; clearance: string; passwordStdin?: boolean }, command: Command) => {
       const password = opts.passwordStdin ? await readStdin() : undefined;
-      const { user, generatedPassword, invited } = await withVault(command, (vault) =>
+      const { user, generatedPassword, invited, signsInWith } = await withVault(command, (vault) =>
         vault.identity.addUser(systemActor(), {
           organisationSlug: opts.org, email: opts.email, name: opts.name, roles: opts.role.flatMap(list), teams: opts.team.flatMap(list),
           clearance: opts.clearance, ...(password !== undefined ? { password } : {}),
         }),
       );
       output(user.id);
-      if (invited) say(`An invitation is e-mailed to ${user.email}: its link lets them set their password (once, within ${INVITATION_DAYS} days).`);
+      if (signsInWith) say(`${user.email} signs in with their organisation account (${signsInWith}): no Strongroom password.${invited ? ' An invitation with the sign-in address is e-mailed to them.' : ''}`);
+      else if (invited) say(`An invitation is e-mailed to ${user.email}: its link lets them set their password (once, within ${INVITATION_DAYS} days).`);
       if (generatedPassword) {
         say('Generated password (shown once; the user should change it at first sign-in):');
         output(generatedPassword);

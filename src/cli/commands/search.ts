@@ -30,7 +30,8 @@ export function registerSearchCommand(program: Command): void {
       '',
       'Text is extracted (OCR for scans) by the worker ("strongroom serve", any role but web) after a clean scan;',
       'a document is found once its extraction has run. Query syntax: words (all must match), "a phrase",',
-      'prefix*, -exclusion, OR between alternatives; see docs/search.md.',
+      'prefix*, -exclusion, OR between alternatives; see docs/search.md. Matches are counted up to 1000:',
+      'past that the count on stderr says "More than 1000 results" (--json: totalIsLowerBound true).',
       '',
       'Examples:',
       '  strongroom search --as officer@north.gov.uk "parking permit" -draft',
@@ -50,7 +51,8 @@ export function registerSearchCommand(program: Command): void {
         output(JSON.stringify(response, null, 2).replace(TERMINAL_UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
         return;
       }
-      say(`${response.total} result(s)${response.total > response.pageSize ? `; page ${response.page}` : ''}.`);
+      const count = response.totalIsLowerBound ? `More than ${response.total} results` : `${response.total} result(s)`;
+      say(`${count}${response.total > response.pageSize ? `; page ${response.page}` : ''}.`);
       for (const hit of response.hits) {
         output([hit.documentId, hit.organisation.name, hit.name, hit.page ?? '', hit.snippet?.text ?? ''].map((field) => terminalSafe(String(field))).join('\t'));
       }

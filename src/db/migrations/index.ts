@@ -14,6 +14,8 @@ import * as m202612020600 from './202612020600_blob_replicas.js';
 import * as m202612030000 from './202612030000_search_index.js';
 import * as m202612030100 from './202612030100_text_status.js';
 import * as m202612040000 from './202612040000_identity_federation.js';
+import * as m202612040100 from './202612040100_search_section_owner.js';
+import * as m202612040200 from './202612040200_scim.js';
 import * as m202612040300 from './202612040300_mail_preferences.js';
 import * as m202612040400 from './202612040400_organisation_branding.js';
 import * as m202612040500 from './202612040500_source_modified.js';
@@ -37,6 +39,8 @@ export const migrations: Migration[] = [
   { name: '202612030000_search_index', up: m202612030000.up },
   { name: '202612030100_text_status', up: m202612030100.up },
   { name: '202612040000_identity_federation', up: m202612040000.up },
+  { name: '202612040100_search_section_owner', up: m202612040100.up },
+  { name: '202612040200_scim', up: m202612040200.up },
   { name: '202612040300_mail_preferences', up: m202612040300.up },
   { name: '202612040400_organisation_branding', up: m202612040400.up },
   { name: '202612040500_source_modified', up: m202612040500.up },

@@ -6,20 +6,21 @@
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import { CLASSIFICATIONS } from '../../domain/types.js';
 import type { IndexQuery } from '../../domain/search/repositories.js';
-import type { FacetCount, IndexHit, IndexResults, ReadableGrant, SearchFacets } from '../../domain/search/types.js';
+import { SEARCH_COUNT_CAP, type FacetCount, type IndexHit, type IndexResults, type ReadableGrant, type SearchFacets } from '../../domain/search/types.js';
 import type { Schema } from '../schema.js';
 
 export type Executor = Kysely<Schema> | Transaction<Schema>;
 
 /**
  * Rows (section_id, document_id, score) for the sections matching one clause; higher score is better.
- * Unscored (score 0) for totals and facets, which do not need the ranking function's cost.
+ * Unscored (score 0) for totals and facets, which do not need the ranking function's cost. `within`:
+ * only sections of these documents (the date sort's page), ranked as they would be among all matches.
  */
-export type ClauseSections = (clause: number, scored: boolean) => RawBuilder<unknown>;
+export type ClauseSections = (clause: number, scored: boolean, within?: readonly string[]) => RawBuilder<unknown>;
 
 export const emptyFacets = (): SearchFacets => ({ organisation: [], collection: [], serviceArea: [], classification: [], type: [], year: [] });
 
-export const emptyResults = (): IndexResults => ({ total: 0, hits: [], facets: emptyFacets() });
+export const emptyResults = (): IndexResults => ({ total: 0, totalIsLowerBound: false, hits: [], facets: emptyFacets() });
 
 const list = (values: readonly string[]): RawBuilder<unknown> => sql.join(values.map((v) => sql`${v}`));
 
@@ -83,12 +84,6 @@ function ctes(request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<
     )`;
 }
 
-interface FacetRow {
-  facet: keyof SearchFacets;
-  value: string;
-  count: number | string;
-}
-
 interface HitRow {
   document_id: string;
   version_id: string;
@@ -97,53 +92,127 @@ interface HitRow {
   score: number | string;
 }
 
-/**
- * Runs the plan: facets (whose organisation counts add up to the total) and one page of hits. A hit's
- * score is its best section's (the sum over clauses of bm25 or ts_rank, so dialects rank alike but not
- * identically); the section shown is the best one of its text, the name only when no text matched.
- */
-export async function runSearch(db: Executor, request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null): Promise<IndexResults> {
-  if (!request.scope.everything && request.scope.grants.length === 0) return emptyResults();
-  const facetRows = await sql<FacetRow>`${ctes(request, clause, excluded, false)}
-    select 'organisation' as facet, organisation_id as value, count(*) as count from matched group by organisation_id
-    union all select 'collection', collection_id, count(*) from matched group by collection_id
-    union all select 'serviceArea', service_area, count(*) from matched group by service_area
-    union all select 'classification', classification, count(*) from matched group by classification
-    union all select 'type', type, count(*) from matched group by type
-    union all select 'year', substr(updated_at, 1, 4), count(*) from matched group by substr(updated_at, 1, 4)`.execute(db);
-  const facets = emptyFacets();
-  for (const row of facetRows.rows) facets[row.facet].push({ value: row.value, count: Number(row.count) });
-  for (const key of Object.keys(facets) as (keyof SearchFacets)[]) facets[key].sort(byCountThenValue);
-  const total = facets.organisation.reduce((n, f) => n + f.count, 0);
-  if (total === 0 || request.limit <= 0) return { total, hits: [], facets };
+interface CountRow {
+  facet: keyof SearchFacets | 'total' | 'page';
+  value: string;
+  count: number | string;
+  version_id: string | null;
+}
 
-  const union = sql.join(request.query.all.map((_, i) => sql`select section_id, document_id, score from ${sql.raw(`c${i}`)}`), sql` union all `);
-  const order = request.sort === 'date' ? sql`m.updated_at desc, m.id` : sql`b.score desc, m.updated_at desc, m.id`;
-  const hitRows = await sql<HitRow>`${ctes(request, clause, excluded, true)},
-    section_scores as (
-      select u.section_id, u.document_id, sum(u.score) as score
-      from (${union}) u
-      where u.document_id in (select id from matched)
-      group by u.section_id, u.document_id
-    ),
-    best as (
+/** Newest change first, then document id: the order of the capped count and of the date sort. */
+const BY_DATE = sql`updated_at desc, id`;
+
+/**
+ * Runs the plan in two statements. The first finds the readable matching documents without ranking
+ * them and keeps the first `countCap` (+1, to know whether there were more) by last change: its facets
+ * and count describe those, and under the date sort the page is read from the same ordered rows. The
+ * second ranks only what it must: under the date sort the sections of the page's documents alone;
+ * under relevance every matching section (the best page may be any match), the one cost that still
+ * grows with the number of matches. A hit's score is its best section's (the sum over clauses of bm25
+ * or ts_rank, so dialects rank alike but not identically); the section shown is the best one of its
+ * text, the name only when no text matched.
+ */
+export async function runSearch(
+  db: Executor, request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null, owners: RawBuilder<unknown> = sql`search_sections s`,
+): Promise<IndexResults> {
+  if (!request.scope.everything && request.scope.grants.length === 0) return emptyResults();
+  const cap = Math.max(1, request.countCap ?? SEARCH_COUNT_CAP);
+  const byDate = request.sort === 'date';
+  // Under the date sort the page comes from the same ordered rows, so they reach at least to its end.
+  const window = byDate ? Math.max(cap + 1, request.offset + request.limit) : cap + 1;
+  const none = sql`cast(null as text)`;
+  const facet = (name: string, column: string): RawBuilder<unknown> =>
+    sql`select ${name}, ${sql.raw(column)}, count(*), ${none} from shown group by ${sql.raw(column)}`;
+  const pageRows = byDate && request.limit > 0
+    ? sql`union all select * from (select 'page', id, 0, version_id from window_rows order by ${BY_DATE} limit ${request.limit} offset ${request.offset}) p`
+    : sql``;
+  const countRows = await sql<CountRow>`${ctes(request, clause, excluded, false)},
+    window_rows as materialized (select * from matched order by ${BY_DATE} limit ${window}),
+    shown as materialized (select * from window_rows order by ${BY_DATE} limit ${cap})
+    select 'total' as facet, ${none} as value, count(*) as count, ${none} as version_id from (select 1 from window_rows limit ${cap + 1}) t
+    union all ${facet('organisation', 'organisation_id')}
+    union all ${facet('collection', 'collection_id')}
+    union all ${facet('serviceArea', 'service_area')}
+    union all ${facet('classification', 'classification')}
+    union all ${facet('type', 'type')}
+    union all select 'year', substr(updated_at, 1, 4), count(*), ${none} from shown group by substr(updated_at, 1, 4)
+    ${pageRows}`.execute(db);
+  const facets = emptyFacets();
+  let counted = 0;
+  const page: { documentId: string; versionId: string }[] = [];
+  for (const row of countRows.rows) {
+    if (row.facet === 'total') counted = Number(row.count);
+    else if (row.facet === 'page') page.push({ documentId: row.value, versionId: row.version_id! });
+    else facets[row.facet].push({ value: row.value, count: Number(row.count) });
+  }
+  for (const key of Object.keys(facets) as (keyof SearchFacets)[]) facets[key].sort(byCountThenValue);
+  const total = Math.min(counted, cap);
+  const totalIsLowerBound = counted > cap;
+  if (total === 0 || request.limit <= 0) return { total, totalIsLowerBound, facets, hits: [] };
+  const hits = byDate ? await datePage(db, request, clause, page, owners) : await relevancePage(db, request, clause, excluded, owners);
+  return { total, totalIsLowerBound, facets, hits };
+}
+
+/**
+ * Each document's best section among `scores` (section_id, document_id, score): text before the name,
+ * then score, then position. `owners`: where a section's document, number and page are read, as `s`.
+ */
+const bestSections = (scores: RawBuilder<unknown>, owners: RawBuilder<unknown>): RawBuilder<unknown> => sql`best as (
       select s.document_id, s.section, s.page, max(ss.score) over (partition by s.document_id) as score,
         row_number() over (partition by s.document_id order by case when s.section < 0 then 1 else 0 end, ss.score desc, s.section) as rn
-      from section_scores ss join search_sections s on s.id = ss.section_id
-    )
+      from (${scores}) ss join ${owners} on s.id = ss.section_id
+    )`;
+
+const clauseUnion = (request: IndexQuery, from: (i: number) => RawBuilder<unknown>): RawBuilder<unknown> =>
+  sql.join(request.query.all.map((_, i) => sql`select section_id, document_id, score from ${from(i)}`), sql` union all `);
+
+/** Ranks every readable matching section, and returns the page of documents by their best section's score. */
+async function relevancePage(db: Executor, request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null, owners: RawBuilder<unknown>): Promise<IndexHit[]> {
+  const union = clauseUnion(request, (i) => sql.raw(`c${i}`));
+  const rows = await sql<HitRow>`${ctes(request, clause, excluded, true)},
+    ${bestSections(sql`select u.section_id, u.document_id, sum(u.score) as score
+      from (${union}) u
+      where u.document_id in (select id from matched)
+      group by u.section_id, u.document_id`, owners)}
     select m.id as document_id, m.version_id, b.section, b.page, b.score
     from matched m join best b on b.document_id = m.id and b.rn = 1
-    order by ${order}
+    order by b.score desc, m.updated_at desc, m.id
     limit ${request.limit} offset ${request.offset}`.execute(db);
-  const hits: IndexHit[] = hitRows.rows.map((r) => ({
-    documentId: r.document_id,
-    versionId: r.version_id,
-    section: Number(r.section),
-    page: r.page === null ? null : Number(r.page),
-    score: Number(r.score),
-  }));
-  return { total, hits, facets };
+  return rows.rows.map(toHit);
 }
+
+/**
+ * The date sort's page is already chosen (the first statement's ordered rows, read under the scope):
+ * rank only those documents' matching sections, for the score shown and the best section's snippet.
+ */
+async function datePage(
+  db: Executor, request: IndexQuery, clause: ClauseSections, page: readonly { documentId: string; versionId: string }[], owners: RawBuilder<unknown>,
+): Promise<IndexHit[]> {
+  if (page.length === 0) return [];
+  const ids = page.map((p) => p.documentId);
+  // Materialized, as in the relevance plan: FTS5's bm25 cannot be evaluated once SQLite flattens the
+  // clause into the aggregate around it.
+  const clauses = request.query.all.map((_, i) => sql`${sql.raw(`c${i}`)} as materialized (${clause(i, true, ids)})`);
+  const union = clauseUnion(request, (i) => sql.raw(`c${i}`));
+  const rows = await sql<HitRow>`with ${sql.join(clauses)},
+    ${bestSections(sql`select section_id, document_id, sum(score) as score from (${union}) u group by section_id, document_id`, owners)}
+    select document_id, null as version_id, section, page, score from best where rn = 1`.execute(db);
+  const best = new Map(rows.rows.map((r) => [r.document_id, r]));
+  // Every page document matched every clause a moment ago; one whose text changed since is still
+  // shown, under its name, rather than shifting the page.
+  return page.map((p) => {
+    const row = best.get(p.documentId);
+    return row ? toHit({ ...row, version_id: p.versionId }) : { documentId: p.documentId, versionId: p.versionId, section: -1, page: null, score: 0 };
+  });
+}
+
+const toHit = (r: HitRow): IndexHit => ({
+  documentId: r.document_id,
+  versionId: r.version_id,
+  section: Number(r.section),
+  page: r.page === null ? null : Number(r.page),
+  score: Number(r.score),
+});
 
 function byCountThenValue(a: FacetCount, b: FacetCount): number {
   return b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);

@@ -90,6 +90,7 @@ export class UsersRepo implements UsersRepository {
 
   async update(id: string, patch: UserPatch): Promise<void> {
     const set: Record<string, unknown> = {};
+    if (patch.email !== undefined) set.email = patch.email.toLowerCase();
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.roles !== undefined) set.roles = JSON.stringify(patch.roles);
     if (patch.teams !== undefined) set.teams = JSON.stringify(patch.teams);

@@ -124,6 +124,7 @@ function decideUnfrozen(actor: Actor, action: Action, resource: Resource, contex
     const refusal = action === 'arrangement.accept' && resource.kind === 'arrangement' ? acceptanceRefusal(resource.arrangement, context.acceptance) : null;
     return refusal ?? allow('system');
   }
+  if (actor.kind === 'directory') return decideDirectory(actor, action, resource);
   if (actor.organisationId === null || actor.userId === null) return deny('no_identity');
   // People approve disposal; only the system's jobs carry it out. Scan verdicts are the scanner's.
   if (isDestructionAction(action) || isSystemAction(action)) return deny('system_only');
@@ -141,6 +142,18 @@ function decideUnfrozen(actor: Actor, action: Action, resource: Resource, contex
     return resource.kind === 'person' ? decidePerson(actor, action, resource) : deny('wrong_resource');
   }
   return resource.kind === 'arrangement' ? decideArrangement(actor, action, resource, context) : deny('wrong_resource');
+}
+
+/**
+ * An organisation's directory (its SCIM client: Entra ID's provisioning service) is not a person. It adds,
+ * changes and switches off that organisation's people (`organisation.manage-users`) and nothing else: no
+ * content, no audit log, no identity settings, no credentials, and never another organisation.
+ */
+function decideDirectory(actor: Actor, action: Action, resource: Resource): Decision {
+  if (actor.organisationId === null) return deny('no_identity');
+  if (action !== 'organisation.manage-users') return deny('directory_scope');
+  if (resource.kind !== 'organisation') return deny('wrong_resource');
+  return resource.organisationId === actor.organisationId ? allow('directory') : deny('other_organisation');
 }
 
 /**

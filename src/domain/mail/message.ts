@@ -7,8 +7,15 @@ import { z } from 'zod';
  * own account's or upload's safety); the others respect the per-person opt-out (docs/email.md).
  */
 export const mailMessageSchema = z.discriminatedUnion('kind', [
-  /** A new person's way in: the link (with a single-use token) is made when the mail is sent, never stored. */
-  z.object({ kind: z.literal('invitation'), organisationName: z.string(), invitedBy: z.string().nullable() }),
+  /**
+   * A new person's way in. With `signInWith` (their organisation signs in through its identity provider) the
+   * link is the organisation's sign-in page and no password is ever set; otherwise the link (with a
+   * single-use token to set a password) is made when the mail is sent, never stored.
+   */
+  z.object({
+    kind: z.literal('invitation'), organisationName: z.string(), invitedBy: z.string().nullable(),
+    signInWith: z.object({ provider: z.string(), organisationSlug: z.string() }).nullable().default(null),
+  }),
   /** To the person whose upload was quarantined: they named the file, so it is named. */
   z.object({
     kind: z.literal('quarantine-uploader'), documentId: z.string(), documentName: z.string(), versionNumber: z.number().int(),

@@ -43,6 +43,19 @@ function compose(m: MailMessage, c: MailContext): Draft {
   const optOut = `You can stop these e-mails on your account page: ${url('/account/email')}. You will still see this in ${c.serviceName}.`;
   switch (m.kind) {
     case 'invitation':
+      if (m.signInWith) {
+        return {
+          subject: `You have been invited to ${c.serviceName}`,
+          heading: `Sign in to ${c.serviceName} with your ${m.organisationName} account`,
+          blocks: [
+            { p: `${m.invitedBy ? `${m.invitedBy} has` : 'An administrator has'} added you to ${m.organisationName} in ${c.serviceName}.` },
+            { p: `You sign in with your usual ${m.organisationName} account (${m.signInWith.provider}): there is no separate password for ${c.serviceName}.` },
+            { action: `Sign in to ${c.serviceName}`, href: url(`/sign-in?org=${encodeURIComponent(m.signInWith.organisationSlug)}`) },
+            { p: 'If you did not expect this e-mail, ignore it.' },
+          ],
+          footer: `You were sent this because an administrator added your e-mail address to ${c.serviceName}.`,
+        };
+      }
       if (!c.invitationLink) throw new Error('an invitation needs its link');
       return {
         subject: `You have been invited to ${c.serviceName}`,

@@ -20,6 +20,12 @@ export interface IndexQuery {
   sort: SearchSort;
   offset: number;
   limit: number;
+  /**
+   * Count exactly up to this many matches (default SEARCH_COUNT_CAP); facets then describe the first
+   * this many by last change. The hits' order never depends on it, so page N is the same page
+   * whatever the cap.
+   */
+  countCap?: number;
 }
 
 /** A shown hit's section, with the document it is shown under. */

@@ -111,9 +111,25 @@ export interface IndexHit {
   score: number;
 }
 
+/**
+ * How many matching documents a search counts exactly. Counting and faceting every match of a common
+ * word costs as much as the rest of the search together; past this many, a search reports "more than
+ * 1,000" (`totalIsLowerBound`) and its facets describe the 1,000 most recently changed matches.
+ * Paging never reaches past it (20 a page, 50 pages).
+ */
+export const SEARCH_COUNT_CAP = 1000;
+
 export interface IndexResults {
-  /** Matching documents the scope lets the person read, before paging; facets count the same set. */
+  /**
+   * Matching documents the scope lets the person read, before paging, counted up to the request's
+   * `countCap`: when more match, `total` is the cap and `totalIsLowerBound` is true.
+   */
   total: number;
-  hits: IndexHit[];
+  totalIsLowerBound: boolean;
+  /**
+   * The facets count the same set as `total`: every match, or when the count was capped, the first
+   * `countCap` matches by last change (newest first, then document id), whatever the sort of the hits.
+   */
   facets: SearchFacets;
+  hits: IndexHit[];
 }

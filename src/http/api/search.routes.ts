@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFound } from '../../domain/errors.js';
-import { DOCUMENT_TYPES } from '../../domain/search/types.js';
+import { DOCUMENT_TYPES, SEARCH_COUNT_CAP } from '../../domain/search/types.js';
 import { CLASSIFICATIONS } from '../../domain/types.js';
 import type { AppServices } from '../../services/app-services.js';
 import { SEARCH_MAX_PAGE } from '../../services/search.service.js';
@@ -26,7 +26,10 @@ const searchQuery = z.object({
 });
 
 export const searchResponseSchema = z.object({
-  q: z.string(), total: z.number().int(), page: z.number().int(), pageSize: z.number().int(),
+  q: z.string(),
+  total: z.number().int().describe(`Matching documents you may read, counted exactly up to ${SEARCH_COUNT_CAP}; when more match, ${SEARCH_COUNT_CAP} with totalIsLowerBound true`),
+  totalIsLowerBound: z.boolean().describe(`true: more than total documents match (total is the count cap, ${SEARCH_COUNT_CAP}); the facets then count the ${SEARCH_COUNT_CAP} most recently changed matches`),
+  page: z.number().int(), pageSize: z.number().int(),
   hits: z.array(z.object({
     documentId: z.string(), versionId: z.string(), name: z.string(),
     organisation: z.object({ id: z.string(), name: z.string() }), collection: z.object({ id: z.string(), name: z.string() }),

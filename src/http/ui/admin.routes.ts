@@ -27,7 +27,8 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
 
   app.get<{ Querystring: { done?: string } }>('/admin/users', async (request, reply) => {
     const web = signedIn(request);
-    return render(ui, request, reply, 'admin-users.njk', { people: await ui.people.list(web.actor), done: DONE[request.query.done ?? ''] ?? null });
+    const mayProvision = await ui.vault.access.may(web.actor, 'organisation.identity', { kind: 'organisation', organisationId: web.organisation.id });
+    return render(ui, request, reply, 'admin-users.njk', { people: await ui.people.list(web.actor), done: DONE[request.query.done ?? ''] ?? null, mayProvision });
   });
 
   const invitePage = (request: FastifyRequest, reply: FastifyReply, values: Form = {}, errors: unknown[] = [], status = 200) =>
@@ -42,10 +43,10 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const web = requireCsrf(ui, request, one(request.body?._csrf));
     const b = request.body;
     try {
-      const { user, generatedPassword, invited } = await ui.vault.identity.addUser(web.actor, {
+      const { user, generatedPassword, invited, signsInWith } = await ui.vault.identity.addUser(web.actor, {
         organisationSlug: web.organisation.slug, email: one(b.email), name: one(b.name) || one(b.email), roles: many(b.roles), teams: many(b.teams), clearance: one(b.clearance) || 'OFFICIAL',
       });
-      return render(ui, request, reply, 'admin-user-invited.njk', { person: user, generatedPassword, invited, invitationDays: INVITATION_DAYS });
+      return render(ui, request, reply, 'admin-user-invited.njk', { person: user, generatedPassword, invited, signsInWith, invitationDays: INVITATION_DAYS });
     } catch (error) {
       if (!handled(error)) throw error;
       return invitePage(request, reply, b, errorList(error, 'email'), 400);

@@ -53,7 +53,7 @@ export const identityPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   });
 
   const providerPage = (request: FastifyRequest, reply: FastifyReply, data: { kind: string; provider?: ProviderView; values: Record<string, unknown>; errors?: unknown[] }, status = 200) =>
-    render(ui, request, reply, 'admin-identity-provider.njk', { redirectUri: redirectUri(request), done: DONE[(request.query as { done?: string }).done ?? ''] ?? null, ...data }, status);
+    render(ui, request, reply, 'admin-identity-provider.njk', { redirectUri: redirectUri(ui, request), done: DONE[(request.query as { done?: string }).done ?? ''] ?? null, ...data }, status);
 
   app.get<{ Querystring: { kind?: string } }>('/admin/identity/providers/new', async (request, reply) => {
     const web = signedIn(request);
@@ -106,7 +106,7 @@ export const identityPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     // SAML's test sign-in is the SAML adapter's (it answers this address with its own flow).
     if (provider.kind === 'saml') return reply.redirect(`/admin/identity/providers/${provider.id}/test-saml`, 303);
     try {
-      return startAt(reply, request, await ui.vault.oidcSignIn.beginTest(web.actor, provider.id, redirectUri(request)));
+      return startAt(reply, request, await ui.vault.oidcSignIn.beginTest(web.actor, provider.id, redirectUri(ui, request)));
     } catch (error) {
       if (error instanceof OidcRefused) return refusedPage(ui, request, reply, error.message, 502);
       throw error;

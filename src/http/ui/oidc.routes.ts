@@ -14,7 +14,8 @@ import { askBeforeStarting } from './federated-start.js';
 export const CALLBACK_PATH = '/sign-in/oidc/callback';
 
 /** The redirect URI registered at the provider: this site's address as the browser reached it. */
-export const redirectUri = (request: FastifyRequest): string => `${request.protocol}://${request.host}${CALLBACK_PATH}`;
+/** The callback address registered at the provider: from STRONGROOM_PUBLIC_URL when set, else the address the browser used. */
+export const redirectUri = (ui: Ui, request: FastifyRequest): string => `${ui.vault.config.publicUrl ?? `${request.protocol}://${request.host}`}${CALLBACK_PATH}`;
 
 export const flowCookie = (request: FastifyRequest): string => (isSecure(request) ? '__Host-strongroom-oidc' : 'strongroom-oidc');
 export const logoutCookie = (request: FastifyRequest): string => (isSecure(request) ? '__Host-strongroom-idp' : 'strongroom-idp');
@@ -36,7 +37,7 @@ export const oidcPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const asked = await askBeforeStarting(ui, request, reply, 'oidc', request.params.id);
     if (asked) return asked;
     try {
-      return startAt(reply, request, await ui.vault.oidcSignIn.begin(request.params.id, redirectUri(request), safeNext(request.query.next)));
+      return startAt(reply, request, await ui.vault.oidcSignIn.begin(request.params.id, redirectUri(ui, request), safeNext(request.query.next)));
     } catch (error) {
       if (error instanceof OidcRefused) return refusedPage(ui, request, reply, error.message, 502);
       throw error;
@@ -46,7 +47,7 @@ export const oidcPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   app.get(CALLBACK_PATH, async (request, reply) => {
     const cookie = request.cookies[flowCookie(request)];
     reply.clearCookie(flowCookie(request), cookieOptions(request));
-    const url = new URL(request.url, redirectUri(request));
+    const url = new URL(request.url, redirectUri(ui, request));
     try {
       const outcome = await ui.vault.oidcSignIn.finish(cookie, url, requestInfo(request, 'web'), request.cookies[sessionCookie(request)], request.web?.actor ?? null);
       if (outcome.kind === 'test') {

@@ -30,6 +30,7 @@ import { samlPages } from './saml.routes.js';
 import { searchPages } from './search.routes.js';
 import { uploadPages } from './upload.routes.js';
 import { ASSETS_DIR, GOVUK_DIST, createViews } from './views.js';
+import { scimPages } from './scim.routes.js';
 
 const ASSET_FILES = /\.(css|js|mjs|map|woff2?|svg|png|ico|json)$/;
 
@@ -93,5 +94,6 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
     await web.register(organisationBrandingPages(ui));
     await web.register(searchPages(ui));
     await web.register(mailPages(ui));
+    await web.register(scimPages(ui));
   });
 }

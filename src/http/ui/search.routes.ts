@@ -37,6 +37,15 @@ function presentHits(response: SearchResponse) {
   }));
 }
 
+/** "1 result", "20 results", or past the count cap "More than 1,000 results" (the count stops there). */
+function countTexts(response: SearchResponse): { countText: string; ofText: string; facetNote: string | null } {
+  const n = response.total.toLocaleString('en-GB');
+  if (response.totalIsLowerBound) {
+    return { countText: `More than ${n} results`, ofText: `more than ${n}`, facetNote: `The numbers below count the ${n} most recently changed results.` };
+  }
+  return { countText: `${n} ${response.total === 1 ? 'result' : 'results'}`, ofText: n, facetNote: null };
+}
+
 export const searchPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   async function resultsPage(request: FastifyRequest, reply: FastifyReply) {
     const web = signedIn(request);
@@ -51,6 +60,7 @@ export const searchPages = (ui: Ui): FastifyPluginAsync => async (app) => {
       return render(ui, request, reply, 'search.njk', {
         ...base, searched: true, response, hits: presentHits(response), filters: filterSelects(response.facets, form),
         pagination: pagination(form, response.page, pages), pages,
+        ...countTexts(response),
         first: response.total === 0 ? 0 : (response.page - 1) * response.pageSize + 1,
         last: (response.page - 1) * response.pageSize + response.hits.length,
       });

@@ -1,0 +1,51 @@
+// The SCIM client is not a person: decide() lets an organisation's directory manage that organisation's
+// people and nothing else, in no other organisation.
+import { describe, expect, it } from 'vitest';
+import type { Actor } from '../types.js';
+import { ARRANGEMENT_ACTIONS, CONTENT_ACTIONS, DESTRUCTION_ACTIONS, ORGANISATION_ACTIONS, PERSON_ACTIONS, SYSTEM_ACTIONS, type Action } from './actions.js';
+import { decide, reachableOrganisations, type Resource } from './policy.js';
+
+const NOW = new Date('2026-12-04T12:00:00.000Z');
+const CONTEXT = { now: NOW, arrangements: [], holds: new Map() };
+const directory = (organisationId: string | null): Actor => ({
+  kind: 'directory', userId: null, organisationId, roles: [], teams: [], clearance: 'OFFICIAL', channel: 'api', clientAddress: null, requestId: null,
+});
+const ACTIONS: Action[] = [...Object.keys(CONTENT_ACTIONS) as Action[], ...ORGANISATION_ACTIONS, ...ARRANGEMENT_ACTIONS, ...PERSON_ACTIONS, ...DESTRUCTION_ACTIONS, ...SYSTEM_ACTIONS];
+const resources = (organisationId: string): Resource[] => [
+  { kind: 'organisation', organisationId },
+  { kind: 'person', userId: 'u1', organisationId },
+  { kind: 'collection', id: 'c1', organisationId, serviceArea: 'hr', classification: 'OFFICIAL', arrangementId: null },
+  { kind: 'document', id: 'd1', organisationId, serviceArea: 'hr', classification: 'OFFICIAL', status: 'available', deleted: false, arrangementId: null },
+  { kind: 'arrangement', arrangement: { id: 'a1', hostOrganisationId: organisationId, partnerOrganisationIds: ['org-b'], status: 'active', acceptedBy: ['org-b'], revision: 1, termsRevision: 1 } },
+];
+
+describe('a directory actor (SCIM)', () => {
+  it('may manage the people of its own organisation', () => {
+    expect(decide(directory('org-a'), 'organisation.manage-users', { kind: 'organisation', organisationId: 'org-a' }, CONTEXT)).toEqual({ allow: true, reason: 'directory', via: null });
+  });
+
+  it('may not manage another organisation\'s people', () => {
+    expect(decide(directory('org-a'), 'organisation.manage-users', { kind: 'organisation', organisationId: 'org-b' }, CONTEXT)).toEqual({ allow: false, reason: 'other_organisation', via: null });
+    expect(decide(directory(null), 'organisation.manage-users', { kind: 'organisation', organisationId: 'org-a' }, CONTEXT)).toEqual({ allow: false, reason: 'no_identity', via: null });
+  });
+
+  it('may do nothing else, on any resource of its own organisation or another', () => {
+    let asked = 0;
+    for (const organisationId of ['org-a', 'org-b']) {
+      for (const resource of resources(organisationId)) {
+        for (const action of ACTIONS) {
+          const decision = decide(directory('org-a'), action, resource, CONTEXT);
+          const expected = action === 'organisation.manage-users' && resource.kind === 'organisation' && organisationId === 'org-a';
+          expect(decision.allow, `${action} on ${resource.kind} of ${organisationId}`).toBe(expected);
+          asked += 1;
+        }
+      }
+    }
+    expect(asked).toBe(2 * 5 * ACTIONS.length);
+    expect(ACTIONS.length).toBeGreaterThan(40);
+  });
+
+  it('reaches no other organisation\'s content', () => {
+    expect(reachableOrganisations(directory('org-a'), [], NOW)).toEqual([]);
+  });
+});

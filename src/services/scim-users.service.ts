@@ -1,0 +1,203 @@
+// SCIM Users (RFC 7644) for an organisation's directory: list with a filter and pages, read, create, replace,
+// change (PATCH) and remove. The directory acts as its `directory` actor: every change is asked of decide()
+// (`organisation.manage-users` on its own organisation) and audited in its transaction. Nobody provisioned
+// here has a password: they sign in through the organisation's identity provider. Switching someone off
+// (active=false or DELETE) ends their sessions and revokes their tokens and app passwords at once.
+import { randomUUID } from 'node:crypto';
+import type { Decision } from '../domain/access/policy.js';
+import { notFound } from '../domain/errors.js';
+import type { ScimFilter } from '../domain/identity/scim-filter.js';
+import { ScimRequestError, type ScimUserChange } from '../domain/identity/scim-patch.js';
+import type { ScimPerson } from '../domain/identity/scim-repositories.js';
+import { emailFromUserName, personName, type ScimUserInput } from '../domain/identity/scim-resources.js';
+import type { Clock } from '../domain/ports.js';
+import type { Repos, Store } from '../domain/repositories.js';
+import type { User } from '../domain/types.js';
+import type { AccessService } from './access.service.js';
+import { auditEvent } from './audit-events.js';
+import { revokePersonAccess } from './person-revocation.js';
+import { ACCESS_FLOOR } from './scim-access.js';
+import type { DirectoryActor } from './scim-tokens.service.js';
+
+/** A person as SCIM shows them: the account, and what the directory said (none for people an admin added). */
+export interface ScimUserView {
+  user: User;
+  person: ScimPerson | null;
+}
+
+export interface ScimPage<T> {
+  totalResults: number;
+  startIndex: number;
+  items: T[];
+}
+
+/** RFC 7644 §3.4.2.4: startIndex counts from 1; count is how many at most. */
+export interface PageRequest {
+  startIndex: number;
+  count: number;
+}
+
+export class ScimUsersService {
+  constructor(private readonly o: { store: Store; clock: Clock; access: AccessService }) {}
+
+  private get repos() {
+    return this.o.store.repos;
+  }
+
+  private allow(actor: DirectoryActor, ids: Record<string, string> = {}, organisationId = actor.organisationId): Promise<Decision> {
+    return this.o.access.requireOrganisation(actor, 'organisation.manage-users', organisationId, { ...ids, scimTokenId: actor.scimTokenId }, { missing: 'User' });
+  }
+
+  /** The organisation's people (not those SCIM removed), oldest first, one page; `filter` as parsed by parseScimFilter. */
+  async list(actor: DirectoryActor, filter: ScimFilter | null, page: PageRequest): Promise<ScimPage<ScimUserView>> {
+    await this.allow(actor);
+    const removed = new Set(await this.repos.scim.removedUserIds(actor.organisationId));
+    let users: User[];
+    if (filter?.attribute === 'userName' || filter?.attribute === 'emails[type eq "work"].value') {
+      // userName is not case-sensitive (RFC 7643 §4.1.1): addresses are stored lower-cased.
+      const user = await this.repos.users.byEmail(filter.value.trim().toLowerCase());
+      users = user ? [user] : [];
+    } else if (filter?.attribute === 'externalId') {
+      const people = await this.repos.scim.peopleByExternalId(actor.organisationId, filter.value);
+      users = (await Promise.all(people.map((p) => this.repos.users.byId(p.userId)))).filter((u): u is User => u !== undefined);
+    } else if (filter?.attribute === 'id') {
+      const user = await this.repos.users.byId(filter.value);
+      users = user ? [user] : [];
+    } else {
+      users = await this.repos.users.listByOrganisation(actor.organisationId);
+    }
+    const visible = users.filter((u) => u.organisationId === actor.organisationId && !removed.has(u.id))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    const items = visible.slice(page.startIndex - 1, page.startIndex - 1 + page.count);
+    return { totalResults: visible.length, startIndex: page.startIndex, items: await Promise.all(items.map((user) => this.view(user))) };
+  }
+
+  async get(actor: DirectoryActor, id: string): Promise<ScimUserView> {
+    const { user } = await this.provisioned(actor, id);
+    return this.view(user);
+  }
+
+  /**
+   * Creates a person (201), or brings back one SCIM removed earlier with the same userName. A userName already
+   * used by someone else is refused (409 uniqueness), whichever organisation they are in.
+   */
+  async create(actor: DirectoryActor, input: ScimUserInput): Promise<ScimUserView> {
+    const decision = await this.allow(actor);
+    const email = emailFromUserName(input.userName);
+    const existing = await this.repos.users.byEmail(email);
+    const now = this.o.clock.now();
+    if (existing) {
+      const removed = existing.organisationId === actor.organisationId && (await this.repos.scim.person(existing.id))?.removedAt;
+      if (!removed) throw this.taken(actor, existing, email);
+      await this.write(actor, decision, existing, input, now, { renames: true });
+      return this.get(actor, existing.id);
+    }
+    const user: User = {
+      id: randomUUID(), organisationId: actor.organisationId, email, name: personName(input, email), ...ACCESS_FLOOR,
+      mfaEnabled: false, disabled: !input.active, createdAt: now.toISOString(),
+    };
+    try {
+      await this.o.store.transaction(async (repos) => {
+        await repos.users.insert({ ...user, passwordHash: null });
+        await repos.scim.savePerson({
+          userId: user.id, organisationId: user.organisationId, externalId: input.externalId, givenName: input.givenName, familyName: input.familyName,
+          updatedAt: now.toISOString(), removedAt: null,
+        });
+        await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: user.organisationId, ids: { userId: user.id, scimTokenId: actor.scimTokenId } }, decision, now)]);
+      });
+    } catch (error) {
+      // Two creates of one address racing: the loser is told the address is taken, not a 500.
+      const winner = await this.repos.users.byEmail(email);
+      throw winner ? this.taken(actor, winner, email) : error;
+    }
+    return this.view(user);
+  }
+
+  /** PUT: the directory's whole view of the person; attributes it leaves out are cleared (the name falls back to the address). */
+  async replace(actor: DirectoryActor, id: string, input: ScimUserInput): Promise<ScimUserView> {
+    const { user, decision } = await this.provisioned(actor, id);
+    await this.write(actor, decision, user, input, this.o.clock.now(), { renames: true });
+    return this.get(actor, id);
+  }
+
+  /** PATCH: only what the operations name. */
+  async patch(actor: DirectoryActor, id: string, change: ScimUserChange): Promise<ScimUserView> {
+    const { user, decision } = await this.provisioned(actor, id);
+    const person = await this.repos.scim.person(id);
+    const merged: ScimUserChange = {
+      externalId: person?.externalId ?? null, givenName: person?.givenName ?? null, familyName: person?.familyName ?? null, ...change,
+    };
+    // A PATCH that names no part of the name keeps the name the account has.
+    const renames = (['displayName', 'formatted', 'givenName', 'familyName'] as const).some((k) => k in change);
+    await this.write(actor, decision, user, merged, this.o.clock.now(), { renames });
+    return this.get(actor, id);
+  }
+
+  /** DELETE: the account is switched off (sessions ended, credentials revoked) and leaves SCIM's lists; its history stays. */
+  async remove(actor: DirectoryActor, id: string): Promise<void> {
+    const { user, decision } = await this.provisioned(actor, id);
+    const now = this.o.clock.now();
+    const person = await this.repos.scim.person(id);
+    await this.o.store.transaction(async (repos) => {
+      if (!user.disabled) await this.switchOff(repos, actor, decision, user, now);
+      for (const group of await repos.scim.groupsOf(id)) await repos.scim.removeMembers(group.id, [id]);
+      await repos.scim.savePerson({
+        userId: id, organisationId: user.organisationId, externalId: person?.externalId ?? null, givenName: person?.givenName ?? null,
+        familyName: person?.familyName ?? null, updatedAt: now.toISOString(), removedAt: now.toISOString(),
+      });
+      await repos.audit.insert([auditEvent(actor, 'user.remove', { organisationId: user.organisationId, ids: { userId: id, scimTokenId: actor.scimTokenId } }, decision, now)]);
+    });
+  }
+
+  /** A person of the directory's own organisation that SCIM has not removed; anyone else is 404 (audited by decide()). */
+  private async provisioned(actor: DirectoryActor, id: string): Promise<{ user: User; decision: Decision }> {
+    const user = await this.repos.users.byId(id);
+    if (!user) throw notFound('User');
+    const decision = await this.allow(actor, { userId: id }, user.organisationId);
+    if ((await this.repos.scim.person(id))?.removedAt) throw notFound('User');
+    return { user, decision };
+  }
+
+  /** Applies a change (name, address, externalId, active) in one transaction, each part audited. */
+  private async write(actor: DirectoryActor, decision: Decision, user: User, change: ScimUserChange, now: Date, options: { renames?: boolean } = {}): Promise<void> {
+    const email = change.userName === undefined ? user.email : emailFromUserName(change.userName);
+    if (email !== user.email) {
+      const holder = await this.repos.users.byEmail(email);
+      if (holder && holder.id !== user.id) throw this.taken(actor, holder, email);
+    }
+    const parts = { displayName: change.displayName ?? null, formatted: change.formatted ?? null, givenName: change.givenName ?? null, familyName: change.familyName ?? null };
+    const name = options.renames ? personName(parts, email) : user.name;
+    await this.o.store.transaction(async (repos) => {
+      if (email !== user.email || name !== user.name) {
+        await repos.users.update(user.id, { email, name });
+        await repos.audit.insert([auditEvent(actor, 'user.update', { organisationId: user.organisationId, ids: { userId: user.id, scimTokenId: actor.scimTokenId, ...(email !== user.email ? { email: 'changed' } : {}) } }, decision, now)]);
+      }
+      await repos.scim.savePerson({
+        userId: user.id, organisationId: user.organisationId, externalId: change.externalId ?? null, givenName: parts.givenName, familyName: parts.familyName,
+        updatedAt: now.toISOString(), removedAt: null,
+      });
+      if (change.active === false && !user.disabled) await this.switchOff(repos, actor, decision, user, now);
+      if (change.active === true && user.disabled) {
+        await repos.users.update(user.id, { disabled: false });
+        await repos.audit.insert([auditEvent(actor, 'user.enable', { organisationId: user.organisationId, ids: { userId: user.id, scimTokenId: actor.scimTokenId } }, decision, now)]);
+      }
+    });
+  }
+
+  private async switchOff(repos: Repos, actor: DirectoryActor, decision: Decision, user: User, now: Date): Promise<void> {
+    await repos.users.update(user.id, { disabled: true });
+    await repos.audit.insert([auditEvent(actor, 'user.disable', { organisationId: user.organisationId, ids: { userId: user.id, scimTokenId: actor.scimTokenId } }, decision, now)]);
+    await revokePersonAccess(repos, actor, user, decision, now, { scimTokenId: actor.scimTokenId });
+  }
+
+  /** 409 uniqueness. Someone in another organisation is not named: only that the address is taken here. */
+  private taken(actor: DirectoryActor, holder: User, email: string): ScimRequestError {
+    return holder.organisationId === actor.organisationId
+      ? new ScimRequestError('uniqueness', `A person with userName ${email} already exists in this organisation (id ${holder.id}).`)
+      : new ScimRequestError('uniqueness', `The userName ${email} belongs to a person of another organisation in this Strongroom, so it cannot be provisioned here. Ask the Strongroom operator.`);
+  }
+
+  private async view(user: User): Promise<ScimUserView> {
+    return { user: (await this.repos.users.byId(user.id)) ?? user, person: (await this.repos.scim.person(user.id)) ?? null };
+  }
+}

@@ -1,0 +1,77 @@
+// Switching someone off through SCIM (Entra ID's active=false, or DELETE) is revocation: their web session,
+// API token and WebDAV app password stop working on the very next request, and switching them on again
+// brings none of them back. The org admin's "disable" does the same.
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { systemActor } from '../../src/services/identity.service.js';
+import { useClamd, useTestVault } from '../support/fixture.js';
+import { DIALECTS, TEST_PASSWORD, createOrganisation, type TestOrganisation, type TestUser } from '../support/vault.js';
+import { postSignIn } from './support.js';
+
+const clamd = useClamd();
+const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+describe.each(DIALECTS)('switching a person off revokes everything on %s', (dialect) => {
+  const t = useTestVault(dialect, clamd);
+  let org: TestOrganisation;
+  let token: string;
+  beforeAll(async () => {
+    org = await createOrganisation(t.vault);
+    token = (await t.vault.scim.tokens.create(systemActor(), org.id, 'Entra ID')).secret;
+  });
+
+  /** A person signed in on the web, with an API token and a WebDAV app password, each shown to work. */
+  async function equipped(): Promise<{ person: TestUser; session: string; appPassword: string; check: (app: FastifyInstance) => Promise<number[]> }> {
+    const person = await org.user({ roles: ['member'], teams: ['hr'] });
+    const signIn = await postSignIn(t.app, '198.51.100.20', person.email, TEST_PASSWORD);
+    expect(signIn.statusCode, signIn.body).toBe(303);
+    const session = signIn.cookies.find((c) => c.name === 'strongroom-session')!.value;
+    const appPassword = (await t.vault.identity.createCredential(systemActor(), person.id, 'app_password', 'laptop')).secret;
+    const basic = `Basic ${Buffer.from(`${person.email}:${appPassword}`).toString('base64')}`;
+    const check = async (app: FastifyInstance) => [
+      (await app.inject({ method: 'GET', url: '/account', cookies: { 'strongroom-session': session } })).statusCode,
+      (await app.inject({ method: 'GET', url: '/api/v1/collections', headers: { authorization: `Bearer ${person.token}` } })).statusCode,
+      (await app.inject({ method: 'PROPFIND' as 'GET', url: `/dav/${org.slug}/`, headers: { authorization: basic, depth: '0' } })).statusCode,
+    ];
+    expect(await check(t.app)).toEqual([200, 200, 207]);
+    return { person, session, appPassword, check };
+  }
+  const scim = (method: 'GET' | 'PATCH' | 'DELETE', url: string, body?: unknown) => t.app.inject({
+    method, url: `/scim/v2${url}`, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/scim+json' }) },
+    ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+  });
+  const REFUSED = [303, 401, 401];
+
+  it('PATCH active "False" (Entra\'s shape): the session, token and app password fail on the next request, and stay dead after reactivation', async () => {
+    const { person, check } = await equipped();
+    // Entra finds the existing account by userName, then switches it off.
+    const found = (await scim('GET', `/Users?filter=${encodeURIComponent(`userName eq "${person.email}"`)}`)).json();
+    expect(found.Resources.map((r: { id: string }) => r.id)).toEqual([person.id]);
+    const off = await scim('PATCH', `/Users/${person.id}`, { schemas: [PATCH], Operations: [{ op: 'Replace', value: { active: 'False' } }] });
+    expect(off.statusCode, off.body).toBe(200);
+    expect(await check(t.app)).toEqual(REFUSED);
+    // Revoked, not just refused while the flag is set.
+    const credentials = await t.vault.store.repos.users.listCredentials(person.id);
+    expect(credentials.map((c) => c.revokedAt === null)).toEqual([false, false]);
+    const revocations = await t.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', 'credential.revoke').where('target_organisation_id', '=', org.id).execute();
+    expect(revocations.filter((e) => e.target_ids.includes(person.id)).map((e) => [e.decision, e.reason])).toEqual([['allow', 'directory'], ['allow', 'directory']]);
+    const on = await scim('PATCH', `/Users/${person.id}`, { schemas: [PATCH], Operations: [{ op: 'Replace', path: 'active', value: true }] });
+    expect(on.json().active).toBe(true);
+    expect(await check(t.app)).toEqual(REFUSED);
+  });
+
+  it('DELETE does the same', async () => {
+    const { person, check } = await equipped();
+    expect((await scim('DELETE', `/Users/${person.id}`)).statusCode).toBe(204);
+    expect(await check(t.app)).toEqual(REFUSED);
+  });
+
+  it('so does the org admin\'s disable', async () => {
+    const { person, check } = await equipped();
+    await t.vault.people.setDisabled(systemActor(), person.id, true);
+    expect(await check(t.app)).toEqual(REFUSED);
+    await t.vault.people.setDisabled(systemActor(), person.id, false);
+    expect(await check(t.app)).toEqual(REFUSED);
+    expect((await t.vault.store.repos.users.listCredentials(person.id)).every((c) => c.revokedAt !== null)).toBe(true);
+  });
+});
