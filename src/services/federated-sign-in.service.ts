@@ -11,6 +11,7 @@ import { mfaRequired } from '../domain/identity/mfa.js';
 import type { Clock } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import type { Actor, User } from '../domain/types.js';
+import { linkBinding } from '../domain/audit/identity-record.js';
 import { auditEvent } from './audit-events.js';
 import { actorFor, type RequestInfo } from './identity.service.js';
 import type { SessionStage, WebSessionsService } from './web-sessions.service.js';
@@ -118,7 +119,9 @@ export class FederatedSignInService {
     return this.o.store.transaction(async (repos) => {
       const linked = await repos.federation.link({ providerId: provider.id, subject: identity.subject, userId: user.id, linkedAt: now.toISOString() });
       if (linked) {
-        await repos.audit.insert([auditEvent(anonymous(request, provider), 'identity.link', { organisationId: provider.organisationId, ids: { userId: user.id, providerId: provider.id } },
+        // The binding (subject included) lets `audit verify` tell this link from one written into the database directly.
+        const binding = linkBinding({ providerId: provider.id, subject: identity.subject, userId: user.id });
+        await repos.audit.insert([auditEvent(anonymous(request, provider), 'identity.link', { organisationId: provider.organisationId, ids: { userId: user.id, providerId: provider.id, binding } },
           { allow: true, reason: `${provider.kind}:${provider.id};${by}`, via: null }, now)]);
       }
       return linked;
