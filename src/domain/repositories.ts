@@ -251,6 +251,8 @@ export interface AuditRepository {
   arrangementChanges(): Promise<AuditEvent[]>;
   /** Every recorded creation of an API token or app password, for `audit verify`. */
   credentialCreations(): Promise<AuditEvent[]>;
+  /** Every allowed event of these actions (sequenced or not), for `audit verify`. */
+  allowedEvents(actions: readonly string[]): Promise<AuditEvent[]>;
   /** Events not yet in the tree, oldest insert first. */
   unsequenced(limit: number): Promise<UnsequencedAuditEvent[]>;
   assignSeq(id: number, seq: number, leafHash: Buffer): Promise<void>;

@@ -3,6 +3,7 @@
 // against every checkpoint, raises the integrity alarm, exports proofs and answers audit queries.
 import { unrecordedArrangement } from '../domain/audit/arrangement-record.js';
 import { unrecordedCredential } from '../domain/audit/credential-record.js';
+import { IDENTITY_RECORD_ACTIONS, unrecordedIdentityRow } from '../domain/audit/identity-record.js';
 import { buildBundle, type AuditBundle, type BundleEvent } from '../domain/audit/bundle.js';
 import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import type { AuditEvent } from '../domain/audit/event.js';
@@ -368,6 +369,12 @@ export class AuditService {
       // Credentials read before their creations, for the same reason.
       const credentials = await repos.users.usableCredentials();
       const unrecorded = unrecordedCredential(credentials, await repos.audit.credentialCreations());
+      if (unrecorded) result = { ok: false, firstBadSeq: sequencedSize, problem: unrecorded };
+    }
+    if (result.ok) {
+      // SCIM tokens, identity providers and subject links: ways in too. Rows read before their events, as above.
+      const rows = { scimTokens: await repos.scim.usableTokens(), providers: await repos.federation.everyProvider(), links: await repos.federation.everyIdentity() };
+      const unrecorded = unrecordedIdentityRow(rows, await repos.audit.allowedEvents(IDENTITY_RECORD_ACTIONS));
       if (unrecorded) result = { ok: false, firstBadSeq: sequencedSize, problem: unrecorded };
     }
     if (!history.ok) {

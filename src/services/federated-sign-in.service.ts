@@ -11,6 +11,7 @@ import { mfaRequired } from '../domain/identity/mfa.js';
 import type { Clock } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import type { Actor, User } from '../domain/types.js';
+import { linkBinding } from '../domain/audit/identity-record.js';
 import { auditEvent } from './audit-events.js';
 import { actorFor, type RequestInfo } from './identity.service.js';
 import type { SessionStage, WebSessionsService } from './web-sessions.service.js';
@@ -80,14 +81,20 @@ export class FederatedSignInService {
       if (byEmail && byEmail.organisationId !== provider.organisationId) return refuse('other_organisation', byEmail);
       user = byEmail ?? (provider.createAccounts ? await this.createAccount(provider, identity, mapped, request) : undefined);
       if (!user) return refuse('no_account', null);
-      const linked = await repos.federation.link({ providerId: provider.id, subject: identity.subject, userId: user.id, linkedAt: this.o.clock.now().toISOString() });
+      const linked = await this.link(provider, identity, user, byEmail ? 'verified_email' : 'just_in_time', request);
       // Two first sign-ins racing: the other linked this subject; go on only if it linked it to the same person.
       if (!linked && (await this.linkedUser(provider, identity.subject))?.id !== user.id) return refuse('no_account', user);
     }
     if (user.organisationId !== provider.organisationId) return refuse('other_organisation', user);
     if (user.disabled) return refuse('disabled', user);
     if (mapped && !sameAccess(user, mapped)) {
-      await repos.users.update(user.id, { roles: mapped.roles, teams: mapped.teams, clearance: mapped.clearance });
+      // The directory changed this person's access (it may make them an org admin): recorded like an admin's change.
+      const changed = user;
+      await this.o.store.transaction(async (trx) => {
+        await trx.users.update(changed.id, { roles: mapped.roles, teams: mapped.teams, clearance: mapped.clearance });
+        await trx.audit.insert([auditEvent(anonymous(request, provider), 'user.update', { organisationId: provider.organisationId, ids: { userId: changed.id, roles: mapped.roles.join('+'), teams: mapped.teams.join('+'), clearance: mapped.clearance } },
+          { allow: true, reason: `directory;${how}`, via: null }, this.o.clock.now())]);
+      });
       user = { ...user, ...mapped };
     }
 
@@ -100,6 +107,25 @@ export class FederatedSignInService {
   private async linkedUser(provider: IdentityProvider, subject: string): Promise<User | undefined> {
     const link = await this.o.store.repos.federation.identity(provider.id, subject);
     return link ? this.o.store.repos.users.byId(link.userId) : undefined;
+  }
+
+  /**
+   * Links the provider's subject to the account (from now on the subject alone signs them in), with its
+   * audit event in the same transaction: an existing account (a password one too) gaining a way in is a change.
+   * False when another sign-in linked the subject first.
+   */
+  private async link(provider: IdentityProvider, identity: VerifiedExternalIdentity, user: User, by: 'verified_email' | 'just_in_time', request: RequestInfo): Promise<boolean> {
+    const now = this.o.clock.now();
+    return this.o.store.transaction(async (repos) => {
+      const linked = await repos.federation.link({ providerId: provider.id, subject: identity.subject, userId: user.id, linkedAt: now.toISOString() });
+      if (linked) {
+        // The binding (subject included) lets `audit verify` tell this link from one written into the database directly.
+        const binding = linkBinding({ providerId: provider.id, subject: identity.subject, userId: user.id });
+        await repos.audit.insert([auditEvent(anonymous(request, provider), 'identity.link', { organisationId: provider.organisationId, ids: { userId: user.id, providerId: provider.id, binding } },
+          { allow: true, reason: `${provider.kind}:${provider.id};${by}`, via: null }, now)]);
+      }
+      return linked;
+    });
   }
 
   /** A just-in-time account: no password (the provider is the way in), the access the groups map to. */

@@ -14,6 +14,7 @@ import type { Clock } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import type { Actor, Organisation, User } from '../domain/types.js';
 import type { AccessService } from './access.service.js';
+import { providerBinding } from '../domain/audit/identity-record.js';
 import { auditEvent } from './audit-events.js';
 import { FEDERATED_REFUSALS, type FederatedRefusal, type VerifiedExternalIdentity } from './federated-sign-in.service.js';
 
@@ -70,8 +71,9 @@ export class IdentityProvidersService {
     const now = this.o.clock.now().toISOString();
     const provider: IdentityProvider = { id: randomUUID(), organisationId, ...checked, createdAt: now, updatedAt: now };
     await this.o.store.transaction(async (repos) => {
-      await repos.federation.insertProvider(provider, checked.kind === 'oidc' ? this.o.sealer.seal(provider.id, secret) : null);
-      await repos.audit.insert([this.event(actor, 'identity-provider.add', provider, decision)]);
+      const sealedSecret = checked.kind === 'oidc' ? this.o.sealer.seal(provider.id, secret) : null;
+      await repos.federation.insertProvider(provider, sealedSecret);
+      await repos.audit.insert([this.event(actor, 'identity-provider.add', provider, decision, { binding: providerBinding({ provider, sealedSecret }) })]);
     });
     return this.view(provider);
   }
@@ -85,7 +87,9 @@ export class IdentityProvidersService {
     const updated: IdentityProvider = { ...provider, ...checked, updatedAt: this.o.clock.now().toISOString() };
     await this.o.store.transaction(async (repos) => {
       await repos.federation.updateProvider(updated, provider.kind === 'oidc' && secret ? this.o.sealer.seal(provider.id, secret) : undefined);
-      await repos.audit.insert([this.event(actor, 'identity-provider.update', updated, decision, secret ? { secret: 'replaced' } : {})]);
+      // The settings as stored (the kept or new sealed secret too), so `audit verify` can tell a row changed directly.
+      const binding = providerBinding({ provider: updated, sealedSecret: await repos.federation.sealedSecret(provider.id) });
+      await repos.audit.insert([this.event(actor, 'identity-provider.update', updated, decision, { ...(secret ? { secret: 'replaced' } : {}), binding })]);
     });
     return this.view(updated);
   }
@@ -131,6 +135,14 @@ export class IdentityProvidersService {
       }
     }
     return choices.sort((a, b) => a.organisationName.localeCompare(b.organisationName) || a.name.localeCompare(b.name));
+  }
+
+  /** One provider's button as the sign-in page shows it; undefined when it is missing or switched off. */
+  async signInChoice(providerId: string): Promise<SignInChoice | undefined> {
+    const provider = /^[0-9a-f-]{36}$/i.test(providerId) ? await this.repos.federation.provider(providerId) : undefined;
+    if (!provider?.enabled) return undefined;
+    const organisation = await this.repos.organisations.byId(provider.organisationId);
+    return organisation && { providerId: provider.id, kind: provider.kind, name: provider.name, organisationSlug: organisation.slug, organisationName: organisation.name };
   }
 
   /**

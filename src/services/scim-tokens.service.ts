@@ -8,6 +8,7 @@ import type { Clock } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import type { Actor } from '../domain/types.js';
 import type { AccessService } from './access.service.js';
+import { scimTokenBinding } from '../domain/audit/identity-record.js';
 import { auditEvent } from './audit-events.js';
 import { hashSecret, type RequestInfo } from './identity.service.js';
 
@@ -37,8 +38,11 @@ export class ScimTokensService {
     const now = this.o.clock.now();
     const token: ScimToken = { id: randomUUID(), organisationId, name: label, createdAt: now.toISOString(), createdBy: actor.userId, lastUsedAt: null, revokedAt: null };
     await this.o.store.transaction(async (repos) => {
-      await repos.scim.insertToken({ ...token, secretHash: hashSecret(secret) });
-      await repos.audit.insert([auditEvent(actor, 'scim-token.create', { organisationId, ids: { scimTokenId: token.id } }, decision, now)]);
+      const secretHash = hashSecret(secret);
+      await repos.scim.insertToken({ ...token, secretHash });
+      // The binding lets `audit verify` tell this token from one written into the database directly.
+      const binding = scimTokenBinding({ id: token.id, organisationId, secretHash });
+      await repos.audit.insert([auditEvent(actor, 'scim-token.create', { organisationId, ids: { scimTokenId: token.id, binding } }, decision, now)]);
     });
     return { token, secret };
   }

@@ -136,6 +136,9 @@ describe('strongroom import usage', () => {
     [[], 'strongroom import: Say where to import: --as EMAIL (into the data directory) or --server URL --token T (through a running server).'],
     [['--as', 'a@b.test', '--server', 'http://127.0.0.1:9'], 'strongroom import: Give either --as EMAIL (a data directory) or --server URL (a running server), not both.'],
     [['--server', 'http://127.0.0.1:9'], 'strongroom import: --server needs an API token: --token T or env STRONGROOM_TOKEN ("strongroom token create --user EMAIL" makes one).'],
+    // Attack: the API token (a person's whole access) sent in clear across the network to a plain http:// server.
+    [['--server', 'http://vault.example.test', '--token', 'srt_x'], 'strongroom import: --server http://vault.example.test would send the API token across the network unencrypted: use https://, or plain http:// only to this machine (127.0.0.1, localhost or [::1]).'],
+    [['--server', 'http://10.0.0.5:8080/', '--token', 'srt_x'], 'strongroom import: --server http://10.0.0.5:8080/ would send the API token across the network unencrypted: use https://, or plain http:// only to this machine (127.0.0.1, localhost or [::1]).'],
     [['--as', 'a@b.test', '--jobs', '0'], 'strongroom import: --jobs must be a whole number from 1 to 64, not "0".'],
     [['--as', 'a@b.test', '--jobs', '2x'], 'strongroom import: --jobs must be a whole number from 1 to 64, not "2x".'],
   ])('usage error %j: exit 2 and says why', async (flags, message) => {

@@ -57,6 +57,12 @@ describe.each(DIALECTS)('federation repository on %s', (dialect) => {
     expect(await repos.federation.sealedSecret(p.id)).toEqual(Buffer.from('sealed'));
     await repos.federation.updateProvider(p, null);
     expect(await repos.federation.sealedSecret(p.id)).toBeNull();
+    // audit verify reads every organisation's providers with their sealed secrets.
+    const every = await repos.federation.everyProvider();
+    expect(every.find((e) => e.provider.id === p.id)).toEqual({ provider: p, sealedSecret: null });
+    expect(every.find((e) => e.provider.id === saml.id)).toEqual({ provider: saml, sealedSecret: null });
+    await repos.federation.updateProvider(p, Buffer.from('sealed again'));
+    expect((await repos.federation.everyProvider()).find((e) => e.provider.id === p.id)?.sealedSecret).toEqual(Buffer.from('sealed again'));
   });
 
   it('links a subject to one account only, and forgets links when the provider goes', async () => {
@@ -69,7 +75,9 @@ describe.each(DIALECTS)('federation repository on %s', (dialect) => {
     expect(await repos.federation.identity(p.id, 'sub-1')).toEqual({ providerId: p.id, subject: 'sub-1', userId: a, linkedAt: T0 });
     expect(await repos.federation.identity(p.id, 'SUB-1')).toBeUndefined();
     expect(await repos.federation.identitiesOf(a)).toHaveLength(1);
+    expect((await repos.federation.everyIdentity()).filter((i) => i.providerId === p.id)).toEqual([{ providerId: p.id, subject: 'sub-1', userId: a, linkedAt: T0 }]);
     await repos.federation.removeProvider(p.id);
+    expect((await repos.federation.everyIdentity()).filter((i) => i.providerId === p.id)).toEqual([]);
     expect(await repos.federation.provider(p.id)).toBeUndefined();
     expect(await repos.federation.identity(p.id, 'sub-1')).toBeUndefined();
   });

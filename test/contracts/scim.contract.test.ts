@@ -43,10 +43,12 @@ describe.each(DIALECTS)('SCIM repository on %s', (dialect) => {
     await repos.scim.insertToken({ ...token, secretHash });
     expect(await repos.scim.tokenBySecretHash(secretHash)).toEqual(token);
     expect(await repos.scim.tokenBySecretHash(randomBytes(32).toString('hex'))).toBeUndefined();
+    expect((await repos.scim.usableTokens()).find((u) => u.id === token.id)).toEqual({ ...token, secretHash });
     await repos.scim.touchToken(token.id, T1);
     expect((await repos.scim.token(token.id))!.lastUsedAt).toBe(T1);
     expect(await repos.scim.revokeToken(token.id, T1)).toBe(true);
     expect(await repos.scim.revokeToken(token.id, T1)).toBe(false);
+    expect((await repos.scim.usableTokens()).find((u) => u.id === token.id)).toBeUndefined();
     expect(await repos.scim.tokens(org)).toEqual([{ ...token, lastUsedAt: T1, revokedAt: T1 }]);
     expect(await repos.scim.tokens(await organisation())).toEqual([]);
   });

@@ -100,6 +100,30 @@ describe.each(DIALECTS)('federated sign-in on %s', (dialect) => {
     expect(await refusal(t.vault.federatedSignIn.complete({ ...who, groups: [] }, REQUEST))).toBe('no_mapped_group');
   });
 
+  // Attack: a directory (or whoever controls the provider) makes someone an org admin with a higher clearance at
+  // sign-in, and links a password account to a provider subject: both are state changes, so both are audited.
+  it('audits the access the directory gives at sign-in and the first link of an account to a provider subject', async () => {
+    const p = await provider(north, { groupsClaim: 'groups' });
+    await t.vault.store.repos.federation.replaceGroupMappings(north.id, [
+      { organisationId: north.id, group: 'grp-admins', roles: ['org_admin'], teams: ['hr'], clearance: 'OFFICIAL-SENSITIVE' },
+    ]);
+    const person = await north.user({ roles: ['member'], teams: ['payroll'] });
+    const subject = randomUUID();
+    await t.vault.federatedSignIn.complete(identity(p, { subject, email: person.email, groups: ['grp-admins'] }), REQUEST);
+    const events = async (action: string) => t.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', action)
+      .where('target_organisation_id', '=', north.id).orderBy('id', 'asc').execute()
+      .then((rows) => rows.filter((e) => JSON.stringify(e).includes(person.id)));
+    const linked = await events('identity.link');
+    expect(linked.map((e) => [e.decision, e.reason])).toEqual([['allow', `oidc:${p.id};verified_email`]]);
+    const updated = await events('user.update');
+    expect(updated.map((e) => [e.decision, e.reason])).toEqual([['allow', `directory;oidc:${p.id}`]]);
+    expect(JSON.parse(String(updated[0]!.target_ids))).toMatchObject({ userId: person.id, roles: 'org_admin', teams: 'hr', clearance: 'OFFICIAL-SENSITIVE' });
+    // The same groups next time: nothing changes, nothing more is recorded.
+    await t.vault.federatedSignIn.complete(identity(p, { subject, email: person.email, groups: ['grp-admins'] }), REQUEST);
+    expect(await events('user.update')).toHaveLength(1);
+    expect(await events('identity.link')).toHaveLength(1);
+  });
+
   it('asks for the second factor unless the provider says, by a trusted value, that it did MFA', async () => {
     const p = await provider(north);
     const admin = await north.user({ roles: ['org_admin'] });

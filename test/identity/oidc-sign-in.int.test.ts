@@ -64,6 +64,21 @@ describe.each(DIALECTS)('OpenID Connect sign-in on %s', (dialect) => {
     expect([audited.decision, audited.reason, audited.actor_user_id]).toEqual(['allow', `oidc:${providerId}`, person.id]);
   });
 
+  // Attack (login CSRF): a page of another site sends the victim's browser to the start address of a provider
+  // that signs everyone in as the attacker. Strongroom asks first; a click on its own sign-in page starts at once.
+  it('asks before starting a sign-in another site sent the browser to', async () => {
+    const url = `/sign-in/oidc/${providerId}?next=%2Fupload`;
+    const forced = await t.app.inject({ method: 'GET', url, headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(forced.statusCode, forced.body).toBe(200);
+    expect(forced.cookies.find((c) => c.name === 'strongroom-oidc')).toBeUndefined();
+    expect(forced.body).toContain('<h1 class="govuk-heading-l">Sign in with North Shire?</h1>');
+    expect(forced.body).toContain(`href="${url.replace(/&/g, '&amp;')}" role="button"`);
+    const clicked = await t.app.inject({ method: 'GET', url, headers: { 'sec-fetch-site': 'same-origin' } });
+    expect(clicked.statusCode).toBe(303);
+    expect(String(clicked.headers.location).startsWith(idp.issuer)).toBe(true);
+    expect(clicked.cookies.find((c) => c.name === 'strongroom-oidc')).toBeDefined();
+  });
+
   it('refuses a replayed state, and a callback in another browser', async () => {
     const { login } = await account(north);
     const browser = new CookieBrowser();

@@ -53,6 +53,34 @@ describe.each(DIALECTS)('SAML sign-in on %s', (dialect) => {
     expect(refused.body).toContain(escapeHtml('Signing in through this identity provider is switched off. Ask your organisation\'s Strongroom administrator.'));
   });
 
+  // Attack (login CSRF): another council's admin runs a provider that answers every request with a signed
+  // assertion for their own account. Their page sends the victim's browser straight to that provider's start
+  // address; without a question the victim would come back signed in as the attacker, in the attacker's council.
+  it('asks before starting a sign-in another site sent the browser to, and starts at once from this site or a typed address', async () => {
+    const p = await samlProvider(t.vault, south.id, southIdp, { name: 'South Borough (Entra ID)' });
+    const southName = (await t.vault.store.repos.organisations.bySlug(south.slug))!.name;
+    const url = `/sign-in/saml/${p.id}?next=%2Fupload`;
+    for (const site of ['cross-site', 'same-site']) {
+      const forced = await t.app.inject({ method: 'GET', url, headers: { 'sec-fetch-site': site } });
+      expect(forced.statusCode, forced.body).toBe(200);
+      expect(forced.cookies.find((c) => c.name === REQUEST_COOKIE)).toBeUndefined();
+      expect(forced.headers.location).toBeUndefined();
+      expect(forced.body).toContain('<h1 class="govuk-heading-l">Sign in with South Borough (Entra ID)?</h1>');
+      expect(forced.body).toContain(`<p class="govuk-body" id="federated-start-organisation">This signs you in to Strongroom as a member of ${escapeHtml(southName)}.`);
+      expect(forced.body).toMatch(new RegExp(`<a href="${escapeHtml(url).replace(/[?.]/g, '\\$&')}" role="button" draggable="false" class="govuk-button" data-module="govuk-button"\\s+id="continue">`));
+    }
+    for (const site of ['same-origin', 'none']) {
+      const chosen = await t.app.inject({ method: 'GET', url, headers: { 'sec-fetch-site': site } });
+      expect(chosen.statusCode, chosen.body).toBe(303);
+      expect(String(chosen.headers.location).startsWith(`${southIdp.entryPoint}?SAMLRequest=`)).toBe(true);
+      expect(chosen.cookies.find((c) => c.name === REQUEST_COOKIE)).toBeDefined();
+    }
+    // A switched-off or missing provider is refused as before, wherever the browser came from.
+    const off = await samlProvider(t.vault, south.id, southIdp, { enabled: false });
+    expect((await t.app.inject({ method: 'GET', url: `/sign-in/saml/${off.id}`, headers: { 'sec-fetch-site': 'cross-site' } })).statusCode).toBe(403);
+    expect((await t.app.inject({ method: 'GET', url: '/sign-in/saml/00000000-0000-4000-8000-000000000000', headers: { 'sec-fetch-site': 'cross-site' } })).statusCode).toBe(404);
+  });
+
   it('signs a person in from a signed assertion, after re-posting the provider\'s cross-site answer from this site', async () => {
     const p = await samlProvider(t.vault, north.id, northIdp);
     const person = await north.user({ roles: ['member'] });

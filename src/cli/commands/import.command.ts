@@ -38,7 +38,7 @@ export function registerImportCommand(program: Command): void {
     .argument('<paths...>', 'files or folders to import; a folder\'s contents go into the collection itself')
     .requiredOption('--collection <id>', 'destination collection id')
     .option('--as <email>', 'import straight into the data directory (--data) as this user (their permissions apply)')
-    .option('--server <url>', 'import through a running server\'s REST API instead, e.g. https://vault.example.gov.uk')
+    .option('--server <url>', 'import through a running server\'s REST API instead, e.g. https://vault.example.gov.uk (plain http:// only to this machine)')
     .option('--token <token>', 'the API token for --server (or env STRONGROOM_TOKEN, which keeps it out of the process list)')
     .option('--jobs <n>', `files sent at once, 1–${MAX_JOBS} (the server admits STRONGROOM_UPLOADS_PER_ACCOUNT, default 4, per user)`, '4')
     .option('--dry-run', 'walk and hash, and say what would happen; write nothing (the vault\'s name, file-type and malware checks only run on a real import)')
@@ -59,6 +59,16 @@ export function registerImportCommand(program: Command): void {
     });
 }
 
+/** A plain http:// address of another machine (a malformed one is ServerTarget's to explain). */
+function sendsTokenInClear(server: string): boolean {
+  try {
+    const url = new URL(server);
+    return url.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  } catch {
+    return false;
+  }
+}
+
 async function importCommand(paths: string[], opts: ImportFlags, command: Command): Promise<number> {
   let report: ReportWriter | null = null;
   const tally = emptyTally();
@@ -69,6 +79,10 @@ async function importCommand(paths: string[], opts: ImportFlags, command: Comman
     if (opts.as !== undefined && opts.server !== undefined) throw new UsageError('Give either --as EMAIL (a data directory) or --server URL (a running server), not both.');
     if (opts.as === undefined && opts.server === undefined) throw new UsageError('Say where to import: --as EMAIL (into the data directory) or --server URL --token T (through a running server).');
     if (opts.server !== undefined && !token) throw new UsageError('--server needs an API token: --token T or env STRONGROOM_TOKEN ("strongroom token create --user EMAIL" makes one).');
+    // The token is a person's whole access: it crosses the network only encrypted (as OIDC issuers must, provider-input.ts).
+    if (opts.server !== undefined && sendsTokenInClear(opts.server)) {
+      throw new UsageError(`--server ${opts.server} would send the API token across the network unencrypted: use https://, or plain http:// only to this machine (127.0.0.1, localhost or [::1]).`);
+    }
     if (opts.report) report = await ReportWriter.open(opts.report).catch((error: unknown) => {
       throw new UsageError(`Cannot write the report ${opts.report}: ${failure(error)}`);
     });

@@ -75,6 +75,12 @@ export class AuditRepo implements AuditRepository {
     return rows.map(toAuditEvent);
   }
 
+  async allowedEvents(actions: readonly string[]): Promise<AuditEvent[]> {
+    if (actions.length === 0) return [];
+    const rows = await this.db.selectFrom('audit_events').selectAll().where('action', 'in', [...actions]).where('decision', '=', 'allow').orderBy('id').execute();
+    return rows.map(toAuditEvent);
+  }
+
   /** Events not yet in the tree, oldest insert first. */
   async unsequenced(limit: number): Promise<UnsequencedAuditEvent[]> {
     const rows = await this.db.selectFrom('audit_events').selectAll().where('seq', 'is', null).orderBy('id').limit(limit).execute();

@@ -49,6 +49,16 @@ export class FederationRepo implements FederationRepository {
     return rows.map(toProvider);
   }
 
+  async everyProvider(): Promise<{ provider: IdentityProvider; sealedSecret: Buffer | null }[]> {
+    const rows = await this.db.selectFrom('identity_providers').selectAll().orderBy('id').execute();
+    return rows.map((row) => ({ provider: toProvider(row), sealedSecret: row.sealed_secret ? Buffer.from(row.sealed_secret) : null }));
+  }
+
+  async everyIdentity(): Promise<ExternalIdentity[]> {
+    const rows = await this.db.selectFrom('external_identities').selectAll().orderBy('provider_id').orderBy('subject').execute();
+    return rows.map((row) => ({ providerId: row.provider_id, subject: row.subject, userId: row.user_id, linkedAt: row.linked_at }));
+  }
+
   async sealedSecret(providerId: string): Promise<Buffer | null> {
     const row = await this.db.selectFrom('identity_providers').select('sealed_secret').where('id', '=', providerId).executeTakeFirst();
     return row?.sealed_secret ? Buffer.from(row.sealed_secret) : null;

@@ -38,6 +38,11 @@ export class ScimRepo implements ScimRepository {
     return rows.map(toToken);
   }
 
+  async usableTokens(): Promise<(ScimToken & { secretHash: string })[]> {
+    const rows = await this.db.selectFrom('scim_tokens').selectAll().where('revoked_at', 'is', null).orderBy('id').execute();
+    return rows.map((row) => ({ ...toToken(row), secretHash: row.secret_hash }));
+  }
+
   async revokeToken(id: string, at: string): Promise<boolean> {
     const result = await this.db.updateTable('scim_tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;

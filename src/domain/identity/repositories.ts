@@ -10,6 +10,9 @@ export interface FederationRepository {
   provider(id: string): Promise<IdentityProvider | undefined>;
   providers(organisationId: string): Promise<IdentityProvider[]>;
   sealedSecret(providerId: string): Promise<Buffer | null>;
+  /** Every organisation's providers with their sealed secrets, and every linked identity: for `audit verify`. */
+  everyProvider(): Promise<{ provider: IdentityProvider; sealedSecret: Buffer | null }[]>;
+  everyIdentity(): Promise<ExternalIdentity[]>;
   /** Removes the provider and every identity linked through it. */
   removeProvider(id: string): Promise<void>;
 

@@ -46,6 +46,8 @@ export interface ScimRepository {
   tokenBySecretHash(secretHash: string): Promise<ScimToken | undefined>;
   token(id: string): Promise<ScimToken | undefined>;
   tokens(organisationId: string): Promise<ScimToken[]>;
+  /** Every organisation's tokens not revoked, with their secret hashes: for `audit verify`. */
+  usableTokens(): Promise<(ScimToken & { secretHash: string })[]>;
   /** False when the token does not exist or was already revoked. */
   revokeToken(id: string, at: string): Promise<boolean>;
   touchToken(id: string, at: string): Promise<void>;

@@ -9,6 +9,7 @@ import { FLOW_SECONDS } from '../../services/oidc-sign-in.service.js';
 import { requestInfo } from '../plugins/authenticate.js';
 import { safeNext } from './auth.routes.js';
 import { cookieOptions, isSecure, render, sessionCookie, setSession, type Ui } from './context.js';
+import { askBeforeStarting } from './federated-start.js';
 
 export const CALLBACK_PATH = '/sign-in/oidc/callback';
 
@@ -31,8 +32,10 @@ export function refusedPage(ui: Ui, request: FastifyRequest, reply: FastifyReply
 
 export const oidcPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   // A link, not a form: the page's CSP (form-action 'self') would stop a form's redirect to the provider.
-  // Starting a sign-in changes nothing here; the callback is what must come from this browser.
+  // Another site's link is asked about first (federated-start.ts: login CSRF); the callback must come from this browser.
   app.get<{ Params: { id: string }; Querystring: { next?: string } }>('/sign-in/oidc/:id', async (request, reply) => {
+    const asked = await askBeforeStarting(ui, request, reply, 'oidc', request.params.id);
+    if (asked) return asked;
     try {
       return startAt(reply, request, await ui.vault.oidcSignIn.begin(request.params.id, redirectUri(ui, request), safeNext(request.query.next)));
     } catch (error) {

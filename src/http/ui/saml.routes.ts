@@ -15,6 +15,7 @@ import { FederatedSignInRefused } from '../../services/federated-sign-in.service
 import { requestInfo } from '../plugins/authenticate.js';
 import { safeNext } from './auth.routes.js';
 import { isSecure, render, sessionCookie, setSession, signedIn, type Ui } from './context.js';
+import { askBeforeStarting } from './federated-start.js';
 
 /** __Host- over TLS: no subdomain can plant a request record of its own. */
 const requestCookie = (request: FastifyRequest): string => (isSecure(request) ? '__Host-strongroom-saml' : 'strongroom-saml');
@@ -47,6 +48,9 @@ export const samlPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   };
 
   app.get<{ Params: { id: string }; Querystring: { next?: string } }>('/sign-in/saml/:id', async (request, reply) => {
+    // Another site's link is asked about first (federated-start.ts: login CSRF).
+    const asked = await askBeforeStarting(ui, request, reply, 'saml', request.params.id);
+    if (asked) return asked;
     try {
       return sendToProvider(request, reply, await saml.start(request.params.id, { next: safeNext(request.query.next) }));
     } catch (error) {

@@ -1,0 +1,57 @@
+// Whether every way into an organisation that the new identity features keep in the database is one an
+// audited change made: a SCIM token (acts as the organisation's directory), an identity provider's
+// settings and sealed client secret (signs in anyone of its organisation by e-mail address), and the link
+// of a provider subject to an account (signs that subject in as the account, an org admin's too). A database
+// administrator who writes one of these rows directly could get in as anyone; as for API tokens
+// (credential-record.ts), `audit verify` must name it. Each change's event records a binding of the row.
+import { createHash } from 'node:crypto';
+import type { AuditEvent } from './event.js';
+import { canonicalJson } from './event.js';
+import type { IdentityProvider } from '../identity/federation.js';
+
+const bind = (value: unknown): string => createHash('sha256').update(canonicalJson(value)).digest('base64url');
+
+export interface StoredScimToken { id: string; organisationId: string; secretHash: string }
+export interface StoredProvider { provider: IdentityProvider; sealedSecret: Buffer | null }
+export interface StoredLink { providerId: string; subject: string; userId: string }
+
+export const scimTokenBinding = (t: StoredScimToken): string => bind({ id: t.id, organisationId: t.organisationId, secretHash: t.secretHash });
+
+/** Everything a sign-in through the provider depends on (not its timestamps), and a hash of its sealed secret. */
+export function providerBinding({ provider: p, sealedSecret }: StoredProvider): string {
+  return bind({
+    id: p.id, organisationId: p.organisationId, kind: p.kind, name: p.name, enabled: p.enabled, oidc: p.oidc, saml: p.saml,
+    createAccounts: p.createAccounts, groupsClaim: p.groupsClaim, mfaAmrValues: p.mfaAmrValues, mfaAcrValues: p.mfaAcrValues,
+    sealedSecret: sealedSecret === null ? null : createHash('sha256').update(sealedSecret).digest('base64url'),
+  });
+}
+
+export const linkBinding = (l: StoredLink): string => bind({ providerId: l.providerId, subject: l.subject, userId: l.userId });
+
+export const IDENTITY_RECORD_ACTIONS = ['scim-token.create', 'identity-provider.add', 'identity-provider.update', 'identity.link'] as const;
+
+const DIRECT = 'it was written into the database directly, not by Strongroom.';
+
+/** The first row no allowed event vouches for, said to a person; null when every one matches. */
+export function unrecordedIdentityRow(
+  rows: { scimTokens: readonly StoredScimToken[]; providers: readonly StoredProvider[]; links: readonly StoredLink[] },
+  events: readonly Pick<AuditEvent, 'action' | 'decision' | 'targetIds'>[],
+): string | null {
+  const vouched = new Set<string>();
+  for (const e of events) {
+    if (e.decision === 'allow' && e.targetIds.binding && (IDENTITY_RECORD_ACTIONS as readonly string[]).includes(e.action)) vouched.add(`${e.action}|${e.targetIds.binding}`);
+  }
+  for (const t of rows.scimTokens) {
+    if (!vouched.has(`scim-token.create|${scimTokenBinding(t)}`)) return `SCIM token ${t.id} (organisation ${t.organisationId}) matches no recorded creation: ${DIRECT}`;
+  }
+  for (const p of rows.providers) {
+    const b = providerBinding(p);
+    if (!vouched.has(`identity-provider.add|${b}`) && !vouched.has(`identity-provider.update|${b}`)) {
+      return `Identity provider ${p.provider.id} (${p.provider.kind}, organisation ${p.provider.organisationId}) matches none of its recorded settings: ${DIRECT}`;
+    }
+  }
+  for (const l of rows.links) {
+    if (!vouched.has(`identity.link|${linkBinding(l)}`)) return `The link of provider ${l.providerId}'s subject to person ${l.userId} matches no recorded link: ${DIRECT}`;
+  }
+  return null;
+}
