@@ -334,6 +334,7 @@ export interface Schema {
   external_identities: ExternalIdentitiesTable;
   group_mappings: GroupMappingsTable;
   single_use_values: SingleUseValuesTable;
+  organisation_email_domains: OrganisationEmailDomainsTable;
   mail_preferences: MailPreferencesTable;
   invitations: InvitationsTable;
   scim_tokens: ScimTokensTable;
@@ -554,4 +555,11 @@ export interface ScimGroupsTable {
 export interface ScimGroupMembersTable {
   group_id: string;
   user_id: string;
+}
+
+/** The e-mail domains the operator assigned to each organisation (just-in-time accounts only inside them). */
+export interface OrganisationEmailDomainsTable {
+  domain: string;
+  organisation_id: string;
+  added_at: string;
 }

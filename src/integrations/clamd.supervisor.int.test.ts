@@ -1,6 +1,7 @@
 // ClamdSupervisor with the real /usr/sbin/clamd: config, private tmpfs scratch space, restarts
 // after a crash, clean stops, running as another user, and clear failures.
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chown, mkdir, mkdtemp, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -202,13 +203,16 @@ describe('ClamdSupervisor lifecycle', () => {
     const fs = await statfs('/dev/shm');
     const free = fs.bavail * fs.bsize;
     const stateDir = await mkdtemp(path.join(tmpdir(), 'sr-clamd-'));
+    // A 16 MiB tmpfs of its own (root, as CI runs; the disk-full suite does the same): one 32 MiB scan cannot fit.
+    const small = await mkdtemp(path.join(tmpdir(), 'sr-small-shm-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0700', 'tmpfs', small]);
     try {
-      const tooBig = new ClamdSupervisor({ stateDir, maxStreamBytes: 4 * MIB, maxScanBytes: free + 512 * MIB, concurrentStreams: 1 });
+      const tooBig = new ClamdSupervisor({ stateDir, tmpfsDir: small, maxStreamBytes: 4 * MIB, maxScanBytes: 32 * MIB, concurrentStreams: 1 });
       const refusal = await tooBig.start().then(() => null, (error: Error) => error.message);
-      expect(refusal).toMatch(/^clamd's scratch space \/dev\/shm\/strongroom-clamd-\w+ has \d+ MiB free, but 1 scans at once may spool up to \d+ MiB each/);
+      expect(refusal).toMatch(new RegExp(`^clamd's scratch space ${small}/strongroom-clamd-\\w+ has 16 MiB free, but 1 scans at once may spool up to 32 MiB each \\(32 MiB\\)`));
       expect(tooBig.pid).toBeUndefined();
       // Nothing left behind: neither the scratch directory it made to measure nor its record.
-      expect(existsSync(/scratch space (\S+) has/.exec(refusal!)![1]!)).toBe(false);
+      expect(readdirSync(small)).toEqual([]);
       expect(existsSync(path.join(stateDir, 'tmpdir'))).toBe(false);
 
       const warnings: string[] = [];
@@ -227,6 +231,8 @@ describe('ClamdSupervisor lifecycle', () => {
         await fits.stop();
       }
     } finally {
+      execFileSync('umount', [small]);
+      await rm(small, { recursive: true, force: true });
       await rm(stateDir, { recursive: true, force: true });
     }
   });

@@ -6,7 +6,7 @@
 // with a message a person understands.
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../domain/errors.js';
-import { mapGroups, providerDidMfa, type IdentityProvider, type MappedAccess } from '../domain/identity/federation.js';
+import { emailDomainOf, mapGroups, providerDidMfa, type IdentityProvider, type MappedAccess } from '../domain/identity/federation.js';
 import { mfaRequired } from '../domain/identity/mfa.js';
 import type { Clock } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
@@ -37,6 +37,7 @@ export const FEDERATED_REFUSALS = {
   email_unverified: 'Your identity provider did not confirm your e-mail address, so Strongroom cannot match it to an account. Ask your IT team to verify it.',
   other_organisation: 'Your account belongs to another organisation. Sign in through your own organisation\'s identity provider.',
   no_account: 'There is no Strongroom account for you in this organisation. Ask your organisation\'s Strongroom administrator to add you.',
+  email_domain: 'Strongroom creates an account at first sign-in only for an address in your organisation\'s own e-mail domains, and yours is not one of them. Ask your organisation\'s Strongroom administrator to add you.',
   no_mapped_group: 'You are not in any directory group that gives access to Strongroom. Ask your IT team to add you to one.',
   disabled: 'Your Strongroom account is switched off. Ask your organisation\'s Strongroom administrator.',
 } as const;
@@ -79,6 +80,11 @@ export class FederatedSignInService {
       if (!identity.email || !identity.emailVerified) return refuse('email_unverified', null);
       const byEmail = await repos.users.byEmail(identity.email.trim().toLowerCase());
       if (byEmail && byEmail.organisationId !== provider.organisationId) return refuse('other_organisation', byEmail);
+      if (!byEmail && provider.createAccounts && (await repos.federation.emailDomainOwner(emailDomainOf(identity.email))) !== provider.organisationId) {
+        // A provider vouches for its own organisation's people only: another council's provider must not
+        // make accounts for this council's addresses (which would block them here for ever).
+        return refuse('email_domain', null);
+      }
       user = byEmail ?? (provider.createAccounts ? await this.createAccount(provider, identity, mapped, request) : undefined);
       if (!user) return refuse('no_account', null);
       const linked = await this.link(provider, identity, user, byEmail ? 'verified_email' : 'just_in_time', request);

@@ -3,6 +3,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import argon2 from 'argon2';
 import { credentialBinding } from '../domain/audit/credential-record.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
+import { normaliseEmailDomain } from '../domain/identity/federation.js';
 import { credentialsUsable } from '../domain/identity/mfa.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock } from '../domain/ports.js';
@@ -70,6 +71,41 @@ export class IdentityService {
       await this.o.filePlan?.seed(repos, org.id, actor, decision, now);
     });
     return org;
+  }
+
+  /** The e-mail domains assigned to the organisation (where its providers may make accounts just in time). */
+  async emailDomains(slug: string): Promise<string[]> {
+    return this.o.store.repos.federation.emailDomains((await this.organisationBySlug(slug)).id);
+  }
+
+  /**
+   * Assigns and withdraws an organisation's e-mail domains: the operator's (system) alone. A domain belongs
+   * to one organisation; assigning one another organisation holds is refused, naming nobody.
+   */
+  async changeEmailDomains(actor: Actor, slug: string, change: { add?: readonly string[]; remove?: readonly string[] }): Promise<string[]> {
+    const org = await this.organisationBySlug(slug);
+    const decision = await this.o.access.requireOrganisation(actor, 'organisation.email-domains', org.id);
+    const parse = (text: string) => {
+      const domain = normaliseEmailDomain(text);
+      if (!domain) throw invalid(`"${text}" is not an e-mail domain: write it like northshire.gov.uk.`, { field: 'domain' });
+      return domain;
+    };
+    const add = [...new Set((change.add ?? []).map(parse))];
+    const remove = [...new Set((change.remove ?? []).map(parse))];
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (repos) => {
+      for (const domain of add) {
+        const owner = await repos.federation.emailDomainOwner(domain);
+        if (owner === org.id) continue;
+        if (owner !== undefined || !(await repos.federation.addEmailDomain(org.id, domain, now.toISOString()))) {
+          throw conflict(`The e-mail domain ${domain} is already assigned to another organisation. Withdraw it there first if it has moved.`);
+        }
+      }
+      for (const domain of remove) await repos.federation.removeEmailDomain(org.id, domain);
+      const domains = await repos.federation.emailDomains(org.id);
+      await repos.audit.insert([auditEvent(actor, 'organisation.email-domains', { organisationId: org.id, ids: { organisationId: org.id, domains: domains.join(' ') } }, decision, now)]);
+    });
+    return this.o.store.repos.federation.emailDomains(org.id);
   }
 
   async organisationBySlug(slug: string): Promise<Organisation> {

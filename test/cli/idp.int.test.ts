@@ -30,6 +30,20 @@ describe.each(DIALECTS)('idp commands on %s', (dialect) => {
     if (files) await rm(files, { recursive: true, force: true });
   });
 
+  it('assigns e-mail domains to an organisation, one organisation to a domain', { timeout: 120_000 }, async () => {
+    const v = await place.open();
+    const [north, south] = [await createOrganisation(v.vault), await createOrganisation(v.vault)];
+    await closeKeepingData(v);
+    const run = (args: string[]) => runCli(['--data', place.dataDir, ...args], { env: place.env });
+    const added = await run(['org', 'domains', '--org', north.slug, '--add', `${north.slug}.GOV.uk`, `@mail.${north.slug}.gov.uk`]);
+    expect([added.code, added.stdout.trim().split('\n')]).toEqual([0, [`mail.${north.slug}.gov.uk`, `${north.slug}.gov.uk`]]);
+    const taken = await run(['org', 'domains', '--org', south.slug, '--add', `${north.slug}.gov.uk`]);
+    expect([taken.code, taken.stderr.trim()]).toEqual([1, `strongroom: The e-mail domain ${north.slug}.gov.uk is already assigned to another organisation. Withdraw it there first if it has moved.`]);
+    const removed = await run(['org', 'domains', '--org', north.slug, '--remove', `mail.${north.slug}.gov.uk`]);
+    expect([removed.code, removed.stdout.trim()]).toEqual([0, `${north.slug}.gov.uk`]);
+    expect((await run(['org', 'domains', '--org', south.slug])).stdout).toBe('');
+  });
+
   it('adds, lists, tests and removes providers of both kinds', { timeout: 300_000 }, async () => {
     const v = await place.open();
     const org = await createOrganisation(v.vault);

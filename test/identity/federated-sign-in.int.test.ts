@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { IdentityProvider } from '../../src/domain/identity/federation.js';
+import { systemActor } from '../../src/services/identity.service.js';
 import { FederatedSignInRefused, type VerifiedExternalIdentity } from '../../src/services/federated-sign-in.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
@@ -17,6 +18,8 @@ describe.each(DIALECTS)('federated sign-in on %s', (dialect) => {
   beforeAll(async () => {
     north = await createOrganisation(t.vault);
     south = await createOrganisation(t.vault);
+    await t.vault.identity.changeEmailDomains(systemActor(), north.slug, { add: ['North.test'] });
+    await t.vault.identity.changeEmailDomains(systemActor(), south.slug, { add: ['@south.test'] });
   });
 
   async function provider(org: TestOrganisation, patch: Partial<IdentityProvider> = {}): Promise<IdentityProvider> {
@@ -85,6 +88,37 @@ describe.each(DIALECTS)('federated sign-in on %s', (dialect) => {
     const made = await t.vault.federatedSignIn.complete(identity(open, { email, groups: ['grp-payroll', 'grp-other'] }), REQUEST);
     expect(made.user).toMatchObject({ email, organisationId: north.id, roles: ['member'], teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
     expect((await t.vault.store.repos.users.signInState(made.user.id))?.password_hash).toBeNull();
+  });
+
+  it('creates an account just in time only for an address in the provider\'s own organisation\'s e-mail domains', async () => {
+    const open = await provider(north, { createAccounts: true });
+    const make = (email: string) => t.vault.federatedSignIn.complete(identity(open, { email }), REQUEST);
+    // Another council's provider (or a careless one) must not squat this council's addresses, nor any unassigned one.
+    const southern = `s-${randomUUID().slice(0, 6)}@south.test`;
+    expect(await refusal(make(southern))).toBe('email_domain');
+    expect(await refusal(make(`x-${randomUUID().slice(0, 6)}@nowhere.test`))).toBe('email_domain');
+    expect(await refusal(make(`x-${randomUUID().slice(0, 6)}@sub.north.test`))).toBe('email_domain');
+    expect(await t.vault.store.repos.users.byEmail(southern)).toBeUndefined();
+    expect((await lastSignIn(north.id)).reason).toBe(`oidc:${open.id};email_domain`);
+    expect((await make(`n-${randomUUID().slice(0, 6)}@NORTH.test`)).user.organisationId).toBe(north.id);
+    // An existing person of the organisation is linked whatever their domain: the rule is for new accounts.
+    const elsewhere = await north.user({});
+    expect((await make(elsewhere.email)).user.id).toBe(elsewhere.id);
+  });
+
+  it('assigns each e-mail domain to one organisation, by the operator alone', async () => {
+    expect(await t.vault.identity.emailDomains(north.slug)).toEqual(['north.test']);
+    await expect(t.vault.identity.changeEmailDomains(systemActor(), south.slug, { add: ['north.test'] }))
+      .rejects.toThrow('The e-mail domain north.test is already assigned to another organisation. Withdraw it there first if it has moved.');
+    await expect(t.vault.identity.changeEmailDomains(systemActor(), south.slug, { add: ['not a domain'] }))
+      .rejects.toThrow('"not a domain" is not an e-mail domain: write it like northshire.gov.uk.');
+    const admin = await south.user({ roles: ['org_admin'] });
+    const asAdmin = { kind: 'user' as const, userId: admin.id, organisationId: south.id, roles: ['org_admin' as const], teams: [], clearance: 'OFFICIAL' as const, channel: 'web' as const, clientAddress: null, requestId: null };
+    await expect(t.vault.identity.changeEmailDomains(asAdmin, south.slug, { add: ['grab.test'] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const refused = await t.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', 'organisation.email-domains').where('actor_user_id', '=', admin.id).execute();
+    expect(refused.map((e) => [e.decision, e.reason])).toEqual([['deny', 'system_only']]);
+    expect(await t.vault.identity.changeEmailDomains(systemActor(), south.slug, { add: ['south2.test'], remove: ['south.test'] })).toEqual(['south2.test']);
+    expect(await t.vault.identity.changeEmailDomains(systemActor(), south.slug, { add: ['south.test'], remove: ['south2.test'] })).toEqual(['south.test']);
   });
 
   it('follows the directory at every sign-in when groups are read, and shuts out someone who left every mapped group', async () => {

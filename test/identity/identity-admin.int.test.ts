@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FEDERATED_REFUSALS } from '../../src/services/federated-sign-in.service.js';
+import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
 import { FormClient, addPerson, enrolTotp } from '../ui/support.js';
@@ -152,6 +153,7 @@ describe.each(DIALECTS)('identity provider administration on %s', (dialect) => {
 
   it('runs a test sign-in through the provider, showing what came back and changing nothing', async () => {
     const newcomer = `new-${randomUUID().slice(0, 8)}@${north.slug}.test`;
+    await t.vault.identity.changeEmailDomains(systemActor(), north.slug, { add: [`${north.slug}.test`] });
     idp.accounts.set('newcomer', { email: newcomer, email_verified: true, name: 'New Person', groups: ['grp-payroll'] });
     const fields = new URLSearchParams(providerForm((await northAdmin.get(`/admin/identity/providers/${providerId}`)).text, { clientSecret: '', groupsClaim: 'groups' }));
     fields.append('options', 'createAccounts');

@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SAML_REFUSALS } from '../../src/domain/identity/saml.js';
 import { FEDERATED_REFUSALS } from '../../src/services/federated-sign-in.service.js';
+import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
 import { ENTRA_EMAIL, ENTRA_GROUPS, ENTRA_MFA, PERSISTENT_FORMAT, makeIdp, signedResponse, type TestIdp } from './saml-idp.js';
@@ -110,6 +111,7 @@ describe.each(DIALECTS)('SAML sign-in on %s', (dialect) => {
 
   it('reads the e-mail attribute for a persistent NameID, maps the groups attribute, and creates an account just in time', async () => {
     const p = await samlProvider(t.vault, north.id, northIdp, { createAccounts: true, groupsClaim: ENTRA_GROUPS });
+    await t.vault.identity.changeEmailDomains(systemActor(), north.slug, { add: ['north.test'] });
     await t.vault.store.repos.federation.replaceGroupMappings(north.id, [
       { organisationId: north.id, group: 'b1f0c3d2-payroll', roles: [], teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' },
     ]);

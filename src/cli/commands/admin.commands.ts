@@ -42,6 +42,19 @@ export function registerAdminCommands(program: Command): void {
     });
 
   org
+    .command('domains')
+    .description("show, assign or withdraw the organisation's e-mail domains: its identity providers create accounts at first sign-in (just in time) only for addresses in them, and a domain belongs to one organisation; with no changes given, lists them")
+    .requiredOption('--org <slug>', 'organisation slug')
+    .option('--add <domain...>', 'assign domains, e.g. northshire.gov.uk')
+    .option('--remove <domain...>', 'withdraw domains')
+    .action(async (opts: { org: string; add?: string[]; remove?: string[] }, command: Command) => {
+      const domains = await withVault(command, (vault) => (opts.add || opts.remove
+        ? vault.identity.changeEmailDomains(systemActor(), opts.org, { add: opts.add ?? [], remove: opts.remove ?? [] })
+        : vault.identity.emailDomains(opts.org)));
+      for (const domain of domains) output(domain);
+    });
+
+  org
     .command('brand')
     .description("show or set the organisation's own header brand (name, colour, logo) that its staff see when signed in; with no changes given, shows it")
     .requiredOption('--org <slug>', 'organisation slug')

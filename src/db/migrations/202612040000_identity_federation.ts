@@ -46,6 +46,16 @@ export async function up(db: Kysely<any>, caps: DialectCaps): Promise<void> {
     .addPrimaryKeyConstraint('group_mappings_pk', ['organisation_id', 'group_name'])
     .execute();
 
+  // The e-mail domains the service operator assigned to each organisation: a just-in-time account is made
+  // only for an address in one of its own organisation's domains, and a domain belongs to one organisation.
+  await db.schema
+    .createTable('organisation_email_domains')
+    .addColumn('domain', 'text', (c) => c.primaryKey())
+    .addColumn('organisation_id', 'text', (c) => c.notNull().references('organisations.id'))
+    .addColumn('added_at', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('organisation_email_domains_organisation').on('organisation_email_domains').column('organisation_id').execute();
+
   await db.schema
     .createTable('single_use_values')
     .addColumn('key', 'text', (c) => c.primaryKey())

@@ -102,6 +102,27 @@ export class FederationRepo implements FederationRepository {
     }))).execute();
   }
 
+  async emailDomains(organisationId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('organisation_email_domains').select('domain').where('organisation_id', '=', organisationId).orderBy('domain').execute();
+    return rows.map((r) => r.domain);
+  }
+
+  async emailDomainOwner(domain: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('organisation_email_domains').select('organisation_id').where('domain', '=', domain).executeTakeFirst();
+    return row?.organisation_id;
+  }
+
+  async addEmailDomain(organisationId: string, domain: string, at: string): Promise<boolean> {
+    const result = await this.db.insertInto('organisation_email_domains').values({ domain, organisation_id: organisationId, added_at: at })
+      .onConflict((oc) => oc.column('domain').doNothing()).executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
+
+  async removeEmailDomain(organisationId: string, domain: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('organisation_email_domains').where('organisation_id', '=', organisationId).where('domain', '=', domain).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
   async useOnce(key: string, expiresAt: string, now: string): Promise<boolean> {
     await this.db.deleteFrom('single_use_values').where('expires_at', '<=', now).execute();
     const result = await this.db.insertInto('single_use_values').values({ key, expires_at: expiresAt })

@@ -35,6 +35,9 @@ export const ORGANISATION_ACTIONS = [
   // Connecting the organisation's identity provider (OIDC or SAML), its SCIM provisioning tokens and the
   // directory group → access mapping: whoever holds it decides who can sign in as the organisation's staff.
   'organisation.identity',
+  // Which e-mail domains are an organisation's (a provider makes accounts just in time only inside them):
+  // the operator's alone, as it decides which council owns which domain, as it adds councils.
+  'organisation.email-domains',
   'audit.read',
   'audit.checkpoints',
   // An organisation's events with inclusion proofs, to take away and check offline.

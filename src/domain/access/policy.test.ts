@@ -719,6 +719,7 @@ function expectedOrganisationDecision(action: (typeof ORGANISATION_ACTIONS)[numb
   const has = (role: Role) => roles.includes(role);
   switch (action) {
     case 'organisation.create':
+    case 'organisation.email-domains':
     case 'audit.verify':
     case 'jobs.manage': return false;
     case 'organisation.manage-users':

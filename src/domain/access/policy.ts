@@ -349,6 +349,8 @@ function decideOrganisation(actor: Actor, action: OrganisationAction, resource: 
   switch (action) {
     case 'organisation.create':
       // Councils join the vault by administration (the CLI), never by one of them.
+    case 'organisation.email-domains':
+      // An org admin setting them could claim another council's domain for their own provider.
       return deny('system_only');
     case 'organisation.manage-users':
     case 'organisation.brand':

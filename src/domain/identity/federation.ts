@@ -96,6 +96,19 @@ export function mapGroups(mappings: readonly GroupMapping[], groups: readonly st
   return { roles: [...roles].sort(), teams, clearance: highest ?? 'OFFICIAL' };
 }
 
+/** The domain of an e-mail address, lower-cased: what just-in-time accounts are checked against. */
+export function emailDomainOf(email: string): string {
+  return email.trim().toLowerCase().split('@').pop() ?? '';
+}
+
+const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** An e-mail domain as the operator types it ("NorthShire.gov.uk", "@northshire.gov.uk"), or null if it is not one. */
+export function normaliseEmailDomain(text: string): string | null {
+  const domain = text.trim().toLowerCase().replace(/^@/, '');
+  return DOMAIN.test(domain) ? domain : null;
+}
+
 /** Whether the provider says it did multi-factor authentication, by a value the organisation chose to trust. */
 export function providerDidMfa(provider: Pick<IdentityProvider, 'mfaAmrValues' | 'mfaAcrValues'>, said: { amr?: readonly string[]; acr?: string | null }): boolean {
   if ((said.amr ?? []).some((v) => provider.mfaAmrValues.includes(v))) return true;

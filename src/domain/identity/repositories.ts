@@ -25,6 +25,15 @@ export interface FederationRepository {
   /** Sets the organisation's whole mapping at once (what the admin page saves). */
   replaceGroupMappings(organisationId: string, mappings: readonly GroupMapping[]): Promise<void>;
 
+  /** The e-mail domains the operator assigned to the organisation, sorted. */
+  emailDomains(organisationId: string): Promise<string[]>;
+  /** The organisation a domain is assigned to, if any. */
+  emailDomainOwner(domain: string): Promise<string | undefined>;
+  /** Assigns a domain; false if it is already assigned (to this organisation or another). */
+  addEmailDomain(organisationId: string, domain: string, at: string): Promise<boolean>;
+  /** Withdraws a domain from the organisation; false if it was not the organisation's. */
+  removeEmailDomain(organisationId: string, domain: string): Promise<boolean>;
+
   /**
    * Records a value that may be used once (a SAML assertion id, an OIDC state or nonce) until `expiresAt`.
    * False if it was already used and has not yet expired: a replay. Expired entries are swept as it goes.
