@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import type { OidcSettings } from '../domain/identity/federation.js';
+import { isProviderAddress } from '../domain/identity/provider-input.js';
 import { OidcRefused, type OidcChecks, type OidcClaims, type OidcClient } from '../domain/identity/ports.js';
 
 const CACHE_MS = 5 * 60_000;
@@ -103,7 +104,9 @@ export class OpenIdClient implements OidcClient {
 
   async endSessionUrl(settings: OidcSettings, secret: string | null, postLogoutRedirectUri: string): Promise<string | null> {
     const config = await this.#configuration(settings, secret).catch(() => null);
-    if (!config?.serverMetadata().end_session_endpoint) return null;
+    const endpoint = config?.serverMetadata().end_session_endpoint;
+    // The provider's own metadata names it, but a browser is sent there: https (or loopback) only, never javascript: or data:.
+    if (!config || !endpoint || !isProviderAddress(endpoint)) return null;
     return client.buildEndSessionUrl(config, { client_id: settings.clientId, post_logout_redirect_uri: postLogoutRedirectUri }).href;
   }
 }

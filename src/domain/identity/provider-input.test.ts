@@ -1,7 +1,7 @@
 // The provider and group-mapping checks: what an admin may type, and each refusal's field and message.
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../errors.js';
-import { checkGroupMappings, checkProvider, checkProviderUrl } from './provider-input.js';
+import { checkGroupMappings, checkProvider, checkProviderUrl, isProviderAddress } from './provider-input.js';
 
 const refusal = (fn: () => unknown) => {
   try {
@@ -23,6 +23,14 @@ describe('identity provider settings', () => {
       expect(refusal(() => checkProviderUrl(bad, 'issuer', 'issuer URL'))[0]).toBe('issuer');
     }
     expect(refusal(() => checkProviderUrl('https://u:p@idp.example', 'issuer', 'issuer URL'))).toEqual(['issuer', 'The issuer URL must not contain a user name or password']);
+  });
+
+  it('sends a browser only to an https (or loopback) address a provider names, never javascript: or data:', () => {
+    expect(isProviderAddress('https://login.example.test/logout')).toBe(true);
+    expect(isProviderAddress('http://127.0.0.1:4000/session/end')).toBe(true);
+    for (const bad of ['javascript:alert(1)', 'data:text/html,hi', 'http://login.example.test/logout', 'https://user:pw@login.example.test/', 'not a url']) {
+      expect(isProviderAddress(bad), bad).toBe(false);
+    }
   });
 
   it('always asks for openid, defaulting to openid email profile', () => {

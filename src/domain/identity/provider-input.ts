@@ -63,6 +63,16 @@ export function checkProviderUrl(value: string | undefined, field: string, what:
   return text;
 }
 
+/** Whether an address a provider hands out (its end-session endpoint) is one a browser may be sent to. */
+export function isProviderAddress(value: string): boolean {
+  try {
+    checkProviderUrl(value, 'address', 'address');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const words = (values: string[] | undefined): string[] => [...new Set((values ?? []).flatMap((v) => v.split(/[\s,]+/)).map((v) => v.trim()).filter(Boolean))];
 
 /** Checks a whole provider (a new one, or the full settings of one being changed). */
