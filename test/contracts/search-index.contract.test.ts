@@ -475,7 +475,13 @@ describe.each(DIALECTS)('SearchIndex contract on %s', (dialect) => {
       }
       const found: string[] = [];
       const walk = async (d: string): Promise<void> => {
-        for (const entry of await readdir(d, { withFileTypes: true })) {
+        // Other suites create and drop databases meanwhile: a directory gone mid-walk was another database's
+        // (this one's own files stay while it runs), so it holds none of this text.
+        const entries = await readdir(d, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return [];
+          throw error;
+        });
+        for (const entry of entries) {
           const p = path.join(d, entry.name);
           if (entry.isDirectory()) await walk(p);
           else if (entry.isFile() && (await readFile(p).catch(() => Buffer.alloc(0))).includes(canary)) found.push(p);
