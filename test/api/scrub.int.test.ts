@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Vault } from '../../src/main.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { DamagedCopiesError } from '../../src/domain/errors.js';
@@ -84,7 +84,8 @@ describe.each(DIALECTS)('scrub and self-heal, folder primary and folder replica,
     const served = await download(t, user, y.documentId);
     expect(served.statusCode).toBe(200);
     expect(served.rawPayload.equals(y.body)).toBe(true);
-    expect((await t.vault.store.repos.jobs.counts()).queued).toBeGreaterThanOrEqual(1);
+    // The repair is queued beside the download (the read does not wait on it): wait for it, briefly.
+    await vi.waitFor(async () => expect((await t.vault.store.repos.jobs.counts()).queued).toBeGreaterThanOrEqual(1), { timeout: 10_000, interval: 50 });
 
     const report = await t.vault.scrub.run({ all: true, bytesPerSecond: FAST });
     expect(report).toMatchObject({ findings: 2, repairs: 2, unrecoverable: 0, skipped: 0 });
