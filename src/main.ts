@@ -269,10 +269,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const keysService = new KeysService({ store, access, clock, keys });
   const sessions = new WebSessionsService({ store, clock, identity, issuer: 'Strongroom' });
   const federatedSignIn = new FederatedSignInService({ store, clock, webSessions: sessions });
-  const samlSignIn = new SamlSignInService({ store, clock, access, federatedSignIn, protocol: new NodeSamlProtocol(), publicUrl: config.publicUrl });
   // Client secrets sealed at rest, and the browser's sign-in cookies, each under a key of its own.
   const providerSecrets = new DerivedSecretSealer(master, 'identity provider secrets v1');
   const identityProviders = new IdentityProvidersService({ store, clock, access, sealer: providerSecrets, serviceAreas });
+  const samlSignIn = new SamlSignInService({ store, clock, access, federatedSignIn, protocol: new NodeSamlProtocol(), publicUrl: config.publicUrl, previews: identityProviders });
   const oidcSignIn = new OidcSignInService({
     store, clock, client: new OpenIdClient(), federatedSignIn, providers: identityProviders,
     secrets: providerSecrets, cookies: new DerivedSecretSealer(master, 'oidc browser cookies v1'),

@@ -7,7 +7,7 @@
 // An administrator's test sign-in runs the same checks and shows the outcome, signing nobody in.
 import { randomBytes } from 'node:crypto';
 import { DomainError } from '../domain/errors.js';
-import { mapGroups, type IdentityProvider, type MappedAccess, type SamlSettings } from '../domain/identity/federation.js';
+import { type IdentityProvider, type MappedAccess, type SamlSettings } from '../domain/identity/federation.js';
 import {
   SAML_CLOCK_SKEW_MS, SAML_REQUEST_LIFETIME_MS, SamlRefused, assertedEmail, assertedName, samlServiceProvider,
   type SamlAssertion, type SamlPendingRequest, type SamlProtocol, type SamlServiceProvider,
@@ -17,7 +17,8 @@ import type { Store } from '../domain/repositories.js';
 import type { Actor, User } from '../domain/types.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-import type { FederatedSignInService, VerifiedExternalIdentity } from './federated-sign-in.service.js';
+import type { FederatedRefusal, FederatedSignInService, VerifiedExternalIdentity } from './federated-sign-in.service.js';
+import type { IdentityProvidersService } from './identity-providers.service.js';
 import type { RequestInfo } from './identity.service.js';
 import type { SessionStage } from './web-sessions.service.js';
 
@@ -35,9 +36,20 @@ export interface SamlTestOutcome {
   verdict: string;
 }
 
+/** How the admin's test page words a refusal (said to the admin, about the person); others use the person's own message. */
+const SAML_TEST_REFUSALS: Partial<Record<FederatedRefusal, string>> = {
+  no_mapped_group: 'none of the person\'s groups is mapped to access in Strongroom.',
+  other_organisation: 'that e-mail address belongs to an account in another organisation.',
+  disabled: 'the matching account is switched off.',
+  email_unverified: 'the provider sent no e-mail address, so no account can be matched or created.',
+  no_account: 'there is no account for this person, and this provider does not create accounts.',
+};
+
 export class SamlSignInService {
   constructor(private readonly o: {
     store: Store; clock: Clock; access: AccessService; federatedSignIn: FederatedSignInService; protocol: SamlProtocol;
+    /** The test sign-in's verdict: the same rules as a real sign-in, as the OIDC test asks them. */
+    previews: Pick<IdentityProvidersService, 'preview'>;
     /** STRONGROOM_PUBLIC_URL: the entity id and reply URL are built from it, never from a request's Host. */
     publicUrl: string | undefined;
   }) {}
@@ -83,23 +95,14 @@ export class SamlSignInService {
     await this.o.access.requireOrganisation(actor, 'organisation.identity', found.organisationId, { providerId });
     const request = { channel: actor.channel, clientAddress: actor.clientAddress, requestId: actor.requestId };
     const { provider, identity, assertion } = await this.verified(providerId, samlResponse, pending, 'test', request, actor);
-    const repos = this.o.store.repos;
-    const mapped = provider.groupsClaim === null ? null : mapGroups(await repos.federation.groupMappings(provider.organisationId), identity.groups);
-    const link = await repos.federation.identity(provider.id, identity.subject);
-    const byLink = link ? await repos.users.byId(link.userId) : undefined;
-    const byEmail = !byLink && identity.email ? await repos.users.byEmail(identity.email.trim().toLowerCase()) : undefined;
-    const user = byLink ?? (byEmail?.organisationId === provider.organisationId ? byEmail : undefined);
-    const verdict =
-      provider.groupsClaim !== null && mapped === null ? 'Refused: none of the person\'s groups is mapped to access in Strongroom.'
-      : byEmail && byEmail.organisationId !== provider.organisationId ? 'Refused: that e-mail address belongs to an account in another organisation.'
-      : user?.disabled ? 'Refused: the matching account is switched off.'
-      : user ? `Signed in as the existing account ${user.email}${byLink ? ' (already linked)' : ' (linked by e-mail address at first sign-in)'}.`
-      : !identity.email ? 'Refused: the provider sent no e-mail address, so no account can be matched or created.'
-      : provider.createAccounts ? `A new account would be created for ${identity.email}.`
-      : 'Refused: there is no account for this person, and this provider does not create accounts.';
-    await repos.audit.insert([auditEvent(actor, 'identity-provider.test', { organisationId: provider.organisationId, ids: { providerId } }, { allow: true, reason: `saml:${providerId}`, via: null }, this.o.clock.now())]);
+    const preview = await this.o.previews.preview(actor, identity);
+    const user = preview.match?.user ?? null;
+    const verdict = preview.refusal ? `Refused: ${SAML_TEST_REFUSALS[preview.refusal.reason] ?? preview.refusal.message}`
+      : user ? `Signed in as the existing account ${user.email}${preview.match?.by === 'subject' ? ' (already linked)' : ' (linked by e-mail address at first sign-in)'}.`
+      : `A new account would be created for ${identity.email}.`;
+    await this.o.store.repos.audit.insert([auditEvent(actor, 'identity-provider.test', { organisationId: provider.organisationId, ids: { providerId } }, { allow: true, reason: `saml:${providerId}`, via: null }, this.o.clock.now())]);
     return {
-      provider, identity, nameIdFormat: assertion.nameIdFormat, attributes: assertion.attributes, mapped,
+      provider, identity, nameIdFormat: assertion.nameIdFormat, attributes: assertion.attributes, mapped: preview.mapped,
       account: user ? { id: user.id, email: user.email, name: user.name } : null, verdict,
     };
   }
