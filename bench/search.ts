@@ -18,6 +18,7 @@ import { parseSearchQuery } from '../src/domain/search/query.js';
 import type { SearchIndex } from '../src/domain/search/repositories.js';
 import type { DocumentType } from '../src/domain/search/types.js';
 import type { Actor, Arrangement } from '../src/domain/types.js';
+import { SQLITE_CACHE_DEFAULT_MIB } from '../src/config/config.js';
 import { openPostgres, openSqlite, type DatabaseHandle } from '../src/db/kysely.js';
 import { migrate } from '../src/db/migrate.js';
 import { Store } from '../src/db/store.js';
@@ -86,11 +87,13 @@ const PEOPLE: [string, Actor][] = [
 ];
 
 const KEPT_SQLITE = process.env.BENCH_SEARCH_SQLITE_FILE;
+/** The server's page cache (STRONGROOM_SQLITE_CACHE_MIB, as in config.ts), so the figures are what a server sees. */
+const CACHE_MIB = Number(process.env.STRONGROOM_SQLITE_CACHE_MIB ?? SQLITE_CACHE_DEFAULT_MIB);
 
 async function open(dialect: 'sqlite' | 'postgres', keys: DerivedSearchKeys): Promise<{ store: Store; handle: DatabaseHandle; size: () => Promise<number>; close: () => Promise<void>; reused?: boolean }> {
   if (dialect === 'sqlite' && KEPT_SQLITE !== undefined) {
     const reused = await stat(KEPT_SQLITE).then(() => true, () => false);
-    const handle = openSqlite({ file: KEPT_SQLITE, key: Buffer.alloc(32, 7) });
+    const handle = openSqlite({ file: KEPT_SQLITE, key: Buffer.alloc(32, 7), cacheMib: CACHE_MIB });
     await migrate(handle.db, handle.caps);
     const store = new Store(handle, Buffer.alloc(32, 8), keys);
     const size = async () => (await stat(KEPT_SQLITE)).size + (await stat(`${KEPT_SQLITE}-wal`).then((s) => s.size, () => 0));
@@ -99,7 +102,7 @@ async function open(dialect: 'sqlite' | 'postgres', keys: DerivedSearchKeys): Pr
   if (dialect === 'sqlite') {
     const dir = await mkdtemp(path.join(tmpdir(), 'sr-search-bench-'));
     const file = path.join(dir, 'bench.db');
-    const handle = openSqlite({ file, key: randomBytes(32) });
+    const handle = openSqlite({ file, key: randomBytes(32), cacheMib: CACHE_MIB });
     await migrate(handle.db, handle.caps);
     const store = new Store(handle, randomBytes(32), keys);
     const size = async () => (await stat(file)).size + (await stat(`${file}-wal`).then((s) => s.size, () => 0));

@@ -142,7 +142,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
 
   const handle = config.databaseUrl
     ? openPostgres(config.databaseUrl, 10, (err) => logger.warn({ err }, 'a pooled PostgreSQL connection was closed by the server; the next query opens a new one'))
-    : openSqlite({ file: path.join(config.dataDir, 'strongroom.db'), key: deriveKey(master, 'sqlite-database') });
+    : openSqlite({ file: path.join(config.dataDir, 'strongroom.db'), key: deriveKey(master, 'sqlite-database'), cacheMib: config.sqliteCacheMib });
   await migrate(handle.db, handle.caps);
   const store = new Store(handle, deriveKey(master, 'audit-event-seal'), new DerivedSearchKeys(master));
 

@@ -12,6 +12,12 @@ describe('loadConfig', () => {
     expect(config.inlineScanMaxBytes).toBe(64 * 1024 * 1024);
   });
 
+  it('keeps 64 MiB of the embedded database decrypted in memory unless STRONGROOM_SQLITE_CACHE_MIB says otherwise', () => {
+    expect(loadConfig({ env: {} }).sqliteCacheMib).toBe(64);
+    expect(loadConfig({ env: { STRONGROOM_SQLITE_CACHE_MIB: '256' } }).sqliteCacheMib).toBe(256);
+    for (const bad of ['0', '-8', '1.5', 'lots']) expect(() => loadConfig({ env: { STRONGROOM_SQLITE_CACHE_MIB: bad } })).toThrow(/STRONGROOM_SQLITE_CACHE_MIB: /);
+  });
+
   it('lets flags win over the environment', () => {
     const config = loadConfig({ env: { STRONGROOM_PORT: '9000', STRONGROOM_DATA: '/tmp/a' }, flags: { port: '9100', data: '/tmp/b' } });
     expect(config.port).toBe(9100);

@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { COLOUR_PATTERN, LOGO_MAX_BYTES, logoProblems, logoType, type LogoType } from '../domain/branding/brand.js';
 
 const MIB = 1024 * 1024;
+/** 64 MiB held the whole working set of a 100,000-document search index; 32 MiB did not (performance.md). */
+export const SQLITE_CACHE_DEFAULT_MIB = 64;
 export const SCAN_WHOLE_DEFAULT_BYTES = 128 * MIB;
 const SCAN_WHOLE_MIN_BYTES = MIB;
 const SCAN_WHOLE_MAX_BYTES = 1023 * MIB;
@@ -26,6 +28,11 @@ const configSchema = z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (leave it unset for the embedded SQLite database)')
       .optional(),
+    /**
+     * Pages the embedded database keeps decrypted in memory. Every page read past this cache is
+     * decrypted again; search over a large index reads tens of MB per query (docs/performance.md).
+     */
+    sqliteCacheMib: countSchema,
     tlsCert: z.string().optional(),
     tlsKey: z.string().optional(),
     trustProxy: z.boolean(),
@@ -130,6 +137,7 @@ const ENV_NAMES: Record<string, string> = {
   host: 'STRONGROOM_HOST (--host)',
   port: 'STRONGROOM_PORT (--port)',
   databaseUrl: 'STRONGROOM_DATABASE_URL',
+  sqliteCacheMib: 'STRONGROOM_SQLITE_CACHE_MIB',
   tlsCert: 'STRONGROOM_TLS_CERT (--tls-cert)',
   tlsKey: 'STRONGROOM_TLS_KEY (--tls-key)',
   clamd: 'STRONGROOM_CLAMD',
@@ -190,6 +198,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     host: str(flags.host) ?? env.STRONGROOM_HOST ?? '127.0.0.1',
     port: str(flags.port) ?? env.STRONGROOM_PORT ?? '8080',
     databaseUrl: str(flags.databaseUrl) ?? (env.STRONGROOM_DATABASE_URL || undefined),
+    sqliteCacheMib: env.STRONGROOM_SQLITE_CACHE_MIB ?? String(SQLITE_CACHE_DEFAULT_MIB),
     tlsCert: str(flags.tlsCert) ?? (env.STRONGROOM_TLS_CERT || undefined),
     tlsKey: str(flags.tlsKey) ?? (env.STRONGROOM_TLS_KEY || undefined),
     trustProxy: flags.trustProxy === true || env.STRONGROOM_TRUST_PROXY === '1' || env.STRONGROOM_TRUST_PROXY === 'true',

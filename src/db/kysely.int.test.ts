@@ -1,10 +1,14 @@
 // PostgreSQL connections that die while idle in the pool (a server restart, a failover, an
 // administrator's pg_terminate_backend) must not end the process: the pool drops them, reports
-// them, and the next query opens a new connection.
+// them, and the next query opens a new connection. The embedded database keeps the page cache it is given.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminUrl, createTestDatabase, withAdminClient, type TestDatabase } from '../../test/support/postgres.js';
-import { openPostgres, type DatabaseHandle } from './kysely.js';
+import { openPostgres, openSqlite, type DatabaseHandle } from './kysely.js';
 
 describe('a PostgreSQL pool whose idle connections are ended by the server', () => {
   let database: TestDatabase;
@@ -29,5 +33,21 @@ describe('a PostgreSQL pool whose idle connections are ended by the server', () 
     expect((reported[0] as Error & { code?: string }).code).toBe('57P01');
     const { rows } = await sql<{ answer: number }>`select 42 as answer`.execute(handle.db);
     expect(rows).toEqual([{ answer: 42 }]);
+  });
+});
+
+describe('the embedded SQLite database', () => {
+  it('keeps the page cache it is given (STRONGROOM_SQLITE_CACHE_MIB), and the build’s own 16 MB when given none', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sr-sqlite-cache-'));
+    try {
+      for (const [cacheMib, expected] of [[64, -65536], [undefined, -16000]] as const) {
+        const opened = openSqlite({ file: path.join(dir, `cache-${cacheMib}.db`), key: randomBytes(32), ...(cacheMib ? { cacheMib } : {}) });
+        const { rows } = await sql<{ cache_size: number }>`pragma cache_size`.execute(opened.db);
+        await opened.close();
+        expect(rows).toEqual([{ cache_size: expected }]);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

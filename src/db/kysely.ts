@@ -26,12 +26,14 @@ export interface SqliteOptions {
   file: string;
   /** 32-byte key derived from the master key; the file is unreadable without it. */
   key: Buffer;
+  /** Page cache in MiB (this build's default is 16 MB): pages past it are read and decrypted again. */
+  cacheMib?: number;
 }
 
 // pg returns int8 as strings to be safe beyond 2^53; our counts and sizes stay well below that.
 pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
 
-export function openSqlite({ file, key }: SqliteOptions): DatabaseHandle {
+export function openSqlite({ file, key, cacheMib }: SqliteOptions): DatabaseHandle {
   const database = new Database(file);
   // SQLite3 Multiple Ciphers: a raw 256-bit key, so no passphrase KDF runs at every open.
   database.pragma(`cipher='chacha20'`);
@@ -45,6 +47,9 @@ export function openSqlite({ file, key }: SqliteOptions): DatabaseHandle {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
+  // A negative cache_size is in KiB. A page is decrypted once when it enters the cache, so a search
+  // that walks tens of MB of index is decrypting, not reading, when the cache is too small for it.
+  if (cacheMib !== undefined) database.pragma(`cache_size = ${-Math.trunc(cacheMib) * 1024}`);
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), plugins: [nulGuard] });
   return {
     db,
