@@ -4,7 +4,7 @@
 // rotated each round), so on a shared machine each server sees the same load; the reported rate is
 // the median over rounds and a ratio is the median of the per-round ratios. Every figure records
 // the CPU seconds each process used, turned into CPU per file and per GiB.
-import { GiB, smallFiles } from './data.js';
+import { GiB, randomBuffer, smallFiles } from './data.js';
 import type { PoolResult } from './http.js';
 import { costed, type PhaseCost, type Sources } from './cpu.js';
 import { round } from './rss.js';
@@ -86,7 +86,7 @@ export interface DavCompareOptions {
   smallBytes: number;
   largeBytes: number;
   clients: number;
-  /** Random data the large bodies are cut from (see data.ts largeFile). */
+  /** Random data the first round's large bodies are cut from (see data.ts largeFile); later rounds make their own. */
   base: Buffer;
   log: (line: string) => void;
 }
@@ -113,6 +113,8 @@ export async function compareDav(targets: DavTarget[], o: DavCompareOptions): Pr
     const current = new Map<string, Partial<Record<Figure, Measured>>>(order.map((t) => [t.name, {}]));
     const set = (t: DavTarget, f: Figure, m: Measured): void => void ((current.get(t.name) as Partial<Record<Figure, Measured>>)[f] = m);
     const files = smallFiles(o.smallCount, o.smallBytes);
+    // Fresh large content each round too: clamd caches verdicts by content, so a repeated body would scan for free.
+    const base = r === 0 ? o.base : randomBuffer(o.base.length);
     const prefix = `dav-r${r + 1}`;
     const large = (t: DavTarget): string => `${t.folder}${prefix}-large.bin`;
     o.log(`WebDAV round ${r + 1}/${o.rounds}: ${order.map((t) => t.label).join(', ')}`);
@@ -128,7 +130,7 @@ export async function compareDav(targets: DavTarget[], o: DavCompareOptions): Pr
       set(t, 'smallGet', { rate: round(run.value.done / run.value.seconds, 1), cost: run.cost });
     }
     for (const t of order) {
-      const run = await costed(t.sources, () => davLargePut(t.endpoint, large(t), o.largeBytes, o.base));
+      const run = await costed(t.sources, () => davLargePut(t.endpoint, large(t), o.largeBytes, base));
       set(t, 'largePut', { rate: mbps(run.value), cost: run.cost });
     }
     const readable = new Map<string, { seconds: number; cost: PhaseCost }>();
