@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := build
 
-.PHONY: install install-test install-bench build run test lint bench bench-nodes bench-s3 bench-ocr bench-replica bench-search bench-import clean
+.PHONY: install install-test install-bench build run test lint bench bench-webdav bench-nodes bench-s3 bench-ocr bench-replica bench-search bench-import clean
 
 # Debian packages and node_modules (idempotent, quiet when there is nothing to do). `install` is
 # what running needs; the tests' browsers and WebDAV clients and the benchmark's Apache come with
@@ -43,6 +43,12 @@ bench: install-bench build
 	@$(MAKE) --no-print-directory bench-ocr
 	@$(MAKE) --no-print-directory bench-search
 	@$(MAKE) --no-print-directory bench-import
+
+# Only the WebDAV comparison from `make bench`: Strongroom beside Apache mod_dav and rclone serve webdav over a
+# crypt remote, same client and workload, in interleaved rounds (BENCH_ONLY=webdav; BENCH_DAV_ROUNDS, default 3).
+bench-webdav: install-bench build
+	@test -d node_modules/tsx || { echo 'make bench-webdav: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
+	BENCH_ONLY=webdav node --no-warnings --import tsx bench/run.ts
 
 # The S3 store through a whole server, and one vs two web nodes on PostgreSQL (bench/nodes.ts).
 bench-nodes: install-bench build

@@ -1,27 +1,33 @@
 // Strongroom's performance benchmark (make bench): seeds a fresh vault through the CLI, runs
 // `strongroom serve` as a child process and measures it through the REST API (and WebDAV, when
 // there is one) beside reference figures from the same machine in the same run: dd, openssl speed,
-// clamd's own INSTREAM rate and Apache mod_dav. Writes bench/results/<date>.json and prints a table.
+// clamd's own INSTREAM rate, and over WebDAV Apache mod_dav and `rclone serve webdav` over a crypt
+// remote (the encrypted reference), interleaved with Strongroom's WebDAV. Writes
+// bench/results/<date>.json and <date>.md and prints the tables.
 //
 // Environment: BENCH_LARGE_MIB (default 1024), BENCH_SMALL_COUNT (2000), BENCH_CLIENTS (4),
-// BENCH_CLAMD_MIB (256), BENCH_TIME_LIMIT_S (840), BENCH_SKIP_APACHE=1, BENCH_OUT (results file).
+// BENCH_CLAMD_MIB (256), BENCH_TIME_LIMIT_S (1200), BENCH_SKIP_APACHE=1, BENCH_SKIP_RCLONE=1,
+// BENCH_DAV_ROUNDS (1; 3 with BENCH_ONLY=webdav), BENCH_OUT (results file). BENCH_ONLY=webdav runs
+// only the WebDAV comparison (Strongroom, Apache, rclone crypt) and writes <date>-webdav.json and .md.
 import { statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
-import { startApache } from './lib/apache.js';
+import { startApache, type RunningApache } from './lib/apache.js';
 import { auditRates, type AuditRun } from './lib/audit.js';
 import { propfindTimes } from './lib/propfind.js';
 import { cleanupAll, cleanupSync, onCleanup, trackDir, untrackDir } from './lib/cleanup.js';
+import { compareDav, davComparisonRows, type DavComparison, type DavTarget } from './lib/dav-compare.js';
 import { MiB, randomBuffer, smallFiles } from './lib/data.js';
 import type { PoolResult } from './lib/http.js';
 import { costed, cpuOf, cpuOfTree, selfCpu, waitForQuiet, type PhaseCost, type Sources } from './lib/cpu.js';
 import { clamdInstream, ddWrite, fsyncRate, opensslSpeed } from './lib/reference.js';
-import { aim, aimsTable, fmt, table, type Aim } from './lib/report.js';
+import { startRcloneCrypt, type RunningRclone } from './lib/rclone.js';
+import { aim, aimsRows, fmt, markdownTable, table, type Aim } from './lib/report.js';
 import { RssSampler, mb, round } from './lib/rss.js';
-import { REPO_ROOT, entryForRun, seed, sleep, startServer, type RunningServer } from './lib/strongroom.js';
+import { REPO_ROOT, entryForRun, seed, sleep, startServer, type RunningServer, type Seeded } from './lib/strongroom.js';
 import {
-  davAnswers, davLargeGet, davLargePut, davSmallGets, davSmallPuts, davWaitReadable, findDavCollection, restLargeDownload,
+  davAnswers, davWaitReadable, findDavCollection, restLargeDownload,
   restLargeUpload, restSmallDownloads, restSmallUploads, waitAvailable, type Endpoint,
 } from './lib/workloads.js';
 
@@ -31,7 +37,15 @@ const SMALL_COUNT = Number(env.BENCH_SMALL_COUNT ?? 2000);
 const SMALL_BYTES = 4096;
 const CLIENTS = Number(env.BENCH_CLIENTS ?? 4);
 const CLAMD_BYTES = Number(env.BENCH_CLAMD_MIB ?? 256) * MiB;
-const TIME_LIMIT_MS = Number(env.BENCH_TIME_LIMIT_S ?? 840) * 1000;
+const TIME_LIMIT_MS = Number(env.BENCH_TIME_LIMIT_S ?? 1200) * 1000;
+/** BENCH_ONLY=webdav: only the WebDAV comparison (Strongroom, Apache, rclone crypt). */
+const ONLY = env.BENCH_ONLY ?? '';
+if (ONLY !== '' && ONLY !== 'webdav') {
+  process.stderr.write(`bench: BENCH_ONLY=${ONLY} is not known (webdav is)\n`);
+  process.exit(2);
+}
+/** Interleaved WebDAV rounds (Strongroom, Apache, rclone in turn); more rounds steady the ratios on a busy machine. */
+const DAV_ROUNDS = Number(env.BENCH_DAV_ROUNDS ?? (ONLY === 'webdav' ? 3 : 1));
 /** Wait this long at most for other work on the machine to calm down before measuring. */
 const WAIT_QUIET_S = Number(env.BENCH_WAIT_QUIET_S ?? 60);
 
@@ -40,7 +54,6 @@ const t0 = Date.now();
 const log = (line: string): void => void process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
 const mbps = (bytes: number, seconds: number): number => bytes / seconds / 1e6;
 const perSec = (p: PoolResult): number => p.done / p.seconds;
-const ratio = (a: number | null | undefined, b: number | null | undefined): number | null => (a == null || b == null || b === 0 ? null : a / b);
 const r1 = (n: number | null | undefined, d = 1): number | null => (n == null || !Number.isFinite(n) ? null : round(n, d));
 
 /** Server CPU efficiency: what one fully available core would sustain at this CPU cost. */
@@ -59,13 +72,18 @@ function checkPool(what: string, p: PoolResult, expected: number): void {
 const results: Record<string, unknown> = {};
 const notes: string[] = [];
 
-async function main(): Promise<void> {
-  const date = startedAt.toISOString().slice(0, 10);
+const date = startedAt.toISOString().slice(0, 10);
+/** Where the results go: <date>.json (or <date>-webdav.json for BENCH_ONLY=webdav) and the same name in .md. */
+const resultsFile = (partial = false): string =>
+  env.BENCH_OUT && !partial ? env.BENCH_OUT : path.join(REPO_ROOT, 'bench', 'results', `${date}${ONLY ? `-${ONLY}` : ''}${partial ? '.partial' : ''}.json`);
+
+/** Describes the run, waits (a while) for a quieter machine, and makes the temporary directory every data directory goes in. */
+async function prepare(): Promise<{ entry: ReturnType<typeof entryForRun>; root: string }> {
   const entry = entryForRun();
   results.run = {
-    date, startedAt: startedAt.toISOString(), host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30, 1), kernel: release(), node: process.version },
+    date, startedAt: startedAt.toISOString(), only: ONLY || null, host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30, 1), kernel: release(), node: process.version },
     server: { entry: entry.kind, entryReason: entry.reason, entryBuiltAt: entry.kind === 'dist' ? statSync(entry.args[0] as string).mtime.toISOString() : null, logLevel: env.STRONGROOM_LOG_LEVEL ?? 'info (default)' },
-    parameters: { largeBytes: LARGE_BYTES, smallCount: SMALL_COUNT, smallBytes: SMALL_BYTES, clients: CLIENTS, clamdInstreamBytes: CLAMD_BYTES },
+    parameters: { largeBytes: LARGE_BYTES, smallCount: SMALL_COUNT, smallBytes: SMALL_BYTES, clients: CLIENTS, davRounds: DAV_ROUNDS, ...(ONLY ? {} : { clamdInstreamBytes: CLAMD_BYTES }) },
     units: 'MB = 10^6 bytes; MB/s likewise (as dd and openssl report)',
   };
   if (entry.kind === 'tsx') notes.push(`The server and CLI ran from the TypeScript source through tsx (${entry.reason}); the code is the same, transpiled once at start-up.`);
@@ -83,6 +101,11 @@ async function main(): Promise<void> {
     await rm(root, { recursive: true, force: true });
     untrackDir(root);
   });
+  return { entry, root };
+}
+
+async function main(): Promise<void> {
+  const { entry, root } = await prepare();
   const d1 = path.join(root, 'd1');
   const d2 = path.join(root, 'd2');
   await mkdir(d1, { recursive: true });
@@ -179,49 +202,10 @@ async function main(): Promise<void> {
   rest.smallDownload = { count: SMALL_COUNT, clients: CLIENTS, seconds: r1(down1.seconds, 2), filesPerSec: r1(perSec(down1)), cost: down1Run.cost, filesPerServerCpuSecond: perCpu(SMALL_COUNT, down1Run.cost) };
   log(`REST small downloads: ${perSec(down1).toFixed(0)} files/s`);
 
-  // ---------------------------------------------------------------------- WebDAV on Strongroom
+  // ---------------------------------------------------------------------- WebDAV: Strongroom, Apache, rclone crypt
   rss.phase('webdav');
-  const davResults: Record<string, unknown> = {};
-  results.webdav = davResults;
-  const dav: Endpoint = { baseUrl: s1.baseUrl, authorization: `Basic ${Buffer.from(`${seeded.email}:${seeded.appPassword}`).toString('base64')}` };
-  const davStatus = await davAnswers(dav).catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
-  let srDav: { largePut: number; largeGet: number; smallPut: number; smallGet: number; readableAfter: number } | null = null;
-  if (typeof davStatus === 'number' && davStatus !== 404 && davStatus < 500) {
-    const folder = await findDavCollection(dav, [seeded.collectionName, seeded.collectionId]);
-    if (!folder) {
-      davResults.strongroom = { skipped: `OPTIONS /dav/ answered ${davStatus}, but no folder for the collection "${seeded.collectionName}" was found by PROPFIND` };
-      notes.push('WebDAV answered but the collection folder was not found; Strongroom WebDAV figures skipped.');
-    } else {
-      log(`WebDAV: collection at ${folder}`);
-      // GET the large file the REST API uploaded (already scanned and in the page cache), so the
-      // comparison with Apache needs no second wait for a 1 GiB malware scan.
-      const davReadable = await davWaitReadable(dav, `${folder}large-1.bin`, 30_000);
-      const getRun = await costed(src1, () => davLargeGet(dav, `${folder}large-1.bin`, LARGE_BYTES));
-      const get = getRun.value;
-      const files = smallFiles(SMALL_COUNT, SMALL_BYTES);
-      const putsRun = await costed(src1, () => davSmallPuts(dav, folder, files, CLIENTS, 'dav'));
-      const puts = putsRun.value;
-      checkPool('Strongroom WebDAV PUTs', puts, SMALL_COUNT);
-      const getsRun = await costed(src1, () => davSmallGets(dav, folder, files, CLIENTS, 'dav'));
-      const gets = getsRun.value;
-      checkPool('Strongroom WebDAV GETs', gets, SMALL_COUNT);
-      // Last, because its malware scan then runs in the background and would disturb anything after it.
-      const putRun = await costed(src1, () => davLargePut(dav, `${folder}dav-large.bin`, LARGE_BYTES, base));
-      const put = putRun.value;
-      srDav = { largePut: mbps(LARGE_BYTES, put), largeGet: mbps(LARGE_BYTES, get), smallPut: perSec(puts), smallGet: perSec(gets), readableAfter: davReadable };
-      davResults.strongroom = {
-        folder, largePutMBps: r1(srDav.largePut), largeGetMBps: r1(srDav.largeGet),
-        largeNote: 'GET reads the file uploaded through the REST API (scanned, warm); the PUT runs last and its scan is not awaited (the server is stopped after it)',
-        smallPutFilesPerSec: r1(srDav.smallPut), smallGetFilesPerSec: r1(srDav.smallGet),
-        costs: { largePut: putRun.cost, largeGet: getRun.cost, smallPut: putsRun.cost, smallGet: getsRun.cost },
-      };
-      log(`Strongroom WebDAV: PUT ${srDav.largePut.toFixed(0)} MB/s, GET ${srDav.largeGet.toFixed(0)} MB/s, small PUT ${srDav.smallPut.toFixed(0)}/s, small GET ${srDav.smallGet.toFixed(0)}/s`);
-    }
-  } else {
-    davResults.strongroom = { skipped: `OPTIONS /dav/ answered ${davStatus}: no WebDAV interface on this build yet` };
-    notes.push(`Strongroom WebDAV not measured: OPTIONS /dav/ answered ${davStatus} (the WebDAV interface was not yet mounted in this build).`);
-    log(`WebDAV: OPTIONS /dav/ answered ${davStatus}; Strongroom WebDAV skipped`);
-  }
+  const dav = await webdavComparison(s1, seeded, base);
+  const srDav = dav?.servers.strongroom;
 
   rss.stop();
   const clamdPid = s1.clamdPid();
@@ -257,40 +241,6 @@ async function main(): Promise<void> {
   log(`REST small uploads, scan deferred: ${perSec(up2).toFixed(0)} files/s (${JSON.stringify(up2.statuses)}); last file available ${drainSeconds?.toFixed(1) ?? '?'} s after the run`);
   await s2.stop();
 
-  // ---------------------------------------------------------------------- Apache mod_dav
-  let apache: { largePut: number; largeGet: number; smallPut: number; smallGet: number } | null = null;
-  if (env.BENCH_SKIP_APACHE !== '1') {
-    log('Apache mod_dav: starting');
-    const a = await startApache();
-    const ep: Endpoint = { baseUrl: a.baseUrl, authorization: a.authorization };
-    const srcA: Sources = { apache: () => cpuOfTree(a.pid), bench: selfCpu };
-    const putRun = await costed(srcA, () => davLargePut(ep, `${a.davPath}large.bin`, LARGE_BYTES, base));
-    const getRun = await costed(srcA, () => davLargeGet(ep, `${a.davPath}large.bin`, LARGE_BYTES));
-    const put = putRun.value;
-    const get = getRun.value;
-    const files = smallFiles(SMALL_COUNT, SMALL_BYTES);
-    const putsRun = await costed(srcA, () => davSmallPuts(ep, a.davPath, files, CLIENTS, 'small'));
-    const puts = putsRun.value;
-    checkPool('Apache PUTs', puts, SMALL_COUNT);
-    const getsRun = await costed(srcA, () => davSmallGets(ep, a.davPath, files, CLIENTS, 'small'));
-    const gets = getsRun.value;
-    checkPool('Apache GETs', gets, SMALL_COUNT);
-    apache = { largePut: mbps(LARGE_BYTES, put), largeGet: mbps(LARGE_BYTES, get), smallPut: perSec(puts), smallGet: perSec(gets) };
-    davResults.apache = {
-      version: 'Apache/2.4 mod_dav_fs, mpm_event, Basic auth (htpasswd {SHA}), defaults otherwise (no fsync on PUT)',
-      largePutMBps: r1(apache.largePut), largeGetMBps: r1(apache.largeGet), smallPutFilesPerSec: r1(apache.smallPut), smallGetFilesPerSec: r1(apache.smallGet),
-      costs: { largePut: putRun.cost, largeGet: getRun.cost, smallPut: putsRun.cost, smallGet: getsRun.cost },
-    };
-    log(`Apache: PUT ${apache.largePut.toFixed(0)} MB/s, GET ${apache.largeGet.toFixed(0)} MB/s, small PUT ${apache.smallPut.toFixed(0)}/s, small GET ${apache.smallGet.toFixed(0)}/s`);
-    await a.stop();
-  }
-  if (srDav && apache) {
-    davResults.ratios = {
-      largeGet: r1(srDav.largeGet / apache.largeGet, 3), smallPut: r1(srDav.smallPut / apache.smallPut, 3), smallGet: r1(srDav.smallGet / apache.smallGet, 3),
-      largePutVsDd: r1(srDav.largePut / dd.mbPerSec, 3),
-    };
-  }
-
   // ---------------------------------------------------------------------- audit sequencing
   log('audit: integrating events in-process on a fresh SQLite vault');
   const audit: AuditRun[] = await auditRates(path.join(root, 'audit'), [2 * SMALL_COUNT, 2 * SMALL_COUNT]);
@@ -322,11 +272,8 @@ async function main(): Promise<void> {
       id: 'large-available', description: '1 GiB available at ≥ 0.8 × clamd rate', measured: large.answer.status === 'available' ? null : r1(availRate), unit: 'MB/s', target: r1(0.8 * clamd.mbPerSec), comparator: '>=',
       basis: `clamd INSTREAM ${clamd.mbPerSec.toFixed(0)} MB/s on fresh random data`, ...(large.answer.status === 'available' ? { note: 'the file was small enough to be scanned inline' } : {}),
     }),
-    aim({ id: 'dav-large-get', description: 'WebDAV 1 GiB GET ≥ 0.8 × Apache', measured: r1(ratio(srDav?.largeGet, apache?.largeGet), 3), unit: '×', target: 0.8, comparator: '>=', basis: apache ? `Apache ${apache.largeGet.toFixed(0)} MB/s` : 'Apache not run', ...(srDav ? {} : { note: 'no Strongroom WebDAV' }) }),
-    aim({ id: 'dav-small-put', description: 'WebDAV 4 KiB PUT ≥ 0.5 × Apache', measured: r1(ratio(srDav?.smallPut, apache?.smallPut), 3), unit: '×', target: 0.5, comparator: '>=', basis: apache ? `Apache ${apache.smallPut.toFixed(0)} files/s` : 'Apache not run', ...(srDav ? {} : { note: 'no Strongroom WebDAV' }) }),
-    aim({ id: 'dav-small-get', description: 'WebDAV 4 KiB GET ≥ 0.3 × Apache', measured: r1(ratio(srDav?.smallGet, apache?.smallGet), 3), unit: '×', target: 0.3, comparator: '>=', basis: apache ? `Apache ${apache.smallGet.toFixed(0)} files/s` : 'Apache not run', ...(srDav ? {} : { note: 'no Strongroom WebDAV' }) }),
+    ...davAims(dav, dd.mbPerSec),
     aim({ id: 'dav-propfind', description: 'WebDAV PROPFIND Depth 1, 10,000 documents < 1 s', measured: Math.min(...propfind.namedPropsMs, ...propfind.allpropMs), unit: 'ms', target: 1000, comparator: '<', basis: 'best of 5, named properties and allprop' }),
-    aim({ id: 'dav-large-put', description: 'WebDAV 1 GiB PUT ≥ 0.9 × dd', measured: r1(srDav?.largePut), unit: 'MB/s', target: r1(0.9 * dd.mbPerSec), comparator: '>=', basis: `dd ${dd.mbPerSec.toFixed(0)} MB/s`, ...(srDav ? {} : { note: 'no Strongroom WebDAV' }) }),
   ];
   results.aims = aims;
   results.ratios = {
@@ -334,18 +281,12 @@ async function main(): Promise<void> {
     largeAvailableVsClamd: r1(availRate / clamd.mbPerSec, 3),
     smallUploadScanOnVsOff: r1(smallOn / smallOff, 3),
     largeDownloadVsAesGcm: r1(mbps(LARGE_BYTES, dl2.seconds) / aes.mbPerSec, 3),
+    ...(srDav ? { davLargePutVsDd: r1(srDav.largePutMBps / dd.mbPerSec, 3) } : {}),
   };
-
-  const finishedAt = new Date();
-  results.run = { ...(results.run as object), finishedAt: finishedAt.toISOString(), durationSeconds: r1((Date.now() - t0) / 1000), loadavgAtEnd: loadavg().map((n) => round(n, 2)) };
-  results.notes = notes;
-  const out = env.BENCH_OUT ?? path.join(REPO_ROOT, 'bench', 'results', `${date}.json`);
-  await mkdir(path.dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
 
   const c = (cost: PhaseCost): string =>
     `${Object.entries(cost.cpuSeconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')} (of ${cost.wallSeconds.toFixed(1)} s; load ${cost.loadavg1.start.toFixed(1)})`;
-  const figures = table([
+  const figures = [
     ['Figure', 'Result', 'CPU seconds used'],
     ['dd 1 GiB, fdatasync', fmt(dd.mbPerSec, 'MB/s'), ''],
     ['4 KiB write + fdatasync', `${fmt(fsync.perSec, '/s')} (${fsync.meanMs.toFixed(2)} ms)`, ''],
@@ -361,17 +302,143 @@ async function main(): Promise<void> {
     ['server peak RSS (VmHWM)', fmt(mb(rss.hwmBytes), 'MB'), ''],
     ['clamd peak RSS (VmHWM)', fmt(clamdHwm ? mb(clamdHwm) : null, 'MB'), ''],
     ...audit.map((a) => [`audit integrate ${a.events} events`, fmt(a.eventsPerSec, 'events/s'), '']),
-    ...(apache ? [[`Apache ${LARGE_BYTES / MiB} MiB PUT / GET`, `${fmt(apache.largePut, 'MB/s')} / ${fmt(apache.largeGet, 'MB/s')}`, ''], ['Apache 4 KiB PUT / GET', `${fmt(apache.smallPut, 'files/s')} / ${fmt(apache.smallGet, 'files/s')}`, '']] : []),
-    ...(srDav ? [[`Strongroom WebDAV ${LARGE_BYTES / MiB} MiB PUT / GET`, `${fmt(srDav.largePut, 'MB/s')} / ${fmt(srDav.largeGet, 'MB/s')}`, ''], ['Strongroom WebDAV 4 KiB PUT / GET', `${fmt(srDav.smallPut, 'files/s')} / ${fmt(srDav.smallGet, 'files/s')}`, '']] : [['Strongroom WebDAV', 'not measured (no /dav/)', '']]),
-  ]);
-  process.stdout.write(`\nStrongroom benchmark ${date} (${cpus().length} cores, server from ${entry.kind})\n\n${figures}\n\n${aimsTable(aims)}\n\n${notes.map((n) => `Note: ${n}`).join('\n')}\nResults written to ${path.relative(process.cwd(), out) || out}\n`);
+  ];
+  await finish(entry, aims, figures, dav);
+}
+
+/**
+ * WebDAV on Strongroom (the running server), Apache mod_dav and rclone crypt, interleaved round by
+ * round with the same client and workload (bench/lib/dav-compare.ts); Apache and rclone are
+ * started here and stopped after. Null when there is nothing to compare.
+ */
+async function webdavComparison(s: RunningServer, seeded: Seeded, base: Buffer): Promise<DavComparison | null> {
+  const targets: DavTarget[] = [];
+  const dav: Endpoint = { baseUrl: s.baseUrl, authorization: `Basic ${Buffer.from(`${seeded.email}:${seeded.appPassword}`).toString('base64')}` };
+  const davStatus = await davAnswers(dav).catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
+  if (typeof davStatus === 'number' && davStatus !== 404 && davStatus < 500) {
+    const folder = await findDavCollection(dav, [seeded.collectionName, seeded.collectionId]);
+    if (folder) {
+      log(`WebDAV: collection at ${folder}`);
+      targets.push({
+        name: 'strongroom', label: 'Strongroom', endpoint: dav, folder,
+        sources: { server: () => cpuOf(s.pid), clamd: () => cpuOf(s.clamdPid()), bench: selfCpu }, serverKeys: ['server', 'clamd'],
+        // A large file is readable once its background malware scan is done.
+        waitReadable: (url) => davWaitReadable(dav, url, 900_000),
+      });
+    } else {
+      notes.push(`WebDAV answered (OPTIONS /dav/ ${davStatus}) but no folder for the collection "${seeded.collectionName}" was found by PROPFIND; Strongroom WebDAV figures skipped.`);
+    }
+  } else {
+    notes.push(`Strongroom WebDAV not measured: OPTIONS /dav/ answered ${davStatus} (the WebDAV interface was not yet mounted in this build).`);
+    log(`WebDAV: OPTIONS /dav/ answered ${davStatus}; Strongroom WebDAV skipped`);
+  }
+  let apache: RunningApache | undefined;
+  let rclone: RunningRclone | undefined;
+  try {
+    if (env.BENCH_SKIP_APACHE !== '1') {
+      apache = await startApache();
+      const a = apache;
+      log(`Apache mod_dav: pid ${a.pid} on ${a.baseUrl.href}`);
+      targets.push({ name: 'apache', label: 'Apache mod_dav', endpoint: { baseUrl: a.baseUrl, authorization: a.authorization }, folder: a.davPath, sources: { apache: () => cpuOfTree(a.pid), bench: selfCpu }, serverKeys: ['apache'] });
+    }
+    if (env.BENCH_SKIP_RCLONE !== '1') {
+      rclone = await startRcloneCrypt();
+      const r = rclone;
+      log(`${r.version} serve webdav over crypt: pid ${r.pid} on ${r.baseUrl.href}`);
+      targets.push({ name: 'rclone', label: 'rclone crypt', endpoint: { baseUrl: r.baseUrl, authorization: r.authorization }, folder: r.davPath, sources: { rclone: () => cpuOf(r.pid), bench: selfCpu }, serverKeys: ['rclone'] });
+    }
+    if (targets.length === 0) return null;
+    const comparison = await compareDav(targets, { rounds: DAV_ROUNDS, smallCount: SMALL_COUNT, smallBytes: SMALL_BYTES, largeBytes: LARGE_BYTES, clients: CLIENTS, base, log });
+    results.webdav = {
+      ...comparison,
+      versions: {
+        ...(apache ? { apache: 'Apache/2.4 mod_dav_fs, mpm_event, Basic auth (htpasswd {SHA}), defaults otherwise (no fsync on PUT)' } : {}),
+        ...(rclone ? { rclone: `${rclone.version} serve webdav over a crypt remote on the local disk (contents and names encrypted), Basic auth (htpasswd {SHA}), no VFS cache, defaults otherwise (no fsync)` } : {}),
+      },
+    };
+    return comparison;
+  } finally {
+    await rclone?.stop();
+    await apache?.stop();
+  }
+}
+
+/** The WebDAV aims from the comparison (each ratio a median of per-round ratios); the PUT-vs-dd aim only when dd ran. */
+function davAims(c: DavComparison | null, ddMBps: number | null): Aim[] {
+  const sr = c?.servers.strongroom;
+  const apache = c?.servers.apache;
+  const rclone = c?.servers.rclone;
+  const vsA = sr && apache ? c?.ratios.strongroomVsApache : undefined;
+  const vsR = sr && rclone ? c?.ratios.strongroomVsRclone : undefined;
+  const none = sr ? {} : { note: 'no Strongroom WebDAV' };
+  const onApache = apache ? (what: string): string => `Apache ${what}` : (): string => 'Apache not run';
+  const onRclone = rclone ? (what: string): string => `rclone crypt ${what}` : (): string => 'rclone not run';
+  return [
+    aim({ id: 'dav-large-get', description: 'WebDAV 1 GiB GET ≥ 0.8 × Apache', measured: vsA?.largeGet ?? null, unit: '×', target: 0.8, comparator: '>=', basis: onApache(`${apache?.largeGetMBps.toFixed(0)} MB/s`), ...none }),
+    aim({ id: 'dav-small-put', description: 'WebDAV 4 KiB PUT ≥ 0.5 × Apache', measured: vsA?.smallPut ?? null, unit: '×', target: 0.5, comparator: '>=', basis: onApache(`${apache?.smallPutFilesPerSec.toFixed(0)} files/s`), ...none }),
+    aim({ id: 'dav-small-get', description: 'WebDAV 4 KiB GET ≥ 0.3 × Apache', measured: vsA?.smallGet ?? null, unit: '×', target: 0.3, comparator: '>=', basis: onApache(`${apache?.smallGetFilesPerSec.toFixed(0)} files/s`), ...none }),
+    ...(ddMBps === null ? [] : [aim({ id: 'dav-large-put', description: 'WebDAV 1 GiB PUT ≥ 0.9 × dd', measured: sr?.largePutMBps ?? null, unit: 'MB/s', target: r1(0.9 * ddMBps), comparator: '>=', basis: `dd ${ddMBps.toFixed(0)} MB/s`, ...none })]),
+    aim({ id: 'dav-small-put-vs-rclone', description: 'WebDAV 4 KiB PUT ≥ 1.5 × rclone crypt', measured: vsR?.smallPut ?? null, unit: '×', target: 1.5, comparator: '>=', basis: onRclone(`${rclone?.smallPutFilesPerSec.toFixed(0)} files/s`), ...none }),
+    aim({ id: 'dav-small-get-vs-rclone', description: 'WebDAV 4 KiB GET ≥ 1.5 × rclone crypt', measured: vsR?.smallGet ?? null, unit: '×', target: 1.5, comparator: '>=', basis: onRclone(`${rclone?.smallGetFilesPerSec.toFixed(0)} files/s`), ...none }),
+  ];
+}
+
+/** BENCH_ONLY=webdav: a vault and its server, then only the WebDAV comparison. */
+async function mainWebdavOnly(): Promise<void> {
+  const { entry, root } = await prepare();
+  const d1 = path.join(root, 'd1');
+  await mkdir(d1, { recursive: true });
+  log('seeding the vault through the CLI');
+  const seeded = await seed(d1);
+  const s1 = await startServer({ dataDir: d1, logFile: path.join(root, 'server1.log') });
+  log(`server pid ${s1.pid} on ${s1.baseUrl.href}, clamd pid ${s1.clamdPid() ?? '?'}`);
+  const dav = await webdavComparison(s1, seeded, randomBuffer(64 * MiB));
+  await s1.stop();
+  const aims = davAims(dav, null);
+  results.aims = aims;
+  await finish(entry, aims, null, dav);
+}
+
+/** Writes the results (JSON, and the same tables as markdown) and prints the tables. */
+async function finish(entry: ReturnType<typeof entryForRun>, aims: Aim[], figures: string[][] | null, dav: DavComparison | null): Promise<void> {
+  results.run = { ...(results.run as object), finishedAt: new Date().toISOString(), durationSeconds: r1((Date.now() - t0) / 1000), loadavgAtEnd: loadavg().map((n) => round(n, 2)) };
+  results.notes = notes;
+  const out = resultsFile();
+  await mkdir(path.dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+
+  const aimRows = aimsRows(aims);
+  const davRows = dav ? davComparisonRows(dav) : null;
+  const davTitle = dav
+    ? `WebDAV, same client and workload on each server (${dav.rounds} interleaved round${dav.rounds === 1 ? '' : 's'}, ${CLIENTS} keep-alive clients; rates are medians over rounds, CPU per file or GiB over all rounds)`
+    : 'WebDAV: not measured';
+  const title = `Strongroom benchmark ${date}${ONLY ? ` (only ${ONLY})` : ''} (${cpus().length} cores, server from ${entry.kind})`;
+  const load = `load average ${(results.run as { loadBeforeStart?: { loadavg1: number } }).loadBeforeStart?.loadavg1 ?? '?'} before, ${loadavg()[0]?.toFixed(2)} at the end`;
+  const md = [
+    `# ${title}`, '', `${load}; results in \`${path.basename(out)}\`.`, '',
+    ...(figures ? [markdownTable(figures), ''] : []),
+    `## ${davTitle}`, '', ...(davRows ? [markdownTable(davRows), ''] : []),
+    '## Aims', '', markdownTable(aimRows), '',
+    ...notes.map((n) => `Note: ${n}`),
+  ].join('\n');
+  const mdOut = out.replace(/\.json$/, '') + '.md';
+  await writeFile(mdOut, `${md.trimEnd()}\n`);
+  const text = [
+    '', `${title}; ${load}`, '',
+    ...(figures ? [table(figures), ''] : []),
+    davTitle, '', ...(davRows ? [table(davRows), ''] : []),
+    table(aimRows), '',
+    ...notes.map((n) => `Note: ${n}`),
+    `Results written to ${path.relative(process.cwd(), out) || out} and ${path.relative(process.cwd(), mdOut) || mdOut}`, '',
+  ].join('\n');
+  process.stdout.write(text);
 }
 
 async function failed(reason: string): Promise<never> {
   log(`FAILED: ${reason}`);
   results.error = reason;
   results.notes = notes;
-  const out = path.join(REPO_ROOT, 'bench', 'results', `${startedAt.toISOString().slice(0, 10)}.partial.json`);
+  const out = resultsFile(true);
   await writeFile(out, `${JSON.stringify(results, null, 2)}\n`).catch(() => undefined);
   log(`partial results in ${out}; cleaning up`);
   await cleanupAll(log);
@@ -383,7 +450,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => vo
 const watchdog = setTimeout(() => void failed(`time limit of ${TIME_LIMIT_MS / 1000} s reached`), TIME_LIMIT_MS);
 watchdog.unref();
 
-main().then(
+(ONLY === 'webdav' ? mainWebdavOnly() : main()).then(
   async () => {
     clearTimeout(watchdog);
     await cleanupAll(log);

@@ -5,7 +5,8 @@
 #                           examples), and a toolchain when npm ci must compile
 #   install-deps.sh test    also what only the tests use: chromium (browser tests), litmus and
 #                           rclone (WebDAV clients), PostgreSQL when none answers locally
-#   install-deps.sh bench   also what only the benchmark uses: apache2 (the comparison WebDAV server)
+#   install-deps.sh bench   also what only the benchmark uses: apache2 and rclone (the comparison
+#                           WebDAV servers: mod_dav, and rclone serve webdav over a crypt remote)
 #   install-deps.sh MODE --list   print the Debian packages MODE wants, one a line, and change nothing
 # Idempotent and quiet on success: one line per thing it installs.
 set -euo pipefail
@@ -37,9 +38,10 @@ case "$mode" in
     fi
     ;;
   bench)
-    # apache2 is the benchmark's comparison WebDAV server (openssl speed and curl are above);
+    # apache2 and rclone are the benchmark's comparison WebDAV servers (mod_dav, and `rclone serve
+    # webdav` over a crypt remote as the encrypted reference; openssl speed and curl are above);
     # bench/nodes.ts runs its web nodes on PostgreSQL (a throwaway cluster when none is running).
-    packages+=(apache2)
+    packages+=(apache2 rclone)
     if ! pg_answers 127.0.0.1 5432; then
       packages+=(postgresql)
     fi

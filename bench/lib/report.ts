@@ -33,11 +33,19 @@ export function table(rows: string[][]): string {
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
-export function aimsTable(aims: Aim[]): string {
-  return table([
+/** The aims as rows (header first), for `table` or `markdownTable`. */
+export function aimsRows(aims: Aim[]): string[][] {
+  return [
     ['Aim', 'Measured', 'Target', 'Met'],
     ...aims.map((a) => [a.description, fmt(a.measured, a.unit), `${a.comparator} ${fmt(a.target, a.unit)}`, a.met === null ? 'n/a' : a.met ? 'yes' : 'NO']),
-  ]);
+  ];
+}
+
+/** A markdown table from rows whose first row is the header (leading spaces kept as indentation). */
+export function markdownTable(rows: string[][]): string {
+  const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/^ +/, (m) => '&nbsp;'.repeat(m.length));
+  const [head, ...body] = rows;
+  return [head ?? [], (head ?? []).map(() => '---'), ...body].map((r) => `| ${r.map(cell).join(' | ')} |`).join('\n');
 }
 
 export { fmt };
