@@ -64,8 +64,8 @@ function whereSql(request: IndexQuery): RawBuilder<unknown> {
 }
 
 /**
- * The CTEs every query of one search shares: c0..cN (sections per clause), x (excluded documents),
- * matched (the readable matching documents with what facets need). The indexed version must still be
+ * The CTEs the count, facets and relevance ranking build on: c0..cN (sections per clause), x
+ * (excluded documents), matched (the readable matching documents with what facets need). The indexed version must still be
  * one its document's readers may read: the index may hold an older version's text until the current
  * one's extraction replaces it, and a rescan can find that older version infected meanwhile; its
  * words and snippets leave results at once, like a quarantined document's.
