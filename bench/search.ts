@@ -37,10 +37,13 @@ const NOW = new Date();
 const t0 = Date.now();
 const log = (line: string): void => void process.stderr.write(`[search-bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
 
-// A deterministic generator, so both dialects index the same documents.
+// A deterministic generator, so both dialects index the same documents. Math.imul: the product of a
+// 31-bit seed and the multiplier is past 2^53, so a plain `*` rounds away its low bits and the
+// sequence fell into a short cycle (13,676 distinct values in 100,000 draws; a 100,000-document index
+// held 447 distinct section texts).
 let seed = 0x5eed;
 const rand = (): number => {
-  seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
+  seed = (Math.imul(seed, 1_103_515_245) + 12_345) & 0x7fffffff;
   return seed / 0x7fffffff;
 };
 

@@ -13,10 +13,12 @@ export type Executor = Kysely<Schema> | Transaction<Schema>;
 
 /**
  * Rows (section_id, document_id, score) for the sections matching one clause; higher score is better.
- * Unscored (score 0) for totals and facets, which do not need the ranking function's cost. `within`:
- * only sections of these documents (the date sort's page), ranked as they would be among all matches.
+ * Without `rankWithin`: every matching section, unscored (score 0), for totals and facets, which do not
+ * need the ranking function's cost. With it (a subquery of section ids): only those of the matching
+ * sections (the readable matches, or the date sort's page), each scored as it would be among all
+ * matches, since the ranking's statistics are the whole index's.
  */
-export type ClauseSections = (clause: number, scored: boolean, within?: readonly string[]) => RawBuilder<unknown>;
+export type ClauseSections = (clause: number, rankWithin?: RawBuilder<unknown>) => RawBuilder<unknown>;
 
 export const emptyFacets = (): SearchFacets => ({ organisation: [], collection: [], serviceArea: [], classification: [], type: [], year: [] });
 
@@ -62,14 +64,14 @@ function whereSql(request: IndexQuery): RawBuilder<unknown> {
 }
 
 /**
- * The CTEs every query of one search shares: c0..cN (sections per clause), x (excluded documents),
- * matched (the readable matching documents with what facets need). The indexed version must still be
+ * The CTEs the count, facets and relevance ranking build on: c0..cN (sections per clause), x
+ * (excluded documents), matched (the readable matching documents with what facets need). The indexed version must still be
  * one its document's readers may read: the index may hold an older version's text until the current
  * one's extraction replaces it, and a rescan can find that older version infected meanwhile; its
  * words and snippets leave results at once, like a quarantined document's.
  */
-function ctes(request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null, scored: boolean): RawBuilder<unknown> {
-  const clauses = request.query.all.map((_, i) => sql`${sql.raw(`c${i}`)} as materialized (${clause(i, scored)})`);
+function ctes(request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null): RawBuilder<unknown> {
+  const clauses = request.query.all.map((_, i) => sql`${sql.raw(`c${i}`)} as materialized (${clause(i)})`);
   // The matching documents as one set (INTERSECT / EXCEPT sort or hash once), joined to documents
   // by primary key: an IN (subquery) per clause can be re-scanned for every row on SQLite.
   const ids = sql.join(request.query.all.map((_, i) => sql`select distinct document_id from ${sql.raw(`c${i}`)}`), sql` intersect `);
@@ -92,25 +94,33 @@ interface HitRow {
   score: number | string;
 }
 
-interface CountRow {
-  facet: keyof SearchFacets | 'total' | 'page';
+/**
+ * One row of the first statement: the total, a facet value, a date-sorted page's document, or (under
+ * relevance) a ranked hit, whose `count` is its position in the ranking.
+ */
+interface PlanRow {
+  facet: keyof SearchFacets | 'total' | 'page' | 'hit';
   value: string;
   count: number | string;
   version_id: string | null;
+  section: number | string | null;
+  page: number | string | null;
+  score: number | string | null;
 }
 
 /** Newest change first, then document id: the order of the capped count and of the date sort. */
 const BY_DATE = sql`updated_at desc, id`;
 
 /**
- * Runs the plan in two statements. The first finds the readable matching documents without ranking
- * them and keeps the first `countCap` (+1, to know whether there were more) by last change: its facets
- * and count describe those, and under the date sort the page is read from the same ordered rows. The
- * second ranks only what it must: under the date sort the sections of the page's documents alone;
- * under relevance every matching section (the best page may be any match), the one cost that still
- * grows with the number of matches. A hit's score is its best section's (the sum over clauses of bm25
- * or ts_rank, so dialects rank alike but not identically); the section shown is the best one of its
- * text, the name only when no text matched.
+ * Runs the plan. One statement finds the readable matching documents without ranking them and keeps
+ * the first `countCap` (+1, to know whether there were more) by last change: its facets and count
+ * describe those. Under relevance the same statement then ranks the readable matches' sections only
+ * (the matched set is found once, and the ranking function runs for no section the person cannot
+ * read) and returns the page. Under the date sort the page is read from the same ordered rows, and a
+ * second statement ranks the sections of the page's documents alone, for the score and snippet. A
+ * hit's score is its best section's (the sum over clauses of bm25 or ts_rank, so dialects rank alike
+ * but not identically); the section shown is the best one of its text, the name only when no text
+ * matched.
  */
 export async function runSearch(
   db: Executor, request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null, owners: RawBuilder<unknown> = sql`search_sections s`,
@@ -118,38 +128,51 @@ export async function runSearch(
   if (!request.scope.everything && request.scope.grants.length === 0) return emptyResults();
   const cap = Math.max(1, request.countCap ?? SEARCH_COUNT_CAP);
   const byDate = request.sort === 'date';
+  const ranked = !byDate && request.limit > 0;
   // Under the date sort the page comes from the same ordered rows, so they reach at least to its end.
   const window = byDate ? Math.max(cap + 1, request.offset + request.limit) : cap + 1;
   const none = sql`cast(null as text)`;
+  const noHit = sql`cast(null as integer), cast(null as integer), cast(null as real)`;
   const facet = (name: string, column: string): RawBuilder<unknown> =>
-    sql`select ${name}, ${sql.raw(column)}, count(*), ${none} from shown group by ${sql.raw(column)}`;
+    sql`select ${name}, ${sql.raw(column)}, count(*), ${none}, ${noHit} from shown group by ${sql.raw(column)}`;
   const pageRows = byDate && request.limit > 0
-    ? sql`union all select * from (select 'page', id, 0, version_id from window_rows order by ${BY_DATE} limit ${request.limit} offset ${request.offset}) p`
+    ? sql`union all select * from (select 'page', id, 0, version_id, ${noHit} from window_rows order by ${BY_DATE} limit ${request.limit} offset ${request.offset}) p`
     : sql``;
-  const countRows = await sql<CountRow>`${ctes(request, clause, excluded, false)},
+  const hitRows = ranked
+    ? sql`union all select 'hit', document_id, position, version_id, section, page, score from hits
+        where position > ${request.offset} and position <= ${request.offset + request.limit}`
+    : sql``;
+  const result = await sql<PlanRow>`${ctes(request, clause, excluded)},
     window_rows as materialized (select * from matched order by ${BY_DATE} limit ${window}),
     shown as materialized (select * from window_rows order by ${BY_DATE} limit ${cap})
-    select 'total' as facet, ${none} as value, count(*) as count, ${none} as version_id from (select 1 from window_rows limit ${cap + 1}) t
+    ${ranked ? sql`, ${rankingCtes(request, clause, owners)}` : sql``}
+    select 'total' as facet, ${none} as value, count(*) as count, ${none} as version_id,
+      cast(null as integer) as section, cast(null as integer) as page, cast(null as real) as score
+      from (select 1 from window_rows limit ${cap + 1}) t
     union all ${facet('organisation', 'organisation_id')}
     union all ${facet('collection', 'collection_id')}
     union all ${facet('serviceArea', 'service_area')}
     union all ${facet('classification', 'classification')}
     union all ${facet('type', 'type')}
-    union all select 'year', substr(updated_at, 1, 4), count(*), ${none} from shown group by substr(updated_at, 1, 4)
-    ${pageRows}`.execute(db);
+    union all select 'year', substr(updated_at, 1, 4), count(*), ${none}, ${noHit} from shown group by substr(updated_at, 1, 4)
+    ${pageRows}
+    ${hitRows}`.execute(db);
   const facets = emptyFacets();
   let counted = 0;
   const page: { documentId: string; versionId: string }[] = [];
-  for (const row of countRows.rows) {
+  const ranking: { position: number; hit: IndexHit }[] = [];
+  for (const row of result.rows) {
     if (row.facet === 'total') counted = Number(row.count);
     else if (row.facet === 'page') page.push({ documentId: row.value, versionId: row.version_id! });
-    else facets[row.facet].push({ value: row.value, count: Number(row.count) });
+    else if (row.facet === 'hit') {
+      ranking.push({ position: Number(row.count), hit: toHit({ document_id: row.value, version_id: row.version_id!, section: row.section!, page: row.page, score: row.score! }) });
+    } else facets[row.facet].push({ value: row.value, count: Number(row.count) });
   }
   for (const key of Object.keys(facets) as (keyof SearchFacets)[]) facets[key].sort(byCountThenValue);
   const total = Math.min(counted, cap);
   const totalIsLowerBound = counted > cap;
   if (total === 0 || request.limit <= 0) return { total, totalIsLowerBound, facets, hits: [] };
-  const hits = byDate ? await datePage(db, request, clause, page, owners) : await relevancePage(db, request, clause, excluded, owners);
+  const hits = byDate ? await datePage(db, request, clause, page, owners) : ranking.sort((a, b) => a.position - b.position).map((r) => r.hit);
   return { total, totalIsLowerBound, facets, hits };
 }
 
@@ -163,22 +186,30 @@ const bestSections = (scores: RawBuilder<unknown>, owners: RawBuilder<unknown>):
       from (${scores}) ss join ${owners} on s.id = ss.section_id
     )`;
 
-const clauseUnion = (request: IndexQuery, from: (i: number) => RawBuilder<unknown>): RawBuilder<unknown> =>
-  sql.join(request.query.all.map((_, i) => sql`select section_id, document_id, score from ${from(i)}`), sql` union all `);
+/** Sections' summed scores over the clauses r0..rN (section_id, document_id, score each). */
+const summedScores = (request: IndexQuery): RawBuilder<unknown> => {
+  const union = sql.join(request.query.all.map((_, i) => sql`select section_id, document_id, score from ${sql.raw(`r${i}`)}`), sql` union all `);
+  return sql`select section_id, document_id, sum(score) as score from (${union}) u group by section_id, document_id`;
+};
 
-/** Ranks every readable matching section, and returns the page of documents by their best section's score. */
-async function relevancePage(db: Executor, request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null, owners: RawBuilder<unknown>): Promise<IndexHit[]> {
-  const union = clauseUnion(request, (i) => sql.raw(`c${i}`));
-  const rows = await sql<HitRow>`${ctes(request, clause, excluded, true)},
-    ${bestSections(sql`select u.section_id, u.document_id, sum(u.score) as score
-      from (${union}) u
-      where u.document_id in (select id from matched)
-      group by u.section_id, u.document_id`, owners)}
-    select m.id as document_id, m.version_id, b.section, b.page, b.score
-    from matched m join best b on b.document_id = m.id and b.rn = 1
-    order by b.score desc, m.updated_at desc, m.id
-    limit ${request.limit} offset ${request.offset}`.execute(db);
-  return rows.rows.map(toHit);
+/**
+ * The relevance ranking, after ctes(): r0..rN score only the sections of readable matching documents
+ * (c0..cN already list every matching section, unscored), and `hits` numbers every such document by
+ * its best section's score, then last change, then id. Materialized: FTS5's bm25 cannot be evaluated
+ * once SQLite flattens the clause into the aggregate around it.
+ */
+function rankingCtes(request: IndexQuery, clause: ClauseSections, owners: RawBuilder<unknown>): RawBuilder<unknown> {
+  const scored = request.query.all.map((_, i) => {
+    const readable = sql`select section_id from ${sql.raw(`c${i}`)} where document_id in (select id from matched)`;
+    return sql`${sql.raw(`r${i}`)} as materialized (${clause(i, readable)})`;
+  });
+  return sql`${sql.join(scored)},
+    ${bestSections(summedScores(request), owners)},
+    hits as (
+      select m.id as document_id, m.version_id, b.section, b.page, b.score,
+        row_number() over (order by b.score desc, m.updated_at desc, m.id) as position
+      from matched m join best b on b.document_id = m.id and b.rn = 1
+    )`;
 }
 
 /**
@@ -189,13 +220,12 @@ async function datePage(
   db: Executor, request: IndexQuery, clause: ClauseSections, page: readonly { documentId: string; versionId: string }[], owners: RawBuilder<unknown>,
 ): Promise<IndexHit[]> {
   if (page.length === 0) return [];
-  const ids = page.map((p) => p.documentId);
+  const within = sql`select id from search_sections where document_id in (${sql.join(page.map((p) => sql`${p.documentId}`))})`;
   // Materialized, as in the relevance plan: FTS5's bm25 cannot be evaluated once SQLite flattens the
   // clause into the aggregate around it.
-  const clauses = request.query.all.map((_, i) => sql`${sql.raw(`c${i}`)} as materialized (${clause(i, true, ids)})`);
-  const union = clauseUnion(request, (i) => sql.raw(`c${i}`));
+  const clauses = request.query.all.map((_, i) => sql`${sql.raw(`r${i}`)} as materialized (${clause(i, within)})`);
   const rows = await sql<HitRow>`with ${sql.join(clauses)},
-    ${bestSections(sql`select section_id, document_id, sum(score) as score from (${union}) u group by section_id, document_id`, owners)}
+    ${bestSections(summedScores(request), owners)}
     select document_id, null as version_id, section, page, score from best where rn = 1`.execute(db);
   const best = new Map(rows.rows.map((r) => [r.document_id, r]));
   // Every page document matched every clause a moment ago; one whose text changed since is still

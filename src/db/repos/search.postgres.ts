@@ -72,15 +72,14 @@ export class PostgresSearchIndex implements SearchIndex {
         organisations.map((org) => sql`(t.organisation_id = ${org} and t.tsv @@ ${tsqueryAny(this.keys.termKey(org), terms)}::tsquery)`),
         sql` or `,
       );
-    const clause = (i: number, scored: boolean, within?: readonly string[]): RawBuilder<unknown> => {
+    const clause = (i: number, rankWithin?: RawBuilder<unknown>): RawBuilder<unknown> => {
       const terms = request.query.all[i]!.anyOf;
-      if (!scored) return sql`select t.section_id, t.document_id, 0 as score from search_terms t where ${perOrganisation(terms)}`;
-      const only = within === undefined ? sql`` : sql`t.document_id in (${sql.join(within.map((id) => sql`${id}`))}) and`;
+      if (rankWithin === undefined) return sql`select t.section_id, t.document_id, 0 as score from search_terms t where ${perOrganisation(terms)}`;
       return sql`select t.section_id, t.document_id, max(ts_rank(t.tsv, q.query)) as score
         from search_terms t
         join (values ${sql.join(organisations.map((org) => sql`(${org}, ${tsqueryAny(this.keys.termKey(org), terms)}::tsquery)`))}) as q(organisation_id, query)
           on q.organisation_id = t.organisation_id
-        where ${only} (${perOrganisation(terms)})
+        where t.section_id in (${rankWithin}) and (${perOrganisation(terms)})
         group by t.section_id, t.document_id`;
     };
     const excluded = request.query.none.length === 0 ? null : sql`select t.document_id from search_terms t where ${perOrganisation(request.query.none)}`;

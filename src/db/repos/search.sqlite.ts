@@ -72,18 +72,18 @@ export class SqliteSearchIndex implements SearchIndex {
   // the full-text index once per row, which costs the same for a rare word as for a common one. Each
   // matching section's document is read from the narrow search_sections_owner index, named because
   // SQLite reads a rowid lookup from the table (whose rows hold the text) whatever the indexes.
-  // `within` (the date sort's page) filters FTS5's rows by rowid after the match: the unary + keeps
-  // the rowid test out of FTS5's own plan, which would run the match, and bm25's count of matching
-  // rows over the whole index, once per section.
+  // `rankWithin` (the sections to rank) filters FTS5's rows by rowid after the match, before bm25 is
+  // computed for them: the unary + keeps the rowid test out of FTS5's own plan, which would run the
+  // match, and bm25's count of matching rows over the whole index, once per section.
   search(request: IndexQuery): Promise<IndexResults> {
-    const clause = (i: number, scored: boolean, within?: readonly string[]): RawBuilder<unknown> => {
+    const clause = (i: number, rankWithin?: RawBuilder<unknown>): RawBuilder<unknown> => {
       const match = sql`search_fts match ${ftsAny(request.query.all[i]!.anyOf)}`;
-      if (within !== undefined) {
+      if (rankWithin !== undefined) {
         return sql`select search_fts.rowid as section_id, s.document_id, -bm25(search_fts) as score
           from search_fts cross join ${OWNERS} on s.id = search_fts.rowid
-          where ${match} and +search_fts.rowid in (select id from search_sections where document_id in (${sql.join(within.map((id) => sql`${id}`))}))`;
+          where ${match} and +search_fts.rowid in (${rankWithin})`;
       }
-      return sql`select s.id as section_id, s.document_id, ${scored ? sql`-bm25(search_fts)` : sql`0`} as score
+      return sql`select s.id as section_id, s.document_id, 0 as score
           from search_fts cross join ${OWNERS} on s.id = search_fts.rowid
           where ${match}`;
     };
