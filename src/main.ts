@@ -4,6 +4,7 @@ import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
+import { composeMail } from './compose/mail.js';
 import { offsiteInsideDataDir, type BlobsSetting, type Config } from './config/config.js';
 import { generateSignerKey, verifierKeyFromSigner } from './domain/audit/signed-note.js';
 import { systemClock, type BlobStore, type CheckpointCopies as CheckpointCopiesPort, type Clock, type Scanner } from './domain/ports.js';
@@ -41,9 +42,6 @@ import { KeysService } from './services/keys.service.js';
 import { DocumentLifecycle } from './services/lifecycle.js';
 import { LocksService } from './services/locks.service.js';
 import { InvitationsService } from './services/invitations.service.js';
-import { MailService } from './services/mail.service.js';
-import { LogMailer } from './integrations/log.mailer.js';
-import { SmtpMailer } from './integrations/smtp.mailer.js';
 import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
 import { RetentionService } from './services/retention.service.js';
 import { ReplicationService } from './services/replication.service.js';
@@ -235,11 +233,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     copies: checkpointCopies.copies,
     checkpointEvents: config.auditCheckpointEvents, checkpointSeconds: config.auditCheckpointSeconds, logger,
   });
-  // Every new organisation gets the file plan of the retention schedule (retention is built below; seeding runs later).
-  // E-mail through SMTP when STRONGROOM_SMTP_URL is set, otherwise into the log (docs/email.md).
-  const mailer = config.smtpUrl ? new SmtpMailer({ url: config.smtpUrl, from: config.mailFrom! }) : new LogMailer(logger);
-  const mail = new MailService({ store, clock, logger, mailer, serviceName: config.serviceName, publicUrl: config.publicUrl ?? null });
+  // E-mail through SMTP when STRONGROOM_SMTP_URL is set, otherwise into the log (compose/mail.ts).
+  const { mail, close: closeMail } = composeMail({ config, store, clock, logger });
   const invitations = new InvitationsService({ store, clock });
+  // Every new organisation gets the file plan of the retention schedule (retention is built below; seeding runs later).
   const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan: { seed: (...args) => retention.seedFilePlan(...args) }, mail });
   const locks = new LocksService({ store, access, clock });
   const collections = new CollectionsService({ store, access, locks, clock, serviceAreas });
@@ -396,7 +393,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       closeBlobStore();
       replicaOpened?.destroy();
       checkpointCopies.close();
-      if (mailer instanceof SmtpMailer) mailer.close();
+      closeMail();
     },
   };
   return vault;
