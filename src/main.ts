@@ -4,6 +4,7 @@ import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
+import { composeIdentity } from './compose/identity.js';
 import { composeMail } from './compose/mail.js';
 import { offsiteInsideDataDir, type BlobsSetting, type Config } from './config/config.js';
 import { generateSignerKey, verifierKeyFromSigner } from './domain/audit/signed-note.js';
@@ -36,12 +37,11 @@ import { DocumentIngestion } from './services/document-ingestion.js';
 import { DocumentsService } from './services/documents.service.js';
 import { FairScanner } from './services/fair-scanner.js';
 import { HoldsService } from './services/holds.service.js';
-import { IdentityService, systemActor } from './services/identity.service.js';
+import { systemActor } from './services/identity.service.js';
 import { JobsAdminService } from './services/jobs-admin.service.js';
 import { KeysService } from './services/keys.service.js';
 import { DocumentLifecycle } from './services/lifecycle.js';
 import { LocksService } from './services/locks.service.js';
-import { InvitationsService } from './services/invitations.service.js';
 import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
 import { RetentionService } from './services/retention.service.js';
 import { ReplicationService } from './services/replication.service.js';
@@ -54,18 +54,6 @@ import { BrandingService } from './services/branding.service.js';
 import { makeSnippet } from './domain/search/snippet.js';
 import { subscribeSearch, TextIndexing } from './services/text-indexing.js';
 import type { TextExtractor, Thumbnailer } from './domain/ports.js';
-import { UsersAdminService } from './services/users-admin.service.js';
-import { ScimGroupsService } from './services/scim-groups.service.js';
-import { ScimTokensService } from './services/scim-tokens.service.js';
-import { ScimUsersService } from './services/scim-users.service.js';
-import { WebSessionsService } from './services/web-sessions.service.js';
-import { FederatedSignInService } from './services/federated-sign-in.service.js';
-import { SamlSignInService } from './services/saml-sign-in.service.js';
-import { NodeSamlProtocol } from './integrations/saml/node-saml.protocol.js';
-import { IdentityProvidersService } from './services/identity-providers.service.js';
-import { OidcSignInService } from './services/oidc-sign-in.service.js';
-import { OpenIdClient } from './integrations/oidc.client.js';
-import { DerivedSecretSealer } from './storage/secret-sealer.js';
 import { BucketCheckpointCopies } from './storage/bucket-checkpoint-copies.js';
 import { CheckpointCopies } from './storage/checkpoint-copies.js';
 import { UploadAdmission } from './services/upload-admission.js';
@@ -235,9 +223,11 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   });
   // E-mail through SMTP when STRONGROOM_SMTP_URL is set, otherwise into the log (compose/mail.ts).
   const { mail, close: closeMail } = composeMail({ config, store, clock, logger });
-  const invitations = new InvitationsService({ store, clock });
-  // Every new organisation gets the file plan of the retention schedule (retention is built below; seeding runs later).
-  const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan: { seed: (...args) => retention.seedFilePlan(...args) }, mail });
+  // Accounts, web sessions, federated sign-in (OIDC, SAML) and SCIM (compose/identity.ts). Every new
+  // organisation gets the file plan of the retention schedule (retention is built below; seeding runs later).
+  const identityServices = composeIdentity({
+    config, store, clock, access, serviceAreas, master, mail, filePlan: { seed: (...args) => retention.seedFilePlan(...args) },
+  });
   const locks = new LocksService({ store, access, clock });
   const collections = new CollectionsService({ store, access, locks, clock, serviceAreas });
   const notifier = new QuarantineNotifier(clock, mail);
@@ -264,19 +254,6 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   });
 
   const keysService = new KeysService({ store, access, clock, keys });
-  const sessions = new WebSessionsService({ store, clock, identity, issuer: 'Strongroom' });
-  const federatedSignIn = new FederatedSignInService({ store, clock, webSessions: sessions });
-  // Client secrets sealed at rest, and the browser's sign-in cookies, each under a key of its own.
-  const providerSecrets = new DerivedSecretSealer(master, 'identity provider secrets v1');
-  const identityProviders = new IdentityProvidersService({ store, clock, access, sealer: providerSecrets, serviceAreas });
-  const samlSignIn = new SamlSignInService({ store, clock, access, federatedSignIn, protocol: new NodeSamlProtocol(), publicUrl: config.publicUrl, previews: identityProviders });
-  const oidcSignIn = new OidcSignInService({
-    store, clock, client: new OpenIdClient(), federatedSignIn, providers: identityProviders,
-    secrets: providerSecrets, cookies: new DerivedSecretSealer(master, 'oidc browser cookies v1'),
-  });
-  const people = new UsersAdminService({ store, clock, access, identity });
-  // SCIM provisioning by each organisation's directory (Entra ID): its tokens, Users and Groups.
-  const scim = { tokens: new ScimTokensService({ store, clock, access }), users: new ScimUsersService({ store, clock, access }), groups: new ScimGroupsService({ store, clock, access }) };
   const dav = new DavService({ store, access, clock, collections, documents, locks });
   const jobsAdmin = new JobsAdminService({ store, access, clock });
   // Records management: the file plan, legal holds, disposal review and certificates of destruction.
@@ -332,9 +309,9 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const timers: NodeJS.Timeout[] = [];
   let backgroundStarted = false;
   const vault: Vault = {
-    config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
-    sessions, federatedSignIn, samlSignIn, identityProviders, oidcSignIn, people, scim, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
-    replicaStore, replication, scrub, backups, search, branding, mail, invitations,
+    ...identityServices,
+    config, logger, clock, store, scanner, serviceAreas, access, audit, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
+    dav, jobs: jobsAdmin, retention, holds, disposal, certificates, replicaStore, replication, scrub, backups, search, branding, mail,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');
