@@ -1,14 +1,15 @@
 // Composition root: reads the Config once, picks the adapters (SQLite or PostgreSQL, filesystem blobs,
 // our own clamd or an existing one), builds the services and starts background work.
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
+import { loadSigningKey, openCheckpointCopies } from './compose/audit-keys.js';
 import { composeIdentity } from './compose/identity.js';
 import { composeMail } from './compose/mail.js';
 import { offsiteInsideDataDir, type BlobsSetting, type Config } from './config/config.js';
-import { generateSignerKey, verifierKeyFromSigner } from './domain/audit/signed-note.js';
-import { systemClock, type BlobStore, type CheckpointCopies as CheckpointCopiesPort, type Clock, type Scanner } from './domain/ports.js';
+import { verifierKeyFromSigner } from './domain/audit/signed-note.js';
+import { systemClock, type BlobStore, type Clock, type Scanner } from './domain/ports.js';
 import { DEFAULT_SERVICE_AREAS } from './domain/types.js';
 import { parseRetentionSchedule, type SeriesTerms } from './domain/records/schedule.js';
 import { openPostgres, openSqlite, ping } from './db/kysely.js';
@@ -54,8 +55,6 @@ import { BrandingService } from './services/branding.service.js';
 import { makeSnippet } from './domain/search/snippet.js';
 import { subscribeSearch, TextIndexing } from './services/text-indexing.js';
 import type { TextExtractor, Thumbnailer } from './domain/ports.js';
-import { BucketCheckpointCopies } from './storage/bucket-checkpoint-copies.js';
-import { CheckpointCopies } from './storage/checkpoint-copies.js';
 import { UploadAdmission } from './services/upload-admission.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
 import { HealingBlobs } from './storage/healing-blobs.js';
@@ -414,17 +413,6 @@ function ukHour(at: Date): number {
 }
 
 /**
- * Where audit checkpoints are kept outside the database: the offsite folder and the signer's own copy
- * (beside its key in `signerDataDir`), and the replica's bucket too when STRONGROOM_REPLICA is one.
- */
-export function openCheckpointCopies(config: Config, signerDataDir: string): { copies: CheckpointCopiesPort; close: () => void } {
-  const local = new CheckpointCopies({ offsiteDir: config.offsiteDir, signerFile: auditLastCheckpointPath(signerDataDir) });
-  if (config.replica?.kind !== 's3') return { copies: local, close: () => undefined };
-  const client = createS3Client(config.replica);
-  return { copies: new BucketCheckpointCopies({ local, client, bucket: config.replica.bucket, prefix: config.replica.prefix }), close: () => client.destroy() };
-}
-
-/**
  * Staging younger than this is left alone, at start-up and by the worker's sweep: other processes
  * on the same bucket may be writing it. An S3 multipart upload is aged from when it started (a
  * 16 GiB upload on a slow link takes hours); the bucket's lifecycle rule (docs/operations.md) is
@@ -456,31 +444,6 @@ export function parseClamdAddress(value: string): { socketPath: string } | { hos
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);
-}
-
-export const auditKeyPath = (dataDir: string): string => path.join(dataDir, 'keys', 'audit-signing.key');
-/** The signer's own copy of the last checkpoint it signed: beside its key, out of the database's reach. */
-export const auditLastCheckpointPath = (dataDir: string): string => path.join(dataDir, 'keys', 'audit-last-checkpoint.note');
-
-/** The audit signing key lives in keys/, never in the database, so a database rewrite cannot re-sign. */
-async function loadSigningKey(config: Config, create: boolean): Promise<string> {
-  const file = auditKeyPath(config.dataDir);
-  try {
-    return (await readFile(file, 'utf8')).trim();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !create) throw new Error(`Cannot read the audit signing key at ${file}.`, { cause: error });
-  }
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const name = config.auditOrigin.replace(/[^A-Za-z0-9._/-]/g, '-');
-  const key = generateSignerKey(name);
-  const handle = await open(file, 'wx', 0o600);
-  try {
-    await handle.writeFile(`${key}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return key;
 }
 
 /** The retention schedule every organisation's file plan starts from (a copy of ../shared/data/retention-schedule.csv). */
