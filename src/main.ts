@@ -5,9 +5,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { loadSigningKey, openCheckpointCopies } from './compose/audit-keys.js';
+import { openBlobStore } from './compose/blob-stores.js';
 import { composeIdentity } from './compose/identity.js';
 import { composeMail } from './compose/mail.js';
-import { offsiteInsideDataDir, type BlobsSetting, type Config } from './config/config.js';
+import { offsiteInsideDataDir, type Config } from './config/config.js';
 import { verifierKeyFromSigner } from './domain/audit/signed-note.js';
 import { systemClock, type BlobStore, type Clock, type Scanner } from './domain/ports.js';
 import { DEFAULT_SERVICE_AREAS } from './domain/types.js';
@@ -58,10 +59,8 @@ import type { TextExtractor, Thumbnailer } from './domain/ports.js';
 import { UploadAdmission } from './services/upload-admission.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
 import { HealingBlobs } from './storage/healing-blobs.js';
-import { FsBlobStore } from './storage/fs.blob-store.js';
 import { KeyRingImpl, deriveKey, loadMasterKey } from './storage/keys.js';
 import { DerivedSearchKeys } from './storage/search-keys.js';
-import { createS3Client, S3BlobStore } from './storage/s3.blob-store.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -377,6 +376,8 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
 
 /** How long after start-up a worker first asks whether today's backup is due (then hourly). */
 const FIRST_BACKUP_CHECK_MS = 5 * 60 * 1000;
+/** How often the worker sweeps unfinished uploads a crash left, by age (compose/blob-stores.ts). */
+const STAGING_SWEEP_MS = 60 * 60 * 1000;
 
 /** A download that found a bad copy has that version scrubbed at this rate (bytes a second). */
 const SCRUB_REPAIR_BYTES_PER_SECOND = 50 * 1024 * 1024;
@@ -410,31 +411,6 @@ export async function queueDailyBackup(vault: Pick<Vault, 'config' | 'clock' | '
 
 function ukHour(at: Date): number {
   return Number(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', hour: 'numeric', hourCycle: 'h23' }).format(at));
-}
-
-/**
- * Staging younger than this is left alone, at start-up and by the worker's sweep: other processes
- * on the same bucket may be writing it. An S3 multipart upload is aged from when it started (a
- * 16 GiB upload on a slow link takes hours); the bucket's lifecycle rule (docs/operations.md) is
- * the backstop for anything this misses.
- */
-const S3_STAGING_GRACE_MS = 24 * 60 * 60 * 1000;
-/**
- * A folder's staging file is aged from its last write, which a live upload moves on at least every
- * minute (STAGING_TOUCH_MS), so an hour untouched is no upload in flight on any node sharing the folder.
- */
-export const FS_STAGING_GRACE_MS = 60 * 60 * 1000;
-const STAGING_SWEEP_MS = 60 * 60 * 1000;
-
-/** The blob store STRONGROOM_BLOBS names, and how much of its staging is safe to clean at start-up. */
-function openBlobStore(config: Config, blobs: BlobsSetting = config.blobs): { store: BlobStore; destroy: () => void; stagingGraceMs: number } {
-  if (blobs.kind === 's3') {
-    const client = createS3Client(blobs);
-    return { store: new S3BlobStore({ client, bucket: blobs.bucket, prefix: blobs.prefix, largestBlobBytes: config.maxUploadBytes }), destroy: () => client.destroy(), stagingGraceMs: S3_STAGING_GRACE_MS };
-  }
-  // Even the data directory's own folder may be shared (NFS, or STRONGROOM_BLOBS=/path on every node).
-  const store = blobs.dir === undefined ? new FsBlobStore({ dataDir: config.dataDir }) : new FsBlobStore({ dataDir: config.dataDir, blobsDir: blobs.dir });
-  return { store, destroy: () => undefined, stagingGraceMs: FS_STAGING_GRACE_MS };
 }
 
 export function parseClamdAddress(value: string): { socketPath: string } | { host: string; port: number } {
