@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { loadSigningKey, openCheckpointCopies } from './compose/audit-keys.js';
 import { openBlobStore } from './compose/blob-stores.js';
+import { queueDailyBackup, queueDailyRecordsSweeps, scheduleDailyScrub } from './compose/daily-jobs.js';
 import { composeIdentity } from './compose/identity.js';
 import { composeMail } from './compose/mail.js';
 import { offsiteInsideDataDir, type Config } from './config/config.js';
@@ -21,7 +22,6 @@ import { ClamdSupervisor } from './integrations/clamd.supervisor.js';
 import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
 import { compactSearchJob, extractTextJob, searchPurgeJob, searchRenameJob, sendEmailJob } from './domain/jobs/kinds.js';
 import { backupJob, deleteBlobsJob, disposalSweepJob, disposeBatchJob, purgeBinJob, replicaDeleteJob, replicateJob, rescanJob, scanVersionJob, scrubJob } from './domain/jobs/kinds.js';
-import { ukDate } from './domain/records/retention.js';
 import { BackupService } from './services/backup.service.js';
 import { JobRegistry, handle as handleJob } from './jobs/registry.js';
 import { JobWorker } from './jobs/worker.js';
@@ -332,14 +332,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       void quarantine.checkSignatureVersion().catch(() => undefined);
       // Disposal sweep and bin purge: queued hourly, one job per organisation per UK day (the unique key
       // and the date each last ran, kept in the database, make it once a day across every node).
-      const queueDailyRecordsJobs = async () => {
-        const now = clock.now();
-        const date = ukDate(now);
-        for (const org of await store.repos.organisations.list()) {
-          await store.repos.jobs.enqueue(disposalSweepJob, { organisationId: org.id, date }, { now });
-          await store.repos.jobs.enqueue(purgeBinJob, { organisationId: org.id, date }, { now });
-        }
-      };
+      const queueDailyRecordsJobs = () => queueDailyRecordsSweeps(store, clock);
       timers.push(setInterval(() => void queueDailyRecordsJobs().catch((err: unknown) => logger.warn({ err }, 'queueing the daily disposal sweep and bin purge failed')), 3_600_000));
       void queueDailyRecordsJobs().catch((err: unknown) => logger.warn({ err }, 'queueing the daily disposal sweep and bin purge failed'));
       // One scrub of a random sample a day across the cluster; the hourly check only queues it once a day.
@@ -381,37 +374,6 @@ const STAGING_SWEEP_MS = 60 * 60 * 1000;
 
 /** A download that found a bad copy has that version scrubbed at this rate (bytes a second). */
 const SCRUB_REPAIR_BYTES_PER_SECOND = 50 * 1024 * 1024;
-/** The daily scrub: a random sample of this many live versions, read at this rate on each side. */
-export const DAILY_SCRUB_SAMPLE = 500;
-export const DAILY_SCRUB_BYTES_PER_SECOND = 10 * 1024 * 1024;
-
-/** Queues today's scrub unless some process already did (the day is recorded in key_values). */
-async function scheduleDailyScrub(store: Store, clock: Clock): Promise<void> {
-  const now = clock.now();
-  const day = now.toISOString().slice(0, 10);
-  await store.transaction(async (repos) => {
-    if ((await repos.settings.get('scrub.scheduled-day')) === day) return;
-    await repos.settings.set('scrub.scheduled-day', day);
-    await repos.jobs.enqueue(scrubJob, { sample: DAILY_SCRUB_SAMPLE, bytesPerSecond: DAILY_SCRUB_BYTES_PER_SECOND, day }, { now });
-  });
-}
-
-/**
- * Queues today's backup once the UK hour has reached STRONGROOM_BACKUP_HOUR, unless the day's backup
- * was taken (recorded in the database by whichever node took it) or is queued (the job's key is the day).
- */
-export async function queueDailyBackup(vault: Pick<Vault, 'config' | 'clock' | 'store' | 'backups'>): Promise<boolean> {
-  if (vault.config.backupSchedule !== 'daily' || vault.config.replica === null) return false;
-  const now = vault.clock.now();
-  if (ukHour(now) < vault.config.backupHour) return false;
-  const date = ukDate(now);
-  if (await vault.backups.scheduledOn(date)) return false;
-  return vault.store.repos.jobs.enqueue(backupJob, { date }, { now });
-}
-
-function ukHour(at: Date): number {
-  return Number(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', hour: 'numeric', hourCycle: 'h23' }).format(at));
-}
 
 export function parseClamdAddress(value: string): { socketPath: string } | { host: string; port: number } {
   const tcp = /^([^:/]+):(\d+)$/.exec(value);
