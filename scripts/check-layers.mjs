@@ -13,8 +13,8 @@
 //                      (services/app-services.ts) from the composition root; http/api/ and http/ui/
 //                      do not import each other either (what both need lives in http/ itself)
 //   protocol/          HTTP helpers every interface shares: imports only domain/
-//   main.ts, server.ts (composition root, src/*.ts)   may import anything; of the interfaces only cli/
-//                      (the process's entry point) may import them
+//   main.ts, server.ts (composition root, src/*.ts and src/compose/)   may import anything; of the
+//                      interfaces only cli/ (the process's entry point) may import them
 // A single import may be let through with `// layer-exempt: <reason>` on its line.
 //
 // Usage: node scripts/check-layers.mjs [repo root]   (default: this script's parent directory)
@@ -33,8 +33,9 @@ const DOMAIN_FORBIDDEN_PACKAGES = [
 ];
 const ADAPTERS = new Set(['db', 'storage', 'integrations', 'jobs']);
 const INTERFACES = new Set(['http', 'webdav', 'cli']);
-/** src/*.ts, the composition root: main.ts, server.ts and the backup*.ts files. */
+/** src/*.ts and src/compose/, the composition root: main.ts, server.ts, the backup*.ts files and what main.ts composes from. */
 const ROOT = '.';
+const ROOT_FOLDERS = new Set(['compose']);
 /** All files under dir (relative to root) whose names pass `keep`; [] if dir is absent. */
 function walk(dir, keep) {
   const out = [];
@@ -120,10 +121,11 @@ function findImports(code) {
   return [...found.values()];
 }
 
-/** Which top-level folder of src/ a repo-relative path is in ('.' for src/*.ts, '' if not under src/). */
+/** Which top-level folder of src/ a repo-relative path is in ('.' for the composition root, '' if not under src/). */
 function layerOf(relPath) {
   const parts = relPath.split('/');
-  return parts[0] === 'src' && parts.length > 2 ? parts[1] : parts[0] === 'src' ? ROOT : '';
+  if (parts[0] !== 'src') return '';
+  return parts.length > 2 && !ROOT_FOLDERS.has(parts[1]) ? parts[1] : ROOT;
 }
 
 /** The part of an interface a file is in: 'http/api', 'http/ui', or just its layer. */

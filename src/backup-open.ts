@@ -13,7 +13,7 @@ import { MANIFEST_KIND, openJson } from './domain/backup/signed-json.js';
 import type { BlobStore } from './domain/ports.js';
 import { openPostgres, type DatabaseHandle } from './db/kysely.js';
 import { assertEmptyPostgres, assertKnownMigrations, loadPostgres } from './db/snapshot.js';
-import { auditKeyPath, auditLastCheckpointPath } from './main.js';
+import { auditKeyPath, auditLastCheckpointPath } from './compose/audit-keys.js';
 import { checkPart, MANIFEST_FILE, openBackupKey, openBackupLocation, partLines, readPart, readPartText, type BackupLocation } from './storage/backup-archive.js';
 import { FsBlobStore } from './storage/fs.blob-store.js';
 import type { MasterKey } from './storage/keys.js';

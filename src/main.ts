@@ -1,12 +1,17 @@
 // Composition root: reads the Config once, picks the adapters (SQLite or PostgreSQL, filesystem blobs,
 // our own clamd or an existing one), builds the services and starts background work.
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { offsiteInsideDataDir, type BlobsSetting, type Config } from './config/config.js';
-import { generateSignerKey, verifierKeyFromSigner } from './domain/audit/signed-note.js';
-import { systemClock, type BlobStore, type CheckpointCopies as CheckpointCopiesPort, type Clock, type Scanner } from './domain/ports.js';
+import { loadSigningKey, openCheckpointCopies } from './compose/audit-keys.js';
+import { openBlobStore } from './compose/blob-stores.js';
+import { queueDailyBackup, queueDailyRecordsSweeps, scheduleDailyScrub } from './compose/daily-jobs.js';
+import { composeIdentity } from './compose/identity.js';
+import { composeMail } from './compose/mail.js';
+import { offsiteInsideDataDir, type Config } from './config/config.js';
+import { verifierKeyFromSigner } from './domain/audit/signed-note.js';
+import { systemClock, type BlobStore, type Clock, type Scanner } from './domain/ports.js';
 import { DEFAULT_SERVICE_AREAS } from './domain/types.js';
 import { parseRetentionSchedule, type SeriesTerms } from './domain/records/schedule.js';
 import { openPostgres, openSqlite, ping } from './db/kysely.js';
@@ -17,7 +22,6 @@ import { ClamdSupervisor } from './integrations/clamd.supervisor.js';
 import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
 import { compactSearchJob, extractTextJob, searchPurgeJob, searchRenameJob, sendEmailJob } from './domain/jobs/kinds.js';
 import { backupJob, deleteBlobsJob, disposalSweepJob, disposeBatchJob, purgeBinJob, replicaDeleteJob, replicateJob, rescanJob, scanVersionJob, scrubJob } from './domain/jobs/kinds.js';
-import { ukDate } from './domain/records/retention.js';
 import { BackupService } from './services/backup.service.js';
 import { JobRegistry, handle as handleJob } from './jobs/registry.js';
 import { JobWorker } from './jobs/worker.js';
@@ -35,15 +39,11 @@ import { DocumentIngestion } from './services/document-ingestion.js';
 import { DocumentsService } from './services/documents.service.js';
 import { FairScanner } from './services/fair-scanner.js';
 import { HoldsService } from './services/holds.service.js';
-import { IdentityService, systemActor } from './services/identity.service.js';
+import { systemActor } from './services/identity.service.js';
 import { JobsAdminService } from './services/jobs-admin.service.js';
 import { KeysService } from './services/keys.service.js';
 import { DocumentLifecycle } from './services/lifecycle.js';
 import { LocksService } from './services/locks.service.js';
-import { InvitationsService } from './services/invitations.service.js';
-import { MailService } from './services/mail.service.js';
-import { LogMailer } from './integrations/log.mailer.js';
-import { SmtpMailer } from './integrations/smtp.mailer.js';
 import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
 import { RetentionService } from './services/retention.service.js';
 import { ReplicationService } from './services/replication.service.js';
@@ -56,27 +56,11 @@ import { BrandingService } from './services/branding.service.js';
 import { makeSnippet } from './domain/search/snippet.js';
 import { subscribeSearch, TextIndexing } from './services/text-indexing.js';
 import type { TextExtractor, Thumbnailer } from './domain/ports.js';
-import { UsersAdminService } from './services/users-admin.service.js';
-import { ScimGroupsService } from './services/scim-groups.service.js';
-import { ScimTokensService } from './services/scim-tokens.service.js';
-import { ScimUsersService } from './services/scim-users.service.js';
-import { WebSessionsService } from './services/web-sessions.service.js';
-import { FederatedSignInService } from './services/federated-sign-in.service.js';
-import { SamlSignInService } from './services/saml-sign-in.service.js';
-import { NodeSamlProtocol } from './integrations/saml/node-saml.protocol.js';
-import { IdentityProvidersService } from './services/identity-providers.service.js';
-import { OidcSignInService } from './services/oidc-sign-in.service.js';
-import { OpenIdClient } from './integrations/oidc.client.js';
-import { DerivedSecretSealer } from './storage/secret-sealer.js';
-import { BucketCheckpointCopies } from './storage/bucket-checkpoint-copies.js';
-import { CheckpointCopies } from './storage/checkpoint-copies.js';
 import { UploadAdmission } from './services/upload-admission.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
 import { HealingBlobs } from './storage/healing-blobs.js';
-import { FsBlobStore } from './storage/fs.blob-store.js';
 import { KeyRingImpl, deriveKey, loadMasterKey } from './storage/keys.js';
 import { DerivedSearchKeys } from './storage/search-keys.js';
-import { createS3Client, S3BlobStore } from './storage/s3.blob-store.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -235,12 +219,13 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     copies: checkpointCopies.copies,
     checkpointEvents: config.auditCheckpointEvents, checkpointSeconds: config.auditCheckpointSeconds, logger,
   });
-  // Every new organisation gets the file plan of the retention schedule (retention is built below; seeding runs later).
-  // E-mail through SMTP when STRONGROOM_SMTP_URL is set, otherwise into the log (docs/email.md).
-  const mailer = config.smtpUrl ? new SmtpMailer({ url: config.smtpUrl, from: config.mailFrom! }) : new LogMailer(logger);
-  const mail = new MailService({ store, clock, logger, mailer, serviceName: config.serviceName, publicUrl: config.publicUrl ?? null });
-  const invitations = new InvitationsService({ store, clock });
-  const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan: { seed: (...args) => retention.seedFilePlan(...args) }, mail });
+  // E-mail through SMTP when STRONGROOM_SMTP_URL is set, otherwise into the log (compose/mail.ts).
+  const { mail, close: closeMail } = composeMail({ config, store, clock, logger });
+  // Accounts, web sessions, federated sign-in (OIDC, SAML) and SCIM (compose/identity.ts). Every new
+  // organisation gets the file plan of the retention schedule (retention is built below; seeding runs later).
+  const identityServices = composeIdentity({
+    config, store, clock, access, serviceAreas, master, mail, filePlan: { seed: (...args) => retention.seedFilePlan(...args) },
+  });
   const locks = new LocksService({ store, access, clock });
   const collections = new CollectionsService({ store, access, locks, clock, serviceAreas });
   const notifier = new QuarantineNotifier(clock, mail);
@@ -267,19 +252,6 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   });
 
   const keysService = new KeysService({ store, access, clock, keys });
-  const sessions = new WebSessionsService({ store, clock, identity, issuer: 'Strongroom' });
-  const federatedSignIn = new FederatedSignInService({ store, clock, webSessions: sessions });
-  // Client secrets sealed at rest, and the browser's sign-in cookies, each under a key of its own.
-  const providerSecrets = new DerivedSecretSealer(master, 'identity provider secrets v1');
-  const identityProviders = new IdentityProvidersService({ store, clock, access, sealer: providerSecrets, serviceAreas });
-  const samlSignIn = new SamlSignInService({ store, clock, access, federatedSignIn, protocol: new NodeSamlProtocol(), publicUrl: config.publicUrl, previews: identityProviders });
-  const oidcSignIn = new OidcSignInService({
-    store, clock, client: new OpenIdClient(), federatedSignIn, providers: identityProviders,
-    secrets: providerSecrets, cookies: new DerivedSecretSealer(master, 'oidc browser cookies v1'),
-  });
-  const people = new UsersAdminService({ store, clock, access, identity });
-  // SCIM provisioning by each organisation's directory (Entra ID): its tokens, Users and Groups.
-  const scim = { tokens: new ScimTokensService({ store, clock, access }), users: new ScimUsersService({ store, clock, access }), groups: new ScimGroupsService({ store, clock, access }) };
   const dav = new DavService({ store, access, clock, collections, documents, locks });
   const jobsAdmin = new JobsAdminService({ store, access, clock });
   // Records management: the file plan, legal holds, disposal review and certificates of destruction.
@@ -335,9 +307,9 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const timers: NodeJS.Timeout[] = [];
   let backgroundStarted = false;
   const vault: Vault = {
-    config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
-    sessions, federatedSignIn, samlSignIn, identityProviders, oidcSignIn, people, scim, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
-    replicaStore, replication, scrub, backups, search, branding, mail, invitations,
+    ...identityServices,
+    config, logger, clock, store, scanner, serviceAreas, access, audit, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
+    dav, jobs: jobsAdmin, retention, holds, disposal, certificates, replicaStore, replication, scrub, backups, search, branding, mail,
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');
@@ -360,14 +332,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       void quarantine.checkSignatureVersion().catch(() => undefined);
       // Disposal sweep and bin purge: queued hourly, one job per organisation per UK day (the unique key
       // and the date each last ran, kept in the database, make it once a day across every node).
-      const queueDailyRecordsJobs = async () => {
-        const now = clock.now();
-        const date = ukDate(now);
-        for (const org of await store.repos.organisations.list()) {
-          await store.repos.jobs.enqueue(disposalSweepJob, { organisationId: org.id, date }, { now });
-          await store.repos.jobs.enqueue(purgeBinJob, { organisationId: org.id, date }, { now });
-        }
-      };
+      const queueDailyRecordsJobs = () => queueDailyRecordsSweeps(store, clock);
       timers.push(setInterval(() => void queueDailyRecordsJobs().catch((err: unknown) => logger.warn({ err }, 'queueing the daily disposal sweep and bin purge failed')), 3_600_000));
       void queueDailyRecordsJobs().catch((err: unknown) => logger.warn({ err }, 'queueing the daily disposal sweep and bin purge failed'));
       // One scrub of a random sample a day across the cluster; the hourly check only queues it once a day.
@@ -396,7 +361,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       closeBlobStore();
       replicaOpened?.destroy();
       checkpointCopies.close();
-      if (mailer instanceof SmtpMailer) mailer.close();
+      closeMail();
     },
   };
   return vault;
@@ -404,76 +369,11 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
 
 /** How long after start-up a worker first asks whether today's backup is due (then hourly). */
 const FIRST_BACKUP_CHECK_MS = 5 * 60 * 1000;
+/** How often the worker sweeps unfinished uploads a crash left, by age (compose/blob-stores.ts). */
+const STAGING_SWEEP_MS = 60 * 60 * 1000;
 
 /** A download that found a bad copy has that version scrubbed at this rate (bytes a second). */
 const SCRUB_REPAIR_BYTES_PER_SECOND = 50 * 1024 * 1024;
-/** The daily scrub: a random sample of this many live versions, read at this rate on each side. */
-export const DAILY_SCRUB_SAMPLE = 500;
-export const DAILY_SCRUB_BYTES_PER_SECOND = 10 * 1024 * 1024;
-
-/** Queues today's scrub unless some process already did (the day is recorded in key_values). */
-async function scheduleDailyScrub(store: Store, clock: Clock): Promise<void> {
-  const now = clock.now();
-  const day = now.toISOString().slice(0, 10);
-  await store.transaction(async (repos) => {
-    if ((await repos.settings.get('scrub.scheduled-day')) === day) return;
-    await repos.settings.set('scrub.scheduled-day', day);
-    await repos.jobs.enqueue(scrubJob, { sample: DAILY_SCRUB_SAMPLE, bytesPerSecond: DAILY_SCRUB_BYTES_PER_SECOND, day }, { now });
-  });
-}
-
-/**
- * Queues today's backup once the UK hour has reached STRONGROOM_BACKUP_HOUR, unless the day's backup
- * was taken (recorded in the database by whichever node took it) or is queued (the job's key is the day).
- */
-export async function queueDailyBackup(vault: Pick<Vault, 'config' | 'clock' | 'store' | 'backups'>): Promise<boolean> {
-  if (vault.config.backupSchedule !== 'daily' || vault.config.replica === null) return false;
-  const now = vault.clock.now();
-  if (ukHour(now) < vault.config.backupHour) return false;
-  const date = ukDate(now);
-  if (await vault.backups.scheduledOn(date)) return false;
-  return vault.store.repos.jobs.enqueue(backupJob, { date }, { now });
-}
-
-function ukHour(at: Date): number {
-  return Number(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', hour: 'numeric', hourCycle: 'h23' }).format(at));
-}
-
-/**
- * Where audit checkpoints are kept outside the database: the offsite folder and the signer's own copy
- * (beside its key in `signerDataDir`), and the replica's bucket too when STRONGROOM_REPLICA is one.
- */
-export function openCheckpointCopies(config: Config, signerDataDir: string): { copies: CheckpointCopiesPort; close: () => void } {
-  const local = new CheckpointCopies({ offsiteDir: config.offsiteDir, signerFile: auditLastCheckpointPath(signerDataDir) });
-  if (config.replica?.kind !== 's3') return { copies: local, close: () => undefined };
-  const client = createS3Client(config.replica);
-  return { copies: new BucketCheckpointCopies({ local, client, bucket: config.replica.bucket, prefix: config.replica.prefix }), close: () => client.destroy() };
-}
-
-/**
- * Staging younger than this is left alone, at start-up and by the worker's sweep: other processes
- * on the same bucket may be writing it. An S3 multipart upload is aged from when it started (a
- * 16 GiB upload on a slow link takes hours); the bucket's lifecycle rule (docs/operations.md) is
- * the backstop for anything this misses.
- */
-const S3_STAGING_GRACE_MS = 24 * 60 * 60 * 1000;
-/**
- * A folder's staging file is aged from its last write, which a live upload moves on at least every
- * minute (STAGING_TOUCH_MS), so an hour untouched is no upload in flight on any node sharing the folder.
- */
-export const FS_STAGING_GRACE_MS = 60 * 60 * 1000;
-const STAGING_SWEEP_MS = 60 * 60 * 1000;
-
-/** The blob store STRONGROOM_BLOBS names, and how much of its staging is safe to clean at start-up. */
-function openBlobStore(config: Config, blobs: BlobsSetting = config.blobs): { store: BlobStore; destroy: () => void; stagingGraceMs: number } {
-  if (blobs.kind === 's3') {
-    const client = createS3Client(blobs);
-    return { store: new S3BlobStore({ client, bucket: blobs.bucket, prefix: blobs.prefix, largestBlobBytes: config.maxUploadBytes }), destroy: () => client.destroy(), stagingGraceMs: S3_STAGING_GRACE_MS };
-  }
-  // Even the data directory's own folder may be shared (NFS, or STRONGROOM_BLOBS=/path on every node).
-  const store = blobs.dir === undefined ? new FsBlobStore({ dataDir: config.dataDir }) : new FsBlobStore({ dataDir: config.dataDir, blobsDir: blobs.dir });
-  return { store, destroy: () => undefined, stagingGraceMs: FS_STAGING_GRACE_MS };
-}
 
 export function parseClamdAddress(value: string): { socketPath: string } | { host: string; port: number } {
   const tcp = /^([^:/]+):(\d+)$/.exec(value);
@@ -482,31 +382,6 @@ export function parseClamdAddress(value: string): { socketPath: string } | { hos
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);
-}
-
-export const auditKeyPath = (dataDir: string): string => path.join(dataDir, 'keys', 'audit-signing.key');
-/** The signer's own copy of the last checkpoint it signed: beside its key, out of the database's reach. */
-export const auditLastCheckpointPath = (dataDir: string): string => path.join(dataDir, 'keys', 'audit-last-checkpoint.note');
-
-/** The audit signing key lives in keys/, never in the database, so a database rewrite cannot re-sign. */
-async function loadSigningKey(config: Config, create: boolean): Promise<string> {
-  const file = auditKeyPath(config.dataDir);
-  try {
-    return (await readFile(file, 'utf8')).trim();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !create) throw new Error(`Cannot read the audit signing key at ${file}.`, { cause: error });
-  }
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const name = config.auditOrigin.replace(/[^A-Za-z0-9._/-]/g, '-');
-  const key = generateSignerKey(name);
-  const handle = await open(file, 'wx', 0o600);
-  try {
-    await handle.writeFile(`${key}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return key;
 }
 
 /** The retention schedule every organisation's file plan starts from (a copy of ../shared/data/retention-schedule.csv). */

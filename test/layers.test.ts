@@ -50,7 +50,8 @@ const CLEAN: Record<string, string> = {
   'src/protocol/error-status.ts': 'export const STATUS = {};\n',
   'src/http/app.ts': "import { routes } from './api/documents.routes.js';\nexport const buildApp = routes;\n",
   'src/webdav/plugin.ts': "import type { AppServices } from '../services/app-services.js';\nimport { etagOf } from '../protocol/content-headers.js';\nexport const dav = (s: AppServices) => [s, etagOf];\n",
-  'src/main.ts': "import { Store } from './db/store.js';\nimport { DocumentsService } from './services/documents.service.js';\nexport const open = () => new DocumentsService(new Store());\n",
+  'src/compose/documents.ts': "import { Store } from '../db/store.js';\nimport { DocumentsService } from '../services/documents.service.js';\nexport const composeDocuments = () => new DocumentsService(new Store());\n",
+  'src/main.ts': "import { composeDocuments } from './compose/documents.js';\nexport const open = composeDocuments;\n",
   'src/server.ts': "import { buildApp } from './http/app.js';\nimport { dav } from './webdav/plugin.js';\nexport const server = [buildApp, dav];\n",
   'src/cli/commands/serve.commands.ts': "import { open } from '../../main.js';\nimport { server } from '../../server.js';\nexport const serve = [open, server];\n",
   // Tests may reach anywhere to set things up.
@@ -93,6 +94,21 @@ describe('scripts/check-layers.mjs', () => {
       'a service imports the composition root',
       'src/services/documents.service.ts', "import type { Vault } from '../main.js';\n",
       'src/services/documents.service.ts:1: services/ must not import the composition root (../main.js)',
+    ],
+    [
+      'a service imports a composition module',
+      'src/services/documents.service.ts', "import { composeDocuments } from '../compose/documents.js';\n",
+      'src/services/documents.service.ts:1: services/ must not import the composition root (../compose/documents.js)',
+    ],
+    [
+      'an adapter imports a composition module',
+      'src/db/store.ts', "import { composeDocuments } from '../compose/documents.js';\n",
+      'src/db/store.ts:1: db/ is an adapter and must not import the composition root (../compose/documents.js)',
+    ],
+    [
+      'WebDAV imports a composition module',
+      'src/webdav/plugin.ts', "import { composeDocuments } from '../compose/documents.js';\n",
+      'src/webdav/plugin.ts:1: webdav/ must not import the composition root: it is given AppServices (../compose/documents.js)',
     ],
     [
       'a web page reaches the store',

@@ -1,22 +1,19 @@
 // The audit log service: sequences events into the Merkle tree, signs checkpoints (only of a tree
 // that extends what it signed before; copies kept outside the database), verifies the whole log
-// against every checkpoint, raises the integrity alarm, exports proofs and answers audit queries.
-import { unrecordedArrangement } from '../domain/audit/arrangement-record.js';
-import { unrecordedCredential } from '../domain/audit/credential-record.js';
-import { IDENTITY_RECORD_ACTIONS, unrecordedIdentityRow } from '../domain/audit/identity-record.js';
+// against every checkpoint (the checks: audit-log-check.ts), raises the integrity alarm, exports
+// proofs and answers audit queries.
 import { buildBundle, type AuditBundle, type BundleEvent } from '../domain/audit/bundle.js';
-import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import type { AuditEvent } from '../domain/audit/event.js';
 import { eventLeafHash } from '../domain/audit/event.js';
-import { CompactRange, HASH_SIZE, treeRoot, type SubtreeHashes } from '../domain/audit/merkle.js';
-import { openCheckpoint, parseCheckpoint, signCheckpoint, signNote } from '../domain/audit/signed-note.js';
-import { verifyLog, type LogCheck, type LogCheckpoint } from '../domain/audit/verify-log.js';
+import { CompactRange } from '../domain/audit/merkle.js';
+import { parseCheckpoint, signCheckpoint, signNote } from '../domain/audit/signed-note.js';
 import { conflict, IntegrityError, notFound } from '../domain/errors.js';
 import type { CheckpointCopies, Clock } from '../domain/ports.js';
 import type { Actor } from '../domain/types.js';
-import type { AuditQuery, Repos, Store } from '../domain/repositories.js';
+import type { AuditQuery, Store } from '../domain/repositories.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import { checkHistory, checkWholeLog, memoised, subtreesOf, type AuditVerification } from './audit-log-check.js';
 
 export interface AuditServiceOptions {
   store: Store;
@@ -39,13 +36,6 @@ export interface AuditAlarm {
   problem: string;
   raisedAt: string;
 }
-
-export type AuditVerification = LogCheck & {
-  /** 'matched': offsite copies exist and every check passed; 'mismatch': some check failed. */
-  offsite: 'matched' | 'absent' | 'mismatch';
-  /** How many offsite checkpoint files were checked. */
-  offsiteCheckpoints: number;
-};
 
 /**
  * The log's integrity as a council's auditor, DPO or admin sees it: whether it verified, against
@@ -179,7 +169,7 @@ export class AuditService {
     const size = await repos.audit.treeSize();
     const hashes = subtreesOf(repos);
     const stored = [...previous, ...(latest ? [{ source: `the database's newest checkpoint (size ${latest.treeSize})`, note: latest.note }] : [])];
-    const check = await this.checkHistory(stored, size, hashes);
+    const check = await checkHistory(stored, size, hashes, this.o);
     if (!check.ok) {
       this.raise('signer', `Refused to sign the audit log at ${size} events. ${check.problem}`);
       return null;
@@ -202,18 +192,6 @@ export class AuditService {
     const repos = this.o.store.repos;
     const [size, latest] = await Promise.all([repos.audit.treeSize(), repos.audit.latestCheckpoint()]);
     return size - (latest?.treeSize ?? 0);
-  }
-
-  /** The stored tree of `size` events, checked to extend every given checkpoint; its root when it does. */
-  private async checkHistory(checkpoints: SourcedCheckpoint[], size: number, hashes: SubtreeHashes): Promise<HistoryCheck & { root: Buffer }> {
-    let root: Buffer;
-    try {
-      root = await treeRoot(size, hashes);
-    } catch (err) {
-      if (!(err instanceof IntegrityError)) throw err;
-      return { ok: false, source: 'the stored tree', firstBadSeq: 0, problem: `The stored tree of ${size} events cannot be read: ${err.message}.`, root: Buffer.alloc(0) };
-    }
-    return { ...(await checkTreeExtends(checkpoints, { size, root, hashes }, this.o.verifierKey, this.o.origin)), root };
   }
 
   private raise(source: AuditAlarm['source'], problem: string): void {
@@ -314,6 +292,13 @@ export class AuditService {
     }
   }
 
+  /** The whole log checked (audit-log-check.ts); a failure raises the alarm. */
+  private async recomputeLog(): Promise<AuditVerification> {
+    const result = await checkWholeLog({ repos: this.o.store.repos, copies: this.o.copies, signer: this.o, pendingBatch: INTEGRATE_BATCH });
+    if (!result.ok) this.raise('verify', `audit verify failed at sequence number ${result.firstBadSeq}: ${result.problem}`);
+    return result;
+  }
+
   /** One recomputation at a time in this process (concurrent askers share it); its summary is stored for every process. */
   private recompute(): Promise<AuditVerification> {
     this.recomputing ??= this.recomputeLog().then(async (result) => {
@@ -328,91 +313,6 @@ export class AuditService {
       this.recomputing = null;
     });
     return this.recomputing;
-  }
-
-  private async recomputeLog(): Promise<AuditVerification> {
-    const repos = this.o.store.repos;
-    // Outside copies, then stored checkpoints, then the tree: the same order as the signer, for the same reason.
-    const outside = await this.o.copies.all();
-    const stored = (await repos.audit.checkpoints()).map((c): SourcedCheckpoint => ({ source: `stored checkpoint for size ${c.treeSize}`, note: c.note, claimedSize: c.treeSize }));
-    const everyCheckpoint = [...outside.offsite, ...outside.newest, ...outside.signer, ...stored];
-    const history = await this.checkHistory(everyCheckpoint, await repos.audit.treeSize(), memoised(subtreesOf(repos)));
-
-    const leafHashes = new Map<number, Buffer>();
-    async function* events() {
-      for await (const { event, leafHash } of repos.audit.sequenced()) {
-        if (leafHash) {
-          leafHashes.set(event.seq, leafHash);
-          if (leafHashes.size > 10_000) leafHashes.delete(leafHashes.keys().next().value as number);
-        }
-        yield event;
-      }
-    }
-    let result: LogCheck = await verifyLog(events(), this.forLog(everyCheckpoint), this.o.verifierKey, async (seq) => leafHashes.get(seq), { origin: this.o.origin });
-    // Read after the events, so concurrent sequencing can only make it larger: an event numbered
-    // beyond the sequencer's tree was never sequenced (written straight into the database).
-    const sequencedSize = await repos.audit.treeSize();
-    if (result.ok && result.treeSize > sequencedSize) {
-      result = { ok: false, firstBadSeq: sequencedSize, problem: `Events from seq ${sequencedSize} to ${result.treeSize - 1} carry sequence numbers the sequencer never assigned (its tree has ${sequencedSize} events): they were written into the database directly.` };
-    }
-    if (result.ok) {
-      const forged = await this.firstForgedPending();
-      if (forged) result = { ok: false, firstBadSeq: sequencedSize, problem: forged };
-    }
-    if (result.ok) {
-      // Arrangements read before their changes: a change committed in between adds its event too.
-      const arrangements = await repos.arrangements.list({});
-      const unrecorded = unrecordedArrangement(arrangements, await repos.audit.arrangementChanges());
-      if (unrecorded) result = { ok: false, firstBadSeq: sequencedSize, problem: unrecorded };
-    }
-    if (result.ok) {
-      // Credentials read before their creations, for the same reason.
-      const credentials = await repos.users.usableCredentials();
-      const unrecorded = unrecordedCredential(credentials, await repos.audit.credentialCreations());
-      if (unrecorded) result = { ok: false, firstBadSeq: sequencedSize, problem: unrecorded };
-    }
-    if (result.ok) {
-      // SCIM tokens, identity providers and subject links: ways in too. Rows read before their events, as above.
-      const rows = { scimTokens: await repos.scim.usableTokens(), providers: await repos.federation.everyProvider(), links: await repos.federation.everyIdentity() };
-      const unrecorded = unrecordedIdentityRow(rows, await repos.audit.allowedEvents(IDENTITY_RECORD_ACTIONS));
-      if (unrecorded) result = { ok: false, firstBadSeq: sequencedSize, problem: unrecorded };
-    }
-    if (!history.ok) {
-      // The events say more exactly where the damage starts; the history names the checkpoint it contradicts.
-      result = result.ok
-        ? { ok: false, firstBadSeq: history.firstBadSeq, problem: history.problem }
-        : { ok: false, firstBadSeq: result.firstBadSeq, problem: `${history.problem} Recomputed from the events: ${result.problem}` };
-    }
-    if (!result.ok) this.raise('verify', `audit verify failed at sequence number ${result.firstBadSeq}: ${result.problem}`);
-    const offsite = outside.offsite.length === 0 ? 'absent' : result.ok ? 'matched' : 'mismatch';
-    return { ...result, offsite, offsiteCheckpoints: outside.offsite.length };
-  }
-
-  /** Why the first pending event the service did not write is refused, if there is one. */
-  private async firstForgedPending(): Promise<string | null> {
-    const repos = this.o.store.repos;
-    for (const row of await repos.audit.unsequenced(INTEGRATE_BATCH)) {
-      if (!(await repos.audit.writtenByService(row, row.event))) {
-        return `The pending event row ${String(row.id)} (${row.event.action}) carries no valid seal: it was written into the database directly, not by Strongroom, and will not be sequenced.`;
-      }
-    }
-    return null;
-  }
-
-  /** One entry per distinct note, at the size it is signed for (or filed under, if it does not open: verifyLog then says so). */
-  private forLog(checkpoints: SourcedCheckpoint[]): LogCheckpoint[] {
-    const bySize = new Map<string, LogCheckpoint>();
-    for (const c of checkpoints) {
-      if (bySize.has(c.note)) continue;
-      let treeSize = c.claimedSize;
-      try {
-        treeSize = openCheckpoint(c.note, this.o.verifierKey).treeSize;
-      } catch {
-        // Reported by the history check, which names the source.
-      }
-      if (treeSize !== undefined) bySize.set(c.note, { treeSize, note: c.note });
-    }
-    return [...bySize.values()];
   }
 
   /** An organisation's events with inclusion proofs against the newest checkpoint, for offline checking. */
@@ -508,29 +408,3 @@ export class AuditService {
   }
 }
 
-export function subtreesOf(repos: Repos): SubtreeHashes {
-  return {
-    hash: async (level, index) => {
-      const hash = await repos.audit.node(level, index);
-      // Missing or malformed is what tampering leaves behind, not an outage: the checks say so.
-      if (!hash || hash.length !== HASH_SIZE) throw new IntegrityError(`audit tree node ${level}/${index} is ${hash ? 'malformed' : 'missing'}`);
-      return hash;
-    },
-  };
-}
-
-/** Verification asks for the same left-edge nodes once per checkpoint; fetch each once. */
-function memoised(store: SubtreeHashes): SubtreeHashes {
-  const seen = new Map<string, Promise<Buffer>>();
-  return {
-    hash: (level, index) => {
-      const key = `${level}/${index}`;
-      let hash = seen.get(key);
-      if (!hash) {
-        hash = Promise.resolve(store.hash(level, index));
-        seen.set(key, hash);
-      }
-      return hash;
-    },
-  };
-}

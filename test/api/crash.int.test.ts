@@ -102,7 +102,7 @@ describe.each(DIALECTS)('crash during concurrent uploads (real server, SIGKILL) 
     // Nothing but success or a broken connection: the server never answered an upload with an error.
     expect(notOk.every((o) => o.status === 'error'), JSON.stringify(notOk.map((o) => o.status))).toBe(true);
 
-    // Staging cleanup is age-based (main.ts FS_STAGING_GRACE_MS, an hour since the last write): age
+    // Staging cleanup is age-based (compose/blob-stores.ts FS_STAGING_GRACE_MS, an hour since the last write): age
     // the dead server's files past it, and stage a fresh file as if another node were uploading.
     const staging = path.join(dataDir, 'tmp');
     const leftovers = (await filesUnder(staging)).filter((f) => f.endsWith('.part'));

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeBackup } from '../../src/backup.js';
 import { restoreDrill } from '../../src/backup-restore-drill.js';
 import { openCheckpoint, signCheckpoint } from '../../src/domain/audit/signed-note.js';
-import { auditKeyPath, openCheckpointCopies } from '../../src/main.js';
+import { auditKeyPath, openCheckpointCopies } from '../../src/compose/audit-keys.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { createS3Client } from '../../src/storage/s3.blob-store.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';

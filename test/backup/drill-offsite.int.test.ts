@@ -11,7 +11,8 @@ import { takeBackup } from '../../src/backup.js';
 import { restoreDrill } from '../../src/backup-restore-drill.js';
 import { loadConfig } from '../../src/config/config.js';
 import { openCheckpoint } from '../../src/domain/audit/signed-note.js';
-import { auditLastCheckpointPath, openVault, type Vault } from '../../src/main.js';
+import { auditLastCheckpointPath } from '../../src/compose/audit-keys.js';
+import { openVault, type Vault } from '../../src/main.js';
 import { createOrganisation } from '../support/vault.js';
 
 const silent = pino({ level: 'silent' });

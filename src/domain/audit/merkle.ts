@@ -226,26 +226,12 @@ export function verifyInclusion(
 ): boolean {
   if (!isHash(leaf) || !isHash(root) || !proof.every(isHash)) return false;
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(treeSize) || index < 0 || index >= treeSize) return false;
-  let fn = index;
-  let sn = treeSize - 1;
   let r = leaf;
-  for (const p of proof) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
-      r = nodeHash(p, r);
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn /= 2;
-          sn = Math.floor(sn / 2);
-        }
-      }
-    } else {
-      r = nodeHash(r, p);
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  return sn === 0 && r.equals(root);
+  const walked = walkProof(index, treeSize - 1, proof, {
+    left: (p) => { r = nodeHash(p, r); },
+    right: (p) => { r = nodeHash(r, p); },
+  });
+  return walked && r.equals(root);
 }
 
 /**
@@ -277,24 +263,34 @@ export function verifyConsistency(
   }
   let fr = path[0]!;
   let sr = path[0]!;
-  for (const c of path.slice(1)) {
+  const walked = walkProof(fn, sn, path.slice(1), {
+    left: (c) => { fr = nodeHash(c, fr); sr = nodeHash(c, sr); },
+    right: (c) => { sr = nodeHash(sr, c); },
+  });
+  return walked && fr.equals(oldRoot) && sr.equals(newRoot);
+}
+
+/**
+ * The walk up the tree both verifications share (RFC 9162 2.1.3.2 and 2.1.4.2, steps with `fn` and
+ * `sn`): each proof hash is a sibling on the `left` or the `right` of the node reached so far. False
+ * when the proof is longer or shorter than the path from `fn` to the root (`sn` must reach 0 with it).
+ */
+function walkProof(fn: number, sn: number, proof: readonly Buffer[], combine: { left(sibling: Buffer): void; right(sibling: Buffer): void }): boolean {
+  for (const sibling of proof) {
     if (sn === 0) return false;
     if (fn % 2 === 1 || fn === sn) {
-      fr = nodeHash(c, fr);
-      sr = nodeHash(c, sr);
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn /= 2;
-          sn = Math.floor(sn / 2);
-        }
+      combine.left(sibling);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn /= 2;
+        sn = Math.floor(sn / 2);
       }
     } else {
-      sr = nodeHash(sr, c);
+      combine.right(sibling);
     }
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);
   }
-  return sn === 0 && fr.equals(oldRoot) && sr.equals(newRoot);
+  return sn === 0;
 }
 
 function isPowerOfTwo(n: number): boolean {

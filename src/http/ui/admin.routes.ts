@@ -6,13 +6,10 @@ import { INVITATION_DAYS } from '../../domain/mail/message.js';
 import { CLASSIFICATIONS, ROLES } from '../../domain/types.js';
 import { requestInfo } from '../plugins/authenticate.js';
 import { errorList, render, requireCsrf, setSession, signedIn, type Ui } from './context.js';
+import { type Form, handled, many, one } from './form-fields.js';
 
 const CREDENTIAL_NAME_MAX = 100;
 
-type Form = Record<string, string | string[] | undefined>;
-const one = (v: string | string[] | undefined): string => (Array.isArray(v) ? v[0] ?? '' : v ?? '');
-const many = (v: string | string[] | undefined): string[] => (Array.isArray(v) ? v : v ? [v] : []);
-const handled = (error: unknown): error is DomainError => error instanceof DomainError && ['INVALID', 'CONFLICT'].includes(error.code);
 
 const DONE: Record<string, string> = {
   updated: 'The changes were saved.', disabled: 'The account was disabled and its sessions ended.', enabled: 'The account was enabled.',

@@ -8,10 +8,8 @@ import { arrangementResource } from '../../services/arrangements.service.js';
 import { reportCsv } from '../../services/report-csv.js';
 import { organisationNames } from './browse.routes.js';
 import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
+import { type Form, many, one } from './form-fields.js';
 
-type Form = Record<string, string | string[] | undefined>;
-const one = (v: string | string[] | undefined): string => (Array.isArray(v) ? v[0] ?? '' : v ?? '');
-const many = (v: string | string[] | undefined): string[] => (Array.isArray(v) ? v : v ? [v] : []);
 
 /** The lifecycle steps the arrangement page offers as buttons, in the order shown. */
 const STEPS = ['accept', 'suspend', 'resume', 'end'] as const;

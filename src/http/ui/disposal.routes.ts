@@ -2,12 +2,10 @@
 // records manager decides each item (destroy, extend with date and reason, transfer), downloads the
 // transfer package and approves. What each person is offered is what decide() would allow (can()).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, invalid } from '../../domain/errors.js';
+import { invalid } from '../../domain/errors.js';
 import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
+import { type Form, handled, one } from './form-fields.js';
 
-type Form = Record<string, string | string[] | undefined>;
-const one = (v: string | string[] | undefined): string => (Array.isArray(v) ? v[0] ?? '' : v ?? '');
-const handled = (error: unknown): error is DomainError => error instanceof DomainError && ['INVALID', 'CONFLICT'].includes(error.code);
 
 const DONE: Record<string, string> = {
   nothing: 'Nothing new is due for disposal: no batch was created.',

@@ -4,9 +4,9 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
+import { handled } from './form-fields.js';
 
 type Form = Record<string, string | undefined>;
-const handled = (error: unknown): error is DomainError => error instanceof DomainError && ['INVALID', 'CONFLICT'].includes(error.code);
 
 const DONE: Record<string, string> = {
   placed: 'The hold was placed. What it covers cannot be deleted, changed or disposed of until it is released.',

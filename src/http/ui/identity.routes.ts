@@ -2,18 +2,14 @@
 // SAML 2.0), the directory group → access mapping, and each provider's "test sign-in". The service asks
 // decide() ('organisation.identity') on every call; these pages only turn forms into its input.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError } from '../../domain/errors.js';
 import type { GroupMappingInput, ProviderInput } from '../../domain/identity/provider-input.js';
 import { CLASSIFICATIONS, ROLES } from '../../domain/types.js';
 import type { ProviderView } from '../../services/identity-providers.service.js';
 import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
+import { type Form, handled, many, one } from './form-fields.js';
 import { redirectUri, refusedPage, startAt } from './oidc.routes.js';
 import { OidcRefused } from '../../domain/identity/ports.js';
 
-type Form = Record<string, string | string[] | undefined>;
-const one = (v: string | string[] | undefined): string => (Array.isArray(v) ? v[0] ?? '' : v ?? '');
-const many = (v: string | string[] | undefined): string[] => (Array.isArray(v) ? v : v ? [v] : []);
-const handled = (error: unknown): error is DomainError => error instanceof DomainError && ['INVALID', 'CONFLICT'].includes(error.code);
 const words = (v: string | string[] | undefined): string[] => one(v).split(/[\s,]+/).filter(Boolean);
 
 const DONE: Record<string, string> = {

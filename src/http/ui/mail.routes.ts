@@ -5,9 +5,8 @@ import { DomainError } from '../../domain/errors.js';
 import { MAIL_KINDS } from '../../domain/mail/message.js';
 import { requestInfo } from '../plugins/authenticate.js';
 import { anonymousCsrf, checkAnonymousCsrf, errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
+import { type Form, one } from './form-fields.js';
 
-type Form = Record<string, string | string[] | undefined>;
-const one = (v: string | string[] | undefined): string => (Array.isArray(v) ? v[0] ?? '' : v ?? '');
 
 export const mailPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   const preferencesPage = async (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}, status = 200) => {

@@ -4,9 +4,8 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { render, requireCsrf, signedIn, type Ui } from './context.js';
+import { type Form, one } from './form-fields.js';
 
-type Form = Record<string, string | string[] | undefined>;
-const one = (v: string | string[] | undefined): string => (Array.isArray(v) ? v[0] ?? '' : v ?? '');
 
 const DONE: Record<string, string> = { revoked: 'The token was revoked. The directory\'s next request with it will be refused.' };
 

@@ -1,0 +1,47 @@
+// Composition of what the audit log keeps outside the database: the signing key and the signer's copy
+// of its last checkpoint (in keys/), and the checkpoint copies (offsite folder, replica bucket). Used by
+// main.ts and the backup*.ts files.
+import { mkdir, open, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config/config.js';
+import { generateSignerKey } from '../domain/audit/signed-note.js';
+import type { CheckpointCopies as CheckpointCopiesPort } from '../domain/ports.js';
+import { BucketCheckpointCopies } from '../storage/bucket-checkpoint-copies.js';
+import { CheckpointCopies } from '../storage/checkpoint-copies.js';
+import { createS3Client } from '../storage/s3.blob-store.js';
+
+export const auditKeyPath = (dataDir: string): string => path.join(dataDir, 'keys', 'audit-signing.key');
+/** The signer's own copy of the last checkpoint it signed: beside its key, out of the database's reach. */
+export const auditLastCheckpointPath = (dataDir: string): string => path.join(dataDir, 'keys', 'audit-last-checkpoint.note');
+
+/** The audit signing key lives in keys/, never in the database, so a database rewrite cannot re-sign. */
+export async function loadSigningKey(config: Config, create: boolean): Promise<string> {
+  const file = auditKeyPath(config.dataDir);
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !create) throw new Error(`Cannot read the audit signing key at ${file}.`, { cause: error });
+  }
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const name = config.auditOrigin.replace(/[^A-Za-z0-9._/-]/g, '-');
+  const key = generateSignerKey(name);
+  const handle = await open(file, 'wx', 0o600);
+  try {
+    await handle.writeFile(`${key}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return key;
+}
+
+/**
+ * Where audit checkpoints are kept outside the database: the offsite folder and the signer's own copy
+ * (beside its key in `signerDataDir`), and the replica's bucket too when STRONGROOM_REPLICA is one.
+ */
+export function openCheckpointCopies(config: Config, signerDataDir: string): { copies: CheckpointCopiesPort; close: () => void } {
+  const local = new CheckpointCopies({ offsiteDir: config.offsiteDir, signerFile: auditLastCheckpointPath(signerDataDir) });
+  if (config.replica?.kind !== 's3') return { copies: local, close: () => undefined };
+  const client = createS3Client(config.replica);
+  return { copies: new BucketCheckpointCopies({ local, client, bucket: config.replica.bucket, prefix: config.replica.prefix }), close: () => client.destroy() };
+}

@@ -1,0 +1,51 @@
+// The once-a-day work every worker asks for hourly (main.ts startBackground) and only one process in the
+// cluster queues: each organisation's disposal sweep and bin purge, the daily scrub, the daily backup.
+// What makes it once a day lives in the database (a job's unique key, or the day recorded in key_values).
+import type { Config } from '../config/config.js';
+import { backupJob, disposalSweepJob, purgeBinJob, scrubJob } from '../domain/jobs/kinds.js';
+import type { Clock } from '../domain/ports.js';
+import { ukDate } from '../domain/records/retention.js';
+import type { Store } from '../domain/repositories.js';
+import type { BackupService } from '../services/backup.service.js';
+
+/** Queues today's disposal sweep and bin purge for every organisation (one job each per UK day: the job's key). */
+export async function queueDailyRecordsSweeps(store: Store, clock: Clock): Promise<void> {
+  const now = clock.now();
+  const date = ukDate(now);
+  for (const org of await store.repos.organisations.list()) {
+    await store.repos.jobs.enqueue(disposalSweepJob, { organisationId: org.id, date }, { now });
+    await store.repos.jobs.enqueue(purgeBinJob, { organisationId: org.id, date }, { now });
+  }
+}
+
+/** The daily scrub: a random sample of this many live versions, read at this rate on each side. */
+export const DAILY_SCRUB_SAMPLE = 500;
+export const DAILY_SCRUB_BYTES_PER_SECOND = 10 * 1024 * 1024;
+
+/** Queues today's scrub unless some process already did (the day is recorded in key_values). */
+export async function scheduleDailyScrub(store: Store, clock: Clock): Promise<void> {
+  const now = clock.now();
+  const day = now.toISOString().slice(0, 10);
+  await store.transaction(async (repos) => {
+    if ((await repos.settings.get('scrub.scheduled-day')) === day) return;
+    await repos.settings.set('scrub.scheduled-day', day);
+    await repos.jobs.enqueue(scrubJob, { sample: DAILY_SCRUB_SAMPLE, bytesPerSecond: DAILY_SCRUB_BYTES_PER_SECOND, day }, { now });
+  });
+}
+
+/**
+ * Queues today's backup once the UK hour has reached STRONGROOM_BACKUP_HOUR, unless the day's backup
+ * was taken (recorded in the database by whichever node took it) or is queued (the job's key is the day).
+ */
+export async function queueDailyBackup(vault: { config: Config; clock: Clock; store: Store; backups: Pick<BackupService, 'scheduledOn'> }): Promise<boolean> {
+  if (vault.config.backupSchedule !== 'daily' || vault.config.replica === null) return false;
+  const now = vault.clock.now();
+  if (ukHour(now) < vault.config.backupHour) return false;
+  const date = ukDate(now);
+  if (await vault.backups.scheduledOn(date)) return false;
+  return vault.store.repos.jobs.enqueue(backupJob, { date }, { now });
+}
+
+function ukHour(at: Date): number {
+  return Number(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', hour: 'numeric', hourCycle: 'h23' }).format(at));
+}

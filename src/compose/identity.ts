@@ -1,0 +1,53 @@
+// Composition of identity: accounts and web sessions, sign-in through each organisation's identity
+// providers (OIDC, SAML) and SCIM provisioning by its directory (docs/identity.md). Part of the
+// composition root (main.ts builds it once per process).
+import type { Config } from '../config/config.js';
+import type { Clock } from '../domain/ports.js';
+import type { Store } from '../domain/repositories.js';
+import { OpenIdClient } from '../integrations/oidc.client.js';
+import { NodeSamlProtocol } from '../integrations/saml/node-saml.protocol.js';
+import type { AccessService } from '../services/access.service.js';
+import type { AppServices } from '../services/app-services.js';
+import { FederatedSignInService } from '../services/federated-sign-in.service.js';
+import { IdentityProvidersService } from '../services/identity-providers.service.js';
+import { IdentityService } from '../services/identity.service.js';
+import { InvitationsService } from '../services/invitations.service.js';
+import type { MailService } from '../services/mail.service.js';
+import { OidcSignInService } from '../services/oidc-sign-in.service.js';
+import { SamlSignInService } from '../services/saml-sign-in.service.js';
+import { ScimGroupsService } from '../services/scim-groups.service.js';
+import { ScimTokensService } from '../services/scim-tokens.service.js';
+import { ScimUsersService } from '../services/scim-users.service.js';
+import { UsersAdminService } from '../services/users-admin.service.js';
+import { WebSessionsService } from '../services/web-sessions.service.js';
+import type { MasterKey } from '../storage/keys.js';
+import { DerivedSecretSealer } from '../storage/secret-sealer.js';
+
+export type IdentityServices = Pick<AppServices,
+  'identity' | 'invitations' | 'sessions' | 'federatedSignIn' | 'identityProviders' | 'samlSignIn' | 'oidcSignIn' | 'people' | 'scim'>;
+
+/** What gives a new organisation its file plan (RetentionService.seedFilePlan, built after identity). */
+export type FilePlanSeeder = NonNullable<ConstructorParameters<typeof IdentityService>[0]['filePlan']>;
+
+export function composeIdentity(o: {
+  config: Config; store: Store; clock: Clock; access: AccessService; serviceAreas: readonly string[];
+  master: MasterKey; mail: MailService; filePlan: FilePlanSeeder;
+}): IdentityServices {
+  const { config, store, clock, access, serviceAreas, master, mail, filePlan } = o;
+  const invitations = new InvitationsService({ store, clock });
+  const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan, mail });
+  const sessions = new WebSessionsService({ store, clock, identity, issuer: 'Strongroom' });
+  const federatedSignIn = new FederatedSignInService({ store, clock, webSessions: sessions });
+  // Client secrets sealed at rest, and the browser's sign-in cookies, each under a key of its own.
+  const providerSecrets = new DerivedSecretSealer(master, 'identity provider secrets v1');
+  const identityProviders = new IdentityProvidersService({ store, clock, access, sealer: providerSecrets, serviceAreas });
+  const samlSignIn = new SamlSignInService({ store, clock, access, federatedSignIn, protocol: new NodeSamlProtocol(), publicUrl: config.publicUrl, previews: identityProviders });
+  const oidcSignIn = new OidcSignInService({
+    store, clock, client: new OpenIdClient(), federatedSignIn, providers: identityProviders,
+    secrets: providerSecrets, cookies: new DerivedSecretSealer(master, 'oidc browser cookies v1'),
+  });
+  const people = new UsersAdminService({ store, clock, access, identity });
+  // SCIM provisioning by each organisation's directory (Entra ID): its tokens, Users and Groups.
+  const scim = { tokens: new ScimTokensService({ store, clock, access }), users: new ScimUsersService({ store, clock, access }), groups: new ScimGroupsService({ store, clock, access }) };
+  return { identity, invitations, sessions, federatedSignIn, identityProviders, samlSignIn, oidcSignIn, people, scim };
+}

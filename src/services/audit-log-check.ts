@@ -1,0 +1,158 @@
+// Checking the audit log against what was signed: the stored tree against every checkpoint (in the
+// database and outside it), every stored event recomputed into the tree, and the rows that are ways in
+// (arrangements, credentials, SCIM tokens, identity providers and links) each backed by its event.
+// AuditService's signer asks checkHistory before each signature; `audit verify` and the integrity
+// page run checkWholeLog.
+import { unrecordedArrangement } from '../domain/audit/arrangement-record.js';
+import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
+import { unrecordedCredential } from '../domain/audit/credential-record.js';
+import { IDENTITY_RECORD_ACTIONS, unrecordedIdentityRow } from '../domain/audit/identity-record.js';
+import { HASH_SIZE, treeRoot, type SubtreeHashes } from '../domain/audit/merkle.js';
+import { openCheckpoint } from '../domain/audit/signed-note.js';
+import { verifyLog, type LogCheck, type LogCheckpoint } from '../domain/audit/verify-log.js';
+import { IntegrityError } from '../domain/errors.js';
+import type { CheckpointCopies } from '../domain/ports.js';
+import type { Repos } from '../domain/repositories.js';
+
+/** Whose checkpoints these are: the log's verifier key and origin line. */
+export interface Signer {
+  verifierKey: string;
+  origin: string;
+}
+
+export type AuditVerification = LogCheck & {
+  /** 'matched': offsite copies exist and every check passed; 'mismatch': some check failed. */
+  offsite: 'matched' | 'absent' | 'mismatch';
+  /** How many offsite checkpoint files were checked. */
+  offsiteCheckpoints: number;
+};
+
+/** The stored tree of `size` events, checked to extend every given checkpoint; its root when it does. */
+export async function checkHistory(checkpoints: SourcedCheckpoint[], size: number, hashes: SubtreeHashes, signer: Signer): Promise<HistoryCheck & { root: Buffer }> {
+  let root: Buffer;
+  try {
+    root = await treeRoot(size, hashes);
+  } catch (err) {
+    if (!(err instanceof IntegrityError)) throw err;
+    return { ok: false, source: 'the stored tree', firstBadSeq: 0, problem: `The stored tree of ${size} events cannot be read: ${err.message}.`, root: Buffer.alloc(0) };
+  }
+  return { ...(await checkTreeExtends(checkpoints, { size, root, hashes }, signer.verifierKey, signer.origin)), root };
+}
+
+/**
+ * Recomputes the whole tree from the stored events and checks it against every checkpoint, in the
+ * database and outside it (each offsite file, the signer's own copy). `pendingBatch` pending rows are
+ * checked for a seal too. The answer names where it failed, which may be any organisation's event.
+ */
+export async function checkWholeLog(o: { repos: Repos; copies: CheckpointCopies; signer: Signer; pendingBatch: number }): Promise<AuditVerification> {
+  const { repos, signer } = o;
+  // Outside copies, then stored checkpoints, then the tree: the same order as the signer, for the same reason.
+  const outside = await o.copies.all();
+  const stored = (await repos.audit.checkpoints()).map((c): SourcedCheckpoint => ({ source: `stored checkpoint for size ${c.treeSize}`, note: c.note, claimedSize: c.treeSize }));
+  const everyCheckpoint = [...outside.offsite, ...outside.newest, ...outside.signer, ...stored];
+  const history = await checkHistory(everyCheckpoint, await repos.audit.treeSize(), memoised(subtreesOf(repos)), signer);
+
+  const leafHashes = new Map<number, Buffer>();
+  async function* events() {
+    for await (const { event, leafHash } of repos.audit.sequenced()) {
+      if (leafHash) {
+        leafHashes.set(event.seq, leafHash);
+        if (leafHashes.size > 10_000) leafHashes.delete(leafHashes.keys().next().value as number);
+      }
+      yield event;
+    }
+  }
+  let result: LogCheck = await verifyLog(events(), forLog(everyCheckpoint, signer.verifierKey), signer.verifierKey, async (seq) => leafHashes.get(seq), { origin: signer.origin });
+  // Read after the events, so concurrent sequencing can only make it larger: an event numbered
+  // beyond the sequencer's tree was never sequenced (written straight into the database).
+  const sequencedSize = await repos.audit.treeSize();
+  if (result.ok && result.treeSize > sequencedSize) {
+    result = { ok: false, firstBadSeq: sequencedSize, problem: `Events from seq ${sequencedSize} to ${result.treeSize - 1} carry sequence numbers the sequencer never assigned (its tree has ${sequencedSize} events): they were written into the database directly.` };
+  }
+  if (result.ok) {
+    const forged = await firstForgedPending(repos, o.pendingBatch);
+    if (forged) result = { ok: false, firstBadSeq: sequencedSize, problem: forged };
+  }
+  if (result.ok) {
+    // Arrangements read before their changes: a change committed in between adds its event too.
+    const arrangements = await repos.arrangements.list({});
+    const unrecorded = unrecordedArrangement(arrangements, await repos.audit.arrangementChanges());
+    if (unrecorded) result = { ok: false, firstBadSeq: sequencedSize, problem: unrecorded };
+  }
+  if (result.ok) {
+    // Credentials read before their creations, for the same reason.
+    const credentials = await repos.users.usableCredentials();
+    const unrecorded = unrecordedCredential(credentials, await repos.audit.credentialCreations());
+    if (unrecorded) result = { ok: false, firstBadSeq: sequencedSize, problem: unrecorded };
+  }
+  if (result.ok) {
+    // SCIM tokens, identity providers and subject links: ways in too. Rows read before their events, as above.
+    const rows = { scimTokens: await repos.scim.usableTokens(), providers: await repos.federation.everyProvider(), links: await repos.federation.everyIdentity() };
+    const unrecorded = unrecordedIdentityRow(rows, await repos.audit.allowedEvents(IDENTITY_RECORD_ACTIONS));
+    if (unrecorded) result = { ok: false, firstBadSeq: sequencedSize, problem: unrecorded };
+  }
+  if (!history.ok) {
+    // The events say more exactly where the damage starts; the history names the checkpoint it contradicts.
+    result = result.ok
+      ? { ok: false, firstBadSeq: history.firstBadSeq, problem: history.problem }
+      : { ok: false, firstBadSeq: result.firstBadSeq, problem: `${history.problem} Recomputed from the events: ${result.problem}` };
+  }
+    const offsite = outside.offsite.length === 0 ? 'absent' : result.ok ? 'matched' : 'mismatch';
+  return { ...result, offsite, offsiteCheckpoints: outside.offsite.length };
+}
+
+
+/** Why the first pending event the service did not write is refused, if there is one. */
+async function firstForgedPending(repos: Repos, batch: number): Promise<string | null> {
+  for (const row of await repos.audit.unsequenced(batch)) {
+    if (!(await repos.audit.writtenByService(row, row.event))) {
+      return `The pending event row ${String(row.id)} (${row.event.action}) carries no valid seal: it was written into the database directly, not by Strongroom, and will not be sequenced.`;
+    }
+  }
+  return null;
+}
+
+
+/** One entry per distinct note, at the size it is signed for (or filed under, if it does not open: verifyLog then says so). */
+function forLog(checkpoints: SourcedCheckpoint[], verifierKey: string): LogCheckpoint[] {
+  const bySize = new Map<string, LogCheckpoint>();
+  for (const c of checkpoints) {
+    if (bySize.has(c.note)) continue;
+    let treeSize = c.claimedSize;
+    try {
+      treeSize = openCheckpoint(c.note, verifierKey).treeSize;
+    } catch {
+      // Reported by the history check, which names the source.
+    }
+    if (treeSize !== undefined) bySize.set(c.note, { treeSize, note: c.note });
+  }
+  return [...bySize.values()];
+}
+
+
+export function subtreesOf(repos: Repos): SubtreeHashes {
+  return {
+    hash: async (level, index) => {
+      const hash = await repos.audit.node(level, index);
+      // Missing or malformed is what tampering leaves behind, not an outage: the checks say so.
+      if (!hash || hash.length !== HASH_SIZE) throw new IntegrityError(`audit tree node ${level}/${index} is ${hash ? 'malformed' : 'missing'}`);
+      return hash;
+    },
+  };
+}
+
+/** Verification asks for the same left-edge nodes once per checkpoint; fetch each once. */
+export function memoised(store: SubtreeHashes): SubtreeHashes {
+  const seen = new Map<string, Promise<Buffer>>();
+  return {
+    hash: (level, index) => {
+      const key = `${level}/${index}`;
+      let hash = seen.get(key);
+      if (!hash) {
+        hash = Promise.resolve(store.hash(level, index));
+        seen.set(key, hash);
+      }
+      return hash;
+    },
+  };
+}
