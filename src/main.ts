@@ -238,7 +238,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   // Every new organisation gets the file plan of the retention schedule (retention is built below; seeding runs later).
   // E-mail through SMTP when STRONGROOM_SMTP_URL is set, otherwise into the log (docs/email.md).
   const mailer = config.smtpUrl ? new SmtpMailer({ url: config.smtpUrl, from: config.mailFrom! }) : new LogMailer(logger);
-  const mail = new MailService({ store, clock, logger, mailer, serviceName: config.serviceName, publicUrl: config.publicUrl ?? null });
+  const mail = new MailService({ store, clock, logger, mailer, access, serviceName: config.serviceName, publicUrl: config.publicUrl ?? null });
   const invitations = new InvitationsService({ store, clock });
   const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan: { seed: (...args) => retention.seedFilePlan(...args) }, mail });
   const locks = new LocksService({ store, access, clock });

@@ -80,17 +80,19 @@ function compose(m: MailMessage, c: MailContext): Draft {
         ],
         footer: `You were sent this because you uploaded the file. E-mails about your own uploads' safety are always sent.`,
       };
-    case 'quarantine-admin':
+    case 'quarantine-admin': {
+      const named = m.file?.name ?? null;
       return {
-        subject: `Quarantined: "${m.documentName}", version ${m.versionNumber}`,
+        subject: named === null ? `Quarantined: ${fileOutline(m.file)}, version ${m.versionNumber}` : `Quarantined: "${named}", version ${m.versionNumber}`,
         heading: 'A file was quarantined',
         blocks: [
           { p: `A version in your organisation was quarantined because ${HELD_OR_INFECTED[m.verdict]}.` },
-          { facts: [['Document', `${m.documentName}, version ${m.versionNumber}`], ['Reason', m.detail], ['Size', bytes(m.size)], ['When', when(m.at)]] },
+          { facts: [['Document', `${named ?? fileOutline(m.file)}, version ${m.versionNumber}`], ['Reason', m.detail], ['Size', bytes(m.size)], ['When', when(m.at)]] },
           { action: 'Review the quarantine', href: url('/admin/quarantine') },
         ],
         footer: `You were sent this because you are a security admin. ${optOut}`,
       };
+    }
     case 'arrangement-proposal':
       return {
         subject: `${m.hostName} asks your organisation to accept a shared-service arrangement`,
@@ -123,6 +125,13 @@ function compose(m: MailMessage, c: MailContext): Draft {
         footer: `You were sent this because you are a security admin. ${optOut}`,
       };
   }
+}
+
+/** A quarantined file above the recipient's clearance: what it is and where, never its name (docs/malware.md). */
+function fileOutline(file: Extract<MailMessage, { kind: 'quarantine-admin' }>['file']): string {
+  if (!file) return 'a file in your organisation';
+  const where = file.collection === null ? `a collection classified ${file.classification}` : file.collection;
+  return `a file classified ${file.classification} in ${where} (${file.serviceArea})`;
 }
 
 function asText(d: Draft, c: MailContext): string {
