@@ -66,7 +66,8 @@ export class MailService {
       });
       invitationLink = `${this.o.publicUrl ?? ''}/invitation/${token}`;
     }
-    const told = message.kind === 'quarantine-admin' ? await this.quarantinedFileFor(user, message) : message;
+    const told = message.kind === 'quarantine-admin' ? await this.quarantinedFileFor(user, message)
+      : message.kind === 'quarantine-uploader' ? await this.quarantinedUploadFor(user, message) : message;
     const rendered = renderMail(told, {
       serviceName: this.o.serviceName, publicUrl: this.o.publicUrl ?? '', recipientName: user.name,
       ...(invitationLink ? { invitationLink } : {}),
@@ -99,6 +100,18 @@ export class MailService {
         classification: document.classification, serviceArea: document.serviceArea,
       },
     };
+  }
+
+  /**
+   * The uploader's own notice names the file only if they may read the document now (document.read, asked
+   * when sent): a rescan can quarantine an upload long after they lost the team, the clearance or the
+   * arrangement that let them see it, and the document may have been renamed since. The queued name is not trusted.
+   */
+  private async quarantinedUploadFor(user: User, message: Extract<MailMessage, { kind: 'quarantine-uploader' }>): Promise<MailMessage> {
+    const document = await this.o.store.repos.documents.byId(message.documentId);
+    const actor = actorFor(user, { channel: 'job', clientAddress: null, requestId: null });
+    const [reads] = document ? await this.o.access.can(actor, [{ action: 'document.read', resource: documentResource(document) }]) : [false];
+    return { ...message, documentName: reads && document ? document.name : null };
   }
 
   private skipped(outcome: Exclude<DeliveryOutcome, 'sent'>, payload: SendEmailPayload): DeliveryOutcome {

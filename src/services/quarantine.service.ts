@@ -49,9 +49,10 @@ export class QuarantineNotifier {
     }
     if (!this.mail) return;
     const about = { documentId: document.id, versionNumber: version.number, ...verdict };
-    // The uploader named the file, so their notice names it; a security admin who uploaded it gets the uploader's.
-    // The admins' notice is queued without the name: it is told when sent, to those cleared for it (MailService).
-    await this.mail.queue(repos.jobs, now, uploader, { kind: 'quarantine-uploader', ...about, documentName: document.name });
+    // The uploader named the file, so their notice names it (if they may still read it when it is sent: a rescan
+    // can come years later); a security admin who uploaded it gets the uploader's. Both are queued without the
+    // name: MailService decides, when sending, what each recipient may be told.
+    await this.mail.queue(repos.jobs, now, uploader, { kind: 'quarantine-uploader', ...about });
     await this.mail.queue(repos.jobs, now, admins.map((u) => u.id).filter((id) => !uploader.includes(id)), { kind: 'quarantine-admin', ...about, size: version.size, at: version.createdAt });
   }
 }

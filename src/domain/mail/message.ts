@@ -17,9 +17,14 @@ export const mailMessageSchema = z.discriminatedUnion('kind', [
     kind: z.literal('invitation'), organisationName: z.string(), invitedBy: z.string().nullable(),
     signInWith: z.object({ provider: z.string(), organisationSlug: z.string() }).nullable().default(null),
   }),
-  /** To the person whose upload was quarantined: they named the file, so it is named. */
+  /**
+   * To the person whose upload was quarantined: they named the file, so it is named — if they may still read
+   * the document when the mail is sent (a rescan can find an old upload long after they were moved off its
+   * team, below its classification, or their arrangement was suspended). Queued without the name;
+   * `documentName` is filled in when it is sent (MailService asks document.read then), null when they may not.
+   */
   z.object({
-    kind: z.literal('quarantine-uploader'), documentId: z.string(), documentName: z.string(), versionNumber: z.number().int(),
+    kind: z.literal('quarantine-uploader'), documentId: z.string(), documentName: z.string().nullable().optional(), versionNumber: z.number().int(),
     verdict: z.enum(['infected', 'held']), detail: z.string(),
   }),
   /**

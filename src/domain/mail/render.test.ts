@@ -43,6 +43,13 @@ describe('renderMail', () => {
     expect(admin.text).toContain('Review the quarantine:\nhttps://vault.example.gov.uk/admin/quarantine');
   });
 
+  it('tells an uploader who may no longer read the document that a file of theirs was quarantined, without its name or a link to it', () => {
+    const mail = renderMail({ kind: 'quarantine-uploader', documentId: 'd1', documentName: null, versionNumber: 3, verdict: 'infected', detail: 'Malware detected (Eicar)' }, context);
+    expect(mail.subject).toBe('A file you uploaded was quarantined');
+    expect(mail.text).toContain('Version 3 of a file you uploaded was quarantined because malware was found in it. You no longer have access to the document, so it is not named here.');
+    expect(mail.html).not.toContain('/documents/d1');
+  });
+
   it('tells a security admin above whose clearance the file is its classification and place, never its name', () => {
     const base = { kind: 'quarantine-admin', documentId: 'd1', versionNumber: 2, verdict: 'infected', detail: 'Malware detected (Eicar)', size: 68, at: '2026-11-30T10:00:00.000Z' } as const;
     const inFolder = renderMail({ ...base, file: { name: null, collection: 'Casework', classification: 'OFFICIAL-SENSITIVE', serviceArea: 'hr' } }, context);

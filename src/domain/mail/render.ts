@@ -68,18 +68,23 @@ function compose(m: MailMessage, c: MailContext): Draft {
         ],
         footer: `You were sent this because an administrator added your e-mail address to ${c.serviceName}.`,
       };
-    case 'quarantine-uploader':
+    case 'quarantine-uploader': {
+      // Null (or never decided): they may no longer read the document, so neither its name nor a link to it.
+      const named = m.documentName ?? null;
       return {
-        subject: `Your upload "${m.documentName}" was quarantined`,
+        subject: named === null ? 'A file you uploaded was quarantined' : `Your upload "${named}" was quarantined`,
         heading: 'Your upload was quarantined',
         blocks: [
-          { p: `Version ${m.versionNumber} of "${m.documentName}" was quarantined because ${HELD_OR_INFECTED[m.verdict]}. Nobody can open it; your organisation's security admins decide whether to release or destroy it.` },
+          named === null
+            ? { p: `Version ${m.versionNumber} of a file you uploaded was quarantined because ${HELD_OR_INFECTED[m.verdict]}. You no longer have access to the document, so it is not named here. Nobody can open it; the security admins of the organisation that holds it decide whether to release or destroy it.` }
+            : { p: `Version ${m.versionNumber} of "${named}" was quarantined because ${HELD_OR_INFECTED[m.verdict]}. Nobody can open it; your organisation's security admins decide whether to release or destroy it.` },
           { facts: [['Reason', m.detail]] },
           ...(m.verdict === 'infected' ? [{ p: 'If the file came from your computer, tell your IT service desk: the computer may need checking.' }] : []),
-          { action: `Open ${c.serviceName}`, href: url(`/documents/${m.documentId}`) },
+          named === null ? { action: `Open ${c.serviceName}`, href: url('/') } : { action: `Open ${c.serviceName}`, href: url(`/documents/${m.documentId}`) },
         ],
         footer: `You were sent this because you uploaded the file. E-mails about your own uploads' safety are always sent.`,
       };
+    }
     case 'quarantine-admin': {
       const named = m.file?.name ?? null;
       return {
