@@ -57,6 +57,8 @@ export async function seedDemo(vault: AppServices, config: Config): Promise<void
     for (const council of COUNCILS) {
       const org = await vault.identity.addOrganisation(system, council);
       orgIds[council.slug] = org.id;
+      // Its own e-mail domain, so its org admins can add people on the Users page (docs/identity.md#adding-people).
+      await vault.identity.changeEmailDomains(system, council.slug, { add: [emailOf('x', council.slug).split('@')[1]!] });
       for (const c of COLLECTIONS) {
         const created = await vault.collections.create(system, { organisationId: org.id, name: c.name, serviceArea: c.service, classification: c.classification });
         collectionIds[`${council.slug}/${c.service}`] = created.id;

@@ -12,6 +12,7 @@ import { CLASSIFICATIONS, ROLES } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import type { Decision } from '../domain/access/policy.js';
 import type { AccessService } from './access.service.js';
+import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
 import { auditEvent } from './audit-events.js';
 import type { MailService } from './mail.service.js';
 
@@ -137,7 +138,14 @@ export class IdentityService {
     const roles = this.validRoles(input.roles);
     const teams = this.validTeams(input.teams);
     if (!(CLASSIFICATIONS as readonly string[]).includes(input.clearance)) throw invalid(`Clearance must be one of ${CLASSIFICATIONS.join(', ')}.`, { field: 'clearance' });
-    if (await this.o.store.repos.users.byEmail(email)) throw conflict(`A user with e-mail ${email} already exists.`);
+    // Anyone but the operator adds only addresses in the organisation's own domains, refused before the address
+    // is looked up, so the answer never says whether another organisation has an account with it.
+    if (actor.kind !== 'system') {
+      const outside = await outsideOwnDomains(this.o.store.repos, org.id, email);
+      if (outside) throw invalid(outside, { field: 'email' });
+    }
+    const holder = await this.o.store.repos.users.byEmail(email);
+    if (holder) throw conflict(actor.kind === 'system' ? `A user with e-mail ${email} already exists.` : addressTaken(email, holder.organisationId, org.id));
     // Staff of an organisation with an identity provider never see a Strongroom password (issue #15).
     const provider = input.password === undefined ? (await this.o.store.repos.federation.providers(org.id)).find((p) => p.enabled) ?? null : null;
     const signsInWith = provider?.name ?? null;

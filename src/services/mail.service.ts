@@ -10,8 +10,9 @@ import type { MailPreferences } from '../domain/mail/repositories.js';
 import { renderMail } from '../domain/mail/render.js';
 import type { Clock, Mailer } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
-import type { Actor } from '../domain/types.js';
-import { unauthenticated } from './identity.service.js';
+import type { Actor, User } from '../domain/types.js';
+import { actorFor, unauthenticated } from './identity.service.js';
+import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { hashSecret } from './identity.service.js';
 
@@ -20,6 +21,8 @@ export type DeliveryOutcome = 'sent' | 'no-recipient' | 'opted-out' | 'not-neede
 export class MailService {
   constructor(private readonly o: {
     store: Store; clock: Clock; logger: Logger; mailer: Mailer;
+    /** Asked, when a message is sent, what its recipient may be told (a quarantined file's name). */
+    access: AccessService;
     /** STRONGROOM_SERVICE_NAME. */
     serviceName: string;
     /** STRONGROOM_PUBLIC_URL (required with SMTP); links fall back to a relative path in the log. */
@@ -63,13 +66,52 @@ export class MailService {
       });
       invitationLink = `${this.o.publicUrl ?? ''}/invitation/${token}`;
     }
-    const rendered = renderMail(message, {
+    const told = message.kind === 'quarantine-admin' ? await this.quarantinedFileFor(user, message)
+      : message.kind === 'quarantine-uploader' ? await this.quarantinedUploadFor(user, message) : message;
+    const rendered = renderMail(told, {
       serviceName: this.o.serviceName, publicUrl: this.o.publicUrl ?? '', recipientName: user.name,
       ...(invitationLink ? { invitationLink } : {}),
     });
     await this.o.mailer.send({ to: { name: user.name, address: user.email }, ...rendered });
     this.o.logger.info({ userId: user.id, kind: message.kind }, 'e-mail sent');
     return 'sent';
+  }
+
+  /**
+   * What a security admin is told of a quarantined file, decided now for them (their clearance now, the
+   * file's classification now) by the rule their quarantine page asks: its name and folder, or only its
+   * classification and service area (docs/malware.md). Whatever the queued message carried is not trusted.
+   */
+  private async quarantinedFileFor(user: User, message: Extract<MailMessage, { kind: 'quarantine-admin' }>): Promise<MailMessage> {
+    const { file: _queued, ...rest } = message;
+    const repos = this.o.store.repos;
+    const document = await repos.documents.byId(message.documentId);
+    if (!document) return rest;
+    const collection = await repos.collections.byId(document.collectionId);
+    const actor = actorFor(user, { channel: 'job', clientAddress: null, requestId: null });
+    const [named, folder] = await this.o.access.can(actor, [
+      { action: 'quarantine.identify', resource: documentResource(document) },
+      { action: 'quarantine.identify', resource: collection ? collectionResource(collection) : documentResource(document) },
+    ]);
+    return {
+      ...rest,
+      file: {
+        name: named ? document.name : null, collection: (named || folder) && collection ? collection.name : null,
+        classification: document.classification, serviceArea: document.serviceArea,
+      },
+    };
+  }
+
+  /**
+   * The uploader's own notice names the file only if they may read the document now (document.read, asked
+   * when sent): a rescan can quarantine an upload long after they lost the team, the clearance or the
+   * arrangement that let them see it, and the document may have been renamed since. The queued name is not trusted.
+   */
+  private async quarantinedUploadFor(user: User, message: Extract<MailMessage, { kind: 'quarantine-uploader' }>): Promise<MailMessage> {
+    const document = await this.o.store.repos.documents.byId(message.documentId);
+    const actor = actorFor(user, { channel: 'job', clientAddress: null, requestId: null });
+    const [reads] = document ? await this.o.access.can(actor, [{ action: 'document.read', resource: documentResource(document) }]) : [false];
+    return { ...message, documentName: reads && document ? document.name : null };
   }
 
   private skipped(outcome: Exclude<DeliveryOutcome, 'sent'>, payload: SendEmailPayload): DeliveryOutcome {

@@ -1,13 +1,13 @@
 // Malware verdicts after the upload: the scan job for pending versions, rescans after a signature
 // update, and the security admin's quarantine workflow (list, release with a reason, destroy).
 import { randomUUID } from 'node:crypto';
-import { DomainError, invalid, notFound } from '../domain/errors.js';
+import { DomainError, forbidden, invalid, notFound } from '../domain/errors.js';
 import type { Clock, EncryptedBlobs, ScanVerdict, Scanner } from '../domain/ports.js';
-import type { Actor, Document, Version } from '../domain/types.js';
+import type { Actor, Classification, Document, Version } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import type { Decision } from '../domain/access/policy.js';
-import { documentResource, type AccessService } from './access.service.js';
-import { auditEvent } from './audit-events.js';
+import { collectionResource, documentResource, type AccessService } from './access.service.js';
+import { auditEvent, type AuditTarget } from './audit-events.js';
 import { rescanJob } from '../domain/jobs/kinds.js';
 import type { DocumentLifecycle } from './lifecycle.js';
 import { formatBytes } from './ingest.js';
@@ -48,16 +48,33 @@ export class QuarantineNotifier {
       });
     }
     if (!this.mail) return;
-    const about = { documentId: document.id, documentName: document.name, versionNumber: version.number, ...verdict };
-    // The uploader named the file, so their notice names it; a security admin who uploaded it gets the uploader's.
+    const about = { documentId: document.id, versionNumber: version.number, ...verdict };
+    // The uploader named the file, so their notice names it (if they may still read it when it is sent: a rescan
+    // can come years later); a security admin who uploaded it gets the uploader's. Both are queued without the
+    // name: MailService decides, when sending, what each recipient may be told.
     await this.mail.queue(repos.jobs, now, uploader, { kind: 'quarantine-uploader', ...about });
     await this.mail.queue(repos.jobs, now, admins.map((u) => u.id).filter((id) => !uploader.includes(id)), { kind: 'quarantine-admin', ...about, size: version.size, at: version.createdAt });
   }
 }
 
+/**
+ * One version in quarantine, as the actor may see it. A file above the actor's clearance is shown redacted
+ * ("a file classified OFFICIAL-SENSITIVE in payroll"): `document` is null, and so is `collection` when the
+ * folder's own classification is above it too. What a security admin needs to act is always there: the
+ * verdict, size, time, uploader and service area, and whether they may release or destroy it.
+ */
 export interface QuarantinedItem {
-  document: Document;
-  version: Version;
+  versionId: string;
+  /** The version without its plaintext hash when redacted (a hash confirms a guess at a classified file). */
+  version: Omit<Version, 'wrappedKey' | 'blobId' | 'keyId' | 'sha256'> & { sha256: string | null };
+  classification: Classification;
+  serviceArea: string;
+  /** Null: the file is above the actor's clearance (quarantine.identify refused), so its name is not shown. */
+  document: Document | null;
+  /** Null: the collection is above the actor's clearance too. */
+  collection: { id: string; name: string } | null;
+  /** Asked of the same decide() that release and destroy enforce. */
+  may: { release: boolean; destroy: boolean };
 }
 
 export class QuarantineService {
@@ -71,15 +88,42 @@ export class QuarantineService {
 
   async list(actor: Actor): Promise<QuarantinedItem[]> {
     const organisationId = await this.requireSecurityAdmin(actor, 'quarantine.list');
-    const versions = await this.o.store.repos.documents.versionsByScanStatus(['infected', 'held', 'pending'], organisationId);
-    const items: QuarantinedItem[] = [];
-    for (const version of versions) {
-      // A destroyed version keeps scan_status 'infected' but has no key left: it is no longer in quarantine.
-      if (version.wrappedKey.length === 0) continue;
-      const document = await this.o.store.repos.documents.byId(version.documentId);
-      if (document) items.push({ document, version });
-    }
-    return items;
+    const repos = this.o.store.repos;
+    const versions = await repos.documents.versionsByScanStatus(['infected', 'held', 'pending'], organisationId);
+    // A destroyed version keeps scan_status 'infected' but has no key left: it is no longer in quarantine.
+    const kept = versions.filter((v) => v.wrappedKey.length > 0);
+    const documents = new Map((await repos.documents.byIds([...new Set(kept.map((v) => v.documentId))])).map((d) => [d.id, d]));
+    const rows = kept.flatMap((version) => {
+      const document = documents.get(version.documentId);
+      return document ? [{ version, document }] : [];
+    });
+    const collections = new Map((await repos.collections.byIds([...new Set(rows.map((r) => r.document.collectionId))])).map((c) => [c.id, c]));
+    // Every answer from decide(): naming the file, naming its folder, releasing and destroying it.
+    const questions = rows.flatMap(({ document }) => {
+      const collection = collections.get(document.collectionId);
+      const resource = documentResource(document);
+      return [
+        { action: 'quarantine.identify' as const, resource },
+        { action: 'quarantine.identify' as const, resource: collection ? collectionResource(collection) : resource },
+        { action: 'quarantine.release' as const, resource },
+        { action: 'quarantine.destroy' as const, resource },
+      ];
+    });
+    const answers = await this.o.access.can(actor, questions);
+    return rows.map(({ version, document }, i) => {
+      const [identify, identifyFolder, release, destroy] = answers.slice(i * 4, i * 4 + 4);
+      const collection = collections.get(document.collectionId);
+      const { wrappedKey: _key, blobId: _blob, keyId: _keyId, ...shown } = version;
+      return {
+        versionId: version.id,
+        version: { ...shown, sha256: identify ? version.sha256 : null },
+        classification: document.classification,
+        serviceArea: document.serviceArea,
+        document: identify ? document : null,
+        collection: (identify || identifyFolder) && collection ? { id: collection.id, name: collection.name } : null,
+        may: { release: release === true, destroy: destroy === true },
+      };
+    });
   }
 
   async release(actor: Actor, versionId: string, reason: string): Promise<void> {
@@ -121,12 +165,30 @@ export class QuarantineService {
     const ids = { documentId: version.documentId, versionId };
     // Destroying is asked of the document, so a legal hold over it wins (409, the hold named) for the
     // security admin too; releasing changes nothing a hold protects, so it is the organisation's question.
-    const decision = action === 'quarantine.destroy' && document
-      ? await this.o.access.require(actor, action, documentResource(document), { organisationId: version.organisationId, ids }, { missing: 'version' })
+    const decision = document
+      ? await this.itemDecision(actor, action, document, { organisationId: version.organisationId, ids })
       : await this.o.access.requireOrganisation(actor, action, version.organisationId, ids, { missing: 'version' });
     if ((version.scanStatus !== 'infected' && version.scanStatus !== 'held') || version.wrappedKey.length === 0) throw invalid('That version is not in quarantine.');
     if (!document) throw notFound('document');
     return { document, version, decision };
+  }
+
+  /**
+   * Both are asked of the document: a hold over it refuses destroying (409, the hold named); a release
+   * above the actor's clearance is refused plainly (403), since the quarantine list already showed them the
+   * item, redacted. Anyone else (not a security admin, another organisation) is refused as not there (404).
+   */
+  private async itemDecision(actor: Actor, action: 'quarantine.release' | 'quarantine.destroy', document: Document, target: AuditTarget): Promise<Decision> {
+    const resource = documentResource(document);
+    const [listed] = await this.o.access.can(actor, [{ action: 'quarantine.list', resource: { kind: 'organisation', organisationId: document.organisationId } }]);
+    if (!listed) return this.o.access.require(actor, action, resource, target, { missing: 'version' });
+    const decision = await this.o.access.check(actor, action, resource, target);
+    if (decision.allow) return decision;
+    if (decision.reason === 'clearance') {
+      throw forbidden(`This file is classified ${document.classification}, above your clearance: a security admin cleared to ${document.classification} must release it. You can still destroy it.`);
+    }
+    if (decision.hold) throw await this.o.access.heldError(actor, 'document', document.organisationId, decision.hold);
+    throw notFound('version');
   }
 
   private async requireSecurityAdmin(actor: Actor, action: 'quarantine.list' | 'quarantine.release' | 'quarantine.destroy'): Promise<string> {

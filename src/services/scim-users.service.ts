@@ -14,6 +14,7 @@ import type { Clock } from '../domain/ports.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import type { User } from '../domain/types.js';
 import type { AccessService } from './access.service.js';
+import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
 import { auditEvent } from './audit-events.js';
 import { revokePersonAccess } from './person-revocation.js';
 import { ACCESS_FLOOR } from './scim-access.js';
@@ -84,6 +85,7 @@ export class ScimUsersService {
   async create(actor: DirectoryActor, input: ScimUserInput): Promise<ScimUserView> {
     const decision = await this.allow(actor);
     const email = emailFromUserName(input.userName);
+    await this.requireOwnDomain(actor, email);
     const existing = await this.repos.users.byEmail(email);
     const now = this.o.clock.now();
     if (existing) {
@@ -162,6 +164,7 @@ export class ScimUsersService {
   private async write(actor: DirectoryActor, decision: Decision, user: User, change: ScimUserChange, now: Date, options: { renames?: boolean } = {}): Promise<void> {
     const email = change.userName === undefined ? user.email : emailFromUserName(change.userName);
     if (email !== user.email) {
+      await this.requireOwnDomain(actor, email);
       const holder = await this.repos.users.byEmail(email);
       if (holder && holder.id !== user.id) throw this.taken(actor, holder, email);
     }
@@ -190,11 +193,20 @@ export class ScimUsersService {
     await revokePersonAccess(repos, actor, user, decision, now, { scimTokenId: actor.scimTokenId });
   }
 
-  /** 409 uniqueness. Someone in another organisation is not named: only that the address is taken here. */
+  /**
+   * 400 invalidValue for a userName outside the organisation's own e-mail domains, asked before the address is
+   * looked up: the same answer whether or not another organisation has an account with it (no oracle).
+   */
+  private async requireOwnDomain(actor: DirectoryActor, email: string): Promise<void> {
+    const outside = await outsideOwnDomains(this.repos, actor.organisationId, email);
+    if (outside) throw new ScimRequestError('invalidValue', `The userName ${email} cannot be provisioned here. ${outside}`);
+  }
+
+  /** 409 uniqueness, for an address in the organisation's own domains (requireOwnDomain came first). Someone in another organisation is not named. */
   private taken(actor: DirectoryActor, holder: User, email: string): ScimRequestError {
     return holder.organisationId === actor.organisationId
       ? new ScimRequestError('uniqueness', `A person with userName ${email} already exists in this organisation (id ${holder.id}).`)
-      : new ScimRequestError('uniqueness', `The userName ${email} belongs to a person of another organisation in this Strongroom, so it cannot be provisioned here. Ask the Strongroom operator.`);
+      : new ScimRequestError('uniqueness', addressTaken(email, holder.organisationId, actor.organisationId));
   }
 
   private async view(user: User): Promise<ScimUserView> {

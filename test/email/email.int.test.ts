@@ -172,6 +172,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
 
   it('the admin page invites a new person by e-mail and shows no password', async () => {
     const org = await createOrganisation(t.vault);
+    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.test`] });
     const admin = await org.user({ roles: ['org_admin'] });
     const secret = await enrolTotp(t.vault, admin.id);
     const client = new FormClient(base);
@@ -191,6 +192,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
 
   it('in an organisation that signs in through its identity provider, the admin page sets no password and the invitation points at the sign-in page', async () => {
     const org = await createOrganisation(t.vault);
+    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.test`] });
     const now = new Date().toISOString();
     await t.vault.store.repos.federation.insertProvider({
       id: randomUUID(), organisationId: org.id, kind: 'oidc', name: 'Council Entra ID', enabled: true,

@@ -23,6 +23,9 @@ describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
   beforeAll(async () => {
     north = await createOrganisation(t.vault);
     south = await createOrganisation(t.vault);
+    // A directory provisions only addresses in its organisation's own e-mail domains (docs/identity.md#adding-people).
+    await t.vault.identity.changeEmailDomains(systemActor(), north.slug, { add: [`${north.slug}.gov.uk`] });
+    await t.vault.identity.changeEmailDomains(systemActor(), south.slug, { add: [`${south.slug}.gov.uk`] });
     northToken = (await t.vault.scim.tokens.create(systemActor(), north.id, 'Entra ID provisioning')).secret;
     southToken = (await t.vault.scim.tokens.create(systemActor(), south.id, 'Entra ID provisioning')).secret;
   });
@@ -94,6 +97,7 @@ describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
 
   it('pages with startIndex and count', async () => {
     const org = await createOrganisation(t.vault);
+    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
     const token = (await t.vault.scim.tokens.create(systemActor(), org.id, 'paging')).secret;
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await createUser(address(org), token)).id);
@@ -149,7 +153,7 @@ describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
     expect(actions).toEqual(['user.create', 'user.disable', 'user.enable']);
   });
 
-  it('replaces with PUT, and refuses a userName taken here or in another organisation (409 uniqueness)', async () => {
+  it('replaces with PUT, and refuses a userName taken here (409 uniqueness) or outside its own domains (400, whether or not another organisation holds it)', async () => {
     const created = await createUser();
     const put = await scim('PUT', `/Users/${created.id}`, { schemas: [USER], userName: created.userName, name: { givenName: 'Alex', familyName: 'Khan' }, active: true });
     expect(put.statusCode, put.body).toBe(200);
@@ -157,11 +161,22 @@ describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
     expect(put.json().externalId).toBeUndefined();
     expect(expectScimError(await scim('POST', '/Users', entraUser(created.userName)), 409, 'uniqueness'))
       .toBe(`A person with userName ${created.userName} already exists in this organisation (id ${created.id}).`);
-    const theirs = await south.user({});
-    expect(expectScimError(await scim('POST', '/Users', entraUser(theirs.email)), 409, 'uniqueness'))
-      .toBe(`The userName ${theirs.email} belongs to a person of another organisation in this Strongroom, so it cannot be provisioned here. Ask the Strongroom operator.`);
-    expect(expectScimError(await scim('PATCH', `/Users/${created.id}`, { schemas: [PATCH], Operations: [{ op: 'Replace', path: 'userName', value: theirs.email }] }), 409, 'uniqueness'))
-      .toMatch(/belongs to a person of another organisation/);
+    // Another organisation's person, and an address nobody holds in the same domain: one answer, so the directory
+    // (or whoever holds its token) cannot probe which addresses have accounts elsewhere.
+    const theirs = await createUser(address(south), southToken);
+    const nobodys = address(south);
+    const outside = `You can add only addresses in your organisation's e-mail domains (${north.slug}.gov.uk). The Strongroom operator adds anyone else (strongroom user add).`;
+    for (const userName of [theirs.userName, nobodys]) {
+      expect(expectScimError(await scim('POST', '/Users', entraUser(userName)), 400, 'invalidValue')).toBe(`The userName ${userName} cannot be provisioned here. ${outside}`);
+      expect(expectScimError(await scim('PATCH', `/Users/${created.id}`, { schemas: [PATCH], Operations: [{ op: 'Replace', path: 'userName', value: userName }] }), 400, 'invalidValue'))
+        .toBe(`The userName ${userName} cannot be provisioned here. ${outside}`);
+    }
+    expect(await t.vault.store.repos.users.byEmail(nobodys)).toBeUndefined();
+    // Inside its own domain, an address another organisation's account holds (the operator made it) is the organisation's to know of.
+    const stray = `stray-${randomUUID().slice(0, 6)}@${north.slug}.gov.uk`;
+    await t.vault.identity.addUser(systemActor(), { organisationSlug: south.slug, email: stray, name: 'Stray', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    expect(expectScimError(await scim('POST', '/Users', entraUser(stray)), 409, 'uniqueness'))
+      .toBe(`The address ${stray} is in your organisation's e-mail domain, but an account of another organisation in this Strongroom holds it. Ask the Strongroom operator.`);
     expect(expectScimError(await scim('POST', '/Users', entraUser('Test_User_ab6490ee')), 400, 'invalidValue'))
       .toBe('userName "Test_User_ab6490ee" is not an e-mail address. Strongroom uses the e-mail address as userName: map userPrincipalName (or mail) to userName.');
   });
@@ -255,6 +270,7 @@ describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
 
   it('group membership sets roles, teams and clearance from the group mapping; leaving the last mapped group drops to the floor', async () => {
     const org = await createOrganisation(t.vault);
+    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
     const token = (await t.vault.scim.tokens.create(systemActor(), org.id, 'groups')).secret;
     const objectId = randomUUID();
     await t.vault.store.repos.federation.replaceGroupMappings(org.id, [

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { generateSync } from 'otplib';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemActor } from '../../src/services/identity.service.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { docm, pseudoRandomBytes, strongroomTestSample } from '../support/samples.js';
 import { DIALECTS, createOrganisation, openTestVault, type TestOrganisation, type TestVault } from '../support/vault.js';
@@ -37,6 +38,8 @@ describe.each(DIALECTS)('web interface in Chromium on %s', (dialect) => {
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     host = await createOrganisation(t.vault, { region: 'North West' });
     partner = await createOrganisation(t.vault, { region: 'East of England' });
+    // Its admin invites people in its own e-mail domain (docs/identity.md#adding-people).
+    await t.vault.identity.changeEmailDomains(systemActor(), partner.slug, { add: [`${partner.slug}.test`] });
   });
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => undefined);

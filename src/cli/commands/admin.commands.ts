@@ -43,7 +43,7 @@ export function registerAdminCommands(program: Command): void {
 
   org
     .command('domains')
-    .description("show, assign or withdraw the organisation's e-mail domains: its identity providers create accounts at first sign-in (just in time) only for addresses in them, and a domain belongs to one organisation; with no changes given, lists them")
+    .description("show, assign or withdraw the organisation's e-mail domains: its identity providers create accounts at first sign-in (just in time), and its org admins and SCIM directory add people, only for addresses in them; a domain belongs to one organisation; with no changes given, lists them")
     .requiredOption('--org <slug>', 'organisation slug')
     .option('--add <domain...>', 'assign domains, e.g. northshire.gov.uk')
     .option('--remove <domain...>', 'withdraw domains')

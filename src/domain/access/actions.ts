@@ -51,6 +51,11 @@ export const ORGANISATION_ACTIONS = [
   // system's (the operator's CLI) alone; no user role grants it.
   'jobs.manage',
   'quarantine.list',
+  // Being told which file a quarantined version is (its name, its collection's name), asked of the document or
+  // collection: the organisation's security admins, up to their clearance. Above it, the list shows a redacted item.
+  'quarantine.identify',
+  // Releasing asks for clearance too when asked of the document (it vouches for a file others will then open);
+  // destroying does not (it reveals nothing, and malware must be removable by whoever is on duty).
   'quarantine.release',
   'quarantine.destroy',
   // Write locks held on the organisation's documents and collections, by anyone (a partner's staff included).

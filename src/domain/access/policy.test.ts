@@ -696,6 +696,34 @@ describe('legal holds', () => {
     expect(decide(userOf('org-b', ['security_admin']), 'quarantine.destroy', quarantined, free)).toMatchObject({ allow: false, reason: 'other_organisation' });
   });
 
+  it('names a quarantined file, and releases it, only up to the security admin\'s clearance; destroys it whatever the clearance', () => {
+    const sensitive = { ...doc, status: 'quarantined' as const, classification: 'OFFICIAL-SENSITIVE' as const };
+    const official = { ...sensitive, classification: 'OFFICIAL' as const };
+    const sensitiveFolder = { kind: 'collection' as const, id: 'col-s', organisationId: 'org-a', serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' as const, arrangementId: null };
+    const officialFolder = { ...sensitiveFolder, id: 'col-o', classification: 'OFFICIAL' as const };
+    const officialAdmin = userOf('org-a', ['security_admin'], [], 'OFFICIAL');
+    const clearedAdmin = userOf('org-a', ['security_admin'], [], 'OFFICIAL-SENSITIVE');
+    expect(decide(officialAdmin, 'quarantine.identify', sensitive, free)).toMatchObject({ allow: false, reason: 'clearance' });
+    expect(decide(officialAdmin, 'quarantine.identify', sensitiveFolder, free)).toMatchObject({ allow: false, reason: 'clearance' });
+    expect(decide(officialAdmin, 'quarantine.identify', official, free)).toMatchObject({ allow: true, reason: 'security_admin' });
+    expect(decide(officialAdmin, 'quarantine.identify', officialFolder, free)).toMatchObject({ allow: true, reason: 'security_admin' });
+    expect(decide(clearedAdmin, 'quarantine.identify', sensitive, free)).toMatchObject({ allow: true, reason: 'security_admin' });
+    expect(decide(clearedAdmin, 'quarantine.identify', sensitiveFolder, free)).toMatchObject({ allow: true, reason: 'security_admin' });
+    expect(decide(officialAdmin, 'quarantine.release', sensitive, free)).toMatchObject({ allow: false, reason: 'clearance' });
+    expect(decide(officialAdmin, 'quarantine.release', official, free)).toMatchObject({ allow: true, reason: 'security_admin' });
+    expect(decide(clearedAdmin, 'quarantine.release', sensitive, free)).toMatchObject({ allow: true, reason: 'security_admin' });
+    expect(decide(officialAdmin, 'quarantine.destroy', sensitive, free)).toMatchObject({ allow: true, reason: 'security_admin' });
+    // Not a security admin, or another organisation's: not even at the highest clearance.
+    const clearedMember = userOf('org-a', ['member', 'org_admin', 'records_manager'], SERVICE_AREAS, 'OFFICIAL-SENSITIVE');
+    const otherAdmin = userOf('org-b', ['security_admin'], [], 'OFFICIAL-SENSITIVE');
+    for (const action of ['quarantine.identify', 'quarantine.release'] as const) {
+      expect(decide(clearedMember, action, official, free)).toMatchObject({ allow: false, reason: 'role' });
+      expect(decide(otherAdmin, action, official, free)).toMatchObject({ allow: false, reason: 'other_organisation' });
+    }
+    // Identifying is asked of an item, never of the organisation as a whole.
+    expect(decide(clearedAdmin, 'quarantine.identify', { kind: 'organisation', organisationId: 'org-a' }, free)).toMatchObject({ allow: false, reason: 'wrong_resource' });
+  });
+
   it('never names a hold to someone refused for another reason (an outsider is refused as before)', () => {
     const outsider = userOf('org-b', ALL_ROLES, SERVICE_AREAS, 'OFFICIAL-SENSITIVE');
     for (const action of FROZEN) {
@@ -727,6 +755,7 @@ function expectedOrganisationDecision(action: (typeof ORGANISATION_ACTIONS)[numb
     case 'organisation.identity': return has('org_admin');
     case 'audit.read':
     case 'audit.export': return has('auditor') || has('dpo');
+    case 'quarantine.identify': return false;
     case 'quarantine.list':
     case 'quarantine.release':
     case 'quarantine.destroy': return has('security_admin');
@@ -921,6 +950,11 @@ describe('person actions', () => {
   });
 });
 
+/** The organisation actions asked of one item, and the kinds of item. */
+const QUARANTINE_ITEM_ACTIONS: readonly [Action, Resource['kind']][] = [
+  ['quarantine.destroy', 'document'], ['quarantine.release', 'document'], ['quarantine.identify', 'document'], ['quarantine.identify', 'collection'],
+];
+
 describe('deny by default', () => {
   it('answers every action on every kind of resource, denying an action on the wrong kind', () => {
     const actions: Action[] = [...CONTENT_ACTION_NAMES, ...ORGANISATION_ACTIONS, ...ARRANGEMENT_ACTIONS, ...PERSON_ACTIONS];
@@ -939,8 +973,8 @@ describe('deny by default', () => {
         for (const resource of list) {
           const got = decide(omnipotentUser, action, resource, { now: NOW, arrangements: [], holds: NO_HOLDS, newClassification: 'OFFICIAL' }) as ReturnType<typeof decide> | undefined;
           if (typeof got?.allow !== 'boolean') problems.push(`${action} on ${resource.kind}: returned ${JSON.stringify(got)}`);
-          // Destroying a quarantined file is the one organisation action asked of its document, so that holds apply to it.
-          else if (kind !== family(action) && got.allow && !(action === 'quarantine.destroy' && resource.kind === 'document')) problems.push(`${action} on ${resource.kind}: allowed`);
+          // Quarantine work on one file is asked of its document (so holds apply, and its classification counts), and naming one of its collection.
+          else if (kind !== family(action) && got.allow && !QUARANTINE_ITEM_ACTIONS.some(([a, k]) => a === action && k === resource.kind)) problems.push(`${action} on ${resource.kind}: allowed`);
         }
       }
     }

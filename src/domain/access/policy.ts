@@ -133,9 +133,9 @@ function decideUnfrozen(actor: Actor, action: Action, resource: Resource, contex
     return resource.kind === 'collection' || resource.kind === 'document' ? decideContent(actor, action, resource, context) : deny('wrong_resource');
   }
   if (isOrganisationAction(action)) {
+    if (action === 'quarantine.identify') return resource.kind === 'document' || resource.kind === 'collection' ? decideQuarantineItem(actor, action, resource) : deny('wrong_resource');
     if (resource.kind === 'organisation') return decideOrganisation(actor, action, resource);
-    // Destroying a quarantined file is asked of the document, so the holds over it apply; who may is the organisation's rule.
-    if (action === 'quarantine.destroy' && resource.kind === 'document') return decideOrganisation(actor, action, { kind: 'organisation', organisationId: resource.organisationId });
+    if ((action === 'quarantine.destroy' || action === 'quarantine.release') && resource.kind === 'document') return decideQuarantineItem(actor, action, resource);
     return deny('wrong_resource');
   }
   if (isPersonAction(action)) {
@@ -343,6 +343,19 @@ export function reachableOrganisations(actor: Actor, arrangements: readonly Arra
   return [...out].sort();
 }
 
+/**
+ * Quarantine work on one item (a document, or the collection it is in). Who may is the organisation's rule
+ * (its security admins). Being told the item's name, or releasing it, also needs clearance for its
+ * classification: a name is as classified as the file, and a release vouches for a file its audience will
+ * then open. Destroying needs no clearance: it reveals nothing, and malware must be removable by whoever is
+ * on duty. Destroying is asked of the document, so the holds over it apply (decide() asks them last).
+ */
+function decideQuarantineItem(actor: Actor, action: 'quarantine.identify' | 'quarantine.release' | 'quarantine.destroy', resource: DocumentResource | CollectionResource): Decision {
+  const role = decideOrganisation(actor, action === 'quarantine.identify' ? 'quarantine.list' : action, { kind: 'organisation', organisationId: resource.organisationId });
+  if (!role.allow || action === 'quarantine.destroy') return role;
+  return classificationAtMost(resource.classification, actor.clearance) ? role : deny('clearance');
+}
+
 function decideOrganisation(actor: Actor, action: OrganisationAction, resource: OrganisationResource): Decision {
   // Organisation scoping: no role reaches into another organisation's administration.
   if (resource.organisationId !== actor.organisationId) return deny('other_organisation');
@@ -368,6 +381,9 @@ function decideOrganisation(actor: Actor, action: OrganisationAction, resource: 
       return deny('system_only');
     case 'audit.checkpoints':
       return hasRole(actor, 'auditor') || hasRole(actor, 'dpo') || hasRole(actor, 'org_admin') ? allow('role') : deny('role');
+    case 'quarantine.identify':
+      // Asked of the item (decideQuarantineItem), never of the whole organisation.
+      return deny('wrong_resource');
     case 'quarantine.list':
     case 'quarantine.release':
     case 'quarantine.destroy':

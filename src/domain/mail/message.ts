@@ -1,6 +1,7 @@
 // E-mail messages as domain data: what kind of message, and the facts it carries (ids, counts, names a
 // recipient may read). Never document content. The renderer (render.ts) turns one into text and HTML.
 import { z } from 'zod';
+import { CLASSIFICATIONS } from '../types.js';
 
 /**
  * `essential` messages go to a person whatever their preference (they are how they get in, or about their
@@ -16,15 +17,27 @@ export const mailMessageSchema = z.discriminatedUnion('kind', [
     kind: z.literal('invitation'), organisationName: z.string(), invitedBy: z.string().nullable(),
     signInWith: z.object({ provider: z.string(), organisationSlug: z.string() }).nullable().default(null),
   }),
-  /** To the person whose upload was quarantined: they named the file, so it is named. */
+  /**
+   * To the person whose upload was quarantined: they named the file, so it is named — if they may still read
+   * the document when the mail is sent (a rescan can find an old upload long after they were moved off its
+   * team, below its classification, or their arrangement was suspended). Queued without the name;
+   * `documentName` is filled in when it is sent (MailService asks document.read then), null when they may not.
+   */
   z.object({
-    kind: z.literal('quarantine-uploader'), documentId: z.string(), documentName: z.string(), versionNumber: z.number().int(),
+    kind: z.literal('quarantine-uploader'), documentId: z.string(), documentName: z.string().nullable().optional(), versionNumber: z.number().int(),
     verdict: z.enum(['infected', 'held']), detail: z.string(),
   }),
-  /** To the organisation's security admins: what their quarantine page shows them. */
+  /**
+   * To the organisation's security admins: what their quarantine page shows them. Queued without the file's
+   * name; `file` is filled in when it is sent, for that recipient (MailService asks quarantine.identify then,
+   * with their clearance then): the name, or only the classification, above their clearance.
+   */
   z.object({
-    kind: z.literal('quarantine-admin'), documentId: z.string(), documentName: z.string(), versionNumber: z.number().int(),
+    kind: z.literal('quarantine-admin'), documentId: z.string(), versionNumber: z.number().int(),
     verdict: z.enum(['infected', 'held']), detail: z.string(), size: z.number().int().nonnegative(), at: z.string(),
+    file: z.object({
+      name: z.string().nullable(), collection: z.string().nullable(), classification: z.enum(CLASSIFICATIONS), serviceArea: z.string(),
+    }).optional(),
   }),
   /** To each partner organisation's org admins: terms await their acceptance. */
   z.object({

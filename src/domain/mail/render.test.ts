@@ -10,7 +10,7 @@ const HOSTILE = 'report"><script>alert(1)</script>\r\nBcc: everyone@example.com.
 const examples: MailMessage[] = [
   { kind: 'invitation', organisationName: 'Borsetshire <Council>', invitedBy: 'Jo Admin', signInWith: null },
   { kind: 'quarantine-uploader', documentId: 'd1', documentName: HOSTILE, versionNumber: 2, verdict: 'infected', detail: 'Malware detected (Eicar-Test-Signature)' },
-  { kind: 'quarantine-admin', documentId: 'd1', documentName: HOSTILE, versionNumber: 2, verdict: 'held', detail: 'Password-protected archive', size: 2048, at: '2026-11-30T10:00:00.000Z' },
+  { kind: 'quarantine-admin', documentId: 'd1', versionNumber: 2, verdict: 'held', detail: 'Password-protected archive', size: 2048, at: '2026-11-30T10:00:00.000Z', file: { name: HOSTILE, collection: HOSTILE, classification: 'OFFICIAL', serviceArea: 'payroll' } },
   { kind: 'arrangement-proposal', arrangementId: 'a1', hostName: 'Ambridge DC', serviceArea: 'payroll', purpose: HOSTILE, revision: 3, change: 'amended' },
   { kind: 'disposal-review', batchId: 'b1', dueBy: '2026-11-30', items: 3, excluded: 1 },
   { kind: 'storage-damaged', documentId: 'd1', versionNumber: 4 },
@@ -41,6 +41,24 @@ describe('renderMail', () => {
     expect(admin.text).toContain('Size: 2.0 KB');
     expect(admin.text).toContain('When: 30 November 2026 at 10:00 (UK time)');
     expect(admin.text).toContain('Review the quarantine:\nhttps://vault.example.gov.uk/admin/quarantine');
+  });
+
+  it('tells an uploader who may no longer read the document that a file of theirs was quarantined, without its name or a link to it', () => {
+    const mail = renderMail({ kind: 'quarantine-uploader', documentId: 'd1', documentName: null, versionNumber: 3, verdict: 'infected', detail: 'Malware detected (Eicar)' }, context);
+    expect(mail.subject).toBe('A file you uploaded was quarantined');
+    expect(mail.text).toContain('Version 3 of a file you uploaded was quarantined because malware was found in it. You no longer have access to the document, so it is not named here.');
+    expect(mail.html).not.toContain('/documents/d1');
+  });
+
+  it('tells a security admin above whose clearance the file is its classification and place, never its name', () => {
+    const base = { kind: 'quarantine-admin', documentId: 'd1', versionNumber: 2, verdict: 'infected', detail: 'Malware detected (Eicar)', size: 68, at: '2026-11-30T10:00:00.000Z' } as const;
+    const inFolder = renderMail({ ...base, file: { name: null, collection: 'Casework', classification: 'OFFICIAL-SENSITIVE', serviceArea: 'hr' } }, context);
+    expect(inFolder.subject).toBe('Quarantined: a file classified OFFICIAL-SENSITIVE in Casework (hr), version 2');
+    expect(inFolder.text).toContain('Document: a file classified OFFICIAL-SENSITIVE in Casework (hr), version 2');
+    const hiddenFolder = renderMail({ ...base, file: { name: null, collection: null, classification: 'OFFICIAL-SENSITIVE', serviceArea: 'hr' } }, context);
+    expect(hiddenFolder.subject).toBe('Quarantined: a file classified OFFICIAL-SENSITIVE in a collection classified OFFICIAL-SENSITIVE (hr), version 2');
+    // Never decided for its recipient (the document was gone when it was sent): nothing about the file.
+    expect(renderMail(base, context).subject).toBe('Quarantined: a file in your organisation, version 2');
   });
 
   it('puts the invitation link in both parts, and refuses to render an invitation without one', () => {

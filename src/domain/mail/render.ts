@@ -68,29 +68,36 @@ function compose(m: MailMessage, c: MailContext): Draft {
         ],
         footer: `You were sent this because an administrator added your e-mail address to ${c.serviceName}.`,
       };
-    case 'quarantine-uploader':
+    case 'quarantine-uploader': {
+      // Null (or never decided): they may no longer read the document, so neither its name nor a link to it.
+      const named = m.documentName ?? null;
       return {
-        subject: `Your upload "${m.documentName}" was quarantined`,
+        subject: named === null ? 'A file you uploaded was quarantined' : `Your upload "${named}" was quarantined`,
         heading: 'Your upload was quarantined',
         blocks: [
-          { p: `Version ${m.versionNumber} of "${m.documentName}" was quarantined because ${HELD_OR_INFECTED[m.verdict]}. Nobody can open it; your organisation's security admins decide whether to release or destroy it.` },
+          named === null
+            ? { p: `Version ${m.versionNumber} of a file you uploaded was quarantined because ${HELD_OR_INFECTED[m.verdict]}. You no longer have access to the document, so it is not named here. Nobody can open it; the security admins of the organisation that holds it decide whether to release or destroy it.` }
+            : { p: `Version ${m.versionNumber} of "${named}" was quarantined because ${HELD_OR_INFECTED[m.verdict]}. Nobody can open it; your organisation's security admins decide whether to release or destroy it.` },
           { facts: [['Reason', m.detail]] },
           ...(m.verdict === 'infected' ? [{ p: 'If the file came from your computer, tell your IT service desk: the computer may need checking.' }] : []),
-          { action: `Open ${c.serviceName}`, href: url(`/documents/${m.documentId}`) },
+          named === null ? { action: `Open ${c.serviceName}`, href: url('/') } : { action: `Open ${c.serviceName}`, href: url(`/documents/${m.documentId}`) },
         ],
         footer: `You were sent this because you uploaded the file. E-mails about your own uploads' safety are always sent.`,
       };
-    case 'quarantine-admin':
+    }
+    case 'quarantine-admin': {
+      const named = m.file?.name ?? null;
       return {
-        subject: `Quarantined: "${m.documentName}", version ${m.versionNumber}`,
+        subject: named === null ? `Quarantined: ${fileOutline(m.file)}, version ${m.versionNumber}` : `Quarantined: "${named}", version ${m.versionNumber}`,
         heading: 'A file was quarantined',
         blocks: [
           { p: `A version in your organisation was quarantined because ${HELD_OR_INFECTED[m.verdict]}.` },
-          { facts: [['Document', `${m.documentName}, version ${m.versionNumber}`], ['Reason', m.detail], ['Size', bytes(m.size)], ['When', when(m.at)]] },
+          { facts: [['Document', `${named ?? fileOutline(m.file)}, version ${m.versionNumber}`], ['Reason', m.detail], ['Size', bytes(m.size)], ['When', when(m.at)]] },
           { action: 'Review the quarantine', href: url('/admin/quarantine') },
         ],
         footer: `You were sent this because you are a security admin. ${optOut}`,
       };
+    }
     case 'arrangement-proposal':
       return {
         subject: `${m.hostName} asks your organisation to accept a shared-service arrangement`,
@@ -123,6 +130,13 @@ function compose(m: MailMessage, c: MailContext): Draft {
         footer: `You were sent this because you are a security admin. ${optOut}`,
       };
   }
+}
+
+/** A quarantined file above the recipient's clearance: what it is and where, never its name (docs/malware.md). */
+function fileOutline(file: Extract<MailMessage, { kind: 'quarantine-admin' }>['file']): string {
+  if (!file) return 'a file in your organisation';
+  const where = file.collection === null ? `a collection classified ${file.classification}` : file.collection;
+  return `a file classified ${file.classification} in ${where} (${file.serviceArea})`;
 }
 
 function asText(d: Draft, c: MailContext): string {

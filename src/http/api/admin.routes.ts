@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppServices } from '../../services/app-services.js';
 import { bearerActor } from '../plugins/authenticate.js';
-import { presentDocument, presentVersion } from './presenters.js';
+import { presentQuarantinedItem } from './presenters.js';
 
 export const adminRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -37,7 +37,7 @@ export const adminRoutes = (vault: AppServices): FastifyPluginAsync => async (ap
   r.get('/quarantine', { schema: { tags: ['quarantine'], summary: 'Quarantined and pending versions of your organisation (security admin)' } }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
     const items = await vault.quarantine.list(actor);
-    return { items: items.map((i) => ({ versionId: i.version.id, document: presentDocument(i.document), version: presentVersion(i.version) })) };
+    return { items: items.map(presentQuarantinedItem) };
   });
 
   r.post('/quarantine/:versionId/release', {
