@@ -138,6 +138,8 @@ export interface DocumentsRepository {
   insertVersion(v: Version): Promise<void>;
   /** A document with its current version's size, hash and media type. */
   byId(id: string): Promise<Document | undefined>;
+  /** `byId` and its current version (what `versionById(document.currentVersionId)` gives), in one read. */
+  withCurrentVersion(id: string): Promise<{ document: Document; version: Version } | undefined>;
   /** Those of the ids that exist (with their current versions' facts), in no particular order. */
   byIds(ids: readonly string[]): Promise<Document[]>;
   /** The live document of that name in a collection. */

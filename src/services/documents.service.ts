@@ -177,11 +177,7 @@ export class DocumentsService {
    * the first byte — and only ever serves clean or released versions.
    */
   async prepareDownload(actor: Actor, documentId: string, options: { versionNumber?: number } = {}): Promise<PreparedDownload> {
-    const document = await this.repos.documents.byId(documentId);
-    if (!document) throw notFound('document');
-    const version = options.versionNumber === undefined
-      ? await this.repos.documents.versionById(document.currentVersionId)
-      : await this.repos.documents.version(documentId, options.versionNumber);
+    const { document, version } = await this.documentAndVersion(documentId, options.versionNumber);
     // The verdict on the very version asked for is part of the decision: an older infected version
     // stays out of reach while a newer one is under review.
     const resource = version ? { ...documentResource(document), versionScan: version.scanStatus } : documentResource(document);
@@ -200,6 +196,18 @@ export class DocumentsService {
         );
       },
     };
+  }
+
+  /** The document and the version asked for (its current one by default: one read for both); NOT_FOUND without the document. */
+  private async documentAndVersion(documentId: string, versionNumber: number | undefined): Promise<{ document: Document; version: Version | undefined }> {
+    if (versionNumber === undefined) {
+      const current = await this.repos.documents.withCurrentVersion(documentId);
+      if (!current) throw notFound('document');
+      return current;
+    }
+    const document = await this.repos.documents.byId(documentId);
+    if (!document) throw notFound('document');
+    return { document, version: await this.repos.documents.version(documentId, versionNumber) };
   }
 
   /** Authorises, audits and opens in one step (copies, scans by people, the CLI). */

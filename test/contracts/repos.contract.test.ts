@@ -255,6 +255,22 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect(await repos.documents.byId(d.id)).toMatchObject({ currentVersion: winner.number, currentVersionId: winner.id, sha256: winner.sha256 });
     });
 
+    it('reads a document with its current version in one go, every field as byId and versionById give them', async () => {
+      const c = await collection((await organisation()).id);
+      const { document: d, version: v1 } = await document(c);
+      const first = await repos.documents.withCurrentVersion(d.id);
+      expect(first).toEqual({ document: await repos.documents.byId(d.id), version: await repos.documents.versionById(v1.id) });
+      expect(first?.document).toEqual(d);
+      expect({ ...first?.version, wrappedKey: Buffer.from(first!.version.wrappedKey) }).toEqual({ ...v1, wrappedKey: Buffer.from(v1.wrappedKey) });
+      const v2 = { ...version(d, 2), sourceModifiedAt: null, scanStatus: 'pending' as const, scanDetail: null, scanEngine: null, scannedAt: null, authorId: null };
+      await repos.documents.insertVersion(v2);
+      expect(await repos.documents.setCurrentVersion(d.id, 1, v2, 'pending_scan', iso(T0 + 7))).toBe(true);
+      const current = await repos.documents.withCurrentVersion(d.id);
+      expect(current).toEqual({ document: await repos.documents.byId(d.id), version: await repos.documents.versionById(v2.id) });
+      expect({ ...current?.version, wrappedKey: Buffer.from(current!.version.wrappedKey) }).toEqual({ ...v2, wrappedKey: Buffer.from(v2.wrappedKey) });
+      expect(await repos.documents.withCurrentVersion(id())).toBeUndefined();
+    });
+
     it('lists a collection by name with paging, leaving deleted documents out unless asked', async () => {
       const c = await collection((await organisation()).id);
       const docs = [];
