@@ -36,7 +36,7 @@ async function phase(label: string, work: () => Promise<void>): Promise<void> {
     const { profile } = await session.post('Profiler.stop');
     await writeFile(`${profilePrefix}-${label}.cpuprofile`, JSON.stringify(profile));
   }
-  console.log(`${label}s/s ${(N / seconds).toFixed(0)}  cpu ${((used.user + used.system) / 1000 / N).toFixed(2)} ms/request`);
+  console.log(`${label}s/s ${(N / seconds).toFixed(0)}  cpu ${((used.user + used.system) / 1000 / N).toFixed(2)} ms/request (user ${(used.user / 1000 / N).toFixed(2)}, system ${(used.system / 1000 / N).toFixed(2)})`);
 }
 
 const clamd = await startTestClamd();
