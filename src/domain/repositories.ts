@@ -102,7 +102,8 @@ export interface UsersRepository {
   listByOrganisation(organisationId: string): Promise<User[]>;
   update(id: string, patch: UserPatch): Promise<void>;
   insertCredential(row: CredentialRow & { secretHash: string }): Promise<void>;
-  credentialBySecretHash(secretHash: string): Promise<CredentialRow | undefined>;
+  /** The credential with that secret hash and the person it belongs to, as `byId` gives them. */
+  credentialBySecretHash(secretHash: string): Promise<{ credential: CredentialRow; holder: User } | undefined>;
   listCredentials(userId: string): Promise<CredentialRow[]>;
   /** Every credential not revoked, with its secret hash: for `audit verify` only. */
   usableCredentials(): Promise<{ id: string; userId: string; kind: string; secretHash: string }[]>;

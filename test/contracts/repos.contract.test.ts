@@ -181,7 +181,12 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       const u = await user((await organisation()).id);
       const row = { id: id(), userId: u.id, kind: 'api_token' as const, name: 'laptop', createdAt: iso(T0), lastUsedAt: null, revokedAt: null, secretHash: randomBytes(32).toString('hex') };
       await repos.users.insertCredential(row);
-      expect(await repos.users.credentialBySecretHash(row.secretHash)).toEqual({ id: row.id, userId: u.id, kind: 'api_token', name: 'laptop', createdAt: iso(T0), lastUsedAt: null, revokedAt: null });
+      expect(await repos.users.credentialBySecretHash(row.secretHash)).toEqual({
+        credential: { id: row.id, userId: u.id, kind: 'api_token', name: 'laptop', createdAt: iso(T0), lastUsedAt: null, revokedAt: null },
+        holder: await repos.users.byId(u.id),
+      });
+      expect((await repos.users.credentialBySecretHash(row.secretHash))?.holder).toEqual(u);
+      expect(await repos.users.credentialBySecretHash(randomBytes(32).toString('hex'))).toBeUndefined();
       expect(await refusal(repos.users.insertCredential({ ...row, id: id() }))).toBeInstanceOf(Error);
       await repos.users.revokeCredential(row.id, iso(T0 + 1));
       await repos.users.revokeCredential(row.id, iso(T0 + 2));
