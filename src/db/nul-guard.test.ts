@@ -35,6 +35,13 @@ describe.each(Object.entries(dialects))('nul guard on %s', (_name, db) => {
     refused(() => sql`select ${'x\u0000'}`.compile(db));
   });
 
+  it('finds NUL however deep the value sits: a subquery, a raw fragment inside a where, an upsert, a case', () => {
+    refused(() => db.selectFrom('t').selectAll().where('id', 'in', db.selectFrom('t').select('id').where('name', '=', 'deep\u0000')).compile());
+    refused(() => db.selectFrom('t').selectAll().where(sql<boolean>`name like ${'%\u0000%'}`).compile());
+    refused(() => db.insertInto('t').values({ id: '1', name: 'ok', data: null, n: 1 }).onConflict((c) => c.column('id').doUpdateSet({ name: 'again\u0000' })).compile());
+    refused(() => db.updateTable('t').set({ name: (eb) => eb.case().when('n', '=', 1).then('one\u0000').else('other').end() }).compile());
+  });
+
   it('lets every other value through unchanged, binary NUL bytes included', () => {
     const bytes = Buffer.from([0, 1, 0, 2]);
     const query = db.insertInto('t').values({ id: 'é\u0001\u{1F4C4}', name: 'tab\tand\nnewline', data: bytes, n: 0 }).compile();

@@ -102,7 +102,8 @@ export interface UsersRepository {
   listByOrganisation(organisationId: string): Promise<User[]>;
   update(id: string, patch: UserPatch): Promise<void>;
   insertCredential(row: CredentialRow & { secretHash: string }): Promise<void>;
-  credentialBySecretHash(secretHash: string): Promise<CredentialRow | undefined>;
+  /** The credential with that secret hash and the person it belongs to, as `byId` gives them. */
+  credentialBySecretHash(secretHash: string): Promise<{ credential: CredentialRow; holder: User } | undefined>;
   listCredentials(userId: string): Promise<CredentialRow[]>;
   /** Every credential not revoked, with its secret hash: for `audit verify` only. */
   usableCredentials(): Promise<{ id: string; userId: string; kind: string; secretHash: string }[]>;
@@ -138,6 +139,8 @@ export interface DocumentsRepository {
   insertVersion(v: Version): Promise<void>;
   /** A document with its current version's size, hash and media type. */
   byId(id: string): Promise<Document | undefined>;
+  /** `byId` and its current version (what `versionById(document.currentVersionId)` gives), in one read. */
+  withCurrentVersion(id: string): Promise<{ document: Document; version: Version } | undefined>;
   /** Those of the ids that exist (with their current versions' facts), in no particular order. */
   byIds(ids: readonly string[]): Promise<Document[]>;
   /** The live document of that name in a collection. */

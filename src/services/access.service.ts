@@ -158,28 +158,43 @@ export class AccessService {
   }
 
   /**
-   * Creating inside a collection is decided in two steps. First the caller requires the action on
-   * the collection as it is (refused → 404, so nobody learns of a folder they may not open, and
-   * nothing about their input is judged before that). Then this: what would be created must be
-   * within the actor's reach too. That refusal is told plainly (403): the actor sees the collection.
-   * It takes nothing on trust from its caller: it reads the parent again by id and decides both
-   * steps itself (a parent it may not create in at all is refused as not there, 404, audited).
+   * Creating inside a collection is decided in two steps. First the action on the collection as it
+   * is (refused → 404, so nobody learns of a folder they may not open, and nothing about their input
+   * is judged before that). Then this: what would be created must be within the actor's reach too.
+   * That refusal is told plainly (403): the actor sees the collection. It takes nothing on trust from
+   * its caller: it reads the parent again by id and decides both steps itself (a parent it may not
+   * create in at all is refused as not there, 404, audited).
    */
   async requireCreatable(actor: Actor, action: CreateInsideAction, parentId: string, created: Classification): Promise<Decision> {
+    return (await this.requireCreatableIn(actor, action, parentId, () => ({ classification: created }))).decision;
+  }
+
+  /**
+   * `requireCreatable` for a caller that has only the parent's id and works out what it would create
+   * from the parent (an upload is classified at least as its collection is). `judge` is called only
+   * once the action on the parent as it is was allowed, so nothing about the caller's input is judged
+   * or told before that; it may refuse the input by throwing, and what it returns (its classification
+   * decides the second step) is handed back with the parent as stored and the decision. One read of
+   * the parent and one of the arrangements serve both steps.
+   */
+  async requireCreatableIn<Created extends { classification: Classification }>(
+    actor: Actor, action: CreateInsideAction, parentId: string, judge: (parent: Collection) => Created,
+  ): Promise<{ parent: Collection; decision: Decision; created: Created }> {
     const parent = await this.store.repos.collections.byId(parentId);
     if (!parent || parent.deletedAt) throw notFound('collection');
     const resource = collectionResource(parent);
-    const target: AuditTarget = { organisationId: parent.organisationId, ids: { collectionId: parent.id, classification: created } };
     const context = await this.#context(actor, [{ action, resource }]);
     const asItIs = decide(actor, action, resource, context);
     if (!asItIs.allow) {
-      await this.recordDenial(actor, action, target, asItIs);
+      await this.recordDenial(actor, action, { organisationId: parent.organisationId, ids: { collectionId: parent.id } }, asItIs);
       throw notFound('collection');
     }
-    const decision = decide(actor, action, resource, { ...context, newClassification: created });
-    if (decision.allow) return decision;
-    await this.recordDenial(actor, action, target, decision);
-    throw forbidden(`You cannot create something classified ${created} here: that is above your clearance, or above what your access to this collection allows.`);
+    const created = judge(parent);
+    const { classification } = created;
+    const decision = decide(actor, action, resource, { ...context, newClassification: classification });
+    if (decision.allow) return { parent, decision, created };
+    await this.recordDenial(actor, action, { organisationId: parent.organisationId, ids: { collectionId: parent.id, classification } }, decision);
+    throw forbidden(`You cannot create something classified ${classification} here: that is above your clearance, or above what your access to this collection allows.`);
   }
 
   /**

@@ -81,12 +81,13 @@ export class CollectionsService {
 
   /** A sub-collection inherits its parent's organisation and arrangement; its service area must be the parent's. */
   private async createInside(actor: Actor, parentId: string, input: NewCollection): Promise<Collection> {
-    const parent = await this.o.store.repos.collections.byId(parentId);
-    if (!parent || parent.deletedAt) throw notFound('collection');
-    await this.o.access.require(actor, 'collection.create', collectionResource(parent), { organisationId: parent.organisationId, ids: { collectionId: parent.id } });
-    const { name, serviceArea, classification } = this.validShape(input);
-    if (serviceArea !== parent.serviceArea) throw invalid(`A sub-collection must have the same service area as its parent ("${parent.serviceArea}").`, { field: 'serviceArea' });
-    const decision = await this.o.access.requireCreatable(actor, 'collection.create', parent.id, classification);
+    // The input is judged only once the actor may create in the parent as it is (else 404).
+    const { parent, decision, created } = await this.o.access.requireCreatableIn(actor, 'collection.create', parentId, (stored) => {
+      const shape = this.validShape(input);
+      if (shape.serviceArea !== stored.serviceArea) throw invalid(`A sub-collection must have the same service area as its parent ("${stored.serviceArea}").`, { field: 'serviceArea' });
+      return shape;
+    });
+    const { name, serviceArea, classification } = created;
     await this.o.locks.enforce(actor, [{ kind: 'members', collection: parent }]);
     const placed = placeCollection({ organisationId: parent.organisationId, parentId: parent.id, serviceArea, classification, arrangementId: null }, parent);
     return this.insert(actor, { name, ...placed }, decision);

@@ -12,7 +12,7 @@ import { higherClassification, placeDocument } from '../domain/placement.js';
 import type { ByteRange, Clock, EncryptedBlobs } from '../domain/ports.js';
 import type { Actor, Classification, Document, Version } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
-import { AccessService, collectionResource, documentResource } from './access.service.js';
+import { AccessService, documentResource } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { requireSamePlace, statusOf, target, type DocumentIngestion, type Inspected } from './document-ingestion.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
@@ -82,13 +82,13 @@ export class DocumentsService {
   }
 
   async upload(actor: Actor, collectionId: string, input: UploadInput): Promise<UploadResult> {
-    const collection = await this.repos.collections.byId(collectionId);
-    if (!collection || collection.deletedAt) throw notFound('collection');
-    await this.o.access.require(actor, 'document.create', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId } });
-    const name = validateName(input.name);
-    const sourceModifiedAt = this.sourceModified(input);
-    const classification = higherClassification(input.classification ?? collection.classification, collection.classification);
-    const decision = await this.o.access.requireCreatable(actor, 'document.create', collection.id, classification);
+    // The input is judged only once the actor may create in the collection as it is (else 404).
+    const { parent: collection, decision, created } = await this.o.access.requireCreatableIn(actor, 'document.create', collectionId, (stored) => ({
+      name: validateName(input.name),
+      sourceModifiedAt: this.sourceModified(input),
+      classification: higherClassification(input.classification ?? stored.classification, stored.classification),
+    }));
+    const { name, sourceModifiedAt, classification } = created;
     const taken = await this.repos.documents.byName(collection.id, name);
     if (taken) throw await this.o.ingestion.nameTaken(actor, taken, `A document called "${name}" already exists in this collection. Upload a new version of it instead.`);
     const touches: WriteTouch[] = [{ kind: 'members', collection }];
@@ -177,11 +177,7 @@ export class DocumentsService {
    * the first byte — and only ever serves clean or released versions.
    */
   async prepareDownload(actor: Actor, documentId: string, options: { versionNumber?: number } = {}): Promise<PreparedDownload> {
-    const document = await this.repos.documents.byId(documentId);
-    if (!document) throw notFound('document');
-    const version = options.versionNumber === undefined
-      ? await this.repos.documents.versionById(document.currentVersionId)
-      : await this.repos.documents.version(documentId, options.versionNumber);
+    const { document, version } = await this.documentAndVersion(documentId, options.versionNumber);
     // The verdict on the very version asked for is part of the decision: an older infected version
     // stays out of reach while a newer one is under review.
     const resource = version ? { ...documentResource(document), versionScan: version.scanStatus } : documentResource(document);
@@ -200,6 +196,18 @@ export class DocumentsService {
         );
       },
     };
+  }
+
+  /** The document and the version asked for (its current one by default: one read for both); NOT_FOUND without the document. */
+  private async documentAndVersion(documentId: string, versionNumber: number | undefined): Promise<{ document: Document; version: Version | undefined }> {
+    if (versionNumber === undefined) {
+      const current = await this.repos.documents.withCurrentVersion(documentId);
+      if (!current) throw notFound('document');
+      return current;
+    }
+    const document = await this.repos.documents.byId(documentId);
+    if (!document) throw notFound('document');
+    return { document, version: await this.repos.documents.version(documentId, versionNumber) };
   }
 
   /** Authorises, audits and opens in one step (copies, scans by people, the CLI). */

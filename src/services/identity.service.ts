@@ -288,10 +288,10 @@ export class IdentityService {
    * The user row is read on every request, so disabling someone or resetting their MFA takes effect at once.
    */
   async authenticateSecret(secret: string, allowed: ('api_token' | 'app_password')[]): Promise<User> {
-    const credential = await this.o.store.repos.users.credentialBySecretHash(hashSecret(secret));
-    if (!credential || credential.revokedAt || !allowed.includes(credential.kind)) throw unauthenticated();
-    const user = await this.o.store.repos.users.byId(credential.userId);
-    if (!user || user.disabled) throw unauthenticated();
+    const found = await this.o.store.repos.users.credentialBySecretHash(hashSecret(secret));
+    if (!found || found.credential.revokedAt || !allowed.includes(found.credential.kind)) throw unauthenticated();
+    const user = found.holder;
+    if (user.disabled) throw unauthenticated();
     if (!credentialsUsable(user)) throw mfaNotSetUp();
     return user;
   }

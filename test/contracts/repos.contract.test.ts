@@ -181,7 +181,12 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       const u = await user((await organisation()).id);
       const row = { id: id(), userId: u.id, kind: 'api_token' as const, name: 'laptop', createdAt: iso(T0), lastUsedAt: null, revokedAt: null, secretHash: randomBytes(32).toString('hex') };
       await repos.users.insertCredential(row);
-      expect(await repos.users.credentialBySecretHash(row.secretHash)).toEqual({ id: row.id, userId: u.id, kind: 'api_token', name: 'laptop', createdAt: iso(T0), lastUsedAt: null, revokedAt: null });
+      expect(await repos.users.credentialBySecretHash(row.secretHash)).toEqual({
+        credential: { id: row.id, userId: u.id, kind: 'api_token', name: 'laptop', createdAt: iso(T0), lastUsedAt: null, revokedAt: null },
+        holder: await repos.users.byId(u.id),
+      });
+      expect((await repos.users.credentialBySecretHash(row.secretHash))?.holder).toEqual(u);
+      expect(await repos.users.credentialBySecretHash(randomBytes(32).toString('hex'))).toBeUndefined();
       expect(await refusal(repos.users.insertCredential({ ...row, id: id() }))).toBeInstanceOf(Error);
       await repos.users.revokeCredential(row.id, iso(T0 + 1));
       await repos.users.revokeCredential(row.id, iso(T0 + 2));
@@ -253,6 +258,22 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect(raced.filter(Boolean)).toHaveLength(1);
       const winner = raced[0] ? v2a : v2b;
       expect(await repos.documents.byId(d.id)).toMatchObject({ currentVersion: winner.number, currentVersionId: winner.id, sha256: winner.sha256 });
+    });
+
+    it('reads a document with its current version in one go, every field as byId and versionById give them', async () => {
+      const c = await collection((await organisation()).id);
+      const { document: d, version: v1 } = await document(c);
+      const first = await repos.documents.withCurrentVersion(d.id);
+      expect(first).toEqual({ document: await repos.documents.byId(d.id), version: await repos.documents.versionById(v1.id) });
+      expect(first?.document).toEqual(d);
+      expect({ ...first?.version, wrappedKey: Buffer.from(first!.version.wrappedKey) }).toEqual({ ...v1, wrappedKey: Buffer.from(v1.wrappedKey) });
+      const v2 = { ...version(d, 2), sourceModifiedAt: null, scanStatus: 'pending' as const, scanDetail: null, scanEngine: null, scannedAt: null, authorId: null };
+      await repos.documents.insertVersion(v2);
+      expect(await repos.documents.setCurrentVersion(d.id, 1, v2, 'pending_scan', iso(T0 + 7))).toBe(true);
+      const current = await repos.documents.withCurrentVersion(d.id);
+      expect(current).toEqual({ document: await repos.documents.byId(d.id), version: await repos.documents.versionById(v2.id) });
+      expect({ ...current?.version, wrappedKey: Buffer.from(current!.version.wrappedKey) }).toEqual({ ...v2, wrappedKey: Buffer.from(v2.wrappedKey) });
+      expect(await repos.documents.withCurrentVersion(id())).toBeUndefined();
     });
 
     it('lists a collection by name with paging, leaving deleted documents out unless asked', async () => {

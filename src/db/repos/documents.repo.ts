@@ -87,6 +87,25 @@ export class DocumentsRepo implements DocumentsRepository {
     return (await this.db.selectFrom('versions').selectAll().where('document_id', '=', documentId).orderBy('number').execute()).map(toVersion);
   }
 
+  async withCurrentVersion(id: string): Promise<{ document: Document; version: Version } | undefined> {
+    // The document row already joins its current version; the rest of that version's columns come
+    // with it, so a download reads one row instead of two.
+    const row = await this.selectDocuments().where('documents.id', '=', id).select([
+      'versions.id as v_id', 'versions.document_id as v_document_id', 'versions.organisation_id as v_organisation_id', 'versions.number as v_number',
+      'versions.blob_id as v_blob_id', 'versions.wrapped_key as v_wrapped_key', 'versions.key_id as v_key_id', 'versions.scan_status as v_scan_status',
+      'versions.scan_detail as v_scan_detail', 'versions.scan_engine as v_scan_engine', 'versions.scanned_at as v_scanned_at',
+      'versions.author_id as v_author_id', 'versions.created_at as v_created_at',
+    ]).executeTakeFirst();
+    if (!row) return undefined;
+    const version = toVersion({
+      id: row.v_id, document_id: row.v_document_id, organisation_id: row.v_organisation_id, number: row.v_number, size: row.size, sha256: row.sha256,
+      media_type: row.media_type, blob_id: row.v_blob_id, wrapped_key: row.v_wrapped_key, key_id: row.v_key_id, scan_status: row.v_scan_status,
+      scan_detail: row.v_scan_detail, scan_engine: row.v_scan_engine, scanned_at: row.v_scanned_at, author_id: row.v_author_id,
+      created_at: row.v_created_at, source_modified_at: row.source_modified_at,
+    } as Parameters<typeof toVersion>[0]);
+    return { document: toDocument(row as DocumentRow), version };
+  }
+
   async version(documentId: string, number: number): Promise<Version | undefined> {
     const row = await this.db.selectFrom('versions').selectAll().where('document_id', '=', documentId).where('number', '=', number).executeTakeFirst();
     return row && toVersion(row);

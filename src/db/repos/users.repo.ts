@@ -114,11 +114,18 @@ export class UsersRepo implements UsersRepository {
       .execute();
   }
 
-  async credentialBySecretHash(secretHash: string): Promise<CredentialRow | undefined> {
-    const row = await this.db.selectFrom('credentials').selectAll().where('secret_hash', '=', secretHash).executeTakeFirst();
+  async credentialBySecretHash(secretHash: string): Promise<{ credential: CredentialRow; holder: User } | undefined> {
+    // Every request signed in by a token or app password asks this: one statement for both rows.
+    const row = await this.db.selectFrom('credentials').innerJoin('users', 'users.id', 'credentials.user_id').selectAll('users').select([
+      'credentials.id as credential_id', 'credentials.kind as credential_kind', 'credentials.name as credential_name',
+      'credentials.created_at as credential_created_at', 'credentials.last_used_at as credential_last_used_at', 'credentials.revoked_at as credential_revoked_at',
+    ]).where('credentials.secret_hash', '=', secretHash).executeTakeFirst();
     return row && {
-      id: row.id, userId: row.user_id, kind: row.kind, name: row.name,
-      createdAt: row.created_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at,
+      credential: {
+        id: row.credential_id, userId: row.id, kind: row.credential_kind, name: row.credential_name,
+        createdAt: row.credential_created_at, lastUsedAt: row.credential_last_used_at, revokedAt: row.credential_revoked_at,
+      },
+      holder: toUser(row),
     };
   }
 
