@@ -9,6 +9,7 @@ import { generateSignerKey, verifierKeyFromSigner } from './domain/audit/signed-
 import { systemClock, type BlobStore, type CheckpointCopies as CheckpointCopiesPort, type Clock, type Scanner } from './domain/ports.js';
 import { DEFAULT_SERVICE_AREAS } from './domain/types.js';
 import { parseRetentionSchedule, type SeriesTerms } from './domain/records/schedule.js';
+import type { SyncFile } from './db/group-commit.js';
 import { openPostgres, openSqlite, ping } from './db/kysely.js';
 import { migrate } from './db/migrate.js';
 import { Store } from './db/store.js';
@@ -115,6 +116,8 @@ export interface OpenVaultOptions {
   startClamd?: boolean | 'unless-running';
   logger?: Logger;
   clock?: Clock;
+  /** How SQLite's write-ahead log is made durable (fdatasync unless a test holds it back). */
+  syncDatabaseLog?: SyncFile;
 }
 
 export async function openVault(config: Config, options: OpenVaultOptions = {}): Promise<Vault> {
@@ -142,7 +145,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
 
   const handle = config.databaseUrl
     ? openPostgres(config.databaseUrl, 10, (err) => logger.warn({ err }, 'a pooled PostgreSQL connection was closed by the server; the next query opens a new one'))
-    : openSqlite({ file: path.join(config.dataDir, 'strongroom.db'), key: deriveKey(master, 'sqlite-database'), cacheMib: config.sqliteCacheMib });
+    : openSqlite({
+      file: path.join(config.dataDir, 'strongroom.db'), key: deriveKey(master, 'sqlite-database'), cacheMib: config.sqliteCacheMib,
+      ...(options.syncDatabaseLog ? { syncFile: options.syncDatabaseLog } : {}),
+    });
   await migrate(handle.db, handle.caps);
   const store = new Store(handle, deriveKey(master, 'audit-event-seal'), new DerivedSearchKeys(master));
 
@@ -330,7 +336,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     handleJob(compactSearchJob, () => indexing.compact()),
     handleJob(sendEmailJob, (p) => mail.deliver(p)),
   ]);
-  const worker = new JobWorker({ jobs: store.repos.jobs, registry, clock, logger, leaseSeconds: 60 });
+  const worker = new JobWorker({ jobs: store.repos.jobs, durable: () => store.durable(), registry, clock, logger, leaseSeconds: 60 });
 
   const timers: NodeJS.Timeout[] = [];
   let backgroundStarted = false;
@@ -338,6 +344,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     config, logger, clock, store, scanner, serviceAreas, access, audit, identity, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
     sessions, federatedSignIn, samlSignIn, identityProviders, oidcSignIn, people, scim, dav, jobs: jobsAdmin, retention, holds, disposal, certificates,
     replicaStore, replication, scrub, backups, search, branding, mail, invitations,
+    durable: () => store.durable(),
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');
