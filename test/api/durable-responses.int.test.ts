@@ -21,11 +21,16 @@ function syncGate() {
   let holdWhen: (() => Promise<boolean>) | null = null;
   let waiting: (() => void)[] = [];
   let asked = 0;
+  let failing = false;
   return {
     sync: async (file: string) => {
       asked += 1;
+      if (failing) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
       if (holdWhen && (await holdWhen())) await new Promise<void>((resolve) => waiting.push(resolve));
       await fdatasyncFile(file);
+    },
+    fail() {
+      failing = true;
     },
     holdOnce(condition: () => Promise<boolean>) {
       holdWhen = condition;
@@ -141,5 +146,19 @@ describe.each(DIALECTS)('responses wait for durability on %s', (dialect) => {
     );
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('minutes of the meeting');
+  });
+
+  // Last: a failed sync leaves a SQLite vault unable to acknowledge anything until it is restarted.
+  // PostgreSQL never asks the group commit, so the same failure there changes nothing.
+  it('answers 500, never 201, when the write-ahead log cannot be synced, and keeps refusing', async () => {
+    gate.fail();
+    const askedBefore = gate.asked;
+    for (const name of ['after-eio-1.txt', 'after-eio-2.txt']) {
+      const res = await fetch(`${base}/api/v1/collections/${org.collections.finance}/documents?name=${name}`, {
+        method: 'POST', headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/octet-stream' }, body: 'not acknowledged',
+      });
+      expect(res.status, name).toBe(dialect === 'sqlite' ? 500 : 201);
+    }
+    if (dialect === 'postgres') expect(gate.asked).toBe(askedBefore);
   });
 });
