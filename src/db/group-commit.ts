@@ -47,8 +47,6 @@ export class GroupCommit {
   private current: SyncRound | undefined;
   private queued: Promise<void> | undefined;
   private failure: DurabilityLostError | undefined;
-  /** Syncs begun (for tests and diagnosis). */
-  syncs = 0;
 
   constructor(private readonly file: string, private readonly syncFile: SyncFile = fdatasyncFile) {}
 
@@ -84,7 +82,6 @@ export class GroupCommit {
 
   private begin(): SyncRound {
     const covers = this.committed;
-    this.syncs += 1;
     const round: SyncRound = {
       covers,
       // Started a microtask later so a sync function that throws at once still counts as a failed sync.
