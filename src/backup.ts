@@ -52,6 +52,9 @@ export async function takeBackup(vault: Vault, out: string): Promise<BackupManif
       try {
         const file = path.join(scratch, DATABASE_FILE);
         await sqliteSnapshot(store.db, file);
+        // What the copy holds goes offsite: every commit in it is on disk here first, so a crash cannot
+        // leave a backup holding writes the vault itself lost (docs/architecture.md "Durability").
+        await store.durable();
         const snapshot = openSqlite({ file, key: deriveKey(master, 'sqlite-database') });
         try {
           facts = await snapshotFacts(snapshot.db, snapshot.caps);

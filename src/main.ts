@@ -14,6 +14,7 @@ import { verifierKeyFromSigner } from './domain/audit/signed-note.js';
 import { systemClock, type BlobStore, type Clock, type Scanner } from './domain/ports.js';
 import { DEFAULT_SERVICE_AREAS } from './domain/types.js';
 import { parseRetentionSchedule, type SeriesTerms } from './domain/records/schedule.js';
+import type { SyncFile } from './db/group-commit.js';
 import { openPostgres, openSqlite, ping } from './db/kysely.js';
 import { migrate } from './db/migrate.js';
 import { Store } from './db/store.js';
@@ -99,6 +100,8 @@ export interface OpenVaultOptions {
   startClamd?: boolean | 'unless-running';
   logger?: Logger;
   clock?: Clock;
+  /** How SQLite's write-ahead log is made durable (fdatasync unless a test holds it back). */
+  syncDatabaseLog?: SyncFile;
 }
 
 export async function openVault(config: Config, options: OpenVaultOptions = {}): Promise<Vault> {
@@ -126,7 +129,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
 
   const handle = config.databaseUrl
     ? openPostgres(config.databaseUrl, 10, (err) => logger.warn({ err }, 'a pooled PostgreSQL connection was closed by the server; the next query opens a new one'))
-    : openSqlite({ file: path.join(config.dataDir, 'strongroom.db'), key: deriveKey(master, 'sqlite-database'), cacheMib: config.sqliteCacheMib });
+    : openSqlite({
+      file: path.join(config.dataDir, 'strongroom.db'), key: deriveKey(master, 'sqlite-database'), cacheMib: config.sqliteCacheMib,
+      ...(options.syncDatabaseLog ? { syncFile: options.syncDatabaseLog } : {}),
+    });
   await migrate(handle.db, handle.caps);
   const store = new Store(handle, deriveKey(master, 'audit-event-seal'), new DerivedSearchKeys(master));
 
@@ -302,7 +308,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     handleJob(compactSearchJob, () => indexing.compact()),
     handleJob(sendEmailJob, (p) => mail.deliver(p)),
   ]);
-  const worker = new JobWorker({ jobs: store.repos.jobs, registry, clock, logger, leaseSeconds: 60 });
+  const worker = new JobWorker({ jobs: store.repos.jobs, durable: () => store.durable(), registry, clock, logger, leaseSeconds: 60 });
 
   const timers: NodeJS.Timeout[] = [];
   let backgroundStarted = false;
@@ -310,6 +316,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     ...identityServices,
     config, logger, clock, store, scanner, serviceAreas, access, audit, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
     dav, jobs: jobsAdmin, retention, holds, disposal, certificates, replicaStore, replication, scrub, backups, search, branding, mail,
+    durable: () => store.durable(),
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
       const scannerState = await scanner.version().then(() => 'ok', () => 'unavailable');

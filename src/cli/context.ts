@@ -22,7 +22,11 @@ export async function withVault<T>(command: Command, work: (vault: AppServices) 
   const config = configFrom(command);
   const vault = await openVault(config, { logger: pino({ level: process.env.STRONGROOM_LOG_LEVEL ?? 'warn' }, pino.destination(2)), ...options });
   try {
-    return await work(vault);
+    const result = await work(vault);
+    // The command's success (its exit status, what the caller prints from the result) leaves the
+    // process only once its writes are on disk (docs/architecture.md "Durability").
+    await vault.durable();
+    return result;
   } finally {
     await vault.close();
   }

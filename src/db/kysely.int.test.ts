@@ -51,3 +51,57 @@ describe('the embedded SQLite database', () => {
     }
   });
 });
+
+describe('the embedded SQLite database’s group commit', () => {
+  it('commits without fsync (synchronous = NORMAL) and syncs the write-ahead log for a committed write, not for reads or a transaction still open', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sr-sqlite-sync-'));
+    const file = path.join(dir, 'strongroom.db');
+    const synced: string[] = [];
+    const opened = openSqlite({ file, key: randomBytes(32), syncFile: async (wal) => void synced.push(wal) });
+    try {
+      const { rows } = await sql<{ synchronous: number }>`pragma synchronous`.execute(opened.db);
+      expect(rows).toEqual([{ synchronous: 1 }]);
+      await sql`create table notes (id integer primary key, body text)`.execute(opened.db);
+      await opened.durable();
+      expect(synced).toEqual([`${file}-wal`]);
+
+      // An autocommit write, and one through RETURNING (a statement that reads as it writes).
+      await sql`insert into notes (body) values ('one')`.execute(opened.db);
+      await opened.durable();
+      expect(synced).toHaveLength(2);
+      await sql`insert into notes (body) values ('two') returning id`.execute(opened.db);
+      await opened.durable();
+      expect(synced).toHaveLength(3);
+
+      // Reads commit nothing.
+      await sql`select * from notes`.execute(opened.db);
+      await opened.durable();
+      expect(synced).toHaveLength(3);
+
+      // A write inside an open transaction is not committed yet: a sync now could not cover it, so it
+      // is counted at COMMIT, and only then is a sync owed.
+      await opened.db.transaction().execute(async (trx) => {
+        await sql`insert into notes (body) values ('three')`.execute(trx);
+        await opened.durable();
+        expect(synced, 'synced for a write not yet committed').toHaveLength(3);
+      });
+      await opened.durable();
+      expect(synced).toHaveLength(4);
+    } finally {
+      await opened.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is a no-op on PostgreSQL, whose commits wait for their own WAL flush', async () => {
+    const database = await createTestDatabase('sr_durable');
+    const handle = openPostgres(database.url, 1);
+    try {
+      await sql`create table notes (id serial primary key)`.execute(handle.db);
+      await expect(handle.durable()).resolves.toBeUndefined();
+    } finally {
+      await handle.close();
+      await database.drop();
+    }
+  });
+});

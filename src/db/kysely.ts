@@ -3,6 +3,7 @@
 import Database from 'better-sqlite3-multiple-ciphers';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import { GroupCommit, type SyncFile } from './group-commit.js';
 import { nulGuard } from './nul-guard.js';
 import type { Schema } from './schema.js';
 
@@ -19,6 +20,12 @@ export interface DialectCaps {
 export interface DatabaseHandle {
   db: Kysely<Schema>;
   caps: DialectCaps;
+  /**
+   * Resolves once every write committed before the call is on disk. SQLite: group commit (one shared
+   * fdatasync of the write-ahead log, off the event loop); PostgreSQL: at once, since its commit
+   * already waited for its own WAL flush.
+   */
+  durable(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,12 +35,14 @@ export interface SqliteOptions {
   key: Buffer;
   /** Page cache in MiB (this build's default is 16 MB): pages past it are read and decrypted again. */
   cacheMib?: number;
+  /** How the write-ahead log is made durable (tests hold it back); fdatasync by default. */
+  syncFile?: SyncFile;
 }
 
 // pg returns int8 as strings to be safe beyond 2^53; our counts and sizes stay well below that.
 pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
 
-export function openSqlite({ file, key, cacheMib }: SqliteOptions): DatabaseHandle {
+export function openSqlite({ file, key, cacheMib, syncFile }: SqliteOptions): DatabaseHandle {
   const database = new Database(file);
   // SQLite3 Multiple Ciphers: a raw 256-bit key, so no passphrase KDF runs at every open.
   database.pragma(`cipher='chacha20'`);
@@ -44,27 +53,44 @@ export function openSqlite({ file, key, cacheMib }: SqliteOptions): DatabaseHand
     database.close();
     throw new Error('Cannot open the database: the key does not match (is keys/master.key the one this data directory was created with?)', { cause: error });
   }
-  database.pragma('synchronous = FULL');
+  // NORMAL in WAL mode: a commit writes the log but does not fsync it (checkpoints still sync), so
+  // commits never block the event loop on the disk; durability comes from the group commit's
+  // durable(), which every acknowledgement awaits (docs/architecture.md "Durability").
+  database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   // A negative cache_size is in KiB. A page is decrypted once when it enters the cache, so a search
   // that walks tens of MB of index is decrypting, not reading, when the cache is too small for it.
   if (cacheMib !== undefined) database.pragma(`cache_size = ${-Math.trunc(cacheMib) * 1024}`);
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), plugins: [nulGuard] });
+  const commits = new GroupCommit(`${file}-wal`, syncFile);
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(database, () => commits.noteCommit()) }), plugins: [nulGuard] });
   return {
     db,
     caps: { dialect: 'sqlite', binary: 'blob', bigint: 'integer', rowLocks: false },
+    durable: () => commits.durable(),
     close: () => db.destroy(),
   };
 }
 
 /**
  * Kysely's SQLite driver prepares every statement afresh; the same few hundred statements run on
- * every request, so keep the prepared ones (better-sqlite3 statements are reusable).
+ * every request, so keep the prepared ones (better-sqlite3 statements are reusable). Every statement
+ * also reports when a write has been committed (`onCommit`): at once for an autocommit write, at the
+ * end of the transaction for one inside it, so the group commit knows what its next sync must cover.
  */
-function withStatementCache(database: Database.Database, limit = 500): Database.Database {
+function withStatementCache(database: Database.Database, onCommit: () => void, limit = 500): Database.Database {
   const cache = new Map<string, Database.Statement>();
-  const prepare = database.prepare.bind(database);
+  // A write inside a transaction counts once the transaction ends. A rollback also ends it and is then
+  // reported as a commit: one sync too many, never one too few.
+  let writtenInTransaction = false;
+  const afterStatement = (statement: Database.Statement) => {
+    if (!statement.readonly) writtenInTransaction = true;
+    if (writtenInTransaction && !database.inTransaction) {
+      writtenInTransaction = false;
+      onCommit();
+    }
+  };
+  const prepare = (source: string) => noticingCommits(database.prepare(source), afterStatement);
   return new Proxy(database, {
     get(target, property, receiver) {
       if (property !== 'prepare') return Reflect.get(target, property, receiver);
@@ -86,6 +112,31 @@ function withStatementCache(database: Database.Database, limit = 500): Database.
  * administrator ended it, a failover) is dropped from the pool and reported here; the next query
  * opens a new one. Without a listener pg would raise it as an unhandled 'error' and end the process.
  */
+/** Wraps a statement so that each execution is reported after it ran; the rest goes to the statement itself. */
+function noticingCommits(statement: Database.Statement, afterStatement: (statement: Database.Statement) => void): Database.Statement {
+  const afterwards = () => afterStatement(statement);
+  const execute = (method: 'run' | 'all' | 'get') => (...parameters: unknown[]) => {
+    try {
+      return (statement[method] as (...p: unknown[]) => unknown)(...parameters);
+    } finally {
+      afterwards();
+    }
+  };
+  const run = execute('run');
+  const all = execute('all');
+  const get = execute('get');
+  return new Proxy(statement, {
+    get(target, property) {
+      if (property === 'run') return run;
+      if (property === 'all') return all;
+      if (property === 'get') return get;
+      // better-sqlite3 statements are native objects: their methods must be called on the target.
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 export function openPostgres(url: string, poolSize = 10, onIdleClientError: (error: Error) => void = () => undefined): DatabaseHandle {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   pool.on('error', onIdleClientError);
@@ -93,6 +144,7 @@ export function openPostgres(url: string, poolSize = 10, onIdleClientError: (err
   return {
     db,
     caps: { dialect: 'postgres', binary: 'bytea', bigint: 'bigint', rowLocks: true },
+    durable: () => Promise.resolve(),
     close: () => db.destroy(),
   };
 }

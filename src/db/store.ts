@@ -106,9 +106,20 @@ export class Store implements StorePort {
     return this.handle.db;
   }
 
-  /** Runs `work` in one transaction. Keep it short: never stream a file inside one. */
-  transaction<T>(work: (repos: Repos) => Promise<T>): Promise<T> {
-    return this.handle.db.transaction().execute((trx) => work(reposFor(trx, this.handle.caps, this.auditSealKey, this.searchKeys)));
+  /**
+   * Runs `work` in one transaction. Keep it short: never stream a file inside one. Resolves once the
+   * commit is durable, waited for after the connection is released so others can commit meanwhile
+   * and share the sync.
+   */
+  async transaction<T>(work: (repos: Repos) => Promise<T>): Promise<T> {
+    const result = await this.handle.db.transaction().execute((trx) => work(reposFor(trx, this.handle.caps, this.auditSealKey, this.searchKeys)));
+    await this.handle.durable();
+    return result;
+  }
+
+  /** Resolves once every write committed before the call is on disk (see DatabaseHandle.durable). */
+  durable(): Promise<void> {
+    return this.handle.durable();
   }
 
   close(): Promise<void> {

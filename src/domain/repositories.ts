@@ -19,8 +19,14 @@ import type {
 export interface Store {
   /** Repositories outside any transaction: each call is its own statement. */
   readonly repos: Repos;
-  /** Runs `work` in one transaction. Keep it short: never stream a file inside one. */
+  /** Runs `work` in one transaction, resolving once it is durable. Keep it short: never stream a file inside one. */
   transaction<T>(work: (repos: Repos) => Promise<T>): Promise<T>;
+  /**
+   * Resolves once every write committed before the call (a transaction, or a single statement through
+   * `repos`) is on disk. Await it before anything irreversible outside the database depends on such a
+   * write: deleting a blob or a key, sending mail, copying to the replica (docs/architecture.md "Durability").
+   */
+  durable(): Promise<void>;
 }
 
 export interface Repos {

@@ -58,6 +58,10 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
     return sendProblem(reply, { type: 'about:blank', title: 'Not found', status: 404, detail: `Nothing at ${request.method} ${request.url.split('?')[0]}.`, requestId: String(request.id) });
   });
   app.addHook('onSend', async (request, reply) => {
+    // Nothing leaves the process before the writes it may depend on are on disk (docs/architecture.md
+    // "Durability"): this request's own, and those of others it may have read. Every response (REST,
+    // web pages, WebDAV, SCIM, errors) passes here before its first byte, a streamed download included.
+    await vault.durable();
     reply.header('X-Request-Id', String(request.id));
     // Answered before the whole body arrived (an upload refused part-way: too large, disk full):
     // close the connection and discard the rest, so a client still sending is not left writing

@@ -19,6 +19,8 @@ export interface LeasedJobs {
 
 export interface JobWorkerOptions {
   jobs: LeasedJobs;
+  /** The store's durability barrier: a job's outcome is recorded durably before the worker moves on. */
+  durable(): Promise<void>;
   registry: JobRegistry;
   clock: Clock;
   logger: Logger;
@@ -155,5 +157,7 @@ export class JobWorker {
     } finally {
       clearInterval(heartbeat);
     }
+    // The outcome (and whatever the handler wrote) on disk before the next job runs or the worker stops.
+    await this.o.durable();
   }
 }

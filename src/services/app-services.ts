@@ -95,4 +95,9 @@ export interface AppServices {
   invitations: InvitationsService;
   /** Whether the database and the scanner answer ('ok' or 'unavailable' for each). */
   health(): Promise<{ database: string; scanner: string }>;
+  /**
+   * Resolves once every database write made so far is on disk. Every interface awaits it before an
+   * answer leaves the process (an HTTP or WebDAV response, a CLI command's success): docs/architecture.md "Durability".
+   */
+  durable(): Promise<void>;
 }

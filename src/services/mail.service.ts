@@ -72,6 +72,8 @@ export class MailService {
       serviceName: this.o.serviceName, publicUrl: this.o.publicUrl ?? '', recipientName: user.name,
       ...(invitationLink ? { invitationLink } : {}),
     });
+    // A sent mail cannot be called back: the invitation it carries (and anything else it reports) is on disk first.
+    await this.o.store.durable();
     await this.o.mailer.send({ to: { name: user.name, address: user.email }, ...rendered });
     this.o.logger.info({ userId: user.id, kind: message.kind }, 'e-mail sent');
     return 'sent';

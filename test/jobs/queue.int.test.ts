@@ -144,8 +144,8 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     for (let n = 0; n < 60; n++) await jobsA.enqueue(echoJob, { n }, { now });
     // Both connections open before the race starts, so neither wins by connecting first.
     await Promise.all([h.a.db.selectFrom('jobs').select('id').limit(1).execute(), h.b.db.selectFrom('jobs').select('id').limit(1).execute()]);
-    const one = new JobWorker({ jobs: jobsA, registry, clock: realClock, logger: silent, batch: 3 });
-    const two = new JobWorker({ jobs: jobsB, registry, clock: realClock, logger: silent, batch: 3 });
+    const one = new JobWorker({ jobs: jobsA, durable: () => h.a.durable(), registry, clock: realClock, logger: silent, batch: 3 });
+    const two = new JobWorker({ jobs: jobsB, durable: () => h.b.durable(), registry, clock: realClock, logger: silent, batch: 3 });
     const [ranOne, ranTwo] = await Promise.all([one.runDue(), two.runDue()]);
     expect(ranOne + ranTwo).toBe(60);
     expect(runs.size).toBe(60);
@@ -175,8 +175,8 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     ], TEST_KINDS);
     await jobsA.enqueue(slowJob, { ms: 3000 }, { now: new Date(Date.now() - 1000) });
     // A 1-second lease, renewed every 200 ms: without the heartbeat it would expire three times over.
-    const holder = new JobWorker({ jobs: jobsA, registry, clock: realClock, logger: silent, leaseSeconds: 1, heartbeatMs: 200 });
-    const other = new JobWorker({ jobs: jobsB, registry, clock: realClock, logger: silent, leaseSeconds: 1 });
+    const holder = new JobWorker({ jobs: jobsA, durable: () => h.a.durable(), registry, clock: realClock, logger: silent, leaseSeconds: 1, heartbeatMs: 200 });
+    const other = new JobWorker({ jobs: jobsB, durable: () => h.b.durable(), registry, clock: realClock, logger: silent, leaseSeconds: 1 });
     const running = holder.runDue();
     let takenByOther = 0;
     const until = Date.now() + 2600;
@@ -206,8 +206,8 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     await jobsA.enqueue(slowJob, { ms: 1800 }, { now: past });
     await jobsA.enqueue(echoJob, { n: 5 }, { now: new Date(past.getTime() + 1) });
     // One lease query takes both; the echo job's 1-second lease runs out while the slow one works.
-    const first = new JobWorker({ jobs: jobsA, registry, clock: realClock, logger: silent, leaseSeconds: 1, heartbeatMs: 200, batch: 2 });
-    const second = new JobWorker({ jobs: jobsB, registry, clock: realClock, logger: silent, leaseSeconds: 1 });
+    const first = new JobWorker({ jobs: jobsA, durable: () => h.a.durable(), registry, clock: realClock, logger: silent, leaseSeconds: 1, heartbeatMs: 200, batch: 2 });
+    const second = new JobWorker({ jobs: jobsB, durable: () => h.b.durable(), registry, clock: realClock, logger: silent, leaseSeconds: 1 });
     const running = first.runDue();
     await sleep(1400);
     expect(await second.runDue()).toBe(1);
@@ -230,7 +230,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     const start = new Date();
     const [crashed] = await jobsA.lease(start.toISOString(), new Date(start.getTime() + 200).toISOString(), 10);
     expect(crashed).toMatchObject({ kind: 'test-echo', attempts: 1 });
-    const other = new JobWorker({ jobs: jobsB, registry, clock: realClock, logger: silent });
+    const other = new JobWorker({ jobs: jobsB, durable: () => h.b.durable(), registry, clock: realClock, logger: silent });
     expect(await other.runDue()).toBe(0);
     await sleep(300);
     expect(await other.runDue()).toBe(1);
@@ -259,7 +259,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
       }),
       handle(slowJob, async () => undefined),
     ], TEST_KINDS);
-    const worker = new JobWorker({ jobs: jobsA, registry, clock, logger });
+    const worker = new JobWorker({ jobs: jobsA, durable: () => h.a.durable(), registry, clock, logger });
     await jobsA.enqueue(flakyJob, { id: 'x' }, { now: clock.now() });
     const [job] = await rowsOf('test-flaky');
 
@@ -297,7 +297,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     const registry = new JobRegistry([handle(echoJob, async () => void (ran += 1)), handle(flakyJob, async () => undefined), handle(slowJob, async () => undefined)], TEST_KINDS);
     const now = new Date(Date.now() - 1000).toISOString();
     await h.a.db.insertInto('jobs').values({ kind: 'test-echo', payload: JSON.stringify({ n: 'seven' }), run_at: now, attempts: 0, max_attempts: 3, status: 'queued', created_at: now, unique_key: null }).execute();
-    const worker = new JobWorker({ jobs: jobsA, registry, clock: realClock, logger: silent });
+    const worker = new JobWorker({ jobs: jobsA, durable: () => h.a.durable(), registry, clock: realClock, logger: silent });
     expect(await worker.runDue()).toBe(1);
     expect(ran).toBe(0);
     const dead = (await rowsOf('test-echo')).at(-1);
@@ -310,7 +310,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     const unknownJob = defineJob({ kind: 'test-from-the-future', payload: z.object({}), maxAttempts: 1, backoffSeconds: 1, maxBackoffSeconds: 1 });
     await jobsA.enqueue(unknownJob, {}, { now: new Date() });
     const registry = new JobRegistry([handle(echoJob, async () => undefined), handle(flakyJob, async () => undefined), handle(slowJob, async () => undefined)], TEST_KINDS);
-    const worker = new JobWorker({ jobs: jobsB, registry, clock: realClock, logger: silent, pollMs: 50 });
+    const worker = new JobWorker({ jobs: jobsB, durable: () => h.b.durable(), registry, clock: realClock, logger: silent, pollMs: 50 });
     const refusal = await worker.start().then(() => null, (error: unknown) => error);
     expect(refusal).toBeInstanceOf(UnhandledJobKindsError);
     expect((refusal as UnhandledJobKindsError).kinds).toEqual(['test-from-the-future']);

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { generateSecret } from 'otplib';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/config.js';
+import type { SyncFile } from '../../src/db/group-commit.js';
 import { mfaRequired } from '../../src/domain/identity/mfa.js';
 import type { Clock } from '../../src/domain/ports.js';
 import type { Arrangement, Classification } from '../../src/domain/types.js';
@@ -31,9 +32,10 @@ export interface TestVault {
 
 /**
  * `dataDir`: use this existing directory (e.g. a small filesystem the test mounted) instead of a
- * fresh temporary one; the caller owns it, and close() leaves it in place.
+ * fresh temporary one; the caller owns it, and close() leaves it in place. `syncDatabaseLog`: how the
+ * SQLite write-ahead log is synced (a test holds it back to see what waits for it).
  */
-export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean; dataDir?: string; clock?: Clock }): Promise<TestVault> {
+export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean; dataDir?: string; clock?: Clock; syncDatabaseLog?: SyncFile }): Promise<TestVault> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'sr-vault-')));
   const database = options.dialect === 'postgres' ? await createMigratedDatabase('srt') : null;
   const config = loadConfig({
@@ -46,7 +48,9 @@ export async function openTestVault(options: { dialect: Dialect; clamdSocket: st
       ...options.env,
     },
   });
-  const vault = await openVault(config, { create: true, logger: pino({ level: 'silent' }), ...(options.clock ? { clock: options.clock } : {}) });
+  const vault = await openVault(config, {
+    create: true, logger: pino({ level: 'silent' }), ...(options.clock ? { clock: options.clock } : {}), ...(options.syncDatabaseLog ? { syncDatabaseLog: options.syncDatabaseLog } : {}),
+  });
   const app = await buildApp(vault, { extensions: serverExtensions });
   if (options.listen) await app.listen({ host: '127.0.0.1', port: 0 });
   return {

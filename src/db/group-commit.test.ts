@@ -1,0 +1,130 @@
+// Group commit: concurrent callers share fsyncs, and none is answered by a sync that began before
+// its own write was committed. The sync is a fake held open by the test, so "in flight" is exact.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DurabilityLostError, GroupCommit, fdatasyncFile } from './group-commit.js';
+
+/** A sync function whose calls stay open until released, each remembering how many commits preceded it. */
+function heldSyncs(commitsSoFar: () => number) {
+  const syncs: { beganAfterCommits: number; finished: boolean; release(): void }[] = [];
+  const sync = (file: string) => {
+    expect(file).toBe('/vault/strongroom.db-wal');
+    return new Promise<void>((resolve) => {
+      const entry = {
+        beganAfterCommits: commitsSoFar(), finished: false,
+        release: () => { entry.finished = true; resolve(); },
+      };
+      syncs.push(entry);
+    });
+  };
+  return { syncs, sync };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('GroupCommit', () => {
+  it('shares one sync among the callers that arrive while another runs, and answers each only after a sync that began after its write', async () => {
+    let commits = 0;
+    const { syncs, sync } = heldSyncs(() => commits);
+    const group = new GroupCommit('/vault/strongroom.db-wal', sync);
+    const answered: { write: number; syncsFinished: { beganAfterCommits: number }[] }[] = [];
+    const callers: Promise<void>[] = [];
+    const write = () => {
+      group.noteCommit();
+      commits += 1;
+      const number = commits;
+      callers.push(group.durable().then(() => {
+        answered.push({ write: number, syncsFinished: syncs.filter((s) => s.finished) });
+      }));
+    };
+
+    // 200 callers in 10 waves of 20; each wave arrives while the previous wave's sync is in flight.
+    for (let wave = 0; wave < 10; wave++) {
+      for (let i = 0; i < 20; i++) write();
+      await settle();
+      expect(syncs.filter((s) => !s.finished), `wave ${wave}: one sync in flight, never two`).toHaveLength(1);
+      syncs.find((s) => !s.finished)!.release();
+      await settle();
+    }
+    // The last wave's sync.
+    while (syncs.some((s) => !s.finished)) {
+      syncs.find((s) => !s.finished)!.release();
+      await settle();
+    }
+    await Promise.all(callers);
+
+    expect(answered).toHaveLength(200);
+    for (const a of answered) {
+      expect(a.syncsFinished.some((s) => s.beganAfterCommits >= a.write), `write ${a.write} was answered before a sync that began after it finished`).toBe(true);
+    }
+    // 200 writes, 11 syncs: the very first write's sync, then one shared by the rest of each wave.
+    expect(syncs.length).toBe(11);
+    expect(group.pending).toBe(false);
+  });
+
+  it('makes a caller that arrives during a sync begun before its write wait for the next one', async () => {
+    let commits = 0;
+    const { syncs, sync } = heldSyncs(() => commits);
+    const group = new GroupCommit('/vault/strongroom.db-wal', sync);
+    group.noteCommit();
+    commits += 1;
+    const first = group.durable();
+    await settle();
+    group.noteCommit();
+    commits += 1;
+    let secondDone = false;
+    const second = group.durable().then(() => { secondDone = true; });
+    syncs[0]!.release();
+    await first;
+    await settle();
+    expect(secondDone, 'answered by the sync that began before its write').toBe(false);
+    expect(syncs).toHaveLength(2);
+    expect(syncs[1]!.beganAfterCommits).toBe(2);
+    syncs[1]!.release();
+    await second;
+    expect(secondDone).toBe(true);
+  });
+
+  it('does not sync when nothing was committed since the last sync', async () => {
+    let calls = 0;
+    const group = new GroupCommit('/vault/strongroom.db-wal', async () => { calls += 1; });
+    await group.durable();
+    expect(calls).toBe(0);
+    group.noteCommit();
+    await Promise.all([group.durable(), group.durable(), group.durable()]);
+    expect(calls).toBe(1);
+    await group.durable();
+    expect(calls).toBe(1);
+  });
+
+  it('fails every caller from the first failed sync on, even once the disk answers again', async () => {
+    let fail = true;
+    const group = new GroupCommit('/vault/strongroom.db-wal', async () => {
+      if (fail) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+    });
+    group.noteCommit();
+    const waiting = [group.durable(), group.durable()];
+    for (const w of waiting) await expect(w).rejects.toBeInstanceOf(DurabilityLostError);
+    fail = false;
+    group.noteCommit();
+    await expect(group.durable()).rejects.toThrow(/could not be synced to disk/);
+  });
+});
+
+describe('fdatasyncFile', () => {
+  it('syncs an existing file, and treats a missing one (checkpointed and removed) as nothing to sync', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sr-sync-'));
+    try {
+      const file = path.join(dir, 'strongroom.db-wal');
+      await expect(fdatasyncFile(file)).resolves.toBeUndefined();
+      await writeFile(file, 'frames');
+      await expect(fdatasyncFile(file)).resolves.toBeUndefined();
+      await expect(fdatasyncFile(path.join(dir, 'missing', 'x'))).resolves.toBeUndefined();
+      await expect(fdatasyncFile(dir + '\0')).rejects.toThrow();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,164 @@
+// Group commit (docs/architecture.md "Durability"): no answer leaves the server before the writes it
+// depends on are on disk. A REST upload, a REST download, a WebDAV PUT and a WebDAV GET each commit
+// their metadata or audit event; with the SQLite write-ahead log's sync held back from then on, their
+// response headers do not arrive until the sync is released. PostgreSQL's commit waits for
+// its own WAL flush, so there no sync is asked of the group commit and nothing waits.
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fdatasyncFile } from '../../src/db/group-commit.js';
+import { useClamd } from '../support/fixture.js';
+import { DIALECTS, createOrganisation, openTestVault, type TestOrganisation, type TestUser, type TestVault } from '../support/vault.js';
+import { davUser, type DavUser } from '../webdav/support.js';
+
+const clamd = useClamd();
+
+/**
+ * The real fdatasync, behind a gate: while `holdWhen` says so (asked as each sync begins), the sync
+ * waits for release(). Syncs before the request's own write (admission, sessions) go straight through,
+ * so the request gets as far as that write; any sync that could cover it is held.
+ */
+function syncGate() {
+  let holdWhen: (() => Promise<boolean>) | null = null;
+  let waiting: (() => void)[] = [];
+  let asked = 0;
+  let failing = false;
+  return {
+    sync: async (file: string) => {
+      asked += 1;
+      if (failing) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      if (holdWhen && (await holdWhen())) await new Promise<void>((resolve) => waiting.push(resolve));
+      await fdatasyncFile(file);
+    },
+    fail() {
+      failing = true;
+    },
+    holdOnce(condition: () => Promise<boolean>) {
+      holdWhen = condition;
+    },
+    release() {
+      holdWhen = null;
+      const released = waiting;
+      waiting = [];
+      released.forEach((resolve) => resolve());
+    },
+    get held() {
+      return waiting.length;
+    },
+    get asked() {
+      return asked;
+    },
+  };
+}
+
+describe.each(DIALECTS)('responses wait for durability on %s', (dialect) => {
+  const gate = syncGate();
+  let t: TestVault;
+  let base: string;
+  let org: TestOrganisation;
+  let alice: TestUser;
+  let davAlice: DavUser;
+  /** Download events recorded for the document, sequenced into the audit tree or not yet. */
+  async function downloadEvents(documentId: string): Promise<number> {
+    const rows = await t.vault.store.db.selectFrom('audit_events').select('id').where('document_id', '=', documentId).where('action', '=', 'document.download').execute();
+    return rows.length;
+  }
+  beforeAll(async () => {
+    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath, listen: true, syncDatabaseLog: gate.sync });
+    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    org = await createOrganisation(t.vault);
+    alice = await org.user({ roles: ['member'], teams: ['finance'] });
+    davAlice = await davUser(t.vault, org, { roles: ['member'], teams: ['finance'] });
+  });
+  afterAll(async () => {
+    gate.release();
+    await t?.close();
+  });
+
+  /**
+   * Sends the request and holds every sync that begins once `committed()` sees its write in the
+   * database. On SQLite the response headers must not arrive while such a sync is held (checked again
+   * 300 ms later); once released, the response comes. On PostgreSQL it comes without any sync asked.
+   */
+  async function answeredOnlyOnceDurable(send: () => Promise<Response>, committed: () => Promise<boolean>): Promise<Response> {
+    gate.holdOnce(committed);
+    const askedBefore = gate.asked;
+    let answered = false;
+    const response = send().then((res) => {
+      answered = true;
+      return res;
+    });
+    try {
+      await expect.poll(committed, { timeout: 30_000, interval: 20 }).toBe(true);
+      if (dialect === 'postgres') {
+        const res = await response;
+        expect(gate.asked, 'PostgreSQL asked the group commit for a sync').toBe(askedBefore);
+        return res;
+      }
+      await expect.poll(() => gate.held, { timeout: 10_000, interval: 20 }).toBeGreaterThan(0);
+      expect(answered, 'the response left before its write was durable').toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(answered, 'the response left before its write was durable').toBe(false);
+    } finally {
+      gate.release();
+    }
+    return response;
+  }
+
+  it('a REST upload is answered only once its document is durable', async () => {
+    const name = `upload-${dialect}.txt`;
+    const res = await answeredOnlyOnceDurable(
+      () => fetch(`${base}/api/v1/collections/${org.collections.finance}/documents?name=${name}`, {
+        method: 'POST', headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/octet-stream' }, body: 'quarterly figures',
+      }),
+      async () => (await t.vault.store.repos.documents.byName(org.collections.finance!, name)) !== undefined,
+    );
+    expect(res.status).toBe(201);
+  });
+
+  it('a REST download is answered only once its audit event is durable', async () => {
+    const document = (await t.vault.store.repos.documents.byName(org.collections.finance!, `upload-${dialect}.txt`))!;
+    const downloads = () => downloadEvents(document.id);
+    const before = await downloads();
+    const res = await answeredOnlyOnceDurable(
+      () => fetch(`${base}/api/v1/documents/${document.id}/content`, { headers: { authorization: `Bearer ${alice.token}` } }),
+      async () => (await downloads()) === before + 1,
+    );
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('quarterly figures');
+  });
+
+  it('a WebDAV PUT is answered only once its document is durable', async () => {
+    const name = `dav-${dialect}.txt`;
+    const res = await answeredOnlyOnceDurable(
+      () => fetch(`${base}/dav/${org.slug}/finance/${name}`, { method: 'PUT', headers: { authorization: davAlice.basic }, body: 'minutes of the meeting' }),
+      async () => (await t.vault.store.repos.documents.byName(org.collections.finance!, name)) !== undefined,
+    );
+    expect(res.status).toBe(201);
+  });
+
+  it('a WebDAV GET is answered only once its audit event is durable', async () => {
+    const document = (await t.vault.store.repos.documents.byName(org.collections.finance!, `dav-${dialect}.txt`))!;
+    const downloads = () => downloadEvents(document.id);
+    const before = await downloads();
+    const res = await answeredOnlyOnceDurable(
+      () => fetch(`${base}/dav/${org.slug}/finance/dav-${dialect}.txt`, { headers: { authorization: davAlice.basic } }),
+      async () => (await downloads()) === before + 1,
+    );
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('minutes of the meeting');
+  });
+
+  // Last: a failed sync leaves a SQLite vault unable to acknowledge anything until it is restarted.
+  // PostgreSQL never asks the group commit, so the same failure there changes nothing.
+  it('answers 500, never 201, when the write-ahead log cannot be synced, and keeps refusing', async () => {
+    gate.fail();
+    const askedBefore = gate.asked;
+    for (const name of ['after-eio-1.txt', 'after-eio-2.txt']) {
+      const res = await fetch(`${base}/api/v1/collections/${org.collections.finance}/documents?name=${name}`, {
+        method: 'POST', headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/octet-stream' }, body: 'not acknowledged',
+      });
+      expect(res.status, name).toBe(dialect === 'sqlite' ? 500 : 201);
+    }
+    if (dialect === 'postgres') expect(gate.asked).toBe(askedBefore);
+  });
+});
