@@ -96,7 +96,7 @@ async function collect(stream: Readable): Promise<{ out: Buffer; error: unknown 
   }
 }
 
-async function rangeOf(blob: Buffer, key: Buffer, range: ByteRange, opts: { bind?: BlobBinding; asStream?: boolean; size?: number; batchChunks?: number } = {}) {
+async function rangeOf(blob: Buffer, key: Buffer, range: ByteRange, opts: { bind?: BlobBinding; asStream?: boolean; size?: number } = {}) {
   return collect(
     readPlainRange({
       dataKey: key,
@@ -104,7 +104,6 @@ async function rangeOf(blob: Buffer, key: Buffer, range: ByteRange, opts: { bind
       encryptedSize: opts.size ?? blob.length,
       readEncrypted: readerOver(blob, opts.asStream ?? false),
       range,
-      ...(opts.batchChunks === undefined ? {} : { batchChunks: opts.batchChunks }),
     }),
   );
 }
@@ -214,8 +213,7 @@ describe('blob format: range reads', () => {
       for (const end of sorted) {
         if (end < start) continue;
         const asStream = checked % 2 === 0;
-        const batchChunks = [1, 2, 16][checked % 3]!;
-        const { out, error } = await rangeOf(blob, key, { start, end }, { asStream, batchChunks });
+        const { out, error } = await rangeOf(blob, key, { start, end }, { asStream });
         expect(error).toBeUndefined();
         expect(out.equals(plain.subarray(start, end + 1))).toBe(true);
         checked++;
@@ -236,7 +234,7 @@ describe('blob format: range reads', () => {
     expect((error as DomainError).code).toBe('INVALID');
   });
 
-  it('fetches only the chunks it needs, in batches', async () => {
+  it('fetches the header, then exactly the chunks it needs in one read', async () => {
     const reads: ByteRange[] = [];
     const stream = readPlainRange({
       dataKey: key,
@@ -247,15 +245,12 @@ describe('blob format: range reads', () => {
         return blob.subarray(range.start, range.end + 1);
       },
       range: { start: 3 * CS + 5, end: 8 * CS },
-      batchChunks: 2,
     });
     const { out } = await collect(stream);
     expect(out.equals(plain.subarray(3 * CS + 5, 8 * CS + 1))).toBe(true);
     expect(reads).toEqual([
       { start: 0, end: HEADER_SIZE - 1 },
-      { start: chunkStart(3), end: chunkStart(5) - 1 },
-      { start: chunkStart(5), end: chunkStart(7) - 1 },
-      { start: chunkStart(7), end: chunkStart(9) - 1 },
+      { start: chunkStart(3), end: chunkStart(9) - 1 },
     ]);
   });
 
