@@ -14,6 +14,7 @@ import {
   chunkPlan,
   createDecryptStream,
   createEncryptStream,
+  encryptChunks,
   encryptedSize,
   plainSizeOf,
   readPlainRange,
@@ -189,6 +190,56 @@ describe('blob format: round trips', () => {
     const blob = await encrypt(plain, key, CS);
     const { error } = await decrypt(blob, key, binding, undefined, 601);
     expect(error).toBeInstanceOf(IntegrityError);
+  });
+});
+
+describe('blob format: encryptChunks', () => {
+  const key = randomBytes(32);
+  async function* each(buffers: Buffer[]): AsyncGenerator<Buffer> {
+    yield* buffers;
+  }
+  async function all(source: AsyncIterable<Buffer>): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    for await (const piece of source) out.push(piece);
+    return out;
+  }
+
+  it('yields the header, then each chunk\'s ciphertext and tag as separate buffers, which decrypt to the source', async () => {
+    const plain = randomBytes(3 * CS + 10);
+    const pieces = await all(encryptChunks(each(split(plain, [100, 7, 300])), key, binding, { chunkSize: CS }));
+    expect(pieces.map((p) => p.length)).toEqual([HEADER_SIZE, CS, TAG_SIZE, CS, TAG_SIZE, CS, TAG_SIZE, 10, TAG_SIZE]);
+    const { out, error } = await decrypt(Buffer.concat(pieces), key, binding, undefined, plain.length);
+    expect(error).toBeUndefined();
+    expect(out.equals(plain)).toBe(true);
+  });
+
+  it('seals an empty source as a header and one empty final chunk', async () => {
+    const pieces = await all(encryptChunks(each([]), key, binding, { chunkSize: CS }));
+    expect(pieces.map((p) => p.length)).toEqual([HEADER_SIZE, TAG_SIZE]);
+    expect((await decrypt(Buffer.concat(pieces), key, binding, undefined, 0)).error).toBeUndefined();
+  });
+
+  it('ends with the source\'s error, and a consumer that stops early stops the source', async () => {
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield randomBytes(2 * CS);
+      throw new Error('the body was cut off');
+    }
+    await expect(all(encryptChunks(failing(), key, binding, { chunkSize: CS }))).rejects.toThrow('the body was cut off');
+    let stopped = false;
+    async function* endless(): AsyncGenerator<Buffer> {
+      try {
+        for (;;) yield randomBytes(CS);
+      } finally {
+        stopped = true;
+      }
+    }
+    for await (const piece of encryptChunks(endless(), key, binding, { chunkSize: CS })) if (piece.length === CS) break;
+    expect(stopped).toBe(true);
+  });
+
+  it('refuses a wrong-sized data key or chunk size before reading anything', () => {
+    expect(() => encryptChunks(each([]), randomBytes(16), binding)).toThrow(RangeError);
+    expect(() => encryptChunks(each([]), key, binding, { chunkSize: 0 })).toThrow(RangeError);
   });
 });
 
