@@ -8,6 +8,7 @@
 //   BENCH_BASELINE    another checkout (with node_modules) to compare with, e.g. the commit before a
 //                     change unpacked by `git archive`: both run side by side, interleaved per
 //                     transfer (A B, then B A in the next round) so both see the same machine
+//   BENCH_KINDS       which transfers, comma-separated (default all four: "REST download,WebDAV GET,REST upload,WebDAV PUT")
 //   BENCH_PROFILE=1   instead: profile this checkout with --cpu-prof, one server run per kind of
 //                     transfer, and print where each spends its self time
 //   BENCH_OUT         results file (default bench/results/<date>-large-paths.json; none in profile mode)
@@ -35,8 +36,10 @@ const PROFILE = env.BENCH_PROFILE === '1';
 const t0 = Date.now();
 const log = (line: string): void => void process.stderr.write(`[large ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
 
-const KINDS = ['REST download', 'WebDAV GET', 'REST upload', 'WebDAV PUT'] as const;
-type Kind = (typeof KINDS)[number];
+const ALL_KINDS = ['REST download', 'WebDAV GET', 'REST upload', 'WebDAV PUT'] as const;
+type Kind = (typeof ALL_KINDS)[number];
+const KINDS: Kind[] = env.BENCH_KINDS ? env.BENCH_KINDS.split(',').map((k) => k.trim()).filter((k): k is Kind => (ALL_KINDS as readonly string[]).includes(k)) : [...ALL_KINDS];
+if (KINDS.length === 0) throw new Error(`BENCH_KINDS names none of: ${ALL_KINDS.join(', ')}`);
 
 interface Variant {
   name: string;
