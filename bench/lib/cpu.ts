@@ -12,9 +12,9 @@ interface Stat {
   ticks: number;
 }
 
-function stat(pid: number): Stat | undefined {
+function stat(pid: number, file = `/proc/${pid}/stat`): Stat | undefined {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = readFileSync(file, 'utf8');
     // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
     // fields[0] is field 3 (state); ppid is field 4, utime 14, stime 15.
@@ -28,6 +28,15 @@ function stat(pid: number): Stat | undefined {
 export function cpuOf(pid: number | undefined): number {
   if (!pid) return 0;
   return (stat(pid)?.ticks ?? 0) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU seconds of a process's main thread alone (its JavaScript, for Node): the rest of
+ * cpuOf(pid) is the libuv pool (file reads, writes, fsync) and other helper threads.
+ */
+export function mainThreadCpuOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  return (stat(pid, `/proc/${pid}/task/${pid}/stat`)?.ticks ?? 0) / TICKS_PER_SECOND;
 }
 
 /** CPU seconds of a process and its direct children (Apache's master and its workers). */

@@ -40,6 +40,17 @@ function newestSource(dir: string): { file: string; mtimeMs: number } {
   return best;
 }
 
+export interface Entry {
+  args: string[];
+  /** Where the command runs (a checkout with its own node_modules); REPO_ROOT by default. */
+  cwd?: string;
+}
+
+/** Another checkout's source through tsx, e.g. the code before a change, for a side-by-side run. */
+export function entryAt(root: string): Entry {
+  return { args: ['--import', 'tsx', path.join(root, 'src', 'cli', 'index.ts')], cwd: root };
+}
+
 let chosen: ReturnType<typeof cliEntry> | undefined;
 /** The entry chosen once per run, so every command and server uses the same code. */
 export function entryForRun(): ReturnType<typeof cliEntry> {
@@ -52,14 +63,16 @@ export interface CliOptions {
   stdin?: string;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** The code to run (default: this checkout, as entryForRun chooses). */
+  entry?: Entry;
 }
 
 /** Runs one CLI command (`strongroom --data DIR ...args`) and returns its standard output, trimmed. */
 export function runCli(args: string[], o: CliOptions): Promise<string> {
-  const entry = entryForRun();
+  const entry: Entry = o.entry ?? entryForRun();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...entry.args, '--data', o.dataDir, ...args], {
-      cwd: REPO_ROOT,
+      cwd: entry.cwd ?? REPO_ROOT,
       env: { ...process.env, STRONGROOM_LOG_LEVEL: 'warn', ...o.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -94,12 +107,12 @@ export interface Seeded {
 }
 
 /** init, org add, collection add, user add --password-stdin, token create, app-password create. */
-export async function seed(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<Seeded> {
+export async function seed(dataDir: string, env: NodeJS.ProcessEnv = {}, entry?: Entry): Promise<Seeded> {
   const orgSlug = 'bench-council';
   const email = 'bench.user@bench-council.example';
   const collectionName = 'Bench payroll';
   const password = `Bench-${Math.random().toString(36).slice(2)}-${Date.now().toString(36)}-Pw!`;
-  const o = { dataDir, env };
+  const o = { dataDir, env, ...(entry ? { entry } : {}) };
   await runCli(['init'], o);
   await runCli(['org', 'add', '--slug', orgSlug, '--name', 'Bench Council'], o);
   const collectionId = (await runCli(['collection', 'add', '--org', orgSlug, '--name', collectionName, '--service', 'payroll'], o)).split('\n').pop() as string;
@@ -126,14 +139,16 @@ export interface ServerOptions {
   /** Extra options for node itself, e.g. --cpu-prof (not allowed in NODE_OPTIONS). */
   nodeArgs?: string[];
   startTimeoutMs?: number;
+  /** The code to run (default: this checkout, as entryForRun chooses). */
+  entry?: Entry;
 }
 
 /** `strongroom --data DIR serve --port 0`, waiting for the "listening" line and then /readyz with clamd ok. */
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
-  const entry = entryForRun();
+  const entry: Entry = o.entry ?? entryForRun();
   const logFd = openSync(o.logFile, 'a');
   const child = spawn(process.execPath, [...(o.nodeArgs ?? []), ...entry.args, '--data', o.dataDir, 'serve', '--host', '127.0.0.1', '--port', '0'], {
-    cwd: REPO_ROOT,
+    cwd: entry.cwd ?? REPO_ROOT,
     env: { ...process.env, ...o.env },
     stdio: ['ignore', logFd, 'pipe'],
   });

@@ -1,6 +1,7 @@
 // The upload pipeline: one pass over the incoming stream feeds the hash, the size count, the
 // type sniffer's head buffer, the encrypting blob writer and (for files small enough) clamd.
-// Memory stays flat whatever the size: each chunk is handed on with backpressure, never kept.
+// The blob store pulls the body through all of them, so memory stays flat whatever the size: each
+// chunk is handed on as the store takes it, never kept.
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
@@ -48,14 +49,9 @@ export async function ingest(
   if (options.declaredSize !== undefined && options.declaredSize > options.maxBytes) throw tooLarge(options.maxBytes);
   const inlineLimit = Math.min(options.inlineScanMaxBytes, scanner.maxStreamBytes);
   const scanInline = options.declaredSize === undefined || options.declaredSize <= inlineLimit;
-
-  const plain = new PassThrough({ highWaterMark: 1024 * 1024 });
-  // blobs.write attaches its pipeline only after an await (the data key); an upload refused
-  // before then destroys `plain` with an error nobody listens for yet, which would crash the process.
-  plain.on('error', () => undefined);
-  const written = blobs.write(binding, plain);
-  // The writer may fail before we finish feeding it; keep that from being an unhandled rejection.
-  written.catch(() => undefined);
+  // Nothing reads the body until the blob store pulls its first chunk (after the data key and the
+  // staging file); an error the body emits meanwhile must not crash the process: the first read sees it.
+  const unguard = guardEarlyErrors(source);
 
   const scanAbort = new AbortController();
   let scanFeed: PassThrough | null = null;
@@ -70,15 +66,17 @@ export async function ingest(
   const headChunks: Buffer[] = [];
   let headLength = 0;
   let size = 0;
-  // A writer that stopped (a full disk) never drains `plain` again: every wait races its failure.
-  const writerFailed = written.then(() => new Promise<never>(() => undefined));
-  writerFailed.catch(() => undefined);
-  try {
+
+  /**
+   * The body as the blob store pulls it: each chunk is counted, hashed, kept in the head while the
+   * head is short, and fed to clamd, then handed on as it is (no stream, no copy in between). The
+   * store's pace is the body's pace; clamd's is too, while it is fed.
+   */
+  async function* observed(): AsyncGenerator<Buffer> {
     for await (const data of options.deadlines ? withDeadlines(source, options.deadlines) : source) {
-      const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data);
+      const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       size += chunk.length;
       if (size > options.maxBytes) throw tooLarge(options.maxBytes);
-      if (plain.destroyed) await writerFailed;
       hash.update(chunk);
       if (headLength < HEAD_BYTES) {
         const part = chunk.subarray(0, HEAD_BYTES - headLength);
@@ -92,10 +90,8 @@ export async function ingest(
         scanFeed = null;
         verdict = null;
       }
-      const waits: Promise<unknown>[] = [];
-      if (!plain.write(chunk)) waits.push(Promise.race([once(plain, 'drain'), writerFailed]));
-      if (scanFeed && !scanFeed.write(chunk)) waits.push(Promise.race([once(scanFeed, 'drain'), verdict]));
-      if (waits.length > 0) await Promise.all(waits);
+      if (scanFeed && !scanFeed.write(chunk)) await Promise.race([once(scanFeed, 'drain'), verdict]);
+      yield chunk;
     }
     // Over HTTP a body shorter than its Content-Length already fails the stream; this also catches
     // a file that changed size while the CLI read it. Either way the bytes are not what was sent.
@@ -104,20 +100,33 @@ export async function ingest(
         details: { receivedBytes: size, declaredBytes: options.declaredSize },
       });
     }
-    plain.end();
+    // clamd gives its verdict while the store flushes the blob to disk.
     scanFeed?.end();
-    const blob = await written;
+  }
+
+  try {
+    // A failure of the body (too large, cut short, too slow) or of the store (disk full) rejects
+    // this with that reason, and the store has removed what it staged.
+    const blob = await blobs.write(binding, observed());
     return { blob, size, sha256: hash.digest('hex'), head: Buffer.concat(headChunks), verdict: verdict ? await verdict : null };
   } catch (error) {
     scanAbort.abort();
     scanFeed?.destroy();
-    plain.destroy(error instanceof Error ? error : new Error(String(error)));
-    const outcome = await written.then((blob) => ({ blob, failure: null }), (failure: unknown) => ({ blob: null, failure }));
-    if (outcome.blob) await blobs.delete(outcome.blob.blobId).catch(() => undefined);
-    // When the store failed first (a full disk), the feed only saw a broken pipe; the store's reason is the real one.
-    if (!(error instanceof DomainError) && outcome.failure instanceof DomainError) throw outcome.failure;
     throw error;
+  } finally {
+    unguard();
   }
+}
+
+/**
+ * Keeps an error the body emits before anything reads it from being an unheard 'error' event,
+ * which would crash the process; the read that follows still sees the error. Returns the undo.
+ */
+function guardEarlyErrors(source: Readable | AsyncIterable<Uint8Array>): () => void {
+  if (!isReadable(source)) return () => undefined;
+  const ignore = (): void => undefined;
+  source.on('error', ignore);
+  return () => source.off('error', ignore);
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   chunkPlan,
   createDecryptStream,
   createEncryptStream,
+  encryptChunks,
   encryptedSize,
   plainSizeOf,
   readPlainRange,
@@ -96,7 +97,7 @@ async function collect(stream: Readable): Promise<{ out: Buffer; error: unknown 
   }
 }
 
-async function rangeOf(blob: Buffer, key: Buffer, range: ByteRange, opts: { bind?: BlobBinding; asStream?: boolean; size?: number; batchChunks?: number } = {}) {
+async function rangeOf(blob: Buffer, key: Buffer, range: ByteRange, opts: { bind?: BlobBinding; asStream?: boolean; size?: number } = {}) {
   return collect(
     readPlainRange({
       dataKey: key,
@@ -104,7 +105,6 @@ async function rangeOf(blob: Buffer, key: Buffer, range: ByteRange, opts: { bind
       encryptedSize: opts.size ?? blob.length,
       readEncrypted: readerOver(blob, opts.asStream ?? false),
       range,
-      ...(opts.batchChunks === undefined ? {} : { batchChunks: opts.batchChunks }),
     }),
   );
 }
@@ -193,6 +193,56 @@ describe('blob format: round trips', () => {
   });
 });
 
+describe('blob format: encryptChunks', () => {
+  const key = randomBytes(32);
+  async function* each(buffers: Buffer[]): AsyncGenerator<Buffer> {
+    yield* buffers;
+  }
+  async function all(source: AsyncIterable<Buffer>): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    for await (const piece of source) out.push(piece);
+    return out;
+  }
+
+  it('yields the header, then each chunk\'s ciphertext and tag as separate buffers, which decrypt to the source', async () => {
+    const plain = randomBytes(3 * CS + 10);
+    const pieces = await all(encryptChunks(each(split(plain, [100, 7, 300])), key, binding, { chunkSize: CS }));
+    expect(pieces.map((p) => p.length)).toEqual([HEADER_SIZE, CS, TAG_SIZE, CS, TAG_SIZE, CS, TAG_SIZE, 10, TAG_SIZE]);
+    const { out, error } = await decrypt(Buffer.concat(pieces), key, binding, undefined, plain.length);
+    expect(error).toBeUndefined();
+    expect(out.equals(plain)).toBe(true);
+  });
+
+  it('seals an empty source as a header and one empty final chunk', async () => {
+    const pieces = await all(encryptChunks(each([]), key, binding, { chunkSize: CS }));
+    expect(pieces.map((p) => p.length)).toEqual([HEADER_SIZE, TAG_SIZE]);
+    expect((await decrypt(Buffer.concat(pieces), key, binding, undefined, 0)).error).toBeUndefined();
+  });
+
+  it('ends with the source\'s error, and a consumer that stops early stops the source', async () => {
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield randomBytes(2 * CS);
+      throw new Error('the body was cut off');
+    }
+    await expect(all(encryptChunks(failing(), key, binding, { chunkSize: CS }))).rejects.toThrow('the body was cut off');
+    let stopped = false;
+    async function* endless(): AsyncGenerator<Buffer> {
+      try {
+        for (;;) yield randomBytes(CS);
+      } finally {
+        stopped = true;
+      }
+    }
+    for await (const piece of encryptChunks(endless(), key, binding, { chunkSize: CS })) if (piece.length === CS) break;
+    expect(stopped).toBe(true);
+  });
+
+  it('refuses a wrong-sized data key or chunk size before reading anything', () => {
+    expect(() => encryptChunks(each([]), randomBytes(16), binding)).toThrow(RangeError);
+    expect(() => encryptChunks(each([]), key, binding, { chunkSize: 0 })).toThrow(RangeError);
+  });
+});
+
 describe('blob format: range reads', () => {
   const key = randomBytes(32);
   const plain = randomBytes(9 * CS + 77);
@@ -214,8 +264,7 @@ describe('blob format: range reads', () => {
       for (const end of sorted) {
         if (end < start) continue;
         const asStream = checked % 2 === 0;
-        const batchChunks = [1, 2, 16][checked % 3]!;
-        const { out, error } = await rangeOf(blob, key, { start, end }, { asStream, batchChunks });
+        const { out, error } = await rangeOf(blob, key, { start, end }, { asStream });
         expect(error).toBeUndefined();
         expect(out.equals(plain.subarray(start, end + 1))).toBe(true);
         checked++;
@@ -236,7 +285,7 @@ describe('blob format: range reads', () => {
     expect((error as DomainError).code).toBe('INVALID');
   });
 
-  it('fetches only the chunks it needs, in batches', async () => {
+  it('fetches the header, then exactly the chunks it needs in one read', async () => {
     const reads: ByteRange[] = [];
     const stream = readPlainRange({
       dataKey: key,
@@ -247,15 +296,12 @@ describe('blob format: range reads', () => {
         return blob.subarray(range.start, range.end + 1);
       },
       range: { start: 3 * CS + 5, end: 8 * CS },
-      batchChunks: 2,
     });
     const { out } = await collect(stream);
     expect(out.equals(plain.subarray(3 * CS + 5, 8 * CS + 1))).toBe(true);
     expect(reads).toEqual([
       { start: 0, end: HEADER_SIZE - 1 },
-      { start: chunkStart(3), end: chunkStart(5) - 1 },
-      { start: chunkStart(5), end: chunkStart(7) - 1 },
-      { start: chunkStart(7), end: chunkStart(9) - 1 },
+      { start: chunkStart(3), end: chunkStart(9) - 1 },
     ]);
   });
 

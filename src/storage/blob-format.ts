@@ -13,7 +13,7 @@
 // cut back to its header is detected). The header is inside every chunk's AAD, so changing the
 // chunk size or nonce prefix fails authentication.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline as pipelineCallback, type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { BlobBinding, ByteRange } from '../domain/ports.js';
 import { DomainError, IntegrityError } from '../domain/errors.js';
 import { encodeBinding } from './aad.js';
@@ -266,70 +266,124 @@ const toBuffer = (chunk: unknown): Buffer => {
 // Encryption
 
 /**
- * A Transform from plaintext to the blob format. Holds at most one chunk of plaintext: a full
- * chunk is only sealed (as not-last) once a further byte arrives, because only then is it known
- * not to be the final one.
+ * Cuts plaintext into chunks and seals them, for both ways of encrypting below. Holds at most one
+ * chunk of plaintext: a full chunk is only sealed (as not-last) once a further byte arrives,
+ * because only then is it known not to be the final one.
  */
+class ChunkSealer {
+  readonly header: Buffer;
+  readonly #key: Buffer;
+  readonly #noncePrefix: Buffer;
+  readonly #aad: Buffer;
+  readonly #chunkSize: number;
+  readonly #pending: Buffer;
+  #filled = 0;
+  #index = 0;
+
+  constructor(dataKey: Buffer, binding: BlobBinding, opts: EncryptOptions) {
+    this.#chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    checkChunkSize(this.#chunkSize);
+    checkDataKey(dataKey);
+    this.#key = Buffer.from(dataKey); // our own copy: the caller may zero or reuse theirs
+    this.#noncePrefix = randomBytes(NONCE_PREFIX_SIZE);
+    this.header = buildHeader(this.#chunkSize, this.#noncePrefix);
+    this.#aad = chunkAad(this.header, binding);
+    this.#pending = Buffer.allocUnsafe(this.#chunkSize);
+  }
+
+  /** Seals every chunk that `input` completes, appending ciphertext and tags to `out`. */
+  add(input: Buffer, out: Buffer[]): void {
+    const chunkSize = this.#chunkSize;
+    let offset = 0;
+    while (offset < input.length) {
+      if (this.#filled === chunkSize) {
+        this.#seal(this.#pending, false, out);
+        this.#filled = 0;
+      }
+      // Fast path: seal straight from the input when a whole chunk, and more, is available.
+      if (this.#filled === 0 && input.length - offset > chunkSize) {
+        this.#seal(input.subarray(offset, offset + chunkSize), false, out);
+        offset += chunkSize;
+        continue;
+      }
+      // Otherwise gather: a chunk is sealed only once it is known whether it is the last, and by
+      // then the input it came from belongs to its producer again.
+      const n = Math.min(chunkSize - this.#filled, input.length - offset);
+      input.copy(this.#pending, this.#filled, offset, offset + n);
+      this.#filled += n;
+      offset += n;
+    }
+  }
+
+  /** Seals what is left as the final chunk (empty for an empty file). */
+  finish(out: Buffer[]): void {
+    this.#seal(this.#pending.subarray(0, this.#filled), true, out);
+    this.#filled = 0;
+  }
+
+  #seal(plain: Buffer, last: boolean, out: Buffer[]): void {
+    if (this.#index >= MAX_CHUNKS) throw new RangeError('Plaintext is too large for the blob format.');
+    const [body, tag] = sealChunk(this.#key, this.#noncePrefix, this.#aad, this.#index++, last, plain);
+    if (body.length > 0) out.push(body);
+    out.push(tag);
+  }
+}
+
+/**
+ * Encrypts a plaintext source into the blob format as the consumer pulls: the header, then each
+ * chunk's ciphertext and tag as separate buffers (a blob store writes them with one writev). No
+ * stream sits between source and store, so no chunk is buffered or joined on the way; an error of
+ * the source ends the sequence with that error, and a consumer that stops early stops the source.
+ * Throws at once for a bad key or chunk size.
+ */
+export function encryptChunks(source: Readable | AsyncIterable<Uint8Array>, dataKey: Buffer, binding: BlobBinding, opts: EncryptOptions = {}): AsyncGenerator<Buffer> {
+  return sealAll(new ChunkSealer(dataKey, binding, opts), source);
+}
+
+async function* sealAll(sealer: ChunkSealer, source: Readable | AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+  yield sealer.header;
+  const out: Buffer[] = [];
+  for await (const chunk of source) {
+    sealer.add(toBuffer(chunk), out);
+    for (let i = 0; i < out.length; i++) yield out[i]!;
+    out.length = 0;
+  }
+  sealer.finish(out);
+  yield* out;
+}
+
+/** The same as encryptChunks, as a Transform from plaintext to the blob format (for pipe chains). */
 export function createEncryptStream(dataKey: Buffer, binding: BlobBinding, opts: EncryptOptions = {}): Transform {
+  const sealer = new ChunkSealer(dataKey, binding, opts);
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  checkChunkSize(chunkSize);
-  checkDataKey(dataKey);
-  const key = Buffer.from(dataKey); // our own copy: the caller may zero or reuse theirs
-  const noncePrefix = randomBytes(NONCE_PREFIX_SIZE);
-  const header = buildHeader(chunkSize, noncePrefix);
-  const aad = chunkAad(header, binding);
-  const pending = Buffer.allocUnsafe(chunkSize);
-  let filled = 0;
-  let index = 0;
   let headerSent = false;
-
-  const seal = (stream: Transform, plain: Buffer, last: boolean): void => {
-    if (index >= MAX_CHUNKS) throw new RangeError('Plaintext is too large for the blob format.');
-    const [body, tag] = sealChunk(key, noncePrefix, aad, index++, last, plain);
-    if (body.length > 0) stream.push(body);
-    stream.push(tag);
+  const out: Buffer[] = [];
+  const pushAll = (stream: Transform): void => {
+    if (!headerSent) {
+      stream.push(sealer.header);
+      headerSent = true;
+    }
+    for (const piece of out) stream.push(piece);
+    out.length = 0;
   };
-
   return new Transform({
     // Let the encryptor run a couple of chunks ahead of the disk writer.
     readableHighWaterMark: 2 * (chunkSize + TAG_SIZE),
     writableHighWaterMark: chunkSize,
     transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback) {
       try {
-        const input = toBuffer(chunk);
-        if (!headerSent) {
-          this.push(header);
-          headerSent = true;
-        }
-        let offset = 0;
-        while (offset < input.length) {
-          if (filled === chunkSize) {
-            seal(this, pending, false);
-            filled = 0;
-          }
-          // Fast path: seal straight from the input when a whole chunk, and more, is available.
-          if (filled === 0 && input.length - offset > chunkSize) {
-            seal(this, input.subarray(offset, offset + chunkSize), false);
-            offset += chunkSize;
-            continue;
-          }
-          const n = Math.min(chunkSize - filled, input.length - offset);
-          input.copy(pending, filled, offset, offset + n);
-          filled += n;
-          offset += n;
-        }
+        sealer.add(toBuffer(chunk), out);
+        pushAll(this);
         callback();
       } catch (error) {
+        out.length = 0;
         callback(error as Error);
       }
     },
     flush(callback: TransformCallback) {
       try {
-        if (!headerSent) {
-          this.push(header);
-          headerSent = true;
-        }
-        seal(this, pending.subarray(0, filled), true);
+        sealer.finish(out);
+        pushAll(this);
         callback();
       } catch (error) {
         callback(error as Error);
@@ -339,7 +393,7 @@ export function createEncryptStream(dataKey: Buffer, binding: BlobBinding, opts:
 }
 
 // ---------------------------------------------------------------------------------------------
-// Decryption of a whole blob
+// Decryption: one Transform for a whole blob and for a range of it
 
 export interface DecryptOptions {
   /** When given, a blob whose plaintext is not exactly this long is an IntegrityError. */
@@ -347,64 +401,133 @@ export interface DecryptOptions {
 }
 
 /**
- * A Transform from a whole blob to its plaintext. Each chunk is pushed only after its tag
- * verified; a sealed chunk is held back until either more bytes arrive (so it is not the last) or
- * the input ends (so it must carry the last flag). Truncation, extra bytes, reordering and any
- * changed byte therefore all fail as IntegrityError. Bytes already pushed are authentic, but a
- * consumer must still treat an error part-way as a failed read (abort the response).
+ * What a decrypting stream is fed. `whole`: the blob from its first byte to its end, header
+ * included; the last chunk is the one the input ends with. `window`: exactly the sealed chunks
+ * `firstChunk`..`lastChunk` of a blob whose header and layout are already known, of which only the
+ * plaintext bytes `start`..`end` (inclusive, offsets in the whole file) are wanted.
+ */
+type DecryptInput =
+  | { kind: 'whole'; expectedPlainSize: number | undefined }
+  | { kind: 'window'; header: BlobHeader; plan: ChunkPlan; blobSize: number; start: number; end: number };
+
+/**
+ * Opens sealed chunks as their bytes arrive, pushing each plaintext only after its tag verified.
+ * Truncation, extra bytes, reordering and any changed byte all fail as IntegrityError. Bytes
+ * already pushed are authentic, but a consumer must still treat an error part-way as a failed read
+ * (abort the response).
+ */
+class DecryptTransform extends Transform {
+  readonly #key: Buffer;
+  readonly #binding: BlobBinding;
+  readonly #queue = new ByteQueue();
+  #input: DecryptInput = { kind: 'whole', expectedPlainSize: undefined };
+  #header: BlobHeader | undefined;
+  #aad: Buffer | undefined;
+  #index = 0;
+  #plainSize = 0;
+
+  constructor(dataKey: Buffer, binding: BlobBinding) {
+    super({ readableHighWaterMark: 2 * DEFAULT_CHUNK_SIZE });
+    checkDataKey(dataKey);
+    this.#key = Buffer.from(dataKey);
+    this.#binding = binding;
+  }
+
+  /** Set before the first byte is written. */
+  expect(input: DecryptInput): void {
+    this.#input = input;
+    if (input.kind === 'window') {
+      this.#useHeader(input.header);
+      this.#index = input.plan.firstChunk;
+    }
+  }
+
+  override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      const queue = this.#queue;
+      queue.push(toBuffer(chunk));
+      if (this.#header === undefined) {
+        if (queue.length < HEADER_SIZE) return callback();
+        this.#useHeader(parseHeader(queue.take(HEADER_SIZE)));
+      }
+      const input = this.#input;
+      if (input.kind === 'whole') {
+        // Strictly greater: a chunk followed by at least one more byte is known not to be the last.
+        const sealedChunk = this.#header!.chunkSize + TAG_SIZE;
+        while (queue.length > sealedChunk) this.#open(false, queue.take(sealedChunk));
+      } else {
+        // The layout is known, so each chunk, the last included, is opened as soon as it is all here.
+        while (this.#index <= input.plan.lastChunk) {
+          const length = this.#sealedLength(input, this.#index);
+          if (queue.length < length) break;
+          this.#open(this.#index === input.plan.chunkCount - 1, queue.take(length));
+        }
+        if (this.#index > input.plan.lastChunk && queue.length > 0) throw new IntegrityError('Encrypted blob read returned more bytes than asked for.');
+      }
+      callback();
+    } catch (error) {
+      callback(asIntegrityError(error));
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      const input = this.#input;
+      if (input.kind === 'window') {
+        if (this.#index <= input.plan.lastChunk) throw new IntegrityError('Encrypted blob is shorter than its recorded size.');
+        return callback();
+      }
+      if (this.#header === undefined) throw new IntegrityError('Encrypted blob is shorter than its header.');
+      const queue = this.#queue;
+      if (queue.length < TAG_SIZE) throw new IntegrityError('Encrypted blob is truncated: it has no final chunk.');
+      this.#open(true, queue.take(queue.length), input.expectedPlainSize);
+      callback();
+    } catch (error) {
+      callback(asIntegrityError(error));
+    }
+  }
+
+  #useHeader(header: BlobHeader): void {
+    this.#header = header;
+    this.#aad = chunkAad(header.bytes, this.#binding);
+  }
+
+  #sealedLength(input: DecryptInput & { kind: 'window' }, index: number): number {
+    const r = encryptedChunkRange(index, input.header.chunkSize, input.blobSize);
+    return r.end - r.start + 1;
+  }
+
+  /** Opens the next chunk; the final one of a whole blob is checked against the expected size before it is pushed. */
+  #open(last: boolean, sealed: Buffer, expectedPlainSize?: number): void {
+    const header = this.#header!;
+    const index = this.#index++;
+    const plain = openChunk(this.#key, header.noncePrefix, this.#aad!, index, last, sealed);
+    this.#plainSize += plain.length;
+    if (expectedPlainSize !== undefined && this.#plainSize !== expectedPlainSize) {
+      throw new IntegrityError(`Encrypted blob holds ${this.#plainSize} bytes, expected ${expectedPlainSize}.`);
+    }
+    const input = this.#input;
+    if (input.kind === 'whole') {
+      if (plain.length > 0) this.push(plain);
+      return;
+    }
+    const offset = index * header.chunkSize;
+    const wanted = plain.subarray(Math.max(input.start - offset, 0), Math.min(input.end - offset + 1, plain.length));
+    if (wanted.length > 0) this.push(wanted);
+  }
+}
+
+const asIntegrityError = (error: unknown): Error =>
+  error instanceof IntegrityError ? error : new IntegrityError('Encrypted blob could not be read.', { cause: error });
+
+/**
+ * A Transform from a whole blob to its plaintext. A sealed chunk is held back until either more
+ * bytes arrive (so it is not the last) or the input ends (so it must carry the last flag).
  */
 export function createDecryptStream(dataKey: Buffer, binding: BlobBinding, opts: DecryptOptions = {}): Transform {
-  checkDataKey(dataKey);
-  const key = Buffer.from(dataKey);
-  const queue = new ByteQueue();
-  let header: BlobHeader | undefined;
-  let aad: Buffer | undefined;
-  let sealedChunk = 0;
-  let index = 0;
-  let plainSize = 0;
-
-  const fail = (error: unknown): Error =>
-    error instanceof IntegrityError ? error : new IntegrityError('Encrypted blob could not be read.', { cause: error });
-
-  return new Transform({
-    readableHighWaterMark: 2 * DEFAULT_CHUNK_SIZE,
-    transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback) {
-      try {
-        queue.push(toBuffer(chunk));
-        if (header === undefined) {
-          if (queue.length < HEADER_SIZE) return callback();
-          header = parseHeader(queue.take(HEADER_SIZE));
-          aad = chunkAad(header.bytes, binding);
-          sealedChunk = header.chunkSize + TAG_SIZE;
-        }
-        // Strictly greater: a chunk followed by at least one more byte is known not to be the last.
-        while (queue.length > sealedChunk) {
-          const plain = openChunk(key, header.noncePrefix, aad!, index, false, queue.take(sealedChunk));
-          index++;
-          plainSize += plain.length;
-          this.push(plain);
-        }
-        callback();
-      } catch (error) {
-        callback(fail(error));
-      }
-    },
-    flush(callback: TransformCallback) {
-      try {
-        if (header === undefined) throw new IntegrityError('Encrypted blob is shorter than its header.');
-        if (queue.length < TAG_SIZE) throw new IntegrityError('Encrypted blob is truncated: it has no final chunk.');
-        const plain = openChunk(key, header.noncePrefix, aad!, index, true, queue.take(queue.length));
-        plainSize += plain.length;
-        if (opts.expectedPlainSize !== undefined && plainSize !== opts.expectedPlainSize) {
-          throw new IntegrityError(`Encrypted blob holds ${plainSize} bytes, expected ${opts.expectedPlainSize}.`);
-        }
-        if (plain.length > 0) this.push(plain);
-        callback();
-      } catch (error) {
-        callback(fail(error));
-      }
-    },
-  });
+  const decrypt = new DecryptTransform(dataKey, binding);
+  decrypt.expect({ kind: 'whole', expectedPlainSize: opts.expectedPlainSize });
+  return decrypt;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -421,80 +544,48 @@ export interface PlainRangeOptions {
   range: ByteRange;
   /** When given, a blob whose plaintext size differs (truncated, or the wrong blob) is an IntegrityError. */
   expectedPlainSize?: number;
-  /** How many chunks to fetch per read of the underlying store (default 16, about 1 MiB). */
-  batchChunks?: number;
-}
-
-async function* readAll(source: Readable | Buffer): AsyncGenerator<Buffer> {
-  if (Buffer.isBuffer(source)) {
-    yield source;
-    return;
-  }
-  for await (const chunk of source) yield toBuffer(chunk);
 }
 
 async function readExact(read: PlainRangeOptions['readEncrypted'], range: ByteRange): Promise<Buffer> {
+  const source = await read(range);
   const parts: Buffer[] = [];
   let length = 0;
-  for await (const part of readAll(await read(range))) {
-    parts.push(part);
-    length += part.length;
+  for await (const part of Buffer.isBuffer(source) ? [source] : source) {
+    const buffer = toBuffer(part);
+    parts.push(buffer);
+    length += buffer.length;
   }
   const expected = range.end - range.start + 1;
   if (length !== expected) throw new IntegrityError(`Encrypted blob read returned ${length} bytes, expected ${expected}.`);
   return Buffer.concat(parts, length);
 }
 
-async function* plainRangeChunks(opts: PlainRangeOptions): AsyncGenerator<Buffer> {
-  checkDataKey(opts.dataKey);
-  const key = Buffer.from(opts.dataKey);
-  const batchChunks = opts.batchChunks ?? 16;
-  if (!Number.isInteger(batchChunks) || batchChunks < 1) throw new RangeError('batchChunks must be a positive integer.');
-  if (opts.encryptedSize < HEADER_SIZE + TAG_SIZE) throw new IntegrityError('Encrypted blob is too short to hold any chunk.');
-
-  const header = parseHeader(await readExact(opts.readEncrypted, { start: 0, end: HEADER_SIZE - 1 }));
-  const { chunkSize } = header;
-  const plan = chunkPlan(opts.range, chunkSize, opts.encryptedSize);
-  if (opts.expectedPlainSize !== undefined && plan.plainSize !== opts.expectedPlainSize) {
-    throw new IntegrityError(`Encrypted blob holds ${plan.plainSize} bytes, expected ${opts.expectedPlainSize}.`);
-  }
-  const aad = chunkAad(header.bytes, opts.binding);
-  const start = opts.range.start;
-  const end = Math.min(opts.range.end, plan.plainSize - 1);
-
-  for (let batchFirst = plan.firstChunk; batchFirst <= plan.lastChunk; batchFirst += batchChunks) {
-    const batchLast = Math.min(batchFirst + batchChunks - 1, plan.lastChunk);
-    const wanted: ByteRange = {
-      start: encryptedChunkRange(batchFirst, chunkSize, opts.encryptedSize).start,
-      end: encryptedChunkRange(batchLast, chunkSize, opts.encryptedSize).end,
-    };
-    // Decrypt as the batch's bytes arrive rather than buffering the batch.
-    const queue = new ByteQueue();
-    let index = batchFirst;
-    const sealedLength = (i: number): number => {
-      const r = encryptedChunkRange(i, chunkSize, opts.encryptedSize);
-      return r.end - r.start + 1;
-    };
-    const open = (i: number): Buffer => {
-      const plain = openChunk(key, header.noncePrefix, aad, i, i === plan.chunkCount - 1, queue.take(sealedLength(i)));
-      const offset = i * chunkSize;
-      return plain.subarray(Math.max(start - offset, 0), Math.min(end - offset + 1, plain.length));
-    };
-    for await (const part of readAll(await opts.readEncrypted(wanted))) {
-      queue.push(part);
-      while (index <= batchLast && queue.length >= sealedLength(index)) yield open(index++);
-      if (index > batchLast && queue.length > 0) throw new IntegrityError('Encrypted blob read returned more bytes than asked for.');
-    }
-    if (index <= batchLast) throw new IntegrityError('Encrypted blob is shorter than its recorded size.');
-  }
-}
-
 /**
- * Streams a plaintext range, decrypting and verifying only the chunks that cover it, fetched from
- * the store in batches. Also checks the last flag of the final chunk when the range reaches it.
- * Errors (IntegrityError for bad bytes, DomainError INVALID for an unsatisfiable range, or the
- * store's own errors) are emitted on the stream.
+ * Streams a plaintext range, decrypting and verifying only the chunks that cover it: the header is
+ * read first, then the sealed bytes of exactly those chunks in one read of the store, through the
+ * same Transform as a whole blob. Also checks the last flag of the final chunk when the range
+ * reaches it. Errors (IntegrityError for bad bytes, DomainError INVALID for an unsatisfiable
+ * range, or the store's own errors) are emitted on the stream.
  */
 export function readPlainRange(opts: PlainRangeOptions): Readable {
-  return Readable.from(plainRangeChunks(opts), { objectMode: false, highWaterMark: DEFAULT_CHUNK_SIZE });
+  const decrypt = new DecryptTransform(opts.dataKey, opts.binding);
+  const feed = async (): Promise<void> => {
+    if (opts.encryptedSize < HEADER_SIZE + TAG_SIZE) throw new IntegrityError('Encrypted blob is too short to hold any chunk.');
+    const header = parseHeader(await readExact(opts.readEncrypted, { start: 0, end: HEADER_SIZE - 1 }));
+    const plan = chunkPlan(opts.range, header.chunkSize, opts.encryptedSize);
+    if (opts.expectedPlainSize !== undefined && plan.plainSize !== opts.expectedPlainSize) {
+      throw new IntegrityError(`Encrypted blob holds ${plan.plainSize} bytes, expected ${opts.expectedPlainSize}.`);
+    }
+    decrypt.expect({ kind: 'window', header, plan, blobSize: opts.encryptedSize, start: opts.range.start, end: Math.min(opts.range.end, plan.plainSize - 1) });
+    if (decrypt.destroyed) return;
+    const sealed = await opts.readEncrypted(plan.encryptedRange);
+    if (Buffer.isBuffer(sealed)) {
+      if (!decrypt.destroyed) decrypt.end(sealed);
+      return;
+    }
+    // pipeline, not pipe: a read error reaches the consumer, and a consumer that stops early closes the read.
+    pipelineCallback(sealed, decrypt, () => undefined);
+  };
+  feed().catch((error: unknown) => decrypt.destroy(error instanceof Error ? error : new Error(String(error))));
+  return decrypt;
 }

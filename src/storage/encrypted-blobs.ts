@@ -1,10 +1,10 @@
 // Encrypted blobs for document versions: a fresh data key per version (from the KeyRing), the
 // chunked AEAD format (blob-format.ts) and a raw BlobStore, put together for writing and reading.
 import { pipeline as pipelineCallback, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { BlobBinding, BlobStore, ByteRange, EncryptedBlobs as EncryptedBlobsPort, EncryptedVersionRef, KeyRing, WrittenBlob } from '../domain/ports.js';
 import { IntegrityError } from '../domain/errors.js';
-import { DEFAULT_CHUNK_SIZE, createDecryptStream, createEncryptStream, plainSizeOf, readPlainRange } from './blob-format.js';
+import { DEFAULT_CHUNK_SIZE, createDecryptStream, encryptChunks, plainSizeOf, readPlainRange } from './blob-format.js';
+import { guardEarlyErrors } from './blob-streams.js';
 
 export type { EncryptedVersionRef, WrittenBlob } from '../domain/ports.js';
 
@@ -30,43 +30,34 @@ export class EncryptedBlobs implements EncryptedBlobsPort {
    * Encrypts a plaintext stream into a new durable blob. The caller tees the plaintext for hashing
    * and scanning; this only consumes it once. Records nothing: the caller commits the returned
    * facts with the version, and an uncommitted blob is an orphan for garbage collection.
+   *
+   * The store pulls sealed chunks straight from the plaintext source (encryptChunks), with no
+   * stream between them: an error of the source fails the put with that error, and a failure of the
+   * store (disk full…) stops reading the source.
    */
   async write(target: Omit<BlobBinding, 'keyId'>, plaintext: Readable | AsyncIterable<Uint8Array>): Promise<WrittenBlob> {
-    const { dataKey, wrappedKey, keyId } = await this.#keys.newDataKey(target.organisationId, target);
-    const encrypt = createEncryptStream(dataKey, { ...target, keyId }, { chunkSize: this.#chunkSize });
-    // Settle the pipeline into a value at once so its failure is never an unhandled rejection
-    // while we wait for the store.
-    const piping = pipeline(plaintext, encrypt).then(
-      () => undefined,
-      (error: unknown) => ({ error }),
-    );
-    let blob: { id: string; size: number };
+    // Nothing reads the source until the key is made and the store opens its file; an error it
+    // emits meanwhile must not crash the process (the first read sees it).
+    const unguard = guardEarlyErrors(plaintext);
     try {
-      blob = await this.#store.put(encrypt);
-    } catch (error) {
-      // If the source failed, the store saw that same error through the encryptor; if the store
-      // failed first (disk full…), stop the source and report the store's error.
-      encrypt.destroy();
-      await piping;
-      throw error;
+      const { dataKey, wrappedKey, keyId } = await this.#keys.newDataKey(target.organisationId, target);
+      const blob = await this.#store.put(encryptChunks(plaintext, dataKey, { ...target, keyId }, { chunkSize: this.#chunkSize }));
+      return { blobId: blob.id, wrappedKey, keyId, encryptedSize: blob.size, plainSize: plainSizeOf(blob.size, this.#chunkSize) };
+    } finally {
+      unguard();
     }
-    const piped = await piping;
-    if (piped !== undefined) {
-      await this.#store.delete(blob.id).catch(() => undefined);
-      throw piped.error;
-    }
-    return { blobId: blob.id, wrappedKey, keyId, encryptedSize: blob.size, plainSize: plainSizeOf(blob.size, this.#chunkSize) };
   }
 
-  /**
-   * The plaintext of a version, whole or an inclusive range of it. Authentication failures are
-   * emitted as IntegrityError on the stream; a missing blob rejects with NOT_FOUND before any byte.
-   */
   /** Removes a blob (an upload that was refused, or a destroyed version). Idempotent. */
   async delete(blobId: string): Promise<void> {
     await this.#store.delete(blobId);
   }
 
+  /**
+   * The plaintext of a version, whole or an inclusive range of it (the same decrypting Transform
+   * either way; a range reads the header, then exactly the chunks it covers). Authentication failures are
+   * emitted as IntegrityError on the stream; a missing blob rejects with NOT_FOUND before any byte.
+   */
   async openRange(version: EncryptedVersionRef, range?: ByteRange): Promise<Readable> {
     const binding = bindingOf(version);
     const dataKey = await this.#keys.openDataKey(binding, version.wrappedKey);
