@@ -56,7 +56,7 @@ describe.each(DIALECTS)('crash during concurrent uploads (real server, SIGKILL) 
     // pending_scan and the restarted server's scan job clears them.
     const env = {
       STRONGROOM_CLAMD: clamd.socketPath, STRONGROOM_LOG_LEVEL: 'warn',
-      STRONGROOM_UPLOADS_PER_ACCOUNT: '64', STRONGROOM_UPLOADS_PER_CLIENT: '64', STRONGROOM_UPLOADS_PER_ORGANISATION: '64',
+      STRONGROOM_UPLOADS_PER_ACCOUNT: '64', STRONGROOM_UPLOADS_PER_CLIENT: '64', STRONGROOM_UPLOADS_PER_ORGANISATION: '64', STRONGROOM_UPLOAD_IDLE_SECONDS: '120',
       ...(database ? { STRONGROOM_DATABASE_URL: database.url } : {}),
     };
     const seeded = await seedWithCli(dataDir, env, 'crash-shire');
@@ -67,7 +67,11 @@ describe.each(DIALECTS)('crash during concurrent uploads (real server, SIGKILL) 
 
     const uploads = Array.from({ length: 40 }, (_, i) => ({ name: `upload-${String(i).padStart(2, '0')}.bin`, body: randomBytes(randomInt(200 * 1024, 2 * 1024 * 1024)) }));
     const bodies = new Map(uploads.map((u) => [u.name, u.body]));
-    const pending = uploads.map((u) => slowUpload(port, seeded.token, seeded.collectionId, u.name, u.body));
+    const pending = uploads.map((u, i) => (i % 4 === 3
+      // Every fourth sends two pieces and then waits past the kill: group commit answers many uploads at
+      // once, so without these all 40 could be acknowledged before it.
+      ? streamedUpload(port, seeded.token, seeded.collectionId, u.name, u.body, (offset) => (offset < 128 * 1024 ? 2 : 25_000))
+      : slowUpload(port, seeded.token, seeded.collectionId, u.name, u.body)));
 
     // Kill once about a third have been acknowledged, or after 5 s once at least one has (on a
     // busy machine the first answer can take longer than 5 s, and a kill before it proves nothing).
