@@ -19,7 +19,10 @@ export interface LeasedJobs {
 
 export interface JobWorkerOptions {
   jobs: LeasedJobs;
-  /** The store's durability barrier: a job's outcome is recorded durably before the worker moves on. */
+  /**
+   * The store's durability barrier: a handler starts only once everything committed before it (the job
+   * and what was queued with it) is on disk, and its outcome is durable before the worker moves on.
+   */
   durable(): Promise<void>;
   registry: JobRegistry;
   clock: Clock;
@@ -125,6 +128,12 @@ export class JobWorker {
       return;
     }
 
+    // The handler acts outside the database (deletes a blob or a replica copy, pushes to the replica, sends
+    // mail) on what it reads, and the job row and whatever was committed with it may be committed but not
+    // yet on disk: the enqueuing transaction is still waiting for its sync when this worker leases the job.
+    // A crash then would bring back the destroyed key whose replica copy the handler already deleted
+    // (docs/architecture.md "Durability"), so the handler starts only on durable writes.
+    await this.o.durable();
     const lost = new AbortController();
     const heartbeat = setInterval(() => {
       void this.o.jobs.heartbeat(job.id, job.attempts, this.leaseEnd()).then(

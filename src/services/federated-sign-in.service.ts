@@ -13,6 +13,7 @@ import type { Store } from '../domain/repositories.js';
 import type { Actor, User } from '../domain/types.js';
 import { linkBinding } from '../domain/audit/identity-record.js';
 import { auditEvent } from './audit-events.js';
+import { accountForFirstSignIn } from './own-email-domains.js';
 import { actorFor, type RequestInfo } from './identity.service.js';
 import type { SessionStage, WebSessionsService } from './web-sessions.service.js';
 
@@ -78,7 +79,7 @@ export class FederatedSignInService {
     let user = await this.linkedUser(provider, identity.subject);
     if (!user) {
       if (!identity.email || !identity.emailVerified) return refuse('email_unverified', null);
-      const byEmail = await repos.users.byEmail(identity.email.trim().toLowerCase());
+      const byEmail = await accountForFirstSignIn(repos, provider.organisationId, identity.email.trim().toLowerCase());
       if (byEmail && byEmail.organisationId !== provider.organisationId) return refuse('other_organisation', byEmail);
       if (!byEmail && provider.createAccounts && (await repos.federation.emailDomainOwner(emailDomainOf(identity.email))) !== provider.organisationId) {
         // A provider vouches for its own organisation's people only: another council's provider must not

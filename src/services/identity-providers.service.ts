@@ -16,6 +16,7 @@ import type { Actor, Organisation, User } from '../domain/types.js';
 import type { AccessService } from './access.service.js';
 import { providerBinding } from '../domain/audit/identity-record.js';
 import { auditEvent } from './audit-events.js';
+import { accountForFirstSignIn } from './own-email-domains.js';
 import { FEDERATED_REFUSALS, type FederatedRefusal, type VerifiedExternalIdentity } from './federated-sign-in.service.js';
 
 /** A provider as admins see it: everything but the secret, and whether one is stored. */
@@ -155,7 +156,7 @@ export class IdentityProvidersService {
     const link = await this.repos.federation.identity(provider.id, identity.subject);
     const linked = link ? await this.repos.users.byId(link.userId) : undefined;
     const email = identity.email?.trim().toLowerCase() ?? null;
-    const byEmail = !linked && email && identity.emailVerified ? await this.repos.users.byEmail(email) : undefined;
+    const byEmail = !linked && email && identity.emailVerified ? await accountForFirstSignIn(this.repos, provider.organisationId, email) : undefined;
     const user = linked ?? byEmail;
     const domainOwner = !user && email ? await this.repos.federation.emailDomainOwner(emailDomainOf(email)) : undefined;
     const refusal = ((): FederatedRefusal | null => {

@@ -4,6 +4,7 @@
 // adding people is no oracle of other councils' accounts (docs/identity.md#adding-people).
 import { emailDomainOf } from '../domain/identity/federation.js';
 import type { Repos } from '../domain/repositories.js';
+import type { User } from '../domain/types.js';
 
 /** Null when `email` is in the organisation's own domains; otherwise why it cannot be added here (the same for every address outside them). */
 export async function outsideOwnDomains(repos: Repos, organisationId: string, email: string): Promise<string | null> {
@@ -22,4 +23,18 @@ export function addressTaken(email: string, holderOrganisationId: string, organi
   return holderOrganisationId === organisationId
     ? `A person with e-mail ${email} is already in your organisation.`
     : `The address ${email} is in your organisation's e-mail domain, but an account of another organisation in this Strongroom holds it. Ask the Strongroom operator.`;
+}
+
+/**
+ * The account holding `email`, as the organisation's own identity provider may find it at a first sign-in
+ * (or an admin's test sign-in): one of its own people, or whoever holds an address in its own domains. An
+ * account of another organisation at an address outside them is not found, so the answer is the one for an
+ * address nobody holds: the organisation's admins control what their provider asserts, and a sign-in that
+ * said "this address belongs to another organisation" (or which access, or MFA, it has) would be an oracle
+ * of other councils' accounts.
+ */
+export async function accountForFirstSignIn(repos: Repos, organisationId: string, email: string): Promise<User | undefined> {
+  const holder = await repos.users.byEmail(email);
+  if (!holder || holder.organisationId === organisationId) return holder;
+  return (await repos.federation.emailDomainOwner(emailDomainOf(email))) === organisationId ? holder : undefined;
 }

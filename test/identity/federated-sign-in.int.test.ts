@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { IdentityProvider } from '../../src/domain/identity/federation.js';
-import { systemActor } from '../../src/services/identity.service.js';
-import { FederatedSignInRefused, type VerifiedExternalIdentity } from '../../src/services/federated-sign-in.service.js';
+import { actorFor, systemActor } from '../../src/services/identity.service.js';
+import { FEDERATED_REFUSALS, FederatedSignInRefused, type VerifiedExternalIdentity } from '../../src/services/federated-sign-in.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
 
@@ -63,7 +63,11 @@ describe.each(DIALECTS)('federated sign-in on %s', (dialect) => {
   it('refuses an unverified e-mail, another organisation\'s person, a disabled account and a switched-off provider', async () => {
     const p = await provider(north);
     const mine = await north.user({});
+    // Another organisation's person at an address in this organisation's own domain (the operator put them there):
+    // saying so tells this organisation nothing about an address it does not own.
     const theirs = await south.user({});
+    theirs.email = `o-${randomUUID().slice(0, 6)}@north.test`;
+    await t.vault.store.repos.users.update(theirs.id, { email: theirs.email });
     expect(await refusal(t.vault.federatedSignIn.complete(identity(p, { email: mine.email, emailVerified: false }), REQUEST))).toBe('email_unverified');
     expect(await refusal(t.vault.federatedSignIn.complete(identity(p, { email: theirs.email }), REQUEST))).toBe('other_organisation');
     const audited = await lastSignIn(north.id);
@@ -73,6 +77,32 @@ describe.each(DIALECTS)('federated sign-in on %s', (dialect) => {
     expect(await refusal(t.vault.federatedSignIn.complete(identity(p, { email: mine.email }), REQUEST))).toBe('disabled');
     const off = await provider(north, { enabled: false });
     expect(await refusal(t.vault.federatedSignIn.complete(identity(off, { email: (await north.user({})).email }), REQUEST))).toBe('provider_disabled');
+  });
+
+  it('is no oracle of other councils\' accounts: another organisation\'s address is answered as nobody\'s, at sign-in and in the admin\'s test', async () => {
+    // North's admins control what their own provider asserts, so they can make it vouch for any address.
+    const closed = await provider(north);
+    const open = await provider(north, { createAccounts: true });
+    const theirs = await south.user({ roles: ['org_admin'] }); // a second factor set up, an admin's roles
+    const nobody = `${randomUUID().slice(0, 8)}@${south.slug}.test`;
+    for (const [p, reason] of [[closed, 'no_account'], [open, 'email_domain']] as const) {
+      for (const email of [theirs.email, nobody]) {
+        expect(await refusal(t.vault.federatedSignIn.complete(identity(p, { email }), REQUEST))).toBe(reason);
+        const audited = await lastSignIn(north.id);
+        expect([audited.actor_user_id, audited.reason, JSON.parse(audited.target_ids)]).toEqual([null, `oidc:${p.id};${reason}`, {}]);
+      }
+    }
+    const admin = await t.vault.identity.userById((await north.user({ roles: ['org_admin'] })).id);
+    const actor = actorFor(admin!, REQUEST);
+    const seen = async (p: IdentityProvider, email: string) => {
+      const { match, wouldCreate, mfa, refusal: refused } = await t.vault.identityProviders.preview(actor, identity(p, { email }));
+      return { match, wouldCreate, mfa, refusal: refused };
+    };
+    expect(await seen(closed, theirs.email)).toEqual({ match: null, wouldCreate: false, mfa: 'none', refusal: { reason: 'no_account', message: FEDERATED_REFUSALS.no_account } });
+    expect(await seen(closed, theirs.email)).toEqual(await seen(closed, nobody));
+    expect(await seen(open, theirs.email)).toEqual({ match: null, wouldCreate: false, mfa: 'none', refusal: { reason: 'email_domain', message: FEDERATED_REFUSALS.email_domain } });
+    expect(await seen(open, theirs.email)).toEqual(await seen(open, nobody));
+    expect(await t.vault.store.repos.federation.identitiesOf(theirs.id)).toEqual([]);
   });
 
   it('creates no account unless the organisation allows it, and then with the access the groups map to', async () => {

@@ -160,6 +160,32 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     }
   });
 
+  it('starts a handler only once the job and what was queued with it are durable', async () => {
+    await clearQueue();
+    const events: string[] = [];
+    const registry = new JobRegistry([handle(echoJob, async (p) => void events.push(`ran ${p.n}`)), handle(flakyJob, async () => undefined), handle(slowJob, async () => undefined)], TEST_KINDS);
+    // The barrier held shut, as while the enqueuing transaction's sync is still under way: the job is
+    // committed and leasable, but a crash now would lose it and anything committed with it.
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => { open = resolve; });
+    const durable = async () => {
+      events.push('durable asked');
+      await opened;
+      await h.a.durable();
+    };
+    await jobsA.enqueue(echoJob, { n: 7 }, { now: new Date(Date.now() - 1000) });
+    const worker = new JobWorker({ jobs: jobsA, durable, registry, clock: realClock, logger: silent });
+    const running = worker.runDue();
+    for (let i = 0; i < 100 && !events.includes('durable asked'); i++) await sleep(10);
+    await sleep(100);
+    expect(events).toEqual(['durable asked']);
+    expect((await rowsOf('test-echo')).at(-1)).toMatchObject({ status: 'running', attempts: 1 });
+    open();
+    expect(await running).toBe(1);
+    expect(events).toEqual(['durable asked', 'ran 7', 'durable asked']);
+    expect((await rowsOf('test-echo')).at(-1)).toMatchObject({ status: 'done' });
+  });
+
   it('keeps a long job with its heartbeat, so a second worker does not take it', async () => {
     await clearQueue();
     let started = 0;

@@ -12,13 +12,14 @@ export function registerAdminCommands(program: Command): void {
     .command('init')
     .description('create the data directory, master key, audit signing key and database; gives every organisation the record series of the retention schedule it lacks')
     .action(async (_opts, command: Command) => {
-      await withVault(command, async (vault) => {
-        // Organisations get their file plan when they are added; this fills in series a schedule update added.
-        const added = await vault.retention.seedAll(systemActor());
-        say(`Initialised ${vault.config.dataDir} (${vault.config.databaseUrl ? 'PostgreSQL' : 'embedded SQLite'}).`);
-        if (added > 0) say(`Added ${added} record series from the retention schedule to existing file plans.`);
-        say('Keep keys/master.key safe and backed up separately: without it nothing can be read.');
-      }, { create: true });
+      // Organisations get their file plan when they are added; this fills in series a schedule update added.
+      // Said once withVault has returned, i.e. once the writes are durable (docs/architecture.md "Durability").
+      const { dataDir, dialect, added } = await withVault(command, async (vault) => ({
+        dataDir: vault.config.dataDir, dialect: vault.config.databaseUrl ? 'PostgreSQL' : 'embedded SQLite', added: await vault.retention.seedAll(systemActor()),
+      }), { create: true });
+      say(`Initialised ${dataDir} (${dialect}).`);
+      if (added > 0) say(`Added ${added} record series from the retention schedule to existing file plans.`);
+      say('Keep keys/master.key safe and backed up separately: without it nothing can be read.');
     });
 
   const org = program.command('org').description('organisations');
