@@ -5,50 +5,12 @@
 // its own WAL flush, so there no sync is asked of the group commit and nothing waits.
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fdatasyncFile } from '../../src/db/group-commit.js';
 import { useClamd } from '../support/fixture.js';
+import { syncGate } from '../support/sync-gate.js';
 import { DIALECTS, createOrganisation, openTestVault, type TestOrganisation, type TestUser, type TestVault } from '../support/vault.js';
 import { davUser, type DavUser } from '../webdav/support.js';
 
 const clamd = useClamd();
-
-/**
- * The real fdatasync, behind a gate: while `holdWhen` says so (asked as each sync begins), the sync
- * waits for release(). Syncs before the request's own write (admission, sessions) go straight through,
- * so the request gets as far as that write; any sync that could cover it is held.
- */
-function syncGate() {
-  let holdWhen: (() => Promise<boolean>) | null = null;
-  let waiting: (() => void)[] = [];
-  let asked = 0;
-  let failing = false;
-  return {
-    sync: async (file: string) => {
-      asked += 1;
-      if (failing) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
-      if (holdWhen && (await holdWhen())) await new Promise<void>((resolve) => waiting.push(resolve));
-      await fdatasyncFile(file);
-    },
-    fail() {
-      failing = true;
-    },
-    holdOnce(condition: () => Promise<boolean>) {
-      holdWhen = condition;
-    },
-    release() {
-      holdWhen = null;
-      const released = waiting;
-      waiting = [];
-      released.forEach((resolve) => resolve());
-    },
-    get held() {
-      return waiting.length;
-    },
-    get asked() {
-      return asked;
-    },
-  };
-}
 
 describe.each(DIALECTS)('responses wait for durability on %s', (dialect) => {
   const gate = syncGate();
@@ -80,7 +42,7 @@ describe.each(DIALECTS)('responses wait for durability on %s', (dialect) => {
    * 300 ms later); once released, the response comes. On PostgreSQL it comes without any sync asked.
    */
   async function answeredOnlyOnceDurable(send: () => Promise<Response>, committed: () => Promise<boolean>): Promise<Response> {
-    gate.holdOnce(committed);
+    gate.holdWhen(committed);
     const askedBefore = gate.asked;
     let answered = false;
     const response = send().then((res) => {

@@ -6,40 +6,11 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fdatasyncFile } from '../../src/db/group-commit.js';
 import { useClamd } from '../support/fixture.js';
+import { syncGate } from '../support/sync-gate.js';
 import { DIALECTS, createOrganisation, openTestVault, type TestOrganisation, type TestVault } from '../support/vault.js';
 
 const clamd = useClamd();
-
-/** The real fdatasync, held back while `holding` (every sync that begins meanwhile waits for release()). */
-function syncGate() {
-  let holding = false;
-  let waiting: (() => void)[] = [];
-  let asked = 0;
-  return {
-    sync: async (file: string) => {
-      asked += 1;
-      if (holding) await new Promise<void>((resolve) => waiting.push(resolve));
-      await fdatasyncFile(file);
-    },
-    hold() {
-      holding = true;
-    },
-    release() {
-      holding = false;
-      const released = waiting;
-      waiting = [];
-      released.forEach((resolve) => resolve());
-    },
-    get held() {
-      return waiting.length;
-    },
-    get asked() {
-      return asked;
-    },
-  };
-}
 
 describe.each(DIALECTS)('audit checkpoints wait for durability on %s', (dialect) => {
   const gate = syncGate();
