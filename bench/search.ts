@@ -4,7 +4,7 @@
 // for a mix of queries and people. Writes bench/results/search-<date>.md.
 //
 // Environment: BENCH_SEARCH_DOCS (100000; BENCH_SEARCH_DOCS_SQLITE / _POSTGRES for one dialect), BENCH_SEARCH_QUERIES (300 per dialect),
-// BENCH_SEARCH_DIALECTS (sqlite,postgres), STRONGROOM_TEST_PG_ADMIN_URL, BENCH_OUT. BENCH_SEARCH_SQLITE_FILE keeps the
+// BENCH_SEARCH_DIALECTS (sqlite,postgres), STRONGROOM_TEST_PG_ADMIN_URL, BENCH_OUT, BENCH_SEARCH_ANSWERS (write every answer, to compare plans). BENCH_SEARCH_SQLITE_FILE keeps the
 // SQLite index in that file (a fixed bench key) and, when it already exists, times queries on it without
 // rebuilding: to compare query plans on the same index (the documents must match BENCH_SEARCH_DOCS_SQLITE).
 // BENCH_SEARCH_POSTGRES_DB does the same on PostgreSQL with that database (created when absent, never dropped).
@@ -251,6 +251,8 @@ async function timeQueries(dialect: 'sqlite' | 'postgres', db: { store: Store })
     ];
     const timings = new Map<string, number[]>();
     const all: number[] = [];
+    // BENCH_SEARCH_ANSWERS=prefix writes every answer (prefix-<dialect>.jsonl), to compare two plans' results.
+    const answers = process.env.BENCH_SEARCH_ANSWERS ? ([] as string[]) : null;
     for (let n = 0; n < QUERIES; n++) {
       const [shape, make] = shapes[n % shapes.length]!;
       const [, actor] = PEOPLE[Math.floor(n / shapes.length) % PEOPLE.length]!;
@@ -258,11 +260,13 @@ async function timeQueries(dialect: 'sqlite' | 'postgres', db: { store: Store })
       const scope = readableScope(actor, ARRANGEMENTS, NOW);
       const sort = n % 2 === 0 ? 'relevance' : 'date';
       const began = process.hrtime.bigint();
-      await db.store.repos.search.search({ query: parseSearchQuery(q), scope, filters: n % 5 === 0 ? { type: 'pdf' } : {}, sort, offset: 0, limit: 20 });
+      const answer = await db.store.repos.search.search({ query: parseSearchQuery(q), scope, filters: n % 5 === 0 ? { type: 'pdf' } : {}, sort, offset: 0, limit: 20 });
       const ms = Number(process.hrtime.bigint() - began) / 1e6;
+      answers?.push(JSON.stringify({ n, q, sort, answer }));
       all.push(ms);
       timings.set(shape, [...(timings.get(shape) ?? []), ms]);
     }
+    if (answers) await writeFile(`${process.env.BENCH_SEARCH_ANSWERS}-${dialect}.jsonl`, `${answers.join('\n')}\n`);
     all.sort((a, b) => a - b);
     lines.push(`| ${dialect} | all queries (${QUERIES}, 4 people, relevance and date) | p50 **${percentile(all, 0.5).toFixed(1)} ms**, p95 **${percentile(all, 0.95).toFixed(1)} ms**, max ${all.at(-1)!.toFixed(1)} ms |`);
     for (const [shape, list] of timings) {
