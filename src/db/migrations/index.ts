@@ -20,6 +20,7 @@ import * as m202612040300 from './202612040300_mail_preferences.js';
 import * as m202612040400 from './202612040400_organisation_branding.js';
 import * as m202612040500 from './202612040500_source_modified.js';
 import * as m202612041000 from './202612041000_search_match_lookups.js';
+import * as m202612041100 from './202612041100_arrangements_host.js';
 
 export interface Migration {
   name: string;
@@ -46,4 +47,5 @@ export const migrations: Migration[] = [
   { name: '202612040400_organisation_branding', up: m202612040400.up },
   { name: '202612040500_source_modified', up: m202612040500.up },
   { name: '202612041000_search_match_lookups', up: m202612041000.up },
+  { name: '202612041100_arrangements_host', up: m202612041100.up },
 ];
