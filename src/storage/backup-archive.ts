@@ -15,7 +15,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { parseBlobsSetting } from '../config/config.js';
 import type { BackupPart } from '../domain/backup/manifest.js';
 import type { BlobBinding } from '../domain/ports.js';
-import { createDecryptStream, createEncryptStream } from './blob-format.js';
+import { createDecryptStream, createEncryptStream } from './blob-crypto-streams.js';
 import { deriveKey, unwrapKey, wrapKey, type MasterKey } from './keys.js';
 import { createS3Client } from './s3.blob-store.js';
 

@@ -7,18 +7,8 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import type { BlobBinding, ByteRange } from '../domain/ports.js';
 import { DomainError, IntegrityError } from '../domain/errors.js';
-import {
-  DEFAULT_CHUNK_SIZE,
-  HEADER_SIZE,
-  TAG_SIZE,
-  chunkPlan,
-  createDecryptStream,
-  createEncryptStream,
-  encryptChunks,
-  encryptedSize,
-  plainSizeOf,
-  readPlainRange,
-} from './blob-format.js';
+import { DEFAULT_CHUNK_SIZE, HEADER_SIZE, TAG_SIZE, chunkPlan, encryptedSize, plainSizeOf } from './blob-format.js';
+import { createDecryptStream, createEncryptStream, encryptChunks, readPlainRange } from './blob-crypto-streams.js';
 
 const binding: BlobBinding = { organisationId: 'org-1', documentId: 'doc-1', versionId: 'ver-1', keyId: 'key-1' };
 

@@ -3,7 +3,8 @@
 import { pipeline as pipelineCallback, type Readable } from 'node:stream';
 import type { BlobBinding, BlobStore, ByteRange, EncryptedBlobs as EncryptedBlobsPort, EncryptedVersionRef, KeyRing, WrittenBlob } from '../domain/ports.js';
 import { IntegrityError } from '../domain/errors.js';
-import { DEFAULT_CHUNK_SIZE, createDecryptStream, encryptChunks, plainSizeOf, readPlainRange } from './blob-format.js';
+import { DEFAULT_CHUNK_SIZE, plainSizeOf } from './blob-format.js';
+import { createDecryptStream, encryptChunks, readPlainRange } from './blob-crypto-streams.js';
 import { guardEarlyErrors } from './blob-streams.js';
 
 export type { EncryptedVersionRef, WrittenBlob } from '../domain/ports.js';

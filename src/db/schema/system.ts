@@ -1,0 +1,23 @@
+// Table types of the vault's own bookkeeping: the job queue and the key-value settings.
+import type { Generated } from 'kysely';
+
+export interface JobsTable {
+  id: Generated<number>;
+  kind: string;
+  payload: string;
+  run_at: string;
+  attempts: number;
+  max_attempts: number;
+  lease_until: string | null;
+  last_error: string | null;
+  status: string;
+  created_at: string;
+  finished_at: string | null;
+  /** At most one queued or running job per key (partial unique index). */
+  unique_key: string | null;
+}
+
+export interface KeyValueTable {
+  key: string;
+  value: string;
+}

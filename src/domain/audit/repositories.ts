@@ -1,0 +1,59 @@
+// Port: the audit log as services see it: events written and sequenced, the Merkle tree's nodes and
+// the signed checkpoints. Part of the Store's repositories (domain/repositories.ts `audit`).
+import type { AuditEvent } from './event.js';
+
+/** An event as written by a service, before the sequencer gives it a sequence number. */
+export type PendingAuditEvent = Omit<AuditEvent, 'seq'>;
+
+/** A stored event not yet in the tree: its row id, its seal (null only before seals existed) and what it says. */
+export interface UnsequencedAuditEvent {
+  id: number;
+  seal: string | null;
+  event: PendingAuditEvent;
+}
+
+export interface AuditQuery {
+  organisationId: string;
+  actorUserId?: string;
+  documentId?: string;
+  action?: string;
+  from?: string;
+  to?: string;
+  afterSeq?: number;
+  limit: number;
+}
+
+export interface StoredCheckpoint {
+  treeSize: number;
+  note: string;
+  createdAt: string;
+}
+
+export interface AuditRepository {
+  /** Within a transaction: makes this the only sequencer until it commits. */
+  lockSequencer(): Promise<void>;
+  insert(events: PendingAuditEvent[]): Promise<void>;
+  /** Whether a stored row is an event this service wrote (its seal matches, or it predates seals). */
+  writtenByService(row: { id: number | string; seal: string | null }, event: PendingAuditEvent): Promise<boolean>;
+  /** Every recorded change of an arrangement (sequenced or not), for `audit verify`. */
+  arrangementChanges(): Promise<AuditEvent[]>;
+  /** Every recorded creation of an API token or app password, for `audit verify`. */
+  credentialCreations(): Promise<AuditEvent[]>;
+  /** Every allowed event of these actions (sequenced or not), for `audit verify`. */
+  allowedEvents(actions: readonly string[]): Promise<AuditEvent[]>;
+  /** Events not yet in the tree, oldest insert first. */
+  unsequenced(limit: number): Promise<UnsequencedAuditEvent[]>;
+  assignSeq(id: number, seq: number, leafHash: Buffer): Promise<void>;
+  treeSize(): Promise<number>;
+  setTreeSize(size: number): Promise<void>;
+  putNodes(nodes: { level: number; index: number; hash: Buffer }[]): Promise<void>;
+  node(level: number, index: number): Promise<Buffer | undefined>;
+  insertCheckpoint(c: { treeSize: number; rootHash: Buffer; note: string; createdAt: string }): Promise<void>;
+  checkpoints(): Promise<StoredCheckpoint[]>;
+  latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
+  /** Sequenced events in order, in pages, so verification runs in bounded memory. */
+  sequenced(pageSize?: number): AsyncGenerator<{ event: AuditEvent; leafHash: Buffer | null }>;
+  query(q: AuditQuery): Promise<AuditEvent[]>;
+  forDocument(documentId: string, limit: number): Promise<AuditEvent[]>;
+  forOrganisation(organisationId: string): Promise<AuditEvent[]>;
+}

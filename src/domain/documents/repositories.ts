@@ -1,0 +1,120 @@
+// Ports: the content as services see it: collections, documents and their versions (text state and
+// thumbnails included), WebDAV dead properties, and the offsite replica's ledger of their blobs.
+// Part of the Store's repositories (domain/repositories.ts `collections`, `documents`, `dav`, `replicas`).
+import type { TextStatus } from '../search/types.js';
+import type { Collection, Document, DocumentStatus, ScanStatus, Version } from '../types.js';
+
+export interface CollectionsRepository {
+  insert(c: Collection): Promise<void>;
+  byId(id: string): Promise<Collection | undefined>;
+  /** Those of the ids that exist, in no particular order. */
+  byIds(ids: readonly string[]): Promise<Collection[]>;
+  /**
+   * A collection read inside a transaction that files something into it: ordered against a
+   * concurrent move of the collection (a share lock where the database has row locks).
+   */
+  byIdForFiling(id: string): Promise<Collection | undefined>;
+  /** Live (not deleted) children, by name; `parentId` null for the top level. */
+  children(organisationId: string, parentId: string | null): Promise<Collection[]>;
+  childByName(organisationId: string, parentId: string | null, name: string): Promise<Collection | undefined>;
+  listByOrganisation(organisationId: string): Promise<Collection[]>;
+  /** Writes a collection's name, place and the facts derived from its place (domain/placement.ts). */
+  place(id: string, p: { name: string; parentId: string | null; serviceArea: string; classification: string; arrangementId: string | null }): Promise<void>;
+  softDelete(id: string, at: string): Promise<void>;
+}
+
+export type DocumentPatch = Partial<{
+  name: string; collectionId: string; status: DocumentStatus; deletedAt: string | null; classification: string;
+  arrangementId: string | null; serviceArea: string;
+}>;
+
+export interface DocumentsRepository {
+  insertDocument(d: Omit<Document, 'size' | 'sha256' | 'mediaType' | 'sourceModifiedAt'>): Promise<void>;
+  insertVersion(v: Version): Promise<void>;
+  /** A document with its current version's size, hash and media type. */
+  byId(id: string): Promise<Document | undefined>;
+  /** `byId` and its current version (what `versionById(document.currentVersionId)` gives), in one read. */
+  withCurrentVersion(id: string): Promise<{ document: Document; version: Version } | undefined>;
+  /** Those of the ids that exist (with their current versions' facts), in no particular order. */
+  byIds(ids: readonly string[]): Promise<Document[]>;
+  /** The live document of that name in a collection. */
+  byName(collectionId: string, name: string): Promise<Document | undefined>;
+  inCollection(collectionId: string, options?: { includeDeleted?: boolean; limit?: number; after?: string }): Promise<Document[]>;
+  recentInOrganisations(organisationIds: string[], limit: number): Promise<Document[]>;
+  versions(documentId: string): Promise<Version[]>;
+  version(documentId: string, number: number): Promise<Version | undefined>;
+  versionById(id: string): Promise<Version | undefined>;
+  versionsByScanStatus(statuses: ScanStatus[], organisationId?: string): Promise<Version[]>;
+  /** Readable (clean or released) versions created since `since`, by id, after `afterId`. */
+  versionsSince(since: string, limit: number, afterId?: string): Promise<Version[]>;
+  /** Points the document at a new current version if its current number is still `expectedCurrent`. */
+  setCurrentVersion(documentId: string, expectedCurrent: number, version: Version, status: DocumentStatus, at: string): Promise<boolean>;
+  update(id: string, patch: DocumentPatch, at: string): Promise<void>;
+  updateVersionScan(versionId: string, scan: { status: ScanStatus; detail: string | null; engine: string | null; at: string }): Promise<void>;
+  /** Crypto-shredding: without the wrapped key no copy of the blob (nor of its thumbnail) can ever be decrypted. */
+  destroyVersionKey(versionId: string): Promise<void>;
+  /** A version's text extraction state and thumbnail (search). */
+  textState(versionId: string): Promise<VersionTextState | undefined>;
+  /** Ends (or restarts) a version's extraction; `thumbnail` undefined leaves the stored one, null forgets it. */
+  setTextState(versionId: string, state: { status: TextStatus; reason: string | null }, thumbnail?: ThumbnailRef | null): Promise<void>;
+  /**
+   * Current versions whose text is in one of `statuses` and that extraction could read (scanned clean
+   * or released, key not destroyed, document not disposed), in id order after `afterId`: the reindex sweep.
+   */
+  versionsAwaitingText(options: { statuses: readonly TextStatus[]; organisationId?: string; afterId?: string; limit: number }): Promise<string[]>;
+}
+
+/** A version's first-page image, encrypted like a version (its own data key, binding versionId `${id}:thumbnail`). */
+export interface ThumbnailRef {
+  blobId: string;
+  wrappedKey: Uint8Array;
+  keyId: string;
+  size: number;
+}
+
+export interface VersionTextState {
+  status: TextStatus;
+  reason: string | null;
+  /** Null when there is none, or its key was destroyed with the version's. */
+  thumbnail: ThumbnailRef | null;
+  /** The thumbnail's blob, kept until it is deleted (after its key is destroyed too). */
+  thumbnailBlobId: string | null;
+}
+
+export interface DeadPropertyRow {
+  namespace: string;
+  name: string;
+  value: string;
+}
+
+export interface DavRepository {
+  properties(documentId: string): Promise<DeadPropertyRow[]>;
+  propertiesOfMany(resourceIds: string[]): Promise<(DeadPropertyRow & { documentId: string })[]>;
+  setProperty(documentId: string, namespace: string, name: string, value: string): Promise<void>;
+  removeProperty(documentId: string, namespace: string, name: string): Promise<void>;
+  /** Replaces the target's dead properties with the source's. */
+  copyProperties(fromDocumentId: string, toDocumentId: string): Promise<void>;
+}
+
+/** Blobs committed but not yet copied to the offsite replica: how many, and since when the oldest waits. */
+export interface ReplicaLag {
+  pending: number;
+  /** Commit time of the oldest version still waiting, or null when none waits. */
+  oldestCommittedAt: string | null;
+}
+
+/** The offsite replica's ledger (blob_replicas) and the versions the scrub reads. */
+export interface BlobReplicasRepository {
+  markReplicated(blobId: string, versionId: string, at: string): Promise<void>;
+  /** The replica copy is gone (`refused` null), or the replica refused to delete it (why). */
+  markDeleted(blobId: string, versionId: string, at: string, refused: string | null): Promise<void>;
+  markScrubbed(blobId: string, versionId: string, at: string): Promise<void>;
+  /** Records that both copies are bad; true when it was not already recorded (so the alarm is raised once). */
+  markUnrecoverable(blobId: string, versionId: string, at: string): Promise<boolean>;
+  clearUnrecoverable(blobId: string): Promise<void>;
+  lag(): Promise<ReplicaLag>;
+  /** Live versions (key not destroyed) whose both copies were last found bad. */
+  unrecoverable(): Promise<number>;
+  /** Live versions (with a key) in id order after `afterId`, or a random sample of `sample` of them. */
+  liveVersions(options: { limit: number; afterId?: string; random?: boolean }): Promise<Version[]>;
+}

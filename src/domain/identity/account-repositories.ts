@@ -1,0 +1,85 @@
+// Ports: people's accounts as services see them: the person, their credentials, their web sessions
+// and the sign-in throttle counters. Part of the Store's repositories (domain/repositories.ts `users`,
+// `sessions`, `signInThrottles`).
+import type { Classification, Role, User } from '../types.js';
+
+export interface NewUser extends User {
+  passwordHash: string | null;
+}
+
+export interface CredentialRow {
+  id: string;
+  userId: string;
+  kind: 'api_token' | 'app_password';
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** What signing in needs about a person beyond `User` (column names as stored). */
+export interface SignInState {
+  password_hash: string | null;
+  mfa_secret: string | null;
+  mfa_enabled: number;
+  recovery_codes: string | null;
+  disabled: number;
+}
+
+export type UserPatch = Partial<{
+  /** Lower-cased by the caller (SCIM renames people when the directory changes their userName). */
+  email: string;
+  name: string; roles: Role[]; teams: string[]; clearance: Classification; disabled: boolean; passwordHash: string;
+  mfaSecret: string | null; mfaEnabled: boolean; recoveryCodes: string | null;
+}>;
+
+export interface UsersRepository {
+  insert(user: NewUser): Promise<void>;
+  byId(id: string): Promise<User | undefined>;
+  /** Case-insensitive: e-mail addresses are stored lower-cased. */
+  byEmail(email: string): Promise<User | undefined>;
+  signInState(id: string): Promise<SignInState | undefined>;
+  /** True only if `step` is later than the last TOTP step accepted for this person (one statement: no replay across processes). */
+  acceptTotpStep(id: string, step: number): Promise<boolean>;
+  /** True only for the one caller that removes this recovery code (by hash). */
+  spendRecoveryCode(id: string, codeHash: string): Promise<boolean>;
+  listByOrganisation(organisationId: string): Promise<User[]>;
+  update(id: string, patch: UserPatch): Promise<void>;
+  insertCredential(row: CredentialRow & { secretHash: string }): Promise<void>;
+  /** The credential with that secret hash and the person it belongs to, as `byId` gives them. */
+  credentialBySecretHash(secretHash: string): Promise<{ credential: CredentialRow; holder: User } | undefined>;
+  listCredentials(userId: string): Promise<CredentialRow[]>;
+  /** Every credential not revoked, with its secret hash: for `audit verify` only. */
+  usableCredentials(): Promise<{ id: string; userId: string; kind: string; secretHash: string }[]>;
+  revokeCredential(id: string, at: string): Promise<void>;
+}
+
+export interface SessionRow {
+  idHash: string;
+  userId: string;
+  csrfToken: string;
+  /** 'mfa' while the second factor is still owed, 'mfa_setup' while it must be set up, 'active' after. */
+  stage: string;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+}
+
+export interface SessionsRepository {
+  insert(s: SessionRow): Promise<void>;
+  byHash(idHash: string): Promise<SessionRow | undefined>;
+  touch(idHash: string, at: string): Promise<void>;
+  setStage(idHash: string, stage: string): Promise<void>;
+  delete(idHash: string): Promise<void>;
+  deleteForUser(userId: string): Promise<void>;
+}
+
+export interface SignInThrottlesRepository {
+  /** Failures counted in each key's current window; keys without one (or whose window ended) count 0. */
+  failures(keys: string[], now: string): Promise<Map<string, number>>;
+  /** Counts one failure against a key in one statement; an ended window starts afresh. */
+  recordFailure(key: string, now: string, windowEndsAt: string): Promise<void>;
+  clear(key: string): Promise<void>;
+  /** Deletes counters whose window has ended; returns how many. */
+  sweep(now: string): Promise<number>;
+}
