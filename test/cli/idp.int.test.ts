@@ -79,9 +79,13 @@ describe.each(DIALECTS)('idp commands on %s', (dialect) => {
       '--idp-entity-id', 'https://sts.example.com/tenant/', '--idp-certificate', cert, '--email-attribute', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress']);
     expect(saml.code, saml.stderr).toBe(0);
     const samlId = saml.stdout.trim();
-    const samlTest = await run(['idp', 'test', samlId, '--public-url', PUBLIC]);
+    const samlTest = await run(['idp', 'test', samlId, '--public-url', `${PUBLIC}/`]);
     expect(samlTest.code, samlTest.stderr).toBe(0);
     expect(samlTest.stderr).toMatch(/Signing certificate CN=North Shire test IdP: valid \S+ to \S+\n/);
+    // What Entra's Basic SAML Configuration asks for, built from --public-url (with or without its trailing slash).
+    expect(samlTest.stderr).toContain(`Identifier (Entity ID) to enter at the provider, also the SP metadata: ${PUBLIC}/sign-in/saml/${samlId}/metadata\n`);
+    expect(samlTest.stderr).toContain(`Reply URL (Assertion Consumer Service URL): ${PUBLIC}/sign-in/saml/${samlId}/acs\n`);
+    expect(samlTest.stderr).toContain(`Sign on URL: ${PUBLIC}/sign-in/saml/${samlId}\n`);
     expect(samlTest.stdout.trim()).toBe('https://login.example.com/saml2');
 
     const listed = await run(['idp', 'list', '--org', org.slug]);
