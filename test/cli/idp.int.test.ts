@@ -88,6 +88,14 @@ describe.each(DIALECTS)('idp commands on %s', (dialect) => {
     expect(samlTest.stderr).toContain(`Sign on URL: ${PUBLIC}/sign-in/saml/${samlId}\n`);
     expect(samlTest.stdout.trim()).toBe('https://login.example.com/saml2');
 
+    // serve --help says what the public address is for in sign-in, not only in e-mail.
+    const help = await run(['serve', '--help']);
+    expect(help.stdout).toContain([
+      '  STRONGROOM_PUBLIC_URL  where people reach the service, e.g. https://vault.example.gov.uk: links in e-mail, each SAML',
+      '                         provider\'s entity id and reply URL, and the OpenID Connect redirect URI are built from it',
+      '                         (needed with SMTP and for SAML sign-in; without it OpenID Connect uses the address the browser used)',
+    ].join('\n'));
+
     const listed = await run(['idp', 'list', '--org', org.slug]);
     expect(listed.code, listed.stderr).toBe(0);
     const byKind = (rows: string[][]) => rows.sort((a, b) => a[1]!.localeCompare(b[1]!));
