@@ -79,10 +79,22 @@ describe.each(DIALECTS)('idp commands on %s', (dialect) => {
       '--idp-entity-id', 'https://sts.example.com/tenant/', '--idp-certificate', cert, '--email-attribute', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress']);
     expect(saml.code, saml.stderr).toBe(0);
     const samlId = saml.stdout.trim();
-    const samlTest = await run(['idp', 'test', samlId, '--public-url', PUBLIC]);
+    const samlTest = await run(['idp', 'test', samlId, '--public-url', `${PUBLIC}/`]);
     expect(samlTest.code, samlTest.stderr).toBe(0);
     expect(samlTest.stderr).toMatch(/Signing certificate CN=North Shire test IdP: valid \S+ to \S+\n/);
+    // What Entra's Basic SAML Configuration asks for, built from --public-url (with or without its trailing slash).
+    expect(samlTest.stderr).toContain(`Identifier (Entity ID) to enter at the provider, also the SP metadata: ${PUBLIC}/sign-in/saml/${samlId}/metadata\n`);
+    expect(samlTest.stderr).toContain(`Reply URL (Assertion Consumer Service URL): ${PUBLIC}/sign-in/saml/${samlId}/acs\n`);
+    expect(samlTest.stderr).toContain(`Sign on URL: ${PUBLIC}/sign-in/saml/${samlId}\n`);
     expect(samlTest.stdout.trim()).toBe('https://login.example.com/saml2');
+
+    // serve --help says what the public address is for in sign-in, not only in e-mail.
+    const help = await run(['serve', '--help']);
+    expect(help.stdout).toContain([
+      '  STRONGROOM_PUBLIC_URL  where people reach the service, e.g. https://vault.example.gov.uk: links in e-mail, each SAML',
+      '                         provider\'s entity id and reply URL, and the OpenID Connect redirect URI are built from it',
+      '                         (needed with SMTP and for SAML sign-in; without it OpenID Connect uses the address the browser used)',
+    ].join('\n'));
 
     const listed = await run(['idp', 'list', '--org', org.slug]);
     expect(listed.code, listed.stderr).toBe(0);

@@ -1,9 +1,12 @@
 // `strongroom user add` with e-mail configured prints the new id and says an invitation is e-mailed (no
-// password anywhere); the running server's worker sends it. Without e-mail it prints a one-time password.
+// password anywhere); the running server's worker sends it. Without e-mail it prints a one-time password,
+// except in an organisation that signs in through its identity provider, whose staff never get one.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { useClamd } from '../support/fixture.js';
 import { TestSmtp, toAddress } from '../support/smtp.js';
+import { createOrganisation } from '../support/vault.js';
 import { closeKeepingData, openVaultAt, sharedVaultPlace, type SharedVaultPlace } from '../support/vault-dir.js';
 
 const clamd = useClamd();
@@ -53,5 +56,33 @@ describe('strongroom user add and e-mail', () => {
     expect(password!.length).toBeGreaterThanOrEqual(12);
     expect(r.stderr).toContain('Generated password (shown once');
     expect(r.stderr).not.toContain('invitation');
+  });
+
+  it('without SMTP, in an organisation with an identity provider: prints only the id, and no password is set', async () => {
+    const opened = await openVaultAt(place.dataDir, clamd.socketPath, place.env);
+    let slug: string;
+    try {
+      const org = await createOrganisation(opened.vault);
+      slug = org.slug;
+      const now = new Date().toISOString();
+      await opened.vault.store.repos.federation.insertProvider({
+        id: randomUUID(), organisationId: org.id, kind: 'oidc', name: 'Council Entra ID', enabled: true,
+        oidc: { issuer: 'https://login.example.test/v2.0', clientId: 'c', scopes: ['openid', 'email'] }, saml: null,
+        createAccounts: false, groupsClaim: null, mfaAmrValues: [], mfaAcrValues: [], createdAt: now, updatedAt: now,
+      }, null);
+    } finally {
+      await closeKeepingData(opened);
+    }
+    const email = `sso@${slug}.test`;
+    const r = await runCli(['--data', place.dataDir, 'user', 'add', '--org', slug, '--email', email, '--name', 'Sam Sso'], { env: place.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toMatch(ID);
+    expect(r.stderr.trim()).toBe(`${email} signs in with their organisation account (Council Entra ID): no Strongroom password.`);
+    const after = await openVaultAt(place.dataDir, clamd.socketPath, place.env);
+    try {
+      expect((await after.vault.store.repos.users.signInState(r.stdout.trim()))?.password_hash).toBeNull();
+    } finally {
+      await closeKeepingData(after);
+    }
   });
 });

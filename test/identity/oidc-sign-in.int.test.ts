@@ -167,6 +167,57 @@ describe.each(DIALECTS)('OpenID Connect sign-in on %s', (dialect) => {
     expect((await signedIn.request('GET', `${base}/`)).status).toBe(303);
   });
 
+  // Entra ID's ID token (docs/identity.md steps 4, 5 and 8): no email_verified but xms_edov, MFA said in amr,
+  // groups as object ids. Each is read as configured: the address counts as verified, the provider's MFA is
+  // trusted (no Strongroom code), the groups set access; without mfa in amr, the code is asked for again.
+  it('signs in an ID token shaped as Entra ID sends it: xms_edov, amr, groups by object id', async () => {
+    const objectId = '6f3a0d52-1c5e-4a8b-9a43-0c2f8e1d7b19';
+    const owner = await t.vault.identity.userByEmail((await north.user({ roles: ['org_admin'] })).email);
+    const entra = await t.vault.identityProviders.add(actorFor(owner, CLI), north.id, {
+      kind: 'oidc', name: 'North Shire (Entra ID)', issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret,
+      scopes: ['openid', 'email', 'profile'], groupsClaim: 'groups', mfaAmrValues: ['mfa'],
+    });
+    await t.vault.store.repos.federation.replaceGroupMappings(north.id, [
+      { organisationId: north.id, group: objectId, roles: ['records_manager'], teams: ['hr'], clearance: 'OFFICIAL-SENSITIVE' },
+    ]);
+    const person = await north.user({ roles: ['member'] });
+    const login = `entra-${person.id.slice(0, 8)}`;
+    // The provider itself says nothing of verification: only the Entra claims below can make the address count.
+    idp.accounts.set(login, { email: person.email, name: 'Sam Jones' });
+    const asEntra = (amr: string[], xmsEdov: boolean): TestOpenIdProvider['rewrite'] => async (token, sign) => {
+      const { email_verified: _none, ...claims } = decodeJwt(token);
+      return sign({ ...claims, xms_edov: xmsEdov, amr, groups: [objectId, 'a-group-nobody-mapped'] });
+    };
+    const startEntra = `${base}/sign-in/oidc/${entra.id}?next=%2Fupload`;
+    const lastReason = async () => (await lastSignIn()).reason;
+
+    const unverified = new CookieBrowser();
+    const callback = await unverified.signInAtProvider(startEntra, login);
+    idp.rewrite = asEntra(['pwd', 'mfa'], false);
+    const refused = await unverified.request('GET', callback);
+    expect([refused.status, refusal(refused.text)]).toEqual([401, FEDERATED_REFUSALS.email_unverified]);
+    expect(await lastReason()).toBe(`oidc:${entra.id};email_unverified`);
+
+    const browser = new CookieBrowser();
+    const first = await browser.signInAtProvider(startEntra, login);
+    idp.rewrite = asEntra(['pwd', 'mfa'], true);
+    const landed = await browser.request('GET', first);
+    // A records manager needs MFA; Entra did it, so no Strongroom code is asked for.
+    expect([landed.status, landed.location]).toEqual([303, `${base}/upload`]);
+    expect(await lastReason()).toBe(`oidc:${entra.id}+provider_mfa`);
+    expect(await t.vault.store.repos.users.byId(person.id)).toMatchObject({ roles: ['records_manager'], teams: ['hr'], clearance: 'OFFICIAL-SENSITIVE' });
+    expect(await t.vault.store.repos.federation.identitiesOf(person.id)).toMatchObject([{ providerId: entra.id, subject: login }]);
+
+    const again = new CookieBrowser();
+    const second = await again.signInAtProvider(startEntra, login);
+    idp.rewrite = asEntra(['pwd'], true);
+    const asked = await again.request('GET', second);
+    expect([asked.status, asked.location]).toEqual([303, `${base}/sign-in/set-up-mfa?next=%2Fupload`]);
+    const owed = await t.vault.store.db.selectFrom('audit_events').select('reason').where('action', '=', 'auth.federated')
+      .where('actor_user_id', '=', person.id).orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
+    expect(owed.reason).toBe(`oidc:${entra.id};mfa_setup`);
+  });
+
   it('keeps the client secret sealed at rest', async () => {
     const row = await t.vault.store.db.selectFrom('identity_providers').selectAll().where('id', '=', providerId).executeTakeFirstOrThrow();
     const stored = Buffer.from(row.sealed_secret!);

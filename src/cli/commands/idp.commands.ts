@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ProviderInput } from '../../domain/identity/provider-input.js';
+import { samlServiceProvider } from '../../domain/identity/saml.js';
 import { systemActor } from '../../services/identity.service.js';
 import { list, output, say, withVault } from '../context.js';
 
@@ -75,9 +76,9 @@ export function registerIdpCommands(program: Command): void {
 
   idp
     .command('test')
-    .description('check a provider without signing anyone in: OIDC discovery (and the address a sign-in starts at); SAML settings and certificates')
+    .description('check a provider without signing anyone in: OIDC discovery, the redirect URI and the address a sign-in starts at; SAML certificates and the Identifier, Reply URL and Sign on URL to enter at the provider')
     .argument('<id>', 'the provider')
-    .requiredOption('--public-url <url>', 'the address people reach Strongroom at, e.g. https://vault.north-shire.gov.uk (for the redirect URI)')
+    .requiredOption('--public-url <url>', 'the address people reach Strongroom at (STRONGROOM_PUBLIC_URL), e.g. https://vault.north-shire.gov.uk: the addresses to register at the provider are built from it')
     .action(async (id: string, opts: { publicUrl: string }, command: Command) => {
       const redirectUri = `${opts.publicUrl.replace(/\/+$/, '')}/sign-in/oidc/callback`;
       await withVault(command, async (vault) => {
@@ -97,6 +98,11 @@ export function registerIdpCommands(program: Command): void {
           say(`Signing certificate ${c.subject}: valid ${c.validFrom} to ${c.validTo}${c.expired ? ' — EXPIRED: responses signed with it are refused' : ''}`);
         }
         say(`Entity id: ${provider.saml!.idpEntityId}`);
+        // What the IdP's administrators enter (Entra: Basic SAML Configuration), from the public address given.
+        const sp = samlServiceProvider(opts.publicUrl, provider.id);
+        say(`Identifier (Entity ID) to enter at the provider, also the SP metadata: ${sp.entityId}`);
+        say(`Reply URL (Assertion Consumer Service URL): ${sp.acsUrl}`);
+        say(`Sign on URL: ${sp.signOnUrl}`);
         say('Sign-in requests go to:');
         output(provider.saml!.entryPoint);
       });

@@ -55,11 +55,13 @@ export function registerServeCommands(program: Command): void {
     .option('--role <role>', 'all: serve HTTP and run jobs; web: serve HTTP, run no jobs; worker: run jobs, serve only /healthz, /readyz and /metrics (env STRONGROOM_ROLE, default all)')
     .addHelpText('after', [
       '',
-      'E-mail (docs/email.md; every other setting is in docs/operations.md):',
+      'E-mail and sign-in through an identity provider (docs/email.md, docs/identity.md; every other setting is in docs/operations.md):',
       '  STRONGROOM_SMTP_URL    smtp://user:password@host:587 or smtps://…:465; unset = messages go to the server log',
       '                         and new people get a one-time password on screen instead of an invitation link',
       '  STRONGROOM_MAIL_FROM   the From address, e.g. "Records vault <no-reply@example.gov.uk>" (needed with SMTP)',
-      '  STRONGROOM_PUBLIC_URL  where people reach the service, e.g. https://vault.example.gov.uk (needed with SMTP)',
+      '  STRONGROOM_PUBLIC_URL  where people reach the service, e.g. https://vault.example.gov.uk: links in e-mail, each SAML',
+      '                         provider\'s entity id and reply URL, and the OpenID Connect redirect URI are built from it',
+      '                         (needed with SMTP and for SAML sign-in; without it OpenID Connect uses the address the browser used)',
     ].join('\n'))
     .action(async (opts: { host?: string; port?: string; tlsCert?: string; tlsKey?: string; trustProxy?: boolean; clamd?: string; role?: string }, command: Command) => {
       await serve(configFrom(command, { host: opts.host, port: opts.port, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, trustProxy: opts.trustProxy, clamd: opts.clamd, role: opts.role }));

@@ -10,9 +10,10 @@ const assertion = (patch: Partial<SamlAssertion>): SamlAssertion => ({
 });
 
 describe('SAML service provider addresses', () => {
-  it('gives each provider its own entity id and reply URL under the public address', () => {
+  it('gives each provider its own entity id, reply URL and sign-on URL under the public address', () => {
     expect(samlServiceProvider('https://vault.example.gov.uk/', 'p-1')).toEqual({
       entityId: 'https://vault.example.gov.uk/sign-in/saml/p-1/metadata', acsUrl: 'https://vault.example.gov.uk/sign-in/saml/p-1/acs',
+      signOnUrl: 'https://vault.example.gov.uk/sign-in/saml/p-1',
     });
   });
 });

@@ -14,11 +14,13 @@ export interface SamlServiceProvider {
   entityId: string;
   /** The Assertion Consumer Service URL (Entra: "Reply URL"): every response's Recipient and Destination. */
   acsUrl: string;
+  /** Where a sign-in through this provider starts (Entra: "Sign on URL", so its My Apps tile starts one here). */
+  signOnUrl: string;
 }
 
 export function samlServiceProvider(publicUrl: string, providerId: string): SamlServiceProvider {
   const base = `${publicUrl.replace(/\/+$/, '')}/sign-in/saml/${encodeURIComponent(providerId)}`;
-  return { entityId: `${base}/metadata`, acsUrl: `${base}/acs` };
+  return { entityId: `${base}/metadata`, acsUrl: `${base}/acs`, signOnUrl: base };
 }
 
 /** How far the provider's clock may be from ours when NotBefore / NotOnOrAfter are checked. */

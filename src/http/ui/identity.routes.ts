@@ -48,8 +48,16 @@ export const identityPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     return render(ui, request, reply, 'admin-identity.njk', { providers, mappings, done: DONE[request.query.done ?? ''] ?? null });
   });
 
+  // A SAML provider's page shows the addresses its administrators enter at the IdP (Entra: Identifier, Reply
+  // URL, Sign on URL): built from STRONGROOM_PUBLIC_URL, never from this request's Host, so none without it.
+  const samlAddresses = (provider: ProviderView | undefined) =>
+    (provider?.kind === 'saml' && ui.vault.config.publicUrl ? ui.vault.samlSignIn.serviceProvider(provider.id) : null);
+
   const providerPage = (request: FastifyRequest, reply: FastifyReply, data: { kind: string; provider?: ProviderView; values: Record<string, unknown>; errors?: unknown[] }, status = 200) =>
-    render(ui, request, reply, 'admin-identity-provider.njk', { redirectUri: redirectUri(ui, request), done: DONE[(request.query as { done?: string }).done ?? ''] ?? null, ...data }, status);
+    render(ui, request, reply, 'admin-identity-provider.njk', {
+      redirectUri: redirectUri(ui, request), samlAddresses: samlAddresses(data.provider),
+      done: DONE[(request.query as { done?: string }).done ?? ''] ?? null, ...data,
+    }, status);
 
   app.get<{ Querystring: { kind?: string } }>('/admin/identity/providers/new', async (request, reply) => {
     const web = signedIn(request);

@@ -13,7 +13,6 @@ import { askBeforeStarting } from './federated-start.js';
 
 export const CALLBACK_PATH = '/sign-in/oidc/callback';
 
-/** The redirect URI registered at the provider: this site's address as the browser reached it. */
 /** The callback address registered at the provider: from STRONGROOM_PUBLIC_URL when set, else the address the browser used. */
 export const redirectUri = (ui: Ui, request: FastifyRequest): string => `${ui.vault.config.publicUrl ?? `${request.protocol}://${request.host}`}${CALLBACK_PATH}`;
 
