@@ -70,7 +70,10 @@ export class UploadAdmission {
       if (scope) return scope;
       await repos.uploadSlots.insert({ id, holder: this.holder, ...keys, acquiredAt: now.toISOString(), expiresAt: this.expiry() });
       return undefined;
-    });
+      // Committed is enough: the slot is visible to every process at commit, and only a crash of the
+      // machine could lose it before the sync — which ends every upload the slot counted too. The
+      // upload's own write, and the answer, wait for a sync that covers it.
+    }, { awaitDurable: false });
     if (full) {
       throw new DomainError('RATE_LIMITED', MESSAGES[full](max[full]), { details: { retryAfterSeconds: this.limits.retryAfterSeconds, limit: full } });
     }
