@@ -109,11 +109,11 @@ export class Store implements StorePort {
   /**
    * Runs `work` in one transaction. Keep it short: never stream a file inside one. Resolves once the
    * commit is durable, waited for after the connection is released so others can commit meanwhile
-   * and share the sync.
+   * and share the sync; with `awaitDurable: false`, at commit (see the port for the one use it has).
    */
-  async transaction<T>(work: (repos: Repos) => Promise<T>): Promise<T> {
+  async transaction<T>(work: (repos: Repos) => Promise<T>, options: { awaitDurable?: boolean } = {}): Promise<T> {
     const result = await this.handle.db.transaction().execute((trx) => work(reposFor(trx, this.handle.caps, this.auditSealKey, this.searchKeys)));
-    await this.handle.durable();
+    if (options.awaitDurable !== false) await this.handle.durable();
     return result;
   }
 

@@ -23,8 +23,14 @@ import type { UploadSlotsRepository } from './uploads/repositories.js';
 export interface Store {
   /** Repositories outside any transaction: each call is its own statement. */
   readonly repos: Repos;
-  /** Runs `work` in one transaction, resolving once it is durable. Keep it short: never stream a file inside one. */
-  transaction<T>(work: (repos: Repos) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in one transaction, resolving once it is durable. Keep it short: never stream a file inside one.
+   * `{ awaitDurable: false }` resolves at commit instead: only for a write that protects nothing once
+   * every process using the database has stopped (an upload slot, a lease that lapses by itself), since
+   * on SQLite only a crash of the machine loses a commit not yet synced. The answer to the request still
+   * waits for it (the response barrier); PostgreSQL always commits durably.
+   */
+  transaction<T>(work: (repos: Repos) => Promise<T>, options?: { awaitDurable?: boolean }): Promise<T>;
   /**
    * Resolves once every write committed before the call (a transaction, or a single statement through
    * `repos`) is on disk. Await it before anything irreversible outside the database depends on such a

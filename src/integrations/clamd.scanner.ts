@@ -346,11 +346,16 @@ class Session {
     });
   }
 
-  /** Writes, waiting for drain when the socket is full; returns how it ended if it ended meanwhile. */
+  /**
+   * Writes, waiting for drain when the socket is full; returns how it ended if it ended meanwhile.
+   * Several buffers (a chunk's length and its bytes) go out corked, as one writev, not a syscall each.
+   */
   async write(...buffers: Buffer[]): Promise<End | undefined> {
     if (this.settled) return this.settled;
     let flushed = true;
+    if (buffers.length > 1) this.socket.cork();
     for (const buffer of buffers) flushed = this.socket.write(buffer);
+    if (buffers.length > 1) this.socket.uncork();
     if (flushed) return undefined;
     let timer: NodeJS.Timeout | undefined;
     let onDrain: (() => void) | undefined;

@@ -147,64 +147,69 @@ export class DocumentFilingService {
     } finally {
       plaintext.destroy();
     }
-    // The bytes took a while to arrive: a hold placed meanwhile on the source (for a move) or on what is
-    // replaced still wins, so both are decided again, fresh, before anything is written.
     try {
-      if (move) await this.o.access.require(actor, 'document.delete', documentResource(source), target(source));
-      if (replaced) await this.o.access.require(actor, 'document.delete', documentResource(replaced.document), target(replaced.document));
-    } catch (error) {
-      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
-      throw error;
+      // The bytes took a while to arrive: a hold placed meanwhile on the source (for a move) or on what is
+      // replaced still wins, so both are decided again, fresh, before anything is written.
+      try {
+        if (move) await this.o.access.require(actor, 'document.delete', documentResource(source), target(source));
+        if (replaced) await this.o.access.require(actor, 'document.delete', documentResource(replaced.document), target(replaced.document));
+      } catch (error) {
+        await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+        throw error;
+      }
+      if (ingested.verdict?.outcome === 'infected') {
+        // The source was clean when it was written; a newer signature caught it. Store nothing here;
+        // the rescan job quarantines the source.
+        await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+        throw new DomainError('INFECTED', `Malware detected (${ingested.verdict.signature}).`, { details: { signature: ingested.verdict.signature } });
+      }
+      const now = this.o.clock.now();
+      const at = now.toISOString();
+      const { status, scanStatus } = statusOf(ingested);
+      const copyVersion = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: destination.organisationId, number: 1, scanStatus, now: at });
+      const crossOrganisation = source.organisationId !== destination.organisationId;
+      // The copy is allowed by creating at the destination; the arrangement it names is the one that
+      // opened the source if there was one (a partner's document copied home), else the destination's.
+      const copyDecision: Decision = { ...createDecision, via: readDecision.via ?? createDecision.via };
+      const copy: Document = {
+        id: documentId, name, ...placement, status, currentVersion: 1, currentVersionId: versionId, size: ingested.size, sha256: ingested.sha256,
+        mediaType: copyVersion.mediaType, copiedFromDocumentId: source.id, copiedViaArrangementId: crossOrganisation ? readDecision.via : null,
+        createdAt: at, updatedAt: at, deletedAt: null,
+      };
+      try {
+        await ingested.slot.releaseWith(async (repos) => {
+          // What was decided on must still hold: the source not deleted meanwhile (holds were decided again above).
+          const current = await repos.documents.byId(source.id);
+          if (!current || current.deletedAt || current.status === 'disposed') throw notFound('document');
+          await requireSamePlace(repos, copy);
+          if (replaced) await this.softDeleteReplaced(repos, actor, replaced, now);
+          const taken = await repos.documents.byName(destination.id, name);
+          if (taken && !(move && taken.id === source.id)) throw conflict(`A document called "${name}" already exists there.`);
+          await repos.documents.insertDocument(copy);
+          await repos.documents.insertVersion(copyVersion);
+          await repos.audit.insert([
+            auditEvent(actor, 'document.copy', { organisationId: destination.organisationId, ids: { documentId, versionId, collectionId: destination.id, copiedFromDocumentId: source.id } },
+              copyDecision, now),
+            // Also under the source's organisation, so its auditors see where their record went.
+            auditEvent(actor, 'document.copy', { organisationId: source.organisationId, ids: { documentId: source.id, versionId: version.id, copyDocumentId: documentId, copyOrganisationId: destination.organisationId } },
+              readDecision, now),
+          ]);
+          if (move && deleteDecision) {
+            for (const token of endedLocks) await repos.locks.delete(token);
+            await repos.documents.update(source.id, { deletedAt: at }, at);
+            await repos.audit.insert([auditEvent(actor, 'document.move', { organisationId: source.organisationId, ids: { documentId: source.id, movedToDocumentId: documentId, collectionId: destination.id } }, deleteDecision, now)]);
+          }
+          await this.o.ingestion.afterScan(repos, actor, copyDecision, copy, copyVersion, ingested);
+        });
+      } catch (error) {
+        await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+        throw error;
+      }
+      return copy;
+    } finally {
+      // Given back already when the copy was written (in its commit); here on every other way out.
+      await ingested.slot.release();
     }
-    if (ingested.verdict?.outcome === 'infected') {
-      // The source was clean when it was written; a newer signature caught it. Store nothing here;
-      // the rescan job quarantines the source.
-      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
-      throw new DomainError('INFECTED', `Malware detected (${ingested.verdict.signature}).`, { details: { signature: ingested.verdict.signature } });
-    }
-    const now = this.o.clock.now();
-    const at = now.toISOString();
-    const { status, scanStatus } = statusOf(ingested);
-    const copyVersion = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: destination.organisationId, number: 1, scanStatus, now: at });
-    const crossOrganisation = source.organisationId !== destination.organisationId;
-    // The copy is allowed by creating at the destination; the arrangement it names is the one that
-    // opened the source if there was one (a partner's document copied home), else the destination's.
-    const copyDecision: Decision = { ...createDecision, via: readDecision.via ?? createDecision.via };
-    const copy: Document = {
-      id: documentId, name, ...placement, status, currentVersion: 1, currentVersionId: versionId, size: ingested.size, sha256: ingested.sha256,
-      mediaType: copyVersion.mediaType, copiedFromDocumentId: source.id, copiedViaArrangementId: crossOrganisation ? readDecision.via : null,
-      createdAt: at, updatedAt: at, deletedAt: null,
-    };
-    try {
-      await this.o.store.transaction(async (repos) => {
-        // What was decided on must still hold: the source not deleted meanwhile (holds were decided again above).
-        const current = await repos.documents.byId(source.id);
-        if (!current || current.deletedAt || current.status === 'disposed') throw notFound('document');
-        await requireSamePlace(repos, copy);
-        if (replaced) await this.softDeleteReplaced(repos, actor, replaced, now);
-        const taken = await repos.documents.byName(destination.id, name);
-        if (taken && !(move && taken.id === source.id)) throw conflict(`A document called "${name}" already exists there.`);
-        await repos.documents.insertDocument(copy);
-        await repos.documents.insertVersion(copyVersion);
-        await repos.audit.insert([
-          auditEvent(actor, 'document.copy', { organisationId: destination.organisationId, ids: { documentId, versionId, collectionId: destination.id, copiedFromDocumentId: source.id } },
-            copyDecision, now),
-          // Also under the source's organisation, so its auditors see where their record went.
-          auditEvent(actor, 'document.copy', { organisationId: source.organisationId, ids: { documentId: source.id, versionId: version.id, copyDocumentId: documentId, copyOrganisationId: destination.organisationId } },
-            readDecision, now),
-        ]);
-        if (move && deleteDecision) {
-          for (const token of endedLocks) await repos.locks.delete(token);
-          await repos.documents.update(source.id, { deletedAt: at }, at);
-          await repos.audit.insert([auditEvent(actor, 'document.move', { organisationId: source.organisationId, ids: { documentId: source.id, movedToDocumentId: documentId, collectionId: destination.id } }, deleteDecision, now)]);
-        }
-        await this.o.ingestion.afterScan(repos, actor, copyDecision, copy, copyVersion, ingested);
-      });
-    } catch (error) {
-      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
-      throw error;
-    }
-    return copy;
   }
 
   /** The document a copy or move would replace, and the decision that lets the actor delete it. */

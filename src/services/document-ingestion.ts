@@ -13,7 +13,7 @@ import { AccessService, documentResource } from './access.service.js';
 import type { AuditTarget } from './audit-events.js';
 import { HEAD_BYTES, ingest, type BodyDeadlines, type Ingested } from './ingest.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
-import type { UploadAdmission } from './upload-admission.js';
+import type { UploadAdmission, UploadLease } from './upload-admission.js';
 import type { QuarantineNotifier } from './quarantine.service.js';
 import type { DocumentLifecycle } from './lifecycle.js';
 import type { Readable } from 'node:stream';
@@ -42,39 +42,44 @@ export interface IngestInput {
   declaredSize?: number;
 }
 
-/** What was stored, what clamd said, and whether the file policy holds it for review. */
-export type Inspected = Ingested & { mediaType: string; review: { code: string; reason: string } | null };
+/** What was stored, what clamd said, whether the file policy holds it for review, and the admission slot still held for it. */
+export type Inspected = Ingested & { mediaType: string; review: { code: string; reason: string } | null; slot: UploadLease };
 
 export class DocumentIngestion {
   constructor(private readonly o: DocumentIngestionOptions) {}
 
-  /** Admits, stores (encrypted), scans inline when small enough and asks the file policy about `name`; a refusal removes the blob. */
+  /**
+   * Admits, stores (encrypted), scans inline when small enough and asks the file policy about `name`;
+   * a refusal removes the blob. The admission slot stays held in `slot`: the caller writes the upload
+   * with `slot.releaseWith(work)` (the release joins the write's commit) and calls `slot.release()`
+   * in a `finally`, so a refusal between here and the write gives it back too.
+   */
   async ingest(actor: Actor, binding: { organisationId: string; documentId: string; versionId: string }, name: string, input: IngestInput, blockedAction = 'document.upload-blocked'): Promise<Inspected> {
-    // Taken after the access check (a refusal stays a 404) and held only while the body arrives.
-    const lease = await this.o.admission.admit(actor, binding.organisationId);
-    let ingested: Ingested;
+    // Taken after the access check (a refusal stays a 404) and held until the upload is stored or refused.
+    const slot = await this.o.admission.admit(actor, binding.organisationId);
     try {
-      ingested = await ingest(this.o.blobs, this.o.scanner, binding, input.body, {
+      const ingested = await ingest(this.o.blobs, this.o.scanner, binding, input.body, {
         maxBytes: this.o.maxUploadBytes,
         inlineScanMaxBytes: this.o.inlineScanMaxBytes,
         ...(input.declaredSize !== undefined ? { declaredSize: input.declaredSize } : {}),
         owner: { organisationId: binding.organisationId, accountId: actor.userId },
         deadlines: this.o.bodyDeadlines,
       });
-    } finally {
-      await lease.release();
+      const ref = { ...binding, blobId: ingested.blob.blobId, keyId: ingested.blob.keyId, wrappedKey: ingested.blob.wrappedKey, size: ingested.size };
+      const inspection = await this.o.inspector.inspect({
+        organisationId: binding.organisationId, name, size: ingested.size, head: ingested.head,
+        readRange: (range) => this.o.blobs.readRange(ref, range),
+      });
+      if (!inspection.allowed) {
+        await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+        await this.o.access.recordRefusal(actor, blockedAction, { organisationId: binding.organisationId, ids: { documentId: binding.documentId, versionId: binding.versionId } }, `file_policy:${inspection.code}`);
+        throw new DomainError('BLOCKED_FILE_TYPE', inspection.reason, { details: { code: inspection.code } });
+      }
+      return { ...ingested, mediaType: inspection.mediaType, review: inspection.review ?? null, slot };
+    } catch (error) {
+      await slot.release();
+      throw error;
     }
-    const ref = { ...binding, blobId: ingested.blob.blobId, keyId: ingested.blob.keyId, wrappedKey: ingested.blob.wrappedKey, size: ingested.size };
-    const inspection = await this.o.inspector.inspect({
-      organisationId: binding.organisationId, name, size: ingested.size, head: ingested.head,
-      readRange: (range) => this.o.blobs.readRange(ref, range),
-    });
-    if (!inspection.allowed) {
-      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
-      await this.o.access.recordRefusal(actor, blockedAction, { organisationId: binding.organisationId, ids: { documentId: binding.documentId, versionId: binding.versionId } }, `file_policy:${inspection.code}`);
-      throw new DomainError('BLOCKED_FILE_TYPE', inspection.reason, { details: { code: inspection.code } });
-    }
-    return { ...ingested, mediaType: inspection.mediaType, review: inspection.review ?? null };
   }
 
   /** A lock taken while the bytes were arriving still binds: the stored blob is removed and the write refused. */

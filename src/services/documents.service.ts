@@ -96,28 +96,33 @@ export class DocumentsService {
     const documentId = randomUUID();
     const versionId = randomUUID();
     const ingested = await this.o.ingestion.ingest(actor, { organisationId: collection.organisationId, documentId, versionId }, name, input);
-    await this.o.ingestion.enforceAfterIngest(actor, touches, ingested);
-    const now = this.o.clock.now().toISOString();
-    const { status, scanStatus } = statusOf(ingested);
-    const version = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: collection.organisationId, number: 1, scanStatus, now, sourceModifiedAt });
-    const document: Document = {
-      id: documentId, name, ...placeDocument({ classification }, collection), status, currentVersion: 1, currentVersionId: versionId, size: ingested.size,
-      sha256: ingested.sha256, mediaType: version.mediaType, sourceModifiedAt, copiedFromDocumentId: null, copiedViaArrangementId: null,
-      createdAt: now, updatedAt: now, deletedAt: null,
-    };
     try {
-      await this.o.store.transaction(async (repos) => {
-        await requireSamePlace(repos, document);
-        await repos.documents.insertDocument(document);
-        await repos.documents.insertVersion(version);
-        await repos.audit.insert([auditEvent(actor, 'document.upload', target(document, versionId), decision, this.o.clock.now())]);
-        await this.o.ingestion.afterScan(repos, actor, decision, document, version, ingested);
-      });
-    } catch (error) {
-      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
-      throw error;
+      await this.o.ingestion.enforceAfterIngest(actor, touches, ingested);
+      const now = this.o.clock.now().toISOString();
+      const { status, scanStatus } = statusOf(ingested);
+      const version = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: collection.organisationId, number: 1, scanStatus, now, sourceModifiedAt });
+      const document: Document = {
+        id: documentId, name, ...placeDocument({ classification }, collection), status, currentVersion: 1, currentVersionId: versionId, size: ingested.size,
+        sha256: ingested.sha256, mediaType: version.mediaType, sourceModifiedAt, copiedFromDocumentId: null, copiedViaArrangementId: null,
+        createdAt: now, updatedAt: now, deletedAt: null,
+      };
+      try {
+        // The admission slot is given back in this same commit.
+        await ingested.slot.releaseWith(async (repos) => {
+          await requireSamePlace(repos, document);
+          await repos.documents.insertDocument(document);
+          await repos.documents.insertVersion(version);
+          await repos.audit.insert([auditEvent(actor, 'document.upload', target(document, versionId), decision, this.o.clock.now())]);
+          await this.o.ingestion.afterScan(repos, actor, decision, document, version, ingested);
+        });
+      } catch (error) {
+        await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+        throw error;
+      }
+      return this.result(document, version, ingested);
+    } finally {
+      await ingested.slot.release();
     }
-    return this.result(document, version, ingested);
   }
 
   async uploadVersion(actor: Actor, documentId: string, input: Omit<UploadInput, 'name'> & { ifMatch?: string }): Promise<UploadResult> {
@@ -132,32 +137,37 @@ export class DocumentsService {
     await this.o.locks.enforce(actor, touches);
     const versionId = randomUUID();
     const ingested = await this.o.ingestion.ingest(actor, { organisationId: existing.organisationId, documentId, versionId }, existing.name, input);
-    await this.o.ingestion.enforceAfterIngest(actor, touches, ingested);
-    // The bytes took a while to arrive: a legal hold placed meanwhile still wins, so decide again, fresh.
-    await this.o.access.require(actor, 'document.version', documentResource(existing), target(existing)).catch(async (error: unknown) => {
-      await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
-      throw error;
-    });
-    const { status, scanStatus } = statusOf(ingested);
-    let document = existing;
-    let version: Version | undefined;
-    await this.o.store.transaction(async (repos) => {
-      const current = await repos.documents.byId(documentId);
-      if (!current) throw notFound('document');
-      const now = this.o.clock.now().toISOString();
-      const number = Math.max(current.currentVersion, ...(await repos.documents.versions(documentId)).map((v) => v.number)) + 1;
-      version = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: current.organisationId, number, scanStatus, now, sourceModifiedAt });
-      await repos.documents.insertVersion(version);
-      // An infected version never becomes current: the last good version stays readable.
-      if (status !== 'quarantined') {
-        const moved = await repos.documents.setCurrentVersion(documentId, current.currentVersion, version, status, now);
-        if (!moved) throw conflict('Another version was saved at the same moment; try again.');
-      }
-      await repos.audit.insert([auditEvent(actor, 'document.version', target(current, versionId), decision, this.o.clock.now())]);
-      document = status === 'quarantined' ? current : { ...current, status, currentVersion: number, currentVersionId: versionId, size: ingested.size, sha256: ingested.sha256, mediaType: version.mediaType, sourceModifiedAt, updatedAt: now };
-      await this.o.ingestion.afterScan(repos, actor, decision, document, version, ingested);
-    });
-    return this.result(document, version!, ingested);
+    try {
+      await this.o.ingestion.enforceAfterIngest(actor, touches, ingested);
+      // The bytes took a while to arrive: a legal hold placed meanwhile still wins, so decide again, fresh.
+      await this.o.access.require(actor, 'document.version', documentResource(existing), target(existing)).catch(async (error: unknown) => {
+        await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+        throw error;
+      });
+      const { status, scanStatus } = statusOf(ingested);
+      let document = existing;
+      let version: Version | undefined;
+      // The admission slot is given back in this same commit.
+      await ingested.slot.releaseWith(async (repos) => {
+        const current = await repos.documents.byId(documentId);
+        if (!current) throw notFound('document');
+        const now = this.o.clock.now().toISOString();
+        const number = Math.max(current.currentVersion, ...(await repos.documents.versions(documentId)).map((v) => v.number)) + 1;
+        version = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: current.organisationId, number, scanStatus, now, sourceModifiedAt });
+        await repos.documents.insertVersion(version);
+        // An infected version never becomes current: the last good version stays readable.
+        if (status !== 'quarantined') {
+          const moved = await repos.documents.setCurrentVersion(documentId, current.currentVersion, version, status, now);
+          if (!moved) throw conflict('Another version was saved at the same moment; try again.');
+        }
+        await repos.audit.insert([auditEvent(actor, 'document.version', target(current, versionId), decision, this.o.clock.now())]);
+        document = status === 'quarantined' ? current : { ...current, status, currentVersion: number, currentVersionId: versionId, size: ingested.size, sha256: ingested.sha256, mediaType: version.mediaType, sourceModifiedAt, updatedAt: now };
+        await this.o.ingestion.afterScan(repos, actor, decision, document, version, ingested);
+      });
+      return this.result(document, version!, ingested);
+    } finally {
+      await ingested.slot.release();
+    }
   }
 
   /** Checked before any byte is read, so a bad value costs the uploader nothing. */

@@ -1,6 +1,7 @@
 // Upload admission over the database, on both dialects: each level of the limit is enforced on its
-// own, a refusal takes nothing, releasing gives the slot back, a running upload's slot is kept alive
-// by its heartbeat, and a slot whose lease ended (its process crashed) counts for nothing.
+// own, a refusal takes nothing, releasing gives the slot back (on its own, or in the write's own
+// transaction, and then only if that commits), a running upload's slot is kept alive by its heartbeat,
+// and a slot whose lease ended (its process crashed) counts for nothing.
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../domain/errors.js';
@@ -79,6 +80,37 @@ describe.each(DIALECTS)('UploadAdmission on %s', (dialect) => {
     expect(await refusal(a.admit(person(null, null), 'org-a'))).toMatchObject({ details: { limit: 'organisation' } });
     await admit(a, person(null, null), 'org-b');
     expect(await liveSlots()).toBe(5);
+  });
+
+  it('gives the slot back inside the write’s transaction, so the two commit together', async () => {
+    const a = admission();
+    const me = u();
+    const lease = await admit(a, person(me, 'w'), 'org-w');
+    const seen = await lease.releaseWith(async (repos) => {
+      // Still held while the write runs: the release is the transaction's last statement.
+      const inside = (await repos.uploadSlots.live(new Date().toISOString())).length;
+      await repos.settings.set(`release-with-${me}`, 'written');
+      return inside;
+    });
+    expect(seen).toBe(1);
+    expect(await liveSlots()).toBe(0);
+    expect(await t.store.repos.settings.get(`release-with-${me}`)).toBe('written');
+    await lease.release(); // afterwards harmless, and takes no one else's slot
+    await admit(a, person(me, 'w'), 'org-w');
+    expect(await liveSlots()).toBe(1);
+  });
+
+  it('gives the slot back on its own when the write’s transaction fails, and rethrows its error', async () => {
+    const a = admission();
+    const me = u();
+    const lease = await admit(a, person(me, 'f'), 'org-f');
+    const failure = await lease.releaseWith(async (repos) => {
+      await repos.settings.set(`release-with-${me}`, 'rolled back');
+      throw new DomainError('CONFLICT', 'Another version was saved at the same moment; try again.');
+    }).then(() => undefined, (e: unknown) => e);
+    expect(failure).toMatchObject({ code: 'CONFLICT', message: 'Another version was saved at the same moment; try again.' });
+    expect(await t.store.repos.settings.get(`release-with-${me}`)).toBeUndefined();
+    expect(await liveSlots()).toBe(0);
   });
 
   it('keeps a running upload’s slot alive past its lease by the heartbeat, and frees it on release', { timeout: 20_000 }, async () => {

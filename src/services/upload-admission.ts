@@ -3,11 +3,13 @@
 // (upload_slots), so N web processes behind a load balancer still admit each limit once, not N times.
 // Over a limit the upload is refused at once (429 with Retry-After) rather than queued: a queue would
 // let a client that stalls its bodies hold everyone behind it, and a refused client can simply retry.
-// A slot is a lease renewed while its body arrives, so a crashed process's slots lapse on their own.
+// A slot is a lease renewed while its upload runs, so a crashed process's slots lapse on their own. It is
+// given back in the transaction that stores the upload (releaseWith), so an upload costs one commit for
+// its slot and one for its write, not a third for the release (docs/architecture.md, "Upload admission").
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
-import type { Store, UploadSlotScope } from '../domain/repositories.js';
+import type { Repos, Store, UploadSlotScope } from '../domain/repositories.js';
 import type { Actor } from '../domain/types.js';
 
 export interface UploadLimits {
@@ -30,7 +32,13 @@ export interface UploadAdmissionOptions {
 
 /** One admitted upload's slot. */
 export interface UploadLease {
-  /** Gives the slot back and stops its heartbeat; safe to call more than once; never rejects. */
+  /**
+   * Runs `work` in one transaction that also gives the slot back, so the upload's write and the
+   * release are one commit. If the transaction fails, the slot is given back on its own before the
+   * error is rethrown. Once the slot is given back, later calls run `work` alone.
+   */
+  releaseWith<T>(work: (repos: Repos) => Promise<T>): Promise<T>;
+  /** Gives the slot back (its own statement) and stops its heartbeat; safe to call more than once, also after releaseWith; never rejects. */
   release(): Promise<void>;
 }
 
@@ -62,7 +70,10 @@ export class UploadAdmission {
       if (scope) return scope;
       await repos.uploadSlots.insert({ id, holder: this.holder, ...keys, acquiredAt: now.toISOString(), expiresAt: this.expiry() });
       return undefined;
-    });
+      // Committed is enough: the slot is visible to every process at commit, and only a crash of the
+      // machine could lose it before the sync — which ends every upload the slot counted too. The
+      // upload's own write, and the answer, wait for a sync that covers it.
+    }, { awaitDurable: false });
     if (full) {
       throw new DomainError('RATE_LIMITED', MESSAGES[full](max[full]), { details: { retryAfterSeconds: this.limits.retryAfterSeconds, limit: full } });
     }
@@ -75,11 +86,29 @@ export class UploadAdmission {
     }, Math.max(1, Math.floor(this.leaseMs / 3)));
     heartbeat.unref();
     let released: Promise<void> | undefined;
+    const release = (): Promise<void> => {
+      clearInterval(heartbeat);
+      released ??= this.o.store.repos.uploadSlots.delete(id).then(() => undefined, (error: unknown) => this.o.onError?.(error, 'release'));
+      return released;
+    };
     return {
-      release: () => {
-        clearInterval(heartbeat);
-        released ??= this.o.store.repos.uploadSlots.delete(id).then(() => undefined, (error: unknown) => this.o.onError?.(error, 'release'));
-        return released;
+      release,
+      releaseWith: async (work) => {
+        if (released) return this.o.store.transaction(work);
+        try {
+          const result = await this.o.store.transaction(async (repos) => {
+            const value = await work(repos);
+            await repos.uploadSlots.delete(id);
+            return value;
+          });
+          // Committed: the slot is gone with the write. A heartbeat that renewed it meanwhile matched no row.
+          clearInterval(heartbeat);
+          released = Promise.resolve();
+          return result;
+        } catch (error) {
+          await release();
+          throw error;
+        }
       },
     };
   }

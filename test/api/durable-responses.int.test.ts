@@ -1,7 +1,8 @@
 // Group commit (docs/architecture.md "Durability"): no answer leaves the server before the writes it
 // depends on are on disk. A REST upload, a REST download, a WebDAV PUT and a WebDAV GET each commit
 // their metadata or audit event; with the SQLite write-ahead log's sync held back from then on, their
-// response headers do not arrive until the sync is released. PostgreSQL's commit waits for
+// response headers do not arrive until the sync is released. Upload admission alone does not wait for
+// a sync (its slot is a lease), so an upload gets as far as its document's commit with every sync held. PostgreSQL's commit waits for
 // its own WAL flush, so there no sync is asked of the group commit and nothing waits.
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,6 +76,31 @@ describe.each(DIALECTS)('responses wait for durability on %s', (dialect) => {
       async () => (await t.vault.store.repos.documents.byName(org.collections.finance!, name)) !== undefined,
     );
     expect(res.status).toBe(201);
+  });
+
+  it('admits an upload without waiting for a sync (its slot is a lease), and still answers it only once its document is durable', async () => {
+    const name = `admitted-${dialect}.txt`;
+    const committed = async () => (await t.vault.store.repos.documents.byName(org.collections.finance!, name)) !== undefined;
+    // Every sync is held from before the upload starts: were admission to wait for one, the document would never be written.
+    gate.hold();
+    let answered = false;
+    const response = fetch(`${base}/api/v1/collections/${org.collections.finance}/documents?name=${name}`, {
+      method: 'POST', headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/octet-stream' }, body: 'minutes',
+    }).then((res) => {
+      answered = true;
+      return res;
+    });
+    try {
+      await expect.poll(committed, { timeout: 30_000, interval: 20 }).toBe(true);
+      if (dialect === 'sqlite') {
+        await expect.poll(() => gate.held, { timeout: 10_000, interval: 20 }).toBeGreaterThan(0);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(answered, 'the response left before its write was durable').toBe(false);
+      }
+    } finally {
+      gate.release();
+    }
+    expect((await response).status).toBe(201);
   });
 
   it('a REST download is answered only once its audit event is durable', async () => {
