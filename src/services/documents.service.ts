@@ -128,7 +128,7 @@ export class DocumentsService {
   async uploadVersion(actor: Actor, documentId: string, input: Omit<UploadInput, 'name'> & { ifMatch?: string }): Promise<UploadResult> {
     const existing = await this.repos.documents.byId(documentId);
     if (!existing) throw notFound('document');
-    const decision = await this.o.access.require(actor, 'document.version', documentResource(existing), target(existing));
+    await this.o.access.require(actor, 'document.version', documentResource(existing), target(existing));
     const sourceModifiedAt = this.sourceModified(input);
     if (input.ifMatch !== undefined && input.ifMatch !== existing.sha256) {
       throw new DomainError('PRECONDITION_FAILED', 'The document has changed since you last read it.');
@@ -139,31 +139,38 @@ export class DocumentsService {
     const ingested = await this.o.ingestion.ingest(actor, { organisationId: existing.organisationId, documentId, versionId }, existing.name, input);
     try {
       await this.o.ingestion.enforceAfterIngest(actor, touches, ingested);
-      // The bytes took a while to arrive: a legal hold placed meanwhile still wins, so decide again, fresh.
-      await this.o.access.require(actor, 'document.version', documentResource(existing), target(existing)).catch(async (error: unknown) => {
-        await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
-        throw error;
-      });
       const { status, scanStatus } = statusOf(ingested);
       let document = existing;
       let version: Version | undefined;
-      // The admission slot is given back in this same commit.
-      await ingested.slot.releaseWith(async (repos) => {
-        const current = await repos.documents.byId(documentId);
-        if (!current) throw notFound('document');
-        const now = this.o.clock.now().toISOString();
-        const number = Math.max(current.currentVersion, ...(await repos.documents.versions(documentId)).map((v) => v.number)) + 1;
-        version = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: current.organisationId, number, scanStatus, now, sourceModifiedAt });
-        await repos.documents.insertVersion(version);
-        // An infected version never becomes current: the last good version stays readable.
-        if (status !== 'quarantined') {
-          const moved = await repos.documents.setCurrentVersion(documentId, current.currentVersion, version, status, now);
-          if (!moved) throw conflict('Another version was saved at the same moment; try again.');
-        }
-        await repos.audit.insert([auditEvent(actor, 'document.version', target(current, versionId), decision, this.o.clock.now())]);
-        document = status === 'quarantined' ? current : { ...current, status, currentVersion: number, currentVersionId: versionId, size: ingested.size, sha256: ingested.sha256, mediaType: version.mediaType, sourceModifiedAt, updatedAt: now };
-        await this.o.ingestion.afterScan(repos, actor, decision, document, version, ingested);
-      });
+      try {
+        // The bytes took a while to arrive: a legal hold placed meanwhile still wins, and so does a
+        // deletion, a disposal or a move out of the actor's reach. Decide again on the document as it is now.
+        const fresh = await this.repos.documents.byId(documentId);
+        if (!fresh) throw notFound('document');
+        const decided = await this.o.access.require(actor, 'document.version', documentResource(fresh), target(fresh));
+        // The admission slot is given back in this same commit.
+        await ingested.slot.releaseWith(async (repos) => {
+          const current = await repos.documents.byId(documentId);
+          // What was decided on must still hold at the commit: a version never lands in the bin or a disposed record.
+          if (!current || current.deletedAt || current.status === 'disposed') throw notFound('document');
+          const now = this.o.clock.now().toISOString();
+          const number = Math.max(current.currentVersion, ...(await repos.documents.versions(documentId)).map((v) => v.number)) + 1;
+          version = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: current.organisationId, number, scanStatus, now, sourceModifiedAt });
+          await repos.documents.insertVersion(version);
+          // An infected version never becomes current: the last good version stays readable.
+          if (status !== 'quarantined') {
+            const moved = await repos.documents.setCurrentVersion(documentId, current.currentVersion, version, status, now);
+            if (!moved) throw conflict('Another version was saved at the same moment; try again.');
+          }
+          await repos.audit.insert([auditEvent(actor, 'document.version', target(current, versionId), decided, this.o.clock.now())]);
+          document = status === 'quarantined' ? current : { ...current, status, currentVersion: number, currentVersionId: versionId, size: ingested.size, sha256: ingested.sha256, mediaType: version.mediaType, sourceModifiedAt, updatedAt: now };
+          await this.o.ingestion.afterScan(repos, actor, decided, document, version, ingested);
+        });
+      } catch (error) {
+        // Nothing refers to the stored blob: remove it rather than leave an orphan.
+        await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+        throw error;
+      }
       return this.result(document, version!, ingested);
     } finally {
       await ingested.slot.release();
