@@ -17,8 +17,13 @@ export type Executor = Kysely<Schema> | Transaction<Schema>;
  * need the ranking function's cost. With it (a subquery of section ids): only those of the matching
  * sections (the readable matches, or the date sort's page), each scored as it would be among all
  * matches, since the ranking's statistics are the whole index's.
+ *
+ * `matches`, given with `rankWithin` under relevance: the same sections as rows of this clause's own
+ * unscored match (every column the adapter put in them), restricted to readable documents. An adapter
+ * whose match rows can find their index row again without a lookup (PostgreSQL: the row's ctid, valid
+ * for the statement's snapshot) ranks exactly those rows; one that cannot ignores it.
  */
-export type ClauseSections = (clause: number, rankWithin?: RawBuilder<unknown>) => RawBuilder<unknown>;
+export type ClauseSections = (clause: number, rankWithin?: RawBuilder<unknown>, matches?: RawBuilder<unknown>) => RawBuilder<unknown>;
 
 export const emptyFacets = (): SearchFacets => ({ organisation: [], collection: [], serviceArea: [], classification: [], type: [], year: [] });
 
@@ -208,7 +213,8 @@ const summedScores = (request: IndexQuery): RawBuilder<unknown> => {
 function rankingCtes(request: IndexQuery, clause: ClauseSections, owners: RawBuilder<unknown>): RawBuilder<unknown> {
   const scored = request.query.all.map((_, i) => {
     const readable = sql`select section_id from ${sql.raw(`c${i}`)} where document_id in (select id from matched)`;
-    return sql`${sql.raw(`r${i}`)} as materialized (${clause(i, readable)})`;
+    const matches = sql`select * from ${sql.raw(`c${i}`)} where document_id in (select id from matched)`;
+    return sql`${sql.raw(`r${i}`)} as materialized (${clause(i, readable, matches)})`;
   });
   return sql`${sql.join(scored)},
     ${bestSections(summedScores(request), owners)},
