@@ -3,7 +3,8 @@
 // each is a few kB, TOASTed, so reading one is a TOAST index lookup and several chunk reads. Finding
 // the matches must read none (the GIN index answers a word or prefix without a recheck, so no plan
 // node over search_terms may test `@@` on the row), and ranking must read each readable match's once,
-// by the TID its match row carries, with no index lookup. The tables here are small, so sequential
+// by the TID its match row carries, with no index lookup. The scope is tested on documents before the
+// matches' search_documents and versions rows are read. The tables here are small, so sequential
 // scans are switched off for this database: the planner picks the plans it picks at 100,000 documents,
 // and the test checks what those plans test on each row. PostgreSQL only: SQLite has its own plan test.
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -21,6 +22,7 @@ import { adminUrl, createMigratedDatabase, withAdminClient, type TestDatabase } 
 interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
+  'Subplan Name'?: string;
   Filter?: string;
   Plans?: PlanNode[];
 }
@@ -100,6 +102,10 @@ describe('PostgreSQL search plan', () => {
     expect(scans.filter((n) => n['Node Type'] === 'Tid Scan').length).toBe(parsed.all.length);
     expect(new Set(scans.map((n) => n['Node Type']))).toEqual(new Set(['Bitmap Heap Scan', 'Tid Scan']));
     for (const node of scans) expect(node.Filter ?? '').not.toContain('@@');
+    // The scope is applied to documents alone, before any search_documents or versions row is read.
+    const scoped = plan!.find((n) => n['Subplan Name'] === 'CTE scoped');
+    expect(scoped).toBeDefined();
+    expect([...new Set(nodesOf(scoped!).flatMap((n) => n['Relation Name'] ?? []))]).toEqual(['documents']);
   });
 
   it('date sort, council: the matches read no tsvector', async () => {

@@ -95,7 +95,7 @@ export class PostgresSearchIndex implements SearchIndex {
         group by t.section_id, t.document_id`;
     };
     const excluded = request.query.none.length === 0 ? null : perOrganisation(sql`t.document_id`, request.query.none);
-    return runSearch(this.db, request, clause, excluded);
+    return runSearch(this.db, request, clause, excluded, undefined, { scopeFirst: true });
   }
 
   /**
