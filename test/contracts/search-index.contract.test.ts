@@ -170,6 +170,28 @@ describe.each(DIALECTS)('SearchIndex contract on %s', (dialect) => {
       expect(bestOf(dated.hits)).toEqual(bestOf(r.hits));
     });
 
+    it('finds and ranks words of a section longer than one index chunk (16,000 terms on PostgreSQL) wherever they are in it', async () => {
+      const other = await organisation();
+      // "alpha" only in the first chunk, "omega zebra" only in the second (it starts 32 terms before the 16,000th).
+      const long = `alpha ${'pad '.repeat(16_400)}omega zebra pad zebra pad zebra`;
+      const longDoc = (await doc(other, { name: 'Long.pdf', sections: [text('short intro', 1), text(long, 2)], updatedAt: iso(T0 + 2) })).id;
+      const shortDoc = (await doc(other, { name: 'Short.pdf', sections: [text('zebra crossing', 1)], updatedAt: iso(T0 + 1) })).id;
+      expect(await find('zebra', ownScope(other))).toEqual([longDoc, shortDoc]);
+      expect(await find('"omega zebra"', ownScope(other))).toEqual([longDoc]);
+      expect(await find('alpha omega', ownScope(other))).toEqual([longDoc]);
+      expect(await find('alpha "omega zebra" -crossing', ownScope(other))).toEqual([longDoc]);
+      // Relevance ranks the matching chunks it found; the date sort looks the page's sections up again: same best section, same score.
+      for (const q of ['zebra', 'alpha omega', '"omega zebra"']) {
+        const search = (sort: SearchSort) => index.search({ query: parseSearchQuery(q), scope: ownScope(other), filters: {}, sort, offset: 0, limit: 10 });
+        const [ranked, dated] = [await search('relevance'), await search('date')];
+        const best = ranked.hits.find((h) => h.documentId === longDoc)!;
+        expect([best.section, best.page]).toEqual([1, 2]);
+        expect(best.score).toBeGreaterThan(0);
+        const bestOf = (hits: typeof ranked.hits) => new Map(hits.map((h) => [h.documentId, [h.section, h.page, h.score.toFixed(6)]]));
+        expect(bestOf(dated.hits)).toEqual(bestOf(ranked.hits));
+      }
+    });
+
     it('gives the stored text of the sections hits point at', async () => {
       const r = await index.search({ query: parseSearchQuery('balance'), scope: ownScope(org), filters: {}, sort: 'relevance', offset: 0, limit: 10 });
       const hit = r.hits[0]!;

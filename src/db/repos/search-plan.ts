@@ -17,8 +17,13 @@ export type Executor = Kysely<Schema> | Transaction<Schema>;
  * need the ranking function's cost. With it (a subquery of section ids): only those of the matching
  * sections (the readable matches, or the date sort's page), each scored as it would be among all
  * matches, since the ranking's statistics are the whole index's.
+ *
+ * `matches`, given with `rankWithin` under relevance: the same sections as rows of this clause's own
+ * unscored match (every column the adapter put in them), restricted to readable documents. An adapter
+ * whose match rows can find their index row again without a lookup (PostgreSQL: the row's ctid, valid
+ * for the statement's snapshot) ranks exactly those rows; one that cannot ignores it.
  */
-export type ClauseSections = (clause: number, rankWithin?: RawBuilder<unknown>) => RawBuilder<unknown>;
+export type ClauseSections = (clause: number, rankWithin?: RawBuilder<unknown>, matches?: RawBuilder<unknown>) => RawBuilder<unknown>;
 
 export const emptyFacets = (): SearchFacets => ({ organisation: [], collection: [], serviceArea: [], classification: [], type: [], year: [] });
 
@@ -49,7 +54,8 @@ function nextDay(date: string): string {
   return new Date(Date.parse(`${date}T00:00:00.000Z`) + 86_400_000).toISOString().slice(0, 10);
 }
 
-function whereSql(request: IndexQuery): RawBuilder<unknown> {
+/** The scope and filters as a WHERE on `d` (documents) and `sd` (search_documents); `documentsOnly` leaves out the test on `sd`. */
+function whereSql(request: IndexQuery, documentsOnly = false): RawBuilder<unknown> {
   const parts: RawBuilder<unknown>[] = [sql`d.status = 'available'`, sql`d.deleted_at is null`];
   if (!request.scope.everything) parts.push(sql`(${sql.join(request.scope.grants.map(grantSql), sql` or `)})`);
   const f = request.filters;
@@ -57,7 +63,7 @@ function whereSql(request: IndexQuery): RawBuilder<unknown> {
   if (f.collectionId !== undefined) parts.push(sql`d.collection_id = ${f.collectionId}`);
   if (f.serviceArea !== undefined) parts.push(sql`d.service_area = ${f.serviceArea}`);
   if (f.classification !== undefined) parts.push(sql`d.classification = ${f.classification}`);
-  if (f.type !== undefined) parts.push(sql`sd.type = ${f.type}`);
+  if (f.type !== undefined && !documentsOnly) parts.push(sql`sd.type = ${f.type}`);
   if (f.from !== undefined) parts.push(sql`d.updated_at >= ${ukDayStart(f.from)}`);
   if (f.to !== undefined) parts.push(sql`d.updated_at < ${ukDayStart(nextDay(f.to))}`);
   return sql.join(parts, sql` and `);
@@ -70,14 +76,31 @@ function whereSql(request: IndexQuery): RawBuilder<unknown> {
  * one's extraction replaces it, and a rescan can find that older version infected meanwhile; its
  * words and snippets leave results at once, like a quarantined document's.
  */
-function ctes(request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null): RawBuilder<unknown> {
+function ctes(request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null, scopeFirst: boolean): RawBuilder<unknown> {
   const clauses = request.query.all.map((_, i) => sql`${sql.raw(`c${i}`)} as materialized (${clause(i)})`);
   // The matching documents as one set (INTERSECT / EXCEPT sort or hash once), joined to documents
   // by primary key: an IN (subquery) per clause can be re-scanned for every row on SQLite.
   const ids = sql.join(request.query.all.map((_, i) => sql`select distinct document_id from ${sql.raw(`c${i}`)}`), sql` intersect `);
   const keys = excluded === null ? ids : sql`${ids} except select document_id from x`;
-  return sql`with ${sql.join([...clauses, ...(excluded === null ? [] : [sql`x as (${excluded})`])])},
-    keys as materialized (${keys}),
+  const head = sql`with ${sql.join([...clauses, ...(excluded === null ? [] : [sql`x as (${excluded})`])])},
+    keys as materialized (${keys})`;
+  if (scopeFirst) {
+    // The scope first, on documents alone, then the index and version rows of what passed it. See
+    // PlanOptions.scopeFirst.
+    return sql`${head},
+    scoped as materialized (
+      select d.id, d.organisation_id, d.collection_id, d.service_area, d.classification, d.updated_at
+      from keys k cross join documents d
+      where d.id = k.document_id and ${whereSql(request, true)}
+    ),
+    matched as materialized (
+      select d.id, d.organisation_id, d.collection_id, d.service_area, d.classification, d.updated_at, sd.version_id, sd.type
+      from scoped d cross join search_documents sd cross join versions v
+      where sd.document_id = d.id and v.id = sd.version_id and v.document_id = d.id
+        and v.scan_status in ('clean', 'released')${request.filters.type === undefined ? sql`` : sql` and sd.type = ${request.filters.type}`}
+    )`;
+  }
+  return sql`${head},
     matched as materialized (
       select d.id, d.organisation_id, d.collection_id, d.service_area, d.classification, d.updated_at, sd.version_id, sd.type
       from keys k cross join documents d cross join search_documents sd cross join versions v
@@ -108,6 +131,17 @@ interface PlanRow {
   score: number | string | null;
 }
 
+export interface PlanOptions {
+  /**
+   * Apply the scope to the matching documents' rows before reading their search_documents and
+   * versions rows, as its own materialized step. PostgreSQL keeps no statistics for a CTE, guesses 200
+   * matching documents, and looked up all three rows for every match (three index lookups each) before
+   * the scope dropped most of them; a person who may read a fifth of the matches then paid for all of
+   * them three times. SQLite orders the joins well by itself, so it keeps the single step.
+   */
+  scopeFirst?: boolean;
+}
+
 /** Newest change first, then document id: the order of the capped count and of the date sort. */
 const BY_DATE = sql`updated_at desc, id`;
 
@@ -124,6 +158,7 @@ const BY_DATE = sql`updated_at desc, id`;
  */
 export async function runSearch(
   db: Executor, request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null, owners: RawBuilder<unknown> = sql`search_sections s`,
+  options: PlanOptions = {},
 ): Promise<IndexResults> {
   if (!request.scope.everything && request.scope.grants.length === 0) return emptyResults();
   const cap = Math.max(1, request.countCap ?? SEARCH_COUNT_CAP);
@@ -142,7 +177,7 @@ export async function runSearch(
     ? sql`union all select 'hit', document_id, position, version_id, section, page, score from hits
         where position > ${request.offset} and position <= ${request.offset + request.limit}`
     : sql``;
-  const result = await sql<PlanRow>`${ctes(request, clause, excluded)},
+  const result = await sql<PlanRow>`${ctes(request, clause, excluded, options.scopeFirst === true)},
     window_rows as materialized (select * from matched order by ${BY_DATE} limit ${window}),
     shown as materialized (select * from window_rows order by ${BY_DATE} limit ${cap})
     ${ranked ? sql`, ${rankingCtes(request, clause, owners)}` : sql``}
@@ -208,7 +243,8 @@ const summedScores = (request: IndexQuery): RawBuilder<unknown> => {
 function rankingCtes(request: IndexQuery, clause: ClauseSections, owners: RawBuilder<unknown>): RawBuilder<unknown> {
   const scored = request.query.all.map((_, i) => {
     const readable = sql`select section_id from ${sql.raw(`c${i}`)} where document_id in (select id from matched)`;
-    return sql`${sql.raw(`r${i}`)} as materialized (${clause(i, readable)})`;
+    const matches = sql`select * from ${sql.raw(`c${i}`)} where document_id in (select id from matched)`;
+    return sql`${sql.raw(`r${i}`)} as materialized (${clause(i, readable, matches)})`;
   });
   return sql`${sql.join(scored)},
     ${bestSections(summedScores(request), owners)},

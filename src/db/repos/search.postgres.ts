@@ -64,26 +64,41 @@ export class PostgresSearchIndex implements SearchIndex {
     await sql`vacuum search_sections, search_terms, search_documents`.execute(this.db);
   }
 
+  /**
+   * A clause's matches are read once per organisation in the scope, `organisation_id = o and tsv @@
+   * (o's hashes)`, a lateral index scan per row of a VALUES list of (organisation, tsquery). (A UNION
+   * ALL of one scan per organisation did the same, but PostgreSQL ran it with parallel workers, whose
+   * start-up cost a phrase 50-100 ms on a loaded machine.) As one OR over the organisations, the GIN index found the rows
+   * of every organisation's hashes in one bitmap, but the heap scan then had to test the whole OR on
+   * each row, reading (de-TOASTing) every matching section's tsvector, a few kB each, for nothing: a
+   * plain lexeme needs no recheck, and per organisation the only test left is organisation_id.
+   * The match rows carry their ctid, so ranking reads the readable ones' tsvectors by TID, once each,
+   * with no index lookup and no second `@@` (they are exactly the matching chunks). The ctid is that
+   * of a row version the statement's snapshot sees, and it cannot be removed while the statement runs.
+   */
   async search(request: IndexQuery): Promise<IndexResults> {
     const organisations = await this.#organisationsInScope(request);
     if (organisations.length === 0) return runSearch(this.db, { ...request, scope: { grants: [] } }, () => sql``, null);
-    const perOrganisation = (terms: readonly QueryTerm[]): RawBuilder<unknown> =>
-      sql.join(
-        organisations.map((org) => sql`(t.organisation_id = ${org} and t.tsv @@ ${tsqueryAny(this.keys.termKey(org), terms)}::tsquery)`),
-        sql` or `,
-      );
-    const clause = (i: number, rankWithin?: RawBuilder<unknown>): RawBuilder<unknown> => {
+    const query = (org: string, terms: readonly QueryTerm[]): RawBuilder<unknown> => sql`${tsqueryAny(this.keys.termKey(org), terms)}::tsquery`;
+    const perOrganisation = (columns: RawBuilder<unknown>, terms: readonly QueryTerm[]): RawBuilder<unknown> =>
+      sql`select ${columns} from (values ${sql.join(organisations.map((org) => sql`(${org}, ${query(org, terms)})`))}) as q(organisation_id, query)
+        cross join lateral (select t.ctid as row_ref, t.section_id, t.document_id from search_terms t where t.organisation_id = q.organisation_id and t.tsv @@ q.query offset 0) t`;
+    const anyOrganisation = (terms: readonly QueryTerm[]): RawBuilder<unknown> =>
+      sql.join(organisations.map((org) => sql`(t.organisation_id = ${org} and t.tsv @@ ${query(org, terms)})`), sql` or `);
+    const clause = (i: number, rankWithin?: RawBuilder<unknown>, matches?: RawBuilder<unknown>): RawBuilder<unknown> => {
       const terms = request.query.all[i]!.anyOf;
-      if (rankWithin === undefined) return sql`select t.section_id, t.document_id, 0 as score from search_terms t where ${perOrganisation(terms)}`;
+      if (rankWithin === undefined) return perOrganisation(sql`t.row_ref, t.section_id, t.document_id, 0 as score`, terms);
+      const queries = sql`(values ${sql.join(organisations.map((org) => sql`(${org}, ${query(org, terms)})`))}) as q(organisation_id, query)`;
+      const rows = matches === undefined
+        ? sql`t.section_id in (${rankWithin}) and (${anyOrganisation(terms)})`
+        : sql`t.ctid = any(array(select row_ref from (${matches}) m))`;
       return sql`select t.section_id, t.document_id, max(ts_rank(t.tsv, q.query)) as score
-        from search_terms t
-        join (values ${sql.join(organisations.map((org) => sql`(${org}, ${tsqueryAny(this.keys.termKey(org), terms)}::tsquery)`))}) as q(organisation_id, query)
-          on q.organisation_id = t.organisation_id
-        where t.section_id in (${rankWithin}) and (${perOrganisation(terms)})
+        from search_terms t join ${queries} on q.organisation_id = t.organisation_id
+        where ${rows}
         group by t.section_id, t.document_id`;
     };
-    const excluded = request.query.none.length === 0 ? null : sql`select t.document_id from search_terms t where ${perOrganisation(request.query.none)}`;
-    return runSearch(this.db, request, clause, excluded);
+    const excluded = request.query.none.length === 0 ? null : perOrganisation(sql`t.document_id`, request.query.none);
+    return runSearch(this.db, request, clause, excluded, undefined, { scopeFirst: true });
   }
 
   /**
