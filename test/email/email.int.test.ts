@@ -320,6 +320,32 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     expect(smtp.to(member.email)).toHaveLength(0);
   });
 
+  it('a queued notice goes only to someone it is still for when sent: an org admin demoted, or an arrangement withdrawn, gets no proposal', async () => {
+    const host = await createOrganisation(t.vault);
+    const partner = await createOrganisation(t.vault);
+    const demoted = await partner.user({ roles: ['org_admin'] });
+    const kept = await partner.user({ roles: ['org_admin'] });
+    await t.vault.arrangements.propose(systemActor(), {
+      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'payroll', purpose: 'Shared payroll (confidential bid)',
+      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'read', ceiling: 'OFFICIAL',
+    });
+    // Queued in the proposal's transaction; the role goes before the worker sends it.
+    await t.vault.store.repos.users.update(demoted.id, { roles: ['member'] });
+    await t.vault.worker.runDue();
+    expect(onlyMailTo(smtp, kept.email).text).toContain('Purpose: Shared payroll (confidential bid)');
+    expect(smtp.to(demoted.email)).toHaveLength(0);
+
+    const later = await createOrganisation(t.vault);
+    const reader = await later.user({ roles: ['org_admin'] });
+    const withdrawn = await t.vault.arrangements.propose(systemActor(), {
+      hostOrganisationId: host.id, partnerOrganisationIds: [later.id], serviceArea: 'payroll', purpose: 'Withdrawn before it was sent',
+      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'read', ceiling: 'OFFICIAL',
+    });
+    await t.vault.arrangements.end(systemActor(), withdrawn.id);
+    await t.vault.worker.runDue();
+    expect(smtp.to(reader.email)).toHaveLength(0);
+  });
+
   it('a disposal batch e-mails the records managers the counts, never the records\' names', async () => {
     const org = await createOrganisation(t.vault);
     await fileCollectionUnder(t.vault, org.id, org.collections.hr!, HR_03);
