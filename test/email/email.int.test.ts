@@ -275,6 +275,19 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     await t.vault.store.repos.users.update(gone.user.id, { disabled: true });
     expect((await new FormClient(base).get(`/invitation/${goneToken}`)).status).toBe(404);
     await expect(t.vault.invitations.accept(goneToken, 'a perfectly good phrase', info)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    // Switching someone off revokes their credentials for good, an unused invitation link with them: switched
+    // back on (by an admin, or SCIM's active: true), the old link stays dead, and a new invitation is needed.
+    const back = `back-${Date.now()}@${org.slug}.test`;
+    const returning = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email: back, name: 'Back Again', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    await t.vault.worker.runDue();
+    const backToken = LINK.exec(String(onlyMailTo(smtp, back).text))![1]!;
+    const admin = await org.user({ roles: ['org_admin'] });
+    const adminActor = await actorOf(t.vault, admin.id);
+    await t.vault.people.setDisabled(adminActor, returning.user.id, true);
+    await t.vault.people.setDisabled(adminActor, returning.user.id, false);
+    expect((await new FormClient(base).get(`/invitation/${backToken}`)).status).toBe(404);
+    await expect(t.vault.invitations.accept(backToken, 'a perfectly good phrase', info)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('the opt-out is set on a page reached from the account page, audited, and stops arrangement proposals to that org admin only', async () => {
