@@ -32,13 +32,27 @@ export async function withVault<T>(command: Command, work: (vault: AppServices) 
   }
 }
 
+// Control characters other than tab, newline and CR LF (a CSV report's line end) — ESC, BEL, a lone CR,
+// the C1 set with its one-byte CSI — and the bidirectional overrides and isolates. What the CLI prints carries text others wrote: a provider's name or
+// entity id from an org admin's page, a person's name from a directory, a discovery document from a hostile
+// provider, a row written straight into the database. None of it may act on the operator's terminal.
+const TERMINAL_UNSAFE = /\r(?!\n)|[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `text` with every character that could act on a terminal shown as its \uXXXX escape: visible, and still
+ * valid inside a JSON string (JSON.stringify escapes C0 itself, but not C1 or the overrides).
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(TERMINAL_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** The one thing a creating command prints on standard output, so scripts can capture it. */
 export function output(value: string): void {
-  process.stdout.write(`${value}\n`);
+  process.stdout.write(`${terminalSafe(value)}\n`);
 }
 
 export function say(message: string): void {
-  process.stderr.write(`${message}\n`);
+  process.stderr.write(`${terminalSafe(message)}\n`);
 }
 
 export function failure(error: unknown): string {

@@ -6,7 +6,7 @@
 // with a message a person understands.
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../domain/errors.js';
-import { emailDomainOf, mapGroups, providerDidMfa, type IdentityProvider, type MappedAccess } from '../domain/identity/federation.js';
+import { emailDomainOf, isEmailAddress, mapGroups, providerDidMfa, type IdentityProvider, type MappedAccess } from '../domain/identity/federation.js';
 import { mfaRequired } from '../domain/identity/mfa.js';
 import type { Clock } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
@@ -36,6 +36,7 @@ export interface VerifiedExternalIdentity {
 export const FEDERATED_REFUSALS = {
   provider_disabled: 'Signing in through this identity provider is switched off. Ask your organisation\'s Strongroom administrator.',
   email_unverified: 'Your identity provider did not confirm your e-mail address, so Strongroom cannot match it to an account. Ask your IT team to verify it.',
+  email_invalid: 'Your identity provider sent an e-mail address Strongroom cannot use (it must be one address, like name@council.gov.uk). Ask your IT team to correct it.',
   other_organisation: 'Your account belongs to another organisation. Sign in through your own organisation\'s identity provider.',
   no_account: 'There is no Strongroom account for you in this organisation. Ask your organisation\'s Strongroom administrator to add you.',
   email_domain: 'Strongroom creates an account at first sign-in only for an address in your organisation\'s own e-mail domains, and yours is not one of them. Ask your organisation\'s Strongroom administrator to add you.',
@@ -79,6 +80,7 @@ export class FederatedSignInService {
     let user = await this.linkedUser(provider, identity.subject);
     if (!user) {
       if (!identity.email || !identity.emailVerified) return refuse('email_unverified', null);
+      if (!isEmailAddress(identity.email.trim())) return refuse('email_invalid', null);
       const byEmail = await accountForFirstSignIn(repos, provider.organisationId, identity.email.trim().toLowerCase());
       if (byEmail && byEmail.organisationId !== provider.organisationId) return refuse('other_organisation', byEmail);
       if (!byEmail && provider.createAccounts && (await repos.federation.emailDomainOwner(emailDomainOf(identity.email))) !== provider.organisationId) {

@@ -6,7 +6,7 @@
 import { X509Certificate, randomUUID } from 'node:crypto';
 import type { Decision } from '../domain/access/policy.js';
 import { forbidden, invalid, notFound } from '../domain/errors.js';
-import { emailDomainOf, mapGroups, providerDidMfa, type GroupMapping, type IdentityProvider, type MappedAccess } from '../domain/identity/federation.js';
+import { emailDomainOf, isEmailAddress, mapGroups, providerDidMfa, type GroupMapping, type IdentityProvider, type MappedAccess } from '../domain/identity/federation.js';
 import { mfaRequired } from '../domain/identity/mfa.js';
 import type { SecretSealer } from '../domain/identity/ports.js';
 import { checkGroupMappings, checkProvider, type GroupMappingInput, type ProviderInput } from '../domain/identity/provider-input.js';
@@ -163,6 +163,7 @@ export class IdentityProvidersService {
       if (!provider.enabled) return 'provider_disabled';
       if (provider.groupsClaim !== null && mapped === null) return 'no_mapped_group';
       if (!user && (!email || !identity.emailVerified)) return 'email_unverified';
+      if (!user && email && !isEmailAddress(email)) return 'email_invalid';
       if (user && user.organisationId !== provider.organisationId) return 'other_organisation';
       if (!user && provider.createAccounts && domainOwner !== provider.organisationId) return 'email_domain';
       if (!user && !provider.createAccounts) return 'no_account';

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JobQueue } from '../domain/jobs/define-job.js';
 import { sendEmailJob } from '../domain/jobs/kinds.js';
-import { INVITATION_DAYS, isEssential, type MailMessage, type SendEmailPayload } from '../domain/mail/message.js';
+import { INVITATION_DAYS, RECIPIENT_ROLE, isEssential, type MailMessage, type SendEmailPayload } from '../domain/mail/message.js';
 import type { MailPreferences } from '../domain/mail/repositories.js';
 import { renderMail } from '../domain/mail/render.js';
 import type { Clock, Mailer } from '../domain/ports.js';
@@ -13,6 +13,7 @@ import type { Store } from '../domain/repositories.js';
 import type { Actor, User } from '../domain/types.js';
 import { actorFor, unauthenticated } from './identity.service.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
+import { arrangementResource } from './arrangements.service.js';
 import { auditEvent } from './audit-events.js';
 import { hashSecret } from './identity.service.js';
 
@@ -50,7 +51,7 @@ export class MailService {
   async deliver(payload: SendEmailPayload): Promise<DeliveryOutcome> {
     const { message } = payload;
     const user = await this.o.store.repos.users.byId(payload.userId);
-    if (!user || user.disabled) return this.skipped('no-recipient', payload);
+    if (!user || user.disabled || !(await this.stillFor(user, message))) return this.skipped('no-recipient', payload);
     if (!isEssential(message.kind) && (await this.o.store.repos.mail.preferences(user.id)).nonEssentialOptOut) return this.skipped('opted-out', payload);
     let invitationLink: string | undefined;
     if (message.kind === 'invitation' && message.signInWith === null) {
@@ -77,6 +78,22 @@ export class MailService {
     await this.o.mailer.send({ to: { name: user.name, address: user.email }, ...rendered });
     this.o.logger.info({ userId: user.id, kind: message.kind }, 'e-mail sent');
     return 'sent';
+  }
+
+  /**
+   * Whether the notice is still for this person when it is sent: they hold the role it is for, and an
+   * arrangement proposal is one they may still read (asked now: it may have been ended, or their
+   * organisation taken off it, since it was queued). Otherwise it would tell its purpose to the wrong people.
+   */
+  private async stillFor(user: User, message: MailMessage): Promise<boolean> {
+    const role = RECIPIENT_ROLE[message.kind];
+    if (role && !user.roles.includes(role)) return false;
+    if (message.kind !== 'arrangement-proposal') return true;
+    const arrangement = await this.o.store.repos.arrangements.byId(message.arrangementId);
+    if (!arrangement || arrangement.status !== 'draft') return false;
+    const actor = actorFor(user, { channel: 'job', clientAddress: null, requestId: null });
+    const [reads] = await this.o.access.can(actor, [{ action: 'arrangement.read', resource: arrangementResource(arrangement) }]);
+    return reads === true;
   }
 
   /**

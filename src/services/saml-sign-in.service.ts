@@ -42,6 +42,7 @@ const SAML_TEST_REFUSALS: Partial<Record<FederatedRefusal, string>> = {
   other_organisation: 'that e-mail address belongs to an account in another organisation.',
   disabled: 'the matching account is switched off.',
   email_unverified: 'the provider sent no e-mail address, so no account can be matched or created.',
+  email_invalid: 'the provider sent something that is not one e-mail address, so no account can be matched or created.',
   no_account: 'there is no account for this person, and this provider does not create accounts.',
 };
 

@@ -2,6 +2,7 @@
 // (discovery, the address a sign-in starts at), a SAML provider's certificate read back, bad settings
 // refused with the page's messages, the client secret never in clear in the database, audited changes.
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -122,5 +123,41 @@ describe.each(DIALECTS)('idp commands on %s', (dialect) => {
     expect([removed.code, removed.stderr.trim()]).toEqual([0, 'The identity provider was removed.']);
     const gone = await run(['idp', 'remove', samlId]);
     expect([gone.code, gone.stderr.trim()]).toEqual([1, 'strongroom: No identity provider with that id exists, or you do not have access to it.']);
+  });
+});
+
+// Rows an org admin's page, a hostile provider or a database administrator wrote reach the operator's
+// terminal through `idp list` and `idp test`: nothing in them may act on it (clear the screen, set the
+// clipboard with OSC 52, turn text round with a bidirectional override). Each is shown as its \uXXXX escape.
+describe.each(DIALECTS)('idp commands print outside text inert on %s', (dialect) => {
+  let place: SharedVaultPlace;
+  beforeAll(async () => {
+    place = await sharedVaultPlace(dialect, clamd.socketPath, 'sr-cli-idp-esc-');
+  });
+  afterAll(async () => {
+    await place?.remove();
+  });
+
+  it('shows control and text-direction characters in a provider written straight into the database as escapes, on stdout and stderr', { timeout: 120_000 }, async () => {
+    const v = await place.open();
+    const org = await createOrganisation(v.vault);
+    const cert = execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', '/dev/null', '-days', '2', '-subj', '/CN=esc'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const now = new Date().toISOString();
+    const id = randomUUID();
+    await v.vault.store.repos.federation.insertProvider({
+      id, organisationId: org.id, kind: 'saml', name: 'North\u001b[2J\u001b]52;c;cm0gLXJmIH4=\u0007\u202eShire', enabled: true, oidc: null,
+      saml: { entryPoint: 'https://login.example.com/saml2', idpEntityId: 'https://sts.example.com/\u001b[31mred\u009b0m', idpCertificates: [cert], emailAttribute: null },
+      createAccounts: false, groupsClaim: null, mfaAmrValues: [], mfaAcrValues: [], createdAt: now, updatedAt: now,
+    }, null);
+    await closeKeepingData(v);
+    const run = (args: string[]) => runCli(['--data', place.dataDir, ...args], { env: place.env });
+
+    const listed = await run(['idp', 'list', '--org', org.slug]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toBe(`${id}\tsaml\tNorth\\u001b[2J\\u001b]52;c;cm0gLXJmIH4=\\u0007\\u202eShire\ton\thttps://sts.example.com/\\u001b[31mred\\u009b0m\texisting-only\n`);
+    const tested = await run(['idp', 'test', id, '--public-url', 'https://vault.example.test']);
+    expect(tested.code, tested.stderr).toBe(0);
+    expect(tested.stderr).toContain('Entity id: https://sts.example.com/\\u001b[31mred\\u009b0m\n');
+    expect(`${listed.stdout}${tested.stdout}${tested.stderr}`).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
   });
 });

@@ -57,4 +57,15 @@ describe.each(DIALECTS)('mail repository contract on %s', (dialect) => {
     await repos.mail.replaceInvitation({ tokenHash: hash(), userId, createdAt: iso(T0 + 2), expiresAt: iso(T0 + 60_000) });
     expect((await repos.mail.invitationByHash(other))?.userId).toBe(otherUser);
   });
+
+  it('invitations: withdrawing a person\'s takes their link away for good, and leaves everyone else\'s', async () => {
+    const [userId, otherUser] = [await person(), await person()];
+    const [mine, theirs] = [hash(), hash()];
+    await repos.mail.replaceInvitation({ tokenHash: mine, userId, createdAt: iso(T0), expiresAt: iso(T0 + 60_000) });
+    await repos.mail.replaceInvitation({ tokenHash: theirs, userId: otherUser, createdAt: iso(T0), expiresAt: iso(T0 + 60_000) });
+    await repos.mail.withdrawInvitations(userId);
+    expect(await repos.mail.invitationByHash(mine)).toBeUndefined();
+    expect(await repos.mail.useInvitation(mine, iso(T0 + 10))).toBe(false);
+    expect((await repos.mail.invitationByHash(theirs))?.userId).toBe(otherUser);
+  });
 });

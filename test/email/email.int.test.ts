@@ -275,6 +275,19 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     await t.vault.store.repos.users.update(gone.user.id, { disabled: true });
     expect((await new FormClient(base).get(`/invitation/${goneToken}`)).status).toBe(404);
     await expect(t.vault.invitations.accept(goneToken, 'a perfectly good phrase', info)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    // Switching someone off revokes their credentials for good, an unused invitation link with them: switched
+    // back on (by an admin, or SCIM's active: true), the old link stays dead, and a new invitation is needed.
+    const back = `back-${Date.now()}@${org.slug}.test`;
+    const returning = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email: back, name: 'Back Again', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    await t.vault.worker.runDue();
+    const backToken = LINK.exec(String(onlyMailTo(smtp, back).text))![1]!;
+    const admin = await org.user({ roles: ['org_admin'] });
+    const adminActor = await actorOf(t.vault, admin.id);
+    await t.vault.people.setDisabled(adminActor, returning.user.id, true);
+    await t.vault.people.setDisabled(adminActor, returning.user.id, false);
+    expect((await new FormClient(base).get(`/invitation/${backToken}`)).status).toBe(404);
+    await expect(t.vault.invitations.accept(backToken, 'a perfectly good phrase', info)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('the opt-out is set on a page reached from the account page, audited, and stops arrangement proposals to that org admin only', async () => {
@@ -318,6 +331,32 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     expect(proposal.text).toContain(`${PUBLIC_URL}/arrangements/${arrangement.id}`);
     expect(smtp.to(quiet.email)).toHaveLength(0);
     expect(smtp.to(member.email)).toHaveLength(0);
+  });
+
+  it('a queued notice goes only to someone it is still for when sent: an org admin demoted, or an arrangement withdrawn, gets no proposal', async () => {
+    const host = await createOrganisation(t.vault);
+    const partner = await createOrganisation(t.vault);
+    const demoted = await partner.user({ roles: ['org_admin'] });
+    const kept = await partner.user({ roles: ['org_admin'] });
+    await t.vault.arrangements.propose(systemActor(), {
+      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'payroll', purpose: 'Shared payroll (confidential bid)',
+      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'read', ceiling: 'OFFICIAL',
+    });
+    // Queued in the proposal's transaction; the role goes before the worker sends it.
+    await t.vault.store.repos.users.update(demoted.id, { roles: ['member'] });
+    await t.vault.worker.runDue();
+    expect(onlyMailTo(smtp, kept.email).text).toContain('Purpose: Shared payroll (confidential bid)');
+    expect(smtp.to(demoted.email)).toHaveLength(0);
+
+    const later = await createOrganisation(t.vault);
+    const reader = await later.user({ roles: ['org_admin'] });
+    const withdrawn = await t.vault.arrangements.propose(systemActor(), {
+      hostOrganisationId: host.id, partnerOrganisationIds: [later.id], serviceArea: 'payroll', purpose: 'Withdrawn before it was sent',
+      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'read', ceiling: 'OFFICIAL',
+    });
+    await t.vault.arrangements.end(systemActor(), withdrawn.id);
+    await t.vault.worker.runDue();
+    expect(smtp.to(reader.email)).toHaveLength(0);
   });
 
   it('a disposal batch e-mails the records managers the counts, never the records\' names', async () => {

@@ -70,6 +70,10 @@ describe.each(DIALECTS)('identity provider administration on %s', (dialect) => {
       [{ clientId: '' }, 'Enter the client id (Entra ID: "Application (client) ID")'],
       [{ clientSecret: '' }, 'Enter the client secret (Entra ID: Certificates & secrets → the secret\'s Value)'],
       [{ groupsClaim: 'groups; drop' }, 'The groups claim must be a claim or attribute name (letters, digits and _ . : / # -), like "groups"'],
+      // Shown on the sign-in page, in invitation mails and in the operator's `idp list`: no escapes, no line breaks.
+      [{ name: 'North\u001b]52;c;cm0gLXJmIH4=\u0007' }, 'The name cannot contain control or text-direction characters'],
+      [{ name: 'North\u202eerihS' }, 'The name cannot contain control or text-direction characters'],
+      [{ issuer: 'https://login.example.com/\u001b[2J' }, 'The issuer URL must not contain spaces, control or text-direction characters'],
     ];
     for (const [fields, message] of refusals) {
       const refused = await northAdmin.post('/admin/identity/providers', providerForm(form, fields));
@@ -143,6 +147,8 @@ describe.each(DIALECTS)('identity provider administration on %s', (dialect) => {
     const put = (token: string, mappings: unknown) => t.app.inject({ method: 'PUT', url: `/api/v1/organisations/${north.slug}/group-mappings`, headers: { authorization: `Bearer ${token}` }, payload: { mappings } });
     const bad = await put(admin.token, [{ group: 'g1', teams: ['nowhere'] }]);
     expect([bad.statusCode, bad.json().detail]).toEqual([400, `Row 1: unknown service area nowhere: service areas are ${t.vault.serviceAreas.join(', ')}`]);
+    const escaped = await put(admin.token, [{ group: 'grp\r\nstaff', roles: ['member'] }]);
+    expect([escaped.statusCode, escaped.json().detail]).toEqual([400, 'Row 1: the group cannot contain control or text-direction characters']);
     expect((await put(stranger.token, [])).statusCode).toBe(403);
     const saved = await put(admin.token, [{ group: 'grp-payroll', teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' }]);
     expect([saved.statusCode, saved.json()]).toEqual([200, { mappings: [{ group: 'grp-payroll', roles: [], teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' }] }]);

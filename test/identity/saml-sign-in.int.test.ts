@@ -126,6 +126,22 @@ describe.each(DIALECTS)('SAML sign-in on %s', (dialect) => {
     expect(user).toMatchObject({ organisationId: north.id, name: 'Robin Hale', roles: ['member'], teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
   });
 
+  it('creates no account, and matches none, for an asserted address that is not one e-mail address (a list, spaces, a quoted local part)', async () => {
+    const p = await samlProvider(t.vault, north.id, northIdp, { createAccounts: true });
+    await t.vault.identity.changeEmailDomains(systemActor(), north.slug, { add: ['north-jit.test'] });
+    const victim = await south.user({ roles: ['org_admin'] });
+    // Each ends in the organisation's own domain, so only the address's shape stands between it and an account
+    // that every page and listing shows as another council's person, or a second address smuggled into mail.
+    for (const asserted of [`${victim.email},x@north-jit.test`, `${victim.email} <x@north-jit.test>`, `"${victim.email}"@north-jit.test`, 'a b@north-jit.test', '@north-jit.test']) {
+      const started = await startSignIn(t.app, p.id);
+      const res = await postResponse(t.app, p.id, signedResponse(northIdp, {
+        inResponseTo: started.requestId, ...acs(p.id), nameId: `AAAA${Date.now()}${Math.random()}`, nameIdFormat: PERSISTENT_FORMAT, attributes: { [ENTRA_EMAIL]: [asserted] },
+      }), started.cookies);
+      expect(await expectRefused(t.vault, res, FEDERATED_REFUSALS.email_invalid, north.id), asserted).toBe(`saml:${p.id};email_invalid`);
+      expect(await t.vault.store.repos.users.byEmail(asserted.toLowerCase()), asserted).toBeUndefined();
+    }
+  });
+
   it('asks for the second factor unless the provider\'s AuthnContextClassRef is one the organisation trusts', async () => {
     const p = await samlProvider(t.vault, north.id, northIdp, { mfaAcrValues: [ENTRA_MFA] });
     const admin = await north.user({ roles: ['org_admin'] });

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { reportCsv } from '../../services/report-csv.js';
 import { systemActor } from '../../services/identity.service.js';
-import { list, output, say, withVault } from '../context.js';
+import { list, output, say, terminalSafe, withVault } from '../context.js';
 
 export function registerArrangementCommands(program: Command): void {
   const arrangement = program.command('arrangement').description('shared-service arrangements');
@@ -56,7 +56,7 @@ export function registerArrangementCommands(program: Command): void {
     .argument('<id>')
     .action(async (id: string, _opts, command: Command) => {
       const shown = await withVault(command, (vault) => vault.arrangements.get(systemActor(), id));
-      process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+      output(JSON.stringify(shown, null, 2));
     });
 
   arrangement
@@ -91,6 +91,7 @@ export function registerArrangementCommands(program: Command): void {
     .option('--csv', 'CSV instead of JSON')
     .action(async (opts: { csv?: boolean }, command: Command) => {
       const report = await withVault(command, (vault) => vault.arrangements.report(systemActor()));
-      process.stdout.write(opts.csv ? reportCsv(report) : `${JSON.stringify(report, null, 2)}\n`);
+      // Names in the report are partners' and hosts' text: inert on the terminal, like everything the CLI prints.
+      process.stdout.write(terminalSafe(opts.csv ? reportCsv(report) : `${JSON.stringify(report, null, 2)}\n`));
     });
 }

@@ -21,6 +21,10 @@ export class MailRepo implements MailRepository {
     await this.db.insertInto('invitations').values({ token_hash: row.tokenHash, user_id: row.userId, created_at: row.createdAt, expires_at: row.expiresAt, used_at: null }).execute();
   }
 
+  async withdrawInvitations(userId: string): Promise<void> {
+    await this.db.deleteFrom('invitations').where('user_id', '=', userId).execute();
+  }
+
   async invitationByHash(tokenHash: string): Promise<InvitationRow | undefined> {
     const r = await this.db.selectFrom('invitations').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
     return r && { tokenHash: r.token_hash, userId: r.user_id, createdAt: r.created_at, expiresAt: r.expires_at, usedAt: r.used_at };

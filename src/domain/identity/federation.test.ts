@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapGroups, providerDidMfa, type GroupMapping } from './federation.js';
+import { isEmailAddress, mapGroups, providerDidMfa, type GroupMapping } from './federation.js';
 
 const mapping = (group: string, patch: Partial<GroupMapping> = {}): GroupMapping => ({
   organisationId: 'org-a', group, roles: [], teams: [], clearance: null, ...patch,
@@ -37,5 +37,15 @@ describe('providerDidMfa', () => {
     expect(providerDidMfa(provider, { amr: ['pwd'], acr: 'urn:password' })).toBe(false);
     expect(providerDidMfa(provider, {})).toBe(false);
     expect(providerDidMfa({ mfaAmrValues: [], mfaAcrValues: [] }, { amr: ['mfa'], acr: 'x' })).toBe(false);
+  });
+});
+
+describe('isEmailAddress', () => {
+  it('accepts one address, and nothing that is a list, has spaces or controls, or a quoted or empty part', () => {
+    for (const ok of ['robin.hale@north.gov.uk', "o'brien+strongroom@mail.north.gov.uk", 'x@n.test']) expect(isEmailAddress(ok), ok).toBe(true);
+    for (const bad of ['a@south.gov.uk,x@north.gov.uk', 'a@south.gov.uk <x@north.gov.uk>', '"a@south.gov.uk"@north.gov.uk', 'a b@north.gov.uk', '@north.gov.uk',
+      'a@north', 'a@north.gov.uk\r\nBcc: b@evil.test', 'a\u001b[2J@north.gov.uk', 'a\u0085@north.gov.uk', 'a;b@north.gov.uk']) {
+      expect(isEmailAddress(bad), JSON.stringify(bad)).toBe(false);
+    }
   });
 });

@@ -96,6 +96,18 @@ export function mapGroups(mappings: readonly GroupMapping[], groups: readonly st
   return { roles: [...roles].sort(), teams, clearance: highest ?? 'OFFICIAL' };
 }
 
+// One address, as the admin pages and SCIM accept it: no list, no spaces, no quoted or empty local part.
+const EMAIL_ADDRESS = /^[^\s@",<>()[\]\\;:]+@[^\s@",<>()[\]\\;:]+\.[^\s@",<>()[\]\\;:]+$/;
+
+/**
+ * Whether a provider's asserted address is one e-mail address an account may hold. An identity provider
+ * vouches for the address, not for its shape: "victim@other.gov.uk,x@own.gov.uk" ends in the organisation's
+ * own domain, yet would show on every page as another council's person.
+ */
+export function isEmailAddress(email: string): boolean {
+  return EMAIL_ADDRESS.test(email) && !/[\u0000-\u001f\u007f-\u009f]/.test(email);
+}
+
 /** The domain of an e-mail address, lower-cased: what just-in-time accounts are checked against. */
 export function emailDomainOf(email: string): string {
   return email.trim().toLowerCase().split('@').pop() ?? '';

@@ -33,6 +33,23 @@ describe('identity provider settings', () => {
     }
   });
 
+  it('refuses control and text-direction characters in every text an admin types, which pages, mails and the CLI show', () => {
+    for (const name of ['North\u001b[2J', 'North\r\nShire', 'North\u202eerihS', 'North\u0085', 'North\u200bShire']) {
+      expect(refusal(() => checkProvider({ ...oidc, name })), JSON.stringify(name)).toEqual(['name', 'The name cannot contain control or text-direction characters']);
+    }
+    for (const issuer of ['https://idp.example/\u001b[31m', 'https://idp.example/\nx', 'https://idp.example/\tx', ' https://idp.example/a b']) {
+      expect(refusal(() => checkProvider({ ...oidc, issuer })), JSON.stringify(issuer)).toEqual(['issuer', 'The issuer URL must not contain spaces, control or text-direction characters']);
+    }
+    const saml = { kind: 'saml', name: 'North', entryPoint: 'https://login.example/saml2', idpEntityId: 'https://sts.example/t/', idpCertificates: ['A'.repeat(300)] };
+    expect(refusal(() => checkProvider({ ...saml, entryPoint: 'https://login.example/\u0007saml2' }))).toEqual(['entryPoint', 'The single sign-on URL must not contain spaces, control or text-direction characters']);
+    for (const idpEntityId of ['https://sts.example/\u001b]52;c;eA==\u0007', 'https://sts.example/ t', 'urn:x\u202e']) {
+      expect(refusal(() => checkProvider({ ...saml, idpEntityId })), JSON.stringify(idpEntityId)).toEqual(['idpEntityId', 'The entity id must not contain spaces, control or text-direction characters']);
+    }
+    expect(refusal(() => checkProvider({ ...oidc, clientId: 'abc\u001b' }))).toEqual(['clientId', 'The client id must be at most 200 characters, without spaces or control characters']);
+    expect(refusal(() => checkGroupMappings('org', [{ group: 'staff\u001b[8m', roles: ['member'] }], []))).toEqual(['group-0', 'Row 1: the group cannot contain control or text-direction characters']);
+    expect(checkProvider({ ...oidc, name: '  North Shire Council (Entra ID) — staff  ' }).name).toBe('North Shire Council (Entra ID) — staff');
+  });
+
   it('always asks for openid, defaulting to openid email profile', () => {
     expect(checkProvider(oidc).oidc!.scopes).toEqual(['openid', 'email', 'profile']);
     expect(checkProvider({ ...oidc, scopes: ['email, groups'] }).oidc!.scopes).toEqual(['openid', 'email', 'groups']);

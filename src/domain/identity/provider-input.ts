@@ -39,6 +39,12 @@ export interface CheckedProvider {
 }
 
 const NAME_MAX = 100;
+// Control characters (C0, C1: ESC, CR, LF, NEL), zero-width characters and bidirectional overrides and
+// isolates. What an admin types here is shown to others: the sign-in button, invitation mails, the
+// operator's `idp list` and `idp test`. None of it may break a line, act on a terminal or reorder text.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]/;
+// Addresses and identifiers have no spaces at all (a URL parser would drop a tab or newline silently).
+const UNSAFE_OR_SPACE = new RegExp(`${UNSAFE.source}|\\s`);
 const CLAIM = /^[A-Za-z0-9_.:/#-]{1,200}$/;
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
@@ -58,6 +64,7 @@ export function checkProviderUrl(value: string | undefined, field: string, what:
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
     throw invalid(`The ${what} must start with https:// (plain http is only allowed for a provider on this machine's loopback address)`, { field });
   }
+  if (UNSAFE_OR_SPACE.test(text)) throw invalid(`The ${what} must not contain spaces, control or text-direction characters`, { field });
   if (url.username || url.password) throw invalid(`The ${what} must not contain a user name or password`, { field });
   if (url.hash) throw invalid(`The ${what} must not contain a # fragment`, { field });
   return text;
@@ -82,6 +89,7 @@ export function checkProvider(input: ProviderInput): CheckedProvider {
   const name = (input.name ?? '').trim();
   if (!name) throw invalid('Enter the name people see on the sign-in button, like "North Shire Council staff"', { field: 'name' });
   if (name.length > NAME_MAX) throw invalid(`The name must be ${NAME_MAX} characters or fewer`, { field: 'name' });
+  if (UNSAFE.test(name)) throw invalid('The name cannot contain control or text-direction characters', { field: 'name' });
   const groupsClaim = (input.groupsClaim ?? '').trim() || null;
   if (groupsClaim !== null && !CLAIM.test(groupsClaim)) throw invalid('The groups claim must be a claim or attribute name (letters, digits and _ . : / # -), like "groups"', { field: 'groupsClaim' });
   const amr = words(input.mfaAmrValues);
@@ -91,7 +99,7 @@ export function checkProvider(input: ProviderInput): CheckedProvider {
     const issuer = checkProviderUrl(input.issuer, 'issuer', 'issuer URL');
     const clientId = (input.clientId ?? '').trim();
     if (!clientId) throw invalid('Enter the client id (Entra ID: "Application (client) ID")', { field: 'clientId' });
-    if (clientId.length > 200 || /\s/.test(clientId)) throw invalid('The client id must be at most 200 characters, without spaces', { field: 'clientId' });
+    if (clientId.length > 200 || UNSAFE_OR_SPACE.test(clientId)) throw invalid('The client id must be at most 200 characters, without spaces or control characters', { field: 'clientId' });
     const scopes = words(input.scopes);
     if (scopes.some((s) => !/^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/.test(s))) throw invalid('Scopes are words separated by spaces, like "openid email profile"', { field: 'scopes' });
     // openid makes it OpenID Connect; email and profile carry the address and name the account match needs.
@@ -101,6 +109,7 @@ export function checkProvider(input: ProviderInput): CheckedProvider {
   const entryPoint = checkProviderUrl(input.entryPoint, 'entryPoint', 'single sign-on URL');
   const idpEntityId = (input.idpEntityId ?? '').trim();
   if (!idpEntityId) throw invalid('Enter the identity provider\'s entity id (Entra ID: "Microsoft Entra Identifier")', { field: 'idpEntityId' });
+  if (UNSAFE_OR_SPACE.test(idpEntityId)) throw invalid('The entity id must not contain spaces, control or text-direction characters', { field: 'idpEntityId' });
   const idpCertificates = (input.idpCertificates ?? []).map(pemCertificate).filter((c): c is string => c !== null);
   if (idpCertificates.length === 0) throw invalid('Add the identity provider\'s signing certificate (Base64 or PEM)', { field: 'idpCertificates' });
   const emailAttribute = (input.emailAttribute ?? '').trim() || null;
@@ -138,6 +147,7 @@ export function checkGroupMappings(organisationId: string, rows: readonly GroupM
       throw invalid(`Row ${index + 1}: enter the directory group's id or name`, { field });
     }
     if (group.length > 256) throw invalid(`Row ${index + 1}: the group must be 256 characters or fewer`, { field });
+    if (UNSAFE.test(group)) throw invalid(`Row ${index + 1}: the group cannot contain control or text-direction characters`, { field });
     if (seen.has(group)) throw invalid(`The group "${group}" is mapped twice: give each group one row`, { field });
     seen.add(group);
     const badRole = roles.find((r) => !(ROLES as readonly string[]).includes(r));

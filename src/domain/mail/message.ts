@@ -1,7 +1,7 @@
 // E-mail messages as domain data: what kind of message, and the facts it carries (ids, counts, names a
 // recipient may read). Never document content. The renderer (render.ts) turns one into text and HTML.
 import { z } from 'zod';
-import { CLASSIFICATIONS } from '../types.js';
+import { CLASSIFICATIONS, type Role } from '../types.js';
 
 /**
  * `essential` messages go to a person whatever their preference (they are how they get in, or about their
@@ -59,6 +59,17 @@ const ESSENTIAL: ReadonlySet<MailKind> = new Set<MailKind>(['invitation', 'quara
 export function isEssential(kind: MailKind): boolean {
   return ESSENTIAL.has(kind);
 }
+
+/**
+ * The role a notice is for. Queued in the transaction of the change, sent later by the job: a person who lost
+ * the role in between (an org admin demoted, a security admin moved on) is no longer its audience.
+ */
+export const RECIPIENT_ROLE: Partial<Record<MailKind, Role>> = {
+  'quarantine-admin': 'security_admin',
+  'storage-damaged': 'security_admin',
+  'arrangement-proposal': 'org_admin',
+  'disposal-review': 'records_manager',
+};
 
 /** Every kind, essential first, for the preferences page and docs. */
 export const MAIL_KINDS: readonly { kind: MailKind; essential: boolean; description: string }[] = [

@@ -21,6 +21,8 @@ export interface MailRepository {
   /** Replaces every earlier invitation of the person: only the newest link works. */
   replaceInvitation(row: Omit<InvitationRow, 'usedAt'>): Promise<void>;
   invitationByHash(tokenHash: string): Promise<InvitationRow | undefined>;
+  /** Withdraws every invitation of the person (used or not): their links stop working for good. */
+  withdrawInvitations(userId: string): Promise<void>;
   /** Marks it used if it was unused and unexpired at `at`; false if another request used it first or it expired. */
   useInvitation(tokenHash: string, at: string): Promise<boolean>;
 }
