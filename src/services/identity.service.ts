@@ -15,6 +15,7 @@ import type { AccessService } from './access.service.js';
 import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
 import { auditEvent } from './audit-events.js';
 import type { MailService } from './mail.service.js';
+import { isEmailAddress } from '../domain/identity/email-address.js';
 
 export interface RequestInfo {
   channel: Channel;
@@ -34,7 +35,6 @@ export function actorFor(user: User, request: RequestInfo): Actor {
 }
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export const hashSecret = (secret: string): string => createHash('sha256').update(secret).digest('hex');
 
@@ -134,7 +134,7 @@ export class IdentityService {
     const org = await this.organisationBySlug(input.organisationSlug);
     const decision = await this.o.access.requireOrganisation(actor, 'organisation.manage-users', org.id);
     const email = input.email.trim().toLowerCase();
-    if (!EMAIL.test(email)) throw invalid('Enter an e-mail address in the correct format, like name@example.gov.uk.', { field: 'email' });
+    if (!isEmailAddress(email)) throw invalid('Enter an e-mail address in the correct format, like name@example.gov.uk.', { field: 'email' });
     const roles = this.validRoles(input.roles);
     const teams = this.validTeams(input.teams);
     if (!(CLASSIFICATIONS as readonly string[]).includes(input.clearance)) throw invalid(`Clearance must be one of ${CLASSIFICATIONS.join(', ')}.`, { field: 'clearance' });

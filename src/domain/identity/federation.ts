@@ -3,6 +3,9 @@
 // themselves (discovery, token and assertion checks) live in integrations/, behind ports.
 import type { Classification, Role, ServiceArea } from '../types.js';
 import { CLASSIFICATIONS } from '../types.js';
+import { isEmailAddress } from './email-address.js';
+
+export { isEmailAddress };
 
 export const PROVIDER_KINDS = ['oidc', 'saml'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
@@ -94,18 +97,6 @@ export function mapGroups(mappings: readonly GroupMapping[], groups: readonly st
   const rank = (c: Classification | null) => (c === null ? 0 : CLASSIFICATIONS.indexOf(c) + 1);
   const highest = matched.reduce<Classification | null>((best, m) => (rank(m.clearance) > rank(best) ? m.clearance : best), null);
   return { roles: [...roles].sort(), teams, clearance: highest ?? 'OFFICIAL' };
-}
-
-// One address, as the admin pages and SCIM accept it: no list, no spaces, no quoted or empty local part.
-const EMAIL_ADDRESS = /^[^\s@",<>()[\]\\;:]+@[^\s@",<>()[\]\\;:]+\.[^\s@",<>()[\]\\;:]+$/;
-
-/**
- * Whether a provider's asserted address is one e-mail address an account may hold. An identity provider
- * vouches for the address, not for its shape: "victim@other.gov.uk,x@own.gov.uk" ends in the organisation's
- * own domain, yet would show on every page as another council's person.
- */
-export function isEmailAddress(email: string): boolean {
-  return EMAIL_ADDRESS.test(email) && !/[\u0000-\u001f\u007f-\u009f]/.test(email);
 }
 
 /** The domain of an e-mail address, lower-cased: what just-in-time accounts are checked against. */

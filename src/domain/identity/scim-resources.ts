@@ -2,11 +2,11 @@
 // that turn a directory's view of a person into an account: the userName is the e-mail address
 // (lower-cased), the name comes from displayName, name.formatted or the given and family names.
 import { ScimRequestError, isObject, memberIds, scimBoolean } from './scim-patch.js';
+import { isEmailAddress } from './email-address.js';
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export interface ScimUserInput {
   userName: string;
@@ -55,7 +55,7 @@ export function groupResource(body: unknown): ScimGroupInput {
 /** The account's e-mail address from a userName: lower-cased, and it must be an address. */
 export function emailFromUserName(userName: string): string {
   const email = userName.trim().toLowerCase();
-  if (!EMAIL.test(email)) {
+  if (!isEmailAddress(email)) {
     throw new ScimRequestError('invalidValue', `userName "${userName}" is not an e-mail address. Strongroom uses the e-mail address as userName: map userPrincipalName (or mail) to userName.`);
   }
   return email;
