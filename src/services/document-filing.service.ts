@@ -213,7 +213,7 @@ export class DocumentFilingService {
           await this.o.ingestion.afterScan(repos, actor, copyDecision, copy, copyVersion, ingested);
         });
       } catch (error) {
-        await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+        await this.o.ingestion.discardUnlessCommitted(ingested, versionId);
         throw error;
       }
       return copy;

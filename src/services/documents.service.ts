@@ -120,8 +120,8 @@ export class DocumentsService {
           await this.o.ingestion.afterScan(repos, actor, decided, document, version, ingested);
         });
       } catch (error) {
-        // Nothing refers to the stored blob: remove it rather than leave an orphan.
-        await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+        // Nothing refers to the stored blob (unless the commit went through and only its sync failed).
+        await this.o.ingestion.discardUnlessCommitted(ingested, versionId);
         throw error;
       }
       return this.result(document, version, ingested);
@@ -172,8 +172,8 @@ export class DocumentsService {
           await this.o.ingestion.afterScan(repos, actor, decided, document, version, ingested);
         });
       } catch (error) {
-        // Nothing refers to the stored blob: remove it rather than leave an orphan.
-        await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+        // Nothing refers to the stored blob (unless the commit went through and only its sync failed).
+        await this.o.ingestion.discardUnlessCommitted(ingested, versionId);
         throw error;
       }
       return this.result(document, version!, ingested);
