@@ -1,7 +1,8 @@
 // An upload decided on before its bytes arrived is decided again once they have: a partner whose
 // arrangement is suspended while the body is still
 // arriving stores nothing — no document, no version, no blob left behind — and its admission slot is
-// given back, on both dialects. The new-version case is test/api/version-meanwhile.int.test.ts.
+// given back, on both dialects; a partner's new version the same (deletions and moves meanwhile:
+// test/api/version-meanwhile.int.test.ts).
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -53,6 +54,25 @@ describe.each(DIALECTS)('an upload arriving while the uploader’s access change
     });
     expect(error).toBeInstanceOf(DomainError);
     expect({ code: error.code, message: error.message }).toEqual({ code: 'NOT_FOUND', message: 'No collection with that id exists, or you do not have access to it.' });
+  });
+
+  it('refuses a partner’s new version when the arrangement is suspended while its body arrives', async () => {
+    const { partner, arrangement, staff, actor } = await partnership();
+    const res = await upload(t.app, staff, partner.collections.payroll!, 'theirs.txt', 'first\n');
+    expect(res.statusCode, res.body).toBe(201);
+    const documentId = res.json().id as string;
+    const blobsBefore = await filesUnder(join(t.dataDir, 'blobs'));
+    async function* body() {
+      yield Buffer.from('second, ');
+      await t.vault.arrangements.suspend(systemActor(), arrangement.id);
+      yield Buffer.from('arriving late\n');
+    }
+    const error = await t.vault.documents.uploadVersion(actor, documentId, { body: body() }).then(() => null, (e: unknown) => e) as DomainError;
+    expect(error).toBeInstanceOf(DomainError);
+    expect({ code: error.code, message: error.message }).toEqual({ code: 'NOT_FOUND', message: 'No document with that id exists, or you do not have access to it.' });
+    expect((await t.vault.store.repos.documents.versions(documentId)).map((v) => v.number)).toEqual([1]);
+    expect(await filesUnder(join(t.dataDir, 'blobs'))).toBe(blobsBefore);
+    expect(await slotsHeld()).toBe(0);
   });
 
   it('still stores a partner’s upload when nothing changed meanwhile, and gives its slot back', async () => {
