@@ -110,12 +110,12 @@ export class DocumentFilingService {
     const source = await this.repos.documents.byId(sourceId);
     if (!source) throw notFound('document');
     const move = options.move === true;
-    const readDecision = await this.o.access.require(actor, 'document.download', documentResource(source), target(source));
+    await this.o.access.require(actor, 'document.download', documentResource(source), target(source));
     const destination = await this.repos.collections.byId(input.collectionId);
     if (!destination || destination.deletedAt) throw notFound('collection');
     const name = validateName(input.name ?? source.name);
     const placement = placeDocument(source, destination);
-    const createDecision = await this.o.access.require(actor, 'document.create', { ...collectionResource(destination), classification: placement.classification },
+    await this.o.access.require(actor, 'document.create', { ...collectionResource(destination), classification: placement.classification },
       { organisationId: destination.organisationId, ids: { collectionId: destination.id, documentId: source.id } });
     const deleteDecision = move ? await this.o.access.require(actor, 'document.delete', documentResource(source), target(source)) : null;
     const replaced = input.replace ? await this.requireReplaceable(actor, input.replace, destination.id, name) : null;
@@ -148,10 +148,21 @@ export class DocumentFilingService {
       plaintext.destroy();
     }
     try {
-      // The bytes took a while to arrive: a hold placed meanwhile on the source (for a move) or on what is
-      // replaced still wins, so both are decided again, fresh, before anything is written.
+      // The bytes took a while to arrive: an arrangement suspended or ended meanwhile (a partner's
+      // document copied home, or a copy into a partner's collection), a move out of reach, or a hold
+      // placed on the source (for a move) or on what is replaced still wins, so every permission is
+      // decided again, fresh, on the source and destination as they are now, before anything is written.
+      let readNow: Decision;
+      let createNow: Decision;
       try {
-        if (move) await this.o.access.require(actor, 'document.delete', documentResource(source), target(source));
+        const sourceNow = await this.repos.documents.byId(source.id);
+        if (!sourceNow) throw notFound('document');
+        readNow = await this.o.access.require(actor, 'document.download', documentResource(sourceNow), target(sourceNow));
+        const destinationNow = await this.repos.collections.byId(destination.id);
+        if (!destinationNow || destinationNow.deletedAt) throw notFound('collection');
+        createNow = await this.o.access.require(actor, 'document.create', { ...collectionResource(destinationNow), classification: placement.classification },
+          { organisationId: destinationNow.organisationId, ids: { collectionId: destinationNow.id, documentId: source.id } });
+        if (move) await this.o.access.require(actor, 'document.delete', documentResource(sourceNow), target(sourceNow));
         if (replaced) await this.o.access.require(actor, 'document.delete', documentResource(replaced.document), target(replaced.document));
       } catch (error) {
         await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
@@ -170,10 +181,10 @@ export class DocumentFilingService {
       const crossOrganisation = source.organisationId !== destination.organisationId;
       // The copy is allowed by creating at the destination; the arrangement it names is the one that
       // opened the source if there was one (a partner's document copied home), else the destination's.
-      const copyDecision: Decision = { ...createDecision, via: readDecision.via ?? createDecision.via };
+      const copyDecision: Decision = { ...createNow, via: readNow.via ?? createNow.via };
       const copy: Document = {
         id: documentId, name, ...placement, status, currentVersion: 1, currentVersionId: versionId, size: ingested.size, sha256: ingested.sha256,
-        mediaType: copyVersion.mediaType, copiedFromDocumentId: source.id, copiedViaArrangementId: crossOrganisation ? readDecision.via : null,
+        mediaType: copyVersion.mediaType, copiedFromDocumentId: source.id, copiedViaArrangementId: crossOrganisation ? readNow.via : null,
         createdAt: at, updatedAt: at, deletedAt: null,
       };
       try {
@@ -192,7 +203,7 @@ export class DocumentFilingService {
               copyDecision, now),
             // Also under the source's organisation, so its auditors see where their record went.
             auditEvent(actor, 'document.copy', { organisationId: source.organisationId, ids: { documentId: source.id, versionId: version.id, copyDocumentId: documentId, copyOrganisationId: destination.organisationId } },
-              readDecision, now),
+              readNow, now),
           ]);
           if (move && deleteDecision) {
             for (const token of endedLocks) await repos.locks.delete(token);
@@ -202,7 +213,7 @@ export class DocumentFilingService {
           await this.o.ingestion.afterScan(repos, actor, copyDecision, copy, copyVersion, ingested);
         });
       } catch (error) {
-        await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+        await this.o.ingestion.discardUnlessCommitted(ingested, versionId);
         throw error;
       }
       return copy;

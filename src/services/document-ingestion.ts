@@ -82,6 +82,17 @@ export class DocumentIngestion {
     }
   }
 
+  /**
+   * Removes the blob of a write that failed, unless its version was committed after all: a transaction
+   * whose commit went through but whose sync failed (SQLite) rejects too, and removing the bytes then
+   * would leave a committed version with none. If even that cannot be checked, the blob stays (an
+   * orphan costs space; a missing blob costs a record).
+   */
+  async discardUnlessCommitted(ingested: Inspected, versionId: string): Promise<void> {
+    const committed = await this.o.store.repos.documents.versionById(versionId).then((v) => v !== undefined, () => true);
+    if (!committed) await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+  }
+
   /** A lock taken while the bytes were arriving still binds: the stored blob is removed and the write refused. */
   async enforceAfterIngest(actor: Actor, touches: WriteTouch[], ingested: Ingested): Promise<void> {
     try {

@@ -83,7 +83,7 @@ export class DocumentsService {
 
   async upload(actor: Actor, collectionId: string, input: UploadInput): Promise<UploadResult> {
     // The input is judged only once the actor may create in the collection as it is (else 404).
-    const { parent: collection, decision, created } = await this.o.access.requireCreatableIn(actor, 'document.create', collectionId, (stored) => ({
+    const { parent: collection, created } = await this.o.access.requireCreatableIn(actor, 'document.create', collectionId, (stored) => ({
       name: validateName(input.name),
       sourceModifiedAt: this.sourceModified(input),
       classification: higherClassification(input.classification ?? stored.classification, stored.classification),
@@ -107,16 +107,21 @@ export class DocumentsService {
         createdAt: now, updatedAt: now, deletedAt: null,
       };
       try {
+        // The bytes took a while to arrive: an arrangement suspended or ended meanwhile (a partner's
+        // access), or a collection moved out of reach, still wins. Decide again on the collection as it
+        // is now; the commit then checks it has not moved since (requireSamePlace).
+        const decided = (await this.o.access.requireCreatableIn(actor, 'document.create', collection.id, () => ({ classification }))).decision;
         // The admission slot is given back in this same commit.
         await ingested.slot.releaseWith(async (repos) => {
           await requireSamePlace(repos, document);
           await repos.documents.insertDocument(document);
           await repos.documents.insertVersion(version);
-          await repos.audit.insert([auditEvent(actor, 'document.upload', target(document, versionId), decision, this.o.clock.now())]);
-          await this.o.ingestion.afterScan(repos, actor, decision, document, version, ingested);
+          await repos.audit.insert([auditEvent(actor, 'document.upload', target(document, versionId), decided, this.o.clock.now())]);
+          await this.o.ingestion.afterScan(repos, actor, decided, document, version, ingested);
         });
       } catch (error) {
-        await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+        // Nothing refers to the stored blob (unless the commit went through and only its sync failed).
+        await this.o.ingestion.discardUnlessCommitted(ingested, versionId);
         throw error;
       }
       return this.result(document, version, ingested);
@@ -167,8 +172,8 @@ export class DocumentsService {
           await this.o.ingestion.afterScan(repos, actor, decided, document, version, ingested);
         });
       } catch (error) {
-        // Nothing refers to the stored blob: remove it rather than leave an orphan.
-        await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+        // Nothing refers to the stored blob (unless the commit went through and only its sync failed).
+        await this.o.ingestion.discardUnlessCommitted(ingested, versionId);
         throw error;
       }
       return this.result(document, version!, ingested);

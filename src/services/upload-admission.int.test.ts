@@ -146,4 +146,16 @@ describe.each(DIALECTS)('UploadAdmission on %s', (dialect) => {
     const rows = await t.store.db.selectFrom('upload_slots').select('holder').execute();
     expect(rows.map((r) => r.holder)).toEqual([a.holder, a.holder]);
   });
+
+  it('still locks when the admission row was deleted by hand: the lock puts it back and counts on it', async () => {
+    await t.store.db.deleteFrom('upload_admission').execute();
+    const a = admission();
+    const me = u();
+    await admit(a, person(me, 'y'), 'org-y');
+    // An update-only lock would have matched no row (and on PostgreSQL locked nothing): the row is back.
+    expect(await t.store.db.selectFrom('upload_admission').select(['id', 'admissions']).execute()).toEqual([{ id: 1, admissions: 1 }]);
+    await admit(a, person(me, 'y'), 'org-y');
+    expect(Number((await t.store.db.selectFrom('upload_admission').select('admissions').executeTakeFirstOrThrow()).admissions)).toBe(2);
+    expect(await refusal(a.admit(person(me, 'y'), 'org-y'))).toMatchObject({ code: 'RATE_LIMITED', details: { limit: 'account' } });
+  });
 });

@@ -16,9 +16,14 @@ export class UploadSlotsRepo implements UploadSlotsRepository {
    * Updating the one admission row is the lock on both dialects: PostgreSQL holds its row lock until
    * the transaction ends; on SQLite a write as the transaction's first statement takes the database's
    * write lock (waiting up to busy_timeout) before anything is read, so no count is ever stale.
+   * An upsert, not an update: an update of a row someone deleted (by hand, or a partial restore) matches
+   * nothing, so on PostgreSQL it would lock nothing and admissions from several processes would count
+   * at once and together exceed the limits; the upsert puts the row back and locks it.
    */
   async lockAdmission(): Promise<void> {
-    await this.db.updateTable('upload_admission').set({ admissions: sql<number>`admissions + 1` }).where('id', '=', 1).execute();
+    await this.db.insertInto('upload_admission').values({ id: 1, admissions: 1 })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ admissions: sql<number>`upload_admission.admissions + 1` }))
+      .execute();
   }
 
   async deleteExpired(now: string): Promise<number> {
