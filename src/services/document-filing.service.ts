@@ -117,7 +117,7 @@ export class DocumentFilingService {
     const placement = placeDocument(source, destination);
     await this.o.access.require(actor, 'document.create', { ...collectionResource(destination), classification: placement.classification },
       { organisationId: destination.organisationId, ids: { collectionId: destination.id, documentId: source.id } });
-    const deleteDecision = move ? await this.o.access.require(actor, 'document.delete', documentResource(source), target(source)) : null;
+    if (move) await this.o.access.require(actor, 'document.delete', documentResource(source), target(source));
     const replaced = input.replace ? await this.requireReplaceable(actor, input.replace, destination.id, name) : null;
     const clash = await this.repos.documents.byName(destination.id, name);
     if (clash && clash.id !== replaced?.document.id && !(move && clash.id === source.id)) {
@@ -154,6 +154,7 @@ export class DocumentFilingService {
       // decided again, fresh, on the source and destination as they are now, before anything is written.
       let readNow: Decision;
       let createNow: Decision;
+      let deleteNow: Decision | null = null;
       try {
         const sourceNow = await this.repos.documents.byId(source.id);
         if (!sourceNow) throw notFound('document');
@@ -162,7 +163,7 @@ export class DocumentFilingService {
         if (!destinationNow || destinationNow.deletedAt) throw notFound('collection');
         createNow = await this.o.access.require(actor, 'document.create', { ...collectionResource(destinationNow), classification: placement.classification },
           { organisationId: destinationNow.organisationId, ids: { collectionId: destinationNow.id, documentId: source.id } });
-        if (move) await this.o.access.require(actor, 'document.delete', documentResource(sourceNow), target(sourceNow));
+        if (move) deleteNow = await this.o.access.require(actor, 'document.delete', documentResource(sourceNow), target(sourceNow));
         if (replaced) await this.o.access.require(actor, 'document.delete', documentResource(replaced.document), target(replaced.document));
       } catch (error) {
         await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
@@ -205,10 +206,10 @@ export class DocumentFilingService {
             auditEvent(actor, 'document.copy', { organisationId: source.organisationId, ids: { documentId: source.id, versionId: version.id, copyDocumentId: documentId, copyOrganisationId: destination.organisationId } },
               readNow, now),
           ]);
-          if (move && deleteDecision) {
+          if (move && deleteNow) {
             for (const token of endedLocks) await repos.locks.delete(token);
             await repos.documents.update(source.id, { deletedAt: at }, at);
-            await repos.audit.insert([auditEvent(actor, 'document.move', { organisationId: source.organisationId, ids: { documentId: source.id, movedToDocumentId: documentId, collectionId: destination.id } }, deleteDecision, now)]);
+            await repos.audit.insert([auditEvent(actor, 'document.move', { organisationId: source.organisationId, ids: { documentId: source.id, movedToDocumentId: documentId, collectionId: destination.id } }, deleteNow, now)]);
           }
           await this.o.ingestion.afterScan(repos, actor, copyDecision, copy, copyVersion, ingested);
         });
