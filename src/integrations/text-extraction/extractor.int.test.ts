@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { ExtractedText } from '../../domain/search/types.js';
 import * as fixtures from '../../../test/fixtures/search/documents.js';
 import { ContainedThumbnailer } from '../thumbnails.js';
-import { ContainedTextExtractor } from './extractor.js';
+import { ContainedTextExtractor, IN_PROCESS_TEXT_BYTES } from './extractor.js';
 
 const { CANARY, sourceOf } = fixtures;
 const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
@@ -135,7 +135,7 @@ describe('text extraction: hostile files stay contained', { concurrent: true, ti
   it('a parser that hangs is killed at the timeout, its process group with it', async () => {
     const hanging = new ContainedTextExtractor({ fileTimeoutMs: 1500, parserScript: path.resolve(here, '../../../test/fixtures/search/hanging-parser.mjs') });
     const started = Date.now();
-    const result = await extract(fixtures.csv(), 'text/csv', 'payments.csv', hanging);
+    const result = await extract(fixtures.html(), 'text/html', 'notice.html', hanging);
     expect(result).toEqual({ status: 'failed', reason: 'the parser took longer than 1500 ms and was stopped', sections: [] });
     expect(Date.now() - started).toBeLessThan(15_000);
     const sleepers = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
@@ -154,7 +154,24 @@ describe('text extraction: hostile files stay contained', { concurrent: true, ti
     const result = await extract(await fixtures.docx(paragraphs), DOCX, 'long.docx', small);
     expect(result).toEqual({ status: 'failed', reason: 'the parser ran out of memory (16 MiB)', sections: [] });
     // The same heap reads a small file: it was this file's size that killed the parser.
-    expect((await extract(fixtures.csv(), 'text/csv', 'payments.csv', small)).status).toBe('done');
+    expect((await extract(fixtures.html(), 'text/html', 'notice.html', small)).status).toBe('done');
+  });
+
+  it('small plain text is decoded without a parser process; larger text still goes to one', async () => {
+    // The parser script hangs: a result that comes back `done` was read without starting it.
+    const hanging = new ContainedTextExtractor({ fileTimeoutMs: 1500, parserScript: path.resolve(here, '../../../test/fixtures/search/hanging-parser.mjs') });
+    const small = await extract(fixtures.csv(), 'text/csv', 'payments.csv', hanging);
+    expect(small.sections).toEqual([{ page: null, text: `ref,payee,amount\n1001,"${CANARY}, J",350.00\n1002,Other,12.50` }]);
+    const withControls = await extract(Buffer.from(`Ring ${CANARY}\u001b[2J\r\nnow\u0000`), 'text/plain', 'note.txt', hanging);
+    expect(withControls.sections).toEqual([{ page: null, text: `Ring ${CANARY} [2J\nnow` }]);
+    const large = Buffer.alloc(IN_PROCESS_TEXT_BYTES + 1, 'a ');
+    expect(await extract(large, 'text/plain', 'large.txt', hanging)).toEqual({ status: 'failed', reason: 'the parser took longer than 1500 ms and was stopped', sections: [] });
+    // At the cap it is still decoded here, and the text cap applies as it does to a parser's output.
+    const capped = new ContainedTextExtractor({ maxTextChars: 1000, parserScript: path.resolve(here, '../../../test/fixtures/search/hanging-parser.mjs') });
+    const atCap = await extract(Buffer.alloc(IN_PROCESS_TEXT_BYTES, 'a '), 'text/plain', 'long.txt', capped);
+    expect(atCap.status).toBe('partial');
+    expect(atCap.reason).toBe('the text passed the cap of 1000 characters');
+    expect(atCap.sections.map((s) => s.text.length)).toEqual([1000]);
   });
 
   it('an aborted extraction rejects with the abort reason', async () => {
