@@ -1,8 +1,8 @@
 // The paper copy of a certificate of destruction: a GOV.UK-styled PDF drawn with pdfkit. It restates the
 // signed JSON for people and tells them how to check that JSON; the PDF itself proves nothing, so it
 // carries the JSON's SHA-256 and the command that verifies it.
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
-import PDFDocument from 'pdfkit';
 import { openCheckpoint } from '../domain/audit/signed-note.js';
 import type { DestructionCertificate } from '../domain/records/certificate.js';
 import type { CertificateRenderer } from '../domain/ports.js';
@@ -18,6 +18,13 @@ const BOLD = 'Helvetica-Bold';
 const MONO = 'Courier';
 
 type Doc = PDFKit.PDFDocument;
+
+// pdfkit (and its fonts and font parser) is loaded on the first certificate, not at start-up: a server
+// draws one a disposal batch, and loading it with everything else held about 9 MB of the idle server for nothing
+// (docs/performance.md, "Server memory"). Its CommonJS build, so loading stays synchronous.
+const require = createRequire(import.meta.url);
+let pdfkit: typeof import('pdfkit') | undefined;
+const loadPdfkit = (): typeof import('pdfkit') => (pdfkit ??= require('pdfkit') as typeof import('pdfkit'));
 
 // The standard PDF fonts carry only the Windows-1252 repertoire. Anything else (Welsh ŵ and ŷ, emoji)
 // is drawn as its base letter or '?', never as a wrong glyph; format and bidi controls are dropped, so a
@@ -48,6 +55,7 @@ export class PdfCertificateRenderer implements CertificateRenderer {
   constructor(private readonly options: PdfCertificateRendererOptions = {}) {}
 
   pdf(cert: DestructionCertificate, facts: { jsonSha256: string; verifierKey: string }): Readable {
+    const PDFDocument = loadPdfkit();
     const doc = new PDFDocument({
       size: 'A4', margin: MARGIN, compress: this.options.compress ?? true,
       info: { Title: `Certificate of destruction ${cert.id}`, Author: cert.organisation.name, Subject: `Disposal batch ${cert.batchId}`, Creator: 'Strongroom' },
