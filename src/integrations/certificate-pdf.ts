@@ -20,8 +20,9 @@ const MONO = 'Courier';
 type Doc = PDFKit.PDFDocument;
 
 // pdfkit (and its fonts and font parser) is loaded on the first certificate, not at start-up: a server
-// draws one a disposal batch, and loading it with everything else held about 9 MB of the idle server for nothing
-// (docs/performance.md, "Server memory"). Its CommonJS build, so loading stays synchronous.
+// draws one a disposal batch, and loading it with everything else held about 9 MB of the idle
+// server for nothing (docs/performance.md, "Results, 1 December 2026"). Its CommonJS build, so
+// loading stays synchronous.
 const require = createRequire(import.meta.url);
 let pdfkit: typeof import('pdfkit') | undefined;
 const loadPdfkit = (): typeof import('pdfkit') => (pdfkit ??= require('pdfkit') as typeof import('pdfkit'));

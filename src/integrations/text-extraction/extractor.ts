@@ -18,11 +18,10 @@ import { plainText } from '../../domain/search/plain-text.js';
  * memory the size bounds (a few milliseconds and two megabytes at this cap), and the text it yields
  * is cut, cleaned and capped section by section as every parser's output is (readTextHere; the worst
  * input measured, a megabyte of control characters, took 55 ms in all and held the event loop at most
- * 10 ms at a time). A parser
- * process costs about 100 ms of CPU to start (measured here: 94 ms and 108 CPU-ms per 4 KiB text
- * file, 2.4 of them in the server), so a share of many small text files would spend most of the
- * machine on start-ups. Larger text still goes to the parser, so a huge file never blocks the
- * server's event loop.
+ * 10 ms at a time). A parser process costs about 100 ms of CPU to start (measured here: 94 ms and
+ * 108 CPU-ms per 4 KiB text file, 2.4 of them in the server), so a share of many small text files
+ * would spend most of the machine on start-ups. Larger text still goes to the parser, so a huge file
+ * never blocks the server's event loop.
  */
 export const IN_PROCESS_TEXT_BYTES = 1024 * 1024;
 
