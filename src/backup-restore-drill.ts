@@ -149,7 +149,7 @@ async function verifyRestoredLog(store: Store, config: Config, scratch: string, 
   const verifierKey = verifierKeyFromSigner(signerKey);
   const treeSize = await store.repos.audit.treeSize();
   // The offsite folder, and the replica's bucket when it is one.
-  const opened = openCheckpointCopies(config, scratch);
+  const opened = await openCheckpointCopies(config, scratch);
   const live = opened.copies;
   let newer = 0;
   // A note that does not open stays in (size 0), for verify to name.

@@ -136,7 +136,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   await migrate(handle.db, handle.caps);
   const store = new Store(handle, deriveKey(master, 'audit-event-seal'), new DerivedSearchKeys(master));
 
-  const { store: blobStore, destroy: closeBlobStore, stagingGraceMs } = openBlobStore(config);
+  const { store: blobStore, destroy: closeBlobStore, stagingGraceMs } = await openBlobStore(config);
   // Age-based, never "everything": another node on the same bucket or shared folder may be
   // uploading right now. A bucket that does not answer now (or a role without
   // s3:ListBucketMultipartUploads) must not keep the process from starting: leftovers wait for the
@@ -150,7 +150,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     logger.warn({ err }, 'could not clean unfinished uploads in the blob bucket; the bucket lifecycle rule will');
   });
   // The offsite replica: the same encrypted bytes under the same ids, in a second store.
-  const replicaOpened = config.replica === null ? null : openBlobStore(config, config.replica);
+  const replicaOpened = config.replica === null ? null : await openBlobStore(config, config.replica);
   const replicaStore = replicaOpened?.store ?? null;
   // Other nodes may be copying into it now: only leftovers older than any copy can take go.
   if (replicaOpened) await replicaOpened.store.cleanStaging(replicaOpened.stagingGraceMs).catch((err: unknown) => logger.warn({ err }, 'could not clean unfinished copies in the replica; they are retried at the next start'));
@@ -219,7 +219,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
 
   const serviceAreas = DEFAULT_SERVICE_AREAS;
   const access = new AccessService(store, clock);
-  const checkpointCopies = openCheckpointCopies(config, config.dataDir);
+  const checkpointCopies = await openCheckpointCopies(config, config.dataDir);
   const audit = new AuditService({
     store, access, clock, origin: config.auditOrigin, signerKey, verifierKey: verifierKeyFromSigner(signerKey),
     copies: checkpointCopies.copies,

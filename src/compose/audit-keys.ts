@@ -6,9 +6,7 @@ import path from 'node:path';
 import type { Config } from '../config/config.js';
 import { generateSignerKey } from '../domain/audit/signed-note.js';
 import type { CheckpointCopies as CheckpointCopiesPort } from '../domain/ports.js';
-import { BucketCheckpointCopies } from '../storage/bucket-checkpoint-copies.js';
 import { CheckpointCopies } from '../storage/checkpoint-copies.js';
-import { createS3Client } from '../storage/s3.blob-store.js';
 
 export const auditKeyPath = (dataDir: string): string => path.join(dataDir, 'keys', 'audit-signing.key');
 /** The signer's own copy of the last checkpoint it signed: beside its key, out of the database's reach. */
@@ -37,11 +35,13 @@ export async function loadSigningKey(config: Config, create: boolean): Promise<s
 
 /**
  * Where audit checkpoints are kept outside the database: the offsite folder and the signer's own copy
- * (beside its key in `signerDataDir`), and the replica's bucket too when STRONGROOM_REPLICA is one.
+ * (beside its key in `signerDataDir`), and the replica's bucket too when STRONGROOM_REPLICA is one (the
+ * S3 modules are loaded only then).
  */
-export function openCheckpointCopies(config: Config, signerDataDir: string): { copies: CheckpointCopiesPort; close: () => void } {
+export async function openCheckpointCopies(config: Config, signerDataDir: string): Promise<{ copies: CheckpointCopiesPort; close: () => void }> {
   const local = new CheckpointCopies({ offsiteDir: config.offsiteDir, signerFile: auditLastCheckpointPath(signerDataDir) });
   if (config.replica?.kind !== 's3') return { copies: local, close: () => undefined };
+  const [{ BucketCheckpointCopies }, { createS3Client }] = await Promise.all([import('../storage/bucket-checkpoint-copies.js'), import('../storage/s3.blob-store.js')]);
   const client = createS3Client(config.replica);
   return { copies: new BucketCheckpointCopies({ local, client, bucket: config.replica.bucket, prefix: config.replica.prefix }), close: () => client.destroy() };
 }

@@ -3,7 +3,6 @@
 import type { BlobsSetting, Config } from '../config/config.js';
 import type { BlobStore } from '../domain/ports.js';
 import { FsBlobStore } from '../storage/fs.blob-store.js';
-import { createS3Client, S3BlobStore } from '../storage/s3.blob-store.js';
 
 /**
  * Staging younger than this is left alone, at start-up and by the worker's sweep: other processes
@@ -18,9 +17,13 @@ const S3_STAGING_GRACE_MS = 24 * 60 * 60 * 1000;
  */
 export const FS_STAGING_GRACE_MS = 60 * 60 * 1000;
 
-/** The blob store STRONGROOM_BLOBS names, and how much of its staging is safe to clean at start-up. */
-export function openBlobStore(config: Config, blobs: BlobsSetting = config.blobs): { store: BlobStore; destroy: () => void; stagingGraceMs: number } {
+/**
+ * The blob store STRONGROOM_BLOBS names, and how much of its staging is safe to clean at start-up.
+ * The S3 adapter (and the AWS SDK, 20-odd MB of memory) is loaded only when a bucket is named.
+ */
+export async function openBlobStore(config: Config, blobs: BlobsSetting = config.blobs): Promise<{ store: BlobStore; destroy: () => void; stagingGraceMs: number }> {
   if (blobs.kind === 's3') {
+    const { createS3Client, S3BlobStore } = await import('../storage/s3.blob-store.js');
     const client = createS3Client(blobs);
     return { store: new S3BlobStore({ client, bucket: blobs.bucket, prefix: blobs.prefix, largestBlobBytes: config.maxUploadBytes }), destroy: () => client.destroy(), stagingGraceMs: S3_STAGING_GRACE_MS };
   }

@@ -1,8 +1,7 @@
 // Database factory: embedded, encrypted SQLite by default; PostgreSQL when a postgres:// URL is given.
 // Dialect differences are gathered in `caps`, not scattered through the repositories.
 import Database from 'better-sqlite3-multiple-ciphers';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool } from 'kysely';
 import { GroupCommit, type SyncFile } from './group-commit.js';
 import { nulGuard } from './nul-guard.js';
 import type { Schema } from './schema.js';
@@ -38,9 +37,6 @@ export interface SqliteOptions {
   /** How the write-ahead log is made durable (tests hold it back); fdatasync by default. */
   syncFile?: SyncFile;
 }
-
-// pg returns int8 as strings to be safe beyond 2^53; our counts and sizes stay well below that.
-pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
 
 export function openSqlite({ file, key, cacheMib, syncFile }: SqliteOptions): DatabaseHandle {
   const database = new Database(file);
@@ -138,8 +134,15 @@ function noticingCommits(statement: Database.Statement, afterStatement: (stateme
 }
 
 export function openPostgres(url: string, poolSize = 10, onIdleClientError: (error: Error) => void = () => undefined): DatabaseHandle {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
-  pool.on('error', onIdleClientError);
+  // The driver is loaded with the first connection, so an embedded (SQLite) server never loads it.
+  const pool = async (): Promise<PostgresPool> => {
+    const pg = (await import('pg')).default;
+    // pg returns int8 as strings to be safe beyond 2^53; our counts and sizes stay well below that.
+    pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+    const created = new pg.Pool({ connectionString: url, max: poolSize });
+    created.on('error', onIdleClientError);
+    return created;
+  };
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }), plugins: [nulGuard] });
   return {
     db,

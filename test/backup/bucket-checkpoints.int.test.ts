@@ -108,7 +108,7 @@ describe.each(DIALECTS)('audit checkpoints in a bucket replica on %s', (dialect)
 
   it('never overwrites a checkpoint in the bucket, and the signer refuses a different one of the same size', { timeout: 20_000 }, async () => {
     const newest = await t.vault.store.db.selectFrom('audit_checkpoints').select(['tree_size', 'note']).orderBy('tree_size', 'desc').executeTakeFirstOrThrow();
-    const copies = openCheckpointCopies(t.vault.config, t.dataDir);
+    const copies = await openCheckpointCopies(t.vault.config, t.dataDir);
     try {
       // The same note again (a retry): accepted, nothing changes.
       await copies.copies.remember(newest.tree_size, newest.note);

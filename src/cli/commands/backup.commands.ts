@@ -2,14 +2,16 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { takeBackup } from '../../backup.js';
-import { restoreBackup } from '../../backup-restore.js';
-import { checkDrillReport, restoreDrill, type SignedDrillReport } from '../../backup-restore-drill.js';
-import { newestBackup } from '../../backup-schedule.js';
+import type { SignedDrillReport } from '../../backup-restore-drill.js';
 import type { Vault } from '../../main.js';
 import { configFrom, output, say, withVault } from '../context.js';
 
 const logger = () => pino({ level: process.env.STRONGROOM_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+
+// Each action loads its backup module when it runs: they bring the AWS SDK and the PostgreSQL driver,
+// and every other command (`serve` above all) would otherwise carry them in memory for nothing.
+const newestBackup = async (...args: Parameters<typeof import('../../backup-schedule.js').newestBackup>) =>
+  (await import('../../backup-schedule.js')).newestBackup(...args);
 
 export function registerBackupCommands(program: Command): void {
   program
@@ -17,6 +19,7 @@ export function registerBackupCommands(program: Command): void {
     .description('write a consistent, encrypted, signed backup of the database and the audit key (not the master key, not the blobs: those are on the replica)')
     .requiredOption('--out <where>', 'a new, empty folder, or s3://bucket/prefix?endpoint=…')
     .action(async (opts: { out: string }, command: Command) => {
+      const { takeBackup } = await import('../../backup.js');
       const manifest = await withVault(command, (vault) => takeBackup(vault as Vault, opts.out));
       say(`Backup ${manifest.id} written to ${opts.out}: ${Object.values(manifest.tables).reduce((a, b) => a + b, 0)} rows, ${manifest.blobs.referenced} blobs referenced (${manifest.blobs.shredded} shredded), audit log of ${manifest.audit.treeSize} events.`);
       output(manifest.id);
@@ -33,6 +36,7 @@ export function registerBackupCommands(program: Command): void {
       const config = configFrom(command);
       const from = opts.from ?? (await newestBackup(config, key));
       if (opts.from === undefined) say(`Restoring the newest backup in the replica: ${from}`);
+      const { restoreBackup } = await import('../../backup-restore.js');
       const result = await restoreBackup(config, { from, logger: logger(), ...(opts.blobsFrom ? { blobsFrom: opts.blobsFrom } : {}), ...(key ? { key } : {}) });
       say(`Restored backup ${result.manifest.id} (made ${result.manifest.createdAt}): ${result.copied} blobs copied, ${result.shredded} shredded (disposed), ${result.missing.length} missing.`);
       for (const m of result.missing) say(`  missing: document ${m.documentId} version ${m.versionId} (blob ${m.blobId})`);
@@ -55,6 +59,7 @@ export function registerBackupCommands(program: Command): void {
       if (!Number.isInteger(sample) || sample < 1) throw new Error('--sample must be a whole number of documents, 1 or more.');
       const from = opts.from ?? (await newestBackup(configFrom(command)));
       if (opts.from === undefined) say(`Drilling the newest backup in the replica: ${from}`);
+      const { restoreDrill } = await import('../../backup-restore-drill.js');
       const signed = await withVault(command, (vault) => restoreDrill(vault as Vault, { from, sample, logger: logger(), ...(opts.replica ? { replica: opts.replica } : {}) }));
       await writeFile(opts.report, `${JSON.stringify(signed, null, 1)}\n`, { mode: 0o644 });
       const { totals, audit } = signed.report;
@@ -78,6 +83,7 @@ export function registerBackupCommands(program: Command): void {
         process.exitCode = 1;
         return;
       }
+      const { checkDrillReport } = await import('../../backup-restore-drill.js');
       try {
         const report = checkDrillReport(parsed, key);
         say(`Report verified: drill of ${report.when} on backup ${report.backup.id}, ${report.sampleSize} documents, ${report.passed ? 'PASSED' : 'FAILED'}.`);

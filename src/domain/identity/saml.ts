@@ -69,7 +69,7 @@ export interface SamlProtocol {
    */
   verify(settings: SamlSettings, sp: SamlServiceProvider, samlResponse: string, expected: { requestId: string; issuedAt: number }): Promise<SamlAssertion>;
   /** The SP metadata XML for the provider's administrators to load. */
-  metadata(sp: SamlServiceProvider): string;
+  metadata(sp: SamlServiceProvider): Promise<string>;
 }
 
 export const SAML_REFUSALS = {

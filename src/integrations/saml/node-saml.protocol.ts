@@ -3,14 +3,26 @@
 // signature-wrapping response cannot slip unsigned content past it), the audience, the validity window
 // and InResponseTo; what it leaves to its caller (Issuer, Recipient, Destination, replay) is read out
 // here and checked by services/saml-sign-in.service.ts.
-import { SAML, SamlStatusError, ValidateInResponseTo, type CacheProvider, type Profile } from '@node-saml/node-saml';
-import { parseXml2JsFromString } from '@node-saml/node-saml/lib/xml.js';
+import type { CacheProvider, Profile, SAML, SamlConfig } from '@node-saml/node-saml';
 import type { SamlSettings } from '../../domain/identity/federation.js';
 import {
   SAML_CLOCK_SKEW_MS, SAML_REQUEST_LIFETIME_MS, SamlRefused, type SamlAssertion, type SamlProtocol, type SamlRefusal, type SamlServiceProvider,
 } from '../../domain/identity/saml.js';
 
 type Xml = Record<string, unknown> & { $?: Record<string, string>; _?: string };
+
+interface Library {
+  saml: typeof import('@node-saml/node-saml');
+  parseXml: typeof import('@node-saml/node-saml/lib/xml.js').parseXml2JsFromString;
+}
+
+let loading: Promise<Library> | undefined;
+/**
+ * The library, loaded on first use: most deployments never configure SAML, and it brings its own XML,
+ * signature and crypto stack (about 10 MB of the server's memory) that would otherwise sit idle.
+ */
+const library = (): Promise<Library> =>
+  (loading ??= Promise.all([import('@node-saml/node-saml'), import('@node-saml/node-saml/lib/xml.js')]).then(([saml, xml]) => ({ saml, parseXml: xml.parseXml2JsFromString })));
 
 /**
  * The library's store of request ids, answered from the one request THIS browser started (its cookie):
@@ -24,8 +36,8 @@ function oneRequest(expected: { requestId: string; issuedAt: number }): CachePro
   };
 }
 
-function saml(settings: SamlSettings, sp: SamlServiceProvider, extra: Partial<ConstructorParameters<typeof SAML>[0]> = {}): SAML {
-  return new SAML({
+function saml(lib: Library, settings: SamlSettings, sp: SamlServiceProvider, extra: Partial<SamlConfig> = {}): SAML {
+  return new lib.saml.SAML({
     entryPoint: settings.entryPoint,
     idpCert: settings.idpCertificates,
     issuer: sp.entityId,
@@ -38,7 +50,7 @@ function saml(settings: SamlSettings, sp: SamlServiceProvider, extra: Partial<Co
     wantAuthnResponseSigned: false,
     acceptedClockSkewMs: SAML_CLOCK_SKEW_MS,
     requestIdExpirationPeriodMs: SAML_REQUEST_LIFETIME_MS,
-    validateInResponseTo: ValidateInResponseTo.always,
+    validateInResponseTo: lib.saml.ValidateInResponseTo.always,
     // Let the provider choose its NameID format and authentication method (Entra rejects a request
     // asking for one it is not set up to send); what comes back is checked, not what was asked for.
     identifierFormat: null,
@@ -48,8 +60,8 @@ function saml(settings: SamlSettings, sp: SamlServiceProvider, extra: Partial<Co
 }
 
 /** The reason a person is told, from the library's error (its messages are its only classification). */
-function refusalFor(error: unknown): SamlRefusal {
-  if (error instanceof SamlStatusError) return 'provider_error';
+function refusalFor(lib: Library, error: unknown): SamlRefusal {
+  if (error instanceof lib.saml.SamlStatusError) return 'provider_error';
   const message = error instanceof Error ? error.message : String(error);
   if (/InResponseTo/i.test(message)) return 'not_this_browser';
   if (/signature|signed/i.test(message)) return 'unsigned';
@@ -84,15 +96,16 @@ function attributesOf(profile: Profile): Record<string, string[]> {
 
 export class NodeSamlProtocol implements SamlProtocol {
   async requestUrl(settings: SamlSettings, sp: SamlServiceProvider, requestId: string): Promise<string> {
-    return saml(settings, sp, { generateUniqueId: () => requestId, cacheProvider: oneRequest({ requestId, issuedAt: Date.now() }) }).getAuthorizeUrlAsync('', undefined, {});
+    return saml(await library(), settings, sp, { generateUniqueId: () => requestId, cacheProvider: oneRequest({ requestId, issuedAt: Date.now() }) }).getAuthorizeUrlAsync('', undefined, {});
   }
 
   async verify(settings: SamlSettings, sp: SamlServiceProvider, samlResponse: string, expected: { requestId: string; issuedAt: number }): Promise<SamlAssertion> {
+    const lib = await library();
     let profile: Profile | null;
     try {
-      ({ profile } = await saml(settings, sp, { cacheProvider: oneRequest(expected) }).validatePostResponseAsync({ SAMLResponse: samlResponse }));
+      ({ profile } = await saml(lib, settings, sp, { cacheProvider: oneRequest(expected) }).validatePostResponseAsync({ SAMLResponse: samlResponse }));
     } catch (error) {
-      throw new SamlRefused(refusalFor(error), error instanceof Error ? error.message : String(error));
+      throw new SamlRefused(refusalFor(lib, error), error instanceof Error ? error.message : String(error));
     }
     if (!profile) throw new SamlRefused('malformed', 'no assertion in the response');
     // From here on only the signed assertion is read (getAssertion: what the signature covered)…
@@ -102,7 +115,7 @@ export class NodeSamlProtocol implements SamlProtocol {
     const conditions = children(assertion, 'Conditions')[0];
     const context = children(children(assertion, 'AuthnStatement')[0], 'AuthnContext')[0];
     // …and from the envelope only its Destination and Issuer, which must name us and the provider anyway.
-    const response = (await parseXml2JsFromString(Buffer.from(samlResponse, 'base64').toString('utf8')).catch(() => ({}))) as { Response?: Xml };
+    const response = (await lib.parseXml(Buffer.from(samlResponse, 'base64').toString('utf8')).catch(() => ({}))) as { Response?: Xml };
     return {
       issuer: typeof profile.issuer === 'string' ? profile.issuer : '',
       responseIssuer: text(response.Response?.Issuer),
@@ -117,8 +130,8 @@ export class NodeSamlProtocol implements SamlProtocol {
     };
   }
 
-  metadata(sp: SamlServiceProvider): string {
+  async metadata(sp: SamlServiceProvider): Promise<string> {
     // No certificate of ours: requests are not signed and assertions not encrypted to us (TLS carries them).
-    return saml({ entryPoint: 'https://unused.invalid/', idpEntityId: '', idpCertificates: ['unused'], emailAttribute: null }, sp).generateServiceProviderMetadata(null, null);
+    return saml(await library(), { entryPoint: 'https://unused.invalid/', idpEntityId: '', idpCertificates: ['unused'], emailAttribute: null }, sp).generateServiceProviderMetadata(null, null);
   }
 }
