@@ -243,6 +243,25 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     expect((await rowsOf('test-slow')).at(-1)).toMatchObject({ status: 'done', attempts: 1 });
   });
 
+  it('leases the oldest due jobs across queued ones and expired leases, and nothing not yet due or still held', async () => {
+    await clearQueue();
+    const base = Date.now() - 60_000;
+    const at = (s: number) => new Date(base + s * 1000);
+    // n = the order they are due in: 0, 2, 4 queued; 1, 3 leased by a worker that died; 5 held; 6 not yet due.
+    for (const n of [0, 1, 2, 3, 4, 5]) await jobsA.enqueue(echoJob, { n }, { now: at(n), runAt: at(n) });
+    await jobsA.enqueue(echoJob, { n: 6 }, { now: at(0), runAt: new Date(Date.now() + 60_000) });
+    const ids = new Map((await rowsOf('test-echo')).map((r) => [(JSON.parse(r.payload) as { n: number }).n, r.id]));
+    const leased = (n: number, until: number) => h.a.db.updateTable('jobs').set({ status: 'running', lease_until: new Date(until).toISOString(), attempts: 1 }).where('id', '=', ids.get(n)!).execute();
+    await leased(1, Date.now() - 1000);
+    await leased(3, Date.now() - 1000);
+    await leased(5, Date.now() + 60_000);
+    const t = new Date().toISOString();
+    const u = new Date(Date.now() + 60_000).toISOString();
+    expect((await jobsB.lease(t, u, 4)).map((j) => j.payload)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }]);
+    expect((await jobsB.lease(t, u, 4)).map((j) => j.payload)).toEqual([{ n: 4 }]);
+    expect(await jobsB.lease(t, u, 4)).toEqual([]);
+  });
+
   it('gives a crashed worker\'s job to another once its lease expires, and fences the old holder out', async () => {
     await clearQueue();
     const runs: number[] = [];

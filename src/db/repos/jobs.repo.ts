@@ -2,7 +2,7 @@
 // workers never take the same row), renews the lease while it works, and a crashed worker's lease
 // expires so another takes the job. `attempts` doubles as the lease's fencing token: a worker whose
 // lease was taken over can no longer complete, retry or fail the job.
-import { sql, type ExpressionBuilder, type Kysely, type Transaction, type Updateable } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction, type Updateable } from 'kysely';
 import type { JobDefinition } from '../../domain/jobs/define-job.js';
 import type { FailedJob, JobCounts, JobsRepository, RequeueOutcome } from '../../domain/repositories.js';
 import type { DialectCaps } from '../kysely.js';
@@ -45,13 +45,23 @@ export class JobsRepo implements JobsRepository {
   async lease(now: string, leaseUntil: string, limit: number): Promise<JobRow[]> {
     const due = (eb: ExpressionBuilder<Schema, 'jobs'>) =>
       eb.and([eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)])]), eb('run_at', '<=', now)]);
-    // The candidates are picked once, in a materialised CTE: as a plain `id IN (subquery)`, PostgreSQL
-    // may run a FOR UPDATE SKIP LOCKED subquery again for every row it updates, ignoring its LIMIT.
+    // The oldest due jobs of each kind of candidate (queued; running with an expired lease), each
+    // read in order from the jobs_due index (status, run_at) and cut at `limit`, then the oldest of
+    // both. As one `queued or expired` condition the database gathered every due job and sorted them
+    // all to take a few: 4 ms per lease on SQLite with 10,000 jobs waiting, 0.1 ms this way.
+    // Each candidate set is a materialised CTE: as a plain `id IN (subquery)`, PostgreSQL may run a
+    // FOR UPDATE SKIP LOCKED subquery again for every row it updates, ignoring its LIMIT.
+    const oldest = (where: (eb: ExpressionBuilder<Schema, 'jobs'>) => Expression<SqlBool>) => {
+      const q = this.db.selectFrom('jobs').select(['id', 'run_at']).where(where).orderBy('run_at').orderBy('id').limit(limit);
+      return this.caps.rowLocks ? q.modifyEnd(sql`for update skip locked`) : q;
+    };
     const rows = await this.db
-      .with((cte) => cte('picked').materialized(), (db) => {
-        const q = db.selectFrom('jobs').select('id').where(due).orderBy('run_at').orderBy('id').limit(limit);
-        return this.caps.rowLocks ? q.modifyEnd(sql`for update skip locked`) : q;
-      })
+      .with((cte) => cte('queued').materialized(), () => oldest((eb) => eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)])))
+      .with((cte) => cte('expired').materialized(), () =>
+        oldest((eb) => eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now), eb('run_at', '<=', now)])))
+      .with((cte) => cte('picked').materialized(), (db) =>
+        db.selectFrom((inner) => inner.selectFrom('queued').selectAll().unionAll(inner.selectFrom('expired').selectAll()).as('candidates'))
+          .select('candidates.id').orderBy('candidates.run_at').orderBy('candidates.id').limit(limit))
       .updateTable('jobs')
       .set((eb) => ({ status: 'running', lease_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
       .where('id', 'in', (eb) => eb.selectFrom('picked').select('picked.id'))
