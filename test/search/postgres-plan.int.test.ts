@@ -108,6 +108,18 @@ describe('PostgreSQL search plan', () => {
     expect([...new Set(nodesOf(scoped!).flatMap((n) => n['Relation Name'] ?? []))]).toEqual(['documents']);
   });
 
+  it('relevance, counc*: one prefix ranks every match alike, reading no tsvector at all', async () => {
+    const [plan, ...more] = await plansOf('counc*', 'relevance');
+    expect(more).toEqual([]);
+    const scans = onTerms(plan!);
+    expect(scans.map((n) => n['Node Type'])).toEqual(['Bitmap Heap Scan']);
+    expect(scans[0]!.Filter ?? '').not.toContain('@@');
+    // The score is the one ts_rank would give: a prefix's lexeme has no positions.
+    const results = await index.search({ query: parseSearchQuery('counc*'), scope, filters: {}, sort: 'relevance', offset: 0, limit: 5 });
+    const { rows } = await pool.query(`select ts_rank(tsvector 'x y:1', tsquery 'x') as rank`);
+    expect(new Set(results.hits.map((h) => h.score))).toEqual(new Set([(rows[0] as { rank: number }).rank]));
+  });
+
   it('date sort, council: the matches read no tsvector', async () => {
     const [plan] = await plansOf('council', 'date');
     const scans = onTerms(plan!);

@@ -37,15 +37,25 @@ function prefixLexemesOf(key: Buffer, term: string, cache: Map<string, string[]>
   return lexemes;
 }
 
+/** One chunk of a section's terms as two tsvector literals: its words, and its words' prefixes. */
+export interface TermChunk {
+  /** Each word's lexeme at its positions (`'hex':1,5`): for words, phrases and ranking. */
+  words: string;
+  /** The lexemes of its words' prefixes, each once and with no position (`'hex'`): for prefix queries. */
+  prefixes: string;
+}
+
 /**
- * A section's tokens as tsvector literals, one per chunk: each word's lexeme at its position
- * (`'hex':1,5`), for phrases, and its prefixes' lexemes once each with no position (`'hex'`): a prefix
- * query tests a lexeme, never a position. Were the prefixes positioned too, every position would carry
- * one lexeme per character past the second, and a reader of the table would learn the length of every
- * word in order. Lexemes are hex, so the literal needs no escaping and nothing a person typed reaches it.
+ * A section's tokens as tsvector literals, one pair per chunk. A prefix query tests a lexeme, never a
+ * position: were the prefixes positioned too, every position would carry one lexeme per character
+ * past the second, and a reader of the table would learn the length of every word in order. They are
+ * a column of their own because they are three quarters of a section's lexemes: in one tsvector with
+ * the words, ranking a word read them all (a section's tsvector was 7.7 kB on average, stored out of
+ * line); apart, a section's words fit in its row. Lexemes are hex, so the literal needs no escaping
+ * and nothing a person typed reaches it.
  */
-export function tsvectorChunks(key: Buffer, tokens: readonly Token[]): string[] {
-  const chunks: string[] = [];
+export function tsvectorChunks(key: Buffer, tokens: readonly Token[]): TermChunk[] {
+  const chunks: TermChunk[] = [];
   const words = new Map<string, string>();
   const prefixCache = new Map<string, string[]>();
   let start = 0;
@@ -69,8 +79,10 @@ export function tsvectorChunks(key: Buffer, tokens: readonly Token[]): string[] 
       }
     }
     // PostgreSQL keeps only the first 256 positions of a lexeme; that changes ranking, not matching.
-    const positioned = [...positions].map(([lexeme, at]) => `'${lexeme}':${at.slice(0, 256).join(',')}`);
-    chunks.push([...positioned, ...[...prefixes].map((lexeme) => `'${lexeme}'`)].join(' '));
+    chunks.push({
+      words: [...positions].map(([lexeme, at]) => `'${lexeme}':${at.slice(0, 256).join(',')}`).join(' '),
+      prefixes: [...prefixes].map((lexeme) => `'${lexeme}'`).join(' '),
+    });
     if (i >= tokens.length) break;
     start = Math.max(i - CHUNK_OVERLAP, start + 1);
   }

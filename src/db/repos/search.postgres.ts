@@ -21,6 +21,15 @@ interface SectionRow {
 const TERM_ROWS_PER_INSERT = 1000;
 const TERM_BYTES_PER_INSERT = 4_000_000;
 
+/**
+ * What ts_rank gives a section matching a clause of one prefix: a prefix's lexeme is stored without
+ * positions (search-blind.ts), and ts_rank counts a position-less entry once and, under its default
+ * normalisation, ignores the section's length, so every matching section ranks alike. Ranking such a
+ * clause reads no tsvector: reading each matching section's (kilobytes, out of line) to compute this
+ * one value was most of a prefix search's time. Folded to a constant when the statement is planned.
+ */
+const POSITIONLESS_RANK = sql`ts_rank(tsvector 'p', tsquery 'p')`;
+
 export class PostgresSearchIndex implements SearchIndex {
   constructor(private readonly db: Executor, private readonly keys: SearchKeys) {}
 
@@ -66,7 +75,8 @@ export class PostgresSearchIndex implements SearchIndex {
 
   /**
    * A clause's matches are read once per organisation in the scope, `organisation_id = o and tsv @@
-   * (o's hashes)`, a lateral index scan per row of a VALUES list of (organisation, tsquery). (A UNION
+   * (o's hashes)` (`prefixes @@` for a prefix), a lateral index scan per row of a VALUES list of
+   * (organisation, tsqueries). (A UNION
    * ALL of one scan per organisation did the same, but PostgreSQL ran it with parallel workers, whose
    * start-up cost a phrase 50-100 ms on a loaded machine.) As one OR over the organisations, the GIN index found the rows
    * of every organisation's hashes in one bitmap, but the heap scan then had to test the whole OR on
@@ -79,21 +89,44 @@ export class PostgresSearchIndex implements SearchIndex {
   async search(request: IndexQuery): Promise<IndexResults> {
     const organisations = await this.#organisationsInScope(request);
     if (organisations.length === 0) return runSearch(this.db, { ...request, scope: { grants: [] } }, () => sql``, null);
-    const query = (org: string, terms: readonly QueryTerm[]): RawBuilder<unknown> => sql`${tsqueryAny(this.keys.termKey(org), terms)}::tsquery`;
+    // Each organisation's hashes of a clause's terms, as a VALUES list (organisation_id, words,
+    // prefixes, query): the words' and phrases' tsquery (for `tsv`), the prefixes' (for `prefixes`),
+    // and all of them (for ranking a clause with prefixes against both columns).
+    const queries = (terms: readonly QueryTerm[]): RawBuilder<unknown> => {
+      const words = terms.filter((t) => t.kind !== 'prefix');
+      const prefixes = terms.filter((t) => t.kind === 'prefix');
+      const tsquery = (org: string, of: readonly QueryTerm[]) => (of.length === 0 ? sql`cast(null as tsquery)` : sql`${tsqueryAny(this.keys.termKey(org), of)}::tsquery`);
+      return sql`(values ${sql.join(organisations.map((org) => sql`(${org}, ${tsquery(org, words)}, ${tsquery(org, prefixes)}, ${tsquery(org, terms)})`))})
+        as q(organisation_id, words, prefixes, query)`;
+    };
+    // The match test on a search_terms row `t` against the row `q` of queries().
+    const test = (terms: readonly QueryTerm[]): RawBuilder<unknown> => {
+      const words = terms.some((t) => t.kind !== 'prefix');
+      const prefixes = terms.some((t) => t.kind === 'prefix');
+      if (words && prefixes) return sql`(t.tsv @@ q.words or t.prefixes @@ q.prefixes)`;
+      return words ? sql`t.tsv @@ q.words` : sql`t.prefixes @@ q.prefixes`;
+    };
+    // A clause with prefixes ranks against both columns together (`||` shifts no position: prefixes
+    // have none), so its score is what one column holding both gave; a clause of words reads `tsv` alone.
+    const rank = (terms: readonly QueryTerm[]): RawBuilder<unknown> =>
+      terms.some((t) => t.kind === 'prefix') ? sql`ts_rank(t.tsv || t.prefixes, q.query)` : sql`ts_rank(t.tsv, q.words)`;
     const perOrganisation = (columns: RawBuilder<unknown>, terms: readonly QueryTerm[]): RawBuilder<unknown> =>
-      sql`select ${columns} from (values ${sql.join(organisations.map((org) => sql`(${org}, ${query(org, terms)})`))}) as q(organisation_id, query)
-        cross join lateral (select t.ctid as row_ref, t.section_id, t.document_id from search_terms t where t.organisation_id = q.organisation_id and t.tsv @@ q.query offset 0) t`;
-    const anyOrganisation = (terms: readonly QueryTerm[]): RawBuilder<unknown> =>
-      sql.join(organisations.map((org) => sql`(t.organisation_id = ${org} and t.tsv @@ ${query(org, terms)})`), sql` or `);
+      sql`select ${columns} from ${queries(terms)}
+        cross join lateral (select t.ctid as row_ref, t.section_id, t.document_id from search_terms t where t.organisation_id = q.organisation_id and ${test(terms)} offset 0) t`;
     const clause = (i: number, rankWithin?: RawBuilder<unknown>, matches?: RawBuilder<unknown>): RawBuilder<unknown> => {
       const terms = request.query.all[i]!.anyOf;
       if (rankWithin === undefined) return perOrganisation(sql`t.row_ref, t.section_id, t.document_id, 0 as score`, terms);
-      const queries = sql`(values ${sql.join(organisations.map((org) => sql`(${org}, ${query(org, terms)})`))}) as q(organisation_id, query)`;
       const rows = matches === undefined
-        ? sql`t.section_id in (${rankWithin}) and (${anyOrganisation(terms)})`
+        ? sql`t.section_id in (${rankWithin}) and ${test(terms)}`
         : sql`t.ctid = any(array(select row_ref from (${matches}) m))`;
-      return sql`select t.section_id, t.document_id, max(ts_rank(t.tsv, q.query)) as score
-        from search_terms t join ${queries} on q.organisation_id = t.organisation_id
+      if (terms.length === 1 && terms[0]!.kind === 'prefix') {
+        const sections = matches === undefined
+          ? sql`select t.section_id, t.document_id from search_terms t join ${queries(terms)} on q.organisation_id = t.organisation_id where ${rows}`
+          : sql`select section_id, document_id from (${matches}) m`;
+        return sql`select section_id, document_id, ${POSITIONLESS_RANK} as score from (${sections}) r group by section_id, document_id`;
+      }
+      return sql`select t.section_id, t.document_id, max(${rank(terms)}) as score
+        from search_terms t join ${queries(terms)} on q.organisation_id = t.organisation_id
         where ${rows}
         group by t.section_id, t.document_id`;
     };
@@ -148,14 +181,14 @@ export class PostgresSearchIndex implements SearchIndex {
     let bytes = 0;
     const flush = async (): Promise<void> => {
       if (rows.length === 0) return;
-      await sql`insert into search_terms (section_id, document_id, organisation_id, chunk, tsv) values ${sql.join(rows)}`.execute(db);
+      await sql`insert into search_terms (section_id, document_id, organisation_id, chunk, tsv, prefixes) values ${sql.join(rows)}`.execute(db);
       rows.length = 0;
       bytes = 0;
     };
     for (const s of sections) {
-      for (const [chunk, tsv] of tsvectorChunks(termKey, tokenize(s.text)).entries()) {
-        rows.push(sql`(${idOf.get(s.section)!}, ${documentId}, ${organisationId}, ${chunk}, ${tsv}::tsvector)`);
-        bytes += tsv.length;
+      for (const [chunk, terms] of tsvectorChunks(termKey, tokenize(s.text)).entries()) {
+        rows.push(sql`(${idOf.get(s.section)!}, ${documentId}, ${organisationId}, ${chunk}, ${terms.words}::tsvector, ${terms.prefixes}::tsvector)`);
+        bytes += terms.words.length + terms.prefixes.length;
         if (rows.length >= TERM_ROWS_PER_INSERT || bytes >= TERM_BYTES_PER_INSERT) await flush();
       }
     }
