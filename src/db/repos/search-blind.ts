@@ -50,8 +50,8 @@ export interface TermChunk {
  * position: were the prefixes positioned too, every position would carry one lexeme per character
  * past the second, and a reader of the table would learn the length of every word in order. They are
  * a column of their own because they are three quarters of a section's lexemes: in one tsvector with
- * the words, ranking a word read them all (a section's tsvector was 7.7 kB on average, stored out of
- * line); apart, a section's words fit in its row. Lexemes are hex, so the literal needs no escaping
+ * the words, ranking a word read them all (a section's tsvector was 7.7 kB on average, several TOAST
+ * chunks); apart, a section's words are about 1.6 kB, one chunk. Lexemes are hex, so the literal needs no escaping
  * and nothing a person typed reaches it.
  */
 export function tsvectorChunks(key: Buffer, tokens: readonly Token[]): TermChunk[] {
