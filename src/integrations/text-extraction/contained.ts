@@ -95,9 +95,12 @@ export function runParser(request: ParserRequest, run: ParserRun): Promise<Parse
     // 'close', not 'exit': it comes after the IPC channel has delivered everything the parser sent.
     child.on('close', (code, signal) => {
       if (!settled && !sawEnd) {
+        // A parser that died is reported by how it died, whether or not the file was still being
+        // sent to it then (which decides only whether the send also failed with EPIPE: a race).
+        const died = signal !== null || code !== 0;
         const reason = heapExhausted
           ? `the parser ran out of memory (${run.memoryMb} MiB)`
-          : sendError
+          : sendError && !died
             ? `the parser did not take the file: ${sendError.message}`
             : `the parser stopped unexpectedly (${signal ?? `exit code ${code}`})`;
         finish({ kind: 'crashed', reason });

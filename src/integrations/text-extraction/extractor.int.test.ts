@@ -167,6 +167,9 @@ describe('text extraction: hostile files stay contained', { concurrent: true, ti
     expect(withControls.sections).toEqual([{ page: null, text: `Ring ${CANARY} [2J\nnow` }]);
     const large = Buffer.alloc(IN_PROCESS_TEXT_BYTES + 1, 'a ');
     expect(await extract(large, 'text/plain', 'large.txt', noParser)).toEqual({ status: 'failed', reason: 'the parser stopped unexpectedly (exit code 3)', sections: [] });
+    // Still being sent when the parser died (the send fails with EPIPE too): the reason is the same.
+    const huge = Buffer.alloc(64 * 1024 * 1024, 'a ');
+    expect(await extract(huge, 'text/plain', 'huge.txt', noParser)).toEqual({ status: 'failed', reason: 'the parser stopped unexpectedly (exit code 3)', sections: [] });
     // At the cap it is still decoded here, and the text cap applies as it does to a parser's output.
     const capped = new ContainedTextExtractor({ maxTextChars: 1000, parserScript: script });
     const atCap = await extract(Buffer.alloc(IN_PROCESS_TEXT_BYTES, 'a '), 'text/plain', 'long.txt', capped);
