@@ -4,6 +4,7 @@
 import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
+import { Argon2PasswordHasher } from '../integrations/argon2.password-hasher.js';
 import { OpenIdClient } from '../integrations/oidc.client.js';
 import { NodeSamlProtocol } from '../integrations/saml/node-saml.protocol.js';
 import type { AccessService } from '../services/access.service.js';
@@ -34,9 +35,10 @@ export function composeIdentity(o: {
   master: MasterKey; mail: MailService; filePlan: FilePlanSeeder;
 }): IdentityServices {
   const { config, store, clock, access, serviceAreas, master, mail, filePlan } = o;
-  const invitations = new InvitationsService({ store, clock });
-  const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan, mail });
-  const sessions = new WebSessionsService({ store, clock, identity, issuer: 'Strongroom' });
+  const passwords = new Argon2PasswordHasher(config.passwordHashing);
+  const invitations = new InvitationsService({ store, clock, passwords });
+  const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan, mail, passwords });
+  const sessions = new WebSessionsService({ store, clock, identity, passwords, issuer: 'Strongroom' });
   const federatedSignIn = new FederatedSignInService({ store, clock, webSessions: sessions });
   // Client secrets sealed at rest, and the browser's sign-in cookies, each under a key of its own.
   const providerSecrets = new DerivedSecretSealer(master, 'identity provider secrets v1');

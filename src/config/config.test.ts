@@ -12,6 +12,12 @@ describe('loadConfig', () => {
     expect(config.inlineScanMaxBytes).toBe(64 * 1024 * 1024);
   });
 
+  it('hashes passwords at the standard cost unless STRONGROOM_PASSWORD_HASHING names the test suites\' weak one', () => {
+    expect(loadConfig({ env: {} }).passwordHashing).toBe('standard');
+    expect(loadConfig({ env: { STRONGROOM_PASSWORD_HASHING: 'test-only-weak' } }).passwordHashing).toBe('test-only-weak');
+    for (const bad of ['weak', 'fast', 'none']) expect(() => loadConfig({ env: { STRONGROOM_PASSWORD_HASHING: bad } })).toThrow(/STRONGROOM_PASSWORD_HASHING: /);
+  });
+
   it('keeps 64 MiB of the embedded database decrypted in memory unless STRONGROOM_SQLITE_CACHE_MIB says otherwise', () => {
     expect(loadConfig({ env: {} }).sqliteCacheMib).toBe(64);
     expect(loadConfig({ env: { STRONGROOM_SQLITE_CACHE_MIB: '256' } }).sqliteCacheMib).toBe(256);

@@ -77,6 +77,8 @@ const configSchema = z
     /** Bearer token a Prometheus scraper must present at /metrics; unset = loopback clients only. */
     metricsToken: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    /** How passwords are hashed: 'standard' (argon2id, 64 MiB) or 'test-only-weak' for test suites (integrations/argon2.password-hasher.ts). */
+    passwordHashing: z.enum(['standard', 'test-only-weak']),
     role: z.enum(['all', 'web', 'worker']),
     /** Where blobs are kept: a folder (default <data>/blobs) or an S3-compatible bucket. */
     blobs: z.custom<BlobsSetting>(),
@@ -164,6 +166,7 @@ const ENV_NAMES: Record<string, string> = {
   offsiteDir: 'STRONGROOM_OFFSITE',
   metricsToken: 'STRONGROOM_METRICS_TOKEN',
   logLevel: 'STRONGROOM_LOG_LEVEL',
+  passwordHashing: 'STRONGROOM_PASSWORD_HASHING',
   role: 'STRONGROOM_ROLE',
   blobs: 'STRONGROOM_BLOBS',
   replica: 'STRONGROOM_REPLICA',
@@ -233,6 +236,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     offsiteDir,
     metricsToken: env.STRONGROOM_METRICS_TOKEN || undefined,
     logLevel: env.STRONGROOM_LOG_LEVEL ?? 'info',
+    passwordHashing: env.STRONGROOM_PASSWORD_HASHING?.trim() || 'standard',
     role: str(flags.role) ?? env.STRONGROOM_ROLE ?? 'all',
     blobs: blobs.setting,
     replica: replica.setting,

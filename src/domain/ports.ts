@@ -133,6 +133,13 @@ export interface Clock {
   now(): Date;
 }
 
+/** Makes and checks password hashes. A hash names its own parameters, so any hash this or an earlier setting made verifies. */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** False for a wrong password and for a hash that cannot be read, never an error. */
+  verify(hash: string, password: string): Promise<boolean>;
+}
+
 export const systemClock: Clock = { now: () => new Date() };
 
 export type FileInspection =

@@ -1,12 +1,11 @@
 // Organisations, people and their credentials; turns a verified credential into an Actor.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import argon2 from 'argon2';
 import { credentialBinding } from '../domain/audit/credential-record.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import { normaliseEmailDomain } from '../domain/identity/federation.js';
 import { credentialsUsable } from '../domain/identity/mfa.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
-import type { Clock } from '../domain/ports.js';
+import type { Clock, PasswordHasher } from '../domain/ports.js';
 import type { Actor, Channel, Classification, Organisation, Role, User } from '../domain/types.js';
 import { CLASSIFICATIONS, ROLES } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
@@ -50,7 +49,7 @@ export interface NewUserInput {
 
 export class IdentityService {
   constructor(private readonly o: {
-    store: Store; clock: Clock; access: AccessService; serviceAreas: readonly string[];
+    store: Store; clock: Clock; access: AccessService; serviceAreas: readonly string[]; passwords: PasswordHasher;
     /** Gives a new organisation its file plan, in the transaction that creates it (RetentionService.seedFilePlan). */
     filePlan?: { seed(repos: Repos, organisationId: string, actor: Actor, decision: Decision, now: Date): Promise<number> };
     /** When it delivers (SMTP configured), a person added without a password is e-mailed an invitation link instead. */
@@ -159,7 +158,7 @@ export class IdentityService {
       clearance: input.clearance as Classification, mfaEnabled: false, disabled: false, createdAt: now.toISOString(),
     };
     // An invited person has no password until they follow the link: nothing to guess meanwhile.
-    const passwordHash = password === null ? null : await argon2.hash(password, { type: argon2.argon2id });
+    const passwordHash = password === null ? null : await this.o.passwords.hash(password);
     const invitedBy = actor.userId ? (await this.o.store.repos.users.byId(actor.userId))?.name ?? null : null;
     await this.o.store.transaction(async (repos) => {
       await repos.users.insert({ ...user, passwordHash });
@@ -299,7 +298,7 @@ export class IdentityService {
   async verifyPassword(user: User, password: string): Promise<boolean> {
     const state = await this.o.store.repos.users.signInState(user.id);
     if (!state?.password_hash) return false;
-    return argon2.verify(state.password_hash, password);
+    return this.o.passwords.verify(state.password_hash, password);
   }
 }
 

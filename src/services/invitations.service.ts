@@ -1,9 +1,8 @@
 // Invitation links: a person added while e-mail is configured gets a link (mail.service.ts makes it)
 // that lets them set their first password, once, within INVITATION_DAYS. Only the token's hash is stored.
-import argon2 from 'argon2';
 import { DomainError } from '../domain/errors.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
-import type { Clock } from '../domain/ports.js';
+import type { Clock, PasswordHasher } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import type { User } from '../domain/types.js';
 import { auditEvent } from './audit-events.js';
@@ -14,7 +13,7 @@ export const invitationNotValid = (): DomainError =>
   new DomainError('NOT_FOUND', 'This invitation link does not work: it has been used, has expired or was replaced by a newer one. Ask your administrator to invite you again.');
 
 export class InvitationsService {
-  constructor(private readonly o: { store: Store; clock: Clock }) {}
+  constructor(private readonly o: { store: Store; clock: Clock; passwords: PasswordHasher }) {}
 
   /** The person a live link is for (to greet them on the page); NOT_FOUND otherwise. */
   async check(token: string): Promise<Pick<User, 'name' | 'email'>> {
@@ -26,7 +25,7 @@ export class InvitationsService {
   async accept(token: string, password: string, request: RequestInfo): Promise<void> {
     const { user } = await this.live(token);
     checkPasswordStrength(password);
-    const passwordHash = await argon2.hash(password, { type: argon2.argon2id });
+    const passwordHash = await this.o.passwords.hash(password);
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
       // The one statement that decides: of two requests with the same link, one sets the password.

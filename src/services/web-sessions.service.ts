@@ -2,13 +2,12 @@
 // server-side sessions with idle and absolute timeouts, throttling kept in the database, and audit events.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import argon2 from 'argon2';
 import { generateSecret, generateURI, verifySync } from 'otplib';
 import { DomainError, invalid } from '../domain/errors.js';
 import { mfaRequired } from '../domain/identity/mfa.js';
 import { SIGN_IN_THROTTLE, clientNetwork, signInVerdict, type ThrottleRule } from '../domain/identity/sign-in-throttle.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
-import type { Clock } from '../domain/ports.js';
+import type { Clock, PasswordHasher } from '../domain/ports.js';
 import type { Actor, User } from '../domain/types.js';
 import type { Store } from '../domain/repositories.js';
 import { auditEvent } from './audit-events.js';
@@ -28,6 +27,7 @@ export interface WebSessionsOptions {
   store: Store;
   clock: Clock;
   identity: IdentityService;
+  passwords: PasswordHasher;
   issuer?: string;
   idleMinutes?: number;
   absoluteHours?: number;
@@ -83,11 +83,11 @@ export class WebSessionsService {
     };
     if (!user) {
       // Spend the same time as a real check, so response times do not reveal which e-mails exist.
-      await argon2.verify(await this.dummy(), password).catch(() => false);
+      await this.o.passwords.verify(await this.dummy(), password);
       throw await failed('unknown_user');
     }
     const state = await this.repos.users.signInState(user.id);
-    const ok = Boolean(state?.password_hash) && (await argon2.verify(state!.password_hash!, password).catch(() => false));
+    const ok = Boolean(state?.password_hash) && (await this.o.passwords.verify(state!.password_hash!, password));
     // A disabled account answers like a wrong password (and counts like one), whatever was typed.
     if (!ok || user.disabled) throw await failed(ok ? 'disabled' : 'bad_password');
     await this.repos.signInThrottles.clear(keys.accountAtNetwork);
@@ -201,7 +201,7 @@ export class WebSessionsService {
     const actor = actorFor(session.user, request);
     const keys = await this.requireSecondFactorAttempt(actor, session.user, 'auth.password-change');
     const state = await this.repos.users.signInState(session.user.id);
-    const ok = Boolean(state?.password_hash) && (await argon2.verify(state!.password_hash!, current).catch(() => false));
+    const ok = Boolean(state?.password_hash) && (await this.o.passwords.verify(state!.password_hash!, current));
     if (!ok) {
       await this.countFailure(keys);
       await this.audit(actor, 'auth.password-change', session.user, false, 'bad_password');
@@ -209,7 +209,7 @@ export class WebSessionsService {
     }
     checkPasswordStrength(next);
     if (next === current) throw invalid('Choose a password different from your current one.', { field: 'password' });
-    const passwordHash = await argon2.hash(next, { type: argon2.argon2id });
+    const passwordHash = await this.o.passwords.hash(next);
     await this.repos.users.update(session.user.id, { passwordHash });
     await this.repos.sessions.deleteForUser(session.user.id);
     const sessionId = await this.create(session.user, 'active');
@@ -277,7 +277,7 @@ export class WebSessionsService {
   }
 
   private async dummy(): Promise<string> {
-    this.dummyHash ??= argon2.hash(newSecret(), { type: argon2.argon2id });
+    this.dummyHash ??= this.o.passwords.hash(newSecret());
     return this.dummyHash;
   }
 

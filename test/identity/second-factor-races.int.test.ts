@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useClamd, useTestVault } from '../support/fixture.js';
+import { Argon2PasswordHasher } from '../../src/integrations/argon2.password-hasher.js';
 import { WebSessionsService } from '../../src/services/web-sessions.service.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
 import { PASSWORD, addPerson, enrolTotp, totp } from '../ui/support.js';
@@ -21,7 +22,7 @@ describe.each(DIALECTS)('second-factor races on %s', (dialect) => {
   });
 
   /** Two web processes over the same database: nothing shared but the database. */
-  const twoProcesses = () => [0, 1].map(() => new WebSessionsService({ store: t.vault.store, clock: t.vault.clock, identity: t.vault.identity }));
+  const twoProcesses = () => [0, 1].map(() => new WebSessionsService({ store: t.vault.store, clock: t.vault.clock, identity: t.vault.identity, passwords: new Argon2PasswordHasher('test-only-weak') }));
 
   it('accepts a recovery code once, even when two sign-ins present it at the same moment', SLOW, async () => {
     const admin = await addPerson(t.vault, org.slug, { roles: ['org_admin'] });

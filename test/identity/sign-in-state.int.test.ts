@@ -8,7 +8,7 @@ import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/
 import { PASSWORD, addPerson, enrolTotp, totp } from '../ui/support.js';
 import { openReopenableVault, postSignIn, signInWithCode, type ReopenableVault } from './support.js';
 
-// Every attempt runs argon2id; on a busy machine a few dozen of them take minutes.
+// Every attempt runs argon2id (at the tests' cheap cost) and throttled ones wait: dozens add up on a busy machine.
 const SLOW = { timeout: 300_000 };
 
 const clamd = useClamd();

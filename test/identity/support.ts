@@ -10,6 +10,7 @@ import { buildApp } from '../../src/http/app.js';
 import { serverExtensions } from '../../src/server.js';
 import { openVault, type Vault } from '../../src/main.js';
 import { createMigratedDatabase, type TestDatabase } from '../support/postgres.js';
+import { TEST_PASSWORD_HASHING } from '../support/password-hashing.js';
 import type { Dialect } from '../support/vault.js';
 
 export interface ReopenableVault {
@@ -25,7 +26,7 @@ export async function openReopenableVault(options: { dialect: Dialect; clamdSock
   const database: TestDatabase | null = options.dialect === 'postgres' ? await createMigratedDatabase('sri') : null;
   const config = loadConfig({
     env: {
-      STRONGROOM_DATA: dataDir, STRONGROOM_CLAMD: options.clamdSocket, STRONGROOM_LOG_LEVEL: 'silent',
+      STRONGROOM_DATA: dataDir, STRONGROOM_CLAMD: options.clamdSocket, STRONGROOM_LOG_LEVEL: 'silent', ...TEST_PASSWORD_HASHING,
       ...(database ? { STRONGROOM_DATABASE_URL: database.url } : {}), ...options.env,
     },
   });

@@ -1,5 +1,6 @@
 // `strongroom serve --role`, run as a real process: the worker role answers health and nothing
-// else; the web role serves the API; an unknown role is refused before anything starts.
+// else; the web role serves the API; an unknown role is refused before anything starts. And the
+// warning `serve` gives while passwords are hashed at the test suites' weak cost.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,7 +45,9 @@ describe.each(DIALECTS)('serve --role on %s', (dialect) => {
 
   it('serves only health and metrics in the worker role, and the API in the web role', async () => {
     const worker = spawnCli(['--data', dataDir, 'serve', '--port', '0', '--role', 'worker'], { env });
-    const web = spawnCli(['--data', dataDir, 'serve', '--port', '0'], { env: { ...env, STRONGROOM_ROLE: 'web' } });
+    // The run's processes hash passwords cheaply (test/support/password-hashing.ts): the worker warns of
+    // it at start, the web node at the standard cost says nothing of it.
+    const web = spawnCli(['--data', dataDir, 'serve', '--port', '0'], { env: { ...env, STRONGROOM_ROLE: 'web', STRONGROOM_PASSWORD_HASHING: 'standard' } });
     let workerSaid = '';
     let webSaid = '';
     worker.stderr?.on('data', (d: Buffer) => (workerSaid += d.toString()));
@@ -53,6 +56,8 @@ describe.each(DIALECTS)('serve --role on %s', (dialect) => {
       const [workerPort, webPort] = await Promise.all([listeningPort(worker), listeningPort(web)]);
       expect(workerSaid).toContain('(worker role: runs jobs; serves health and metrics only)');
       expect(webSaid).toContain('(web role: runs no jobs)');
+      expect(workerSaid).toContain('Warning: STRONGROOM_PASSWORD_HASHING=test-only-weak: passwords set from now on are hashed cheaply');
+      expect(webSaid).not.toContain('STRONGROOM_PASSWORD_HASHING');
 
       expect((await fetch(`http://127.0.0.1:${workerPort}/healthz`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${workerPort}/readyz`)).status).toBe(200);

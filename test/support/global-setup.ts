@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { openPostgres } from '../../src/db/kysely.js';
 import { migrate } from '../../src/db/migrate.js';
+import { TEST_PASSWORD_HASHING } from './password-hashing.js';
 import {
   DEFAULT_ADMIN_URL,
   PG_RUN_ID_ENV,
@@ -34,6 +35,8 @@ export default async function setup(): Promise<() => Promise<void>> {
   }
 
   const runId = `t${randomBytes(4).toString('hex')}`;
+  // Every process the run starts hashes passwords cheaply, like every vault it opens (TEST_PASSWORD_HASHING).
+  Object.assign(process.env, TEST_PASSWORD_HASHING);
   process.env.STRONGROOM_TEST_PG_ADMIN_URL = url;
   process.env[PG_RUN_ID_ENV] = runId;
   const teardown = async () => {

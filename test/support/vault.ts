@@ -17,6 +17,7 @@ import { serverExtensions } from '../../src/server.js';
 import { openVault, type Vault } from '../../src/main.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { createMigratedDatabase } from './postgres.js';
+import { TEST_PASSWORD_HASHING } from './password-hashing.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export const DIALECTS: Dialect[] = ['sqlite', 'postgres'];
@@ -44,6 +45,7 @@ export async function openTestVault(options: { dialect: Dialect; clamdSocket: st
       STRONGROOM_CLAMD: options.clamdSocket,
       STRONGROOM_LOG_LEVEL: 'silent',
       STRONGROOM_AUDIT_CHECKPOINT_SECONDS: '1',
+      ...TEST_PASSWORD_HASHING,
       ...(database ? { STRONGROOM_DATABASE_URL: database.url } : {}),
       ...options.env,
     },

@@ -11,6 +11,9 @@ import { configFrom, say } from '../context.js';
 async function serve(config: Config, before?: (vault: Vault) => Promise<void>): Promise<void> {
   const problems = listenProblems(config);
   if (problems.length > 0) throw new Error(problems.join('\n'));
+  if (config.passwordHashing !== 'standard') {
+    say('Warning: STRONGROOM_PASSWORD_HASHING=test-only-weak: passwords set from now on are hashed cheaply and are easy to guess if the database leaks. It is for test suites only: unset it for real people.');
+  }
   const https = config.tlsCert && config.tlsKey ? { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) } : null;
   const vault = await openVault(config, { create: true, startClamd: true });
   try {
