@@ -230,7 +230,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   // Accounts, web sessions, federated sign-in (OIDC, SAML) and SCIM (compose/identity.ts). Every new
   // organisation gets the file plan of the retention schedule (retention is built below; seeding runs later).
   const identityServices = composeIdentity({
-    config, store, clock, access, serviceAreas, master, mail, filePlan: { seed: (...args) => retention.seedFilePlan(...args) },
+    config, store, clock, access, serviceAreas, master, mail, logger, filePlan: { seed: (...args) => retention.seedFilePlan(...args) },
   });
   const locks = new LocksService({ store, access, clock });
   const collections = new CollectionsService({ store, access, locks, clock, serviceAreas });

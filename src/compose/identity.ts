@@ -1,6 +1,7 @@
 // Composition of identity: accounts and web sessions, sign-in through each organisation's identity
 // providers (OIDC, SAML) and SCIM provisioning by its directory (docs/identity.md). Part of the
 // composition root (main.ts builds it once per process).
+import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
@@ -32,10 +33,13 @@ export type FilePlanSeeder = NonNullable<ConstructorParameters<typeof IdentitySe
 
 export function composeIdentity(o: {
   config: Config; store: Store; clock: Clock; access: AccessService; serviceAreas: readonly string[];
-  master: MasterKey; mail: MailService; filePlan: FilePlanSeeder;
+  master: MasterKey; mail: MailService; filePlan: FilePlanSeeder; logger: Logger;
 }): IdentityServices {
-  const { config, store, clock, access, serviceAreas, master, mail, filePlan } = o;
-  const passwords = new Argon2PasswordHasher(config.passwordHashing);
+  const { config, store, clock, access, serviceAreas, master, mail, filePlan, logger } = o;
+  // Every command that sets a password says so under the weak setting (serve says it at start, too).
+  const passwords = new Argon2PasswordHasher(config.passwordHashing, () => logger.warn(
+    'STRONGROOM_PASSWORD_HASHING=test-only-weak: this password is hashed cheaply and is easy to guess if the database leaks; the setting is for test suites only',
+  ));
   const invitations = new InvitationsService({ store, clock, passwords });
   const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan, mail, passwords });
   const sessions = new WebSessionsService({ store, clock, identity, passwords, issuer: 'Strongroom' });

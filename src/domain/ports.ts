@@ -138,6 +138,8 @@ export interface PasswordHasher {
   hash(password: string): Promise<string>;
   /** False for a wrong password and for a hash that cannot be read, never an error. */
   verify(hash: string, password: string): Promise<boolean>;
+  /** Whether a hash was made with other parameters than this hasher's (made again at the next sign-in). */
+  needsRehash(hash: string): boolean;
 }
 
 export const systemClock: Clock = { now: () => new Date() };

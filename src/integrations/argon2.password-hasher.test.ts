@@ -26,4 +26,22 @@ describe('Argon2PasswordHasher', () => {
     expect(await standard.verify('$argon2id$v=19$m=65536,p=4,t=3$not-base64', 'x')).toBe(false);
     expect(await standard.verify('$2b$10$abcdefghijklmnopqrstuv', 'x')).toBe(false);
   });
+
+  it('tells a hash made under the other setting, to be made again, and says nothing of one it cannot read', async () => {
+    const cheap = await weak.hash('p');
+    const strong = await standard.hash('p');
+    expect([standard.needsRehash(cheap), standard.needsRehash(strong)]).toEqual([true, false]);
+    expect([weak.needsRehash(strong), weak.needsRehash(cheap)]).toEqual([true, false]);
+    expect(standard.needsRehash('not a hash')).toBe(false);
+  });
+
+  it('calls onWeakHash once, at the first weak hash, and never at the standard cost', async () => {
+    const calls = { weak: 0, standard: 0 };
+    const warnedWeak = new Argon2PasswordHasher('test-only-weak', () => calls.weak++);
+    const warnedStandard = new Argon2PasswordHasher('standard', () => calls.standard++);
+    await warnedWeak.hash('a');
+    await warnedWeak.hash('b');
+    await warnedStandard.hash('c');
+    expect(calls).toEqual({ weak: 1, standard: 0 });
+  });
 });

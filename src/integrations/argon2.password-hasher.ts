@@ -1,9 +1,10 @@
 // Password hashes with argon2id (the argon2 package, libargon2). `standard` is what every deployment
 // uses. `test-only-weak` exists because a test suite signs people in thousands of times: at the standard
 // cost (about 0.45 s of CPU per hash or check on a 2-core machine) password hashing was a fifth of
-// `make test`. Its hashes are cheap to guess, so the server warns at every start while it is set
-// (cli/commands/serve.commands.ts); either setting verifies the other's hashes, so switching back
-// locks nobody out, and a password set or changed afterwards gets the standard cost.
+// `make test`. Its hashes are cheap to guess, so `serve` warns at every start while it is set
+// (cli/commands/serve.commands.ts) and any process warns when it first hashes under it (onWeakHash).
+// Either setting verifies the other's hashes, so switching back locks nobody out, and a hash made
+// under the other setting is made again at the person's next password sign-in (needsRehash).
 import argon2, { type HashOptions } from 'argon2';
 import type { PasswordHasher } from '../domain/ports.js';
 
@@ -16,13 +17,28 @@ const TEST_ONLY_WEAK: HashOptions = { type: argon2.argon2id, memoryCost: 1024, t
 
 export class Argon2PasswordHasher implements PasswordHasher {
   readonly #options: HashOptions;
+  #onWeakHash: (() => void) | undefined;
 
-  constructor(setting: PasswordHashing) {
-    this.#options = setting === 'standard' ? STANDARD : TEST_ONLY_WEAK;
+  /** `onWeakHash`: called once, at the first hash made under the weak setting. */
+  constructor(setting: PasswordHashing, onWeakHash?: () => void) {
+    const weak = setting === 'test-only-weak';
+    this.#options = weak ? TEST_ONLY_WEAK : STANDARD;
+    this.#onWeakHash = weak ? onWeakHash : undefined;
   }
 
   hash(password: string): Promise<string> {
+    const warn = this.#onWeakHash;
+    this.#onWeakHash = undefined;
+    warn?.();
     return argon2.hash(password, this.#options);
+  }
+
+  needsRehash(hash: string): boolean {
+    try {
+      return argon2.needsRehash(hash, this.#options);
+    } catch {
+      return false;
+    }
   }
 
   verify(hash: string, password: string): Promise<boolean> {

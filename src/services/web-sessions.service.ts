@@ -87,9 +87,17 @@ export class WebSessionsService {
       throw await failed('unknown_user');
     }
     const state = await this.repos.users.signInState(user.id);
-    const ok = Boolean(state?.password_hash) && (await this.o.passwords.verify(state!.password_hash!, password));
+    const stored = state?.password_hash ?? null;
+    // An account without a password (invited, or signing in through its organisation's provider) is
+    // checked against the dummy as well, so its answer takes as long as a wrong password's.
+    const ok = stored === null
+      ? await this.o.passwords.verify(await this.dummy(), password).then(() => false)
+      : await this.o.passwords.verify(stored, password);
     // A disabled account answers like a wrong password (and counts like one), whatever was typed.
     if (!ok || user.disabled) throw await failed(ok ? 'disabled' : 'bad_password');
+    // A hash made under another setting (test-only-weak, or older parameters) is made again now that
+    // the password is known; only if it is still the stored one, so a password changed meanwhile stays.
+    if (this.o.passwords.needsRehash(stored!)) await this.repos.users.rehashPassword(user.id, stored!, await this.o.passwords.hash(password));
     await this.repos.signInThrottles.clear(keys.accountAtNetwork);
     const stage: SessionStage = state?.mfa_enabled ? 'mfa' : mfaRequired(user.roles) ? 'mfa_setup' : 'active';
     const sessionId = await this.create(user, stage);

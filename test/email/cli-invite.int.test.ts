@@ -56,6 +56,8 @@ describe('strongroom user add and e-mail', () => {
     expect(password!.length).toBeGreaterThanOrEqual(12);
     expect(r.stderr).toContain('Generated password (shown once');
     expect(r.stderr).not.toContain('invitation');
+    // The run hashes passwords at the test suites' weak cost: a command that sets one says so.
+    expect(r.stderr).toContain('STRONGROOM_PASSWORD_HASHING=test-only-weak: this password is hashed cheaply');
   });
 
   it('without SMTP, in an organisation with an identity provider: prints only the id, and no password is set', async () => {

@@ -104,6 +104,11 @@ export class UsersRepo implements UsersRepository {
     await this.db.updateTable('users').set(set).where('id', '=', id).execute();
   }
 
+  async rehashPassword(id: string, previous: string, next: string): Promise<boolean> {
+    const result = await this.db.updateTable('users').set({ password_hash: next }).where('id', '=', id).where('password_hash', '=', previous).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   async insertCredential(row: CredentialRow & { secretHash: string }): Promise<void> {
     await this.db
       .insertInto('credentials')

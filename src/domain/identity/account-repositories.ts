@@ -45,6 +45,8 @@ export interface UsersRepository {
   spendRecoveryCode(id: string, codeHash: string): Promise<boolean>;
   listByOrganisation(organisationId: string): Promise<User[]>;
   update(id: string, patch: UserPatch): Promise<void>;
+  /** Replaces the password hash only if it is still `previous` (a hash upgraded at sign-in never overwrites a password changed meanwhile). */
+  rehashPassword(id: string, previous: string, next: string): Promise<boolean>;
   insertCredential(row: CredentialRow & { secretHash: string }): Promise<void>;
   /** The credential with that secret hash and the person it belongs to, as `byId` gives them. */
   credentialBySecretHash(secretHash: string): Promise<{ credential: CredentialRow; holder: User } | undefined>;
