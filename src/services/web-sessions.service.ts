@@ -97,7 +97,7 @@ export class WebSessionsService {
     if (!ok || user.disabled) throw await failed(ok ? 'disabled' : 'bad_password');
     // A hash made under another setting (test-only-weak, or older parameters) is made again now that
     // the password is known; only if it is still the stored one, so a password changed meanwhile stays.
-    if (this.o.passwords.needsRehash(stored!)) await this.repos.users.rehashPassword(user.id, stored!, await this.o.passwords.hash(password));
+    if (stored !== null && this.o.passwords.needsRehash(stored)) await this.repos.users.rehashPassword(user.id, stored, await this.o.passwords.hash(password));
     await this.repos.signInThrottles.clear(keys.accountAtNetwork);
     const stage: SessionStage = state?.mfa_enabled ? 'mfa' : mfaRequired(user.roles) ? 'mfa_setup' : 'active';
     const sessionId = await this.create(user, stage);
