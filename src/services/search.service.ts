@@ -10,6 +10,7 @@ import type { Store } from '../domain/repositories.js';
 import { parseSearchQuery } from '../domain/search/query.js';
 import { DOCUMENT_TYPES, SEARCH_COUNT_CAP, type DocumentType, type ReadableScope, type SearchQuery, type FacetCount, type SearchFilters, type SearchSort, type TextStatus } from '../domain/search/types.js';
 import { CLASSIFICATIONS, type Actor, type Channel } from '../domain/types.js';
+import { searchShows } from '../domain/access/readable-scope.js';
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { target } from './document-ingestion.js';
@@ -121,7 +122,11 @@ export class SearchService {
     const results = await this.o.store.repos.search.search({ query, scope, filters, sort: request.sort, offset: (page - 1) * SEARCH_PAGE_SIZE, limit: SEARCH_PAGE_SIZE, countCap: SEARCH_COUNT_CAP });
 
     const repos = this.o.store.repos;
-    const documents = new Map((await repos.documents.byIds(results.hits.map((h) => h.documentId))).map((d) => [d.id, d]));
+    // Each hit's documents row, read now, must still be one the scope shows: a document moved,
+    // reclassified or binned since the search statement is left out rather than shown under its new
+    // name, and so is one a tampered index row (PostgreSQL's copy of the scope columns) let through.
+    const documents = new Map((await repos.documents.byIds(results.hits.map((h) => h.documentId)))
+      .filter((d) => searchShows(scope, d)).map((d) => [d.id, d]));
     // Decrypted text for the shown hits only; snippets are made here and never stored. Where the text
     // belongs (organisation, document) comes from the documents row, never from the index's rows, so a
     // row re-pointed in the database cannot show another document's text under this one's name.

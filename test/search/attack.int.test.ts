@@ -5,7 +5,9 @@
 //   document's index row at another document's version, of another council or a higher classification
 //   in the same one, and have that text decrypted into a snippet shown under the first document's name;
 // - a reader of PostgreSQL's search_terms learned the length of every word of every document, in order
-//   (each position carried the word's lexeme and one per prefix of 3 characters or more).
+//   (each position carried the word's lexeme and one per prefix of 3 characters or more);
+// - whoever can write search_documents on PostgreSQL could rewrite its copy of a document's scope
+//   columns and have that document's name and snippet shown to someone its documents row does not allow.
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { api } from '../support/http.js';
@@ -82,9 +84,31 @@ describe.each(DIALECTS)('search under attack on %s', (dialect) => {
   });
 });
 
-// The blind index exists on PostgreSQL only (SQLite's index is inside the encrypted file).
-describe('search under attack on postgres: what the blind index shows', () => {
+// The blind index and its copy of the scope exist on PostgreSQL only (SQLite's index is inside the
+// encrypted file, and its search reads documents).
+describe('search under attack on postgres: what the blind index holds', () => {
   const t = useTestVault('postgres', clamd);
+
+  it("an index row whose copy of the scope is rewritten in the database shows no name or text the documents row does not allow", async () => {
+    const org = await createOrganisation(t.vault);
+    const me = await org.user({ teams: ['finance'] });
+    const hr = await org.user({ teams: ['hr'] });
+    const [word, secret] = [canaryWord(), canaryWord()];
+    const mine = (await upload(t.app, me, org.collections.finance!, 'minutes.txt', `Minutes ${word}\n`)).json().id as string;
+    const theirs = (await upload(t.app, hr, org.collections.hr!, 'grievance-smith.txt', `Minutes ${word} grievance ${secret}\n`)).json().id as string;
+    await drainJobs(t.vault);
+    expect(await foundIds(t.app, me, word)).toEqual([mine]);
+    // The HR document's index row now claims the finance service area; the documents row still says HR.
+    await sql`update search_documents set doc_service_area = 'finance' where document_id = ${theirs}`.execute(t.vault.store.db);
+    const res = await searchAs(t.app, me, { q: word });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().hits.map((h: SearchHitBody) => h.documentId)).toEqual([mine]);
+    expect(res.body).not.toContain('grievance');
+    expect(res.body).not.toContain(secret);
+    // The first change of the document puts the copy right again.
+    await sql`update documents set updated_at = ${new Date().toISOString()} where id = ${theirs}`.execute(t.vault.store.db);
+    expect((await searchAs(t.app, me, { q: word })).json()).toMatchObject({ total: 1, hits: [{ documentId: mine }] });
+  });
 
   it('the blind index shows a database reader one lexeme per word position, never the words\' lengths', async () => {
     const org = await createOrganisation(t.vault);

@@ -3,10 +3,13 @@
 // each is a few kB, TOASTed, so reading one is a TOAST index lookup and several chunk reads. Finding
 // the matches must read none (the GIN index answers a word or prefix without a recheck, so no plan
 // node over search_terms may test `@@` on the row), and ranking must read each readable match's once,
-// by the TID its match row carries, with no index lookup. The scope is tested on documents before the
-// matches' search_documents and versions rows are read. The tables here are small, so sequential
-// scans are switched off for this database: the planner picks the plans it picks at 100,000 documents,
-// and the test checks what those plans test on each row. PostgreSQL only: SQLite has its own plan test.
+// by the TID its match row carries, with no index lookup. The scope is read from the matches'
+// search_documents rows (their copy of the documents columns), with no documents or versions lookup,
+// either per match or in one scan, whichever the number of matches calls for as the statement runs.
+// The tables here are small, so sequential scans are switched off for this database: the planner picks
+// the plans it picks at 100,000 documents, and the test checks what those plans test on each row (JIT
+// is off too: the disabled scans' costs would have every statement compiled, a second each).
+// PostgreSQL only: SQLite has its own plan test.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
@@ -24,6 +27,7 @@ interface PlanNode {
   'Relation Name'?: string;
   'Subplan Name'?: string;
   Filter?: string;
+  'Actual Loops'?: number;
   Plans?: PlanNode[];
 }
 
@@ -34,6 +38,7 @@ describe('PostgreSQL search plan', () => {
   let pool: pg.Pool;
   let db: Kysely<Schema>;
   let index: PostgresSearchIndex;
+  const keys = new DerivedSearchKeys(MasterKey.fromBytes(randomBytes(32)));
   const statements: { sql: string; parameters: readonly unknown[] }[] = [];
   const organisations = [randomUUID(), randomUUID()];
   const scope: ReadableScope = {
@@ -44,12 +49,13 @@ describe('PostgreSQL search plan', () => {
     database = await createMigratedDatabase('srpgplan');
     const name = new URL(database.url).pathname.slice(1);
     await withAdminClient(adminUrl(), (client) => client.query(`alter database "${name}" set enable_seqscan = off`));
+    await withAdminClient(adminUrl(), (client) => client.query(`alter database "${name}" set jit = off`));
     pool = new pg.Pool({ connectionString: database.url, max: 1 });
     db = new Kysely<Schema>({
       dialect: new PostgresDialect({ pool }),
       log: (event) => void statements.push({ sql: event.query.sql, parameters: event.query.parameters }),
     });
-    index = new PostgresSearchIndex(db, new DerivedSearchKeys(MasterKey.fromBytes(randomBytes(32))));
+    index = new PostgresSearchIndex(db, keys);
     const at = '2026-11-30T12:00:00.000Z';
     for (const [n, organisationId] of organisations.entries()) {
       await db.insertInto('organisations').values({ id: organisationId, slug: `o-${n}-${randomBytes(4).toString('hex')}`, name: 'Council', kind: 'council', region: 'North', created_at: at } as never).execute();
@@ -102,10 +108,12 @@ describe('PostgreSQL search plan', () => {
     expect(scans.filter((n) => n['Node Type'] === 'Tid Scan').length).toBe(parsed.all.length);
     expect(new Set(scans.map((n) => n['Node Type']))).toEqual(new Set(['Bitmap Heap Scan', 'Tid Scan']));
     for (const node of scans) expect(node.Filter ?? '').not.toContain('@@');
-    // The scope is applied to documents alone, before any search_documents or versions row is read.
-    const scoped = plan!.find((n) => n['Subplan Name'] === 'CTE scoped');
-    expect(scoped).toBeDefined();
-    expect([...new Set(nodesOf(scoped!).flatMap((n) => n['Relation Name'] ?? []))]).toEqual(['documents']);
+    // The scope is read from each match's search_documents row alone (the copy the triggers keep),
+    // with no lookup in documents or versions.
+    const matched = plan!.find((n) => n['Subplan Name'] === 'CTE matched');
+    expect(matched).toBeDefined();
+    expect([...new Set(nodesOf(matched!).flatMap((n) => n['Relation Name'] ?? []))]).toEqual(['search_documents']);
+    expect(plan!.filter((n) => n['Relation Name'] === 'documents' || n['Relation Name'] === 'versions')).toEqual([]);
   });
 
   it('relevance, counc*: one prefix ranks every match alike, reading no tsvector at all', async () => {
@@ -118,6 +126,22 @@ describe('PostgreSQL search plan', () => {
     const results = await index.search({ query: parseSearchQuery('counc*'), scope, filters: {}, sort: 'relevance', offset: 0, limit: 5 });
     const { rows } = await pool.query(`select ts_rank(tsvector 'x y:1', tsquery 'x') as rank`);
     expect(new Set(results.hits.map((h) => h.score))).toEqual(new Set([(rows[0] as { rank: number }).rank]));
+  });
+
+  it.each([
+    ['few matching documents: a lookup of each', undefined, 'Index Scan'],
+    ['many: one scan of the copy under the scope', 0, 'Seq Scan'],
+  ] as const)('the scope is read one way only as the statement runs, %s', async (_, scanScopeAbove, way) => {
+    const scoped = new PostgresSearchIndex(db, keys, { scanScopeAbove });
+    statements.length = 0;
+    const results = await scoped.search({ query: parseSearchQuery('council'), scope, filters: {}, sort: 'relevance', offset: 0, limit: 5 });
+    expect(results.total).toBe(40);
+    const [statement] = statements.filter((s) => s.sql.trimStart().startsWith('with'));
+    const explained = await pool.query(`explain (analyze, format json) ${statement!.sql}`, statement!.parameters as unknown[]);
+    const nodes = nodesOf((explained.rows[0] as { 'QUERY PLAN': { Plan: PlanNode }[] })['QUERY PLAN'][0]!.Plan);
+    const copyReads = nodes.filter((n) => n['Relation Name'] === 'search_documents');
+    expect(copyReads.map((n) => n['Node Type']).sort()).toEqual(['Index Scan', 'Seq Scan']);
+    expect(copyReads.filter((n) => (n['Actual Loops'] ?? 0) > 0).map((n) => n['Node Type'])).toEqual([way]);
   });
 
   it('date sort, council: the matches read no tsvector', async () => {

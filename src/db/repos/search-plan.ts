@@ -54,8 +54,8 @@ function nextDay(date: string): string {
   return new Date(Date.parse(`${date}T00:00:00.000Z`) + 86_400_000).toISOString().slice(0, 10);
 }
 
-/** The scope and filters as a WHERE on `d` (documents) and `sd` (search_documents); `documentsOnly` leaves out the test on `sd`. */
-function whereSql(request: IndexQuery, documentsOnly = false): RawBuilder<unknown> {
+/** The scope and filters as a WHERE on `d` (the documents' columns); `type`: where the indexed type is read. */
+function whereSql(request: IndexQuery, type: RawBuilder<unknown>): RawBuilder<unknown> {
   const parts: RawBuilder<unknown>[] = [sql`d.status = 'available'`, sql`d.deleted_at is null`];
   if (!request.scope.everything) parts.push(sql`(${sql.join(request.scope.grants.map(grantSql), sql` or `)})`);
   const f = request.filters;
@@ -63,7 +63,7 @@ function whereSql(request: IndexQuery, documentsOnly = false): RawBuilder<unknow
   if (f.collectionId !== undefined) parts.push(sql`d.collection_id = ${f.collectionId}`);
   if (f.serviceArea !== undefined) parts.push(sql`d.service_area = ${f.serviceArea}`);
   if (f.classification !== undefined) parts.push(sql`d.classification = ${f.classification}`);
-  if (f.type !== undefined && !documentsOnly) parts.push(sql`sd.type = ${f.type}`);
+  if (f.type !== undefined) parts.push(sql`${type} = ${f.type}`);
   if (f.from !== undefined) parts.push(sql`d.updated_at >= ${ukDayStart(f.from)}`);
   if (f.to !== undefined) parts.push(sql`d.updated_at < ${ukDayStart(nextDay(f.to))}`);
   return sql.join(parts, sql` and `);
@@ -76,7 +76,7 @@ function whereSql(request: IndexQuery, documentsOnly = false): RawBuilder<unknow
  * one's extraction replaces it, and a rescan can find that older version infected meanwhile; its
  * words and snippets leave results at once, like a quarantined document's.
  */
-function ctes(request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null, scopeFirst: boolean): RawBuilder<unknown> {
+function ctes(request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null, scopeFrom: PlanOptions['scopeFrom'] | null): RawBuilder<unknown> {
   const clauses = request.query.all.map((_, i) => sql`${sql.raw(`c${i}`)} as materialized (${clause(i)})`);
   // The matching documents as one set (INTERSECT / EXCEPT sort or hash once), joined to documents
   // by primary key: an IN (subquery) per clause can be re-scanned for every row on SQLite.
@@ -84,20 +84,22 @@ function ctes(request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<
   const keys = excluded === null ? ids : sql`${ids} except select document_id from x`;
   const head = sql`with ${sql.join([...clauses, ...(excluded === null ? [] : [sql`x as (${excluded})`])])},
     keys as materialized (${keys})`;
-  if (scopeFirst) {
-    // The scope first, on documents alone, then the index and version rows of what passed it. See
-    // PlanOptions.scopeFirst.
+  if (scopeFrom) {
+    // Each matching document's own search_documents row holds its documents columns and its indexed
+    // version's scan status (copied by the database's triggers: migration 202612060000), so the scope
+    // needs no other table. Two ways to read it, chosen as the statement runs (PostgreSQL skips the
+    // branch whose one-time filter is false, and a CTE no executed node reads is never computed):
+    // a lookup per matching document, or, when they are many, one scan of the copy under the scope,
+    // hashed against them. See PlanOptions.scopeFrom.
+    const scopeTest = sql`d.version_scan_status in ('clean', 'released') and ${whereSql(request, sql`d.type`)}`;
     return sql`${head},
-    scoped as materialized (
-      select d.id, d.organisation_id, d.collection_id, d.service_area, d.classification, d.updated_at
-      from keys k cross join documents d
-      where d.id = k.document_id and ${whereSql(request, true)}
-    ),
+    broad as materialized (select (select count(*) from keys) > ${scopeFrom.scanAbove} as yes),
+    scoped as materialized (select ${MATCHED_COLUMNS} from ${SCOPE_COPY} d where ${scopeTest}),
     matched as materialized (
-      select d.id, d.organisation_id, d.collection_id, d.service_area, d.classification, d.updated_at, sd.version_id, sd.type
-      from scoped d cross join search_documents sd cross join versions v
-      where sd.document_id = d.id and v.id = sd.version_id and v.document_id = d.id
-        and v.scan_status in ('clean', 'released')${request.filters.type === undefined ? sql`` : sql` and sd.type = ${request.filters.type}`}
+      select ${MATCHED_COLUMNS} from keys k cross join ${SCOPE_COPY} d
+      where d.id = k.document_id and ${scopeTest} and not (select yes from broad)
+      union all
+      select d.* from scoped d join keys k on k.document_id = d.id where (select yes from broad)
     )`;
   }
   return sql`${head},
@@ -105,9 +107,17 @@ function ctes(request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<
       select d.id, d.organisation_id, d.collection_id, d.service_area, d.classification, d.updated_at, sd.version_id, sd.type
       from keys k cross join documents d cross join search_documents sd cross join versions v
       where d.id = k.document_id and sd.document_id = d.id and v.id = sd.version_id and v.document_id = d.id
-        and v.scan_status in ('clean', 'released') and ${whereSql(request)}
+        and v.scan_status in ('clean', 'released') and ${whereSql(request, sql`sd.type`)}
     )`;
 }
+
+/** What `matched` holds for each readable matching document, read from `d`. */
+const MATCHED_COLUMNS = sql`d.id, d.organisation_id, d.collection_id, d.service_area, d.classification, d.updated_at, d.version_id, d.type`;
+
+/** search_documents with its copied columns under the documents' names, as `d` reads them. */
+const SCOPE_COPY = sql`(select document_id as id, doc_organisation_id as organisation_id, doc_collection_id as collection_id,
+      doc_service_area as service_area, doc_classification as classification, doc_arrangement_id as arrangement_id, doc_status as status,
+      doc_updated_at as updated_at, doc_deleted_at as deleted_at, version_id, type, version_scan_status from search_documents)`;
 
 interface HitRow {
   document_id: string;
@@ -133,13 +143,16 @@ interface PlanRow {
 
 export interface PlanOptions {
   /**
-   * Apply the scope to the matching documents' rows before reading their search_documents and
-   * versions rows, as its own materialized step. PostgreSQL keeps no statistics for a CTE, guesses 200
-   * matching documents, and looked up all three rows for every match (three index lookups each) before
-   * the scope dropped most of them; a person who may read a fifth of the matches then paid for all of
-   * them three times. SQLite orders the joins well by itself, so it keeps the single step.
+   * Read the scope from search_documents' copy of each document's columns (PostgreSQL, whose triggers
+   * keep it) instead of joining documents, search_documents and versions. PostgreSQL keeps no
+   * statistics for a CTE, guesses 200 matching documents whatever the count, and so always looked
+   * each match up in those three tables in turn (about four buffers each); at 100,000 documents a
+   * common word matched 20,000 documents, a fifth of them readable, and the lookups were half the
+   * search. With the copy there is one table, and when more documents match than `scanAbove` (an SQL
+   * number) the copy is scanned once under the scope and hashed against the matches instead of looked
+   * up per match. SQLite orders the joins well by itself and has no copy.
    */
-  scopeFirst?: boolean;
+  scopeFrom?: { scanAbove: RawBuilder<unknown> };
 }
 
 /** Newest change first, then document id: the order of the capped count and of the date sort. */
@@ -177,7 +190,7 @@ export async function runSearch(
     ? sql`union all select 'hit', document_id, position, version_id, section, page, score from hits
         where position > ${request.offset} and position <= ${request.offset + request.limit}`
     : sql``;
-  const result = await sql<PlanRow>`${ctes(request, clause, excluded, options.scopeFirst === true)},
+  const result = await sql<PlanRow>`${ctes(request, clause, excluded, options.scopeFrom ?? null)},
     window_rows as materialized (select * from matched order by ${BY_DATE} limit ${window}),
     shown as materialized (select * from window_rows order by ${BY_DATE} limit ${cap})
     ${ranked ? sql`, ${rankingCtes(request, clause, owners)}` : sql``}

@@ -50,3 +50,14 @@ export function scopeCovers(
       (g.arrangementId === null || g.arrangementId === doc.arrangementId),
   );
 }
+
+/**
+ * Would a search under this scope show this document as it is now: available, not in the bin, and
+ * covered (the test the adapters run in SQL, over the documents row rather than the index's rows).
+ */
+export function searchShows(
+  scope: ReadableScope,
+  doc: { organisationId: string; serviceArea: string; classification: Classification; arrangementId: string | null; status: string; deletedAt: string | null },
+): boolean {
+  return doc.status === 'available' && doc.deletedAt === null && scopeCovers(scope, doc);
+}
