@@ -61,7 +61,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, a
     organisations: new OrganisationsRepo(db),
     users: new UsersRepo(db),
     collections: new CollectionsRepo(db, caps),
-    documents: new DocumentsRepo(db),
+    documents: new DocumentsRepo(db, caps),
     arrangements: new ArrangementsRepo(db),
     audit: new AuditRepo(db, caps, auditSealKey),
     jobs: new JobsRepo(db, caps),

@@ -122,11 +122,14 @@ export class SearchService {
     const results = await this.o.store.repos.search.search({ query, scope, filters, sort: request.sort, offset: (page - 1) * SEARCH_PAGE_SIZE, limit: SEARCH_PAGE_SIZE, countCap: SEARCH_COUNT_CAP });
 
     const repos = this.o.store.repos;
-    // Each hit's documents row, read now, must still be one the scope shows: a document moved,
-    // reclassified or binned since the search statement is left out rather than shown under its new
-    // name, and so is one a tampered index row (PostgreSQL's copy of the scope columns) let through.
+    // Each hit's documents and version rows, read now, must still be ones the scope shows: a document
+    // moved, reclassified, binned or quarantined since the search statement is left out rather than
+    // shown under its new name, and so is one a tampered index row (PostgreSQL's copy of the scope
+    // columns) let through.
+    const versions = new Map((await repos.documents.versionsByIds(results.hits.map((h) => h.versionId))).map((v) => [v.id, v]));
+    const versionOf = new Map(results.hits.map((h) => [h.documentId, versions.get(h.versionId)]));
     const documents = new Map((await repos.documents.byIds(results.hits.map((h) => h.documentId)))
-      .filter((d) => searchShows(scope, d)).map((d) => [d.id, d]));
+      .filter((d) => searchShows(scope, d, versionOf.get(d.id))).map((d) => [d.id, d]));
     // Decrypted text for the shown hits only; snippets are made here and never stored. Where the text
     // belongs (organisation, document) comes from the documents row, never from the index's rows, so a
     // row re-pointed in the database cannot show another document's text under this one's name.

@@ -84,7 +84,8 @@ export class TextIndexing {
     // Checked again at the end: a version saved, a deletion purged or a rename meanwhile wins.
     const now = this.o.clock.now();
     const applied = await this.o.store.transaction(async (tx) => {
-      const current = await tx.documents.byId(document.id);
+      // Held until the end: a new version or a move committed meanwhile is seen here, and waits otherwise.
+      const current = await tx.documents.byIdForChange(document.id);
       if (!current || !this.stillCurrent(current, version)) return false;
       await tx.search.replaceDocument({
         organisationId: current.organisationId, documentId: current.id, versionId: version.id, name: current.name,

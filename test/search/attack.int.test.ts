@@ -108,6 +108,15 @@ describe('search under attack on postgres: what the blind index holds', () => {
     // The first change of the document puts the copy right again.
     await sql`update documents set updated_at = ${new Date().toISOString()} where id = ${theirs}`.execute(t.vault.store.db);
     expect((await searchAs(t.app, me, { q: word })).json()).toMatchObject({ total: 1, hits: [{ documentId: mine }] });
+    // A version found infected, which the copy is rewritten to call clean: its words show nothing either.
+    const infected = (await t.vault.store.repos.documents.byId(mine))!.currentVersionId;
+    await t.vault.store.repos.documents.updateVersionScan(infected, { status: 'infected', detail: 'Eicar-Test-Signature', engine: 'ClamAV test', at: new Date().toISOString() });
+    expect((await searchAs(t.app, me, { q: word })).json()).toMatchObject({ total: 0, hits: [] });
+    await sql`update search_documents set version_scan_status = 'clean' where document_id = ${mine}`.execute(t.vault.store.db);
+    const rewritten = await searchAs(t.app, me, { q: word });
+    expect(rewritten.statusCode, rewritten.body).toBe(200);
+    expect(rewritten.json().hits).toEqual([]);
+    expect(rewritten.body).not.toContain('minutes.txt');
   });
 
   it('the blind index shows a database reader one lexeme per word position, never the words\' lengths', async () => {

@@ -11,6 +11,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/db/migrate.js';
+import { DocumentsRepo } from '../../src/db/repos/documents.repo.js';
 import { PostgresSearchIndex } from '../../src/db/repos/search.postgres.js';
 import { MasterKey } from '../../src/storage/keys.js';
 import { DerivedSearchKeys } from '../../src/storage/search-keys.js';
@@ -41,6 +42,7 @@ describe("search_documents' copy of the scope (PostgreSQL)", () => {
   let db: Kysely<any>;
   const organisations = [randomUUID(), randomUUID()];
   const collections = [randomUUID(), randomUUID()];
+  const keys = new DerivedSearchKeys(MasterKey.fromBytes(randomBytes(32)));
 
   beforeAll(async () => {
     database = await createTestDatabase('scopecopy');
@@ -207,7 +209,7 @@ describe("search_documents' copy of the scope (PostgreSQL)", () => {
 
     it('through the adapter: the first index row waits for a change in flight, then copies it', async () => {
       const { documentId, versionId } = await addDocument();
-      const search = new PostgresSearchIndex(db, new DerivedSearchKeys(MasterKey.fromBytes(randomBytes(32))));
+      const search = new PostgresSearchIndex(db, keys);
       const writer = await connect();
       try {
         for (const change of [`update versions set scan_status = 'infected' where id = '${versionId}'`, `update documents set deleted_at = '${AT}' where id = '${documentId}'`]) {
@@ -248,6 +250,45 @@ describe("search_documents' copy of the scope (PostgreSQL)", () => {
       } finally {
         await scanner.end();
         await filer.end();
+      }
+    });
+
+    it('an extraction and a disposal of the same document, at once, complete one after the other', async () => {
+      const { documentId, versionId } = await addDocument();
+      await index(documentId, versionId);
+      const disposer = await connect();
+      try {
+        // As DisposalExecution does: the document locked first, then its versions shredded, then the document.
+        await disposer.query('begin');
+        await disposer.query('select 1 from documents where id = $1 for update', [documentId]);
+        // As TextIndexing's final transaction does.
+        const extraction = db.transaction().execute(async (trx) => {
+          const current = await new DocumentsRepo(trx as never, { rowLocks: true }).byIdForChange(documentId);
+          await new PostgresSearchIndex(trx, keys).replaceDocument({ organisationId: organisations[0]!, documentId, versionId, name: 'payslip.pdf', type: 'pdf', sections: [{ page: 1, text: 'net pay' }] });
+          await trx.updateTable('versions').set({ text_status: 'done' }).where('id', '=', versionId).execute();
+          return current;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await disposer.query('update versions set wrapped_key = null where id = $1', [versionId]);
+        await disposer.query(`update documents set status = 'disposed' where id = $1`, [documentId]);
+        await disposer.query('commit');
+        expect((await extraction)?.status).toBe('disposed');
+        expect(await copyOf(documentId)).toEqual(await truthOf(documentId));
+      } finally {
+        await disposer.end();
+      }
+    });
+
+    it('refuses to change a document under any isolation but READ COMMITTED, which the copy needs', async () => {
+      const { documentId } = await addDocument();
+      const writer = await connect();
+      try {
+        await writer.query('begin isolation level repeatable read');
+        const refused = await writer.query(`update documents set deleted_at = $1 where id = $2`, [AT, documentId]).then(() => null, (error: Error) => error.message);
+        expect(refused).toBe('Strongroom changes documents only under READ COMMITTED isolation, not repeatable read');
+        await writer.query('rollback');
+      } finally {
+        await writer.end();
       }
     });
 

@@ -22,6 +22,19 @@ export async function up(db: Kysely<any>, caps: DialectCaps): Promise<void> {
   const columns = COPIED.map((c) => `doc_${c}`);
   await sql.raw(`alter table search_documents ${[...columns, 'version_scan_status'].map((c) => `add column ${c} text`).join(', ')}`).execute(db);
 
+  // The triggers below keep the copy right only under READ COMMITTED, where each of their statements
+  // sees what other transactions committed up to that moment (under REPEATABLE READ a document's
+  // change would miss an index row committed after its snapshot). Strongroom writes under READ
+  // COMMITTED, PostgreSQL's default; a server or role configured otherwise is refused, loudly,
+  // rather than left with a stale copy.
+  await sql`create function search_scope_require_read_committed() returns void language plpgsql as $$
+    begin
+      if current_setting('transaction_isolation') <> 'read committed' then
+        raise exception 'Strongroom changes documents only under READ COMMITTED isolation, not %', current_setting('transaction_isolation')
+          using hint = 'Remove default_transaction_isolation from the server, database or role settings (docs/operations.md, PostgreSQL).';
+      end if;
+    end $$`.execute(db);
+
   // A new or re-pointed index row takes its document's and version's values, read under a share
   // lock. Without it, a change committed while the index row is written could be lost: under READ
   // COMMITTED the writer's trigger cannot see the index row before the indexing transaction commits,
@@ -29,10 +42,11 @@ export async function up(db: Kysely<any>, caps: DialectCaps): Promise<void> {
   // whichever comes second waits for the first and then reads its result. NOWAIT: a writer holding
   // the row may go on to lock the index row this transaction has just deleted, and waiting here would
   // deadlock; the insert fails at once instead (55P03). The adapter (PostgresSearchIndex
-  // .replaceDocument) takes both locks itself before it deletes anything, waiting, so this only
-  // refuses an index row written some other way while its document is being changed.
+  // .replaceDocument) takes both locks itself, document then version, before it deletes anything,
+  // so this only refuses an index row written some other way while its document is being changed.
   await sql.raw(`create function search_documents_scope_fill() returns trigger language plpgsql as $$
     begin
+      perform search_scope_require_read_committed();
       select ${COPIED.map((c) => `d.${c}`).join(', ')} into ${columns.map((c) => `new.${c}`).join(', ')}
         from documents d where d.id = new.document_id for share nowait;
       select v.scan_status into new.version_scan_status
@@ -46,6 +60,7 @@ export async function up(db: Kysely<any>, caps: DialectCaps): Promise<void> {
   // document leaves nulls. Rows already equal are not written again.
   await sql.raw(`create function documents_search_scope_sync() returns trigger language plpgsql as $$
     begin
+      perform search_scope_require_read_committed();
       if tg_op = 'DELETE' or (tg_op = 'UPDATE' and old.id <> new.id) then
         update search_documents set ${columns.map((c) => `${c} = null`).join(', ')} where document_id = old.id;
       end if;
@@ -59,12 +74,12 @@ export async function up(db: Kysely<any>, caps: DialectCaps): Promise<void> {
     for each row execute function documents_search_scope_sync()`).execute(db);
 
   // The indexed version's scan status: a version found infected on a rescan leaves results at once.
-  // Before changing the copy it locks the document's row, as a change of the document would: the
-  // scan and quarantine services change a version and then its document, so an index row locked
-  // here first could deadlock with a change of that document waiting for it. Only a real change of
-  // the copy takes the lock, so a version that is not the indexed one takes no lock it did not before.
+  // Before changing the copy it locks the document's row: every transaction takes a document before
+  // its versions and its index row (DocumentsRepository.updateVersionScan already has), and a version
+  // changed some other way must not lock the index row first and then wait for its document.
   await sql`create function versions_search_scope_sync() returns trigger language plpgsql as $$
     begin
+      perform search_scope_require_read_committed();
       if tg_op = 'DELETE' or (tg_op = 'UPDATE' and (old.id <> new.id or old.document_id <> new.document_id)) then
         update search_documents set version_scan_status = null where version_id = old.id;
       end if;

@@ -1,13 +1,14 @@
 // Documents and their versions. The document row carries the current version's facts via a join.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DocumentPatch, DocumentsRepository, ThumbnailRef, VersionTextState } from '../../domain/repositories.js';
 import type { TextStatus } from '../../domain/search/types.js';
 import type { Document, DocumentStatus, ScanStatus, Version } from '../../domain/types.js';
+import type { DialectCaps } from '../kysely.js';
 import type { Schema } from '../schema.js';
 import { toDocument, toVersion, type DocumentRow } from './rows.js';
 
 export class DocumentsRepo implements DocumentsRepository {
-  constructor(private readonly db: Kysely<Schema>) {}
+  constructor(private readonly db: Kysely<Schema>, private readonly caps: Pick<DialectCaps, 'rowLocks'>) {}
 
   private selectDocuments() {
     return this.db
@@ -44,6 +45,15 @@ export class DocumentsRepo implements DocumentsRepository {
   async byId(id: string): Promise<Document | undefined> {
     const row = await this.selectDocuments().where('documents.id', '=', id).executeTakeFirst();
     return row && toDocument(row as DocumentRow);
+  }
+
+  /**
+   * On PostgreSQL the document's row is locked (FOR NO KEY UPDATE) before it is read, so the caller
+   * sees it as no other transaction can change it until this one ends. SQLite has one writer at a time.
+   */
+  async byIdForChange(id: string): Promise<Document | undefined> {
+    if (this.caps.rowLocks) await sql`select 1 from documents where id = ${id} for no key update`.execute(this.db);
+    return this.byId(id);
   }
 
   async byIds(ids: readonly string[]): Promise<Document[]> {
@@ -116,6 +126,12 @@ export class DocumentsRepo implements DocumentsRepository {
     return row && toVersion(row);
   }
 
+  async versionsByIds(ids: readonly string[]): Promise<Version[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom('versions').selectAll().where('id', 'in', [...ids]).execute();
+    return rows.map(toVersion);
+  }
+
   async versionsByScanStatus(statuses: ScanStatus[], organisationId?: string): Promise<Version[]> {
     let q = this.db.selectFrom('versions').selectAll().where('scan_status', 'in', statuses);
     if (organisationId) q = q.where('organisation_id', '=', organisationId);
@@ -153,6 +169,8 @@ export class DocumentsRepo implements DocumentsRepository {
   }
 
   async updateVersionScan(versionId: string, scan: { status: ScanStatus; detail: string | null; engine: string | null; at: string }): Promise<void> {
+    // The version's document first (see DocumentsRepository.updateVersionScan).
+    if (this.caps.rowLocks) await sql`select 1 from documents where id = (select document_id from versions where id = ${versionId}) for no key update`.execute(this.db);
     await this.db
       .updateTable('versions')
       .set({ scan_status: scan.status, scan_detail: scan.detail, scan_engine: scan.engine, scanned_at: scan.at })

@@ -55,12 +55,13 @@ export class PostgresSearchIndex implements SearchIndex {
 
   async replaceDocument(entry: IndexedDocument): Promise<void> {
     await this.#inTransaction(async (db) => {
-      // The new search_documents row copies its version's and document's scope columns under a share
-      // lock (migration 202612060000). Taken here first, version then document, the order in which
-      // the services change them (a verdict, then its document's status), so a change in flight is
-      // waited for before any index row is locked, instead of being refused by the row's trigger.
+      // The new search_documents row copies its document's and version's scope columns (migration
+      // 202612060000). Both rows are locked here first, document then version, the order every
+      // transaction that changes both takes them in (DocumentsRepository.byIdForChange), so a change
+      // in flight is waited for before any index row is locked, and two extractions of one document
+      // run one after the other.
+      await sql`select 1 from documents where id = ${entry.documentId} for no key update`.execute(db);
       await sql`select 1 from versions where id = ${entry.versionId} for share`.execute(db);
-      await sql`select 1 from documents where id = ${entry.documentId} for share`.execute(db);
       await this.#deleteWhere(db, sql`document_id = ${entry.documentId}`);
       await sql`insert into search_documents (document_id, version_id, organisation_id, type) values (${entry.documentId}, ${entry.versionId}, ${entry.organisationId}, ${entry.type})`.execute(db);
       const sections: SectionRow[] = [

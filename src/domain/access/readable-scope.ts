@@ -2,7 +2,7 @@
 // the same rules as decide() for `document.read` on a searchable document (available, not deleted),
 // built from the helpers decide() itself uses (ownServiceAreas, arrangementReach).
 import type { ReadableGrant, ReadableScope } from '../search/types.js';
-import type { Actor, Arrangement, Classification } from '../types.js';
+import type { Actor, Arrangement, Classification, ScanStatus } from '../types.js';
 import { classificationAtMost, levelAtLeast } from '../types.js';
 import { CONTENT_ACTIONS } from './actions.js';
 import { arrangementReach, ownServiceAreas } from './policy.js';
@@ -52,12 +52,16 @@ export function scopeCovers(
 }
 
 /**
- * Would a search under this scope show this document as it is now: available, not in the bin, and
- * covered (the test the adapters run in SQL, over the documents row rather than the index's rows).
+ * Would a search under this scope show this document as it is now, through this indexed version:
+ * available, not in the bin, covered (the test the adapters run in SQL), and the version one of the
+ * document's own that its readers may read (clean, or released from quarantine). Read from the
+ * documents and versions rows, never from the index's.
  */
 export function searchShows(
   scope: ReadableScope,
-  doc: { organisationId: string; serviceArea: string; classification: Classification; arrangementId: string | null; status: string; deletedAt: string | null },
+  doc: { id: string; organisationId: string; serviceArea: string; classification: Classification; arrangementId: string | null; status: string; deletedAt: string | null },
+  version: { documentId: string; scanStatus: ScanStatus } | undefined,
 ): boolean {
-  return doc.status === 'available' && doc.deletedAt === null && scopeCovers(scope, doc);
+  const readableVersion = version !== undefined && version.documentId === doc.id && (version.scanStatus === 'clean' || version.scanStatus === 'released');
+  return readableVersion && doc.status === 'available' && doc.deletedAt === null && scopeCovers(scope, doc);
 }

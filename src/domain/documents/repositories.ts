@@ -33,6 +33,12 @@ export interface DocumentsRepository {
   insertVersion(v: Version): Promise<void>;
   /** A document with its current version's size, hash and media type. */
   byId(id: string): Promise<Document | undefined>;
+  /**
+   * `byId`, holding the document against other changes until the transaction ends. Every transaction
+   * that changes a document and its versions or its search index takes the document first (this, or
+   * updateVersionScan), so none of them waits on another in a cycle.
+   */
+  byIdForChange(id: string): Promise<Document | undefined>;
   /** `byId` and its current version (what `versionById(document.currentVersionId)` gives), in one read. */
   withCurrentVersion(id: string): Promise<{ document: Document; version: Version } | undefined>;
   /** Those of the ids that exist (with their current versions' facts), in no particular order. */
@@ -44,12 +50,15 @@ export interface DocumentsRepository {
   versions(documentId: string): Promise<Version[]>;
   version(documentId: string, number: number): Promise<Version | undefined>;
   versionById(id: string): Promise<Version | undefined>;
+  /** Those of the ids that exist, in no particular order. */
+  versionsByIds(ids: readonly string[]): Promise<Version[]>;
   versionsByScanStatus(statuses: ScanStatus[], organisationId?: string): Promise<Version[]>;
   /** Readable (clean or released) versions created since `since`, by id, after `afterId`. */
   versionsSince(since: string, limit: number, afterId?: string): Promise<Version[]>;
   /** Points the document at a new current version if its current number is still `expectedCurrent`. */
   setCurrentVersion(documentId: string, expectedCurrent: number, version: Version, status: DocumentStatus, at: string): Promise<boolean>;
   update(id: string, patch: DocumentPatch, at: string): Promise<void>;
+  /** Takes the version's document (as byIdForChange does) before the version. */
   updateVersionScan(versionId: string, scan: { status: ScanStatus; detail: string | null; engine: string | null; at: string }): Promise<void>;
   /** Crypto-shredding: without the wrapped key no copy of the blob (nor of its thumbnail) can ever be decrypted. */
   destroyVersionKey(versionId: string): Promise<void>;
