@@ -184,6 +184,7 @@ describe("search_documents' copy of the scope (PostgreSQL)", () => {
       await client.connect();
       return client;
     };
+
     it('written first: the change waits for the index row, then reaches it', async () => {
       const { documentId, versionId } = await addDocument();
       await index(documentId, versionId);
