@@ -3,7 +3,7 @@
 // collection, service area, classification, arrangement, last change) and of the indexed version's
 // scan status. Without it a search looked up every matching document in `documents` and every readable
 // one in `search_documents` and `versions`, three index lookups a match, and at 100,000 documents a
-// common word's thousands of matches spent most of the search there (docs/performance.md "Search").
+// common word's thousands of matches spent about half of the search there (docs/performance.md "Search").
 //
 // The copy is kept by the database itself, not by the application: triggers on documents, versions and
 // search_documents write it in the same transaction as the change, so every statement sees the copy
