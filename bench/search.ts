@@ -251,11 +251,12 @@ async function timeQueries(dialect: 'sqlite' | 'postgres', db: { store: Store })
     ];
     const timings = new Map<string, number[]>();
     const all: number[] = [];
+    const slowest: { ms: number; line: string }[] = [];
     // BENCH_SEARCH_ANSWERS=prefix writes every answer (prefix-<dialect>.jsonl), to compare two plans' results.
     const answers = process.env.BENCH_SEARCH_ANSWERS ? ([] as string[]) : null;
     for (let n = 0; n < QUERIES; n++) {
       const [shape, make] = shapes[n % shapes.length]!;
-      const [, actor] = PEOPLE[Math.floor(n / shapes.length) % PEOPLE.length]!;
+      const [person, actor] = PEOPLE[Math.floor(n / shapes.length) % PEOPLE.length]!;
       const q = make();
       const scope = readableScope(actor, ARRANGEMENTS, NOW);
       const sort = n % 2 === 0 ? 'relevance' : 'date';
@@ -264,6 +265,7 @@ async function timeQueries(dialect: 'sqlite' | 'postgres', db: { store: Store })
       const ms = Number(process.hrtime.bigint() - began) / 1e6;
       answers?.push(JSON.stringify({ n, q, sort, answer }));
       all.push(ms);
+      slowest.push({ ms, line: `| ${dialect} | slowest: ${ms.toFixed(1)} ms | #${n} ${shape}, \`${q.replace(/\|/g, '\\|')}\`, ${person}, ${sort}${n % 5 === 0 ? ', type pdf' : ''} |` });
       timings.set(shape, [...(timings.get(shape) ?? []), ms]);
     }
     if (answers) await writeFile(`${process.env.BENCH_SEARCH_ANSWERS}-${dialect}.jsonl`, `${answers.join('\n')}\n`);
@@ -273,6 +275,8 @@ async function timeQueries(dialect: 'sqlite' | 'postgres', db: { store: Store })
       list.sort((a, b) => a - b);
       lines.push(`| ${dialect} | ${shape} | p50 ${percentile(list, 0.5).toFixed(1)} ms, p95 ${percentile(list, 0.95).toFixed(1)} ms |`);
     }
+    // The queries at and above p95, to know which to look at with EXPLAIN.
+    lines.push(...slowest.sort((a, b) => b.ms - a.ms).slice(0, Math.ceil(QUERIES * 0.05) + 1).map((s) => s.line));
     log(`${dialect}: p50 ${percentile(all, 0.5).toFixed(1)} ms, p95 ${percentile(all, 0.95).toFixed(1)} ms`);
   }
   return lines;

@@ -101,14 +101,16 @@ export class PostgresSearchIndex implements SearchIndex {
   }
 
   /**
-   * A clause's matches are read once per organisation in the scope, `organisation_id = o and tsv @@
-   * (o's hashes)` (`prefixes @@` for a prefix), a lateral index scan per row of a VALUES list of
-   * (organisation, tsqueries). (A UNION
-   * ALL of one scan per organisation did the same, but PostgreSQL ran it with parallel workers, whose
-   * start-up cost a phrase 50-100 ms on a loaded machine.) As one OR over the organisations, the GIN index found the rows
-   * of every organisation's hashes in one bitmap, but the heap scan then had to test the whole OR on
-   * each row, reading (de-TOASTing) every matching section's tsvector, a few kB each, for nothing: a
-   * plain lexeme needs no recheck, and per organisation the only test left is organisation_id.
+   * A clause's matches are read in one bitmap heap scan for every organisation in the scope: one
+   * tsquery ORs each organisation's hashes (`tsv @@` for words and phrases, `prefixes @@` for
+   * prefixes), and `organisation_id` keeps it to the scope's organisations. Plain lexemes need no
+   * recheck, so the scan reads the narrow rows only, never a tsvector. (Read once per organisation, a
+   * lateral scan per organisation, a common word's matches of each organisation sat on most of the
+   * table's pages, and the host of a shared service read them three times; before that, one OR of
+   * `organisation_id = o and tsv @@ o's hashes` per organisation rechecked the whole OR on every row,
+   * reading each matching section's tsvector.) A row could match another organisation's hash only if
+   * two keyed hashes collided, as rare across organisations as within one (96 bits); ranking pairs each
+   * row with its own organisation's query all the same.
    * The match rows carry their ctid, so ranking reads the readable ones' tsvectors by TID, once each,
    * with no index lookup and no second `@@` (they are exactly the matching chunks). The ctid is that
    * of a row version the statement's snapshot sees, and it cannot be removed while the statement runs.
@@ -137,12 +139,25 @@ export class PostgresSearchIndex implements SearchIndex {
     // have none), so its score is what one column holding both gave; a clause of words reads `tsv` alone.
     const rank = (terms: readonly QueryTerm[]): RawBuilder<unknown> =>
       terms.some((t) => t.kind === 'prefix') ? sql`ts_rank(t.tsv || t.prefixes, q.query)` : sql`ts_rank(t.tsv, q.words)`;
-    const perOrganisation = (columns: RawBuilder<unknown>, terms: readonly QueryTerm[]): RawBuilder<unknown> =>
-      sql`select ${columns} from ${queries(terms)}
-        cross join lateral (select t.ctid as row_ref, t.section_id, t.document_id from search_terms t where t.organisation_id = q.organisation_id and ${test(terms)} offset 0) t`;
+    // A clause's matches in every organisation of the scope at once: one tsquery ORs each
+    // organisation's hashes, so one bitmap heap scan visits each page of search_terms once.
+    const anyOrganisation = (of: readonly QueryTerm[]): string =>
+      organisations.map((org) => `(${tsqueryAny(this.keys.termKey(org), of)})`).join(' | ');
+    const matchTest = (terms: readonly QueryTerm[]): RawBuilder<unknown> => {
+      const words = terms.filter((t) => t.kind !== 'prefix');
+      const prefixes = terms.filter((t) => t.kind === 'prefix');
+      const tests = [
+        ...(words.length === 0 ? [] : [sql`t.tsv @@ ${anyOrganisation(words)}::tsquery`]),
+        ...(prefixes.length === 0 ? [] : [sql`t.prefixes @@ ${anyOrganisation(prefixes)}::tsquery`]),
+      ];
+      return tests.length === 1 ? tests[0]! : sql`(${sql.join(tests, sql` or `)})`;
+    };
+    const matching = (columns: RawBuilder<unknown>, terms: readonly QueryTerm[]): RawBuilder<unknown> =>
+      sql`select ${columns} from (select t.ctid as row_ref, t.section_id, t.document_id from search_terms t
+        where t.organisation_id in (${sql.join(organisations.map((org) => sql`${org}`))}) and ${matchTest(terms)}) t`;
     const clause = (i: number, rankWithin?: RawBuilder<unknown>, matches?: RawBuilder<unknown>): RawBuilder<unknown> => {
       const terms = request.query.all[i]!.anyOf;
-      if (rankWithin === undefined) return perOrganisation(sql`t.row_ref, t.section_id, t.document_id, 0 as score`, terms);
+      if (rankWithin === undefined) return matching(sql`t.row_ref, t.section_id, t.document_id, 0 as score`, terms);
       const rows = matches === undefined
         ? sql`t.section_id in (${rankWithin}) and ${test(terms)}`
         : sql`t.ctid = any(array(select row_ref from (${matches}) m))`;
@@ -157,7 +172,7 @@ export class PostgresSearchIndex implements SearchIndex {
         where ${rows}
         group by t.section_id, t.document_id`;
     };
-    const excluded = request.query.none.length === 0 ? null : perOrganisation(sql`t.document_id`, request.query.none);
+    const excluded = request.query.none.length === 0 ? null : matching(sql`t.document_id`, request.query.none);
     return runSearch(this.db, request, clause, excluded, undefined, { scopeFrom: { scanAbove: this.#scanScopeAbove } });
   }
 
