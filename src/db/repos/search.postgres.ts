@@ -104,9 +104,9 @@ export class PostgresSearchIndex implements SearchIndex {
    * A clause's matches are read in one bitmap heap scan for every organisation in the scope: one
    * tsquery ORs each organisation's hashes (`tsv @@` for words and phrases, `prefixes @@` for
    * prefixes), and `organisation_id` keeps it to the scope's organisations. Plain lexemes need no
-   * recheck, so the scan reads the narrow rows only, never a tsvector. (Read once per organisation, a
-   * lateral scan per organisation, a common word's matches of each organisation sat on most of the
-   * table's pages, and the host of a shared service read them three times; before that, one OR of
+   * recheck, so the scan reads the narrow rows only, never a tsvector. (Read with a lateral scan per
+   * organisation, the organisations' rows being interleaved on the table's pages, a page holding
+   * matches of three organisations was read three times; before that, one OR of
    * `organisation_id = o and tsv @@ o's hashes` per organisation rechecked the whole OR on every row,
    * reading each matching section's tsvector.) A row could match another organisation's hash only if
    * two keyed hashes collided, as rare across organisations as within one (96 bits); ranking pairs each
