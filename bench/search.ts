@@ -70,7 +70,13 @@ while (VOCAB.length < 20_000) {
 const word = (): string => VOCAB[Math.min(VOCAB.length - 1, Math.floor(VOCAB.length * rand() ** 3.5))]!;
 const words = (n: number): string => Array.from({ length: n }, word).join(' ');
 
-const ORGS = Array.from({ length: 6 }, (_, i) => `org-${i}`);
+/**
+ * Ids shaped like the server's (random UUIDs, 36 characters), deterministic here. How PostgreSQL stores
+ * an index row depends on its width: with 9-character ids the rows stayed under the 128-byte TOAST
+ * target that 36-character ones pass (docs/performance.md "Search").
+ */
+const uuidOf = (kind: number, n: number): string => `${kind.toString(16).padStart(8, '0')}-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+const ORGS = Array.from({ length: 6 }, (_, i) => uuidOf(1, i));
 const AREAS = ['hr', 'payroll', 'finance', 'revenues_benefits'];
 const TYPES: DocumentType[] = ['pdf', 'word', 'spreadsheet', 'email', 'text'];
 const arrangementOf = (id: string, host: string, partners: string[], serviceArea: string): Arrangement => ({
@@ -78,15 +84,15 @@ const arrangementOf = (id: string, host: string, partners: string[], serviceArea
   accessLevel: 'read', ceiling: 'OFFICIAL', startsAt: '2020-01-01T00:00:00.000Z', endsAt: null, annualSavingPounds: 0, status: 'active', acceptedBy: partners,
   revision: 1, termsRevision: 1, createdAt: '2020-01-01T00:00:00.000Z', updatedAt: '2020-01-01T00:00:00.000Z',
 });
-const ARRANGEMENTS = [arrangementOf('arr-payroll', 'org-0', ['org-1', 'org-2'], 'payroll'), arrangementOf('arr-revenues', 'org-3', ['org-4'], 'revenues_benefits')];
+const ARRANGEMENTS = [arrangementOf(uuidOf(6, 0), ORGS[0]!, [ORGS[1]!, ORGS[2]!], 'payroll'), arrangementOf(uuidOf(6, 1), ORGS[3]!, [ORGS[4]!], 'revenues_benefits')];
 const user = (organisationId: string, teams: string[], roles: Actor['roles'] = ['member']): Actor => ({
   kind: 'user', userId: 'bench-user', organisationId, roles, teams, clearance: 'OFFICIAL', channel: 'api', clientAddress: null, requestId: null,
 });
 const PEOPLE: [string, Actor][] = [
-  ['host payroll officer (own + 2 partners + workspace)', user('org-0', ['payroll'])],
-  ['partner payroll officer (own + workspace)', user('org-1', ['payroll'])],
-  ['records manager (whole organisation)', user('org-5', [], ['records_manager'])],
-  ['revenues officer (own + partner)', user('org-3', ['revenues_benefits', 'finance'])],
+  ['host payroll officer (own + 2 partners + workspace)', user(ORGS[0]!, ['payroll'])],
+  ['partner payroll officer (own + workspace)', user(ORGS[1]!, ['payroll'])],
+  ['records manager (whole organisation)', user(ORGS[5]!, [], ['records_manager'])],
+  ['revenues officer (own + partner)', user(ORGS[3]!, ['revenues_benefits', 'finance'])],
 ];
 
 const KEPT_SQLITE = process.env.BENCH_SEARCH_SQLITE_FILE;
@@ -134,10 +140,10 @@ async function open(dialect: 'sqlite' | 'postgres', keys: DerivedSearchKeys): Pr
 async function seedRows(store: Store): Promise<{ collections: Map<string, string> }> {
   const db = store.db;
   const collections = new Map<string, string>();
-  for (const org of ORGS) {
-    await db.insertInto('organisations').values({ id: org, slug: org, name: `Council ${org}`, kind: 'district', region: 'North', created_at: NOW.toISOString() } as never).execute();
-    for (const area of AREAS) {
-      const id = `col-${org}-${area}`;
+  for (const [n, org] of ORGS.entries()) {
+    await db.insertInto('organisations').values({ id: org, slug: `council-${n}`, name: `Council ${n}`, kind: 'district', region: 'North', created_at: NOW.toISOString() } as never).execute();
+    for (const [a, area] of AREAS.entries()) {
+      const id = uuidOf(5, n * 100 + a);
       await db.insertInto('collections').values({ id, organisation_id: org, parent_id: null, name: area, service_area: area, classification: 'OFFICIAL', arrangement_id: null, created_at: NOW.toISOString(), deleted_at: null } as never).execute();
       collections.set(`${org}/${area}`, id);
     }
@@ -147,7 +153,7 @@ async function seedRows(store: Store): Promise<{ collections: Map<string, string
 }
 
 interface Spec {
-  id: string; organisationId: string; collectionId: string; serviceArea: string; classification: string; status: string; deleted: boolean;
+  id: string; versionId: string; organisationId: string; collectionId: string; serviceArea: string; classification: string; status: string; deleted: boolean;
   arrangementId: string | null; updatedAt: string; name: string; type: DocumentType; sections: { page: number | null; text: string }[];
 }
 
@@ -160,7 +166,7 @@ function makeSpecs(collections: Map<string, string>): Spec[] {
     const workspace = ARRANGEMENTS.find((a) => a.hostOrganisationId === organisationId && a.serviceArea === serviceArea && rand() < 0.2);
     const pages = 1 + Math.floor(rand() * 3);
     specs.push({
-      id: `doc-${i}`, organisationId, collectionId: collections.get(`${organisationId}/${serviceArea}`)!, serviceArea,
+      id: uuidOf(2, i), versionId: uuidOf(3, i), organisationId, collectionId: collections.get(`${organisationId}/${serviceArea}`)!, serviceArea,
       classification: rand() < 0.15 ? 'OFFICIAL-SENSITIVE' : 'OFFICIAL', status: rand() < 0.02 ? 'pending_scan' : 'available', deleted: rand() < 0.03,
       arrangementId: workspace?.id ?? null, updatedAt: new Date(Date.parse('2022-01-01T00:00:00Z') + Math.floor(rand() * 4 * 365 * 86_400_000)).toISOString(),
       name: `${words(3)}.pdf`, type: TYPES[Math.floor(rand() * TYPES.length)]!,
@@ -201,13 +207,13 @@ async function build(dialect: 'sqlite' | 'postgres', db: { store: Store; size: (
     for (let i = 0; i < specs.length; i += 500) {
       await db.store.db.insertInto('documents').values(specs.slice(i, i + 500).map((s) => ({
         id: s.id, organisation_id: s.organisationId, collection_id: s.collectionId, name: s.name, classification: s.classification, service_area: s.serviceArea,
-        status: s.status, current_version: 1, current_version_id: `${s.id}-v1`, legal_hold: 0, arrangement_id: s.arrangementId, created_at: s.updatedAt,
+        status: s.status, current_version: 1, current_version_id: s.versionId, legal_hold: 0, arrangement_id: s.arrangementId, created_at: s.updatedAt,
         updated_at: s.updatedAt, deleted_at: s.deleted ? s.updatedAt : null,
       })) as never).execute();
       // Search shows only text of a version of the document that may be read (clean or released).
       await db.store.db.insertInto('versions').values(specs.slice(i, i + 500).map((s) => ({
-        id: `${s.id}-v1`, document_id: s.id, organisation_id: s.organisationId, number: 1, size: 1, sha256: '0'.repeat(64), media_type: 'application/pdf',
-        blob_id: `${s.id}-blob`, wrapped_key: null, key_id: 'bench', scan_status: 'clean', scan_detail: null, scan_engine: null, scanned_at: null,
+        id: s.versionId, document_id: s.id, organisation_id: s.organisationId, number: 1, size: 1, sha256: '0'.repeat(64), media_type: 'application/pdf',
+        blob_id: s.versionId, wrapped_key: null, key_id: 'bench', scan_status: 'clean', scan_detail: null, scan_engine: null, scanned_at: null,
         author_id: null, created_at: s.updatedAt,
       })) as never).execute();
     }
@@ -218,7 +224,7 @@ async function build(dialect: 'sqlite' | 'postgres', db: { store: Store; size: (
       const batch = specs.slice(i, i + BATCH);
       await db.store.transaction(async (repos) => {
         for (const s of batch) {
-          await (repos.search as SearchIndex).replaceDocument({ organisationId: s.organisationId, documentId: s.id, versionId: `${s.id}-v1`, name: s.name, type: s.type, sections: s.sections });
+          await (repos.search as SearchIndex).replaceDocument({ organisationId: s.organisationId, documentId: s.id, versionId: s.versionId, name: s.name, type: s.type, sections: s.sections });
           words += s.sections.reduce((n, x) => n + x.text.split(' ').length, 0);
         }
       });

@@ -1,0 +1,84 @@
+// Migration 202612070000: search_terms' document and organisation ids stay in the row. Before it, the
+// 128-byte TOAST target that keeps the tsvectors out of the row also pushed a 36-character document id
+// out of line, so every matching row's id was read back from TOAST. The migration keeps new rows' ids
+// in the row and rewrites the rows already there. What is out of line is read from the TOAST table
+// itself: its chunks of exactly an id's length are ids (a tsvector's chunk is never 36 bytes here).
+// PostgreSQL only: SQLite's FTS5 index has no such table.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../../src/db/migrate.js';
+import { PostgresSearchIndex } from '../../src/db/repos/search.postgres.js';
+import { tsvectorChunks } from '../../src/db/repos/search-blind.js';
+import { tokenize } from '../../src/domain/search/terms.js';
+import { MasterKey } from '../../src/storage/keys.js';
+import { DerivedSearchKeys } from '../../src/storage/search-keys.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+
+const CAPS = { dialect: 'postgres', binary: 'bytea', bigint: 'bigint', rowLocks: true } as const;
+const TEXT = `Council tax arrears for the council of Stourbridge ${Array.from({ length: 80 }, (_, k) => `word${k}`).join(' ')}`;
+
+describe('search_terms ids in the row (PostgreSQL)', () => {
+  let database: TestDatabase;
+  let db: Kysely<any>;
+  beforeAll(async () => {
+    database = await createTestDatabase('idsinrow');
+    db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 2 }) }) });
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await database?.drop();
+  });
+
+  /** The chunks of search_terms' TOAST table as long as a UUID: document or organisation ids stored out of line. */
+  async function idsOutOfLine(): Promise<number> {
+    const toast = await sql<{ name: string }>`select reltoastrelid::regclass::text as name from pg_class where oid = 'search_terms'::regclass`.execute(db);
+    const { rows } = await sql<{ n: string }>`select count(*) as n from ${sql.raw(toast.rows[0]!.name)} where octet_length(chunk_data) = 36`.execute(db);
+    return Number(rows[0]!.n);
+  }
+
+  async function writeRow(): Promise<string> {
+    const chunk = tsvectorChunks(Buffer.alloc(32, 7), tokenize(TEXT))[0]!;
+    const documentId = randomUUID();
+    const organisationId = randomUUID();
+    const inserted = await sql<{ id: string }>`insert into search_sections (document_id, version_id, organisation_id, section, page, text_sealed)
+      values (${documentId}, ${randomUUID()}, ${organisationId}, 0, null, ${Buffer.alloc(1)}) returning id`.execute(db);
+    await sql`insert into search_terms (section_id, document_id, organisation_id, chunk, tsv, prefixes)
+      values (${inserted.rows[0]!.id}, ${documentId}, ${organisationId}, 0, ${chunk.words}::tsvector, ${chunk.prefixes}::tsvector)`.execute(db);
+    return documentId;
+  }
+
+  it('rewrites the rows written before it with their ids in the row, and writes new ones so', async () => {
+    await migrate(db, CAPS, { until: '202612060000_search_document_scope' });
+    const before = [await writeRow(), await writeRow()];
+    // The flaw the migration mends: each row's document id went out of line.
+    expect(await idsOutOfLine()).toBe(2);
+
+    await migrate(db, CAPS);
+    expect(await idsOutOfLine()).toBe(0);
+    const kept = await sql<{ document_id: string }>`select document_id from search_terms order by section_id`.execute(db);
+    expect(kept.rows.map((r) => r.document_id)).toEqual(before);
+    const storage = await sql<{ attname: string; attstorage: string }>`
+      select attname, attstorage from pg_attribute where attrelid = 'search_terms'::regclass and attname in ('document_id', 'organisation_id') order by attname`.execute(db);
+    expect(storage.rows).toEqual([{ attname: 'document_id', attstorage: 'm' }, { attname: 'organisation_id', attstorage: 'm' }]);
+
+    // Rows the adapter writes afterwards keep theirs in the row too.
+    const index = new PostgresSearchIndex(db, new DerivedSearchKeys(MasterKey.fromBytes(randomBytes(32))));
+    const organisationId = randomUUID();
+    const documentId = randomUUID();
+    const versionId = randomUUID();
+    const at = '2026-12-01T12:00:00.000Z';
+    await sql`insert into organisations (id, slug, name, kind, region, created_at) values (${organisationId}, ${`o-${randomBytes(4).toString('hex')}`}, 'Council', 'council', 'North', ${at})`.execute(db);
+    const collectionId = randomUUID();
+    await sql`insert into collections (id, organisation_id, parent_id, name, service_area, classification, arrangement_id, created_at, deleted_at)
+      values (${collectionId}, ${organisationId}, null, 'payroll', 'payroll', 'OFFICIAL', null, ${at}, null)`.execute(db);
+    await sql`insert into documents (id, organisation_id, collection_id, name, classification, service_area, status, current_version, current_version_id, legal_hold, arrangement_id, created_at, updated_at, deleted_at)
+      values (${documentId}, ${organisationId}, ${collectionId}, 'letter.pdf', 'OFFICIAL', 'payroll', 'available', 1, ${versionId}, 0, null, ${at}, ${at}, null)`.execute(db);
+    await sql`insert into versions (id, document_id, organisation_id, number, size, sha256, media_type, blob_id, wrapped_key, key_id, scan_status, scan_detail, scan_engine, scanned_at, author_id, created_at)
+      values (${versionId}, ${documentId}, ${organisationId}, 1, 1, ${'0'.repeat(64)}, 'application/pdf', ${randomUUID()}, null, 'k', 'clean', null, null, null, null, ${at})`.execute(db);
+    await index.replaceDocument({ organisationId, documentId, versionId, name: 'letter.pdf', type: 'pdf', sections: [{ page: 1, text: TEXT }, { page: 2, text: TEXT }] });
+    expect(Number((await sql<{ n: string }>`select count(*) as n from search_terms where document_id = ${documentId}`.execute(db)).rows[0]!.n)).toBe(3);
+    expect(await idsOutOfLine()).toBe(0);
+  });
+});
