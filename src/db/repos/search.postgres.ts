@@ -38,19 +38,30 @@ const POSITIONLESS_RANK = sql`ts_rank(tsvector 'p', tsquery 'p')`;
  */
 const ROWS_SCANNED_PER_LOOKUP = 16;
 
+/**
+ * Organisations whose hashes one match tsquery ORs together. A tsquery's operands are capped at about
+ * 1 MB (some 40,000 lexemes of 24 hex characters), and a query has up to 20 terms; a scope of more
+ * organisations than this (only the whole vault's, as a reindex reads it) tests one tsquery per group.
+ */
+const ORGANISATIONS_PER_TSQUERY = 500;
+
 export interface PostgresSearchIndexOptions {
   /** Scan the scope when more documents than this match (default: search_documents' estimated rows / 16, at least 500). For tests of both ways. */
   scanScopeAbove?: number;
+  /** Organisations one match tsquery ORs together (default ORGANISATIONS_PER_TSQUERY). For tests of large scopes. */
+  organisationsPerTsquery?: number;
 }
 
 export class PostgresSearchIndex implements SearchIndex {
   readonly #scanScopeAbove: RawBuilder<unknown>;
+  readonly #organisationsPerTsquery: number;
 
   constructor(private readonly db: Executor, private readonly keys: SearchKeys, options: PostgresSearchIndexOptions = {}) {
     // reltuples: the planner's own estimate, kept by VACUUM and ANALYZE (-1 before the first).
     this.#scanScopeAbove = options.scanScopeAbove !== undefined
       ? sql`${options.scanScopeAbove}`
       : sql`greatest(500, (select reltuples from pg_class where oid = 'search_documents'::regclass) / ${ROWS_SCANNED_PER_LOOKUP})`;
+    this.#organisationsPerTsquery = options.organisationsPerTsquery ?? ORGANISATIONS_PER_TSQUERY;
   }
 
   async replaceDocument(entry: IndexedDocument): Promise<void> {
@@ -108,9 +119,12 @@ export class PostgresSearchIndex implements SearchIndex {
    * organisation, the organisations' rows being interleaved on the table's pages, a page holding
    * matches of three organisations was read three times; before that, one OR of
    * `organisation_id = o and tsv @@ o's hashes` per organisation rechecked the whole OR on every row,
-   * reading each matching section's tsvector.) A row could match another organisation's hash only if
-   * two keyed hashes collided, as rare across organisations as within one (96 bits); ranking pairs each
-   * row with its own organisation's query all the same.
+   * reading each matching section's tsvector.) An honest row matches another organisation's hash only
+   * if two keyed hashes collide, as rare across organisations as within one (96 bits); ranking pairs
+   * each row with its own organisation's query all the same. A row written into the database directly
+   * can carry any organisation's hashes, now as before (the old per-organisation scan trusted its
+   * organisation_id just as much): it can change which of the searcher's readable documents match,
+   * never what the scope lets them read (docs/threat-model.md).
    * The match rows carry their ctid, so ranking reads the readable ones' tsvectors by TID, once each,
    * with no index lookup and no second `@@` (they are exactly the matching chunks). The ctid is that
    * of a row version the statement's snapshot sees, and it cannot be removed while the statement runs.
@@ -140,15 +154,21 @@ export class PostgresSearchIndex implements SearchIndex {
     const rank = (terms: readonly QueryTerm[]): RawBuilder<unknown> =>
       terms.some((t) => t.kind === 'prefix') ? sql`ts_rank(t.tsv || t.prefixes, q.query)` : sql`ts_rank(t.tsv, q.words)`;
     // A clause's matches in every organisation of the scope at once: one tsquery ORs each
-    // organisation's hashes, so one bitmap heap scan visits each page of search_terms once.
-    const anyOrganisation = (of: readonly QueryTerm[]): string =>
-      organisations.map((org) => `(${tsqueryAny(this.keys.termKey(org), of)})`).join(' | ');
+    // organisation's hashes (up to ORGANISATIONS_PER_TSQUERY of them; more make one tsquery per group,
+    // OR'ed, still one bitmap heap scan), so the scan visits each page of search_terms once.
+    const tsqueriesOf = (of: readonly QueryTerm[]): string[] => {
+      const groups: string[] = [];
+      for (let i = 0; i < organisations.length; i += this.#organisationsPerTsquery) {
+        groups.push(organisations.slice(i, i + this.#organisationsPerTsquery).map((org) => `(${tsqueryAny(this.keys.termKey(org), of)})`).join(' | '));
+      }
+      return groups;
+    };
     const matchTest = (terms: readonly QueryTerm[]): RawBuilder<unknown> => {
       const words = terms.filter((t) => t.kind !== 'prefix');
       const prefixes = terms.filter((t) => t.kind === 'prefix');
       const tests = [
-        ...(words.length === 0 ? [] : [sql`t.tsv @@ ${anyOrganisation(words)}::tsquery`]),
-        ...(prefixes.length === 0 ? [] : [sql`t.prefixes @@ ${anyOrganisation(prefixes)}::tsquery`]),
+        ...(words.length === 0 ? [] : tsqueriesOf(words).map((q) => sql`t.tsv @@ ${q}::tsquery`)),
+        ...(prefixes.length === 0 ? [] : tsqueriesOf(prefixes).map((q) => sql`t.prefixes @@ ${q}::tsquery`)),
       ];
       return tests.length === 1 ? tests[0]! : sql`(${sql.join(tests, sql` or `)})`;
     };
@@ -195,7 +215,9 @@ export class PostgresSearchIndex implements SearchIndex {
   /** The organisations whose documents the scope can reach: their keys hash the query's terms. */
   async #organisationsInScope(request: IndexQuery): Promise<string[]> {
     if (request.scope.everything) {
-      const rows = await sql<{ organisation_id: string }>`select distinct organisation_id from search_documents`.execute(this.db);
+      const only = request.filters.organisationId;
+      const rows = await sql<{ organisation_id: string }>`select distinct organisation_id from search_documents
+        ${only === undefined ? sql`` : sql`where organisation_id = ${only}`}`.execute(this.db);
       return rows.rows.map((r) => r.organisation_id).sort();
     }
     const organisations = new Set(request.scope.grants.map((g) => g.organisationId));
