@@ -40,8 +40,9 @@ const ROWS_SCANNED_PER_LOOKUP = 16;
 
 /**
  * Organisations whose hashes one match tsquery ORs together. A tsquery's operands are capped at about
- * 1 MB (some 40,000 lexemes of 24 hex characters), and a query has up to 20 terms; a scope of more
- * organisations than this (only the whole vault's, as a reindex reads it) tests one tsquery per group.
+ * 1 MB (some 40,000 lexemes of 24 hex characters), and a query has up to 20 words (MAX_QUERY_TERMS, a
+ * phrase's words counted), so one tsquery holds at most 10,000. A scope of more organisations than this
+ * (only the whole vault's, as a reindex reads it) tests one tsquery per group.
  */
 const ORGANISATIONS_PER_TSQUERY = 500;
 
