@@ -52,8 +52,8 @@ try {
     const pkg = url.startsWith('node_modules/') ? url.split('/').slice(0, url.startsWith('node_modules/@') ? 3 : 2).join('/') : url || `(${n.callFrame.functionName})`;
     file.set(pkg, (file.get(pkg) ?? 0) + us);
   }
-  // Inclusive time of Strongroom's own functions (src/): a sample counts once for every distinct
-  // src function on its stack, so a route handler's figure includes the SQL and crypto it calls.
+  // Inclusive time of Strongroom's own functions (src/, or dist/ as built): a sample counts once for
+  // every distinct one of them on its stack, so a route handler's figure includes the SQL and crypto it calls.
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const inclusive = new Map<string, number>();
@@ -61,9 +61,10 @@ try {
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const n = byId.get(at)!;
-      const src = n.callFrame.url.match(/\/src\/(.*)$/);
-      if (!src || src[1]!.includes('node_modules')) continue;
-      const key = `${n.callFrame.functionName || '(anonymous)'}  src/${src[1]}:${n.callFrame.lineNumber + 1}`;
+      // The server runs from dist/ (its compiled src/); a dependency's own src/ folder is not ours.
+      const own = n.callFrame.url.includes('/node_modules/') ? null : n.callFrame.url.match(/\/(src|dist)\/(.*)$/);
+      if (!own) continue;
+      const key = `${n.callFrame.functionName || '(anonymous)'}  ${own[1]}/${own[2]}:${n.callFrame.lineNumber + 1}`;
       if (seen.has(key)) continue;
       seen.add(key);
       inclusive.set(key, (inclusive.get(key) ?? 0) + us);
@@ -72,7 +73,7 @@ try {
   if (process.env.PROFILE_KEEP) await writeFile(process.env.PROFILE_KEEP, JSON.stringify(profile));
   const top = (m: Map<string, number>, k: number): string =>
     [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([key, us]) => `${((us / total) * 100).toFixed(1).padStart(5)} %  ${key}`).join('\n');
-  process.stdout.write(`\nself time ${(total / 1e6).toFixed(2)} s over ${count} uploads + ${count} downloads\n\nby file or package:\n${top(file, 25)}\n\nby function:\n${top(fn, 35)}\n\nsrc/ functions, inclusive:\n${top(inclusive, 40)}\n`);
+  process.stdout.write(`\nself time ${(total / 1e6).toFixed(2)} s over ${count} uploads + ${count} downloads\n\nby file or package:\n${top(file, 25)}\n\nby function:\n${top(fn, 35)}\n\nStrongroom's functions, inclusive:\n${top(inclusive, 40)}\n`);
 } finally {
   await cleanupAll();
   await rm(root, { recursive: true, force: true });
