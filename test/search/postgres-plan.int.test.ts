@@ -86,8 +86,8 @@ describe('PostgreSQL search plan', () => {
     await db.insertInto('organisations').values({ id: outsider, slug: `o-out-${randomBytes(4).toString('hex')}`, name: 'Other council', kind: 'council', region: 'North', created_at: at } as never).execute();
     await sql`insert into search_sections (document_id, version_id, organisation_id, section, page, text_sealed)
       select 'outside-' || document_id, version_id, ${outsider}, section, page, text_sealed from search_sections`.execute(db);
-    await sql`insert into search_terms (section_id, document_id, organisation_id, chunk, tsv, prefixes)
-      select o.id, o.document_id, o.organisation_id, t.chunk, t.tsv, t.prefixes
+    await sql`insert into search_terms (section_id, document_id, organisation_id, section, page, chunk, tsv, prefixes)
+      select o.id, o.document_id, o.organisation_id, o.section, o.page, t.chunk, t.tsv, t.prefixes
       from search_terms t join search_sections s on s.id = t.section_id join search_sections o on o.document_id = 'outside-' || s.document_id and o.section = s.section`.execute(db);
   });
   afterAll(async () => {
@@ -132,6 +132,8 @@ describe('PostgreSQL search plan', () => {
     expect(matched).toBeDefined();
     expect([...new Set(nodesOf(matched!).flatMap((n) => n['Relation Name'] ?? []))]).toEqual(['search_documents']);
     expect(plan!.filter((n) => n['Relation Name'] === 'documents' || n['Relation Name'] === 'versions')).toEqual([]);
+    // Each document's best section is chosen from the ranked rows' own section and page, with no lookup.
+    expect(plan!.filter((n) => n['Relation Name'] === 'search_sections')).toEqual([]);
   });
 
   it('relevance, counc*: one prefix ranks every match alike, reading no tsvector at all', async () => {

@@ -23,7 +23,7 @@ import * as m202612041000 from './202612041000_search_match_lookups.js';
 import * as m202612041100 from './202612041100_arrangements_host.js';
 import * as m202612050000 from './202612050000_search_prefix_column.js';
 import * as m202612060000 from './202612060000_search_document_scope.js';
-import * as m202612070000 from './202612070000_search_terms_ids_in_row.js';
+import * as m202612070000 from './202612070000_search_terms_rebuilt.js';
 
 export interface Migration {
   name: string;
@@ -53,5 +53,5 @@ export const migrations: Migration[] = [
   { name: '202612041100_arrangements_host', up: m202612041100.up },
   { name: '202612050000_search_prefix_column', up: m202612050000.up },
   { name: '202612060000_search_document_scope', up: m202612060000.up },
-  { name: '202612070000_search_terms_ids_in_row', up: m202612070000.up },
+  { name: '202612070000_search_terms_rebuilt', up: m202612070000.up },
 ];

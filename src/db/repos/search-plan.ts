@@ -12,11 +12,13 @@ import type { Schema } from '../schema.js';
 export type Executor = Kysely<Schema> | Transaction<Schema>;
 
 /**
- * Rows (section_id, document_id, score) for the sections matching one clause; higher score is better.
- * Without `rankWithin`: every matching section, unscored (score 0), for totals and facets, which do not
- * need the ranking function's cost. With it (a subquery of section ids): only those of the matching
- * sections (the readable matches, or the date sort's page), each scored as it would be among all
- * matches, since the ranking's statistics are the whole index's.
+ * Rows for the sections matching one clause. Without `rankWithin`: every matching section as
+ * (section_id, document_id, score 0) at least, for totals and facets, which do not need the ranking
+ * function's cost. With it (a subquery of section ids): only those of the matching sections (the
+ * readable matches, or the date sort's page) as (section_id, document_id, section, page, score), each
+ * scored as it would be among all matches, since the ranking's statistics are the whole index's;
+ * higher is better. `section` and `page` ride along from the row the clause read them from, so
+ * choosing each document's best section looks nothing up.
  *
  * `matches`, given with `rankWithin` under relevance: the same sections as rows of this clause's own
  * unscored match (every column the adapter put in them), restricted to readable documents. An adapter
@@ -170,8 +172,7 @@ const BY_DATE = sql`updated_at desc, id`;
  * matched.
  */
 export async function runSearch(
-  db: Executor, request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null, owners: RawBuilder<unknown> = sql`search_sections s`,
-  options: PlanOptions = {},
+  db: Executor, request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<unknown> | null, options: PlanOptions = {},
 ): Promise<IndexResults> {
   if (!request.scope.everything && request.scope.grants.length === 0) return emptyResults();
   const cap = Math.max(1, request.countCap ?? SEARCH_COUNT_CAP);
@@ -193,7 +194,7 @@ export async function runSearch(
   const result = await sql<PlanRow>`${ctes(request, clause, excluded, options.scopeFrom ?? null)},
     window_rows as materialized (select * from matched order by ${BY_DATE} limit ${window}),
     shown as materialized (select * from window_rows order by ${BY_DATE} limit ${cap})
-    ${ranked ? sql`, ${rankingCtes(request, clause, owners)}` : sql``}
+    ${ranked ? sql`, ${rankingCtes(request, clause)}` : sql``}
     select 'total' as facet, ${none} as value, count(*) as count, ${none} as version_id,
       cast(null as integer) as section, cast(null as integer) as page, cast(null as real) as score
       from (select 1 from window_rows limit ${cap + 1}) t
@@ -220,25 +221,25 @@ export async function runSearch(
   const total = Math.min(counted, cap);
   const totalIsLowerBound = counted > cap;
   if (total === 0 || request.limit <= 0) return { total, totalIsLowerBound, facets, hits: [] };
-  const hits = byDate ? await datePage(db, request, clause, page, owners) : ranking.sort((a, b) => a.position - b.position).map((r) => r.hit);
+  const hits = byDate ? await datePage(db, request, clause, page) : ranking.sort((a, b) => a.position - b.position).map((r) => r.hit);
   return { total, totalIsLowerBound, facets, hits };
 }
 
 /**
- * Each document's best section among `scores` (section_id, document_id, score): text before the name,
- * then score, then position. `owners`: where a section's document, number and page are read, as `s`.
- * Materialized, so PostgreSQL computes it once rather than again for each row it is joined to.
+ * Each document's best section among `scores` (section_id, document_id, section, page, score): text
+ * before the name, then score, then position. Materialized, so PostgreSQL computes it once rather than
+ * again for each row it is joined to.
  */
-const bestSections = (scores: RawBuilder<unknown>, owners: RawBuilder<unknown>): RawBuilder<unknown> => sql`best as materialized (
-      select s.document_id, s.section, s.page, max(ss.score) over (partition by s.document_id) as score,
-        row_number() over (partition by s.document_id order by case when s.section < 0 then 1 else 0 end, ss.score desc, s.section) as rn
-      from (${scores}) ss join ${owners} on s.id = ss.section_id
+const bestSections = (scores: RawBuilder<unknown>): RawBuilder<unknown> => sql`best as materialized (
+      select ss.document_id, ss.section, ss.page, max(ss.score) over (partition by ss.document_id) as score,
+        row_number() over (partition by ss.document_id order by case when ss.section < 0 then 1 else 0 end, ss.score desc, ss.section) as rn
+      from (${scores}) ss
     )`;
 
-/** Sections' summed scores over the clauses r0..rN (section_id, document_id, score each). */
+/** Sections' summed scores over the clauses r0..rN (section_id, document_id, section, page, score each). */
 const summedScores = (request: IndexQuery): RawBuilder<unknown> => {
-  const union = sql.join(request.query.all.map((_, i) => sql`select section_id, document_id, score from ${sql.raw(`r${i}`)}`), sql` union all `);
-  return sql`select section_id, document_id, sum(score) as score from (${union}) u group by section_id, document_id`;
+  const union = sql.join(request.query.all.map((_, i) => sql`select section_id, document_id, section, page, score from ${sql.raw(`r${i}`)}`), sql` union all `);
+  return sql`select section_id, document_id, section, page, sum(score) as score from (${union}) u group by section_id, document_id, section, page`;
 };
 
 /**
@@ -253,14 +254,14 @@ const summedScores = (request: IndexQuery): RawBuilder<unknown> => {
  * 2 s, for a common word at 100,000 documents). Grouping sorts or hashes once. A document with no
  * scored section (it changed since the match) is left out, as the join left it out.
  */
-function rankingCtes(request: IndexQuery, clause: ClauseSections, owners: RawBuilder<unknown>): RawBuilder<unknown> {
+function rankingCtes(request: IndexQuery, clause: ClauseSections): RawBuilder<unknown> {
   const scored = request.query.all.map((_, i) => {
     const readable = sql`select section_id from ${sql.raw(`c${i}`)} where document_id in (select id from matched)`;
     const matches = sql`select * from ${sql.raw(`c${i}`)} where document_id in (select id from matched)`;
     return sql`${sql.raw(`r${i}`)} as materialized (${clause(i, readable, matches)})`;
   });
   return sql`${sql.join(scored)},
-    ${bestSections(summedScores(request), owners)},
+    ${bestSections(summedScores(request))},
     hits as (
       select document_id, max(version_id) as version_id, max(section) as section, max(page) as page, max(score) as score,
         row_number() over (order by max(score) desc, max(updated_at) desc, document_id) as position
@@ -280,7 +281,7 @@ function rankingCtes(request: IndexQuery, clause: ClauseSections, owners: RawBui
  * rank only those documents' matching sections, for the score shown and the best section's snippet.
  */
 async function datePage(
-  db: Executor, request: IndexQuery, clause: ClauseSections, page: readonly { documentId: string; versionId: string }[], owners: RawBuilder<unknown>,
+  db: Executor, request: IndexQuery, clause: ClauseSections, page: readonly { documentId: string; versionId: string }[],
 ): Promise<IndexHit[]> {
   if (page.length === 0) return [];
   const within = sql`select id from search_sections where document_id in (${sql.join(page.map((p) => sql`${p.documentId}`))})`;
@@ -288,7 +289,7 @@ async function datePage(
   // clause into the aggregate around it.
   const clauses = request.query.all.map((_, i) => sql`${sql.raw(`r${i}`)} as materialized (${clause(i, within)})`);
   const rows = await sql<HitRow>`with ${sql.join(clauses)},
-    ${bestSections(summedScores(request), owners)}
+    ${bestSections(summedScores(request))}
     select document_id, null as version_id, section, page, score from best where rn = 1`.execute(db);
   const best = new Map(rows.rows.map((r) => [r.document_id, r]));
   // Every page document matched every clause a moment ago; one whose text changed since is still

@@ -17,7 +17,7 @@ interface SectionRow {
   text: string;
 }
 
-/** Rows per INSERT (at most 6 parameters each) and the tsvector literal bytes after which a batch is sent anyway. */
+/** Rows per INSERT (at most 8 parameters each) and the tsvector literal bytes after which a batch is sent anyway. */
 const TERM_ROWS_PER_INSERT = 1000;
 const TERM_BYTES_PER_INSERT = 4_000_000;
 
@@ -174,27 +174,27 @@ export class PostgresSearchIndex implements SearchIndex {
       return tests.length === 1 ? tests[0]! : sql`(${sql.join(tests, sql` or `)})`;
     };
     const matching = (columns: RawBuilder<unknown>, terms: readonly QueryTerm[]): RawBuilder<unknown> =>
-      sql`select ${columns} from (select t.ctid as row_ref, t.section_id, t.document_id from search_terms t
+      sql`select ${columns} from (select t.ctid as row_ref, t.section_id, t.document_id, t.section, t.page from search_terms t
         where t.organisation_id in (${sql.join(organisations.map((org) => sql`${org}`))}) and ${matchTest(terms)}) t`;
     const clause = (i: number, rankWithin?: RawBuilder<unknown>, matches?: RawBuilder<unknown>): RawBuilder<unknown> => {
       const terms = request.query.all[i]!.anyOf;
-      if (rankWithin === undefined) return matching(sql`t.row_ref, t.section_id, t.document_id, 0 as score`, terms);
+      if (rankWithin === undefined) return matching(sql`t.row_ref, t.section_id, t.document_id, t.section, t.page, 0 as score`, terms);
       const rows = matches === undefined
         ? sql`t.section_id in (${rankWithin}) and ${test(terms)}`
         : sql`t.ctid = any(array(select row_ref from (${matches}) m))`;
       if (terms.length === 1 && terms[0]!.kind === 'prefix') {
         const sections = matches === undefined
-          ? sql`select t.section_id, t.document_id from search_terms t join ${queries(terms)} on q.organisation_id = t.organisation_id where ${rows}`
-          : sql`select section_id, document_id from (${matches}) m`;
-        return sql`select section_id, document_id, ${POSITIONLESS_RANK} as score from (${sections}) r group by section_id, document_id`;
+          ? sql`select t.section_id, t.document_id, t.section, t.page from search_terms t join ${queries(terms)} on q.organisation_id = t.organisation_id where ${rows}`
+          : sql`select section_id, document_id, section, page from (${matches}) m`;
+        return sql`select section_id, document_id, section, page, ${POSITIONLESS_RANK} as score from (${sections}) r group by section_id, document_id, section, page`;
       }
-      return sql`select t.section_id, t.document_id, max(${rank(terms)}) as score
+      return sql`select t.section_id, t.document_id, t.section, t.page, max(${rank(terms)}) as score
         from search_terms t join ${queries(terms)} on q.organisation_id = t.organisation_id
         where ${rows}
-        group by t.section_id, t.document_id`;
+        group by t.section_id, t.document_id, t.section, t.page`;
     };
     const excluded = request.query.none.length === 0 ? null : matching(sql`t.document_id`, request.query.none);
-    return runSearch(this.db, request, clause, excluded, undefined, { scopeFrom: { scanAbove: this.#scanScopeAbove } });
+    return runSearch(this.db, request, clause, excluded, { scopeFrom: { scanAbove: this.#scanScopeAbove } });
   }
 
   /**
@@ -246,13 +246,13 @@ export class PostgresSearchIndex implements SearchIndex {
     let bytes = 0;
     const flush = async (): Promise<void> => {
       if (rows.length === 0) return;
-      await sql`insert into search_terms (section_id, document_id, organisation_id, chunk, tsv, prefixes) values ${sql.join(rows)}`.execute(db);
+      await sql`insert into search_terms (section_id, document_id, organisation_id, section, page, chunk, tsv, prefixes) values ${sql.join(rows)}`.execute(db);
       rows.length = 0;
       bytes = 0;
     };
     for (const s of sections) {
       for (const [chunk, terms] of tsvectorChunks(termKey, tokenize(s.text)).entries()) {
-        rows.push(sql`(${idOf.get(s.section)!}, ${documentId}, ${organisationId}, ${chunk}, ${terms.words}::tsvector, ${terms.prefixes}::tsvector)`);
+        rows.push(sql`(${idOf.get(s.section)!}, ${documentId}, ${organisationId}, ${s.section}, ${s.page}, ${chunk}, ${terms.words}::tsvector, ${terms.prefixes}::tsvector)`);
         bytes += terms.words.length + terms.prefixes.length;
         if (rows.length >= TERM_ROWS_PER_INSERT || bytes >= TERM_BYTES_PER_INSERT) await flush();
       }

@@ -71,7 +71,8 @@ export class SqliteSearchIndex implements SearchIndex {
   // CROSS JOIN keeps FTS5 as the outer loop: left to itself SQLite may scan every section and probe
   // the full-text index once per row, which costs the same for a rare word as for a common one. Each
   // matching section's document is read from the narrow search_sections_owner index, named because
-  // SQLite reads a rowid lookup from the table (whose rows hold the text) whatever the indexes.
+  // SQLite reads a rowid lookup from the table (whose rows hold the text) whatever the indexes; a
+  // ranked section's number and page come from the same index entry.
   // `rankWithin` (the sections to rank) filters FTS5's rows by rowid after the match, before bm25 is
   // computed for them: the unary + keeps the rowid test out of FTS5's own plan, which would run the
   // match, and bm25's count of matching rows over the whole index, once per section.
@@ -79,7 +80,7 @@ export class SqliteSearchIndex implements SearchIndex {
     const clause = (i: number, rankWithin?: RawBuilder<unknown>): RawBuilder<unknown> => {
       const match = sql`search_fts match ${ftsAny(request.query.all[i]!.anyOf)}`;
       if (rankWithin !== undefined) {
-        return sql`select search_fts.rowid as section_id, s.document_id, -bm25(search_fts) as score
+        return sql`select search_fts.rowid as section_id, s.document_id, s.section, s.page, -bm25(search_fts) as score
           from search_fts cross join ${OWNERS} on s.id = search_fts.rowid
           where ${match} and +search_fts.rowid in (${rankWithin})`;
       }
@@ -91,7 +92,7 @@ export class SqliteSearchIndex implements SearchIndex {
       request.query.none.length === 0
         ? null
         : sql`select s.document_id from search_fts cross join ${OWNERS} on s.id = search_fts.rowid where search_fts match ${ftsAny(request.query.none)}`;
-    return runSearch(this.db, request, clause, excluded, OWNERS);
+    return runSearch(this.db, request, clause, excluded);
   }
 
   /** Only text stored for the document the caller shows it under (the whole file is encrypted; there is no seal to check). */

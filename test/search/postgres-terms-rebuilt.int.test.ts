@@ -1,8 +1,8 @@
-// Migration 202612070000: search_terms' document and organisation ids stay in the row. Before it, the
-// 128-byte TOAST target that keeps the tsvectors out of the row also pushed a 36-character document id
-// out of line, so every matching row's id was read back from TOAST. The migration keeps new rows' ids
-// in the row and rewrites the rows already there. What is out of line is read from the TOAST table
-// itself: its chunks of exactly an id's length are ids (a tsvector's chunk is never 36 bytes here).
+// Migration 202612070000 rebuilds search_terms: its document and organisation ids stay in the row, and
+// each row carries its section's number and page. Before it, the 128-byte TOAST target that keeps the
+// tsvectors out of the row also pushed a 36-character document id out of line, so every matching row's
+// id was read back from TOAST. What is out of line is read from the TOAST table itself: its chunks of
+// exactly an id's length are ids (a tsvector's chunk is never 36 bytes here).
 // PostgreSQL only: SQLite's FTS5 index has no such table.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Kysely, PostgresDialect, sql } from 'kysely';
@@ -19,7 +19,7 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 const CAPS = { dialect: 'postgres', binary: 'bytea', bigint: 'bigint', rowLocks: true } as const;
 const TEXT = `Council tax arrears for the council of Stourbridge ${Array.from({ length: 80 }, (_, k) => `word${k}`).join(' ')}`;
 
-describe('search_terms ids in the row (PostgreSQL)', () => {
+describe('search_terms rebuilt with its ids in the row and its sections\' numbers (PostgreSQL)', () => {
   let database: TestDatabase;
   let db: Kysely<any>;
   beforeAll(async () => {
@@ -38,27 +38,30 @@ describe('search_terms ids in the row (PostgreSQL)', () => {
     return Number(rows[0]!.n);
   }
 
-  async function writeRow(): Promise<string> {
+  async function writeRow(section: number, page: number | null): Promise<string> {
     const chunk = tsvectorChunks(Buffer.alloc(32, 7), tokenize(TEXT))[0]!;
     const documentId = randomUUID();
     const organisationId = randomUUID();
     const inserted = await sql<{ id: string }>`insert into search_sections (document_id, version_id, organisation_id, section, page, text_sealed)
-      values (${documentId}, ${randomUUID()}, ${organisationId}, 0, null, ${Buffer.alloc(1)}) returning id`.execute(db);
+      values (${documentId}, ${randomUUID()}, ${organisationId}, ${section}, ${page}, ${Buffer.alloc(1)}) returning id`.execute(db);
     await sql`insert into search_terms (section_id, document_id, organisation_id, chunk, tsv, prefixes)
       values (${inserted.rows[0]!.id}, ${documentId}, ${organisationId}, 0, ${chunk.words}::tsvector, ${chunk.prefixes}::tsvector)`.execute(db);
     return documentId;
   }
 
-  it('rewrites the rows written before it with their ids in the row, and writes new ones so', async () => {
+  it('rewrites the rows written before it with their ids in the row and their section and page, and new ones are written so', async () => {
     await migrate(db, CAPS, { until: '202612060000_search_document_scope' });
-    const before = [await writeRow(), await writeRow()];
+    const before = [await writeRow(0, 3), await writeRow(-1, null)];
     // The flaw the migration mends: each row's document id went out of line.
     expect(await idsOutOfLine()).toBe(2);
 
     await migrate(db, CAPS);
     expect(await idsOutOfLine()).toBe(0);
-    const kept = await sql<{ document_id: string }>`select document_id from search_terms order by section_id`.execute(db);
-    expect(kept.rows.map((r) => r.document_id)).toEqual(before);
+    const kept = await sql<{ document_id: string; section: number; page: number | null }>`select document_id, section, page from search_terms order by section_id`.execute(db);
+    expect(kept.rows).toEqual([{ document_id: before[0], section: 0, page: 3 }, { document_id: before[1], section: -1, page: null }]);
+    // The table that took the old one's place deletes with its sections, as the old one did.
+    await sql`delete from search_sections where document_id = ${before[1]!}`.execute(db);
+    expect((await sql`select 1 from search_terms where document_id = ${before[1]!}`.execute(db)).rows).toEqual([]);
     const storage = await sql<{ attname: string; attstorage: string }>`
       select attname, attstorage from pg_attribute where attrelid = 'search_terms'::regclass and attname in ('document_id', 'organisation_id') order by attname`.execute(db);
     expect(storage.rows).toEqual([{ attname: 'document_id', attstorage: 'm' }, { attname: 'organisation_id', attstorage: 'm' }]);
@@ -78,7 +81,8 @@ describe('search_terms ids in the row (PostgreSQL)', () => {
     await sql`insert into versions (id, document_id, organisation_id, number, size, sha256, media_type, blob_id, wrapped_key, key_id, scan_status, scan_detail, scan_engine, scanned_at, author_id, created_at)
       values (${versionId}, ${documentId}, ${organisationId}, 1, 1, ${'0'.repeat(64)}, 'application/pdf', ${randomUUID()}, null, 'k', 'clean', null, null, null, null, ${at})`.execute(db);
     await index.replaceDocument({ organisationId, documentId, versionId, name: 'letter.pdf', type: 'pdf', sections: [{ page: 1, text: TEXT }, { page: 2, text: TEXT }] });
-    expect(Number((await sql<{ n: string }>`select count(*) as n from search_terms where document_id = ${documentId}`.execute(db)).rows[0]!.n)).toBe(3);
+    const written = await sql<{ section: number; page: number | null }>`select section, page from search_terms where document_id = ${documentId} order by section`.execute(db);
+    expect(written.rows).toEqual([{ section: -1, page: null }, { section: 0, page: 1 }, { section: 1, page: 2 }]);
     expect(await idsOutOfLine()).toBe(0);
   });
 });
