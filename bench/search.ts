@@ -8,7 +8,7 @@
 // SQLite index in that file (a fixed bench key) and, when it already exists, times queries on it without
 // rebuilding: to compare query plans on the same index (the documents must match BENCH_SEARCH_DOCS_SQLITE).
 // BENCH_SEARCH_POSTGRES_DB does the same on PostgreSQL with that database (created when absent, never dropped).
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -71,11 +71,15 @@ const word = (): string => VOCAB[Math.min(VOCAB.length - 1, Math.floor(VOCAB.len
 const words = (n: number): string => Array.from({ length: n }, word).join(' ');
 
 /**
- * Ids shaped like the server's (random UUIDs, 36 characters), deterministic here. How PostgreSQL stores
- * an index row depends on its width: with 9-character ids the rows stayed under the 128-byte TOAST
- * target that 36-character ones pass (docs/performance.md "Search").
+ * Ids shaped like the server's random UUIDs (36 characters of random hex), deterministic here. How
+ * PostgreSQL stores an index row depends on them: with 9-character ids the rows stayed under the
+ * 128-byte TOAST target that 36-character ones pass, and ids full of zeros compress where random
+ * ones do not (docs/performance.md "Search").
  */
-const uuidOf = (kind: number, n: number): string => `${kind.toString(16).padStart(8, '0')}-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+const uuidOf = (kind: number, n: number): string => {
+  const hex = createHash('sha256').update(`${kind}:${n}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+};
 const ORGS = Array.from({ length: 6 }, (_, i) => uuidOf(1, i));
 const AREAS = ['hr', 'payroll', 'finance', 'revenues_benefits'];
 const TYPES: DocumentType[] = ['pdf', 'word', 'spreadsheet', 'email', 'text'];

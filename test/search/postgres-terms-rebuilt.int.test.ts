@@ -38,14 +38,15 @@ describe('search_terms rebuilt with its ids in the row and its sections\' number
     return Number(rows[0]!.n);
   }
 
-  async function writeRow(section: number, page: number | null): Promise<string> {
+  /** A section and its term row as a writer of the version before the migration wrote them (`on`: the connection or transaction). */
+  async function writeRow(section: number, page: number | null, on: Kysely<any> = db): Promise<string> {
     const chunk = tsvectorChunks(Buffer.alloc(32, 7), tokenize(TEXT))[0]!;
     const documentId = randomUUID();
     const organisationId = randomUUID();
     const inserted = await sql<{ id: string }>`insert into search_sections (document_id, version_id, organisation_id, section, page, text_sealed)
-      values (${documentId}, ${randomUUID()}, ${organisationId}, ${section}, ${page}, ${Buffer.alloc(1)}) returning id`.execute(db);
+      values (${documentId}, ${randomUUID()}, ${organisationId}, ${section}, ${page}, ${Buffer.alloc(1)}) returning id`.execute(on);
     await sql`insert into search_terms (section_id, document_id, organisation_id, chunk, tsv, prefixes)
-      values (${inserted.rows[0]!.id}, ${documentId}, ${organisationId}, 0, ${chunk.words}::tsvector, ${chunk.prefixes}::tsvector)`.execute(db);
+      values (${inserted.rows[0]!.id}, ${documentId}, ${organisationId}, 0, ${chunk.words}::tsvector, ${chunk.prefixes}::tsvector)`.execute(on);
     return documentId;
   }
 
@@ -54,22 +55,48 @@ describe('search_terms rebuilt with its ids in the row and its sections\' number
     const before = [await writeRow(0, 3), await writeRow(-1, null)];
     // The flaw the migration mends: each row's document id went out of line.
     expect(await idsOutOfLine()).toBe(2);
+    // An operator's own index survives: the table is rewritten in place, not replaced.
+    await sql`create index operator_chunk on search_terms (chunk)`.execute(db);
 
-    await migrate(db, CAPS);
+    // A write in flight when the migration starts (a node of the old version still running) is waited
+    // for, not lost: the migration takes its locks in the writers' order before reading a row.
+    const writer = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 1 }) }) });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    let inFlight!: string;
+    const writing = writer.transaction().execute(async (trx) => {
+      inFlight = await writeRow(2, 7, trx);
+      await released;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    let migrated = false;
+    const migrating = migrate(db, CAPS).then(() => { migrated = true; });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(migrated).toBe(false);
+    release();
+    await writing;
+    await migrating;
+    await writer.destroy();
+
     expect(await idsOutOfLine()).toBe(0);
     const kept = await sql<{ document_id: string; section: number; page: number | null }>`select document_id, section, page from search_terms order by section_id`.execute(db);
-    expect(kept.rows).toEqual([{ document_id: before[0], section: 0, page: 3 }, { document_id: before[1], section: -1, page: null }]);
+    expect(kept.rows).toEqual([
+      { document_id: before[0], section: 0, page: 3 }, { document_id: before[1], section: -1, page: null }, { document_id: inFlight, section: 2, page: 7 },
+    ]);
+    const indexes = await sql<{ indexname: string }>`select indexname from pg_indexes where tablename = 'search_terms' order by indexname`.execute(db);
+    expect(indexes.rows.map((r) => r.indexname)).toEqual(['operator_chunk', 'search_terms_document', 'search_terms_prefixes', 'search_terms_section', 'search_terms_tsv']);
     // The table that took the old one's place deletes with its sections, as the old one did.
     await sql`delete from search_sections where document_id = ${before[1]!}`.execute(db);
     expect((await sql`select 1 from search_terms where document_id = ${before[1]!}`.execute(db)).rows).toEqual([]);
     const storage = await sql<{ attname: string; attstorage: string }>`
       select attname, attstorage from pg_attribute where attrelid = 'search_terms'::regclass and attname in ('document_id', 'organisation_id') order by attname`.execute(db);
-    expect(storage.rows).toEqual([{ attname: 'document_id', attstorage: 'm' }, { attname: 'organisation_id', attstorage: 'm' }]);
+    expect(storage.rows).toEqual([{ attname: 'document_id', attstorage: 'p' }, { attname: 'organisation_id', attstorage: 'p' }]);
 
-    // Rows the adapter writes afterwards keep theirs in the row too.
+    // Rows the adapter writes afterwards keep theirs in the row too, as they are: ids that would
+    // compress well (zeros) are not compressed either, so no search decompresses them.
     const index = new PostgresSearchIndex(db, new DerivedSearchKeys(MasterKey.fromBytes(randomBytes(32))));
-    const organisationId = randomUUID();
-    const documentId = randomUUID();
+    const organisationId = `00000000-0000-4000-8000-${randomBytes(6).toString('hex')}`;
+    const documentId = `00000000-0000-4000-8000-${randomBytes(6).toString('hex')}`;
     const versionId = randomUUID();
     const at = '2026-12-01T12:00:00.000Z';
     await sql`insert into organisations (id, slug, name, kind, region, created_at) values (${organisationId}, ${`o-${randomBytes(4).toString('hex')}`}, 'Council', 'council', 'North', ${at})`.execute(db);
@@ -84,5 +111,9 @@ describe('search_terms rebuilt with its ids in the row and its sections\' number
     const written = await sql<{ section: number; page: number | null }>`select section, page from search_terms where document_id = ${documentId} order by section`.execute(db);
     expect(written.rows).toEqual([{ section: -1, page: null }, { section: 0, page: 1 }, { section: 1, page: 2 }]);
     expect(await idsOutOfLine()).toBe(0);
+    // A compressed 36-character id is stored in fewer than 37 bytes (its text and a 1-byte header).
+    const compressed = await sql<{ n: string }>`select count(*) as n from search_terms
+      where pg_column_size(document_id) < 37 or pg_column_size(organisation_id) < 37`.execute(db);
+    expect(Number(compressed.rows[0]!.n)).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-// search_terms is rebuilt with two changes that both need every row rewritten.
+// search_terms gets two changes that both need every row rewritten.
 //
 // 1. Its document and organisation ids stay in the row. The tsvectors are kept out of the row so a
 //    match reads many narrow rows a page (toast_tuple_target = 128, migration 202612050000), but
@@ -6,41 +6,40 @@
 //    under that target: with the server's 36-character ids the row was still about 146 bytes once both
 //    tsvectors were out, so document_id went out of line too, and every matching row's document id was
 //    read back from TOAST (an index lookup and a chunk, several times per row as it was hashed and
-//    compared). STORAGE MAIN keeps both ids in the row: MAIN is moved out only past about 8 kB.
+//    compared). STORAGE PLAIN keeps both ids in the row as they are: never moved out, and never
+//    compressed either (MAIN, tried first, compressed ids that happened to compress, and a search then
+//    decompressed each matching row's; a random UUID does not compress, so it only cost the attempt).
 // 2. Each row carries its section's number and page, so ranking chooses each document's best section
 //    from the rows it already read instead of looking every ranked section up in search_sections.
 //
-// A new table is filled in section order and indexed afterwards (building an index in bulk is much
-// cheaper than updating one row by row: an UPDATE adding the columns would insert every row's lexemes
-// into both GIN indexes again), then takes the old one's place. search_terms is locked meanwhile, and
-// the database needs free disk for the new copy: docs/operations.md "PostgreSQL".
+// The table keeps its identity (grants, an operator's own indexes or views, publications): its rows
+// are updated in place, then CLUSTER rewrites it without the dead rows. Both GIN indexes are dropped
+// first and built again last, since an UPDATE would insert every row's lexemes into them once more and
+// a bulk build is far cheaper. Writers add a section before its term rows, so the locks are taken in
+// that order; searches and indexing wait until the migration commits. Every node must run this
+// version before any writes the index again: docs/operations.md "Upgrading".
 import { sql, type Kysely } from 'kysely';
 import type { DialectCaps } from '../kysely.js';
 
 export async function up(db: Kysely<any>, caps: DialectCaps): Promise<void> {
   if (caps.dialect !== 'postgres') return;
-  await sql`create table search_terms_rebuilt (
-      section_id bigint not null,
-      document_id text not null,
-      organisation_id text not null,
-      section integer not null,
-      page integer,
-      chunk integer not null,
-      tsv tsvector not null,
-      prefixes tsvector not null
-    ) with (toast_tuple_target = 128)`.execute(db);
-  await sql`alter table search_terms_rebuilt
-      alter column document_id set storage main, alter column organisation_id set storage main,
-      alter column tsv set storage external, alter column prefixes set storage external`.execute(db);
-  await sql`insert into search_terms_rebuilt (section_id, document_id, organisation_id, section, page, chunk, tsv, prefixes)
-      select t.section_id, t.document_id, t.organisation_id, s.section, s.page, t.chunk, t.tsv, t.prefixes
-      from search_terms t join search_sections s on s.id = t.section_id
-      order by t.section_id, t.chunk`.execute(db);
-  await sql`drop table search_terms`.execute(db);
-  await sql`alter table search_terms_rebuilt rename to search_terms`.execute(db);
-  await sql`alter table search_terms add constraint search_terms_section_id_fkey foreign key (section_id) references search_sections(id) on delete cascade`.execute(db);
-  await sql`create index search_terms_tsv on search_terms using gin (tsv)`.execute(db);
-  await sql`create index search_terms_prefixes on search_terms using gin (prefixes)`.execute(db);
-  await sql`create index search_terms_document on search_terms (document_id)`.execute(db);
-  await sql`create index search_terms_section on search_terms (section_id)`.execute(db);
+  await sql`lock table search_sections in share row exclusive mode`.execute(db);
+  await sql`lock table search_terms in access exclusive mode`.execute(db);
+  await sql`alter table search_terms add column section integer, add column page integer,
+      alter column document_id set storage plain, alter column organisation_id set storage plain`.execute(db);
+  const written = await sql<{ any: boolean }>`select exists (select 1 from search_terms) as any`.execute(db);
+  if (written.rows[0]!.any) {
+    await sql`drop index search_terms_tsv, search_terms_prefixes`.execute(db);
+    // `|| ''` makes each id a new value, so the row stores it under the new storage; an unchanged
+    // value would keep its old out-of-line pointer.
+    await sql`update search_terms t set section = s.section, page = s.page,
+        document_id = t.document_id || '', organisation_id = t.organisation_id || ''
+      from search_sections s where s.id = t.section_id`.execute(db);
+    await sql`cluster search_terms using search_terms_section`.execute(db);
+    await sql`create index search_terms_tsv on search_terms using gin (tsv)`.execute(db);
+    await sql`create index search_terms_prefixes on search_terms using gin (prefixes)`.execute(db);
+    await sql`analyze search_terms`.execute(db);
+  }
+  // Every row has a section (search_terms.section_id is a NOT NULL reference to one).
+  await sql`alter table search_terms alter column section set not null`.execute(db);
 }
