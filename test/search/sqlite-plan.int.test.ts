@@ -53,13 +53,15 @@ describe('SQLite search plan', () => {
 
   it.each([
     ['relevance', 'council'], ['relevance', 'council tax -draft'], ['relevance', 'counc* OR rates'], ['date', 'council'],
-  ] as [SearchSort, string][])('%s sort, %s: documents, versions and section owners through covering indexes, no table scanned', async (sort, query) => {
+  ] as [SearchSort, string][])('%s sort, %s: documents, search_documents, versions and section owners through covering indexes, no table scanned', async (sort, query) => {
     const plan = await planOf(query, sort);
     const lookups = (alias: string): string[] => plan.filter((line) => line.startsWith(`SEARCH ${alias} `));
     expect(lookups('d').length).toBeGreaterThan(0);
     for (const line of lookups('d')) expect(line).toMatch(/^SEARCH d USING COVERING INDEX documents_search_scope \(id=\? /);
     expect(lookups('v').length).toBeGreaterThan(0);
-    for (const line of lookups('v')) expect(line).toBe('SEARCH v USING COVERING INDEX versions_search_scan (id=? AND document_id=? AND scan_status=?)');
+    for (const line of lookups('v')) expect(line).toBe('SEARCH v USING COVERING INDEX versions_search_scan (document_id=? AND id=? AND scan_status=?)');
+    expect(lookups('sd').length).toBeGreaterThan(0);
+    for (const line of lookups('sd')) expect(line).toBe('SEARCH sd USING COVERING INDEX search_documents_scope (document_id=?)');
     expect(lookups('s').length).toBeGreaterThan(0);
     for (const line of lookups('s')) expect(line).toBe('SEARCH s USING COVERING INDEX search_sections_owner (id=?)');
     // A full scan of a table (as opposed to a CTE's rows, an FTS5 match or a covering index).

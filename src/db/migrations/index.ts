@@ -24,6 +24,7 @@ import * as m202612041100 from './202612041100_arrangements_host.js';
 import * as m202612050000 from './202612050000_search_prefix_column.js';
 import * as m202612060000 from './202612060000_search_document_scope.js';
 import * as m202612070000 from './202612070000_search_terms_rebuilt.js';
+import * as m202612080000 from './202612080000_search_lookups_in_document_order.js';
 
 export interface Migration {
   name: string;
@@ -54,4 +55,5 @@ export const migrations: Migration[] = [
   { name: '202612050000_search_prefix_column', up: m202612050000.up },
   { name: '202612060000_search_document_scope', up: m202612060000.up },
   { name: '202612070000_search_terms_rebuilt', up: m202612070000.up },
+  { name: '202612080000_search_lookups_in_document_order', up: m202612080000.up },
 ];

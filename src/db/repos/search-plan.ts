@@ -104,10 +104,13 @@ function ctes(request: IndexQuery, clause: ClauseSections, excluded: RawBuilder<
       select d.* from scoped d join keys k on k.document_id = d.id where (select yes from broad)
     )`;
   }
+  // SQLite's way (PostgreSQL always reads the copy above): each lookup through a covering index keyed
+  // by document id first, walked in the keys' order; `indexed by` because SQLite would pick
+  // search_documents' primary-key index, which does not cover the row (migration 202612080000).
   return sql`${head},
     matched as materialized (
       select d.id, d.organisation_id, d.collection_id, d.service_area, d.classification, d.updated_at, sd.version_id, sd.type
-      from keys k cross join documents d cross join search_documents sd cross join versions v
+      from keys k cross join documents d cross join search_documents sd indexed by search_documents_scope cross join versions v
       where d.id = k.document_id and sd.document_id = d.id and v.id = sd.version_id and v.document_id = d.id
         and v.scan_status in ('clean', 'released') and ${whereSql(request, sql`sd.type`)}
     )`;
