@@ -122,10 +122,13 @@ describe.each(DIALECTS)('crash during concurrent uploads (real server, SIGKILL) 
       const parts = (await filesUnder(path.join(dataDir, 'tmp'))).filter((f) => f.endsWith('.part'));
       expect(parts).toEqual([path.join(staging, inFlight)]);
 
-      /** The content once the scan job has cleared it (pending_scan answers 423 until then). */
+      /**
+       * The content once the scan job has cleared it (pending_scan answers 423 until then). A scan job
+       * the killed server had leased runs again only when its lease (60 s) runs out, so wait past that.
+       */
       const contentOf = async (id: string) => {
         let res = await getJson(port2, seeded.token, `/api/v1/documents/${id}/content`);
-        for (let tries = 0; res.status === 423 && tries < 240; tries++) {
+        for (let tries = 0; res.status === 423 && tries < 480; tries++) {
           await new Promise((resolve) => setTimeout(resolve, 250));
           res = await getJson(port2, seeded.token, `/api/v1/documents/${id}/content`);
         }
