@@ -1,0 +1,78 @@
+// Small files through a real `strongroom serve`: N 4 KiB REST uploads and then N downloads with 4
+// keep-alive clients, for each of one or two builds, alternated round by round. Prints each phase's
+// rate and the server's CPU per request (every thread: the main thread, the libuv pool, workers;
+// clamd apart), and for uploads also the CPU per upload counted until the server has finished the
+// work each upload queued (text extraction, replication, audit sequencing), since that work runs
+// on the same process and would otherwise be charged to whatever phase comes next.
+// BENCH_BASELINE=<checkout with dist/ built> runs that build beside this one (A B, then B A).
+// Usage: node --no-warnings --import tsx bench/small-server.ts [N] [rounds]
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { cleanupAll, cleanupSync, trackDir } from './lib/cleanup.js';
+import { cpuOf, mainThreadCpuOf } from './lib/cpu.js';
+import { smallFiles } from './lib/data.js';
+import { entryAt, seed, sleep, startServer, type Entry } from './lib/strongroom.js';
+import { restSmallDownloads, restSmallUploads } from './lib/workloads.js';
+
+const count = Number(process.argv[2] ?? 1000);
+const rounds = Number(process.argv[3] ?? 2);
+process.on('exit', cleanupSync);
+
+const builds: { label: string; entry?: Entry }[] = [{ label: 'this' }];
+if (process.env.BENCH_BASELINE) builds.push({ label: 'baseline', entry: entryAt(path.resolve(process.env.BENCH_BASELINE)) });
+
+/** Waits until the server's CPU stops rising: its queued jobs and audit sequencing are done. */
+async function settled(pid: number): Promise<void> {
+  let last = cpuOf(pid);
+  for (let quiet = 0; quiet < 3;) {
+    await sleep(500);
+    const now = cpuOf(pid);
+    quiet = now - last < 0.02 ? quiet + 1 : 0;
+    last = now;
+  }
+}
+
+async function measure(label: string, entry: Entry | undefined): Promise<void> {
+  const root = await mkdtemp(path.join(tmpdir(), 'srs-'));
+  trackDir(root);
+  const dataDir = path.join(root, 'd');
+  const seeded = await seed(dataDir, {}, entry);
+  const server = await startServer({ dataDir, logFile: path.join(root, 'server.log'), ...(entry ? { entry } : {}) });
+  try {
+    const api = { baseUrl: server.baseUrl, authorization: `Bearer ${seeded.token}` };
+    const files = smallFiles(count, 4096);
+    await settled(server.pid);
+    let cpu = cpuOf(server.pid);
+    let main = mainThreadCpuOf(server.pid);
+    const up = await restSmallUploads(api, seeded.collectionId, files, 4, 'p');
+    const upCpu = cpuOf(server.pid) - cpu;
+    const upMain = mainThreadCpuOf(server.pid) - main;
+    const uploadsEnded = Date.now();
+    await settled(server.pid);
+    // settled() waits for 1.5 s of quiet after the work ends: not part of the backlog.
+    const drainSeconds = Math.max(0, (Date.now() - uploadsEnded) / 1000 - 1.5);
+    const upAll = cpuOf(server.pid) - cpu;
+    cpu = cpuOf(server.pid);
+    main = mainThreadCpuOf(server.pid);
+    const down = await restSmallDownloads(api, up.ids, files, 4);
+    const downCpu = cpuOf(server.pid) - cpu;
+    const downMain = mainThreadCpuOf(server.pid) - main;
+    const ms = (s: number) => ((s * 1000) / count).toFixed(2);
+    process.stdout.write(
+      `${label.padEnd(8)} uploads ${(up.done / up.seconds).toFixed(0)}/s, CPU ${ms(upCpu)} ms (main ${ms(upMain)}), ${ms(upAll)} ms with its jobs, done ${drainSeconds.toFixed(1)} s later; ` +
+        `downloads ${(down.done / down.seconds).toFixed(0)}/s, CPU ${ms(downCpu)} ms (main ${ms(downMain)})\n`,
+    );
+  } finally {
+    await server.stop();
+  }
+}
+
+try {
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? builds : [...builds].reverse();
+    for (const build of order) await measure(build.label, build.entry);
+  }
+} finally {
+  await cleanupAll();
+}
