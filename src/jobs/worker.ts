@@ -93,20 +93,25 @@ export class JobWorker {
     let ran = 0;
     for (;;) {
       const now = this.o.clock.now();
-      const jobs = await this.o.jobs.lease(now.toISOString(), this.leaseEnd(), this.o.batch ?? 4);
+      const leasedUntil = now.getTime() + this.leaseMs;
+      const jobs = await this.o.jobs.lease(now.toISOString(), new Date(leasedUntil).toISOString(), this.o.batch ?? 4);
       if (jobs.length === 0) return ran;
       for (const job of jobs) {
         ran += 1;
-        await this.runOne(job);
+        await this.runOne(job, leasedUntil);
       }
     }
+  }
+
+  private get heartbeatMs(): number {
+    return this.o.heartbeatMs ?? Math.max(100, Math.floor(this.leaseMs / 3));
   }
 
   private leaseEnd(): string {
     return new Date(this.o.clock.now().getTime() + this.leaseMs).toISOString();
   }
 
-  private async runOne(job: JobRow): Promise<void> {
+  private async runOne(job: JobRow, leasedUntil: number): Promise<void> {
     const log = { job: job.id, kind: job.kind, attempt: job.attempts };
     const handler = this.o.registry.get(job.kind);
     if (!handler) {
@@ -116,8 +121,10 @@ export class JobWorker {
       return;
     }
     // Jobs later in a batch waited while earlier ones ran: renew the lease before starting, and leave
-    // the job alone if it expired meanwhile and another worker took it.
-    if (!(await this.o.jobs.heartbeat(job.id, job.attempts, this.leaseEnd()))) {
+    // the job alone if it expired meanwhile and another worker took it. With more than two heartbeat
+    // intervals of the lease left it cannot have expired, and the run's first heartbeat renews it with
+    // an interval to spare: renewing it here too would cost every job a write and a sync for nothing.
+    if (leasedUntil - this.o.clock.now().getTime() <= 2 * this.heartbeatMs && !(await this.o.jobs.heartbeat(job.id, job.attempts, this.leaseEnd()))) {
       this.o.logger.warn(log, 'job lease expired while it waited in this batch; another worker has it');
       return;
     }
@@ -145,7 +152,7 @@ export class JobWorker {
         },
         (err: unknown) => this.o.logger.warn({ ...log, err }, 'job heartbeat failed'),
       );
-    }, this.o.heartbeatMs ?? Math.max(100, Math.floor(this.leaseMs / 3)));
+    }, this.heartbeatMs);
     try {
       await handler.run(parsed.data, { jobId: job.id, attempt: job.attempts, signal: lost.signal });
       clearInterval(heartbeat);

@@ -243,6 +243,37 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     expect((await rowsOf('test-slow')).at(-1)).toMatchObject({ status: 'done', attempts: 1 });
   });
 
+  it('renews a batch\'s lease before a job starts only once little of it is left', async () => {
+    await clearQueue();
+    const registry = new JobRegistry([
+      handle(echoJob, async () => undefined),
+      handle(flakyJob, async () => undefined),
+      handle(slowJob, async (p) => void (await sleep(p.ms))),
+    ], TEST_KINDS);
+    const past = new Date(Date.now() - 2000);
+    await jobsA.enqueue(echoJob, { n: 1 }, { now: past });
+    await jobsA.enqueue(slowJob, { ms: 700 }, { now: new Date(past.getTime() + 1) });
+    await jobsA.enqueue(echoJob, { n: 2 }, { now: new Date(past.getTime() + 2) });
+    const renewed: number[] = [];
+    const counting: typeof jobsA = Object.assign(Object.create(jobsA) as typeof jobsA, {
+      heartbeat: (id: number, attempt: number, until: string) => {
+        renewed.push(id);
+        return jobsA.heartbeat(id, attempt, until);
+      },
+    });
+    // A 1-second lease with a heartbeat every 200 ms: the first two jobs start with 1 s left, the last
+    // with about 0.3 s, under two heartbeats' worth.
+    const worker = new JobWorker({ jobs: counting, durable: () => h.a.durable(), registry, clock: realClock, logger: silent, leaseSeconds: 1, heartbeatMs: 200, batch: 3 });
+    expect(await worker.runDue()).toBe(3);
+    const [first, second] = await rowsOf('test-echo').then((rows) => rows.slice(-2));
+    const [slow] = await rowsOf('test-slow').then((rows) => rows.slice(-1));
+    expect(renewed).not.toContain(Number(first!.id));
+    expect(renewed.filter((id) => id === Number(second!.id))).toHaveLength(1);
+    // The slow job's own heartbeats kept its lease while it ran.
+    expect(renewed.filter((id) => id === Number(slow!.id)).length).toBeGreaterThanOrEqual(2);
+    for (const row of [first, second, slow]) expect(row).toMatchObject({ status: 'done', attempts: 1 });
+  });
+
   it('leases the oldest due jobs across queued ones and expired leases, and nothing not yet due or still held', async () => {
     await clearQueue();
     const base = Date.now() - 60_000;
