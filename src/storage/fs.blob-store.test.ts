@@ -63,13 +63,47 @@ describe('FsBlobStore', () => {
     await expectCode(store.size(id), 'NOT_FOUND');
   });
 
-  it('lays blobs out as blobs/ab/cd/<id>, owner-only, with nothing left in staging', async () => {
+  it('lays a new store out as blobs/ab/<id>, its 256 folders made at once and the layout recorded, owner-only, with nothing left in staging', async () => {
     const { id } = await store.put(Readable.from([Buffer.from('hello')]));
-    const path = join(dataDir, 'blobs', id.slice(0, 2), id.slice(2, 4), id);
+    const path = join(dataDir, 'blobs', id.slice(0, 2), id);
     const stat = await fsp.stat(path);
     expect(stat.mode & 0o777).toBe(0o600);
     expect(await fsp.readFile(path, 'utf8')).toBe('hello');
     expect(await stagingFiles()).toEqual([]);
+    expect(await fsp.readFile(join(dataDir, 'blobs', 'layout'), 'utf8')).toBe('fanout=1\n');
+    const folders = (await fsp.readdir(join(dataDir, 'blobs'), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    expect(folders.sort()).toEqual(Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0')));
+    const files = (await fsp.readdir(join(dataDir, 'blobs'), { withFileTypes: true })).filter((e) => !e.isDirectory()).map((e) => e.name);
+    expect(files).toEqual(['layout']);
+  });
+
+  it('keeps a store begun with two levels (blobs/ab/cd/<id>, no layout recorded) as it is, and records that', async () => {
+    const old = randomBytes(16).toString('hex');
+    await fsp.mkdir(join(dataDir, 'blobs', old.slice(0, 2), old.slice(2, 4)), { recursive: true });
+    await fsp.writeFile(join(dataDir, 'blobs', old.slice(0, 2), old.slice(2, 4), old), 'before');
+    expect((await readAll(await store.get(old))).toString()).toBe('before');
+    const { id } = await store.put(Readable.from([Buffer.from('after')]));
+    expect(await fsp.readFile(join(dataDir, 'blobs', id.slice(0, 2), id.slice(2, 4), id), 'utf8')).toBe('after');
+    expect(await listAll(store)).toEqual([old, id].sort());
+    expect(await fsp.readFile(join(dataDir, 'blobs', 'layout'), 'utf8')).toBe('fanout=2\n');
+    // Another process reads the record, not the folders.
+    expect(await listAll(new FsBlobStore({ dataDir }))).toEqual([old, id].sort());
+  });
+
+  it('agrees on one layout when several processes begin one empty shared folder at once', async () => {
+    const stores = Array.from({ length: 6 }, () => new FsBlobStore({ dataDir }));
+    const ids = await Promise.all(stores.map(async (s, i) => (await s.put(Readable.from([Buffer.from(`n${i}`)]))).id));
+    for (const id of ids) await fsp.stat(join(dataDir, 'blobs', id.slice(0, 2), id));
+    expect(await fsp.readFile(join(dataDir, 'blobs', 'layout'), 'utf8')).toBe('fanout=1\n');
+    expect(await listAll(store)).toEqual([...ids].sort());
+    expect(await stagingFiles()).toEqual([]);
+  });
+
+  it('refuses a layout record it did not write, rather than guess where the blobs are', async () => {
+    await fsp.mkdir(join(dataDir, 'blobs'), { recursive: true });
+    await fsp.writeFile(join(dataDir, 'blobs', 'layout'), 'fanout=3\n');
+    await expectCode(store.put(Readable.from([Buffer.from('x')])), 'UNAVAILABLE');
+    await expectCode(store.get('a'.repeat(32)), 'UNAVAILABLE');
   });
 
   it('accepts an async iterable of Uint8Arrays and an empty stream', async () => {

@@ -1,6 +1,7 @@
-// BlobStore over the local filesystem: blobs at <dataDir>/blobs/ab/cd/<id>, staged in <dataDir>/tmp.
-// `put` is durable when it resolves: temp file written and fsynced, renamed into place, directory
-// fsynced. A crash before that leaves only a `.part` file, which cleanStaging removes.
+// BlobStore over the local filesystem: blobs at <dataDir>/blobs/ab/<id> (a store begun before layouts
+// were recorded: blobs/ab/cd/<id>), staged in <dataDir>/tmp. `put` is durable when it resolves: temp
+// file written and fsynced, renamed into place, directory fsynced. A crash before that leaves only a
+// `.part` file, which cleanStaging removes.
 import { randomBytes } from 'node:crypto';
 import { createReadStream, constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -14,6 +15,16 @@ import { checkRange, guardEarlyErrors, toBuffer } from './blob-streams.js';
 const ID_PATTERN = /^[0-9a-f]{32}$/;
 const FANOUT_PATTERN = /^[0-9a-f]{2}$/;
 const PART_SUFFIX = '.part';
+/**
+ * The file in the blobs folder that records its layout: `fanout=1` (blobs/ab/<id>, 256 folders, all
+ * made when the store is begun) or `fanout=2` (blobs/ab/cd/<id>, 65,536 folders made as blobs arrive).
+ * Two levels meant that until a vault held hundreds of thousands of blobs nearly every upload made a
+ * folder and synced its parent: a third of a small upload's file-system work. One level of 256 holds
+ * 40,000 blobs a folder at ten million, which ext4 and XFS index. Stores begun without the file were
+ * two-level and stay so.
+ */
+const LAYOUT_FILE = 'layout';
+type Layout = 1 | 2;
 /** Writes are gathered to about this size so a 64 KiB-chunked stream costs one syscall per MiB. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 const READ_HIGH_WATER_MARK = 1024 * 1024;
@@ -44,9 +55,9 @@ export class FsBlobStore implements BlobStore {
   readonly #stagingDir: string;
   readonly #sync: boolean;
   readonly #touchMs: number;
-  /** Fan-out directories ("ab/cd") known to exist, to skip mkdir on every put. */
+  /** Fan-out directories ("ab", or "abcd" for "ab/cd") known to exist, to skip mkdir on every put. */
   readonly #knownDirs = new Set<string>();
-  #ready: Promise<void> | undefined;
+  #ready: Promise<Layout> | undefined;
 
   constructor(options: FsBlobStoreOptions) {
     this.#blobsDir = options.blobsDir ?? join(options.dataDir, 'blobs');
@@ -61,7 +72,7 @@ export class FsBlobStore implements BlobStore {
 
   /** The rename into place replaces an existing blob atomically: a reader sees the old bytes or the new. */
   async putAs(id: string, source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
-    this.#pathOf(id);
+    checkId(id);
     // A random staging name: two copies of the same blob at once (a repair and a replicate job) must not share a file.
     return this.#put(id, source, `-${randomBytes(4).toString('hex')}`);
   }
@@ -71,14 +82,14 @@ export class FsBlobStore implements BlobStore {
     // unheard 'error' event would crash the process; the loop still sees the error afterwards.
     const unguard = guardEarlyErrors(source);
     try {
-      await this.#ensureReady();
-      return await this.#write(id, source, stagingSuffix);
+      const layout = await this.#ensureReady();
+      return await this.#write(id, source, stagingSuffix, layout);
     } finally {
       unguard();
     }
   }
 
-  async #write(id: string, source: Readable | AsyncIterable<Uint8Array>, stagingSuffix: string): Promise<{ id: string; size: number }> {
+  async #write(id: string, source: Readable | AsyncIterable<Uint8Array>, stagingSuffix: string, layout: Layout): Promise<{ id: string; size: number }> {
     const partPath = join(this.#stagingDir, `${id}${stagingSuffix}${PART_SUFFIX}`);
     let handle: FileHandle | undefined;
     let renamed = false;
@@ -89,7 +100,7 @@ export class FsBlobStore implements BlobStore {
       await handle.close().catch(unavailable('close a blob'));
       handle = undefined;
 
-      const dir = await this.#ensureFanout(id);
+      const dir = await this.#ensureFanout(id, layout);
       await fsp.rename(partPath, join(dir, id)).catch(unavailable('move a blob into place'));
       renamed = true;
       if (this.#sync) await syncDirectory(dir);
@@ -102,7 +113,8 @@ export class FsBlobStore implements BlobStore {
   }
 
   async get(id: string, range?: ByteRange): Promise<Readable> {
-    const path = this.#pathOf(id);
+    checkId(id);
+    const path = this.#pathOf(id, await this.#ensureReady());
     if (range !== undefined) checkRange(range);
     // Open first so a missing blob is a rejected promise rather than a later stream error.
     const handle = await fsp.open(path, fsConstants.O_RDONLY).catch(translate(id));
@@ -114,18 +126,22 @@ export class FsBlobStore implements BlobStore {
   }
 
   async size(id: string): Promise<number> {
-    const stat = await fsp.stat(this.#pathOf(id)).catch(translate(id));
+    checkId(id);
+    const stat = await fsp.stat(this.#pathOf(id, await this.#ensureReady())).catch(translate(id));
     return stat.size;
   }
 
   /** Idempotent. Not fsynced: a delete undone by a crash is redone by the next garbage collection. */
   async delete(id: string): Promise<void> {
-    await fsp.rm(this.#pathOf(id), { force: true }).catch(unavailable('delete a blob'));
+    checkId(id);
+    await fsp.rm(this.#pathOf(id, await this.#ensureReady()), { force: true }).catch(unavailable('delete a blob'));
   }
 
   async *list(): AsyncIterable<string> {
+    const layout = await this.#ensureReady();
     for (const outer of await sortedEntries(this.#blobsDir, FANOUT_PATTERN)) {
-      for (const inner of await sortedEntries(join(this.#blobsDir, outer), FANOUT_PATTERN)) {
+      const inners = layout === 1 ? [''] : await sortedEntries(join(this.#blobsDir, outer), FANOUT_PATTERN);
+      for (const inner of inners) {
         const dir = await fsp.opendir(join(this.#blobsDir, outer, inner)).catch(missingAsEmpty);
         if (dir === undefined) continue;
         for await (const entry of dir) {
@@ -160,41 +176,108 @@ export class FsBlobStore implements BlobStore {
     return removed;
   }
 
-  #pathOf(id: string): string {
-    if (typeof id !== 'string' || !ID_PATTERN.test(id)) {
-      throw new DomainError('INVALID', 'Malformed blob id.');
-    }
-    return join(this.#blobsDir, id.slice(0, 2), id.slice(2, 4), id);
+  #pathOf(id: string, layout: Layout): string {
+    return join(this.#folderOf(checkId(id), layout), id);
   }
 
-  #ensureReady(): Promise<void> {
+  #folderOf(id: string, layout: Layout): string {
+    return layout === 1 ? join(this.#blobsDir, id.slice(0, 2)) : join(this.#blobsDir, id.slice(0, 2), id.slice(2, 4));
+  }
+
+  /** Makes the blob and staging folders and learns (or, for a new store, records) the layout. */
+  #ensureReady(): Promise<Layout> {
     this.#ready ??= (async () => {
       await fsp.mkdir(this.#blobsDir, { recursive: true, mode: 0o700 });
       await fsp.mkdir(this.#stagingDir, { recursive: true, mode: 0o700 });
+      return this.#layout();
     })().catch((error: unknown) => {
       this.#ready = undefined; // let a later call retry (e.g. after a disk is remounted)
-      throw unavailable('create the blob directories')(error);
+      throw error instanceof DomainError ? error : unavailable('create the blob directories')(error);
     });
     return this.#ready;
   }
 
   /**
-   * Makes blobs/ab/cd if needed. A directory that is new must itself survive a crash, so its
-   * parent is fsynced too; after that it is remembered and costs nothing.
+   * The layout recorded in the blobs folder. A folder without the record is new (no fan-out folders:
+   * one level, its 256 folders made now) or was begun before the record existed (two levels). The
+   * record is published before any one-level folder is made, and by a hard link, which fails when a
+   * record is already there: two nodes starting on one shared folder both end up with the first one's.
    */
-  async #ensureFanout(id: string): Promise<string> {
+  async #layout(): Promise<Layout> {
+    const recorded = await this.#readLayout();
+    if (recorded !== undefined) return recorded;
+    const layout: Layout = (await sortedEntries(this.#blobsDir, FANOUT_PATTERN)).length > 0 ? 2 : 1;
+    // Written beside the record (a hard link stays on one file system), under a name no listing takes for a blob.
+    const staged = join(this.#blobsDir, `.${LAYOUT_FILE}-${randomBytes(8).toString('hex')}${PART_SUFFIX}`);
+    try {
+      await this.#publishLayout(staged, layout);
+    } catch (error) {
+      // A folder this process may only read (a mounted copy): what is in it says the layout, unrecorded.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EROFS' || code === 'EACCES') return layout;
+      throw error;
+    }
+    const published = await this.#readLayout();
+    if (published === undefined) throw unavailable('record the blob layout')(new Error(`${LAYOUT_FILE} is missing after it was written`));
+    if (published === 1) {
+      for (let i = 0; i < 256; i++) await makeDirectory(join(this.#blobsDir, i.toString(16).padStart(2, '0')));
+    }
+    if (this.#sync) await syncDirectory(this.#blobsDir);
+    return published;
+  }
+
+  async #publishLayout(staged: string, layout: Layout): Promise<void> {
+    try {
+      const handle = await fsp.open(staged, 'wx', 0o600);
+      try {
+        await handle.writeFile(`fanout=${layout}\n`);
+        if (this.#sync) await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fsp.link(staged, join(this.#blobsDir, LAYOUT_FILE)).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EEXIST') return;
+        // A file system without hard links (some network shares): an exclusive create instead, which
+        // a node starting at the same instant may read half-written and refuse once, then read whole.
+        if (error.code !== 'EPERM' && error.code !== 'ENOTSUP' && error.code !== 'ENOSYS') throw error;
+        await fsp.writeFile(join(this.#blobsDir, LAYOUT_FILE), `fanout=${layout}\n`, { flag: 'wx', mode: 0o600 }).catch((again: NodeJS.ErrnoException) => {
+          if (again.code !== 'EEXIST') throw again;
+        });
+      });
+    } finally {
+      await fsp.rm(staged, { force: true }).catch(() => undefined);
+    }
+  }
+
+  async #readLayout(): Promise<Layout | undefined> {
+    const text = await fsp.readFile(join(this.#blobsDir, LAYOUT_FILE), 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (text === undefined) return undefined;
+    const m = /^fanout=([12])\n?$/.exec(text);
+    if (!m) throw new DomainError('UNAVAILABLE', `The blob store's ${join(this.#blobsDir, LAYOUT_FILE)} is not one Strongroom wrote (expected "fanout=1" or "fanout=2"): restore it from a backup of the folder.`);
+    return Number(m[1]) as Layout;
+  }
+
+  /**
+   * Makes the blob's fan-out folder if needed. A folder that is new must itself survive a crash, so
+   * its parent is fsynced too; after that it is remembered and costs nothing. In the one-level layout
+   * all 256 were made with the store, so each is found there (one mkdir per folder per process).
+   */
+  async #ensureFanout(id: string, layout: Layout): Promise<string> {
     const outer = join(this.#blobsDir, id.slice(0, 2));
-    const inner = join(outer, id.slice(2, 4));
-    const key = id.slice(0, 4);
-    if (this.#knownDirs.has(key)) return inner;
+    const folder = this.#folderOf(id, layout);
+    const key = layout === 1 ? id.slice(0, 2) : id.slice(0, 4);
+    if (this.#knownDirs.has(key)) return folder;
     try {
       if (await makeDirectory(outer) && this.#sync) await syncDirectory(this.#blobsDir);
-      if (await makeDirectory(inner) && this.#sync) await syncDirectory(outer);
+      if (layout === 2 && await makeDirectory(folder) && this.#sync) await syncDirectory(outer);
     } catch (error) {
       throw unavailable('create a blob directory')(error);
     }
     this.#knownDirs.add(key);
-    return inner;
+    return folder;
   }
 }
 
@@ -267,6 +350,11 @@ async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
 
 
 
+
+function checkId(id: string): string {
+  if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw new DomainError('INVALID', 'Malformed blob id.');
+  return id;
+}
 
 /** Creates a directory; true if this call created it. */
 async function makeDirectory(path: string): Promise<boolean> {

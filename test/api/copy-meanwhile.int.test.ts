@@ -3,7 +3,6 @@
 // or a document copied into a partner's collection) stores nothing — no document, no blob left behind —
 // and gives its admission slot back, on both dialects. The same for a new document is
 // test/api/upload-meanwhile.int.test.ts, for a new version test/api/version-meanwhile.int.test.ts.
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -12,13 +11,9 @@ import { DomainError } from '../../src/domain/errors.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createPartnership, upload } from '../support/vault.js';
+import { blobFilesUnder } from '../support/blob-files.js';
 
 const clamd = useClamd();
-
-async function filesUnder(dir: string): Promise<number> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).length;
-}
 
 describe.each(DIALECTS)('a copy whose bytes arrive while the copier’s access changes, on %s', (dialect) => {
   const t = useTestVault(dialect, clamd);
@@ -46,11 +41,11 @@ describe.each(DIALECTS)('a copy whose bytes arrive while the copier’s access c
         await meanwhile();
       })());
     };
-    const blobsBefore = await filesUnder(join(t.dataDir, 'blobs'));
+    const blobsBefore = await blobFilesUnder(join(t.dataDir, 'blobs'));
     try {
       const error = await t.vault.filing.copy(actor, sourceId, { collectionId, name: 'copied.txt' }).then(() => null, (e: unknown) => e);
       expect(await t.vault.store.repos.documents.byName(collectionId, 'copied.txt')).toBeUndefined();
-      expect(await filesUnder(join(t.dataDir, 'blobs'))).toBe(blobsBefore);
+      expect(await blobFilesUnder(join(t.dataDir, 'blobs'))).toBe(blobsBefore);
       expect(await t.vault.store.repos.uploadSlots.live(new Date().toISOString())).toEqual([]);
       return error as DomainError;
     } finally {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, expectProblem, filesUnder, uploadMultipart } from '../support/http.js';
+import { blobFilesUnder } from '../support/blob-files.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { DIALECTS, auth, createOrganisation, openTestVault, upload, type TestOrganisation, type TestUser, type TestVault } from '../support/vault.js';
 import { FormClient, addPerson } from '../ui/support.js';
@@ -80,7 +81,7 @@ describe.each(DIALECTS)('a full disk on %s', (dialect) => {
     }
   }
 
-  const blobCount = async () => (await filesUnder(path.join(dataDir, 'blobs'))).length;
+  const blobCount = () => blobFilesUnder(path.join(dataDir, 'blobs'));
   const partCount = async () => (await filesUnder(path.join(dataDir, 'tmp'))).filter((f) => f.endsWith('.part')).length;
   const uploadEvents = async () => {
     await t.vault.audit.integrate();

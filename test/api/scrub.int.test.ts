@@ -25,7 +25,7 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-const blobPath = (dir: string, id: string) => path.join(dir, id.slice(0, 2), id.slice(2, 4), id);
+const blobPath = (dir: string, id: string) => path.join(dir, id.slice(0, 2), id);
 
 /** Flips one byte of a stored blob in place (the last: part of the final chunk's tag). */
 async function flipLastByte(file: string): Promise<void> {

@@ -2,20 +2,15 @@
 // write-ahead log) is refused to the client, yet its rows may survive: its blob must not be removed as
 // if the transaction had rolled back, or a committed version would have no bytes. Only SQLite syncs the
 // log itself; PostgreSQL's commit waits for its own WAL flush, so there is no such failure to provoke.
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actorFor } from '../../src/services/identity.service.js';
 import { useClamd } from '../support/fixture.js';
 import { createOrganisation, openTestVault, type TestVault } from '../support/vault.js';
+import { blobFilesUnder } from '../support/blob-files.js';
 
 const clamd = useClamd();
-
-async function filesUnder(dir: string): Promise<number> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).length;
-}
 
 describe('a write whose sync fails after its commit, on sqlite', () => {
   let t: TestVault;
@@ -38,13 +33,13 @@ describe('a write whose sync fails after its commit, on sqlite', () => {
     const member = await org.user({ teams: ['finance'] });
     const actor = actorFor((await t.vault.identity.userById(member.id))!, { channel: 'api', clientAddress: null, requestId: null });
     const first = await t.vault.documents.upload(actor, org.collections.finance!, { name: 'kept.txt', body: Readable.from([Buffer.from('one\n')]) });
-    const blobsBefore = await filesUnder(join(t.dataDir, 'blobs'));
+    const blobsBefore = await blobFilesUnder(join(t.dataDir, 'blobs'));
     failing = true;
     const error = await t.vault.documents.uploadVersion(actor, first.document.id, { body: Readable.from([Buffer.from('two\n')]) }).then(() => null, (e: unknown) => e);
     expect((error as Error | null)?.name).toBe('DurabilityLostError');
     const versions = await t.vault.store.repos.documents.versions(first.document.id);
     expect(versions.map((v) => v.number)).toEqual([1, 2]);
     // The committed version's bytes are still there.
-    expect(await filesUnder(join(t.dataDir, 'blobs'))).toBe(blobsBefore + 1);
+    expect(await blobFilesUnder(join(t.dataDir, 'blobs'))).toBe(blobsBefore + 1);
   });
 });

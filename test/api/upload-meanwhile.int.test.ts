@@ -3,20 +3,15 @@
 // arriving stores nothing — no document, no version, no blob left behind — and its admission slot is
 // given back, on both dialects; a partner's new version the same (deletions and moves meanwhile:
 // test/api/version-meanwhile.int.test.ts).
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createPartnership, upload } from '../support/vault.js';
+import { blobFilesUnder } from '../support/blob-files.js';
 
 const clamd = useClamd();
-
-async function filesUnder(dir: string): Promise<number> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).length;
-}
 
 describe.each(DIALECTS)('an upload arriving while the uploader’s access changes, on %s', (dialect) => {
   const t = useTestVault(dialect, clamd);
@@ -34,7 +29,7 @@ describe.each(DIALECTS)('an upload arriving while the uploader’s access change
 
   /** Uploads `name` into `collectionId`, running `meanwhile` after the first bytes and before the rest. */
   async function uploadWhile(actor: Parameters<typeof t.vault.documents.upload>[0], collectionId: string, name: string, meanwhile: () => Promise<void>) {
-    const blobsBefore = await filesUnder(join(t.dataDir, 'blobs'));
+    const blobsBefore = await blobFilesUnder(join(t.dataDir, 'blobs'));
     async function* body() {
       yield Buffer.from('first bytes, ');
       await meanwhile();
@@ -42,7 +37,7 @@ describe.each(DIALECTS)('an upload arriving while the uploader’s access change
     }
     const error = await t.vault.documents.upload(actor, collectionId, { name, body: body() }).then(() => null, (e: unknown) => e);
     expect(await t.vault.store.repos.documents.byName(collectionId, name)).toBeUndefined();
-    expect(await filesUnder(join(t.dataDir, 'blobs'))).toBe(blobsBefore);
+    expect(await blobFilesUnder(join(t.dataDir, 'blobs'))).toBe(blobsBefore);
     expect(await slotsHeld()).toBe(0);
     return error as DomainError;
   }
@@ -61,7 +56,7 @@ describe.each(DIALECTS)('an upload arriving while the uploader’s access change
     const res = await upload(t.app, staff, partner.collections.payroll!, 'theirs.txt', 'first\n');
     expect(res.statusCode, res.body).toBe(201);
     const documentId = res.json().id as string;
-    const blobsBefore = await filesUnder(join(t.dataDir, 'blobs'));
+    const blobsBefore = await blobFilesUnder(join(t.dataDir, 'blobs'));
     async function* body() {
       yield Buffer.from('second, ');
       await t.vault.arrangements.suspend(systemActor(), arrangement.id);
@@ -71,7 +66,7 @@ describe.each(DIALECTS)('an upload arriving while the uploader’s access change
     expect(error).toBeInstanceOf(DomainError);
     expect({ code: error.code, message: error.message }).toEqual({ code: 'NOT_FOUND', message: 'No document with that id exists, or you do not have access to it.' });
     expect((await t.vault.store.repos.documents.versions(documentId)).map((v) => v.number)).toEqual([1]);
-    expect(await filesUnder(join(t.dataDir, 'blobs'))).toBe(blobsBefore);
+    expect(await blobFilesUnder(join(t.dataDir, 'blobs'))).toBe(blobsBefore);
     expect(await slotsHeld()).toBe(0);
   });
 

@@ -1,20 +1,15 @@
 // A new version decided on before its bytes arrived is decided again on the document as it is when
 // they have: a deletion or a move out of the uploader's reach made meanwhile wins, nothing is stored
 // (no version row, no blob left behind), on both dialects.
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
+import { blobFilesUnder } from '../support/blob-files.js';
 
 const clamd = useClamd();
-
-async function filesUnder(dir: string): Promise<number> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).length;
-}
 
 describe.each(DIALECTS)('a new version arriving while its document changes, on %s', (dialect) => {
   const t = useTestVault(dialect, clamd);
@@ -29,7 +24,7 @@ describe.each(DIALECTS)('a new version arriving while its document changes, on %
   }
 
   async function versionWhile(actor: Parameters<typeof t.vault.documents.uploadVersion>[0], documentId: string, meanwhile: () => Promise<void>) {
-    const blobsBefore = await filesUnder(join(t.dataDir, 'blobs'));
+    const blobsBefore = await blobFilesUnder(join(t.dataDir, 'blobs'));
     async function* body() {
       yield Buffer.from('second, ');
       await meanwhile();
@@ -37,7 +32,7 @@ describe.each(DIALECTS)('a new version arriving while its document changes, on %
     }
     const error = await t.vault.documents.uploadVersion(actor, documentId, { body: body() }).then(() => null, (e: unknown) => e);
     expect((await t.vault.store.repos.documents.versions(documentId)).map((v) => v.number)).toEqual([1]);
-    expect(await filesUnder(join(t.dataDir, 'blobs'))).toBe(blobsBefore);
+    expect(await blobFilesUnder(join(t.dataDir, 'blobs'))).toBe(blobsBefore);
     return error as DomainError;
   }
 

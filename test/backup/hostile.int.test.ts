@@ -80,7 +80,7 @@ describe.each(DIALECTS)('hostile backups and restores on %s', (dialect) => {
     const replica = path.join(work, 'replica');
     await cp(path.join(dataDir, 'blobs'), replica, { recursive: true });
     const lost = await versionOf(lostId);
-    await unlink(path.join(replica, lost.blob_id.slice(0, 2), lost.blob_id.slice(2, 4), lost.blob_id));
+    await unlink(path.join(replica, lost.blob_id.slice(0, 2), lost.blob_id));
     const masterKeyFile = path.join(dataDir, 'keys', 'master.key');
 
     // One byte flipped in the database part: refused before anything is written.
@@ -118,7 +118,7 @@ describe.each(DIALECTS)('hostile backups and restores on %s', (dialect) => {
 
     // One byte flipped in the replica's copy of the kept document: reported corrupt, never read as good.
     const kept = await versionOf(ids[0]!);
-    const keptFile = path.join(replica, kept.blob_id.slice(0, 2), kept.blob_id.slice(2, 4), kept.blob_id);
+    const keptFile = path.join(replica, kept.blob_id.slice(0, 2), kept.blob_id);
     const keptBytes = await readFile(keptFile);
     keptBytes[keptBytes.length - 20] = keptBytes[keptBytes.length - 20]! ^ 0x80;
     await writeFile(keptFile, keptBytes);

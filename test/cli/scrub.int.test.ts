@@ -41,7 +41,7 @@ describe.each(DIALECTS)('strongroom scrub on %s', (dialect) => {
     await v.vault.worker.runDue();
     const version = (await v.vault.store.repos.documents.versionById((await v.vault.store.repos.documents.byId(ids[0]!))!.currentVersionId!))!;
     await closeKeepingData(v);
-    const file = path.join(replicaDir, version.blobId.slice(0, 2), version.blobId.slice(2, 4), version.blobId);
+    const file = path.join(replicaDir, version.blobId.slice(0, 2), version.blobId);
     const handle = await open(file, 'r+');
     await handle.write(Buffer.from([0xff, 0xff]), 0, 2, 100);
     await handle.close();
