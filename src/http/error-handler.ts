@@ -39,6 +39,8 @@ export function problemFor(error: unknown, request: FastifyRequest): Problem {
       request.log.error({ err: error }, 'integrity failure');
       return { type: 'about:blank', title: TITLES[500]!, status, detail: error instanceof DamagedCopiesError ? error.message : 'Stored data failed its integrity check; it has not been served. The incident was logged.', requestId };
     }
+    // The person sees "Could not …"; what the disk, database or scanner actually said is for the operator.
+    if (error.code === 'UNAVAILABLE' || error.code === 'INSUFFICIENT_STORAGE') request.log.warn({ err: error, cause: error.cause }, 'a part the request needs is unavailable');
     return { type: `https://strongroom.local/problems/${error.code.toLowerCase()}`, title: TITLES[status] ?? 'Error', status, detail: error.message, requestId, ...(error.details ?? {}) };
   }
   if (hasZodFastifySchemaValidationErrors(error)) {

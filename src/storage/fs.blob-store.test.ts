@@ -1,4 +1,5 @@
 // The filesystem BlobStore on a real temporary directory: durability order, failures, ids, staging.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,6 +91,18 @@ describe('FsBlobStore', () => {
     expect(await listAll(new FsBlobStore({ dataDir }))).toEqual([old, id].sort());
   });
 
+  it('reads a one-level folder copied without its layout record as one level', async () => {
+    const { id } = await store.put(Readable.from([Buffer.from('kept')]));
+    await fsp.rm(join(dataDir, 'blobs', 'layout'));
+    const other = new FsBlobStore({ dataDir });
+    expect((await readAll(await other.get(id))).toString()).toBe('kept');
+    // Reading writes nothing; the next write records what the folder holds.
+    await expect(fsp.stat(join(dataDir, 'blobs', 'layout'))).rejects.toMatchObject({ code: 'ENOENT' });
+    const { id: next } = await other.put(Readable.from([Buffer.from('next')]));
+    await fsp.stat(join(dataDir, 'blobs', next.slice(0, 2), next));
+    expect(await fsp.readFile(join(dataDir, 'blobs', 'layout'), 'utf8')).toBe('fanout=1\n');
+  });
+
   it('agrees on one layout when several processes begin one empty shared folder at once', async () => {
     const stores = Array.from({ length: 6 }, () => new FsBlobStore({ dataDir }));
     const ids = await Promise.all(stores.map(async (s, i) => (await s.put(Readable.from([Buffer.from(`n${i}`)]))).id));
@@ -99,11 +112,80 @@ describe('FsBlobStore', () => {
     expect(await stagingFiles()).toEqual([]);
   });
 
-  it('refuses a layout record it did not write, rather than guess where the blobs are', async () => {
+  it('refuses a layout record it did not write, rather than guess where the blobs are, and says so without the server\'s paths', async () => {
     await fsp.mkdir(join(dataDir, 'blobs'), { recursive: true });
-    await fsp.writeFile(join(dataDir, 'blobs', 'layout'), 'fanout=3\n');
-    await expectCode(store.put(Readable.from([Buffer.from('x')])), 'UNAVAILABLE');
-    await expectCode(store.get('a'.repeat(32)), 'UNAVAILABLE');
+    for (const record of ['fanout=3\n', 'fanout=1', `fanout=1\n${'x'.repeat(40)}`]) {
+      await fsp.writeFile(join(dataDir, 'blobs', 'layout'), record);
+      const fresh = new FsBlobStore({ dataDir });
+      await expectCode(fresh.put(Readable.from([Buffer.from('x')])), 'UNAVAILABLE');
+      await expectCode(fresh.get('a'.repeat(32)), 'UNAVAILABLE');
+      await expectCode(fresh.size('a'.repeat(32)), 'UNAVAILABLE');
+      await expectCode(fresh.delete('a'.repeat(32)), 'UNAVAILABLE');
+      await expectCode(listAll(fresh), 'UNAVAILABLE');
+      const error = await fresh.get('a'.repeat(32)).then(() => undefined, (e: unknown) => e as Error);
+      expect(error?.message).toBe('Could not read the blob layout record.');
+    }
+    // Nor a pipe or a link in its place: opened without waiting or following.
+    await fsp.rm(join(dataDir, 'blobs', 'layout'));
+    execFileSync('mkfifo', [join(dataDir, 'blobs', 'layout')]);
+    await expectCode(new FsBlobStore({ dataDir }).get('a'.repeat(32)), 'UNAVAILABLE');
+    await fsp.rm(join(dataDir, 'blobs', 'layout'));
+    await fsp.writeFile(join(dataDir, 'elsewhere'), 'fanout=1\n');
+    await fsp.symlink(join(dataDir, 'elsewhere'), join(dataDir, 'blobs', 'layout'));
+    await expectCode(new FsBlobStore({ dataDir }).get('a'.repeat(32)), 'UNAVAILABLE');
+  });
+
+  it('follows the record, and refuses a record the folder\'s contents contradict', async () => {
+    await fsp.mkdir(join(dataDir, 'blobs'), { recursive: true });
+    await fsp.writeFile(join(dataDir, 'blobs', 'layout'), 'fanout=2\n');
+    const { id } = await store.put(Readable.from([Buffer.from('two')]));
+    expect(await fsp.readFile(join(dataDir, 'blobs', id.slice(0, 2), id.slice(2, 4), id), 'utf8')).toBe('two');
+    // Changed by hand to one level: the second level inside the first says otherwise.
+    await fsp.writeFile(join(dataDir, 'blobs', 'layout'), 'fanout=1\n');
+    await expectCode(new FsBlobStore({ dataDir }).get(id), 'UNAVAILABLE');
+    await expectCode(new FsBlobStore({ dataDir }).put(Readable.from([Buffer.from('x')])), 'UNAVAILABLE');
+  });
+
+  it('reads a missing or empty folder without making anything', async () => {
+    await expectCode(store.get('a'.repeat(32)), 'NOT_FOUND');
+    await expectCode(store.size('a'.repeat(32)), 'NOT_FOUND');
+    await store.delete('a'.repeat(32));
+    expect(await listAll(store)).toEqual([]);
+    await expect(fsp.stat(join(dataDir, 'blobs'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await fsp.mkdir(join(dataDir, 'blobs'));
+    await expectCode(store.get('a'.repeat(32)), 'NOT_FOUND');
+    expect(await fsp.readdir(join(dataDir, 'blobs'))).toEqual([]);
+  });
+
+  it('says so loudly when a second level appears in a one-level folder (a node of an older version writing to it)', async () => {
+    const { id } = await store.put(Readable.from([Buffer.from('one')]));
+    await fsp.mkdir(join(dataDir, 'blobs', id.slice(0, 2), id.slice(2, 4)));
+    await expectCode(listAll(store), 'UNAVAILABLE');
+  });
+
+  it('learns the layout again when another folder is mounted where the blobs were', async () => {
+    const { id: local } = await store.put(Readable.from([Buffer.from('local')]));
+    // The share appears: a two-level store (begun before the record) now sits at the same path.
+    await fsp.rename(join(dataDir, 'blobs'), join(dataDir, 'hidden'));
+    const shared = randomBytes(16).toString('hex');
+    await fsp.mkdir(join(dataDir, 'blobs', shared.slice(0, 2), shared.slice(2, 4)), { recursive: true });
+    await fsp.writeFile(join(dataDir, 'blobs', shared.slice(0, 2), shared.slice(2, 4), shared), 'shared');
+    expect((await readAll(await store.get(shared))).toString()).toBe('shared');
+    await expectCode(store.get(local), 'NOT_FOUND');
+    const { id } = await store.put(Readable.from([Buffer.from('new')]));
+    expect(await fsp.readFile(join(dataDir, 'blobs', id.slice(0, 2), id.slice(2, 4), id), 'utf8')).toBe('new');
+    expect(await fsp.readFile(join(dataDir, 'blobs', 'layout'), 'utf8')).toBe('fanout=2\n');
+    expect(await listAll(store)).toEqual([shared, id].sort());
+  });
+
+  it('sweeps a layout record staged by a process that stopped before publishing it', async () => {
+    await store.put(Readable.from([Buffer.from('x')]));
+    const staged = join(dataDir, 'blobs', '.layout-0123456789abcdef.part');
+    await fsp.writeFile(staged, 'fanout=1\n');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await fsp.utimes(staged, hourAgo, hourAgo);
+    expect(await store.cleanStaging(60_000)).toBe(1);
+    await expect(fsp.stat(staged)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('accepts an async iterable of Uint8Arrays and an empty stream', async () => {

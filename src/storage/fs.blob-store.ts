@@ -10,21 +10,10 @@ import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange } from '../domain/ports.js';
 import { DomainError } from '../domain/errors.js';
 import { checkRange, guardEarlyErrors, toBuffer } from './blob-streams.js';
+import { BlobFolderLayout, type Layout } from './fs-blob-layout.js';
+import { FANOUT_PATTERN, ID_PATTERN, makeDirectory, missingAsEmpty, sortedEntries, storageError, syncDirectory, unavailable } from './fs-folders.js';
 
-/** Ids are 128 random bits in lower-case hex; nothing else can name a file, so no path can escape. */
-const ID_PATTERN = /^[0-9a-f]{32}$/;
-const FANOUT_PATTERN = /^[0-9a-f]{2}$/;
 const PART_SUFFIX = '.part';
-/**
- * The file in the blobs folder that records its layout: `fanout=1` (blobs/ab/<id>, 256 folders, all
- * made when the store is begun) or `fanout=2` (blobs/ab/cd/<id>, 65,536 folders made as blobs arrive).
- * Two levels meant that until a vault held hundreds of thousands of blobs nearly every upload made a
- * folder and synced its parent: a third of a small upload's file-system work. One level of 256 holds
- * 40,000 blobs a folder at ten million, which ext4 and XFS index. Stores begun without the file were
- * two-level and stay so.
- */
-const LAYOUT_FILE = 'layout';
-type Layout = 1 | 2;
 /** Writes are gathered to about this size so a 64 KiB-chunked stream costs one syscall per MiB. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 const READ_HIGH_WATER_MARK = 1024 * 1024;
@@ -55,15 +44,17 @@ export class FsBlobStore implements BlobStore {
   readonly #stagingDir: string;
   readonly #sync: boolean;
   readonly #touchMs: number;
+  readonly #layout: BlobFolderLayout;
   /** Fan-out directories ("ab", or "abcd" for "ab/cd") known to exist, to skip mkdir on every put. */
   readonly #knownDirs = new Set<string>();
-  #ready: Promise<Layout> | undefined;
+  #stagingReady: Promise<void> | undefined;
 
   constructor(options: FsBlobStoreOptions) {
     this.#blobsDir = options.blobsDir ?? join(options.dataDir, 'blobs');
     this.#stagingDir = options.blobsDir !== undefined ? join(options.blobsDir, 'tmp') : join(options.dataDir, 'tmp');
     this.#sync = options.unsafeNoSync !== true;
     this.#touchMs = options.stagingTouchMs ?? STAGING_TOUCH_MS;
+    this.#layout = new BlobFolderLayout(this.#blobsDir, this.#sync);
   }
 
   async put(source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
@@ -82,7 +73,8 @@ export class FsBlobStore implements BlobStore {
     // unheard 'error' event would crash the process; the loop still sees the error afterwards.
     const unguard = guardEarlyErrors(source);
     try {
-      const layout = await this.#ensureReady();
+      const layout = await this.#layout.forWriting();
+      await this.#ensureStaging();
       return await this.#write(id, source, stagingSuffix, layout);
     } finally {
       unguard();
@@ -114,10 +106,9 @@ export class FsBlobStore implements BlobStore {
 
   async get(id: string, range?: ByteRange): Promise<Readable> {
     checkId(id);
-    const path = this.#pathOf(id, await this.#ensureReady());
     if (range !== undefined) checkRange(range);
     // Open first so a missing blob is a rejected promise rather than a later stream error.
-    const handle = await fsp.open(path, fsConstants.O_RDONLY).catch(translate(id));
+    const handle = await this.#found(id, (path) => fsp.open(path, fsConstants.O_RDONLY));
     return createReadStream('', {
       fd: handle,
       highWaterMark: READ_HIGH_WATER_MARK,
@@ -127,18 +118,21 @@ export class FsBlobStore implements BlobStore {
 
   async size(id: string): Promise<number> {
     checkId(id);
-    const stat = await fsp.stat(this.#pathOf(id, await this.#ensureReady())).catch(translate(id));
+    const stat = await this.#found(id, (path) => fsp.stat(path));
     return stat.size;
   }
 
   /** Idempotent. Not fsynced: a delete undone by a crash is redone by the next garbage collection. */
   async delete(id: string): Promise<void> {
     checkId(id);
-    await fsp.rm(this.#pathOf(id, await this.#ensureReady()), { force: true }).catch(unavailable('delete a blob'));
+    // A delete cannot tell "gone" from "looked in the wrong place": check the folder is the one whose layout is known.
+    await this.#layout.stale();
+    await fsp.rm(this.#pathOf(id, await this.#layout.forReading()), { force: true }).catch(unavailable('delete a blob'));
   }
 
   async *list(): AsyncIterable<string> {
-    const layout = await this.#ensureReady();
+    await this.#layout.stale();
+    const layout = await this.#layout.forReading();
     for (const outer of await sortedEntries(this.#blobsDir, FANOUT_PATTERN)) {
       const inners = layout === 1 ? [''] : await sortedEntries(join(this.#blobsDir, outer), FANOUT_PATTERN);
       for (const inner of inners) {
@@ -146,8 +140,30 @@ export class FsBlobStore implements BlobStore {
         if (dir === undefined) continue;
         for await (const entry of dir) {
           if (entry.isFile() && ID_PATTERN.test(entry.name) && entry.name.startsWith(outer + inner)) yield entry.name;
+          // A second level inside a one-level store: a node of a version from before the layout record
+          // is writing blobs no other node can find. Said loudly rather than listed around.
+          if (layout === 1 && entry.isDirectory() && FANOUT_PATTERN.test(entry.name)) {
+            throw unavailable('list blobs')(new Error(`${join(this.#blobsDir, outer, entry.name)} is a second fan-out level in a one-level blob folder: a node of a version from before the layout record is writing to it`));
+          }
         }
       }
+    }
+  }
+
+  /**
+   * Runs `use` on the blob's path. When the blob is not there and the folder turns out to be another
+   * one than its layout was learnt from (a share mounted since), the layout is learnt again and the
+   * blob looked for once more.
+   */
+  async #found<T>(id: string, use: (path: string) => Promise<T>): Promise<T> {
+    try {
+      return await use(this.#pathOf(id, await this.#layout.forReading()));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && (await this.#layout.stale())) {
+        return use(this.#pathOf(id, await this.#layout.forReading())).catch(translate(id));
+      }
+      throw translate(id)(error);
     }
   }
 
@@ -159,7 +175,7 @@ export class FsBlobStore implements BlobStore {
    */
   async cleanStaging(olderThanMs: number): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
-    let removed = 0;
+    let removed = await this.#layout.cleanStaged(olderThanMs > 0 ? cutoff : null);
     const names = await fsp.readdir(this.#stagingDir).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return [] as string[];
       throw unavailable('list staging files')(error);
@@ -177,87 +193,15 @@ export class FsBlobStore implements BlobStore {
   }
 
   #pathOf(id: string, layout: Layout): string {
-    return join(this.#folderOf(checkId(id), layout), id);
+    return join(this.#layout.folderOf(checkId(id), layout), id);
   }
 
-  #folderOf(id: string, layout: Layout): string {
-    return layout === 1 ? join(this.#blobsDir, id.slice(0, 2)) : join(this.#blobsDir, id.slice(0, 2), id.slice(2, 4));
-  }
-
-  /** Makes the blob and staging folders and learns (or, for a new store, records) the layout. */
-  #ensureReady(): Promise<Layout> {
-    this.#ready ??= (async () => {
-      await fsp.mkdir(this.#blobsDir, { recursive: true, mode: 0o700 });
-      await fsp.mkdir(this.#stagingDir, { recursive: true, mode: 0o700 });
-      return this.#layout();
-    })().catch((error: unknown) => {
-      this.#ready = undefined; // let a later call retry (e.g. after a disk is remounted)
-      throw error instanceof DomainError ? error : unavailable('create the blob directories')(error);
+  #ensureStaging(): Promise<void> {
+    this.#stagingReady ??= fsp.mkdir(this.#stagingDir, { recursive: true, mode: 0o700 }).then(() => undefined).catch((error: unknown) => {
+      this.#stagingReady = undefined; // let a later call retry (e.g. after a disk is remounted)
+      throw unavailable('create the staging folder')(error);
     });
-    return this.#ready;
-  }
-
-  /**
-   * The layout recorded in the blobs folder. A folder without the record is new (no fan-out folders:
-   * one level, its 256 folders made now) or was begun before the record existed (two levels). The
-   * record is published before any one-level folder is made, and by a hard link, which fails when a
-   * record is already there: two nodes starting on one shared folder both end up with the first one's.
-   */
-  async #layout(): Promise<Layout> {
-    const recorded = await this.#readLayout();
-    if (recorded !== undefined) return recorded;
-    const layout: Layout = (await sortedEntries(this.#blobsDir, FANOUT_PATTERN)).length > 0 ? 2 : 1;
-    // Written beside the record (a hard link stays on one file system), under a name no listing takes for a blob.
-    const staged = join(this.#blobsDir, `.${LAYOUT_FILE}-${randomBytes(8).toString('hex')}${PART_SUFFIX}`);
-    try {
-      await this.#publishLayout(staged, layout);
-    } catch (error) {
-      // A folder this process may only read (a mounted copy): what is in it says the layout, unrecorded.
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EROFS' || code === 'EACCES') return layout;
-      throw error;
-    }
-    const published = await this.#readLayout();
-    if (published === undefined) throw unavailable('record the blob layout')(new Error(`${LAYOUT_FILE} is missing after it was written`));
-    if (published === 1) {
-      for (let i = 0; i < 256; i++) await makeDirectory(join(this.#blobsDir, i.toString(16).padStart(2, '0')));
-    }
-    if (this.#sync) await syncDirectory(this.#blobsDir);
-    return published;
-  }
-
-  async #publishLayout(staged: string, layout: Layout): Promise<void> {
-    try {
-      const handle = await fsp.open(staged, 'wx', 0o600);
-      try {
-        await handle.writeFile(`fanout=${layout}\n`);
-        if (this.#sync) await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await fsp.link(staged, join(this.#blobsDir, LAYOUT_FILE)).catch(async (error: NodeJS.ErrnoException) => {
-        if (error.code === 'EEXIST') return;
-        // A file system without hard links (some network shares): an exclusive create instead, which
-        // a node starting at the same instant may read half-written and refuse once, then read whole.
-        if (error.code !== 'EPERM' && error.code !== 'ENOTSUP' && error.code !== 'ENOSYS') throw error;
-        await fsp.writeFile(join(this.#blobsDir, LAYOUT_FILE), `fanout=${layout}\n`, { flag: 'wx', mode: 0o600 }).catch((again: NodeJS.ErrnoException) => {
-          if (again.code !== 'EEXIST') throw again;
-        });
-      });
-    } finally {
-      await fsp.rm(staged, { force: true }).catch(() => undefined);
-    }
-  }
-
-  async #readLayout(): Promise<Layout | undefined> {
-    const text = await fsp.readFile(join(this.#blobsDir, LAYOUT_FILE), 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    });
-    if (text === undefined) return undefined;
-    const m = /^fanout=([12])\n?$/.exec(text);
-    if (!m) throw new DomainError('UNAVAILABLE', `The blob store's ${join(this.#blobsDir, LAYOUT_FILE)} is not one Strongroom wrote (expected "fanout=1" or "fanout=2"): restore it from a backup of the folder.`);
-    return Number(m[1]) as Layout;
+    return this.#stagingReady;
   }
 
   /**
@@ -267,7 +211,7 @@ export class FsBlobStore implements BlobStore {
    */
   async #ensureFanout(id: string, layout: Layout): Promise<string> {
     const outer = join(this.#blobsDir, id.slice(0, 2));
-    const folder = this.#folderOf(id, layout);
+    const folder = this.#layout.folderOf(id, layout);
     const key = layout === 1 ? id.slice(0, 2) : id.slice(0, 4);
     if (this.#knownDirs.has(key)) return folder;
     try {
@@ -356,68 +300,11 @@ function checkId(id: string): string {
   return id;
 }
 
-/** Creates a directory; true if this call created it. */
-async function makeDirectory(path: string): Promise<boolean> {
-  try {
-    await fsp.mkdir(path, { mode: 0o700 });
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  }
-}
-
-async function syncDirectory(path: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await fsp.open(path, fsConstants.O_RDONLY);
-    await handle.sync();
-  } catch (error) {
-    throw unavailable('flush a blob directory')(error);
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
-}
-
-async function sortedEntries(dir: string, pattern: RegExp): Promise<string[]> {
-  const names = await fsp.readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [] as string[];
-    throw unavailable('list blobs')(error);
-  });
-  return names.filter((name) => pattern.test(name)).sort();
-}
-
-async function missingAsEmpty(error: NodeJS.ErrnoException): Promise<undefined> {
-  if (error.code === 'ENOENT') return undefined;
-  throw unavailable('list blobs')(error);
-}
-
 /** Keeps "not there" apart from "cannot reach the disk", which callers handle differently. */
 function translate(id: string) {
   return (error: unknown): never => {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new DomainError('NOT_FOUND', `No blob ${id}.`, { cause: error });
     throw unavailable('read a blob')(error);
-  };
-}
-
-/** errno codes that mean "no room": the disk is full or the service's quota is used up. */
-const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
-
-/**
- * Turns a filesystem failure into a DomainError. A full disk is told apart from an unreachable
- * one: the first is the operator's to fix by freeing space, and clients should not simply retry.
- */
-function storageError(action: string, error: unknown): DomainError {
-  if (error instanceof DomainError) return error;
-  if (NO_SPACE.has((error as NodeJS.ErrnoException).code ?? '')) {
-    return new DomainError('INSUFFICIENT_STORAGE', 'There is not enough storage space left to save this file, so nothing was stored. Ask your administrator to free some space, then try again.', { cause: error });
-  }
-  return new DomainError('UNAVAILABLE', `Could not ${action}.`, { cause: error });
-}
-
-function unavailable(action: string) {
-  return (error: unknown): never => {
-    throw storageError(action, error);
   };
 }
