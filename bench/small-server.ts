@@ -5,7 +5,9 @@
 // work each upload queued (text extraction, replication, audit sequencing), since that work runs
 // on the same process and would otherwise be charged to whatever phase comes next.
 // BENCH_BASELINE=<checkout with dist/ built> runs that build beside this one (A B, then B A).
+// Also prints the server's peak resident memory (VmHWM).
 // Usage: node --no-warnings --import tsx bench/small-server.ts [N] [rounds]
+import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -59,9 +61,10 @@ async function measure(label: string, entry: Entry | undefined): Promise<void> {
     const downCpu = cpuOf(server.pid) - cpu;
     const downMain = mainThreadCpuOf(server.pid) - main;
     const ms = (s: number) => ((s * 1000) / count).toFixed(2);
+    const peakMb = Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1000;
     process.stdout.write(
       `${label.padEnd(8)} uploads ${(up.done / up.seconds).toFixed(0)}/s, CPU ${ms(upCpu)} ms (main ${ms(upMain)}), ${ms(upAll)} ms with its jobs, done ${drainSeconds.toFixed(1)} s later; ` +
-        `downloads ${(down.done / down.seconds).toFixed(0)}/s, CPU ${ms(downCpu)} ms (main ${ms(downMain)})\n`,
+        `downloads ${(down.done / down.seconds).toFixed(0)}/s, CPU ${ms(downCpu)} ms (main ${ms(downMain)}); peak RSS ${peakMb.toFixed(0)} MB\n`,
     );
   } finally {
     await server.stop();
