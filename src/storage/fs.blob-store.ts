@@ -292,9 +292,6 @@ async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
   }
 }
 
-
-
-
 function checkId(id: string): string {
   if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw new DomainError('INVALID', 'Malformed blob id.');
   return id;
