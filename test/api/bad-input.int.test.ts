@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { actorFor } from '../../src/services/identity.service.js';
 import { api, expectProblem, filesUnder, streamOverHttp } from '../support/http.js';
+import { blobFilesUnder } from '../support/blob-files.js';
 import { DIALECTS, auth, createOrganisation, upload } from '../support/vault.js';
 
 const MAX_UPLOAD = 64 * 1024;
@@ -14,7 +15,7 @@ const clamd = useClamd();
 describe.each(DIALECTS)('bad input on %s', (dialect) => {
   const t = useTestVault(dialect, clamd, { listen: true, env: { STRONGROOM_MAX_UPLOAD_BYTES: String(MAX_UPLOAD) } });
 
-  const blobCount = async () => (await filesUnder(`${t.dataDir}/blobs`)).length;
+  const blobCount = () => blobFilesUnder(`${t.dataDir}/blobs`);
   const partCount = async () => (await filesUnder(`${t.dataDir}/tmp`)).filter((f) => f.endsWith('.part')).length;
 
   it('answers 404 problem+json for unknown ids', async () => {

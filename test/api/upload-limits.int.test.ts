@@ -9,6 +9,7 @@ import { useClamd, useTestVault } from '../support/fixture.js';
 import { Readable } from 'node:stream';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { api, expectProblem, filesUnder, streamOverHttp, uploadMultipart } from '../support/http.js';
+import { blobFilesUnder } from '../support/blob-files.js';
 import { DIALECTS, auth, createOrganisation, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { FormClient, addPerson } from '../ui/support.js';
 import { davUser } from '../webdav/support.js';
@@ -61,7 +62,7 @@ describe.each(DIALECTS)('upload limits on %s', (dialect) => {
     org = await createOrganisation(t.vault);
   });
 
-  const blobCount = async () => (await filesUnder(`${t.dataDir}/blobs`)).length;
+  const blobCount = () => blobFilesUnder(`${t.dataDir}/blobs`);
   const partCount = async () => (await filesUnder(`${t.dataDir}/tmp`)).filter((f) => f.endsWith('.part')).length;
   const documentsIn = async (user: TestUser, collectionId: string) =>
     (await api(t.app, user).get(`collections/${collectionId}`)).json().documents.map((d: { name: string; version: number; size: number }) => [d.name, d.version, d.size]);
