@@ -66,7 +66,7 @@ export class BlobFolderLayout {
   async forWriting(): Promise<Layout> {
     const identity = await this.#identity();
     const known = this.#known;
-    if (known?.recorded && identity && known.dev === identity.dev && known.ino === identity.ino) return known.layout;
+    if (known?.recorded && sameFolder(known, identity)) return known.layout;
     this.#known = undefined;
     this.#learning ??= this.#learnForWriting().finally(() => {
       this.#learning = undefined;
@@ -78,8 +78,7 @@ export class BlobFolderLayout {
   async stale(): Promise<boolean> {
     const known = this.#known;
     if (!known) return false;
-    const identity = await this.#identity();
-    if (identity && known.dev === identity.dev && known.ino === identity.ino) return false;
+    if (sameFolder(known, await this.#identity())) return false;
     this.#known = undefined;
     return true;
   }
@@ -233,6 +232,10 @@ export class BlobFolderLayout {
       await fsp.rm(staged, { force: true }).catch(() => undefined);
     }
   }
+}
+
+function sameFolder(known: Known, identity: { dev: number; ino: number } | undefined): boolean {
+  return identity !== undefined && known.dev === identity.dev && known.ino === identity.ino;
 }
 
 /** Creates the file (never over an existing one), readable by the service's other tools, and syncs it. */
