@@ -20,6 +20,7 @@ import { recordsRoutes } from './api/records.routes.js';
 import { searchRoutes } from './api/search.routes.js';
 import { systemRoutes } from './api/system.routes.js';
 import { problemFor, sendProblem } from './error-handler.js';
+import { isLingering, lingerAfterResponse } from './lingering-close.js';
 import { scimRoutes } from './scim/plugin.js';
 import { metrics } from './plugins/metrics.js';
 import { securityHeaders } from './plugins/security-headers.js';
@@ -64,12 +65,17 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
     await vault.durable();
     reply.header('X-Request-Id', String(request.id));
     // Answered before the whole body arrived (an upload refused part-way: too large, disk full):
-    // close the connection and discard the rest, so a client still sending is not left writing
-    // into a socket nobody reads, and the leftover bytes are never taken for a next request.
+    // close the connection, but lingering (lingering-close.ts), so a client still sending reads
+    // the refusal instead of a reset, and the leftover bytes are never taken for a next request.
     if (request.raw.complete === false) {
       reply.header('Connection', 'close');
-      request.raw.resume();
+      lingerAfterResponse(request.raw);
     }
+  });
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!isLingering(request.raw.socket)) return done();
+    request.raw.socket.destroy();
+    done(Object.assign(new Error('A request sent behind a refused body on a closing connection is not served.'), { statusCode: 400 }));
   });
   await app.register(metrics); // first: its request counter must see every plugin registered after it
   await app.register(securityHeaders, { hsts: Boolean(vault.config.tlsCert) || vault.config.trustProxy });

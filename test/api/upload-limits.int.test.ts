@@ -51,6 +51,36 @@ function abortMidBody(port: number, head: string, sent: Buffer): Promise<void> {
   });
 }
 
+/** Splits `body` into pieces of `size` bytes. */
+function chunksOf(body: Buffer, size: number): Buffer[] {
+  const pieces: Buffer[] = [];
+  for (let at = 0; at < body.length; at += size) pieces.push(body.subarray(at, at + size));
+  return pieces;
+}
+
+/**
+ * Writes `pieces` a few milliseconds apart whatever the server answers, then closes its side, as a
+ * client streaming a file does; resolves with what it received and any socket errors once the
+ * server has closed the connection.
+ */
+function sendSlowly(port: number, pieces: Buffer[]): Promise<{ received: string; errors: Error[] }> {
+  return new Promise((resolve) => {
+    const received: Buffer[] = [];
+    const errors: Error[] = [];
+    const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true }, async () => {
+      for (const piece of pieces) {
+        if (socket.destroyed) break;
+        socket.write(piece);
+        await new Promise((done) => setTimeout(done, 3));
+      }
+      socket.end();
+    });
+    socket.on('data', (d: Buffer) => received.push(d));
+    socket.on('error', (e) => errors.push(e));
+    socket.on('close', () => resolve({ received: Buffer.concat(received).toString(), errors }));
+  });
+}
+
 describe.each(DIALECTS)('upload limits on %s', (dialect) => {
   const t = useTestVault(dialect, clamd, { listen: true, env: { STRONGROOM_MAX_UPLOAD_BYTES: String(MAX_UPLOAD) } });
   let port: number;
@@ -262,6 +292,25 @@ describe.each(DIALECTS)('upload limits on %s', (dialect) => {
       expect(chunked.body).toContain(LIMIT_TEXT);
     });
     expect((await documentsIn(user, org.collections.finance!)).filter(([name]: [string]) => /^(big|chunked)-/.test(name))).toEqual([]);
+  });
+
+  it('lets a client that keeps sending after the refusal read the 413, and serves nothing pipelined behind the body', async () => {
+    const user = await davUser(t.vault, org, { teams: ['finance'] });
+    const folder = `pipelined-${Date.now()}`;
+    // A WebDAV client streams its file whole before it reads the answer, as curl and mapped drives do.
+    const body = Buffer.alloc(MAX_UPLOAD * 4, 0x45);
+    const head = `PUT /dav/${org.slug}/finance/big-${Date.now()}.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${user.basic}\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const behind = `MKCOL /dav/${org.slug}/finance/${folder} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${user.basic}\r\n\r\n`;
+    let answer = { received: '', errors: [] as Error[] };
+    await storesNothing(async () => {
+      answer = await sendSlowly(port, [Buffer.from(head), ...chunksOf(body, 16 * 1024), Buffer.from(behind)]);
+    });
+    expect(answer.errors).toEqual([]);
+    expect(answer.received).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer.received).toContain(LIMIT_TEXT);
+    expect(answer.received.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    const propfind = await fetch(`${base}/dav/${org.slug}/finance/${folder}`, { method: 'PROPFIND', headers: { authorization: user.basic, depth: '0' } });
+    expect(propfind.status).toBe(404);
   });
 
   it.each([

@@ -1,0 +1,118 @@
+// A body refused part-way is answered, and the client still sending reads the answer instead of a
+// reset; the connection then closes on the client's FIN, the body's end, a quiet spell or the cap.
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { lingerAfterResponse, type LingerLimits } from './lingering-close.js';
+
+const LIMITS: LingerLimits = { quietMs: 300, totalMs: 1_500 };
+const REFUSAL = 'over the limit\n';
+
+let server: Server | undefined;
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise((done) => server?.close(done) ?? done(undefined));
+  server = undefined;
+});
+
+/** A server that refuses every body with 413 at its first chunk, as an upload over the limit is; `closed` is when it closed its first connection. */
+async function refusingServer(): Promise<{ port: number; closed: Promise<number> }> {
+  let closedAt: (at: number) => void = () => undefined;
+  const closed = new Promise<number>((done) => (closedAt = done));
+  server = createServer((req, res) => {
+    req.once('data', () => {
+      lingerAfterResponse(req, LIMITS);
+      res.writeHead(413, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(REFUSAL), connection: 'close' });
+      res.end(REFUSAL);
+    });
+  });
+  server.once('connection', (socket: Socket) => socket.once('close', () => closedAt(Date.now())));
+  await new Promise<void>((ready) => server!.listen(0, '127.0.0.1', ready));
+  return { port: (server!.address() as AddressInfo).port, closed };
+}
+
+interface Client {
+  socket: Socket;
+  received: () => string;
+  errors: Error[];
+}
+
+/** A client streaming a body as curl or a WebDAV client does: it goes on sending after the server's FIN until it is done. */
+function client(port: number, head: string): Promise<Client> {
+  return new Promise((ready) => {
+    const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true }, () => {
+      socket.write(head);
+      ready({ socket, received: () => Buffer.concat(chunks).toString(), errors });
+    });
+    const chunks: Buffer[] = [];
+    const errors: Error[] = [];
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('error', (e) => errors.push(e));
+  });
+}
+
+const CHUNKED = 'PUT /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n';
+const chunk = (bytes: number) => `${bytes.toString(16)}\r\n${'A'.repeat(bytes)}\r\n`;
+const pause = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+async function keepSending(c: Client, forMs: number): Promise<void> {
+  const until = Date.now() + forMs;
+  while (Date.now() < until && !c.socket.destroyed) {
+    c.socket.write(chunk(16 * 1024));
+    await pause(10);
+  }
+}
+
+describe('lingerAfterResponse', () => {
+  it('lets a client that keeps sending after the refusal read it whole, with no reset', async () => {
+    const { port, closed } = await refusingServer();
+    const c = await client(port, CHUNKED);
+    await keepSending(c, 600);
+    expect(c.errors).toEqual([]);
+    expect(c.received()).toMatch(/^HTTP\/1\.1 413 /);
+    expect(c.received().endsWith(REFUSAL)).toBe(true);
+    c.socket.end();
+    await closed;
+  });
+
+  it('closes as soon as the client closes its side', async () => {
+    const { port, closed } = await refusingServer();
+    const c = await client(port, CHUNKED);
+    await keepSending(c, 100);
+    const ended = Date.now();
+    c.socket.end();
+    expect((await closed) - ended).toBeLessThan(LIMITS.quietMs);
+    expect(c.received()).toMatch(/^HTTP\/1\.1 413 /);
+  });
+
+  it('closes once the refused body has all arrived', async () => {
+    const { port, closed } = await refusingServer();
+    const c = await client(port, CHUNKED);
+    await keepSending(c, 100);
+    const ended = Date.now();
+    c.socket.write('0\r\n\r\n');
+    expect((await closed) - ended).toBeLessThan(LIMITS.quietMs);
+    expect(c.errors).toEqual([]);
+  });
+
+  it('closes a client that stops sending but never closes, after the quiet spell', async () => {
+    const { port, closed } = await refusingServer();
+    const c = await client(port, CHUNKED + chunk(1024));
+    const quietFrom = Date.now();
+    const closedAfter = (await closed) - quietFrom;
+    expect(closedAfter).toBeGreaterThanOrEqual(LIMITS.quietMs - 100);
+    expect(closedAfter).toBeLessThan(LIMITS.totalMs);
+    expect(c.received()).toMatch(/^HTTP\/1\.1 413 /);
+  });
+
+  it('closes a client that never stops sending, at the cap', async () => {
+    const { port, closed } = await refusingServer();
+    const c = await client(port, CHUNKED);
+    const started = Date.now();
+    void keepSending(c, LIMITS.totalMs + 1_000);
+    const closedAfter = (await closed) - started;
+    expect(closedAfter).toBeGreaterThanOrEqual(LIMITS.totalMs - 100);
+    expect(closedAfter).toBeLessThan(LIMITS.totalMs + 1_000);
+    expect(c.received()).toMatch(/^HTTP\/1\.1 413 /);
+  });
+});
