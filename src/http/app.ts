@@ -20,7 +20,7 @@ import { recordsRoutes } from './api/records.routes.js';
 import { searchRoutes } from './api/search.routes.js';
 import { systemRoutes } from './api/system.routes.js';
 import { problemFor, sendProblem } from './error-handler.js';
-import { isLingering, lingerAfterResponse } from './lingering-close.js';
+import { LingeringConnections } from './lingering-close.js';
 import { scimRoutes } from './scim/plugin.js';
 import { metrics } from './plugins/metrics.js';
 import { securityHeaders } from './plugins/security-headers.js';
@@ -42,12 +42,27 @@ declare module 'fastify' {
 }
 
 export async function buildApp(vault: AppServices, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const lingering = new LingeringConnections();
+  // Answered before the whole body arrived (an upload refused part-way: too large, disk full, a
+  // malformed address): close the connection, but lingering (lingering-close.ts), so a client still
+  // sending reads the refusal instead of a reset, and the leftover bytes are never taken for a next request.
+  const closeIfBodyUnread = (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.raw.complete !== false) return;
+    reply.header('Connection', 'close');
+    lingering.lingerAfterResponse(request.raw);
+  };
   const app = Fastify({
     logger: false,
     bodyLimit: 1024 * 1024,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     trustProxy: vault.config.trustProxy,
+    // Refusals the router makes before any route or hook runs (an undecodable address, say): the
+    // same problem document, and the same close, as every other refusal.
+    frameworkErrors: (error, request, reply) => {
+      closeIfBodyUnread(request, reply);
+      return sendProblem(reply, problemFor(error, request));
+    },
     ...(options.server ?? {}),
   } as FastifyServerOptions);
   app.setValidatorCompiler(validatorCompiler);
@@ -64,18 +79,19 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
     // web pages, WebDAV, SCIM, errors) passes here before its first byte, a streamed download included.
     await vault.durable();
     reply.header('X-Request-Id', String(request.id));
-    // Answered before the whole body arrived (an upload refused part-way: too large, disk full):
-    // close the connection, but lingering (lingering-close.ts), so a client still sending reads
-    // the refusal instead of a reset, and the leftover bytes are never taken for a next request.
-    if (request.raw.complete === false) {
-      reply.header('Connection', 'close');
-      lingerAfterResponse(request.raw);
-    }
+    closeIfBodyUnread(request, reply);
   });
-  app.addHook('onRequest', (request, _reply, done) => {
-    if (!isLingering(request.raw.socket)) return done();
-    request.raw.socket.destroy();
-    done(Object.assign(new Error('A request sent behind a refused body on a closing connection is not served.'), { statusCode: 400 }));
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!lingering.has(request.raw.socket)) return done();
+    // Pipelined behind a refused body on a connection that is closing: not served, and not answered
+    // either (the connection sends nothing more); the socket closes as the lingering close decides.
+    reply.hijack();
+    request.raw.resume();
+    done();
+  });
+  app.addHook('preClose', (done) => {
+    lingering.closeAll();
+    done();
   });
   await app.register(metrics); // first: its request counter must see every plugin registered after it
   await app.register(securityHeaders, { hsts: Boolean(vault.config.tlsCert) || vault.config.trustProxy });

@@ -313,6 +313,22 @@ describe.each(DIALECTS)('upload limits on %s', (dialect) => {
     expect(propfind.status).toBe(404);
   });
 
+  it('closes the same way after refusing an address it cannot decode while the body is still coming', async () => {
+    const user = await davUser(t.vault, org, { teams: ['finance'] });
+    const folder = `after-bad-url-${Date.now()}`;
+    const body = Buffer.alloc(MAX_UPLOAD * 2, 0x45);
+    const head = `PUT /dav/${org.slug}/finance/%zz HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${user.basic}\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const behind = `MKCOL /dav/${org.slug}/finance/${folder} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${user.basic}\r\n\r\n`;
+    const answer = await sendSlowly(port, [Buffer.from(head), ...chunksOf(body, 16 * 1024), Buffer.from(behind)]);
+    expect(answer.errors).toEqual([]);
+    expect(answer.received).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer.received).toMatch(/\r\nconnection: close\r\n/i);
+    expect(answer.received).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+    expect(answer.received.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    const propfind = await fetch(`${base}/dav/${org.slug}/finance/${folder}`, { method: 'PROPFIND', headers: { authorization: user.basic, depth: '0' } });
+    expect(propfind.status).toBe(404);
+  });
+
   it.each([
     ['REST', 'upload' as const, (o: TestOrganisation, name: string) => `POST /api/v1/collections/${o.collections.payroll}/documents?name=${name} HTTP/1.1`],
     ['WebDAV', 'upload' as const, (o: TestOrganisation, name: string) => `PUT /dav/${o.slug}/payroll/${name} HTTP/1.1`],
