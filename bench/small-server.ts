@@ -5,6 +5,7 @@
 // work each upload queued (text extraction, replication, audit sequencing), since that work runs
 // on the same process and would otherwise be charged to whatever phase comes next.
 // BENCH_BASELINE=<checkout with dist/ built> runs that build beside this one (A B, then B A).
+// BENCH_NODE_ARGS_ALT="<node and V8 flags>" runs this build a second time with those flags, the same way.
 // Also prints the server's peak resident memory (VmHWM).
 // Usage: node --no-warnings --import tsx bench/small-server.ts [N] [rounds]
 import { readFileSync } from 'node:fs';
@@ -21,8 +22,9 @@ const count = Number(process.argv[2] ?? 1000);
 const rounds = Number(process.argv[3] ?? 2);
 process.on('exit', cleanupSync);
 
-const builds: { label: string; entry?: Entry }[] = [{ label: 'this' }];
+const builds: { label: string; entry?: Entry; nodeArgs?: string[] }[] = [{ label: 'this' }];
 if (process.env.BENCH_BASELINE) builds.push({ label: 'baseline', entry: entryAt(path.resolve(process.env.BENCH_BASELINE)) });
+if (process.env.BENCH_NODE_ARGS_ALT) builds.push({ label: 'alt', nodeArgs: process.env.BENCH_NODE_ARGS_ALT.split(' ').filter(Boolean) });
 
 /** Waits until the server's CPU stops rising: its queued jobs and audit sequencing are done. */
 async function settled(pid: number): Promise<void> {
@@ -35,12 +37,12 @@ async function settled(pid: number): Promise<void> {
   }
 }
 
-async function measure(label: string, entry: Entry | undefined): Promise<void> {
+async function measure(label: string, entry: Entry | undefined, nodeArgs: string[] = []): Promise<void> {
   const root = await mkdtemp(path.join(tmpdir(), 'srs-'));
   trackDir(root);
   const dataDir = path.join(root, 'd');
   const seeded = await seed(dataDir, {}, entry);
-  const server = await startServer({ dataDir, logFile: path.join(root, 'server.log'), ...(entry ? { entry } : {}) });
+  const server = await startServer({ dataDir, logFile: path.join(root, 'server.log'), nodeArgs, ...(entry ? { entry } : {}) });
   try {
     const api = { baseUrl: server.baseUrl, authorization: `Bearer ${seeded.token}` };
     const files = smallFiles(count, 4096);
@@ -55,6 +57,7 @@ async function measure(label: string, entry: Entry | undefined): Promise<void> {
     // settled() waits for 1.5 s of quiet after the work ends: not part of the backlog.
     const drainSeconds = Math.max(0, (Date.now() - uploadsEnded) / 1000 - 1.5);
     const upAll = cpuOf(server.pid) - cpu;
+    const upAllMain = mainThreadCpuOf(server.pid) - main;
     cpu = cpuOf(server.pid);
     main = mainThreadCpuOf(server.pid);
     const down = await restSmallDownloads(api, up.ids, files, 4);
@@ -63,7 +66,7 @@ async function measure(label: string, entry: Entry | undefined): Promise<void> {
     const ms = (s: number) => ((s * 1000) / count).toFixed(2);
     const peakMb = Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1000;
     process.stdout.write(
-      `${label.padEnd(8)} uploads ${(up.done / up.seconds).toFixed(0)}/s, CPU ${ms(upCpu)} ms (main ${ms(upMain)}), ${ms(upAll)} ms with its jobs, done ${drainSeconds.toFixed(1)} s later; ` +
+      `${label.padEnd(8)} uploads ${(up.done / up.seconds).toFixed(0)}/s, CPU ${ms(upCpu)} ms (main ${ms(upMain)}), ${ms(upAll)} ms with its jobs (main ${ms(upAllMain)}), done ${drainSeconds.toFixed(1)} s later; ` +
         `downloads ${(down.done / down.seconds).toFixed(0)}/s, CPU ${ms(downCpu)} ms (main ${ms(downMain)}); peak RSS ${peakMb.toFixed(0)} MB\n`,
     );
   } finally {
@@ -74,7 +77,7 @@ async function measure(label: string, entry: Entry | undefined): Promise<void> {
 try {
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? builds : [...builds].reverse();
-    for (const build of order) await measure(build.label, build.entry);
+    for (const build of order) await measure(build.label, build.entry, build.nodeArgs);
   }
 } finally {
   await cleanupAll();

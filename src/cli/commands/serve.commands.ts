@@ -2,6 +2,7 @@
 // web serves HTTP and runs no jobs, --role worker runs jobs and serves only health and metrics.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { tuneHeapForServing } from '../../compose/server-heap.js';
 import { listenProblems, type Config } from '../../config/config.js';
 import { openVault, type Vault } from '../../main.js';
 import { buildServer, buildWorkerServer } from '../../server.js';
@@ -14,6 +15,7 @@ async function serve(config: Config, before?: (vault: Vault) => Promise<void>): 
   if (config.passwordHashing !== 'standard') {
     say('Warning: STRONGROOM_PASSWORD_HASHING=test-only-weak: passwords set from now on are hashed cheaply and are easy to guess if the database leaks. It is for test suites only: unset it for real people.');
   }
+  tuneHeapForServing();
   const https = config.tlsCert && config.tlsKey ? { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) } : null;
   const vault = await openVault(config, { create: true, startClamd: true });
   try {
