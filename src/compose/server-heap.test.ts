@@ -1,6 +1,6 @@
 // The heap setting `strongroom serve` makes takes effect in a running process: with about 45 MB kept
 // live and garbage promoted steadily, the old generation stays near twice what is live. Left to V8's
-// own choice it reached 210-230 MB in the same churn here (about five times live).
+// own choice it reached 210-290 MB in the same churn here (five to six and a half times live).
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
