@@ -3,7 +3,7 @@
 // visible, and the dead server's staging (.part) files go once they are an hour old, while a fresh
 // one (another node's upload in flight on a shared folder) is left alone. On SQLite and on PostgreSQL.
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -14,6 +14,7 @@ import { filesUnder } from '../support/http.js';
 import { createMigratedDatabase, type TestDatabase } from '../support/postgres.js';
 import { DIALECTS } from '../support/vault.js';
 import { streamedUpload, type UploadOutcome } from '../support/streamed-upload.js';
+import { removeDataDir } from '../support/vault-dir.js';
 
 let clamd: TestClamd;
 const children: ChildProcess[] = [];
@@ -47,7 +48,7 @@ describe.each(DIALECTS)('crash during concurrent uploads (real server, SIGKILL) 
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await database?.drop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (dataDir) await removeDataDir(dataDir);
   });
 
   it('keeps every acknowledged upload intact and nothing partial after restart', { timeout: 240_000 }, async () => {

@@ -4,7 +4,7 @@
 // A SIGKILL loses what the process held, not what the kernel held: power loss is the held-sync test's
 // (durable-responses.int.test.ts), which shows no answer leaves before the write-ahead log is synced.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -19,6 +19,7 @@ import { createMigratedDatabase, type TestDatabase } from '../support/postgres.j
 import { DIALECTS } from '../support/vault.js';
 import { streamedUpload } from '../support/streamed-upload.js';
 import type { Clock } from '../../src/domain/ports.js';
+import { removeDataDir } from '../support/vault-dir.js';
 
 let clamd: TestClamd;
 const children: ChildProcess[] = [];
@@ -60,7 +61,7 @@ describe.each(DIALECTS)('SIGKILL during 200 concurrent small uploads on %s', (di
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await database?.drop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (dataDir) await removeDataDir(dataDir);
   });
 
   it('loses no acknowledged upload and leaves every audit event of an acknowledged request in the log', { timeout: 300_000 }, async () => {

@@ -1,6 +1,6 @@
 // Identity test harness: a vault that can be closed and opened again on the same data directory
 // and database (state that must survive a restart), and sign-in over HTTP from a chosen address.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -12,6 +12,7 @@ import { openVault, type Vault } from '../../src/main.js';
 import { createMigratedDatabase, type TestDatabase } from '../support/postgres.js';
 import { TEST_PASSWORD_HASHING } from '../support/password-hashing.js';
 import type { Dialect } from '../support/vault.js';
+import { removeDataDir } from '../support/vault-dir.js';
 
 export interface ReopenableVault {
   vault: Vault;
@@ -44,7 +45,7 @@ export async function openReopenableVault(options: { dialect: Dialect; clamdSock
     await handle.app.close();
     await handle.vault.close();
     await database?.drop();
-    await rm(dataDir, { recursive: true, force: true });
+    await removeDataDir(dataDir);
   };
   return handle;
 }

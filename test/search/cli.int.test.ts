@@ -1,6 +1,6 @@
 // `strongroom search --as EMAIL "query"` over a vault an earlier process filled (and extracted): the
 // person's own results, nothing for someone who may not read it, and a clear refusal of a bad page.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,13 +8,14 @@ import { useClamd } from '../support/fixture.js';
 import { runCli } from '../support/cli.js';
 import { createOrganisation, openTestVault, upload } from '../support/vault.js';
 import { canaryWord, drainJobs } from './support.js';
+import { removeDataDir } from '../support/vault-dir.js';
 
 const clamd = useClamd();
 
 describe('strongroom search', () => {
   const dirs: string[] = [];
   afterAll(async () => {
-    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+    for (const dir of dirs) await removeDataDir(dir);
   });
 
   it('finds what the person may read (nothing for someone who may not), and refuses a bad page clearly', async () => {

@@ -1,7 +1,7 @@
 // A file whose text carries terminal escape sequences (ESC, BEL, C1 CSI, a bare carriage return) must not
 // drive the terminal of someone who searches it from the CLI: extraction keeps no control characters
 // but tab and new line, and the CLI prints none, even from text indexed before that rule.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { useClamd } from '../support/fixture.js';
 import { runCli } from '../support/cli.js';
 import { createOrganisation, openTestVault, upload } from '../support/vault.js';
 import { canaryWord, drainJobs, searchAs, type SearchHitBody } from './support.js';
+import { removeDataDir } from '../support/vault-dir.js';
 
 const clamd = useClamd();
 /** Any C0 or C1 control character but tab and line feed. */
@@ -17,7 +18,7 @@ const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/u;
 describe('control characters in extracted text', () => {
   const dirs: string[] = [];
   afterAll(async () => {
-    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+    for (const dir of dirs) await removeDataDir(dir);
   });
 
   it('are not stored, not in REST snippets, and never reach the CLI searcher\'s terminal', async () => {

@@ -2,7 +2,7 @@
 // results page "More than 1,000 results", the CLI "More than 1000 results"; the facets count the 1,000
 // most recently changed matches, and the last page (50) is still full. 1,001 documents are written
 // straight into the tables and the index (an upload each would take minutes), on both dialects.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { useClamd } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, openTestVault, type TestOrganisation, type TestUser, type TestVault } from '../support/vault.js';
 import { FormClient } from '../ui/support.js';
 import { canaryWord, searchAs, type SearchHitBody } from './support.js';
+import { removeDataDir } from '../support/vault-dir.js';
 
 const clamd = useClamd();
 
@@ -98,7 +99,7 @@ describe.each(DIALECTS)('a search past the count cap on %s', (dialect) => {
 describe('strongroom search past the count cap', () => {
   const dirs: string[] = [];
   afterAll(async () => {
-    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+    for (const dir of dirs) await removeDataDir(dir);
   });
 
   it('says "More than 1000 results"', async () => {

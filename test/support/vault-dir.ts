@@ -44,6 +44,12 @@ export interface SharedVaultPlace {
   remove(): Promise<void>;
 }
 
+/** Removes a test's data directory and the default offsite folder a vault makes beside it (audit checkpoints, the blob replica). */
+export async function removeDataDir(dataDir: string): Promise<void> {
+  await rm(dataDir, { recursive: true, force: true });
+  await rm(defaultOffsiteDir(dataDir), { recursive: true, force: true });
+}
+
 export async function sharedVaultPlace(dialect: Dialect, clamdSocket: string, prefix = 'sr-cli-'): Promise<SharedVaultPlace> {
   const dataDir = await mkdtemp(path.join(tmpdir(), prefix));
   const database: TestDatabase | null = dialect === 'postgres' ? await createMigratedDatabase('srcli') : null;
@@ -53,9 +59,7 @@ export async function sharedVaultPlace(dialect: Dialect, clamdSocket: string, pr
     open: () => openVaultAt(dataDir, clamdSocket, env),
     async remove() {
       await database?.drop();
-      await rm(dataDir, { recursive: true, force: true });
-      // The default offsite folder beside it holds the audit checkpoints and the blob replica.
-      await rm(defaultOffsiteDir(dataDir), { recursive: true, force: true });
+      await removeDataDir(dataDir);
     },
   };
 }
