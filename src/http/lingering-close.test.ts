@@ -1,5 +1,5 @@
 // A body refused part-way is answered, and the client still sending reads the answer instead of a
-// reset; the connection then closes on the client's FIN, the body's end, a quiet spell or the cap.
+// reset; nothing after the body is parsed, and the connection closes on the client's FIN, a quiet spell or the cap.
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
