@@ -37,6 +37,7 @@ import { DavService } from './services/dav.service.js';
 import { DisposalService } from './services/disposal.service.js';
 import { DocumentFilingService } from './services/document-filing.service.js';
 import { DocumentIngestion } from './services/document-ingestion.js';
+import { RATE_GRACE_MS } from './services/ingest.js';
 import { DocumentsService } from './services/documents.service.js';
 import { FairScanner } from './services/fair-scanner.js';
 import { HoldsService } from './services/holds.service.js';
@@ -248,7 +249,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   // The ingest steps uploads and copies share (admission, encryption, scan, file policy).
   const ingestion = new DocumentIngestion({
     store, access, locks, blobs, scanner: fairScanner, inspector, notifier, clock, maxUploadBytes: config.maxUploadBytes, inlineScanMaxBytes: config.inlineScanMaxBytes,
-    admission, bodyDeadlines: { idleMs: config.uploadIdleSeconds * 1000, minBytesPerSecond: config.uploadMinBytesPerSecond, graceMs: 60_000 }, lifecycle,
+    admission, bodyDeadlines: { idleMs: config.uploadIdleSeconds * 1000, minBytesPerSecond: config.uploadMinBytesPerSecond, graceMs: RATE_GRACE_MS }, lifecycle,
   });
   const documents = new DocumentsService({ store, access, locks, blobs, clock, ingestion });
   const filing = new DocumentFilingService({ store, access, locks, blobs, clock, ingestion, lifecycle });

@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, 
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import type { AppServices } from '../services/app-services.js';
+import { RATE_GRACE_MS } from '../services/ingest.js';
 import { adminRoutes } from './api/admin.routes.js';
 import { arrangementsRoutes } from './api/arrangements.routes.js';
 import { auditRoutes } from './api/audit.routes.js';
@@ -21,6 +22,7 @@ import { searchRoutes } from './api/search.routes.js';
 import { systemRoutes } from './api/system.routes.js';
 import { problemFor, sendProblem } from './error-handler.js';
 import { LingeringConnections } from './lingering-close.js';
+import { SlowBodyGuard } from './slow-body-guard.js';
 import { scimRoutes } from './scim/plugin.js';
 import { metrics } from './plugins/metrics.js';
 import { securityHeaders } from './plugins/security-headers.js';
@@ -41,6 +43,9 @@ declare module 'fastify' {
   }
 }
 
+/** How much longer than an upload's own deadlines the guard on every body waits. */
+const BACKSTOP_MARGIN_MS = 5_000;
+
 export async function buildApp(vault: AppServices, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const lingering = new LingeringConnections();
   // Answered before the whole body arrived (an upload refused part-way: too large, disk full, a
@@ -51,6 +56,13 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
     reply.header('Connection', 'close');
     lingering.lingerAfterResponse(request.raw);
   };
+  // Every body the server waits for has a deadline; uploads' own (ingest.ts) are the same limits,
+  // so this one waits BACKSTOP_MARGIN_MS longer and they answer first, with their own message.
+  const slowBodies = new SlowBodyGuard({
+    idleMs: vault.config.uploadIdleSeconds * 1000 + BACKSTOP_MARGIN_MS,
+    minBytesPerSecond: vault.config.uploadMinBytesPerSecond,
+    graceMs: RATE_GRACE_MS + BACKSTOP_MARGIN_MS,
+  });
   const app = Fastify({
     logger: false,
     bodyLimit: 1024 * 1024,
@@ -82,7 +94,10 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
     closeIfBodyUnread(request, reply);
   });
   app.addHook('onRequest', (request, reply, done) => {
-    if (!lingering.has(request.raw.socket)) return done();
+    if (!lingering.has(request.raw.socket)) {
+      slowBodies.watch(request.raw, reply.raw, String(request.id));
+      return done();
+    }
     // Pipelined behind a refused body on a connection that is closing: not served, and not answered
     // either (the connection sends nothing more); the socket closes as the lingering close decides.
     reply.hijack();
@@ -91,6 +106,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
   });
   app.addHook('preClose', (done) => {
     lingering.closeAll();
+    slowBodies.stop();
     done();
   });
   await app.register(metrics); // first: its request counter must see every plugin registered after it

@@ -22,6 +22,9 @@ export interface IngestOptions {
   deadlines?: BodyDeadlines;
 }
 
+/** How long an upload runs before its average rate is held to the minimum: a connection's slow start is not a trickle. */
+export const RATE_GRACE_MS = 60_000;
+
 export interface BodyDeadlines {
   /** Longest gap between two pieces of the body. */
   idleMs: number;

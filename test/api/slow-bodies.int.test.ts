@@ -1,0 +1,86 @@
+// Every request body the server waits for has a deadline, whoever reads it: a JSON body Fastify
+// parses (before any sign-in is checked), a web form, a WebDAV XML body. A client that stops
+// sending is answered 408 and cut off, and what it sent is never acted on, even a JSON body that
+// was whole but for the chunked encoding's last chunk. Uploads keep their own deadlines and message
+// (test/malware/fair-uploads.int.test.ts); this guard waits 5 s longer, as their backstop.
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { systemActor } from '../../src/services/identity.service.js';
+import { useClamd, useTestVault } from '../support/fixture.js';
+import { api } from '../support/http.js';
+import { DIALECTS, createOrganisation, type TestOrganisation, type TestUser } from '../support/vault.js';
+import { davUser, type DavUser } from '../webdav/support.js';
+
+const clamd = useClamd();
+const IDLE_SECONDS = 1;
+/** The upload idle limit plus the guard's margin over it. */
+const GUARD_SECONDS = IDLE_SECONDS + 5;
+
+interface Stalled {
+  received: string;
+  closedAfterMs: number;
+}
+
+/** Sends `head` and `sent`, then nothing more, never closing its side; resolves once the server has closed the connection. */
+function stall(port: number, head: string, sent: string): Promise<Stalled> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const chunks: Buffer[] = [];
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(head + sent));
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve({ received: Buffer.concat(chunks).toString(), closedAfterMs: Date.now() - started }));
+    socket.setTimeout(30_000, () => reject(new Error('the server never closed the connection')));
+  });
+}
+
+function problemOf(answer: Stalled): Record<string, unknown> {
+  expect(answer.received).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+  expect(answer.received).toContain('Connection: close');
+  expect(answer.received).toContain('Content-Type: application/problem+json');
+  return JSON.parse(answer.received.slice(answer.received.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+}
+
+describe.each(DIALECTS)('slow request bodies on %s', (dialect) => {
+  const t = useTestVault(dialect, clamd, { listen: true, env: { STRONGROOM_UPLOAD_IDLE_SECONDS: String(IDLE_SECONDS) } });
+  let port: number;
+  let org: TestOrganisation;
+  let clerk: TestUser;
+  let davClerk: DavUser;
+  beforeAll(async () => {
+    port = (t.app.server.address() as AddressInfo).port;
+    org = await createOrganisation(t.vault);
+    clerk = await org.user({ teams: ['payroll'] });
+    davClerk = await davUser(t.vault, org, { teams: ['payroll'] });
+  });
+
+  it('answers 408 to bodies that stop arriving on every interface, cuts them off, and acts on none of them', { timeout: 40_000 }, async () => {
+    const payroll = org.collections.payroll!;
+    const json = (name: string) => JSON.stringify({ name, parentId: payroll, serviceArea: 'payroll', classification: 'OFFICIAL' });
+    const chunked = (body: string) => `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n`;
+    const stalled = await Promise.all([
+      // A whole JSON body but for the chunked encoding's last chunk: were the reader to take it as ended, the folder would be made.
+      stall(port, `POST /api/v1/collections HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${clerk.token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`, chunked(json('Stalled folder'))),
+      // No sign-in at all: the body is read before any credential is checked, so anyone can try this.
+      stall(port, 'POST /api/v1/collections HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n', '{"name":'),
+      stall(port, 'POST /sign-in HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 500\r\n\r\n', 'email=a'),
+      stall(port, `PROPPATCH /dav/${org.slug}/payroll/ HTTP/1.1\r\nHost: x\r\nAuthorization: ${davClerk.basic}\r\nContent-Type: application/xml\r\nContent-Length: 500\r\n\r\n`, '<?xml version="1.0"?>'),
+    ]);
+    for (const answer of stalled) {
+      expect(problemOf(answer)).toMatchObject({
+        type: 'https://strongroom.local/problems/timeout', status: 408,
+        detail: `The request stopped: no data arrived for ${GUARD_SECONDS} seconds. Nothing was changed; try again.`,
+      });
+      expect(answer.closedAfterMs).toBeGreaterThanOrEqual(GUARD_SECONDS * 1000);
+      expect(answer.closedAfterMs).toBeLessThan(GUARD_SECONDS * 1000 + 5_000);
+    }
+    const children = async () => (await t.vault.collections.get(systemActor(), payroll)).children.map((c) => c.name);
+    expect(await children()).toEqual([]);
+
+    // The same request, finished, does make the folder: the one above was refused for its stall alone.
+    const made = await api(t.app, clerk).post('collections', JSON.parse(json('Finished folder')) as Record<string, unknown>);
+    expect(made.statusCode, made.body).toBe(201);
+    expect(await children()).toEqual(['Finished folder']);
+  });
+});
