@@ -2,7 +2,7 @@
 // else; the web role serves the API; an unknown role is refused before anything starts. And the
 // warning `serve` gives while passwords are hashed at the test suites' weak cost.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { listeningPort, runCli, spawnCli } from '../support/cli.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { DIALECTS } from '../support/vault.js';
+import { removeDataDir } from '../support/vault-dir.js';
 
 let clamd: TestClamd;
 beforeAll(async () => {
@@ -40,7 +41,7 @@ describe.each(DIALECTS)('serve --role on %s', (dialect) => {
   });
   afterAll(async () => {
     await database?.drop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (dataDir) await removeDataDir(dataDir);
   });
 
   it('serves only health and metrics in the worker role, and the API in the web role', async () => {
