@@ -10,6 +10,7 @@ import PDFDocument from 'pdfkit';
 import { runProgram } from '../src/integrations/process.js';
 import { ContainedTextExtractor } from '../src/integrations/text-extraction/extractor.js';
 import { ocrImage } from '../src/integrations/text-extraction/ocr.js';
+import { inMemory } from '../src/integrations/text-extraction/content-input.js';
 import { sourceOf, textImage } from '../test/fixtures/search/documents.js';
 
 const PAGES = Number(process.env.BENCH_OCR_PAGES ?? 10);
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
   // The same page as tesseract sees it inside the extractor: pdftocairo at 200 dpi (rendered once here).
   const rendered = await runProgram('pdftocairo', ['-png', '-r', '200', '-f', '1', '-l', '1', '-singlefile', '-', '-'], { input: pdf, timeoutMs: 60_000, maxOutputBytes: 64 * 1024 * 1024 });
   started = Date.now();
-  for (let page = 0; page < PAGES; page += 1) await ocrImage(rendered.stdout, { timeoutMs: 60_000, memoryMb: 1024, signal });
+  for (let page = 0; page < PAGES; page += 1) await ocrImage(inMemory(rendered.stdout), { timeoutMs: 60_000, memoryMb: 1024, signal });
   const tesseractSeconds = (Date.now() - started) / 1000;
 
   const results = {

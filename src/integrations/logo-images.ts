@@ -6,6 +6,7 @@ import {
   LOGO_REFUSALS, ORGANISATION_LOGO_MAX_HEIGHT, ORGANISATION_LOGO_MAX_WIDTH, organisationLogoPrecheck, type OrganisationLogoType,
 } from '../domain/branding/brand.js';
 import type { LogoImages, LogoOutcome } from '../domain/ports.js';
+import { inMemory } from './text-extraction/content-input.js';
 import { runParser } from './text-extraction/contained.js';
 
 const FORMATS: Record<string, { format: 'png' | 'jpeg'; type: OrganisationLogoType }> = {
@@ -30,8 +31,9 @@ export class ContainedLogoImages implements LogoImages {
 
     let result: LogoOutcome = { ok: false, problem: LOGO_REFUSALS.unreadable };
     const outcome = await runParser(
-      { task: 'logo', input: bytes, format: wanted.format, maxWidth: ORGANISATION_LOGO_MAX_WIDTH, maxHeight: ORGANISATION_LOGO_MAX_HEIGHT },
+      { task: 'logo', format: wanted.format, maxWidth: ORGANISATION_LOGO_MAX_WIDTH, maxHeight: ORGANISATION_LOGO_MAX_HEIGHT },
       {
+        input: inMemory(bytes),
         timeoutMs: this.options.timeoutMs ?? 15_000,
         memoryMb: this.options.memoryMb ?? 256,
         signal: options.signal ?? new AbortController().signal,

@@ -5,7 +5,6 @@ import type { ContentSource, Thumbnailer } from '../domain/ports.js';
 import { runParser } from './text-extraction/contained.js';
 import { formatOf } from './text-extraction/formats.js';
 import { OcrError, renderFirstPage } from './text-extraction/ocr.js';
-import { InputTooLarge, readSource } from './text-extraction/read-source.js';
 
 export interface ThumbnailerOptions {
   /** Longest side of the thumbnail in pixels. */
@@ -36,26 +35,23 @@ export class ContainedThumbnailer implements Thumbnailer {
   async render(source: ContentSource, options: { signal: AbortSignal }): Promise<Buffer | null> {
     const format = formatOf(source.mediaType, source.name);
     if (format !== 'pdf' && format !== 'image') return null;
-    let input: Buffer;
-    try {
-      input = await readSource(source, this.maxInputBytes, options.signal);
-    } catch (error) {
-      if (error instanceof InputTooLarge) return null;
-      throw error;
-    }
+    if (source.size > this.maxInputBytes) return null;
+    // Streamed from the store into the program that draws it: the server never holds the file whole.
     if (format === 'pdf') {
       try {
-        const png = await renderFirstPage(input, this.size, { timeoutMs: this.timeoutMs, memoryMb: this.memoryMb * 2, signal: options.signal });
+        const png = await renderFirstPage(source, this.size, { timeoutMs: this.timeoutMs, memoryMb: this.memoryMb * 2, signal: options.signal });
         return png.length > 0 ? png : null;
       } catch (error) {
-        if (error instanceof OcrError && error.aborted) options.signal.throwIfAborted();
+        if (!(error instanceof OcrError)) throw error; // the store could not give the file: the job tries again
+        if (error.aborted) options.signal.throwIfAborted();
         return null;
       }
     }
     let png: Buffer | null = null;
     const outcome = await runParser(
-      { task: 'thumbnail', input, size: this.size, maxPixels: this.maxImagePixels },
+      { task: 'thumbnail', size: this.size, maxPixels: this.maxImagePixels },
       {
+        input: source,
         timeoutMs: this.timeoutMs,
         memoryMb: this.memoryMb,
         signal: options.signal,

@@ -1,11 +1,15 @@
 // Runs one request in a fresh parser process (parse-child): its own heap limit, a clean environment,
-// its own process group, and a deadline after which the whole group is killed. Never rejects for
-// anything the file does: a crash, a hang or a heap overflow comes back as an outcome with a reason.
+// its own process group, and a deadline after which the whole group is killed. The file goes to it
+// through a pipe of its own (INPUT_FD), streamed from the store, so the server never holds it whole.
+// Never rejects for anything the file does: a crash, a hang or a heap overflow comes back as an
+// outcome with a reason. It rejects only when the file cannot be read from the store.
 import { fork } from 'node:child_process';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { defaultEnvironment } from '../process.js';
-import type { ParserMessage, ParserRequest } from './protocol.js';
+import { streamInto, type ContentInput } from './content-input.js';
+import { INPUT_FD, type ParserMessage, type ParserRequest } from './protocol.js';
 
 const HEAP_EXHAUSTED = /heap out of memory|Reached heap limit|allocation failed/i;
 
@@ -17,6 +21,8 @@ export type ParserOutcome =
   | { kind: 'aborted' };
 
 export interface ParserRun {
+  /** The file the parser reads. */
+  input: ContentInput;
   timeoutMs: number;
   memoryMb: number;
   signal: AbortSignal;
@@ -42,7 +48,7 @@ function killGroup(pid: number | undefined): void {
 }
 
 export function runParser(request: ParserRequest, run: ParserRun): Promise<ParserOutcome> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     if (run.signal.aborted) {
       resolve({ kind: 'aborted' });
       return;
@@ -54,7 +60,7 @@ export function runParser(request: ParserRequest, run: ParserRun): Promise<Parse
       env: defaultEnvironment(),
       execArgv,
       serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc', 'pipe'], // INPUT_FD is the last
       detached: true,
     });
     // V8's "heap out of memory" line comes before a native stack trace of any length, so it is looked
@@ -69,6 +75,7 @@ export function runParser(request: ParserRequest, run: ParserRun): Promise<Parse
     let settled: ParserOutcome | null = null;
     let sawEnd = false;
     let sendError: Error | null = null;
+    let unreadable: unknown = null;
     const finish = (outcome: ParserOutcome): void => {
       if (settled) return;
       settled = outcome;
@@ -107,12 +114,18 @@ export function runParser(request: ParserRequest, run: ParserRun): Promise<Parse
       }
       // The group may hold a grandchild; the parser is gone, so take the rest with it.
       killGroup(child.pid);
-      resolve(settled ?? { kind: 'ended' });
+      if (unreadable) reject(unreadable);
+      else resolve(settled ?? { kind: 'ended' });
     });
     // A send fails when the channel closed under it: the parser died while taking the file (a heap
     // limit met while reading a large request, say). Its exit says why, so 'close' reports it.
     child.send(request, (error) => {
       if (error) sendError = error;
+    });
+    // The store could not give the file (or gave more than its size on record): not the file's doing.
+    streamInto(run.input, child.stdio[INPUT_FD] as Writable, run.signal).catch((error: unknown) => {
+      unreadable = error;
+      finish({ kind: 'error', reason: 'the file could not be read from the store' });
     });
   });
 }

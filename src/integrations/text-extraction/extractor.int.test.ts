@@ -3,9 +3,13 @@
 // or `partial` with a reason, quickly, without the test process's memory growing.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import type { ContentSource } from '../../domain/ports.js';
 import type { ExtractedText } from '../../domain/search/types.js';
 import * as fixtures from '../../../test/fixtures/search/documents.js';
 import { ContainedThumbnailer } from '../thumbnails.js';
@@ -183,6 +187,66 @@ describe('text extraction: hostile files stay contained', { concurrent: true, ti
     const pending = extractor.extract(sourceOf(await fixtures.scannedPdf(), 'application/pdf', 'scan.pdf'), { signal: controller.signal });
     setTimeout(() => controller.abort(new Error('lease lost')), 200);
     await expect(pending).rejects.toThrow('lease lost');
+  });
+});
+
+/** A source of `size` bytes made a mebibyte at a time as it is read (fresh buffers: a reader may keep any). */
+function generatedSource(size: number, mediaType: string, name: string, failAfter?: number): ContentSource {
+  const chunk = 1024 * 1024;
+  return {
+    mediaType, name, size,
+    open: async () => Readable.from((function* () {
+      for (let sent = 0; sent < size; sent += chunk) {
+        if (failAfter !== undefined && sent >= failAfter) throw new Error('the store went away');
+        yield Buffer.alloc(Math.min(chunk, size - sent), 'stored ');
+      }
+    })()),
+  };
+}
+
+/** Live ArrayBuffer memory (Buffers) at its highest while `work` runs, collecting garbage before each look. */
+async function peakArrayBuffers<T>(work: Promise<T>): Promise<{ result: T; peakMiB: number }> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  const before = process.memoryUsage().arrayBuffers;
+  let peak = before;
+  let done = false;
+  const watching = (async () => {
+    while (!done) {
+      gc();
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  try {
+    return { result: await work, peakMiB: (peak - before) / 1024 ** 2 };
+  } finally {
+    done = true;
+    await watching;
+  }
+}
+
+describe('the file is streamed from the store to each program, never held whole', { timeout: 120_000 }, () => {
+  it('hands a 128 MiB file to its parser holding a few MiB of it at a time', async () => {
+    // A 128 MiB "e-mail": the parser takes it all, then refuses it at once, so the test measures the handing over.
+    const size = 128 * 1024 * 1024;
+    const { result, peakMiB } = await peakArrayBuffers(extractor.extract(generatedSource(size, 'application/vnd.ms-outlook', 'huge.msg'), { signal: signal() }));
+    expect(result.status).toBe('failed');
+    expect(result.reason).toMatch(/^could not read the file/);
+    expect(peakMiB).toBeLessThan(24);
+  });
+
+  it('a store that fails part-way fails the extraction (its job tries again), rather than calling the file unreadable', async () => {
+    const failing = generatedSource(16 * 1024 * 1024, 'application/vnd.ms-outlook', 'broken.msg', 4 * 1024 * 1024);
+    await expect(extractor.extract(failing, { signal: signal() })).rejects.toThrow('the store went away');
+    const failingPdf = generatedSource(16 * 1024 * 1024, 'application/pdf', 'broken.pdf', 4 * 1024 * 1024);
+    await expect(new ContainedThumbnailer().render(failingPdf, { signal: signal() })).rejects.toThrow('the store went away');
+  });
+
+  it('a store that gives more than the size on record fails the extraction', async () => {
+    const longer = { ...generatedSource(8 * 1024 * 1024, 'application/vnd.ms-outlook', 'longer.msg'), size: 4 * 1024 * 1024 };
+    await expect(extractor.extract(longer, { signal: signal() })).rejects.toThrow('the file is longer than the 4194304 bytes on record');
   });
 });
 

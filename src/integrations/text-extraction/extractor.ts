@@ -9,7 +9,7 @@ import { splitSections } from './formats/sink.js';
 import { DEFAULT_EXTRACTION_LIMITS, type ExtractionLimits } from './limits.js';
 import { OcrError, ocrImage, ocrPdfPage } from './ocr.js';
 import type { ParserMessage } from './protocol.js';
-import { InputTooLarge, readSource } from './read-source.js';
+import { inMemory, InputTooLarge, readWhole, refuseOverCap, type ContentInput } from './content-input.js';
 import { plainText } from '../../domain/search/plain-text.js';
 
 /**
@@ -90,15 +90,15 @@ export class ContainedTextExtractor implements TextExtractor {
     const progress = options.onProgress ?? (() => {});
     const format = formatOf(source.mediaType, source.name);
     if (!format) return { status: 'failed', reason: `text is not read from ${source.mediaType} files`, sections: [] };
-    let input: Buffer;
     try {
-      input = await readSource(source, this.limits.maxInputBytes, signal);
+      refuseOverCap(source, this.limits.maxInputBytes);
     } catch (error) {
       if (error instanceof InputTooLarge) return { status: 'failed', reason: error.message, sections: [] };
       throw error;
     }
     const gathered = new Gathered(this.limits, Date.now() + this.limits.totalTimeoutMs);
-    await this.read(input, format, 0, gathered, signal, progress);
+    // The version is not read into memory: each program that reads it has it streamed from the store.
+    await this.read(source, format, 0, gathered, signal, progress);
     signal.throwIfAborted();
 
     const result: ExtractedText = {
@@ -117,7 +117,7 @@ export class ContainedTextExtractor implements TextExtractor {
   }
 
   /** Reads one file (the version, or an attachment at `depth` > 0) into `gathered`. */
-  private async read(input: Buffer, format: FormatKind, depth: number, gathered: Gathered, signal: AbortSignal, progress: () => void): Promise<void> {
+  private async read(input: ContentInput, format: FormatKind, depth: number, gathered: Gathered, signal: AbortSignal, progress: () => void): Promise<void> {
     if (gathered.timeLeft() <= 0) {
       gathered.problem(`extraction stopped after ${this.limits.totalTimeoutMs} ms`);
       return;
@@ -127,8 +127,8 @@ export class ContainedTextExtractor implements TextExtractor {
       progress();
       return;
     }
-    if (format === 'text' && input.byteLength <= IN_PROCESS_TEXT_BYTES) {
-      await this.readTextHere(input, gathered, signal);
+    if (format === 'text' && input.size <= IN_PROCESS_TEXT_BYTES) {
+      await this.readTextHere(await readWhole(input, signal), gathered, signal);
       progress();
       return;
     }
@@ -185,8 +185,9 @@ export class ContainedTextExtractor implements TextExtractor {
           gathered.ocrPages += 1;
           pageTexts.set(page.page, text);
         } catch (error) {
-          if (error instanceof OcrError && error.aborted) signal.throwIfAborted();
-          gathered.problem(`page ${page.page}: ${error instanceof Error ? error.message : String(error)}`);
+          if (!(error instanceof OcrError)) throw error; // the store could not give the file: the job tries again
+          if (error.aborted) signal.throwIfAborted();
+          gathered.problem(`page ${page.page}: ${error.message}`);
         }
         progress();
       }
@@ -206,8 +207,7 @@ export class ContainedTextExtractor implements TextExtractor {
         gathered.problem(`an attachment is over the cap of ${this.limits.maxInputBytes} bytes`);
         continue;
       }
-      const bytes = Buffer.from(attachment.input.buffer, attachment.input.byteOffset, attachment.input.byteLength);
-      await this.read(bytes, kind, depth + 1, gathered, signal, progress);
+      await this.read(inMemory(attachment.input), kind, depth + 1, gathered, signal, progress);
     }
   }
 
@@ -225,9 +225,9 @@ export class ContainedTextExtractor implements TextExtractor {
     }
   }
 
-  private async readImage(input: Buffer, depth: number, gathered: Gathered, signal: AbortSignal): Promise<void> {
+  private async readImage(input: ContentInput, depth: number, gathered: Gathered, signal: AbortSignal): Promise<void> {
     let info: { width: number; height: number } | null = null;
-    const outcome = await this.contained({ task: 'image-info', input }, gathered, signal, (message) => {
+    const outcome = await this.contained({ task: 'image-info' }, input, gathered, signal, (message) => {
       if (message.type === 'image-info') info = message;
     });
     if (outcome.kind === 'aborted') abort(signal);
@@ -250,23 +250,25 @@ export class ContainedTextExtractor implements TextExtractor {
       gathered.ocrPages += 1;
       gathered.add(depth === 0 ? 1 : null, text);
     } catch (error) {
-      if (error instanceof OcrError && error.aborted) signal.throwIfAborted();
-      gathered.problem(`the image could not be read: ${error instanceof Error ? error.message : String(error)}`);
+      if (!(error instanceof OcrError)) throw error;
+      if (error.aborted) signal.throwIfAborted();
+      gathered.problem(`the image could not be read: ${error.message}`);
     }
   }
 
-  private parse(input: Buffer, format: Exclude<FormatKind, 'image'>, gathered: Gathered, signal: AbortSignal, onMessage: (message: ParserMessage) => void): Promise<ParserOutcome> {
+  private parse(input: ContentInput, format: Exclude<FormatKind, 'image'>, gathered: Gathered, signal: AbortSignal, onMessage: (message: ParserMessage) => void): Promise<ParserOutcome> {
     const limits = {
       maxTextPages: this.limits.maxTextPages,
       maxTextChars: Math.max(1, gathered.roomForText),
       maxUnzippedBytes: this.limits.maxUnzippedBytes,
       maxImagePixels: this.limits.maxImagePixels,
     };
-    return this.contained({ task: 'parse', format, name: '', input, limits }, gathered, signal, onMessage);
+    return this.contained({ task: 'parse', format, name: '', limits }, input, gathered, signal, onMessage);
   }
 
-  private contained(request: Parameters<typeof runParser>[0], gathered: Gathered, signal: AbortSignal, onMessage: (message: ParserMessage) => void): Promise<ParserOutcome> {
+  private contained(request: Parameters<typeof runParser>[0], input: ContentInput, gathered: Gathered, signal: AbortSignal, onMessage: (message: ParserMessage) => void): Promise<ParserOutcome> {
     return runParser(request, {
+      input,
       timeoutMs: Math.max(1, Math.min(this.limits.fileTimeoutMs, gathered.timeLeft())),
       memoryMb: this.limits.parserMemoryMb,
       signal,

@@ -1,9 +1,11 @@
 // OCR through Debian's tesseract (English) and poppler: `pdftocairo` renders one page as PNG to its
-// stdout, piped straight into `tesseract stdin stdout`. The PDF goes in on pdftocairo's stdin, which
-// poppler keeps in memory, so no page image, no PDF and no OCR text is ever written to disk. Each
-// program runs in its own process group under an address-space limit (prlimit) and a deadline.
+// stdout, piped straight into `tesseract stdin stdout`. The PDF goes in on pdftocairo's stdin, streamed
+// from the store for each page (the server never holds it whole), and poppler keeps it in its own
+// memory, so no page image, no PDF and no OCR text is ever written to disk. Each program runs in its
+// own process group under an address-space limit (prlimit) and a deadline.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { defaultEnvironment } from '../process.js';
+import { streamInto, type ContentInput } from './content-input.js';
 
 export interface ProgramLimits {
   timeoutMs: number;
@@ -45,8 +47,12 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-/** Runs stages connected stdout → stdin, the input on the first one's stdin; resolves the last one's stdout. */
-function pipeline(stages: Stage[], input: Uint8Array, limits: ProgramLimits): Promise<Buffer> {
+/**
+ * Runs stages connected stdout → stdin, the input streamed into the first one's stdin; resolves the
+ * last one's stdout. Rejects with OcrError for what the programs do, and with the store's own error
+ * when the input cannot be read.
+ */
+function pipeline(stages: Stage[], input: ContentInput, limits: ProgramLimits): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     if (limits.signal.aborted) {
       reject(new OcrError('aborted', true));
@@ -59,10 +65,10 @@ function pipeline(stages: Stage[], input: Uint8Array, limits: ProgramLimits): Pr
     const stderr: string[] = stages.map(() => '');
     const output: Buffer[] = [];
     let outputBytes = 0;
-    let failure: OcrError | null = null;
+    let failure: Error | null = null;
     let open = children.length;
 
-    const fail = (error: OcrError): void => {
+    const fail = (error: Error): void => {
       failure ??= error;
       for (const child of children) killGroup(child);
     };
@@ -99,27 +105,27 @@ function pipeline(stages: Stage[], input: Uint8Array, limits: ProgramLimits): Pr
         else resolve(Buffer.concat(output));
       });
     });
-    children[0]!.stdin!.end(input);
+    streamInto(input, children[0]!.stdin!, limits.signal).catch(fail);
   });
 }
 
 const tesseract: Stage = { command: 'tesseract', args: ['stdin', 'stdout', '-l', 'eng', '--psm', '3'] };
 
 /** Renders page `page` of `pdf` at `dpi` and reads it. */
-export async function ocrPdfPage(pdf: Uint8Array, page: number, dpi: number, limits: ProgramLimits): Promise<string> {
+export async function ocrPdfPage(pdf: ContentInput, page: number, dpi: number, limits: ProgramLimits): Promise<string> {
   const render: Stage = { command: 'pdftocairo', args: ['-png', '-r', String(dpi), '-f', String(page), '-l', String(page), '-singlefile', '-', '-'] };
   const text = await pipeline([withMemoryLimit(render, limits.memoryMb), withMemoryLimit(tesseract, limits.memoryMb)], pdf, limits);
   return text.toString('utf8');
 }
 
 /** Reads an image (PNG, JPEG, TIFF) given on tesseract's stdin. */
-export async function ocrImage(image: Uint8Array, limits: ProgramLimits): Promise<string> {
+export async function ocrImage(image: ContentInput, limits: ProgramLimits): Promise<string> {
   const text = await pipeline([withMemoryLimit(tesseract, limits.memoryMb)], image, limits);
   return text.toString('utf8');
 }
 
 /** Renders the first page of a PDF as a PNG at most `size` pixels on its longer side. */
-export async function renderFirstPage(pdf: Uint8Array, size: number, limits: ProgramLimits): Promise<Buffer> {
+export async function renderFirstPage(pdf: ContentInput, size: number, limits: ProgramLimits): Promise<Buffer> {
   const render: Stage = { command: 'pdftocairo', args: ['-png', '-scale-to', String(size), '-f', '1', '-l', '1', '-singlefile', '-', '-'] };
   return pipeline([withMemoryLimit(render, limits.memoryMb)], pdf, limits);
 }

@@ -1,11 +1,13 @@
-// The parser process: reads one file the extractor sends it and reports what it finds, then exits.
+// The parser process: reads one file the extractor streams to it (on INPUT_FD) and reports what it
+// finds, then exits.
 // It runs with a small heap and no secrets in its environment, and the extractor kills its whole
 // process group on a timeout, so a hostile file can crash, hang or balloon only this process.
 // Each format's parser is imported only when a file of that format comes: loading all of them
 // (pdfjs, exceljs, mammoth, mailparser, sharp) would cost every file a second or more of start-up.
 import { Sink, TextCapReached } from './formats/sink.js';
 import { ZipLimitError } from './formats/zip-guard.js';
-import type { ParserMessage, ParserRequest } from './protocol.js';
+import { Socket } from 'node:net';
+import { INPUT_FD, type ParserMessage, type ParserRequest } from './protocol.js';
 
 async function loadSharp(): Promise<(typeof import('sharp'))['default']> {
   const sharp = (await import('sharp')).default;
@@ -25,10 +27,16 @@ function send(message: ParserMessage): Promise<void> {
   });
 }
 
-async function parse(request: Extract<ParserRequest, { task: 'parse' }>): Promise<void> {
+/** The whole file, as the extractor streams it: every parser here needs it whole (a PDF's cross-reference table is at its end). */
+async function readInput(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of new Socket({ fd: INPUT_FD, readable: true, writable: false })) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function parse(request: Extract<ParserRequest, { task: 'parse' }>, input: Buffer): Promise<void> {
   const pending: Promise<void>[] = [];
   const sink = new Sink((message) => void pending.push(send(message)), request.limits.maxTextChars);
-  const input = Buffer.from(request.input.buffer, request.input.byteOffset, request.input.byteLength);
   let partial: string | null = null;
   try {
     switch (request.format) {
@@ -81,25 +89,26 @@ async function thumbnail(input: Uint8Array, size: number, maxPixels: number): Pr
   await send({ type: 'thumbnail', png });
 }
 
-async function logo(request: Extract<ParserRequest, { task: 'logo' }>): Promise<void> {
+async function logo(request: Extract<ParserRequest, { task: 'logo' }>, input: Buffer): Promise<void> {
   const sharp = await loadSharp();
   // The header first: a small file may declare an enormous image, which is refused before decoding.
-  const meta = await sharp(request.input, { limitInputPixels: false }).metadata();
+  const meta = await sharp(input, { limitInputPixels: false }).metadata();
   if (meta.format !== request.format) return send({ type: 'logo-refused', reason: 'format' });
   if (!meta.width || !meta.height || meta.width > request.maxWidth || meta.height > request.maxHeight) return send({ type: 'logo-refused', reason: 'dimensions' });
   // Decoded and drawn again: sharp writes no metadata unless asked, so EXIF, comments, colour
   // profiles and anything after the image's end are left behind. EXIF orientation is applied first.
-  const pipeline = sharp(request.input, { limitInputPixels: request.maxWidth * request.maxHeight, pages: 1 }).rotate().toColourspace('srgb');
+  const pipeline = sharp(input, { limitInputPixels: request.maxWidth * request.maxHeight, pages: 1 }).rotate().toColourspace('srgb');
   const { data, info } = await (request.format === 'png' ? pipeline.png({ compressionLevel: 9 }) : pipeline.jpeg({ quality: 90 })).toBuffer({ resolveWithObject: true });
   return send({ type: 'logo', image: data, width: info.width, height: info.height });
 }
 
 async function handle(request: ParserRequest): Promise<void> {
   try {
-    if (request.task === 'parse') await parse(request);
-    else if (request.task === 'image-info') await imageInfo(request.input);
-    else if (request.task === 'logo') await logo(request);
-    else await thumbnail(request.input, request.size, request.maxPixels);
+    const input = await readInput();
+    if (request.task === 'parse') await parse(request, input);
+    else if (request.task === 'image-info') await imageInfo(input);
+    else if (request.task === 'logo') await logo(request, input);
+    else await thumbnail(input, request.size, request.maxPixels);
     await send({ type: 'end' });
   } catch (error) {
     const message = error instanceof ZipLimitError ? error.message : `could not read the file: ${error instanceof Error ? error.message : String(error)}`;

@@ -1,14 +1,19 @@
 // The messages between the extractor and its parser process (child_process IPC, advanced
 // serialisation so buffers cross without base64). One request per process; the process exits after.
+// The file itself does not travel in the request: it is streamed to the parser on a pipe of its own
+// (INPUT_FD), so the server never holds it whole.
 import type { FormatKind } from './formats.js';
 import type { ParserLimits } from './limits.js';
 
+/** The parser process's file descriptor on which the file arrives, ending when the file has all come. */
+export const INPUT_FD = 4;
+
 export type ParserRequest =
-  | { task: 'parse'; format: Exclude<FormatKind, 'image'>; name: string; input: Uint8Array; limits: ParserLimits }
-  | { task: 'image-info'; input: Uint8Array }
-  | { task: 'thumbnail'; input: Uint8Array; size: number; maxPixels: number }
+  | { task: 'parse'; format: Exclude<FormatKind, 'image'>; name: string; limits: ParserLimits }
+  | { task: 'image-info' }
+  | { task: 'thumbnail'; size: number; maxPixels: number }
   /** An organisation's logo: measured from its header, then decoded and re-encoded as `format` (no metadata). */
-  | { task: 'logo'; input: Uint8Array; format: 'png' | 'jpeg'; maxWidth: number; maxHeight: number };
+  | { task: 'logo'; format: 'png' | 'jpeg'; maxWidth: number; maxHeight: number };
 
 export type ParserMessage =
   /** A section of text; `page` is 1-based for PDFs. */
