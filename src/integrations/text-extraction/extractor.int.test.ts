@@ -88,6 +88,17 @@ describe('text extraction: the canary in every format', { concurrent: true, time
     expect(canaryHits(result)).toEqual([[null, `Tenancy agreement\n\nSigned by ${CANARY} on behalf of the council.`]]);
   });
 
+  it('an e-mail whose attachments pass the cap on what it may hand back: the message is read, its attachments are not, and the result says so', async () => {
+    const eml = await fixtures.emlWithAttachment();
+    const cap = (await fixtures.docx()).length - 1; // the attachment is this DOCX
+    const tight = new ContainedTextExtractor({ maxAttachmentBytes: cap });
+    const result = await extract(eml, 'message/rfc822', 'papers.eml', tight);
+    expect(result.status).toBe('partial');
+    expect(result.reason).toBe(`1 attachment was not read (the cap of ${cap} bytes of attachments per message)`);
+    expect(result.sections[0]!.text).toContain('Subject: Tenancy papers');
+    expect(canaryHits(result)).toEqual([]);
+  });
+
   it('an Outlook MSG and its attachment', async () => {
     const result = await extract(await fixtures.msgWithAttachment(), 'application/vnd.ms-outlook', 'appeal.msg');
     expect(result.status).toBe('done');

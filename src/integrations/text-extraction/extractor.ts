@@ -137,7 +137,7 @@ export class ContainedTextExtractor implements TextExtractor {
     const pageTexts = new Map<number, string>();
     const needsOcr: { page: number; widthPt: number; heightPt: number }[] = [];
     const attachments: { name: string; mediaType: string; input: Uint8Array }[] = [];
-    let parserPartial: string | null = null;
+    const parserPartial: string[] = [];
     const outcome = await this.parse(input, format, gathered, signal, (message) => {
       switch (message.type) {
         case 'section':
@@ -156,7 +156,7 @@ export class ContainedTextExtractor implements TextExtractor {
           attachments.push(message);
           break;
         case 'partial':
-          parserPartial = message.reason;
+          parserPartial.push(message.reason);
           break;
         default:
           break;
@@ -164,7 +164,7 @@ export class ContainedTextExtractor implements TextExtractor {
     });
     if (outcome.kind === 'aborted') abort(signal);
     if (outcome.kind !== 'ended') gathered.problem(depth === 0 ? outcome.reason : `an attachment could not be read: ${outcome.reason}`);
-    if (parserPartial) gathered.problem(parserPartial);
+    for (const reason of parserPartial) gathered.problem(reason);
 
     if (format === 'pdf') {
       // OCR only pages the parser finished with (a killed parser's later pages were never seen).
@@ -261,6 +261,7 @@ export class ContainedTextExtractor implements TextExtractor {
       maxTextPages: this.limits.maxTextPages,
       maxTextChars: Math.max(1, gathered.roomForText),
       maxUnzippedBytes: this.limits.maxUnzippedBytes,
+      maxAttachmentBytes: this.limits.maxAttachmentBytes,
       maxImagePixels: this.limits.maxImagePixels,
     };
     return this.contained({ task: 'parse', format, name: '', limits }, input, gathered, signal, onMessage);

@@ -26,6 +26,12 @@ export interface ExtractionLimits {
   totalTimeoutMs: number;
   /** How deep attachments of attachments are followed (an e-mail in an e-mail in an e-mail). */
   maxAttachmentDepth: number;
+  /**
+   * Bytes of attachments one e-mail hands back to be read (in all). They come back whole to the
+   * server, which reads each in a process of its own, so this bounds what the server holds; later
+   * attachments are not read and the result is `partial`.
+   */
+  maxAttachmentBytes: number;
   /** Resolution pages are rendered at for OCR (lowered for big pages to stay under maxImagePixels). */
   ocrDpi: number;
 }
@@ -43,6 +49,8 @@ export const DEFAULT_EXTRACTION_LIMITS: Readonly<ExtractionLimits> = Object.free
   pageTimeoutMs: 60_000,
   totalTimeoutMs: 30 * 60_000,
   maxAttachmentDepth: 3,
+  // Exchange's default limit on a whole message is 35 MB, base64 included: 32 MiB decoded covers it.
+  maxAttachmentBytes: 32 * 1024 * 1024,
   ocrDpi: 200,
 });
 
@@ -52,4 +60,5 @@ export interface ParserLimits {
   maxTextChars: number;
   maxUnzippedBytes: number;
   maxImagePixels: number;
+  maxAttachmentBytes: number;
 }

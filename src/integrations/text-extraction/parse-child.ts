@@ -36,7 +36,7 @@ async function readInput(): Promise<Buffer> {
 
 async function parse(request: Extract<ParserRequest, { task: 'parse' }>, input: Buffer): Promise<void> {
   const pending: Promise<void>[] = [];
-  const sink = new Sink((message) => void pending.push(send(message)), request.limits.maxTextChars);
+  const sink = new Sink((message) => void pending.push(send(message)), request.limits.maxTextChars, request.limits.maxAttachmentBytes);
   let partial: string | null = null;
   try {
     switch (request.format) {
@@ -72,6 +72,8 @@ async function parse(request: Extract<ParserRequest, { task: 'parse' }>, input: 
   }
   await Promise.all(pending);
   if (partial) await send({ type: 'partial', reason: partial });
+  const unread = sink.attachmentsNotRead();
+  if (unread) await send({ type: 'partial', reason: unread });
 }
 
 async function imageInfo(input: Uint8Array): Promise<void> {

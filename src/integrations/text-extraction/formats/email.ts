@@ -19,7 +19,7 @@ export async function readEml(input: Buffer, sink: Sink): Promise<void> {
   sink.text(null, [...head, '', body].join('\n'));
   for (const attachment of mail.attachments) {
     if (attachment.related) continue; // inline images of the HTML body
-    sink.other({ type: 'attachment', name: attachment.filename ?? 'attachment', mediaType: attachment.contentType, input: attachment.content });
+    sink.attachment(attachment.filename ?? 'attachment', attachment.contentType, attachment.content);
   }
 }
 
@@ -35,6 +35,6 @@ export function readMsg(input: Buffer, sink: Sink): void {
     if (attachment.innerMsgContent) continue; // an embedded message is read through its own fields below
     const file = reader.getAttachment(attachment);
     const name = file.fileName || attachment.fileName || 'attachment';
-    sink.other({ type: 'attachment', name, mediaType: attachment.attachMimeTag ?? 'application/octet-stream', input: file.content });
+    sink.attachment(name, attachment.attachMimeTag ?? 'application/octet-stream', file.content);
   }
 }

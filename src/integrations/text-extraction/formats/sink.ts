@@ -11,10 +11,13 @@ const SECTION_CHARS = 32 * 1024;
 
 export class Sink {
   private chars = 0;
+  private attachmentBytes = 0;
+  private attachmentsLeft = 0;
 
   constructor(
     private readonly send: (message: ParserMessage) => void,
     private readonly maxChars: number,
+    private readonly maxAttachmentBytes = Number.POSITIVE_INFINITY,
   ) {}
 
   /** Adds text; throws TextCapReached once the file's text passes the cap (the part that fits is kept). */
@@ -28,7 +31,25 @@ export class Sink {
     if (kept.length < clean.length) throw new TextCapReached(`the text passed the cap of ${this.maxChars} characters`);
   }
 
-  /** Other messages (pages, OCR requests, attachments) pass straight through. */
+  /** Hands an attachment back to be read, while the attachments handed back so far stay under their cap. */
+  attachment(name: string, mediaType: string, content: Uint8Array): void {
+    if (this.attachmentBytes + content.byteLength > this.maxAttachmentBytes) {
+      this.attachmentsLeft += 1;
+      return;
+    }
+    this.attachmentBytes += content.byteLength;
+    this.send({ type: 'attachment', name, mediaType, input: content });
+  }
+
+  /** Why the result is partial for attachments left unread, or null. */
+  attachmentsNotRead(): string | null {
+    if (this.attachmentsLeft === 0) return null;
+    const mib = this.maxAttachmentBytes / 1024 / 1024;
+    const cap = mib >= 1 ? `${Math.round(mib)} MiB` : `${this.maxAttachmentBytes} bytes`;
+    return `${this.attachmentsLeft} attachment${this.attachmentsLeft === 1 ? ' was' : 's were'} not read (the cap of ${cap} of attachments per message)`;
+  }
+
+  /** Other messages (pages, OCR requests) pass straight through. */
   other(message: ParserMessage): void {
     this.send(message);
   }
