@@ -106,7 +106,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
   });
   app.addHook('preClose', (done) => {
     lingering.closeAll();
-    slowBodies.stop();
+    slowBodies.closeAll();
     done();
   });
   await app.register(metrics); // first: its request counter must see every plugin registered after it

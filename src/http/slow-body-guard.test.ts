@@ -12,7 +12,7 @@ const TICK_MS = 50;
 let server: Server | undefined;
 let guard: SlowBodyGuard | undefined;
 afterEach(async () => {
-  guard?.stop();
+  guard?.closeAll();
   server?.closeAllConnections();
   await new Promise((done) => server?.close(done) ?? done(undefined));
   server = undefined;
@@ -131,6 +131,106 @@ describe('SlowBodyGuard', () => {
     expect(received).toContain(`got ${size}`);
     expect(outcomes).toHaveLength(1);
     expect(outcomes[0]).toHaveProperty('ended');
+  });
+
+  it('counts only the body: leading zeros of a chunk size, which carry none of it, buy no time', async () => {
+    const { port, outcomes } = await readingServer();
+    const zeros = Array.from({ length: 30 }, () => '0'.repeat(100)); // 1,000 bytes a second of "0000…"
+    const { received, closedAfterMs } = await send(port, 'POST /things HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n', zeros, 100);
+    expect(received).toMatch(/^HTTP\/1\.1 408 /);
+    expect(received).toContain('no data arrived for 1 second');
+    expect(closedAfterMs).toBeLessThan(LIMITS.idleMs + 1_500);
+    await expect.poll(() => outcomes).toHaveLength(1);
+    expect(outcomes[0]).toHaveProperty('failed');
+  });
+
+  it('does not blame a body pipelined behind a response the client is slow to read, and answers it once its turn comes', async () => {
+    guard = new SlowBodyGuard(LIMITS, TICK_MS);
+    const big = 16 * 1024 * 1024;
+    server = createServer((req, res) => {
+      guard!.watch(req, res, 'req-3');
+      if (req.url === '/big') {
+        res.writeHead(200, { 'content-length': String(big) });
+        const piece = Buffer.alloc(64 * 1024, 'b');
+        let sent = 0;
+        const pump = () => {
+          while (sent < big) {
+            sent += piece.length;
+            if (!res.write(piece)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        pump();
+        return;
+      }
+      void readAll(req).then((body) => res.end(`got ${body.length}`), () => undefined);
+    });
+    await new Promise<void>((ready) => server!.listen(0, '127.0.0.1', ready));
+    const port = (server.address() as AddressInfo).port;
+    const answer = await new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      let length = 0;
+      const socket = connect({ host: '127.0.0.1', port }, () => {
+        socket.pause(); // the client reads nothing for two and a half idle limits
+        socket.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
+        // The POST comes once the answer to the GET has backed up (Node then pauses the connection),
+        // and the second half of its body after that: it waits in the kernel until the GET is read.
+        setTimeout(() => socket.write(post(100_000, 'Connection: close\r\n') + 'p'.repeat(50_000)), 300);
+        setTimeout(() => socket.write('p'.repeat(50_000)), 600);
+        setTimeout(() => socket.resume(), LIMITS.idleMs * 2.5);
+      });
+      socket.on('data', (d: Buffer) => {
+        length += d.length;
+        // Keep only the end: the second answer follows the 16 MiB of the first.
+        chunks.push(d.subarray(Math.max(0, d.length - 512)));
+      });
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(`${length} ${Buffer.concat(chunks).toString().slice(-200)}`));
+    });
+    expect(answer).toMatch(/HTTP\/1\.1 200 OK\r\n[\s\S]*got 100000$/);
+    expect(answer).not.toContain('408');
+  });
+
+  it('answers a stalled body pipelined behind another response only after that response, never inside it', async () => {
+    guard = new SlowBodyGuard(LIMITS, TICK_MS);
+    server = createServer((req, res) => {
+      guard!.watch(req, res, 'req-4');
+      if (req.url === '/slow') {
+        // 40 bytes over 1.6 s: the stalled request behind it waits its turn.
+        res.writeHead(200, { 'content-length': '40' });
+        let sent = 0;
+        const timer = setInterval(() => {
+          res.write('s'.repeat(10));
+          sent += 10;
+          if (sent === 40) {
+            clearInterval(timer);
+            res.end();
+          }
+        }, 400);
+        return;
+      }
+      void readAll(req).then((body) => res.end(`got ${body.length}`), () => undefined);
+    });
+    await new Promise<void>((ready) => server!.listen(0, '127.0.0.1', ready));
+    const port = (server.address() as AddressInfo).port;
+    const { received } = await send(port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n' + post(100) + '{"', [], 0);
+    const second = received.indexOf('HTTP/1.1 408');
+    expect(received.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true);
+    expect(received.slice(0, second)).toMatch(/\r\n\r\n(s{40})$/);
+    expect(received.slice(second)).toContain('"status":408');
+  });
+
+  it('cuts off every body still awaited at shutdown, rather than waiting for it', async () => {
+    const { port, outcomes } = await readingServer();
+    const answer = send(port, post(100) + '{"name":', [], 0);
+    await expect.poll(() => guard!.watching).toBe(1);
+    const started = Date.now();
+    guard!.closeAll();
+    const { received } = await answer;
+    expect(Date.now() - started).toBeLessThan(LIMITS.idleMs / 2);
+    expect(received).toBe('');
+    await expect.poll(() => outcomes).toHaveLength(1);
+    expect(outcomes[0]).toHaveProperty('failed');
   });
 
   it('leaves alone a body that has all arrived, and one whose answer is already under way', async () => {

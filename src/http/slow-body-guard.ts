@@ -1,14 +1,17 @@
 // A deadline on every request body the server waits for, whoever reads it: a JSON or SCIM body
-// Fastify parses, a WebDAV PROPFIND or LOCK body, a web form's fields, a logo. Without one a
-// client trickling a byte now and then (slowloris) holds its connection, its socket and the
-// handler's buffers for as long as it likes, and a few hundred such clients exhaust the server.
-// File uploads have their own, finer deadlines (ingest.ts), with their own message; this guard
-// waits a little longer, so they answer first and it is the backstop for every other reader.
+// Fastify parses, a WebDAV PROPFIND or LOCK body, a web form. Without one a client trickling a byte
+// now and then (slowloris) holds its connection, its socket and the reader's buffers for as long as it
+// likes, and a few hundred such clients exhaust the server. Readers that act on a body piece by piece
+// have their own, finer deadlines with their own message and answer first: an upload (ingest.ts), and
+// a web form between its files (ui/multipart.ts). This guard waits a little longer and is the backstop
+// for every reader, above all those that act only on a whole body, so that its answer, "nothing was
+// changed", is true.
 //
-// It watches the socket, not the stream, so it consumes nothing and needs no co-operation from the
-// reader. Time counts against the client only while the server is waiting for it: while any of the
-// body lies unread on our side (the reader is busy, or the request is queued for an upload slot),
-// the client is not the one holding things up.
+// It counts the body's own bytes as the HTTP parser hands them over, so bytes that carry no body
+// (leading zeros of a chunk size, say) buy no time, and it consumes nothing, so it needs no
+// co-operation from the reader. Time counts against the client only while the server is waiting for
+// it: not while any of the body lies unread on our side (a busy reader), nor while the connection is
+// paused or still answering a request pipelined before this one.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export interface SlowBodyLimits {
@@ -28,9 +31,15 @@ interface Watched {
   request: IncomingMessage;
   response: ServerResponse;
   requestId: string;
-  bytesRead: number;
+  /** Body bytes the parser has handed over, and how many of them the last tick had seen. */
   received: number;
-  idleMs: number;
+  seen: number;
+  /** When the last tick ran, and since when the client has sent nothing while the server waited (both ms). */
+  tickedAt: number;
+  quietSince: number;
+  /** Whether the last tick found the server waiting on the client (only such time counts). */
+  waiting: boolean;
+  /** How long in all the server has waited on the client for this body. */
   waitedMs: number;
 }
 
@@ -46,7 +55,15 @@ export class SlowBodyGuard {
   /** Starts watching this request's body, if one is still to come. Stops by itself when it has all come, or when the response is under way. */
   watch(request: IncomingMessage, response: ServerResponse, requestId: string): void {
     if (request.complete || !hasBody(request)) return;
-    this.#watched.add({ request, response, requestId, bytesRead: request.socket.bytesRead, received: 0, idleMs: 0, waitedMs: 0 });
+    const now = Date.now();
+    const body: Watched = { request, response, requestId, received: 0, seen: 0, tickedAt: now, quietSince: now, waiting: false, waitedMs: 0 };
+    // The parser hands every piece of the body to push(): counted there, whoever reads it and however.
+    const push = request.push;
+    request.push = function countedPush(this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding) {
+      if (chunk !== null && chunk !== undefined) body.received += (chunk as Uint8Array).byteLength ?? 0;
+      return push.call(this, chunk, encoding);
+    };
+    this.#watched.add(body);
     // One timer for every body being watched: a per-request timer would cost each small upload a timer set and cleared.
     this.#ticker ??= setInterval(() => this.#tick(), this.tickMs).unref();
   }
@@ -56,14 +73,20 @@ export class SlowBodyGuard {
     return this.#watched.size;
   }
 
-  /** At shutdown: forget every body, and stop the timer. */
-  stop(): void {
+  /** At shutdown: a body still awaited will not be served; cut it off rather than wait for it, and stop the timer. */
+  closeAll(): void {
+    for (const body of this.#watched) body.request.destroy(new SlowBodyError('The server is shutting down.'));
     this.#watched.clear();
+    this.#stop();
+  }
+
+  #stop(): void {
     clearInterval(this.#ticker);
     this.#ticker = undefined;
   }
 
   #tick(): void {
+    const now = Date.now();
     for (const body of this.#watched) {
       const { request, response } = body;
       // Whole, gone, or answered already (a refusal part-way hands the connection to the lingering close).
@@ -71,36 +94,51 @@ export class SlowBodyGuard {
         this.#watched.delete(body);
         continue;
       }
-      const bytesRead = request.socket.bytesRead;
-      const arrived = bytesRead - body.bytesRead;
-      body.bytesRead = bytesRead;
-      body.received += arrived;
-      if (request.readableLength > 0) {
-        body.idleMs = 0; // the reader has yet to take what came: the wait is ours
+      // What arrived since the last tick is taken to have come at this one, so a body is never cut off early.
+      const arrived = body.received > body.seen;
+      body.seen = body.received;
+      const elapsed = now - body.tickedAt;
+      body.tickedAt = now;
+      const waited = body.waiting;
+      body.waiting = this.#waitingOnClient(body);
+      if (!body.waiting) {
+        body.quietSince = now; // the wait is ours, not the client's
         continue;
       }
-      body.waitedMs += this.tickMs;
-      body.idleMs = arrived > 0 ? 0 : body.idleMs + this.tickMs;
+      if (waited) body.waitedMs += elapsed;
+      if (arrived) body.quietSince = now;
       const { idleMs, minBytesPerSecond, graceMs } = this.limits;
-      if (body.idleMs >= idleMs) {
+      if (now - body.quietSince >= idleMs) {
         const seconds = Math.round(idleMs / 1000);
         this.#cut(body, `The request stopped: no data arrived for ${seconds} second${seconds === 1 ? '' : 's'}. Nothing was changed; try again.`);
       } else if (minBytesPerSecond > 0 && body.waitedMs >= graceMs && (body.received * 1000) / body.waitedMs < minBytesPerSecond) {
         this.#cut(body, `The request was too slow (under ${minBytesPerSecond} bytes a second). Nothing was changed; try again on a better connection.`);
       }
     }
-    if (this.#watched.size === 0) this.stop();
+    if (this.#watched.size === 0) this.#stop();
+  }
+
+  /**
+   * Whether the client is the one the body waits on. Not while part of it lies unread on our side
+   * (the reader is busy, or the request is queued), nor while the connection is paused (Node pauses
+   * it while a response is backed up) or still answering a request pipelined before this one.
+   */
+  #waitingOnClient(body: Watched): boolean {
+    const socket = body.request.socket;
+    return body.request.readableLength === 0 && body.response.socket === socket && !socket.isPaused();
   }
 
   /**
    * Answers 408 on the socket itself, as Node does for its own request timeout, and destroys the
    * request: every reader, whatever it is, sees the body fail rather than end, so no handler acts on
-   * part of a body. The answer is sent only if no other has begun on this connection.
+   * part of a body. The 408 is written only when it can be read as this request's answer: this
+   * response owns the connection, and nothing of any response is on its way.
    */
   #cut(body: Watched, detail: string): void {
     this.#watched.delete(body);
     const socket = body.request.socket;
-    if (!body.response.headersSent && socket.writable && socket.writableLength === 0) socket.write(timeoutResponse(detail, body.requestId));
+    const answerable = body.response.socket === socket && !body.response.headersSent && socket.writable && socket.writableLength === 0;
+    if (answerable) socket.write(timeoutResponse(detail, body.requestId));
     body.request.destroy(new SlowBodyError(detail));
   }
 }

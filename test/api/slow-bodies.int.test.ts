@@ -1,8 +1,9 @@
 // Every request body the server waits for has a deadline, whoever reads it: a JSON body Fastify
 // parses (before any sign-in is checked), a web form, a WebDAV XML body. A client that stops
 // sending is answered 408 and cut off, and what it sent is never acted on, even a JSON body that
-// was whole but for the chunked encoding's last chunk. Uploads keep their own deadlines and message
-// (test/malware/fair-uploads.int.test.ts); this guard waits 5 s longer, as their backstop.
+// was whole but for the chunked encoding's last chunk. Readers that act piece by piece answer first,
+// with their own deadlines: uploads (test/malware/fair-uploads.int.test.ts), and the web upload form,
+// whose answer lists the files it stored before the client stopped.
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { useClamd, useTestVault } from '../support/fixture.js';
 import { api } from '../support/http.js';
 import { DIALECTS, createOrganisation, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { davUser, type DavUser } from '../webdav/support.js';
+import { FormClient, addPerson } from '../ui/support.js';
 
 const clamd = useClamd();
 const IDLE_SECONDS = 1;
@@ -20,6 +22,11 @@ const GUARD_SECONDS = IDLE_SECONDS + 5;
 interface Stalled {
   received: string;
   closedAfterMs: number;
+}
+
+/** An HTTP answer's status and body, from the raw bytes of one response. */
+function answerOf(raw: string): { status: number; body: string } {
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0), body: raw.slice(raw.indexOf('\r\n\r\n') + 4) };
 }
 
 /** Sends `head` and `sent`, then nothing more, never closing its side; resolves once the server has closed the connection. */
@@ -82,5 +89,40 @@ describe.each(DIALECTS)('slow request bodies on %s', (dialect) => {
     const made = await api(t.app, clerk).post('collections', JSON.parse(json('Finished folder')) as Record<string, unknown>);
     expect(made.statusCode, made.body).toBe(201);
     expect(await children()).toEqual(['Finished folder']);
+  });
+
+  it('answers a web upload form that stops inside or between its files with what it stored, before the guard would', { timeout: 40_000 }, async () => {
+    const member = await addPerson(t.vault, org.slug, { teams: ['payroll'] });
+    const client = new FormClient(`http://127.0.0.1:${port}`);
+    await client.signIn(member.email);
+    const page = await client.get(`/upload?collection=${org.collections.payroll}`);
+    const boundary = '----srstall';
+    const field = (name: string, value: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+    const file = (name: string, content: string) => `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="${name}"\r\nContent-Type: text/plain\r\n\r\n${content}`;
+    const head = [
+      'POST /upload HTTP/1.1', 'Host: x', 'Accept: application/json',
+      `Cookie: ${[...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ')}`,
+      `Content-Type: multipart/form-data; boundary=${boundary}`, 'Content-Length: 100000', '', '',
+    ].join('\r\n');
+    const start = field('_csrf', FormClient.csrf(page.text)) + field('collectionId', org.collections.payroll!);
+    const [inside, between] = await Promise.all([
+      stall(port, head, start + file('first-inside.txt', 'Stored whole.') + '\r\n' + file('second-inside.txt', 'Half of it')),
+      // The next part's boundary ends the first file; its headers never finish.
+      stall(port, head, start + file('first-between.txt', 'Stored whole.') + `\r\n--${boundary}\r\nContent-Disposition: form-da`),
+    ]);
+    for (const [answer, name, last, reason] of [
+      [inside, 'first-inside.txt', 'second-inside.txt', `The upload stopped: no data arrived for ${IDLE_SECONDS} seconds. Nothing was stored; try again.`],
+      [between, 'first-between.txt', 'The rest of the form', `The upload stopped: no data arrived for ${IDLE_SECONDS} seconds. The files not listed as uploaded were not stored; upload them again.`],
+    ] as const) {
+      expect(answer.closedAfterMs).toBeLessThan(GUARD_SECONDS * 1000);
+      const { status, body } = answerOf(answer.received);
+      expect(status, answer.received).toBe(200);
+      expect(answer.received).toMatch(/\r\nconnection: close\r\n/i);
+      const files = (JSON.parse(body) as { files: { name: string; ok: boolean; message: string }[] }).files;
+      expect(files.map((f) => [f.name, f.ok])).toEqual([[name, true], [last, false]]);
+      expect(files[1]!.message).toBe(reason);
+    }
+    const stored = (await api(t.app, clerk).get(`collections/${org.collections.payroll}`)).json().documents.map((d: { name: string }) => d.name).sort();
+    expect(stored).toEqual(['first-between.txt', 'first-inside.txt']);
   });
 });

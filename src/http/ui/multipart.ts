@@ -1,6 +1,9 @@
 // Reads a browser's multipart form one part at a time, streaming each file to a handler. The CSRF
 // token must arrive (as a field before the files, or the X-CSRF-Token header) before any file is read.
-import type { MultipartFile } from '@fastify/multipart';
+// A form acts piece by piece (each file is stored as it comes), so it has deadlines of its own: a
+// client that stops sending between files, or inside one, gets the results so far, saying which files
+// were stored, before the guard on every body (slow-body-guard.ts) would answer "nothing was changed".
+import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { finished } from 'node:stream/promises';
 import { DomainError } from '../../domain/errors.js';
@@ -37,8 +40,19 @@ export async function eachFile<T>(
   const fields: Record<string, string> = {};
   const files: FileOutcome<T>[] = [];
   const maxUploadBytes = ui.vault.config.maxUploadBytes;
+  const idleMs = ui.vault.config.uploadIdleSeconds * 1000;
+  const stalled = () => new DomainError('TIMEOUT', `The upload stopped: no data arrived for ${ui.vault.config.uploadIdleSeconds} seconds. The files not listed as uploaded were not stored; upload them again.`);
+  const parts = request.parts()[Symbol.asyncIterator]();
   try {
-    for await (const part of request.parts()) {
+    for (;;) {
+      const next = await within(parts.next(), idleMs);
+      if (next === STALLED) {
+        if (!trusted || files.length === 0) throw new DomainError('TIMEOUT', `The upload stopped: no data arrived for ${ui.vault.config.uploadIdleSeconds} seconds. Nothing was stored; try again.`);
+        files.push({ name: 'The rest of the form', ok: false, error: stalled() });
+        break;
+      }
+      if (next.done) break;
+      const part: Multipart = next.value;
       if (part.type === 'field') {
         if (part.fieldnameTruncated || part.valueTruncated) {
           throw new DomainError('TOO_LARGE', `A form field is longer than the ${FORM_LIMITS.fieldSize} characters this service accepts. Nothing more from this form was used.`);
@@ -61,11 +75,16 @@ export async function eachFile<T>(
         files.push({ name: file.filename, ok: true, value: await onFile(file.filename, wholeFile(file, maxUploadBytes), fields) });
       } catch (error) {
         files.push({ name: file.filename, ok: false, error: error as Error });
+        // The body stopped inside this file: nothing more will come to read.
+        if (error instanceof DomainError && error.code === 'TIMEOUT') break;
       }
       // Whatever the handler did, drain the rest of this file so the next part can be read.
       if (!file.file.readableEnded) {
         file.file.resume();
-        await finished(file.file).catch(() => undefined);
+        if ((await within(finished(file.file).catch(() => undefined), idleMs)) === STALLED) {
+          files.push({ name: 'The rest of the form', ok: false, error: stalled() });
+          break;
+        }
       }
     }
   } catch (error) {
@@ -75,4 +94,23 @@ export async function eachFile<T>(
   }
   if (!trusted) throw csrfRefused();
   return { fields, files };
+}
+
+const STALLED = Symbol('stalled');
+
+/**
+ * The promise's value, or STALLED if it has not settled within `ms`. A stalled read is abandoned, not
+ * cancelled: the response is sent, and the connection closed, without waiting for it.
+ */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof STALLED> {
+  let timer: NodeJS.Timeout | undefined;
+  promise.catch(() => undefined); // abandoned when it stalls: its later failure (the connection closing) is no one's to hear
+  const timeout = new Promise<typeof STALLED>((resolve) => {
+    timer = setTimeout(() => resolve(STALLED), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
