@@ -101,7 +101,7 @@ describe('upload and scanner limits', () => {
   it('defaults to shares that keep one party below the whole, and clamd below its queue', () => {
     const config = loadConfig({ env: {} });
     expect(config).toMatchObject({
-      uploadsPerAccount: 4, uploadsPerClient: 8, uploadsPerOrganisation: 16, uploadsTotal: 64, uploadIdleSeconds: 30, uploadMinBytesPerSecond: 1024,
+      uploadsPerAccount: 4, uploadsPerClient: 8, uploadsPerOrganisation: 16, uploadsTotal: 64, uploadIdleSeconds: 30, uploadMinBytesPerSecond: 1024, connectionIdleSeconds: 120,
       scanStreamsPerAccount: 4, scanStreamsPerOrganisation: 4, scanStreamsTotal: 12,
     });
   });
@@ -119,6 +119,11 @@ describe('upload and scanner limits', () => {
     expect(problems({ STRONGROOM_SCAN_STREAMS_PER_ORGANISATION: '12' })).toEqual([expect.stringContaining('one organisation could take every scanner stream')]);
     expect(problems({ STRONGROOM_UPLOAD_IDLE_SECONDS: '0', STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND: '-1' })).toHaveLength(2);
     expect(loadConfig({ env: { STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND: '0' } }).uploadMinBytesPerSecond).toBe(0);
+    expect(problems({ STRONGROOM_UPLOAD_IDLE_SECONDS: '60', STRONGROOM_CONNECTION_IDLE_SECONDS: '69' })).toEqual([
+      'STRONGROOM_CONNECTION_IDLE_SECONDS: must be at least STRONGROOM_UPLOAD_IDLE_SECONDS + 10 (70), so a stalled request body is answered before its connection is closed',
+    ]);
+    expect(loadConfig({ env: { STRONGROOM_UPLOAD_IDLE_SECONDS: '60', STRONGROOM_CONNECTION_IDLE_SECONDS: '70' } }).connectionIdleSeconds).toBe(70);
+    expect(loadConfig({ env: { STRONGROOM_UPLOAD_IDLE_SECONDS: '300' } }).connectionIdleSeconds).toBe(310);
   });
 
   it('bounds what one scan may spool: 128 MiB whole, 1 MiB overlap by default; refuses a limit clamd could not honour', () => {

@@ -59,6 +59,8 @@ const configSchema = z
     uploadIdleSeconds: countSchema,
     /** Slowest average upload rate accepted after the first minute (0: no minimum). */
     uploadMinBytesPerSecond: rateSchema,
+    /** A connection on which nothing moves either way for this long is closed (a client that stopped reading its answer). */
+    connectionIdleSeconds: countSchema,
     /** clamd streams (INSTREAM) one account, one organisation and everyone may hold at once. */
     scanStreamsPerAccount: countSchema,
     scanStreamsPerOrganisation: countSchema,
@@ -156,6 +158,7 @@ const ENV_NAMES: Record<string, string> = {
   uploadsTotal: 'STRONGROOM_UPLOADS_TOTAL',
   uploadIdleSeconds: 'STRONGROOM_UPLOAD_IDLE_SECONDS',
   uploadMinBytesPerSecond: 'STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND',
+  connectionIdleSeconds: 'STRONGROOM_CONNECTION_IDLE_SECONDS',
   scanStreamsPerAccount: 'STRONGROOM_SCAN_STREAMS_PER_ACCOUNT',
   scanStreamsPerOrganisation: 'STRONGROOM_SCAN_STREAMS_PER_ORGANISATION',
   scanStreamsTotal: 'STRONGROOM_SCAN_STREAMS_TOTAL',
@@ -223,6 +226,8 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     uploadsTotal: env.STRONGROOM_UPLOADS_TOTAL ?? '64',
     uploadIdleSeconds: env.STRONGROOM_UPLOAD_IDLE_SECONDS ?? '30',
     uploadMinBytesPerSecond: env.STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND ?? '1024',
+    // Two minutes, or longer when bodies may idle longer (see shareProblems).
+    connectionIdleSeconds: env.STRONGROOM_CONNECTION_IDLE_SECONDS ?? String(Math.max(120, (Number(env.STRONGROOM_UPLOAD_IDLE_SECONDS ?? 30) || 0) + 10)),
     // Our clamd's MaxQueue is 20 (see clamd.supervisor.ts): 12 leaves room for the scan job and
     // health checks, and no one organisation can take more than a third of it. Per account equals
     // the uploads one account may have open, so one person's parallel uploads are all scanned inline.
@@ -295,6 +300,11 @@ function shareProblems(c: z.infer<typeof configSchema>): string[] {
     problems.push(`${ENV_NAMES.scanWholeMaxBytes}: must be from 1 MiB to 1023 MiB (our clamd may unpack twice this from one stream, and clamd cannot scan past 2 GiB)`);
   } else if (c.scanSegmentOverlapBytes < SCAN_OVERLAP_MIN_BYTES || c.scanSegmentOverlapBytes * 4 > c.scanWholeMaxBytes) {
     problems.push(`${ENV_NAMES.scanSegmentOverlapBytes}: must be from 4 KiB to a quarter of ${ENV_NAMES.scanWholeMaxBytes} (${c.scanWholeMaxBytes / 4} bytes)`);
+  }
+  // Bodies have their own, shorter deadlines (the slow-body guard waits the upload idle time and 5 s
+  // more), and they must come first: a body's 408 would otherwise be a bare close.
+  if (c.connectionIdleSeconds < c.uploadIdleSeconds + 10) {
+    problems.push(`${ENV_NAMES.connectionIdleSeconds}: must be at least ${ENV_NAMES.uploadIdleSeconds} + 10 (${c.uploadIdleSeconds + 10}), so a stalled request body is answered before its connection is closed`);
   }
   if (c.scanStreamsPerOrganisation === c.scanStreamsTotal && c.scanStreamsTotal > 1) {
     problems.push(`${ENV_NAMES.scanStreamsPerOrganisation}: must be less than ${ENV_NAMES.scanStreamsTotal}, or one organisation could take every scanner stream`);

@@ -69,6 +69,10 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     trustProxy: vault.config.trustProxy,
+    // Nothing moving either way on a connection for this long closes it: above all a client that
+    // stopped reading its answer (a download left unread holds its socket, file and decryption else).
+    // Every body's own deadlines are shorter (the guard above), so this one is for answers.
+    connectionTimeout: vault.config.connectionIdleSeconds * 1000,
     // Refusals the router makes before any route or hook runs (an undecodable address, say): the
     // same problem document, and the same close, as every other refusal.
     frameworkErrors: (error, request, reply) => {

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api } from '../support/http.js';
-import { DIALECTS, createOrganisation, type TestOrganisation, type TestUser } from '../support/vault.js';
+import { DIALECTS, createOrganisation, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { davUser, type DavUser } from '../webdav/support.js';
 import { FormClient, addPerson } from '../ui/support.js';
 
@@ -18,6 +18,8 @@ const clamd = useClamd();
 const IDLE_SECONDS = 1;
 /** The upload idle limit plus the guard's margin over it. */
 const GUARD_SECONDS = IDLE_SECONDS + 5;
+/** A connection on which nothing moves for this long is closed (at least the upload idle limit + 10). */
+const CONNECTION_IDLE_SECONDS = IDLE_SECONDS + 10;
 
 interface Stalled {
   received: string;
@@ -50,7 +52,9 @@ function problemOf(answer: Stalled): Record<string, unknown> {
 }
 
 describe.each(DIALECTS)('slow request bodies on %s', (dialect) => {
-  const t = useTestVault(dialect, clamd, { listen: true, env: { STRONGROOM_UPLOAD_IDLE_SECONDS: String(IDLE_SECONDS) } });
+  const t = useTestVault(dialect, clamd, {
+    listen: true, env: { STRONGROOM_UPLOAD_IDLE_SECONDS: String(IDLE_SECONDS), STRONGROOM_CONNECTION_IDLE_SECONDS: String(CONNECTION_IDLE_SECONDS) },
+  });
   let port: number;
   let org: TestOrganisation;
   let clerk: TestUser;
@@ -124,5 +128,49 @@ describe.each(DIALECTS)('slow request bodies on %s', (dialect) => {
     }
     const stored = (await api(t.app, clerk).get(`collections/${org.collections.payroll}`)).json().documents.map((d: { name: string }) => d.name).sort();
     expect(stored).toEqual(['first-between.txt', 'first-inside.txt']);
+  });
+});
+
+// HTTP alone decides this: one dialect is enough.
+describe('a client that stops reading its answer', () => {
+  const t = useTestVault('sqlite', clamd, {
+    listen: true,
+    env: {
+      STRONGROOM_UPLOAD_IDLE_SECONDS: String(IDLE_SECONDS), STRONGROOM_CONNECTION_IDLE_SECONDS: String(CONNECTION_IDLE_SECONDS),
+      // The file is scanned as it is uploaded, so it can be read at once.
+      STRONGROOM_INLINE_SCAN_MAX_BYTES: String(128 * 1024 * 1024),
+    },
+  });
+  let port: number;
+  let org: TestOrganisation;
+  let clerk: TestUser;
+  beforeAll(async () => {
+    port = (t.app.server.address() as AddressInfo).port;
+    org = await createOrganisation(t.vault);
+    clerk = await org.user({ teams: ['payroll'] });
+  });
+
+  it('closes a connection whose client stopped reading a download, once nothing has moved for the connection idle time', { timeout: 90_000 }, async () => {
+    const size = 96 * 1024 * 1024; // more than loopback's socket buffers take (32 MiB to receive, 4 MiB to send, here)
+    const stored = await upload(t.app, clerk, org.collections.payroll!, 'large-download.bin', Buffer.alloc(size, 0x5a));
+    expect(stored.statusCode, stored.body).toBe(201);
+    const id = (stored.json() as { id: string }).id;
+    expect(stored.json()).toMatchObject({ status: 'available' }); // scanned inline (see the suite's limits)
+    const { received, endedAfterMs } = await new Promise<{ received: number; endedAfterMs: number }>((resolve) => {
+      const started = Date.now();
+      let received = 0;
+      const socket = connect({ host: '127.0.0.1', port }, () => {
+        socket.write(`GET /api/v1/documents/${id}/content HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${clerk.token}\r\n\r\n`);
+        socket.pause(); // reads nothing until well after the connection idle time
+        setTimeout(() => socket.resume(), (2 * CONNECTION_IDLE_SECONDS + 3) * 1000);
+      });
+      socket.on('data', (d: Buffer) => (received += d.length));
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve({ received, endedAfterMs: Date.now() - started }));
+    });
+    // What the server had handed to the kernel before the client stopped reading arrives; the rest never does.
+    expect(received).toBeGreaterThan(0);
+    expect(received).toBeLessThan(size);
+    expect(endedAfterMs).toBeLessThan((2 * CONNECTION_IDLE_SECONDS + 6) * 1000);
   });
 });
