@@ -40,6 +40,8 @@ export type NotFoundPage = (request: FastifyRequest, reply: FastifyReply) => Fas
 declare module 'fastify' {
   interface FastifyInstance {
     notFoundPage?: NotFoundPage;
+    /** The deadline on every request body; a reader that acts piece by piece takes its stall over (handOver). */
+    slowBodies: SlowBodyGuard;
   }
 }
 
@@ -81,6 +83,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
     },
     ...(options.server ?? {}),
   } as FastifyServerOptions);
+  app.decorate('slowBodies', slowBodies);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler((error, request, reply) => sendProblem(reply, problemFor(error, request)));

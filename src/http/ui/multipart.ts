@@ -1,8 +1,9 @@
 // Reads a browser's multipart form one part at a time, streaming each file to a handler. The CSRF
 // token must arrive (as a field before the files, or the X-CSRF-Token header) before any file is read.
-// A form acts piece by piece (each file is stored as it comes), so it has deadlines of its own: a
-// client that stops sending between files, or inside one, gets the results so far, saying which files
-// were stored, before the guard on every body (slow-body-guard.ts) would answer "nothing was changed".
+// A form acts piece by piece (each file is stored as it comes), so a body that stalls must not be
+// answered "nothing was changed": it takes the stall over from the guard on every body
+// (slow-body-guard.ts, which measures it) and answers with the results so far, saying which files
+// were stored. A file whose own upload times out (ingest.ts) ends the form the same way.
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { finished } from 'node:stream/promises';
@@ -40,15 +41,19 @@ export async function eachFile<T>(
   const fields: Record<string, string> = {};
   const files: FileOutcome<T>[] = [];
   const maxUploadBytes = ui.vault.config.maxUploadBytes;
-  const idleMs = ui.vault.config.uploadIdleSeconds * 1000;
-  const stalled = () => new DomainError('TIMEOUT', `The upload stopped: no data arrived for ${ui.vault.config.uploadIdleSeconds} seconds. The files not listed as uploaded were not stored; upload them again.`);
+  let stallCause: string | null = null;
+  const stall = new Promise<typeof STALLED>((resolve) => request.server.slowBodies.handOver(request.raw, (cause) => {
+    stallCause = cause;
+    resolve(STALLED);
+  }));
+  const restNotStored = () => ({ name: 'The rest of the form', ok: false, error: new DomainError('TIMEOUT', `The upload stopped: ${stallCause}. The files not listed as uploaded were not stored; upload them again.`) });
   const parts = request.parts()[Symbol.asyncIterator]();
   try {
     for (;;) {
-      const next = await within(parts.next(), idleMs);
+      const next = await unlessStalled(parts.next(), stall);
       if (next === STALLED) {
-        if (!trusted || files.length === 0) throw new DomainError('TIMEOUT', `The upload stopped: no data arrived for ${ui.vault.config.uploadIdleSeconds} seconds. Nothing was stored; try again.`);
-        files.push({ name: 'The rest of the form', ok: false, error: stalled() });
+        if (!trusted || files.length === 0) throw new DomainError('TIMEOUT', `The upload stopped: ${stallCause}. Nothing was stored; try again.`);
+        files.push(restNotStored());
         break;
       }
       if (next.done) break;
@@ -71,6 +76,8 @@ export async function eachFile<T>(
         file.file.resume();
         continue;
       }
+      // Not raced against a stall: the handler decides whether this file is stored (its upload has
+      // deadlines of its own), and the answer must say what it decided.
       try {
         files.push({ name: file.filename, ok: true, value: await onFile(file.filename, wholeFile(file, maxUploadBytes), fields) });
       } catch (error) {
@@ -78,11 +85,15 @@ export async function eachFile<T>(
         // The body stopped inside this file: nothing more will come to read.
         if (error instanceof DomainError && error.code === 'TIMEOUT') break;
       }
+      if (stallCause) {
+        files.push(restNotStored());
+        break;
+      }
       // Whatever the handler did, drain the rest of this file so the next part can be read.
       if (!file.file.readableEnded) {
         file.file.resume();
-        if ((await within(finished(file.file).catch(() => undefined), idleMs)) === STALLED) {
-          files.push({ name: 'The rest of the form', ok: false, error: stalled() });
+        if ((await unlessStalled(finished(file.file).catch(() => undefined), stall)) === STALLED) {
+          files.push(restNotStored());
           break;
         }
       }
@@ -99,18 +110,10 @@ export async function eachFile<T>(
 const STALLED = Symbol('stalled');
 
 /**
- * The promise's value, or STALLED if it has not settled within `ms`. A stalled read is abandoned, not
+ * The promise's value, or STALLED if the body stalls first. A stalled read is abandoned, not
  * cancelled: the response is sent, and the connection closed, without waiting for it.
  */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof STALLED> {
-  let timer: NodeJS.Timeout | undefined;
-  promise.catch(() => undefined); // abandoned when it stalls: its later failure (the connection closing) is no one's to hear
-  const timeout = new Promise<typeof STALLED>((resolve) => {
-    timer = setTimeout(() => resolve(STALLED), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function unlessStalled<T>(promise: Promise<T>, stall: Promise<typeof STALLED>): Promise<T | typeof STALLED> {
+  promise.catch(() => undefined); // abandoned when the body stalls: its later failure (the connection closing) is no one's to hear
+  return Promise.race([promise, stall]);
 }
