@@ -21,6 +21,7 @@ import { recordsRoutes } from './api/records.routes.js';
 import { searchRoutes } from './api/search.routes.js';
 import { systemRoutes } from './api/system.routes.js';
 import { problemFor, sendProblem } from './error-handler.js';
+import { closeIdleConnectionsOf } from './idle-connections.js';
 import { LingeringConnections } from './lingering-close.js';
 import { SlowBodyGuard } from './slow-body-guard.js';
 import { scimRoutes } from './scim/plugin.js';
@@ -71,9 +72,9 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     trustProxy: vault.config.trustProxy,
-    // Nothing moving either way on a connection for this long closes it: above all a client that
-    // stopped reading its answer (a download left unread holds its socket, file and decryption else).
-    // Every body's own deadlines are shorter (the guard above), so this one is for answers.
+    // Nothing moving either way on a connection for this long closes it, when the client owes the
+    // next move (idle-connections.ts): above all a client that stopped reading its answer (a download
+    // left unread holds its socket, file and decryption else). Bodies have their own deadlines.
     connectionTimeout: vault.config.connectionIdleSeconds * 1000,
     // Refusals the router makes before any route or hook runs (an undecodable address, say): the
     // same problem document, and the same close, as every other refusal.
@@ -84,6 +85,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
     ...(options.server ?? {}),
   } as FastifyServerOptions);
   app.decorate('slowBodies', slowBodies);
+  closeIdleConnectionsOf(app.server);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler((error, request, reply) => sendProblem(reply, problemFor(error, request)));

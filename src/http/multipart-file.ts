@@ -21,6 +21,8 @@ export async function* wholeFile(file: MultipartFile, maxUploadBytes: number): A
     try {
       for await (const chunk of file.file.iterator({ destroyOnReturn: false })) yield chunk as Uint8Array;
     } catch (error) {
+      // The body stalled (the form's reader failed the file, saying so): that reason stands.
+      if (error instanceof DomainError) throw error;
       // The form broke off inside the file (client gone, or no closing boundary): a partial file, refused.
       throw new DomainError('INVALID', 'The form ended before the file was complete, so nothing was stored. Send it again.', { cause: error });
     }

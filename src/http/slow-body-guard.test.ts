@@ -240,6 +240,32 @@ describe('SlowBodyGuard', () => {
     expect(closedAfterMs).toBeGreaterThanOrEqual(LIMITS.idleMs);
   });
 
+  it('cuts off a request whose reader took the stall over and never answered, then and at shutdown', async () => {
+    guard = new SlowBodyGuard(LIMITS, TICK_MS);
+    const stalls: number[] = [];
+    server = createServer((req, res) => {
+      guard!.watch(req, res, 'req-6');
+      guard!.handOver(req, () => stalls.push(Date.now())); // a reader stuck elsewhere: it never answers
+      req.on('error', () => undefined);
+      req.resume();
+    });
+    await new Promise<void>((ready) => server!.listen(0, '127.0.0.1', ready));
+    const port = (server.address() as AddressInfo).port;
+    const { received, closedAfterMs } = await send(port, post(100) + '{', [], 0);
+    expect(stalls).toHaveLength(1);
+    expect(received).toBe(''); // no 408: the reader may have acted on what came
+    expect(closedAfterMs).toBeGreaterThanOrEqual(LIMITS.idleMs * 2);
+    expect(closedAfterMs).toBeLessThan(LIMITS.idleMs * 2 + 1_000);
+
+    // At shutdown it does not wait for the reader either.
+    const pending = send(port, post(100) + '{', [], 0);
+    await expect.poll(() => stalls.length, { timeout: 3_000 }).toBe(2);
+    const started = Date.now();
+    guard.closeAll();
+    await pending;
+    expect(Date.now() - started).toBeLessThan(LIMITS.idleMs / 2);
+  });
+
   it('cuts off every body still awaited at shutdown, rather than waiting for it', async () => {
     const { port, outcomes } = await readingServer();
     const answer = send(port, post(100) + '{"name":', [], 0);

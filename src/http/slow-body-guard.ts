@@ -39,8 +39,9 @@ interface Watched {
   quietSince: number;
   /** Whether the last tick found the server waiting on the client (only such time counts). */
   waiting: boolean;
-  /** The reader that answers a stall itself, if one took it over. */
+  /** The reader that answers a stall itself, if one took it over, and when it was told of one. */
   onStall?: (cause: string) => void;
+  handedOverAt?: number;
   /** How long in all the server has waited on the client for this body. */
   waitedMs: number;
 }
@@ -78,8 +79,8 @@ export class SlowBodyGuard {
   /**
    * For a reader that acts on the body piece by piece: when the body stalls, `onStall` is called with
    * why ("no data arrived for 35 seconds") instead of the 408, and the reader answers with what it did.
-   * It must answer at once; the connection's idle timeout is the backstop. Nothing happens for a
-   * request whose body had all come when it arrived.
+   * It must stop reading and answer at once: a request still unanswered `idleMs` later is cut off
+   * (no 408: the reader may have acted). Nothing happens for a request whose body had all come.
    */
   handOver(request: IncomingMessage, onStall: (cause: string) => void): void {
     const body = this.#bodies.get(request);
@@ -110,6 +111,14 @@ export class SlowBodyGuard {
       // Whole, gone, or answered already (a refusal part-way hands the connection to the lingering close).
       if (request.complete || request.destroyed || response.headersSent) {
         this.#watched.delete(body);
+        continue;
+      }
+      if (body.handedOverAt !== undefined) {
+        // Its reader was told of the stall and has not answered: it is stuck, so the connection goes.
+        if (now - body.handedOverAt >= this.limits.idleMs) {
+          this.#watched.delete(body);
+          request.destroy(new SlowBodyError('The request stopped, and its answer never came.'));
+        }
         continue;
       }
       // What arrived since the last tick is taken to have come at this one, so a body is never cut off early.
@@ -147,9 +156,14 @@ export class SlowBodyGuard {
   }
 
   #stalled(body: Watched, cause: string): void {
+    if (body.onStall) {
+      // Still watched, until answered: closeAll cuts it at shutdown, and a reader that never answers is cut off.
+      body.handedOverAt = Date.now();
+      body.onStall(cause);
+      return;
+    }
     this.#watched.delete(body);
-    if (body.onStall) body.onStall(cause);
-    else this.#cut(body, `The request stopped: ${cause}. Nothing was changed; try again.`);
+    this.#cut(body, `The request stopped: ${cause}. Nothing was changed; try again.`);
   }
 
   /**

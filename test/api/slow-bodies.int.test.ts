@@ -12,7 +12,7 @@ import { useClamd, useTestVault } from '../support/fixture.js';
 import { api } from '../support/http.js';
 import { DIALECTS, createOrganisation, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { davUser, type DavUser } from '../webdav/support.js';
-import { FormClient, addPerson } from '../ui/support.js';
+import { FormClient, PASSWORD, addPerson, enrolTotp } from '../ui/support.js';
 
 const clamd = useClamd();
 const IDLE_SECONDS = 1;
@@ -23,6 +23,8 @@ const CONNECTION_IDLE_SECONDS = IDLE_SECONDS + 10;
 
 interface Stalled {
   received: string;
+  /** When the answer began, and when the server closed the connection (ms after connecting). */
+  answeredAfterMs: number;
   closedAfterMs: number;
 }
 
@@ -36,10 +38,14 @@ function stall(port: number, head: string, sent: string): Promise<Stalled> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const chunks: Buffer[] = [];
+    let answeredAfterMs = -1;
     const socket = connect({ host: '127.0.0.1', port }, () => socket.write(head + sent));
-    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('data', (d: Buffer) => {
+      if (answeredAfterMs < 0) answeredAfterMs = Date.now() - started;
+      chunks.push(d);
+    });
     socket.on('error', () => undefined);
-    socket.on('close', () => resolve({ received: Buffer.concat(chunks).toString(), closedAfterMs: Date.now() - started }));
+    socket.on('close', () => resolve({ received: Buffer.concat(chunks).toString(), answeredAfterMs, closedAfterMs: Date.now() - started }));
     socket.setTimeout(30_000, () => reject(new Error('the server never closed the connection')));
   });
 }
@@ -128,6 +134,37 @@ describe.each(DIALECTS)('slow request bodies on %s', (dialect) => {
     }
     const stored = (await api(t.app, clerk).get(`collections/${org.collections.payroll}`)).json().documents.map((d: { name: string }) => d.name).sort();
     expect(stored).toEqual(['first-between.txt', 'first-inside.txt']);
+  });
+
+  it('answers a branding form whose logo stops arriving, changing nothing, and refuses someone who may not brand before reading their form', { timeout: 40_000 }, async () => {
+    const signedIn = async (roles: string[]) => {
+      const person = await addPerson(t.vault, org.slug, { roles });
+      const client = new FormClient(`http://127.0.0.1:${port}`);
+      await client.signIn(person.email, PASSWORD, roles.includes('org_admin') ? await enrolTotp(t.vault, person.id) : undefined);
+      return client;
+    };
+    const stalledBranding = async (client: FormClient, csrfFrom: string) => {
+      const page = await client.get(csrfFrom);
+      const boundary = '----srlogo';
+      const part = (name: string, value: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+      const head = [
+        'POST /admin/branding HTTP/1.1', 'Host: x', `Cookie: ${[...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ')}`,
+        `Content-Type: multipart/form-data; boundary=${boundary}`, 'Content-Length: 100000', '', '',
+      ].join('\r\n');
+      const logoStart = `--${boundary}\r\nContent-Disposition: form-data; name="logo"; filename="logo.png"\r\nContent-Type: image/png\r\n\r\n\x89PNG`;
+      return stall(port, head, part('_csrf', FormClient.csrf(page.text)) + part('displayName', 'Stalled Council') + part('colour', '') + logoStart);
+    };
+    const [admin, member] = await Promise.all([signedIn(['org_admin']), signedIn(['member'])]);
+    const [byAdmin, byMember] = await Promise.all([stalledBranding(admin, '/admin/branding'), stalledBranding(member, '/')]);
+    // The logo's reader is told of the stall and fails at once: the form is answered, nothing saved.
+    expect(answerOf(byAdmin.received).status, byAdmin.received.slice(0, 3000)).toBe(408);
+    expect(byAdmin.answeredAfterMs).toBeGreaterThanOrEqual(GUARD_SECONDS * 1000);
+    expect(byAdmin.answeredAfterMs).toBeLessThan(GUARD_SECONDS * 1000 + 3_000);
+    expect(byAdmin.received).toContain(`The upload stopped: no data arrived for ${GUARD_SECONDS} seconds.`);
+    expect((await t.vault.branding.settings(systemActor(), org.slug)).brand?.displayName ?? null).not.toBe('Stalled Council');
+    // decide() refuses the member before any of the form is read.
+    expect(answerOf(byMember.received).status, byMember.received).toBe(403);
+    expect(byMember.answeredAfterMs).toBeLessThan(3_000);
   });
 });
 

@@ -42,8 +42,12 @@ export async function eachFile<T>(
   const files: FileOutcome<T>[] = [];
   const maxUploadBytes = ui.vault.config.maxUploadBytes;
   let stallCause: string | null = null;
+  let reading: MultipartFile | null = null;
   const stall = new Promise<typeof STALLED>((resolve) => request.server.slowBodies.handOver(request.raw, (cause) => {
     stallCause = cause;
+    // A file being read fails now, whatever its handler is, so the form can answer at once; a
+    // handler past reading (storing what it has) finishes, and the answer says what it decided.
+    reading?.file.destroy(new DomainError('TIMEOUT', `The upload stopped: ${cause}. Nothing was stored; try again.`));
     resolve(STALLED);
   }));
   const restNotStored = () => ({ name: 'The rest of the form', ok: false, error: new DomainError('TIMEOUT', `The upload stopped: ${stallCause}. The files not listed as uploaded were not stored; upload them again.`) });
@@ -76,14 +80,17 @@ export async function eachFile<T>(
         file.file.resume();
         continue;
       }
-      // Not raced against a stall: the handler decides whether this file is stored (its upload has
-      // deadlines of its own), and the answer must say what it decided.
+      // Not raced against a stall: a stall fails the file's stream (above), and the answer must say
+      // what the handler decided.
       try {
+        reading = file;
         files.push({ name: file.filename, ok: true, value: await onFile(file.filename, wholeFile(file, maxUploadBytes), fields) });
       } catch (error) {
         files.push({ name: file.filename, ok: false, error: error as Error });
         // The body stopped inside this file: nothing more will come to read.
         if (error instanceof DomainError && error.code === 'TIMEOUT') break;
+      } finally {
+        reading = null;
       }
       if (stallCause) {
         files.push(restNotStored());

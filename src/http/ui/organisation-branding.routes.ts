@@ -49,6 +49,8 @@ export const organisationBrandingPages = (ui: Ui): FastifyPluginAsync => async (
 
   app.post('/admin/branding', async (request, reply) => {
     const web = signedIn(request);
+    // decide() first: a person who may not change the branding has no form of theirs read at all.
+    await ui.vault.branding.settings(web.actor, web.organisation.slug);
     let logo: Buffer | undefined;
     let fields: Record<string, string | undefined>;
     if (request.isMultipart()) {
