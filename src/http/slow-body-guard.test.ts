@@ -1,8 +1,8 @@
 // Every body the server waits for has a deadline: a client that stops sending, or trickles, is
 // answered 408 and cut off, and the reader sees the body fail, never end; a client the server
 // itself is holding up (its reader busy) is not cut off, and a steady body goes through.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SlowBodyGuard, type SlowBodyLimits } from './slow-body-guard.js';
 
@@ -277,6 +277,15 @@ describe('SlowBodyGuard', () => {
     expect(received).toBe('');
     await expect.poll(() => outcomes).toHaveLength(1);
     expect(outcomes[0]).toHaveProperty('failed');
+  });
+
+  it('leaves alone a request injected in-process, which has no connection to hold (and whose stand-in socket it cannot judge)', () => {
+    guard = new SlowBodyGuard(LIMITS, TICK_MS);
+    const standIn = { remoteAddress: '127.0.0.1' } as unknown as Socket; // as light-my-request gives Fastify's inject()
+    const request = new IncomingMessage(standIn);
+    request.headers = { 'content-length': '100' };
+    guard.watch(request, new ServerResponse(request), 'req-7');
+    expect(guard.watching).toBe(0);
   });
 
   it('leaves alone a body that has all arrived, and one whose answer is already under way', async () => {

@@ -13,6 +13,7 @@
 // it: not while any of the body lies unread on our side (a busy reader), nor while the connection is
 // paused (Node pauses it while answers to pipelined requests are backed up).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 
 export interface SlowBodyLimits {
   /** Cut off a body of which nothing has arrived for this long while the server waited for it. */
@@ -59,7 +60,8 @@ export class SlowBodyGuard {
 
   /** Starts watching this request's body, if one is still to come. Stops by itself when it has all come, or when the response is under way. */
   watch(request: IncomingMessage, response: ServerResponse, requestId: string): void {
-    if (request.complete || !hasBody(request)) return;
+    // A request injected in-process (tests, light-my-request) has no connection to hold.
+    if (request.complete || !hasBody(request) || !(request.socket instanceof Socket)) return;
     const now = Date.now();
     const body: Watched = { request, response, requestId, received: 0, seen: 0, tickedAt: now, quietSince: now, waiting: false, waitedMs: 0 };
     // The parser hands every piece of the body to push(): counted there, whoever reads it and however.
@@ -107,42 +109,51 @@ export class SlowBodyGuard {
   #tick(): void {
     const now = Date.now();
     for (const body of this.#watched) {
-      const { request, response } = body;
-      // Whole, gone, or answered already (a refusal part-way hands the connection to the lingering close).
-      if (request.complete || request.destroyed || response.headersSent) {
+      try {
+        this.#check(body, now);
+      } catch {
+        // This runs on a timer: a throw would end the whole server. An entry it cannot judge is let go.
         this.#watched.delete(body);
-        continue;
-      }
-      if (body.handedOverAt !== undefined) {
-        // Its reader was told of the stall and has not answered: it is stuck, so the connection goes.
-        if (now - body.handedOverAt >= this.limits.idleMs) {
-          this.#watched.delete(body);
-          request.destroy(new SlowBodyError('The request stopped, and its answer never came.'));
-        }
-        continue;
-      }
-      // What arrived since the last tick is taken to have come at this one, so a body is never cut off early.
-      const arrived = body.received > body.seen;
-      body.seen = body.received;
-      const elapsed = now - body.tickedAt;
-      body.tickedAt = now;
-      const waited = body.waiting;
-      body.waiting = this.#waitingOnClient(body);
-      if (!body.waiting) {
-        body.quietSince = now; // the wait is ours, not the client's
-        continue;
-      }
-      if (waited) body.waitedMs += elapsed;
-      if (arrived) body.quietSince = now;
-      const { idleMs, minBytesPerSecond, graceMs } = this.limits;
-      if (now - body.quietSince >= idleMs) {
-        const seconds = Math.round(idleMs / 1000);
-        this.#stalled(body, `no data arrived for ${seconds} second${seconds === 1 ? '' : 's'}`);
-      } else if (minBytesPerSecond > 0 && body.waitedMs >= graceMs && (body.received * 1000) / body.waitedMs < minBytesPerSecond) {
-        this.#stalled(body, `the data came too slowly (under ${minBytesPerSecond} bytes a second)`);
       }
     }
     if (this.#watched.size === 0) this.#stop();
+  }
+
+  #check(body: Watched, now: number): void {
+    const { request, response } = body;
+    // Whole, gone, or answered already (a refusal part-way hands the connection to the lingering close).
+    if (request.complete || request.destroyed || response.headersSent) {
+      this.#watched.delete(body);
+      return;
+    }
+    if (body.handedOverAt !== undefined) {
+      // Its reader was told of the stall and has not answered: it is stuck, so the connection goes.
+      if (now - body.handedOverAt >= this.limits.idleMs) {
+        this.#watched.delete(body);
+        request.destroy(new SlowBodyError('The request stopped, and its answer never came.'));
+      }
+      return;
+    }
+    // What arrived since the last tick is taken to have come at this one, so a body is never cut off early.
+    const arrived = body.received > body.seen;
+    body.seen = body.received;
+    const elapsed = now - body.tickedAt;
+    body.tickedAt = now;
+    const waited = body.waiting;
+    body.waiting = this.#waitingOnClient(body);
+    if (!body.waiting) {
+      body.quietSince = now; // the wait is ours, not the client's
+      return;
+    }
+    if (waited) body.waitedMs += elapsed;
+    if (arrived) body.quietSince = now;
+    const { idleMs, minBytesPerSecond, graceMs } = this.limits;
+    if (now - body.quietSince >= idleMs) {
+      const seconds = Math.round(idleMs / 1000);
+      this.#stalled(body, `no data arrived for ${seconds} second${seconds === 1 ? '' : 's'}`);
+    } else if (minBytesPerSecond > 0 && body.waitedMs >= graceMs && (body.received * 1000) / body.waitedMs < minBytesPerSecond) {
+      this.#stalled(body, `the data came too slowly (under ${minBytesPerSecond} bytes a second)`);
+    }
   }
 
   /**
