@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useClamd } from '../support/fixture.js';
 import { filesContaining, filesUnder } from '../support/http.js';
 import { auth, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
+import { markClosed, removeDataDir } from '../support/vault-dir.js';
 
 const clamd = useClamd();
 
@@ -53,10 +54,7 @@ describe('no plaintext at rest on sqlite', () => {
     await t.app.close();
     await t.vault.close();
     await check();
-    t.close = async () => {
-      const { rm } = await import('node:fs/promises');
-      await rm(t.dataDir, { recursive: true, force: true });
-    };
+    markClosed(t, () => removeDataDir(t.dataDir));
   });
 });
 
