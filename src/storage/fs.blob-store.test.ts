@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DomainError } from '../domain/errors.js';
 import { FsBlobStore } from './fs.blob-store.js';
 
@@ -199,6 +199,25 @@ describe('FsBlobStore', () => {
     const empty = await store.put(Readable.from([]));
     expect(empty.size).toBe(0);
     expect((await readAll(await store.get(empty.id))).length).toBe(0);
+  });
+
+  it('reads a small blob whole in one read of its own size, and a blob grown in place to its end', async () => {
+    const bytes = randomBytes(4096 + 60);
+    const { id } = await store.put(Readable.from([bytes]));
+    const anyHandle = await fsp.open(dataDir, 'r');
+    const handles = Object.getPrototypeOf(anyHandle) as fsp.FileHandle;
+    await anyHandle.close();
+    const reads = vi.spyOn(handles, 'read');
+    try {
+      expect((await readAll(await store.get(id))).equals(bytes)).toBe(true);
+      // Not a 1 MiB buffer for 4 KiB, nor a second read to find the end: (buffer, offset, length, position).
+      expect(reads.mock.calls.map((call) => (call as unknown[])[2])).toEqual([bytes.length]);
+    } finally {
+      reads.mockRestore();
+    }
+    // Bytes added behind the store's back are still read, so a decrypting reader sees them and refuses.
+    await fsp.appendFile(join(dataDir, 'blobs', id.slice(0, 2), id), Buffer.from('extra'));
+    expect((await readAll(await store.get(id))).length).toBe(bytes.length + 5);
   });
 
   it('joins many tiny chunks correctly', async () => {

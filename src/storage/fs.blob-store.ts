@@ -109,11 +109,21 @@ export class FsBlobStore implements BlobStore {
     if (range !== undefined) checkRange(range);
     // Open first so a missing blob is a rejected promise rather than a later stream error.
     const handle = await this.#found(id, (path) => fsp.open(path, fsConstants.O_RDONLY));
-    return createReadStream('', {
-      fd: handle,
-      highWaterMark: READ_HIGH_WATER_MARK,
-      ...(range === undefined ? {} : { start: range.start, end: range.end }),
+    // A read stream allocates its whole high-water mark for every read, and reads once more to find
+    // the end unless it knows where that is: read whole, a 4 KiB blob cost two 1 MiB buffers. So a
+    // whole read ends where the open file does (a blob never changes once in place; a replacement is
+    // another file renamed over it, and this one stays as it was).
+    const bounds = range ?? (await this.#wholeOf(handle));
+    return createReadStream('', { fd: handle, highWaterMark: READ_HIGH_WATER_MARK, ...bounds });
+  }
+
+  /** The bounds of a whole open blob, for its read stream; none for an empty one (an end before its start is refused). */
+  async #wholeOf(handle: FileHandle): Promise<ByteRange | Record<string, never>> {
+    const { size } = await handle.stat().catch(async (error: unknown) => {
+      await handle.close().catch(() => undefined);
+      throw unavailable('read a blob')(error);
     });
+    return size > 0 ? { start: 0, end: size - 1 } : {};
   }
 
   async size(id: string): Promise<number> {
