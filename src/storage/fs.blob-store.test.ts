@@ -34,6 +34,24 @@ async function listAll(s: FsBlobStore): Promise<string[]> {
 
 const stagingFiles = async (): Promise<string[]> => fsp.readdir(join(dataDir, 'tmp')).catch(() => []);
 
+const blobPath = (id: string): string => join(dataDir, 'blobs', id.slice(0, 2), id);
+
+/** The prototype of Node's FileHandle (not exported), to watch what the store does with its files. */
+async function fileHandlePrototype(): Promise<fsp.FileHandle> {
+  const handle = await fsp.open(dataDir, 'r');
+  await handle.close();
+  return Object.getPrototypeOf(handle) as fsp.FileHandle;
+}
+
+/** How many of this process's descriptors are open on `path`. */
+async function openDescriptorsOn(path: string): Promise<number> {
+  let count = 0;
+  for (const fd of await fsp.readdir('/proc/self/fd')) {
+    if ((await fsp.readlink(join('/proc/self/fd', fd)).catch(() => '')) === path) count++;
+  }
+  return count;
+}
+
 function pieces(buffer: Buffer, size: number): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < buffer.length; i += size) out.push(buffer.subarray(i, i + size));
@@ -201,13 +219,10 @@ describe('FsBlobStore', () => {
     expect((await readAll(await store.get(empty.id))).length).toBe(0);
   });
 
-  it('reads a small blob whole in one read of its own size, and a blob grown in place to its end', async () => {
+  it('reads a small blob whole in one read of its own size', async () => {
     const bytes = randomBytes(4096 + 60);
     const { id } = await store.put(Readable.from([bytes]));
-    const anyHandle = await fsp.open(dataDir, 'r');
-    const handles = Object.getPrototypeOf(anyHandle) as fsp.FileHandle;
-    await anyHandle.close();
-    const reads = vi.spyOn(handles, 'read');
+    const reads = vi.spyOn(await fileHandlePrototype(), 'read');
     try {
       expect((await readAll(await store.get(id))).equals(bytes)).toBe(true);
       // Not a 1 MiB buffer for 4 KiB, nor a second read to find the end: (buffer, offset, length, position).
@@ -215,9 +230,47 @@ describe('FsBlobStore', () => {
     } finally {
       reads.mockRestore();
     }
-    // Bytes added behind the store's back are still read, so a decrypting reader sees them and refuses.
-    await fsp.appendFile(join(dataDir, 'blobs', id.slice(0, 2), id), Buffer.from('extra'));
+  });
+
+  it('reads a blob changed behind its back as it was once open: bytes added before are read (for decryption to refuse), bytes cut after are missing', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024);
+    const { id } = await store.put(Readable.from([bytes]));
+    const file = blobPath(id);
+    await fsp.appendFile(file, Buffer.from('extra'));
     expect((await readAll(await store.get(id))).length).toBe(bytes.length + 5);
+
+    const grown = await store.get(id);
+    await fsp.appendFile(file, Buffer.from('later'));
+    expect((await readAll(grown)).length).toBe(bytes.length + 5);
+
+    const cut = await store.get(id);
+    await fsp.truncate(file, 1024 * 1024);
+    expect((await readAll(cut)).equals(bytes.subarray(0, 1024 * 1024))).toBe(true);
+  });
+
+  it('refuses a directory or a FIFO put where a blob should be, at once and without keeping it open', async () => {
+    const { id } = await store.put(Readable.from([Buffer.from('a blob')]));
+    const file = blobPath(id);
+    await fsp.rm(file);
+    execFileSync('mkfifo', [file]);
+    // Opened for reading with no writer, a FIFO would block its libuv thread until one came.
+    await expectCode(store.get(id), 'INTEGRITY');
+    await expectCode(store.get(id, { start: 0, end: 3 }), 'INTEGRITY');
+    await fsp.rm(file);
+    await fsp.mkdir(file);
+    await expectCode(store.get(id), 'INTEGRITY');
+    expect(await openDescriptorsOn(file)).toBe(0);
+  });
+
+  it('says UNAVAILABLE and closes the blob when its size cannot be read', async () => {
+    const { id } = await store.put(Readable.from([Buffer.from('a blob')]));
+    const stat = vi.spyOn(await fileHandlePrototype(), 'stat').mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+    try {
+      await expectCode(store.get(id), 'UNAVAILABLE');
+    } finally {
+      stat.mockRestore();
+    }
+    expect(await openDescriptorsOn(blobPath(id))).toBe(0);
   });
 
   it('joins many tiny chunks correctly', async () => {

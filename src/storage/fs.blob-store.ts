@@ -8,7 +8,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange } from '../domain/ports.js';
-import { DomainError } from '../domain/errors.js';
+import { DomainError, IntegrityError } from '../domain/errors.js';
 import { checkRange, guardEarlyErrors, toBuffer } from './blob-streams.js';
 import { BlobFolderLayout, type Layout } from './fs-blob-layout.js';
 import { FANOUT_PATTERN, ID_PATTERN, makeDirectory, missingAsEmpty, sortedEntries, storageError, syncDirectory, unavailable } from './fs-folders.js';
@@ -107,23 +107,29 @@ export class FsBlobStore implements BlobStore {
   async get(id: string, range?: ByteRange): Promise<Readable> {
     checkId(id);
     if (range !== undefined) checkRange(range);
-    // Open first so a missing blob is a rejected promise rather than a later stream error.
-    const handle = await this.#found(id, (path) => fsp.open(path, fsConstants.O_RDONLY));
+    // Open first so a missing blob is a rejected promise rather than a later stream error. Non-blocking,
+    // so a FIFO planted where a blob should be cannot hold a libuv thread waiting for a writer (it has
+    // no effect on a regular file); the check below then refuses it.
+    const handle = await this.#found(id, (path) => fsp.open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK));
     // A read stream allocates its whole high-water mark for every read, and reads once more to find
     // the end unless it knows where that is: read whole, a 4 KiB blob cost two 1 MiB buffers. So a
-    // whole read ends where the open file does (a blob never changes once in place; a replacement is
-    // another file renamed over it, and this one stays as it was).
-    const bounds = range ?? (await this.#wholeOf(handle));
+    // whole read ends at the size the file has once open. A blob never changes in place (a
+    // replacement is another file renamed over it, and this one stays as it was), so anything else
+    // is tampering: bytes cut off fail decryption, and bytes added after the open are not read.
+    const size = await this.#regularFileSize(id, handle);
+    const bounds = range ?? (size > 0 ? { start: 0, end: size - 1 } : {});
     return createReadStream('', { fd: handle, highWaterMark: READ_HIGH_WATER_MARK, ...bounds });
   }
 
-  /** The bounds of a whole open blob, for its read stream; none for an empty one (an end before its start is refused). */
-  async #wholeOf(handle: FileHandle): Promise<ByteRange | Record<string, never>> {
-    const { size } = await handle.stat().catch(async (error: unknown) => {
+  /** The open blob's size; closes it and refuses when it is not a regular file (a directory, FIFO or device put in its place). */
+  async #regularFileSize(id: string, handle: FileHandle): Promise<number> {
+    const stat = await handle.stat().catch(async (error: unknown) => {
       await handle.close().catch(() => undefined);
       throw unavailable('read a blob')(error);
     });
-    return size > 0 ? { start: 0, end: size - 1 } : {};
+    if (stat.isFile()) return stat.size;
+    await handle.close().catch(() => undefined);
+    throw new IntegrityError(`Blob ${id} is not a regular file: something other than Strongroom put it there.`);
   }
 
   async size(id: string): Promise<number> {
