@@ -1,11 +1,14 @@
 // Where a server spends its CPU on small files: runs `strongroom serve` with --cpu-prof, does N
 // small uploads and N downloads with 4 keep-alive clients, stops it and prints the functions and
 // files with the most self time, and Strongroom's own functions by inclusive time.
+// PROFILE_PHASE=upload or download counts only the samples taken while that phase ran (the uploads'
+// queued jobs are let finish before the downloads start, and are in neither).
 // Usage: node --import tsx bench/profile-small.ts [N]  (PROFILE_KEEP=file.cpuprofile keeps the profile)
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { cleanupAll, cleanupSync } from './lib/cleanup.js';
+import { settled } from './lib/cpu.js';
 import { smallFiles } from './lib/data.js';
 import { seed, startServer } from './lib/strongroom.js';
 import { restSmallDownloads, restSmallUploads } from './lib/workloads.js';
@@ -19,9 +22,14 @@ interface Profile {
   nodes: Node[];
   samples: number[];
   timeDeltas: number[];
+  /** Microseconds on the monotonic clock, as process.hrtime's. */
+  startTime: number;
 }
 
 const count = Number(process.argv[2] ?? 500);
+const phase = process.env.PROFILE_PHASE ?? 'both';
+if (!['both', 'upload', 'download'].includes(phase)) throw new Error(`PROFILE_PHASE is upload, download or unset, not ${phase}`);
+const now = (): number => Number(process.hrtime.bigint() / 1000n);
 const root = await mkdtemp(path.join(tmpdir(), 'srp-'));
 process.on('exit', cleanupSync);
 try {
@@ -31,8 +39,14 @@ try {
   const server = await startServer({ dataDir, logFile: path.join(root, 'server.log'), nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
   const api = { baseUrl: server.baseUrl, authorization: `Bearer ${seeded.token}` };
   const files = smallFiles(count, 4096);
+  const upStarted = now();
   const up = await restSmallUploads(api, seeded.collectionId, files, 4, 'p');
+  const upEnded = now();
+  if (phase !== 'both') await settled(server.pid);
+  const downStarted = now();
   const down = await restSmallDownloads(api, up.ids, files, 4);
+  const downEnded = now();
+  const window = phase === 'upload' ? [upStarted, upEnded] : phase === 'download' ? [downStarted, downEnded] : [0, Infinity];
   process.stdout.write(`uploads ${(up.done / up.seconds).toFixed(0)}/s, downloads ${(down.done / down.seconds).toFixed(0)}/s (profiling slows both)\n`);
   await server.stop();
   const name = (await readdir(profDir)).find((n) => n.endsWith('.cpuprofile'));
@@ -40,7 +54,11 @@ try {
   const profile = JSON.parse(await readFile(path.join(profDir, name), 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  let at = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    if (at >= (window[0] as number) && at <= (window[1] as number)) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const fn = new Map<string, number>();
   const file = new Map<string, number>();
@@ -73,7 +91,7 @@ try {
   if (process.env.PROFILE_KEEP) await writeFile(process.env.PROFILE_KEEP, JSON.stringify(profile));
   const top = (m: Map<string, number>, k: number): string =>
     [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([key, us]) => `${((us / total) * 100).toFixed(1).padStart(5)} %  ${key}`).join('\n');
-  process.stdout.write(`\nself time ${(total / 1e6).toFixed(2)} s over ${count} uploads + ${count} downloads\n\nby file or package:\n${top(file, 25)}\n\nby function:\n${top(fn, 35)}\n\nStrongroom's functions, inclusive:\n${top(inclusive, 40)}\n`);
+  process.stdout.write(`\nself time ${(total / 1e6).toFixed(2)} s over ${phase === 'both' ? `${count} uploads + ${count} downloads` : `${count} ${phase}s`}\n\nby file or package:\n${top(file, 25)}\n\nby function:\n${top(fn, 35)}\n\nStrongroom's functions, inclusive:\n${top(inclusive, 40)}\n`);
 } finally {
   await cleanupAll();
   await rm(root, { recursive: true, force: true });

@@ -13,9 +13,9 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { cleanupAll, cleanupSync, trackDir } from './lib/cleanup.js';
-import { cpuOf, mainThreadCpuOf } from './lib/cpu.js';
+import { cpuOf, mainThreadCpuOf, settled } from './lib/cpu.js';
 import { smallFiles } from './lib/data.js';
-import { entryAt, seed, sleep, startServer, type Entry } from './lib/strongroom.js';
+import { entryAt, seed, startServer, type Entry } from './lib/strongroom.js';
 import { restSmallDownloads, restSmallUploads } from './lib/workloads.js';
 
 const count = Number(process.argv[2] ?? 1000);
@@ -25,17 +25,6 @@ process.on('exit', cleanupSync);
 const builds: { label: string; entry?: Entry; nodeArgs?: string[] }[] = [{ label: 'this' }];
 if (process.env.BENCH_BASELINE) builds.push({ label: 'baseline', entry: entryAt(path.resolve(process.env.BENCH_BASELINE)) });
 if (process.env.BENCH_NODE_ARGS_ALT) builds.push({ label: 'alt', nodeArgs: process.env.BENCH_NODE_ARGS_ALT.split(' ').filter(Boolean) });
-
-/** Waits until the server's CPU stops rising: its queued jobs and audit sequencing are done. */
-async function settled(pid: number): Promise<void> {
-  let last = cpuOf(pid);
-  for (let quiet = 0; quiet < 3;) {
-    await sleep(500);
-    const now = cpuOf(pid);
-    quiet = now - last < 0.02 ? quiet + 1 : 0;
-    last = now;
-  }
-}
 
 async function measure(label: string, entry: Entry | undefined, nodeArgs: string[] = []): Promise<void> {
   const root = await mkdtemp(path.join(tmpdir(), 'srs-'));

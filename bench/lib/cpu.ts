@@ -90,3 +90,17 @@ export async function waitForQuiet(below: number, maxSeconds: number, log: (line
     await new Promise((resolve) => setTimeout(resolve, 5000));
   }
 }
+
+/**
+ * Waits until a process's CPU stops rising (under 20 ms in each of three half-second looks): a
+ * server has finished its queued jobs and audit sequencing. Returns 1.5 s after the work ended.
+ */
+export async function settled(pid: number): Promise<void> {
+  let last = cpuOf(pid);
+  for (let quiet = 0; quiet < 3;) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const now = cpuOf(pid);
+    quiet = now - last < 0.02 ? quiet + 1 : 0;
+    last = now;
+  }
+}

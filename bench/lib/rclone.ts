@@ -39,7 +39,8 @@ export async function startRcloneCrypt(): Promise<RunningRclone> {
   const store = path.join(dir, 'store');
   await mkdir(store);
   // The crypt remote's key and salt passwords: random per run, handed to the config obscured.
-  const obscure = async (secret: string): Promise<string> => (await run('rclone', ['obscure', secret])).stdout.trim();
+  // base64url can begin with '-', which rclone would read as a flag: '--' ends its options.
+  const obscure = async (secret: string): Promise<string> => (await run('rclone', ['obscure', '--', secret])).stdout.trim();
   const config = path.join(dir, 'rclone.conf');
   await writeFile(config, [
     `[${REMOTE}]`,

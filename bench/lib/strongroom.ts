@@ -46,8 +46,16 @@ export interface Entry {
   cwd?: string;
 }
 
-/** Another checkout's source through tsx, e.g. the code before a change, for a side-by-side run. */
+/**
+ * Another checkout, e.g. the code before a change, for a side-by-side run: its dist/ build, as this
+ * checkout's own server runs, or its source through tsx when it has none. tsx's loader adds tens of
+ * MB to the resident set and installs source-map support, which makes every Error dearer, so a
+ * comparison of a built checkout with one run through tsx measures tsx as well as the change.
+ */
 export function entryAt(root: string): Entry {
+  const dist = path.join(root, 'dist', 'cli', 'index.js');
+  if (existsSync(dist)) return { args: [dist], cwd: root };
+  process.stderr.write(`[bench] ${root} has no dist/ build: running its source through tsx, which costs memory and CPU of its own\n`);
   return { args: ['--import', 'tsx', path.join(root, 'src', 'cli', 'index.ts')], cwd: root };
 }
 
