@@ -43,9 +43,10 @@ export interface SqliteOptions {
  * the database (a checkpoint, on the event loop, synced). A checkpoint copies each page the log holds
  * once, however often it changed since the last: the hot pages of a small upload's tables and indexes
  * change with every upload, so a longer log copies them less often. SQLite's 1,000 pages checkpointed
- * every 70-odd uploads; 10,000 (about 40 MB of log on disk, encrypted as the database is) costs 8 %
- * less CPU per small upload, measured side by side, and stalls the loop seven times less often, for up
- * to a tenth of a second each time (docs/performance.md, "Checkpoints").
+ * every 70-odd commits of a small upload's size; 10,000 (about 40 MB of log on disk, encrypted as
+ * the database is) costs 8 % less CPU per small upload, measured side by side, and stalls the loop
+ * seven times less often, for up to a tenth of a second each time (docs/performance.md,
+ * "Checkpoints, and blob reads that end where the file does").
  */
 export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
