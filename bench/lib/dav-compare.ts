@@ -86,7 +86,10 @@ export interface DavCompareOptions {
   smallBytes: number;
   largeBytes: number;
   clients: number;
-  /** Random data the first round's large bodies are cut from (see data.ts largeFile); later rounds make their own. */
+  /**
+   * Random data the first round's large bodies are cut from (see data.ts largeFile); later rounds make
+   * their own. Never data a scanned file was cut from before on the same clamd: its cache would answer.
+   */
   base: Buffer;
   log: (line: string) => void;
 }
