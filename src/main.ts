@@ -187,8 +187,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   let scanner: ClamdScanner;
   // No stream to clamd is longer than the whole-scan limit (larger versions go in segments), so
   // clamd's tmpfs holds at most that per stream, plus what it unpacks (MaxScanSize, twice it).
+  // Small files (up to a megabyte) go over kept clamd sessions: no connection per upload.
+  const keptSessions = {};
   if (config.clamd) {
-    scanner = new ClamdScanner({ ...parseClamdAddress(config.clamd), maxStreamBytes: config.scanWholeMaxBytes });
+    scanner = new ClamdScanner({ ...parseClamdAddress(config.clamd), maxStreamBytes: config.scanWholeMaxBytes, keptSessions });
   } else {
     const own = new ClamdSupervisor({
       stateDir: path.join(config.dataDir, 'clamd'), signaturesDir: path.join(PROJECT_ROOT, 'assets', 'clamav'), logger,
@@ -196,7 +198,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       maxStreamBytes: config.scanWholeMaxBytes, maxScanBytes: 2 * config.scanWholeMaxBytes, concurrentStreams: config.scanStreamsTotal,
     });
     supervisor = own;
-    scanner = new ClamdScanner({ socketPath: own.socketPath, maxStreamBytes: own.maxStreamBytes, versionSuffix: () => own.signaturesVersion });
+    scanner = new ClamdScanner({ socketPath: own.socketPath, maxStreamBytes: own.maxStreamBytes, versionSuffix: () => own.signaturesVersion, keptSessions });
     // A one-shot command (import) beside a running server uses that server's clamd rather than
     // starting a second one in the same directory (which would replace the server's).
     const reuse = options.startClamd === 'unless-running' && (await scanner.ping());
@@ -364,6 +366,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       // Sequencing and signing are background work: a web node leaves them to the worker, so its
       // shutdown signs nothing (and writes no checkpoint copy on its own disk).
       if (config.role !== 'web') await audit.flush().catch((err: unknown) => logger.error({ err }, 'final audit sequencing failed'));
+      scanner.close();
       await supervisor?.stop();
       await store.close();
       closeBlobStore();

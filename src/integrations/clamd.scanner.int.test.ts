@@ -170,3 +170,39 @@ describe('version and ping', () => {
     expect(await scanner.ping()).toBe(true);
   });
 });
+
+describe('kept sessions (IDSESSION) with a real clamd', () => {
+  it('judges small files over a kept session as over a connection each, and longer ones over their own', async () => {
+    const scanner = clamd.scanner({ keptSessions: {} });
+    try {
+      for (let round = 0; round < 3; round++) {
+        expect(await scanner.scan(Readable.from([pdf()]))).toMatchObject({ outcome: 'clean', engine: expect.stringMatching(/^ClamAV \d+\.\d+/) });
+        expect(await scanner.scan(Readable.from([eicar()]))).toEqual({ outcome: 'infected', signature: EICAR_SIGNATURE, engine: expect.stringContaining('ClamAV') });
+        expect(await scanner.scan(Readable.from([strongroomTestSample()]))).toMatchObject({ outcome: 'infected', signature: 'Strongroom.Test.Sample.UNOFFICIAL' });
+        expect(await scanner.scan(Readable.from([]))).toMatchObject({ outcome: 'clean' });
+      }
+      // Past the kept-session limit (a megabyte): EICAR at the end of 3 MB is still found.
+      expect(await scanner.scan(Readable.from([pseudoRandomBytes(3_000_000, 9), eicar()]))).toMatchObject({ outcome: 'infected', signature: EICAR_SIGNATURE });
+      expect(await scanner.scan(Readable.from([eicar()]))).toMatchObject({ outcome: 'infected' });
+    } finally {
+      scanner.close();
+    }
+  });
+
+  it('finds a file clean or infected after clamd was restarted under its kept session', async () => {
+    const scanner = clamd.scanner({ keptSessions: {} });
+    try {
+      expect(await scanner.scan(Readable.from([pdf()]))).toMatchObject({ outcome: 'clean' });
+      killClamd(clamd);
+      await clamd.supervisor.whenReady(20_000);
+      expect(await scanner.scan(Readable.from([eicar()]))).toMatchObject({ outcome: 'infected', signature: EICAR_SIGNATURE });
+      await stopClamd(clamd);
+      expect(await scanner.scan(Readable.from([pdf()]))).toMatchObject({ outcome: 'unavailable', reason: expect.stringContaining('clamd unreachable') });
+    } finally {
+      await startClamd(clamd);
+      scanner.close();
+    }
+    expect(await scanner.scan(Readable.from([eicar()]))).toMatchObject({ outcome: 'infected' });
+    scanner.close();
+  });
+});

@@ -25,7 +25,7 @@ afterEach(async () => {
 
 /** A fake clamd on a Unix socket; `onConnection` decides how badly it behaves. */
 async function fakeClamd(onConnection: (socket: Socket) => void): Promise<string> {
-  const socketPath = path.join(dir, 'fake.sock');
+  const socketPath = path.join(dir, `fake-${servers.length}.sock`);
   const server = createServer((socket) => {
     sockets.push(socket);
     socket.on('error', () => {});
@@ -220,5 +220,201 @@ describe('ClamdScanner with a fake clamd', () => {
     })());
     const verdict = await new ClamdScanner({ socketPath }).scan(source);
     expect(verdict.outcome).toBe('unavailable');
+  });
+});
+
+/**
+ * A fake clamd that speaks IDSESSION: after "zIDSESSION\0" it reads INSTREAM commands one after
+ * another and calls `onStream` with each payload and its number in the session; a connection
+ * without IDSESSION is handed to `onPlain` (the scanner's own-connection path, or VERSION).
+ * Counts sessions and plain INSTREAM connections, and notes which sessions have closed.
+ */
+function sessionClamd(
+  onStream: (socket: Socket, payload: Buffer, id: number) => void,
+  onPlain: (socket: Socket, data: Buffer) => void = (socket, data) => void (answerVersion(socket, data) || socket.destroy()),
+): { connect: (socket: Socket) => void; sessions: number; plain: number; closedSessions: number[] } {
+  const counts = { sessions: 0, plain: 0, closedSessions: [] as number[] };
+  const connect = (socket: Socket): void => {
+    let buffer = Buffer.alloc(0);
+    let mode: 'unknown' | 'session' | 'plain' = 'unknown';
+    let id = 0;
+    let inStream = false;
+    const chunks: Buffer[] = [];
+    socket.on('data', (data: Buffer) => {
+      if (mode === 'plain') return onPlain(socket, data);
+      buffer = Buffer.concat([buffer, data]);
+      if (mode === 'unknown') {
+        const idSession = Buffer.from('zIDSESSION\0');
+        if (buffer.length < idSession.length && idSession.subarray(0, buffer.length).equals(buffer)) return;
+        if (!buffer.subarray(0, idSession.length).equals(idSession)) {
+          mode = 'plain';
+          if (buffer.toString('latin1').startsWith('zINSTREAM\0')) counts.plain++;
+          return onPlain(socket, buffer);
+        }
+        mode = 'session';
+        const session = ++counts.sessions;
+        socket.on('close', () => counts.closedSessions.push(session));
+        buffer = buffer.subarray(idSession.length);
+      }
+      for (;;) {
+        if (!inStream) {
+          const nul = buffer.indexOf(0);
+          if (nul < 0) return;
+          expect(buffer.subarray(0, nul).toString()).toBe('zINSTREAM');
+          buffer = buffer.subarray(nul + 1);
+          inStream = true;
+          id++;
+        }
+        if (buffer.length < 4) return;
+        const length = buffer.readUInt32BE(0);
+        if (length === 0) {
+          buffer = buffer.subarray(4);
+          inStream = false;
+          onStream(socket, Buffer.concat(chunks.splice(0)), id);
+          continue;
+        }
+        if (buffer.length < 4 + length) return;
+        chunks.push(buffer.subarray(4, 4 + length));
+        buffer = buffer.subarray(4 + length);
+      }
+    });
+  };
+  return Object.assign(counts, { connect });
+}
+
+/** Answers a plain INSTREAM connection as clamd does: the verdict, then it hangs up. */
+function plainAnswer(reply: string, received: Buffer[] = []): (socket: Socket, data: Buffer) => void {
+  const parsers = new WeakMap<Socket, (data: Buffer) => void>();
+  return (socket, data) => {
+    let parse = parsers.get(socket);
+    if (!parse) {
+      parse = instreamParser((payload) => {
+        received.push(payload);
+        socket.end(`${reply}\0`);
+      });
+      parsers.set(socket, parse);
+    }
+    if (!answerVersion(socket, data)) parse(data);
+  };
+}
+
+describe('ClamdScanner with kept sessions (IDSESSION), against a fake clamd', () => {
+  const KEPT = { keptSessions: { maxStreamBytes: 1024 } };
+
+  it('sends small streams one after another over one session, each reply checked against its number', async () => {
+    const payloads: Buffer[] = [];
+    const fake = sessionClamd(
+      (socket, payload, id) => {
+        payloads.push(payload);
+        socket.write(payload.includes('bad') ? `${id}: stream: Fake.Sig FOUND\0` : `${id}: stream: OK\0`);
+      },
+      plainAnswer('stream: OK'),
+    );
+    const scanner = new ClamdScanner({ socketPath: await fakeClamd(fake.connect), chunkBytes: 100, ...KEPT });
+    expect(await scanner.scan(Readable.from([Buffer.from('first '), Buffer.from('file')]))).toEqual({ outcome: 'clean', engine: 'ClamAV 9.9.9/1/Fake' });
+    expect(await scanner.scan(Readable.from([Buffer.from('a bad file')]))).toEqual({ outcome: 'infected', signature: 'Fake.Sig', engine: 'ClamAV 9.9.9/1/Fake' });
+    expect(await scanner.scan(Readable.from([Buffer.alloc(0)]))).toMatchObject({ outcome: 'clean' });
+    expect(await scanner.scan(Readable.from([Buffer.alloc(250, 1)]))).toMatchObject({ outcome: 'clean' });
+    expect(payloads).toEqual([Buffer.from('first file'), Buffer.from('a bad file'), Buffer.alloc(0), Buffer.alloc(250, 1)]);
+    expect(fake.sessions).toBe(1);
+    scanner.close();
+  });
+
+  it('never reads a reply numbered for another command, or unnumbered, as a verdict', async () => {
+    for (const reply of ['2: stream: OK', 'stream: OK', '1: stream: OK\0' + '2: stream: OK', '01x: stream: OK']) {
+      const fake = sessionClamd((socket) => socket.write(`${reply}\0`));
+      const scanner = new ClamdScanner({ socketPath: await fakeClamd(fake.connect), ...KEPT });
+      const verdict = await scanner.scan(Readable.from([Buffer.from('data')]));
+      expect(verdict, reply).toMatchObject({ outcome: 'unavailable', reason: expect.stringContaining('clamd connection failed while scanning') });
+      scanner.close();
+    }
+  });
+
+  it('sends a stream again on a connection of its own when its kept session turns out to have closed', async () => {
+    const plain: Buffer[] = [];
+    let streams = 0;
+    const fake = sessionClamd((socket, _payload, id) => {
+      // The first stream is answered; the session then dies the moment the next one arrives,
+      // as when clamd's ReadTimeout closes it just as we write.
+      if (++streams === 1) socket.write(`${id}: stream: OK\0`);
+      else socket.destroy();
+    }, plainAnswer('stream: Fake.Sig FOUND', plain));
+    const scanner = new ClamdScanner({ socketPath: await fakeClamd(fake.connect), ...KEPT });
+    expect(await scanner.scan(Readable.from([Buffer.from('one')]))).toMatchObject({ outcome: 'clean' });
+    expect(await scanner.scan(Readable.from([Buffer.from('two '), Buffer.from('bytes')]))).toMatchObject({ outcome: 'infected', signature: 'Fake.Sig' });
+    expect(plain).toEqual([Buffer.from('two bytes')]);
+    expect(fake.plain).toBe(1);
+    scanner.close();
+  });
+
+  it('is unavailable, not resent, when a new session fails', async () => {
+    const fake = sessionClamd((socket) => socket.destroy(), plainAnswer('stream: OK'));
+    const scanner = new ClamdScanner({ socketPath: await fakeClamd(fake.connect), ...KEPT });
+    expect(await scanner.scan(Readable.from([Buffer.from('x')]))).toEqual({ outcome: 'unavailable', reason: 'clamd closed the connection while scanning' });
+    expect(fake.plain).toBe(0);
+  });
+
+  it('drops a session that clamd closed, or spoke on, while it sat idle', async () => {
+    let streams = 0;
+    const fake = sessionClamd((socket, _payload, id) => {
+      streams++;
+      socket.write(`${id}: stream: OK\0`);
+      if (streams === 1) setTimeout(() => socket.write('1: stream: OK\0'), 20); // unasked-for bytes
+      if (streams === 2) setTimeout(() => socket.end(), 20);
+    });
+    const scanner = new ClamdScanner({ socketPath: await fakeClamd(fake.connect), ...KEPT });
+    for (let i = 0; i < 3; i++) {
+      expect(await scanner.scan(Readable.from([Buffer.from(`file ${i}`)]))).toMatchObject({ outcome: 'clean' });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(fake.sessions).toBe(3);
+    expect(fake.plain).toBe(0);
+    scanner.close();
+  });
+
+  it('closes a session left idle, and every idle session on close()', async () => {
+    const fake = sessionClamd((socket, _payload, id) => socket.write(`${id}: stream: OK\0`));
+    const socketPath = await fakeClamd(fake.connect);
+    const quick = new ClamdScanner({ socketPath, keptSessions: { maxStreamBytes: 1024, idleMs: 50 } });
+    await quick.scan(Readable.from([Buffer.from('x')]));
+    await expect.poll(() => fake.closedSessions).toEqual([1]);
+    const kept = new ClamdScanner({ socketPath, ...KEPT });
+    await kept.scan(Readable.from([Buffer.from('y')]));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(fake.closedSessions).toEqual([1]);
+    kept.close();
+    await expect.poll(() => fake.closedSessions).toEqual([1, 2]);
+  });
+
+  it('sends a stream longer than the kept-session limit over a connection of its own, every byte in order', async () => {
+    const plain: Buffer[] = [];
+    const fake = sessionClamd((socket, _payload, id) => socket.write(`${id}: stream: OK\0`), plainAnswer('stream: OK', plain));
+    const scanner = new ClamdScanner({ socketPath: await fakeClamd(fake.connect), ...KEPT });
+    const parts = Array.from({ length: 30 }, (_, i) => Buffer.alloc(100, i));
+    expect(await scanner.scan(Readable.from(parts))).toMatchObject({ outcome: 'clean' });
+    expect(plain).toEqual([Buffer.concat(parts)]);
+    expect(fake.sessions).toBe(0);
+    scanner.close();
+  });
+
+  it('stops when aborted while it reads a small stream, before clamd hears of it', async () => {
+    const fake = sessionClamd((socket, _payload, id) => socket.write(`${id}: stream: OK\0`));
+    const scanner = new ClamdScanner({ socketPath: await fakeClamd(fake.connect), ...KEPT });
+    const controller = new AbortController();
+    const source = new Readable({ read() {} }); // never ends by itself
+    source.push(Buffer.from('some bytes'));
+    setTimeout(() => controller.abort(), 50);
+    expect(await scanner.scan(source, { signal: controller.signal })).toEqual({ outcome: 'unavailable', reason: 'aborted' });
+    expect(fake.sessions + fake.plain).toBe(0);
+  });
+
+  it('stops when aborted, or out of time, while it waits for a kept session\'s reply', async () => {
+    const fake = sessionClamd(() => {}); // never answers
+    const socketPath = await fakeClamd(fake.connect);
+    const scanner = new ClamdScanner({ socketPath, ...KEPT });
+    expect(await scanner.scan(Readable.from([Buffer.from('x')]), { signal: AbortSignal.timeout(100) })).toEqual({ outcome: 'unavailable', reason: 'aborted' });
+    expect(await new ClamdScanner({ socketPath, replyTimeoutMs: 100, ...KEPT }).scan(Readable.from([Buffer.from('x')]))).toEqual({
+      outcome: 'unavailable', reason: 'clamd timed out (no verdict within 100 ms)',
+    });
   });
 });

@@ -1,8 +1,11 @@
 // The Scanner port over clamd's socket protocol: streams a file with zINSTREAM (length-prefixed
-// chunks, with backpressure, never buffering the file) and fails closed — any doubt is 'unavailable'.
-import { connect, type Socket } from 'node:net';
+// chunks, with backpressure, never buffering more than a small file) and fails closed — any doubt
+// is 'unavailable'. A small stream may go over a kept session (clamd.kept-sessions.ts).
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Scanner, ScanVerdict } from '../domain/ports.js';
+import { KeptSessions } from './clamd.kept-sessions.js';
+import { MAX_REPLY_BYTES, connectToClamd, framed, type End } from './clamd.socket.js';
 
 /**
  * clamd clamps MaxFileSize to 2 GiB - 3 and does not scan a stream longer than MaxFileSize, so
@@ -32,31 +35,35 @@ export interface ClamdScannerOptions {
   chunkBytes?: number;
   /** Appended to clamd's VERSION (e.g. a digest of our own signature files, which VERSION omits). */
   versionSuffix?: string | (() => string);
+  /**
+   * Send small streams over kept clamd sessions (IDSESSION) instead of a connection each. Off when
+   * absent. The scanner then reads up to `maxStreamBytes` of a stream before it sends any: a stream
+   * that ends within it goes whole over a kept session, and again over a connection of its own if
+   * that session turns out to have closed; a longer one goes over a connection of its own, as always.
+   */
+  keptSessions?: { maxStreamBytes?: number; maxIdle?: number; idleMs?: number };
 }
 
-type Step = { done: true } | { done: false; chunk: Buffer } | { error: unknown };
+/** Defaults for kept sessions: small files only, a few kept, closed long before clamd's ReadTimeout. */
+const KEPT_DEFAULTS = { maxStreamBytes: 1024 * 1024, maxIdle: 4, idleMs: 5000 };
 
-/** Why a conversation with clamd ended. */
-type End =
-  | { kind: 'reply'; text: string }
-  | { kind: 'closed' }
-  | { kind: 'error'; error: Error }
-  | { kind: 'timeout'; what: string }
-  | { kind: 'aborted' };
+type Step = { done: true } | { done: false; chunk: Buffer } | { error: unknown };
 
 const unavailable = (reason: string): ScanVerdict => ({ outcome: 'unavailable', reason });
 const beyondLimits = (reason: string): ScanVerdict => ({ outcome: 'unavailable', reason, beyondLimits: true });
 
 export class ClamdScanner implements Scanner {
   readonly maxStreamBytes: number;
-  private readonly opts: Required<Omit<ClamdScannerOptions, 'socketPath' | 'host' | 'port' | 'versionSuffix'>> &
+  private readonly opts: Required<Omit<ClamdScannerOptions, 'socketPath' | 'host' | 'port' | 'versionSuffix' | 'keptSessions'>> &
     Pick<ClamdScannerOptions, 'socketPath' | 'host' | 'port' | 'versionSuffix'>;
   private engineCache: { value: string; at: number } | undefined;
+  private readonly kept: { sessions: KeptSessions; maxStreamBytes: number } | undefined;
 
   constructor(options: ClamdScannerOptions) {
     if (!options.socketPath && !(options.host && options.port)) throw new Error('ClamdScanner needs socketPath, or host and port');
+    const { keptSessions, ...rest } = options;
     this.opts = {
-      ...options,
+      ...rest,
       maxStreamBytes: options.maxStreamBytes ?? DEFAULT_MAX_STREAM_BYTES,
       connectTimeoutMs: options.connectTimeoutMs ?? 2000,
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
@@ -64,6 +71,18 @@ export class ClamdScanner implements Scanner {
       chunkBytes: options.chunkBytes ?? 256 * 1024,
     };
     this.maxStreamBytes = this.opts.maxStreamBytes;
+    if (keptSessions) {
+      const kept = { ...KEPT_DEFAULTS, ...keptSessions };
+      this.kept = {
+        sessions: new KeptSessions((signal) => connectToClamd(this.opts, signal), { maxIdle: kept.maxIdle, idleMs: kept.idleMs, chunkBytes: this.opts.chunkBytes }),
+        maxStreamBytes: Math.min(kept.maxStreamBytes, this.maxStreamBytes),
+      };
+    }
+  }
+
+  /** Closes the kept sessions that sit idle (at shutdown); scans still running are not cut short. */
+  close(): void {
+    this.kept?.sessions.close();
   }
 
   /**
@@ -87,44 +106,80 @@ export class ClamdScanner implements Scanner {
     };
 
     if (signal?.aborted) return giveUp(unavailable('aborted'));
-    let session: Session;
+    // What has been read of the source and not yet sent; `whole` once the source has ended.
+    const head: Buffer[] = [];
+    let whole = false;
+    if (this.kept) {
+      let headBytes = 0;
+      while (headBytes <= this.kept.maxStreamBytes) {
+        const step = await untilAborted(pull(), signal);
+        if (step === 'aborted') return giveUp(unavailable('aborted'));
+        pending = undefined;
+        if ('error' in step) return unavailable(`source stream failed: ${message(step.error)}`);
+        if (step.done) {
+          whole = true;
+          break;
+        }
+        head.push(step.chunk);
+        headBytes += step.chunk.length;
+      }
+      if (whole) {
+        let outcome;
+        try {
+          outcome = await this.kept.sessions.scan(head, this.opts.replyTimeoutMs, signal);
+        } catch (error) {
+          return unavailable(`clamd unreachable: ${message(error)}`);
+        }
+        // A session that sat idle may have been closed by clamd (its ReadTimeout, a restart) just
+        // as we wrote. That is no verdict; every byte is still here, so they go again, on a
+        // connection of their own. A fresh session that fails is clamd's failure and says so.
+        const idleEnd = outcome.reused && (outcome.end.kind === 'closed' || outcome.end.kind === 'error');
+        if (!idleEnd) return this.verdict(outcome.end, 'scanning');
+      }
+    }
+
+    let connection: Connection;
     try {
-      session = await Session.open(this.opts, signal);
+      connection = await Connection.open(this.opts, signal);
     } catch (error) {
       return giveUp(unavailable(`clamd unreachable: ${message(error)}`));
     }
     try {
-      const early = await session.write(Buffer.from('zINSTREAM\0'));
+      const early = await connection.write(Buffer.from('zINSTREAM\0'));
       if (early) return giveUp(this.interpret(early, 'sending the command'));
       let sent = 0;
-      for (;;) {
-        const raced = await session.race(pull());
+      const send = async (chunk: Buffer): Promise<ScanVerdict | undefined> => {
+        if (sent + chunk.length > this.maxStreamBytes) return giveUp(beyondLimits(SCAN_TOO_LARGE));
+        const buffers = framed(chunk, this.opts.chunkBytes);
+        for (let at = 0; at < buffers.length; at += 2) {
+          const ended = await connection.write(buffers[at] as Buffer, buffers[at + 1] as Buffer);
+          if (ended) return giveUp(this.interpret(ended, 'streaming'));
+        }
+        sent += chunk.length;
+        return undefined;
+      };
+      for (const chunk of head.splice(0)) {
+        const stopped = await send(chunk);
+        if (stopped) return stopped;
+      }
+      while (!whole) {
+        const raced = await connection.race(pull());
         if ('end' in raced) return giveUp(this.interpret(raced.end, 'streaming'));
         const step = raced.value;
         pending = undefined;
         if ('error' in step) return unavailable(`source stream failed: ${message(step.error)}`);
         if (step.done) break;
-        if (sent + step.chunk.length > this.maxStreamBytes) return giveUp(beyondLimits(SCAN_TOO_LARGE));
-        for (let at = 0; at < step.chunk.length; at += this.opts.chunkBytes) {
-          const piece = step.chunk.subarray(at, at + this.opts.chunkBytes);
-          const header = Buffer.allocUnsafe(4);
-          header.writeUInt32BE(piece.length);
-          const ended = await session.write(header, piece);
-          if (ended) return giveUp(this.interpret(ended, 'streaming'));
-        }
-        sent += step.chunk.length;
+        const stopped = await send(step.chunk);
+        if (stopped) return stopped;
       }
-      const ended = (await session.write(Buffer.alloc(4))) ?? (await session.reply(this.opts.replyTimeoutMs));
+      const ended = (await connection.write(Buffer.alloc(4))) ?? (await connection.reply(this.opts.replyTimeoutMs));
       // clamd answers before it deletes the stream's spool file, and closes the connection after:
       // waiting for the close means the next stream (the next segment of the same file) never
       // finds the last one still on tmpfs, so one scan holds one spool at a time.
-      if (ended.kind === 'reply') await session.hungUp(CLOSE_AFTER_REPLY_MS);
-      const verdict = this.interpret(ended, 'waiting for the verdict');
-      if (verdict.outcome === 'unavailable') return verdict;
-      const engine = await this.engine();
-      return verdict.outcome === 'infected' ? { ...verdict, engine } : { outcome: 'clean', engine };
+      if (ended.kind === 'reply') await connection.hungUp(CLOSE_AFTER_REPLY_MS);
+      return await this.verdict(ended, 'waiting for the verdict');
     } finally {
-      session.close();
+      connection.close();
     }
   }
 
@@ -164,6 +219,14 @@ export class ClamdScanner implements Scanner {
     }
   }
 
+  /** The verdict an end of the conversation gives, naming the engine when clamd judged the stream. */
+  private async verdict(end: End, stage: string): Promise<ScanVerdict> {
+    const verdict = this.interpret(end, stage);
+    if (verdict.outcome === 'unavailable') return verdict;
+    const engine = await this.engine();
+    return verdict.outcome === 'infected' ? { ...verdict, engine } : { outcome: 'clean', engine };
+  }
+
   private interpret(end: End, stage: string): ScanVerdict {
     switch (end.kind) {
       case 'reply':
@@ -181,13 +244,13 @@ export class ClamdScanner implements Scanner {
 
   /** One short command (PING, VERSION, RELOAD) and its NUL-terminated answer. */
   private async request(command: string, timeoutMs: number): Promise<string> {
-    const session = await Session.open(this.opts, undefined);
+    const connection = await Connection.open(this.opts, undefined);
     try {
-      const end = (await session.write(Buffer.from(command))) ?? (await session.reply(timeoutMs));
+      const end = (await connection.write(Buffer.from(command))) ?? (await connection.reply(timeoutMs));
       if (end.kind !== 'reply') throw new Error(`clamd ${command.slice(1, -1)}: ${describeEnd(end)}`);
       return end.text;
     } finally {
-      session.close();
+      connection.close();
     }
   }
 
@@ -240,16 +303,34 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-const MAX_REPLY_BYTES = 4096;
+/** `promise`'s value, or 'aborted' as soon as the signal fires (the promise is left to settle unheard). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T | 'aborted'> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.resolve('aborted');
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve('aborted');
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
 /** How long to wait for clamd to hang up after its verdict (it does at once; this only bounds a stuck peer). */
 const CLOSE_AFTER_REPLY_MS = 2000;
 
 /**
- * One socket conversation. `ended` settles once, with the first of: a complete (NUL-terminated)
+ * One connection, one conversation (a stream or a short command). `ended` settles once, with the first of: a complete (NUL-terminated)
  * reply, the socket closing or failing, or an abort. Every wait races against it, so clamd
  * hanging up mid-stream is noticed at once and never surfaces as an unhandled 'error' event.
  */
-class Session {
+class Connection {
   private readonly ended: Promise<End>;
   private settle!: (end: End) => void;
   private settled: End | undefined;
@@ -297,29 +378,8 @@ class Session {
 
   private readonly onAbort = (): void => this.settle({ kind: 'aborted' });
 
-  static open(opts: { socketPath?: string; host?: string; port?: number; connectTimeoutMs: number; idleTimeoutMs: number }, signal: AbortSignal | undefined): Promise<Session> {
-    return new Promise((resolve, reject) => {
-      const socket = opts.socketPath ? connect({ path: opts.socketPath }) : connect({ host: opts.host as string, port: opts.port as number });
-      const timer = setTimeout(() => fail(new Error(`no connection within ${opts.connectTimeoutMs} ms`)), opts.connectTimeoutMs);
-      const onAbort = (): void => fail(new Error('aborted'));
-      const fail = (error: Error): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        socket.removeAllListeners('connect');
-        socket.on('error', () => {});
-        socket.destroy();
-        reject(error);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      socket.once('error', fail);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        socket.removeListener('error', fail);
-        if (!opts.socketPath) socket.setNoDelay(true);
-        resolve(new Session(socket, opts.idleTimeoutMs, signal));
-      });
-    });
+  static async open(opts: { socketPath?: string; host?: string; port?: number; connectTimeoutMs: number; idleTimeoutMs: number }, signal: AbortSignal | undefined): Promise<Connection> {
+    return new Connection(await connectToClamd(opts, signal), opts.idleTimeoutMs, signal);
   }
 
   /** Resolves with the value, or with how the conversation ended if that came first. */
