@@ -6,8 +6,9 @@
 // kept session, one at a time, so that:
 // - a session clamd closed while it sat idle (its ReadTimeout, a restart) costs nothing but a
 //   resend: the caller still has every byte and sends them again on a connection of its own;
-// - a large file's segments never share a connection: clamd deletes a stream's spool file after it
-//   answers, and only a closed connection tells us it has (clamd.scanner.ts waits for that).
+// - no stream longer than that megabyte is ever sent on one: clamd deletes a stream's spool file
+//   only after it answers, and only a closed connection tells us it has (clamd.scanner.ts waits for
+//   that), so a kept session leaves at most a megabyte on clamd's tmpfs behind its last answer.
 // Every reply must carry the number of the command it answers; anything else (a wrong number,
 // bytes while idle, bytes after the reply) ends the session, and the command's answer is an error,
 // never a verdict.
@@ -42,14 +43,14 @@ export class KeptSessions {
   ) {}
 
   /**
-   * Sends `chunks` (a whole stream) as one INSTREAM on an idle session, or on a new one, and waits
+   * Sends `stream` (a whole stream) as one INSTREAM on an idle session, or on a new one, and waits
    * up to `replyTimeoutMs` for its answer. Rejects only when no new session could be opened.
    */
-  async scan(chunks: Buffer[], replyTimeoutMs: number, signal: AbortSignal | undefined): Promise<KeptScan> {
+  async scan(stream: Buffer, replyTimeoutMs: number, signal: AbortSignal | undefined): Promise<KeptScan> {
     let session = this.takeIdle();
     const reused = session !== undefined;
     if (!session) session = KeptSession.start(await this.connect(signal));
-    const end = await session.instream(chunks, this.o.chunkBytes, replyTimeoutMs, signal);
+    const end = await session.instream(stream, this.o.chunkBytes, replyTimeoutMs, signal);
     if (end.kind === 'reply' && session.reusable && !this.closed && this.idle.length < this.o.maxIdle) {
       session.rest(this.o.idleMs, (ended) => this.forget(ended));
       this.idle.push(session);
@@ -110,7 +111,7 @@ class KeptSession {
   }
 
   /** Sends one whole stream and waits for its reply, with the session's number stripped and checked. */
-  instream(chunks: Buffer[], chunkBytes: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<End> {
+  instream(stream: Buffer, chunkBytes: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<End> {
     if (this.over) return Promise.resolve(this.over);
     if (signal?.aborted) return Promise.resolve(this.abandon({ kind: 'aborted' }));
     const id = this.nextId++;
@@ -129,7 +130,7 @@ class KeptSession {
       timer = setTimeout(() => settle(this.abandon({ kind: 'timeout', what: `(no verdict within ${timeoutMs} ms)` })), timeoutMs);
       this.socket.cork();
       this.socket.write(INSTREAM);
-      for (const chunk of chunks) for (const buffer of framed(chunk, chunkBytes)) this.socket.write(buffer);
+      for (const buffer of framed(stream, chunkBytes)) this.socket.write(buffer);
       this.socket.write(TERMINATOR);
       this.socket.uncork();
     });

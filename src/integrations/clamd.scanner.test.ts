@@ -1,5 +1,6 @@
 // ClamdScanner against fake clamd servers: reply parsing, framing, and failing closed on
 // refusals, silence, hang-ups and backpressure — the cases a real clamd rarely shows on demand.
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -230,7 +231,7 @@ describe('ClamdScanner with a fake clamd', () => {
  * Counts sessions and plain INSTREAM connections, and notes which sessions have closed.
  */
 function sessionClamd(
-  onStream: (socket: Socket, payload: Buffer, id: number) => void,
+  onStream: (socket: Socket, payload: Buffer, id: number, frames: number[]) => void,
   onPlain: (socket: Socket, data: Buffer) => void = (socket, data) => void (answerVersion(socket, data) || socket.destroy()),
 ): { connect: (socket: Socket) => void; sessions: number; plain: number; closedSessions: number[] } {
   const counts = { sessions: 0, plain: 0, closedSessions: [] as number[] };
@@ -270,7 +271,7 @@ function sessionClamd(
         if (length === 0) {
           buffer = buffer.subarray(4);
           inStream = false;
-          onStream(socket, Buffer.concat(chunks.splice(0)), id);
+          onStream(socket, Buffer.concat(chunks), id, chunks.splice(0).map((chunk) => chunk.length));
           continue;
         }
         if (buffer.length < 4 + length) return;
@@ -394,6 +395,51 @@ describe('ClamdScanner with kept sessions (IDSESSION), against a fake clamd', ()
     expect(await scanner.scan(Readable.from(parts))).toMatchObject({ outcome: 'clean' });
     expect(plain).toEqual([Buffer.concat(parts)]);
     expect(fake.sessions).toBe(0);
+    scanner.close();
+  });
+
+  it('sends a small stream that arrived a byte at a time as one buffer, in as few frames as a whole one', async () => {
+    const streams: Array<{ payload: Buffer; frames: number[] }> = [];
+    const fake = sessionClamd((socket, payload, id, frames) => {
+      streams.push({ payload, frames });
+      socket.write(`${id}: stream: OK\0`);
+    });
+    const scanner = new ClamdScanner({ socketPath: await fakeClamd(fake.connect), chunkBytes: 8192, keptSessions: {} });
+    const bytes = randomBytes(20_000);
+    expect(await scanner.scan(Readable.from([...bytes].map((b) => Buffer.from([b]))))).toMatchObject({ outcome: 'clean' });
+    expect(streams).toEqual([{ payload: bytes, frames: [8192, 8192, 3616] }]);
+    scanner.close();
+  });
+
+  it('gives up on a source that sends nothing for too long, before clamd hears of it', async () => {
+    const fake = sessionClamd((socket, _payload, id) => socket.write(`${id}: stream: OK\0`));
+    const scanner = new ClamdScanner({ socketPath: await fakeClamd(fake.connect), sourceIdleTimeoutMs: 200, ...KEPT });
+    const source = new Readable({ read() {} }); // sends a little, then nothing, and never ends
+    source.push(Buffer.from('a start'));
+    const started = Date.now();
+    expect(await scanner.scan(source)).toEqual({ outcome: 'unavailable', reason: 'source stream sent nothing for 200 ms' });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(fake.sessions + fake.plain).toBe(0);
+    source.destroy();
+  });
+
+  it('reads a reply split across packets, and neither resends nor keeps a reused session that timed out', async () => {
+    let streams = 0;
+    const fake = sessionClamd((socket, _payload, id) => {
+      streams++;
+      if (streams === 1) {
+        socket.write(`${id}: str`);
+        setTimeout(() => socket.write('eam: OK\0'), 30);
+      } else if (streams === 3) {
+        socket.write(`${id}: stream: OK\0`);
+      } // the second stream is never answered; then a late answer would come too late to count
+    }, plainAnswer('stream: OK'));
+    const scanner = new ClamdScanner({ socketPath: await fakeClamd(fake.connect), replyTimeoutMs: 200, ...KEPT });
+    expect(await scanner.scan(Readable.from([Buffer.from('one')]))).toMatchObject({ outcome: 'clean' });
+    expect(await scanner.scan(Readable.from([Buffer.from('two')]))).toEqual({ outcome: 'unavailable', reason: 'clamd timed out (no verdict within 200 ms)' });
+    expect(fake.plain).toBe(0);
+    expect(await scanner.scan(Readable.from([Buffer.from('three')]))).toMatchObject({ outcome: 'clean' });
+    expect(fake.sessions).toBe(2);
     scanner.close();
   });
 

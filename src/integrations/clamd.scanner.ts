@@ -1,6 +1,7 @@
 // The Scanner port over clamd's socket protocol: streams a file with zINSTREAM (length-prefixed
-// chunks, with backpressure, never buffering more than a small file) and fails closed — any doubt
-// is 'unavailable'. A small stream may go over a kept session (clamd.kept-sessions.ts).
+// chunks, with backpressure) and fails closed — any doubt is 'unavailable'. With kept sessions on,
+// it first reads up to a megabyte into one buffer: a stream that ends within it goes over a kept
+// session (clamd.kept-sessions.ts); a longer one is streamed, that buffer first, as always.
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Scanner, ScanVerdict } from '../domain/ports.js';
@@ -37,11 +38,17 @@ export interface ClamdScannerOptions {
   versionSuffix?: string | (() => string);
   /**
    * Send small streams over kept clamd sessions (IDSESSION) instead of a connection each. Off when
-   * absent. The scanner then reads up to `maxStreamBytes` of a stream before it sends any: a stream
-   * that ends within it goes whole over a kept session, and again over a connection of its own if
-   * that session turns out to have closed; a longer one goes over a connection of its own, as always.
+   * absent. The scanner then copies up to `maxStreamBytes` of a stream (and the rest of the piece
+   * that crosses it) into one buffer before it sends any: a stream that ends within it goes whole
+   * over a kept session, and again over a connection of its own if that session, used before,
+   * closed or failed before answering; a longer one goes over a connection of its own, as always.
    */
   keptSessions?: { maxStreamBytes?: number; maxIdle?: number; idleMs?: number };
+  /**
+   * Longest wait for the source's next bytes while they are read ahead for a kept session (default
+   * 300 s, our clamd's ReadTimeout, which bounded the same wait when every stream had a connection).
+   */
+  sourceIdleTimeoutMs?: number;
 }
 
 /** Defaults for kept sessions: small files only, a few kept, closed long before clamd's ReadTimeout. */
@@ -69,6 +76,7 @@ export class ClamdScanner implements Scanner {
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
       replyTimeoutMs: options.replyTimeoutMs ?? 330_000,
       chunkBytes: options.chunkBytes ?? 256 * 1024,
+      sourceIdleTimeoutMs: options.sourceIdleTimeoutMs ?? 300_000,
     };
     this.maxStreamBytes = this.opts.maxStreamBytes;
     if (keptSessions) {
@@ -107,34 +115,34 @@ export class ClamdScanner implements Scanner {
 
     if (signal?.aborted) return giveUp(unavailable('aborted'));
     // What has been read of the source and not yet sent; `whole` once the source has ended.
-    const head: Buffer[] = [];
+    const head = new ReadAhead();
     let whole = false;
     if (this.kept) {
-      let headBytes = 0;
-      while (headBytes <= this.kept.maxStreamBytes) {
-        const step = await untilAborted(pull(), signal);
+      while (head.length <= this.kept.maxStreamBytes) {
+        const step = await untilAborted(pull(), signal, this.opts.sourceIdleTimeoutMs);
         if (step === 'aborted') return giveUp(unavailable('aborted'));
+        if (step === 'timeout') return giveUp(unavailable(`source stream sent nothing for ${this.opts.sourceIdleTimeoutMs} ms`));
         pending = undefined;
         if ('error' in step) return unavailable(`source stream failed: ${message(step.error)}`);
         if (step.done) {
           whole = true;
           break;
         }
-        head.push(step.chunk);
-        headBytes += step.chunk.length;
+        head.append(step.chunk);
       }
       if (whole) {
         let outcome;
         try {
-          outcome = await this.kept.sessions.scan(head, this.opts.replyTimeoutMs, signal);
+          outcome = await this.kept.sessions.scan(head.bytes(), this.opts.replyTimeoutMs, signal);
         } catch (error) {
-          return unavailable(`clamd unreachable: ${message(error)}`);
+          return unavailable(signal?.aborted ? 'aborted' : `clamd unreachable: ${message(error)}`);
         }
-        // A session that sat idle may have been closed by clamd (its ReadTimeout, a restart) just
-        // as we wrote. That is no verdict; every byte is still here, so they go again, on a
-        // connection of their own. A fresh session that fails is clamd's failure and says so.
-        const idleEnd = outcome.reused && (outcome.end.kind === 'closed' || outcome.end.kind === 'error');
-        if (!idleEnd) return this.verdict(outcome.end, 'scanning');
+        // A session used before that closed or failed before answering (clamd's ReadTimeout or a
+        // restart just as we wrote, or a reply that broke the protocol) gave no verdict. Every byte
+        // is still here, so they go again, on a connection of their own, which answers for itself.
+        // A new session that fails is clamd's failure and says so.
+        const failedReused = outcome.reused && (outcome.end.kind === 'closed' || outcome.end.kind === 'error');
+        if (!failedReused) return this.verdict(outcome.end, 'scanning');
       }
     }
 
@@ -158,8 +166,8 @@ export class ClamdScanner implements Scanner {
         sent += chunk.length;
         return undefined;
       };
-      for (const chunk of head.splice(0)) {
-        const stopped = await send(chunk);
+      if (head.length > 0) {
+        const stopped = await send(head.take());
         if (stopped) return stopped;
       }
       while (!whole) {
@@ -303,24 +311,70 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** `promise`'s value, or 'aborted' as soon as the signal fires (the promise is left to settle unheard). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T | 'aborted'> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.resolve('aborted');
+/**
+ * `promise`'s value, or 'aborted' as soon as the signal fires, or 'timeout' after `timeoutMs`
+ * (the promise is then left to settle unheard).
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, timeoutMs: number): Promise<T | 'aborted' | 'timeout'> {
+  if (signal?.aborted) return Promise.resolve('aborted');
   return new Promise((resolve, reject) => {
-    const onAbort = (): void => resolve('aborted');
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
+    const onAbort = (): void => done('aborted');
+    const timer = setTimeout(() => done('timeout'), timeoutMs);
+    const done = (value: T | 'aborted' | 'timeout'): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(value);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    promise.then(done, (error: unknown) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      reject(error);
+    });
   });
+}
+
+/**
+ * The bytes read ahead of a kept-session decision, in one buffer. An uploader's stream may arrive
+ * a byte at a time: kept as pieces, a megabyte of them would cost hundreds of megabytes of objects
+ * and a write each. The first piece is kept as it is (most small files arrive whole); from the
+ * second, the bytes are copied into a buffer that doubles as needed.
+ */
+class ReadAhead {
+  private data: Buffer = Buffer.alloc(0);
+  private owned = false;
+  length = 0;
+
+  append(chunk: Buffer): void {
+    if (this.length === 0) {
+      this.data = chunk;
+      this.length = chunk.length;
+      return;
+    }
+    const needed = this.length + chunk.length;
+    if (!this.owned || needed > this.data.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, 2 * this.length, 16 * 1024));
+      this.data.copy(grown, 0, 0, this.length);
+      this.data = grown;
+      this.owned = true;
+    }
+    chunk.copy(this.data, this.length);
+    this.length = needed;
+  }
+
+  /** What was read, as one buffer. */
+  bytes(): Buffer {
+    return this.data.subarray(0, this.length);
+  }
+
+  /** What was read, as one buffer, leaving nothing behind. */
+  take(): Buffer {
+    const bytes = this.bytes();
+    this.data = Buffer.alloc(0);
+    this.owned = false;
+    this.length = 0;
+    return bytes;
+  }
 }
 /** How long to wait for clamd to hang up after its verdict (it does at once; this only bounds a stuck peer). */
 const CLOSE_AFTER_REPLY_MS = 2000;

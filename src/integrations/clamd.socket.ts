@@ -24,6 +24,7 @@ export const MAX_REPLY_BYTES = 4096;
 
 /** Connects to clamd within the timeout; rejects on failure or abort, leaving no socket behind. */
 export function connectToClamd(address: ClamdAddress, signal: AbortSignal | undefined): Promise<Socket> {
+  if (signal?.aborted) return Promise.reject(new Error('aborted'));
   return new Promise((resolve, reject) => {
     const socket = address.socketPath ? connect({ path: address.socketPath }) : connect({ host: address.host as string, port: address.port as number });
     const timer = setTimeout(() => fail(new Error(`no connection within ${address.connectTimeoutMs} ms`)), address.connectTimeoutMs);
