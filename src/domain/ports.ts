@@ -118,6 +118,8 @@ export interface Scanner {
   /**
    * Never rejects; never stalls a tee: when the verdict comes before the end of `source` (too
    * large, unavailable, busy), the scanner reads and discards the rest unless `signal` aborts.
+   * The verdict is for the bytes as each chunk held them when the scanner read it: a source must
+   * not change a chunk after handing it over (the scanner may still be sending it).
    */
   scan(source: Readable | AsyncIterable<Uint8Array>, options?: { signal?: AbortSignal; owner?: ScanOwner }): Promise<ScanVerdict>;
   /** Signature database version, used to trigger rescans when it changes. */

@@ -411,6 +411,30 @@ describe('ClamdScanner with kept sessions (IDSESSION), against a fake clamd', ()
     scanner.close();
   });
 
+  it('sends the bytes as they were read, even from a source that reuses its buffer', async () => {
+    const payloads: Buffer[] = [];
+    const fake = sessionClamd((socket, payload, id) => {
+      payloads.push(payload);
+      socket.write(`${id}: stream: OK\0`);
+    });
+    const scanner = new ClamdScanner({ socketPath: await fakeClamd(fake.connect), ...KEPT });
+    async function* reusing(): AsyncGenerator<Buffer> {
+      const buffer = Buffer.from('first piece ');
+      yield buffer;
+      buffer.fill('x'); // the scanner has read it: what it sends must not change
+      yield Buffer.from('second piece');
+    }
+    expect(await scanner.scan(reusing())).toMatchObject({ outcome: 'clean' });
+    expect(payloads).toEqual([Buffer.from('first piece second piece')]);
+    scanner.close();
+  });
+
+  it('refuses a source deadline no timer can keep', () => {
+    for (const sourceIdleTimeoutMs of [0, -1, 1.5, Infinity, 2 ** 31]) {
+      expect(() => new ClamdScanner({ socketPath: 'x', sourceIdleTimeoutMs }), String(sourceIdleTimeoutMs)).toThrow(RangeError);
+    }
+  });
+
   it('gives up on a source that sends nothing for too long, before clamd hears of it', async () => {
     const fake = sessionClamd((socket, _payload, id) => socket.write(`${id}: stream: OK\0`));
     const scanner = new ClamdScanner({ socketPath: await fakeClamd(fake.connect), sourceIdleTimeoutMs: 200, ...KEPT });

@@ -51,6 +51,9 @@ export interface ClamdScannerOptions {
   sourceIdleTimeoutMs?: number;
 }
 
+/** The longest delay a Node timer keeps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Defaults for kept sessions: small files only, a few kept, closed long before clamd's ReadTimeout. */
 const KEPT_DEFAULTS = { maxStreamBytes: 1024 * 1024, maxIdle: 4, idleMs: 5000 };
 
@@ -79,6 +82,9 @@ export class ClamdScanner implements Scanner {
       sourceIdleTimeoutMs: options.sourceIdleTimeoutMs ?? 300_000,
     };
     this.maxStreamBytes = this.opts.maxStreamBytes;
+    const idle = this.opts.sourceIdleTimeoutMs;
+    // A timer longer than 2^31 - 1 ms fires at once; 0 would refuse every source not ready at once.
+    if (!Number.isInteger(idle) || idle < 1 || idle > MAX_TIMER_MS) throw new RangeError(`sourceIdleTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`);
     if (keptSessions) {
       const kept = { ...KEPT_DEFAULTS, ...keptSessions };
       this.kept = {
@@ -150,7 +156,7 @@ export class ClamdScanner implements Scanner {
     try {
       connection = await Connection.open(this.opts, signal);
     } catch (error) {
-      return giveUp(unavailable(`clamd unreachable: ${message(error)}`));
+      return giveUp(unavailable(signal?.aborted ? 'aborted' : `clamd unreachable: ${message(error)}`));
     }
     try {
       const early = await connection.write(Buffer.from('zINSTREAM\0'));
@@ -335,28 +341,21 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, t
 }
 
 /**
- * The bytes read ahead of a kept-session decision, in one buffer. An uploader's stream may arrive
- * a byte at a time: kept as pieces, a megabyte of them would cost hundreds of megabytes of objects
- * and a write each. The first piece is kept as it is (most small files arrive whole); from the
- * second, the bytes are copied into a buffer that doubles as needed.
+ * The bytes read ahead of a kept-session decision, copied into one buffer that doubles as needed.
+ * An uploader's stream may arrive a byte at a time: kept as pieces, a megabyte of them would cost
+ * hundreds of megabytes of objects and a write each. Copied, not referenced, so the bytes clamd
+ * is sent are the bytes read even if a source were to reuse its buffers.
  */
 class ReadAhead {
   private data: Buffer = Buffer.alloc(0);
-  private owned = false;
   length = 0;
 
   append(chunk: Buffer): void {
-    if (this.length === 0) {
-      this.data = chunk;
-      this.length = chunk.length;
-      return;
-    }
     const needed = this.length + chunk.length;
-    if (!this.owned || needed > this.data.length) {
-      const grown = Buffer.allocUnsafe(Math.max(needed, 2 * this.length, 16 * 1024));
+    if (needed > this.data.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, 2 * this.length));
       this.data.copy(grown, 0, 0, this.length);
       this.data = grown;
-      this.owned = true;
     }
     chunk.copy(this.data, this.length);
     this.length = needed;
@@ -371,7 +370,6 @@ class ReadAhead {
   take(): Buffer {
     const bytes = this.bytes();
     this.data = Buffer.alloc(0);
-    this.owned = false;
     this.length = 0;
     return bytes;
   }
