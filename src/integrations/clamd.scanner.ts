@@ -125,7 +125,7 @@ export class ClamdScanner implements Scanner {
     let whole = false;
     if (this.kept) {
       while (head.length <= this.kept.maxStreamBytes) {
-        const step = await untilAborted(pull(), signal, this.opts.sourceIdleTimeoutMs);
+        const step = await untilAbortOrTimeout(pull(), signal, this.opts.sourceIdleTimeoutMs);
         if (step === 'aborted') return giveUp(unavailable('aborted'));
         if (step === 'timeout') return giveUp(unavailable(`source stream sent nothing for ${this.opts.sourceIdleTimeoutMs} ms`));
         pending = undefined;
@@ -321,7 +321,7 @@ function message(error: unknown): string {
  * `promise`'s value, or 'aborted' as soon as the signal fires, or 'timeout' after `timeoutMs`
  * (the promise is then left to settle unheard).
  */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, timeoutMs: number): Promise<T | 'aborted' | 'timeout'> {
+function untilAbortOrTimeout<T>(promise: Promise<T>, signal: AbortSignal | undefined, timeoutMs: number): Promise<T | 'aborted' | 'timeout'> {
   if (signal?.aborted) return Promise.resolve('aborted');
   return new Promise((resolve, reject) => {
     const onAbort = (): void => done('aborted');
