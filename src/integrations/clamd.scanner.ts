@@ -120,7 +120,7 @@ export class ClamdScanner implements Scanner {
 
     if (signal?.aborted) return giveUp(unavailable('aborted'));
     // What has been read of the source and not yet sent; `whole` once the source has ended.
-    const head = new ReadAhead();
+    const head = new ReadAhead(this.kept?.maxStreamBytes ?? 0);
     let whole = false;
     if (this.kept) {
       while (head.length <= this.kept.maxStreamBytes) {
@@ -349,10 +349,13 @@ class ReadAhead {
   private data: Buffer = Buffer.alloc(0);
   length = 0;
 
+  /** `limit`: where reading ahead stops, so doubling never allocates past it and the piece that crosses it. */
+  constructor(private readonly limit: number) {}
+
   append(chunk: Buffer): void {
     const needed = this.length + chunk.length;
     if (needed > this.data.length) {
-      const grown = Buffer.allocUnsafe(Math.max(needed, 2 * this.length));
+      const grown = Buffer.allocUnsafe(Math.max(needed, Math.min(2 * this.length, this.limit)));
       this.data.copy(grown, 0, 0, this.length);
       this.data = grown;
     }
