@@ -9,6 +9,7 @@ import { constants as fsConstants, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { DomainError } from '../domain/errors.js';
 import { FANOUT_PATTERN, ID_PATTERN, makeDirectory, sortedEntries, syncDirectory, unavailable } from './fs-folders.js';
+import { onLocalFileSystem } from './fs-local-reads.js';
 
 export type Layout = 1 | 2;
 
@@ -26,12 +27,14 @@ interface Known {
   ino: number;
   /** Read from the record (or written to it), not only seen in the folder by a read. */
   recorded: boolean;
+  /** The folder is on a local disk or in memory (fs-local-reads.ts), so small reads may be synchronous. */
+  local: boolean;
 }
 
 /**
- * The layout of one blob folder, learnt once per process and kept while the folder is the same one
- * (same device and inode). Reading changes nothing on disk; the first write records the layout and,
- * for a new store, makes its folders.
+ * The layout of one blob folder, and whether it is on a local file system, learnt once per process and
+ * kept while the folder is the same one (same device and inode). Reading changes nothing on disk; the
+ * first write records the layout and, for a new store, makes its folders.
  */
 export class BlobFolderLayout {
   #known: Known | undefined;
@@ -54,9 +57,17 @@ export class BlobFolderLayout {
     if (identity === undefined) return 1;
     const recorded = await this.#readRecord();
     const seen = await this.#layoutOfContents();
-    if (recorded !== undefined) return this.#keep(this.#checked(recorded, seen), identity, true).layout;
-    if (seen !== undefined) return this.#keep(seen, identity, false).layout;
+    if (recorded !== undefined) return (await this.#keep(this.#checked(recorded, seen), identity, true)).layout;
+    if (seen !== undefined) return (await this.#keep(seen, identity, false)).layout;
     return 1;
+  }
+
+  /**
+   * Whether the folder the layout was learnt from is on a local file system. False while nothing is
+   * known (a missing or empty folder, or one forgotten as stale): reads then take the thread pool.
+   */
+  onLocalFileSystem(): boolean {
+    return this.#known?.local ?? false;
   }
 
   /**
@@ -131,8 +142,9 @@ export class BlobFolderLayout {
     return this.#keep(layout, identity, true);
   }
 
-  #keep(layout: Layout, identity: { dev: number; ino: number }, recorded: boolean): Known {
-    this.#known = { layout, ...identity, recorded };
+  async #keep(layout: Layout, identity: { dev: number; ino: number }, recorded: boolean): Promise<Known> {
+    const local = await onLocalFileSystem(this.blobsDir);
+    this.#known = { layout, ...identity, recorded, local };
     return this.#known;
   }
 

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DomainError } from '../domain/errors.js';
 import { FsBlobStore } from './fs.blob-store.js';
+import { INLINE_READ_BYTES } from './fs-local-reads.js';
 
 let dataDir: string;
 let store: FsBlobStore;
@@ -219,50 +220,8 @@ describe('FsBlobStore', () => {
     expect((await readAll(await store.get(empty.id))).length).toBe(0);
   });
 
-  it('reads a small blob whole in one read of its own size', async () => {
-    const bytes = randomBytes(4096 + 60);
-    const { id } = await store.put(Readable.from([bytes]));
-    const reads = vi.spyOn(await fileHandlePrototype(), 'read');
-    try {
-      expect((await readAll(await store.get(id))).equals(bytes)).toBe(true);
-      // Not a 1 MiB buffer for 4 KiB, nor a second read to find the end: (buffer, offset, length, position).
-      expect(reads.mock.calls.map((call) => (call as unknown[])[2])).toEqual([bytes.length]);
-    } finally {
-      reads.mockRestore();
-    }
-  });
-
-  it('reads a blob changed behind its back as it was once open: bytes added before are read (for decryption to refuse), bytes cut after are missing', async () => {
-    const bytes = randomBytes(3 * 1024 * 1024);
-    const { id } = await store.put(Readable.from([bytes]));
-    const file = blobPath(id);
-    await fsp.appendFile(file, Buffer.from('extra'));
-    expect((await readAll(await store.get(id))).length).toBe(bytes.length + 5);
-
-    const grown = await store.get(id);
-    await fsp.appendFile(file, Buffer.from('later'));
-    expect((await readAll(grown)).length).toBe(bytes.length + 5);
-
-    const cut = await store.get(id);
-    await fsp.truncate(file, 1024 * 1024);
-    expect((await readAll(cut)).equals(bytes.subarray(0, 1024 * 1024))).toBe(true);
-  });
-
-  it('refuses a directory or a FIFO put where a blob should be, at once and without keeping it open', async () => {
-    const { id } = await store.put(Readable.from([Buffer.from('a blob')]));
-    const file = blobPath(id);
-    await fsp.rm(file);
-    execFileSync('mkfifo', [file]);
-    // Opened for reading with no writer, a FIFO would block its libuv thread until one came.
-    await expectCode(store.get(id), 'INTEGRITY');
-    await expectCode(store.get(id, { start: 0, end: 3 }), 'INTEGRITY');
-    await fsp.rm(file);
-    await fsp.mkdir(file);
-    await expectCode(store.get(id), 'INTEGRITY');
-    expect(await openDescriptorsOn(file)).toBe(0);
-  });
-
-  it('says UNAVAILABLE and closes the blob when its size cannot be read', async () => {
+  it('says UNAVAILABLE and closes the blob when its size cannot be read through the thread pool', async () => {
+    store = new FsBlobStore({ dataDir, synchronousReads: false });
     const { id } = await store.put(Readable.from([Buffer.from('a blob')]));
     const stat = vi.spyOn(await fileHandlePrototype(), 'stat').mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
     try {
@@ -402,4 +361,81 @@ describe('FsBlobStore', () => {
     const broken = new FsBlobStore({ dataDir: blocked });
     await expectCode(broken.put(Readable.from([Buffer.from('x')])), 'UNAVAILABLE');
   });
+});
+
+describe.each([
+  { synchronous: true, way: 'on a local disk, with synchronous calls' },
+  { synchronous: false, way: 'through the thread pool (as on a network file system)' },
+])('FsBlobStore reads $way', ({ synchronous }) => {
+  beforeEach(async () => {
+    store = new FsBlobStore({ dataDir, synchronousReads: synchronous });
+    // A store learns its folder's file system with its layout: the first put (or read of a folder with blobs).
+    await store.put(Readable.from([Buffer.from('first')]));
+  });
+
+    it('reads a small blob whole, in one read of its own size through the thread pool or none there on a local disk', async () => {
+      const bytes = randomBytes(4096 + 60);
+      const { id } = await store.put(Readable.from([bytes]));
+      const handles = await fileHandlePrototype();
+      const reads = vi.spyOn(handles, 'read');
+      const stats = vi.spyOn(handles, 'stat');
+      try {
+        expect((await readAll(await store.get(id))).equals(bytes)).toBe(true);
+        // Not a 1 MiB buffer for 4 KiB, nor a second read to find the end: (buffer, offset, length, position).
+        expect(reads.mock.calls.map((call) => (call as unknown[])[2])).toEqual(synchronous ? [] : [bytes.length]);
+        expect(stats).toHaveBeenCalledTimes(synchronous ? 0 : 1);
+      } finally {
+        reads.mockRestore();
+        stats.mockRestore();
+      }
+      expect(await openDescriptorsOn(blobPath(id))).toBe(0);
+    });
+
+    it('reads ranges within, across and past the end, small ones and long ones, and says NOT_FOUND for a blob that is not there', async () => {
+      const bytes = randomBytes(INLINE_READ_BYTES * 3 + 101);
+      const { id } = await store.put(Readable.from(pieces(bytes, 65_552)));
+      const ranges = [
+        { start: 0, end: 0 }, { start: 7, end: 4096 }, { start: 0, end: INLINE_READ_BYTES - 1 }, { start: 1, end: INLINE_READ_BYTES + 1 },
+        { start: 100, end: 3 * INLINE_READ_BYTES }, { start: bytes.length - 10, end: bytes.length + 50 }, { start: bytes.length + 5, end: bytes.length + 9 },
+      ];
+      for (const range of ranges) {
+        expect((await readAll(await store.get(id, range))).equals(bytes.subarray(range.start, range.end + 1))).toBe(true);
+      }
+      expect(await store.size(id)).toBe(bytes.length);
+      expect(await openDescriptorsOn(blobPath(id))).toBe(0);
+      await expectCode(store.get('b'.repeat(32)), 'NOT_FOUND');
+      await expectCode(store.get('b'.repeat(32), { start: 0, end: 1 }), 'NOT_FOUND');
+      await expectCode(store.size('b'.repeat(32)), 'NOT_FOUND');
+    });
+
+    it('reads a blob changed behind its back as it was once open: bytes added before are read (for decryption to refuse), bytes cut after are missing', async () => {
+      const bytes = randomBytes(3 * 1024 * 1024);
+      const { id } = await store.put(Readable.from([bytes]));
+      const file = blobPath(id);
+      await fsp.appendFile(file, Buffer.from('extra'));
+      expect((await readAll(await store.get(id))).length).toBe(bytes.length + 5);
+
+      const grown = await store.get(id);
+      await fsp.appendFile(file, Buffer.from('later'));
+      expect((await readAll(grown)).length).toBe(bytes.length + 5);
+
+      const cut = await store.get(id);
+      await fsp.truncate(file, 1024 * 1024);
+      expect((await readAll(cut)).equals(bytes.subarray(0, 1024 * 1024))).toBe(true);
+    });
+
+    it('refuses a directory or a FIFO put where a blob should be, at once and without keeping it open', async () => {
+      const { id } = await store.put(Readable.from([Buffer.from('a blob')]));
+      const file = blobPath(id);
+      await fsp.rm(file);
+      execFileSync('mkfifo', [file]);
+      // Opened for reading with no writer, a FIFO would block its libuv thread until one came.
+      await expectCode(store.get(id), 'INTEGRITY');
+      await expectCode(store.get(id, { start: 0, end: 3 }), 'INTEGRITY');
+      await fsp.rm(file);
+      await fsp.mkdir(file);
+      await expectCode(store.get(id), 'INTEGRITY');
+      expect(await openDescriptorsOn(file)).toBe(0);
+    });
+
 });

@@ -3,20 +3,22 @@
 // file written and fsynced, renamed into place, directory fsynced. A crash before that leaves only a
 // `.part` file, which cleanStaging removes.
 import { randomBytes } from 'node:crypto';
-import { createReadStream, constants as fsConstants, promises as fsp } from 'node:fs';
+import { createReadStream, constants as fsConstants, openSync, promises as fsp, statSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange } from '../domain/ports.js';
-import { DomainError, IntegrityError } from '../domain/errors.js';
+import { DomainError } from '../domain/errors.js';
 import { checkRange, guardEarlyErrors, toBuffer } from './blob-streams.js';
 import { BlobFolderLayout, type Layout } from './fs-blob-layout.js';
 import { FANOUT_PATTERN, ID_PATTERN, makeDirectory, missingAsEmpty, sortedEntries, storageError, syncDirectory, unavailable } from './fs-folders.js';
+import { notARegularFile, readOpenBlob } from './fs-local-reads.js';
 
 const PART_SUFFIX = '.part';
 /** Writes are gathered to about this size so a 64 KiB-chunked stream costs one syscall per MiB. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 const READ_HIGH_WATER_MARK = 1024 * 1024;
+const READ_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK;
 /** Beyond this many pieces in one write, join them: tiny input chunks would make huge iovecs. */
 const MAX_IOVECS = 64;
 /**
@@ -37,6 +39,8 @@ export interface FsBlobStoreOptions {
   unsafeNoSync?: boolean;
   /** How often a slow upload writes what it has, at the latest (default STAGING_TOUCH_MS; tests). */
   stagingTouchMs?: number;
+  /** False: read through the thread pool even on a local disk (tests of that path); the file system decides otherwise. */
+  synchronousReads?: boolean;
 }
 
 export class FsBlobStore implements BlobStore {
@@ -44,6 +48,7 @@ export class FsBlobStore implements BlobStore {
   readonly #stagingDir: string;
   readonly #sync: boolean;
   readonly #touchMs: number;
+  readonly #synchronousReads: boolean;
   readonly #layout: BlobFolderLayout;
   /** Fan-out directories ("ab", or "abcd" for "ab/cd") known to exist, to skip mkdir on every put. */
   readonly #knownDirs = new Set<string>();
@@ -54,6 +59,7 @@ export class FsBlobStore implements BlobStore {
     this.#stagingDir = options.blobsDir !== undefined ? join(options.blobsDir, 'tmp') : join(options.dataDir, 'tmp');
     this.#sync = options.unsafeNoSync !== true;
     this.#touchMs = options.stagingTouchMs ?? STAGING_TOUCH_MS;
+    this.#synchronousReads = options.synchronousReads !== false;
     this.#layout = new BlobFolderLayout(this.#blobsDir, this.#sync);
   }
 
@@ -108,17 +114,30 @@ export class FsBlobStore implements BlobStore {
     checkId(id);
     if (range !== undefined) checkRange(range);
     // Open first so a missing blob is a rejected promise rather than a later stream error. Non-blocking,
-    // so a FIFO planted where a blob should be cannot hold a libuv thread waiting for a writer (it has
-    // no effect on a regular file); the check below then refuses it.
-    const handle = await this.#found(id, (path) => fsp.open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK));
+    // so a FIFO planted where a blob should be cannot hold the caller (or a libuv thread) waiting for a
+    // writer (it has no effect on a regular file); the size check then refuses it.
+    const opened = await this.#found(id, (path) => this.#openForReading(path));
+    if (typeof opened === 'number') return readOpenBlob(id, opened, range, READ_HIGH_WATER_MARK);
     // A read stream allocates its whole high-water mark for every read, and reads once more to find
     // the end unless it knows where that is: read whole, a 4 KiB blob cost two 1 MiB buffers. So a
     // whole read ends at the size the file has once open. A blob never changes in place (a
     // replacement is another file renamed over it, and this one stays as it was), so anything else
     // is tampering: bytes cut off fail decryption, and bytes added after the open are not read.
-    const size = await this.#regularFileSize(id, handle);
+    const size = await this.#regularFileSize(id, opened);
     const bounds = range ?? (size > 0 ? { start: 0, end: size - 1 } : {});
-    return createReadStream('', { fd: handle, highWaterMark: READ_HIGH_WATER_MARK, ...bounds });
+    return createReadStream('', { fd: opened, highWaterMark: READ_HIGH_WATER_MARK, ...bounds });
+  }
+
+  /**
+   * A descriptor on a local file system, whose blobs are then read with synchronous calls when small
+   * (fs-local-reads.ts); a file handle through the thread pool anywhere else.
+   */
+  async #openForReading(path: string): Promise<number | FileHandle> {
+    return this.#readsSynchronously() ? openSync(path, READ_FLAGS) : fsp.open(path, READ_FLAGS);
+  }
+
+  #readsSynchronously(): boolean {
+    return this.#synchronousReads && this.#layout.onLocalFileSystem();
   }
 
   /** The open blob's size; closes it and refuses when it is not a regular file (a directory, FIFO or device put in its place). */
@@ -129,12 +148,12 @@ export class FsBlobStore implements BlobStore {
     });
     if (stat.isFile()) return stat.size;
     await handle.close().catch(() => undefined);
-    throw new IntegrityError(`Blob ${id} is not a regular file: something other than Strongroom put it there.`);
+    throw notARegularFile(id);
   }
 
   async size(id: string): Promise<number> {
     checkId(id);
-    const stat = await this.#found(id, (path) => fsp.stat(path));
+    const stat = await this.#found(id, async (path) => (this.#readsSynchronously() ? statSync(path) : fsp.stat(path)));
     return stat.size;
   }
 
