@@ -6,6 +6,8 @@
 // on the same process and would otherwise be charged to whatever phase comes next.
 // BENCH_BASELINE=<checkout with dist/ built> runs that build beside this one (A B, then B A).
 // BENCH_NODE_ARGS_ALT="<node and V8 flags>" runs this build a second time with those flags, the same way.
+// BENCH_DOWNLOAD_PASSES=k downloads every file k times (default 1): the download phase is short, so
+// more passes make its CPU per download steadier.
 // Also prints the server's peak resident memory (VmHWM).
 // Usage: node --no-warnings --import tsx bench/small-server.ts [N] [rounds]
 import { readFileSync } from 'node:fs';
@@ -20,6 +22,7 @@ import { restSmallDownloads, restSmallUploads } from './lib/workloads.js';
 
 const count = Number(process.argv[2] ?? 1000);
 const rounds = Number(process.argv[3] ?? 2);
+const downloadPasses = Number(process.env.BENCH_DOWNLOAD_PASSES ?? 1);
 process.on('exit', cleanupSync);
 
 const builds: { label: string; entry?: Entry; nodeArgs?: string[] }[] = [{ label: 'this' }];
@@ -49,9 +52,9 @@ async function measure(label: string, entry: Entry | undefined, nodeArgs: string
     const upAllMain = mainThreadCpuOf(server.pid) - main;
     cpu = cpuOf(server.pid);
     main = mainThreadCpuOf(server.pid);
-    const down = await restSmallDownloads(api, up.ids, files, 4);
-    const downCpu = cpuOf(server.pid) - cpu;
-    const downMain = mainThreadCpuOf(server.pid) - main;
+    const down = await restSmallDownloads(api, repeated(up.ids, downloadPasses), repeated(files, downloadPasses), 4);
+    const downCpu = (cpuOf(server.pid) - cpu) / downloadPasses;
+    const downMain = (mainThreadCpuOf(server.pid) - main) / downloadPasses;
     const ms = (s: number) => ((s * 1000) / count).toFixed(2);
     const peakMb = Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1000;
     process.stdout.write(
@@ -61,6 +64,10 @@ async function measure(label: string, entry: Entry | undefined, nodeArgs: string
   } finally {
     await server.stop();
   }
+}
+
+function repeated<T>(items: T[], times: number): T[] {
+  return Array.from({ length: times }, () => items).flat();
 }
 
 try {
