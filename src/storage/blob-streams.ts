@@ -22,6 +22,27 @@ export function toBuffer(chunk: unknown): Buffer {
   throw new TypeError('A blob stream must carry bytes.');
 }
 
+/**
+ * What to read of a file of `size` bytes for `range` (all of it without one), cut to the file:
+ * undefined when that is nothing. A blob never changes in place (a replacement is another file
+ * renamed over it), so its size once open bounds every read: bytes cut off fail decryption, and
+ * bytes added after the open, or a file that says it is empty and is not, are not read.
+ */
+export function readBounds(size: number, range: ByteRange | undefined): { start: number; end: number } | undefined {
+  const start = range?.start ?? 0;
+  const end = Math.min(range?.end ?? size - 1, size - 1);
+  return end >= start ? { start, end } : undefined;
+}
+
+/**
+ * Releases a source a store was given and will not read: a file stream's descriptor is closed by its
+ * own end or destruction only, so a put that fails before reading must destroy it.
+ */
+export function releaseSource(source: Readable | AsyncIterable<Uint8Array>): void {
+  const stream = source as Partial<Pick<Readable, 'destroy' | 'destroyed'>>;
+  if (typeof stream.destroy === 'function' && stream.destroyed !== true) stream.destroy();
+}
+
 export function checkRange(range: ByteRange): void {
   if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start) {
     throw new DomainError('INVALID', 'Invalid byte range.', { details: { start: range.start, end: range.end } });

@@ -63,11 +63,17 @@ export class BlobFolderLayout {
   }
 
   /**
-   * Whether the folder the layout was learnt from is on a local file system. False while nothing is
-   * known (a missing or empty folder, or one forgotten as stale): reads then take the thread pool.
+   * The blob folder's device when it is on a local file system, so that small reads in it may be made
+   * with synchronous calls (fs-local-reads.ts, which checks each blob's folder is on this device);
+   * undefined while nothing is known (a missing or empty folder, or one forgotten) or it is not local.
    */
-  onLocalFileSystem(): boolean {
-    return this.#known?.local ?? false;
+  localDevice(): number | undefined {
+    return this.#known?.local ? this.#known.dev : undefined;
+  }
+
+  /** Forgets what was learnt, as when the folder turns stale: a blob's folder was found on another device than the blob folder's. */
+  forget(): void {
+    this.#known = undefined;
   }
 
   /**

@@ -1,23 +1,50 @@
-// Synchronous reads of blobs on a local disk: which file systems count as local, and a failing read
-// said as UNAVAILABLE with its descriptor closed (the store's own tests cover what is read).
-import { closeSync, openSync, promises as fsp } from 'node:fs';
+// Synchronous reads of blobs on a local disk: which file systems count as local, what is left to the
+// thread pool, and failures said as the store says them with the descriptor closed (the store's own
+// tests cover what is read).
+import { promises as fsp, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DomainError } from '../domain/errors.js';
 
-const failNextRead = vi.hoisted(() => ({ with: undefined as NodeJS.ErrnoException | undefined }));
+const failing = vi.hoisted(() => ({ read: undefined as NodeJS.ErrnoException | undefined, close: undefined as NodeJS.ErrnoException | undefined, opened: [] as number[], closed: [] as number[] }));
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
   const readSync = ((...args: Parameters<typeof fs.readSync>) => {
-    const error = failNextRead.with;
-    failNextRead.with = undefined;
+    const error = failing.read;
+    failing.read = undefined;
     if (error) throw error;
     return fs.readSync(...args);
   }) as typeof fs.readSync;
-  return { ...fs, readSync, default: { ...fs, readSync } };
+  const openSync = ((...args: Parameters<typeof fs.openSync>) => {
+    const fd = fs.openSync(...args);
+    failing.opened.push(fd);
+    return fd;
+  }) as typeof fs.openSync;
+  const closeSync = (fd: number): void => {
+    fs.closeSync(fd);
+    failing.closed.push(fd);
+    const error = failing.close;
+    failing.close = undefined;
+    if (error) throw error;
+  };
+  const replaced = { readSync, openSync, closeSync };
+  return { ...fs, ...replaced, default: { ...fs, ...replaced } };
 });
-const { onLocalFileSystem, readOpenBlob } = await import('./fs-local-reads.js');
+const { INLINE_READ_BYTES, onLocalFileSystem, readSmallBlob } = await import('./fs-local-reads.js');
+
+const ID = 'a'.repeat(32);
+const eio = (): NodeJS.ErrnoException => Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}
+
+function expectAllClosed(): void {
+  expect(failing.closed).toEqual(failing.opened);
+}
 
 let dir: string;
 beforeEach(async () => {
@@ -37,20 +64,54 @@ describe('onLocalFileSystem', () => {
   });
 });
 
-describe('readOpenBlob', () => {
-  it('says UNAVAILABLE when the read fails, and closes the file', async () => {
-    const file = join(dir, 'blob');
+describe('readSmallBlob', () => {
+  let file: string;
+  let device: number;
+  beforeEach(async () => {
+    file = join(dir, 'blob');
     await fsp.writeFile(file, 'some bytes');
-    const fd = openSync(file, 'r');
-    failNextRead.with = Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
-    let error: unknown;
-    try {
-      readOpenBlob('a'.repeat(32), fd, undefined, 1024);
-    } catch (caught) {
-      error = caught;
-    }
+    device = statSync(file).dev;
+    failing.opened = [];
+    failing.closed = [];
+  });
+
+  it('reads a small blob or range, an empty one, and leaves long reads, symlinks and other devices to the thread pool', async () => {
+    const elsewhere = vi.fn();
+    expect((await readAll(readSmallBlob(ID, file, undefined, device, elsewhere)!)).toString()).toBe('some bytes');
+    expect((await readAll(readSmallBlob(ID, file, { start: 5, end: 100 }, device, elsewhere)!)).toString()).toBe('bytes');
+    expect((await readAll(readSmallBlob(ID, file, { start: 10, end: 12 }, device, elsewhere)!)).length).toBe(0);
+    await fsp.writeFile(file, Buffer.alloc(INLINE_READ_BYTES + 1));
+    expect(readSmallBlob(ID, file, undefined, device, elsewhere)).toBeUndefined();
+    expect((await readAll(readSmallBlob(ID, file, { start: 1, end: INLINE_READ_BYTES }, device, elsewhere)!)).length).toBe(INLINE_READ_BYTES);
+    const link = join(dir, 'link');
+    await fsp.symlink(file, link);
+    expect(readSmallBlob(ID, link, { start: 0, end: 1 }, device, elsewhere)).toBeUndefined();
+    expect(elsewhere).not.toHaveBeenCalled();
+    expect(readSmallBlob(ID, file, { start: 0, end: 1 }, device + 1, elsewhere)).toBeUndefined();
+    expect(elsewhere).toHaveBeenCalledTimes(1);
+    expectAllClosed();
+  });
+
+  it('says UNAVAILABLE when the read fails, INTEGRITY for a folder, and closes the file either way', async () => {
+    failing.read = eio();
+    const error = (() => {
+      try {
+        readSmallBlob(ID, file, undefined, device, () => undefined);
+      } catch (caught) {
+        return caught;
+      }
+    })();
     expect(error).toBeInstanceOf(DomainError);
     expect((error as DomainError).code).toBe('UNAVAILABLE');
-    expect(() => closeSync(fd)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+    expect(() => readSmallBlob(ID, dir, undefined, statSync(dir).dev, () => undefined)).toThrow(expect.objectContaining({ code: 'INTEGRITY' }));
+    expect(() => readSmallBlob(ID, join(dir, 'missing'), undefined, device, () => undefined)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(failing.opened).toHaveLength(2);
+    expectAllClosed();
+  });
+
+  it('keeps what it read when the close then fails', async () => {
+    failing.close = eio();
+    expect((await readAll(readSmallBlob(ID, file, undefined, device, () => undefined)!)).toString()).toBe('some bytes');
+    expectAllClosed();
   });
 });

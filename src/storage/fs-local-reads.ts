@@ -1,14 +1,18 @@
-// Reads of blobs on a local disk, done with synchronous calls. An asynchronous file-system call is a
-// trip through libuv's thread pool and back, and reading a small blob takes four of them (open, fstat,
-// read, close): about 200 µs of CPU for a 4 KiB blob on this project's 2-core machine, against 20 µs
-// for the same four calls made synchronously, which a page-cache hit answers in microseconds. SQLite
-// already reads its pages on the event loop in the same way. Only on a file system whose calls cannot
-// wait on a network: there, a synchronous call would stall every request for as long as the network
-// does, so those stay in the thread pool (docs/performance.md, "Small blob reads on a local disk").
-import { closeSync, createReadStream, fstatSync, promises as fsp, readSync } from 'node:fs';
+// Reads of small blobs on a local disk, done with synchronous calls. An asynchronous file-system call
+// is a trip through libuv's thread pool and back, and reading a small blob takes four of them (open,
+// fstat, read, close): about 200 µs of CPU for a 4 KiB blob on this project's 2-core machine, against
+// 30 µs for the same four calls made synchronously, which a page-cache hit answers in microseconds;
+// and in the pool they queue behind the uploads' fsyncs. SQLite already reads its pages on the event
+// loop in the same way. Only where no call can wait on a network: a synchronous call there would
+// stall every request for as long as the network does, so anything else (another file system, a
+// symlink, a mount inside the blob folder, a long read) takes the pool (docs/architecture.md,
+// "Reading a blob").
+import { closeSync, constants as fsConstants, fstatSync, lstatSync, promises as fsp, openSync, readSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ByteRange } from '../domain/ports.js';
 import { IntegrityError } from '../domain/errors.js';
+import { readBounds } from './blob-streams.js';
 import { storageError } from './fs-folders.js';
 
 /**
@@ -38,47 +42,83 @@ export async function onLocalFileSystem(path: string): Promise<boolean> {
 }
 
 /**
- * Reads up to this many bytes are read in one synchronous call, into memory; longer ones are streamed
- * from the open file through the thread pool as before, so a large read neither holds the event loop
- * nor its whole size in memory. A miss of the page cache costs the event loop one disk read of at
- * most this size, as a database page read does.
+ * Reads of up to this many bytes are made in one synchronous call, into memory; longer ones are
+ * streamed through the thread pool, so a large read neither holds the event loop nor its whole size
+ * in memory. A miss of the page cache costs the event loop one disk read of at most this size, as a
+ * database page read does.
  */
 export const INLINE_READ_BYTES = 64 * 1024;
 
-/** The bytes of an open blob (the whole of it, or a range), closing `fd` when done or failed. */
-export function readOpenBlob(id: string, fd: number, range: ByteRange | undefined, highWaterMark: number): Readable {
-  let size: number;
+/** Flags of the synchronous open: a symlink is refused (ELOOP) rather than followed where it points. */
+const OPEN_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW;
+
+/**
+ * The bytes of a blob (the whole of it, or a range) read with synchronous calls, or undefined when
+ * they must be read through the thread pool instead: the blob or its folder is a symlink, the folder
+ * is on another device than the blob folder (`folderDevice`: something was mounted since, and
+ * `elsewhere` is called), or more than INLINE_READ_BYTES are wanted. Throws as the store expects:
+ * ENOENT as it came (the store tells a missing blob from a moved folder), INTEGRITY for a FIFO,
+ * directory or device, and UNAVAILABLE for a failed read.
+ */
+export function readSmallBlob(id: string, path: string, range: ByteRange | undefined, folderDevice: number, elsewhere: () => void): Readable | undefined {
+  if (!inLocalFolder(path, folderDevice, elsewhere)) return undefined;
+  let fd: number;
   try {
-    size = regularFileSize(id, fd);
+    fd = openSync(path, OPEN_FLAGS);
   } catch (error) {
-    closeSync(fd);
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') return undefined;
     throw error;
   }
-  // A blob never changes in place (a replacement is another file renamed over it), so the size at the
-  // open bounds the read: bytes cut off fail decryption, and bytes added afterwards are not read.
-  const start = range?.start ?? 0;
-  const end = Math.min(range?.end ?? size - 1, size - 1);
-  const length = Math.max(end - start + 1, 0);
-  if (length > INLINE_READ_BYTES) return createReadStream('', { fd, highWaterMark, start, end });
   try {
-    return oneChunk(readAt(fd, start, length));
-  } catch (error) {
-    throw storageError('read a blob', error);
+    const stat = regularFile(id, fd);
+    if (stat.dev !== folderDevice) return undefined;
+    const bounds = readBounds(stat.size, range);
+    if (bounds === undefined) return oneChunk(Buffer.alloc(0));
+    if (bounds.end - bounds.start + 1 > INLINE_READ_BYTES) return undefined;
+    return oneChunk(readAt(fd, bounds.start, bounds.end - bounds.start + 1));
   } finally {
-    closeSync(fd);
+    // A close that fails after a read that worked loses nothing: what was read is what was asked for.
+    try {
+      closeSync(fd);
+    } catch {
+      // nothing to do
+    }
   }
 }
 
-/** The open blob's size, after checking it is a regular file (not a directory, FIFO or device put in its place). */
-function regularFileSize(id: string, fd: number): number {
-  let stat;
+/** A blob's size from a synchronous lstat, or undefined when the thread pool must be asked (as readSmallBlob decides). */
+export function smallBlobSize(path: string, folderDevice: number, elsewhere: () => void): number | undefined {
+  if (!inLocalFolder(path, folderDevice, elsewhere)) return undefined;
+  const stat = lstatSync(path);
+  return stat.isFile() && stat.dev === folderDevice ? stat.size : undefined;
+}
+
+/**
+ * Whether the blob's folder is a folder, not a symlink, on the blob folder's device, looked at for
+ * every read (an lstat follows no final symlink, so it cannot be led onto a share): a symlink
+ * planted there since would otherwise be followed by a synchronous open. A folder on another device
+ * means another file system was mounted over the blob folder, so what was learnt is forgotten.
+ */
+function inLocalFolder(path: string, folderDevice: number, elsewhere: () => void): boolean {
+  const folder = lstatSync(dirname(path));
+  if (folder.isSymbolicLink()) return false;
+  if (folder.dev !== folderDevice) {
+    elsewhere();
+    return false;
+  }
+  return folder.isDirectory();
+}
+
+/** The open blob's status, after checking it is a regular file (not a directory, FIFO or device put in its place). */
+function regularFile(id: string, fd: number): Stats {
+  let stat: Stats;
   try {
     stat = fstatSync(fd);
   } catch (error) {
     throw storageError('read a blob', error);
   }
   if (!stat.isFile()) throw notARegularFile(id);
-  return stat.size;
+  return stat;
 }
 
 export function notARegularFile(id: string): IntegrityError {
@@ -89,15 +129,19 @@ export function notARegularFile(id: string): IntegrityError {
 function readAt(fd: number, position: number, length: number): Buffer {
   const bytes = Buffer.allocUnsafe(length);
   let filled = 0;
-  while (filled < length) {
-    const read = readSync(fd, bytes, filled, length - filled, position + filled);
-    if (read === 0) break;
-    filled += read;
+  try {
+    while (filled < length) {
+      const read = readSync(fd, bytes, filled, length - filled, position + filled);
+      if (read === 0) break;
+      filled += read;
+    }
+  } catch (error) {
+    throw storageError('read a blob', error);
   }
   return bytes.subarray(0, filled);
 }
 
-function oneChunk(bytes: Buffer): Readable {
+export function oneChunk(bytes: Buffer): Readable {
   const stream = new Readable({ read() {} });
   if (bytes.length > 0) stream.push(bytes);
   stream.push(null);

@@ -391,6 +391,49 @@ describe.each([
       expect(await openDescriptorsOn(blobPath(id))).toBe(0);
     });
 
+    it('follows a symlink where a blob or its folder should be only through the thread pool, and reads no more than a file says it holds', async () => {
+      const bytes = randomBytes(5000);
+      const { id } = await store.put(Readable.from([bytes]));
+      const elsewhere = await fsp.mkdtemp(join(tmpdir(), 'strongroom-elsewhere-'));
+      try {
+        const moved = join(elsewhere, id);
+        await fsp.rename(blobPath(id), moved);
+        await fsp.symlink(moved, blobPath(id));
+        const reads = vi.spyOn(await fileHandlePrototype(), 'read');
+        try {
+          expect((await readAll(await store.get(id))).equals(bytes)).toBe(true);
+          expect(await store.size(id)).toBe(bytes.length);
+          expect(reads).toHaveBeenCalledTimes(1);
+          // The folder itself a symlink (as to a share): its blobs are read through the pool too.
+          const folder = join(dataDir, 'blobs', id.slice(0, 2));
+          await fsp.rm(folder, { recursive: true });
+          await fsp.mkdir(join(elsewhere, 'fanout'));
+          await fsp.rename(moved, join(elsewhere, 'fanout', id));
+          await fsp.symlink(join(elsewhere, 'fanout'), folder);
+          expect((await readAll(await store.get(id, { start: 1, end: 10 }))).equals(bytes.subarray(1, 11))).toBe(true);
+          expect(reads).toHaveBeenCalledTimes(2);
+        } finally {
+          reads.mockRestore();
+        }
+        // A file that says it is empty and is not (/proc's): the size once open bounds the read.
+        await fsp.rm(join(elsewhere, 'fanout', id));
+        await fsp.symlink('/proc/self/environ', join(elsewhere, 'fanout', id));
+        expect((await readAll(await store.get(id))).length).toBe(0);
+        expect((await readAll(await store.get(id, { start: 0, end: 100 }))).length).toBe(0);
+      } finally {
+        await fsp.rm(elsewhere, { recursive: true, force: true });
+      }
+    });
+
+    it('closes a blob it handed to a put that failed before reading it', async () => {
+      const { id } = await store.put(Readable.from([randomBytes(INLINE_READ_BYTES * 3)]));
+      const blocked = join(dataDir, 'file-not-dir');
+      await fsp.writeFile(blocked, 'x');
+      const unreachable = new FsBlobStore({ dataDir: blocked });
+      for (let i = 0; i < 3; i++) await expectCode(unreachable.putAs(id, await store.get(id)), 'UNAVAILABLE');
+      expect(await openDescriptorsOn(blobPath(id))).toBe(0);
+    });
+
     it('reads ranges within, across and past the end, small ones and long ones, and says NOT_FOUND for a blob that is not there', async () => {
       const bytes = randomBytes(INLINE_READ_BYTES * 3 + 101);
       const { id } = await store.put(Readable.from(pieces(bytes, 65_552)));

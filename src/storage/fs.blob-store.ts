@@ -3,16 +3,16 @@
 // file written and fsynced, renamed into place, directory fsynced. A crash before that leaves only a
 // `.part` file, which cleanStaging removes.
 import { randomBytes } from 'node:crypto';
-import { createReadStream, constants as fsConstants, openSync, promises as fsp, statSync } from 'node:fs';
+import { createReadStream, constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange } from '../domain/ports.js';
 import { DomainError } from '../domain/errors.js';
-import { checkRange, guardEarlyErrors, toBuffer } from './blob-streams.js';
+import { checkRange, guardEarlyErrors, readBounds, releaseSource, toBuffer } from './blob-streams.js';
 import { BlobFolderLayout, type Layout } from './fs-blob-layout.js';
 import { FANOUT_PATTERN, ID_PATTERN, makeDirectory, missingAsEmpty, sortedEntries, storageError, syncDirectory, unavailable } from './fs-folders.js';
-import { notARegularFile, readOpenBlob } from './fs-local-reads.js';
+import { notARegularFile, oneChunk, readSmallBlob, smallBlobSize } from './fs-local-reads.js';
 
 const PART_SUFFIX = '.part';
 /** Writes are gathered to about this size so a 64 KiB-chunked stream costs one syscall per MiB. */
@@ -82,6 +82,9 @@ export class FsBlobStore implements BlobStore {
       const layout = await this.#layout.forWriting();
       await this.#ensureStaging();
       return await this.#write(id, source, stagingSuffix, layout);
+    } catch (error) {
+      releaseSource(source);
+      throw error;
     } finally {
       unguard();
     }
@@ -116,28 +119,28 @@ export class FsBlobStore implements BlobStore {
     // Open first so a missing blob is a rejected promise rather than a later stream error. Non-blocking,
     // so a FIFO planted where a blob should be cannot hold the caller (or a libuv thread) waiting for a
     // writer (it has no effect on a regular file); the size check then refuses it.
-    const opened = await this.#found(id, (path) => this.#openForReading(path));
-    if (typeof opened === 'number') return readOpenBlob(id, opened, range, READ_HIGH_WATER_MARK);
+    const small = await this.#found(id, (path) => this.#readSmall(id, path, range));
+    if (small !== undefined) return small;
+    const handle = await this.#found(id, (path) => fsp.open(path, READ_FLAGS));
     // A read stream allocates its whole high-water mark for every read, and reads once more to find
     // the end unless it knows where that is: read whole, a 4 KiB blob cost two 1 MiB buffers. So a
-    // whole read ends at the size the file has once open. A blob never changes in place (a
-    // replacement is another file renamed over it, and this one stays as it was), so anything else
-    // is tampering: bytes cut off fail decryption, and bytes added after the open are not read.
-    const size = await this.#regularFileSize(id, opened);
-    const bounds = range ?? (size > 0 ? { start: 0, end: size - 1 } : {});
-    return createReadStream('', { fd: opened, highWaterMark: READ_HIGH_WATER_MARK, ...bounds });
+    // read ends at the size the file has once open (readBounds).
+    const bounds = readBounds(await this.#regularFileSize(id, handle), range);
+    if (bounds === undefined) {
+      await handle.close().catch(() => undefined);
+      return oneChunk(Buffer.alloc(0));
+    }
+    return createReadStream('', { fd: handle, highWaterMark: READ_HIGH_WATER_MARK, ...bounds });
   }
 
   /**
-   * A descriptor on a local file system, whose blobs are then read with synchronous calls when small
-   * (fs-local-reads.ts); a file handle through the thread pool anywhere else.
+   * A small read with synchronous calls (fs-local-reads.ts), where the blob's folder allows them;
+   * undefined when it must go through the thread pool.
    */
-  async #openForReading(path: string): Promise<number | FileHandle> {
-    return this.#readsSynchronously() ? openSync(path, READ_FLAGS) : fsp.open(path, READ_FLAGS);
-  }
-
-  #readsSynchronously(): boolean {
-    return this.#synchronousReads && this.#layout.onLocalFileSystem();
+  async #readSmall(id: string, path: string, range: ByteRange | undefined): Promise<Readable | undefined> {
+    const device = this.#synchronousReads ? this.#layout.localDevice() : undefined;
+    if (device === undefined) return undefined;
+    return readSmallBlob(id, path, range, device, () => this.#layout.forget());
   }
 
   /** The open blob's size; closes it and refuses when it is not a regular file (a directory, FIFO or device put in its place). */
@@ -153,8 +156,11 @@ export class FsBlobStore implements BlobStore {
 
   async size(id: string): Promise<number> {
     checkId(id);
-    const stat = await this.#found(id, async (path) => (this.#readsSynchronously() ? statSync(path) : fsp.stat(path)));
-    return stat.size;
+    return this.#found(id, async (path) => {
+      const device = this.#synchronousReads ? this.#layout.localDevice() : undefined;
+      const size = device === undefined ? undefined : smallBlobSize(path, device, () => this.#layout.forget());
+      return size ?? (await fsp.stat(path)).size;
+    });
   }
 
   /** Idempotent. Not fsynced: a delete undone by a crash is redone by the next garbage collection. */

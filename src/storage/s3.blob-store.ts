@@ -20,7 +20,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BlobStore, ByteRange } from '../domain/ports.js';
 import { DomainError } from '../domain/errors.js';
-import { checkRange, guardEarlyErrors, toBuffer } from './blob-streams.js';
+import { checkRange, guardEarlyErrors, releaseSource, toBuffer } from './blob-streams.js';
 
 /** Ids are 128 random bits in lower-case hex, as in the folder store; nothing else is ours under the prefix. */
 const ID_PATTERN = /^[0-9a-f]{32}$/;
@@ -163,8 +163,9 @@ export class S3BlobStore implements BlobStore {
     try {
       await upload.done();
     } catch (error) {
-      // Stop reading the source (and release it, as the folder store does when a write fails).
+      // Stop reading the source and release it, also when the upload failed before reading it.
       body.destroy();
+      releaseSource(source);
       // The caller's own error comes back as it was (a client that went away is not a storage outage).
       if (sourceFailed) throw sourceError;
       throw storageError('store a blob', error);
