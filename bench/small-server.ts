@@ -5,7 +5,8 @@
 // work each upload queued (text extraction, replication, audit sequencing), since that work runs
 // on the same process and would otherwise be charged to whatever phase comes next.
 // BENCH_BASELINE=<checkout with dist/ built> runs that build beside this one (A B, then B A).
-// BENCH_NODE_ARGS_ALT="<node and V8 flags>" runs this build a second time with those flags, the same way.
+// BENCH_NODE_ARGS_ALT="<node and V8 flags>" runs this build a second time with those flags, the same way;
+// BENCH_ENV_ALT="NAME=value ..." likewise with those environment variables (UV_THREADPOOL_SIZE=16).
 // BENCH_DOWNLOAD_PASSES=k downloads every file k times (default 1): the download phase is short, so
 // more passes make its CPU per download steadier.
 // Also prints the server's peak resident memory (VmHWM).
@@ -25,16 +26,21 @@ const rounds = Number(process.argv[3] ?? 2);
 const downloadPasses = Number(process.env.BENCH_DOWNLOAD_PASSES ?? 1);
 process.on('exit', cleanupSync);
 
-const builds: { label: string; entry?: Entry; nodeArgs?: string[] }[] = [{ label: 'this' }];
+interface Build { label: string; entry?: Entry; nodeArgs?: string[]; env?: NodeJS.ProcessEnv }
+const builds: Build[] = [{ label: 'this' }];
 if (process.env.BENCH_BASELINE) builds.push({ label: 'baseline', entry: entryAt(path.resolve(process.env.BENCH_BASELINE)) });
-if (process.env.BENCH_NODE_ARGS_ALT) builds.push({ label: 'alt', nodeArgs: process.env.BENCH_NODE_ARGS_ALT.split(' ').filter(Boolean) });
+if (process.env.BENCH_NODE_ARGS_ALT || process.env.BENCH_ENV_ALT) {
+  const words = (value: string | undefined): string[] => (value ?? '').split(' ').filter(Boolean);
+  const env = Object.fromEntries(words(process.env.BENCH_ENV_ALT).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  builds.push({ label: 'alt', nodeArgs: words(process.env.BENCH_NODE_ARGS_ALT), env });
+}
 
-async function measure(label: string, entry: Entry | undefined, nodeArgs: string[] = []): Promise<void> {
+async function measure({ label, entry, nodeArgs = [], env = {} }: Build): Promise<void> {
   const root = await mkdtemp(path.join(tmpdir(), 'srs-'));
   trackDir(root);
   const dataDir = path.join(root, 'd');
   const seeded = await seed(dataDir, {}, entry);
-  const server = await startServer({ dataDir, logFile: path.join(root, 'server.log'), nodeArgs, ...(entry ? { entry } : {}) });
+  const server = await startServer({ dataDir, logFile: path.join(root, 'server.log'), nodeArgs, env, ...(entry ? { entry } : {}) });
   try {
     const api = { baseUrl: server.baseUrl, authorization: `Bearer ${seeded.token}` };
     const files = smallFiles(count, 4096);
@@ -73,7 +79,7 @@ function repeated<T>(items: T[], times: number): T[] {
 try {
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? builds : [...builds].reverse();
-    for (const build of order) await measure(build.label, build.entry, build.nodeArgs);
+    for (const build of order) await measure(build);
   }
 } finally {
   await cleanupAll();
