@@ -29,6 +29,8 @@ interface Known {
   recorded: boolean;
   /** The folder is on a local disk or in memory (fs-local-reads.ts), so small reads may be synchronous. */
   local: boolean;
+  /** Fan-out folders found to be symlinks or on another device: their blobs are read through the thread pool. */
+  poolOnly: Set<string>;
 }
 
 /**
@@ -64,16 +66,26 @@ export class BlobFolderLayout {
 
   /**
    * The blob folder's device when it is on a local file system, so that small reads in it may be made
-   * with synchronous calls (fs-local-reads.ts, which checks each blob's folder is on this device);
+   * with synchronous calls (fs-local-reads.ts, which checks each blob's folders are on this device);
    * undefined while nothing is known (a missing or empty folder, or one forgotten) or it is not local.
    */
   localDevice(): number | undefined {
     return this.#known?.local ? this.#known.dev : undefined;
   }
 
-  /** Forgets what was learnt, as when the folder turns stale: a blob's folder was found on another device than the blob folder's. */
-  forget(): void {
-    this.#known = undefined;
+  /** Whether blobs in fan-out folder `folder` must be read through the thread pool (readThroughPool). */
+  readsThroughPool(folder: string): boolean {
+    return this.#known?.poolOnly.has(folder) ?? false;
+  }
+
+  /**
+   * From now on, blobs in fan-out folder `folder` are read through the thread pool: it is a symlink or
+   * on another device. Whether the blob folder itself is still the one learnt is then checked, off
+   * the event loop, and what was learnt is forgotten if not (a share mounted over it).
+   */
+  readThroughPool(folder: string): void {
+    this.#known?.poolOnly.add(folder);
+    void this.stale().catch(() => undefined);
   }
 
   /**
@@ -150,7 +162,7 @@ export class BlobFolderLayout {
 
   async #keep(layout: Layout, identity: { dev: number; ino: number }, recorded: boolean): Promise<Known> {
     const local = await onLocalFileSystem(this.blobsDir);
-    this.#known = { layout, ...identity, recorded, local };
+    this.#known = { layout, ...identity, recorded, local, poolOnly: new Set() };
     return this.#known;
   }
 

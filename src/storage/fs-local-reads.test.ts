@@ -32,6 +32,7 @@ vi.mock('node:fs', async (importOriginal) => {
   return { ...fs, ...replaced, default: { ...fs, ...replaced } };
 });
 const { INLINE_READ_BYTES, onLocalFileSystem, readSmallBlob } = await import('./fs-local-reads.js');
+type LocalFolders = import('./fs-local-reads.js').LocalFolders;
 
 const ID = 'a'.repeat(32);
 const eio = (): NodeJS.ErrnoException => Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
@@ -77,18 +78,28 @@ describe('readSmallBlob', () => {
 
   it('reads a small blob or range, an empty one, and leaves long reads, symlinks and other devices to the thread pool', async () => {
     const elsewhere = vi.fn();
-    expect((await readAll(readSmallBlob(ID, file, undefined, device, elsewhere)!)).toString()).toBe('some bytes');
-    expect((await readAll(readSmallBlob(ID, file, { start: 5, end: 100 }, device, elsewhere)!)).toString()).toBe('bytes');
-    expect((await readAll(readSmallBlob(ID, file, { start: 10, end: 12 }, device, elsewhere)!)).length).toBe(0);
+    const local = (on = device): LocalFolders => ({ folders: [dir], device: on, elsewhere });
+    expect((await readAll(readSmallBlob(ID, file, undefined, local())!)).toString()).toBe('some bytes');
+    expect((await readAll(readSmallBlob(ID, file, { start: 5, end: 100 }, local())!)).toString()).toBe('bytes');
+    expect((await readAll(readSmallBlob(ID, file, { start: 10, end: 12 }, local())!)).length).toBe(0);
     await fsp.writeFile(file, Buffer.alloc(INLINE_READ_BYTES + 1));
-    expect(readSmallBlob(ID, file, undefined, device, elsewhere)).toBeUndefined();
-    expect((await readAll(readSmallBlob(ID, file, { start: 1, end: INLINE_READ_BYTES }, device, elsewhere)!)).length).toBe(INLINE_READ_BYTES);
+    expect(readSmallBlob(ID, file, undefined, local())).toBeUndefined();
+    expect((await readAll(readSmallBlob(ID, file, { start: 1, end: INLINE_READ_BYTES }, local())!)).length).toBe(INLINE_READ_BYTES);
     const link = join(dir, 'link');
     await fsp.symlink(file, link);
-    expect(readSmallBlob(ID, link, { start: 0, end: 1 }, device, elsewhere)).toBeUndefined();
+    expect(readSmallBlob(ID, link, { start: 0, end: 1 }, local())).toBeUndefined();
     expect(elsewhere).not.toHaveBeenCalled();
-    expect(readSmallBlob(ID, file, { start: 0, end: 1 }, device + 1, elsewhere)).toBeUndefined();
-    expect(elsewhere).toHaveBeenCalledTimes(1);
+    expect(readSmallBlob(ID, file, { start: 0, end: 1 }, local(device + 1))).toBeUndefined();
+    expect(elsewhere).toHaveBeenCalledExactlyOnceWith(dir);
+    // A folder that is a symlink (to a share, say) is not walked through.
+    const linkedFolder = join(tmpdir(), `strongroom-linked-${process.pid}`);
+    await fsp.symlink(dir, linkedFolder);
+    try {
+      expect(readSmallBlob(ID, join(linkedFolder, 'blob'), undefined, { folders: [linkedFolder], device, elsewhere })).toBeUndefined();
+      expect(elsewhere).toHaveBeenLastCalledWith(linkedFolder);
+    } finally {
+      await fsp.rm(linkedFolder);
+    }
     expectAllClosed();
   });
 
@@ -96,22 +107,22 @@ describe('readSmallBlob', () => {
     failing.read = eio();
     const error = (() => {
       try {
-        readSmallBlob(ID, file, undefined, device, () => undefined);
+        readSmallBlob(ID, file, undefined, { folders: [dir], device, elsewhere: () => undefined });
       } catch (caught) {
         return caught;
       }
     })();
     expect(error).toBeInstanceOf(DomainError);
     expect((error as DomainError).code).toBe('UNAVAILABLE');
-    expect(() => readSmallBlob(ID, dir, undefined, statSync(dir).dev, () => undefined)).toThrow(expect.objectContaining({ code: 'INTEGRITY' }));
-    expect(() => readSmallBlob(ID, join(dir, 'missing'), undefined, device, () => undefined)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(() => readSmallBlob(ID, dir, undefined, { folders: [tmpdir()], device: statSync(dir).dev, elsewhere: () => undefined })).toThrow(expect.objectContaining({ code: 'INTEGRITY' }));
+    expect(() => readSmallBlob(ID, join(dir, 'missing'), undefined, { folders: [dir], device, elsewhere: () => undefined })).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     expect(failing.opened).toHaveLength(2);
     expectAllClosed();
   });
 
   it('keeps what it read when the close then fails', async () => {
     failing.close = eio();
-    expect((await readAll(readSmallBlob(ID, file, undefined, device, () => undefined)!)).toString()).toBe('some bytes');
+    expect((await readAll(readSmallBlob(ID, file, undefined, { folders: [dir], device, elsewhere: () => undefined })!)).toString()).toBe('some bytes');
     expectAllClosed();
   });
 });

@@ -8,7 +8,6 @@
 // symlink, a mount inside the blob folder, a long read) takes the pool (docs/architecture.md,
 // "Reading a blob").
 import { closeSync, constants as fsConstants, fstatSync, lstatSync, promises as fsp, openSync, readSync, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ByteRange } from '../domain/ports.js';
 import { IntegrityError } from '../domain/errors.js';
@@ -52,16 +51,24 @@ export const INLINE_READ_BYTES = 64 * 1024;
 /** Flags of the synchronous open: a symlink is refused (ELOOP) rather than followed where it points. */
 const OPEN_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW;
 
+/** Where a blob lies: its fan-out folders, outermost first, and the device they must be on. */
+export interface LocalFolders {
+  folders: readonly string[];
+  device: number;
+  /** Told of a folder that is a symlink, not a folder, or on another device: its blobs then take the thread pool. */
+  elsewhere: (folder: string) => void;
+}
+
 /**
  * The bytes of a blob (the whole of it, or a range) read with synchronous calls, or undefined when
- * they must be read through the thread pool instead: the blob or its folder is a symlink, the folder
- * is on another device than the blob folder (`folderDevice`: something was mounted since, and
- * `elsewhere` is called), or more than INLINE_READ_BYTES are wanted. Throws as the store expects:
- * ENOENT as it came (the store tells a missing blob from a moved folder), INTEGRITY for a FIFO,
- * directory or device, and UNAVAILABLE for a failed read.
+ * they must be read through the thread pool instead: the blob or one of its folders is a symlink,
+ * a folder is on another device than the blob folder (something was mounted since), or more than
+ * INLINE_READ_BYTES are wanted. Throws as the store expects: ENOENT as it came (the store tells a
+ * missing blob from a moved folder), INTEGRITY for a FIFO, directory or device, and UNAVAILABLE for
+ * a failed read.
  */
-export function readSmallBlob(id: string, path: string, range: ByteRange | undefined, folderDevice: number, elsewhere: () => void): Readable | undefined {
-  if (!inLocalFolder(path, folderDevice, elsewhere)) return undefined;
+export function readSmallBlob(id: string, path: string, range: ByteRange | undefined, local: LocalFolders): Readable | undefined {
+  if (!inLocalFolders(local)) return undefined;
   let fd: number;
   try {
     fd = openSync(path, OPEN_FLAGS);
@@ -71,7 +78,7 @@ export function readSmallBlob(id: string, path: string, range: ByteRange | undef
   }
   try {
     const stat = regularFile(id, fd);
-    if (stat.dev !== folderDevice) return undefined;
+    if (stat.dev !== local.device) return undefined;
     const bounds = readBounds(stat.size, range);
     if (bounds === undefined) return oneChunk(Buffer.alloc(0));
     if (bounds.end - bounds.start + 1 > INLINE_READ_BYTES) return undefined;
@@ -87,26 +94,27 @@ export function readSmallBlob(id: string, path: string, range: ByteRange | undef
 }
 
 /** A blob's size from a synchronous lstat, or undefined when the thread pool must be asked (as readSmallBlob decides). */
-export function smallBlobSize(path: string, folderDevice: number, elsewhere: () => void): number | undefined {
-  if (!inLocalFolder(path, folderDevice, elsewhere)) return undefined;
+export function smallBlobSize(path: string, local: LocalFolders): number | undefined {
+  if (!inLocalFolders(local)) return undefined;
   const stat = lstatSync(path);
-  return stat.isFile() && stat.dev === folderDevice ? stat.size : undefined;
+  return stat.isFile() && stat.dev === local.device ? stat.size : undefined;
 }
 
 /**
- * Whether the blob's folder is a folder, not a symlink, on the blob folder's device, looked at for
- * every read (an lstat follows no final symlink, so it cannot be led onto a share): a symlink
- * planted there since would otherwise be followed by a synchronous open. A folder on another device
- * means another file system was mounted over the blob folder, so what was learnt is forgotten.
+ * Whether each of the blob's folders, outermost first, is a folder and not a symlink, on the blob
+ * folder's device, looked at for every read: an lstat follows no final symlink, and each folder is
+ * checked before a path through it is named, so no synchronous call is led onto a share by a symlink
+ * planted since. A folder that fails is reported, and its blobs take the thread pool from then on.
  */
-function inLocalFolder(path: string, folderDevice: number, elsewhere: () => void): boolean {
-  const folder = lstatSync(dirname(path));
-  if (folder.isSymbolicLink()) return false;
-  if (folder.dev !== folderDevice) {
-    elsewhere();
-    return false;
+function inLocalFolders({ folders, device, elsewhere }: LocalFolders): boolean {
+  for (const folder of folders) {
+    const stat = lstatSync(folder);
+    if (stat.isSymbolicLink() || !stat.isDirectory() || stat.dev !== device) {
+      elsewhere(folder);
+      return false;
+    }
   }
-  return folder.isDirectory();
+  return true;
 }
 
 /** The open blob's status, after checking it is a regular file (not a directory, FIFO or device put in its place). */

@@ -197,6 +197,28 @@ describe('FsBlobStore', () => {
     expect(await listAll(store)).toEqual([shared, id].sort());
   });
 
+  it('reads a two-level store\'s blobs synchronously, and through the thread pool once its outer folder is a symlink', async () => {
+    const id = randomBytes(16).toString('hex');
+    const inner = join(dataDir, 'blobs', id.slice(0, 2), id.slice(2, 4));
+    await fsp.mkdir(inner, { recursive: true });
+    await fsp.writeFile(join(inner, id), 'two levels');
+    await store.put(Readable.from([Buffer.from('learns the layout')]));
+    const reads = vi.spyOn(await fileHandlePrototype(), 'read');
+    const elsewhere = await fsp.mkdtemp(join(tmpdir(), 'strongroom-elsewhere-'));
+    try {
+      expect((await readAll(await store.get(id))).toString()).toBe('two levels');
+      expect(reads).not.toHaveBeenCalled();
+      await fsp.rename(join(dataDir, 'blobs', id.slice(0, 2)), join(elsewhere, 'outer'));
+      await fsp.symlink(join(elsewhere, 'outer'), join(dataDir, 'blobs', id.slice(0, 2)));
+      expect((await readAll(await store.get(id))).toString()).toBe('two levels');
+      expect(await store.size(id)).toBe(10);
+      expect(reads).toHaveBeenCalledTimes(1);
+    } finally {
+      reads.mockRestore();
+      await fsp.rm(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   it('sweeps a layout record staged by a process that stopped before publishing it', async () => {
     await store.put(Readable.from([Buffer.from('x')]));
     const staged = join(dataDir, 'blobs', '.layout-0123456789abcdef.part');

@@ -5,14 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange } from '../domain/ports.js';
 import { DomainError } from '../domain/errors.js';
 import { checkRange, guardEarlyErrors, readBounds, releaseSource, toBuffer } from './blob-streams.js';
 import { BlobFolderLayout, type Layout } from './fs-blob-layout.js';
 import { FANOUT_PATTERN, ID_PATTERN, makeDirectory, missingAsEmpty, sortedEntries, storageError, syncDirectory, unavailable } from './fs-folders.js';
-import { notARegularFile, oneChunk, readSmallBlob, smallBlobSize } from './fs-local-reads.js';
+import { notARegularFile, oneChunk, readSmallBlob, smallBlobSize, type LocalFolders } from './fs-local-reads.js';
 
 const PART_SUFFIX = '.part';
 /** Writes are gathered to about this size so a 64 KiB-chunked stream costs one syscall per MiB. */
@@ -138,9 +138,21 @@ export class FsBlobStore implements BlobStore {
    * undefined when it must go through the thread pool.
    */
   async #readSmall(id: string, path: string, range: ByteRange | undefined): Promise<Readable | undefined> {
+    const local = this.#localFolders(id, path);
+    return local && readSmallBlob(id, path, range, local);
+  }
+
+  /**
+   * The blob's fan-out folders (blobs/ab, and blobs/ab/cd in a two-level store) and the device they
+   * must be on for its reads to be synchronous; undefined when they cannot be.
+   */
+  #localFolders(id: string, path: string): LocalFolders | undefined {
     const device = this.#synchronousReads ? this.#layout.localDevice() : undefined;
     if (device === undefined) return undefined;
-    return readSmallBlob(id, path, range, device, () => this.#layout.forget());
+    const outer = join(this.#blobsDir, id.slice(0, 2));
+    const folders = dirname(path) === outer ? [outer] : [outer, dirname(path)];
+    if (folders.some((folder) => this.#layout.readsThroughPool(folder))) return undefined;
+    return { folders, device, elsewhere: (folder) => this.#layout.readThroughPool(folder) };
   }
 
   /** The open blob's size; closes it and refuses when it is not a regular file (a directory, FIFO or device put in its place). */
@@ -157,9 +169,8 @@ export class FsBlobStore implements BlobStore {
   async size(id: string): Promise<number> {
     checkId(id);
     return this.#found(id, async (path) => {
-      const device = this.#synchronousReads ? this.#layout.localDevice() : undefined;
-      const size = device === undefined ? undefined : smallBlobSize(path, device, () => this.#layout.forget());
-      return size ?? (await fsp.stat(path)).size;
+      const local = this.#localFolders(id, path);
+      return (local && smallBlobSize(path, local)) ?? (await fsp.stat(path)).size;
     });
   }
 
