@@ -1,6 +1,6 @@
 // Importing straight into a data directory: the services, as the named user (their permissions
 // apply, refusals are audited), exactly as any other upload is done.
-import { createReadStream } from 'node:fs';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { DomainError, type ErrorCode } from '../../domain/errors.js';
 import type { Actor } from '../../domain/types.js';
 import type { AppServices } from '../../services/app-services.js';
@@ -52,19 +52,33 @@ export class DirectTarget implements ImportTarget {
   }
 
   upload(collectionId: string, file: SourceFile): Promise<Sent> {
-    return refusals(async () => sent(await this.vault.documents.upload(this.actor, collectionId, {
-      name: file.name, body: createReadStream(file.path), declaredSize: file.size, sourceModifiedAt: file.modifiedAt.toISOString(),
-    })));
+    return refusals(() => withFileBody(file.path, async (body) => sent(await this.vault.documents.upload(this.actor, collectionId, {
+      name: file.name, body, declaredSize: file.size, sourceModifiedAt: file.modifiedAt.toISOString(),
+    }))));
   }
 
   uploadVersion(documentId: string, file: SourceFile): Promise<Sent> {
-    return refusals(async () => sent(await this.vault.documents.uploadVersion(this.actor, documentId, {
-      body: createReadStream(file.path), declaredSize: file.size, sourceModifiedAt: file.modifiedAt.toISOString(),
-    })));
+    return refusals(() => withFileBody(file.path, async (body) => sent(await this.vault.documents.uploadVersion(this.actor, documentId, {
+      body, declaredSize: file.size, sourceModifiedAt: file.modifiedAt.toISOString(),
+    }))));
   }
 
   async close(): Promise<void> {
     // The vault is closed by withVault.
+  }
+}
+
+/**
+ * Runs `use` on a stream of the file, then closes it whatever happened: an upload refused before it
+ * read the body (a name the policy refuses, a full disk) would otherwise leave the file open, one
+ * descriptor per refused file until an import of many ran out of them.
+ */
+async function withFileBody<T>(path: string, use: (body: ReadStream) => Promise<T>): Promise<T> {
+  const body = createReadStream(path);
+  try {
+    return await use(body);
+  } finally {
+    body.destroy();
   }
 }
 

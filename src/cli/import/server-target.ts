@@ -1,7 +1,7 @@
 // Importing through a running server's REST API (/api/v1) with an API token: the same routes any
 // client uses, so the server's own limits, scanning and audit apply. Bodies are streamed from disk
 // with their length announced; nothing is buffered. One keep-alive agent with a socket per job.
-import { createReadStream } from 'node:fs';
+import { createReadStream, type ReadStream } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { FileRefused, ImportFatal, TryAgain, type ExistingDocument, type ImportTarget, type Sent, type SourceFile, type StoredVersion } from './target.js';
@@ -103,7 +103,8 @@ export class ServerTarget implements ImportTarget {
     if (send.json !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(send.json) });
     if (send.file) Object.assign(headers, { 'content-type': 'application/octet-stream', 'content-length': send.file.size });
     const client = url.protocol === 'https:' ? https : http;
-    return new Promise<Answer>((resolve, reject) => {
+    let file: ReadStream | undefined;
+    const answered = new Promise<Answer>((resolve, reject) => {
       const request = client.request(url, { method, headers, agent: this.agent }, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (c: Buffer) => chunks.push(c));
@@ -126,12 +127,18 @@ export class ServerTarget implements ImportTarget {
       if (send.json !== undefined) request.end(send.json);
       else if (send.file) {
         const body = createReadStream(send.file.path);
+        file = body;
         body.on('error', (error) => {
           request.destroy();
           reject(error);
         });
         body.pipe(request);
       } else request.end();
+    });
+    // A body the server refused before it was all sent stays open, paused, once the pipe is broken:
+    // close it, or an import keeps one descriptor per refused file.
+    return answered.finally(() => {
+      if (file && !file.readableEnded) file.destroy();
     });
   }
 }
