@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DomainError } from '../domain/errors.js';
 import { FsBlobStore } from './fs.blob-store.js';
 import { INLINE_READ_BYTES } from './fs-local-reads.js';
+import { openDescriptorsOn } from '../../test/support/descriptors.js';
 
 let dataDir: string;
 let store: FsBlobStore;
@@ -42,15 +43,6 @@ async function fileHandlePrototype(): Promise<fsp.FileHandle> {
   const handle = await fsp.open(dataDir, 'r');
   await handle.close();
   return Object.getPrototypeOf(handle) as fsp.FileHandle;
-}
-
-/** How many of this process's descriptors are open on `path`. */
-async function openDescriptorsOn(path: string): Promise<number> {
-  let count = 0;
-  for (const fd of await fsp.readdir('/proc/self/fd')) {
-    if ((await fsp.readlink(join('/proc/self/fd', fd)).catch(() => '')) === path) count++;
-  }
-  return count;
 }
 
 function pieces(buffer: Buffer, size: number): Buffer[] {

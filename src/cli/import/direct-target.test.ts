@@ -9,6 +9,7 @@ import type { Actor } from '../../domain/types.js';
 import type { AppServices } from '../../services/app-services.js';
 import { DirectTarget } from './direct-target.js';
 import { FileRefused, ImportFatal } from './target.js';
+import { openDescriptorsOn } from '../../../test/support/descriptors.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -17,15 +18,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
 });
-
-/** How many of this process's descriptors are open on `path`. */
-async function openDescriptorsOn(path: string): Promise<number> {
-  let count = 0;
-  for (const fd of await fsp.readdir('/proc/self/fd')) {
-    if ((await fsp.readlink(join('/proc/self/fd', fd)).catch(() => '')) === path) count++;
-  }
-  return count;
-}
 
 /** A vault whose uploads fail with `error` before reading the body. */
 function refusingVault(error: DomainError): AppServices {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ServerTarget } from './server-target.js';
 import { FileRefused, ImportFatal } from './target.js';
+import { openDescriptorsOn } from '../../../test/support/descriptors.js';
 
 let dir: string;
 let server: Server;
@@ -23,14 +24,6 @@ afterEach(async () => {
   await new Promise((resolve) => server.close(resolve));
   await fsp.rm(dir, { recursive: true, force: true });
 });
-
-async function openDescriptorsOn(path: string): Promise<number> {
-  let count = 0;
-  for (const fd of await fsp.readdir('/proc/self/fd')) {
-    if ((await fsp.readlink(join('/proc/self/fd', fd)).catch(() => '')) === path) count++;
-  }
-  return count;
-}
 
 describe('ServerTarget', () => {
   it('closes the file of every upload the server refused before reading it all', async () => {
