@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { DomainError } from '../domain/errors.js';
-import { openVault, type OpenVaultOptions } from '../main.js';
+import type { OpenVaultOptions } from '../main.js';
 import type { AppServices } from '../services/app-services.js';
 
 export interface GlobalFlags {
@@ -20,6 +20,9 @@ export function configFrom(command: Command, extra: Record<string, string | bool
 /** Opens the vault for a one-shot command, runs it with the services, flushes the audit log and closes. */
 export async function withVault<T>(command: Command, work: (vault: AppServices) => Promise<T>, options: OpenVaultOptions = {}): Promise<T> {
   const config = configFrom(command);
+  // Loaded here, not at the top: a command that opens no vault (--help, a usage error, an import
+  // through a server's API) need not load the vault's modules, nor any command the server's.
+  const { openVault } = await import('../main.js');
   const vault = await openVault(config, { logger: pino({ level: process.env.STRONGROOM_LOG_LEVEL ?? 'warn' }, pino.destination(2)), ...options });
   try {
     const result = await work(vault);

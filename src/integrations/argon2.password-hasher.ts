@@ -2,7 +2,7 @@
 // uses. `test-only-weak` exists because a test suite signs people in thousands of times: at the standard
 // cost (about 0.45 s of CPU per hash or check on a 2-core machine) password hashing was a fifth of
 // `make test`. Its hashes are cheap to guess, so `serve` warns at every start while it is set
-// (cli/commands/serve.commands.ts) and any process warns when it first hashes under it (onWeakHash).
+// (cli/serving.ts) and any process warns when it first hashes under it (onWeakHash).
 // Either setting verifies the other's hashes, so switching back locks nobody out, and a hash made
 // under the other setting is made again at the person's next password sign-in (needsRehash).
 import argon2, { type HashOptions } from 'argon2';

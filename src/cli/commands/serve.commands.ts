@@ -1,51 +1,8 @@
 // serve and demo: run the server (HTTP API, web interface, WebDAV, jobs) until told to stop; --role
 // web serves HTTP and runs no jobs, --role worker runs jobs and serves only health and metrics.
-import { readFile } from 'node:fs/promises';
+// What they run is in ../serving.ts, loaded when one of them is run.
 import type { Command } from 'commander';
-import { tuneHeapForServing } from '../../compose/server-heap.js';
-import { listenProblems, type Config } from '../../config/config.js';
-import { openVault, type Vault } from '../../main.js';
-import { buildServer, buildWorkerServer } from '../../server.js';
-import { seedDemo } from '../demo-data.js';
-import { configFrom, say } from '../context.js';
-
-async function serve(config: Config, before?: (vault: Vault) => Promise<void>): Promise<void> {
-  const problems = listenProblems(config);
-  if (problems.length > 0) throw new Error(problems.join('\n'));
-  if (config.passwordHashing !== 'standard') {
-    say('Warning: STRONGROOM_PASSWORD_HASHING=test-only-weak: passwords set from now on are hashed cheaply and are easy to guess if the database leaks. It is for test suites only: unset it for real people.');
-  }
-  tuneHeapForServing();
-  const https = config.tlsCert && config.tlsKey ? { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) } : null;
-  const vault = await openVault(config, { create: true, startClamd: true });
-  try {
-    if (before) await before(vault);
-    // Refuses (throws) when the job table holds a kind this version has no handler for.
-    await vault.startBackground();
-  } catch (error) {
-    await vault.close();
-    throw error;
-  }
-  const app = config.role === 'worker'
-    ? await buildWorkerServer(vault, https ? { https } : {})
-    : await buildServer(vault, { server: https ? { https } : {} });
-  await app.listen({ host: config.host, port: config.port });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const what = config.role === 'web' ? ' (web role: runs no jobs)' : config.role === 'worker' ? ' (worker role: runs jobs; serves health and metrics only)' : '';
-  say(`Strongroom is listening on ${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}${what} (data in ${config.dataDir}).`);
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    say(`${signal}: stopping…`);
-    await app.close();
-    await vault.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-}
+import { configFrom } from '../context.js';
 
 export function registerServeCommands(program: Command): void {
   program
@@ -69,7 +26,9 @@ export function registerServeCommands(program: Command): void {
       '                         (needed with SMTP and for SAML sign-in; without it OpenID Connect uses the address the browser used)',
     ].join('\n'))
     .action(async (opts: { host?: string; port?: string; tlsCert?: string; tlsKey?: string; trustProxy?: boolean; clamd?: string; role?: string }, command: Command) => {
-      await serve(configFrom(command, { host: opts.host, port: opts.port, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, trustProxy: opts.trustProxy, clamd: opts.clamd, role: opts.role }));
+      const config = configFrom(command, { host: opts.host, port: opts.port, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, trustProxy: opts.trustProxy, clamd: opts.clamd, role: opts.role });
+      const { serve } = await import('../serving.js');
+      await serve(config);
     });
 
   program
@@ -79,15 +38,7 @@ export function registerServeCommands(program: Command): void {
     .option('--no-serve', 'only create the demo data')
     .action(async (opts: { port?: string; serve: boolean }, command: Command) => {
       const config = configFrom(command, { port: opts.port });
-      if (!opts.serve) {
-        const vault = await openVault(config, { create: true, startClamd: true });
-        try {
-          await seedDemo(vault, config);
-        } finally {
-          await vault.close();
-        }
-        return;
-      }
-      await serve(config, (vault) => seedDemo(vault, config));
+      const { demo } = await import('../serving.js');
+      await demo(config, { serve: opts.serve });
     });
 }
