@@ -5,7 +5,7 @@
 // with their own deadlines: uploads (test/malware/fair-uploads.int.test.ts), and the web upload form,
 // whose answer lists the files it stored before the client stopped.
 import { connect } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
@@ -193,13 +193,21 @@ describe('a client that stops reading its answer', () => {
     expect(stored.statusCode, stored.body).toBe(201);
     const id = (stored.json() as { id: string }).id;
     expect(stored.json()).toMatchObject({ status: 'available' }); // scanned inline (see the suite's limits)
+    // The server's end of this connection (the only one opened meanwhile): the client reads again once
+    // the server has closed it (after one idle period, or two when Node's first timeout saw the kernel
+    // still taking data), or at the latest after both have passed.
+    const serverSide = new Promise<Socket>((resolve) => t.app.server.once('connection', resolve));
     const { received, endedAfterMs } = await new Promise<{ received: number; endedAfterMs: number }>((resolve) => {
       const started = Date.now();
       let received = 0;
       const socket = connect({ host: '127.0.0.1', port }, () => {
         socket.write(`GET /api/v1/documents/${id}/content HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${clerk.token}\r\n\r\n`);
-        socket.pause(); // reads nothing until well after the connection idle time
-        setTimeout(() => socket.resume(), (2 * CONNECTION_IDLE_SECONDS + 3) * 1000);
+        socket.pause(); // reads nothing until the server has given up on it
+        const latest = setTimeout(() => socket.resume(), (2 * CONNECTION_IDLE_SECONDS + 3) * 1000);
+        void serverSide.then((server) => server.once('close', () => {
+          clearTimeout(latest);
+          socket.resume();
+        }));
       });
       socket.on('data', (d: Buffer) => (received += d.length));
       socket.on('error', () => undefined);
