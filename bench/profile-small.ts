@@ -42,7 +42,7 @@ try {
   const upStarted = now();
   const up = await restSmallUploads(api, seeded.collectionId, files, 4, 'p');
   const upEnded = now();
-  if (phase !== 'both') await settled(server.pid);
+  if (phase !== 'both') await settled(server.pid, 0.15);
   const downStarted = now();
   const down = await restSmallDownloads(api, up.ids, files, 4);
   const downEnded = now();

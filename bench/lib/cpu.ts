@@ -92,15 +92,17 @@ export async function waitForQuiet(below: number, maxSeconds: number, log: (line
 }
 
 /**
- * Waits until a process's CPU stops rising (under 20 ms in each of three half-second looks): a
- * server has finished its queued jobs and audit sequencing. Returns 1.5 s after the work ended.
+ * Waits until a process's CPU stops rising (under `quietSeconds`, 20 ms by default, in each of three
+ * half-second looks): a server has finished its queued jobs and audit sequencing. Returns 1.5 s
+ * after the work ended. A server under `--cpu-prof` spends 20-80 ms of each half second sampling
+ * itself even when idle, so it needs a higher mark.
  */
-export async function settled(pid: number): Promise<void> {
+export async function settled(pid: number, quietSeconds = 0.02): Promise<void> {
   let last = cpuOf(pid);
   for (let quiet = 0; quiet < 3;) {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const now = cpuOf(pid);
-    quiet = now - last < 0.02 ? quiet + 1 : 0;
+    quiet = now - last < quietSeconds ? quiet + 1 : 0;
     last = now;
   }
 }
