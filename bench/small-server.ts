@@ -65,8 +65,13 @@ async function measure({ label, entry, nodeArgs = [], env = {} }: Build): Promis
     const peakMb = Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1000;
     process.stdout.write(
       `${label.padEnd(8)} uploads ${(up.done / up.seconds).toFixed(0)}/s, CPU ${ms(upCpu)} ms (main ${ms(upMain)}), ${ms(upAll)} ms with its jobs (main ${ms(upAllMain)}), done ${drainSeconds.toFixed(1)} s later; ` +
-        `downloads ${(down.done / down.seconds).toFixed(0)}/s, CPU ${ms(downCpu)} ms (main ${ms(downMain)}); peak RSS ${peakMb.toFixed(0)} MB\n`,
+        `downloads ${(down.done / down.seconds).toFixed(0)}/s, CPU ${ms(downCpu)} ms (main ${ms(downMain)}); peak RSS ${peakMb.toFixed(0)} MB; ` +
+        `slowest upload ${(up.slowestSeconds * 1000).toFixed(0)} ms, download ${(down.slowestSeconds * 1000).toFixed(0)} ms\n`,
     );
+    // A refused or failed request would otherwise only show as a lower rate.
+    for (const [phase, result] of [['upload', up], ['download', down]] as const) {
+      if (result.errors.length > 0) process.stdout.write(`${label.padEnd(8)} ${result.errors.length} ${phase}s failed, the first: ${result.errors[0]}\n`);
+    }
   } finally {
     await server.stop();
   }

@@ -85,6 +85,8 @@ export interface PoolResult {
   seconds: number;
   done: number;
   errors: string[];
+  /** The longest any one item took (a stall shows here when the rate alone would hide its cause). */
+  slowestSeconds: number;
 }
 
 /**
@@ -96,6 +98,7 @@ export async function runPool<T>(items: readonly T[], clients: number, work: (it
   let next = 0;
   let done = 0;
   const errors: string[] = [];
+  let slowest = 0n;
   const started = process.hrtime.bigint();
   await Promise.all(
     agents.map(async (agent) => {
@@ -103,18 +106,21 @@ export async function runPool<T>(items: readonly T[], clients: number, work: (it
         const index = next++;
         if (index >= items.length) return;
         if (errors.length > 20) return; // something is badly wrong; stop rather than hammer on
+        const itemStarted = process.hrtime.bigint();
         try {
           await work(items[index] as T, agent, index);
           done++;
         } catch (error) {
           errors.push(error instanceof Error ? error.message : String(error));
         }
+        const took = process.hrtime.bigint() - itemStarted;
+        if (took > slowest) slowest = took;
       }
     }),
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   for (const agent of agents) agent.destroy();
-  return { seconds, done, errors };
+  return { seconds, done, errors, slowestSeconds: Number(slowest) / 1e9 };
 }
 
 /** Seconds taken by `fn`, with its result. */
