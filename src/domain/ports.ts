@@ -26,6 +26,11 @@ export interface BlobStore {
   putAs(id: string, source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }>;
   /** Raw bytes of a blob, optionally a range of them. Throws DomainError NOT_FOUND if absent. */
   get(id: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * A whole blob in memory, for one its caller knows is small (a local folder reads it with no stream
+   * at all). A blob longer than `maxBytes` is an IntegrityError, and is read no further than that.
+   */
+  readSmall(id: string, maxBytes: number): Promise<Buffer>;
   size(id: string): Promise<number>;
   delete(id: string): Promise<void>;
   list(): AsyncIterable<string>;
@@ -82,6 +87,12 @@ export interface EncryptedBlobs {
   openRange(version: EncryptedVersionRef, range?: ByteRange): Promise<Readable>;
   /** A small range of plaintext in memory, e.g. a zip's central directory. */
   readRange(version: EncryptedVersionRef, range: ByteRange): Promise<Buffer>;
+  /**
+   * What a download sends: the plaintext (or a range of it) as openRange streams it, except that a
+   * small version is read, decrypted and verified whole into memory first, so its answer is one
+   * buffer and never starts for bytes that fail their check.
+   */
+  content(version: EncryptedVersionRef, range?: ByteRange): Promise<Buffer | Readable>;
 }
 
 /**

@@ -16,7 +16,7 @@ export async function sendContent(vault: AppServices, actor: Actor, request: Fas
     return reply.status(416).header('Content-Range', `bytes */${size}`).type('application/problem+json')
       .send({ type: 'about:blank', title: 'Range not satisfiable', status: 416, detail: `The file is ${size} bytes long.`, requestId: String(request.id) });
   }
-  const stream = await prepared.open(range);
+  const body = await prepared.content(range);
   reply
     .header('ETag', etag)
     .header('Accept-Ranges', 'bytes')
@@ -29,5 +29,5 @@ export async function sendContent(vault: AppServices, actor: Actor, request: Fas
   } else {
     reply.header('Content-Length', size);
   }
-  return reply.send(stream);
+  return reply.send(body);
 }

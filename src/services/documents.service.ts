@@ -59,6 +59,8 @@ export interface PreparedDownload {
   size: number;
   /** Audits the read, then streams the plaintext (a range of it, if given). */
   open(range: ByteRange | null): Promise<Readable>;
+  /** The same, for sending: a small version comes as one buffer, read and verified whole (EncryptedBlobs.content). */
+  content(range: ByteRange | null): Promise<Buffer | Readable>;
 }
 
 export class DocumentsService {
@@ -205,18 +207,19 @@ export class DocumentsService {
     const resource = version ? { ...documentResource(document), versionScan: version.scanStatus } : documentResource(document);
     const decision = await this.o.access.require(actor, 'document.download', resource, target(document, version?.id));
     if (!version) throw notFound('version');
+    const ref = { blobId: version.blobId, organisationId: version.organisationId, documentId, versionId: version.id, keyId: version.keyId, wrappedKey: version.wrappedKey, size: version.size };
+    // Both ways of reading audit the read, committed before any byte is read.
+    const audited = async <T>(range: ByteRange | null, read: (range: ByteRange | undefined) => Promise<T>): Promise<T> => {
+      if (range && (range.start > range.end || range.end >= version.size)) {
+        throw new DomainError('INVALID', 'The requested range is not satisfiable.', { details: { size: version.size, rangeNotSatisfiable: true } });
+      }
+      await this.repos.audit.insert([auditEvent(actor, 'document.download', target(document, version.id), decision, this.o.clock.now())]);
+      return read(range ?? undefined);
+    };
     return {
       document, version, size: version.size,
-      open: async (range) => {
-        if (range && (range.start > range.end || range.end >= version.size)) {
-          throw new DomainError('INVALID', 'The requested range is not satisfiable.', { details: { size: version.size, rangeNotSatisfiable: true } });
-        }
-        await this.repos.audit.insert([auditEvent(actor, 'document.download', target(document, version.id), decision, this.o.clock.now())]);
-        return this.o.blobs.openRange(
-          { blobId: version.blobId, organisationId: version.organisationId, documentId, versionId: version.id, keyId: version.keyId, wrappedKey: version.wrappedKey, size: version.size },
-          range ?? undefined,
-        );
-      },
+      open: (range) => audited(range, (wanted) => this.o.blobs.openRange(ref, wanted)),
+      content: (range) => audited(range, (wanted) => this.o.blobs.content(ref, wanted)),
     };
   }
 

@@ -1,6 +1,6 @@
 // The blob format (blob-format.ts) as streams: encryptChunks and createEncryptStream seal plaintext
-// as it arrives, createDecryptStream opens a whole blob as it arrives, and readPlainRange decrypts
-// only the chunks that cover a plaintext range.
+// as it arrives, createDecryptStream opens a whole blob as it arrives (openSealedBlob one already in
+// memory), and readPlainRange decrypts only the chunks that cover a plaintext range.
 import { randomBytes } from 'node:crypto';
 import { pipeline as pipelineCallback, type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { BlobBinding, ByteRange } from '../domain/ports.js';
@@ -229,12 +229,12 @@ type DecryptInput =
   | { kind: 'window'; header: BlobHeader; plan: ChunkPlan; blobSize: number; start: number; end: number };
 
 /**
- * Opens sealed chunks as their bytes arrive, pushing each plaintext only after its tag verified.
- * Truncation, extra bytes, reordering and any changed byte all fail as IntegrityError. Bytes
- * already pushed are authentic, but a consumer must still treat an error part-way as a failed read
- * (abort the response).
+ * Opens sealed chunks as their bytes arrive, handing on each plaintext only after its tag verified:
+ * the decrypting half shared by the stream below and the in-memory read of a small blob (as
+ * ChunkSealer is the encrypting half). Truncation, extra bytes, reordering and any changed byte all
+ * fail as IntegrityError.
  */
-class DecryptTransform extends Transform {
+class ChunkOpener {
   readonly #key: Buffer;
   readonly #binding: BlobBinding;
   readonly #queue = new ByteQueue();
@@ -245,13 +245,12 @@ class DecryptTransform extends Transform {
   #plainSize = 0;
 
   constructor(dataKey: Buffer, binding: BlobBinding) {
-    super({ readableHighWaterMark: 2 * DEFAULT_CHUNK_SIZE });
     checkDataKey(dataKey);
     this.#key = Buffer.from(dataKey);
     this.#binding = binding;
   }
 
-  /** Set before the first byte is written. */
+  /** Set before the first byte is added. */
   expect(input: DecryptInput): void {
     this.#input = input;
     if (input.kind === 'window') {
@@ -260,49 +259,41 @@ class DecryptTransform extends Transform {
     }
   }
 
-  override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      const queue = this.#queue;
-      queue.push(toBuffer(chunk));
-      if (this.#header === undefined) {
-        if (queue.length < HEADER_SIZE) return callback();
-        this.#useHeader(parseHeader(queue.take(HEADER_SIZE)));
-      }
-      const input = this.#input;
-      if (input.kind === 'whole') {
-        // Strictly greater: a chunk followed by at least one more byte is known not to be the last.
-        const sealedChunk = this.#header!.chunkSize + TAG_SIZE;
-        while (queue.length > sealedChunk) this.#open(false, queue.take(sealedChunk));
-      } else {
-        // The layout is known, so each chunk, the last included, is opened as soon as it is all here.
-        while (this.#index <= input.plan.lastChunk) {
-          const length = this.#sealedLength(input, this.#index);
-          if (queue.length < length) break;
-          this.#open(this.#index === input.plan.chunkCount - 1, queue.take(length));
-        }
-        if (this.#index > input.plan.lastChunk && queue.length > 0) throw new IntegrityError('Encrypted blob read returned more bytes than asked for.');
-      }
-      callback();
-    } catch (error) {
-      callback(asIntegrityError(error));
+  /** Opens every chunk that `bytes` completes, appending its plaintext (the wanted part of it) to `out`. */
+  add(bytes: Buffer, out: Buffer[]): void {
+    const queue = this.#queue;
+    queue.push(bytes);
+    if (this.#header === undefined) {
+      if (queue.length < HEADER_SIZE) return;
+      this.#useHeader(parseHeader(queue.take(HEADER_SIZE)));
     }
+    const input = this.#input;
+    if (input.kind === 'whole') {
+      // Strictly greater: a chunk followed by at least one more byte is known not to be the last.
+      const sealedChunk = this.#header!.chunkSize + TAG_SIZE;
+      while (queue.length > sealedChunk) this.#open(false, queue.take(sealedChunk), out);
+      return;
+    }
+    // The layout is known, so each chunk, the last included, is opened as soon as it is all here.
+    while (this.#index <= input.plan.lastChunk) {
+      const length = this.#sealedLength(input, this.#index);
+      if (queue.length < length) break;
+      this.#open(this.#index === input.plan.chunkCount - 1, queue.take(length), out);
+    }
+    if (this.#index > input.plan.lastChunk && queue.length > 0) throw new IntegrityError('Encrypted blob read returned more bytes than asked for.');
   }
 
-  override _flush(callback: TransformCallback): void {
-    try {
-      const input = this.#input;
-      if (input.kind === 'window') {
-        if (this.#index <= input.plan.lastChunk) throw new IntegrityError('Encrypted blob is shorter than its recorded size.');
-        return callback();
-      }
-      if (this.#header === undefined) throw new IntegrityError('Encrypted blob is shorter than its header.');
-      const queue = this.#queue;
-      if (queue.length < TAG_SIZE) throw new IntegrityError('Encrypted blob is truncated: it has no final chunk.');
-      this.#open(true, queue.take(queue.length), input.expectedPlainSize);
-      callback();
-    } catch (error) {
-      callback(asIntegrityError(error));
+  /** The input has ended: opens what is left as the final chunk, or fails if the blob is short. */
+  finish(out: Buffer[]): void {
+    const input = this.#input;
+    if (input.kind === 'window') {
+      if (this.#index <= input.plan.lastChunk) throw new IntegrityError('Encrypted blob is shorter than its recorded size.');
+      return;
     }
+    if (this.#header === undefined) throw new IntegrityError('Encrypted blob is shorter than its header.');
+    const queue = this.#queue;
+    if (queue.length < TAG_SIZE) throw new IntegrityError('Encrypted blob is truncated: it has no final chunk.');
+    this.#open(true, queue.take(queue.length), out, input.expectedPlainSize);
   }
 
   #useHeader(header: BlobHeader): void {
@@ -315,8 +306,8 @@ class DecryptTransform extends Transform {
     return r.end - r.start + 1;
   }
 
-  /** Opens the next chunk; the final one of a whole blob is checked against the expected size before it is pushed. */
-  #open(last: boolean, sealed: Buffer, expectedPlainSize?: number): void {
+  /** Opens the next chunk; the final one of a whole blob is checked against the expected size before it is handed on. */
+  #open(last: boolean, sealed: Buffer, out: Buffer[], expectedPlainSize?: number): void {
     const header = this.#header!;
     const index = this.#index++;
     const plain = openChunk(this.#key, header.noncePrefix, this.#aad!, index, last, sealed);
@@ -326,12 +317,53 @@ class DecryptTransform extends Transform {
     }
     const input = this.#input;
     if (input.kind === 'whole') {
-      if (plain.length > 0) this.push(plain);
+      if (plain.length > 0) out.push(plain);
       return;
     }
     const offset = index * header.chunkSize;
     const wanted = plain.subarray(Math.max(input.start - offset, 0), Math.min(input.end - offset + 1, plain.length));
-    if (wanted.length > 0) this.push(wanted);
+    if (wanted.length > 0) out.push(wanted);
+  }
+}
+
+/**
+ * A ChunkOpener as a Transform. Bytes already pushed are authentic, but a consumer must still treat
+ * an error part-way as a failed read (abort the response).
+ */
+class DecryptTransform extends Transform {
+  readonly #opener: ChunkOpener;
+  readonly #out: Buffer[] = [];
+
+  constructor(dataKey: Buffer, binding: BlobBinding) {
+    super({ readableHighWaterMark: 2 * DEFAULT_CHUNK_SIZE });
+    this.#opener = new ChunkOpener(dataKey, binding);
+  }
+
+  /** Set before the first byte is written. */
+  expect(input: DecryptInput): void {
+    this.#opener.expect(input);
+  }
+
+  override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#handOn((out) => this.#opener.add(toBuffer(chunk), out), callback);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.#handOn((out) => this.#opener.finish(out), callback);
+  }
+
+  /** Pushes what the opener verified, even when it failed after some chunks (those are authentic). */
+  #handOn(step: (out: Buffer[]) => void, callback: TransformCallback): void {
+    const out = this.#out;
+    let failure: Error | undefined;
+    try {
+      step(out);
+    } catch (error) {
+      failure = asIntegrityError(error);
+    }
+    for (let i = 0; i < out.length; i++) this.push(out[i]);
+    out.length = 0;
+    callback(failure);
   }
 }
 
@@ -346,6 +378,23 @@ export function createDecryptStream(dataKey: Buffer, binding: BlobBinding, opts:
   const decrypt = new DecryptTransform(dataKey, binding);
   decrypt.expect({ kind: 'whole', expectedPlainSize: opts.expectedPlainSize });
   return decrypt;
+}
+
+/**
+ * The plaintext of a whole blob already in memory, verified to its last chunk before it is returned:
+ * for a small file, which is then sent from one buffer. The same checks as createDecryptStream.
+ */
+export function openSealedBlob(dataKey: Buffer, binding: BlobBinding, sealed: Buffer, opts: DecryptOptions = {}): Buffer {
+  const opener = new ChunkOpener(dataKey, binding);
+  opener.expect({ kind: 'whole', expectedPlainSize: opts.expectedPlainSize });
+  const out: Buffer[] = [];
+  try {
+    opener.add(sealed, out);
+    opener.finish(out);
+  } catch (error) {
+    throw asIntegrityError(error);
+  }
+  return out.length === 1 ? out[0]! : Buffer.concat(out);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { BlobBinding, ByteRange } from '../domain/ports.js';
 import { DomainError, IntegrityError } from '../domain/errors.js';
 import { DEFAULT_CHUNK_SIZE, HEADER_SIZE, TAG_SIZE, chunkPlan, encryptedSize, plainSizeOf } from './blob-format.js';
-import { createDecryptStream, createEncryptStream, encryptChunks, readPlainRange } from './blob-crypto-streams.js';
+import { createDecryptStream, createEncryptStream, encryptChunks, openSealedBlob, readPlainRange } from './blob-crypto-streams.js';
 
 const binding: BlobBinding = { organisationId: 'org-1', documentId: 'doc-1', versionId: 'ver-1', keyId: 'key-1' };
 
@@ -38,14 +38,19 @@ function split(buffer: Buffer, pieces?: number[]): Buffer[] {
   return out;
 }
 
-/** Decrypts a whole blob, returning what was emitted and the error, if any. */
+/**
+ * Decrypts a whole blob, returning what was emitted and the error, if any. Every blob is also opened
+ * in memory (openSealedBlob, a small download's way), which must agree: the same plaintext, or an
+ * error of the same kind and no plaintext at all.
+ */
 async function decrypt(blob: Buffer, key: Buffer, bind = binding, pieces?: number[], expectedPlainSize?: number) {
   const emitted: Buffer[] = [];
   let error: unknown;
+  const opts = expectedPlainSize === undefined ? {} : { expectedPlainSize };
   try {
     await pipeline(
       Readable.from(split(blob, pieces), { objectMode: false }),
-      createDecryptStream(key, bind, expectedPlainSize === undefined ? {} : { expectedPlainSize }),
+      createDecryptStream(key, bind, opts),
       new Writable({
         write(chunk: Buffer, _enc, cb) {
           emitted.push(chunk);
@@ -56,7 +61,10 @@ async function decrypt(blob: Buffer, key: Buffer, bind = binding, pieces?: numbe
   } catch (e) {
     error = e;
   }
-  return { out: Buffer.concat(emitted), error };
+  const out = Buffer.concat(emitted);
+  if (error === undefined) expect(openSealedBlob(key, bind, blob, opts).equals(out)).toBe(true);
+  else expect(() => openSealedBlob(key, bind, blob, opts)).toThrow((error as Error).constructor as new () => Error);
+  return { out, error };
 }
 
 /** A damaged blob must fail with IntegrityError having emitted only authentic leading plaintext. */

@@ -1,7 +1,7 @@
 // What every BlobStore does the same way with the streams and ranges it is given.
 import type { Readable } from 'node:stream';
 import type { ByteRange } from '../domain/ports.js';
-import { DomainError } from '../domain/errors.js';
+import { DomainError, IntegrityError } from '../domain/errors.js';
 
 /**
  * Keeps an error the source emits before the store starts reading it from crashing the process
@@ -47,4 +47,25 @@ export function checkRange(range: ByteRange): void {
   if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start) {
     throw new DomainError('INVALID', 'Invalid byte range.', { details: { start: range.start, end: range.end } });
   }
+}
+
+/**
+ * A blob's bytes read whole into memory, for one that should be small: more than `maxBytes` is an
+ * IntegrityError (its record said otherwise), and the read stops there.
+ */
+export async function collectSmall(id: string, stream: Readable, maxBytes: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let length = 0;
+  // Leaving the loop early, by the throw, destroys the stream.
+  for await (const part of stream) {
+    const bytes = toBuffer(part);
+    length += bytes.length;
+    if (length > maxBytes) throw longerThanExpected(id, maxBytes);
+    parts.push(bytes);
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, length);
+}
+
+export function longerThanExpected(id: string, maxBytes: number): IntegrityError {
+  return new IntegrityError(`Blob ${id} is longer than the ${maxBytes} bytes its record allows.`);
 }

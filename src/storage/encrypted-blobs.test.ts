@@ -10,7 +10,7 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DomainError, IntegrityError } from '../domain/errors.js';
 import { HEADER_SIZE, TAG_SIZE, encryptedSize } from './blob-format.js';
-import { EncryptedBlobs, type EncryptedVersionRef } from './encrypted-blobs.js';
+import { EncryptedBlobs, IN_MEMORY_CONTENT_BYTES, type EncryptedVersionRef } from './encrypted-blobs.js';
 import { FsBlobStore } from './fs.blob-store.js';
 import { KeyRingImpl, MasterKey, type OrganisationKeyRow, type OrganisationKeyStore } from './keys.js';
 
@@ -33,11 +33,12 @@ const CS = 1024;
 let dataDir: string;
 let store: FsBlobStore;
 let blobs: EncryptedBlobs;
+let keys: KeyRingImpl;
 
 beforeEach(async () => {
   dataDir = await fsp.mkdtemp(join(tmpdir(), 'strongroom-encrypted-'));
   store = new FsBlobStore({ dataDir });
-  const keys = new KeyRingImpl({ master: MasterKey.fromBytes(randomBytes(32)), store: new MemoryOrganisationKeyStore() });
+  keys = new KeyRingImpl({ master: MasterKey.fromBytes(randomBytes(32)), store: new MemoryOrganisationKeyStore() });
   blobs = new EncryptedBlobs({ keys, store, chunkSize: CS });
 });
 afterEach(async () => {
@@ -77,6 +78,52 @@ describe('EncryptedBlobs', () => {
         expect((await blobs.readRange(version, { start, end })).equals(plain.subarray(start, end + 1))).toBe(true);
       }
     }
+  });
+
+  it.each([0, 1, CS, 10 * CS + 7, IN_MEMORY_CONTENT_BYTES])('sends %i bytes from memory, whole and in ranges', async (size) => {
+    const plain = randomBytes(size);
+    const version = await writeVersion(plain);
+    const whole = await blobs.content(version);
+    expect(Buffer.isBuffer(whole) && whole.equals(plain)).toBe(true);
+    if (size === 0) return;
+    for (const [start, end] of [[0, 0], [size - 1, size - 1], [Math.floor(size / 3), size - 2]] as const) {
+      const part = await blobs.content(version, { start, end });
+      expect(Buffer.isBuffer(part) && part.equals(plain.subarray(start, end + 1)), `${start}-${end}`).toBe(true);
+    }
+  });
+
+  it('streams a version one byte over the in-memory size, as openRange does', async () => {
+    const plain = randomBytes(IN_MEMORY_CONTENT_BYTES + 1);
+    const version = await writeVersion(plain);
+    const whole = await blobs.content(version);
+    expect(whole).toBeInstanceOf(Readable);
+    expect((await collect(whole as Readable)).out.equals(plain)).toBe(true);
+    expect((await collect((await blobs.content(version, { start: 5, end: 9 })) as Readable)).out.equals(plain.subarray(5, 10))).toBe(true);
+  });
+
+  it('refuses a small version damaged anywhere before giving a byte, and a missing or swapped blob', async () => {
+    const plain = randomBytes(10 * CS);
+    const version = await writeVersion(plain);
+    const path = blobPath(version.blobId);
+    const bytes = await fsp.readFile(path);
+    // The last chunk: a stream would have handed on nine good chunks before failing.
+    bytes[bytes.length - 3]! ^= 0x01;
+    await fsp.writeFile(path, bytes);
+    await expect(blobs.content(version)).rejects.toBeInstanceOf(IntegrityError);
+    await expect(blobs.content(version, { start: 0, end: 10 })).rejects.toBeInstanceOf(IntegrityError);
+    const other = await writeVersion(randomBytes(100));
+    await expect(blobs.content({ ...other, blobId: (await writeVersion(randomBytes(100))).blobId })).rejects.toBeInstanceOf(IntegrityError);
+    await store.delete(other.blobId);
+    await expect(blobs.content(other)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it.each([true, false])('reads no more than its bound of a blob whose record understates it (synchronous reads: %s)', async (synchronousReads) => {
+    const big = await writeVersion(randomBytes(300_000));
+    const reading = new EncryptedBlobs({ keys, store: new FsBlobStore({ dataDir, synchronousReads }), chunkSize: CS });
+    const understated = { ...big, size: 100 };
+    // The longest blob 100 bytes could be: one-byte chunks, a tag each.
+    const bound = encryptedSize(100, 1);
+    await expect(reading.content(understated)).rejects.toThrow(new IntegrityError(`Blob ${big.blobId} is longer than the ${bound} bytes its record allows.`));
   });
 
   it('stores only ciphertext', async () => {

@@ -37,12 +37,6 @@ type LocalFolders = import('./fs-local-reads.js').LocalFolders;
 const ID = 'a'.repeat(32);
 const eio = (): NodeJS.ErrnoException => Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const part of stream) parts.push(part as Buffer);
-  return Buffer.concat(parts);
-}
-
 function expectAllClosed(): void {
   expect(failing.closed).toEqual(failing.opened);
 }
@@ -79,12 +73,12 @@ describe('readSmallBlob', () => {
   it('reads a small blob or range, an empty one, and leaves long reads, symlinks and other devices to the thread pool', async () => {
     const elsewhere = vi.fn();
     const local = (on = device): LocalFolders => ({ folders: [dir], device: on, elsewhere });
-    expect((await readAll(readSmallBlob(ID, file, undefined, local())!)).toString()).toBe('some bytes');
-    expect((await readAll(readSmallBlob(ID, file, { start: 5, end: 100 }, local())!)).toString()).toBe('bytes');
-    expect((await readAll(readSmallBlob(ID, file, { start: 10, end: 12 }, local())!)).length).toBe(0);
+    expect(readSmallBlob(ID, file, undefined, local())!.toString()).toBe('some bytes');
+    expect(readSmallBlob(ID, file, { start: 5, end: 100 }, local())!.toString()).toBe('bytes');
+    expect(readSmallBlob(ID, file, { start: 10, end: 12 }, local())!.length).toBe(0);
     await fsp.writeFile(file, Buffer.alloc(INLINE_READ_BYTES + 1));
     expect(readSmallBlob(ID, file, undefined, local())).toBeUndefined();
-    expect((await readAll(readSmallBlob(ID, file, { start: 1, end: INLINE_READ_BYTES }, local())!)).length).toBe(INLINE_READ_BYTES);
+    expect(readSmallBlob(ID, file, { start: 1, end: INLINE_READ_BYTES }, local())!.length).toBe(INLINE_READ_BYTES);
     const link = join(dir, 'link');
     await fsp.symlink(file, link);
     expect(readSmallBlob(ID, link, { start: 0, end: 1 }, local())).toBeUndefined();
@@ -120,9 +114,17 @@ describe('readSmallBlob', () => {
     expectAllClosed();
   });
 
+  it('refuses a blob longer than the caller allows as INTEGRITY, reading none of it, and closes it', async () => {
+    const local = { folders: [dir], device, elsewhere: () => undefined };
+    expect(readSmallBlob(ID, file, undefined, local, 10)!.toString()).toBe('some bytes');
+    expect(() => readSmallBlob(ID, file, undefined, local, 9)).toThrow(expect.objectContaining({ code: 'INTEGRITY', message: `Blob ${ID} is longer than the 9 bytes its record allows.` }));
+    expect(failing.opened).toHaveLength(2);
+    expectAllClosed();
+  });
+
   it('keeps what it read when the close then fails', async () => {
     failing.close = eio();
-    expect((await readAll(readSmallBlob(ID, file, undefined, { folders: [dir], device, elsewhere: () => undefined })!)).toString()).toBe('some bytes');
+    expect(readSmallBlob(ID, file, undefined, { folders: [dir], device, elsewhere: () => undefined })!.toString()).toBe('some bytes');
     expectAllClosed();
   });
 });

@@ -11,7 +11,7 @@ import { closeSync, constants as fsConstants, fstatSync, lstatSync, promises as 
 import { Readable } from 'node:stream';
 import type { ByteRange } from '../domain/ports.js';
 import { IntegrityError } from '../domain/errors.js';
-import { readBounds } from './blob-streams.js';
+import { longerThanExpected, readBounds } from './blob-streams.js';
 import { storageError } from './fs-folders.js';
 
 /**
@@ -64,10 +64,10 @@ export interface LocalFolders {
  * they must be read through the thread pool instead: the blob or one of its folders is a symlink,
  * a folder is on another device than the blob folder (something was mounted since), or more than
  * INLINE_READ_BYTES are wanted. Throws as the store expects: ENOENT as it came (the store tells a
- * missing blob from a moved folder), INTEGRITY for a FIFO, directory or device, and UNAVAILABLE for
- * a failed read.
+ * missing blob from a moved folder), INTEGRITY for a FIFO, directory or device, or for a blob longer
+ * than `maxBytes` (read no further), and UNAVAILABLE for a failed read.
  */
-export function readSmallBlob(id: string, path: string, range: ByteRange | undefined, local: LocalFolders): Readable | undefined {
+export function readSmallBlob(id: string, path: string, range: ByteRange | undefined, local: LocalFolders, maxBytes = Infinity): Buffer | undefined {
   if (!inLocalFolders(local)) return undefined;
   let fd: number;
   try {
@@ -79,10 +79,11 @@ export function readSmallBlob(id: string, path: string, range: ByteRange | undef
   try {
     const stat = regularFile(id, fd);
     if (stat.dev !== local.device) return undefined;
+    if (stat.size > maxBytes) throw longerThanExpected(id, maxBytes);
     const bounds = readBounds(stat.size, range);
-    if (bounds === undefined) return oneChunk(Buffer.alloc(0));
+    if (bounds === undefined) return Buffer.alloc(0);
     if (bounds.end - bounds.start + 1 > INLINE_READ_BYTES) return undefined;
-    return oneChunk(readAt(fd, bounds.start, bounds.end - bounds.start + 1));
+    return readAt(fd, bounds.start, bounds.end - bounds.start + 1);
   } finally {
     // A close that fails after a read that worked loses nothing: what was read is what was asked for.
     try {

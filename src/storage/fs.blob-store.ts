@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange } from '../domain/ports.js';
 import { DomainError } from '../domain/errors.js';
-import { checkRange, guardEarlyErrors, readBounds, releaseSource, toBuffer } from './blob-streams.js';
+import { checkRange, collectSmall, guardEarlyErrors, readBounds, releaseSource, toBuffer } from './blob-streams.js';
 import { BlobFolderLayout, type Layout } from './fs-blob-layout.js';
 import { FANOUT_PATTERN, ID_PATTERN, makeDirectory, missingAsEmpty, sortedEntries, storageError, syncDirectory, unavailable } from './fs-folders.js';
 import { notARegularFile, oneChunk, readSmallBlob, smallBlobSize, type LocalFolders } from './fs-local-reads.js';
@@ -119,8 +119,8 @@ export class FsBlobStore implements BlobStore {
     // Open first so a missing blob is a rejected promise rather than a later stream error. Non-blocking,
     // so a FIFO planted where a blob should be cannot hold the caller (or a libuv thread) waiting for a
     // writer (it has no effect on a regular file); the size check then refuses it.
-    const small = await this.#found(id, (path) => this.#readSmall(id, path, range));
-    if (small !== undefined) return small;
+    const small = await this.#found(id, async (path) => this.#readInline(id, path, range));
+    if (small !== undefined) return oneChunk(small);
     const handle = await this.#found(id, (path) => fsp.open(path, READ_FLAGS));
     // A read stream allocates its whole high-water mark for every read, and reads once more to find
     // the end unless it knows where that is: read whole, a 4 KiB blob cost two 1 MiB buffers. So a
@@ -133,13 +133,19 @@ export class FsBlobStore implements BlobStore {
     return createReadStream('', { fd: handle, highWaterMark: READ_HIGH_WATER_MARK, ...bounds });
   }
 
+  async readSmall(id: string, maxBytes: number): Promise<Buffer> {
+    checkId(id);
+    const inline = await this.#found(id, async (path) => this.#readInline(id, path, undefined, maxBytes));
+    return inline ?? collectSmall(id, await this.get(id), maxBytes);
+  }
+
   /**
    * A small read with synchronous calls (fs-local-reads.ts), where the blob's folder allows them;
    * undefined when it must go through the thread pool.
    */
-  async #readSmall(id: string, path: string, range: ByteRange | undefined): Promise<Readable | undefined> {
+  #readInline(id: string, path: string, range: ByteRange | undefined, maxBytes?: number): Buffer | undefined {
     const local = this.#localFolders(id, path);
-    return local && readSmallBlob(id, path, range, local);
+    return local && readSmallBlob(id, path, range, local, maxBytes);
   }
 
   /**

@@ -1,6 +1,6 @@
 // The read path over the primary and the offsite replica. A download waits for its first plaintext
-// chunk before it is handed on, so a blob that is missing or fails its first tag is an error status,
-// never a 200 that stops short. When the primary copy is bad and the replica's is good, the download is
+// chunk before it is handed on (a small one for all of it), so a blob that is missing or fails its
+// first tag is an error status, never a 200 that stops short. When the primary copy is bad and the replica's is good, the download is
 // served from the replica and a repair is asked for; when no copy is good the caller gets a clear
 // DamagedCopiesError (500) and the operators are told. Damage further into a large file still ends the
 // stream with an error (the consumer aborts the response), never with wrong bytes.
@@ -29,10 +29,22 @@ export class HealingBlobs implements EncryptedBlobs {
     return this.o.primary.delete(blobId);
   }
 
-  async openRange(version: EncryptedVersionRef, range?: ByteRange): Promise<Readable> {
+  openRange(version: EncryptedVersionRef, range?: ByteRange): Promise<Readable> {
+    return this.#fromAGoodCopy(version, async (blobs) => firstChunk(await blobs.openRange(version, range)));
+  }
+
+  /** A small version is verified whole before it is returned, so damage anywhere in it turns to the replica. */
+  content(version: EncryptedVersionRef, range?: ByteRange): Promise<Buffer | Readable> {
+    return this.#fromAGoodCopy(version, async (blobs) => {
+      const content = await blobs.content(version, range);
+      return Buffer.isBuffer(content) ? content : firstChunk(content);
+    });
+  }
+
+  async #fromAGoodCopy<T>(version: EncryptedVersionRef, read: (blobs: EncryptedBlobs) => Promise<T>): Promise<T> {
     let primaryError: unknown;
     try {
-      return await firstChunk(await this.o.primary.openRange(version, range));
+      return await read(this.o.primary);
     } catch (error) {
       // A destroyed version (no key) or a storage outage is not damage: those keep their own errors.
       if (!isDamage(error) || version.wrappedKey.length === 0) throw error;
@@ -40,9 +52,9 @@ export class HealingBlobs implements EncryptedBlobs {
     }
     if (this.o.replica !== null) {
       try {
-        const stream = await firstChunk(await this.o.replica.openRange(version, range));
+        const fromReplica = await read(this.o.replica);
         this.o.onPrimaryBad(version, primaryError);
-        return stream;
+        return fromReplica;
       } catch (error) {
         if (!isDamage(error)) throw error;
       }

@@ -20,7 +20,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BlobStore, ByteRange } from '../domain/ports.js';
 import { DomainError } from '../domain/errors.js';
-import { checkRange, guardEarlyErrors, releaseSource, toBuffer } from './blob-streams.js';
+import { checkRange, collectSmall, guardEarlyErrors, releaseSource, toBuffer } from './blob-streams.js';
 
 /** Ids are 128 random bits in lower-case hex, as in the folder store; nothing else is ours under the prefix. */
 const ID_PATTERN = /^[0-9a-f]{32}$/;
@@ -195,6 +195,10 @@ export class S3BlobStore implements BlobStore {
       throw storageError('read a blob', error);
     }
     return Readable.from(bytesOf(body, served), { objectMode: false, highWaterMark: READ_HIGH_WATER_MARK });
+  }
+
+  async readSmall(id: string, maxBytes: number): Promise<Buffer> {
+    return collectSmall(id, await this.get(id), maxBytes);
   }
 
   async size(id: string): Promise<number> {

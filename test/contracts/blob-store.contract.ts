@@ -113,6 +113,21 @@ export function blobStoreContract(adapter: BlobStoreAdapter): void {
       expect(await readAll(await store.get(empty.id))).toHaveLength(0);
     });
 
+    it('reads a small blob whole into memory, and refuses one longer than the caller allows as INTEGRITY', async () => {
+      const bytes = randomBytes(5000);
+      const { id } = await store.put(Readable.from(pieces(bytes, 1000)));
+      expect((await store.readSmall(id, 5000)).equals(bytes)).toBe(true);
+      const empty = await store.put(Readable.from([]));
+      expect(await store.readSmall(empty.id, 0)).toHaveLength(0);
+      await expect(store.readSmall(id, 4999)).rejects.toMatchObject({ code: 'INTEGRITY', message: `Blob ${id} is longer than the 4999 bytes its record allows.` });
+      // Past the size a local folder reads in one call: the same answer from a stream.
+      const long = randomBytes(200_000);
+      const longId = (await store.put(Readable.from(pieces(long, 65_536)))).id;
+      expect((await store.readSmall(longId, 200_000)).equals(long)).toBe(true);
+      await expect(store.readSmall(longId, 100_000)).rejects.toMatchObject({ code: 'INTEGRITY' });
+      expect(await codeOf(store.readSmall(unknownId(), 10))).toBe('NOT_FOUND');
+    });
+
     it('reads inclusive byte ranges: the first byte, one in the middle, the last, and a long one', async () => {
       const bytes = randomBytes(3 * 1024 * 1024);
       const { id } = await store.put(Readable.from(pieces(bytes, 1 << 20)));

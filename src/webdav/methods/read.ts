@@ -47,13 +47,13 @@ export async function get(cx: DavContext, target: Resolved, head: boolean) {
   if (range === 'unsatisfiable') {
     return reply.status(416).header('Content-Range', `bytes */${size}`).type('text/plain').send(`The file is ${size} bytes long.\n`);
   }
-  const stream = await prepared.open(range);
+  const body = await prepared.content(range);
   if (range) {
     reply.status(206).header('Content-Range', `bytes ${range.start}-${range.end}/${size}`).header('Content-Length', String(range.end - range.start + 1));
   } else {
     reply.status(200).header('Content-Length', String(size));
   }
-  return reply.send(stream);
+  return reply.send(body);
 }
 
 async function folderPage(cx: DavContext, target: Resolved, head: boolean) {
