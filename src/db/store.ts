@@ -56,14 +56,15 @@ export interface Repos {
   scim: ScimRepo;
 }
 
-function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer, searchKeys: SearchKeys): Repos {
+/** `root`: the repositories outside any transaction, whose audit inserts are coalesced (AuditRepo). */
+function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer, searchKeys: SearchKeys, root = false): Repos {
   return {
     organisations: new OrganisationsRepo(db),
     users: new UsersRepo(db),
     collections: new CollectionsRepo(db, caps),
     documents: new DocumentsRepo(db, caps),
     arrangements: new ArrangementsRepo(db),
-    audit: new AuditRepo(db, caps, auditSealKey),
+    audit: new AuditRepo(db, caps, auditSealKey, { coalesce: root }),
     jobs: new JobsRepo(db, caps),
     notifications: new NotificationsRepo(db),
     sessions: new SessionsRepo(db),
@@ -99,7 +100,7 @@ export class Store implements StorePort {
     private readonly searchKeys: SearchKeys = missingSearchKeys,
   ) {
     this.caps = handle.caps;
-    this.repos = reposFor(handle.db, handle.caps, auditSealKey, searchKeys);
+    this.repos = reposFor(handle.db, handle.caps, auditSealKey, searchKeys, true);
   }
 
   get db(): Kysely<Schema> {

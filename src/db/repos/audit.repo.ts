@@ -4,6 +4,7 @@ import type { DialectCaps } from '../kysely.js';
 import type { AuditEvent } from '../../domain/audit/event.js';
 import { eventSeal, sealMatches } from '../../domain/audit/event-seal.js';
 import type { AuditQuery, AuditRepository, PendingAuditEvent, UnsequencedAuditEvent } from '../../domain/repositories.js';
+import { CoalescedInserts } from '../coalesced-inserts.js';
 import type { Schema } from '../schema.js';
 
 export type { AuditQuery, PendingAuditEvent } from '../../domain/repositories.js';
@@ -27,15 +28,29 @@ export function toAuditEvent(r: { seq: number | null; time: string; actor_user_i
 }
 
 export class AuditRepo implements AuditRepository {
-  constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps, private readonly sealKey: Buffer) {}
+  readonly #coalesced: CoalescedInserts<PendingAuditEvent> | undefined;
+
+  /**
+   * `coalesce`: for the repositories outside any transaction, where each insert would be its own
+   * commit; inserts asked for in the same turn of the event loop are written as one statement
+   * (coalesced-inserts.ts). Inside a transaction an insert is part of it and runs at once.
+   */
+  constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps, private readonly sealKey: Buffer, options: { coalesce?: boolean } = {}) {
+    this.#coalesced = options.coalesce ? new CoalescedInserts((events) => this.#write(events)) : undefined;
+  }
 
   /** Within a transaction: makes this the only sequencer until it commits (SQLite already has one writer). */
   async lockSequencer(): Promise<void> {
     if (this.caps.dialect === 'postgres') await sql`select pg_advisory_xact_lock(7261002)`.execute(this.db);
   }
 
+  /** Resolves once the events are committed (with others' in the same statement, outside a transaction). */
   async insert(events: PendingAuditEvent[]): Promise<void> {
     if (events.length === 0) return;
+    await (this.#coalesced ? this.#coalesced.add(events) : this.#write(events));
+  }
+
+  async #write(events: PendingAuditEvent[]): Promise<void> {
     await this.db
       .insertInto('audit_events')
       .values(
