@@ -174,7 +174,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const blobs = new HealingBlobs({
     primary: primaryBlobs, replica: replicaBlobs,
     onPrimaryBad: (version, err) => {
-      logger.warn({ err, versionId: version.versionId, blobId: version.blobId }, 'the primary copy of a blob is damaged or missing: served from the replica, repair queued');
+      logger.warn({ err, versionId: version.versionId, blobId: version.blobId }, 'the primary copy of a blob is damaged or missing: served from the replica (unless it is unavailable), repair queued');
       scrubSoon(version.versionId);
     },
     onUnreadable: (version, err) => {

@@ -16,7 +16,8 @@ export async function sendContent(vault: AppServices, actor: Actor, request: Fas
     return reply.status(416).header('Content-Range', `bytes */${size}`).type('application/problem+json')
       .send({ type: 'about:blank', title: 'Range not satisfiable', status: 416, detail: `The file is ${size} bytes long.`, requestId: String(request.id) });
   }
-  const body = await prepared.content(range);
+  // A HEAD releases no content, so it reads none and audits no download (as WebDAV's HEAD).
+  const body = request.method === 'HEAD' ? undefined : await prepared.content(range);
   reply
     .header('ETag', etag)
     .header('Accept-Ranges', 'bytes')

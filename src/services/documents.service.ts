@@ -45,21 +45,14 @@ export interface UploadResult {
   heldForReview?: { reason: string };
 }
 
-export interface DownloadHandle {
-  document: Document;
-  version: Version;
-  size: number;
-  range: ByteRange | null;
-  stream: Readable;
-}
-
 export interface PreparedDownload {
   document: Document;
   version: Version;
   size: number;
-  /** Audits the read, then streams the plaintext (a range of it, if given). */
-  open(range: ByteRange | null): Promise<Readable>;
-  /** The same, for sending: a small version comes as one buffer, read and verified whole (EncryptedBlobs.content). */
+  /**
+   * Audits the read, then gives the plaintext (a range of it, if given): a small version as one
+   * buffer, read and verified whole, a larger one as a stream (EncryptedBlobs.content).
+   */
   content(range: ByteRange | null): Promise<Buffer | Readable>;
 }
 
@@ -197,7 +190,7 @@ export class DocumentsService {
 
   /**
    * Authorises a read of a version's content once, and returns what a conditional or range request
-   * needs to know (size, hash) before any byte is read. `open` audits the read — committed before
+   * needs to know (size, hash) before any byte is read. `content` audits the read — committed before
    * the first byte — and only ever serves clean or released versions.
    */
   async prepareDownload(actor: Actor, documentId: string, options: { versionNumber?: number } = {}): Promise<PreparedDownload> {
@@ -207,19 +200,19 @@ export class DocumentsService {
     const resource = version ? { ...documentResource(document), versionScan: version.scanStatus } : documentResource(document);
     const decision = await this.o.access.require(actor, 'document.download', resource, target(document, version?.id));
     if (!version) throw notFound('version');
-    const ref = { blobId: version.blobId, organisationId: version.organisationId, documentId, versionId: version.id, keyId: version.keyId, wrappedKey: version.wrappedKey, size: version.size };
-    // Both ways of reading audit the read, committed before any byte is read.
-    const audited = async <T>(range: ByteRange | null, read: (range: ByteRange | undefined) => Promise<T>): Promise<T> => {
-      if (range && (range.start > range.end || range.end >= version.size)) {
-        throw new DomainError('INVALID', 'The requested range is not satisfiable.', { details: { size: version.size, rangeNotSatisfiable: true } });
-      }
-      await this.repos.audit.insert([auditEvent(actor, 'document.download', target(document, version.id), decision, this.o.clock.now())]);
-      return read(range ?? undefined);
-    };
     return {
       document, version, size: version.size,
-      open: (range) => audited(range, (wanted) => this.o.blobs.openRange(ref, wanted)),
-      content: (range) => audited(range, (wanted) => this.o.blobs.content(ref, wanted)),
+      content: async (range) => {
+        if (range && (range.start > range.end || range.end >= version.size)) {
+          throw new DomainError('INVALID', 'The requested range is not satisfiable.', { details: { size: version.size, rangeNotSatisfiable: true } });
+        }
+        // Committed before any byte is read.
+        await this.repos.audit.insert([auditEvent(actor, 'document.download', target(document, version.id), decision, this.o.clock.now())]);
+        return this.o.blobs.content(
+          { blobId: version.blobId, organisationId: version.organisationId, documentId, versionId: version.id, keyId: version.keyId, wrappedKey: version.wrappedKey, size: version.size },
+          range ?? undefined,
+        );
+      },
     };
   }
 
@@ -233,14 +226,6 @@ export class DocumentsService {
     const document = await this.repos.documents.byId(documentId);
     if (!document) throw notFound('document');
     return { document, version: await this.repos.documents.version(documentId, versionNumber) };
-  }
-
-  /** Authorises, audits and opens in one step (copies, scans by people, the CLI). */
-  async download(actor: Actor, documentId: string, options: { versionNumber?: number; range?: ByteRange | null } = {}): Promise<DownloadHandle> {
-    const prepared = await this.prepareDownload(actor, documentId, options.versionNumber === undefined ? {} : { versionNumber: options.versionNumber });
-    const range = options.range ?? null;
-    const stream = await prepared.open(range);
-    return { document: prepared.document, version: prepared.version, size: prepared.size, range, stream };
   }
 
   async remove(actor: Actor, documentId: string): Promise<Document> {

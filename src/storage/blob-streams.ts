@@ -51,7 +51,8 @@ export function checkRange(range: ByteRange): void {
 
 /**
  * A blob's bytes read whole into memory, for one that should be small: more than `maxBytes` is an
- * IntegrityError (its record said otherwise), and the read stops there.
+ * IntegrityError (its record said otherwise). The stores read no more than a byte past the bound:
+ * the folder store's read ends there, and S3's answer gives the length before the body is read.
  */
 export async function collectSmall(id: string, stream: Readable, maxBytes: number): Promise<Buffer> {
   const parts: Buffer[] = [];

@@ -126,6 +126,11 @@ describe('EncryptedBlobs', () => {
     await expect(reading.content(understated)).rejects.toThrow(new IntegrityError(`Blob ${big.blobId} is longer than the ${bound} bytes its record allows.`));
   });
 
+  it.each([-1, Number.NaN, 1.5])('treats a recorded size of %s as damage, reading nothing', async (size) => {
+    const version = await writeVersion(randomBytes(100));
+    await expect(blobs.content({ ...version, size })).rejects.toThrow(new IntegrityError(`The version record's size (${size}) is not one a file can have.`));
+  });
+
   it('stores only ciphertext', async () => {
     const plain = Buffer.from('PERSONAL: payroll record for a named person. '.repeat(200));
     const version = await writeVersion(plain);

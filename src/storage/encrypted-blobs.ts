@@ -88,12 +88,14 @@ export class EncryptedBlobs implements EncryptedBlobsPort {
   }
 
   async content(version: EncryptedVersionRef, range?: ByteRange): Promise<Buffer | Readable> {
+    // A size no file has (a row changed in the database) is damage, as a size that does not match is.
+    if (!Number.isSafeInteger(version.size) || version.size < 0) throw new IntegrityError(`The version record's size (${version.size}) is not one a file can have.`);
     if (version.size > IN_MEMORY_CONTENT_BYTES) return this.openRange(version, range);
     const binding = bindingOf(version);
     const dataKey = await this.#keys.openDataKey(binding, version.wrappedKey);
     // Any chunk size the format allows could have written it (a blob keeps the one it was written
     // with), so the bound is the longest blob of this plaintext size: with one-byte chunks, about
-    // 17 times it. A record that understates a blob's size never has more than that read into memory.
+    // 17 times it (at most 1.1 MB). A record that understates a blob's size has no more than that read.
     const sealed = await this.#store.readSmall(version.blobId, encryptedSize(version.size, 1));
     const plain = openSealedBlob(dataKey, binding, sealed, { expectedPlainSize: version.size });
     return range === undefined ? plain : plain.subarray(range.start, range.end + 1);

@@ -136,7 +136,7 @@ export class FsBlobStore implements BlobStore {
   async readSmall(id: string, maxBytes: number): Promise<Buffer> {
     checkId(id);
     const inline = await this.#found(id, async (path) => this.#readInline(id, path, undefined, maxBytes));
-    return inline ?? collectSmall(id, await this.get(id), maxBytes);
+    return inline ?? collectSmall(id, await this.get(id, { start: 0, end: maxBytes }), maxBytes);
   }
 
   /**

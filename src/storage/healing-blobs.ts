@@ -12,7 +12,7 @@ export interface HealingBlobsOptions {
   primary: EncryptedBlobs;
   /** The same blobs read from the offsite replica; null when there is none. */
   replica: EncryptedBlobs | null;
-  /** The primary copy is bad and the replica served instead: repair the primary. Must not throw. */
+  /** The primary copy is bad and the replica served instead, or could not be asked: repair the primary. Must not throw. */
   onPrimaryBad(version: EncryptedVersionRef, error: unknown): void;
   /** No copy could be read: tell the operators. Must not throw. */
   onUnreadable(version: EncryptedVersionRef, error: unknown): void;
@@ -56,7 +56,12 @@ export class HealingBlobs implements EncryptedBlobs {
         this.o.onPrimaryBad(version, primaryError);
         return fromReplica;
       } catch (error) {
-        if (!isDamage(error)) throw error;
+        if (!isDamage(error)) {
+          // The replica could not be asked (an outage): the primary's damage is still reported, and
+          // its repair queued for when the replica answers again; the caller gets the outage.
+          this.o.onPrimaryBad(version, primaryError);
+          throw error;
+        }
       }
     }
     this.o.onUnreadable(version, primaryError);

@@ -20,7 +20,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BlobStore, ByteRange } from '../domain/ports.js';
 import { DomainError } from '../domain/errors.js';
-import { checkRange, collectSmall, guardEarlyErrors, releaseSource, toBuffer } from './blob-streams.js';
+import { checkRange, collectSmall, guardEarlyErrors, longerThanExpected, releaseSource, toBuffer } from './blob-streams.js';
 
 /** Ids are 128 random bits in lower-case hex, as in the folder store; nothing else is ours under the prefix. */
 const ID_PATTERN = /^[0-9a-f]{32}$/;
@@ -176,29 +176,39 @@ export class S3BlobStore implements BlobStore {
   }
 
   async get(id: string, range?: ByteRange): Promise<Readable> {
-    const key = this.#keyOf(id);
     if (range !== undefined) checkRange(range);
-    let body: Readable;
-    let served: { skip: number; length: number } | undefined;
+    const object = await this.#getObject(id, range);
+    // A range that starts at or past the end: the folder store gives no bytes, and so does this one.
+    if (object === undefined) return Readable.from([]);
+    return Readable.from(bytesOf(object.body, object.served), { objectMode: false, highWaterMark: READ_HIGH_WATER_MARK });
+  }
+
+  async readSmall(id: string, maxBytes: number): Promise<Buffer> {
+    const object = (await this.#getObject(id, undefined))!;
+    // The answer says how long the blob is before its body is read: a longer one is refused unread.
+    if (object.length !== undefined && object.length > maxBytes) {
+      object.body.destroy();
+      throw longerThanExpected(id, maxBytes);
+    }
+    return collectSmall(id, Readable.from(bytesOf(object.body, undefined), { objectMode: false }), maxBytes);
+  }
+
+  /** The object's body (and, for a range, which part of it to keep); undefined for a range past its end. */
+  async #getObject(id: string, range: ByteRange | undefined): Promise<{ body: Readable; served: { skip: number; length: number } | undefined; length: number | undefined } | undefined> {
+    const key = this.#keyOf(id);
     try {
       const output = await this.#client.send(new GetObjectCommand({
         Bucket: this.#bucket,
         Key: key,
         ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end}` }),
       }));
-      body = output.Body as Readable;
-      if (range !== undefined) served = sliceOf(range, output.ContentRange, output.ContentLength);
+      const served = range === undefined ? undefined : sliceOf(range, output.ContentRange, output.ContentLength);
+      return { body: output.Body as Readable, served, length: output.ContentLength };
     } catch (error) {
-      // A range that starts at or past the end: the folder store gives no bytes, and so does this one.
-      if (range !== undefined && statusOf(error) === 416) return Readable.from([]);
+      if (range !== undefined && statusOf(error) === 416) return undefined;
       if (isMissingKey(error)) throw new DomainError('NOT_FOUND', `No blob ${id}.`, { cause: error });
       throw storageError('read a blob', error);
     }
-    return Readable.from(bytesOf(body, served), { objectMode: false, highWaterMark: READ_HIGH_WATER_MARK });
-  }
-
-  async readSmall(id: string, maxBytes: number): Promise<Buffer> {
-    return collectSmall(id, await this.get(id), maxBytes);
   }
 
   async size(id: string): Promise<number> {

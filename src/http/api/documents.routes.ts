@@ -145,9 +145,15 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
     return { ...presentDocument(document), retention: await vault.retention.retentionOf(actor, document.id), text: await vault.search.textStatus(actor, document.id) };
   });
 
-  r.get('/documents/:id/content', { schema: { tags: ['documents'], summary: 'Download the current version (Range supported)', params: idParams } }, async (request, reply) => {
-    const actor = await bearerActor(vault.identity, request);
-    return sendContent(vault, actor, request, reply, request.params.id);
+  // GET and HEAD declared together: Fastify's own HEAD route would set Content-Length to 0 for a
+  // HEAD that sends no body, and a HEAD reads (and audits) no content (sendContent).
+  r.route({
+    method: ['GET', 'HEAD'], url: '/documents/:id/content',
+    schema: { tags: ['documents'], summary: 'Download the current version (Range supported)', params: idParams },
+    handler: async (request, reply) => {
+      const actor = await bearerActor(vault.identity, request);
+      return sendContent(vault, actor, request, reply, request.params.id);
+    },
   });
 
   r.get('/documents/:id/versions', { schema: { tags: ['documents'], summary: 'Versions of a document', params: idParams } }, async (request) => {
@@ -156,11 +162,13 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
     return { versions: versions.map(presentVersion) };
   });
 
-  r.get('/documents/:id/versions/:n/content', {
+  r.route({
+    method: ['GET', 'HEAD'], url: '/documents/:id/versions/:n/content',
     schema: { tags: ['documents'], summary: 'Download one version', params: z.object({ id: z.string(), n: versionNumber }) },
-  }, async (request, reply) => {
-    const actor = await bearerActor(vault.identity, request);
-    return sendContent(vault, actor, request, reply, request.params.id, request.params.n);
+    handler: async (request, reply) => {
+      const actor = await bearerActor(vault.identity, request);
+      return sendContent(vault, actor, request, reply, request.params.id, request.params.n);
+    },
   });
 
   r.patch('/documents/:id', {

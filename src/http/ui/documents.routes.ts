@@ -72,11 +72,15 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
 
   app.get<{ Params: { id: string } }>('/documents/:id', async (request, reply) => page(request, reply, request.params.id));
 
-  app.get<{ Params: { id: string }; Querystring: { version?: string } }>('/documents/:id/download', async (request, reply) => {
-    const web = signedIn(request);
-    const n = request.query.version ? Number(request.query.version) : undefined;
-    if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 2_147_483_647)) throw new DomainError('NOT_FOUND', 'No such version of this document.');
-    return sendContent(ui.vault, web.actor, request, reply, request.params.id, n);
+  // GET and HEAD together, as the API's content routes (a HEAD reads and audits no content).
+  app.route<{ Params: { id: string }; Querystring: { version?: string } }>({
+    method: ['GET', 'HEAD'], url: '/documents/:id/download',
+    handler: async (request, reply) => {
+      const web = signedIn(request);
+      const n = request.query.version ? Number(request.query.version) : undefined;
+      if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 2_147_483_647)) throw new DomainError('NOT_FOUND', 'No such version of this document.');
+      return sendContent(ui.vault, web.actor, request, reply, request.params.id, n);
+    },
   });
 
   app.post<{ Params: { id: string } }>('/documents/:id/versions', async (request, reply) => {
