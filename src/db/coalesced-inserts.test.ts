@@ -1,33 +1,34 @@
 // Coalesced inserts: what is asked for in one turn goes out in one write, in order; nobody is answered
-// before their write is; one caller's bad input fails only that caller.
+// before their write is; a caller fails only if its own write fails.
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../domain/errors.js';
 import { CoalescedInserts, MAX_COALESCED_ROWS } from './coalesced-inserts.js';
 
-function recording(fail?: (rows: string[]) => Error | undefined) {
-  const writes: string[][] = [];
+/** A write that records what it was given, waits for `release`, and fails when `fail` says so. */
+function recording(fail?: (callers: string[][]) => Error | undefined) {
+  const writes: string[][][] = [];
   let release: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const inserts = new CoalescedInserts<string>(async (rows) => {
-    writes.push(rows);
+  const inserts = new CoalescedInserts<string>(async (callers) => {
+    writes.push(callers);
     await gate;
-    const error = fail?.(rows);
+    const error = fail?.(callers);
     if (error) throw error;
   });
   return { inserts, writes, release };
 }
 
 const settled = (promise: Promise<void>) => promise.then(() => 'resolved', (error: Error) => `rejected: ${error.message}`);
+const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('CoalescedInserts', () => {
-  it('writes the rows asked for in one turn as one write, in order, and answers each caller only when it is done', async () => {
+  it('writes what is asked for in one turn as one write, caller by caller in order, and answers each only when it is done', async () => {
     const { inserts, writes, release } = recording();
     let answered = 0;
     const calls = [inserts.add(['a']), inserts.add(['b', 'c']), inserts.add(['d'])].map((p) => p.then(() => answered++));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(writes).toEqual([['a', 'b', 'c', 'd']]);
+    await turn();
+    expect(writes).toEqual([[['a'], ['b', 'c'], ['d']]]);
     expect(answered).toBe(0);
     release();
     await Promise.all(calls);
@@ -40,31 +41,48 @@ describe('CoalescedInserts', () => {
     await inserts.add(['a']);
     await Promise.all([inserts.add(['b']), inserts.add(['c'])]);
     await inserts.add(['d']);
-    expect(writes).toEqual([['a'], ['b', 'c'], ['d']]);
+    expect(writes).toEqual([[['a']], [['b'], ['c']], [['d']]]);
   });
 
-  it('caps a write at about MAX_COALESCED_ROWS rows without splitting a caller\'s own', async () => {
+  it('never lets a write of several callers pass MAX_COALESCED_ROWS rows, nor splits a caller\'s own', async () => {
     const { inserts, writes, release } = recording();
     release();
     const many = Array.from({ length: MAX_COALESCED_ROWS - 1 }, (_, i) => `r${i}`);
-    await Promise.all([inserts.add(many), inserts.add(['x', 'y']), inserts.add(['z'])]);
-    expect(writes.map((rows) => rows.length)).toEqual([MAX_COALESCED_ROWS + 1, 1]);
-    expect(writes[1]).toEqual(['z']);
+    const huge = Array.from({ length: MAX_COALESCED_ROWS + 100 }, (_, i) => `h${i}`);
+    await Promise.all([inserts.add(many), inserts.add(['x', 'y']), inserts.add(['z']), inserts.add(huge), inserts.add(['after'])]);
+    expect(writes).toEqual([[many], [['x', 'y'], ['z']], [huge], [['after']]]);
   });
 
-  it('fails only the caller whose rows are bad input, writing the others', async () => {
-    const { inserts, writes, release } = recording((rows) => (rows.includes('bad') ? new DomainError('INVALID', 'bad row') : undefined));
+  it('when a write of several callers fails, writes each again alone and fails only the caller whose own write fails', async () => {
+    const { inserts, writes, release } = recording((callers) => (callers.some((rows) => rows.includes('bad')) ? new Error('index row size exceeds maximum') : undefined));
     release();
     const answers = await Promise.all([settled(inserts.add(['a'])), settled(inserts.add(['bad'])), settled(inserts.add(['c']))]);
-    expect(answers).toEqual(['resolved', 'rejected: bad row', 'resolved']);
-    expect(writes).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
+    expect(answers).toEqual(['resolved', 'rejected: index row size exceeds maximum', 'resolved']);
+    expect(writes).toEqual([[['a'], ['bad'], ['c']], [['a']], [['bad']], [['c']]]);
   });
 
-  it('fails every caller of a write the database refused, trying nothing again', async () => {
-    const { inserts, writes, release } = recording(() => new Error('disk I/O error'));
+  it('fails every caller when the database refuses every write', async () => {
+    const { inserts, release } = recording(() => new Error('disk I/O error'));
     release();
     const answers = await Promise.all([settled(inserts.add(['a'])), settled(inserts.add(['b']))]);
     expect(answers).toEqual(['rejected: disk I/O error', 'rejected: disk I/O error']);
-    expect(writes).toEqual([['a', 'b']]);
+  });
+
+  it('drained() waits for every write asked for so far, failed ones included', async () => {
+    const { inserts, writes, release } = recording((callers) => (callers.length === 1 && callers[0]![0] === 'b' ? new Error('no') : undefined));
+    const first = settled(inserts.add(['a']));
+    await turn();
+    const second = settled(inserts.add(['b']));
+    let drained = false;
+    const draining = inserts.drained().then(() => {
+      drained = true;
+    });
+    await turn();
+    expect(drained).toBe(false);
+    release();
+    await draining;
+    expect(writes).toEqual([[['a']], [['b']]]);
+    expect(await Promise.all([first, second])).toEqual(['resolved', 'rejected: no']);
+    await inserts.drained();
   });
 });

@@ -1,14 +1,12 @@
-// Inserts of one table asked for in the same turn of the event loop, written as one statement.
+// Inserts asked for in the same turn of the event loop, written in one transaction.
 // Outside a transaction every insert is its own commit: on SQLite its pages are encrypted and appended
 // to the write-ahead log (an audit event's row and three index pages, about 0.2 ms of CPU), on
 // PostgreSQL it waits for a WAL flush. Several requests in flight each write an audit event at about
 // the same moment (a download's, before its first byte is read), so gathering them shares that cost.
-import { DomainError } from '../domain/errors.js';
 
 /**
- * At most this many rows in one statement (each audit row binds 16 values; SQLite allows 32,766 in a
- * statement, PostgreSQL 65,535): a caller's own rows are never split, so a batch may exceed it by one
- * caller's.
+ * A batch closes once it holds this many rows, unless it holds only one caller's: a caller's own rows
+ * are never split, nor written with another's past this size.
  */
 export const MAX_COALESCED_ROWS = 500;
 
@@ -19,32 +17,42 @@ interface Waiting<T> {
 }
 
 /**
- * Gathers calls to `add` made before the event loop's next check phase and hands their rows, in the
- * order asked, to `write` at once. Each caller's promise settles when that write does: resolved once
- * its rows are committed, never before. A write refused as bad input (a DomainError, raised before
- * anything reaches the database) is tried again one caller at a time, so one caller's bad row fails
- * only that caller; any other failure (the database) fails every caller of that write, as each would
- * have failed alone.
+ * Gathers calls to `add` made before the event loop's next check phase and hands them, in the order
+ * asked, to `write`, which must write them all or nothing (one statement, or one transaction). Each
+ * caller's promise settles when that write does: resolved once its rows are committed, never before.
+ * When a write of several callers fails, each is written again alone, so a caller fails only if its
+ * own write does, as before they were gathered.
  */
 export class CoalescedInserts<T> {
   #batch: Waiting<T>[] = [];
   #rows = 0;
+  readonly #writing = new Set<Promise<void>>();
 
-  constructor(private readonly write: (rows: T[]) => Promise<void>) {}
+  constructor(private readonly write: (callers: T[][]) => Promise<void>) {}
 
   add(rows: T[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (this.#rows >= MAX_COALESCED_ROWS) this.#startBatch();
-      if (this.#batch.length === 0) {
-        const batch = this.#batch;
-        setImmediate(() => {
-          if (this.#batch === batch) this.#startBatch();
-          void this.#flush(batch);
-        });
-      }
+      if (this.#rows > 0 && this.#rows + rows.length > MAX_COALESCED_ROWS) this.#startBatch();
+      if (this.#batch.length === 0) this.#schedule(this.#batch);
       this.#batch.push({ rows, resolve, reject });
       this.#rows += rows.length;
     });
+  }
+
+  /** Resolves once every insert asked for so far has been written (or has failed). */
+  async drained(): Promise<void> {
+    while (this.#writing.size > 0) await Promise.all(this.#writing);
+  }
+
+  #schedule(batch: Waiting<T>[]): void {
+    const written = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        if (this.#batch === batch) this.#startBatch();
+        void this.#flush(batch).finally(resolve);
+      });
+    });
+    this.#writing.add(written);
+    void written.finally(() => this.#writing.delete(written));
   }
 
   /** Closes the batch being gathered (it is written when its turn comes); the next add starts another. */
@@ -54,21 +62,16 @@ export class CoalescedInserts<T> {
   }
 
   async #flush(batch: Waiting<T>[]): Promise<void> {
-    if (batch.length === 1) return this.#writeFor(batch[0]!);
-    try {
-      await this.write(batch.flatMap((waiting) => waiting.rows));
-    } catch (error) {
-      if (!(error instanceof DomainError)) {
-        for (const waiting of batch) waiting.reject(error);
+    if (batch.length > 1) {
+      try {
+        await this.write(batch.map((waiting) => waiting.rows));
+        for (const waiting of batch) waiting.resolve();
         return;
+      } catch {
+        // Nothing of a failed transaction was committed. Whichever caller's rows caused it (bad input,
+        // a row the database refuses), the others must not fail with it.
       }
-      for (const waiting of batch) await this.#writeFor(waiting);
-      return;
     }
-    for (const waiting of batch) waiting.resolve();
-  }
-
-  async #writeFor(waiting: Waiting<T>): Promise<void> {
-    await this.write(waiting.rows).then(waiting.resolve, waiting.reject);
+    for (const waiting of batch) await this.write([waiting.rows]).then(waiting.resolve, waiting.reject);
   }
 }

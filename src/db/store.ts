@@ -123,8 +123,10 @@ export class Store implements StorePort {
     return this.handle.durable();
   }
 
-  close(): Promise<void> {
-    return this.handle.close();
+  async close(): Promise<void> {
+    // Audit events gathered for a shared commit are written before the connection goes.
+    await this.repos.audit.drained();
+    await this.handle.close();
   }
 }
 

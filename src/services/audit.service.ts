@@ -249,8 +249,11 @@ export class AuditService {
     return { ...alarm, problem: ALARM_DETAILS_WITHHELD };
   }
 
-  /** Integrates everything pending and signs a checkpoint covering it (used by the CLI and tests). */
+  /** Integrates everything pending and signs a checkpoint covering it (exports, backups, the CLI, tests). */
   async flush(): Promise<void> {
+    // A run already going may have read what was pending before the caller's last event was
+    // committed: it is let finish, and then one that starts after this call runs.
+    await this.integrating?.catch(() => undefined);
     await this.integrate();
     await this.checkpointIfDue(true);
   }

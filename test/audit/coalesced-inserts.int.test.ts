@@ -1,10 +1,11 @@
-// Audit events written outside a transaction in the same turn of the event loop share one statement
+// Audit events written outside a transaction in the same turn of the event loop share one transaction
 // (src/db/coalesced-inserts.ts): each is stored once, in the order asked, each caller answered only
-// after the commit; one caller's bad event fails that caller alone; inside a transaction an event is
-// part of it at once.
+// after the commit; one caller's bad event fails that caller alone; closing the store writes what is
+// still gathered; inside a transaction an event is part of it at once.
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { inPowersOfTwo } from '../../src/db/repos/audit.repo.js';
 import type { PendingAuditEvent } from '../../src/domain/repositories.js';
 import { openTestStore, type TestStore } from '../support/store.js';
 import { DIALECTS } from '../support/vault.js';
@@ -24,10 +25,18 @@ describe.each(DIALECTS)('coalesced audit inserts on %s', (dialect) => {
     t = undefined;
   });
 
+  it('cuts a batch into statements of powers of two, in order', () => {
+    expect(inPowersOfTwo([1, 2, 3, 4, 5, 6, 7], 256)).toEqual([[1, 2, 3, 4], [5, 6], [7]]);
+    expect(inPowersOfTwo([1, 2, 3, 4], 256)).toEqual([[1, 2, 3, 4]]);
+    expect(inPowersOfTwo([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
+    expect(inPowersOfTwo([], 256)).toEqual([]);
+  });
+
   it('stores events asked for together once each, in order, committed before any caller is answered', async () => {
     t = await openTestStore(dialect);
     const { store } = t;
-    const reasons = ['first', 'second', 'third'];
+    // Seven: statements of four, two and one, in one transaction.
+    const reasons = ['first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh'];
     const seen: number[] = [];
     await Promise.all(reasons.map(async (reason) => {
       await store.repos.audit.insert([event(reason)]);
@@ -35,11 +44,11 @@ describe.each(DIALECTS)('coalesced audit inserts on %s', (dialect) => {
       const row = await store.db.selectFrom('audit_events').select('id').where('reason', '=', reason).executeTakeFirst();
       seen.push(row === undefined ? 0 : 1);
     }));
-    expect(seen).toEqual([1, 1, 1]);
+    expect(seen).toEqual(reasons.map(() => 1));
     const rows = await store.db.selectFrom('audit_events').select(['id', 'reason']).orderBy('id').execute();
     expect(rows.map((r) => r.reason)).toEqual(reasons);
     if (dialect === 'postgres') {
-      // One statement, one transaction: the rows share the id of the transaction that wrote them.
+      // One transaction: the rows share the id of the transaction that wrote them.
       const writers = await sql<{ xmin: string }>`select distinct xmin::text as xmin from audit_events`.execute(store.db);
       expect(writers.rows).toHaveLength(1);
     }
@@ -53,6 +62,25 @@ describe.each(DIALECTS)('coalesced audit inserts on %s', (dialect) => {
     expect(answers).toEqual(['stored', 'INVALID', 'stored']);
     const rows = await store.db.selectFrom('audit_events').select('reason').orderBy('id').execute();
     expect(rows.map((r) => r.reason)).toEqual(['kept', 'also kept']);
+  });
+
+  it('refuses only the caller whose event the database refuses, and stores the others', async () => {
+    t = await openTestStore(dialect);
+    const { store } = t;
+    // A NOT NULL column left empty: refused by the database itself, not before the statement runs.
+    const refused = { ...event('refused'), action: null as unknown as string };
+    const answers = await Promise.all([event('kept'), refused, event('also kept')].map((e) =>
+      store.repos.audit.insert([e]).then(() => 'stored', () => 'refused')));
+    expect(answers).toEqual(['stored', 'refused', 'stored']);
+    const rows = await store.db.selectFrom('audit_events').select('reason').orderBy('id').execute();
+    expect(rows.map((r) => r.reason)).toEqual(['kept', 'also kept']);
+  });
+
+  it('writes what is still gathered when the store is closed, before the connection goes', async () => {
+    t = await openTestStore(dialect);
+    const written = t.store.repos.audit.insert([event('last words')]);
+    await t.store.close();
+    await expect(written).resolves.toBeUndefined();
   });
 
   it('inside a transaction writes at once, as part of it, and a rollback takes the event with it', async () => {

@@ -27,16 +27,32 @@ export function toAuditEvent(r: { seq: number | null; time: string; actor_user_i
   };
 }
 
+/** The largest coalesced statement (each audit row binds 16 values). */
+const MAX_ROWS_A_STATEMENT = 256;
+
+/** `items` cut, in order, into runs whose lengths are powers of two, largest first, none over `max`. */
+export function inPowersOfTwo<T>(items: T[], max: number): T[][] {
+  const runs: T[][] = [];
+  let at = 0;
+  while (at < items.length) {
+    let length = 1;
+    while (length * 2 <= Math.min(items.length - at, max)) length *= 2;
+    runs.push(items.slice(at, at + length));
+    at += length;
+  }
+  return runs;
+}
+
 export class AuditRepo implements AuditRepository {
   readonly #coalesced: CoalescedInserts<PendingAuditEvent> | undefined;
 
   /**
    * `coalesce`: for the repositories outside any transaction, where each insert would be its own
-   * commit; inserts asked for in the same turn of the event loop are written as one statement
+   * commit; inserts asked for in the same turn of the event loop are written in one transaction
    * (coalesced-inserts.ts). Inside a transaction an insert is part of it and runs at once.
    */
   constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps, private readonly sealKey: Buffer, options: { coalesce?: boolean } = {}) {
-    this.#coalesced = options.coalesce ? new CoalescedInserts((events) => this.#write(events)) : undefined;
+    this.#coalesced = options.coalesce ? new CoalescedInserts((callers) => this.#writeTogether(callers)) : undefined;
   }
 
   /** Within a transaction: makes this the only sequencer until it commits (SQLite already has one writer). */
@@ -44,14 +60,33 @@ export class AuditRepo implements AuditRepository {
     if (this.caps.dialect === 'postgres') await sql`select pg_advisory_xact_lock(7261002)`.execute(this.db);
   }
 
-  /** Resolves once the events are committed (with others' in the same statement, outside a transaction). */
+  /** Resolves once the events are committed (outside a transaction, with others' asked for at the same moment). */
   async insert(events: PendingAuditEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await (this.#coalesced ? this.#coalesced.add(events) : this.#write(events));
+    await (this.#coalesced ? this.#coalesced.add(events) : this.#write(this.db, events));
   }
 
-  async #write(events: PendingAuditEvent[]): Promise<void> {
-    await this.db
+  /** Resolves once every insert asked for so far is written: before the database is closed. */
+  async drained(): Promise<void> {
+    await this.#coalesced?.drained();
+  }
+
+  /**
+   * Several callers' events, in order, in statements of 1, 2, 4 … 256 rows: one statement when the
+   * count is a power of two, otherwise a few in one transaction. Each statement text is prepared once
+   * and kept (db/kysely.ts), so the set of them must stay small: one text for every batch size took
+   * about 186 MiB of native memory with sizes up to 500.
+   */
+  async #writeTogether(callers: PendingAuditEvent[][]): Promise<void> {
+    const statements = inPowersOfTwo(callers.flat(), MAX_ROWS_A_STATEMENT);
+    if (statements.length === 1) return this.#write(this.db, statements[0]!);
+    await this.db.transaction().execute(async (trx) => {
+      for (const events of statements) await this.#write(trx, events);
+    });
+  }
+
+  async #write(db: Kysely<Schema>, events: PendingAuditEvent[]): Promise<void> {
+    await db
       .insertInto('audit_events')
       .values(
         events.map((e) => ({
