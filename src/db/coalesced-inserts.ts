@@ -1,4 +1,4 @@
-// Inserts asked for in the same turn of the event loop, written in one transaction.
+// Inserts asked for in the same turn of the event loop, written together: one commit for them all.
 // Outside a transaction every insert is its own commit: on SQLite its pages are encrypted and appended
 // to the write-ahead log (an audit event's row and three index pages, about 0.2 ms of CPU), on
 // PostgreSQL it waits for a WAL flush. Several requests in flight each write an audit event at about
@@ -68,8 +68,8 @@ export class CoalescedInserts<T> {
         for (const waiting of batch) waiting.resolve();
         return;
       } catch {
-        // Nothing of a failed transaction was committed. Whichever caller's rows caused it (bad input,
-        // a row the database refuses), the others must not fail with it.
+        // Nothing of a failed write was committed. Whichever caller's rows caused it (bad input, a row
+        // the database refuses), the others must not fail with it.
       }
     }
     for (const waiting of batch) await this.write([waiting.rows]).then(waiting.resolve, waiting.reject);

@@ -48,8 +48,8 @@ export class AuditRepo implements AuditRepository {
 
   /**
    * `coalesce`: for the repositories outside any transaction, where each insert would be its own
-   * commit; inserts asked for in the same turn of the event loop are written in one transaction
-   * (coalesced-inserts.ts). Inside a transaction an insert is part of it and runs at once.
+   * commit; inserts asked for in the same turn of the event loop are written together, one commit
+   * for them all (coalesced-inserts.ts). Inside a transaction an insert is part of it and runs at once.
    */
   constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps, private readonly sealKey: Buffer, options: { coalesce?: boolean } = {}) {
     this.#coalesced = options.coalesce ? new CoalescedInserts((callers) => this.#writeTogether(callers)) : undefined;
