@@ -9,7 +9,7 @@
 // BENCH_CLAMD_MIB (256), BENCH_TIME_LIMIT_S (1200), BENCH_SKIP_APACHE=1, BENCH_SKIP_RCLONE=1,
 // BENCH_DAV_ROUNDS (1; 3 with BENCH_ONLY=webdav), BENCH_OUT (results file). BENCH_ONLY=webdav runs
 // only the WebDAV comparison (Strongroom, Apache, rclone crypt) and writes <date>-webdav.json and .md.
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
@@ -73,9 +73,18 @@ const results: Record<string, unknown> = {};
 const notes: string[] = [];
 
 const date = startedAt.toISOString().slice(0, 10);
-/** Where the results go: <date>.json (or <date>-webdav.json for BENCH_ONLY=webdav) and the same name in .md. */
-const resultsFile = (partial = false): string =>
-  env.BENCH_OUT && !partial ? env.BENCH_OUT : path.join(REPO_ROOT, 'bench', 'results', `${date}${ONLY ? `-${ONLY}` : ''}${partial ? '.partial' : ''}.json`);
+/**
+ * Where the results go: <date>.json (or <date>-webdav.json for BENCH_ONLY=webdav) and the same name in
+ * .md; a later run the same day gets -2, -3 … rather than writing over one the docs may cite.
+ */
+const resultsFile = (partial = false): string => {
+  if (env.BENCH_OUT && !partial) return env.BENCH_OUT;
+  const stem = path.join(REPO_ROOT, 'bench', 'results', `${date}${ONLY ? `-${ONLY}` : ''}`);
+  if (partial) return `${stem}.partial.json`;
+  let file = `${stem}.json`;
+  for (let n = 2; existsSync(file); n++) file = `${stem}-${n}.json`;
+  return file;
+};
 
 /** Describes the run, waits (a while) for a quieter machine, and makes the temporary directory every data directory goes in. */
 async function prepare(): Promise<{ entry: ReturnType<typeof entryForRun>; root: string }> {
