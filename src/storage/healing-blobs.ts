@@ -1,9 +1,10 @@
 // The read path over the primary and the offsite replica. A download waits for its first plaintext
 // chunk before it is handed on (a small one for all of it), so a blob that is missing or fails its
-// first tag is an error status, never a 200 that stops short. When the primary copy is bad and the replica's is good, the download is
-// served from the replica and a repair is asked for; when no copy is good the caller gets a clear
-// DamagedCopiesError (500) and the operators are told. Damage further into a large file still ends the
-// stream with an error (the consumer aborts the response), never with wrong bytes.
+// first tag is an error status, never a 200 that stops short. When the primary copy is bad and the
+// replica's is good, the download is served from the replica and a repair is asked for (asked for
+// too when the replica cannot be reached); when no copy is good the caller gets a clear
+// DamagedCopiesError (500) and the operators are told. Damage further into a large file still ends
+// the stream with an error (the consumer aborts the response), never with wrong bytes.
 import type { Readable } from 'node:stream';
 import type { BlobBinding, ByteRange, EncryptedBlobs, EncryptedVersionRef, WrittenBlob } from '../domain/ports.js';
 import { DamagedCopiesError, DomainError } from '../domain/errors.js';
