@@ -1,9 +1,10 @@
 // Database factory: embedded, encrypted SQLite by default; PostgreSQL when a postgres:// URL is given.
 // Dialect differences are gathered in `caps`, not scattered through the repositories.
-import Database from 'better-sqlite3-multiple-ciphers';
+import type Database from 'better-sqlite3-multiple-ciphers';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool } from 'kysely';
 import { GroupCommit, type SyncFile } from './group-commit.js';
 import { nulGuard } from './nul-guard.js';
+import { openEncryptedSqlite } from './sqlite-cipher.js';
 import type { Schema } from './schema.js';
 
 export interface DialectCaps {
@@ -51,15 +52,12 @@ export interface SqliteOptions {
 export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
 export function openSqlite({ file, key, cacheMib, syncFile }: SqliteOptions): DatabaseHandle {
-  const database = new Database(file);
-  // SQLite3 Multiple Ciphers: a raw 256-bit key, so no passphrase KDF runs at every open.
-  database.pragma(`cipher='chacha20'`);
-  database.pragma(`hexkey='${key.toString('hex')}'`);
+  const database = openEncryptedSqlite(file, key);
   try {
     database.pragma('journal_mode = WAL');
   } catch (error) {
     database.close();
-    throw new Error('Cannot open the database: the key does not match (is keys/master.key the one this data directory was created with?)', { cause: error });
+    throw error;
   }
   // NORMAL in WAL mode: a commit writes the log but does not fsync it (checkpoints still sync), so
   // commits never block the event loop on the disk; durability comes from the group commit's
