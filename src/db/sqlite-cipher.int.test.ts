@@ -10,10 +10,13 @@ import { DatabaseKeyError, openEncryptedSqlite } from './sqlite-cipher.js';
 const MODULE = new URL('./sqlite-cipher.ts', import.meta.url).href;
 
 /** Runs openEncryptedSqlite in a process of its own (a second server, a CLI command): resolves with its output, or its error. */
-function openInAnotherProcess(file: string, key: Buffer, env: Record<string, string> = {}): Promise<string> {
+function openInAnotherProcess(file: string, key: Buffer, { env = {}, writes = false }: { env?: Record<string, string>; writes?: boolean } = {}): Promise<string> {
+  // `writes`: as a server would, it writes a row as soon as it has the file open, and reports the count
+  // it then reads.
+  const write = writes ? `d.prepare("insert into t (note) values ('written by ' || ?)").run(String(process.pid));` : '';
   const code = `import { openEncryptedSqlite } from ${JSON.stringify(MODULE)};
     try { const d = openEncryptedSqlite(${JSON.stringify(file)}, Buffer.from(${JSON.stringify(key.toString('hex'))}, 'hex'));
-      console.log('opened ' + d.prepare('select count(*) from t').pluck().get()); d.close(); }
+      ${write} console.log('opened ' + d.prepare('select count(*) from t').pluck().get()); d.close(); }
     catch (e) { console.log('refused ' + e.message); }`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -181,7 +184,7 @@ describe('the database page cipher', () => {
     const created: string[] = [];
     const watcher = watch(temporary, (_event, name) => void (name && created.push(name)));
     try {
-      expect(await openInAnotherProcess(file, key, { SQLITE_TMPDIR: temporary })).toBe('opened 2000');
+      expect(await openInAnotherProcess(file, key, { env: { SQLITE_TMPDIR: temporary } })).toBe('opened 2000');
       await new Promise((resolve) => setTimeout(resolve, 200));
     } finally {
       watcher.close();
@@ -225,6 +228,54 @@ describe('the database page cipher', () => {
     }
     refuses(openLegacy(file, key));
     expect(attempts.refused).toBeGreaterThan(0);
+  });
+
+  it('loses no row when processes that each write as soon as they have it open race to convert it', async () => {
+    legacyWithRowsInTheLog(5_000, 1_000);
+    const processes = 4;
+    const results = await Promise.all(Array.from({ length: processes }, () => openInAnotherProcess(file, key, { writes: true })));
+    const opened = results.filter((r) => r.startsWith('opened '));
+    for (const result of results) expect(result).toMatch(/^(opened \d+|refused .*(another process|holds it exclusively).*)$/);
+    expect(opened.length).toBeGreaterThanOrEqual(1);
+    const converted = openEncryptedSqlite(file, key);
+    try {
+      // Every row a process wrote after it opened is in the file the path names.
+      expect(rows(converted)).toBe(5_000 + opened.length);
+      expect(converted.prepare(`select count(*) from t where note like 'written by %'`).pluck().get()).toBe(opened.length);
+      expect(converted.pragma('integrity_check', { simple: true })).toBe('ok');
+    } finally {
+      converted.close();
+    }
+  });
+
+  it('converts a file of the earlier cipher that a crash left with a hot rollback journal, rolled back', () => {
+    const original = path.join(dir, 'writer.db');
+    const writer = openLegacy(original, key);
+    writer.pragma('journal_mode = DELETE');
+    writer.exec(`create table t (id integer primary key, note text)`);
+    const insert = writer.prepare('insert into t (note) values (?)');
+    writer.transaction(() => {
+      for (let i = 0; i < 100; i++) insert.run(`${MARKER} ${i}`);
+    })();
+    // A transaction big enough to spill changed pages into the file before it commits: the journal
+    // beside it then holds the pages it overwrote, and a copy taken now is what a crash leaves.
+    writer.pragma('cache_size = 10');
+    writer.exec('begin');
+    for (let i = 0; i < 2_000; i++) insert.run(`uncommitted ${'y'.repeat(500)}`);
+    expect(existsSync(`${original}-journal`)).toBe(true);
+    copyFileSync(original, file);
+    copyFileSync(`${original}-journal`, `${file}-journal`);
+    writer.exec('rollback');
+    writer.close();
+
+    const database = openEncryptedSqlite(file, key);
+    try {
+      expect(rows(database)).toBe(100);
+      expect(database.pragma('integrity_check', { simple: true })).toBe('ok');
+    } finally {
+      database.close();
+    }
+    expect(existsSync(`${file}-journal`)).toBe(false);
   });
 
   it('removes, without following, a symlink or a crashed rekey\'s journal planted beside the file', () => {

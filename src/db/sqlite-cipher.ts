@@ -1,6 +1,6 @@
 // The embedded database's page cipher: opening the file under it, and converting, once, a file
 // written under the cipher Strongroom used before (docs/architecture.md "The database's page cipher").
-import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3-multiple-ciphers';
 
@@ -51,20 +51,44 @@ function connect(file: string, keying: (database: Database.Database, key: Buffer
   }
 }
 
-/** True if the key opens the file; false only for SQLite's "file is not a database", which is what a wrong key or cipher reads as. */
+/**
+ * Whether the key opens the file: false for SQLite's "file is not a database", which is what a wrong
+ * key or cipher reads as, and for "malformed", which is what a file under the other cipher can read as
+ * when SQLite first rolls back a journal a crash left beside it.
+ */
 function opens(database: Database.Database): boolean {
   try {
     database.prepare('select count(*) from sqlite_master').get();
     return true;
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'SQLITE_NOTADB') return false;
+    const code = sqliteCode(error);
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') return false;
     if (code === 'SQLITE_BUSY') {
       throw new Error('Cannot open the database: another process holds it exclusively (a Strongroom process converting it to the current cipher). Try again in a moment.', { cause: error });
     }
     throw error;
   }
 }
+
+const sqliteCode = (error: unknown): unknown => (error as { code?: unknown }).code;
+
+/**
+ * Which file the path names now: device and inode, or null if there is none. A conversion renames its
+ * copy over the path, so a connection opened before the rename is to the replaced file, which is
+ * unlinked but still readable through it, while the log and shared memory it finds by name are the
+ * new file's. Comparing the path's file before a connection opens with the path's file after the
+ * connection has read tells whether the connection is to the file the path names.
+ */
+function fileAt(file: string): string | null {
+  const stats = statSync(file, { throwIfNoEntry: false });
+  return stats === undefined ? null : `${stats.dev}:${stats.ino}`;
+}
+
+/** Returned when the path was renamed over while a connection was being opened to it: open again. */
+const REPLACED = Symbol('replaced while opening');
+
+/** How many times a path renamed over mid-open is opened again before giving up: a conversion renames it once. */
+const ATTEMPTS = 5;
 
 export class DatabaseKeyError extends Error {
   constructor() {
@@ -78,23 +102,42 @@ export class DatabaseKeyError extends Error {
  * earlier cipher is converted first; a file neither opens is refused with DatabaseKeyError.
  */
 export function openEncryptedSqlite(file: string, key: Buffer): Database.Database {
-  const opened = openCurrent(file, key);
-  if (opened) return opened;
-  const converted = convertFromLegacy(file, key);
-  // Not under the earlier cipher either; but another process may have converted it in between.
-  const reopened = openCurrent(file, key);
-  if (reopened) return reopened;
-  throw converted ? new Error(`Converting ${file} to the current cipher left a file the key does not open.`) : new DatabaseKeyError();
+  let converted = false;
+  let underNeither = false;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
+    const opened = openCurrent(file, key);
+    if (opened === REPLACED) continue;
+    if (opened) return opened;
+    if (converted) throw new Error(`Converting ${file} to the current cipher left a file the key does not open.`);
+    // Not under the earlier cipher either; but another process may have converted it in between, so
+    // the current cipher is tried once more before the key is called wrong.
+    if (underNeither) throw new DatabaseKeyError();
+    const conversion = convertFromLegacy(file, key);
+    if (conversion === 'converted') converted = true;
+    if (conversion === 'not-legacy') underNeither = true;
+  }
+  throw new Error(`Cannot open ${file}: it was replaced ${ATTEMPTS} times while being opened. Is another program writing to the data directory?`);
 }
 
-function openCurrent(file: string, key: Buffer): Database.Database | null {
+/** A connection under the current cipher, null if the key does not open the file under it, or REPLACED. */
+function openCurrent(file: string, key: Buffer): Database.Database | null | typeof REPLACED {
+  const before = fileAt(file);
   const database = connect(file, keyCurrent, key);
+  let opened: boolean;
   try {
-    if (opens(database)) return database;
+    opened = opens(database);
   } catch (error) {
     database.close();
+    if (fileAt(file) !== before) return REPLACED;
     throw error;
   }
+  // Once this connection has read a file in WAL mode, it keeps a shared lock on it until it closes,
+  // and no conversion can take the file from under it; so the check is needed only once, here.
+  if (fileAt(file) !== before) {
+    database.close();
+    return REPLACED;
+  }
+  if (opened) return database;
   database.close();
   return null;
 }
@@ -111,23 +154,39 @@ function openCurrent(file: string, key: Buffer): Database.Database | null {
  * renamed over the original. A crash at any point leaves either the original, complete, or the
  * converted copy; whatever a crash left of a copy is removed before the next attempt.
  */
-function convertFromLegacy(file: string, key: Buffer): boolean {
+function convertFromLegacy(file: string, key: Buffer): 'converted' | 'not-legacy' | typeof REPLACED {
+  const before = fileAt(file);
   const legacy = connect(file, keyLegacy, key);
   try {
-    if (!opens(legacy)) return false;
+    let opened: boolean;
+    try {
+      opened = opens(legacy);
+    } catch (error) {
+      if (fileAt(file) !== before) return REPLACED;
+      throw error;
+    }
+    // A connection opened to a file another conversion has since renamed over must not write: leaving
+    // WAL mode below would fold the new file's log, found by name, into the replaced one.
+    if (fileAt(file) !== before) return REPLACED;
+    if (!opened) return 'not-legacy';
     try {
       // Leaving WAL mode folds the whole log into the file, and fails while any other connection has
       // the file open: a server still running the earlier build stops the conversion here. In
       // exclusive locking mode the lock taken by the first write is kept until this connection
-      // closes, after the rename, so no process opens the file meanwhile. The lock is SQLite's on its
+      // closes, after the rename, so no process reads or writes the file meanwhile (one that tries
+      // waits, up to its busy timeout, and then finds the converted file). The lock is SQLite's on its
       // own descriptor: nothing here may open and close another descriptor on the file (a copy with
       // fs would), since closing any of a process's descriptors on a file drops all its locks on it.
       legacy.pragma('journal_mode = DELETE');
       legacy.pragma('locking_mode = EXCLUSIVE');
       legacy.exec('begin exclusive; commit');
     } catch (error) {
+      if (sqliteCode(error) !== 'SQLITE_BUSY') throw error;
       throw new Error(`Cannot convert ${file} to the current cipher: another process has it open. Stop every Strongroom process using this data directory and start again.`, { cause: error });
     }
+    // A file not in WAL mode holds no lock between statements: another conversion may have renamed
+    // over it before the lock above was taken. Now that it is held, the path cannot change again.
+    if (fileAt(file) !== before) return REPLACED;
     const copy = `${file}.converting`;
     removeWithSidecars(copy);
     legacy.prepare('vacuum into ?').run(copy);
@@ -146,7 +205,7 @@ function convertFromLegacy(file: string, key: Buffer): boolean {
     rmSync(`${file}-shm`, { force: true });
     renameSync(copy, file);
     syncPath(path.dirname(file));
-    return true;
+    return 'converted';
   } finally {
     legacy.close();
   }
@@ -157,17 +216,23 @@ function removeWithSidecars(file: string): void {
   for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
 }
 
-/** The converted copy must open under the current cipher, pass SQLite's integrity check and hold as many rows in every table as the original. */
+/**
+ * The converted copy must open under the current cipher, pass SQLite's integrity check, have the
+ * original's schema, and hold as many rows in every table as the original.
+ */
 function requireSameContent(original: Database.Database, copy: string, key: Buffer): void {
-  const converted = openCurrent(copy, key);
-  if (!converted) throw new Error(`Converting the database to the current cipher failed: the copy ${copy} does not open under it.`);
+  const converted = connect(copy, keyCurrent, key);
+  const failed = (what: string): Error => new Error(`Converting the database to the current cipher failed: the copy ${copy} ${what}.`);
   try {
+    if (!opens(converted)) throw failed('does not open under it');
     const check = converted.pragma('integrity_check', { simple: true });
-    if (check !== 'ok') throw new Error(`Converting the database to the current cipher failed: the copy ${copy} fails SQLite's integrity check (${String(check)}).`);
+    if (check !== 'ok') throw failed(`fails SQLite's integrity check (${String(check)})`);
+    const schema = (database: Database.Database): string => JSON.stringify(database.prepare('select type, name, tbl_name, sql from sqlite_master order by type, name').all());
+    if (schema(original) !== schema(converted)) throw failed("does not have the original's tables, indexes and triggers");
     const tables = original.prepare(`select name from sqlite_master where type = 'table' and sql not like 'CREATE VIRTUAL TABLE%'`).pluck().all() as string[];
     for (const table of tables) {
       const count = (database: Database.Database): unknown => database.prepare(`select count(*) from "${table.replaceAll('"', '""')}"`).pluck().get();
-      if (count(original) !== count(converted)) throw new Error(`Converting the database to the current cipher failed: table ${table} of the copy ${copy} does not hold the original's rows.`);
+      if (count(original) !== count(converted)) throw failed(`does not hold the original's rows in table ${table}`);
     }
   } finally {
     converted.close();
