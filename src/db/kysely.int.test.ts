@@ -52,6 +52,20 @@ describe('the embedded SQLite database', () => {
   });
 });
 
+describe('the embedded SQLite database’s deletions', () => {
+  it('overwrites deleted rows and freed pages with zeros (secure_delete), so removing text needs no VACUUM', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sr-sqlite-delete-'));
+    try {
+      const opened = openSqlite({ file: path.join(dir, 'strongroom.db'), key: randomBytes(32) });
+      const { rows } = await sql<{ secure_delete: number }>`pragma secure_delete`.execute(opened.db);
+      await opened.close();
+      expect(rows).toEqual([{ secure_delete: 1 }]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the embedded SQLite database’s group commit', () => {
   it('commits without fsync (synchronous = NORMAL) and syncs the write-ahead log for a committed write, not for reads or a transaction still open', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'sr-sqlite-sync-'));

@@ -65,6 +65,11 @@ export function openSqlite({ file, key, cacheMib, syncFile }: SqliteOptions): Da
   database.pragma('synchronous = NORMAL');
   database.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   database.pragma('foreign_keys = ON');
+  // Deleted rows, and pages freed (an FTS5 segment merged away, a row's overflow), are overwritten
+  // with zeros as they go, so removed text is gone from the file once the log holding the change is
+  // checkpointed, without a VACUUM: a VACUUM rebuilds the whole database in temporary storage, which
+  // here is memory (sqlite-cipher.ts), so it would need as much RAM as the file is large.
+  database.pragma('secure_delete = ON');
   database.pragma('busy_timeout = 5000');
   // A negative cache_size is in KiB. A page is decrypted once when it enters the cache, so a search
   // that walks tens of MB of index is decrypting, not reading, when the cache is too small for it.

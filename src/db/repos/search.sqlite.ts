@@ -58,13 +58,13 @@ export class SqliteSearchIndex implements SearchIndex {
 
   /**
    * FTS5 keeps deleted terms in its b-tree segments until they are merged: `optimize` rewrites the
-   * index as one segment without them. VACUUM then rewrites the file so freed pages (the old segments,
-   * the deleted section text) are gone, and the WAL checkpoint truncates the log that held them. Run it
-   * outside a transaction; it takes the write lock for as long as the file takes to copy.
+   * index as one segment without them. The connection overwrites freed pages (the old segments, the
+   * deleted section text) with zeros as they are freed (secure_delete, set in kysely.ts), and the
+   * truncating checkpoint copies those pages into the file and empties the log that held the older
+   * ones. Run it outside a transaction, after a disposal batch rather than after every deletion.
    */
   async compact(): Promise<void> {
     await sql`insert into search_fts (search_fts) values ('optimize')`.execute(this.db);
-    await sql`vacuum`.execute(this.db);
     await sql`pragma wal_checkpoint(TRUNCATE)`.execute(this.db);
   }
 
