@@ -143,10 +143,10 @@ function openCurrent(file: string, key: Buffer): Database.Database | null | type
 }
 
 /**
- * Rewrites a file written under the earlier cipher under the current one, or returns false if the key
- * does not open it under the earlier cipher either.
+ * Rewrites a file written under the earlier cipher under the current one; 'not-legacy' if the key
+ * does not open it under the earlier cipher either, REPLACED if another process converted it first.
  *
- * The file itself is never rewritten in place: SQLite3 Multiple Ciphers changes a cipher with a rekey
+ * The file's pages are never rewritten in place (leaving WAL mode changes two bytes of its header): SQLite3 Multiple Ciphers changes a cipher with a rekey
  * that cannot run in WAL mode, and a crash in the middle of one would leave a rollback journal whose
  * pages are under one cipher and a file partly under the other. Instead, with every other connection
  * shut out for the whole conversion, the file is copied through SQLite (`VACUUM INTO`, still under the
