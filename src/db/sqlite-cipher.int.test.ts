@@ -10,13 +10,13 @@ import { DatabaseKeyError, openEncryptedSqlite } from './sqlite-cipher.js';
 const MODULE = new URL('./sqlite-cipher.ts', import.meta.url).href;
 
 /** Runs openEncryptedSqlite in a process of its own (a second server, a CLI command): resolves with its output, or its error. */
-function openInAnotherProcess(file: string, key: Buffer, { env = {}, writes = false }: { env?: Record<string, string>; writes?: boolean } = {}): Promise<string> {
+function openInAnotherProcess(file: string, key: Buffer, { env = {}, writes = false, staysOpenMs = 0 }: { env?: Record<string, string>; writes?: boolean; staysOpenMs?: number } = {}): Promise<string> {
   // `writes`: as a server would, it writes a row as soon as it has the file open, and reports the count
-  // it then reads.
+  // it then reads. `staysOpenMs`: it keeps the file open that long after (its log stays beside it).
   const write = writes ? `d.prepare("insert into t (note) values ('written by ' || ?)").run(String(process.pid));` : '';
   const code = `import { openEncryptedSqlite } from ${JSON.stringify(MODULE)};
     try { const d = openEncryptedSqlite(${JSON.stringify(file)}, Buffer.from(${JSON.stringify(key.toString('hex'))}, 'hex'));
-      ${write} console.log('opened ' + d.prepare('select count(*) from t').pluck().get()); d.close(); }
+      ${write} console.log('opened ' + d.prepare('select count(*) from t').pluck().get()); setTimeout(() => d.close(), ${staysOpenMs}); }
     catch (e) { console.log('refused ' + e.message); }`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -243,6 +243,34 @@ describe('the database page cipher', () => {
       expect(rows(converted)).toBe(5_000 + opened.length);
       expect(converted.prepare(`select count(*) from t where note like 'written by %'`).pluck().get()).toBe(opened.length);
       expect(converted.pragma('integrity_check', { simple: true })).toBe('ok');
+    } finally {
+      converted.close();
+    }
+  });
+
+  it('refuses a process of the earlier build that opened the file during the conversion, rather than let it write into the converted file', async () => {
+    legacyWithRowsInTheLog(20_000, 1_000);
+    const converting = openInAnotherProcess(file, key, { writes: true, staysOpenMs: 8_000 });
+    while (!existsSync(`${file}.converting`)) await new Promise((resolve) => setTimeout(resolve, 1));
+    // The earlier build's openSqlite, started now: it opens the file the conversion holds, waits for
+    // the lock, and would then find the converted file's log by name.
+    const earlierBuild = openLegacy(file, key);
+    let outcome: string;
+    try {
+      earlierBuild.pragma('journal_mode = WAL');
+      earlierBuild.prepare('insert into t (note) values (?)').run('written by the earlier build');
+      outcome = 'wrote';
+    } catch (error) {
+      outcome = String((error as { code?: unknown }).code);
+    } finally {
+      earlierBuild.close();
+    }
+    expect(outcome).toBe('SQLITE_BUSY');
+    expect(await converting).toBe('opened 20001');
+    const converted = openEncryptedSqlite(file, key);
+    try {
+      expect(converted.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect(rows(converted)).toBe(20_001);
     } finally {
       converted.close();
     }

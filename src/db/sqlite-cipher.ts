@@ -63,10 +63,16 @@ function opens(database: Database.Database): boolean {
   } catch (error) {
     const code = sqliteCode(error);
     if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') return false;
-    if (code === 'SQLITE_BUSY') {
-      throw new Error('Cannot open the database: another process holds it exclusively (a Strongroom process converting it to the current cipher). Try again in a moment.', { cause: error });
-    }
+    if (code === 'SQLITE_BUSY') throw new DatabaseBusyError(error);
     throw error;
+  }
+}
+
+/** The file stayed locked by another process for longer than a connection's busy timeout. */
+class DatabaseBusyError extends Error {
+  constructor(cause: unknown) {
+    super('Cannot open the database: another process holds a lock on it (for example a Strongroom process converting it to the current cipher). Try again in a moment.', { cause });
+    this.name = 'DatabaseBusyError';
   }
 }
 
@@ -87,8 +93,19 @@ function fileAt(file: string): string | null {
 /** Returned when the path was renamed over while a connection was being opened to it: open again. */
 const REPLACED = Symbol('replaced while opening');
 
-/** How many times a path renamed over mid-open is opened again before giving up: a conversion renames it once. */
+/**
+ * How many times the path is opened again, when it was renamed over mid-open or stayed locked for a
+ * whole busy timeout, before giving up: a conversion renames it once, and holds it for less than two
+ * busy timeouts unless the file is large.
+ */
 const ATTEMPTS = 5;
+
+/**
+ * The earlier build's busy timeout: how long one of its processes that opened the file before a
+ * conversion renamed it away waits for the conversion's lock (better-sqlite3's default, and the
+ * `busy_timeout` its openSqlite set). See convertFromLegacy.
+ */
+const LEGACY_BUSY_TIMEOUT_MS = 5_000;
 
 export class DatabaseKeyError extends Error {
   constructor() {
@@ -104,19 +121,25 @@ export class DatabaseKeyError extends Error {
 export function openEncryptedSqlite(file: string, key: Buffer): Database.Database {
   let converted = false;
   let underNeither = false;
+  let busy: DatabaseBusyError | null = null;
   for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
-    const opened = openCurrent(file, key);
-    if (opened === REPLACED) continue;
-    if (opened) return opened;
-    if (converted) throw new Error(`Converting ${file} to the current cipher left a file the key does not open.`);
-    // Not under the earlier cipher either; but another process may have converted it in between, so
-    // the current cipher is tried once more before the key is called wrong.
-    if (underNeither) throw new DatabaseKeyError();
-    const conversion = convertFromLegacy(file, key);
-    if (conversion === 'converted') converted = true;
-    if (conversion === 'not-legacy') underNeither = true;
+    try {
+      const opened = openCurrent(file, key);
+      if (opened === REPLACED) continue;
+      if (opened) return opened;
+      if (converted) throw new Error(`Converting ${file} to the current cipher left a file the key does not open.`);
+      // Not under the earlier cipher either; but another process may have converted it in between, so
+      // the current cipher is tried once more before the key is called wrong.
+      if (underNeither) throw new DatabaseKeyError();
+      const conversion = convertFromLegacy(file, key);
+      if (conversion === 'converted') converted = true;
+      if (conversion === 'not-legacy') underNeither = true;
+    } catch (error) {
+      if (!(error instanceof DatabaseBusyError)) throw error;
+      busy = error;
+    }
   }
-  throw new Error(`Cannot open ${file}: it was replaced ${ATTEMPTS} times while being opened. Is another program writing to the data directory?`);
+  throw busy ?? new Error(`Cannot open ${file}: it was replaced ${ATTEMPTS} times while being opened. Is another program writing to the data directory?`);
 }
 
 /** A connection under the current cipher, null if the key does not open the file under it, or REPLACED. */
@@ -189,31 +212,59 @@ function convertFromLegacy(file: string, key: Buffer): 'converted' | 'not-legacy
     if (fileAt(file) !== before) return REPLACED;
     const copy = `${file}.converting`;
     removeWithSidecars(copy);
-    legacy.prepare('vacuum into ?').run(copy);
-    const rekeyed = connect(copy, keyLegacy, key);
     try {
-      rekeyed.pragma(`cipher = 'aegis'`);
-      rekeyed.pragma(`algorithm = 'aegis-256'`);
-      rekeyed.pragma(`rekey = 'raw:${key.toString('hex')}'`);
-      rekeyed.pragma('journal_mode = WAL');
-    } finally {
-      rekeyed.close();
+      legacy.prepare('vacuum into ?').run(copy);
+      const rekeyed = connect(copy, keyLegacy, key);
+      try {
+        rekeyed.pragma(`cipher = 'aegis'`);
+        rekeyed.pragma(`algorithm = 'aegis-256'`);
+        rekeyed.pragma(`rekey = 'raw:${key.toString('hex')}'`);
+        rekeyed.pragma('journal_mode = WAL');
+      } finally {
+        rekeyed.close();
+      }
+      requireSameContent(legacy, copy, key);
+      syncPath(copy);
+    } catch (error) {
+      // A copy that failed (a full disk, a check) is not kept taking the disk until the next start.
+      try {
+        removeWithSidecars(copy);
+      } catch {
+        // The failure to report is the first one.
+      }
+      throw error;
     }
-    requireSameContent(legacy, copy, key);
-    syncPath(copy);
     rmSync(`${file}-wal`, { force: true });
     rmSync(`${file}-shm`, { force: true });
     renameSync(copy, file);
     syncPath(path.dirname(file));
+    // A process of the earlier build that opened the file before the rename holds a descriptor on the
+    // replaced file and waits for this lock; given it, it would read the replaced file but find the
+    // new file's log by name, and write its pages, under the earlier cipher, into that log (SQLite
+    // refuses a write to a renamed file only in rollback mode). Holding the lock for longer than its
+    // busy timeout makes it give up instead. A process of this build that waits gives up too, and
+    // opens the path again (openEncryptedSqlite), finding the new file.
+    sleep(LEGACY_BUSY_TIMEOUT_MS + 1_000);
     return 'converted';
   } finally {
     legacy.close();
   }
 }
 
+/** Blocks the thread: the conversion runs before the process serves anything. */
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /** A copy left by a crash, and its journal or log: unlinked, never followed (a symlink planted there is removed, not written through). */
 function removeWithSidecars(file: string): void {
-  for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+  for (const suffix of ['', '-journal', '-wal', '-shm']) {
+    try {
+      rmSync(`${file}${suffix}`, { force: true });
+    } catch (error) {
+      throw new Error(`Cannot convert the database to the current cipher: ${file}${suffix} is in the way and cannot be removed (${(error as Error).message}). Remove it and start again.`, { cause: error });
+    }
+  }
 }
 
 /**
