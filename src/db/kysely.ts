@@ -66,9 +66,10 @@ export function openSqlite({ file, key, cacheMib, syncFile }: SqliteOptions): Da
   database.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   database.pragma('foreign_keys = ON');
   // Deleted rows, and pages freed (an FTS5 segment merged away, a row's overflow), are overwritten
-  // with zeros as they go, so removed text is gone from the file once the log holding the change is
-  // checkpointed, without a VACUUM: a VACUUM rebuilds the whole database in temporary storage, which
-  // here is memory (sqlite-cipher.ts), so it would need as much RAM as the file is large.
+  // with zeros as they go, so they hold no removed text once the log holding the change is
+  // checkpointed. This stands in for a VACUUM, which rebuilds the whole database in temporary
+  // storage, here memory (sqlite-cipher.ts), so would need as much RAM as the file is large; what it
+  // does not reach (copies a b-tree rebalance left in a live page's free space) is in docs/search.md.
   database.pragma('secure_delete = ON');
   database.pragma('busy_timeout = 5000');
   // A negative cache_size is in KiB. A page is decrypted once when it enters the cache, so a search
