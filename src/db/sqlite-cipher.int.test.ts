@@ -248,24 +248,30 @@ describe('the database page cipher', () => {
     }
   });
 
-  it('refuses a process of the earlier build that opened the file during the conversion, rather than let it write into the converted file', async () => {
+  it('refuses a process of the earlier build that opened the file during the conversion, at once or later, rather than let it write into the converted file', async () => {
     legacyWithRowsInTheLog(20_000, 1_000);
-    const converting = openInAnotherProcess(file, key, { writes: true, staysOpenMs: 8_000 });
+    const converting = openInAnotherProcess(file, key, { writes: true, staysOpenMs: 3_000 });
     while (!existsSync(`${file}.converting`)) await new Promise((resolve) => setTimeout(resolve, 1));
-    // The earlier build's openSqlite, started now: it opens the file the conversion holds, waits for
-    // the lock, and would then find the converted file's log by name.
-    const earlierBuild = openLegacy(file, key);
-    let outcome: string;
-    try {
-      earlierBuild.pragma('journal_mode = WAL');
-      earlierBuild.prepare('insert into t (note) values (?)').run('written by the earlier build');
-      outcome = 'wrote';
-    } catch (error) {
-      outcome = String((error as { code?: unknown }).code);
-    } finally {
-      earlierBuild.close();
-    }
-    expect(outcome).toBe('SQLITE_BUSY');
+    // Two processes of the earlier build (its openSqlite: the cipher, the key, then WAL mode), started
+    // now: they open the file the conversion holds. One goes on at once and waits for the lock; the
+    // other goes on only once the converted file is in use, its log beside it.
+    const atOnce = openLegacy(file, key);
+    const later = openLegacy(file, key);
+    const writeAsTheEarlierBuild = (database: Database.Database): string => {
+      try {
+        database.pragma('journal_mode = WAL');
+        database.prepare('insert into t (note) values (?)').run('written by the earlier build');
+        return 'wrote';
+      } catch (error) {
+        return String((error as { code?: unknown }).code);
+      } finally {
+        database.close();
+      }
+    };
+    expect(writeAsTheEarlierBuild(atOnce)).toBe('SQLITE_NOTADB');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(readFileSync(`${file}-wal`).length).toBeGreaterThan(0);
+    expect(writeAsTheEarlierBuild(later)).toBe('SQLITE_NOTADB');
     expect(await converting).toBe('opened 20001');
     const converted = openEncryptedSqlite(file, key);
     try {

@@ -1,6 +1,6 @@
 // The embedded database's page cipher: opening the file under it, and converting, once, a file
 // written under the cipher Strongroom used before (docs/architecture.md "The database's page cipher").
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3-multiple-ciphers';
 
@@ -70,8 +70,8 @@ function opens(database: Database.Database): boolean {
 
 /** The file stayed locked by another process for longer than a connection's busy timeout. */
 class DatabaseBusyError extends Error {
-  constructor(cause: unknown) {
-    super('Cannot open the database: another process holds a lock on it (for example a Strongroom process converting it to the current cipher). Try again in a moment.', { cause });
+  constructor(cause: unknown, message = 'Cannot open the database: another process holds a lock on it (for example a Strongroom process converting it to the current cipher). Try again in a moment.') {
+    super(message, { cause });
     this.name = 'DatabaseBusyError';
   }
 }
@@ -94,18 +94,14 @@ function fileAt(file: string): string | null {
 const REPLACED = Symbol('replaced while opening');
 
 /**
- * How many times the path is opened again, when it was renamed over mid-open or stayed locked for a
- * whole busy timeout, before giving up: a conversion renames it once, and holds it for less than two
- * busy timeouts unless the file is large.
+ * How many times the path is opened again, when it was renamed over mid-open or stayed locked past a
+ * busy timeout, before giving up: a conversion renames it once, and holds it for less than one busy
+ * timeout unless the file is large.
  */
 const ATTEMPTS = 5;
 
-/**
- * The earlier build's busy timeout: how long one of its processes that opened the file before a
- * conversion renamed it away waits for the conversion's lock (better-sqlite3's default, and the
- * `busy_timeout` its openSqlite set). See convertFromLegacy.
- */
-const LEGACY_BUSY_TIMEOUT_MS = 5_000;
+/** What is overwritten with zeros at the start of a file a conversion replaced: page 1, whatever the page size. */
+const HEADER_BYTES = 65_536;
 
 export class DatabaseKeyError extends Error {
   constructor() {
@@ -119,27 +115,29 @@ export class DatabaseKeyError extends Error {
  * earlier cipher is converted first; a file neither opens is refused with DatabaseKeyError.
  */
 export function openEncryptedSqlite(file: string, key: Buffer): Database.Database {
-  let converted = false;
   let underNeither = false;
-  let busy: DatabaseBusyError | null = null;
+  let failure: Error = new Error(`Cannot open ${file}: it was replaced ${ATTEMPTS} times while being opened. Is another program writing to the data directory?`);
   for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
     try {
       const opened = openCurrent(file, key);
       if (opened === REPLACED) continue;
       if (opened) return opened;
-      if (converted) throw new Error(`Converting ${file} to the current cipher left a file the key does not open.`);
       // Not under the earlier cipher either; but another process may have converted it in between, so
       // the current cipher is tried once more before the key is called wrong.
       if (underNeither) throw new DatabaseKeyError();
       const conversion = convertFromLegacy(file, key);
-      if (conversion === 'converted') converted = true;
       if (conversion === 'not-legacy') underNeither = true;
+      if (conversion === 'converted') {
+        const converted = openCurrent(file, key);
+        if (converted === null) throw new Error(`Converting ${file} to the current cipher left a file the key does not open.`);
+        if (converted !== REPLACED) return converted;
+      }
     } catch (error) {
       if (!(error instanceof DatabaseBusyError)) throw error;
-      busy = error;
+      failure = error;
     }
   }
-  throw busy ?? new Error(`Cannot open ${file}: it was replaced ${ATTEMPTS} times while being opened. Is another program writing to the data directory?`);
+  throw failure;
 }
 
 /** A connection under the current cipher, null if the key does not open the file under it, or REPLACED. */
@@ -180,6 +178,7 @@ function openCurrent(file: string, key: Buffer): Database.Database | null | type
 function convertFromLegacy(file: string, key: Buffer): 'converted' | 'not-legacy' | typeof REPLACED {
   const before = fileAt(file);
   const legacy = connect(file, keyLegacy, key);
+  let replaced: number | null = null;
   try {
     let opened: boolean;
     try {
@@ -198,18 +197,22 @@ function convertFromLegacy(file: string, key: Buffer): 'converted' | 'not-legacy
       // exclusive locking mode the lock taken by the first write is kept until this connection
       // closes, after the rename, so no process reads or writes the file meanwhile (one that tries
       // waits, up to its busy timeout, and then finds the converted file). The lock is SQLite's on its
-      // own descriptor: nothing here may open and close another descriptor on the file (a copy with
-      // fs would), since closing any of a process's descriptors on a file drops all its locks on it.
+      // own descriptor: nothing here may close another descriptor on the file before that connection
+      // closes (a copy with fs would), since closing any of a process's descriptors on a file drops
+      // all its locks on it.
       legacy.pragma('journal_mode = DELETE');
       legacy.pragma('locking_mode = EXCLUSIVE');
       legacy.exec('begin exclusive; commit');
     } catch (error) {
       if (sqliteCode(error) !== 'SQLITE_BUSY') throw error;
-      throw new Error(`Cannot convert ${file} to the current cipher: another process has it open. Stop every Strongroom process using this data directory and start again.`, { cause: error });
+      // Another process of this build starting at the same moment, which the next attempt finds
+      // converting or done; or a server of the earlier build, which every attempt finds.
+      throw new DatabaseBusyError(error, `Cannot convert ${file} to the current cipher: another process has it open. Stop every Strongroom process using this data directory and start again.`);
     }
     // A file not in WAL mode holds no lock between statements: another conversion may have renamed
     // over it before the lock above was taken. Now that it is held, the path cannot change again.
     if (fileAt(file) !== before) return REPLACED;
+    replaced = openReplacedFile(file, before);
     const copy = `${file}.converting`;
     removeWithSidecars(copy);
     try {
@@ -239,21 +242,35 @@ function convertFromLegacy(file: string, key: Buffer): 'converted' | 'not-legacy
     renameSync(copy, file);
     syncPath(path.dirname(file));
     // A process of the earlier build that opened the file before the rename holds a descriptor on the
-    // replaced file and waits for this lock; given it, it would read the replaced file but find the
-    // new file's log by name, and write its pages, under the earlier cipher, into that log (SQLite
-    // refuses a write to a renamed file only in rollback mode). Holding the lock for longer than its
-    // busy timeout makes it give up instead. A process of this build that waits gives up too, and
-    // opens the path again (openEncryptedSqlite), finding the new file.
-    sleep(LEGACY_BUSY_TIMEOUT_MS + 1_000);
+    // replaced file, and may take this lock once it is released; it would then read the replaced file
+    // but find the new file's log by name, and write its pages, under the earlier cipher, into that
+    // log (SQLite refuses a write to a renamed file only in rollback mode). With the replaced file's
+    // first page zeroed, such a process fails at the first page it reads, before it writes anything
+    // ("file is not a database"); a process of this build opens the path again and finds the new
+    // file. Zeroed only now: before the rename the replaced file is the only whole copy. Not
+    // truncated: SQLite deletes the log beside an empty database file.
+    writeSync(replaced, Buffer.alloc(Math.min(HEADER_BYTES, fstatSync(replaced).size)), 0, undefined, 0);
     return 'converted';
   } finally {
     legacy.close();
+    // Closed after SQLite's connection: closing any descriptor of a process on a file drops every
+    // lock the process holds on it.
+    if (replaced !== null) closeSync(replaced);
   }
 }
 
-/** Blocks the thread: the conversion runs before the process serves anything. */
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+/**
+ * A descriptor of the process's own on the file the conversion holds locked, opened by its path
+ * before the rename (the path cannot change while the lock is held) and checked to be that file.
+ */
+function openReplacedFile(file: string, expected: string | null): number {
+  const fd = openSync(file, 'r+');
+  const stats = fstatSync(fd);
+  if (`${stats.dev}:${stats.ino}` !== expected) {
+    closeSync(fd);
+    throw new Error(`Cannot convert ${file} to the current cipher: the file changed while it was locked. Is another program writing to the data directory?`);
+  }
+  return fd;
 }
 
 /** A copy left by a crash, and its journal or log: unlinked, never followed (a symlink planted there is removed, not written through). */
