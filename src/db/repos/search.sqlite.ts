@@ -61,15 +61,26 @@ export class SqliteSearchIndex implements SearchIndex {
    * index as one segment without them. The connection overwrites deleted rows and freed pages (the old
    * segments, the deleted section text) with zeros as they go (secure_delete, set in kysely.ts), and
    * the truncating checkpoint copies those pages into the file and empties the log that held the older
-   * ones. A checkpoint another connection's read holds back leaves them in the log: that is an error,
-   * so the job runs again. What this does not remove is in docs/search.md ("SQLite"). Run it outside
-   * a transaction, after a disposal batch rather than after every deletion.
+   * ones. A checkpoint another process's read or write holds back leaves them in the log: that is an
+   * error, so the job runs again. The checkpoint does not wait for that process (busy timeout 0 on
+   * the connection, held for the purpose, meanwhile): waiting would stall every request for the
+   * whole busy timeout. What this does not remove is in docs/search.md ("SQLite"). Run it outside a
+   * transaction, after a disposal batch rather than after every deletion.
    */
   async compact(): Promise<void> {
     await sql`insert into search_fts (search_fts) values ('optimize')`.execute(this.db);
-    const { rows } = await sql<{ busy: number }>`pragma wal_checkpoint(TRUNCATE)`.execute(this.db);
-    if (rows[0]?.busy !== 0) {
-      throw new Error('The search index was compacted, but another connection was reading the database, so the log still holding removed text could not be emptied; the compaction will run again.');
+    const busy = await (this.db as Kysely<Schema>).connection().execute(async (connection) => {
+      const { rows: [timeout] } = await sql<{ timeout: number }>`pragma busy_timeout`.execute(connection);
+      await sql`pragma busy_timeout = 0`.execute(connection);
+      try {
+        const { rows } = await sql<{ busy: number }>`pragma wal_checkpoint(TRUNCATE)`.execute(connection);
+        return rows[0]?.busy !== 0;
+      } finally {
+        await sql.raw(`pragma busy_timeout = ${Math.trunc(Number(timeout?.timeout ?? 5000))}`).execute(connection);
+      }
+    });
+    if (busy) {
+      throw new Error('The search index was compacted, but another process was using the database, so the log still holding removed text could not be emptied; the compaction will run again.');
     }
   }
 
