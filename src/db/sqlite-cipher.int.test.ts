@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, watch, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3-multiple-ciphers';
@@ -279,6 +279,27 @@ describe('the database page cipher', () => {
       expect(rows(converted)).toBe(20_001);
     } finally {
       converted.close();
+    }
+  });
+
+  it('leaves alone a hard link to the file kept as a backup before the upgrade', () => {
+    legacyWithRowsInTheLog(40);
+    const folded = openLegacy(file, key); // a backup taken the usual way: the log folded in first
+    folded.pragma('wal_checkpoint(TRUNCATE)');
+    folded.close();
+    const backup = path.join(dir, 'before-upgrade.db');
+    linkSync(file, backup);
+    const database = openEncryptedSqlite(file, key);
+    try {
+      expect(rows(database)).toBe(40);
+    } finally {
+      database.close();
+    }
+    const kept = openLegacy(backup, key);
+    try {
+      expect(rows(kept)).toBe(40);
+    } finally {
+      kept.close();
     }
   });
 

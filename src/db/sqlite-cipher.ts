@@ -204,6 +204,9 @@ function convertFromLegacy(file: string, key: Buffer): 'converted' | 'not-legacy
       legacy.pragma('locking_mode = EXCLUSIVE');
       legacy.exec('begin exclusive; commit');
     } catch (error) {
+      // Converted by another process while this one waited for the lock: the replaced file it then
+      // got reads as no database at all (its first page zeroed, below).
+      if (fileAt(file) !== before) return REPLACED;
       if (sqliteCode(error) !== 'SQLITE_BUSY') throw error;
       // Another process of this build starting at the same moment, which the next attempt finds
       // converting or done; or a server of the earlier build, which every attempt finds.
@@ -249,7 +252,10 @@ function convertFromLegacy(file: string, key: Buffer): 'converted' | 'not-legacy
     // ("file is not a database"); a process of this build opens the path again and finds the new
     // file. Zeroed only now: before the rename the replaced file is the only whole copy. Not
     // truncated: SQLite deletes the log beside an empty database file.
-    writeSync(replaced, Buffer.alloc(Math.min(HEADER_BYTES, fstatSync(replaced).size)), 0, undefined, 0);
+    // Only a file the rename unlinked: one still reachable by another name (the target of a symlink
+    // the data directory held, a hard link kept as a backup) is a copy someone may still need.
+    const stats = fstatSync(replaced);
+    if (stats.nlink === 0) writeSync(replaced, Buffer.alloc(Math.min(HEADER_BYTES, stats.size)), 0, undefined, 0);
     return 'converted';
   } finally {
     legacy.close();
