@@ -167,8 +167,8 @@ function openCurrent(file: string, key: Buffer): Database.Database | null | type
  * Rewrites a file written under the earlier cipher under the current one; 'not-legacy' if the key
  * does not open it under the earlier cipher either, REPLACED if another process converted it first.
  *
- * The file's pages are never rewritten in place (leaving WAL mode changes two bytes of its header): SQLite3 Multiple Ciphers changes a cipher with a rekey
- * that cannot run in WAL mode, and a crash in the middle of one would leave a rollback journal whose
+ * The file's pages are never rewritten in place (leaving WAL mode changes two bytes of its header):
+ * SQLite3 Multiple Ciphers changes a cipher with a rekey that cannot run in WAL mode, and a crash in the middle of one would leave a rollback journal whose
  * pages are under one cipher and a file partly under the other. Instead, with every other connection
  * shut out for the whole conversion, the file is copied through SQLite (`VACUUM INTO`, still under the
  * earlier cipher), the copy is rekeyed, checked against the original table by table, made durable and
@@ -195,8 +195,8 @@ function convertFromLegacy(file: string, key: Buffer): 'converted' | 'not-legacy
       // Leaving WAL mode folds the whole log into the file, and fails while any other connection has
       // the file open: a server still running the earlier build stops the conversion here. In
       // exclusive locking mode the lock taken by the first write is kept until this connection
-      // closes, after the rename, so no process reads or writes the file meanwhile (one that tries
-      // waits, up to its busy timeout, and then finds the converted file). The lock is SQLite's on its
+      // closes, after the rename, so no process reads or writes the file meanwhile (one that waits for
+      // the lock finds, once it has it, a file that is no database, below). The lock is SQLite's on its
       // own descriptor: nothing here may close another descriptor on the file before that connection
       // closes (a copy with fs would), since closing any of a process's descriptors on a file drops
       // all its locks on it.
@@ -251,9 +251,9 @@ function convertFromLegacy(file: string, key: Buffer): 'converted' | 'not-legacy
     // first page zeroed, such a process fails at the first page it reads, before it writes anything
     // ("file is not a database"); a process of this build opens the path again and finds the new
     // file. Zeroed only now: before the rename the replaced file is the only whole copy. Not
-    // truncated: SQLite deletes the log beside an empty database file.
-    // Only a file the rename unlinked: one still reachable by another name (the target of a symlink
-    // the data directory held, a hard link kept as a backup) is a copy someone may still need.
+    // truncated: SQLite deletes the log beside an empty database file. And only if the rename
+    // unlinked it: one still reachable by another name (the target of a symlink the data directory
+    // held, a hard link kept as a backup) is a copy someone may still need.
     const stats = fstatSync(replaced);
     if (stats.nlink === 0) writeSync(replaced, Buffer.alloc(Math.min(HEADER_BYTES, stats.size)), 0, undefined, 0);
     return 'converted';

@@ -1,5 +1,6 @@
 // The SQLite SearchIndex: FTS5 over the normalised terms, inside the encrypted database file. The
-// section text (for snippets) is stored beside it; compact() makes removed text leave the file.
+// section text (for snippets) is stored beside it; compact() makes removed text leave the index, its
+// rows and the log (what it cannot reach: docs/search.md).
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { IndexedDocument, IndexQuery, SearchIndex, SectionRef } from '../../domain/search/repositories.js';
 import { normaliseTerms } from '../../domain/search/terms.js';

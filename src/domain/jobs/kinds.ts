@@ -162,7 +162,7 @@ export const searchPurgeJob = defineJob({
 });
 
 /**
- * Makes removed text leave the index's storage for good (FTS5 `optimize` rewrites the whole index, so
+ * Makes removed text leave the index's storage (FTS5 `optimize` rewrites the whole index, so
  * one run a minute after a burst of purges, never one per document: the unique key folds them).
  */
 export const compactSearchJob = defineJob({
