@@ -1,5 +1,6 @@
 // What every BlobStore does the same way with the streams and ranges it is given.
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { ByteRange } from '../domain/ports.js';
 import { DomainError, IntegrityError } from '../domain/errors.js';
 
@@ -36,11 +37,15 @@ export function readBounds(size: number, range: ByteRange | undefined): { start:
 
 /**
  * Releases a source a store was given and will not read: a file stream's descriptor is closed by its
- * own end or destruction only, so a put that fails before reading must destroy it.
+ * own end or destruction only, so a put that fails before reading must destroy it. Resolves once the
+ * stream has closed: a file stream closes its descriptor through the thread pool, after destroy()
+ * returns, and a caller told the put failed may count on the descriptor being gone.
  */
-export function releaseSource(source: Readable | AsyncIterable<Uint8Array>): void {
+export async function releaseSource(source: Readable | AsyncIterable<Uint8Array>): Promise<void> {
   const stream = source as Partial<Pick<Readable, 'destroy' | 'destroyed'>>;
   if (typeof stream.destroy === 'function' && stream.destroyed !== true) stream.destroy();
+  // Destroyed without an error, finished() reports a premature close: that is what was asked for.
+  if (source instanceof Readable) await finished(source).catch(() => undefined);
 }
 
 export function checkRange(range: ByteRange): void {

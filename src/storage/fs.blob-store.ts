@@ -83,7 +83,7 @@ export class FsBlobStore implements BlobStore {
       await this.#ensureStaging();
       return await this.#write(id, source, stagingSuffix, layout);
     } catch (error) {
-      releaseSource(source);
+      await releaseSource(source);
       throw error;
     } finally {
       unguard();

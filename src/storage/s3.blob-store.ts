@@ -165,7 +165,7 @@ export class S3BlobStore implements BlobStore {
     } catch (error) {
       // Stop reading the source and release it, also when the upload failed before reading it.
       body.destroy();
-      releaseSource(source);
+      await releaseSource(source);
       // The caller's own error comes back as it was (a client that went away is not a storage outage).
       if (sourceFailed) throw sourceError;
       throw storageError('store a blob', error);
