@@ -120,11 +120,6 @@ function withStatementCache(database: Database.Database, onCommit: () => void, l
   });
 }
 
-/**
- * `onIdleClientError`: a pooled connection that dies while idle (PostgreSQL restarted, an
- * administrator ended it, a failover) is dropped from the pool and reported here; the next query
- * opens a new one. Without a listener pg would raise it as an unhandled 'error' and end the process.
- */
 /** Wraps a statement so that each execution is reported after it ran; the rest goes to the statement itself. */
 function noticingCommits(statement: Database.Statement, afterStatement: (statement: Database.Statement) => void): Database.Statement {
   const afterwards = () => afterStatement(statement);
@@ -150,6 +145,11 @@ function noticingCommits(statement: Database.Statement, afterStatement: (stateme
   });
 }
 
+/**
+ * `onIdleClientError`: a pooled connection that dies while idle (PostgreSQL restarted, an
+ * administrator ended it, a failover) is dropped from the pool and reported here; the next query
+ * opens a new one. Without a listener pg would raise it as an unhandled 'error' and end the process.
+ */
 export function openPostgres(url: string, poolSize = 10, onIdleClientError: (error: Error) => void = () => undefined): DatabaseHandle {
   // The driver is loaded with the first connection, so an embedded (SQLite) server never loads it.
   const pool = async (): Promise<PostgresPool> => {

@@ -4,7 +4,7 @@
 import type { KyselyPlugin } from 'kysely';
 import { invalid } from '../domain/errors.js';
 
-function refuseNul(value: unknown): void {
+export function refuseNul(value: unknown): void {
   if (typeof value === 'string' && value.includes('\u0000')) {
     throw invalid('Text containing the NUL character (U+0000) is not accepted.');
   }

@@ -2,12 +2,33 @@
 import type { Kysely } from 'kysely';
 import type { ArrangementRevision, ArrangementsRepository } from '../../domain/repositories.js';
 import type { Arrangement } from '../../domain/types.js';
+import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
 import { toArrangement } from './rows.js';
 
 import type { ArrangementFilter } from '../../domain/repositories.js';
 
 export type { ArrangementFilter } from '../../domain/repositories.js';
+
+function arrangementIdsInvolving(db: Kysely<Schema>, organisationIds: string[]) {
+  return db
+    .selectFrom('arrangements')
+    .select('id')
+    .where((eb) =>
+      eb.or([
+        eb('host_organisation_id', 'in', organisationIds),
+        eb('id', 'in', eb.selectFrom('arrangement_parties').select('arrangement_id').where('organisation_id', 'in', organisationIds)),
+      ]),
+    );
+}
+
+/**
+ * Every access decision asks for the arrangements involving the actor's organisation, and the
+ * resource's when it is another's: one or two organisations, so those two statements are prepared.
+ */
+const idsInvolving = [1, 2].map((count) =>
+  preparedQuery((db, values: Record<string, string>) =>
+    arrangementIdsInvolving(db, Array.from({ length: count }, (_, i) => values[`organisation${i}`] as string))));
 
 export class ArrangementsRepo implements ArrangementsRepository {
   constructor(private readonly db: Kysely<Schema>) {}
@@ -41,16 +62,10 @@ export class ArrangementsRepo implements ArrangementsRepository {
   /** Every arrangement an organisation is a party to, or that concerns a given organisation. Read fresh per request. */
   async involving(organisationIds: string[]): Promise<Arrangement[]> {
     if (organisationIds.length === 0) return [];
-    const ids = await this.db
-      .selectFrom('arrangements')
-      .select('id')
-      .where((eb) =>
-        eb.or([
-          eb('host_organisation_id', 'in', organisationIds),
-          eb('id', 'in', eb.selectFrom('arrangement_parties').select('arrangement_id').where('organisation_id', 'in', organisationIds)),
-        ]),
-      )
-      .execute();
+    const prepared = idsInvolving[organisationIds.length - 1];
+    const ids = prepared
+      ? (await prepared.run(this.db, Object.fromEntries(organisationIds.map((id, i) => [`organisation${i}`, id])))).rows
+      : await arrangementIdsInvolving(this.db, organisationIds).execute();
     return this.many(ids.map((r) => r.id));
   }
 

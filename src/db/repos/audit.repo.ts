@@ -5,6 +5,7 @@ import type { AuditEvent } from '../../domain/audit/event.js';
 import { eventSeal, sealMatches } from '../../domain/audit/event-seal.js';
 import type { AuditQuery, AuditRepository, PendingAuditEvent, UnsequencedAuditEvent } from '../../domain/repositories.js';
 import { CoalescedInserts } from '../coalesced-inserts.js';
+import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
 
 export type { AuditQuery, PendingAuditEvent } from '../../domain/repositories.js';
@@ -42,6 +43,40 @@ export function inPowersOfTwo<T>(items: T[], max: number): T[][] {
   }
   return runs;
 }
+
+/** An event's columns as it is written; `seq` and `leaf_hash` are set when it is sequenced. */
+function eventColumns(e: PendingAuditEvent, seal: string) {
+  return {
+    time: e.time, actor_user_id: e.actorUserId, actor_organisation_id: e.actorOrganisationId,
+    action: e.action, target_organisation_id: e.targetOrganisationId, target_ids: JSON.stringify(e.targetIds), document_id: e.targetIds.documentId ?? null,
+    decision: e.decision, reason: e.reason, arrangement_id: e.arrangementId, channel: e.channel,
+    client_address: e.clientAddress, request_id: e.requestId, seal,
+  };
+}
+type EventColumns = ReturnType<typeof eventColumns>;
+
+const EVENT_COLUMNS = [
+  'time', 'actor_user_id', 'actor_organisation_id', 'action', 'target_organisation_id', 'target_ids', 'document_id',
+  'decision', 'reason', 'arrangement_id', 'channel', 'client_address', 'request_id', 'seal',
+] as const satisfies readonly (keyof EventColumns)[];
+// Fails to compile when eventColumns gains a column that EVENT_COLUMNS lacks.
+const everyColumnListed: Record<Exclude<keyof EventColumns, (typeof EVENT_COLUMNS)[number]>, never> = {};
+void everyColumnListed;
+
+/**
+ * The insert of 1, 2, 4 … 256 events (#writeTogether writes in statements of those sizes), each
+ * prepared once: every request writes at least one event.
+ */
+const eventInserts = Array.from({ length: Math.log2(MAX_ROWS_A_STATEMENT) + 1 }, (_, power) =>
+  preparedQuery((db, values: Record<string, unknown>) =>
+    db.insertInto('audit_events').values(Array.from({ length: 2 ** power }, (_, i) => ({
+      seq: null, leaf_hash: null,
+      ...(Object.fromEntries(EVENT_COLUMNS.map((column) => [column, values[`${i}.${column}`]])) as EventColumns),
+    })))));
+
+/** The sequencer places every event in the tree with this, once. */
+const sequenceEvent = preparedQuery((db, values: { id: number; seq: number; leafHash: Buffer }) =>
+  db.updateTable('audit_events').set({ seq: values.seq, leaf_hash: values.leafHash }).where('id', '=', values.id).where('seq', 'is', null));
 
 export class AuditRepo implements AuditRepository {
   readonly #coalesced: CoalescedInserts<PendingAuditEvent> | undefined;
@@ -86,17 +121,18 @@ export class AuditRepo implements AuditRepository {
   }
 
   async #write(db: Kysely<Schema>, events: PendingAuditEvent[]): Promise<void> {
-    await db
-      .insertInto('audit_events')
-      .values(
-        events.map((e) => ({
-          seq: null, leaf_hash: null, time: e.time, actor_user_id: e.actorUserId, actor_organisation_id: e.actorOrganisationId,
-          action: e.action, target_organisation_id: e.targetOrganisationId, target_ids: JSON.stringify(e.targetIds), document_id: e.targetIds.documentId ?? null,
-          decision: e.decision, reason: e.reason, arrangement_id: e.arrangementId, channel: e.channel,
-          client_address: e.clientAddress, request_id: e.requestId, seal: eventSeal(this.sealKey, e),
-        })),
-      )
-      .execute();
+    const power = Math.log2(events.length);
+    const prepared = Number.isInteger(power) ? eventInserts[power] : undefined;
+    if (!prepared) {
+      await db.insertInto('audit_events').values(events.map((e) => ({ seq: null, leaf_hash: null, ...eventColumns(e, eventSeal(this.sealKey, e)) }))).execute();
+      return;
+    }
+    const values: Record<string, unknown> = {};
+    events.forEach((e, i) => {
+      const columns = eventColumns(e, eventSeal(this.sealKey, e));
+      for (const column of EVENT_COLUMNS) values[`${i}.${column}`] = columns[column];
+    });
+    await prepared.run(db, values);
   }
 
   /**
@@ -141,7 +177,7 @@ export class AuditRepo implements AuditRepository {
   }
 
   async assignSeq(id: number, seq: number, leafHash: Buffer): Promise<void> {
-    await this.db.updateTable('audit_events').set({ seq, leaf_hash: leafHash }).where('id', '=', id).where('seq', 'is', null).execute();
+    await sequenceEvent.run(this.db, { id, seq, leafHash });
   }
 
   async treeSize(): Promise<number> {

@@ -4,18 +4,38 @@ import type { DocumentPatch, DocumentsRepository, ThumbnailRef, VersionTextState
 import type { TextStatus } from '../../domain/search/types.js';
 import type { Document, DocumentStatus, ScanStatus, Version } from '../../domain/types.js';
 import type { DialectCaps } from '../kysely.js';
+import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
 import { toDocument, toVersion, type DocumentRow } from './rows.js';
+
+/** Documents with their current version's facts, which every listing and lookup of them shows. */
+function selectDocuments(db: Kysely<Schema>) {
+  return db
+    .selectFrom('documents')
+    .innerJoin('versions', 'versions.id', 'documents.current_version_id')
+    .selectAll('documents')
+    .select(['versions.size as size', 'versions.sha256 as sha256', 'versions.media_type as media_type', 'versions.source_modified_at as source_modified_at']);
+}
+
+const documentById = preparedQuery((db, values: { id: string }) => selectDocuments(db).where('documents.id', '=', values.id));
+
+/**
+ * Every download asks this. The document row already joins its current version; the rest of that
+ * version's columns come with it, so a download reads one row instead of two.
+ */
+const documentWithCurrentVersion = preparedQuery((db, values: { id: string }) =>
+  selectDocuments(db).where('documents.id', '=', values.id).select([
+    'versions.id as v_id', 'versions.document_id as v_document_id', 'versions.organisation_id as v_organisation_id', 'versions.number as v_number',
+    'versions.blob_id as v_blob_id', 'versions.wrapped_key as v_wrapped_key', 'versions.key_id as v_key_id', 'versions.scan_status as v_scan_status',
+    'versions.scan_detail as v_scan_detail', 'versions.scan_engine as v_scan_engine', 'versions.scanned_at as v_scanned_at',
+    'versions.author_id as v_author_id', 'versions.created_at as v_created_at',
+  ]));
 
 export class DocumentsRepo implements DocumentsRepository {
   constructor(private readonly db: Kysely<Schema>, private readonly caps: Pick<DialectCaps, 'rowLocks'>) {}
 
   private selectDocuments() {
-    return this.db
-      .selectFrom('documents')
-      .innerJoin('versions', 'versions.id', 'documents.current_version_id')
-      .selectAll('documents')
-      .select(['versions.size as size', 'versions.sha256 as sha256', 'versions.media_type as media_type', 'versions.source_modified_at as source_modified_at']);
+    return selectDocuments(this.db);
   }
 
   async insertDocument(d: Omit<Document, 'size' | 'sha256' | 'mediaType' | 'sourceModifiedAt'>): Promise<void> {
@@ -43,7 +63,7 @@ export class DocumentsRepo implements DocumentsRepository {
   }
 
   async byId(id: string): Promise<Document | undefined> {
-    const row = await this.selectDocuments().where('documents.id', '=', id).executeTakeFirst();
+    const [row] = (await documentById.run(this.db, { id })).rows;
     return row && toDocument(row as DocumentRow);
   }
 
@@ -98,14 +118,7 @@ export class DocumentsRepo implements DocumentsRepository {
   }
 
   async withCurrentVersion(id: string): Promise<{ document: Document; version: Version } | undefined> {
-    // The document row already joins its current version; the rest of that version's columns come
-    // with it, so a download reads one row instead of two.
-    const row = await this.selectDocuments().where('documents.id', '=', id).select([
-      'versions.id as v_id', 'versions.document_id as v_document_id', 'versions.organisation_id as v_organisation_id', 'versions.number as v_number',
-      'versions.blob_id as v_blob_id', 'versions.wrapped_key as v_wrapped_key', 'versions.key_id as v_key_id', 'versions.scan_status as v_scan_status',
-      'versions.scan_detail as v_scan_detail', 'versions.scan_engine as v_scan_engine', 'versions.scanned_at as v_scanned_at',
-      'versions.author_id as v_author_id', 'versions.created_at as v_created_at',
-    ]).executeTakeFirst();
+    const [row] = (await documentWithCurrentVersion.run(this.db, { id })).rows;
     if (!row) return undefined;
     const version = toVersion({
       id: row.v_id, document_id: row.v_document_id, organisation_id: row.v_organisation_id, number: row.v_number, size: row.size, sha256: row.sha256,

@@ -2,10 +2,18 @@
 import type { Kysely } from 'kysely';
 import type { CredentialRow, NewUser, SignInState, UserPatch, UsersRepository } from '../../domain/repositories.js';
 import type { User } from '../../domain/types.js';
+import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
 import { toUser } from './rows.js';
 
 export type { CredentialRow, NewUser } from '../../domain/repositories.js';
+
+/** Every request signed in by a token or app password asks this: one statement for both rows. */
+const credentialAndHolder = preparedQuery((db, values: { secretHash: string }) =>
+  db.selectFrom('credentials').innerJoin('users', 'users.id', 'credentials.user_id').selectAll('users').select([
+    'credentials.id as credential_id', 'credentials.kind as credential_kind', 'credentials.name as credential_name',
+    'credentials.created_at as credential_created_at', 'credentials.last_used_at as credential_last_used_at', 'credentials.revoked_at as credential_revoked_at',
+  ]).where('credentials.secret_hash', '=', values.secretHash));
 
 export class UsersRepo implements UsersRepository {
   constructor(private readonly db: Kysely<Schema>) {}
@@ -120,11 +128,7 @@ export class UsersRepo implements UsersRepository {
   }
 
   async credentialBySecretHash(secretHash: string): Promise<{ credential: CredentialRow; holder: User } | undefined> {
-    // Every request signed in by a token or app password asks this: one statement for both rows.
-    const row = await this.db.selectFrom('credentials').innerJoin('users', 'users.id', 'credentials.user_id').selectAll('users').select([
-      'credentials.id as credential_id', 'credentials.kind as credential_kind', 'credentials.name as credential_name',
-      'credentials.created_at as credential_created_at', 'credentials.last_used_at as credential_last_used_at', 'credentials.revoked_at as credential_revoked_at',
-    ]).where('credentials.secret_hash', '=', secretHash).executeTakeFirst();
+    const [row] = (await credentialAndHolder.run(this.db, { secretHash })).rows;
     return row && {
       credential: {
         id: row.credential_id, userId: row.id, kind: row.credential_kind, name: row.credential_name,
