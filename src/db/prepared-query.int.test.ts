@@ -74,4 +74,10 @@ describe.each(['sqlite', 'postgres'] as const)('a prepared statement on %s', (di
     });
     await expect(branching.run(opened.handle.db, { key: 'a', limit: 0 })).rejects.toThrow('A prepared statement must bind each value it is given, as one value: limit is not bound.');
   });
+
+  it('refuses a build that hands over the stand-ins whole instead of value by value', async () => {
+    const spreading = preparedQuery((db, values: { key: string; value: string }) => db.insertInto('key_values').values({ ...values }));
+    await expect(spreading.run(opened.handle.db, { key: 'c', value: 'third' })).rejects.toThrow("A prepared statement's values must be read one by one, by name.");
+    expect((await sql<{ n: number }>`select count(*) as n from key_values where key = 'c'`.execute(opened.handle.db)).rows.map((r) => Number(r.n))).toEqual([0]);
+  });
 });

@@ -34,12 +34,20 @@ export function preparedQuery<Values extends Record<string, unknown>, Row>(
   const compiled = new WeakMap<object, CompiledQuery<Row>>();
   const compile = (db: Kysely<Schema>): CompiledQuery<Row> => {
     const asked = new Set<string>();
+    // Only named reads are answered: a build that lists or spreads the stand-ins (`.values(values)`)
+    // would otherwise see no columns at all and build a statement that writes none.
+    const notNamed = (): never => {
+      throw new TypeError('A prepared statement\'s values must be read one by one, by name.');
+    };
     const standIns = new Proxy({} as Values, {
       get: (_, name) => {
-        if (typeof name !== 'string') throw new TypeError('A prepared statement\'s values are named by strings.');
+        if (typeof name !== 'string') return notNamed();
         asked.add(name);
         return new Slot(name);
       },
+      ownKeys: notNamed,
+      has: notNamed,
+      getOwnPropertyDescriptor: notNamed,
     });
     const query = build(db, standIns).compile();
     const bound = new Set(query.parameters.filter((p): p is Slot => p instanceof Slot).map((p) => p.name));
@@ -64,4 +72,13 @@ export function preparedQuery<Values extends Record<string, unknown>, Row>(
       return db.executeQuery({ ...query, parameters });
     },
   };
+}
+
+/**
+ * Every column of a row read from the stand-ins by name, for an insert's `.values()`: `columns` names
+ * each column once (the compiler checks that none is missing or extra), so a column list is not
+ * written out twice, once to build the statement and once for each call's values.
+ */
+export function standInColumns<Row extends Record<string, unknown>>(values: Row, columns: { readonly [K in keyof Row]-?: true }): Row {
+  return Object.fromEntries(Object.keys(columns).map((column) => [column, values[column]])) as Row;
 }

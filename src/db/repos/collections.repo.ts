@@ -3,8 +3,14 @@ import { sql, type Kysely } from 'kysely';
 import type { DialectCaps } from '../kysely.js';
 import type { CollectionsRepository } from '../../domain/repositories.js';
 import type { Collection } from '../../domain/types.js';
+import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
 import { toCollection } from './rows.js';
+
+// Every upload, and every check of a collection's place, reads a collection by id: prepared once.
+const collectionById = preparedQuery((db, values: { id: string }) => db.selectFrom('collections').selectAll().where('id', '=', values.id));
+const collectionByIdShareLocked = preparedQuery((db, values: { id: string }) =>
+  db.selectFrom('collections').selectAll().where('id', '=', values.id).modifyEnd(sql`for share`));
 
 export class CollectionsRepo implements CollectionsRepository {
   constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps) {}
@@ -20,7 +26,7 @@ export class CollectionsRepo implements CollectionsRepository {
   }
 
   async byId(id: string): Promise<Collection | undefined> {
-    const row = await this.db.selectFrom('collections').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = (await collectionById.run(this.db, { id })).rows;
     return row && toCollection(row);
   }
 
@@ -35,9 +41,7 @@ export class CollectionsRepo implements CollectionsRepository {
    * ordered: whichever commits second sees the other's result. SQLite has one writer at a time.
    */
   async byIdForFiling(id: string): Promise<Collection | undefined> {
-    let q = this.db.selectFrom('collections').selectAll().where('id', '=', id);
-    if (this.caps.rowLocks) q = q.modifyEnd(sql`for share`);
-    const row = await q.executeTakeFirst();
+    const [row] = (await (this.caps.rowLocks ? collectionByIdShareLocked : collectionById).run(this.db, { id })).rows;
     return row && toCollection(row);
   }
 

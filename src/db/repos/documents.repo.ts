@@ -1,11 +1,11 @@
 // Documents and their versions. The document row carries the current version's facts via a join.
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DocumentPatch, DocumentsRepository, ThumbnailRef, VersionTextState } from '../../domain/repositories.js';
 import type { TextStatus } from '../../domain/search/types.js';
 import type { Document, DocumentStatus, ScanStatus, Version } from '../../domain/types.js';
 import type { DialectCaps } from '../kysely.js';
-import { preparedQuery } from '../prepared-query.js';
-import type { Schema } from '../schema.js';
+import { preparedQuery, standInColumns } from '../prepared-query.js';
+import type { DocumentsTable, Schema, VersionsTable } from '../schema.js';
 import { toDocument, toVersion, type DocumentRow } from './rows.js';
 
 /** Documents with their current version's facts, which every listing and lookup of them shows. */
@@ -31,6 +31,41 @@ const documentWithCurrentVersion = preparedQuery((db, values: { id: string }) =>
     'versions.author_id as v_author_id', 'versions.created_at as v_created_at',
   ]));
 
+// Every upload writes a document and a version and looks for a document of the same name; the worker
+// reads and records each version's text state. Prepared once.
+/** A new document's row: its own series and extended retention are set later, by records managers. */
+type NewDocumentRow = Omit<Selectable<DocumentsTable>, 'series_code' | 'retain_until'>;
+/** A new version's row: its text state and thumbnail are the worker's, set when it has read the file. */
+type NewVersionRow = Omit<Selectable<VersionsTable>, 'text_status' | 'text_reason' | 'thumbnail_blob_id' | 'thumbnail_wrapped_key' | 'thumbnail_key_id' | 'thumbnail_size'>;
+
+const insertDocumentRow = preparedQuery((db, values: NewDocumentRow) =>
+  db.insertInto('documents').values(standInColumns(values, {
+    id: true, organisation_id: true, collection_id: true, name: true, classification: true, service_area: true, status: true,
+    current_version: true, current_version_id: true, legal_hold: true, arrangement_id: true, copied_from_document_id: true,
+    copied_via_arrangement_id: true, created_at: true, updated_at: true, deleted_at: true,
+  })));
+const insertVersionRow = preparedQuery((db, values: NewVersionRow) =>
+  db.insertInto('versions').values(standInColumns(values, {
+    id: true, document_id: true, organisation_id: true, number: true, size: true, sha256: true, media_type: true, blob_id: true,
+    wrapped_key: true, key_id: true, scan_status: true, scan_detail: true, scan_engine: true, scanned_at: true, author_id: true,
+    created_at: true, source_modified_at: true,
+  })));
+const documentByName = preparedQuery((db, values: { collectionId: string; name: string }) =>
+  selectDocuments(db).where('documents.collection_id', '=', values.collectionId).where('documents.name', '=', values.name).where('documents.deleted_at', 'is', null));
+const versionById = preparedQuery((db, values: { id: string }) => db.selectFrom('versions').selectAll().where('id', '=', values.id));
+const textStateOf = preparedQuery((db, values: { versionId: string }) =>
+  db.selectFrom('versions').select(['text_status', 'text_reason', 'thumbnail_blob_id', 'thumbnail_wrapped_key', 'thumbnail_key_id', 'thumbnail_size']).where('id', '=', values.versionId));
+const setTextOnly = preparedQuery((db, values: { versionId: string; status: string; reason: string | null }) =>
+  db.updateTable('versions').set({ text_status: values.status, text_reason: values.reason }).where('id', '=', values.versionId));
+const setTextAndThumbnail = preparedQuery((db, values: {
+  versionId: string; status: string; reason: string | null;
+  thumbnailBlobId: string | null; thumbnailWrappedKey: Buffer | null; thumbnailKeyId: string | null; thumbnailSize: number | null;
+}) =>
+  db.updateTable('versions').set({
+    text_status: values.status, text_reason: values.reason, thumbnail_blob_id: values.thumbnailBlobId,
+    thumbnail_wrapped_key: values.thumbnailWrappedKey, thumbnail_key_id: values.thumbnailKeyId, thumbnail_size: values.thumbnailSize,
+  }).where('id', '=', values.versionId));
+
 export class DocumentsRepo implements DocumentsRepository {
   constructor(private readonly db: Kysely<Schema>, private readonly caps: Pick<DialectCaps, 'rowLocks'>) {}
 
@@ -39,27 +74,21 @@ export class DocumentsRepo implements DocumentsRepository {
   }
 
   async insertDocument(d: Omit<Document, 'size' | 'sha256' | 'mediaType' | 'sourceModifiedAt'>): Promise<void> {
-    await this.db
-      .insertInto('documents')
-      .values({
-        id: d.id, organisation_id: d.organisationId, collection_id: d.collectionId, name: d.name,
-        classification: d.classification, service_area: d.serviceArea, status: d.status,
-        current_version: d.currentVersion, current_version_id: d.currentVersionId, legal_hold: 0,
-        arrangement_id: d.arrangementId, copied_from_document_id: d.copiedFromDocumentId, copied_via_arrangement_id: d.copiedViaArrangementId, created_at: d.createdAt, updated_at: d.updatedAt, deleted_at: d.deletedAt,
-      })
-      .execute();
+    await insertDocumentRow.run(this.db, {
+      id: d.id, organisation_id: d.organisationId, collection_id: d.collectionId, name: d.name,
+      classification: d.classification, service_area: d.serviceArea, status: d.status,
+      current_version: d.currentVersion, current_version_id: d.currentVersionId, legal_hold: 0,
+      arrangement_id: d.arrangementId, copied_from_document_id: d.copiedFromDocumentId, copied_via_arrangement_id: d.copiedViaArrangementId, created_at: d.createdAt, updated_at: d.updatedAt, deleted_at: d.deletedAt,
+    });
   }
 
   async insertVersion(v: Version): Promise<void> {
-    await this.db
-      .insertInto('versions')
-      .values({
-        id: v.id, document_id: v.documentId, organisation_id: v.organisationId, number: v.number, size: v.size,
-        sha256: v.sha256, media_type: v.mediaType, blob_id: v.blobId, wrapped_key: Buffer.from(v.wrappedKey),
-        key_id: v.keyId, scan_status: v.scanStatus, scan_detail: v.scanDetail, scan_engine: v.scanEngine,
-        scanned_at: v.scannedAt, author_id: v.authorId, created_at: v.createdAt, source_modified_at: v.sourceModifiedAt ?? null,
-      })
-      .execute();
+    await insertVersionRow.run(this.db, {
+      id: v.id, document_id: v.documentId, organisation_id: v.organisationId, number: v.number, size: v.size,
+      sha256: v.sha256, media_type: v.mediaType, blob_id: v.blobId, wrapped_key: Buffer.from(v.wrappedKey),
+      key_id: v.keyId, scan_status: v.scanStatus, scan_detail: v.scanDetail, scan_engine: v.scanEngine,
+      scanned_at: v.scannedAt, author_id: v.authorId, created_at: v.createdAt, source_modified_at: v.sourceModifiedAt ?? null,
+    });
   }
 
   async byId(id: string): Promise<Document | undefined> {
@@ -83,11 +112,7 @@ export class DocumentsRepo implements DocumentsRepository {
   }
 
   async byName(collectionId: string, name: string): Promise<Document | undefined> {
-    const row = await this.selectDocuments()
-      .where('documents.collection_id', '=', collectionId)
-      .where('documents.name', '=', name)
-      .where('documents.deleted_at', 'is', null)
-      .executeTakeFirst();
+    const [row] = (await documentByName.run(this.db, { collectionId, name })).rows;
     return row && toDocument(row as DocumentRow);
   }
 
@@ -135,7 +160,7 @@ export class DocumentsRepo implements DocumentsRepository {
   }
 
   async versionById(id: string): Promise<Version | undefined> {
-    const row = await this.db.selectFrom('versions').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = (await versionById.run(this.db, { id })).rows;
     return row && toVersion(row);
   }
 
@@ -197,9 +222,7 @@ export class DocumentsRepo implements DocumentsRepository {
   }
 
   async textState(versionId: string): Promise<VersionTextState | undefined> {
-    const row = await this.db.selectFrom('versions')
-      .select(['text_status', 'text_reason', 'thumbnail_blob_id', 'thumbnail_wrapped_key', 'thumbnail_key_id', 'thumbnail_size'])
-      .where('id', '=', versionId).executeTakeFirst();
+    const [row] = (await textStateOf.run(this.db, { versionId })).rows;
     if (!row) return undefined;
     const thumbnail = row.thumbnail_blob_id !== null && row.thumbnail_wrapped_key !== null && row.thumbnail_key_id !== null && row.thumbnail_size !== null
       ? { blobId: row.thumbnail_blob_id, wrappedKey: row.thumbnail_wrapped_key, keyId: row.thumbnail_key_id, size: Number(row.thumbnail_size) }
@@ -208,14 +231,15 @@ export class DocumentsRepo implements DocumentsRepository {
   }
 
   async setTextState(versionId: string, state: { status: TextStatus; reason: string | null }, thumbnail?: ThumbnailRef | null): Promise<void> {
-    const set: Record<string, unknown> = { text_status: state.status, text_reason: state.reason };
-    if (thumbnail !== undefined) {
-      set.thumbnail_blob_id = thumbnail?.blobId ?? null;
-      set.thumbnail_wrapped_key = thumbnail ? Buffer.from(thumbnail.wrappedKey) : null;
-      set.thumbnail_key_id = thumbnail?.keyId ?? null;
-      set.thumbnail_size = thumbnail?.size ?? null;
+    const text = { versionId, status: state.status, reason: state.reason };
+    if (thumbnail === undefined) {
+      await setTextOnly.run(this.db, text);
+      return;
     }
-    await this.db.updateTable('versions').set(set).where('id', '=', versionId).execute();
+    await setTextAndThumbnail.run(this.db, {
+      ...text, thumbnailBlobId: thumbnail?.blobId ?? null, thumbnailWrappedKey: thumbnail ? Buffer.from(thumbnail.wrappedKey) : null,
+      thumbnailKeyId: thumbnail?.keyId ?? null, thumbnailSize: thumbnail?.size ?? null,
+    });
   }
 
   async versionsAwaitingText(options: { statuses: readonly TextStatus[]; organisationId?: string; afterId?: string; limit: number }): Promise<string[]> {

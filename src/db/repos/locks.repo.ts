@@ -1,6 +1,7 @@
 // Write locks on documents and collections (taken over WebDAV, binding every interface).
 import type { Kysely, Selectable } from 'kysely';
 import type { LocksRepository, ResourceLock } from '../../domain/repositories.js';
+import { preparedQuery } from '../prepared-query.js';
 import type { ResourceLocksTable, Schema } from '../schema.js';
 
 export type { ResourceLock } from '../../domain/repositories.js';
@@ -10,6 +11,10 @@ const fromRow = (r: Selectable<ResourceLocksTable>): ResourceLock => ({
   depth: r.depth as ResourceLock['depth'], scope: r.scope as ResourceLock['scope'], userId: r.user_id, owner: r.owner,
   rootPath: r.root_path, timeoutSeconds: r.timeout_seconds, expiresAt: r.expires_at, createdAt: r.created_at,
 });
+
+/** Every write checks its organisation's live locks: prepared once. */
+const liveLocksOf = preparedQuery((db, values: { organisationId: string; now: string }) =>
+  db.selectFrom('resource_locks').selectAll().where('organisation_id', '=', values.organisationId).where('expires_at', '>', values.now).orderBy('created_at'));
 
 export class LocksRepo implements LocksRepository {
   constructor(private readonly db: Kysely<Schema>) {}
@@ -23,8 +28,7 @@ export class LocksRepo implements LocksRepository {
 
   /** Unexpired locks on one organisation's resources (few at any time: they last hours). */
   async liveInOrganisation(organisationId: string, now: string): Promise<ResourceLock[]> {
-    const rows = await this.db.selectFrom('resource_locks').selectAll().where('organisation_id', '=', organisationId).where('expires_at', '>', now).orderBy('created_at').execute();
-    return rows.map(fromRow);
+    return (await liveLocksOf.run(this.db, { organisationId, now })).rows.map(fromRow);
   }
 
   async byToken(token: string): Promise<ResourceLock | undefined> {

@@ -2,8 +2,14 @@
 import type { Kysely } from 'kysely';
 import type { OrganisationsRepository } from '../../domain/repositories.js';
 import type { Organisation } from '../../domain/types.js';
+import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
 import { toOrganisation } from './rows.js';
+
+// Every upload asks for its organisation's file policy and current key: prepared once.
+const filePolicyOf = preparedQuery((db, values: { id: string }) => db.selectFrom('organisations').select('file_policy').where('id', '=', values.id));
+const currentKeyOf = preparedQuery((db, values: { organisationId: string }) =>
+  db.selectFrom('organisation_keys').select(['id', 'wrapped']).where('organisation_id', '=', values.organisationId).where('retired_at', 'is', null).orderBy('created_at', 'desc').limit(1));
 
 export class OrganisationsRepo implements OrganisationsRepository {
   constructor(private readonly db: Kysely<Schema>) {}
@@ -30,7 +36,7 @@ export class OrganisationsRepo implements OrganisationsRepository {
   }
 
   async filePolicy(id: string): Promise<string | null> {
-    const row = await this.db.selectFrom('organisations').select('file_policy').where('id', '=', id).executeTakeFirst();
+    const [row] = (await filePolicyOf.run(this.db, { id })).rows;
     return row?.file_policy ?? null;
   }
 
@@ -41,14 +47,7 @@ export class OrganisationsRepo implements OrganisationsRepository {
 
   // Organisation key store (see storage/keys.ts).
   async currentKey(organisationId: string): Promise<{ id: string; wrapped: Buffer } | undefined> {
-    return this.db
-      .selectFrom('organisation_keys')
-      .select(['id', 'wrapped'])
-      .where('organisation_id', '=', organisationId)
-      .where('retired_at', 'is', null)
-      .orderBy('created_at', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    return (await currentKeyOf.run(this.db, { organisationId })).rows[0];
   }
 
   async keyById(keyId: string): Promise<{ id: string; organisationId: string; wrapped: Buffer } | undefined> {

@@ -2,12 +2,25 @@
 // transaction, so the upload limits hold across the cluster (services/upload-admission.ts).
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { UploadSlot, UploadSlotScope, UploadSlotsRepository } from '../../domain/repositories.js';
+import { preparedQuery, standInColumns } from '../prepared-query.js';
 import type { Schema, UploadSlotsTable } from '../schema.js';
 
 const fromRow = (r: Selectable<UploadSlotsTable>): UploadSlot => ({
   id: r.id, holder: r.holder, accountId: r.account_id, clientAddress: r.client_address, organisationId: r.organisation_id,
   acquiredAt: r.acquired_at, expiresAt: r.expires_at,
 });
+
+// Every upload takes the admission lock, clears expired slots, takes a slot and gives it back:
+// those statements are prepared once.
+const takeAdmissionLock = preparedQuery((db) =>
+  db.insertInto('upload_admission').values({ id: 1, admissions: 1 })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ admissions: sql<number>`upload_admission.admissions + 1` })));
+const deleteExpiredSlots = preparedQuery((db, values: { now: string }) => db.deleteFrom('upload_slots').where('expires_at', '<=', values.now));
+const insertSlot = preparedQuery((db, values: Selectable<UploadSlotsTable>) =>
+  db.insertInto('upload_slots').values(standInColumns(values, {
+    id: true, holder: true, account_id: true, client_address: true, organisation_id: true, acquired_at: true, expires_at: true,
+  })));
+const deleteSlot = preparedQuery((db, values: { id: string }) => db.deleteFrom('upload_slots').where('id', '=', values.id));
 
 export class UploadSlotsRepo implements UploadSlotsRepository {
   constructor(private readonly db: Kysely<Schema>) {}
@@ -21,14 +34,11 @@ export class UploadSlotsRepo implements UploadSlotsRepository {
    * at once and together exceed the limits; the upsert puts the row back and locks it.
    */
   async lockAdmission(): Promise<void> {
-    await this.db.insertInto('upload_admission').values({ id: 1, admissions: 1 })
-      .onConflict((oc) => oc.column('id').doUpdateSet({ admissions: sql<number>`upload_admission.admissions + 1` }))
-      .execute();
+    await takeAdmissionLock.run(this.db, {});
   }
 
   async deleteExpired(now: string): Promise<number> {
-    const result = await this.db.deleteFrom('upload_slots').where('expires_at', '<=', now).executeTakeFirst();
-    return Number(result.numDeletedRows);
+    return Number((await deleteExpiredSlots.run(this.db, { now })).numAffectedRows ?? 0);
   }
 
   async liveCounts(keys: { accountId: string | null; clientAddress: string | null; organisationId: string }, now: string): Promise<Record<UploadSlotScope, number>> {
@@ -49,10 +59,10 @@ export class UploadSlotsRepo implements UploadSlotsRepository {
   }
 
   async insert(slot: UploadSlot): Promise<void> {
-    await this.db.insertInto('upload_slots').values({
+    await insertSlot.run(this.db, {
       id: slot.id, holder: slot.holder, account_id: slot.accountId, client_address: slot.clientAddress, organisation_id: slot.organisationId,
       acquired_at: slot.acquiredAt, expires_at: slot.expiresAt,
-    }).execute();
+    });
   }
 
   async renew(id: string, expiresAt: string): Promise<boolean> {
@@ -61,8 +71,7 @@ export class UploadSlotsRepo implements UploadSlotsRepository {
   }
 
   async delete(id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('upload_slots').where('id', '=', id).executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    return Number((await deleteSlot.run(this.db, { id })).numAffectedRows ?? 0) > 0;
   }
 
   async live(now: string): Promise<UploadSlot[]> {
