@@ -12,5 +12,6 @@ export default defineConfig({
     // has its own data directory, database and ports, so files never share state.
     maxWorkers: Math.max(2, availableParallelism() - 1),
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/prepared-query-check.ts'],
   },
 });

@@ -15,10 +15,12 @@ describe.each(['sqlite', 'postgres'] as const)('a prepared statement on %s', (di
   });
   afterAll(async () => opened?.remove());
 
-  it('is built once and answers each call with its own values', async () => {
+  it('is built with stand-ins once and answers each call with its own values (each also built with them, in the tests)', async () => {
     let builds = 0;
+    let checks = 0;
     const valueOf = preparedQuery((db, values: { key: string }) => {
-      builds += 1;
+      if (typeof values.key === 'string') checks += 1;
+      else builds += 1;
       return db.selectFrom('key_values').select('value').where('key', '=', values.key);
     });
     const { db } = opened.handle;
@@ -27,12 +29,13 @@ describe.each(['sqlite', 'postgres'] as const)('a prepared statement on %s', (di
     expect((await valueOf.run(db, { key: "it's" })).rows).toEqual([{ value: 'quoted' }]);
     expect((await valueOf.run(db, { key: "a' or '1'='1" })).rows).toEqual([]);
     expect(builds).toBe(1);
+    expect(checks).toBe(4);
   });
 
   it('runs inside a transaction on its connection, and reuses what the root handle compiled', async () => {
     let builds = 0;
     const valueOf = preparedQuery((db, values: { key: string }) => {
-      builds += 1;
+      if (typeof values.key !== 'string') builds += 1;
       return db.selectFrom('key_values').select('value').where('key', '=', values.key);
     });
     const setValue = preparedQuery((db, values: { key: string; value: string }) => db.updateTable('key_values').set({ value: values.value }).where('key', '=', values.key));
@@ -79,5 +82,29 @@ describe.each(['sqlite', 'postgres'] as const)('a prepared statement on %s', (di
     const spreading = preparedQuery((db, values: { key: string; value: string }) => db.insertInto('key_values').values({ ...values }));
     await expect(spreading.run(opened.handle.db, { key: 'c', value: 'third' })).rejects.toThrow("A prepared statement's values must be read one by one, by name.");
     expect((await sql<{ n: number }>`select count(*) as n from key_values where key = 'c'`.execute(opened.handle.db)).rows.map((r) => Number(r.n))).toEqual([0]);
+  });
+
+  it('refuses a build that writes a value into the statement instead of binding it', async () => {
+    const writing = preparedQuery((db, values: { key: string }) => db.selectFrom('key_values').select('value').where('key', '=', `${values.key}`));
+    await expect(writing.run(opened.handle.db, { key: 'a' })).rejects.toThrow('A prepared statement must bind key, not write it into the statement.');
+  });
+
+  it('refuses a run that leaves out a value, rather than binding nothing for it', async () => {
+    const valueOf = preparedQuery((db, values: Record<string, string>) => db.selectFrom('key_values').select('value').where('key', '=', values.key as string));
+    await expect(valueOf.run(opened.handle.db, { kee: 'a' })).rejects.toThrow('A prepared statement was run without a value for key.');
+  });
+
+  it('refuses a build that would have built something else from the real values (a default for a missing value)', async () => {
+    const defaulting = preparedQuery((db, values: { value?: string | undefined }) => db.selectFrom('key_values').select('key').where('value', '=', values.value ?? 'first'));
+    await expect(defaulting.run(opened.handle.db, { value: 'second' })).resolves.toMatchObject({ rows: [{ key: 'b' }] });
+    await expect(defaulting.run(opened.handle.db, { value: undefined })).rejects.toThrow(
+      'A prepared statement built with stand-ins differs from the same statement built with its values: its build must only hand each value to Kysely.');
+  });
+
+  it('runs only on a handle whose one plugin is the NUL guard, so no other plugin changes a text it shares', async () => {
+    const valueOf = preparedQuery((db, values: { key: string }) => db.selectFrom('key_values').select('value').where('key', '=', values.key));
+    await expect(valueOf.run(opened.handle.db.withSchema('elsewhere'), { key: 'a' })).rejects.toThrow(
+      'A prepared statement runs only on a handle from db/kysely.ts (or its transaction), whose one plugin is the NUL guard.');
+    expect((await valueOf.run(opened.handle.db, { key: 'a' })).rows).toEqual([{ value: 'first' }]);
   });
 });
