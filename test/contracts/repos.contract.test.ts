@@ -508,15 +508,17 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       const colleague = slot({ organisationId, clientAddress: '192.0.2.45', acquiredAt: iso(T0 + 1) });
       const lapsed = slot({ accountId, organisationId, clientAddress: '192.0.2.45', expiresAt: iso(T0 + 10_000) });
       const elsewhere = slot({ acquiredAt: iso(T0 + 2) });
-      for (const s of [mine, colleague, lapsed, elsewhere]) await repos.uploadSlots.insert(s);
+      // A slot with no account and no address: a null key must not count it either.
+      const unnamed = slot({ accountId: null, clientAddress: null, acquiredAt: iso(T0 + 3) });
+      for (const s of [mine, colleague, lapsed, elsewhere, unnamed]) await repos.uploadSlots.insert(s);
       const at = iso(T0 + 10_000); // `lapsed` ends exactly now: no longer live
       const before = await repos.uploadSlots.liveCounts({ accountId: null, clientAddress: null, organisationId: id() }, at);
       expect(await repos.uploadSlots.liveCounts({ accountId, clientAddress: '192.0.2.45', organisationId }, at)).toEqual({ account: 1, client: 2, organisation: 2, total: before.total });
       expect(before).toMatchObject({ account: 0, client: 0, organisation: 0 });
-      expect(before.total).toBeGreaterThanOrEqual(3);
-      const live = (await repos.uploadSlots.live(at)).filter((s) => [mine.id, colleague.id, lapsed.id, elsewhere.id].includes(s.id));
-      expect(live).toEqual([mine, colleague, elsewhere]);
-      for (const s of [mine, colleague, elsewhere]) await repos.uploadSlots.delete(s.id);
+      expect(before.total).toBeGreaterThanOrEqual(4);
+      const live = (await repos.uploadSlots.live(at)).filter((s) => [mine.id, colleague.id, lapsed.id, elsewhere.id, unnamed.id].includes(s.id));
+      expect(live).toEqual([mine, colleague, elsewhere, unnamed]);
+      for (const s of [mine, colleague, elsewhere, unnamed]) await repos.uploadSlots.delete(s.id);
     });
 
     it('renews a held slot, deletes it once, and sweeps only slots whose lease has ended', async () => {

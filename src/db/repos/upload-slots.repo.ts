@@ -20,6 +20,23 @@ const insertSlot = preparedQuery((db, values: Selectable<UploadSlotsTable>) =>
   db.insertInto('upload_slots').values(standInColumns(values, {
     id: true, holder: true, account_id: true, client_address: true, organisation_id: true, acquired_at: true, expires_at: true,
   })));
+/**
+ * One pass over the live slots (few: at most the total limit). A null key matches nothing: `column =
+ * null` is never true, so its sum is 0, as the limit for a key nobody has needs.
+ */
+const liveSlotCounts = preparedQuery((db, values: { accountId: string | null; clientAddress: string | null; organisationId: string; now: string }) => {
+  const matching = (column: 'account_id' | 'client_address' | 'organisation_id', value: string | null) =>
+    sql<number>`coalesce(sum(case when ${sql.ref(column)} = ${value} then 1 else 0 end), 0)`;
+  return db
+    .selectFrom('upload_slots')
+    .select([
+      sql<number>`count(*)`.as('total'),
+      matching('account_id', values.accountId).as('account'),
+      matching('client_address', values.clientAddress).as('client'),
+      matching('organisation_id', values.organisationId).as('organisation'),
+    ])
+    .where('expires_at', '>', values.now);
+});
 const deleteSlot = preparedQuery((db, values: { id: string }) => db.deleteFrom('upload_slots').where('id', '=', values.id));
 
 export class UploadSlotsRepo implements UploadSlotsRepository {
@@ -42,19 +59,8 @@ export class UploadSlotsRepo implements UploadSlotsRepository {
   }
 
   async liveCounts(keys: { accountId: string | null; clientAddress: string | null; organisationId: string }, now: string): Promise<Record<UploadSlotScope, number>> {
-    // One pass over the live slots (few: at most the total limit); a null key matches nothing.
-    const matching = (column: 'account_id' | 'client_address' | 'organisation_id', value: string | null) =>
-      value === null ? sql<number>`0` : sql<number>`coalesce(sum(case when ${sql.ref(column)} = ${value} then 1 else 0 end), 0)`;
-    const row = await this.db
-      .selectFrom('upload_slots')
-      .select([
-        sql<number>`count(*)`.as('total'),
-        matching('account_id', keys.accountId).as('account'),
-        matching('client_address', keys.clientAddress).as('client'),
-        matching('organisation_id', keys.organisationId).as('organisation'),
-      ])
-      .where('expires_at', '>', now)
-      .executeTakeFirstOrThrow();
+    const [row] = (await liveSlotCounts.run(this.db, { ...keys, now })).rows;
+    if (!row) throw new Error('A count of the live upload slots returned no row.');
     return { account: Number(row.account), client: Number(row.client), organisation: Number(row.organisation), total: Number(row.total) };
   }
 
