@@ -1,8 +1,8 @@
 // A statement that every request runs, built and compiled once and then run with each call's values.
 // Kysely builds a tree of frozen objects and compiles it to SQL on every call: 25-60 µs a statement
-// on this machine, a sixth of a small download's CPU across the statements it runs
-// (docs/performance.md "Statements compiled once"). The statements here are built once per
-// dialect with stand-ins for their values, and each call swaps its own values in.
+// on this machine, about a fifth of a small download's CPU across the statements it runs
+// (docs/performance.md "Statements built once"). The statements here are built once per dialect
+// with stand-ins for their values, and each call puts its own values in their places.
 import { isDeepStrictEqual } from 'node:util';
 import type { Compilable, CompiledQuery, Kysely, QueryResult } from 'kysely';
 import { nulGuard, refuseNul } from './nul-guard.js';

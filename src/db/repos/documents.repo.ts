@@ -31,13 +31,13 @@ const documentWithCurrentVersion = preparedQuery((db, values: { id: string }) =>
     'versions.author_id as v_author_id', 'versions.created_at as v_created_at',
   ]));
 
-// Every upload writes a document and a version and looks for a document of the same name; the worker
-// reads and records each version's text state. Prepared once.
 /** A new document's row: its own series and extended retention are set later, by records managers. */
 type NewDocumentRow = Omit<Selectable<DocumentsTable>, 'series_code' | 'retain_until'>;
 /** A new version's row: its text state and thumbnail are the worker's, set when it has read the file. */
 type NewVersionRow = Omit<Selectable<VersionsTable>, 'text_status' | 'text_reason' | 'thumbnail_blob_id' | 'thumbnail_wrapped_key' | 'thumbnail_key_id' | 'thumbnail_size'>;
 
+// Every upload writes a document and a version and looks for a document of the same name; the worker
+// reads and records each version's text state. Prepared once.
 const insertDocumentRow = preparedQuery((db, values: NewDocumentRow) =>
   db.insertInto('documents').values(standInColumns(values, {
     id: true, organisation_id: true, collection_id: true, name: true, classification: true, service_area: true, status: true,
