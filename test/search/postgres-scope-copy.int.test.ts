@@ -7,9 +7,10 @@
 // search itself is checked end to end by the visibility tests and the contract suite's property test
 // on both dialects. PostgreSQL only: SQLite reads `documents` directly.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgres } from '../../src/db/kysely.js';
 import { migrate } from '../../src/db/migrate.js';
 import { DocumentsRepo } from '../../src/db/repos/documents.repo.js';
 import { PostgresSearchIndex } from '../../src/db/repos/search.postgres.js';
@@ -46,7 +47,8 @@ describe("search_documents' copy of the scope (PostgreSQL)", () => {
 
   beforeAll(async () => {
     database = await createTestDatabase('scopecopy');
-    db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 2 }) }) });
+    // The handle the server uses (its plugins included), as the repositories below require.
+    db = openPostgres(database.url, 2).db as Kysely<any>;
   });
   afterAll(async () => {
     await db?.destroy();
