@@ -41,8 +41,10 @@ describe.each(DIALECTS)('process roles on %s', (dialect) => {
     worker = await openTestVault({ dialect: 'sqlite', clamdSocket: clamd.socketPath, dataDir, env: { ...shared, STRONGROOM_ROLE: 'worker' } });
   });
   afterAll(async () => {
-    await web?.close();
+    // The worker first: each close removes the shared offsite folder, and only the worker writes
+    // there (replicas, checkpoints), so closing the web role first raced the worker's copies.
     await worker?.close();
+    await web?.close();
     await database?.drop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
