@@ -11,6 +11,11 @@ import { toCollection } from './rows.js';
 const collectionById = preparedQuery((db, values: { id: string }) => db.selectFrom('collections').selectAll().where('id', '=', values.id));
 const collectionByIdShareLocked = preparedQuery((db, values: { id: string }) =>
   db.selectFrom('collections').selectAll().where('id', '=', values.id).modifyEnd(sql`for share`));
+// Every WebDAV request walks its path a collection at a time.
+const topCollectionByName = preparedQuery((db, values: { organisationId: string; name: string }) =>
+  db.selectFrom('collections').selectAll().where('organisation_id', '=', values.organisationId).where('name', '=', values.name).where('deleted_at', 'is', null).where('parent_id', 'is', null));
+const childCollectionByName = preparedQuery((db, values: { organisationId: string; parentId: string; name: string }) =>
+  db.selectFrom('collections').selectAll().where('organisation_id', '=', values.organisationId).where('name', '=', values.name).where('deleted_at', 'is', null).where('parent_id', '=', values.parentId));
 
 export class CollectionsRepo implements CollectionsRepository {
   constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps) {}
@@ -52,9 +57,9 @@ export class CollectionsRepo implements CollectionsRepository {
   }
 
   async childByName(organisationId: string, parentId: string | null, name: string): Promise<Collection | undefined> {
-    let q = this.db.selectFrom('collections').selectAll().where('organisation_id', '=', organisationId).where('name', '=', name).where('deleted_at', 'is', null);
-    q = parentId === null ? q.where('parent_id', 'is', null) : q.where('parent_id', '=', parentId);
-    const row = await q.executeTakeFirst();
+    const { rows: [row] } = parentId === null
+      ? await topCollectionByName.run(this.db, { organisationId, name })
+      : await childCollectionByName.run(this.db, { organisationId, parentId, name });
     return row && toCollection(row);
   }
 

@@ -6,7 +6,10 @@ import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
 import { toOrganisation } from './rows.js';
 
-// Every upload asks for its organisation's file policy and current key: prepared once.
+// Every upload asks for its organisation's file policy and current key, and every WebDAV request
+// resolves an organisation by id or by the slug in its path: prepared once.
+const organisationById = preparedQuery((db, values: { id: string }) => db.selectFrom('organisations').selectAll().where('id', '=', values.id));
+const organisationBySlug = preparedQuery((db, values: { slug: string }) => db.selectFrom('organisations').selectAll().where('slug', '=', values.slug));
 const filePolicyOf = preparedQuery((db, values: { id: string }) => db.selectFrom('organisations').select('file_policy').where('id', '=', values.id));
 const currentKeyOf = preparedQuery((db, values: { organisationId: string }) =>
   db.selectFrom('organisation_keys').select(['id', 'wrapped']).where('organisation_id', '=', values.organisationId).where('retired_at', 'is', null).orderBy('created_at', 'desc').limit(1));
@@ -22,12 +25,12 @@ export class OrganisationsRepo implements OrganisationsRepository {
   }
 
   async byId(id: string): Promise<Organisation | undefined> {
-    const row = await this.db.selectFrom('organisations').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = (await organisationById.run(this.db, { id })).rows;
     return row && toOrganisation(row);
   }
 
   async bySlug(slug: string): Promise<Organisation | undefined> {
-    const row = await this.db.selectFrom('organisations').selectAll().where('slug', '=', slug).executeTakeFirst();
+    const [row] = (await organisationBySlug.run(this.db, { slug })).rows;
     return row && toOrganisation(row);
   }
 
