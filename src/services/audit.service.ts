@@ -4,8 +4,7 @@
 // proofs and answers audit queries.
 import { buildBundle, type AuditBundle, type BundleEvent } from '../domain/audit/bundle.js';
 import type { AuditEvent } from '../domain/audit/event.js';
-import { eventLeafHash } from '../domain/audit/event.js';
-import { CompactRange } from '../domain/audit/merkle.js';
+import { CompactRange, leafHash } from '../domain/audit/merkle.js';
 import { parseCheckpoint, signCheckpoint, signNote } from '../domain/audit/signed-note.js';
 import { conflict, IntegrityError, notFound } from '../domain/errors.js';
 import type { CheckpointCopies, Clock } from '../domain/ports.js';
@@ -127,13 +126,14 @@ export class AuditService {
       const nodes: { level: number; index: number; hash: Buffer }[] = [];
       for (const row of pending) {
         const seq = tree.size;
-        const event: AuditEvent = { ...row.event, seq };
         // A row the service never wrote (inserted by whoever can write the database) is never
         // sequenced and signed: it stops the log here and raises the alarm.
-        if (!(await repos.audit.writtenByService(row, row.event))) {
-          throw new IntegrityError(`the unsequenced event row ${String(row.id)} (${event.action}) carries no valid seal: it was written into the database directly, not by Strongroom`);
+        const encoded = await repos.audit.writtenByService(row, row.event);
+        if (encoded === null) {
+          throw new IntegrityError(`the unsequenced event row ${String(row.id)} (${row.event.action}) carries no valid seal: it was written into the database directly, not by Strongroom`);
         }
-        const leaf = eventLeafHash(event);
+        // The encoding the seal was checked on, at this event's place: the leaf is of the same bytes.
+        const leaf = leafHash(encoded.bytesAt(seq));
         for (const [level, index, hash] of tree.append(leaf)) nodes.push({ level, index, hash });
         await repos.audit.assignSeq(row.id, seq, leaf);
       }

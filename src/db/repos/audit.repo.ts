@@ -1,10 +1,11 @@
 // The audit log's tables: events (append-only), the Merkle tree's perfect-subtree nodes, and signed checkpoints.
 import { sql, type Kysely } from 'kysely';
 import type { DialectCaps } from '../kysely.js';
-import type { AuditEvent } from '../../domain/audit/event.js';
+import { canonicalEvent, type AuditEvent, type CanonicalEvent } from '../../domain/audit/event.js';
 import { eventSeal, sealMatches } from '../../domain/audit/event-seal.js';
 import type { AuditQuery, AuditRepository, PendingAuditEvent, UnsequencedAuditEvent } from '../../domain/repositories.js';
 import { CoalescedInserts } from '../coalesced-inserts.js';
+import { DomainError } from '../../domain/errors.js';
 import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
 
@@ -134,17 +135,30 @@ export class AuditRepo implements AuditRepository {
   }
 
   /**
-   * Whether a stored row is an event this service wrote: its seal matches, or it has none and was
-   * written before seals existed. Anything else was written into the database directly.
+   * The event's canonical encoding if a stored row is an event this service wrote: its seal matches,
+   * or it has none and was written before seals existed. Anything else was written into the database
+   * directly (or is malformed, which the service never writes): null.
    */
-  async writtenByService(row: { id: number | string; seal: string | null }, event: Omit<AuditEvent, 'seq'>): Promise<boolean> {
-    if (row.seal !== null) return sealMatches(this.sealKey, event, row.seal);
+  async writtenByService(row: { id: number | string; seal: string | null }, event: Omit<AuditEvent, 'seq'>): Promise<CanonicalEvent | null> {
+    let encoded: CanonicalEvent;
+    try {
+      encoded = canonicalEvent(event);
+    } catch (err) {
+      if (err instanceof DomainError) return null;
+      throw err;
+    }
+    if (row.seal !== null) return sealMatches(this.sealKey, encoded, row.seal) ? encoded : null;
+    return (await this.#writtenBeforeSeals(row.id)) ? encoded : null;
+  }
+
+  /** Whether an unsealed row was written before seals existed (and so by the service). */
+  async #writtenBeforeSeals(id: number | string): Promise<boolean> {
     const through = await this.db.selectFrom('key_values').select('value').where('key', '=', 'audit.unsealed_through_id').executeTakeFirst();
-    if (through === undefined || Number(row.id) > Number(through.value)) return false;
+    if (through === undefined || Number(id) > Number(through.value)) return false;
     // The mark is a row the database can change too; every event written before seals also comes
     // before the first sealed one, which the database cannot make.
     const firstSealed = await this.db.selectFrom('audit_events').select(sql<number | string | null>`min(id)`.as('id')).where('seal', 'is not', null).executeTakeFirst();
-    return firstSealed?.id === null || firstSealed?.id === undefined || Number(row.id) < Number(firstSealed.id);
+    return firstSealed?.id === null || firstSealed?.id === undefined || Number(id) < Number(firstSealed.id);
   }
 
   /** Every recorded change of an arrangement (sequenced or not), for `audit verify`. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AuditEvent } from './event.js';
+import { DomainError } from '../errors.js';
+import { canonicalEvent, type AuditEvent } from './event.js';
 import { eventSeal, sealMatches } from './event-seal.js';
 
 const key = Buffer.alloc(32, 7);
@@ -10,15 +11,17 @@ const event: Omit<AuditEvent, 'seq'> = {
 
 describe('eventSeal', () => {
   it('matches the event it was made for, under the key it was made with', () => {
-    expect(sealMatches(key, event, eventSeal(key, event))).toBe(true);
+    expect(sealMatches(key, canonicalEvent(event), eventSeal(key, event))).toBe(true);
+    // Sequencing only orders an event: the seal is the same whatever seq the caller's object holds.
+    expect(eventSeal(key, { ...event, seq: 12 } as AuditEvent)).toBe(eventSeal(key, event));
   });
 
-  it('does not match a changed field, another key, or a malformed event', () => {
+  it('does not match a changed field or another key, and a malformed event has none', () => {
     const seal = eventSeal(key, event);
-    expect(sealMatches(key, { ...event, action: 'document.delete' }, seal)).toBe(false);
-    expect(sealMatches(key, { ...event, targetIds: { documentId: 'd2' } }, seal)).toBe(false);
-    expect(sealMatches(Buffer.alloc(32, 8), event, seal)).toBe(false);
-    expect(sealMatches(key, { ...event, time: 'yesterday' }, seal)).toBe(false);
-    expect(sealMatches(key, event, '')).toBe(false);
+    expect(sealMatches(key, canonicalEvent({ ...event, action: 'document.delete' }), seal)).toBe(false);
+    expect(sealMatches(key, canonicalEvent({ ...event, targetIds: { documentId: 'd2' } }), seal)).toBe(false);
+    expect(sealMatches(Buffer.alloc(32, 8), canonicalEvent(event), seal)).toBe(false);
+    expect(sealMatches(key, canonicalEvent(event), '')).toBe(false);
+    expect(() => eventSeal(key, { ...event, time: 'yesterday' })).toThrow(DomainError);
   });
 });

@@ -1,6 +1,6 @@
 // Port: the audit log as services see it: events written and sequenced, the Merkle tree's nodes and
 // the signed checkpoints. Part of the Store's repositories (domain/repositories.ts `audit`).
-import type { AuditEvent } from './event.js';
+import type { AuditEvent, CanonicalEvent } from './event.js';
 
 /** An event as written by a service, before the sequencer gives it a sequence number. */
 export type PendingAuditEvent = Omit<AuditEvent, 'seq'>;
@@ -33,8 +33,11 @@ export interface AuditRepository {
   /** Within a transaction: makes this the only sequencer until it commits. */
   lockSequencer(): Promise<void>;
   insert(events: PendingAuditEvent[]): Promise<void>;
-  /** Whether a stored row is an event this service wrote (its seal matches, or it predates seals). */
-  writtenByService(row: { id: number | string; seal: string | null }, event: PendingAuditEvent): Promise<boolean>;
+  /**
+   * The event's canonical encoding if the stored row is one this service wrote (its seal matches,
+   * or it predates seals); null if it was written into the database directly, or is malformed.
+   */
+  writtenByService(row: { id: number | string; seal: string | null }, event: PendingAuditEvent): Promise<CanonicalEvent | null>;
   /** Every recorded change of an arrangement (sequenced or not), for `audit verify`. */
   arrangementChanges(): Promise<AuditEvent[]>;
   /** Every recorded creation of an API token or app password, for `audit verify`. */
