@@ -3,6 +3,8 @@
 // files with the most self time, and Strongroom's own functions by inclusive time.
 // PROFILE_PHASE=upload or download counts only the samples taken while that phase ran (the uploads'
 // queued jobs are let finish before the downloads start, and are in neither).
+// PROFILE_PROTOCOL=webdav does the same through WebDAV PUTs and GETs (Basic auth with an app
+// password) instead of the REST API.
 // Usage: node --import tsx bench/profile-small.ts [N]  (PROFILE_KEEP=file.cpuprofile keeps the profile)
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,7 @@ import { cleanupAll, cleanupSync } from './lib/cleanup.js';
 import { settled } from './lib/cpu.js';
 import { smallFiles } from './lib/data.js';
 import { seed, startServer } from './lib/strongroom.js';
-import { restSmallDownloads, restSmallUploads } from './lib/workloads.js';
+import { davSmallGets, davSmallPuts, findDavCollection, restSmallDownloads, restSmallUploads, type Endpoint } from './lib/workloads.js';
 
 interface Node {
   id: number;
@@ -29,6 +31,8 @@ interface Profile {
 const count = Number(process.argv[2] ?? 500);
 const phase = process.env.PROFILE_PHASE ?? 'both';
 if (!['both', 'upload', 'download'].includes(phase)) throw new Error(`PROFILE_PHASE is upload, download or unset, not ${phase}`);
+const protocol = process.env.PROFILE_PROTOCOL ?? 'rest';
+if (!['rest', 'webdav'].includes(protocol)) throw new Error(`PROFILE_PROTOCOL is rest, webdav or unset, not ${protocol}`);
 const now = (): number => Number(process.hrtime.bigint() / 1000n);
 const root = await mkdtemp(path.join(tmpdir(), 'srp-'));
 process.on('exit', cleanupSync);
@@ -37,14 +41,31 @@ try {
   const profDir = path.join(root, 'prof');
   const seeded = await seed(dataDir);
   const server = await startServer({ dataDir, logFile: path.join(root, 'server.log'), nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
-  const api = { baseUrl: server.baseUrl, authorization: `Bearer ${seeded.token}` };
   const files = smallFiles(count, 4096);
+  let uploadAll: () => Promise<{ done: number; seconds: number }>;
+  let downloadAll: () => Promise<{ done: number; seconds: number }>;
+  if (protocol === 'webdav') {
+    const dav: Endpoint = { baseUrl: server.baseUrl, authorization: `Basic ${Buffer.from(`${seeded.email}:${seeded.appPassword}`).toString('base64')}` };
+    const folder = await findDavCollection(dav, [seeded.collectionName, seeded.collectionId]);
+    if (!folder) throw new Error('the seeded collection is not listed over WebDAV');
+    uploadAll = () => davSmallPuts(dav, folder, files, 4, 'p');
+    downloadAll = () => davSmallGets(dav, folder, files, 4, 'p');
+  } else {
+    const api = { baseUrl: server.baseUrl, authorization: `Bearer ${seeded.token}` };
+    let ids: string[] = [];
+    uploadAll = async () => {
+      const up = await restSmallUploads(api, seeded.collectionId, files, 4, 'p');
+      ids = up.ids;
+      return up;
+    };
+    downloadAll = () => restSmallDownloads(api, ids, files, 4);
+  }
   const upStarted = now();
-  const up = await restSmallUploads(api, seeded.collectionId, files, 4, 'p');
+  const up = await uploadAll();
   const upEnded = now();
   if (phase !== 'both') await settled(server.pid, 0.15);
   const downStarted = now();
-  const down = await restSmallDownloads(api, up.ids, files, 4);
+  const down = await downloadAll();
   const downEnded = now();
   const window = phase === 'upload' ? [upStarted, upEnded] : phase === 'download' ? [downStarted, downEnded] : [0, Infinity];
   process.stdout.write(`uploads ${(up.done / up.seconds).toFixed(0)}/s, downloads ${(down.done / down.seconds).toFixed(0)}/s (profiling slows both)\n`);

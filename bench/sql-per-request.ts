@@ -1,9 +1,10 @@
-// How many SQL statements one small REST upload and one download run, and which: opens an in-process
+// How many SQL statements one small REST upload, one REST download and one WebDAV GET run, and which: opens an in-process
 // SQLite vault, counts every statement better-sqlite3 executes (wrapping the prepared statements'
 // run/get/all/iterate), and prints the per-request count and the statements, most frequent first.
 // Usage: node --no-warnings --import tsx bench/sql-per-request.ts [N]
 import Database from 'better-sqlite3-multiple-ciphers';
 import { startTestClamd } from '../test/support/clamd.js';
+import { systemActor } from '../src/services/identity.service.js';
 import { auth, createOrganisation, openTestVault, upload } from '../test/support/vault.js';
 
 const counts = new Map<string, number>();
@@ -71,6 +72,18 @@ try {
   }
   counting = false;
   report('download');
+  // The same files by their WebDAV paths, with an app password as a mapped drive signs in.
+  const { secret } = await t.vault.identity.createCredential(systemActor(), user.id, 'app_password', 'sql count');
+  const basic = `Basic ${Buffer.from(`${user.email}:${secret}`).toString('base64')}`;
+  const davGet = (name: string) => t.app.inject({ method: 'GET', url: `/dav/${org.slug}/payroll/${name}`, headers: { authorization: basic } });
+  if ((await davGet('warm.bin')).statusCode !== 200) throw new Error('WebDAV GET of warm.bin failed');
+  counting = true;
+  for (let k = 0; k < n; k++) {
+    const r = await davGet(`f${k}.bin`);
+    if (r.statusCode !== 200) throw new Error(r.body);
+  }
+  counting = false;
+  report('WebDAV GET');
 } finally {
   await t.close();
   await clamd.stop();
