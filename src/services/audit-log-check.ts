@@ -105,7 +105,7 @@ export async function checkWholeLog(o: { repos: Repos; copies: CheckpointCopies;
 /** Why the first pending event the service did not write is refused, if there is one. */
 async function firstForgedPending(repos: Repos, batch: number): Promise<string | null> {
   for (const row of await repos.audit.unsequenced(batch)) {
-    if ((await repos.audit.writtenByService(row, row.event)) === null) {
+    if (repos.audit.writtenByService(row, row.event) === null) {
       return `The pending event row ${String(row.id)} (${row.event.action}) carries no valid seal: it was written into the database directly, not by Strongroom, and will not be sequenced.`;
     }
   }

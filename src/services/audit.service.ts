@@ -128,7 +128,7 @@ export class AuditService {
         const seq = tree.size;
         // A row the service never wrote (inserted by whoever can write the database) is never
         // sequenced and signed: it stops the log here and raises the alarm.
-        const encoded = await repos.audit.writtenByService(row, row.event);
+        const encoded = repos.audit.writtenByService(row, row.event);
         if (encoded === null) {
           throw new IntegrityError(`the unsequenced event row ${String(row.id)} (${row.event.action}) carries no valid seal: it was written into the database directly, not by Strongroom`);
         }

@@ -14,8 +14,12 @@ type Forge = (row: Record<string, unknown>, t: TestVault) => Promise<Record<stri
 
 const forgeries: [string, Forge][] = [
   ['an event row with no seal', (row) => ({ ...row, seal: null })],
-  ['an event row with no seal, below a raised mark for events written before seals', async (row, t) => {
-    await t.vault.store.db.updateTable('key_values').set({ value: '999999999' }).where('key', '=', 'audit.unsealed_through_id').execute();
+  // What once let events written before seals through unsealed: every seal cleared (so none comes
+  // first) and the mark of the last such event raised above the forged row.
+  ['an event row with no seal, every seal cleared and the old mark for events before seals raised', async (row, t) => {
+    const db = t.vault.store.db;
+    await db.updateTable('audit_events').set({ seal: null }).execute();
+    await db.insertInto('key_values').values({ key: 'audit.unsealed_through_id', value: '999999999' }).execute();
     return { ...row, seal: null };
   }],
   ["a genuine event's seal on a changed event", (row) => ({ ...row, action: 'document.delete', reason: 'own_team' })],

@@ -25,6 +25,7 @@ import * as m202612050000 from './202612050000_search_prefix_column.js';
 import * as m202612060000 from './202612060000_search_document_scope.js';
 import * as m202612070000 from './202612070000_search_terms_rebuilt.js';
 import * as m202612080000 from './202612080000_search_lookups_in_document_order.js';
+import * as m202612090000 from './202612090000_audit_unsealed_mark_dropped.js';
 
 export interface Migration {
   name: string;
@@ -56,4 +57,5 @@ export const migrations: Migration[] = [
   { name: '202612060000_search_document_scope', up: m202612060000.up },
   { name: '202612070000_search_terms_rebuilt', up: m202612070000.up },
   { name: '202612080000_search_lookups_in_document_order', up: m202612080000.up },
+  { name: '202612090000_audit_unsealed_mark_dropped', up: m202612090000.up },
 ];

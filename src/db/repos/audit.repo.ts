@@ -135,11 +135,13 @@ export class AuditRepo implements AuditRepository {
   }
 
   /**
-   * The event's canonical encoding if a stored row is an event this service wrote: its seal matches,
-   * or it has none and was written before seals existed. Anything else was written into the database
-   * directly (or is malformed, which the service never writes): null.
+   * The event's canonical encoding if a stored row is an event this service wrote: its seal matches.
+   * Anything else was written into the database directly (or is malformed, which the service never
+   * writes): null. A row with no seal is never one: whatever could vouch for it instead (a mark of
+   * the events written before seals existed, which seals came first) is a row the database can change.
    */
-  async writtenByService(row: { id: number | string; seal: string | null }, event: Omit<AuditEvent, 'seq'>): Promise<CanonicalEvent | null> {
+  writtenByService(row: { seal: string | null }, event: Omit<AuditEvent, 'seq'>): CanonicalEvent | null {
+    if (row.seal === null) return null;
     let encoded: CanonicalEvent;
     try {
       encoded = canonicalEvent(event);
@@ -147,18 +149,7 @@ export class AuditRepo implements AuditRepository {
       if (err instanceof DomainError) return null;
       throw err;
     }
-    if (row.seal !== null) return sealMatches(this.sealKey, encoded, row.seal) ? encoded : null;
-    return (await this.#writtenBeforeSeals(row.id)) ? encoded : null;
-  }
-
-  /** Whether an unsealed row was written before seals existed (and so by the service). */
-  async #writtenBeforeSeals(id: number | string): Promise<boolean> {
-    const through = await this.db.selectFrom('key_values').select('value').where('key', '=', 'audit.unsealed_through_id').executeTakeFirst();
-    if (through === undefined || Number(id) > Number(through.value)) return false;
-    // The mark is a row the database can change too; every event written before seals also comes
-    // before the first sealed one, which the database cannot make.
-    const firstSealed = await this.db.selectFrom('audit_events').select(sql<number | string | null>`min(id)`.as('id')).where('seal', 'is not', null).executeTakeFirst();
-    return firstSealed?.id === null || firstSealed?.id === undefined || Number(id) < Number(firstSealed.id);
+    return sealMatches(this.sealKey, encoded, row.seal) ? encoded : null;
   }
 
   /** Every recorded change of an arrangement (sequenced or not), for `audit verify`. */

@@ -34,10 +34,10 @@ export interface AuditRepository {
   lockSequencer(): Promise<void>;
   insert(events: PendingAuditEvent[]): Promise<void>;
   /**
-   * The event's canonical encoding if the stored row is one this service wrote (its seal matches,
-   * or it predates seals); null if it was written into the database directly, or is malformed.
+   * The event's canonical encoding if the stored row is one this service wrote (its seal matches);
+   * null if it was written into the database directly (no seal, or not this event's), or is malformed.
    */
-  writtenByService(row: { id: number | string; seal: string | null }, event: PendingAuditEvent): Promise<CanonicalEvent | null>;
+  writtenByService(row: { seal: string | null }, event: PendingAuditEvent): CanonicalEvent | null;
   /** Every recorded change of an arrangement (sequenced or not), for `audit verify`. */
   arrangementChanges(): Promise<AuditEvent[]>;
   /** Every recorded creation of an API token or app password, for `audit verify`. */
