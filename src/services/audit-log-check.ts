@@ -53,16 +53,34 @@ export async function checkWholeLog(o: { repos: Repos; copies: CheckpointCopies;
   const history = await checkHistory(everyCheckpoint, await repos.audit.treeSize(), memoised(subtreesOf(repos)), signer);
 
   const leafHashes = new Map<number, Buffer>();
+  let nextSeq = 0;
+  // The document id a row is filed under is a column beside the event, not part of it (so not under
+  // its hash): changed, it would take an event out of the document's history, or put one in another's.
+  let misfiled: LogCheck | null = null;
   async function* events() {
-    for await (const { event, leafHash } of repos.audit.sequenced()) {
+    for await (const { event, leafHash, filedUnderDocumentId } of repos.audit.sequenced()) {
       if (leafHash) {
         leafHashes.set(event.seq, leafHash);
         if (leafHashes.size > 10_000) leafHashes.delete(leafHashes.keys().next().value as number);
       }
+      // (A row whose target ids are not an object of strings fails as malformed in verifyLog.)
+      const documentId = typeof event.targetIds === 'object' && event.targetIds !== null ? (event.targetIds.documentId ?? null) : null;
+      if (misfiled === null && filedUnderDocumentId !== documentId) {
+        misfiled = { ok: false, firstBadSeq: event.seq, problem: `Event ${event.seq} is filed under document ${filedUnderDocumentId ?? 'none'} but concerns ${documentId === null ? 'no document' : `document ${documentId}`}: its row was changed in the database directly, so the document's history shows it wrongly.` };
+      }
+      nextSeq = event.seq + 1;
       yield event;
     }
   }
-  let result: LogCheck = await verifyLog(events(), forLog(everyCheckpoint, signer.verifierKey), signer.verifierKey, async (seq) => leafHashes.get(seq), { origin: signer.origin });
+  let result: LogCheck;
+  try {
+    result = await verifyLog(events(), forLog(everyCheckpoint, signer.verifierKey), signer.verifierKey, async (seq) => leafHashes.get(seq), { origin: signer.origin });
+  } catch (err) {
+    // A row that cannot even be read as an event (its target ids are not JSON).
+    if (!(err instanceof IntegrityError)) throw err;
+    result = { ok: false, firstBadSeq: nextSeq, problem: `${sentence(err.message)}.` };
+  }
+  if (result.ok && misfiled) result = misfiled;
   // Read after the events, so concurrent sequencing can only make it larger: an event numbered
   // beyond the sequencer's tree was never sequenced (written straight into the database).
   const sequencedSize = await repos.audit.treeSize();
@@ -102,9 +120,19 @@ export async function checkWholeLog(o: { repos: Repos; copies: CheckpointCopies;
 }
 
 
+/** An error's message (which the sequencer's alarm puts mid-sentence) as the start of a sentence. */
+const sentence = (message: string): string => `${message.charAt(0).toUpperCase()}${message.slice(1)}`;
+
 /** Why the first pending event the service did not write is refused, if there is one. */
 async function firstForgedPending(repos: Repos, batch: number): Promise<string | null> {
-  for (const row of await repos.audit.unsequenced(batch)) {
+  let pending;
+  try {
+    pending = await repos.audit.unsequenced(batch);
+  } catch (err) {
+    if (!(err instanceof IntegrityError)) throw err;
+    return `${sentence(err.message)}; it will not be sequenced.`;
+  }
+  for (const row of pending) {
     if (repos.audit.writtenByService(row, row.event) === null) {
       return `The pending event row ${String(row.id)} (${row.event.action}) carries no valid seal: it was written into the database directly, not by Strongroom, and will not be sequenced.`;
     }

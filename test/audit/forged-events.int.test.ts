@@ -24,6 +24,8 @@ const forgeries: [string, Forge][] = [
   }],
   ["a genuine event's seal on a changed event", (row) => ({ ...row, action: 'document.delete', reason: 'own_team' })],
   ['an event row with a made-up seal', (row) => ({ ...row, seal: 'A'.repeat(43) })],
+  // It cannot even be read as an event: the sequencer must stop on it as on any other forgery, not fail unseen.
+  ['a genuine seal on a row whose target ids are not JSON', (row) => ({ ...row, target_ids: '{not json' })],
 ];
 
 describe.each(DIALECTS)('audit events forged in the database on %s', (dialect) => {

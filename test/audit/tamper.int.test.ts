@@ -71,6 +71,23 @@ const tampering: [string, (t: TestVault) => Promise<number>][] = [
     await db.updateTable('audit_events').set({ seq: high }).where('id', '=', a.id).execute();
     return low;
   }],
+  // The document id a row is filed under is a column beside the event: the document's history is read by it.
+  ['a download taken out of its document\'s history (its row refiled under no document)', async (t) => {
+    const seq = await seqOf(t, 'document.download', 1);
+    await t.vault.store.db.updateTable('audit_events').set({ document_id: null }).where('seq', '=', seq).execute();
+    return seq;
+  }],
+  ['a download moved into another document\'s history', async (t) => {
+    const [first, second] = [await seqOf(t, 'document.download', 0), await seqOf(t, 'document.download', 2)];
+    const other = await t.vault.store.db.selectFrom('audit_events').select('document_id').where('seq', '=', first).executeTakeFirstOrThrow();
+    await t.vault.store.db.updateTable('audit_events').set({ document_id: other.document_id }).where('seq', '=', second).execute();
+    return second;
+  }],
+  ['an event whose target ids were made into text that is not JSON', async (t) => {
+    const seq = await seqOf(t, 'document.download', 1);
+    await t.vault.store.db.updateTable('audit_events').set({ target_ids: '{not json' }).where('seq', '=', seq).execute();
+    return seq;
+  }],
   ['a well-formed event appended past the sequenced tree, with a correct leaf hash', async (t) => {
     const db = t.vault.store.db;
     const size = Number((await db.selectFrom('audit_events').select(sql<number>`max(seq)`.as('m')).executeTakeFirstOrThrow()).m) + 1;

@@ -5,13 +5,23 @@ import { canonicalEvent, type AuditEvent, type CanonicalEvent } from '../../doma
 import { eventSeal, sealMatches } from '../../domain/audit/event-seal.js';
 import type { AuditQuery, AuditRepository, PendingAuditEvent, UnsequencedAuditEvent } from '../../domain/repositories.js';
 import { CoalescedInserts } from '../coalesced-inserts.js';
-import { DomainError } from '../../domain/errors.js';
+import { DomainError, IntegrityError } from '../../domain/errors.js';
 import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
 
 export type { AuditQuery, PendingAuditEvent } from '../../domain/repositories.js';
 
-export function toAuditEvent(r: { seq: number | null; time: string; actor_user_id: string | null; actor_organisation_id: string | null; action: string; target_organisation_id: string | null; target_ids: string; decision: string; reason: string; arrangement_id: string | null; channel: string; client_address: string | null; request_id: string | null }): AuditEvent {
+/** The target ids a row holds; JSON the service wrote, so anything else was written into the database directly. */
+function targetIdsOf(r: { id?: number | string; seq: number | null; target_ids: string }): Record<string, string> {
+  try {
+    return JSON.parse(r.target_ids) as Record<string, string>;
+  } catch {
+    const row = r.id === undefined ? '' : ` ${String(r.id)}`;
+    throw new IntegrityError(`the audit event row${row} (seq ${r.seq === null ? 'none' : String(r.seq)}) holds target ids that are not JSON: it was written into the database directly, not by Strongroom`);
+  }
+}
+
+export function toAuditEvent(r: { id?: number | string; seq: number | null; time: string; actor_user_id: string | null; actor_organisation_id: string | null; action: string; target_organisation_id: string | null; target_ids: string; decision: string; reason: string; arrangement_id: string | null; channel: string; client_address: string | null; request_id: string | null }): AuditEvent {
   return {
     seq: Number(r.seq),
     time: r.time,
@@ -19,7 +29,7 @@ export function toAuditEvent(r: { seq: number | null; time: string; actor_user_i
     actorOrganisationId: r.actor_organisation_id,
     action: r.action,
     targetOrganisationId: r.target_organisation_id,
-    targetIds: JSON.parse(r.target_ids) as Record<string, string>,
+    targetIds: targetIdsOf(r),
     decision: r.decision as 'allow' | 'deny',
     reason: r.reason,
     arrangementId: r.arrangement_id,
@@ -217,12 +227,15 @@ export class AuditRepo implements AuditRepository {
     return r && { treeSize: Number(r.tree_size), note: r.note, createdAt: r.created_at };
   }
 
-  /** Sequenced events in order, streamed in pages so verification runs in bounded memory. */
-  async *sequenced(pageSize = 5000): AsyncGenerator<{ event: AuditEvent; leafHash: Buffer | null }> {
+  /**
+   * Sequenced events in order, streamed in pages so verification runs in bounded memory, each with
+   * the document id its row is filed under (the column the document's history is read by).
+   */
+  async *sequenced(pageSize = 5000): AsyncGenerator<{ event: AuditEvent; leafHash: Buffer | null; filedUnderDocumentId: string | null }> {
     let after = -1;
     for (;;) {
       const rows = await this.db.selectFrom('audit_events').selectAll().where('seq', 'is not', null).where('seq', '>', after).orderBy('seq').limit(pageSize).execute();
-      for (const r of rows) yield { event: toAuditEvent(r), leafHash: r.leaf_hash };
+      for (const r of rows) yield { event: toAuditEvent(r), leafHash: r.leaf_hash, filedUnderDocumentId: r.document_id };
       if (rows.length < pageSize) return;
       after = Number(rows[rows.length - 1]!.seq);
     }

@@ -55,7 +55,7 @@ export interface AuditRepository {
   checkpoints(): Promise<StoredCheckpoint[]>;
   latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
   /** Sequenced events in order, in pages, so verification runs in bounded memory. */
-  sequenced(pageSize?: number): AsyncGenerator<{ event: AuditEvent; leafHash: Buffer | null }>;
+  sequenced(pageSize?: number): AsyncGenerator<{ event: AuditEvent; leafHash: Buffer | null; filedUnderDocumentId: string | null }>;
   query(q: AuditQuery): Promise<AuditEvent[]>;
   forDocument(documentId: string, limit: number): Promise<AuditEvent[]>;
   forOrganisation(organisationId: string): Promise<AuditEvent[]>;
