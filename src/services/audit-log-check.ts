@@ -12,7 +12,7 @@ import { openCheckpoint } from '../domain/audit/signed-note.js';
 import { verifyLog, type LogCheck, type LogCheckpoint } from '../domain/audit/verify-log.js';
 import { IntegrityError } from '../domain/errors.js';
 import type { CheckpointCopies } from '../domain/ports.js';
-import type { Repos } from '../domain/repositories.js';
+import type { Repos, UnsequencedAuditEvent } from '../domain/repositories.js';
 
 /** Whose checkpoints these are: the log's verifier key and origin line. */
 export interface Signer {
@@ -125,7 +125,7 @@ const sentence = (message: string): string => `${message.charAt(0).toUpperCase()
 
 /** Why the first pending event the service did not write is refused, if there is one. */
 async function firstForgedPending(repos: Repos, batch: number): Promise<string | null> {
-  let pending;
+  let pending: UnsequencedAuditEvent[];
   try {
     pending = await repos.audit.unsequenced(batch);
   } catch (err) {

@@ -147,8 +147,9 @@ export class AuditRepo implements AuditRepository {
   /**
    * The event's canonical encoding if a stored row is an event this service wrote: its seal matches.
    * Anything else was written into the database directly (or is malformed, which the service never
-   * writes): null. A row with no seal is never one: whatever could vouch for it instead (a mark of
-   * the events written before seals existed, which seals came first) is a row the database can change.
+   * writes): null. A row with no seal is never one: anything that could vouch for it instead (a mark
+   * of the last event written before seals existed, or which rows carry seals) is in rows the
+   * database can change.
    */
   writtenByService(row: { seal: string | null }, event: Omit<AuditEvent, 'seq'>): CanonicalEvent | null {
     if (row.seal === null) return null;
