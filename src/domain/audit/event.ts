@@ -126,8 +126,9 @@ const isSeq = (v: unknown): v is number => Number.isSafeInteger(v) && (v as numb
 
 /**
  * Checks that an untrusted value is an event's fields, with nothing extra, and returns it; throws
- * DomainError('INVALID') naming every problem. Extra fields are refused because they would not be covered by the hash, yet a reader of an
- * export might believe them. `seq` is checked only when `sequenced`; otherwise it may be absent.
+ * DomainError('INVALID') naming every problem. Extra fields are refused because they would not be
+ * covered by the hash, yet a reader of an export might believe them. `seq` is checked only when
+ * `sequenced`; otherwise it is ignored, and may be absent.
  */
 function checkFields(value: unknown, sequenced: boolean): Record<string, unknown> {
   if (!isPlainObject(value)) throw invalid('An audit event must be an object.');
@@ -164,6 +165,7 @@ export function canonicalEvent(event: Omit<AuditEvent, 'seq'>): CanonicalEvent {
   return encodeChecked(checkFields(event, false));
 }
 
+/** The encoding of an event checkFields has passed: every field but targetIds is a string or null. */
 function encodeChecked(e: Record<string, unknown>): CanonicalEvent {
   let before = '';
   let after = '';
