@@ -87,27 +87,14 @@ export async function checkWholeLog(o: { repos: Repos; copies: CheckpointCopies;
   if (result.ok && result.treeSize > sequencedSize) {
     result = { ok: false, firstBadSeq: sequencedSize, problem: `Events from seq ${sequencedSize} to ${result.treeSize - 1} carry sequence numbers the sequencer never assigned (its tree has ${sequencedSize} events): they were written into the database directly.` };
   }
-  if (result.ok) {
-    const forged = await firstForgedPending(repos, o.pendingBatch);
-    if (forged) result = { ok: false, firstBadSeq: sequencedSize, problem: forged };
-  }
-  if (result.ok) {
-    // Arrangements read before their changes: a change committed in between adds its event too.
-    const arrangements = await repos.arrangements.list({});
-    const unrecorded = unrecordedArrangement(arrangements, await repos.audit.arrangementChanges());
-    if (unrecorded) result = { ok: false, firstBadSeq: sequencedSize, problem: unrecorded };
-  }
-  if (result.ok) {
-    // Credentials read before their creations, for the same reason.
-    const credentials = await repos.users.usableCredentials();
-    const unrecorded = unrecordedCredential(credentials, await repos.audit.credentialCreations());
-    if (unrecorded) result = { ok: false, firstBadSeq: sequencedSize, problem: unrecorded };
-  }
-  if (result.ok) {
-    // SCIM tokens, identity providers and subject links: ways in too. Rows read before their events, as above.
-    const rows = { scimTokens: await repos.scim.usableTokens(), providers: await repos.federation.everyProvider(), links: await repos.federation.everyIdentity() };
-    const unrecorded = unrecordedIdentityRow(rows, await repos.audit.allowedEvents(IDENTITY_RECORD_ACTIONS));
-    if (unrecorded) result = { ok: false, firstBadSeq: sequencedSize, problem: unrecorded };
+  if (result.ok && history.ok) {
+    try {
+      result = (await rowsNotVouchedFor(repos, { signedSize: history.signedSize, sequencedSize, pendingBatch: o.pendingBatch })) ?? result;
+    } catch (err) {
+      // A row that cannot even be read as an event (its target ids are not JSON).
+      if (!(err instanceof IntegrityError)) throw err;
+      result = { ok: false, firstBadSeq: sequencedSize, problem: `${sentence(err.message)}.` };
+    }
   }
   if (!history.ok) {
     // The events say more exactly where the damage starts; the history names the checkpoint it contradicts.
@@ -122,6 +109,59 @@ export async function checkWholeLog(o: { repos: Repos; copies: CheckpointCopies;
 
 /** An error's message (which the sequencer's alarm puts mid-sentence) as the start of a sentence. */
 const sentence = (message: string): string => `${message.charAt(0).toUpperCase()}${message.slice(1)}`;
+
+/**
+ * The first row the log does not vouch for, if there is one: a sequenced event past the signed
+ * prefix without a valid seal, a pending one, or an arrangement, credential or identity row no
+ * event records. Each check runs only if those before it passed.
+ */
+async function rowsNotVouchedFor(repos: Repos, o: { signedSize: number; sequencedSize: number; pendingBatch: number }): Promise<LogCheck | null> {
+  const fail = (firstBadSeq: number, problem: string): LogCheck => ({ ok: false, firstBadSeq, problem });
+  const unsealed = await firstUnsealedSequenced(repos, o.signedSize, o.sequencedSize);
+  if (unsealed) return fail(unsealed.seq, unsealed.problem);
+  const forged = await firstForgedPending(repos, o.pendingBatch);
+  if (forged) return fail(o.sequencedSize, forged);
+  // Arrangements read before their changes: a change committed in between adds its event too.
+  const arrangements = await repos.arrangements.list({});
+  const unrecordedChange = unrecordedArrangement(arrangements, await repos.audit.arrangementChanges());
+  if (unrecordedChange) return fail(o.sequencedSize, unrecordedChange);
+  // Credentials read before their creations, for the same reason.
+  const credentials = await repos.users.usableCredentials();
+  const unrecordedCredentialRow = unrecordedCredential(credentials, await repos.audit.credentialCreations());
+  if (unrecordedCredentialRow) return fail(o.sequencedSize, unrecordedCredentialRow);
+  // SCIM tokens, identity providers and subject links: ways in too. Rows read before their events, as above.
+  const rows = { scimTokens: await repos.scim.usableTokens(), providers: await repos.federation.everyProvider(), links: await repos.federation.everyIdentity() };
+  const unrecordedIdentity = unrecordedIdentityRow(rows, await repos.audit.allowedEvents(IDENTITY_RECORD_ACTIONS));
+  return unrecordedIdentity ? fail(o.sequencedSize, unrecordedIdentity) : null;
+}
+
+/**
+ * The first event from seq `from` up to (not including) `to` whose row carries no valid seal, if
+ * there is one. The sequencer numbers only sealed rows, so such an event was numbered by whoever can
+ * write the database (its leaf and the tree's nodes written by hand): the signer refuses to sign
+ * over it, and verify names it. Events under a checkpoint were checked before it was signed (or
+ * sequenced before seals existed, and signed by the builds of that time). A row that cannot be read
+ * as an event is named too.
+ */
+export async function firstUnsealedSequenced(repos: Repos, from: number, to: number): Promise<{ seq: number; problem: string } | null> {
+  if (from >= to) return null;
+  let expected = from;
+  try {
+    for await (const row of repos.audit.sequenced({ from })) {
+      const seq = row.event.seq;
+      if (seq >= to) break;
+      const { seq: _seq, ...unsequenced } = row.event;
+      if (repos.audit.writtenByService(row, unsequenced) === null) {
+        return { seq, problem: `Event ${seq} (${row.event.action}) carries no valid seal: it was numbered and written into the tree in the database directly, not by Strongroom's sequencer.` };
+      }
+      expected = seq + 1;
+    }
+  } catch (err) {
+    if (!(err instanceof IntegrityError)) throw err;
+    return { seq: expected, problem: `${sentence(err.message)}.` };
+  }
+  return null;
+}
 
 /** Why the first pending event the service did not write is refused, if there is one. */
 async function firstForgedPending(repos: Repos, batch: number): Promise<string | null> {

@@ -42,6 +42,26 @@ describe.each(DIALECTS)('credential rows written in the database on %s', (dialec
     expect(check.ok ? '' : check.problem).toBe(`Credential ${id} (api_token, person ${s.admin.id}) has no creation in the audit log: it was written into the database directly, not by Strongroom.`);
   });
 
+  // Its creation recorded by an event row the administrator wrote as well: one the sequencer would
+  // refuse, so it vouches for nothing, however many pending events hide it from the pending check.
+  it('a token row whose creation event was written beside it, unsealed and behind 2,000 pending events, is named by verify', async () => {
+    const s = await setting();
+    const id = randomUUID();
+    const genuine = Array.from({ length: 2000 }, (_, i) => ({
+      time: new Date().toISOString(), actorUserId: s.member.id, actorOrganisationId: s.org.id, action: 'document.download', targetOrganisationId: s.org.id,
+      targetIds: { documentId: randomUUID() }, decision: 'allow' as const, reason: 'own_team', arrangementId: null, channel: 'api', clientAddress: null, requestId: `pending-${i}`,
+    }));
+    for (let i = 0; i < genuine.length; i += 500) await s.t.vault.store.repos.audit.insert(genuine.slice(i, i + 500));
+    await s.t.vault.store.db.insertInto('credentials').values({ id, user_id: s.admin.id, kind: 'api_token', name: 'backup', secret_hash: sha256(DBA_SECRET), created_at: new Date().toISOString(), last_used_at: null, revoked_at: null }).execute();
+    await s.t.vault.store.db.insertInto('audit_events').values({
+      seq: null, leaf_hash: null, seal: null, time: new Date().toISOString(), actor_user_id: s.admin.id, actor_organisation_id: s.org.id, action: 'token.create',
+      target_organisation_id: s.org.id, target_ids: JSON.stringify({ credentialId: id, userId: s.admin.id }), document_id: null, decision: 'allow', reason: 'self',
+      arrangement_id: null, channel: 'api', client_address: null, request_id: 'forged-by-dba',
+    }).execute();
+    const check = await s.t.vault.audit.verify(systemActor());
+    expect(check.ok ? '' : check.problem).toBe(`Credential ${id} (api_token, person ${s.admin.id}) has no creation in the audit log: it was written into the database directly, not by Strongroom.`);
+  });
+
   it("an existing token's secret hash swapped is named by verify", async () => {
     const s = await setting();
     const row = await s.t.vault.store.db.selectFrom('credentials').select('id').where('user_id', '=', s.admin.id).executeTakeFirstOrThrow();

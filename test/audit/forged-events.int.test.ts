@@ -7,6 +7,10 @@ import { useClamd } from '../support/fixture.js';
 import { api } from '../support/http.js';
 import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
 import { systemActor } from '../../src/services/identity.service.js';
+import { toAuditEvent } from '../../src/db/repos/audit.repo.js';
+import { eventLeafHash } from '../../src/domain/audit/event.js';
+import { CompactRange } from '../../src/domain/audit/merkle.js';
+import { subtreesOf } from '../../src/services/audit-log-check.js';
 
 const clamd = useClamd();
 
@@ -60,6 +64,41 @@ describe.each(DIALECTS)('audit events forged in the database on %s', (dialect) =
     const check = await t.vault.audit.verify(systemActor());
     expect(check.ok).toBe(false);
     expect(check.ok ? '' : check.problem).toContain('written into the database directly');
+    await t.close();
+    t = undefined as unknown as TestVault;
+  });
+
+  // Doing the sequencer's work by hand: the forged row is given the next seq and its leaf, the
+  // tree's new nodes are stored and its size raised, all rows the database administrator can write.
+  it('an event numbered into the tree by hand is never signed; the alarm is raised and verify names it', async () => {
+    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const doc = (await upload(t.app, user, org.collections.payroll!, 'pay.csv', 'a,b\n1,2\n')).json();
+    expect((await api(t.app, user).get(`documents/${doc.id}/content`)).statusCode).toBe(200);
+    await t.vault.audit.flush();
+    const repos = t.vault.store.repos;
+    const signed = (await repos.audit.latestCheckpoint())!.treeSize;
+    expect(await repos.audit.treeSize()).toBe(signed);
+
+    const db = t.vault.store.db;
+    const genuine = await db.selectFrom('audit_events').selectAll().where('action', '=', 'document.download').executeTakeFirstOrThrow();
+    const { id: _id, ...rest } = genuine;
+    const seq = signed;
+    const forged = { ...rest, seq, seal: null, action: 'document.delete', reason: 'own_team', time: new Date().toISOString(), request_id: 'forged-by-dba' };
+    const leaf = eventLeafHash(toAuditEvent(forged));
+    await db.insertInto('audit_events').values({ ...forged, leaf_hash: leaf } as never).execute();
+    const tree = await CompactRange.load(seq, subtreesOf(repos));
+    await repos.audit.putNodes(tree.append(leaf).map(([level, index, hash]) => ({ level, index, hash })));
+    await repos.audit.setTreeSize(seq + 1);
+
+    await t.vault.audit.flush();
+
+    expect((await repos.audit.latestCheckpoint())!.treeSize).toBe(signed);
+    expect(t.vault.audit.alarmRaised).toBe(true);
+    const check = await t.vault.audit.verify(systemActor());
+    expect(check).toMatchObject({ ok: false, firstBadSeq: seq });
+    expect(check.ok ? '' : check.problem).toBe(`Event ${seq} (document.delete) carries no valid seal: it was numbered and written into the tree in the database directly, not by Strongroom's sequencer.`);
     await t.close();
     t = undefined as unknown as TestVault;
   });

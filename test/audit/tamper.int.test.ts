@@ -83,6 +83,15 @@ const tampering: [string, (t: TestVault) => Promise<number>][] = [
     await t.vault.store.db.updateTable('audit_events').set({ document_id: other.document_id }).where('seq', '=', second).execute();
     return second;
   }],
+  // A seq below the tree: never read as part of it, yet shown in histories and searches, and able to
+  // vouch for a row elsewhere. Verify reads every row that has a seq.
+  ['a made-up event given a negative seq', async (t) => {
+    const db = t.vault.store.db;
+    const template = await db.selectFrom('audit_events').selectAll().where('action', '=', 'document.download').orderBy('seq').executeTakeFirstOrThrow();
+    const { id: _id, ...rest } = template;
+    await db.insertInto('audit_events').values({ ...rest, seq: -1, leaf_hash: null, seal: null, action: 'document.delete', request_id: 'forged-negative' }).execute();
+    return 0;
+  }],
   ['an event whose target ids were made into text that is not JSON', async (t) => {
     const seq = await seqOf(t, 'document.download', 1);
     await t.vault.store.db.updateTable('audit_events').set({ target_ids: '{not json' }).where('seq', '=', seq).execute();

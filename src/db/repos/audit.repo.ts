@@ -1,9 +1,9 @@
 // The audit log's tables: events (append-only), the Merkle tree's perfect-subtree nodes, and signed checkpoints.
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DialectCaps } from '../kysely.js';
 import { canonicalEvent, type AuditEvent, type CanonicalEvent } from '../../domain/audit/event.js';
 import { eventSeal, sealMatches } from '../../domain/audit/event-seal.js';
-import type { AuditQuery, AuditRepository, PendingAuditEvent, UnsequencedAuditEvent } from '../../domain/repositories.js';
+import type { AuditQuery, AuditRepository, PendingAuditEvent, SequencedAuditRow, UnsequencedAuditEvent } from '../../domain/repositories.js';
 import { CoalescedInserts } from '../coalesced-inserts.js';
 import { DomainError, IntegrityError } from '../../domain/errors.js';
 import { preparedQuery } from '../prepared-query.js';
@@ -163,22 +163,40 @@ export class AuditRepo implements AuditRepository {
     return sealMatches(this.sealKey, encoded, row.seal) ? encoded : null;
   }
 
-  /** Every recorded change of an arrangement (sequenced or not), for `audit verify`. */
+  /** Every recorded change of an arrangement that vouches for its state, for `audit verify`. */
   async arrangementChanges(): Promise<AuditEvent[]> {
     const rows = await this.db.selectFrom('audit_events').selectAll().where('action', 'like', 'arrangement.%').where('decision', '=', 'allow').orderBy('id').execute();
-    return rows.map(toAuditEvent);
+    return this.#vouching(rows);
   }
 
-  /** Every recorded creation of an API token or app password, for `audit verify`. */
+  /** Every recorded creation of an API token or app password that vouches for it, for `audit verify`. */
   async credentialCreations(): Promise<AuditEvent[]> {
     const rows = await this.db.selectFrom('audit_events').selectAll().where('action', 'in', ['token.create', 'app-password.create']).where('decision', '=', 'allow').orderBy('id').execute();
-    return rows.map(toAuditEvent);
+    return this.#vouching(rows);
   }
 
   async allowedEvents(actions: readonly string[]): Promise<AuditEvent[]> {
     if (actions.length === 0) return [];
     const rows = await this.db.selectFrom('audit_events').selectAll().where('action', 'in', [...actions]).where('decision', '=', 'allow').orderBy('id').execute();
-    return rows.map(toAuditEvent);
+    return this.#vouching(rows);
+  }
+
+  /**
+   * The rows that may vouch for a row elsewhere: events in the tree (a seq the sequencer gave), or
+   * pending with a seal that matches. A row written into the database directly, pending or with a
+   * seq made up outside the tree, vouches for nothing. A row that cannot be read as an event
+   * throws IntegrityError.
+   */
+  async #vouching(rows: Selectable<Schema['audit_events']>[]): Promise<AuditEvent[]> {
+    const size = await this.treeSize();
+    const events: AuditEvent[] = [];
+    for (const r of rows) {
+      const event = toAuditEvent(r);
+      const seq = r.seq === null ? null : Number(r.seq);
+      const vouches = seq === null ? this.writtenByService(r, event) !== null : Number.isSafeInteger(seq) && seq >= 0 && seq < size;
+      if (vouches) events.push(event);
+    }
+    return events;
   }
 
   /** Events not yet in the tree, oldest insert first. */
@@ -229,14 +247,18 @@ export class AuditRepo implements AuditRepository {
   }
 
   /**
-   * Sequenced events in order, streamed in pages so verification runs in bounded memory, each with
-   * the document id its row is filed under (the column the document's history is read by).
+   * Sequenced events in order, streamed in pages so verification runs in bounded memory: from
+   * `from`, or every row with a seq, a negative one included, so verification sees a row given a seq
+   * outside the tree.
    */
-  async *sequenced(pageSize = 5000): AsyncGenerator<{ event: AuditEvent; leafHash: Buffer | null; filedUnderDocumentId: string | null }> {
-    let after = -1;
+  async *sequenced(options: { from?: number; pageSize?: number } = {}): AsyncGenerator<SequencedAuditRow> {
+    const pageSize = options.pageSize ?? 5000;
+    let after = options.from === undefined ? null : options.from - 1;
     for (;;) {
-      const rows = await this.db.selectFrom('audit_events').selectAll().where('seq', 'is not', null).where('seq', '>', after).orderBy('seq').limit(pageSize).execute();
-      for (const r of rows) yield { event: toAuditEvent(r), leafHash: r.leaf_hash, filedUnderDocumentId: r.document_id };
+      let query = this.db.selectFrom('audit_events').selectAll().where('seq', 'is not', null);
+      if (after !== null) query = query.where('seq', '>', after);
+      const rows = await query.orderBy('seq').limit(pageSize).execute();
+      for (const r of rows) yield { event: toAuditEvent(r), seal: r.seal, leafHash: r.leaf_hash, filedUnderDocumentId: r.document_id };
       if (rows.length < pageSize) return;
       after = Number(rows[rows.length - 1]!.seq);
     }

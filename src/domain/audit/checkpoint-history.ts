@@ -24,7 +24,12 @@ export interface TreeUnderCheck {
 }
 
 export type HistoryCheck =
-  | { ok: true; checkpoints: number }
+  | {
+      ok: true;
+      checkpoints: number;
+      /** The largest size any of the checkpoints is signed for (0 for none): the tree's signed prefix. */
+      signedSize: number;
+    }
   | {
       ok: false;
       /** The checkpoint that failed, as named in its SourcedCheckpoint. */
@@ -89,7 +94,7 @@ export async function checkTreeExtends(
     }
     lastGood = c.treeSize;
   }
-  return { ok: true, checkpoints: opened.length };
+  return { ok: true, checkpoints: opened.length, signedSize: lastGood };
 }
 
 async function extends_(oldSize: number, oldRoot: Buffer, tree: TreeUnderCheck): Promise<boolean> {

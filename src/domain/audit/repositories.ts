@@ -2,6 +2,14 @@
 // the signed checkpoints. Part of the Store's repositories (domain/repositories.ts `audit`).
 import type { AuditEvent, CanonicalEvent } from './event.js';
 
+/** A sequenced event as its row holds it. */
+export interface SequencedAuditRow {
+  event: AuditEvent;
+  seal: string | null;
+  leafHash: Buffer | null;
+  filedUnderDocumentId: string | null;
+}
+
 /** An event as written by a service, before the sequencer gives it a sequence number. */
 export type PendingAuditEvent = Omit<AuditEvent, 'seq'>;
 
@@ -38,11 +46,14 @@ export interface AuditRepository {
    * null if it was written into the database directly (no seal, or not this event's), or is malformed.
    */
   writtenByService(row: { seal: string | null }, event: PendingAuditEvent): CanonicalEvent | null;
-  /** Every recorded change of an arrangement (sequenced or not), for `audit verify`. */
+  /**
+   * Every recorded change of an arrangement, for `audit verify`: events in the tree, or pending with
+   * a seal that matches (so a row written into the database directly vouches for nothing).
+   */
   arrangementChanges(): Promise<AuditEvent[]>;
-  /** Every recorded creation of an API token or app password, for `audit verify`. */
+  /** Every recorded creation of an API token or app password, for `audit verify` (events as arrangementChanges reads them). */
   credentialCreations(): Promise<AuditEvent[]>;
-  /** Every allowed event of these actions (sequenced or not), for `audit verify`. */
+  /** Every allowed event of these actions, for `audit verify` (events as arrangementChanges reads them). */
   allowedEvents(actions: readonly string[]): Promise<AuditEvent[]>;
   /** Events not yet in the tree, oldest insert first. */
   unsequenced(limit: number): Promise<UnsequencedAuditEvent[]>;
@@ -54,8 +65,13 @@ export interface AuditRepository {
   insertCheckpoint(c: { treeSize: number; rootHash: Buffer; note: string; createdAt: string }): Promise<void>;
   checkpoints(): Promise<StoredCheckpoint[]>;
   latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
-  /** Sequenced events in order, in pages, so verification runs in bounded memory. */
-  sequenced(pageSize?: number): AsyncGenerator<{ event: AuditEvent; leafHash: Buffer | null; filedUnderDocumentId: string | null }>;
+  /**
+   * Sequenced events in order of seq, in pages, so verification runs in bounded memory: from `from`,
+   * or every row that has a seq (a negative one included, which the sequencer never gives) when it
+   * is not given. Each comes with its row's seal, stored leaf hash and the document id it is filed
+   * under (the column the document's history is read by).
+   */
+  sequenced(options?: { from?: number; pageSize?: number }): AsyncGenerator<SequencedAuditRow>;
   query(q: AuditQuery): Promise<AuditEvent[]>;
   forDocument(documentId: string, limit: number): Promise<AuditEvent[]>;
   forOrganisation(organisationId: string): Promise<AuditEvent[]>;
