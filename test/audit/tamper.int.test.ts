@@ -90,6 +90,15 @@ const tampering: [string, (t: TestVault) => Promise<number>][] = [
     const template = await db.selectFrom('audit_events').selectAll().where('action', '=', 'document.download').orderBy('seq').executeTakeFirstOrThrow();
     const { id: _id, ...rest } = template;
     await db.insertInto('audit_events').values({ ...rest, seq: -1, leaf_hash: null, seal: null, action: 'document.delete', request_id: 'forged-negative' }).execute();
+    // Nor is it shown meanwhile: not in the document's history, the organisation's search or its export.
+    const repos = t.vault.store.repos;
+    const shown = [
+      ...(await repos.audit.forDocument(template.document_id!, 100)),
+      ...(await repos.audit.query({ organisationId: template.target_organisation_id!, limit: 1000 })),
+      ...(await repos.audit.forOrganisation(template.target_organisation_id!)),
+    ];
+    expect(shown.length).toBeGreaterThan(2);
+    expect(shown.filter((e) => e.requestId === 'forged-negative')).toEqual([]);
     return 0;
   }],
   ['an event whose target ids were made into text that is not JSON', async (t) => {

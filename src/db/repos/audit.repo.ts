@@ -264,11 +264,14 @@ export class AuditRepo implements AuditRepository {
     }
   }
 
+  // The reads below show sequenced events: a seq of 0 or more, never a negative one, which the
+  // sequencer never gives (written into the database directly; `audit verify` names it).
+
   async query(q: AuditQuery): Promise<AuditEvent[]> {
     let query = this.db
       .selectFrom('audit_events')
       .selectAll()
-      .where('seq', 'is not', null)
+      .where('seq', '>=', 0)
       .where((eb) => eb.or([eb('target_organisation_id', '=', q.organisationId), eb('actor_organisation_id', '=', q.organisationId)]));
     if (q.actorUserId) query = query.where('actor_user_id', '=', q.actorUserId);
     if (q.action) query = query.where('action', '=', q.action);
@@ -280,7 +283,7 @@ export class AuditRepo implements AuditRepository {
   }
 
   async forDocument(documentId: string, limit: number): Promise<AuditEvent[]> {
-    const rows = await this.db.selectFrom('audit_events').selectAll().where('document_id', '=', documentId).where('seq', 'is not', null).orderBy('seq', 'desc').limit(limit).execute();
+    const rows = await this.db.selectFrom('audit_events').selectAll().where('document_id', '=', documentId).where('seq', '>=', 0).orderBy('seq', 'desc').limit(limit).execute();
     return rows.map(toAuditEvent);
   }
 
@@ -288,7 +291,7 @@ export class AuditRepo implements AuditRepository {
     const rows = await this.db
       .selectFrom('audit_events')
       .selectAll()
-      .where('seq', 'is not', null)
+      .where('seq', '>=', 0)
       .where((eb) => eb.or([eb('target_organisation_id', '=', organisationId), eb('actor_organisation_id', '=', organisationId)]))
       .orderBy('seq')
       .execute();
