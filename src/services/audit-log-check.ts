@@ -7,7 +7,7 @@ import { unrecordedArrangement } from '../domain/audit/arrangement-record.js';
 import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import { unrecordedCredential } from '../domain/audit/credential-record.js';
 import { IDENTITY_RECORD_ACTIONS, unrecordedIdentityRow } from '../domain/audit/identity-record.js';
-import { HASH_SIZE, treeRoot, type SubtreeHashes } from '../domain/audit/merkle.js';
+import { CompactRange, HASH_SIZE, leafHash, treeRoot, type SubtreeHashes } from '../domain/audit/merkle.js';
 import { openCheckpoint } from '../domain/audit/signed-note.js';
 import { verifyLog, type LogCheck, type LogCheckpoint } from '../domain/audit/verify-log.js';
 import { IntegrityError } from '../domain/errors.js';
@@ -50,7 +50,9 @@ export async function checkWholeLog(o: { repos: Repos; copies: CheckpointCopies;
   const outside = await o.copies.all();
   const stored = (await repos.audit.checkpoints()).map((c): SourcedCheckpoint => ({ source: `stored checkpoint for size ${c.treeSize}`, note: c.note, claimedSize: c.treeSize }));
   const everyCheckpoint = [...outside.offsite, ...outside.newest, ...outside.signer, ...stored];
-  const history = await checkHistory(everyCheckpoint, await repos.audit.treeSize(), memoised(subtreesOf(repos)), signer);
+  const storedSize = await repos.audit.treeSize();
+  const hashes = memoised(subtreesOf(repos));
+  const history = await checkHistory(everyCheckpoint, storedSize, hashes, signer);
 
   const leafHashes = new Map<number, Buffer>();
   let nextSeq = 0;
@@ -89,7 +91,8 @@ export async function checkWholeLog(o: { repos: Repos; copies: CheckpointCopies;
   }
   if (result.ok && history.ok) {
     try {
-      result = (await rowsNotVouchedFor(repos, { signedSize: history.signedSize, sequencedSize, pendingBatch: o.pendingBatch })) ?? result;
+      const tail = { signedSize: history.signedSize, signedRoot: history.signedRoot, size: storedSize, root: history.root };
+      result = (await rowsNotVouchedFor(repos, { hashes, tail, sequencedSize, pendingBatch: o.pendingBatch })) ?? result;
     } catch (err) {
       // A row that cannot even be read as an event (its target ids are not JSON).
       if (!(err instanceof IntegrityError)) throw err;
@@ -111,14 +114,14 @@ export async function checkWholeLog(o: { repos: Repos; copies: CheckpointCopies;
 const sentence = (message: string): string => `${message.charAt(0).toUpperCase()}${message.slice(1)}`;
 
 /**
- * The first row the log does not vouch for, if there is one: a sequenced event past the signed
- * prefix without a valid seal, a pending one, or an arrangement, credential or identity row no
+ * The first row the log does not vouch for, if there is one: the tree past its signed prefix not
+ * being the tree of its sealed events, a pending event without a valid seal, or an arrangement, credential or identity row no
  * event records. Each check runs only if those before it passed.
  */
-async function rowsNotVouchedFor(repos: Repos, o: { signedSize: number; sequencedSize: number; pendingBatch: number }): Promise<LogCheck | null> {
+async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail: UnsignedTail; sequencedSize: number; pendingBatch: number }): Promise<LogCheck | null> {
   const fail = (firstBadSeq: number, problem: string): LogCheck => ({ ok: false, firstBadSeq, problem });
-  const unsealed = await firstUnsealedSequenced(repos, o.signedSize, o.sequencedSize);
-  if (unsealed) return fail(unsealed.seq, unsealed.problem);
+  const unsigned = await unsignedTailProblem(repos, o.hashes, o.tail);
+  if (unsigned) return fail(unsigned.seq, unsigned.problem);
   const forged = await firstForgedPending(repos, o.pendingBatch);
   if (forged) return fail(o.sequencedSize, forged);
   // Arrangements read before their changes: a change committed in between adds its event too.
@@ -135,30 +138,67 @@ async function rowsNotVouchedFor(repos: Repos, o: { signedSize: number; sequence
   return unrecordedIdentity ? fail(o.sequencedSize, unrecordedIdentity) : null;
 }
 
+/** The tree past its signed prefix, as the database holds it, to be checked against its events. */
+export interface UnsignedTail {
+  /** The largest size a trusted checkpoint is signed for, and the root it signs. */
+  signedSize: number;
+  signedRoot: Buffer;
+  /** The stored tree's size and root (from its nodes). */
+  size: number;
+  root: Buffer;
+}
+
 /**
- * The first event from seq `from` up to (not including) `to` whose row carries no valid seal, if
- * there is one. The sequencer numbers only sealed rows, so such an event was numbered by whoever can
- * write the database (its leaf and the tree's nodes written by hand): the signer refuses to sign
- * over it, and verify names it. Events under a checkpoint were checked before it was signed (or
- * sequenced before seals existed, and signed by the builds of that time). A row that cannot be read
- * as an event is named too.
+ * Why the stored tree past its signed prefix is not the tree of events the service wrote, if it is
+ * not. The sequencer numbers only sealed rows, but the tree's nodes, its size and the rows' seqs are
+ * all rows whoever can write the database can write: an event could be numbered into the tree by
+ * hand, or the nodes made to hold a leaf no row holds. So the tree is rebuilt here: from the nodes at
+ * the signed size (checked against the signed root), by appending the leaf of each event from there,
+ * each in its place and carrying a valid seal, and the result must be the stored tree's root. The
+ * signer asks this before it signs; verify asks it of the tail no checkpoint covers yet. Events
+ * under a checkpoint were checked before it was signed (or, numbered before seals existed, signed by
+ * the builds of that time).
  */
-export async function firstUnsealedSequenced(repos: Repos, from: number, to: number): Promise<{ seq: number; problem: string } | null> {
-  if (from >= to) return null;
+export async function unsignedTailProblem(repos: Repos, hashes: SubtreeHashes, tail: UnsignedTail): Promise<{ seq: number; problem: string } | null> {
+  if (tail.size <= tail.signedSize) return null;
+  const from = tail.signedSize;
+  const byHand = 'in the database directly, not by Strongroom\'s sequencer';
+  let tree: CompactRange;
+  try {
+    tree = await CompactRange.load(from, hashes);
+  } catch (err) {
+    if (!(err instanceof IntegrityError)) throw err;
+    return { seq: from, problem: `The stored tree's nodes at ${from} events cannot be read: ${err.message}.` };
+  }
+  if (!tree.root().equals(tail.signedRoot)) {
+    return { seq: from, problem: `The stored tree's nodes at ${from} events do not give the root signed for that size: they were written ${byHand}.` };
+  }
   let expected = from;
   try {
     for await (const row of repos.audit.sequenced({ from })) {
       const seq = row.event.seq;
-      if (seq >= to) break;
-      const { seq: _seq, ...unsequenced } = row.event;
-      if (repos.audit.writtenByService(row, unsequenced) === null) {
-        return { seq, problem: `Event ${seq} (${row.event.action}) carries no valid seal: it was numbered and written into the tree in the database directly, not by Strongroom's sequencer.` };
+      if (seq >= tail.size) break;
+      if (seq !== expected) {
+        return { seq: expected, problem: `Seq ${expected} has no event row (the next is seq ${seq}), though the stored tree has ${tail.size} events: the tree was changed ${byHand}.` };
       }
+      const { seq: _seq, ...unsequenced } = row.event;
+      const encoded = repos.audit.writtenByService(row, unsequenced);
+      if (encoded === null) {
+        return { seq, problem: `Event ${seq} (${row.event.action}) carries no valid seal: it was numbered and written into the tree ${byHand}.` };
+      }
+      tree.append(leafHash(encoded.bytesAt(seq)));
       expected = seq + 1;
     }
   } catch (err) {
+    // A row that cannot even be read as an event.
     if (!(err instanceof IntegrityError)) throw err;
     return { seq: expected, problem: `${sentence(err.message)}.` };
+  }
+  if (expected < tail.size) {
+    return { seq: expected, problem: `Seq ${expected} has no event row, though the stored tree has ${tail.size} events: the tree was changed ${byHand}.` };
+  }
+  if (!tree.root().equals(tail.root)) {
+    return { seq: from, problem: `The stored tree's nodes from seq ${from} are not those of its events: they were written ${byHand}.` };
   }
   return null;
 }

@@ -12,7 +12,7 @@ import type { Actor } from '../domain/types.js';
 import type { AuditQuery, Store } from '../domain/repositories.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-import { checkHistory, checkWholeLog, firstUnsealedSequenced, memoised, subtreesOf, type AuditVerification } from './audit-log-check.js';
+import { checkHistory, checkWholeLog, memoised, subtreesOf, unsignedTailProblem, type AuditVerification } from './audit-log-check.js';
 
 export interface AuditServiceOptions {
   store: Store;
@@ -182,11 +182,11 @@ export class AuditService {
       this.lastCheckpointAt = now;
       return null;
     }
-    // Every event it is about to vouch for was written and sealed by the service: the tree's nodes
-    // and the tree size are rows too, so whoever can write the database could number an event.
-    const unsealed = await firstUnsealedSequenced(repos, check.signedSize, size);
-    if (unsealed) {
-      this.raise('signer', `Refused to sign the audit log at ${size} events. ${unsealed.problem}`);
+    // What it is about to sign is the tree of the events the service wrote and sealed: the tree's
+    // nodes, its size and the events' seqs are rows too, which whoever can write the database can write.
+    const unsigned = await unsignedTailProblem(repos, hashes, { signedSize: check.signedSize, signedRoot: check.signedRoot, size, root: check.root });
+    if (unsigned) {
+      this.raise('signer', `Refused to sign the audit log at ${size} events. ${unsigned.problem}`);
       return null;
     }
     const note = signCheckpoint({ origin: this.o.origin, treeSize: size, rootHash: check.root }, this.o.signerKey);

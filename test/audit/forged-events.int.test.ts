@@ -102,4 +102,72 @@ describe.each(DIALECTS)('audit events forged in the database on %s', (dialect) =
     await t.close();
     t = undefined as unknown as TestVault;
   });
+
+  // The forged leaf in the tree's nodes while the row at its seq is missing, or is a sealed copy of a
+  // genuine event (the seal does not cover the seq), for as long as the signer looks: swapped for the
+  // forged event once signed, it would be under a checkpoint and pass verify.
+  it.each(['no row at its seq', "a sealed copy of a genuine event at its seq"])('a forged leaf written into the tree with %s while the signer looks is never signed', async (decoy) => {
+    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const doc = (await upload(t.app, user, org.collections.payroll!, 'pay.csv', 'a,b\n1,2\n')).json();
+    expect((await api(t.app, user).get(`documents/${doc.id}/content`)).statusCode).toBe(200);
+    await t.vault.audit.flush();
+    const repos = t.vault.store.repos;
+    const db = t.vault.store.db;
+    const signed = (await repos.audit.latestCheckpoint())!.treeSize;
+
+    const genuine = await db.selectFrom('audit_events').selectAll().where('action', '=', 'document.download').executeTakeFirstOrThrow();
+    const { id: _id, ...rest } = genuine;
+    const forged = { ...rest, seq: signed, seal: null, action: 'document.delete', reason: 'own_team', time: new Date().toISOString(), request_id: 'forged-by-dba' };
+    const leaf = eventLeafHash(toAuditEvent(forged));
+    const tree = await CompactRange.load(signed, subtreesOf(repos));
+    await repos.audit.putNodes(tree.append(leaf).map(([level, index, hash]) => ({ level, index, hash })));
+    await repos.audit.setTreeSize(signed + 1);
+    if (decoy !== 'no row at its seq') await db.insertInto('audit_events').values({ ...rest, seq: signed, leaf_hash: leaf } as never).execute();
+
+    await t.vault.audit.flush();
+
+    expect((await repos.audit.latestCheckpoint())!.treeSize).toBe(signed);
+    expect(t.vault.audit.alarmRaised).toBe(true);
+    const check = await t.vault.audit.verify(systemActor());
+    expect(check).toMatchObject({ ok: false, firstBadSeq: signed });
+    await t.close();
+    t = undefined as unknown as TestVault;
+  });
+});
+
+// SQLite keeps text that does not read as a number as text in the integer seq column, and every such
+// text sorts after the numbers: '0x0', '0x00', '0b0' … are distinct rows that Number() reads as 0.
+// Paging by Number(seq) met them again and again, and the signer's loop held the whole process.
+describe('audit event rows given text for a seq on sqlite', () => {
+  it('stop the signer with the alarm, and verify names them, instead of holding the process', async () => {
+    const t = await openTestVault({ dialect: 'sqlite', clamdSocket: clamd.socketPath });
+    try {
+      const org = await createOrganisation(t.vault);
+      const user = await org.user({ teams: ['payroll'] });
+      await upload(t.app, user, org.collections.payroll!, 'pay.csv', 'a,b\n1,2\n');
+      await t.vault.audit.flush();
+      const db = t.vault.store.db;
+      const signed = (await t.vault.store.repos.audit.latestCheckpoint())!.treeSize;
+      const template = await db.selectFrom('audit_events').selectAll().where('seq', '=', 0).executeTakeFirstOrThrow();
+      const { id: _id, ...rest } = template;
+      // More than one page (5,000 rows) of them, so a page ends on one.
+      const rows = ['0x', '0X', '0b', '0B', '0o', '0O'].flatMap((prefix) => Array.from({ length: 840 }, (_, k) => ({ ...rest, seq: `${prefix}${'0'.repeat(k + 1)}` })));
+      for (let i = 0; i < rows.length; i += 200) await db.insertInto('audit_events').values(rows.slice(i, i + 200) as never).execute();
+      await upload(t.app, user, org.collections.payroll!, 'more.csv', 'a,b\n3,4\n');
+
+      await t.vault.audit.flush();
+
+      expect(t.vault.audit.alarmRaised).toBe(true);
+      expect((await t.vault.store.repos.audit.latestCheckpoint())!.treeSize).toBe(signed);
+      const check = await t.vault.audit.verify(systemActor());
+      expect(check.ok).toBe(false);
+      expect(check.ok ? '' : check.problem).toMatch(/^The audit event row \d+ holds a seq that is not a number \("0[xXbBoO]0+"\): it was written into the database directly, not by Strongroom\.$/);
+      // Nor are they shown as events.
+      expect((await t.vault.store.repos.audit.query({ organisationId: org.id, limit: 10_000 })).every((e) => Number.isSafeInteger(e.seq) && e.seq < 100)).toBe(true);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
 });

@@ -21,6 +21,16 @@ function targetIdsOf(r: { id?: number | string; seq: number | null; target_ids: 
   }
 }
 
+/**
+ * Whether a stored seq is one the sequencer could have written: an integer. SQLite keeps text that
+ * does not read as a number (such as '0x0') as text in an integer column, which Number() would read
+ * as 0; on PostgreSQL the column is a bigint and this always holds.
+ */
+function isIntegerSeq(seq: unknown): boolean {
+  const n = Number(seq);
+  return seq !== null && Number.isSafeInteger(n) && String(n) === String(seq);
+}
+
 export function toAuditEvent(r: { id?: number | string; seq: number | null; time: string; actor_user_id: string | null; actor_organisation_id: string | null; action: string; target_organisation_id: string | null; target_ids: string; decision: string; reason: string; arrangement_id: string | null; channel: string; client_address: string | null; request_id: string | null }): AuditEvent {
   return {
     seq: Number(r.seq),
@@ -192,8 +202,7 @@ export class AuditRepo implements AuditRepository {
     const events: AuditEvent[] = [];
     for (const r of rows) {
       const event = toAuditEvent(r);
-      const seq = r.seq === null ? null : Number(r.seq);
-      const vouches = seq === null ? this.writtenByService(r, event) !== null : Number.isSafeInteger(seq) && seq >= 0 && seq < size;
+      const vouches = r.seq === null ? this.writtenByService(r, event) !== null : isIntegerSeq(r.seq) && Number(r.seq) >= 0 && Number(r.seq) < size;
       if (vouches) events.push(event);
     }
     return events;
@@ -258,14 +267,19 @@ export class AuditRepo implements AuditRepository {
       let query = this.db.selectFrom('audit_events').selectAll().where('seq', 'is not', null);
       if (after !== null) query = query.where('seq', '>', after);
       const rows = await query.orderBy('seq').limit(pageSize).execute();
-      for (const r of rows) yield { event: toAuditEvent(r), seal: r.seal, leafHash: r.leaf_hash, filedUnderDocumentId: r.document_id };
+      for (const r of rows) {
+        if (!isIntegerSeq(r.seq)) {
+          throw new IntegrityError(`the audit event row ${String(r.id)} holds a seq that is not a number (${JSON.stringify(String(r.seq).slice(0, 40))}): it was written into the database directly, not by Strongroom`);
+        }
+        yield { event: toAuditEvent(r), seal: r.seal, leafHash: r.leaf_hash, filedUnderDocumentId: r.document_id };
+      }
       if (rows.length < pageSize) return;
       after = Number(rows[rows.length - 1]!.seq);
     }
   }
 
-  // The reads below show sequenced events: a seq of 0 or more, never a negative one, which the
-  // sequencer never gives (written into the database directly; `audit verify` names it).
+  // The reads below show sequenced events: an integer seq of 0 or more, never a negative one or
+  // text, which the sequencer never gives (written into the database directly; `audit verify` names it).
 
   async query(q: AuditQuery): Promise<AuditEvent[]> {
     let query = this.db
@@ -279,12 +293,12 @@ export class AuditRepo implements AuditRepository {
     if (q.to) query = query.where('time', '<', q.to);
     if (q.documentId) query = query.where('document_id', '=', q.documentId);
     if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq);
-    return (await query.orderBy('seq').limit(q.limit).execute()).map(toAuditEvent);
+    return (await query.orderBy('seq').limit(q.limit).execute()).filter((r) => isIntegerSeq(r.seq)).map(toAuditEvent);
   }
 
   async forDocument(documentId: string, limit: number): Promise<AuditEvent[]> {
     const rows = await this.db.selectFrom('audit_events').selectAll().where('document_id', '=', documentId).where('seq', '>=', 0).orderBy('seq', 'desc').limit(limit).execute();
-    return rows.map(toAuditEvent);
+    return rows.filter((r) => isIntegerSeq(r.seq)).map(toAuditEvent);
   }
 
   async forOrganisation(organisationId: string): Promise<AuditEvent[]> {
@@ -295,6 +309,6 @@ export class AuditRepo implements AuditRepository {
       .where((eb) => eb.or([eb('target_organisation_id', '=', organisationId), eb('actor_organisation_id', '=', organisationId)]))
       .orderBy('seq')
       .execute();
-    return rows.map(toAuditEvent);
+    return rows.filter((r) => isIntegerSeq(r.seq)).map(toAuditEvent);
   }
 }

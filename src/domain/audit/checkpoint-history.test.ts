@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { makeEvent, makeLog, ORIGIN, type TestLog } from '../../../test/fixtures/audit/audit-log.js';
 import { IntegrityError } from '../errors.js';
 import { checkTreeExtends, type SourcedCheckpoint, type TreeUnderCheck } from './checkpoint-history.js';
+import { EMPTY_ROOT } from './merkle.js';
 import { signCheckpoint } from './signed-note.js';
 
 const honest = makeLog(40);
@@ -17,10 +18,10 @@ const at = (log: TestLog, size: number, source = `offsite checkpoint ${size}`): 
 describe('checkTreeExtends', () => {
   it('passes a tree that grew from every checkpoint, including an equal one and the empty tree', async () => {
     const checkpoints = [0, 1, 7, 8, 13, 32, 40].map((n) => at(honest, n));
-    expect(await checkTreeExtends(checkpoints, treeOf(honest), honest.verifierKey, ORIGIN)).toEqual({ ok: true, checkpoints: 7, signedSize: 40 });
-    expect(await checkTreeExtends([], treeOf(honest), honest.verifierKey, ORIGIN)).toEqual({ ok: true, checkpoints: 0, signedSize: 0 });
+    expect(await checkTreeExtends(checkpoints, treeOf(honest), honest.verifierKey, ORIGIN)).toEqual({ ok: true, checkpoints: 7, signedSize: 40, signedRoot: treeOf(honest).root });
+    expect(await checkTreeExtends([], treeOf(honest), honest.verifierKey, ORIGIN)).toEqual({ ok: true, checkpoints: 0, signedSize: 0, signedRoot: EMPTY_ROOT });
     // The signed prefix is the largest checkpoint's size, whatever order they come in.
-    expect(await checkTreeExtends([at(honest, 13), at(honest, 7)], treeOf(honest), honest.verifierKey, ORIGIN)).toEqual({ ok: true, checkpoints: 2, signedSize: 13 });
+    expect(await checkTreeExtends([at(honest, 13), at(honest, 7)], treeOf(honest), honest.verifierKey, ORIGIN)).toEqual({ ok: true, checkpoints: 2, signedSize: 13, signedRoot: treeOf(honest, 13).root });
   });
 
   it('refuses a history with one event deleted and the rest renumbered, naming the checkpoint and the last good size', async () => {

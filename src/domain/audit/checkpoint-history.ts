@@ -4,7 +4,7 @@
 // SubtreeHashes port and are verified here (RFC 9162 2.1.4.2), never trusted as given.
 
 import { DomainError, IntegrityError } from '../errors.js';
-import { consistencyProof, verifyConsistency, type SubtreeHashes } from './merkle.js';
+import { EMPTY_ROOT, consistencyProof, verifyConsistency, type SubtreeHashes } from './merkle.js';
 import { openCheckpoint } from './signed-note.js';
 
 /** A signed checkpoint and where it was found, so a failure can name it. */
@@ -29,6 +29,8 @@ export type HistoryCheck =
       checkpoints: number;
       /** The largest size any of the checkpoints is signed for (0 for none): the tree's signed prefix. */
       signedSize: number;
+      /** The root signed for signedSize (the empty tree's for none). */
+      signedRoot: Buffer;
     }
   | {
       ok: false;
@@ -73,6 +75,7 @@ export async function checkTreeExtends(
   // Many sources hold the same checkpoint (database row, offsite file, the signer's own copy).
   const verdicts = new Map<string, boolean>();
   let lastGood = 0;
+  let lastGoodRoot: Buffer = Buffer.from(EMPTY_ROOT);
   for (const c of opened) {
     if (c.treeSize > tree.size) {
       return {
@@ -93,8 +96,9 @@ export async function checkTreeExtends(
       };
     }
     lastGood = c.treeSize;
+    lastGoodRoot = c.rootHash;
   }
-  return { ok: true, checkpoints: opened.length, signedSize: lastGood };
+  return { ok: true, checkpoints: opened.length, signedSize: lastGood, signedRoot: lastGoodRoot };
 }
 
 async function extends_(oldSize: number, oldRoot: Buffer, tree: TreeUnderCheck): Promise<boolean> {
