@@ -163,3 +163,30 @@ describe('strongroom audit verify on a tampered SQLite data directory', () => {
     }
   });
 });
+
+// With the unique constraint on seq dropped (DDL, which whoever administers PostgreSQL can run), a
+// second row can share a seq. Paged by seq alone, the one after a page's last row was skipped, so
+// verify never read a forged copy that histories and searches showed. Paged by (seq, id), every row
+// is read, and verify names the seq that appears again. (SQLite can drop it only by rebuilding the table.)
+describe('a second row with the seq a page ends on, on postgres', () => {
+  it('is read by sequenced(), and verify names the seq', async () => {
+    const t = await busyVault('postgres');
+    try {
+      const db = t.vault.store.db;
+      await sql`alter table audit_events drop constraint audit_events_seq_key`.execute(db);
+      const seq = await seqOf(t, 'document.download', 1);
+      const template = await db.selectFrom('audit_events').selectAll().where('seq', '=', seq).executeTakeFirstOrThrow();
+      const { id: _id, ...rest } = template;
+      await db.insertInto('audit_events').values({ ...rest, seal: null, action: 'document.delete', request_id: 'forged-duplicate' }).execute();
+      // Pages of (seq + 1) rows end exactly on the duplicated seq.
+      const read: string[] = [];
+      for await (const row of t.vault.store.repos.audit.sequenced({ pageSize: seq + 1 })) read.push(`${row.event.seq}:${row.event.requestId ?? ''}`);
+      expect(read.filter((r) => r.startsWith(`${seq}:`))).toHaveLength(2);
+      expect(read.filter((r) => r.endsWith(':forged-duplicate'))).toHaveLength(1);
+      const result = await t.vault.audit.verify(systemActor());
+      expect(result).toMatchObject({ ok: false, firstBadSeq: seq });
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -27,8 +27,9 @@ function targetIdsOf(r: { id?: number | string; seq: number | null; target_ids: 
  * as 0; on PostgreSQL the column is a bigint and this always holds.
  */
 function isIntegerSeq(seq: unknown): boolean {
+  if (typeof seq !== 'number' && typeof seq !== 'string' && typeof seq !== 'bigint') return false;
   const n = Number(seq);
-  return seq !== null && Number.isSafeInteger(n) && String(n) === String(seq);
+  return Number.isSafeInteger(n) && String(n) === String(seq);
 }
 
 export function toAuditEvent(r: { id?: number | string; seq: number | null; time: string; actor_user_id: string | null; actor_organisation_id: string | null; action: string; target_organisation_id: string | null; target_ids: string; decision: string; reason: string; arrangement_id: string | null; channel: string; client_address: string | null; request_id: string | null }): AuditEvent {
@@ -262,11 +263,19 @@ export class AuditRepo implements AuditRepository {
    */
   async *sequenced(options: { from?: number; pageSize?: number } = {}): AsyncGenerator<SequencedAuditRow> {
     const pageSize = options.pageSize ?? 5000;
-    let after = options.from === undefined ? null : options.from - 1;
+    // Paged by (seq, id), not seq alone: were the unique constraint on seq dropped, a second row with
+    // the seq a page ends on would otherwise be skipped, and a forged copy of an event never read.
+    let after: { seq: number; id: number | string } | null = null;
     for (;;) {
       let query = this.db.selectFrom('audit_events').selectAll().where('seq', 'is not', null);
-      if (after !== null) query = query.where('seq', '>', after);
-      const rows = await query.orderBy('seq').limit(pageSize).execute();
+      if (after !== null) {
+        const { seq, id } = after;
+        // seq >= s first, so both databases walk the seq index from there (plans checked on both).
+        query = query.where('seq', '>=', seq).where((eb) => eb.or([eb('seq', '>', seq), eb('id', '>', id as number)]));
+      } else if (options.from !== undefined) {
+        query = query.where('seq', '>=', options.from);
+      }
+      const rows = await query.orderBy('seq').orderBy('id').limit(pageSize).execute();
       for (const r of rows) {
         if (!isIntegerSeq(r.seq)) {
           throw new IntegrityError(`the audit event row ${String(r.id)} holds a seq that is not a number (${JSON.stringify(String(r.seq).slice(0, 40))}): it was written into the database directly, not by Strongroom`);
@@ -274,7 +283,8 @@ export class AuditRepo implements AuditRepository {
         yield { event: toAuditEvent(r), seal: r.seal, leafHash: r.leaf_hash, filedUnderDocumentId: r.document_id };
       }
       if (rows.length < pageSize) return;
-      after = Number(rows[rows.length - 1]!.seq);
+      const last = rows[rows.length - 1]!;
+      after = { seq: Number(last.seq), id: last.id };
     }
   }
 
