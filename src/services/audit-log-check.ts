@@ -78,7 +78,7 @@ export async function checkWholeLog(o: { repos: Repos; copies: CheckpointCopies;
   try {
     result = await verifyLog(events(), forLog(everyCheckpoint, signer.verifierKey), signer.verifierKey, async (seq) => leafHashes.get(seq), { origin: signer.origin });
   } catch (err) {
-    // A row that cannot even be read as an event (its target ids are not JSON).
+    // A row that cannot even be read as an event (target ids that are not JSON, a seq that is not a number).
     if (!(err instanceof IntegrityError)) throw err;
     result = { ok: false, firstBadSeq: nextSeq, problem: `${sentence(err.message)}.` };
   }
@@ -94,7 +94,7 @@ export async function checkWholeLog(o: { repos: Repos; copies: CheckpointCopies;
       const tail = { signedSize: history.signedSize, signedRoot: history.signedRoot, size: storedSize, root: history.root };
       result = (await rowsNotVouchedFor(repos, { hashes, tail, sequencedSize, pendingBatch: o.pendingBatch })) ?? result;
     } catch (err) {
-      // A row that cannot even be read as an event (its target ids are not JSON).
+      // A row that cannot even be read as an event (target ids that are not JSON, a seq that is not a number).
       if (!(err instanceof IntegrityError)) throw err;
       result = { ok: false, firstBadSeq: sequencedSize, problem: `${sentence(err.message)}.` };
     }
@@ -105,7 +105,7 @@ export async function checkWholeLog(o: { repos: Repos; copies: CheckpointCopies;
       ? { ok: false, firstBadSeq: history.firstBadSeq, problem: history.problem }
       : { ok: false, firstBadSeq: result.firstBadSeq, problem: `${history.problem} Recomputed from the events: ${result.problem}` };
   }
-    const offsite = outside.offsite.length === 0 ? 'absent' : result.ok ? 'matched' : 'mismatch';
+  const offsite = outside.offsite.length === 0 ? 'absent' : result.ok ? 'matched' : 'mismatch';
   return { ...result, offsite, offsiteCheckpoints: outside.offsite.length };
 }
 
@@ -115,8 +115,8 @@ const sentence = (message: string): string => `${message.charAt(0).toUpperCase()
 
 /**
  * The first row the log does not vouch for, if there is one: the tree past its signed prefix not
- * being the tree of its sealed events, a pending event without a valid seal, or an arrangement, credential or identity row no
- * event records. Each check runs only if those before it passed.
+ * being the tree of its sealed events, a pending event without a valid seal, or an arrangement,
+ * credential or identity row no event records. Each check runs only if those before it passed.
  */
 async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail: UnsignedTail; sequencedSize: number; pendingBatch: number }): Promise<LogCheck | null> {
   const fail = (firstBadSeq: number, problem: string): LogCheck => ({ ok: false, firstBadSeq, problem });
@@ -178,7 +178,8 @@ export async function unsignedTailProblem(repos: Repos, hashes: SubtreeHashes, t
     for await (const row of repos.audit.sequenced({ from })) {
       const seq = row.event.seq;
       if (seq >= tail.size) break;
-      if (seq !== expected) {
+      if (seq < expected) return { seq, problem: `Seq ${seq} appears again: the tree's events were changed ${byHand}.` };
+      if (seq > expected) {
         return { seq: expected, problem: `Seq ${expected} has no event row (the next is seq ${seq}), though the stored tree has ${tail.size} events: the tree was changed ${byHand}.` };
       }
       const { seq: _seq, ...unsequenced } = row.event;
