@@ -11,16 +11,18 @@
 //   BENCH_KINDS       which transfers, comma-separated (default all four: "REST download,WebDAV GET,REST upload,WebDAV PUT")
 //   BENCH_PROFILE=1   instead: profile this checkout with --cpu-prof, one server run per kind of
 //                     transfer, and print where each spends its self time
+//   BENCH_PROFILE_KEEP=<dir>  with BENCH_PROFILE=1: keep each run's .cpuprofile there (open it in
+//                     Chrome's DevTools to see who called what)
 //   BENCH_OUT         results file (default bench/results/<date>-large-paths.json; none in profile mode)
 //
 // Each server first stores the file through the REST API and waits until its scan says
 // `available`; then it is restarted with the web role (no jobs), so a scan of the files uploaded
 // while measuring never runs beside a later transfer.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { cleanupAll, cleanupSync, onCleanup, trackDir, untrackDir } from './lib/cleanup.js';
-import { costed, cpuOf, mainThreadCpuOf, selfCpu, type PhaseCost } from './lib/cpu.js';
+import { costed, cpuOf, mainThreadCpuOf, clientCpu, type PhaseCost } from './lib/cpu.js';
 import { GiB, MiB, randomBuffer } from './lib/data.js';
 import { readProfile, topLines } from './lib/profile.js';
 import { table } from './lib/report.js';
@@ -149,7 +151,7 @@ async function measure(root: string, base: Buffer): Promise<void> {
     const order = round_ % 2 === 0 ? running : [...running].reverse();
     for (const kind of KINDS) {
       for (const r of order) {
-        const { value: seconds, cost } = await costed({ server: () => cpuOf(r.server.pid), serverMain: () => mainThreadCpuOf(r.server.pid), client: selfCpu }, () => transfer(r, kind, base));
+        const { value: seconds, cost } = await costed({ server: () => cpuOf(r.server.pid), serverMain: () => mainThreadCpuOf(r.server.pid), client: clientCpu }, () => transfer(r, kind, base));
         const sample = sampleOf(seconds, cost);
         const key = `${r.variant.name}|${kind}`;
         samples.set(key, [...(samples.get(key) ?? []), sample]);
@@ -196,6 +198,7 @@ async function profile(root: string, base: Buffer): Promise<void> {
     }
     await r.server.stop();
     const summary = await readProfile(dir);
+    if (env.BENCH_PROFILE_KEEP) await cp(dir, path.join(path.resolve(env.BENCH_PROFILE_KEEP), path.basename(dir)), { recursive: true });
     process.stdout.write(`\n=== ${kind}: ${ROUNDS} × ${LARGE_BYTES / MiB} MiB, ${(cpu / ROUNDS / gib).toFixed(2)} server CPU-s/GiB while transferring; main-thread self time ${summary.totalSeconds.toFixed(2)} s for the whole server run (start-up included)\n\nby file or package:\n${topLines(summary.byFile, summary.totalSeconds, 15)}\n\nby function:\n${topLines(summary.byFunction, summary.totalSeconds, 30)}\n`);
   }
 }

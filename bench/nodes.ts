@@ -16,7 +16,7 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../src/storage/s3.blob-store.js';
 import { adminUrl, createTestDatabase, withAdminClient, type TestDatabase } from '../test/support/postgres.js';
 import { cleanupAll, cleanupSync, onCleanup, trackDir, untrackDir } from './lib/cleanup.js';
-import { costed, cpuOf, selfCpu, type PhaseCost, type Sources } from './lib/cpu.js';
+import { costed, cpuOf, clientCpu, type PhaseCost, type Sources } from './lib/cpu.js';
 import { MiB, randomBuffer, smallFiles } from './lib/data.js';
 import type { PoolResult } from './lib/http.js';
 import { fmt, table } from './lib/report.js';
@@ -86,7 +86,7 @@ async function s3Figures(root: string, pg: boolean): Promise<void> {
   const seeded = await seed(dataDir, nodeEnv);
   const server = await startServer({ dataDir, logFile: path.join(root, 's3-server.log'), env: nodeEnv });
   const api: Endpoint = { baseUrl: server.baseUrl, authorization: `Bearer ${seeded.token}` };
-  const src: Sources = { server: () => cpuOf(server.pid), s3rver: () => cpuOf(s3.pid), clamd: () => cpuOf(server.clamdPid()), bench: selfCpu };
+  const src: Sources = { server: () => cpuOf(server.pid), s3rver: () => cpuOf(s3.pid), clamd: () => cpuOf(server.clamdPid()), bench: clientCpu };
 
   log(`S3 store: uploading ${LARGE_BYTES / MiB} MiB`);
   const up = await costed(src, () => restLargeUpload(api, seeded.collectionId, LARGE_BYTES, randomBuffer(64 * MiB), 'large-s3.bin'));
@@ -153,7 +153,7 @@ async function nodeFigures(root: string): Promise<void> {
   const worker = await startNode(root, seededDir, 'worker', { ...nodeEnv, STRONGROOM_ROLE: 'worker' });
   const a = await startNode(root, seededDir, 'web-a', { ...nodeEnv, STRONGROOM_ROLE: 'web' });
   const cpuAll = (servers: RunningServer[]): Sources => Object.fromEntries([
-    ...servers.map((s, i) => [`node${i}`, () => cpuOf(s.pid)] as const), ['worker', () => cpuOf(worker.pid)] as const, ['bench', selfCpu] as const,
+    ...servers.map((s, i) => [`node${i}`, () => cpuOf(s.pid)] as const), ['worker', () => cpuOf(worker.pid)] as const, ['bench', clientCpu] as const,
   ]);
   log(`nodes: one web node, ${CLIENTS} clients`);
   const one = await smallOver([a], seeded.token, seeded.collectionId, 'one', cpuAll([a]));

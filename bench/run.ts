@@ -2,7 +2,9 @@
 // `strongroom serve` as a child process and measures it through the REST API (and WebDAV, when
 // there is one) beside reference figures from the same machine in the same run: dd, openssl speed,
 // clamd's own INSTREAM rate, and over WebDAV Apache mod_dav and `rclone serve webdav` over a crypt
-// remote (the encrypted reference), interleaved with Strongroom's WebDAV. Writes
+// remote (the encrypted reference), interleaved with Strongroom's WebDAV. Small files go through
+// node:http in this process, 1 GiB ones through curl (bench/lib/large-transfer.ts), and each phase
+// starts once the servers are idle (bench/lib/cpu.ts waitForIdle). Writes
 // bench/results/<date>.json and <date>.md and prints the tables.
 //
 // Environment: BENCH_LARGE_MIB (default 1024), BENCH_SMALL_COUNT (2000), BENCH_CLIENTS (4),
@@ -20,7 +22,7 @@ import { cleanupAll, cleanupSync, onCleanup, trackDir, untrackDir } from './lib/
 import { compareDav, davComparisonRows, type DavComparison, type DavTarget } from './lib/dav-compare.js';
 import { largeFile, MiB, randomBuffer, smallFiles } from './lib/data.js';
 import type { PoolResult } from './lib/http.js';
-import { costed, cpuOf, cpuOfTree, selfCpu, waitForQuiet, type PhaseCost, type Sources } from './lib/cpu.js';
+import { clientCpu, costed, cpuOf, cpuOfTree, waitForIdle, waitForQuiet, type PhaseCost, type Sources } from './lib/cpu.js';
 import { clamdInstream, ddWrite, fsyncRate, opensslSpeed } from './lib/reference.js';
 import { startRcloneCrypt, type RunningRclone } from './lib/rclone.js';
 import { aim, aimsRows, fmt, markdownTable, table, type Aim } from './lib/report.js';
@@ -146,8 +148,16 @@ async function main(): Promise<void> {
   const s1 = await startServer({ dataDir: d1, logFile: path.join(root, 'server1.log') });
   api.baseUrl = s1.baseUrl;
   const rss = new RssSampler(s1.pid).start();
-  const src1: Sources = { server: () => cpuOf(s1.pid), clamd: () => cpuOf(s1.clamdPid()), bench: selfCpu };
+  const src1: Sources = { server: () => cpuOf(s1.pid), clamd: () => cpuOf(s1.clamdPid()), bench: clientCpu };
   log(`server 1 pid ${s1.pid} on ${s1.baseUrl.href}, clamd pid ${s1.clamdPid() ?? '?'}`);
+  // Before each measured phase, the server is left to finish what the phase before queued (a new
+  // version's offsite copy and text extraction): otherwise that work shares the two cores with the
+  // phase measured next, and its cost lands in that phase's figures.
+  const idleServer1 = async (phase: string): Promise<number> => {
+    const w = await waitForIdle(() => cpuOf(s1.pid) + cpuOf(s1.clamdPid()), 180);
+    if (w.waitedSeconds >= 2) log(`${phase}: waited ${w.waitedSeconds} s for the server to finish earlier work${w.settled ? '' : ' (still busy; measured anyway)'}`);
+    return w.waitedSeconds;
+  };
 
   rss.phase('clamd-instream');
   // Twice, on bytes of two kinds (docs/performance.md, "clamd's rate depends on the bytes"): fresh
@@ -199,31 +209,34 @@ async function main(): Promise<void> {
   log(`REST large file available ${avail.seconds.toFixed(2)} s after the response (${mbps(LARGE_BYTES, avail.seconds).toFixed(0)} MB/s)`);
 
   rss.phase('large-download');
+  const waitedBeforeLargeDownload = await idleServer1('REST large download');
   // The blob was just written and then read by the scan job, so it is in the page cache (warm).
   const dl2Run = await costed(src1, () => restLargeDownload(api, large.answer.id, { size: LARGE_BYTES, sha256: large.answer.sha256 }));
   const dl2 = dl2Run.value;
   rest.largeDownload = {
-    seconds: r1(dl2.seconds, 2), MBps: r1(mbps(LARGE_BYTES, dl2.seconds)), cost: dl2Run.cost, MBPerServerCpuSecond: perCpu(LARGE_BYTES / 1e6, dl2Run.cost),
-    note: 'blob in the page cache (just written, then read by the scan job); the client checks the SHA-256 against the upload\'s as it receives',
+    seconds: r1(dl2.seconds, 2), MBps: r1(mbps(LARGE_BYTES, dl2.seconds)), cost: dl2Run.cost, MBPerServerCpuSecond: perCpu(LARGE_BYTES / 1e6, dl2Run.cost), waitedForIdleSeconds: waitedBeforeLargeDownload,
+    note: 'blob in the page cache (just written, then read by the scan job); curl keeps the body in /dev/shm and its SHA-256 is checked against the upload\'s once it has arrived',
   };
   log(`REST large download: ${mbps(LARGE_BYTES, dl2.seconds).toFixed(0)} MB/s warm, SHA-256 verified`);
 
   rss.phase('small-upload');
   const files1 = smallFiles(SMALL_COUNT, SMALL_BYTES);
+  const waitedBeforeSmallUploads = await idleServer1('REST small uploads');
   const up1Run = await costed(src1, () => restSmallUploads(api, seeded.collectionId, files1, CLIENTS, 'small'));
   const up1 = up1Run.value;
   checkPool('small uploads', up1, SMALL_COUNT);
   rest.smallUpload = {
     count: SMALL_COUNT, bytes: SMALL_BYTES, clients: CLIENTS, seconds: r1(up1.seconds, 2), filesPerSec: r1(perSec(up1)), statuses: up1.statuses,
-    cost: up1Run.cost, filesPerServerCpuSecond: perCpu(SMALL_COUNT, up1Run.cost),
+    cost: up1Run.cost, filesPerServerCpuSecond: perCpu(SMALL_COUNT, up1Run.cost), waitedForIdleSeconds: waitedBeforeSmallUploads,
   };
   log(`REST small uploads: ${perSec(up1).toFixed(0)} files/s (${JSON.stringify(up1.statuses)})`);
 
   rss.phase('small-download');
+  const waitedBeforeSmallDownloads = await idleServer1('REST small downloads');
   const down1Run = await costed(src1, () => restSmallDownloads(api, up1.ids, files1, CLIENTS));
   const down1 = down1Run.value;
   checkPool('small downloads', down1, SMALL_COUNT);
-  rest.smallDownload = { count: SMALL_COUNT, clients: CLIENTS, seconds: r1(down1.seconds, 2), filesPerSec: r1(perSec(down1)), cost: down1Run.cost, filesPerServerCpuSecond: perCpu(SMALL_COUNT, down1Run.cost) };
+  rest.smallDownload = { count: SMALL_COUNT, clients: CLIENTS, seconds: r1(down1.seconds, 2), filesPerSec: r1(perSec(down1)), cost: down1Run.cost, filesPerServerCpuSecond: perCpu(SMALL_COUNT, down1Run.cost), waitedForIdleSeconds: waitedBeforeSmallDownloads };
   log(`REST small downloads: ${perSec(down1).toFixed(0)} files/s`);
 
   // ---------------------------------------------------------------------- WebDAV: Strongroom, Apache, rclone crypt
@@ -252,7 +265,7 @@ async function main(): Promise<void> {
   const s2: RunningServer = await startServer({ dataDir: d2, logFile: path.join(root, 'server2.log'), env: { STRONGROOM_INLINE_SCAN_MAX_BYTES: '1' } });
   const api2: Endpoint = { baseUrl: s2.baseUrl, authorization: `Bearer ${seeded2.token}` };
   const files2 = smallFiles(SMALL_COUNT, SMALL_BYTES);
-  const src2: Sources = { server: () => cpuOf(s2.pid), clamd: () => cpuOf(s2.clamdPid()), bench: selfCpu };
+  const src2: Sources = { server: () => cpuOf(s2.pid), clamd: () => cpuOf(s2.clamdPid()), bench: clientCpu };
   const up2Run = await costed(src2, () => restSmallUploads(api2, seeded2.collectionId, files2, CLIENTS, 'small'));
   const up2 = up2Run.value;
   checkPool('small uploads without inline scan', up2, SMALL_COUNT);
@@ -350,7 +363,7 @@ async function webdavComparison(s: RunningServer, seeded: Seeded, base: Buffer):
       log(`WebDAV: collection at ${folder}`);
       targets.push({
         name: 'strongroom', label: 'Strongroom', endpoint: dav, folder,
-        sources: { server: () => cpuOf(s.pid), clamd: () => cpuOf(s.clamdPid()), bench: selfCpu }, serverKeys: ['server', 'clamd'],
+        sources: { server: () => cpuOf(s.pid), clamd: () => cpuOf(s.clamdPid()), bench: clientCpu }, serverKeys: ['server', 'clamd'],
         // A large file is readable once its background malware scan is done.
         waitReadable: (url) => davWaitReadable(dav, url, 900_000),
       });
@@ -368,13 +381,13 @@ async function webdavComparison(s: RunningServer, seeded: Seeded, base: Buffer):
       apache = await startApache();
       const a = apache;
       log(`Apache mod_dav: pid ${a.pid} on ${a.baseUrl.href}`);
-      targets.push({ name: 'apache', label: 'Apache mod_dav', endpoint: { baseUrl: a.baseUrl, authorization: a.authorization }, folder: a.davPath, sources: { apache: () => cpuOfTree(a.pid), bench: selfCpu }, serverKeys: ['apache'] });
+      targets.push({ name: 'apache', label: 'Apache mod_dav', endpoint: { baseUrl: a.baseUrl, authorization: a.authorization }, folder: a.davPath, sources: { apache: () => cpuOfTree(a.pid), bench: clientCpu }, serverKeys: ['apache'] });
     }
     if (env.BENCH_SKIP_RCLONE !== '1') {
       rclone = await startRcloneCrypt();
       const r = rclone;
       log(`${r.version} serve webdav over crypt: pid ${r.pid} on ${r.baseUrl.href}`);
-      targets.push({ name: 'rclone', label: 'rclone crypt', endpoint: { baseUrl: r.baseUrl, authorization: r.authorization }, folder: r.davPath, sources: { rclone: () => cpuOf(r.pid), bench: selfCpu }, serverKeys: ['rclone'] });
+      targets.push({ name: 'rclone', label: 'rclone crypt', endpoint: { baseUrl: r.baseUrl, authorization: r.authorization }, folder: r.davPath, sources: { rclone: () => cpuOf(r.pid), bench: clientCpu }, serverKeys: ['rclone'] });
     }
     if (targets.length === 0) return null;
     const comparison = await compareDav(targets, { rounds: DAV_ROUNDS, smallCount: SMALL_COUNT, smallBytes: SMALL_BYTES, largeBytes: LARGE_BYTES, clients: CLIENTS, base, log });

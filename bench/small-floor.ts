@@ -31,7 +31,7 @@ import { openEncryptedSqlite } from '../src/db/sqlite-cipher.js';
 import { startTestClamd } from '../test/support/clamd.js';
 import { startApache } from './lib/apache.js';
 import { cleanupAll, cleanupSync, trackDir, trackPid, untrackPid } from './lib/cleanup.js';
-import { cpuOf, cpuOfTree, selfCpu } from './lib/cpu.js';
+import { cpuOf, cpuOfTree, clientCpu } from './lib/cpu.js';
 import { smallFiles } from './lib/data.js';
 import { describe, request, runPool } from './lib/http.js';
 import { startRcloneCrypt } from './lib/rclone.js';
@@ -119,7 +119,7 @@ let results: Record<string, Part> = {};
 const root = await mkdtemp(path.join(tmpdir(), 'srb-floor-'));
 trackDir(root);
 const log = (line: string): void => void process.stderr.write(`[floor] ${line}\n`);
-const client = { client: selfCpu };
+const client = { client: clientCpu };
 const files = smallFiles(N, SIZE);
 
 try {
@@ -165,7 +165,7 @@ try {
     const clamd = await startTestClamd();
     try {
       const scanner = clamd.scanner({ keptSessions: {} });
-      const sources = { clamd: () => cpuOf(clamd.supervisor.pid), server: selfCpu };
+      const sources = { clamd: () => cpuOf(clamd.supervisor.pid), server: clientCpu };
       results['clamd scan'] = await part(sources, async (i) => {
         const verdict = await scanner.scan((async function* () { yield files[i] as Buffer; })());
         if (verdict.outcome !== 'clean') throw new Error(`clamd: ${JSON.stringify(verdict)}`);
@@ -178,7 +178,7 @@ try {
     log(`blob: ${N} durable 4 KiB files`);
     const blobs = path.join(root, `blobs-${round}`);
     await mkdir(blobs);
-    const own = { server: selfCpu };
+    const own = { server: clientCpu };
     results['blob write'] = await part(own, async (i) => {
       const id = randomUUID();
       const temporary = path.join(blobs, `.${id}.tmp`);

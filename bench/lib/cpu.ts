@@ -71,13 +71,45 @@ export async function costed<T>(sources: Sources, work: () => Promise<T>): Promi
   return { value, cost: { wallSeconds: Math.round(wallSeconds * 1000) / 1000, cpuSeconds, loadavg1: { start: round2(load), end: round2(loadavg()[0] ?? 0) } } };
 }
 
-/** This process's own CPU seconds (the benchmark client). */
-export const selfCpu = (): number => {
+/** What clientCpu adds to this process's own CPU: large transfers' curl processes, less preparing their bodies. */
+let clientCpuAdjustment = 0;
+
+/** Counts the CPU seconds of a large transfer's client processes (curl: large-transfer.ts). */
+export function addClientChildCpu(seconds: number): void {
+  clientCpuAdjustment += seconds;
+}
+
+/** Leaves out CPU seconds this process spent on something that is not the client's work (writing an upload's body beforehand). */
+export function excludeFromClientCpu(seconds: number): void {
+  clientCpuAdjustment -= seconds;
+}
+
+/** The benchmark client's CPU seconds: this process's own, and its large transfers' (curl) once they ended. */
+export const clientCpu = (): number => {
   const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
+  return (u.user + u.system) / 1e6 + clientCpuAdjustment;
 };
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
+
+/**
+ * Waits (up to `maxSeconds`) until the processes `cpu` reads have used under 5 % of a core over a
+ * whole second: a server still busy with what an earlier phase queued (Strongroom copies a new
+ * version offsite and extracts its text once it is readable) would otherwise share the two cores
+ * with the transfer measured next. Returns the seconds waited, and whether it settled in time.
+ */
+export async function waitForIdle(cpu: () => number, maxSeconds: number): Promise<{ waitedSeconds: number; settled: boolean }> {
+  const started = Date.now();
+  let last = cpu();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const now = cpu();
+    const waitedSeconds = Math.round((Date.now() - started) / 100) / 10;
+    if (now - last < 0.05) return { waitedSeconds, settled: true };
+    if (waitedSeconds >= maxSeconds) return { waitedSeconds, settled: false };
+    last = now;
+  }
+}
 
 /** Waits (up to `maxSeconds`) for the 1-minute load average to fall below `below`; returns what it saw. */
 export async function waitForQuiet(below: number, maxSeconds: number, log: (line: string) => void): Promise<{ waitedSeconds: number; loadavg1: number }> {

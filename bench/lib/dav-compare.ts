@@ -6,7 +6,7 @@
 // the CPU seconds each process used, turned into CPU per file and per GiB.
 import { GiB, randomBuffer, smallFiles } from './data.js';
 import type { PoolResult } from './http.js';
-import { costed, type PhaseCost, type Sources } from './cpu.js';
+import { costed, waitForIdle, type PhaseCost, type Sources } from './cpu.js';
 import { round } from './rss.js';
 import { davLargeGet, davLargePut, davSmallGets, davSmallPuts, type Endpoint } from './workloads.js';
 
@@ -29,6 +29,8 @@ export interface DavTarget {
 export type Figure = 'smallPut' | 'smallGet' | 'largePut' | 'largeGet';
 export const FIGURES: readonly Figure[] = ['smallPut', 'smallGet', 'largePut', 'largeGet'];
 const SMALL: ReadonlySet<Figure> = new Set(['smallPut', 'smallGet']);
+/** The longest wait for the servers to be idle before a phase; 2,000 small PUTs' queued work takes 15-30 s here. */
+const IDLE_WAIT_MAX_S = 180;
 
 export interface Measured {
   /** files/s for small figures, MB/s (10^6) for large ones. */
@@ -41,6 +43,8 @@ export interface TargetRound {
   /** Position of this server in the round's order (0 = measured first). */
   order: number;
   figures: Record<Figure, Measured>;
+  /** Seconds waited, before each figure, for every server to be idle (waitForIdle): what the phase before left queued. */
+  waitedForIdle: Record<Figure, number>;
   /** Strongroom: from the large PUT's response until a HEAD answers 200 (its malware scan). */
   readableAfterLargePut?: { seconds: number; cost: PhaseCost };
 }
@@ -115,6 +119,15 @@ export async function compareDav(targets: DavTarget[], o: DavCompareOptions): Pr
     const order = targets.map((_, i) => targets[(i + r) % targets.length] as DavTarget);
     const current = new Map<string, Partial<Record<Figure, Measured>>>(order.map((t) => [t.name, {}]));
     const set = (t: DavTarget, f: Figure, m: Measured): void => void ((current.get(t.name) as Partial<Record<Figure, Measured>>)[f] = m);
+    const waited = new Map<string, Partial<Record<Figure, number>>>(order.map((t) => [t.name, {}]));
+    // Every server's processes, so that none is measured while another (Strongroom working through the
+    // offsite copies and text extraction its PUTs queued) takes CPU from the two cores.
+    const allServersCpu = (): number => targets.reduce((sum, t) => sum + t.serverKeys.reduce((s2, k) => s2 + (t.sources[k]?.() ?? 0), 0), 0);
+    const idle = async (t: DavTarget, f: Figure): Promise<void> => {
+      const w = await waitForIdle(allServersCpu, IDLE_WAIT_MAX_S);
+      (waited.get(t.name) as Partial<Record<Figure, number>>)[f] = w.waitedSeconds;
+      if (w.waitedSeconds >= 2) o.log(`${t.label} ${f}: waited ${w.waitedSeconds} s for the servers to finish earlier work${w.settled ? '' : ' (still busy; measured anyway)'}`);
+    };
     const files = smallFiles(o.smallCount, o.smallBytes);
     // Fresh large content each round too: clamd caches verdicts by content, so a repeated body would scan for free.
     const base = r === 0 ? o.base : randomBuffer(o.base.length);
@@ -123,36 +136,39 @@ export async function compareDav(targets: DavTarget[], o: DavCompareOptions): Pr
     o.log(`WebDAV round ${r + 1}/${o.rounds}: ${order.map((t) => t.label).join(', ')}`);
 
     for (const t of order) {
+      await idle(t, 'smallPut');
       const run = await costed(t.sources, () => davSmallPuts(t.endpoint, t.folder, files, o.clients, prefix));
       checkPool(`${t.label} WebDAV PUTs`, run.value, o.smallCount);
       set(t, 'smallPut', { rate: round(run.value.done / run.value.seconds, 1), cost: run.cost });
     }
     for (const t of order) {
+      await idle(t, 'smallGet');
       const run = await costed(t.sources, () => davSmallGets(t.endpoint, t.folder, files, o.clients, prefix));
       checkPool(`${t.label} WebDAV GETs`, run.value, o.smallCount);
       set(t, 'smallGet', { rate: round(run.value.done / run.value.seconds, 1), cost: run.cost });
     }
-    for (const t of order) {
-      const run = await costed(t.sources, () => davLargePut(t.endpoint, large(t), o.largeBytes, base));
-      set(t, 'largePut', { rate: mbps(run.value), cost: run.cost });
-    }
     const readable = new Map<string, { seconds: number; cost: PhaseCost }>();
     for (const t of order) {
+      await idle(t, 'largePut');
+      const run = await costed(t.sources, () => davLargePut(t.endpoint, large(t), o.largeBytes, base));
+      set(t, 'largePut', { rate: mbps(run.value), cost: run.cost });
+      // At once, before the next server's idle wait would let the scan finish unobserved.
       if (!t.waitReadable) continue;
       const wait = t.waitReadable;
-      const run = await costed(t.sources, () => wait(large(t)));
-      readable.set(t.name, { seconds: round(run.value, 2), cost: run.cost });
-      o.log(`${t.label}: the large PUT became readable ${run.value.toFixed(1)} s after its response`);
+      const waitRun = await costed(t.sources, () => wait(large(t)));
+      readable.set(t.name, { seconds: round(waitRun.value, 2), cost: waitRun.cost });
+      o.log(`${t.label}: the large PUT became readable ${waitRun.value.toFixed(1)} s after its response`);
     }
     // Each server reads back the file it was just sent: written, and in the page cache, on all three.
     for (const t of order) {
+      await idle(t, 'largeGet');
       const run = await costed(t.sources, () => davLargeGet(t.endpoint, large(t), o.largeBytes));
       set(t, 'largeGet', { rate: mbps(run.value), cost: run.cost });
     }
     for (const [position, t] of order.entries()) {
       const figures = current.get(t.name) as Record<Figure, Measured>;
       const wait = readable.get(t.name);
-      (rounds.get(t.name) as TargetRound[]).push({ round: r + 1, order: position, figures, ...(wait ? { readableAfterLargePut: wait } : {}) });
+      (rounds.get(t.name) as TargetRound[]).push({ round: r + 1, order: position, figures, waitedForIdle: waited.get(t.name) as Record<Figure, number>, ...(wait ? { readableAfterLargePut: wait } : {}) });
       o.log(`${t.label}: small PUT ${figures.smallPut.rate.toFixed(0)}/s, GET ${figures.smallGet.rate.toFixed(0)}/s; large PUT ${figures.largePut.rate.toFixed(0)} MB/s, GET ${figures.largeGet.rate.toFixed(0)} MB/s`);
     }
   }
@@ -183,7 +199,7 @@ export async function compareDav(targets: DavTarget[], o: DavCompareOptions): Pr
 
   return {
     rounds: o.rounds, smallCount: o.smallCount, smallBytes: o.smallBytes, largeBytes: o.largeBytes, clients: o.clients, servers, ratios,
-    note: 'same node:http client and workload for every server; rounds interleave the servers (order rotated each round); rates are medians over rounds, ratios medians of per-round ratios; CPU per unit sums every round. Strongroom encrypts, scans (inline for small files), audits and fsyncs every file; rclone crypt encrypts only; Apache mod_dav_fs does none of these',
+    note: 'the same clients and workload for every server (node:http for the small files, curl for the large ones); rounds interleave the servers (order rotated each round); rates are medians over rounds, ratios medians of per-round ratios; CPU per unit sums every round. Before each phase every server is left until its processes use under 5 % of a core (waitedForIdle), so no phase shares the cores with work an earlier one queued. Strongroom encrypts, scans (inline for small files), audits and fsyncs every file; rclone crypt encrypts only; Apache mod_dav_fs does none of these',
   };
 }
 

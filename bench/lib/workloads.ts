@@ -1,8 +1,8 @@
 // The measured workloads: large and small uploads and downloads through the REST API and over
 // WebDAV (against Strongroom or Apache), each returning seconds and what it checked.
 import type http from 'node:http';
-import { describe, keepAliveAgent, request, runPool, timed, type PoolResult } from './http.js';
-import { largeFile } from './data.js';
+import { describe, keepAliveAgent, request, runPool, type PoolResult } from './http.js';
+import { transfer } from './large-transfer.js';
 import { sleep } from './strongroom.js';
 
 export interface Endpoint {
@@ -23,24 +23,15 @@ interface UploadAnswer {
 }
 
 export async function restLargeUpload(api: Endpoint, collectionId: string, bytes: number, base: Buffer, name: string): Promise<{ seconds: number; answer: UploadAnswer }> {
-  const agent = keepAliveAgent(1);
-  try {
-    const { seconds, value } = await timed(() =>
-      request(api.baseUrl, agent, {
-        method: 'POST',
-        path: `/api/v1/collections/${collectionId}/documents?name=${encodeURIComponent(name)}`,
-        headers: { authorization: api.authorization, 'content-type': 'application/octet-stream', 'content-length': bytes },
-        body: largeFile(bytes, base),
-        timeoutMs: 600_000,
-      }),
-    );
-    if (value.status !== 201) throw new Error(`large upload: ${describe(value)}`);
-    const answer = json<UploadAnswer>(value.body);
-    if (answer.size !== bytes) throw new Error(`large upload stored ${answer.size} bytes, sent ${bytes}`);
-    return { seconds, answer };
-  } finally {
-    agent.destroy();
-  }
+  const { seconds, value } = await transfer({
+    baseUrl: api.baseUrl, method: 'POST', path: `/api/v1/collections/${collectionId}/documents?name=${encodeURIComponent(name)}`,
+    headers: { authorization: api.authorization, 'content-type': 'application/octet-stream', 'content-length': bytes },
+    timeoutMs: 600_000, bodyBytes: bytes,
+  }, base);
+  if (value.status !== 201) throw new Error(`large upload: ${describe(value)}`);
+  const answer = json<UploadAnswer>(value.body);
+  if (answer.size !== bytes) throw new Error(`large upload stored ${answer.size} bytes, sent ${bytes}`);
+  return { seconds, answer };
 }
 
 /** Polls GET /api/v1/documents/:id every 100 ms until its status is `available`; seconds waited. */
@@ -65,21 +56,14 @@ export async function waitAvailable(api: Endpoint, id: string, timeoutMs: number
 }
 
 export async function restLargeDownload(api: Endpoint, id: string, expected: { size: number; sha256?: string }): Promise<{ seconds: number }> {
-  const agent = keepAliveAgent(1);
-  try {
-    const { seconds, value } = await timed(() =>
-      request(api.baseUrl, agent, {
-        method: 'GET', path: `/api/v1/documents/${id}/content`, headers: { authorization: api.authorization },
-        collect: expected.sha256 ? 'sha256' : 'count', timeoutMs: 600_000,
-      }),
-    );
-    if (value.status !== 200) throw new Error(`large download: ${describe(value)}`);
-    if (value.bytes !== expected.size) throw new Error(`large download returned ${value.bytes} bytes, expected ${expected.size}`);
-    if (expected.sha256 && value.sha256 !== expected.sha256) throw new Error('large download: SHA-256 differs from the upload');
-    return { seconds };
-  } finally {
-    agent.destroy();
-  }
+  const { seconds, value } = await transfer({
+    baseUrl: api.baseUrl, method: 'GET', path: `/api/v1/documents/${id}/content`, headers: { authorization: api.authorization },
+    sha256: expected.sha256 !== undefined, timeoutMs: 600_000,
+  });
+  if (value.status !== 200) throw new Error(`large download: ${describe(value)}`);
+  if (value.bytes !== expected.size) throw new Error(`large download returned ${value.bytes} bytes, expected ${expected.size}`);
+  if (expected.sha256 && value.sha256 !== expected.sha256) throw new Error('large download: SHA-256 differs from the upload');
+  return { seconds };
 }
 
 export interface SmallUploads extends PoolResult {
@@ -163,19 +147,12 @@ export async function findDavCollection(dav: Endpoint, names: string[], root = '
 }
 
 export async function davLargePut(dav: Endpoint, url: string, bytes: number, base: Buffer): Promise<number> {
-  const agent = keepAliveAgent(1);
-  try {
-    const { seconds, value } = await timed(() =>
-      request(dav.baseUrl, agent, {
-        method: 'PUT', path: url, timeoutMs: 600_000, body: largeFile(bytes, base),
-        headers: { authorization: dav.authorization, 'content-type': 'application/octet-stream', 'content-length': bytes },
-      }),
-    );
-    if (value.status < 200 || value.status > 204) throw new Error(`WebDAV large PUT: ${describe(value)}`);
-    return seconds;
-  } finally {
-    agent.destroy();
-  }
+  const { seconds, value } = await transfer({
+    baseUrl: dav.baseUrl, method: 'PUT', path: url, timeoutMs: 600_000, bodyBytes: bytes,
+    headers: { authorization: dav.authorization, 'content-type': 'application/octet-stream', 'content-length': bytes },
+  }, base);
+  if (value.status < 200 || value.status > 204) throw new Error(`WebDAV large PUT: ${describe(value)}`);
+  return seconds;
 }
 
 /** Polls HEAD until 200 (Strongroom answers 423 or similar while the malware scan runs). */
@@ -195,16 +172,11 @@ export async function davWaitReadable(dav: Endpoint, url: string, timeoutMs: num
 }
 
 export async function davLargeGet(dav: Endpoint, url: string, size: number): Promise<number> {
-  const agent = keepAliveAgent(1);
-  try {
-    const { seconds, value } = await timed(() =>
-      request(dav.baseUrl, agent, { method: 'GET', path: url, headers: { authorization: dav.authorization }, collect: 'count', timeoutMs: 600_000 }),
-    );
-    if (value.status !== 200 || value.bytes !== size) throw new Error(`WebDAV large GET: HTTP ${value.status}, ${value.bytes} bytes`);
-    return seconds;
-  } finally {
-    agent.destroy();
-  }
+  const { seconds, value } = await transfer({
+    baseUrl: dav.baseUrl, method: 'GET', path: url, headers: { authorization: dav.authorization }, timeoutMs: 600_000,
+  });
+  if (value.status !== 200 || value.bytes !== size) throw new Error(`WebDAV large GET: HTTP ${value.status}, ${value.bytes} bytes`);
+  return seconds;
 }
 
 export async function davSmallPuts(dav: Endpoint, folder: string, files: Buffer[], clients: number, prefix: string): Promise<PoolResult> {
