@@ -1,15 +1,15 @@
 // Large transfers through curl, the same client for every server. Until 3 December they ran in the
 // benchmark's own Node process, which holds the small files, the random base and what earlier phases
-// left on its heap: receiving 1 GiB there cost it 4.2-5.5 CPU-seconds (against Apache, rclone and
+// left on its heap: receiving 1 GiB there cost it 4.2-4.7 CPU-seconds (from Apache, rclone and
 // Strongroom alike), so on two cores the client took most of a core from the server it measured and
-// every server's large GET ran at the client's pace (290-380 MB/s). curl receives 1 GiB here on
-// 0.3-0.5 CPU-seconds. An upload's body is written to a file in memory (/dev/shm) first, outside the
+// every server's large GET ran near the client's pace (about 300 MB/s). curl receives 1 GiB here on
+// 0.4-0.5 CPU-seconds. An upload's body is written to a file in memory (/dev/shm) first, outside the
 // timing and the client's CPU; a download that is checked is kept there and hashed afterwards. The
 // client's CPU is curl's own, read with the shell's `times` once it has exited, and counted by cpu.ts
 // clientCpu.
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -69,7 +69,10 @@ export async function transfer(job: TransferJob, base?: Buffer): Promise<{ secon
   try {
     const args = ['-sS', '-X', job.method, '--max-time', String(Math.ceil(job.timeoutMs / 1000)), '--noproxy', '*',
       '-w', `%{stderr}${MARK} %{http_code} %{size_download} %{time_total}\\n`];
-    for (const [name, value] of Object.entries(job.headers)) args.push('-H', `${name}: ${value}`);
+    // From a file, not the command line, where any process could read the credentials in them.
+    const headersFile = path.join(dir, 'headers');
+    await writeFile(headersFile, Object.entries(job.headers).map(([name, value]) => `${name}: ${value}\n`).join(''), { mode: 0o600 });
+    args.push('-H', `@${headersFile}`);
     const responseFile = path.join(dir, 'response');
     const downloadFile = path.join(dir, 'download');
     if (job.bodyBytes !== undefined) {
