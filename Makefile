@@ -22,7 +22,7 @@ build: install
 	npm run --silent build
 
 run: build
-	node dist/cli/index.js demo
+	bin/strongroom demo
 
 lint: install
 	npm run --silent lint

@@ -2,6 +2,7 @@
 // background work and listens until SIGINT or SIGTERM. Loaded only by those two commands
 // (serve.commands.ts), so every other command starts without the server's modules.
 import { readFile } from 'node:fs/promises';
+import { allocatorNote } from '../compose/allocator-settings.js';
 import { tuneHeapForServing } from '../compose/server-heap.js';
 import { listenProblems, type Config } from '../config/config.js';
 import { openVault, type Vault } from '../main.js';
@@ -16,6 +17,8 @@ export async function serve(config: Config, before?: (vault: Vault) => Promise<v
     say('Warning: STRONGROOM_PASSWORD_HASHING=test-only-weak: passwords set from now on are hashed cheaply and are easy to guess if the database leaks. It is for test suites only: unset it for real people.');
   }
   tuneHeapForServing();
+  const note = allocatorNote();
+  if (note !== undefined) say(note);
   const https = config.tlsCert && config.tlsKey ? { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) } : null;
   const vault = await openVault(config, { create: true, startClamd: true });
   try {
