@@ -15,7 +15,7 @@ import { cleanupAll, cleanupSync, onCleanup, trackDir, trackPid, untrackDir, unt
 import { smallFiles } from './lib/data.js';
 import { fmt, table } from './lib/report.js';
 import { round } from './lib/rss.js';
-import { REPO_ROOT, entryForRun, runCli, seed, startServer } from './lib/strongroom.js';
+import { REPO_ROOT, entryForRun, launcherAllocatorEnv, runCli, seed, startServer } from './lib/strongroom.js';
 import { restSmallUploads, type Endpoint } from './lib/workloads.js';
 
 const env = process.env;
@@ -32,7 +32,7 @@ async function timedImport(dataDir: string, args: string[]): Promise<{ seconds: 
   const entry = entryForRun();
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, [...entry.args, '--data', dataDir, 'import', ...args], {
-    cwd: REPO_ROOT, env: { ...process.env, STRONGROOM_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: REPO_ROOT, env: { ...process.env, ...launcherAllocatorEnv(), STRONGROOM_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   trackPid(child.pid);
   let stderr = '';

@@ -8,6 +8,8 @@
 //   BENCH_BASELINE    another checkout (with node_modules) to compare with, e.g. the commit before a
 //                     change unpacked by `git archive`: both run side by side, interleaved per
 //                     transfer (A B, then B A in the next round) so both see the same machine
+//   BENCH_BASELINE_ALLOCATOR=glibc  the baseline's servers run with glibc's allocator defaults, not
+//                     bin/strongroom's settings (with BENCH_BASELINE=. it measures the settings alone)
 //   BENCH_KINDS       which transfers, comma-separated (default all four: "REST download,WebDAV GET,REST upload,WebDAV PUT")
 //   BENCH_PROFILE=1   instead: profile this checkout with --cpu-prof, one server run per kind of
 //                     transfer, and print where each spends its self time
@@ -22,11 +24,11 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { cleanupAll, cleanupSync, onCleanup, trackDir, untrackDir } from './lib/cleanup.js';
-import { costed, cpuOf, mainThreadCpuOf, clientCpu, type PhaseCost } from './lib/cpu.js';
+import { costed, cpuOf, mainThreadCpuOf, minorFaultsOf, clientCpu, type PhaseCost } from './lib/cpu.js';
 import { GiB, MiB, randomBuffer } from './lib/data.js';
 import { readProfile, topLines } from './lib/profile.js';
 import { table } from './lib/report.js';
-import { REPO_ROOT, entryAt, entryForRun, seed, startServer, type Entry, type RunningServer, type Seeded } from './lib/strongroom.js';
+import { REPO_ROOT, entryAt, entryForRun, launcherAllocatorEnv, seed, startServer, type Entry, type RunningServer, type Seeded } from './lib/strongroom.js';
 import { davLargeGet, davLargePut, findDavCollection, restLargeDownload, restLargeUpload, waitAvailable, type Endpoint } from './lib/workloads.js';
 
 const env = process.env;
@@ -34,6 +36,10 @@ const LARGE_BYTES = Number(env.BENCH_LARGE_MIB ?? 1024) * MiB;
 const ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
 const BASELINE = env.BENCH_BASELINE ? path.resolve(env.BENCH_BASELINE) : undefined;
 const PROFILE = env.BENCH_PROFILE === '1';
+/** The baseline without the launcher's allocator settings: undefined values leave the environment. */
+const BASELINE_ENV: NodeJS.ProcessEnv = env.BENCH_BASELINE_ALLOCATOR === 'glibc'
+  ? Object.fromEntries(Object.keys(launcherAllocatorEnv()).map((name) => [name, undefined]))
+  : {};
 
 const t0 = Date.now();
 const log = (line: string): void => void process.stderr.write(`[large ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
@@ -46,6 +52,8 @@ if (KINDS.length === 0) throw new Error(`BENCH_KINDS names none of: ${ALL_KINDS.
 interface Variant {
   name: string;
   entry: Entry | undefined;
+  /** Added to every server's environment. */
+  env: NodeJS.ProcessEnv;
   dataDir: string;
   logFile: string;
   seeded: Seeded;
@@ -65,17 +73,19 @@ interface Sample {
   serverCpu: number;
   /** The server's main thread alone (its JavaScript); the rest is mostly the libuv pool's file I/O. */
   serverMainCpu: number;
+  /** The server's minor page faults over the transfer (fresh pages its allocator took). */
+  serverMinorFaults: number;
   clientCpu: number;
   load: number;
 }
 
 /** Seeds a vault, stores the large file and waits for its scan; returns what the transfers need. */
-async function prepare(name: string, entry: Entry | undefined, root: string, base: Buffer): Promise<Variant> {
+async function prepare(name: string, entry: Entry | undefined, root: string, base: Buffer, variantEnv: NodeJS.ProcessEnv = {}): Promise<Variant> {
   const dataDir = path.join(root, name);
   await mkdir(dataDir, { recursive: true });
   const logFile = path.join(root, `${name}.log`);
   const seeded = await seed(dataDir, {}, entry);
-  const server = await startServer({ dataDir, logFile, ...(entry ? { entry } : {}) });
+  const server = await startServer({ dataDir, logFile, env: variantEnv, ...(entry ? { entry } : {}) });
   try {
     const api: Endpoint = { baseUrl: server.baseUrl, authorization: `Bearer ${seeded.token}` };
     const up = await restLargeUpload(api, seeded.collectionId, LARGE_BYTES, base, 'large.bin');
@@ -86,7 +96,7 @@ async function prepare(name: string, entry: Entry | undefined, root: string, bas
     const dav: Endpoint = { baseUrl: server.baseUrl, authorization: davAuthorization(seeded) };
     const davFolder = await findDavCollection(dav, [seeded.collectionName, seeded.collectionId]);
     if (!davFolder) throw new Error(`${name}: no WebDAV folder for the collection`);
-    return { name, entry, dataDir, logFile, seeded, fileId: up.answer.id, davFolder };
+    return { name, entry, env: variantEnv, dataDir, logFile, seeded, fileId: up.answer.id, davFolder };
   } finally {
     await server.stop();
   }
@@ -96,7 +106,7 @@ const davAuthorization = (s: Seeded): string => `Basic ${Buffer.from(`${s.email}
 
 async function start(variant: Variant, nodeArgs: string[] = []): Promise<Running> {
   const server = await startServer({
-    dataDir: variant.dataDir, logFile: variant.logFile, env: { STRONGROOM_ROLE: 'web' }, nodeArgs,
+    dataDir: variant.dataDir, logFile: variant.logFile, env: { ...variant.env, STRONGROOM_ROLE: 'web' }, nodeArgs,
     ...(variant.entry ? { entry: variant.entry } : {}),
   });
   return {
@@ -134,6 +144,7 @@ function summarise(samples: Sample[]) {
   return {
     serverCpuSecondsPerGiB: round(median(samples.map((s) => s.serverCpu)) / gib),
     serverMainThreadCpuSecondsPerGiB: round(median(samples.map((s) => s.serverMainCpu)) / gib),
+    serverMinorFaultsPerGiB: Math.round(median(samples.map((s) => s.serverMinorFaults)) / gib),
     clientCpuSecondsPerGiB: round(median(samples.map((s) => s.clientCpu)) / gib),
     MBps: round(LARGE_BYTES / 1e6 / median(samples.map((s) => s.seconds)), 1),
     samples: samples.map((s) => ({ ...s, serverCpuPerGiB: round(s.serverCpu / gib), MBps: round(LARGE_BYTES / 1e6 / s.seconds, 1) })),
@@ -142,7 +153,7 @@ function summarise(samples: Sample[]) {
 
 async function measure(root: string, base: Buffer): Promise<void> {
   const variants: Variant[] = [];
-  if (BASELINE) variants.push(await prepare('before', entryAt(BASELINE), root, base));
+  if (BASELINE) variants.push(await prepare('before', entryAt(BASELINE), root, base, BASELINE_ENV));
   variants.push(await prepare(BASELINE ? 'after' : 'this', BASELINE ? entryAt(REPO_ROOT) : undefined, root, base));
   const running: Running[] = [];
   for (const v of variants) running.push(await start(v));
@@ -151,11 +162,12 @@ async function measure(root: string, base: Buffer): Promise<void> {
     const order = round_ % 2 === 0 ? running : [...running].reverse();
     for (const kind of KINDS) {
       for (const r of order) {
-        const { value: seconds, cost } = await costed({ server: () => cpuOf(r.server.pid), serverMain: () => mainThreadCpuOf(r.server.pid), client: clientCpu }, () => transfer(r, kind, base));
+        const sources = { server: () => cpuOf(r.server.pid), serverMain: () => mainThreadCpuOf(r.server.pid), serverFaults: () => minorFaultsOf(r.server.pid), client: clientCpu };
+        const { value: seconds, cost } = await costed(sources, () => transfer(r, kind, base));
         const sample = sampleOf(seconds, cost);
         const key = `${r.variant.name}|${kind}`;
         samples.set(key, [...(samples.get(key) ?? []), sample]);
-        log(`round ${round_ + 1} ${r.variant.name.padEnd(6)} ${kind.padEnd(13)} ${(LARGE_BYTES / 1e6 / seconds).toFixed(0).padStart(5)} MB/s  server ${(sample.serverCpu / gib).toFixed(2)} CPU-s/GiB (main thread ${(sample.serverMainCpu / gib).toFixed(2)})  (load ${sample.load})`);
+        log(`round ${round_ + 1} ${r.variant.name.padEnd(6)} ${kind.padEnd(13)} ${(LARGE_BYTES / 1e6 / seconds).toFixed(0).padStart(5)} MB/s  server ${(sample.serverCpu / gib).toFixed(2)} CPU-s/GiB (main thread ${(sample.serverMainCpu / gib).toFixed(2)}), ${(sample.serverMinorFaults / gib).toFixed(0)} page faults/GiB  (load ${sample.load})`);
       }
     }
   }
@@ -164,15 +176,15 @@ async function measure(root: string, base: Buffer): Promise<void> {
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
     host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
-    parameters: { largeBytes: LARGE_BYTES, rounds: ROUNDS, baseline: BASELINE ?? null, serverEntry: BASELINE ? 'tsx (both)' : entryForRun().kind },
-    note: 'Medians over the rounds. serverCpuSecondsPerGiB: utime+stime of the whole server process (every thread) during the transfer, per GiB moved; serverMainThreadCpuSecondsPerGiB: its main thread alone. Client: this process, sending or receiving (not hashing) on the same cores.',
+    parameters: { largeBytes: LARGE_BYTES, rounds: ROUNDS, baseline: BASELINE ?? null, baselineAllocator: BASELINE ? (env.BENCH_BASELINE_ALLOCATOR ?? 'launcher') : null, allocator: launcherAllocatorEnv(), serverEntry: BASELINE ? 'each checkout\'s dist/ build, or its source through tsx when it has none' : entryForRun().kind },
+    note: 'Medians over the rounds. serverCpuSecondsPerGiB: utime+stime of the whole server process (every thread) during the transfer, per GiB moved; serverMainThreadCpuSecondsPerGiB: its main thread alone; serverMinorFaultsPerGiB: its minor page faults (fresh pages) per GiB moved. Client: this process, sending or receiving (not hashing) on the same cores.',
     results: {} as Record<string, Record<string, unknown>>,
   };
-  const rows = [['transfer', ...variants.flatMap((v) => [`${v.name} CPU-s/GiB`, `${v.name} main`, `${v.name} MB/s`]), ...(BASELINE ? ['CPU after/before', 'MB/s after/before'] : [])]];
+  const rows = [['transfer', ...variants.flatMap((v) => [`${v.name} CPU-s/GiB`, `${v.name} main`, `${v.name} faults/GiB`, `${v.name} MB/s`]), ...(BASELINE ? ['CPU after/before', 'MB/s after/before'] : [])]];
   for (const kind of KINDS) {
     const per = variants.map((v) => summarise(samples.get(`${v.name}|${kind}`) ?? []));
     (results.results as Record<string, Record<string, unknown>>)[kind] = Object.fromEntries(variants.map((v, i) => [v.name, per[i]]));
-    const row = [kind, ...per.flatMap((p) => [p.serverCpuSecondsPerGiB.toFixed(2), p.serverMainThreadCpuSecondsPerGiB.toFixed(2), p.MBps.toFixed(0)])];
+    const row = [kind, ...per.flatMap((p) => [p.serverCpuSecondsPerGiB.toFixed(2), p.serverMainThreadCpuSecondsPerGiB.toFixed(2), p.serverMinorFaultsPerGiB.toFixed(0), p.MBps.toFixed(0)])];
     if (BASELINE) row.push((per[1]!.serverCpuSecondsPerGiB / per[0]!.serverCpuSecondsPerGiB).toFixed(2), (per[1]!.MBps / per[0]!.MBps).toFixed(2));
     rows.push(row);
   }
@@ -182,7 +194,7 @@ async function measure(root: string, base: Buffer): Promise<void> {
 }
 
 function sampleOf(seconds: number, cost: PhaseCost): Sample {
-  return { seconds: round(seconds, 3), serverCpu: cost.cpuSeconds.server ?? 0, serverMainCpu: cost.cpuSeconds.serverMain ?? 0, clientCpu: cost.cpuSeconds.client ?? 0, load: round(loadavg()[0] ?? 0, 1) };
+  return { seconds: round(seconds, 3), serverCpu: cost.cpuSeconds.server ?? 0, serverMainCpu: cost.cpuSeconds.serverMain ?? 0, serverMinorFaults: cost.cpuSeconds.serverFaults ?? 0, clientCpu: cost.cpuSeconds.client ?? 0, load: round(loadavg()[0] ?? 0, 1) };
 }
 
 /** One server run per kind of transfer under --cpu-prof, each doing BENCH_ROUNDS transfers. */

@@ -27,7 +27,7 @@ import { clamdInstream, ddWrite, fsyncRate, opensslSpeed } from './lib/reference
 import { startRcloneCrypt, type RunningRclone } from './lib/rclone.js';
 import { aim, aimsRows, fmt, markdownTable, table, type Aim } from './lib/report.js';
 import { RssSampler, mb, round } from './lib/rss.js';
-import { REPO_ROOT, entryForRun, seed, sleep, startServer, type RunningServer, type Seeded } from './lib/strongroom.js';
+import { REPO_ROOT, entryForRun, launcherAllocatorEnv, seed, sleep, startServer, type RunningServer, type Seeded } from './lib/strongroom.js';
 import {
   davAnswers, davWaitReadable, findDavCollection, restLargeDownload,
   restLargeUpload, restSmallDownloads, restSmallUploads, waitAvailable, type Endpoint,
@@ -93,7 +93,7 @@ async function prepare(): Promise<{ entry: ReturnType<typeof entryForRun>; root:
   const entry = entryForRun();
   results.run = {
     date, startedAt: startedAt.toISOString(), only: ONLY || null, host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30, 1), kernel: release(), node: process.version },
-    server: { entry: entry.kind, entryReason: entry.reason, entryBuiltAt: entry.kind === 'dist' ? statSync(entry.args[0] as string).mtime.toISOString() : null, logLevel: env.STRONGROOM_LOG_LEVEL ?? 'info (default)' },
+    server: { entry: entry.kind, entryReason: entry.reason, entryBuiltAt: entry.kind === 'dist' ? statSync(entry.args[0] as string).mtime.toISOString() : null, logLevel: env.STRONGROOM_LOG_LEVEL ?? 'info (default)', allocator: launcherAllocatorEnv() },
     parameters: { largeBytes: LARGE_BYTES, smallCount: SMALL_COUNT, smallBytes: SMALL_BYTES, clients: CLIENTS, davRounds: DAV_ROUNDS, ...(ONLY ? {} : { clamdInstreamBytes: CLAMD_BYTES }) },
     units: 'MB = 10^6 bytes; MB/s likewise (as dd and openssl report)',
   };
@@ -454,7 +454,8 @@ async function finish(entry: ReturnType<typeof entryForRun>, aims: Aim[], figure
   const davTitle = dav
     ? `WebDAV, same client and workload on each server (${dav.rounds} interleaved round${dav.rounds === 1 ? '' : 's'}, ${CLIENTS} keep-alive clients; rates are medians over rounds, CPU per file or GiB over all rounds)`
     : 'WebDAV: not measured';
-  const title = `Strongroom benchmark ${date}${ONLY ? ` (only ${ONLY})` : ''} (${cpus().length} cores, server from ${entry.kind})`;
+  const allocator = Object.keys(launcherAllocatorEnv()).length > 0 ? "bin/strongroom's allocator settings" : "glibc's allocator defaults";
+  const title = `Strongroom benchmark ${date}${ONLY ? ` (only ${ONLY})` : ''} (${cpus().length} cores, server from ${entry.kind}, ${allocator})`;
   const load = `load average ${(results.run as { loadBeforeStart?: { loadavg1: number } }).loadBeforeStart?.loadavg1 ?? '?'} before, ${loadavg()[0]?.toFixed(2)} at the end`;
   const md = [
     `# ${title}`, '', `${load}; results in \`${path.basename(out)}\`.`, '',

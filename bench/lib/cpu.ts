@@ -10,6 +10,7 @@ interface Stat {
   pid: number;
   ppid: number;
   ticks: number;
+  minorFaults: number;
 }
 
 function stat(pid: number, file = `/proc/${pid}/stat`): Stat | undefined {
@@ -17,8 +18,8 @@ function stat(pid: number, file = `/proc/${pid}/stat`): Stat | undefined {
     const text = readFileSync(file, 'utf8');
     // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state); ppid is field 4, utime 14, stime 15.
-    return { pid, ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
+    // fields[0] is field 3 (state); ppid is field 4, minflt 10, utime 14, stime 15.
+    return { pid, ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]), minorFaults: Number(fields[7]) };
   } catch {
     return undefined;
   }
@@ -37,6 +38,16 @@ export function cpuOf(pid: number | undefined): number {
 export function mainThreadCpuOf(pid: number | undefined): number {
   if (!pid) return 0;
   return (stat(pid, `/proc/${pid}/task/${pid}/stat`)?.ticks ?? 0) / TICKS_PER_SECOND;
+}
+
+/**
+ * Minor page faults of a process (every thread): pages it touched for the first time, which the
+ * kernel had to zero and map. Many per GiB moved mean its allocator gave memory back and took fresh
+ * pages again (docs/performance.md "The allocator").
+ */
+export function minorFaultsOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  return stat(pid)?.minorFaults ?? 0;
 }
 
 /** CPU seconds of a process and its direct children (Apache's master and its workers). */

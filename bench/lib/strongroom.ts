@@ -81,7 +81,7 @@ export function runCli(args: string[], o: CliOptions): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...entry.args, '--data', o.dataDir, ...args], {
       cwd: entry.cwd ?? REPO_ROOT,
-      env: { ...process.env, STRONGROOM_LOG_LEVEL: 'warn', ...o.env },
+      env: { ...process.env, ...launcherAllocatorEnv(), STRONGROOM_LOG_LEVEL: 'warn', ...o.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     trackPid(child.pid);
@@ -140,9 +140,25 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * The allocator settings `bin/strongroom` gives the process it starts (the `: "${NAME:=VALUE}"`
+ * lines), read from that script so the benchmark cannot drift from it. Every server the benchmark
+ * starts gets them, whichever checkout it runs, as one started through the launcher would; only
+ * Strongroom's servers do, not Apache or rclone. BENCH_ALLOCATOR=glibc leaves glibc's defaults
+ * instead, to measure what the settings change.
+ */
+export function launcherAllocatorEnv(): Record<string, string> {
+  if (process.env.BENCH_ALLOCATOR === 'glibc') return {};
+  const script = readFileSync(path.join(REPO_ROOT, 'bin', 'strongroom'), 'utf8');
+  const settings = Object.fromEntries([...script.matchAll(/^: "\$\{(MALLOC_[A-Z_]+):=(\d+)\}"$/gm)].map((m) => [m[1]!, m[2]!]));
+  if (Object.keys(settings).length === 0) throw new Error('bin/strongroom sets no MALLOC_ variables: the benchmark would not run servers as the launcher does');
+  return settings;
+}
+
 export interface ServerOptions {
   dataDir: string;
   logFile: string;
+  /** Added to the benchmark's own environment and the launcher's allocator settings (launcherAllocatorEnv). */
   env?: NodeJS.ProcessEnv;
   /** Extra options for node itself, e.g. --cpu-prof (not allowed in NODE_OPTIONS). */
   nodeArgs?: string[];
@@ -157,7 +173,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const logFd = openSync(o.logFile, 'a');
   const child = spawn(process.execPath, [...(o.nodeArgs ?? []), ...entry.args, '--data', o.dataDir, 'serve', '--host', '127.0.0.1', '--port', '0'], {
     cwd: entry.cwd ?? REPO_ROOT,
-    env: { ...process.env, ...o.env },
+    env: { ...process.env, ...launcherAllocatorEnv(), ...o.env },
     stdio: ['ignore', logFd, 'pipe'],
   });
   closeSync(logFd);
