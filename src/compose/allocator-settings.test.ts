@@ -40,7 +40,7 @@ describe('bin/strongroom', () => {
       'arg=/srv/a b',
       'arg=serve',
       'MALLOC_MMAP_THRESHOLD_=4194304',
-      'MALLOC_TRIM_THRESHOLD_=33554432',
+      'MALLOC_TRIM_THRESHOLD_=16777216',
     ]);
   });
 

@@ -2,8 +2,8 @@
 // at glibc's defaults, memory a large transfer frees goes back to the system and the next buffers
 // take fresh pages, which the kernel must zero and fault in: a large download then costs up to
 // twice the CPU, changing from one download to the next with where the heap's top happens to lie
-// (docs/performance.md "The allocator"). glibc reads them only as a process starts, so a server
-// can only say that it was started without them.
+// (docs/performance.md "Results, 3 December 2026, evening"). glibc reads them only as a process
+// starts, so a server can only say that it was started without them.
 
 /** What bin/strongroom sets, when the environment does not already. */
 export const LAUNCHER_ALLOCATOR_VARIABLES = ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_'] as const;
