@@ -43,7 +43,7 @@ export function mainThreadCpuOf(pid: number | undefined): number {
 /**
  * Minor page faults of a process (every thread): pages it touched for the first time, which the
  * kernel had to zero and map. Many per GiB moved mean its allocator gave memory back and took fresh
- * pages again (docs/performance.md "The allocator").
+ * pages again (docs/performance.md "Results, 3 December 2026, evening").
  */
 export function minorFaultsOf(pid: number | undefined): number {
   if (!pid) return 0;
