@@ -12,10 +12,11 @@ export const LAUNCHER_ALLOCATOR_VARIABLES = ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_T
  * A line for the operator when this process runs on glibc without the launcher's settings; nothing
  * when they are set (to any value: the operator's choice) or another C library is in use.
  */
-export function allocatorNote(env: NodeJS.ProcessEnv = process.env, onGlibc: boolean = runsOnGlibc()): string | undefined {
-  if (!onGlibc) return undefined;
+export function allocatorNote(env: NodeJS.ProcessEnv = process.env, onGlibc: () => boolean = runsOnGlibc): string | undefined {
   const missing = LAUNCHER_ALLOCATOR_VARIABLES.filter((name) => env[name] === undefined);
-  if (missing.length === 0) return undefined;
+  // Asked only when something is missing: Node's report, the one place that names the C library,
+  // takes a few milliseconds to gather.
+  if (missing.length === 0 || !onGlibc()) return undefined;
   return `Note: ${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not set, so glibc gives freed memory back to the system and large downloads can cost twice the CPU. Start with bin/strongroom, which sets them (docs/operations.md "Memory").`;
 }
 
