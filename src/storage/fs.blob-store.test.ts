@@ -294,6 +294,55 @@ describe('FsBlobStore', () => {
     expect(await stagingFiles()).toEqual([]);
   });
 
+  it('flushes a large blob behind the writer as it goes, a small one only once, and none when told not to sync', async () => {
+    await store.put(Readable.from([Buffer.from('the layout and first folder are made, and synced, once')]));
+    const prototype = await fileHandlePrototype();
+    const flushes = vi.spyOn(prototype, 'datasync');
+    const syncs = vi.spyOn(prototype, 'sync');
+    try {
+      // 40 MiB in 64 KiB pieces: a flush is due after 16 and 32 MiB.
+      const large = randomBytes(40 * 1024 * 1024);
+      const { id } = await store.put(Readable.from(pieces(large, 64 * 1024)));
+      expect(flushes).toHaveBeenCalledTimes(2);
+      expect(syncs).toHaveBeenCalledTimes(2); // the blob, then its folder
+      expect((await readAll(await store.get(id))).equals(large)).toBe(true);
+
+      flushes.mockClear();
+      syncs.mockClear();
+      await store.put(Readable.from(pieces(randomBytes(8 * 1024 * 1024), 64 * 1024)));
+      expect(flushes).not.toHaveBeenCalled();
+      expect(syncs).toHaveBeenCalledTimes(2);
+
+      flushes.mockClear();
+      syncs.mockClear();
+      const unsynced = new FsBlobStore({ dataDir, unsafeNoSync: true });
+      await unsynced.put(Readable.from(pieces(large, 64 * 1024)));
+      expect(flushes).not.toHaveBeenCalled();
+      expect(syncs).not.toHaveBeenCalled();
+    } finally {
+      flushes.mockRestore();
+      syncs.mockRestore();
+    }
+  });
+
+  it('fails the put, leaving no blob and no staging file, when a flush behind the writer fails', async () => {
+    const flushes = vi.spyOn(await fileHandlePrototype(), 'datasync').mockRejectedValue(Object.assign(new Error('I/O error'), { code: 'EIO' }));
+    try {
+      let pulled = 0;
+      async function* source(): AsyncGenerator<Buffer> {
+        for (; pulled < 64; pulled++) yield randomBytes(1024 * 1024);
+      }
+      await expectCode(store.put(source()), 'UNAVAILABLE');
+      expect(flushes).toHaveBeenCalledTimes(1);
+      // The failure ends the upload at the next write, not after the whole source.
+      expect(pulled).toBeLessThan(20);
+      expect(await listAll(store)).toEqual([]);
+      expect(await stagingFiles()).toEqual([]);
+    } finally {
+      flushes.mockRestore();
+    }
+  });
+
   it('rejects malformed ids, so no path can escape the blob folder', async () => {
     const { id } = await store.put(Readable.from([Buffer.from('x')]));
     const bad = ['../../keys/master.key', '..', '', id.toUpperCase(), id.slice(0, 31), id + '0', `${id.slice(0, 30)}/a`, `${id.slice(0, 31)}\0`, 'g'.repeat(32)];

@@ -9,18 +9,15 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange } from '../domain/ports.js';
 import { DomainError } from '../domain/errors.js';
-import { checkRange, collectSmall, guardEarlyErrors, readBounds, releaseSource, toBuffer } from './blob-streams.js';
+import { checkRange, collectSmall, guardEarlyErrors, readBounds, releaseSource } from './blob-streams.js';
 import { BlobFolderLayout, type Layout } from './fs-blob-layout.js';
-import { FANOUT_PATTERN, ID_PATTERN, makeDirectory, missingAsEmpty, sortedEntries, storageError, syncDirectory, unavailable } from './fs-folders.js';
+import { FLUSH_BEHIND_BYTES, writeStream } from './fs-file-writes.js';
+import { FANOUT_PATTERN, ID_PATTERN, makeDirectory, missingAsEmpty, sortedEntries, syncDirectory, unavailable } from './fs-folders.js';
 import { notARegularFile, oneChunk, readSmallBlob, smallBlobSize, type LocalFolders } from './fs-local-reads.js';
 
 const PART_SUFFIX = '.part';
-/** Writes are gathered to about this size so a 64 KiB-chunked stream costs one syscall per MiB. */
-const WRITE_BATCH_BYTES = 1024 * 1024;
 const READ_HIGH_WATER_MARK = 1024 * 1024;
 const READ_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK;
-/** Beyond this many pieces in one write, join them: tiny input chunks would make huge iovecs. */
-const MAX_IOVECS = 64;
 /**
  * A slow upload still writes (and so touches its staging file's modification time) at least this
  * often, however few bytes arrive: staging cleanup on a shared folder goes by that time, so a file
@@ -96,7 +93,7 @@ export class FsBlobStore implements BlobStore {
     let renamed = false;
     try {
       handle = await fsp.open(partPath, 'wx', 0o600).catch(unavailable('create a staging file'));
-      const size = await writeStream(handle, source, this.#touchMs);
+      const size = await writeStream(handle, source, { touchMs: this.#touchMs, flushBehind: this.#sync ? FLUSH_BEHIND_BYTES : undefined });
       if (this.#sync) await handle.sync().catch(unavailable('flush a blob'));
       await handle.close().catch(unavailable('close a blob'));
       handle = undefined;
@@ -280,73 +277,6 @@ export class FsBlobStore implements BlobStore {
     }
     this.#knownDirs.add(key);
     return folder;
-  }
-}
-
-/**
- * Writes the stream to the file in batches of about 1 MiB, keeping one write in flight while the
- * next batch is gathered so encryption upstream and disk I/O overlap; a batch is also written once
- * `touchMs` has passed, so a trickling upload keeps its file's age fresh. Returns the bytes written.
- */
-async function writeStream(handle: FileHandle, source: Readable | AsyncIterable<Uint8Array>, touchMs: number): Promise<number> {
-  let batch: Buffer[] = [];
-  let batchBytes = 0;
-  let total = 0;
-  let inFlight: Promise<void> = Promise.resolve();
-  let writeError: unknown;
-  let failed = false;
-  let lastFlush = Date.now();
-
-  const flush = async (): Promise<void> => {
-    await inFlight;
-    if (failed) throw writeError;
-    const buffers = batch.length > MAX_IOVECS ? [Buffer.concat(batch, batchBytes)] : batch;
-    batch = [];
-    batchBytes = 0;
-    lastFlush = Date.now();
-    // Errors are parked and rethrown at the next flush so a rejection is never left unhandled
-    // while we wait on the source.
-    inFlight = writeAll(handle, buffers).catch((error: unknown) => {
-      failed = true;
-      writeError = storageError('write a blob', error);
-    });
-  };
-
-  try {
-    for await (const chunk of source) {
-      const buffer = toBuffer(chunk);
-      if (buffer.length === 0) continue;
-      batch.push(buffer);
-      batchBytes += buffer.length;
-      total += buffer.length;
-      if (batchBytes >= WRITE_BATCH_BYTES || Date.now() - lastFlush >= touchMs) await flush();
-    }
-    if (batchBytes > 0) await flush();
-  } finally {
-    // Never leave a write running against a handle the caller is about to close and unlink.
-    await inFlight;
-  }
-  if (failed) throw writeError;
-  return total;
-}
-
-async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
-  let pending = buffers;
-  while (pending.length > 0) {
-    const { bytesWritten } = await handle.writev(pending);
-    // A short write is rare on regular files, but possible; carry on from where it stopped.
-    let skip = bytesWritten;
-    const rest: Buffer[] = [];
-    for (const buffer of pending) {
-      if (skip >= buffer.length) {
-        skip -= buffer.length;
-      } else {
-        rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
-        skip = 0;
-      }
-    }
-    if (rest.length > 0 && bytesWritten === 0) throw new Error('The disk accepted no bytes.');
-    pending = rest;
   }
 }
 
