@@ -1,10 +1,8 @@
 // Opening a backup (every check before anything is written) and loading its keys and database into
 // an empty data directory: shared by restore (backup-restore.ts) and the drill (backup-restore-drill.ts),
 // and used to tell this vault's backups from others on the shelf (backup-schedule.ts).
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { parseBlobsSetting, type BlobsSetting } from './config/config.js';
 import { verifierKeyFromSigner } from './domain/audit/signed-note.js';
@@ -16,6 +14,7 @@ import { assertEmptyPostgres, assertKnownMigrations, loadPostgres } from './db/s
 import { auditKeyPath, auditLastCheckpointPath } from './compose/audit-keys.js';
 import { checkPart, MANIFEST_FILE, openBackupKey, openBackupLocation, partLines, readPart, readPartText, type BackupLocation } from './storage/backup-archive.js';
 import { FsBlobStore } from './storage/fs.blob-store.js';
+import { writeNewFileDurably } from './storage/fs-file-writes.js';
 import type { MasterKey } from './storage/keys.js';
 import { createS3Client, S3BlobStore } from './storage/s3.blob-store.js';
 
@@ -114,16 +113,17 @@ export async function loadInto(opened: OpenedBackup, target: { dataDir: string; 
   }
   try {
     await mkdir(path.join(target.dataDir, 'keys'), { recursive: true, mode: 0o700 });
-    await writeFile(auditKeyPath(target.dataDir), `${opened.keys['audit-signing.key']}\n`, { flag: 'wx', mode: 0o600 });
+    // Every file restored is flushed with its folder, so a crash soon after a restore loses nothing of it.
+    await writeNewFileDurably(auditKeyPath(target.dataDir), [Buffer.from(`${opened.keys['audit-signing.key']}\n`, 'utf8')], 0o600);
     const note = opened.keys['audit-last-checkpoint.note'];
-    if (note !== null) await writeFile(auditLastCheckpointPath(target.dataDir), note, { flag: 'wx', mode: 0o600 });
+    if (note !== null) await writeNewFileDurably(auditLastCheckpointPath(target.dataDir), [Buffer.from(note, 'utf8')], 0o600);
     if (handle) {
       const loaded = await loadPostgres(handle.db, handle.caps, manifest.migrations, partLines(opened.location, manifest.id, opened.key, opened.part('database.jsonl')));
       const wrong = Object.entries(manifest.tables).filter(([table, count]) => (loaded[table] ?? 0) !== count);
       if (wrong.length > 0) throw new Error(`The restored row counts differ from the manifest for ${wrong.map(([t]) => t).join(', ')}.`);
     } else {
       const plain = await readPart(opened.location, manifest.id, opened.key, opened.part('database.sqlite'));
-      await pipeline(plain, createWriteStream(path.join(target.dataDir, DATABASE_FILE), { flags: 'wx', mode: 0o600 }));
+      await writeNewFileDurably(path.join(target.dataDir, DATABASE_FILE), plain, 0o600);
     }
     logger?.info({ backupId: manifest.id }, 'database restored');
   } finally {

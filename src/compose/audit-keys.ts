@@ -7,6 +7,7 @@ import type { Config } from '../config/config.js';
 import { generateSignerKey } from '../domain/audit/signed-note.js';
 import type { CheckpointCopies as CheckpointCopiesPort } from '../domain/ports.js';
 import { CheckpointCopies } from '../storage/checkpoint-copies.js';
+import { syncDirectory } from '../storage/fs-folders.js';
 
 export const auditKeyPath = (dataDir: string): string => path.join(dataDir, 'keys', 'audit-signing.key');
 /** The signer's own copy of the last checkpoint it signed: beside its key, out of the database's reach. */
@@ -30,6 +31,8 @@ export async function loadSigningKey(config: Config, create: boolean): Promise<s
   } finally {
     await handle.close();
   }
+  // Its folder flushed too, so a crash cannot lose the name of a key that has already signed.
+  await syncDirectory(path.dirname(file));
   return key;
 }
 

@@ -4,8 +4,8 @@
 // derived from the master key, which itself is never written: whoever holds the backup but not
 // the master key can read nothing of it.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,6 +16,7 @@ import { parseBlobsSetting } from '../config/config.js';
 import type { BackupPart } from '../domain/backup/manifest.js';
 import type { BlobBinding } from '../domain/ports.js';
 import { createDecryptStream, createEncryptStream } from './blob-crypto-streams.js';
+import { writeNewFileDurably } from './fs-file-writes.js';
 import { deriveKey, unwrapKey, wrapKey, type MasterKey } from './keys.js';
 import { createS3Client } from './s3.blob-store.js';
 
@@ -47,8 +48,7 @@ function folderLocation(dir: string): BackupLocation {
     description: dir,
     async write(name, source) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      const out = createWriteStream(path.join(dir, name), { flags: 'wx', mode: 0o600 });
-      await pipeline(source, out);
+      await writeNewFileDurably(path.join(dir, name), source, 0o600);
     },
     async read(name) {
       await stat(path.join(dir, name)).catch((cause: unknown) => {
@@ -68,7 +68,7 @@ function folderLocation(dir: string): BackupLocation {
     },
     async writeText(name, text) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      await writeFile(path.join(dir, name), text, { flag: 'wx', mode: 0o644 });
+      await writeNewFileDurably(path.join(dir, name), [Buffer.from(text, 'utf8')], 0o644);
     },
     async names() {
       return readdir(dir).catch(() => []);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeLog } from '../../test/fixtures/audit/audit-log.js';
+import { pathsSynced } from '../../test/support/fsync-watch.js';
 import { CheckpointCopies } from './checkpoint-copies.js';
 
 const log = makeLog(30);
@@ -67,5 +68,18 @@ describe('CheckpointCopies', () => {
     await unlink(path.join(root, 'offsite', 'audit-newest-checkpoint.note'));
     await unlink(path.join(root, 'data', 'keys', 'audit-last-checkpoint.note'));
     expect(await copies.latest()).toEqual([{ source: 'offsite checkpoint 000000000025.note', note: log.checkpoint(25), claimedSize: 25 }]);
+  });
+
+  it('flushes each copy and then the folder that names it before remembering resolves', async () => {
+    const offsite = path.join(root, 'offsite');
+    const keys = path.join(root, 'data', 'keys');
+    await copies.remember(5, log.checkpoint(5));
+    const paths = await pathsSynced(() => copies.remember(12, log.checkpoint(12)));
+    // Each file is written under a temporary name, flushed, renamed into place, then its folder flushed.
+    expect(paths.map((p) => (p.endsWith('.tmp') ? `${path.dirname(p)}/(temporary)` : p))).toEqual([
+      path.join(offsite, 'audit-checkpoints', '(temporary)'), path.join(offsite, 'audit-checkpoints'),
+      path.join(offsite, '(temporary)'), offsite,
+      path.join(keys, '(temporary)'), keys,
+    ]);
   });
 });

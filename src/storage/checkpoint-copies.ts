@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import type { SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import type { CheckpointCopies as CheckpointCopiesPort } from '../domain/ports.js';
+import { syncDirectory } from './fs-folders.js';
 
 const NOTE_NAME = /^(\d{12})\.note$/;
 
@@ -142,4 +143,6 @@ async function writeDurably(file: string, content: string, mode: number): Promis
     await handle.close();
   }
   await rename(temp, file);
+  // The rename is only durable once the folder naming the file is flushed too.
+  await syncDirectory(path.dirname(file));
 }

@@ -25,7 +25,7 @@ export async function syncDirectory(path: string): Promise<void> {
     handle = await fsp.open(path, fsConstants.O_RDONLY);
     await handle.sync();
   } catch (error) {
-    throw unavailable('flush a blob directory')(error);
+    throw unavailable('flush a folder')(error);
   } finally {
     await handle?.close().catch(() => undefined);
   }

@@ -10,10 +10,12 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeBackup } from '../../src/backup.js';
 import { restoreBackup } from '../../src/backup-restore.js';
+import { DATABASE_FILE } from '../../src/backup-open.js';
 import { checkDrillReport, restoreDrill } from '../../src/backup-restore-drill.js';
 import { loadConfig } from '../../src/config/config.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { pathsSynced } from '../support/fsync-watch.js';
 import { runCli } from '../support/cli.js';
 import { api } from '../support/http.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
@@ -73,7 +75,14 @@ describe.each(DIALECTS)('backup, restore and the restore drill on %s', (dialect)
 
     await put('c.txt', Buffer.from('written after the first backup\n'));
     const newer = path.join(work, 'backup-newer');
-    const manifest = await takeBackup(v.vault, newer);
+    let manifest!: Awaited<ReturnType<typeof takeBackup>>;
+    const backupSyncs = await pathsSynced(async () => {
+      manifest = await takeBackup(v.vault, newer);
+    });
+    // Each part is flushed with the folder that names it, and the manifest, which says the backup is
+    // complete, only after all of them.
+    const databasePart = dialect === 'sqlite' ? 'database.sqlite' : 'database.jsonl';
+    expect(backupSyncs.filter((p) => p.startsWith(newer))).toEqual(['keys.json', 'blobs.jsonl', databasePart, 'manifest.note'].flatMap((n) => [path.join(newer, n), newer]));
     expect(manifest.blobs.referenced).toBe(3);
     expect(manifest.tables.documents).toBe(3);
     expect(manifest.audit.checkpoint).toContain(`\n${manifest.audit.treeSize}\n`);
@@ -99,8 +108,19 @@ describe.each(DIALECTS)('backup, restore and the restore drill on %s', (dialect)
     const restoredDb = dialect === 'postgres' ? await newDatabase() : null;
     await mkdir(path.join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
     await copyFile(masterKeyFile, path.join(dataDir, 'keys', 'master.key'));
-    const result = await restoreBackup(configFor(dataDir, restoredDb), { from: newer, blobsFrom: replica, logger: silent });
+    let result!: Awaited<ReturnType<typeof restoreBackup>>;
+    const restoreSyncs = await pathsSynced(async () => {
+      result = await restoreBackup(configFor(dataDir, restoredDb), { from: newer, blobsFrom: replica, logger: silent });
+    });
     expect(result).toMatchObject({ copied: 3, shredded: 0, missing: [] });
+    // The keys and the database restored are flushed with their folders first (what the restore then
+    // records, its own checkpoint among it, follows).
+    const keys = path.join(dataDir, 'keys');
+    const restored = [
+      path.join(keys, 'audit-signing.key'), keys, path.join(keys, 'audit-last-checkpoint.note'), keys,
+      ...(dialect === 'sqlite' ? [path.join(dataDir, DATABASE_FILE), dataDir] : []),
+    ];
+    expect(restoreSyncs.filter((p) => p === keys || p.startsWith(`${keys}/`) || p === path.join(dataDir, DATABASE_FILE) || p === dataDir).slice(0, restored.length)).toEqual(restored);
 
     v = await openVaultAt(dataDir, clamd.socketPath, { ...envFor(restoredDb), STRONGROOM_OFFSITE: `${dataDir}-offsite` });
     for (const [id, body] of bodies) {
