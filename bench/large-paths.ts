@@ -24,7 +24,7 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { cleanupAll, cleanupSync, onCleanup, trackDir, untrackDir } from './lib/cleanup.js';
-import { costed, cpuOf, mainThreadCpuOf, minorFaultsOf, clientCpu, type PhaseCost } from './lib/cpu.js';
+import { costed, cpuByThreadOf, cpuOf, mainThreadCpuOf, minorFaultsOf, clientCpu, threadCpuDifference, type PhaseCost } from './lib/cpu.js';
 import { GiB, MiB, randomBuffer } from './lib/data.js';
 import { readProfile, topLines } from './lib/profile.js';
 import { table } from './lib/report.js';
@@ -163,11 +163,14 @@ async function measure(root: string, base: Buffer): Promise<void> {
     for (const kind of KINDS) {
       for (const r of order) {
         const sources = { server: () => cpuOf(r.server.pid), serverMain: () => mainThreadCpuOf(r.server.pid), serverFaults: () => minorFaultsOf(r.server.pid), client: clientCpu };
+        const threadsBefore = cpuByThreadOf(r.server.pid);
         const { value: seconds, cost } = await costed(sources, () => transfer(r, kind, base));
         const sample = sampleOf(seconds, cost);
+        const byThread = threadCpuDifference(threadsBefore, cpuByThreadOf(r.server.pid), gib);
         const key = `${r.variant.name}|${kind}`;
         samples.set(key, [...(samples.get(key) ?? []), sample]);
         log(`round ${round_ + 1} ${r.variant.name.padEnd(6)} ${kind.padEnd(13)} ${(LARGE_BYTES / 1e6 / seconds).toFixed(0).padStart(5)} MB/s  server ${(sample.serverCpu / gib).toFixed(2)} CPU-s/GiB (main thread ${(sample.serverMainCpu / gib).toFixed(2)}), ${(sample.serverMinorFaults / gib).toFixed(0)} page faults/GiB  (load ${sample.load})`);
+        log(`        by thread, CPU-s/GiB: ${byThread}`);
       }
     }
   }

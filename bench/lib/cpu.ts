@@ -41,6 +41,38 @@ export function mainThreadCpuOf(pid: number | undefined): number {
 }
 
 /**
+ * CPU seconds of each of a process's threads, keyed "main" for the main thread and by thread id
+ * otherwise (Node 20's helper threads are all named "node": the libuv pool doing file reads,
+ * writes and fsyncs, V8's garbage-collection helpers, the inspector); a thread that ended before
+ * the reading is not counted.
+ */
+export function cpuByThreadOf(pid: number | undefined): Map<string, number> {
+  const byThread = new Map<string, number>();
+  if (!pid) return byThread;
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byThread;
+  }
+  for (const tid of tids) {
+    const s = stat(pid, `/proc/${pid}/task/${tid}/stat`);
+    if (s) byThread.set(Number(tid) === pid ? 'main' : `thread ${tid}`, s.ticks / TICKS_PER_SECOND);
+  }
+  return byThread;
+}
+
+/** What each thread spent between two cpuByThreadOf readings, largest first, as "main 1.23, thread 4567 0.40". */
+export function threadCpuDifference(before: Map<string, number>, after: Map<string, number>, per = 1): string {
+  return [...after]
+    .map(([name, seconds]) => [name, (seconds - (before.get(name) ?? 0)) / per] as const)
+    .filter(([, seconds]) => seconds >= 0.005)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, seconds]) => `${name} ${seconds.toFixed(2)}`)
+    .join(', ');
+}
+
+/**
  * Minor page faults of a process (every thread): pages it touched for the first time, which the
  * kernel had to zero and map. Many per GiB moved mean its allocator gave memory back and took fresh
  * pages again (docs/performance.md "Results, 3 December 2026, evening").

@@ -32,16 +32,25 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ stdout: 
   });
 }
 
-/** dd if=/dev/zero of=DIR/ddtest bs=1M count=1024 conv=fdatasync; MB/s (10^6 bytes) from dd's own bytes and seconds. */
-export async function ddWrite(dir: string): Promise<{ mbPerSec: number; seconds: number; line: string }> {
+/**
+ * dd if=/dev/zero of=DIR/ddtest bs=1M count=1024 conv=fdatasync; MB/s (10^6 bytes) from dd's own bytes
+ * and seconds, and dd's CPU seconds (user + system, from the shell's `time`). The system time says what
+ * memory the page cache was given: on this kind of VM a page the host has not yet backed costs about
+ * 1.8 CPU-seconds a GiB to write into, one it has about 0.2 (docs/performance.md "A large upload's
+ * flush, overlapped"), and a dd that got the cheap pages is not comparable with an upload that did not.
+ */
+export async function ddWrite(dir: string): Promise<{ mbPerSec: number; seconds: number; cpuSeconds: number; line: string }> {
   const file = path.join(dir, 'ddtest');
   try {
-    const { stderr } = await run('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', 'count=1024', 'conv=fdatasync'], 180_000);
-    const line = stderr.trim().split('\n').pop() ?? '';
+    const script = 'TIMEFORMAT="cpu %U %S"; time dd if=/dev/zero of="$1" bs=1M count=1024 conv=fdatasync';
+    const { stderr } = await run('bash', ['-c', script, 'dd', file], 180_000);
+    const lines = stderr.trim().split('\n');
+    const cpu = /^cpu ([\d.]+) ([\d.]+)$/.exec(lines.pop() ?? '');
+    const line = lines.pop() ?? '';
     const m = /^(\d+) bytes .* copied, ([\d.,]+) s/.exec(line);
-    if (!m) throw new Error(`cannot parse dd output: ${stderr}`);
+    if (!m || !cpu) throw new Error(`cannot parse dd output: ${stderr}`);
     const seconds = Number((m[2] as string).replace(',', '.'));
-    return { mbPerSec: Number(m[1]) / seconds / 1e6, seconds, line };
+    return { mbPerSec: Number(m[1]) / seconds / 1e6, seconds, cpuSeconds: Number(cpu[1]) + Number(cpu[2]), line };
   } finally {
     await rm(file, { force: true });
   }
