@@ -1,7 +1,7 @@
 // Opening a backup (every check before anything is written) and loading its keys and database into
 // an empty data directory: shared by restore (backup-restore.ts) and the drill (backup-restore-drill.ts),
 // and used to tell this vault's backups from others on the shelf (backup-schedule.ts).
-import { mkdir, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { parseBlobsSetting, type BlobsSetting } from './config/config.js';
@@ -12,9 +12,11 @@ import type { BlobStore } from './domain/ports.js';
 import { openPostgres, type DatabaseHandle } from './db/kysely.js';
 import { assertEmptyPostgres, assertKnownMigrations, loadPostgres } from './db/snapshot.js';
 import { auditKeyPath, auditLastCheckpointPath } from './compose/audit-keys.js';
+import { clearUnfinishedRestore, markRestoreStarted, RESTORE_MARKER, restoreUnfinished } from './compose/restore-marker.js';
 import { checkPart, MANIFEST_FILE, openBackupKey, openBackupLocation, partLines, readPart, readPartText, type BackupLocation } from './storage/backup-archive.js';
 import { FsBlobStore } from './storage/fs.blob-store.js';
 import { writeNewFileDurably } from './storage/fs-file-writes.js';
+import { makeFolderDurably } from './storage/fs-folders.js';
 import type { MasterKey } from './storage/keys.js';
 import { createS3Client, S3BlobStore } from './storage/s3.blob-store.js';
 
@@ -83,15 +85,19 @@ function unverifiedManifest(note: string, from: string): BackupManifest {
   }
 }
 
-/** Lets only keys/master.key through: anything else means the data directory is in use. */
+/** Lets only keys/master.key (and the marker of a restore being started over) through: anything else means the data directory is in use. */
 async function assertEmptyDataDir(dataDir: string): Promise<void> {
   const entries = await readdir(dataDir).catch(() => [] as string[]);
   const keys = entries.includes('keys') ? await readdir(path.join(dataDir, 'keys')) : [];
-  const other = [...entries.filter((e) => e !== 'keys'), ...keys.filter((k) => k !== 'master.key').map((k) => `keys/${k}`)];
+  const other = [...entries.filter((e) => e !== 'keys' && e !== RESTORE_MARKER), ...keys.filter((k) => k !== 'master.key').map((k) => `keys/${k}`)];
   if (other.length > 0) throw new Error(`Refusing to restore into ${dataDir}: the data directory is not empty (it holds ${other.slice(0, 3).join(', ')}). Restore into a new, empty data directory.`);
 }
 
-/** Writes the keys and the database of an opened backup into an empty data directory (and empty PostgreSQL database). */
+/**
+ * Writes the keys and the database of an opened backup into an empty data directory (and empty
+ * PostgreSQL database), after marking the restore as unfinished there: the caller removes the mark
+ * once it has brought the rest back, and a restore that failed or was cut off is started over.
+ */
 export async function loadInto(opened: OpenedBackup, target: { dataDir: string; databaseUrl?: string | undefined }, logger?: Logger): Promise<void> {
   const { manifest } = opened;
   if ((manifest.dialect === 'postgres') !== Boolean(target.databaseUrl)) {
@@ -100,6 +106,10 @@ export async function loadInto(opened: OpenedBackup, target: { dataDir: string; 
       : 'This backup is of an embedded SQLite vault: restore it without --database-url.');
   }
   assertKnownMigrations(manifest.migrations);
+  if (await restoreUnfinished(target.dataDir)) {
+    const removed = await clearUnfinishedRestore(target.dataDir);
+    logger?.warn({ dataDir: target.dataDir, removed }, 'a restore into this data directory had not finished: what it left was removed, and this one starts over');
+  }
   await assertEmptyDataDir(target.dataDir);
   let handle: DatabaseHandle | null = null;
   if (target.databaseUrl) {
@@ -112,7 +122,9 @@ export async function loadInto(opened: OpenedBackup, target: { dataDir: string; 
     }
   }
   try {
-    await mkdir(path.join(target.dataDir, 'keys'), { recursive: true, mode: 0o700 });
+    // Until the caller has brought every part back (markRestoreFinished), no process opens the vault here.
+    await markRestoreStarted(target.dataDir, manifest.id);
+    await makeFolderDurably(path.join(target.dataDir, 'keys'));
     // Every file restored is flushed with its folder, so a crash soon after a restore loses nothing of it.
     await writeNewFileDurably(auditKeyPath(target.dataDir), [Buffer.from(`${opened.keys['audit-signing.key']}\n`, 'utf8')], 0o600);
     const note = opened.keys['audit-last-checkpoint.note'];

@@ -1,6 +1,5 @@
 // Composition for `strongroom restore`: a backup into an empty data directory (and database), then
 // its blobs from the replica into the new primary store. See docs/operations.md "Backup and restore".
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
@@ -11,6 +10,8 @@ import { BackupService } from './services/backup.service.js';
 import { systemActor } from './services/identity.service.js';
 import { loadMasterKey } from './storage/keys.js';
 import { blobList, blobStoreAt, blobStoreFor, loadInto, openBackup } from './backup-open.js';
+import { markRestoreFinished } from './compose/restore-marker.js';
+import { makeFolderDurably } from './storage/fs-folders.js';
 
 export interface RestoreResult {
   manifest: BackupManifest;
@@ -25,14 +26,14 @@ export interface RestoreResult {
  * every referenced blob from `blobsFrom` (the replica) into the new primary blob store.
  */
 export async function restoreBackup(config: Config, options: { from: string; blobsFrom?: string; key?: string; logger: Logger }): Promise<RestoreResult> {
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await makeFolderDurably(config.dataDir);
   const master = await loadMasterKey({ dataDir: config.dataDir, base64: config.masterKey, create: false }).catch((cause: unknown) => {
     throw new Error(`No master key: set STRONGROOM_MASTER_KEY, or put the vault's master key in ${path.join(config.dataDir, 'keys', 'master.key')} (mode 0600). It is never in a backup.`, { cause });
   });
   const opened = await openBackup(options.from, master, options.key);
   try {
     await loadInto(opened, { dataDir: config.dataDir, databaseUrl: config.databaseUrl }, options.logger);
-    const vault = await openVault(config, { logger: options.logger, startClamd: false });
+    const vault = await openVault(config, { logger: options.logger, startClamd: false, finishingRestore: true });
     // By default from the replica the configuration names (STRONGROOM_REPLICA), where the blobs are.
     const replica = options.blobsFrom ? blobStoreAt(options.blobsFrom, config.dataDir) : config.replica ? blobStoreFor(config.replica, config.dataDir) : null;
     try {
@@ -59,6 +60,8 @@ export async function restoreBackup(config: Config, options: { from: string; blo
         }
       }
       await new BackupService({ store: vault.store, access: vault.access, clock: vault.clock }).recordRestore(systemActor(), opened.manifest.id, { copied, shredded, missing: missing.length });
+      await vault.store.durable();
+      await markRestoreFinished(config.dataDir);
       return { manifest: opened.manifest, copied, shredded, missing };
     } finally {
       replica?.close();

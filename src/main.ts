@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { loadSigningKey, openCheckpointCopies } from './compose/audit-keys.js';
+import { assertNoUnfinishedRestore } from './compose/restore-marker.js';
 import { openBlobStore } from './compose/blob-stores.js';
 import { queueDailyBackup, queueDailyRecordsSweeps, scheduleDailyScrub } from './compose/daily-jobs.js';
 import { composeIdentity } from './compose/identity.js';
@@ -103,6 +104,8 @@ export interface OpenVaultOptions {
   clock?: Clock;
   /** How SQLite's write-ahead log is made durable (fdatasync unless a test holds it back). */
   syncDatabaseLog?: SyncFile;
+  /** The restore itself, bringing the blobs back into a data directory marked as being restored; everything else is refused there. */
+  finishingRestore?: boolean;
 }
 
 export async function openVault(config: Config, options: OpenVaultOptions = {}): Promise<Vault> {
@@ -114,6 +117,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   } else if (!(await exists(config.dataDir))) {
     throw new Error(`No data directory at ${config.dataDir}: run "strongroom init --data ${config.dataDir}" first.`);
   }
+  if (!options.finishingRestore) await assertNoUnfinishedRestore(config.dataDir);
   if (offsiteInsideDataDir(config)) {
     logger.warn(
       { offsiteDir: config.offsiteDir, dataDir: config.dataDir },

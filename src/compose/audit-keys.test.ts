@@ -1,6 +1,6 @@
 // The audit signing key is made once, durably: the file and the folder that names it are flushed
 // before it is used, and a second start reads the same key.
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -25,8 +25,19 @@ describe('the audit signing key', () => {
     const paths = await pathsSynced(async () => {
       key = await loadSigningKey(config, true);
     });
-    expect(paths).toEqual([file, path.dirname(file)]);
+    // keys/ made and its parent flushed; the key written and flushed under a temporary name, linked into
+    // place, and the folder flushed with the name in it.
+    const keys = path.dirname(file);
+    expect(paths.map((p) => (p.endsWith('.tmp') ? `${keys}/(temporary)` : p))).toEqual([dataDir, `${keys}/(temporary)`, keys, keys]);
+    expect(await readdir(keys)).toEqual(['audit-signing.key']);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect(await loadSigningKey(config, false)).toBe(key);
+  });
+
+  it('is made once when two processes start at the same moment, and both use it', async () => {
+    const config = loadConfig({ env: { STRONGROOM_DATA: dataDir } });
+    const [first, second] = await Promise.all([loadSigningKey(config, true), loadSigningKey(config, true)]);
+    expect(second).toBe(first);
+    expect(await readdir(path.join(dataDir, 'keys'))).toEqual(['audit-signing.key']);
   });
 });

@@ -1,13 +1,15 @@
 // Composition of what the audit log keeps outside the database: the signing key and the signer's copy
 // of its last checkpoint (in keys/), and the checkpoint copies (offsite folder, replica bucket). Used by
 // main.ts and the backup*.ts files.
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
 import { generateSignerKey } from '../domain/audit/signed-note.js';
 import type { CheckpointCopies as CheckpointCopiesPort } from '../domain/ports.js';
 import { CheckpointCopies } from '../storage/checkpoint-copies.js';
-import { syncDirectory } from '../storage/fs-folders.js';
+import { writeNewFileDurably } from '../storage/fs-file-writes.js';
+import { makeFolderDurably, syncDirectory } from '../storage/fs-folders.js';
 
 export const auditKeyPath = (dataDir: string): string => path.join(dataDir, 'keys', 'audit-signing.key');
 /** The signer's own copy of the last checkpoint it signed: beside its key, out of the database's reach. */
@@ -21,19 +23,22 @@ export async function loadSigningKey(config: Config, create: boolean): Promise<s
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !create) throw new Error(`Cannot read the audit signing key at ${file}.`, { cause: error });
   }
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await makeFolderDurably(path.dirname(file));
   const name = config.auditOrigin.replace(/[^A-Za-z0-9._/-]/g, '-');
-  const key = generateSignerKey(name);
-  const handle = await open(file, 'wx', 0o600);
+  // Written whole and flushed under a name of its own, then linked into place: a crash or a full disk
+  // never leaves an empty or partial key under the real name, and link() refuses a name that exists,
+  // so of two processes starting at once the first one's key stands and both use it.
+  const temporary = path.join(path.dirname(file), `.audit-signing.key.${randomBytes(8).toString('hex')}.tmp`);
   try {
-    await handle.writeFile(`${key}\n`);
-    await handle.sync();
+    await writeNewFileDurably(temporary, [Buffer.from(`${generateSignerKey(name)}\n`, 'utf8')], 0o600);
+    await link(temporary, file).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
   } finally {
-    await handle.close();
+    await unlink(temporary).catch(() => undefined);
   }
-  // Its folder flushed too, so a crash cannot lose the name of a key that has already signed.
   await syncDirectory(path.dirname(file));
-  return key;
+  return (await readFile(file, 'utf8')).trim();
 }
 
 /**

@@ -5,9 +5,9 @@ import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pathsSynced } from '../../test/support/fsync-watch.js';
-import { openBackupLocation } from './backup-archive.js';
+import { openBackupLocation, writePart } from './backup-archive.js';
 
 let root: string;
 let dir: string;
@@ -28,11 +28,15 @@ describe('a backup folder', () => {
       await location.write('database.sqlite', Readable.from([part.subarray(0, 1000), part.subarray(1000)]));
       await location.writeText('manifest.note', 'signed manifest\n');
     });
-    expect(paths).toEqual([join(dir, 'database.sqlite'), dir, join(dir, 'manifest.note'), dir]);
+    // The new folder is flushed into its parent first.
+    expect(paths).toEqual([root, join(dir, 'database.sqlite'), dir, join(dir, 'manifest.note'), dir]);
     expect((await fsp.readFile(join(dir, 'database.sqlite'))).equals(part)).toBe(true);
     expect(await location.readText('manifest.note', 1024)).toBe('signed manifest\n');
     expect((await fsp.stat(join(dir, 'database.sqlite'))).mode & 0o777).toBe(0o600);
-    expect((await fsp.stat(join(dir, 'manifest.note'))).mode & 0o777).toBe(0o644);
+    // The manifest is signed, not secret: readable by others unless the umask says otherwise, writable by none.
+    const manifestMode = (await fsp.stat(join(dir, 'manifest.note'))).mode & 0o777;
+    expect(manifestMode & 0o600).toBe(0o600);
+    expect(manifestMode & ~0o644).toBe(0);
     expect((await fsp.stat(dir)).mode & 0o777).toBe(0o700);
   });
 
@@ -50,4 +54,27 @@ describe('a backup folder', () => {
     await expect(location.write('manifest.note', Readable.from([Buffer.from('another backup\n')]))).rejects.toMatchObject({ code: 'EEXIST' });
     expect(await location.readText('manifest.note', 1024)).toBe('the first backup\n');
   });
+
+  it.each([
+    ['a write finds the disk full', 'writev', 'ENOSPC', 'INSUFFICIENT_STORAGE'],
+    ['a flush behind the writer fails', 'datasync', 'EIO', 'UNAVAILABLE'],
+  ] as const)('fails a part, not hangs it, when %s part-way, and leaves no file', async (_when, method, errno, code) => {
+    const probe = await fsp.open(root, 'r');
+    await probe.close();
+    vi.spyOn(Object.getPrototypeOf(probe) as fsp.FileHandle, method).mockRejectedValue(Object.assign(new Error(errno), { code: errno }));
+    try {
+      const part = writePart(openBackupLocation(dir), 'backup-id', randomBytes(32), 'blobs.jsonl');
+      // As takeBackup writes the blob list: line after line, waiting whenever the part is behind.
+      const writing = (async () => {
+        const line = `${'x'.repeat(1000)}\n`;
+        for (let i = 0; i < 40 * 1024; i++) await part.write(line);
+        await part.done();
+      })();
+      const outcome = await Promise.race([writing.then(() => 'stored', (error: unknown) => error), new Promise((resolve) => setTimeout(() => resolve('still waiting after 10 s'), 10_000))]);
+      expect(outcome).toMatchObject({ code });
+      expect(await fsp.readdir(dir)).toEqual([]);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  }, 20_000);
 });

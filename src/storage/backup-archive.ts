@@ -5,7 +5,7 @@
 // the master key can read nothing of it.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +17,7 @@ import type { BackupPart } from '../domain/backup/manifest.js';
 import type { BlobBinding } from '../domain/ports.js';
 import { createDecryptStream, createEncryptStream } from './blob-crypto-streams.js';
 import { writeNewFileDurably } from './fs-file-writes.js';
+import { makeFolderDurably } from './fs-folders.js';
 import { deriveKey, unwrapKey, wrapKey, type MasterKey } from './keys.js';
 import { createS3Client } from './s3.blob-store.js';
 
@@ -47,7 +48,7 @@ function folderLocation(dir: string): BackupLocation {
   return {
     description: dir,
     async write(name, source) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await makeFolderDurably(dir);
       await writeNewFileDurably(path.join(dir, name), source, 0o600);
     },
     async read(name) {
@@ -67,7 +68,7 @@ function folderLocation(dir: string): BackupLocation {
       return readBounded(source, maxBytes, `${path.join(dir, name)}`);
     },
     async writeText(name, text) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await makeFolderDurably(dir);
       await writeNewFileDurably(path.join(dir, name), [Buffer.from(text, 'utf8')], 0o644);
     },
     async names() {
@@ -165,14 +166,33 @@ export function writePart(location: BackupLocation, backupId: string, key: Buffe
   const input = new PassThrough();
   const measure = new Measure();
   const stored = location.write(name, input.pipe(createEncryptStream(key, partBinding(backupId, name))).pipe(measure));
-  stored.catch(() => undefined); // awaited in done(); this only keeps an early failure from being unhandled
+  // Awaited in done(). A store that fails (a full or failing disk) also ends the input, so a writer
+  // waiting for 'drain', or a pipeline into `input`, is answered instead of waiting for ever. No error
+  // is passed to destroy(): nobody may be listening for one, and the failure itself comes from done().
+  let failure: unknown;
+  stored.catch((error: unknown) => {
+    failure = error;
+    input.destroy();
+  });
+  const stopped = (): unknown => failure ?? new Error(`The backup part ${name} could not be stored.`);
   return {
     input,
     async write(chunk) {
+      if (input.destroyed) throw stopped();
       if (!input.write(chunk)) await new Promise<void>((resolve, reject) => {
-        const onError = (error: Error) => reject(error);
-        input.once('drain', () => { input.off('error', onError); resolve(); });
+        const settle = (error?: unknown): void => {
+          input.off('drain', onDrain);
+          input.off('error', onError);
+          input.off('close', onClose);
+          if (error) reject(error);
+          else resolve();
+        };
+        const onDrain = (): void => settle();
+        const onError = (error: Error): void => settle(error);
+        const onClose = (): void => settle(stopped());
+        input.once('drain', onDrain);
         input.once('error', onError);
+        input.once('close', onClose);
       });
     },
     async done() {

@@ -1,5 +1,6 @@
 // The checkpoints kept outside the database: written durably, the newest copy never goes back,
 // and folders from before the newest copy was kept are still read.
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -75,11 +76,27 @@ describe('CheckpointCopies', () => {
     const keys = path.join(root, 'data', 'keys');
     await copies.remember(5, log.checkpoint(5));
     const paths = await pathsSynced(() => copies.remember(12, log.checkpoint(12)));
-    // Each file is written under a temporary name, flushed, renamed into place, then its folder flushed.
+    // Each file is written under a temporary name, flushed and renamed into place, then its folder
+    // flushed; the newest copy's and the signer's folders once the lock is let go.
     expect(paths.map((p) => (p.endsWith('.tmp') ? `${path.dirname(p)}/(temporary)` : p))).toEqual([
       path.join(offsite, 'audit-checkpoints', '(temporary)'), path.join(offsite, 'audit-checkpoints'),
-      path.join(offsite, '(temporary)'), offsite,
-      path.join(keys, '(temporary)'), keys,
+      path.join(offsite, '(temporary)'), path.join(keys, '(temporary)'),
+      offsite, keys,
     ]);
+  });
+
+  it('flushes the folders it makes into the folders above them, the first time', async () => {
+    const paths = await pathsSynced(() => copies.remember(5, log.checkpoint(5)));
+    // offsite/ and offsite/audit-checkpoints/ are new, and so are data/ and data/keys/.
+    for (const parent of [root, path.join(root, 'offsite'), path.join(root, 'data')]) expect(paths).toContain(parent);
+  });
+
+  it('refuses a FIFO put where a checkpoint copy should be, at once, rather than wait on it', async () => {
+    await copies.remember(5, log.checkpoint(5));
+    const newest = path.join(root, 'offsite', 'audit-newest-checkpoint.note');
+    await unlink(newest);
+    execFileSync('mkfifo', [newest]);
+    await expect(copies.latest()).rejects.toThrow('is not a regular file');
+    await expect(copies.remember(12, log.checkpoint(12))).rejects.toThrow('is not a regular file');
   });
 });

@@ -4,12 +4,12 @@
 // Whoever can only write the database can change none of them, so they are what the signer and
 // `audit verify` trust.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import type { SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import type { CheckpointCopies as CheckpointCopiesPort } from '../domain/ports.js';
-import { syncDirectory } from './fs-folders.js';
+import { makeFolderDurably, readSmallTextFile, syncDirectory } from './fs-folders.js';
 
 const NOTE_NAME = /^(\d{12})\.note$/;
 
@@ -31,16 +31,28 @@ export class CheckpointCopies implements CheckpointCopiesPort {
    * a database rewritten between 120 and 130 would then be signed.
    */
   async remember(treeSize: number, note: string): Promise<void> {
-    await mkdir(this.folder, { recursive: true });
-    await writeDurably(path.join(this.folder, `${String(treeSize).padStart(12, '0')}.note`), note, 0o644);
-    await mkdir(path.dirname(this.o.signerFile), { recursive: true, mode: 0o700 });
+    await makeFolderDurably(this.folder, 0o755);
+    await replaceFile(path.join(this.folder, `${String(treeSize).padStart(12, '0')}.note`), note, 0o644);
+    await syncDirectory(this.folder);
+    await makeFolderDurably(path.dirname(this.o.signerFile), 0o700);
+    const replaced: string[] = [];
     await withFileLock(path.join(this.o.offsiteDir, 'audit-newest-checkpoint.lock'), async () => {
       // Never backwards: another process may have published a larger one meanwhile.
-      const newest = await readOptional(this.newestFile);
-      if (!newest || signedSize(newest) < treeSize) await writeDurably(this.newestFile, note, 0o644);
-      const own = await readOptional(this.o.signerFile);
-      if (!own || signedSize(own) < treeSize) await writeDurably(this.o.signerFile, note, 0o600);
+      const newest = await readNote(this.newestFile);
+      if (!newest || signedSize(newest) < treeSize) {
+        await replaceFile(this.newestFile, note, 0o644);
+        replaced.push(this.o.offsiteDir);
+      }
+      const own = await readNote(this.o.signerFile);
+      if (!own || signedSize(own) < treeSize) {
+        await replaceFile(this.o.signerFile, note, 0o600);
+        replaced.push(path.dirname(this.o.signerFile));
+      }
     });
+    // The renames are made durable after the lock is let go, before this resolves: each folder flush
+    // holds the lock no longer, so a slow disk does not bring a holder near the stale-lock limit.
+    // Whoever renames next under the lock flushes the same folder with the newer name in it.
+    for (const folder of replaced) await syncDirectory(folder);
   }
 
   /** What the signer last signed: the newest offsite file and its own copy (either may be absent); offsite first, so a failure names the copy operators and auditors can see. */
@@ -55,7 +67,7 @@ export class CheckpointCopies implements CheckpointCopiesPort {
   }
 
   private async newestCopy(): Promise<SourcedCheckpoint[]> {
-    const note = await readOptional(this.newestFile);
+    const note = await readNote(this.newestFile);
     const name = `${String(signedSize(note ?? '')).padStart(12, '0')}.note`;
     return note === undefined ? [] : [{ source: `offsite checkpoint ${name} (as copied to ${path.basename(this.newestFile)})`, note }];
   }
@@ -78,25 +90,25 @@ export class CheckpointCopies implements CheckpointCopiesPort {
   }
 
   private async offsite(name: string): Promise<SourcedCheckpoint> {
-    const note = await readFile(path.join(this.folder, name), 'utf8');
+    const note = await readNote(path.join(this.folder, name));
+    if (note === undefined) throw new Error(`The offsite checkpoint ${name} disappeared while it was read.`);
     const size = NOTE_NAME.exec(name)?.[1];
     return { source: `offsite checkpoint ${name}`, note, ...(size !== undefined ? { claimedSize: Number(size) } : {}) };
   }
 
   private async signerCopy(): Promise<SourcedCheckpoint[]> {
     // Absent before the first checkpoint, and on a vault signed before the signer kept a copy.
-    const note = await readOptional(this.o.signerFile);
+    const note = await readNote(this.o.signerFile);
     return note === undefined ? [] : [{ source: `the signer's own copy (keys/${path.basename(this.o.signerFile)})`, note }];
   }
 }
 
-async function readOptional(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+/** A checkpoint note is a few hundred bytes; anything far larger is not one. */
+const NOTE_MAX_BYTES = 64 * 1024;
+
+/** Whoever can write the offsite folder could put a FIFO where a note should be: it is refused, not waited on. */
+async function readNote(file: string): Promise<string | undefined> {
+  return readSmallTextFile(file, NOTE_MAX_BYTES);
 }
 
 /** The size line of a checkpoint note, unverified: only to keep the newest copy from going back. */
@@ -132,7 +144,8 @@ async function withFileLock<T>(lockFile: string, work: () => Promise<T>): Promis
   }
 }
 
-async function writeDurably(file: string, content: string, mode: number): Promise<void> {
+/** Writes the file under a temporary name, flushes it and renames it into place; the caller flushes the folder. */
+async function replaceFile(file: string, content: string, mode: number): Promise<void> {
   // A name of its own: signers in other processes write the same files at the same moment.
   const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const handle = await open(temp, 'w', mode);
@@ -143,6 +156,4 @@ async function writeDurably(file: string, content: string, mode: number): Promis
     await handle.close();
   }
   await rename(temp, file);
-  // The rename is only durable once the folder naming the file is flushed too.
-  await syncDirectory(path.dirname(file));
 }

@@ -122,18 +122,31 @@ async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
 /**
  * Creates `file` (it must not exist yet), writes the stream into it and makes it durable: flushed
  * behind the writer as it goes, fsynced, then its folder fsynced so the name survives a crash too.
- * A failure removes what was written, so nothing half-written is left under the name.
+ * Any failure removes the file, so nothing half-written, or written but not known to be durable, is
+ * left under the name; a file already there is never touched. A source that is a stream is ended
+ * either way.
  */
 export async function writeNewFileDurably(file: string, source: ByteSource, mode: number): Promise<void> {
-  const handle = await fsp.open(file, 'wx', mode);
+  let handle: FileHandle;
+  try {
+    handle = await fsp.open(file, 'wx', mode);
+  } catch (error) {
+    if (isReadable(source)) source.destroy();
+    throw error;
+  }
+  let open = true;
   try {
     await writeStream(handle, source, { flushBehind: FLUSH_BEHIND_BYTES });
     await handle.sync().catch(unavailable('flush a file'));
+    open = false;
+    await handle.close().catch(unavailable('close a file'));
+    await syncDirectory(dirname(file));
   } catch (error) {
-    await handle.close().catch(() => undefined);
+    if (open) await handle.close().catch(() => undefined);
+    if (isReadable(source)) source.destroy();
     await fsp.rm(file, { force: true }).catch(() => undefined);
     throw error;
   }
-  await handle.close().catch(unavailable('close a file'));
-  await syncDirectory(dirname(file));
 }
+
+const isReadable = (source: ByteSource): source is Readable => typeof (source as Readable).destroy === 'function' && typeof (source as Readable).pipe === 'function';

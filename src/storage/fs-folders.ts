@@ -1,7 +1,10 @@
-// Folder and error helpers shared by the filesystem blob store and its layout record: making and
-// syncing folders, listing fan-out folders, and turning filesystem failures into DomainErrors.
+// Folder and error helpers shared by the filesystem blob store, its layout record and the other files
+// kept beside the database (backups, checkpoint copies, keys): making and syncing folders, reading a
+// small file that must be a regular one, listing fan-out folders, and turning filesystem failures
+// into DomainErrors.
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { DomainError } from '../domain/errors.js';
 
 /** Ids are 128 random bits in lower-case hex; nothing else can name a file, so no path can escape. */
@@ -19,15 +22,57 @@ export async function makeDirectory(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * Flushes a folder, so the names made, renamed or removed in it survive a crash. O_DIRECTORY: a FIFO
+ * or a file put where the folder should be is refused at once, never waited on.
+ */
 export async function syncDirectory(path: string): Promise<void> {
   let handle: FileHandle | undefined;
   try {
-    handle = await fsp.open(path, fsConstants.O_RDONLY);
+    handle = await fsp.open(path, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
     await handle.sync();
   } catch (error) {
     throw unavailable('flush a folder')(error);
   } finally {
     await handle?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Makes a folder and any missing above it, and flushes each folder that gained one, so a crash cannot
+ * lose a new folder (and the files made in it) while the files themselves were flushed.
+ */
+export async function makeFolderDurably(path: string, mode = 0o700): Promise<void> {
+  const first = await fsp.mkdir(path, { recursive: true, mode });
+  if (first === undefined) return;
+  const made: string[] = [];
+  for (let folder = resolve(path); ; folder = dirname(folder)) {
+    made.unshift(folder);
+    if (folder === resolve(first) || dirname(folder) === folder) break;
+  }
+  for (const folder of made) await syncDirectory(dirname(folder));
+}
+
+/**
+ * A small file's text, or undefined when there is none. Opened without blocking and checked to be a
+ * regular file of at most `maxBytes` before it is read: a FIFO or a device put in its place by
+ * whoever can write the folder is refused at once, not waited on for ever.
+ */
+export async function readSmallTextFile(path: string, maxBytes: number): Promise<string | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await fsp.open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new Error(`${path} is not a regular file.`);
+    if (stat.size > maxBytes) throw new Error(`${path} is larger than ${maxBytes} bytes.`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
   }
 }
 

@@ -3,7 +3,7 @@
 // acknowledged document back byte-identical and `audit verify` passes; restoring an OLDER backup is
 // caught by `audit verify` as a rollback; the restore drill's signed report verifies offline and
 // fails when edited; a restore into a non-empty target is refused. On SQLite and PostgreSQL.
-import { cp, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeBackup } from '../../src/backup.js';
 import { restoreBackup } from '../../src/backup-restore.js';
 import { DATABASE_FILE } from '../../src/backup-open.js';
+import { RESTORE_MARKER } from '../../src/compose/restore-marker.js';
 import { checkDrillReport, restoreDrill } from '../../src/backup-restore-drill.js';
 import { loadConfig } from '../../src/config/config.js';
 import { systemActor } from '../../src/services/identity.service.js';
@@ -113,10 +114,13 @@ describe.each(DIALECTS)('backup, restore and the restore drill on %s', (dialect)
       result = await restoreBackup(configFor(dataDir, restoredDb), { from: newer, blobsFrom: replica, logger: silent });
     });
     expect(result).toMatchObject({ copied: 3, shredded: 0, missing: [] });
+    // Finished: the marker that keeps a vault from being opened on a half-restored data directory is gone.
+    expect(await readdir(dataDir)).not.toContain(RESTORE_MARKER);
     // The keys and the database restored are flushed with their folders first (what the restore then
     // records, its own checkpoint among it, follows).
     const keys = path.join(dataDir, 'keys');
     const restored = [
+      dataDir, // the marker that the restore has not finished, first
       path.join(keys, 'audit-signing.key'), keys, path.join(keys, 'audit-last-checkpoint.note'), keys,
       ...(dialect === 'sqlite' ? [path.join(dataDir, DATABASE_FILE), dataDir] : []),
     ];
