@@ -12,7 +12,7 @@ import type { BlobStore } from './domain/ports.js';
 import { openPostgres, type DatabaseHandle } from './db/kysely.js';
 import { assertEmptyPostgres, assertKnownMigrations, loadPostgres } from './db/snapshot.js';
 import { auditKeyPath, auditLastCheckpointPath } from './compose/audit-keys.js';
-import { clearUnfinishedRestore, markRestoreStarted, RESTORE_MARKER, restoreUnfinished } from './compose/restore-marker.js';
+import { clearUnfinishedRestore, markRestoreStarted, RESTORE_LOCK, RESTORE_MARKER, restoreUnfinished } from './compose/restore-marker.js';
 import { checkPart, MANIFEST_FILE, openBackupKey, openBackupLocation, partLines, readPart, readPartText, type BackupLocation } from './storage/backup-archive.js';
 import { FsBlobStore } from './storage/fs.blob-store.js';
 import { writeNewFileDurably } from './storage/fs-file-writes.js';
@@ -85,20 +85,21 @@ function unverifiedManifest(note: string, from: string): BackupManifest {
   }
 }
 
-/** Lets only keys/master.key (and the marker of a restore being started over) through: anything else means the data directory is in use. */
+/** Lets only keys/master.key (and a restore's own lock and marker) through: anything else means the data directory is in use. */
 async function assertEmptyDataDir(dataDir: string): Promise<void> {
   const entries = await readdir(dataDir).catch(() => [] as string[]);
   const keys = entries.includes('keys') ? await readdir(path.join(dataDir, 'keys')) : [];
-  const other = [...entries.filter((e) => e !== 'keys' && e !== RESTORE_MARKER), ...keys.filter((k) => k !== 'master.key').map((k) => `keys/${k}`)];
+  const other = [...entries.filter((e) => e !== 'keys' && e !== RESTORE_MARKER && e !== RESTORE_LOCK), ...keys.filter((k) => k !== 'master.key').map((k) => `keys/${k}`)];
   if (other.length > 0) throw new Error(`Refusing to restore into ${dataDir}: the data directory is not empty (it holds ${other.slice(0, 3).join(', ')}). Restore into a new, empty data directory.`);
 }
 
 /**
  * Writes the keys and the database of an opened backup into an empty data directory (and empty
- * PostgreSQL database), after marking the restore as unfinished there: the caller removes the mark
- * once it has brought the rest back, and a restore that failed or was cut off is started over.
+ * PostgreSQL database), after marking the restore as unfinished there. Answers the marker's id: the
+ * caller removes the mark with it once it has brought the rest back (markRestoreFinished). What a
+ * restore that failed or was cut off wrote is removed first, and this one starts over.
  */
-export async function loadInto(opened: OpenedBackup, target: { dataDir: string; databaseUrl?: string | undefined }, logger?: Logger): Promise<void> {
+export async function loadInto(opened: OpenedBackup, target: { dataDir: string; databaseUrl?: string | undefined }, logger?: Logger): Promise<string> {
   const { manifest } = opened;
   if ((manifest.dialect === 'postgres') !== Boolean(target.databaseUrl)) {
     throw new Error(manifest.dialect === 'postgres'
@@ -123,7 +124,7 @@ export async function loadInto(opened: OpenedBackup, target: { dataDir: string; 
   }
   try {
     // Until the caller has brought every part back (markRestoreFinished), no process opens the vault here.
-    await markRestoreStarted(target.dataDir, manifest.id);
+    const restoreId = await markRestoreStarted(target.dataDir, manifest.id);
     await makeFolderDurably(path.join(target.dataDir, 'keys'));
     // Every file restored is flushed with its folder, so a crash soon after a restore loses nothing of it.
     await writeNewFileDurably(auditKeyPath(target.dataDir), [Buffer.from(`${opened.keys['audit-signing.key']}\n`, 'utf8')], 0o600);
@@ -138,6 +139,7 @@ export async function loadInto(opened: OpenedBackup, target: { dataDir: string; 
       await writeNewFileDurably(path.join(target.dataDir, DATABASE_FILE), plain, 0o600);
     }
     logger?.info({ backupId: manifest.id }, 'database restored');
+    return restoreId;
   } finally {
     await handle?.close();
   }

@@ -10,7 +10,7 @@ import { BackupService } from './services/backup.service.js';
 import { systemActor } from './services/identity.service.js';
 import { loadMasterKey } from './storage/keys.js';
 import { blobList, blobStoreAt, blobStoreFor, loadInto, openBackup } from './backup-open.js';
-import { markRestoreFinished } from './compose/restore-marker.js';
+import { lockForRestore, markRestoreFinished } from './compose/restore-marker.js';
 import { makeFolderDurably } from './storage/fs-folders.js';
 
 export interface RestoreResult {
@@ -31,8 +31,10 @@ export async function restoreBackup(config: Config, options: { from: string; blo
     throw new Error(`No master key: set STRONGROOM_MASTER_KEY, or put the vault's master key in ${path.join(config.dataDir, 'keys', 'master.key')} (mode 0600). It is never in a backup.`, { cause });
   });
   const opened = await openBackup(options.from, master, options.key);
+  let release: (() => Promise<void>) | undefined;
   try {
-    await loadInto(opened, { dataDir: config.dataDir, databaseUrl: config.databaseUrl }, options.logger);
+    release = await lockForRestore(config.dataDir);
+    const restoreId = await loadInto(opened, { dataDir: config.dataDir, databaseUrl: config.databaseUrl }, options.logger);
     const vault = await openVault(config, { logger: options.logger, startClamd: false, finishingRestore: true });
     // By default from the replica the configuration names (STRONGROOM_REPLICA), where the blobs are.
     const replica = options.blobsFrom ? blobStoreAt(options.blobsFrom, config.dataDir) : config.replica ? blobStoreFor(config.replica, config.dataDir) : null;
@@ -61,7 +63,7 @@ export async function restoreBackup(config: Config, options: { from: string; blo
       }
       await new BackupService({ store: vault.store, access: vault.access, clock: vault.clock }).recordRestore(systemActor(), opened.manifest.id, { copied, shredded, missing: missing.length });
       await vault.store.durable();
-      await markRestoreFinished(config.dataDir);
+      await markRestoreFinished(config.dataDir, restoreId);
       return { manifest: opened.manifest, copied, shredded, missing };
     } finally {
       replica?.close();
@@ -69,5 +71,6 @@ export async function restoreBackup(config: Config, options: { from: string; blo
     }
   } finally {
     opened.location.close();
+    await release?.();
   }
 }

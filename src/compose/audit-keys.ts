@@ -31,8 +31,13 @@ export async function loadSigningKey(config: Config, create: boolean): Promise<s
   const temporary = path.join(path.dirname(file), `.audit-signing.key.${randomBytes(8).toString('hex')}.tmp`);
   try {
     await writeNewFileDurably(temporary, [Buffer.from(`${generateSignerKey(name)}\n`, 'utf8')], 0o600);
-    await link(temporary, file).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EEXIST') throw error;
+    await link(temporary, file).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EEXIST') return;
+      if (error.code !== 'EPERM' && error.code !== 'ENOTSUP' && error.code !== 'ENOSYS') throw error;
+      // No hard links here (some network shares): an exclusive create under the real name instead.
+      await writeNewFileDurably(file, [await readFile(temporary)], 0o600).catch((again: NodeJS.ErrnoException) => {
+        if (again.code !== 'EEXIST') throw again;
+      });
     });
   } finally {
     await unlink(temporary).catch(() => undefined);

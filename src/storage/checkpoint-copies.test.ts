@@ -85,6 +85,14 @@ describe('CheckpointCopies', () => {
     ]);
   });
 
+  it('flushes both folders even when it finds a newer copy there and replaces nothing', async () => {
+    await copies.remember(12, log.checkpoint(12));
+    // What it found may be another signer's rename that signer has not flushed yet.
+    const paths = await pathsSynced(() => copies.remember(8, log.checkpoint(8)));
+    expect(paths.slice(-2)).toEqual([path.join(root, 'offsite'), path.join(root, 'data', 'keys')]);
+    expect(await readFile(path.join(root, 'data', 'keys', 'audit-last-checkpoint.note'), 'utf8')).toBe(log.checkpoint(12));
+  });
+
   it('flushes the folders it makes into the folders above them, the first time', async () => {
     const paths = await pathsSynced(() => copies.remember(5, log.checkpoint(5)));
     // offsite/ and offsite/audit-checkpoints/ are new, and so are data/ and data/keys/.

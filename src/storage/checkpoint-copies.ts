@@ -35,24 +35,19 @@ export class CheckpointCopies implements CheckpointCopiesPort {
     await replaceFile(path.join(this.folder, `${String(treeSize).padStart(12, '0')}.note`), note, 0o644);
     await syncDirectory(this.folder);
     await makeFolderDurably(path.dirname(this.o.signerFile), 0o700);
-    const replaced: string[] = [];
     await withFileLock(path.join(this.o.offsiteDir, 'audit-newest-checkpoint.lock'), async () => {
       // Never backwards: another process may have published a larger one meanwhile.
       const newest = await readNote(this.newestFile);
-      if (!newest || signedSize(newest) < treeSize) {
-        await replaceFile(this.newestFile, note, 0o644);
-        replaced.push(this.o.offsiteDir);
-      }
+      if (!newest || signedSize(newest) < treeSize) await replaceFile(this.newestFile, note, 0o644);
       const own = await readNote(this.o.signerFile);
-      if (!own || signedSize(own) < treeSize) {
-        await replaceFile(this.o.signerFile, note, 0o600);
-        replaced.push(path.dirname(this.o.signerFile));
-      }
+      if (!own || signedSize(own) < treeSize) await replaceFile(this.o.signerFile, note, 0o600);
     });
-    // The renames are made durable after the lock is let go, before this resolves: each folder flush
-    // holds the lock no longer, so a slow disk does not bring a holder near the stale-lock limit.
-    // Whoever renames next under the lock flushes the same folder with the newer name in it.
-    for (const folder of replaced) await syncDirectory(folder);
+    // The renames are made durable after the lock is let go, before this resolves, so a slow disk does
+    // not bring a holder near the stale-lock limit. Both folders are flushed even when this process
+    // replaced nothing: what it found there, and let decide, may be another signer's rename that
+    // signer has not flushed yet, and the database row that follows must not be ahead of it.
+    await syncDirectory(this.o.offsiteDir);
+    await syncDirectory(path.dirname(this.o.signerFile));
   }
 
   /** What the signer last signed: the newest offsite file and its own copy (either may be absent); offsite first, so a failure names the copy operators and auditors can see. */

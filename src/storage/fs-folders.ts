@@ -54,23 +54,31 @@ export async function makeFolderDurably(path: string, mode = 0o700): Promise<voi
 }
 
 /**
- * A small file's text, or undefined when there is none. Opened without blocking and checked to be a
- * regular file of at most `maxBytes` before it is read: a FIFO or a device put in its place by
- * whoever can write the folder is refused at once, not waited on for ever.
+ * A small file's text, or undefined when there is none. Opened without blocking or following a link,
+ * checked to be a regular file, and read to at most `maxBytes`: a FIFO, a device or a link put in its
+ * place by whoever can write the folder is refused at once, not waited on for ever or followed.
  */
 export async function readSmallTextFile(path: string, maxBytes: number): Promise<string | undefined> {
   let handle: FileHandle;
   try {
-    handle = await fsp.open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    handle = await fsp.open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw new Error(`${path} is a symbolic link, not a regular file.`, { cause: error });
     throw error;
   }
   try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new Error(`${path} is not a regular file.`);
-    if (stat.size > maxBytes) throw new Error(`${path} is larger than ${maxBytes} bytes.`);
-    return await handle.readFile('utf8');
+    if (!(await handle.stat()).isFile()) throw new Error(`${path} is not a regular file.`);
+    // The size is what is read, not what stat said: a file that grows meanwhile is still bounded.
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > maxBytes) throw new Error(`${path} is larger than ${maxBytes} bytes.`);
+    }
+    return buffer.toString('utf8', 0, length);
   } finally {
     await handle.close();
   }

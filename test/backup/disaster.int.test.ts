@@ -120,7 +120,8 @@ describe.each(DIALECTS)('backup, restore and the restore drill on %s', (dialect)
     // records, its own checkpoint among it, follows).
     const keys = path.join(dataDir, 'keys');
     const restored = [
-      dataDir, // the marker that the restore has not finished, first
+      // First the restore's lock, then its marker (staged, then renamed into place) that it has not finished.
+      dataDir, dataDir, dataDir,
       path.join(keys, 'audit-signing.key'), keys, path.join(keys, 'audit-last-checkpoint.note'), keys,
       ...(dialect === 'sqlite' ? [path.join(dataDir, DATABASE_FILE), dataDir] : []),
     ];

@@ -2,13 +2,13 @@
 // data directory no process opens as the vault: a start is refused and says why, and a restore run
 // again starts over from what the failed one left instead of refusing a directory that is not empty.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DATABASE_FILE, loadInto, type OpenedBackup } from '../../src/backup-open.js';
-import { RESTORE_MARKER } from '../../src/compose/restore-marker.js';
+import { lockForRestore, markRestoreFinished, markRestoreStarted, RESTORE_MARKER } from '../../src/compose/restore-marker.js';
 import { loadConfig } from '../../src/config/config.js';
 import { migrationNames } from '../../src/db/migrate.js';
 import { generateSignerKey } from '../../src/domain/audit/signed-note.js';
@@ -63,5 +63,46 @@ describe('a restore that did not finish', () => {
     // Run again, the restore clears what the failed one left (never the master key) and gets as far as before.
     await expect(loadInto(backup, { dataDir }, logger)).rejects.toThrow('does not match its manifest');
     expect(await contents(dataDir)).toEqual(['keys', 'keys/audit-last-checkpoint.note', 'keys/audit-signing.key', 'keys/master.key', RESTORE_MARKER].sort());
+  });
+
+  it('is started over only by a restore that holds the data directory, and never over what no restore writes', async () => {
+    const dataDir = path.join(work, 'data');
+    await loadMasterKey({ dataDir, create: true });
+    const logger = pino({ level: 'silent' });
+    const backup = await damagedBackup();
+    await expect(loadInto(backup, { dataDir }, logger)).rejects.toThrow('does not match its manifest');
+
+    // A second restore while one holds the directory is refused, and touches nothing.
+    const release = await lockForRestore(dataDir);
+    await expect(lockForRestore(dataDir)).rejects.toThrow(`Another restore into ${dataDir} is running`);
+    await release();
+
+    // Something no restore writes (an offsite folder kept inside, a copy of the backup) stops a start-over.
+    await mkdir(path.join(dataDir, 'offsite'));
+    await writeFile(path.join(dataDir, 'offsite', '000000000012.note'), 'a checkpoint\n');
+    await expect(loadInto(backup, { dataDir }, logger)).rejects.toThrow(`Refusing to start the unfinished restore into ${dataDir} over: it also holds offsite`);
+    expect(await readdir(path.join(dataDir, 'offsite'))).toEqual(['000000000012.note']);
+    expect(await contents(dataDir)).toContain('keys/audit-signing.key');
+    await rm(path.join(dataDir, 'offsite'), { recursive: true });
+
+    // keys/ turned into a link to somewhere else is not followed.
+    const elsewhere = path.join(work, 'elsewhere');
+    await mkdir(elsewhere);
+    await writeFile(path.join(elsewhere, 'audit-signing.key'), 'not the vault\'s\n');
+    await rename(path.join(dataDir, 'keys'), path.join(work, 'keys-aside'));
+    await symlink(elsewhere, path.join(dataDir, 'keys'));
+    await expect(loadInto(backup, { dataDir }, logger)).rejects.toThrow('is not a folder');
+    expect(await readdir(elsewhere)).toEqual(['audit-signing.key']);
+  });
+
+  it('is finished only by the restore that marked it', async () => {
+    const dataDir = path.join(work, 'data');
+    await loadMasterKey({ dataDir, create: true });
+    const first = await markRestoreStarted(dataDir, 'b1');
+    const second = await markRestoreStarted(dataDir, 'b2');
+    await expect(markRestoreFinished(dataDir, first)).rejects.toThrow('is not this restore\'s');
+    expect(await readdir(dataDir)).toContain(RESTORE_MARKER);
+    await markRestoreFinished(dataDir, second);
+    expect(await readdir(dataDir)).not.toContain(RESTORE_MARKER);
   });
 });
