@@ -1,6 +1,7 @@
 // Writing a stream into a file: in batches, one write in flight while the next is gathered, and
 // for a file that is to be durable, flushed to the disk behind the writer as it goes. The blob
-// store's staging files and a backup's files in a folder are written this way.
+// store's staging files are written this way, and so (writeNewFileDurably) are the files kept beside
+// the database: a backup's in a folder, a restore's, the audit signing key.
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
