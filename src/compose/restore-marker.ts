@@ -19,6 +19,8 @@ const RESTORED_ENTRIES = ['strongroom.db', 'strongroom.db-wal', 'strongroom.db-s
 const RESTORED_KEYS = ['audit-signing.key', 'audit-last-checkpoint.note'];
 
 const markerPath = (dataDir: string): string => path.join(dataDir, RESTORE_MARKER);
+/** A marker staged by markRestoreStarted and not yet renamed into place (a restore stopped between the two). */
+const isStagedMarker = (entry: string): boolean => entry.startsWith(`.${RESTORE_MARKER}.`) && entry.endsWith('.tmp');
 
 /**
  * Takes the data directory for one restore: fails when another restore holds it (or one was killed
@@ -77,14 +79,15 @@ export async function clearUnfinishedRestore(dataDir: string): Promise<string[]>
   const entries = await fsp.readdir(dataDir);
   const keysDir = path.join(dataDir, 'keys');
   const keys = entries.includes('keys') ? await plainFolderEntries(keysDir) : [];
+  const restored = (entry: string): boolean => RESTORED_ENTRIES.includes(entry) || isStagedMarker(entry);
   const unknown = [
-    ...entries.filter((e) => e !== 'keys' && e !== RESTORE_MARKER && e !== RESTORE_LOCK && !RESTORED_ENTRIES.includes(e)),
+    ...entries.filter((e) => e !== 'keys' && e !== RESTORE_MARKER && e !== RESTORE_LOCK && !restored(e)),
     ...keys.filter((k) => k !== 'master.key' && !RESTORED_KEYS.includes(k)).map((k) => `keys/${k}`),
   ];
   if (unknown.length > 0) {
     throw new Error(`Refusing to start the unfinished restore into ${dataDir} over: it also holds ${unknown.slice(0, 3).join(', ')}, which no restore writes. Move that away, or restore into a new, empty data directory.`);
   }
-  const removed = [...entries.filter((e) => RESTORED_ENTRIES.includes(e)), ...keys.filter((k) => RESTORED_KEYS.includes(k)).map((k) => `keys/${k}`)];
+  const removed = [...entries.filter(restored), ...keys.filter((k) => RESTORED_KEYS.includes(k)).map((k) => `keys/${k}`)];
   for (const entry of removed) await fsp.rm(path.join(dataDir, entry), { recursive: true, force: true });
   if (keys.length > 0) await syncDirectory(keysDir);
   await syncDirectory(dataDir);
