@@ -1,10 +1,12 @@
 // Group commit: concurrent callers share fsyncs, and none is answered by a sync that began before
 // its own write was committed. The sync is a fake held open by the test, so "in flight" is exact.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DurabilityLostError, GroupCommit, fdatasyncFile } from './group-commit.js';
+import { datasyncsWatched } from '../../test/support/fsync-watch.js';
+import { DurabilityLostError, GroupCommit, KeptFileSync, fdatasyncFile } from './group-commit.js';
 
 /** A sync function whose calls stay open until released, each remembering how many commits preceded it. */
 function heldSyncs(commitsSoFar: () => number) {
@@ -123,6 +125,69 @@ describe('fdatasyncFile', () => {
       await expect(fdatasyncFile(file)).resolves.toBeUndefined();
       await expect(fdatasyncFile(path.join(dir, 'missing', 'x'))).resolves.toBeUndefined();
       await expect(fdatasyncFile(dir + '\0')).rejects.toThrow();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('KeptFileSync', () => {
+  it('syncs through one descriptor, and follows the log when it is replaced or removed', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sr-kept-'));
+    const file = path.join(dir, 'strongroom.db-wal');
+    const kept = new KeptFileSync();
+    try {
+      let first = 0;
+      let second = 0;
+      const seen = await datasyncsWatched(async () => {
+        await kept.sync(file); // no log yet: nothing to sync, nothing opened
+        await writeFile(file, 'frames');
+        first = statSync(file).ino;
+        await kept.sync(file);
+        await kept.sync(file);
+        await kept.sync(file);
+        // SQLite removed the log and began another (a checkpoint on the last close, a journal_mode change).
+        await writeFile(`${file}.new`, 'more frames');
+        await rename(`${file}.new`, file);
+        second = statSync(file).ino;
+        await kept.sync(file);
+        await unlink(file);
+        await kept.sync(file);
+      });
+      expect(first).not.toBe(second);
+      expect(seen.opens).toBe(2);
+      expect(seen.syncs.map((s) => s.ino)).toEqual([first, first, first, second]);
+      const [a, b, c, d] = seen.syncs.map((s) => s.handle);
+      expect(b).toBe(a);
+      expect(c).toBe(a);
+      expect(d).not.toBe(a);
+      // The replaced log's descriptor was closed when the new one was opened, the new one when the log went.
+      expect(a!.fd).toBe(-1);
+      expect(d!.fd).toBe(-1);
+    } finally {
+      await kept.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('closes its descriptor on close, after a sync already running on it, and syncs afresh if asked after', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sr-kept-'));
+    const file = path.join(dir, 'strongroom.db-wal');
+    await writeFile(file, 'frames');
+    const kept = new KeptFileSync();
+    try {
+      const seen = await datasyncsWatched(async () => {
+        await kept.sync(file);
+        const running = kept.sync(file);
+        await kept.close();
+        await running;
+        await kept.sync(file);
+      });
+      expect(seen.syncs).toHaveLength(3);
+      expect(seen.syncs[1]!.handle).toBe(seen.syncs[0]!.handle);
+      expect(seen.syncs[0]!.handle.fd).toBe(-1);
+      expect(seen.syncs[2]!.handle).not.toBe(seen.syncs[0]!.handle);
+      expect(seen.syncs[2]!.handle.fd).toBe(-1);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -2,7 +2,7 @@
 // Dialect differences are gathered in `caps`, not scattered through the repositories.
 import type Database from 'better-sqlite3-multiple-ciphers';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool } from 'kysely';
-import { GroupCommit, type SyncFile } from './group-commit.js';
+import { GroupCommit, KeptFileSync, type SyncFile } from './group-commit.js';
 import { nulGuard } from './nul-guard.js';
 import { openEncryptedSqlite } from './sqlite-cipher.js';
 import type { Schema } from './schema.js';
@@ -35,7 +35,7 @@ export interface SqliteOptions {
   key: Buffer;
   /** Page cache in MiB (this build's default is 16 MB): pages past it are read and decrypted again. */
   cacheMib?: number;
-  /** How the write-ahead log is made durable (tests hold it back); fdatasync by default. */
+  /** How the write-ahead log is made durable (tests hold it back); fdatasync through a kept descriptor by default. */
   syncFile?: SyncFile;
 }
 
@@ -75,13 +75,17 @@ export function openSqlite({ file, key, cacheMib, syncFile }: SqliteOptions): Da
   // A negative cache_size is in KiB. A page is decrypted once when it enters the cache, so a search
   // that walks tens of MB of index is decrypting, not reading, when the cache is too small for it.
   if (cacheMib !== undefined) database.pragma(`cache_size = ${-Math.trunc(cacheMib) * 1024}`);
-  const commits = new GroupCommit(`${file}-wal`, syncFile);
+  const keptLog = new KeptFileSync();
+  const commits = new GroupCommit(`${file}-wal`, syncFile ?? keptLog.sync);
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(database, () => commits.noteCommit()) }), plugins: [nulGuard] });
   return {
     db,
     caps: { dialect: 'sqlite', binary: 'blob', bigint: 'integer', rowLocks: false },
     durable: () => commits.durable(),
-    close: () => db.destroy(),
+    close: async () => {
+      await db.destroy();
+      await keptLog.close();
+    },
   };
 }
 

@@ -5,7 +5,7 @@
 // blobs a folder at ten million, which ext4 and XFS index. Stores begun before the record existed
 // were two-level and stay so; nothing is ever moved.
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { DomainError } from '../domain/errors.js';
 import { FANOUT_PATTERN, ID_PATTERN, makeDirectory, sortedEntries, syncDirectory, unavailable } from './fs-folders.js';
@@ -93,7 +93,7 @@ export class BlobFolderLayout {
    * a folder without a record the record written (and a new store's 256 folders made) first.
    */
   async forWriting(): Promise<Layout> {
-    const identity = await this.#identity();
+    const identity = this.#known?.local ? this.#identityNow() : await this.#identity();
     const known = this.#known;
     if (known?.recorded && sameFolder(known, identity)) return known.layout;
     this.#known = undefined;
@@ -171,9 +171,22 @@ export class BlobFolderLayout {
       if (error.code === 'ENOENT') return undefined;
       throw unavailable('reach the blob folder')(error);
     });
-    if (stat === undefined) return undefined;
-    if (!stat.isDirectory()) throw unavailable('reach the blob folder')(new Error(`${this.blobsDir} is not a folder`));
-    return { dev: stat.dev, ino: stat.ino };
+    return identityOf(stat, this.blobsDir);
+  }
+
+  /**
+   * The same, with a synchronous call: for each write while the folder is known to be on a local disk,
+   * as its blobs' reads are. A round trip through the thread pool costs a write more CPU than the
+   * lookup itself does there.
+   */
+  #identityNow(): { dev: number; ino: number } | undefined {
+    let stat: Stats | undefined;
+    try {
+      stat = statSync(this.blobsDir, { throwIfNoEntry: false });
+    } catch (error) {
+      throw unavailable('reach the blob folder')(error);
+    }
+    return identityOf(stat, this.blobsDir);
   }
 
   /** The record must agree with what the folder holds: a node writing the other layout, or a record changed by hand, is refused. */
@@ -262,6 +275,13 @@ export class BlobFolderLayout {
       await fsp.rm(staged, { force: true }).catch(() => undefined);
     }
   }
+}
+
+/** A folder's device and inode from its status; undefined when it is missing; refused when it is not a folder. */
+function identityOf(stat: Stats | undefined, path: string): { dev: number; ino: number } | undefined {
+  if (stat === undefined) return undefined;
+  if (!stat.isDirectory()) throw unavailable('reach the blob folder')(new Error(`${path} is not a folder`));
+  return { dev: stat.dev, ino: stat.ino };
 }
 
 function sameFolder(known: Known, identity: { dev: number; ino: number } | undefined): boolean {

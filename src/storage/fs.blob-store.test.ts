@@ -1,7 +1,8 @@
 // The filesystem BlobStore on a real temporary directory: durability order, failures, ids, staging.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import fs, { fstatSync, promises as fsp, readdirSync, statSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -43,6 +44,27 @@ async function fileHandlePrototype(): Promise<fsp.FileHandle> {
   const handle = await fsp.open(dataDir, 'r');
   await handle.close();
   return Object.getPrototypeOf(handle) as fsp.FileHandle;
+}
+
+/**
+ * Watches `fs.fsync`, by which a folder on the local disk is flushed (opened and closed synchronously):
+ * for each call, the folder's inode and the names it held when flushed.
+ */
+function watchFolderFlushes(): { flushed: { ino: number; names: string[] }[]; restore(): void } {
+  const fsync = fs.fsync;
+  const flushed: { ino: number; names: string[] }[] = [];
+  const spy = vi.spyOn(fs, 'fsync').mockImplementation(((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+    flushed.push({ ino: fstatSync(fd).ino, names: readdirSync(`/proc/self/fd/${fd}`) });
+    fsync(fd, callback);
+  }) as typeof fs.fsync);
+  syncBuiltinESMExports();
+  return {
+    flushed,
+    restore: () => {
+      spy.mockRestore();
+      syncBuiltinESMExports();
+    },
+  };
 }
 
 function pieces(buffer: Buffer, size: number): Buffer[] {
@@ -301,19 +323,33 @@ describe('FsBlobStore', () => {
     // the count is exact (a slow disk would make the store skip one, which is what it should do).
     const flushes = vi.spyOn(prototype, 'datasync').mockResolvedValue(undefined);
     const syncs = vi.spyOn(prototype, 'sync');
+    const folders = watchFolderFlushes();
     try {
       // 40 MiB in 64 KiB pieces: a flush is due after 16 and 32 MiB.
       const large = randomBytes(40 * 1024 * 1024);
       const { id } = await store.put(Readable.from(pieces(large, 64 * 1024)));
       expect(flushes).toHaveBeenCalledTimes(2);
-      expect(syncs).toHaveBeenCalledTimes(2); // the blob, then its folder
+      // The blob through its handle, then its folder (local here: opened and closed synchronously), once it holds the blob's name.
+      expect(syncs).toHaveBeenCalledTimes(1);
+      expect(folders.flushed).toEqual([{ ino: statSync(join(dataDir, 'blobs', id.slice(0, 2))).ino, names: [id] }]);
       expect((await readAll(await store.get(id))).equals(large)).toBe(true);
 
       flushes.mockClear();
       syncs.mockClear();
+      folders.flushed.length = 0;
       await store.put(Readable.from(pieces(randomBytes(8 * 1024 * 1024), 64 * 1024)));
       expect(flushes).not.toHaveBeenCalled();
+      expect(syncs).toHaveBeenCalledTimes(1);
+      expect(folders.flushed).toHaveLength(1);
+
+      // Told to read through the thread pool, the store flushes the folder through it too.
+      const pooled = new FsBlobStore({ dataDir, synchronousReads: false });
+      await pooled.put(Readable.from([randomBytes(100)])); // learns the layout, and syncs the blob folder once
+      syncs.mockClear();
+      folders.flushed.length = 0;
+      await pooled.put(Readable.from([randomBytes(100)]));
       expect(syncs).toHaveBeenCalledTimes(2);
+      expect(folders.flushed).toEqual([]);
 
       flushes.mockClear();
       syncs.mockClear();
@@ -321,9 +357,11 @@ describe('FsBlobStore', () => {
       await unsynced.put(Readable.from(pieces(large, 64 * 1024)));
       expect(flushes).not.toHaveBeenCalled();
       expect(syncs).not.toHaveBeenCalled();
+      expect(folders.flushed).toEqual([]);
     } finally {
       flushes.mockRestore();
       syncs.mockRestore();
+      folders.restore();
     }
   });
 
@@ -486,6 +524,29 @@ describe.each([
         expect((await readAll(await store.get(id))).length).toBe(0);
         expect((await readAll(await store.get(id, { start: 0, end: 100 }))).length).toBe(0);
       } finally {
+        await fsp.rm(elsewhere, { recursive: true, force: true });
+      }
+    });
+
+    it('flushes a folder that became a symlink through the thread pool, never opening it synchronously', async () => {
+      const { id } = await store.put(Readable.from([randomBytes(100)]));
+      const elsewhere = await fsp.mkdtemp(join(tmpdir(), 'strongroom-elsewhere-'));
+      const syncs = vi.spyOn(await fileHandlePrototype(), 'sync');
+      const folders = watchFolderFlushes();
+      try {
+        const folder = join(dataDir, 'blobs', id.slice(0, 2));
+        await fsp.rm(folder, { recursive: true });
+        await fsp.mkdir(join(elsewhere, 'fanout'));
+        await fsp.symlink(join(elsewhere, 'fanout'), folder);
+        const bytes = randomBytes(100);
+        await store.putAs(id, Readable.from([bytes]));
+        expect(folders.flushed).toEqual([]);
+        expect(syncs).toHaveBeenCalledTimes(2); // the blob, then its folder, both through the pool
+        expect(await fsp.readFile(join(elsewhere, 'fanout', id))).toEqual(await fsp.readFile(blobPath(id)));
+        expect((await readAll(await store.get(id))).equals(bytes)).toBe(true);
+      } finally {
+        syncs.mockRestore();
+        folders.restore();
         await fsp.rm(elsewhere, { recursive: true, force: true });
       }
     });

@@ -13,7 +13,7 @@ import { checkRange, collectSmall, guardEarlyErrors, readBounds, releaseSource }
 import { BlobFolderLayout, type Layout } from './fs-blob-layout.js';
 import { FLUSH_BEHIND_BYTES, writeStream } from './fs-file-writes.js';
 import { FANOUT_PATTERN, ID_PATTERN, makeDirectory, missingAsEmpty, sortedEntries, syncDirectory, unavailable } from './fs-folders.js';
-import { notARegularFile, oneChunk, readSmallBlob, smallBlobSize, type LocalFolders } from './fs-local-reads.js';
+import { flushLocalFolder, notARegularFile, oneChunk, readSmallBlob, smallBlobSize, type LocalFolders } from './fs-local-reads.js';
 
 const PART_SUFFIX = '.part';
 const READ_HIGH_WATER_MARK = 1024 * 1024;
@@ -36,7 +36,10 @@ export interface FsBlobStoreOptions {
   unsafeNoSync?: boolean;
   /** How often a slow upload writes what it has, at the latest (default STAGING_TOUCH_MS; tests). */
   stagingTouchMs?: number;
-  /** False: read through the thread pool even on a local disk (tests of that path); the file system decides otherwise. */
+  /**
+   * False: read, and open and close a folder to flush it, through the thread pool even on a local disk
+   * (tests of that path); the file system decides otherwise.
+   */
   synchronousReads?: boolean;
 }
 
@@ -101,13 +104,20 @@ export class FsBlobStore implements BlobStore {
       const dir = await this.#ensureFanout(id, layout);
       await fsp.rename(partPath, join(dir, id)).catch(unavailable('move a blob into place'));
       renamed = true;
-      if (this.#sync) await syncDirectory(dir);
+      if (this.#sync) await this.#flushFolder(id, dir);
       return { id, size };
     } catch (error) {
       await handle?.close().catch(() => undefined);
       if (!renamed) await fsp.rm(partPath, { force: true }).catch(() => undefined);
       throw error;
     }
+  }
+
+  /** Flushes the folder a blob was renamed into: its open and close synchronous where its reads are (#localFolders). */
+  async #flushFolder(id: string, dir: string): Promise<void> {
+    const local = this.#localFolders(id, join(dir, id));
+    if (local !== undefined && (await flushLocalFolder(local))) return;
+    await syncDirectory(dir);
   }
 
   async get(id: string, range?: ByteRange): Promise<Readable> {
