@@ -5,6 +5,7 @@ import { mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openDescriptorsOn } from '../../test/support/descriptors.js';
 import { datasyncsWatched } from '../../test/support/fsync-watch.js';
 import { DurabilityLostError, GroupCommit, KeptFileSync, fdatasyncFile } from './group-commit.js';
 
@@ -132,45 +133,71 @@ describe('fdatasyncFile', () => {
 });
 
 describe('KeptFileSync', () => {
-  it('syncs through one descriptor, and follows the log when it is replaced or removed', async () => {
+  it('syncs through one descriptor kept open, and has nothing to sync before the log exists', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'sr-kept-'));
     const file = path.join(dir, 'strongroom.db-wal');
     const kept = new KeptFileSync();
     try {
-      let first = 0;
-      let second = 0;
+      let ino = 0;
       const seen = await datasyncsWatched(async () => {
         await kept.sync(file); // no log yet: nothing to sync, nothing opened
         await writeFile(file, 'frames');
-        first = statSync(file).ino;
+        ino = statSync(file).ino;
         await kept.sync(file);
-        await kept.sync(file);
-        await kept.sync(file);
-        // SQLite removed the log and began another (a checkpoint on the last close, a journal_mode change).
-        await writeFile(`${file}.new`, 'more frames');
-        await rename(`${file}.new`, file);
-        second = statSync(file).ino;
-        await kept.sync(file);
-        await unlink(file);
-        await kept.sync(file);
+        await Promise.all([kept.sync(file), kept.sync(file), kept.sync(file)]);
       });
-      expect(first).not.toBe(second);
-      expect(seen.opens).toBe(2);
-      expect(seen.syncs.map((s) => s.ino)).toEqual([first, first, first, second]);
-      const [a, b, c, d] = seen.syncs.map((s) => s.handle);
-      expect(b).toBe(a);
-      expect(c).toBe(a);
-      expect(d).not.toBe(a);
-      // The replaced log's descriptor was closed when the new one was opened, the new one when the log went.
-      expect(a!.fd).toBe(-1);
-      expect(d!.fd).toBe(-1);
+      expect(seen.opens).toBe(1);
+      expect(seen.syncs.map((s) => s.ino)).toEqual([ino, ino, ino, ino]);
+      expect(new Set(seen.syncs.map((s) => s.handle)).size).toBe(1);
+      expect(await openDescriptorsOn(file)).toBe(1);
+      await kept.close();
+      expect(await openDescriptorsOn(file)).toBe(0);
     } finally {
       await kept.close();
       await rm(dir, { recursive: true, force: true });
     }
   });
 
-  it('closes its descriptor on close, after a sync already running on it, and syncs afresh if asked after', async () => {
+  it('fails, and so fails every later barrier, when the log is removed or replaced while it is kept', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sr-kept-'));
+    const file = path.join(dir, 'strongroom.db-wal');
+    try {
+      for (const tamper of [() => unlink(file), async () => { await writeFile(`${file}.new`, 'other'); await rename(`${file}.new`, file); }]) {
+        await writeFile(file, 'frames');
+        const kept = new KeptFileSync();
+        const group = new GroupCommit(file, kept.sync);
+        group.noteCommit();
+        await group.durable();
+        await tamper();
+        await expect(kept.sync(file)).rejects.toThrow(/removed or replaced while the database was open/);
+        group.noteCommit();
+        await expect(group.durable()).rejects.toBeInstanceOf(DurabilityLostError);
+        group.noteCommit();
+        await expect(group.durable()).rejects.toBeInstanceOf(DurabilityLostError);
+        await kept.close();
+        await rm(file, { force: true });
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps nothing open when closed while it opens the log', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sr-kept-'));
+    const file = path.join(dir, 'strongroom.db-wal');
+    await writeFile(file, 'frames');
+    const kept = new KeptFileSync();
+    try {
+      const syncing = kept.sync(file);
+      await kept.close();
+      await syncing;
+      expect(await openDescriptorsOn(file)).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('closes its descriptor on close, after a sync asked for before it, and syncs afresh if asked after', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'sr-kept-'));
     const file = path.join(dir, 'strongroom.db-wal');
     await writeFile(file, 'frames');
@@ -178,16 +205,15 @@ describe('KeptFileSync', () => {
     try {
       const seen = await datasyncsWatched(async () => {
         await kept.sync(file);
-        const running = kept.sync(file);
+        const asked = kept.sync(file);
         await kept.close();
-        await running;
+        await asked;
         await kept.sync(file);
       });
       expect(seen.syncs).toHaveLength(3);
-      expect(seen.syncs[1]!.handle).toBe(seen.syncs[0]!.handle);
       expect(seen.syncs[0]!.handle.fd).toBe(-1);
       expect(seen.syncs[2]!.handle).not.toBe(seen.syncs[0]!.handle);
-      expect(seen.syncs[2]!.handle.fd).toBe(-1);
+      expect(await openDescriptorsOn(file)).toBe(0);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

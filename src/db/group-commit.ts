@@ -28,32 +28,37 @@ export const fdatasyncFile: SyncFile = async (file) => {
 };
 
 /**
- * fdatasync of one file through a descriptor kept open between syncs. An open and a close are each a
- * round trip through the libuv pool, which on this machine cost as much CPU as the sync itself
- * (docs/performance.md, "The log's descriptor kept"). On Linux fsync flushes the inode's dirty pages
- * whichever descriptor wrote them, so a read-only descriptor of our own is enough.
+ * fdatasync of the database's log through a descriptor kept open between syncs. An open and a close
+ * are each a round trip through the libuv pool (docs/performance.md, "The log's descriptor kept"). On
+ * Linux fsync flushes the inode's dirty pages whichever descriptor wrote them, so a read-only
+ * descriptor of our own is enough.
  *
- * SQLite may delete the log and make a new one (a checkpoint when the last connection closes, a change
- * of `journal_mode`), so before each sync the path is looked up again (a synchronous stat: the log is
- * on a local disk, as SQLite requires, and its folder is in the kernel's cache). Another file there is
- * opened in place of the kept one; no file there means the log was checkpointed and removed, which
- * synced it. The kept descriptor holds its inode, so its number cannot be reused by a new file while
- * it is open: the same device and inode at the path is the same file.
+ * SQLite never removes its log while a connection has the database open (another process's
+ * `journal_mode` change is refused as busy; its last close finds ours still open), so the file at the
+ * path is the one every commit went into for as long as this descriptor is kept. Before each sync the
+ * path is looked up again (a synchronous stat: the log is on a local disk, as SQLite requires): a log
+ * removed or replaced under the running database means SQLite is writing into a file no restart will
+ * read, and the sync fails rather than vouch for those commits (the group commit then refuses every
+ * later barrier). The kept descriptor holds its inode, so its number cannot be reused meanwhile: the
+ * same device and inode at the path is the same file. Before the log first exists there is nothing to
+ * sync; after close(), each sync opens the file afresh (fdatasyncFile). Calls run one at a time.
  */
 export class KeptFileSync {
-  #kept: { handle: FileHandle; dev: number; ino: number } | undefined;
+  #kept: { handle: FileHandle; dev: bigint; ino: bigint } | undefined;
   #closed = false;
+  #previous: Promise<unknown> = Promise.resolve();
 
-  readonly sync: SyncFile = async (file) => {
+  readonly sync: SyncFile = (file) => {
+    const run = this.#previous.then(() => this.#sync(file));
+    this.#previous = run.catch(() => undefined);
+    return run;
+  };
+
+  async #sync(file: string): Promise<void> {
     if (this.#closed) return fdatasyncFile(file);
-    const named = statSync(file, { throwIfNoEntry: false });
-    const kept = this.#kept;
-    if (kept !== undefined && (named === undefined || named.dev !== kept.dev || named.ino !== kept.ino)) {
-      this.#kept = undefined;
-      await kept.handle.close();
-    }
-    if (named === undefined) return;
+    const named = statSync(file, { throwIfNoEntry: false, bigint: true });
     if (this.#kept === undefined) {
+      if (named === undefined) return;
       const opened = await this.#open(file);
       if (opened === undefined) return;
       if (this.#closed) {
@@ -62,11 +67,13 @@ export class KeptFileSync {
         return;
       }
       this.#kept = opened;
+    } else if (named === undefined || named.dev !== this.#kept.dev || named.ino !== this.#kept.ino) {
+      throw new Error(`${file} was removed or replaced while the database was open: what was committed into it since cannot be made durable.`);
     }
     await this.#kept.handle.datasync();
-  };
+  }
 
-  async #open(file: string): Promise<{ handle: FileHandle; dev: number; ino: number } | undefined> {
+  async #open(file: string): Promise<{ handle: FileHandle; dev: bigint; ino: bigint } | undefined> {
     let handle: FileHandle;
     try {
       handle = await open(file, 'r');
@@ -74,7 +81,7 @@ export class KeptFileSync {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
-    const { dev, ino } = fstatSync(handle.fd);
+    const { dev, ino } = fstatSync(handle.fd, { bigint: true });
     return { handle, dev, ino };
   }
 

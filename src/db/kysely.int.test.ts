@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDescriptorsOn } from '../../test/support/descriptors.js';
 import { adminUrl, createTestDatabase, withAdminClient, type TestDatabase } from '../../test/support/postgres.js';
 import { openPostgres, openSqlite, type DatabaseHandle } from './kysely.js';
 
@@ -106,6 +107,28 @@ describe('the embedded SQLite database’s group commit', () => {
       expect(synced).toHaveLength(4);
     } finally {
       await opened.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('syncs the log by default through one descriptor of its own, which it lets go when closed', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sr-sqlite-kept-'));
+    const file = path.join(dir, 'strongroom.db');
+    const opened = openSqlite({ file, key: randomBytes(32) });
+    try {
+      await sql`create table notes (id integer primary key, body text)`.execute(opened.db);
+      const ownDescriptors = await openDescriptorsOn(`${file}-wal`); // SQLite's own
+      expect(ownDescriptors).toBeGreaterThan(0);
+      for (let i = 0; i < 20; i++) {
+        await sql`insert into notes (body) values (${`note ${i}`})`.execute(opened.db);
+        await opened.durable();
+      }
+      expect(await openDescriptorsOn(`${file}-wal`)).toBe(ownDescriptors + 1);
+      await opened.close();
+      expect(await openDescriptorsOn(`${file}-wal`)).toBe(0);
+      expect(await openDescriptorsOn(`${file}-wal (deleted)`)).toBe(0);
+    } finally {
+      await opened.close().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -83,8 +83,11 @@ export function openSqlite({ file, key, cacheMib, syncFile }: SqliteOptions): Da
     caps: { dialect: 'sqlite', binary: 'blob', bigint: 'integer', rowLocks: false },
     durable: () => commits.durable(),
     close: async () => {
-      await db.destroy();
-      await keptLog.close();
+      try {
+        await db.destroy();
+      } finally {
+        await keptLog.close();
+      }
     },
   };
 }

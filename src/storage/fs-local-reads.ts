@@ -110,7 +110,12 @@ const FOLDER_FLAGS = fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstant
  * local ones (inLocalFolders): the caller then flushes through the pool.
  */
 export async function flushLocalFolder(local: LocalFolders): Promise<boolean> {
-  if (!inLocalFolders(local)) return false;
+  try {
+    if (!inLocalFolders(local)) return false;
+  } catch (error) {
+    // A folder gone or unreadable just after the blob was renamed into it: the flush failed.
+    throw storageError('flush a folder', error);
+  }
   const folder = local.folders.at(-1)!;
   let fd: number;
   try {

@@ -233,6 +233,86 @@ describe('FsBlobStore', () => {
     }
   });
 
+  it('flushes the innermost folder of a two-level store, the one that names the new blob', async () => {
+    const old = randomBytes(16).toString('hex');
+    await fsp.mkdir(join(dataDir, 'blobs', old.slice(0, 2), old.slice(2, 4)), { recursive: true });
+    await fsp.writeFile(join(dataDir, 'blobs', old.slice(0, 2), old.slice(2, 4), old), 'before');
+    await store.put(Readable.from([Buffer.from('learns the layout')]));
+    const folders = watchFolderFlushes();
+    try {
+      const { id } = await store.put(Readable.from([Buffer.from('two levels')]));
+      expect(folders.flushed).toEqual([{ ino: statSync(join(dataDir, 'blobs', id.slice(0, 2), id.slice(2, 4))).ino, names: [id] }]);
+    } finally {
+      folders.restore();
+    }
+  });
+
+  it('fails a put whose folder cannot be flushed, or is gone, or is swapped for a symlink, with UNAVAILABLE', async () => {
+    await store.put(Readable.from([Buffer.from('learns the layout')]));
+    const id = () => `ab${randomBytes(15).toString('hex')}`;
+    // The flush itself fails.
+    const fsync = fs.fsync;
+    const failing = vi.spyOn(fs, 'fsync').mockImplementation(((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+      void fd;
+      callback(Object.assign(new Error('I/O error'), { code: 'EIO' }));
+    }) as typeof fs.fsync);
+    syncBuiltinESMExports();
+    try {
+      await expectCode(store.putAs(id(), Readable.from([Buffer.from('x')])), 'UNAVAILABLE');
+    } finally {
+      failing.mockRestore();
+      syncBuiltinESMExports();
+    }
+    expect(fs.fsync).toBe(fsync);
+
+    // The folder moved away just after the rename into it.
+    const rename = fsp.rename;
+    const moving = vi.spyOn(fsp, 'rename').mockImplementationOnce(async (from, to) => {
+      await rename(from, to);
+      await rename(join(dataDir, 'blobs', 'ab'), join(dataDir, 'ab-moved'));
+    });
+    syncBuiltinESMExports();
+    try {
+      await expectCode(store.putAs(id(), Readable.from([Buffer.from('x')])), 'UNAVAILABLE');
+    } finally {
+      moving.mockRestore();
+      syncBuiltinESMExports();
+    }
+
+    // The folder swapped for a symlink to a real folder between its check and its open: not followed.
+    const elsewhere = await fsp.mkdtemp(join(tmpdir(), 'strongroom-elsewhere-'));
+    await fsp.rm(join(dataDir, 'ab-moved'), { recursive: true });
+    await fsp.mkdir(join(dataDir, 'blobs', 'ab'));
+    const lstatSync = fs.lstatSync;
+    const swapping = vi.spyOn(fs, 'lstatSync').mockImplementation(((path: string) => {
+      const status = lstatSync(path);
+      if (path === join(dataDir, 'blobs', 'ab')) {
+        fs.renameSync(path, join(elsewhere, 'ab'));
+        fs.symlinkSync(join(elsewhere, 'ab'), path);
+      }
+      return status;
+    }) as typeof fs.lstatSync);
+    const folders = watchFolderFlushes();
+    try {
+      await expectCode(store.putAs(id(), Readable.from([Buffer.from('x')])), 'UNAVAILABLE');
+      expect(folders.flushed).toEqual([]);
+    } finally {
+      swapping.mockRestore();
+      folders.restore();
+      await fsp.rm(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('checks before every write that the blob folder is the one it learnt, with no read between', async () => {
+    await store.put(Readable.from([Buffer.from('learns the layout')]));
+    await fsp.rename(join(dataDir, 'blobs'), join(dataDir, 'hidden'));
+    const shared = randomBytes(16).toString('hex');
+    await fsp.mkdir(join(dataDir, 'blobs', shared.slice(0, 2), shared.slice(2, 4)), { recursive: true });
+    await fsp.writeFile(join(dataDir, 'blobs', shared.slice(0, 2), shared.slice(2, 4), shared), 'shared');
+    const { id } = await store.put(Readable.from([Buffer.from('new')]));
+    expect(await fsp.readFile(join(dataDir, 'blobs', id.slice(0, 2), id.slice(2, 4), id), 'utf8')).toBe('new');
+  });
+
   it('sweeps a layout record staged by a process that stopped before publishing it', async () => {
     await store.put(Readable.from([Buffer.from('x')]));
     const staged = join(dataDir, 'blobs', '.layout-0123456789abcdef.part');
