@@ -4,7 +4,7 @@
 import { fstatSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
-/** Makes the file's written data durable; resolves quietly when there is no file. */
+/** Makes the file's written data durable; resolves quietly when there is no file yet. */
 export type SyncFile = (file: string) => Promise<void>;
 
 /**

@@ -1,13 +1,12 @@
-// Reads of small blobs on a local disk, done with synchronous calls, and the open and close around a
-// blob folder's flush likewise. An asynchronous file-system call
-// is a trip through libuv's thread pool and back, and reading a small blob takes four of them (open,
-// fstat, read, close): about 200 µs of CPU for a 4 KiB blob on this project's 2-core machine, against
-// 30 µs for the same four calls made synchronously, which a page-cache hit answers in microseconds;
-// and in the pool they queue behind the uploads' fsyncs. SQLite already reads its pages on the event
-// loop in the same way. Only where no call can wait on a network: a synchronous call there would
-// stall every request for as long as the network does, so anything else (another file system, a
-// symlink, a mount inside the blob folder, a long read) takes the pool (docs/architecture.md,
-// "Reading a blob").
+// Reads of small blobs on a local disk, done with synchronous calls, and likewise the open and close
+// around a new blob's folder flush. An asynchronous file-system call is a trip through libuv's thread
+// pool and back, and reading a small blob takes four of them (open, fstat, read, close): about 200 µs
+// of CPU for a 4 KiB blob on this project's 2-core machine, against 30 µs for the same four calls
+// made synchronously, which a page-cache hit answers in microseconds; and in the pool they queue
+// behind the uploads' fsyncs. SQLite already reads its pages on the event loop in the same way. Only
+// where no call can wait on a network: a synchronous call there would stall every request for as
+// long as the network does, so anything else (another file system, a symlink, a mount inside the
+// blob folder, a long read) takes the pool (docs/architecture.md, "Reading a blob").
 import { closeSync, constants as fsConstants, fstatSync, fsync, lstatSync, promises as fsp, openSync, readSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import { Readable } from 'node:stream';
