@@ -1,4 +1,4 @@
-// How many SQL statements one small REST upload, one REST download and one WebDAV GET run, and which: opens an in-process
+// How many SQL statements one small REST upload (and the jobs it queues), one REST download and one WebDAV GET run, and which: opens an in-process
 // SQLite vault, counts every statement better-sqlite3 executes (wrapping the prepared statements'
 // run/get/all/iterate), and prints the per-request count and the statements, most frequent first, each with its mean time
 // per request and its median time per run.
@@ -73,6 +73,12 @@ try {
   }
   counting = false;
   report('upload');
+  // The work each upload queued (text extraction, replication), run the way the worker runs it.
+  counting = true;
+  let jobsRun = 0;
+  for (let ran = await t.vault.worker.runDue(); ran > 0; ran = await t.vault.worker.runDue()) jobsRun += ran;
+  counting = false;
+  report(`the jobs an upload queued (${(jobsRun / n).toFixed(2)} an upload)`);
   counting = true;
   for (const id of ids) {
     const r = await t.app.inject({ method: 'GET', url: `/api/v1/documents/${id}/content`, headers: auth(user) });

@@ -298,18 +298,18 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
 
   // One handler per kind in domain/jobs/kinds.ts; a kind left out fails here, at start-up.
   const registry = new JobRegistry([
-    handleJob(scanVersionJob, (p) => quarantine.scanPending(p.versionId)),
+    handleJob(scanVersionJob, (p, context) => quarantine.scanPending(p.versionId, context.complete)),
     handleJob(rescanJob, (p) => quarantine.rescanSince(new Date(p.since))),
     handleJob(disposalSweepJob, (p) => disposal.dailySweep(p.organisationId, p.date)),
     handleJob(purgeBinJob, (p) => disposal.dailyPurge(p.organisationId, p.date)),
     handleJob(disposeBatchJob, (p) => disposal.execute(p.batchId)),
     handleJob(deleteBlobsJob, (p) => disposal.deleteBlobs(p.blobIds)),
-    handleJob(replicateJob, (p) => replication.replicate(p.versionId)),
+    handleJob(replicateJob, (p, context) => replication.replicate(p.versionId, context.complete)),
     handleJob(scrubJob, (p) => scrub.run(p)),
     handleJob(replicaDeleteJob, (p, context) => replication.deleteReplica(p.versionId, context.attempt >= replicaDeleteJob.maxAttempts)),
     // backup-schedule.ts composes the snapshot, archive and shelf adapters over the open vault (and imports this file).
     handleJob(backupJob, async (p) => void (await (await import('./backup-schedule.js')).scheduledBackup(vault, p.date))),
-    handleJob(extractTextJob, (p, context) => search.extract(p.versionId, context.signal)),
+    handleJob(extractTextJob, (p, context) => search.extract(p.versionId, context.signal, context.complete)),
     handleJob(searchRenameJob, (p) => indexing.rename(p.documentId)),
     handleJob(searchPurgeJob, (p) => indexing.purge(p)),
     handleJob(compactSearchJob, () => indexing.compact()),

@@ -2,6 +2,7 @@
 // domain/jobs/kinds.ts has exactly one handler) and at start-up (every queued kind is handled).
 import type { AnyJobDefinition, JobDefinition } from '../domain/jobs/define-job.js';
 import { JOB_KINDS } from '../domain/jobs/kinds.js';
+import type { JobCompletion } from '../domain/jobs/repositories.js';
 
 export interface JobContext {
   jobId: number;
@@ -9,6 +10,11 @@ export interface JobContext {
   attempt: number;
   /** Aborted when the worker lost the job's lease (another worker may be running it now). */
   signal: AbortSignal;
+  /**
+   * Marks the job done inside the handler's last transaction, with its result (domain/jobs/repositories.ts).
+   * A handler that does not call it is completed by the worker when it returns.
+   */
+  complete: JobCompletion;
 }
 
 export interface JobHandler<P> {

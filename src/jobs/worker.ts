@@ -1,10 +1,12 @@
 // The job worker: leases due jobs from the table-backed queue and runs their handlers, renewing each
-// lease while the handler works, retrying with exponential backoff and dead-lettering after the kind's
-// last attempt. `start()` refuses to run when the table holds a queued kind no handler here runs.
+// lease while the handler works, marking the job done (in the handler's last transaction when it
+// takes the completion handed to it, else after it returns), retrying with exponential backoff and
+// dead-lettering after the kind's last attempt. `start()` refuses to run when the table holds a queued kind no handler here runs.
 import type { Logger } from 'pino';
 import { backoffSeconds } from '../domain/jobs/define-job.js';
 import type { Clock } from '../domain/ports.js';
 import type { JobRow } from '../db/repos/jobs.repo.js';
+import type { JobCompletion } from '../domain/jobs/repositories.js';
 import type { JobRegistry } from './registry.js';
 
 /** What the worker needs of the queue table (JobsRepo). */
@@ -142,10 +144,15 @@ export class JobWorker {
     // (docs/architecture.md "Durability"), so the handler starts only on durable writes.
     await this.o.durable();
     const lost = new AbortController();
+    // Set once the handler has written the job's completion in its own transaction: true when it
+    // marked the job done, false when the lease had been lost by then. The handler returning after
+    // that means the transaction committed; one that threw rolled the completion back with it.
+    let completedWithin: boolean | null = null;
     const heartbeat = setInterval(() => {
       void this.o.jobs.heartbeat(job.id, job.attempts, this.leaseEnd()).then(
         (held) => {
-          if (!held && !lost.signal.aborted) {
+          // A job marked done in the handler's transaction is no longer held, and not lost either.
+          if (!held && completedWithin === null && !lost.signal.aborted) {
             this.o.logger.warn(log, 'job lease lost (expired and taken by another worker): abandoning this run');
             lost.abort(new Error('job lease lost'));
           }
@@ -153,10 +160,15 @@ export class JobWorker {
         (err: unknown) => this.o.logger.warn({ ...log, err }, 'job heartbeat failed'),
       );
     }, this.heartbeatMs);
-    try {
-      await handler.run(parsed.data, { jobId: job.id, attempt: job.attempts, signal: lost.signal });
+    const complete: JobCompletion = async (within) => {
       clearInterval(heartbeat);
-      if (!(await this.o.jobs.complete(job.id, job.attempts, this.o.clock.now().toISOString()))) {
+      completedWithin = await within.jobs.complete(job.id, job.attempts, this.o.clock.now().toISOString());
+    };
+    try {
+      await handler.run(parsed.data, { jobId: job.id, attempt: job.attempts, signal: lost.signal, complete });
+      clearInterval(heartbeat);
+      const done = completedWithin ?? (await this.o.jobs.complete(job.id, job.attempts, this.o.clock.now().toISOString()));
+      if (!done) {
         this.o.logger.warn(log, 'job finished after its lease was taken over; the other run decides its outcome');
       }
     } catch (error) {

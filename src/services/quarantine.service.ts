@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { DomainError, forbidden, invalid, notFound } from '../domain/errors.js';
 import type { Clock, EncryptedBlobs, ScanVerdict, Scanner } from '../domain/ports.js';
 import type { Actor, Classification, Document, Version } from '../domain/types.js';
-import type { Repos, Store } from '../domain/repositories.js';
+import type { JobCompletion, Repos, Store } from '../domain/repositories.js';
 import type { Decision } from '../domain/access/policy.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
@@ -209,9 +209,10 @@ export class QuarantineService {
    * The scan job: streams a pending version, decrypted in memory, through clamd (whole, or in
    * segments when larger than the whole-scan limit). Throws when clamd gives no verdict for now
    * so the job queue retries with backoff (fail closed meanwhile). What clamd cannot judge — past
-   * its limits, or a structured file it only saw in segments — is held for a security admin.
+   * its limits, or a structured file it only saw in segments — is held for a security admin. The
+   * verdict is recorded in one transaction with the job's completion when the worker hands one.
    */
-  async scanPending(versionId: string): Promise<'clean' | 'infected' | 'held' | 'skipped'> {
+  async scanPending(versionId: string, completion?: JobCompletion): Promise<'clean' | 'infected' | 'held' | 'skipped'> {
     const repos = this.o.store.repos;
     const version = await repos.documents.versionById(versionId);
     if (!version || version.scanStatus !== 'pending') return 'skipped';
@@ -238,6 +239,7 @@ export class QuarantineService {
         await trx.audit.insert([auditEvent(this.o.system, 'scan.clean', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, decision, now)]);
         await this.o.lifecycle.raise({ jobs: trx.jobs, now }, { type: 'version.readable', organisationId: document.organisationId, documentId: document.id, versionId });
       }
+      await completion?.(trx);
     });
     return verdict.outcome === 'infected' ? 'infected' : review ? 'held' : 'clean';
   }

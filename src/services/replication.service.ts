@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Decision } from '../domain/access/policy.js';
 import type { BlobStore, Clock } from '../domain/ports.js';
-import type { Store } from '../domain/repositories.js';
+import type { JobCompletion, Store } from '../domain/repositories.js';
 import type { Actor } from '../domain/types.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
@@ -35,16 +35,21 @@ export class ReplicationService {
 
   /**
    * The `replicate` job: streams the primary copy into the replica (bounded memory: the stores stream)
-   * and records it. Idempotent: a second run writes the same bytes under the same id again.
+   * and records it, with the job's completion when the worker hands one (one commit for both).
+   * Idempotent: a second run writes the same bytes under the same id again.
    */
-  async replicate(versionId: string): Promise<void> {
+  async replicate(versionId: string, completion?: JobCompletion): Promise<void> {
     const replica = this.o.replica;
     if (replica === null) return;
     const version = await this.o.store.repos.documents.versionById(versionId);
     // Destroyed meanwhile (its key is gone): there is nothing worth copying, and its delete job follows.
     if (!version || version.wrappedKey.length === 0) return;
     await replica.putAs(version.blobId, await this.o.primary.get(version.blobId));
-    await this.o.store.repos.replicas.markReplicated(version.blobId, version.id, this.o.clock.now().toISOString());
+    const at = this.o.clock.now().toISOString();
+    await this.o.store.transaction(async (repos) => {
+      await repos.replicas.markReplicated(version.blobId, version.id, at);
+      await completion?.(repos);
+    });
   }
 
   /**

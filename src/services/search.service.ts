@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { DomainError, invalid, notFound } from '../domain/errors.js';
 import { extractTextJob } from '../domain/jobs/kinds.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
-import type { Store } from '../domain/repositories.js';
+import type { JobCompletion, Store } from '../domain/repositories.js';
 import { parseSearchQuery } from '../domain/search/query.js';
 import { DOCUMENT_TYPES, SEARCH_COUNT_CAP, type DocumentType, type ReadableScope, type SearchQuery, type FacetCount, type SearchFilters, type SearchSort, type TextStatus } from '../domain/search/types.js';
 import { CLASSIFICATIONS, type Actor, type Channel } from '../domain/types.js';
@@ -262,8 +262,8 @@ export class SearchService {
   }
 
   /** The extract-text job handler: idempotent; an outdated version (no longer current) does nothing. */
-  async extract(versionId: string, signal: AbortSignal): Promise<void> {
-    await this.o.indexing.extract(versionId, signal);
+  async extract(versionId: string, signal: AbortSignal, completion?: JobCompletion): Promise<void> {
+    await this.o.indexing.extract(versionId, signal, completion);
   }
 
   /** Shape second (a filter naming something the person cannot see simply matches nothing in their scope). */

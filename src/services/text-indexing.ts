@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { compactSearchJob, extractTextJob, searchPurgeJob, searchRenameJob } from '../domain/jobs/kinds.js';
 import type { Clock, ContentSource, EncryptedBlobs, TextExtractor, Thumbnailer } from '../domain/ports.js';
-import type { Store, ThumbnailRef } from '../domain/repositories.js';
+import type { JobCompletion, Store, ThumbnailRef } from '../domain/repositories.js';
 import { documentTypeOf } from '../domain/search/document-type.js';
 import type { Actor, Document, Version } from '../domain/types.js';
 import { documentResource, type AccessService } from './access.service.js';
@@ -58,10 +58,11 @@ export class TextIndexing {
   /**
    * The extract-text job. Reads the version's plaintext as streams only (decrypted as read; the extractor
    * pipes it to its workers and tools), stores the text in the index and the thumbnail encrypted, and
-   * the status on the version. An outdated job (a newer version is current, or the document is gone)
-   * does nothing but mark its version done with that reason.
+   * the status on the version, in one transaction with the job's completion when the worker hands one.
+   * An outdated job (a newer version is current, or the document is gone) does nothing but mark its
+   * version done with that reason.
    */
-  async extract(versionId: string, signal: AbortSignal): Promise<void> {
+  async extract(versionId: string, signal: AbortSignal, completion?: JobCompletion): Promise<void> {
     const repos = this.o.store.repos;
     const version = await repos.documents.versionById(versionId);
     if (!version || version.wrappedKey.length === 0) return;
@@ -93,6 +94,7 @@ export class TextIndexing {
       });
       await tx.documents.setTextState(version.id, { status: extracted.status, reason: extracted.reason }, thumbnail);
       await tx.audit.insert([auditEvent(this.o.system, 'document.text-extracted', { organisationId: current.organisationId, ids: { documentId: current.id, versionId: version.id, textStatus: extracted.status } }, decision, now)]);
+      await completion?.(tx);
       return true;
     });
     if (!applied) {

@@ -1,7 +1,8 @@
 // Every way new content comes in (REST upload, REST new version, WebDAV PUT of a new file and over an
 // existing one, REST copy) commits exactly twice on both dialects: the admission slot, then the write,
 // which also gives the slot back. A release in a commit of its own (as before) fails here. And every
-// way out, stored or refused, leaves no slot held. Statements are recorded below Kysely (prepared
+// way out, stored or refused, leaves no slot held. The jobs an upload queues commit once each, their
+// completion with their result. Statements are recorded below Kysely (prepared
 // statements on SQLite, client queries on PostgreSQL), per connection.
 import Database from 'better-sqlite3-multiple-ciphers';
 import pg from 'pg';
@@ -126,6 +127,26 @@ describe.each(DIALECTS)('upload commits on %s', (dialect) => {
     expect(await liveSlots()).toBe(0);
   });
 
+  it('the jobs an upload queues each commit once: text extraction and replication each mark their job done with their result', async () => {
+    const { user, collection } = await setUp();
+    await t.vault.worker.runDue();
+    expect((await upload(t.app, user, collection, 'notes.txt', 'quarterly payroll notes')).statusCode).toBe(201);
+    let ran = 0;
+    const commits = await commitsOf(async () => {
+      ran = await t.vault.worker.runDue();
+    });
+    expect(ran).toBe(2);
+    // Besides the lease (one statement for both jobs, not counted here): one commit per job, holding
+    // its result and its completion. A completion in a commit of its own, as before, fails here.
+    expect(commits, JSON.stringify(shape(commits))).toHaveLength(2);
+    const done = /^update "jobs" set "status" = \$?\d*\??/;
+    const extracted = commits.find((c) => has(c, /^insert into "?search_documents"?/));
+    const replicated = commits.find((c) => has(c, /^insert into "blob_replicas"/));
+    expect(extracted && has(extracted, done), JSON.stringify(shape(commits))).toBe(true);
+    expect(replicated && has(replicated, done), JSON.stringify(shape(commits))).toBe(true);
+    expect((await t.vault.store.db.selectFrom('jobs').select('status').where('status', 'in', ['queued', 'running']).execute())).toEqual([]);
+  });
+
   it('gives the slot back on every other way out: a refused file type, malware kept in quarantine', async () => {
     const { user, collection } = await setUp();
     const blocked = await upload(t.app, user, collection, 'run.cmd', 'echo hi\r\n');
@@ -136,5 +157,33 @@ describe.each(DIALECTS)('upload commits on %s', (dialect) => {
       expect((await upload(t.app, user, collection, 'invoice.txt', eicar())).statusCode).toBe(422);
     }));
     expect(await liveSlots()).toBe(0);
+  });
+});
+
+describe.each(DIALECTS)('the scan job\'s commits on %s', (dialect) => {
+  // Past 100 bytes a file is stored pending and scanned by the scan-version job.
+  const t = useTestVault(dialect, clamd, { env: { STRONGROOM_INLINE_SCAN_MAX_BYTES: '100' } });
+
+  it('records the verdict and marks the job done in one commit, as does the extraction the verdict queues', async () => {
+    const org = await createOrganisation(t.vault, { areas: { payroll: 'OFFICIAL' } });
+    const user = await org.user({ teams: ['payroll'] });
+    const stored = await upload(t.app, user, org.collections.payroll!, 'ledger.txt', 'a ledger line, past the inline scan limit\n'.repeat(4));
+    expect(stored.statusCode, stored.body).toBe(201);
+    const versionId = (await t.vault.store.repos.documents.byId(stored.json().id))!.currentVersionId;
+    // Only the scan is due: the replication queued beside it is run first, unrecorded.
+    await t.vault.store.db.updateTable('jobs').set({ run_at: new Date(Date.now() + 3_600_000).toISOString() }).where('kind', '=', 'scan-version').execute();
+    await t.vault.worker.runDue();
+    await t.vault.store.db.updateTable('jobs').set({ run_at: new Date(Date.now() - 1000).toISOString() }).where('kind', '=', 'scan-version').where('status', '=', 'queued').execute();
+    // The scan, then the text extraction its clean verdict queues: one commit each.
+    const commits = await commitsOf(async () => {
+      expect(await t.vault.worker.runDue()).toBe(2);
+    });
+    expect(commits, JSON.stringify(shape(commits))).toHaveLength(2);
+    const [scanned, extracted] = commits;
+    expect(has(scanned!, /^update "versions" set "scan_status"/)).toBe(true);
+    expect(has(scanned!, /^insert into "jobs"/)).toBe(true);
+    expect(has(scanned!, /^update "jobs" set "status"/)).toBe(true);
+    expect(has(extracted!, /^update "jobs" set "status"/)).toBe(true);
+    expect((await t.vault.store.repos.documents.versionById(versionId))?.scanStatus).toBe('clean');
   });
 });

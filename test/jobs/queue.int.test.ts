@@ -217,6 +217,111 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     expect(row).toMatchObject({ status: 'done', attempts: 1 });
   });
 
+  /** A worker whose own `complete` calls are counted: the ones it makes outside any handler's transaction. */
+  function countingCompletes(jobs: JobsRepo) {
+    let calls = 0;
+    const counted = Object.assign(Object.create(jobs) as JobsRepo, {
+      complete: (id: number, attempt: number, at: string) => {
+        calls += 1;
+        return jobs.complete(id, attempt, at);
+      },
+    });
+    return { jobs: counted, calls: () => calls };
+  }
+  const resultOf = async (key: string) => (await h.a.db.selectFrom('key_values').select('value').where('key', '=', key).executeTakeFirst())?.value;
+
+  it('marks a job done in the transaction that records its result when the handler takes the completion, and not again after', async () => {
+    await clearQueue();
+    const key = `result-${randomBytes(6).toString('hex')}`;
+    let doneInside: unknown;
+    let aborted = false;
+    const registry = new JobRegistry([
+      handle(echoJob, async (p, context) => {
+        await h.a.db.transaction().execute(async (trx) => {
+          await trx.insertInto('key_values').values({ key, value: String(p.n) }).execute();
+          await context.complete({ jobs: new JobsRepo(trx, h.a.caps) });
+          doneInside = (await trx.selectFrom('jobs').select('status').where('kind', '=', 'test-echo').orderBy('id', 'desc').executeTakeFirst())?.status;
+        });
+        // Heartbeats due after the completion find the job no longer running: that is not a lost lease.
+        await sleep(250);
+        aborted = context.signal.aborted;
+      }),
+      handle(flakyJob, async () => undefined),
+      handle(slowJob, async () => undefined),
+    ], TEST_KINDS);
+    await jobsA.enqueue(echoJob, { n: 42 }, { now: new Date(Date.now() - 1000) });
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg) });
+    const { jobs, calls } = countingCompletes(jobsA);
+    const worker = new JobWorker({ jobs, durable: () => h.a.durable(), registry, clock: realClock, logger, leaseSeconds: 1, heartbeatMs: 50 });
+    expect(await worker.runDue()).toBe(1);
+    expect(doneInside).toBe('done');
+    expect(await resultOf(key)).toBe('42');
+    expect((await rowsOf('test-echo')).at(-1)).toMatchObject({ status: 'done', attempts: 1, lease_until: null });
+    expect(calls()).toBe(0);
+    expect(aborted).toBe(false);
+    expect(warnings).toEqual([]);
+  });
+
+  it('retries a job whose completion was rolled back with its handler\'s transaction, and keeps nothing of that run', async () => {
+    await clearQueue();
+    const key = `result-${randomBytes(6).toString('hex')}`;
+    const registry = new JobRegistry([
+      handle(echoJob, async (_p, context) => {
+        await h.a.db.transaction().execute(async (trx) => {
+          await trx.insertInto('key_values').values({ key, value: 'half' }).execute();
+          await context.complete({ jobs: new JobsRepo(trx, h.a.caps) });
+          throw new Error('the result could not be recorded');
+        });
+      }),
+      handle(flakyJob, async () => undefined),
+      handle(slowJob, async () => undefined),
+    ], TEST_KINDS);
+    const clock = new ManualClock();
+    await jobsA.enqueue(echoJob, { n: 3 }, { now: new Date(clock.now().getTime() - 1000) });
+    const { jobs, calls } = countingCompletes(jobsA);
+    const worker = new JobWorker({ jobs, durable: () => h.a.durable(), registry, clock, logger: silent });
+    expect(await worker.runDue()).toBe(1);
+    expect(await resultOf(key)).toBeUndefined();
+    expect((await rowsOf('test-echo')).at(-1)).toMatchObject({ status: 'queued', attempts: 1, last_error: 'the result could not be recorded' });
+    expect(calls()).toBe(0);
+  });
+
+  it('leaves a job taken over by another worker to that worker when the first completes it inside its transaction too late', async () => {
+    await clearQueue();
+    const key = `result-${randomBytes(6).toString('hex')}`;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    const attempts: number[] = [];
+    const registry = new JobRegistry([
+      handle(echoJob, async (p, context) => {
+        attempts.push(context.attempt);
+        if (context.attempt === 1) await released;
+        await h.a.db.transaction().execute(async (trx) => {
+          await trx.insertInto('key_values').values({ key: `${key}-${context.attempt}`, value: String(p.n) }).execute();
+          await context.complete({ jobs: new JobsRepo(trx, h.a.caps) });
+        });
+      }),
+      handle(flakyJob, async () => undefined),
+      handle(slowJob, async () => undefined),
+    ], TEST_KINDS);
+    await jobsA.enqueue(echoJob, { n: 9 }, { now: new Date(Date.now() - 1000) });
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg) });
+    // The first worker's lease (300 ms, never renewed in time) runs out while its handler is stuck.
+    const first = new JobWorker({ jobs: jobsA, durable: () => h.a.durable(), registry, clock: realClock, logger, leaseSeconds: 0.3, heartbeatMs: 60_000 });
+    const running = first.runDue();
+    await sleep(500);
+    const second = new JobWorker({ jobs: jobsB, durable: () => h.b.durable(), registry, clock: realClock, logger: silent });
+    expect(await second.runDue()).toBe(1);
+    release();
+    expect(await running).toBe(1);
+    expect(attempts).toEqual([1, 2]);
+    // The second run's completion stands; the first one's came too late and changed nothing.
+    expect((await rowsOf('test-echo')).at(-1)).toMatchObject({ status: 'done', attempts: 2 });
+    expect(warnings).toContain('job finished after its lease was taken over; the other run decides its outcome');
+  });
+
   it('does not start a job whose lease expired while it waited behind a long one in the same batch', async () => {
     await clearQueue();
     const runs: string[] = [];

@@ -24,11 +24,26 @@ export interface JobCounts {
 export type RequeueOutcome = 'requeued' | 'not_failed' | 'duplicate_live';
 
 /**
+ * A job's completion, handed to its handler by the worker (jobs/), for the handler to write in the
+ * transaction that records the job's result: the result and "done" commit together or not at all,
+ * one commit instead of two. Call it in the last transaction the handler makes; when the handler
+ * never calls it (nothing to record, or a path that writes outside a transaction), the worker
+ * completes the job itself. `jobs` is that transaction's queue.
+ */
+export type JobCompletion = (within: { jobs: JobsRepository }) => Promise<void>;
+
+/**
  * Services queue jobs through the typed queue of the job kinds (domain/jobs/define-job.ts), and
- * operators see and retry dead-lettered ones; leasing and completing belong to the worker (jobs/),
- * which uses the adapter.
+ * operators see and retry dead-lettered ones; leasing belongs to the worker (jobs/), which uses the
+ * adapter, and so does completing, except through the JobCompletion the worker hands a handler.
  */
 export interface JobsRepository extends JobQueue {
+  /**
+   * Marks a job done if the lease `attempt` names still holds it (attempts is the lease's fencing
+   * token); false when it was lost: another worker took the job over and decides its outcome. Only
+   * the worker calls this, directly or through the JobCompletion it hands a handler.
+   */
+  complete(id: number, attempt: number, at: string): Promise<boolean>;
   /** Dead-lettered jobs, the most recently failed first. */
   failed(limit?: number): Promise<FailedJob[]>;
   counts(): Promise<JobCounts>;
