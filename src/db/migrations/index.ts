@@ -26,6 +26,7 @@ import * as m202612060000 from './202612060000_search_document_scope.js';
 import * as m202612070000 from './202612070000_search_terms_rebuilt.js';
 import * as m202612080000 from './202612080000_search_lookups_in_document_order.js';
 import * as m202612090000 from './202612090000_audit_unsealed_mark_dropped.js';
+import * as m202612100000 from './202612100000_jobs_due_in_order.js';
 
 export interface Migration {
   name: string;
@@ -58,4 +59,5 @@ export const migrations: Migration[] = [
   { name: '202612070000_search_terms_rebuilt', up: m202612070000.up },
   { name: '202612080000_search_lookups_in_document_order', up: m202612080000.up },
   { name: '202612090000_audit_unsealed_mark_dropped', up: m202612090000.up },
+  { name: '202612100000_jobs_due_in_order', up: m202612100000.up },
 ];

@@ -37,7 +37,7 @@ function leaseQuery(db: Kysely<Schema>, rowLocks: boolean, now: string, leaseUnt
     const q = db.selectFrom('jobs').select(['id', 'run_at']).where(where).orderBy('run_at').orderBy('id').limit(limit);
     return rowLocks ? q.modifyEnd(sql`for update skip locked`) : q;
   };
-  return db
+  const update = db
     .with((cte) => cte('queued').materialized(), () => oldest((eb) => eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)])))
     .with((cte) => cte('expired').materialized(), () =>
       oldest((eb) => eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now), eb('run_at', '<=', now)])))
@@ -47,8 +47,12 @@ function leaseQuery(db: Kysely<Schema>, rowLocks: boolean, now: string, leaseUnt
     .updateTable('jobs')
     .set((eb) => ({ status: 'running', lease_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
     .where('id', 'in', (eb) => eb.selectFrom('picked').select('picked.id'))
-    .where(due)
     .returningAll();
+  // PostgreSQL checks the picked rows again as it updates them (found by their key). SQLite has one
+  // writer and runs the statement whole, so nothing can change a picked row before it is updated;
+  // there the same check made the planner walk jobs_due for every due job (an OR over two index
+  // ranges) and test each against the picked few: 0.8 ms a lease with 20,000 jobs waiting.
+  return rowLocks ? update.where(due) : update;
 }
 
 // The worker runs these for every job, and every upload queues two: each is built and compiled once
