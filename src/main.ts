@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import { loadSigningKey, openCheckpointCopies } from './compose/audit-keys.js';
 import { assertNoUnfinishedRestore } from './compose/restore-marker.js';
 import { openBlobStore } from './compose/blob-stores.js';
-import { queueDailyBackup, queueDailyRecordsSweeps, scheduleDailyScrub } from './compose/daily-jobs.js';
+import { queueDailyBackup, queueDailyRecordsSweeps, scheduleDailyJobsPrune, scheduleDailyScrub } from './compose/daily-jobs.js';
 import { composeIdentity } from './compose/identity.js';
 import { composeMail } from './compose/mail.js';
 import { offsiteInsideDataDir, type Config } from './config/config.js';
@@ -22,7 +22,7 @@ import { Store } from './db/store.js';
 import { ClamdScanner } from './integrations/clamd.scanner.js';
 import { ClamdSupervisor } from './integrations/clamd.supervisor.js';
 import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
-import { compactSearchJob, extractTextJob, searchPurgeJob, searchRenameJob, sendEmailJob } from './domain/jobs/kinds.js';
+import { compactSearchJob, extractTextJob, pruneFinishedJobsJob, searchPurgeJob, searchRenameJob, sendEmailJob } from './domain/jobs/kinds.js';
 import { backupJob, deleteBlobsJob, disposalSweepJob, disposeBatchJob, purgeBinJob, replicaDeleteJob, replicateJob, rescanJob, scanVersionJob, scrubJob } from './domain/jobs/kinds.js';
 import { BackupService } from './services/backup.service.js';
 import { JobRegistry, handle as handleJob } from './jobs/registry.js';
@@ -314,6 +314,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     handleJob(searchPurgeJob, (p) => indexing.purge(p)),
     handleJob(compactSearchJob, () => indexing.compact()),
     handleJob(sendEmailJob, (p) => mail.deliver(p)),
+    handleJob(pruneFinishedJobsJob, async () => {
+      const deleted = await jobsAdmin.pruneFinished();
+      if (deleted > 0) logger.info({ deleted }, 'finished jobs pruned');
+    }),
   ]);
   const worker = new JobWorker({ jobs: store.repos.jobs, durable: () => store.durable(), registry, clock, logger, leaseSeconds: 60 });
 
@@ -353,6 +357,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       const scheduleScrub = () => void scheduleDailyScrub(store, clock).catch((err: unknown) => logger.warn({ err }, 'could not schedule the daily scrub'));
       timers.push(setInterval(scheduleScrub, 60 * 60 * 1000));
       scheduleScrub();
+      // Finished jobs kept a month (FINISHED_JOBS_KEPT_DAYS), pruned once a day across the cluster.
+      const scheduleJobsPrune = () => void scheduleDailyJobsPrune(store, clock).catch((err: unknown) => logger.warn({ err }, 'could not schedule the pruning of finished jobs'));
+      timers.push(setInterval(scheduleJobsPrune, 60 * 60 * 1000));
+      scheduleJobsPrune();
       // The daily signed backup into the replica, from STRONGROOM_BACKUP_HOUR (UK time), once a day across the
       // cluster. First asked a few minutes after start, not at once: a process restarted in a loop (a bad
       // deployment) then does not add a backup's load to every start, and one-shot runs take none.

@@ -1,8 +1,9 @@
 // The once-a-day work every worker asks for hourly (main.ts startBackground) and only one process in the
-// cluster queues: each organisation's disposal sweep and bin purge, the daily scrub, the daily backup.
+// cluster queues: each organisation's disposal sweep and bin purge, the daily scrub, the daily backup,
+// the pruning of finished jobs.
 // What makes it once a day lives in the database (a job's unique key, or the day recorded in key_values).
 import type { Config } from '../config/config.js';
-import { backupJob, disposalSweepJob, purgeBinJob, scrubJob } from '../domain/jobs/kinds.js';
+import { backupJob, disposalSweepJob, pruneFinishedJobsJob, purgeBinJob, scrubJob } from '../domain/jobs/kinds.js';
 import type { Clock } from '../domain/ports.js';
 import { ukDate } from '../domain/records/retention.js';
 import type { Store } from '../domain/repositories.js';
@@ -30,6 +31,17 @@ export async function scheduleDailyScrub(store: Store, clock: Clock): Promise<vo
     if ((await repos.settings.get('scrub.scheduled-day')) === day) return;
     await repos.settings.set('scrub.scheduled-day', day);
     await repos.jobs.enqueue(scrubJob, { sample: DAILY_SCRUB_SAMPLE, bytesPerSecond: DAILY_SCRUB_BYTES_PER_SECOND, day }, { now });
+  });
+}
+
+/** Queues today's pruning of finished jobs unless some process already did (the day is recorded in key_values). */
+export async function scheduleDailyJobsPrune(store: Store, clock: Clock): Promise<void> {
+  const now = clock.now();
+  const day = now.toISOString().slice(0, 10);
+  await store.transaction(async (repos) => {
+    if ((await repos.settings.get('jobs.prune-scheduled-day')) === day) return;
+    await repos.settings.set('jobs.prune-scheduled-day', day);
+    await repos.jobs.enqueue(pruneFinishedJobsJob, { day }, { now });
   });
 }
 

@@ -1,8 +1,9 @@
-// Dead-lettered jobs as an operator sees and acts on them (the CLI's `strongroom jobs …`), and the
-// queue's counts for the metrics. The queue is the whole cluster's, so every read comes from the
+// Dead-lettered jobs as an operator sees and acts on them (the CLI's `strongroom jobs …`), the
+// queue's counts for the metrics, and the daily pruning of finished jobs. The queue is the whole cluster's, so every read comes from the
 // database: any process answers for all of them. Listing and retrying are the system's alone
 // (`jobs.manage`); a retry is audited as jobs.retry.
 import { DomainError } from '../domain/errors.js';
+import { FINISHED_JOBS_KEPT_DAYS } from '../domain/jobs/kinds.js';
 import type { Clock } from '../domain/ports.js';
 import type { FailedJob, JobCounts, Store } from '../domain/repositories.js';
 import type { Actor } from '../domain/types.js';
@@ -10,6 +11,9 @@ import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 
 export type { FailedJob, JobCounts };
+
+/** Jobs deleted per statement when pruning. */
+const PRUNE_BATCH = 1000;
 
 export class JobsAdminService {
   constructor(private readonly o: { store: Store; access: AccessService; clock: Clock }) {}
@@ -24,6 +28,21 @@ export class JobsAdminService {
   /** Queued, running and failed jobs across every process (read at scrape time; no actor: counts only). */
   async counts(): Promise<JobCounts> {
     return this.o.store.repos.jobs.counts();
+  }
+
+  /**
+   * The prune-finished-jobs job: deletes the jobs finished done more than FINISHED_JOBS_KEPT_DAYS ago,
+   * a batch at a time (each its own short statement, so uploads are never held behind it). Returns
+   * how many went. Not audited: a finished job's row records nothing the audit log does not.
+   */
+  async pruneFinished(): Promise<number> {
+    const before = new Date(this.o.clock.now().getTime() - FINISHED_JOBS_KEPT_DAYS * 86_400_000).toISOString();
+    let deleted = 0;
+    for (;;) {
+      const batch = await this.o.store.repos.jobs.deleteFinished(before, PRUNE_BATCH);
+      deleted += batch;
+      if (batch < PRUNE_BATCH) return deleted;
+    }
   }
 
   /** Puts a dead-lettered job back in the queue, due now, with its attempts reset; audited as jobs.retry. */

@@ -110,6 +110,38 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     expect((await rowsOf('test-echo')).filter((r) => r.status === 'queued')).toHaveLength(2);
   });
 
+  it('deletes only jobs finished done before the cut-off, at most a batch at a time', async () => {
+    await clearQueue();
+    const old = '2026-01-01T00:00:00.000Z';
+    const recent = new Date().toISOString();
+    const finished = async (status: 'done' | 'failed', at: string) => {
+      await jobsA.enqueue(echoJob, { n: 1 }, { now: new Date(at) });
+      const [leased] = await jobsA.lease(recent, new Date(Date.now() + 60_000).toISOString(), 1);
+      if (status === 'done') expect(await jobsA.complete(leased!.id, leased!.attempts, at)).toBe(true);
+      else expect(await jobsA.fail(leased!.id, leased!.attempts, at, 'gave up')).toBe(true);
+      return leased!.id;
+    };
+    const oldDone = [await finished('done', old), await finished('done', old), await finished('done', old)];
+    const recentDone = await finished('done', recent);
+    const oldFailed = await finished('failed', old);
+    await jobsA.enqueue(echoJob, { n: 2 }, { now: new Date(old) });
+    const [running] = await jobsA.lease(recent, new Date(Date.now() + 60_000).toISOString(), 1);
+    await jobsA.enqueue(echoJob, { n: 3 }, { now: new Date(old) });
+    const ids = async () => new Set((await rowsOf('test-echo')).map((r) => Number(r.id)));
+    const before = await ids();
+
+    const cutOff = '2026-06-01T00:00:00.000Z';
+    expect(await jobsB.deleteFinished(cutOff, 2)).toBe(2);
+    expect(await jobsB.deleteFinished(cutOff, 2)).toBe(1);
+    expect(await jobsB.deleteFinished(cutOff, 2)).toBe(0);
+    const after = await ids();
+    expect([...before].filter((id) => !after.has(id)).sort((a, b) => a - b)).toEqual(oldDone);
+    for (const kept of [recentDone, oldFailed, running!.id]) expect(after.has(kept)).toBe(true);
+    expect((await rowsOf('test-echo')).filter((r) => r.status === 'queued')).toHaveLength(1);
+    // The tests after this one count this kind's rows.
+    await h.a.db.deleteFrom('jobs').where('id', 'in', [...after]).execute();
+  });
+
   it('refuses to queue a payload its kind does not accept', async () => {
     await expect(jobsA.enqueue(scanVersionJob, { versionId: '' }, { now: new Date() })).rejects.toThrow();
     await expect(jobsA.enqueue(echoJob, { n: 1.5 }, { now: new Date() })).rejects.toThrow();
@@ -519,7 +551,7 @@ describe('job registry', () => {
 
   it('lists every kind Strongroom runs, each with a unique name', () => {
     const kinds = JOB_KINDS.map((k) => k.kind);
-    expect(kinds).toEqual(['scan-version', 'rescan', 'disposal-sweep', 'dispose-batch', 'purge-bin', 'delete-blobs', 'replicate', 'replica-delete', 'scrub', 'backup', 'extract-text', 'search-rename', 'search-purge', 'compact-search', 'send-email']);
+    expect(kinds).toEqual(['scan-version', 'rescan', 'disposal-sweep', 'dispose-batch', 'purge-bin', 'delete-blobs', 'replicate', 'replica-delete', 'scrub', 'backup', 'extract-text', 'search-rename', 'search-purge', 'compact-search', 'send-email', 'prune-finished-jobs']);
     expect(new Set(kinds).size).toBe(kinds.length);
   });
 

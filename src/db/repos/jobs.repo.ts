@@ -143,6 +143,14 @@ export class JobsRepo implements JobsRepository {
     return { queued: of('queued'), running: of('running'), failed: of('failed') };
   }
 
+  async deleteFinished(before: string, limit: number): Promise<number> {
+    // The oldest done jobs come first in jobs_due (status, run_at), so a batch reads little past what it deletes.
+    const result = await this.db.deleteFrom('jobs')
+      .where('id', 'in', (eb) => eb.selectFrom('jobs').select('id').where('status', '=', 'done').where('finished_at', '<', before).orderBy('run_at').limit(limit))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   /**
    * Puts a failed job back in the queue with its attempts reset (the last error stays until it runs
    * again). Refused while a live job holds the same unique key: the work is already queued.

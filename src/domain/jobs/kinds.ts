@@ -186,7 +186,24 @@ export const sendEmailJob = defineJob({
   maxBackoffSeconds: 3600,
 });
 
+/** How long the queue keeps a job it finished (done); dead-lettered ones stay until retried. */
+export const FINISHED_JOBS_KEPT_DAYS = 30;
+
+/**
+ * Deletes the jobs finished more than FINISHED_JOBS_KEPT_DAYS ago, in short batches: every upload
+ * leaves two rows behind, which nothing reads once the job is done (what the work did is in the audit
+ * log), and a table that only grows makes every backup and every write to its indexes larger. One a day.
+ */
+export const pruneFinishedJobsJob = defineJob({
+  kind: 'prune-finished-jobs',
+  payload: z.object({ day: z.iso.date() }),
+  maxAttempts: 5,
+  backoffSeconds: 300,
+  maxBackoffSeconds: 3600,
+  uniqueKey: (p) => `prune-finished-jobs:${p.day}`,
+});
+
 export const JOB_KINDS: readonly AnyJobDefinition[] = [
   scanVersionJob, rescanJob, disposalSweepJob, disposeBatchJob, purgeBinJob, deleteBlobsJob, replicateJob, replicaDeleteJob, scrubJob, backupJob,
-  extractTextJob, searchRenameJob, searchPurgeJob, compactSearchJob, sendEmailJob,
+  extractTextJob, searchRenameJob, searchPurgeJob, compactSearchJob, sendEmailJob, pruneFinishedJobsJob,
 ];

@@ -47,6 +47,8 @@ export interface JobsRepository extends JobQueue {
   /** Dead-lettered jobs, the most recently failed first. */
   failed(limit?: number): Promise<FailedJob[]>;
   counts(): Promise<JobCounts>;
+  /** Deletes up to `limit` jobs that finished done before `before` (never a live or failed one); returns how many. */
+  deleteFinished(before: string, limit: number): Promise<number>;
   /** Puts a failed job back in the queue, due at `runAt`, with its attempts reset to 0 and its error kept. */
   requeueFailed(id: number, runAt: string): Promise<RequeueOutcome>;
 }
