@@ -1,7 +1,8 @@
 // The job worker: leases due jobs from the table-backed queue and runs their handlers, renewing each
 // lease while the handler works, marking the job done (in the handler's last transaction when it
 // takes the completion handed to it, else after it returns), retrying with exponential backoff and
-// dead-lettering after the kind's last attempt. `start()` refuses to run when the table holds a queued kind no handler here runs.
+// dead-lettering after the kind's last attempt. `start()` refuses to run when the table holds a
+// queued kind no handler here runs.
 import type { Logger } from 'pino';
 import { backoffSeconds } from '../domain/jobs/define-job.js';
 import type { Clock } from '../domain/ports.js';

@@ -1,7 +1,7 @@
 // Dead-lettered jobs as an operator sees and acts on them (the CLI's `strongroom jobs …`), the
-// queue's counts for the metrics, and the daily pruning of finished jobs. The queue is the whole cluster's, so every read comes from the
-// database: any process answers for all of them. Listing and retrying are the system's alone
-// (`jobs.manage`); a retry is audited as jobs.retry.
+// queue's counts for the metrics, and the daily pruning of finished jobs. The queue is the whole
+// cluster's, so every read comes from the database: any process answers for all of them. Listing and
+// retrying are the system's alone (`jobs.manage`); a retry is audited as jobs.retry.
 import { DomainError } from '../domain/errors.js';
 import { FINISHED_JOBS_KEPT_DAYS } from '../domain/jobs/kinds.js';
 import type { Clock } from '../domain/ports.js';
