@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import { openPostgres, openSqlite, type DatabaseHandle } from '../src/db/kysely.js';
 import { migrate } from '../src/db/migrate.js';
 import { JobsRepo } from '../src/db/repos/jobs.repo.js';
+import { insertJobRows } from '../test/support/job-rows.js';
 import { createTestDatabase } from '../test/support/postgres.js';
 
 process.env.STRONGROOM_TEST_PG_ADMIN_URL ??= 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -22,12 +23,7 @@ const LEASES = 500;
 async function measure(handle: DatabaseHandle, n: number): Promise<string> {
   await migrate(handle.db, handle.caps);
   const at = new Date(Date.now() - 60_000).toISOString();
-  for (const status of ['done', 'queued']) {
-    await sql`
-      with recursive k(i) as (select 1 union all select i + 1 from k where i < ${n})
-      insert into jobs (kind, payload, run_at, attempts, max_attempts, status, created_at)
-      select 'extract-text', '{"versionId":"v' || i || '"}', ${at}, 0, 3, ${status}, ${at} from k`.execute(handle.db);
-  }
+  for (const status of ['done', 'queued'] as const) await insertJobRows(handle.db, { count: n, status, at });
   if (handle.caps.dialect === 'postgres') await sql`analyze jobs`.execute(handle.db);
   const jobs = new JobsRepo(handle.db, handle.caps);
   const times: number[] = [];

@@ -4,6 +4,7 @@
 // What makes it once a day lives in the database (a job's unique key, or the day recorded in key_values).
 import type { Config } from '../config/config.js';
 import { backupJob, disposalSweepJob, pruneFinishedJobsJob, purgeBinJob, scrubJob } from '../domain/jobs/kinds.js';
+import type { JobQueue } from '../domain/jobs/define-job.js';
 import type { Clock } from '../domain/ports.js';
 import { ukDate } from '../domain/records/retention.js';
 import type { Store } from '../domain/repositories.js';
@@ -25,23 +26,23 @@ export const DAILY_SCRUB_BYTES_PER_SECOND = 10 * 1024 * 1024;
 
 /** Queues today's scrub unless some process already did (the day is recorded in key_values). */
 export async function scheduleDailyScrub(store: Store, clock: Clock): Promise<void> {
-  const now = clock.now();
-  const day = now.toISOString().slice(0, 10);
-  await store.transaction(async (repos) => {
-    if ((await repos.settings.get('scrub.scheduled-day')) === day) return;
-    await repos.settings.set('scrub.scheduled-day', day);
-    await repos.jobs.enqueue(scrubJob, { sample: DAILY_SCRUB_SAMPLE, bytesPerSecond: DAILY_SCRUB_BYTES_PER_SECOND, day }, { now });
-  });
+  await queueOnceToday(store, clock, 'scrub.scheduled-day', (jobs, day, now) =>
+    jobs.enqueue(scrubJob, { sample: DAILY_SCRUB_SAMPLE, bytesPerSecond: DAILY_SCRUB_BYTES_PER_SECOND, day }, { now }));
 }
 
 /** Queues today's pruning of finished jobs unless some process already did (the day is recorded in key_values). */
 export async function scheduleDailyJobsPrune(store: Store, clock: Clock): Promise<void> {
+  await queueOnceToday(store, clock, 'jobs.prune-scheduled-day', (jobs, day, now) => jobs.enqueue(pruneFinishedJobsJob, { day }, { now }));
+}
+
+/** Queues a job unless the day (UTC) recorded under `dayKey` is today's, and records today's with it, in one transaction. */
+async function queueOnceToday(store: Store, clock: Clock, dayKey: string, enqueue: (jobs: JobQueue, day: string, now: Date) => Promise<boolean>): Promise<void> {
   const now = clock.now();
   const day = now.toISOString().slice(0, 10);
   await store.transaction(async (repos) => {
-    if ((await repos.settings.get('jobs.prune-scheduled-day')) === day) return;
-    await repos.settings.set('jobs.prune-scheduled-day', day);
-    await repos.jobs.enqueue(pruneFinishedJobsJob, { day }, { now });
+    if ((await repos.settings.get(dayKey)) === day) return;
+    await repos.settings.set(dayKey, day);
+    await enqueue(repos.jobs, day, now);
   });
 }
 

@@ -10,6 +10,11 @@ import type { JobRow } from '../db/repos/jobs.repo.js';
 import type { JobCompletion } from '../domain/jobs/repositories.js';
 import type { JobRegistry } from './registry.js';
 
+/** Thrown by the JobCompletion of a run whose lease was lost: the handler's transaction rolls back with its result. */
+export class JobLeaseLostError extends Error {
+  override name = 'JobLeaseLostError';
+}
+
 /** What the worker needs of the queue table (JobsRepo). */
 export interface LeasedJobs {
   lease(now: string, leaseUntil: string, limit: number): Promise<JobRow[]>;
@@ -146,8 +151,9 @@ export class JobWorker {
     await this.o.durable();
     const lost = new AbortController();
     // Set once the handler has written the job's completion in its own transaction: true when it
-    // marked the job done, false when the lease had been lost by then. The handler returning after
-    // that means the transaction committed; one that threw rolled the completion back with it.
+    // marked the job done; false when the lease had been lost by then, and the completion threw so
+    // that the handler's transaction rolls back. The handler returning after a true means the
+    // transaction committed; one that threw rolled the completion back with it.
     let completedWithin: boolean | null = null;
     const heartbeat = setInterval(() => {
       void this.o.jobs.heartbeat(job.id, job.attempts, this.leaseEnd()).then(
@@ -164,6 +170,10 @@ export class JobWorker {
     const complete: JobCompletion = async (within) => {
       clearInterval(heartbeat);
       completedWithin = await within.jobs.complete(job.id, job.attempts, this.o.clock.now().toISOString());
+      // Another run holds the job now and records its own result: this run's must not commit beside it.
+      if (!completedWithin) {
+        throw new JobLeaseLostError(`job ${job.id} (attempt ${job.attempts}) lost its lease before its result was recorded; that result was rolled back`);
+      }
     };
     try {
       await handler.run(parsed.data, { jobId: job.id, attempt: job.attempts, signal: lost.signal, complete });
@@ -175,13 +185,22 @@ export class JobWorker {
     } catch (error) {
       clearInterval(heartbeat);
       const message = error instanceof Error ? error.message : String(error);
-      if (job.attempts >= job.maxAttempts) {
-        this.o.logger.error({ ...log, err: error }, 'job failed for good: dead-lettered (status failed)');
-        await this.o.jobs.fail(job.id, job.attempts, this.o.clock.now().toISOString(), message);
+      if (completedWithin === false) {
+        // Its result rolled back with the completion (JobLeaseLostError); retry and fail would change nothing.
+        this.o.logger.warn(log, 'job finished after its lease was taken over; the other run decides its outcome');
+      } else if (job.attempts >= job.maxAttempts) {
+        if (await this.o.jobs.fail(job.id, job.attempts, this.o.clock.now().toISOString(), message)) {
+          this.o.logger.error({ ...log, err: error }, 'job failed for good: dead-lettered (status failed)');
+        } else {
+          this.o.logger.warn({ ...log, err: message }, 'job handler threw after its completion committed (or its lease was taken over): not dead-lettered');
+        }
       } else {
         const delay = backoffSeconds(handler.definition, job.attempts);
-        this.o.logger.warn({ ...log, retryInSeconds: delay, err: message }, 'job will retry');
-        await this.o.jobs.retry(job.id, job.attempts, new Date(this.o.clock.now().getTime() + delay * 1000).toISOString(), message);
+        if (await this.o.jobs.retry(job.id, job.attempts, new Date(this.o.clock.now().getTime() + delay * 1000).toISOString(), message)) {
+          this.o.logger.warn({ ...log, retryInSeconds: delay, err: message }, 'job will retry');
+        } else {
+          this.o.logger.warn({ ...log, err: message }, 'job handler threw after its completion committed (or its lease was taken over): not retried');
+        }
       }
     } finally {
       clearInterval(heartbeat);

@@ -223,25 +223,46 @@ export class QuarantineService {
     const decision = await this.systemWrite(document, version.id);
     const now = this.o.clock.now();
     const review = verdict.outcome === 'infected' ? null : this.reviewNeeded(version, verdict);
-    await this.o.store.transaction(async (trx) => {
+    return this.o.store.transaction(async (trx) => {
+      // The scan took a while: the verdict applies to what the version and its document are now.
+      const held = await this.lockedForVerdict(trx, version);
+      if (!held || held.version.scanStatus !== 'pending') {
+        // Decided meanwhile (released, destroyed, or scanned by another run): that decision stands.
+        await completion?.(trx);
+        return 'skipped';
+      }
+      const { current } = held;
+      const isCurrent = current.currentVersionId === version.id && current.status !== 'disposed';
       if (verdict.outcome === 'infected') {
         await trx.documents.updateVersionScan(version.id, { status: 'infected', detail: verdict.signature, engine: verdict.engine, at: now.toISOString() });
-        if (document.currentVersionId === version.id) await trx.documents.update(document.id, { status: 'quarantined' }, now.toISOString());
-        await this.o.notifier.quarantined(trx, this.o.system, decision, document, version, verdict.signature);
+        if (isCurrent) await trx.documents.update(current.id, { status: 'quarantined' }, now.toISOString());
+        await this.o.notifier.quarantined(trx, this.o.system, decision, current, version, verdict.signature);
       } else if (review) {
         const engine = verdict.outcome === 'clean' ? verdict.engine : null;
         await trx.documents.updateVersionScan(version.id, { status: 'held', detail: `held for review: ${review.reason}`, engine, at: now.toISOString() });
-        if (document.currentVersionId === version.id) await trx.documents.update(document.id, { status: 'quarantined' }, now.toISOString());
-        await this.o.notifier.heldForReview(trx, this.o.system, decision, document, version, review);
+        if (isCurrent) await trx.documents.update(current.id, { status: 'quarantined' }, now.toISOString());
+        await this.o.notifier.heldForReview(trx, this.o.system, decision, current, version, review);
       } else if (verdict.outcome === 'clean') {
         await trx.documents.updateVersionScan(version.id, { status: 'clean', detail: null, engine: verdict.engine, at: now.toISOString() });
-        if (document.currentVersionId === version.id) await trx.documents.update(document.id, { status: 'available' }, now.toISOString());
-        await trx.audit.insert([auditEvent(this.o.system, 'scan.clean', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, decision, now)]);
-        await this.o.lifecycle.raise({ jobs: trx.jobs, now }, { type: 'version.readable', organisationId: document.organisationId, documentId: document.id, versionId });
+        // Only a document still waiting on this scan becomes available: never one quarantined or disposed meanwhile.
+        if (isCurrent && current.status === 'pending_scan') await trx.documents.update(current.id, { status: 'available' }, now.toISOString());
+        await trx.audit.insert([auditEvent(this.o.system, 'scan.clean', { organisationId: current.organisationId, ids: { documentId: current.id, versionId } }, decision, now)]);
+        await this.o.lifecycle.raise({ jobs: trx.jobs, now }, { type: 'version.readable', organisationId: current.organisationId, documentId: current.id, versionId });
       }
       await completion?.(trx);
+      return verdict.outcome === 'infected' ? 'infected' : review ? 'held' : 'clean';
     });
-    return verdict.outcome === 'infected' ? 'infected' : review ? 'held' : 'clean';
+  }
+
+  /**
+   * The version's document, locked for the change (every write of a version's scan status takes its
+   * document first, so the version read after it cannot change before the transaction ends), and the
+   * version as it is now. Undefined when either is gone.
+   */
+  private async lockedForVerdict(trx: Repos, version: Version): Promise<{ current: Document; version: Version } | undefined> {
+    const current = await trx.documents.byIdForChange(version.documentId);
+    const now = current ? await trx.documents.versionById(version.id) : undefined;
+    return current && now ? { current, version: now } : undefined;
   }
 
   /** Why a version clamd did not find malware in still may not be released on that word alone (null: it may). */
@@ -301,14 +322,20 @@ export class QuarantineService {
         if (verdict.outcome !== 'infected') continue;
         const document = await repos.documents.byId(version.documentId);
         if (!document) continue;
-        quarantined += 1;
         const decision = await this.systemWrite(document, version.id);
         const now = this.o.clock.now();
-        await this.o.store.transaction(async (trx) => {
+        const applied = await this.o.store.transaction(async (trx) => {
+          // As when a pending scan ends: applied to the version and document as they are now, and
+          // never over a decision made meanwhile (released by a security admin, or destroyed).
+          const held = await this.lockedForVerdict(trx, version);
+          if (!held || held.version.scanStatus !== version.scanStatus || held.version.wrappedKey.length === 0) return false;
+          const { current } = held;
           await trx.documents.updateVersionScan(version.id, { status: 'infected', detail: verdict.signature, engine: verdict.engine, at: now.toISOString() });
-          if (document.currentVersionId === version.id) await trx.documents.update(document.id, { status: 'quarantined' }, now.toISOString());
-          await this.o.notifier.quarantined(trx, this.o.system, decision, document, version, verdict.signature);
+          if (current.currentVersionId === version.id && current.status !== 'disposed') await trx.documents.update(current.id, { status: 'quarantined' }, now.toISOString());
+          await this.o.notifier.quarantined(trx, this.o.system, decision, current, version, verdict.signature);
+          return true;
         });
+        if (applied) quarantined += 1;
       }
     }
     return { scanned, quarantined };

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres, openSqlite, type DatabaseHandle } from '../../src/db/kysely.js';
 import { migrate } from '../../src/db/migrate.js';
 import { JobsRepo } from '../../src/db/repos/jobs.repo.js';
+import { insertJobRows } from '../support/job-rows.js';
 import { createMigratedDatabase, type TestDatabase } from '../support/postgres.js';
 import { DIALECTS } from '../support/vault.js';
 
@@ -63,13 +64,8 @@ describe.each(DIALECTS)('the job lease\'s plan on %s', (dialect) => {
     }
     jobs = new JobsRepo(handle.db, handle.caps);
     const at = new Date(Date.now() - 60_000).toISOString();
-    // Finished jobs as a running server keeps them, then a long queue, one insert each.
-    for (const status of ['done', 'queued']) {
-      await sql`
-        with recursive n(i) as (select 1 union all select i + 1 from n where i < ${QUEUED})
-        insert into jobs (kind, payload, run_at, attempts, max_attempts, status, created_at)
-        select 'extract-text', '{"versionId":"v' || i || '"}', ${at}, 0, 3, ${status}, ${at} from n`.execute(handle.db);
-    }
+    // Finished jobs as a running server keeps them, then a long queue.
+    for (const status of ['done', 'queued'] as const) await insertJobRows(handle.db, { count: QUEUED, status, at });
     // PostgreSQL's autovacuum gathers statistics on its own; Strongroom never runs ANALYZE on SQLite.
     if (dialect === 'postgres') await sql`analyze jobs`.execute(handle.db);
     recording = [];

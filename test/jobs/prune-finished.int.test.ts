@@ -1,10 +1,10 @@
 // Finished jobs are kept a month, then pruned by a daily job queued once a day across the cluster:
 // through the real worker and handler, on both dialects, past more than one batch.
-import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { scheduleDailyJobsPrune } from '../../src/compose/daily-jobs.js';
 import { FINISHED_JOBS_KEPT_DAYS } from '../../src/domain/jobs/kinds.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
+import { insertJobRows } from '../support/job-rows.js';
 import { DIALECTS } from '../support/vault.js';
 
 const clamd = useClamd();
@@ -16,13 +16,8 @@ describe.each(DIALECTS)('pruning finished jobs on %s', (dialect) => {
     const { store, worker } = t.vault;
     const day = 86_400_000;
     const now = Date.now();
-    const add = async (count: number, status: string, finishedDaysAgo: number | null) => {
-      const at = new Date(now - (finishedDaysAgo ?? 0) * day - 60_000).toISOString();
-      await sql`
-        with recursive k(i) as (select 1 union all select i + 1 from k where i < ${count})
-        insert into jobs (kind, payload, run_at, attempts, max_attempts, status, created_at, finished_at)
-        select 'extract-text', '{"versionId":"pruned-' || ${status} || '-' || i || '"}', ${at}, 1, 3, ${status}, ${at}, ${finishedDaysAgo === null ? null : at} from k`.execute(store.db);
-    };
+    const add = (count: number, status: 'done' | 'failed', finishedDaysAgo: number) =>
+      insertJobRows(store.db, { count, status, at: new Date(now - finishedDaysAgo * day - 60_000).toISOString(), prefix: `pruned-${status}-${finishedDaysAgo}-` });
     await worker.runDue();
     await add(2500, 'done', FINISHED_JOBS_KEPT_DAYS + 5);
     await add(7, 'done', FINISHED_JOBS_KEPT_DAYS - 2);

@@ -319,7 +319,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     expect(calls()).toBe(0);
   });
 
-  it('leaves a job taken over by another worker to that worker when the first completes it inside its transaction too late', async () => {
+  it('rolls back the result of a run whose lease was taken over when it completes inside its transaction too late', async () => {
     await clearQueue();
     const key = `result-${randomBytes(6).toString('hex')}`;
     let release!: () => void;
@@ -349,8 +349,10 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     release();
     expect(await running).toBe(1);
     expect(attempts).toEqual([1, 2]);
-    // The second run's completion stands; the first one's came too late and changed nothing.
+    // The second run's result and completion stand; the first one's came too late and rolled back whole.
     expect((await rowsOf('test-echo')).at(-1)).toMatchObject({ status: 'done', attempts: 2 });
+    expect(await resultOf(`${key}-2`)).toBe('9');
+    expect(await resultOf(`${key}-1`)).toBeUndefined();
     expect(warnings).toContain('job finished after its lease was taken over; the other run decides its outcome');
   });
 

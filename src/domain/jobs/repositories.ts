@@ -28,7 +28,8 @@ export type RequeueOutcome = 'requeued' | 'not_failed' | 'duplicate_live';
  * transaction that records the job's result: the result and "done" commit together or not at all,
  * one commit instead of two. Call it in the last transaction the handler makes; when the handler
  * never calls it (nothing to record, or a path that writes outside a transaction), the worker
- * completes the job itself. `jobs` is that transaction's queue.
+ * completes the job itself. `jobs` is that transaction's queue. It throws when the lease was lost
+ * (another run holds the job), so the transaction, and this run's result, roll back.
  */
 export type JobCompletion = (within: { jobs: JobsRepository }) => Promise<void>;
 
