@@ -22,17 +22,18 @@ describe.each(DIALECTS)('a scan job taken over by another worker on %s', (dialec
   // Past 100 bytes a file is stored pending and scanned by the scan-version job.
   const t = useTestVault(dialect, clamd, { env: { STRONGROOM_INLINE_SCAN_MAX_BYTES: '100' } });
 
-  it('records the verdict once: the run that lost its lease commits nothing', async () => {
+  /** A stored file its upload left pending (past the inline limit), with the scan job the only one due. */
+  async function pendingUpload(name: string) {
     await t.vault.worker.runDue();
     const org = await createOrganisation(t.vault, { areas: { payroll: 'OFFICIAL' } });
     const user = await org.user({ teams: ['payroll'] });
-    const stored = await upload(t.app, user, org.collections.payroll!, 'ledger.txt', 'a ledger line, past the inline scan limit\n'.repeat(4));
+    const stored = await upload(t.app, user, org.collections.payroll!, name, 'a ledger line, past the inline scan limit\n'.repeat(4));
     expect(stored.statusCode, stored.body).toBe(201);
-    const versionId = (await t.vault.store.repos.documents.byId(stored.json().id))!.currentVersionId;
-    // Only the scan job is due.
-    await t.vault.store.db.updateTable('jobs').set({ run_at: new Date(Date.now() + 3_600_000).toISOString() }).where('kind', '<>', 'scan-version').execute();
+    return stored;
+  }
 
-    // The first run's scan is slow: its verdict arrives after its lease ran out and the job was taken over.
+  /** Holds the first verdict clamd gives until `release()`: a scan that is slow to finish. */
+  function gateFirstScan() {
     let release!: () => void;
     const released = new Promise<void>((resolve) => { release = resolve; });
     const scanner = t.vault.scanner as { scan: (...args: unknown[]) => Promise<ScanVerdict> };
@@ -44,19 +45,34 @@ describe.each(DIALECTS)('a scan job taken over by another worker on %s', (dialec
       if (calls === 1) await released;
       return verdict;
     };
+    return {
+      release,
+      restore: () => { scanner.scan = scan; },
+      reached: async () => { while (calls === 0) await sleep(20); },
+    };
+  }
+
+  it('records the verdict once: the run that lost its lease commits nothing', async () => {
+    const stored = await pendingUpload('ledger.txt');
+    const versionId = (await t.vault.store.repos.documents.byId(stored.json().id))!.currentVersionId;
+    // Only the scan job is due.
+    await t.vault.store.db.updateTable('jobs').set({ run_at: new Date(Date.now() + 3_600_000).toISOString() }).where('kind', '<>', 'scan-version').execute();
+
+    // The first run's scan is slow: its verdict arrives after its lease ran out and the job was taken over.
+    const gate = gateFirstScan();
     const registry = new JobRegistry([handle(scanVersionJob, (p, context) => t.vault.quarantine.scanPending(p.versionId, context.complete))], [scanVersionJob]);
     const durable = () => t.vault.store.durable();
     const first = new JobWorker({ jobs: t.vault.store.repos.jobs, durable, registry, clock: realClock, logger: pino({ level: 'silent' }), leaseSeconds: 0.3, heartbeatMs: 60_000 });
     const second = new JobWorker({ jobs: t.vault.store.repos.jobs, durable, registry, clock: realClock, logger: pino({ level: 'silent' }), leaseSeconds: 60 });
     try {
       const running = first.runDue();
-      while (calls === 0) await sleep(20);
+      await gate.reached();
       await sleep(500);
       expect(await second.runDue()).toBeGreaterThanOrEqual(1);
-      release();
+      gate.release();
       await running;
     } finally {
-      scanner.scan = scan;
+      gate.restore();
     }
 
     const job = await t.vault.store.db.selectFrom('jobs').select(['status', 'attempts']).where('kind', '=', 'scan-version').where('unique_key', '=', `scan-version:${versionId}`).executeTakeFirst();
@@ -68,34 +84,20 @@ describe.each(DIALECTS)('a scan job taken over by another worker on %s', (dialec
     expect(forVersion).toHaveLength(1);
   });
   it('a stale run\'s clean verdict does not undo a later infected verdict (the file stays unreadable)', async () => {
-    await t.vault.worker.runDue();
-    const org = await createOrganisation(t.vault, { areas: { payroll: 'OFFICIAL' } });
-    const user = await org.user({ teams: ['payroll'] });
-    const stored = await upload(t.app, user, org.collections.payroll!, 'ledger.txt', 'a ledger line, past the inline scan limit\n'.repeat(4));
-    expect(stored.statusCode, stored.body).toBe(201);
+    const stored = await pendingUpload('ledger.txt');
     const versionId = (await t.vault.store.repos.documents.byId(stored.json().id))!.currentVersionId;
     // Only the scan job is due.
     await t.vault.store.db.updateTable('jobs').set({ run_at: new Date(Date.now() + 3_600_000).toISOString() }).where('kind', '<>', 'scan-version').execute();
 
     // The first run's scan is slow: its verdict arrives after its lease ran out and the job was taken over.
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => { release = resolve; });
-    const scanner = t.vault.scanner as { scan: (...args: unknown[]) => Promise<ScanVerdict> };
-    const scan = scanner.scan.bind(scanner);
-    let calls = 0;
-    scanner.scan = async (...args: unknown[]) => {
-      const verdict = await scan(...args);
-      calls += 1;
-      if (calls === 1) await released;
-      return verdict;
-    };
+    const gate = gateFirstScan();
     const registry = new JobRegistry([handle(scanVersionJob, (p, context) => t.vault.quarantine.scanPending(p.versionId, context.complete))], [scanVersionJob]);
     const durable = () => t.vault.store.durable();
     const first = new JobWorker({ jobs: t.vault.store.repos.jobs, durable, registry, clock: realClock, logger: pino({ level: 'silent' }), leaseSeconds: 0.3, heartbeatMs: 60_000 });
     const second = new JobWorker({ jobs: t.vault.store.repos.jobs, durable, registry, clock: realClock, logger: pino({ level: 'silent' }), leaseSeconds: 60 });
     try {
       const running = first.runDue();
-      while (calls === 0) await sleep(20);
+      await gate.reached();
       await sleep(500);
       expect(await second.runDue()).toBeGreaterThanOrEqual(1);
       // A rescan after a signature update now finds it infected (what rescanSince commits).
@@ -105,10 +107,10 @@ describe.each(DIALECTS)('a scan job taken over by another worker on %s', (dialec
         await trx.documents.updateVersionScan(versionId, { status: 'infected', detail: 'Test.Signature', engine: 'clamd', at });
         await trx.documents.update(version.documentId, { status: 'quarantined' }, at);
       });
-      release();
+      gate.release();
       await running;
     } finally {
-      scanner.scan = scan;
+      gate.restore();
     }
 
     // The stale run's clean verdict neither replaced the infected one nor made the document available.
@@ -118,35 +120,21 @@ describe.each(DIALECTS)('a scan job taken over by another worker on %s', (dialec
 
 
   it('a clean verdict arriving after the document was disposed leaves it disposed', async () => {
-    await t.vault.worker.runDue();
-    const org = await createOrganisation(t.vault, { areas: { payroll: 'OFFICIAL' } });
-    const user = await org.user({ teams: ['payroll'] });
-    const stored = await upload(t.app, user, org.collections.payroll!, 'old ledger.txt', 'a ledger line, past the inline scan limit\n'.repeat(4));
-    expect(stored.statusCode, stored.body).toBe(201);
+    const stored = await pendingUpload('old ledger.txt');
     const documentId = stored.json().id as string;
     const versionId = (await t.vault.store.repos.documents.byId(documentId))!.currentVersionId;
     await t.vault.store.db.updateTable('jobs').set({ run_at: new Date(Date.now() + 3_600_000).toISOString() }).where('kind', '<>', 'scan-version').execute();
 
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => { release = resolve; });
-    const scanner = t.vault.scanner as { scan: (...args: unknown[]) => Promise<ScanVerdict> };
-    const scan = scanner.scan.bind(scanner);
-    let calls = 0;
-    scanner.scan = async (...args: unknown[]) => {
-      const verdict = await scan(...args);
-      calls += 1;
-      if (calls === 1) await released;
-      return verdict;
-    };
+    const gate = gateFirstScan();
     try {
       const running = t.vault.worker.runDue();
-      while (calls === 0) await sleep(20);
+      await gate.reached();
       // Disposed while clamd was reading it (what disposal writes on the document).
       await t.vault.store.repos.documents.update(documentId, { status: 'disposed' }, new Date().toISOString());
-      release();
+      gate.release();
       await running;
     } finally {
-      scanner.scan = scan;
+      gate.restore();
     }
     expect((await t.vault.store.repos.documents.byId(documentId))?.status).toBe('disposed');
     expect((await t.vault.store.repos.documents.versionById(versionId))?.scanStatus).toBe('clean');
