@@ -1,13 +1,15 @@
 // The checkpoints kept outside the database: written durably, the newest copy never goes back,
 // and folders from before the newest copy was kept are still read.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, unlink } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, unlink, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeLog } from '../../test/fixtures/audit/audit-log.js';
 import { pathsSynced } from '../../test/support/fsync-watch.js';
 import { CheckpointCopies } from './checkpoint-copies.js';
+import { takeFileLock } from './file-lock.js';
 
 const log = makeLog(30);
 let root: string;
@@ -59,8 +61,22 @@ describe('CheckpointCopies', () => {
       await Promise.all([a!.remember(25, log.checkpoint(25)), b!.remember(12, log.checkpoint(12))]);
       expect(await readFile(path.join(dir, 'offsite', 'audit-newest-checkpoint.note'), 'utf8')).toBe(log.checkpoint(25));
       expect(await readFile(path.join(dir, 'keys', 'audit-last-checkpoint.note'), 'utf8')).toBe(log.checkpoint(25));
-      expect((await readdir(path.join(dir, 'offsite'))).sort()).toEqual(['audit-checkpoints', 'audit-newest-checkpoint.note']);
+      expect((await readdir(path.join(dir, 'offsite'))).sort()).toEqual(['audit-checkpoints', 'audit-newest-checkpoint.lock', 'audit-newest-checkpoint.note']);
     }
+  });
+
+  it('waits for a signer holding the lock, however old its lock file looks, instead of taking it over', async () => {
+    await copies.remember(10, log.checkpoint(10));
+    const lockFile = path.join(root, 'offsite', 'audit-newest-checkpoint.lock');
+    const release = await takeFileLock(lockFile, { waitMs: 0 });
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(lockFile, anHourAgo, anHourAgo);
+    const publishing = copies.remember(25, log.checkpoint(25));
+    await sleep(400);
+    expect(await readFile(path.join(root, 'offsite', 'audit-newest-checkpoint.note'), 'utf8')).toBe(log.checkpoint(10));
+    await release();
+    await publishing;
+    expect(await readFile(path.join(root, 'offsite', 'audit-newest-checkpoint.note'), 'utf8')).toBe(log.checkpoint(25));
   });
 
   it('falls back to the highest-numbered file in a folder written before the newest copy was kept', async () => {

@@ -4,11 +4,11 @@
 // Whoever can only write the database can change none of them, so they are what the signer and
 // `audit verify` trust.
 import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { open, readdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import type { CheckpointCopies as CheckpointCopiesPort } from '../domain/ports.js';
+import { withFileLock } from './file-lock.js';
 import { makeFolderDurably, readSmallTextFile, syncDirectory } from './fs-folders.js';
 
 const NOTE_NAME = /^(\d{12})\.note$/;
@@ -35,15 +35,15 @@ export class CheckpointCopies implements CheckpointCopiesPort {
     await replaceFile(path.join(this.folder, `${String(treeSize).padStart(12, '0')}.note`), note, 0o644);
     await syncDirectory(this.folder);
     await makeFolderDurably(path.dirname(this.o.signerFile), 0o700);
-    await withFileLock(path.join(this.o.offsiteDir, 'audit-newest-checkpoint.lock'), async () => {
+    await withFileLock(path.join(this.o.offsiteDir, 'audit-newest-checkpoint.lock'), { waitMs: LOCK_WAIT_MS }, async () => {
       // Never backwards: another process may have published a larger one meanwhile.
       const newest = await readNote(this.newestFile);
       if (!newest || signedSize(newest) < treeSize) await replaceFile(this.newestFile, note, 0o644);
       const own = await readNote(this.o.signerFile);
       if (!own || signedSize(own) < treeSize) await replaceFile(this.o.signerFile, note, 0o600);
     });
-    // The renames are made durable after the lock is let go, before this resolves, so a slow disk does
-    // not bring a holder near the stale-lock limit. Both folders are flushed even when this process
+    // The renames are made durable after the lock is let go, before this resolves, so a slow disk
+    // keeps the other signers waiting no longer than it must. Both folders are flushed even when this process
     // replaced nothing: what it found there, and let decide, may be another signer's rename that
     // signer has not flushed yet, and the database row that follows must not be ahead of it.
     await syncDirectory(this.o.offsiteDir);
@@ -112,32 +112,8 @@ function signedSize(note: string): number {
   return Number.isSafeInteger(size) ? size : -1;
 }
 
-/** A lock file held longer than this was left by a process that died holding it. */
-const STALE_LOCK_MS = 30_000;
+/** How long a signer waits for another to finish comparing and replacing the copies (a few renames and flushes). */
 const LOCK_WAIT_MS = 60_000;
-
-/** Runs `work` while holding an exclusive lock file, shared by every process on this folder. */
-async function withFileLock<T>(lockFile: string, work: () => Promise<T>): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    try {
-      const handle = await open(lockFile, 'wx', 0o644);
-      await handle.close();
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const held = await stat(lockFile).catch(() => null);
-      if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) await unlink(lockFile).catch(() => undefined);
-      if (Date.now() - started > LOCK_WAIT_MS) throw new Error(`The checkpoint lock ${lockFile} has been held for over a minute; remove it if no signer is running.`);
-      await sleep(5 + Math.floor(Math.random() * 20));
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    await unlink(lockFile).catch(() => undefined);
-  }
-}
 
 /** Writes the file under a temporary name, flushes it and renames it into place; the caller flushes the folder. */
 async function replaceFile(file: string, content: string, mode: number): Promise<void> {
