@@ -2,12 +2,13 @@
 // and the blobs come back one after another, and a data directory that holds some of them is not
 // the vault. While the marker is there no process opens the vault on it (a start would otherwise
 // open the restored keys beside a missing database as a new, empty vault). A restore holds a lock
-// file for as long as it runs, so a second one into the same directory is refused rather than
-// clearing the first one's files under it; a restore run again after one that failed removes only
+// for as long as it runs, so a second one into the same directory is refused rather than clearing
+// the first one's files under it; a restore run again after one that failed removes only
 // what a restore writes, and refuses anything else it finds.
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { FileLockHeldError, takeFileLock } from '../storage/file-lock.js';
 import { syncDirectory } from '../storage/fs-folders.js';
 import { writeNewFileDurably } from '../storage/fs-file-writes.js';
 
@@ -23,22 +24,18 @@ const markerPath = (dataDir: string): string => path.join(dataDir, RESTORE_MARKE
 const isStagedMarker = (entry: string): boolean => entry.startsWith(`.${RESTORE_MARKER}.`) && entry.endsWith('.tmp');
 
 /**
- * Takes the data directory for one restore: fails when another restore holds it (or one was killed
- * holding it; the message says to remove the lock if no restore is running). Returns the release.
+ * Takes the data directory for one restore: fails at once when another restore holds it. The lock is
+ * the kernel's (storage/file-lock.ts), so a restore that was killed lets go of it as it dies, and the
+ * next one starts over what it left. Returns the release.
  */
 export async function lockForRestore(dataDir: string): Promise<() => Promise<void>> {
   const lock = path.join(dataDir, RESTORE_LOCK);
   try {
-    await writeNewFileDurably(lock, [Buffer.from(`pid ${process.pid}, started ${new Date().toISOString()}\n`, 'utf8')], 0o600);
+    return await takeFileLock(lock, { waitMs: 0 });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    const holder = (await fsp.readFile(lock, 'utf8').catch(() => '')).trim();
-    throw new Error(`Another restore into ${dataDir} is running (${lock}: ${holder || 'unreadable'}). If none is (it was stopped before it finished), remove ${lock} and run the restore again.`, { cause: error });
+    if (!(error instanceof FileLockHeldError)) throw error;
+    throw new Error(`Another restore into ${dataDir} is running${error.holder ? ` (${lock} says: ${error.holder})` : ''}. Wait for it to finish, or stop it, and run this one again.`, { cause: error });
   }
-  return async () => {
-    await fsp.rm(lock, { force: true });
-    await syncDirectory(dataDir);
-  };
 }
 
 /**

@@ -61,7 +61,7 @@ describe('CheckpointCopies', () => {
       await Promise.all([a!.remember(25, log.checkpoint(25)), b!.remember(12, log.checkpoint(12))]);
       expect(await readFile(path.join(dir, 'offsite', 'audit-newest-checkpoint.note'), 'utf8')).toBe(log.checkpoint(25));
       expect(await readFile(path.join(dir, 'keys', 'audit-last-checkpoint.note'), 'utf8')).toBe(log.checkpoint(25));
-      expect((await readdir(path.join(dir, 'offsite'))).sort()).toEqual(['audit-checkpoints', 'audit-newest-checkpoint.lock', 'audit-newest-checkpoint.note']);
+      expect((await readdir(path.join(dir, 'offsite'))).sort()).toEqual(['audit-checkpoints', 'audit-newest-checkpoint.note']);
     }
   });
 
@@ -77,6 +77,21 @@ describe('CheckpointCopies', () => {
     await release();
     await publishing;
     expect(await readFile(path.join(root, 'offsite', 'audit-newest-checkpoint.note'), 'utf8')).toBe(log.checkpoint(25));
+  });
+
+  it("compares and replaces its own copy under a lock beside it, which whoever can write only the offsite folder cannot break", async () => {
+    await copies.remember(10, log.checkpoint(10));
+    const signerFile = path.join(root, 'data', 'keys', 'audit-last-checkpoint.note');
+    // Another signer holds the lock beside the key; the offsite folder's lock is free (or broken).
+    const release = await takeFileLock(`${signerFile}.lock`, { waitMs: 0 });
+    const publishing = copies.remember(25, log.checkpoint(25));
+    await sleep(400);
+    expect(await readFile(path.join(root, 'offsite', 'audit-newest-checkpoint.note'), 'utf8')).toBe(log.checkpoint(25));
+    expect(await readFile(signerFile, 'utf8')).toBe(log.checkpoint(10));
+    await release();
+    await publishing;
+    expect(await readFile(signerFile, 'utf8')).toBe(log.checkpoint(25));
+    expect(await readdir(path.join(root, 'data', 'keys'))).toEqual(['audit-last-checkpoint.note']);
   });
 
   it('falls back to the highest-numbered file in a folder written before the newest copy was kept', async () => {

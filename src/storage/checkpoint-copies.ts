@@ -26,23 +26,27 @@ export class CheckpointCopies implements CheckpointCopiesPort {
 
   /**
    * Durably records a checkpoint the signer is about to publish: the offsite copy, then the newest
-   * copy and its own. Signers in other processes write the same two files, so they are compared and
+   * copy and its own. Signers in other processes write the same two files, so each is compared and
    * replaced under a lock: otherwise one signing 120 could overwrite one that just wrote 130, and
-   * a database rewritten between 120 and 130 would then be signed.
+   * a database rewritten between 120 and 130 would then be signed. Each copy's lock is in its own
+   * folder: whoever can write the offsite folder can break the lock there (and write the copies
+   * there anyway), but not the one beside the signer's key, so its own copy never goes back.
    */
   async remember(treeSize: number, note: string): Promise<void> {
     await makeFolderDurably(this.folder, 0o755);
     await replaceFile(path.join(this.folder, `${String(treeSize).padStart(12, '0')}.note`), note, 0o644);
     await syncDirectory(this.folder);
     await makeFolderDurably(path.dirname(this.o.signerFile), 0o700);
+    // Never backwards: another process may have published a larger one meanwhile.
     await withFileLock(path.join(this.o.offsiteDir, 'audit-newest-checkpoint.lock'), { waitMs: LOCK_WAIT_MS }, async () => {
-      // Never backwards: another process may have published a larger one meanwhile.
       const newest = await readNote(this.newestFile);
       if (!newest || signedSize(newest) < treeSize) await replaceFile(this.newestFile, note, 0o644);
+    });
+    await withFileLock(`${this.o.signerFile}.lock`, { waitMs: LOCK_WAIT_MS }, async () => {
       const own = await readNote(this.o.signerFile);
       if (!own || signedSize(own) < treeSize) await replaceFile(this.o.signerFile, note, 0o600);
     });
-    // The renames are made durable after the lock is let go, before this resolves, so a slow disk
+    // The renames are made durable after the locks are let go, before this resolves, so a slow disk
     // keeps the other signers waiting no longer than it must. Both folders are flushed even when this process
     // replaced nothing: what it found there, and let decide, may be another signer's rename that
     // signer has not flushed yet, and the database row that follows must not be ahead of it.

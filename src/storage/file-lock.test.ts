@@ -1,8 +1,8 @@
 // The lock shared by processes on a folder: one holder at a time, never taken from a holder that is
 // only slow, let go at once when its holder is killed, and refusing a link or a FIFO in its place.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { link, lstat, mkdtemp, readFile, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -76,12 +76,24 @@ describe('file lock', () => {
     const refused = await takeFileLock(file, { waitMs: 400 }).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(FileLockHeldError);
     expect(Date.now() - started).toBeGreaterThanOrEqual(350);
-    expect((refused as Error).message).toBe(`${file} is locked by another process (${(await readFile(file, 'utf8')).trim()}) and was not let go within 0.4 s.`);
-    expect((refused as Error).message).toContain(`process ${process.pid}, since `);
+    expect((refused as Error).message).toBe(`${file} is locked by another process (the lock file says: ${(await readFile(file, 'utf8')).trim()}) and was not let go within 0.4 s.`);
+    expect((refused as Error).message).toContain(`host ${hostname()}, process ${process.pid}, since `);
     await release();
-    // Let go: the note no longer names a holder, and the next taker gets it.
-    expect(await readFile(file, 'utf8')).toBe('');
+    // Let go: the holder removed the file as it let go, and the next taker gets it.
+    await expect(lstat(file)).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await free()).toBe(true);
+  });
+
+  it('repeats what the lock file says of its holder on one line, without control characters, and cut short', async () => {
+    await writeFile(file, `process 1, SAFE TO KILL\nlevel=info msg=forged\u001b[2J${'x'.repeat(500)}`);
+    // Held by a process that is not this module, so what the file says is whatever was put there.
+    const holder = spawn('flock', ['--exclusive', file, 'sleep', '30'], { stdio: 'ignore' });
+    children.push(holder);
+    await sleep(200);
+    const refused = (await takeFileLock(file, { waitMs: 0 }).catch((error: unknown) => error)) as FileLockHeldError;
+    expect(refused).toBeInstanceOf(FileLockHeldError);
+    expect(refused.holder).toBe(`process 1, SAFE TO KILL level=info msg=forged [2J${'x'.repeat(500)}`.slice(0, 200));
+    expect(refused.message).not.toMatch(/[\n\u001b]/);
   });
 
   it('is let go at once when its holder is killed, and held meanwhile even by a stopped holder', async () => {
@@ -108,6 +120,14 @@ describe('file lock', () => {
     expect(await free()).toBe(false);
     await release();
     expect(await free()).toBe(true);
+  });
+
+  it('refuses a hard link to another file put where the lock file should be, and leaves that file as it was', async () => {
+    const note = path.join(root, '000000000007.note');
+    await writeFile(note, 'a signed checkpoint\n');
+    await link(note, file);
+    await expect(takeFileLock(file, { waitMs: 1_000 })).rejects.toThrow(`The lock file ${file} is not a regular file of its own (it has other names).`);
+    expect(await readFile(note, 'utf8')).toBe('a signed checkpoint\n');
   });
 
   it('refuses a link or a FIFO put where the lock file should be, at once', async () => {

@@ -120,8 +120,9 @@ describe.each(DIALECTS)('backup, restore and the restore drill on %s', (dialect)
     // records, its own checkpoint among it, follows).
     const keys = path.join(dataDir, 'keys');
     const restored = [
-      // First the restore's lock, then its marker (staged, then renamed into place) that it has not finished.
-      dataDir, dataDir, dataDir,
+      // First the restore's marker (staged, then renamed into place) that it has not finished; its lock
+      // is the kernel's, and nothing of it needs flushing.
+      dataDir, dataDir,
       path.join(keys, 'audit-signing.key'), keys, path.join(keys, 'audit-last-checkpoint.note'), keys,
       ...(dialect === 'sqlite' ? [path.join(dataDir, DATABASE_FILE), dataDir] : []),
     ];
