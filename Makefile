@@ -53,10 +53,13 @@ bench-webdav: install-bench build
 
 # What a 4 KiB upload and download cannot cost less than on this machine: each part the aims ask for
 # (HTTP, a clamd scan, a durable blob, encryption, the database row and audit event) done alone, beside
-# Apache and rclone crypt measured the same way (bench/small-floor.ts; about a minute).
+# Apache and rclone crypt measured the same way (bench/small-floor.ts; about a minute). Then the same
+# for a 1 GiB download: a bare Node server sending and decrypting, beside Apache (bench/large-floor.ts;
+# under a minute).
 bench-floor: install-bench
 	@test -d node_modules/tsx || { echo 'make bench-floor: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
 	node --no-warnings --import tsx bench/small-floor.ts
+	node --no-warnings --import tsx bench/large-floor.ts
 
 # The S3 store through a whole server, and one vs two web nodes on PostgreSQL (bench/nodes.ts).
 bench-nodes: install-bench build

@@ -20,7 +20,6 @@
 // BENCH_SKIP_APACHE=1, BENCH_SKIP_RCLONE=1 leave out the references. Writes
 // bench/results/<date>-small-floor.json and .md beside it (BENCH_OUT=<file.json> to choose).
 // Usage: node --no-warnings --import tsx bench/small-floor.ts [N] [ROUNDS]
-import { spawn } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
 import { fdatasyncSync, openSync, closeSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rename, writeFile } from 'node:fs/promises';
@@ -30,12 +29,13 @@ import type Database from 'better-sqlite3-multiple-ciphers';
 import { openEncryptedSqlite } from '../src/db/sqlite-cipher.js';
 import { startTestClamd } from '../test/support/clamd.js';
 import { startApache } from './lib/apache.js';
-import { cleanupAll, cleanupSync, trackDir, trackPid, untrackPid } from './lib/cleanup.js';
+import { cleanupAll, cleanupSync, trackDir } from './lib/cleanup.js';
 import { cpuOf, cpuOfTree, clientCpu } from './lib/cpu.js';
 import { smallFiles } from './lib/data.js';
 import { describe, request, runPool } from './lib/http.js';
 import { startRcloneCrypt } from './lib/rclone.js';
 import { markdownTable, table } from './lib/report.js';
+import { startChildServer, type ChildServer } from './lib/child-server.js';
 import { REPO_ROOT } from './lib/strongroom.js';
 import { davSmallGets, davSmallPuts, type Endpoint } from './lib/workloads.js';
 
@@ -74,7 +74,7 @@ async function pooled(sources: Record<string, () => number>, run: () => Promise<
 }
 
 /** A node:http server doing nothing but HTTP, in its own process so its CPU is its own. */
-async function bareNodeServer(): Promise<{ baseUrl: URL; pid: number; stop: () => void }> {
+async function bareNodeServer(): Promise<ChildServer> {
   const script = `
     const http = require('node:http');
     const body = Buffer.alloc(${SIZE}, 7);
@@ -90,13 +90,7 @@ async function bareNodeServer(): Promise<{ baseUrl: URL; pid: number; stop: () =
     });
     server.keepAliveTimeout = 30000;
     server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  trackPid(child.pid);
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('error', reject);
-    child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString('utf8').trim())));
-  });
-  return { baseUrl: new URL(`http://127.0.0.1:${port}/`), pid: child.pid as number, stop: () => { child.kill('SIGKILL'); untrackPid(child.pid); } };
+  return startChildServer(script);
 }
 
 function database(file: string): Database.Database {
