@@ -17,7 +17,8 @@ export const RESTORE_LOCK = 'restore.lock';
 
 /** What a restore writes into a data directory, and so all that starting one over may remove. */
 const RESTORED_ENTRIES = ['strongroom.db', 'strongroom.db-wal', 'strongroom.db-shm', 'strongroom.db-journal', 'blobs', 'tmp'];
-const RESTORED_KEYS = ['audit-signing.key', 'audit-last-checkpoint.note'];
+// The lock beside the signer's copy is there only while a signer holds it, or after one was killed holding it.
+const RESTORED_KEYS = ['audit-signing.key', 'audit-last-checkpoint.note', 'audit-last-checkpoint.note.lock'];
 
 const markerPath = (dataDir: string): string => path.join(dataDir, RESTORE_MARKER);
 /** A marker staged by markRestoreStarted and not yet renamed into place (a restore stopped between the two). */

@@ -62,6 +62,8 @@ describe('a restore that did not finish', () => {
 
     // Run again, the restore clears what the failed one left (never the master key) and gets as far as before.
     await writeFile(path.join(dataDir, `.${RESTORE_MARKER}.0123456789abcdef.tmp`), 'a marker staged by a restore stopped before renaming it\n');
+    // A restore killed while it signed its checkpoint leaves the lock file beside the signer's copy.
+    await writeFile(path.join(dataDir, 'keys', 'audit-last-checkpoint.note.lock'), 'host h, process 1, since then\n');
     await expect(loadInto(backup, { dataDir }, logger)).rejects.toThrow('does not match its manifest');
     expect(await contents(dataDir)).toEqual(['keys', 'keys/audit-last-checkpoint.note', 'keys/audit-signing.key', 'keys/master.key', RESTORE_MARKER].sort());
   });
