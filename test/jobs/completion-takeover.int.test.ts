@@ -52,13 +52,15 @@ describe.each(DIALECTS)('a scan job taken over by another worker on %s', (dialec
     };
   }
 
-  it('records the verdict once: the run that lost its lease commits nothing', async () => {
-    const stored = await pendingUpload('ledger.txt');
+  /**
+   * A pending upload whose scan job is run by a worker whose lease runs out while its scan waits, and
+   * taken over by a second worker; `meanwhile` runs after the takeover, before the first scan's verdict
+   * arrives. Only the scan job is due.
+   */
+  async function scanTakenOver(name: string, meanwhile?: (versionId: string) => Promise<void>) {
+    const stored = await pendingUpload(name);
     const versionId = (await t.vault.store.repos.documents.byId(stored.json().id))!.currentVersionId;
-    // Only the scan job is due.
     await t.vault.store.db.updateTable('jobs').set({ run_at: new Date(Date.now() + 3_600_000).toISOString() }).where('kind', '<>', 'scan-version').execute();
-
-    // The first run's scan is slow: its verdict arrives after its lease ran out and the job was taken over.
     const gate = gateFirstScan();
     const registry = new JobRegistry([handle(scanVersionJob, (p, context) => t.vault.quarantine.scanPending(p.versionId, context.complete))], [scanVersionJob]);
     const durable = () => t.vault.store.durable();
@@ -69,11 +71,17 @@ describe.each(DIALECTS)('a scan job taken over by another worker on %s', (dialec
       await gate.reached();
       await sleep(500);
       expect(await second.runDue()).toBeGreaterThanOrEqual(1);
+      await meanwhile?.(versionId);
       gate.release();
       await running;
     } finally {
       gate.restore();
     }
+    return { stored, versionId };
+  }
+
+  it('records the verdict once: the run that lost its lease commits nothing', async () => {
+    const { versionId } = await scanTakenOver('ledger.txt');
 
     const job = await t.vault.store.db.selectFrom('jobs').select(['status', 'attempts']).where('kind', '=', 'scan-version').where('unique_key', '=', `scan-version:${versionId}`).executeTakeFirst();
     expect(job).toMatchObject({ status: 'done', attempts: 2 });
@@ -83,41 +91,22 @@ describe.each(DIALECTS)('a scan job taken over by another worker on %s', (dialec
     // One scan.clean, from the run that held the job.
     expect(forVersion).toHaveLength(1);
   });
-  it('a stale run\'s clean verdict does not undo a later infected verdict (the file stays unreadable)', async () => {
-    const stored = await pendingUpload('ledger.txt');
-    const versionId = (await t.vault.store.repos.documents.byId(stored.json().id))!.currentVersionId;
-    // Only the scan job is due.
-    await t.vault.store.db.updateTable('jobs').set({ run_at: new Date(Date.now() + 3_600_000).toISOString() }).where('kind', '<>', 'scan-version').execute();
 
-    // The first run's scan is slow: its verdict arrives after its lease ran out and the job was taken over.
-    const gate = gateFirstScan();
-    const registry = new JobRegistry([handle(scanVersionJob, (p, context) => t.vault.quarantine.scanPending(p.versionId, context.complete))], [scanVersionJob]);
-    const durable = () => t.vault.store.durable();
-    const first = new JobWorker({ jobs: t.vault.store.repos.jobs, durable, registry, clock: realClock, logger: pino({ level: 'silent' }), leaseSeconds: 0.3, heartbeatMs: 60_000 });
-    const second = new JobWorker({ jobs: t.vault.store.repos.jobs, durable, registry, clock: realClock, logger: pino({ level: 'silent' }), leaseSeconds: 60 });
-    try {
-      const running = first.runDue();
-      await gate.reached();
-      await sleep(500);
-      expect(await second.runDue()).toBeGreaterThanOrEqual(1);
+  it('a stale run\'s clean verdict does not undo a later infected verdict (the file stays unreadable)', async () => {
+    const { stored, versionId } = await scanTakenOver('ledger.txt', async (scanned) => {
       // A rescan after a signature update now finds it infected (what rescanSince commits).
       const at = new Date().toISOString();
-      const version = (await t.vault.store.repos.documents.versionById(versionId))!;
+      const version = (await t.vault.store.repos.documents.versionById(scanned))!;
       await t.vault.store.transaction(async (trx) => {
-        await trx.documents.updateVersionScan(versionId, { status: 'infected', detail: 'Test.Signature', engine: 'clamd', at });
+        await trx.documents.updateVersionScan(scanned, { status: 'infected', detail: 'Test.Signature', engine: 'clamd', at });
         await trx.documents.update(version.documentId, { status: 'quarantined' }, at);
       });
-      gate.release();
-      await running;
-    } finally {
-      gate.restore();
-    }
+    });
 
     // The stale run's clean verdict neither replaced the infected one nor made the document available.
     expect((await t.vault.store.repos.documents.versionById(versionId))?.scanStatus).toBe('infected');
     expect((await t.vault.store.repos.documents.byId(stored.json().id))?.status).toBe('quarantined');
   });
-
 
   it('a clean verdict arriving after the document was disposed leaves it disposed', async () => {
     const stored = await pendingUpload('old ledger.txt');
