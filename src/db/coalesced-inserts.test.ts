@@ -85,4 +85,52 @@ describe('CoalescedInserts', () => {
     expect(await Promise.all([first, second])).toEqual(['resolved', 'rejected: no']);
     await inserts.drained();
   });
+
+  it('keeps gathering, over later turns, for as long as gatherBehind holds the batch, then writes it once and says when it is done', async () => {
+    const writes: string[][][] = [];
+    const events: string[] = [];
+    let hold: ((done: () => void) => void) | undefined;
+    const held = new Promise<() => void>((resolve) => {
+      hold = resolve;
+    });
+    let asked = 0;
+    const inserts = new CoalescedInserts<string>(
+      async (callers) => {
+        writes.push(callers);
+        events.push('written');
+      },
+      // Only the first batch is held (a sync in flight); later ones are written at once.
+      () => (asked++ === 0 ? held : undefined),
+    );
+    let answered = 0;
+    const calls = [inserts.add(['a'])];
+    await turn();
+    calls.push(inserts.add(['b']));
+    await turn();
+    calls.push(inserts.add(['c', 'd']));
+    await turn();
+    for (const call of calls) void call.then(() => answered++);
+    expect(writes, 'written while held').toEqual([]);
+    hold!(() => events.push('done'));
+    await Promise.all(calls);
+    expect(writes).toEqual([[['a'], ['b'], ['c', 'd']]]);
+    expect(events).toEqual(['written', 'done']);
+    expect(answered).toBe(3);
+    await inserts.add(['e']);
+    expect(writes.at(-1)).toEqual([['e']]);
+    expect(asked).toBe(2);
+  });
+
+  it('says it is done after a held batch whose write failed, and fails only its own callers', async () => {
+    let done = 0;
+    const inserts = new CoalescedInserts<string>(
+      async () => {
+        throw new Error('disk I/O error');
+      },
+      () => Promise.resolve(() => void done++),
+    );
+    expect(await Promise.all([settled(inserts.add(['a'])), settled(inserts.add(['b']))])).toEqual(['rejected: disk I/O error', 'rejected: disk I/O error']);
+    await inserts.drained();
+    expect(done).toBe(1);
+  });
 });

@@ -3,6 +3,8 @@
 // to the write-ahead log (an audit event's row and three index pages, about 0.2 ms of CPU), on
 // PostgreSQL it waits for a WAL flush. Several requests in flight each write an audit event at about
 // the same moment (a download's, before its first byte is read), so gathering them shares that cost.
+// On SQLite a batch also gathers for as long as the write-ahead log's sync in flight runs: its callers
+// must wait for the sync after it anyway, so one commit when it ends serves all who arrived meanwhile.
 
 /**
  * A batch closes once it holds this many rows, unless it holds only one caller's: a caller's own rows
@@ -17,18 +19,29 @@ interface Waiting<T> {
 }
 
 /**
- * Gathers calls to `add` made before the event loop's next check phase and hands them, in the order
- * asked, to `write`, which must write them all or nothing (one statement, or one transaction). Each
- * caller's promise settles when that write does: resolved once its rows are committed, never before.
- * When a write of several callers fails, each is written again alone, so a caller fails only if its
- * own write does, as before they were gathered.
+ * Told when a batch is ready: undefined to write it at once, or a promise that resolves when the
+ * batch should be written (the batch keeps gathering until then) with a function to call once the
+ * write is done, whether it committed or failed (GroupCommit.commitAfterSync).
+ */
+export type GatherBehind = () => Promise<() => void> | undefined;
+
+/**
+ * Gathers calls to `add` made before the event loop's next check phase (and, when `gatherBehind`
+ * says so, until it resolves) and hands them, in the order asked, to `write`, which must write them
+ * all or nothing (one statement, or one transaction). Each caller's promise settles when that write
+ * does: resolved once its rows are committed, never before. When a write of several callers fails,
+ * each is written again alone, so a caller fails only if its own write does, as before they were
+ * gathered.
  */
 export class CoalescedInserts<T> {
   #batch: Waiting<T>[] = [];
   #rows = 0;
   readonly #writing = new Set<Promise<void>>();
 
-  constructor(private readonly write: (callers: T[][]) => Promise<void>) {}
+  constructor(
+    private readonly write: (callers: T[][]) => Promise<void>,
+    private readonly gatherBehind: GatherBehind = () => undefined,
+  ) {}
 
   add(rows: T[]): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -47,8 +60,22 @@ export class CoalescedInserts<T> {
   #schedule(batch: Waiting<T>[]): void {
     const written = new Promise<void>((resolve) => {
       setImmediate(() => {
-        if (this.#batch === batch) this.#startBatch();
-        void this.#flush(batch).finally(resolve);
+        const behind = this.gatherBehind();
+        if (behind === undefined) {
+          if (this.#batch === batch) this.#startBatch();
+          void this.#flush(batch).finally(resolve);
+          return;
+        }
+        void behind
+          .then(async (done) => {
+            if (this.#batch === batch) this.#startBatch();
+            try {
+              await this.#flush(batch);
+            } finally {
+              done();
+            }
+          })
+          .finally(resolve);
       });
     });
     this.#writing.add(written);

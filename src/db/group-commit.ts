@@ -102,8 +102,13 @@ export class DurabilityLostError extends Error {
 }
 
 interface SyncRound {
-  /** Every write committed up to this generation was in the log when the round's fsync began. */
+  /**
+   * Every write committed up to this generation was in the log when the round's fsync began; until it
+   * begins (it first waits for the writers gathering behind the round before it), every write so far.
+   */
   covers: number;
+  /** Whether its fsync has begun: from then on a commit is not covered by it. */
+  begun: boolean;
   done: Promise<void>;
 }
 
@@ -114,6 +119,8 @@ export class GroupCommit {
   private current: SyncRound | undefined;
   private queued: Promise<void> | undefined;
   private failure: DurabilityLostError | undefined;
+  /** Writers gathering their commits behind the sync in flight (commitAfterSync); the next round waits for them. */
+  private readonly gathering = new Set<Promise<void>>();
 
   constructor(private readonly file: string, private readonly syncFile: SyncFile = fdatasyncFile) {}
 
@@ -147,14 +154,41 @@ export class GroupCommit {
     return this.queued;
   }
 
+  /**
+   * For a writer whose callers must wait for a sync anyway (each awaits durable() once its write is
+   * committed): while a sync is running, a commit made now is not covered by it, so the writer may as
+   * well gather its callers until that sync ends and commit once for them all, rather than once for
+   * each as they arrive. Undefined when no sync is running (write at once). Otherwise resolves when it
+   * ends (or fails), with `committed`, which the writer must call once its write is committed or has
+   * failed: the next sync begins only after every such writer's call, so it covers what they wrote
+   * and none of their callers waits for one sync more than without the gathering.
+   */
+  commitAfterSync(): Promise<() => void> | undefined {
+    const running = this.current;
+    if (running === undefined || !running.begun) return undefined;
+    let committed!: () => void;
+    const written = new Promise<void>((resolve) => {
+      committed = resolve;
+    });
+    this.gathering.add(written);
+    void written.then(() => this.gathering.delete(written));
+    return running.done.then(noop, noop).then(() => committed);
+  }
+
   private begin(): SyncRound {
-    const covers = this.committed;
-    const round: SyncRound = {
-      covers,
-      // Started a microtask later so a sync function that throws at once still counts as a failed sync.
-      done: Promise.resolve().then(() => this.syncFile(this.file)).then(
+    // Started a microtask later (at least) so a sync function that throws at once still counts as a
+    // failed sync; first, the writers that gathered behind the previous sync commit.
+    const gathered = [...this.gathering];
+    const round: SyncRound = { covers: Number.POSITIVE_INFINITY, begun: false, done: Promise.resolve() };
+    round.done = Promise.all(gathered)
+      .then(() => {
+        round.covers = this.committed;
+        round.begun = true;
+        return this.syncFile(this.file);
+      })
+      .then(
         () => {
-          this.synced = Math.max(this.synced, covers);
+          this.synced = Math.max(this.synced, round.covers);
           this.current = undefined;
         },
         (error: unknown) => {
@@ -162,8 +196,7 @@ export class GroupCommit {
           this.current = undefined;
           throw this.failure;
         },
-      ),
-    };
+      );
     this.current = round;
     return round;
   }

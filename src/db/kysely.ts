@@ -2,6 +2,7 @@
 // Dialect differences are gathered in `caps`, not scattered through the repositories.
 import type Database from 'better-sqlite3-multiple-ciphers';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool } from 'kysely';
+import type { GatherBehind } from './coalesced-inserts.js';
 import { GroupCommit, KeptFileSync, type SyncFile } from './group-commit.js';
 import { nulGuard } from './nul-guard.js';
 import { openEncryptedSqlite } from './sqlite-cipher.js';
@@ -26,6 +27,12 @@ export interface DatabaseHandle {
    * already waited for its own WAL flush.
    */
   durable(): Promise<void>;
+  /**
+   * SQLite only: lets a writer whose callers await durable() gather them behind the log's sync in
+   * flight and commit once when it ends (GroupCommit.commitAfterSync). PostgreSQL flushes its WAL at
+   * each commit, so there is no sync to gather behind.
+   */
+  commitAfterSync?: GatherBehind;
   close(): Promise<void>;
 }
 
@@ -82,6 +89,7 @@ export function openSqlite({ file, key, cacheMib, syncFile }: SqliteOptions): Da
     db,
     caps: { dialect: 'sqlite', binary: 'blob', bigint: 'integer', rowLocks: false },
     durable: () => commits.durable(),
+    commitAfterSync: () => commits.commitAfterSync(),
     close: async () => {
       try {
         await db.destroy();

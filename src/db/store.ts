@@ -3,6 +3,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { SearchKeys } from '../domain/ports.js';
 import type { Store as StorePort } from '../domain/repositories.js';
+import type { GatherBehind } from './coalesced-inserts.js';
 import type { DatabaseHandle, DialectCaps } from './kysely.js';
 import { ArrangementsRepo } from './repos/arrangements.repo.js';
 import { AuditRepo } from './repos/audit.repo.js';
@@ -56,15 +57,18 @@ export interface Repos {
   scim: ScimRepo;
 }
 
-/** `root`: the repositories outside any transaction, whose audit inserts are coalesced (AuditRepo). */
-function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer, searchKeys: SearchKeys, root = false): Repos {
+/**
+ * `root`: the repositories outside any transaction, whose audit inserts are coalesced (AuditRepo),
+ * gathering behind the log's sync in flight where the database has one.
+ */
+function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer, searchKeys: SearchKeys, root?: { gatherBehind?: GatherBehind }): Repos {
   return {
     organisations: new OrganisationsRepo(db),
     users: new UsersRepo(db),
     collections: new CollectionsRepo(db, caps),
     documents: new DocumentsRepo(db, caps),
     arrangements: new ArrangementsRepo(db),
-    audit: new AuditRepo(db, caps, auditSealKey, { coalesce: root }),
+    audit: new AuditRepo(db, caps, auditSealKey, { coalesce: root !== undefined, gatherBehind: root?.gatherBehind }),
     jobs: new JobsRepo(db, caps),
     notifications: new NotificationsRepo(db),
     sessions: new SessionsRepo(db),
@@ -100,7 +104,7 @@ export class Store implements StorePort {
     private readonly searchKeys: SearchKeys = missingSearchKeys,
   ) {
     this.caps = handle.caps;
-    this.repos = reposFor(handle.db, handle.caps, auditSealKey, searchKeys, true);
+    this.repos = reposFor(handle.db, handle.caps, auditSealKey, searchKeys, { gatherBehind: handle.commitAfterSync });
   }
 
   get db(): Kysely<Schema> {

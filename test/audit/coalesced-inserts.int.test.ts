@@ -1,13 +1,15 @@
 // Audit events written outside a transaction in the same turn of the event loop share one transaction
 // (src/db/coalesced-inserts.ts): each is stored once, in the order asked, each caller answered only
 // after the commit; one caller's bad event fails that caller alone; closing the store writes what is
-// still gathered; inside a transaction an event is part of it at once.
+// still gathered; inside a transaction an event is part of it at once. On SQLite, events asked for
+// while the write-ahead log's sync is in flight are gathered until it ends.
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inPowersOfTwo } from '../../src/db/repos/audit.repo.js';
 import type { PendingAuditEvent } from '../../src/domain/repositories.js';
 import { openTestStore, type TestStore } from '../support/store.js';
+import { syncGate } from '../support/sync-gate.js';
 import { DIALECTS } from '../support/vault.js';
 
 function event(reason: string): PendingAuditEvent {
@@ -97,5 +99,42 @@ describe.each(DIALECTS)('coalesced audit inserts on %s', (dialect) => {
     })).rejects.toThrow('changed its mind');
     const rows = await store.db.selectFrom('audit_events').select('reason').execute();
     expect(rows.map((r) => r.reason)).toEqual(['in the transaction']);
+  });
+
+});
+
+// PostgreSQL flushes its WAL in each commit: there is no sync in flight to gather behind.
+describe('coalesced audit inserts on sqlite, behind the log\'s sync', () => {
+  let t: TestStore | undefined;
+  afterEach(async () => {
+    await t?.remove();
+    t = undefined;
+  });
+
+  it('gathers the events asked for while the log\'s sync is in flight, over several turns, and commits them when it ends', async () => {
+    const gate = syncGate();
+    t = await openTestStore('sqlite', { syncDatabaseLog: gate.sync });
+    const { store } = t;
+    await store.repos.audit.insert([event('before')]);
+    gate.hold();
+    const syncing = store.durable();
+    await expect.poll(() => gate.held).toBe(1);
+    let answered = 0;
+    const inserts: Promise<void>[] = [];
+    for (const reason of ['a', 'b', 'c']) {
+      inserts.push(store.repos.audit.insert([event(reason)]).then(() => void answered++));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const whileSyncing = await store.db.selectFrom('audit_events').select('reason').orderBy('id').execute();
+    expect(whileSyncing.map((r) => r.reason), 'committed while the sync was in flight').toEqual(['before']);
+    expect(answered).toBe(0);
+    gate.release();
+    await syncing;
+    await Promise.all(inserts);
+    const rows = await store.db.selectFrom('audit_events').select('reason').orderBy('id').execute();
+    expect(rows.map((r) => r.reason)).toEqual(['before', 'a', 'b', 'c']);
+    await store.durable();
+    expect(gate.asked, 'one more sync covers the gathered events').toBe(2);
   });
 });

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { SyncFile } from '../../src/db/group-commit.js';
 import { openPostgres, openSqlite, type DatabaseHandle } from '../../src/db/kysely.js';
 import { migrate } from '../../src/db/migrate.js';
 import { Store } from '../../src/db/store.js';
@@ -17,15 +18,18 @@ export interface TestHandle {
   remove(): Promise<void>;
 }
 
-/** An open, empty database (no tables) of the dialect: for migration tests. */
-export async function openEmptyDatabase(dialect: Dialect, options: { poolSize?: number } = {}): Promise<TestHandle> {
+/**
+ * An open, empty database (no tables) of the dialect: for migration tests. `syncDatabaseLog`: how
+ * SQLite's write-ahead log is synced (a test/support/sync-gate.ts gate holds it); PostgreSQL has none.
+ */
+export async function openEmptyDatabase(dialect: Dialect, options: { poolSize?: number; syncDatabaseLog?: SyncFile } = {}): Promise<TestHandle> {
   if (dialect === 'postgres') {
     const database = await createTestDatabase('srdb');
     const handle = openPostgres(database.url, options.poolSize ?? 4);
     return { handle, async remove() { await handle.close(); await database.drop(); } };
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'sr-db-'));
-  const handle = openSqlite({ file: path.join(dir, 'test.db'), key: randomBytes(32) });
+  const handle = openSqlite({ file: path.join(dir, 'test.db'), key: randomBytes(32), ...(options.syncDatabaseLog ? { syncFile: options.syncDatabaseLog } : {}) });
   return { handle, async remove() { await handle.close(); await rm(dir, { recursive: true, force: true }); } };
 }
 
@@ -35,15 +39,15 @@ export interface TestStore {
   remove(): Promise<void>;
 }
 
-/** A Store on a migrated database of the dialect. */
-export async function openTestStore(dialect: Dialect): Promise<TestStore> {
+/** A Store on a migrated database of the dialect (`syncDatabaseLog` as openEmptyDatabase's). */
+export async function openTestStore(dialect: Dialect, options: { syncDatabaseLog?: SyncFile } = {}): Promise<TestStore> {
   if (dialect === 'postgres') {
     const database = await createMigratedDatabase('srrepo');
     const handle = openPostgres(database.url, 4);
     const store = new Store(handle, randomBytes(32));
     return { store, dialect, async remove() { await store.close(); await database.drop(); } };
   }
-  const { handle, remove } = await openEmptyDatabase('sqlite');
+  const { handle, remove } = await openEmptyDatabase('sqlite', options);
   await migrate(handle.db, handle.caps);
   return { store: new Store(handle, randomBytes(32)), dialect, remove };
 }

@@ -4,7 +4,7 @@ import type { DialectCaps } from '../kysely.js';
 import { canonicalEvent, type AuditEvent, type CanonicalEvent } from '../../domain/audit/event.js';
 import { eventSeal, sealMatches } from '../../domain/audit/event-seal.js';
 import type { AuditQuery, AuditRepository, PendingAuditEvent, SequencedAuditRow, UnsequencedAuditEvent } from '../../domain/repositories.js';
-import { CoalescedInserts } from '../coalesced-inserts.js';
+import { CoalescedInserts, type GatherBehind } from '../coalesced-inserts.js';
 import { DomainError, IntegrityError } from '../../domain/errors.js';
 import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
@@ -104,10 +104,11 @@ export class AuditRepo implements AuditRepository {
   /**
    * `coalesce`: for the repositories outside any transaction, where each insert would be its own
    * commit; inserts asked for in the same turn of the event loop are written together, one commit
-   * for them all (coalesced-inserts.ts). Inside a transaction an insert is part of it and runs at once.
+   * for them all (coalesced-inserts.ts), and for as long as `gatherBehind` says. Inside a transaction
+   * an insert is part of it and runs at once.
    */
-  constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps, private readonly sealKey: Buffer, options: { coalesce?: boolean } = {}) {
-    this.#coalesced = options.coalesce ? new CoalescedInserts((callers) => this.#writeTogether(callers)) : undefined;
+  constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps, private readonly sealKey: Buffer, options: { coalesce?: boolean; gatherBehind?: GatherBehind | undefined } = {}) {
+    this.#coalesced = options.coalesce ? new CoalescedInserts((callers) => this.#writeTogether(callers), options.gatherBehind) : undefined;
   }
 
   /** Within a transaction: makes this the only sequencer until it commits (SQLite already has one writer). */
