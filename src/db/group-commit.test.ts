@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDescriptorsOn } from '../../test/support/descriptors.js';
 import { datasyncsWatched } from '../../test/support/fsync-watch.js';
-import { DurabilityLostError, GroupCommit, KeptFileSync, fdatasyncFile } from './group-commit.js';
+import { DurabilityLostError, GATHERED_COMMIT_WAIT_MS, GroupCommit, KeptFileSync, fdatasyncFile } from './group-commit.js';
 
 /** A sync function whose calls stay open until released, each remembering how many commits preceded it. */
 function heldSyncs(commitsSoFar: () => number) {
@@ -132,6 +132,29 @@ describe('GroupCommit', () => {
     await Promise.all([other, gatheredCaller]);
     expect(syncs, 'one sync for both: the gathered writer waited for no more syncs than the other').toHaveLength(2);
     expect(group.pending).toBe(false);
+  });
+
+  it('begins the next sync without a gathered writer that has not committed after GATHERED_COMMIT_WAIT_MS, so no caller waits on it for ever', async () => {
+    let commits = 0;
+    const { syncs, sync } = heldSyncs(() => commits);
+    const group = new GroupCommit('/vault/strongroom.db-wal', sync);
+    group.noteCommit();
+    commits += 1;
+    const first = group.durable();
+    await settle();
+    const behind = group.commitAfterSync()!;
+    syncs[0]!.release();
+    await first;
+    await behind; // told to write, and never says it has: its write waits on something that waits on durable()
+    group.noteCommit();
+    commits += 1;
+    const started = performance.now();
+    const second = group.durable();
+    await expect.poll(() => syncs.length, { interval: 2 }).toBe(2);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(GATHERED_COMMIT_WAIT_MS - 2);
+    expect(syncs[1]!.beganAfterCommits).toBe(2);
+    syncs[1]!.release();
+    await second;
   });
 
   it('tells a gathered writer to write when the sync in flight fails, and its caller then learns that durability is lost', async () => {

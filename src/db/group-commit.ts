@@ -112,6 +112,14 @@ interface SyncRound {
   done: Promise<void>;
 }
 
+/**
+ * How long a sync waits for the writers that gathered behind the one before it to commit. They commit
+ * as soon as that sync ends, unless the database's one connection is held by a transaction; past this
+ * the sync begins without them (their callers then wait for the sync after), so no caller of durable()
+ * ever waits on the connection: not even one that, holding it, awaits durable().
+ */
+export const GATHERED_COMMIT_WAIT_MS = 20;
+
 export class GroupCommit {
   /** Writes committed so far (bumped by the database wrapper once a write is committed). */
   private committed = 0;
@@ -160,8 +168,9 @@ export class GroupCommit {
    * well gather its callers until that sync ends and commit once for them all, rather than once for
    * each as they arrive. Undefined when no sync is running (write at once). Otherwise resolves when it
    * ends (or fails), with `committed`, which the writer must call once its write is committed or has
-   * failed: the next sync begins only after every such writer's call, so it covers what they wrote
-   * and none of their callers waits for one sync more than without the gathering.
+   * failed: the next sync begins after every such writer's call (or GATHERED_COMMIT_WAIT_MS), so it
+   * covers what they wrote, and a caller whose gathered write is its last before durable() waits for
+   * no more syncs than without the gathering.
    */
   commitAfterSync(): Promise<() => void> | undefined {
     const running = this.current;
@@ -178,9 +187,8 @@ export class GroupCommit {
   private begin(): SyncRound {
     // Started a microtask later (at least) so a sync function that throws at once still counts as a
     // failed sync; first, the writers that gathered behind the previous sync commit.
-    const gathered = [...this.gathering];
     const round: SyncRound = { covers: Number.POSITIVE_INFINITY, begun: false, done: Promise.resolve() };
-    round.done = Promise.all(gathered)
+    round.done = this.gatheredCommitted()
       .then(() => {
         round.covers = this.committed;
         round.begun = true;
@@ -199,6 +207,16 @@ export class GroupCommit {
       );
     this.current = round;
     return round;
+  }
+
+  /** Resolves once every writer gathered so far has committed, or GATHERED_COMMIT_WAIT_MS have passed. */
+  private gatheredCommitted(): Promise<void> {
+    if (this.gathering.size === 0) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, GATHERED_COMMIT_WAIT_MS);
+    });
+    return Promise.race([Promise.all(this.gathering).then(noop), late]).finally(() => clearTimeout(timer));
   }
 }
 

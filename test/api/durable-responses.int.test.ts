@@ -150,3 +150,63 @@ describe.each(DIALECTS)('responses wait for durability on %s', (dialect) => {
     if (dialect === 'postgres') expect(gate.asked).toBe(askedBefore);
   });
 });
+
+// On SQLite a download's audit event, asked for while the log's sync is in flight, is gathered until
+// that sync ends (docs/architecture.md "Durability"): it is not committed, nor the download answered,
+// while the sync is held; once it ends, the event is committed and the next sync covers it.
+describe('a download behind a sync in flight on sqlite', () => {
+  const gate = syncGate();
+  let t: TestVault;
+  let base: string;
+  let org: TestOrganisation;
+  let alice: TestUser;
+  beforeAll(async () => {
+    t = await openTestVault({ dialect: 'sqlite', clamdSocket: clamd.socketPath, listen: true, syncDatabaseLog: gate.sync });
+    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    org = await createOrganisation(t.vault);
+    alice = await org.user({ roles: ['member'], teams: ['finance'] });
+  });
+  afterAll(async () => {
+    gate.release();
+    await t?.close();
+  });
+
+  it('gathers its audit event until the sync ends, and answers only after the sync that covers it', async () => {
+    const uploaded = await fetch(`${base}/api/v1/collections/${org.collections.finance}/documents?name=payslips.txt`, {
+      method: 'POST', headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/octet-stream' }, body: 'November payslips',
+    });
+    expect(uploaded.status).toBe(201);
+    const { id } = (await uploaded.json()) as { id: string };
+    const downloads = async () => (await t.vault.store.db.selectFrom('audit_events').select('id').where('document_id', '=', id).where('action', '=', 'document.download').execute()).length;
+
+    // A sync in flight, begun before the download: another write, made durable.
+    gate.hold();
+    await t.vault.store.db.updateTable('organisations').set({ name: 'Shire District Council' }).where('id', '=', org.id).execute();
+    const syncing = t.vault.store.durable();
+    await expect.poll(() => gate.held).toBe(1);
+
+    const askedBefore = gate.asked;
+    let answered = false;
+    const response = fetch(`${base}/api/v1/documents/${id}/content`, { headers: { authorization: `Bearer ${alice.token}` } }).then((res) => {
+      answered = true;
+      return res;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await downloads(), 'the event was committed while the sync in flight ran').toBe(0);
+    expect(answered).toBe(false);
+
+    // The held sync ends; the event commits, and the next sync (held too) must cover it before any answer.
+    gate.release();
+    gate.holdWhen(async () => (await downloads()) === 1);
+    await syncing;
+    await expect.poll(downloads).toBe(1);
+    await expect.poll(() => gate.held).toBe(1);
+    expect(gate.asked).toBe(askedBefore + 1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(answered, 'answered before a sync covering its event ended').toBe(false);
+    gate.release();
+    const res = await response;
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('November payslips');
+  });
+});

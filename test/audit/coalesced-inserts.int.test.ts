@@ -137,4 +137,30 @@ describe('coalesced audit inserts on sqlite, behind the log\'s sync', () => {
     await store.durable();
     expect(gate.asked, 'one more sync covers the gathered events').toBe(2);
   });
+
+  it('does not hang a transaction that awaits durability while events are gathered behind the sync', async () => {
+    // The gathered events commit only when the connection is free; a transaction holding it that
+    // waits for durable() must not wait for them (GATHERED_COMMIT_WAIT_MS).
+    const gate = syncGate();
+    t = await openTestStore('sqlite', { syncDatabaseLog: gate.sync });
+    const { store } = t;
+    await store.repos.audit.insert([event('before')]);
+    gate.hold();
+    const syncing = store.durable();
+    await expect.poll(() => gate.held).toBe(1);
+    const gathered = store.repos.audit.insert([event('gathered')]);
+    await new Promise((resolve) => setImmediate(resolve));
+    await store.db.updateTable('audit_events').set({ request_id: 'touched' }).where('reason', '=', 'before').execute();
+    const inTransaction = store.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('audit_events').select('id').execute();
+      gate.release();
+      await store.durable();
+      return 'done';
+    });
+    await expect(inTransaction).resolves.toBe('done');
+    await syncing;
+    await gathered;
+    const rows = await store.db.selectFrom('audit_events').select('reason').orderBy('id').execute();
+    expect(rows.map((r) => r.reason)).toEqual(['before', 'gathered']);
+  });
 });
