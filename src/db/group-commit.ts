@@ -130,7 +130,12 @@ export class GroupCommit {
   /** Writers gathering their commits behind the sync in flight (commitAfterSync); the next round waits for them. */
   private readonly gathering = new Set<Promise<void>>();
 
-  constructor(private readonly file: string, private readonly syncFile: SyncFile = fdatasyncFile) {}
+  /** `gatheredCommitWaitMs`: GATHERED_COMMIT_WAIT_MS unless a test needs it longer or shorter. */
+  constructor(
+    private readonly file: string,
+    private readonly syncFile: SyncFile = fdatasyncFile,
+    private readonly options: { gatheredCommitWaitMs?: number } = {},
+  ) {}
 
   /** Called after a write is committed (autocommit statement, or COMMIT of a transaction that wrote). */
   noteCommit(): void {
@@ -214,7 +219,7 @@ export class GroupCommit {
     if (this.gathering.size === 0) return Promise.resolve();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, GATHERED_COMMIT_WAIT_MS);
+      timer = setTimeout(resolve, this.options.gatheredCommitWaitMs ?? GATHERED_COMMIT_WAIT_MS);
     });
     return Promise.race([Promise.all(this.gathering).then(noop), late]).finally(() => clearTimeout(timer));
   }
