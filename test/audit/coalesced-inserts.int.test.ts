@@ -100,7 +100,6 @@ describe.each(DIALECTS)('coalesced audit inserts on %s', (dialect) => {
     const rows = await store.db.selectFrom('audit_events').select('reason').execute();
     expect(rows.map((r) => r.reason)).toEqual(['in the transaction']);
   });
-
 });
 
 // PostgreSQL flushes its WAL in each commit: there is no sync in flight to gather behind.
@@ -111,7 +110,8 @@ describe('coalesced audit inserts on sqlite, behind the log\'s sync', () => {
     t = undefined;
   });
 
-  it('gathers the events asked for while the log\'s sync is in flight, over several turns, and commits them when it ends', async () => {
+  /** A store with one event written, and the sync that makes it durable begun and held. */
+  async function syncHeldAfterAnEvent() {
     const gate = syncGate();
     t = await openTestStore('sqlite', { syncDatabaseLog: gate.sync });
     const { store } = t;
@@ -119,6 +119,11 @@ describe('coalesced audit inserts on sqlite, behind the log\'s sync', () => {
     gate.hold();
     const syncing = store.durable();
     await expect.poll(() => gate.held).toBe(1);
+    return { gate, store, syncing };
+  }
+
+  it('gathers the events asked for while the log\'s sync is in flight, over several turns, and commits them when it ends', async () => {
+    const { gate, store, syncing } = await syncHeldAfterAnEvent();
     let answered = 0;
     const inserts: Promise<void>[] = [];
     for (const reason of ['a', 'b', 'c']) {
@@ -141,13 +146,7 @@ describe('coalesced audit inserts on sqlite, behind the log\'s sync', () => {
   it('does not hang a transaction that awaits durability while events are gathered behind the sync', async () => {
     // The gathered events commit only when the connection is free; a transaction holding it that
     // waits for durable() must not wait for them (GATHERED_COMMIT_WAIT_MS).
-    const gate = syncGate();
-    t = await openTestStore('sqlite', { syncDatabaseLog: gate.sync });
-    const { store } = t;
-    await store.repos.audit.insert([event('before')]);
-    gate.hold();
-    const syncing = store.durable();
-    await expect.poll(() => gate.held).toBe(1);
+    const { gate, store, syncing } = await syncHeldAfterAnEvent();
     const gathered = store.repos.audit.insert([event('gathered')]);
     await new Promise((resolve) => setImmediate(resolve));
     await store.db.updateTable('audit_events').set({ request_id: 'touched' }).where('reason', '=', 'before').execute();
