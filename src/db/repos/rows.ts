@@ -10,7 +10,13 @@ export const toOrganisation = (r: Selectable<OrganisationsTable>): Organisation 
   id: r.id, slug: r.slug, name: r.name, kind: r.kind, region: r.region, createdAt: r.created_at,
 });
 
-export const toUser = (r: Selectable<UsersTable>): User => ({
+/**
+ * The columns a `User` is made of, and nothing more: a person's password hash, MFA secret and recovery
+ * codes are read only by sign-in (`signInState`), never with every request that names the person.
+ */
+export const USER_COLUMNS = ['id', 'organisation_id', 'email', 'name', 'roles', 'teams', 'clearance', 'mfa_enabled', 'disabled', 'created_at'] as const;
+
+export const toUser = (r: Pick<Selectable<UsersTable>, (typeof USER_COLUMNS)[number]>): User => ({
   id: r.id,
   organisationId: r.organisation_id,
   email: r.email,

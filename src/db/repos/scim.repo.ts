@@ -3,7 +3,10 @@ import type { Kysely } from 'kysely';
 import type { ScimGroup, ScimGroupQuery, ScimPerson, ScimRepository, ScimToken } from '../../domain/identity/scim-repositories.js';
 import type { Schema, ScimGroupsTable, ScimPeopleTable, ScimTokensTable } from '../schema.js';
 
-const toToken = (r: ScimTokensTable): ScimToken => ({
+/** A token's columns but its secret's hash, which only `usableTokens` (for `audit verify`) reads back. */
+const TOKEN_COLUMNS = ['id', 'organisation_id', 'name', 'created_at', 'created_by', 'last_used_at', 'revoked_at'] as const;
+
+const toToken = (r: Pick<ScimTokensTable, (typeof TOKEN_COLUMNS)[number]>): ScimToken => ({
   id: r.id, organisationId: r.organisation_id, name: r.name, createdAt: r.created_at, createdBy: r.created_by, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at,
 });
 const toPerson = (r: ScimPeopleTable): ScimPerson => ({
@@ -24,17 +27,17 @@ export class ScimRepo implements ScimRepository {
   }
 
   async tokenBySecretHash(secretHash: string): Promise<ScimToken | undefined> {
-    const row = await this.db.selectFrom('scim_tokens').selectAll().where('secret_hash', '=', secretHash).executeTakeFirst();
+    const row = await this.db.selectFrom('scim_tokens').select(TOKEN_COLUMNS).where('secret_hash', '=', secretHash).executeTakeFirst();
     return row && toToken(row);
   }
 
   async token(id: string): Promise<ScimToken | undefined> {
-    const row = await this.db.selectFrom('scim_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db.selectFrom('scim_tokens').select(TOKEN_COLUMNS).where('id', '=', id).executeTakeFirst();
     return row && toToken(row);
   }
 
   async tokens(organisationId: string): Promise<ScimToken[]> {
-    const rows = await this.db.selectFrom('scim_tokens').selectAll().where('organisation_id', '=', organisationId).orderBy('created_at').orderBy('id').execute();
+    const rows = await this.db.selectFrom('scim_tokens').select(TOKEN_COLUMNS).where('organisation_id', '=', organisationId).orderBy('created_at').orderBy('id').execute();
     return rows.map(toToken);
   }
 

@@ -4,13 +4,16 @@ import type { CredentialRow, NewUser, SignInState, UserPatch, UsersRepository } 
 import type { User } from '../../domain/types.js';
 import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
-import { toUser } from './rows.js';
+import { toUser, USER_COLUMNS } from './rows.js';
 
 export type { CredentialRow, NewUser } from '../../domain/repositories.js';
 
+/** The holder's columns in a join with another table, each named by its table. */
+const QUALIFIED_USER_COLUMNS = USER_COLUMNS.map((column) => `users.${column}` as const);
+
 /** Every request signed in by a token or app password asks this: one statement for both rows. */
 const credentialAndHolder = preparedQuery((db, values: { secretHash: string }) =>
-  db.selectFrom('credentials').innerJoin('users', 'users.id', 'credentials.user_id').selectAll('users').select([
+  db.selectFrom('credentials').innerJoin('users', 'users.id', 'credentials.user_id').select(QUALIFIED_USER_COLUMNS).select([
     'credentials.id as credential_id', 'credentials.kind as credential_kind', 'credentials.name as credential_name',
     'credentials.created_at as credential_created_at', 'credentials.last_used_at as credential_last_used_at', 'credentials.revoked_at as credential_revoked_at',
   ]).where('credentials.secret_hash', '=', values.secretHash));
@@ -39,12 +42,12 @@ export class UsersRepo implements UsersRepository {
   }
 
   async byId(id: string): Promise<User | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
     return row && toUser(row);
   }
 
   async byEmail(email: string): Promise<User | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('email', '=', email.toLowerCase()).executeTakeFirst();
+    const row = await this.db.selectFrom('users').select(USER_COLUMNS).where('email', '=', email.toLowerCase()).executeTakeFirst();
     return row && toUser(row);
   }
 
@@ -93,7 +96,7 @@ export class UsersRepo implements UsersRepository {
   }
 
   async listByOrganisation(organisationId: string): Promise<User[]> {
-    return (await this.db.selectFrom('users').selectAll().where('organisation_id', '=', organisationId).orderBy('name').execute()).map(toUser);
+    return (await this.db.selectFrom('users').select(USER_COLUMNS).where('organisation_id', '=', organisationId).orderBy('name').execute()).map(toUser);
   }
 
   async update(id: string, patch: UserPatch): Promise<void> {
@@ -139,7 +142,9 @@ export class UsersRepo implements UsersRepository {
   }
 
   async listCredentials(userId: string): Promise<CredentialRow[]> {
-    const rows = await this.db.selectFrom('credentials').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
+    const rows = await this.db.selectFrom('credentials')
+      .select(['id', 'user_id', 'kind', 'name', 'created_at', 'last_used_at', 'revoked_at'])
+      .where('user_id', '=', userId).orderBy('created_at').execute();
     return rows.map((row) => ({
       id: row.id, userId: row.user_id, kind: row.kind, name: row.name,
       createdAt: row.created_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at,
