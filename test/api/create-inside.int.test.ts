@@ -2,6 +2,7 @@
 // as it is and to write to it; refusals look like absence (404) and are audited, whatever the input.
 import { describe, expect, it } from 'vitest';
 import { useClamd, useTestVault } from '../support/fixture.js';
+import { eventsOf } from '../support/audit-log.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { api, expectProblem } from '../support/http.js';
 import { eicar } from '../support/samples.js';
@@ -12,12 +13,8 @@ const clamd = useClamd();
 describe.each(DIALECTS)('creating inside collections on %s', (dialect) => {
   const t = useTestVault(dialect, clamd);
 
-  /** Refusals written for this person since the log was last read. */
-  async function denials(userId: string) {
-    await t.vault.audit.integrate();
-    const user = await t.vault.store.repos.users.byId(userId);
-    return (await t.vault.store.repos.audit.forOrganisation(user!.organisationId)).filter((e) => e.actorUserId === userId && e.decision === 'deny');
-  }
+  /** Every refusal written for this person, in whichever organisation's record it is filed. */
+  const denials = (userId: string) => eventsOf(t.vault, userId, { deny: true });
 
   async function childNames(collectionId: string) {
     return (await t.vault.collections.get(systemActor(), collectionId)).children.map((c) => c.name);

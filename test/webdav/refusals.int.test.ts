@@ -1,8 +1,10 @@
 // Refusals over WebDAV look like absence and are audited exactly as over REST: one deny event per
 // refused request, none for listings (which leave out what the actor may not see, silently).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventsOf } from '../support/audit-log.js';
 import { useClamd } from '../support/fixture.js';
 import { api } from '../support/http.js';
+import { systemActor } from '../../src/services/identity.service.js';
 import { DIALECTS, upload } from '../support/vault.js';
 import { PROPFIND_ALL, createOrganisation, dav, davUser, openDavServer, type DavServer, type DavUser } from './support.js';
 
@@ -17,11 +19,8 @@ describe.each(DIALECTS)('WebDAV refusals on %s', (dialect) => {
     await s?.close();
   });
 
-  /** Every deny event written for this person so far. */
-  async function denials(user: DavUser) {
-    await s.vault.audit.integrate();
-    return (await s.vault.store.repos.audit.forOrganisation(user.organisationId)).filter((e) => e.actorUserId === user.id && e.decision === 'deny');
-  }
+  /** Every deny event written for this person so far, in whichever organisation's record it is filed. */
+  const denials = (user: DavUser) => eventsOf(s.vault, user.id, { deny: true });
 
   /** Runs `request` and returns its status and the deny events it wrote. */
   async function refusalsOf(user: DavUser, request: () => Promise<{ status?: number; statusCode?: number }>) {
@@ -66,7 +65,7 @@ describe.each(DIALECTS)('WebDAV refusals on %s', (dialect) => {
     const orgFolder = await refusalsOf(attacker, () => dav(s.base, 'PROPFIND', `/dav/${victim.slug}/`, { user: attacker, headers: { depth: '0' } }));
     expect(orgFolder.status).toBe(404);
     expect(orgFolder.events.map((e) => [e.action, e.targetOrganisationId, e.targetIds])).toEqual([['collection.list', victim.id, {}]]);
-    // A guessed name that exists and one that does not write the same event: the actor's own auditors read it.
+    // A guessed name that exists and one that does not write the same event: the refused organisation's auditors read it.
     const shape = (r: Awaited<ReturnType<typeof refusalsOf>>) => [r.status, r.events.map((e) => [e.action, e.targetOrganisationId, e.targetIds, e.reason])];
     const existing = await refusalsOf(attacker, () => dav(s.base, 'GET', `/dav/${victim.slug}/payroll/x.txt`, { user: attacker }));
     const guessed = await refusalsOf(attacker, () => dav(s.base, 'GET', `/dav/${victim.slug}/no-such-folder/x.txt`, { user: attacker }));
@@ -101,5 +100,49 @@ describe.each(DIALECTS)('WebDAV refusals on %s', (dialect) => {
     expect(restListing.status).toBe(200);
     expect(restListing.events).toEqual([]);
     expect((await dav(s.base, 'PROPFIND', `/dav/${org.slug}/finance/`, { user: cleared, headers: { depth: '1' } })).body).toContain('secret.csv');
+  });
+
+  it('keeps a partner\'s refusals from the prober\'s own auditors, so a guessed name that exists reads as one that does not', async () => {
+    // The attack review's name oracle (4 December): a hidden folder or file in a partner organisation
+    // the arrangement opens wrote a deny event naming it, a name that exists nowhere wrote none, and the
+    // prober's own auditors read its staff's events; so the host council could test names one by one.
+    const areas = { payroll: 'OFFICIAL', hr: 'OFFICIAL' } as const;
+    const host = await createOrganisation(s.vault, { areas });
+    const partner = await createOrganisation(s.vault, { areas });
+    await s.vault.arrangements.propose(systemActor(), {
+      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'payroll', purpose: 'Shared payroll',
+      lawfulBasis: 'LGA 1972 s.101', accessLevel: 'read', ceiling: 'OFFICIAL',
+    }, { approve: true });
+    const disciplinary = await s.vault.collections.create(systemActor(), { organisationId: partner.id, name: 'Disciplinary - J Smith', serviceArea: 'hr', classification: 'OFFICIAL' });
+    const partnerStaff = await davUser(s.vault, partner, { teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
+    const secret = await s.app.inject({
+      method: 'POST', url: `/api/v1/collections/${partner.collections.payroll}/documents?name=${encodeURIComponent('redundancies 2027.csv')}&classification=OFFICIAL-SENSITIVE`,
+      headers: { authorization: `Bearer ${partnerStaff.token}`, 'content-type': 'application/octet-stream' }, payload: 'name,post\n',
+    });
+    expect(secret.statusCode, secret.body).toBe(201);
+    const prober = await davUser(s.vault, host, { teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
+    const hostAuditor = await host.user({ roles: ['member', 'auditor'] });
+    const partnerAuditor = await partner.user({ roles: ['member', 'auditor'] });
+    const base = `/dav/${partner.slug}`;
+    expect((await dav(s.base, 'PROPFIND', `${base}/`, { user: prober, headers: { depth: '0' } })).status).toBe(207);
+
+    /** The prober's deny events as an auditor of `organisation` reads them through the API. */
+    const deniesSeenBy = async (auditor: { token: string }) => {
+      await s.vault.audit.integrate();
+      const res = await api(s.app, auditor).get(`audit/events?actor=${prober.id}&limit=1000`);
+      expect(res.statusCode, res.body).toBe(200);
+      return (res.json().events as { decision: string; action: string; targetIds: Record<string, string>; reason: string }[]).filter((e) => e.decision === 'deny');
+    };
+    const probes = [`${base}/Disciplinary - J Smith/`, `${base}/Disciplinary - A Jones/`, `${base}/payroll/redundancies 2027.csv`, `${base}/payroll/redundancies 2028.csv`];
+    const statuses = [];
+    for (const path of probes) statuses.push((await dav(s.base, 'PROPFIND', path, { user: prober, headers: { depth: '0' } })).status);
+
+    expect(statuses).toEqual([404, 404, 404, 404]);
+    expect(await deniesSeenBy(hostAuditor)).toEqual([]);
+    // The partner, whose folder and file they are, keeps the record of both refusals.
+    expect((await deniesSeenBy(partnerAuditor)).map((e) => [e.action, e.targetIds, e.reason])).toEqual([
+      ['collection.list', { collectionId: disciplinary.id }, 'no_arrangement'],
+      ['document.read', { documentId: secret.json().id }, 'no_arrangement'],
+    ]);
   });
 });

@@ -1,0 +1,15 @@
+// The whole audit log as the operator's `audit verify` reads it, for tests that follow one person's
+// events across organisations: an organisation's own view leaves out its staff's refusals of
+// another organisation's things (AuditQuery in src/domain/audit/repositories.ts).
+import type { AuditEvent } from '../../src/domain/audit/event.js';
+import type { Vault } from '../../src/main.js';
+
+/** Every event this person's actions wrote, sequenced, in order; `deny` keeps their refusals only. */
+export async function eventsOf(vault: Vault, userId: string, options: { deny?: boolean } = {}): Promise<AuditEvent[]> {
+  await vault.audit.integrate();
+  const events: AuditEvent[] = [];
+  for await (const { event } of vault.store.repos.audit.sequenced()) {
+    if (event.actorUserId === userId && (!options.deny || event.decision === 'deny')) events.push(event);
+  }
+  return events;
+}
