@@ -11,7 +11,7 @@ import { parseSearchQuery } from '../domain/search/query.js';
 import { DOCUMENT_TYPES, SEARCH_COUNT_CAP, type DocumentType, type ReadableScope, type SearchQuery, type FacetCount, type SearchFilters, type SearchSort, type TextStatus } from '../domain/search/types.js';
 import { CLASSIFICATIONS, type Actor, type Channel } from '../domain/types.js';
 import { searchShows } from '../domain/access/readable-scope.js';
-import { documentResource, type AccessService } from './access.service.js';
+import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { target } from './document-ingestion.js';
 import { documentTypeOf } from '../domain/search/document-type.js';
@@ -31,7 +31,8 @@ export interface SearchResultHit {
   versionId: string;
   name: string;
   organisation: { id: string; name: string };
-  collection: { id: string; name: string };
+  /** `name` is null where the reader may not open the folder (they may still read the document). */
+  collection: { id: string; name: string | null };
   /** From the hit's best section; offsets are UTF-16 indexes into `text`, end exclusive. */
   snippet: { text: string; highlights: Array<[start: number, end: number]> } | null;
   /** The page of the best section, for PDFs and images; null where the format has no pages. */
@@ -43,7 +44,10 @@ export interface SearchResultHit {
   thumbnail: boolean;
 }
 
-/** A facet value; `label` is set where a person needs a name rather than an id (organisation, collection). */
+/**
+ * A facet value; `label` is set where a person needs a name rather than an id (organisation,
+ * collection), and left out for a collection the reader may not open.
+ */
 export interface LabelledFacetCount extends FacetCount {
   label?: string;
 }
@@ -144,7 +148,12 @@ export class SearchService {
       const organisation = await repos.organisations.byId(id);
       if (organisation) organisationNames.set(id, organisation.name);
     }
-    const collectionNames = new Map((await repos.collections.byIds([...collectionIds])).map((c) => [c.id, c.name]));
+    // A readable document can lie in a folder its reader may not open (a document classified lower
+    // than its folder, a partner's sub-folder outside the arrangement): its name is shown only to
+    // whoever decide() lets list it, as breadcrumbs show it (CollectionsService.trail).
+    const collections = await repos.collections.byIds([...collectionIds]);
+    const listable = await this.o.access.can(actor, collections.map((c) => ({ action: 'collection.list' as const, resource: collectionResource(c) })));
+    const collectionNames = new Map(collections.filter((c, i) => listable[i] && c.deletedAt === null).map((c) => [c.id, c.name]));
 
     const hits: SearchResultHit[] = [];
     for (const hit of results.hits) {
@@ -155,7 +164,7 @@ export class SearchService {
       hits.push({
         documentId: document.id, versionId: hit.versionId, name: document.name,
         organisation: { id: document.organisationId, name: organisationNames.get(document.organisationId) ?? '' },
-        collection: { id: document.collectionId, name: collectionNames.get(document.collectionId) ?? '' },
+        collection: { id: document.collectionId, name: collectionNames.get(document.collectionId) ?? null },
         snippet: text === undefined ? null : joinSnippet(this.o.snippet(text, query)),
         page: hit.page, score: hit.score, updatedAt: document.updatedAt, type: hitType(document.mediaType), thumbnail: state?.thumbnail != null,
       });

@@ -92,4 +92,32 @@ describe.each(DIALECTS)('search visibility on %s', (dialect) => {
     expect(strip(hidden.json())).toEqual(strip(missing.json()));
     expect(hidden.json()).toMatchObject({ total: 0, hits: [] });
   });
+
+  it('names a hit\'s folder only to whoever may open it: a partner\'s hidden sub-folder is neither the hit\'s folder name nor a facet label', async () => {
+    // The attack review (4 December): a partner's staff lowered a note's classification below its
+    // folder's, so the host's serving team could read the note but not open the folder, yet search
+    // gave them the folder's name.
+    const { host, partner } = await createPartnership(t.vault, { accessLevel: 'read', ceiling: 'OFFICIAL', serviceArea: 'payroll' });
+    const SECRET_FOLDER = 'Chief Executive exit settlement 2027';
+    const hidden = await t.vault.collections.create(systemActor(), { organisationId: partner.id, parentId: partner.collections.payroll!, name: SECRET_FOLDER, serviceArea: 'payroll', classification: 'OFFICIAL-SENSITIVE' });
+    const partnerStaff = await partner.user({ teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
+    const hostStaff = await host.user({ teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
+    const word = canaryWord();
+    const note = await upload(t.app, partnerStaff, hidden.id, `covering note ${word}.txt`, `Covering note ${word}.\n`);
+    expect(note.statusCode, note.body).toBe(201);
+    const documentId = note.json().id as string;
+    const lowered = await api(t.app, partnerStaff).post(`documents/${documentId}/classification`, { classification: 'OFFICIAL', reason: 'the note itself is not sensitive' });
+    expect(lowered.statusCode, lowered.body).toBe(200);
+    await drainJobs(t.vault);
+    expect((await api(t.app, hostStaff).get(`documents/${documentId}`)).statusCode).toBe(200);
+    expect((await api(t.app, hostStaff).get(`collections/${hidden.id}`)).statusCode).toBe(404);
+
+    const asHost = (await searchAs(t.app, hostStaff, { q: word })).json();
+    expect(asHost.hits.map((h: { documentId: string; collection: unknown }) => [h.documentId, h.collection])).toEqual([[documentId, { id: hidden.id, name: null }]]);
+    expect(asHost.facets.collection).toEqual([{ value: hidden.id, count: 1 }]);
+    // The partner's own staff, who may open the folder, see its name.
+    const asPartner = (await searchAs(t.app, partnerStaff, { q: word })).json();
+    expect(asPartner.hits[0].collection).toEqual({ id: hidden.id, name: SECRET_FOLDER });
+    expect(asPartner.facets.collection).toEqual([{ value: hidden.id, count: 1, label: SECRET_FOLDER }]);
+  });
 });

@@ -61,6 +61,15 @@ describe('filter options', () => {
     expect(selects.collection).toEqual([{ value: '', text: 'Any collection', selected: false }, { value: 'c9', text: 'Chosen collection (0)', selected: true }]);
     expect(selects.type).toEqual([{ value: '', text: 'Any type', selected: true }, { value: 'pdf', text: 'PDF (2)', selected: false }]);
   });
+
+  it('shows a folder the reader may not open (a collection facet without a label) by a neutral name, never its id', () => {
+    const facets: SearchFacets = { ...noFacets, collection: [{ value: 'c1', count: 2, label: 'Payroll' } as never, { value: 'c2', count: 1 }] };
+    expect(filterSelects(facets, readSearchForm({ q: 'x', collection: 'c2' })).collection).toEqual([
+      { value: '', text: 'Any collection', selected: false },
+      { value: 'c1', text: 'Payroll (2)', selected: false },
+      { value: 'c2', text: 'A folder you cannot open (1)', selected: true },
+    ]);
+  });
 });
 
 describe('pagination', () => {

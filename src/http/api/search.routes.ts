@@ -32,7 +32,8 @@ export const searchResponseSchema = z.object({
   page: z.number().int(), pageSize: z.number().int(),
   hits: z.array(z.object({
     documentId: z.string(), versionId: z.string(), name: z.string(),
-    organisation: z.object({ id: z.string(), name: z.string() }), collection: z.object({ id: z.string(), name: z.string() }),
+    organisation: z.object({ id: z.string(), name: z.string() }),
+    collection: z.object({ id: z.string(), name: z.string().nullable().describe('null where you may not open the folder (you may still read the document in it)') }),
     snippet: z.object({ text: z.string(), highlights: z.array(z.tuple([z.number().int(), z.number().int()])) }).nullable(),
     page: z.number().int().nullable(), score: z.number(), updatedAt: z.string(), type: z.enum(DOCUMENT_TYPES), thumbnail: z.boolean(),
   })),

@@ -116,6 +116,9 @@ export const TYPE_NAMES: Readonly<Record<string, string>> = {
 const AREA_NAMES: Readonly<Record<string, string>> = { hr: 'HR', it: 'IT', revenues_benefits: 'Revenues and benefits' };
 export const areaName = (area: string): string => AREA_NAMES[area] ?? (area.charAt(0).toUpperCase() + area.slice(1)).replace(/_/g, ' ');
 
+/** What a page says in place of the name of a folder its reader may not open. */
+export const HIDDEN_FOLDER = 'A folder you cannot open';
+
 export interface SelectItem { value: string; text: string; selected: boolean }
 
 type Labelled = FacetCount & { label?: string };
@@ -146,7 +149,8 @@ export function filterSelects(facets: SearchFacets, form: SearchForm): FilterSel
   const named = (fallback: string) => (_value: string, label?: string) => label ?? fallback;
   return {
     organisation: filterItems('Any organisation', facets.organisation, form.organisation, named('Chosen organisation')),
-    collection: filterItems('Any collection', facets.collection, form.collection, named('Chosen collection')),
+    // A collection facet without a label is a folder the reader may not open (a readable document in it).
+    collection: filterItems('Any collection', facets.collection, form.collection, (value, label) => label ?? (facets.collection.some((f) => f.value === value) ? HIDDEN_FOLDER : 'Chosen collection')),
     serviceArea: filterItems('Any service area', facets.serviceArea, form.serviceArea, areaName),
     classification: filterItems('Any classification', facets.classification, form.classification, (v) => v),
     type: filterItems('Any type', facets.type, form.type, (v) => TYPE_NAMES[v] ?? v),

@@ -9,7 +9,7 @@ import { documentResource } from '../../services/access.service.js';
 import type { SearchResponse } from '../../services/search.service.js';
 import { render, signedIn, type Ui } from './context.js';
 import {
-  SearchFormError, TYPE_NAMES, filterSelects, pagination, readSearchForm, requestParts, searchHref, snippetPieces,
+  HIDDEN_FOLDER, SearchFormError, TYPE_NAMES, filterSelects, pagination, readSearchForm, requestParts, searchHref, snippetPieces,
 } from './search-view.js';
 
 /** Refusals of the query or a filter, shown on the results page (400) rather than as an error page. */
@@ -30,6 +30,7 @@ function fieldOf(error: DomainError | SearchFormError): string {
 function presentHits(response: SearchResponse) {
   return response.hits.map((hit) => ({
     ...hit,
+    collectionName: hit.collection.name ?? HIDDEN_FOLDER,
     typeName: TYPE_NAMES[hit.type] ?? hit.type,
     snippetPieces: snippetPieces(hit.snippet),
     // A page number helps in a PDF; an image's only page says nothing.
