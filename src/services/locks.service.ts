@@ -333,14 +333,33 @@ export class LocksService {
   private async withHolders(viewer: Actor, locks: ResourceLock[]): Promise<LockListing[]> {
     const out: LockListing[] = [];
     for (const lock of locks) {
-      const document = lock.documentId ? await this.repos.documents.byId(lock.documentId) : undefined;
-      const collection = lock.collectionId ? await this.repos.collections.byId(lock.collectionId) : undefined;
-      const seen = document ? await this.o.access.may(viewer, 'document.read', documentResource(document))
-        : collection ? await this.o.access.may(viewer, 'collection.list', collectionResource(collection)) : false;
-      const name = document?.name ?? collection?.name ?? '';
-      out.push({ lock, holder: await this.holder(viewer, lock), resourceName: seen ? name : null, path: seen ? lock.rootPath : null });
+      const shown = await this.shownTo(viewer, lock);
+      out.push({ lock, holder: await this.holder(viewer, lock), resourceName: shown.name, path: shown.path });
     }
     return out;
+  }
+
+  /**
+   * The locked resource's name and the lock's path as `viewer` may know them: the name when decide()
+   * lets them see the resource (document.read, or collection.list for a folder); the path only when it
+   * also lets them list every folder above it, since the path spells out each one's name (a readable
+   * document can sit in a folder its reader may not open). Otherwise null.
+   */
+  private async shownTo(viewer: Actor, lock: ResourceLock): Promise<{ name: string | null; path: string | null }> {
+    const document = lock.documentId ? await this.repos.documents.byId(lock.documentId) : undefined;
+    const collection = lock.collectionId ? await this.repos.collections.byId(lock.collectionId) : undefined;
+    const seen = document ? await this.o.access.may(viewer, 'document.read', documentResource(document))
+      : collection ? await this.o.access.may(viewer, 'collection.list', collectionResource(collection)) : false;
+    if (!seen) return { name: null, path: null };
+    const folders: Collection[] = [];
+    for (let id = document?.collectionId ?? collection?.parentId ?? null; id !== null && folders.length < 100;) {
+      const folder = await this.repos.collections.byId(id);
+      if (!folder) break;
+      folders.push(folder);
+      id = folder.parentId;
+    }
+    const listable = await this.o.access.can(viewer, folders.map((f) => ({ action: 'collection.list' as const, resource: collectionResource(f) })));
+    return { name: document?.name ?? collection?.name ?? null, path: listable.every(Boolean) ? lock.rootPath : null };
   }
 
   /** The holder as `viewer` may know them: decide() says whether they are told who it is. */
@@ -359,13 +378,14 @@ export class LocksService {
 
   private async lockedError(actor: Actor, lock: ResourceLock): Promise<DomainError> {
     const holder = await this.holder(actor, lock);
+    const { path } = await this.shownTo(actor, lock);
     const until = `${lock.expiresAt.slice(0, 10)} ${lock.expiresAt.slice(11, 16)} UTC`;
     const what = lock.documentId ? 'This document' : 'This folder';
     const who = holder.email === null ? `someone in ${holder.organisation}` : `${holder.name} (${holder.email})`;
     return new DomainError('LOCKED',
       `${what} is locked for editing by ${who} until ${until}. Ask them to finish and unlock it, `
       + 'or ask an administrator of the organisation that owns it to break the lock. If you hold the lock, send its token (Lock-Token header).',
-      { details: { lockedBy: holder.email ?? holder.organisation, lockedUntil: lock.expiresAt, lockRoot: lock.rootPath } });
+      { details: { lockedBy: holder.email ?? holder.organisation, lockedUntil: lock.expiresAt, ...(path === null ? {} : { lockRoot: path }) } });
   }
 }
 
