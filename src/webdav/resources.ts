@@ -77,12 +77,18 @@ export function parseDestination(header: string | undefined, requestHost: string
  * Walks the path as the actor may see it. A step that exists but is hidden ends the walk as
  * "missing", exactly like a step that does not exist, and — when the request ends missing — its
  * refusal is written to the audit log once, as REST writes one for a refused id: the organisation
- * folder when the actor can reach nothing in it, else the first hidden collection or document on the
- * path. Listings never write refusals (they leave out what the actor may not see, as REST listings do).
+ * folder when the actor can reach nothing in it (whatever the path names below it), else the first
+ * hidden collection or document on the path, in the actor's own organisation only. Inside another
+ * organisation an arrangement opens, a hidden step writes nothing, exactly as a missing one does:
+ * every event takes the next number in the one log, and the actor's own auditors see the numbers of
+ * their staff's events, so an event written only when a guessed name exists would tell them it does
+ * (docs/threat-model.md, "The audit log as a name oracle across organisations"). Listings never write
+ * refusals (they leave out what the actor may not see, as REST listings do).
  */
 export async function resolve(dav: DavService, actor: Actor, segments: string[]): Promise<Resolved> {
   const { value, refusal } = await walk(dav, actor, segments);
-  if (value.kind === 'missing' && refusal) await dav.recordRefusal(actor, refusal);
+  const recorded = value.org === null || value.org.id === actor.organisationId;
+  if (value.kind === 'missing' && refusal && recorded) await dav.recordRefusal(actor, refusal);
   return value;
 }
 

@@ -102,10 +102,11 @@ describe.each(DIALECTS)('WebDAV refusals on %s', (dialect) => {
     expect((await dav(s.base, 'PROPFIND', `/dav/${org.slug}/finance/`, { user: cleared, headers: { depth: '1' } })).body).toContain('secret.csv');
   });
 
-  it('keeps a partner\'s refusals from the prober\'s own auditors, so a guessed name that exists reads as one that does not', async () => {
-    // The attack review's name oracle (4 December): a hidden folder or file in a partner organisation
-    // the arrangement opens wrote a deny event naming it, a name that exists nowhere wrote none, and the
-    // prober's own auditors read its staff's events; so the host council could test names one by one.
+  it('writes nothing for a hidden name in a partner organisation, exactly as for a name that exists nowhere', async () => {
+    // The attack reviews' name oracle (4 December): a hidden folder or file in a partner organisation
+    // the arrangement opens wrote a deny event naming it, a name that exists nowhere wrote none, and
+    // the prober's own auditors could see it, or, once it was filed under the partner alone, the gap
+    // it left in their staff's event numbers. So the host council could test names one by one.
     const areas = { payroll: 'OFFICIAL', hr: 'OFFICIAL' } as const;
     const host = await createOrganisation(s.vault, { areas });
     const partner = await createOrganisation(s.vault, { areas });
@@ -113,7 +114,7 @@ describe.each(DIALECTS)('WebDAV refusals on %s', (dialect) => {
       hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'payroll', purpose: 'Shared payroll',
       lawfulBasis: 'LGA 1972 s.101', accessLevel: 'read', ceiling: 'OFFICIAL',
     }, { approve: true });
-    const disciplinary = await s.vault.collections.create(systemActor(), { organisationId: partner.id, name: 'Disciplinary - J Smith', serviceArea: 'hr', classification: 'OFFICIAL' });
+    await s.vault.collections.create(systemActor(), { organisationId: partner.id, name: 'Disciplinary - J Smith', serviceArea: 'hr', classification: 'OFFICIAL' });
     const partnerStaff = await davUser(s.vault, partner, { teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
     const secret = await s.app.inject({
       method: 'POST', url: `/api/v1/collections/${partner.collections.payroll}/documents?name=${encodeURIComponent('redundancies 2027.csv')}&classification=OFFICIAL-SENSITIVE`,
@@ -121,28 +122,23 @@ describe.each(DIALECTS)('WebDAV refusals on %s', (dialect) => {
     });
     expect(secret.statusCode, secret.body).toBe(201);
     const prober = await davUser(s.vault, host, { teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
-    const hostAuditor = await host.user({ roles: ['member', 'auditor'] });
-    const partnerAuditor = await partner.user({ roles: ['member', 'auditor'] });
     const base = `/dav/${partner.slug}`;
     expect((await dav(s.base, 'PROPFIND', `${base}/`, { user: prober, headers: { depth: '0' } })).status).toBe(207);
 
-    /** The prober's deny events as an auditor of `organisation` reads them through the API. */
-    const deniesSeenBy = async (auditor: { token: string }) => {
+    /** The probe's status and how many events it added to the whole log (any organisation's). */
+    const probe = async (path: string) => {
       await s.vault.audit.integrate();
-      const res = await api(s.app, auditor).get(`audit/events?actor=${prober.id}&limit=1000`);
-      expect(res.statusCode, res.body).toBe(200);
-      return (res.json().events as { decision: string; action: string; targetIds: Record<string, string>; reason: string }[]).filter((e) => e.decision === 'deny');
+      const before = await s.vault.store.repos.audit.treeSize();
+      const { status } = await dav(s.base, 'PROPFIND', path, { user: prober, headers: { depth: '0' } });
+      await s.vault.audit.integrate();
+      return { status, events: (await s.vault.store.repos.audit.treeSize()) - before };
     };
-    const probes = [`${base}/Disciplinary - J Smith/`, `${base}/Disciplinary - A Jones/`, `${base}/payroll/redundancies 2027.csv`, `${base}/payroll/redundancies 2028.csv`];
-    const statuses = [];
-    for (const path of probes) statuses.push((await dav(s.base, 'PROPFIND', path, { user: prober, headers: { depth: '0' } })).status);
+    const hiddenFolder = await probe(`${base}/Disciplinary - J Smith/`);
+    const missingFolder = await probe(`${base}/Disciplinary - A Jones/`);
+    const hiddenFile = await probe(`${base}/payroll/redundancies 2027.csv`);
+    const missingFile = await probe(`${base}/payroll/redundancies 2028.csv`);
 
-    expect(statuses).toEqual([404, 404, 404, 404]);
-    expect(await deniesSeenBy(hostAuditor)).toEqual([]);
-    // The partner, whose folder and file they are, keeps the record of both refusals.
-    expect((await deniesSeenBy(partnerAuditor)).map((e) => [e.action, e.targetIds, e.reason])).toEqual([
-      ['collection.list', { collectionId: disciplinary.id }, 'no_arrangement'],
-      ['document.read', { documentId: secret.json().id }, 'no_arrangement'],
-    ]);
+    expect([hiddenFolder, missingFolder, hiddenFile, missingFile]).toEqual(Array(4).fill({ status: 404, events: 0 }));
+    expect(await denials(prober)).toEqual([]);
   });
 });
