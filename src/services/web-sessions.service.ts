@@ -9,7 +9,7 @@ import { SIGN_IN_THROTTLE, clientNetwork, signInVerdict, type ThrottleRule } fro
 import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock, PasswordHasher } from '../domain/ports.js';
 import type { Actor, User } from '../domain/types.js';
-import type { Store } from '../domain/repositories.js';
+import type { Store, ThrottlePlace } from '../domain/repositories.js';
 import { auditEvent } from './audit-events.js';
 import { actorFor, type IdentityService, type RequestInfo } from './identity.service.js';
 
@@ -61,23 +61,26 @@ export class WebSessionsService {
   /**
    * Checks e-mail and password. Returns a fresh session (any session presented is destroyed, so a
    * planted id never survives sign-in) at stage 'mfa', 'mfa_setup' or 'active'. Known and unknown
-   * e-mail addresses are counted, throttled and answered alike.
+   * e-mail addresses are counted, throttled and answered alike. The attempt is counted before the
+   * password is judged (takePlaces), so attempts sent at the same moment cannot all be judged.
    */
   async signIn(email: string, password: string, request: RequestInfo, previousSessionId?: string): Promise<{ sessionId: string; stage: SessionStage; user: User }> {
     if (previousSessionId) await this.repos.sessions.delete(sha256(previousSessionId));
     const address = email.trim().toLowerCase();
     const keys = signInKeys(address, request.clientAddress);
-    const counted = await this.repos.signInThrottles.failures(Object.values(keys), this.nowIso());
-    const verdict = signInVerdict({ network: counted.get(keys.network)!, accountAtNetwork: counted.get(keys.accountAtNetwork)!, account: counted.get(keys.account)! });
+    const [network, accountAtNetwork, account] = await this.takePlaces([[keys.network, SIGN_IN_THROTTLE.network], [keys.accountAtNetwork, SIGN_IN_THROTTLE.accountAtNetwork], [keys.account, SIGN_IN_THROTTLE.account]]);
+    const verdict = signInVerdict({ network: network!.place - 1, accountAtNetwork: accountAtNetwork!.place - 1, account: account!.place - 1 });
     const user = await this.repos.users.byEmail(address);
     const actor = user ? actorFor(user, request) : anonymous(request);
     if (verdict.refuse) {
+      // A refused attempt was never judged, so it does not count as a failure: its places go back.
+      await this.givePlacesBack([network!, accountAtNetwork!, account!]);
       await this.audit(actor, 'auth.sign-in', user ?? null, false, 'throttled');
       throw throttled();
     }
     if (verdict.delayMs > 0) await (this.o.sleep ?? sleep)(verdict.delayMs);
+    // A failure keeps the places it took: it is already counted.
     const failed = async (reason: string) => {
-      await this.countFailure([[keys.network, SIGN_IN_THROTTLE.network], [keys.accountAtNetwork, SIGN_IN_THROTTLE.accountAtNetwork], [keys.account, SIGN_IN_THROTTLE.account]]);
       await this.audit(actor, 'auth.sign-in', user ?? null, false, reason);
       return badCredentials();
     };
@@ -98,7 +101,9 @@ export class WebSessionsService {
     // A hash made under another setting (test-only-weak, or older parameters) is made again now that
     // the password is known; only if it is still the stored one, so a password changed meanwhile stays.
     if (stored !== null && this.o.passwords.needsRehash(stored)) await this.repos.users.rehashPassword(user.id, stored, await this.o.passwords.hash(password));
+    // Success clears this account's counter at this network, as before, and is not a failure on the others.
     await this.repos.signInThrottles.clear(keys.accountAtNetwork);
+    await this.givePlacesBack([network!, account!]);
     const stage: SessionStage = state?.mfa_enabled ? 'mfa' : mfaRequired(user.roles) ? 'mfa_setup' : 'active';
     const sessionId = await this.create(user, stage);
     await this.audit(actor, stage === 'active' ? 'auth.sign-in' : 'auth.password', user, true, stage === 'active' ? 'password' : `password;${stage}`);
@@ -122,18 +127,17 @@ export class WebSessionsService {
     if (session.stage !== 'mfa') throw invalid('No second factor is owed for this session.');
     const user = session.user;
     const actor = actorFor(user, request);
-    const keys = await this.requireSecondFactorAttempt(actor, user, 'auth.mfa');
+    const places = await this.requireSecondFactorAttempt(actor, user, 'auth.mfa');
     const state = await this.repos.users.signInState(user.id);
     const clean = code.replace(/[\s-]/g, '');
     let how: string | null = null;
     if (/^\d{6}$/.test(clean) && state?.mfa_secret && (await this.totpValid(user.id, state.mfa_secret, clean))) how = 'totp';
     else if (state?.recovery_codes && (await this.repos.users.spendRecoveryCode(user.id, sha256(clean.toLowerCase())))) how = 'recovery_code';
     if (!how) {
-      await this.countFailure(keys);
       await this.audit(actor, 'auth.mfa', user, false, 'bad_code');
       throw invalid('The code is not right. Enter the 6-digit code shown in your authenticator app now, or a recovery code.', { field: 'code' });
     }
-    await this.repos.signInThrottles.clear(secondFactorKey(user.id));
+    await this.secondFactorPassed(places);
     const sessionId = await this.rotate(session, 'active');
     await this.audit(actor, 'auth.sign-in', user, true, `password+${how}`);
     return sessionId;
@@ -155,16 +159,15 @@ export class WebSessionsService {
   async completeMfaEnrolment(session: WebSession, code: string, request: RequestInfo): Promise<{ sessionId: string; recoveryCodes: string[] }> {
     if (session.stage !== 'mfa_setup') throw invalid('Two-factor authentication is already set up.');
     const actor = actorFor(session.user, request);
-    const keys = await this.requireSecondFactorAttempt(actor, session.user, 'auth.mfa-enrol');
+    const places = await this.requireSecondFactorAttempt(actor, session.user, 'auth.mfa-enrol');
     const state = await this.repos.users.signInState(session.user.id);
     const clean = code.replace(/\s/g, '');
     if (!state?.mfa_secret || !/^\d{6}$/.test(clean) || !(await this.totpValid(session.user.id, state.mfa_secret, clean))) {
-      await this.countFailure(keys);
       throw invalid('The code is not right. Enter the 6-digit code your authenticator app shows for Strongroom.', { field: 'code' });
     }
     const recoveryCodes = Array.from({ length: RECOVERY_CODES }, () => randomBytes(5).toString('hex'));
     await this.repos.users.update(session.user.id, { mfaEnabled: true, recoveryCodes: JSON.stringify(recoveryCodes.map(sha256)) });
-    await this.repos.signInThrottles.clear(secondFactorKey(session.user.id));
+    await this.secondFactorPassed(places);
     const sessionId = await this.rotate(session, 'active');
     await this.audit(actor, 'auth.mfa-enrol', session.user, true, 'totp');
     await this.audit(actor, 'auth.sign-in', session.user, true, 'password+totp');
@@ -207,14 +210,15 @@ export class WebSessionsService {
    */
   async changePassword(session: WebSession, current: string, next: string, request: RequestInfo): Promise<string> {
     const actor = actorFor(session.user, request);
-    const keys = await this.requireSecondFactorAttempt(actor, session.user, 'auth.password-change');
+    const places = await this.requireSecondFactorAttempt(actor, session.user, 'auth.password-change');
     const state = await this.repos.users.signInState(session.user.id);
     const ok = Boolean(state?.password_hash) && (await this.o.passwords.verify(state!.password_hash!, current));
     if (!ok) {
-      await this.countFailure(keys);
       await this.audit(actor, 'auth.password-change', session.user, false, 'bad_password');
       throw invalid('Your current password is not right.', { field: 'currentPassword' });
     }
+    // The right current password is not a failure; it does not clear earlier ones either (it never did).
+    await this.givePlacesBack(places);
     checkPasswordStrength(next);
     if (next === current) throw invalid('Choose a password different from your current one.', { field: 'password' });
     const passwordHash = await this.o.passwords.hash(next);
@@ -255,33 +259,50 @@ export class WebSessionsService {
   }
 
   /**
-   * Refuses a second-factor or current-password attempt once this person (from any network) or
-   * this network has failed too often; returns the counters a failure of this attempt adds to.
+   * Counts a second-factor or current-password attempt before it is judged, and refuses it once this
+   * person (from any network) or this network has used up its attempts; returns the places taken,
+   * which a failure keeps and a success gives back.
    */
-  private async requireSecondFactorAttempt(actor: Actor, user: User, action: string): Promise<[string, ThrottleRule][]> {
-    const network = networkKey(actor.clientAddress);
-    const mine = secondFactorKey(user.id);
-    const counted = await this.repos.signInThrottles.failures([network, mine], this.nowIso());
-    if (counted.get(network)! >= SIGN_IN_THROTTLE.network.limit || counted.get(mine)! >= SIGN_IN_THROTTLE.secondFactor.limit) {
+  private async requireSecondFactorAttempt(actor: Actor, user: User, action: string): Promise<ThrottlePlace[]> {
+    const places = await this.takePlaces([[networkKey(actor.clientAddress), SIGN_IN_THROTTLE.network], [secondFactorKey(user.id), SIGN_IN_THROTTLE.secondFactor]]);
+    const [network, mine] = places;
+    if (network!.place > SIGN_IN_THROTTLE.network.limit || mine!.place > SIGN_IN_THROTTLE.secondFactor.limit) {
+      await this.givePlacesBack(places);
       await this.audit(actor, action, user, false, 'throttled');
       throw throttled();
     }
-    return [[network, SIGN_IN_THROTTLE.network], [mine, SIGN_IN_THROTTLE.secondFactor]];
+    return places;
   }
 
-  private async countFailure(counters: [string, ThrottleRule][]): Promise<void> {
+  /** A right code clears the person's second-factor counter, and is not a failure of the network. */
+  private async secondFactorPassed([network, mine]: ThrottlePlace[]): Promise<void> {
+    await this.repos.signInThrottles.clear(mine!.key);
+    await this.givePlacesBack([network!]);
+  }
+
+  /**
+   * Counts an attempt in each counter BEFORE it is judged, each in one statement that also says how
+   * many attempts came first. Reading the counts, judging, and only then counting a failure let
+   * attempts sent at the same moment all read the same count and all be judged, far past the limit.
+   * An attempt in flight therefore holds its place; a failure keeps it, a success or a refusal gives
+   * it back. A process that dies mid-attempt leaves its place counted until the window ends (errs
+   * towards refusing).
+   */
+  private async takePlaces(counters: [string, ThrottleRule][]): Promise<ThrottlePlace[]> {
     const now = this.o.clock.now();
+    const places: ThrottlePlace[] = [];
     for (const [key, rule] of counters) {
-      await this.repos.signInThrottles.recordFailure(key, now.toISOString(), new Date(now.getTime() + rule.windowSeconds * 1000).toISOString());
+      places.push(await this.repos.signInThrottles.takePlace(key, now.toISOString(), new Date(now.getTime() + rule.windowSeconds * 1000).toISOString()));
     }
     if (now.getTime() - this.lastSweep > SWEEP_EVERY_MS) {
       this.lastSweep = now.getTime();
       await this.repos.signInThrottles.sweep(now.toISOString());
     }
+    return places;
   }
 
-  private nowIso(): string {
-    return this.o.clock.now().toISOString();
+  private async givePlacesBack(places: ThrottlePlace[]): Promise<void> {
+    for (const place of places) await this.repos.signInThrottles.givePlaceBack(place);
   }
 
   private async dummy(): Promise<string> {

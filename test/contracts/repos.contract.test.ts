@@ -502,13 +502,20 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
   });
 
   describe('sign-in throttles', () => {
-    it('counts every one of many racing failures, and starts afresh when the window ends', async () => {
+    it('gives each of many racing attempts its own place, and starts afresh when the window ends', async () => {
       const key = `user:${id()}`;
       const now = iso(T0);
-      await Promise.all(Array.from({ length: 12 }, () => repos.signInThrottles.recordFailure(key, now, iso(T0 + 60_000))));
+      const places = await Promise.all(Array.from({ length: 12 }, () => repos.signInThrottles.takePlace(key, now, iso(T0 + 60_000))));
+      expect(places.map((p) => p.place).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      expect(new Set(places.map((p) => p.windowEndsAt))).toEqual(new Set([iso(T0 + 60_000)]));
       expect((await repos.signInThrottles.failures([key, 'unknown'], now))).toEqual(new Map([[key, 12], ['unknown', 0]]));
+      await repos.signInThrottles.givePlaceBack(places[0]!);
+      expect((await repos.signInThrottles.failures([key], now)).get(key)).toBe(11);
       expect((await repos.signInThrottles.failures([key], iso(T0 + 60_000))).get(key)).toBe(0);
-      await repos.signInThrottles.recordFailure(key, iso(T0 + 61_000), iso(T0 + 121_000));
+      const fresh = await repos.signInThrottles.takePlace(key, iso(T0 + 61_000), iso(T0 + 121_000));
+      expect(fresh).toEqual({ key, place: 1, windowEndsAt: iso(T0 + 121_000) });
+      // A place from the ended window is not given back out of the new one.
+      await repos.signInThrottles.givePlaceBack(places[1]!);
       expect((await repos.signInThrottles.failures([key], iso(T0 + 61_000))).get(key)).toBe(1);
       expect(await repos.signInThrottles.sweep(iso(T0 + 121_000))).toBe(1);
       expect((await repos.signInThrottles.failures([key], iso(T0 + 61_000))).get(key)).toBe(0);

@@ -1,16 +1,31 @@
 // Attacks on sign-in state from the network: a recovery code raced through two sessions (two
-// processes, or two requests to one), and X-Forwarded-For used to escape the throttle when the
-// server is not behind a proxy.
+// processes, or two requests to one), throttled checks raced by attempts sent at the same moment,
+// and X-Forwarded-For used to escape the throttle when the server is not behind a proxy.
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { Argon2PasswordHasher } from '../../src/integrations/argon2.password-hasher.js';
 import { WebSessionsService } from '../../src/services/web-sessions.service.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
+import { SIGN_IN_THROTTLE } from '../../src/domain/identity/sign-in-throttle.js';
 import { PASSWORD, addPerson, enrolTotp, totp } from '../ui/support.js';
+import { postSignIn } from './support.js';
 
 const SLOW = { timeout: 300_000 };
 const FROM = { channel: 'web' as const, clientAddress: '192.0.2.80', requestId: null };
+/** A web request from its own address, so one test's failures never count against another's network. */
+const from = (clientAddress: string) => ({ ...FROM, clientAddress });
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+/** How many of a burst of attempts were judged (rejected as wrong) and how many refused by the throttle. */
+function tally(outcomes: PromiseSettledResult<unknown>[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const o of outcomes) {
+    const code = o.status === 'fulfilled' ? 'fulfilled' : (o.reason as { code: string }).code;
+    counts[code] = (counts[code] ?? 0) + 1;
+  }
+  return counts;
+}
 
 const clamd = useClamd();
 
@@ -53,6 +68,66 @@ describe.each(DIALECTS)('second-factor races on %s', (dialect) => {
     const code = totp(secret);
     const outcomes = await Promise.allSettled([a!.verifySecondFactor(sessions[0]!, code, FROM), b!.verifySecondFactor(sessions[1]!, code, FROM)]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+  });
+
+  // Every attempt is counted before it is judged: a burst sent at once gets exactly the limit judged,
+  // the rest refused, however the requests interleave.
+  it('judges no more wrong passwords than the limit when they arrive all at once from one address', SLOW, async () => {
+    const member = await addPerson(t.vault, org.slug, {});
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => postSignIn(t.app, '198.51.100.9', member.email, `wrong password number ${i}`)));
+    const statuses = answers.map((a) => a.statusCode);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(SIGN_IN_THROTTLE.accountAtNetwork.limit);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(40 - SIGN_IN_THROTTLE.accountAtNetwork.limit);
+  });
+
+  it('judges no more wrong second-factor codes than the per-person limit when they arrive all at once from many addresses', SLOW, async () => {
+    const member = await addPerson(t.vault, org.slug, {});
+    await enrolTotp(t.vault, member.id);
+    const first = await postSignIn(t.app, '198.51.100.7', member.email, PASSWORD);
+    expect(first.headers.location).toMatch(/^\/sign-in\/code/);
+    const session = first.cookies.find((c) => c.name === 'strongroom-session')!.value;
+    const page = await t.app.inject({ method: 'GET', url: '/sign-in/code', cookies: { 'strongroom-session': session } });
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    // Each from its own address, so only the per-person limit applies. None of these is a code the
+    // authenticator shows (they are not six digits), so every judged one is wrong.
+    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => t.app.inject({
+      method: 'POST', url: '/sign-in/code', remoteAddress: `203.0.113.${i + 1}`, headers: FORM, cookies: { 'strongroom-session': session },
+      payload: new URLSearchParams({ _csrf: csrf, code: `wrong${i}`, next: '/' }).toString(),
+    })));
+    const statuses = answers.map((a) => a.statusCode);
+    expect(statuses.filter((s) => s === 400)).toHaveLength(SIGN_IN_THROTTLE.secondFactor.limit);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(60 - SIGN_IN_THROTTLE.secondFactor.limit);
+  });
+
+  it('judges no more wrong set-up codes, or wrong current passwords, than the limit when two processes are raced', SLOW, async () => {
+    const admin = await addPerson(t.vault, org.slug, { roles: ['org_admin'] });
+    const [a, b] = twoProcesses();
+    const pending = await a!.signIn(admin.email, PASSWORD, from('192.0.2.81'));
+    expect(pending.stage).toBe('mfa_setup');
+    const setUp = (await a!.resolve(pending.sessionId))!;
+    await a!.mfaEnrolment(setUp);
+    const enrolments = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => (i % 2 ? a! : b!).completeMfaEnrolment(setUp, 'not a code', from('192.0.2.81'))));
+    expect(tally(enrolments)).toEqual({ INVALID: SIGN_IN_THROTTLE.secondFactor.limit, RATE_LIMITED: 30 - SIGN_IN_THROTTLE.secondFactor.limit });
+
+    const member = await addPerson(t.vault, org.slug, {});
+    const signedIn = await a!.signIn(member.email, PASSWORD, from('192.0.2.82'));
+    const session = (await a!.resolve(signedIn.sessionId))!;
+    const changes = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => (i % 2 ? a! : b!).changePassword(session, `not the password ${i}`, 'a new long enough passphrase', from('192.0.2.82'))));
+    expect(tally(changes)).toEqual({ INVALID: SIGN_IN_THROTTLE.secondFactor.limit, RATE_LIMITED: 30 - SIGN_IN_THROTTLE.secondFactor.limit });
+  });
+
+  it('lets the right code through after failures below the limit; it clears the count and is not counted itself', SLOW, async () => {
+    const member = await addPerson(t.vault, org.slug, {});
+    const secret = await enrolTotp(t.vault, member.id);
+    const [a] = twoProcesses();
+    const request = from('192.0.2.83');
+    const pending = await a!.signIn(member.email, PASSWORD, request);
+    const session = (await a!.resolve(pending.sessionId))!;
+    const wrong = await Promise.allSettled(Array.from({ length: SIGN_IN_THROTTLE.secondFactor.limit - 1 }, () => a!.verifySecondFactor(session, 'not a code', request)));
+    expect(tally(wrong)).toEqual({ INVALID: SIGN_IN_THROTTLE.secondFactor.limit - 1 });
+    await a!.verifySecondFactor(session, totp(secret), request);
+    const counted = await t.vault.store.repos.signInThrottles.failures([`second-factor:${member.id}`], t.vault.clock.now().toISOString());
+    expect(counted.get(`second-factor:${member.id}`)).toBe(0);
   });
 
   it('counts failures by the connecting address when not behind a proxy, whatever X-Forwarded-For claims', SLOW, async () => {

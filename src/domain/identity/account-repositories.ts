@@ -76,11 +76,24 @@ export interface SessionsRepository {
   deleteForUser(userId: string): Promise<void>;
 }
 
+/** The place one attempt took in a throttle counter, and the window it holds that place in. */
+export interface ThrottlePlace {
+  key: string;
+  /** 1 for the first attempt of the window: every attempt counted before this one, plus this one. */
+  place: number;
+  windowEndsAt: string;
+}
+
 export interface SignInThrottlesRepository {
   /** Failures counted in each key's current window; keys without one (or whose window ended) count 0. */
   failures(keys: string[], now: string): Promise<Map<string, number>>;
-  /** Counts one failure against a key in one statement; an ended window starts afresh. */
-  recordFailure(key: string, now: string, windowEndsAt: string): Promise<void>;
+  /**
+   * Counts one attempt against a key and says where it stands, in one statement, so attempts made at
+   * the same moment (in any process) each get a different place; an ended window starts afresh.
+   */
+  takePlace(key: string, now: string, windowEndsAt: string): Promise<ThrottlePlace>;
+  /** Gives a place back (one attempt uncounted), only in the window it was taken in. */
+  givePlaceBack(place: ThrottlePlace): Promise<void>;
   clear(key: string): Promise<void>;
   /** Deletes counters whose window has ended; returns how many. */
   sweep(now: string): Promise<number>;

@@ -4,7 +4,7 @@
 // counted exactly like real ones, so the answers never tell which accounts exist.
 
 export interface ThrottleRule {
-  /** Failures allowed in one window before the rule applies. */
+  /** Failures (and attempts still being judged) allowed in one window before the rule applies. */
   limit: number;
   windowSeconds: number;
 }
@@ -34,7 +34,11 @@ export interface SignInFailures {
 
 export type ThrottleVerdict = { refuse: true } | { refuse: false; delayMs: number };
 
-/** What to do with a password attempt, given the failures already counted (before this attempt). */
+/**
+ * What to do with a password attempt, given the attempts counted before it in each window: failures,
+ * and attempts still being judged (each attempt is counted before it is judged, so those racing it
+ * are ahead of it or behind it, never beside it).
+ */
 export function signInVerdict(failures: SignInFailures): ThrottleVerdict {
   if (failures.network >= SIGN_IN_THROTTLE.network.limit) return { refuse: true };
   if (failures.accountAtNetwork >= SIGN_IN_THROTTLE.accountAtNetwork.limit) return { refuse: true };
