@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { ConfigError, listenProblems, loadConfig, offsiteInsideDataDir } from './config.js';
+import { ConfigError, listenProblems, loadConfig, offsiteInsideDataDir, parseTrustProxy } from './config.js';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -160,5 +160,28 @@ describe('listenProblems', () => {
   it('accepts a public address with TLS, or behind a TLS-terminating proxy', () => {
     expect(listenProblems(loadConfig({ env: { STRONGROOM_HOST: '0.0.0.0', STRONGROOM_TLS_CERT: 'c', STRONGROOM_TLS_KEY: 'k' } }))).toEqual([]);
     expect(listenProblems(loadConfig({ env: { STRONGROOM_HOST: '0.0.0.0' }, flags: { trustProxy: true } }))).toEqual([]);
+  });
+});
+
+describe('STRONGROOM_TRUST_PROXY', () => {
+  it('never trusts every hop: 1 and true (which once did) mean one proxy in front', () => {
+    for (const value of ['1', 'true', 'TRUE', ' 1 ']) expect(loadConfig({ env: { STRONGROOM_TRUST_PROXY: value } }).trustProxy).toEqual({ hops: 1 });
+    expect(loadConfig({ env: {}, flags: { trustProxy: true } }).trustProxy).toEqual({ hops: 1 });
+  });
+
+  it('trusts nobody when unset, empty, 0 or false', () => {
+    for (const value of [undefined, '', '0', 'false']) expect(parseTrustProxy(value)).toEqual({ setting: null, problems: [] });
+  });
+
+  it('takes a count of proxies in a row, or their addresses and ranges; the flag wins over the environment', () => {
+    expect(parseTrustProxy('2')).toEqual({ setting: { hops: 2 }, problems: [] });
+    expect(parseTrustProxy('127.0.0.1, 10.0.0.0/24,2001:db8::/32,loopback')).toEqual({ setting: { addresses: ['127.0.0.1', '10.0.0.0/24', '2001:db8::/32', 'loopback'] }, problems: [] });
+    expect(loadConfig({ env: { STRONGROOM_TRUST_PROXY: '1' }, flags: { trustProxy: '10.1.2.3' } }).trustProxy).toEqual({ addresses: ['10.1.2.3'] });
+  });
+
+  it('lists what it cannot use instead of guessing', () => {
+    expect(() => loadConfig({ env: { STRONGROOM_TRUST_PROXY: 'yes' } })).toThrow(/STRONGROOM_TRUST_PROXY \(--trust-proxy\): yes: not an IP address or CIDR range/);
+    expect(parseTrustProxy('10.0.0.0/33,nginx').problems).toEqual(['10.0.0.0/33, nginx: not an IP address or CIDR range; give how many proxies are in front (e.g. 1), or their addresses (e.g. 127.0.0.1,10.0.0.0/24)']);
+    expect(parseTrustProxy('11').problems).toHaveLength(1);
   });
 });

@@ -1,6 +1,7 @@
 // Configuration: flags and environment parsed once by main.ts into a frozen, typed Config.
 // Every problem is reported at once, so an operator fixes them in one go.
 import { readFileSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { COLOUR_PATTERN, LOGO_MAX_BYTES, logoProblems, logoType, type LogoType } from '../domain/branding/brand.js';
@@ -35,7 +36,8 @@ const configSchema = z
     sqliteCacheMib: countSchema,
     tlsCert: z.string().optional(),
     tlsKey: z.string().optional(),
-    trustProxy: z.boolean(),
+    /** Whose X-Forwarded-For/-Proto/-Host to believe; null = nobody's (the connecting address is the client). */
+    trustProxy: z.custom<TrustedProxies | null>(),
     /** An existing clamd: a unix socket path or host:port. Unset = start our own. */
     clamd: z.string().optional(),
     /** Where freshclam keeps the official signature databases (e.g. /var/lib/clamav); unset = ours only. */
@@ -108,6 +110,16 @@ const configSchema = z
     publicUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// address, e.g. https://vault.example.gov.uk' }).transform((u) => u.replace(/\/+$/, '')).optional(),
   });
 
+/**
+ * STRONGROOM_TRUST_PROXY (--trust-proxy): the reverse proxies in front, never "everyone". `hops`: that
+ * many proxies, each appending to X-Forwarded-For, so the client is the entry that many from the
+ * right (1: the right-most, the address the one proxy saw). `addresses`: only a connection from one
+ * of these (addresses, CIDRs, or loopback/linklocal/uniquelocal) is a proxy, and the client is the
+ * right-most entry not itself one of them. Either way the entries a client wrote itself, on the left,
+ * are never taken.
+ */
+export type TrustedProxies = { hops: number } | { addresses: readonly string[] };
+
 /** STRONGROOM_BRAND_LOGO after its check: the file and what its content says it is. */
 export interface BrandLogoSetting { file: string; type: LogoType }
 
@@ -144,6 +156,7 @@ const ENV_NAMES: Record<string, string> = {
   sqliteCacheMib: 'STRONGROOM_SQLITE_CACHE_MIB',
   tlsCert: 'STRONGROOM_TLS_CERT (--tls-cert)',
   tlsKey: 'STRONGROOM_TLS_KEY (--tls-key)',
+  trustProxy: 'STRONGROOM_TRUST_PROXY (--trust-proxy)',
   clamd: 'STRONGROOM_CLAMD',
   clamavDatabaseDir: 'STRONGROOM_CLAMAV_DATABASE_DIR',
   inlineScanMaxBytes: 'STRONGROOM_INLINE_SCAN_MAX_BYTES',
@@ -199,6 +212,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     else replicaClash = true;
   }
   const brandLogo = parseBrandLogo(env.STRONGROOM_BRAND_LOGO);
+  const trustProxy = parseTrustProxy(flags.trustProxy ?? env.STRONGROOM_TRUST_PROXY);
   const raw = {
     dataDir,
     host: str(flags.host) ?? env.STRONGROOM_HOST ?? '127.0.0.1',
@@ -207,7 +221,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     sqliteCacheMib: env.STRONGROOM_SQLITE_CACHE_MIB ?? String(SQLITE_CACHE_DEFAULT_MIB),
     tlsCert: str(flags.tlsCert) ?? (env.STRONGROOM_TLS_CERT || undefined),
     tlsKey: str(flags.tlsKey) ?? (env.STRONGROOM_TLS_KEY || undefined),
-    trustProxy: flags.trustProxy === true || env.STRONGROOM_TRUST_PROXY === '1' || env.STRONGROOM_TRUST_PROXY === 'true',
+    trustProxy: trustProxy.setting,
     clamd: str(flags.clamd) ?? (env.STRONGROOM_CLAMD || undefined),
     clamavDatabaseDir: env.STRONGROOM_CLAMAV_DATABASE_DIR || undefined,
     inlineScanMaxBytes: env.STRONGROOM_INLINE_SCAN_MAX_BYTES ?? String(64 * 1024 * 1024),
@@ -267,6 +281,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
   problems.push(...blobs.problems.map((problem) => `${ENV_NAMES.blobs}: ${problem}`));
   problems.push(...replica.problems.map((problem) => `${ENV_NAMES.replica}: ${problem}`));
   problems.push(...brandLogo.problems.map((problem) => `${ENV_NAMES.brandLogo}: ${problem}`));
+  problems.push(...trustProxy.problems.map((problem) => `${ENV_NAMES.trustProxy}: ${problem}`));
   if (raw.backupSchedule === 'daily' && replica.setting === null) {
     problems.push(`${ENV_NAMES.backupSchedule}: a daily backup goes into the replica, and ${ENV_NAMES.replica} is none; set STRONGROOM_BACKUP=off or name a replica`);
   }
@@ -343,6 +358,41 @@ const S3_URL = /^s3:\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?$/;
 /** S3's rules for bucket names (3–63 lower-case letters, digits, dots, hyphens; a letter or digit at each end). */
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const S3_PARAMETERS = new Set(['endpoint', 'region', 'forcePathStyle']);
+
+const MAX_PROXY_HOPS = 10;
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * STRONGROOM_TRUST_PROXY (or --trust-proxy, with or without a value) → the proxies trusted. `1` and
+ * `true`, which once meant "trust every hop", now mean one proxy in front: the same deployment, minus
+ * a client's own X-Forwarded-For entries. Unset, `0` or `false`: none.
+ */
+export function parseTrustProxy(value: string | boolean | undefined): { setting: TrustedProxies | null; problems: string[] } {
+  if (value === undefined || value === false) return { setting: null, problems: [] };
+  const text = value === true ? '1' : value.trim().toLowerCase();
+  if (text === '' || text === '0' || text === 'false') return { setting: null, problems: [] };
+  if (text === 'true') return { setting: { hops: 1 }, problems: [] };
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    return hops <= MAX_PROXY_HOPS
+      ? { setting: { hops }, problems: [] }
+      : { setting: null, problems: [`${hops} proxies in a row is not a deployment we can believe: give from 1 to ${MAX_PROXY_HOPS}, or the proxies' addresses`] };
+  }
+  const addresses = text.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  const bad = addresses.filter((a) => !PROXY_RANGE_NAMES.has(a) && !isAddressOrCidr(a));
+  if (bad.length > 0) {
+    return { setting: null, problems: [`${bad.join(', ')}: not an IP address or CIDR range; give how many proxies are in front (e.g. 1), or their addresses (e.g. 127.0.0.1,10.0.0.0/24)`] };
+  }
+  return { setting: { addresses }, problems: [] };
+}
+
+function isAddressOrCidr(value: string): boolean {
+  const [address = '', prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 /** STRONGROOM_BLOBS → where blobs live, and every problem with it (all at once, as for the rest). */
 export function parseBlobsSetting(value: string | undefined): { setting: BlobsSetting; problems: string[] } {

@@ -24,6 +24,7 @@ import { problemFor, sendProblem } from './error-handler.js';
 import { closeIdleConnectionsOf } from './idle-connections.js';
 import { LingeringConnections } from './lingering-close.js';
 import { SlowBodyGuard } from './slow-body-guard.js';
+import { fastifyTrustProxy } from './trusted-proxies.js';
 import { scimRoutes } from './scim/plugin.js';
 import { metrics } from './plugins/metrics.js';
 import { securityHeaders } from './plugins/security-headers.js';
@@ -71,7 +72,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
     bodyLimit: 1024 * 1024,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    trustProxy: vault.config.trustProxy,
+    trustProxy: fastifyTrustProxy(vault.config.trustProxy),
     // Nothing moving either way on a connection for this long closes it, when the client owes the
     // next move (idle-connections.ts): above all a client that stopped reading its answer (a download
     // left unread holds its socket, file and decryption else). Bodies have their own deadlines.
@@ -119,7 +120,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
     done();
   });
   await app.register(metrics); // first: its request counter must see every plugin registered after it
-  await app.register(securityHeaders, { hsts: Boolean(vault.config.tlsCert) || vault.config.trustProxy });
+  await app.register(securityHeaders, { hsts: Boolean(vault.config.tlsCert) || vault.config.trustProxy !== null });
 
   await app.register(swagger, {
     openapi: {

@@ -45,6 +45,33 @@ describe('/metrics behind a TLS proxy that forwards client addresses', () => {
     const res = await t.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '203.0.113.6' } });
     expectProblem(res, 404);
   });
+
+  it('is not reached by a client that writes a loopback address into X-Forwarded-For for the proxy to append to', async () => {
+    // What the documented nginx ($proxy_add_x_forwarded_for) passes on for such a client.
+    for (const forwardedFor of ['127.0.0.1, 203.0.113.6', '::1, 203.0.113.6', '127.0.0.1']) {
+      const res = await t.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': forwardedFor } });
+      expectProblem(res, 404);
+      expect(res.body).not.toContain('strongroom_');
+    }
+    expectProblem(await t.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1', headers: { forwarded: 'for=127.0.0.1' } }), 404);
+    // A scraper connected straight to loopback, as the docs say to run it, still gets its answer.
+    expect((await t.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1' })).statusCode).toBe(200);
+  });
+});
+
+describe('/metrics behind a proxy trusted for more hops than there are', () => {
+  let t: TestVault;
+  beforeAll(async () => {
+    t = await openTestVault({ dialect: 'sqlite', clamdSocket: clamd.socketPath, env: { STRONGROOM_TRUST_PROXY: '3' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('still never takes a forwarded loopback address as the scraper', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '127.0.0.1, 127.0.0.1, 203.0.113.6' } });
+    expectProblem(res, 404);
+  });
 });
 
 describe('/metrics with a scrape token configured', () => {

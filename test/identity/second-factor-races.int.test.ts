@@ -146,3 +146,51 @@ describe.each(DIALECTS)('second-factor races on %s', (dialect) => {
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
   });
 });
+
+// Behind a reverse proxy the client address comes from X-Forwarded-For, whose left-hand entries the
+// client writes itself (the documented nginx appends the address it saw). Only the entries the
+// trusted proxies added may be believed, or every guess names a new "network" and the throttle,
+// per-client upload limit and audit log all record what the attacker chose.
+describe.each(DIALECTS)('sign-in behind a trusted proxy on %s', (dialect) => {
+  const PROXY = '127.0.0.1';
+  const CLIENT = '198.51.100.66';
+
+  /** Six wrong passwords for one account, each claiming a different left-hand address; the statuses and the addresses audited. */
+  async function guesses(t: ReturnType<typeof useTestVault>, remoteAddress: string) {
+    const org = await createOrganisation(t.vault);
+    const member = await addPerson(t.vault, org.slug, {});
+    const csrf = 'c'.repeat(32);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await t.app.inject({
+        method: 'POST', url: '/sign-in', remoteAddress,
+        headers: { ...FORM, 'x-forwarded-for': `10.${i}.0.1, ${CLIENT}`, 'x-forwarded-proto': 'https' },
+        cookies: { '__Host-strongroom-csrf': csrf, 'strongroom-csrf': csrf },
+        payload: new URLSearchParams({ _csrf: csrf, email: member.email, password: `wrong password ${i}`, next: '/' }).toString(),
+      });
+      statuses.push(res.statusCode);
+    }
+    const audited = await t.vault.store.db.selectFrom('audit_events').select('client_address').where('action', '=', 'auth.sign-in').where('actor_user_id', '=', member.id).execute();
+    return { statuses, addresses: [...new Set(audited.map((e) => e.client_address))] };
+  }
+
+  describe('one proxy in front (STRONGROOM_TRUST_PROXY=1, which once trusted every hop)', () => {
+    const t = useTestVault(dialect, clamd, { env: { STRONGROOM_TRUST_PROXY: '1' } });
+
+    it('takes the right-most X-Forwarded-For entry as the client, so spoofed entries do not escape the throttle', SLOW, async () => {
+      expect(await guesses(t, PROXY)).toEqual({ statuses: [401, 401, 401, 401, 401, 429], addresses: [CLIENT] });
+    });
+  });
+
+  describe('the proxy named by address (STRONGROOM_TRUST_PROXY=127.0.0.1)', () => {
+    const t = useTestVault(dialect, clamd, { env: { STRONGROOM_TRUST_PROXY: PROXY } });
+
+    it('takes the right-most entry from the named proxy', SLOW, async () => {
+      expect(await guesses(t, PROXY)).toEqual({ statuses: [401, 401, 401, 401, 401, 429], addresses: [CLIENT] });
+    });
+
+    it('believes no X-Forwarded-For from a client that connects directly', SLOW, async () => {
+      expect(await guesses(t, '192.0.2.99')).toEqual({ statuses: [401, 401, 401, 401, 401, 429], addresses: ['192.0.2.99'] });
+    });
+  });
+});

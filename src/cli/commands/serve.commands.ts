@@ -12,7 +12,7 @@ export function registerServeCommands(program: Command): void {
     .option('--port <port>', 'port (env STRONGROOM_PORT, default 8080)')
     .option('--tls-cert <file>', 'TLS certificate (PEM) (env STRONGROOM_TLS_CERT)')
     .option('--tls-key <file>', 'TLS private key (PEM) (env STRONGROOM_TLS_KEY)')
-    .option('--trust-proxy', 'a TLS-terminating proxy is in front: allow a non-loopback address without TLS')
+    .option('--trust-proxy [proxies]', 'a TLS-terminating proxy is in front: allow a non-loopback address without TLS, and take the client address from X-Forwarded-For as that proxy saw it. Give how many proxies are in a row (default 1: the right-most entry is the client) or their addresses/CIDRs (e.g. 127.0.0.1,10.0.0.0/24; safest, as a client that reaches this server directly is then never believed) (env STRONGROOM_TRUST_PROXY)')
     .option('--clamd <address>', 'use an existing clamd (socket path or host:port) instead of starting one (env STRONGROOM_CLAMD)')
     .option('--role <role>', 'all: serve HTTP and run jobs; web: serve HTTP, run no jobs; worker: run jobs, serve only /healthz, /readyz and /metrics (env STRONGROOM_ROLE, default all)')
     .addHelpText('after', [
@@ -25,7 +25,7 @@ export function registerServeCommands(program: Command): void {
       '                         provider\'s entity id and reply URL, and the OpenID Connect redirect URI are built from it',
       '                         (needed with SMTP and for SAML sign-in; without it OpenID Connect uses the address the browser used)',
     ].join('\n'))
-    .action(async (opts: { host?: string; port?: string; tlsCert?: string; tlsKey?: string; trustProxy?: boolean; clamd?: string; role?: string }, command: Command) => {
+    .action(async (opts: { host?: string; port?: string; tlsCert?: string; tlsKey?: string; trustProxy?: boolean | string; clamd?: string; role?: string }, command: Command) => {
       const config = configFrom(command, { host: opts.host, port: opts.port, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, trustProxy: opts.trustProxy, clamd: opts.clamd, role: opts.role });
       const { serve } = await import('../serving.js');
       await serve(config);

@@ -75,9 +75,10 @@ export const systemRoutes = (vault: AppServices): FastifyPluginAsync => async (a
   });
 
   // Metrics show how busy the service is, its errors and its versions: not for strangers. With a
-  // scrape token configured it is required from everywhere; without one only loopback clients (as
-  // Express/Fastify see them, so behind a trusted proxy the forwarded client) get an answer, and
-  // anyone else finds nothing there at all.
+  // scrape token configured it is required from everywhere; without one only a scraper connected
+  // straight to a loopback address gets an answer, and anyone else finds nothing there at all. A
+  // forwarded request is never loopback, whoever it names: X-Forwarded-For is written (at least in
+  // part) by the client, and a proxy on this host connects from loopback on everyone's behalf.
   const scrapeToken = vault.config.metricsToken;
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
     if (scrapeToken !== undefined) {
@@ -85,7 +86,7 @@ export const systemRoutes = (vault: AppServices): FastifyPluginAsync => async (a
         reply.header('WWW-Authenticate', 'Bearer realm="metrics"');
         throw new DomainError('UNAUTHENTICATED', 'Metrics need the scrape token: send "Authorization: Bearer <token>" with the value of STRONGROOM_METRICS_TOKEN.');
       }
-    } else if (!isLoopback(request.ip)) {
+    } else if (!connectedFromLoopback(request)) {
       return reply.callNotFound();
     }
     return reply.type(registry.contentType).send(await registry.metrics());
@@ -102,6 +103,12 @@ function presentsToken(request: FastifyRequest, token: string): boolean {
   // Equal-length digests, so the comparison takes the same time however much of the token is right.
   const digest = (value: string) => createHash('sha256').update(value).digest();
   return timingSafeEqual(digest(match[1]!), digest(token));
+}
+
+/** The connection itself comes from loopback and no proxy forwarded it: request.ip is not consulted. */
+function connectedFromLoopback(request: FastifyRequest): boolean {
+  const forwarded = request.headers['x-forwarded-for'] !== undefined || request.headers.forwarded !== undefined;
+  return !forwarded && isLoopback(request.raw.socket.remoteAddress ?? '');
 }
 
 function isLoopback(address: string): boolean {
