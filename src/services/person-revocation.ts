@@ -1,13 +1,14 @@
 // Switching a person off is revocation, not only a flag: their web sessions are deleted, every API token
-// and WebDAV app password is revoked and any invitation link withdrawn, in the transaction that disables them, each revocation audited. The
-// authenticate paths also refuse a disabled person, but a credential must not come back to life if the
-// account is switched on again: re-enabled people sign in afresh and make new tokens.
+// and WebDAV app password is revoked, any invitation link withdrawn, and every SCIM provisioning token they
+// created revoked, in the transaction that disables them, each revocation audited. The authenticate paths
+// also refuse a disabled person, but a credential must not come back to life if the account is switched on
+// again: re-enabled people sign in afresh and make new tokens.
 import type { Decision } from '../domain/access/policy.js';
 import type { Repos } from '../domain/repositories.js';
 import type { Actor, User } from '../domain/types.js';
 import { auditEvent } from './audit-events.js';
 
-/** Ends `user`'s sessions and revokes their credentials inside the caller's transaction; returns how many credentials. */
+/** Ends `user`'s sessions and revokes their credentials and SCIM tokens inside the caller's transaction; returns how many were revoked. */
 export async function revokePersonAccess(repos: Repos, actor: Actor, user: User, decision: Pick<Decision, 'allow' | 'reason' | 'via'>, now: Date, ids: Record<string, string> = {}): Promise<number> {
   await repos.sessions.deleteForUser(user.id);
   // An unused invitation link sets a first password: a credential too, which re-enabling must not revive.
@@ -17,5 +18,16 @@ export async function revokePersonAccess(repos: Repos, actor: Actor, user: User,
   if (live.length > 0) {
     await repos.audit.insert(live.map((c) => auditEvent(actor, 'credential.revoke', { organisationId: user.organisationId, ids: { ...ids, userId: user.id, credentialId: c.id } }, decision, now)));
   }
-  return live.length;
+  // A SCIM token is the organisation's, not the person's, but whoever made it saw its secret once and may
+  // have kept it: left alive, a leaver's token lets them switch their own account on again through SCIM.
+  const theirScimTokens = (await repos.scim.tokens(user.organisationId)).filter((t) => t.createdBy === user.id && t.revokedAt === null);
+  for (const token of theirScimTokens) await repos.scim.revokeToken(token.id, now.toISOString());
+  if (theirScimTokens.length > 0) {
+    // The revoked token is the target (scimTokenId, as when an admin revokes one); a directory doing the
+    // switching off is named apart, since its own token may be the one revoked or another.
+    const { scimTokenId: actingToken, ...rest } = ids;
+    const acting: Record<string, string> = actingToken === undefined ? {} : { actingScimTokenId: actingToken };
+    await repos.audit.insert(theirScimTokens.map((t) => auditEvent(actor, 'scim-token.revoke', { organisationId: user.organisationId, ids: { ...rest, ...acting, userId: user.id, scimTokenId: t.id } }, decision, now)));
+  }
+  return live.length + theirScimTokens.length;
 }

@@ -1,9 +1,10 @@
 // Switching someone off through SCIM (Entra ID's active=false, or DELETE) is revocation: their web session,
 // API token and WebDAV app password stop working on the very next request, and switching them on again
-// brings none of them back. The org admin's "disable" does the same.
+// brings none of them back. The org admin's "disable" does the same. A SCIM token the person created is
+// revoked too: otherwise a disabled org admin switches themselves on again with it.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { systemActor } from '../../src/services/identity.service.js';
+import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, TEST_PASSWORD, createOrganisation, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { postSignIn } from './support.js';
@@ -73,5 +74,43 @@ describe.each(DIALECTS)('switching a person off revokes everything on %s', (dial
     await t.vault.people.setDisabled(systemActor(), person.id, false);
     expect(await check(t.app)).toEqual(REFUSED);
     expect((await t.vault.store.repos.users.listCredentials(person.id)).every((c) => c.revokedAt !== null)).toBe(true);
+  });
+
+  describe('the SCIM tokens a person created', () => {
+    const REQUEST = { channel: 'web' as const, clientAddress: '198.51.100.1', requestId: null };
+    const asPerson = async (id: string) => actorFor((await t.vault.identity.userById(id))!, REQUEST);
+    const reEnable = (secret: string, id: string) => t.app.inject({
+      method: 'PATCH', url: `/scim/v2/Users/${id}`, headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/scim+json' },
+      payload: JSON.stringify({ schemas: [PATCH], Operations: [{ op: 'replace', path: 'active', value: true }] }),
+    });
+    const revocationsOf = async (tokenId: string) => (await t.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', 'scim-token.revoke').where('target_organisation_id', '=', org.id).execute())
+      .filter((e) => JSON.parse(e.target_ids).scimTokenId === tokenId);
+
+    it('are revoked when an org admin disables them, so a leaver cannot switch themselves on again', async () => {
+      const leaver = await org.user({ roles: ['org_admin'] });
+      const other = await org.user({ roles: ['org_admin'] });
+      const theirs = await t.vault.scim.tokens.create(await asPerson(leaver.id), org.id, 'Entra ID (made by the leaver)');
+      const others = await t.vault.scim.tokens.create(await asPerson(other.id), org.id, 'Entra ID (made by another admin)');
+      await t.vault.people.setDisabled(await asPerson(other.id), leaver.id, true);
+
+      expect((await reEnable(theirs.secret, leaver.id)).statusCode).toBe(401);
+      expect((await t.vault.identity.userById(leaver.id))!.disabled).toBe(true);
+      expect((await t.vault.store.repos.scim.token(theirs.token.id))!.revokedAt).not.toBeNull();
+      const audited = await revocationsOf(theirs.token.id);
+      expect(audited.map((e) => [e.actor_user_id, e.decision, JSON.parse(e.target_ids).userId])).toEqual([[other.id, 'allow', leaver.id]]);
+      // Tokens other people made are untouched.
+      expect((await t.vault.store.repos.scim.token(others.token.id))!.revokedAt).toBeNull();
+      expect((await t.app.inject({ method: 'GET', url: '/scim/v2/Users?count=1', headers: { authorization: `Bearer ${others.secret}` } })).statusCode).toBe(200);
+    });
+
+    it('are revoked when the directory switches them off, and the revocation names the directory\'s token apart', async () => {
+      const leaver = await org.user({ roles: ['org_admin'] });
+      const theirs = await t.vault.scim.tokens.create(await asPerson(leaver.id), org.id, 'Entra ID (made by the leaver)');
+      const acting = (await t.vault.scim.tokens.list(systemActor(), org.id)).find((k) => k.name === 'Entra ID' && k.revokedAt === null)!;
+      expect((await scim('DELETE', `/Users/${leaver.id}`)).statusCode).toBe(204);
+      expect((await reEnable(theirs.secret, leaver.id)).statusCode).toBe(401);
+      const audited = await revocationsOf(theirs.token.id);
+      expect(audited.map((e) => [e.reason, JSON.parse(e.target_ids).actingScimTokenId])).toEqual([['directory', acting.id]]);
+    });
   });
 });
