@@ -257,8 +257,8 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     store, access, locks, blobs, scanner: fairScanner, inspector, notifier, clock, maxUploadBytes: config.maxUploadBytes, inlineScanMaxBytes: config.inlineScanMaxBytes,
     admission, bodyDeadlines: { idleMs: config.uploadIdleSeconds * 1000, minBytesPerSecond: config.uploadMinBytesPerSecond, graceMs: RATE_GRACE_MS }, lifecycle,
   });
-  const documents = new DocumentsService({ store, access, locks, blobs, clock, ingestion });
-  const filing = new DocumentFilingService({ store, access, locks, blobs, clock, ingestion, lifecycle });
+  const documents = new DocumentsService({ store, access, locks, blobs, clock, ingestion, identity: identityServices.identity });
+  const filing = new DocumentFilingService({ store, access, locks, blobs, clock, ingestion, lifecycle, identity: identityServices.identity });
   const arrangements = new ArrangementsService({ store, access, collections, clock, serviceAreas, mail });
   const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays, lifecycle,
     segments: { wholeMaxBytes: config.scanWholeMaxBytes, overlapBytes: config.scanSegmentOverlapBytes },

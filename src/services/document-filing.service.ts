@@ -13,6 +13,7 @@ import type { Repos, Store } from '../domain/repositories.js';
 import { AccessService, collectionResource, documentResource } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { requireSamePlace, statusOf, target, versionRef, type DocumentIngestion, type Inspected } from './document-ingestion.js';
+import type { IdentityService } from './identity.service.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
 import type { DocumentLifecycle } from './lifecycle.js';
 
@@ -26,6 +27,8 @@ export interface DocumentFilingServiceOptions {
   ingestion: DocumentIngestion;
   /** Raised in the write's transaction: document.moved, and version.committed for a copy (subscribers queue jobs). */
   lifecycle: DocumentLifecycle;
+  /** Who is copying once the bytes have been copied (switched off, or with less access, meanwhile). */
+  identity: Pick<IdentityService, 'actorNow'>;
 }
 
 export interface MoveInput {
@@ -158,13 +161,15 @@ export class DocumentFilingService {
       try {
         const sourceNow = await this.repos.documents.byId(source.id);
         if (!sourceNow) throw notFound('document');
-        readNow = await this.o.access.require(actor, 'document.download', documentResource(sourceNow), target(sourceNow));
+        // The person too, as they are now: switched off, or with teams or clearance taken away, meanwhile.
+        const actorNow = await this.o.identity.actorNow(actor, 'document.create', { organisationId: destination.organisationId, ids: { collectionId: destination.id, documentId: source.id } });
+        readNow = await this.o.access.require(actorNow, 'document.download', documentResource(sourceNow), target(sourceNow));
         const destinationNow = await this.repos.collections.byId(destination.id);
         if (!destinationNow || destinationNow.deletedAt) throw notFound('collection');
-        createNow = await this.o.access.require(actor, 'document.create', { ...collectionResource(destinationNow), classification: placement.classification },
+        createNow = await this.o.access.require(actorNow, 'document.create', { ...collectionResource(destinationNow), classification: placement.classification },
           { organisationId: destinationNow.organisationId, ids: { collectionId: destinationNow.id, documentId: source.id } });
-        if (move) deleteNow = await this.o.access.require(actor, 'document.delete', documentResource(sourceNow), target(sourceNow));
-        if (replaced) await this.o.access.require(actor, 'document.delete', documentResource(replaced.document), target(replaced.document));
+        if (move) deleteNow = await this.o.access.require(actorNow, 'document.delete', documentResource(sourceNow), target(sourceNow));
+        if (replaced) await this.o.access.require(actorNow, 'document.delete', documentResource(replaced.document), target(replaced.document));
       } catch (error) {
         await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
         throw error;

@@ -15,6 +15,7 @@ import type { Repos, Store } from '../domain/repositories.js';
 import { AccessService, documentResource } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { requireSamePlace, statusOf, target, type DocumentIngestion, type Inspected } from './document-ingestion.js';
+import type { IdentityService } from './identity.service.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
 
 export interface DocumentsServiceOptions {
@@ -25,6 +26,8 @@ export interface DocumentsServiceOptions {
   clock: Clock;
   /** Admission, encryption, scan and file policy for new content; raises version.committed in the write's transaction. */
   ingestion: DocumentIngestion;
+  /** Who the uploader is once the bytes have arrived (switched off, or with less access, meanwhile). */
+  identity: Pick<IdentityService, 'actorNow'>;
 }
 
 export interface UploadInput {
@@ -104,8 +107,10 @@ export class DocumentsService {
       try {
         // The bytes took a while to arrive: an arrangement suspended or ended meanwhile (a partner's
         // access), or a collection moved out of reach, still wins. Decide again on the collection as it
-        // is now; the commit then checks it has not moved since (requireSamePlace).
-        const decided = (await this.o.access.requireCreatableIn(actor, 'document.create', collection.id, () => ({ classification }))).decision;
+        // is now; the commit then checks it has not moved since (requireSamePlace). So does the uploader
+        // as they are now: switched off, or with teams or clearance taken away, meanwhile.
+        const actorNow = await this.o.identity.actorNow(actor, 'document.create', { organisationId: collection.organisationId, ids: { collectionId: collection.id } });
+        const decided = (await this.o.access.requireCreatableIn(actorNow, 'document.create', collection.id, () => ({ classification }))).decision;
         // The admission slot is given back in this same commit.
         await ingested.slot.releaseWith(async (repos) => {
           await requireSamePlace(repos, document);
@@ -144,10 +149,12 @@ export class DocumentsService {
       let version: Version | undefined;
       try {
         // The bytes took a while to arrive: a legal hold placed meanwhile still wins, and so does a
-        // deletion, a disposal or a move out of the actor's reach. Decide again on the document as it is now.
+        // deletion, a disposal or a move out of the actor's reach. Decide again on the document as it is
+        // now, and for the uploader as they are now (switched off, or with less access, meanwhile).
         const fresh = await this.repos.documents.byId(documentId);
         if (!fresh) throw notFound('document');
-        const decided = await this.o.access.require(actor, 'document.version', documentResource(fresh), target(fresh));
+        const actorNow = await this.o.identity.actorNow(actor, 'document.version', target(fresh));
+        const decided = await this.o.access.require(actorNow, 'document.version', documentResource(fresh), target(fresh));
         // The admission slot is given back in this same commit.
         await ingested.slot.releaseWith(async (repos) => {
           const current = await repos.documents.byId(documentId);

@@ -184,6 +184,20 @@ export class IdentityService {
     return [...new Set(teams)];
   }
 
+  /**
+   * The actor as their person is now. A request that waited (an upload whose bytes took a while) must
+   * not act on the roles, teams and clearance it started with, nor at all once its person has been
+   * switched off or removed meanwhile (which also revoked every credential they had): that is refused
+   * (401), audited as `action` on `target`. Actors that are not a person are returned as they are.
+   */
+  async actorNow(actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }): Promise<Actor> {
+    if (actor.kind !== 'user' || actor.userId === null) return actor;
+    const user = await this.o.store.repos.users.byId(actor.userId);
+    if (user && !user.disabled) return { ...actor, organisationId: user.organisationId, roles: user.roles, teams: user.teams, clearance: user.clearance };
+    await this.o.store.repos.audit.insert([auditEvent(actor, action, target, { allow: false, reason: 'account_disabled', via: null }, this.o.clock.now())]);
+    throw new DomainError('UNAUTHENTICATED', 'Your account was switched off while this was being sent, so nothing was saved.');
+  }
+
   async userByEmail(email: string): Promise<User> {
     const user = await this.o.store.repos.users.byEmail(email.trim().toLowerCase());
     if (!user) throw notFound('user');
