@@ -13,7 +13,7 @@ const clamd = useClamd();
 describe.each(DIALECTS)('creating inside collections on %s', (dialect) => {
   const t = useTestVault(dialect, clamd);
 
-  /** Every refusal written for this person, in whichever organisation's record it is filed. */
+  /** Every refusal written for this person, from the whole log. */
   const denials = (userId: string) => eventsOf(t.vault, userId, { deny: true });
 
   async function childNames(collectionId: string) {

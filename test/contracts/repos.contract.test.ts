@@ -373,26 +373,6 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect((await repos.audit.forOrganisation(org.id)).map((e) => e.seq)).toEqual(sequenced.map((e) => e.seq));
       expect(await repos.audit.query({ organisationId: org.id, afterSeq: sequenced[0]!.seq, limit: 1 })).toEqual([sequenced[1]]);
     });
-    it('files an event under its target\'s organisation, and under its actor\'s but for a refusal of something in another organisation', async () => {
-      const [prober, owner] = [await organisation(), await organisation()];
-      const by = (patch: Partial<PendingAuditEvent>): PendingAuditEvent => ({ ...event(prober.id, `test.${randomBytes(3).toString('hex')}`), ...patch });
-      const readInOwner = by({ targetOrganisationId: owner.id });
-      const refusedInOwner = by({ targetOrganisationId: owner.id, decision: 'deny', reason: 'no_arrangement' });
-      const refusedAtHome = by({ decision: 'deny', reason: 'clearance' });
-      const refusedNowhere = by({ targetOrganisationId: null, targetIds: {}, decision: 'deny', reason: 'unauthenticated' });
-      await repos.audit.insert([readInOwner, refusedInOwner, refusedAtHome, refusedNowhere]);
-      await store.transaction(async (r) => {
-        await r.audit.lockSequencer();
-        let seq = await r.audit.treeSize();
-        for (const row of await r.audit.unsequenced(10_000)) await r.audit.assignSeq(Number(row.id), seq++, randomBytes(32));
-        await r.audit.setTreeSize(seq);
-      });
-      const actions = (events: { action: string }[]) => events.map((e) => e.action);
-      expect(actions(await repos.audit.forOrganisation(prober.id))).toEqual(actions([readInOwner, refusedAtHome, refusedNowhere]));
-      expect(actions(await repos.audit.query({ organisationId: prober.id, limit: 100 }))).toEqual(actions([readInOwner, refusedAtHome, refusedNowhere]));
-      expect(actions(await repos.audit.forOrganisation(owner.id))).toEqual(actions([readInOwner, refusedInOwner]));
-      expect(actions(await repos.audit.query({ organisationId: owner.id, limit: 100 }))).toEqual(actions([readInOwner, refusedInOwner]));
-    });
   });
 
   describe('jobs', () => {

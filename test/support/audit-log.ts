@@ -1,6 +1,5 @@
 // The whole audit log as the operator's `audit verify` reads it, for tests that follow one person's
-// events across organisations: an organisation's own view leaves out its staff's refusals of
-// another organisation's things (AuditQuery in src/domain/audit/repositories.ts).
+// events wherever they were written, whichever organisation's view they would show in.
 import type { AuditEvent } from '../../src/domain/audit/event.js';
 import type { Vault } from '../../src/main.js';
 

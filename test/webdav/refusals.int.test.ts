@@ -1,5 +1,6 @@
 // Refusals over WebDAV look like absence and are audited exactly as over REST: one deny event per
-// refused request, none for listings (which leave out what the actor may not see, silently).
+// refused request, none for listings (which leave out what the actor may not see, silently); and
+// none for a hidden name guessed inside another organisation, which writes what a missing one does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventsOf } from '../support/audit-log.js';
 import { useClamd } from '../support/fixture.js';
@@ -19,7 +20,7 @@ describe.each(DIALECTS)('WebDAV refusals on %s', (dialect) => {
     await s?.close();
   });
 
-  /** Every deny event written for this person so far, in whichever organisation's record it is filed. */
+  /** Every deny event written for this person so far, from the whole log. */
   const denials = (user: DavUser) => eventsOf(s.vault, user.id, { deny: true });
 
   /** Runs `request` and returns its status and the deny events it wrote. */
@@ -65,7 +66,7 @@ describe.each(DIALECTS)('WebDAV refusals on %s', (dialect) => {
     const orgFolder = await refusalsOf(attacker, () => dav(s.base, 'PROPFIND', `/dav/${victim.slug}/`, { user: attacker, headers: { depth: '0' } }));
     expect(orgFolder.status).toBe(404);
     expect(orgFolder.events.map((e) => [e.action, e.targetOrganisationId, e.targetIds])).toEqual([['collection.list', victim.id, {}]]);
-    // A guessed name that exists and one that does not write the same event: the refused organisation's auditors read it.
+    // A guessed name that exists and one that does not write the same event: the actor's own auditors read it.
     const shape = (r: Awaited<ReturnType<typeof refusalsOf>>) => [r.status, r.events.map((e) => [e.action, e.targetOrganisationId, e.targetIds, e.reason])];
     const existing = await refusalsOf(attacker, () => dav(s.base, 'GET', `/dav/${victim.slug}/payroll/x.txt`, { user: attacker }));
     const guessed = await refusalsOf(attacker, () => dav(s.base, 'GET', `/dav/${victim.slug}/no-such-folder/x.txt`, { user: attacker }));

@@ -1,5 +1,5 @@
 // The audit log's tables: events (append-only), the Merkle tree's perfect-subtree nodes, and signed checkpoints.
-import { sql, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DialectCaps } from '../kysely.js';
 import { canonicalEvent, type AuditEvent, type CanonicalEvent } from '../../domain/audit/event.js';
 import { eventSeal, sealMatches } from '../../domain/audit/event-seal.js';
@@ -30,20 +30,6 @@ function isIntegerSeq(seq: unknown): boolean {
   if (typeof seq !== 'number' && typeof seq !== 'string' && typeof seq !== 'bigint') return false;
   const n = Number(seq);
   return Number.isSafeInteger(n) && String(n) === String(seq);
-}
-
-/**
- * The events filed under an organisation (AuditQuery): about something of its own, or by its own
- * staff but for their refusals of something in another organisation, which are that one's alone.
- */
-function filedUnder(eb: ExpressionBuilder<Schema, 'audit_events'>, organisationId: string) {
-  return eb.or([
-    eb('target_organisation_id', '=', organisationId),
-    eb.and([
-      eb('actor_organisation_id', '=', organisationId),
-      eb.or([eb('decision', '!=', 'deny'), eb('target_organisation_id', 'is', null)]),
-    ]),
-  ]);
 }
 
 export function toAuditEvent(r: { id?: number | string; seq: number | null; time: string; actor_user_id: string | null; actor_organisation_id: string | null; action: string; target_organisation_id: string | null; target_ids: string; decision: string; reason: string; arrangement_id: string | null; channel: string; client_address: string | null; request_id: string | null }): AuditEvent {
@@ -311,7 +297,7 @@ export class AuditRepo implements AuditRepository {
       .selectFrom('audit_events')
       .selectAll()
       .where('seq', '>=', 0)
-      .where((eb) => filedUnder(eb, q.organisationId));
+      .where((eb) => eb.or([eb('target_organisation_id', '=', q.organisationId), eb('actor_organisation_id', '=', q.organisationId)]));
     if (q.actorUserId) query = query.where('actor_user_id', '=', q.actorUserId);
     if (q.action) query = query.where('action', '=', q.action);
     if (q.from) query = query.where('time', '>=', q.from);
@@ -331,7 +317,7 @@ export class AuditRepo implements AuditRepository {
       .selectFrom('audit_events')
       .selectAll()
       .where('seq', '>=', 0)
-      .where((eb) => filedUnder(eb, organisationId))
+      .where((eb) => eb.or([eb('target_organisation_id', '=', organisationId), eb('actor_organisation_id', '=', organisationId)]))
       .orderBy('seq')
       .execute();
     return rows.filter((r) => isIntegerSeq(r.seq)).map(toAuditEvent);

@@ -21,15 +21,12 @@ export interface UnsequencedAuditEvent {
 }
 
 /**
- * An organisation's events are those filed under it: every event about something of its own (its
- * target's organisation), and every event of its own staff, but for their refusals of something in
- * another organisation. A refusal says that what was refused exists (a WebDAV path that names
- * nothing is not refused, only missing), so it is the owning organisation's record alone: were it
- * shown to the prober's organisation too, its auditors could test a partner's folder and file names
- * one by one through a colleague's mapped drive.
+ * An organisation's events: every event about something of its own (its target's organisation), and
+ * every event of its own staff, wherever they acted. Nothing is written that would tell its
+ * auditors of a thing in another organisation that its staff may not see (webdav/resources.ts).
  */
 export interface AuditQuery {
-  /** Only events filed under this organisation (above). */
+  /** Only this organisation's events (above). */
   organisationId: string;
   actorUserId?: string;
   documentId?: string;
@@ -83,6 +80,6 @@ export interface AuditRepository {
   sequenced(options?: { from?: number; pageSize?: number }): AsyncGenerator<SequencedAuditRow>;
   query(q: AuditQuery): Promise<AuditEvent[]>;
   forDocument(documentId: string, limit: number): Promise<AuditEvent[]>;
-  /** Every event filed under the organisation (as AuditQuery says), in sequence order. */
+  /** Every event of the organisation (as AuditQuery says), in sequence order. */
   forOrganisation(organisationId: string): Promise<AuditEvent[]>;
 }
