@@ -1,9 +1,12 @@
 // Checking the audit log against what was signed: the stored tree against every checkpoint (in the
 // database and outside it), every stored event recomputed into the tree, and the rows that are ways in
-// (arrangements, credentials, SCIM tokens, identity providers and links) each backed by its event.
+// (arrangements, credentials, SCIM tokens, identity providers and links) and the rows that keep or
+// release records (legal holds, disposal decisions and approvals) each backed by its event.
 // AuditService's signer asks checkHistory before each signature; `audit verify` and the integrity
 // page run checkWholeLog.
 import { unrecordedArrangement } from '../domain/audit/arrangement-record.js';
+import { DISPOSAL_RECORD_ACTIONS, unrecordedDisposalRow } from '../domain/audit/disposal-record.js';
+import { HOLD_RECORD_ACTIONS, unrecordedHoldRow } from '../domain/audit/hold-record.js';
 import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import { unrecordedCredential } from '../domain/audit/credential-record.js';
 import { IDENTITY_RECORD_ACTIONS, unrecordedIdentityRow } from '../domain/audit/identity-record.js';
@@ -116,7 +119,7 @@ const sentence = (message: string): string => `${message.charAt(0).toUpperCase()
 /**
  * The first row the log does not vouch for, if there is one: the tree past its signed prefix not
  * being the tree of its sealed events, a pending event without a valid seal, or an arrangement,
- * credential or identity row no event records. Each check runs only if those before it passed.
+ * credential, identity, legal hold or disposal decision or approval row no event records. Each check runs only if those before it passed.
  */
 async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail: UnsignedTail; sequencedSize: number; pendingBatch: number }): Promise<LogCheck | null> {
   const fail = (firstBadSeq: number, problem: string): LogCheck => ({ ok: false, firstBadSeq, problem });
@@ -135,7 +138,15 @@ async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail:
   // SCIM tokens, identity providers and subject links: ways in too. Rows read before their events, as above.
   const rows = { scimTokens: await repos.scim.usableTokens(), providers: await repos.federation.everyProvider(), links: await repos.federation.everyIdentity() };
   const unrecordedIdentity = unrecordedIdentityRow(rows, await repos.audit.allowedEvents(IDENTITY_RECORD_ACTIONS));
-  return unrecordedIdentity ? fail(o.sequencedSize, unrecordedIdentity) : null;
+  if (unrecordedIdentity) return fail(o.sequencedSize, unrecordedIdentity);
+  // Legal holds and disposal decisions and approvals: what keeps a record, and what lets the disposal job
+  // destroy one. Rows read before their events, as above.
+  const holdRows = { holds: await repos.holds.everyHold(), items: await repos.holds.everyItem() };
+  const unrecordedHold = unrecordedHoldRow(holdRows, await repos.audit.allowedEvents(HOLD_RECORD_ACTIONS));
+  if (unrecordedHold) return fail(o.sequencedSize, unrecordedHold);
+  const disposalRows = { batches: await repos.disposal.everyBatch(), items: await repos.disposal.everyDecidedItem() };
+  const unrecordedDisposal = unrecordedDisposalRow(disposalRows, await repos.audit.allowedEvents(DISPOSAL_RECORD_ACTIONS));
+  return unrecordedDisposal ? fail(o.sequencedSize, unrecordedDisposal) : null;
 }
 
 /** The tree past its signed prefix, as the database holds it, to be checked against its events. */

@@ -30,8 +30,11 @@ export interface AuditServiceOptions {
 
 /** Why signing stopped: the log failed a check. Cleared only by a restart (see docs/operations.md). */
 export interface AuditAlarm {
-  /** 'signer': it refused a tree that does not extend what it signed; 'verify': `audit verify` failed. */
-  source: 'signer' | 'verify';
+  /**
+   * 'signer': it refused a tree that does not extend what it signed; 'verify': `audit verify` failed;
+   * 'disposal': the disposal job refused a batch whose approval, decisions or hold releases no event vouches for.
+   */
+  source: 'signer' | 'verify' | 'disposal';
   problem: string;
   raisedAt: string;
 }
@@ -211,6 +214,15 @@ export class AuditService {
     this.o.logger.error({ auditAlarm: this.alarm }, 'AUDIT INTEGRITY ALARM: signing of the audit log has stopped');
     void this.o.store.repos.settings.set(ALARM_KEY, JSON.stringify(this.alarm))
       .catch((err: unknown) => this.o.logger.error({ err }, 'the audit alarm could not be stored for the other processes'));
+  }
+
+  /**
+   * Raised by a service that found, just before acting on them, rows the log does not vouch for (the
+   * disposal job: an approval or a hold release written in the database): the same alarm as any other
+   * tampering, so the operator is told the same way and runs `audit verify`, which names the rows.
+   */
+  raiseTamperingAlarm(source: 'disposal', problem: string): void {
+    this.raise(source, problem);
   }
 
   /** Whether this process raised the alarm (its signer stopped). */

@@ -4,7 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
-  buildCertificate, DISPOSE_ACTION, EXECUTE_ACTION, serialiseCertificate, type DestructionCertificate,
+  APPROVE_ACTION, buildCertificate, PROVEN_ACTIONS, serialiseCertificate, type DestructionCertificate,
 } from '../domain/records/certificate.js';
 import { conflict, notFound } from '../domain/errors.js';
 import type { CertificateRenderer, Clock } from '../domain/ports.js';
@@ -81,9 +81,8 @@ export class CertificatesService {
     if (batch.status !== 'executed') throw conflict(`Disposal batch ${batchId} has not been carried out yet: its certificate of destruction is issued once it has been.`);
     const organisationId = batch.organisationId;
     const decision = await this.o.access.requireOrganisation(this.system, 'records.dispose', organisationId, { batchId }, { missing: 'disposal batch' });
-    const [items, stubs, organisation, approver, series] = await Promise.all([
-      repos.disposal.items(batchId), repos.disposal.stubs(batchId), repos.organisations.byId(organisationId),
-      batch.approvedBy ? repos.users.byId(batch.approvedBy) : Promise.resolve(undefined), repos.retention.listSeries(organisationId),
+    const [items, stubs, organisation, series] = await Promise.all([
+      repos.disposal.items(batchId), repos.disposal.stubs(batchId), repos.organisations.byId(organisationId), repos.retention.listSeries(organisationId),
     ]);
     if (!organisation) throw notFound('organisation');
     // Which holds kept an item at execution: read fresh, straight after the job that was refused because of them.
@@ -91,13 +90,17 @@ export class CertificatesService {
     const held = heldIds.length > 0 ? await repos.holds.activeForDocuments(heldIds) : new Map();
     // The batch's events all come after it was proposed; a day's margin covers processes whose clocks disagree.
     const from = new Date(Date.parse(batch.createdAt) - 86_400_000).toISOString();
+    // The destruction events, and the decisions and approval that authorised it: who authorised it is
+    // taken from the proven approval event, never from the batch's approved_by column.
     const proof = await this.o.audit.proveEvents(organisationId, {
-      actions: [DISPOSE_ACTION, EXECUTE_ACTION], from, match: (e) => e.targetIds.batchId === batchId && e.decision === 'allow',
+      actions: PROVEN_ACTIONS, from, match: (e) => e.targetIds.batchId === batchId && e.decision === 'allow',
     });
+    const approverId = proof.events.find((e) => e.event.action === APPROVE_ACTION)?.event.actorUserId ?? null;
+    const approver = approverId ? await repos.users.byId(approverId) : undefined;
     const now = this.o.clock.now();
     const certificate = buildCertificate({
       id: randomUUID(), issuedAt: now.toISOString(), batch, items, stubs, organisation: { id: organisation.id, name: organisation.name }, series,
-      authorisedBy: { userId: batch.approvedBy ?? '', name: approver?.name ?? '(unknown)' }, heldAtExecution: held, proof,
+      approverName: () => approver?.name ?? '(unknown)', heldAtExecution: held, proof,
     }, { sign: (text) => this.o.audit.signStatement(text), verifierKey: this.o.audit.verifierKey });
     const json = serialiseCertificate(certificate);
     try {

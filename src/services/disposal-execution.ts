@@ -5,13 +5,17 @@
 // undoes the shredding.
 import { createHash } from 'node:crypto';
 import type { DestructionAction } from '../domain/access/actions.js';
+import { DISPOSAL_RECORD_ACTIONS, unrecordedDisposalStep } from '../domain/audit/disposal-record.js';
+import { HOLD_RECORD_ACTIONS, holdsUnreleasedInLog } from '../domain/audit/hold-record.js';
+import { IntegrityError } from '../domain/errors.js';
 import { deleteBlobsJob } from '../domain/jobs/kinds.js';
-import { countItems, destroysItem, disposedName, type DisposalItem, type ItemOutcome } from '../domain/records/disposal.js';
+import { countItems, destroysItem, disposedName, type DisposalBatch, type DisposalItem, type ItemOutcome } from '../domain/records/disposal.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import type { Actor, Document, Version } from '../domain/types.js';
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import type { AuditService } from './audit.service.js';
 import type { CertificatesService } from './certificates.service.js';
 import type { DocumentLifecycle } from './lifecycle.js';
 import type { RetentionService } from './retention.service.js';
@@ -24,6 +28,8 @@ export interface DisposalExecutionOptions {
   lifecycle: DocumentLifecycle;
   certificates: CertificatesService;
   retention: RetentionService;
+  /** Raises the integrity alarm when a batch's rows are not what the audit log records. */
+  audit: Pick<AuditService, 'raiseTamperingAlarm'>;
   system: Actor;
   onWarning?: (message: string, details: Record<string, unknown>) => void;
 }
@@ -38,13 +44,18 @@ export class DisposalExecution {
    * Carries out an approved batch. Idempotent: items with an outcome are skipped, so a retry after a
    * crash continues where it stopped. Every destruction is asked of decide() as the system at this
    * moment, so a hold placed after approval wins (outcome 'held', nothing destroyed, refusal audited).
+   * Before anything is destroyed, the batch must be what the audit log says people did (requireVouched):
+   * otherwise nothing is, the refusal is audited, the integrity alarm is raised and IntegrityError thrown.
    */
   async execute(batchId: string): Promise<void> {
     const repos = this.o.store.repos;
     const batch = await repos.disposal.batch(batchId);
     if (!batch || batch.status === 'review') return;
     if (batch.status === 'approved') {
-      for (const item of await repos.disposal.items(batchId)) {
+      // The items checked are the items carried out: a row changed after the check is not read again.
+      const items = await repos.disposal.items(batchId);
+      await this.requireVouched(batch, items);
+      for (const item of items) {
         if (item.outcome !== null) continue;
         await this.carryOut(item);
       }
@@ -61,6 +72,54 @@ export class DisposalExecution {
     // The certificate of destruction. Should it fail (the audit log has not yet signed a checkpoint
     // covering the destruction events), the job is retried, and a retry of an executed batch does only this.
     if (!(await repos.disposal.batch(batchId))?.certificateId) await this.o.certificates.issue(batchId);
+  }
+
+  /**
+   * Destruction is irreversible and the job acts as the system, so it does not take the rows' word for
+   * who decided what: approved_by, an item's decision and a hold's released_at are all rows a database
+   * administrator can write. Each must be vouched for by the sealed event the service wrote when a
+   * person did it: the approval by the person the batch names, after each item's latest decision; each
+   * item it will destroy or transfer decided so, last, by the person the item names; and every hold the
+   * log says was placed over such an item (on it or on a collection it is in) released in the log, or
+   * still in force in the rows (then decide() refuses it as usual, outcome 'held'). The log says a
+   * document is held by a hold until it records the release, so a deleted hold item frees nothing.
+   */
+  private async requireVouched(batch: DisposalBatch, items: readonly DisposalItem[]): Promise<void> {
+    const repos = this.o.store.repos;
+    const organisationId = batch.organisationId;
+    const toDestroy = items.filter((i) => i.outcome === null && destroysItem(i));
+    if (toDestroy.length === 0) return;
+    const events = await repos.audit.allowedEvents([...DISPOSAL_RECORD_ACTIONS, ...HOLD_RECORD_ACTIONS], { organisationId });
+    let problem = unrecordedDisposalStep(batch, toDestroy, events, items);
+    if (!problem) {
+      // Read after the events: a hold and its event commit together, so a hold placed meanwhile is in the
+      // rows if its event was read. A release committed between the two reads is in neither the events
+      // read nor the rows; the events read again (only when something looks freed) settle it.
+      const ids = toDestroy.map((i) => i.documentId);
+      const placements = new Map((await repos.retention.placements(ids)).map((p) => [p.documentId, p]));
+      const inForce = await repos.holds.activeForDocuments(ids);
+      const freedByRows = (log: typeof events) => new Map(toDestroy.map((item) => {
+        const collectionIds = placements.get(item.documentId)?.collections.map((c) => c.id) ?? [];
+        const rowsHold = new Set((inForce.get(item.documentId) ?? []).map((h) => h.id));
+        return [item.documentId, holdsUnreleasedInLog({ documentId: item.documentId, collectionIds }, log).filter((id) => !rowsHold.has(id))] as const;
+      }));
+      const suspect = freedByRows(events);
+      if ([...suspect.values()].some((holds) => holds.length > 0)) {
+        const again = freedByRows(await repos.audit.allowedEvents(HOLD_RECORD_ACTIONS, { organisationId }));
+        for (const item of toDestroy) {
+          const freed = suspect.get(item.documentId)!.filter((id) => again.get(item.documentId)!.includes(id));
+          if (freed.length > 0) {
+            problem = `Document ${item.documentId} of disposal batch ${batch.id} is under legal hold ${freed.join(', ')} by the audit log, which records no release, but the hold's rows no longer hold it: they were changed in the database directly, not by Strongroom.`;
+            break;
+          }
+        }
+      }
+    }
+    if (!problem) return;
+    await repos.audit.insert([auditEvent(this.o.system, 'disposal.execute', { organisationId, ids: { batchId: batch.id } }, { allow: false, reason: 'not_vouched_for', via: null }, this.o.clock.now())]);
+    const refusal = `The disposal job refused to carry out batch ${batch.id}; nothing was destroyed. ${problem}`;
+    this.o.audit.raiseTamperingAlarm('disposal', refusal);
+    throw new IntegrityError(refusal);
   }
 
   private async carryOut(item: DisposalItem): Promise<void> {

@@ -15,6 +15,7 @@ import type { Store } from '../domain/repositories.js';
 import type { Actor } from '../domain/types.js';
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import type { AuditService } from './audit.service.js';
 import type { CertificatesService } from './certificates.service.js';
 import { DisposalExecution } from './disposal-execution.js';
 import { transferPackage } from './disposal-transfer.js';
@@ -30,6 +31,8 @@ export interface DisposalServiceOptions {
   lifecycle: DocumentLifecycle;
   retention: RetentionService;
   certificates: CertificatesService;
+  /** Raises the integrity alarm when the execution job finds rows no audit event vouches for. */
+  audit: Pick<AuditService, 'raiseTamperingAlarm'>;
   /** The actor the sweep and execution jobs act as. */
   system: Actor;
   /** Tells the records managers of a new batch by e-mail too. */

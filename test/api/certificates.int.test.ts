@@ -48,7 +48,7 @@ describe.each(DIALECTS)('certificates of destruction on %s', (dialect) => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it('issues one signed certificate per executed batch, idempotently, with the proofs of its destruction events', async () => {
+  it('issues one signed certificate per executed batch, idempotently, with the proofs of its destruction and its authorisation', async () => {
     const { batch, ids, nameHashes } = await executedBatch(t.vault, host.id, manager);
     const issued = await t.vault.certificates.issue(batch.id);
     const again = await Promise.all([t.vault.certificates.issue(batch.id), t.vault.certificates.issue(batch.id)]);
@@ -70,8 +70,11 @@ describe.each(DIALECTS)('certificates of destruction on %s', (dialect) => {
     expect(cert.documents.map((d: { nameSha256: string }) => d.nameSha256).sort()).toEqual([...nameHashes].sort());
     expect(cert.holdCheck.heldAtExecution.map((h: { documentId: string }) => h.documentId)).toEqual([ids.held]);
     expect(cert.holdCheck.excludedWhenProposed).toEqual([{ documentId: ids.excluded, holds: [{ id: expect.any(String), name: 'Smith v Council' }] }]);
-    expect(cert.proof.events.map((e: { event: { action: string } }) => e.event.action).sort()).toEqual(['disposal.execute', 'document.dispose', 'document.dispose']);
-    expect(checkCertificate(cert, t.vault.audit.verifierKey)).toMatchObject({ ok: true, id: issued.id, destroyed: 2 });
+    // The destruction events, and the approver's decisions (four items decided) and approval that authorised it.
+    expect(cert.proof.events.map((e: { event: { action: string } }) => e.event.action).sort()).toEqual([
+      'disposal.approve', 'disposal.decide', 'disposal.decide', 'disposal.decide', 'disposal.decide', 'disposal.execute', 'document.dispose', 'document.dispose',
+    ]);
+    expect(checkCertificate(cert, t.vault.audit.verifierKey)).toMatchObject({ ok: true, id: issued.id, destroyed: 2, unproven: [] });
 
     // The key signs certificates, never a checkpoint passed off as a statement.
     expect(() => t.vault.audit.signStatement(`strongroom.local/audit\n5\n${Buffer.alloc(32).toString('base64')}\n`)).toThrow('Refused to sign a statement that reads as a checkpoint.');

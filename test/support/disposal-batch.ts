@@ -2,6 +2,7 @@
 // tests and any test that needs an executed batch without running a sweep.
 import { createHash, randomUUID } from 'node:crypto';
 import type { DisposalBatch, DisposalItem } from '../../src/domain/records/disposal.js';
+import type { Actor } from '../../src/domain/types.js';
 import type { Vault } from '../../src/main.js';
 import { auditEvent } from '../../src/services/audit-events.js';
 import { systemActor } from '../../src/services/identity.service.js';
@@ -10,8 +11,9 @@ const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex
 
 /**
  * A batch of `organisation` as the disposal job leaves it: executed, two documents destroyed (one
- * transferred first), one extended, one held at execution, one excluded when proposed; a stub and a
- * `document.dispose` event per destroyed document and one `disposal.execute` event.
+ * transferred first), one extended, one held at execution, one excluded when proposed; the approver's
+ * `disposal.decide` and `disposal.approve` events, a stub and a `document.dispose` event per destroyed
+ * document and one `disposal.execute` event.
  */
 export async function executedBatch(vault: Vault, organisationId: string, approver: { id: string }, options: { status?: DisposalBatch['status'] } = {}) {
   const repos = vault.store.repos;
@@ -42,6 +44,15 @@ export async function executedBatch(vault: Vault, organisationId: string, approv
     item(ids.held, 'destroy', 'held'),
     item(ids.excluded, 'pending', 'excluded', { excludedBy: [{ id: randomUUID(), name: 'Smith v Council' }] }),
   ]);
+  // The records manager's decisions and approval, as the disposal service records them (the certificate proves them).
+  const person: Actor = { ...systemActor('web'), kind: 'user', userId: approver.id, organisationId, roles: ['records_manager'] };
+  const decided = { allow: true, reason: 'records_manager', via: null };
+  if (status !== 'review') {
+    for (const [documentId, decision] of [[ids.destroyed, 'destroy'], [ids.transferred, 'transfer'], [ids.extended, 'extend'], [ids.held, 'destroy']] as const) {
+      await repos.audit.insert([auditEvent(person, 'disposal.decide', { organisationId, ids: { batchId: batch.id, documentId, decision } }, decided, new Date(at(25)))]);
+    }
+    await repos.audit.insert([auditEvent(person, 'disposal.approve', { organisationId, ids: { batchId: batch.id } }, decided, new Date(batch.approvedAt!))]);
+  }
   if (!executed) return { batch, ids, nameHashes: [] };
   const job = systemActor('job');
   const allow = { allow: true, reason: 'system', via: null };

@@ -187,9 +187,11 @@ export class AuditRepo implements AuditRepository {
     return this.#vouching(rows);
   }
 
-  async allowedEvents(actions: readonly string[]): Promise<AuditEvent[]> {
+  async allowedEvents(actions: readonly string[], options: { organisationId?: string } = {}): Promise<AuditEvent[]> {
     if (actions.length === 0) return [];
-    const rows = await this.db.selectFrom('audit_events').selectAll().where('action', 'in', [...actions]).where('decision', '=', 'allow').orderBy('id').execute();
+    let query = this.db.selectFrom('audit_events').selectAll().where('action', 'in', [...actions]).where('decision', '=', 'allow');
+    if (options.organisationId !== undefined) query = query.where('target_organisation_id', '=', options.organisationId);
+    const rows = await query.orderBy('id').execute();
     return this.#vouching(rows);
   }
 

@@ -49,6 +49,14 @@ export class DisposalRepo implements DisposalRepository {
     return rows.map(toBatch);
   }
 
+  async everyBatch(): Promise<DisposalBatch[]> {
+    return (await this.db.selectFrom('disposal_batches').selectAll().orderBy('id').execute()).map(toBatch);
+  }
+
+  async everyDecidedItem(): Promise<DisposalItem[]> {
+    return (await this.db.selectFrom('disposal_items').selectAll().where('decision', '!=', 'pending').orderBy('batch_id').orderBy('document_id').execute()).map(toItem);
+  }
+
   async items(batchId: string): Promise<DisposalItem[]> {
     return (await this.db.selectFrom('disposal_items').selectAll().where('batch_id', '=', batchId).orderBy('due_at').orderBy('document_id').execute()).map(toItem);
   }

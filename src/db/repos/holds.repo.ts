@@ -4,12 +4,16 @@ import { sql, type Kysely } from 'kysely';
 import type { HoldItem, HoldRef, LegalHold } from '../../domain/records/holds.js';
 import type { HoldsRepository } from '../../domain/repositories.js';
 import type { DialectCaps } from '../kysely.js';
-import type { LegalHoldsTable, Schema } from '../schema.js';
+import type { LegalHoldItemsTable, LegalHoldsTable, Schema } from '../schema.js';
 import { chainOf, collectionsWithAncestors } from './collection-chains.js';
 
 const toHold = (r: LegalHoldsTable): LegalHold => ({
   id: r.id, organisationId: r.organisation_id, name: r.name, reason: r.reason, reference: r.reference, createdBy: r.created_by,
   createdAt: r.created_at, releasedAt: r.released_at, releasedBy: r.released_by, releaseReason: r.release_reason,
+});
+
+const toItem = (r: LegalHoldItemsTable): HoldItem => ({
+  id: r.id, holdId: r.hold_id, organisationId: r.organisation_id, documentId: r.document_id, collectionId: r.collection_id, addedBy: r.added_by, addedAt: r.added_at,
 });
 
 const CHUNK = 500;
@@ -70,7 +74,15 @@ export class HoldsRepo implements HoldsRepository {
 
   async items(holdId: string): Promise<HoldItem[]> {
     const rows = await this.db.selectFrom('legal_hold_items').selectAll().where('hold_id', '=', holdId).orderBy('added_at').orderBy('id').execute();
-    return rows.map((r) => ({ id: r.id, holdId: r.hold_id, organisationId: r.organisation_id, documentId: r.document_id, collectionId: r.collection_id, addedBy: r.added_by, addedAt: r.added_at }));
+    return rows.map(toItem);
+  }
+
+  async everyHold(): Promise<LegalHold[]> {
+    return (await this.db.selectFrom('legal_holds').selectAll().orderBy('id').execute()).map(toHold);
+  }
+
+  async everyItem(): Promise<HoldItem[]> {
+    return (await this.db.selectFrom('legal_hold_items').selectAll().orderBy('id').execute()).map(toItem);
   }
 
   async release(id: string, change: { at: string; by: string | null; reason: string }): Promise<boolean> {

@@ -59,8 +59,11 @@ export interface AuditRepository {
   arrangementChanges(): Promise<AuditEvent[]>;
   /** Every recorded creation of an API token or app password, for `audit verify` (events as arrangementChanges reads them). */
   credentialCreations(): Promise<AuditEvent[]>;
-  /** Every allowed event of these actions, for `audit verify` (events as arrangementChanges reads them). */
-  allowedEvents(actions: readonly string[]): Promise<AuditEvent[]>;
+  /**
+   * Every allowed event of these actions (of one organisation's, when given), in the order they were
+   * written, for `audit verify` and for the disposal job's checks (events as arrangementChanges reads them).
+   */
+  allowedEvents(actions: readonly string[], options?: { organisationId?: string }): Promise<AuditEvent[]>;
   /** Events not yet in the tree, oldest insert first. */
   unsequenced(limit: number): Promise<UnsequencedAuditEvent[]>;
   assignSeq(id: number, seq: number, leafHash: Buffer): Promise<void>;

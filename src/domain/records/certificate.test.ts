@@ -9,7 +9,7 @@ import { generateSignerKey, signCheckpoint, signNote, verifierKeyFromSigner } fr
 import { rootFromLeafHashes } from '../audit/merkle.js';
 import { DomainError, IntegrityError } from '../errors.js';
 import {
-  buildCertificate, certificateBodySha256, checkCertificate, describeCheck, serialiseCertificate, CERTIFICATE_FORMAT, DESTRUCTION_METHOD,
+  buildCertificate, certificateBodySha256, checkCertificate, describeCheck, serialiseCertificate, CERTIFICATE_FORMAT, CERTIFICATE_FORMAT_1, DESTRUCTION_METHOD,
   type BuildCertificateInput, type DestructionCertificate,
 } from './certificate.js';
 import type { DisposalBatch, DisposalItem, DisposalStub } from './disposal.js';
@@ -24,8 +24,18 @@ const disposeEvent = (seq: number, documentId: string, nameSha256: string): Audi
   targetIds: { documentId, batchId: BATCH, seriesCode: 'HR-03', nameSha256 }, decision: 'allow', reason: 'system', channel: 'job', clientAddress: null, requestId: null,
 });
 
-// A log of 24 events: the batch's destruction events at 11, 12 and 13, others around them.
+const personEvent = (seq: number, action: string, targetIds: Record<string, string>, actorUserId = 'user-rm', time = '2026-11-20T10:00:00.000Z'): AuditEvent => makeEvent(seq, {
+  time, actorUserId, actorOrganisationId: ORG, action, targetOrganisationId: ORG, targetIds, decision: 'allow', reason: 'records_manager', channel: 'web', clientAddress: null, requestId: null,
+});
+
+// A log of 24 events: the records manager's decisions at 6 to 9 (doc-1 first kept at 6, then destroyed
+// at 7; doc-2 transferred; doc-3 kept), the approval at 10, the destruction events at 11, 12 and 13.
 const events: AuditEvent[] = Array.from({ length: 24 }, (_, i) => makeEvent(i));
+events[6] = personEvent(6, 'disposal.decide', { batchId: BATCH, documentId: 'doc-1', decision: 'extend' }, 'user-rm', '2026-11-20T08:00:00.000Z');
+events[7] = personEvent(7, 'disposal.decide', { batchId: BATCH, documentId: 'doc-1', decision: 'destroy' }, 'user-rm', '2026-11-20T09:00:00.000Z');
+events[8] = personEvent(8, 'disposal.decide', { batchId: BATCH, documentId: 'doc-2', decision: 'transfer' }, 'user-rm', '2026-11-20T09:00:00.000Z');
+events[9] = personEvent(9, 'disposal.decide', { batchId: BATCH, documentId: 'doc-3', decision: 'extend' }, 'user-rm', '2026-11-20T09:00:00.000Z');
+events[10] = personEvent(10, 'disposal.approve', { batchId: BATCH }, 'user-rm', '2026-11-20T10:00:00.000Z');
 events[11] = disposeEvent(11, 'doc-1', NAME_HASH(1));
 events[12] = disposeEvent(12, 'doc-2', NAME_HASH(2));
 events[13] = makeEvent(13, { actorUserId: null, actorOrganisationId: null, action: 'disposal.execute', targetOrganisationId: ORG, targetIds: { batchId: BATCH }, decision: 'allow', reason: 'system', channel: 'job', clientAddress: null, requestId: null });
@@ -54,13 +64,15 @@ const series: RecordSeries = {
   authority: 'ACAS code of practice', revision: 3, createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-02-01T00:00:00.000Z',
 };
 
-async function input(proofSeqs = [11, 12, 13], size = 24): Promise<BuildCertificateInput> {
+const PROOF = [6, 7, 8, 9, 10, 11, 12, 13];
+
+async function input(proofSeqs = PROOF, size = 24): Promise<BuildCertificateInput> {
   const bundle = await buildBundle({
     organisationId: ORG, checkpoint: log.checkpoint(size), verifierKey: log.verifierKey, events: proofSeqs.map((s) => log.events[s]!), subtrees: log.store,
   });
   return {
     id: 'cert-1', issuedAt: '2026-11-30T02:00:05.000Z', batch, items, stubs: [stub('doc-1', NAME_HASH(1)), stub('doc-2', NAME_HASH(2))],
-    organisation: { id: ORG, name: 'Anytown Council' }, series: [series], authorisedBy: { userId: 'user-rm', name: 'Rita Manager' },
+    organisation: { id: ORG, name: 'Anytown Council' }, series: [series], approverName: (id) => (id === 'user-rm' ? 'Rita Manager' : '(unknown)'),
     heldAtExecution: new Map([['doc-4', [{ id: 'hold-1', name: 'Public inquiry' }]]]), proof: { checkpoint: bundle.checkpoint, events: bundle.events },
   };
 }
@@ -91,9 +103,12 @@ describe('certificate of destruction', () => {
       method: DESTRUCTION_METHOD, authorisedBy: { userId: 'user-rm', name: 'Rita Manager', at: batch.approvedAt }, executedAt: batch.executedAt,
     });
     expect((cert.documents as { documentId: string; nameSha256: string }[]).map((d) => [d.documentId, d.nameSha256])).toEqual([['doc-1', NAME_HASH(1)], ['doc-2', NAME_HASH(2)]]);
-    expect((cert.proof as { events: { leafIndex: number }[] }).events.map((e) => e.leafIndex)).toEqual([11, 12, 13]);
+    expect((cert.proof as { events: { leafIndex: number }[] }).events.map((e) => e.leafIndex)).toEqual(PROOF);
     const check = checkCertificate(cert, log.verifierKey);
-    expect(check).toMatchObject({ ok: true, id: 'cert-1', destroyed: 2, treeSize: 24, events: 3 });
+    expect(check).toEqual({
+      ok: true, id: 'cert-1', batchId: BATCH, organisation: { id: ORG, name: 'Anytown Council' }, destroyed: 2, executedAt: batch.executedAt, treeSize: 24, events: 8,
+      bodySha256: certificateBodySha256((({ signature: _s, ...body }) => body)(cert)), unproven: [],
+    });
     expect(describeCheck(check)).toBe('Certificate cert-1 is valid: 2 documents destroyed for Anytown Council on 2026-11-30, checkpoint tree size 24.');
     // A name cannot write escape sequences or new lines to the auditor's terminal.
     expect(describeCheck({ ...(check as Extract<typeof check, { ok: true }>), organisation: { id: ORG, name: 'Evil\u001b[2J\nCouncil' } })).toBe(
@@ -154,10 +169,10 @@ describe('certificate of destruction', () => {
       return checkCertificate(resign(copy), log.verifierKey);
     };
     expect(checkCertificate(resign(structuredClone(cert)), log.verifierKey).ok).toBe(true);
-    expect(edited((c) => { c.proof.events[0].event.reason = 'not what was logged'; })).toEqual({
+    expect(edited((c) => { c.proof.events[5].event.reason = 'not what was logged'; })).toEqual({
       ok: false, problem: 'The audit log proof fails: Event 11 is not in the signed log as given: its inclusion proof does not match the checkpoint.',
     });
-    expect(edited((c) => { c.proof.events.splice(1, 1); })).toEqual({ ok: false, problem: 'Document doc-2 has 0 document.dispose events in the proof, not exactly one.' });
+    expect(edited((c) => { c.proof.events.splice(6, 1); })).toEqual({ ok: false, problem: 'Document doc-2 has 0 document.dispose events in the proof, not exactly one.' });
     expect(edited((c) => { c.documents.splice(1, 1); c.counts.destroyed = 1; c.counts.transferred = 0; c.counts.proposed = 4; })).toEqual({
       ok: false, problem: 'The proof has a document.dispose event for document doc-2, which the certificate does not list.',
     });
@@ -167,12 +182,46 @@ describe('certificate of destruction', () => {
     expect(edited((c) => { c.proof.checkpoint = signCheckpoint({ origin: ORIGIN, treeSize: 24, rootHash: rootFromLeafHashes(log.leafHashes) }, generateSignerKey('strongroom-test')); })).toMatchObject({
       ok: false, problem: expect.stringMatching(/^The audit log proof fails: The bundle's checkpoint does not verify/),
     });
-    expect(edited((c) => { c.proof.events[2].event.targetIds.batchId = 'batch-2'; })).toMatchObject({ ok: false, problem: expect.stringMatching(/^The audit log proof fails: Event 13/) });
+    expect(edited((c) => { c.proof.events[7].event.targetIds.batchId = 'batch-2'; })).toMatchObject({ ok: false, problem: expect.stringMatching(/^The audit log proof fails: Event 13/) });
+  });
+
+  // The server signs what its rows say; the rows of who approved and decided are a database administrator's
+  // to write. So the certificate's authorisation must be what the proof's events say, or the check fails.
+  it('fails when who authorised it is not what the proven approval and decisions say', async () => {
+    const cert = plain(buildCertificate(await input(), signer));
+    const edited = (edit: (c: any) => void) => {
+      const copy = structuredClone(cert) as any;
+      edit(copy);
+      return checkCertificate(resign(copy), log.verifierKey);
+    };
+    expect(edited((c) => { c.authorisedBy = { userId: 'user-other', name: 'Someone Else', at: batch.approvedAt }; })).toEqual({
+      ok: false, problem: 'The certificate names user-other at 2026-11-20T10:00:00.000Z as authorising it, but the proven approval (seq 10) is by user-rm at 2026-11-20T10:00:00.000Z.',
+    });
+    expect(edited((c) => { c.proof.events.splice(4, 1); })).toEqual({ ok: false, problem: 'The proof has 0 disposal.approve events for the batch, not exactly one: who authorised it is unproven.' });
+    // doc-1's last decision (seq 7) left out: the one before it (seq 6) said keep.
+    expect(edited((c) => { c.proof.events.splice(1, 1); })).toEqual({
+      ok: false, problem: 'Document doc-1 has no proven decision to destroy it before the batch was approved (seq 10): its authorisation is unproven.',
+    });
+    expect(edited((c) => { c.proof.events.splice(2, 1); })).toEqual({
+      ok: false, problem: 'Document doc-2 has no proven decision to transfer it before the batch was approved (seq 10): its authorisation is unproven.',
+    });
+    // Built from a proof without the approval: refused at issue.
+    const unapproved = await input([6, 7, 8, 9, 11, 12, 13]);
+    expect(() => buildCertificate(unapproved, signer)).toThrow('Disposal batch batch-1 was executed without an approval in the audit log.');
+  });
+
+  it('checks a format 1 certificate (issued before authorisation was proven) as then, and names what it does not prove', async () => {
+    const v1 = structuredClone(plain(buildCertificate(await input(), signer))) as any;
+    v1.format = CERTIFICATE_FORMAT_1;
+    v1.proof.events = v1.proof.events.filter((e: { event: AuditEvent }) => ['document.dispose', 'disposal.execute'].includes(e.event.action));
+    const check = checkCertificate(resign(v1), log.verifierKey);
+    expect(check).toMatchObject({ ok: true, destroyed: 2, events: 3, unproven: ['who authorised it and the decisions to destroy (a format 1 certificate carries only the destruction events)'] });
+    expect(describeCheck(check)).toBe('Certificate cert-1 is valid: 2 documents destroyed for Anytown Council on 2026-11-30, checkpoint tree size 24. Not proven by the audit log: who authorised it and the decisions to destroy (a format 1 certificate carries only the destruction events).');
   });
 
   it('is refused at issue when it would not verify, or when the batch is not executed', async () => {
     // The dispose event of doc-2 is not in the proof.
-    const missing = await input([11, 13]);
+    const missing = await input([6, 7, 8, 9, 10, 11, 13]);
     expect(() => buildCertificate(missing, signer)).toThrow(IntegrityError);
     expect(() => buildCertificate(missing, signer)).toThrow('Document doc-2 has 0 document.dispose events in the proof, not exactly one.');
     const noStub = { ...(await input()), stubs: [stub('doc-1', NAME_HASH(1))] };

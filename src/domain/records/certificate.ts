@@ -4,9 +4,12 @@
 // the log's public key, and one changed byte of content anywhere fails it. Pure: no I/O.
 //
 // What a certificate proves: the log recorded, before the checkpoint, one `document.dispose` event per
-// document listed (its id, batch and name hash), and the server that keeps that log vouched for every
-// other fact in it (rules, dates, counts, holds, authorisation) by signing them. What it cannot prove:
-// that the bytes are gone from media the server never knew of, or facts the server itself got wrong.
+// document listed (its id, batch and name hash), the batch's approval by the person it names as having
+// authorised it, and, before that approval, that person's or a colleague's last decision on each listed
+// document to destroy (or transfer) it; the server that keeps that log vouched for every other fact in
+// it (rules, dates, counts, holds) by signing them. What it cannot prove: that the bytes are gone from
+// media the server never knew of, or facts the server itself got wrong. Format 1 certificates (before
+// the approval and decisions were proven) still check, and say that the authorisation is unproven.
 
 import { createHash } from 'node:crypto';
 import { BUNDLE_FORMAT, checkBundle, type BundleEvent } from '../audit/bundle.js';
@@ -17,11 +20,19 @@ import type { HoldRef } from './holds.js';
 import type { DisposalBatch, DisposalItem, DisposalStub } from './disposal.js';
 import type { RecordSeries } from './series.js';
 
-export const CERTIFICATE_FORMAT = 'strongroom-destruction-certificate/1';
+export const CERTIFICATE_FORMAT = 'strongroom-destruction-certificate/2';
+/** Issued before the approval and decisions were in the proof: checked as then, their authorisation named as unproven. */
+export const CERTIFICATE_FORMAT_1 = 'strongroom-destruction-certificate/1';
 export const DESTRUCTION_METHOD = "crypto-shredding: every version's data key destroyed; every stored copy deleted";
 /** The audit actions a certificate proves: one per destroyed document, and the batch's execution. */
 export const DISPOSE_ACTION = 'document.dispose';
 export const EXECUTE_ACTION = 'disposal.execute';
+/** The audit actions that authorise it: a records manager's decision on each item, and the batch's approval. */
+export const DECIDE_ACTION = 'disposal.decide';
+export const APPROVE_ACTION = 'disposal.approve';
+/** Everything a (format 2) certificate's proof holds. */
+export const PROVEN_ACTIONS = [DISPOSE_ACTION, EXECUTE_ACTION, DECIDE_ACTION, APPROVE_ACTION] as const;
+const UNPROVEN_IN_FORMAT_1 = 'who authorised it and the decisions to destroy (a format 1 certificate carries only the destruction events)';
 
 export interface CertificateSeries {
   code: string;
@@ -73,7 +84,7 @@ export interface HeldDocument {
 
 /** Everything the signature covers: the certificate without its `signature` field. */
 export interface CertificateBody {
-  format: typeof CERTIFICATE_FORMAT;
+  format: typeof CERTIFICATE_FORMAT | typeof CERTIFICATE_FORMAT_1;
   id: string;
   batchId: string;
   issuedAt: string;
@@ -87,9 +98,10 @@ export interface CertificateBody {
   /** Holds checked when the batch was executed (and those that excluded items when it was proposed). */
   holdCheck: { checkedAt: string; heldAtExecution: HeldDocument[]; excludedWhenProposed: HeldDocument[] };
   method: string;
+  /** The person whose `disposal.approve` event is in the proof, and that event's time. */
   authorisedBy: { userId: string; name: string; at: string };
   executedAt: string;
-  /** The destruction events with inclusion proofs against one signed checkpoint of the audit log. */
+  /** The destruction, decision and approval events with inclusion proofs against one signed checkpoint of the audit log. */
   proof: { origin: string; checkpoint: string; events: BundleEvent[] };
 }
 
@@ -99,7 +111,11 @@ export interface DestructionCertificate extends CertificateBody {
 }
 
 export type CertificateCheck =
-  | { ok: true; id: string; batchId: string; organisation: { id: string; name: string }; destroyed: number; executedAt: string; treeSize: number; events: number; bodySha256: string }
+  | {
+    ok: true; id: string; batchId: string; organisation: { id: string; name: string }; destroyed: number; executedAt: string; treeSize: number; events: number; bodySha256: string;
+    /** What the certificate states that its proof does not cover (only ever for a format 1 certificate). */
+    unproven: string[];
+  }
   | { ok: false; problem: string };
 
 /** SHA-256 (hex) of the canonical JSON of the body: what the signature signs. */
@@ -126,7 +142,8 @@ const fail = (problem: string): CertificateCheck => ({ ok: false, problem });
  */
 export function checkCertificate(cert: unknown, verifierKey: string): CertificateCheck {
   if (!isRecord(cert)) return fail('The certificate is not a JSON object.');
-  if (cert.format !== CERTIFICATE_FORMAT) return fail(`Unknown certificate format ${JSON.stringify(cert.format)}.`);
+  if (cert.format !== CERTIFICATE_FORMAT && cert.format !== CERTIFICATE_FORMAT_1) return fail(`Unknown certificate format ${JSON.stringify(cert.format)}.`);
+  const provesAuthorisation = cert.format === CERTIFICATE_FORMAT;
   assertVerifierKey(verifierKey);
   const { signature } = cert;
   if (typeof signature !== 'string') return fail('The certificate carries no signature.');
@@ -164,16 +181,16 @@ export function checkCertificate(cert: unknown, verifierKey: string): Certificat
   if (!bundle.ok) return fail(`The audit log proof fails: ${bundle.problem}`);
 
   // 3. What the events say against what the certificate lists.
-  const problem = checkContents(cert, proof.events as BundleEvent[]);
+  const problem = checkContents(cert, proof.events as BundleEvent[], provesAuthorisation);
   if (problem) return fail(problem);
   const documents = cert.documents as CertificateDocument[];
   return {
     ok: true, id: cert.id, batchId: cert.batchId as string, organisation: { id: organisation.id, name: organisation.name }, destroyed: documents.length,
-    executedAt: cert.executedAt as string, treeSize: bundle.treeSize, events: bundle.events, bodySha256: digest,
+    executedAt: cert.executedAt as string, treeSize: bundle.treeSize, events: bundle.events, bodySha256: digest, unproven: provesAuthorisation ? [] : [UNPROVEN_IN_FORMAT_1],
   };
 }
 
-function checkContents(cert: Record<string, unknown>, events: BundleEvent[]): string | undefined {
+function checkContents(cert: Record<string, unknown>, events: BundleEvent[], provesAuthorisation: boolean): string | undefined {
   const { batchId, documents, counts, holdCheck } = cert;
   if (typeof batchId !== 'string' || batchId === '') return 'The certificate names no batch.';
   if (typeof cert.executedAt !== 'string') return 'The certificate does not say when the batch was executed.';
@@ -184,14 +201,22 @@ function checkContents(cert: Record<string, unknown>, events: BundleEvent[]): st
   if (!isRecord(holdCheck) || !Array.isArray(holdCheck.heldAtExecution) || !Array.isArray(holdCheck.excludedWhenProposed)) return 'The certificate has no hold check.';
 
   const disposeEvents = new Map<string, AuditEvent[]>();
+  const decisions = new Map<string, AuditEvent>();
+  const approvals: AuditEvent[] = [];
   for (const { event } of events) {
     if (event.targetIds.batchId !== batchId) return `Event ${event.seq} (${event.action}) is not about batch ${batchId}.`;
-    if (event.decision !== 'allow') return `Event ${event.seq} (${event.action}) records a refusal, not a destruction.`;
+    if (event.decision !== 'allow') return `Event ${event.seq} (${event.action}) records a refusal, not a destruction or its authorisation.`;
     if (event.action === DISPOSE_ACTION) {
       const id = event.targetIds.documentId ?? '';
       disposeEvents.set(id, [...(disposeEvents.get(id) ?? []), event]);
+    } else if (provesAuthorisation && event.action === DECIDE_ACTION) {
+      // An item's decisions could change until approval: the one with the highest seq stands.
+      const id = event.targetIds.documentId ?? '';
+      if ((decisions.get(id)?.seq ?? -1) < event.seq) decisions.set(id, event);
+    } else if (provesAuthorisation && event.action === APPROVE_ACTION) {
+      approvals.push(event);
     } else if (event.action !== EXECUTE_ACTION) {
-      return `Event ${event.seq} is a ${event.action} event, not a destruction event.`;
+      return `Event ${event.seq} is a ${event.action} event, not a destruction event${provesAuthorisation ? ' or its authorisation' : ''}.`;
     }
   }
   const listed = new Set<string>();
@@ -209,6 +234,10 @@ function checkContents(cert: Record<string, unknown>, events: BundleEvent[]): st
   for (const id of disposeEvents.keys()) {
     if (!listed.has(id)) return `The proof has a ${DISPOSE_ACTION} event for document ${id}, which the certificate does not list.`;
   }
+  if (provesAuthorisation) {
+    const unproven = checkAuthorisation(cert, documents, decisions, approvals, disposeEvents);
+    if (unproven) return unproven;
+  }
   const c = counts as unknown as CertificateCounts;
   const transferred = documents.filter((d: { outcome?: unknown }) => d.outcome === 'transferred').length;
   if (c.destroyed !== documents.length) return `The certificate counts ${c.destroyed} destroyed but lists ${documents.length} documents.`;
@@ -217,6 +246,34 @@ function checkContents(cert: Record<string, unknown>, events: BundleEvent[]): st
   if (c.excluded !== holdCheck.excludedWhenProposed.length) return `The certificate counts ${c.excluded} excluded but its hold check lists ${holdCheck.excludedWhenProposed.length}.`;
   if (c.proposed !== c.destroyed + c.extended + c.heldAtExecution + c.excluded + c.gone) {
     return `The certificate's counts do not add up: ${c.proposed} proposed, but ${c.destroyed} destroyed + ${c.extended} extended + ${c.heldAtExecution} held + ${c.excluded} excluded + ${c.gone} gone.`;
+  }
+  return undefined;
+}
+
+/**
+ * Who authorised the destruction, by the log rather than by the certificate's say-so: exactly one
+ * approval of the batch, by the person the certificate names, at the time it names, before any
+ * document was destroyed; and for each listed document a last decision, before that approval, that
+ * says destroy (or transfer, for a transferred one).
+ */
+function checkAuthorisation(cert: Record<string, unknown>, documents: unknown[], decisions: Map<string, AuditEvent>, approvals: AuditEvent[], disposeEvents: Map<string, AuditEvent[]>): string | undefined {
+  if (approvals.length !== 1) return `The proof has ${approvals.length} ${APPROVE_ACTION} events for the batch, not exactly one: who authorised it is unproven.`;
+  const approval = approvals[0]!;
+  const by = cert.authorisedBy;
+  if (!isRecord(by) || by.userId !== approval.actorUserId || by.at !== approval.time) {
+    const named = isRecord(by) ? `${String(by.userId)} at ${String(by.at)}` : 'nobody';
+    return `The certificate names ${named} as authorising it, but the proven approval (seq ${approval.seq}) is by ${approval.actorUserId ?? 'nobody'} at ${approval.time}.`;
+  }
+  for (const doc of documents as { documentId?: unknown; outcome?: unknown }[]) {
+    const id = String(doc.documentId);
+    const expected = doc.outcome === 'transferred' ? 'transfer' : 'destroy';
+    const decision = decisions.get(id);
+    if (!decision || decision.targetIds.decision !== expected || decision.seq > approval.seq) {
+      return `Document ${id} has no proven decision to ${expected} it before the batch was approved (seq ${approval.seq}): its authorisation is unproven.`;
+    }
+    for (const dispose of disposeEvents.get(id) ?? []) {
+      if (dispose.seq < approval.seq) return `Document ${id} was destroyed (seq ${dispose.seq}) before the batch was approved (seq ${approval.seq}).`;
+    }
   }
   return undefined;
 }
@@ -231,10 +288,11 @@ export interface BuildCertificateInput {
   organisation: { id: string; name: string };
   /** The series of the batch's items, by code. */
   series: readonly RecordSeries[];
-  authorisedBy: { userId: string; name: string };
+  /** The name of the person whose approval event is in the proof (the certificate takes their id and the time from the event). */
+  approverName: (userId: string) => string;
   /** The holds in force over each item kept by a hold at execution. */
   heldAtExecution: ReadonlyMap<string, HoldRef[]>;
-  /** The destruction events, each with its inclusion proof against `checkpoint`. */
+  /** The batch's destruction, decision and approval events, each with its inclusion proof against `checkpoint`. */
   proof: { checkpoint: string; events: BundleEvent[] };
 }
 
@@ -257,7 +315,9 @@ const range = (values: string[]): DateRange | null => {
 export function buildCertificate(input: BuildCertificateInput, signer: CertificateSigner): DestructionCertificate {
   const { batch, items } = input;
   if (batch.status !== 'executed' || !batch.executedAt) throw conflict(`Disposal batch ${batch.id} has not been executed yet, so it has no certificate.`);
-  if (!batch.approvedBy || !batch.approvedAt) throw new IntegrityError(`Disposal batch ${batch.id} was executed without a recorded approval.`);
+  // Who authorised it is what the log proves, not what the batch's row says (a row anyone with SQL can write).
+  const approval = input.proof.events.find((e) => e.event.action === APPROVE_ACTION)?.event;
+  if (!approval?.actorUserId) throw new IntegrityError(`Disposal batch ${batch.id} was executed without an approval in the audit log.`);
   const stubs = new Map(input.stubs.map((s) => [s.documentId, s]));
   const documents: CertificateDocument[] = [];
   for (const item of items) {
@@ -296,7 +356,7 @@ export function buildCertificate(input: BuildCertificateInput, signer: Certifica
     },
     holdCheck: { checkedAt: batch.executedAt, heldAtExecution: held, excludedWhenProposed: excluded },
     method: DESTRUCTION_METHOD,
-    authorisedBy: { userId: input.authorisedBy.userId, name: input.authorisedBy.name, at: batch.approvedAt },
+    authorisedBy: { userId: approval.actorUserId, name: input.approverName(approval.actorUserId), at: approval.time },
     executedAt: batch.executedAt,
     proof: { origin: head.origin, checkpoint: input.proof.checkpoint, events: [...input.proof.events].sort((a, b) => a.leafIndex - b.leafIndex) },
   };
@@ -314,8 +374,9 @@ export function serialiseCertificate(certificate: DestructionCertificate): strin
 /** The one-line answer an auditor reads. */
 export function describeCheck(check: CertificateCheck): string {
   if (!check.ok) return `Certificate FAILED: ${check.problem.replace(/[\p{Cc}\p{Cf}]/gu, '?')}`;
+  const unproven = check.unproven.length > 0 ? ` Not proven by the audit log: ${check.unproven.join('; ')}.` : '';
   const n = check.destroyed;
   // Names reach the auditor's terminal: no control characters (escape sequences, new lines) get through.
   const plain = (s: string): string => s.replace(/[\p{Cc}\p{Cf}]/gu, '?');
-  return `Certificate ${plain(check.id)} is valid: ${n} document${n === 1 ? '' : 's'} destroyed for ${plain(check.organisation.name)} on ${plain(check.executedAt.slice(0, 10))}, checkpoint tree size ${check.treeSize}.`;
+  return `Certificate ${plain(check.id)} is valid: ${n} document${n === 1 ? '' : 's'} destroyed for ${plain(check.organisation.name)} on ${plain(check.executedAt.slice(0, 10))}, checkpoint tree size ${check.treeSize}.${unproven}`;
 }

@@ -72,6 +72,10 @@ export interface HoldsRepository {
    * it shared. A hold being placed on any of them commits first (and is then seen) or waits for this one.
    */
   lockForDestroying(documentId: string): Promise<void>;
+  /** Every hold of every organisation, released ones too: for `audit verify`, which checks each against its events. */
+  everyHold(): Promise<LegalHold[]>;
+  /** Every hold item of every organisation, for `audit verify`. */
+  everyItem(): Promise<HoldItem[]>;
 }
 
 export interface DisposalRepository {
@@ -97,4 +101,8 @@ export interface DisposalRepository {
   binExpired(organisationId: string, deletedBefore: string, limit: number): Promise<string[]>;
   /** For each of these documents, the hold ids it was last shown excluded by in any batch (sorted, comma-joined). */
   lastExclusions(organisationId: string, documentIds: readonly string[]): Promise<Map<string, string>>;
+  /** Every batch of every organisation, for `audit verify` (an approval must be vouched for by its event). */
+  everyBatch(): Promise<DisposalBatch[]>;
+  /** Every item of every batch that carries a decision, for `audit verify`. */
+  everyDecidedItem(): Promise<DisposalItem[]>;
 }

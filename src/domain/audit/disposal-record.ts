@@ -1,0 +1,89 @@
+// Whether a disposal batch's approval and its items' decisions are what a records manager did, as the
+// audit log records it. They are rows (disposal_batches.approved_by, disposal_items.decision), and the
+// disposal job destroys what they say: a database administrator who writes `decision = 'destroy'` and
+// `status = 'approved'` in a records manager's name would otherwise have the system shred records
+// nobody decided to destroy, and sign a certificate naming someone who authorised nothing. Each
+// decision and approval has a sealed event (disposal.decide, disposal.approve) that the database
+// cannot forge, naming the batch, the person and (for a decision) the document and what was decided.
+import type { AuditEvent } from './event.js';
+import type { DisposalBatch, DisposalItem } from '../records/disposal.js';
+
+export const DISPOSAL_RECORD_ACTIONS = ['disposal.decide', 'disposal.approve'] as const;
+
+type RecordingEvent = Pick<AuditEvent, 'action' | 'decision' | 'targetIds' | 'actorUserId'>;
+
+const DIRECT = 'it was written into the database directly, not by Strongroom.';
+
+/**
+ * The first approval or decision of this batch no audit event vouches for, said to a person; null when
+ * every one is vouched for. `events`: the allowed disposal events, IN THE ORDER THEY WERE WRITTEN (the
+ * latest decision of an item is the one that stands). Only the decisions of `items` are checked (the
+ * disposal job passes those it is about to carry out); the approval is checked against every item of
+ * `allItems`, since it must come after the last decision of each. For each item:
+ *   - the latest decide event for it must record the row's decision, by the person the row names;
+ * and for the batch, once it is approved:
+ *   - an approve event by the person the row names, written after every item's latest decide event
+ *     (a decision changed after the approval was never approved).
+ */
+export function unrecordedDisposalStep(
+  batch: Pick<DisposalBatch, 'id' | 'status' | 'approvedBy'>,
+  items: readonly Pick<DisposalItem, 'documentId' | 'decision' | 'decidedBy'>[],
+  events: readonly RecordingEvent[],
+  allItems: readonly Pick<DisposalItem, 'documentId'>[] = items,
+): string | null {
+  const latestDecision = new Map<string, { event: RecordingEvent; at: number }>();
+  let approval: { event: RecordingEvent; at: number } | null = null;
+  events.forEach((event, at) => {
+    if (event.decision !== 'allow' || event.targetIds.batchId !== batch.id) return;
+    if (event.action === 'disposal.decide' && event.targetIds.documentId) latestDecision.set(event.targetIds.documentId, { event, at });
+    // The service approves a batch once; were there two, the first is the one the decisions had to precede.
+    else if (event.action === 'disposal.approve' && approval === null) approval = { event, at };
+  });
+  for (const item of items) {
+    if (item.decision === 'pending') continue;
+    const recorded = latestDecision.get(item.documentId)?.event;
+    if (!recorded || recorded.targetIds.decision !== item.decision || recorded.actorUserId !== item.decidedBy) {
+      const what = recorded ? `its latest recorded decision is "${recorded.targetIds.decision ?? '?'}" by person ${recorded.actorUserId ?? '(none)'}` : 'no decision on it is recorded';
+      return `Document ${item.documentId} of disposal batch ${batch.id} is decided "${item.decision}" by person ${item.decidedBy ?? '(none)'}, but ${what}: ${DIRECT}`;
+    }
+  }
+  if (batch.status === 'review') return null;
+  const approved = approval as { event: RecordingEvent; at: number } | null;
+  if (!approved || approved.event.actorUserId !== batch.approvedBy) {
+    const what = approved ? `its recorded approval is by person ${approved.event.actorUserId ?? '(none)'}` : 'no approval of it is recorded';
+    return `Disposal batch ${batch.id} is marked approved by person ${batch.approvedBy ?? '(none)'}, but ${what}: ${DIRECT}`;
+  }
+  for (const item of allItems) {
+    const decided = latestDecision.get(item.documentId);
+    if (decided && decided.at > approved.at) {
+      return `The decision on document ${item.documentId} of disposal batch ${batch.id} was recorded after the batch was approved: the approval does not cover it.`;
+    }
+  }
+  return null;
+}
+
+/** For `audit verify`: the first approved batch or decided item, of any organisation, no event vouches for. */
+export function unrecordedDisposalRow(
+  rows: { batches: readonly Pick<DisposalBatch, 'id' | 'status' | 'approvedBy'>[]; items: readonly Pick<DisposalItem, 'batchId' | 'documentId' | 'decision' | 'decidedBy'>[] },
+  events: readonly (RecordingEvent & Pick<AuditEvent, 'targetIds'>)[],
+): string | null {
+  const itemsOf = new Map<string, Pick<DisposalItem, 'batchId' | 'documentId' | 'decision' | 'decidedBy'>[]>();
+  for (const item of rows.items) itemsOf.set(item.batchId, [...(itemsOf.get(item.batchId) ?? []), item]);
+  const eventsOf = new Map<string, RecordingEvent[]>();
+  for (const e of events) {
+    const batchId = e.targetIds.batchId;
+    if (batchId) eventsOf.set(batchId, [...(eventsOf.get(batchId) ?? []), e]);
+  }
+  const batches = new Map(rows.batches.map((b) => [b.id, b]));
+  for (const [batchId, items] of itemsOf) {
+    const batch = batches.get(batchId) ?? { id: batchId, status: 'review' as const, approvedBy: null };
+    const problem = unrecordedDisposalStep(batch, items, eventsOf.get(batchId) ?? []);
+    if (problem) return problem;
+  }
+  for (const batch of rows.batches) {
+    if (itemsOf.has(batch.id)) continue;
+    const problem = unrecordedDisposalStep(batch, [], eventsOf.get(batch.id) ?? []);
+    if (problem) return problem;
+  }
+  return null;
+}

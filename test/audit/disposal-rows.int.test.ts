@@ -1,0 +1,157 @@
+// A database administrator (any row, but neither the master key nor the signing key) frees a held record
+// and has the system destroy it by writing rows: a hold's released_at, or the deletion of the row that puts
+// the record under it; an item's decision; a batch's approval in a records manager's name. The disposal job
+// must not take those rows' word for it: it destroys nothing, audits the refusal and raises the integrity
+// alarm; and `audit verify` names each such row, as it does arrangement and credential rows.
+import { afterEach, describe, expect, it } from 'vitest';
+import { IntegrityError } from '../../src/domain/errors.js';
+import { checkCertificate } from '../../src/domain/records/certificate.js';
+import { ukDate } from '../../src/domain/records/retention.js';
+import { systemActor } from '../../src/services/identity.service.js';
+import { useClamd } from '../support/fixture.js';
+import { api } from '../support/http.js';
+import { HR_03, fileCollectionUnder, recordEvent, yearsAgo } from '../support/records.js';
+import { DIALECTS, createOrganisation, openTestVault, upload, type TestVault } from '../support/vault.js';
+
+const clamd = useClamd();
+
+describe.each(DIALECTS)('legal hold and disposal rows written in the database on %s', (dialect) => {
+  let t: TestVault | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  /** An HR record past its due date under a hold a records manager placed properly (audited); the log verifies. */
+  async function setting() {
+    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
+    const v = t;
+    const org = await createOrganisation(v.vault);
+    await fileCollectionUnder(v.vault, org.id, org.collections.hr!, HR_03);
+    const manager = await org.user({ roles: ['records_manager'], teams: ['hr'] });
+    const member = await org.user({ teams: ['hr'] });
+    const up = await upload(v.app, member, org.collections.hr!, 'tribunal-evidence.txt', 'evidence for the tribunal\n');
+    expect(up.statusCode, up.body).toBe(201);
+    const documentId = up.json().id as string;
+    await recordEvent(v.vault, org.id, documentId, 'process_complete', yearsAgo(2));
+    const hold = (await api(v.app, manager).post('holds', { name: 'Smith v Council', reason: 'Employment tribunal claim 2401' })).json() as { id: string };
+    expect((await api(v.app, manager).post(`holds/${hold.id}/items`, { documentIds: [documentId] })).statusCode).toBe(200);
+    await v.vault.audit.flush();
+    expect(await v.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    const db = v.vault.store.db;
+    /** Today's sweep, as the daily job runs it; the batch it proposed. */
+    const sweep = async () => {
+      expect(await v.vault.disposal.dailySweep(org.id, ukDate(new Date()))).toBe('swept');
+      return db.selectFrom('disposal_batches').select('id').where('organisation_id', '=', org.id).executeTakeFirstOrThrow();
+    };
+    /** Runs the dispose-batch job and expects it to refuse: nothing destroyed, the refusal audited, the alarm raised. */
+    const expectRefused = async (batchId: string, problem: string) => {
+      const run = v.vault.disposal.execute(batchId);
+      await expect(run).rejects.toBeInstanceOf(IntegrityError);
+      await expect(run).rejects.toThrow(problem);
+      expect((await v.vault.store.repos.documents.byId(documentId))!.status).toBe('available');
+      expect((await v.vault.store.repos.disposal.batch(batchId))!.status).toBe('approved');
+      expect(await v.vault.store.repos.disposal.stub(documentId)).toBeUndefined();
+      expect(await v.vault.audit.currentAlarm()).toMatchObject({ source: 'disposal' });
+      expect((await v.vault.audit.currentAlarm())!.problem).toContain(`The disposal job refused to carry out batch ${batchId}; nothing was destroyed.`);
+      await v.vault.audit.flush();
+      const refusals = (await v.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === 'disposal.execute');
+      expect(refusals.map((e) => ({ decision: e.decision, reason: e.reason, batchId: e.targetIds.batchId }))).toEqual([{ decision: 'deny', reason: 'not_vouched_for', batchId }]);
+    };
+    const expectVerifyNames = async (...words: string[]) => {
+      const check = await v.vault.audit.verify(systemActor());
+      expect(check.ok).toBe(false);
+      for (const w of words) expect(check.ok ? '' : check.problem).toContain(w);
+    };
+    return { v, db, org, manager, documentId, hold, sweep, expectRefused, expectVerifyNames };
+  }
+
+  it('an honest release, decision and approval: the record is destroyed, verify passes and the certificate checks', async () => {
+    const s = await setting();
+    expect((await api(s.v.app, s.manager).post(`holds/${s.hold.id}/release`, { reason: 'Claim settled out of court' })).statusCode).toBe(200);
+    const batch = await s.sweep();
+    expect((await api(s.v.app, s.manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: s.documentId, decision: 'destroy' }] })).statusCode).toBe(200);
+    expect((await api(s.v.app, s.manager).post(`disposal/batches/${batch.id}/approve`, {})).statusCode).toBe(200);
+    await s.v.vault.disposal.execute(batch.id);
+    expect((await s.v.vault.store.repos.documents.byId(s.documentId))!.status).toBe('disposed');
+    expect(await s.v.vault.audit.currentAlarm()).toBeNull();
+    await s.v.vault.audit.flush();
+    expect(await s.v.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    const cert = (await api(s.v.app, s.manager).get(`disposal/batches/${batch.id}/certificate`)).json();
+    expect(checkCertificate(cert, s.v.vault.audit.verifierKey)).toMatchObject({ ok: true, destroyed: 1, unproven: [] });
+    // The certificate proves who authorised it: the decision and the approval are in its proof.
+    expect(cert.authorisedBy).toMatchObject({ userId: s.manager.id });
+    const proven = (cert.proof.events as { event: { action: string; actorUserId: string | null } }[]).map((e) => [e.event.action, e.event.actorUserId]);
+    expect(proven).toEqual([['disposal.decide', s.manager.id], ['disposal.approve', s.manager.id], ['document.dispose', null], ['disposal.execute', null]]);
+  });
+
+  it('a certificate issued after approved_by was rewritten names the person the log says approved, not the row', async () => {
+    const s = await setting();
+    const other = await s.org.user({ roles: ['records_manager'], teams: ['hr'] });
+    expect((await api(s.v.app, s.manager).post(`holds/${s.hold.id}/release`, { reason: 'Claim settled out of court' })).statusCode).toBe(200);
+    const batch = await s.sweep();
+    expect((await api(s.v.app, s.manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: s.documentId, decision: 'destroy' }] })).statusCode).toBe(200);
+    expect((await api(s.v.app, s.manager).post(`disposal/batches/${batch.id}/approve`, {})).statusCode).toBe(200);
+    await s.v.vault.disposal.execute(batch.id);
+    // The DBA removes the issued certificate and names another records manager as the approver; the next
+    // request for the certificate issues it again (as after an issue that failed).
+    await s.db.updateTable('disposal_batches').set({ certificate_id: null, approved_by: other.id }).where('id', '=', batch.id).execute();
+    await s.db.updateTable('disposal_stubs').set({ certificate_id: null }).where('batch_id', '=', batch.id).execute();
+    await s.db.deleteFrom('disposal_certificates').where('batch_id', '=', batch.id).execute();
+    const cert = (await api(s.v.app, s.manager).get(`disposal/batches/${batch.id}/certificate`)).json();
+    expect(cert.authorisedBy).toMatchObject({ userId: s.manager.id });
+    expect(checkCertificate(cert, s.v.vault.audit.verifierKey)).toMatchObject({ ok: true, destroyed: 1, unproven: [] });
+    await s.expectVerifyNames(`Disposal batch ${batch.id} is marked approved by person ${other.id}, but its recorded approval is by person ${s.manager.id}`);
+  });
+
+  it('a hold released and a batch decided and approved by SQL alone: the job destroys nothing and raises the alarm; verify names the hold', async () => {
+    const s = await setting();
+    await s.db.updateTable('legal_holds').set({ released_at: new Date().toISOString(), released_by: s.manager.id, release_reason: 'Claim settled out of court' }).where('id', '=', s.hold.id).execute();
+    const batch = await s.sweep();
+    const at = new Date().toISOString();
+    await s.db.updateTable('disposal_items').set({ decision: 'destroy', decided_by: s.manager.id, decided_at: at }).where('batch_id', '=', batch.id).execute();
+    await s.db.updateTable('disposal_batches').set({ status: 'approved', approved_by: s.manager.id, approved_at: at }).where('id', '=', batch.id).execute();
+    await s.expectRefused(batch.id, `Document ${s.documentId} of disposal batch ${batch.id} is decided "destroy" by person ${s.manager.id}, but no decision on it is recorded`);
+    await s.expectVerifyNames(`Legal hold ${s.hold.id} is marked released by person ${s.manager.id}, which no audit event records`);
+    // With the hold's row put back, verify reaches the decision and approval rows, and names them.
+    await s.db.updateTable('legal_holds').set({ released_at: null, released_by: null, release_reason: null }).where('id', '=', s.hold.id).execute();
+    await s.expectVerifyNames(`Document ${s.documentId} of disposal batch ${batch.id} is decided "destroy" by person ${s.manager.id}, but no decision on it is recorded`);
+    await s.db.updateTable('disposal_items').set({ decision: 'pending', decided_by: null, decided_at: null }).where('batch_id', '=', batch.id).execute();
+    await s.expectVerifyNames(`Disposal batch ${batch.id} is marked approved by person ${s.manager.id}, but no approval of it is recorded`);
+  });
+
+  it('a hold item deleted by SQL, then decided and approved honestly by a records manager who no longer sees the hold: the job refuses; verify names the item', async () => {
+    const s = await setting();
+    await s.db.deleteFrom('legal_hold_items').where('hold_id', '=', s.hold.id).execute();
+    const batch = await s.sweep();
+    expect((await api(s.v.app, s.manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: s.documentId, decision: 'destroy' }] })).statusCode).toBe(200);
+    expect((await api(s.v.app, s.manager).post(`disposal/batches/${batch.id}/approve`, {})).statusCode).toBe(200);
+    await s.expectRefused(batch.id, `Document ${s.documentId} of disposal batch ${batch.id} is under legal hold ${s.hold.id} by the audit log, which records no release, but the hold's rows no longer hold it`);
+    await s.expectVerifyNames(`The audit log records document ${s.documentId} added to legal hold ${s.hold.id}, but no hold item says so`);
+  });
+
+  it('a decision to keep, changed to destroy by SQL after an honest approval: the job refuses; verify names the item', async () => {
+    const s = await setting();
+    expect((await api(s.v.app, s.manager).post(`holds/${s.hold.id}/release`, { reason: 'Claim settled out of court' })).statusCode).toBe(200);
+    const batch = await s.sweep();
+    const decided = await api(s.v.app, s.manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: s.documentId, decision: 'extend', extendTo: `${new Date().getUTCFullYear() + 3}-03-31`, reason: 'Appeal possible' }] });
+    expect(decided.statusCode, decided.body).toBe(200);
+    expect((await api(s.v.app, s.manager).post(`disposal/batches/${batch.id}/approve`, {})).statusCode).toBe(200);
+    await s.db.updateTable('disposal_items').set({ decision: 'destroy', extend_to: null }).where('batch_id', '=', batch.id).execute();
+    const problem = `Document ${s.documentId} of disposal batch ${batch.id} is decided "destroy" by person ${s.manager.id}, but its latest recorded decision is "extend" by person ${s.manager.id}`;
+    await s.expectRefused(batch.id, problem);
+    await s.expectVerifyNames(problem);
+  });
+
+  it('an approval written in another records manager\'s name: the job refuses; verify names the batch', async () => {
+    const s = await setting();
+    const other = await s.org.user({ roles: ['records_manager'], teams: ['hr'] });
+    expect((await api(s.v.app, s.manager).post(`holds/${s.hold.id}/release`, { reason: 'Claim settled out of court' })).statusCode).toBe(200);
+    const batch = await s.sweep();
+    expect((await api(s.v.app, s.manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: s.documentId, decision: 'destroy' }] })).statusCode).toBe(200);
+    await s.db.updateTable('disposal_batches').set({ status: 'approved', approved_by: other.id, approved_at: new Date().toISOString() }).where('id', '=', batch.id).execute();
+    const problem = `Disposal batch ${batch.id} is marked approved by person ${other.id}, but no approval of it is recorded`;
+    await s.expectRefused(batch.id, problem);
+    await s.expectVerifyNames(problem);
+  });
+});
