@@ -6,6 +6,7 @@ import { buildBundle, type AuditBundle, type BundleEvent } from '../domain/audit
 import type { AuditEvent } from '../domain/audit/event.js';
 import { CompactRange, leafHash } from '../domain/audit/merkle.js';
 import { parseCheckpoint, signCheckpoint, signNote } from '../domain/audit/signed-note.js';
+import { isSignedVerification, verificationStatement } from '../domain/audit/verification-statement.js';
 import { conflict, IntegrityError, notFound } from '../domain/errors.js';
 import type { CheckpointCopies, Clock } from '../domain/ports.js';
 import type { Actor } from '../domain/types.js';
@@ -58,8 +59,8 @@ export interface AuditIntegrity {
 
 /**
  * A recomputation reads every event of every council, so a user's page does not start one each
- * time: it is served the last result, stored in the database (so every process shares it), while
- * that is younger than this. The operator's `audit verify` always recomputes.
+ * time: it is served the last result, stored in the database (so every process shares it) and
+ * signed with the log's key, while that is younger than this. The operator's `audit verify` always recomputes.
  */
 export const INTEGRITY_REUSE_SECONDS = 600;
 const INTEGRITY_KEY = 'audit.last_verification';
@@ -81,7 +82,7 @@ export class AuditService {
   private lastCheckpointAt = 0;
   private sinceCheckpoint = 0;
   private alarm: AuditAlarm | null = null;
-  private recomputing: Promise<AuditVerification> | null = null;
+  private recomputing: Promise<{ verification: AuditVerification; checkedAt: string }> | null = null;
 
   constructor(private readonly o: AuditServiceOptions) {}
 
@@ -286,7 +287,7 @@ export class AuditService {
    */
   async verify(actor: Actor): Promise<AuditVerification> {
     await this.o.access.requireOrganisation(actor, 'audit.verify', actor.organisationId ?? '');
-    return this.recompute();
+    return (await this.recompute()).verification;
   }
 
   /**
@@ -298,24 +299,41 @@ export class AuditService {
   async integrity(actor: Actor): Promise<AuditIntegrity> {
     await this.authorizeOrganisation(actor, 'audit.checkpoints');
     const last = await this.lastIntegrity();
-    // The stored result is a convenience, not evidence: whoever can write the database can write it
-    // too. So it is reused only while it is recent by this process's clock (one dated in the future
-    // is not), and never while this process's signer has raised the alarm.
+    // Reused only while it is recent by this process's clock (one dated in the future is not), and
+    // never while this process's signer has raised the alarm. lastIntegrity has checked its signature.
     const age = last ? this.o.clock.now().getTime() - Date.parse(last.checkedAt) : Number.NaN;
     if (last && !this.alarm && age >= 0 && age < INTEGRITY_REUSE_SECONDS * 1000) return last;
-    await this.recompute();
-    return (await this.lastIntegrity())!;
+    const result = await this.recompute();
+    return this.summarise(result.verification, result.checkedAt);
   }
 
+  /**
+   * The stored result, if the log's key signed exactly what it claims (verificationStatement). Whoever
+   * can write the database can write this row, so one without a valid signature is no result: the
+   * caller recomputes (and the recomputation, not the row, decides what the page shows). A result
+   * claiming more events than the stored tree holds is none either. Not covered: the row put back, as
+   * it was, to a genuine result under INTEGRITY_REUSE_SECONDS old (a replay inside the reuse window).
+   */
   private async lastIntegrity(): Promise<AuditIntegrity | null> {
     const stored = await this.o.store.repos.settings.get(INTEGRITY_KEY);
     if (!stored) return null;
+    let value: unknown;
     try {
-      const value = JSON.parse(stored) as AuditIntegrity;
-      return typeof value.checkedAt === 'string' && Number.isFinite(Date.parse(value.checkedAt)) ? value : null;
+      value = JSON.parse(stored);
     } catch {
       return null;
     }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+    const { signature, ...result } = value as Record<string, unknown>;
+    if (!isSignedVerification(result, signature, this.o.origin, this.o.verifierKey)) {
+      // A row stored before results were signed has no signature; one with a signature that fails was rewritten.
+      if (signature !== undefined) this.o.logger.error({ setting: INTEGRITY_KEY }, 'the stored audit verification result fails its signature check (written into the database directly?): recomputing');
+      return null;
+    }
+    const integrity = result as unknown as AuditIntegrity;
+    if (typeof integrity.checkedAt !== 'string' || !Number.isFinite(Date.parse(integrity.checkedAt))) return null;
+    if (integrity.treeSize !== null && integrity.treeSize > (await this.o.store.repos.audit.treeSize())) return null;
+    return integrity;
   }
 
   /** The whole log checked (audit-log-check.ts); a failure raises the alarm. */
@@ -325,16 +343,27 @@ export class AuditService {
     return result;
   }
 
-  /** One recomputation at a time in this process (concurrent askers share it); its summary is stored for every process. */
-  private recompute(): Promise<AuditVerification> {
-    this.recomputing ??= this.recomputeLog().then(async (result) => {
-      const summary: AuditIntegrity = {
-        ok: result.ok, checkedAt: this.o.clock.now().toISOString(),
-        treeSize: result.ok ? result.treeSize : null, checkpoints: result.ok ? result.checkpoints : null, unsignedEvents: result.ok ? result.unsignedEvents : null,
-        offsite: result.offsite, offsiteCheckpoints: result.offsiteCheckpoints,
-      };
-      await this.o.store.repos.settings.set(INTEGRITY_KEY, JSON.stringify(summary));
-      return result;
+  /** What a council is told of a recomputation: yes or no, and what was checked, never where it failed. */
+  private summarise(result: AuditVerification, checkedAt: string): AuditIntegrity {
+    return {
+      ok: result.ok, checkedAt,
+      treeSize: result.ok ? result.treeSize : null, checkpoints: result.ok ? result.checkpoints : null, unsignedEvents: result.ok ? result.unsignedEvents : null,
+      offsite: result.offsite, offsiteCheckpoints: result.offsiteCheckpoints,
+    };
+  }
+
+  /**
+   * One recomputation at a time in this process (concurrent askers share it). Its summary is stored
+   * for every process, signed with the log's key (see lastIntegrity); the caller is answered from the
+   * recomputation itself, never from the row it just wrote.
+   */
+  private recompute(): Promise<{ verification: AuditVerification; checkedAt: string }> {
+    this.recomputing ??= this.recomputeLog().then(async (verification) => {
+      const checkedAt = this.o.clock.now().toISOString();
+      const summary = this.summarise(verification, checkedAt);
+      const signature = this.signStatement(verificationStatement(this.o.origin, { ...summary }));
+      await this.o.store.repos.settings.set(INTEGRITY_KEY, JSON.stringify({ ...summary, signature }));
+      return { verification, checkedAt };
     }).finally(() => {
       this.recomputing = null;
     });

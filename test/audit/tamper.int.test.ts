@@ -1,12 +1,13 @@
 // Tampering with the audit log directly in the database: an altered, deleted, inserted or
-// reordered event makes verify() fail at that event's seq; `strongroom audit verify` exits 1.
+// reordered event makes verify() fail at that event's seq; `strongroom audit verify` exits 1; and
+// the councils' integrity page is never kept green by a verification result written beside it.
 import { rm } from 'node:fs/promises';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { useClamd } from '../support/fixture.js';
 import { eventLeafHash } from '../../src/domain/audit/event.js';
 import { toAuditEvent } from '../../src/db/repos/audit.repo.js';
-import { systemActor } from '../../src/services/identity.service.js';
+import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { api } from '../support/http.js';
 import { runCli } from '../support/cli.js';
 import { markClosed } from '../support/vault-dir.js';
@@ -185,6 +186,56 @@ describe('a second row with the seq a page ends on, on postgres', () => {
       expect(read.filter((r) => r.endsWith(':forged-duplicate'))).toHaveLength(1);
       const result = await t.vault.audit.verify(systemActor());
       expect(result).toMatchObject({ ok: false, firstBadSeq: seq });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+// The councils' "Verify the audit log" page is served the last stored verification result while it is
+// under INTEGRITY_REUSE_SECONDS old. That row is in the database, so one a database administrator writes
+// beside rewritten history must never be shown: only a result signed with the log's key, over exactly
+// what it claims, is reused; anything else is recomputed, and the recomputation is what the page shows.
+describe.each(DIALECTS)('the integrity page after history was rewritten on %s', (dialect) => {
+  const INTEGRITY_KEY = 'audit.last_verification';
+
+  /** A busy vault, one council's auditor as the page's actor, and a first (honest) visit that stores a result. */
+  async function setting() {
+    const t = await busyVault(dialect);
+    const org = await createOrganisation(t.vault);
+    const auditorUser = await org.user({ roles: ['auditor'] });
+    const auditor = actorFor((await t.vault.identity.userById(auditorUser.id))!, { channel: 'web', clientAddress: null, requestId: null });
+    const honest = await t.vault.audit.integrity(auditor);
+    expect(honest).toMatchObject({ ok: true });
+    // The DBA rewrites a signed event (an upload becomes a refusal).
+    const victim = await seqOf(t, 'document.upload');
+    await t.vault.store.db.updateTable('audit_events').set({ decision: 'deny', reason: 'not_in_team' }).where('seq', '=', victim).execute();
+    return { t, auditor, honest };
+  }
+
+  const notVerified = { ok: false, treeSize: null, checkpoints: null, unsignedEvents: null, offsite: 'mismatch' };
+
+  it('a result written in the database saying the log verified is not shown: the page recomputes and says it did not', async () => {
+    const { t, auditor, honest } = await setting();
+    try {
+      await t.vault.store.repos.settings.set(INTEGRITY_KEY, JSON.stringify({ ...honest, ok: true, checkedAt: new Date().toISOString() }));
+      expect(await t.vault.audit.integrity(auditor)).toMatchObject(notVerified);
+      expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: false });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('the genuine signed result kept fresh by changing its date (or any other claim) is not shown either', async () => {
+    const { t, auditor } = await setting();
+    try {
+      const genuine = JSON.parse((await t.vault.store.repos.settings.get(INTEGRITY_KEY))!) as Record<string, unknown>;
+      expect(typeof genuine.signature).toBe('string');
+      await t.vault.store.repos.settings.set(INTEGRITY_KEY, JSON.stringify({ ...genuine, checkedAt: new Date().toISOString() }));
+      expect(await t.vault.audit.integrity(auditor)).toMatchObject(notVerified);
+      // The result stored by that recomputation is signed, and says the log did not verify.
+      const stored = JSON.parse((await t.vault.store.repos.settings.get(INTEGRITY_KEY))!) as Record<string, unknown>;
+      expect(stored).toMatchObject({ ...notVerified, signature: expect.any(String) as string });
     } finally {
       await t.close();
     }
