@@ -163,8 +163,9 @@ export class QuarantineService {
     if (!version) throw notFound('version');
     const document = await this.o.store.repos.documents.byId(version.documentId);
     const ids = { documentId: version.documentId, versionId };
-    // Destroying is asked of the document, so a legal hold over it wins (409, the hold named) for the
-    // security admin too; releasing changes nothing a hold protects, so it is the organisation's question.
+    // Both are asked of the document, so a legal hold over it wins (409, the hold named) for the security
+    // admin too: destroying would destroy held content, and releasing would change it (a released later
+    // version becomes current). Without the document, only the organisation's question is left to ask.
     const decision = document
       ? await this.itemDecision(actor, action, document, { organisationId: version.organisationId, ids })
       : await this.o.access.requireOrganisation(actor, action, version.organisationId, ids, { missing: 'version' });
@@ -174,7 +175,7 @@ export class QuarantineService {
   }
 
   /**
-   * Both are asked of the document: a hold over it refuses destroying (409, the hold named); a release
+   * Both are asked of the document: a hold over it refuses destroying and releasing (409, the hold named); a release
    * above the actor's clearance is refused plainly (403), since the quarantine list already showed them the
    * item, redacted. Anyone else (not a security admin, another organisation) is refused as not there (404).
    */

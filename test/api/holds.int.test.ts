@@ -11,6 +11,7 @@ import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { heldFragment, placeHold } from '../support/holds.js';
 import { api, expectProblem } from '../support/http.js';
+import { TEST_SAMPLE_MARKER } from '../support/samples.js';
 import { DIALECTS, createOrganisation, createPartnership, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { dav, davUser } from '../webdav/support.js';
 
@@ -190,6 +191,30 @@ describe.each(DIALECTS)('legal holds on %s', (dialect) => {
     await t.vault.store.repos.documents.updateVersionScan(document.currentVersionId, { status: 'infected', detail: 'Test.Sample', engine: 'ClamAV', at: new Date().toISOString() });
     expect(expectProblem(await api(t.app, security).post(`quarantine/${document.currentVersionId}/destroy`), 409).detail).toContain(heldFragment(hold));
     expect((await t.vault.store.repos.documents.versionById(document.currentVersionId))!.wrappedKey.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a security admin releasing a quarantined later version of a held document (409, hold named, audited): the held record keeps its content', async () => {
+    const { org, member } = await council();
+    const id = await file(org, member, org.collections.finance!, 'the signed contract\n');
+    // Version 2 is found infected as it arrives (small enough to be scanned inline): quarantined, never current.
+    expect((await api(t.app, member).put(`documents/${id}/content`, `${TEST_SAMPLE_MARKER}\n`)).statusCode).toBe(422);
+    const v2 = (await t.vault.store.repos.documents.version(id, 2))!;
+    expect(v2.scanStatus).toBe('infected');
+    const hold = await placeHold(t.vault, org.id, { documentIds: [id] });
+    const security = await org.user({ roles: ['security_admin'], clearance: 'OFFICIAL' });
+    // The quarantine list offers no release of it (asked of the same decide()), and the release is refused, naming the hold.
+    const listed = (await api(t.app, security).get('quarantine')).json().items.find((i: { versionId: string }) => i.versionId === v2.id);
+    expect(listed.may).toEqual({ release: false, destroy: false });
+    const refused = expectProblem(await api(t.app, security).post(`quarantine/${v2.id}/release`, { reason: 'Vendor says the file is a test string' }), 409);
+    expect(refused.detail).toContain(heldFragment(hold));
+    expect(refused.holdId).toBe(hold.id);
+    // Nothing changed: version 1 is still the held record's content, version 2 still in quarantine.
+    const after = (await t.vault.store.repos.documents.byId(id))!;
+    expect({ currentVersion: after.currentVersion, status: after.status }).toEqual({ currentVersion: 1, status: 'available' });
+    expect((await t.vault.store.repos.documents.versionById(v2.id))!.scanStatus).toBe('infected');
+    await t.vault.audit.flush();
+    const refusals = (await t.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === 'quarantine.release' && e.decision === 'deny');
+    expect(refusals.map((e) => ({ reason: e.reason, ids: e.targetIds }))).toEqual([{ reason: 'legal_hold', ids: { documentId: id, versionId: v2.id, holdId: hold.id } }]);
   });
 
   it('refuses WebDAV DELETE, PUT, MOVE and LOCK on a held document, and DELETE and MOVE of a folder holding one, with 409 and the hold named', async () => {

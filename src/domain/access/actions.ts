@@ -122,6 +122,9 @@ export type SystemAction = (typeof SYSTEM_ACTIONS)[number];
  */
 export const FROZEN_BY_HOLD = [
   'document.delete', 'document.version', 'document.rename', 'document.classify', 'document.dispose', 'document.purge', 'quarantine.destroy',
+  // Releasing a quarantined version changes the held record: a later version becomes its current content, or
+  // a quarantined one becomes readable. The hold keeps the record as it was placed; release the hold first.
+  'quarantine.release',
 ] as const satisfies readonly Action[];
 
 export type Action = ContentAction | OrganisationAction | ArrangementAction | PersonAction | DestructionAction | SystemAction;

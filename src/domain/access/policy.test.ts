@@ -696,6 +696,16 @@ describe('legal holds', () => {
     expect(decide(userOf('org-b', ['security_admin']), 'quarantine.destroy', quarantined, free)).toMatchObject({ allow: false, reason: 'other_organisation' });
   });
 
+  it('refuses releasing a held quarantined version to its security admin (it would change the held record), naming the hold', () => {
+    const securityAdmin = userOf('org-a', ['security_admin'], [], 'OFFICIAL');
+    const quarantined = { ...doc, status: 'quarantined' as const };
+    expect(decide(securityAdmin, 'quarantine.release', quarantined, free)).toMatchObject({ allow: true, reason: 'security_admin' });
+    expect(decide(securityAdmin, 'quarantine.release', quarantined, held('doc-held'))).toEqual({ allow: false, reason: 'legal_hold', via: null, hold: SMITH });
+    // A hold over some other document does not touch this one; an outsider is refused as before, never told of the hold.
+    expect(decide(securityAdmin, 'quarantine.release', quarantined, held('another')).allow).toBe(true);
+    expect(decide(member, 'quarantine.release', quarantined, held('doc-held'))).toMatchObject({ allow: false, reason: 'role' });
+  });
+
   it('names a quarantined file, and releases it, only up to the security admin\'s clearance; destroys it whatever the clearance', () => {
     const sensitive = { ...doc, status: 'quarantined' as const, classification: 'OFFICIAL-SENSITIVE' as const };
     const official = { ...sensitive, classification: 'OFFICIAL' as const };
