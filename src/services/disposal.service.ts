@@ -7,7 +7,7 @@ import type { Decision } from '../domain/access/policy.js';
 import { DomainError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import { disposeBatchJob } from '../domain/jobs/kinds.js';
 import {
-  countItems, exclusionKey, pendingItems, type BatchCounts, type DisposalBatch, type DisposalItem, type ItemDecisionInput,
+  countItems, destroysItem, exclusionKey, pendingItems, type BatchCounts, type DisposalBatch, type DisposalItem, type ItemDecisionInput,
 } from '../domain/records/disposal.js';
 import { compareDates, isCalendarDate, isDue, ukDate } from '../domain/records/retention.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
@@ -189,12 +189,16 @@ export class DisposalService {
     const today = ukDate(now);
     const seen = new Set<string>();
     for (const input of inputs) {
-      const item = items.get(input.documentId);
-      if (!item) throw invalid(`Document ${input.documentId} is not in this batch.`, { field: 'documentId' });
+      if (!items.has(input.documentId)) throw invalid(`Document ${input.documentId} is not in this batch.`, { field: 'documentId' });
       if (seen.has(input.documentId)) throw invalid(`Document ${input.documentId} is given more than one decision.`, { field: 'documentId' });
       seen.add(input.documentId);
+    }
+    await this.requireUnheld(actor, batch, inputs.filter((input) => destroysItem(input)).map((input) => input.documentId));
+    for (const input of inputs) {
+      const item = items.get(input.documentId)!;
+      // Held when proposed, released since: still not this batch's to destroy; the next sweep proposes it afresh.
       if (item.excludedBy.length > 0 && input.decision !== 'extend') {
-        throw invalid(`Document ${input.documentId} is under legal hold (${item.excludedBy.map((h) => h.name).join(', ')}): it cannot be destroyed or transferred.`, { field: 'decision' });
+        throw invalid(`Document ${input.documentId} was under legal hold (${item.excludedBy.map((h) => h.name).join(', ')}) when this batch was proposed: it cannot be destroyed or transferred in this batch.`, { field: 'decision' });
       }
       if (input.decision === 'extend') {
         if (!input.extendTo || !isCalendarDate(input.extendTo)) throw invalid('To extend, give the new due date as YYYY-MM-DD, e.g. 2030-03-31.', { field: 'extendTo' });
@@ -273,6 +277,23 @@ export class DisposalService {
     });
     const stream = await transferPackage({ repos: this.o.store.repos, blobs: this.o.blobs }, batch, items);
     return { filename: `transfer-${batchId}.zip`, stream };
+  }
+
+  /**
+   * A decision to destroy or transfer a record is refused while a legal hold is over it, by decide()
+   * (`records.dispose` asked of the record) like every other hold refusal: audited with reason
+   * `legal_hold` and the hold's id, and answered 409 naming the hold. One fresh read of the holds for all.
+   */
+  private async requireUnheld(actor: Actor, batch: DisposalBatch, documentIds: readonly string[]): Promise<void> {
+    const documents = (await this.o.store.repos.documents.byIds(documentIds)).filter((d) => d.status !== 'disposed');
+    const answers = await this.o.access.decisions(actor, documents.map((d) => ({ action: 'records.dispose' as const, resource: documentResource(d) })));
+    const refused = answers.findIndex((answer) => !answer.allow);
+    if (refused === -1) return;
+    const document = documents[refused]!;
+    const answer = answers[refused]!;
+    await this.o.access.recordDenial(actor, 'records.dispose', { organisationId: batch.organisationId, ids: { batchId: batch.id, documentId: document.id } }, answer);
+    if (answer.hold) throw await this.o.access.heldError(actor, 'document', document.organisationId, answer.hold);
+    throw notFound('document');
   }
 
   /** Existence and permission first (another organisation's batch is refused by decide(), audited, 404), shape second. */

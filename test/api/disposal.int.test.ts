@@ -9,7 +9,7 @@ import { ukDate } from '../../src/domain/records/retention.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
-import { HR_03, fileCollectionUnder, placeHold, recordEvent, yearsAgo } from '../support/records.js';
+import { HR_03, fileCollectionUnder, placeHold, recordEvent, releaseHold, yearsAgo } from '../support/records.js';
 import { DIALECTS, createOrganisation, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { FormClient, addPerson } from '../ui/support.js';
 import { PROPFIND_ALL, dav, davUser, type DavUser } from '../webdav/support.js';
@@ -234,14 +234,27 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     expect(refusal).toMatchObject({ decision: 'deny', reason: 'legal_hold' });
   });
 
-  it('lists a held record as excluded, naming the hold, and refuses to destroy it (400 naming the hold)', async () => {
+  /** The refusals of `action` audited for the document, with their reason and ids. */
+  async function refusalsOf(documentId: string, action: string) {
+    await t.vault.audit.flush();
+    return (await t.vault.store.repos.audit.forOrganisation(org.id))
+      .filter((e) => e.action === action && e.decision === 'deny' && e.targetIds.documentId === documentId)
+      .map((e) => ({ reason: e.reason, ids: e.targetIds }));
+  }
+
+  it('lists a held record as excluded, naming the hold, and refuses to destroy or transfer it (409 naming the hold, audited as legal_hold)', async () => {
     await freshOrganisation();
     const id = await applicationDocument(`excluded-${Date.now()}.txt`);
     const holdId = await placeHold(t.vault, org.id, { documentId: id }, 'Employment tribunal 2026/114');
     const batch = await sweep();
     expect(batch.items[0]).toMatchObject({ documentId: id, excludedBy: [{ id: holdId, name: 'Employment tribunal 2026/114' }], decision: 'pending' });
-    const refused = expectProblem(await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'destroy' }] }), 400);
-    expect(refused.detail).toContain('Employment tribunal 2026/114');
+    for (const decision of ['destroy', 'transfer']) {
+      const refused = expectProblem(await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision }] }), 409);
+      expect(refused.detail).toBe(`This document is under legal hold “Employment tribunal 2026/114” (hold ${holdId}); it cannot be deleted, changed or disposed of until the hold is released.`);
+      expect(refused.holdId).toBe(holdId);
+    }
+    // Each refusal is decide()'s, audited like every other hold refusal: reason legal_hold, the hold's id in the ids.
+    expect(await refusalsOf(id, 'records.dispose')).toEqual([1, 2].map(() => ({ reason: 'legal_hold', ids: { batchId: batch.id, documentId: id, holdId } })));
     // Nothing pending but the held item: the batch can be approved, and the held item is kept.
     expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
     await t.vault.disposal.execute(batch.id);
@@ -249,6 +262,33 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     expect((await api(t.app, member).get(`documents/${id}`)).statusCode).toBe(200);
     // Shown once: the next sweep has nothing new (the same hold), so no daily batch of it.
     expect((await api(t.app, manager).post('disposal/batches', {})).json()).toEqual({ batch: null });
+  });
+
+  it('refuses destroying a record held after it was proposed (409, audited); once released, a record excluded when proposed still waits for the next batch (400)', async () => {
+    await freshOrganisation();
+    const id = await applicationDocument(`held-later-${Date.now()}.txt`);
+    const batch = await sweep();
+    expect(batch.items[0]).toMatchObject({ documentId: id, excludedBy: [] });
+    // All or nothing: a held record among the decisions refuses them all.
+    const other = await applicationDocument(`other-${Date.now()}.txt`);
+    const holdId = await placeHold(t.vault, org.id, { documentId: id }, 'Subject access request 2026/07');
+    const decisions = { items: [{ documentId: id, decision: 'destroy' }] };
+    expect(expectProblem(await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, decisions), 409).holdId).toBe(holdId);
+    expect((await api(t.app, manager).get(`disposal/batches/${batch.id}`)).json().items[0]).toMatchObject({ decision: 'pending' });
+    expect(await refusalsOf(id, 'records.dispose')).toEqual([{ reason: 'legal_hold', ids: { batchId: batch.id, documentId: id, holdId } }]);
+    // Keeping it longer is still open under a hold.
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'extend', extendTo: '2031-03-31', reason: 'Subject access request open' }] })).statusCode).toBe(200);
+
+    // Held when the next batch is proposed, released since: excluded from that batch, not decided destroy in it.
+    const next = await sweep();
+    expect(next.items.map((i) => i.documentId)).toEqual([other]);
+    const heldThen = await applicationDocument(`held-then-${Date.now()}.txt`);
+    const laterHold = await placeHold(t.vault, org.id, { documentId: heldThen }, 'Inquiry 2026/3');
+    const third = await sweep();
+    expect(third.items.find((i) => i.documentId === heldThen)).toMatchObject({ excludedBy: [{ id: laterHold }] });
+    await releaseHold(t.vault, laterHold);
+    const refused = expectProblem(await api(t.app, manager).post(`disposal/batches/${third.id}/decisions`, { items: [{ documentId: heldThen, decision: 'destroy' }] }), 400);
+    expect(refused.detail).toBe(`Document ${heldThen} was under legal hold (Inquiry 2026/3) when this batch was proposed: it cannot be destroyed or transferred in this batch.`);
   });
 
   it('extends with a future date and a reason only, and the new due date takes effect on approval', async () => {

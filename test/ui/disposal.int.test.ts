@@ -2,7 +2,7 @@
 // shown as a GOV.UK error and changes nothing), and approves; others are not offered the pages.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useClamd, useTestVault } from '../support/fixture.js';
-import { HR_03, fileCollectionUnder, recordEvent, yearsAgo } from '../support/records.js';
+import { HR_03, fileCollectionUnder, placeHold, recordEvent, releaseHold, yearsAgo } from '../support/records.js';
 import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
 import { FormClient, addPerson, enrolTotp } from './support.js';
 
@@ -51,6 +51,14 @@ describe.each(DIALECTS)('disposal review pages on %s', (dialect) => {
     const early = await client.post(`${batchUrl}/approve`, { _csrf: csrf });
     expect(early.status).toBe(400);
     expect(early.text).toContain('1 item still needs a decision');
+
+    // A hold placed since the sweep refuses the decision on the page too: 409, the hold named in the error summary.
+    const holdId = await placeHold(t.vault, org.id, { documentId: id }, 'Grievance 2026/12');
+    const held = await client.post(`${batchUrl}/decisions`, { _csrf: csrf, documentId: id, decision: 'destroy' });
+    expect(held.status).toBe(409);
+    expect(held.text).toContain('govuk-error-summary');
+    expect(held.text).toContain(`under legal hold “Grievance 2026/12” (hold ${holdId})`);
+    await releaseHold(t.vault, holdId);
 
     expect((await client.post(`${batchUrl}/decisions`, { _csrf: csrf, documentId: id, decision: 'destroy' })).status).toBe(303);
     const approved = await client.post(`${batchUrl}/approve`, { _csrf: csrf });

@@ -71,7 +71,8 @@ export const ORGANISATION_ACTIONS = [
   'records.file-plan',
   // Placing, extending and releasing legal holds:
   'records.hold',
-  // Proposing disposal batches, deciding their items and approving them:
+  // Proposing disposal batches, deciding their items and approving them. Deciding to destroy or transfer one
+  // record is also asked of that record, so a legal hold over it refuses the decision as it refuses the act:
   'records.dispose',
   // The offsite replica's health: lag and damaged-copy counts for the whole vault (counts only, no
   // names or ids, so no council learns another's business from it).
@@ -125,6 +126,9 @@ export const FROZEN_BY_HOLD = [
   // Releasing a quarantined version changes the held record: a later version becomes its current content, or
   // a quarantined one becomes readable. The hold keeps the record as it was placed; release the hold first.
   'quarantine.release',
+  // Asked of a record: a records manager's decision to destroy or transfer it (asked of the organisation it
+  // is the batch's own question, which no hold touches).
+  'records.dispose',
 ] as const satisfies readonly Action[];
 
 export type Action = ContentAction | OrganisationAction | ArrangementAction | PersonAction | DestructionAction | SystemAction;

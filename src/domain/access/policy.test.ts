@@ -706,6 +706,15 @@ describe('legal holds', () => {
     expect(decide(member, 'quarantine.release', quarantined, held('doc-held'))).toMatchObject({ allow: false, reason: 'role' });
   });
 
+  it('refuses a records manager\'s decision to destroy or transfer a held record (records.dispose asked of it), but not the batch itself', () => {
+    expect(decide(recordsManager, 'records.dispose', doc, free)).toMatchObject({ allow: true, reason: 'records_manager' });
+    expect(decide(recordsManager, 'records.dispose', doc, held('doc-held'))).toEqual({ allow: false, reason: 'legal_hold', via: null, hold: SMITH });
+    expect(decide(recordsManager, 'records.dispose', { kind: 'organisation', organisationId: 'org-a' }, held('doc-held'))).toMatchObject({ allow: true });
+    // Only the organisation's own records managers are asked about the hold at all.
+    expect(decide(member, 'records.dispose', doc, held('doc-held'))).toMatchObject({ allow: false, reason: 'role' });
+    expect(decide(userOf('org-b', ['records_manager'], [], 'OFFICIAL-SENSITIVE'), 'records.dispose', doc, held('doc-held'))).toMatchObject({ allow: false, reason: 'other_organisation' });
+  });
+
   it('names a quarantined file, and releases it, only up to the security admin\'s clearance; destroys it whatever the clearance', () => {
     const sensitive = { ...doc, status: 'quarantined' as const, classification: 'OFFICIAL-SENSITIVE' as const };
     const official = { ...sensitive, classification: 'OFFICIAL' as const };
@@ -961,8 +970,9 @@ describe('person actions', () => {
 });
 
 /** The organisation actions asked of one item, and the kinds of item. */
-const QUARANTINE_ITEM_ACTIONS: readonly [Action, Resource['kind']][] = [
+const ITEM_ACTIONS: readonly [Action, Resource['kind']][] = [
   ['quarantine.destroy', 'document'], ['quarantine.release', 'document'], ['quarantine.identify', 'document'], ['quarantine.identify', 'collection'],
+  ['records.dispose', 'document'],
 ];
 
 describe('deny by default', () => {
@@ -983,8 +993,9 @@ describe('deny by default', () => {
         for (const resource of list) {
           const got = decide(omnipotentUser, action, resource, { now: NOW, arrangements: [], holds: NO_HOLDS, newClassification: 'OFFICIAL' }) as ReturnType<typeof decide> | undefined;
           if (typeof got?.allow !== 'boolean') problems.push(`${action} on ${resource.kind}: returned ${JSON.stringify(got)}`);
-          // Quarantine work on one file is asked of its document (so holds apply, and its classification counts), and naming one of its collection.
-          else if (kind !== family(action) && got.allow && !QUARANTINE_ITEM_ACTIONS.some(([a, k]) => a === action && k === resource.kind)) problems.push(`${action} on ${resource.kind}: allowed`);
+          // Quarantine work on one file is asked of its document (so holds apply, and its classification counts), and naming one of its collection;
+          // a disposal decision on one record is asked of it (so holds apply).
+          else if (kind !== family(action) && got.allow && !ITEM_ACTIONS.some(([a, k]) => a === action && k === resource.kind)) problems.push(`${action} on ${resource.kind}: allowed`);
         }
       }
     }

@@ -140,6 +140,8 @@ function decideUnfrozen(actor: Actor, action: Action, resource: Resource, contex
     if (action === 'quarantine.identify') return resource.kind === 'document' || resource.kind === 'collection' ? decideQuarantineItem(actor, action, resource) : deny('wrong_resource');
     if (resource.kind === 'organisation') return decideOrganisation(actor, action, resource);
     if ((action === 'quarantine.destroy' || action === 'quarantine.release') && resource.kind === 'document') return decideQuarantineItem(actor, action, resource);
+    // A disposal decision on one record is the organisation's records managers' (the hold over it is asked last).
+    if (action === 'records.dispose' && resource.kind === 'document') return decideOrganisation(actor, action, { kind: 'organisation', organisationId: resource.organisationId });
     return deny('wrong_resource');
   }
   if (isPersonAction(action)) {

@@ -4,6 +4,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { invalid } from '../../domain/errors.js';
 import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
+import { STATUS_OF_ERROR } from '../../protocol/error-status.js';
 import { type Form, handled, one } from './form-fields.js';
 
 
@@ -58,7 +59,8 @@ export const disposalPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     } catch (error) {
       if (!handled(error)) throw error;
       const field = typeof error.details?.field === 'string' ? `${error.details.field}-${documentId}` : `item-${documentId}`;
-      return batchPage(request, reply, request.params.id, { errors: [{ text: error.message, href: `#${field}` }], values: { documentId, decision, extendTo: one(request.body.extendTo), reason: one(request.body.reason) } }, 400);
+      // A hold's refusal is a 409 here as on every interface; a decision the form got wrong, 400.
+      return batchPage(request, reply, request.params.id, { errors: [{ text: error.message, href: `#${field}` }], values: { documentId, decision, extendTo: one(request.body.extendTo), reason: one(request.body.reason) } }, STATUS_OF_ERROR[error.code]);
     }
   });
 
