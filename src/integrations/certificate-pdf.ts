@@ -164,6 +164,7 @@ function draw(doc: Doc, cert: DestructionCertificate, facts: { jsonSha256: strin
     ['Kept by a legal hold at execution', String(c.heldAtExecution)],
     ['Excluded when proposed (held)', String(c.excluded)],
     ['Already gone before execution', String(c.gone)],
+    ...(c.changedSinceTransfer ? [['Kept: changed after the transfer package was downloaded', String(c.changedSinceTransfer)] as [string, string]] : []),
     ['Authorised by', `${cert.authorisedBy.name} (${cert.authorisedBy.userId}) on ${when(cert.authorisedBy.at)}`],
     ['Executed', when(cert.executedAt)],
     ['Issued', when(cert.issuedAt)],

@@ -9,14 +9,17 @@ import { DISPOSAL_RECORD_ACTIONS, unrecordedDisposalStep } from '../domain/audit
 import { HOLD_RECORD_ACTIONS, holdsUnreleasedInLog } from '../domain/audit/hold-record.js';
 import { IntegrityError } from '../domain/errors.js';
 import { deleteBlobsJob } from '../domain/jobs/kinds.js';
-import { countItems, destroysItem, disposedName, type DisposalBatch, type DisposalItem, type ItemOutcome } from '../domain/records/disposal.js';
+import {
+  countItems, destroysItem, disposedName, parseTransferExport, transferGap, type DisposalBatch, type DisposalItem, type ItemOutcome, type TransferGap,
+} from '../domain/records/disposal.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
-import type { Store } from '../domain/repositories.js';
+import type { Repos, Store } from '../domain/repositories.js';
 import type { Actor, Document, Version } from '../domain/types.js';
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import type { AuditService } from './audit.service.js';
 import type { CertificatesService } from './certificates.service.js';
+import { transferEntry, transferKey } from './disposal-transfer.js';
 import type { DocumentLifecycle } from './lifecycle.js';
 import type { RetentionService } from './retention.service.js';
 
@@ -57,7 +60,7 @@ export class DisposalExecution {
       await this.requireVouched(batch, items);
       for (const item of items) {
         if (item.outcome !== null) continue;
-        await this.carryOut(item);
+        await this.carryOut(batch, item);
       }
       const now = this.o.clock.now();
       const counts = countItems(await repos.disposal.items(batchId));
@@ -65,7 +68,7 @@ export class DisposalExecution {
         if (!(await tx.disposal.setStatus(batchId, 'approved', 'executed', { executedAt: now.toISOString() }))) return;
         await tx.audit.insert([auditEvent(this.o.system, 'disposal.execute', {
           organisationId: batch.organisationId,
-          ids: { batchId, destroyed: String(counts.destroyed), held: String(counts.held), excluded: String(counts.excluded), extended: String(counts.extend), gone: String(counts.gone) },
+          ids: { batchId, destroyed: String(counts.destroyed), held: String(counts.held), excluded: String(counts.excluded), extended: String(counts.extend), gone: String(counts.gone), changed: String(counts.changed) },
         }, { allow: true, reason: 'system', via: null }, now)]);
       });
     }
@@ -122,7 +125,7 @@ export class DisposalExecution {
     throw new IntegrityError(refusal);
   }
 
-  private async carryOut(item: DisposalItem): Promise<void> {
+  private async carryOut(batch: DisposalBatch, item: DisposalItem): Promise<void> {
     const repos = this.o.store.repos;
     const now = this.o.clock.now();
     const setOutcome = (outcome: ItemOutcome) => repos.disposal.setOutcome(item.batchId, item.documentId, outcome, now.toISOString());
@@ -131,8 +134,17 @@ export class DisposalExecution {
     if (!destroysItem(item)) return setOutcome('excluded');
     const document = await repos.documents.byId(item.documentId);
     if (!document || document.status === 'disposed') return setOutcome('gone');
-    const outcome = await this.destroy(document, 'document.dispose', { batchId: item.batchId, seriesCode: item.seriesCode });
-    await setOutcome(outcome === 'held' ? 'held' : item.decision === 'transfer' ? 'transferred' : 'destroyed');
+    // A record to transfer is destroyed only as the package holds it: checked again in the destroying
+    // transaction, after its row is locked, since a version saved after approval would otherwise go unexported.
+    const exported = item.decision === 'transfer' ? (repos: Repos) => this.transferGap(repos, batch, item) : undefined;
+    const outcome = await this.destroy(document, 'document.dispose', { batchId: item.batchId, seriesCode: item.seriesCode, exported });
+    await setOutcome(outcome === 'destroyed' ? (item.decision === 'transfer' ? 'transferred' : 'destroyed') : outcome);
+  }
+
+  /** Why the batch's transfer package does not hold the record as it is now (null: it does). */
+  private async transferGap(repos: Repos, batch: DisposalBatch, item: DisposalItem): Promise<TransferGap | null> {
+    const exported = parseTransferExport(await repos.settings.get(transferKey(batch.id)));
+    return transferGap(exported, item.documentId, (await transferEntry(repos, batch, item))?.fingerprint ?? null);
   }
 
   /** Purges documents of the organisation deleted more than `binDays` ago, unless held. */
@@ -162,15 +174,20 @@ export class DisposalExecution {
    * the holds read there: a hold being placed at that moment (which locks the rows it holds) either
    * committed first and refuses, or waits until the document is gone. No window between check and act.
    */
-  private async destroy(document: Document, action: DestructionAction, context: { batchId: string | null; seriesCode: string }): Promise<'destroyed' | 'held'> {
+  private async destroy(
+    document: Document, action: DestructionAction,
+    context: { batchId: string | null; seriesCode: string; /** For a transfer: what the package lacks of the record now (null: nothing). */ exported?: ((repos: Repos) => Promise<TransferGap | null>) | undefined },
+  ): Promise<'destroyed' | 'held' | 'changed'> {
     const ids = { documentId: document.id, ...(context.batchId ? { batchId: context.batchId } : {}) };
     const now = this.o.clock.now();
-    const done = await this.o.store.transaction(async (tx): Promise<{ versions: Version[] } | 'held' | 'gone'> => {
+    const done = await this.o.store.transaction(async (tx): Promise<{ versions: Version[] } | 'held' | 'gone' | { gap: TransferGap }> => {
       await tx.holds.lockForDestroying(document.id);
       const current = await tx.documents.byId(document.id);
       if (!current || current.status === 'disposed') return 'gone';
       const decision = await this.o.access.checkWithin(tx, this.o.system, action, documentResource(current), { organisationId: current.organisationId, ids });
       if (!decision.allow) return 'held';
+      const gap = context.exported ? await context.exported(tx) : null;
+      if (gap) return { gap };
       const versions = await tx.documents.versions(current.id);
       const nameSha256 = createHash('sha256').update(current.name, 'utf8').digest('hex');
       for (const v of versions) await tx.documents.destroyVersionKey(v.id);
@@ -193,6 +210,11 @@ export class DisposalExecution {
     });
     if (done === 'held') return 'held';
     if (done === 'gone') return 'destroyed';
+    if ('gap' in done) {
+      // Kept, and the refusal recorded like any other: the archive never received the record as it is now.
+      await this.o.access.recordRefusal(this.o.system, action, { organisationId: document.organisationId, ids }, `transfer_${done.gap}`);
+      return 'changed';
+    }
     const { versions } = done;
     for (const v of versions) {
       await this.o.blobs.delete(v.blobId).catch((err: unknown) => this.o.onWarning?.('a destroyed version\'s blob could not be deleted yet; the delete-blobs job retries it', { err, blobId: v.blobId }));

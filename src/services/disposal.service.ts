@@ -7,18 +7,18 @@ import type { Decision } from '../domain/access/policy.js';
 import { DomainError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import { disposeBatchJob } from '../domain/jobs/kinds.js';
 import {
-  countItems, destroysItem, exclusionKey, pendingItems, type BatchCounts, type DisposalBatch, type DisposalItem, type ItemDecisionInput,
+  countItems, destroysItem, exclusionKey, parseTransferExport, pendingItems, transferGap, type BatchCounts, type DisposalBatch, type DisposalItem, type ItemDecisionInput,
 } from '../domain/records/disposal.js';
 import { compareDates, isCalendarDate, isDue, ukDate } from '../domain/records/retention.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
-import type { Store } from '../domain/repositories.js';
+import type { Repos, Store } from '../domain/repositories.js';
 import type { Actor } from '../domain/types.js';
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import type { AuditService } from './audit.service.js';
 import type { CertificatesService } from './certificates.service.js';
 import { DisposalExecution } from './disposal-execution.js';
-import { transferPackage } from './disposal-transfer.js';
+import { transferEntries, transferEntry, transferExport, transferKey, transferPackage } from './disposal-transfer.js';
 import type { DocumentLifecycle } from './lifecycle.js';
 import type { MailService } from './mail.service.js';
 import type { RetentionService } from './retention.service.js';
@@ -57,7 +57,6 @@ export interface BatchView {
 /** Settings keys: state that must hold across processes lives in the database. */
 const lastSweepKey = (organisationId: string) => `disposal.last-sweep:${organisationId}`;
 const lastPurgeKey = (organisationId: string) => `disposal.last-purge:${organisationId}`;
-const transferKey = (batchId: string) => `disposal.transfer-exported:${batchId}`;
 
 export class DisposalService {
   private readonly execution: DisposalExecution;
@@ -231,13 +230,10 @@ export class DisposalService {
     const items = await this.o.store.repos.disposal.items(batchId);
     const pending = pendingItems(items).length;
     if (pending > 0) throw invalid(`${pending} item${pending === 1 ? ' still needs' : 's still need'} a decision before the batch can be approved.`);
-    if (items.some((i) => i.decision === 'transfer')) {
-      const exported = await this.o.store.repos.settings.get(transferKey(batchId));
-      const lastDecision = items.map((i) => i.decidedAt ?? '').reduce((a, b) => (b > a ? b : a), '');
-      if (!exported || exported < lastDecision) throw invalid('Download the transfer package before approving.');
-    }
     const now = this.o.clock.now();
     await this.o.store.transaction(async (tx) => {
+      // In the approving transaction: the package must hold every record to transfer as it is now.
+      await this.requireCurrentTransferPackage(tx, batch, items);
       if (!(await tx.disposal.setStatus(batchId, 'review', 'approved', { approvedAt: now.toISOString(), approvedBy: userId }))) throw conflict('This batch has already been approved.');
       for (const item of items) if (item.decision === 'extend') await tx.retention.setRetainUntil(item.documentId, item.extendTo);
       await tx.jobs.enqueue(disposeBatchJob, { batchId }, { now });
@@ -250,9 +246,38 @@ export class DisposalService {
   }
 
   /**
+   * A batch with transfer items is approved only on a package that holds each of them as it is now:
+   * downloaded after the last decision, with every record's content (none left out for want of a clean
+   * scan), and no record changed since (a new version, a rename, a move to the bin, a new verdict: any
+   * detail the package holds). Otherwise the archive would not have what is destroyed. 400 saying what
+   * to do: the records manager downloads the package again (or decides otherwise).
+   */
+  private async requireCurrentTransferPackage(repos: Repos, batch: DisposalBatch, items: readonly DisposalItem[]): Promise<void> {
+    const transfers = items.filter((i) => i.decision === 'transfer');
+    if (transfers.length === 0) return;
+    const exported = parseTransferExport(await repos.settings.get(transferKey(batch.id)));
+    const lastDecision = items.map((i) => i.decidedAt ?? '').reduce((a, b) => (b > a ? b : a), '');
+    if (!exported || exported.exportedAt < lastDecision) throw invalid('Download the transfer package before approving.');
+    const gaps = { not_exported: 0, content_omitted: 0, changed: 0 };
+    for (const item of transfers) {
+      const gap = transferGap(exported, item.documentId, (await transferEntry(repos, batch, item))?.fingerprint ?? null);
+      if (gap) gaps[gap] += 1;
+    }
+    if (gaps.content_omitted > 0) {
+      throw invalid(`The transfer package left out the content of ${records(gaps.content_omitted)} (the current version had not been found clean by the malware scan), so the archive would not receive ${gaps.content_omitted === 1 ? 'it' : 'them'}. `
+        + 'Wait for the scan (or decide otherwise), then download the transfer package again before approving.');
+    }
+    if (gaps.changed + gaps.not_exported > 0) {
+      throw invalid(`${capitalised(records(gaps.changed + gaps.not_exported))} to transfer changed after the transfer package was downloaded (a new version, name or other details the package holds). `
+        + 'Download the transfer package again before approving.');
+    }
+  }
+
+  /**
    * The transfer package: a zip of every item decided `transfer` (its current version and a
-   * metadata.json), streamed. The export is recorded (audited, and remembered so approval can
-   * require it to postdate the last decision) before the first byte.
+   * metadata.json), streamed. The export is recorded before the first byte: audited, and remembered
+   * with what the package holds of each record, so approval and execution can require it to postdate
+   * the last decision and to hold every record as it then is.
    */
   async transfer(actor: Actor, batchId: string): Promise<{ filename: string; stream: Readable }> {
     const { batch, decision } = await this.batchFor(actor, batchId, 'records.dispose');
@@ -271,12 +296,13 @@ export class DisposalService {
       throw forbidden(`${beyond === 1 ? '1 record' : `${beyond} records`} to transfer in this batch ${beyond === 1 ? 'is' : 'are'} above your clearance or outside your reach: a records manager who may open ${beyond === 1 ? 'it' : 'them'} must download the transfer package.`);
     }
     const now = this.o.clock.now();
+    // Read once: the zip streams exactly the entries whose fingerprints are recorded.
+    const entries = await transferEntries(this.o.store.repos, batch, items);
     await this.o.store.transaction(async (tx) => {
-      await tx.settings.set(transferKey(batchId), now.toISOString());
+      await tx.settings.set(transferKey(batchId), JSON.stringify(transferExport(entries, now.toISOString())));
       await tx.audit.insert([auditEvent(actor, 'disposal.transfer-export', { organisationId: batch.organisationId, ids: { batchId, items: String(items.length) } }, decision, now)]);
     });
-    const stream = await transferPackage({ repos: this.o.store.repos, blobs: this.o.blobs }, batch, items);
-    return { filename: `transfer-${batchId}.zip`, stream };
+    return { filename: `transfer-${batchId}.zip`, stream: transferPackage(this.o.blobs, entries) };
   }
 
   /**
@@ -310,3 +336,6 @@ function personOf(actor: Actor): string {
   if (actor.userId === null) throw new DomainError('FORBIDDEN', 'Disposal decisions and approvals are made by a records manager, not by the system.');
   return actor.userId;
 }
+
+const records = (n: number): string => `${n} record${n === 1 ? '' : 's'}`;
+const capitalised = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);

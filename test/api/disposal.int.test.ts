@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import yauzl from 'yauzl';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { disposalSweepJob } from '../../src/domain/jobs/kinds.js';
+import { checkCertificate } from '../../src/domain/records/certificate.js';
 import { ukDate } from '../../src/domain/records/retention.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
@@ -336,6 +337,88 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     await t.vault.disposal.execute(batch.id);
     expect((await api(t.app, manager).get(`disposal/batches/${batch.id}`)).json().items[0]).toMatchObject({ outcome: 'transferred' });
     expectProblem(await api(t.app, member).get(`documents/${id}`), 404);
+  });
+
+  /** A batch with `id` decided transfer, and the metadata.json its package holds for it. */
+  async function decidedTransfer(id: string) {
+    const batch = await sweep();
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'transfer' }] })).statusCode).toBe(200);
+    return { batch, download: () => downloadPackage(batch.id, id) };
+  }
+
+  async function downloadPackage(batchId: string, id: string) {
+    const zip = await api(t.app, manager).get(`disposal/batches/${batchId}/transfer`);
+    expect(zip.statusCode).toBe(200);
+    return JSON.parse((await unzip(zip.rawPayload)).get(`${id}/metadata.json`)!.toString());
+  }
+
+  const STALE = 'changed after the transfer package was downloaded (a new version, name or other details the package holds). Download the transfer package again before approving.';
+
+  it('refuses approval on a transfer package older than a new version or a rename of its record; a fresh package is approved and certified as transferred', async () => {
+    await freshOrganisation();
+    const name = `case-file-${Date.now()}.txt`;
+    const id = await applicationDocument(name);
+    const { batch, download } = await decidedTransfer(id);
+    expect((await download()).versions).toHaveLength(1);
+
+    // After the download, an ordinary member saves a new version: the package no longer holds the record.
+    expect((await api(t.app, member).put(`documents/${id}/content`, 'version two: the content that matters\n')).statusCode).toBe(200);
+    expect(expectProblem(await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`), 400).detail).toBe(`1 record to transfer ${STALE}`);
+    expect((await download()).versions).toHaveLength(2);
+    // A rename is a change of what the package holds too.
+    expect((await api(t.app, member).patch(`documents/${id}`, { name: `renamed-${name}` })).statusCode).toBe(200);
+    expect(expectProblem(await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`), 400).detail).toBe(`1 record to transfer ${STALE}`);
+    expect((await api(t.app, manager).get(`disposal/batches/${batch.id}`)).json().status).toBe('review');
+
+    const exported = await download();
+    expect(exported).toMatchObject({ name: `renamed-${name}`, versions: [{ number: 1 }, { number: 2 }] });
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
+    await t.vault.disposal.execute(batch.id);
+    const cert = (await api(t.app, manager).get(`disposal/batches/${batch.id}/certificate`)).json();
+    expect(cert.documents).toEqual([expect.objectContaining({ documentId: id, outcome: 'transferred', versionCount: exported.versions.length })]);
+    expect(checkCertificate(cert, t.vault.audit.verifierKey)).toMatchObject({ ok: true, destroyed: 1 });
+  });
+
+  it('keeps a record to transfer that changed between approval and execution (outcome changed, refusal audited), and certifies it as kept', async () => {
+    await freshOrganisation();
+    const id = await applicationDocument(`late-change-${Date.now()}.txt`);
+    const { batch, download } = await decidedTransfer(id);
+    await download();
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
+    // Approved, not yet carried out: a new version arrives. Execution checks again in its destroying transaction.
+    expect((await api(t.app, member).put(`documents/${id}/content`, 'saved after approval\n')).statusCode).toBe(200);
+    await t.vault.disposal.execute(batch.id);
+
+    expect((await api(t.app, manager).get(`disposal/batches/${batch.id}`)).json().items[0]).toMatchObject({ documentId: id, outcome: 'changed' });
+    const kept = await api(t.app, member).get(`documents/${id}/content`);
+    expect(kept.statusCode).toBe(200);
+    expect(kept.body).toBe('saved after approval\n');
+    expect(await t.vault.store.repos.disposal.stub(id)).toBeUndefined();
+    expect((await auditOf(id)).filter((e) => e.action === 'document.dispose').map((e) => ({ decision: e.decision, reason: e.reason })))
+      .toEqual([{ decision: 'deny', reason: 'transfer_changed' }]);
+    const cert = (await api(t.app, manager).get(`disposal/batches/${batch.id}/certificate`)).json();
+    expect(cert.documents).toEqual([]);
+    expect(cert.counts).toMatchObject({ proposed: 1, destroyed: 0, transferred: 0, changedSinceTransfer: 1 });
+    expect(checkCertificate(cert, t.vault.audit.verifierKey)).toMatchObject({ ok: true, destroyed: 0 });
+    // Kept, not forgotten: the next sweep proposes it again.
+    expect((await sweep()).items.map((i) => i.documentId)).toEqual([id]);
+  });
+
+  it('refuses approval on a transfer package that left out a record\'s content (current version not yet found clean)', async () => {
+    await freshOrganisation();
+    const id = await applicationDocument(`pending-${Date.now()}.txt`);
+    const { batch, download } = await decidedTransfer(id);
+    const current = (await t.vault.store.repos.documents.byId(id))!.currentVersionId;
+    const scan = (status: 'pending' | 'clean') => t.vault.store.repos.documents.updateVersionScan(current, { status, detail: null, engine: 'ClamAV', at: new Date().toISOString() });
+    // Its current version is being scanned again (a rescan): the package holds its metadata but not its bytes.
+    await scan('pending');
+    expect(await download()).toMatchObject({ content: null, contentOmitted: expect.any(String) });
+    expect(expectProblem(await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`), 400).detail).toBe(
+      'The transfer package left out the content of 1 record (the current version had not been found clean by the malware scan), so the archive would not receive it. '
+      + 'Wait for the scan (or decide otherwise), then download the transfer package again before approving.');
+    await scan('clean');
+    expect(await download()).toMatchObject({ content: expect.stringMatching(new RegExp(`^${id}/`)) });
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
   });
 
   it('purges a document deleted longer ago than the bin period, unless it is held', async () => {

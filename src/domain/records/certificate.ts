@@ -75,6 +75,11 @@ export interface CertificateCounts {
   excluded: number;
   /** Already gone (disposed or purged) before execution. */
   gone: number;
+  /**
+   * Decided transfer but kept: the record changed after its transfer package was downloaded, so the
+   * archive never received it as it now is. Absent from certificates issued before it was counted (0).
+   */
+  changedSinceTransfer?: number;
 }
 
 export interface HeldDocument {
@@ -198,6 +203,7 @@ function checkContents(cert: Record<string, unknown>, events: BundleEvent[], pro
   if (!isRecord(counts) || !['proposed', 'destroyed', 'transferred', 'extended', 'heldAtExecution', 'excluded', 'gone'].every((k) => isCount(counts[k]))) {
     return 'The certificate\'s counts are missing or malformed.';
   }
+  if (counts.changedSinceTransfer !== undefined && !isCount(counts.changedSinceTransfer)) return 'The certificate\'s counts are missing or malformed.';
   if (!isRecord(holdCheck) || !Array.isArray(holdCheck.heldAtExecution) || !Array.isArray(holdCheck.excludedWhenProposed)) return 'The certificate has no hold check.';
 
   const disposeEvents = new Map<string, AuditEvent[]>();
@@ -244,8 +250,10 @@ function checkContents(cert: Record<string, unknown>, events: BundleEvent[], pro
   if (c.transferred !== transferred) return `The certificate counts ${c.transferred} transferred but lists ${transferred}.`;
   if (c.heldAtExecution !== holdCheck.heldAtExecution.length) return `The certificate counts ${c.heldAtExecution} held at execution but its hold check lists ${holdCheck.heldAtExecution.length}.`;
   if (c.excluded !== holdCheck.excludedWhenProposed.length) return `The certificate counts ${c.excluded} excluded but its hold check lists ${holdCheck.excludedWhenProposed.length}.`;
-  if (c.proposed !== c.destroyed + c.extended + c.heldAtExecution + c.excluded + c.gone) {
-    return `The certificate's counts do not add up: ${c.proposed} proposed, but ${c.destroyed} destroyed + ${c.extended} extended + ${c.heldAtExecution} held + ${c.excluded} excluded + ${c.gone} gone.`;
+  const changed = c.changedSinceTransfer ?? 0;
+  if (c.proposed !== c.destroyed + c.extended + c.heldAtExecution + c.excluded + c.gone + changed) {
+    return `The certificate's counts do not add up: ${c.proposed} proposed, but ${c.destroyed} destroyed + ${c.extended} extended + ${c.heldAtExecution} held + ${c.excluded} excluded + ${c.gone} gone`
+      + `${changed ? ` + ${changed} changed since the transfer package` : ''}.`;
   }
   return undefined;
 }
@@ -353,6 +361,7 @@ export function buildCertificate(input: BuildCertificateInput, signer: Certifica
       heldAtExecution: held.length,
       excluded: excluded.length,
       gone: items.filter((i) => i.outcome === 'gone').length,
+      changedSinceTransfer: items.filter((i) => i.outcome === 'changed').length,
     },
     holdCheck: { checkedAt: batch.executedAt, heldAtExecution: held, excludedWhenProposed: excluded },
     method: DESTRUCTION_METHOD,

@@ -15,9 +15,11 @@ export type ItemDecision = (typeof ITEM_DECISIONS)[number];
 /**
  * What execution did to an item: destroyed (or transferred, then destroyed); extended (a new due
  * date was set); held (a hold in force at execution time kept it); excluded (held when proposed);
- * gone (already disposed or purged before execution).
+ * gone (already disposed or purged before execution); changed (decided transfer, but the record
+ * changed after its transfer package was downloaded, so the archive never received what it now is:
+ * kept, and proposed again by the next sweep).
  */
-export const ITEM_OUTCOMES = ['destroyed', 'transferred', 'extended', 'held', 'excluded', 'gone'] as const;
+export const ITEM_OUTCOMES = ['destroyed', 'transferred', 'extended', 'held', 'excluded', 'gone', 'changed'] as const;
 export type ItemOutcome = (typeof ITEM_OUTCOMES)[number];
 
 export interface DisposalBatch {
@@ -105,6 +107,7 @@ export interface BatchCounts {
   destroyed: number;
   held: number;
   gone: number;
+  changed: number;
 }
 
 export function countItems(items: readonly DisposalItem[]): BatchCounts {
@@ -119,7 +122,45 @@ export function countItems(items: readonly DisposalItem[]): BatchCounts {
     destroyed: count((i) => i.outcome === 'destroyed' || i.outcome === 'transferred'),
     held: count((i) => i.outcome === 'held'),
     gone: count((i) => i.outcome === 'gone'),
+    changed: count((i) => i.outcome === 'changed'),
   };
+}
+
+/**
+ * What a transfer package held of each record when it was downloaded: a fingerprint of everything
+ * the package says about the record (its metadata.json: name, dates, classification, every version,
+ * the current version's hash) and whether the current version's bytes were left out (not found clean
+ * by the scan). Kept with the batch, so approval and execution can tell whether the archive received
+ * the record as it is now.
+ */
+export interface TransferExport {
+  exportedAt: string;
+  records: Record<string, { fingerprint: string; contentOmitted: boolean }>;
+}
+
+/** Why a record decided `transfer` may not be destroyed on the strength of the package downloaded (null: it may). */
+export type TransferGap = 'not_exported' | 'content_omitted' | 'changed';
+
+/**
+ * Compares what the package held of a record with the record as it is now (`fingerprint`, computed
+ * the same way; null when the record no longer exists to export).
+ */
+export function transferGap(exported: TransferExport | null, documentId: string, fingerprint: string | null): TransferGap | null {
+  const held = exported?.records[documentId];
+  if (!held) return fingerprint === null ? null : 'not_exported';
+  if (held.contentOmitted) return 'content_omitted';
+  return fingerprint === null || held.fingerprint === fingerprint ? null : 'changed';
+}
+
+/** The recorded export, read back; anything unreadable (an export recorded before fingerprints were kept) counts as none. */
+export function parseTransferExport(stored: string | undefined): TransferExport | null {
+  if (!stored) return null;
+  try {
+    const parsed = JSON.parse(stored) as Partial<TransferExport>;
+    return typeof parsed.exportedAt === 'string' && typeof parsed.records === 'object' && parsed.records !== null ? parsed as TransferExport : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The holds an item was excluded by, as one comparable string (a sweep re-proposes a held record only when this changes). */
