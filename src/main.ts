@@ -240,7 +240,9 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     config, store, clock, access, serviceAreas, master, mail, logger, filePlan: { seed: (...args) => retention.seedFilePlan(...args) },
   });
   const locks = new LocksService({ store, access, clock });
-  const collections = new CollectionsService({ store, access, locks, clock, serviceAreas });
+  // Records management's file plan: moves of documents and collections are checked against it, as refiling is.
+  const retention = new RetentionService({ store, access, clock, serviceAreas, schedule: await loadRetentionSchedule() });
+  const collections = new CollectionsService({ store, access, locks, clock, serviceAreas, retention });
   const notifier = new QuarantineNotifier(clock, mail);
   const inspector = new PolicyFileInspector((orgId) => store.repos.organisations.filePolicy(orgId));
   // Every scan, inline or by the job, goes through the fair share; per process, as each process's
@@ -258,7 +260,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     admission, bodyDeadlines: { idleMs: config.uploadIdleSeconds * 1000, minBytesPerSecond: config.uploadMinBytesPerSecond, graceMs: RATE_GRACE_MS }, lifecycle,
   });
   const documents = new DocumentsService({ store, access, locks, blobs, clock, ingestion, identity: identityServices.identity });
-  const filing = new DocumentFilingService({ store, access, locks, blobs, clock, ingestion, lifecycle, identity: identityServices.identity });
+  const filing = new DocumentFilingService({ store, access, locks, blobs, clock, ingestion, lifecycle, retention, identity: identityServices.identity });
   const arrangements = new ArrangementsService({ store, access, collections, clock, serviceAreas, mail });
   const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays, lifecycle,
     segments: { wholeMaxBytes: config.scanWholeMaxBytes, overlapBytes: config.scanSegmentOverlapBytes },
@@ -268,7 +270,6 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const dav = new DavService({ store, access, clock, collections, documents, locks });
   const jobsAdmin = new JobsAdminService({ store, access, clock });
   // Records management: the file plan, legal holds, disposal review and certificates of destruction.
-  const retention = new RetentionService({ store, access, clock, serviceAreas, schedule: await loadRetentionSchedule() });
   const holds = new HoldsService({ store, access, clock });
   const certificates = new CertificatesService({ store, access, audit, clock, renderer: new PdfCertificateRenderer() });
   const replication = new ReplicationService({ store, access, primary: blobStore, replica: replicaStore, clock, logger, system: systemActor('job') });

@@ -22,6 +22,7 @@ function asPartOfFolder(d: Document): DocumentResource {
   return { ...documentResource(d), status: 'available', deleted: false };
 }
 import type { LocksService, WriteTouch } from './locks.service.js';
+import { dueDatesMoved, type DueDateShift, type RetentionService } from './retention.service.js';
 
 export interface NewCollection {
   organisationId: string;
@@ -44,7 +45,11 @@ export interface CollectionTrail {
 }
 
 export class CollectionsService {
-  constructor(private readonly o: { store: Store; access: AccessService; locks: LocksService; clock: Clock; serviceAreas: readonly string[] }) {}
+  constructor(private readonly o: {
+    store: Store; access: AccessService; locks: LocksService; clock: Clock; serviceAreas: readonly string[];
+    /** A folder move is refiling by another name for everything below it: checked like refiling. */
+    retention: RetentionService;
+  }) {}
 
   /**
    * The joint workspace of an arrangement: a top-level collection in the host organisation.
@@ -188,7 +193,7 @@ export class CollectionsService {
    * in them (arrangement binding, service area, classification floor) are recomputed from their new
    * place in the same transaction, so a folder leaving a joint workspace stops being shared at once.
    */
-  async move(actor: Actor, collectionId: string, change: { name?: string; parentId?: string | null }): Promise<Collection> {
+  async move(actor: Actor, collectionId: string, change: { name?: string; parentId?: string | null; /** A records manager's confirmation that the move may bring due dates earlier. */ confirmShorter?: boolean }): Promise<Collection> {
     const collection = await this.o.store.repos.collections.byId(collectionId);
     if (!collection || collection.deletedAt) throw notFound('collection');
     const decision = await this.requireManageAll(actor, collection, 'collection.move');
@@ -210,6 +215,9 @@ export class CollectionsService {
     if (parent && parent.serviceArea !== collection.serviceArea) throw invalid('A sub-collection must have the same service area as its parent.', { field: 'parentId' });
     const clash = await this.o.store.repos.collections.childByName(collection.organisationId, parentId, name);
     if (clash && clash.id !== collection.id) throw await this.nameTaken(actor, clash);
+    const moving = parentId !== collection.parentId;
+    const target = { organisationId: collection.organisationId, ids: { collectionId: collection.id, ...(parentId ? { parentId } : {}) } };
+    if (moving && change.confirmShorter === true) await this.o.retention.requireShorteningConfirmable(actor, collection.organisationId, target.ids);
     await this.o.locks.enforce(actor, [...(await this.subtreeTouches(collection)), ...(parent ? [{ kind: 'members' as const, collection: parent }] : [])]);
     // Locks do not follow a moved resource (RFC 4918 §7.5): those on it and inside it end here.
     const endedLocks = await this.o.locks.tokensOn({ kind: 'collection', collection });
@@ -226,12 +234,18 @@ export class CollectionsService {
       if (placedNow.arrangementId !== placement.arrangementId || placedNow.classification !== placement.classification) {
         throw conflict('The destination was moved or changed at the same moment; try again.');
       }
-      await repos.collections.place(collection.id, { name, ...placement });
-      await this.replaceBelow(repos, moved, now.toISOString());
+      const place = async () => {
+        await repos.collections.place(collection.id, { name, ...placement });
+        await this.replaceBelow(repos, moved, now.toISOString());
+      };
+      // Everything below takes its retention from the new place: due dates brought earlier need a records manager's confirmation.
+      let shift: DueDateShift = { earlier: 0, later: 0 };
+      if (moving) shift = await this.o.retention.moved(repos, collection.organisationId, { collectionId: collection.id }, place, { confirmShorter: change.confirmShorter === true });
+      else await place();
       const binding: Record<string, string> = collection.arrangementId !== moved.arrangementId
         ? { fromArrangementId: collection.arrangementId ?? 'none', toArrangementId: moved.arrangementId ?? 'none' } : {};
-      await repos.audit.insert([auditEvent(actor, 'collection.move', { organisationId: collection.organisationId, ids: { collectionId: collection.id, ...(parentId ? { parentId } : {}), ...binding } }, decision, now)]);
-    });
+      await repos.audit.insert([auditEvent(actor, 'collection.move', { ...target, ids: { ...target.ids, ...binding, ...dueDatesMoved(shift) } }, decision, now)]);
+    }).catch((error: unknown) => this.o.retention.auditRefusedShortening(actor, 'collection.move', target, error));
     return moved;
   }
 

@@ -16,6 +16,7 @@ import { requireSamePlace, statusOf, target, versionRef, type DocumentIngestion,
 import type { IdentityService } from './identity.service.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
 import type { DocumentLifecycle } from './lifecycle.js';
+import { dueDatesMoved, type DueDateShift, type RetentionService } from './retention.service.js';
 
 export interface DocumentFilingServiceOptions {
   store: Store;
@@ -29,6 +30,8 @@ export interface DocumentFilingServiceOptions {
   lifecycle: DocumentLifecycle;
   /** Who is copying once the bytes have been copied (switched off, or with less access, meanwhile). */
   identity: Pick<IdentityService, 'actorNow'>;
+  /** A move is refiling by another name: its effect on the due date is checked like refiling's. */
+  retention: RetentionService;
 }
 
 export interface MoveInput {
@@ -36,6 +39,11 @@ export interface MoveInput {
   collectionId?: string;
   /** A document already at the destination under that name, to be replaced (deleted) in the same transaction. */
   replace?: string;
+  /**
+   * A records manager's confirmation that the move may bring the document's due date earlier (its new
+   * collection is filed under a series with a shorter period); without it such a move is refused (409).
+   */
+  confirmShorter?: boolean;
 }
 
 export interface CopyInput {
@@ -78,6 +86,7 @@ export class DocumentFilingService {
     if (clash && clash.id !== document.id && clash.id !== replaced?.document.id) throw await this.o.ingestion.nameTaken(actor, clash, `A document called "${name}" already exists there.`);
     const action = moving ? 'document.move' : 'document.rename';
     if (name !== document.name) await this.o.ingestion.requireAllowedName(actor, document, name, `${action}-blocked`);
+    if (moving && change.confirmShorter === true) await this.o.retention.requireShorteningConfirmable(actor, document.organisationId, { documentId, collectionId: destination.id });
     const source = await this.repos.collections.byId(document.collectionId);
     const touches: WriteTouch[] = [{ kind: 'content', target: { kind: 'document', document } }];
     if (source) touches.push({ kind: 'members', collection: source });
@@ -91,13 +100,19 @@ export class DocumentFilingService {
       for (const token of endedLocks) await repos.locks.delete(token);
       await requireSamePlace(repos, placement);
       if (replaced) await this.softDeleteReplaced(repos, actor, replaced, now);
-      await repos.documents.update(document.id, { name, ...placement }, now.toISOString());
+      const rename = () => repos.documents.update(document.id, { name, ...placement }, now.toISOString());
+      // Its retention derives from its place: a move that brings its due date earlier needs a records manager's confirmation.
+      let shift: DueDateShift = { earlier: 0, later: 0 };
+      if (moving) shift = await this.o.retention.moved(repos, document.organisationId, { documentIds: [documentId] }, rename, { confirmShorter: change.confirmShorter === true });
+      else await rename();
       const raised: Record<string, string> = placement.classification !== document.classification ? { classification: placement.classification } : {};
-      await repos.audit.insert([auditEvent(actor, action, { organisationId: document.organisationId, ids: { documentId, collectionId: destination.id, ...raised } }, decision, now)]);
+      await repos.audit.insert([auditEvent(actor, action, {
+        organisationId: document.organisationId, ids: { documentId, collectionId: destination.id, ...raised, ...dueDatesMoved(shift) },
+      }, decision, now)]);
       await this.o.lifecycle.raise({ jobs: repos.jobs, now }, {
         type: 'document.moved', organisationId: document.organisationId, documentId, fromCollectionId: document.collectionId, toCollectionId: destination.id, name,
       });
-    });
+    }).catch((error: unknown) => this.o.retention.auditRefusedShortening(actor, action, { organisationId: document.organisationId, ids: { documentId, collectionId: destination.id } }, error));
     return { ...document, name, ...placement, updatedAt: now.toISOString() };
   }
 

@@ -4,7 +4,7 @@
 // records action on the organisation the record belongs to, so no arrangement reaches it.
 import { randomUUID } from 'node:crypto';
 import type { Decision } from '../domain/access/policy.js';
-import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
+import { DomainError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import type { RetentionEvent } from '../domain/records/events.js';
 import { UNNAMED_HOLD, type HoldRef } from '../domain/records/holds.js';
 import { compareDates, isCalendarDate, ukDate, type CalendarDate } from '../domain/records/retention.js';
@@ -226,9 +226,9 @@ export class RetentionService {
       const below = async () => (await repos.retention.placements(await repos.retention.documentsInSeries(organisationId)))
         .filter((p) => p.collections.some((c) => c.id === collectionId)).map((p) => p.documentId);
       const before = await below();
-      const moved = await this.refiled(repos, before, () => repos.retention.setCollectionSeries(collectionId, code), below, options);
-      await repos.audit.insert([auditEvent(actor, 'records.collection.series', { ...target, ids: { ...target.ids, movedEarlier: String(moved) } }, decision, now)]);
-    });
+      const moved = await this.refiled(repos, before, () => repos.retention.setCollectionSeries(collectionId, code), below, options, REFILING);
+      await repos.audit.insert([auditEvent(actor, 'records.collection.series', { ...target, ids: { ...target.ids, movedEarlier: String(moved.earlier) } }, decision, now)]);
+    }).catch((error: unknown) => this.auditRefusedShortening(actor, 'records.collection.series', target, error));
   }
 
   /** Files one document under its own series (overriding its collection's), or back under its collection's (null). */
@@ -239,36 +239,79 @@ export class RetentionService {
     if (code !== null) await this.requireSeries(doc.organisationId, code);
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
-      await this.refiled(repos, [documentId], () => repos.retention.setDocumentSeries(documentId, code), async () => [documentId], options);
+      await this.refiled(repos, [documentId], () => repos.retention.setDocumentSeries(documentId, code), async () => [documentId], options, REFILING);
       await repos.audit.insert([auditEvent(actor, 'records.document.series', target, decision, now)]);
-    });
+    }).catch((error: unknown) => this.auditRefusedShortening(actor, 'records.document.series', target, error));
   }
 
   /**
    * Refiling under another series can shorten a period as surely as editing the series: like a series
    * change, it is refused (409, and `change` rolled back with the transaction) when it brings any due
-   * date earlier, unless confirmed. Returns how many due dates it brings earlier.
+   * date earlier, unless confirmed. Returns how many due dates it brings earlier and later.
    */
-  private async refiled(repos: Repos, before: readonly string[], change: () => Promise<void>, after: () => Promise<string[]>, options: { confirmShorter?: boolean }): Promise<number> {
+  private async refiled(
+    repos: Repos, before: readonly string[], change: () => Promise<void>, after: () => Promise<string[]>, options: { confirmShorter?: boolean }, refusal: (earlier: number) => string,
+  ): Promise<DueDateShift> {
     const old = await computeFacts(repos, before);
     await change();
     const ids = [...new Set([...before, ...(await after())])];
     const now = await computeFacts(repos, ids);
-    let earlier = 0;
+    const shift = { earlier: 0, later: 0 };
     for (const id of ids) {
       // A first filing applies the schedule (the normal way in); it is refiling that can cut a period short.
       const was = old.get(id);
       if (!was?.series) continue;
       const oldDueAt = dueOf(was.facts);
       const newDueAt = now.has(id) ? dueOf(now.get(id)!.facts) : null;
+      if (oldDueAt === newDueAt) continue;
       // From "awaiting an event" to a date counts as earlier: the record may now fall due.
-      if (newDueAt !== null && (oldDueAt === null || compareDates(newDueAt, oldDueAt) < 0)) earlier += 1;
+      if (newDueAt !== null && (oldDueAt === null || compareDates(newDueAt, oldDueAt) < 0)) shift.earlier += 1;
+      else shift.later += 1;
     }
-    if (earlier > 0 && options.confirmShorter !== true) {
-      throw new DomainError('CONFLICT', `Filing it under this series brings the due date of ${plural(earlier, 'document')} earlier. Check the series' period, then confirm the change (confirmShorter) to go ahead.`,
-        { details: { earlier } });
+    if (shift.earlier > 0 && options.confirmShorter !== true) {
+      throw new DomainError('CONFLICT', refusal(shift.earlier), { details: { earlier: shift.earlier, later: shift.later, reason: SHORTENED } });
     }
-    return earlier;
+    return shift;
+  }
+
+  // ── Moves ────────────────────────────────────────────────────────────────
+
+  /**
+   * A document's retention derives from where it is (the series of its collection or the nearest one
+   * above), so moving a document, or a collection with everything below it, is refiling by another
+   * name, and follows the same rule: in the caller's transaction, `change` (the move) is made and the
+   * due dates of the documents below `collectionId` (or of `documentIds`) compared before and after;
+   * any brought earlier refuses the move (409, rolled back) unless a records manager confirmed it
+   * (`requireShorteningConfirmable` first). Returns how many moved earlier and later, for the move's event.
+   */
+  async moved(repos: Repos, organisationId: string, affected: { documentIds: readonly string[] } | { collectionId: string }, change: () => Promise<void>, options: { confirmShorter?: boolean } = {}): Promise<DueDateShift> {
+    const documents = 'documentIds' in affected
+      ? async () => [...affected.documentIds]
+      : async () => (await repos.retention.placements(await repos.retention.documentsInSeries(organisationId)))
+        .filter((p) => p.collections.some((c) => c.id === affected.collectionId)).map((p) => p.documentId);
+    return this.refiled(repos, await documents(), change, documents, options, (earlier) => `Moving it brings the due date of ${plural(earlier, 'document')} earlier: `
+      + 'the place it goes to is filed under a record series with a shorter period. A records manager must check the new due dates and confirm the move for it to go ahead.');
+  }
+
+  /**
+   * Confirming a move that brings due dates earlier is the file plan's authority (`records.file-plan`:
+   * the organisation's records managers), asked of decide() and audited when refused. The actor sees
+   * what they are moving, so a refusal is told plainly (403), not as absence.
+   */
+  async requireShorteningConfirmable(actor: Actor, organisationId: string, ids: Record<string, string>): Promise<void> {
+    const decision = await this.o.access.check(actor, 'records.file-plan', { kind: 'organisation', organisationId }, { organisationId, ids: { ...ids, confirmShorter: 'true' } });
+    if (!decision.allow) throw forbidden('Only a records manager can confirm a move that brings due dates earlier (confirmShorter): move it without confirming, or ask a records manager to.');
+  }
+
+  /**
+   * Records a move refused for shortening a period (the 409 of `moved`, after its transaction rolled
+   * back), like every other refusal; then lets the error go on its way.
+   */
+  async auditRefusedShortening(actor: Actor, action: string, target: { organisationId: string; ids: Record<string, string> }, error: unknown): Promise<never> {
+    if (error instanceof DomainError && error.details?.reason === SHORTENED) {
+      await this.o.access.recordRefusal(actor, action, { ...target, ids: { ...target.ids, movedEarlier: String(error.details.earlier) } }, SHORTENED);
+    }
+    throw error;
   }
 
   /** Checks that a series exists in the organisation's plan, for callers about to file under it (no access check of its own). */
@@ -453,6 +496,22 @@ export class RetentionService {
     return (await repos.organisations.byId(organisationId))?.name ?? 'this organisation';
   }
 }
+
+/** How many documents' due dates a change moved earlier and later. */
+export interface DueDateShift {
+  earlier: number;
+  later: number;
+}
+
+/** A move's audit ids for the due dates it moved (none when it moved none). */
+export function dueDatesMoved(shift: DueDateShift): Record<string, string> {
+  return shift.earlier + shift.later > 0 ? { movedEarlier: String(shift.earlier), movedLater: String(shift.later) } : {};
+}
+
+/** The reason a change refused for bringing due dates earlier, unconfirmed, is audited with. */
+const SHORTENED = 'retention_shortened';
+
+const REFILING = (earlier: number): string => `Filing it under this series brings the due date of ${plural(earlier, 'document')} earlier. Check the series' period, then confirm the change (confirmShorter) to go ahead.`;
 
 const unfiled = (): RetentionView => ({ series: null, seriesTitle: null, trigger: null, triggerDate: null, dueAt: null, action: null, state: 'unfiled', extended: false, holds: [] });
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;

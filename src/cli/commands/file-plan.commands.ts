@@ -21,13 +21,15 @@ export function registerFilePlanCommands(program: Command): void {
     .option('--parent <id>', 'the new parent collection')
     .option('--top', 'move it to the top level of its organisation')
     .option('--name <name>', 'a new name')
+    .option('--confirm-shorter', 'confirm a move that brings due dates earlier (records managers; otherwise refused)')
     .requiredOption('--as <email>', 'the person doing it (their permissions apply)')
     .addHelpText('after', '\nExample: strongroom collection move 3f1c… --parent 9a2b… --as records.manager@council.gov.uk')
-    .action(async (id: string, opts: { parent?: string; top?: boolean; name?: string; as: string }, command: Command) => {
+    .action(async (id: string, opts: { parent?: string; top?: boolean; name?: string; confirmShorter?: boolean; as: string }, command: Command) => {
       if (opts.parent && opts.top) throw new Error('Give either --parent or --top, not both.');
       if (!opts.parent && !opts.top && opts.name === undefined) throw new Error('Nothing to do: give --parent, --top or --name.');
       const moved = await withVault(command, async (vault) => vault.collections.move(await actorNamed(vault, opts.as), id, {
         ...(opts.name !== undefined ? { name: opts.name } : {}), ...(opts.top ? { parentId: null } : opts.parent ? { parentId: opts.parent } : {}),
+        ...(opts.confirmShorter ? { confirmShorter: true } : {}),
       }));
       say(`Collection "${moved.name}" is now ${moved.parentId ? `under ${moved.parentId}` : 'at the top level'}${moved.arrangementId ? `, shared under arrangement ${moved.arrangementId}` : ', not shared'} (${moved.classification}).`);
       output(moved.id);
@@ -41,11 +43,13 @@ export function registerFilePlanCommands(program: Command): void {
     .argument('<id>', 'the document to move')
     .option('--collection <id>', 'the destination collection')
     .option('--name <name>', 'a new name (checked against the file-type policy)')
+    .option('--confirm-shorter', 'confirm a move that brings its due date earlier (records managers; otherwise refused)')
     .requiredOption('--as <email>', 'the person doing it (their permissions apply)')
-    .action(async (id: string, opts: { collection?: string; name?: string; as: string }, command: Command) => {
+    .action(async (id: string, opts: { collection?: string; name?: string; confirmShorter?: boolean; as: string }, command: Command) => {
       if (opts.collection === undefined && opts.name === undefined) throw new Error('Nothing to do: give --collection or --name.');
       const moved = await withVault(command, async (vault) => vault.filing.move(await actorNamed(vault, opts.as), id, {
         ...(opts.collection !== undefined ? { collectionId: opts.collection } : {}), ...(opts.name !== undefined ? { name: opts.name } : {}),
+        ...(opts.confirmShorter ? { confirmShorter: true } : {}),
       }), { startClamd: 'unless-running' });
       output(moved.id);
     });

@@ -45,7 +45,8 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
       body: z.object({
         name: z.string().optional(), parentId: z.string().nullable().optional(),
         series: z.string().max(60).nullable().optional().describe('File it under this record series (null: inherit from above); records managers and org admins'),
-        confirmShorter: z.boolean().optional().describe('Confirms a series change that brings due dates earlier (otherwise 409)'),
+        confirmShorter: z.boolean().optional().describe('Confirms a series change, or a move under a parent filed under a shorter series, that brings due dates earlier '
+          + '(otherwise 409); a move is confirmed by records managers only (otherwise 403)'),
       }),
     },
   }, async (request) => {
@@ -57,6 +58,7 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
     }
     return presentCollection(await vault.collections.move(actor, request.params.id, {
       ...(body.name !== undefined ? { name: body.name } : {}), ...(body.parentId !== undefined ? { parentId: body.parentId } : {}),
+      ...(body.confirmShorter === true ? { confirmShorter: true } : {}),
     }));
   });
 

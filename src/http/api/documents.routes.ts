@@ -181,7 +181,8 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
       body: z.object({
         name: z.string().optional(), collectionId: z.string().optional(),
         series: z.string().max(60).nullable().optional().describe('File the document under its own record series (null: its collection\'s); records managers'),
-        confirmShorter: z.boolean().optional().describe('Confirms a series change that brings the due date earlier (otherwise 409)'),
+        confirmShorter: z.boolean().optional().describe('Confirms a series change, or a move to a collection filed under a shorter series, that brings the due date earlier '
+          + '(otherwise 409); records managers only (otherwise 403)'),
       }),
     },
   }, async (request) => {
@@ -191,7 +192,7 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
     if (series !== undefined && place.name === undefined && place.collectionId === undefined) {
       return presentDocument((await vault.documents.get(actor, request.params.id)).document);
     }
-    return presentDocument(await vault.filing.move(actor, request.params.id, place));
+    return presentDocument(await vault.filing.move(actor, request.params.id, { ...place, ...(confirmShorter === true ? { confirmShorter } : {}) }));
   });
 
   r.post('/documents/:id/copy', {

@@ -100,7 +100,9 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const web = requireCsrf(ui, request, request.body?._csrf);
     const id = request.params.id;
     return change(request, reply, id, 'name', async () => {
-      const moved = await ui.vault.filing.move(web.actor, id, { name: request.body.name ?? '', ...(request.body.collectionId ? { collectionId: request.body.collectionId } : {}) });
+      const moved = await ui.vault.filing.move(web.actor, id, {
+        name: request.body.name ?? '', ...(request.body.collectionId ? { collectionId: request.body.collectionId } : {}), ...(request.body.confirmShorter === 'yes' ? { confirmShorter: true } : {}),
+      });
       return `/documents/${moved.id}?notice=renamed`;
     });
   });
