@@ -43,7 +43,7 @@ export function composeIdentity(o: {
   const invitations = new InvitationsService({ store, clock, passwords });
   const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan, mail, passwords });
   const sessions = new WebSessionsService({ store, clock, identity, passwords, issuer: 'Strongroom' });
-  const federatedSignIn = new FederatedSignInService({ store, clock, webSessions: sessions });
+  const federatedSignIn = new FederatedSignInService({ store, clock, access, webSessions: sessions });
   // Client secrets sealed at rest, and the browser's sign-in cookies, each under a key of its own.
   const providerSecrets = new DerivedSecretSealer(master, 'identity provider secrets v1');
   const identityProviders = new IdentityProvidersService({ store, clock, access, sealer: providerSecrets, serviceAreas });

@@ -256,6 +256,11 @@ export class AccessService {
     return answer === true;
   }
 
+  /** `may` inside the caller's transaction: the facts are read with its repositories (SQLite has one connection). */
+  async mayWithin(repos: Repos, actor: Actor, action: Action, resource: Resource): Promise<boolean> {
+    return decide(actor, action, resource, await this.#context(actor, [{ action, resource }], {}, repos)).allow;
+  }
+
   /**
    * Writes the deny event of a refusal: every refusal in the vault is recorded here, in one shape
    * (the Decision's reason, `via` null). Refusals decide() made come through `require`/`check`;

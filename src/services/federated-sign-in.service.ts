@@ -12,7 +12,9 @@ import type { Clock } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import type { Actor, User } from '../domain/types.js';
 import { linkBinding } from '../domain/audit/identity-record.js';
+import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import { revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
 import { accountForFirstSignIn } from './own-email-domains.js';
 import { actorFor, type RequestInfo } from './identity.service.js';
 import type { SessionStage, WebSessionsService } from './web-sessions.service.js';
@@ -52,7 +54,7 @@ export class FederatedSignInRefused extends DomainError {
 }
 
 export class FederatedSignInService {
-  constructor(private readonly o: { store: Store; clock: Clock; webSessions: WebSessionsService }) {}
+  constructor(private readonly o: { store: Store; clock: Clock; access: Pick<AccessService, 'mayWithin'>; webSessions: WebSessionsService }) {}
 
   /**
    * Signs the person in. Throws FederatedSignInRefused (audited as `auth.sign-in` refused, with the provider
@@ -99,10 +101,14 @@ export class FederatedSignInService {
     if (mapped && !sameAccess(user, mapped)) {
       // The directory changed this person's access (it may make them an org admin): recorded like an admin's change.
       const changed = user;
+      const directory = anonymous(request, provider);
+      const decision = { allow: true, reason: `directory;${how}`, via: null };
       await this.o.store.transaction(async (trx) => {
         await trx.users.update(changed.id, { roles: mapped.roles, teams: mapped.teams, clearance: mapped.clearance });
-        await trx.audit.insert([auditEvent(anonymous(request, provider), 'user.update', { organisationId: provider.organisationId, ids: { userId: changed.id, roles: mapped.roles.join('+'), teams: mapped.teams.join('+'), clearance: mapped.clearance } },
-          { allow: true, reason: `directory;${how}`, via: null }, this.o.clock.now())]);
+        await trx.audit.insert([auditEvent(directory, 'user.update', { organisationId: provider.organisationId, ids: { userId: changed.id, roles: mapped.roles.join('+'), teams: mapped.teams.join('+'), clearance: mapped.clearance } },
+          decision, this.o.clock.now())]);
+        // A group left in the directory can take away the role SCIM tokens are made with: theirs go with it.
+        await revokeScimTokensIfNoLongerAllowed(trx, this.o.access, directory, { ...changed, ...mapped }, decision, this.o.clock.now());
       });
       user = { ...user, ...mapped };
     }

@@ -8,7 +8,9 @@ import { mapGroups, type MappedAccess } from '../domain/identity/federation.js';
 import type { ScimGroup } from '../domain/identity/scim-repositories.js';
 import type { Repos } from '../domain/repositories.js';
 import type { User } from '../domain/types.js';
+import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import { revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
 import type { DirectoryActor } from './scim-tokens.service.js';
 
 /** The access of a provisioned person in no mapped group (and of every person SCIM creates, until groups say more). */
@@ -20,7 +22,7 @@ export function groupLabels(groups: readonly ScimGroup[]): string[] {
 }
 
 /** Recomputes each person's roles, teams and clearance from their SCIM groups, in the caller's transaction, audited. */
-export async function recomputeAccess(repos: Repos, actor: DirectoryActor, decision: Decision, userIds: Iterable<string>, now: Date): Promise<void> {
+export async function recomputeAccess(repos: Repos, policy: Pick<AccessService, 'mayWithin'>, actor: DirectoryActor, decision: Decision, userIds: Iterable<string>, now: Date): Promise<void> {
   const mappings = await repos.federation.groupMappings(actor.organisationId);
   for (const userId of new Set(userIds)) {
     const user = await repos.users.byId(userId);
@@ -32,6 +34,8 @@ export async function recomputeAccess(repos: Repos, actor: DirectoryActor, decis
       organisationId: user.organisationId,
       ids: { userId, scimTokenId: actor.scimTokenId, roles: access.roles.join('+'), teams: access.teams.join('+'), clearance: access.clearance },
     }, decision, now)]);
+    // A group left can take away the role SCIM tokens are made with: tokens this person made go with it.
+    await revokeScimTokensIfNoLongerAllowed(repos, policy, actor, { ...user, ...access }, decision, now, { scimTokenId: actor.scimTokenId });
   }
 }
 

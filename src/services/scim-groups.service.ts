@@ -61,7 +61,7 @@ export class ScimGroupsService {
       await repos.scim.insertGroup(group);
       await repos.scim.addMembers(group.id, members);
       await repos.audit.insert([this.event(actor, 'scim-group.create', group, decision, now, { members: String(members.length) })]);
-      await recomputeAccess(repos, actor, decision, members, now);
+      await recomputeAccess(repos, this.o.access, actor, decision, members, now);
     });
     return this.view(group, true);
   }
@@ -98,7 +98,7 @@ export class ScimGroupsService {
         await repos.audit.insert([this.event(actor, 'scim-group.members', updated, decision, now, { joined: String(joined.length), left: String(left.length) })]);
       }
       // A new name or externalId can match a different mapping: everyone in the group is looked at again.
-      await recomputeAccess(repos, actor, decision, renamed ? [...next, ...left] : [...joined, ...left], now);
+      await recomputeAccess(repos, this.o.access, actor, decision, renamed ? [...next, ...left] : [...joined, ...left], now);
     });
     return this.view(updated, true);
   }
@@ -110,7 +110,7 @@ export class ScimGroupsService {
     await this.o.store.transaction(async (repos) => {
       await repos.scim.removeGroup(id);
       await repos.audit.insert([this.event(actor, 'scim-group.remove', group, decision, now)]);
-      await recomputeAccess(repos, actor, decision, members, now);
+      await recomputeAccess(repos, this.o.access, actor, decision, members, now);
     });
   }
 

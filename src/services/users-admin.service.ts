@@ -8,7 +8,7 @@ import { CLASSIFICATIONS } from '../domain/types.js';
 import type { Notification, Store } from '../domain/repositories.js';
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-import { revokePersonAccess } from './person-revocation.js';
+import { revokePersonAccess, revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
 import type { IdentityService } from './identity.service.js';
 
 export interface UserChange {
@@ -56,12 +56,14 @@ export class UsersAdminService {
     if (actor.userId === userId && user.roles.includes('org_admin') && !roles.includes('org_admin')) {
       throw invalid('You cannot remove your own org admin role; ask another org admin.', { field: 'roles' });
     }
+    const updated = { ...user, roles, teams, clearance };
     await this.o.store.transaction(async (repos) => {
       await repos.users.update(userId, { roles, teams, clearance });
       // What changed goes into the event's ids; the decision is the one that allowed it.
       await repos.audit.insert([this.event(actor, 'user.update', user, decision, { roles: roles.join('+'), teams: teams.join('+'), clearance })]);
+      await revokeScimTokensIfNoLongerAllowed(repos, this.o.access, actor, updated, decision, this.o.clock.now());
     });
-    return { ...user, roles, teams, clearance };
+    return updated;
   }
 
   /** Disables (or re-enables) a person; their sessions end at once and their tokens and app passwords are revoked. */

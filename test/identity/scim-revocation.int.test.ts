@@ -41,6 +41,10 @@ describe.each(DIALECTS)('switching a person off revokes everything on %s', (dial
     method, url: `/scim/v2${url}`, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/scim+json' }) },
     ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
   });
+  const scimPost = (url: string, body: unknown) => t.app.inject({
+    method: 'POST', url: `/scim/v2${url}`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' }, payload: JSON.stringify(body),
+  });
+  const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
   const REFUSED = [303, 401, 401];
 
   it('PATCH active "False" (Entra\'s shape): the session, token and app password fail on the next request, and stay dead after reactivation', async () => {
@@ -111,6 +115,35 @@ describe.each(DIALECTS)('switching a person off revokes everything on %s', (dial
       expect((await reEnable(theirs.secret, leaver.id)).statusCode).toBe(401);
       const audited = await revocationsOf(theirs.token.id);
       expect(audited.map((e) => [e.reason, JSON.parse(e.target_ids).actingScimTokenId])).toEqual([['directory', acting.id]]);
+    });
+
+    // The attack review of 4 December (evening): an org admin demoted, not switched off, kept the token
+    // they made, and with it put themselves back in the directory's admin group.
+    it('are revoked when an org admin takes away the role they were made with, and kept when a role that keeps it changes', async () => {
+      const mover = await org.user({ roles: ['org_admin'] });
+      const other = await org.user({ roles: ['org_admin'] });
+      const theirs = await t.vault.scim.tokens.create(await asPerson(mover.id), org.id, 'Entra ID (made by the mover)');
+      await t.vault.people.update(await asPerson(other.id), mover.id, { teams: ['payroll'] });
+      expect((await t.vault.store.repos.scim.token(theirs.token.id))!.revokedAt).toBeNull();
+
+      await t.vault.people.update(await asPerson(other.id), mover.id, { roles: ['member'] });
+      expect((await t.vault.store.repos.scim.token(theirs.token.id))!.revokedAt).not.toBeNull();
+      expect((await t.app.inject({ method: 'GET', url: '/scim/v2/Users?count=1', headers: { authorization: `Bearer ${theirs.secret}` } })).statusCode).toBe(401);
+      expect((await revocationsOf(theirs.token.id)).map((e) => [e.actor_user_id, JSON.parse(e.target_ids).userId])).toEqual([[other.id, mover.id]]);
+    });
+
+    it('are revoked when the directory takes their maker out of the group that made them an org admin', async () => {
+      const mover = await org.user({ roles: ['org_admin'] });
+      await t.vault.store.repos.federation.replaceGroupMappings(org.id, [{ organisationId: org.id, group: 'Strongroom Admins', roles: ['org_admin'], teams: [], clearance: 'OFFICIAL' }]);
+      const admins = (await scimPost('/Groups', { schemas: [GROUP], displayName: 'Strongroom Admins', members: [{ value: mover.id }] })).json();
+      expect((await t.vault.identity.userById(mover.id))!.roles).toEqual(['org_admin']);
+      const theirs = await t.vault.scim.tokens.create(await asPerson(mover.id), org.id, 'Entra ID (made by the mover)');
+
+      const left = await scim('PATCH', `/Groups/${admins.id}`, { schemas: [PATCH], Operations: [{ op: 'remove', path: `members[value eq "${mover.id}"]` }] });
+      expect(left.statusCode, left.body).toBe(204);
+      expect((await t.vault.identity.userById(mover.id))!.roles).toEqual(['member']);
+      expect((await t.vault.store.repos.scim.token(theirs.token.id))!.revokedAt).not.toBeNull();
+      expect((await revocationsOf(theirs.token.id)).map((e) => e.reason)).toEqual(['directory']);
     });
   });
 });
