@@ -40,6 +40,8 @@ export interface WebSessionsOptions {
 const RECOVERY_CODES = 10;
 /** Ended throttle windows are deleted at most this often (per process; any process may do it). */
 const SWEEP_EVERY_MS = 60_000;
+/** How long an attempt over a limit waits, each time, for attempts in flight to be judged before it is refused (takePlacesWithin). */
+const IN_FLIGHT_WAITS_MS = [100, 300, 900];
 
 const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 const newSecret = (): string => randomBytes(32).toString('base64url');
@@ -62,23 +64,25 @@ export class WebSessionsService {
    * Checks e-mail and password. Returns a fresh session (any session presented is destroyed, so a
    * planted id never survives sign-in) at stage 'mfa', 'mfa_setup' or 'active'. Known and unknown
    * e-mail addresses are counted, throttled and answered alike. The attempt is counted before the
-   * password is judged (takePlaces), so attempts sent at the same moment cannot all be judged.
+   * password is judged (takePlacesWithin), so attempts sent at the same moment cannot all be judged.
    */
   async signIn(email: string, password: string, request: RequestInfo, previousSessionId?: string): Promise<{ sessionId: string; stage: SessionStage; user: User }> {
     if (previousSessionId) await this.repos.sessions.delete(sha256(previousSessionId));
     const address = email.trim().toLowerCase();
     const keys = signInKeys(address, request.clientAddress);
-    const [network, accountAtNetwork, account] = await this.takePlaces([[keys.network, SIGN_IN_THROTTLE.network], [keys.accountAtNetwork, SIGN_IN_THROTTLE.accountAtNetwork], [keys.account, SIGN_IN_THROTTLE.account]]);
-    const verdict = signInVerdict({ network: network!.place - 1, accountAtNetwork: accountAtNetwork!.place - 1, account: account!.place - 1 });
+    const verdictOn = ([network, accountAtNetwork, account]: ThrottlePlace[]) =>
+      signInVerdict({ network: network!.place - 1, accountAtNetwork: accountAtNetwork!.place - 1, account: account!.place - 1 });
+    const places = await this.takePlacesWithin([[keys.network, SIGN_IN_THROTTLE.network], [keys.accountAtNetwork, SIGN_IN_THROTTLE.accountAtNetwork], [keys.account, SIGN_IN_THROTTLE.account]], (taken) => !verdictOn(taken).refuse);
     const user = await this.repos.users.byEmail(address);
     const actor = user ? actorFor(user, request) : anonymous(request);
-    if (verdict.refuse) {
-      // A refused attempt was never judged, so it does not count as a failure: its places go back.
-      await this.givePlacesBack([network!, accountAtNetwork!, account!]);
+    if (!places) {
       await this.audit(actor, 'auth.sign-in', user ?? null, false, 'throttled');
       throw throttled();
     }
-    if (verdict.delayMs > 0) await (this.o.sleep ?? sleep)(verdict.delayMs);
+    const [network, , account] = places;
+    const verdict = verdictOn(places);
+    // Places within the limits (takePlacesWithin): the verdict is a delay, for an account under attack.
+    if (!verdict.refuse && verdict.delayMs > 0) await (this.o.sleep ?? sleep)(verdict.delayMs);
     // A failure keeps the places it took: it is already counted.
     const failed = async (reason: string) => {
       await this.audit(actor, 'auth.sign-in', user ?? null, false, reason);
@@ -264,10 +268,9 @@ export class WebSessionsService {
    * which a failure keeps and a success gives back.
    */
   private async requireSecondFactorAttempt(actor: Actor, user: User, action: string): Promise<ThrottlePlace[]> {
-    const places = await this.takePlaces([[networkKey(actor.clientAddress), SIGN_IN_THROTTLE.network], [secondFactorKey(user.id), SIGN_IN_THROTTLE.secondFactor]]);
-    const [network, mine] = places;
-    if (network!.place > SIGN_IN_THROTTLE.network.limit || mine!.place > SIGN_IN_THROTTLE.secondFactor.limit) {
-      await this.givePlacesBack(places);
+    const places = await this.takePlacesWithin([[networkKey(actor.clientAddress), SIGN_IN_THROTTLE.network], [secondFactorKey(user.id), SIGN_IN_THROTTLE.secondFactor]],
+      ([network, mine]) => network!.place <= SIGN_IN_THROTTLE.network.limit && mine!.place <= SIGN_IN_THROTTLE.secondFactor.limit);
+    if (!places) {
       await this.audit(actor, action, user, false, 'throttled');
       throw throttled();
     }
@@ -299,6 +302,26 @@ export class WebSessionsService {
       await this.repos.signInThrottles.sweep(now.toISOString());
     }
     return places;
+  }
+
+  /**
+   * `takePlaces` that a limit refuses only once attempts in flight have had a moment to be judged.
+   * Counting each attempt before it is judged bounds the guesses, but it also counts the right
+   * answers still being checked: people of one office (one network) or one person in several tabs
+   * signing in at the same moment would refuse each other. So a count over a limit gives its places
+   * back and tries again after a short wait, a few times: a right answer gives its place back once
+   * judged, a failure keeps it, so a guesser gains nothing by waiting. Null: still over a limit.
+   */
+  private async takePlacesWithin(counters: [string, ThrottleRule][], within: (places: ThrottlePlace[]) => boolean): Promise<ThrottlePlace[] | null> {
+    for (let retry = 0; ; retry++) {
+      const places = await this.takePlaces(counters);
+      if (within(places)) return places;
+      // A refused attempt was never judged, so it does not count as a failure: its places go back.
+      await this.givePlacesBack(places);
+      const wait = IN_FLIGHT_WAITS_MS[retry];
+      if (wait === undefined) return null;
+      await (this.o.sleep ?? sleep)(wait);
+    }
   }
 
   private async givePlacesBack(places: ThrottlePlace[]): Promise<void> {

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { Argon2PasswordHasher } from '../../src/integrations/argon2.password-hasher.js';
 import { WebSessionsService } from '../../src/services/web-sessions.service.js';
-import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
+import { DIALECTS, TEST_PASSWORD, createOrganisation, type TestOrganisation } from '../support/vault.js';
 import { SIGN_IN_THROTTLE } from '../../src/domain/identity/sign-in-throttle.js';
 import { PASSWORD, addPerson, enrolTotp, totp } from '../ui/support.js';
 import { postSignIn } from './support.js';
@@ -128,6 +128,18 @@ describe.each(DIALECTS)('second-factor races on %s', (dialect) => {
     await a!.verifySecondFactor(session, totp(secret), request);
     const counted = await t.vault.store.repos.signInThrottles.failures([`second-factor:${member.id}`], t.vault.clock.now().toISOString());
     expect(counted.get(`second-factor:${member.id}`)).toBe(0);
+  });
+
+  // The attack review of the merged fixes (4 December, evening): counting attempts before judging them
+  // also counted right answers still being checked, so people signing in at the same moment from one
+  // office, or one person in several tabs, were refused (429) with no failure ever counted.
+  it('lets everyone in when many right passwords arrive at once from one office, and one person in several tabs', SLOW, async () => {
+    const office = await Promise.all(Array.from({ length: 40 }, () => org.user({ roles: ['member'] })));
+    const colleagues = await Promise.all(office.map((p) => postSignIn(t.app, '203.0.113.50', p.email, TEST_PASSWORD)));
+    expect(colleagues.map((a) => a.statusCode)).toEqual(Array(40).fill(303));
+    const tabs = await org.user({ roles: ['member'] });
+    const signIns = await Promise.all(Array.from({ length: 8 }, () => postSignIn(t.app, '203.0.113.51', tabs.email, TEST_PASSWORD)));
+    expect(signIns.map((a) => a.statusCode)).toEqual(Array(8).fill(303));
   });
 
   it('counts failures by the connecting address when not behind a proxy, whatever X-Forwarded-For claims', SLOW, async () => {
