@@ -8,6 +8,7 @@ import type { AccessService } from './access.service.js';
 import type { Repos } from '../domain/repositories.js';
 import type { Actor, User } from '../domain/types.js';
 import { auditEvent } from './audit-events.js';
+import { actorFor } from './identity.service.js';
 
 /** Ends `user`'s sessions and revokes their credentials and SCIM tokens inside the caller's transaction; returns how many were revoked. */
 export async function revokePersonAccess(repos: Repos, actor: Actor, user: User, decision: Pick<Decision, 'allow' | 'reason' | 'via'>, now: Date, ids: Record<string, string> = {}): Promise<number> {
@@ -47,7 +48,7 @@ export async function revokeScimTokensMadeBy(repos: Repos, actor: Actor, user: U
  * decide() no longer lets them manage the organisation's identity settings, where SCIM tokens are made.
  */
 export async function revokeScimTokensIfNoLongerAllowed(repos: Repos, access: Pick<AccessService, 'mayWithin'>, actor: Actor, user: User, decision: Pick<Decision, 'allow' | 'reason' | 'via'>, now: Date, ids: Record<string, string> = {}): Promise<number> {
-  const asThemNow: Actor = { kind: 'user', userId: user.id, organisationId: user.organisationId, roles: user.roles, teams: user.teams, clearance: user.clearance, channel: actor.channel, clientAddress: null, requestId: null };
+  const asThemNow = actorFor(user, { channel: actor.channel, clientAddress: null, requestId: null });
   if (await access.mayWithin(repos, asThemNow, 'organisation.identity', { kind: 'organisation', organisationId: user.organisationId })) return 0;
   return revokeScimTokensMadeBy(repos, actor, user, decision, now, ids);
 }
