@@ -260,14 +260,14 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     admission, bodyDeadlines: { idleMs: config.uploadIdleSeconds * 1000, minBytesPerSecond: config.uploadMinBytesPerSecond, graceMs: RATE_GRACE_MS }, lifecycle,
   });
   const documents = new DocumentsService({ store, access, locks, blobs, clock, ingestion, identity: identityServices.identity });
-  const filing = new DocumentFilingService({ store, access, locks, blobs, clock, ingestion, lifecycle, retention, identity: identityServices.identity });
+  const filing = new DocumentFilingService({ store, access, locks, blobs, clock, ingestion, lifecycle, retention, collections, identity: identityServices.identity });
   const arrangements = new ArrangementsService({ store, access, collections, clock, serviceAreas, mail });
   const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays, lifecycle,
     segments: { wholeMaxBytes: config.scanWholeMaxBytes, overlapBytes: config.scanSegmentOverlapBytes },
   });
 
   const keysService = new KeysService({ store, access, clock, keys });
-  const dav = new DavService({ store, access, clock, collections, documents, locks });
+  const dav = new DavService({ store, access, clock, collections, locks });
   const jobsAdmin = new JobsAdminService({ store, access, clock });
   // Records management: the file plan, legal holds, disposal review and certificates of destruction.
   const holds = new HoldsService({ store, access, clock });

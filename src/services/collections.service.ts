@@ -32,6 +32,24 @@ export interface NewCollection {
   classification: string;
 }
 
+/** Something in the way at a destination (WebDAV Overwrite: T), to be binned to make room: by kind and id. */
+export interface InTheWay {
+  kind: 'document' | 'collection';
+  id: string;
+}
+
+/**
+ * The removal of a document, or of a collection with everything in it, once every decision that could
+ * refuse it has been made (permission on all of it, holds, locks, scans). `bin` soft-deletes it in the
+ * caller's transaction, so a removal and the copy, move or new folder it makes room for are all or
+ * nothing: a refused operation bins nothing.
+ */
+export interface Removal {
+  readonly kind: 'document' | 'collection';
+  readonly id: string;
+  bin(repos: Repos, now: Date): Promise<void>;
+}
+
 export interface CollectionListing {
   collection: Collection;
   children: Collection[];
@@ -43,6 +61,8 @@ export interface CollectionTrail {
   organisationId: string | null;
   steps: (Collection | null)[];
 }
+
+const CHANGED = 'What is at the destination changed at the same moment; try again.';
 
 export class CollectionsService {
   constructor(private readonly o: {
@@ -74,18 +94,19 @@ export class CollectionsService {
    * Existence and permission first, shape second: whatever is wrong with the input, someone who may
    * not see the parent learns only that it is not there (404, audited).
    */
-  async create(actor: Actor, input: NewCollection): Promise<Collection> {
+  async create(actor: Actor, input: NewCollection, options: { /** What is there under that name, binned in the same transaction (WebDAV COPY with Overwrite: T). */ replace?: InTheWay } = {}): Promise<Collection> {
     const parentId = input.parentId ?? null;
-    if (parentId !== null) return this.createInside(actor, parentId, input);
+    if (parentId !== null) return this.createInside(actor, parentId, input, options.replace);
     const organisationId = input.organisationId;
     const decision = await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId }, { organisationId, ids: {} });
     const { name, serviceArea, classification } = this.validShape(input);
+    const removal = options.replace ? await this.prepareRemoval(actor, options.replace, { at: { organisationId, parentId: null, name }, replaced: true }) : null;
     // Only a joint workspace (createWorkspace) starts a tree belonging to an arrangement.
-    return this.insert(actor, { organisationId, parentId: null, name, serviceArea, classification, arrangementId: null }, decision);
+    return this.insert(actor, { organisationId, parentId: null, name, serviceArea, classification, arrangementId: null }, decision, removal);
   }
 
   /** A sub-collection inherits its parent's organisation and arrangement; its service area must be the parent's. */
-  private async createInside(actor: Actor, parentId: string, input: NewCollection): Promise<Collection> {
+  private async createInside(actor: Actor, parentId: string, input: NewCollection, replace?: InTheWay): Promise<Collection> {
     // The input is judged only once the actor may create in the parent as it is (else 404).
     const { parent, decision, created } = await this.o.access.requireCreatableIn(actor, 'collection.create', parentId, (stored) => {
       const shape = this.validShape(input);
@@ -95,7 +116,8 @@ export class CollectionsService {
     const { name, serviceArea, classification } = created;
     await this.o.locks.enforce(actor, [{ kind: 'members', collection: parent }]);
     const placed = placeCollection({ organisationId: parent.organisationId, parentId: parent.id, serviceArea, classification, arrangementId: null }, parent);
-    return this.insert(actor, { name, ...placed }, decision);
+    const removal = replace ? await this.prepareRemoval(actor, replace, { at: { organisationId: parent.organisationId, parentId: parent.id, name }, replaced: true }) : null;
+    return this.insert(actor, { name, ...placed }, decision, removal);
   }
 
   private validShape(input: NewCollection): { name: string; serviceArea: string; classification: Classification } {
@@ -109,12 +131,13 @@ export class CollectionsService {
     return { name, serviceArea: input.serviceArea, classification: input.classification as Classification };
   }
 
-  private async insert(actor: Actor, c: Omit<Collection, 'id' | 'createdAt' | 'deletedAt'>, decision: Decision): Promise<Collection> {
+  private async insert(actor: Actor, c: Omit<Collection, 'id' | 'createdAt' | 'deletedAt'>, decision: Decision, removal: Removal | null = null): Promise<Collection> {
     const taken = await this.o.store.repos.collections.childByName(c.organisationId, c.parentId, c.name);
-    if (taken) throw await this.nameTaken(actor, taken);
+    if (taken && !(removal?.kind === 'collection' && taken.id === removal.id)) throw await this.nameTaken(actor, taken);
     const now = this.o.clock.now();
     const collection: Collection = { ...c, id: randomUUID(), createdAt: now.toISOString(), deletedAt: null };
     await this.o.store.transaction(async (repos) => {
+      if (removal) await removal.bin(repos, now);
       if (c.parentId !== null) {
         // The parent as it is now (share-locked on PostgreSQL) must give what was authorised.
         const parent = await repos.collections.byIdForFiling(c.parentId);
@@ -193,7 +216,13 @@ export class CollectionsService {
    * in them (arrangement binding, service area, classification floor) are recomputed from their new
    * place in the same transaction, so a folder leaving a joint workspace stops being shared at once.
    */
-  async move(actor: Actor, collectionId: string, change: { name?: string; parentId?: string | null; /** A records manager's confirmation that the move may bring due dates earlier. */ confirmShorter?: boolean }): Promise<Collection> {
+  async move(actor: Actor, collectionId: string, change: {
+    name?: string; parentId?: string | null;
+    /** A records manager's confirmation that the move may bring due dates earlier. */
+    confirmShorter?: boolean;
+    /** What is at the destination under that name, binned in the move's own transaction (WebDAV Overwrite: T). */
+    replace?: InTheWay;
+  }): Promise<Collection> {
     const collection = await this.o.store.repos.collections.byId(collectionId);
     if (!collection || collection.deletedAt) throw notFound('collection');
     const decision = await this.requireManageAll(actor, collection, 'collection.move');
@@ -214,11 +243,15 @@ export class CollectionsService {
     if (parent && parent.organisationId !== collection.organisationId) throw invalid('Collections can only be moved within their organisation; copy them instead.', { field: 'parentId' });
     if (parent && parent.serviceArea !== collection.serviceArea) throw invalid('A sub-collection must have the same service area as its parent.', { field: 'parentId' });
     const clash = await this.o.store.repos.collections.childByName(collection.organisationId, parentId, name);
-    if (clash && clash.id !== collection.id) throw await this.nameTaken(actor, clash);
+    if (clash && clash.id !== collection.id && !(change.replace?.kind === 'collection' && clash.id === change.replace.id)) throw await this.nameTaken(actor, clash);
     const moving = parentId !== collection.parentId;
     const target = { organisationId: collection.organisationId, ids: { collectionId: collection.id, ...(parentId ? { parentId } : {}) } };
     if (moving && change.confirmShorter === true) await this.o.retention.requireShorteningConfirmable(actor, collection.organisationId, target.ids);
     await this.o.locks.enforce(actor, [...(await this.subtreeTouches(collection)), ...(parent ? [{ kind: 'members' as const, collection: parent }] : [])]);
+    // What is in the way is decided like a delete of it, after the move itself, and binned in the move's transaction.
+    const removal = change.replace
+      ? await this.prepareRemoval(actor, change.replace, { at: { organisationId: collection.organisationId, parentId, name }, replaced: true, sparing: { kind: 'collection', id: collection.id } })
+      : null;
     // Locks do not follow a moved resource (RFC 4918 §7.5): those on it and inside it end here.
     const endedLocks = await this.o.locks.tokensOn({ kind: 'collection', collection });
     const now = this.o.clock.now();
@@ -234,6 +267,7 @@ export class CollectionsService {
       if (placedNow.arrangementId !== placement.arrangementId || placedNow.classification !== placement.classification) {
         throw conflict('The destination was moved or changed at the same moment; try again.');
       }
+      if (removal) await removal.bin(repos, now);
       const place = async () => {
         await repos.collections.place(collection.id, { name, ...placement });
         await this.replaceBelow(repos, moved, now.toISOString());
@@ -307,6 +341,84 @@ export class CollectionsService {
   async subtreeTouches(collection: Collection): Promise<WriteTouch[]> {
     const parent = collection.parentId ? await this.o.store.repos.collections.byId(collection.parentId) : undefined;
     return [{ kind: 'subtree', collection }, ...(parent ? [{ kind: 'members' as const, collection: parent }] : [])];
+  }
+
+  /**
+   * Prepares binning a document, or a collection with everything in it, deciding everything first:
+   * a document as `DocumentsService.remove` would (delete permission, holds, scans, locks), a
+   * collection as a WebDAV DELETE of it (`requireManageAll`, then deleting each live document inside,
+   * and the locks on all of it). Nothing changes here; `bin` does it in the caller's transaction, and
+   * refuses (409, try again) if anything was added inside meanwhile, since that was not decided.
+   * `at`: where it must be (a destination it is in the way at); `sparing`: what is being moved or
+   * copied there, which must not be inside it; `replaced`: recorded on the delete events.
+   */
+  async prepareRemoval(actor: Actor, what: InTheWay, options: {
+    at?: { organisationId: string; parentId: string | null; name: string };
+    sparing?: InTheWay;
+    replaced?: boolean;
+  } = {}): Promise<Removal> {
+    const repos = this.o.store.repos;
+    const flag: Record<string, string> = options.replaced ? { replaced: 'true' } : {};
+    const at = options.at;
+    if (what.kind === 'document') {
+      const document = await repos.documents.byId(what.id);
+      if (!document || document.deletedAt || (at && (document.organisationId !== at.organisationId || document.collectionId !== at.parentId || document.name !== at.name))) throw notFound('document');
+      if (options.sparing?.id === document.id) throw conflict('The source and destination are the same.');
+      const decision = await this.o.access.require(actor, 'document.delete', documentResource(document), { organisationId: document.organisationId, ids: { documentId: document.id } });
+      const collection = await repos.collections.byId(document.collectionId);
+      await this.o.locks.enforce(actor, [{ kind: 'content', target: { kind: 'document', document } }, ...(collection ? [{ kind: 'members' as const, collection }] : [])]);
+      const endedLocks = await this.o.locks.tokensOn({ kind: 'document', document });
+      return {
+        kind: 'document', id: document.id,
+        bin: async (tx, now) => {
+          const current = await tx.documents.byId(document.id);
+          if (!current || current.deletedAt || current.collectionId !== document.collectionId || current.name !== document.name) throw conflict(CHANGED);
+          for (const token of endedLocks) await tx.locks.delete(token);
+          await tx.documents.update(document.id, { deletedAt: now.toISOString() }, now.toISOString());
+          await tx.audit.insert([auditEvent(actor, 'document.delete', { organisationId: document.organisationId, ids: { documentId: document.id, ...flag } }, decision, now)]);
+        },
+      };
+    }
+    const collection = await repos.collections.byId(what.id);
+    if (!collection || collection.deletedAt || (at && (collection.organisationId !== at.organisationId || collection.parentId !== at.parentId || collection.name !== at.name))) throw notFound('collection');
+    const decision = await this.requireManageAll(actor, collection, 'collection.delete');
+    await this.o.locks.enforce(actor, await this.subtreeTouches(collection));
+    const subtree = await this.subtree(repos, collection);
+    const spared = options.sparing;
+    if (spared && subtree.some((c) => c.id === spared.id)) throw conflict('What is at the destination holds what is being moved; move it somewhere else first.');
+    // Each live document inside is deleted as itself: a scan under way or a hold on it refuses the whole removal, before anything is binned.
+    const documents = new Map<string, { document: Document; decision: Decision }>();
+    for (const c of subtree) {
+      for (const d of await repos.documents.inCollection(c.id, { limit: 1_000_000 })) {
+        if (spared?.id === d.id) throw conflict('What is at the destination holds what is being moved; move it somewhere else first.');
+        documents.set(d.id, { document: d, decision: await this.o.access.require(actor, 'document.delete', documentResource(d), { organisationId: d.organisationId, ids: { documentId: d.id } }) });
+      }
+    }
+    const endedLocks = await this.o.locks.tokensOn({ kind: 'collection', collection });
+    const decided = new Set(subtree.map((c) => c.id));
+    return {
+      kind: 'collection', id: collection.id,
+      bin: async (tx, now) => {
+        const at = now.toISOString();
+        const current = await tx.collections.byId(collection.id);
+        if (!current || current.deletedAt || current.parentId !== collection.parentId || current.name !== collection.name) throw conflict(CHANGED);
+        const subtreeNow = await this.subtree(tx, current);
+        if (subtreeNow.some((c) => !decided.has(c.id))) throw conflict(CHANGED);
+        const events: ReturnType<typeof auditEvent>[] = [];
+        for (const c of subtreeNow) {
+          for (const d of await tx.documents.inCollection(c.id, { limit: 1_000_000 })) {
+            const allowed = documents.get(d.id);
+            if (!allowed) throw conflict(CHANGED);
+            await tx.documents.update(d.id, { deletedAt: at }, at);
+            events.push(auditEvent(actor, 'document.delete', { organisationId: d.organisationId, ids: { documentId: d.id } }, allowed.decision, now));
+          }
+        }
+        for (const token of endedLocks) await tx.locks.delete(token);
+        for (const c of subtreeNow.reverse()) await tx.collections.softDelete(c.id, at);
+        events.push(auditEvent(actor, 'collection.delete', { organisationId: collection.organisationId, ids: { collectionId: collection.id, ...flag } }, decision, now));
+        await tx.audit.insert(events);
+      },
+    };
   }
 
   /** The collection and all its live descendants, parents before children. */

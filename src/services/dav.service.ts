@@ -9,8 +9,7 @@ import type { Actor, Collection, Document, Organisation } from '../domain/types.
 import type { Store } from '../domain/repositories.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
-import type { CollectionsService } from './collections.service.js';
-import type { DocumentsService } from './documents.service.js';
+import type { CollectionsService, InTheWay } from './collections.service.js';
 import type { LocksService, NewLock, ResourceLock } from './locks.service.js';
 import type { Place } from '../domain/locks/coverage.js';
 
@@ -43,7 +42,7 @@ export const MAX_DEAD_PROPERTY_BYTES = 64 * 1024;
 export type PropertyChange = { op: 'set'; namespace: string; name: string; value: string } | { op: 'remove'; namespace: string; name: string };
 
 export class DavService {
-  constructor(private readonly o: { store: Store; access: AccessService; clock: Clock; collections: CollectionsService; documents: DocumentsService; locks: LocksService }) {}
+  constructor(private readonly o: { store: Store; access: AccessService; clock: Clock; collections: CollectionsService; locks: LocksService }) {}
 
   private get repos() {
     return this.o.store.repos;
@@ -253,39 +252,26 @@ export class DavService {
   // --- Collections: delete (WebDAV only) and move (the collections service's, as for every interface) ---
 
   /**
-   * Deletes a collection and everything in it: each document is soft-deleted through the documents
-   * service (so legal holds and per-document decisions apply), then the collections are marked deleted.
+   * Deletes a collection and everything in it: every decision first (manage-level access to all of it,
+   * each live document's own deletion, so legal holds and scans under way apply, and the locks), then
+   * the documents and the collections are binned in one transaction, so a refused delete bins nothing.
    * Deleting needs the same level as deleting documents ('manage'); top-level collections also need
    * the right to manage the organisation's file plan.
    */
   async removeCollection(actor: Actor, handed: Collection): Promise<void> {
-    const { collection } = (await this.o.locks.current({ kind: 'collection', collection: handed })) as { kind: 'collection'; collection: Collection };
-    const decision = await this.o.collections.requireManageAll(actor, collection, 'collection.delete');
-    await this.o.locks.enforce(actor, await this.o.collections.subtreeTouches(collection));
-    const subtree = await this.o.collections.subtree(this.repos, collection);
-    for (const c of subtree) {
-      for (const d of await this.repos.documents.inCollection(c.id, { limit: 1_000_000 })) await this.o.documents.remove(actor, d.id);
-    }
-    const endedLocks = await this.o.locks.tokensOn({ kind: 'collection', collection });
+    const removal = await this.o.collections.prepareRemoval(actor, { kind: 'collection', id: handed.id });
     const now = this.o.clock.now();
-    await this.o.store.transaction(async (repos) => {
-      for (const token of endedLocks) await repos.locks.delete(token);
-      for (const c of subtree.reverse()) await repos.collections.softDelete(c.id, now.toISOString());
-      await repos.audit.insert([auditEvent(actor, 'collection.delete', { organisationId: collection.organisationId, ids: { collectionId: collection.id } }, decision, now)]);
-    });
+    await this.o.store.transaction((repos) => removal.bin(repos, now));
   }
 
   /**
-   * Whether the actor may move this collection and everything in it, asked before a MOVE with
-   * Overwrite removes what is at the destination, so a refused move deletes nothing.
+   * MOVE of a collection: the collections service renames/moves it and recomputes everything below;
+   * with Overwrite: T, what is in the way is binned in the move's own transaction, once the move and
+   * the removal are both decided, so a refused move (retention shortened, say) bins nothing.
    */
-  async requireMovable(actor: Actor, handed: Collection): Promise<void> {
-    const { collection } = (await this.o.locks.current({ kind: 'collection', collection: handed })) as { kind: 'collection'; collection: Collection };
-    await this.o.collections.requireManageAll(actor, collection, 'collection.move');
-  }
-
-  /** MOVE of a collection: the collections service renames/moves it and recomputes everything below. */
-  async moveCollection(actor: Actor, collection: Collection, destination: { parent: Collection | null; name: string }): Promise<Collection> {
-    return this.o.collections.move(actor, collection.id, { name: destination.name, parentId: destination.parent?.id ?? null });
+  async moveCollection(actor: Actor, collection: Collection, destination: { parent: Collection | null; name: string; replace?: InTheWay }): Promise<Collection> {
+    return this.o.collections.move(actor, collection.id, {
+      name: destination.name, parentId: destination.parent?.id ?? null, ...(destination.replace ? { replace: destination.replace } : {}),
+    });
   }
 }

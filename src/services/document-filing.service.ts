@@ -8,9 +8,10 @@ import { DomainError, conflict, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
 import { placeDocument } from '../domain/placement.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
-import type { Actor, Document } from '../domain/types.js';
+import type { Actor, Document, Version } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import { AccessService, collectionResource, documentResource } from './access.service.js';
+import type { CollectionsService, InTheWay, Removal } from './collections.service.js';
 import { auditEvent } from './audit-events.js';
 import { requireSamePlace, statusOf, target, versionRef, type DocumentIngestion, type Inspected } from './document-ingestion.js';
 import type { IdentityService } from './identity.service.js';
@@ -32,13 +33,18 @@ export interface DocumentFilingServiceOptions {
   identity: Pick<IdentityService, 'actorNow'>;
   /** A move is refiling by another name: its effect on the due date is checked like refiling's. */
   retention: RetentionService;
+  /** What is in the way of a copy or move (WebDAV Overwrite: T) is decided and binned as the file plan removes things. */
+  collections: Pick<CollectionsService, 'prepareRemoval'>;
 }
 
 export interface MoveInput {
   name?: string;
   collectionId?: string;
-  /** A document already at the destination under that name, to be replaced (deleted) in the same transaction. */
-  replace?: string;
+  /**
+   * A document or collection already at the destination under that name, to be replaced: binned in the
+   * move's own transaction, once the move and the removal are both decided (WebDAV Overwrite: T).
+   */
+  replace?: InTheWay;
   /**
    * A records manager's confirmation that the move may bring the document's due date earlier (its new
    * collection is filed under a series with a shorter period); without it such a move is refused (409).
@@ -49,7 +55,8 @@ export interface MoveInput {
 export interface CopyInput {
   collectionId: string;
   name?: string;
-  replace?: string;
+  /** As MoveInput's: binned in the copy's own transaction. */
+  replace?: InTheWay;
 }
 
 export class DocumentFilingService {
@@ -81,9 +88,8 @@ export class DocumentFilingService {
       await this.o.access.require(actor, 'document.create', { ...collectionResource(destination), classification: placement.classification },
         { organisationId: destination.organisationId, ids: { collectionId: destination.id, documentId } });
     }
-    const replaced = change.replace ? await this.requireReplaceable(actor, change.replace, destination.id, name) : null;
     const clash = await this.repos.documents.byName(destination.id, name);
-    if (clash && clash.id !== document.id && clash.id !== replaced?.document.id) throw await this.o.ingestion.nameTaken(actor, clash, `A document called "${name}" already exists there.`);
+    if (clash && clash.id !== document.id && !isReplaced(change.replace, clash.id)) throw await this.o.ingestion.nameTaken(actor, clash, `A document called "${name}" already exists there.`);
     const action = moving ? 'document.move' : 'document.rename';
     if (name !== document.name) await this.o.ingestion.requireAllowedName(actor, document, name, `${action}-blocked`);
     if (moving && change.confirmShorter === true) await this.o.retention.requireShorteningConfirmable(actor, document.organisationId, { documentId, collectionId: destination.id });
@@ -91,15 +97,18 @@ export class DocumentFilingService {
     const touches: WriteTouch[] = [{ kind: 'content', target: { kind: 'document', document } }];
     if (source) touches.push({ kind: 'members', collection: source });
     if (moving) touches.push({ kind: 'members', collection: destination });
-    if (replaced) touches.push({ kind: 'content', target: { kind: 'document', document: replaced.document } });
     await this.o.locks.enforce(actor, touches);
+    // What is in the way is decided as a delete of it (holds, scans, locks, everything inside a folder)
+    // only once the move itself may go ahead; it is binned in the move's transaction, so a move refused
+    // there (a due date brought earlier) bins nothing.
+    const removal = change.replace ? await this.prepareRemoval(actor, change.replace, destination.organisationId, destination.id, name, documentId) : null;
     // Locks do not follow a renamed or moved resource (RFC 4918 §7.5), on any interface.
     const endedLocks = await this.o.locks.tokensOn({ kind: 'document', document });
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
       for (const token of endedLocks) await repos.locks.delete(token);
       await requireSamePlace(repos, placement);
-      if (replaced) await this.softDeleteReplaced(repos, actor, replaced, now);
+      if (removal) await removal.bin(repos, now);
       const rename = () => repos.documents.update(document.id, { name, ...placement }, now.toISOString());
       // Its retention derives from its place: a move that brings its due date earlier needs a records manager's confirmation.
       let shift: DueDateShift = { earlier: 0, later: 0 };
@@ -128,7 +137,7 @@ export class DocumentFilingService {
     const source = await this.repos.documents.byId(sourceId);
     if (!source) throw notFound('document');
     const move = options.move === true;
-    await this.o.access.require(actor, 'document.download', documentResource(source), target(source));
+    const version = await this.copyable(actor, source);
     const destination = await this.repos.collections.byId(input.collectionId);
     if (!destination || destination.deletedAt) throw notFound('collection');
     const name = validateName(input.name ?? source.name);
@@ -136,20 +145,14 @@ export class DocumentFilingService {
     await this.o.access.require(actor, 'document.create', { ...collectionResource(destination), classification: placement.classification },
       { organisationId: destination.organisationId, ids: { collectionId: destination.id, documentId: source.id } });
     if (move) await this.o.access.require(actor, 'document.delete', documentResource(source), target(source));
-    const replaced = input.replace ? await this.requireReplaceable(actor, input.replace, destination.id, name) : null;
+    // Decided now so a refusal comes before the bytes are read; decided again, fresh, once they are.
+    if (input.replace) await this.prepareRemoval(actor, input.replace, destination.organisationId, destination.id, name, source.id);
     const clash = await this.repos.documents.byName(destination.id, name);
-    if (clash && clash.id !== replaced?.document.id && !(move && clash.id === source.id)) {
+    if (clash && !isReplaced(input.replace, clash.id) && !(move && clash.id === source.id)) {
       throw await this.o.ingestion.nameTaken(actor, clash, `A document called "${name}" already exists there.`);
-    }
-    const version = await this.repos.documents.versionById(source.currentVersionId);
-    if (!version) throw notFound('version');
-    if (version.scanStatus !== 'clean' && version.scanStatus !== 'released') {
-      await this.o.access.recordRefusal(actor, 'document.copy', target(source, version.id), `scan_${version.scanStatus}`);
-      throw new DomainError('LOCKED', 'This document cannot be copied until its malware check is clean.');
     }
 
     const touches: WriteTouch[] = [{ kind: 'members', collection: destination }];
-    if (replaced) touches.push({ kind: 'content', target: { kind: 'document', document: replaced.document } });
     const sourceCollection = move ? await this.repos.collections.byId(source.collectionId) : undefined;
     if (move) touches.push({ kind: 'content', target: { kind: 'document', document: source } });
     if (sourceCollection) touches.push({ kind: 'members', collection: sourceCollection });
@@ -173,6 +176,7 @@ export class DocumentFilingService {
       let readNow: Decision;
       let createNow: Decision;
       let deleteNow: Decision | null = null;
+      let removal: Removal | null = null;
       try {
         const sourceNow = await this.repos.documents.byId(source.id);
         if (!sourceNow) throw notFound('document');
@@ -184,7 +188,7 @@ export class DocumentFilingService {
         createNow = await this.o.access.require(actorNow, 'document.create', { ...collectionResource(destinationNow), classification: placement.classification },
           { organisationId: destinationNow.organisationId, ids: { collectionId: destinationNow.id, documentId: source.id } });
         if (move) deleteNow = await this.o.access.require(actorNow, 'document.delete', documentResource(sourceNow), target(sourceNow));
-        if (replaced) await this.o.access.require(actorNow, 'document.delete', documentResource(replaced.document), target(replaced.document));
+        if (input.replace) removal = await this.prepareRemoval(actorNow, input.replace, destination.organisationId, destination.id, name, source.id);
       } catch (error) {
         await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
         throw error;
@@ -214,7 +218,7 @@ export class DocumentFilingService {
           const current = await repos.documents.byId(source.id);
           if (!current || current.deletedAt || current.status === 'disposed') throw notFound('document');
           await requireSamePlace(repos, copy);
-          if (replaced) await this.softDeleteReplaced(repos, actor, replaced, now);
+          if (removal) await removal.bin(repos, now);
           const taken = await repos.documents.byName(destination.id, name);
           if (taken && !(move && taken.id === source.id)) throw conflict(`A document called "${name}" already exists there.`);
           await repos.documents.insertDocument(copy);
@@ -244,22 +248,33 @@ export class DocumentFilingService {
     }
   }
 
-  /** The document a copy or move would replace, and the decision that lets the actor delete it. */
-  private async requireReplaceable(actor: Actor, documentId: string, collectionId: string, name: string): Promise<Replaced> {
-    const replaced = await this.repos.documents.byId(documentId);
-    if (!replaced || replaced.deletedAt || replaced.collectionId !== collectionId || replaced.name !== name) throw notFound('document');
-    const decision = await this.o.access.require(actor, 'document.delete', documentResource(replaced), target(replaced));
-    return { document: replaced, decision };
+  /**
+   * Refuses, as a copy of it would, when the actor may not copy this document now (may not download
+   * it, or its malware check is not finished); writes nothing else. For a copy of a folder over
+   * something in the way (WebDAV Overwrite: T), asked of every document before anything is binned.
+   */
+  async requireCopyable(actor: Actor, documentId: string): Promise<void> {
+    const source = await this.repos.documents.byId(documentId);
+    if (!source) throw notFound('document');
+    await this.copyable(actor, source);
   }
 
-  private async softDeleteReplaced(repos: Repos, actor: Actor, replaced: Replaced, now: Date): Promise<void> {
-    await repos.documents.update(replaced.document.id, { deletedAt: now.toISOString() }, now.toISOString());
-    await repos.audit.insert([auditEvent(actor, 'document.delete', { ...target(replaced.document), ids: { ...target(replaced.document).ids, replaced: 'true' } }, replaced.decision, now)]);
+  private async copyable(actor: Actor, source: Document): Promise<Version> {
+    await this.o.access.require(actor, 'document.download', documentResource(source), target(source));
+    const version = await this.repos.documents.versionById(source.currentVersionId);
+    if (!version) throw notFound('version');
+    if (version.scanStatus !== 'clean' && version.scanStatus !== 'released') {
+      await this.o.access.recordRefusal(actor, 'document.copy', target(source, version.id), `scan_${version.scanStatus}`);
+      throw new DomainError('LOCKED', 'This document cannot be copied until its malware check is clean.');
+    }
+    return version;
+  }
+
+  /** What is in the way at the destination, decided for binning (it must be there, and must not hold the document being filed). */
+  private async prepareRemoval(actor: Actor, what: InTheWay, organisationId: string, collectionId: string, name: string, documentId: string): Promise<Removal> {
+    return this.o.collections.prepareRemoval(actor, what, { at: { organisationId, parentId: collectionId, name }, replaced: true, sparing: { kind: 'document', id: documentId } });
   }
 }
 
-/** A document a copy or move replaces (WebDAV Overwrite), with the decision that allows deleting it. */
-interface Replaced {
-  document: Document;
-  decision: Decision;
-}
+/** Whether `id` is the document a copy or move replaces. */
+const isReplaced = (replace: InTheWay | undefined, id: string): boolean => replace?.kind === 'document' && replace.id === id;

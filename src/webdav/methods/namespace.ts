@@ -6,7 +6,8 @@ import { checkIf } from '../conditions.js';
 import { asForbidden, CHANGE, depthOf, type DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { lockPath, parseDestination, resolve, type Resolved } from '../resources.js';
-import { createCollection, removeResource } from './write.js';
+import type { InTheWay } from '../../services/collections.service.js';
+import { createCollection } from './write.js';
 
 export async function copyMove(cx: DavContext, source: Resolved, move: boolean) {
   const { request, reply, actor, services } = cx;
@@ -30,11 +31,13 @@ export async function copyMove(cx: DavContext, source: Resolved, move: boolean) 
   await checkIf(cx, source);
 
   const name = destSegments[destSegments.length - 1]!;
+  // What is in the way (Overwrite: T) is never removed here, ahead of the operation: the services bin it
+  // in the copy's or move's own transaction, once everything that could refuse either was decided, so a
+  // refused COPY or MOVE (a due date brought earlier, a hold, a lock, a scan under way) bins nothing.
+  const replace: InTheWay | undefined = dest.kind === 'document' ? { kind: 'document', id: dest.document!.id }
+    : dest.kind === 'collection' ? { kind: 'collection', id: dest.collection!.id } : undefined;
   if (source.kind === 'document') {
-    // A collection in the way is removed first (Overwrite: T); a document in the way is replaced by
-    // the service in the same transaction as the copy or move, after every permission is decided.
-    if (dest.kind === 'collection') await asForbidden(removeResource(cx, dest), CHANGE);
-    const input = { collectionId: dest.parent!.id, name, ...(dest.kind === 'document' ? { replace: dest.document!.id } : {}) };
+    const input = { collectionId: dest.parent!.id, name, ...(replace ? { replace } : {}) };
     const result = move
       ? await asForbidden(services.filing.move(actor, source.document!.id, input), CHANGE)
       : await asForbidden(services.filing.copy(actor, source.document!.id, input));
@@ -43,11 +46,7 @@ export async function copyMove(cx: DavContext, source: Resolved, move: boolean) 
   }
   if (move) {
     if (dest.org.id !== source.org!.id) throw new DavError(403, 'Collections cannot be moved between organisations; copy them instead.');
-    if (exists) {
-      await asForbidden(services.dav.requireMovable(actor, source.collection!), CHANGE);
-      await asForbidden(removeResource(cx, dest), CHANGE);
-    }
-    await asForbidden(services.dav.moveCollection(actor, source.collection!, { parent: dest.parent, name }), CHANGE);
+    await asForbidden(services.dav.moveCollection(actor, source.collection!, { parent: dest.parent, name, ...(replace ? { replace } : {}) }), CHANGE);
     return reply.status(exists ? 204 : 201).send();
   }
   // A folder tree is copied document by document; across organisations that could stop part-way
@@ -55,9 +54,20 @@ export async function copyMove(cx: DavContext, source: Resolved, move: boolean) 
   if (dest.org.id !== source.org!.id) {
     throw new DavError(403, 'Folders cannot be copied between organisations in one step; copy the documents (each copy is checked, recorded and all-or-nothing).');
   }
-  if (exists) await removeResource(cx, dest);
-  await copyCollection(cx, source.collection!, dest.org.id, dest.parent, name, depth === 'infinity');
+  const recursive = depth === 'infinity';
+  // The new folder is created in the same transaction as what is in the way is binned; its documents
+  // are copied one by one after that, so each one's copy is asked about first (read, scan finished).
+  if (replace) await requireTreeCopyable(cx, source.collection!, recursive);
+  await copyCollection(cx, source.collection!, dest.org.id, dest.parent, name, recursive, replace);
   return reply.status(exists ? 204 : 201).send();
+}
+
+/** Refuses (as the copy would) before anything changes when a document the copy would carry cannot be copied yet. */
+async function requireTreeCopyable(cx: DavContext, source: Collection, recursive: boolean): Promise<void> {
+  if (!recursive) return;
+  const { collections, documents } = await cx.services.dav.members(cx.actor, source.organisationId, source);
+  for (const d of documents) await asForbidden(cx.services.filing.requireCopyable(cx.actor, d.id));
+  for (const c of collections) await requireTreeCopyable(cx, c, true);
 }
 
 async function copyDocumentInto(cx: DavContext, source: Document, collection: Collection, name: string): Promise<Document> {
@@ -66,8 +76,8 @@ async function copyDocumentInto(cx: DavContext, source: Document, collection: Co
   return copy;
 }
 
-async function copyCollection(cx: DavContext, source: Collection, organisationId: string, parent: Collection | null, name: string, recursive: boolean): Promise<void> {
-  const created = await createCollection(cx, organisationId, parent, name, source);
+async function copyCollection(cx: DavContext, source: Collection, organisationId: string, parent: Collection | null, name: string, recursive: boolean, replace?: InTheWay): Promise<void> {
+  const created = await createCollection(cx, organisationId, parent, name, source, replace);
   await cx.services.dav.copyProperties(cx.actor, source.id, created.id);
   if (!recursive) return;
   const { collections, documents } = await cx.services.dav.members(cx.actor, source.organisationId, source);

@@ -3,6 +3,7 @@
 import type { FastifyReply } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import type { Collection } from '../../domain/types.js';
+import type { InTheWay } from '../../services/collections.service.js';
 import type { PropertyChange } from '../../services/dav.service.js';
 import type { UploadResult } from '../../services/documents.service.js';
 import { uploadOutcome } from '../../services/upload-outcome.js';
@@ -62,7 +63,7 @@ export async function del(cx: DavContext, target: Resolved) {
 }
 
 /** Soft-deletes a document, or a collection with everything in it (the services decide on all of it). */
-export async function removeResource(cx: DavContext, target: Resolved): Promise<void> {
+async function removeResource(cx: DavContext, target: Resolved): Promise<void> {
   if (target.kind === 'document') await cx.services.documents.remove(cx.actor, target.document!.id);
   else if (target.kind === 'collection') await cx.services.dav.removeCollection(cx.actor, target.collection!);
 }
@@ -85,14 +86,15 @@ export async function mkcol(cx: DavContext, target: Resolved) {
  * and records managers only, decided by the collections service) takes the service area named like it,
  * else the source's (COPY) or the actor's first team.
  */
-export async function createCollection(cx: DavContext, organisationId: string, parent: Collection | null, name: string, like: Collection | null): Promise<Collection> {
+export async function createCollection(cx: DavContext, organisationId: string, parent: Collection | null, name: string, like: Collection | null, replace?: InTheWay): Promise<Collection> {
   const { actor, services } = cx;
+  const options = replace ? { replace } : {};
   if (parent) {
-    return asForbidden(services.collections.create(actor, { organisationId, name, parentId: parent.id, serviceArea: parent.serviceArea, classification: parent.classification }));
+    return asForbidden(services.collections.create(actor, { organisationId, name, parentId: parent.id, serviceArea: parent.serviceArea, classification: parent.classification }, options));
   }
   const area = services.serviceAreas.includes(name.toLowerCase()) ? name.toLowerCase() : like?.serviceArea ?? actor.teams[0];
   if (!area) throw new DavError(403, 'Top-level collections are created by org admins or records managers, named after a service area.');
-  return asForbidden(services.collections.create(actor, { organisationId, name, parentId: null, serviceArea: area, classification: like?.classification ?? 'OFFICIAL' }));
+  return asForbidden(services.collections.create(actor, { organisationId, name, parentId: null, serviceArea: area, classification: like?.classification ?? 'OFFICIAL' }, options));
 }
 
 export async function proppatch(cx: DavContext, target: Resolved) {
