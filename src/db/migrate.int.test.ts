@@ -37,6 +37,25 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
   });
 });
 
+describe.each(DIALECTS)('migration 202612110000_users_disabled_by on %s', (dialect) => {
+  it('records every account already switched off as an org admin\'s, and leaves the others on with no one recorded', async () => {
+    const t = await openEmptyDatabase(dialect);
+    try {
+      const { db, caps } = t.handle;
+      await migrate(db, caps, { until: '202612100000_jobs_due_in_order' });
+      const now = new Date().toISOString();
+      await db.insertInto('organisations' as never).values({ id: 'o1', slug: 'o1', name: 'O1', kind: 'district', region: 'North', created_at: now } as never).execute();
+      const person = (id: string, disabled: number) => ({ id, organisation_id: 'o1', email: `${id}@o1.test`, name: id, roles: '["member"]', teams: '[]', clearance: 'OFFICIAL', disabled, created_at: now });
+      await db.insertInto('users' as never).values([person('on', 0), person('off', 1)] as never).execute();
+      expect(await migrate(db, caps)).toContain('202612110000_users_disabled_by');
+      const rows = await db.selectFrom('users' as never).select(['id', 'disabled', 'disabled_by'] as never).orderBy('id' as never).execute();
+      expect(rows).toEqual([{ id: 'off', disabled: 1, disabled_by: 'admin' }, { id: 'on', disabled: 0, disabled_by: null }]);
+    } finally {
+      await t.remove();
+    }
+  });
+});
+
 describe('the schema', () => {
   it('has the same tables and columns on both dialects', () => {
     const [sqlite, postgres] = [schemas.get('sqlite'), schemas.get('postgres')];

@@ -44,8 +44,20 @@ export interface User {
   clearance: Classification;
   mfaEnabled: boolean;
   disabled: boolean;
+  /**
+   * Who switched the account off, while it is off (null while it is on). The directory may switch on
+   * only an account it switched off itself; see decide()'s `person.enable`.
+   */
+  disabledBy: DisabledBy | null;
   createdAt: string;
 }
+
+/**
+ * Who switched an account off: an org admin (or the operator), an organisation decision only an org
+ * admin undoes; or the organisation's directory (SCIM), which may switch it on again.
+ */
+export const DISABLED_BY = ['admin', 'directory'] as const;
+export type DisabledBy = (typeof DISABLED_BY)[number];
 
 /**
  * Who is acting. Every service takes one explicitly; interfaces build it from a

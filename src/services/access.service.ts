@@ -5,10 +5,10 @@
 //   can/decisions decide many at once, without auditing: for pages, lists and path look-ups
 //   recordDenial  the one way a deny event is written, for refusals decided elsewhere (file policy)
 import { isFrozenByHold, type Action, type CreateInsideAction } from '../domain/access/actions.js';
-import { decide, reachableOrganisations, type Acceptance, type CollectionResource, type Decision, type DecisionContext, type DocumentResource, type Resource } from '../domain/access/policy.js';
+import { decide, reachableOrganisations, type Acceptance, type CollectionResource, type Decision, type DecisionContext, type DocumentResource, type PersonResource, type Resource } from '../domain/access/policy.js';
 import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
-import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
+import type { Actor, Arrangement, Classification, Collection, Document, User } from '../domain/types.js';
 import { heldMessage, type HoldRef } from '../domain/records/holds.js';
 import { readableScope } from '../domain/access/readable-scope.js';
 import type { ReadableScope } from '../domain/search/types.js';
@@ -24,6 +24,11 @@ export function documentResource(d: Document): DocumentResource {
     kind: 'document', id: d.id, organisationId: d.organisationId, serviceArea: d.serviceArea, classification: d.classification,
     status: d.status, deleted: d.deletedAt !== null, arrangementId: d.arrangementId,
   };
+}
+
+/** A person's account as decide() is asked about it: whose, in which organisation, and who switched it off. */
+export function personResource(u: User): PersonResource {
+  return { kind: 'person', userId: u.id, organisationId: u.organisationId, disabledBy: u.disabledBy };
 }
 
 /** Refusals that someone allowed to see the document is told about (423), by decision reason. */
@@ -133,11 +138,13 @@ export class AccessService {
    * `check` inside the caller's transaction: arrangements and holds are read with its repositories (so
    * after the row locks it took, a hold committed a moment ago is seen), and a refusal's audit event is
    * written in it. For the destroying transaction, so no hold can slip between the decision and the act.
+   * `auditAs`: the action the refusal's event names, when it is the change's own (`user.enable`), so a
+   * refused change sits beside the allowed ones in the log.
    */
-  async checkWithin(repos: Repos, actor: Actor, action: Action, resource: Resource, target: AuditTarget): Promise<Decision> {
+  async checkWithin(repos: Repos, actor: Actor, action: Action, resource: Resource, target: AuditTarget, extra: { auditAs?: string } = {}): Promise<Decision> {
     const context = await this.#context(actor, [{ action, resource }], {}, repos);
     const decision = decide(actor, action, resource, context);
-    if (!decision.allow) await repos.audit.insert([auditEvent(actor, action, denialTarget(target, decision), decision, this.clock.now())]);
+    if (!decision.allow) await repos.audit.insert([auditEvent(actor, extra.auditAs ?? action, denialTarget(target, decision), decision, this.clock.now())]);
     return decision;
   }
 

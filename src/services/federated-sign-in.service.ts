@@ -150,7 +150,7 @@ export class FederatedSignInService {
     const access = mapped ?? { roles: ['member' as const], teams: [], clearance: 'OFFICIAL' as const };
     const user: User = {
       id: randomUUID(), organisationId: provider.organisationId, email, name: identity.name?.trim() || email, ...access,
-      mfaEnabled: false, disabled: false, createdAt: now.toISOString(),
+      mfaEnabled: false, disabled: false, disabledBy: null, createdAt: now.toISOString(),
     };
     await this.o.store.transaction(async (repos) => {
       await repos.users.insert({ ...user, passwordHash: null });

@@ -155,7 +155,7 @@ export class IdentityService {
     const now = this.o.clock.now();
     const user: User = {
       id: randomUUID(), organisationId: org.id, email, name: input.name.trim(), roles, teams,
-      clearance: input.clearance as Classification, mfaEnabled: false, disabled: false, createdAt: now.toISOString(),
+      clearance: input.clearance as Classification, mfaEnabled: false, disabled: false, disabledBy: null, createdAt: now.toISOString(),
     };
     // An invited person has no password until they follow the link: nothing to guess meanwhile.
     const passwordHash = password === null ? null : await this.o.passwords.hash(password);

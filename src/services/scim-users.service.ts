@@ -2,7 +2,9 @@
 // change (PATCH) and remove. The directory acts as its `directory` actor: every change is asked of decide()
 // (`organisation.manage-users` on its own organisation) and audited in its transaction. Nobody provisioned
 // here has a password: they sign in through the organisation's identity provider. Switching someone off
-// (active=false or DELETE) ends their sessions and revokes their tokens and app passwords at once.
+// (active=false or DELETE) ends their sessions and revokes their tokens and app passwords at once. Switching
+// someone on again (active=true) is decide()'s `person.enable`: the directory may undo only its own switching
+// off, never an org admin's; a refusal keeps the account off, is audited, and the rest of the request stands.
 import { randomUUID } from 'node:crypto';
 import type { Decision } from '../domain/access/policy.js';
 import { notFound } from '../domain/errors.js';
@@ -13,7 +15,7 @@ import { emailFromUserName, personName, type ScimUserInput } from '../domain/ide
 import type { Clock } from '../domain/ports.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import type { User } from '../domain/types.js';
-import type { AccessService } from './access.service.js';
+import { personResource, type AccessService } from './access.service.js';
 import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
 import { auditEvent } from './audit-events.js';
 import { revokePersonAccess } from './person-revocation.js';
@@ -96,7 +98,7 @@ export class ScimUsersService {
     }
     const user: User = {
       id: randomUUID(), organisationId: actor.organisationId, email, name: personName(input, email), ...ACCESS_FLOOR,
-      mfaEnabled: false, disabled: !input.active, createdAt: now.toISOString(),
+      mfaEnabled: false, disabled: !input.active, disabledBy: input.active ? null : 'directory', createdAt: now.toISOString(),
     };
     try {
       await this.o.store.transaction(async (repos) => {
@@ -179,16 +181,36 @@ export class ScimUsersService {
         userId: user.id, organisationId: user.organisationId, externalId: change.externalId ?? null, givenName: parts.givenName, familyName: parts.familyName,
         updatedAt: now.toISOString(), removedAt: null,
       });
+      // Switched off already (by an admin or by the directory): it stays as it is, and so does who did it.
       if (change.active === false && !user.disabled) await this.switchOff(repos, actor, decision, user, now);
-      if (change.active === true && user.disabled) {
-        await repos.users.update(user.id, { disabled: false });
-        await repos.audit.insert([auditEvent(actor, 'user.enable', { organisationId: user.organisationId, ids: { userId: user.id, scimTokenId: actor.scimTokenId } }, decision, now)]);
-      }
+      if (change.active === true && user.disabled) await this.switchOn(repos, actor, user.id, now);
     });
   }
 
+  /**
+   * active=true for a switched-off account, in the caller's transaction. decide() (`person.enable`, on the
+   * account as it is now) lets the directory switch on only an account it switched off; an org admin's
+   * switching off is refused, audited as a refused `user.enable` (reason `disabled_by_admin`), and is not
+   * an error: the request's other changes are kept and the answer shows the account inactive, so Entra
+   * goes on provisioning (a 4xx would fail the whole request at every cycle). The switch is conditional,
+   * so an admin's switching off that commits meanwhile is decided again rather than undone.
+   */
+  private async switchOn(repos: Repos, actor: DirectoryActor, userId: string, now: Date): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await repos.users.byId(userId);
+      if (!current?.disabled) return;
+      const target = { organisationId: current.organisationId, ids: { userId, scimTokenId: actor.scimTokenId } };
+      const decision = await this.o.access.checkWithin(repos, actor, 'person.enable', personResource(current), target, { auditAs: 'user.enable' });
+      if (!decision.allow) return;
+      if (await repos.users.enableIfDisabledBy(userId, 'directory')) {
+        await repos.audit.insert([auditEvent(actor, 'user.enable', target, decision, now)]);
+        return;
+      }
+    }
+  }
+
   private async switchOff(repos: Repos, actor: DirectoryActor, decision: Decision, user: User, now: Date): Promise<void> {
-    await repos.users.update(user.id, { disabled: true });
+    await repos.users.update(user.id, { disabled: true, disabledBy: 'directory' });
     await repos.audit.insert([auditEvent(actor, 'user.disable', { organisationId: user.organisationId, ids: { userId: user.id, scimTokenId: actor.scimTokenId } }, decision, now)]);
     await revokePersonAccess(repos, actor, user, decision, now, { scimTokenId: actor.scimTokenId });
   }

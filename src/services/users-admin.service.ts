@@ -6,7 +6,7 @@ import type { Clock } from '../domain/ports.js';
 import type { Actor, Classification, Document, User } from '../domain/types.js';
 import { CLASSIFICATIONS } from '../domain/types.js';
 import type { Notification, Store } from '../domain/repositories.js';
-import { documentResource, type AccessService } from './access.service.js';
+import { documentResource, personResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { revokePersonAccess, revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
 import type { IdentityService } from './identity.service.js';
@@ -66,12 +66,18 @@ export class UsersAdminService {
     return updated;
   }
 
-  /** Disables (or re-enables) a person; their sessions end at once and their tokens and app passwords are revoked. */
+  /**
+   * Disables (or re-enables) a person; their sessions end at once and their tokens and app passwords are revoked.
+   * An admin's disabling is the organisation's decision, recorded as such (`disabledBy` 'admin', also over the
+   * directory's): the directory cannot switch the account on again, only an org admin can (decide()'s
+   * `person.enable`), and enabling clears the mark.
+   */
   async setDisabled(actor: Actor, userId: string, disabled: boolean): Promise<void> {
-    const { user, decision } = await this.managed(actor, userId);
+    const { user, decision: managing } = await this.managed(actor, userId);
     if (disabled && actor.userId === userId) throw invalid('You cannot disable your own account.');
+    const decision = disabled ? managing : await this.o.access.require(actor, 'person.enable', personResource(user), { organisationId: user.organisationId, ids: { userId } }, { missing: 'user' });
     await this.o.store.transaction(async (repos) => {
-      await repos.users.update(userId, { disabled });
+      await repos.users.update(userId, disabled ? { disabled, disabledBy: 'admin' } : { disabled });
       await repos.audit.insert([this.event(actor, disabled ? 'user.disable' : 'user.enable', user, decision)]);
       if (disabled) await revokePersonAccess(repos, actor, user, decision, this.o.clock.now());
     });

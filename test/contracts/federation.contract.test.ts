@@ -30,7 +30,7 @@ describe.each(DIALECTS)('federation repository on %s', (dialect) => {
     const id = randomUUID();
     await repos.users.insert({
       id, organisationId, email: `${randomBytes(5).toString('hex')}@example.test`, name: 'Pat', roles: ['member'], teams: [], clearance: 'OFFICIAL',
-      mfaEnabled: false, disabled: false, createdAt: T0, passwordHash: null,
+      mfaEnabled: false, disabled: false, disabledBy: null, createdAt: T0, passwordHash: null,
     });
     return id;
   }

@@ -25,7 +25,7 @@ describe.each(DIALECTS)('mail repository contract on %s', (dialect) => {
     const id = randomUUID();
     await repos.users.insert({
       id, organisationId, email: `${randomBytes(5).toString('hex')}@example.test`, name: 'Pat', roles: ['member'], teams: [], clearance: 'OFFICIAL',
-      mfaEnabled: false, disabled: false, createdAt: iso(T0), passwordHash: null,
+      mfaEnabled: false, disabled: false, disabledBy: null, createdAt: iso(T0), passwordHash: null,
     });
     return id;
   }

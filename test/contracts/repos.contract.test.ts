@@ -45,7 +45,7 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
   async function user(organisationId: string, patch: Partial<User> = {}): Promise<User> {
     const u: User = {
       id: id(), organisationId, email: `${randomBytes(5).toString('hex')}@example.test`, name: 'Pat Example', roles: ['member'],
-      teams: ['payroll'], clearance: 'OFFICIAL', mfaEnabled: false, disabled: false, createdAt: iso(T0), ...patch,
+      teams: ['payroll'], clearance: 'OFFICIAL', mfaEnabled: false, disabled: false, disabledBy: null, createdAt: iso(T0), ...patch,
     };
     await repos.users.insert({ ...u, passwordHash: 'hash' });
     return u;
@@ -155,7 +155,26 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect(await repos.users.byEmail(u.email.toUpperCase())).toEqual(u);
       expect(await refusal(user(org.id, { email: u.email }))).toBeInstanceOf(Error);
       await repos.users.update(u.id, { disabled: true, mfaEnabled: true, roles: ['member'] });
-      expect(await repos.users.byId(u.id)).toEqual({ ...u, disabled: true, mfaEnabled: true, roles: ['member'] });
+      expect(await repos.users.byId(u.id)).toEqual({ ...u, disabled: true, disabledBy: 'admin', mfaEnabled: true, roles: ['member'] });
+    });
+
+    it('records who switched an account off, clears it when switched on, and lets the directory switch on only its own', async () => {
+      const org = await organisation();
+      const u = await user(org.id);
+      const created = await user(org.id, { disabled: true, disabledBy: 'directory' });
+      expect(await repos.users.byId(created.id)).toEqual(created);
+      expect(await repos.users.enableIfDisabledBy(u.id, 'directory')).toBe(false);
+      await repos.users.update(u.id, { disabled: true, disabledBy: 'directory' });
+      expect((await repos.users.byId(u.id))!.disabledBy).toBe('directory');
+      await repos.users.update(u.id, { disabled: true, disabledBy: 'admin' });
+      expect(await repos.users.enableIfDisabledBy(u.id, 'directory')).toBe(false);
+      expect(await repos.users.byId(u.id)).toEqual({ ...u, disabled: true, disabledBy: 'admin' });
+      await repos.users.update(u.id, { disabled: false });
+      expect(await repos.users.byId(u.id)).toEqual(u);
+      await repos.users.update(u.id, { disabled: true, disabledBy: 'directory' });
+      expect(await repos.users.enableIfDisabledBy(u.id, 'directory')).toBe(true);
+      expect(await repos.users.byId(u.id)).toEqual(u);
+      expect(await repos.users.enableIfDisabledBy(u.id, 'directory')).toBe(false);
     });
 
     it('accepts each TOTP step once, later steps only, even when two requests race', async () => {

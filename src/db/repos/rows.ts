@@ -14,7 +14,7 @@ export const toOrganisation = (r: Selectable<OrganisationsTable>): Organisation 
  * The columns a `User` is made of, and nothing more: a person's password hash, MFA secret and recovery
  * codes are read only by sign-in (`signInState`), never with every request that names the person.
  */
-export const USER_COLUMNS = ['id', 'organisation_id', 'email', 'name', 'roles', 'teams', 'clearance', 'mfa_enabled', 'disabled', 'created_at'] as const;
+export const USER_COLUMNS = ['id', 'organisation_id', 'email', 'name', 'roles', 'teams', 'clearance', 'mfa_enabled', 'disabled', 'disabled_by', 'created_at'] as const;
 
 export const toUser = (r: Pick<Selectable<UsersTable>, (typeof USER_COLUMNS)[number]>): User => ({
   id: r.id,
@@ -26,6 +26,8 @@ export const toUser = (r: Pick<Selectable<UsersTable>, (typeof USER_COLUMNS)[num
   clearance: r.clearance as Classification,
   mfaEnabled: r.mfa_enabled === 1,
   disabled: r.disabled === 1,
+  // Off with no one recorded (never written so since migration 202612110000) counts as an admin's: the safe side.
+  disabledBy: r.disabled === 1 ? (r.disabled_by === 'directory' ? 'directory' : 'admin') : null,
   createdAt: r.created_at,
 });
 

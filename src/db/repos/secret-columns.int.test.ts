@@ -52,7 +52,7 @@ describe.each(DIALECTS)('the statements reading people and tokens on %s', (diale
     await repos.organisations.insert({ id: organisationId, slug: `org-${randomBytes(4).toString('hex')}`, name: 'Council', kind: 'council', region: 'North', createdAt: '2026-11-01T09:00:00.000Z' });
     const user = {
       id: randomUUID(), organisationId, email: `${randomBytes(5).toString('hex')}@example.test`, name: 'Pat Example', roles: ['member' as const],
-      teams: ['payroll'], clearance: 'OFFICIAL' as const, mfaEnabled: true, disabled: false, createdAt: '2026-11-01T09:00:00.000Z',
+      teams: ['payroll'], clearance: 'OFFICIAL' as const, mfaEnabled: true, disabled: false, disabledBy: null, createdAt: '2026-11-01T09:00:00.000Z',
     };
     await repos.users.insert({ ...user, passwordHash: '$argon2id$v=19$m=65536,t=3,p=4$secret' });
     await repos.users.update(user.id, { mfaEnabled: true, mfaSecret: 'MFA-SECRET', recoveryCodes: JSON.stringify(['code-hash']) });

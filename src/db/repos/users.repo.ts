@@ -1,7 +1,7 @@
 // People and their credentials (API tokens, WebDAV app passwords).
 import type { Kysely } from 'kysely';
 import type { CredentialRow, NewUser, SignInState, UserPatch, UsersRepository } from '../../domain/repositories.js';
-import type { User } from '../../domain/types.js';
+import type { DisabledBy, User } from '../../domain/types.js';
 import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
 import { toUser, USER_COLUMNS } from './rows.js';
@@ -34,7 +34,9 @@ export class UsersRepo implements UsersRepository {
         teams: JSON.stringify(user.teams),
         clearance: user.clearance,
         mfa_enabled: 0,
-        disabled: 0,
+        // A directory may create someone switched off (SCIM active=false): recorded as it says.
+        disabled: user.disabled ? 1 : 0,
+        disabled_by: user.disabled ? user.disabledBy ?? 'admin' : null,
         failed_sign_ins: 0,
         created_at: user.createdAt,
       })
@@ -106,13 +108,22 @@ export class UsersRepo implements UsersRepository {
     if (patch.roles !== undefined) set.roles = JSON.stringify(patch.roles);
     if (patch.teams !== undefined) set.teams = JSON.stringify(patch.teams);
     if (patch.clearance !== undefined) set.clearance = patch.clearance;
-    if (patch.disabled !== undefined) set.disabled = patch.disabled ? 1 : 0;
+    if (patch.disabled !== undefined) {
+      set.disabled = patch.disabled ? 1 : 0;
+      set.disabled_by = patch.disabled ? patch.disabledBy ?? 'admin' : null;
+    }
     if (patch.passwordHash !== undefined) set.password_hash = patch.passwordHash;
     if (patch.mfaSecret !== undefined) set.mfa_secret = patch.mfaSecret;
     if (patch.mfaEnabled !== undefined) set.mfa_enabled = patch.mfaEnabled ? 1 : 0;
     if (patch.recoveryCodes !== undefined) set.recovery_codes = patch.recoveryCodes;
     if (Object.keys(set).length === 0) return;
     await this.db.updateTable('users').set(set).where('id', '=', id).execute();
+  }
+
+  async enableIfDisabledBy(id: string, by: DisabledBy): Promise<boolean> {
+    const result = await this.db.updateTable('users').set({ disabled: 0, disabled_by: null })
+      .where('id', '=', id).where('disabled', '=', 1).where('disabled_by', '=', by).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   async rehashPassword(id: string, previous: string, next: string): Promise<boolean> {

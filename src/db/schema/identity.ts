@@ -14,6 +14,8 @@ export interface UsersTable {
   mfa_enabled: number;
   recovery_codes: string | null;
   disabled: number;
+  /** While disabled: 'admin' (an org admin or the operator) or 'directory' (SCIM); null while enabled. */
+  disabled_by: string | null;
   failed_sign_ins: number;
   /** No longer written: sign-in throttling lives in sign_in_throttles and never locks an account. */
   locked_until: string | null;

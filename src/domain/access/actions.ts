@@ -97,6 +97,9 @@ export const PERSON_ACTIONS = [
   'person.manage-credentials',
   // Seeing who a person is (name, e-mail) where their work shows up, such as a lock they hold.
   'person.identify',
+  // Switching a switched-off account on again. Asked of the person as they are (who switched them off):
+  // an org admin may undo any switching off; the organisation's directory only its own.
+  'person.enable',
 ] as const;
 export type PersonAction = (typeof PERSON_ACTIONS)[number];
 

@@ -45,6 +45,17 @@ describe('a directory actor (SCIM)', () => {
     expect(ACTIONS.length).toBeGreaterThan(40);
   });
 
+  it('may switch on again only an account it switched off itself, in its own organisation', () => {
+    const person = (organisationId: string, disabledBy?: 'admin' | 'directory' | null): Resource => ({ kind: 'person', userId: 'u1', organisationId, ...(disabledBy === undefined ? {} : { disabledBy }) });
+    expect(decide(directory('org-a'), 'person.enable', person('org-a', 'directory'), CONTEXT)).toEqual({ allow: true, reason: 'directory', via: null });
+    // An org admin's switching off, or one not known (accounts switched off before it was recorded), is the organisation's.
+    for (const by of ['admin', null, undefined] as const) {
+      expect(decide(directory('org-a'), 'person.enable', person('org-a', by), CONTEXT)).toEqual({ allow: false, reason: 'disabled_by_admin', via: null });
+    }
+    expect(decide(directory('org-a'), 'person.enable', person('org-b', 'directory'), CONTEXT)).toEqual({ allow: false, reason: 'other_organisation', via: null });
+    expect(decide(directory('org-a'), 'person.enable', { kind: 'organisation', organisationId: 'org-a' }, CONTEXT).allow).toBe(false);
+  });
+
   it('reaches no other organisation\'s content', () => {
     expect(reachableOrganisations(directory('org-a'), [], NOW)).toEqual([]);
   });

@@ -960,6 +960,17 @@ describe('person actions', () => {
     expect(decide(userOf('org-b', ['org_admin']), 'person.manage-credentials', alice, context).allow).toBe(false);
   });
 
+  it("let an org admin of the person's own organisation switch an account on again, whoever switched it off", () => {
+    const context = { now: NOW, arrangements: [], holds: NO_HOLDS };
+    for (const disabledBy of ['admin', 'directory', null] as const) {
+      const alice = { kind: 'person' as const, userId: 'alice', organisationId: 'org-a', disabledBy };
+      expect(decide(userOf('org-a', ['org_admin']), 'person.enable', alice, context)).toMatchObject({ allow: true, reason: 'org_admin' });
+      expect(decide({ ...userOf('org-a', ['member']), userId: 'alice' }, 'person.enable', alice, context)).toMatchObject({ allow: false, reason: 'role' });
+      expect(decide(userOf('org-a', ['security_admin', 'records_manager', 'auditor', 'dpo']), 'person.enable', alice, context)).toMatchObject({ allow: false, reason: 'role' });
+      expect(decide(userOf('org-b', ['org_admin']), 'person.enable', alice, context)).toMatchObject({ allow: false, reason: 'other_person' });
+    }
+  });
+
   it("tell who a person is to their own organisation's people only", () => {
     const context = { now: NOW, arrangements: [], holds: NO_HOLDS };
     const alice = { kind: 'person' as const, userId: 'alice', organisationId: 'org-a' };

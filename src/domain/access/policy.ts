@@ -1,6 +1,6 @@
 // The single policy decision point. Every interface and job asks decide(); none decides alone.
 // Deny by default: each rule below is an explicit grant, and anything it does not grant is refused.
-import type { AccessLevel, Actor, Arrangement, Classification, DocumentStatus, Role, ScanStatus, ServiceArea } from '../types.js';
+import type { AccessLevel, Actor, Arrangement, Classification, DisabledBy, DocumentStatus, Role, ScanStatus, ServiceArea } from '../types.js';
 import { classificationAtMost, levelAtLeast } from '../types.js';
 import type { Action, ArrangementAction, ContentAction, CreateInsideAction, OrganisationAction, PersonAction } from './actions.js';
 import { CONTENT_ACTIONS, isContentAction, isCreateInsideAction, isDestructionAction, isFrozenByHold, isOrganisationAction, isPersonAction, isSystemAction } from './actions.js';
@@ -56,11 +56,16 @@ export interface Acceptance {
   reviewedRevision: number;
 }
 
-/** A person, for actions on their own credentials. */
+/** A person, for actions on their own credentials, and on their account. */
 export interface PersonResource {
   kind: 'person';
   userId: string;
   organisationId: string;
+  /**
+   * For `person.enable`: who switched the account off. Anything but 'directory' (an admin, or not
+   * known) is an organisation decision that only an org admin undoes.
+   */
+  disabledBy?: DisabledBy | null;
 }
 
 export type Resource = CollectionResource | DocumentResource | OrganisationResource | ArrangementResource | PersonResource;
@@ -152,11 +157,20 @@ function decideUnfrozen(actor: Actor, action: Action, resource: Resource, contex
 
 /**
  * An organisation's directory (its SCIM client: Entra ID's provisioning service) is not a person. It adds,
- * changes and switches off that organisation's people (`organisation.manage-users`) and nothing else: no
- * content, no audit log, no identity settings, no credentials, and never another organisation.
+ * changes and switches off that organisation's people (`organisation.manage-users`), switches on again those
+ * it switched off (`person.enable`), and nothing else: no content, no audit log, no identity settings, no
+ * credentials, and never another organisation.
  */
 function decideDirectory(actor: Actor, action: Action, resource: Resource): Decision {
   if (actor.organisationId === null) return deny('no_identity');
+  if (action === 'person.enable') {
+    // The directory switches on only what it switched off. An account an org admin disabled is an
+    // organisation decision the directory knows nothing of (Entra re-sends active=true for anyone
+    // still assigned to the application): only an org admin undoes it.
+    if (resource.kind !== 'person') return deny('wrong_resource');
+    if (resource.organisationId !== actor.organisationId) return deny('other_organisation');
+    return resource.disabledBy === 'directory' ? allow('directory') : deny('disabled_by_admin');
+  }
   if (action !== 'organisation.manage-users') return deny('directory_scope');
   if (resource.kind !== 'organisation') return deny('wrong_resource');
   return resource.organisationId === actor.organisationId ? allow('directory') : deny('other_organisation');
@@ -168,6 +182,11 @@ function decideDirectory(actor: Actor, action: Action, resource: Resource): Deci
  * admins may be, for locks on their own resources: that is `lock.list`).
  */
 function decidePerson(actor: Actor, action: PersonAction, person: PersonResource): Decision {
+  if (action === 'person.enable') {
+    // Whoever switched the account off, an org admin of its organisation may switch it on (never its
+    // holder: a switched-off person signs in nowhere, and an org admin cannot disable themselves).
+    return person.organisationId === actor.organisationId && hasRole(actor, 'org_admin') ? allow('org_admin') : deny(person.organisationId === actor.organisationId ? 'role' : 'other_person');
+  }
   if (person.userId === actor.userId) return allow('self');
   if (action === 'person.identify' && person.organisationId === actor.organisationId) return allow('colleague');
   if (person.organisationId === actor.organisationId && hasRole(actor, 'org_admin')) return allow('org_admin');

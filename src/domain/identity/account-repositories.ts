@@ -1,7 +1,7 @@
 // Ports: people's accounts as services see them: the person, their credentials, their web sessions
 // and the sign-in throttle counters. Part of the Store's repositories (domain/repositories.ts `users`,
 // `sessions`, `signInThrottles`).
-import type { Classification, Role, User } from '../types.js';
+import type { Classification, DisabledBy, Role, User } from '../types.js';
 
 export interface NewUser extends User {
   passwordHash: string | null;
@@ -29,7 +29,13 @@ export interface SignInState {
 export type UserPatch = Partial<{
   /** Lower-cased by the caller (SCIM renames people when the directory changes their userName). */
   email: string;
-  name: string; roles: Role[]; teams: string[]; clearance: Classification; disabled: boolean; passwordHash: string;
+  name: string; roles: Role[]; teams: string[]; clearance: Classification;
+  /**
+   * Switching off records who did it (`disabledBy`, 'admin' when not given: the safe side, as only an
+   * org admin undoes that); switching on clears it.
+   */
+  disabled: boolean; disabledBy: DisabledBy;
+  passwordHash: string;
   mfaSecret: string | null; mfaEnabled: boolean; recoveryCodes: string | null;
 }>;
 
@@ -45,6 +51,11 @@ export interface UsersRepository {
   spendRecoveryCode(id: string, codeHash: string): Promise<boolean>;
   listByOrganisation(organisationId: string): Promise<User[]>;
   update(id: string, patch: UserPatch): Promise<void>;
+  /**
+   * Switches the account on only if it is still switched off by `by` (one statement: an admin's
+   * switching off that lands meanwhile is never undone by the directory). True if it was switched on.
+   */
+  enableIfDisabledBy(id: string, by: DisabledBy): Promise<boolean>;
   /** Replaces the password hash only if it is still `previous` (a hash upgraded at sign-in never overwrites a password changed meanwhile). */
   rehashPassword(id: string, previous: string, next: string): Promise<boolean>;
   insertCredential(row: CredentialRow & { secretHash: string }): Promise<void>;
