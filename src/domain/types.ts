@@ -60,6 +60,16 @@ export const DISABLED_BY = ['admin', 'directory'] as const;
 export type DisabledBy = (typeof DISABLED_BY)[number];
 
 /**
+ * The credential a request was authenticated with: an API token or WebDAV app password (its id), or
+ * a web session (the hash of its id, as stored). Named so that a request that waits (an upload whose
+ * bytes take a while) can check, before it commits, that the credential still signs its person in.
+ */
+export interface CredentialRef {
+  kind: 'api_token' | 'app_password' | 'session';
+  id: string;
+}
+
+/**
  * Who is acting. Every service takes one explicitly; interfaces build it from a
  * verified credential, jobs and the CLI build a `system` actor honestly. A `directory` is an
  * organisation's provisioning client (SCIM, e.g. Entra ID): not a person, so no user id, and decide()
@@ -80,6 +90,8 @@ export interface Actor {
    * lets a write through only when its own holder presents it: a token is not a bearer secret.
    */
   lockTokens?: readonly string[];
+  /** The credential this request came with (set where each interface authenticates); none for the CLI and jobs. */
+  credential?: CredentialRef;
 }
 
 export interface Collection {

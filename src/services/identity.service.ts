@@ -6,7 +6,7 @@ import { normaliseEmailDomain } from '../domain/identity/federation.js';
 import { credentialsUsable } from '../domain/identity/mfa.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock, PasswordHasher } from '../domain/ports.js';
-import type { Actor, Channel, Classification, Organisation, Role, User } from '../domain/types.js';
+import type { Actor, Channel, Classification, CredentialRef, Organisation, Role, User } from '../domain/types.js';
 import { CLASSIFICATIONS, ROLES } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import type { Decision } from '../domain/access/policy.js';
@@ -26,10 +26,12 @@ export function systemActor(channel: Channel = 'cli'): Actor {
   return { kind: 'system', userId: null, organisationId: null, roles: [], teams: [], clearance: 'OFFICIAL-SENSITIVE', channel, clientAddress: null, requestId: null };
 }
 
-export function actorFor(user: User, request: RequestInfo): Actor {
+/** The person as an actor; `credential`: what the request was authenticated with (none for the CLI and jobs). */
+export function actorFor(user: User, request: RequestInfo, credential?: CredentialRef): Actor {
   return {
     kind: 'user', userId: user.id, organisationId: user.organisationId, roles: user.roles, teams: user.teams,
     clearance: user.clearance, channel: request.channel, clientAddress: request.clientAddress, requestId: request.requestId,
+    ...(credential ? { credential } : {}),
   };
 }
 
@@ -187,15 +189,51 @@ export class IdentityService {
   /**
    * The actor as their person is now. A request that waited (an upload whose bytes took a while) must
    * not act on the roles, teams and clearance it started with, nor at all once its person has been
-   * switched off or removed meanwhile (which also revoked every credential they had): that is refused
-   * (401), audited as `action` on `target`. Actors that are not a person are returned as they are.
+   * switched off or removed meanwhile (which also revoked every credential they had), nor once the
+   * credential it came with no longer signs them in: an API token or app password revoked, a web
+   * session signed out, ended by an admin or past its lifetime (`credential_revoked`,
+   * `session_ended`), or any credential whose person now needs a second factor they have not set up
+   * (`mfa_not_set_up`). Each is refused, audited as `action` on `target`. One read by primary key
+   * for the credential, after the person's. Actors that are not a person are returned as they are.
    */
   async actorNow(actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }): Promise<Actor> {
     if (actor.kind !== 'user' || actor.userId === null) return actor;
     const user = await this.o.store.repos.users.byId(actor.userId);
-    if (user && !user.disabled) return { ...actor, organisationId: user.organisationId, roles: user.roles, teams: user.teams, clearance: user.clearance };
-    await this.o.store.repos.audit.insert([auditEvent(actor, action, target, { allow: false, reason: 'account_disabled', via: null }, this.o.clock.now())]);
-    throw new DomainError('UNAUTHENTICATED', 'Your account was switched off while this was being sent, so nothing was saved.');
+    if (!user || user.disabled) {
+      throw await this.refuseNow(actor, action, target, 'account_disabled', new DomainError('UNAUTHENTICATED', 'Your account was switched off while this was being sent, so nothing was saved.'));
+    }
+    if (actor.credential) {
+      const credential = actor.credential;
+      if (credential.kind === 'session') {
+        if (!(await this.sessionHolds(credential.id, user.id))) {
+          throw await this.refuseNow(actor, action, target, 'session_ended', new DomainError('UNAUTHENTICATED', 'You were signed out while this was being sent, so nothing was saved. Sign in and send it again.'));
+        }
+      } else {
+        const row = await this.o.store.repos.users.credentialById(credential.id);
+        if (!row || row.revokedAt !== null || row.userId !== user.id || row.kind !== credential.kind) {
+          const what = credential.kind === 'api_token' ? 'API token' : 'app password';
+          throw await this.refuseNow(actor, action, target, 'credential_revoked', new DomainError('UNAUTHENTICATED', `The ${what} this was sent with was revoked while it was being sent, so nothing was saved.`));
+        }
+      }
+      // A web session whose person now needs a second factor is sent to set one up; a token stops working.
+      if (!credentialsUsable(user)) {
+        throw await this.refuseNow(actor, action, target, 'mfa_not_set_up', credential.kind === 'session'
+          ? new DomainError('UNAUTHENTICATED', 'Your role now needs two-factor authentication, so nothing was saved. Set it up, then send this again.')
+          : mfaNotSetUp());
+      }
+    }
+    return { ...actor, organisationId: user.organisationId, roles: user.roles, teams: user.teams, clearance: user.clearance };
+  }
+
+  /** Whether the web session (by the hash of its id) still exists, is fully signed in, is the person's, and is within its lifetime. */
+  private async sessionHolds(idHash: string, userId: string): Promise<boolean> {
+    const row = await this.o.store.repos.sessions.byHash(idHash);
+    return row !== undefined && row.userId === userId && row.stage === 'active' && Date.parse(row.expiresAt) > this.o.clock.now().getTime();
+  }
+
+  private async refuseNow(actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }, reason: string, error: DomainError): Promise<DomainError> {
+    await this.o.store.repos.audit.insert([auditEvent(actor, action, target, { allow: false, reason, via: null }, this.o.clock.now())]);
+    return error;
   }
 
   async userByEmail(email: string): Promise<User> {
@@ -296,17 +334,18 @@ export class IdentityService {
   }
 
   /**
-   * Resolves a bearer token or app password to its user. Unknown, revoked or disabled → UNAUTHENTICATED;
+   * Resolves a bearer token or app password to its user, and names the credential (for the Actor, so
+   * a request that waits can check it again: actorNow). Unknown, revoked or disabled → UNAUTHENTICATED;
    * someone whose roles need a second factor they have not set up → FORBIDDEN (a token would skip it).
    * The user row is read on every request, so disabling someone or resetting their MFA takes effect at once.
    */
-  async authenticateSecret(secret: string, allowed: ('api_token' | 'app_password')[]): Promise<User> {
+  async authenticateSecret(secret: string, allowed: ('api_token' | 'app_password')[]): Promise<{ user: User; credential: CredentialRef }> {
     const found = await this.o.store.repos.users.credentialBySecretHash(hashSecret(secret));
     if (!found || found.credential.revokedAt || !allowed.includes(found.credential.kind)) throw unauthenticated();
     const user = found.holder;
     if (user.disabled) throw unauthenticated();
     if (!credentialsUsable(user)) throw mfaNotSetUp();
-    return user;
+    return { user, credential: { kind: found.credential.kind, id: found.credential.id } };
   }
 
   async verifyPassword(user: User, password: string): Promise<boolean> {

@@ -9,17 +9,17 @@ export async function authenticate(identity: IdentityService, request: FastifyRe
   const header = request.headers.authorization ?? '';
   const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
   const bearer = /^Bearer\s+(\S+)$/i.exec(header);
-  let user;
+  let authenticated;
   if (basic) {
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw unauthenticated();
-    user = await identity.authenticateSecret(decoded.slice(colon + 1), ['app_password']);
-    if (user.email.toLowerCase() !== decoded.slice(0, colon).trim().toLowerCase()) throw unauthenticated();
+    authenticated = await identity.authenticateSecret(decoded.slice(colon + 1), ['app_password']);
+    if (authenticated.user.email.toLowerCase() !== decoded.slice(0, colon).trim().toLowerCase()) throw unauthenticated();
   } else if (bearer) {
-    user = await identity.authenticateSecret(bearer[1]!, ['api_token']);
+    authenticated = await identity.authenticateSecret(bearer[1]!, ['api_token']);
   } else {
     throw unauthenticated();
   }
-  return actorFor(user, { channel: 'webdav', clientAddress: request.ip, requestId: String(request.id) });
+  return actorFor(authenticated.user, { channel: 'webdav', clientAddress: request.ip, requestId: String(request.id) }, authenticated.credential);
 }

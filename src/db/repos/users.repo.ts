@@ -152,6 +152,16 @@ export class UsersRepo implements UsersRepository {
     };
   }
 
+  async credentialById(id: string): Promise<CredentialRow | undefined> {
+    const row = await this.db.selectFrom('credentials')
+      .select(['id', 'user_id', 'kind', 'name', 'created_at', 'last_used_at', 'revoked_at'])
+      .where('id', '=', id).executeTakeFirst();
+    return row && {
+      id: row.id, userId: row.user_id, kind: row.kind, name: row.name,
+      createdAt: row.created_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at,
+    };
+  }
+
   async listCredentials(userId: string): Promise<CredentialRow[]> {
     const rows = await this.db.selectFrom('credentials')
       .select(['id', 'user_id', 'kind', 'name', 'created_at', 'last_used_at', 'revoked_at'])

@@ -61,6 +61,8 @@ export interface UsersRepository {
   insertCredential(row: CredentialRow & { secretHash: string }): Promise<void>;
   /** The credential with that secret hash and the person it belongs to, as `byId` gives them. */
   credentialBySecretHash(secretHash: string): Promise<{ credential: CredentialRow; holder: User } | undefined>;
+  /** One credential by id (its primary key), revoked or not: whether a request's credential still holds. */
+  credentialById(id: string): Promise<CredentialRow | undefined>;
   listCredentials(userId: string): Promise<CredentialRow[]>;
   /** Every credential not revoked, with its secret hash: for `audit verify` only. */
   usableCredentials(): Promise<{ id: string; userId: string; kind: string; secretHash: string }[]>;

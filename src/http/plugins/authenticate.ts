@@ -12,9 +12,9 @@ export async function bearerActor(identity: IdentityService, request: FastifyReq
   const header = request.headers.authorization;
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   if (!match) throw unauthenticated();
-  const user = await identity.authenticateSecret(match[1]!, ['api_token']);
+  const { user, credential } = await identity.authenticateSecret(match[1]!, ['api_token']);
   const lockTokens = presentedLockTokens(request.headers['lock-token']);
-  return { ...actorFor(user, requestInfo(request, channel)), ...(lockTokens.length > 0 ? { lockTokens } : {}) };
+  return { ...actorFor(user, requestInfo(request, channel), credential), ...(lockTokens.length > 0 ? { lockTokens } : {}) };
 }
 
 /**

@@ -3,7 +3,8 @@
 // A form acts piece by piece (each file is stored as it comes), so a body that stalls must not be
 // answered "nothing was changed": it takes the stall over from the guard on every body
 // (slow-body-guard.ts, which measures it) and answers with the results so far, saying which files
-// were stored. A file whose own upload times out (ingest.ts) ends the form the same way.
+// were stored. A file whose own upload times out (ingest.ts) ends the form the same way. A file refused
+// because the session ended while it arrived ends the form as unauthenticated (the sign-in page).
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { finished } from 'node:stream/promises';
@@ -86,6 +87,9 @@ export async function eachFile<T>(
         reading = file;
         files.push({ name: file.filename, ok: true, value: await onFile(file.filename, wholeFile(file, maxUploadBytes), fields) });
       } catch (error) {
+        // Signed out, or switched off, while the file arrived (IdentityService.actorNow): the session no
+        // longer signs anyone in, so the form is answered as any request without one, and no more is read.
+        if (error instanceof DomainError && error.code === 'UNAUTHENTICATED') throw error;
         files.push({ name: file.filename, ok: false, error: error as Error });
         // The body stopped inside this file: nothing more will come to read.
         if (error instanceof DomainError && error.code === 'TIMEOUT') break;
