@@ -1,6 +1,6 @@
 // Checking the audit log against what was signed: the stored tree against every checkpoint (in the
 // database and outside it), every stored event recomputed into the tree, and the rows that are ways in
-// (arrangements, credentials, SCIM tokens, identity providers and links) and the rows that keep or
+// (arrangements, credentials, SCIM tokens, identity providers and links, people's access) and the rows that keep or
 // release records (legal holds, disposal decisions and approvals) each backed by its event.
 // AuditService's signer asks checkHistory before each signature; `audit verify` and the integrity
 // page run checkWholeLog.
@@ -10,6 +10,7 @@ import { HOLD_RECORD_ACTIONS, unrecordedHoldRow } from '../domain/audit/hold-rec
 import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import { unrecordedCredential } from '../domain/audit/credential-record.js';
 import { IDENTITY_RECORD_ACTIONS, unrecordedIdentityRow } from '../domain/audit/identity-record.js';
+import { PERSON_RECORD_ACTIONS, unrecordedPerson } from '../domain/audit/person-record.js';
 import { CompactRange, HASH_SIZE, leafHash, treeRoot, type SubtreeHashes } from '../domain/audit/merkle.js';
 import { openCheckpoint } from '../domain/audit/signed-note.js';
 import { verifyLog, type LogCheck, type LogCheckpoint } from '../domain/audit/verify-log.js';
@@ -119,7 +120,7 @@ const sentence = (message: string): string => `${message.charAt(0).toUpperCase()
 /**
  * The first row the log does not vouch for, if there is one: the tree past its signed prefix not
  * being the tree of its sealed events, a pending event without a valid seal, or an arrangement,
- * credential, identity, legal hold or disposal decision or approval row no event records. Each check runs only if those before it passed.
+ * credential, identity, person, legal hold or disposal decision or approval row no event records. Each check runs only if those before it passed.
  */
 async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail: UnsignedTail; sequencedSize: number; pendingBatch: number }): Promise<LogCheck | null> {
   const fail = (firstBadSeq: number, problem: string): LogCheck => ({ ok: false, firstBadSeq, problem });
@@ -139,6 +140,18 @@ async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail:
   const rows = { scimTokens: await repos.scim.usableTokens(), providers: await repos.federation.everyProvider(), links: await repos.federation.everyIdentity() };
   const unrecordedIdentity = unrecordedIdentityRow(rows, await repos.audit.allowedEvents(IDENTITY_RECORD_ACTIONS));
   if (unrecordedIdentity) return fail(o.sequencedSize, unrecordedIdentity);
+  // People's organisation, address, roles, teams, clearance and disabled flag: what the policy reads of
+  // them. Each must be what their latest change records, so people are read before their changes, and a
+  // difference a change committed between the two reads could explain is looked at once more, the state
+  // then read allowed to be any recorded at or after the changes first read.
+  const personChanges = () => repos.audit.allowedEvents(PERSON_RECORD_ACTIONS, { logOrder: true });
+  const people = await repos.users.everyone();
+  const changes = await personChanges();
+  if (unrecordedPerson(people, changes) !== null) {
+    // (Arguments are read in order: the people again, then their changes.)
+    const unrecordedPersonRow = unrecordedPerson(await repos.users.everyone(), await personChanges(), changes);
+    if (unrecordedPersonRow) return fail(o.sequencedSize, unrecordedPersonRow);
+  }
   // Legal holds and disposal decisions and approvals: what keeps a record, and what lets the disposal job
   // destroy one. Rows read before their events, as above.
   const holdRows = { holds: await repos.holds.everyHold(), items: await repos.holds.everyItem() };

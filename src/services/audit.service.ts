@@ -5,6 +5,7 @@
 import { buildBundle, type AuditBundle, type BundleEvent } from '../domain/audit/bundle.js';
 import type { AuditEvent } from '../domain/audit/event.js';
 import { CompactRange, leafHash } from '../domain/audit/merkle.js';
+import { PERSON_RECORD_ACTIONS, peopleBeforeBindings } from '../domain/audit/person-record.js';
 import { parseCheckpoint, signCheckpoint, signNote } from '../domain/audit/signed-note.js';
 import { isSignedVerification, verificationStatement } from '../domain/audit/verification-statement.js';
 import { conflict, IntegrityError, notFound } from '../domain/errors.js';
@@ -13,6 +14,7 @@ import type { Actor } from '../domain/types.js';
 import type { AuditQuery, Store } from '../domain/repositories.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import { personStateIds } from './person-state.js';
 import { checkHistory, checkWholeLog, memoised, subtreesOf, unsignedTailProblem, type AuditVerification } from './audit-log-check.js';
 
 export interface AuditServiceOptions {
@@ -288,6 +290,29 @@ export class AuditService {
   async verify(actor: Actor): Promise<AuditVerification> {
     await this.o.access.requireOrganisation(actor, 'audit.verify', actor.organisationId ?? '');
     return (await this.recompute()).verification;
+  }
+
+  /**
+   * Records the state of each person last changed before people's state was bound (`user.baseline`, one
+   * event each, with the binding a change would record: domain/audit/person-record.ts), so that from
+   * now on `audit verify` checks them as it checks everyone else. The operator's (`audit.verify`), once
+   * after upgrading and after `audit verify` passed: it vouches for the rows as they are. People already
+   * bound are left alone, so taking it again records nothing new. Returns how many were recorded.
+   */
+  async baselinePeople(actor: Actor): Promise<number> {
+    const decision = await this.o.access.requireOrganisation(actor, 'audit.verify', actor.organisationId ?? '');
+    const now = this.o.clock.now();
+    return this.o.store.transaction(async (repos) => {
+      const changes = await repos.audit.allowedEvents(PERSON_RECORD_ACTIONS, { logOrder: true });
+      const people = peopleBeforeBindings(await repos.users.everyone(), changes);
+      for (const person of people) {
+        // Held, then read again: a change committed meanwhile is what the baseline records (after its own event).
+        await repos.users.lock(person.id);
+        const ids = { userId: person.id, ...(await personStateIds(repos, person.id)) };
+        await repos.audit.insert([auditEvent(actor, 'user.baseline', { organisationId: person.organisationId, ids }, decision, now)]);
+      }
+      return people.length;
+    });
   }
 
   /**

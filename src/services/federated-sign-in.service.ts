@@ -14,6 +14,7 @@ import type { Actor, User } from '../domain/types.js';
 import { linkBinding } from '../domain/audit/identity-record.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import { personStateIds } from './person-state.js';
 import { revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
 import { accountForFirstSignIn } from './own-email-domains.js';
 import { actorFor, type RequestInfo } from './identity.service.js';
@@ -105,7 +106,8 @@ export class FederatedSignInService {
       const decision = { allow: true, reason: `directory;${how}`, via: null };
       await this.o.store.transaction(async (trx) => {
         await trx.users.update(changed.id, { roles: mapped.roles, teams: mapped.teams, clearance: mapped.clearance });
-        await trx.audit.insert([auditEvent(directory, 'user.update', { organisationId: provider.organisationId, ids: { userId: changed.id, roles: mapped.roles.join('+'), teams: mapped.teams.join('+'), clearance: mapped.clearance } },
+        const ids = { userId: changed.id, roles: mapped.roles.join('+'), teams: mapped.teams.join('+'), clearance: mapped.clearance, ...(await personStateIds(trx, changed.id)) };
+        await trx.audit.insert([auditEvent(directory, 'user.update', { organisationId: provider.organisationId, ids },
           decision, this.o.clock.now())]);
         // A group left in the directory can take away the role SCIM tokens are made with: theirs go with it.
         await revokeScimTokensIfNoLongerAllowed(trx, this.o.access, directory, { ...changed, ...mapped }, decision, this.o.clock.now());
@@ -154,7 +156,7 @@ export class FederatedSignInService {
     };
     await this.o.store.transaction(async (repos) => {
       await repos.users.insert({ ...user, passwordHash: null });
-      await repos.audit.insert([auditEvent(anonymous(request, provider), 'user.create', { organisationId: provider.organisationId, ids: { userId: user.id } },
+      await repos.audit.insert([auditEvent(anonymous(request, provider), 'user.create', { organisationId: provider.organisationId, ids: { userId: user.id, ...(await personStateIds(repos, user.id)) } },
         { allow: true, reason: `just_in_time;${provider.kind}:${provider.id}`, via: null }, now)]);
     });
     return user;

@@ -18,6 +18,7 @@ import type { User } from '../domain/types.js';
 import { personResource, type AccessService } from './access.service.js';
 import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
 import { auditEvent } from './audit-events.js';
+import { personStateIds } from './person-state.js';
 import { revokePersonAccess } from './person-revocation.js';
 import { ACCESS_FLOOR } from './scim-access.js';
 import type { DirectoryActor } from './scim-tokens.service.js';
@@ -107,7 +108,8 @@ export class ScimUsersService {
           userId: user.id, organisationId: user.organisationId, externalId: input.externalId, givenName: input.givenName, familyName: input.familyName,
           updatedAt: now.toISOString(), removedAt: null,
         });
-        await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: user.organisationId, ids: { userId: user.id, scimTokenId: actor.scimTokenId } }, decision, now)]);
+        const ids = { userId: user.id, scimTokenId: actor.scimTokenId, ...(await personStateIds(repos, user.id)) };
+        await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: user.organisationId, ids }, decision, now)]);
       });
     } catch (error) {
       // Two creates of one address racing: the loser is told the address is taken, not a 500.
@@ -175,7 +177,8 @@ export class ScimUsersService {
     await this.o.store.transaction(async (repos) => {
       if (email !== user.email || name !== user.name) {
         await repos.users.update(user.id, { email, name });
-        await repos.audit.insert([auditEvent(actor, 'user.update', { organisationId: user.organisationId, ids: { userId: user.id, scimTokenId: actor.scimTokenId, ...(email !== user.email ? { email: 'changed' } : {}) } }, decision, now)]);
+        const ids = { userId: user.id, scimTokenId: actor.scimTokenId, ...(email !== user.email ? { email: 'changed' } : {}), ...(await personStateIds(repos, user.id)) };
+        await repos.audit.insert([auditEvent(actor, 'user.update', { organisationId: user.organisationId, ids }, decision, now)]);
       }
       await repos.scim.savePerson({
         userId: user.id, organisationId: user.organisationId, externalId: change.externalId ?? null, givenName: parts.givenName, familyName: parts.familyName,
@@ -203,7 +206,7 @@ export class ScimUsersService {
       const decision = await this.o.access.checkWithin(repos, actor, 'person.enable', personResource(current), target, { auditAs: 'user.enable' });
       if (!decision.allow) return;
       if (await repos.users.enableIfDisabledBy(userId, 'directory')) {
-        await repos.audit.insert([auditEvent(actor, 'user.enable', target, decision, now)]);
+        await repos.audit.insert([auditEvent(actor, 'user.enable', { ...target, ids: { ...target.ids, ...(await personStateIds(repos, userId)) } }, decision, now)]);
         return;
       }
     }
@@ -211,7 +214,7 @@ export class ScimUsersService {
 
   private async switchOff(repos: Repos, actor: DirectoryActor, decision: Decision, user: User, now: Date): Promise<void> {
     await repos.users.update(user.id, { disabled: true, disabledBy: 'directory' });
-    await repos.audit.insert([auditEvent(actor, 'user.disable', { organisationId: user.organisationId, ids: { userId: user.id, scimTokenId: actor.scimTokenId } }, decision, now)]);
+    await repos.audit.insert([auditEvent(actor, 'user.disable', { organisationId: user.organisationId, ids: { userId: user.id, scimTokenId: actor.scimTokenId, ...(await personStateIds(repos, user.id)) } }, decision, now)]);
     await revokePersonAccess(repos, actor, user, decision, now, { scimTokenId: actor.scimTokenId });
   }
 

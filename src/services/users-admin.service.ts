@@ -8,6 +8,7 @@ import { CLASSIFICATIONS } from '../domain/types.js';
 import type { Notification, Store } from '../domain/repositories.js';
 import { documentResource, personResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import { personStateIds } from './person-state.js';
 import { revokePersonAccess, revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
 import type { IdentityService } from './identity.service.js';
 
@@ -60,7 +61,7 @@ export class UsersAdminService {
     await this.o.store.transaction(async (repos) => {
       await repos.users.update(userId, { roles, teams, clearance });
       // What changed goes into the event's ids; the decision is the one that allowed it.
-      await repos.audit.insert([this.event(actor, 'user.update', user, decision, { roles: roles.join('+'), teams: teams.join('+'), clearance })]);
+      await repos.audit.insert([this.event(actor, 'user.update', user, decision, { roles: roles.join('+'), teams: teams.join('+'), clearance, ...(await personStateIds(repos, userId)) })]);
       await revokeScimTokensIfNoLongerAllowed(repos, this.o.access, actor, updated, decision, this.o.clock.now());
     });
     return updated;
@@ -78,7 +79,7 @@ export class UsersAdminService {
     const decision = disabled ? managing : await this.o.access.require(actor, 'person.enable', personResource(user), { organisationId: user.organisationId, ids: { userId } }, { missing: 'user' });
     await this.o.store.transaction(async (repos) => {
       await repos.users.update(userId, disabled ? { disabled, disabledBy: 'admin' } : { disabled });
-      await repos.audit.insert([this.event(actor, disabled ? 'user.disable' : 'user.enable', user, decision)]);
+      await repos.audit.insert([this.event(actor, disabled ? 'user.disable' : 'user.enable', user, decision, await personStateIds(repos, userId))]);
       if (disabled) await revokePersonAccess(repos, actor, user, decision, this.o.clock.now());
     });
   }

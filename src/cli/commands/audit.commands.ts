@@ -29,6 +29,15 @@ export function registerAuditCommands(program: Command): void {
     });
 
   audit
+    .command('baseline-people')
+    .description("record the state of everyone last changed before people's roles, teams, clearance and disabled flag were bound, so verify checks them too (once, after upgrading and a passing verify)")
+    .action(async (_opts, command: Command) => {
+      const recorded = await withVault(command, (vault) => vault.audit.baselinePeople(systemActor()));
+      say(recorded === 0 ? 'Everyone\'s state is already recorded: nothing to do.' : `Recorded the state of ${recorded} ${recorded === 1 ? 'person' : 'people'} as it stands: from now on \`audit verify\` names any of them changed in the database directly.`);
+      output(String(recorded));
+    });
+
+  audit
     .command('export')
     .description("write an organisation's events with inclusion proofs and the signed checkpoints to a file")
     .requiredOption('--org <slug>', 'organisation slug')

@@ -187,11 +187,13 @@ export class AuditRepo implements AuditRepository {
     return this.#vouching(rows);
   }
 
-  async allowedEvents(actions: readonly string[], options: { organisationId?: string } = {}): Promise<AuditEvent[]> {
+  async allowedEvents(actions: readonly string[], options: { organisationId?: string; logOrder?: boolean } = {}): Promise<AuditEvent[]> {
     if (actions.length === 0) return [];
     let query = this.db.selectFrom('audit_events').selectAll().where('action', 'in', [...actions]).where('decision', '=', 'allow');
     if (options.organisationId !== undefined) query = query.where('target_organisation_id', '=', options.organisationId);
     const rows = await query.orderBy('id').execute();
+    // Sorted here rather than in SQL: a seq written by hand may not even be a number (#vouching drops it).
+    if (options.logOrder) rows.sort((a, b) => (a.seq === null ? 1 : 0) - (b.seq === null ? 1 : 0) || Number(a.seq) - Number(b.seq) || Number(a.id) - Number(b.id));
     return this.#vouching(rows);
   }
 

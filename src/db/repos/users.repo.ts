@@ -1,6 +1,7 @@
 // People and their credentials (API tokens, WebDAV app passwords).
 import type { Kysely } from 'kysely';
 import type { CredentialRow, NewUser, SignInState, UserPatch, UsersRepository } from '../../domain/repositories.js';
+import { IntegrityError } from '../../domain/errors.js';
 import type { DisabledBy, User } from '../../domain/types.js';
 import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
@@ -176,6 +177,24 @@ export class UsersRepo implements UsersRepository {
   async usableCredentials(): Promise<{ id: string; userId: string; kind: string; secretHash: string }[]> {
     const rows = await this.db.selectFrom('credentials').select(['id', 'user_id', 'kind', 'secret_hash']).where('revoked_at', 'is', null).orderBy('id').execute();
     return rows.map((r) => ({ id: r.id, userId: r.user_id, kind: r.kind, secretHash: r.secret_hash }));
+  }
+
+  /** Everyone, in every organisation, oldest first: for `audit verify` and the people's baseline only. */
+  async everyone(): Promise<User[]> {
+    const rows = await this.db.selectFrom('users').select(USER_COLUMNS).orderBy('created_at').orderBy('id').execute();
+    return rows.map((row) => {
+      try {
+        return toUser(row);
+      } catch (cause) {
+        // Roles or teams that are not JSON: only ever written by hand; verify says so rather than failing.
+        throw new IntegrityError(`person ${row.id}'s roles or teams cannot be read: they were written into the database directly, not by Strongroom`, { cause });
+      }
+    });
+  }
+
+  async lock(id: string): Promise<void> {
+    // An update that sets nothing new: PostgreSQL keeps the row locked to the transaction (SQLite has one writer anyway).
+    await this.db.updateTable('users').set((eb) => ({ name: eb.ref('name') })).where('id', '=', id).execute();
   }
 
   async revokeCredential(id: string, at: string): Promise<void> {

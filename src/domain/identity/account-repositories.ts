@@ -66,6 +66,10 @@ export interface UsersRepository {
   listCredentials(userId: string): Promise<CredentialRow[]>;
   /** Every credential not revoked, with its secret hash: for `audit verify` only. */
   usableCredentials(): Promise<{ id: string; userId: string; kind: string; secretHash: string }[]>;
+  /** Everyone, in every organisation, oldest first: for `audit verify` and the people's baseline only. */
+  everyone(): Promise<User[]>;
+  /** Holds the person's row until the caller's transaction ends (changing nothing), so what it reads of them next is what commits. */
+  lock(id: string): Promise<void>;
   revokeCredential(id: string, at: string): Promise<void>;
 }
 

@@ -1,0 +1,13 @@
+// The binding a change to a person records in its audit event (domain/audit/person-record.ts): of the
+// person as the caller's transaction has just written them, read back rather than assumed, so a change
+// made meanwhile to another of their columns is in it too (the row stays locked until the commit).
+import { personBinding } from '../domain/audit/person-record.js';
+import { notFound } from '../domain/errors.js';
+import type { Repos } from '../domain/repositories.js';
+
+/** `{ binding }`, for the ids of the event recording a change to the person just written in `repos`' transaction. */
+export async function personStateIds(repos: Repos, userId: string): Promise<{ binding: string }> {
+  const user = await repos.users.byId(userId);
+  if (!user) throw notFound('user');
+  return { binding: personBinding(user) };
+}
