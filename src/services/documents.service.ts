@@ -10,6 +10,7 @@ import { validateName } from '../domain/names.js';
 import { validateSourceModified } from '../domain/source-modified.js';
 import { higherClassification, placeDocument } from '../domain/placement.js';
 import type { ByteRange, Clock, EncryptedBlobs } from '../domain/ports.js';
+import type { AuditEvent } from '../domain/audit/event.js';
 import type { Actor, Classification, Document, Version } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import { AccessService, documentResource } from './access.service.js';
@@ -26,8 +27,11 @@ export interface DocumentsServiceOptions {
   clock: Clock;
   /** Admission, encryption, scan and file policy for new content; raises version.committed in the write's transaction. */
   ingestion: DocumentIngestion;
-  /** Who the uploader is once the bytes have arrived (switched off, or with less access, meanwhile). */
-  identity: Pick<IdentityService, 'actorNow'>;
+  /**
+   * Who the uploader is once the bytes have arrived (switched off, or with less access, meanwhile), and
+   * whom an access history may identify to its reader.
+   */
+  identity: Pick<IdentityService, 'actorNow' | 'identities'>;
 }
 
 export interface UploadInput {
@@ -47,6 +51,13 @@ export interface UploadResult {
   /** Set when the file policy let the file in only quarantined, for a security admin to review. */
   heldForReview?: { reason: string };
 }
+
+/**
+ * An event of a document's access history as its reader may see it: `who` is the person's e-mail to
+ * those decide() lets identify them (colleagues, the owner's auditors), else "someone in <organisation>";
+ * then their id, the address they connected from and their request id are left out (null) too.
+ */
+export type AccessHistoryEvent = AuditEvent & { who: string };
 
 export interface PreparedDownload {
   document: Document;
@@ -289,11 +300,21 @@ export class DocumentsService {
     return { ...document, classification, updatedAt: now.toISOString() };
   }
 
-  async accessHistory(actor: Actor, documentId: string, limit = 200) {
+  /**
+   * Who did what with the document, newest first, for whoever decide() lets see it (document.access-history).
+   * People are identified only as `identities` allows (the same rule on every interface).
+   */
+  async accessHistory(actor: Actor, documentId: string, limit = 200): Promise<AccessHistoryEvent[]> {
     const document = await this.repos.documents.byId(documentId);
     if (!document) throw notFound('document');
     await this.o.access.require(actor, 'document.access-history', documentResource(document), target(document));
-    return this.repos.audit.forDocument(documentId, limit);
+    const events = await this.repos.audit.forDocument(documentId, limit);
+    const people = await this.o.identity.identities(actor, events.flatMap((e) => (e.actorUserId ? [e.actorUserId] : [])), document.organisationId);
+    return events.map((e) => {
+      const known = e.actorUserId ? people.get(e.actorUserId) : undefined;
+      if (!e.actorUserId) return { ...e, who: 'system' };
+      if (known?.identified) return { ...e, who: known.label };
+      return { ...e, actorUserId: null, clientAddress: null, requestId: null, who: known?.label ?? 'an unknown person' };
+    });
   }
 }
-

@@ -251,9 +251,10 @@ export class IdentityService {
   /**
    * How `viewer` may know the people named in a record that `ownerOrganisationId` owns (a document's
    * access history): by e-mail to their colleagues (`person.identify`) and to the owner's auditors
-   * (`audit.read`); as "someone in <organisation>" to anyone else, such as a partner's staff.
+   * (`audit.read`); as "someone in <organisation>" to anyone else, such as a partner's staff. Only an
+   * identified person may be singled out beside the label (their id, address and request ids).
    */
-  async knownAs(viewer: Actor, userIds: readonly string[], ownerOrganisationId: string): Promise<Map<string, string>> {
+  async identities(viewer: Actor, userIds: readonly string[], ownerOrganisationId: string): Promise<Map<string, { identified: boolean; label: string }>> {
     const people = [];
     for (const id of new Set(userIds)) people.push({ id, user: await this.o.store.repos.users.byId(id) });
     // One fresh decision for all of them: the owner's auditors know everyone; others know colleagues.
@@ -261,15 +262,15 @@ export class IdentityService {
       { action: 'audit.read', resource: { kind: 'organisation', organisationId: ownerOrganisationId } },
       ...people.map(({ id, user }) => ({ action: 'person.identify' as const, resource: { kind: 'person' as const, userId: id, organisationId: user?.organisationId ?? '' } })),
     ]);
-    const out = new Map<string, string>();
+    const out = new Map<string, { identified: boolean; label: string }>();
     for (const [i, { id, user }] of people.entries()) {
       if (!user) {
-        out.set(id, 'an unknown person');
+        out.set(id, { identified: false, label: 'an unknown person' });
         continue;
       }
       const identified = ownersAuditor === true || colleague[i] === true;
       const organisation = (await this.o.store.repos.organisations.byId(user.organisationId))?.name ?? 'another organisation';
-      out.set(id, identified ? user.email : `someone in ${organisation}`);
+      out.set(id, { identified, label: identified ? user.email : `someone in ${organisation}` });
     }
     return out;
   }

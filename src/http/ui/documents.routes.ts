@@ -143,7 +143,7 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const events = await ui.vault.documents.accessHistory(web.actor, document.id);
     const orgs = await organisationNames(ui);
     const breadcrumbs = [...breadcrumbsFor(await ui.vault.collections.trail(web.actor, document.collectionId), orgs), { text: document.name, href: `/documents/${document.id}` }];
-    const people = await ui.vault.identity.knownAs(web.actor, events.flatMap((e) => (e.actorUserId ? [e.actorUserId] : [])), document.organisationId);
-    return render(ui, request, reply, 'document-history.njk', { document, events, breadcrumbs, orgs: Object.fromEntries(orgs), people: Object.fromEntries(people) });
+    // Each event says who, as this reader may know them (DocumentsService.accessHistory).
+    return render(ui, request, reply, 'document-history.njk', { document, events, breadcrumbs, orgs: Object.fromEntries(orgs) });
   });
 };
