@@ -298,11 +298,13 @@ export class CollectionsService {
 
   /**
    * Moving or deleting a collection needs the level of deleting documents ('manage') in it; top-level
-   * collections also need the right to manage the organisation's file plan.
+   * collections also need the right to manage the organisation's file plan. Either refusal is the
+   * collection's own 404, in the words of an id that names nothing (another council's folder is no
+   * "resource" that exists).
    */
   async requireManage(actor: Actor, collection: Collection): Promise<Decision> {
     if (collection.parentId === null) {
-      await this.o.access.requireOrganisation(actor, 'organisation.manage-collections', collection.organisationId, { collectionId: collection.id });
+      await this.o.access.requireOrganisation(actor, 'organisation.manage-collections', collection.organisationId, { collectionId: collection.id }, { missing: 'collection' });
     }
     return this.o.access.require(actor, 'document.delete', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId: collection.id } });
   }
