@@ -6,7 +6,7 @@ import type { Decision } from '../domain/access/policy.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import { lockApplies, lockConflicts, lockCovers, lockWithin, type LockOn, type Place, type Touch } from '../domain/locks/coverage.js';
 import type { Clock } from '../domain/ports.js';
-import type { Actor, Collection, Document } from '../domain/types.js';
+import type { Actor, Collection, Document, User } from '../domain/types.js';
 import type { Repos, ResourceLock, Store } from '../domain/repositories.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
@@ -178,13 +178,17 @@ export class LocksService {
 
   /**
    * Live locks applying to each of many resources in one organisation (WebDAV lockdiscovery over a
-   * listing): `places` maps a resource id to where it sits.
+   * listing): `places` maps a resource id to where it sits. Each lock's owner (what the holder's client
+   * wrote into its LOCK request: an account or a person's name) is the holder's identity, so it is kept
+   * only for a witness decide() lets identify the holder, as the 423 and the REST listing name them.
    */
   async applyingToMany(witness: Actor, organisationId: string, places: Map<string, Place>): Promise<Map<string, ResourceLock[]>> {
     const out = new Map<string, ResourceLock[]>();
     const all = [...places.values()];
-    const locks = await this.liveWhere(organisationId, witness, (l) => all.some((place) => lockApplies(lockOnShallow(l), place)));
-    if (locks.length === 0) return out;
+    const live = await this.liveWhere(organisationId, witness, (l) => all.some((place) => lockApplies(lockOnShallow(l), place)));
+    if (live.length === 0) return out;
+    const locks: ResourceLock[] = [];
+    for (const l of live) locks.push(l.owner === null || (await this.identifies(witness, l)) ? l : { ...l, owner: null });
     for (const [id, place] of places) {
       const applying = locks.filter((l) => lockApplies(lockOnShallow(l), place));
       if (applying.length > 0) out.set(id, applying);
@@ -366,14 +370,22 @@ export class LocksService {
   private async holder(viewer: Actor, lock: ResourceLock): Promise<LockHolder> {
     const user = await this.repos.users.byId(lock.userId);
     const organisation = (user ? await this.repos.organisations.byId(user.organisationId) : undefined)?.name ?? 'another organisation';
+    if (!(await this.identifies(viewer, lock, user))) return { userId: null, name: null, email: null, organisation };
+    return { userId: lock.userId, name: user?.name ?? 'an unknown person', email: user?.email ?? '', organisation };
+  }
+
+  /**
+   * Whether `viewer` may be told who holds the lock (by name, e-mail or the owner their client wrote):
+   * their colleagues (`person.identify`) and the owning organisation's admins (`lock.list`).
+   */
+  private async identifies(viewer: Actor, lock: ResourceLock, holder?: User): Promise<boolean> {
+    const user = holder ?? (await this.repos.users.byId(lock.userId));
     const person = { kind: 'person' as const, userId: lock.userId, organisationId: user?.organisationId ?? '' };
     const answers = await this.o.access.can(viewer, [
       { action: 'person.identify', resource: person },
       { action: 'lock.list', resource: { kind: 'organisation', organisationId: lock.organisationId } },
     ]);
-    const identified = answers.some(Boolean);
-    if (!identified) return { userId: null, name: null, email: null, organisation };
-    return { userId: lock.userId, name: user?.name ?? 'an unknown person', email: user?.email ?? '', organisation };
+    return answers.some(Boolean);
   }
 
   private async lockedError(actor: Actor, lock: ResourceLock): Promise<DomainError> {
