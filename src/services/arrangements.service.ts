@@ -10,12 +10,16 @@ import type { MailMessage } from '../domain/mail/message.js';
 import type { Clock } from '../domain/ports.js';
 import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, Collection, Organisation } from '../domain/types.js';
 import { ACCESS_LEVELS, ARRANGEMENT_STATUSES, CLASSIFICATIONS } from '../domain/types.js';
+import type { ArrangementRevision } from '../domain/arrangements/repositories.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import { collectionResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import type { CollectionsService } from './collections.service.js';
-import { actorFor } from './identity.service.js';
+import { actorFor, type IdentityService } from './identity.service.js';
 import type { MailService } from './mail.service.js';
+
+/** A revision as its reader sees it: `changedBy` null unless they may identify the person (ArrangementsService.get). */
+export type ReaderRevision = ArrangementRevision & { changedByName: string | null };
 
 export interface ArrangementTerms {
   hostOrganisationId: string;
@@ -49,6 +53,8 @@ export class ArrangementsService {
     store: Store; access: AccessService; collections: CollectionsService; clock: Clock; serviceAreas: readonly string[];
     /** Tells the partners' org admins, by e-mail, of terms awaiting their acceptance. */
     mail?: MailService;
+    /** Who made each revision, as a reader may know them. */
+    identity: Pick<IdentityService, 'namesFor'>;
   }) {}
 
   /** The host's org admin proposes (draft); a system actor may create it already approved (`approve`). */
@@ -157,9 +163,22 @@ export class ArrangementsService {
     return roots.filter((_, i) => listable[i]);
   }
 
-  async get(actor: Actor, id: string): Promise<{ arrangement: Arrangement; revisions: Awaited<ReturnType<Repos['arrangements']['revisions']>> }> {
+  /**
+   * An arrangement and its revisions. Each revision says who made it as the reader may know them
+   * (`changedByName`: a name, "someone in <organisation>", or null for the command line); the person's
+   * id (`changedBy`) is kept only for those decide() lets identify them (IdentityService.namesFor).
+   */
+  async get(actor: Actor, id: string): Promise<{ arrangement: Arrangement; revisions: ReaderRevision[] }> {
     const { arrangement } = await this.authorize(actor, id, 'arrangement.read');
-    return { arrangement, revisions: await this.o.store.repos.arrangements.revisions(id) };
+    const revisions = await this.o.store.repos.arrangements.revisions(id);
+    const people = await this.o.identity.namesFor(actor, revisions.flatMap((r) => (r.changedBy ? [r.changedBy] : [])));
+    return {
+      arrangement,
+      revisions: revisions.map((r) => {
+        const known = r.changedBy ? people.get(r.changedBy) : undefined;
+        return { ...r, changedBy: known?.identified ? r.changedBy : null, changedByName: r.changedBy ? (known?.label ?? 'Someone') : null };
+      }),
+    };
   }
 
   /** The register: arrangements the actor may see, with optional filters. */

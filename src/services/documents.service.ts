@@ -85,9 +85,16 @@ export class DocumentsService {
     return { document, decision };
   }
 
+  /**
+   * The document's versions, for whoever may read it. A version's author (`authorId`) is kept only for
+   * those `identities` lets identify them (colleagues, the owning organisation's auditors), as the
+   * access history names people: another council's staff read null.
+   */
   async versions(actor: Actor, documentId: string): Promise<{ document: Document; versions: Version[] }> {
     const { document } = await this.get(actor, documentId);
-    return { document, versions: await this.repos.documents.versions(document.id) };
+    const versions = await this.repos.documents.versions(document.id);
+    const authors = await this.o.identity.identities(actor, versions.flatMap((v) => (v.authorId ? [v.authorId] : [])), document.organisationId);
+    return { document, versions: versions.map((v) => (v.authorId && !authors.get(v.authorId)?.identified ? { ...v, authorId: null } : v)) };
   }
 
   async upload(actor: Actor, collectionId: string, input: UploadInput): Promise<UploadResult> {

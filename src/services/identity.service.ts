@@ -278,19 +278,20 @@ export class IdentityService {
   /**
    * The names `viewer` may be told for people who made a change (an arrangement's revisions): a
    * person's name to their colleagues and themselves (`person.identify`), "someone in <organisation>"
-   * to anyone else, such as another council reading the register of arrangements.
+   * to anyone else, such as another council reading the register of arrangements. `identified` says
+   * whether anything that singles the person out (their id) may be shown beside the label.
    */
-  async namesFor(viewer: Actor, userIds: readonly string[]): Promise<Map<string, string>> {
+  async namesFor(viewer: Actor, userIds: readonly string[]): Promise<Map<string, { identified: boolean; label: string }>> {
     const people = [];
     for (const id of new Set(userIds)) people.push({ id, user: await this.o.store.repos.users.byId(id) });
     const identified = await this.o.access.can(viewer, people.map(({ id, user }) => ({
       action: 'person.identify' as const, resource: { kind: 'person' as const, userId: id, organisationId: user?.organisationId ?? '' },
     })));
-    const out = new Map<string, string>();
+    const out = new Map<string, { identified: boolean; label: string }>();
     for (const [i, { id, user }] of people.entries()) {
-      if (!user) out.set(id, 'Someone');
-      else if (identified[i] === true) out.set(id, user.name);
-      else out.set(id, `someone in ${(await this.o.store.repos.organisations.byId(user.organisationId))?.name ?? 'another organisation'}`);
+      if (!user) out.set(id, { identified: false, label: 'Someone' });
+      else if (identified[i] === true) out.set(id, { identified: true, label: user.name });
+      else out.set(id, { identified: false, label: `someone in ${(await this.o.store.repos.organisations.byId(user.organisationId))?.name ?? 'another organisation'}` });
     }
     return out;
   }

@@ -73,8 +73,6 @@ export const arrangementPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const { arrangement, revisions } = await ui.vault.arrangements.get(web.actor, id);
     const orgs = await organisationNames(ui);
     const done = DONE[(request.query as { done?: string }).done ?? ''] ?? null;
-    // Who made each change, as this reader may know them (another council's staff are not named).
-    const people = await ui.vault.identity.namesFor(web.actor, revisions.flatMap((r) => (r.changedBy ? [r.changedBy] : [])));
     // Which buttons to offer: one question per step, asked of decide() (party, role and lifecycle), in one call.
     // Accepting is asked as the acceptance the page's form would make: of the revision shown.
     const resource = arrangementResource(arrangement);
@@ -85,7 +83,7 @@ export const arrangementPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const answers = await ui.vault.access.can(web.actor, asked);
     const offer = Object.fromEntries(asked.map((q, i) => [q.action.slice('arrangement.'.length), answers[i] === true]));
     return render(ui, request, reply, 'arrangement.njk', {
-      arrangement, revisions: [...revisions].reverse(), orgs: Object.fromEntries(orgs), people: Object.fromEntries(people), done, offer,
+      arrangement, revisions: [...revisions].reverse(), orgs: Object.fromEntries(orgs), done, offer,
       workspaces: await ui.vault.arrangements.workspaces(web.actor, arrangement),
       ...extra,
     }, status);
