@@ -101,6 +101,9 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
     // web pages, WebDAV, SCIM, errors) passes here before its first byte, a streamed download included.
     await vault.durable();
     reply.header('X-Request-Id', String(request.id));
+    // Whatever carries a council's data stays out of browser and proxy caches unless its route says
+    // otherwise (downloads and pages already do; static assets and the service's branding say public).
+    if (!reply.hasHeader('cache-control')) reply.header('Cache-Control', 'no-store');
     closeIfBodyUnread(request, reply);
   });
   app.addHook('onRequest', (request, reply, done) => {
