@@ -9,7 +9,7 @@ import type { Clock, EncryptedBlobs } from '../domain/ports.js';
 import type { JobCompletion, Store } from '../domain/repositories.js';
 import { parseSearchQuery } from '../domain/search/query.js';
 import { DOCUMENT_TYPES, SEARCH_COUNT_CAP, type DocumentType, type ReadableScope, type SearchQuery, type FacetCount, type SearchFilters, type SearchSort, type TextStatus } from '../domain/search/types.js';
-import { CLASSIFICATIONS, type Actor, type Channel } from '../domain/types.js';
+import { CLASSIFICATIONS, type Actor, type Channel, type Version } from '../domain/types.js';
 import { searchShows } from '../domain/access/readable-scope.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
@@ -207,13 +207,28 @@ export class SearchService {
     const repos = this.o.store.repos;
     const document = await repos.documents.byId(documentId);
     if (!document) throw notFound('document');
-    const version = await repos.documents.versionById(document.currentVersionId);
+    const version = await this.currentVersionOf(document);
     const resource = version ? { ...documentResource(document), versionScan: version.scanStatus } : documentResource(document);
     await this.o.access.require(actor, 'document.download', resource, target(document, version?.id));
     if (!version) return null;
     const thumbnail = (await repos.documents.textState(version.id))?.thumbnail ?? null;
     if (thumbnail === null) return null;
-    return this.o.blobs.openRange({ ...thumbnailBinding(version), blobId: thumbnail.blobId, keyId: thumbnail.keyId, wrappedKey: thumbnail.wrappedKey, size: thumbnail.size });
+    // Opened under the binding of the document decided on, as a download is: another document's picture
+    // fails its check rather than show, whatever the rows say.
+    return this.o.blobs.openRange({
+      ...thumbnailBinding({ id: version.id, organisationId: document.organisationId, documentId: document.id }),
+      blobId: thumbnail.blobId, keyId: thumbnail.keyId, wrappedKey: thumbnail.wrappedKey, size: thumbnail.size,
+    });
+  }
+
+  /**
+   * The document's current version, only if it is the document's own: a current_version_id pointed at
+   * another document's version (written in the database) is no version of this one, so its thumbnail,
+   * decided on this document, is never shown.
+   */
+  private async currentVersionOf(document: { id: string; currentVersionId: string }): Promise<Version | undefined> {
+    const version = await this.o.store.repos.documents.versionById(document.currentVersionId);
+    return version && version.documentId === document.id ? version : undefined;
   }
 
   /**
@@ -223,7 +238,7 @@ export class SearchService {
   async hasThumbnail(actor: Actor, documentId: string): Promise<boolean> {
     const repos = this.o.store.repos;
     const document = await repos.documents.byId(documentId);
-    const version = document ? await repos.documents.versionById(document.currentVersionId) : null;
+    const version = document ? await this.currentVersionOf(document) : undefined;
     if (!document || !version) return false;
     const [allowed] = await this.o.access.can(actor, [{ action: 'document.download', resource: { ...documentResource(document), versionScan: version.scanStatus } }]);
     return allowed === true && (await repos.documents.textState(version.id))?.thumbnail != null;
