@@ -161,7 +161,7 @@ export class DocumentFilingService {
 
     const documentId = randomUUID();
     const versionId = randomUUID();
-    const plaintext = await this.o.blobs.openRange(versionRef(version));
+    const plaintext = await this.o.blobs.openRange(versionRef(version, source));
     let ingested: Inspected;
     try {
       ingested = await this.o.ingestion.ingest(actor, { organisationId: destination.organisationId, documentId, versionId }, name, { body: plaintext, declaredSize: version.size }, 'document.copy-blocked');
@@ -262,7 +262,8 @@ export class DocumentFilingService {
   private async copyable(actor: Actor, source: Document): Promise<Version> {
     await this.o.access.require(actor, 'document.download', documentResource(source), target(source));
     const version = await this.repos.documents.versionById(source.currentVersionId);
-    if (!version) throw notFound('version');
+    // Only a version of the document decided on (a current_version_id written to point elsewhere is none).
+    if (!version || version.documentId !== source.id) throw notFound('version');
     if (version.scanStatus !== 'clean' && version.scanStatus !== 'released') {
       await this.o.access.recordRefusal(actor, 'document.copy', target(source, version.id), `scan_${version.scanStatus}`);
       throw new DomainError('LOCKED', 'This document cannot be copied until its malware check is clean.');

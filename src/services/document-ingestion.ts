@@ -152,7 +152,7 @@ export class DocumentIngestion {
   async requireAllowedName(actor: Actor, document: Document, name: string, blockedAction: string): Promise<void> {
     for (const version of await this.o.store.repos.documents.versions(document.id)) {
       if (version.wrappedKey.length === 0) continue;
-      const ref = versionRef(version);
+      const ref = versionRef(version, document);
       const head = version.size === 0 ? Buffer.alloc(0) : await this.o.blobs.readRange(ref, { start: 0, end: Math.min(version.size, HEAD_BYTES) - 1 });
       const inspection = await this.o.inspector.inspect({
         organisationId: document.organisationId, name, size: version.size, head, readRange: (range) => this.o.blobs.readRange(ref, range),
@@ -187,9 +187,14 @@ export function statusOf(ingested: Inspected): { status: DocumentStatus; scanSta
   return { status: 'pending_scan', scanStatus: 'pending' };
 }
 
-export function versionRef(version: Version) {
+/**
+ * How to open a version's blob: bound to `owner`, the document it was decided on (its id and
+ * organisation), never to whatever document the version's own row names, so a version row pointed at
+ * from another document (written in the database) fails its check instead of opening.
+ */
+export function versionRef(version: Version, owner: { id: string; organisationId: string }) {
   return {
-    blobId: version.blobId, organisationId: version.organisationId, documentId: version.documentId, versionId: version.id,
+    blobId: version.blobId, organisationId: owner.organisationId, documentId: owner.id, versionId: version.id,
     keyId: version.keyId, wrappedKey: version.wrappedKey, size: version.size,
   };
 }

@@ -155,7 +155,7 @@ export class ScrubService {
   /** Reads one copy whole through decryption (every chunk's tag) and compares the plaintext hash. */
   private async check(side: ScrubSide, version: Version, limit: RateLimit): Promise<CopyState> {
     try {
-      const plaintext = await side.blobs.openRange(versionRef(version));
+      const plaintext = await side.blobs.openRange(versionRef(version, { id: version.documentId, organisationId: version.organisationId }));
       const hash = createHash('sha256');
       for await (const chunk of plaintext) {
         hash.update(chunk as Buffer);

@@ -75,7 +75,7 @@ export class TextIndexing {
     const decision = await this.o.access.require(this.o.system, 'document.download', { ...documentResource(document), versionScan: version.scanStatus }, target(document, version.id));
     const source: ContentSource = {
       mediaType: version.mediaType, name: document.name, size: version.size,
-      open: () => this.o.blobs.openRange(versionRef(version)),
+      open: () => this.o.blobs.openRange(versionRef(version, document)),
     };
     const extracted = await this.o.extractor.extract(source, { signal });
     signal.throwIfAborted();
