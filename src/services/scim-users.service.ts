@@ -20,7 +20,7 @@ import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
 import { auditEvent } from './audit-events.js';
 import { personStateIds } from './person-state.js';
 import { revokePersonAccess } from './person-revocation.js';
-import { ACCESS_FLOOR } from './scim-access.js';
+import { ACCESS_FLOOR, recomputeAccess } from './scim-access.js';
 import type { DirectoryActor } from './scim-tokens.service.js';
 
 /** A person as SCIM shows them: the account, and what the directory said (none for people an admin added). */
@@ -139,7 +139,7 @@ export class ScimUsersService {
     return this.get(actor, id);
   }
 
-  /** DELETE: the account is switched off (sessions ended, credentials revoked) and leaves SCIM's lists; its history stays. */
+  /** DELETE: the account is switched off (sessions ended, credentials revoked), leaves SCIM's lists and its groups (so its access falls to the floor); its history stays. */
   async remove(actor: DirectoryActor, id: string): Promise<void> {
     const { user, decision } = await this.provisioned(actor, id);
     const now = this.o.clock.now();
@@ -147,6 +147,8 @@ export class ScimUsersService {
     await this.o.store.transaction(async (repos) => {
       if (!user.disabled) await this.switchOff(repos, actor, decision, user, now);
       for (const group of await repos.scim.groupsOf(id)) await repos.scim.removeMembers(group.id, [id]);
+      // Out of every group, so down to the floor: an admin who later switches them on gives back no role the directory took away.
+      await recomputeAccess(repos, this.o.access, actor, decision, [id], now);
       await repos.scim.savePerson({
         userId: id, organisationId: user.organisationId, externalId: person?.externalId ?? null, givenName: person?.givenName ?? null,
         familyName: person?.familyName ?? null, updatedAt: now.toISOString(), removedAt: now.toISOString(),

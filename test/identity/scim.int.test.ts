@@ -297,6 +297,25 @@ describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
     expect(updates.map((e) => [e.decision, e.reason])).toEqual(Array(4).fill(['allow', 'directory']));
   });
 
+  it('DELETE takes the person out of their groups and down to the floor, so an admin switching them on again gives back no role', async () => {
+    const org = await createOrganisation(t.vault);
+    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
+    const token = (await t.vault.scim.tokens.create(systemActor(), org.id, 'groups')).secret;
+    await t.vault.store.repos.federation.replaceGroupMappings(org.id, [
+      { organisationId: org.id, group: 'SR Records', roles: ['records_manager'], teams: ['hr'], clearance: 'OFFICIAL-SENSITIVE' },
+    ]);
+    const person = await createUser(address(org), token);
+    await scim('POST', '/Groups', { schemas: [GROUP], displayName: 'SR Records', members: [{ value: person.id }] }, token);
+    expect((await t.vault.store.repos.users.byId(person.id))!.roles).toEqual(['records_manager']);
+    expect((await scim('DELETE', `/Users/${person.id}`, undefined, token)).statusCode).toBe(204);
+    const removed = (await t.vault.store.repos.users.byId(person.id))!;
+    expect([removed.disabled, removed.roles, removed.teams, removed.clearance]).toEqual([true, ['member'], [], 'OFFICIAL']);
+    expect(await t.vault.store.repos.scim.groupsOf(person.id)).toEqual([]);
+    await t.vault.people.setDisabled(systemActor(), person.id, false);
+    const back = (await t.vault.store.repos.users.byId(person.id))!;
+    expect([back.disabled, back.roles, back.teams, back.clearance]).toEqual([false, ['member'], [], 'OFFICIAL']);
+  });
+
   it('serves ServiceProviderConfig, ResourceTypes and Schemas, and refuses a body that is not JSON', async () => {
     const config = await scim('GET', '/ServiceProviderConfig');
     expect(config.json()).toMatchObject({ patch: { supported: true }, bulk: { supported: false }, filter: { supported: true, maxResults: 200 }, sort: { supported: false } });
