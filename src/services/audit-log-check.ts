@@ -1,12 +1,13 @@
 // Checking the audit log against what was signed: the stored tree against every checkpoint (in the
 // database and outside it), every stored event recomputed into the tree, and the rows that are ways in
 // (arrangements, credentials, SCIM tokens, identity providers and links, people's access) and the rows that keep or
-// release records (legal holds, disposal decisions and approvals) each backed by its event.
+// release records (legal holds, disposal decisions and approvals, where records sit) each backed by its event.
 // AuditService's signer asks checkHistory before each signature; `audit verify` and the integrity
 // page run checkWholeLog.
 import { unrecordedArrangement } from '../domain/audit/arrangement-record.js';
 import { DISPOSAL_RECORD_ACTIONS, unrecordedDisposalRow } from '../domain/audit/disposal-record.js';
 import { HOLD_RECORD_ACTIONS, unrecordedHoldRow } from '../domain/audit/hold-record.js';
+import { COLLECTION_PLACEMENT_ACTIONS, DOCUMENT_PLACEMENT_ACTIONS, unrecordedPlacementRow } from '../domain/audit/placement-record.js';
 import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import { unrecordedCredential } from '../domain/audit/credential-record.js';
 import { IDENTITY_RECORD_ACTIONS, unrecordedIdentityRow } from '../domain/audit/identity-record.js';
@@ -120,7 +121,7 @@ const sentence = (message: string): string => `${message.charAt(0).toUpperCase()
 /**
  * The first row the log does not vouch for, if there is one: the tree past its signed prefix not
  * being the tree of its sealed events, a pending event without a valid seal, or an arrangement,
- * credential, identity, person, legal hold or disposal decision or approval row no event records. Each check runs only if those before it passed.
+ * credential, identity, person, legal hold, disposal decision or approval, or placement row no event records. Each check runs only if those before it passed.
  */
 async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail: UnsignedTail; sequencedSize: number; pendingBatch: number }): Promise<LogCheck | null> {
   const fail = (firstBadSeq: number, problem: string): LogCheck => ({ ok: false, firstBadSeq, problem });
@@ -159,7 +160,35 @@ async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail:
   if (unrecordedHold) return fail(o.sequencedSize, unrecordedHold);
   const disposalRows = { batches: await repos.disposal.everyBatch(), items: await repos.disposal.everyDecidedItem() };
   const unrecordedDisposal = unrecordedDisposalRow(disposalRows, await repos.audit.allowedEvents(DISPOSAL_RECORD_ACTIONS));
-  return unrecordedDisposal ? fail(o.sequencedSize, unrecordedDisposal) : null;
+  if (unrecordedDisposal) return fail(o.sequencedSize, unrecordedDisposal);
+  const unrecordedPlacement = await unrecordedPlacementRows(repos);
+  return unrecordedPlacement ? fail(o.sequencedSize, unrecordedPlacement) : null;
+}
+
+/**
+ * Where records sit: what a hold on a collection covers, so a row moved by hand frees a held record.
+ * Each collection's parent and each document's collection must be where its latest placement event put
+ * it. Rows read before their events; documents a page at a time, with the events filed under them. An
+ * honest move committed between the two reads looks like a row moved by hand, so a page that fails is
+ * read again: only a row that still disagrees with its latest event is named.
+ */
+async function unrecordedPlacementRows(repos: Repos): Promise<string | null> {
+  const collectionsProblem = async () => unrecordedPlacementRow({ documents: [], collections: await repos.collections.everyPlacement() }, await repos.audit.allowedEvents(COLLECTION_PLACEMENT_ACTIONS));
+  if ((await collectionsProblem()) !== null) {
+    const again = await collectionsProblem();
+    if (again) return again;
+  }
+  for (let after: string | null = null; ;) {
+    const documents = await repos.documents.placementPage(after, 500);
+    if (documents.length === 0) return null;
+    const pageProblem = async (page: readonly { id: string; collectionId: string }[]) => unrecordedPlacementRow(
+      { documents: page, collections: [] }, await repos.audit.allowedEvents(DOCUMENT_PLACEMENT_ACTIONS, { documentIds: page.map((d) => d.id) }));
+    if ((await pageProblem(documents)) !== null) {
+      const again = await pageProblem(await repos.documents.placementPage(after, 500));
+      if (again) return again;
+    }
+    after = documents[documents.length - 1]!.id;
+  }
 }
 
 /** The tree past its signed prefix, as the database holds it, to be checked against its events. */

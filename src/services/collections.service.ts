@@ -4,6 +4,7 @@ import type { CollectionResource, Decision, DocumentResource } from '../domain/a
 import { conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
 import { documentPlacementChanged, placeCollection, placeDocument } from '../domain/placement.js';
+import { TOP_LEVEL } from '../domain/audit/placement-record.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Arrangement, Classification, Collection, Document } from '../domain/types.js';
 import { CLASSIFICATIONS } from '../domain/types.js';
@@ -148,7 +149,7 @@ export class CollectionsService {
         }
       }
       await repos.collections.insert(collection);
-      await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, decision, now)]);
+      await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, parentId: c.parentId ?? TOP_LEVEL, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, decision, now)]);
     });
     return collection;
   }

@@ -6,7 +6,9 @@
 import { createHash } from 'node:crypto';
 import type { DestructionAction } from '../domain/access/actions.js';
 import { DISPOSAL_RECORD_ACTIONS, unrecordedDisposalStep } from '../domain/audit/disposal-record.js';
+import type { AuditEvent } from '../domain/audit/event.js';
 import { HOLD_RECORD_ACTIONS, holdsUnreleasedInLog } from '../domain/audit/hold-record.js';
+import { COLLECTION_PLACEMENT_ACTIONS, DOCUMENT_PLACEMENT_ACTIONS, lastPlacements, unrecordedPlace } from '../domain/audit/placement-record.js';
 import { IntegrityError } from '../domain/errors.js';
 import { deleteBlobsJob } from '../domain/jobs/kinds.js';
 import {
@@ -82,44 +84,75 @@ export class DisposalExecution {
    * who decided what: approved_by, an item's decision and a hold's released_at are all rows a database
    * administrator can write. Each must be vouched for by the sealed event the service wrote when a
    * person did it: the approval by the person the batch names, after each item's latest decision; each
-   * item it will destroy or transfer decided so, last, by the person the item names; and every hold the
-   * log says was placed over such an item (on it or on a collection it is in) released in the log, or
-   * still in force in the rows (then decide() refuses it as usual, outcome 'held'). The log says a
-   * document is held by a hold until it records the release, so a deleted hold item frees nothing.
+   * item it will destroy or transfer decided so, last, by the person the item names; each such item, and
+   * each collection above it, where the log last placed it (so the chain the holds are read over is the
+   * log's); and every hold the log says was placed over such an item (on it or on a collection it is in)
+   * released in the log, or still in force in the rows (then decide() refuses it as usual, outcome
+   * 'held'). The log says a document is held by a hold until it records the release, so a deleted hold
+   * item frees nothing.
    */
   private async requireVouched(batch: DisposalBatch, items: readonly DisposalItem[]): Promise<void> {
     const repos = this.o.store.repos;
-    const organisationId = batch.organisationId;
     const toDestroy = items.filter((i) => i.outcome === null && destroysItem(i));
     if (toDestroy.length === 0) return;
-    const events = await repos.audit.allowedEvents([...DISPOSAL_RECORD_ACTIONS, ...HOLD_RECORD_ACTIONS], { organisationId });
-    let problem = unrecordedDisposalStep(batch, toDestroy, events, items);
-    if (!problem) {
-      // Read after the events: a hold and its event commit together, so a hold placed meanwhile is in the
-      // rows if its event was read. A release committed between the two reads is in neither the events
-      // read nor the rows; the events read again (only when something looks freed) settle it.
-      const ids = toDestroy.map((i) => i.documentId);
-      const placements = new Map((await repos.retention.placements(ids)).map((p) => [p.documentId, p]));
-      const inForce = await repos.holds.activeForDocuments(ids);
-      const freedByRows = (log: typeof events) => new Map(toDestroy.map((item) => {
-        const collectionIds = placements.get(item.documentId)?.collections.map((c) => c.id) ?? [];
+    const events = await repos.audit.allowedEvents([...DISPOSAL_RECORD_ACTIONS, ...HOLD_RECORD_ACTIONS], { organisationId: batch.organisationId });
+    const problem = unrecordedDisposalStep(batch, toDestroy, events, items) ?? (await this.unvouchedPlaceOrHold(repos, batch, toDestroy, events));
+    if (problem) await this.refuse(batch, problem);
+  }
+
+  /**
+   * The first of `items` whose place or holds the log does not vouch for, said to a person; null when
+   * none. Its place: its collection, and each collection above it, must be where its latest placement
+   * event put it (a row moved by hand would take it out from under a hold on a folder). Its holds: every
+   * hold the log put over it there (on it or on a collection of that chain) must be released in the log,
+   * or still hold it in the rows. `holdEvents`: the organisation's allowed hold events, read before.
+   */
+  private async unvouchedPlaceOrHold(repos: Repos, batch: DisposalBatch, items: readonly DisposalItem[], holdEvents: readonly AuditEvent[]): Promise<string | null> {
+    const organisationId = batch.organisationId;
+    const ids = items.map((i) => i.documentId);
+    const placementEvents = async () => [
+      ...(await repos.audit.allowedEvents(DOCUMENT_PLACEMENT_ACTIONS, { documentIds: ids })),
+      ...(await repos.audit.allowedEvents(COLLECTION_PLACEMENT_ACTIONS, { organisationId })),
+    ];
+    const placedByLog = await placementEvents();
+    // Rows read after the events: a move, a hold and their events commit together, so whatever the rows
+    // show was done honestly has its event among those read.
+    const placements = new Map((await repos.retention.placements(ids)).map((p) => [p.documentId, p]));
+    const inForce = await repos.holds.activeForDocuments(ids);
+    const judge = (log: readonly AuditEvent[], placed: readonly AuditEvent[]) => {
+      const last = lastPlacements(placed);
+      return new Map(items.map((item): [string, { misplaced: string | null; freed: string[] }] => {
+        const place = placements.get(item.documentId);
+        // Gone: carrying it out finds nothing to destroy.
+        if (!place) return [item.documentId, { misplaced: null, freed: [] }];
+        const subject = `Document ${item.documentId} of disposal batch ${batch.id}`;
+        const misplaced = unrecordedPlace(subject, { documentId: item.documentId, collectionId: place.collectionId, chain: place.collections }, last);
         const rowsHold = new Set((inForce.get(item.documentId) ?? []).map((h) => h.id));
-        return [item.documentId, holdsUnreleasedInLog({ documentId: item.documentId, collectionIds }, log).filter((id) => !rowsHold.has(id))] as const;
+        const freed = holdsUnreleasedInLog({ documentId: item.documentId, collectionIds: place.collections.map((c) => c.id) }, log).filter((id) => !rowsHold.has(id));
+        return [item.documentId, { misplaced, freed }];
       }));
-      const suspect = freedByRows(events);
-      if ([...suspect.values()].some((holds) => holds.length > 0)) {
-        const again = freedByRows(await repos.audit.allowedEvents(HOLD_RECORD_ACTIONS, { organisationId }));
-        for (const item of toDestroy) {
-          const freed = suspect.get(item.documentId)!.filter((id) => again.get(item.documentId)!.includes(id));
-          if (freed.length > 0) {
-            problem = `Document ${item.documentId} of disposal batch ${batch.id} is under legal hold ${freed.join(', ')} by the audit log, which records no release, but the hold's rows no longer hold it: they were changed in the database directly, not by Strongroom.`;
-            break;
-          }
-        }
+    };
+    const suspect = judge(holdEvents, placedByLog);
+    if ([...suspect.values()].every((s) => s.misplaced === null && s.freed.length === 0)) return null;
+    // Something looks moved or freed by hand. A release or move committed between the reads of the events
+    // and of the rows is in the rows but not in the events read: read the events again, and name only what
+    // still disagrees (a hold or move committed after the rows were read is in the events read again only).
+    const again = judge(await repos.audit.allowedEvents(HOLD_RECORD_ACTIONS, { organisationId }), await placementEvents());
+    for (const item of items) {
+      const before = suspect.get(item.documentId)!;
+      const now = again.get(item.documentId)!;
+      if (before.misplaced !== null && now.misplaced !== null) return now.misplaced;
+      const freed = before.freed.filter((id) => now.freed.includes(id));
+      if (freed.length > 0) {
+        return `Document ${item.documentId} of disposal batch ${batch.id} is under legal hold ${freed.join(', ')} by the audit log, which records no release, but the hold's rows no longer hold it: they were changed in the database directly, not by Strongroom.`;
       }
     }
-    if (!problem) return;
-    await repos.audit.insert([auditEvent(this.o.system, 'disposal.execute', { organisationId, ids: { batchId: batch.id } }, { allow: false, reason: 'not_vouched_for', via: null }, this.o.clock.now())]);
+    return null;
+  }
+
+  /** Nothing more of the batch is destroyed: the refusal audited, the integrity alarm raised, IntegrityError thrown. */
+  private async refuse(batch: DisposalBatch, problem: string): Promise<never> {
+    await this.o.store.repos.audit.insert([auditEvent(this.o.system, 'disposal.execute', { organisationId: batch.organisationId, ids: { batchId: batch.id } }, { allow: false, reason: 'not_vouched_for', via: null }, this.o.clock.now())]);
     const refusal = `The disposal job refused to carry out batch ${batch.id}; nothing was destroyed. ${problem}`;
     this.o.audit.raiseTamperingAlarm('disposal', refusal);
     throw new IntegrityError(refusal);

@@ -134,7 +134,9 @@ export class DocumentsService {
           await requireSamePlace(repos, document);
           await repos.documents.insertDocument(document);
           await repos.documents.insertVersion(version);
-          await repos.audit.insert([auditEvent(actor, 'document.upload', target(document, versionId), decided, this.o.clock.now())]);
+          // The collection it was placed in, so the disposal job and audit verify can tell a row moved by hand (domain/audit/placement-record.ts).
+          const uploaded = target(document, versionId);
+          await repos.audit.insert([auditEvent(actor, 'document.upload', { ...uploaded, ids: { ...uploaded.ids, collectionId: document.collectionId } }, decided, this.o.clock.now())]);
           await this.o.ingestion.afterScan(repos, actor, decided, document, version, ingested);
         });
       } catch (error) {

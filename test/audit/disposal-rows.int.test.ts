@@ -22,20 +22,29 @@ describe.each(DIALECTS)('legal hold and disposal rows written in the database on
     t = undefined;
   });
 
-  /** An HR record past its due date under a hold a records manager placed properly (audited); the log verifies. */
-  async function setting() {
+  /**
+   * An HR record past its due date under a hold a records manager placed properly (audited); the log
+   * verifies. The hold is on the record itself, or (`holdOver: 'folder'`) on the folder "Tribunal" under
+   * HR, whose sub-folder "Evidence" holds the record. `beforeHold` runs once the record is uploaded.
+   */
+  async function setting(options: { holdOver?: 'document' | 'folder'; beforeHold?: (w: { app: TestVault['app']; member: { token: string }; hr: string; documentId: string; tribunal: string; evidence: string }) => Promise<void> } = {}) {
     t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
     const v = t;
     const org = await createOrganisation(v.vault);
     await fileCollectionUnder(v.vault, org.id, org.collections.hr!, HR_03);
     const manager = await org.user({ roles: ['records_manager'], teams: ['hr'] });
     const member = await org.user({ teams: ['hr'] });
-    const up = await upload(v.app, member, org.collections.hr!, 'tribunal-evidence.txt', 'evidence for the tribunal\n');
+    const folder = async (name: string, parentId: string) => (await v.vault.collections.create(systemActor(), { organisationId: org.id, parentId, name, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' })).id;
+    const tribunal = await folder('Tribunal', org.collections.hr!);
+    const evidence = await folder('Evidence', tribunal);
+    const up = await upload(v.app, member, options.holdOver === 'folder' ? evidence : org.collections.hr!, 'tribunal-evidence.txt', 'evidence for the tribunal\n');
     expect(up.statusCode, up.body).toBe(201);
     const documentId = up.json().id as string;
     await recordEvent(v.vault, org.id, documentId, 'process_complete', yearsAgo(2));
+    await options.beforeHold?.({ app: v.app, member, hr: org.collections.hr!, documentId, tribunal, evidence });
     const hold = (await api(v.app, manager).post('holds', { name: 'Smith v Council', reason: 'Employment tribunal claim 2401' })).json() as { id: string };
-    expect((await api(v.app, manager).post(`holds/${hold.id}/items`, { documentIds: [documentId] })).statusCode).toBe(200);
+    const over = options.holdOver === 'folder' ? { collectionIds: [tribunal] } : { documentIds: [documentId] };
+    expect((await api(v.app, manager).post(`holds/${hold.id}/items`, over)).statusCode).toBe(200);
     await v.vault.audit.flush();
     expect(await v.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
     const db = v.vault.store.db;
@@ -63,7 +72,13 @@ describe.each(DIALECTS)('legal hold and disposal rows written in the database on
       expect(check.ok).toBe(false);
       for (const w of words) expect(check.ok ? '' : check.problem).toContain(w);
     };
-    return { v, db, org, manager, documentId, hold, sweep, expectRefused, expectVerifyNames };
+    /** The record decided destroyed and the batch approved, honestly, by the records manager. */
+    const decideAndApprove = async (batchId: string) => {
+      const decided = await api(v.app, manager).post(`disposal/batches/${batchId}/decisions`, { items: [{ documentId, decision: 'destroy' }] });
+      expect(decided.statusCode, decided.body).toBe(200);
+      expect((await api(v.app, manager).post(`disposal/batches/${batchId}/approve`, {})).statusCode).toBe(200);
+    };
+    return { v, db, org, manager, member, documentId, tribunal, evidence, hold, sweep, decideAndApprove, expectRefused, expectVerifyNames };
   }
 
   it('an honest release, decision and approval: the record is destroyed, verify passes and the certificate checks', async () => {
@@ -153,5 +168,49 @@ describe.each(DIALECTS)('legal hold and disposal rows written in the database on
     const problem = `Disposal batch ${batch.id} is marked approved by person ${other.id}, but no approval of it is recorded`;
     await s.expectRefused(batch.id, problem);
     await s.expectVerifyNames(problem);
+  });
+
+  it('a held record\'s row moved out of its held folder by SQL, then decided and approved honestly: the job refuses; verify names the row', async () => {
+    const s = await setting({ holdOver: 'folder' });
+    await s.db.updateTable('documents').set({ collection_id: s.org.collections.hr! }).where('id', '=', s.documentId).execute();
+    // The rows no longer hold it: the sweep proposes it and the records manager may decide to destroy it.
+    const batch = await s.sweep();
+    await s.decideAndApprove(batch.id);
+    await s.expectRefused(batch.id, `Document ${s.documentId} of disposal batch ${batch.id} is in collection ${s.org.collections.hr!}, but the audit log last placed it in collection ${s.evidence}`);
+    await s.expectVerifyNames(`Document ${s.documentId} is in collection ${s.org.collections.hr!}, but the audit log last placed it in collection ${s.evidence}`);
+  });
+
+  it('the held folder\'s sub-folder re-parented by SQL, then decided and approved honestly: the job refuses; verify names the folder', async () => {
+    const s = await setting({ holdOver: 'folder' });
+    await s.db.updateTable('collections').set({ parent_id: s.org.collections.hr! }).where('id', '=', s.evidence).execute();
+    const batch = await s.sweep();
+    await s.decideAndApprove(batch.id);
+    await s.expectRefused(batch.id, `Collection ${s.evidence}, above document ${s.documentId} of disposal batch ${batch.id}, is under collection ${s.org.collections.hr!}, but the audit log last placed it under collection ${s.tribunal}`);
+    await s.expectVerifyNames(`Collection ${s.evidence} is under collection ${s.org.collections.hr!}, but the audit log last placed it under collection ${s.tribunal}`);
+  });
+
+  it('a folder lifted to the top level by SQL: verify names it', async () => {
+    const s = await setting({ holdOver: 'folder' });
+    await s.db.updateTable('collections').set({ parent_id: null }).where('id', '=', s.tribunal).execute();
+    await s.expectVerifyNames(`Collection ${s.tribunal} is at the top level, but the audit log last placed it under collection ${s.org.collections.hr!}`);
+  });
+
+  it('honest moves, before a folder was put under a hold, out from under it: the record is destroyed, no alarm, verify passes', async () => {
+    const s = await setting({
+      holdOver: 'folder',
+      beforeHold: async (w) => {
+        // The folder out from under "Tribunal" (to HR), then the record out of it and back: all through the service.
+        expect((await api(w.app, w.member).patch(`collections/${w.evidence}`, { parentId: w.hr })).statusCode).toBe(200);
+        expect((await api(w.app, w.member).patch(`documents/${w.documentId}`, { collectionId: w.tribunal })).statusCode).toBe(200);
+        expect((await api(w.app, w.member).patch(`documents/${w.documentId}`, { collectionId: w.evidence })).statusCode).toBe(200);
+      },
+    });
+    const batch = await s.sweep();
+    await s.decideAndApprove(batch.id);
+    await s.v.vault.disposal.execute(batch.id);
+    expect((await s.v.vault.store.repos.documents.byId(s.documentId))!.status).toBe('disposed');
+    expect(await s.v.vault.audit.currentAlarm()).toBeNull();
+    await s.v.vault.audit.flush();
+    expect(await s.v.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
   });
 });

@@ -80,6 +80,10 @@ export class CollectionsRepo implements CollectionsRepository {
       .where('id', '=', id).execute();
   }
 
+  async everyPlacement(): Promise<{ id: string; parentId: string | null }[]> {
+    return (await this.db.selectFrom('collections').select(['id', 'parent_id']).orderBy('id').execute()).map((r) => ({ id: r.id, parentId: r.parent_id }));
+  }
+
   async softDelete(id: string, at: string): Promise<void> {
     await this.db.updateTable('collections').set({ deleted_at: at }).where('id', '=', id).execute();
   }

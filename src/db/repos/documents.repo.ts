@@ -111,6 +111,12 @@ export class DocumentsRepo implements DocumentsRepository {
     return rows.map((r) => toDocument(r as DocumentRow));
   }
 
+  async placementPage(afterId: string | null, limit: number): Promise<{ id: string; collectionId: string }[]> {
+    let q = this.db.selectFrom('documents').select(['id', 'collection_id']);
+    if (afterId !== null) q = q.where('id', '>', afterId);
+    return (await q.orderBy('id').limit(limit).execute()).map((r) => ({ id: r.id, collectionId: r.collection_id }));
+  }
+
   async byName(collectionId: string, name: string): Promise<Document | undefined> {
     const [row] = (await documentByName.run(this.db, { collectionId, name })).rows;
     return row && toDocument(row as DocumentRow);

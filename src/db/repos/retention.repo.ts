@@ -83,8 +83,8 @@ export class RetentionRepo implements RetentionRepository {
       .where('id', 'in', [...new Set(documentIds)]).execute();
     const links = await collectionsWithAncestors(this.db, docs.map((d) => d.collection_id));
     return docs.map((d) => ({
-      documentId: d.id, organisationId: d.organisation_id, createdAt: d.created_at, ownSeriesCode: d.series_code, retainUntil: d.retain_until,
-      collections: chainOf(d.collection_id, links).map((l) => ({ id: l.id, seriesCode: l.seriesCode })),
+      documentId: d.id, organisationId: d.organisation_id, createdAt: d.created_at, ownSeriesCode: d.series_code, retainUntil: d.retain_until, collectionId: d.collection_id,
+      collections: chainOf(d.collection_id, links).map((l) => ({ id: l.id, parentId: l.parentId, seriesCode: l.seriesCode })),
     }));
   }
 

@@ -63,9 +63,10 @@ export interface AuditRepository {
    * Every allowed event of these actions (of one organisation's, when given), in the order they were
    * written, for `audit verify` and for the disposal job's checks (events as arrangementChanges reads them).
    * `logOrder`: in the log's order instead (sequenced events by seq, then pending ones as written): the
-   * seq is under the tree's hashes, where the row's insertion id is not.
+   * seq is under the tree's hashes, where the row's insertion id is not. `documentIds`: only events
+   * filed under these documents.
    */
-  allowedEvents(actions: readonly string[], options?: { organisationId?: string; logOrder?: boolean }): Promise<AuditEvent[]>;
+  allowedEvents(actions: readonly string[], options?: { organisationId?: string; documentIds?: readonly string[]; logOrder?: boolean }): Promise<AuditEvent[]>;
   /** Events not yet in the tree, oldest insert first. */
   unsequenced(limit: number): Promise<UnsequencedAuditEvent[]>;
   assignSeq(id: number, seq: number, leafHash: Buffer): Promise<void>;

@@ -21,6 +21,8 @@ export interface CollectionsRepository {
   /** Writes a collection's name, place and the facts derived from its place (domain/placement.ts). */
   place(id: string, p: { name: string; parentId: string | null; serviceArea: string; classification: string; arrangementId: string | null }): Promise<void>;
   softDelete(id: string, at: string): Promise<void>;
+  /** Every collection's id and parent (deleted ones too), for `audit verify`. */
+  everyPlacement(): Promise<{ id: string; parentId: string | null }[]>;
 }
 
 export type DocumentPatch = Partial<{
@@ -43,6 +45,8 @@ export interface DocumentsRepository {
   withCurrentVersion(id: string): Promise<{ document: Document; version: Version } | undefined>;
   /** Those of the ids that exist (with their current versions' facts), in no particular order. */
   byIds(ids: readonly string[]): Promise<Document[]>;
+  /** Documents' ids and collections (every status), in id order after `afterId`, for `audit verify`. */
+  placementPage(afterId: string | null, limit: number): Promise<{ id: string; collectionId: string }[]>;
   /** The live document of that name in a collection. */
   byName(collectionId: string, name: string): Promise<Document | undefined>;
   inCollection(collectionId: string, options?: { includeDeleted?: boolean; limit?: number; after?: string }): Promise<Document[]>;

@@ -13,8 +13,10 @@ export interface RetentionPlacement {
   /** The document's own series (set by a records manager), or null: its nearest collection's. */
   ownSeriesCode: string | null;
   retainUntil: string | null;
-  /** The document's collection first, then each parent up to the top, with the series filed on each (or null). */
-  collections: { id: string; seriesCode: string | null }[];
+  /** The collection the document's row names. */
+  collectionId: string;
+  /** The document's collection first, then each parent up to the top, with its parent and the series filed on each (or null). */
+  collections: { id: string; parentId: string | null; seriesCode: string | null }[];
 }
 
 /** The file plan (record series and their revisions), where records are filed, and retention events. */
