@@ -84,7 +84,9 @@ export class DisposalExecution {
    * who decided what: approved_by, an item's decision and a hold's released_at are all rows a database
    * administrator can write. Each must be vouched for by the sealed event the service wrote when a
    * person did it: the approval by the person the batch names, after each item's latest decision; each
-   * item it will destroy or transfer decided so, last, by the person the item names; each such item, and
+   * item it will carry out decided so, last, by the person the item names, with the new due date and
+   * reason that decision recorded (decisions recorded before they were, 4 December 2026, are compared
+   * on what was decided and by whom only); each item it will destroy or transfer, and
    * each collection above it, where the log last placed it (so the chain the holds are read over is the
    * log's); and every hold the log says was placed over such an item (on it or on a collection it is in)
    * released in the log, or still in force in the rows (then decide() refuses it as usual, outcome
@@ -93,10 +95,12 @@ export class DisposalExecution {
    */
   private async requireVouched(batch: DisposalBatch, items: readonly DisposalItem[]): Promise<void> {
     const repos = this.o.store.repos;
-    const toDestroy = items.filter((i) => i.outcome === null && destroysItem(i));
-    if (toDestroy.length === 0) return;
+    // Every decision still to be carried out, extensions included: a new due date rewritten by hand is tampering too.
+    const toCarryOut = items.filter((i) => i.outcome === null && i.decision !== 'pending');
+    const toDestroy = toCarryOut.filter((i) => destroysItem(i));
+    if (toCarryOut.length === 0) return;
     const events = await repos.audit.allowedEvents([...DISPOSAL_RECORD_ACTIONS, ...HOLD_RECORD_ACTIONS], { organisationId: batch.organisationId });
-    const problem = unrecordedDisposalStep(batch, toDestroy, events, items) ?? (await this.unvouchedPlaceOrHold(repos, batch, toDestroy, events));
+    const problem = unrecordedDisposalStep(batch, toCarryOut, events, items) ?? (toDestroy.length === 0 ? null : await this.unvouchedPlaceOrHold(repos, batch, toDestroy, events));
     if (problem) await this.refuse(batch, problem);
   }
 

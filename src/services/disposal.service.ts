@@ -4,8 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Decision } from '../domain/access/policy.js';
-import { DomainError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
+import { DomainError, IntegrityError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import { disposeBatchJob } from '../domain/jobs/kinds.js';
+import { DISPOSAL_RECORD_ACTIONS, decisionTerms, unrecordedDisposalStep } from '../domain/audit/disposal-record.js';
 import {
   countItems, destroysItem, exclusionKey, parseTransferExport, pendingItems, transferGap, type BatchCounts, type DisposalBatch, type DisposalItem, type ItemDecisionInput,
 } from '../domain/records/disposal.js';
@@ -212,8 +213,12 @@ export class DisposalService {
       if ((await tx.disposal.batch(batchId))?.status !== 'review') throw conflict('This batch has been approved: its decisions are final.');
       for (const input of inputs) {
         const reason = input.reason?.trim() || null;
-        await tx.disposal.decide(batchId, input.documentId, { decision: input.decision, by: userId, at: now.toISOString(), extendTo: input.decision === 'extend' ? input.extendTo! : null, reason });
-        await tx.audit.insert([auditEvent(actor, 'disposal.decide', { organisationId: batch.organisationId, ids: { batchId, documentId: input.documentId, decision: input.decision } }, decision, now)]);
+        const extendTo = input.decision === 'extend' ? input.extendTo! : null;
+        await tx.disposal.decide(batchId, input.documentId, { decision: input.decision, by: userId, at: now.toISOString(), extendTo, reason });
+        // The new due date and (hashed) reason too, so the job and audit verify can tell a row rewritten by hand.
+        await tx.audit.insert([auditEvent(actor, 'disposal.decide', {
+          organisationId: batch.organisationId, ids: { batchId, documentId: input.documentId, decision: input.decision, ...decisionTerms({ extendTo, reason }) },
+        }, decision, now)]);
       }
     });
     return this.get(actor, batchId);
@@ -230,6 +235,7 @@ export class DisposalService {
     const items = await this.o.store.repos.disposal.items(batchId);
     const pending = pendingItems(items).length;
     if (pending > 0) throw invalid(`${pending} item${pending === 1 ? ' still needs' : 's still need'} a decision before the batch can be approved.`);
+    await this.requireExtensionsVouched(actor, batch, items);
     const now = this.o.clock.now();
     await this.o.store.transaction(async (tx) => {
       // In the approving transaction: the package must hold every record to transfer as it is now.
@@ -243,6 +249,25 @@ export class DisposalService {
       }, decision, now)]);
     });
     return this.get(actor, batchId);
+  }
+
+  /**
+   * Extensions take effect at approval (the record's due date becomes the item's new one), so each must
+   * be what its latest disposal.decide event records, by the person the item names: a date rewritten in
+   * the database would otherwise become the record's due date. Otherwise the approval is refused, audited
+   * (disposal.approve, deny, not_vouched_for), and the integrity alarm raised, as the disposal job does.
+   * The items checked are the items whose dates are applied.
+   */
+  private async requireExtensionsVouched(actor: Actor, batch: DisposalBatch, items: readonly DisposalItem[]): Promise<void> {
+    const extensions = items.filter((i) => i.decision === 'extend');
+    if (extensions.length === 0) return;
+    const events = await this.o.store.repos.audit.allowedEvents(DISPOSAL_RECORD_ACTIONS, { organisationId: batch.organisationId });
+    const problem = unrecordedDisposalStep({ ...batch, status: 'review' }, extensions, events);
+    if (!problem) return;
+    await this.o.access.recordRefusal(actor, 'disposal.approve', { organisationId: batch.organisationId, ids: { batchId: batch.id } }, 'not_vouched_for');
+    const refusal = `The approval of disposal batch ${batch.id} was refused; no extension took effect. ${problem}`;
+    this.o.audit.raiseTamperingAlarm('disposal', refusal);
+    throw new IntegrityError(refusal);
   }
 
   /**

@@ -213,4 +213,55 @@ describe.each(DIALECTS)('legal hold and disposal rows written in the database on
     await s.v.vault.audit.flush();
     expect(await s.v.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
   });
+
+  it('an extension\'s new due date and reason rewritten by SQL before approval: the approval is refused, no date applied, alarm; verify names the item', async () => {
+    const s = await setting();
+    expect((await api(s.v.app, s.manager).post(`holds/${s.hold.id}/release`, { reason: 'Claim settled out of court' })).statusCode).toBe(200);
+    const batch = await s.sweep();
+    const year = new Date().getUTCFullYear();
+    const decided = await api(s.v.app, s.manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: s.documentId, decision: 'extend', extendTo: `${year + 5}-03-31`, reason: 'Appeal possible' }] });
+    expect(decided.statusCode, decided.body).toBe(200);
+    // The records manager decided five more years; the row now says one, with another reason.
+    await s.db.updateTable('disposal_items').set({ extend_to: `${year + 1}-03-31`, reason: 'Appeal dismissed' }).where('batch_id', '=', batch.id).execute();
+    const problem = `Document ${s.documentId} of disposal batch ${batch.id} has the new due date ${year + 1}-03-31, but its latest recorded decision, by person ${s.manager.id}, sets ${year + 5}-03-31`;
+    // Approval would make the rewritten date the record's due date: refused, nothing applied, the alarm raised.
+    expect((await api(s.v.app, s.manager).post(`disposal/batches/${batch.id}/approve`, {})).statusCode).toBe(500);
+    expect((await s.v.vault.store.repos.disposal.batch(batch.id))!.status).toBe('review');
+    expect((await s.v.vault.retention.retentionFacts([s.documentId])).get(s.documentId)).toMatchObject({ extended: false });
+    expect((await s.v.vault.audit.currentAlarm())!.problem).toContain(`The approval of disposal batch ${batch.id} was refused; no extension took effect. ${problem}`);
+    await s.v.vault.audit.flush();
+    expect((await s.v.vault.store.repos.audit.forOrganisation(s.org.id)).filter((e) => e.action === 'disposal.approve').map((e) => [e.decision, e.reason])).toEqual([['deny', 'not_vouched_for']]);
+    await s.expectVerifyNames(problem);
+    // The date put back, the reason is still not the one recorded.
+    await s.db.updateTable('disposal_items').set({ extend_to: `${year + 5}-03-31` }).where('batch_id', '=', batch.id).execute();
+    await s.expectVerifyNames(`Document ${s.documentId} of disposal batch ${batch.id} gives a reason for its decision other than the one its latest recorded decision, by person ${s.manager.id}, gave`);
+  });
+
+  it('an extension\'s new due date rewritten by SQL after an honest approval: the job refuses; verify names the item', async () => {
+    const s = await setting();
+    expect((await api(s.v.app, s.manager).post(`holds/${s.hold.id}/release`, { reason: 'Claim settled out of court' })).statusCode).toBe(200);
+    const batch = await s.sweep();
+    const year = new Date().getUTCFullYear();
+    expect((await api(s.v.app, s.manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: s.documentId, decision: 'extend', extendTo: `${year + 5}-03-31`, reason: 'Appeal possible' }] })).statusCode).toBe(200);
+    expect((await api(s.v.app, s.manager).post(`disposal/batches/${batch.id}/approve`, {})).statusCode).toBe(200);
+    await s.db.updateTable('disposal_items').set({ extend_to: `${year + 1}-03-31` }).where('batch_id', '=', batch.id).execute();
+    const problem = `Document ${s.documentId} of disposal batch ${batch.id} has the new due date ${year + 1}-03-31, but its latest recorded decision, by person ${s.manager.id}, sets ${year + 5}-03-31`;
+    await s.expectRefused(batch.id, problem);
+    await s.expectVerifyNames(problem);
+  });
+
+  it('an honest extension: the batch is carried out, no alarm, verify passes', async () => {
+    const s = await setting();
+    expect((await api(s.v.app, s.manager).post(`holds/${s.hold.id}/release`, { reason: 'Claim settled out of court' })).statusCode).toBe(200);
+    const batch = await s.sweep();
+    const extendTo = `${new Date().getUTCFullYear() + 5}-03-31`;
+    expect((await api(s.v.app, s.manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: s.documentId, decision: 'extend', extendTo, reason: 'Appeal possible' }] })).statusCode).toBe(200);
+    expect((await api(s.v.app, s.manager).post(`disposal/batches/${batch.id}/approve`, {})).statusCode).toBe(200);
+    await s.v.vault.disposal.execute(batch.id);
+    expect((await s.v.vault.store.repos.disposal.batch(batch.id))!.status).toBe('executed');
+    expect((await s.v.vault.store.repos.disposal.items(batch.id)).map((i) => [i.outcome, i.extendTo])).toEqual([['extended', extendTo]]);
+    expect(await s.v.vault.audit.currentAlarm()).toBeNull();
+    await s.v.vault.audit.flush();
+    expect(await s.v.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+  });
 });

@@ -5,6 +5,7 @@
 // nobody decided to destroy, and sign a certificate naming someone who authorised nothing. Each
 // decision and approval has a sealed event (disposal.decide, disposal.approve) that the database
 // cannot forge, naming the batch, the person and (for a decision) the document and what was decided.
+import { createHash } from 'node:crypto';
 import type { AuditEvent } from './event.js';
 import type { DisposalBatch, DisposalItem } from '../records/disposal.js';
 
@@ -14,20 +15,55 @@ type RecordingEvent = Pick<AuditEvent, 'action' | 'decision' | 'targetIds' | 'ac
 
 const DIRECT = 'it was written into the database directly, not by Strongroom.';
 
+/** What a decide event records for no new due date, or no reason. */
+const NONE = 'none';
+
+/**
+ * The terms of a decision as its disposal.decide event records them (since 4 December 2026): the new due
+ * date of an extension (`extendTo`) and the SHA-256 of the reason given (`reasonSha256`; the reason is
+ * free text, which may name people, and events hold no personal details), each `none` when there is none.
+ */
+export function decisionTerms(item: { extendTo: string | null; reason: string | null }): { extendTo: string; reasonSha256: string } {
+  return { extendTo: item.extendTo ?? NONE, reasonSha256: item.reason === null ? NONE : createHash('sha256').update(item.reason, 'utf8').digest('hex') };
+}
+
+type DecidedItem = Pick<DisposalItem, 'documentId' | 'decision' | 'decidedBy'> & Partial<Pick<DisposalItem, 'extendTo' | 'reason'>>;
+
+/**
+ * Why an item's new due date or reason is not what its latest decide event records; null when they are,
+ * and when the event records neither (a decision recorded before 4 December 2026: only what was decided
+ * and by whom is compared, as then).
+ */
+function termsDiffer(batchId: string, item: DecidedItem, recorded: RecordingEvent): string | null {
+  const ids = recorded.targetIds;
+  const terms = decisionTerms({ extendTo: item.extendTo ?? null, reason: item.reason ?? null });
+  const subject = `Document ${item.documentId} of disposal batch ${batchId}`;
+  if (ids.extendTo !== undefined && ids.extendTo !== terms.extendTo) {
+    const now = item.extendTo ? `has the new due date ${item.extendTo}` : 'has no new due date';
+    const then = ids.extendTo === NONE ? 'sets none' : `sets ${ids.extendTo}`;
+    return `${subject} ${now}, but its latest recorded decision, by person ${recorded.actorUserId ?? '(none)'}, ${then}: ${DIRECT}`;
+  }
+  if (ids.reasonSha256 !== undefined && ids.reasonSha256 !== terms.reasonSha256) {
+    return `${subject} gives ${item.reason ? 'a reason for its decision' : 'no reason for its decision'} other than the one its latest recorded decision, by person ${recorded.actorUserId ?? '(none)'}, gave: ${DIRECT}`;
+  }
+  return null;
+}
+
 /**
  * The first approval or decision of this batch no audit event vouches for, said to a person; null when
  * every one is vouched for. `events`: the allowed disposal events, IN THE ORDER THEY WERE WRITTEN (the
  * latest decision of an item is the one that stands). Only the decisions of `items` are checked (the
  * disposal job passes those it is about to carry out); the approval is checked against every item of
  * `allItems`, since it must come after the last decision of each. For each item:
- *   - the latest decide event for it must record the row's decision, by the person the row names;
+ *   - the latest decide event for it must record the row's decision, by the person the row names, and
+ *     (if the event records them) the row's new due date and reason;
  * and for the batch, once it is approved:
  *   - an approve event by the person the row names, written after every item's latest decide event
  *     (a decision changed after the approval was never approved).
  */
 export function unrecordedDisposalStep(
   batch: Pick<DisposalBatch, 'id' | 'status' | 'approvedBy'>,
-  items: readonly Pick<DisposalItem, 'documentId' | 'decision' | 'decidedBy'>[],
+  items: readonly DecidedItem[],
   events: readonly RecordingEvent[],
   allItems: readonly Pick<DisposalItem, 'documentId'>[] = items,
 ): string | null {
@@ -46,6 +82,8 @@ export function unrecordedDisposalStep(
       const what = recorded ? `its latest recorded decision is "${recorded.targetIds.decision ?? '?'}" by person ${recorded.actorUserId ?? '(none)'}` : 'no decision on it is recorded';
       return `Document ${item.documentId} of disposal batch ${batch.id} is decided "${item.decision}" by person ${item.decidedBy ?? '(none)'}, but ${what}: ${DIRECT}`;
     }
+    const terms = termsDiffer(batch.id, item, recorded);
+    if (terms) return terms;
   }
   if (batch.status === 'review') return null;
   const approved = approval as { event: RecordingEvent; at: number } | null;
@@ -64,10 +102,10 @@ export function unrecordedDisposalStep(
 
 /** For `audit verify`: the first approved batch or decided item, of any organisation, no event vouches for. */
 export function unrecordedDisposalRow(
-  rows: { batches: readonly Pick<DisposalBatch, 'id' | 'status' | 'approvedBy'>[]; items: readonly Pick<DisposalItem, 'batchId' | 'documentId' | 'decision' | 'decidedBy'>[] },
+  rows: { batches: readonly Pick<DisposalBatch, 'id' | 'status' | 'approvedBy'>[]; items: readonly (DecidedItem & Pick<DisposalItem, 'batchId'>)[] },
   events: readonly (RecordingEvent & Pick<AuditEvent, 'targetIds'>)[],
 ): string | null {
-  const itemsOf = new Map<string, Pick<DisposalItem, 'batchId' | 'documentId' | 'decision' | 'decidedBy'>[]>();
+  const itemsOf = new Map<string, (DecidedItem & Pick<DisposalItem, 'batchId'>)[]>();
   for (const item of rows.items) itemsOf.set(item.batchId, [...(itemsOf.get(item.batchId) ?? []), item]);
   const eventsOf = new Map<string, RecordingEvent[]>();
   for (const e of events) {

@@ -1,0 +1,25 @@
+// A decision's new due date and reason, as its event records them: compared when recorded, not before.
+import { describe, expect, it } from 'vitest';
+import { decisionTerms, unrecordedDisposalStep } from './disposal-record.js';
+
+const batch = { id: 'b', status: 'review' as const, approvedBy: null };
+const decide = (ids: Record<string, string>) => ({ action: 'disposal.decide', decision: 'allow' as const, actorUserId: 'rm', targetIds: { batchId: 'b', documentId: 'd', decision: 'extend', ...ids } });
+const item = { documentId: 'd', decision: 'extend' as const, decidedBy: 'rm', extendTo: '2031-03-31', reason: 'Appeal possible' };
+
+describe('a decision\'s terms vouched for by its event', () => {
+  it('match what the event records', () => {
+    expect(unrecordedDisposalStep(batch, [item], [decide(decisionTerms(item))])).toBeNull();
+    expect(decisionTerms({ extendTo: null, reason: null })).toEqual({ extendTo: 'none', reasonSha256: 'none' });
+  });
+
+  it('a new due date or reason the event does not record is named', () => {
+    expect(unrecordedDisposalStep(batch, [{ ...item, extendTo: '2027-03-31' }], [decide(decisionTerms(item))])).toBe(
+      'Document d of disposal batch b has the new due date 2027-03-31, but its latest recorded decision, by person rm, sets 2031-03-31: it was written into the database directly, not by Strongroom.',
+    );
+    expect(unrecordedDisposalStep(batch, [{ ...item, reason: 'Changed' }], [decide(decisionTerms(item))])).toContain('gives a reason for its decision other than the one its latest recorded decision, by person rm, gave');
+  });
+
+  it('an event recorded before the terms were (no extendTo, no reasonSha256) vouches for the decision and person only', () => {
+    expect(unrecordedDisposalStep(batch, [{ ...item, extendTo: '2027-03-31', reason: 'Anything' }], [decide({})])).toBeNull();
+  });
+});
