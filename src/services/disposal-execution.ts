@@ -40,6 +40,12 @@ export interface DisposalExecutionOptions {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** What the job read of the log before carrying out a batch: hold (and disposal) events, and the placement events of its records. */
+interface VouchingLog {
+  holds: readonly AuditEvent[];
+  placements: readonly AuditEvent[];
+}
 const PURGE_PAGE = 500;
 
 export class DisposalExecution {
@@ -51,18 +57,22 @@ export class DisposalExecution {
    * moment, so a hold placed after approval wins (outcome 'held', nothing destroyed, refusal audited).
    * Before anything is destroyed, the batch must be what the audit log says people did (requireVouched):
    * otherwise nothing is, the refusal is audited, the integrity alarm is raised and IntegrityError thrown.
+   * Each record's place and holds are checked again inside the transaction that destroys it (destroy),
+   * against the rows as they are then: rows changed after the first check stop the job there, the same way.
    */
   async execute(batchId: string): Promise<void> {
     const repos = this.o.store.repos;
     const batch = await repos.disposal.batch(batchId);
     if (!batch || batch.status === 'review') return;
     if (batch.status === 'approved') {
-      // The items checked are the items carried out: a row changed after the check is not read again.
+      // The items checked are the items carried out: a decision changed after the check is not read again.
+      // Each record's place and holds are, in the transaction that destroys it (carryOut).
       const items = await repos.disposal.items(batchId);
-      await this.requireVouched(batch, items);
+      const log = await this.requireVouched(batch, items);
       for (const item of items) {
         if (item.outcome !== null) continue;
-        await this.carryOut(batch, item);
+        const unvouched = await this.carryOut(batch, item, log);
+        if (unvouched) await this.refuse(batch, unvouched, `The disposal job stopped carrying out batch ${batchId} at document ${item.documentId}, which it did not destroy; nothing more was destroyed.`);
       }
       const now = this.o.clock.now();
       const counts = countItems(await repos.disposal.items(batchId));
@@ -93,15 +103,25 @@ export class DisposalExecution {
    * 'held'). The log says a document is held by a hold until it records the release, so a deleted hold
    * item frees nothing.
    */
-  private async requireVouched(batch: DisposalBatch, items: readonly DisposalItem[]): Promise<void> {
+  private async requireVouched(batch: DisposalBatch, items: readonly DisposalItem[]): Promise<VouchingLog> {
     const repos = this.o.store.repos;
     // Every decision still to be carried out, extensions included: a new due date rewritten by hand is tampering too.
     const toCarryOut = items.filter((i) => i.outcome === null && i.decision !== 'pending');
     const toDestroy = toCarryOut.filter((i) => destroysItem(i));
-    if (toCarryOut.length === 0) return;
+    if (toCarryOut.length === 0) return { holds: [], placements: [] };
     const events = await repos.audit.allowedEvents([...DISPOSAL_RECORD_ACTIONS, ...HOLD_RECORD_ACTIONS], { organisationId: batch.organisationId });
-    const problem = unrecordedDisposalStep(batch, toCarryOut, events, items) ?? (toDestroy.length === 0 ? null : await this.unvouchedPlaceOrHold(repos, batch, toDestroy, events));
+    const log = { holds: events, placements: toDestroy.length === 0 ? [] : await this.placementEvents(repos, batch, toDestroy) };
+    const problem = unrecordedDisposalStep(batch, toCarryOut, events, items) ?? (toDestroy.length === 0 ? null : await this.unvouchedPlaceOrHold(repos, batch, toDestroy, log));
     if (problem) await this.refuse(batch, problem);
+    return log;
+  }
+
+  /** The events that placed these items' documents, and the organisation's collections, in the order written. */
+  private async placementEvents(repos: Repos, batch: DisposalBatch, items: readonly DisposalItem[]): Promise<AuditEvent[]> {
+    return [
+      ...(await repos.audit.allowedEvents(DOCUMENT_PLACEMENT_ACTIONS, { documentIds: items.map((i) => i.documentId) })),
+      ...(await repos.audit.allowedEvents(COLLECTION_PLACEMENT_ACTIONS, { organisationId: batch.organisationId })),
+    ];
   }
 
   /**
@@ -109,16 +129,13 @@ export class DisposalExecution {
    * none. Its place: its collection, and each collection above it, must be where its latest placement
    * event put it (a row moved by hand would take it out from under a hold on a folder). Its holds: every
    * hold the log put over it there (on it or on a collection of that chain) must be released in the log,
-   * or still hold it in the rows. `holdEvents`: the organisation's allowed hold events, read before.
+   * or still hold it in the rows. `log`: the organisation's allowed hold events and the placement events
+   * of these items, read before (by requireVouched, for the batch; the destroying transaction passes the
+   * same, and reads the rows under its locks). `repos`: where the rows are read.
    */
-  private async unvouchedPlaceOrHold(repos: Repos, batch: DisposalBatch, items: readonly DisposalItem[], holdEvents: readonly AuditEvent[]): Promise<string | null> {
+  private async unvouchedPlaceOrHold(repos: Repos, batch: DisposalBatch, items: readonly DisposalItem[], log: VouchingLog): Promise<string | null> {
     const organisationId = batch.organisationId;
     const ids = items.map((i) => i.documentId);
-    const placementEvents = async () => [
-      ...(await repos.audit.allowedEvents(DOCUMENT_PLACEMENT_ACTIONS, { documentIds: ids })),
-      ...(await repos.audit.allowedEvents(COLLECTION_PLACEMENT_ACTIONS, { organisationId })),
-    ];
-    const placedByLog = await placementEvents();
     // Rows read after the events: a move, a hold and their events commit together, so whatever the rows
     // show was done honestly has its event among those read.
     const placements = new Map((await repos.retention.placements(ids)).map((p) => [p.documentId, p]));
@@ -136,12 +153,12 @@ export class DisposalExecution {
         return [item.documentId, { misplaced, freed }];
       }));
     };
-    const suspect = judge(holdEvents, placedByLog);
+    const suspect = judge(log.holds, log.placements);
     if ([...suspect.values()].every((s) => s.misplaced === null && s.freed.length === 0)) return null;
     // Something looks moved or freed by hand. A release or move committed between the reads of the events
     // and of the rows is in the rows but not in the events read: read the events again, and name only what
     // still disagrees (a hold or move committed after the rows were read is in the events read again only).
-    const again = judge(await repos.audit.allowedEvents(HOLD_RECORD_ACTIONS, { organisationId }), await placementEvents());
+    const again = judge(await repos.audit.allowedEvents(HOLD_RECORD_ACTIONS, { organisationId }), await this.placementEvents(repos, batch, items));
     for (const item of items) {
       const before = suspect.get(item.documentId)!;
       const now = again.get(item.documentId)!;
@@ -155,27 +172,37 @@ export class DisposalExecution {
   }
 
   /** Nothing more of the batch is destroyed: the refusal audited, the integrity alarm raised, IntegrityError thrown. */
-  private async refuse(batch: DisposalBatch, problem: string): Promise<never> {
+  private async refuse(batch: DisposalBatch, problem: string, opening = `The disposal job refused to carry out batch ${batch.id}; nothing was destroyed.`): Promise<never> {
     await this.o.store.repos.audit.insert([auditEvent(this.o.system, 'disposal.execute', { organisationId: batch.organisationId, ids: { batchId: batch.id } }, { allow: false, reason: 'not_vouched_for', via: null }, this.o.clock.now())]);
-    const refusal = `The disposal job refused to carry out batch ${batch.id}; nothing was destroyed. ${problem}`;
+    const refusal = `${opening} ${problem}`;
     this.o.audit.raiseTamperingAlarm('disposal', refusal);
     throw new IntegrityError(refusal);
   }
 
-  private async carryOut(batch: DisposalBatch, item: DisposalItem): Promise<void> {
+  /** Carries out one item; what the log does not vouch for in its rows at the moment of destruction, if anything (then nothing is done). */
+  private async carryOut(batch: DisposalBatch, item: DisposalItem, log: VouchingLog): Promise<string | null> {
     const repos = this.o.store.repos;
     const now = this.o.clock.now();
     const setOutcome = (outcome: ItemOutcome) => repos.disposal.setOutcome(item.batchId, item.documentId, outcome, now.toISOString());
-    if (item.decision === 'extend') return setOutcome('extended');
+    const settled = async (outcome: ItemOutcome) => {
+      await setOutcome(outcome);
+      return null;
+    };
+    if (item.decision === 'extend') return settled('extended');
     // Only held items are left undecided at approval: they are kept.
-    if (!destroysItem(item)) return setOutcome('excluded');
+    if (!destroysItem(item)) return settled('excluded');
     const document = await repos.documents.byId(item.documentId);
-    if (!document || document.status === 'disposed') return setOutcome('gone');
+    if (!document || document.status === 'disposed') return settled('gone');
     // A record to transfer is destroyed only as the package holds it: checked again in the destroying
     // transaction, after its row is locked, since a version saved after approval would otherwise go unexported.
     const exported = item.decision === 'transfer' ? (repos: Repos) => this.transferGap(repos, batch, item) : undefined;
-    const outcome = await this.destroy(document, 'document.dispose', { batchId: item.batchId, seriesCode: item.seriesCode, exported });
+    // Its place and holds checked again in the destroying transaction, on the rows as they are then
+    // (locked): a row changed since requireVouched read it cannot slip between the check and the act.
+    const vouch = (tx: Repos) => this.unvouchedPlaceOrHold(tx, batch, [item], log);
+    const outcome = await this.destroy(document, 'document.dispose', { batchId: item.batchId, seriesCode: item.seriesCode, exported, vouch });
+    if (typeof outcome === 'object') return outcome.unvouched;
     await setOutcome(outcome === 'destroyed' ? (item.decision === 'transfer' ? 'transferred' : 'destroyed') : outcome);
+    return null;
   }
 
   /** Why the batch's transfer package does not hold the record as it is now (null: it does). */
@@ -213,14 +240,21 @@ export class DisposalExecution {
    */
   private async destroy(
     document: Document, action: DestructionAction,
-    context: { batchId: string | null; seriesCode: string; /** For a transfer: what the package lacks of the record now (null: nothing). */ exported?: ((repos: Repos) => Promise<TransferGap | null>) | undefined },
-  ): Promise<'destroyed' | 'held' | 'changed'> {
+    context: {
+      batchId: string | null; seriesCode: string;
+      /** For a transfer: what the package lacks of the record now (null: nothing). */ exported?: ((repos: Repos) => Promise<TransferGap | null>) | undefined;
+      /** For a batch's item: what the log does not vouch for in the rows as they are now (null: nothing). */ vouch?: (repos: Repos) => Promise<string | null>;
+    },
+  ): Promise<'destroyed' | 'held' | 'changed' | { unvouched: string }> {
     const ids = { documentId: document.id, ...(context.batchId ? { batchId: context.batchId } : {}) };
     const now = this.o.clock.now();
-    const done = await this.o.store.transaction(async (tx): Promise<{ versions: Version[] } | 'held' | 'gone' | { gap: TransferGap }> => {
+    const done = await this.o.store.transaction(async (tx): Promise<{ versions: Version[] } | 'held' | 'gone' | { gap: TransferGap } | { unvouched: string }> => {
       await tx.holds.lockForDestroying(document.id);
       const current = await tx.documents.byId(document.id);
       if (!current || current.status === 'disposed') return 'gone';
+      // Under the locks: the record's row and the collections above it cannot change until this commits.
+      const unvouched = context.vouch ? await context.vouch(tx) : null;
+      if (unvouched) return { unvouched };
       const decision = await this.o.access.checkWithin(tx, this.o.system, action, documentResource(current), { organisationId: current.organisationId, ids });
       if (!decision.allow) return 'held';
       const gap = context.exported ? await context.exported(tx) : null;
@@ -247,6 +281,7 @@ export class DisposalExecution {
     });
     if (done === 'held') return 'held';
     if (done === 'gone') return 'destroyed';
+    if ('unvouched' in done) return done;
     if ('gap' in done) {
       // Kept, and the refusal recorded like any other: the archive never received the record as it is now.
       await this.o.access.recordRefusal(this.o.system, action, { organisationId: document.organisationId, ids }, `transfer_${done.gap}`);

@@ -3,7 +3,7 @@
 // the record under it; an item's decision; a batch's approval in a records manager's name. The disposal job
 // must not take those rows' word for it: it destroys nothing, audits the refusal and raises the integrity
 // alarm; and `audit verify` names each such row, as it does arrangement and credential rows.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IntegrityError } from '../../src/domain/errors.js';
 import { checkCertificate } from '../../src/domain/records/certificate.js';
 import { ukDate } from '../../src/domain/records/retention.js';
@@ -18,6 +18,7 @@ const clamd = useClamd();
 describe.each(DIALECTS)('legal hold and disposal rows written in the database on %s', (dialect) => {
   let t: TestVault | undefined;
   afterEach(async () => {
+    vi.restoreAllMocks();
     await t?.close();
     t = undefined;
   });
@@ -54,7 +55,7 @@ describe.each(DIALECTS)('legal hold and disposal rows written in the database on
       return db.selectFrom('disposal_batches').select('id').where('organisation_id', '=', org.id).executeTakeFirstOrThrow();
     };
     /** Runs the dispose-batch job and expects it to refuse: nothing destroyed, the refusal audited, the alarm raised. */
-    const expectRefused = async (batchId: string, problem: string) => {
+    const expectRefused = async (batchId: string, problem: string, opening = `The disposal job refused to carry out batch ${batchId}; nothing was destroyed.`) => {
       const run = v.vault.disposal.execute(batchId);
       await expect(run).rejects.toBeInstanceOf(IntegrityError);
       await expect(run).rejects.toThrow(problem);
@@ -62,7 +63,7 @@ describe.each(DIALECTS)('legal hold and disposal rows written in the database on
       expect((await v.vault.store.repos.disposal.batch(batchId))!.status).toBe('approved');
       expect(await v.vault.store.repos.disposal.stub(documentId)).toBeUndefined();
       expect(await v.vault.audit.currentAlarm()).toMatchObject({ source: 'disposal' });
-      expect((await v.vault.audit.currentAlarm())!.problem).toContain(`The disposal job refused to carry out batch ${batchId}; nothing was destroyed.`);
+      expect((await v.vault.audit.currentAlarm())!.problem).toContain(opening);
       await v.vault.audit.flush();
       const refusals = (await v.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === 'disposal.execute');
       expect(refusals.map((e) => ({ decision: e.decision, reason: e.reason, batchId: e.targetIds.batchId }))).toEqual([{ decision: 'deny', reason: 'not_vouched_for', batchId }]);
@@ -78,7 +79,23 @@ describe.each(DIALECTS)('legal hold and disposal rows written in the database on
       expect(decided.statusCode, decided.body).toBe(200);
       expect((await api(v.app, manager).post(`disposal/batches/${batchId}/approve`, {})).statusCode).toBe(200);
     };
-    return { v, db, org, manager, member, documentId, tribunal, evidence, hold, sweep, decideAndApprove, expectRefused, expectVerifyNames };
+    /**
+     * `change` runs once the job has checked the batch against the log and before it destroys the record
+     * (when it reads the record to carry out its item): a database administrator racing the job.
+     */
+    const between = (change: () => Promise<unknown>) => {
+      const documents = v.vault.store.repos.documents;
+      const byId = documents.byId.bind(documents);
+      let done = false;
+      vi.spyOn(documents, 'byId').mockImplementation(async (id) => {
+        if (id === documentId && !done) {
+          done = true;
+          await change();
+        }
+        return byId(id);
+      });
+    };
+    return { v, db, org, manager, member, documentId, tribunal, evidence, hold, sweep, decideAndApprove, between, expectRefused, expectVerifyNames };
   }
 
   it('an honest release, decision and approval: the record is destroyed, verify passes and the certificate checks', async () => {
@@ -263,5 +280,40 @@ describe.each(DIALECTS)('legal hold and disposal rows written in the database on
     expect(await s.v.vault.audit.currentAlarm()).toBeNull();
     await s.v.vault.audit.flush();
     expect(await s.v.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+  });
+
+  /** Released, then decided, approved, and put under a new hold on its folder (all honestly): the job's first check passes, and the hold would keep it. */
+  async function heldAfterApproval() {
+    const s = await setting({ holdOver: 'folder' });
+    expect((await api(s.v.app, s.manager).post(`holds/${s.hold.id}/release`, { reason: 'Claim settled out of court' })).statusCode).toBe(200);
+    const batch = await s.sweep();
+    await s.decideAndApprove(batch.id);
+    const again = (await api(s.v.app, s.manager).post('holds', { name: 'Smith v Council (appeal)', reason: 'Appeal lodged at the tribunal' })).json() as { id: string };
+    expect((await api(s.v.app, s.manager).post(`holds/${again.id}/items`, { collectionIds: [s.tribunal] })).statusCode).toBe(200);
+    return { s, batch, again };
+  }
+
+  it('a hold placed after approval, honestly: the record is kept (held), no alarm', async () => {
+    const { s, batch } = await heldAfterApproval();
+    await s.v.vault.disposal.execute(batch.id);
+    expect((await s.v.vault.store.repos.documents.byId(s.documentId))!.status).toBe('available');
+    expect((await s.v.vault.store.repos.disposal.items(batch.id)).map((i) => i.outcome)).toEqual(['held']);
+    expect(await s.v.vault.audit.currentAlarm()).toBeNull();
+  });
+
+  it('the held record\'s row moved out of its held folder by SQL after the job checked the batch and before it destroyed the record: nothing destroyed, alarm', async () => {
+    const { s, batch } = await heldAfterApproval();
+    s.between(() => s.db.updateTable('documents').set({ collection_id: s.org.collections.hr! }).where('id', '=', s.documentId).execute());
+    const problem = `Document ${s.documentId} of disposal batch ${batch.id} is in collection ${s.org.collections.hr!}, but the audit log last placed it in collection ${s.evidence}`;
+    await s.expectRefused(batch.id, problem, `The disposal job stopped carrying out batch ${batch.id} at document ${s.documentId}, which it did not destroy; nothing more was destroyed.`);
+    await s.expectVerifyNames(`Document ${s.documentId} is in collection ${s.org.collections.hr!}, but the audit log last placed it in collection ${s.evidence}`);
+  });
+
+  it('the hold marked released by SQL after the job checked the batch and before it destroyed the record: nothing destroyed, alarm', async () => {
+    const { s, batch, again } = await heldAfterApproval();
+    s.between(() => s.db.updateTable('legal_holds').set({ released_at: new Date().toISOString(), released_by: s.manager.id, release_reason: 'Appeal withdrawn' }).where('id', '=', again.id).execute());
+    const problem = `Document ${s.documentId} of disposal batch ${batch.id} is under legal hold ${again.id} by the audit log, which records no release, but the hold's rows no longer hold it`;
+    await s.expectRefused(batch.id, problem, `The disposal job stopped carrying out batch ${batch.id} at document ${s.documentId}, which it did not destroy; nothing more was destroyed.`);
+    await s.expectVerifyNames(`Legal hold ${again.id} is marked released by person ${s.manager.id}, which no audit event records`);
   });
 });
