@@ -14,7 +14,7 @@ import type { Actor, User } from '../domain/types.js';
 import { linkBinding } from '../domain/audit/identity-record.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-import { personStateIds } from './person-state.js';
+import { personBeforeIds, personStateIds } from './person-state.js';
 import { revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
 import { accountForFirstSignIn } from './own-email-domains.js';
 import { actorFor, type RequestInfo } from './identity.service.js';
@@ -105,8 +105,9 @@ export class FederatedSignInService {
       const directory = anonymous(request, provider);
       const decision = { allow: true, reason: `directory;${how}`, via: null };
       await this.o.store.transaction(async (trx) => {
+        const before = await personBeforeIds(trx, changed.id);
         await trx.users.update(changed.id, { roles: mapped.roles, teams: mapped.teams, clearance: mapped.clearance });
-        const ids = { userId: changed.id, roles: mapped.roles.join('+'), teams: mapped.teams.join('+'), clearance: mapped.clearance, ...(await personStateIds(trx, changed.id)) };
+        const ids = { userId: changed.id, roles: mapped.roles.join('+'), teams: mapped.teams.join('+'), clearance: mapped.clearance, ...before, ...(await personStateIds(trx, changed.id)) };
         await trx.audit.insert([auditEvent(directory, 'user.update', { organisationId: provider.organisationId, ids },
           decision, this.o.clock.now())]);
         // A group left in the directory can take away the role SCIM tokens are made with: theirs go with it.

@@ -11,3 +11,15 @@ export async function personStateIds(repos: Repos, userId: string): Promise<{ bi
   if (!user) throw notFound('user');
   return { binding: personBinding(user) };
 }
+
+/**
+ * `{ before }`, the binding of the person as the caller's transaction finds them, read before it changes
+ * them (the row held until the commit): for the same event as personStateIds. `audit verify` names a person
+ * whose change found them other than as their previous change left them, so a change the database took
+ * directly is not vouched for by the next change Strongroom records (which reads back what it left).
+ */
+export async function personBeforeIds(repos: Repos, userId: string): Promise<{ before: string } | Record<string, never>> {
+  await repos.users.lock(userId);
+  const user = await repos.users.byId(userId);
+  return user ? { before: personBinding(user) } : {};
+}

@@ -10,7 +10,7 @@ import type { Repos } from '../domain/repositories.js';
 import type { User } from '../domain/types.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-import { personStateIds } from './person-state.js';
+import { personBeforeIds, personStateIds } from './person-state.js';
 import { revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
 import type { DirectoryActor } from './scim-tokens.service.js';
 
@@ -30,10 +30,11 @@ export async function recomputeAccess(repos: Repos, policy: Pick<AccessService, 
     if (!user || user.organisationId !== actor.organisationId) continue;
     const access = mapGroups(mappings, groupLabels(await repos.scim.groupsOf(userId))) ?? ACCESS_FLOOR;
     if (sameAccess(user, access)) continue;
+    const before = await personBeforeIds(repos, userId);
     await repos.users.update(userId, { roles: access.roles, teams: access.teams, clearance: access.clearance });
     await repos.audit.insert([auditEvent(actor, 'user.update', {
       organisationId: user.organisationId,
-      ids: { userId, scimTokenId: actor.scimTokenId, roles: access.roles.join('+'), teams: access.teams.join('+'), clearance: access.clearance, ...(await personStateIds(repos, userId)) },
+      ids: { userId, scimTokenId: actor.scimTokenId, roles: access.roles.join('+'), teams: access.teams.join('+'), clearance: access.clearance, ...before, ...(await personStateIds(repos, userId)) },
     }, decision, now)]);
     // A group left can take away the role SCIM tokens are made with: tokens this person made go with it.
     await revokeScimTokensIfNoLongerAllowed(repos, policy, actor, { ...user, ...access }, decision, now, { scimTokenId: actor.scimTokenId });

@@ -18,7 +18,7 @@ import type { User } from '../domain/types.js';
 import { personResource, type AccessService } from './access.service.js';
 import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
 import { auditEvent } from './audit-events.js';
-import { personStateIds } from './person-state.js';
+import { personBeforeIds, personStateIds } from './person-state.js';
 import { revokePersonAccess } from './person-revocation.js';
 import { ACCESS_FLOOR, recomputeAccess } from './scim-access.js';
 import type { DirectoryActor } from './scim-tokens.service.js';
@@ -178,8 +178,9 @@ export class ScimUsersService {
     const name = options.renames ? personName(parts, email) : user.name;
     await this.o.store.transaction(async (repos) => {
       if (email !== user.email || name !== user.name) {
+        const before = await personBeforeIds(repos, user.id);
         await repos.users.update(user.id, { email, name });
-        const ids = { userId: user.id, scimTokenId: actor.scimTokenId, ...(email !== user.email ? { email: 'changed' } : {}), ...(await personStateIds(repos, user.id)) };
+        const ids = { userId: user.id, scimTokenId: actor.scimTokenId, ...(email !== user.email ? { email: 'changed' } : {}), ...before, ...(await personStateIds(repos, user.id)) };
         await repos.audit.insert([auditEvent(actor, 'user.update', { organisationId: user.organisationId, ids }, decision, now)]);
       }
       await repos.scim.savePerson({
@@ -207,16 +208,18 @@ export class ScimUsersService {
       const target = { organisationId: current.organisationId, ids: { userId, scimTokenId: actor.scimTokenId } };
       const decision = await this.o.access.checkWithin(repos, actor, 'person.enable', personResource(current), target, { auditAs: 'user.enable' });
       if (!decision.allow) return;
+      const before = await personBeforeIds(repos, userId);
       if (await repos.users.enableIfDisabledBy(userId, 'directory')) {
-        await repos.audit.insert([auditEvent(actor, 'user.enable', { ...target, ids: { ...target.ids, ...(await personStateIds(repos, userId)) } }, decision, now)]);
+        await repos.audit.insert([auditEvent(actor, 'user.enable', { ...target, ids: { ...target.ids, ...before, ...(await personStateIds(repos, userId)) } }, decision, now)]);
         return;
       }
     }
   }
 
   private async switchOff(repos: Repos, actor: DirectoryActor, decision: Decision, user: User, now: Date): Promise<void> {
+    const before = await personBeforeIds(repos, user.id);
     await repos.users.update(user.id, { disabled: true, disabledBy: 'directory' });
-    await repos.audit.insert([auditEvent(actor, 'user.disable', { organisationId: user.organisationId, ids: { userId: user.id, scimTokenId: actor.scimTokenId, ...(await personStateIds(repos, user.id)) } }, decision, now)]);
+    await repos.audit.insert([auditEvent(actor, 'user.disable', { organisationId: user.organisationId, ids: { userId: user.id, scimTokenId: actor.scimTokenId, ...before, ...(await personStateIds(repos, user.id)) } }, decision, now)]);
     await revokePersonAccess(repos, actor, user, decision, now, { scimTokenId: actor.scimTokenId });
   }
 

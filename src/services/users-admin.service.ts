@@ -8,7 +8,7 @@ import { CLASSIFICATIONS } from '../domain/types.js';
 import type { Notification, Store } from '../domain/repositories.js';
 import { documentResource, personResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-import { personStateIds } from './person-state.js';
+import { personBeforeIds, personStateIds } from './person-state.js';
 import { revokePersonAccess, revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
 import type { IdentityService } from './identity.service.js';
 
@@ -59,9 +59,10 @@ export class UsersAdminService {
     }
     const updated = { ...user, roles, teams, clearance };
     await this.o.store.transaction(async (repos) => {
+      const before = await personBeforeIds(repos, userId);
       await repos.users.update(userId, { roles, teams, clearance });
       // What changed goes into the event's ids; the decision is the one that allowed it.
-      await repos.audit.insert([this.event(actor, 'user.update', user, decision, { roles: roles.join('+'), teams: teams.join('+'), clearance, ...(await personStateIds(repos, userId)) })]);
+      await repos.audit.insert([this.event(actor, 'user.update', user, decision, { roles: roles.join('+'), teams: teams.join('+'), clearance, ...before, ...(await personStateIds(repos, userId)) })]);
       await revokeScimTokensIfNoLongerAllowed(repos, this.o.access, actor, updated, decision, this.o.clock.now());
     });
     return updated;
@@ -78,8 +79,9 @@ export class UsersAdminService {
     if (disabled && actor.userId === userId) throw invalid('You cannot disable your own account.');
     const decision = disabled ? managing : await this.o.access.require(actor, 'person.enable', personResource(user), { organisationId: user.organisationId, ids: { userId } }, { missing: 'user' });
     await this.o.store.transaction(async (repos) => {
+      const before = await personBeforeIds(repos, userId);
       await repos.users.update(userId, disabled ? { disabled, disabledBy: 'admin' } : { disabled });
-      await repos.audit.insert([this.event(actor, disabled ? 'user.disable' : 'user.enable', user, decision, await personStateIds(repos, userId))]);
+      await repos.audit.insert([this.event(actor, disabled ? 'user.disable' : 'user.enable', user, decision, { ...before, ...(await personStateIds(repos, userId)) })]);
       if (disabled) await revokePersonAccess(repos, actor, user, decision, this.o.clock.now());
     });
   }

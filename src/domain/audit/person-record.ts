@@ -39,6 +39,11 @@ interface Recorded {
   bindings: string[];
   /** The organisation of each recorded creation. */
   creations: (string | null)[];
+  /**
+   * A change found the person other than as the change before it left them (its `before` is not the
+   * previous binding): the database changed them in between, and the change that followed read that back.
+   */
+  foundChanged: boolean;
 }
 
 function recordedByPerson(changes: readonly Change[]): Map<string, Recorded> {
@@ -46,8 +51,10 @@ function recordedByPerson(changes: readonly Change[]): Map<string, Recorded> {
   for (const e of changes) {
     const userId = e.targetIds.userId;
     if (e.decision !== 'allow' || !userId || !(PERSON_RECORD_ACTIONS as readonly string[]).includes(e.action)) continue;
-    const recorded = byPerson.get(userId) ?? { bindings: [], creations: [] };
+    const recorded = byPerson.get(userId) ?? { bindings: [], creations: [], foundChanged: false };
     if (e.action === 'user.create') recorded.creations.push(e.targetOrganisationId);
+    const previous = recorded.bindings.at(-1);
+    if (e.targetIds.binding && e.targetIds.before !== undefined && previous !== undefined && e.targetIds.before !== previous) recorded.foundChanged = true;
     // A change recorded without a binding (before bindings, or by an older build run again) leaves the
     // person as they were before bindings: the bindings before it no longer say what their state is.
     if (e.targetIds.binding) recorded.bindings.push(e.targetIds.binding);
@@ -69,6 +76,10 @@ const DIRECT = 'it was written into the database directly, not by Strongroom.';
  * found a difference that a change committed between the two reads could explain): the state read then
  * may be any recorded at or after the latest change `settled` holds.
  *
+ * Each change records the state it found as well (`before`, since it was recorded): one that found the
+ * person other than as the change before it left them read back a change the database took directly, and
+ * is named too, so the next recorded change does not vouch for (launder) a direct one.
+ *
  * People whose latest change carries no binding were last changed before bindings were recorded: their
  * creation vouches for their id and organisation only, until `strongroom audit baseline-people` records
  * their state as it stands (peopleBeforeBindings), after which it is checked like anyone's.
@@ -87,6 +98,9 @@ export function unrecordedPerson(people: readonly StoredPerson[], changes: reado
     const from = Math.max(0, (before === undefined ? mine.bindings.length : (before.get(p.id)?.bindings.length ?? 0)) - 1);
     if (!mine.bindings.slice(from).includes(personBinding(p))) {
       return `${label} differs from their latest recorded change (organisation, e-mail address, roles, teams, clearance or disabled): they were changed in the database directly, not by Strongroom.`;
+    }
+    if (mine.foundChanged) {
+      return `${label} was not as their previous recorded change left them when Strongroom next changed them (organisation, e-mail address, roles, teams, clearance or disabled): they were changed in the database directly, not by Strongroom.`;
     }
   }
   return null;
