@@ -145,7 +145,7 @@ export class ScimUsersService {
     const now = this.o.clock.now();
     const person = await this.repos.scim.person(id);
     await this.o.store.transaction(async (repos) => {
-      if (!user.disabled) await this.switchOff(repos, actor, decision, user, now);
+      await this.switchOff(repos, actor, decision, user, now);
       for (const group of await repos.scim.groupsOf(id)) await repos.scim.removeMembers(group.id, [id]);
       // Out of every group, so down to the floor: an admin who later switches them on gives back no role the directory took away.
       await recomputeAccess(repos, this.o.access, actor, decision, [id], now);
@@ -187,8 +187,7 @@ export class ScimUsersService {
         userId: user.id, organisationId: user.organisationId, externalId: change.externalId ?? null, givenName: parts.givenName, familyName: parts.familyName,
         updatedAt: now.toISOString(), removedAt: null,
       });
-      // Switched off already (by an admin or by the directory): it stays as it is, and so does who did it.
-      if (change.active === false && !user.disabled) await this.switchOff(repos, actor, decision, user, now);
+      if (change.active === false) await this.switchOff(repos, actor, decision, user, now);
       if (change.active === true && user.disabled) await this.switchOn(repos, actor, user.id, now);
     });
   }
@@ -216,8 +215,14 @@ export class ScimUsersService {
     }
   }
 
+  /**
+   * Switched off already (by an admin or by the directory), as this transaction finds the account with its
+   * row held: it stays as it is, and so does who did it. (The account as read before the transaction may
+   * predate an org admin's Disable committed since, which the directory must not record as its own.)
+   */
   private async switchOff(repos: Repos, actor: DirectoryActor, decision: Decision, user: User, now: Date): Promise<void> {
     const before = await personBeforeIds(repos, user.id);
+    if ((await repos.users.byId(user.id))?.disabled !== false) return;
     await repos.users.update(user.id, { disabled: true, disabledBy: 'directory' });
     await repos.audit.insert([auditEvent(actor, 'user.disable', { organisationId: user.organisationId, ids: { userId: user.id, scimTokenId: actor.scimTokenId, ...before, ...(await personStateIds(repos, user.id)) } }, decision, now)]);
     await revokePersonAccess(repos, actor, user, decision, now, { scimTokenId: actor.scimTokenId });
