@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { AuditEvent } from './event.js';
 import { canonicalJson } from './event.js';
 
-/** What the policy and sign-in read of a person (not name, password, MFA or timestamps). */
+/** What the policy and sign-in read of a person (not name, password, MFA or timestamps), and who switched them off. */
 export interface StoredPerson {
   id: string;
   organisationId: string;
@@ -18,6 +18,12 @@ export interface StoredPerson {
   teams: readonly string[];
   clearance: string;
   disabled: boolean;
+  /**
+   * Who switched the account off ('directory' or 'admin'; null while on): it decides whether the
+   * directory may switch it on (decide()'s `person.enable`), so a Disable rewritten as the directory's
+   * is a change too.
+   */
+  disabledBy?: string | null;
 }
 
 /** Events that create or change a person's access-bearing state; each carries `binding` since bindings were recorded. */
@@ -28,6 +34,9 @@ export function personBinding(p: StoredPerson): string {
   const state = {
     id: p.id, organisationId: p.organisationId, email: p.email.toLowerCase(), roles: [...p.roles].sort(), teams: [...p.teams].sort(),
     clearance: p.clearance, disabled: p.disabled,
+    // Only the directory's switching off is named: an admin's (or one not known, which counts as an
+    // admin's) binds as the flag alone did, so what was recorded before it was kept stays true.
+    ...(p.disabled && p.disabledBy === 'directory' ? { disabledBy: 'directory' } : {}),
   };
   return createHash('sha256').update(canonicalJson(state)).digest('base64url');
 }
