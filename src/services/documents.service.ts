@@ -311,19 +311,24 @@ export class DocumentsService {
 
   /**
    * Who did what with the document, newest first, for whoever decide() lets see it (document.access-history).
-   * People are identified only as `identities` allows (the same rule on every interface).
+   * People are identified only as `identities` allows (the same rule on every interface), a lapsed lock's
+   * holder (`targetIds.holderId`) as much as whoever acted.
    */
   async accessHistory(actor: Actor, documentId: string, limit = 200): Promise<AccessHistoryEvent[]> {
     const document = await this.repos.documents.byId(documentId);
     if (!document) throw notFound('document');
     await this.o.access.require(actor, 'document.access-history', documentResource(document), target(document));
     const events = await this.repos.audit.forDocument(documentId, limit);
-    const people = await this.o.identity.identities(actor, events.flatMap((e) => (e.actorUserId ? [e.actorUserId] : [])), document.organisationId);
+    // The people an event names: who acted, and whose lock lapsed (`holderId`, beside the lock).
+    const named = events.flatMap((e) => [...(e.actorUserId ? [e.actorUserId] : []), ...(e.targetIds.holderId ? [e.targetIds.holderId] : [])]);
+    const people = await this.o.identity.identities(actor, named, document.organisationId);
     return events.map((e) => {
+      const holderId = e.targetIds.holderId;
+      const shown = holderId && !people.get(holderId)?.identified ? { ...e, targetIds: Object.fromEntries(Object.entries(e.targetIds).filter(([key]) => key !== 'holderId')) } : e;
       const known = e.actorUserId ? people.get(e.actorUserId) : undefined;
-      if (!e.actorUserId) return { ...e, who: 'system' };
-      if (known?.identified) return { ...e, who: known.label };
-      return { ...e, actorUserId: null, clientAddress: null, requestId: null, who: known?.label ?? 'an unknown person' };
+      if (!e.actorUserId) return { ...shown, who: 'system' };
+      if (known?.identified) return { ...shown, who: known.label };
+      return { ...shown, actorUserId: null, clientAddress: null, requestId: null, who: known?.label ?? 'an unknown person' };
     });
   }
 }
