@@ -3,6 +3,7 @@
 // WebDAV and REST alike. Organisation actions (creating organisations, exporting the audit trail,
 // administering people) are asked of decide() too, and refusals are audited in one shape.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { personBinding } from '../../src/domain/audit/person-record.js';
 import { DomainError } from '../../src/domain/errors.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { UsersAdminService } from '../../src/services/users-admin.service.js';
@@ -175,10 +176,14 @@ describe.each(DIALECTS)('decisions in audit events on %s', (dialect) => {
     const member = await org.user({ teams: ['finance'] });
     const people = new UsersAdminService({ store: s.vault.store, clock: s.vault.clock, access: s.vault.access, identity: s.vault.identity });
     const asUser = async (id: string) => actorFor(await userOf(id), { channel: 'web', clientAddress: null, requestId: null });
+    const found = personBinding(await userOf(member.id));
     await people.update(await asUser(admin.id), member.id, { teams: ['finance', 'hr'] });
     const event = await lastEvent('user.update', org.id);
     expect(event).toMatchObject({ decision: 'allow', reason: 'org_admin', actor_user_id: admin.id });
-    expect(event.targetIds).toEqual({ userId: member.id, roles: 'member', teams: 'finance+hr', clearance: 'OFFICIAL-SENSITIVE' });
+    // With the person's state as the change found it and as it left it (docs/audit.md).
+    expect(event.targetIds).toEqual({
+      userId: member.id, roles: 'member', teams: 'finance+hr', clearance: 'OFFICIAL-SENSITIVE', before: found, binding: personBinding(await userOf(member.id)),
+    });
     await people.setDisabled(await asUser(admin.id), member.id, true);
     expect(await lastEvent('user.disable', org.id)).toMatchObject({ decision: 'allow', reason: 'org_admin', actor_user_id: admin.id });
 
