@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { DestructionAction } from '../domain/access/actions.js';
 import { DISPOSAL_RECORD_ACTIONS, unrecordedDisposalStep } from '../domain/audit/disposal-record.js';
+import { BIN_RECORD_ACTIONS, unrecordedBinning } from '../domain/audit/bin-record.js';
 import type { AuditEvent } from '../domain/audit/event.js';
 import { HOLD_RECORD_ACTIONS, holdsUnreleasedInLog } from '../domain/audit/hold-record.js';
 import { COLLECTION_PLACEMENT_ACTIONS, DOCUMENT_PLACEMENT_ACTIONS, lastPlacements, unrecordedPlace } from '../domain/audit/placement-record.js';
@@ -41,12 +42,16 @@ export interface DisposalExecutionOptions {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** What the job read of the log before carrying out a batch: hold (and disposal) events, and the placement events of its records. */
+/** What was read of the log before carrying out a batch, or purging a page of the bin: hold (and disposal) events, and the placement events of its records. */
 interface VouchingLog {
   holds: readonly AuditEvent[];
   placements: readonly AuditEvent[];
 }
 const PURGE_PAGE = 500;
+
+/** How a refusal names a document: the batch's item, or the bin's. */
+const inBatch = (batch: DisposalBatch) => (documentId: string): string => `Document ${documentId} of disposal batch ${batch.id}`;
+const inTheBin = (documentId: string): string => `Document ${documentId}, in the bin,`;
 
 export class DisposalExecution {
   constructor(private readonly o: DisposalExecutionOptions) {}
@@ -110,47 +115,48 @@ export class DisposalExecution {
     const toDestroy = toCarryOut.filter((i) => destroysItem(i));
     if (toCarryOut.length === 0) return { holds: [], placements: [] };
     const events = await repos.audit.allowedEvents([...DISPOSAL_RECORD_ACTIONS, ...HOLD_RECORD_ACTIONS], { organisationId: batch.organisationId });
-    const log = { holds: events, placements: toDestroy.length === 0 ? [] : await this.placementEvents(repos, batch, toDestroy) };
-    const problem = unrecordedDisposalStep(batch, toCarryOut, events, items) ?? (toDestroy.length === 0 ? null : await this.unvouchedPlaceOrHold(repos, batch, toDestroy, log));
+    const ids = toDestroy.map((i) => i.documentId);
+    const log = { holds: events, placements: toDestroy.length === 0 ? [] : await this.placementEvents(repos, batch.organisationId, ids) };
+    const problem = unrecordedDisposalStep(batch, toCarryOut, events, items) ?? (toDestroy.length === 0 ? null : await this.unvouchedPlaceOrHold(repos, batch.organisationId, ids, inBatch(batch), log));
     if (problem) await this.refuse(batch, problem);
     return log;
   }
 
-  /** The events that placed these items' documents, and the organisation's collections, in the order written. */
-  private async placementEvents(repos: Repos, batch: DisposalBatch, items: readonly DisposalItem[]): Promise<AuditEvent[]> {
+  /** The events that placed these documents, and the organisation's collections, in the order written. */
+  private async placementEvents(repos: Repos, organisationId: string, documentIds: readonly string[]): Promise<AuditEvent[]> {
     return [
-      ...(await repos.audit.allowedEvents(DOCUMENT_PLACEMENT_ACTIONS, { documentIds: items.map((i) => i.documentId) })),
-      ...(await repos.audit.allowedEvents(COLLECTION_PLACEMENT_ACTIONS, { organisationId: batch.organisationId })),
+      ...(await repos.audit.allowedEvents(DOCUMENT_PLACEMENT_ACTIONS, { documentIds })),
+      ...(await repos.audit.allowedEvents(COLLECTION_PLACEMENT_ACTIONS, { organisationId })),
     ];
   }
 
   /**
-   * The first of `items` whose place or holds the log does not vouch for, said to a person; null when
+   * The first of the organisation's `documentIds` whose place or holds the log does not vouch for, said
+   * to a person (`subject` names each document: "Document X of disposal batch B"); null when
    * none. Its place: its collection, and each collection above it, must be where its latest placement
    * event put it (a row moved by hand would take it out from under a hold on a folder). Its holds: every
    * hold the log put over it there (on it or on a collection of that chain) must be released in the log,
    * or still hold it in the rows. `log`: the organisation's allowed hold events and the placement events
-   * of these items, read before (by requireVouched, for the batch; the destroying transaction passes the
-   * same, and reads the rows under its locks). `repos`: where the rows are read.
+   * of these documents, read before (by requireVouched, for the batch, or by purgeBin, for a page; the
+   * destroying transaction passes the same, and reads the rows under its locks). `repos`: where the rows
+   * are read. Used by the disposal job and the bin purge alike.
    */
-  private async unvouchedPlaceOrHold(repos: Repos, batch: DisposalBatch, items: readonly DisposalItem[], log: VouchingLog): Promise<string | null> {
-    const organisationId = batch.organisationId;
-    const ids = items.map((i) => i.documentId);
+  private async unvouchedPlaceOrHold(repos: Repos, organisationId: string, documentIds: readonly string[], subject: (documentId: string) => string, log: VouchingLog): Promise<string | null> {
+    const ids = [...documentIds];
     // Rows read after the events: a move, a hold and their events commit together, so whatever the rows
     // show was done honestly has its event among those read.
     const placements = new Map((await repos.retention.placements(ids)).map((p) => [p.documentId, p]));
     const inForce = await repos.holds.activeForDocuments(ids);
     const judge = (log: readonly AuditEvent[], placed: readonly AuditEvent[]) => {
       const last = lastPlacements(placed);
-      return new Map(items.map((item): [string, { misplaced: string | null; freed: string[] }] => {
-        const place = placements.get(item.documentId);
+      return new Map(ids.map((documentId): [string, { misplaced: string | null; freed: string[] }] => {
+        const place = placements.get(documentId);
         // Gone: carrying it out finds nothing to destroy.
-        if (!place) return [item.documentId, { misplaced: null, freed: [] }];
-        const subject = `Document ${item.documentId} of disposal batch ${batch.id}`;
-        const misplaced = unrecordedPlace(subject, { documentId: item.documentId, collectionId: place.collectionId, chain: place.collections }, last);
-        const rowsHold = new Set((inForce.get(item.documentId) ?? []).map((h) => h.id));
-        const freed = holdsUnreleasedInLog({ documentId: item.documentId, collectionIds: place.collections.map((c) => c.id) }, log).filter((id) => !rowsHold.has(id));
-        return [item.documentId, { misplaced, freed }];
+        if (!place) return [documentId, { misplaced: null, freed: [] }];
+        const misplaced = unrecordedPlace(subject(documentId), { documentId, collectionId: place.collectionId, chain: place.collections }, last);
+        const rowsHold = new Set((inForce.get(documentId) ?? []).map((h) => h.id));
+        const freed = holdsUnreleasedInLog({ documentId, collectionIds: place.collections.map((c) => c.id) }, log).filter((id) => !rowsHold.has(id));
+        return [documentId, { misplaced, freed }];
       }));
     };
     const suspect = judge(log.holds, log.placements);
@@ -158,14 +164,14 @@ export class DisposalExecution {
     // Something looks moved or freed by hand. A release or move committed between the reads of the events
     // and of the rows is in the rows but not in the events read: read the events again, and name only what
     // still disagrees (a hold or move committed after the rows were read is in the events read again only).
-    const again = judge(await repos.audit.allowedEvents(HOLD_RECORD_ACTIONS, { organisationId }), await this.placementEvents(repos, batch, items));
-    for (const item of items) {
-      const before = suspect.get(item.documentId)!;
-      const now = again.get(item.documentId)!;
+    const again = judge(await repos.audit.allowedEvents(HOLD_RECORD_ACTIONS, { organisationId }), await this.placementEvents(repos, organisationId, ids));
+    for (const documentId of ids) {
+      const before = suspect.get(documentId)!;
+      const now = again.get(documentId)!;
       if (before.misplaced !== null && now.misplaced !== null) return now.misplaced;
       const freed = before.freed.filter((id) => now.freed.includes(id));
       if (freed.length > 0) {
-        return `Document ${item.documentId} of disposal batch ${batch.id} is under legal hold ${freed.join(', ')} by the audit log, which records no release, but the hold's rows no longer hold it: they were changed in the database directly, not by Strongroom.`;
+        return `${subject(documentId)} is under legal hold ${freed.join(', ')} by the audit log, which records no release, but the hold's rows no longer hold it: they were changed in the database directly, not by Strongroom.`;
       }
     }
     return null;
@@ -198,9 +204,11 @@ export class DisposalExecution {
     const exported = item.decision === 'transfer' ? (repos: Repos) => this.transferGap(repos, batch, item) : undefined;
     // Its place and holds checked again in the destroying transaction, on the rows as they are then
     // (locked): a row changed since requireVouched read it cannot slip between the check and the act.
-    const vouch = (tx: Repos) => this.unvouchedPlaceOrHold(tx, batch, [item], log);
+    const vouch = (tx: Repos) => this.unvouchedPlaceOrHold(tx, batch.organisationId, [item.documentId], inBatch(batch), log);
     const outcome = await this.destroy(document, 'document.dispose', { batchId: item.batchId, seriesCode: item.seriesCode, exported, vouch });
     if (typeof outcome === 'object') return outcome.unvouched;
+    // Only the bin purge asks for 'restored' (inTheBin).
+    if (outcome === 'restored') return null;
     await setOutcome(outcome === 'destroyed' ? (item.decision === 'transfer' ? 'transferred' : 'destroyed') : outcome);
     return null;
   }
@@ -211,24 +219,52 @@ export class DisposalExecution {
     return transferGap(exported, item.documentId, (await transferEntry(repos, batch, item))?.fingerprint ?? null);
   }
 
-  /** Purges documents of the organisation deleted more than `binDays` ago, unless held. */
-  async purgeBin(organisationId: string, binDays: number): Promise<{ purged: string[]; held: string[] }> {
+  /**
+   * Purges documents of the organisation deleted more than `binDays` ago, unless held. The rows do not
+   * decide that on their own: deleted_at, a hold's released_at and a document's place are all rows a
+   * database administrator can write. In the transaction that destroys each document, after its row
+   * (and, shared, each collection above it) is locked, the purge asks the log, as the disposal job does
+   * (unvouchedPlaceOrHold): the document and each collection above it where the log last placed them,
+   * and every hold the log put over it released in the log or still in force in the rows; and its time
+   * in the bin: its latest deletion or restore event (bin-record.ts, read in that transaction) must be a
+   * deletion at or before the cutoff. A document the log does not vouch for is not purged: the refusal
+   * is audited (document.purge, deny, not_vouched_for), the integrity alarm raised, and it stays in the
+   * bin (`refused`). Unlike a disposal batch, which is one decision carried out whole, each purge is its
+   * own: the other documents of the page the log vouches for are purged, and the run ends normally, so a
+   * retry does not refuse the same rows again; the next day's run refuses them again until they are put
+   * right. A document restored honestly since it was listed is left alone.
+   */
+  async purgeBin(organisationId: string, binDays: number): Promise<{ purged: string[]; held: string[]; refused: string[] }> {
     const cutoff = new Date(this.o.clock.now().getTime() - binDays * DAY_MS).toISOString();
+    const repos = this.o.store.repos;
     const purged: string[] = [];
     const held: string[] = [];
+    const refused: string[] = [];
     for (;;) {
-      // Purged documents leave the query; held ones stay in the bin and come back each page: page past them.
-      const ids = (await this.o.store.repos.disposal.binExpired(organisationId, cutoff, PURGE_PAGE + held.length)).filter((id) => !held.includes(id));
+      // Purged documents leave the query; held, refused and restored ones come back each page: page past them.
+      const passed = new Set([...held, ...refused]);
+      const ids = (await repos.disposal.binExpired(organisationId, cutoff, PURGE_PAGE + passed.size)).filter((id) => !passed.has(id));
       if (ids.length === 0) break;
       const facts = await this.o.retention.retentionFacts(ids);
-      for (const document of await this.o.store.repos.documents.byIds(ids)) {
+      // The log as it was before the rows of this page are read in each destroying transaction.
+      const log: VouchingLog = { holds: await repos.audit.allowedEvents(HOLD_RECORD_ACTIONS, { organisationId }), placements: await this.placementEvents(repos, organisationId, ids) };
+      for (const document of await repos.documents.byIds(ids)) {
         const f = facts.get(document.id);
         const seriesCode = f && f.state !== 'unfiled' ? f.seriesCode : '';
-        const outcome = await this.destroy(document, 'document.purge', { batchId: null, seriesCode });
-        (outcome === 'held' ? held : purged).push(document.id);
+        const vouch = async (tx: Repos) => (await this.unvouchedPlaceOrHold(tx, organisationId, [document.id], inTheBin, log))
+          // Read in this transaction: a deletion or restore commits with its event, and the row is locked.
+          ?? unrecordedBinning(inTheBin(document.id), document.id, await tx.audit.allowedEvents(BIN_RECORD_ACTIONS, { documentIds: [document.id] }), cutoff);
+        const outcome = await this.destroy(document, 'document.purge', { batchId: null, seriesCode, vouch, inTheBin: true });
+        if (typeof outcome === 'object') {
+          await this.o.access.recordRefusal(this.o.system, 'document.purge', { organisationId, ids: { documentId: document.id } }, 'not_vouched_for');
+          this.o.audit.raiseTamperingAlarm('disposal', `The bin purge refused to purge document ${document.id}; it stays in the bin. ${outcome.unvouched}`);
+          refused.push(document.id);
+        } else if (outcome === 'held') held.push(document.id);
+        // Restored meanwhile: out of the bin, so out of the query, and not purged.
+        else if (outcome !== 'restored') purged.push(document.id);
       }
     }
-    return { purged, held };
+    return { purged, held, refused };
   }
 
   /**
@@ -243,15 +279,17 @@ export class DisposalExecution {
     context: {
       batchId: string | null; seriesCode: string;
       /** For a transfer: what the package lacks of the record now (null: nothing). */ exported?: ((repos: Repos) => Promise<TransferGap | null>) | undefined;
-      /** For a batch's item: what the log does not vouch for in the rows as they are now (null: nothing). */ vouch?: (repos: Repos) => Promise<string | null>;
+      /** What the log does not vouch for in the rows as they are now (null: nothing). */ vouch?: (repos: Repos) => Promise<string | null>;
+      /** For the bin purge: only while it is still in the bin (else 'restored', nothing done). */ inTheBin?: true;
     },
-  ): Promise<'destroyed' | 'held' | 'changed' | { unvouched: string }> {
+  ): Promise<'destroyed' | 'held' | 'changed' | 'restored' | { unvouched: string }> {
     const ids = { documentId: document.id, ...(context.batchId ? { batchId: context.batchId } : {}) };
     const now = this.o.clock.now();
-    const done = await this.o.store.transaction(async (tx): Promise<{ versions: Version[] } | 'held' | 'gone' | { gap: TransferGap } | { unvouched: string }> => {
+    const done = await this.o.store.transaction(async (tx): Promise<{ versions: Version[] } | 'held' | 'gone' | 'restored' | { gap: TransferGap } | { unvouched: string }> => {
       await tx.holds.lockForDestroying(document.id);
       const current = await tx.documents.byId(document.id);
       if (!current || current.status === 'disposed') return 'gone';
+      if (context.inTheBin && current.deletedAt === null) return 'restored';
       // Under the locks: the record's row and the collections above it cannot change until this commits.
       const unvouched = context.vouch ? await context.vouch(tx) : null;
       if (unvouched) return { unvouched };
@@ -281,6 +319,7 @@ export class DisposalExecution {
     });
     if (done === 'held') return 'held';
     if (done === 'gone') return 'destroyed';
+    if (done === 'restored') return 'restored';
     if ('unvouched' in done) return done;
     if ('gap' in done) {
       // Kept, and the refusal recorded like any other: the archive never received the record as it is now.

@@ -142,8 +142,8 @@ export class DisposalService {
     return 'purged';
   }
 
-  /** Purges documents deleted more than the bin period ago, unless held; returns what happened to each. */
-  async purgeBin(organisationId: string): Promise<{ purged: string[]; held: string[] }> {
+  /** Purges documents deleted more than the bin period ago, unless held or not vouched for by the audit log (DisposalExecution.purgeBin); returns what happened to each. */
+  async purgeBin(organisationId: string): Promise<{ purged: string[]; held: string[]; refused: string[] }> {
     return this.execution.purgeBin(organisationId, this.o.binDays ?? 30);
   }
 

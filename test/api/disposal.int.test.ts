@@ -11,7 +11,7 @@ import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
 import { HR_03, fileCollectionUnder, placeHold, recordEvent, releaseHold, yearsAgo } from '../support/records.js';
-import { DIALECTS, createOrganisation, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
+import { DIALECTS, createOrganisation, realClockUnless, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { FormClient, addPerson } from '../ui/support.js';
 import { PROPFIND_ALL, dav, davUser, type DavUser } from '../webdav/support.js';
 
@@ -37,7 +37,9 @@ function unzip(bytes: Buffer): Promise<Map<string, Buffer>> {
 }
 
 describe.each(DIALECTS)('disposal on %s', (dialect) => {
-  const t = useTestVault(dialect, clamd, { listen: true });
+  // The real time, except where a test runs the bin purge some days later.
+  const clock = realClockUnless();
+  const t = useTestVault(dialect, clamd, { listen: true, clock });
   let base: string;
   let org: TestOrganisation;
   let manager: TestUser;
@@ -427,15 +429,17 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     const old = (await upload(t.app, payrollMember, org.collections.payroll!, `old-${Date.now()}.txt`, 'old payslip\n')).json().id as string;
     const held = (await upload(t.app, payrollMember, org.collections.payroll!, `held-${Date.now()}.txt`, 'held payslip\n')).json().id as string;
     const fresh = (await upload(t.app, payrollMember, org.collections.payroll!, `fresh-${Date.now()}.txt`, 'fresh payslip\n')).json().id as string;
-    for (const id of [old, held, fresh]) expect((await api(t.app, payrollMember).delete(`documents/${id}`)).statusCode).toBe(204);
-    const longAgo = new Date(Date.now() - 31 * 24 * 3600 * 1000).toISOString();
-    await t.vault.store.repos.documents.update(old, { deletedAt: longAgo }, longAgo);
-    await t.vault.store.repos.documents.update(held, { deletedAt: longAgo }, longAgo);
+    for (const id of [old, held]) expect((await api(t.app, payrollMember).delete(`documents/${id}`)).statusCode).toBe(204);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await api(t.app, payrollMember).delete(`documents/${fresh}`)).statusCode).toBe(204);
     await placeHold(t.vault, org.id, { documentId: held });
     const oldBlobs = await blobIdsOf(old);
 
-    const result = await t.vault.disposal.purgeBin(org.id);
-    expect(result).toEqual({ purged: [old], held: [held] });
+    // The purge runs 30 days after the fresh one was deleted, less 10 ms: the other two have been in the bin longer.
+    const freshDeletedAt = (await t.vault.store.repos.documents.byId(fresh))!.deletedAt!;
+    clock.set(new Date(Date.parse(freshDeletedAt) + 30 * 24 * 3600 * 1000 - 10).toISOString());
+    const result = await t.vault.disposal.purgeBin(org.id).finally(() => clock.set(null));
+    expect(result).toEqual({ purged: [old], held: [held], refused: [] });
     for (const v of await t.vault.store.repos.documents.versions(old)) expect(v.wrappedKey.length).toBe(0);
     const blobs = await storedBlobs();
     for (const blobId of oldBlobs) expect(blobs.has(blobId)).toBe(false);

@@ -133,6 +133,12 @@ export async function createPartnership(vault: Vault, terms: {
   return { host, partner, arrangement };
 }
 
+/** The real time, unless a test sets an instant (until it sets null): for a suite that shares one vault. */
+export function realClockUnless(): Clock & { set(instant: string | null): void } {
+  let fixed: Date | null = null;
+  return { now: () => new Date(fixed ?? Date.now()), set: (instant: string | null) => { fixed = instant === null ? null : new Date(instant); } };
+}
+
 /** A clock a test sets (UTC instants), for dates that retention counts from. */
 export function settableClock(start: string): Clock & { set(instant: string): void } {
   let now = new Date(start);
