@@ -326,7 +326,9 @@ export class DocumentsService {
       const holderId = e.targetIds.holderId;
       const shown = holderId && !people.get(holderId)?.identified ? { ...e, targetIds: Object.fromEntries(Object.entries(e.targetIds).filter(([key]) => key !== 'holderId')) } : e;
       const known = e.actorUserId ? people.get(e.actorUserId) : undefined;
-      if (!e.actorUserId) return { ...shown, who: 'system' };
+      // A system event (a lock lapsing) is written during whichever request noticed it, perhaps another
+      // council's person's: their address and request id are not the system's to show. The audit log keeps them.
+      if (!e.actorUserId) return { ...shown, clientAddress: null, requestId: null, who: 'system' };
       if (known?.identified) return { ...shown, who: known.label };
       return { ...shown, actorUserId: null, clientAddress: null, requestId: null, who: known?.label ?? 'an unknown person' };
     });
