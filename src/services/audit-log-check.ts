@@ -7,6 +7,7 @@
 import { unrecordedArrangement } from '../domain/audit/arrangement-record.js';
 import { DISPOSAL_RECORD_ACTIONS, unrecordedDisposalRow } from '../domain/audit/disposal-record.js';
 import { HOLD_RECORD_ACTIONS, unrecordedHoldRow } from '../domain/audit/hold-record.js';
+import { BIN_RECORD_ACTIONS, COLLECTION_BIN_ACTIONS, unrecordedCollectionBinState, unrecordedDocumentBinState } from '../domain/audit/bin-record.js';
 import { COLLECTION_PLACEMENT_ACTIONS, DOCUMENT_PLACEMENT_ACTIONS, unrecordedPlacementRow } from '../domain/audit/placement-record.js';
 import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import { unrecordedCredential } from '../domain/audit/credential-record.js';
@@ -121,7 +122,7 @@ const sentence = (message: string): string => `${message.charAt(0).toUpperCase()
 /**
  * The first row the log does not vouch for, if there is one: the tree past its signed prefix not
  * being the tree of its sealed events, a pending event without a valid seal, or an arrangement,
- * credential, identity, person, legal hold, disposal decision or approval, or placement row no event records. Each check runs only if those before it passed.
+ * credential, identity, person, legal hold, disposal decision or approval, placement or bin row no event records. Each check runs only if those before it passed.
  */
 async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail: UnsignedTail; sequencedSize: number; pendingBatch: number }): Promise<LogCheck | null> {
   const fail = (firstBadSeq: number, problem: string): LogCheck => ({ ok: false, firstBadSeq, problem });
@@ -166,23 +167,34 @@ async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail:
 }
 
 /**
- * Where records sit: what a hold on a collection covers, so a row moved by hand frees a held record.
- * Each collection's parent and each document's collection must be where its latest placement event put
- * it. Rows read before their events; documents a page at a time, with the events filed under them. An
- * honest move committed between the two reads looks like a row moved by hand, so a page that fails is
- * read again: only a row that still disagrees with its latest event is named.
+ * Where records sit, and whether they are in the bin: what a hold on a collection covers, so a row
+ * moved by hand frees a held record, and what everyone who may read a record sees of it, so a deleted_at
+ * written by hand hides a live one or puts back a deleted one. Each collection's parent and each
+ * document's collection must be where its latest placement event put it, and each one's time in the bin
+ * what its latest deletion or restore records. Rows read before their events; documents a page at a
+ * time, with the events filed under them. An honest move, deletion or restore committed between the two
+ * reads looks like a row changed by hand, so a read that fails is read again: only a row that still
+ * disagrees with its latest event is named.
  */
 async function unrecordedPlacementRows(repos: Repos): Promise<string | null> {
-  const collectionsProblem = async () => unrecordedPlacementRow({ documents: [], collections: await repos.collections.everyPlacement() }, await repos.audit.allowedEvents(COLLECTION_PLACEMENT_ACTIONS));
+  const collectionsProblem = async () => {
+    const collections = await repos.collections.everyPlacement();
+    const events = await repos.audit.allowedEvents([...COLLECTION_PLACEMENT_ACTIONS, ...COLLECTION_BIN_ACTIONS]);
+    return unrecordedPlacementRow({ documents: [], collections }, events) ?? unrecordedCollectionBinState(collections, events);
+  };
   if ((await collectionsProblem()) !== null) {
     const again = await collectionsProblem();
     if (again) return again;
   }
+  const documentActions = [...new Set([...DOCUMENT_PLACEMENT_ACTIONS, ...BIN_RECORD_ACTIONS])];
   for (let after: string | null = null; ;) {
     const documents = await repos.documents.placementPage(after, 500);
     if (documents.length === 0) return null;
-    const pageProblem = async (page: readonly { id: string; collectionId: string }[]) => unrecordedPlacementRow(
-      { documents: page, collections: [] }, await repos.audit.allowedEvents(DOCUMENT_PLACEMENT_ACTIONS, { documentIds: page.map((d) => d.id) }));
+    const pageProblem = async (page: readonly { id: string; collectionId: string; deletedAt: string | null }[]) => {
+      const events = await repos.audit.allowedEvents(documentActions, { documentIds: page.map((d) => d.id) });
+      return unrecordedPlacementRow({ documents: page, collections: [] }, events)
+        ?? page.reduce<string | null>((found, d) => found ?? unrecordedDocumentBinState(`Document ${d.id}`, d, events), null);
+    };
     if ((await pageProblem(documents)) !== null) {
       const again = await pageProblem(await repos.documents.placementPage(after, 500));
       if (again) return again;

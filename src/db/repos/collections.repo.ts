@@ -80,8 +80,8 @@ export class CollectionsRepo implements CollectionsRepository {
       .where('id', '=', id).execute();
   }
 
-  async everyPlacement(): Promise<{ id: string; parentId: string | null }[]> {
-    return (await this.db.selectFrom('collections').select(['id', 'parent_id']).orderBy('id').execute()).map((r) => ({ id: r.id, parentId: r.parent_id }));
+  async everyPlacement(): Promise<{ id: string; parentId: string | null; deletedAt: string | null }[]> {
+    return (await this.db.selectFrom('collections').select(['id', 'parent_id', 'deleted_at']).orderBy('id').execute()).map((r) => ({ id: r.id, parentId: r.parent_id, deletedAt: r.deleted_at }));
   }
 
   async softDelete(id: string, at: string): Promise<void> {

@@ -111,10 +111,10 @@ export class DocumentsRepo implements DocumentsRepository {
     return rows.map((r) => toDocument(r as DocumentRow));
   }
 
-  async placementPage(afterId: string | null, limit: number): Promise<{ id: string; collectionId: string }[]> {
-    let q = this.db.selectFrom('documents').select(['id', 'collection_id']);
+  async placementPage(afterId: string | null, limit: number): Promise<{ id: string; collectionId: string; deletedAt: string | null }[]> {
+    let q = this.db.selectFrom('documents').select(['id', 'collection_id', 'deleted_at']);
     if (afterId !== null) q = q.where('id', '>', afterId);
-    return (await q.orderBy('id').limit(limit).execute()).map((r) => ({ id: r.id, collectionId: r.collection_id }));
+    return (await q.orderBy('id').limit(limit).execute()).map((r) => ({ id: r.id, collectionId: r.collection_id, deletedAt: r.deleted_at }));
   }
 
   async byName(collectionId: string, name: string): Promise<Document | undefined> {

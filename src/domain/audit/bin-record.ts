@@ -48,3 +48,69 @@ export function unrecordedBinning(subject: string, documentId: string, events: r
   }
   return null;
 }
+
+/**
+ * A collection's deletion: it bins the collection and every collection below it, each stamped with the
+ * deletion's instant (collections are never restored). Its documents each get their own
+ * `document.delete`.
+ */
+export const COLLECTION_BIN_ACTIONS = ['collection.delete'] as const;
+
+const sameInstant = (a: string, b: string): boolean => Date.parse(a) === Date.parse(b);
+
+/**
+ * Why a document's row is, or is not, in the bin where the log's latest binning or restoring event for
+ * it does not say so; null when it agrees. In the bin, it must be since the instant of that deletion.
+ * A deleted_at set by hand hides a live record from everyone who may read it (from a subject access
+ * search too), and one cleared by hand puts back what its organisation deleted; the purge checks the
+ * first only for what it is about to destroy. `events`: IN THE ORDER THEY WERE WRITTEN.
+ */
+export function unrecordedDocumentBinState(subject: string, row: { id: string; deletedAt: string | null }, events: readonly RecordingEvent[]): string | null {
+  let last: { event: RecordingEvent; kind: 'binned' | 'restored' } | null = null;
+  for (const e of events) {
+    if (e.targetIds.documentId !== row.id) continue;
+    const kind = binningOf(e);
+    if (kind) last = { event: e, kind };
+  }
+  if (row.deletedAt === null) {
+    return last?.kind === 'binned' ? `${subject} is not in the bin, but the audit log last records it deleted, at ${last.event.time}, and no restore since: ${DIRECT}` : null;
+  }
+  if (!last) return `${subject} is in the bin since ${row.deletedAt}, but the audit log records no deletion of it: ${DIRECT}`;
+  if (last.kind === 'restored') return `${subject} is in the bin since ${row.deletedAt}, but the audit log last records it restored, at ${last.event.time}, and no deletion since: ${DIRECT}`;
+  if (!sameInstant(last.event.time, row.deletedAt)) return `${subject} is in the bin since ${row.deletedAt}, but the audit log records its deletion at ${last.event.time}: ${DIRECT}`;
+  return null;
+}
+
+/**
+ * For `audit verify`: the first collection whose bin state no deletion accounts for. One in the bin must
+ * have been deleted, itself or a collection above it, at the instant its row gives; one not in the bin
+ * must have no deletion recorded of it or of any collection above it. `collections`: every collection
+ * (the chain above each is read from them); `events`: collection deletions.
+ */
+export function unrecordedCollectionBinState(collections: readonly { id: string; parentId: string | null; deletedAt: string | null }[], events: readonly RecordingEvent[]): string | null {
+  const deletions = new Map<string, string[]>();
+  for (const e of events) {
+    if (e.decision !== 'allow' || e.action !== 'collection.delete' || !e.targetIds.collectionId) continue;
+    deletions.set(e.targetIds.collectionId, [...(deletions.get(e.targetIds.collectionId) ?? []), e.time]);
+  }
+  const parents = new Map(collections.map((c) => [c.id, c.parentId]));
+  const selfAndAbove = (id: string): string[] => {
+    const chain: string[] = [];
+    // A parent loop written by hand is the placement check's to name; here it only has to end.
+    for (let at: string | null | undefined = id; at != null && !chain.includes(at); at = parents.get(at)) chain.push(at);
+    return chain;
+  };
+  for (const c of collections) {
+    const chain = selfAndAbove(c.id);
+    if (c.deletedAt === null) {
+      const deleted = chain.find((id) => deletions.has(id));
+      if (deleted !== undefined) {
+        const whose = deleted === c.id ? 'it' : `collection ${deleted}, above it,`;
+        return `Collection ${c.id} is not in the bin, but the audit log records ${whose} deleted, at ${deletions.get(deleted)![0]}: ${DIRECT}`;
+      }
+    } else if (!chain.some((id) => (deletions.get(id) ?? []).some((time) => sameInstant(time, c.deletedAt!)))) {
+      return `Collection ${c.id} is in the bin since ${c.deletedAt}, but the audit log records no deletion of it, or of a collection above it, at that instant: ${DIRECT}`;
+    }
+  }
+  return null;
+}

@@ -21,8 +21,8 @@ export interface CollectionsRepository {
   /** Writes a collection's name, place and the facts derived from its place (domain/placement.ts). */
   place(id: string, p: { name: string; parentId: string | null; serviceArea: string; classification: string; arrangementId: string | null }): Promise<void>;
   softDelete(id: string, at: string): Promise<void>;
-  /** Every collection's id and parent (deleted ones too), for `audit verify`. */
-  everyPlacement(): Promise<{ id: string; parentId: string | null }[]>;
+  /** Every collection's id, parent and time in the bin (deleted ones too), for `audit verify`. */
+  everyPlacement(): Promise<{ id: string; parentId: string | null; deletedAt: string | null }[]>;
 }
 
 export type DocumentPatch = Partial<{
@@ -45,8 +45,8 @@ export interface DocumentsRepository {
   withCurrentVersion(id: string): Promise<{ document: Document; version: Version } | undefined>;
   /** Those of the ids that exist (with their current versions' facts), in no particular order. */
   byIds(ids: readonly string[]): Promise<Document[]>;
-  /** Documents' ids and collections (every status), in id order after `afterId`, for `audit verify`. */
-  placementPage(afterId: string | null, limit: number): Promise<{ id: string; collectionId: string }[]>;
+  /** Documents' ids, collections and times in the bin (every status), in id order after `afterId`, for `audit verify`. */
+  placementPage(afterId: string | null, limit: number): Promise<{ id: string; collectionId: string; deletedAt: string | null }[]>;
   /** The live document of that name in a collection. */
   byName(collectionId: string, name: string): Promise<Document | undefined>;
   inCollection(collectionId: string, options?: { includeDeleted?: boolean; limit?: number; after?: string }): Promise<Document[]>;
