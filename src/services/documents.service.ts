@@ -15,6 +15,7 @@ import type { Actor, Classification, Document, Version } from '../domain/types.j
 import type { Repos, Store } from '../domain/repositories.js';
 import { AccessService, documentResource } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import { DECIDED_AGAIN_EVERY_MS, decidedAgainWhileFlowing } from './decided-while-flowing.js';
 import { requireSamePlace, statusOf, target, type DocumentIngestion, type Inspected } from './document-ingestion.js';
 import type { IdentityService } from './identity.service.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
@@ -28,8 +29,8 @@ export interface DocumentsServiceOptions {
   /** Admission, encryption, scan and file policy for new content; raises version.committed in the write's transaction. */
   ingestion: DocumentIngestion;
   /**
-   * Who the uploader is once the bytes have arrived (switched off, or with less access, meanwhile), and
-   * whom an access history may identify to its reader.
+   * Who the uploader is once the bytes have arrived, or the reader while a download flows (switched
+   * off, or with less access, meanwhile), and whom an access history may identify to its reader.
    */
   identity: Pick<IdentityService, 'actorNow' | 'identities'>;
 }
@@ -65,7 +66,8 @@ export interface PreparedDownload {
   size: number;
   /**
    * Audits the read, then gives the plaintext (a range of it, if given): a small version as one
-   * buffer, read and verified whole, a larger one as a stream (EncryptedBlobs.content).
+   * buffer, read and verified whole, a larger one as a stream (EncryptedBlobs.content), decided again
+   * every few seconds as it flows and stopped when refused (decided-while-flowing.ts).
    */
   content(range: ByteRange | null): Promise<Buffer | Readable>;
 }
@@ -235,12 +237,27 @@ export class DocumentsService {
         }
         // Committed before any byte is read.
         await this.repos.audit.insert([auditEvent(actor, 'document.download', target(document, version.id), decision, this.o.clock.now())]);
-        return this.o.blobs.content(
+        const content = await this.o.blobs.content(
           { blobId: version.blobId, organisationId: version.organisationId, documentId, versionId: version.id, keyId: version.keyId, wrappedKey: version.wrappedKey, size: version.size },
           range ?? undefined,
         );
+        if (Buffer.isBuffer(content)) return content;
+        return decidedAgainWhileFlowing(content, { now: () => this.o.clock.now().getTime(), everyMs: DECIDED_AGAIN_EVERY_MS, decideAgain: () => this.downloadStillAllowed(actor, documentId, version) });
       },
     };
+  }
+
+  /**
+   * For a download in flight: the same decision as before its first byte, on the person, their
+   * credential, the document and the version as they are now. Refused, it throws (audited as any
+   * refusal); a version gone or replaced under the same number is not found.
+   */
+  private async downloadStillAllowed(actor: Actor, documentId: string, version: Version): Promise<void> {
+    const document = await this.repos.documents.byId(documentId);
+    const versionNow = document && (await this.repos.documents.version(documentId, version.number));
+    if (!document || !versionNow || versionNow.id !== version.id) throw notFound('document');
+    const actorNow = await this.o.identity.actorNow(actor, 'document.download', target(document, version.id), 'download');
+    await this.o.access.require(actorNow, 'document.download', { ...documentResource(document), versionScan: versionNow.scanStatus }, target(document, version.id));
   }
 
   /** The document and the version asked for (its current one by default: one read for both); NOT_FOUND without the document. */

@@ -50,6 +50,12 @@ export interface NewUserInput {
   password?: string;
 }
 
+/** How actorNow's refusals say what was in flight and what became of it. */
+const REFUSED_MEANWHILE = {
+  upload: { meanwhile: 'while this was being sent', outcome: 'so nothing was saved', again: 'send it again', againThis: 'send this again', credential: 'this was sent with was revoked while it was being sent' },
+  download: { meanwhile: 'while this was being downloaded', outcome: 'so the download was stopped', again: 'download it again', againThis: 'download this again', credential: 'this download began with was revoked while it was under way' },
+} as const;
+
 export class IdentityService {
   constructor(private readonly o: {
     store: Store; clock: Clock; access: AccessService; serviceAreas: readonly string[]; passwords: PasswordHasher;
@@ -189,38 +195,40 @@ export class IdentityService {
   }
 
   /**
-   * The actor as their person is now. A request that waited (an upload whose bytes took a while) must
-   * not act on the roles, teams and clearance it started with, nor at all once its person has been
-   * switched off or removed meanwhile (which also revoked every credential they had), nor once the
-   * credential it came with no longer signs them in: an API token or app password revoked, a web
-   * session signed out, ended by an admin or past its lifetime (`credential_revoked`,
-   * `session_ended`), or any credential whose person now needs a second factor they have not set up
-   * (`mfa_not_set_up`). Each is refused, audited as `action` on `target`. One read by primary key
-   * for the credential, after the person's. Actors that are not a person are returned as they are.
+   * The actor as their person is now. A request that waited (an upload whose bytes took a while, a
+   * download still flowing) must not act on the roles, teams and clearance it started with, nor at all
+   * once its person has been switched off or removed meanwhile (which also revoked every credential
+   * they had), nor once the credential it came with no longer signs them in: an API token or app
+   * password revoked, a web session signed out, ended by an admin or past its lifetime
+   * (`credential_revoked`, `session_ended`), or any credential whose person now needs a second factor
+   * they have not set up (`mfa_not_set_up`). Each is refused, audited as `action` on `target`. One read
+   * by primary key for the credential, after the person's. Actors that are not a person are returned as
+   * they are. `during`: what was in flight, for the refusal's words (an upload unless told).
    */
-  async actorNow(actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }): Promise<Actor> {
+  async actorNow(actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }, during: 'upload' | 'download' = 'upload'): Promise<Actor> {
     if (actor.kind !== 'user' || actor.userId === null) return actor;
+    const words = REFUSED_MEANWHILE[during];
     const user = await this.o.store.repos.users.byId(actor.userId);
     if (!user || user.disabled) {
-      throw await this.refuseNow(actor, action, target, 'account_disabled', new DomainError('UNAUTHENTICATED', 'Your account was switched off while this was being sent, so nothing was saved.'));
+      throw await this.refuseNow(actor, action, target, 'account_disabled', new DomainError('UNAUTHENTICATED', `Your account was switched off ${words.meanwhile}, ${words.outcome}.`));
     }
     if (actor.credential) {
       const credential = actor.credential;
       if (credential.kind === 'session') {
         if (!(await this.sessionHolds(credential.id, user.id))) {
-          throw await this.refuseNow(actor, action, target, 'session_ended', new DomainError('UNAUTHENTICATED', 'You were signed out while this was being sent, so nothing was saved. Sign in and send it again.'));
+          throw await this.refuseNow(actor, action, target, 'session_ended', new DomainError('UNAUTHENTICATED', `You were signed out ${words.meanwhile}, ${words.outcome}. Sign in and ${words.again}.`));
         }
       } else {
         const row = await this.o.store.repos.users.credentialById(credential.id);
         if (!row || row.revokedAt !== null || row.userId !== user.id || row.kind !== credential.kind) {
           const what = credential.kind === 'api_token' ? 'API token' : 'app password';
-          throw await this.refuseNow(actor, action, target, 'credential_revoked', new DomainError('UNAUTHENTICATED', `The ${what} this was sent with was revoked while it was being sent, so nothing was saved.`));
+          throw await this.refuseNow(actor, action, target, 'credential_revoked', new DomainError('UNAUTHENTICATED', `The ${what} ${words.credential}, ${words.outcome}.`));
         }
       }
       // A web session whose person now needs a second factor is sent to set one up; a token stops working.
       if (!credentialsUsable(user)) {
         throw await this.refuseNow(actor, action, target, 'mfa_not_set_up', credential.kind === 'session'
-          ? new DomainError('UNAUTHENTICATED', 'Your role now needs two-factor authentication, so nothing was saved. Set it up, then send this again.')
+          ? new DomainError('UNAUTHENTICATED', `Your role now needs two-factor authentication, ${words.outcome}. Set it up, then ${words.againThis}.`)
           : mfaNotSetUp());
       }
     }
