@@ -280,7 +280,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   });
   const backups = new BackupService({ store, access, clock, recordSealKey: deriveKey(master, 'backup-record-seal') });
   const disposal = new DisposalService({
-    store, access, clock, blobs, lifecycle, retention, certificates, audit, system: systemActor('job'), binDays: config.binDays, mail,
+    store, access, clock, blobs, lifecycle, retention, certificates, audit, identity: identityServices.identity, system: systemActor('job'), binDays: config.binDays, mail,
     onWarning: (message, details) => logger.warn(details, message),
   });
 

@@ -19,6 +19,8 @@ import { auditEvent } from './audit-events.js';
 import type { AuditService } from './audit.service.js';
 import type { CertificatesService } from './certificates.service.js';
 import { DisposalExecution } from './disposal-execution.js';
+import type { IdentityService } from './identity.service.js';
+import { DECIDED_AGAIN_EVERY_MS, decidedAgainWhileFlowing } from './decided-while-flowing.js';
 import { transferEntries, transferEntry, transferExport, transferKey, transferPackage } from './disposal-transfer.js';
 import type { DocumentLifecycle } from './lifecycle.js';
 import type { MailService } from './mail.service.js';
@@ -34,6 +36,8 @@ export interface DisposalServiceOptions {
   certificates: CertificatesService;
   /** Raises the integrity alarm when the execution job finds rows no audit event vouches for. */
   audit: Pick<AuditService, 'raiseTamperingAlarm'>;
+  /** Who the records manager is while a transfer package flows (switched off, or with less access, meanwhile). */
+  identity: Pick<IdentityService, 'actorNow'>;
   /** The actor the sweep and execution jobs act as. */
   system: Actor;
   /** Tells the records managers of a new batch by e-mail too. */
@@ -327,7 +331,16 @@ export class DisposalService {
       await tx.settings.set(transferKey(batchId), JSON.stringify(transferExport(entries, now.toISOString())));
       await tx.audit.insert([auditEvent(actor, 'disposal.transfer-export', { organisationId: batch.organisationId, ids: { batchId, items: String(items.length) } }, decision, now)]);
     });
-    return { filename: `transfer-${batchId}.zip`, stream: transferPackage(this.o.blobs, entries) };
+    // Decided again as it flows, as a download is: a records manager switched off, or whose token is
+    // revoked, while the zip streams gets no more of it.
+    const stream = decidedAgainWhileFlowing(transferPackage(this.o.blobs, entries), {
+      now: () => this.o.clock.now().getTime(), everyMs: DECIDED_AGAIN_EVERY_MS,
+      decideAgain: async () => {
+        const target = { organisationId: batch.organisationId, ids: { batchId } };
+        await this.batchFor(await this.o.identity.actorNow(actor, 'disposal.transfer-export', target, 'download'), batchId, 'records.dispose');
+      },
+    });
+    return { filename: `transfer-${batchId}.zip`, stream };
   }
 
   /**

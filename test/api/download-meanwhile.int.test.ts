@@ -2,7 +2,8 @@
 // away meanwhile stops it there. The API token it came with revoked, or the arrangement that opened
 // another council's record suspended, cuts the transfer short (the client sees it incomplete, never a
 // part passed off as the whole) and the refusal is audited as any refusal of a download. A download
-// whose access holds flows through every re-decision to the last byte. Real HTTP on both dialects, the
+// whose access holds flows through every re-decision to the last byte. The disposal transfer package
+// (every record to transfer, in one zip) is a download too. Real HTTP on both dialects, the
 // client holding the transfer back while the test changes access and moves the clock past the interval.
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
@@ -12,6 +13,7 @@ import { DECIDED_AGAIN_EVERY_MS } from '../../src/services/decided-while-flowing
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api } from '../support/http.js';
+import { HR_03, fileCollectionUnder, recordEvent, yearsAgo } from '../support/records.js';
 import { DIALECTS, createOrganisation, createPartnership, realClockUnless, upload, type TestUser } from '../support/vault.js';
 
 const clamd = useClamd();
@@ -137,5 +139,32 @@ describe.each(DIALECTS)('a download in flight when access is taken away, on %s',
       { decision: 'allow', reason: 'arrangement', channel: 'webdav' },
       { decision: 'deny', reason: 'no_arrangement', channel: 'webdav' },
     ]);
+  });
+
+  it('stops a transfer package whose records manager’s API token is revoked meanwhile, and audits the refusal', async () => {
+    const org = await createOrganisation(t.vault);
+    await fileCollectionUnder(t.vault, org.id, org.collections.hr!, HR_03);
+    const manager = await org.user({ roles: ['records_manager'], teams: ['hr'] });
+    const member = await org.user({ teams: ['hr'] });
+    const [token] = await t.vault.identity.listCredentials(systemActor(), manager.id);
+    const other = await t.vault.identity.createCredential(systemActor(), manager.id, 'api_token', 'other laptop');
+    const id = await stored(member, org.collections.hr!, 'case-file.bin');
+    await recordEvent(t.vault, org.id, id, 'process_complete', yearsAgo(2));
+    const batch = (await api(t.app, manager).post('disposal/batches', {})).json() as { id: string };
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'transfer' }] })).statusCode).toBe(200);
+    const transfer = await heldDownload(port(), `/api/v1/disposal/batches/${batch.id}/transfer`, `Bearer ${manager.token}`);
+    expect(transfer.status).toBe(200);
+    try {
+      const result = await transfer.rest(async () => {
+        expect((await api(t.app, { token: other.secret }).delete(`me/credentials/${token!.id}`)).statusCode).toBe(204);
+        later();
+      });
+      expect(result.complete).toBe(false);
+      expect(result.bytes).toBeLessThan(SIZE);
+    } finally {
+      clock.set(null);
+    }
+    const exports = await t.vault.store.db.selectFrom('audit_events').select(['decision', 'reason']).where('action', '=', 'disposal.transfer-export').where('actor_user_id', '=', manager.id).orderBy('id').execute();
+    expect(exports).toEqual([{ decision: 'allow', reason: 'records_manager' }, { decision: 'deny', reason: 'credential_revoked' }]);
   });
 });
