@@ -11,7 +11,7 @@ import { BIN_RECORD_ACTIONS, COLLECTION_BIN_ACTIONS, unrecordedCollectionBinStat
 import { COLLECTION_PLACEMENT_ACTIONS, DOCUMENT_PLACEMENT_ACTIONS, unrecordedPlacementRow } from '../domain/audit/placement-record.js';
 import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import { unrecordedCredential } from '../domain/audit/credential-record.js';
-import { IDENTITY_RECORD_ACTIONS, unrecordedIdentityRow } from '../domain/audit/identity-record.js';
+import { GROUP_MAPPING_ACTIONS, IDENTITY_RECORD_ACTIONS, unrecordedGroupMappings, unrecordedIdentityRow } from '../domain/audit/identity-record.js';
 import { PERSON_RECORD_ACTIONS, unrecordedPerson } from '../domain/audit/person-record.js';
 import { CompactRange, HASH_SIZE, leafHash, treeRoot, type SubtreeHashes } from '../domain/audit/merkle.js';
 import { openCheckpoint } from '../domain/audit/signed-note.js';
@@ -122,7 +122,7 @@ const sentence = (message: string): string => `${message.charAt(0).toUpperCase()
 /**
  * The first row the log does not vouch for, if there is one: the tree past its signed prefix not
  * being the tree of its sealed events, a pending event without a valid seal, or an arrangement,
- * credential, identity, person, legal hold, disposal decision or approval, placement or bin row no event records. Each check runs only if those before it passed.
+ * credential, identity, group mapping, person, legal hold, disposal decision or approval, placement or bin row no event records. Each check runs only if those before it passed.
  */
 async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail: UnsignedTail; sequencedSize: number; pendingBatch: number }): Promise<LogCheck | null> {
   const fail = (firstBadSeq: number, problem: string): LogCheck => ({ ok: false, firstBadSeq, problem });
@@ -142,6 +142,14 @@ async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail:
   const rows = { scimTokens: await repos.scim.usableTokens(), providers: await repos.federation.everyProvider(), links: await repos.federation.everyIdentity() };
   const unrecordedIdentity = unrecordedIdentityRow(rows, await repos.audit.allowedEvents(IDENTITY_RECORD_ACTIONS));
   if (unrecordedIdentity) return fail(o.sequencedSize, unrecordedIdentity);
+  // The group mapping: what the directory and every sign-in grant. It must be what each organisation's
+  // latest setting made it, so a setting committed between the two reads looks like rows written by
+  // hand: read once more, and only a mapping that still disagrees is named.
+  const mappingProblem = async () => unrecordedGroupMappings(await repos.federation.everyGroupMapping(), await repos.audit.allowedEvents(GROUP_MAPPING_ACTIONS, { logOrder: true }));
+  if ((await mappingProblem()) !== null) {
+    const unrecordedMapping = await mappingProblem();
+    if (unrecordedMapping) return fail(o.sequencedSize, unrecordedMapping);
+  }
   // People's organisation, address, roles, teams, clearance and disabled flag: what the policy reads of
   // them. Each must be what their latest change records, so people are read before their changes, and a
   // difference a change committed between the two reads could explain is looked at once more, the state

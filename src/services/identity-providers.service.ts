@@ -14,7 +14,7 @@ import type { Clock } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import type { Actor, Organisation, User } from '../domain/types.js';
 import type { AccessService } from './access.service.js';
-import { providerBinding } from '../domain/audit/identity-record.js';
+import { groupMappingsBinding, providerBinding } from '../domain/audit/identity-record.js';
 import { auditEvent } from './audit-events.js';
 import { accountForFirstSignIn } from './own-email-domains.js';
 import { FEDERATED_REFUSALS, type FederatedRefusal, type VerifiedExternalIdentity } from './federated-sign-in.service.js';
@@ -115,7 +115,7 @@ export class IdentityProvidersService {
     const mappings = checkGroupMappings(organisationId, rows, this.o.serviceAreas);
     await this.o.store.transaction(async (repos) => {
       await repos.federation.replaceGroupMappings(organisationId, mappings);
-      await repos.audit.insert([auditEvent(actor, 'identity.group-mappings', { organisationId, ids: { groups: String(mappings.length) } }, decision, this.o.clock.now())]);
+      await repos.audit.insert([auditEvent(actor, 'identity.group-mappings', { organisationId, ids: { groups: String(mappings.length), binding: groupMappingsBinding(mappings) } }, decision, this.o.clock.now())]);
     });
     return mappings;
   }

@@ -1,5 +1,5 @@
 // Identity federation rows: providers, linked identities, group mappings and single-use values.
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { ExternalIdentity, GroupMapping, IdentityProvider, OidcSettings, ProviderKind, SamlSettings } from '../../domain/identity/federation.js';
 import type { FederationRepository } from '../../domain/identity/repositories.js';
 import type { Classification, Role } from '../../domain/types.js';
@@ -87,11 +87,11 @@ export class FederationRepo implements FederationRepository {
   }
 
   async groupMappings(organisationId: string): Promise<GroupMapping[]> {
-    const rows = await this.db.selectFrom('group_mappings').selectAll().where('organisation_id', '=', organisationId).orderBy('group_name').execute();
-    return rows.map((r) => ({
-      organisationId: r.organisation_id, group: r.group_name, roles: JSON.parse(r.roles) as Role[], teams: JSON.parse(r.teams) as string[],
-      clearance: r.clearance as Classification | null,
-    }));
+    return (await this.db.selectFrom('group_mappings').selectAll().where('organisation_id', '=', organisationId).orderBy('group_name').execute()).map(toGroupMapping);
+  }
+
+  async everyGroupMapping(): Promise<GroupMapping[]> {
+    return (await this.db.selectFrom('group_mappings').selectAll().orderBy('organisation_id').orderBy('group_name').execute()).map(toGroupMapping);
   }
 
   async replaceGroupMappings(organisationId: string, mappings: readonly GroupMapping[]): Promise<void> {
@@ -129,4 +129,11 @@ export class FederationRepo implements FederationRepository {
       .onConflict((oc) => oc.column('key').doNothing()).executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
   }
+}
+
+function toGroupMapping(r: Selectable<Schema['group_mappings']>): GroupMapping {
+  return {
+    organisationId: r.organisation_id, group: r.group_name, roles: JSON.parse(r.roles) as Role[], teams: JSON.parse(r.teams) as string[],
+    clearance: r.clearance as Classification | null,
+  };
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { AuditEvent } from './event.js';
 import { canonicalJson } from './event.js';
-import type { IdentityProvider } from '../identity/federation.js';
+import type { GroupMapping, IdentityProvider } from '../identity/federation.js';
 
 const bind = (value: unknown): string => createHash('sha256').update(canonicalJson(value)).digest('base64url');
 
@@ -52,6 +52,55 @@ export function unrecordedIdentityRow(
   }
   for (const l of rows.links) {
     if (!vouched.has(`identity.link|${linkBinding(l)}`)) return `The link of provider ${l.providerId}'s subject to person ${l.userId} matches no recorded link: ${DIRECT}`;
+  }
+  return null;
+}
+
+/**
+ * The organisation's whole group mapping (what each directory group, OIDC claim or SAML attribute value
+ * grants: roles, teams, clearance), set at once by an org admin. A mapping row written by hand would have
+ * the next sign-in or directory sync grant a role no one gave, recorded by a legitimate-looking change to
+ * the person; so each setting records a binding of the whole mapping, and `audit verify` compares the rows
+ * with the organisation's latest setting. Order does not matter: groups are sorted, and so are the roles
+ * and teams each grants.
+ */
+export function groupMappingsBinding(mappings: readonly Pick<GroupMapping, 'group' | 'roles' | 'teams' | 'clearance'>[]): string {
+  const rows = [...mappings].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0))
+    .map((m) => ({ group: m.group, roles: [...m.roles].sort(), teams: [...m.teams].sort(), clearance: m.clearance }));
+  return bind(rows);
+}
+
+export const GROUP_MAPPING_ACTIONS = ['identity.group-mappings'] as const;
+
+/**
+ * For `audit verify`: the first organisation whose group mapping is not what its latest setting
+ * records; null when each is. An organisation with mapping rows and no setting has rows no one set.
+ * A setting recorded before settings carried a binding (5 December 2026) vouches for the number of
+ * groups only, until the mapping is next saved. `events`: settings IN THE ORDER THEY WERE WRITTEN.
+ */
+export function unrecordedGroupMappings(
+  rows: readonly GroupMapping[],
+  events: readonly Pick<AuditEvent, 'action' | 'decision' | 'targetIds' | 'targetOrganisationId'>[],
+): string | null {
+  const latest = new Map<string, Pick<AuditEvent, 'targetIds'>>();
+  for (const e of events) {
+    if (e.decision === 'allow' && e.action === 'identity.group-mappings' && e.targetOrganisationId) latest.set(e.targetOrganisationId, e);
+  }
+  const byOrganisation = new Map<string, GroupMapping[]>();
+  for (const m of rows) byOrganisation.set(m.organisationId, [...(byOrganisation.get(m.organisationId) ?? []), m]);
+  for (const organisationId of new Set([...byOrganisation.keys(), ...latest.keys()])) {
+    const mappings = byOrganisation.get(organisationId) ?? [];
+    const setting = latest.get(organisationId);
+    const groups = (n: number | string) => (String(n) === '1' ? '1 group' : `${n} groups`);
+    const subject = `Organisation ${organisationId}'s group mapping (${groups(mappings.length)})`;
+    if (!setting) {
+      if (mappings.length > 0) return `${subject} was set by no recorded change: ${DIRECT}`;
+      continue;
+    }
+    const recorded = setting.targetIds.binding;
+    if (recorded === undefined ? String(mappings.length) !== setting.targetIds.groups : recorded !== groupMappingsBinding(mappings)) {
+      return `${subject} is not what its latest recorded setting (${groups(setting.targetIds.groups ?? '?')}) made it: ${DIRECT}`;
+    }
   }
   return null;
 }

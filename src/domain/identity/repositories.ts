@@ -22,6 +22,8 @@ export interface FederationRepository {
   link(identity: ExternalIdentity): Promise<boolean>;
 
   groupMappings(organisationId: string): Promise<GroupMapping[]>;
+  /** Every organisation's mapping rows, for `audit verify`. */
+  everyGroupMapping(): Promise<GroupMapping[]>;
   /** Sets the organisation's whole mapping at once (what the admin page saves). */
   replaceGroupMappings(organisationId: string, mappings: readonly GroupMapping[]): Promise<void>;
 
