@@ -42,7 +42,8 @@ export function composeIdentity(o: {
   ));
   const invitations = new InvitationsService({ store, clock, passwords });
   const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan, mail, passwords });
-  const sessions = new WebSessionsService({ store, clock, identity, passwords, issuer: 'Strongroom' });
+  // An authenticator being set up is derived from the session (web-sessions.service.ts), under a key of its own.
+  const sessions = new WebSessionsService({ store, clock, identity, passwords, enrolmentKey: master.derive('mfa enrolment v1'), issuer: 'Strongroom' });
   const federatedSignIn = new FederatedSignInService({ store, clock, access, webSessions: sessions });
   // Client secrets sealed at rest, and the browser's sign-in cookies, each under a key of its own.
   const providerSecrets = new DerivedSecretSealer(master, 'identity provider secrets v1');

@@ -1,8 +1,8 @@
 // Web sign-in: password, then a TOTP second factor (set up at first sign-in where a role needs it),
 // server-side sessions with idle and absolute timeouts, throttling kept in the database, and audit events.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generateSecret, generateURI, verifySync } from 'otplib';
+import { generateURI, verifySync } from 'otplib';
 import { DomainError, invalid } from '../domain/errors.js';
 import { mfaRequired } from '../domain/identity/mfa.js';
 import { SIGN_IN_THROTTLE, clientNetwork, signInVerdict, type ThrottleRule } from '../domain/identity/sign-in-throttle.js';
@@ -28,6 +28,11 @@ export interface WebSessionsOptions {
   clock: Clock;
   identity: IdentityService;
   passwords: PasswordHasher;
+  /**
+   * The key an authenticator being set up is derived under, from the person and the session that set-up
+   * page belongs to (HKDF of the master key in production; every process of a deployment has the same).
+   */
+  enrolmentKey: Buffer;
   issuer?: string;
   idleMinutes?: number;
   absoluteHours?: number;
@@ -147,35 +152,57 @@ export class WebSessionsService {
     return sessionId;
   }
 
-  /** A pending authenticator secret for a 'mfa_setup' session (kept until confirmed, reused on reload). */
+  /**
+   * The authenticator secret a 'mfa_setup' session is shown: this session's own, the same on every reload
+   * (the QR code may already be scanned), derived from the session rather than stored, so looking at the
+   * page writes nothing. It used to be one pending secret per person, stored and shown to every session at
+   * the set-up step: someone with only the password, signed in beside the owner, read the secret the owner
+   * then confirmed, and had their second factor from then on.
+   */
   async mfaEnrolment(session: WebSession): Promise<{ secret: string; uri: string }> {
     if (session.stage !== 'mfa_setup') throw invalid('Two-factor authentication is already set up.');
     const state = await this.repos.users.signInState(session.user.id);
-    let secret = state?.mfa_secret ?? null;
-    if (!secret || state?.mfa_enabled) {
-      secret = generateSecret();
-      await this.repos.users.update(session.user.id, { mfaSecret: secret, mfaEnabled: false });
-    }
+    if (state?.mfa_enabled) throw alreadySetUp();
+    const secret = this.enrolmentSecret(session);
     return { secret, uri: generateURI({ issuer: this.o.issuer ?? 'Strongroom', label: session.user.email, secret }) };
   }
 
-  /** Confirms the first code, turns MFA on, and hands out recovery codes (shown once, stored hashed). */
+  /**
+   * Confirms the first code of this session's secret, turns MFA on, and hands out recovery codes (shown once,
+   * stored hashed). Only while MFA is still off, in one statement: a set-up page left open in another
+   * browser never replaces an authenticator turned on since (its session is asked for a code instead).
+   */
   async completeMfaEnrolment(session: WebSession, code: string, request: RequestInfo): Promise<{ sessionId: string; recoveryCodes: string[] }> {
     if (session.stage !== 'mfa_setup') throw invalid('Two-factor authentication is already set up.');
     const actor = actorFor(session.user, request);
     const places = await this.requireSecondFactorAttempt(actor, session.user, 'auth.mfa-enrol');
     const state = await this.repos.users.signInState(session.user.id);
+    if (state?.mfa_enabled) {
+      await this.givePlacesBack(places);
+      await this.repos.sessions.setStage(session.idHash, 'mfa');
+      throw alreadySetUp();
+    }
+    const secret = this.enrolmentSecret(session);
     const clean = code.replace(/\s/g, '');
-    if (!state?.mfa_secret || !/^\d{6}$/.test(clean) || !(await this.totpValid(session.user.id, state.mfa_secret, clean))) {
+    if (!/^\d{6}$/.test(clean) || !(await this.totpValid(session.user.id, secret, clean))) {
       throw invalid('The code is not right. Enter the 6-digit code your authenticator app shows for Strongroom.', { field: 'code' });
     }
     const recoveryCodes = Array.from({ length: RECOVERY_CODES }, () => randomBytes(5).toString('hex'));
-    await this.repos.users.update(session.user.id, { mfaEnabled: true, recoveryCodes: JSON.stringify(recoveryCodes.map(sha256)) });
+    if (!(await this.repos.users.enableMfa(session.user.id, secret, JSON.stringify(recoveryCodes.map(sha256))))) {
+      // Turned on by another session between the read above and now.
+      await this.repos.sessions.setStage(session.idHash, 'mfa');
+      throw alreadySetUp();
+    }
     await this.secondFactorPassed(places);
     const sessionId = await this.rotate(session, 'active');
     await this.audit(actor, 'auth.mfa-enrol', session.user, true, 'totp');
     await this.audit(actor, 'auth.sign-in', session.user, true, 'password+totp');
     return { sessionId, recoveryCodes };
+  }
+
+  /** 20 bytes (160 bits, RFC 4226's recommendation) of HMAC over the person and the session, in base32. */
+  private enrolmentSecret(session: WebSession): string {
+    return base32(createHmac('sha256', this.o.enrolmentKey).update(`mfa enrolment v1\n${session.user.id}\n${session.idHash}`).digest().subarray(0, 20));
   }
 
   /**
@@ -197,6 +224,12 @@ export class WebSessionsService {
     if (row.stage === 'active' && mfaRequired(user.roles) && !user.mfaEnabled) {
       await this.repos.sessions.setStage(idHash, 'mfa_setup');
       row.stage = 'mfa_setup';
+    }
+    // A session still at the set-up step once MFA is on (set up in another browser meanwhile) owes a code:
+    // its set-up page must never replace the authenticator now in use.
+    if (row.stage === 'mfa_setup' && user.mfaEnabled) {
+      await this.repos.sessions.setStage(idHash, 'mfa');
+      row.stage = 'mfa';
     }
     // Write the idle clock at most once a minute.
     if (now - Date.parse(row.lastSeenAt) > 60_000) await this.repos.sessions.touch(idHash, new Date(now).toISOString());
@@ -348,6 +381,28 @@ function equal(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
+}
+
+const alreadySetUp = (): DomainError =>
+  new DomainError('UNAUTHENTICATED', 'Two-factor authentication has been set up for this account since this page was shown. Enter a code from the authenticator app in use.');
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** RFC 4648 base32 without padding, as authenticator apps read secrets. */
+function base32(bytes: Uint8Array): string {
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const byte of bytes) {
+    value = ((value << 8) | byte) & 0xfff;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
+  return out;
 }
 
 const badCredentials = (): DomainError => new DomainError('UNAUTHENTICATED', 'Enter a correct e-mail address and password.');

@@ -41,7 +41,8 @@ describe.each(['sqlite', 'postgres'] as const)('cache headers on %s', (dialect) 
     const secret = await enrolTotp(t.vault, person.id);
     const client = new FormClient(base);
     await client.signIn(person.email, undefined, secret);
-    const page = await client.get(`/disposal/${batch.id}/transfer`);
+    const batchPage = await client.get(`/disposal/${batch.id}`);
+    const page = await client.post(`/disposal/${batch.id}/transfer`, { _csrf: FormClient.csrf(batchPage.text) });
     expect(page.status).toBe(200);
     expect(page.headers.get('cache-control')).toContain('no-store');
 

@@ -117,11 +117,15 @@ export { decodeJwt };
 export class CookieBrowser {
   readonly jars = new Map<string, Map<string, string>>();
 
-  async request(method: string, url: string, form?: Record<string, string>): Promise<{ status: number; location: string | null; text: string; url: string }> {
+  /**
+   * One request. `site` is the Sec-Fetch-Site a browser would send: 'none' for an address the test goes to
+   * itself (typed or bookmarked), as a browser sends; a redirect followed says where it came from.
+   */
+  async request(method: string, url: string, form?: Record<string, string>, site: 'none' | 'same-origin' | 'cross-site' = 'none'): Promise<{ status: number; location: string | null; text: string; url: string }> {
     const target = new URL(url);
     const jar = this.jars.get(target.host) ?? new Map<string, string>();
     this.jars.set(target.host, jar);
-    const headers: Record<string, string> = { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') };
+    const headers: Record<string, string> = { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '), 'sec-fetch-site': site };
     if (form) headers['content-type'] = 'application/x-www-form-urlencoded';
     const response = await fetch(target, { method, headers, body: form ? new URLSearchParams(form).toString() : undefined, redirect: 'manual' });
     for (const line of response.headers.getSetCookie()) {
@@ -139,9 +143,13 @@ export class CookieBrowser {
   /** Follows redirects from `url` until one leads to a path `stopAt` matches (returned, not requested), or a page. */
   async follow(url: string, stopAt?: RegExp): Promise<{ status: number; location: string | null; text: string; url: string }> {
     let response = await this.request('GET', url);
+    let site: 'none' | 'same-origin' | 'cross-site' = 'none';
     for (let hops = 0; response.location && hops < 20; hops++) {
       if (stopAt && stopAt.test(new URL(response.location).pathname)) return response;
-      response = await this.request('GET', response.location);
+      // A redirect chain that ever left the origin it started at is cross-site from then on.
+      if (new URL(response.location).origin !== new URL(url).origin || site === 'cross-site') site = 'cross-site';
+      else site = 'same-origin';
+      response = await this.request('GET', response.location, undefined, site);
     }
     return response;
   }

@@ -73,6 +73,12 @@ describe.each(DIALECTS)('OpenID Connect sign-in on %s', (dialect) => {
     expect(forced.cookies.find((c) => c.name === 'strongroom-oidc')).toBeUndefined();
     expect(forced.body).toContain('<h1 class="govuk-heading-l">Sign in with North Shire?</h1>');
     expect(forced.body).toContain(`href="${url.replace(/&/g, '&amp;')}" role="button"`);
+    // A browser that does not say where it came from (no Fetch Metadata: older Safari and Firefox) is asked
+    // too: the forced sign-in used to work in exactly those browsers (attack review of the web interface).
+    const unsaid = await t.app.inject({ method: 'GET', url });
+    expect(unsaid.statusCode, unsaid.body).toBe(200);
+    expect(unsaid.cookies.find((c) => c.name === 'strongroom-oidc')).toBeUndefined();
+    expect(unsaid.body).toContain('<h1 class="govuk-heading-l">Sign in with North Shire?</h1>');
     const clicked = await t.app.inject({ method: 'GET', url, headers: { 'sec-fetch-site': 'same-origin' } });
     expect(clicked.statusCode).toBe(303);
     expect(String(clicked.headers.location).startsWith(idp.issuer)).toBe(true);
@@ -225,5 +231,44 @@ describe.each(DIALECTS)('OpenID Connect sign-in on %s', (dialect) => {
     expect(JSON.stringify(row)).not.toContain(idp.clientSecret);
     const events = await t.vault.store.db.selectFrom('audit_events').selectAll().where('target_organisation_id', '=', north.id).execute();
     expect(JSON.stringify(events)).not.toContain(idp.clientSecret);
+  });
+});
+
+// Behind its public address (STRONGROOM_PUBLIC_URL), every address Strongroom gives its provider is built from
+// it: the callback, and (until the attack review of the web interface, from the request's Host header) the
+// address the provider sends the browser back to after signing out there.
+describe('OpenID Connect sign-out behind the public address', () => {
+  const PUBLIC = 'https://vault.example.gov.uk';
+  const t = useTestVault('sqlite', clamd, { listen: true, env: { STRONGROOM_PUBLIC_URL: PUBLIC } });
+  let idp: TestOpenIdProvider;
+  afterAll(async () => {
+    await idp?.close();
+  });
+
+  it('sends the provider the public address to come back to after sign-out, whatever Host the request named', async () => {
+    const address = t.app.server.address();
+    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    idp = await startOpenIdProvider(PUBLIC);
+    const org = await createOrganisation(t.vault);
+    const admin = await t.vault.identity.userByEmail((await org.user({ roles: ['org_admin'] })).email);
+    const provider = await t.vault.identityProviders.add(actorFor(admin, CLI), org.id, {
+      kind: 'oidc', name: 'North Shire', issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, scopes: ['openid', 'email', 'profile'],
+    });
+    const person = await org.user({ roles: ['member'] });
+    idp.accounts.set('sam', { email: person.email, email_verified: true });
+    const browser = new CookieBrowser();
+    // The provider sends the browser to the public address; this test's Strongroom listens on `base`.
+    const callback = (await browser.signInAtProvider(`${base}/sign-in/oidc/${provider.id}`, 'sam')).replace(PUBLIC, base);
+    expect((await browser.request('GET', callback)).status).toBe(303);
+    const home = await browser.request('GET', `${base}/`);
+    expect(home.status).toBe(200);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(home.text)![1]!;
+    const out = await t.app.inject({
+      method: 'POST', url: '/sign-out', headers: { host: 'attacker.example', 'content-type': 'application/x-www-form-urlencoded' },
+      cookies: Object.fromEntries(browser.jars.get(new URL(base).host)!), payload: new URLSearchParams({ _csrf: csrf }).toString(),
+    });
+    expect(out.statusCode, out.body).toBe(200);
+    const endSession = new URL(/<meta http-equiv="refresh" content="0;url=([^"]+)">/.exec(out.body)![1]!.replace(/&amp;/g, '&'));
+    expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(`${PUBLIC}/sign-in?signed-out`);
   });
 });

@@ -2,6 +2,7 @@
 // cost makes standard argon2id hashes, and a hash made under the test suites' weak setting is made
 // again at the person's next password sign-in; never over a password changed in the meantime, and
 // never on a wrong password. An account without a password answers like a wrong password.
+import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PasswordHasher } from '../../src/domain/ports.js';
 import { Argon2PasswordHasher } from '../../src/integrations/argon2.password-hasher.js';
@@ -56,7 +57,7 @@ describe.each(DIALECTS)('password hashes on a standard-cost vault on %s', (diale
     await t.vault.store.db.updateTable('users').set({ password_hash: null }).where('id', '=', person.id).execute();
     let checks = 0;
     const counting: PasswordHasher = { hash: (p) => weak.hash(p), needsRehash: (h) => weak.needsRehash(h), verify: (h, p) => (checks++, weak.verify(h, p)) };
-    const sessions = new WebSessionsService({ store: t.vault.store, clock: t.vault.clock, identity: t.vault.identity, passwords: counting });
+    const sessions = new WebSessionsService({ store: t.vault.store, clock: t.vault.clock, identity: t.vault.identity, passwords: counting, enrolmentKey: randomBytes(32) });
     await expect(sessions.signIn(person.email, PASSWORD, request)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     expect(checks, 'the dummy hash was checked, as for an unknown address').toBe(1);
     expect((await t.vault.store.repos.users.signInState(person.id))!.password_hash).toBeNull();

@@ -29,6 +29,9 @@ export async function samlProvider(vault: Vault, organisationId: string, idp: Te
   return provider;
 }
 
+/** What a browser says of a navigation from a page of this site (Fetch Metadata). */
+export const SAME_ORIGIN = { 'sec-fetch-site': 'same-origin' } as const;
+
 export interface Started {
   requestId: string;
   cookies: Record<string, string>;
@@ -39,7 +42,8 @@ export interface Started {
 
 /** GET /sign-in/saml/:id (or the admin's test address): the redirect to the provider and the request cookie. */
 export async function startSignIn(app: FastifyInstance, providerId: string, options: { url?: string; cookies?: Record<string, string> } = {}): Promise<Started> {
-  const res = await app.inject({ method: 'GET', url: options.url ?? `/sign-in/saml/${providerId}?next=${encodeURIComponent('/upload')}`, cookies: options.cookies ?? {} });
+  // As the browser says of a click on this site's own sign-in page (another site's link is asked about first).
+  const res = await app.inject({ method: 'GET', url: options.url ?? `/sign-in/saml/${providerId}?next=${encodeURIComponent('/upload')}`, cookies: options.cookies ?? {}, headers: SAME_ORIGIN });
   expect(res.statusCode, res.body).toBe(303);
   const location = res.headers.location as string;
   const cookie = res.cookies.find((c) => c.name === REQUEST_COOKIE);

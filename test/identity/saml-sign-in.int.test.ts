@@ -8,7 +8,7 @@ import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
 import { ENTRA_EMAIL, ENTRA_GROUPS, ENTRA_MFA, PERSISTENT_FORMAT, makeIdp, signedResponse, type TestIdp } from './saml-idp.js';
-import { REQUEST_COOKIE, SAML_ENV, escapeHtml, expectRefused, postResponse, samlProvider, spOf, startSignIn } from './saml-flow.js';
+import { REQUEST_COOKIE, SAME_ORIGIN, SAML_ENV, escapeHtml, expectRefused, postResponse, samlProvider, spOf, startSignIn } from './saml-flow.js';
 
 const clamd = useClamd();
 let northIdp: TestIdp;
@@ -61,8 +61,9 @@ describe.each(DIALECTS)('SAML sign-in on %s', (dialect) => {
     const p = await samlProvider(t.vault, south.id, southIdp, { name: 'South Borough (Entra ID)' });
     const southName = (await t.vault.store.repos.organisations.bySlug(south.slug))!.name;
     const url = `/sign-in/saml/${p.id}?next=%2Fupload`;
-    for (const site of ['cross-site', 'same-site']) {
-      const forced = await t.app.inject({ method: 'GET', url, headers: { 'sec-fetch-site': site } });
+    // No Sec-Fetch-Site at all (older Safari and Firefox) is asked too: it used to start at once.
+    for (const site of ['cross-site', 'same-site', undefined]) {
+      const forced = await t.app.inject({ method: 'GET', url, headers: site ? { 'sec-fetch-site': site } : {} });
       expect(forced.statusCode, forced.body).toBe(200);
       expect(forced.cookies.find((c) => c.name === REQUEST_COOKIE)).toBeUndefined();
       expect(forced.headers.location).toBeUndefined();
@@ -214,7 +215,7 @@ describe('SAML sign-in without the public address', () => {
     const org = await createOrganisation(t.vault);
     const p = await samlProvider(t.vault, org.id, northIdp);
     const message = escapeHtml('SAML sign-in is not available: the service\'s public address (STRONGROOM_PUBLIC_URL) is not set. Ask the people who run Strongroom.');
-    const start = await t.app.inject({ method: 'GET', url: `/sign-in/saml/${p.id}`, headers: { host: 'attacker.example' } });
+    const start = await t.app.inject({ method: 'GET', url: `/sign-in/saml/${p.id}`, headers: { host: 'attacker.example', ...SAME_ORIGIN } });
     expect(start.statusCode).toBe(503);
     expect(start.body).toContain(message);
     const metadata = await t.app.inject({ method: 'GET', url: `/sign-in/saml/${p.id}/metadata` });
@@ -230,7 +231,7 @@ describe('SAML sign-in behind a TLS proxy', () => {
     const org = await createOrganisation(t.vault);
     const p = await samlProvider(t.vault, org.id, northIdp);
     const person = await org.user({ roles: ['member'] });
-    const headers = { 'x-forwarded-proto': 'https' };
+    const headers = { 'x-forwarded-proto': 'https', ...SAME_ORIGIN };
     const start = await t.app.inject({ method: 'GET', url: `/sign-in/saml/${p.id}`, headers });
     const cookie = start.cookies.find((c) => c.name === '__Host-strongroom-saml')!;
     expect(cookie).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Lax', path: '/', maxAge: 600 });

@@ -1,7 +1,7 @@
 // Attacks on sign-in state from the network: a recovery code raced through two sessions (two
 // processes, or two requests to one), throttled checks raced by attempts sent at the same moment,
 // and X-Forwarded-For used to escape the throttle when the server is not behind a proxy.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { Argon2PasswordHasher } from '../../src/integrations/argon2.password-hasher.js';
@@ -36,8 +36,11 @@ describe.each(DIALECTS)('second-factor races on %s', (dialect) => {
     org = await createOrganisation(t.vault);
   });
 
-  /** Two web processes over the same database: nothing shared but the database. */
-  const twoProcesses = () => [0, 1].map(() => new WebSessionsService({ store: t.vault.store, clock: t.vault.clock, identity: t.vault.identity, passwords: new Argon2PasswordHasher('test-only-weak') }));
+  /** Two web processes over the same database: nothing shared but the database (and the keys the master key gives both). */
+  const twoProcesses = () => {
+    const enrolmentKey = randomBytes(32);
+    return [0, 1].map(() => new WebSessionsService({ store: t.vault.store, clock: t.vault.clock, identity: t.vault.identity, passwords: new Argon2PasswordHasher('test-only-weak'), enrolmentKey }));
+  };
 
   it('accepts a recovery code once, even when two sign-ins present it at the same moment', SLOW, async () => {
     const admin = await addPerson(t.vault, org.slug, { roles: ['org_admin'] });

@@ -12,7 +12,7 @@ import type { IdentityProvider } from '../../src/domain/identity/federation.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { createOrganisation, openTestVault, type TestOrganisation, type TestVault } from '../support/vault.js';
 import { makeIdp, signedResponse, type TestIdp } from '../identity/saml-idp.js';
-import { samlProvider } from '../identity/saml-flow.js';
+import { SAME_ORIGIN, samlProvider } from '../identity/saml-flow.js';
 import { launchBrowser, screenshot, seriousViolations, type TestBrowser } from './support.js';
 
 const IDP_HOST = '127.0.0.2';
@@ -124,7 +124,7 @@ describe('SAML sign-in in Chromium', () => {
     const page = await context.newPage();
     const idpUrl = new URL(provider.saml!.entryPoint);
     // An AuthnRequest someone else's browser obtained from Strongroom.
-    const other = await t.app.inject({ method: 'GET', url: `/sign-in/saml/${provider.id}` });
+    const other = await t.app.inject({ method: 'GET', url: `/sign-in/saml/${provider.id}`, headers: SAME_ORIGIN });
     await page.goto(`${idpUrl.origin}/saml2${new URL(other.headers.location as string).search}`);
     await page.waitForURL(`${base}/sign-in/saml/${provider.id}/acs`);
     await page.waitForSelector('#refusal');

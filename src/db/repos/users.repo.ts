@@ -121,6 +121,12 @@ export class UsersRepo implements UsersRepository {
     await this.db.updateTable('users').set(set).where('id', '=', id).execute();
   }
 
+  async enableMfa(id: string, secret: string, recoveryCodes: string): Promise<boolean> {
+    const result = await this.db.updateTable('users').set({ mfa_secret: secret, mfa_enabled: 1, recovery_codes: recoveryCodes })
+      .where('id', '=', id).where('mfa_enabled', '=', 0).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   async enableIfDisabledBy(id: string, by: DisabledBy): Promise<boolean> {
     const result = await this.db.updateTable('users').set({ disabled: 0, disabled_by: null })
       .where('id', '=', id).where('disabled', '=', 1).where('disabled_by', '=', by).executeTakeFirst();

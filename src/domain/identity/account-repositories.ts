@@ -47,6 +47,11 @@ export interface UsersRepository {
   signInState(id: string): Promise<SignInState | undefined>;
   /** True only if `step` is later than the last TOTP step accepted for this person (one statement: no replay across processes). */
   acceptTotpStep(id: string, step: number): Promise<boolean>;
+  /**
+   * Turns MFA on with this secret and these recovery-code hashes, only if it is still off (one statement: of
+   * two set-ups confirmed at once, or one confirmed after another, one wins). True if it was turned on.
+   */
+  enableMfa(id: string, secret: string, recoveryCodes: string): Promise<boolean>;
   /** True only for the one caller that removes this recovery code (by hash). */
   spendRecoveryCode(id: string, codeHash: string): Promise<boolean>;
   listByOrganisation(organisationId: string): Promise<User[]>;

@@ -16,6 +16,12 @@ export function safeNext(value: unknown): string {
 
 const STATUS_FOR: Record<string, number> = { UNAUTHENTICATED: 401, LOCKED: 423, RATE_LIMITED: 429, INVALID: 400 };
 
+/** The page a half-signed-in session owes next: the second factor, or setting it up. */
+const owedStep = (stage: string | undefined): string => (stage === 'mfa' ? '/sign-in/code' : stage === 'mfa_setup' ? '/sign-in/set-up-mfa' : '/sign-in');
+/** That page, keeping where the person was going (`next` is made safe again when it is read). */
+const toOwedStep = (reply: FastifyReply, stage: string | undefined, next: unknown) =>
+  reply.redirect(stage === 'mfa' || stage === 'mfa_setup' ? `${owedStep(stage)}?next=${encodeURIComponent(safeNext(next))}` : '/sign-in', 303);
+
 export const authPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   const signInPage = (request: FastifyRequest, reply: FastifyReply, data: Record<string, unknown>, status = 200) =>
     render(ui, request, reply, 'sign-in.njk', { csrfToken: anonymousCsrf(request, reply), ...data }, status);
@@ -56,14 +62,14 @@ export const authPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   });
 
   app.get<{ Querystring: { next?: string } }>('/sign-in/code', async (request, reply) => {
-    if (request.webSession?.stage !== 'mfa') return reply.redirect('/sign-in', 303);
+    if (request.webSession?.stage !== 'mfa') return toOwedStep(reply, request.webSession?.stage, request.query.next);
     return render(ui, request, reply, 'sign-in-code.njk', { next: safeNext(request.query.next) });
   });
 
   app.post<{ Body: Form }>('/sign-in/code', async (request, reply) => {
     const body = request.body ?? {};
     const session = requirePendingCsrf(ui, request, body._csrf);
-    if (session.stage !== 'mfa') return reply.redirect('/sign-in', 303);
+    if (session.stage !== 'mfa') return toOwedStep(reply, session.stage, body.next);
     try {
       const sessionId = await ui.sessions.verifySecondFactor(session, body.code ?? '', requestInfo(request, 'web'));
       setSession(request, reply, sessionId);
@@ -80,20 +86,23 @@ export const authPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     return render(ui, request, reply, 'sign-in-set-up-mfa.njk', { secret: secret.replace(/(.{4})/g, '$1 ').trim(), qrSvg, ...data }, status);
   };
 
+  // Looking at this page writes nothing: the secret it shows is derived from the session (web-sessions.service.ts).
   app.get<{ Querystring: { next?: string } }>('/sign-in/set-up-mfa', async (request, reply) => {
-    if (request.webSession?.stage !== 'mfa_setup') return reply.redirect('/sign-in', 303);
+    if (request.webSession?.stage !== 'mfa_setup') return toOwedStep(reply, request.webSession?.stage, request.query.next);
     return setupPage(request, reply, { next: safeNext(request.query.next) });
   });
 
   app.post<{ Body: Form }>('/sign-in/set-up-mfa', async (request, reply) => {
     const body = request.body ?? {};
     const session = requirePendingCsrf(ui, request, body._csrf);
-    if (session.stage !== 'mfa_setup') return reply.redirect('/sign-in', 303);
+    if (session.stage !== 'mfa_setup') return toOwedStep(reply, session.stage, body.next);
     try {
       const { sessionId, recoveryCodes } = await ui.sessions.completeMfaEnrolment(session, body.code ?? '', requestInfo(request, 'web'));
       setSession(request, reply, sessionId);
       return render(ui, request, reply, 'sign-in-recovery-codes.njk', { recoveryCodes, next: safeNext(body.next) });
     } catch (error) {
+      // Set up in another browser meanwhile: this session owes a code from the authenticator now in use.
+      if (error instanceof DomainError && error.code === 'UNAUTHENTICATED') return toOwedStep(reply, 'mfa', body.next);
       if (!(error instanceof DomainError) || error.code !== 'INVALID') throw error;
       return setupPage(request, reply, { errors: errorList(error, 'code'), next: safeNext(body.next) }, 400);
     }
@@ -111,7 +120,8 @@ export const authPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const idp = request.cookies[logoutCookie(request)];
     if (idp) {
       reply.clearCookie(logoutCookie(request), cookieOptions(request));
-      const back = `${request.protocol}://${request.host}/sign-in?signed-out`;
+      // Built as the callback address is: from STRONGROOM_PUBLIC_URL when set, never then from the request's Host.
+      const back = `${ui.vault.config.publicUrl ?? `${request.protocol}://${request.host}`}/sign-in?signed-out`;
       const endSession = await ui.vault.oidcSignIn.endSessionUrl(idp, back).catch(() => null);
       // A page, not a redirect: the sign-out form's CSP (form-action 'self') stops redirects to other sites.
       if (endSession) return render(ui, request, reply, 'signed-out-idp.njk', { endSession });

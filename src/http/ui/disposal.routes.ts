@@ -38,7 +38,7 @@ export const disposalPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const may = await mayDispose(request);
     const done = DONE[(request.query as { done?: string }).done ?? ''] ?? null;
     return render(ui, request, reply, 'disposal-batch.njk', {
-      view, mayDecide: may && view.batch.status === 'review', hasTransfer: view.counts.transfer > 0, done, values: {}, ...extra,
+      view, mayDecide: may && view.batch.status === 'review', mayDispose: may, hasTransfer: view.counts.transfer > 0, done, values: {}, ...extra,
     }, status);
   };
 
@@ -75,8 +75,17 @@ export const disposalPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     }
   });
 
+  // Downloading the package is a change: it is recorded with the batch, and approval (and destruction as
+  // "transferred") rely on it. So it is a form with the CSRF token; as a link (GET, until the attack review of
+  // the web interface) any site could make a records manager's browser fetch it, recording an export nobody
+  // chose. The old address goes back to the batch page, changing nothing.
   app.get<{ Params: { id: string } }>('/disposal/:id/transfer', async (request, reply) => {
-    const web = signedIn(request);
+    signedIn(request);
+    return reply.redirect(`/disposal/${encodeURIComponent(request.params.id)}`, 303);
+  });
+
+  app.post<{ Params: { id: string }; Body: Form }>('/disposal/:id/transfer', async (request, reply) => {
+    const web = requireCsrf(ui, request, one(request.body?._csrf));
     const { filename, stream } = await ui.vault.disposal.transfer(web.actor, request.params.id);
     return reply.type('application/zip').header('content-disposition', `attachment; filename="${filename}"`).send(stream);
   });

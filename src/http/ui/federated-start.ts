@@ -6,19 +6,25 @@
 // Metadata) that another site sent it, the person is asked first; a click on this site's own sign-in page,
 // or an address typed or bookmarked, starts at once. The page's Continue link is the same address, followed
 // from this site. (A provider's own portal tile, such as Entra's My Apps, lands on this question too.)
+// A browser that says nothing (no Sec-Fetch-Site: older Safari and Firefox, and anything not a browser) is
+// asked too: until the attack review of the web interface it started at once, so the forced sign-in worked
+// in exactly the browsers that do not send the header.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { render, type Ui } from './context.js';
 
-/** Whether the browser says this navigation came from another site (or a sibling subdomain). */
+/**
+ * Whether this navigation may have come from another site (or a sibling subdomain): unless the browser
+ * says it came from this origin, or from the person (typed, bookmarked: `none`), it may have.
+ */
 export function sentByAnotherSite(request: FastifyRequest): boolean {
   const site = request.headers['sec-fetch-site'];
-  return site === 'cross-site' || site === 'same-site';
+  return site !== 'same-origin' && site !== 'none';
 }
 
 /**
- * The question page when another site sent the browser to a provider's start address; null when the
- * sign-in may start (this site, a typed address), or when the provider is missing or switched off (the
- * start itself says so, as before).
+ * The question page when another site sent the browser to a provider's start address (or the browser does
+ * not say where it came from); null when the sign-in may start (this site, a typed address), or when the
+ * provider is missing or switched off (the start itself says so, as before).
  */
 export async function askBeforeStarting(ui: Ui, request: FastifyRequest, reply: FastifyReply, kind: 'oidc' | 'saml', providerId: string): Promise<FastifyReply | null> {
   if (!sentByAnotherSite(request)) return null;
