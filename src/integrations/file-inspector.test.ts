@@ -1,7 +1,8 @@
 // File inspection (the dispatcher over every format's parser) plus the default file policy, on
 // files built by test/support/samples.ts: what is blocked (and why), what is allowed, and that
 // inspection reads little of a large file. Each parser's own tests are in file-inspection/.
-import { describe, expect, it } from 'vitest';
+import zlib from 'node:zlib';
+import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_FILE_POLICY, evaluateFile, filePolicy, type FilePolicy } from '../domain/file-policy/file-policy.js';
 import type { FileFacts } from '../domain/file-policy/file-facts.js';
 import {
@@ -17,6 +18,7 @@ import {
   pdf,
   peExecutable,
   png,
+  deflatedZeros,
   pseudoRandomBytes,
   rar4EncryptedHeaders,
   rar5,
@@ -206,11 +208,64 @@ describe('bounded inspection', () => {
     expect(evaluateFile(facts)).toEqual({ allowed: true, notices: [expect.stringContaining('too large to inspect')] });
   });
 
+  // The inspector runs in the server's process, during the upload: what it inflates must be bounded
+  // by the nested budget whatever the zip claims, or one small upload costs minutes of the server's CPU.
+  it('inflates one copy of data that many nested entries share, and refuses the zip as a bomb', async () => {
+    // 16 MiB of zeros that say they are 8 MiB: each opening fails just past 8 MiB, so before, each one cost that.
+    const shared = sharingOneLocalFile('a.zip', { ...deflatedZeros(16 * 1024 * 1024), uncompressedSize: 8 * 1024 * 1024 }, 400);
+    const { result, inflated } = await countingInflation(() => inspect('shared.zip', shared));
+    expect(result.facts.archive).toMatchObject({ entries: 400, overlappingEntries: true });
+    expect(evaluateFile(result.facts)).toMatchObject({ allowed: false, code: 'archive_bomb' });
+    // Before: 400 × 8 MiB (3.2 GB) inflated in the server; the zip's 20,000-entry most, over 7 minutes.
+    expect(inflated).toBeLessThanOrEqual(8 * 1024 * 1024 + 64 * 1024);
+  });
+
+  it('charges the nested budget for what entries that fail to open inflated too', async () => {
+    // Each entry declares 8 MiB (the most opened) and inflates to 16 MiB: each failed just past its
+    // word and was charged nothing, so every one of them could cost 8 MiB of inflation.
+    const liar = { ...deflatedZeros(16 * 1024 * 1024), uncompressedSize: 8 * 1024 * 1024 };
+    const zip = zipOf(Array.from({ length: 40 }, (_, i) => ({ name: `part${i}.docx`, data: '', raw: liar })));
+    const { result, inflated } = await countingInflation(() => inspect('liars.zip', zip));
+    expect(result.facts.archive?.uninspected).toHaveLength(20);
+    // The 64 MiB budget and one entry's overshoot, not 40 × 8 MiB.
+    expect(inflated).toBeLessThanOrEqual(72 * 1024 * 1024 + 64 * 1024);
+  });
+
   it('stops walking a directory with more entries than it will read, keeping the count', async () => {
     const { facts } = await inspect('many.zip', zipBomb({ kind: 'entries', count: 3000 }), { maxEntriesRead: 1000 });
     expect(facts.archive).toMatchObject({ entries: 3000, incomplete: true });
   });
 });
+
+/** A zip of one deflated local file (`raw`, named `name`) whose central directory lists it `count` times. */
+function sharingOneLocalFile(name: string, raw: ReturnType<typeof deflatedZeros>, count: number): Buffer {
+  const single = zipOf([{ name, data: '', raw }]);
+  const eocd = single.length - 22;
+  const cdSize = single.readUInt32LE(eocd + 12);
+  const cdOffset = single.readUInt32LE(eocd + 16);
+  const central = single.subarray(cdOffset, cdOffset + cdSize);
+  const end = Buffer.from(single.subarray(eocd));
+  end.writeUInt16LE(count, 8);
+  end.writeUInt16LE(count, 10);
+  end.writeUInt32LE(cdSize * count, 12);
+  return Buffer.concat([single.subarray(0, cdOffset), ...Array.from({ length: count }, () => central), end]);
+}
+
+/** Runs `work`, counting the bytes every raw inflate stream (yauzl's) produced meanwhile. */
+async function countingInflation<T>(work: () => Promise<T>): Promise<{ result: T; inflated: number }> {
+  let inflated = 0;
+  const original = zlib.createInflateRaw;
+  const spy = vi.spyOn(zlib, 'createInflateRaw').mockImplementation((options?: zlib.ZlibOptions) => {
+    const stream = original(options);
+    stream.on('data', (chunk: Buffer) => void (inflated += chunk.length));
+    return stream;
+  });
+  try {
+    return { result: await work(), inflated };
+  } finally {
+    spy.mockRestore();
+  }
+}
 
 /** Zips nested `levels` deep (1 = a plain zip holding a text file). */
 function nested(levels: number): Buffer {

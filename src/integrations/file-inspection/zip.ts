@@ -12,7 +12,12 @@ export interface ZipLimits {
   maxDepth: number;
   /** Nested archives up to this size (packed and unpacked) are read into memory and opened. */
   maxNestedBytes: number;
-  /** Total bytes inflated from nested entries per file, bounding CPU and memory on hostile zips. */
+  /**
+   * Total bytes inflated from nested entries per file, bounding CPU and memory on hostile zips. Every
+   * byte inflated counts, whether the entry then opens or not (too long, lying about its size, not an
+   * archive after all): otherwise entries that fail just past the size limit could each inflate
+   * `maxNestedBytes` for free, thousands of times over.
+   */
   nestedBudgetBytes: number;
   /** Entries smaller than this are left out of maxRatio: small XML parts routinely compress 100:1. */
   ratioFloorBytes: number;
@@ -30,7 +35,7 @@ export function isZipStart(head: Buffer): boolean {
  * macros) is recorded on `file`, since it is the file's, not the archive's.
  */
 export async function inspectZip(read: ReadExclusive, size: number, limits: ZipLimits, file: FileFacts): Promise<ArchiveFacts> {
-  const state: ZipState = { limits, nestedBudget: limits.nestedBudgetBytes, facts: emptyArchiveFacts(size) };
+  const state: ZipState = { limits, nestedBudget: limits.nestedBudgetBytes, nestedOpened: 0, facts: emptyArchiveFacts(size) };
   await walk(read, size, 1, state, file, '');
   return state.facts;
 }
@@ -69,11 +74,15 @@ const NESTED_ZIP_EXTENSIONS = new Set([
 ]);
 const NESTED_OLE_EXTENSIONS = new Set(['doc', 'dot', 'xls', 'xlt', 'xla', 'ppt', 'pps', 'pot', 'msg', 'pub']);
 const MAX_EXTENSIONS_KEPT = 256;
+/** Nested entries opened per file at most, whatever they cost to inflate (an empty one costs a read and a check). */
+const MAX_NESTED_OPENED = 5000;
 
 interface ZipState {
   limits: ZipLimits;
   facts: ArchiveFacts;
   nestedBudget: number;
+  /** Nested entries opened so far, at every level. */
+  nestedOpened: number;
 }
 
 function emptyArchiveFacts(size: number): ArchiveFacts {
@@ -173,6 +182,8 @@ async function walk(read: ReadExclusive, size: number, depth: number, state: Zip
     return;
   }
   const spans: Array<[number, number]> = [];
+  /** The data spans of the nested entries opened so far at this level. */
+  const openedSpans: Array<[number, number]> = [];
   let index = 0;
   try {
     for (;;) {
@@ -216,7 +227,14 @@ async function walk(read: ReadExclusive, size: number, depth: number, state: Zip
         archive.depth = Math.max(archive.depth, depth + 1); // deep enough to breach any sane policy; no need to open
         continue;
       }
+      // Data another entry's span already covers is never inflated again: many directory entries
+      // pointing at one compressed stream (the overlapping-entries bomb) would each cost the full
+      // inflation. The zip is refused as a bomb anyway (overlappingEntries, below).
+      const sharesData = overlapsAny(openedSpans, entry.relativeOffsetOfLocalHeader, entry.compressedSize);
+      if (sharesData) archive.overlappingEntries = true;
       const fits =
+        !sharesData &&
+        state.nestedOpened < MAX_NESTED_OPENED &&
         entry.uncompressedSize <= state.limits.maxNestedBytes &&
         entry.compressedSize <= state.limits.maxNestedBytes &&
         entry.uncompressedSize <= state.nestedBudget;
@@ -225,12 +243,14 @@ async function walk(read: ReadExclusive, size: number, depth: number, state: Zip
         if (archive.uninspected.length < 20) archive.uninspected.push(shown);
         continue;
       }
-      const inner = await readEntry(zip, entry, state.limits.maxNestedBytes);
+      openedSpans.push([entry.relativeOffsetOfLocalHeader, entry.compressedSize]);
+      state.nestedOpened++;
+      const { data: inner, inflated } = await readEntry(zip, entry, Math.min(state.limits.maxNestedBytes, state.nestedBudget));
+      state.nestedBudget -= inflated;
       if (!inner) {
         if (archive.uninspected.length < 20) archive.uninspected.push(shown);
         continue;
       }
-      state.nestedBudget -= inner.length;
       const innerRead = memoryReader(inner);
       if (isZipStart(inner)) {
         await walk(innerRead, inner.length, depth + 1, state, file, `${shown}/`);
@@ -262,24 +282,40 @@ function overlaps(spans: Array<[number, number]>): boolean {
   return false;
 }
 
-/** Inflates one entry into memory, giving up (undefined) past `limit` bytes or on any error. */
-function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, limit: number): Promise<Buffer | undefined> {
+/** Does [start, start + 30 + size) (a local header and its data) overlap a span already taken? */
+function overlapsAny(taken: ReadonlyArray<[number, number]>, start: number, size: number): boolean {
+  const end = start + 30 + size;
+  return taken.some(([otherStart, otherSize]) => start < otherStart + 30 + otherSize && otherStart < end);
+}
+
+/**
+ * Inflates one entry into memory, giving up (no data) past `limit` bytes or on any error. `inflated`
+ * is what it cost, whatever the outcome: the caller charges it to the nested budget.
+ */
+function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, limit: number): Promise<{ data: Buffer | undefined; inflated: number }> {
   return new Promise((resolve) => {
+    let total = 0;
+    let settled = false;
+    const settle = (data: Buffer | undefined): void => {
+      if (settled) return;
+      settled = true;
+      resolve({ data, inflated: total });
+    };
     zip.openReadStream(entry, (error, stream) => {
-      if (error || !stream) return resolve(undefined);
+      if (error || !stream) return settle(undefined);
       const chunks: Buffer[] = [];
-      let total = 0;
       stream.on('data', (chunk: Buffer) => {
+        if (settled) return;
         total += chunk.length;
         if (total > limit) {
           stream.destroy();
-          resolve(undefined);
+          settle(undefined);
           return;
         }
         chunks.push(chunk);
       });
-      stream.on('error', () => resolve(undefined));
-      stream.on('end', () => resolve(Buffer.concat(chunks)));
+      stream.on('error', () => settle(undefined));
+      stream.on('end', () => settle(Buffer.concat(chunks)));
     });
   });
 }
