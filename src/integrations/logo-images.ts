@@ -15,7 +15,7 @@ const FORMATS: Record<string, { format: 'png' | 'jpeg'; type: OrganisationLogoTy
 };
 
 export class ContainedLogoImages implements LogoImages {
-  constructor(private readonly options: { timeoutMs?: number; memoryMb?: number } = {}) {}
+  constructor(private readonly options: { timeoutMs?: number; memoryMb?: number; dataMb?: number } = {}) {}
 
   async normalise(bytes: Buffer, options: { signal?: AbortSignal } = {}): Promise<LogoOutcome> {
     const early = organisationLogoPrecheck(bytes);
@@ -36,6 +36,8 @@ export class ContainedLogoImages implements LogoImages {
         input: inMemory(bytes),
         timeoutMs: this.options.timeoutMs ?? 15_000,
         memoryMb: this.options.memoryMb ?? 256,
+        // A logo is small (brand.ts caps its bytes and pixels); the heap and its buffers, and no more.
+        dataMb: this.options.dataMb ?? 768,
         signal: options.signal ?? new AbortController().signal,
         onMessage: (message) => {
           if (message.type === 'logo') {

@@ -15,6 +15,8 @@ export interface ThumbnailerOptions {
   timeoutMs?: number;
   /** Heap of the image process, and address space of pdftocairo (MiB). */
   memoryMb?: number;
+  /** All the memory the image process may write to (MiB): its heap, the image and libvips's pixels. */
+  dataMb?: number;
 }
 
 export class ContainedThumbnailer implements Thumbnailer {
@@ -23,6 +25,7 @@ export class ContainedThumbnailer implements Thumbnailer {
   private readonly maxImagePixels: number;
   private readonly timeoutMs: number;
   private readonly memoryMb: number;
+  private readonly dataMb: number;
 
   constructor(options: ThumbnailerOptions = {}) {
     this.size = options.size ?? 240;
@@ -30,6 +33,8 @@ export class ContainedThumbnailer implements Thumbnailer {
     this.maxImagePixels = options.maxImagePixels ?? 50_000_000;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.memoryMb = options.memoryMb ?? 512;
+    // The heap, the file (up to maxInputBytes, held whole) and the decoded pixels (maxImagePixels × 4 bytes, and a resized copy).
+    this.dataMb = options.dataMb ?? 1536;
   }
 
   async render(source: ContentSource, options: { signal: AbortSignal }): Promise<Buffer | null> {
@@ -54,6 +59,7 @@ export class ContainedThumbnailer implements Thumbnailer {
         input: source,
         timeoutMs: this.timeoutMs,
         memoryMb: this.memoryMb,
+        dataMb: this.dataMb,
         signal: options.signal,
         onMessage: (message) => {
           if (message.type === 'thumbnail') png = Buffer.from(message.png.buffer, message.png.byteOffset, message.png.byteLength);

@@ -1,9 +1,11 @@
-// Runs one request in a fresh parser process (parse-child): its own heap limit, a clean environment,
-// its own process group, and a deadline after which the whole group is killed. The file goes to it
-// through a pipe of its own (INPUT_FD), streamed from the store, so the server never holds it whole.
+// Runs one request in a fresh parser process (parse-child): its own heap limit and a limit on all the
+// memory it may write to (RLIMIT_DATA, through prlimit: buffers and native allocations are outside the
+// heap), a clean environment, its own process group, and a deadline after which the whole group is
+// killed. The file goes to it through a pipe of its own (INPUT_FD), streamed from the store, so the
+// server never holds it whole.
 // Never rejects for anything the file does: a crash, a hang or a heap overflow comes back as an
 // outcome with a reason. It rejects only when the file cannot be read from the store.
-import { fork } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +14,9 @@ import { streamInto, type ContentInput } from './content-input.js';
 import { INPUT_FD, type ParserMessage, type ParserRequest } from './protocol.js';
 
 const HEAP_EXHAUSTED = /heap out of memory|Reached heap limit|allocation failed/i;
+/** What the parser reports when an allocation outside the heap was refused (RLIMIT_DATA). */
+const ALLOCATION_REFUSED = /allocation failed|out of memory|Cannot allocate memory|ENOMEM/i;
+const MIB = 1024 * 1024;
 
 export type ParserOutcome =
   | { kind: 'ended' }
@@ -24,7 +29,14 @@ export interface ParserRun {
   /** The file the parser reads. */
   input: ContentInput;
   timeoutMs: number;
+  /** The JavaScript heap (--max-old-space-size). */
   memoryMb: number;
+  /**
+   * All the memory the process may write to (RLIMIT_DATA): the heap, and what lies outside it, which
+   * the heap limit does not see: the file and its copies, pdfjs's decoded streams, zip and image
+   * buffers, libvips's pixels. A file that makes a parser allocate past it fails that allocation.
+   */
+  dataMb: number;
   signal: AbortSignal;
   onMessage: (message: ParserMessage) => void;
   /** The parser script; tests point it at a script that misbehaves on purpose. */
@@ -55,10 +67,11 @@ export function runParser(request: ParserRequest, run: ParserRun): Promise<Parse
     }
     const script = run.script ?? DEFAULT_SCRIPT;
     const execArgv = [`--max-old-space-size=${run.memoryMb}`, '--max-semi-space-size=16', ...(script.endsWith('.ts') ? ['--import', 'tsx'] : [])];
-    const child = fork(script, [], {
+    // prlimit sets the limit and execs node in its place (same process, same group); the IPC channel
+    // (NODE_CHANNEL_FD in the environment, and its descriptor) passes through the exec.
+    const child = spawn('prlimit', [`--data=${run.dataMb * MIB}`, '--', process.execPath, ...execArgv, script], {
       cwd: PROJECT_ROOT,
       env: defaultEnvironment(),
-      execArgv,
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc', 'pipe'], // INPUT_FD is the last
       detached: true,
@@ -93,7 +106,7 @@ export function runParser(request: ParserRequest, run: ParserRun): Promise<Parse
         sawEnd = true;
         finish({ kind: 'ended' });
       } else if (message.type === 'error') {
-        finish({ kind: 'error', reason: message.message });
+        finish({ kind: 'error', reason: ALLOCATION_REFUSED.test(message.message) ? `the parser ran out of memory (${run.dataMb} MiB in all)` : message.message });
       } else {
         run.onMessage(message);
       }

@@ -140,6 +140,19 @@ describe('text extraction: hostile files stay contained', { concurrent: true, ti
     expect(result.reason).toMatch(/^an entry's size does not match what the archive declares/);
   });
 
+  it('a PDF whose content stream inflates far past the parser\'s memory ends failed, the parser held to its limit outside the heap too', async () => {
+    // Half a MiB of PDF, 512 MiB of content once inflated: pdfjs keeps a decoded stream in one buffer that
+    // doubles, outside the JavaScript heap, where --max-old-space-size does not reach. Without a limit on
+    // all its memory, the parser grew to the whole stream and more (a 3 MB one of these: 4.3 GiB).
+    const limited = new ContainedTextExtractor({ parserDataMb: 800 });
+    const started = Date.now();
+    const { result, peakMiB } = await peakParserMemory(extract(fixtures.pdfStreamBomb(512 * 1024 * 1024), 'application/pdf', 'bomb.pdf', limited));
+    expect(result.status).toBe('failed');
+    expect(result.reason).not.toMatch(/took longer/);
+    expect(peakMiB).toBeLessThan(800);
+    expect(Date.now() - started).toBeLessThan(90_000);
+  });
+
   it('a TIFF declaring 30000 × 30000 pixels ends failed without being decoded', async () => {
     const before = process.memoryUsage().rss;
     const result = await extract(fixtures.hugeTiff(), 'image/tiff', 'huge.tif');
@@ -213,6 +226,36 @@ function generatedSource(size: number, mediaType: string, name: string, failAfte
       }
     })()),
   };
+}
+
+/**
+ * The highest resident memory of any parser process this test process started, sampled every 50 ms
+ * while `work` runs (a parser is a child of ours: prlimit execs node in its own place).
+ */
+async function peakParserMemory<T>(work: Promise<T>): Promise<{ result: T; peakMiB: number }> {
+  let peakKiB = 0;
+  let done = false;
+  const watching = (async () => {
+    while (!done) {
+      for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+        try {
+          const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+          if (!new RegExp(`^PPid:\\s+${process.pid}$`, 'm').test(status)) continue;
+          if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('parse-child')) continue;
+          peakKiB = Math.max(peakKiB, Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0));
+        } catch {
+          // gone meanwhile
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  try {
+    return { result: await work, peakMiB: peakKiB / 1024 };
+  } finally {
+    done = true;
+    await watching;
+  }
 }
 
 /** Live ArrayBuffer memory (Buffers) at its highest while `work` runs, collecting garbage before each look. */

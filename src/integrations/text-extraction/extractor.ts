@@ -272,6 +272,7 @@ export class ContainedTextExtractor implements TextExtractor {
       input,
       timeoutMs: Math.max(1, Math.min(this.limits.fileTimeoutMs, gathered.timeLeft())),
       memoryMb: this.limits.parserMemoryMb,
+      dataMb: this.limits.parserDataMb,
       signal,
       onMessage,
       ...(this.parserScript ? { script: this.parserScript } : {}),

@@ -16,6 +16,14 @@ export interface ExtractionLimits {
   maxImagePixels: number;
   /** Heap of the parser process (MiB): a bomb that outgrows it kills the parser, not the server. */
   parserMemoryMb: number;
+  /**
+   * All the memory the parser process may write to (MiB, RLIMIT_DATA through prlimit): its heap and
+   * everything outside it that the heap limit does not count (the file, held whole, and pdfjs's copy
+   * of it; decoded PDF streams; inflated zip parts). A 3 MB PDF whose content stream inflates to
+   * 3 GiB took a parser with a 512 MiB heap to 4.3 GiB. Leave room for the heap and the largest input
+   * three times over.
+   */
+  parserDataMb: number;
   /** Address space of tesseract and pdftocairo (MiB), through prlimit. */
   programMemoryMb: number;
   /** Wall-clock time for parsing one file (its text layer, e-mail parts, office XML). */
@@ -44,6 +52,7 @@ export const DEFAULT_EXTRACTION_LIMITS: Readonly<ExtractionLimits> = Object.free
   maxUnzippedBytes: 256 * 1024 * 1024,
   maxImagePixels: 50_000_000,
   parserMemoryMb: 512,
+  parserDataMb: 1536,
   programMemoryMb: 1024,
   fileTimeoutMs: 120_000,
   pageTimeoutMs: 60_000,
