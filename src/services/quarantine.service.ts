@@ -216,7 +216,8 @@ export class QuarantineService {
   async scanPending(versionId: string, completion?: JobCompletion): Promise<'clean' | 'infected' | 'held' | 'skipped'> {
     const repos = this.o.store.repos;
     const version = await repos.documents.versionById(versionId);
-    if (!version || version.scanStatus !== 'pending') return 'skipped';
+    // Destroyed meanwhile (its key erased with its document's disposal): nothing is left to scan or to read.
+    if (!version || version.scanStatus !== 'pending' || version.wrappedKey.length === 0) return 'skipped';
     const verdict = await this.scanVersion(version);
     if (verdict.outcome === 'unavailable' && !verdict.beyondLimits) throw new DomainError('UNAVAILABLE', `Malware scanner unavailable: ${verdict.reason}`);
     const document = await repos.documents.byId(version.documentId);
@@ -316,6 +317,9 @@ export class QuarantineService {
       for (const version of batch) {
         after = version.id;
         if (version.scanStatus === 'released') continue;
+        // Crypto-shredded (disposed, or purged from the bin) but still marked clean: nobody can read it,
+        // and it cannot be read to scan. Trying threw, failing the whole rescan, every version after it unscanned.
+        if (version.wrappedKey.length === 0) continue;
         const verdict = await this.scanVersion(version);
         // Past the scanner's limits now (they were lowered): the earlier verdict stands; asking again will not help.
         if (verdict.outcome === 'unavailable' && !verdict.beyondLimits) throw new DomainError('UNAVAILABLE', `Malware scanner unavailable: ${verdict.reason}`);
