@@ -184,6 +184,35 @@ describe('allowed files', () => {
   });
 });
 
+describe('live markup by its content', () => {
+  const SVG = '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(document.domain)"><circle r="5"/></svg>';
+  it.each([
+    ['an SVG with an XML declaration, a comment and a doctype', 'drawing.xml', `<?xml version="1.0" encoding="UTF-8"?>\n<!-- exported -->\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n${SVG}`, 'svg'],
+    ['an SVG without a namespace', 'drawing.xml', '<svg><script>alert(1)</script></svg>', 'svg'],
+    ['an XHTML script anywhere in XML', 'data.xml', '<?xml version="1.0"?><rows><row><x:script xmlns:x="http://www.w3.org/1999/xhtml">alert(1)</x:script></row></rows>', 'web-page'],
+    ['an HTML page without an extension', 'invoice', '<!DOCTYPE html><html><body><script>alert(1)</script></body></html>', 'web-page'],
+    ['an HTML page under a name we know nothing about', 'invoice.dat', '<html><body onload="alert(1)"></body></html>', 'web-page'],
+    ['XML with its own XSLT stylesheet', 'report.xml', '<?xml version="1.0"?><?xml-stylesheet type="text/xsl" href="#s"?><doc><xsl:stylesheet id="s" version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"/></doc>', 'embedded-stylesheet'],
+  ])('refuses %s (%s) as live content', async (_what, name, content, kind) => {
+    const { facts } = await inspect(name, Buffer.from(content));
+    expect(facts.activeMarkup).toBe(kind);
+    expect(evaluateFile(facts)).toMatchObject({ allowed: false, code: 'active_content' });
+  });
+
+  it('reads UTF-16 markup too', async () => {
+    const { facts } = await inspect('drawing.xml', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`<?xml version="1.0" encoding="UTF-16"?>${SVG}`, 'utf16le')]));
+    expect(evaluateFile(facts)).toMatchObject({ allowed: false, code: 'active_content' });
+  });
+
+  it('lets plain XML, and markup under a text name, through', async () => {
+    const gml = '<?xml version="1.0"?><gml:FeatureCollection xmlns:gml="http://www.opengis.net/gml"><gml:featureMember/></gml:FeatureCollection>';
+    for (const [name, content] of [['parcels.gml', gml], ['parcels.xml', gml], ['notes.txt', SVG], ['page.csv', '<html>a,b</html>']] as const) {
+      const { facts } = await inspect(name, Buffer.from(content));
+      expect(evaluateFile(facts), name).toMatchObject({ allowed: true });
+    }
+  });
+});
+
 describe('bounded inspection', () => {
   it('reads only the directory of a large zip, never its contents', async () => {
     const big = zipOf([

@@ -4,7 +4,7 @@
 // writes plaintext to disk. Each format's parser lives in file-inspection/.
 import type { FileFacts } from '../domain/file-policy/file-facts.js';
 import type { RangeReader } from '../domain/ports.js';
-import { detect, executableKind, looksLikeText, scriptKind } from './file-inspection/magic.js';
+import { activeMarkupKind, detect, executableKind, looksLikeText, scriptKind } from './file-inspection/magic.js';
 import { inspectOle } from './file-inspection/ole.js';
 import { BlockCache } from './file-inspection/random-access.js';
 import { rarEncryption } from './file-inspection/rar.js';
@@ -52,6 +52,10 @@ export async function inspectFile(input: InspectInput, options: InspectOptions =
   if (executable) facts.executable = executable;
   const script = scriptKind(head, detected);
   if (script) facts.script = script;
+  if ((facts.textLike && !detected) || detected?.ext === 'xml') {
+    const markup = activeMarkupKind(head);
+    if (markup) facts.activeMarkup = markup;
+  }
 
   const source = new BlockCache(input.readRange, input.size, head);
   if (isZipStart(head)) {

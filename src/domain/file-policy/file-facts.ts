@@ -15,6 +15,14 @@ export type ScriptKind =
   | 'registry' // Windows .reg import file
   | 'compiled-help'; // .chm: HTML help that can run script
 
+/**
+ * Markup a browser runs script in when it opens the file, whatever the file is called: an SVG
+ * document, a web page (HTML, or anything in the XHTML namespace: a browser runs an XHTML script
+ * element wherever it sits in an XML document), or XML carrying its own XSLT stylesheet (which can
+ * turn it into a web page).
+ */
+export type ActiveMarkupKind = 'svg' | 'web-page' | 'embedded-stylesheet';
+
 export interface ArchiveFacts {
   format: 'zip';
   /** Entries counted, including those of nested archives that were opened. */
@@ -66,6 +74,8 @@ export interface FileFacts {
   textLike: boolean;
   executable?: ExecutableKind;
   script?: ScriptKind;
+  /** Text or XML content a browser opens as live content (see ActiveMarkupKind). */
+  activeMarkup?: ActiveMarkupKind;
   /** An Office Open XML package (possibly nested) carries a VBA project or macro sheets. */
   containsVbaProject: boolean;
   /** An OLE2 file (possibly nested) has a VBA / _VBA_PROJECT / Macros storage. */

@@ -196,6 +196,21 @@ describe('evaluateFile', () => {
     expect(evaluateFile(facts({ declaredName: 'tools.zip', detected: ZIP, archive: archive({ entryExtensions: { py: 'tools/run.py' } }) }))).toMatchObject({ allowed: false, code: 'script' });
   });
 
+  it('refuses live markup by its content under any name a browser opens as markup, and not under a text name', () => {
+    const live = (declaredName: string, activeMarkup: FileFacts['activeMarkup'] = 'svg'): FileFacts => facts({ declaredName, textLike: true, activeMarkup });
+    for (const name of ['drawing.xml', 'feed.rss', 'style.xsl', 'DRAWING.XML', 'page', 'page.dat', 'report.txt:x.xml']) {
+      expect(evaluateFile(live(name)), name).toMatchObject({ allowed: false, code: 'active_content', reason: expect.stringMatching(/^Blocked: this file holds an SVG picture, which runs script when it is opened in a web browser/) });
+    }
+    expect(evaluateFile(live('data.xml', 'web-page'))).toMatchObject({ code: 'active_content', reason: expect.stringContaining('a web page') });
+    expect(evaluateFile(live('data.xml', 'embedded-stylesheet'))).toMatchObject({ code: 'active_content', reason: expect.stringContaining('stylesheet') });
+    // A text or Office name opens as that: the markup is shown, never run.
+    for (const name of ['notes.txt', 'export.csv', 'old.xls', 'notes.md']) expect(evaluateFile(live(name)), name).toMatchObject({ allowed: true });
+    // Plain XML is XML.
+    expect(evaluateFile(facts({ declaredName: 'data.xml', textLike: true }))).toMatchObject({ allowed: true });
+    // The organisation's switch for live content covers it.
+    expect(evaluateFile(live('drawing.xml'), filePolicy({ blockActiveContent: false }))).toMatchObject({ allowed: true });
+  });
+
   it('refuses encrypted content unless the organisation allows it, and then holds it for review', () => {
     const encrypted = facts({ declaredName: 'pay.docx', detected: { ext: 'cfb', mime: 'application/x-cfb' }, encryption: { format: 'office', evidence: 'OLE2 stream EncryptedPackage' } });
     expect(evaluateFile(encrypted)).toMatchObject({ allowed: false, code: 'archive_encrypted' });
@@ -217,6 +232,7 @@ describe('evaluateFile', () => {
       facts({ declaredName: 'a.zip', detected: ZIP, archive: archive({ traversalEntry: '../../x' }) }),
       facts({ declaredName: 'a.zip', detected: ZIP, archive: archive({ maxRatio: 1011 }) }),
       facts({ declaredName: 'a.pdf', detected: ZIP, archive: archive() }),
+      facts({ declaredName: 'a.xml', textLike: true, activeMarkup: 'web-page' }),
     ];
     for (const sample of samples) {
       const decision = evaluateFile(sample);

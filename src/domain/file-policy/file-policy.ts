@@ -1,6 +1,6 @@
 // The per-organisation file policy: which uploads are refused (programs, scripts, macros, disguised
 // types, hostile archives) and the plain-English reason a council user is shown. Pure: facts in, decision out.
-import type { ArchiveFacts, EncryptionFacts, ExecutableKind, FileFacts, ScriptKind } from './file-facts.js';
+import type { ActiveMarkupKind, ArchiveFacts, EncryptionFacts, ExecutableKind, FileFacts, ScriptKind } from './file-facts.js';
 import {
   blockedExtensionKind,
   describeDetection,
@@ -116,6 +116,12 @@ const SCRIPT_WORDS: Record<ScriptKind, string> = {
   'compiled-help': 'a compiled help file that can run scripts',
 };
 
+const ACTIVE_MARKUP_WORDS: Record<ActiveMarkupKind, string> = {
+  svg: 'an SVG picture',
+  'web-page': 'a web page',
+  'embedded-stylesheet': 'XML carrying a stylesheet that turns it into a web page',
+};
+
 const q = (s: string): string => `"${s.length > 120 ? `${s.slice(0, 117)}...` : s}"`;
 
 function blocked(code: BlockCode, reason: string): FileDecision {
@@ -148,6 +154,14 @@ export function evaluateFile(facts: FileFacts, policy: FilePolicy = DEFAULT_FILE
     return blocked('macro', `Blocked: macro-enabled Office document${evidence}. Save it without macros (for example as .docx or .xlsx) and upload it again.`);
   }
 
+  // Live content refused by its name above is refused by its content too, under any name a browser
+  // would open it by: an SVG or web page saved as "drawing.xml", "page" or "page.dat" runs its script
+  // when opened from a download folder just as "page.html" does. A text name (.txt, .csv) opens as text.
+  if (facts.activeMarkup && policy.blockActiveContent && opensAsMarkup(name)) {
+    const ext = extensionsOf(name)[0];
+    return blocked('active_content', `Blocked: this file holds ${ACTIVE_MARKUP_WORDS[facts.activeMarkup]}, which runs script when it is opened in a web browser${ext ? ` (as a ".${ext}" file is)` : ''}, so it cannot be stored here. Save it as a PDF (or, for a picture, as PNG) and upload that.`);
+  }
+
   const notices: string[] = [];
   if (facts.archive) {
     const archiveDecision = evaluateArchive(facts.archive, policy, notices);
@@ -170,6 +184,19 @@ export function evaluateFile(facts: FileFacts, policy: FilePolicy = DEFAULT_FILE
     if (mismatch && !encryption) return blocked('type_mismatch', mismatch);
   }
   return review ? { allowed: true, notices, review } : { allowed: true, notices };
+}
+
+/**
+ * Would a browser (or the system, handing it to one) open a file of this name as markup? With no
+ * extension, an extension of the markup family (.xml, .xsl, .rss …), or one we know nothing about, yes:
+ * a browser sniffs content it cannot type by name. A name of another known family opens as that.
+ */
+function opensAsMarkup(name: string): boolean {
+  const extensions = extensionsOf(name);
+  return extensions.length === 0 || extensions.some((ext) => {
+    const family = familyOfExtension(ext);
+    return family === undefined || family === 'markup';
+  });
 }
 
 const ENCRYPTED_WORDS: Record<EncryptionFacts['format'], string> = {

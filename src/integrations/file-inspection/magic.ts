@@ -1,7 +1,7 @@
 // Facts from the first bytes alone: the detected type (magic bytes), whether the file is a
 // program or a script, and whether it reads as text.
 import { fileTypeFromBuffer } from 'file-type';
-import type { ExecutableKind, ScriptKind } from '../../domain/file-policy/file-facts.js';
+import type { ActiveMarkupKind, ExecutableKind, ScriptKind } from '../../domain/file-policy/file-facts.js';
 
 export interface DetectedType {
   ext: string;
@@ -64,4 +64,63 @@ export function looksLikeText(head: Buffer): boolean {
     if ((byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0c && byte !== 0x0d && byte !== 0x1b) || byte === 0x7f) control++;
   }
   return control <= head.length / 100;
+}
+
+/**
+ * Whether text (or XML) in the head is markup a browser runs script in when it opens it: the SVG or
+ * XHTML namespace anywhere (an XHTML <script> runs wherever it sits in an XML document), an <svg> or
+ * <html> root, an HTML doctype, or an XSLT stylesheet embedded in the document itself. Only the head
+ * is read: such documents announce themselves at the start.
+ */
+export function activeMarkupKind(head: Buffer): ActiveMarkupKind | undefined {
+  const text = decodeText(head).toLowerCase();
+  const root = rootElement(text);
+  if (text.includes('http://www.w3.org/2000/svg') || root === 'svg') return 'svg';
+  if (text.includes('http://www.w3.org/1999/xhtml') || root === 'html' || /<!doctype\s+html[\s>]/.test(text)) return 'web-page';
+  // <?xml-stylesheet href="#id"?>: the document carries the XSLT that turns it into a page (Firefox applies it).
+  if (/<\?xml-stylesheet\b[^>]*\bhref\s*=\s*["']\s*#/.test(text)) return 'embedded-stylesheet';
+  return undefined;
+}
+
+function decodeText(head: Buffer): string {
+  if (head[0] === 0xff && head[1] === 0xfe) return head.subarray(2).toString('utf16le');
+  if (head[0] === 0xfe && head[1] === 0xff) {
+    const swapped = Buffer.from(head.subarray(2, 2 + ((head.length - 2) & ~1)));
+    return swapped.swap16().toString('utf16le');
+  }
+  return head.toString('utf8');
+}
+
+/** The local name of the first element, after the prolog (XML declaration, comments, processing instructions, doctype). */
+function rootElement(text: string): string | undefined {
+  let at = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  for (let steps = 0; steps < 1000; steps++) {
+    while (at < text.length && /\s/.test(text[at]!)) at++;
+    if (text.startsWith('<?', at)) {
+      const end = text.indexOf('?>', at + 2);
+      if (end < 0) return undefined;
+      at = end + 2;
+    } else if (text.startsWith('<!--', at)) {
+      const end = text.indexOf('-->', at + 4);
+      if (end < 0) return undefined;
+      at = end + 3;
+    } else if (text.startsWith('<!', at)) {
+      // A doctype, perhaps with an internal subset in brackets.
+      const bracket = text.indexOf('[', at);
+      const close = text.indexOf('>', at);
+      if (close < 0) return undefined;
+      if (bracket >= 0 && bracket < close) {
+        const subsetEnd = text.indexOf(']', bracket);
+        const after = subsetEnd < 0 ? -1 : text.indexOf('>', subsetEnd);
+        if (after < 0) return undefined;
+        at = after + 1;
+      } else {
+        at = close + 1;
+      }
+    } else {
+      const match = /^<(?:[a-z_][\w.-]*:)?([a-z_][\w.-]*)/.exec(text.slice(at, at + 200));
+      return match?.[1];
+    }
+  }
+  return undefined;
 }
