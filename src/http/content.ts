@@ -2,7 +2,7 @@
 // authorised read, then ETag / If-None-Match, a single Range, and headers that keep it a download.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../domain/types.js';
-import { attachmentDisposition, etagMatches, etagOf, parseRange } from '../protocol/content-headers.js';
+import { attachmentDisposition, etagMatches, etagOf, parseRange, STORED_CONTENT_CSP } from '../protocol/content-headers.js';
 import type { AppServices } from '../services/app-services.js';
 
 export async function sendContent(vault: AppServices, actor: Actor, request: FastifyRequest, reply: FastifyReply, documentId: string, versionNumber?: number) {
@@ -23,6 +23,7 @@ export async function sendContent(vault: AppServices, actor: Actor, request: Fas
     .header('Accept-Ranges', 'bytes')
     .header('Content-Disposition', attachmentDisposition(prepared.document.name))
     .header('X-Content-Type-Options', 'nosniff')
+    .header('Content-Security-Policy', STORED_CONTENT_CSP)
     .header('Cache-Control', 'private, no-store')
     .type(prepared.version.mediaType || 'application/octet-stream');
   if (range) {

@@ -33,6 +33,15 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
   return header.split(',').map((t) => t.trim().replace(/^W\//, '')).some((t) => t === '*' || t === etag);
 }
 
+/**
+ * The Content-Security-Policy of every response that carries a stored file's bytes (or a picture made
+ * from them): nothing may load, and the document is sandboxed, a unique origin without script. A file
+ * is sent as an attachment with nosniff, so a browser saves it rather than showing it; were one ever
+ * shown in a tab (a browser or proxy that ignores the attachment, a picture opened on its own), it
+ * still could not run script as the service, read its cookies or call its API.
+ */
+export const STORED_CONTENT_CSP = "default-src 'none'; sandbox";
+
 export function attachmentDisposition(name: string): string {
   const fallback = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
   const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);

@@ -25,6 +25,8 @@ describe.each(DIALECTS)('REST API round trip on %s', (dialect) => {
     expect(download.rawPayload.equals(body)).toBe(true);
     expect(download.headers['content-disposition']).toContain('attachment');
     expect(download.headers['x-content-type-options']).toBe('nosniff');
+    // A stored file, were it ever shown rather than saved, runs nothing as the service.
+    expect(download.headers['content-security-policy']).toBe("default-src 'none'; sandbox");
 
     const ranged = await t.app.inject({ method: 'GET', url: `/api/v1/documents/${created.id}/content`, headers: { ...auth(user), range: 'bytes=70000-70009' } });
     expect(ranged.statusCode).toBe(206);

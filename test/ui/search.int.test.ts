@@ -283,6 +283,7 @@ describe.each(DIALECTS)('search pages on %s', (dialect) => {
     expect(image.status).toBe(200);
     expect(image.headers.get('content-type')).toBe('image/png');
     expect(image.headers.get('cache-control')).toBe('private, no-store');
+    expect(image.headers.get('content-security-policy')).toBe("default-src 'none'; sandbox");
     expect(Buffer.from(await image.arrayBuffer()).subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
   });
 

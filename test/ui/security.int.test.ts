@@ -45,6 +45,7 @@ describe.each(DIALECTS)('web interface security on %s', (dialect) => {
     const download = await client.get(`/documents/${uploaded.id}/download`);
     expect(download.status).toBe(200);
     expect(download.headers.get('content-disposition')).toMatch(/^attachment;/);
+    expect(download.headers.get('content-security-policy')).toBe("default-src 'none'; sandbox");
     expect(download.text).toBe('a,b\n1,2\n');
     // Pages a member may not use answer as if they did not exist.
     expect((await client.get('/admin/users')).status).toBe(404);

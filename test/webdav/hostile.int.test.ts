@@ -174,7 +174,11 @@ describe.each(DIALECTS)('hostile WebDAV requests on %s', (dialect) => {
     const clean = `/dav/${slug}/finance/clean.txt`;
     await dav(s.base, 'PUT', clean, { user: alice, body: 'clean' });
     expect((await dav(s.base, 'PUT', clean, { user: alice, body: eicar() })).status).toBe(403);
-    expect((await dav(s.base, 'GET', clean, { user: alice })).body).toBe('clean');
+    const served = await dav(s.base, 'GET', clean, { user: alice });
+    expect(served.body).toBe('clean');
+    expect(served.headers.get('content-disposition')).toMatch(/^attachment;/);
+    expect(served.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(served.headers.get('content-security-policy')).toBe("default-src 'none'; sandbox");
   });
 
   it('refuses macOS ._ AppleDouble files with a reason (file policy) and stores .DS_Store', async () => {

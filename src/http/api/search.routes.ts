@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFound } from '../../domain/errors.js';
+import { STORED_CONTENT_CSP } from '../../protocol/content-headers.js';
 import { DOCUMENT_TYPES, SEARCH_COUNT_CAP } from '../../domain/search/types.js';
 import { CLASSIFICATIONS } from '../../domain/types.js';
 import type { AppServices } from '../../services/app-services.js';
@@ -71,6 +72,6 @@ export const searchRoutes = (vault: AppServices): FastifyPluginAsync => async (a
     const actor = await bearerActor(vault.identity, request);
     const stream = await vault.search.thumbnail(actor, request.params.id);
     if (stream === null) throw notFound('thumbnail');
-    return reply.type('image/png').header('Cache-Control', 'private, no-store').send(stream);
+    return reply.type('image/png').header('Cache-Control', 'private, no-store').header('Content-Security-Policy', STORED_CONTENT_CSP).send(stream);
   });
 };

@@ -4,6 +4,7 @@
 // AccessService); these routes only read the form and present the answer.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
+import { STORED_CONTENT_CSP } from '../../protocol/content-headers.js';
 import type { Actor, Document } from '../../domain/types.js';
 import { documentResource } from '../../services/access.service.js';
 import type { SearchResponse } from '../../services/search.service.js';
@@ -85,6 +86,7 @@ export const searchPages = (ui: Ui): FastifyPluginAsync => async (app) => {
       .header('Cache-Control', 'private, no-store')
       .header('X-Content-Type-Options', 'nosniff')
       .header('Content-Disposition', 'inline; filename="thumbnail.png"')
+      .header('Content-Security-Policy', STORED_CONTENT_CSP)
       .type('image/png')
       .send(image);
   });

@@ -2,7 +2,7 @@
 // and PROPFIND (live and dead properties, Depth 0 or 1).
 import type { FastifyReply } from 'fastify';
 import type { Collection, Document } from '../../domain/types.js';
-import { attachmentDisposition, parseRange } from '../../protocol/content-headers.js';
+import { attachmentDisposition, parseRange, STORED_CONTENT_CSP } from '../../protocol/content-headers.js';
 import type { ResourceLock } from '../../services/locks.service.js';
 import { readBody, readXml } from '../body.js';
 import { notModified, requireIfMatch } from '../conditions.js';
@@ -40,6 +40,7 @@ export async function get(cx: DavContext, target: Resolved, head: boolean) {
   if (notModified(request, etag)) return reply.status(304).send();
   reply
     .header('Content-Disposition', attachmentDisposition(document.name))
+    .header('Content-Security-Policy', STORED_CONTENT_CSP)
     .header('Cache-Control', 'private, no-store')
     .type(prepared.version.mediaType || 'application/octet-stream');
   if (head) return reply.header('Content-Length', String(size)).status(200).send();
