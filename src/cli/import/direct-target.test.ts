@@ -33,7 +33,8 @@ describe('DirectTarget', () => {
   it('closes the file of every upload refused before its body was read', async () => {
     const path = join(dir, 'payroll.exe');
     await fsp.writeFile(path, 'MZ');
-    const file = { path, name: 'payroll.exe', size: 2, modifiedAt: new Date() };
+    const { dev, ino } = await fsp.stat(path);
+    const file = { path, realPath: await fsp.realpath(path), identity: { dev, ino }, name: 'payroll.exe', size: 2, modifiedAt: new Date() };
     const refused = new DirectTarget(refusingVault(new DomainError('INVALID', 'This file type is not allowed.')), {} as Actor, 'a@example.org');
     for (let i = 0; i < 20; i++) {
       await expect(refused.upload('c', file)).rejects.toBeInstanceOf(FileRefused);

@@ -1,11 +1,12 @@
 // Importing straight into a data directory: the services, as the named user (their permissions
 // apply, refusals are audited), exactly as any other upload is done.
-import { createReadStream, type ReadStream } from 'node:fs';
+import type { ReadStream } from 'node:fs';
 import { DomainError, type ErrorCode } from '../../domain/errors.js';
 import type { Actor } from '../../domain/types.js';
 import type { AppServices } from '../../services/app-services.js';
 import { uploadOutcome } from '../../services/upload-outcome.js';
 import type { UploadResult } from '../../services/documents.service.js';
+import { openSourceStream } from './source-file.js';
 import { FileRefused, ImportFatal, TryAgain, type ExistingDocument, type ImportTarget, type Sent, type SourceFile, type StoredVersion } from './target.js';
 
 export class DirectTarget implements ImportTarget {
@@ -52,13 +53,13 @@ export class DirectTarget implements ImportTarget {
   }
 
   upload(collectionId: string, file: SourceFile): Promise<Sent> {
-    return refusals(() => withFileBody(file.path, async (body) => sent(await this.vault.documents.upload(this.actor, collectionId, {
+    return refusals(() => withFileBody(file, async (body) => sent(await this.vault.documents.upload(this.actor, collectionId, {
       name: file.name, body, declaredSize: file.size, sourceModifiedAt: file.modifiedAt.toISOString(),
     }))));
   }
 
   uploadVersion(documentId: string, file: SourceFile): Promise<Sent> {
-    return refusals(() => withFileBody(file.path, async (body) => sent(await this.vault.documents.uploadVersion(this.actor, documentId, {
+    return refusals(() => withFileBody(file, async (body) => sent(await this.vault.documents.uploadVersion(this.actor, documentId, {
       body, declaredSize: file.size, sourceModifiedAt: file.modifiedAt.toISOString(),
     }))));
   }
@@ -73,8 +74,9 @@ export class DirectTarget implements ImportTarget {
  * read the body (a name the policy refuses, a full disk) would otherwise leave the file open, one
  * descriptor per refused file until an import of many ran out of them.
  */
-async function withFileBody<T>(path: string, use: (body: ReadStream) => Promise<T>): Promise<T> {
-  const body = createReadStream(path);
+async function withFileBody<T>(file: SourceFile, use: (body: ReadStream) => Promise<T>): Promise<T> {
+  // Only the file the walk found, where it found it (source-file.ts).
+  const body = await openSourceStream(file);
   try {
     return await use(body);
   } finally {

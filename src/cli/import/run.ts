@@ -8,10 +8,10 @@
 // killed at any moment leaves each file either fully in (the re-run skips it) or not at all (the
 // re-run sends it): each file exactly once.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import type { Progress, Tally } from './progress.js';
 import type { Outcome, ReportWriter } from './report.js';
+import { openSourceStream } from './source-file.js';
 import { FileRefused, TryAgain, type ExistingDocument, type ImportTarget, type Sent, type SourceFile } from './target.js';
 import { walkSources, type FileEntry } from './walk.js';
 
@@ -103,7 +103,7 @@ async function settleFile(target: ImportTarget, folder: Folder, entry: FileEntry
   const info = await lstat(entry.source).catch((error: NodeJS.ErrnoException) => error);
   if (info instanceof Error) return { outcome: 'failed', documentId: null, version: null, detail: `unreadable: ${info.code ?? info.message}` };
   if (!info.isFile()) return { outcome: 'refused', documentId: null, version: null, detail: 'no longer a regular file (replaced by a link or a folder)' };
-  const file: SourceFile = { path: entry.source, name: entry.name, size: info.size, modifiedAt: info.mtime };
+  const file: SourceFile = { path: entry.source, realPath: entry.realPath, identity: entry.identity, name: entry.name, size: info.size, modifiedAt: info.mtime };
   // Vault names are NFC (names.ts); a share written from a Mac may hold NFD names.
   const existing = folder.documents!.get(entry.name.normalize('NFC'));
   try {
@@ -111,7 +111,7 @@ async function settleFile(target: ImportTarget, folder: Folder, entry: FileEntry
       if (o.dryRun) return { outcome: 'would import', documentId: null, version: null, detail: '' };
       return await sendCounted(o, file, () => target.upload(folder.collectionId!, file));
     }
-    const sha256 = await hashFile(file.path, o.tally);
+    const sha256 = await hashFile(file, o.tally);
     if (sha256 === existing.sha256) return await alreadyThere(target, existing);
     // The source changed since it was imported. A version refused before (malware) is not sent again on every run.
     const versions = await target.versions(existing.id);
@@ -169,9 +169,9 @@ async function withRetries<T>(send: () => Promise<T>, forMs: number): Promise<T>
   }
 }
 
-async function hashFile(path: string, tally: Tally): Promise<string> {
+async function hashFile(file: SourceFile, tally: Tally): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) {
+  for await (const chunk of await openSourceStream(file)) {
     hash.update(chunk as Buffer);
     tally.bytes += (chunk as Buffer).length;
   }

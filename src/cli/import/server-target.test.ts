@@ -29,7 +29,8 @@ describe('ServerTarget', () => {
   it('closes the file of every upload the server refused before reading it all', async () => {
     const path = join(dir, 'big.exe');
     await fsp.writeFile(path, Buffer.alloc(8 * 1024 * 1024));
-    const file = { path, name: 'big.exe', size: 8 * 1024 * 1024, modifiedAt: new Date() };
+    const { dev, ino } = await fsp.stat(path);
+    const file = { path, realPath: await fsp.realpath(path), identity: { dev, ino }, name: 'big.exe', size: 8 * 1024 * 1024, modifiedAt: new Date() };
     const target = new ServerTarget(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'token', 2);
     // Refused, or cut off as the server hangs up mid-body (which wins is a race): either way the file is closed.
     for (let i = 0; i < 10; i++) await expect(target.upload('c', file)).rejects.toSatisfy((error) => error instanceof FileRefused || error instanceof ImportFatal);

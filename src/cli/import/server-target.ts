@@ -1,9 +1,10 @@
 // Importing through a running server's REST API (/api/v1) with an API token: the same routes any
 // client uses, so the server's own limits, scanning and audit apply. Bodies are streamed from disk
 // with their length announced; nothing is buffered. One keep-alive agent with a socket per job.
-import { createReadStream, type ReadStream } from 'node:fs';
+import type { ReadStream } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { openSourceStream } from './source-file.js';
 import { FileRefused, ImportFatal, TryAgain, type ExistingDocument, type ImportTarget, type Sent, type SourceFile, type StoredVersion } from './target.js';
 
 interface Answer { status: number; body: Record<string, unknown>; retryAfter: string | undefined }
@@ -97,13 +98,14 @@ export class ServerTarget implements ImportTarget {
     throw new FileRefused(detail);
   }
 
-  private call(method: string, route: string, send: { json?: string; file?: SourceFile } = {}): Promise<Answer> {
+  private async call(method: string, route: string, send: { json?: string; file?: SourceFile } = {}): Promise<Answer> {
     const url = new URL(route, this.base);
     const headers: Record<string, string | number> = { authorization: `Bearer ${this.token}`, accept: 'application/json' };
     if (send.json !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(send.json) });
     if (send.file) Object.assign(headers, { 'content-type': 'application/octet-stream', 'content-length': send.file.size });
     const client = url.protocol === 'https:' ? https : http;
-    let file: ReadStream | undefined;
+    // Opened before the request: only the file the walk found, where it found it (source-file.ts).
+    const file: ReadStream | undefined = send.file ? await openSourceStream(send.file) : undefined;
     const answered = new Promise<Answer>((resolve, reject) => {
       const request = client.request(url, { method, headers, agent: this.agent }, (response) => {
         const chunks: Buffer[] = [];
@@ -125,9 +127,8 @@ export class ServerTarget implements ImportTarget {
         reject(new ImportFatal(`cannot reach the server at ${this.base.origin}: ${error.code ?? error.message}`));
       });
       if (send.json !== undefined) request.end(send.json);
-      else if (send.file) {
-        const body = createReadStream(send.file.path);
-        file = body;
+      else if (file) {
+        const body = file;
         body.on('error', (error) => {
           request.destroy();
           reject(error);

@@ -28,6 +28,13 @@ export interface StoredVersion {
 
 export interface SourceFile {
   path: string;
+  /**
+   * Where the walk found it, every folder resolved (the root the operator named, resolved once, and
+   * the names listed below it): opening it must land there (source-file.ts).
+   */
+  realPath: string;
+  /** Its device and inode as the walk saw them, compared where the opened place cannot be asked. */
+  identity: { dev: number; ino: number };
   name: string;
   size: number;
   modifiedAt: Date;

@@ -3,12 +3,13 @@
 // cannot be read reported rather than fatal. Yields as it goes, so a 100,000-file share is never
 // held in memory as a list.
 import type { Dirent } from 'node:fs';
-import { lstat, opendir } from 'node:fs/promises';
+import { lstat, opendir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 
 /** A folder entered: `folders` is its path of folder names below the import root. */
 export interface FolderEntry { kind: 'folder'; folders: string[]; source: string }
-export interface FileEntry { kind: 'file'; folders: string[]; name: string; source: string; size: number; modifiedAt: Date }
+/** `realPath`: where it is, every folder above it resolved once at the root (opening it must land there); `identity`: its device and inode. */
+export interface FileEntry { kind: 'file'; folders: string[]; name: string; source: string; realPath: string; identity: { dev: number; ino: number }; size: number; modifiedAt: Date }
 /** Something that is not imported and why: a link, a device or socket, or an entry that could not be read. */
 export interface ProblemEntry { kind: 'problem'; folders: string[]; source: string; outcome: 'refused' | 'failed'; reason: string }
 export type TreeEntry = FolderEntry | FileEntry | ProblemEntry;
@@ -22,16 +23,21 @@ export async function* walkSources(sources: string[]): AsyncGenerator<TreeEntry>
     } else if (info.isSymbolicLink()) {
       yield problem([], source, 'refused', LINK);
     } else if (info.isDirectory()) {
-      yield* walkFolder(source, []);
+      // The folders above the root the operator named are theirs to choose: resolved here, once.
+      const real = await realpath(source).catch((error: NodeJS.ErrnoException) => error);
+      if (real instanceof Error) yield problem([], source, 'failed', unreadable(real));
+      else yield* walkFolder(source, real, []);
     } else if (info.isFile()) {
-      yield { kind: 'file', folders: [], name: path.basename(source), source, size: info.size, modifiedAt: info.mtime };
+      const realDir = await realpath(path.dirname(source)).catch((error: NodeJS.ErrnoException) => error);
+      if (realDir instanceof Error) yield problem([], source, 'failed', unreadable(realDir));
+      else yield { kind: 'file', folders: [], name: path.basename(source), source, realPath: path.join(realDir, path.basename(source)), identity: { dev: info.dev, ino: info.ino }, size: info.size, modifiedAt: info.mtime };
     } else {
       yield problem([], source, 'refused', SPECIAL);
     }
   }
 }
 
-async function* walkFolder(dir: string, folders: string[]): AsyncGenerator<TreeEntry> {
+async function* walkFolder(dir: string, realDir: string, folders: string[]): AsyncGenerator<TreeEntry> {
   let names: Dirent[];
   try {
     names = [];
@@ -53,7 +59,7 @@ async function* walkFolder(dir: string, folders: string[]): AsyncGenerator<TreeE
     } else if (entry.isFile()) {
       const info = await lstat(source).catch((error: NodeJS.ErrnoException) => error);
       if (info instanceof Error) yield problem(folders, source, 'failed', unreadable(info));
-      else yield { kind: 'file', folders, name: entry.name, source, size: info.size, modifiedAt: info.mtime };
+      else yield { kind: 'file', folders, name: entry.name, source, realPath: path.join(realDir, entry.name), identity: { dev: info.dev, ino: info.ino }, size: info.size, modifiedAt: info.mtime };
     } else {
       yield problem(folders, source, 'refused', SPECIAL);
     }
@@ -62,7 +68,7 @@ async function* walkFolder(dir: string, folders: string[]): AsyncGenerator<TreeE
     const inner = [...folders, entry.name];
     const source = path.join(dir, entry.name);
     yield { kind: 'folder', folders: inner, source };
-    yield* walkFolder(source, inner);
+    yield* walkFolder(source, path.join(realDir, entry.name), inner);
   }
 }
 
