@@ -62,6 +62,8 @@ export async function restoreBackup(config: Config, options: { from: string; blo
         }
       }
       await new BackupService({ store: vault.store, access: vault.access, clock: vault.clock }).recordRestore(systemActor(), opened.manifest.id, { copied, shredded, missing: missing.length });
+      // What rescans found infected after the backup is back as it was then, clean: scan it again (QuarantineService.rescanAfterRestore).
+      await vault.quarantine.rescanAfterRestore(opened.manifest);
       await vault.store.durable();
       await markRestoreFinished(config.dataDir, restoreId);
       return { manifest: opened.manifest, copied, shredded, missing };

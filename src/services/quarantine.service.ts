@@ -303,6 +303,24 @@ export class QuarantineService {
   }
 
   /**
+   * After a restore from a backup taken at `backup.createdAt`: the database is as it was then, so a
+   * version a rescan found infected after the backup (and a security admin may since have destroyed:
+   * the backup holds its key, a write-once replica its bytes) is back, marked clean. Every rescan since
+   * the backup looked back `rescanDays` from its own day; this one looks back as far as the earliest of
+   * them could, from the backup's day, with the signatures clamd has now. The rescan at start-up, from
+   * today, leaves out what is older than `rescanDays` now. Queued in the restore; the worker runs it.
+   */
+  async rescanAfterRestore(backup: { id: string; createdAt: string }): Promise<void> {
+    const taken = Date.parse(backup.createdAt);
+    if (!Number.isFinite(taken)) throw new Error(`The backup's time "${backup.createdAt}" is not a date.`);
+    const since = new Date(taken - this.o.rescanDays * 86_400_000).toISOString();
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (repos) => {
+      await repos.jobs.enqueue(rescanJob, { since, signatures: `restore:${backup.id}` }, { now });
+    });
+  }
+
+  /**
    * After a signature update: rescans recent clean versions and quarantines any now detected.
    * Returns how many were newly quarantined.
    */

@@ -8,17 +8,18 @@ import { pino } from 'pino';
 import { defaultOffsiteDir, loadConfig } from '../../src/config/config.js';
 import { buildApp } from '../../src/http/app.js';
 import { serverExtensions } from '../../src/server.js';
+import type { Clock } from '../../src/domain/ports.js';
 import { openVault, type Vault } from '../../src/main.js';
 import { createMigratedDatabase, type TestDatabase } from './postgres.js';
 import { TEST_PASSWORD_HASHING } from './password-hashing.js';
 import type { Dialect, TestVault } from './vault.js';
 
 /** Opens (creating if need be) a vault (SQLite unless `env` names a database) on an existing data directory, with its HTTP app. */
-export async function openVaultAt(dataDir: string, clamdSocket: string, env: Record<string, string> = {}): Promise<{ vault: Vault; app: FastifyInstance }> {
+export async function openVaultAt(dataDir: string, clamdSocket: string, env: Record<string, string> = {}, options: { clock?: Clock } = {}): Promise<{ vault: Vault; app: FastifyInstance }> {
   const config = loadConfig({
     env: { STRONGROOM_DATA: dataDir, STRONGROOM_CLAMD: clamdSocket, STRONGROOM_LOG_LEVEL: 'silent', STRONGROOM_AUDIT_CHECKPOINT_SECONDS: '1', ...TEST_PASSWORD_HASHING, ...env },
   });
-  const vault = await openVault(config, { create: true, logger: pino({ level: 'silent' }) });
+  const vault = await openVault(config, { create: true, logger: pino({ level: 'silent' }), ...(options.clock ? { clock: options.clock } : {}) });
   const app = await buildApp(vault, { extensions: serverExtensions });
   return { vault, app };
 }
