@@ -78,7 +78,8 @@ export function activeMarkupKind(head: Buffer): ActiveMarkupKind | undefined {
   if (text.includes('http://www.w3.org/2000/svg') || root === 'svg') return 'svg';
   if (text.includes('http://www.w3.org/1999/xhtml') || root === 'html' || /<!doctype\s+html[\s>]/.test(text)) return 'web-page';
   // <?xml-stylesheet href="#id"?>: the document carries the XSLT that turns it into a page (Firefox applies it).
-  if (/<\?xml-stylesheet\b[^>]*\bhref\s*=\s*["']\s*#/.test(text)) return 'embedded-stylesheet';
+  // (Bounded: a head of unclosed "<?xml-stylesheet" openings must not cost a scan of the head each.)
+  if (/<\?xml-stylesheet\b[^>]{0,500}?\bhref\s{0,20}=\s{0,20}["']\s{0,20}#/.test(text)) return 'embedded-stylesheet';
   return undefined;
 }
 
@@ -91,11 +92,14 @@ function decodeText(head: Buffer): string {
   return head.toString('utf8');
 }
 
+const NOT_SPACE = /\S/g;
+
 /** The local name of the first element, after the prolog (XML declaration, comments, processing instructions, doctype). */
 function rootElement(text: string): string | undefined {
   let at = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   for (let steps = 0; steps < 1000; steps++) {
-    while (at < text.length && /\s/.test(text[at]!)) at++;
+    NOT_SPACE.lastIndex = at;
+    at = NOT_SPACE.exec(text)?.index ?? text.length;
     if (text.startsWith('<?', at)) {
       const end = text.indexOf('?>', at + 2);
       if (end < 0) return undefined;
@@ -106,10 +110,10 @@ function rootElement(text: string): string | undefined {
       at = end + 3;
     } else if (text.startsWith('<!', at)) {
       // A doctype, perhaps with an internal subset in brackets.
-      const bracket = text.indexOf('[', at);
       const close = text.indexOf('>', at);
       if (close < 0) return undefined;
-      if (bracket >= 0 && bracket < close) {
+      const bracket = text.slice(at, close).indexOf('[') + at;
+      if (bracket >= at) {
         const subsetEnd = text.indexOf(']', bracket);
         const after = subsetEnd < 0 ? -1 : text.indexOf('>', subsetEnd);
         if (after < 0) return undefined;
