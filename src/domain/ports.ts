@@ -116,7 +116,15 @@ export type ScanVerdict =
    * `beyondLimits`: the content itself is past what the scanner may judge (a stream over its
    * length limit, an archive unpacking past its scan limits), so asking again will not help.
    */
-  | { outcome: 'unavailable'; reason: string; beyondLimits?: true };
+  | {
+    outcome: 'unavailable'; reason: string; beyondLimits?: true;
+    /**
+     * The scanner met password-protected content it cannot read (clamd's "Heuristics.Encrypted.*",
+     * named here): no verdict on that part, whatever was found elsewhere. The file policy decides on
+     * it as on encryption it saw itself. Always with `beyondLimits`.
+     */
+    encrypted?: string;
+  };
 
 /** Whose scan this is, so a fair scanner can share its streams out (null: the system's own jobs). */
 export interface ScanOwner {
@@ -164,7 +172,8 @@ export type FileInspection =
 
 /** Decides, from the content itself, whether a file type may be stored (the organisation's file-type policy). */
 export interface FileInspector {
-  inspect(input: { organisationId: string; name: string; size: number; head: Buffer; readRange: RangeReader }): Promise<FileInspection>;
+  /** `encryptedInside`: the scanner met password-protected content in the file (ScanVerdict's `encrypted`). */
+  inspect(input: { organisationId: string; name: string; size: number; head: Buffer; readRange: RangeReader; encryptedInside?: string }): Promise<FileInspection>;
 }
 
 /** Renders a certificate of destruction for people to read (a PDF); the signed JSON stays the evidence. */

@@ -49,7 +49,12 @@ export function renderClamdConfig(s: ClamdConfigSettings): string {
     ['ScanPE', 'yes'],
     ['ScanELF', 'yes'],
     ['AlertOLE2Macros', 'no', 'macros are the file policy\'s call (per organisation), not malware'],
-    ['AlertEncrypted', 'no', 'the file policy decides about password-protected archives'],
+    // The file policy refuses (or holds) the password-protected archives it can see; clamd also meets
+    // them where the policy cannot look (a protected zip inside a gzip or tar, a 7z whose header does not
+    // name its cipher). There it says "Heuristics.Encrypted.*", which the scanner reports as no verdict and
+    // the policy then decides on as it does on what it saw itself. Encrypted PDFs are still clamd's to read.
+    ['AlertEncryptedArchive', 'yes', 'a password-protected archive anywhere = "Heuristics.Encrypted.*": no verdict, decided by the file policy'],
+    ['AlertEncryptedDoc', 'no'],
     ['DetectPUA', 'no'],
     ['MaxThreads', s.maxThreads],
     ['MaxQueue', Math.max(20, s.maxThreads * 4)],

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ClamdScanner, parseReply, SCAN_LIMITS_EXCEEDED, SCAN_TOO_LARGE } from './clamd.scanner.js';
+import { ClamdScanner, parseReply, SCAN_ENCRYPTED, SCAN_LIMITS_EXCEEDED, SCAN_TOO_LARGE } from './clamd.scanner.js';
 
 let dir: string;
 let servers: Server[] = [];
@@ -84,6 +84,10 @@ describe('parseReply', () => {
       outcome: 'unavailable',
       reason: `${SCAN_LIMITS_EXCEEDED} (Heuristics.Limits.Exceeded.MaxFileSize)`,
       beyondLimits: true,
+    });
+    // A protected archive it could not open (AlertEncryptedArchive): no verdict on it, and asking again will not help.
+    expect(parseReply('stream: Heuristics.Encrypted.Zip FOUND')).toEqual({
+      outcome: 'unavailable', reason: `${SCAN_ENCRYPTED} (Heuristics.Encrypted.Zip)`, beyondLimits: true, encrypted: 'Heuristics.Encrypted.Zip',
     });
     // A passing failure is not "beyond limits": the scan job asks again.
     expect(parseReply("stream: Can't allocate memory ERROR")).toEqual({ outcome: 'unavailable', reason: "clamd error: stream: Can't allocate memory" });

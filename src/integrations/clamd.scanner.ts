@@ -18,6 +18,7 @@ export const DEFAULT_MAX_STREAM_BYTES = 2000 * 1024 * 1024;
 /** Reasons given with `unavailable`, so callers can tell a permanent "too big" from a passing outage. */
 export const SCAN_TOO_LARGE = 'too large for scanner';
 export const SCAN_LIMITS_EXCEEDED = 'exceeds scanner limits';
+export const SCAN_ENCRYPTED = 'password-protected content the scanner cannot read';
 
 export interface ClamdScannerOptions {
   /** clamd's LocalSocket. Either this or host/port. */
@@ -290,6 +291,8 @@ export function parseReply(text: string): ScanVerdict {
     const signature = found[1] as string;
     // With AlertExceedsMax, clamd names limit breaches like detections; they mean "not fully scanned".
     if (signature.startsWith('Heuristics.Limits.Exceeded')) return beyondLimits(`${SCAN_LIMITS_EXCEEDED} (${signature})`);
+    // With AlertEncryptedArchive (and nothing else found: heuristics are reported last), a protected archive it could not open.
+    if (signature.startsWith('Heuristics.Encrypted.')) return { outcome: 'unavailable', reason: `${SCAN_ENCRYPTED} (${signature})`, beyondLimits: true, encrypted: signature };
     return { outcome: 'infected', signature, engine: 'ClamAV' };
   }
   if (/size limit exceeded/i.test(text)) return beyondLimits(SCAN_TOO_LARGE);

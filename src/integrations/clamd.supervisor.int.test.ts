@@ -38,6 +38,8 @@ describe('ClamdSupervisor', () => {
     expect(setting('LocalSocket')).toBe(clamd.socketPath);
     expect(setting('DatabaseDirectory')).toBe(path.join(clamd.stateDir, 'db'));
     expect(setting('AlertExceedsMax')).toBe('yes');
+    expect(setting('AlertEncryptedArchive')).toBe('yes');
+    expect(setting('AlertEncrypted')).toBeUndefined();
     expect(setting('ScanArchive')).toBe('yes');
     expect(setting('StreamMaxLength')).toBe(String(clamd.supervisor.maxStreamBytes));
     expect(setting('MaxFileSize')).toBe(setting('MaxScanSize'));

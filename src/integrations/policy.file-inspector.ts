@@ -8,8 +8,10 @@ export class PolicyFileInspector implements FileInspector {
   /** Reads an organisation's stored policy overrides (JSON), or null for the safe defaults. */
   constructor(private readonly policyOf: (organisationId: string) => Promise<string | null>) {}
 
-  async inspect(input: { organisationId: string; name: string; size: number; head: Buffer; readRange: RangeReader }): Promise<FileInspection> {
+  async inspect(input: { organisationId: string; name: string; size: number; head: Buffer; readRange: RangeReader; encryptedInside?: string }): Promise<FileInspection> {
     const facts = await inspectFile({ name: input.name, size: input.size, head: input.head, readRange: input.readRange });
+    // What the scanner could not read behind a password is decided on as what the inspector saw itself.
+    if (input.encryptedInside && !facts.encryption) facts.encryption = { format: 'contents', evidence: `the malware scanner: ${input.encryptedInside}` };
     const decision = evaluateFile(facts, await this.policyFor(input.organisationId));
     const mediaType = facts.detected?.mime ?? (facts.textLike ? 'text/plain' : 'application/octet-stream');
     if (!decision.allowed) return { allowed: false, mediaType, code: decision.code, reason: decision.reason };

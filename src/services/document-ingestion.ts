@@ -66,9 +66,11 @@ export class DocumentIngestion {
         deadlines: this.o.bodyDeadlines,
       });
       const ref = { ...binding, blobId: ingested.blob.blobId, keyId: ingested.blob.keyId, wrappedKey: ingested.blob.wrappedKey, size: ingested.size };
+      const verdict = ingested.verdict;
       const inspection = await this.o.inspector.inspect({
         organisationId: binding.organisationId, name, size: ingested.size, head: ingested.head,
         readRange: (range) => this.o.blobs.readRange(ref, range),
+        ...(verdict?.outcome === 'unavailable' && verdict.encrypted ? { encryptedInside: verdict.encrypted } : {}),
       });
       if (!inspection.allowed) {
         await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
@@ -200,7 +202,9 @@ export function versionRef(version: Version, owner: { id: string; organisationId
 }
 
 function heldDetail(ingested: Inspected): string {
-  const scan = ingested.verdict?.outcome === 'clean' ? 'clamd found nothing in what it could read' : 'not scanned by clamd';
+  const verdict = ingested.verdict;
+  const scan = verdict?.outcome === 'clean' ? 'clamd found nothing in what it could read'
+    : verdict?.outcome === 'unavailable' && verdict.encrypted ? `clamd found nothing else, and could not read the protected part: ${verdict.encrypted}` : 'not scanned by clamd';
   return `held for review: ${ingested.review?.reason ?? ''} (${scan})`;
 }
 

@@ -269,6 +269,10 @@ export class QuarantineService {
 
   /** Why a version clamd did not find malware in still may not be released on that word alone (null: it may). */
   private reviewNeeded(version: Version, verdict: Exclude<ScanVerdict, { outcome: 'infected' }>): { code: string; reason: string } | null {
+    if (verdict.outcome === 'unavailable' && verdict.encrypted) {
+      // Too late to refuse (it is stored): held, whatever the organisation's policy on protected files, never released unread.
+      return { code: 'archive_encrypted', reason: `something inside this file is protected by a password, so it could not be checked for viruses (${verdict.encrypted})` };
+    }
     if (verdict.outcome === 'unavailable') {
       return { code: 'scan_limits', reason: `the malware scanner cannot judge this file within its limits (${verdict.reason})` };
     }

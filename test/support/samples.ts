@@ -57,6 +57,8 @@ export interface ZipEntryInput {
   method?: 'store' | 'deflate';
   /** Sets the "traditional encryption" flag and a 12-byte header; the data itself is not encrypted. */
   encrypted?: boolean;
+  /** Encrypted for real (traditional PKWARE encryption, "ZipCrypto", stored): nothing reads it without the password. */
+  password?: string;
   /** Marks the entry as a Unix symbolic link (external attributes 0o120777). */
   symlink?: boolean;
   /** Pre-deflated data and its real uncompressed size (used for bombs, to avoid inflating 200 MB twice). */
@@ -89,8 +91,14 @@ export function zipOf(entries: readonly ZipEntryInput[]): Buffer {
       method = entry.method === 'store' || entry.encrypted ? 0 : 8;
       data = method === 8 ? deflateRawSync(plain, { level: 9 }) : plain;
     }
-    if (entry.encrypted) data = Buffer.concat([Buffer.alloc(12, 0xa5), data]);
-    const flags = utf8Flag | (entry.encrypted ? 0x0001 : 0);
+    if (entry.password !== undefined) {
+      method = 0;
+      const plain = typeof entry.data === 'string' ? Buffer.from(entry.data, 'utf8') : entry.data;
+      data = zipCrypto(plain, entry.password, crc);
+    } else if (entry.encrypted) {
+      data = Buffer.concat([Buffer.alloc(12, 0xa5), data]);
+    }
+    const flags = utf8Flag | (entry.encrypted || entry.password !== undefined ? 0x0001 : 0);
     const versionMadeBy = entry.symlink ? (3 << 8) | 20 : 20;
     const external = entry.symlink ? (0o120777 << 16) >>> 0 : 0;
 
@@ -133,6 +141,59 @@ export function zipOf(entries: readonly ZipEntryInput[]): Buffer {
   end.writeUInt32LE(centralDirectory.length, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, centralDirectory, end]);
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+const crcByte = (crc: number, byte: number): number => (CRC_TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8)) >>> 0;
+
+/** Traditional PKWARE encryption (APPNOTE 6.1): a 12-byte header whose last byte checks the password, then the data. */
+function zipCrypto(plain: Buffer, password: string, crc: number): Buffer {
+  let k0 = 0x12345678;
+  let k1 = 0x23456789;
+  let k2 = 0x34567890;
+  const update = (byte: number): void => {
+    k0 = crcByte(k0, byte);
+    k1 = (Math.imul((k1 + (k0 & 0xff)) >>> 0, 134775813) + 1) >>> 0;
+    k2 = crcByte(k2, k1 >>> 24);
+  };
+  for (const byte of Buffer.from(password, 'latin1')) update(byte);
+  const header = Buffer.concat([pseudoRandomBytes(11, crc), Buffer.from([(crc >>> 24) & 0xff])]);
+  const out = Buffer.alloc(12 + plain.length);
+  [...header, ...plain].forEach((byte, i) => {
+    const t = (k2 | 2) & 0xffff;
+    out[i] = byte ^ ((Math.imul(t, t ^ 1) >>> 8) & 0xff);
+    update(byte);
+  });
+  return out;
+}
+
+/** A POSIX (ustar) tar of plain files. */
+export function tarOf(entries: readonly { name: string; data: Buffer | string }[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const entry of entries) {
+    const data = typeof entry.data === 'string' ? Buffer.from(entry.data, 'utf8') : entry.data;
+    const header = Buffer.alloc(512);
+    header.write(entry.name, 0, 100, 'utf8');
+    header.write('0000644\0', 100, 'ascii');
+    header.write('0000000\0', 108, 'ascii');
+    header.write('0000000\0', 116, 'ascii');
+    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+    header.write('00000000000\0', 136, 'ascii');
+    header.write('        ', 148, 'ascii');
+    header.write('0', 156, 'ascii');
+    header.write('ustar\0', 257, 'ascii');
+    header.write('00', 263, 'ascii');
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    parts.push(header, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
 }
 
 /**

@@ -59,7 +59,8 @@ export interface ArchiveFacts {
 
 /** Content behind a password: no scanner, clamd included, can see what it holds. */
 export interface EncryptionFacts {
-  format: 'zip' | '7z' | 'rar' | 'office';
+  /** `contents`: the malware scanner met it inside the file, where the inspector does not look (a zip in a gzip or tar, a 7z that does not name its cipher). */
+  format: 'zip' | '7z' | 'rar' | 'office' | 'contents';
   /** What showed it, e.g. "7zAES coder in the header" or "OLE2 stream EncryptedPackage". */
   evidence: string;
 }

@@ -204,6 +204,7 @@ const ENCRYPTED_WORDS: Record<EncryptionFacts['format'], string> = {
   '7z': 'the 7-Zip archive',
   rar: 'the RAR archive',
   office: 'the Office document',
+  contents: 'something inside this file',
 };
 
 const capitalise = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
