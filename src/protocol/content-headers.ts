@@ -23,6 +23,16 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end };
 }
 
+/**
+ * The refusal of a PUT (or POST) of content that carries Content-Range: RFC 9110 §14.5 says such a body
+ * is likely a part of a file mistakenly sent as the whole, and a server that allows PUT must answer 400
+ * rather than store it. Null when the request has none.
+ */
+export function partialContentRefusal(headers: Record<string, string | string[] | undefined>): string | null {
+  return headers['content-range'] === undefined ? null
+    : 'This request sends a part of a file (Content-Range); only whole files can be stored. Nothing was stored: send the whole file.';
+}
+
 export function etagOf(sha256: string): string {
   return `"${sha256}"`;
 }

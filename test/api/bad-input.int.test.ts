@@ -18,6 +18,22 @@ describe.each(DIALECTS)('bad input on %s', (dialect) => {
   const blobCount = () => blobFilesUnder(`${t.dataDir}/blobs`);
   const partCount = async () => (await filesUnder(`${t.dataDir}/tmp`)).filter((f) => f.endsWith('.part')).length;
 
+  // RFC 9110 §14.5: a PUT with Content-Range is likely a part of a file sent as if it were the whole.
+  it('refuses a body that says it is part of a file (Content-Range) with 400, storing nothing, on REST', async () => {
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const doc = (await upload(t.app, user, org.collections.payroll!, 'ledger.csv', 'a,b\n1,2\n')).json();
+    const blobs = await blobCount();
+    const part = { 'content-range': 'bytes 0-3/100', 'content-type': 'application/octet-stream' };
+    const created = await t.app.inject({ method: 'POST', url: `/api/v1/collections/${org.collections.payroll}/documents?name=part.csv`, headers: { ...auth(user), ...part }, payload: 'a,b\n' });
+    expect(expectProblem(created, 400).detail).toMatch(/only whole files can be stored/);
+    const version = await t.app.inject({ method: 'PUT', url: `/api/v1/documents/${doc.id}/content`, headers: { ...auth(user), ...part }, payload: 'a,b\n' });
+    expect(expectProblem(version, 400).detail).toMatch(/only whole files can be stored/);
+    expect(await blobCount()).toBe(blobs);
+    const listed = (await api(t.app, user).get(`collections/${org.collections.payroll}`)).json().documents.map((d: { name: string; version: number }) => [d.name, d.version]);
+    expect(listed).toEqual([['ledger.csv', 1]]);
+  });
+
   it('answers 404 problem+json for unknown ids', async () => {
     const org = await createOrganisation(t.vault);
     const user = await org.user({ teams: ['payroll'] });

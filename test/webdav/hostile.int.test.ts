@@ -49,6 +49,17 @@ describe.each(DIALECTS)('hostile WebDAV requests on %s', (dialect) => {
   const src = () => `/dav/${slug}/finance/report.txt`;
   const copyTo = (destination: string, user = alice) => raw(s.port, 'COPY', src(), { authorization: user.basic, destination });
 
+  it('refuses a PUT of part of a file (Content-Range) with 400, new file or over one, storing nothing', async () => {
+    const part = { 'content-range': 'bytes 0-3/100' };
+    const fresh = await dav(s.base, 'PUT', `/dav/${slug}/finance/part.txt`, { user: alice, headers: part, body: 'quar' });
+    expect(fresh.status).toBe(400);
+    expect(fresh.body).toMatch(/only whole files can be stored/);
+    expect((await dav(s.base, 'GET', `/dav/${slug}/finance/part.txt`, { user: alice })).status).toBe(404);
+    const over = await dav(s.base, 'PUT', src(), { user: alice, headers: part, body: 'quar' });
+    expect(over.status).toBe(400);
+    expect((await dav(s.base, 'GET', src(), { user: alice })).body).toBe('quarterly report');
+  });
+
   it('refuses traversal in the request URL, raw or percent-encoded', async () => {
     for (const path of [
       `/dav/${slug}/finance/../../${otherSlug}/finance/`,

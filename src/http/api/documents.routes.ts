@@ -10,6 +10,7 @@ import type { UploadResult } from '../../services/documents.service.js';
 import { uploadOutcome } from '../../services/upload-outcome.js';
 import { multipartFileLimit, wholeFile } from '../multipart-file.js';
 import { sendContent } from '../content.js';
+import { partialContentRefusal } from '../../protocol/content-headers.js';
 import { bearerActor } from '../plugins/authenticate.js';
 import { presentDocument, presentVersion } from './presenters.js';
 
@@ -95,6 +96,8 @@ const uploadRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => 
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   async function fileFrom(request: FastifyRequest, fallbackName?: string) {
+    const partial = partialContentRefusal(request.headers);
+    if (partial) throw invalid(partial, { field: 'Content-Range' });
     if (request.isMultipart()) {
       const { name, body } = await onlyFileOf(request, vault.config.maxUploadBytes);
       return { name: name || fallbackName || '', body, declaredSize: undefined };

@@ -7,6 +7,7 @@ import type { InTheWay } from '../../services/collections.service.js';
 import type { PropertyChange } from '../../services/dav.service.js';
 import type { UploadResult } from '../../services/documents.service.js';
 import { uploadOutcome } from '../../services/upload-outcome.js';
+import { partialContentRefusal } from '../../protocol/content-headers.js';
 import { hasBody, readBody, readXml } from '../body.js';
 import { checkIf, refuseIfNoneMatch, requireIfMatch } from '../conditions.js';
 import { asForbidden, CHANGE, davTarget, infected, METHODS, type DavContext } from '../context.js';
@@ -19,6 +20,8 @@ export async function put(cx: DavContext, target: Resolved) {
   const { request, reply, actor } = cx;
   const declaredSize = request.headers['content-length'] === undefined ? undefined : Number(request.headers['content-length']);
   if (target.kind === 'root' || target.kind === 'organisation' || target.kind === 'collection') throw new DavError(405, 'Cannot PUT to a folder.', undefined, { Allow: METHODS.filter((m) => m !== 'PUT').join(', ') });
+  const partial = partialContentRefusal(request.headers);
+  if (partial) throw new DavError(400, partial);
   if (target.kind === 'missing' && (!target.parentExists || !target.org)) throw new DavError(409, 'The parent folder does not exist.');
   if (target.kind === 'missing' && !target.parent) throw new DavError(403, 'Files go inside a collection, not directly in the organisation folder.');
   const size = declaredSize !== undefined ? { declaredSize } : {};
