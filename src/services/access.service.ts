@@ -46,6 +46,40 @@ function denialTarget(target: AuditTarget, decision: Decision): AuditTarget {
   return decision.hold ? { ...target, ids: { ...target.ids, holdId: decision.hold.id } } : target;
 }
 
+/**
+ * A change decided before its transaction, refused when decide() was asked again inside it (`requireWithin`): a
+ * legal hold placed, or an arrangement suspended, in the moment between. Thrown out of the transaction so it
+ * rolls back; `afterRollback` then audits the refusal like any other and answers as `require` would.
+ */
+export class RefusedWithin extends Error {
+  constructor(readonly refusal: {
+    /** What the deny event names (the operation's own action: `collection.delete` for a folder). */
+    action: string;
+    target: AuditTarget;
+    decision: Decision;
+    /** What the refusal is told of: the document, or the folder being binned or moved (`containing`: for something inside it). */
+    told: { kind: 'document' | 'collection'; organisationId: string; containing?: boolean };
+    /** The answer to a refusal that is not a hold's (404, or 423 for a document its reader may see). */
+    otherwise: DomainError;
+  }) {
+    super(`refused inside the transaction: ${refusal.decision.reason}`);
+    this.name = 'RefusedWithin';
+  }
+}
+
+/** One question for `requireWithin`: the change's action on one document or collection, and how a refusal is recorded and told. */
+export interface WithinQuestion {
+  action: Action;
+  resource: CollectionResource | DocumentResource;
+  target: AuditTarget;
+  /** The deny event's action, when it is not `action` (a folder's `collection.delete` for a document inside it). */
+  auditAs?: string;
+  /** What a refusal is told of, when it is not the resource itself (the folder being binned or moved). */
+  told?: { kind: 'document' | 'collection'; organisationId: string; containing?: boolean };
+  /** For `document.classify`: the classification asked for. */
+  newClassification?: Classification;
+}
+
 /** One question for `can`: may this actor do this action on this resource? */
 export interface AccessQuestion {
   action: Action;
@@ -146,6 +180,44 @@ export class AccessService {
     const decision = decide(actor, action, resource, context);
     if (!decision.allow) await repos.audit.insert([auditEvent(actor, extra.auditAs ?? action, denialTarget(target, decision), decision, this.clock.now())]);
     return decision;
+  }
+
+  /**
+   * decide() asked again inside the transaction that makes a change decided before it began (a delete, a move,
+   * a rename, what a WebDAV Overwrite bins), after `holds.lockForChanging` locked the rows in question: the holds
+   * and arrangements are read with the transaction's repositories, so a hold placed in the moment between the
+   * first decision and this one refuses (one placed later waits for this commit on PostgreSQL; SQLite has one
+   * writer). Nothing is audited here, since the transaction is about to roll back: the first refusal is thrown
+   * as RefusedWithin, and the transaction's caller hands it to `afterRollback`. Returns
+   * the decisions, all allowed, for the change's own events.
+   */
+  async requireWithin(repos: Repos, actor: Actor, questions: readonly WithinQuestion[]): Promise<Decision[]> {
+    if (questions.length === 0) return [];
+    const context = await this.#context(actor, questions, {}, repos);
+    const decisions = questions.map((q) => decide(actor, q.action, q.resource, q.newClassification === undefined ? context : { ...context, newClassification: q.newClassification }));
+    const refused = decisions.findIndex((d) => !d.allow);
+    if (refused === -1) return decisions;
+    const question = questions[refused]!;
+    const decision = decisions[refused]!;
+    const told = question.told ?? { kind: question.resource.kind, organisationId: question.resource.organisationId };
+    // As `require` answers: someone who may see the document is told why they cannot change it yet; nobody else learns it exists.
+    const why = LOCKED_BECAUSE[decision.reason];
+    const otherwise = told.kind === 'document' && question.resource.kind === 'document' && why && decide(actor, 'document.read', question.resource, context).allow
+      ? new DomainError('LOCKED', why) : notFound(told.kind);
+    throw new RefusedWithin({ action: question.auditAs ?? question.action, target: question.target, decision, told, otherwise });
+  }
+
+  /**
+   * The error to throw once a transaction rolled back on `error`: a RefusedWithin is audited like every refusal
+   * (the deny event names the hold) and becomes what `require` would have thrown (409 naming the hold to whoever
+   * could otherwise act, else 404 or 423); any other error is handed back as it is. In a catch:
+   * `throw await access.afterRollback(actor, error)`.
+   */
+  async afterRollback(actor: Actor, error: unknown): Promise<unknown> {
+    if (!(error instanceof RefusedWithin)) return error;
+    const { action, target, decision, told, otherwise } = error.refusal;
+    await this.recordDenial(actor, action, target, decision);
+    return decision.hold ? this.heldError(actor, told.kind, told.organisationId, decision.hold, { containing: told.containing === true }) : otherwise;
   }
 
   /**

@@ -1,5 +1,6 @@
 // The file plan: creating collections and browsing them, showing only what decide() allows.
 import { randomUUID } from 'node:crypto';
+import type { Action } from '../domain/access/actions.js';
 import type { CollectionResource, Decision, DocumentResource } from '../domain/access/policy.js';
 import { conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
@@ -64,6 +65,7 @@ export interface CollectionTrail {
 }
 
 const CHANGED = 'What is at the destination changed at the same moment; try again.';
+const CHANGED_HERE = 'Something in this collection changed at the same moment; try again.';
 
 export class CollectionsService {
   constructor(private readonly o: {
@@ -150,6 +152,9 @@ export class CollectionsService {
       }
       await repos.collections.insert(collection);
       await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, parentId: c.parentId ?? TOP_LEVEL, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, decision, now)]);
+    }).catch(async (error: unknown) => {
+      // What was in the way refused its binning when asked again in the transaction (a hold placed meanwhile).
+      throw await this.o.access.afterRollback(actor, error);
     });
     return collection;
   }
@@ -258,6 +263,11 @@ export class CollectionsService {
     const now = this.o.clock.now();
     const moved: Collection = { ...collection, name, ...placement };
     await this.o.store.transaction(async (repos) => {
+      // Everything in it decided again under its row locks: a hold placed on it, above it or on anything inside
+      // it since requireManageAll refuses the move here (audited once this rolls back), not only the next one.
+      const current = await repos.collections.byId(collection.id);
+      if (!current || current.deletedAt || current.parentId !== collection.parentId) throw conflict(CHANGED_HERE);
+      await this.requireAllWithin(repos, actor, current, await this.subtree(repos, current), 'collection.move');
       for (const token of endedLocks) await repos.locks.delete(token);
       // Read below the collection inside the transaction, so nothing added meanwhile keeps stale facts.
       if (parent && (await this.subtree(repos, collection)).some((c) => c.id === parent.id)) throw invalid('A collection cannot be moved into itself.', { field: 'parentId' });
@@ -280,7 +290,7 @@ export class CollectionsService {
       const binding: Record<string, string> = collection.arrangementId !== moved.arrangementId
         ? { fromArrangementId: collection.arrangementId ?? 'none', toArrangementId: moved.arrangementId ?? 'none' } : {};
       await repos.audit.insert([auditEvent(actor, 'collection.move', { ...target, ids: { ...target.ids, ...binding, ...dueDatesMoved(shift) } }, decision, now)]);
-    }).catch((error: unknown) => this.o.retention.auditRefusedShortening(actor, 'collection.move', target, error));
+    }).catch(async (error: unknown) => this.o.retention.auditRefusedShortening(actor, 'collection.move', target, await this.o.access.afterRollback(actor, error)));
     return moved;
   }
 
@@ -340,6 +350,37 @@ export class CollectionsService {
     return decision;
   }
 
+  /**
+   * requireManageAll asked again inside the transaction that bins or moves the folder, after the rows were
+   * locked (`holds.lockForChanging`: every document inside, deleted ones included, and every collection of
+   * `subtree` exclusively, the collections above shared), with the holds and arrangements read there: a hold
+   * placed on the folder, above it or on anything inside it in the moment since refuses (RefusedWithin, thrown
+   * out of the transaction; the caller's `access.afterRollback` audits it as requireManageAll would have, and
+   * answers 409 naming the hold). Something added inside after the rows were first read is a change at the same
+   * moment (409, try again). Returns the documents inside as they are under the locks.
+   */
+  private async requireAllWithin(tx: Repos, actor: Actor, collection: Collection, subtree: readonly Collection[], operation: 'collection.move' | 'collection.delete'): Promise<Document[]> {
+    const inside = async () => (await Promise.all(subtree.map((c) => tx.documents.inCollection(c.id, { includeDeleted: true, limit: 1_000_000 })))).flat();
+    const seen = await inside();
+    await tx.holds.lockForChanging({ documentIds: seen.map((d) => d.id), collectionIds: subtree.map((c) => c.id) });
+    const documents = await inside();
+    const known = new Set([...seen.map((d) => d.id), ...subtree.map((c) => c.id)]);
+    if (documents.some((d) => !known.has(d.id)) || (await this.subtree(tx, collection)).some((c) => !known.has(c.id))) throw conflict(CHANGED_HERE);
+    const action: Action = operation === 'collection.move' ? 'document.rename' : 'document.delete';
+    const told = (containing: boolean) => ({ kind: 'collection' as const, organisationId: collection.organisationId, containing });
+    await this.o.access.requireWithin(tx, actor, [
+      ...subtree.map((c) => ({
+        action, resource: collectionResource(c), auditAs: operation, told: told(c.id !== collection.id),
+        target: { organisationId: collection.organisationId, ids: { collectionId: collection.id, insideCollectionId: c.id } },
+      })),
+      ...documents.map((d) => ({
+        action, resource: asPartOfFolder(d), auditAs: operation, told: told(true),
+        target: { organisationId: collection.organisationId, ids: { collectionId: collection.id, documentId: d.id } },
+      })),
+    ]);
+    return documents;
+  }
+
   /** Deleting or moving a collection changes it, everything inside it, and its parent's membership. */
   async subtreeTouches(collection: Collection): Promise<WriteTouch[]> {
     const parent = collection.parentId ? await this.o.store.repos.collections.byId(collection.parentId) : undefined;
@@ -367,18 +408,21 @@ export class CollectionsService {
       const document = await repos.documents.byId(what.id);
       if (!document || document.deletedAt || (at && (document.organisationId !== at.organisationId || document.collectionId !== at.parentId || document.name !== at.name))) throw notFound('document');
       if (options.sparing?.id === document.id) throw conflict('The source and destination are the same.');
-      const decision = await this.o.access.require(actor, 'document.delete', documentResource(document), { organisationId: document.organisationId, ids: { documentId: document.id } });
+      await this.o.access.require(actor, 'document.delete', documentResource(document), { organisationId: document.organisationId, ids: { documentId: document.id } });
       const collection = await repos.collections.byId(document.collectionId);
       await this.o.locks.enforce(actor, [{ kind: 'content', target: { kind: 'document', document } }, ...(collection ? [{ kind: 'members' as const, collection }] : [])]);
       const endedLocks = await this.o.locks.tokensOn({ kind: 'document', document });
       return {
         kind: 'document', id: document.id,
         bin: async (tx, now) => {
+          await tx.holds.lockForChanging({ documentIds: [document.id], collectionIds: [] });
           const current = await tx.documents.byId(document.id);
           if (!current || current.deletedAt || current.collectionId !== document.collectionId || current.name !== document.name) throw conflict(CHANGED);
+          // Decided again under the row lock: a hold placed since the decision above refuses the binning (RefusedWithin).
+          const [decided] = await this.o.access.requireWithin(tx, actor, [{ action: 'document.delete', resource: documentResource(current), target: { organisationId: document.organisationId, ids: { documentId: document.id } } }]);
           for (const token of endedLocks) await tx.locks.delete(token);
           await tx.documents.update(document.id, { deletedAt: now.toISOString() }, now.toISOString());
-          await tx.audit.insert([auditEvent(actor, 'document.delete', { organisationId: document.organisationId, ids: { documentId: document.id, ...flag } }, decision, now)]);
+          await tx.audit.insert([auditEvent(actor, 'document.delete', { organisationId: document.organisationId, ids: { documentId: document.id, ...flag } }, decided!, now)]);
         },
       };
     }
@@ -407,14 +451,17 @@ export class CollectionsService {
         if (!current || current.deletedAt || current.parentId !== collection.parentId || current.name !== collection.name) throw conflict(CHANGED);
         const subtreeNow = await this.subtree(tx, current);
         if (subtreeNow.some((c) => !decided.has(c.id))) throw conflict(CHANGED);
+        // All of it decided again under its row locks: a hold placed on the folder, above it or on anything inside
+        // it since the decisions above refuses the binning (RefusedWithin), and so does one on a live document.
+        const live = (await this.requireAllWithin(tx, actor, current, subtreeNow, 'collection.delete')).filter((d) => d.deletedAt === null);
+        if (live.some((d) => !documents.has(d.id))) throw conflict(CHANGED);
+        const fresh = await this.o.access.requireWithin(tx, actor, live.map((d) => ({
+          action: 'document.delete' as const, resource: documentResource(d), target: { organisationId: d.organisationId, ids: { documentId: d.id } },
+        })));
         const events: ReturnType<typeof auditEvent>[] = [];
-        for (const c of subtreeNow) {
-          for (const d of await tx.documents.inCollection(c.id, { limit: 1_000_000 })) {
-            const allowed = documents.get(d.id);
-            if (!allowed) throw conflict(CHANGED);
-            await tx.documents.update(d.id, { deletedAt: at }, at);
-            events.push(auditEvent(actor, 'document.delete', { organisationId: d.organisationId, ids: { documentId: d.id } }, allowed.decision, now));
-          }
+        for (const [i, d] of live.entries()) {
+          await tx.documents.update(d.id, { deletedAt: at }, at);
+          events.push(auditEvent(actor, 'document.delete', { organisationId: d.organisationId, ids: { documentId: d.id } }, fresh[i]!, now));
         }
         for (const token of endedLocks) await tx.locks.delete(token);
         for (const c of subtreeNow.reverse()) await tx.collections.softDelete(c.id, at);

@@ -261,7 +261,10 @@ export class DavService {
   async removeCollection(actor: Actor, handed: Collection): Promise<void> {
     const removal = await this.o.collections.prepareRemoval(actor, { kind: 'collection', id: handed.id });
     const now = this.o.clock.now();
-    await this.o.store.transaction((repos) => removal.bin(repos, now));
+    await this.o.store.transaction((repos) => removal.bin(repos, now)).catch(async (error: unknown) => {
+      // Refused when decided again in the transaction (a hold placed meanwhile): audited, and answered like any other refusal.
+      throw await this.o.access.afterRollback(actor, error);
+    });
   }
 
   /**

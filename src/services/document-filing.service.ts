@@ -105,7 +105,13 @@ export class DocumentFilingService {
     // Locks do not follow a renamed or moved resource (RFC 4918 §7.5), on any interface.
     const endedLocks = await this.o.locks.tokensOn({ kind: 'document', document });
     const now = this.o.clock.now();
+    let decided = decision;
     await this.o.store.transaction(async (repos) => {
+      // Decided again under the row lock: a hold placed since the decision above refuses the rename or move here.
+      await repos.holds.lockForChanging({ documentIds: [documentId], collectionIds: [] });
+      const current = await repos.documents.byId(documentId);
+      if (!current || current.collectionId !== document.collectionId || current.name !== document.name) throw conflict('The document was moved or renamed at the same moment; try again.');
+      [decided] = await this.o.access.requireWithin(repos, actor, [{ action: 'document.rename', resource: documentResource(current), target: target(document) }]) as [Decision];
       for (const token of endedLocks) await repos.locks.delete(token);
       await requireSamePlace(repos, placement);
       if (removal) await removal.bin(repos, now);
@@ -117,11 +123,11 @@ export class DocumentFilingService {
       const raised: Record<string, string> = placement.classification !== document.classification ? { classification: placement.classification } : {};
       await repos.audit.insert([auditEvent(actor, action, {
         organisationId: document.organisationId, ids: { documentId, collectionId: destination.id, ...raised, ...dueDatesMoved(shift) },
-      }, decision, now)]);
+      }, decided, now)]);
       await this.o.lifecycle.raise({ jobs: repos.jobs, now }, {
         type: 'document.moved', organisationId: document.organisationId, documentId, fromCollectionId: document.collectionId, toCollectionId: destination.id, name,
       });
-    }).catch((error: unknown) => this.o.retention.auditRefusedShortening(actor, action, { organisationId: document.organisationId, ids: { documentId, collectionId: destination.id } }, error));
+    }).catch(async (error: unknown) => this.o.retention.auditRefusedShortening(actor, action, { organisationId: document.organisationId, ids: { documentId, collectionId: destination.id } }, await this.o.access.afterRollback(actor, error)));
     return { ...document, name, ...placement, updatedAt: now.toISOString() };
   }
 
@@ -177,11 +183,12 @@ export class DocumentFilingService {
       let createNow: Decision;
       let deleteNow: Decision | null = null;
       let removal: Removal | null = null;
+      let actorNow = actor;
       try {
         const sourceNow = await this.repos.documents.byId(source.id);
         if (!sourceNow) throw notFound('document');
         // The person too, as they are now: switched off, or with teams or clearance taken away, meanwhile.
-        const actorNow = await this.o.identity.actorNow(actor, 'document.create', { organisationId: destination.organisationId, ids: { collectionId: destination.id, documentId: source.id } });
+        actorNow = await this.o.identity.actorNow(actor, 'document.create', { organisationId: destination.organisationId, ids: { collectionId: destination.id, documentId: source.id } });
         readNow = await this.o.access.require(actorNow, 'document.download', documentResource(sourceNow), target(sourceNow));
         const destinationNow = await this.repos.collections.byId(destination.id);
         if (!destinationNow || destinationNow.deletedAt) throw notFound('collection');
@@ -214,9 +221,12 @@ export class DocumentFilingService {
       };
       try {
         await ingested.slot.releaseWith(async (repos) => {
-          // What was decided on must still hold: the source not deleted meanwhile (holds were decided again above).
+          // What was decided on must still hold: the source not deleted meanwhile, and, for a move, not put under a
+          // hold since its deletion was decided again above (decided once more here, under its row lock).
+          if (move) await repos.holds.lockForChanging({ documentIds: [source.id], collectionIds: [] });
           const current = await repos.documents.byId(source.id);
           if (!current || current.deletedAt || current.status === 'disposed') throw notFound('document');
+          if (move) [deleteNow] = await this.o.access.requireWithin(repos, actorNow, [{ action: 'document.delete', resource: documentResource(current), target: target(source) }]) as [Decision];
           await requireSamePlace(repos, copy);
           if (removal) await removal.bin(repos, now);
           const taken = await repos.documents.byName(destination.id, name);
@@ -239,7 +249,7 @@ export class DocumentFilingService {
         });
       } catch (error) {
         await this.o.ingestion.discardUnlessCommitted(ingested, versionId);
-        throw error;
+        throw await this.o.access.afterRollback(actor, error);
       }
       return copy;
     } finally {

@@ -179,9 +179,12 @@ export class DocumentsService {
         const decided = await this.o.access.require(actorNow, 'document.version', documentResource(fresh), target(fresh));
         // The admission slot is given back in this same commit.
         await ingested.slot.releaseWith(async (repos) => {
+          await repos.holds.lockForChanging({ documentIds: [documentId], collectionIds: [] });
           const current = await repos.documents.byId(documentId);
           // What was decided on must still hold at the commit: a version never lands in the bin or a disposed record.
           if (!current || current.deletedAt || current.status === 'disposed') throw notFound('document');
+          // Nor in a record a hold was placed on since the decision above (decided again under the row lock).
+          await this.o.access.requireWithin(repos, actorNow, [{ action: 'document.version', resource: documentResource(current), target: target(current) }]);
           const now = this.o.clock.now().toISOString();
           const number = Math.max(current.currentVersion, ...(await repos.documents.versions(documentId)).map((v) => v.number)) + 1;
           version = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: current.organisationId, number, scanStatus, now, sourceModifiedAt });
@@ -198,7 +201,7 @@ export class DocumentsService {
       } catch (error) {
         // Nothing refers to the stored blob (unless the commit went through and only its sync failed).
         await this.o.ingestion.discardUnlessCommitted(ingested, versionId);
-        throw error;
+        throw await this.o.access.afterRollback(actor, error);
       }
       return this.result(document, version!, ingested);
     } finally {
@@ -284,7 +287,7 @@ export class DocumentsService {
     const document = await this.repos.documents.byId(documentId);
     if (!document) throw notFound('document');
     const action = deleted ? 'document.delete' : 'document.restore';
-    const decision = await this.o.access.require(actor, action, documentResource(document), target(document));
+    await this.o.access.require(actor, action, documentResource(document), target(document));
     if (!deleted && !document.deletedAt) return document;
     if (deleted && document.deletedAt) return document;
     let placement = {};
@@ -304,10 +307,18 @@ export class DocumentsService {
     const now = this.o.clock.now();
     const deletedAt = deleted ? now.toISOString() : null;
     await this.o.store.transaction(async (repos) => {
+      // Decided again under the row locks, with the holds as they are now: a hold placed since the decision above
+      // refuses the delete (not only the purge after it), and the refusal is audited once this rolls back.
+      await repos.holds.lockForChanging({ documentIds: [document.id], collectionIds: [] });
+      const current = await repos.documents.byId(document.id);
+      if (!current) throw notFound('document');
+      const [decided] = await this.o.access.requireWithin(repos, actor, [{ action, resource: documentResource(current), target: target(document) }]);
       for (const token of endedLocks) await repos.locks.delete(token);
       if (!deleted) await requireSamePlace(repos, { ...document, ...placement });
       await repos.documents.update(document.id, { deletedAt, ...placement }, now.toISOString());
-      await repos.audit.insert([auditEvent(actor, action, target(document), decision, now)]);
+      await repos.audit.insert([auditEvent(actor, action, target(document), decided!, now)]);
+    }).catch(async (error: unknown) => {
+      throw await this.o.access.afterRollback(actor, error);
     });
     return { ...document, ...placement, deletedAt, updatedAt: now.toISOString() };
   }
@@ -316,12 +327,20 @@ export class DocumentsService {
     if (reason.trim().length < 3) throw invalid('Give a reason for changing the classification.', { field: 'reason' });
     const document = await this.repos.documents.byId(documentId);
     if (!document) throw notFound('document');
-    const decision = await this.o.access.require(actor, 'document.classify', documentResource(document), target(document), { newClassification: classification });
+    await this.o.access.require(actor, 'document.classify', documentResource(document), target(document), { newClassification: classification });
     await this.o.locks.enforce(actor, [{ kind: 'content', target: { kind: 'document', document } }]);
     const now = this.o.clock.now();
+    const classified = { organisationId: document.organisationId, ids: { documentId, classification } };
     await this.o.store.transaction(async (repos) => {
+      // Decided again under the row lock: a hold placed since the decision above refuses the reclassification.
+      await repos.holds.lockForChanging({ documentIds: [documentId], collectionIds: [] });
+      const current = await repos.documents.byId(documentId);
+      if (!current) throw notFound('document');
+      const [decided] = await this.o.access.requireWithin(repos, actor, [{ action: 'document.classify', resource: documentResource(current), target: target(document), newClassification: classification }]);
       await repos.documents.update(document.id, { classification }, now.toISOString());
-      await repos.audit.insert([auditEvent(actor, 'document.classify', { organisationId: document.organisationId, ids: { documentId, classification } }, decision, now)]);
+      await repos.audit.insert([auditEvent(actor, 'document.classify', classified, decided!, now)]);
+    }).catch(async (error: unknown) => {
+      throw await this.o.access.afterRollback(actor, error);
     });
     return { ...document, classification, updatedAt: now.toISOString() };
   }

@@ -47,6 +47,31 @@ export class HoldsRepo implements HoldsRepository {
     }
   }
 
+  async lockForChanging(places: { documentIds: readonly string[]; collectionIds: readonly string[] }): Promise<void> {
+    if (!this.caps.rowLocks) return;
+    // Documents first, then collections, each in id order: the order lockForPlacing takes them, so no cycle with a placer.
+    const documentIds = [...new Set(places.documentIds)].sort();
+    const parents: string[] = [];
+    for (let i = 0; i < documentIds.length; i += CHUNK) {
+      const rows = await this.db.selectFrom('documents').select(['id', 'collection_id']).where('id', 'in', documentIds.slice(i, i + CHUNK)).orderBy('id').modifyEnd(sql`for update`).execute();
+      parents.push(...rows.map((r) => r.collection_id));
+    }
+    const changing = new Set(places.collectionIds);
+    // The collections above them (a hold on a folder reaches down from there), read before they are locked. A chain
+    // changed between this read and the locks (a folder above moved at the same moment) is not covered: the decision
+    // then reads the new chain, and only a hold placed on the new parent in that same moment could slip past.
+    const links = await collectionsWithAncestors(this.db, [...changing, ...parents]);
+    const ids = [...links.keys()].sort();
+    // Strictly in id order whatever the mode: each run of one mode is one ordered statement.
+    for (let i = 0; i < ids.length;) {
+      const exclusive = changing.has(ids[i]!);
+      let j = i;
+      while (j < ids.length && j - i < CHUNK && changing.has(ids[j]!) === exclusive) j++;
+      await this.db.selectFrom('collections').select('id').where('id', 'in', ids.slice(i, j)).orderBy('id').modifyEnd(exclusive ? sql`for update` : sql`for share`).execute();
+      i = j;
+    }
+  }
+
   async insert(h: LegalHold): Promise<void> {
     await this.db.insertInto('legal_holds').values({
       id: h.id, organisation_id: h.organisationId, name: h.name, reason: h.reason, reference: h.reference, created_by: h.createdBy,

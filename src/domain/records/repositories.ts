@@ -74,6 +74,14 @@ export interface HoldsRepository {
    * it shared. A hold being placed on any of them commits first (and is then seen) or waits for this one.
    */
   lockForDestroying(documentId: string): Promise<void>;
+  /**
+   * Within a transaction that changes what a hold freezes (binning, moving, renaming, reclassifying, a new
+   * version), before decide() is asked again in it: locks these documents' rows exclusively, then these
+   * collections exclusively (they are about to change: a folder binned or moved with everything below it)
+   * and every collection above any of them shared, each kind in id order as `lockForPlacing` takes them.
+   * A hold being placed on any of them commits first (and the decision then sees it) or waits for this one.
+   */
+  lockForChanging(places: { documentIds: readonly string[]; collectionIds: readonly string[] }): Promise<void>;
   /** Every hold of every organisation, released ones too: for `audit verify`, which checks each against its events. */
   everyHold(): Promise<LegalHold[]>;
   /** Every hold item of every organisation, for `audit verify`. */
