@@ -25,6 +25,8 @@ import type { CertificatesService } from './certificates.service.js';
 import { transferEntry, transferKey } from './disposal-transfer.js';
 import type { DocumentLifecycle } from './lifecycle.js';
 import type { RetentionService } from './retention.service.js';
+import { computeFacts } from './retention-facts.js';
+import { isDue, ukDate } from '../domain/records/retention.js';
 
 export interface DisposalExecutionOptions {
   store: Store;
@@ -85,7 +87,10 @@ export class DisposalExecution {
         if (!(await tx.disposal.setStatus(batchId, 'approved', 'executed', { executedAt: now.toISOString() }))) return;
         await tx.audit.insert([auditEvent(this.o.system, 'disposal.execute', {
           organisationId: batch.organisationId,
-          ids: { batchId, destroyed: String(counts.destroyed), held: String(counts.held), excluded: String(counts.excluded), extended: String(counts.extend), gone: String(counts.gone), changed: String(counts.changed) },
+          ids: {
+            batchId, destroyed: String(counts.destroyed), held: String(counts.held), excluded: String(counts.excluded), extended: String(counts.extend), gone: String(counts.gone), changed: String(counts.changed),
+            ...(counts.notDue > 0 ? { notDue: String(counts.notDue) } : {}),
+          },
         }, { allow: true, reason: 'system', via: null }, now)]);
       });
     }
@@ -197,19 +202,33 @@ export class DisposalExecution {
     if (item.decision === 'extend') return settled('extended');
     // Only held items are left undecided at approval: they are kept.
     if (!destroysItem(item)) return settled('excluded');
+    const destroyedAs: ItemOutcome = item.decision === 'transfer' ? 'transferred' : 'destroyed';
     const document = await repos.documents.byId(item.documentId);
-    if (!document || document.status === 'disposed') return settled('gone');
+    if (!document) return settled('gone');
+    // Destroyed by this very batch (a run that stopped before this fix recorded its outcome with the destruction):
+    // it is the batch's, and its certificate must list it; destroyed otherwise (purged, another batch), it was gone.
+    if (document.status === 'disposed') return settled((await repos.disposal.stub(document.id))?.batchId === item.batchId ? destroyedAs : 'gone');
     // A record to transfer is destroyed only as the package holds it: checked again in the destroying
     // transaction, after its row is locked, since a version saved after approval would otherwise go unexported.
     const exported = item.decision === 'transfer' ? (repos: Repos) => this.transferGap(repos, batch, item) : undefined;
     // Its place and holds checked again in the destroying transaction, on the rows as they are then
     // (locked): a row changed since requireVouched read it cannot slip between the check and the act.
     const vouch = (tx: Repos) => this.unvouchedPlaceOrHold(tx, batch.organisationId, [item.documentId], inBatch(batch), log);
-    const outcome = await this.destroy(document, 'document.dispose', { batchId: item.batchId, seriesCode: item.seriesCode, exported, vouch });
+    // The batch's row says when it was due and under which series, as the sweep found it: its retention is
+    // worked out again in the destroying transaction, so a record refiled, given a longer period or a later
+    // event, or extended since it was proposed is not destroyed on the strength of a stale row.
+    const due = async (tx: Repos) => {
+      const facts = (await computeFacts(tx, [item.documentId])).get(item.documentId)?.facts;
+      return facts !== undefined && facts.state === 'scheduled' && facts.seriesCode === item.seriesCode && isDue(facts, ukDate(now));
+    };
+    // The outcome is written in the transaction that destroys the record: a run that stops between the two
+    // would otherwise leave a destroyed record with no outcome, which the retry would find already gone.
+    const settle = (tx: Repos) => tx.disposal.setOutcome(item.batchId, item.documentId, destroyedAs, now.toISOString());
+    const outcome = await this.destroy(document, 'document.dispose', { batchId: item.batchId, seriesCode: item.seriesCode, exported, vouch, due, settle });
     if (typeof outcome === 'object') return outcome.unvouched;
-    // Only the bin purge asks for 'restored' (inTheBin).
-    if (outcome === 'restored') return null;
-    await setOutcome(outcome === 'destroyed' ? (item.decision === 'transfer' ? 'transferred' : 'destroyed') : outcome);
+    // Only the bin purge asks for 'restored' (inTheBin); a destruction recorded its own outcome.
+    if (outcome === 'restored' || outcome === 'destroyed') return null;
+    await setOutcome(outcome);
     return null;
   }
 
@@ -281,20 +300,31 @@ export class DisposalExecution {
       /** For a transfer: what the package lacks of the record now (null: nothing). */ exported?: ((repos: Repos) => Promise<TransferGap | null>) | undefined;
       /** What the log does not vouch for in the rows as they are now (null: nothing). */ vouch?: (repos: Repos) => Promise<string | null>;
       /** For the bin purge: only while it is still in the bin (else 'restored', nothing done). */ inTheBin?: true;
+      /** For a disposal: whether the record is due now under the series it was proposed under (else 'not_due', kept). */ due?: (repos: Repos) => Promise<boolean>;
+      /** For a disposal: records the item's outcome in the destroying transaction, with the destruction. */ settle?: (repos: Repos) => Promise<void>;
     },
-  ): Promise<'destroyed' | 'held' | 'changed' | 'restored' | { unvouched: string }> {
+  ): Promise<'destroyed' | 'gone' | 'held' | 'changed' | 'not_due' | 'restored' | { unvouched: string }> {
     const ids = { documentId: document.id, ...(context.batchId ? { batchId: context.batchId } : {}) };
     const now = this.o.clock.now();
-    const done = await this.o.store.transaction(async (tx): Promise<{ versions: Version[] } | 'held' | 'gone' | 'restored' | { gap: TransferGap } | { unvouched: string }> => {
+    const done = await this.o.store.transaction(async (tx): Promise<{ versions: Version[] } | 'held' | 'gone' | 'already' | 'restored' | 'not_due' | { gap: TransferGap } | { unvouched: string }> => {
       await tx.holds.lockForDestroying(document.id);
       const current = await tx.documents.byId(document.id);
-      if (!current || current.status === 'disposed') return 'gone';
+      if (!current) return 'gone';
+      if (current.status === 'disposed') {
+        // Destroyed a moment ago by this same batch (another run of its job): its outcome is the destruction's.
+        if (context.batchId !== null && (await tx.disposal.stub(current.id))?.batchId === context.batchId) {
+          await context.settle?.(tx);
+          return 'already';
+        }
+        return 'gone';
+      }
       if (context.inTheBin && current.deletedAt === null) return 'restored';
       // Under the locks: the record's row and the collections above it cannot change until this commits.
       const unvouched = context.vouch ? await context.vouch(tx) : null;
       if (unvouched) return { unvouched };
       const decision = await this.o.access.checkWithin(tx, this.o.system, action, documentResource(current), { organisationId: current.organisationId, ids });
       if (!decision.allow) return 'held';
+      if (context.due && !(await context.due(tx))) return 'not_due';
       const gap = context.exported ? await context.exported(tx) : null;
       if (gap) return { gap };
       const versions = await tx.documents.versions(current.id);
@@ -315,11 +345,18 @@ export class DisposalExecution {
       });
       // Queued with the shredding, so the blobs go even if this process dies before deleting them itself.
       if (versions.length > 0) await tx.jobs.enqueue(deleteBlobsJob, { blobIds: versions.map((v) => v.blobId) }, { now, runAt: new Date(now.getTime() + 60_000) });
+      await context.settle?.(tx);
       return { versions };
     });
     if (done === 'held') return 'held';
-    if (done === 'gone') return 'destroyed';
+    if (done === 'gone') return 'gone';
+    if (done === 'already') return 'destroyed';
     if (done === 'restored') return 'restored';
+    if (done === 'not_due') {
+      // Kept, and the refusal recorded like any other: its retention no longer makes it due.
+      await this.o.access.recordRefusal(this.o.system, action, { organisationId: document.organisationId, ids }, 'retention_changed');
+      return 'not_due';
+    }
     if ('unvouched' in done) return done;
     if ('gap' in done) {
       // Kept, and the refusal recorded like any other: the archive never received the record as it is now.

@@ -81,6 +81,9 @@ export class DisposalService {
     const now = this.o.clock.now();
     const date = dueBy ?? ukDate(now);
     if (!isCalendarDate(date)) throw invalid(`"${date}" is not a date: give the date as YYYY-MM-DD, e.g. 2026-03-31.`, { field: 'dueBy' });
+    // A batch proposes records for destruction: only those already due. A later date would let records be
+    // destroyed before their retention period ends (the job checks again on the day it carries the batch out).
+    if (compareDates(date, ukDate(now)) > 0) throw invalid(`${date} is after today (${ukDate(now)}): a disposal batch proposes only records already due, so give today's date or an earlier one.`, { field: 'dueBy' });
     const repos = this.o.store.repos;
     const open = await repos.disposal.documentsInOpenBatches(organisationId);
     const candidates = (await repos.retention.documentsInSeries(organisationId)).filter((id) => !open.has(id));
@@ -132,7 +135,9 @@ export class DisposalService {
     const repos = this.o.store.repos;
     if ((await repos.settings.get(lastSweepKey(organisationId))) === date) return 'already-swept';
     if (!(await repos.organisations.byId(organisationId))) return 'already-swept';
-    await this.sweep(this.o.system, organisationId, date);
+    // The day the job was queued for, as this process's clock has it: a node whose clock is ahead queued it (the sweep refuses a later date).
+    const today = ukDate(this.o.clock.now());
+    await this.sweep(this.o.system, organisationId, compareDates(date, today) > 0 ? today : date);
     await repos.settings.set(lastSweepKey(organisationId), date);
     return 'swept';
   }

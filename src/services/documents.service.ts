@@ -348,13 +348,18 @@ export class DocumentsService {
   /**
    * Who did what with the document, newest first, for whoever decide() lets see it (document.access-history).
    * People are identified only as `identities` allows (the same rule on every interface), a lapsed lock's
-   * holder (`targetIds.holderId`) as much as whoever acted.
+   * holder (`targetIds.holderId`) as much as whoever acted. The owning organisation's records management of
+   * it (holds placed on it, retention events, disposal batches and their decisions, the disposal job's
+   * refusals) is shown only to those who may read that organisation's records management (`records.read`:
+   * its records managers, auditors and DPOs): a partner's staff managing it through an arrangement, or a
+   * member, are not told a batch exists or what was decided in it.
    */
   async accessHistory(actor: Actor, documentId: string, limit = 200): Promise<AccessHistoryEvent[]> {
     const document = await this.repos.documents.byId(documentId);
     if (!document) throw notFound('document');
     await this.o.access.require(actor, 'document.access-history', documentResource(document), target(document));
-    const events = await this.repos.audit.forDocument(documentId, limit);
+    const recordsReader = await this.o.access.may(actor, 'records.read', { kind: 'organisation', organisationId: document.organisationId });
+    const events = (await this.repos.audit.forDocument(documentId, limit)).filter((e) => recordsReader || !isRecordsManagement(e));
     // The people an event names: who acted, and whose lock lapsed (`holderId`, beside the lock).
     const named = events.flatMap((e) => [...(e.actorUserId ? [e.actorUserId] : []), ...(e.targetIds.holderId ? [e.targetIds.holderId] : [])]);
     const people = await this.o.identity.identities(actor, named, document.organisationId);
@@ -369,4 +374,10 @@ export class DocumentsService {
       return { ...shown, actorUserId: null, clientAddress: null, requestId: null, who: known?.label ?? 'an unknown person' };
     });
   }
+}
+
+/** An event of the owning organisation's records management: its file plan, holds, disposal batches and destruction. */
+function isRecordsManagement(event: AuditEvent): boolean {
+  return event.action.startsWith('records.') || event.action.startsWith('disposal.') || event.action === 'document.dispose' || event.action === 'document.purge'
+    || event.targetIds.batchId !== undefined;
 }

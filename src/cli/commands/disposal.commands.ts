@@ -20,8 +20,8 @@ export function registerDisposalCommands(program: Command): void {
       + 'held records are listed as excluded, naming their holds; its records managers are notified once. Prints the batch id, '
       + 'or nothing when nothing new is due (no batch is created)')
     .requiredOption('--org <slug>', 'the organisation')
-    .option('--due-by <date>', 'records due on or before this date (YYYY-MM-DD)', calendarDate)
-    .addHelpText('after', '\nExample: strongroom disposal sweep --org north-council --due-by 2026-12-31')
+    .option('--due-by <date>', 'records due on or before this date (YYYY-MM-DD; today or earlier)', calendarDate)
+    .addHelpText('after', '\nExample: strongroom disposal sweep --org north-council --due-by 2026-03-31')
     .action(async (opts: { org: string; dueBy?: string }, command: Command) => {
       const view = await withVault(command, async (vault) => {
         const org = await vault.identity.organisationBySlug(opts.org);

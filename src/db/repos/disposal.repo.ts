@@ -84,7 +84,8 @@ export class DisposalRepo implements DisposalRepository {
   }
 
   async setOutcome(batchId: string, documentId: string, outcome: ItemOutcome, at: string): Promise<void> {
-    await this.db.updateTable('disposal_items').set({ outcome, executed_at: at }).where('batch_id', '=', batchId).where('document_id', '=', documentId).execute();
+    // The first outcome stands: a second run of the job (or a retry) never rewrites what the first recorded.
+    await this.db.updateTable('disposal_items').set({ outcome, executed_at: at }).where('batch_id', '=', batchId).where('document_id', '=', documentId).where('outcome', 'is', null).execute();
   }
 
   async insertCertificate(c: { id: string; batchId: string; organisationId: string; issuedAt: string; body: string }): Promise<void> {

@@ -178,6 +178,12 @@ describe('certificate of destruction', () => {
     });
     expect(edited((c) => { c.documents[0].nameSha256 = NAME_HASH(9); })).toEqual({ ok: false, problem: 'The name hash of document doc-1 differs from its document.dispose event (seq 11).' });
     expect(edited((c) => { c.counts.gone = 1; })).toMatchObject({ ok: false, problem: expect.stringMatching(/^The certificate's counts do not add up: 5 proposed/) });
+    // Records kept because they were not due at execution (their retention changed after the sweep) count towards what was proposed.
+    expect(edited((c) => { c.counts.proposed = 6; c.counts.notDueAtExecution = 1; }).ok).toBe(true);
+    expect(edited((c) => { c.counts.notDueAtExecution = 1; })).toEqual({
+      ok: false, problem: "The certificate's counts do not add up: 5 proposed, but 2 destroyed + 1 extended + 1 held + 1 excluded + 0 gone + 1 not due at execution.",
+    });
+    expect(edited((c) => { c.counts.notDueAtExecution = -1; })).toEqual({ ok: false, problem: "The certificate's counts are missing or malformed." });
     expect(edited((c) => { c.counts.excluded = 0; c.counts.proposed = 4; })).toEqual({ ok: false, problem: 'The certificate counts 0 excluded but its hold check lists 1.' });
     expect(edited((c) => { c.proof.checkpoint = signCheckpoint({ origin: ORIGIN, treeSize: 24, rootHash: rootFromLeafHashes(log.leafHashes) }, generateSignerKey('strongroom-test')); })).toMatchObject({
       ok: false, problem: expect.stringMatching(/^The audit log proof fails: The bundle's checkpoint does not verify/),

@@ -80,6 +80,11 @@ export interface CertificateCounts {
    * archive never received it as it now is. Absent from certificates issued before it was counted (0).
    */
   changedSinceTransfer?: number;
+  /**
+   * Decided destroy or transfer but kept: its retention changed after the batch was proposed, so that it
+   * was not due under its series on the day of execution. Absent from certificates issued before it was counted (0).
+   */
+  notDueAtExecution?: number;
 }
 
 export interface HeldDocument {
@@ -204,6 +209,7 @@ function checkContents(cert: Record<string, unknown>, events: BundleEvent[], pro
     return 'The certificate\'s counts are missing or malformed.';
   }
   if (counts.changedSinceTransfer !== undefined && !isCount(counts.changedSinceTransfer)) return 'The certificate\'s counts are missing or malformed.';
+  if (counts.notDueAtExecution !== undefined && !isCount(counts.notDueAtExecution)) return 'The certificate\'s counts are missing or malformed.';
   if (!isRecord(holdCheck) || !Array.isArray(holdCheck.heldAtExecution) || !Array.isArray(holdCheck.excludedWhenProposed)) return 'The certificate has no hold check.';
 
   const disposeEvents = new Map<string, AuditEvent[]>();
@@ -251,9 +257,10 @@ function checkContents(cert: Record<string, unknown>, events: BundleEvent[], pro
   if (c.heldAtExecution !== holdCheck.heldAtExecution.length) return `The certificate counts ${c.heldAtExecution} held at execution but its hold check lists ${holdCheck.heldAtExecution.length}.`;
   if (c.excluded !== holdCheck.excludedWhenProposed.length) return `The certificate counts ${c.excluded} excluded but its hold check lists ${holdCheck.excludedWhenProposed.length}.`;
   const changed = c.changedSinceTransfer ?? 0;
-  if (c.proposed !== c.destroyed + c.extended + c.heldAtExecution + c.excluded + c.gone + changed) {
+  const notDue = c.notDueAtExecution ?? 0;
+  if (c.proposed !== c.destroyed + c.extended + c.heldAtExecution + c.excluded + c.gone + changed + notDue) {
     return `The certificate's counts do not add up: ${c.proposed} proposed, but ${c.destroyed} destroyed + ${c.extended} extended + ${c.heldAtExecution} held + ${c.excluded} excluded + ${c.gone} gone`
-      + `${changed ? ` + ${changed} changed since the transfer package` : ''}.`;
+      + `${changed ? ` + ${changed} changed since the transfer package` : ''}${notDue ? ` + ${notDue} not due at execution` : ''}.`;
   }
   return undefined;
 }
@@ -362,6 +369,8 @@ export function buildCertificate(input: BuildCertificateInput, signer: Certifica
       excluded: excluded.length,
       gone: items.filter((i) => i.outcome === 'gone').length,
       changedSinceTransfer: items.filter((i) => i.outcome === 'changed').length,
+      // Only when there is one: certificates without them stay as every checker already reads them.
+      ...(items.some((i) => i.outcome === 'not_due') ? { notDueAtExecution: items.filter((i) => i.outcome === 'not_due').length } : {}),
     },
     holdCheck: { checkedAt: batch.executedAt, heldAtExecution: held, excludedWhenProposed: excluded },
     method: DESTRUCTION_METHOD,

@@ -17,9 +17,11 @@ export type ItemDecision = (typeof ITEM_DECISIONS)[number];
  * date was set); held (a hold in force at execution time kept it); excluded (held when proposed);
  * gone (already disposed or purged before execution); changed (decided transfer, but the record
  * changed after its transfer package was downloaded, so the archive never received what it now is:
- * kept, and proposed again by the next sweep).
+ * kept, and proposed again by the next sweep); not_due (its retention changed after it was proposed:
+ * filed under another series, a longer period, a later event or an extension, so that it is not due
+ * under the series it was proposed under on the day of execution: kept, and proposed again once due).
  */
-export const ITEM_OUTCOMES = ['destroyed', 'transferred', 'extended', 'held', 'excluded', 'gone', 'changed'] as const;
+export const ITEM_OUTCOMES = ['destroyed', 'transferred', 'extended', 'held', 'excluded', 'gone', 'changed', 'not_due'] as const;
 export type ItemOutcome = (typeof ITEM_OUTCOMES)[number];
 
 export interface DisposalBatch {
@@ -108,6 +110,7 @@ export interface BatchCounts {
   held: number;
   gone: number;
   changed: number;
+  notDue: number;
 }
 
 export function countItems(items: readonly DisposalItem[]): BatchCounts {
@@ -123,6 +126,7 @@ export function countItems(items: readonly DisposalItem[]): BatchCounts {
     held: count((i) => i.outcome === 'held'),
     gone: count((i) => i.outcome === 'gone'),
     changed: count((i) => i.outcome === 'changed'),
+    notDue: count((i) => i.outcome === 'not_due'),
   };
 }
 

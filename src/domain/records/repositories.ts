@@ -99,6 +99,7 @@ export interface DisposalRepository {
   decide(batchId: string, documentId: string, decision: { decision: ItemDecision; by: string; at: string; extendTo: string | null; reason: string | null }): Promise<void>;
   /** Moves the batch from `from` to `to` with the given fields; false if it was no longer in `from`. */
   setStatus(batchId: string, from: DisposalBatch['status'], to: DisposalBatch['status'], fields: Partial<Pick<DisposalBatch, 'approvedAt' | 'approvedBy' | 'executedAt' | 'certificateId'>>): Promise<boolean>;
+  /** Records an item's outcome, unless it already has one (the first recorded stands). */
   setOutcome(batchId: string, documentId: string, outcome: ItemOutcome, at: string): Promise<void>;
   insertCertificate(c: { id: string; batchId: string; organisationId: string; issuedAt: string; body: string }): Promise<void>;
   certificate(id: string): Promise<{ id: string; batchId: string; organisationId: string; issuedAt: string; body: string } | undefined>;

@@ -28,7 +28,7 @@ export const disposalRoutes = (vault: AppServices): FastifyPluginAsync => async 
   r.post('/disposal/batches', {
     schema: {
       tags: ['disposal'], summary: 'Run a disposal sweep of your organisation now (records managers)',
-      description: 'Proposes a batch of the records due on or before `dueBy` (today, UK, by default) that are in no open batch; held records are '
+      description: 'Proposes a batch of the records due on or before `dueBy` (today, UK, by default; a later date is refused with 400) that are in no open batch; held records are '
         + 'listed as excluded, naming their holds. 201 with the batch; 200 with `{"batch": null}` when nothing new is due (no batch is created, nobody is notified).',
       body: z.object({ dueBy: z.string().optional() }).optional(),
     },
