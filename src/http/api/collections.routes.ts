@@ -22,7 +22,10 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
     const actor = await bearerActor(vault.identity, request);
     const { series, ...input } = request.body;
     // The series is checked (and the right to file) before anything is created, so a bad one changes nothing.
-    const organisationId = (input.parentId ? (await vault.collections.trail(actor, input.parentId)).organisationId : null) ?? actor.organisationId!;
+    // Whose file plan: the parent's organisation, only when the actor may see the parent (else the create
+    // below answers the parent's own 404, and no other answer tells that a collection of that id exists).
+    const parent = input.parentId ? (await vault.collections.trail(actor, input.parentId)).steps.at(-1) ?? null : null;
+    const organisationId = parent?.organisationId ?? actor.organisationId!;
     if (series) await vault.retention.requireFilable(actor, organisationId, series);
     const collection = await vault.collections.create(actor, { ...input, organisationId: actor.organisationId! });
     if (series) await vault.retention.setCollectionSeries(actor, collection.id, series);
