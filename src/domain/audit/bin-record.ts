@@ -61,9 +61,8 @@ const sameInstant = (a: string, b: string): boolean => Date.parse(a) === Date.pa
 /**
  * Why a document's row is, or is not, in the bin where the log's latest binning or restoring event for
  * it does not say so; null when it agrees. In the bin, it must be since the instant of that deletion.
- * A deleted_at set by hand hides a live record from everyone who may read it (from a subject access
- * search too), and one cleared by hand puts back what its organisation deleted; the purge checks the
- * first only for what it is about to destroy. `events`: IN THE ORDER THEY WERE WRITTEN.
+ * A deleted_at set by hand hides a live record from everyone who may read it, and one cleared by hand
+ * puts back what its organisation deleted; the purge checks only what it is about to destroy. `events`: IN THE ORDER THEY WERE WRITTEN.
  */
 export function unrecordedDocumentBinState(subject: string, row: { id: string; deletedAt: string | null }, events: readonly RecordingEvent[]): string | null {
   let last: { event: RecordingEvent; kind: 'binned' | 'restored' } | null = null;
