@@ -269,7 +269,10 @@ describe('the database page cipher', () => {
       }
     };
     expect(writeAsTheEarlierBuild(atOnce)).toBe('SQLITE_NOTADB');
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Until the converted file is in use, its log beside it (the converter then keeps it open 3 s):
+    // waited for rather than slept on, since a loaded machine converts more slowly.
+    const inUse = () => !existsSync(`${file}.converting`) && existsSync(`${file}-wal`) && readFileSync(`${file}-wal`).length > 0;
+    for (const giveUp = Date.now() + 60_000; !inUse() && Date.now() < giveUp;) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(readFileSync(`${file}-wal`).length).toBeGreaterThan(0);
     expect(writeAsTheEarlierBuild(later)).toBe('SQLITE_NOTADB');
     expect(await converting).toBe('opened 20001');
