@@ -68,6 +68,21 @@ describe.each(DIALECTS)('a download in flight when access is taken away, on %s',
 
   /** The clock moved past the interval, so the next chunk to flow is decided again. */
   const later = (ms = DECIDED_AGAIN_EVERY_MS + 1_000) => clock.set(new Date(clock.now().getTime() + ms).toISOString());
+  /** A download held after its first chunk while `meanwhile` takes access away, then let go: it must end cut short. */
+  const expectCutShort = async (path: string, authorization: string, meanwhile: () => Promise<void>) => {
+    const transfer = await heldDownload(port(), path, authorization);
+    expect(transfer.status).toBe(200);
+    try {
+      const result = await transfer.rest(async () => {
+        await meanwhile();
+        later();
+      });
+      expect(result.complete).toBe(false);
+      expect(result.bytes).toBeLessThan(SIZE);
+    } finally {
+      clock.set(null);
+    }
+  };
   const stored = async (user: TestUser, collectionId: string, name: string) => {
     const up = await upload(t.app, user, collectionId, name, content);
     expect(up.statusCode, up.body).toBe(201);
@@ -98,18 +113,9 @@ describe.each(DIALECTS)('a download in flight when access is taken away, on %s',
     const [token] = await t.vault.identity.listCredentials(systemActor(), person.id);
     const other = await t.vault.identity.createCredential(systemActor(), person.id, 'api_token', 'other laptop');
     const id = await stored(person, org.collections.payroll!, 'revoked.bin');
-    const transfer = await heldDownload(port(), `/api/v1/documents/${id}/content`, `Bearer ${person.token}`);
-    expect(transfer.status).toBe(200);
-    try {
-      const result = await transfer.rest(async () => {
-        expect((await api(t.app, { token: other.secret }).delete(`me/credentials/${token!.id}`)).statusCode).toBe(204);
-        later();
-      });
-      expect(result.complete).toBe(false);
-      expect(result.bytes).toBeLessThan(SIZE);
-    } finally {
-      clock.set(null);
-    }
+    await expectCutShort(`/api/v1/documents/${id}/content`, `Bearer ${person.token}`, async () => {
+      expect((await api(t.app, { token: other.secret }).delete(`me/credentials/${token!.id}`)).statusCode).toBe(204);
+    });
     expect(await downloads(person.id)).toEqual([
       { decision: 'allow', reason: 'own_team', channel: 'api' },
       { decision: 'deny', reason: 'credential_revoked', channel: 'api' },
@@ -123,18 +129,9 @@ describe.each(DIALECTS)('a download in flight when access is taken away, on %s',
     const appPassword = await t.vault.identity.createCredential(systemActor(), hostTeam.id, 'app_password', 'mapped drive');
     await stored(partnerStaff, partner.collections.payroll!, 'payslips.bin');
     const basic = `Basic ${Buffer.from(`${hostTeam.email}:${appPassword.secret}`).toString('base64')}`;
-    const transfer = await heldDownload(port(), `/dav/${partner.slug}/payroll/payslips.bin`, basic);
-    expect(transfer.status).toBe(200);
-    try {
-      const result = await transfer.rest(async () => {
-        await t.vault.arrangements.suspend(systemActor(), arrangement.id);
-        later();
-      });
-      expect(result.complete).toBe(false);
-      expect(result.bytes).toBeLessThan(SIZE);
-    } finally {
-      clock.set(null);
-    }
+    await expectCutShort(`/dav/${partner.slug}/payroll/payslips.bin`, basic, async () => {
+      await t.vault.arrangements.suspend(systemActor(), arrangement.id);
+    });
     expect(await downloads(hostTeam.id)).toEqual([
       { decision: 'allow', reason: 'arrangement', channel: 'webdav' },
       { decision: 'deny', reason: 'no_arrangement', channel: 'webdav' },
@@ -152,18 +149,9 @@ describe.each(DIALECTS)('a download in flight when access is taken away, on %s',
     await recordEvent(t.vault, org.id, id, 'process_complete', yearsAgo(2));
     const batch = (await api(t.app, manager).post('disposal/batches', {})).json() as { id: string };
     expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'transfer' }] })).statusCode).toBe(200);
-    const transfer = await heldDownload(port(), `/api/v1/disposal/batches/${batch.id}/transfer`, `Bearer ${manager.token}`);
-    expect(transfer.status).toBe(200);
-    try {
-      const result = await transfer.rest(async () => {
-        expect((await api(t.app, { token: other.secret }).delete(`me/credentials/${token!.id}`)).statusCode).toBe(204);
-        later();
-      });
-      expect(result.complete).toBe(false);
-      expect(result.bytes).toBeLessThan(SIZE);
-    } finally {
-      clock.set(null);
-    }
+    await expectCutShort(`/api/v1/disposal/batches/${batch.id}/transfer`, `Bearer ${manager.token}`, async () => {
+      expect((await api(t.app, { token: other.secret }).delete(`me/credentials/${token!.id}`)).statusCode).toBe(204);
+    });
     const exports = await t.vault.store.db.selectFrom('audit_events').select(['decision', 'reason']).where('action', '=', 'disposal.transfer-export').where('actor_user_id', '=', manager.id).orderBy('id').execute();
     expect(exports).toEqual([{ decision: 'allow', reason: 'records_manager' }, { decision: 'deny', reason: 'credential_revoked' }]);
   });
