@@ -42,6 +42,8 @@ import { RATE_GRACE_MS } from './services/ingest.js';
 import { DocumentsService } from './services/documents.service.js';
 import { FairScanner } from './services/fair-scanner.js';
 import { HoldsService } from './services/holds.service.js';
+import { SubjectAccessService } from './services/subject-access.service.js';
+import { ukWorkingDays } from './integrations/uk-working-days.js';
 import { systemActor } from './services/identity.service.js';
 import { JobsAdminService } from './services/jobs-admin.service.js';
 import { KeysService } from './services/keys.service.js';
@@ -283,6 +285,8 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     store, access, clock, blobs, lifecycle, retention, certificates, audit, identity: identityServices.identity, system: systemActor('job'), binDays: config.binDays, mail,
     onWarning: (message, details) => logger.warn(details, message),
   });
+  // Subject access requests: due dates counted in the requesting council's working days.
+  const subjectAccess = new SubjectAccessService({ store, access, clock, blobs, identity: identityServices.identity, workingDaysIn: ukWorkingDays, mail });
 
   // Search: text extraction and first-page thumbnails, each in a contained child process
   // (integrations/text-extraction, integrations/thumbnails.ts) with time and memory limits.
@@ -327,7 +331,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const vault: Vault = {
     ...identityServices,
     config, logger, clock, store, scanner, serviceAreas, access, audit, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
-    dav, jobs: jobsAdmin, retention, holds, disposal, certificates, replicaStore, replication, scrub, backups, search, branding, mail,
+    dav, jobs: jobsAdmin, retention, holds, disposal, subjectAccess, certificates, replicaStore, replication, scrub, backups, search, branding, mail,
     durable: () => store.durable(),
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');

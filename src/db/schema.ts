@@ -43,6 +43,9 @@ import type {
   RecordSeriesRevisionsTable,
   RecordSeriesTable,
   RetentionEventsTable,
+  SubjectAccessItemsTable,
+  SubjectAccessPartsTable,
+  SubjectAccessRequestsTable,
 } from './schema/records.js';
 import type { InvitationsTable, MailPreferencesTable, NotificationsTable } from './schema/messages.js';
 import type { JobsTable, KeyValueTable } from './schema/system.js';
@@ -89,6 +92,9 @@ export interface Schema {
   disposal_items: DisposalItemsTable;
   disposal_certificates: DisposalCertificatesTable;
   disposal_stubs: DisposalStubsTable;
+  subject_access_requests: SubjectAccessRequestsTable;
+  subject_access_parts: SubjectAccessPartsTable;
+  subject_access_items: SubjectAccessItemsTable;
   blob_replicas: BlobReplicasTable;
   identity_providers: IdentityProvidersTable;
   external_identities: ExternalIdentitiesTable;

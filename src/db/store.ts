@@ -25,6 +25,7 @@ import { DisposalRepo } from './repos/disposal.repo.js';
 import { FederationRepo } from './repos/federation.repo.js';
 import { ScimRepo } from './repos/scim.repo.js';
 import { HoldsRepo } from './repos/holds.repo.js';
+import { SubjectAccessRepo } from './repos/subject-access.repo.js';
 import { RetentionRepo } from './repos/retention.repo.js';
 import { BlobReplicasRepo } from './repos/replicas.repo.js';
 import { PostgresSearchIndex } from './repos/search.postgres.js';
@@ -49,6 +50,7 @@ export interface Repos {
   retention: RetentionRepo;
   holds: HoldsRepo;
   disposal: DisposalRepo;
+  subjectAccess: SubjectAccessRepo;
   replicas: BlobReplicasRepo;
   mail: MailRepo;
   search: SqliteSearchIndex | PostgresSearchIndex;
@@ -80,6 +82,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, a
     retention: new RetentionRepo(db),
     holds: new HoldsRepo(db, caps),
     disposal: new DisposalRepo(db),
+    subjectAccess: new SubjectAccessRepo(db, caps),
     replicas: new BlobReplicasRepo(db),
     mail: new MailRepo(db),
     search: caps.dialect === 'sqlite' ? new SqliteSearchIndex(db) : new PostgresSearchIndex(db, searchKeys),

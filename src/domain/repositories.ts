@@ -14,7 +14,7 @@ import type { ScimRepository } from './identity/scim-repositories.js';
 import type { JobsRepository } from './jobs/repositories.js';
 import type { LocksRepository } from './locks/repositories.js';
 import type { MailRepository } from './mail/repositories.js';
-import type { DisposalRepository, HoldsRepository, RetentionRepository } from './records/repositories.js';
+import type { DisposalRepository, HoldsRepository, RetentionRepository, SubjectAccessRepository } from './records/repositories.js';
 import type { SearchIndex } from './search/repositories.js';
 import type { Organisation } from './types.js';
 import type { UploadSlotsRepository } from './uploads/repositories.js';
@@ -57,6 +57,8 @@ export interface Repos {
   retention: RetentionRepository;
   holds: HoldsRepository;
   disposal: DisposalRepository;
+  /** Subject access requests, the parts organisations play in them and the records in each response. */
+  subjectAccess: SubjectAccessRepository;
   replicas: BlobReplicasRepository;
   /** Mail preferences and invitation tokens. */
   mail: MailRepository;
@@ -100,7 +102,7 @@ export interface SettingsRepository {
 }
 
 export type { FederationRepository } from './identity/repositories.js';
-export type { DisposalRepository, HoldsRepository, RetentionPlacement, RetentionRepository } from './records/repositories.js';
+export type { DisposalRepository, HoldsRepository, RetentionPlacement, RetentionRepository, SubjectAccessRepository } from './records/repositories.js';
 export type * from './arrangements/repositories.js';
 export type * from './audit/repositories.js';
 export type * from './documents/repositories.js';

@@ -16,6 +16,7 @@ import { disposalRoutes } from './api/disposal.routes.js';
 import { documentsRoutes } from './api/documents.routes.js';
 import { locksRoutes } from './api/locks.routes.js';
 import { holdsRoutes } from './api/holds.routes.js';
+import { subjectAccessRoutes } from './api/subject-access.routes.js';
 import { identityRoutes } from './api/identity.routes.js';
 import { recordsRoutes } from './api/records.routes.js';
 import { searchRoutes } from './api/search.routes.js';
@@ -147,6 +148,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
       await api.register(adminRoutes(vault));
       await api.register(disposalRoutes(vault));
       await api.register(holdsRoutes(vault));
+      await api.register(subjectAccessRoutes(vault));
       await api.register(certificatesRoutes(vault));
       await api.register(recordsRoutes(vault));
       await api.register(searchRoutes(vault));

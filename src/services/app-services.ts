@@ -18,6 +18,7 @@ import type { DocumentsService } from './documents.service.js';
 import type { FederatedSignInService } from './federated-sign-in.service.js';
 import type { SamlSignInService } from './saml-sign-in.service.js';
 import type { HoldsService } from './holds.service.js';
+import type { SubjectAccessService } from './subject-access.service.js';
 import type { IdentityProvidersService } from './identity-providers.service.js';
 import type { IdentityService } from './identity.service.js';
 import type { JobsAdminService } from './jobs-admin.service.js';
@@ -77,6 +78,8 @@ export interface AppServices {
   holds: HoldsService;
   /** Disposal review batches: sweeps, decisions, approval and execution. */
   disposal: DisposalService;
+  /** Subject access requests: the requester's register, partners' parts and the response package. */
+  subjectAccess: SubjectAccessService;
   /** Certificates of destruction (JSON and PDF). */
   certificates: CertificatesService;
   /** The offsite replica: its jobs, and its health (lag, blobs bad on both sides) for /metrics and the admin page. */

@@ -92,32 +92,9 @@ export class HoldsService {
     for (const id of collectionIds) collections.push(await this.requireOwnCollection(actor, hold, id));
     if (!isHoldActive(hold)) throw conflict(`The hold “${hold.name}” was released; place a new hold instead.`);
     const now = this.o.clock.now();
-    const added: HoldItem[] = [];
+    let added: HoldItem[] = [];
     await this.o.store.transaction(async (repos) => {
-      // Ordered against a destruction under way (which locks the document and the collections above it):
-      // either it finished first and the document is gone (refused below), or it waits and then sees this hold.
-      await repos.holds.lockForPlacing({ documentIds, collectionIds });
-      for (const d of documents) {
-        const fresh = await repos.documents.byId(d.id);
-        if (!fresh || fresh.status === 'disposed') throw conflict(`“${d.name}” was destroyed a moment ago; it can no longer be held.`);
-      }
-      const current = await repos.holds.byId(holdId);
-      if (!current || !isHoldActive(current)) throw conflict(`The hold “${hold.name}” was released at the same moment; place a new hold instead.`);
-      const existing = await repos.holds.items(holdId);
-      const have = new Set(existing.map((i) => i.documentId ?? i.collectionId));
-      const wanted = [
-        ...documents.map((d) => ({ documentId: d.id, collectionId: null })),
-        ...collections.map((c) => ({ documentId: null, collectionId: c.id })),
-      ];
-      for (const place of wanted) {
-        if (have.has(place.documentId ?? place.collectionId)) continue;
-        const item: HoldItem = { id: randomUUID(), holdId, organisationId: hold.organisationId, ...place, addedBy: actor.userId, addedAt: now.toISOString() };
-        await repos.holds.addItem(item);
-        added.push(item);
-      }
-      await repos.audit.insert(added.map((item) => auditEvent(actor, 'records.hold.add', {
-        organisationId: hold.organisationId, ids: { holdId, ...(item.documentId ? { documentId: item.documentId } : { collectionId: item.collectionId! }) },
-      }, decision, now)));
+      added = await placeUnderHold(repos, actor, hold, { documents, collections }, decision, now);
     });
     return added;
   }
@@ -237,6 +214,44 @@ export class HoldsService {
     await this.o.access.require(actor, 'collection.list', collectionResource(collection), target);
     return collection;
   }
+}
+
+/**
+ * Puts documents and collections under an active hold inside the caller's transaction, audited as
+ * `records.hold.add` (what `audit verify` and the disposal job read the register by). Ordered against a
+ * destruction under way (which locks the document and the collections above it): either it finished first
+ * and the document is gone (refused), or it waits and then sees this hold. Already covered: left as it is.
+ */
+export async function placeUnderHold(
+  repos: Repos, actor: Actor, hold: LegalHold, places: { documents: readonly Document[]; collections: readonly Collection[] }, decision: Decision, now: Date,
+): Promise<HoldItem[]> {
+  const documentIds = places.documents.map((d) => d.id);
+  const collectionIds = places.collections.map((c) => c.id);
+  await repos.holds.lockForPlacing({ documentIds, collectionIds });
+  for (const d of places.documents) {
+    const fresh = await repos.documents.byId(d.id);
+    if (!fresh || fresh.status === 'disposed') throw conflict(`“${d.name}” was destroyed a moment ago; it can no longer be held.`);
+  }
+  const current = await repos.holds.byId(hold.id);
+  if (!current || !isHoldActive(current)) throw conflict(`The hold “${hold.name}” was released at the same moment; place a new hold instead.`);
+  const existing = await repos.holds.items(hold.id);
+  const have = new Set(existing.map((i) => i.documentId ?? i.collectionId));
+  const wanted = [
+    ...documentIds.map((documentId) => ({ documentId, collectionId: null })),
+    ...collectionIds.map((collectionId) => ({ documentId: null, collectionId })),
+  ];
+  const added: HoldItem[] = [];
+  for (const place of wanted) {
+    if (have.has(place.documentId ?? place.collectionId)) continue;
+    have.add(place.documentId ?? place.collectionId);
+    const item: HoldItem = { id: randomUUID(), holdId: hold.id, organisationId: hold.organisationId, ...place, addedBy: actor.userId, addedAt: now.toISOString() };
+    await repos.holds.addItem(item);
+    added.push(item);
+  }
+  await repos.audit.insert(added.map((item) => auditEvent(actor, 'records.hold.add', {
+    organisationId: hold.organisationId, ids: { holdId: hold.id, ...(item.documentId ? { documentId: item.documentId } : { collectionId: item.collectionId! }) },
+  }, decision, now)));
+  return added;
 }
 
 function summarise(hold: LegalHold, items: readonly HoldItem[]): HoldSummary {

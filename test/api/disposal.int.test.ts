@@ -2,7 +2,6 @@
 // proposed, approved and destroyed (crypto-shredded, blob deleted, stub kept, gone from every
 // interface and listing); a hold placed between approval and execution wins; the bin is purged.
 import { createHash } from 'node:crypto';
-import yauzl from 'yauzl';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { disposalSweepJob } from '../../src/domain/jobs/kinds.js';
 import { checkCertificate } from '../../src/domain/records/certificate.js';
@@ -13,28 +12,10 @@ import { api, expectProblem } from '../support/http.js';
 import { HR_03, fileCollectionUnder, placeHold, recordEvent, releaseHold, yearsAgo } from '../support/records.js';
 import { DIALECTS, createOrganisation, realClockUnless, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { FormClient, addPerson } from '../ui/support.js';
+import { unzip } from '../support/zip.js';
 import { PROPFIND_ALL, dav, davUser, type DavUser } from '../webdav/support.js';
 
 const clamd = useClamd();
-
-/** Every entry of a zip, by name. */
-function unzip(bytes: Buffer): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(bytes, { lazyEntries: true }, (err, zip) => {
-      if (err || !zip) return reject(err ?? new Error('no zip'));
-      const out = new Map<string, Buffer>();
-      zip.on('entry', (entry: yauzl.Entry) => {
-        zip.openReadStream(entry, (e, stream) => {
-          if (e || !stream) return reject(e ?? new Error('no stream'));
-          const parts: Buffer[] = [];
-          stream.on('data', (c: Buffer) => parts.push(c)).on('end', () => { out.set(entry.fileName, Buffer.concat(parts)); zip.readEntry(); }).on('error', reject);
-        });
-      });
-      zip.on('end', () => resolve(out)).on('error', reject);
-      zip.readEntry();
-    });
-  });
-}
 
 describe.each(DIALECTS)('disposal on %s', (dialect) => {
   // The real time, except where a test runs the bin purge some days later.

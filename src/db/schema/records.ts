@@ -115,3 +115,44 @@ export interface DisposalStubsTable {
   batch_id: string | null;
   certificate_id: string | null;
 }
+
+export interface SubjectAccessRequestsTable {
+  id: string;
+  organisation_id: string;
+  reference: string;
+  subject_name: string;
+  subject_details: string;
+  received_on: string;
+  due_on: string;
+  extended_due_on: string | null;
+  extension_reason: string | null;
+  status: string;
+  outcome: string | null;
+  close_note: string | null;
+  opened_by: string | null;
+  opened_at: string;
+  closed_by: string | null;
+  closed_at: string | null;
+}
+
+export interface SubjectAccessPartsTable {
+  request_id: string;
+  organisation_id: string;
+  asked_by: string | null;
+  asked_at: string;
+  hold_id: string | null;
+  searched_at: string | null;
+  searched_by: string | null;
+}
+
+export interface SubjectAccessItemsTable {
+  id: string;
+  request_id: string;
+  organisation_id: string;
+  document_id: string;
+  version_id: string;
+  added_by: string | null;
+  added_at: string;
+  removed_by: string | null;
+  removed_at: string | null;
+}

@@ -74,6 +74,9 @@ export const ORGANISATION_ACTIONS = [
   // Proposing disposal batches, deciding their items and approving them. Deciding to destroy or transfer one
   // record is also asked of that record, so a legal hold over it refuses the decision as it refuses the act:
   'records.dispose',
+  // Subject access requests the organisation received: opening one, asking partners to search, extending,
+  // closing, and the response package. The organisation's DPOs. Its own part's search is `subject-access.respond`.
+  'subject-access.manage',
   // The offsite replica's health: lag and damaged-copy counts for the whole vault (counts only, no
   // names or ids, so no council learns another's business from it).
   'storage.read',
@@ -91,6 +94,15 @@ export const ARRANGEMENT_ACTIONS = [
   'arrangement.workspace',
 ] as const;
 export type ArrangementAction = (typeof ARRANGEMENT_ACTIONS)[number];
+
+/**
+ * Actions on one organisation's part of a subject access request (SubjectAccessResource). `respond`: the
+ * part's DPO reads the request and puts their own organisation's records in the response. `receive`: the
+ * requesting organisation's DPO takes a partner's records into the response package. Across organisations
+ * both need an arrangement in force between the two, so a suspension stops a partner's records going out.
+ */
+export const SUBJECT_ACCESS_ACTIONS = ['subject-access.respond', 'subject-access.receive'] as const;
+export type SubjectAccessAction = (typeof SUBJECT_ACCESS_ACTIONS)[number];
 
 /** Actions on one person: their own things (API tokens, WebDAV app passwords) and their identity. */
 export const PERSON_ACTIONS = [
@@ -134,7 +146,7 @@ export const FROZEN_BY_HOLD = [
   'records.dispose',
 ] as const satisfies readonly Action[];
 
-export type Action = ContentAction | OrganisationAction | ArrangementAction | PersonAction | DestructionAction | SystemAction;
+export type Action = ContentAction | OrganisationAction | ArrangementAction | PersonAction | SubjectAccessAction | DestructionAction | SystemAction;
 
 export function isContentAction(action: Action): action is ContentAction {
   return Object.hasOwn(CONTENT_ACTIONS, action);
@@ -146,6 +158,10 @@ export function isCreateInsideAction(action: Action): action is CreateInsideActi
 
 export function isOrganisationAction(action: Action): action is OrganisationAction {
   return (ORGANISATION_ACTIONS as readonly string[]).includes(action);
+}
+
+export function isSubjectAccessAction(action: Action): action is SubjectAccessAction {
+  return (SUBJECT_ACCESS_ACTIONS as readonly string[]).includes(action);
 }
 
 export function isPersonAction(action: Action): action is PersonAction {

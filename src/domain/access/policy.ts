@@ -2,11 +2,11 @@
 // Deny by default: each rule below is an explicit grant, and anything it does not grant is refused.
 import type { AccessLevel, Actor, Arrangement, Classification, DisabledBy, DocumentStatus, Role, ScanStatus, ServiceArea } from '../types.js';
 import { classificationAtMost, levelAtLeast } from '../types.js';
-import type { Action, ArrangementAction, ContentAction, CreateInsideAction, OrganisationAction, PersonAction } from './actions.js';
-import { CONTENT_ACTIONS, isContentAction, isCreateInsideAction, isDestructionAction, isFrozenByHold, isOrganisationAction, isPersonAction, isSystemAction } from './actions.js';
+import type { Action, ArrangementAction, ContentAction, CreateInsideAction, OrganisationAction, PersonAction, SubjectAccessAction } from './actions.js';
+import { CONTENT_ACTIONS, isContentAction, isCreateInsideAction, isDestructionAction, isFrozenByHold, isOrganisationAction, isPersonAction, isSubjectAccessAction, isSystemAction } from './actions.js';
 import type { HoldRef } from '../records/holds.js';
 import { LIFECYCLE, acceptancePending, stepAllowedFrom, stepOf } from '../arrangements/lifecycle.js';
-import { arrangementCovers } from './arrangement-reach.js';
+import { arrangementCovers, arrangementInForce } from './arrangement-reach.js';
 
 // What arrangements reach is in arrangement-reach.ts; callers keep asking this module for it.
 export { arrangementInForce, arrangementReach, reachableOrganisations, type ArrangementReach } from './arrangement-reach.js';
@@ -68,7 +68,16 @@ export interface PersonResource {
   disabledBy?: DisabledBy | null;
 }
 
-export type Resource = CollectionResource | DocumentResource | OrganisationResource | ArrangementResource | PersonResource;
+/** One organisation's part of a subject access request: the requester's own, or a partner's it asked to search. */
+export interface SubjectAccessResource {
+  kind: 'subject-access';
+  /** The organisation that received the request and answers it. */
+  organisationId: string;
+  /** The organisation whose records the part covers. */
+  partOrganisationId: string;
+}
+
+export type Resource = CollectionResource | DocumentResource | OrganisationResource | ArrangementResource | PersonResource | SubjectAccessResource;
 
 export interface DecisionContext {
   now: Date;
@@ -152,6 +161,9 @@ function decideUnfrozen(actor: Actor, action: Action, resource: Resource, contex
   if (isPersonAction(action)) {
     return resource.kind === 'person' ? decidePerson(actor, action, resource) : deny('wrong_resource');
   }
+  if (isSubjectAccessAction(action)) {
+    return resource.kind === 'subject-access' ? decideSubjectAccess(actor, action, resource, context) : deny('wrong_resource');
+  }
   return resource.kind === 'arrangement' ? decideArrangement(actor, action, resource, context) : deny('wrong_resource');
 }
 
@@ -191,6 +203,26 @@ function decidePerson(actor: Actor, action: PersonAction, person: PersonResource
   if (action === 'person.identify' && person.organisationId === actor.organisationId) return allow('colleague');
   if (person.organisationId === actor.organisationId && hasRole(actor, 'org_admin')) return allow('org_admin');
   return deny('other_person');
+}
+
+/**
+ * A part of a subject access request is its organisation's DPOs' to answer (`respond`), and what it puts in
+ * the response goes to the requesting organisation's DPOs (`receive`). Between two organisations both need an
+ * arrangement in force between them, whichever hosts it: the shared service is why one may hold the person's
+ * data for the other. Suspended or ended, the partner neither sees the request nor has its records sent.
+ */
+function decideSubjectAccess(actor: Actor, action: SubjectAccessAction, part: SubjectAccessResource, context: DecisionContext): Decision {
+  const org = actor.organisationId ?? '';
+  const side = action === 'subject-access.respond' ? part.partOrganisationId : part.organisationId;
+  if (side !== org) return deny('other_organisation');
+  if (!hasRole(actor, 'dpo')) return deny('role');
+  if (part.partOrganisationId === part.organisationId) return allow('dpo');
+  const other = action === 'subject-access.respond' ? part.organisationId : part.partOrganisationId;
+  const between = context.arrangements.find((a) => {
+    const parties = [a.hostOrganisationId, ...a.partnerOrganisationIds];
+    return parties.includes(org) && parties.includes(other) && arrangementInForce(a, context.now);
+  });
+  return between ? allow('dpo', between.id) : deny('no_arrangement');
 }
 
 function decideContent(
@@ -338,6 +370,9 @@ function decideOrganisation(actor: Actor, action: OrganisationAction, resource: 
     case 'records.file-plan':
     case 'records.dispose':
       return hasRole(actor, 'records_manager') ? allow('records_manager') : deny('role');
+    case 'subject-access.manage':
+      // Answering the subject access requests the organisation received is its data protection officers' duty.
+      return hasRole(actor, 'dpo') ? allow('dpo') : deny('role');
     case 'records.hold':
       // A DPO holds what an open subject access request covers; records managers hold for litigation and inquiries.
       return hasRole(actor, 'records_manager') || hasRole(actor, 'dpo') ? allow('role') : deny('role');

@@ -48,12 +48,19 @@ export const mailMessageSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('disposal-review'), batchId: z.string(), dueBy: z.string(), items: z.number().int(), excluded: z.number().int() }),
   /** To the organisation's security admins: every stored copy of a version is damaged (as their in-app notice, no name). */
   z.object({ kind: z.literal('storage-damaged'), documentId: z.string(), versionNumber: z.number().int() }),
+  /**
+   * To a partner organisation's DPOs: another council asks them to search their records for a subject access
+   * request. The requester, its reference and the date due; never the person's name (the request's page
+   * shows it to whoever may answer it, after signing in).
+   */
+  z.object({ kind: z.literal('subject-access-partner'), requestId: z.string(), requesterName: z.string(), reference: z.string(), dueOn: z.string() }),
 ]);
 
 export type MailMessage = z.infer<typeof mailMessageSchema>;
 export type MailKind = MailMessage['kind'];
 
-const ESSENTIAL: ReadonlySet<MailKind> = new Set<MailKind>(['invitation', 'quarantine-uploader']);
+// A partner's part of a subject access request has a legal deadline the requester cannot meet without it.
+const ESSENTIAL: ReadonlySet<MailKind> = new Set<MailKind>(['invitation', 'quarantine-uploader', 'subject-access-partner']);
 
 /** Essential mail is sent whatever the person's opt-out says. */
 export function isEssential(kind: MailKind): boolean {
@@ -69,12 +76,14 @@ export const RECIPIENT_ROLE: Partial<Record<MailKind, Role>> = {
   'storage-damaged': 'security_admin',
   'arrangement-proposal': 'org_admin',
   'disposal-review': 'records_manager',
+  'subject-access-partner': 'dpo',
 };
 
 /** Every kind, essential first, for the preferences page and docs. */
 export const MAIL_KINDS: readonly { kind: MailKind; essential: boolean; description: string }[] = [
   { kind: 'invitation', essential: true, description: 'Your invitation to set a password and sign in' },
   { kind: 'quarantine-uploader', essential: true, description: 'A file you uploaded was quarantined' },
+  { kind: 'subject-access-partner', essential: true, description: 'DPOs: another organisation asks yours to search its records for a subject access request' },
   { kind: 'quarantine-admin', essential: false, description: 'Security admins: a file in your organisation was quarantined' },
   { kind: 'arrangement-proposal', essential: false, description: 'Org admins: a shared-service arrangement awaits your organisation\'s acceptance' },
   { kind: 'disposal-review', essential: false, description: 'Records managers: a disposal batch awaits review' },

@@ -14,6 +14,7 @@ const examples: MailMessage[] = [
   { kind: 'arrangement-proposal', arrangementId: 'a1', hostName: 'Ambridge DC', serviceArea: 'payroll', purpose: HOSTILE, revision: 3, change: 'amended' },
   { kind: 'disposal-review', batchId: 'b1', dueBy: '2026-11-30', items: 3, excluded: 1 },
   { kind: 'storage-damaged', documentId: 'd1', versionNumber: 4 },
+  { kind: 'subject-access-partner', requestId: 'r1', requesterName: HOSTILE, reference: HOSTILE, dueOn: '2027-01-05' },
   { kind: 'invitation', organisationName: 'Borsetshire <Council>', invitedBy: 'Jo Admin', signInWith: { provider: HOSTILE, organisationSlug: 'borset&shire' } },
 ];
 
@@ -70,8 +71,8 @@ describe('renderMail', () => {
     expect(() => renderMail(examples[0]!, context)).toThrow('an invitation needs its link');
   });
 
-  it('tells how to opt out only in non-essential mail, and the essential kinds are the invitation and the uploader\'s notice', () => {
-    expect(MAIL_KINDS.filter((k) => k.essential).map((k) => k.kind)).toEqual(['invitation', 'quarantine-uploader']);
+  it('tells how to opt out only in non-essential mail, and the essential kinds are the invitation, the uploader\'s notice and a partner\'s subject access request', () => {
+    expect(MAIL_KINDS.filter((k) => k.essential).map((k) => k.kind)).toEqual(['invitation', 'quarantine-uploader', 'subject-access-partner']);
     for (const message of examples) {
       const text = renderMail(message, { ...context, invitationLink: 'https://vault.example.gov.uk/invitation/abc' }).text;
       expect(text.includes('/account/email'), message.kind).toBe(!isEssential(message.kind));

@@ -119,6 +119,17 @@ function compose(m: MailMessage, c: MailContext): Draft {
         ],
         footer: `You were sent this because you are a records manager. ${optOut}`,
       };
+    case 'subject-access-partner':
+      return {
+        subject: `${m.requesterName} asks your organisation to search its records for a subject access request`,
+        heading: 'A subject access request needs your search',
+        blocks: [
+          { p: `${m.requesterName} has received a subject access request and shares a service with your organisation, so it asks you to search your organisation's records for the person's data and include what you find. The request's page says who the person is.` },
+          { facts: [['Their reference', m.reference], ['Due by', m.dueOn]] },
+          { action: 'Open the request', href: url(`/subject-access/${m.requestId}`) },
+        ],
+        footer: 'You were sent this because you are a data protection officer of a partner organisation. It is sent whatever your e-mail preferences say: the request has a legal deadline.',
+      };
     case 'storage-damaged':
       return {
         subject: 'A stored file can no longer be read',

@@ -3,6 +3,7 @@
 import type { DisposalBatch, DisposalItem, DisposalStub, ItemDecision, ItemOutcome } from './disposal.js';
 import type { RetentionEvent } from './events.js';
 import type { HoldItem, HoldRef, LegalHold } from './holds.js';
+import type { SubjectAccessItem, SubjectAccessOutcome, SubjectAccessPart, SubjectAccessRequest } from './subject-access.js';
 import type { RecordSeries, SeriesRevision } from './series.js';
 
 /** Where a document sits for retention: its own series and extension, and the collections above it. */
@@ -116,4 +117,30 @@ export interface DisposalRepository {
   everyBatch(): Promise<DisposalBatch[]>;
   /** Every item of every batch that carries a decision, for `audit verify`. */
   everyDecidedItem(): Promise<DisposalItem[]>;
+}
+
+export interface SubjectAccessRepository {
+  insertRequest(request: SubjectAccessRequest): Promise<void>;
+  request(id: string): Promise<SubjectAccessRequest | undefined>;
+  /**
+   * Reads the request locked against every other change to it until the transaction ends (PostgreSQL; SQLite
+   * has one writer), so two changes decided on the same state are made one after the other.
+   */
+  lockRequest(id: string): Promise<SubjectAccessRequest | undefined>;
+  /** The organisation's own requests, open first, then by due date. */
+  requestsOf(organisationId: string): Promise<SubjectAccessRequest[]>;
+  /** The requests another organisation asked this one to search for, open first, then by due date. */
+  requestsAskedOf(organisationId: string): Promise<SubjectAccessRequest[]>;
+  extend(id: string, extension: { dueOn: string; reason: string }): Promise<boolean>;
+  /** Closes an open request; false if it was no longer open. */
+  close(id: string, closing: { outcome: SubjectAccessOutcome; note: string | null; by: string | null; at: string }): Promise<boolean>;
+  insertPart(part: SubjectAccessPart): Promise<void>;
+  parts(requestId: string): Promise<SubjectAccessPart[]>;
+  setPartHold(requestId: string, organisationId: string, holdId: string): Promise<void>;
+  /** Marks the part searched (or, with null, not yet searched again). */
+  setPartSearched(requestId: string, organisationId: string, searched: { at: string; by: string | null } | null): Promise<void>;
+  insertItem(item: SubjectAccessItem): Promise<void>;
+  /** The items of a request, removed ones too, in the order they were added; of one part if `organisationId` is given. */
+  items(requestId: string, organisationId?: string): Promise<SubjectAccessItem[]>;
+  removeItem(itemId: string, removal: { by: string | null; at: string }): Promise<boolean>;
 }

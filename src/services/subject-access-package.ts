@@ -1,0 +1,110 @@
+// The response package of a subject access request: a zip streamed entry by entry, each record's chosen
+// version decrypted only when the zip reaches it (memory does not grow with the records), and an index
+// (index.json and index.csv) saying what each file is, which organisation's it is, and what was withheld
+// and why, so the DPO can account for every record in the response.
+import { PassThrough, type Readable } from 'node:stream';
+import yazl from 'yazl';
+import type { EncryptedBlobs } from '../domain/ports.js';
+import type { Repos } from '../domain/repositories.js';
+import type { SubjectAccessItem, SubjectAccessRequest } from '../domain/records/subject-access.js';
+import type { Document, Organisation, Version } from '../domain/types.js';
+
+/** Why a record in the response is not in the package. */
+export const WITHHELD = {
+  partner_not_in_force: 'The arrangement with the organisation that included it is no longer in force, so its records are not sent.',
+  not_recorded: 'Its inclusion is not recorded in the audit log (the database was changed directly), so it is not sent.',
+  gone: 'The document or version no longer exists.',
+  not_clean: 'The version has not been found clean by the malware scan, so its bytes are not sent.',
+} as const;
+export type WithheldReason = keyof typeof WITHHELD;
+
+export interface ResponseEntry {
+  item: SubjectAccessItem;
+  organisation: Pick<Organisation, 'id' | 'slug' | 'name'>;
+  document: Document | null;
+  version: Version | null;
+  /** The path of the file in the zip, or null when withheld. */
+  path: string | null;
+  /** The version whose bytes go in, or null when withheld. */
+  content: Version | null;
+  withheld: WithheldReason | null;
+}
+
+const EXPORTABLE = new Set(['clean', 'released']);
+
+/** A name safe as one zip path segment (no folders, no control characters). */
+function segment(name: string): string {
+  const safe = name.replace(/[\u0000-\u001f\u007f/\\]/g, '_').replace(/^\.+/, '_').slice(0, 180);
+  return safe.length > 0 ? safe : 'document';
+}
+
+/**
+ * Every record of the response as the package holds it. `partAllowed`: whether decide() lets the requester
+ * receive each part's records now. `recorded`: the inclusions the audit log vouches for, as
+ * `itemId|organisationId|documentId|versionId|addedBy`.
+ */
+export async function responseEntries(repos: Repos, o: {
+  request: SubjectAccessRequest; items: readonly SubjectAccessItem[]; partAllowed: ReadonlyMap<string, boolean>;
+  recorded: ReadonlySet<string>; organisations: ReadonlyMap<string, Organisation>;
+}): Promise<ResponseEntry[]> {
+  const entries: ResponseEntry[] = [];
+  for (const [index, item] of o.items.entries()) {
+    const org = o.organisations.get(item.organisationId);
+    const organisation = { id: item.organisationId, slug: org?.slug ?? item.organisationId, name: org?.name ?? 'Unknown organisation' };
+    const found = await repos.documents.byId(item.documentId);
+    const document = found && found.status !== 'disposed' && found.organisationId === item.organisationId ? found : null;
+    const candidate = document ? await repos.documents.versionById(item.versionId) : undefined;
+    const version = candidate && candidate.documentId === item.documentId ? candidate : null;
+    let withheld: WithheldReason | null = null;
+    if (o.partAllowed.get(item.organisationId) !== true) withheld = 'partner_not_in_force';
+    else if (!o.recorded.has(`${item.id}|${item.organisationId}|${item.documentId}|${item.versionId}|${item.addedBy ?? ''}`)) withheld = 'not_recorded';
+    else if (!document || !version || version.wrappedKey.length === 0) withheld = 'gone';
+    else if (!EXPORTABLE.has(version.scanStatus)) withheld = 'not_clean';
+    const path = withheld === null && document ? `${segment(organisation.slug)}/${String(index + 1).padStart(4, '0')}-${segment(document.name)}` : null;
+    // A partner's record withheld is named only by its organisation: its name is what the partner did not send.
+    const shown = withheld === 'partner_not_in_force' || withheld === 'not_recorded' ? null : document;
+    entries.push({ item, organisation, document: shown, version: shown ? version : null, path, content: withheld === null ? version : null, withheld });
+  }
+  return entries;
+}
+
+const csvField = (value: string | number | null): string => {
+  const s = value === null ? '' : String(value);
+  // Cells a spreadsheet would run as a formula are quoted with a leading apostrophe.
+  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+};
+
+function indexOf(request: SubjectAccessRequest, entries: readonly ResponseEntry[], exportedAt: Date) {
+  return {
+    reference: request.reference, subject: request.subjectName, receivedOn: request.receivedOn, dueOn: request.extendedDueOn ?? request.dueOn,
+    exportedAt: exportedAt.toISOString(),
+    records: entries.map((e) => ({
+      organisation: e.organisation.name, file: e.path, document: e.document?.name ?? null, documentId: e.item.documentId,
+      version: e.version?.number ?? null, size: e.content?.size ?? null, sha256: e.content?.sha256 ?? null, mediaType: e.content?.mediaType ?? null,
+      includedAt: e.item.addedAt, withheld: e.withheld === null ? null : WITHHELD[e.withheld],
+    })),
+  };
+}
+
+/** The zip of these entries, streamed: the index first, then each record's bytes as the zip reaches it. */
+export function responsePackage(blobs: EncryptedBlobs, request: SubjectAccessRequest, entries: readonly ResponseEntry[], exportedAt: Date): Readable {
+  const zip = new yazl.ZipFile();
+  const index = indexOf(request, entries, exportedAt);
+  zip.addBuffer(Buffer.from(`${JSON.stringify(index, null, 2)}\n`), 'index.json');
+  const header = ['organisation', 'file', 'document', 'document_id', 'version', 'size', 'sha256', 'included_at', 'withheld'];
+  const rows = index.records.map((r) => [r.organisation, r.file, r.document, r.documentId, r.version, r.size, r.sha256, r.includedAt, r.withheld].map(csvField).join(','));
+  zip.addBuffer(Buffer.from(`${[header.join(','), ...rows].join('\r\n')}\r\n`), 'index.csv');
+  for (const { item, content, path } of entries) {
+    if (!content || !path) continue;
+    const ref = { blobId: content.blobId, organisationId: content.organisationId, documentId: item.documentId, versionId: content.id, keyId: content.keyId, wrappedKey: content.wrappedKey, size: content.size };
+    // Opened lazily: yazl asks for each stream only when the previous entry is written.
+    zip.addReadStreamLazy(path, { size: content.size }, (cb) => {
+      blobs.openRange(ref).then((stream) => cb(null, stream), (err: unknown) => cb(err, undefined as never));
+    });
+  }
+  zip.end();
+  const out = new PassThrough();
+  (zip.outputStream as Readable).on('error', (err) => out.destroy(err)).pipe(out);
+  return out;
+}

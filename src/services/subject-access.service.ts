@@ -1,0 +1,508 @@
+// Subject access requests: the requesting organisation's DPOs open one, ask the organisations they share
+// services with to search their own records too, extend and close it, and take the response package away.
+// Each organisation's DPOs answer their own part with their own organisation's records: what they put in is
+// held (a legal hold per part) until the request is closed. Every step is asked of AccessService; decide()
+// holds the rules (`subject-access.manage`, `subject-access.respond`, `subject-access.receive`).
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { conflict, invalid, notFound } from '../domain/errors.js';
+import type { Decision, SubjectAccessResource } from '../domain/access/policy.js';
+import type { Clock, EncryptedBlobs } from '../domain/ports.js';
+import type { Repos, Store } from '../domain/repositories.js';
+import { isHoldActive, type LegalHold } from '../domain/records/holds.js';
+import { isCalendarDate, ukDate, type CalendarDate } from '../domain/records/retention.js';
+import {
+  SUBJECT_ACCESS_LIMITS, SUBJECT_ACCESS_OUTCOMES, SUBJECT_ACCESS_REASON_MIN, currentDueOn, dueDate, isRequestOpen, subjectAccessHoldName,
+  type SubjectAccessItem, type SubjectAccessOutcome, type SubjectAccessPart, type SubjectAccessRequest, type WorkingDays,
+} from '../domain/records/subject-access.js';
+import type { Actor, Document, Organisation, Version } from '../domain/types.js';
+import { documentResource, type AccessService } from './access.service.js';
+import { auditEvent } from './audit-events.js';
+import { DECIDED_AGAIN_EVERY_MS, decidedAgainWhileFlowing } from './decided-while-flowing.js';
+import { placeUnderHold } from './holds.service.js';
+import type { IdentityService } from './identity.service.js';
+import type { MailService } from './mail.service.js';
+import { responseEntries, responsePackage, type ResponseEntry } from './subject-access-package.js';
+
+export interface SubjectAccessServiceOptions {
+  store: Store;
+  access: AccessService;
+  clock: Clock;
+  blobs: EncryptedBlobs;
+  identity: IdentityService;
+  /** The working days of an organisation in a region (weekends and its nation's bank holidays off). */
+  workingDaysIn: (region: string) => WorkingDays;
+  mail?: MailService;
+}
+
+export interface NewSubjectAccessRequest {
+  reference?: string | null;
+  subjectName: string;
+  subjectDetails?: string | null;
+  receivedOn: string;
+  /** Organisations (ids) to ask to search their records too: each must share an arrangement in force with the requester. */
+  partnerOrganisationIds?: readonly string[];
+}
+
+/** A record in a response, as the viewer may know it. */
+export interface SubjectAccessItemView {
+  item: SubjectAccessItem;
+  /** Null once the document is gone (it cannot be while its hold stands, unless the hold was released by hand). */
+  documentName: string | null;
+  versionNumber: number | null;
+  size: number | null;
+  /** Whether the version's bytes can go in the package now: scanned clean (or released from quarantine). */
+  exportable: boolean;
+}
+
+export interface SubjectAccessPartView {
+  part: SubjectAccessPart;
+  organisation: Pick<Organisation, 'id' | 'slug' | 'name'>;
+  /** Records in the response (not removed). */
+  items: number;
+}
+
+/** A request as one viewer may see it: the requesting DPOs see every part; a partner's DPOs only their own. */
+export interface SubjectAccessView {
+  request: SubjectAccessRequest;
+  requester: Pick<Organisation, 'id' | 'slug' | 'name'>;
+  /** 'requester': the viewer's organisation received the request; 'partner': it was asked to search. */
+  role: 'requester' | 'partner';
+  dueOn: CalendarDate;
+  parts: SubjectAccessPartView[];
+  /** The records the viewer may see: every part's for the requester (a partner's while its arrangement is in force), their own for a partner. */
+  items: Array<SubjectAccessItemView & { organisationId: string }>;
+  /** Which of the viewer's own steps are open now, for pages to show buttons by (decided by the same rules). */
+  can: { manage: boolean; respond: boolean };
+}
+
+export interface SubjectAccessSummary {
+  request: SubjectAccessRequest;
+  requester: Pick<Organisation, 'id' | 'slug' | 'name'>;
+  role: 'requester' | 'partner';
+  dueOn: CalendarDate;
+  /** For a partner: whether its search is marked finished. */
+  searched: boolean | null;
+}
+
+const EXPORTABLE = new Set(['clean', 'released']);
+const MISSING = 'subject access request';
+
+export class SubjectAccessService {
+  constructor(private readonly o: SubjectAccessServiceOptions) {}
+
+  private get repos(): Repos {
+    return this.o.store.repos;
+  }
+
+  /** Opens a request the actor's organisation received (its DPOs: `subject-access.manage`), asking partners at once if given. */
+  async open(actor: Actor, input: NewSubjectAccessRequest): Promise<SubjectAccessRequest> {
+    const organisationId = actor.organisationId ?? '';
+    const decision = await this.o.access.requireOrganisation(actor, 'subject-access.manage', organisationId, {}, { missing: 'organisation' });
+    const organisation = await this.requireOrganisationRow(organisationId);
+    const subjectName = text(input.subjectName, 'subjectName', SUBJECT_ACCESS_LIMITS.subjectName, 'Give the name of the person the request is about.');
+    const subjectDetails = (input.subjectDetails ?? '').trim();
+    if (subjectDetails.length > SUBJECT_ACCESS_LIMITS.subjectDetails) throw invalid(`The details can be up to ${SUBJECT_ACCESS_LIMITS.subjectDetails} characters.`, { field: 'subjectDetails' });
+    const receivedOn = input.receivedOn.trim();
+    const today = ukDate(this.o.clock.now());
+    if (!isCalendarDate(receivedOn)) throw invalid('Give the date the request was received as YYYY-MM-DD.', { field: 'receivedOn' });
+    if (receivedOn > today) throw invalid('The date the request was received cannot be in the future.', { field: 'receivedOn' });
+    const id = randomUUID();
+    const reference = (input.reference ?? '').trim() || `SAR-${id.slice(0, 8).toUpperCase()}`;
+    if (reference.length > SUBJECT_ACCESS_LIMITS.reference) throw invalid(`The reference can be up to ${SUBJECT_ACCESS_LIMITS.reference} characters.`, { field: 'reference' });
+    const partners = await this.askable(actor, id, input.partnerOrganisationIds ?? []);
+    const now = this.o.clock.now();
+    const request: SubjectAccessRequest = {
+      id, organisationId, reference, subjectName, subjectDetails, receivedOn, dueOn: dueDate(receivedOn, this.o.workingDaysIn(organisation.region)),
+      extendedDueOn: null, extensionReason: null, status: 'open', outcome: null, closeNote: null,
+      openedBy: actor.userId, openedAt: now.toISOString(), closedBy: null, closedAt: null,
+    };
+    await this.o.store.transaction(async (tx) => {
+      await tx.subjectAccess.insertRequest(request);
+      await tx.subjectAccess.insertPart(newPart(request.id, organisationId, actor, now));
+      await tx.audit.insert([auditEvent(actor, 'subject-access.open', { organisationId, ids: { requestId: id, dueOn: request.dueOn } }, decision, now)]);
+      await this.ask(tx, actor, request, organisation, partners, now);
+    });
+    return request;
+  }
+
+  /** Asks more organisations to search their records for an open request. */
+  async askPartners(actor: Actor, requestId: string, organisationIds: readonly string[]): Promise<SubjectAccessView> {
+    const { request } = await this.requireManaged(actor, requestId);
+    if (organisationIds.length === 0) throw invalid('Choose at least one organisation to ask.', { field: 'organisationIds' });
+    const partners = await this.askable(actor, requestId, organisationIds);
+    const organisation = await this.requireOrganisationRow(request.organisationId);
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (tx) => {
+      const locked = await this.lockOpen(tx, request);
+      const asked = new Set((await tx.subjectAccess.parts(requestId)).map((p) => p.organisationId));
+      await this.ask(tx, actor, locked, organisation, partners.filter((p) => !asked.has(p.organisation.id)), now);
+    });
+    return this.get(actor, requestId);
+  }
+
+  /** The requests the actor's organisation received, and those it was asked to search for (its DPOs). */
+  async list(actor: Actor): Promise<SubjectAccessSummary[]> {
+    const organisationId = actor.organisationId ?? '';
+    await this.o.access.requireOrganisation(actor, 'subject-access.manage', organisationId, {}, { missing: 'organisation' });
+    const out: SubjectAccessSummary[] = [];
+    const requester = await this.requireOrganisationRow(organisationId);
+    for (const request of await this.repos.subjectAccess.requestsOf(organisationId)) {
+      out.push({ request, requester: brief(requester), role: 'requester', dueOn: currentDueOn(request), searched: null });
+    }
+    // Asked of this organisation: shown while the arrangement with the requester is in force (a suspension hides them).
+    const asked = await this.repos.subjectAccess.requestsAskedOf(organisationId);
+    const allowed = await this.o.access.can(actor, asked.map((r) => ({ action: 'subject-access.respond' as const, resource: partResource(r, organisationId) })));
+    for (const [i, request] of asked.entries()) {
+      if (!allowed[i]) continue;
+      const part = (await this.repos.subjectAccess.parts(request.id)).find((p) => p.organisationId === organisationId);
+      const org = await this.repos.organisations.byId(request.organisationId);
+      if (!part || !org) continue;
+      out.push({ request, requester: brief(org), role: 'partner', dueOn: currentDueOn(request), searched: part.searchedAt !== null });
+    }
+    return out;
+  }
+
+  /** One request as the actor may see it: its requester's DPOs see it whole; an asked organisation's DPOs their own part. */
+  async get(actor: Actor, requestId: string): Promise<SubjectAccessView> {
+    const request = await this.repos.subjectAccess.request(requestId);
+    if (!request) throw notFound(MISSING);
+    const requester = await this.requireOrganisationRow(request.organisationId);
+    // The requester's own part first, then the partners' in the order they were asked.
+    const parts = (await this.repos.subjectAccess.parts(requestId)).sort((a, b) => Number(b.organisationId === request.organisationId) - Number(a.organisationId === request.organisationId));
+    if (actor.organisationId === request.organisationId) {
+      await this.o.access.requireOrganisation(actor, 'subject-access.manage', request.organisationId, { requestId }, { missing: MISSING });
+      const receivable = await this.o.access.can(actor, parts.map((p) => ({ action: 'subject-access.receive' as const, resource: partResource(request, p.organisationId) })));
+      const shown = new Set(parts.filter((_, i) => receivable[i]).map((p) => p.organisationId));
+      const items = (await this.repos.subjectAccess.items(requestId)).filter((i) => i.removedAt === null && shown.has(i.organisationId));
+      return {
+        request, requester: brief(requester), role: 'requester', dueOn: currentDueOn(request),
+        parts: await this.partViews(parts, items), items: await this.itemViews(items),
+        can: { manage: isRequestOpen(request), respond: isRequestOpen(request) },
+      };
+    }
+    const { part } = await this.requirePart(actor, request, parts);
+    const items = (await this.repos.subjectAccess.items(requestId, part.organisationId)).filter((i) => i.removedAt === null);
+    return {
+      request, requester: brief(requester), role: 'partner', dueOn: currentDueOn(request),
+      parts: await this.partViews([part], items), items: await this.itemViews(items),
+      can: { manage: false, respond: isRequestOpen(request) },
+    };
+  }
+
+  /**
+   * Puts records of the actor's own organisation in its part of the response: each one's current version,
+   * which the actor must be able to download now (so never one above their clearance, outside their reach,
+   * or not yet scanned clean). Each goes under the part's legal hold, made with its first record.
+   */
+  async addItems(actor: Actor, requestId: string, documentIds: readonly string[]): Promise<SubjectAccessItem[]> {
+    const request = await this.repos.subjectAccess.request(requestId);
+    if (!request) throw notFound(MISSING);
+    const { decision } = await this.requirePart(actor, request);
+    const organisationId = actor.organisationId ?? '';
+    const ids = [...new Set(documentIds)];
+    if (ids.length === 0) throw invalid('Choose at least one document to include.', { field: 'documentIds' });
+    if (ids.length > SUBJECT_ACCESS_LIMITS.itemsAtOnce) throw invalid(`Include at most ${SUBJECT_ACCESS_LIMITS.itemsAtOnce} documents at once.`, { field: 'documentIds' });
+    if (!isRequestOpen(request)) throw conflict('This request is closed; nothing more can be included.');
+    const chosen: { document: Document; version: Version }[] = [];
+    for (const id of ids) chosen.push(await this.requireIncludable(actor, request, organisationId, id));
+    const holdDecision = await this.o.access.requireOrganisation(actor, 'records.hold', organisationId, { requestId }, { missing: 'organisation' });
+    const now = this.o.clock.now();
+    const added: SubjectAccessItem[] = [];
+    await this.o.store.transaction(async (tx) => {
+      const locked = await this.lockOpen(tx, request);
+      const part = (await tx.subjectAccess.parts(requestId)).find((p) => p.organisationId === organisationId);
+      if (!part) throw notFound(MISSING);
+      const hold = await this.partHold(tx, actor, locked, part, holdDecision, now);
+      await placeUnderHold(tx, actor, hold, { documents: chosen.map((c) => c.document), collections: [] }, holdDecision, now);
+      const present = new Set((await tx.subjectAccess.items(requestId, organisationId)).filter((i) => i.removedAt === null).map((i) => i.versionId));
+      for (const { document, version } of chosen) {
+        if (present.has(version.id)) continue;
+        const item: SubjectAccessItem = {
+          id: randomUUID(), requestId, organisationId, documentId: document.id, versionId: version.id, addedBy: actor.userId, addedAt: now.toISOString(), removedBy: null, removedAt: null,
+        };
+        await tx.subjectAccess.insertItem(item);
+        added.push(item);
+      }
+      await tx.audit.insert(added.map((item) => auditEvent(actor, 'subject-access.add', {
+        organisationId, ids: { requestId, itemId: item.id, documentId: item.documentId, versionId: item.versionId },
+      }, decision, now)));
+    });
+    return added;
+  }
+
+  /** Takes a record out of the actor's part (it stays under the part's hold until the request is closed). */
+  async removeItem(actor: Actor, requestId: string, itemId: string): Promise<void> {
+    const request = await this.repos.subjectAccess.request(requestId);
+    if (!request) throw notFound(MISSING);
+    const { decision } = await this.requirePart(actor, request);
+    const organisationId = actor.organisationId ?? '';
+    const item = (await this.repos.subjectAccess.items(requestId, organisationId)).find((i) => i.id === itemId && i.removedAt === null);
+    if (!item) throw notFound('record in this request');
+    if (!isRequestOpen(request)) throw conflict('This request is closed; its response can no longer change.');
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (tx) => {
+      await this.lockOpen(tx, request);
+      if (!(await tx.subjectAccess.removeItem(itemId, { by: actor.userId, at: now.toISOString() }))) throw notFound('record in this request');
+      await tx.audit.insert([auditEvent(actor, 'subject-access.remove', { organisationId, ids: { requestId, itemId, documentId: item.documentId } }, decision, now)]);
+    });
+  }
+
+  /** The actor's organisation's search is finished (or, `false`, not after all). */
+  async markSearched(actor: Actor, requestId: string, searched: boolean): Promise<void> {
+    const request = await this.repos.subjectAccess.request(requestId);
+    if (!request) throw notFound(MISSING);
+    const { decision } = await this.requirePart(actor, request);
+    if (!isRequestOpen(request)) throw conflict('This request is closed.');
+    const organisationId = actor.organisationId ?? '';
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (tx) => {
+      await this.lockOpen(tx, request);
+      await tx.subjectAccess.setPartSearched(requestId, organisationId, searched ? { at: now.toISOString(), by: actor.userId } : null);
+      await tx.audit.insert([auditEvent(actor, searched ? 'subject-access.searched' : 'subject-access.search-reopened', { organisationId, ids: { requestId } }, decision, now)]);
+    });
+  }
+
+  /** Extends the time to respond by two further months (once, with the reason the person is told). */
+  async extend(actor: Actor, requestId: string, reason: string): Promise<SubjectAccessRequest> {
+    const { request, decision } = await this.requireManaged(actor, requestId);
+    const why = reason.trim();
+    if (why.length < SUBJECT_ACCESS_REASON_MIN || why.length > SUBJECT_ACCESS_LIMITS.reason) {
+      throw invalid(`Give the reason for the extension, as you will tell the person (at least ${SUBJECT_ACCESS_REASON_MIN} characters).`, { field: 'reason' });
+    }
+    if (!isRequestOpen(request)) throw conflict('This request is closed.');
+    if (request.extendedDueOn !== null) throw conflict(`This request was already extended, to ${request.extendedDueOn}: the law allows two further months at most.`);
+    const organisation = await this.requireOrganisationRow(request.organisationId);
+    const extendedDueOn = dueDate(request.receivedOn, this.o.workingDaysIn(organisation.region), { extended: true });
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (tx) => {
+      await this.lockOpen(tx, request);
+      if (!(await tx.subjectAccess.extend(requestId, { dueOn: extendedDueOn, reason: why }))) throw conflict('This request was extended or closed a moment ago.');
+      await tx.audit.insert([auditEvent(actor, 'subject-access.extend', { organisationId: request.organisationId, ids: { requestId, dueOn: extendedDueOn } }, decision, now)]);
+    });
+    return { ...request, extendedDueOn, extensionReason: why };
+  }
+
+  /**
+   * Closes a request with its outcome. Every part's hold is released with it: the records go back to their
+   * retention schedules. A refusal or withdrawal must say why.
+   */
+  async close(actor: Actor, requestId: string, input: { outcome: string; note?: string | null }): Promise<SubjectAccessRequest> {
+    const { request, decision } = await this.requireManaged(actor, requestId);
+    const outcome = input.outcome as SubjectAccessOutcome;
+    if (!SUBJECT_ACCESS_OUTCOMES.includes(outcome)) throw invalid(`Choose the outcome: ${SUBJECT_ACCESS_OUTCOMES.join(', ')}.`, { field: 'outcome' });
+    const note = (input.note ?? '').trim() || null;
+    if ((outcome === 'refused' || outcome === 'withdrawn') && (note === null || note.length < SUBJECT_ACCESS_REASON_MIN)) {
+      throw invalid(`Say why the request was ${outcome} (at least ${SUBJECT_ACCESS_REASON_MIN} characters).`, { field: 'note' });
+    }
+    if (note !== null && note.length > SUBJECT_ACCESS_LIMITS.reason) throw invalid(`The note can be up to ${SUBJECT_ACCESS_LIMITS.reason} characters.`, { field: 'note' });
+    if (!isRequestOpen(request)) throw conflict('This request is already closed.');
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (tx) => {
+      await this.lockOpen(tx, request);
+      if (!(await tx.subjectAccess.close(requestId, { outcome, note, by: actor.userId, at: now.toISOString() }))) throw conflict('This request was closed a moment ago.');
+      const events = [auditEvent(actor, 'subject-access.close', { organisationId: request.organisationId, ids: { requestId, outcome } }, decision, now)];
+      for (const part of await tx.subjectAccess.parts(requestId)) {
+        if (part.holdId === null) continue;
+        const hold = await tx.holds.byId(part.holdId);
+        if (!hold || !isHoldActive(hold)) continue;
+        // The hold was the request's, so closing the request ends it, a partner's too: that part's records
+        // were kept for this request only. Recorded against the organisation whose hold it was.
+        if (!(await tx.holds.release(hold.id, { at: now.toISOString(), by: actor.userId, reason: `Subject access request ${request.reference} closed (${outcome}).` }))) continue;
+        events.push(auditEvent(actor, 'records.hold.release', { organisationId: hold.organisationId, ids: { holdId: hold.id, requestId } }, decision, now));
+      }
+      await tx.audit.insert(events);
+    });
+    return { ...request, status: 'closed', outcome, closeNote: note, closedBy: actor.userId, closedAt: now.toISOString() };
+  }
+
+  /** Organisations the actor's organisation may ask: those it shares an arrangement in force with. */
+  async askableOrganisations(actor: Actor): Promise<Organisation[]> {
+    const organisationId = actor.organisationId ?? '';
+    if (!(await this.o.access.may(actor, 'subject-access.manage', { kind: 'organisation', organisationId }))) return [];
+    const others = (await this.repos.organisations.list()).filter((o) => o.id !== organisationId);
+    const answers = await this.o.access.can(actor, others.map((o) => ({ action: 'subject-access.receive' as const, resource: { kind: 'subject-access' as const, organisationId, partOrganisationId: o.id } })));
+    return others.filter((_, i) => answers[i]);
+  }
+
+  /**
+   * The response package: a zip of every record the parts put in (the version each chose), with an index
+   * saying what each file is and what was withheld and why. The requester's DPOs only. Each record is
+   * decided again now: a partner's go only while its arrangement is in force, only versions scanned clean,
+   * and only records whose inclusion the audit log records (a row written into the database directly is
+   * withheld, not sent). Audited before the first byte, and decided again as it flows.
+   */
+  async responsePackage(actor: Actor, requestId: string): Promise<{ filename: string; stream: Readable; entries: ResponseEntry[] }> {
+    const { request, decision } = await this.requireManaged(actor, requestId);
+    const parts = await this.repos.subjectAccess.parts(requestId);
+    const receivable = await this.o.access.decisions(actor, parts.map((p) => ({ action: 'subject-access.receive' as const, resource: partResource(request, p.organisationId) })));
+    const items = (await this.repos.subjectAccess.items(requestId)).filter((i) => i.removedAt === null);
+    const recorded = await this.repos.audit.allowedEvents(['subject-access.add'], { documentIds: items.map((i) => i.documentId) });
+    const entries = await responseEntries(this.repos, {
+      request, items,
+      partAllowed: new Map(parts.map((p, i) => [p.organisationId, receivable[i]!.allow])),
+      recorded: new Set(recorded.filter((e) => e.targetIds.requestId === requestId).map((e) => `${e.targetIds.itemId}|${e.targetOrganisationId}|${e.targetIds.documentId}|${e.targetIds.versionId}|${e.actorUserId}`)),
+      organisations: new Map((await this.repos.organisations.list()).map((o) => [o.id, o])),
+    });
+    const now = this.o.clock.now();
+    const included = entries.filter((e) => e.content !== null).length;
+    await this.repos.audit.insert([auditEvent(actor, 'subject-access.export', {
+      organisationId: request.organisationId, ids: { requestId, included: String(included), withheld: String(entries.length - included) },
+    }, decision, now)]);
+    const stream = decidedAgainWhileFlowing(responsePackage(this.o.blobs, request, entries, now), {
+      now: () => this.o.clock.now().getTime(), everyMs: DECIDED_AGAIN_EVERY_MS,
+      decideAgain: async () => {
+        const target = { organisationId: request.organisationId, ids: { requestId } };
+        await this.requireManaged(await this.o.identity.actorNow(actor, 'subject-access.export', target, 'download'), requestId);
+      },
+    });
+    return { filename: `subject-access-${safeFilePart(request.reference)}.zip`, stream, entries };
+  }
+
+  /** The request, if the actor's organisation received it and they are its DPO; otherwise not there (404, audited). */
+  private async requireManaged(actor: Actor, requestId: string): Promise<{ request: SubjectAccessRequest; decision: Decision }> {
+    const request = await this.repos.subjectAccess.request(requestId);
+    if (!request) throw notFound(MISSING);
+    const decision = await this.o.access.requireOrganisation(actor, 'subject-access.manage', request.organisationId, { requestId }, { missing: MISSING });
+    return { request, decision };
+  }
+
+  /** The actor's organisation's part of the request, if it was asked and decide() lets them answer it now; otherwise 404, audited. */
+  private async requirePart(actor: Actor, request: SubjectAccessRequest, known?: readonly SubjectAccessPart[]): Promise<{ part: SubjectAccessPart; decision: Decision }> {
+    const organisationId = actor.organisationId ?? '';
+    const target = { organisationId: request.organisationId, ids: { requestId: request.id } };
+    const part = (known ?? await this.repos.subjectAccess.parts(request.id)).find((p) => p.organisationId === organisationId);
+    if (!part) {
+      await this.o.access.recordRefusal(actor, 'subject-access.respond', target, 'not_asked');
+      throw notFound(MISSING);
+    }
+    const decision = await this.o.access.require(actor, 'subject-access.respond', partResource(request, organisationId), target, { missing: MISSING });
+    return { part, decision };
+  }
+
+  /** The organisations to ask, each one the requester shares an arrangement in force with (refusals audited, 400). */
+  private async askable(actor: Actor, requestId: string, organisationIds: readonly string[]): Promise<{ organisation: Organisation; decision: Decision }[]> {
+    const out: { organisation: Organisation; decision: Decision }[] = [];
+    for (const id of new Set(organisationIds)) {
+      const organisation = await this.repos.organisations.byId(id) ?? await this.repos.organisations.bySlug(id);
+      if (!organisation) throw invalid(`There is no organisation “${id}”.`, { field: 'partnerOrganisationIds' });
+      if (organisation.id === actor.organisationId) continue;
+      const resource: SubjectAccessResource = { kind: 'subject-access', organisationId: actor.organisationId ?? '', partOrganisationId: organisation.id };
+      const decision = await this.o.access.check(actor, 'subject-access.receive', resource, { organisationId: organisation.id, ids: { requestId } });
+      if (!decision.allow) {
+        throw invalid(`${organisation.name} shares no arrangement in force with your organisation, so it cannot be asked to search its records for you.`, { field: 'partnerOrganisationIds' });
+      }
+      out.push({ organisation, decision });
+    }
+    return out;
+  }
+
+  /** Inserts the partners' parts, audited, and tells their DPOs (in-app and by e-mail, without the person's name). */
+  private async ask(tx: Repos, actor: Actor, request: SubjectAccessRequest, requester: Organisation, partners: readonly { organisation: Organisation; decision: Decision }[], now: Date): Promise<void> {
+    for (const { organisation, decision } of partners) {
+      await tx.subjectAccess.insertPart(newPart(request.id, organisation.id, actor, now));
+      await tx.audit.insert([auditEvent(actor, 'subject-access.ask', { organisationId: organisation.id, ids: { requestId: request.id } }, decision, now)]);
+      const dpos = (await tx.users.listByOrganisation(organisation.id)).filter((u) => u.roles.includes('dpo') && !u.disabled);
+      for (const dpo of dpos) {
+        await tx.notifications.insert({
+          id: randomUUID(), userId: dpo.id, organisationId: organisation.id, kind: 'subject-access.asked', documentId: null, versionId: null, createdAt: now.toISOString(), readAt: null,
+          message: `${requester.name} asks your organisation to search its records for subject access request ${request.reference}, due ${currentDueOn(request)}.`,
+        });
+      }
+      await this.o.mail?.queue(tx.jobs, now, dpos.map((u) => u.id), {
+        kind: 'subject-access-partner', requestId: request.id, requesterName: requester.name, reference: request.reference, dueOn: currentDueOn(request),
+      });
+    }
+  }
+
+  /** The request read again under its lock inside the transaction, refused if it closed meanwhile. */
+  private async lockOpen(tx: Repos, request: SubjectAccessRequest): Promise<SubjectAccessRequest> {
+    const locked = await tx.subjectAccess.lockRequest(request.id);
+    if (!locked || !isRequestOpen(locked)) throw conflict('This request was closed a moment ago.');
+    return locked;
+  }
+
+  /** The part's legal hold, placed with its first record (audited as any hold placed). */
+  private async partHold(tx: Repos, actor: Actor, request: SubjectAccessRequest, part: SubjectAccessPart, decision: Decision, now: Date): Promise<LegalHold> {
+    if (part.holdId !== null) {
+      const hold = await tx.holds.byId(part.holdId);
+      if (hold && isHoldActive(hold)) return hold;
+    }
+    const hold: LegalHold = {
+      id: randomUUID(), organisationId: part.organisationId, name: subjectAccessHoldName(request.reference),
+      reason: 'Records included in the response to an open subject access request: kept as they are until the request is closed.',
+      reference: request.reference, createdBy: actor.userId, createdAt: now.toISOString(), releasedAt: null, releasedBy: null, releaseReason: null,
+    };
+    await tx.holds.insert(hold);
+    await tx.subjectAccess.setPartHold(request.id, part.organisationId, hold.id);
+    await tx.audit.insert([auditEvent(actor, 'records.hold.create', { organisationId: part.organisationId, ids: { holdId: hold.id, requestId: request.id } }, decision, now)]);
+    return hold;
+  }
+
+  /** A document of the actor's own organisation whose current version they may download now; otherwise refused as not there (audited). */
+  private async requireIncludable(actor: Actor, request: SubjectAccessRequest, organisationId: string, documentId: string): Promise<{ document: Document; version: Version }> {
+    const found = await this.repos.documents.byId(documentId);
+    const target = { organisationId: found?.organisationId ?? organisationId, ids: { requestId: request.id, documentId } };
+    if (!found || found.status === 'disposed') throw notFound('document');
+    if (found.organisationId !== organisationId) {
+      // Each part answers with its own organisation's records: a partner's documents are that partner's to include.
+      await this.o.access.recordRefusal(actor, 'subject-access.add', target, 'other_organisation');
+      throw notFound('document');
+    }
+    const version = found.currentVersionId ? await this.repos.documents.versionById(found.currentVersionId) : undefined;
+    if (!version) throw notFound('document');
+    await this.o.access.require(actor, 'document.download', { ...documentResource(found), versionScan: version.scanStatus }, target);
+    if (!EXPORTABLE.has(version.scanStatus)) {
+      throw conflict(`“${found.name}” has not been found clean by the malware scan yet; include it once it has.`);
+    }
+    return { document: found, version };
+  }
+
+  private async requireOrganisationRow(id: string): Promise<Organisation> {
+    const organisation = await this.repos.organisations.byId(id);
+    if (!organisation) throw notFound('organisation');
+    return organisation;
+  }
+
+  private async partViews(parts: readonly SubjectAccessPart[], items: readonly SubjectAccessItem[]): Promise<SubjectAccessPartView[]> {
+    const views: SubjectAccessPartView[] = [];
+    for (const part of parts) {
+      const organisation = await this.requireOrganisationRow(part.organisationId);
+      views.push({ part, organisation: brief(organisation), items: items.filter((i) => i.organisationId === part.organisationId).length });
+    }
+    return views;
+  }
+
+  private async itemViews(items: readonly SubjectAccessItem[]): Promise<Array<SubjectAccessItemView & { organisationId: string }>> {
+    const documents = new Map((await this.repos.documents.byIds(items.map((i) => i.documentId))).map((d) => [d.id, d]));
+    const views: Array<SubjectAccessItemView & { organisationId: string }> = [];
+    for (const item of items) {
+      const document = documents.get(item.documentId);
+      const version = document && document.status !== 'disposed' ? await this.repos.documents.versionById(item.versionId) : undefined;
+      views.push({
+        item, organisationId: item.organisationId, documentName: document && document.status !== 'disposed' ? document.name : null,
+        versionNumber: version?.number ?? null, size: version?.size ?? null, exportable: version !== undefined && EXPORTABLE.has(version.scanStatus),
+      });
+    }
+    return views;
+  }
+}
+
+function newPart(requestId: string, organisationId: string, actor: Actor, now: Date): SubjectAccessPart {
+  return { requestId, organisationId, askedBy: actor.userId, askedAt: now.toISOString(), holdId: null, searchedAt: null, searchedBy: null };
+}
+
+function partResource(request: Pick<SubjectAccessRequest, 'organisationId'>, partOrganisationId: string): SubjectAccessResource {
+  return { kind: 'subject-access', organisationId: request.organisationId, partOrganisationId };
+}
+
+const brief = (o: Organisation): Pick<Organisation, 'id' | 'slug' | 'name'> => ({ id: o.id, slug: o.slug, name: o.name });
+
+function text(value: string, field: string, max: number, missing: string): string {
+  const trimmed = value.trim();
+  if (trimmed.length === 0) throw invalid(missing, { field });
+  if (trimmed.length > max) throw invalid(`This can be up to ${max} characters.`, { field });
+  return trimmed;
+}
+
+const safeFilePart = (s: string): string => s.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 80) || 'request';
