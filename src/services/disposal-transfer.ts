@@ -4,12 +4,13 @@
 // when it is downloaded, so approval and execution can refuse to destroy a record that changed since
 // (a new version, a rename, new details) or whose content the package left out.
 import { createHash } from 'node:crypto';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import yazl from 'yazl';
 import type { DisposalBatch, DisposalItem, TransferExport } from '../domain/records/disposal.js';
 import type { EncryptedBlobs } from '../domain/ports.js';
 import type { Repos } from '../domain/repositories.js';
 import type { Document, Version } from '../domain/types.js';
+import { addVersionLazily, zipOutput, zipPathSegment } from './zip-package.js';
 
 /** Settings key of what the batch's last transfer package held (a TransferExport, as JSON): state that must survive a restart. */
 export const transferKey = (batchId: string): string => `disposal.transfer-exported:${batchId}`;
@@ -17,11 +18,7 @@ export const transferKey = (batchId: string): string => `disposal.transfer-expor
 /** Scan verdicts whose bytes may leave the vault. */
 const EXPORTABLE = new Set(['clean', 'released']);
 
-/** A name safe as one zip path segment (no folders, no control characters). */
-function entryName(name: string): string {
-  const safe = name.replace(/[\u0000-\u001f\u007f/\\]/g, '_').replace(/^\.+/, '_').slice(0, 200);
-  return safe.length > 0 ? safe : 'document';
-}
+const entryName = (name: string): string => zipPathSegment(name, 'document');
 
 /** One record as the package holds it: its metadata.json, and its current version when its bytes are exported. */
 export interface TransferEntry {
@@ -80,16 +77,7 @@ export function transferPackage(blobs: EncryptedBlobs, entries: readonly Transfe
   for (const { document, metadata, content } of entries) {
     const folder = document.id;
     zip.addBuffer(Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`), `${folder}/metadata.json`);
-    if (content) {
-      const ref = { blobId: content.blobId, organisationId: content.organisationId, documentId: document.id, versionId: content.id, keyId: content.keyId, wrappedKey: content.wrappedKey, size: content.size };
-      // Opened lazily: yazl asks for each stream only when the previous entry is written.
-      zip.addReadStreamLazy(`${folder}/${entryName(document.name)}`, { size: content.size }, (cb) => {
-        blobs.openRange(ref).then((stream) => cb(null, stream), (err: unknown) => cb(err, undefined as never));
-      });
-    }
+    if (content) addVersionLazily(zip, blobs, content, `${folder}/${entryName(document.name)}`);
   }
-  zip.end();
-  const out = new PassThrough();
-  (zip.outputStream as Readable).on('error', (err) => out.destroy(err)).pipe(out);
-  return out;
+  return zipOutput(zip);
 }

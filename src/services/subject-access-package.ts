@@ -2,12 +2,13 @@
 // version decrypted only when the zip reaches it (memory does not grow with the records), and an index
 // (index.json and index.csv) saying what each file is, which organisation's it is, and what was withheld
 // and why, so the DPO can account for every record in the response.
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import yazl from 'yazl';
 import type { EncryptedBlobs } from '../domain/ports.js';
 import type { Repos } from '../domain/repositories.js';
 import type { SubjectAccessItem, SubjectAccessRequest } from '../domain/records/subject-access.js';
 import type { Document, Organisation, Version } from '../domain/types.js';
+import { addVersionLazily, zipOutput, zipPathSegment } from './zip-package.js';
 
 /** Why a record in the response is not in the package. */
 export const WITHHELD = {
@@ -32,11 +33,7 @@ export interface ResponseEntry {
 
 const EXPORTABLE = new Set(['clean', 'released']);
 
-/** A name safe as one zip path segment (no folders, no control characters). */
-function segment(name: string): string {
-  const safe = name.replace(/[\u0000-\u001f\u007f/\\]/g, '_').replace(/^\.+/, '_').slice(0, 180);
-  return safe.length > 0 ? safe : 'document';
-}
+const segment = (name: string): string => zipPathSegment(name, 'document').slice(0, 180);
 
 /**
  * Every record of the response as the package holds it. `partAllowed`: whether decide() lets the requester
@@ -95,16 +92,6 @@ export function responsePackage(blobs: EncryptedBlobs, request: SubjectAccessReq
   const header = ['organisation', 'file', 'document', 'document_id', 'version', 'size', 'sha256', 'included_at', 'withheld'];
   const rows = index.records.map((r) => [r.organisation, r.file, r.document, r.documentId, r.version, r.size, r.sha256, r.includedAt, r.withheld].map(csvField).join(','));
   zip.addBuffer(Buffer.from(`${[header.join(','), ...rows].join('\r\n')}\r\n`), 'index.csv');
-  for (const { item, content, path } of entries) {
-    if (!content || !path) continue;
-    const ref = { blobId: content.blobId, organisationId: content.organisationId, documentId: item.documentId, versionId: content.id, keyId: content.keyId, wrappedKey: content.wrappedKey, size: content.size };
-    // Opened lazily: yazl asks for each stream only when the previous entry is written.
-    zip.addReadStreamLazy(path, { size: content.size }, (cb) => {
-      blobs.openRange(ref).then((stream) => cb(null, stream), (err: unknown) => cb(err, undefined as never));
-    });
-  }
-  zip.end();
-  const out = new PassThrough();
-  (zip.outputStream as Readable).on('error', (err) => out.destroy(err)).pipe(out);
-  return out;
+  for (const { content, path } of entries) if (content && path) addVersionLazily(zip, blobs, content, path);
+  return zipOutput(zip);
 }
