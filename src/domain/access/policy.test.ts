@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, DocumentStatus, Role, ScanStatus } from '../types.js';
 import type { Action, ContentAction } from './actions.js';
-import { ARRANGEMENT_ACTIONS, CONTENT_ACTIONS, ORGANISATION_ACTIONS, PERSON_ACTIONS } from './actions.js';
+import { ARRANGEMENT_ACTIONS, CONTENT_ACTIONS, ORGANISATION_ACTIONS, PERSON_ACTIONS, SUBJECT_ACCESS_ACTIONS } from './actions.js';
 import type { ArrangementResource, DecisionContext, DocumentResource, Resource } from './policy.js';
 import { decide, reachableOrganisations } from './policy.js';
 import type { ContentResource } from './reference-model.test-support.js';
@@ -780,6 +780,7 @@ function expectedOrganisationDecision(action: (typeof ORGANISATION_ACTIONS)[numb
     case 'quarantine.destroy': return has('security_admin');
     case 'lock.list':
     case 'lock.break': return has('org_admin') || has('security_admin');
+    case 'subject-access.manage': return has('dpo');
     default: return undefined;
   }
 }
@@ -980,6 +981,47 @@ describe('person actions', () => {
   });
 });
 
+describe('subject access actions', () => {
+  // org-a received the request; org-b and org-c may be asked, each while an arrangement between it and org-a is in force.
+  const part = (partOrganisationId: string) => ({ kind: 'subject-access' as const, organisationId: 'org-a', partOrganisationId });
+  const between = (fields: Partial<Arrangement> = {}) => arrangementOf({ id: 'arr-1', hostOrganisationId: 'org-b', partnerOrganisationIds: ['org-a'], serviceArea: 'hr', ...fields });
+
+  it('follow the specification for every role set, side and state of the arrangement', () => {
+    const states: [string, Arrangement[]][] = [
+      ['in force', [between()]], ['in force, the other way round', [between({ hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b'] })]],
+      ['suspended', [between({ status: 'suspended' })]], ['ended', [between({ status: 'ended' })]], ['past its end', [between({ endsAt: NOW.toISOString() })]],
+      ['not yet started', [between({ startsAt: new Date(NOW.getTime() + DAY).toISOString() })]], ['none', []],
+      ['with a third council only', [arrangementOf({ id: 'arr-2', hostOrganisationId: 'org-c', partnerOrganisationIds: ['org-a'] })]],
+    ];
+    const mismatches: string[] = [];
+    for (const action of SUBJECT_ACCESS_ACTIONS) {
+      for (const roles of ROLE_SETS) {
+        for (const [actorOrganisation, partOrganisation] of [['org-a', 'org-a'], ['org-a', 'org-b'], ['org-b', 'org-b'], ['org-b', 'org-a'], ['org-c', 'org-b'], ['org-c', 'org-c']] as const) {
+          for (const [state, arrangements] of states) {
+            // Written out plainly: the DPO of the side the action is about; across organisations, an arrangement in force between the two.
+            const side = action === 'subject-access.respond' ? partOrganisation : 'org-a';
+            const inForceWith = state === 'in force' || state === 'in force, the other way round' ? 'org-b' : state === 'with a third council only' ? 'org-c' : null;
+            const expected = roles.includes('dpo') && actorOrganisation === side && (partOrganisation === 'org-a' || partOrganisation === inForceWith);
+            const got = decide(userOf(actorOrganisation, roles, SERVICE_AREAS, 'OFFICIAL-SENSITIVE'), action, part(partOrganisation), { now: NOW, arrangements, holds: NO_HOLDS });
+            if (got.allow !== expected) mismatches.push(`${action} roles=[${roles.join(',')}] actor=${actorOrganisation} part=${partOrganisation} ${state}: got ${got.allow}`);
+          }
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('examples: a partner DPO answers while the arrangement is in force, granted by it; a records manager never', () => {
+    const context = { now: NOW, arrangements: [between()], holds: NO_HOLDS };
+    expect(decide(userOf('org-b', ['dpo']), 'subject-access.respond', part('org-b'), context)).toEqual({ allow: true, reason: 'dpo', via: 'arr-1' });
+    expect(decide(userOf('org-a', ['dpo']), 'subject-access.receive', part('org-b'), context)).toEqual({ allow: true, reason: 'dpo', via: 'arr-1' });
+    expect(decide(userOf('org-a', ['dpo']), 'subject-access.receive', part('org-a'), context)).toEqual({ allow: true, reason: 'dpo', via: null });
+    expect(decide(userOf('org-b', ['records_manager', 'org_admin']), 'subject-access.respond', part('org-b'), context)).toMatchObject({ allow: false, reason: 'role' });
+    expect(decide(userOf('org-b', ['dpo']), 'subject-access.respond', part('org-b'), { ...context, arrangements: [between({ status: 'suspended' })] })).toMatchObject({ allow: false, reason: 'no_arrangement' });
+    expect(decide(userOf('org-b', ['dpo']), 'subject-access.receive', part('org-b'), context)).toMatchObject({ allow: false, reason: 'other_organisation' });
+  });
+});
+
 /** The organisation actions asked of one item, and the kinds of item. */
 const ITEM_ACTIONS: readonly [Action, Resource['kind']][] = [
   ['quarantine.destroy', 'document'], ['quarantine.release', 'document'], ['quarantine.identify', 'document'], ['quarantine.identify', 'collection'],
@@ -988,10 +1030,12 @@ const ITEM_ACTIONS: readonly [Action, Resource['kind']][] = [
 
 describe('deny by default', () => {
   it('answers every action on every kind of resource, denying an action on the wrong kind', () => {
-    const actions: Action[] = [...CONTENT_ACTION_NAMES, ...ORGANISATION_ACTIONS, ...ARRANGEMENT_ACTIONS, ...PERSON_ACTIONS];
+    const actions: Action[] = [...CONTENT_ACTION_NAMES, ...ORGANISATION_ACTIONS, ...ARRANGEMENT_ACTIONS, ...PERSON_ACTIONS, ...SUBJECT_ACCESS_ACTIONS];
     const family = (a: Action) =>
-      a in CONTENT_ACTIONS ? 'content' : (ORGANISATION_ACTIONS as readonly string[]).includes(a) ? 'organisation' : (PERSON_ACTIONS as readonly string[]).includes(a) ? 'person' : 'arrangement';
-    const resources: Record<'content' | 'organisation' | 'arrangement' | 'person', Resource[]> = {
+      a in CONTENT_ACTIONS ? 'content' : (ORGANISATION_ACTIONS as readonly string[]).includes(a) ? 'organisation' : (PERSON_ACTIONS as readonly string[]).includes(a) ? 'person'
+        : (SUBJECT_ACCESS_ACTIONS as readonly string[]).includes(a) ? 'subject-access' : 'arrangement';
+    const resources: Record<'content' | 'organisation' | 'arrangement' | 'person' | 'subject-access', Resource[]> = {
+      'subject-access': [{ kind: 'subject-access', organisationId: 'org-a', partOrganisationId: 'org-a' }],
       person: [{ kind: 'person', userId: 'someone-else', organisationId: 'org-a' }],
       content: [documentOf({ organisationId: 'org-a' }), { kind: 'collection', id: 'col-1', organisationId: 'org-a', serviceArea: 'payroll', classification: 'OFFICIAL', arrangementId: null }],
       organisation: [{ kind: 'organisation', organisationId: 'org-a' }],
