@@ -37,7 +37,8 @@ const PEOPLE = [
   { local: 'records', name: 'Rob Records', roles: ['records_manager'], teams: [], clearance: 'OFFICIAL-SENSITIVE' },
   { local: 'security', name: 'Sam Security', roles: ['security_admin'], teams: [], clearance: 'OFFICIAL-SENSITIVE' },
   { local: 'auditor', name: 'Aisha Auditor', roles: ['auditor'], teams: [], clearance: 'OFFICIAL-SENSITIVE' },
-  { local: 'dpo', name: 'Dana DPO', roles: ['dpo'], teams: [], clearance: 'OFFICIAL-SENSITIVE' },
+  // On the payroll and HR teams: a DPO answers subject access requests from the records their teams let them read.
+  { local: 'dpo', name: 'Dana DPO', roles: ['dpo'], teams: ['payroll', 'hr'], clearance: 'OFFICIAL-SENSITIVE' },
 ];
 
 const emailOf = (local: string, slug: string) => `${local}@${slug}.example.gov.uk`;
@@ -109,6 +110,16 @@ export async function seedDemo(vault: AppServices, config: Config): Promise<void
         say(`(sample ${name} not stored: ${error instanceof Error ? error.message : String(error)})`);
       });
     }
+  }
+  if (fresh) {
+    // An open subject access request at Fenmarsh, whose personnel files Riverside's HR service manages: Riverside is asked to search too.
+    const dpo = await vault.identity.userByEmail(emailOf('dpo', 'fenmarsh'));
+    const riverside = await vault.identity.organisationBySlug('riverside');
+    const received = new Date(Date.now() - 12 * 86_400_000).toISOString().slice(0, 10);
+    await vault.subjectAccess.open({ ...system, userId: dpo.id, organisationId: dpo.organisationId }, {
+      reference: 'FDC-SAR-0042', subjectName: 'Jordan Example', subjectDetails: 'Former planning officer, personnel file FM0107 (fictional)', receivedOn: received,
+      partnerOrganisationIds: [riverside.id],
+    });
   }
   // Councils added since the demo was first created get their file plan too (existing series are kept).
   await vault.retention.seedAll(system);
