@@ -69,4 +69,12 @@ describe.each(DIALECTS)('the demo on %s', (dialect) => {
     expect(body.hits.map((h) => [h.name, h.organisation.name]).sort()).toEqual([['pay-run-summary-2026-11.csv', 'North Shire Council'], ['payslips-2026-10.csv', 'Riverside Borough Council']]);
     for (const hit of body.hits) expect(hit.snippet.text).toContain('gross');
   });
+
+  it('has an open subject access request at Fenmarsh that Riverside’s DPO is asked to search for, seeded once', async () => {
+    await seed(t);
+    const dpo = await t.vault.identity.userByEmail('dpo@riverside.example.gov.uk');
+    const actor = { kind: 'user' as const, userId: dpo.id, organisationId: dpo.organisationId, roles: dpo.roles, teams: dpo.teams, clearance: dpo.clearance, channel: 'api' as const, clientAddress: null, requestId: null };
+    const asked = await t.vault.subjectAccess.list(actor);
+    expect(asked.map((s) => [s.role, s.request.reference, s.requester.name, s.request.status])).toEqual([['partner', 'FDC-SAR-0042', 'Fenmarsh District Council', 'open']]);
+  });
 });
