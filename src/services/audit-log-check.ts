@@ -1,7 +1,8 @@
 // Checking the audit log against what was signed: the stored tree against every checkpoint (in the
 // database and outside it), every stored event recomputed into the tree, and the rows that are ways in
 // (arrangements, credentials, SCIM tokens, identity providers and links, people's access) and the rows that keep or
-// release records (legal holds, disposal decisions and approvals, where records sit) each backed by its event.
+// release records (legal holds, disposal decisions and approvals, where records sit) and subject access
+// requests each backed by its event.
 // AuditService's signer asks checkHistory before each signature; `audit verify` and the integrity
 // page run checkWholeLog.
 import { unrecordedArrangement } from '../domain/audit/arrangement-record.js';
@@ -13,6 +14,7 @@ import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../
 import { unrecordedCredential } from '../domain/audit/credential-record.js';
 import { GROUP_MAPPING_ACTIONS, IDENTITY_RECORD_ACTIONS, unrecordedGroupMappings, unrecordedIdentityRow } from '../domain/audit/identity-record.js';
 import { PERSON_RECORD_ACTIONS, unrecordedPerson } from '../domain/audit/person-record.js';
+import { SUBJECT_ACCESS_RECORD_ACTIONS, unrecordedSubjectAccessRow } from '../domain/audit/subject-access-record.js';
 import { CompactRange, HASH_SIZE, leafHash, treeRoot, type SubtreeHashes } from '../domain/audit/merkle.js';
 import { openCheckpoint } from '../domain/audit/signed-note.js';
 import { verifyLog, type LogCheck, type LogCheckpoint } from '../domain/audit/verify-log.js';
@@ -122,7 +124,7 @@ const sentence = (message: string): string => `${message.charAt(0).toUpperCase()
 /**
  * The first row the log does not vouch for, if there is one: the tree past its signed prefix not
  * being the tree of its sealed events, a pending event without a valid seal, or an arrangement,
- * credential, identity, group mapping, person, legal hold, disposal decision or approval, placement or bin row no event records. Each check runs only if those before it passed.
+ * credential, identity, group mapping, person, legal hold, subject access, disposal decision or approval, placement or bin row no event records. Each check runs only if those before it passed.
  */
 async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail: UnsignedTail; sequencedSize: number; pendingBatch: number }): Promise<LogCheck | null> {
   const fail = (firstBadSeq: number, problem: string): LogCheck => ({ ok: false, firstBadSeq, problem });
@@ -167,6 +169,14 @@ async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail:
   const holdRows = { holds: await repos.holds.everyHold(), items: await repos.holds.everyItem() };
   const unrecordedHold = unrecordedHoldRow(holdRows, await repos.audit.allowedEvents(HOLD_RECORD_ACTIONS));
   if (unrecordedHold) return fail(o.sequencedSize, unrecordedHold);
+  // Subject access requests, their parts and the records in each response: what a person is sent, and
+  // when. Their events are read before the rows as well as after: the rows must show every step the
+  // first read records, and the second must record every step the rows show.
+  const subjectAccessEvents = () => repos.audit.allowedEvents(SUBJECT_ACCESS_RECORD_ACTIONS);
+  const subjectAccessBefore = await subjectAccessEvents();
+  const subjectAccessRows = { requests: await repos.subjectAccess.everyRequest(), parts: await repos.subjectAccess.everyPart(), items: await repos.subjectAccess.everyItem() };
+  const unrecordedSubjectAccess = unrecordedSubjectAccessRow(subjectAccessRows, await subjectAccessEvents(), subjectAccessBefore);
+  if (unrecordedSubjectAccess) return fail(o.sequencedSize, unrecordedSubjectAccess);
   const disposalRows = { batches: await repos.disposal.everyBatch(), items: await repos.disposal.everyDecidedItem() };
   const unrecordedDisposal = unrecordedDisposalRow(disposalRows, await repos.audit.allowedEvents(DISPOSAL_RECORD_ACTIONS));
   if (unrecordedDisposal) return fail(o.sequencedSize, unrecordedDisposal);

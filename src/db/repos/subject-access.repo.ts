@@ -119,4 +119,16 @@ export class SubjectAccessRepo implements SubjectAccessRepository {
       .where('id', '=', itemId).where('removed_at', 'is', null).executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
+
+  async everyRequest(): Promise<SubjectAccessRequest[]> {
+    return (await this.db.selectFrom('subject_access_requests').selectAll().orderBy('id').execute()).map(toRequest);
+  }
+
+  async everyPart(): Promise<SubjectAccessPart[]> {
+    return (await this.db.selectFrom('subject_access_parts').selectAll().orderBy('request_id').orderBy('organisation_id').execute()).map(toPart);
+  }
+
+  async everyItem(): Promise<SubjectAccessItem[]> {
+    return (await this.db.selectFrom('subject_access_items').selectAll().orderBy('id').execute()).map(toItem);
+  }
 }

@@ -143,4 +143,8 @@ export interface SubjectAccessRepository {
   /** The items of a request, removed ones too, in the order they were added; of one part if `organisationId` is given. */
   items(requestId: string, organisationId?: string): Promise<SubjectAccessItem[]>;
   removeItem(itemId: string, removal: { by: string | null; at: string }): Promise<boolean>;
+  /** Every request, part and item (removed ones too), of every organisation: for `audit verify`. */
+  everyRequest(): Promise<SubjectAccessRequest[]>;
+  everyPart(): Promise<SubjectAccessPart[]>;
+  everyItem(): Promise<SubjectAccessItem[]>;
 }
