@@ -24,6 +24,12 @@ export interface NewHold {
   reference?: string | null;
 }
 
+/** Documents and collections to put under a hold. */
+export interface HoldPlaces {
+  documentIds?: readonly string[];
+  collectionIds?: readonly string[];
+}
+
 /** A hold in the register: the hold and how much it covers. */
 export interface HoldSummary {
   hold: LegalHold;
@@ -55,6 +61,14 @@ export class HoldsService {
 
   /** Places a new (empty) hold in the actor's organisation: records managers and DPOs (`records.hold`). */
   async create(actor: Actor, input: NewHold): Promise<LegalHold> {
+    return (await this.createOver(actor, input, {})).hold;
+  }
+
+  /**
+   * Places a new hold over these documents and collections at once: the hold and what it covers are
+   * written in one transaction, so a refused item leaves no empty hold behind (nothing is placed).
+   */
+  async createOver(actor: Actor, input: NewHold, items: HoldPlaces): Promise<{ hold: LegalHold; added: HoldItem[] }> {
     const organisationId = actor.organisationId ?? '';
     const decision = await this.o.access.requireOrganisation(actor, 'records.hold', organisationId, {}, { missing: 'organisation' });
     const name = input.name.trim();
@@ -68,11 +82,14 @@ export class HoldsService {
       id: randomUUID(), organisationId, name, reason, reference, createdBy: actor.userId, createdAt: now.toISOString(),
       releasedAt: null, releasedBy: null, releaseReason: null,
     };
+    const places = await this.placesFor(actor, hold, items, { required: false });
+    let added: HoldItem[] = [];
     await this.o.store.transaction(async (repos) => {
       await repos.holds.insert(hold);
       await repos.audit.insert([auditEvent(actor, 'records.hold.create', { organisationId, ids: { holdId: hold.id } }, decision, now)]);
+      if (places.documents.length + places.collections.length > 0) added = await placeUnderHold(repos, actor, hold, places, decision, now);
     });
-    return hold;
+    return { hold, added };
   }
 
   /**
@@ -80,16 +97,9 @@ export class HoldsService {
    * records and ones the actor can see; anything else is refused as not there (404, audited), and
    * nothing is added. A collection's hold covers everything in it and below it, later additions included.
    */
-  async addItems(actor: Actor, holdId: string, items: { documentIds?: readonly string[]; collectionIds?: readonly string[] }): Promise<HoldItem[]> {
+  async addItems(actor: Actor, holdId: string, items: HoldPlaces): Promise<HoldItem[]> {
     const { hold, decision } = await this.requireHold(actor, holdId, 'records.hold');
-    const documentIds = [...new Set(items.documentIds ?? [])];
-    const collectionIds = [...new Set(items.collectionIds ?? [])];
-    if (documentIds.length + collectionIds.length === 0) throw invalid('Choose at least one document or collection to place on hold.', { field: 'documentIds' });
-    if (documentIds.length + collectionIds.length > 1000) throw invalid('Place at most 1000 items on hold at once; hold their collection instead.', { field: 'documentIds' });
-    const documents: Document[] = [];
-    for (const id of documentIds) documents.push(await this.requireOwnDocument(actor, hold, id));
-    const collections: Collection[] = [];
-    for (const id of collectionIds) collections.push(await this.requireOwnCollection(actor, hold, id));
+    const { documents, collections } = await this.placesFor(actor, hold, items, { required: true });
     if (!isHoldActive(hold)) throw conflict(`The hold “${hold.name}” was released; place a new hold instead.`);
     const now = this.o.clock.now();
     let added: HoldItem[] = [];
@@ -180,6 +190,19 @@ export class HoldsService {
     const organisationId = actor.organisationId ?? '';
     if (!(await this.o.access.may(actor, 'records.hold', { kind: 'organisation', organisationId }))) return [];
     return (await this.repos.holds.list(organisationId)).filter(isHoldActive);
+  }
+
+  /** The documents and collections asked for, each one the hold's organisation's own and one the actor can see (refused as not there otherwise, audited). */
+  private async placesFor(actor: Actor, hold: LegalHold, items: HoldPlaces, o: { required: boolean }): Promise<{ documents: Document[]; collections: Collection[] }> {
+    const documentIds = [...new Set(items.documentIds ?? [])];
+    const collectionIds = [...new Set(items.collectionIds ?? [])];
+    if (o.required && documentIds.length + collectionIds.length === 0) throw invalid('Choose at least one document or collection to place on hold.', { field: 'documentIds' });
+    if (documentIds.length + collectionIds.length > 1000) throw invalid('Place at most 1000 items on hold at once; hold their collection instead.', { field: 'documentIds' });
+    const documents: Document[] = [];
+    for (const id of documentIds) documents.push(await this.requireOwnDocument(actor, hold, id));
+    const collections: Collection[] = [];
+    for (const id of collectionIds) collections.push(await this.requireOwnCollection(actor, hold, id));
+    return { documents, collections };
   }
 
   /** A hold of an organisation where the actor may do `action`; otherwise not there (404, audited). */

@@ -51,4 +51,26 @@ describe.each(DIALECTS)('hold commands on %s', (dialect) => {
       await closeKeepingData(v);
     }
   });
+
+  it('places nothing when one of the items cannot be held: no empty hold is left in the register', { timeout: 300_000 }, async () => {
+    let v = await place.open();
+    const org = await createOrganisation(v.vault, { areas: { finance: 'OFFICIAL' } });
+    const other = await createOrganisation(v.vault, { areas: { finance: 'OFFICIAL' } });
+    const manager = await org.user({ roles: ['records_manager'] });
+    const member = await org.user({ teams: ['finance'] });
+    const stranger = await other.user({ teams: ['finance'] });
+    const own = (await upload(v.app, member, org.collections.finance!, 'ours.txt', 'ours\n')).json();
+    const theirs = (await upload(v.app, stranger, other.collections.finance!, 'theirs.txt', 'theirs\n')).json();
+    await closeKeepingData(v);
+    const run = (args: string[]) => runCli(['--data', place.dataDir, ...args], { env: place.env });
+    const refused = await run(['hold', 'add', '--org', org.slug, '--name', 'Jones v Council', '--reason', 'Employment tribunal claim', '--documents', `${own.id},${theirs.id}`, '--as', manager.email]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('No document with that id exists, or you do not have access to it.');
+    v = await place.open();
+    try {
+      expect((await v.vault.store.repos.holds.list(org.id)).map((h) => h.name)).toEqual([]);
+    } finally {
+      await closeKeepingData(v);
+    }
+  });
 });

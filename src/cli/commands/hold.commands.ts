@@ -42,10 +42,10 @@ export function registerHoldCommands(program: Command): void {
         const actor = await actorNamed(vault, opts.as);
         const org = await vault.identity.organisationBySlug(opts.org);
         if (actor.organisationId !== org.id) throw new Error(`${opts.as} is not in ${opts.org}: a hold is placed by the organisation's own records managers and DPOs.`);
-        const created = await vault.holds.create(actor, { name: opts.name, reason: opts.reason, reference: opts.reference ?? null });
         const documentIds = opts.documents ? list(opts.documents) : [];
         const collectionIds = opts.collections ? list(opts.collections) : [];
-        const added = documentIds.length + collectionIds.length > 0 ? await vault.holds.addItems(actor, created.id, { documentIds, collectionIds }) : [];
+        // One transaction: an item that cannot be held leaves no empty hold behind.
+        const { hold: created, added } = await vault.holds.createOver(actor, { name: opts.name, reason: opts.reason, reference: opts.reference ?? null }, { documentIds, collectionIds });
         return { created, added: added.length };
       });
       say(`Hold "${placed.created.name}" placed${placed.added ? ` over ${placed.added} item(s)` : ''}.`);
