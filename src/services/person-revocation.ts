@@ -15,12 +15,21 @@ export async function revokePersonAccess(repos: Repos, actor: Actor, user: User,
   await repos.sessions.deleteForUser(user.id);
   // An unused invitation link sets a first password: a credential too, which re-enabling must not revive.
   await repos.mail.withdrawInvitations(user.id);
+  return (await revokeCredentialsOf(repos, actor, user, decision, now, ids)) + (await revokeScimTokensMadeBy(repos, actor, user, decision, now, ids));
+}
+
+/**
+ * Revokes every live API token and WebDAV app password of `user` inside the caller's transaction, each
+ * audited as `credential.revoke`: when they are switched off, and when their password changes (whoever
+ * knew the old one may have made a credential with it, which must not outlive it). Returns how many.
+ */
+export async function revokeCredentialsOf(repos: Repos, actor: Actor, user: User, decision: Pick<Decision, 'allow' | 'reason' | 'via'>, now: Date, ids: Record<string, string> = {}): Promise<number> {
   const live = (await repos.users.listCredentials(user.id)).filter((c) => c.revokedAt === null);
   for (const credential of live) await repos.users.revokeCredential(credential.id, now.toISOString());
   if (live.length > 0) {
     await repos.audit.insert(live.map((c) => auditEvent(actor, 'credential.revoke', { organisationId: user.organisationId, ids: { ...ids, userId: user.id, credentialId: c.id } }, decision, now)));
   }
-  return live.length + (await revokeScimTokensMadeBy(repos, actor, user, decision, now, ids));
+  return live.length;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Clock, PasswordHasher } from '../domain/ports.js';
 import type { Actor, User } from '../domain/types.js';
 import type { Store, ThrottlePlace } from '../domain/repositories.js';
 import { auditEvent } from './audit-events.js';
+import { revokeCredentialsOf } from './person-revocation.js';
 import { actorFor, type IdentityService, type RequestInfo } from './identity.service.js';
 
 export type SessionStage = 'mfa' | 'mfa_setup' | 'active';
@@ -243,7 +244,9 @@ export class WebSessionsService {
 
   /**
    * Changes the signed-in person's password (at least 12 characters, no composition rules, not a
-   * common one). Every other session of theirs ends; this one is replaced by a fresh id.
+   * common one). Every other session of theirs ends, and every API token and WebDAV app password they
+   * have is revoked (audited): a password changed because someone else learned it must not leave that
+   * someone a token made with it. This session is replaced by a fresh id.
    */
   async changePassword(session: WebSession, current: string, next: string, request: RequestInfo): Promise<string> {
     const actor = actorFor(session.user, request);
@@ -259,8 +262,12 @@ export class WebSessionsService {
     checkPasswordStrength(next);
     if (next === current) throw invalid('Choose a password different from your current one.', { field: 'password' });
     const passwordHash = await this.o.passwords.hash(next);
-    await this.repos.users.update(session.user.id, { passwordHash });
-    await this.repos.sessions.deleteForUser(session.user.id);
+    const now = this.o.clock.now();
+    await this.o.store.transaction(async (repos) => {
+      await repos.users.update(session.user.id, { passwordHash });
+      await repos.sessions.deleteForUser(session.user.id);
+      await revokeCredentialsOf(repos, actor, session.user, { allow: true, reason: 'password_changed', via: null }, now);
+    });
     const sessionId = await this.create(session.user, 'active');
     await this.audit(actor, 'auth.password-change', session.user, true, 'self');
     return sessionId;

@@ -271,8 +271,12 @@ describe.each(DIALECTS)('web interface security on %s', (dialect) => {
     expect(session.secure).toBeFalsy();
   });
 
-  it('changes a password only to one of 12+ characters that is not common, and ends other sessions', async () => {
+  it('changes a password only to one of 12+ characters that is not common, ends other sessions and revokes tokens and app passwords', async () => {
     const member = await addPerson(t.vault, org.slug, { teams: ['hr'] });
+    // Made with the old password (by whoever knew it): they must not outlive it.
+    const token = await t.vault.identity.createCredential(systemActor(), member.id, 'api_token', 'script');
+    const appPassword = await t.vault.identity.createCredential(systemActor(), member.id, 'app_password', 'laptop');
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/collections', headers: { authorization: `Bearer ${token.secret}` } })).statusCode).toBe(200);
     const elsewhere = new FormClient(base);
     await elsewhere.signIn(member.email);
     const client = new FormClient(base);
@@ -291,9 +295,19 @@ describe.each(DIALECTS)('web interface security on %s', (dialect) => {
     expect(common.text).toContain('too common');
     expect((await attempt('not my password', 'a brand new long passphrase')).status).toBe(400);
     // No composition rules: lower-case words and spaces are fine.
+    // Refused attempts revoked nothing.
+    expect((await t.vault.store.repos.users.listCredentials(member.id)).map((c) => c.revokedAt)).toEqual([null, null]);
     const ok = await attempt(PASSWORD, 'correct horse battery staple');
     expect(ok.status).toBe(303);
-    expect((await client.get('/account')).status).toBe(200);
+    const after = await client.get('/account?done=password');
+    expect(after.status).toBe(200);
+    expect(after.text).toContain('Your API tokens and WebDAV app passwords were revoked');
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/collections', headers: { authorization: `Bearer ${token.secret}` } })).statusCode).toBe(401);
+    const basic = Buffer.from(`${member.email}:${appPassword.secret}`).toString('base64');
+    expect((await t.app.inject({ method: 'PROPFIND' as 'GET', url: '/dav/', headers: { authorization: `Basic ${basic}`, depth: '0' } })).statusCode).toBe(401);
+    await t.vault.audit.flush();
+    const revoked = await t.vault.store.db.selectFrom('audit_events').select(['reason', 'target_ids']).where('action', '=', 'credential.revoke').where('actor_user_id', '=', member.id).execute();
+    expect(revoked.map((r) => r.reason)).toEqual(['password_changed', 'password_changed']);
     expect((await elsewhere.get('/')).status).toBe(303);
     const fresh = new FormClient(base);
     expect(await fresh.signIn(member.email, 'correct horse battery staple')).toContain('Welcome');

@@ -14,7 +14,7 @@ const CREDENTIAL_NAME_MAX = 100;
 const DONE: Record<string, string> = {
   updated: 'The changes were saved.', disabled: 'The account was disabled and its sessions ended.', enabled: 'The account was enabled.',
   'mfa-reset': 'Two-factor authentication was reset: they will set it up again at their next sign-in.', revoked: 'The credential was revoked.',
-  password: 'Your password was changed. You were signed out everywhere else.',
+  password: 'Your password was changed. You were signed out everywhere else. Your API tokens and WebDAV app passwords were revoked: create new ones below where you still need them.',
   broken: 'The lock was broken. Its holder can no longer write with it.',
   released: 'The version was released.', destroyed: 'The version was destroyed: its key is gone and it can never be read.',
 };
