@@ -33,16 +33,17 @@ export interface WebContext {
   brand: Brand;
 }
 
-interface OrganisationPages { users: boolean; quarantine: boolean; locks: boolean; audit: boolean; checkpoints: boolean; holds: boolean; disposal: boolean; filePlan?: boolean; storage?: boolean; branding?: boolean; identity?: boolean }
+interface OrganisationPages { users: boolean; quarantine: boolean; locks: boolean; audit: boolean; checkpoints: boolean; holds: boolean; disposal: boolean; filePlan?: boolean; storage?: boolean; branding?: boolean; identity?: boolean; subjectAccess?: boolean }
 
 /** One question per navigation item that the person's organisation role decides, asked in one call. */
 async function organisationPages(ui: Ui, actor: Actor, organisationId: string): Promise<OrganisationPages> {
   const own = { kind: 'organisation' as const, organisationId };
-  const actions = ['organisation.manage-users', 'quarantine.list', 'lock.list', 'audit.read', 'audit.checkpoints', 'records.read', 'storage.read', 'organisation.brand', 'organisation.identity'] as const;
-  const [users, quarantine, locks, audit, checkpoints, records, storage, branding, identity] = await ui.vault.access.can(actor, actions.map((action) => ({ action, resource: own })));
+  const actions = ['organisation.manage-users', 'quarantine.list', 'lock.list', 'audit.read', 'audit.checkpoints', 'records.read', 'storage.read', 'organisation.brand', 'organisation.identity', 'subject-access.manage'] as const;
+  const [users, quarantine, locks, audit, checkpoints, records, storage, branding, identity, subjectAccess] = await ui.vault.access.can(actor, actions.map((action) => ({ action, resource: own })));
   return {
     users: users === true, quarantine: quarantine === true, locks: locks === true, audit: audit === true, checkpoints: checkpoints === true,
     holds: records === true, disposal: records === true, filePlan: records === true, storage: storage === true, branding: branding === true, identity: identity === true,
+    subjectAccess: subjectAccess === true,
   };
 }
 
@@ -153,6 +154,7 @@ function navigation(web: WebContext | null, path: string): NavItem[] {
   if (may.audit) items.push({ href: '/audit', text: 'Audit' });
   else if (may.checkpoints) items.push({ href: '/audit/verify', text: 'Audit' });
   if (may.holds) items.push({ href: '/holds', text: 'Legal holds' });
+  if (may.subjectAccess) items.push({ href: '/subject-access', text: 'Subject access' });
   items.push({ href: '/account', text: 'Your account' });
   const best = items.filter((i) => (i.href === '/' ? path === '/' : path === i.href || path.startsWith(`${i.href}/`) || path.startsWith(`${i.href}?`))).at(-1);
   return items.map((i) => ({ ...i, active: i === best }));

@@ -28,6 +28,7 @@ import { organisationBrandingPages } from './organisation-branding.routes.js';
 import { recordsPages } from './records.routes.js';
 import { samlPages } from './saml.routes.js';
 import { searchPages } from './search.routes.js';
+import { subjectAccessPages } from './subject-access.routes.js';
 import { uploadPages } from './upload.routes.js';
 import { ASSETS_DIR, GOVUK_DIST, createViews } from './views.js';
 import { scimPages } from './scim.routes.js';
@@ -93,6 +94,7 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
     await web.register(storagePages(ui));
     await web.register(organisationBrandingPages(ui));
     await web.register(searchPages(ui));
+    await web.register(subjectAccessPages(ui));
     await web.register(mailPages(ui));
     await web.register(scimPages(ui));
   });
