@@ -196,7 +196,17 @@ describe.each(DIALECTS)('subject access request pages on %s', (dialect) => {
   it('gives staff who are not DPOs no link and 404 on every page, and a partner’s DPO 404 once the arrangement is suspended', async () => {
     const w = await world();
     const { client: dpo } = await signedIn(w.dpo);
-    const url = await open(dpo, { subjectName: 'Sam Smith', receivedOn: ukDate(new Date()), partners: w.host.id });
+    // Opened without partners, then the partner asked from the request's page (none chosen: the service's message).
+    const url = await open(dpo, { subjectName: 'Sam Smith', receivedOn: ukDate(new Date()) });
+    const opened = await dpo.get(url);
+    expect(opened.text).toContain(`action="${url}/partners"`);
+    expect(opened.text).toContain(`value="${w.host.id}"`);
+    const noneAsked = await dpo.post(`${url}/partners`, { _csrf: FormClient.csrf(opened.text) });
+    expect(noneAsked.status).toBe(400);
+    expect(noneAsked.text).toContain('<a href="#partners">Choose at least one organisation to ask.</a>');
+    const askedHost = await dpo.post(`${url}/partners`, { _csrf: FormClient.csrf(opened.text), partners: w.host.id });
+    expect(askedHost.location).toBe(`${url}?done=asked`);
+    expect((await dpo.get(url)).text).not.toContain(`action="${url}/partners"`);
     const { client: member, home } = await signedIn(w.member);
     expect(home).not.toContain('href="/subject-access"');
     for (const path of ['/subject-access', '/subject-access/new', url, `${url}?q=Smith`]) {
@@ -226,9 +236,11 @@ describe.each(DIALECTS)('subject access request pages on %s', (dialect) => {
     expect(register.status).toBe(200);
     expect(register.text).not.toContain(url);
     expect(register.text).toContain('No partner has asked your organisation to search its records.');
-    // Nor is the suspended partner offered to be asked again.
-    const page = await dpo.get(url);
-    expect(page.text).not.toContain(`action="${url}/partners"`);
+    // Nor is the suspended partner offered for a new request.
+    const form = await dpo.get('/subject-access/new');
+    expect(form.status).toBe(200);
+    expect(form.text).not.toContain(`value="${w.host.id}"`);
+    expect(form.text).toContain('there is no partner to ask');
   });
 
   it('escapes what a DPO typed everywhere it is shown, and shows an overdue request as overdue', async () => {
