@@ -3,16 +3,23 @@
 // only its own records), includes one and marks its search done; the requester downloads the response package
 // by a CSRF-checked POST only. Staff who are not DPOs get 404 on every page and no navigation link; a partner's
 // DPO gets 404 once the arrangement is suspended; what a DPO types is escaped everywhere it is shown.
-import { describe, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { daysLeft } from '../../src/domain/records/subject-access.js';
 import { ukDate } from '../../src/domain/records/retention.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, createPartnership, upload } from '../support/vault.js';
 import { unzip } from '../support/zip.js';
-import { FormClient, addPerson } from './support.js';
+import { FormClient, PASSWORD, addPerson, launchBrowser, seriousViolations, type TestBrowser } from './support.js';
 
 const clamd = useClamd();
+let chrome: TestBrowser;
+beforeAll(async () => {
+  chrome = await launchBrowser();
+});
+afterAll(async () => {
+  await chrome?.close();
+});
 const HOSTILE = `<script>alert(1)</script>&"'`;
 const ESCAPED = '&lt;script&gt;alert(1)&lt;/script&gt;&amp;&quot;&#39;';
 const word = (stem: string): string => stem + Math.random().toString(36).replace(/[^a-z]/g, '').slice(0, 8);
@@ -279,4 +286,28 @@ describe.each(DIALECTS)('subject access request pages on %s', (dialect) => {
     expect(refused.text).toContain(`value="${ESCAPED}"`);
     expect(refused.text).toContain(`>${ESCAPED}</textarea>`);
   });
+
+  it('has no serious accessibility problems on the register, the form and a request’s page, for either side', async () => {
+    const w = await world();
+    const { client } = await signedIn(w.dpo);
+    const url = await open(client, { subjectName: w.shared, receivedOn: '2026-01-05', partners: w.host.id });
+    for (const [user, paths] of [[w.dpo, ['/subject-access', '/subject-access/new', url]], [w.hostDpo, ['/subject-access', url]]] as const) {
+      const context = await chrome.browser.newContext({ baseURL: base });
+      try {
+        const page = await context.newPage();
+        page.setDefaultTimeout(15_000);
+        await page.goto('/sign-in');
+        await page.fill('#email', user.email);
+        await page.fill('#password', PASSWORD);
+        await page.click('#sign-in');
+        await page.waitForSelector('#header-search');
+        for (const path of paths) {
+          expect((await page.goto(path))?.status(), path).toBe(200);
+          expect(await seriousViolations(page), path).toEqual([]);
+        }
+      } finally {
+        await context.close();
+      }
+    }
+  }, 60_000);
 });
