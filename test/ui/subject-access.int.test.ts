@@ -115,9 +115,13 @@ describe.each(DIALECTS)('subject access request pages on %s', (dialect) => {
     expect(asked.text).toContain(`Test ${w.partner.slug}`);
     expect(asked.text).toContain('Not done');
 
-    // Its page searches for the person's name by default, and shows its own record only (the host's DPO may
-    // read the partner's payslip through the arrangement, but it is not theirs to include).
-    const hostPage = await hostDpo.get(url);
+    // Its page offers a search for the person's name (run only when sent), and shows its own records only (the
+    // host's DPO may read the partner's payslip through the arrangement, but it is not theirs to include).
+    const unsearched = await hostDpo.get(url);
+    expect(unsearched.status).toBe(200);
+    expect(unsearched.text).toContain(`id="q" name="q" type="text" value="${w.shared}"`);
+    expect(unsearched.text).not.toContain(`value="${w.held}"`);
+    const hostPage = await hostDpo.get(`${url}?q=${encodeURIComponent(w.shared)}`);
     expect(hostPage.status).toBe(200);
     expect(hostPage.text).toContain(`value="${w.shared}"`);
     expect(hostPage.text).toContain(`value="${w.held}"`);
@@ -135,10 +139,10 @@ describe.each(DIALECTS)('subject access request pages on %s', (dialect) => {
     const none = await hostDpo.post(`${url}/items`, { _csrf: csrf });
     expect(none.status).toBe(400);
     expect(none.text).toContain('<a href="#documentIds">Choose at least one document to include.</a>');
-    const added = await hostDpo.post(`${url}/items`, { _csrf: csrf, documentIds: w.held });
+    const added = await hostDpo.post(`${url}/items`, { _csrf: csrf, documentIds: w.held, q: w.shared });
     expect(added.status, added.text.slice(0, 600)).toBe(303);
-    expect(added.location).toBe(`${url}?done=added`);
-    const withItem = await hostDpo.get(url);
+    expect(added.location).toBe(`${url}?done=added&q=${encodeURIComponent(w.shared)}`);
+    const withItem = await hostDpo.get(added.location!);
     expect(withItem.text).toMatch(/<a class="govuk-link" href="\/documents\/[0-9a-f-]{36}">overtime-claims.txt<\/a>/);
     expect(withItem.text).toContain(`action="${url}/remove"`);
     expect(withItem.text).toContain('Already included');

@@ -94,7 +94,10 @@ export const subjectAccessPages = (ui: Ui): FastifyPluginAsync => async (app) =>
     }
   });
 
-  /** A request's page; `q` (GET) is the search for records to include, the subject's name until one is typed. */
+  /**
+   * A request's page; `q` (GET) is the search for records to include. The box starts with the person's name,
+   * and searches only when sent: every search is audited, and a page view is not a search.
+   */
   const requestPage = async (request: FastifyRequest, reply: FastifyReply, id: string, extra: Record<string, unknown> = {}, status = 200) => {
     const web = signedIn(request);
     const view = await ui.vault.subjectAccess.get(web.actor, id);
@@ -116,7 +119,7 @@ export const subjectAccessPages = (ui: Ui): FastifyPluginAsync => async (app) =>
       const typed = typeof query.q === 'string';
       const q = (typed ? query.q! : view.request.subjectName).trim();
       search = { q, hits: [], searched: false };
-      if (q) {
+      if (q && typed) {
         try {
           const response = await ui.vault.search.search(web.actor, { q, filters: { organisationId: web.organisation.id }, sort: 'relevance', page: 1 }, 'web');
           const included = new Set(view.items.filter((i) => i.organisationId === web.organisation.id).map((i) => i.item.documentId));
@@ -146,7 +149,9 @@ export const subjectAccessPages = (ui: Ui): FastifyPluginAsync => async (app) =>
       requireCsrf(ui, request, one(request.body?._csrf));
       try {
         const done = await act(ui, request);
-        return reply.redirect(`/subject-access/${encodeURIComponent(request.params.id)}?done=${done}`, 303);
+        // Back to the same search after including from it (the include form carries its words).
+        const q = one(request.body?.q).trim();
+        return reply.redirect(`/subject-access/${encodeURIComponent(request.params.id)}?done=${done}${q ? `&q=${encodeURIComponent(q)}` : ''}`, 303);
       } catch (error) {
         if (!handled(error)) throw error;
         const [problem] = errorList(error, field);
