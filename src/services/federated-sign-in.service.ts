@@ -117,8 +117,9 @@ export class FederatedSignInService {
     }
 
     const state = await repos.users.signInState(user.id);
-    const stage: SessionStage = providerDidMfa(provider, identity) ? 'active' : state?.mfa_enabled ? 'mfa' : mfaRequired(user.roles) ? 'mfa_setup' : 'active';
-    const sessionId = await this.o.webSessions.startVerifiedSession(user, stage, request, providerDidMfa(provider, identity) ? `${how}+provider_mfa` : how, previousSessionId);
+    const providerMfa = providerDidMfa(provider, identity);
+    const stage: SessionStage = providerMfa ? 'active' : state?.mfa_enabled ? 'mfa' : mfaRequired(user.roles) ? 'mfa_setup' : 'active';
+    const sessionId = await this.o.webSessions.startVerifiedSession(user, stage, request, providerMfa ? `${how}+provider_mfa` : how, previousSessionId, { providerMfa });
     return { sessionId, stage, user };
   }
 

@@ -8,7 +8,7 @@ import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock, PasswordHasher } from '../domain/ports.js';
 import type { Actor, Channel, Classification, CredentialRef, Organisation, Role, User } from '../domain/types.js';
 import { CLASSIFICATIONS, ROLES } from '../domain/types.js';
-import type { Repos, Store } from '../domain/repositories.js';
+import type { Repos, SessionRow, Store } from '../domain/repositories.js';
 import type { Decision } from '../domain/access/policy.js';
 import type { AccessService } from './access.service.js';
 import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
@@ -214,8 +214,12 @@ export class IdentityService {
     }
     if (actor.credential) {
       const credential = actor.credential;
+      // A session whose provider vouched for MFA at sign-in has had its second factor, if not Strongroom's.
+      let secondFactorDone = false;
       if (credential.kind === 'session') {
-        if (!(await this.sessionHolds(credential.id, user.id))) {
+        const session = await this.sessionHolding(credential.id, user.id);
+        secondFactorDone = session?.providerMfa === true;
+        if (!session) {
           throw await this.refuseNow(actor, action, target, 'session_ended', new DomainError('UNAUTHENTICATED', `You were signed out ${words.meanwhile}, ${words.outcome}. Sign in and ${words.again}.`));
         }
       } else {
@@ -226,7 +230,7 @@ export class IdentityService {
         }
       }
       // A web session whose person now needs a second factor is sent to set one up; a token stops working.
-      if (!credentialsUsable(user)) {
+      if (!credentialsUsable(user) && !secondFactorDone) {
         throw await this.refuseNow(actor, action, target, 'mfa_not_set_up', credential.kind === 'session'
           ? new DomainError('UNAUTHENTICATED', `Your role now needs two-factor authentication, ${words.outcome}. Set it up, then ${words.againThis}.`)
           : mfaNotSetUp());
@@ -235,10 +239,10 @@ export class IdentityService {
     return { ...actor, organisationId: user.organisationId, roles: user.roles, teams: user.teams, clearance: user.clearance };
   }
 
-  /** Whether the web session (by the hash of its id) still exists, is fully signed in, is the person's, and is within its lifetime. */
-  private async sessionHolds(idHash: string, userId: string): Promise<boolean> {
+  /** The web session (by the hash of its id) if it still exists, is fully signed in, is the person's, and is within its lifetime. */
+  private async sessionHolding(idHash: string, userId: string): Promise<SessionRow | null> {
     const row = await this.o.store.repos.sessions.byHash(idHash);
-    return row !== undefined && row.userId === userId && row.stage === 'active' && Date.parse(row.expiresAt) > this.o.clock.now().getTime();
+    return row !== undefined && row.userId === userId && row.stage === 'active' && Date.parse(row.expiresAt) > this.o.clock.now().getTime() ? row : null;
   }
 
   private async refuseNow(actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }, reason: string, error: DomainError): Promise<DomainError> {

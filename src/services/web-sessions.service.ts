@@ -22,6 +22,8 @@ export interface WebSession {
   stage: SessionStage;
   csrfToken: string;
   createdAt: string;
+  /** The identity provider vouched for the second factor at sign-in: MFA was done, though not Strongroom's. */
+  providerMfa: boolean;
 }
 
 export interface WebSessionsOptions {
@@ -125,9 +127,9 @@ export class WebSessionsService {
    * (services/federated-sign-in.service.ts decided who and at which stage). Like signIn(), any session
    * presented is destroyed first, so a planted id never survives sign-in.
    */
-  async startVerifiedSession(user: User, stage: SessionStage, request: RequestInfo, how: string, previousSessionId?: string): Promise<string> {
+  async startVerifiedSession(user: User, stage: SessionStage, request: RequestInfo, how: string, previousSessionId?: string, options: { providerMfa?: boolean } = {}): Promise<string> {
     if (previousSessionId) await this.repos.sessions.delete(sha256(previousSessionId));
-    const sessionId = await this.create(user, stage);
+    const sessionId = await this.create(user, stage, { providerMfa: options.providerMfa === true && stage === 'active' });
     await this.audit(actorFor(user, request), stage === 'active' ? 'auth.sign-in' : 'auth.federated', user, true, stage === 'active' ? how : `${how};${stage}`);
     return sessionId;
   }
@@ -221,8 +223,8 @@ export class WebSessionsService {
       await this.repos.sessions.delete(idHash);
       return null;
     }
-    // Someone given an MFA role while signed in must set MFA up before going on.
-    if (row.stage === 'active' && mfaRequired(user.roles) && !user.mfaEnabled) {
+    // Someone given an MFA role while signed in must set MFA up before going on, unless their provider did MFA at this sign-in.
+    if (row.stage === 'active' && mfaRequired(user.roles) && !user.mfaEnabled && !row.providerMfa) {
       await this.repos.sessions.setStage(idHash, 'mfa_setup');
       row.stage = 'mfa_setup';
     }
@@ -234,7 +236,7 @@ export class WebSessionsService {
     }
     // Write the idle clock at most once a minute.
     if (now - Date.parse(row.lastSeenAt) > 60_000) await this.repos.sessions.touch(idHash, new Date(now).toISOString());
-    return { idHash, user, stage: row.stage as SessionStage, csrfToken: row.csrfToken, createdAt: row.createdAt };
+    return { idHash, user, stage: row.stage as SessionStage, csrfToken: row.csrfToken, createdAt: row.createdAt, providerMfa: row.providerMfa };
   }
 
   async signOut(session: WebSession, request: RequestInfo): Promise<void> {
@@ -268,7 +270,8 @@ export class WebSessionsService {
       await repos.sessions.deleteForUser(session.user.id);
       await revokeCredentialsOf(repos, actor, session.user, { allow: true, reason: 'password_changed', via: null }, now);
     });
-    const sessionId = await this.create(session.user, 'active');
+    // The second factor this session had (its provider's, for one) still stands for its replacement.
+    const sessionId = await this.create(session.user, 'active', { providerMfa: session.providerMfa });
     await this.audit(actor, 'auth.password-change', session.user, true, 'self');
     return sessionId;
   }
@@ -277,13 +280,13 @@ export class WebSessionsService {
     return typeof token === 'string' && equal(token, session.csrfToken);
   }
 
-  private async create(user: User, stage: SessionStage): Promise<string> {
+  private async create(user: User, stage: SessionStage, options: { providerMfa?: boolean } = {}): Promise<string> {
     const sessionId = newSecret();
     const now = this.o.clock.now();
     const lifetime = stage === 'active' ? this.absoluteMs : this.pendingMs;
     await this.repos.sessions.insert({
       idHash: sha256(sessionId), userId: user.id, csrfToken: newSecret(), stage,
-      createdAt: now.toISOString(), lastSeenAt: now.toISOString(), expiresAt: new Date(now.getTime() + lifetime).toISOString(),
+      createdAt: now.toISOString(), lastSeenAt: now.toISOString(), expiresAt: new Date(now.getTime() + lifetime).toISOString(), providerMfa: options.providerMfa === true,
     });
     return sessionId;
   }

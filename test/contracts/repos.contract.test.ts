@@ -489,13 +489,14 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
   describe('sessions', () => {
     it('stores a session by hash, moves its stage, and ends all of a user’s sessions', async () => {
       const u = await user((await organisation()).id);
-      const s = { idHash: randomBytes(32).toString('hex'), userId: u.id, csrfToken: 'csrf', stage: 'mfa', createdAt: iso(T0), lastSeenAt: iso(T0), expiresAt: iso(T0 + 1000) };
-      const other = { ...s, idHash: randomBytes(32).toString('hex') };
+      const s = { idHash: randomBytes(32).toString('hex'), userId: u.id, csrfToken: 'csrf', stage: 'mfa', createdAt: iso(T0), lastSeenAt: iso(T0), expiresAt: iso(T0 + 1000), providerMfa: false };
+      const other = { ...s, idHash: randomBytes(32).toString('hex'), providerMfa: true };
       await repos.sessions.insert(s);
       await repos.sessions.insert(other);
       await repos.sessions.setStage(s.idHash, 'active');
       await repos.sessions.touch(s.idHash, iso(T0 + 5));
       expect(await repos.sessions.byHash(s.idHash)).toEqual({ ...s, stage: 'active', lastSeenAt: iso(T0 + 5) });
+      expect(await repos.sessions.byHash(other.idHash)).toEqual(other);
       expect(await refusal(repos.sessions.insert(s))).toBeInstanceOf(Error);
       await repos.sessions.deleteForUser(u.id);
       expect(await repos.sessions.byHash(s.idHash)).toBeUndefined();

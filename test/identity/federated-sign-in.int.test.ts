@@ -199,4 +199,23 @@ describe.each(DIALECTS)('federated sign-in on %s', (dialect) => {
     const newcomer = await t.vault.federatedSignIn.complete(identity(fresh, { email: `adm-${randomUUID().slice(0, 6)}@north.test` }), REQUEST);
     expect(newcomer.stage).toBe('active');
   });
+
+  it('keeps a session whose provider did MFA signed in, without sending it to set up Strongroom’s own authenticator', async () => {
+    const p = await provider(north);
+    const admin = await north.user({ roles: ['org_admin'] });
+    // Signs in only through the provider: no Strongroom authenticator of their own.
+    await t.vault.store.repos.users.update(admin.id, { mfaEnabled: false, mfaSecret: null });
+    const trusted = await t.vault.federatedSignIn.complete(identity(p, { email: admin.email, amr: ['pwd', 'mfa'] }), REQUEST);
+    expect(trusted.stage).toBe('active');
+    const session = await t.vault.sessions.resolve(trusted.sessionId);
+    expect(session).toMatchObject({ stage: 'active', providerMfa: true });
+    expect((await t.vault.sessions.resolve(trusted.sessionId))!.stage).toBe('active');
+    // A request under way is not refused as owing a second factor either.
+    const actor = { kind: 'user' as const, userId: admin.id, organisationId: north.id, roles: ['org_admin' as const], teams: [], clearance: 'OFFICIAL-SENSITIVE' as const, channel: 'web' as const, clientAddress: null, requestId: null, credential: { kind: 'session' as const, id: session!.idHash } };
+    await expect(t.vault.identity.actorNow(actor, 'document.download', { organisationId: north.id, ids: {} }, 'download')).resolves.toMatchObject({ userId: admin.id });
+    // Without the provider's MFA the same person is sent to set it up.
+    const untrusted = await t.vault.federatedSignIn.complete(identity(p, { email: admin.email }), REQUEST);
+    expect(untrusted.stage).toBe('mfa_setup');
+    expect((await t.vault.sessions.resolve(untrusted.sessionId))).toMatchObject({ stage: 'mfa_setup', providerMfa: false });
+  });
 });

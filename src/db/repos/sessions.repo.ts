@@ -11,13 +11,13 @@ export class SessionsRepo implements SessionsRepository {
   async insert(s: SessionRow): Promise<void> {
     await this.db
       .insertInto('sessions')
-      .values({ id_hash: s.idHash, user_id: s.userId, csrf_token: s.csrfToken, stage: s.stage, created_at: s.createdAt, last_seen_at: s.lastSeenAt, expires_at: s.expiresAt })
+      .values({ id_hash: s.idHash, user_id: s.userId, csrf_token: s.csrfToken, stage: s.stage, created_at: s.createdAt, last_seen_at: s.lastSeenAt, expires_at: s.expiresAt, provider_mfa: s.providerMfa ? 1 : 0 })
       .execute();
   }
 
   async byHash(idHash: string): Promise<SessionRow | undefined> {
     const r = await this.db.selectFrom('sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
-    return r && { idHash: r.id_hash, userId: r.user_id, csrfToken: r.csrf_token, stage: r.stage, createdAt: r.created_at, lastSeenAt: r.last_seen_at, expiresAt: r.expires_at };
+    return r && { idHash: r.id_hash, userId: r.user_id, csrfToken: r.csrf_token, stage: r.stage, createdAt: r.created_at, lastSeenAt: r.last_seen_at, expiresAt: r.expires_at, providerMfa: Number(r.provider_mfa) === 1 };
   }
 
   async touch(idHash: string, at: string): Promise<void> {

@@ -43,6 +43,8 @@ export interface SessionsTable {
   created_at: string;
   last_seen_at: string;
   expires_at: string;
+  /** 1 when the identity provider vouched for the second factor at sign-in. */
+  provider_mfa: number;
 }
 
 /** Failed sign-in attempts counted per key (address, account at address, account) in a fixed window. */

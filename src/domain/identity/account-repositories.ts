@@ -87,6 +87,8 @@ export interface SessionRow {
   createdAt: string;
   lastSeenAt: string;
   expiresAt: string;
+  /** The identity provider vouched for the second factor at sign-in (a trusted `amr`/`acr` value). */
+  providerMfa: boolean;
 }
 
 export interface SessionsRepository {
