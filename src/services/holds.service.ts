@@ -116,9 +116,14 @@ export class HoldsService {
     if (why.length < RELEASE_REASON_MIN) throw invalid('Give the reason for releasing this hold.', { field: 'reason' });
     if (why.length > TEXT_MAX) throw invalid(`The reason can be up to ${TEXT_MAX} characters.`, { field: 'reason' });
     if (!isHoldActive(hold)) throw conflict(`The hold “${hold.name}” was already released.`);
+    // A subject access request's hold keeps what its response holds until the request is closed, which
+    // releases it: released here, its records could be changed or destroyed while the response is still owed.
+    const keptForRequest = conflict(`The hold “${hold.name}” keeps records for an open subject access request; it is released when the request is closed.`);
+    if (await this.repos.subjectAccess.openRequestHolding(holdId)) throw keptForRequest;
     const now = this.o.clock.now();
     const change = { at: now.toISOString(), by: actor.userId, reason: why };
     await this.o.store.transaction(async (repos) => {
+      if (await repos.subjectAccess.openRequestHolding(holdId)) throw keptForRequest;
       if (!(await repos.holds.release(holdId, change))) throw conflict(`The hold “${hold.name}” was already released.`);
       await repos.audit.insert([auditEvent(actor, 'records.hold.release', { organisationId: hold.organisationId, ids: { holdId } }, decision, now)]);
     });

@@ -337,11 +337,16 @@ export class SubjectAccessService {
     const parts = await this.repos.subjectAccess.parts(requestId);
     const receivable = await this.o.access.decisions(actor, parts.map((p) => ({ action: 'subject-access.receive' as const, resource: partResource(request, p.organisationId) })));
     const items = (await this.repos.subjectAccess.items(requestId)).filter((i) => i.removedAt === null);
-    const recorded = await this.repos.audit.allowedEvents(['subject-access.add'], { documentIds: items.map((i) => i.documentId) });
+    // What the audit log vouches for, not what the rows say: an inclusion it records and no removal it records
+    // (a removed item's row put back by hand stays out, as one written by hand does).
+    const logged = (await this.repos.audit.allowedEvents(['subject-access.add', 'subject-access.remove'], { documentIds: items.map((i) => i.documentId) }))
+      .filter((e) => e.targetIds.requestId === requestId);
+    const removed = new Set(logged.filter((e) => e.action === 'subject-access.remove').map((e) => e.targetIds.itemId));
+    const recorded = logged.filter((e) => e.action === 'subject-access.add' && !removed.has(e.targetIds.itemId));
     const entries = await responseEntries(this.repos, {
       request, items,
       partAllowed: new Map(parts.map((p, i) => [p.organisationId, receivable[i]!.allow])),
-      recorded: new Set(recorded.filter((e) => e.targetIds.requestId === requestId).map((e) => `${e.targetIds.itemId}|${e.targetOrganisationId}|${e.targetIds.documentId}|${e.targetIds.versionId}|${e.actorUserId}`)),
+      recorded: new Set(recorded.map((e) => `${e.targetIds.itemId}|${e.targetOrganisationId}|${e.targetIds.documentId}|${e.targetIds.versionId}|${e.actorUserId}`)),
       organisations: new Map((await this.repos.organisations.list()).map((o) => [o.id, o])),
     });
     const now = this.o.clock.now();

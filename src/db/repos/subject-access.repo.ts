@@ -96,6 +96,17 @@ export class SubjectAccessRepo implements SubjectAccessRepository {
     await this.db.updateTable('subject_access_parts').set({ hold_id: holdId }).where('request_id', '=', requestId).where('organisation_id', '=', organisationId).execute();
   }
 
+  async openRequestHolding(holdId: string): Promise<SubjectAccessRequest | undefined> {
+    const row = await this.db.selectFrom('subject_access_requests as r')
+      .innerJoin('subject_access_parts as p', 'p.request_id', 'r.id')
+      .selectAll('r')
+      .where('p.hold_id', '=', holdId)
+      .where('r.status', '=', 'open')
+      .orderBy('r.opened_at').orderBy('r.id')
+      .executeTakeFirst();
+    return row ? toRequest(row) : undefined;
+  }
+
   async setPartSearched(requestId: string, organisationId: string, searched: { at: string; by: string | null } | null): Promise<void> {
     await this.db.updateTable('subject_access_parts').set({ searched_at: searched?.at ?? null, searched_by: searched?.by ?? null })
       .where('request_id', '=', requestId).where('organisation_id', '=', organisationId).execute();

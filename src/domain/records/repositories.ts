@@ -137,6 +137,8 @@ export interface SubjectAccessRepository {
   insertPart(part: SubjectAccessPart): Promise<void>;
   parts(requestId: string): Promise<SubjectAccessPart[]>;
   setPartHold(requestId: string, organisationId: string, holdId: string): Promise<void>;
+  /** The open request one of whose parts keeps its records under this hold, if any. */
+  openRequestHolding(holdId: string): Promise<SubjectAccessRequest | undefined>;
   /** Marks the part searched (or, with null, not yet searched again). */
   setPartSearched(requestId: string, organisationId: string, searched: { at: string; by: string | null } | null): Promise<void>;
   insertItem(item: SubjectAccessItem): Promise<void>;

@@ -1,0 +1,74 @@
+// Attacks on subject access requests from outside the design: a hold register's release of a request's
+// hold, rows changed in the database (an item taken out put back, a request moved to another council, a
+// part pointed at another hold), and what one council learns of another's people. Each test is one finding.
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
+import { api, expectProblem } from '../support/http.js';
+import { DIALECTS, createPartnership, upload } from '../support/vault.js';
+import { unzip } from '../support/zip.js';
+
+const clamd = useClamd();
+
+describe.each(DIALECTS)('subject access requests attacked on %s', (dialect) => {
+  const t = useTestVault(dialect, clamd);
+
+  async function world() {
+    const { host, partner, arrangement } = await createPartnership(t.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE' });
+    const dpo = await partner.user({ roles: ['dpo'], teams: ['payroll'] });
+    const hostDpo = await host.user({ roles: ['dpo'], teams: ['payroll'] });
+    const partnerStaff = await partner.user({ teams: ['payroll'] });
+    const hostStaff = await host.user({ teams: ['payroll'] });
+    const hostRecordsManager = await host.user({ roles: ['records_manager'], teams: ['payroll'] });
+    const own = (await upload(t.app, partnerStaff, partner.collections.payroll!, 'payslip-march.txt', 'Payslip for Sam Smith, March\n')).json().id as string;
+    const held = (await upload(t.app, hostStaff, host.collections.payroll!, 'overtime-claims.txt', 'Overtime claims, Sam Smith\n')).json().id as string;
+    return { host, partner, arrangement, dpo, hostDpo, partnerStaff, hostStaff, hostRecordsManager, own, held };
+  }
+
+  async function open(w: Awaited<ReturnType<typeof world>>, partners: string[] = [w.host.slug]) {
+    const res = await api(t.app, w.dpo).post('subject-access', {
+      reference: `SAR-${randomUUID().slice(0, 6)}`, subjectName: 'Sam Smith', subjectDetails: 'Payroll number 4411', receivedOn: '2026-10-31', partners,
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json();
+  }
+
+  async function both(w: Awaited<ReturnType<typeof world>>) {
+    const request = await open(w);
+    expect((await api(t.app, w.hostDpo).post(`subject-access/${request.id}/items`, { documentIds: [w.held] })).statusCode).toBe(200);
+    expect((await api(t.app, w.dpo).post(`subject-access/${request.id}/items`, { documentIds: [w.own] })).statusCode).toBe(200);
+    const view = (await api(t.app, w.dpo).get(`subject-access/${request.id}`)).json();
+    const holdOf = (orgId: string) => view.parts.find((p: { organisation: { id: string } }) => p.organisation.id === orgId).holdId as string;
+    return { request, view, hostHold: holdOf(w.host.id), partnerHold: holdOf(w.partner.id) };
+  }
+
+  it('refuses to release an open request’s hold through the hold register, so its records cannot be deleted before it closes', async () => {
+    const w = await world();
+    const { request, hostHold } = await both(w);
+    for (const user of [w.hostRecordsManager, w.hostDpo]) {
+      const refused = expectProblem(await api(t.app, user).post(`holds/${hostHold}/release`, { reason: 'Tidying up the hold register' }), 409);
+      expect(refused.detail).toBe(`The hold “Subject access request ${request.reference}” keeps records for an open subject access request; it is released when the request is closed.`);
+    }
+    expect((await t.vault.store.repos.holds.byId(hostHold))!.releasedAt).toBeNull();
+    expectProblem(await api(t.app, w.hostStaff).delete(`documents/${w.held}`), 409);
+    // Once the request is closed its hold is released with it, and the register has nothing left to release.
+    expect((await api(t.app, w.dpo).post(`subject-access/${request.id}/close`, { outcome: 'disclosed' })).statusCode).toBe(200);
+    expect((await t.vault.store.repos.holds.byId(hostHold))!.releasedAt).not.toBeNull();
+    expect(expectProblem(await api(t.app, w.hostRecordsManager).post(`holds/${hostHold}/release`, { reason: 'Tidying up the hold register' }), 409).detail).toContain('was already released');
+  });
+
+  it('sends no record whose removal the audit log records, though its row says it was never removed', async () => {
+    const w = await world();
+    const { request } = await both(w);
+    const item = (await api(t.app, w.hostDpo).get(`subject-access/${request.id}`)).json().items[0].id as string;
+    expect((await api(t.app, w.hostDpo).delete(`subject-access/${request.id}/items/${item}`)).statusCode).toBe(204);
+    await t.vault.store.db.updateTable('subject_access_items').set({ removed_at: null, removed_by: null }).where('id', '=', item).execute();
+    const files = await unzip((await api(t.app, w.dpo).get(`subject-access/${request.id}/package`)).rawPayload);
+    const index = JSON.parse(files.get('index.json')!.toString('utf8'));
+    expect(index.records.map((r: { document: string | null; withheld: string | null }) => [r.document, r.withheld])).toEqual([
+      [null, 'Its inclusion is not recorded in the audit log (the database was changed directly), so it is not sent.'],
+      ['payslip-march.txt', null],
+    ]);
+    expect(files.get('index.csv')!.toString('utf8')).not.toContain('overtime-claims');
+  });
+});
