@@ -147,11 +147,17 @@ export class SubjectAccessService {
     await this.o.access.requireOrganisation(actor, 'subject-access.manage', organisationId, {}, { missing: 'organisation' });
     const out: SubjectAccessSummary[] = [];
     const requester = await this.requireOrganisationRow(organisationId);
-    for (const request of await this.repos.subjectAccess.requestsOf(organisationId)) {
+    const opened = await this.openedBy(organisationId);
+    for (const request of (await this.repos.subjectAccess.requestsOf(organisationId)).filter((r) => opened.has(r.id))) {
       out.push({ request, requester: brief(requester), role: 'requester', dueOn: currentDueOn(request), searched: null });
     }
     // Asked of this organisation: shown while the arrangement with the requester is in force (a suspension hides them).
-    const asked = await this.repos.subjectAccess.requestsAskedOf(organisationId);
+    const openedByRequester = new Map<string, Set<string>>();
+    const asked: SubjectAccessRequest[] = [];
+    for (const request of await this.repos.subjectAccess.requestsAskedOf(organisationId)) {
+      if (!openedByRequester.has(request.organisationId)) openedByRequester.set(request.organisationId, await this.openedBy(request.organisationId));
+      if (openedByRequester.get(request.organisationId)!.has(request.id)) asked.push(request);
+    }
     const allowed = await this.o.access.can(actor, asked.map((r) => ({ action: 'subject-access.respond' as const, resource: partResource(r, organisationId) })));
     for (const [i, request] of asked.entries()) {
       if (!allowed[i]) continue;
@@ -165,8 +171,7 @@ export class SubjectAccessService {
 
   /** One request as the actor may see it: its requester's DPOs see it whole; an asked organisation's DPOs their own part. */
   async get(actor: Actor, requestId: string): Promise<SubjectAccessView> {
-    const request = await this.repos.subjectAccess.request(requestId);
-    if (!request) throw notFound(MISSING);
+    const request = await this.requireRequest(requestId);
     const requester = await this.requireOrganisationRow(request.organisationId);
     // The requester's own part first, then the partners' in the order they were asked.
     const parts = (await this.repos.subjectAccess.parts(requestId)).sort((a, b) => Number(b.organisationId === request.organisationId) - Number(a.organisationId === request.organisationId));
@@ -196,8 +201,7 @@ export class SubjectAccessService {
    * or not yet scanned clean). Each goes under the part's legal hold, made with its first record.
    */
   async addItems(actor: Actor, requestId: string, documentIds: readonly string[]): Promise<SubjectAccessItem[]> {
-    const request = await this.repos.subjectAccess.request(requestId);
-    if (!request) throw notFound(MISSING);
+    const request = await this.requireRequest(requestId);
     const { decision } = await this.requirePart(actor, request);
     const organisationId = actor.organisationId ?? '';
     const ids = [...new Set(documentIds)];
@@ -233,8 +237,7 @@ export class SubjectAccessService {
 
   /** Takes a record out of the actor's part (it stays under the part's hold until the request is closed). */
   async removeItem(actor: Actor, requestId: string, itemId: string): Promise<void> {
-    const request = await this.repos.subjectAccess.request(requestId);
-    if (!request) throw notFound(MISSING);
+    const request = await this.requireRequest(requestId);
     const { decision } = await this.requirePart(actor, request);
     const organisationId = actor.organisationId ?? '';
     const item = (await this.repos.subjectAccess.items(requestId, organisationId)).find((i) => i.id === itemId && i.removedAt === null);
@@ -250,8 +253,7 @@ export class SubjectAccessService {
 
   /** The actor's organisation's search is finished (or, `false`, not after all). */
   async markSearched(actor: Actor, requestId: string, searched: boolean): Promise<void> {
-    const request = await this.repos.subjectAccess.request(requestId);
-    if (!request) throw notFound(MISSING);
+    const request = await this.requireRequest(requestId);
     const { decision } = await this.requirePart(actor, request);
     if (!isRequestOpen(request)) throw conflict('This request is closed.');
     const organisationId = actor.organisationId ?? '';
@@ -364,10 +366,26 @@ export class SubjectAccessService {
     return { filename: `subject-access-${safeFilePart(request.reference)}.zip`, stream, entries };
   }
 
+  /**
+   * The request, if the audit log records its opening by the organisation its row names; otherwise not there
+   * (404). Whose request it is decides who manages it and who receives every part's records, so a row written
+   * or moved to another organisation in the database directly is no one's.
+   */
+  private async requireRequest(requestId: string): Promise<SubjectAccessRequest> {
+    const request = await this.repos.subjectAccess.request(requestId);
+    if (!request || !(await this.openedBy(request.organisationId)).has(request.id)) throw notFound(MISSING);
+    return request;
+  }
+
+  /** The ids of the requests the audit log records the organisation opening. */
+  private async openedBy(organisationId: string): Promise<Set<string>> {
+    const events = await this.repos.audit.allowedEvents(['subject-access.open'], { organisationId });
+    return new Set(events.map((e) => e.targetIds.requestId).filter((id): id is string => id !== undefined));
+  }
+
   /** The request, if the actor's organisation received it and they are its DPO; otherwise not there (404, audited). */
   private async requireManaged(actor: Actor, requestId: string): Promise<{ request: SubjectAccessRequest; decision: Decision }> {
-    const request = await this.repos.subjectAccess.request(requestId);
-    if (!request) throw notFound(MISSING);
+    const request = await this.requireRequest(requestId);
     const decision = await this.o.access.requireOrganisation(actor, 'subject-access.manage', request.organisationId, { requestId }, { missing: MISSING });
     return { request, decision };
   }

@@ -9,6 +9,7 @@ import { DIALECTS, createPartnership, upload } from '../support/vault.js';
 import { unzip } from '../support/zip.js';
 
 const clamd = useClamd();
+const NOT_FOUND = 'No subject access request with that id exists, or you do not have access to it.';
 
 describe.each(DIALECTS)('subject access requests attacked on %s', (dialect) => {
   const t = useTestVault(dialect, clamd);
@@ -70,5 +71,15 @@ describe.each(DIALECTS)('subject access requests attacked on %s', (dialect) => {
       ['payslip-march.txt', null],
     ]);
     expect(files.get('index.csv')!.toString('utf8')).not.toContain('overtime-claims');
+  });
+
+  it('keeps a request moved to the partner council in the database from the partner’s DPO (404), its records unsent', async () => {
+    const w = await world();
+    const { request } = await both(w);
+    await t.vault.store.db.updateTable('subject_access_requests').set({ organisation_id: w.host.id }).where('id', '=', request.id).execute();
+    expect(expectProblem(await api(t.app, w.hostDpo).get(`subject-access/${request.id}/package`), 404).detail).toBe(NOT_FOUND);
+    expect(expectProblem(await api(t.app, w.hostDpo).get(`subject-access/${request.id}`), 404).detail).toBe(NOT_FOUND);
+    expectProblem(await api(t.app, w.hostDpo).post(`subject-access/${request.id}/close`, { outcome: 'disclosed' }), 404);
+    expect((await api(t.app, w.hostDpo).get('subject-access')).json().requests).toEqual([]);
   });
 });
