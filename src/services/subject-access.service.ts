@@ -308,6 +308,9 @@ export class SubjectAccessService {
         if (part.holdId === null) continue;
         const hold = await tx.holds.byId(part.holdId);
         if (!hold || !isHoldActive(hold)) continue;
+        // Only a hold the audit log records being made for this request, in the part's organisation: a part's
+        // row pointed at another hold (a litigation hold, another council's) leaves that hold as it is.
+        if (hold.organisationId !== part.organisationId || !(await this.heldFor(tx, request, hold))) continue;
         // The hold was the request's, so closing the request ends it, a partner's too: that part's records
         // were kept for this request only. Recorded against the organisation whose hold it was.
         if (!(await tx.holds.release(hold.id, { at: now.toISOString(), by: actor.userId, reason: `Subject access request ${request.reference} closed (${outcome}).` }))) continue;
@@ -443,6 +446,12 @@ export class SubjectAccessService {
     const locked = await tx.subjectAccess.lockRequest(request.id);
     if (!locked || !isRequestOpen(locked)) throw conflict('This request was closed a moment ago.');
     return locked;
+  }
+
+  /** Whether the audit log records this hold being made for this request (by partHold). */
+  private async heldFor(tx: Repos, request: SubjectAccessRequest, hold: LegalHold): Promise<boolean> {
+    const made = await tx.audit.allowedEvents(['records.hold.create'], { organisationId: hold.organisationId });
+    return made.some((e) => e.targetIds.holdId === hold.id && e.targetIds.requestId === request.id);
   }
 
   /** The part's legal hold, placed with its first record (audited as any hold placed). */

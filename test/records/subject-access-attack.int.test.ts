@@ -82,4 +82,20 @@ describe.each(DIALECTS)('subject access requests attacked on %s', (dialect) => {
     expectProblem(await api(t.app, w.hostDpo).post(`subject-access/${request.id}/close`, { outcome: 'disclosed' }), 404);
     expect((await api(t.app, w.hostDpo).get('subject-access')).json().requests).toEqual([]);
   });
+
+  it('closing releases only the holds made for the request: not another hold a part’s row was pointed at in the database', async () => {
+    const w = await world();
+    const request = await open(w);
+    const litigation = await api(t.app, w.hostRecordsManager).post('holds', { name: 'Smith v Council', reason: 'Employment tribunal claim 2026/114' });
+    expect(litigation.statusCode, litigation.body).toBe(201);
+    const litigationHold = litigation.json().id as string;
+    expect((await api(t.app, w.hostRecordsManager).post(`holds/${litigationHold}/items`, { documentIds: [w.held] })).statusCode).toBe(200);
+    await t.vault.store.db.updateTable('subject_access_parts').set({ hold_id: litigationHold }).where('request_id', '=', request.id).where('organisation_id', '=', w.host.id).execute();
+    expect((await api(t.app, w.dpo).post(`subject-access/${request.id}/close`, { outcome: 'nothing-held' })).statusCode).toBe(200);
+    expect((await t.vault.store.repos.holds.byId(litigationHold))!.releasedAt).toBeNull();
+    expectProblem(await api(t.app, w.hostStaff).delete(`documents/${w.held}`), 409);
+    await t.vault.audit.flush();
+    const released = await t.vault.store.db.selectFrom('audit_events').select('target_ids').where('action', '=', 'records.hold.release').execute();
+    expect(released.filter((e) => String(e.target_ids).includes(litigationHold))).toEqual([]);
+  });
 });
