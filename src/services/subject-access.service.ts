@@ -166,11 +166,36 @@ export class SubjectAccessService {
       if (!part || !org) continue;
       out.push({ request, requester: brief(org), role: 'partner', dueOn: currentDueOn(request), searched: part.searchedAt !== null });
     }
-    return out;
+    const known = await this.identified(actor, out.flatMap((o) => [o.request.openedBy, o.request.closedBy]));
+    const only = (id: string | null): string | null => (id !== null && known.has(id) ? id : null);
+    return out.map((o) => ({ ...o, request: { ...o.request, openedBy: only(o.request.openedBy), closedBy: only(o.request.closedBy) } }));
+  }
+
+  /** Of these people, those the actor may single out (`person.identify`: their colleagues and themselves). */
+  private async identified(actor: Actor, userIds: readonly (string | null)[]): Promise<Set<string>> {
+    const ids = [...new Set(userIds.filter((id): id is string => id !== null))];
+    const names = await this.o.identity.namesFor(actor, ids);
+    return new Set(ids.filter((id) => names.get(id)?.identified === true));
   }
 
   /** One request as the actor may see it: its requester's DPOs see it whole; an asked organisation's DPOs their own part. */
   async get(actor: Actor, requestId: string): Promise<SubjectAccessView> {
+    const view = await this.unmaskedView(actor, requestId);
+    // Another organisation's people are not singled out to the viewer (person.identify): who opened the
+    // request, who searched a partner's part, who put a record in, are named only to their colleagues.
+    const known = await this.identified(actor, [
+      view.request.openedBy, view.request.closedBy, ...view.parts.flatMap((p) => [p.part.askedBy, p.part.searchedBy]), ...view.items.map((i) => i.item.addedBy),
+    ]);
+    const only = (id: string | null): string | null => (id !== null && known.has(id) ? id : null);
+    return {
+      ...view,
+      request: { ...view.request, openedBy: only(view.request.openedBy), closedBy: only(view.request.closedBy) },
+      parts: view.parts.map((p) => ({ ...p, part: { ...p.part, askedBy: only(p.part.askedBy), searchedBy: only(p.part.searchedBy) } })),
+      items: view.items.map((i) => ({ ...i, item: { ...i.item, addedBy: only(i.item.addedBy), removedBy: only(i.item.removedBy) } })),
+    };
+  }
+
+  private async unmaskedView(actor: Actor, requestId: string): Promise<SubjectAccessView> {
     const request = await this.requireRequest(requestId);
     const requester = await this.requireOrganisationRow(request.organisationId);
     // The requester's own part first, then the partners' in the order they were asked.

@@ -98,4 +98,26 @@ describe.each(DIALECTS)('subject access requests attacked on %s', (dialect) => {
     const released = await t.vault.store.db.selectFrom('audit_events').select('target_ids').where('action', '=', 'records.hold.release').execute();
     expect(released.filter((e) => String(e.target_ids).includes(litigationHold))).toEqual([]);
   });
+
+  it('singles out no one of the other council: its people’s ids are not in the request, its parts or its records', async () => {
+    const w = await world();
+    const { request } = await both(w);
+    expect((await api(t.app, w.hostDpo).post(`subject-access/${request.id}/searched`, {})).statusCode).toBe(200);
+    const mine = (await api(t.app, w.dpo).get(`subject-access/${request.id}`)).json();
+    const hostPart = mine.parts.find((p: { organisation: { id: string } }) => p.organisation.id === w.host.id);
+    expect(hostPart.searchedAt).not.toBeNull();
+    expect(hostPart.searchedBy).toBeNull();
+    expect(mine.items.map((i: { organisationId: string; addedBy: string | null }) => [i.organisationId, i.addedBy])).toEqual([[w.host.id, null], [w.partner.id, w.dpo.id]]);
+    expect(mine.openedBy).toBe(w.dpo.id);
+    expect(JSON.stringify(mine)).not.toContain(w.hostDpo.id);
+
+    expect((await api(t.app, w.dpo).post(`subject-access/${request.id}/close`, { outcome: 'disclosed' })).statusCode).toBe(200);
+    const theirs = (await api(t.app, w.hostDpo).get(`subject-access/${request.id}`)).json();
+    expect(theirs).toMatchObject({ role: 'partner', openedBy: null, closedBy: null, items: [{ addedBy: w.hostDpo.id }] });
+    expect(theirs.parts[0].searchedBy).toBe(w.hostDpo.id);
+    expect(JSON.stringify(theirs)).not.toContain(w.dpo.id);
+    const listed = (await api(t.app, w.hostDpo).get('subject-access')).json().requests;
+    expect(listed).toEqual([expect.objectContaining({ id: request.id, openedBy: null, closedBy: null })]);
+    expect(JSON.stringify(listed)).not.toContain(w.dpo.id);
+  });
 });
