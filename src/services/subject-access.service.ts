@@ -12,7 +12,7 @@ import type { Repos, Store } from '../domain/repositories.js';
 import { isHoldActive, type LegalHold } from '../domain/records/holds.js';
 import { isCalendarDate, ukDate, type CalendarDate } from '../domain/records/retention.js';
 import {
-  SUBJECT_ACCESS_LIMITS, SUBJECT_ACCESS_OUTCOMES, SUBJECT_ACCESS_REASON_MIN, currentDueOn, dueDate, isRequestOpen, subjectAccessHoldName,
+  SUBJECT_ACCESS_LIMITS, SUBJECT_ACCESS_OUTCOMES, SUBJECT_ACCESS_REASON_MIN, currentDueOn, dueDate, isRequestOpen, referenceNamesSubject, subjectAccessHoldName,
   type SubjectAccessItem, type SubjectAccessOutcome, type SubjectAccessPart, type SubjectAccessRequest, type WorkingDays,
 } from '../domain/records/subject-access.js';
 import type { Actor, Document, Organisation, Version } from '../domain/types.js';
@@ -110,6 +110,9 @@ export class SubjectAccessService {
     const id = randomUUID();
     const reference = (input.reference ?? '').trim() || `SAR-${id.slice(0, 8).toUpperCase()}`;
     if (reference.length > SUBJECT_ACCESS_LIMITS.reference) throw invalid(`The reference can be up to ${SUBJECT_ACCESS_LIMITS.reference} characters.`, { field: 'reference' });
+    if (referenceNamesSubject(reference, subjectName)) {
+      throw invalid('Leave the person’s name out of the reference: it goes in e-mails and notifications to partners and names the legal holds staff are told of.', { field: 'reference' });
+    }
     const partners = await this.askable(actor, id, input.partnerOrganisationIds ?? []);
     const now = this.o.clock.now();
     const request: SubjectAccessRequest = {

@@ -120,4 +120,20 @@ describe.each(DIALECTS)('subject access requests attacked on %s', (dialect) => {
     expect(listed).toEqual([expect.objectContaining({ id: request.id, openedBy: null, closedBy: null })]);
     expect(JSON.stringify(listed)).not.toContain(w.dpo.id);
   });
+
+  it('refuses a reference that names the person, since it goes in the partner’s e-mail, notifications and hold name', async () => {
+    const w = await world();
+    for (const reference of ['SAR Sam Smith 2026', 'SAR-SMITH-4411', 'smith, sam']) {
+      const refused = expectProblem(await api(t.app, w.dpo).post('subject-access', { reference, subjectName: 'Sam Smith', receivedOn: '2026-10-31', partners: [w.host.slug] }), 400);
+      expect(refused.detail).toBe('Leave the person’s name out of the reference: it goes in e-mails and notifications to partners and names the legal holds staff are told of.');
+    }
+    const notes = await t.vault.store.db.selectFrom('notifications').select('message').where('kind', '=', 'subject-access.asked').where('user_id', '=', w.hostDpo.id).execute();
+    expect(notes).toEqual([]);
+    expect((await api(t.app, w.dpo).get('subject-access')).json().requests).toEqual([]);
+    // A reference that shares no word of the name is fine (a short word such as "Al" is not matched).
+    const ok = await api(t.app, w.dpo).post('subject-access', { reference: 'SAR-2026-114 AL', subjectName: 'Al Smithson', receivedOn: '2026-10-31', partners: [w.host.slug] });
+    expect(ok.statusCode, ok.body).toBe(201);
+    const sent = await t.vault.store.db.selectFrom('notifications').select('message').where('kind', '=', 'subject-access.asked').where('user_id', '=', w.hostDpo.id).execute();
+    expect(sent.map((n) => n.message).join('\n')).not.toMatch(/smithson/i);
+  });
 });

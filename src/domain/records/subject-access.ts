@@ -129,3 +129,16 @@ export const SUBJECT_ACCESS_REASON_MIN = 10;
 
 /** The name of the legal hold a part's records are kept under while the request is open. */
 export const subjectAccessHoldName = (reference: string): string => `Subject access request ${reference}`;
+
+const words = (s: string): string[] => s.toLocaleLowerCase('en-GB').split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 0);
+
+/**
+ * Whether a reference names the person the request is about (any word of their name of three letters or
+ * more, or their whole name). The reference goes where the name must not: the e-mail and notification to
+ * a partner's DPOs, and the name of each part's legal hold, which the part's staff are told when it refuses them.
+ */
+export function referenceNamesSubject(reference: string, subjectName: string): boolean {
+  const inReference = new Set(words(reference));
+  const name = words(subjectName);
+  return name.some((w) => w.length >= 3 && inReference.has(w)) || (name.length > 0 && words(reference).join(' ').includes(name.join(' ')));
+}
