@@ -210,7 +210,7 @@ export class SubjectAccessService {
       const items = (await this.repos.subjectAccess.items(requestId)).filter((i) => i.removedAt === null && shown.has(i.organisationId));
       return {
         request, requester: brief(requester), role: 'requester', dueOn: currentDueOn(request),
-        parts: await this.partViews(parts, items), items: await this.itemViews(items),
+        parts: await this.partViews(parts, items), items: await this.itemViews(actor, items),
         can: { manage: isRequestOpen(request), respond: isRequestOpen(request) },
       };
     }
@@ -218,7 +218,7 @@ export class SubjectAccessService {
     const items = (await this.repos.subjectAccess.items(requestId, part.organisationId)).filter((i) => i.removedAt === null);
     return {
       request, requester: brief(requester), role: 'partner', dueOn: currentDueOn(request),
-      parts: await this.partViews([part], items), items: await this.itemViews(items),
+      parts: await this.partViews([part], items), items: await this.itemViews(actor, items),
       can: { manage: false, respond: isRequestOpen(request) },
     };
   }
@@ -270,6 +270,11 @@ export class SubjectAccessService {
     const organisationId = actor.organisationId ?? '';
     const item = (await this.repos.subjectAccess.items(requestId, organisationId)).find((i) => i.id === itemId && i.removedAt === null);
     if (!item) throw notFound('record in this request');
+    // Only a record they may read: one above their clearance or outside their teams is not theirs to take out.
+    const document = await this.repos.documents.byId(item.documentId);
+    if (document) {
+      await this.o.access.require(actor, 'document.read', documentResource(document), { organisationId, ids: { requestId, itemId, documentId: document.id } }, { missing: 'record in this request' });
+    }
     if (!isRequestOpen(request)) throw conflict('This request is closed; its response can no longer change.');
     const now = this.o.clock.now();
     await this.o.store.transaction(async (tx) => {
@@ -533,8 +538,14 @@ export class SubjectAccessService {
     return views;
   }
 
-  private async itemViews(items: readonly SubjectAccessItem[]): Promise<Array<SubjectAccessItemView & { organisationId: string }>> {
-    const documents = new Map((await this.repos.documents.byIds(items.map((i) => i.documentId))).map((d) => [d.id, d]));
+  private async itemViews(actor: Actor, items: readonly SubjectAccessItem[]): Promise<Array<SubjectAccessItemView & { organisationId: string }>> {
+    const found = await this.repos.documents.byIds(items.map((i) => i.documentId));
+    // The viewer's own organisation's records are described only if they may read them (a colleague with a
+    // higher clearance or another team may have put them in); another organisation's part is what the
+    // requester receives, described as that part's DPO sent it.
+    const own = found.filter((d) => d.organisationId === actor.organisationId);
+    const readable = new Set((await this.o.access.filter(actor, 'document.read', own, documentResource)).map((d) => d.id));
+    const documents = new Map(found.filter((d) => d.organisationId !== actor.organisationId || readable.has(d.id)).map((d) => [d.id, d]));
     const views: Array<SubjectAccessItemView & { organisationId: string }> = [];
     for (const item of items) {
       const document = documents.get(item.documentId);

@@ -136,4 +136,19 @@ describe.each(DIALECTS)('subject access requests attacked on %s', (dialect) => {
     const sent = await t.vault.store.db.selectFrom('notifications').select('message').where('kind', '=', 'subject-access.asked').where('user_id', '=', w.hostDpo.id).execute();
     expect(sent.map((n) => n.message).join('\n')).not.toMatch(/smithson/i);
   });
+
+  it('tells a DPO below a record’s clearance nothing of it in their part, and does not let them take it out', async () => {
+    const w = await world();
+    const { request } = await both(w);
+    // Payroll records are OFFICIAL-SENSITIVE; this DPO of the host is cleared to OFFICIAL only.
+    const lowDpo = await w.host.user({ roles: ['dpo'], teams: ['payroll'], clearance: 'OFFICIAL' });
+    const seen = (await api(t.app, lowDpo).get(`subject-access/${request.id}`)).json();
+    expect(seen.items).toEqual([expect.objectContaining({ documentId: w.held, documentName: null, versionNumber: null, size: null })]);
+    expect(JSON.stringify(seen)).not.toContain('overtime-claims');
+    const refused = expectProblem(await api(t.app, lowDpo).delete(`subject-access/${request.id}/items/${seen.items[0].id}`), 404);
+    expect(refused.detail).toBe('No record in this request with that id exists, or you do not have access to it.');
+    expect((await api(t.app, w.hostDpo).get(`subject-access/${request.id}`)).json().items).toEqual([expect.objectContaining({ documentName: 'overtime-claims.txt' })]);
+    // The requester's DPO still sees what the host's DPO sent.
+    expect((await api(t.app, w.dpo).get(`subject-access/${request.id}`)).json().items.map((i: { documentName: string }) => i.documentName).sort()).toEqual(['overtime-claims.txt', 'payslip-march.txt']);
+  });
 });
