@@ -157,7 +157,8 @@ export class SubjectAccessService {
     // Asked of this organisation: shown while the arrangement with the requester is in force (a suspension hides them).
     const openedByRequester = new Map<string, Set<string>>();
     const asked: SubjectAccessRequest[] = [];
-    for (const request of await this.repos.subjectAccess.requestsAskedOf(organisationId)) {
+    const askedOfUs = await this.askedOf(organisationId);
+    for (const request of (await this.repos.subjectAccess.requestsAskedOf(organisationId)).filter((r) => askedOfUs.has(r.id))) {
       if (!openedByRequester.has(request.organisationId)) openedByRequester.set(request.organisationId, await this.openedBy(request.organisationId));
       if (openedByRequester.get(request.organisationId)!.has(request.id)) asked.push(request);
     }
@@ -413,6 +414,12 @@ export class SubjectAccessService {
     return request;
   }
 
+  /** The ids of the requests the audit log records another organisation asking this one to search for. */
+  private async askedOf(organisationId: string): Promise<Set<string>> {
+    const events = await this.repos.audit.allowedEvents(['subject-access.ask'], { organisationId });
+    return new Set(events.map((e) => e.targetIds.requestId).filter((id): id is string => id !== undefined));
+  }
+
   /** The ids of the requests the audit log records the organisation opening. */
   private async openedBy(organisationId: string): Promise<Set<string>> {
     const events = await this.repos.audit.allowedEvents(['subject-access.open'], { organisationId });
@@ -431,7 +438,9 @@ export class SubjectAccessService {
     const organisationId = actor.organisationId ?? '';
     const target = { organisationId: request.organisationId, ids: { requestId: request.id } };
     const part = (known ?? await this.repos.subjectAccess.parts(request.id)).find((p) => p.organisationId === organisationId);
-    if (!part) {
+    // A partner's part is there only if the audit log records the requester asking it: a part row written
+    // into the database directly would show the person's name to a council no one asked.
+    if (!part || (organisationId !== request.organisationId && !(await this.askedOf(organisationId)).has(request.id))) {
       await this.o.access.recordRefusal(actor, 'subject-access.respond', target, 'not_asked');
       throw notFound(MISSING);
     }

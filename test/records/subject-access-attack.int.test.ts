@@ -3,9 +3,10 @@
 // part pointed at another hold), and what one council learns of another's people. Each test is one finding.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
-import { DIALECTS, createPartnership, upload } from '../support/vault.js';
+import { DIALECTS, createOrganisation, createPartnership, upload } from '../support/vault.js';
 import { unzip } from '../support/zip.js';
 
 const clamd = useClamd();
@@ -150,5 +151,25 @@ describe.each(DIALECTS)('subject access requests attacked on %s', (dialect) => {
     expect((await api(t.app, w.hostDpo).get(`subject-access/${request.id}`)).json().items).toEqual([expect.objectContaining({ documentName: 'overtime-claims.txt' })]);
     // The requester's DPO still sees what the host's DPO sent.
     expect((await api(t.app, w.dpo).get(`subject-access/${request.id}`)).json().items.map((i: { documentName: string }) => i.documentName).sort()).toEqual(['overtime-claims.txt', 'payslip-march.txt']);
+  });
+
+  it('shows a request to no council whose part was written into the database, though it shares an arrangement with the requester', async () => {
+    const w = await world();
+    const request = await open(w);
+    const third = await createOrganisation(t.vault);
+    await t.vault.arrangements.propose(systemActor(), {
+      hostOrganisationId: third.id, partnerOrganisationIds: [w.partner.id], serviceArea: 'hr', purpose: 'Shared hr',
+      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'read', ceiling: 'OFFICIAL-SENSITIVE',
+    }, { approve: true });
+    const thirdDpo = await third.user({ roles: ['dpo'], teams: ['hr'] });
+    const thirdStaff = await third.user({ teams: ['hr'] });
+    const theirs = (await upload(t.app, thirdStaff, third.collections.hr!, 'appraisal.txt', 'Appraisal\n')).json().id as string;
+    await t.vault.store.db.insertInto('subject_access_parts').values({
+      request_id: request.id, organisation_id: third.id, asked_by: w.dpo.id, asked_at: new Date().toISOString(), hold_id: null, searched_at: null, searched_by: null,
+    }).execute();
+    expect((await api(t.app, thirdDpo).get('subject-access')).json().requests).toEqual([]);
+    expect(expectProblem(await api(t.app, thirdDpo).get(`subject-access/${request.id}`), 404).detail).toBe(NOT_FOUND);
+    expect(expectProblem(await api(t.app, thirdDpo).post(`subject-access/${request.id}/items`, { documentIds: [theirs] }), 404).detail).toBe(NOT_FOUND);
+    expect(expectProblem(await api(t.app, thirdDpo).post(`subject-access/${request.id}/searched`, {}), 404).detail).toBe(NOT_FOUND);
   });
 });
