@@ -21,6 +21,9 @@ afterAll(async () => {
   await chrome?.close();
 });
 const HOSTILE = `<script>alert(1)</script>&"'`;
+// A reference may not share a word with the person's name (it goes into e-mail): hostile in other words.
+const HOSTILE_REFERENCE = `<b title=x>ref&"'`;
+const REFERENCE_ESCAPED = '&lt;b title=x&gt;ref&amp;&quot;&#39;';
 const ESCAPED = '&lt;script&gt;alert(1)&lt;/script&gt;&amp;&quot;&#39;';
 const word = (stem: string): string => stem + Math.random().toString(36).replace(/[^a-z]/g, '').slice(0, 8);
 
@@ -257,19 +260,20 @@ describe.each(DIALECTS)('subject access request pages on %s', (dialect) => {
   it('escapes what a DPO typed everywhere it is shown, and shows an overdue request as overdue', async () => {
     const w = await world();
     const { client: dpo } = await signedIn(w.dpo);
-    const url = await open(dpo, { reference: `R${HOSTILE}`, subjectName: HOSTILE, subjectDetails: `Details ${HOSTILE}`, receivedOn: '2026-01-05', partners: w.host.id });
+    const url = await open(dpo, { reference: HOSTILE_REFERENCE, subjectName: HOSTILE, subjectDetails: `Details ${HOSTILE}`, receivedOn: '2026-01-05', partners: w.host.id });
     const { client: hostDpo } = await signedIn(w.hostDpo);
     for (const [who, client] of [['requester', dpo], ['partner', hostDpo]] as const) {
       const page = await client.get(url);
       expect(page.status, who).toBe(200);
       expect(page.text, who).not.toContain('<script>alert(1)</script>');
-      expect(page.text, who).toContain(`R${ESCAPED}`);
+      expect(page.text, who).toContain(REFERENCE_ESCAPED);
+      expect(page.text, who).not.toContain('<b title=x>');
       expect(page.text, who).toContain(`Details ${ESCAPED}`);
       expect(page.text, who).toContain(`value="${ESCAPED}"`);
       expect(page.text, who).toMatch(/govuk-tag--red">\s*Overdue\s*<\/strong>/);
       const register = await client.get('/subject-access');
       expect(register.text, who).not.toContain('<script>alert(1)</script>');
-      expect(register.text, who).toContain(`R${ESCAPED}</a>`);
+      expect(register.text, who).toContain(`${REFERENCE_ESCAPED}</a>`);
       expect(register.text, who).toMatch(/govuk-tag--red">\s*Overdue\s*<\/strong>/);
     }
     // Typed back into the search box, it is escaped too (whatever the search makes of it).
@@ -283,11 +287,12 @@ describe.each(DIALECTS)('subject access request pages on %s', (dialect) => {
     expect(bad.text).toContain('<a href="#q">Say what to look for, not only what to leave out (words after a minus sign are left out).</a>');
     // And on the form shown again with an error.
     const form = await dpo.get('/subject-access/new');
-    const refused = await dpo.post('/subject-access', { _csrf: FormClient.csrf(form.text), reference: HOSTILE, subjectName: HOSTILE, subjectDetails: HOSTILE, receivedOn: '2099-01-01' });
+    const refused = await dpo.post('/subject-access', { _csrf: FormClient.csrf(form.text), reference: HOSTILE_REFERENCE, subjectName: HOSTILE, subjectDetails: HOSTILE, receivedOn: '2099-01-01' });
     expect(refused.status).toBe(400);
     expect(refused.text).toContain('The date the request was received cannot be in the future.');
     expect(refused.text).not.toContain('<script>alert(1)</script>');
     expect(refused.text).toContain(`value="${ESCAPED}"`);
+    expect(refused.text).toContain(`value="${REFERENCE_ESCAPED}"`);
     expect(refused.text).toContain(`>${ESCAPED}</textarea>`);
   });
 
