@@ -14,6 +14,7 @@ import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../
 import { unrecordedCredential } from '../domain/audit/credential-record.js';
 import { GROUP_MAPPING_ACTIONS, IDENTITY_RECORD_ACTIONS, unrecordedGroupMappings, unrecordedIdentityRow } from '../domain/audit/identity-record.js';
 import { PERSON_RECORD_ACTIONS, unrecordedPerson } from '../domain/audit/person-record.js';
+import { PERSON_SECRET_ACTIONS, unrecordedSignInSecret } from '../domain/audit/person-secrets-record.js';
 import { SUBJECT_ACCESS_RECORD_ACTIONS, unrecordedSubjectAccessRow } from '../domain/audit/subject-access-record.js';
 import { CompactRange, HASH_SIZE, leafHash, treeRoot, type SubtreeHashes } from '../domain/audit/merkle.js';
 import { openCheckpoint } from '../domain/audit/signed-note.js';
@@ -124,7 +125,7 @@ const sentence = (message: string): string => `${message.charAt(0).toUpperCase()
 /**
  * The first row the log does not vouch for, if there is one: the tree past its signed prefix not
  * being the tree of its sealed events, a pending event without a valid seal, or an arrangement,
- * credential, identity, group mapping, person, legal hold, subject access, disposal decision or approval, placement or bin row no event records. Each check runs only if those before it passed.
+ * credential, identity, group mapping, person, password or MFA, legal hold, subject access, disposal decision or approval, placement or bin row no event records. Each check runs only if those before it passed.
  */
 async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail: UnsignedTail; sequencedSize: number; pendingBatch: number }): Promise<LogCheck | null> {
   const fail = (firstBadSeq: number, problem: string): LogCheck => ({ ok: false, firstBadSeq, problem });
@@ -163,6 +164,14 @@ async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail:
     // (Arguments are read in order: the people again, then their changes.)
     const unrecordedPersonRow = unrecordedPerson(await repos.users.everyone(), await personChanges(), changes);
     if (unrecordedPersonRow) return fail(o.sequencedSize, unrecordedPersonRow);
+  }
+  // People's password hashes and MFA state: what signs them in. Each must be what their latest recorded
+  // write of it left (person-secrets-record.ts), so, as for the group mapping, a write committed between
+  // reading the rows and their events is allowed for by reading both once more.
+  const secretProblem = async () => unrecordedSignInSecret(await repos.users.everySignInSecret(), await repos.audit.allowedEvents(PERSON_SECRET_ACTIONS, { logOrder: true }));
+  if ((await secretProblem()) !== null) {
+    const unrecordedSecret = await secretProblem();
+    if (unrecordedSecret) return fail(o.sequencedSize, unrecordedSecret);
   }
   // Legal holds and disposal decisions and approvals: what keeps a record, and what lets the disposal job
   // destroy one. Rows read before their events, as above.

@@ -14,7 +14,7 @@ import type { Actor, User } from '../domain/types.js';
 import { linkBinding } from '../domain/audit/identity-record.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-import { personBeforeIds, personStateIds } from './person-state.js';
+import { personBeforeIds, personStateIds, signInSecretIds } from './person-state.js';
 import { revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
 import { accountForFirstSignIn } from './own-email-domains.js';
 import { actorFor, type RequestInfo } from './identity.service.js';
@@ -158,7 +158,7 @@ export class FederatedSignInService {
     };
     await this.o.store.transaction(async (repos) => {
       await repos.users.insert({ ...user, passwordHash: null });
-      await repos.audit.insert([auditEvent(anonymous(request, provider), 'user.create', { organisationId: provider.organisationId, ids: { userId: user.id, ...(await personStateIds(repos, user.id)) } },
+      await repos.audit.insert([auditEvent(anonymous(request, provider), 'user.create', { organisationId: provider.organisationId, ids: { userId: user.id, ...(await personStateIds(repos, user.id)), ...signInSecretIds(user.id, null) } },
         { allow: true, reason: `just_in_time;${provider.kind}:${provider.id}`, via: null }, now)]);
     });
     return user;

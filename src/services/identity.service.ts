@@ -13,7 +13,7 @@ import type { Decision } from '../domain/access/policy.js';
 import type { AccessService } from './access.service.js';
 import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
 import { auditEvent } from './audit-events.js';
-import { personStateIds } from './person-state.js';
+import { personStateIds, signInSecretIds } from './person-state.js';
 import type { MailService } from './mail.service.js';
 import { isEmailAddress } from '../domain/identity/email-address.js';
 
@@ -171,7 +171,7 @@ export class IdentityService {
     const invitedBy = actor.userId ? (await this.o.store.repos.users.byId(actor.userId))?.name ?? null : null;
     await this.o.store.transaction(async (repos) => {
       await repos.users.insert({ ...user, passwordHash });
-      const ids = { userId: user.id, ...(invited ? { invitation: 'e-mail' } : {}), ...(await personStateIds(repos, user.id)) };
+      const ids = { userId: user.id, ...(invited ? { invitation: 'e-mail' } : {}), ...(await personStateIds(repos, user.id)), ...signInSecretIds(user.id, passwordHash) };
       await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: org.id, ids }, decision, now)]);
       if (invited) {
         await this.o.mail!.queue(repos.jobs, now, [user.id], {

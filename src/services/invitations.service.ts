@@ -6,6 +6,7 @@ import type { Clock, PasswordHasher } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import type { User } from '../domain/types.js';
 import { auditEvent } from './audit-events.js';
+import { passwordIds } from './person-state.js';
 import { actorFor, hashSecret, type RequestInfo } from './identity.service.js';
 
 /** One answer for a link never issued, used, replaced or expired: the link tells nobody which. */
@@ -31,7 +32,7 @@ export class InvitationsService {
       // The one statement that decides: of two requests with the same link, one sets the password.
       if (!(await repos.mail.useInvitation(hashSecret(token), now.toISOString()))) throw invitationNotValid();
       await repos.users.update(user.id, { passwordHash });
-      await repos.audit.insert([auditEvent(actorFor(user, request), 'user.invitation-accept', { organisationId: user.organisationId, ids: { userId: user.id } }, { allow: true, reason: 'invitation', via: null }, now)]);
+      await repos.audit.insert([auditEvent(actorFor(user, request), 'user.invitation-accept', { organisationId: user.organisationId, ids: { userId: user.id, ...passwordIds(user.id, passwordHash) } }, { allow: true, reason: 'invitation', via: null }, now)]);
     });
   }
 

@@ -2,6 +2,7 @@
 // person as the caller's transaction has just written them, read back rather than assumed, so a change
 // made meanwhile to another of their columns is in it too (the row stays locked until the commit).
 import { personBinding } from '../domain/audit/person-record.js';
+import { mfaBinding, passwordBinding } from '../domain/audit/person-secrets-record.js';
 import { notFound } from '../domain/errors.js';
 import type { Repos } from '../domain/repositories.js';
 
@@ -23,3 +24,15 @@ export async function personBeforeIds(repos: Repos, userId: string): Promise<{ b
   const user = await repos.users.byId(userId);
   return user ? { before: personBinding(user) } : {};
 }
+
+/**
+ * `{ passwordBinding }`, for the event recording a write of the person's password hash (null: none), in the
+ * same transaction: `audit verify` names a hash that is not their latest recorded one (person-secrets-record.ts).
+ */
+export const passwordIds = (userId: string, passwordHash: string | null): { passwordBinding: string } => ({ passwordBinding: passwordBinding(userId, passwordHash) });
+
+/** `{ mfaBinding }`, for the event recording a write of the person's MFA state (on or off, and the secret), likewise. */
+export const mfaIds = (userId: string, enabled: boolean, secret: string | null): { mfaBinding: string } => ({ mfaBinding: mfaBinding(userId, enabled, secret) });
+
+/** Both, for a new person's `user.create`: their password hash (null: invited, federated or from the directory) and MFA off. */
+export const signInSecretIds = (userId: string, passwordHash: string | null): { passwordBinding: string; mfaBinding: string } => ({ ...passwordIds(userId, passwordHash), ...mfaIds(userId, false, null) });

@@ -18,7 +18,7 @@ import type { User } from '../domain/types.js';
 import { personResource, type AccessService } from './access.service.js';
 import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
 import { auditEvent } from './audit-events.js';
-import { personBeforeIds, personStateIds } from './person-state.js';
+import { personBeforeIds, personStateIds, signInSecretIds } from './person-state.js';
 import { revokePersonAccess } from './person-revocation.js';
 import { ACCESS_FLOOR, recomputeAccess } from './scim-access.js';
 import type { DirectoryActor } from './scim-tokens.service.js';
@@ -108,7 +108,7 @@ export class ScimUsersService {
           userId: user.id, organisationId: user.organisationId, externalId: input.externalId, givenName: input.givenName, familyName: input.familyName,
           updatedAt: now.toISOString(), removedAt: null,
         });
-        const ids = { userId: user.id, scimTokenId: actor.scimTokenId, ...(await personStateIds(repos, user.id)) };
+        const ids = { userId: user.id, scimTokenId: actor.scimTokenId, ...(await personStateIds(repos, user.id)), ...signInSecretIds(user.id, null) };
         await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: user.organisationId, ids }, decision, now)]);
       });
     } catch (error) {

@@ -8,7 +8,7 @@ import { CLASSIFICATIONS } from '../domain/types.js';
 import type { Notification, Store } from '../domain/repositories.js';
 import { documentResource, personResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-import { personBeforeIds, personStateIds } from './person-state.js';
+import { mfaIds, personBeforeIds, personStateIds } from './person-state.js';
 import { revokePersonAccess, revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
 import type { IdentityService } from './identity.service.js';
 
@@ -92,7 +92,7 @@ export class UsersAdminService {
     await this.o.store.transaction(async (repos) => {
       await repos.users.update(userId, { mfaSecret: null, mfaEnabled: false, recoveryCodes: null });
       await repos.sessions.deleteForUser(userId);
-      await repos.audit.insert([this.event(actor, 'user.mfa-reset', user, decision)]);
+      await repos.audit.insert([this.event(actor, 'user.mfa-reset', user, decision, mfaIds(userId, false, null))]);
     });
   }
 

@@ -11,6 +11,7 @@ import type { Clock, PasswordHasher } from '../domain/ports.js';
 import type { Actor, User } from '../domain/types.js';
 import type { Store, ThrottlePlace } from '../domain/repositories.js';
 import { auditEvent } from './audit-events.js';
+import { mfaIds, passwordIds } from './person-state.js';
 import { revokeCredentialsOf } from './person-revocation.js';
 import { actorFor, type IdentityService, type RequestInfo } from './identity.service.js';
 
@@ -112,7 +113,16 @@ export class WebSessionsService {
     if (!ok || user.disabled) throw await failed(ok ? 'disabled' : 'bad_password');
     // A hash made under another setting (test-only-weak, or older parameters) is made again now that
     // the password is known; only if it is still the stored one, so a password changed meanwhile stays.
-    if (stored !== null && this.o.passwords.needsRehash(stored)) await this.repos.users.rehashPassword(user.id, stored, await this.o.passwords.hash(password));
+    // Recorded, with its binding, in the same transaction: `audit verify` compares the stored hash with
+    // the latest recorded one (person-secrets-record.ts), so an unrecorded rehash would look like tampering.
+    if (stored !== null && this.o.passwords.needsRehash(stored)) {
+      const rehashed = await this.o.passwords.hash(password);
+      await this.o.store.transaction(async (repos) => {
+        if (!(await repos.users.rehashPassword(user.id, stored, rehashed))) return;
+        await repos.audit.insert([auditEvent(actor, 'auth.password-rehash', { organisationId: user.organisationId, ids: { userId: user.id, ...passwordIds(user.id, rehashed) } },
+          { allow: true, reason: 'hashing_parameters', via: null }, this.o.clock.now())]);
+      });
+    }
     // Success clears this account's counter at this network, as before, and is not a failure on the others.
     await this.repos.signInThrottles.clear(keys.accountAtNetwork);
     await this.givePlacesBack([network!, account!]);
@@ -191,14 +201,20 @@ export class WebSessionsService {
       throw invalid('The code is not right. Enter the 6-digit code your authenticator app shows for Strongroom.', { field: 'code' });
     }
     const recoveryCodes = Array.from({ length: RECOVERY_CODES }, () => randomBytes(5).toString('hex'));
-    if (!(await this.repos.users.enableMfa(session.user.id, secret, JSON.stringify(recoveryCodes.map(sha256))))) {
+    // Turned on and recorded (with the binding `audit verify` compares the stored state with) in one transaction.
+    const enabled = await this.o.store.transaction(async (repos) => {
+      if (!(await repos.users.enableMfa(session.user.id, secret, JSON.stringify(recoveryCodes.map(sha256))))) return false;
+      await repos.audit.insert([auditEvent(actor, 'auth.mfa-enrol', { organisationId: session.user.organisationId, ids: { userId: session.user.id, ...mfaIds(session.user.id, true, secret) } },
+        { allow: true, reason: 'totp', via: null }, this.o.clock.now())]);
+      return true;
+    });
+    if (!enabled) {
       // Turned on by another session between the read above and now.
       await this.repos.sessions.setStage(session.idHash, 'mfa');
       throw alreadySetUp();
     }
     await this.secondFactorPassed(places);
     const sessionId = await this.rotate(session, 'active');
-    await this.audit(actor, 'auth.mfa-enrol', session.user, true, 'totp');
     await this.audit(actor, 'auth.sign-in', session.user, true, 'password+totp');
     return { sessionId, recoveryCodes };
   }
@@ -269,10 +285,12 @@ export class WebSessionsService {
       await repos.users.update(session.user.id, { passwordHash });
       await repos.sessions.deleteForUser(session.user.id);
       await revokeCredentialsOf(repos, actor, session.user, { allow: true, reason: 'password_changed', via: null }, now);
+      // Recorded in the same transaction, with the binding `audit verify` compares the stored hash with.
+      await repos.audit.insert([auditEvent(actor, 'auth.password-change', { organisationId: session.user.organisationId, ids: { userId: session.user.id, ...passwordIds(session.user.id, passwordHash) } },
+        { allow: true, reason: 'self', via: null }, now)]);
     });
     // The second factor this session had (its provider's, for one) still stands for its replacement.
     const sessionId = await this.create(session.user, 'active', { providerMfa: session.providerMfa });
-    await this.audit(actor, 'auth.password-change', session.user, true, 'self');
     return sessionId;
   }
 

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PasswordHasher } from '../../src/domain/ports.js';
 import { Argon2PasswordHasher } from '../../src/integrations/argon2.password-hasher.js';
+import { systemActor } from '../../src/services/identity.service.js';
 import { WebSessionsService } from '../../src/services/web-sessions.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
@@ -36,6 +37,8 @@ describe.each(DIALECTS)('password hashes on a standard-cost vault on %s', (diale
     await t.vault.sessions.signIn(person.email, PASSWORD, request);
     const upgraded = await storedHash(person.id);
     expect(upgraded).toMatch(STANDARD_HASH);
+    // The rehash is recorded with its binding: the hash written above by hand is named no longer.
+    expect(await t.vault.audit.verify(systemActor()), 'the rehash is recorded').toMatchObject({ ok: true });
     await t.vault.sessions.signIn(person.email, PASSWORD, request);
     expect(await storedHash(person.id), 'a standard hash is kept').toBe(upgraded);
   });

@@ -16,6 +16,8 @@ import { buildApp } from '../../src/http/app.js';
 import { serverExtensions } from '../../src/server.js';
 import { openVault, type Vault } from '../../src/main.js';
 import { systemActor } from '../../src/services/identity.service.js';
+import { auditEvent } from '../../src/services/audit-events.js';
+import { mfaIds } from '../../src/services/person-state.js';
 import { createMigratedDatabase } from './postgres.js';
 import { TEST_PASSWORD_HASHING } from './password-hashing.js';
 
@@ -98,11 +100,23 @@ export async function createOrganisation(vault: Vault, options: { region?: strin
         clearance: spec.clearance ?? 'OFFICIAL-SENSITIVE', password: TEST_PASSWORD,
       });
       // People whose roles need a second factor can use tokens only once it is set up.
-      if (mfaRequired(user.roles)) await vault.store.repos.users.update(user.id, { mfaSecret: generateSecret(), mfaEnabled: true });
+      if (mfaRequired(user.roles)) await setUpMfa(vault, user, generateSecret());
       const { secret } = await vault.identity.createCredential(systemActor(), user.id, 'api_token', 'test');
       return { id: user.id, email, token: secret, organisationId: org.id };
     },
   };
+}
+
+/**
+ * Turns MFA on with `secret`, as if the person had set it up, recording the `auth.mfa-enrol` event (with its
+ * binding) that set-up records, so `audit verify` finds the person's MFA state as their latest event left it.
+ */
+export async function setUpMfa(vault: Vault, user: { id: string; organisationId: string }, secret: string): Promise<void> {
+  await vault.store.transaction(async (repos) => {
+    await repos.users.update(user.id, { mfaSecret: secret, mfaEnabled: true });
+    await repos.audit.insert([auditEvent(systemActor(), 'auth.mfa-enrol', { organisationId: user.organisationId, ids: { userId: user.id, ...mfaIds(user.id, true, secret) } },
+      { allow: true, reason: 'test', via: null }, vault.clock.now())]);
+  });
 }
 
 export const auth = (user: { token: string }) => ({ authorization: `Bearer ${user.token}` });

@@ -8,14 +8,16 @@ import { generateSecret, generateSync } from 'otplib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Vault } from '../../src/main.js';
 import { systemActor } from '../../src/services/identity.service.js';
-import { TEST_PASSWORD } from '../support/vault.js';
+import { TEST_PASSWORD, setUpMfa } from '../support/vault.js';
 
 export const SCREENSHOTS = path.resolve('test-results', 'ui');
 
 /** Gives an existing user an authenticator secret, as if they had set it up, and returns it. */
 export async function enrolTotp(vault: Vault, userId: string): Promise<string> {
   const secret = generateSecret();
-  await vault.store.repos.users.update(userId, { mfaSecret: secret, mfaEnabled: true });
+  const user = await vault.store.repos.users.byId(userId);
+  if (!user) throw new Error(`no person ${userId}`);
+  await setUpMfa(vault, user, secret);
   return secret;
 }
 

@@ -79,6 +79,18 @@ describe.each(DIALECTS)('the statements reading people and tokens on %s', (diale
     for (const statement of others) expect(statement).not.toContain('"secret_hash"');
   });
 
+  it('reads password hashes and MFA secrets of everyone only in the one statement meant for audit verify, and not recovery codes', async () => {
+    const repos = t.store.repos;
+    const statements = await statementsOf(async () => {
+      expect(Array.isArray(await repos.users.everySignInSecret())).toBe(true);
+    });
+    expect(statements).toHaveLength(1);
+    const [statement] = statements;
+    for (const column of ['password_hash', 'mfa_secret', 'mfa_enabled']) expect(statement).toContain(`"${column}"`);
+    for (const column of ['recovery_codes', 'totp_last_step', 'failed_sign_ins', 'locked_until']) expect(statement).not.toContain(`"${column}"`);
+    expect(statement).not.toMatch(/\*/);
+  });
+
   it('reads no SCIM token\'s secret hash when finding, showing or listing tokens', async () => {
     const repos = t.store.repos;
     const organisationId = randomUUID();

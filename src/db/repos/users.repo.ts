@@ -198,6 +198,12 @@ export class UsersRepo implements UsersRepository {
     });
   }
 
+  /** Everyone's password hash and MFA state: for `audit verify` only (the port says why). */
+  async everySignInSecret(): Promise<{ id: string; organisationId: string; passwordHash: string | null; mfaEnabled: boolean; mfaSecret: string | null }[]> {
+    const rows = await this.db.selectFrom('users').select(['id', 'organisation_id', 'password_hash', 'mfa_enabled', 'mfa_secret']).orderBy('id').execute();
+    return rows.map((r) => ({ id: r.id, organisationId: r.organisation_id, passwordHash: r.password_hash, mfaEnabled: r.mfa_enabled === 1, mfaSecret: r.mfa_secret }));
+  }
+
   async lock(id: string): Promise<void> {
     // An update that sets nothing new: PostgreSQL keeps the row locked to the transaction (SQLite has one writer anyway).
     await this.db.updateTable('users').set((eb) => ({ name: eb.ref('name') })).where('id', '=', id).execute();

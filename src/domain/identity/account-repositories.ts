@@ -73,6 +73,11 @@ export interface UsersRepository {
   usableCredentials(): Promise<{ id: string; userId: string; kind: string; secretHash: string }[]>;
   /** Everyone, in every organisation, oldest first: for `audit verify` and the people's baseline only. */
   everyone(): Promise<User[]>;
+  /**
+   * Everyone's password hash and MFA state (flag and secret), by id: for `audit verify` only, which checks
+   * them against their recorded writes. Nothing else reads secrets of more than the one person signing in.
+   */
+  everySignInSecret(): Promise<{ id: string; organisationId: string; passwordHash: string | null; mfaEnabled: boolean; mfaSecret: string | null }[]>;
   /** Holds the person's row until the caller's transaction ends (changing nothing), so what it reads of them next is what commits. */
   lock(id: string): Promise<void>;
   revokeCredential(id: string, at: string): Promise<void>;

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { mfaBinding, passwordBinding, unrecordedSignInSecret, type StoredSignInSecrets } from './person-secrets-record.js';
+
+const person: StoredSignInSecrets = { id: 'p1', organisationId: 'o1', passwordHash: '$argon2id$v=19$m=65536,t=3,p=4$first', mfaEnabled: false, mfaSecret: null };
+const event = (action: string, ids: Record<string, string>, decision: 'allow' | 'deny' = 'allow') => ({ action, decision, targetIds: { userId: 'p1', ...ids } });
+const created = event('user.create', { passwordBinding: passwordBinding('p1', person.passwordHash), mfaBinding: mfaBinding('p1', false, null) });
+
+describe('passwords and MFA vouched for by their latest recorded write', () => {
+  it('binds the person as well as the value', () => {
+    expect(passwordBinding('p1', 'h')).not.toBe(passwordBinding('p2', 'h'));
+    expect(passwordBinding('p1', null)).not.toBe(passwordBinding('p1', 'h'));
+    expect(mfaBinding('p1', true, 'S')).not.toBe(mfaBinding('p1', false, 'S'));
+  });
+
+  it('passes a person as their latest writes left them, and names a password or MFA state changed since', () => {
+    expect(unrecordedSignInSecret([person], [created])).toBeNull();
+    expect(unrecordedSignInSecret([{ ...person, passwordHash: 'known' }], [created])).toBe(
+      "Person p1 (organisation o1)'s password hash is not what their latest recorded password change set: it was written into the database directly, not by Strongroom.");
+    expect(unrecordedSignInSecret([{ ...person, passwordHash: null }], [created])).toMatch(/password hash is not/);
+    expect(unrecordedSignInSecret([{ ...person, mfaEnabled: true, mfaSecret: 'HELD' }], [created])).toBe(
+      "Person p1 (organisation o1)'s two-factor authentication (on or off, or its secret) is not what their latest recorded set-up or reset left: it was written into the database directly, not by Strongroom.");
+  });
+
+  it('compares with the latest write, not any recorded once; denied events vouch for nothing', () => {
+    const enrolled = { ...person, passwordHash: 'second', mfaEnabled: true, mfaSecret: 'S' };
+    const events = [created, event('auth.password-change', { passwordBinding: passwordBinding('p1', 'second') }), event('auth.mfa-enrol', { mfaBinding: mfaBinding('p1', true, 'S') })];
+    expect(unrecordedSignInSecret([enrolled], events)).toBeNull();
+    expect(unrecordedSignInSecret([{ ...enrolled, passwordHash: person.passwordHash }], events)).toMatch(/password hash/);
+    const reset = [...events, event('user.mfa-reset', { mfaBinding: mfaBinding('p1', false, null) })];
+    expect(unrecordedSignInSecret([enrolled], reset)).toMatch(/two-factor/);
+    expect(unrecordedSignInSecret([{ ...enrolled, mfaEnabled: false, mfaSecret: null }], reset)).toBeNull();
+    expect(unrecordedSignInSecret([{ ...person, passwordHash: 'other' }], [created, event('auth.password-change', { passwordBinding: passwordBinding('p1', 'other') }, 'deny')])).toMatch(/password hash/);
+  });
+
+  it('tolerates a person whose latest write predates bindings, until it is next written', () => {
+    const anything = { ...person, passwordHash: 'anything', mfaEnabled: true, mfaSecret: 'ANY' };
+    expect(unrecordedSignInSecret([anything], [])).toBeNull();
+    expect(unrecordedSignInSecret([anything], [event('user.create', {})])).toBeNull();
+    // A write recorded without a binding after one with (an older build run again) leaves the person unchecked as before.
+    expect(unrecordedSignInSecret([anything], [created, event('auth.password-change', {}), event('user.mfa-reset', {})])).toBeNull();
+    expect(unrecordedSignInSecret([anything], [event('user.create', {}), event('auth.password-change', { passwordBinding: passwordBinding('p1', 'new') })])).toMatch(/password hash/);
+    expect(unrecordedSignInSecret([anything], [event('user.create', {}), event('user.mfa-reset', { mfaBinding: mfaBinding('p1', false, null) })])).toMatch(/two-factor/);
+  });
+});

@@ -1,0 +1,78 @@
+// Whether every person's password hash and MFA state (enabled flag and TOTP secret) are what an audited
+// change left. Sign-in reads these columns, so a database administrator who writes a hash of a password
+// they know into `users.password_hash`, or an authenticator secret they hold into `users.mfa_secret` (or
+// clears `mfa_enabled`), can sign in as that person, an org admin's too; `audit verify` must name it.
+// Each writer's sealed event records a binding of what it wrote (`passwordBinding`, `mfaBinding`), and
+// verify compares each person's row with their LATEST such binding.
+//
+// The bindings reveal nothing usable, though the log is read by more people than the users table: each is
+// a SHA-256 of the person's id and an argon2id hash (itself slow and salted: a hash of it is no shortcut to
+// the password), or of a TOTP secret of 160 random bits (or HMAC output as strong): neither can be
+// guessed from its hash.
+import { createHash } from 'node:crypto';
+import type { AuditEvent } from './event.js';
+import { canonicalJson } from './event.js';
+
+const bind = (value: unknown): string => createHash('sha256').update(canonicalJson(value)).digest('base64url');
+
+/** What sign-in reads of a person's own secrets: for `audit verify` only. */
+export interface StoredSignInSecrets {
+  id: string;
+  organisationId: string;
+  passwordHash: string | null;
+  mfaEnabled: boolean;
+  mfaSecret: string | null;
+}
+
+/** Binds a person to their password hash (null: no password, as an invited or federated person). */
+export const passwordBinding = (userId: string, passwordHash: string | null): string => bind({ userId, passwordHash });
+
+/** Binds a person to their MFA state: whether it is on, and the authenticator secret (or null). */
+export const mfaBinding = (userId: string, mfaEnabled: boolean, mfaSecret: string | null): string => bind({ userId, mfaEnabled, mfaSecret });
+
+/** Events that write a person's password hash; each carries `passwordBinding` since 5 December 2026. */
+export const PASSWORD_ACTIONS = ['user.create', 'user.invitation-accept', 'auth.password-change', 'auth.password-rehash'] as const;
+/** Events that write a person's MFA state; each carries `mfaBinding` since 5 December 2026. */
+export const MFA_ACTIONS = ['user.create', 'auth.mfa-enrol', 'user.mfa-reset'] as const;
+export const PERSON_SECRET_ACTIONS = [...new Set<string>([...PASSWORD_ACTIONS, ...MFA_ACTIONS])];
+
+type Change = Pick<AuditEvent, 'action' | 'decision' | 'targetIds'>;
+
+/** Each person's latest event of `actions` (log order), whether or not it carries a binding. */
+function latestByPerson(events: readonly Change[], actions: readonly string[]): Map<string, Change> {
+  const latest = new Map<string, Change>();
+  for (const e of events) {
+    const userId = e.targetIds.userId;
+    if (e.decision === 'allow' && userId && actions.includes(e.action)) latest.set(userId, e);
+  }
+  return latest;
+}
+
+const DIRECT = 'it was written into the database directly, not by Strongroom.';
+
+/**
+ * The first person whose password hash or MFA state is not what their latest recorded write of it
+ * records, said to a person; null when every one matches. `events`: the allowed events of
+ * PERSON_SECRET_ACTIONS IN THE ORDER THEY WERE WRITTEN. Linear in people and events.
+ *
+ * As for group mappings (identity-record.ts), a person whose latest write predates bindings (its event
+ * carries none, or the log has no such event: people created before 5 December 2026) is tolerated, for
+ * the password and for MFA each, only until that is next written (a password change, invitation, rehash
+ * at sign-in, MFA set-up or reset): from then on it is checked like anyone's.
+ */
+export function unrecordedSignInSecret(people: readonly StoredSignInSecrets[], events: readonly Change[]): string | null {
+  const passwords = latestByPerson(events, PASSWORD_ACTIONS);
+  const mfa = latestByPerson(events, MFA_ACTIONS);
+  for (const p of people) {
+    const label = `Person ${p.id} (organisation ${p.organisationId})`;
+    const password = passwords.get(p.id)?.targetIds.passwordBinding;
+    if (password !== undefined && password !== passwordBinding(p.id, p.passwordHash)) {
+      return `${label}'s password hash is not what their latest recorded password change set: ${DIRECT}`;
+    }
+    const second = mfa.get(p.id)?.targetIds.mfaBinding;
+    if (second !== undefined && second !== mfaBinding(p.id, p.mfaEnabled, p.mfaSecret)) {
+      return `${label}'s two-factor authentication (on or off, or its secret) is not what their latest recorded set-up or reset left: ${DIRECT}`;
+    }
+  }
+  return null;
+}

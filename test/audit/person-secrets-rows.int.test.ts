@@ -1,0 +1,99 @@
+// A database administrator (any row, but neither the master key nor the signing key) writes a person's
+// sign-in secrets: a hash of a password they know into `users.password_hash`, an authenticator secret they
+// hold into `users.mfa_secret`, or MFA switched off, and signs in as that person (an org admin, say).
+// `audit verify` must name a password hash or MFA state that is not what the person's latest recorded
+// write of it left (domain/audit/person-secrets-record.ts), and not name what Strongroom itself wrote.
+import { generateSecret } from 'otplib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Argon2PasswordHasher } from '../../src/integrations/argon2.password-hasher.js';
+import { systemActor } from '../../src/services/identity.service.js';
+import { useClamd } from '../support/fixture.js';
+import { DIALECTS, createOrganisation, openTestVault, type TestVault } from '../support/vault.js';
+import { PASSWORD, addPerson, totp } from '../ui/support.js';
+
+const clamd = useClamd();
+const request = { channel: 'web', clientAddress: '127.0.0.1', requestId: 'person-secrets-rows' } as const;
+const NEXT_PASSWORD = 'a different long passphrase 7';
+
+describe.each(DIALECTS)('audit verify and passwords or MFA written in the database on %s', (dialect) => {
+  let t: TestVault | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  /** An org admin who set up MFA through the set-up step and then changed their password, and a member. */
+  async function setting() {
+    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
+    const v = t.vault;
+    const org = await createOrganisation(v);
+    const admin = await addPerson(v, org.slug, { roles: ['member', 'org_admin'] });
+    const member = await addPerson(v, org.slug, {});
+    const signedIn = await v.sessions.signIn(admin.email, PASSWORD, request);
+    expect(signedIn.stage).toBe('mfa_setup');
+    const setUp = (await v.sessions.resolve(signedIn.sessionId))!;
+    const { secret } = await v.sessions.mfaEnrolment(setUp);
+    const { sessionId } = await v.sessions.completeMfaEnrolment(setUp, totp(secret), request);
+    await v.sessions.changePassword((await v.sessions.resolve(sessionId))!, PASSWORD, NEXT_PASSWORD, request);
+    const db = v.store.db;
+    const row = async (id: string) => db.selectFrom('users').select(['password_hash', 'mfa_secret', 'mfa_enabled']).where('id', '=', id).executeTakeFirstOrThrow();
+    const verify = () => v.audit.verify(systemActor());
+    const expectNamed = async (sentence: string) => {
+      const check = await verify();
+      expect(check.ok).toBe(false);
+      expect(check.ok ? '' : check.problem).toBe(sentence);
+    };
+    return { v, db, org, admin, member, secret, row, verify, expectNamed };
+  }
+
+  const passwordSentence = (p: { id: string; organisationId: string }) =>
+    `Person ${p.id} (organisation ${p.organisationId})'s password hash is not what their latest recorded password change set: it was written into the database directly, not by Strongroom.`;
+  const mfaSentence = (p: { id: string; organisationId: string }) =>
+    `Person ${p.id} (organisation ${p.organisationId})'s two-factor authentication (on or off, or its secret) is not what their latest recorded set-up or reset left: it was written into the database directly, not by Strongroom.`;
+
+  it('vouches for passwords and MFA set by creation, MFA set-up, a password change and an MFA reset', async () => {
+    const s = await setting();
+    expect((await s.row(s.admin.id)).mfa_secret).toBe(s.secret);
+    expect(await s.verify()).toMatchObject({ ok: true });
+    // Signing in with the new password and the authenticator works, and changes nothing verify checks.
+    const again = await s.v.sessions.signIn(s.admin.email, NEXT_PASSWORD, request);
+    expect(again.stage).toBe('mfa');
+    await s.v.people.resetMfa(systemActor(), s.admin.id);
+    expect(await s.row(s.admin.id)).toMatchObject({ mfa_secret: null });
+    expect(await s.verify()).toMatchObject({ ok: true });
+  });
+
+  it('names a password hash of a password the administrator knows, and passes once it is put back', async () => {
+    const s = await setting();
+    const honest = (await s.row(s.admin.id)).password_hash;
+    const known = await new Argon2PasswordHasher('test-only-weak').hash('the administrator knows this one');
+    await s.db.updateTable('users').set({ password_hash: known }).where('id', '=', s.admin.id).execute();
+    await s.expectNamed(passwordSentence(s.admin));
+    await s.db.updateTable('users').set({ password_hash: honest }).where('id', '=', s.admin.id).execute();
+    expect(await s.verify()).toMatchObject({ ok: true });
+    // The member's, set only at creation, and a password taken away.
+    await s.db.updateTable('users').set({ password_hash: known }).where('id', '=', s.member.id).execute();
+    await s.expectNamed(passwordSentence(s.member));
+    await s.db.updateTable('users').set({ password_hash: null }).where('id', '=', s.member.id).execute();
+    await s.expectNamed(passwordSentence(s.member));
+  });
+
+  it('names another authenticator secret, MFA switched off, and MFA switched on after a reset', async () => {
+    const s = await setting();
+    await s.db.updateTable('users').set({ mfa_secret: generateSecret() }).where('id', '=', s.admin.id).execute();
+    await s.expectNamed(mfaSentence(s.admin));
+    await s.db.updateTable('users').set({ mfa_secret: s.secret }).where('id', '=', s.admin.id).execute();
+    expect(await s.verify()).toMatchObject({ ok: true });
+
+    await s.db.updateTable('users').set({ mfa_enabled: 0 }).where('id', '=', s.admin.id).execute();
+    await s.expectNamed(mfaSentence(s.admin));
+    await s.db.updateTable('users').set({ mfa_enabled: 1 }).where('id', '=', s.admin.id).execute();
+    expect(await s.verify()).toMatchObject({ ok: true });
+
+    await s.v.people.resetMfa(systemActor(), s.admin.id);
+    await s.db.updateTable('users').set({ mfa_enabled: 1, mfa_secret: generateSecret() }).where('id', '=', s.admin.id).execute();
+    await s.expectNamed(mfaSentence(s.admin));
+    await s.db.updateTable('users').set({ mfa_enabled: 0, mfa_secret: null }).where('id', '=', s.admin.id).execute();
+    expect(await s.verify()).toMatchObject({ ok: true });
+  });
+});
