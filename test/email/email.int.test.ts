@@ -4,6 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PERSON_SECRET_ACTIONS, unrecordedSignInSecret } from '../../src/domain/audit/person-secrets-record.js';
 import type { Vault } from '../../src/main.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd } from '../support/fixture.js';
@@ -267,6 +268,15 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     const first = await t.vault.identity.verifyPassword(stored, 'first racing pass phrase');
     expect(first).toBe(outcomes[0]!.status === 'fulfilled');
     expect(await t.vault.identity.verifyPassword(stored, 'second racing pass phrase')).toBe(!first);
+    // The winner's event records the hash it wrote (audit verify's check, on this person alone: other tests here write rows directly).
+    const secretsProblem = async () => unrecordedSignInSecret(
+      (await t.vault.store.repos.users.everySignInSecret()).filter((r) => r.id === user.id), await t.vault.store.repos.audit.allowedEvents(PERSON_SECRET_ACTIONS, { logOrder: true }));
+    expect(await secretsProblem()).toBeNull();
+    const accepted = (await t.vault.store.repos.users.signInState(user.id))!.password_hash;
+    await t.vault.store.db.updateTable('users').set({ password_hash: null }).where('id', '=', user.id).execute();
+    expect(await secretsProblem()).toMatch(/password hash is not what their latest recorded password change set/);
+    await t.vault.store.db.updateTable('users').set({ password_hash: accepted }).where('id', '=', user.id).execute();
+    expect(await secretsProblem()).toBeNull();
 
     const other = `gone-${Date.now()}@${org.slug}.test`;
     const gone = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email: other, name: 'Gone Person', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
