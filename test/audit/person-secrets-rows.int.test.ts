@@ -3,6 +3,7 @@
 // hold into `users.mfa_secret`, or MFA switched off, and signs in as that person (an org admin, say).
 // `audit verify` must name a password hash or MFA state that is not what the person's latest recorded
 // write of it left (domain/audit/person-secrets-record.ts), and not name what Strongroom itself wrote.
+import { randomUUID } from 'node:crypto';
 import { generateSecret } from 'otplib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Argon2PasswordHasher } from '../../src/integrations/argon2.password-hasher.js';
@@ -94,6 +95,25 @@ describe.each(DIALECTS)('audit verify and passwords or MFA written in the databa
     await s.db.updateTable('users').set({ mfa_enabled: 1, mfa_secret: generateSecret() }).where('id', '=', s.admin.id).execute();
     await s.expectNamed(mfaSentence(s.admin));
     await s.db.updateTable('users').set({ mfa_enabled: 0, mfa_secret: null }).where('id', '=', s.admin.id).execute();
+    expect(await s.verify()).toMatchObject({ ok: true });
+  });
+
+  it('names a password given by hand to someone the directory created without one', async () => {
+    const s = await setting();
+    await s.v.identity.changeEmailDomains(systemActor(), s.org.slug, { add: [`${s.org.slug}.gov.uk`] });
+    const token = (await s.v.scim.tokens.create(systemActor(), s.org.id, 'Entra ID provisioning')).secret;
+    const userName = `${randomUUID().slice(0, 8)}@${s.org.slug}.gov.uk`;
+    const res = await t!.app.inject({
+      method: 'POST', url: '/scim/v2/Users', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+      payload: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], externalId: randomUUID(), userName, active: true, emails: [{ primary: true, value: userName }] },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const person = { id: (res.json() as { id: string }).id, organisationId: s.org.id };
+    expect((await s.row(person.id)).password_hash).toBeNull();
+    expect(await s.verify()).toMatchObject({ ok: true });
+    await s.db.updateTable('users').set({ password_hash: await new Argon2PasswordHasher('test-only-weak').hash('the administrator knows this one') }).where('id', '=', person.id).execute();
+    await s.expectNamed(passwordSentence(person));
+    await s.db.updateTable('users').set({ password_hash: null }).where('id', '=', person.id).execute();
     expect(await s.verify()).toMatchObject({ ok: true });
   });
 });
