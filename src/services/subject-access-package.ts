@@ -16,6 +16,7 @@ export const WITHHELD = {
   not_recorded: 'Its inclusion is not recorded in the audit log (the database was changed directly), so it is not sent.',
   gone: 'The document or version no longer exists.',
   not_clean: 'The version has not been found clean by the malware scan, so its bytes are not sent.',
+  not_readable: 'You may not read this record of your own organisation (above your clearance or outside your teams), so it is not sent to you: a data protection officer who may read it can download the package.',
 } as const;
 export type WithheldReason = keyof typeof WITHHELD;
 
@@ -38,11 +39,13 @@ const segment = (name: string): string => zipPathSegment(name, 'document').slice
 /**
  * Every record of the response as the package holds it. `partAllowed`: whether decide() lets the requester
  * receive each part's records now. `recorded`: the inclusions the audit log vouches for, as
- * `itemId|organisationId|documentId|versionId|addedBy`.
+ * `itemId|organisationId|documentId|versionId|addedBy`. `ownOrganisationId` and `readable`: the records of the
+ * downloader's own organisation go only where decide() lets them read them (`readable`, document ids): a
+ * colleague with a higher clearance or another team may have put them in.
  */
 export async function responseEntries(repos: Repos, o: {
   request: SubjectAccessRequest; items: readonly SubjectAccessItem[]; partAllowed: ReadonlyMap<string, boolean>;
-  recorded: ReadonlySet<string>; organisations: ReadonlyMap<string, Organisation>;
+  recorded: ReadonlySet<string>; organisations: ReadonlyMap<string, Organisation>; ownOrganisationId: string; readable: ReadonlySet<string>;
 }): Promise<ResponseEntry[]> {
   const entries: ResponseEntry[] = [];
   for (const [index, item] of o.items.entries()) {
@@ -56,10 +59,12 @@ export async function responseEntries(repos: Repos, o: {
     if (o.partAllowed.get(item.organisationId) !== true) withheld = 'partner_not_in_force';
     else if (!o.recorded.has(`${item.id}|${item.organisationId}|${item.documentId}|${item.versionId}|${item.addedBy ?? ''}`)) withheld = 'not_recorded';
     else if (!document || !version || version.wrappedKey.length === 0) withheld = 'gone';
+    else if (item.organisationId === o.ownOrganisationId && !o.readable.has(document.id)) withheld = 'not_readable';
     else if (!EXPORTABLE.has(version.scanStatus)) withheld = 'not_clean';
     const path = withheld === null && document ? `${segment(organisation.slug)}/${String(index + 1).padStart(4, '0')}-${segment(document.name)}` : null;
     // A partner's record withheld is named only by its organisation: its name is what the partner did not send.
-    const shown = withheld === 'partner_not_in_force' || withheld === 'not_recorded' ? null : document;
+    // One of the downloader's own organisation's they may not read is not named to them either.
+    const shown = withheld === 'partner_not_in_force' || withheld === 'not_recorded' || withheld === 'not_readable' ? null : document;
     entries.push({ item, organisation, document: shown, version: shown ? version : null, path, content: withheld === null ? version : null, withheld });
   }
   return entries;

@@ -387,6 +387,9 @@ export class SubjectAccessService {
       partAllowed: new Map(parts.map((p, i) => [p.organisationId, receivable[i]!.allow])),
       recorded: new Set(recorded.map((e) => `${e.targetIds.itemId}|${e.targetOrganisationId}|${e.targetIds.documentId}|${e.targetIds.versionId}|${e.actorUserId}`)),
       organisations: new Map((await this.repos.organisations.list()).map((o) => [o.id, o])),
+      // The requester's own records go only to a DPO who may read them (clearance and teams), as on the request's page.
+      ownOrganisationId: request.organisationId,
+      readable: await this.readableOwn(actor, request.organisationId, items),
     });
     const now = this.o.clock.now();
     const included = entries.filter((e) => e.content !== null).length;
@@ -530,6 +533,12 @@ export class SubjectAccessService {
       throw conflict(`“${found.name}” has not been found clean by the malware scan yet; include it once it has.`);
     }
     return { document: found, version };
+  }
+
+  /** Of these items' documents, the ids of those of `organisationId` the actor may read (document.read). */
+  private async readableOwn(actor: Actor, organisationId: string, items: readonly SubjectAccessItem[]): Promise<Set<string>> {
+    const own = (await this.repos.documents.byIds(items.filter((i) => i.organisationId === organisationId).map((i) => i.documentId))).filter((d) => d.organisationId === organisationId);
+    return new Set((await this.o.access.filter(actor, 'document.read', own, documentResource)).map((d) => d.id));
   }
 
   private async requireOrganisationRow(id: string): Promise<Organisation> {

@@ -1,0 +1,50 @@
+// Attacks on subject access requests, second review: what a DPO below a record's clearance takes away in
+// the response package. Each test is one finding.
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { useClamd, useTestVault } from '../support/fixture.js';
+import { api } from '../support/http.js';
+import { DIALECTS, createPartnership, upload } from '../support/vault.js';
+import { unzip } from '../support/zip.js';
+
+const clamd = useClamd();
+
+describe.each(DIALECTS)('subject access requests attacked again on %s', (dialect) => {
+  const t = useTestVault(dialect, clamd);
+
+  async function world() {
+    const { host, partner } = await createPartnership(t.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE' });
+    const dpo = await partner.user({ roles: ['dpo'], teams: ['payroll'] });
+    const hostDpo = await host.user({ roles: ['dpo'], teams: ['payroll'] });
+    const partnerStaff = await partner.user({ teams: ['payroll'] });
+    const hostStaff = await host.user({ teams: ['payroll'] });
+    const own = (await upload(t.app, partnerStaff, partner.collections.payroll!, 'payslip-march.txt', 'Payslip for Sam Smith, March\n')).json().id as string;
+    const held = (await upload(t.app, hostStaff, host.collections.payroll!, 'overtime-claims.txt', 'Overtime claims, Sam Smith\n')).json().id as string;
+    const request = (await api(t.app, dpo).post('subject-access', {
+      reference: `SAR-${randomUUID().slice(0, 6)}`, subjectName: 'Sam Smith', receivedOn: '2026-10-31', partners: [host.slug],
+    })).json();
+    expect((await api(t.app, hostDpo).post(`subject-access/${request.id}/items`, { documentIds: [held] })).statusCode).toBe(200);
+    expect((await api(t.app, dpo).post(`subject-access/${request.id}/items`, { documentIds: [own] })).statusCode).toBe(200);
+    return { host, partner, dpo, hostDpo, own, held, request };
+  }
+
+  it('gives a DPO below their own council’s record’s clearance neither its bytes nor its name in the response package', async () => {
+    const w = await world();
+    // Payroll records are OFFICIAL-SENSITIVE; this DPO of the requesting council is cleared to OFFICIAL only.
+    const lowDpo = await w.partner.user({ roles: ['dpo'], teams: ['payroll'], clearance: 'OFFICIAL' });
+    const pack = await api(t.app, lowDpo).get(`subject-access/${w.request.id}/package`);
+    expect(pack.statusCode).toBe(200);
+    const files = await unzip(pack.rawPayload);
+    const index = JSON.parse(files.get('index.json')!.toString('utf8'));
+    expect(index.records.map((r: { document: string | null; withheld: string | null }) => [r.document, r.withheld])).toEqual([
+      ['overtime-claims.txt', null],
+      [null, 'You may not read this record of your own organisation (above your clearance or outside your teams), so it is not sent to you: a data protection officer who may read it can download the package.'],
+    ]);
+    expect([...files.keys()].some((name) => name.includes('payslip-march'))).toBe(false);
+    expect(files.get('index.csv')!.toString('utf8')).not.toContain('payslip-march');
+    expect([...files.values()].some((b) => b.toString('utf8').includes('Payslip for Sam Smith'))).toBe(false);
+    // Their colleague cleared to read it takes it.
+    const full = await unzip((await api(t.app, w.dpo).get(`subject-access/${w.request.id}/package`)).rawPayload);
+    expect([...full.keys()].some((name) => name.includes('payslip-march'))).toBe(true);
+  });
+});
