@@ -1,9 +1,10 @@
 // Attacks on subject access requests, second review: what a DPO below a record's clearance takes away in
-// the response package. Each test is one finding.
+// the response package, and a reference naming the person without a word of their name standing alone.
+// Each test is one finding.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { useClamd, useTestVault } from '../support/fixture.js';
-import { api } from '../support/http.js';
+import { api, expectProblem } from '../support/http.js';
 import { DIALECTS, createPartnership, upload } from '../support/vault.js';
 import { unzip } from '../support/zip.js';
 
@@ -46,5 +47,20 @@ describe.each(DIALECTS)('subject access requests attacked again on %s', (dialect
     // Their colleague cleared to read it takes it.
     const full = await unzip((await api(t.app, w.dpo).get(`subject-access/${w.request.id}/package`)).rawPayload);
     expect([...full.keys()].some((name) => name.includes('payslip-march'))).toBe(true);
+  });
+
+  it('refuses a reference that runs the person’s name into other letters or digits, as it names them to the partner as plainly', async () => {
+    const { partner, host } = await createPartnership(t.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE' });
+    const dpo = await partner.user({ roles: ['dpo'], teams: ['payroll'] });
+    const hostDpo = await host.user({ roles: ['dpo'], teams: ['payroll'] });
+    for (const reference of ['SAR-SamSmith', 'SMITH4411', 'SAMSMITH-2026', 'HR/2026/smithS']) {
+      const refused = expectProblem(await api(t.app, dpo).post('subject-access', { reference, subjectName: 'Sam Smith', receivedOn: '2026-10-31', partners: [host.slug] }), 400);
+      expect(refused.detail, reference).toBe('Leave the person’s name out of the reference: it goes in e-mails and notifications to partners and names the legal holds staff are told of.');
+    }
+    const notes = await t.vault.store.db.selectFrom('notifications').select('message').where('kind', '=', 'subject-access.asked').where('user_id', '=', hostDpo.id).execute();
+    expect(notes).toEqual([]);
+    // A reference that shares no part of the name is fine.
+    const ok = await api(t.app, dpo).post('subject-access', { reference: 'SAR-2026-0042', subjectName: 'Sam Smith', receivedOn: '2026-10-31', partners: [host.slug] });
+    expect(ok.statusCode, ok.body).toBe(201);
   });
 });

@@ -134,11 +134,14 @@ const words = (s: string): string[] => s.toLocaleLowerCase('en-GB').split(/[^\p{
 
 /**
  * Whether a reference names the person the request is about (any word of their name of three letters or
- * more, or their whole name). The reference goes where the name must not: the e-mail and notification to
+ * more, one of four or more run into other letters or digits, or their whole name). The reference goes where the name must not: the e-mail and notification to
  * a partner's DPOs, and the name of each part's legal hold, which the part's staff are told when it refuses them.
  */
 export function referenceNamesSubject(reference: string, subjectName: string): boolean {
   const inReference = new Set(words(reference));
   const name = words(subjectName);
-  return name.some((w) => w.length >= 3 && inReference.has(w)) || (name.length > 0 && words(reference).join(' ').includes(name.join(' ')));
+  // Run together ("SAR-SamSmith", "SMITH4411"), a name is as plain as standing alone: a word of four letters or
+  // more, or the whole name, anywhere in the reference's letters and digits (separators dropped) names them.
+  const solid = words(reference).join('');
+  return name.some((w) => (w.length >= 3 && inReference.has(w)) || (w.length >= 4 && solid.includes(w))) || (name.length > 0 && solid.includes(name.join('')));
 }
