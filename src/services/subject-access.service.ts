@@ -208,7 +208,7 @@ export class SubjectAccessService {
       await this.o.access.requireOrganisation(actor, 'subject-access.manage', request.organisationId, { requestId }, { missing: MISSING });
       const receivable = await this.o.access.can(actor, parts.map((p) => ({ action: 'subject-access.receive' as const, resource: partResource(request, p.organisationId) })));
       const shown = new Set(parts.filter((_, i) => receivable[i]).map((p) => p.organisationId));
-      const items = (await this.repos.subjectAccess.items(requestId)).filter((i) => i.removedAt === null && shown.has(i.organisationId));
+      const items = await this.vouchedFor(requestId, (await this.repos.subjectAccess.items(requestId)).filter((i) => i.removedAt === null && shown.has(i.organisationId)));
       return {
         request, requester: brief(requester), role: 'requester', dueOn: currentDueOn(request),
         parts: await this.partViews(parts, items), items: await this.itemViews(actor, items),
@@ -216,7 +216,7 @@ export class SubjectAccessService {
       };
     }
     const { part } = await this.requirePart(actor, request, parts);
-    const items = (await this.repos.subjectAccess.items(requestId, part.organisationId)).filter((i) => i.removedAt === null);
+    const items = await this.vouchedFor(requestId, (await this.repos.subjectAccess.items(requestId, part.organisationId)).filter((i) => i.removedAt === null));
     return {
       request, requester: brief(requester), role: 'partner', dueOn: currentDueOn(request),
       parts: await this.partViews([part], items), items: await this.itemViews(actor, items),
@@ -378,14 +378,10 @@ export class SubjectAccessService {
     const items = (await this.repos.subjectAccess.items(requestId)).filter((i) => i.removedAt === null);
     // What the audit log vouches for, not what the rows say: an inclusion it records and no removal it records
     // (a removed item's row put back by hand stays out, as one written by hand does).
-    const logged = (await this.repos.audit.allowedEvents(['subject-access.add', 'subject-access.remove'], { documentIds: items.map((i) => i.documentId) }))
-      .filter((e) => e.targetIds.requestId === requestId);
-    const removed = new Set(logged.filter((e) => e.action === 'subject-access.remove').map((e) => e.targetIds.itemId));
-    const recorded = logged.filter((e) => e.action === 'subject-access.add' && !removed.has(e.targetIds.itemId));
     const entries = await responseEntries(this.repos, {
       request, items,
       partAllowed: new Map(parts.map((p, i) => [p.organisationId, receivable[i]!.allow])),
-      recorded: new Set(recorded.map((e) => `${e.targetIds.itemId}|${e.targetOrganisationId}|${e.targetIds.documentId}|${e.targetIds.versionId}|${e.actorUserId}`)),
+      recorded: await this.recordedInclusions(requestId, items),
       organisations: new Map((await this.repos.organisations.list()).map((o) => [o.id, o])),
       // The requester's own records go only to a DPO who may read them (clearance and teams), as on the request's page.
       ownOrganisationId: request.organisationId,
@@ -533,6 +529,26 @@ export class SubjectAccessService {
       throw conflict(`“${found.name}” has not been found clean by the malware scan yet; include it once it has.`);
     }
     return { document: found, version };
+  }
+
+  /**
+   * The inclusions the audit log vouches for, as `itemId|organisationId|documentId|versionId|addedBy`: a sealed
+   * `subject-access.add` event for the item and no `subject-access.remove` event (a removed item's row put
+   * back by hand stays out, as one written by hand does).
+   */
+  private async recordedInclusions(requestId: string, items: readonly SubjectAccessItem[]): Promise<Set<string>> {
+    if (items.length === 0) return new Set();
+    const logged = (await this.repos.audit.allowedEvents(['subject-access.add', 'subject-access.remove'], { documentIds: items.map((i) => i.documentId) }))
+      .filter((e) => e.targetIds.requestId === requestId);
+    const removed = new Set(logged.filter((e) => e.action === 'subject-access.remove').map((e) => e.targetIds.itemId));
+    const recorded = logged.filter((e) => e.action === 'subject-access.add' && !removed.has(e.targetIds.itemId));
+    return new Set(recorded.map((e) => `${e.targetIds.itemId}|${e.targetOrganisationId}|${e.targetIds.documentId}|${e.targetIds.versionId}|${e.actorUserId}`));
+  }
+
+  /** Of these items, those the audit log vouches for: a request's page, like its package, goes by the log, not the rows. */
+  private async vouchedFor(requestId: string, items: readonly SubjectAccessItem[]): Promise<SubjectAccessItem[]> {
+    const recorded = await this.recordedInclusions(requestId, items);
+    return items.filter((i) => recorded.has(`${i.id}|${i.organisationId}|${i.documentId}|${i.versionId}|${i.addedBy ?? ''}`));
   }
 
   /** Of these items' documents, the ids of those of `organisationId` the actor may read (document.read). */

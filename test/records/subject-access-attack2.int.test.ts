@@ -63,4 +63,22 @@ describe.each(DIALECTS)('subject access requests attacked again on %s', (dialect
     const ok = await api(t.app, dpo).post('subject-access', { reference: 'SAR-2026-0042', subjectName: 'Sam Smith', receivedOn: '2026-10-31', partners: [host.slug] });
     expect(ok.statusCode, ok.body).toBe(201);
   });
+
+  it('names to the requester no partner record whose inclusion the audit log does not record, though an item row says it is in', async () => {
+    const w = await world();
+    const hostStaff = await w.host.user({ teams: ['payroll'] });
+    const secret = (await upload(t.app, hostStaff, w.host.collections.payroll!, 'grievance-notes.txt', 'Grievance notes\n')).json().id as string;
+    const document = (await t.vault.store.repos.documents.byId(secret))!;
+    await t.vault.store.repos.subjectAccess.insertItem({
+      id: randomUUID(), requestId: w.request.id, organisationId: w.host.id, documentId: secret, versionId: document.currentVersionId!,
+      addedBy: w.hostDpo.id, addedAt: new Date().toISOString(), removedBy: null, removedAt: null,
+    });
+    for (const user of [w.dpo, w.hostDpo]) {
+      const seen = (await api(t.app, user).get(`subject-access/${w.request.id}`)).json();
+      expect(JSON.stringify(seen)).not.toContain('grievance-notes');
+      expect(seen.items.map((i: { documentId: string }) => i.documentId)).not.toContain(secret);
+    }
+    const parts = (await api(t.app, w.dpo).get(`subject-access/${w.request.id}`)).json().parts;
+    expect(parts.map((p: { items: number }) => p.items)).toEqual([1, 1]);
+  });
 });
