@@ -3,9 +3,10 @@
 // Each test is one finding.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
-import { DIALECTS, createPartnership, upload } from '../support/vault.js';
+import { DIALECTS, createOrganisation, createPartnership, upload } from '../support/vault.js';
 import { unzip } from '../support/zip.js';
 
 const clamd = useClamd();
@@ -80,5 +81,23 @@ describe.each(DIALECTS)('subject access requests attacked again on %s', (dialect
     }
     const parts = (await api(t.app, w.dpo).get(`subject-access/${w.request.id}`)).json().parts;
     expect(parts.map((p: { items: number }) => p.items)).toEqual([1, 1]);
+  });
+
+  it('lets no council ask another that is only a fellow partner of a third council’s arrangement, with no service between them', async () => {
+    // A third council hosts payroll for both: it holds each one's data, neither holds the other's.
+    const [host, a, b] = [await createOrganisation(t.vault), await createOrganisation(t.vault), await createOrganisation(t.vault)];
+    await t.vault.arrangements.propose(systemActor(), {
+      hostOrganisationId: host.id, partnerOrganisationIds: [a.id, b.id], serviceArea: 'payroll', purpose: 'Shared payroll',
+      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'read', ceiling: 'OFFICIAL-SENSITIVE',
+    }, { approve: true });
+    const aDpo = await a.user({ roles: ['dpo'], teams: ['payroll'] });
+    const bDpo = await b.user({ roles: ['dpo'], teams: ['payroll'] });
+    const bName = `Test ${b.slug}`;
+    const refused = expectProblem(await api(t.app, aDpo).post('subject-access', { subjectName: 'Sam Smith', subjectDetails: 'Payroll number 4411', receivedOn: '2026-10-31', partners: [b.slug] }), 400);
+    expect(refused.detail).toBe(`${bName} shares no arrangement in force with your organisation, so it cannot be asked to search its records for you.`);
+    expect((await api(t.app, bDpo).get('subject-access')).json().requests).toEqual([]);
+    // The host, which does hold A's data, can be asked.
+    const ok = await api(t.app, aDpo).post('subject-access', { subjectName: 'Sam Smith', receivedOn: '2026-10-31', partners: [host.slug] });
+    expect(ok.statusCode, ok.body).toBe(201);
   });
 });

@@ -992,6 +992,8 @@ describe('subject access actions', () => {
       ['suspended', [between({ status: 'suspended' })]], ['ended', [between({ status: 'ended' })]], ['past its end', [between({ endsAt: NOW.toISOString() })]],
       ['not yet started', [between({ startsAt: new Date(NOW.getTime() + DAY).toISOString() })]], ['none', []],
       ['with a third council only', [arrangementOf({ id: 'arr-2', hostOrganisationId: 'org-c', partnerOrganisationIds: ['org-a'] })]],
+      // Fellow partners of org-c's arrangement: org-c serves each, neither org-a nor org-b holds the other's data.
+      ['fellow partners of a third council', [arrangementOf({ id: 'arr-3', hostOrganisationId: 'org-c', partnerOrganisationIds: ['org-a', 'org-b'] })]],
     ];
     const mismatches: string[] = [];
     for (const action of SUBJECT_ACCESS_ACTIONS) {
@@ -1000,7 +1002,8 @@ describe('subject access actions', () => {
           for (const [state, arrangements] of states) {
             // Written out plainly: the DPO of the side the action is about; across organisations, an arrangement in force between the two.
             const side = action === 'subject-access.respond' ? partOrganisation : 'org-a';
-            const inForceWith = state === 'in force' || state === 'in force, the other way round' ? 'org-b' : state === 'with a third council only' ? 'org-c' : null;
+            const inForceWith = state === 'in force' || state === 'in force, the other way round' ? 'org-b'
+              : state === 'with a third council only' || state === 'fellow partners of a third council' ? 'org-c' : null;
             const expected = roles.includes('dpo') && actorOrganisation === side && (partOrganisation === 'org-a' || partOrganisation === inForceWith);
             const got = decide(userOf(actorOrganisation, roles, SERVICE_AREAS, 'OFFICIAL-SENSITIVE'), action, part(partOrganisation), { now: NOW, arrangements, holds: NO_HOLDS });
             if (got.allow !== expected) mismatches.push(`${action} roles=[${roles.join(',')}] actor=${actorOrganisation} part=${partOrganisation} ${state}: got ${got.allow}`);

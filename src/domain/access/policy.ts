@@ -208,7 +208,7 @@ function decidePerson(actor: Actor, action: PersonAction, person: PersonResource
 /**
  * A part of a subject access request is its organisation's DPOs' to answer (`respond`), and what it puts in
  * the response goes to the requesting organisation's DPOs (`receive`). Between two organisations both need an
- * arrangement in force between them, whichever hosts it: the shared service is why one may hold the person's
+ * arrangement in force between them, whichever hosts it (one its host, the other its partner): the shared service is why one may hold the person's
  * data for the other. Suspended or ended, the partner neither sees the request nor has its records sent.
  */
 function decideSubjectAccess(actor: Actor, action: SubjectAccessAction, part: SubjectAccessResource, context: DecisionContext): Decision {
@@ -218,10 +218,10 @@ function decideSubjectAccess(actor: Actor, action: SubjectAccessAction, part: Su
   if (!hasRole(actor, 'dpo')) return deny('role');
   if (part.partOrganisationId === part.organisationId) return allow('dpo');
   const other = action === 'subject-access.respond' ? part.organisationId : part.partOrganisationId;
-  const between = context.arrangements.find((a) => {
-    const parties = [a.hostOrganisationId, ...a.partnerOrganisationIds];
-    return parties.includes(org) && parties.includes(other) && arrangementInForce(a, context.now);
-  });
+  // One hosts the other's service: two partners of a third council's arrangement share nothing with each
+  // other (its host serves each of them; neither holds the other's data), so neither may be asked by the other.
+  const serves = (host: string, served: string, a: Arrangement): boolean => a.hostOrganisationId === host && a.partnerOrganisationIds.includes(served);
+  const between = context.arrangements.find((a) => (serves(org, other, a) || serves(other, org, a)) && arrangementInForce(a, context.now));
   return between ? allow('dpo', between.id) : deny('no_arrangement');
 }
 
