@@ -65,6 +65,15 @@ describe('identity provider settings', () => {
     const body = 'A'.repeat(300);
     expect(checkProvider({ ...saml, idpCertificates: [body] }).saml!.idpCertificates[0]).toMatch(/^-----BEGIN CERTIFICATE-----\nA{64}\n[\s\S]*\n-----END CERTIFICATE-----$/);
   });
+
+  it('trusts as MFA only values that say a second factor was used, never a password or other single factor', () => {
+    expect(checkProvider({ ...oidc, mfaAmrValues: ['mfa', 'hwk'] }).mfaAmrValues).toEqual(['mfa', 'hwk']);
+    for (const value of ['pwd', 'PIN', 'kba']) {
+      expect(refusal(() => checkProvider({ ...oidc, mfaAmrValues: ['mfa', value] }))).toEqual(['mfaAmrValues',
+        `“${value}” says how a password (or another single factor) was given, not that a second factor was: list only values your provider sends after multi-factor sign-in, such as “mfa”`]);
+    }
+    expect(refusal(() => checkProvider({ ...oidc, mfaAcrValues: ['urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport'] }))[0]).toBe('mfaAcrValues');
+  });
 });
 
 describe('group mapping rows', () => {

@@ -80,6 +80,22 @@ export function isProviderAddress(value: string): boolean {
   }
 }
 
+/**
+ * Values that say only how the first factor was given (RFC 8176's password, PIN and knowledge-based answers;
+ * SAML's password classes and "unspecified"). Trusted as MFA, they would let every password sign-in skip
+ * the second factor, so they are refused.
+ */
+const SINGLE_FACTOR = new Set(['pwd', 'pin', 'kba', 'urn:oasis:names:tc:saml:2.0:ac:classes:password', 'urn:oasis:names:tc:saml:2.0:ac:classes:passwordprotectedtransport', 'urn:oasis:names:tc:saml:2.0:ac:classes:unspecified']);
+
+function mfaValues(values: string[] | undefined, field: 'mfaAmrValues' | 'mfaAcrValues'): string[] {
+  const list = words(values);
+  const single = list.find((v) => SINGLE_FACTOR.has(v.toLowerCase()));
+  if (single !== undefined) {
+    throw invalid(`“${single}” says how a password (or another single factor) was given, not that a second factor was: list only values your provider sends after multi-factor sign-in, such as “mfa”`, { field });
+  }
+  return list;
+}
+
 const words = (values: string[] | undefined): string[] => [...new Set((values ?? []).flatMap((v) => v.split(/[\s,]+/)).map((v) => v.trim()).filter(Boolean))];
 
 /** Checks a whole provider (a new one, or the full settings of one being changed). */
@@ -92,8 +108,8 @@ export function checkProvider(input: ProviderInput): CheckedProvider {
   if (UNSAFE.test(name)) throw invalid('The name cannot contain control or text-direction characters', { field: 'name' });
   const groupsClaim = (input.groupsClaim ?? '').trim() || null;
   if (groupsClaim !== null && !CLAIM.test(groupsClaim)) throw invalid('The groups claim must be a claim or attribute name (letters, digits and _ . : / # -), like "groups"', { field: 'groupsClaim' });
-  const amr = words(input.mfaAmrValues);
-  const acr = words(input.mfaAcrValues);
+  const amr = mfaValues(input.mfaAmrValues, 'mfaAmrValues');
+  const acr = mfaValues(input.mfaAcrValues, 'mfaAcrValues');
   const common = { kind, name, enabled: input.enabled ?? true, createAccounts: input.createAccounts ?? false, groupsClaim, mfaAmrValues: amr, mfaAcrValues: acr };
   if (kind === 'oidc') {
     const issuer = checkProviderUrl(input.issuer, 'issuer', 'issuer URL');
