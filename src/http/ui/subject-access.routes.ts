@@ -42,6 +42,10 @@ function dueText(request: Pick<SubjectAccessRequest, 'status'>, dueOn: string, t
   return { overdue: days < 0, days: days < 0 ? null : days };
 }
 
+/** The search words for an address; a lone surrogate (not well-formed text, which encodeURIComponent refuses) becomes U+FFFD. */
+const searchWords = (q: string): string =>
+  encodeURIComponent(q.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD'));
+
 const dueWords = (days: number | null): string => (days === null ? '' : days === 0 ? 'due today' : days === 1 ? 'due in 1 day' : `due in ${days} days`);
 
 export const subjectAccessPages = (ui: Ui): FastifyPluginAsync => async (app) => {
@@ -151,7 +155,7 @@ export const subjectAccessPages = (ui: Ui): FastifyPluginAsync => async (app) =>
         const done = await act(ui, request);
         // Back to the same search after including from it (the include form carries its words).
         const q = one(request.body?.q).trim();
-        return reply.redirect(`/subject-access/${encodeURIComponent(request.params.id)}?done=${done}${q ? `&q=${encodeURIComponent(q)}` : ''}`, 303);
+        return reply.redirect(`/subject-access/${encodeURIComponent(request.params.id)}?done=${done}${q ? `&q=${searchWords(q)}` : ''}`, 303);
       } catch (error) {
         if (!handled(error)) throw error;
         const [problem] = errorList(error, field);
