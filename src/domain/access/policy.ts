@@ -208,8 +208,9 @@ function decidePerson(actor: Actor, action: PersonAction, person: PersonResource
 /**
  * A part of a subject access request is its organisation's DPOs' to answer (`respond`), and what it puts in
  * the response goes to the requesting organisation's DPOs (`receive`). Between two organisations both need an
- * arrangement in force between them, whichever hosts it (one its host, the other its partner): the shared service is why one may hold the person's
- * data for the other. Suspended or ended, the partner neither sees the request nor has its records sent.
+ * arrangement in force in which one hosts a service for the other (either way round): the shared service is
+ * why one may hold the person's data for the other. Suspended or ended, the partner neither sees the request
+ * nor has its records sent.
  */
 function decideSubjectAccess(actor: Actor, action: SubjectAccessAction, part: SubjectAccessResource, context: DecisionContext): Decision {
   const org = actor.organisationId ?? '';
