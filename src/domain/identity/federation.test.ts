@@ -33,6 +33,11 @@ describe('providerDidMfa', () => {
   const provider = { mfaAmrValues: ['mfa'], mfaAcrValues: ['possessionorinherence'] };
   it('trusts only the configured amr and acr values', () => {
     expect(providerDidMfa(provider, { amr: ['pwd', 'mfa'] })).toBe(true);
+    // A provider saved (before 5 December 2026) trusting a single-factor value: never taken as MFA.
+    const loose = { mfaAmrValues: ['pwd', 'mfa'], mfaAcrValues: ['urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport'] };
+    expect(providerDidMfa(loose, { amr: ['pwd'] })).toBe(false);
+    expect(providerDidMfa(loose, { acr: 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport' })).toBe(false);
+    expect(providerDidMfa(loose, { amr: ['pwd', 'mfa'] })).toBe(true);
     expect(providerDidMfa(provider, { acr: 'possessionorinherence' })).toBe(true);
     expect(providerDidMfa(provider, { amr: ['pwd'], acr: 'urn:password' })).toBe(false);
     expect(providerDidMfa(provider, {})).toBe(false);

@@ -114,6 +114,16 @@ export function normaliseEmailDomain(text: string): string | null {
 
 /** Whether the provider says it did multi-factor authentication, by a value the organisation chose to trust. */
 export function providerDidMfa(provider: Pick<IdentityProvider, 'mfaAmrValues' | 'mfaAcrValues'>, said: { amr?: readonly string[]; acr?: string | null }): boolean {
-  if ((said.amr ?? []).some((v) => provider.mfaAmrValues.includes(v))) return true;
-  return said.acr != null && provider.mfaAcrValues.includes(said.acr);
+  // A single-factor value never counts, even one listed before such values were refused when a provider is saved.
+  if ((said.amr ?? []).some((v) => provider.mfaAmrValues.includes(v) && !isSingleFactorValue(v))) return true;
+  return said.acr != null && provider.mfaAcrValues.includes(said.acr) && !isSingleFactorValue(said.acr);
 }
+
+/**
+ * Values that say only how the first factor was given (RFC 8176's password, PIN and knowledge-based answers;
+ * SAML's password classes and "unspecified"). Trusted as MFA, they would let every password sign-in skip
+ * the second factor: refused when a provider is saved, and never taken as MFA at sign-in.
+ */
+const SINGLE_FACTOR = new Set(['pwd', 'pin', 'kba', 'urn:oasis:names:tc:saml:2.0:ac:classes:password', 'urn:oasis:names:tc:saml:2.0:ac:classes:passwordprotectedtransport', 'urn:oasis:names:tc:saml:2.0:ac:classes:unspecified']);
+
+export const isSingleFactorValue = (value: string): boolean => SINGLE_FACTOR.has(value.toLowerCase());

@@ -2,7 +2,7 @@
 // keeps: every refusal names the field and says how to put it right. Plain rules, no I/O.
 import { invalid } from '../errors.js';
 import { CLASSIFICATIONS, ROLES, type Classification, type Role } from '../types.js';
-import type { GroupMapping, OidcSettings, ProviderKind, SamlSettings } from './federation.js';
+import { isSingleFactorValue, type GroupMapping, type OidcSettings, type ProviderKind, type SamlSettings } from './federation.js';
 
 /** A provider as the admin page, the CLI and the REST API send it (strings, before any check). */
 export interface ProviderInput {
@@ -80,16 +80,9 @@ export function isProviderAddress(value: string): boolean {
   }
 }
 
-/**
- * Values that say only how the first factor was given (RFC 8176's password, PIN and knowledge-based answers;
- * SAML's password classes and "unspecified"). Trusted as MFA, they would let every password sign-in skip
- * the second factor, so they are refused.
- */
-const SINGLE_FACTOR = new Set(['pwd', 'pin', 'kba', 'urn:oasis:names:tc:saml:2.0:ac:classes:password', 'urn:oasis:names:tc:saml:2.0:ac:classes:passwordprotectedtransport', 'urn:oasis:names:tc:saml:2.0:ac:classes:unspecified']);
-
 function mfaValues(values: string[] | undefined, field: 'mfaAmrValues' | 'mfaAcrValues'): string[] {
   const list = words(values);
-  const single = list.find((v) => SINGLE_FACTOR.has(v.toLowerCase()));
+  const single = list.find(isSingleFactorValue);
   if (single !== undefined) {
     throw invalid(`“${single}” says how a password (or another single factor) was given, not that a second factor was: list only values your provider sends after multi-factor sign-in, such as “mfa”`, { field });
   }
