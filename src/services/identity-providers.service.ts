@@ -90,7 +90,9 @@ export class IdentityProvidersService {
       await repos.federation.updateProvider(updated, provider.kind === 'oidc' && secret ? this.o.sealer.seal(provider.id, secret) : undefined);
       // The settings as stored (the kept or new sealed secret too), so `audit verify` can tell a row changed directly.
       const binding = providerBinding({ provider: updated, sealedSecret: await repos.federation.sealedSecret(provider.id) });
-      await repos.audit.insert([this.event(actor, 'identity-provider.update', updated, decision, { ...(secret ? { secret: 'replaced' } : {}), binding })]);
+      // A session this provider's MFA signed in was trusted on terms no longer in force: it signs in again.
+      const ended = lessTrusted(provider, updated) ? await repos.sessions.deleteProviderMfaIn(provider.organisationId) : 0;
+      await repos.audit.insert([this.event(actor, 'identity-provider.update', updated, decision, { ...(secret ? { secret: 'replaced' } : {}), binding, ...(ended ? { providerMfaSessionsEnded: String(ended) } : {}) })]);
     });
     return this.view(updated);
   }
@@ -100,7 +102,8 @@ export class IdentityProvidersService {
     const { provider, decision } = await this.administered(actor, providerId);
     await this.o.store.transaction(async (repos) => {
       await repos.federation.removeProvider(provider.id);
-      await repos.audit.insert([this.event(actor, 'identity-provider.remove', provider, decision)]);
+      const ended = await repos.sessions.deleteProviderMfaIn(provider.organisationId);
+      await repos.audit.insert([this.event(actor, 'identity-provider.remove', provider, decision, ended ? { providerMfaSessionsEnded: String(ended) } : {})]);
     });
   }
 
@@ -225,4 +228,15 @@ export class IdentityProvidersService {
   private event(actor: Actor, action: string, provider: IdentityProvider, decision: Decision, extra: Record<string, string> = {}) {
     return auditEvent(actor, action, { organisationId: provider.organisationId, ids: { providerId: provider.id, kind: provider.kind, enabled: String(provider.enabled), ...extra } }, decision, this.o.clock.now());
   }
+}
+
+/**
+ * Whether a change takes trust away from sessions the provider's MFA signed in: the provider switched off,
+ * or a value it was trusted by no longer listed. Sessions do not record which provider signed them in, so
+ * every such session of the organisation ends (its people sign in again, asked for what is owed now).
+ */
+function lessTrusted(before: IdentityProvider, after: IdentityProvider): boolean {
+  if (before.enabled && !after.enabled) return true;
+  const dropped = (was: readonly string[], now: readonly string[]) => was.some((v) => !now.includes(v));
+  return dropped(before.mfaAmrValues, after.mfaAmrValues) || dropped(before.mfaAcrValues, after.mfaAcrValues);
 }

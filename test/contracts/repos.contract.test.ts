@@ -497,6 +497,15 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       await repos.sessions.touch(s.idHash, iso(T0 + 5));
       expect(await repos.sessions.byHash(s.idHash)).toEqual({ ...s, stage: 'active', lastSeenAt: iso(T0 + 5) });
       expect(await repos.sessions.byHash(other.idHash)).toEqual(other);
+      // Only the provider-MFA sessions of the organisation's people end.
+      const elsewhere = await user((await organisation()).id);
+      const theirs = { ...other, idHash: randomBytes(32).toString('hex'), userId: elsewhere.id };
+      await repos.sessions.insert(theirs);
+      expect(await repos.sessions.deleteProviderMfaIn(u.organisationId)).toBe(1);
+      expect(await repos.sessions.byHash(other.idHash)).toBeUndefined();
+      expect(await repos.sessions.byHash(s.idHash)).toBeDefined();
+      expect(await repos.sessions.byHash(theirs.idHash)).toEqual(theirs);
+      await repos.sessions.insert(other);
       expect(await refusal(repos.sessions.insert(s))).toBeInstanceOf(Error);
       await repos.sessions.deleteForUser(u.id);
       expect(await repos.sessions.byHash(s.idHash)).toBeUndefined();

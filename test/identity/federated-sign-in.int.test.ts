@@ -218,4 +218,30 @@ describe.each(DIALECTS)('federated sign-in on %s', (dialect) => {
     expect(untrusted.stage).toBe('mfa_setup');
     expect((await t.vault.sessions.resolve(untrusted.sessionId))).toMatchObject({ stage: 'mfa_setup', providerMfa: false });
   });
+
+  it('ends the sessions a provider’s MFA signed in once it is trusted less (a value dropped, switched off, removed), and no others', async () => {
+    const p = await provider(north);
+    const admin = await north.user({ roles: ['org_admin'] });
+    const orgAdmin = { kind: 'user' as const, userId: admin.id, organisationId: north.id, roles: ['org_admin' as const], teams: [], clearance: 'OFFICIAL-SENSITIVE' as const, channel: 'api' as const, clientAddress: null, requestId: null };
+    const settings = { name: 'Entra ID', issuer: 'https://login.example.test/v2.0', clientId: 'c', scopes: ['openid', 'email'], mfaAmrValues: ['mfa', 'hwk'] };
+    await t.vault.identityProviders.update(orgAdmin, p.id, settings);
+    const signIn = async () => (await t.vault.federatedSignIn.complete(identity(p, { email: admin.email, amr: ['pwd', 'mfa'] }), REQUEST)).sessionId;
+    const byPassword = (await t.vault.federatedSignIn.complete(identity(p, { email: admin.email }), REQUEST)).sessionId;
+    // A change that takes no trust away (a value added) leaves the sessions as they are.
+    const first = await signIn();
+    await t.vault.identityProviders.update(orgAdmin, p.id, { ...settings, mfaAmrValues: ['mfa', 'hwk', 'otp'] });
+    expect(await t.vault.sessions.resolve(first)).toMatchObject({ stage: 'active', providerMfa: true });
+    // A value dropped: the provider's MFA sessions end; a session that owed Strongroom's own second factor does not.
+    await t.vault.identityProviders.update(orgAdmin, p.id, { ...settings, mfaAmrValues: ['mfa'] });
+    expect(await t.vault.sessions.resolve(first)).toBeNull();
+    expect(await t.vault.sessions.resolve(byPassword)).not.toBeNull();
+    // Switched off, and removed.
+    const second = await signIn();
+    await t.vault.identityProviders.update(orgAdmin, p.id, { ...settings, mfaAmrValues: ['mfa'], enabled: false });
+    expect(await t.vault.sessions.resolve(second)).toBeNull();
+    await t.vault.identityProviders.update(orgAdmin, p.id, { ...settings, mfaAmrValues: ['mfa'], enabled: true });
+    const third = await signIn();
+    await t.vault.identityProviders.remove(orgAdmin, p.id);
+    expect(await t.vault.sessions.resolve(third)).toBeNull();
+  });
 });

@@ -35,4 +35,10 @@ export class SessionsRepo implements SessionsRepository {
   async deleteForUser(userId: string): Promise<void> {
     await this.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
   }
+
+  async deleteProviderMfaIn(organisationId: string): Promise<number> {
+    const result = await this.db.deleteFrom('sessions').where('provider_mfa', '=', 1)
+      .where('user_id', 'in', (q) => q.selectFrom('users').select('id').where('organisation_id', '=', organisationId)).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
 }

@@ -103,6 +103,8 @@ export interface SessionsRepository {
   setStage(idHash: string, stage: string): Promise<void>;
   delete(idHash: string): Promise<void>;
   deleteForUser(userId: string): Promise<void>;
+  /** Ends every session of the organisation's people that its identity provider's MFA signed in; returns how many. */
+  deleteProviderMfaIn(organisationId: string): Promise<number>;
 }
 
 /** The place one attempt took in a throttle counter, and the window it holds that place in. */
