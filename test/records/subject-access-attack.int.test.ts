@@ -1,12 +1,12 @@
 // Attacks on subject access requests from outside the design: a hold register's release of a request's
 // hold, rows changed in the database (an item taken out put back, a request moved to another council, a
 // part pointed at another hold), and what one council learns of another's people. Each test is one finding.
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
-import { DIALECTS, createOrganisation, createPartnership, upload } from '../support/vault.js';
+import { openSubjectAccess, subjectAccessWorld, type SubjectAccessWorld } from '../support/subject-access.js';
+import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
 import { unzip } from '../support/zip.js';
 
 const clamd = useClamd();
@@ -16,24 +16,10 @@ describe.each(DIALECTS)('subject access requests attacked on %s', (dialect) => {
   const t = useTestVault(dialect, clamd);
 
   async function world() {
-    const { host, partner, arrangement } = await createPartnership(t.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE' });
-    const dpo = await partner.user({ roles: ['dpo'], teams: ['payroll'] });
-    const hostDpo = await host.user({ roles: ['dpo'], teams: ['payroll'] });
-    const partnerStaff = await partner.user({ teams: ['payroll'] });
-    const hostStaff = await host.user({ teams: ['payroll'] });
-    const hostRecordsManager = await host.user({ roles: ['records_manager'], teams: ['payroll'] });
-    const own = (await upload(t.app, partnerStaff, partner.collections.payroll!, 'payslip-march.txt', 'Payslip for Sam Smith, March\n')).json().id as string;
-    const held = (await upload(t.app, hostStaff, host.collections.payroll!, 'overtime-claims.txt', 'Overtime claims, Sam Smith\n')).json().id as string;
-    return { host, partner, arrangement, dpo, hostDpo, partnerStaff, hostStaff, hostRecordsManager, own, held };
+    const w = await subjectAccessWorld(t);
+    return { ...w, hostRecordsManager: await w.host.user({ roles: ['records_manager'], teams: ['payroll'] }) };
   }
-
-  async function open(w: Awaited<ReturnType<typeof world>>, partners: string[] = [w.host.slug]) {
-    const res = await api(t.app, w.dpo).post('subject-access', {
-      reference: `SAR-${randomUUID().slice(0, 6)}`, subjectName: 'Sam Smith', subjectDetails: 'Payroll number 4411', receivedOn: '2026-10-31', partners,
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    return res.json();
-  }
+  const open = (w: SubjectAccessWorld, partners?: string[]) => openSubjectAccess(t, w, partners);
 
   async function both(w: Awaited<ReturnType<typeof world>>) {
     const request = await open(w);

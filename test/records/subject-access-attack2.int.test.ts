@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
+import { openSubjectAccess, subjectAccessWorld } from '../support/subject-access.js';
 import { DIALECTS, createOrganisation, createPartnership, upload } from '../support/vault.js';
 import { unzip } from '../support/zip.js';
 
@@ -15,19 +16,11 @@ describe.each(DIALECTS)('subject access requests attacked again on %s', (dialect
   const t = useTestVault(dialect, clamd);
 
   async function world() {
-    const { host, partner } = await createPartnership(t.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE' });
-    const dpo = await partner.user({ roles: ['dpo'], teams: ['payroll'] });
-    const hostDpo = await host.user({ roles: ['dpo'], teams: ['payroll'] });
-    const partnerStaff = await partner.user({ teams: ['payroll'] });
-    const hostStaff = await host.user({ teams: ['payroll'] });
-    const own = (await upload(t.app, partnerStaff, partner.collections.payroll!, 'payslip-march.txt', 'Payslip for Sam Smith, March\n')).json().id as string;
-    const held = (await upload(t.app, hostStaff, host.collections.payroll!, 'overtime-claims.txt', 'Overtime claims, Sam Smith\n')).json().id as string;
-    const request = (await api(t.app, dpo).post('subject-access', {
-      reference: `SAR-${randomUUID().slice(0, 6)}`, subjectName: 'Sam Smith', receivedOn: '2026-10-31', partners: [host.slug],
-    })).json();
-    expect((await api(t.app, hostDpo).post(`subject-access/${request.id}/items`, { documentIds: [held] })).statusCode).toBe(200);
-    expect((await api(t.app, dpo).post(`subject-access/${request.id}/items`, { documentIds: [own] })).statusCode).toBe(200);
-    return { host, partner, dpo, hostDpo, own, held, request };
+    const w = await subjectAccessWorld(t);
+    const request = await openSubjectAccess(t, w);
+    expect((await api(t.app, w.hostDpo).post(`subject-access/${request.id}/items`, { documentIds: [w.held] })).statusCode).toBe(200);
+    expect((await api(t.app, w.dpo).post(`subject-access/${request.id}/items`, { documentIds: [w.own] })).statusCode).toBe(200);
+    return { ...w, request };
   }
 
   it('gives a DPO below their own council’s record’s clearance neither its bytes nor its name in the response package', async () => {

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
-import { DIALECTS, createOrganisation, createPartnership, upload } from '../support/vault.js';
+import { openSubjectAccess, subjectAccessWorld, type SubjectAccessWorld } from '../support/subject-access.js';
+import { DIALECTS, createOrganisation } from '../support/vault.js';
 import { unzip } from '../support/zip.js';
 
 const clamd = useClamd();
@@ -17,25 +18,8 @@ const NOT_FOUND = 'No subject access request with that id exists, or you do not 
 describe.each(DIALECTS)('subject access requests on %s', (dialect) => {
   const t = useTestVault(dialect, clamd);
 
-  async function world() {
-    // The host runs payroll for the partner: the partner's DPO receives the request and asks the host.
-    const { host, partner, arrangement } = await createPartnership(t.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE' });
-    const dpo = await partner.user({ roles: ['dpo'], teams: ['payroll'] });
-    const hostDpo = await host.user({ roles: ['dpo'], teams: ['payroll'] });
-    const partnerStaff = await partner.user({ teams: ['payroll'] });
-    const hostStaff = await host.user({ teams: ['payroll'] });
-    const own = (await upload(t.app, partnerStaff, partner.collections.payroll!, 'payslip-march.txt', 'Payslip for Sam Smith, March\n')).json().id as string;
-    const held = (await upload(t.app, hostStaff, host.collections.payroll!, 'overtime-claims.txt', 'Overtime claims, Sam Smith\n')).json().id as string;
-    return { host, partner, arrangement, dpo, hostDpo, partnerStaff, hostStaff, own, held };
-  }
-
-  async function open(w: Awaited<ReturnType<typeof world>>, partners: string[] = [w.host.slug]) {
-    const res = await api(t.app, w.dpo).post('subject-access', {
-      reference: `SAR-${randomUUID().slice(0, 6)}`, subjectName: 'Sam Smith', subjectDetails: 'Payroll number 4411; formerly Sam Jones', receivedOn: '2026-10-31', partners,
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    return res.json();
-  }
+  const world = () => subjectAccessWorld(t);
+  const open = (w: SubjectAccessWorld, partners?: string[]) => openSubjectAccess(t, w, partners);
 
   async function events(requestId: string) {
     await t.vault.audit.flush();
