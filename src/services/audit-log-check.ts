@@ -10,6 +10,10 @@ import { DISPOSAL_RECORD_ACTIONS, unrecordedDisposalRow } from '../domain/audit/
 import { HOLD_RECORD_ACTIONS, unrecordedHoldRow } from '../domain/audit/hold-record.js';
 import { BIN_RECORD_ACTIONS, COLLECTION_BIN_ACTIONS, unrecordedCollectionBinState, unrecordedDocumentBinState } from '../domain/audit/bin-record.js';
 import { COLLECTION_PLACEMENT_ACTIONS, DOCUMENT_PLACEMENT_ACTIONS, unrecordedPlacementRow } from '../domain/audit/placement-record.js';
+import type { DocumentFacts } from '../domain/audit/access-facts-record.js';
+import {
+  COLLECTION_FACT_ACTIONS, DOCUMENT_CLASSIFICATION_ACTIONS, SUBTREE_RECOMPUTING_ACTIONS, unrecordedCollectionFacts, unrecordedDocumentFacts,
+} from '../domain/audit/access-facts-record.js';
 import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import { unrecordedCredential } from '../domain/audit/credential-record.js';
 import { GROUP_MAPPING_ACTIONS, IDENTITY_RECORD_ACTIONS, unrecordedGroupMappings, unrecordedIdentityRow } from '../domain/audit/identity-record.js';
@@ -190,7 +194,41 @@ async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail:
   const unrecordedDisposal = unrecordedDisposalRow(disposalRows, await repos.audit.allowedEvents(DISPOSAL_RECORD_ACTIONS));
   if (unrecordedDisposal) return fail(o.sequencedSize, unrecordedDisposal);
   const unrecordedPlacement = await unrecordedPlacementRows(repos);
-  return unrecordedPlacement ? fail(o.sequencedSize, unrecordedPlacement) : null;
+  if (unrecordedPlacement) return fail(o.sequencedSize, unrecordedPlacement);
+  const unrecordedAccessFacts = await unrecordedAccessFactRows(repos);
+  return unrecordedAccessFacts ? fail(o.sequencedSize, unrecordedAccessFacts) : null;
+}
+
+/**
+ * What access is decided on: a classification lowered by hand opens a record to everyone cleared below
+ * it, and a service area or arrangement binding written by hand opens it to another council's staff.
+ * Each must be what the record's own events and the moves above it give (domain/audit/access-facts-record.ts).
+ * Read as the placements are: rows before events, documents a page at a time, a failing read read again.
+ */
+async function unrecordedAccessFactRows(repos: Repos): Promise<string | null> {
+  const collectionsNow = async () => {
+    const collections = await repos.collections.everyPlacement();
+    const events = await repos.audit.allowedEvents(COLLECTION_FACT_ACTIONS, { logOrder: true });
+    return { collections, problem: unrecordedCollectionFacts(collections, events) };
+  };
+  let { collections, problem } = await collectionsNow();
+  if (problem !== null) ({ collections, problem } = await collectionsNow());
+  if (problem !== null) return problem;
+  for (let after: string | null = null; ;) {
+    const documents = await repos.documents.placementPage(after, 500);
+    if (documents.length === 0) return null;
+    const pageProblem = async (page: readonly DocumentFacts[]) => {
+      const events = await repos.audit.allowedEvents(DOCUMENT_CLASSIFICATION_ACTIONS, { documentIds: page.map((d) => d.id), withEvery: SUBTREE_RECOMPUTING_ACTIONS, logOrder: true });
+      return unrecordedDocumentFacts(page, collections, events);
+    };
+    if ((await pageProblem(documents)) !== null) {
+      // Read again with the collections as they are now: an honest folder move meanwhile changed both.
+      ({ collections } = await collectionsNow());
+      const again = await pageProblem(await repos.documents.placementPage(after, 500));
+      if (again) return again;
+    }
+    after = documents[documents.length - 1]!.id;
+  }
 }
 
 /**

@@ -151,7 +151,7 @@ export class CollectionsService {
         }
       }
       await repos.collections.insert(collection);
-      await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, parentId: c.parentId ?? TOP_LEVEL, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, decision, now)]);
+      await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, parentId: c.parentId ?? TOP_LEVEL, classification: c.classification, serviceArea: c.serviceArea, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, decision, now)]);
     }).catch(async (error: unknown) => {
       // What was in the way refused its binning when asked again in the transaction (a hold placed meanwhile).
       throw await this.o.access.afterRollback(actor, error);
@@ -289,7 +289,8 @@ export class CollectionsService {
       else await place();
       const binding: Record<string, string> = collection.arrangementId !== moved.arrangementId
         ? { fromArrangementId: collection.arrangementId ?? 'none', toArrangementId: moved.arrangementId ?? 'none' } : {};
-      await repos.audit.insert([auditEvent(actor, 'collection.move', { ...target, ids: { ...target.ids, ...binding, ...dueDatesMoved(shift) } }, decision, now)]);
+      // Its classification where it now is: everything beneath was raised to at least it (classification-record.ts).
+      await repos.audit.insert([auditEvent(actor, 'collection.move', { ...target, ids: { ...target.ids, classification: moved.classification, ...binding, ...dueDatesMoved(shift) } }, decision, now)]);
     }).catch(async (error: unknown) => this.o.retention.auditRefusedShortening(actor, 'collection.move', target, await this.o.access.afterRollback(actor, error)));
     return moved;
   }

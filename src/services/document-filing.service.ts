@@ -120,9 +120,9 @@ export class DocumentFilingService {
       let shift: DueDateShift = { earlier: 0, later: 0 };
       if (moving) shift = await this.o.retention.moved(repos, document.organisationId, { documentIds: [documentId] }, rename, { confirmShorter: change.confirmShorter === true });
       else await rename();
-      const raised: Record<string, string> = placement.classification !== document.classification ? { classification: placement.classification } : {};
+      // Where it now is and its classification there (raised to its folder's, if it sat below it), for audit verify.
       await repos.audit.insert([auditEvent(actor, action, {
-        organisationId: document.organisationId, ids: { documentId, collectionId: destination.id, ...raised, ...dueDatesMoved(shift) },
+        organisationId: document.organisationId, ids: { documentId, collectionId: destination.id, classification: placement.classification, ...dueDatesMoved(shift) },
       }, decided, now)]);
       await this.o.lifecycle.raise({ jobs: repos.jobs, now }, {
         type: 'document.moved', organisationId: document.organisationId, documentId, fromCollectionId: document.collectionId, toCollectionId: destination.id, name,
@@ -234,7 +234,7 @@ export class DocumentFilingService {
           await repos.documents.insertDocument(copy);
           await repos.documents.insertVersion(copyVersion);
           await repos.audit.insert([
-            auditEvent(actor, 'document.copy', { organisationId: destination.organisationId, ids: { documentId, versionId, collectionId: destination.id, copiedFromDocumentId: source.id } },
+            auditEvent(actor, 'document.copy', { organisationId: destination.organisationId, ids: { documentId, versionId, collectionId: destination.id, classification: copy.classification, copiedFromDocumentId: source.id } },
               copyDecision, now),
             // Also under the source's organisation, so its auditors see where their record went.
             auditEvent(actor, 'document.copy', { organisationId: source.organisationId, ids: { documentId: source.id, versionId: version.id, copyDocumentId: documentId, copyOrganisationId: destination.organisationId } },

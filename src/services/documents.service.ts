@@ -8,6 +8,7 @@ import type { Decision } from '../domain/access/policy.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
 import { validateSourceModified } from '../domain/source-modified.js';
+import type { DocumentPlacement } from '../domain/placement.js';
 import { higherClassification, placeDocument } from '../domain/placement.js';
 import type { ByteRange, Clock, EncryptedBlobs } from '../domain/ports.js';
 import type { AuditEvent } from '../domain/audit/event.js';
@@ -136,9 +137,11 @@ export class DocumentsService {
           await requireSamePlace(repos, document);
           await repos.documents.insertDocument(document);
           await repos.documents.insertVersion(version);
-          // The collection it was placed in, so the disposal job and audit verify can tell a row moved by hand (domain/audit/placement-record.ts).
+          // The collection it was placed in and the classification it was given, so the disposal job and audit verify can
+          // tell a row changed by hand (domain/audit/placement-record.ts, classification-record.ts).
           const uploaded = target(document, versionId);
-          await repos.audit.insert([auditEvent(actor, 'document.upload', { ...uploaded, ids: { ...uploaded.ids, collectionId: document.collectionId } }, decided, this.o.clock.now())]);
+          const ids = { ...uploaded.ids, collectionId: document.collectionId, classification: document.classification };
+          await repos.audit.insert([auditEvent(actor, 'document.upload', { ...uploaded, ids }, decided, this.o.clock.now())]);
           await this.o.ingestion.afterScan(repos, actor, decided, document, version, ingested);
         });
       } catch (error) {
@@ -290,7 +293,7 @@ export class DocumentsService {
     await this.o.access.require(actor, action, documentResource(document), target(document));
     if (!deleted && !document.deletedAt) return document;
     if (deleted && document.deletedAt) return document;
-    let placement = {};
+    let placement: Partial<DocumentPlacement> = {};
     if (!deleted) {
       if (await this.repos.documents.byName(document.collectionId, document.name)) {
         throw conflict(`A document called "${document.name}" now exists in that collection; rename it first.`);
@@ -316,7 +319,10 @@ export class DocumentsService {
       for (const token of endedLocks) await repos.locks.delete(token);
       if (!deleted) await requireSamePlace(repos, { ...document, ...placement });
       await repos.documents.update(document.id, { deletedAt, ...placement }, now.toISOString());
-      await repos.audit.insert([auditEvent(actor, action, target(document), decided!, now)]);
+      // A restore puts it back at its folder's classification if it sits below it: recorded for audit verify (classification-record.ts).
+      const restored = target(document);
+      const ids = placement.classification === undefined ? restored.ids : { ...restored.ids, classification: placement.classification };
+      await repos.audit.insert([auditEvent(actor, action, { ...restored, ids }, decided!, now)]);
     }).catch(async (error: unknown) => {
       throw await this.o.access.afterRollback(actor, error);
     });

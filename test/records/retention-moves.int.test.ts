@@ -66,7 +66,7 @@ describe.each(DIALECTS)('moves that shorten retention on %s', (dialect) => {
     expect((await api(t.app, manager).patch(`documents/${id}`, { collectionId: short.id, confirmShorter: true })).statusCode).toBe(200);
     expect(await retentionOf(manager, id)).toMatchObject({ series: 'HR-ZERO', dueAt: ukDate(new Date()) });
     expect((await events(org.id, 'document.move')).filter((e) => e.decision === 'allow'))
-      .toEqual([{ decision: 'allow', reason: 'own_team', ids: { documentId: id, collectionId: short.id, movedEarlier: '1', movedLater: '0' } }]);
+      .toEqual([{ decision: 'allow', reason: 'own_team', ids: { documentId: id, collectionId: short.id, classification: (await t.vault.store.repos.documents.byId(id))!.classification, movedEarlier: '1', movedLater: '0' } }]);
     // Back to the longer series: a later due date needs no confirmation, and a member may do it.
     expect((await api(t.app, member).patch(`documents/${id}`, { collectionId: long.id })).statusCode).toBe(200);
     expect((await events(org.id, 'document.move')).filter((e) => e.decision === 'allow').at(-1)!.ids).toMatchObject({ movedEarlier: '0', movedLater: '1' });
@@ -85,7 +85,7 @@ describe.each(DIALECTS)('moves that shorten retention on %s', (dialect) => {
     expect((await api(t.app, manager).patch(`collections/${folder.id}`, { parentId: short.id, confirmShorter: true })).statusCode).toBe(200);
     for (const id of ids) expect(await retentionOf(manager, id)).toMatchObject({ series: 'HR-ZERO', dueAt: ukDate(new Date()) });
     expect((await events(org.id, 'collection.move')).filter((e) => e.decision === 'allow').map((e) => e.ids))
-      .toEqual([{ collectionId: folder.id, parentId: short.id, movedEarlier: '2', movedLater: '0' }]);
+      .toEqual([{ collectionId: folder.id, parentId: short.id, classification: (await t.vault.store.repos.collections.byId(folder.id))!.classification, movedEarlier: '2', movedLater: '0' }]);
   });
 
   it('refuses the same moves over WebDAV (409 with the reason as the body: MOVE cannot confirm) and on the web page until the records manager ticks the confirmation', async () => {

@@ -187,10 +187,10 @@ export class AuditRepo implements AuditRepository {
     return this.#vouching(rows);
   }
 
-  async allowedEvents(actions: readonly string[], options: { organisationId?: string; documentIds?: readonly string[]; logOrder?: boolean } = {}): Promise<AuditEvent[]> {
+  async allowedEvents(actions: readonly string[], options: { organisationId?: string; documentIds?: readonly string[]; withEvery?: readonly string[]; logOrder?: boolean } = {}): Promise<AuditEvent[]> {
     if (actions.length === 0) return [];
-    const query = () => {
-      let q = this.db.selectFrom('audit_events').selectAll().where('action', 'in', [...actions]).where('decision', '=', 'allow');
+    const query = (of = actions) => {
+      let q = this.db.selectFrom('audit_events').selectAll().where('action', 'in', [...of]).where('decision', '=', 'allow');
       if (options.organisationId !== undefined) q = q.where('target_organisation_id', '=', options.organisationId);
       return q;
     };
@@ -201,6 +201,8 @@ export class AuditRepo implements AuditRepository {
       const ids = [...new Set(options.documentIds)];
       rows = [];
       for (let i = 0; i < ids.length; i += 500) rows.push(...(await query().where('document_id', 'in', ids.slice(i, i + 500)).execute()));
+      const filed = new Set(rows.map((r) => r.id));
+      if (options.withEvery?.length) rows.push(...(await query(options.withEvery).execute()).filter((r) => !filed.has(r.id)));
       rows.sort((a, b) => Number(a.id) - Number(b.id));
     }
     // Sorted here rather than in SQL: a seq written by hand may not even be a number (#vouching drops it).

@@ -1,6 +1,7 @@
 // The file plan: collections in a tree per organisation.
 import { sql, type Kysely } from 'kysely';
 import type { DialectCaps } from '../kysely.js';
+import type { CollectionFacts } from '../../domain/audit/access-facts-record.js';
 import type { CollectionsRepository } from '../../domain/repositories.js';
 import type { Collection } from '../../domain/types.js';
 import { preparedQuery } from '../prepared-query.js';
@@ -80,8 +81,9 @@ export class CollectionsRepo implements CollectionsRepository {
       .where('id', '=', id).execute();
   }
 
-  async everyPlacement(): Promise<{ id: string; parentId: string | null; deletedAt: string | null }[]> {
-    return (await this.db.selectFrom('collections').select(['id', 'parent_id', 'deleted_at']).orderBy('id').execute()).map((r) => ({ id: r.id, parentId: r.parent_id, deletedAt: r.deleted_at }));
+  async everyPlacement(): Promise<CollectionFacts[]> {
+    return (await this.db.selectFrom('collections').select(['id', 'parent_id', 'deleted_at', 'classification', 'service_area', 'arrangement_id']).orderBy('id').execute())
+      .map((r) => ({ id: r.id, parentId: r.parent_id, deletedAt: r.deleted_at, classification: r.classification, serviceArea: r.service_area, arrangementId: r.arrangement_id }));
   }
 
   async softDelete(id: string, at: string): Promise<void> {

@@ -1,5 +1,6 @@
 // Documents and their versions. The document row carries the current version's facts via a join.
 import { sql, type Kysely, type Selectable } from 'kysely';
+import type { DocumentFacts } from '../../domain/audit/access-facts-record.js';
 import type { DocumentPatch, DocumentsRepository, ThumbnailRef, VersionTextState } from '../../domain/repositories.js';
 import type { TextStatus } from '../../domain/search/types.js';
 import type { Document, DocumentStatus, ScanStatus, Version } from '../../domain/types.js';
@@ -111,10 +112,12 @@ export class DocumentsRepo implements DocumentsRepository {
     return rows.map((r) => toDocument(r as DocumentRow));
   }
 
-  async placementPage(afterId: string | null, limit: number): Promise<{ id: string; collectionId: string; deletedAt: string | null }[]> {
-    let q = this.db.selectFrom('documents').select(['id', 'collection_id', 'deleted_at']);
+  async placementPage(afterId: string | null, limit: number): Promise<(DocumentFacts & { deletedAt: string | null })[]> {
+    let q = this.db.selectFrom('documents').select(['id', 'collection_id', 'deleted_at', 'status', 'classification', 'service_area', 'arrangement_id']);
     if (afterId !== null) q = q.where('id', '>', afterId);
-    return (await q.orderBy('id').limit(limit).execute()).map((r) => ({ id: r.id, collectionId: r.collection_id, deletedAt: r.deleted_at }));
+    return (await q.orderBy('id').limit(limit).execute()).map((r) => ({
+      id: r.id, collectionId: r.collection_id, deletedAt: r.deleted_at, status: r.status, classification: r.classification, serviceArea: r.service_area, arrangementId: r.arrangement_id,
+    }));
   }
 
   async byName(collectionId: string, name: string): Promise<Document | undefined> {

@@ -64,9 +64,10 @@ export interface AuditRepository {
    * written, for `audit verify` and for the disposal job's checks (events as arrangementChanges reads them).
    * `logOrder`: in the log's order instead (sequenced events by seq, then pending ones as written): the
    * seq is under the tree's hashes, where the row's insertion id is not. `documentIds`: only events
-   * filed under these documents.
+   * filed under these documents; `withEvery`: with every allowed event of these actions, whatever it is
+   * filed under, in the same order (what happened to the documents' folders meanwhile).
    */
-  allowedEvents(actions: readonly string[], options?: { organisationId?: string; documentIds?: readonly string[]; logOrder?: boolean }): Promise<AuditEvent[]>;
+  allowedEvents(actions: readonly string[], options?: { organisationId?: string; documentIds?: readonly string[]; withEvery?: readonly string[]; logOrder?: boolean }): Promise<AuditEvent[]>;
   /** Events not yet in the tree, oldest insert first. */
   unsequenced(limit: number): Promise<UnsequencedAuditEvent[]>;
   assignSeq(id: number, seq: number, leafHash: Buffer): Promise<void>;

@@ -1,6 +1,7 @@
 // Ports: the content as services see it: collections, documents and their versions (text state and
 // thumbnails included), WebDAV dead properties, and the offsite replica's ledger of their blobs.
 // Part of the Store's repositories (domain/repositories.ts `collections`, `documents`, `dav`, `replicas`).
+import type { CollectionFacts, DocumentFacts } from '../audit/access-facts-record.js';
 import type { TextStatus } from '../search/types.js';
 import type { Collection, Document, DocumentStatus, ScanStatus, Version } from '../types.js';
 
@@ -21,8 +22,8 @@ export interface CollectionsRepository {
   /** Writes a collection's name, place and the facts derived from its place (domain/placement.ts). */
   place(id: string, p: { name: string; parentId: string | null; serviceArea: string; classification: string; arrangementId: string | null }): Promise<void>;
   softDelete(id: string, at: string): Promise<void>;
-  /** Every collection's id, parent and time in the bin (deleted ones too), for `audit verify`. */
-  everyPlacement(): Promise<{ id: string; parentId: string | null; deletedAt: string | null }[]>;
+  /** Every collection's id, parent, time in the bin and the facts access is decided on, as stored (deleted ones too), for `audit verify`. */
+  everyPlacement(): Promise<CollectionFacts[]>;
 }
 
 export type DocumentPatch = Partial<{
@@ -45,8 +46,8 @@ export interface DocumentsRepository {
   withCurrentVersion(id: string): Promise<{ document: Document; version: Version } | undefined>;
   /** Those of the ids that exist (with their current versions' facts), in no particular order. */
   byIds(ids: readonly string[]): Promise<Document[]>;
-  /** Documents' ids, collections and times in the bin (every status), in id order after `afterId`, for `audit verify`. */
-  placementPage(afterId: string | null, limit: number): Promise<{ id: string; collectionId: string; deletedAt: string | null }[]>;
+  /** Documents' ids, collections, times in the bin, statuses and the facts access is decided on, as stored (every status), in id order after `afterId`, for `audit verify`. */
+  placementPage(afterId: string | null, limit: number): Promise<(DocumentFacts & { deletedAt: string | null })[]>;
   /** The live document of that name in a collection. */
   byName(collectionId: string, name: string): Promise<Document | undefined>;
   inCollection(collectionId: string, options?: { includeDeleted?: boolean; limit?: number; after?: string }): Promise<Document[]>;
