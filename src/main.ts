@@ -235,7 +235,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     checkpointEvents: config.auditCheckpointEvents, checkpointSeconds: config.auditCheckpointSeconds, logger,
   });
   // E-mail through SMTP when STRONGROOM_SMTP_URL is set, otherwise into the log (compose/mail.ts).
-  const { mail, close: closeMail } = composeMail({ config, store, clock, logger, access });
+  const { mail, close: closeMail } = composeMail({ config, store, clock, logger, access, master });
   // Accounts, web sessions, federated sign-in (OIDC, SAML) and SCIM (compose/identity.ts). Every new
   // organisation gets the file plan of the retention schedule (retention is built below; seeding runs later).
   const identityServices = composeIdentity({

@@ -40,10 +40,11 @@ export function composeIdentity(o: {
   const passwords = new Argon2PasswordHasher(config.passwordHashing, () => logger.warn(
     'STRONGROOM_PASSWORD_HASHING=test-only-weak: this password is hashed cheaply and is easy to guess if the database leaks; the setting is for test suites only',
   ));
-  const invitations = new InvitationsService({ store, clock, passwords });
+  // Invitation links and web sessions are stored keyed (services/keyed-digest.ts), so neither can be minted in the database.
+  const invitations = new InvitationsService({ store, clock, passwords, invitationKey: invitationLinkKey(master) });
   const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan, mail, passwords });
   // An authenticator being set up is derived from the session (web-sessions.service.ts), under a key of its own.
-  const sessions = new WebSessionsService({ store, clock, identity, passwords, enrolmentKey: master.derive('mfa enrolment v1'), issuer: 'Strongroom' });
+  const sessions = new WebSessionsService({ store, clock, identity, passwords, enrolmentKey: master.derive('mfa enrolment v1'), sessionKey: master.derive('web sessions v1'), issuer: 'Strongroom' });
   const federatedSignIn = new FederatedSignInService({ store, clock, access, webSessions: sessions });
   // Client secrets sealed at rest, and the browser's sign-in cookies, each under a key of its own.
   const providerSecrets = new DerivedSecretSealer(master, 'identity provider secrets v1');
@@ -58,3 +59,6 @@ export function composeIdentity(o: {
   const scim = { tokens: new ScimTokensService({ store, clock, access }), users: new ScimUsersService({ store, clock, access }), groups: new ScimGroupsService({ store, clock, access }) };
   return { identity, invitations, sessions, federatedSignIn, identityProviders, samlSignIn, oidcSignIn, people, scim };
 }
+
+/** The key invitation links are stored under: the mail service makes them, the invitations service takes them. */
+export const invitationLinkKey = (master: MasterKey): Buffer => master.derive('invitation links v1');

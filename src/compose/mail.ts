@@ -8,11 +8,13 @@ import { LogMailer } from '../integrations/log.mailer.js';
 import { SmtpMailer } from '../integrations/smtp.mailer.js';
 import type { AccessService } from '../services/access.service.js';
 import { MailService } from '../services/mail.service.js';
+import type { MasterKey } from '../storage/keys.js';
+import { invitationLinkKey } from './identity.js';
 
 /** The mail service over the mailer the configuration picks, and how to close that mailer at shutdown. */
-export function composeMail(o: { config: Config; store: Store; clock: Clock; logger: Logger; access: AccessService }): { mail: MailService; close: () => void } {
-  const { config, store, clock, logger, access } = o;
+export function composeMail(o: { config: Config; store: Store; clock: Clock; logger: Logger; access: AccessService; master: MasterKey }): { mail: MailService; close: () => void } {
+  const { config, store, clock, logger, access, master } = o;
   const mailer = config.smtpUrl ? new SmtpMailer({ url: config.smtpUrl, from: config.mailFrom! }) : new LogMailer(logger);
-  const mail = new MailService({ store, clock, logger, mailer, access, serviceName: config.serviceName, publicUrl: config.publicUrl ?? null });
+  const mail = new MailService({ store, clock, logger, mailer, access, serviceName: config.serviceName, publicUrl: config.publicUrl ?? null, invitationKey: invitationLinkKey(master) });
   return { mail, close: () => { if (mailer instanceof SmtpMailer) mailer.close(); } };
 }

@@ -1,5 +1,5 @@
 // Invitation links: a person added while e-mail is configured gets a link (mail.service.ts makes it)
-// that lets them set their first password, once, within INVITATION_DAYS. Only the token's hash is stored.
+// that lets them set their first password, once, within INVITATION_DAYS. Only a keyed hash of the token is stored, and a token works only for its person (person-bound-token.ts).
 import { DomainError } from '../domain/errors.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock, PasswordHasher } from '../domain/ports.js';
@@ -7,14 +7,19 @@ import type { Store } from '../domain/repositories.js';
 import type { User } from '../domain/types.js';
 import { auditEvent } from './audit-events.js';
 import { passwordIds } from './person-state.js';
-import { actorFor, hashSecret, type RequestInfo } from './identity.service.js';
+import { actorFor, type RequestInfo } from './identity.service.js';
+import { personBoundTokenIsFor, storedPersonBoundToken } from './person-bound-token.js';
 
 /** One answer for a link never issued, used, replaced or expired: the link tells nobody which. */
 export const invitationNotValid = (): DomainError =>
   new DomainError('NOT_FOUND', 'This invitation link does not work: it has been used, has expired or was replaced by a newer one. Ask your administrator to invite you again.');
 
 export class InvitationsService {
-  constructor(private readonly o: { store: Store; clock: Clock; passwords: PasswordHasher }) {}
+  constructor(private readonly o: {
+    store: Store; clock: Clock; passwords: PasswordHasher;
+    /** The key links are made and stored under (person-bound-token.ts), the mail service's: a row written by hand is no link anyone can follow. */
+    invitationKey: Buffer;
+  }) {}
 
   /** The person a live link is for (to greet them on the page); NOT_FOUND otherwise. */
   async check(token: string): Promise<Pick<User, 'name' | 'email'>> {
@@ -30,7 +35,9 @@ export class InvitationsService {
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
       // The one statement that decides: of two requests with the same link, one sets the password.
-      if (!(await repos.mail.useInvitation(hashSecret(token), now.toISOString()))) throw invitationNotValid();
+      if (!(await repos.mail.useInvitation(storedPersonBoundToken(this.o.invitationKey, token), now.toISOString()))) throw invitationNotValid();
+      // A link sets a first password, never replaces one (a password set meanwhile, by another link or an admin, wins).
+      if ((await repos.users.signInState(user.id))?.password_hash) throw invitationNotValid();
       await repos.users.update(user.id, { passwordHash });
       await repos.audit.insert([auditEvent(actorFor(user, request), 'user.invitation-accept', { organisationId: user.organisationId, ids: { userId: user.id, ...passwordIds(user.id, passwordHash) } }, { allow: true, reason: 'invitation', via: null }, now)]);
     });
@@ -38,10 +45,11 @@ export class InvitationsService {
 
   private async live(token: string): Promise<{ user: User }> {
     if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(token)) throw invitationNotValid();
-    const row = await this.o.store.repos.mail.invitationByHash(hashSecret(token));
+    const row = await this.o.store.repos.mail.invitationByHash(storedPersonBoundToken(this.o.invitationKey, token));
     if (!row || row.usedAt !== null || row.expiresAt <= this.o.clock.now().toISOString()) throw invitationNotValid();
     const user = await this.o.store.repos.users.byId(row.userId);
-    if (!user || user.disabled) throw invitationNotValid();
+    if (!user || user.disabled || !personBoundTokenIsFor(this.o.invitationKey, token, user.id)) throw invitationNotValid();
+    if ((await this.o.store.repos.users.signInState(user.id))?.password_hash) throw invitationNotValid();
     return { user };
   }
 }

@@ -1,7 +1,6 @@
 // E-mail, the one place it is decided: who is queued a message (in the transaction of the change it
 // tells of), whether it is sent (essential, or the person has not opted out), rendering, and the
 // per-person preference. The send-email job calls deliver(); SMTP down never reaches a request.
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JobQueue } from '../domain/jobs/define-job.js';
 import { sendEmailJob } from '../domain/jobs/kinds.js';
@@ -15,7 +14,7 @@ import { actorFor, unauthenticated } from './identity.service.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { arrangementResource } from './arrangements.service.js';
 import { auditEvent } from './audit-events.js';
-import { hashSecret } from './identity.service.js';
+import { newPersonBoundToken, storedPersonBoundToken } from './person-bound-token.js';
 
 export type DeliveryOutcome = 'sent' | 'no-recipient' | 'opted-out' | 'not-needed';
 
@@ -28,6 +27,8 @@ export class MailService {
     serviceName: string;
     /** STRONGROOM_PUBLIC_URL (required with SMTP); links fall back to a relative path in the log. */
     publicUrl: string | null;
+    /** The key invitation links are made and stored under (person-bound-token.ts), the invitations service's. */
+    invitationKey: Buffer;
   }) {}
 
   /** Whether e-mail leaves the building (SMTP configured); without it invitations keep the one-time password. */
@@ -60,10 +61,10 @@ export class MailService {
       // Made now, not when queued: the token is in the mail and nowhere else (its hash is stored). A retry
       // makes a new one and the earlier link stops working, so only the newest mail's link works.
       if ((await this.o.store.repos.users.signInState(user.id))?.password_hash) return this.skipped('not-needed', payload);
-      const token = randomBytes(32).toString('base64url');
+      const token = newPersonBoundToken(this.o.invitationKey, user.id);
       const now = this.o.clock.now();
       await this.o.store.repos.mail.replaceInvitation({
-        tokenHash: hashSecret(token), userId: user.id, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + INVITATION_DAYS * 86_400_000).toISOString(),
+        tokenHash: storedPersonBoundToken(this.o.invitationKey, token), userId: user.id, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + INVITATION_DAYS * 86_400_000).toISOString(),
       });
       invitationLink = `${this.o.publicUrl ?? ''}/invitation/${token}`;
     }

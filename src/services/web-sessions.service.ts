@@ -11,6 +11,7 @@ import type { Clock, PasswordHasher } from '../domain/ports.js';
 import type { Actor, User } from '../domain/types.js';
 import type { Store, ThrottlePlace } from '../domain/repositories.js';
 import { auditEvent } from './audit-events.js';
+import { newPersonBoundToken, personBoundTokenIsFor, storedPersonBoundToken } from './person-bound-token.js';
 import { mfaIds, passwordIds } from './person-state.js';
 import { revokeCredentialsOf } from './person-revocation.js';
 import { actorFor, type IdentityService, type RequestInfo } from './identity.service.js';
@@ -37,6 +38,12 @@ export interface WebSessionsOptions {
    * page belongs to (HKDF of the master key in production; every process of a deployment has the same).
    */
   enrolmentKey: Buffer;
+  /**
+   * The key a session's id is made and stored under (person-bound-token.ts): the sessions table can be
+   * given no session someone chose, nor one pointed at another person (HKDF of the master key in
+   * production; every process has the same).
+   */
+  sessionKey: Buffer;
   issuer?: string;
   idleMinutes?: number;
   absoluteHours?: number;
@@ -59,6 +66,11 @@ export class WebSessionsService {
   private dummyHash: Promise<string> | null = null;
   private lastSweep = 0;
 
+  /** What a session id is stored as: keyed, so a row written by hand is no session anyone can present (person-bound-token.ts). */
+  private storedId(sessionId: string): string {
+    return storedPersonBoundToken(this.o.sessionKey, sessionId);
+  }
+
   constructor(private readonly o: WebSessionsOptions) {}
 
   private get repos() {
@@ -76,7 +88,7 @@ export class WebSessionsService {
    * password is judged (takePlacesWithin), so attempts sent at the same moment cannot all be judged.
    */
   async signIn(email: string, password: string, request: RequestInfo, previousSessionId?: string): Promise<{ sessionId: string; stage: SessionStage; user: User }> {
-    if (previousSessionId) await this.repos.sessions.delete(sha256(previousSessionId));
+    if (previousSessionId) await this.repos.sessions.delete(this.storedId(previousSessionId));
     const address = email.trim().toLowerCase();
     const keys = signInKeys(address, request.clientAddress);
     const verdictOn = ([network, accountAtNetwork, account]: ThrottlePlace[]) =>
@@ -138,7 +150,7 @@ export class WebSessionsService {
    * presented is destroyed first, so a planted id never survives sign-in.
    */
   async startVerifiedSession(user: User, stage: SessionStage, request: RequestInfo, how: string, previousSessionId?: string, options: { providerMfa?: boolean } = {}): Promise<string> {
-    if (previousSessionId) await this.repos.sessions.delete(sha256(previousSessionId));
+    if (previousSessionId) await this.repos.sessions.delete(this.storedId(previousSessionId));
     const sessionId = await this.create(user, stage, { providerMfa: options.providerMfa === true && stage === 'active' });
     await this.audit(actorFor(user, request), stage === 'active' ? 'auth.sign-in' : 'auth.federated', user, true, stage === 'active' ? how : `${how};${stage}`);
     return sessionId;
@@ -230,12 +242,14 @@ export class WebSessionsService {
    */
   async resolve(sessionId: string | undefined): Promise<WebSession | null> {
     if (!sessionId || sessionId.length > 200) return null;
-    const idHash = sha256(sessionId);
+    const idHash = this.storedId(sessionId);
     const row = await this.repos.sessions.byHash(idHash);
     if (!row) return null;
     const now = this.o.clock.now().getTime();
     const user = await this.repos.users.byId(row.userId);
-    if (!user || user.disabled || Date.parse(row.expiresAt) <= now || Date.parse(row.lastSeenAt) + this.idleMs <= now) {
+    // A row pointed at someone else by hand is no session of theirs.
+    if (!user || user.disabled || !personBoundTokenIsFor(this.o.sessionKey, sessionId, row.userId)
+      || Date.parse(row.expiresAt) <= now || Date.parse(row.lastSeenAt) + this.idleMs <= now) {
       await this.repos.sessions.delete(idHash);
       return null;
     }
@@ -299,11 +313,11 @@ export class WebSessionsService {
   }
 
   private async create(user: User, stage: SessionStage, options: { providerMfa?: boolean } = {}): Promise<string> {
-    const sessionId = newSecret();
+    const sessionId = newPersonBoundToken(this.o.sessionKey, user.id);
     const now = this.o.clock.now();
     const lifetime = stage === 'active' ? this.absoluteMs : this.pendingMs;
     await this.repos.sessions.insert({
-      idHash: sha256(sessionId), userId: user.id, csrfToken: newSecret(), stage,
+      idHash: this.storedId(sessionId), userId: user.id, csrfToken: newSecret(), stage,
       createdAt: now.toISOString(), lastSeenAt: now.toISOString(), expiresAt: new Date(now.getTime() + lifetime).toISOString(), providerMfa: options.providerMfa === true,
     });
     return sessionId;

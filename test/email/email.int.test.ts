@@ -1,7 +1,7 @@
 // E-mail end to end, with a real SMTP server on 127.0.0.1 (smtp-server) and every message parsed by
 // mailparser: quarantine notices to the uploader and the security admins, invitation links (once, expiring,
 // hash only at rest), the per-person opt-out (non-essential only), disposal review and arrangement proposals.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERSON_SECRET_ACTIONS, unrecordedSignInSecret } from '../../src/domain/audit/person-secrets-record.js';
@@ -11,7 +11,7 @@ import { useClamd } from '../support/fixture.js';
 import { HR_03, fileCollectionUnder, recordEvent, yearsAgo } from '../support/records.js';
 import * as samples from '../support/samples.js';
 import { TestSmtp, toAddress } from '../support/smtp.js';
-import { DIALECTS, createOrganisation, openTestVault, settableClock, upload, type TestUser, type TestVault } from '../support/vault.js';
+import { DIALECTS, TEST_PASSWORD, createOrganisation, openTestVault, settableClock, upload, type TestUser, type TestVault } from '../support/vault.js';
 import { FormClient, enrolTotp } from '../ui/support.js';
 
 const clamd = useClamd();
@@ -129,9 +129,11 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     expect(token).toBeDefined();
     expect(mail.html).toContain(`href="${PUBLIC_URL}/invitation/${token}"`);
 
-    // At rest: the hash, never the token (not in the invitation row, nor in the job that sent it).
+    // At rest: a keyed hash, never the token, nor a plain hash of it (not in the invitation row, nor in the job that sent it).
     const rows = await t.vault.store.db.selectFrom('invitations').selectAll().where('user_id', '=', added.user.id).execute();
-    expect(rows.map((r) => r.token_hash)).toEqual([sha256(token!)]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.token_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(rows[0]!.token_hash).not.toBe(sha256(token!));
     const jobs = await t.vault.store.db.selectFrom('jobs').select(['payload', 'last_error']).where('kind', '=', 'send-email').execute();
     expect(jobs.filter((j) => j.payload.includes(token!) || (j.last_error ?? '').includes(token!))).toHaveLength(0);
 
@@ -218,6 +220,52 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     expect(mail.text).toContain(`${PUBLIC_URL}/sign-in?org=${org.slug}`);
     expect(String(mail.text)).not.toMatch(LINK);
     expect(await t.vault.store.db.selectFrom('invitations').selectAll().where('user_id', '=', person!.id).execute()).toEqual([]);
+  });
+
+  it('an invitation row written or pointed at someone else in the database is no link, and no link replaces a password', async () => {
+    // A database administrator (any row, not the master key) would set an org admin's password through
+    // the invitation page, with a sealed event that audit verify accepts.
+    const org = await createOrganisation(t.vault);
+    const admin = await org.user({ roles: ['org_admin'], teams: [] });
+    const invite = async (name: string) => {
+      const email = `${name}-${Date.now()}@${org.slug}.test`;
+      const { user } = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email, name, roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+      await t.vault.worker.runDue();
+      return { user, token: LINK.exec(String(onlyMailTo(smtp, email).text))![1]! };
+    };
+    const insider = await invite('insider');
+    const newcomer = await invite('newcomer');
+    const db = t.vault.store.db;
+    const pointAt = (userId: string) => db.updateTable('invitations').set({ user_id: userId }).where('user_id', '=', insider.user.id).execute();
+    const client = new FormClient(base);
+    const csrf = FormClient.csrf((await client.get(`/invitation/${insider.token}`)).text);
+    const NOT_VALID = 'This invitation link does not work: it has been used, has expired or was replaced by a newer one.';
+    const refused = async (token: string) => {
+      const page = await client.get(`/invitation/${token}`);
+      expect(page.status).toBe(404);
+      expect(page.text).toContain(NOT_VALID);
+      expect((await client.post(`/invitation/${token}`, { _csrf: csrf, password: 'taken over pass phrase', confirm: 'taken over pass phrase' })).status).toBe(404);
+    };
+    // The insider's own link pointed at the org admin, then at a colleague who has no password yet: for neither.
+    await db.deleteFrom('invitations').where('user_id', '=', newcomer.user.id).execute();
+    await pointAt(admin.id);
+    await refused(insider.token);
+    const adminUser = (await t.vault.store.repos.users.byId(admin.id))!;
+    expect(await t.vault.identity.verifyPassword(adminUser, TEST_PASSWORD)).toBe(true);
+    await db.updateTable('invitations').set({ user_id: newcomer.user.id }).where('user_id', '=', admin.id).execute();
+    await refused(insider.token);
+    expect((await t.vault.store.repos.users.signInState(newcomer.user.id))?.password_hash).toBeNull();
+    // A row written by hand with a token of one's choosing, hashed as anyone can.
+    const chosen = randomBytes(32).toString('base64url');
+    await db.insertInto('invitations').values({ token_hash: sha256(chosen), user_id: newcomer.user.id, created_at: new Date().toISOString(), expires_at: new Date(Date.now() + 86_400_000).toISOString(), used_at: null }).execute();
+    await refused(chosen);
+    // Put back, the insider's link works once; marked unused again by hand, it does not replace the password it set.
+    await db.deleteFrom('invitations').where('token_hash', '=', sha256(chosen)).execute();
+    await db.updateTable('invitations').set({ user_id: insider.user.id }).where('user_id', '=', newcomer.user.id).execute();
+    expect((await client.post(`/invitation/${insider.token}`, { _csrf: csrf, password: 'correct horse battery staple', confirm: 'correct horse battery staple' })).status).toBe(200);
+    await db.updateTable('invitations').set({ used_at: null }).where('user_id', '=', insider.user.id).execute();
+    await refused(insider.token);
+    expect(await t.vault.identity.verifyPassword((await t.vault.store.repos.users.byId(insider.user.id))!, 'correct horse battery staple')).toBe(true);
   });
 
   it('an invitation link stops working after 7 days, and a newer invitation replaces the older one', async () => {

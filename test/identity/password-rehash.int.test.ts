@@ -60,7 +60,7 @@ describe.each(DIALECTS)('password hashes on a standard-cost vault on %s', (diale
     await t.vault.store.db.updateTable('users').set({ password_hash: null }).where('id', '=', person.id).execute();
     let checks = 0;
     const counting: PasswordHasher = { hash: (p) => weak.hash(p), needsRehash: (h) => weak.needsRehash(h), verify: (h, p) => (checks++, weak.verify(h, p)) };
-    const sessions = new WebSessionsService({ store: t.vault.store, clock: t.vault.clock, identity: t.vault.identity, passwords: counting, enrolmentKey: randomBytes(32) });
+    const sessions = new WebSessionsService({ store: t.vault.store, clock: t.vault.clock, identity: t.vault.identity, passwords: counting, enrolmentKey: randomBytes(32), sessionKey: randomBytes(32) });
     await expect(sessions.signIn(person.email, PASSWORD, request)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     expect(checks, 'the dummy hash was checked, as for an unknown address').toBe(1);
     expect((await t.vault.store.repos.users.signInState(person.id))!.password_hash).toBeNull();

@@ -38,8 +38,8 @@ describe.each(DIALECTS)('second-factor races on %s', (dialect) => {
 
   /** Two web processes over the same database: nothing shared but the database (and the keys the master key gives both). */
   const twoProcesses = () => {
-    const enrolmentKey = randomBytes(32);
-    return [0, 1].map(() => new WebSessionsService({ store: t.vault.store, clock: t.vault.clock, identity: t.vault.identity, passwords: new Argon2PasswordHasher('test-only-weak'), enrolmentKey }));
+    const [enrolmentKey, sessionKey] = [randomBytes(32), randomBytes(32)];
+    return [0, 1].map(() => new WebSessionsService({ store: t.vault.store, clock: t.vault.clock, identity: t.vault.identity, passwords: new Argon2PasswordHasher('test-only-weak'), enrolmentKey, sessionKey }));
   };
 
   it('accepts a recovery code once, even when two sign-ins present it at the same moment', SLOW, async () => {
