@@ -164,13 +164,19 @@ export class ArrangementsService {
   }
 
   /**
-   * An arrangement and its revisions. Each revision says who made it as the reader may know them
+   * An arrangement and the revisions the reader may read as each stood (a non-party reading the register
+   * sees none of its drafts). Each revision says who made it as the reader may know them
    * (`changedByName`: a name, "someone in <organisation>", or null for the command line); the person's
    * id (`changedBy`) is kept only for those decide() lets identify them (IdentityService.namesFor).
    */
   async get(actor: Actor, id: string): Promise<{ arrangement: Arrangement; revisions: ReaderRevision[] }> {
     const { arrangement } = await this.authorize(actor, id, 'arrangement.read');
-    const revisions = await this.o.store.repos.arrangements.revisions(id);
+    // Each revision as decide() would let this reader read the arrangement as it then stood: the register
+    // opens an arrangement once in force, not the drafts it was negotiated from (a partner dropped on the
+    // way, the purpose and saving first proposed), which stay between that draft's parties.
+    const stored = await this.o.store.repos.arrangements.revisions(id);
+    const readable = await this.o.access.can(actor, stored.map((r) => ({ action: 'arrangement.read' as const, resource: arrangementResource(r.snapshot) })));
+    const revisions = stored.filter((_, i) => readable[i]);
     const people = await this.o.identity.namesFor(actor, revisions.flatMap((r) => (r.changedBy ? [r.changedBy] : [])));
     return {
       arrangement,
