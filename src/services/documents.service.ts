@@ -356,7 +356,7 @@ export class DocumentsService {
    * People are identified only as `identities` allows (the same rule on every interface), a lapsed lock's
    * holder (`targetIds.holderId`) as much as whoever acted. The owning organisation's records management of
    * it (holds placed on it, retention events, disposal batches and their decisions, the disposal job's
-   * refusals) is shown only to those who may read that organisation's records management (`records.read`:
+   * refusals, subject access requests it was put into) is shown only to those who may read that organisation's records management (`records.read`:
    * its records managers, auditors and DPOs): a partner's staff managing it through an arrangement, or a
    * member, are not told a batch exists or what was decided in it.
    */
@@ -382,8 +382,13 @@ export class DocumentsService {
   }
 }
 
-/** An event of the owning organisation's records management: its file plan, holds, disposal batches and destruction. */
+/**
+ * An event of the owning organisation's records management: its file plan, holds, disposal batches and
+ * destruction, and the subject access requests its records were put into (that a request reached a record
+ * tells its team that someone asked, as the request's hold would).
+ */
 function isRecordsManagement(event: AuditEvent): boolean {
-  return event.action.startsWith('records.') || event.action.startsWith('disposal.') || event.action === 'document.dispose' || event.action === 'document.purge'
-    || event.targetIds.batchId !== undefined;
+  return event.action.startsWith('records.') || event.action.startsWith('disposal.') || event.action.startsWith('subject-access.')
+    || event.action === 'document.dispose' || event.action === 'document.purge'
+    || event.targetIds.batchId !== undefined || event.targetIds.requestId !== undefined;
 }
