@@ -264,7 +264,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const documents = new DocumentsService({ store, access, locks, blobs, clock, ingestion, identity: identityServices.identity });
   const filing = new DocumentFilingService({ store, access, locks, blobs, clock, ingestion, lifecycle, retention, collections, identity: identityServices.identity });
   const arrangements = new ArrangementsService({ store, access, collections, clock, serviceAreas, mail, identity: identityServices.identity });
-  const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays, lifecycle,
+  const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays, lifecycle, identity: identityServices.identity,
     segments: { wholeMaxBytes: config.scanWholeMaxBytes, overlapBytes: config.scanSegmentOverlapBytes },
   });
 

@@ -13,6 +13,7 @@ import type { DocumentLifecycle } from './lifecycle.js';
 import { formatBytes } from './ingest.js';
 import { judgedInSegments, scanInSegments, type SegmentPlan } from './segmented-scan.js';
 import type { MailService } from './mail.service.js';
+import type { IdentityService } from './identity.service.js';
 
 export class QuarantineNotifier {
   /** `mail`: the same news by e-mail (queued in the same transaction), essential for the uploader. */
@@ -65,7 +66,10 @@ export class QuarantineNotifier {
  */
 export interface QuarantinedItem {
   versionId: string;
-  /** The version without its plaintext hash when redacted (a hash confirms a guess at a classified file). */
+  /**
+   * The version without its plaintext hash when redacted (a hash confirms a guess at a classified file), and
+   * without its uploader's id (`authorId` null) for a reader who may not identify them (another council's staff).
+   */
   version: Omit<Version, 'wrappedKey' | 'blobId' | 'keyId' | 'sha256'> & { sha256: string | null };
   classification: Classification;
   serviceArea: string;
@@ -81,6 +85,8 @@ export class QuarantineService {
   constructor(
     private readonly o: {
       store: Store; access: AccessService; blobs: EncryptedBlobs; scanner: Scanner; notifier: QuarantineNotifier; clock: Clock; system: Actor; rescanDays: number; lifecycle: DocumentLifecycle;
+      /** Who a version's uploader is, as the reader may know them (a partner's staff are not named by id). */
+      identity: Pick<IdentityService, 'identities'>;
       /** How large versions are cut for clamd so a scan's RAM stays bounded (services/segmented-scan.ts). */
       segments: SegmentPlan;
     },
@@ -110,13 +116,16 @@ export class QuarantineService {
       ];
     });
     const answers = await this.o.access.can(actor, questions);
+    // The uploader's id only for a reader decide() lets identify them, as a document's versions give it: a
+    // host's staff uploading into a partner's folder through the arrangement are not the partner's to name.
+    const authors = await this.o.identity.identities(actor, rows.flatMap(({ version }) => (version.authorId ? [version.authorId] : [])), organisationId);
     return rows.map(({ version, document }, i) => {
       const [identify, identifyFolder, release, destroy] = answers.slice(i * 4, i * 4 + 4);
       const collection = collections.get(document.collectionId);
       const { wrappedKey: _key, blobId: _blob, keyId: _keyId, ...shown } = version;
       return {
         versionId: version.id,
-        version: { ...shown, sha256: identify ? version.sha256 : null },
+        version: { ...shown, sha256: identify ? version.sha256 : null, authorId: version.authorId && authors.get(version.authorId)?.identified ? version.authorId : null },
         classification: document.classification,
         serviceArea: document.serviceArea,
         document: identify ? document : null,
