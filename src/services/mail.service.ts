@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { JobQueue } from '../domain/jobs/define-job.js';
 import { sendEmailJob } from '../domain/jobs/kinds.js';
+import { isRequestOpen } from '../domain/records/subject-access.js';
 import { INVITATION_DAYS, RECIPIENT_ROLE, isEssential, type MailMessage, type SendEmailPayload } from '../domain/mail/message.js';
 import type { MailPreferences } from '../domain/mail/repositories.js';
 import { renderMail } from '../domain/mail/render.js';
@@ -82,17 +83,27 @@ export class MailService {
   }
 
   /**
-   * Whether the notice is still for this person when it is sent: they hold the role it is for, and an
-   * arrangement proposal is one they may still read (asked now: it may have been ended, or their
+   * Whether the notice is still for this person when it is sent: they hold the role it is for, a subject
+   * access request is one they may still answer, and an arrangement proposal is one they may still read (asked now: it may have been ended, or their
    * organisation taken off it, since it was queued). Otherwise it would tell its purpose to the wrong people.
    */
   private async stillFor(user: User, message: MailMessage): Promise<boolean> {
     const role = RECIPIENT_ROLE[message.kind];
     if (role && !user.roles.includes(role)) return false;
+    const actor = actorFor(user, { channel: 'job', clientAddress: null, requestId: null });
+    if (message.kind === 'subject-access-partner') {
+      // A request a DPO may no longer answer (the arrangement suspended or ended, the request closed) is not
+      // theirs to be told of, as its page no longer shows it them.
+      const request = await this.o.store.repos.subjectAccess.request(message.requestId);
+      if (!request || !isRequestOpen(request) || request.organisationId === user.organisationId) return false;
+      const [answers] = await this.o.access.can(actor, [{
+        action: 'subject-access.respond', resource: { kind: 'subject-access', organisationId: request.organisationId, partOrganisationId: user.organisationId },
+      }]);
+      return answers === true;
+    }
     if (message.kind !== 'arrangement-proposal') return true;
     const arrangement = await this.o.store.repos.arrangements.byId(message.arrangementId);
     if (!arrangement || arrangement.status !== 'draft') return false;
-    const actor = actorFor(user, { channel: 'job', clientAddress: null, requestId: null });
     const [reads] = await this.o.access.can(actor, [{ action: 'arrangement.read', resource: arrangementResource(arrangement) }]);
     return reads === true;
   }
