@@ -84,6 +84,8 @@ export interface Notification {
   kind: string;
   documentId: string | null;
   versionId: string | null;
+  /** The subject access request it is about, if any: shown only while its reader may still answer it. */
+  requestId?: string | null;
   message: string;
   createdAt: string;
   readAt: string | null;

@@ -472,7 +472,7 @@ export class SubjectAccessService {
       const dpos = (await tx.users.listByOrganisation(organisation.id)).filter((u) => u.roles.includes('dpo') && !u.disabled);
       for (const dpo of dpos) {
         await tx.notifications.insert({
-          id: randomUUID(), userId: dpo.id, organisationId: organisation.id, kind: 'subject-access.asked', documentId: null, versionId: null, createdAt: now.toISOString(), readAt: null,
+          id: randomUUID(), userId: dpo.id, organisationId: organisation.id, kind: 'subject-access.asked', documentId: null, versionId: null, requestId: request.id, createdAt: now.toISOString(), readAt: null,
           message: `${requester.name} asks your organisation to search its records for subject access request ${request.reference}, due ${currentDueOn(request)}.`,
         });
       }

@@ -5,6 +5,7 @@ import { invalid, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Classification, Document, User } from '../domain/types.js';
 import { CLASSIFICATIONS } from '../domain/types.js';
+import { isRequestOpen } from '../domain/records/subject-access.js';
 import type { Notification, Store } from '../domain/repositories.js';
 import { documentResource, personResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
@@ -17,6 +18,9 @@ export interface UserChange {
   teams?: string[];
   clearance?: string;
 }
+
+/** The kind of notice that asks a partner's DPOs to search for a subject access request (SubjectAccessService). */
+const SUBJECT_ACCESS_NOTICE = 'subject-access.asked';
 
 export class UsersAdminService {
   constructor(private readonly o: { store: Store; clock: Clock; access: AccessService; identity: IdentityService }) {}
@@ -96,10 +100,24 @@ export class UsersAdminService {
     });
   }
 
-  /** The actor's own notices (quarantined uploads and the like), newest first. */
+  /**
+   * The actor's own notices (quarantined uploads and the like), newest first. One about a subject access
+   * request is shown only while decide() lets them answer it (the arrangement with the requester in force)
+   * and it is open, as its e-mail is sent only then; one stored before notices named their request is not.
+   */
   async notices(actor: Actor, limit = 10): Promise<Notification[]> {
     if (!actor.userId) return [];
-    return this.repos.notifications.forUser(actor.userId, limit);
+    const notices = await this.repos.notifications.forUser(actor.userId, limit);
+    const shown = await Promise.all(notices.map(async (n) => {
+      if (n.kind !== SUBJECT_ACCESS_NOTICE && !n.requestId) return true;
+      const request = n.requestId ? await this.repos.subjectAccess.request(n.requestId) : undefined;
+      if (!request || !isRequestOpen(request)) return false;
+      const [answers] = await this.o.access.can(actor, [{
+        action: 'subject-access.respond', resource: { kind: 'subject-access', organisationId: request.organisationId, partOrganisationId: actor.organisationId ?? '' },
+      }]);
+      return answers === true;
+    }));
+    return notices.filter((_, i) => shown[i]);
   }
 
   /**

@@ -30,6 +30,7 @@ import * as m202612100000 from './202612100000_jobs_due_in_order.js';
 import * as m202612110000 from './202612110000_users_disabled_by.js';
 import * as m202612120000 from './202612120000_subject_access.js';
 import * as m202612130000 from './202612130000_sessions_provider_mfa.js';
+import * as m202612140000 from './202612140000_notifications_request.js';
 
 export interface Migration {
   name: string;
@@ -66,4 +67,5 @@ export const migrations: Migration[] = [
   { name: '202612110000_users_disabled_by', up: m202612110000.up },
   { name: '202612120000_subject_access', up: m202612120000.up },
   { name: '202612130000_sessions_provider_mfa', up: m202612130000.up },
+  { name: '202612140000_notifications_request', up: m202612140000.up },
 ];

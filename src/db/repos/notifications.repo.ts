@@ -11,12 +11,12 @@ export class NotificationsRepo implements NotificationsRepository {
   async insert(n: Notification): Promise<void> {
     await this.db
       .insertInto('notifications')
-      .values({ id: n.id, user_id: n.userId, organisation_id: n.organisationId, kind: n.kind, document_id: n.documentId, version_id: n.versionId, message: n.message, created_at: n.createdAt, read_at: null })
+      .values({ id: n.id, user_id: n.userId, organisation_id: n.organisationId, kind: n.kind, document_id: n.documentId, version_id: n.versionId, request_id: n.requestId ?? null, message: n.message, created_at: n.createdAt, read_at: null })
       .execute();
   }
 
   async forUser(userId: string, limit = 20): Promise<Notification[]> {
     const rows = await this.db.selectFrom('notifications').selectAll().where('user_id', '=', userId).orderBy('created_at', 'desc').limit(limit).execute();
-    return rows.map((r) => ({ id: r.id, userId: r.user_id, organisationId: r.organisation_id, kind: r.kind, documentId: r.document_id, versionId: r.version_id, message: r.message, createdAt: r.created_at, readAt: r.read_at }));
+    return rows.map((r) => ({ id: r.id, userId: r.user_id, organisationId: r.organisation_id, kind: r.kind, documentId: r.document_id, versionId: r.version_id, requestId: r.request_id, message: r.message, createdAt: r.created_at, readAt: r.read_at }));
   }
 }

@@ -7,6 +7,8 @@ export interface NotificationsTable {
   kind: string;
   document_id: string | null;
   version_id: string | null;
+  /** The subject access request a notice is about (migration 202612140000). */
+  request_id: string | null;
   message: string;
   created_at: string;
   read_at: string | null;
