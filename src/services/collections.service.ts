@@ -52,6 +52,12 @@ export interface Removal {
   bin(repos: Repos, now: Date): Promise<void>;
 }
 
+/** A collection decided on and not yet written: `write` inserts it, and bins what was in its way, in the caller's transaction. */
+export interface PreparedCollection {
+  readonly collection: Collection;
+  write(repos: Repos, now: Date): Promise<void>;
+}
+
 export interface CollectionListing {
   collection: Collection;
   children: Collection[];
@@ -87,10 +93,10 @@ export class CollectionsService {
     if (!stored) throw notFound('arrangement');
     const granted = await this.o.access.require(actor, 'arrangement.workspace', arrangementResource(stored), { organisationId: stored.hostOrganisationId, ids: { arrangementId: stored.id } }, { missing: 'arrangement' });
     if (!stepAllowedFrom('workspace', stored.status)) throw invalid('Only the host organisation can set up a joint workspace, and not once the arrangement has ended.');
-    return this.insert(actor, {
+    return this.commit(actor, await this.prepared(actor, randomUUID(), {
       organisationId: stored.hostOrganisationId, parentId: null, name: validateName(name, 'collection'),
       serviceArea: stored.serviceArea, classification: stored.ceiling, arrangementId: stored.id,
-    }, granted);
+    }, granted, null));
   }
 
   /**
@@ -98,18 +104,39 @@ export class CollectionsService {
    * not see the parent learns only that it is not there (404, audited).
    */
   async create(actor: Actor, input: NewCollection, options: { /** What is there under that name, binned in the same transaction (WebDAV COPY with Overwrite: T). */ replace?: InTheWay } = {}): Promise<Collection> {
+    return this.commit(actor, await this.prepareCreate(actor, input, options));
+  }
+
+  private async commit(actor: Actor, prepared: PreparedCollection): Promise<Collection> {
+    const now = this.o.clock.now();
+    await this.o.store.transaction((repos) => prepared.write(repos, now)).catch(async (error: unknown) => {
+      // What was in the way refused its binning when asked again in the transaction (a hold placed meanwhile).
+      throw await this.o.access.afterRollback(actor, error);
+    });
+    return { ...prepared.collection, createdAt: now.toISOString() };
+  }
+
+  /**
+   * `create` with every decision made and nothing written: `write` inserts the collection (binning what
+   * is in the way) in the caller's transaction, so a folder copy creates its whole tree in one.
+   * `under`: a parent that is itself only prepared (a sub-folder of a copy), decided on as planned and
+   * written before this one in the same transaction; `id`: the id to give it (a copy decided again keeps it).
+   */
+  async prepareCreate(actor: Actor, input: NewCollection, options: { replace?: InTheWay; under?: Collection; id?: string } = {}): Promise<PreparedCollection> {
+    const id = options.id ?? randomUUID();
+    if (options.under) return this.prepareInsidePlanned(actor, options.under, input, id);
     const parentId = input.parentId ?? null;
-    if (parentId !== null) return this.createInside(actor, parentId, input, options.replace);
+    if (parentId !== null) return this.prepareInside(actor, parentId, input, id, options.replace);
     const organisationId = input.organisationId;
     const decision = await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId }, { organisationId, ids: {} });
     const { name, serviceArea, classification } = this.validShape(input);
     const removal = options.replace ? await this.prepareRemoval(actor, options.replace, { at: { organisationId, parentId: null, name }, replaced: true }) : null;
     // Only a joint workspace (createWorkspace) starts a tree belonging to an arrangement.
-    return this.insert(actor, { organisationId, parentId: null, name, serviceArea, classification, arrangementId: null }, decision, removal);
+    return this.prepared(actor, id, { organisationId, parentId: null, name, serviceArea, classification, arrangementId: null }, decision, removal);
   }
 
   /** A sub-collection inherits its parent's organisation and arrangement; its service area must be the parent's. */
-  private async createInside(actor: Actor, parentId: string, input: NewCollection, replace?: InTheWay): Promise<Collection> {
+  private async prepareInside(actor: Actor, parentId: string, input: NewCollection, id: string, replace?: InTheWay): Promise<PreparedCollection> {
     // The input is judged only once the actor may create in the parent as it is (else 404).
     const { parent, decision, created } = await this.o.access.requireCreatableIn(actor, 'collection.create', parentId, (stored) => {
       const shape = this.validShape(input);
@@ -120,7 +147,20 @@ export class CollectionsService {
     await this.o.locks.enforce(actor, [{ kind: 'members', collection: parent }]);
     const placed = placeCollection({ organisationId: parent.organisationId, parentId: parent.id, serviceArea, classification, arrangementId: null }, parent);
     const removal = replace ? await this.prepareRemoval(actor, replace, { at: { organisationId: parent.organisationId, parentId: parent.id, name }, replaced: true }) : null;
-    return this.insert(actor, { name, ...placed }, decision, removal);
+    return this.prepared(actor, id, { name, ...placed }, decision, removal);
+  }
+
+  /**
+   * Inside a parent that does not exist yet (prepared in the same copy): decided on the parent as it
+   * will be written. It can hold nothing yet, so no lock or name can be in the way; the locks over the
+   * whole new tree were enforced when its top was prepared.
+   */
+  private async prepareInsidePlanned(actor: Actor, parent: Collection, input: NewCollection, id: string): Promise<PreparedCollection> {
+    const { name, serviceArea, classification } = this.validShape(input);
+    if (serviceArea !== parent.serviceArea) throw invalid(`A sub-collection must have the same service area as its parent ("${parent.serviceArea}").`, { field: 'serviceArea' });
+    const decision = await this.o.access.require(actor, 'collection.create', collectionResource(parent), { organisationId: parent.organisationId, ids: { collectionId: parent.id } }, { newClassification: classification });
+    const placed = placeCollection({ organisationId: parent.organisationId, parentId: parent.id, serviceArea, classification, arrangementId: null }, parent);
+    return this.prepared(actor, id, { name, ...placed }, decision, null);
   }
 
   private validShape(input: NewCollection): { name: string; serviceArea: string; classification: Classification } {
@@ -134,29 +174,29 @@ export class CollectionsService {
     return { name, serviceArea: input.serviceArea, classification: input.classification as Classification };
   }
 
-  private async insert(actor: Actor, c: Omit<Collection, 'id' | 'createdAt' | 'deletedAt'>, decision: Decision, removal: Removal | null = null): Promise<Collection> {
+  private async prepared(actor: Actor, id: string, c: Omit<Collection, 'id' | 'createdAt' | 'deletedAt'>, decision: Decision, removal: Removal | null): Promise<PreparedCollection> {
     const taken = await this.o.store.repos.collections.childByName(c.organisationId, c.parentId, c.name);
     if (taken && !(removal?.kind === 'collection' && taken.id === removal.id)) throw await this.nameTaken(actor, taken);
-    const now = this.o.clock.now();
-    const collection: Collection = { ...c, id: randomUUID(), createdAt: now.toISOString(), deletedAt: null };
-    await this.o.store.transaction(async (repos) => {
-      if (removal) await removal.bin(repos, now);
-      if (c.parentId !== null) {
-        // The parent as it is now (share-locked on PostgreSQL) must give what was authorised.
-        const parent = await repos.collections.byIdForFiling(c.parentId);
-        if (!parent || parent.deletedAt) throw notFound('collection');
-        const placed = placeCollection(c, parent);
-        if (placed.arrangementId !== c.arrangementId || placed.classification !== c.classification) {
-          throw conflict('The parent collection was moved or changed at the same moment; try again.');
+    const collection: Collection = { ...c, id, createdAt: this.o.clock.now().toISOString(), deletedAt: null };
+    return {
+      collection,
+      write: async (repos, now) => {
+        if (removal) await removal.bin(repos, now);
+        if (c.parentId !== null) {
+          // The parent as it is now (share-locked on PostgreSQL) must give what was authorised.
+          const parent = await repos.collections.byIdForFiling(c.parentId);
+          if (!parent || parent.deletedAt) throw notFound('collection');
+          // Organisation and service area too: a parent only prepared (`under`) was decided on as handed in.
+          const placed = placeCollection(c, parent);
+          if (parent.organisationId !== c.organisationId || parent.serviceArea !== c.serviceArea
+            || placed.arrangementId !== c.arrangementId || placed.classification !== c.classification) {
+            throw conflict('The parent collection was moved or changed at the same moment; try again.');
+          }
         }
-      }
-      await repos.collections.insert(collection);
-      await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, parentId: c.parentId ?? TOP_LEVEL, classification: c.classification, serviceArea: c.serviceArea, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, decision, now)]);
-    }).catch(async (error: unknown) => {
-      // What was in the way refused its binning when asked again in the transaction (a hold placed meanwhile).
-      throw await this.o.access.afterRollback(actor, error);
-    });
-    return collection;
+        await repos.collections.insert({ ...collection, createdAt: now.toISOString() });
+        await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, parentId: c.parentId ?? TOP_LEVEL, classification: c.classification, serviceArea: c.serviceArea, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, decision, now)]);
+      },
+    };
   }
 
   /**

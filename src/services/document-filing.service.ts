@@ -8,7 +8,7 @@ import { DomainError, conflict, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
 import { placeDocument } from '../domain/placement.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
-import type { Actor, Document, Version } from '../domain/types.js';
+import type { Actor, Collection, Document, Version } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import { AccessService, collectionResource, documentResource } from './access.service.js';
 import type { CollectionsService, InTheWay, Removal } from './collections.service.js';
@@ -57,6 +57,16 @@ export interface CopyInput {
   name?: string;
   /** As MoveInput's: binned in the copy's own transaction. */
   replace?: InTheWay;
+}
+
+/** A document copy a folder copy carries: its bytes stored and every decision made, nothing else written yet. */
+export interface StagedCopy {
+  readonly sourceId: string;
+  readonly documentId: string;
+  /** Writes the copy (document, version, events, jobs) in the caller's transaction, the folder copy's. */
+  write(repos: Repos, now: Date): Promise<void>;
+  /** Removes the stored bytes unless the copy was committed after all; never rejects. */
+  discard(): Promise<void>;
 }
 
 export class DocumentFilingService {
@@ -165,15 +175,7 @@ export class DocumentFilingService {
     await this.o.locks.enforce(actor, touches);
     const endedLocks = move ? await this.o.locks.tokensOn({ kind: 'document', document: source }) : [];
 
-    const documentId = randomUUID();
-    const versionId = randomUUID();
-    const plaintext = await this.o.blobs.openRange(versionRef(version, source));
-    let ingested: Inspected;
-    try {
-      ingested = await this.o.ingestion.ingest(actor, { organisationId: destination.organisationId, documentId, versionId }, name, { body: plaintext, declaredSize: version.size }, 'document.copy-blocked');
-    } finally {
-      plaintext.destroy();
-    }
+    const { ingested, documentId, versionId } = await this.read(actor, source, version, destination.organisationId, name);
     try {
       // The bytes took a while to arrive: an arrangement suspended or ended meanwhile (a partner's
       // document copied home, or a copy into a partner's collection), a move out of reach, or a hold
@@ -200,25 +202,10 @@ export class DocumentFilingService {
         await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
         throw error;
       }
-      if (ingested.verdict?.outcome === 'infected') {
-        // The source was clean when it was written; a newer signature caught it. Store nothing here;
-        // the rescan job quarantines the source.
-        await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
-        throw new DomainError('INFECTED', `Malware detected (${ingested.verdict.signature}).`, { details: { signature: ingested.verdict.signature } });
-      }
+      await this.refuseInfected(ingested);
       const now = this.o.clock.now();
       const at = now.toISOString();
-      const { status, scanStatus } = statusOf(ingested);
-      const copyVersion = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: destination.organisationId, number: 1, scanStatus, now: at });
-      const crossOrganisation = source.organisationId !== destination.organisationId;
-      // The copy is allowed by creating at the destination; the arrangement it names is the one that
-      // opened the source if there was one (a partner's document copied home), else the destination's.
-      const copyDecision: Decision = { ...createNow, via: readNow.via ?? createNow.via };
-      const copy: Document = {
-        id: documentId, name, ...placement, status, currentVersion: 1, currentVersionId: versionId, size: ingested.size, sha256: ingested.sha256,
-        mediaType: copyVersion.mediaType, copiedFromDocumentId: source.id, copiedViaArrangementId: crossOrganisation ? readNow.via : null,
-        createdAt: at, updatedAt: at, deletedAt: null,
-      };
+      const { copy, copyVersion, copyDecision } = this.records(actor, ingested, { source, documentId, versionId, name, placement, readNow, createNow, at });
       try {
         await ingested.slot.releaseWith(async (repos) => {
           // What was decided on must still hold: the source not deleted meanwhile, and, for a move, not put under a
@@ -229,17 +216,7 @@ export class DocumentFilingService {
           if (move) [deleteNow] = await this.o.access.requireWithin(repos, actorNow, [{ action: 'document.delete', resource: documentResource(current), target: target(source) }]) as [Decision];
           await requireSamePlace(repos, copy);
           if (removal) await removal.bin(repos, now);
-          const taken = await repos.documents.byName(destination.id, name);
-          if (taken && !(move && taken.id === source.id)) throw conflict(`A document called "${name}" already exists there.`);
-          await repos.documents.insertDocument(copy);
-          await repos.documents.insertVersion(copyVersion);
-          await repos.audit.insert([
-            auditEvent(actor, 'document.copy', { organisationId: destination.organisationId, ids: { documentId, versionId, collectionId: destination.id, classification: copy.classification, copiedFromDocumentId: source.id } },
-              copyDecision, now),
-            // Also under the source's organisation, so its auditors see where their record went.
-            auditEvent(actor, 'document.copy', { organisationId: source.organisationId, ids: { documentId: source.id, versionId: version.id, copyDocumentId: documentId, copyOrganisationId: destination.organisationId } },
-              readNow, now),
-          ]);
+          await this.insertCopy(repos, actor, { source, version, copy, copyVersion, copyDecision, readNow, now }, move);
           if (move && deleteNow) {
             for (const token of endedLocks) await repos.locks.delete(token);
             await repos.documents.update(source.id, { deletedAt: at }, at);
@@ -259,9 +236,119 @@ export class DocumentFilingService {
   }
 
   /**
+   * The part of `copy` a folder copy does for each document inside it, writing nothing: decided (read
+   * the source, its malware check finished, add at the destination), read and checked again for its
+   * new place (malware, the file policy), and decided again, fresh, once the bytes are stored. A
+   * refusal removes the bytes. `destination` is a folder the copy is creating, in the source's
+   * organisation and not stored yet, so no name or lock can be in the way inside it. The admission
+   * slot is given back once the bytes are stored: the folder's transaction comes only after the rest.
+   */
+  async stageCopy(actor: Actor, sourceId: string, destination: Collection): Promise<StagedCopy> {
+    const source = await this.repos.documents.byId(sourceId);
+    if (!source) throw notFound('document');
+    const version = await this.copyable(actor, source);
+    const name = source.name;
+    const placement = placeDocument(source, destination);
+    const createResource = { ...collectionResource(destination), classification: placement.classification };
+    const createTarget = { organisationId: destination.organisationId, ids: { collectionId: destination.id, documentId: source.id } };
+    await this.o.access.require(actor, 'document.create', createResource, createTarget);
+    const { ingested, documentId, versionId } = await this.read(actor, source, version, destination.organisationId, name);
+    try {
+      let readNow: Decision;
+      let createNow: Decision;
+      try {
+        const sourceNow = await this.repos.documents.byId(source.id);
+        if (!sourceNow) throw notFound('document');
+        const actorNow = await this.o.identity.actorNow(actor, 'document.create', createTarget);
+        readNow = await this.o.access.require(actorNow, 'document.download', documentResource(sourceNow), target(sourceNow));
+        createNow = await this.o.access.require(actorNow, 'document.create', createResource, createTarget);
+      } catch (error) {
+        await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+        throw error;
+      }
+      await this.refuseInfected(ingested);
+      // Its first 64 KiB were for the file policy, already asked: a folder of thousands of documents would
+      // otherwise hold them all until its transaction.
+      const stored: Inspected = { ...ingested, head: Buffer.alloc(0) };
+      return {
+        sourceId: source.id, documentId,
+        write: async (repos, now) => {
+          const { copy, copyVersion, copyDecision } = this.records(actor, stored, { source, documentId, versionId, name, placement, readNow, createNow, at: now.toISOString() });
+          const current = await repos.documents.byId(source.id);
+          if (!current || current.deletedAt || current.status === 'disposed') throw notFound('document');
+          await requireSamePlace(repos, copy);
+          await this.insertCopy(repos, actor, { source, version, copy, copyVersion, copyDecision, readNow, now }, false);
+          await this.o.ingestion.afterScan(repos, actor, copyDecision, copy, copyVersion, stored);
+        },
+        discard: () => this.o.ingestion.discardUnlessCommitted(stored, versionId),
+      };
+    } finally {
+      await ingested.slot.release();
+    }
+  }
+
+  /** Streams the source's current version into a new blob for its copy, checked as an upload of it under `name` would be. */
+  private async read(actor: Actor, source: Document, version: Version, organisationId: string, name: string): Promise<{ ingested: Inspected; documentId: string; versionId: string }> {
+    const documentId = randomUUID();
+    const versionId = randomUUID();
+    const plaintext = await this.o.blobs.openRange(versionRef(version, source));
+    try {
+      const ingested = await this.o.ingestion.ingest(actor, { organisationId, documentId, versionId }, name, { body: plaintext, declaredSize: version.size }, 'document.copy-blocked');
+      return { ingested, documentId, versionId };
+    } finally {
+      plaintext.destroy();
+    }
+  }
+
+  /**
+   * The source was clean when it was written; a newer signature caught it. Nothing is stored for the
+   * copy (its blob is removed); the rescan job quarantines the source.
+   */
+  private async refuseInfected(ingested: Inspected): Promise<void> {
+    if (ingested.verdict?.outcome !== 'infected') return;
+    await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
+    throw new DomainError('INFECTED', `Malware detected (${ingested.verdict.signature}).`, { details: { signature: ingested.verdict.signature } });
+  }
+
+  /** The copy's document and version rows, and the decision its events record. */
+  private records(actor: Actor, ingested: Inspected, c: {
+    source: Document; documentId: string; versionId: string; name: string; placement: ReturnType<typeof placeDocument>; readNow: Decision; createNow: Decision; at: string;
+  }): { copy: Document; copyVersion: Version; copyDecision: Decision } {
+    const { status, scanStatus } = statusOf(ingested);
+    const organisationId = c.placement.organisationId;
+    const copyVersion = this.o.ingestion.versionRecord(actor, ingested, { documentId: c.documentId, versionId: c.versionId, organisationId, number: 1, scanStatus, now: c.at });
+    const crossOrganisation = c.source.organisationId !== organisationId;
+    // The copy is allowed by creating at the destination; the arrangement it names is the one that
+    // opened the source if there was one (a partner's document copied home), else the destination's.
+    const copyDecision: Decision = { ...c.createNow, via: c.readNow.via ?? c.createNow.via };
+    const copy: Document = {
+      id: c.documentId, name: c.name, ...c.placement, status, currentVersion: 1, currentVersionId: c.versionId, size: ingested.size, sha256: ingested.sha256,
+      mediaType: copyVersion.mediaType, copiedFromDocumentId: c.source.id, copiedViaArrangementId: crossOrganisation ? c.readNow.via : null,
+      createdAt: c.at, updatedAt: c.at, deletedAt: null,
+    };
+    return { copy, copyVersion, copyDecision };
+  }
+
+  /** In the copy's transaction: the name still free (but for the source itself, for a move), the rows, and the events. */
+  private async insertCopy(repos: Repos, actor: Actor, c: { source: Document; version: Version; copy: Document; copyVersion: Version; copyDecision: Decision; readNow: Decision; now: Date }, move: boolean): Promise<void> {
+    const { source, copy } = c;
+    const taken = await repos.documents.byName(copy.collectionId, copy.name);
+    if (taken && !(move && taken.id === source.id)) throw conflict(`A document called "${copy.name}" already exists there.`);
+    await repos.documents.insertDocument(copy);
+    await repos.documents.insertVersion(c.copyVersion);
+    await repos.audit.insert([
+      auditEvent(actor, 'document.copy', { organisationId: copy.organisationId, ids: { documentId: copy.id, versionId: c.copyVersion.id, collectionId: copy.collectionId, classification: copy.classification, copiedFromDocumentId: source.id } },
+        c.copyDecision, c.now),
+      // Also under the source's organisation, so its auditors see where their record went.
+      auditEvent(actor, 'document.copy', { organisationId: source.organisationId, ids: { documentId: source.id, versionId: c.version.id, copyDocumentId: copy.id, copyOrganisationId: copy.organisationId } },
+        c.readNow, c.now),
+    ]);
+  }
+
+  /**
    * Refuses, as a copy of it would, when the actor may not copy this document now (may not download
-   * it, or its malware check is not finished); writes nothing else. For a copy of a folder over
-   * something in the way (WebDAV Overwrite: T), asked of every document before anything is binned.
+   * it, or its malware check is not finished); writes nothing else. A folder copy asks it of every
+   * document inside before it reads any of them.
    */
   async requireCopyable(actor: Actor, documentId: string): Promise<void> {
     const source = await this.repos.documents.byId(documentId);
