@@ -35,6 +35,7 @@ import { CertificatesService } from './services/certificates.service.js';
 import { PdfCertificateRenderer } from './integrations/certificate-pdf.js';
 import { CollectionsService } from './services/collections.service.js';
 import { DavService } from './services/dav.service.js';
+import { FolderCopyService } from './services/folder-copy.service.js';
 import { DisposalService } from './services/disposal.service.js';
 import { DocumentFilingService } from './services/document-filing.service.js';
 import { DocumentIngestion } from './services/document-ingestion.js';
@@ -269,7 +270,8 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   });
 
   const keysService = new KeysService({ store, access, clock, keys });
-  const dav = new DavService({ store, access, clock, collections, locks });
+  const folderCopy = new FolderCopyService({ store, access, clock, collections, filing, identity: identityServices.identity });
+  const dav = new DavService({ store, access, clock, collections, locks, folderCopy });
   const jobsAdmin = new JobsAdminService({ store, access, clock });
   // Records management: the file plan, legal holds, disposal review and certificates of destruction.
   const holds = new HoldsService({ store, access, clock });

@@ -1,5 +1,5 @@
 // WebDAV's own state and the few file-plan operations WebDAV needs that the REST API does not:
-// reachable organisations, name lookups, dead properties, deleting and moving collections, and the
+// reachable organisations, name lookups, dead properties, deleting, moving and copying collections, and the
 // WebDAV face of write locks (the locks themselves live in LocksService and bind every interface).
 // Every decision still goes through AccessService (and so the single decide()); every change is audited.
 import type { Decision } from '../domain/access/policy.js';
@@ -9,7 +9,8 @@ import type { Actor, Collection, Document, Organisation } from '../domain/types.
 import type { Store } from '../domain/repositories.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
-import type { CollectionsService, InTheWay } from './collections.service.js';
+import type { CollectionsService, InTheWay, NewCollection } from './collections.service.js';
+import type { FolderCopyService } from './folder-copy.service.js';
 import type { LocksService, NewLock, ResourceLock } from './locks.service.js';
 import type { Place } from '../domain/locks/coverage.js';
 
@@ -42,7 +43,7 @@ export const MAX_DEAD_PROPERTY_BYTES = 64 * 1024;
 export type PropertyChange = { op: 'set'; namespace: string; name: string; value: string } | { op: 'remove'; namespace: string; name: string };
 
 export class DavService {
-  constructor(private readonly o: { store: Store; access: AccessService; clock: Clock; collections: CollectionsService; locks: LocksService }) {}
+  constructor(private readonly o: { store: Store; access: AccessService; clock: Clock; collections: CollectionsService; locks: LocksService; folderCopy: FolderCopyService }) {}
 
   private get repos() {
     return this.o.store.repos;
@@ -265,6 +266,15 @@ export class DavService {
       // Refused when decided again in the transaction (a hold placed meanwhile): audited, and answered like any other refusal.
       throw await this.o.access.afterRollback(actor, error);
     });
+  }
+
+  /**
+   * COPY of a collection within its organisation, all or nothing (FolderCopyService): everything
+   * inside is decided, read and checked first, then the new tree, what is in the way (Overwrite: T)
+   * and every event are written in one transaction, so a refused member writes nothing.
+   */
+  async copyCollection(actor: Actor, collection: Collection, destination: { top: NewCollection; recursive: boolean; replace?: InTheWay }): Promise<Collection> {
+    return this.o.folderCopy.copy(actor, collection.id, destination);
   }
 
   /**

@@ -41,6 +41,8 @@ export function sendDavError(error: unknown, request: FastifyRequest, reply: Fas
     } else {
       message = error.message;
     }
+    // A folder copy refused because of one thing inside it names that thing: nothing at all was copied.
+    if (typeof error.details?.member === 'string') message = `Nothing was copied. "${error.details.member}": ${message}`;
     // A write that ran into a lock names the lock's root (RFC 4918 §16 DAV:lock-token-submitted).
     if (error.code === 'LOCKED' && typeof error.details?.lockRoot === 'string') {
       condition = `<D:lock-token-submitted><D:href>${escape(href(error.details.lockRoot.split('/').slice(2), false))}</D:href></D:lock-token-submitted>`;

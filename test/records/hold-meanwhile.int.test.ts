@@ -229,9 +229,11 @@ describe.each(DIALECTS)('a legal hold placed between a decision and its commit, 
     const inTheWay = await folder(source.name, parent.id);
     const inside = await file(member, inTheWay.id);
     const root = `/dav/${org.slug}/finance`;
-    for (const method of ['MOVE', 'COPY']) {
+    // A folder copy decides what is in the way twice: before the documents are read and once they have been (the second is the last).
+    for (const [method, nth] of [['MOVE', 1], ['COPY', 2]] as const) {
+      const before = (await events(org.id)).length;
       let placed: { id: string; name: string } | undefined;
-      const ran = afterDecision('document.delete', inside.id, 1, async () => { placed = await hold({ documentIds: [inside.id] }); });
+      const ran = afterDecision('document.delete', inside.id, nth, async () => { placed = await hold({ documentIds: [inside.id] }); });
       const res = await dav(base(), method, `${root}/${source.name}`, {
         user: member, headers: { destination: `${base()}${root}/${parent.name}/${source.name}`, overwrite: 'T' },
       });
@@ -241,6 +243,8 @@ describe.each(DIALECTS)('a legal hold placed between a decision and its commit, 
       expect(await folderDeleted(inTheWay.id), method).toBe(false);
       expect(await deleted(inside.id), method).toBe(false);
       expect(await t.vault.store.repos.collections.byId(source.id), method).toMatchObject({ parentId: org.collections.finance, deletedAt: null });
+      expect((await t.vault.store.repos.collections.children(org.id, parent.id)).map((c) => c.id), method).toEqual([inTheWay.id]);
+      expect((await since(org.id, before)).filter((e) => e.decision === 'allow'), method).toEqual([]);
       await release(placed!);
     }
   });

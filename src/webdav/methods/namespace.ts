@@ -1,13 +1,13 @@
 // The namespace methods: COPY and MOVE of a document or a collection, within /dav on this server.
 // A copied document is uploaded again at the destination (scanned and decided as a create there);
-// dead properties go with it.
-import type { Collection, Document } from '../../domain/types.js';
+// dead properties go with it. A folder is copied all or nothing (services/folder-copy.service.ts).
+import { DomainError } from '../../domain/errors.js';
 import { checkIf } from '../conditions.js';
 import { asForbidden, CHANGE, depthOf, type DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { lockPath, parseDestination, resolve, type Resolved } from '../resources.js';
 import type { InTheWay } from '../../services/collections.service.js';
-import { createCollection } from './write.js';
+import { newCollection } from './write.js';
 
 export async function copyMove(cx: DavContext, source: Resolved, move: boolean) {
   const { request, reply, actor, services } = cx;
@@ -49,38 +49,28 @@ export async function copyMove(cx: DavContext, source: Resolved, move: boolean) 
     await asForbidden(services.dav.moveCollection(actor, source.collection!, { parent: dest.parent, name, ...(replace ? { replace } : {}) }), CHANGE);
     return reply.status(exists ? 204 : 201).send();
   }
-  // A folder tree is copied document by document; across organisations that could stop part-way
-  // and leave some of another council's records behind, so it is refused before anything is written.
+  // A folder is copied all or nothing within its organisation; across organisations it would be another
+  // council's records arriving in bulk, so it is refused before anything is read — copy the documents.
   if (dest.org.id !== source.org!.id) {
     throw new DavError(403, 'Folders cannot be copied between organisations in one step; copy the documents (each copy is checked, recorded and all-or-nothing).');
   }
-  const recursive = depth === 'infinity';
-  // The new folder is created in the same transaction as what is in the way is binned; its documents
-  // are copied one by one after that, so each one's copy is asked about first (read, scan finished).
-  if (replace) await requireTreeCopyable(cx, source.collection!, recursive);
-  await copyCollection(cx, source.collection!, dest.org.id, dest.parent, name, recursive, replace);
+  // Everything inside is decided, read and checked before anything is written, and what is in the way
+  // is binned in the same transaction as the new tree is written: a refused member changes nothing.
+  const top = newCollection(cx, dest.org.id, dest.parent, name, source.collection!);
+  await asForbidden(services.dav.copyCollection(actor, source.collection!, { top, recursive: depth === 'infinity', ...(replace ? { replace } : {}) }).catch((error: unknown) => {
+    throw refusedMember(error);
+  }));
   return reply.status(exists ? 204 : 201).send();
 }
 
-/** Refuses (as the copy would) before anything changes when a document the copy would carry cannot be copied yet. */
-async function requireTreeCopyable(cx: DavContext, source: Collection, recursive: boolean): Promise<void> {
-  if (!recursive) return;
-  const { collections, documents } = await cx.services.dav.members(cx.actor, source.organisationId, source);
-  for (const d of documents) await asForbidden(cx.services.filing.requireCopyable(cx.actor, d.id));
-  for (const c of collections) await requireTreeCopyable(cx, c, true);
-}
-
-async function copyDocumentInto(cx: DavContext, source: Document, collection: Collection, name: string): Promise<Document> {
-  const copy = await asForbidden(cx.services.filing.copy(cx.actor, source.id, { collectionId: collection.id, name }));
-  await cx.services.dav.copyProperties(cx.actor, source.id, copy.id);
-  return copy;
-}
-
-async function copyCollection(cx: DavContext, source: Collection, organisationId: string, parent: Collection | null, name: string, recursive: boolean, replace?: InTheWay): Promise<void> {
-  const created = await createCollection(cx, organisationId, parent, name, source, replace);
-  await cx.services.dav.copyProperties(cx.actor, source.id, created.id);
-  if (!recursive) return;
-  const { collections, documents } = await cx.services.dav.members(cx.actor, source.organisationId, source);
-  for (const d of documents) await copyDocumentInto(cx, d, created, d.name);
-  for (const c of collections) await copyCollection(cx, c, organisationId, created, c.name, true);
+/**
+ * A folder copy refused because of one thing inside it: nothing was copied, and the person is told
+ * which (its path below the folder). Something they may see but not copy is a 403 naming it, not the
+ * folder's own 404-as-403; the other refusals keep their status (423 for a scan under way, 403 for
+ * malware or the file policy) with the member named in the message (webdav/errors.ts).
+ */
+function refusedMember(error: unknown): unknown {
+  if (!(error instanceof DomainError) || typeof error.details?.member !== 'string') return error;
+  if (error.code === 'NOT_FOUND') return new DavError(403, `Nothing was copied: you may not copy "${error.details.member}".`);
+  return error;
 }

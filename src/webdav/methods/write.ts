@@ -3,7 +3,7 @@
 import type { FastifyReply } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import type { Collection } from '../../domain/types.js';
-import type { InTheWay } from '../../services/collections.service.js';
+import type { NewCollection } from '../../services/collections.service.js';
 import type { PropertyChange } from '../../services/dav.service.js';
 import type { UploadResult } from '../../services/documents.service.js';
 import { uploadOutcome } from '../../services/upload-outcome.js';
@@ -89,15 +89,16 @@ export async function mkcol(cx: DavContext, target: Resolved) {
  * and records managers only, decided by the collections service) takes the service area named like it,
  * else the source's (COPY) or the actor's first team.
  */
-export async function createCollection(cx: DavContext, organisationId: string, parent: Collection | null, name: string, like: Collection | null, replace?: InTheWay): Promise<Collection> {
-  const { actor, services } = cx;
-  const options = replace ? { replace } : {};
-  if (parent) {
-    return asForbidden(services.collections.create(actor, { organisationId, name, parentId: parent.id, serviceArea: parent.serviceArea, classification: parent.classification }, options));
-  }
-  const area = services.serviceAreas.includes(name.toLowerCase()) ? name.toLowerCase() : like?.serviceArea ?? actor.teams[0];
+export async function createCollection(cx: DavContext, organisationId: string, parent: Collection | null, name: string, like: Collection | null): Promise<Collection> {
+  return asForbidden(cx.services.collections.create(cx.actor, newCollection(cx, organisationId, parent, name, like)));
+}
+
+/** What MKCOL, or the COPY of a folder, creates at `name` under `parent` (null: the top level), as createCollection says. */
+export function newCollection(cx: DavContext, organisationId: string, parent: Collection | null, name: string, like: Collection | null): NewCollection {
+  if (parent) return { organisationId, name, parentId: parent.id, serviceArea: parent.serviceArea, classification: parent.classification };
+  const area = cx.services.serviceAreas.includes(name.toLowerCase()) ? name.toLowerCase() : like?.serviceArea ?? cx.actor.teams[0];
   if (!area) throw new DavError(403, 'Top-level collections are created by org admins or records managers, named after a service area.');
-  return asForbidden(services.collections.create(actor, { organisationId, name, parentId: null, serviceArea: area, classification: like?.classification ?? 'OFFICIAL' }, options));
+  return { organisationId, name, parentId: null, serviceArea: area, classification: like?.classification ?? 'OFFICIAL' };
 }
 
 export async function proppatch(cx: DavContext, target: Resolved) {

@@ -1,0 +1,127 @@
+// Copying a folder within its organisation (WebDAV COPY of a collection), all or nothing. Every folder
+// and document inside is decided on, and every document read, checked for its new place and stored as
+// new bytes, before anything is written; then the new tree, every document copy, its dead properties,
+// what is in the way (Overwrite: T) and every audit event are written in one transaction. A refusal
+// anywhere writes nothing, bins nothing and removes the new bytes (docs/webdav.md, "COPY of a folder").
+import { DomainError, forbidden, notFound } from '../domain/errors.js';
+import type { Clock } from '../domain/ports.js';
+import type { Actor, Collection } from '../domain/types.js';
+import type { Store } from '../domain/repositories.js';
+import type { AccessService } from './access.service.js';
+import type { CollectionsService, InTheWay, NewCollection, PreparedCollection } from './collections.service.js';
+import type { DocumentFilingService, StagedCopy } from './document-filing.service.js';
+import type { IdentityService } from './identity.service.js';
+
+export interface FolderCopyInput {
+  /** The new top folder, as a new collection: its organisation (the source's), parent, name, service area and classification. */
+  top: NewCollection;
+  /** Everything inside too (Depth: infinity), or the folder alone (Depth: 0). */
+  recursive: boolean;
+  /** What is at the destination under that name, binned in the copy's transaction. */
+  replace?: InTheWay;
+}
+
+/** A document to copy, the folder of the copy it goes into (prepared, not stored yet), and its path below the copied folder. */
+interface Planned {
+  sourceId: string;
+  into: Collection;
+  path: string;
+}
+
+export class FolderCopyService {
+  constructor(private readonly o: {
+    store: Store;
+    access: AccessService;
+    clock: Clock;
+    collections: Pick<CollectionsService, 'prepareCreate' | 'get'>;
+    filing: Pick<DocumentFilingService, 'stageCopy' | 'requireCopyable'>;
+    identity: Pick<IdentityService, 'actorNow'>;
+  }) {}
+
+  /**
+   * Copies the folder `sourceId` (what the actor may see inside it) to `input.top`. A refusal of
+   * something inside (it may not be read, its malware check is not finished, malware or the file
+   * policy found in it now) refuses the whole copy with that member's error, its path below the folder
+   * in `details.member`. The new bytes are stored one document at a time, streamed, never held whole.
+   */
+  async copy(actor: Actor, sourceId: string, input: FolderCopyInput): Promise<Collection> {
+    const source = await this.o.store.repos.collections.byId(sourceId);
+    if (!source || source.deletedAt) throw notFound('collection');
+    if (source.organisationId !== input.top.organisationId) throw forbidden('Folders cannot be copied between organisations in one step; copy the documents.');
+    const options = input.replace ? { replace: input.replace } : {};
+    // Decided first, all of it, so a refusal comes before any bytes are read.
+    const top = await this.o.collections.prepareCreate(actor, input.top, options);
+    const folders: PreparedCollection[] = [top];
+    const documents: Planned[] = [];
+    const properties: [from: string, to: string][] = [[source.id, top.collection.id]];
+    if (input.recursive) await this.plan(actor, source, top.collection, '', folders, documents, properties);
+
+    const staged: StagedCopy[] = [];
+    try {
+      for (const d of documents) {
+        const copy = await this.o.filing.stageCopy(actor, d.sourceId, d.into).catch((error: unknown) => {
+          throw aboutMember(error, d.path);
+        });
+        staged.push(copy);
+        properties.push([copy.sourceId, copy.documentId]);
+      }
+      // The reading took a while: the top folder and what it replaces are decided again, fresh, for the
+      // person as they are now (locks taken, holds placed meanwhile), keeping the id the tree was planned under.
+      const target = { organisationId: input.top.organisationId, ids: { collectionId: source.id } };
+      const actorNow = await this.o.identity.actorNow(actor, 'collection.create', target);
+      folders[0] = await this.o.collections.prepareCreate(actorNow, input.top, { ...options, id: top.collection.id });
+      const now = this.o.clock.now();
+      await this.o.store.transaction(async (repos) => {
+        for (const folder of folders) await folder.write(repos, now);
+        for (const copy of staged) await copy.write(repos, now);
+        // Dead properties go with what is copied (RFC 4918 §9.8.2), allowed by the decisions that create it.
+        for (const [from, to] of properties) await repos.dav.copyProperties(from, to);
+      }).catch(async (error: unknown) => {
+        throw await this.o.access.afterRollback(actor, error);
+      });
+      return { ...top.collection, createdAt: now.toISOString() };
+    } catch (error) {
+      for (const copy of staged) await copy.discard();
+      throw error;
+    }
+  }
+
+  /** Prepares the folders inside `source` under `into` (itself prepared), and lists the documents, top down. */
+  private async plan(actor: Actor, source: Collection, into: Collection, path: string, folders: PreparedCollection[], documents: Planned[], properties: [string, string][]): Promise<void> {
+    // A listing gives documents a page at a time, by name: all of them are copied, not the first page.
+    let after: string | undefined;
+    let children: Collection[] = [];
+    for (;;) {
+      const listing = await this.o.collections.get(actor, source.id, after === undefined ? {} : { documentsAfter: after });
+      if (after === undefined) children = listing.children;
+      if (listing.documents.length === 0) break;
+      for (const d of listing.documents) {
+        // What can be refused without reading (it may not be downloaded, its malware check is still running) is, before any bytes are read.
+        await this.o.filing.requireCopyable(actor, d.id).catch((error: unknown) => {
+          throw aboutMember(error, `${path}${d.name}`);
+        });
+        documents.push({ sourceId: d.id, into, path: `${path}${d.name}` });
+      }
+      after = listing.documents[listing.documents.length - 1]!.name;
+    }
+    for (const child of children) {
+      const folder = await this.o.collections.prepareCreate(actor, {
+        organisationId: into.organisationId, parentId: into.id, name: child.name, serviceArea: into.serviceArea, classification: into.classification,
+      }, { under: into }).catch((error: unknown) => {
+        throw aboutMember(error, `${path}${child.name}/`);
+      });
+      folders.push(folder);
+      properties.push([child.id, folder.collection.id]);
+      await this.plan(actor, child, folder.collection, `${path}${child.name}/`, folders, documents, properties);
+    }
+  }
+}
+
+/** The refusals that belong to one thing inside the folder; anything else (a failure, a limit) is the request's. */
+const REFUSALS: ReadonlySet<string> = new Set(['NOT_FOUND', 'FORBIDDEN', 'LOCKED', 'INFECTED', 'BLOCKED_FILE_TYPE']);
+
+/** A refusal of something inside the folder, naming it (its path below the copied folder) for the person told. */
+function aboutMember(error: unknown, member: string): unknown {
+  if (!(error instanceof DomainError) || error.constructor !== DomainError || !REFUSALS.has(error.code) || typeof error.details?.member === 'string') return error;
+  return new DomainError(error.code, error.message, { cause: error, details: { ...error.details, member } });
+}
