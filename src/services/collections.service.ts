@@ -120,23 +120,25 @@ export class CollectionsService {
    * `create` with every decision made and nothing written: `write` inserts the collection (binning what
    * is in the way) in the caller's transaction, so a folder copy creates its whole tree in one.
    * `under`: a parent that is itself only prepared (a sub-folder of a copy), decided on as planned and
-   * written before this one in the same transaction; `id`: the id to give it (a copy decided again keeps it).
+   * written before this one in the same transaction; `id`: the id to give it (a copy decided again keeps it);
+   * `sparing`: what is being copied there, which what is in the way must not hold.
    */
-  async prepareCreate(actor: Actor, input: NewCollection, options: { replace?: InTheWay; under?: Collection; id?: string } = {}): Promise<PreparedCollection> {
+  async prepareCreate(actor: Actor, input: NewCollection, options: { replace?: InTheWay; sparing?: InTheWay; under?: Collection; id?: string } = {}): Promise<PreparedCollection> {
     const id = options.id ?? randomUUID();
     if (options.under) return this.prepareInsidePlanned(actor, options.under, input, id);
     const parentId = input.parentId ?? null;
-    if (parentId !== null) return this.prepareInside(actor, parentId, input, id, options.replace);
+    const replaced = options.sparing ? { replaced: true as const, sparing: options.sparing } : { replaced: true as const };
+    if (parentId !== null) return this.prepareInside(actor, parentId, input, id, options.replace, replaced);
     const organisationId = input.organisationId;
     const decision = await this.o.access.require(actor, 'organisation.manage-collections', { kind: 'organisation', organisationId }, { organisationId, ids: {} });
     const { name, serviceArea, classification } = this.validShape(input);
-    const removal = options.replace ? await this.prepareRemoval(actor, options.replace, { at: { organisationId, parentId: null, name }, replaced: true }) : null;
+    const removal = options.replace ? await this.prepareRemoval(actor, options.replace, { at: { organisationId, parentId: null, name }, ...replaced }) : null;
     // Only a joint workspace (createWorkspace) starts a tree belonging to an arrangement.
     return this.prepared(actor, id, { organisationId, parentId: null, name, serviceArea, classification, arrangementId: null }, decision, removal);
   }
 
   /** A sub-collection inherits its parent's organisation and arrangement; its service area must be the parent's. */
-  private async prepareInside(actor: Actor, parentId: string, input: NewCollection, id: string, replace?: InTheWay): Promise<PreparedCollection> {
+  private async prepareInside(actor: Actor, parentId: string, input: NewCollection, id: string, replace: InTheWay | undefined, replaced: { replaced: true; sparing?: InTheWay }): Promise<PreparedCollection> {
     // The input is judged only once the actor may create in the parent as it is (else 404).
     const { parent, decision, created } = await this.o.access.requireCreatableIn(actor, 'collection.create', parentId, (stored) => {
       const shape = this.validShape(input);
@@ -146,7 +148,7 @@ export class CollectionsService {
     const { name, serviceArea, classification } = created;
     await this.o.locks.enforce(actor, [{ kind: 'members', collection: parent }]);
     const placed = placeCollection({ organisationId: parent.organisationId, parentId: parent.id, serviceArea, classification, arrangementId: null }, parent);
-    const removal = replace ? await this.prepareRemoval(actor, replace, { at: { organisationId: parent.organisationId, parentId: parent.id, name }, replaced: true }) : null;
+    const removal = replace ? await this.prepareRemoval(actor, replace, { at: { organisationId: parent.organisationId, parentId: parent.id, name }, ...replaced }) : null;
     return this.prepared(actor, id, { name, ...placed }, decision, removal);
   }
 

@@ -48,7 +48,8 @@ export class FolderCopyService {
     const source = await this.o.store.repos.collections.byId(sourceId);
     if (!source || source.deletedAt) throw notFound('collection');
     if (source.organisationId !== input.top.organisationId) throw forbidden('Folders cannot be copied between organisations in one step; copy the documents.');
-    const options = input.replace ? { replace: input.replace } : {};
+    // What is in the way must not hold the folder being copied: binning it would bin the source too.
+    const options = input.replace ? { replace: input.replace, sparing: { kind: 'collection' as const, id: source.id } } : {};
     // Decided first, all of it, so a refusal comes before any bytes are read.
     const top = await this.o.collections.prepareCreate(actor, input.top, options);
     const folders: PreparedCollection[] = [top];

@@ -139,6 +139,19 @@ describe.each(DIALECTS)('WebDAV COPY of a folder, all or nothing, on %s', (diale
     expect((await events(org.id)).slice(before).map((e) => [e.action, e.decision, e.reason])).toEqual([['document.copy-blocked', 'deny', 'file_policy:blocked_extension']]);
   });
 
+  it('refuses a COPY with Overwrite: T onto the folder that holds the copied folder (409) and bins nothing', async () => {
+    const { org, mk, member, folder, root } = await council();
+    const sub = await mk('sub', folder.id);
+    const inside = await file(member, sub.id, 'd.txt');
+    const before = (await events(org.id)).length;
+    const res = await dav(base(), 'COPY', `${root}/case/sub`, { user: member, headers: { destination: `${base()}${root}/case`, overwrite: 'T' } });
+    expect(res.status).toBe(409);
+    expect((await t.vault.store.repos.collections.byId(folder.id))!.deletedAt).toBeNull();
+    expect((await t.vault.store.repos.documents.byId(inside))!.deletedAt).toBeNull();
+    expect(await live(folder.id)).toEqual(['a.txt', 'b.csv', 'c.txt']);
+    expect((await events(org.id)).slice(before).filter((e) => e.decision === 'allow')).toEqual([]);
+  });
+
   it('refuses a folder whose second document is still being scanned (423), naming it, before reading anything', async () => {
     const { org, elsewhere, ids, copy } = await council();
     await t.vault.store.repos.documents.update(ids['b.csv']!, { status: 'pending_scan' }, new Date().toISOString());
