@@ -102,6 +102,8 @@ describe.each(DIALECTS)('WebDAV COPY of a folder, all or nothing, on %s', (diale
       ...await copyEvents(copied.id, 'a.txt'), ...await copyEvents(copied.id, 'b.csv'), ...await copyEvents(copied.id, 'c.txt'), ...await copyEvents(copiedSub.id, 'd.txt'),
     ]));
     expect((await copyOf(copiedSub.id, 'd.txt')).copiedFromDocumentId).toBe(ids['d.txt']);
+    // Where each copy was put, its classification, service area and binding: all as the log records them.
+    expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
   });
 
   it('refuses a folder whose second document the file policy now refuses (403), naming it, and copies nothing', async () => {
