@@ -318,8 +318,33 @@ export class DisposalService {
     if (batch.status === 'executed') throw conflict('This batch has been carried out: its records no longer exist to export.');
     const items = (await this.o.store.repos.disposal.items(batchId)).filter((i) => i.decision === 'transfer');
     if (items.length === 0) throw invalid('No item of this batch is decided "transfer".');
-    // The package holds each record's name and bytes: only what this person may open themselves (a records
-    // manager below a record's classification decides on it, but does not get to read it through the zip).
+    await this.requireReadable(actor, batchId, items);
+    const now = this.o.clock.now();
+    // Read once: the zip streams exactly the entries whose fingerprints are recorded.
+    const entries = await transferEntries(this.o.store.repos, batch, items);
+    await this.o.store.transaction(async (tx) => {
+      await tx.settings.set(transferKey(batchId), JSON.stringify(transferExport(entries, now.toISOString())));
+      await tx.audit.insert([auditEvent(actor, 'disposal.transfer-export', { organisationId: batch.organisationId, ids: { batchId, items: String(items.length) } }, decision, now)]);
+    });
+    // Decided again as it flows, as a download is: a records manager switched off, whose token is revoked,
+    // or whose clearance or teams no longer open every record in it, while the zip streams gets no more of it.
+    const stream = decidedAgainWhileFlowing(transferPackage(this.o.blobs, entries), {
+      now: () => this.o.clock.now().getTime(), everyMs: DECIDED_AGAIN_EVERY_MS,
+      decideAgain: async () => {
+        const target = { organisationId: batch.organisationId, ids: { batchId } };
+        const actorNow = await this.o.identity.actorNow(actor, 'disposal.transfer-export', target, 'download');
+        await this.batchFor(actorNow, batchId, 'records.dispose');
+        await this.requireReadable(actorNow, batchId, items);
+      },
+    });
+    return { filename: `transfer-${batchId}.zip`, stream };
+  }
+
+  /**
+   * The package holds each record's name and bytes: only what this person may open themselves (a records
+   * manager below a record's classification decides on it, but does not get to read it through the zip).
+   */
+  private async requireReadable(actor: Actor, batchId: string, items: readonly DisposalItem[]): Promise<void> {
     let beyond = 0;
     for (const d of await this.o.store.repos.documents.byIds(items.map((i) => i.documentId))) {
       if (d.status === 'disposed') continue;
@@ -329,23 +354,6 @@ export class DisposalService {
     if (beyond > 0) {
       throw forbidden(`${beyond === 1 ? '1 record' : `${beyond} records`} to transfer in this batch ${beyond === 1 ? 'is' : 'are'} above your clearance or outside your reach: a records manager who may open ${beyond === 1 ? 'it' : 'them'} must download the transfer package.`);
     }
-    const now = this.o.clock.now();
-    // Read once: the zip streams exactly the entries whose fingerprints are recorded.
-    const entries = await transferEntries(this.o.store.repos, batch, items);
-    await this.o.store.transaction(async (tx) => {
-      await tx.settings.set(transferKey(batchId), JSON.stringify(transferExport(entries, now.toISOString())));
-      await tx.audit.insert([auditEvent(actor, 'disposal.transfer-export', { organisationId: batch.organisationId, ids: { batchId, items: String(items.length) } }, decision, now)]);
-    });
-    // Decided again as it flows, as a download is: a records manager switched off, or whose token is
-    // revoked, while the zip streams gets no more of it.
-    const stream = decidedAgainWhileFlowing(transferPackage(this.o.blobs, entries), {
-      now: () => this.o.clock.now().getTime(), everyMs: DECIDED_AGAIN_EVERY_MS,
-      decideAgain: async () => {
-        const target = { organisationId: batch.organisationId, ids: { batchId } };
-        await this.batchFor(await this.o.identity.actorNow(actor, 'disposal.transfer-export', target, 'download'), batchId, 'records.dispose');
-      },
-    });
-    return { filename: `transfer-${batchId}.zip`, stream };
   }
 
   /**

@@ -155,4 +155,21 @@ describe.each(DIALECTS)('a download in flight when access is taken away, on %s',
     const exports = await t.vault.store.db.selectFrom('audit_events').select(['decision', 'reason']).where('action', '=', 'disposal.transfer-export').where('actor_user_id', '=', manager.id).orderBy('id').execute();
     expect(exports).toEqual([{ decision: 'allow', reason: 'records_manager' }, { decision: 'deny', reason: 'credential_revoked' }]);
   });
+
+  it('stops a transfer package whose records manager is cleared below a record in it meanwhile, and audits the refusal', async () => {
+    const org = await createOrganisation(t.vault);
+    await fileCollectionUnder(t.vault, org.id, org.collections.hr!, HR_03);
+    const manager = await org.user({ roles: ['records_manager'], teams: ['hr'] });
+    const member = await org.user({ teams: ['hr'] });
+    const id = await stored(member, org.collections.hr!, 'case-file.bin');
+    expect((await t.vault.store.repos.documents.byId(id))!.classification).toBe('OFFICIAL-SENSITIVE');
+    await recordEvent(t.vault, org.id, id, 'process_complete', yearsAgo(2));
+    const batch = (await api(t.app, manager).post('disposal/batches', {})).json() as { id: string };
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'transfer' }] })).statusCode).toBe(200);
+    await expectCutShort(`/api/v1/disposal/batches/${batch.id}/transfer`, `Bearer ${manager.token}`, async () => {
+      await t.vault.people.update(systemActor(), manager.id, { clearance: 'OFFICIAL' });
+    });
+    const refusals = await t.vault.store.db.selectFrom('audit_events').select(['action', 'decision', 'reason', 'target_ids']).where('actor_user_id', '=', manager.id).where('decision', '=', 'deny').execute();
+    expect(refusals.map((e) => ({ action: e.action, reason: e.reason, documentId: JSON.parse(e.target_ids).documentId }))).toEqual([{ action: 'document.read', reason: 'clearance', documentId: id }]);
+  });
 });
