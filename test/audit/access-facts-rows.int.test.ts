@@ -29,7 +29,7 @@ describe.each(DIALECTS)('audit verify and classifications, service areas and arr
   async function setting() {
     t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
     const v = t;
-    const { host: org, arrangement } = await createPartnership(v.vault, { accessLevel: 'read', ceiling: 'OFFICIAL-SENSITIVE' });
+    const { host: org, partner, arrangement } = await createPartnership(v.vault, { accessLevel: 'read', ceiling: 'OFFICIAL-SENSITIVE' });
     const workspace = await v.vault.collections.createWorkspace(systemActor(), arrangement, 'Joint payroll');
     const inWorkspace = (await v.vault.collections.create(systemActor(), { organisationId: org.id, parentId: workspace.id, name: 'Shared', serviceArea: 'payroll', classification: 'OFFICIAL' })).id;
     const member = await org.user({ teams: ['finance'] });
@@ -66,10 +66,10 @@ describe.each(DIALECTS)('audit verify and classifications, service areas and arr
       const check = await verify();
       expect(check.ok ? '' : check.problem).toContain(problem);
     };
-    const setFacts = (table: 'documents' | 'collections', id: string, facts: { service_area?: string; arrangement_id?: string | null }) =>
+    const setFacts = (table: 'documents' | 'collections', id: string, facts: { service_area?: string; arrangement_id?: string | null; organisation_id?: string }) =>
       db.updateTable(table).set(facts).where('id', '=', id).execute();
     return {
-      finance, arrangement: arrangement.id, workspace: workspace.id, inWorkspace, sensitive, plain, sub, inside, original, lowered, restored, copied,
+      v, org: org.id, partner, finance, arrangement: arrangement.id, workspace: workspace.id, inWorkspace, sensitive, plain, sub, inside, original, lowered, restored, copied,
       classificationOf, setDocument, setCollection, setFacts, verify, expectNamed,
     };
   }
@@ -128,6 +128,33 @@ describe.each(DIALECTS)('audit verify and classifications, service areas and arr
     await s.setFacts('collections', s.inWorkspace, { arrangement_id: null });
     await s.expectNamed(`Collection ${s.inWorkspace} is bound to no arrangement, but its parent collection ${s.workspace} to arrangement ${s.arrangement}`);
     await s.setFacts('collections', s.inWorkspace, { arrangement_id: s.arrangement });
+    expect(await s.verify()).toMatchObject({ ok: true });
+  });
+
+  it('names a document or folder written into another council, which that council\'s staff could then read', async () => {
+    const s = await setting();
+    const reader = await s.partner.user({ teams: ['finance'] });
+    // The attack: another council's finance team reads the host's document once its row names their council.
+    expect((await api(s.v.app, reader).get(`documents/${s.original}`)).statusCode).toBe(404);
+    await s.setFacts('documents', s.original, { organisation_id: s.partner.id });
+    expect((await api(s.v.app, reader).get(`documents/${s.original}`)).statusCode).toBe(200);
+    await s.expectNamed(`Document ${s.original} is in organisation ${s.partner.id}, but its collection ${s.finance} is in ${s.org}: its row was changed in the database directly, not by Strongroom.`);
+    await s.setFacts('documents', s.original, { organisation_id: s.org });
+    await s.setFacts('collections', s.sub, { organisation_id: s.partner.id });
+    await s.expectNamed(`Collection ${s.sub} is in organisation ${s.partner.id}, but its parent collection ${s.finance} is in ${s.org}: its row was changed in the database directly, not by Strongroom.`);
+    await s.setFacts('collections', s.sub, { organisation_id: s.org });
+    // A whole folder at the top and everything in it, each consistent with its parent.
+    const db = s.v.vault.store.db;
+    const below = async (id: string): Promise<string[]> => {
+      const children = (await db.selectFrom('collections').select('id').where('parent_id', '=', id).execute()).map((r) => r.id);
+      return [id, ...(await Promise.all(children.map(below))).flat()];
+    };
+    const tree = await below(s.finance);
+    await db.updateTable('collections').set({ organisation_id: s.partner.id }).where('id', 'in', tree).execute();
+    await db.updateTable('documents').set({ organisation_id: s.partner.id }).where('collection_id', 'in', tree).execute();
+    await s.expectNamed(`Collection ${s.finance} is in organisation ${s.partner.id}, but the audit log created it in ${s.org}: its row was changed in the database directly, not by Strongroom.`);
+    await db.updateTable('collections').set({ organisation_id: s.org }).where('id', 'in', tree).execute();
+    await db.updateTable('documents').set({ organisation_id: s.org }).where('collection_id', 'in', tree).execute();
     expect(await s.verify()).toMatchObject({ ok: true });
   });
 });

@@ -82,8 +82,8 @@ export class CollectionsRepo implements CollectionsRepository {
   }
 
   async everyPlacement(): Promise<CollectionFacts[]> {
-    return (await this.db.selectFrom('collections').select(['id', 'parent_id', 'deleted_at', 'classification', 'service_area', 'arrangement_id']).orderBy('id').execute())
-      .map((r) => ({ id: r.id, parentId: r.parent_id, deletedAt: r.deleted_at, classification: r.classification, serviceArea: r.service_area, arrangementId: r.arrangement_id }));
+    return (await this.db.selectFrom('collections').select(['id', 'organisation_id', 'parent_id', 'deleted_at', 'classification', 'service_area', 'arrangement_id']).orderBy('id').execute())
+      .map((r) => ({ id: r.id, organisationId: r.organisation_id, parentId: r.parent_id, deletedAt: r.deleted_at, classification: r.classification, serviceArea: r.service_area, arrangementId: r.arrangement_id }));
   }
 
   async softDelete(id: string, at: string): Promise<void> {

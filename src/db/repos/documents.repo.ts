@@ -113,10 +113,10 @@ export class DocumentsRepo implements DocumentsRepository {
   }
 
   async placementPage(afterId: string | null, limit: number): Promise<(DocumentFacts & { deletedAt: string | null })[]> {
-    let q = this.db.selectFrom('documents').select(['id', 'collection_id', 'deleted_at', 'status', 'classification', 'service_area', 'arrangement_id']);
+    let q = this.db.selectFrom('documents').select(['id', 'organisation_id', 'collection_id', 'deleted_at', 'status', 'classification', 'service_area', 'arrangement_id']);
     if (afterId !== null) q = q.where('id', '>', afterId);
     return (await q.orderBy('id').limit(limit).execute()).map((r) => ({
-      id: r.id, collectionId: r.collection_id, deletedAt: r.deleted_at, status: r.status, classification: r.classification, serviceArea: r.service_area, arrangementId: r.arrangement_id,
+      id: r.id, organisationId: r.organisation_id, collectionId: r.collection_id, deletedAt: r.deleted_at, status: r.status, classification: r.classification, serviceArea: r.service_area, arrangementId: r.arrangement_id,
     }));
   }
 

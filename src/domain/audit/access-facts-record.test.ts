@@ -10,8 +10,8 @@ const allow = (action: string, targetIds: Record<string, string>, time = T0) => 
 const S = 'OFFICIAL-SENSITIVE';
 const O = 'OFFICIAL';
 const folder = (id: string, parentId: string | null, classification: string, more: Partial<CollectionFacts> = {}): CollectionFacts =>
-  ({ id, parentId, classification, deletedAt: null, serviceArea: 'hr', arrangementId: null, ...more });
-const doc = (id: string, collectionId: string, classification: string) => ({ id, collectionId, classification, status: 'available', serviceArea: 'hr', arrangementId: null });
+  ({ id, organisationId: 'org', parentId, classification, deletedAt: null, serviceArea: 'hr', arrangementId: null, ...more });
+const doc = (id: string, collectionId: string, classification: string) => ({ id, organisationId: 'org', collectionId, classification, status: 'available', serviceArea: 'hr', arrangementId: null });
 const BY_HAND = 'its row was changed in the database directly, not by Strongroom.';
 
 describe('the facts access is decided on, vouched for by the audit log', () => {
@@ -80,6 +80,21 @@ describe('the facts access is decided on, vouched for by the audit log', () => {
       .toBe(`Collection w is bound to arrangement arr, but the audit log gives it no arrangement: ${BY_HAND}`);
     const documents = [{ ...doc('d', 'in', O), serviceArea: 'payroll', arrangementId: 'arr' }];
     expect(unrecordedDocumentFacts(documents, rows, [])).toBe(`Document d is in service area payroll, but its collection in is in hr: ${BY_HAND}`);
+  });
+
+  it('a record is in its parent\'s organisation, in the bin or not; a folder at the top in the one its creation made it in', () => {
+    const events = [
+      { ...allow('collection.create', { collectionId: 'top', parentId: 'none', classification: O, serviceArea: 'hr' }), targetOrganisationId: 'org' },
+      { ...allow('collection.create', { collectionId: 'f', parentId: 'top', classification: O, serviceArea: 'hr' }), targetOrganisationId: 'org' },
+    ];
+    const rows = [folder('top', null, O), folder('f', 'top', O)];
+    expect(unrecordedCollectionFacts(rows, events)).toBeNull();
+    expect(unrecordedCollectionFacts([rows[0]!, folder('f', 'top', O, { organisationId: 'other', deletedAt: T0 })], events))
+      .toBe(`Collection f is in organisation other, but its parent collection top is in org: ${BY_HAND}`);
+    const elsewhere = (c: CollectionFacts) => ({ ...c, organisationId: 'other' });
+    expect(unrecordedCollectionFacts(rows.map(elsewhere), events)).toBe(`Collection top is in organisation other, but the audit log created it in org: ${BY_HAND}`);
+    expect(unrecordedDocumentFacts([{ ...doc('d', 'f', O), organisationId: 'other' }], [rows[0]!, folder('f', 'top', O, { deletedAt: T0 })], []))
+      .toBe(`Document d is in organisation other, but its collection f is in org: ${BY_HAND}`);
   });
 
   it('a chain that loops (rows written by hand) ends the walk', () => {

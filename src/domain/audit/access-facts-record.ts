@@ -22,6 +22,12 @@
 // is bound to an arrangement only as the joint workspace it was created as, never moved under anything
 // since (a move under a folder takes that folder's binding, and one back to the top level none).
 //
+// Organisation: decide() treats a record whose row names a council as that council's own, so one written
+// into another council (a document, or a top-level folder with everything in it) opens it to that
+// council's staff. Nothing changes it: a collection moves only within its organisation, and a document
+// moved to another is a copy there. So a record's is its parent's, in the bin or out, and a top-level
+// folder's the one its creation was recorded under.
+//
 // The chain is the rows' own; a chain changed by hand is named by the placement check (placement-record.ts).
 import type { AuditEvent } from './event.js';
 import type { Classification } from '../types.js';
@@ -36,11 +42,12 @@ export const COLLECTION_FACT_ACTIONS = ['collection.create', 'collection.move'] 
 /** What changes records beneath it without an event of their own. */
 export const SUBTREE_RECOMPUTING_ACTIONS = ['collection.move'] as const;
 
-type RecordingEvent = Pick<AuditEvent, 'action' | 'decision' | 'targetIds' | 'time'>;
+/** `targetOrganisationId`: whose a collection's creation made it (compared when given). */
+type RecordingEvent = Pick<AuditEvent, 'action' | 'decision' | 'targetIds' | 'time'> & { targetOrganisationId?: string | null };
 
 /** Rows as stored: a value written by hand may not even be one Strongroom has. */
-export interface CollectionFacts { id: string; parentId: string | null; deletedAt: string | null; classification: string; serviceArea: string; arrangementId: string | null }
-export interface DocumentFacts { id: string; collectionId: string; status: string; classification: string; serviceArea: string; arrangementId: string | null }
+export interface CollectionFacts { id: string; organisationId: string; parentId: string | null; deletedAt: string | null; classification: string; serviceArea: string; arrangementId: string | null }
+export interface DocumentFacts { id: string; organisationId: string; collectionId: string; status: string; classification: string; serviceArea: string; arrangementId: string | null }
 
 const DIRECT = 'its row was changed in the database directly, not by Strongroom.';
 
@@ -125,6 +132,15 @@ function classificationProblem(
 
 const binding = (arrangementId: string | null): string => (arrangementId === null ? 'no arrangement' : `arrangement ${arrangementId}`);
 
+/**
+ * Why a record's organisation is not its parent's (null: it is). Nothing changes a record's organisation
+ * (a collection moves only within its own; a document moved to another council is a copy there), in the
+ * bin or out of it, so this holds for every record, binned or not.
+ */
+function organisationProblem(subject: string, row: { organisationId: string }, parentName: string, parent: CollectionFacts): string | null {
+  return row.organisationId === parent.organisationId ? null : `${subject} is in organisation ${row.organisationId}, but ${parentName} is in ${parent.organisationId}: ${DIRECT}`;
+}
+
 /** Why a record's service area or binding is not its parent's (null: they are). `parentName`: "its collection Y". */
 function inheritedProblem(subject: string, row: { serviceArea: string; arrangementId: string | null }, parentName: string, parent: CollectionFacts): string | null {
   if (row.serviceArea !== parent.serviceArea) return `${subject} is in service area ${row.serviceArea}, but ${parentName} is in ${parent.serviceArea}: ${DIRECT}`;
@@ -138,14 +154,15 @@ function inheritedProblem(subject: string, row: { serviceArea: string; arrangeme
  * the one it was created with as a joint workspace while it has never been moved under anything, else
  * none. Undefined when its creation is not in the log or did not say where it was made.
  */
-function topLevelFacts(own: readonly RecordingEvent[]): { serviceArea: string | undefined; arrangementId: string | null | undefined } {
+function topLevelFacts(own: readonly RecordingEvent[]): { organisationId: string | undefined; serviceArea: string | undefined; arrangementId: string | null | undefined } {
   const creation = own.find((e) => e.action === 'collection.create');
-  if (!creation) return { serviceArea: undefined, arrangementId: undefined };
+  if (!creation) return { organisationId: undefined, serviceArea: undefined, arrangementId: undefined };
+  const organisationId = creation.targetOrganisationId ?? undefined;
   const serviceArea = creation.targetIds.serviceArea;
   const parent = creation.targetIds.parentId;
-  if (parent === undefined) return { serviceArea, arrangementId: undefined };
+  if (parent === undefined) return { organisationId, serviceArea, arrangementId: undefined };
   const stayedAtTop = parent === TOP_LEVEL && own.every((e) => e.action !== 'collection.move' || e.targetIds.parentId === undefined);
-  return { serviceArea, arrangementId: stayedAtTop ? creation.targetIds.arrangementId ?? null : null };
+  return { organisationId, serviceArea, arrangementId: stayedAtTop ? creation.targetIds.arrangementId ?? null : null };
 }
 
 /**
@@ -166,10 +183,12 @@ export function unrecordedCollectionFacts(collections: readonly CollectionFacts[
     if (problem) return problem;
     if (c.parentId === null) {
       const facts = topLevelFacts(own.get(c.id) ?? []);
+      if (facts.organisationId !== undefined && facts.organisationId !== c.organisationId) return `${subject} is in organisation ${c.organisationId}, but the audit log created it in ${facts.organisationId}: ${DIRECT}`;
       if (facts.serviceArea !== undefined && facts.serviceArea !== c.serviceArea) return `${subject} is in service area ${c.serviceArea}, but the audit log created it in ${facts.serviceArea}: ${DIRECT}`;
       if (facts.arrangementId !== undefined && facts.arrangementId !== c.arrangementId) return `${subject} is bound to ${binding(c.arrangementId)}, but the audit log gives it ${binding(facts.arrangementId)}: ${DIRECT}`;
-    } else if (parent !== undefined && c.deletedAt === null) {
-      const inherited = inheritedProblem(subject, c, `its parent collection ${parent.id}`, parent);
+    } else if (parent !== undefined) {
+      const inherited = organisationProblem(subject, c, `its parent collection ${parent.id}`, parent)
+        ?? (c.deletedAt === null ? inheritedProblem(subject, c, `its parent collection ${parent.id}`, parent) : null);
       if (inherited) return inherited;
     }
   }
@@ -198,8 +217,9 @@ export function unrecordedDocumentFacts(documents: readonly DocumentFacts[], col
     const folder = tree.byId.get(d.collectionId);
     const problem = classificationProblem(subject, d.classification, latest.get(d.id), folder, tree, folder?.deletedAt ?? null);
     if (problem) return problem;
-    if (folder !== undefined && folder.deletedAt === null) {
-      const inherited = inheritedProblem(subject, d, `its collection ${folder.id}`, folder);
+    if (folder !== undefined) {
+      const inherited = organisationProblem(subject, d, `its collection ${folder.id}`, folder)
+        ?? (folder.deletedAt === null ? inheritedProblem(subject, d, `its collection ${folder.id}`, folder) : null);
       if (inherited) return inherited;
     }
   }
