@@ -14,6 +14,11 @@ import { personBoundTokenIsFor, storedPersonBoundToken } from './person-bound-to
 export const invitationNotValid = (): DomainError =>
   new DomainError('NOT_FOUND', 'This invitation link does not work: it has been used, has expired or was replaced by a newer one. Ask your administrator to invite you again.');
 
+/** Whether the person's organisation signs in through an enabled identity provider: its staff never have a Strongroom password (IdentityService.addUser). */
+export async function signsInThroughProvider(store: Store, user: Pick<User, 'organisationId'>): Promise<boolean> {
+  return (await store.repos.federation.providers(user.organisationId)).some((p) => p.enabled);
+}
+
 export class InvitationsService {
   constructor(private readonly o: {
     store: Store; clock: Clock; passwords: PasswordHasher;
@@ -50,6 +55,8 @@ export class InvitationsService {
     const user = await this.o.store.repos.users.byId(row.userId);
     if (!user || user.disabled || !personBoundTokenIsFor(this.o.invitationKey, token, user.id)) throw invitationNotValid();
     if ((await this.o.store.repos.users.signInState(user.id))?.password_hash) throw invitationNotValid();
+    // Nor for someone whose organisation signs in through its identity provider (mail.service.ts makes them none).
+    if (await signsInThroughProvider(this.o.store, user)) throw invitationNotValid();
     return { user };
   }
 }

@@ -16,6 +16,7 @@ import { collectionResource, documentResource, type AccessService } from './acce
 import { arrangementResource } from './arrangements.service.js';
 import { auditEvent } from './audit-events.js';
 import { newPersonBoundToken, storedPersonBoundToken } from './person-bound-token.js';
+import { signsInThroughProvider } from './invitations.service.js';
 
 export type DeliveryOutcome = 'sent' | 'no-recipient' | 'opted-out' | 'not-needed';
 
@@ -62,6 +63,11 @@ export class MailService {
       // Made now, not when queued: the token is in the mail and nowhere else (its hash is stored). A retry
       // makes a new one and the earlier link stops working, so only the newest mail's link works.
       if ((await this.o.store.repos.users.signInState(user.id))?.password_hash) return this.skipped('not-needed', payload);
+      // Nor to someone whose organisation signs in through its identity provider (who never has a Strongroom
+      // password: IdentityService.addUser), read now: a job is a row anyone who can write the database can
+      // write, and one queued for a provider-only org admin, mailed while their address was rewritten, set
+      // their password.
+      if (await signsInThroughProvider(this.o.store, user)) return this.skipped('not-needed', payload);
       const token = newPersonBoundToken(this.o.invitationKey, user.id);
       const now = this.o.clock.now();
       await this.o.store.repos.mail.replaceInvitation({

@@ -222,6 +222,40 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     expect(await t.vault.store.db.selectFrom('invitations').selectAll().where('user_id', '=', person!.id).execute()).toEqual([]);
   });
 
+  it('an invitation job written in the database, mailed while the person\'s address was rewritten, is no link to a password for someone who signs in through the provider', async () => {
+    // A database administrator (any row, not the master key) queues an invitation for an org admin who signs
+    // in only through the council's identity provider (no Strongroom password), points the admin's address at
+    // their own mailbox for the moment it is sent, puts it back, and follows the link.
+    const org = await createOrganisation(t.vault);
+    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.test`] });
+    const now = new Date().toISOString();
+    await t.vault.store.repos.federation.insertProvider({
+      id: randomUUID(), organisationId: org.id, kind: 'oidc', name: 'Council Entra ID', enabled: true,
+      oidc: { issuer: 'https://login.example.test/v2.0', clientId: 'c', scopes: ['openid', 'email'] }, saml: null,
+      createAccounts: false, groupsClaim: null, mfaAmrValues: [], mfaAcrValues: [], createdAt: now, updatedAt: now,
+    }, null);
+    const email = `sso-admin-${Date.now()}@${org.slug}.test`;
+    const { user: admin } = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Sso Admin', roles: ['org_admin'], teams: [], clearance: 'OFFICIAL-SENSITIVE' });
+    await t.vault.worker.runDue();
+    expect((await t.vault.store.repos.users.signInState(admin.id))?.password_hash).toBeNull();
+    const db = t.vault.store.db;
+    const mallory = `mallory-${Date.now()}@elsewhere.test`;
+    await db.updateTable('users').set({ email: mallory }).where('id', '=', admin.id).execute();
+    await t.vault.store.transaction(async (repos) => {
+      await t.vault.mail.queue(repos.jobs, new Date(), [admin.id], { kind: 'invitation', organisationName: 'x', invitedBy: null, signInWith: null });
+    });
+    await t.vault.worker.runDue();
+    await db.updateTable('users').set({ email }).where('id', '=', admin.id).execute();
+    const link = LINK.exec(String(smtp.to(mallory).map((m) => m.text).join('\n')));
+    if (link) {
+      const client = new FormClient(base);
+      const csrf = FormClient.csrf((await client.get(`/invitation/${link[1]}`)).text);
+      await client.post(`/invitation/${link[1]}`, { _csrf: csrf, password: 'taken over pass phrase', confirm: 'taken over pass phrase' });
+    }
+    expect(link).toBeNull();
+    expect((await t.vault.store.repos.users.signInState(admin.id))?.password_hash).toBeNull();
+  });
+
   it('an invitation row written or pointed at someone else in the database is no link, and no link replaces a password', async () => {
     // A database administrator (any row, not the master key) would set an org admin's password through
     // the invitation page, with a sealed event that audit verify accepts.
