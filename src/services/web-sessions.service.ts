@@ -59,6 +59,18 @@ const SWEEP_EVERY_MS = 60_000;
 /** How long an attempt over a limit waits, each time, for attempts in flight to be judged before it is refused (takePlacesWithin). */
 const IN_FLIGHT_WAITS_MS = [100, 300, 900];
 
+/**
+ * What a session id is bound to: its person, the stage it was made at and whether a provider vouched for
+ * MFA. Stages only ever move down a row without a new id (resolve(): a role that now needs MFA, MFA set up
+ * in another browser); a move up (a second factor passed) always makes a new session. So a row whose stage
+ * or provider_mfa was written up by hand (someone who knows only the password, past the second factor)
+ * is no session.
+ */
+const sessionSubject = (userId: string, stage: SessionStage, providerMfa: boolean): string => `${userId}\n${stage}\n${providerMfa ? 'provider mfa' : 'no provider mfa'}`;
+/** The stages a session made at a stage may have reached without a new id. */
+const REACHABLE: Record<SessionStage, readonly SessionStage[]> = { active: ['active', 'mfa_setup', 'mfa'], mfa_setup: ['mfa_setup', 'mfa'], mfa: ['mfa'] };
+const STAGES = Object.keys(REACHABLE) as SessionStage[];
+
 const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 const newSecret = (): string => randomBytes(32).toString('base64url');
 
@@ -247,8 +259,8 @@ export class WebSessionsService {
     if (!row) return null;
     const now = this.o.clock.now().getTime();
     const user = await this.repos.users.byId(row.userId);
-    // A row pointed at someone else by hand is no session of theirs.
-    if (!user || user.disabled || !personBoundTokenIsFor(this.o.sessionKey, sessionId, row.userId)
+    // A row pointed at someone else by hand is no session of theirs, nor one whose stage or provider MFA was written up (sessionSubject).
+    if (!user || user.disabled || !STAGES.some((made) => REACHABLE[made].includes(row.stage as SessionStage) && personBoundTokenIsFor(this.o.sessionKey, sessionId, sessionSubject(row.userId, made, row.providerMfa)))
       || Date.parse(row.expiresAt) <= now || Date.parse(row.lastSeenAt) + this.idleMs <= now) {
       await this.repos.sessions.delete(idHash);
       return null;
@@ -313,7 +325,7 @@ export class WebSessionsService {
   }
 
   private async create(user: User, stage: SessionStage, options: { providerMfa?: boolean } = {}): Promise<string> {
-    const sessionId = newPersonBoundToken(this.o.sessionKey, user.id);
+    const sessionId = newPersonBoundToken(this.o.sessionKey, sessionSubject(user.id, stage, options.providerMfa === true));
     const now = this.o.clock.now();
     const lifetime = stage === 'active' ? this.absoluteMs : this.pendingMs;
     await this.repos.sessions.insert({

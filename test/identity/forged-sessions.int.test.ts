@@ -47,4 +47,25 @@ describe.each(DIALECTS)('sessions written in the database on %s', (dialect) => {
     }).execute();
     expect(asAnswered(await account(chosen))).toEqual(signedOut);
   });
+
+  it('a session half signed in, its stage or provider MFA written up by hand, is no session', async () => {
+    // Someone with only an org admin's password (or who put a password hash of their own over the admin's
+    // for a moment, and put it back) signs in, owes the second factor, and writes the session past it.
+    const org = await createOrganisation(t.vault);
+    const admin = await org.user({ roles: ['org_admin'], teams: ['hr'] });
+    const account = (cookie: string) => t.app.inject({ method: 'GET', url: '/account', cookies: { 'strongroom-session': cookie } });
+    const asAnswered = (r: Awaited<ReturnType<typeof account>>) => ({ statusCode: r.statusCode, location: r.headers.location });
+    const signedOut = { statusCode: 303, location: '/sign-in?next=%2Faccount' };
+    const db = t.vault.store.db;
+    for (const written of [{ stage: 'active' }, { stage: 'active', provider_mfa: 1 }, { stage: 'mfa_setup' }] as const) {
+      const signIn = await postSignIn(t.app, '198.51.100.31', admin.email, TEST_PASSWORD);
+      expect(signIn.statusCode, signIn.body).toBe(303);
+      const session = signIn.cookies.find((c) => c.name === 'strongroom-session')!.value;
+      const [row] = await db.selectFrom('sessions').selectAll().where('user_id', '=', admin.id).where('stage', '=', 'mfa').execute();
+      expect(row).toBeDefined();
+      await db.updateTable('sessions').set(written).where('id_hash', '=', row!.id_hash).execute();
+      expect(asAnswered(await account(session))).toEqual(signedOut);
+      expect(await db.selectFrom('sessions').selectAll().where('id_hash', '=', row!.id_hash).execute()).toEqual([]);
+    }
+  });
 });
