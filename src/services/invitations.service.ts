@@ -1,5 +1,6 @@
 // Invitation links: a person added while e-mail is configured gets a link (mail.service.ts makes it)
-// that lets them set their first password, once, within INVITATION_DAYS. Only a keyed hash of the token is stored, and a token works only for its person (person-bound-token.ts).
+// that lets them set their first password, once, within INVITATION_DAYS. Only a keyed hash of the token
+// is stored, and a token works only for its person (person-bound-token.ts).
 import { DomainError } from '../domain/errors.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock, PasswordHasher } from '../domain/ports.js';
