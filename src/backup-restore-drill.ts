@@ -15,7 +15,7 @@ import { DRILL_REPORT_KIND, openJson, signJson } from './domain/backup/signed-js
 import { DomainError } from './domain/errors.js';
 import { systemClock, type CheckpointCopies as CheckpointCopiesPort } from './domain/ports.js';
 import { openPostgres, openSqlite, type DatabaseHandle } from './db/kysely.js';
-import { migrate } from './db/migrate.js';
+import { migrateSealing } from './compose/sign-in-seals.js';
 import { blobEntries } from './db/snapshot.js';
 import { Store } from './db/store.js';
 import { auditKeyPath, auditLastCheckpointPath, openCheckpointCopies } from './compose/audit-keys.js';
@@ -27,6 +27,7 @@ import { systemActor } from './services/identity.service.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
 import { deriveKey, KeyRingImpl, loadMasterKey } from './storage/keys.js';
 import { DerivedSearchKeys } from './storage/search-keys.js';
+import { DerivedSignInSeals } from './storage/sign-in-seals.js';
 import { normalisePrefix } from './storage/s3.blob-store.js';
 import { blobStoreAt, DATABASE_FILE, loadInto, openBackup } from './backup-open.js';
 
@@ -64,8 +65,9 @@ export async function restoreDrill(vault: Vault, options: DrillOptions): Promise
   try {
     await loadInto(opened, { dataDir: scratch, databaseUrl: scratchDb?.url }, options.logger);
     handle = scratchDb ? openPostgres(scratchDb.url, 2) : openSqlite({ file: path.join(scratch, DATABASE_FILE), key: deriveKey(master, 'sqlite-database') });
-    await migrate(handle.db, handle.caps);
-    const store = new Store(handle, deriveKey(master, 'audit-event-seal'), new DerivedSearchKeys(master));
+    // Migrated as an open would migrate it, so an older backup's rows are sealed as its restore would seal them.
+    const store = new Store(handle, deriveKey(master, 'audit-event-seal'), new DerivedSearchKeys(master), new DerivedSignInSeals(master));
+    await migrateSealing(handle, store, systemClock, options.logger);
     const keys = new KeyRingImpl({
       master, clock: systemClock,
       store: { current: (o) => store.repos.organisations.currentKey(o), byId: (k) => store.repos.organisations.keyById(k), insert: (r) => store.repos.organisations.insertKey(r) },

@@ -9,6 +9,7 @@ import { assertNoUnfinishedRestore } from './compose/restore-marker.js';
 import { openBlobStore } from './compose/blob-stores.js';
 import { queueDailyBackup, queueDailyRecordsSweeps, scheduleDailyJobsPrune, scheduleDailyScrub } from './compose/daily-jobs.js';
 import { composeIdentity } from './compose/identity.js';
+import { migrateSealing } from './compose/sign-in-seals.js';
 import { composeMail } from './compose/mail.js';
 import { offsiteInsideDataDir, type Config } from './config/config.js';
 import { verifierKeyFromSigner } from './domain/audit/signed-note.js';
@@ -17,8 +18,8 @@ import { DEFAULT_SERVICE_AREAS } from './domain/types.js';
 import { parseRetentionSchedule, type SeriesTerms } from './domain/records/schedule.js';
 import type { SyncFile } from './db/group-commit.js';
 import { openPostgres, openSqlite, ping } from './db/kysely.js';
-import { migrate } from './db/migrate.js';
 import { Store } from './db/store.js';
+import { DerivedSignInSeals } from './storage/sign-in-seals.js';
 import { ClamdScanner } from './integrations/clamd.scanner.js';
 import { ClamdSupervisor } from './integrations/clamd.supervisor.js';
 import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
@@ -141,8 +142,8 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       file: path.join(config.dataDir, 'strongroom.db'), key: deriveKey(master, 'sqlite-database'), cacheMib: config.sqliteCacheMib,
       ...(options.syncDatabaseLog ? { syncFile: options.syncDatabaseLog } : {}),
     });
-  await migrate(handle.db, handle.caps);
-  const store = new Store(handle, deriveKey(master, 'audit-event-seal'), new DerivedSearchKeys(master));
+  const store = new Store(handle, deriveKey(master, 'audit-event-seal'), new DerivedSearchKeys(master), new DerivedSignInSeals(master));
+  await migrateSealing(handle, store, clock, logger);
 
   const { store: blobStore, destroy: closeBlobStore, stagingGraceMs } = await openBlobStore(config);
   // Age-based, never "everything": another node on the same bucket or shared folder may be

@@ -22,6 +22,7 @@ import { ScimTokensService } from '../services/scim-tokens.service.js';
 import { ScimUsersService } from '../services/scim-users.service.js';
 import { UsersAdminService } from '../services/users-admin.service.js';
 import { WebSessionsService } from '../services/web-sessions.service.js';
+import type { SealAlarm } from '../services/sign-in-seal-alarm.js';
 import type { MasterKey } from '../storage/keys.js';
 import { DerivedSecretSealer } from '../storage/secret-sealer.js';
 
@@ -42,10 +43,13 @@ export function composeIdentity(o: {
   ));
   // Invitation links and web sessions are stored keyed (services/keyed-digest.ts), so neither can be minted in the database.
   const invitations = new InvitationsService({ store, clock, passwords, invitationKey: invitationLinkKey(master) });
-  const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan, mail, passwords });
+  // A seal that does not match (storage/sign-in-seals.ts, which the Store writes and reads them with) means the
+  // database was written directly: refused like bad credentials, audited, and logged here for the operator.
+  const alarm: SealAlarm = ({ message, ids }) => logger.error(ids, message);
+  const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan, mail, passwords, alarm });
   // An authenticator being set up is derived from the session (web-sessions.service.ts), under a key of its own.
-  const sessions = new WebSessionsService({ store, clock, identity, passwords, enrolmentKey: master.derive('mfa enrolment v1'), sessionKey: master.derive('web sessions v1'), issuer: 'Strongroom' });
-  const federatedSignIn = new FederatedSignInService({ store, clock, access, webSessions: sessions });
+  const sessions = new WebSessionsService({ store, clock, identity, passwords, enrolmentKey: master.derive('mfa enrolment v1'), sessionKey: master.derive('web sessions v1'), issuer: 'Strongroom', alarm });
+  const federatedSignIn = new FederatedSignInService({ store, clock, access, webSessions: sessions, alarm });
   // Client secrets sealed at rest, and the browser's sign-in cookies, each under a key of its own.
   const providerSecrets = new DerivedSecretSealer(master, 'identity provider secrets v1');
   const identityProviders = new IdentityProvidersService({ store, clock, access, sealer: providerSecrets, serviceAreas });

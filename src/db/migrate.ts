@@ -6,8 +6,13 @@ import { migrations } from './migrations/index.js';
 
 export const migrationNames = (): string[] => migrations.map((m) => m.name);
 
-/** `until`: stop after this migration (a restore loads rows at the schema they were backed up at, then migrates on). */
-export async function migrate(db: Kysely<any>, caps: DialectCaps, options: { until?: string } = {}): Promise<string[]> {
+/**
+ * `until`: stop after this migration (a restore loads rows at the schema they were backed up at, then migrates on).
+ * `applying`: work to do, in its transaction, when the named migration is applied here (what needs a key a
+ * migration does not hold: sealing rows that existed before, main.ts), so it is done once, by whichever
+ * process applies it, and never half (a crash rolls both back; the next open applies them again).
+ */
+export async function migrate(db: Kysely<any>, caps: DialectCaps, options: { until?: string; applying?: Record<string, (trx: Kysely<any>) => Promise<void>> } = {}): Promise<string[]> {
   await db.transaction().execute(async (trx) => {
     // Under the same lock as the migrations: two processes creating the table at once on
     // PostgreSQL collide even with IF NOT EXISTS (a unique violation in pg_type).
@@ -33,6 +38,7 @@ export async function migrate(db: Kysely<any>, caps: DialectCaps, options: { unt
         if (again) return;
       }
       await migration.up(trx, caps);
+      await options.applying?.[migration.name]?.(trx);
       await trx.insertInto('schema_migrations').values({ name: migration.name, applied_at: new Date().toISOString() }).execute();
       ran.push(migration.name);
     });

@@ -1,6 +1,7 @@
 // The Store: every repository over one executor, and short transactions that hand out the same set.
 // Implements the Store port services depend on (domain/repositories.ts); tests and main.ts see the concrete repositories.
 import type { Kysely, Transaction } from 'kysely';
+import type { SignInSeals } from '../domain/identity/sign-in-seals.js';
 import type { SearchKeys } from '../domain/ports.js';
 import type { Store as StorePort } from '../domain/repositories.js';
 import type { GatherBehind } from './coalesced-inserts.js';
@@ -63,10 +64,10 @@ export interface Repos {
  * `root`: the repositories outside any transaction, whose audit inserts are coalesced (AuditRepo),
  * gathering behind the log's sync in flight where the database has one.
  */
-function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer, searchKeys: SearchKeys, root?: { gatherBehind?: GatherBehind }): Repos {
+function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer, searchKeys: SearchKeys, signInSeals: SignInSeals, root?: { gatherBehind?: GatherBehind }): Repos {
   return {
     organisations: new OrganisationsRepo(db),
-    users: new UsersRepo(db),
+    users: new UsersRepo(db, signInSeals),
     collections: new CollectionsRepo(db, caps),
     documents: new DocumentsRepo(db, caps),
     arrangements: new ArrangementsRepo(db),
@@ -100,14 +101,22 @@ export class Store implements StorePort {
    * `auditSealKey`: derived from the master key, so only this service can seal audit events.
    * `searchKeys`: the per-organisation search keys (storage/search-keys.ts); PostgreSQL's blind index
    * needs them, and without them a PostgreSQL search index refuses to work (SQLite does not use them).
+   * `signInSeals`: under keys of the master key (storage/sign-in-seals.ts), so only this service writes a
+   * password hash, MFA state or credential that signs anyone in; without them people cannot be written.
    */
   constructor(
     private readonly handle: DatabaseHandle,
     private readonly auditSealKey: Buffer,
     private readonly searchKeys: SearchKeys = missingSearchKeys,
+    private readonly signInSeals: SignInSeals = missingSignInSeals,
   ) {
     this.caps = handle.caps;
-    this.repos = reposFor(handle.db, handle.caps, auditSealKey, searchKeys, { gatherBehind: handle.commitAfterSync });
+    this.repos = reposFor(handle.db, handle.caps, auditSealKey, searchKeys, signInSeals, { gatherBehind: handle.commitAfterSync });
+  }
+
+  /** The repositories within a transaction begun elsewhere (a migration's: migrate()'s `applying`). */
+  reposWithin(trx: Transaction<Schema> | Kysely<Schema>): Repos {
+    return reposFor(trx, this.handle.caps, this.auditSealKey, this.searchKeys, this.signInSeals);
   }
 
   get db(): Kysely<Schema> {
@@ -120,7 +129,7 @@ export class Store implements StorePort {
    * and share the sync; with `awaitDurable: false`, at commit (see the port for the one use it has).
    */
   async transaction<T>(work: (repos: Repos) => Promise<T>, options: { awaitDurable?: boolean } = {}): Promise<T> {
-    const result = await this.handle.db.transaction().execute((trx) => work(reposFor(trx, this.handle.caps, this.auditSealKey, this.searchKeys)));
+    const result = await this.handle.db.transaction().execute((trx) => work(reposFor(trx, this.handle.caps, this.auditSealKey, this.searchKeys, this.signInSeals)));
     if (options.awaitDurable !== false) await this.handle.durable();
     return result;
   }
@@ -141,3 +150,8 @@ const noKeys = (): never => {
   throw new Error('This Store was opened without search keys, so it cannot use the PostgreSQL search index (pass DerivedSearchKeys to new Store).');
 };
 const missingSearchKeys: SearchKeys = { termKey: noKeys, textKey: noKeys };
+
+const noSeals = (): never => {
+  throw new Error('This Store was opened without sign-in seals, so it cannot write or check people\'s sign-in secrets (pass DerivedSignInSeals to new Store).');
+};
+const missingSignInSeals: SignInSeals = { password: noSeals, mfa: noSeals, credential: noSeals, matches: noSeals, sealTotpSecret: noSeals, openTotpSecret: noSeals };

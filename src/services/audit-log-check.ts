@@ -20,6 +20,7 @@ import { GROUP_MAPPING_ACTIONS, IDENTITY_RECORD_ACTIONS, unrecordedGroupMappings
 import { PERSON_RECORD_ACTIONS, unrecordedPerson } from '../domain/audit/person-record.js';
 import { PERSON_SECRET_ACTIONS, unrecordedSignInSecret } from '../domain/audit/person-secrets-record.js';
 import { SUBJECT_ACCESS_RECORD_ACTIONS, unrecordedSubjectAccessRow } from '../domain/audit/subject-access-record.js';
+import { SIGN_IN_SEALS_ACTION } from './sign-in-seal-upgrade.js';
 import { CompactRange, HASH_SIZE, leafHash, treeRoot, type SubtreeHashes } from '../domain/audit/merkle.js';
 import { openCheckpoint } from '../domain/audit/signed-note.js';
 import { verifyLog, type LogCheck, type LogCheckpoint } from '../domain/audit/verify-log.js';
@@ -176,6 +177,13 @@ async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail:
   if ((await secretProblem()) !== null) {
     const unrecordedSecret = await secretProblem();
     if (unrecordedSecret) return fail(o.sequencedSize, unrecordedSecret);
+  }
+  // The upgrade to sign-in seals seals rows found unsealed, once in a log's life (sign-in-seal-upgrade.ts). A
+  // second time means the seals' columns were dropped and its migration's record deleted, so that a restart
+  // would seal rows written by hand: named, whatever it sealed.
+  const sealings = await repos.audit.allowedEvents([SIGN_IN_SEALS_ACTION], { logOrder: true });
+  if (sealings.length > 1) {
+    return fail(o.sequencedSize, `Sign-in secrets found unsealed were sealed ${sealings.length} times; an upgrade seals them once: the seals' migration was undone in the database directly, not by Strongroom, so whatever the later sealing sealed may have been written by hand.`);
   }
   // Legal holds and disposal decisions and approvals: what keeps a record, and what lets the disposal job
   // destroy one. Rows read before their events, as above.

@@ -14,6 +14,7 @@ import type { Actor, User } from '../domain/types.js';
 import { linkBinding } from '../domain/audit/identity-record.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import { unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
 import { personBeforeIds, personStateIds, signInSecretIds } from './person-state.js';
 import { revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
 import { accountForFirstSignIn } from './own-email-domains.js';
@@ -45,6 +46,7 @@ export const FEDERATED_REFUSALS = {
   email_domain: 'Strongroom creates an account at first sign-in only for an address in your organisation\'s own e-mail domains, and yours is not one of them. Ask your organisation\'s Strongroom administrator to add you.',
   no_mapped_group: 'You are not in any directory group that gives access to Strongroom. Ask your IT team to add you to one.',
   disabled: 'Your Strongroom account is switched off. Ask your organisation\'s Strongroom administrator.',
+  secrets_not_sealed: 'Your Strongroom account\'s two-factor authentication must be reset before you can sign in. Ask your organisation\'s Strongroom administrator.',
 } as const;
 export type FederatedRefusal = keyof typeof FEDERATED_REFUSALS;
 
@@ -55,7 +57,11 @@ export class FederatedSignInRefused extends DomainError {
 }
 
 export class FederatedSignInService {
-  constructor(private readonly o: { store: Store; clock: Clock; access: Pick<AccessService, 'mayWithin'>; webSessions: WebSessionsService }) {}
+  constructor(private readonly o: {
+    store: Store; clock: Clock; access: Pick<AccessService, 'mayWithin'>; webSessions: WebSessionsService;
+    /** Told (logged at error level) of an MFA state whose seal does not match: someone wrote the database directly. */
+    alarm?: SealAlarm;
+  }) {}
 
   /**
    * Signs the person in. Throws FederatedSignInRefused (audited as `auth.sign-in` refused, with the provider
@@ -118,6 +124,11 @@ export class FederatedSignInService {
 
     const state = await repos.users.signInState(user.id);
     const providerMfa = providerDidMfa(provider, identity);
+    // Without the provider's MFA, the stage is Strongroom's MFA state: trusted only as Strongroom wrote it.
+    if (!providerMfa && !state?.mfaSealed) {
+      this.o.alarm?.(unsealedSecrets(user.id));
+      return refuse('secrets_not_sealed', user);
+    }
     const stage: SessionStage = providerMfa ? 'active' : state?.mfa_enabled ? 'mfa' : mfaRequired(user.roles) ? 'mfa_setup' : 'active';
     const sessionId = await this.o.webSessions.startVerifiedSession(user, stage, request, providerMfa ? `${how}+provider_mfa` : how, previousSessionId, { providerMfa });
     return { sessionId, stage, user };

@@ -3,7 +3,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { credentialBinding } from '../domain/audit/credential-record.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import { normaliseEmailDomain } from '../domain/identity/federation.js';
-import { credentialsUsable } from '../domain/identity/mfa.js';
+import { credentialsUsable, mfaRequired } from '../domain/identity/mfa.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock, PasswordHasher } from '../domain/ports.js';
 import type { Actor, Channel, Classification, CredentialRef, Organisation, Role, User } from '../domain/types.js';
@@ -15,6 +15,7 @@ import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
 import { auditEvent } from './audit-events.js';
 import { personStateIds, signInSecretIds } from './person-state.js';
 import type { MailService } from './mail.service.js';
+import { unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
 import { isEmailAddress } from '../domain/identity/email-address.js';
 
 export interface RequestInfo {
@@ -63,6 +64,8 @@ export class IdentityService {
     filePlan?: { seed(repos: Repos, organisationId: string, actor: Actor, decision: Decision, now: Date): Promise<number> };
     /** When it delivers (SMTP configured), a person added without a password is e-mailed an invitation link instead. */
     mail?: MailService;
+    /** Told (logged at error level) of a credential or MFA state whose seal does not match: someone wrote the database directly. */
+    alarm?: SealAlarm;
   }) {}
 
   /** Adds an organisation: decide() lets the system (CLI administration) do it, and no user role. */
@@ -354,19 +357,30 @@ export class IdentityService {
    * a request that waits can check it again: actorNow). Unknown, revoked or disabled → UNAUTHENTICATED;
    * someone whose roles need a second factor they have not set up → FORBIDDEN (a token would skip it).
    * The user row is read on every request, so disabling someone or resetting their MFA takes effect at once.
+   * A row whose seal does not match (written into the database directly: a secret of someone's choosing, or
+   * pointed at another person), or a holder whose MFA state, which says whether their credentials are usable,
+   * does not, is answered as an unknown credential, and audited as `auth.credential` refused.
    */
   async authenticateSecret(secret: string, allowed: ('api_token' | 'app_password')[]): Promise<{ user: User; credential: CredentialRef }> {
     const found = await this.o.store.repos.users.credentialBySecretHash(hashSecret(secret));
     if (!found || found.credential.revokedAt || !allowed.includes(found.credential.kind)) throw unauthenticated();
     const user = found.holder;
+    // Read only for those whose roles need MFA: for anyone else the flag decides nothing here.
+    if (!found.sealed || (mfaRequired(user.roles) && !(await this.o.store.repos.users.mfaSealed(user.id)))) {
+      this.o.alarm?.(unsealedSecrets(user.id, found.credential.id));
+      await this.o.store.repos.audit.insert([auditEvent(systemActor(found.credential.kind === 'api_token' ? 'api' : 'webdav'), 'auth.credential',
+        { organisationId: user.organisationId, ids: { userId: user.id, credentialId: found.credential.id } }, { allow: false, reason: 'secrets_not_sealed', via: null }, this.o.clock.now())]);
+      throw unauthenticated();
+    }
     if (user.disabled) throw unauthenticated();
     if (!credentialsUsable(user)) throw mfaNotSetUp();
     return { user, credential: { kind: found.credential.kind, id: found.credential.id } };
   }
 
+  /** Whether `password` is the person's, as Strongroom wrote its hash (a hash whose seal does not match is no one's). */
   async verifyPassword(user: User, password: string): Promise<boolean> {
     const state = await this.o.store.repos.users.signInState(user.id);
-    if (!state?.password_hash) return false;
+    if (!state?.password_hash || !state.passwordSealed) return false;
     return this.o.passwords.verify(state.password_hash, password);
   }
 }

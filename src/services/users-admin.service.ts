@@ -94,7 +94,7 @@ export class UsersAdminService {
   async resetMfa(actor: Actor, userId: string): Promise<void> {
     const { user, decision } = await this.managed(actor, userId);
     await this.o.store.transaction(async (repos) => {
-      await repos.users.update(userId, { mfaSecret: null, mfaEnabled: false, recoveryCodes: null });
+      await repos.users.resetMfa(userId);
       await repos.sessions.deleteForUser(userId);
       await repos.audit.insert([this.event(actor, 'user.mfa-reset', user, decision, mfaIds(userId, false, null))]);
     });

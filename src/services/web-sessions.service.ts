@@ -14,6 +14,7 @@ import { auditEvent } from './audit-events.js';
 import { newPersonBoundToken, personBoundTokenIsFor, storedPersonBoundToken } from './person-bound-token.js';
 import { mfaIds, passwordIds } from './person-state.js';
 import { revokeCredentialsOf } from './person-revocation.js';
+import { unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
 import { actorFor, type IdentityService, type RequestInfo } from './identity.service.js';
 
 export type SessionStage = 'mfa' | 'mfa_setup' | 'active';
@@ -51,6 +52,8 @@ export interface WebSessionsOptions {
   pendingMinutes?: number;
   /** How an attempt on an account under attack is made to wait (tests may observe it). */
   sleep?: (ms: number) => Promise<unknown>;
+  /** Told (logged at error level) of a password hash or MFA state whose seal does not match: someone wrote the database directly. */
+  alarm?: SealAlarm;
 }
 
 const RECOVERY_CODES = 10;
@@ -128,11 +131,18 @@ export class WebSessionsService {
     }
     const state = await this.repos.users.signInState(user.id);
     const stored = state?.password_hash ?? null;
-    // An account without a password (invited, or signing in through its organisation's provider) is
-    // checked against the dummy as well, so its answer takes as long as a wrong password's.
-    const ok = stored === null
+    // The hash, and the MFA state that decides the stage, count only as Strongroom wrote them (their seals):
+    // a hash of the database administrator's own written over an org admin's, or MFA written off, is no way in.
+    const sealed = state?.passwordSealed === true && state.mfaSealed;
+    // An account without a password (invited, or signing in through its organisation's provider), or whose
+    // seals do not match, is checked against the dummy as well, so its answer takes as long as a wrong password's.
+    const ok = stored === null || !sealed
       ? await this.o.passwords.verify(await this.dummy(), password).then(() => false)
       : await this.o.passwords.verify(stored, password);
+    if (!sealed) {
+      this.o.alarm?.(unsealedSecrets(user.id));
+      throw await failed('secrets_not_sealed');
+    }
     // A disabled account answers like a wrong password (and counts like one), whatever was typed.
     if (!ok || user.disabled) throw await failed(ok ? 'disabled' : 'bad_password');
     // A hash made under another setting (test-only-weak, or older parameters) is made again now that
@@ -175,13 +185,22 @@ export class WebSessionsService {
     const actor = actorFor(user, request);
     const places = await this.requireSecondFactorAttempt(actor, user, 'auth.mfa');
     const state = await this.repos.users.signInState(user.id);
+    const badCode = () => invalid('The code is not right. Enter the 6-digit code shown in your authenticator app now, or a recovery code.', { field: 'code' });
+    // A secret or recovery codes written into the database directly (or MFA written off meanwhile) are no second factor.
+    if (!state?.mfaSealed || !state.passwordSealed) {
+      this.o.alarm?.(unsealedSecrets(user.id));
+      await this.audit(actor, 'auth.mfa', user, false, 'secrets_not_sealed');
+      throw badCode();
+    }
     const clean = code.replace(/[\s-]/g, '');
+    // The secret is stored sealed (sign-in-seals.ts): opened only here, to check a code.
+    const secret = state.mfa_secret === null ? null : this.repos.users.openTotpSecret(user.id, state.mfa_secret);
     let how: string | null = null;
-    if (/^\d{6}$/.test(clean) && state?.mfa_secret && (await this.totpValid(user.id, state.mfa_secret, clean))) how = 'totp';
-    else if (state?.recovery_codes && (await this.repos.users.spendRecoveryCode(user.id, sha256(clean.toLowerCase())))) how = 'recovery_code';
+    if (/^\d{6}$/.test(clean) && secret && (await this.totpValid(user.id, secret, clean))) how = 'totp';
+    else if (state.recovery_codes && (await this.repos.users.spendRecoveryCode(user.id, sha256(clean.toLowerCase())))) how = 'recovery_code';
     if (!how) {
       await this.audit(actor, 'auth.mfa', user, false, 'bad_code');
-      throw invalid('The code is not right. Enter the 6-digit code shown in your authenticator app now, or a recovery code.', { field: 'code' });
+      throw badCode();
     }
     await this.secondFactorPassed(places);
     const sessionId = await this.rotate(session, 'active');
@@ -214,7 +233,13 @@ export class WebSessionsService {
     const actor = actorFor(session.user, request);
     const places = await this.requireSecondFactorAttempt(actor, session.user, 'auth.mfa-enrol');
     const state = await this.repos.users.signInState(session.user.id);
-    if (state?.mfa_enabled) {
+    // MFA written off by hand must not let this page replace the authenticator in use.
+    if (!state?.mfaSealed) {
+      this.o.alarm?.(unsealedSecrets(session.user.id));
+      await this.audit(actor, 'auth.mfa-enrol', session.user, false, 'secrets_not_sealed');
+      throw invalid('The code is not right. Enter the 6-digit code your authenticator app shows for Strongroom.', { field: 'code' });
+    }
+    if (state.mfa_enabled) {
       await this.givePlacesBack(places);
       await this.repos.sessions.setStage(session.idHash, 'mfa');
       throw alreadySetUp();
@@ -265,6 +290,15 @@ export class WebSessionsService {
       await this.repos.sessions.delete(idHash);
       return null;
     }
+    // The stage moves below on whether MFA is on, and a session short of 'active' is about to act on it
+    // (set it up, or check a code): trusted only as Strongroom wrote it (its seal), else no session.
+    const trustsMfaState = row.stage !== 'active' || (mfaRequired(user.roles) && !user.mfaEnabled && !row.providerMfa);
+    if (trustsMfaState && !(await this.repos.users.mfaSealed(user.id))) {
+      await this.repos.sessions.delete(idHash);
+      this.o.alarm?.(unsealedSecrets(user.id));
+      await this.audit(actorFor(user, { channel: 'web', clientAddress: null, requestId: null }), 'auth.session', user, false, 'secrets_not_sealed');
+      return null;
+    }
     // Someone given an MFA role while signed in must set MFA up before going on, unless their provider did MFA at this sign-in.
     if (row.stage === 'active' && mfaRequired(user.roles) && !user.mfaEnabled && !row.providerMfa) {
       await this.repos.sessions.setStage(idHash, 'mfa_setup');
@@ -296,9 +330,13 @@ export class WebSessionsService {
     const actor = actorFor(session.user, request);
     const places = await this.requireSecondFactorAttempt(actor, session.user, 'auth.password-change');
     const state = await this.repos.users.signInState(session.user.id);
-    const ok = Boolean(state?.password_hash) && (await this.o.passwords.verify(state!.password_hash!, current));
+    // A hash written into the database directly (its seal not matching) is checked against nothing, as long as a wrong one takes.
+    const sealed = state?.passwordSealed === true;
+    const ok = sealed && Boolean(state.password_hash) ? await this.o.passwords.verify(state.password_hash!, current)
+      : await this.o.passwords.verify(await this.dummy(), current).then(() => false);
+    if (!sealed) this.o.alarm?.(unsealedSecrets(session.user.id));
     if (!ok) {
-      await this.audit(actor, 'auth.password-change', session.user, false, 'bad_password');
+      await this.audit(actor, 'auth.password-change', session.user, false, sealed ? 'bad_password' : 'secrets_not_sealed');
       throw invalid('Your current password is not right.', { field: 'currentPassword' });
     }
     // The right current password is not a failure; it does not clear earlier ones either (it never did).

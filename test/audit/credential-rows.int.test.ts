@@ -1,6 +1,6 @@
 // A database administrator writes a credential row, or swaps an existing row's secret hash for
-// one of their own: a bearer token for anyone, an org admin included. The row works (the hash is
-// all the server keeps); what must not happen is that it leaves no trace: `audit verify` names it.
+// one of their own: a bearer token for anyone, an org admin included. The row does not work (its seal,
+// under a key of the master key, does not match: test/identity/sign-in-seals*), and `audit verify` names it.
 import { createHash, randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useClamd } from '../support/fixture.js';
@@ -32,11 +32,11 @@ describe.each(DIALECTS)('credential rows written in the database on %s', (dialec
 
   const whoAmI = (v: TestVault, secret: string) => v.app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${secret}` } });
 
-  it('a token row inserted for an org admin works, and verify names it', async () => {
+  it('a token row inserted for an org admin does not work, and verify names it', async () => {
     const s = await setting();
     const id = randomUUID();
-    await s.t.vault.store.db.insertInto('credentials').values({ id, user_id: s.admin.id, kind: 'api_token', name: 'backup', secret_hash: sha256(DBA_SECRET), created_at: new Date().toISOString(), last_used_at: null, revoked_at: null }).execute();
-    expect((await whoAmI(s.t, DBA_SECRET)).statusCode).toBe(200);
+    await s.t.vault.store.db.insertInto('credentials').values({ id, user_id: s.admin.id, kind: 'api_token', name: 'backup', secret_hash: sha256(DBA_SECRET), created_at: new Date().toISOString(), last_used_at: null, revoked_at: null, seal: null }).execute();
+    expect((await whoAmI(s.t, DBA_SECRET)).statusCode).toBe(401);
     const check = await s.t.vault.audit.verify(systemActor());
     expect(check.ok).toBe(false);
     expect(check.ok ? '' : check.problem).toBe(`Credential ${id} (api_token, person ${s.admin.id}) has no creation in the audit log: it was written into the database directly, not by Strongroom.`);
@@ -52,7 +52,7 @@ describe.each(DIALECTS)('credential rows written in the database on %s', (dialec
       targetIds: { documentId: randomUUID() }, decision: 'allow' as const, reason: 'own_team', arrangementId: null, channel: 'api', clientAddress: null, requestId: `pending-${i}`,
     }));
     for (let i = 0; i < genuine.length; i += 500) await s.t.vault.store.repos.audit.insert(genuine.slice(i, i + 500));
-    await s.t.vault.store.db.insertInto('credentials').values({ id, user_id: s.admin.id, kind: 'api_token', name: 'backup', secret_hash: sha256(DBA_SECRET), created_at: new Date().toISOString(), last_used_at: null, revoked_at: null }).execute();
+    await s.t.vault.store.db.insertInto('credentials').values({ id, user_id: s.admin.id, kind: 'api_token', name: 'backup', secret_hash: sha256(DBA_SECRET), created_at: new Date().toISOString(), last_used_at: null, revoked_at: null, seal: null }).execute();
     await s.t.vault.store.db.insertInto('audit_events').values({
       seq: null, leaf_hash: null, seal: null, time: new Date().toISOString(), actor_user_id: s.admin.id, actor_organisation_id: s.org.id, action: 'token.create',
       target_organisation_id: s.org.id, target_ids: JSON.stringify({ credentialId: id, userId: s.admin.id }), document_id: null, decision: 'allow', reason: 'self',
@@ -62,11 +62,11 @@ describe.each(DIALECTS)('credential rows written in the database on %s', (dialec
     expect(check.ok ? '' : check.problem).toBe(`Credential ${id} (api_token, person ${s.admin.id}) has no creation in the audit log: it was written into the database directly, not by Strongroom.`);
   });
 
-  it("an existing token's secret hash swapped is named by verify", async () => {
+  it("an existing token's secret hash swapped does not work, and is named by verify", async () => {
     const s = await setting();
     const row = await s.t.vault.store.db.selectFrom('credentials').select('id').where('user_id', '=', s.admin.id).executeTakeFirstOrThrow();
     await s.t.vault.store.db.updateTable('credentials').set({ secret_hash: sha256(DBA_SECRET) }).where('id', '=', row.id).execute();
-    expect((await whoAmI(s.t, DBA_SECRET)).statusCode).toBe(200);
+    expect((await whoAmI(s.t, DBA_SECRET)).statusCode).toBe(401);
     const check = await s.t.vault.audit.verify(systemActor());
     expect(check.ok ? '' : check.problem).toBe(`Credential ${row.id} (api_token, person ${s.admin.id}) differs from its recorded creation (person, kind or secret): it was written into the database directly, not by Strongroom.`);
   });

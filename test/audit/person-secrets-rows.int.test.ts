@@ -54,7 +54,8 @@ describe.each(DIALECTS)('audit verify and passwords or MFA written in the databa
 
   it('vouches for passwords and MFA set by creation, MFA set-up, a password change and an MFA reset', async () => {
     const s = await setting();
-    expect((await s.row(s.admin.id)).mfa_secret).toBe(s.secret);
+    // Stored sealed (storage/sign-in-seals.ts); the binding covers the secret it opens to.
+    expect((await s.row(s.admin.id)).mfa_secret).not.toContain(s.secret);
     expect(await s.verify()).toMatchObject({ ok: true });
     // Signing in with the new password and the authenticator works, and changes nothing verify checks.
     const again = await s.v.sessions.signIn(s.admin.email, NEXT_PASSWORD, request);
@@ -81,9 +82,13 @@ describe.each(DIALECTS)('audit verify and passwords or MFA written in the databa
 
   it('names another authenticator secret, MFA switched off, and MFA switched on after a reset', async () => {
     const s = await setting();
+    const stored = (await s.row(s.admin.id)).mfa_secret;
     await s.db.updateTable('users').set({ mfa_secret: generateSecret() }).where('id', '=', s.admin.id).execute();
     await s.expectNamed(mfaSentence(s.admin));
+    // Its own secret in clear is not what set-up stored either.
     await s.db.updateTable('users').set({ mfa_secret: s.secret }).where('id', '=', s.admin.id).execute();
+    await s.expectNamed(mfaSentence(s.admin));
+    await s.db.updateTable('users').set({ mfa_secret: stored }).where('id', '=', s.admin.id).execute();
     expect(await s.verify()).toMatchObject({ ok: true });
 
     await s.db.updateTable('users').set({ mfa_enabled: 0 }).where('id', '=', s.admin.id).execute();

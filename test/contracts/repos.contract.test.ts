@@ -154,7 +154,8 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect(await repos.users.byId(u.id)).toEqual(u);
       expect(await repos.users.byEmail(u.email.toUpperCase())).toEqual(u);
       expect(await refusal(user(org.id, { email: u.email }))).toBeInstanceOf(Error);
-      await repos.users.update(u.id, { disabled: true, mfaEnabled: true, roles: ['member'] });
+      await repos.users.update(u.id, { disabled: true, roles: ['member'] });
+      expect(await repos.users.enableMfa(u.id, 'JBSWY3DPEHPK3PXP', '[]')).toBe(true);
       expect(await repos.users.byId(u.id)).toEqual({ ...u, disabled: true, disabledBy: 'admin', mfaEnabled: true, roles: ['member'] });
     });
 
@@ -187,7 +188,7 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
 
     it('spends a recovery code once, even when two requests race', async () => {
       const u = await user((await organisation()).id);
-      await repos.users.update(u.id, { recoveryCodes: JSON.stringify(['h1', 'h2', 'h3']) });
+      await repos.users.enableMfa(u.id, 'JBSWY3DPEHPK3PXP', JSON.stringify(['h1', 'h2', 'h3']));
       const [first, second, other] = await Promise.all([repos.users.spendRecoveryCode(u.id, 'h2'), repos.users.spendRecoveryCode(u.id, 'h2'), repos.users.spendRecoveryCode(u.id, 'h3')]);
       // Exactly one of the two spends of h2 wins (either may), and the race does not cost h3.
       expect([first, second].sort()).toEqual([false, true]);
@@ -203,6 +204,7 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect(await repos.users.credentialBySecretHash(row.secretHash)).toEqual({
         credential: { id: row.id, userId: u.id, kind: 'api_token', name: 'laptop', createdAt: iso(T0), lastUsedAt: null, revokedAt: null },
         holder: await repos.users.byId(u.id),
+        sealed: true,
       });
       expect((await repos.users.credentialBySecretHash(row.secretHash))?.holder).toEqual(u);
       expect(await repos.users.credentialBySecretHash(randomBytes(32).toString('hex'))).toBeUndefined();

@@ -204,7 +204,7 @@ describe.each(DIALECTS)('federated sign-in on %s', (dialect) => {
     const p = await provider(north);
     const admin = await north.user({ roles: ['org_admin'] });
     // Signs in only through the provider: no Strongroom authenticator of their own.
-    await t.vault.store.repos.users.update(admin.id, { mfaEnabled: false, mfaSecret: null });
+    await t.vault.store.repos.users.resetMfa(admin.id);
     const trusted = await t.vault.federatedSignIn.complete(identity(p, { email: admin.email, amr: ['pwd', 'mfa'] }), REQUEST);
     expect(trusted.stage).toBe('active');
     const session = await t.vault.sessions.resolve(trusted.sessionId);

@@ -45,7 +45,7 @@ describe.each(DIALECTS)('credentials before MFA on %s', (dialect) => {
     await enrolTotp(t.vault, person.id);
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/collections', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
     expect((await t.app.inject({ method: 'PROPFIND' as 'GET', url: `/dav/${org.slug}/`, headers: { authorization: basic, depth: '0' } })).statusCode).toBe(207);
-    await t.vault.store.repos.users.update(person.id, { mfaEnabled: false, mfaSecret: null });
+    await t.vault.store.repos.users.resetMfa(person.id);
     expectProblem(await t.app.inject({ method: 'GET', url: '/api/v1/collections', headers: { authorization: `Bearer ${token}` } }), 403);
   });
 

@@ -1,7 +1,7 @@
 // A bare Store (every repository, no services, no HTTP) on a fresh database of either dialect,
 // for the repository contract suite and the db/ tests: SQLite in a temporary file, PostgreSQL
 // cloned from the run's migrated template.
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import type { SyncFile } from '../../src/db/group-commit.js';
 import { openPostgres, openSqlite, type DatabaseHandle } from '../../src/db/kysely.js';
 import { migrate } from '../../src/db/migrate.js';
 import { Store } from '../../src/db/store.js';
+import { DerivedSignInSeals } from '../../src/storage/sign-in-seals.js';
 import { createMigratedDatabase, createTestDatabase } from './postgres.js';
 import type { Dialect } from './vault.js';
 
@@ -44,10 +45,16 @@ export async function openTestStore(dialect: Dialect, options: { syncDatabaseLog
   if (dialect === 'postgres') {
     const database = await createMigratedDatabase('srrepo');
     const handle = openPostgres(database.url, 4);
-    const store = new Store(handle, randomBytes(32));
+    const store = new Store(handle, randomBytes(32), undefined, randomSignInSeals());
     return { store, dialect, async remove() { await store.close(); await database.drop(); } };
   }
   const { handle, remove } = await openEmptyDatabase('sqlite', options);
   await migrate(handle.db, handle.caps);
-  return { store: new Store(handle, randomBytes(32)), dialect, remove };
+  return { store: new Store(handle, randomBytes(32), undefined, randomSignInSeals()), dialect, remove };
+}
+
+/** Sign-in seals under a key of this Store's own, as a vault's are under its master key. */
+export function randomSignInSeals(): DerivedSignInSeals {
+  const master = randomBytes(32);
+  return new DerivedSignInSeals({ derive: (purpose: string) => createHmac('sha256', master).update(purpose).digest() });
 }

@@ -111,9 +111,11 @@ export async function createOrganisation(vault: Vault, options: { region?: strin
  * Turns MFA on with `secret`, as if the person had set it up, recording the `auth.mfa-enrol` event (with its
  * binding) that set-up records, so `audit verify` finds the person's MFA state as their latest event left it.
  */
-export async function setUpMfa(vault: Vault, user: { id: string; organisationId: string }, secret: string): Promise<void> {
+export async function setUpMfa(vault: Vault, user: { id: string; organisationId: string }, secret: string, recoveryCodeHashes: string[] = []): Promise<void> {
   await vault.store.transaction(async (repos) => {
-    await repos.users.update(user.id, { mfaSecret: secret, mfaEnabled: true });
+    // Through the repository, as set-up writes it (sealed, the secret encrypted), replacing any authenticator already set up.
+    await repos.users.resetMfa(user.id);
+    await repos.users.enableMfa(user.id, secret, JSON.stringify(recoveryCodeHashes));
     await repos.audit.insert([auditEvent(systemActor(), 'auth.mfa-enrol', { organisationId: user.organisationId, ids: { userId: user.id, ...mfaIds(user.id, true, secret) } },
       { allow: true, reason: 'test', via: null }, vault.clock.now())]);
   });

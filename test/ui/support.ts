@@ -12,12 +12,12 @@ import { TEST_PASSWORD, setUpMfa } from '../support/vault.js';
 
 export const SCREENSHOTS = path.resolve('test-results', 'ui');
 
-/** Gives an existing user an authenticator secret, as if they had set it up, and returns it. */
-export async function enrolTotp(vault: Vault, userId: string): Promise<string> {
+/** Gives an existing user an authenticator secret (and recovery codes, by hash), as if they had set it up, and returns it. */
+export async function enrolTotp(vault: Vault, userId: string, recoveryCodeHashes: string[] = []): Promise<string> {
   const secret = generateSecret();
   const user = await vault.store.repos.users.byId(userId);
   if (!user) throw new Error(`no person ${userId}`);
-  await setUpMfa(vault, user, secret);
+  await setUpMfa(vault, user, secret, recoveryCodeHashes);
   return secret;
 }
 

@@ -31,6 +31,7 @@ import * as m202612110000 from './202612110000_users_disabled_by.js';
 import * as m202612120000 from './202612120000_subject_access.js';
 import * as m202612130000 from './202612130000_sessions_provider_mfa.js';
 import * as m202612140000 from './202612140000_notifications_request.js';
+import * as m202612150000 from './202612150000_sign_in_seals.js';
 
 export interface Migration {
   name: string;
@@ -68,4 +69,5 @@ export const migrations: Migration[] = [
   { name: '202612120000_subject_access', up: m202612120000.up },
   { name: '202612130000_sessions_provider_mfa', up: m202612130000.up },
   { name: '202612140000_notifications_request', up: m202612140000.up },
+  { name: m202612150000.SIGN_IN_SEALS_MIGRATION, up: m202612150000.up },
 ];

@@ -1,6 +1,10 @@
-// People and their credentials (API tokens, WebDAV app passwords).
+// People and their credentials (API tokens, WebDAV app passwords). Every statement that writes what
+// sign-in trusts (a password hash, the MFA state, a credential's row) writes its seal in the same statement
+// (domain/identity/sign-in-seals.ts), so no writer can leave one out; reads for signing in say whether it matches.
 import type { Kysely } from 'kysely';
 import type { CredentialRow, NewUser, SignInState, UserPatch, UsersRepository } from '../../domain/repositories.js';
+import type { UnsealedSignInSecrets } from '../../domain/identity/account-repositories.js';
+import type { SignInSeals } from '../../domain/identity/sign-in-seals.js';
 import { IntegrityError } from '../../domain/errors.js';
 import type { DisabledBy, User } from '../../domain/types.js';
 import { preparedQuery } from '../prepared-query.js';
@@ -17,10 +21,25 @@ const credentialAndHolder = preparedQuery((db, values: { secretHash: string }) =
   db.selectFrom('credentials').innerJoin('users', 'users.id', 'credentials.user_id').select(QUALIFIED_USER_COLUMNS).select([
     'credentials.id as credential_id', 'credentials.kind as credential_kind', 'credentials.name as credential_name',
     'credentials.created_at as credential_created_at', 'credentials.last_used_at as credential_last_used_at', 'credentials.revoked_at as credential_revoked_at',
+    'credentials.seal as credential_seal',
   ]).where('credentials.secret_hash', '=', values.secretHash));
 
+/** What `everySignInSecret` gives for a stored TOTP secret that does not open: no binding covers it. */
+const UNOPENABLE = 'unopenable:';
+
+type MfaColumns = { mfa_enabled: number; mfa_secret: string | null; recovery_codes: string | null; mfa_seal: string | null };
+
+/**
+ * Two seals per person rather than one over everything: each writer of the password (creation, invitation,
+ * change, rehash) and of the MFA state (set-up, reset, a recovery code spent) then seals only the columns it
+ * writes, from values it holds, in one statement, and never needs to read and vouch for the other group.
+ */
 export class UsersRepo implements UsersRepository {
-  constructor(private readonly db: Kysely<Schema>) {}
+  constructor(private readonly db: Kysely<Schema>, private readonly seals: SignInSeals) {}
+
+  private mfaStateSealed(id: string, row: MfaColumns): boolean {
+    return this.seals.matches(this.seals.mfa(id, row.mfa_enabled === 1, row.mfa_secret, row.recovery_codes), row.mfa_seal);
+  }
 
   async insert(user: NewUser): Promise<void> {
     await this.db
@@ -35,6 +54,8 @@ export class UsersRepo implements UsersRepository {
         teams: JSON.stringify(user.teams),
         clearance: user.clearance,
         mfa_enabled: 0,
+        password_seal: this.seals.password(user.id, user.passwordHash),
+        mfa_seal: this.seals.mfa(user.id, false, null, null),
         // A directory may create someone switched off (SCIM active=false): recorded as it says.
         disabled: user.disabled ? 1 : 0,
         disabled_by: user.disabled ? user.disabledBy ?? 'admin' : null,
@@ -55,11 +76,23 @@ export class UsersRepo implements UsersRepository {
   }
 
   async signInState(id: string): Promise<SignInState | undefined> {
-    return this.db
+    const row = await this.db
       .selectFrom('users')
-      .select(['password_hash', 'mfa_secret', 'mfa_enabled', 'recovery_codes', 'disabled'])
+      .select(['password_hash', 'mfa_secret', 'mfa_enabled', 'recovery_codes', 'disabled', 'password_seal', 'mfa_seal'])
       .where('id', '=', id)
       .executeTakeFirst();
+    if (!row) return undefined;
+    const { password_seal, mfa_seal, ...state } = row;
+    return { ...state, passwordSealed: this.seals.matches(this.seals.password(id, row.password_hash), password_seal), mfaSealed: this.mfaStateSealed(id, row) };
+  }
+
+  async mfaSealed(id: string): Promise<boolean> {
+    const row = await this.db.selectFrom('users').select(['mfa_enabled', 'mfa_secret', 'recovery_codes', 'mfa_seal']).where('id', '=', id).executeTakeFirst();
+    return row !== undefined && this.mfaStateSealed(id, row);
+  }
+
+  openTotpSecret(id: string, stored: string): string | null {
+    return this.seals.openTotpSecret(id, stored);
   }
 
   /**
@@ -84,14 +117,16 @@ export class UsersRepo implements UsersRepository {
     // Compare-and-set: a lost race means another spend changed the list first (it only shrinks, one
     // code at a time), so retrying is bounded by the codes there are; five tries refused a valid
     // code when three spends raced on a loaded machine.
+    // Only from a sealed MFA state, re-sealed with the list it leaves, replacing only the state read (its seal).
     for (let attempt = 0; attempt < 50; attempt++) {
-      const row = await this.db.selectFrom('users').select('recovery_codes').where('id', '=', id).executeTakeFirst();
-      if (!row?.recovery_codes) return false;
+      const row = await this.db.selectFrom('users').select(['recovery_codes', 'mfa_enabled', 'mfa_secret', 'mfa_seal']).where('id', '=', id).executeTakeFirst();
+      if (!row?.recovery_codes || row.mfa_seal === null || !this.mfaStateSealed(id, row)) return false;
       const codes = JSON.parse(row.recovery_codes) as string[];
       if (!codes.includes(codeHash)) return false;
+      const left = JSON.stringify(codes.filter((c) => c !== codeHash));
       const result = await this.db
-        .updateTable('users').set({ recovery_codes: JSON.stringify(codes.filter((c) => c !== codeHash)) })
-        .where('id', '=', id).where('recovery_codes', '=', row.recovery_codes)
+        .updateTable('users').set({ recovery_codes: left, mfa_seal: this.seals.mfa(id, row.mfa_enabled === 1, row.mfa_secret, left) })
+        .where('id', '=', id).where('recovery_codes', '=', row.recovery_codes).where('mfa_seal', '=', row.mfa_seal)
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) > 0) return true;
     }
@@ -113,18 +148,23 @@ export class UsersRepo implements UsersRepository {
       set.disabled = patch.disabled ? 1 : 0;
       set.disabled_by = patch.disabled ? patch.disabledBy ?? 'admin' : null;
     }
-    if (patch.passwordHash !== undefined) set.password_hash = patch.passwordHash;
-    if (patch.mfaSecret !== undefined) set.mfa_secret = patch.mfaSecret;
-    if (patch.mfaEnabled !== undefined) set.mfa_enabled = patch.mfaEnabled ? 1 : 0;
-    if (patch.recoveryCodes !== undefined) set.recovery_codes = patch.recoveryCodes;
+    if (patch.passwordHash !== undefined) {
+      set.password_hash = patch.passwordHash;
+      set.password_seal = this.seals.password(id, patch.passwordHash);
+    }
     if (Object.keys(set).length === 0) return;
     await this.db.updateTable('users').set(set).where('id', '=', id).execute();
   }
 
   async enableMfa(id: string, secret: string, recoveryCodes: string): Promise<boolean> {
-    const result = await this.db.updateTable('users').set({ mfa_secret: secret, mfa_enabled: 1, recovery_codes: recoveryCodes })
+    const stored = this.seals.sealTotpSecret(id, secret);
+    const result = await this.db.updateTable('users').set({ mfa_secret: stored, mfa_enabled: 1, recovery_codes: recoveryCodes, mfa_seal: this.seals.mfa(id, true, stored, recoveryCodes) })
       .where('id', '=', id).where('mfa_enabled', '=', 0).executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
+  }
+
+  async resetMfa(id: string): Promise<void> {
+    await this.db.updateTable('users').set({ mfa_secret: null, mfa_enabled: 0, recovery_codes: null, mfa_seal: this.seals.mfa(id, false, null, null) }).where('id', '=', id).execute();
   }
 
   async enableIfDisabledBy(id: string, by: DisabledBy): Promise<boolean> {
@@ -134,7 +174,8 @@ export class UsersRepo implements UsersRepository {
   }
 
   async rehashPassword(id: string, previous: string, next: string): Promise<boolean> {
-    const result = await this.db.updateTable('users').set({ password_hash: next }).where('id', '=', id).where('password_hash', '=', previous).executeTakeFirst();
+    const result = await this.db.updateTable('users').set({ password_hash: next, password_seal: this.seals.password(id, next) })
+      .where('id', '=', id).where('password_hash', '=', previous).executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
 
@@ -143,14 +184,16 @@ export class UsersRepo implements UsersRepository {
       .insertInto('credentials')
       .values({
         id: row.id, user_id: row.userId, kind: row.kind, name: row.name, secret_hash: row.secretHash,
-        created_at: row.createdAt, last_used_at: null, revoked_at: null,
+        created_at: row.createdAt, last_used_at: null, revoked_at: null, seal: this.seals.credential(row),
       })
       .execute();
   }
 
-  async credentialBySecretHash(secretHash: string): Promise<{ credential: CredentialRow; holder: User } | undefined> {
+  async credentialBySecretHash(secretHash: string): Promise<{ credential: CredentialRow; holder: User; sealed: boolean } | undefined> {
     const [row] = (await credentialAndHolder.run(this.db, { secretHash })).rows;
+    // The row was found by this secret hash: sealed over it, not over one read back.
     return row && {
+      sealed: this.seals.matches(this.seals.credential({ id: row.credential_id, userId: row.id, kind: row.credential_kind, secretHash }), row.credential_seal),
       credential: {
         id: row.credential_id, userId: row.id, kind: row.credential_kind, name: row.credential_name,
         createdAt: row.credential_created_at, lastUsedAt: row.credential_last_used_at, revokedAt: row.credential_revoked_at,
@@ -201,7 +244,33 @@ export class UsersRepo implements UsersRepository {
   /** Everyone's password hash and MFA state: for `audit verify` only (the port says why). */
   async everySignInSecret(): Promise<{ id: string; organisationId: string; passwordHash: string | null; mfaEnabled: boolean; mfaSecret: string | null }[]> {
     const rows = await this.db.selectFrom('users').select(['id', 'organisation_id', 'password_hash', 'mfa_enabled', 'mfa_secret']).orderBy('id').execute();
+    return rows.map((r) => ({
+      id: r.id, organisationId: r.organisation_id, passwordHash: r.password_hash, mfaEnabled: r.mfa_enabled === 1,
+      mfaSecret: r.mfa_secret === null ? null : this.seals.openTotpSecret(r.id, r.mfa_secret) ?? `${UNOPENABLE}${r.mfa_secret}`,
+    }));
+  }
+
+  async unsealedSignInSecrets(): Promise<UnsealedSignInSecrets[]> {
+    const rows = await this.db.selectFrom('users').select(['id', 'organisation_id', 'password_hash', 'mfa_enabled', 'mfa_secret']).orderBy('id').execute();
     return rows.map((r) => ({ id: r.id, organisationId: r.organisation_id, passwordHash: r.password_hash, mfaEnabled: r.mfa_enabled === 1, mfaSecret: r.mfa_secret }));
+  }
+
+  async sealAsFound(id: string, what: { password: boolean; mfa: boolean }): Promise<void> {
+    const row = await this.db.selectFrom('users').select(['password_hash', 'mfa_enabled', 'mfa_secret', 'recovery_codes']).where('id', '=', id).executeTakeFirst();
+    if (!row) return;
+    const set: Record<string, unknown> = {};
+    if (what.password) set.password_seal = this.seals.password(id, row.password_hash);
+    if (what.mfa) {
+      const stored = row.mfa_secret === null ? null : this.seals.sealTotpSecret(id, row.mfa_secret);
+      Object.assign(set, { mfa_secret: stored, mfa_seal: this.seals.mfa(id, row.mfa_enabled === 1, stored, row.recovery_codes) });
+    }
+    if (Object.keys(set).length > 0) await this.db.updateTable('users').set(set).where('id', '=', id).execute();
+  }
+
+  async sealCredentialAsFound(id: string): Promise<void> {
+    const row = await this.db.selectFrom('credentials').select(['id', 'user_id', 'kind', 'secret_hash']).where('id', '=', id).executeTakeFirst();
+    if (!row) return;
+    await this.db.updateTable('credentials').set({ seal: this.seals.credential({ id: row.id, userId: row.user_id, kind: row.kind, secretHash: row.secret_hash }) }).where('id', '=', id).execute();
   }
 
   async lock(id: string): Promise<void> {

@@ -22,6 +22,10 @@ export interface UsersTable {
   /** The 30-second TOTP step last accepted for this person; a code at or before it is a replay. */
   totp_last_step: number | null;
   created_at: string;
+  /** HMAC over the person and password_hash (domain/identity/sign-in-seals.ts); null: never sealed, signs nobody in. */
+  password_seal: string | null;
+  /** HMAC over the person and mfa_enabled, mfa_secret (sealed since 202612150000_sign_in_seals) and recovery_codes; null: never sealed. */
+  mfa_seal: string | null;
 }
 
 export interface CredentialsTable {
@@ -33,6 +37,8 @@ export interface CredentialsTable {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  /** HMAC over id, user_id, kind and secret_hash (domain/identity/sign-in-seals.ts); null: never sealed, authenticates nobody. */
+  seal: string | null;
 }
 
 export interface SessionsTable {

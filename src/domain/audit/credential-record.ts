@@ -20,22 +20,38 @@ export function credentialBinding(c: StoredCredential): string {
   return createHash('sha256').update(canonicalJson({ id: c.id, userId: c.userId, kind: c.kind, secretHash: c.secretHash })).digest('base64url');
 }
 
-/**
- * The first usable credential no allowed creation event vouches for, said to a person; null when
- * every one matches. Creations recorded before bindings vouch for the id and person only.
- */
-export function unrecordedCredential(credentials: readonly StoredCredential[], creations: readonly Pick<AuditEvent, 'action' | 'decision' | 'targetIds'>[]): string | null {
+type Creation = Pick<AuditEvent, 'action' | 'decision' | 'targetIds'>;
+
+function creationsById(creations: readonly Creation[]): Map<string, Record<string, string>[]> {
   const byId = new Map<string, Record<string, string>[]>();
   for (const e of creations) {
     const id = e.targetIds.credentialId;
     if (e.decision !== 'allow' || !(CREDENTIAL_CREATIONS as readonly string[]).includes(e.action) || !id) continue;
     byId.set(id, [...(byId.get(id) ?? []), e.targetIds]);
   }
+  return byId;
+}
+
+const vouchedFor = (c: StoredCredential, recorded: readonly Record<string, string>[]): boolean => {
+  const binding = credentialBinding(c);
+  return recorded.some((ids) => ids.userId === c.userId && (ids.binding === undefined || ids.binding === binding));
+};
+
+/** The credentials unrecordedCredential's rule vouches for (the same arguments): what the upgrade to sign-in seals seals. */
+export function recordedCredentials(credentials: readonly StoredCredential[], creations: readonly Creation[]): StoredCredential[] {
+  const byId = creationsById(creations);
+  return credentials.filter((c) => vouchedFor(c, byId.get(c.id) ?? []));
+}
+
+/**
+ * The first usable credential no allowed creation event vouches for, said to a person; null when
+ * every one matches. Creations recorded before bindings vouch for the id and person only.
+ */
+export function unrecordedCredential(credentials: readonly StoredCredential[], creations: readonly Creation[]): string | null {
+  const byId = creationsById(creations);
   for (const c of credentials) {
-    const binding = credentialBinding(c);
     const recorded = byId.get(c.id) ?? [];
-    const vouched = recorded.some((ids) => ids.userId === c.userId && (ids.binding === undefined || ids.binding === binding));
-    if (!vouched) {
+    if (!vouchedFor(c, recorded)) {
       return `Credential ${c.id} (${c.kind}, person ${c.userId}) ${recorded.length === 0 ? 'has no creation in the audit log' : 'differs from its recorded creation (person, kind or secret)'}: it was written into the database directly, not by Strongroom.`;
     }
   }

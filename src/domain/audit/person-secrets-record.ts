@@ -27,7 +27,12 @@ export interface StoredSignInSecrets {
 /** Binds a person to their password hash (null: no password, as an invited or federated person). */
 export const passwordBinding = (userId: string, passwordHash: string | null): string => bind({ userId, passwordHash });
 
-/** Binds a person to their MFA state: whether it is on, and the authenticator secret (or null). */
+/**
+ * Binds a person to their MFA state: whether it is on, and the authenticator secret (or null) IN CLEAR. The
+ * secret is stored sealed since 15 December 2026 (a new nonce each time it is sealed, and sealed again when
+ * the upgrade encrypted the secrets stored in clear), so the binding covers what it opens to, which the
+ * upgrade does not change; verify reads the secrets opened (UsersRepository.everySignInSecret).
+ */
 export const mfaBinding = (userId: string, mfaEnabled: boolean, mfaSecret: string | null): string => bind({ userId, mfaEnabled, mfaSecret });
 
 /** Events that write a person's password hash; each carries `passwordBinding` since 5 December 2026. */
@@ -61,18 +66,27 @@ const DIRECT = 'it was written into the database directly, not by Strongroom.';
  * at sign-in, MFA set-up or reset): from then on it is checked like anyone's.
  */
 export function unrecordedSignInSecret(people: readonly StoredSignInSecrets[], events: readonly Change[]): string | null {
-  const passwords = latestByPerson(events, PASSWORD_ACTIONS);
-  const mfa = latestByPerson(events, MFA_ACTIONS);
-  for (const p of people) {
+  for (const [p, recorded] of signInSecretsRecorded(people, events)) {
     const label = `Person ${p.id} (organisation ${p.organisationId})`;
-    const password = passwords.get(p.id)?.targetIds.passwordBinding;
-    if (password !== undefined && password !== passwordBinding(p.id, p.passwordHash)) {
-      return `${label}'s password hash is not what their latest recorded password change set: ${DIRECT}`;
-    }
-    const second = mfa.get(p.id)?.targetIds.mfaBinding;
-    if (second !== undefined && second !== mfaBinding(p.id, p.mfaEnabled, p.mfaSecret)) {
-      return `${label}'s two-factor authentication (on or off, or its secret) is not what their latest recorded set-up or reset left: ${DIRECT}`;
-    }
+    if (!recorded.password) return `${label}'s password hash is not what their latest recorded password change set: ${DIRECT}`;
+    if (!recorded.mfa) return `${label}'s two-factor authentication (on or off, or its secret) is not what their latest recorded set-up or reset left: ${DIRECT}`;
   }
   return null;
+}
+
+/**
+ * Each person's password hash and MFA state, each said to pass or fail unrecordedSignInSecret's rule (the
+ * same arguments): what the upgrade to sign-in seals seals (services/sign-in-seal-upgrade.ts).
+ */
+export function signInSecretsRecorded(people: readonly StoredSignInSecrets[], events: readonly Change[]): [StoredSignInSecrets, { password: boolean; mfa: boolean }][] {
+  const passwords = latestByPerson(events, PASSWORD_ACTIONS);
+  const mfa = latestByPerson(events, MFA_ACTIONS);
+  return people.map((p) => {
+    const password = passwords.get(p.id)?.targetIds.passwordBinding;
+    const second = mfa.get(p.id)?.targetIds.mfaBinding;
+    return [p, {
+      password: password === undefined || password === passwordBinding(p.id, p.passwordHash),
+      mfa: second === undefined || second === mfaBinding(p.id, p.mfaEnabled, p.mfaSecret),
+    }];
+  });
 }

@@ -20,10 +20,28 @@ export interface CredentialRow {
 /** What signing in needs about a person beyond `User` (column names as stored). */
 export interface SignInState {
   password_hash: string | null;
+  /** As stored: sealed (UsersRepository.openTotpSecret opens it where a code is checked). */
   mfa_secret: string | null;
   mfa_enabled: number;
   recovery_codes: string | null;
   disabled: number;
+  /**
+   * Whether the password hash, and the MFA state (flag, secret, recovery codes), are what Strongroom wrote:
+   * their seals match (sign-in-seals.ts). False: written into the database directly, or never sealed; such a
+   * state signs nobody in.
+   */
+  passwordSealed: boolean;
+  mfaSealed: boolean;
+}
+
+/** A person's sign-in secrets as stored, seals aside: for sealing the rows that existed before seals (services/sign-in-seal-upgrade.ts). */
+export interface UnsealedSignInSecrets {
+  id: string;
+  organisationId: string;
+  passwordHash: string | null;
+  mfaEnabled: boolean;
+  /** In clear, as it was stored before seals. */
+  mfaSecret: string | null;
 }
 
 export type UserPatch = Partial<{
@@ -36,7 +54,6 @@ export type UserPatch = Partial<{
    */
   disabled: boolean; disabledBy: DisabledBy;
   passwordHash: string;
-  mfaSecret: string | null; mfaEnabled: boolean; recoveryCodes: string | null;
 }>;
 
 export interface UsersRepository {
@@ -52,6 +69,12 @@ export interface UsersRepository {
    * two set-ups confirmed at once, or one confirmed after another, one wins). True if it was turned on.
    */
   enableMfa(id: string, secret: string, recoveryCodes: string): Promise<boolean>;
+  /** Whether the person's MFA state (SignInState) is what Strongroom wrote: the one read of it that needs no secret outside this repository. */
+  mfaSealed(id: string): Promise<boolean>;
+  /** Turns MFA off: no secret, no recovery codes (an admin's reset); sealed like every write of the MFA state. */
+  resetMfa(id: string): Promise<void>;
+  /** The TOTP secret in a stored `mfa_secret`, or null when it is not one sealed for this person. No I/O. */
+  openTotpSecret(id: string, stored: string): string | null;
   /** True only for the one caller that removes this recovery code (by hash). */
   spendRecoveryCode(id: string, codeHash: string): Promise<boolean>;
   listByOrganisation(organisationId: string): Promise<User[]>;
@@ -64,8 +87,11 @@ export interface UsersRepository {
   /** Replaces the password hash only if it is still `previous` (a hash upgraded at sign-in never overwrites a password changed meanwhile). */
   rehashPassword(id: string, previous: string, next: string): Promise<boolean>;
   insertCredential(row: CredentialRow & { secretHash: string }): Promise<void>;
-  /** The credential with that secret hash and the person it belongs to, as `byId` gives them. */
-  credentialBySecretHash(secretHash: string): Promise<{ credential: CredentialRow; holder: User } | undefined>;
+  /**
+   * The credential with that secret hash and the person it belongs to, as `byId` gives them; `sealed`: whether
+   * the credential's row (its id, person, kind and secret hash) is what Strongroom wrote (sign-in-seals.ts).
+   */
+  credentialBySecretHash(secretHash: string): Promise<{ credential: CredentialRow; holder: User; sealed: boolean } | undefined>;
   /** One credential by id (its primary key), revoked or not: whether a request's credential still holds. */
   credentialById(id: string): Promise<CredentialRow | undefined>;
   listCredentials(userId: string): Promise<CredentialRow[]>;
@@ -74,10 +100,21 @@ export interface UsersRepository {
   /** Everyone, in every organisation, oldest first: for `audit verify` and the people's baseline only. */
   everyone(): Promise<User[]>;
   /**
-   * Everyone's password hash and MFA state (flag and secret), by id: for `audit verify` only, which checks
-   * them against their recorded writes. Nothing else reads secrets of more than the one person signing in.
+   * Everyone's password hash and MFA state (flag and secret, opened: in clear, as the audit bindings cover
+   * it; a stored secret that does not open is given as an `unopenable:` value no binding covers), by id: for
+   * `audit verify` only, which checks them against their recorded writes. Nothing else reads secrets of more than the one person signing in.
    */
   everySignInSecret(): Promise<{ id: string; organisationId: string; passwordHash: string | null; mfaEnabled: boolean; mfaSecret: string | null }[]>;
+  /**
+   * Everyone's sign-in secrets as the rows before seals hold them, and their credentials not revoked: read
+   * only by the open that applies the seals' migration, in its transaction, to seal what `audit verify`'s
+   * rules vouch for (services/sign-in-seal-upgrade.ts).
+   */
+  unsealedSignInSecrets(): Promise<UnsealedSignInSecrets[]>;
+  /** Seals the person's password hash and (`mfa`) MFA state as they are, encrypting a TOTP secret stored in clear. */
+  sealAsFound(id: string, what: { password: boolean; mfa: boolean }): Promise<void>;
+  /** Seals a credential's row as it is. */
+  sealCredentialAsFound(id: string): Promise<void>;
   /** Holds the person's row until the caller's transaction ends (changing nothing), so what it reads of them next is what commits. */
   lock(id: string): Promise<void>;
   revokeCredential(id: string, at: string): Promise<void>;
