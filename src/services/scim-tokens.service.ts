@@ -10,7 +10,8 @@ import type { Actor } from '../domain/types.js';
 import type { AccessService } from './access.service.js';
 import { scimTokenBinding } from '../domain/audit/identity-record.js';
 import { auditEvent } from './audit-events.js';
-import { hashSecret, type RequestInfo } from './identity.service.js';
+import { hashSecret, systemActor, type RequestInfo } from './identity.service.js';
+import type { SealAlarm } from './sign-in-seal-alarm.js';
 
 /** An organisation's directory, acting through one SCIM token (recorded in every event it causes). */
 export interface DirectoryActor extends Actor {
@@ -26,7 +27,11 @@ const TOUCH_EVERY_MS = 60_000;
 export const scimUnauthenticated = (): DomainError => new DomainError('UNAUTHENTICATED', 'A valid SCIM bearer token is required: create one on the organisation\'s "SCIM provisioning" page, and send it as "Authorization: Bearer <token>".');
 
 export class ScimTokensService {
-  constructor(private readonly o: { store: Store; clock: Clock; access: AccessService }) {}
+  constructor(private readonly o: {
+    store: Store; clock: Clock; access: AccessService;
+    /** Told (logged at error level) of a token row whose seal does not match: someone wrote the database directly. */
+    alarm?: SealAlarm;
+  }) {}
 
   /** A new token for the organisation's directory; the secret is returned once and stored only as a hash. */
   async create(actor: Actor, organisationId: string, name: string): Promise<{ token: ScimToken; secret: string }> {
@@ -71,6 +76,13 @@ export class ScimTokensService {
     if (!secret.startsWith(SCIM_TOKEN_PREFIX)) throw scimUnauthenticated();
     const token = await this.o.store.repos.scim.tokenBySecretHash(hashSecret(secret));
     if (!token || token.revokedAt) throw scimUnauthenticated();
+    // A row written into the database directly (a secret of someone's choosing) is answered as an unknown token.
+    if (!token.sealed) {
+      this.o.alarm?.({ message: 'a SCIM token was refused: its row is not what Strongroom wrote (its seal does not match); it was written into the database directly', ids: { scimTokenId: token.id } });
+      await this.o.store.repos.audit.insert([auditEvent({ ...systemActor('api'), clientAddress: request.clientAddress, requestId: request.requestId }, 'auth.scim-token',
+        { organisationId: token.organisationId, ids: { scimTokenId: token.id } }, { allow: false, reason: 'secrets_not_sealed', via: null }, this.o.clock.now())]);
+      throw scimUnauthenticated();
+    }
     const now = this.o.clock.now();
     if (token.lastUsedAt === null || now.getTime() - Date.parse(token.lastUsedAt) >= TOUCH_EVERY_MS) await this.o.store.repos.scim.touchToken(token.id, now.toISOString());
     return {

@@ -5,9 +5,10 @@
 //
 // Only what `audit verify`'s rules vouch for is sealed: a person's password hash and MFA state each as their
 // latest recorded write left it (person-secrets-record.ts), a credential as its creation recorded it
-// (credential-record.ts). Anything else, written into the database directly before the upgrade, stays
+// (credential-record.ts), a SCIM token as its creation recorded it (identity-record.ts). Anything else, written into the database directly before the upgrade, stays
 // unsealed and signs nobody in until an admin resets it (a new password by invitation, MFA reset, a new token).
 import { recordedCredentials } from '../domain/audit/credential-record.js';
+import { IDENTITY_RECORD_ACTIONS, recordedScimTokens } from '../domain/audit/identity-record.js';
 import { PERSON_SECRET_ACTIONS, signInSecretsRecorded } from '../domain/audit/person-secrets-record.js';
 import type { Repos } from '../domain/repositories.js';
 import { auditEvent } from './audit-events.js';
@@ -25,6 +26,8 @@ export interface SealingCounts {
   passwordsLeft: number;
   mfaLeft: number;
   credentialsLeft: number;
+  scimTokensSealed: number;
+  scimTokensLeft: number;
 }
 
 /** Seals, in the caller's transaction (the migration's), what verify vouches for, and records one event with the counts (none when there was nothing). */
@@ -36,6 +39,9 @@ export async function sealSignInSecretsFound(repos: Repos, now: Date): Promise<S
     if (recorded.password || recorded.mfa) await repos.users.sealAsFound(person.id, recorded);
   }
   for (const credential of credentials) await repos.users.sealCredentialAsFound(credential.id);
+  const scimTokens = await repos.scim.usableTokens();
+  const recordedTokens = recordedScimTokens(scimTokens, await repos.audit.allowedEvents(IDENTITY_RECORD_ACTIONS));
+  for (const token of recordedTokens) await repos.scim.sealTokenAsFound(token.id);
   const counts: SealingCounts = {
     people: people.length,
     passwordsSealed: people.filter(([, r]) => r.password).length,
@@ -44,9 +50,11 @@ export async function sealSignInSecretsFound(repos: Repos, now: Date): Promise<S
     passwordsLeft: people.filter(([, r]) => !r.password).length,
     mfaLeft: people.filter(([, r]) => !r.mfa).length,
     credentialsLeft: usable.length - credentials.length,
+    scimTokensSealed: recordedTokens.length,
+    scimTokensLeft: scimTokens.length - recordedTokens.length,
   };
   // A database created new has nothing to seal, and records nothing: its first sealing event names an upgrade.
-  if (people.length === 0 && usable.length === 0) return counts;
+  if (people.length === 0 && usable.length === 0 && scimTokens.length === 0) return counts;
   const ids = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, String(v)]));
   await repos.audit.insert([auditEvent(systemActor(), SIGN_IN_SEALS_ACTION, { organisationId: null, ids }, { allow: true, reason: 'upgrade', via: null }, now)]);
   return counts;

@@ -31,6 +31,10 @@ export class DerivedSignInSeals implements SignInSeals {
     return this.#mac('credential', [c.id, c.userId, c.kind, c.secretHash]);
   }
 
+  scimToken(t: { id: string; organisationId: string; secretHash: string }): string {
+    return this.#mac('scim token', [t.id, t.organisationId, t.secretHash]);
+  }
+
   matches(expected: string, stored: string | null): boolean {
     if (stored === null) return false;
     const a = Buffer.from(expected);

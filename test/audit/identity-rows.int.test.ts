@@ -42,18 +42,22 @@ describe.each(DIALECTS)('identity rows written in the database on %s', (dialect)
     return check.ok ? '' : check.problem;
   };
 
-  it('a SCIM token row inserted for an organisation works, and verify names it', async () => {
+  it('a SCIM token row inserted for an organisation does not work (its seal), and verify names it', async () => {
     const s = await setting();
     const id = randomUUID();
-    await s.t.vault.store.db.insertInto('scim_tokens').values({ id, organisation_id: s.org.id, name: 'sync', secret_hash: sha256('srscim_chosen-by-the-dba'), created_at: new Date().toISOString(), created_by: null, last_used_at: null, revoked_at: null }).execute();
+    await s.t.vault.store.db.insertInto('scim_tokens').values({ id, organisation_id: s.org.id, name: 'sync', secret_hash: sha256('srscim_chosen-by-the-dba'), created_at: new Date().toISOString(), created_by: null, last_used_at: null, revoked_at: null, seal: null }).execute();
     const used = await s.t.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: 'Bearer srscim_chosen-by-the-dba' } });
-    expect(used.statusCode).toBe(200);
+    const unknown = await s.t.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: 'Bearer srscim_never-issued-to-anyone' } });
+    expect({ status: used.statusCode, body: used.body }).toEqual({ status: 401, body: unknown.body });
+    const refused = await s.t.vault.store.db.selectFrom('audit_events').select(['reason', 'target_ids']).where('action', '=', 'auth.scim-token').where('decision', '=', 'deny').execute();
+    expect(refused.map((r) => [r.reason, (JSON.parse(r.target_ids) as Record<string, string>).scimTokenId])).toEqual([['secrets_not_sealed', id]]);
     expect(await problem(s.t)).toBe(`SCIM token ${id} (organisation ${s.org.id}) matches no recorded creation: it was written into the database directly, not by Strongroom.`);
   });
 
-  it("an existing SCIM token's secret hash swapped is named by verify", async () => {
+  it("an existing SCIM token's secret hash swapped does not work, and is named by verify", async () => {
     const s = await setting();
     await s.t.vault.store.db.updateTable('scim_tokens').set({ secret_hash: sha256('srscim_chosen-by-the-dba') }).where('id', '=', s.token.id).execute();
+    expect((await s.t.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: 'Bearer srscim_chosen-by-the-dba' } })).statusCode).toBe(401);
     expect(await problem(s.t)).toBe(`SCIM token ${s.token.id} (organisation ${s.org.id}) matches no recorded creation: it was written into the database directly, not by Strongroom.`);
   });
 

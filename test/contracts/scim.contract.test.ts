@@ -41,7 +41,7 @@ describe.each(DIALECTS)('SCIM repository on %s', (dialect) => {
     const token = { id: randomUUID(), organisationId: org, name: 'Entra', createdAt: T0, createdBy: null, lastUsedAt: null, revokedAt: null };
     const secretHash = randomBytes(32).toString('hex');
     await repos.scim.insertToken({ ...token, secretHash });
-    expect(await repos.scim.tokenBySecretHash(secretHash)).toEqual(token);
+    expect(await repos.scim.tokenBySecretHash(secretHash)).toEqual({ ...token, sealed: true });
     expect(await repos.scim.tokenBySecretHash(randomBytes(32).toString('hex'))).toBeUndefined();
     expect((await repos.scim.usableTokens()).find((u) => u.id === token.id)).toEqual({ ...token, secretHash });
     await repos.scim.touchToken(token.id, T1);

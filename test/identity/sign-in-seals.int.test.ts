@@ -4,7 +4,8 @@
 // password row inserted for an org admin, or re-pointed at one, deleted after. `audit verify` compares rows
 // as they are, so none of it would be named afterwards. What sign-in trusts is sealed under a key of the
 // master key (domain/identity/sign-in-seals.ts): none of these rows signs anyone in, each refusal answered
-// like a wrong password or unknown token and audited as `secrets_not_sealed`.
+// like a wrong password or unknown token and audited as `secrets_not_sealed` (SCIM token rows likewise:
+// test/audit/identity-rows*).
 import { createHash, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { generateSecret } from 'otplib';
@@ -167,6 +168,7 @@ async function undoSealsMigration(db: Kysely<Schema>): Promise<void> {
   await db.schema.alterTable('users').dropColumn('password_seal').execute();
   await db.schema.alterTable('users').dropColumn('mfa_seal').execute();
   await db.schema.alterTable('credentials').dropColumn('seal').execute();
+  await db.schema.alterTable('scim_tokens').dropColumn('seal').execute();
   await sql`delete from schema_migrations where name = ${SIGN_IN_SEALS_MIGRATION}`.execute(db);
 }
 
@@ -181,6 +183,7 @@ describe.each(DIALECTS)('the upgrade to sign-in seals on %s', (dialect) => {
     const admin = await org.user({ roles: ['org_admin'], teams: ['hr'] });
     const secret = await enrolTotp(r.vault, admin.id);
     const member = await org.user({ teams: ['hr'] });
+    const scim = (await r.vault.scim.tokens.create(systemActor(), org.id, 'Entra ID provisioning')).secret;
     await r.vault.audit.flush();
     const db = r.vault.store.db;
     for (const row of await db.selectFrom('users').select(['id', 'mfa_secret']).where('mfa_secret', 'is not', null).execute()) {
@@ -191,11 +194,11 @@ describe.each(DIALECTS)('the upgrade to sign-in seals on %s', (dialect) => {
     await r.reopen();
     const sealings = async () => (await r.vault.store.db.selectFrom('audit_events').select('target_ids').where('action', '=', 'auth.sign-in-seals').execute())
       .map((e) => JSON.parse(e.target_ids) as Record<string, string>);
-    return { r, org, admin, member, secret, sealings };
+    return { r, org, admin, member, secret, scim, sealings };
   }
 
   it('people still sign in and their tokens work, their authenticator secrets now encrypted, sealed once', async () => {
-    const { r, admin, member, secret, sealings } = await upgraded();
+    const { r, admin, member, secret, scim, sealings } = await upgraded();
     try {
       const signedIn = await r.vault.sessions.signIn(admin.email, TEST_PASSWORD, from(30));
       expect(signedIn.stage).toBe('mfa');
@@ -203,9 +206,10 @@ describe.each(DIALECTS)('the upgrade to sign-in seals on %s', (dialect) => {
       for (const person of [admin, member]) {
         expect((await r.app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${person.token}` } })).statusCode).toBe(200);
       }
+      expect((await r.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: `Bearer ${scim}` } })).statusCode).toBe(200);
       const stored = await r.vault.store.db.selectFrom('users').select('mfa_secret').where('id', '=', admin.id).executeTakeFirstOrThrow();
       expect(stored.mfa_secret).not.toContain(secret);
-      expect(await sealings()).toEqual([expect.objectContaining({ passwordsLeft: '0', mfaLeft: '0', credentialsLeft: '0', credentialsSealed: '2' })]);
+      expect(await sealings()).toEqual([expect.objectContaining({ passwordsLeft: '0', mfaLeft: '0', credentialsLeft: '0', credentialsSealed: '2', scimTokensSealed: '1', scimTokensLeft: '0' })]);
       await r.reopen();
       expect(await sealings()).toHaveLength(1);
       expect((await r.vault.sessions.signIn(member.email, TEST_PASSWORD, from(31))).stage).toBe('active');

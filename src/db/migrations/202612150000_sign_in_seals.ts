@@ -1,5 +1,5 @@
 // Seals over what sign-in trusts (domain/identity/sign-in-seals.ts): a person's password hash, their MFA
-// state, each API token's and app password's row. A migration holds no key, so existing rows are sealed
+// state, each API token's, app password's and SCIM token's row. A migration holds no key, so existing rows are sealed
 // (and their TOTP secrets encrypted) by the open that applies this migration, in its transaction
 // (services/sign-in-seal-upgrade.ts, main.ts); until then a null seal signs nobody in.
 import type { Kysely } from 'kysely';
@@ -10,4 +10,5 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('users').addColumn('password_seal', 'text').execute();
   await db.schema.alterTable('users').addColumn('mfa_seal', 'text').execute();
   await db.schema.alterTable('credentials').addColumn('seal', 'text').execute();
+  await db.schema.alterTable('scim_tokens').addColumn('seal', 'text').execute();
 }

@@ -1,6 +1,7 @@
 // SCIM provisioning rows: tokens, what the directory says about people, groups and their members.
 import type { Kysely } from 'kysely';
 import type { ScimGroup, ScimGroupQuery, ScimPerson, ScimRepository, ScimToken } from '../../domain/identity/scim-repositories.js';
+import type { SignInSeals } from '../../domain/identity/sign-in-seals.js';
 import type { Schema, ScimGroupsTable, ScimPeopleTable, ScimTokensTable } from '../schema.js';
 
 /** A token's columns but its secret's hash, which only `usableTokens` (for `audit verify`) reads back. */
@@ -17,18 +18,26 @@ const toGroup = (r: ScimGroupsTable): ScimGroup => ({
 });
 
 export class ScimRepo implements ScimRepository {
-  constructor(private readonly db: Kysely<Schema>) {}
+  constructor(private readonly db: Kysely<Schema>, private readonly seals: SignInSeals) {}
 
+  /** Sealed in the same statement (domain/identity/sign-in-seals.ts): a row written any other way authenticates nobody. */
   async insertToken(token: ScimToken & { secretHash: string }): Promise<void> {
     await this.db.insertInto('scim_tokens').values({
       id: token.id, organisation_id: token.organisationId, name: token.name, secret_hash: token.secretHash, created_at: token.createdAt,
-      created_by: token.createdBy, last_used_at: token.lastUsedAt, revoked_at: token.revokedAt,
+      created_by: token.createdBy, last_used_at: token.lastUsedAt, revoked_at: token.revokedAt, seal: this.seals.scimToken(token),
     }).execute();
   }
 
-  async tokenBySecretHash(secretHash: string): Promise<ScimToken | undefined> {
-    const row = await this.db.selectFrom('scim_tokens').select(TOKEN_COLUMNS).where('secret_hash', '=', secretHash).executeTakeFirst();
-    return row && toToken(row);
+  async tokenBySecretHash(secretHash: string): Promise<(ScimToken & { sealed: boolean }) | undefined> {
+    const row = await this.db.selectFrom('scim_tokens').select([...TOKEN_COLUMNS, 'seal']).where('secret_hash', '=', secretHash).executeTakeFirst();
+    // Found by this secret hash: sealed over it, not over one read back.
+    return row && { ...toToken(row), sealed: this.seals.matches(this.seals.scimToken({ id: row.id, organisationId: row.organisation_id, secretHash }), row.seal) };
+  }
+
+  async sealTokenAsFound(id: string): Promise<void> {
+    const row = await this.db.selectFrom('scim_tokens').select(['id', 'organisation_id', 'secret_hash']).where('id', '=', id).executeTakeFirst();
+    if (!row) return;
+    await this.db.updateTable('scim_tokens').set({ seal: this.seals.scimToken({ id: row.id, organisationId: row.organisation_id, secretHash: row.secret_hash }) }).where('id', '=', id).execute();
   }
 
   async token(id: string): Promise<ScimToken | undefined> {
@@ -42,7 +51,7 @@ export class ScimRepo implements ScimRepository {
   }
 
   async usableTokens(): Promise<(ScimToken & { secretHash: string })[]> {
-    const rows = await this.db.selectFrom('scim_tokens').selectAll().where('revoked_at', 'is', null).orderBy('id').execute();
+    const rows = await this.db.selectFrom('scim_tokens').select([...TOKEN_COLUMNS, 'secret_hash']).where('revoked_at', 'is', null).orderBy('id').execute();
     return rows.map((row) => ({ ...toToken(row), secretHash: row.secret_hash }));
   }
 

@@ -100,7 +100,7 @@ describe.each(DIALECTS)('the statements reading people and tokens on %s', (diale
     await repos.scim.insertToken({ ...token, secretHash });
 
     const statements = await statementsOf(async () => {
-      expect(await repos.scim.tokenBySecretHash(secretHash)).toEqual(token);
+      expect(await repos.scim.tokenBySecretHash(secretHash)).toEqual({ ...token, sealed: true });
       expect(await repos.scim.token(token.id)).toEqual(token);
       expect(await repos.scim.tokens(organisationId)).toEqual([token]);
     });

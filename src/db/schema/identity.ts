@@ -108,6 +108,8 @@ export interface ScimTokensTable {
   created_by: string | null;
   last_used_at: string | null;
   revoked_at: string | null;
+  /** HMAC over id, organisation_id and secret_hash (domain/identity/sign-in-seals.ts); null: never sealed, authenticates nobody. */
+  seal: string | null;
 }
 
 export interface ScimPeopleTable {

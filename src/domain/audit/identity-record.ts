@@ -32,15 +32,26 @@ export const IDENTITY_RECORD_ACTIONS = ['scim-token.create', 'identity-provider.
 
 const DIRECT = 'it was written into the database directly, not by Strongroom.';
 
+function vouchedBindings(events: readonly Pick<AuditEvent, 'action' | 'decision' | 'targetIds'>[]): Set<string> {
+  const vouched = new Set<string>();
+  for (const e of events) {
+    if (e.decision === 'allow' && e.targetIds.binding && (IDENTITY_RECORD_ACTIONS as readonly string[]).includes(e.action)) vouched.add(`${e.action}|${e.targetIds.binding}`);
+  }
+  return vouched;
+}
+
+/** The SCIM tokens unrecordedIdentityRow's rule vouches for (the same events): what the upgrade to sign-in seals seals. */
+export function recordedScimTokens<T extends StoredScimToken>(tokens: readonly T[], events: readonly Pick<AuditEvent, 'action' | 'decision' | 'targetIds'>[]): T[] {
+  const vouched = vouchedBindings(events);
+  return tokens.filter((t) => vouched.has(`scim-token.create|${scimTokenBinding(t)}`));
+}
+
 /** The first row no allowed event vouches for, said to a person; null when every one matches. */
 export function unrecordedIdentityRow(
   rows: { scimTokens: readonly StoredScimToken[]; providers: readonly StoredProvider[]; links: readonly StoredLink[] },
   events: readonly Pick<AuditEvent, 'action' | 'decision' | 'targetIds'>[],
 ): string | null {
-  const vouched = new Set<string>();
-  for (const e of events) {
-    if (e.decision === 'allow' && e.targetIds.binding && (IDENTITY_RECORD_ACTIONS as readonly string[]).includes(e.action)) vouched.add(`${e.action}|${e.targetIds.binding}`);
-  }
+  const vouched = vouchedBindings(events);
   for (const t of rows.scimTokens) {
     if (!vouched.has(`scim-token.create|${scimTokenBinding(t)}`)) return `SCIM token ${t.id} (organisation ${t.organisationId}) matches no recorded creation: ${DIRECT}`;
   }

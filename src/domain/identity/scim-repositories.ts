@@ -43,7 +43,10 @@ export interface ScimGroupQuery {
 
 export interface ScimRepository {
   insertToken(token: ScimToken & { secretHash: string }): Promise<void>;
-  tokenBySecretHash(secretHash: string): Promise<ScimToken | undefined>;
+  /** `sealed`: whether the row (id, organisation, secret hash) is what Strongroom wrote (sign-in-seals.ts). */
+  tokenBySecretHash(secretHash: string): Promise<(ScimToken & { sealed: boolean }) | undefined>;
+  /** Seals a token's row as it is: only for the upgrade to sign-in seals (services/sign-in-seal-upgrade.ts). */
+  sealTokenAsFound(id: string): Promise<void>;
   token(id: string): Promise<ScimToken | undefined>;
   tokens(organisationId: string): Promise<ScimToken[]>;
   /** Every organisation's tokens not revoked, with their secret hashes: for `audit verify`. */

@@ -10,6 +10,8 @@ export interface SignInSeals {
   mfa(userId: string, mfaEnabled: boolean, storedSecret: string | null, recoveryCodes: string | null): string;
   /** Over an API token's or app password's id, person, kind and secret hash: everything authentication trusts of its row but revocation. */
   credential(c: { id: string; userId: string; kind: string; secretHash: string }): string;
+  /** Over a SCIM token's id, organisation and secret hash: everything authentication trusts of its row but revocation. */
+  scimToken(t: { id: string; organisationId: string; secretHash: string }): string;
   /** Whether `stored` (null: none) is the seal `expected` computes; in constant time. */
   matches(expected: string, stored: string | null): boolean;
   /** A TOTP secret as stored: encrypted, bound to its person. */
