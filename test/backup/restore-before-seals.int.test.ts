@@ -1,0 +1,89 @@
+// A backup made before sign-in seals (migration 202612150000_sign_in_seals), restored by this version: the
+// restore loads its rows at their own schema and the open that follows migrates on, sealing them in the
+// seals' migration (compose/sign-in-seals.ts). Migrating on without it left every seal null: nobody could
+// sign in and no token worked. On SQLite and PostgreSQL.
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { sql } from 'kysely';
+import { afterAll, describe, expect, it } from 'vitest';
+import { takeBackup } from '../../src/backup.js';
+import { restoreBackup } from '../../src/backup-restore.js';
+import { loadConfig } from '../../src/config/config.js';
+import { SIGN_IN_SEALS_MIGRATION } from '../../src/db/migrations/202612150000_sign_in_seals.js';
+import { useClamd } from '../support/fixture.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { closeKeepingData, openVaultAt } from '../support/vault-dir.js';
+import { DIALECTS, TEST_PASSWORD, createOrganisation } from '../support/vault.js';
+import { enrolTotp, totp } from '../ui/support.js';
+
+const clamd = useClamd();
+const silent = pino({ level: 'silent' });
+const from = { channel: 'web', clientAddress: '198.51.100.60', requestId: 'restore-before-seals' } as const;
+
+describe.each(DIALECTS)('a backup from before sign-in seals, restored, on %s', (dialect) => {
+  const databases: TestDatabase[] = [];
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const db of databases) await db.drop();
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('signs its people in and its tokens work, sealed once, their authenticator secrets encrypted', { timeout: 120_000 }, async () => {
+    const work = await mkdtemp(path.join(tmpdir(), 'sr-seals-restore-'));
+    dirs.push(work, `${work}/data-offsite`);
+    const dataDir = path.join(work, 'data');
+    await mkdir(dataDir);
+    const database = async () => {
+      if (dialect !== 'postgres') return null;
+      const db = await createTestDatabase('srseal');
+      databases.push(db);
+      return db;
+    };
+    const live = await database();
+    const env = { ...(live ? { STRONGROOM_DATABASE_URL: live.url } : {}), STRONGROOM_OFFSITE: `${dataDir}-offsite` };
+    let v = await openVaultAt(dataDir, clamd.socketPath, env);
+    const org = await createOrganisation(v.vault);
+    const admin = await org.user({ roles: ['org_admin'], teams: ['hr'] });
+    const secret = await enrolTotp(v.vault, admin.id);
+    // The database as the release before seals left it: no seals' columns, the migration not applied, secrets in clear.
+    const db = v.vault.store.db;
+    const stored = await db.selectFrom('users').select('mfa_secret').where('id', '=', admin.id).executeTakeFirstOrThrow();
+    await db.updateTable('users').set({ mfa_secret: v.vault.store.repos.users.openTotpSecret(admin.id, stored.mfa_secret!) }).where('id', '=', admin.id).execute();
+    for (const [table, column] of [['users', 'password_seal'], ['users', 'mfa_seal'], ['credentials', 'seal'], ['scim_tokens', 'seal']] as const) {
+      await db.schema.alterTable(table).dropColumn(column).execute();
+    }
+    await sql`delete from schema_migrations where name = ${SIGN_IN_SEALS_MIGRATION}`.execute(db);
+    const backup = path.join(work, 'backup');
+    const manifest = await takeBackup(v.vault, backup);
+    expect(manifest.migrations).not.toContain(SIGN_IN_SEALS_MIGRATION);
+    const masterKey = path.join(work, 'master.key');
+    await copyFile(path.join(dataDir, 'keys', 'master.key'), masterKey);
+    await closeKeepingData(v);
+
+    await rm(dataDir, { recursive: true, force: true });
+    await mkdir(path.join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
+    await copyFile(masterKey, path.join(dataDir, 'keys', 'master.key'));
+    const restored = await database();
+    const restoredEnv = { ...(restored ? { STRONGROOM_DATABASE_URL: restored.url } : {}), STRONGROOM_OFFSITE: `${dataDir}-offsite` };
+    const config = loadConfig({ env: { STRONGROOM_DATA: dataDir, STRONGROOM_CLAMD: clamd.socketPath, STRONGROOM_LOG_LEVEL: 'silent', ...restoredEnv } });
+    // No document was stored: the blobs come from an empty folder.
+    const replica = path.join(work, 'replica');
+    await mkdir(replica);
+    await restoreBackup(config, { from: backup, blobsFrom: replica, logger: silent });
+    v = await openVaultAt(dataDir, clamd.socketPath, restoredEnv);
+    try {
+      const signedIn = await v.vault.sessions.signIn(admin.email, TEST_PASSWORD, from);
+      expect(signedIn.stage).toBe('mfa');
+      await v.vault.sessions.verifySecondFactor((await v.vault.sessions.resolve(signedIn.sessionId))!, totp(secret), from);
+      expect((await v.app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${admin.token}` } })).statusCode).toBe(200);
+      const row = await v.vault.store.db.selectFrom('users').select('mfa_secret').where('id', '=', admin.id).executeTakeFirstOrThrow();
+      expect(row.mfa_secret).not.toContain(secret);
+      const sealings = await v.vault.store.db.selectFrom('audit_events').select('target_ids').where('action', '=', 'auth.sign-in-seals').execute();
+      expect(sealings).toHaveLength(1);
+    } finally {
+      await closeKeepingData(v);
+    }
+  });
+});
