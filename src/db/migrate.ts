@@ -9,7 +9,7 @@ export const migrationNames = (): string[] => migrations.map((m) => m.name);
 /**
  * `until`: stop after this migration (a restore loads rows at the schema they were backed up at, then migrates on).
  * `applying`: work to do, in its transaction, when the named migration is applied here (what needs a key a
- * migration does not hold: sealing rows that existed before, main.ts), so it is done once, by whichever
+ * migration does not hold: sealing rows that existed before, compose/sign-in-seals.ts), so it is done once, by whichever
  * process applies it, and never half (a crash rolls both back; the next open applies them again).
  */
 export async function migrate(db: Kysely<any>, caps: DialectCaps, options: { until?: string; applying?: Record<string, (trx: Kysely<any>) => Promise<void>> } = {}): Promise<string[]> {

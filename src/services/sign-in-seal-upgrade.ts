@@ -1,6 +1,6 @@
 // Sealing what existed before sign-in seals (migration 202612150000_sign_in_seals; domain/identity/sign-in-seals.ts):
 // a migration holds no key, so the open that applies it seals the existing rows in the migration's own
-// transaction (main.ts), once: every later open finds the migration applied and seals nothing, and a null
+// transaction (compose/sign-in-seals.ts), once: every later open finds the migration applied and seals nothing, and a null
 // seal is never accepted at sign-in, so nulling a seal later is no way back to an unsealed row.
 //
 // Only what `audit verify`'s rules vouch for is sealed: a person's password hash and MFA state each as their

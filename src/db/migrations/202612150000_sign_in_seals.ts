@@ -1,7 +1,7 @@
 // Seals over what sign-in trusts (domain/identity/sign-in-seals.ts): a person's password hash, their MFA
 // state, each API token's, app password's and SCIM token's row. A migration holds no key, so existing rows are sealed
 // (and their TOTP secrets encrypted) by the open that applies this migration, in its transaction
-// (services/sign-in-seal-upgrade.ts, main.ts); until then a null seal signs nobody in.
+// (compose/sign-in-seals.ts, services/sign-in-seal-upgrade.ts); a null seal signs nobody in.
 import type { Kysely } from 'kysely';
 
 export const SIGN_IN_SEALS_MIGRATION = '202612150000_sign_in_seals';
