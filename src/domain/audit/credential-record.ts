@@ -1,6 +1,7 @@
 // Whether every usable API token and app password is one an audited creation made. A database
 // administrator who inserts a credential row (or swaps a row's secret hash for one of their own)
-// can act as anyone, so `audit verify` must name it. Each creation's event records a binding of the
+// would act as anyone but for its seal, which authentication checks (identity/sign-in-seals.ts); `audit
+// verify` names it as well. Each creation's event records a binding of the
 // credential's id, person, kind and secret hash; the database cannot forge that event (events are sealed).
 import { createHash } from 'node:crypto';
 import type { AuditEvent } from './event.js';

@@ -1,7 +1,8 @@
 // Whether every person's password hash and MFA state (enabled flag and TOTP secret) are what an audited
-// change left. Sign-in reads these columns, so a database administrator who writes a hash of a password
-// they know into `users.password_hash`, or an authenticator secret they hold into `users.mfa_secret` (or
-// clears `mfa_enabled`), can sign in as that person, an org admin's too; `audit verify` must name it.
+// change left. Sign-in reads these columns: a database administrator who writes a hash of a password they
+// know into `users.password_hash`, or an authenticator secret they hold into `users.mfa_secret` (or clears
+// `mfa_enabled`), would sign in as that person, an org admin's too, but for the seals sign-in checks
+// (identity/sign-in-seals.ts); `audit verify` names it as well, and names an earlier sealed state put back.
 // Each writer's sealed event records a binding of what it wrote (`passwordBinding`, `mfaBinding`), and
 // verify compares each person's row with their LATEST such binding.
 //
