@@ -42,10 +42,10 @@ export function composeIdentity(o: {
     'STRONGROOM_PASSWORD_HASHING=test-only-weak: this password is hashed cheaply and is easy to guess if the database leaks; the setting is for test suites only',
   ));
   // Invitation links and web sessions are stored keyed (services/keyed-digest.ts), so neither can be minted in the database.
-  const invitations = new InvitationsService({ store, clock, passwords, invitationKey: invitationLinkKey(master) });
   // A seal that does not match (storage/sign-in-seals.ts, which the Store writes and reads them with) means the
   // database was written directly: refused like bad credentials, audited, and logged here for the operator.
   const alarm: SealAlarm = ({ message, ids }) => logger.error(ids, message);
+  const invitations = new InvitationsService({ store, clock, passwords, invitationKey: invitationLinkKey(master), alarm });
   const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan, mail, passwords, alarm });
   // An authenticator being set up is derived from the session (web-sessions.service.ts), under a key of its own.
   const sessions = new WebSessionsService({ store, clock, identity, passwords, enrolmentKey: master.derive('mfa enrolment v1'), sessionKey: master.derive('web sessions v1'), issuer: 'Strongroom', alarm });

@@ -4,12 +4,14 @@
 import { DomainError } from '../domain/errors.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock, PasswordHasher } from '../domain/ports.js';
+import type { UsersRepository } from '../domain/identity/account-repositories.js';
 import type { Store } from '../domain/repositories.js';
-import type { User } from '../domain/types.js';
+import type { Actor, User } from '../domain/types.js';
 import { auditEvent } from './audit-events.js';
 import { passwordIds } from './person-state.js';
-import { actorFor, type RequestInfo } from './identity.service.js';
+import { actorFor, systemActor, type RequestInfo } from './identity.service.js';
 import { personBoundTokenIsFor, storedPersonBoundToken } from './person-bound-token.js';
+import { unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
 
 /** One answer for a link never issued, used, replaced or expired: the link tells nobody which. */
 export const invitationNotValid = (): DomainError =>
@@ -20,11 +22,33 @@ export async function signsInThroughProvider(store: Store, user: Pick<User, 'org
   return (await store.repos.federation.providers(user.organisationId)).some((p) => p.enabled);
 }
 
+/**
+ * Whether the person has no password yet as Strongroom wrote that ('none': a null hash whose seal matches),
+ * has one ('set'), or has a null hash Strongroom did not write ('unsealed'). A null written into the database
+ * over someone's password is no "no password yet": a link mailed for it (a send-email job is a row too) would
+ * let whoever reads the mail set their password, sealed and audited as Strongroom's own write. Every decision
+ * on "has a password" for an invitation asks this; 'unsealed' is refused like a link that does not work, with
+ * the seal alarm and an audited `secrets_not_sealed` refusal (`refuseUnsealed`).
+ */
+export async function passwordStanding(users: UsersRepository, userId: string): Promise<'none' | 'set' | 'unsealed'> {
+  const state = await users.signInState(userId);
+  if (!state || state.password_hash !== null) return 'set';
+  return state.passwordSealed ? 'none' : 'unsealed';
+}
+
+/** An invitation refused because the person's null password is not sealed: audited as `action` refused, the alarm raised. */
+export async function refuseUnsealed(store: Store, clock: Clock, alarm: SealAlarm | undefined, actor: Actor, action: string, user: User): Promise<void> {
+  alarm?.(unsealedSecrets(user.id));
+  await store.repos.audit.insert([auditEvent(actor, action, { organisationId: user.organisationId, ids: { userId: user.id } }, { allow: false, reason: 'secrets_not_sealed', via: null }, clock.now())]);
+}
+
 export class InvitationsService {
   constructor(private readonly o: {
     store: Store; clock: Clock; passwords: PasswordHasher;
     /** The key links are made and stored under (person-bound-token.ts), the mail service's: a row written by hand is no link anyone can follow. */
     invitationKey: Buffer;
+    /** Told of a person whose null password is not sealed (compose/identity.ts logs it). */
+    alarm?: SealAlarm;
   }) {}
 
   /** The person a live link is for (to greet them on the page); NOT_FOUND otherwise. */
@@ -42,8 +66,9 @@ export class InvitationsService {
     await this.o.store.transaction(async (repos) => {
       // The one statement that decides: of two requests with the same link, one sets the password.
       if (!(await repos.mail.useInvitation(storedPersonBoundToken(this.o.invitationKey, token), now.toISOString()))) throw invitationNotValid();
-      // A link sets a first password, never replaces one (a password set meanwhile, by another link or an admin, wins).
-      if ((await repos.users.signInState(user.id))?.password_hash) throw invitationNotValid();
+      // A link sets a first password, never replaces one (a password set meanwhile, by another link or an admin,
+      // wins), and never over a null not sealed (`live` refused that already, audited; read again here as it decides).
+      if ((await passwordStanding(repos.users, user.id)) !== 'none') throw invitationNotValid();
       await repos.users.update(user.id, { passwordHash });
       await repos.audit.insert([auditEvent(actorFor(user, request), 'user.invitation-accept', { organisationId: user.organisationId, ids: { userId: user.id, ...passwordIds(user.id, passwordHash) } }, { allow: true, reason: 'invitation', via: null }, now)]);
     });
@@ -55,7 +80,9 @@ export class InvitationsService {
     if (!row || row.usedAt !== null || row.expiresAt <= this.o.clock.now().toISOString()) throw invitationNotValid();
     const user = await this.o.store.repos.users.byId(row.userId);
     if (!user || user.disabled || !personBoundTokenIsFor(this.o.invitationKey, token, user.id)) throw invitationNotValid();
-    if ((await this.o.store.repos.users.signInState(user.id))?.password_hash) throw invitationNotValid();
+    const standing = await passwordStanding(this.o.store.repos.users, user.id);
+    if (standing === 'unsealed') await refuseUnsealed(this.o.store, this.o.clock, this.o.alarm, systemActor('web'), 'user.invitation-accept', user);
+    if (standing !== 'none') throw invitationNotValid();
     // Nor for someone whose organisation signs in through its identity provider (mail.service.ts makes them none).
     if (await signsInThroughProvider(this.o.store, user)) throw invitationNotValid();
     return { user };

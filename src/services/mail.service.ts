@@ -11,12 +11,12 @@ import { renderMail } from '../domain/mail/render.js';
 import type { Clock, Mailer } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import type { Actor, User } from '../domain/types.js';
-import { actorFor, unauthenticated } from './identity.service.js';
+import { actorFor, systemActor, unauthenticated } from './identity.service.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { arrangementResource } from './arrangements.service.js';
 import { auditEvent } from './audit-events.js';
 import { newPersonBoundToken, storedPersonBoundToken } from './person-bound-token.js';
-import { signsInThroughProvider } from './invitations.service.js';
+import { passwordStanding, refuseUnsealed, signsInThroughProvider } from './invitations.service.js';
 
 export type DeliveryOutcome = 'sent' | 'no-recipient' | 'opted-out' | 'not-needed';
 
@@ -62,7 +62,12 @@ export class MailService {
       if (!this.o.mailer.delivers) return this.skipped('not-needed', payload);
       // Made now, not when queued: the token is in the mail and nowhere else (its hash is stored). A retry
       // makes a new one and the earlier link stops working, so only the newest mail's link works.
-      if ((await this.o.store.repos.users.signInState(user.id))?.password_hash) return this.skipped('not-needed', payload);
+      // Nor to someone with a password, nor over a null password not sealed (invitations.service.ts `passwordStanding`).
+      const standing = await passwordStanding(this.o.store.repos.users, user.id);
+      if (standing === 'unsealed') {
+        await refuseUnsealed(this.o.store, this.o.clock, ({ message, ids }) => this.o.logger.error(ids, message), systemActor('job'), 'mail.invitation', user);
+      }
+      if (standing !== 'none') return this.skipped('not-needed', payload);
       // Nor to someone whose organisation signs in through its identity provider (who never has a Strongroom
       // password: IdentityService.addUser), read now: a job is a row anyone who can write the database can
       // write, and one queued for a provider-only org admin, mailed while their address was rewritten, set

@@ -256,6 +256,45 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     expect((await t.vault.store.repos.users.signInState(admin.id))?.password_hash).toBeNull();
   });
 
+  it('a password written off in the database is no "no password yet": no invitation is mailed for it, and no link takes it', async () => {
+    // A database administrator (any row, not the master key) writes an org admin's password hash null and
+    // their address to their own mailbox, queues an invitation job and follows the link: Strongroom would
+    // seal and audit the password they chose. A null Strongroom did not write (its seal) is refused.
+    const org = await createOrganisation(t.vault);
+    const admin = await org.user({ roles: ['org_admin'], teams: [] });
+    const db = t.vault.store.db;
+    const honest = await db.selectFrom('users').select(['email', 'password_hash', 'password_seal']).where('id', '=', admin.id).executeTakeFirstOrThrow();
+    const mallory = `mallory-${Date.now()}@elsewhere.test`;
+    await db.updateTable('users').set({ email: mallory, password_hash: null }).where('id', '=', admin.id).execute();
+    await t.vault.store.transaction(async (repos) => {
+      await t.vault.mail.queue(repos.jobs, new Date(), [admin.id], { kind: 'invitation', organisationName: 'x', invitedBy: null, signInWith: null });
+    });
+    await t.vault.worker.runDue();
+    expect(smtp.to(mallory)).toEqual([]);
+    const refusedAs = async (action: string) => (await db.selectFrom('audit_events').select(['reason', 'target_ids']).where('action', '=', action).where('decision', '=', 'deny').execute())
+      .filter((e) => (JSON.parse(e.target_ids) as Record<string, string>).userId === admin.id).map((e) => e.reason);
+    expect(await refusedAs('mail.invitation')).toEqual(['secrets_not_sealed']);
+    await db.updateTable('users').set(honest).where('id', '=', admin.id).execute();
+
+    // Someone invited (no password yet, sealed so), their null's seal then written over: the link no longer works.
+    const email = `invited-${Date.now()}@${org.slug}.test`;
+    const { user } = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Invited', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    await t.vault.worker.runDue();
+    const token = LINK.exec(String(onlyMailTo(smtp, email).text))![1]!;
+    const sealed = (await db.selectFrom('users').select('password_seal').where('id', '=', user.id).executeTakeFirstOrThrow()).password_seal;
+    await db.updateTable('users').set({ password_seal: null }).where('id', '=', user.id).execute();
+    const client = new FormClient(base);
+    expect((await client.get(`/invitation/${token}`)).status).toBe(404);
+    await db.updateTable('users').set({ password_seal: sealed }).where('id', '=', user.id).execute();
+    const csrf = FormClient.csrf((await client.get(`/invitation/${token}`)).text);
+    await db.updateTable('users').set({ password_seal: null }).where('id', '=', user.id).execute();
+    expect((await client.post(`/invitation/${token}`, { _csrf: csrf, password: 'taken over pass phrase', confirm: 'taken over pass phrase' })).status).toBe(404);
+    expect((await t.vault.store.repos.users.signInState(user.id))?.password_hash).toBeNull();
+    const refused = (await db.selectFrom('audit_events').select(['reason', 'target_ids']).where('action', '=', 'user.invitation-accept').where('decision', '=', 'deny').execute())
+      .filter((e) => (JSON.parse(e.target_ids) as Record<string, string>).userId === user.id).map((e) => e.reason);
+    expect(refused).toEqual(['secrets_not_sealed', 'secrets_not_sealed']);
+  });
+
   it('an invitation row written or pointed at someone else in the database is no link, and no link replaces a password', async () => {
     // A database administrator (any row, not the master key) would set an org admin's password through
     // the invitation page, with a sealed event that audit verify accepts.
