@@ -204,7 +204,7 @@ export class IdentityService {
    * they had), nor once the credential it came with no longer signs them in: an API token or app
    * password revoked, a web session signed out, ended by an admin or past its lifetime
    * (`credential_revoked`, `session_ended`), or any credential whose person now needs a second factor
-   * they have not set up (`mfa_not_set_up`). Each is refused, audited as `action` on `target`. One read
+   * they have not set up (`mfa_not_set_up`) or whose MFA state is not sealed (`secrets_not_sealed`). Each is refused, audited as `action` on `target`. One read
    * by primary key for the credential, after the person's. Actors that are not a person are returned as
    * they are. `during`: what was in flight, for the refusal's words (an upload unless told).
    */
@@ -231,6 +231,12 @@ export class IdentityService {
           const what = credential.kind === 'api_token' ? 'API token' : 'app password';
           throw await this.refuseNow(actor, action, target, 'credential_revoked', new DomainError('UNAUTHENTICATED', `The ${what} ${words.credential}, ${words.outcome}.`));
         }
+      }
+      // The flag that says a second factor is set up is trusted only under its seal (sign-in-seals.ts), as at
+      // sign-in: MFA written on by hand would otherwise keep a token of someone who never set it up working.
+      if (mfaRequired(user.roles) && !secondFactorDone && !(await this.o.store.repos.users.mfaSealed(user.id))) {
+        this.o.alarm?.(unsealedSecrets(user.id, credential.kind === 'session' ? undefined : credential.id));
+        throw await this.refuseNow(actor, action, target, 'secrets_not_sealed', new DomainError('UNAUTHENTICATED', `Your sign-in was refused ${words.meanwhile}, ${words.outcome}.`));
       }
       // A web session whose person now needs a second factor is sent to set one up; a token stops working.
       if (!credentialsUsable(user) && !secondFactorDone) {

@@ -12,7 +12,7 @@ import { generateSecret } from 'otplib';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
 import { Argon2PasswordHasher } from '../../src/integrations/argon2.password-hasher.js';
-import { systemActor } from '../../src/services/identity.service.js';
+import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { SIGN_IN_SEALS_MIGRATION } from '../../src/db/migrations/202612150000_sign_in_seals.js';
 import type { Schema } from '../../src/db/schema.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
@@ -139,6 +139,23 @@ describe.each(DIALECTS)('sign-in secrets written in the database on %s', (dialec
     expect((await rest(made.secret)).statusCode).toBe(403);
     await db.updateTable('users').set({ mfa_enabled: 1 }).where('id', '=', unset.id).execute();
     expect(answered(await rest(made.secret))).toEqual(unknownRest);
+  });
+
+  it('MFA written on by hand while a token\'s request is under way does not keep it acting for an org admin who has none', async () => {
+    const v = t.vault;
+    const org = await createOrganisation(v);
+    const admin = await addPerson(v, org.slug, { roles: ['org_admin'] });
+    await enrolTotp(v, admin.id);
+    const { secret } = await v.identity.createCredential(systemActor(), admin.id, 'api_token', 'cli');
+    const { user, credential } = await v.identity.authenticateSecret(secret, ['api_token']);
+    const actor = actorFor(user, from(50), credential);
+    const target = { organisationId: org.id, ids: { userId: admin.id } };
+    await expect(v.identity.actorNow(actor, 'document.upload', target)).resolves.toMatchObject({ userId: admin.id });
+    // Their MFA reset by an admin meanwhile (sealed: off), then written back on in the database.
+    await v.people.resetMfa(systemActor(), admin.id);
+    await v.store.db.updateTable('users').set({ mfa_enabled: 1 }).where('id', '=', admin.id).execute();
+    expect((await refusal(v.identity.actorNow(actor, 'document.upload', target))).code).toBe('UNAUTHENTICATED');
+    expect(await refusals(v, 'document.upload', admin.id)).toEqual(['secrets_not_sealed']);
   });
 
   it('every way Strongroom writes them still signs in: set-up, a recovery code, a password change, an admin\'s reset, tokens', async () => {
