@@ -176,6 +176,8 @@ export class IdentityProvidersService {
     const roles = mapped?.roles ?? user?.roles ?? ['member'];
     const mfaEnabled = user ? (await this.repos.users.signInState(user.id))?.mfa_enabled ?? false : false;
     const mfa = providerDidMfa(provider, identity) ? 'provider' : mfaEnabled ? 'totp' : mfaRequired(roles) ? 'totp_setup' : 'none';
+    // The verdict a real sign-in gives (federated-sign-in.service.ts): without the provider's MFA, an MFA state not sealed refuses it.
+    const verdict: FederatedRefusal | null = refusal ?? (user && mfa !== 'provider' && !(await this.repos.users.mfaSealed(user.id)) ? 'secrets_not_sealed' : null);
     return {
       identity,
       match: user && user.organisationId === provider.organisationId
@@ -184,7 +186,7 @@ export class IdentityProvidersService {
       wouldCreate: !user && refusal === null,
       mapped,
       mfa,
-      refusal: refusal ? { reason: refusal, message: FEDERATED_REFUSALS[refusal] } : null,
+      refusal: verdict ? { reason: verdict, message: FEDERATED_REFUSALS[verdict] } : null,
     };
   }
 

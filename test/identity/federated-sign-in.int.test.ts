@@ -105,6 +105,16 @@ describe.each(DIALECTS)('federated sign-in on %s', (dialect) => {
     expect(await t.vault.store.repos.federation.identitiesOf(theirs.id)).toEqual([]);
   });
 
+  it('the admin\'s test gives the verdict sign-in does for an MFA state written in the database: secrets_not_sealed', async () => {
+    const p = await provider(north);
+    const mine = await north.user({});
+    await t.vault.store.db.updateTable('users').set({ mfa_enabled: 1 }).where('id', '=', mine.id).execute();
+    expect(await refusal(t.vault.federatedSignIn.complete(identity(p, { email: mine.email }), REQUEST))).toBe('secrets_not_sealed');
+    const admin = await t.vault.identity.userById((await north.user({ roles: ['org_admin'] })).id);
+    const seen = await t.vault.identityProviders.preview(actorFor(admin!, REQUEST), identity(p, { email: mine.email }));
+    expect(seen.refusal).toEqual({ reason: 'secrets_not_sealed', message: FEDERATED_REFUSALS.secrets_not_sealed });
+  });
+
   it('creates no account unless the organisation allows it, and then with the access the groups map to', async () => {
     const closed = await provider(north);
     expect(await refusal(t.vault.federatedSignIn.complete(identity(closed, { email: `new-${randomUUID().slice(0, 6)}@north.test` }), REQUEST))).toBe('no_account');
