@@ -27,12 +27,12 @@ export class DerivedSignInSeals implements SignInSeals {
     return this.#mac('mfa', [userId, mfaEnabled, storedSecret, recoveryCodes]);
   }
 
-  credential(c: { id: string; userId: string; kind: string; secretHash: string }): string {
-    return this.#mac('credential', [c.id, c.userId, c.kind, c.secretHash]);
+  credential(c: { id: string; userId: string; kind: string; secretHash: string; revoked: boolean }): string {
+    return this.#mac('credential', [c.id, c.userId, c.kind, c.secretHash, c.revoked]);
   }
 
-  scimToken(t: { id: string; organisationId: string; secretHash: string }): string {
-    return this.#mac('scim token', [t.id, t.organisationId, t.secretHash]);
+  scimToken(t: { id: string; organisationId: string; secretHash: string; revoked: boolean }): string {
+    return this.#mac('scim token', [t.id, t.organisationId, t.secretHash, t.revoked]);
   }
 
   matches(expected: string, stored: string | null): boolean {

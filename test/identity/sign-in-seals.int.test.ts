@@ -158,6 +158,34 @@ describe.each(DIALECTS)('sign-in secrets written in the database on %s', (dialec
     expect(await refusals(v, 'document.upload', admin.id)).toEqual(['secrets_not_sealed']);
   });
 
+  it('a revoked token, app password or SCIM token written back to unrevoked is answered like an unknown one', async () => {
+    const v = t.vault;
+    const org = await createOrganisation(v);
+    const member = await org.user({ teams: ['hr'] });
+    const db = v.store.db;
+    const rest = (secret: string) => t.app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${secret}` } });
+    const dav = (secret: string) => t.app.inject({ method: 'PROPFIND' as 'GET', url: `/dav/${org.slug}/`, headers: { authorization: `Basic ${Buffer.from(`${member.email}:${secret}`).toString('base64')}`, depth: '0' } });
+    const scim = (secret: string) => t.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: `Bearer ${secret}` } });
+    const answered = (r: Awaited<ReturnType<typeof rest>>) => ({ status: r.statusCode, authenticate: r.headers['www-authenticate'] });
+    const token = await v.identity.createCredential(systemActor(), member.id, 'api_token', 'cli');
+    const appPassword = await v.identity.createCredential(systemActor(), member.id, 'app_password', 'laptop');
+    const directory = await v.scim.tokens.create(systemActor(), org.id, 'Entra ID provisioning');
+    expect((await rest(token.secret)).statusCode).toBe(200);
+    expect((await dav(appPassword.secret)).statusCode).toBe(207);
+    expect((await scim(directory.secret)).statusCode).toBe(200);
+    const unknown = { rest: answered(await rest('srt_never-issued-to-anyone')), dav: answered(await dav('srp_never-issued-to-anyone')), scim: answered(await scim('scim_never-issued-to-anyone')) };
+    const now = new Date().toISOString();
+    await v.store.repos.users.revokeCredential(token.id, now);
+    await v.store.repos.users.revokeCredential(appPassword.id, now);
+    expect(await v.store.repos.scim.revokeToken(directory.token.id, now)).toBe(true);
+    expect((await rest(token.secret)).statusCode).toBe(401);
+    await db.updateTable('credentials').set({ revoked_at: null }).where('user_id', '=', member.id).execute();
+    await db.updateTable('scim_tokens').set({ revoked_at: null }).where('organisation_id', '=', org.id).execute();
+    expect(answered(await rest(token.secret))).toEqual(unknown.rest);
+    expect(answered(await dav(appPassword.secret))).toEqual(unknown.dav);
+    expect(answered(await scim(directory.secret))).toEqual(unknown.scim);
+  });
+
   it('every way Strongroom writes them still signs in: set-up, a recovery code, a password change, an admin\'s reset, tokens', async () => {
     const v = t.vault;
     const org = await createOrganisation(v);

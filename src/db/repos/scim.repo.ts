@@ -24,20 +24,20 @@ export class ScimRepo implements ScimRepository {
   async insertToken(token: ScimToken & { secretHash: string }): Promise<void> {
     await this.db.insertInto('scim_tokens').values({
       id: token.id, organisation_id: token.organisationId, name: token.name, secret_hash: token.secretHash, created_at: token.createdAt,
-      created_by: token.createdBy, last_used_at: token.lastUsedAt, revoked_at: token.revokedAt, seal: this.seals.scimToken(token),
+      created_by: token.createdBy, last_used_at: token.lastUsedAt, revoked_at: token.revokedAt, seal: this.seals.scimToken({ ...token, revoked: token.revokedAt !== null }),
     }).execute();
   }
 
   async tokenBySecretHash(secretHash: string): Promise<(ScimToken & { sealed: boolean }) | undefined> {
     const row = await this.db.selectFrom('scim_tokens').select([...TOKEN_COLUMNS, 'seal']).where('secret_hash', '=', secretHash).executeTakeFirst();
     // Found by this secret hash: sealed over it, not over one read back.
-    return row && { ...toToken(row), sealed: this.seals.matches(this.seals.scimToken({ id: row.id, organisationId: row.organisation_id, secretHash }), row.seal) };
+    return row && { ...toToken(row), sealed: this.seals.matches(this.seals.scimToken({ id: row.id, organisationId: row.organisation_id, secretHash, revoked: row.revoked_at !== null }), row.seal) };
   }
 
   async sealTokenAsFound(id: string): Promise<void> {
-    const row = await this.db.selectFrom('scim_tokens').select(['id', 'organisation_id', 'secret_hash']).where('id', '=', id).executeTakeFirst();
+    const row = await this.db.selectFrom('scim_tokens').select(['id', 'organisation_id', 'secret_hash', 'revoked_at']).where('id', '=', id).executeTakeFirst();
     if (!row) return;
-    await this.db.updateTable('scim_tokens').set({ seal: this.seals.scimToken({ id: row.id, organisationId: row.organisation_id, secretHash: row.secret_hash }) }).where('id', '=', id).execute();
+    await this.db.updateTable('scim_tokens').set({ seal: this.seals.scimToken({ id: row.id, organisationId: row.organisation_id, secretHash: row.secret_hash, revoked: row.revoked_at !== null }) }).where('id', '=', id).execute();
   }
 
   async token(id: string): Promise<ScimToken | undefined> {
@@ -55,8 +55,12 @@ export class ScimRepo implements ScimRepository {
     return rows.map((row) => ({ ...toToken(row), secretHash: row.secret_hash }));
   }
 
+  /** Revoked and sealed as revoked in one statement (as credentials are: users.repo.ts `revokeCredential`). */
   async revokeToken(id: string, at: string): Promise<boolean> {
-    const result = await this.db.updateTable('scim_tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    const row = await this.db.selectFrom('scim_tokens').select(['id', 'organisation_id', 'secret_hash']).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    if (!row) return false;
+    const result = await this.db.updateTable('scim_tokens').set({ revoked_at: at, seal: this.seals.scimToken({ id: row.id, organisationId: row.organisation_id, secretHash: row.secret_hash, revoked: true }) })
+      .where('id', '=', id).where('revoked_at', 'is', null).where('organisation_id', '=', row.organisation_id).where('secret_hash', '=', row.secret_hash).executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
 

@@ -184,7 +184,7 @@ export class UsersRepo implements UsersRepository {
       .insertInto('credentials')
       .values({
         id: row.id, user_id: row.userId, kind: row.kind, name: row.name, secret_hash: row.secretHash,
-        created_at: row.createdAt, last_used_at: null, revoked_at: null, seal: this.seals.credential(row),
+        created_at: row.createdAt, last_used_at: null, revoked_at: null, seal: this.seals.credential({ ...row, revoked: false }),
       })
       .execute();
   }
@@ -193,7 +193,7 @@ export class UsersRepo implements UsersRepository {
     const [row] = (await credentialAndHolder.run(this.db, { secretHash })).rows;
     // The row was found by this secret hash: sealed over it, not over one read back.
     return row && {
-      sealed: this.seals.matches(this.seals.credential({ id: row.credential_id, userId: row.id, kind: row.credential_kind, secretHash }), row.credential_seal),
+      sealed: this.seals.matches(this.seals.credential({ id: row.credential_id, userId: row.id, kind: row.credential_kind, secretHash, revoked: row.credential_revoked_at !== null }), row.credential_seal),
       credential: {
         id: row.credential_id, userId: row.id, kind: row.credential_kind, name: row.credential_name,
         createdAt: row.credential_created_at, lastUsedAt: row.credential_last_used_at, revokedAt: row.credential_revoked_at,
@@ -268,9 +268,9 @@ export class UsersRepo implements UsersRepository {
   }
 
   async sealCredentialAsFound(id: string): Promise<void> {
-    const row = await this.db.selectFrom('credentials').select(['id', 'user_id', 'kind', 'secret_hash']).where('id', '=', id).executeTakeFirst();
+    const row = await this.db.selectFrom('credentials').select(['id', 'user_id', 'kind', 'secret_hash', 'revoked_at']).where('id', '=', id).executeTakeFirst();
     if (!row) return;
-    await this.db.updateTable('credentials').set({ seal: this.seals.credential({ id: row.id, userId: row.user_id, kind: row.kind, secretHash: row.secret_hash }) }).where('id', '=', id).execute();
+    await this.db.updateTable('credentials').set({ seal: this.seals.credential({ id: row.id, userId: row.user_id, kind: row.kind, secretHash: row.secret_hash, revoked: row.revoked_at !== null }) }).where('id', '=', id).execute();
   }
 
   async lock(id: string): Promise<void> {
@@ -278,7 +278,14 @@ export class UsersRepo implements UsersRepository {
     await this.db.updateTable('users').set((eb) => ({ name: eb.ref('name') })).where('id', '=', id).execute();
   }
 
+  /**
+   * Revoked and sealed as revoked in one statement, so writing `revoked_at` back to null breaks the seal. The
+   * seal is over the row as read, and the statement changes it only while it is still that row.
+   */
   async revokeCredential(id: string, at: string): Promise<void> {
-    await this.db.updateTable('credentials').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    const row = await this.db.selectFrom('credentials').select(['id', 'user_id', 'kind', 'secret_hash']).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    if (!row) return;
+    await this.db.updateTable('credentials').set({ revoked_at: at, seal: this.seals.credential({ id: row.id, userId: row.user_id, kind: row.kind, secretHash: row.secret_hash, revoked: true }) })
+      .where('id', '=', id).where('revoked_at', 'is', null).where('user_id', '=', row.user_id).where('kind', '=', row.kind).where('secret_hash', '=', row.secret_hash).execute();
   }
 }

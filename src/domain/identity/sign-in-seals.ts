@@ -8,10 +8,13 @@ export interface SignInSeals {
   password(userId: string, passwordHash: string | null): string;
   /** Over the person and their whole MFA state, as stored: on or off, the sealed TOTP secret, the recovery-code hashes. */
   mfa(userId: string, mfaEnabled: boolean, storedSecret: string | null, recoveryCodes: string | null): string;
-  /** Over an API token's or app password's id, person, kind and secret hash: everything authentication trusts of its row but revocation. */
-  credential(c: { id: string; userId: string; kind: string; secretHash: string }): string;
-  /** Over a SCIM token's id, organisation and secret hash: everything authentication trusts of its row but revocation. */
-  scimToken(t: { id: string; organisationId: string; secretHash: string }): string;
+  /**
+   * Over an API token's or app password's id, person, kind, secret hash and whether it is revoked: everything
+   * authentication trusts of its row (a revoked row written back to unrevoked no longer matches its seal).
+   */
+  credential(c: { id: string; userId: string; kind: string; secretHash: string; revoked: boolean }): string;
+  /** Over a SCIM token's id, organisation, secret hash and whether it is revoked: everything authentication trusts of its row. */
+  scimToken(t: { id: string; organisationId: string; secretHash: string; revoked: boolean }): string;
   /** Whether `stored` (null: none) is the seal `expected` computes; in constant time. */
   matches(expected: string, stored: string | null): boolean;
   /** A TOTP secret as stored: encrypted, bound to its person. */
