@@ -52,7 +52,7 @@ export function composeIdentity(o: {
   const federatedSignIn = new FederatedSignInService({ store, clock, access, webSessions: sessions, alarm });
   // Client secrets sealed at rest, and the browser's sign-in cookies, each under a key of its own.
   const providerSecrets = new DerivedSecretSealer(master, 'identity provider secrets v1');
-  const identityProviders = new IdentityProvidersService({ store, clock, access, sealer: providerSecrets, serviceAreas });
+  const identityProviders = new IdentityProvidersService({ store, clock, access, sealer: providerSecrets, serviceAreas, alarm });
   const samlSignIn = new SamlSignInService({ store, clock, access, federatedSignIn, protocol: new NodeSamlProtocol(), publicUrl: config.publicUrl, previews: identityProviders });
   const oidcSignIn = new OidcSignInService({
     store, clock, client: new OpenIdClient(), federatedSignIn, providers: identityProviders,

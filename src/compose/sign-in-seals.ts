@@ -19,9 +19,9 @@ export async function migrateSealing(handle: DatabaseHandle, store: Store, clock
     applying: {
       [SIGN_IN_SEALS_MIGRATION]: async (trx) => {
         const counts = await sealSignInSecretsFound(store.reposWithin(trx), clock.now());
-        logger.info(counts, 'sealed the password hashes, two-factor states and credentials that existed before sign-in seals, and encrypted the authenticator secrets');
-        if (counts.passwordsLeft + counts.mfaLeft + counts.credentialsLeft + counts.scimTokensLeft > 0) {
-          logger.error(counts, 'left unsealed the password hashes, two-factor states or credentials not as their recorded change left them (written into the database directly): those people cannot sign in, nor those credentials work, until an admin resets them; `strongroom audit verify` names them');
+        logger.info(counts, 'sealed the password hashes, two-factor states, credentials, identity providers and their links that existed before sign-in seals, and encrypted the authenticator secrets');
+        if (counts.passwordsLeft + counts.mfaLeft + counts.credentialsLeft + counts.scimTokensLeft + counts.providersLeft + counts.linksLeft > 0) {
+          logger.error(counts, 'left unsealed the password hashes, two-factor states, credentials, identity providers or links not as their recorded change left them (written into the database directly): those people cannot sign in, nor those credentials or providers work, until an admin resets them; `strongroom audit verify` names them');
         }
       },
     },

@@ -87,7 +87,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, a
     replicas: new BlobReplicasRepo(db),
     mail: new MailRepo(db),
     search: caps.dialect === 'sqlite' ? new SqliteSearchIndex(db) : new PostgresSearchIndex(db, searchKeys),
-    federation: new FederationRepo(db),
+    federation: new FederationRepo(db, signInSeals),
     branding: new BrandingRepo(db),
     scim: new ScimRepo(db, signInSeals),
   };
@@ -154,4 +154,4 @@ const missingSearchKeys: SearchKeys = { termKey: noKeys, textKey: noKeys };
 const noSeals = (): never => {
   throw new Error('This Store was opened without sign-in seals, so it cannot write or check people\'s sign-in secrets (pass DerivedSignInSeals to new Store).');
 };
-const missingSignInSeals: SignInSeals = { password: noSeals, mfa: noSeals, credential: noSeals, scimToken: noSeals, matches: noSeals, sealTotpSecret: noSeals, openTotpSecret: noSeals };
+const missingSignInSeals: SignInSeals = { password: noSeals, mfa: noSeals, credential: noSeals, scimToken: noSeals, identityProvider: noSeals, federatedLink: noSeals, matches: noSeals, sealTotpSecret: noSeals, openTotpSecret: noSeals };

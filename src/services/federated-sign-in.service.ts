@@ -14,7 +14,7 @@ import type { Actor, User } from '../domain/types.js';
 import { linkBinding } from '../domain/audit/identity-record.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-import { unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
+import { unsealedFederation, unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
 import { personBeforeIds, personStateIds, signInSecretIds } from './person-state.js';
 import { revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
 import { accountForFirstSignIn } from './own-email-domains.js';
@@ -46,7 +46,7 @@ export const FEDERATED_REFUSALS = {
   email_domain: 'Strongroom creates an account at first sign-in only for an address in your organisation\'s own e-mail domains, and yours is not one of them. Ask your organisation\'s Strongroom administrator to add you.',
   no_mapped_group: 'You are not in any directory group that gives access to Strongroom. Ask your IT team to add you to one.',
   disabled: 'Your Strongroom account is switched off. Ask your organisation\'s Strongroom administrator.',
-  secrets_not_sealed: 'Your Strongroom account\'s two-factor authentication must be reset before you can sign in. Ask your organisation\'s Strongroom administrator.',
+  secrets_not_sealed: 'Your Strongroom account\'s two-factor authentication, or its link to your identity provider, must be reset before you can sign in. Ask your organisation\'s Strongroom administrator.',
 } as const;
 export type FederatedRefusal = keyof typeof FEDERATED_REFUSALS;
 
@@ -59,7 +59,7 @@ export class FederatedSignInRefused extends DomainError {
 export class FederatedSignInService {
   constructor(private readonly o: {
     store: Store; clock: Clock; access: Pick<AccessService, 'mayWithin'>; webSessions: WebSessionsService;
-    /** Told (logged at error level) of an MFA state whose seal does not match: someone wrote the database directly. */
+    /** Told (logged at error level) of an MFA state, provider or link whose seal does not match: someone wrote the database directly. */
     alarm?: SealAlarm;
   }) {}
 
@@ -69,13 +69,21 @@ export class FederatedSignInService {
    */
   async complete(identity: VerifiedExternalIdentity, request: RequestInfo, previousSessionId?: string): Promise<{ sessionId: string; stage: SessionStage; user: User }> {
     const repos = this.o.store.repos;
-    const provider = await repos.federation.provider(identity.providerId);
-    if (!provider) throw new DomainError('NOT_FOUND', 'That identity provider is not set up in Strongroom.');
+    const provider = await repos.federation.signInProvider(identity.providerId);
+    const unknown = () => new DomainError('NOT_FOUND', 'That identity provider is not set up in Strongroom.');
+    if (!provider) throw unknown();
     const how = `${provider.kind}:${provider.id}`;
     const refuse = async (reason: FederatedRefusal, user: User | null): Promise<never> => {
       await this.audit(user ? actorFor(user, request) : anonymous(request, provider), user, provider, false, `${how};${reason}`);
       throw new FederatedSignInRefused(reason);
     };
+    // A provider row written into the database directly (its certificates or keys someone's own, its MFA
+    // values trusting anything) vouches for nobody: answered like an unknown provider, audited and logged.
+    if (!provider.sealed) {
+      this.o.alarm?.(unsealedFederation({ providerId: provider.id }));
+      await this.audit(anonymous(request, provider), null, provider, false, `${how};secrets_not_sealed`);
+      throw unknown();
+    }
     if (!provider.enabled) return refuse('provider_disabled', null);
 
     const mapped = provider.groupsClaim === null ? null : mapGroups(await repos.federation.groupMappings(provider.organisationId), identity.groups);
@@ -86,7 +94,13 @@ export class FederatedSignInService {
       return refuse('no_mapped_group', linkedUser ?? null);
     }
 
-    let user = await this.linkedUser(provider, identity.subject);
+    // A link written into the database directly (a subject pointed at someone, an org admin) signs nobody in.
+    const link = await repos.federation.signInIdentity(provider.id, identity.subject);
+    if (link && !link.sealed) {
+      this.o.alarm?.(unsealedFederation({ providerId: provider.id, subject: identity.subject, userId: link.userId }));
+      return refuse('secrets_not_sealed', null);
+    }
+    let user = link ? await repos.users.byId(link.userId) : undefined;
     if (!user) {
       if (!identity.email || !identity.emailVerified) return refuse('email_unverified', null);
       if (!isEmailAddress(identity.email.trim())) return refuse('email_invalid', null);

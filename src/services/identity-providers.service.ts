@@ -14,6 +14,7 @@ import type { Clock } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import type { Actor, Organisation, User } from '../domain/types.js';
 import type { AccessService } from './access.service.js';
+import { unsealedFederation, type SealAlarm } from './sign-in-seal-alarm.js';
 import { groupMappingsBinding, providerBinding } from '../domain/audit/identity-record.js';
 import { auditEvent } from './audit-events.js';
 import { accountForFirstSignIn } from './own-email-domains.js';
@@ -47,7 +48,11 @@ export interface SignInPreview {
 }
 
 export class IdentityProvidersService {
-  constructor(private readonly o: { store: Store; clock: Clock; access: AccessService; sealer: SecretSealer; serviceAreas: readonly string[] }) {}
+  constructor(private readonly o: {
+    store: Store; clock: Clock; access: AccessService; sealer: SecretSealer; serviceAreas: readonly string[];
+    /** Told (logged at error level) when a test sign-in finds a provider or link whose seal does not match. */
+    alarm?: SealAlarm;
+  }) {}
 
   private get repos() {
     return this.o.store.repos;
@@ -156,13 +161,17 @@ export class IdentityProvidersService {
   async preview(actor: Actor, identity: VerifiedExternalIdentity): Promise<SignInPreview> {
     const { provider } = await this.administered(actor, identity.providerId);
     const mapped = provider.groupsClaim === null ? null : mapGroups(await this.repos.federation.groupMappings(provider.organisationId), identity.groups);
-    const link = await this.repos.federation.identity(provider.id, identity.subject);
-    const linked = link ? await this.repos.users.byId(link.userId) : undefined;
+    // Sealed as FederatedSignInService.complete asks: a row written into the database directly would be refused.
+    const providerSealed = (await this.repos.federation.signInProvider(provider.id))?.sealed === true;
+    const link = await this.repos.federation.signInIdentity(provider.id, identity.subject);
+    if (!providerSealed || (link && !link.sealed)) this.o.alarm?.(unsealedFederation({ providerId: provider.id, ...(providerSealed && link ? { subject: link.subject, userId: link.userId } : {}) }));
+    const linked = link?.sealed ? await this.repos.users.byId(link.userId) : undefined;
     const email = identity.email?.trim().toLowerCase() ?? null;
     const byEmail = !linked && email && identity.emailVerified ? await accountForFirstSignIn(this.repos, provider.organisationId, email) : undefined;
     const user = linked ?? byEmail;
     const domainOwner = !user && email ? await this.repos.federation.emailDomainOwner(emailDomainOf(email)) : undefined;
     const refusal = ((): FederatedRefusal | null => {
+      if (!providerSealed || (link && !link.sealed)) return 'secrets_not_sealed';
       if (!provider.enabled) return 'provider_disabled';
       if (provider.groupsClaim !== null && mapped === null) return 'no_mapped_group';
       if (!user && (!email || !identity.emailVerified)) return 'email_unverified';

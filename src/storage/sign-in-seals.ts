@@ -1,6 +1,8 @@
 // SignInSeals (domain/identity/sign-in-seals.ts): HMAC-SHA256 under a key derived from the master key, and
 // TOTP secrets sealed with AES-256-GCM under a key of their own (secret-sealer.ts), the person's id as context.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { canonicalJson } from '../domain/audit/event.js';
+import type { ExternalIdentity, IdentityProvider } from '../domain/identity/federation.js';
 import type { SignInSeals } from '../domain/identity/sign-in-seals.js';
 import type { MasterKey } from './keys.js';
 import { DerivedSecretSealer } from './secret-sealer.js';
@@ -33,6 +35,18 @@ export class DerivedSignInSeals implements SignInSeals {
 
   scimToken(t: { id: string; organisationId: string; secretHash: string; revoked: boolean }): string {
     return this.#mac('scim token', [t.id, t.organisationId, t.secretHash, t.revoked]);
+  }
+
+  identityProvider(p: IdentityProvider, sealedSecret: Uint8Array | null): string {
+    // Settings as canonical JSON (keys sorted, what JSON would drop dropped): the same whether the object was
+    // built by the admin service or parsed back from the row.
+    const settings = canonicalJson(JSON.parse(JSON.stringify(p.kind === 'oidc' ? p.oidc : p.saml) ?? 'null'));
+    const secret = sealedSecret === null ? null : createHash('sha256').update(sealedSecret).digest('base64url');
+    return this.#mac('identity provider', [p.id, p.organisationId, p.kind, p.name, p.enabled, settings, p.createAccounts, p.groupsClaim, p.mfaAmrValues, p.mfaAcrValues, secret]);
+  }
+
+  federatedLink(l: Pick<ExternalIdentity, 'providerId' | 'subject' | 'userId'>): string {
+    return this.#mac('federated link', [l.providerId, l.subject, l.userId]);
   }
 
   matches(expected: string, stored: string | null): boolean {

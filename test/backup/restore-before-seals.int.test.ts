@@ -51,7 +51,7 @@ describe.each(DIALECTS)('a backup from before sign-in seals, restored, on %s', (
     const db = v.vault.store.db;
     const stored = await db.selectFrom('users').select('mfa_secret').where('id', '=', admin.id).executeTakeFirstOrThrow();
     await db.updateTable('users').set({ mfa_secret: v.vault.store.repos.users.openTotpSecret(admin.id, stored.mfa_secret!) }).where('id', '=', admin.id).execute();
-    for (const [table, column] of [['users', 'password_seal'], ['users', 'mfa_seal'], ['credentials', 'seal'], ['scim_tokens', 'seal']] as const) {
+    for (const [table, column] of [['users', 'password_seal'], ['users', 'mfa_seal'], ['credentials', 'seal'], ['scim_tokens', 'seal'], ['identity_providers', 'seal'], ['external_identities', 'seal']] as const) {
       await db.schema.alterTable(table).dropColumn(column).execute();
     }
     await sql`delete from schema_migrations where name = ${SIGN_IN_SEALS_MIGRATION}`.execute(db);

@@ -214,6 +214,8 @@ async function undoSealsMigration(db: Kysely<Schema>): Promise<void> {
   await db.schema.alterTable('users').dropColumn('mfa_seal').execute();
   await db.schema.alterTable('credentials').dropColumn('seal').execute();
   await db.schema.alterTable('scim_tokens').dropColumn('seal').execute();
+  await db.schema.alterTable('identity_providers').dropColumn('seal').execute();
+  await db.schema.alterTable('external_identities').dropColumn('seal').execute();
   await sql`delete from schema_migrations where name = ${SIGN_IN_SEALS_MIGRATION}`.execute(db);
 }
 
@@ -260,6 +262,35 @@ describe.each(DIALECTS)('the upgrade to sign-in seals on %s', (dialect) => {
       expect((await r.vault.sessions.signIn(member.email, TEST_PASSWORD, from(31))).stage).toBe('active');
       await r.vault.audit.flush();
       expect(await r.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('seals the identity providers and links their recorded changes vouch for, and leaves unsealed one written by hand', async () => {
+    const ids = { vouched: '', handMade: '', subject: randomUUID(), handSubject: randomUUID() };
+    const { r, member, sealings } = await upgraded(async (before, people) => {
+      const { organisation_id: organisationId } = await before.vault.store.db.selectFrom('users').select('organisation_id').where('id', '=', people.admin.id).executeTakeFirstOrThrow();
+      const orgAdmin = { kind: 'user' as const, userId: people.admin.id, organisationId, roles: ['org_admin' as const], teams: [], clearance: 'OFFICIAL-SENSITIVE' as const, channel: 'api' as const, clientAddress: null, requestId: null };
+      const settings = { kind: 'oidc' as const, name: 'Entra ID', issuer: 'https://login.example.test/v2.0', clientId: 'c', clientSecret: 's3cret', scopes: ['openid', 'email'], mfaAmrValues: ['mfa'] };
+      ids.vouched = (await before.vault.identityProviders.add(orgAdmin, organisationId, settings)).id;
+      await before.vault.identityProviders.update(orgAdmin, ids.vouched, { ...settings, clientSecret: '', name: 'Entra ID (council)' });
+      const memberEmail = (await before.vault.store.repos.users.byId(people.member.id))!.email;
+      await before.vault.federatedSignIn.complete({ providerId: ids.vouched, subject: ids.subject, email: memberEmail, emailVerified: true, name: null, groups: [], amr: ['mfa'], acr: null }, from(50));
+      // Written by hand: a provider (no event vouches for it), and a link of a subject to the org admin.
+      ids.handMade = randomUUID();
+      const row = await before.vault.store.db.selectFrom('identity_providers').selectAll().where('id', '=', ids.vouched).executeTakeFirstOrThrow();
+      await before.vault.store.db.insertInto('identity_providers').values({ ...row, id: ids.handMade, sealed_secret: null }).execute();
+      await before.vault.store.db.insertInto('external_identities').values({ provider_id: ids.vouched, subject: ids.handSubject, user_id: people.admin.id, linked_at: new Date().toISOString(), seal: null }).execute();
+    });
+    try {
+      expect(await sealings()).toEqual([expect.objectContaining({ providersSealed: '1', providersLeft: '1', linksSealed: '1', linksLeft: '1' })]);
+      const who = (providerId: string, subject: string) => ({ providerId, subject, email: null, emailVerified: true, name: null, groups: [], amr: ['mfa'], acr: null });
+      expect((await r.vault.federatedSignIn.complete(who(ids.vouched, ids.subject), from(51))).user.id).toBe(member.id);
+      await expect(r.vault.federatedSignIn.complete(who(ids.handMade, ids.subject), from(52))).rejects.toThrow(DomainError);
+      await expect(r.vault.federatedSignIn.complete(who(ids.vouched, ids.handSubject), from(53))).rejects.toThrow(DomainError);
+      const reasons = (await r.vault.store.db.selectFrom('audit_events').select('reason').where('action', '=', 'auth.sign-in').where('decision', '=', 'deny').execute()).map((e) => e.reason);
+      expect(reasons).toEqual(expect.arrayContaining([`oidc:${ids.handMade};secrets_not_sealed`, `oidc:${ids.vouched};secrets_not_sealed`]));
     } finally {
       await r.close();
     }

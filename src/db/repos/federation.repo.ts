@@ -2,6 +2,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { ExternalIdentity, GroupMapping, IdentityProvider, OidcSettings, ProviderKind, SamlSettings } from '../../domain/identity/federation.js';
 import type { FederationRepository } from '../../domain/identity/repositories.js';
+import type { SignInSeals } from '../../domain/identity/sign-in-seals.js';
 import type { Classification, Role } from '../../domain/types.js';
 import type { IdentityProvidersTable, Schema } from '../schema.js';
 
@@ -26,22 +27,42 @@ const providerColumns = (p: IdentityProvider) => ({
   created_at: p.createdAt, updated_at: p.updatedAt,
 });
 
-export class FederationRepo implements FederationRepository {
-  constructor(private readonly db: Kysely<Schema>) {}
+const secretOf = (r: Pick<IdentityProvidersTable, 'sealed_secret'>): Buffer | null => (r.sealed_secret ? Buffer.from(r.sealed_secret) : null);
+const toIdentity = (r: Selectable<Schema['external_identities']>): ExternalIdentity => ({ providerId: r.provider_id, subject: r.subject, userId: r.user_id, linkedAt: r.linked_at });
 
+export class FederationRepo implements FederationRepository {
+  constructor(private readonly db: Kysely<Schema>, private readonly seals: SignInSeals) {}
+
+  /** Sealed in the same statement (domain/identity/sign-in-seals.ts): a row written any other way signs nobody in. */
   async insertProvider(provider: IdentityProvider, sealedSecret: Buffer | null): Promise<void> {
-    await this.db.insertInto('identity_providers').values({ id: provider.id, ...providerColumns(provider), sealed_secret: sealedSecret }).execute();
+    await this.db.insertInto('identity_providers')
+      .values({ id: provider.id, ...providerColumns(provider), sealed_secret: sealedSecret, seal: this.seals.identityProvider(provider, sealedSecret) }).execute();
   }
 
+  /** Sealed in the same statement; a kept secret is sealed as this transaction reads it. */
   async updateProvider(provider: IdentityProvider, sealedSecret?: Buffer | null): Promise<void> {
+    const secret = sealedSecret !== undefined ? sealedSecret : await this.sealedSecret(provider.id);
     await this.db.updateTable('identity_providers')
-      .set({ ...providerColumns(provider), ...(sealedSecret === undefined ? {} : { sealed_secret: sealedSecret }) })
+      .set({ ...providerColumns(provider), ...(sealedSecret === undefined ? {} : { sealed_secret: sealedSecret }), seal: this.seals.identityProvider(provider, secret) })
       .where('id', '=', provider.id).execute();
   }
 
   async provider(id: string): Promise<IdentityProvider | undefined> {
     const row = await this.db.selectFrom('identity_providers').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toProvider(row);
+  }
+
+  async signInProvider(id: string): Promise<(IdentityProvider & { sealed: boolean }) | undefined> {
+    const row = await this.db.selectFrom('identity_providers').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return undefined;
+    const provider = toProvider(row);
+    return { ...provider, sealed: this.seals.matches(this.seals.identityProvider(provider, secretOf(row)), row.seal) };
+  }
+
+  async sealProviderAsFound(id: string): Promise<void> {
+    const row = await this.db.selectFrom('identity_providers').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return;
+    await this.db.updateTable('identity_providers').set({ seal: this.seals.identityProvider(toProvider(row), secretOf(row)) }).where('id', '=', id).execute();
   }
 
   async providers(organisationId: string): Promise<IdentityProvider[]> {
@@ -51,12 +72,12 @@ export class FederationRepo implements FederationRepository {
 
   async everyProvider(): Promise<{ provider: IdentityProvider; sealedSecret: Buffer | null }[]> {
     const rows = await this.db.selectFrom('identity_providers').selectAll().orderBy('id').execute();
-    return rows.map((row) => ({ provider: toProvider(row), sealedSecret: row.sealed_secret ? Buffer.from(row.sealed_secret) : null }));
+    return rows.map((row) => ({ provider: toProvider(row), sealedSecret: secretOf(row) }));
   }
 
   async everyIdentity(): Promise<ExternalIdentity[]> {
     const rows = await this.db.selectFrom('external_identities').selectAll().orderBy('provider_id').orderBy('subject').execute();
-    return rows.map((row) => ({ providerId: row.provider_id, subject: row.subject, userId: row.user_id, linkedAt: row.linked_at }));
+    return rows.map(toIdentity);
   }
 
   async sealedSecret(providerId: string): Promise<Buffer | null> {
@@ -71,17 +92,30 @@ export class FederationRepo implements FederationRepository {
 
   async identity(providerId: string, subject: string): Promise<ExternalIdentity | undefined> {
     const row = await this.db.selectFrom('external_identities').selectAll().where('provider_id', '=', providerId).where('subject', '=', subject).executeTakeFirst();
-    return row && { providerId: row.provider_id, subject: row.subject, userId: row.user_id, linkedAt: row.linked_at };
+    return row && toIdentity(row);
+  }
+
+  async signInIdentity(providerId: string, subject: string): Promise<(ExternalIdentity & { sealed: boolean }) | undefined> {
+    const row = await this.db.selectFrom('external_identities').selectAll().where('provider_id', '=', providerId).where('subject', '=', subject).executeTakeFirst();
+    return row && { ...toIdentity(row), sealed: this.seals.matches(this.seals.federatedLink(toIdentity(row)), row.seal) };
+  }
+
+  async sealIdentityAsFound(providerId: string, subject: string): Promise<void> {
+    const row = await this.db.selectFrom('external_identities').selectAll().where('provider_id', '=', providerId).where('subject', '=', subject).executeTakeFirst();
+    if (!row) return;
+    await this.db.updateTable('external_identities').set({ seal: this.seals.federatedLink(toIdentity(row)) })
+      .where('provider_id', '=', providerId).where('subject', '=', subject).execute();
   }
 
   async identitiesOf(userId: string): Promise<ExternalIdentity[]> {
     const rows = await this.db.selectFrom('external_identities').selectAll().where('user_id', '=', userId).orderBy('linked_at').execute();
-    return rows.map((row) => ({ providerId: row.provider_id, subject: row.subject, userId: row.user_id, linkedAt: row.linked_at }));
+    return rows.map(toIdentity);
   }
 
+  /** Sealed in the same statement: a link written any other way signs nobody in. */
   async link(identity: ExternalIdentity): Promise<boolean> {
     const result = await this.db.insertInto('external_identities')
-      .values({ provider_id: identity.providerId, subject: identity.subject, user_id: identity.userId, linked_at: identity.linkedAt })
+      .values({ provider_id: identity.providerId, subject: identity.subject, user_id: identity.userId, linked_at: identity.linkedAt, seal: this.seals.federatedLink(identity) })
       .onConflict((oc) => oc.columns(['provider_id', 'subject']).doNothing()).executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
   }

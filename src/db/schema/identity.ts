@@ -76,6 +76,8 @@ export interface IdentityProvidersTable {
   mfa_acr_values: string;
   created_at: string;
   updated_at: string;
+  /** HMAC over what federated sign-in trusts of the row, sealed secret included (domain/identity/sign-in-seals.ts); null: never sealed, signs nobody in. */
+  seal: string | null;
 }
 
 export interface ExternalIdentitiesTable {
@@ -83,6 +85,8 @@ export interface ExternalIdentitiesTable {
   subject: string;
   user_id: string;
   linked_at: string;
+  /** HMAC over provider_id, subject and user_id (domain/identity/sign-in-seals.ts); null: never sealed, signs nobody in. */
+  seal: string | null;
 }
 
 export interface GroupMappingsTable {

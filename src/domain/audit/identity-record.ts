@@ -46,6 +46,18 @@ export function recordedScimTokens<T extends StoredScimToken>(tokens: readonly T
   return tokens.filter((t) => vouched.has(`scim-token.create|${scimTokenBinding(t)}`));
 }
 
+/** The identity providers unrecordedIdentityRow's rule vouches for (as added or last updated): what the upgrade to sign-in seals seals. */
+export function recordedProviders<T extends StoredProvider>(providers: readonly T[], events: readonly Pick<AuditEvent, 'action' | 'decision' | 'targetIds'>[]): T[] {
+  const vouched = vouchedBindings(events);
+  return providers.filter((p) => vouched.has(`identity-provider.add|${providerBinding(p)}`) || vouched.has(`identity-provider.update|${providerBinding(p)}`));
+}
+
+/** The links of provider subjects to people unrecordedIdentityRow's rule vouches for: what the upgrade seals. */
+export function recordedLinks<T extends StoredLink>(links: readonly T[], events: readonly Pick<AuditEvent, 'action' | 'decision' | 'targetIds'>[]): T[] {
+  const vouched = vouchedBindings(events);
+  return links.filter((l) => vouched.has(`identity.link|${linkBinding(l)}`));
+}
+
 /** The first row no allowed event vouches for, said to a person; null when every one matches. */
 export function unrecordedIdentityRow(
   rows: { scimTokens: readonly StoredScimToken[]; providers: readonly StoredProvider[]; links: readonly StoredLink[] },

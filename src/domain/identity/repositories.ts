@@ -8,6 +8,10 @@ export interface FederationRepository {
   /** Replaces the provider's settings; `sealedSecret` undefined keeps the stored secret. */
   updateProvider(provider: IdentityProvider, sealedSecret?: Buffer | null): Promise<void>;
   provider(id: string): Promise<IdentityProvider | undefined>;
+  /** The provider, for signing in: `sealed` says whether its row is what Strongroom wrote (sign-in-seals.ts). */
+  signInProvider(id: string): Promise<(IdentityProvider & { sealed: boolean }) | undefined>;
+  /** Seals a provider's row as it is: only for the upgrade to sign-in seals (services/sign-in-seal-upgrade.ts). */
+  sealProviderAsFound(id: string): Promise<void>;
   providers(organisationId: string): Promise<IdentityProvider[]>;
   sealedSecret(providerId: string): Promise<Buffer | null>;
   /** Every organisation's providers with their sealed secrets, and every linked identity: for `audit verify`. */
@@ -17,6 +21,10 @@ export interface FederationRepository {
   removeProvider(id: string): Promise<void>;
 
   identity(providerId: string, subject: string): Promise<ExternalIdentity | undefined>;
+  /** The link, for signing in: `sealed` says whether its row is what Strongroom wrote (sign-in-seals.ts). */
+  signInIdentity(providerId: string, subject: string): Promise<(ExternalIdentity & { sealed: boolean }) | undefined>;
+  /** Seals a link's row as it is: only for the upgrade to sign-in seals. */
+  sealIdentityAsFound(providerId: string, subject: string): Promise<void>;
   identitiesOf(userId: string): Promise<ExternalIdentity[]>;
   /** Links a subject to an account; false if that subject is already linked (to anyone). */
   link(identity: ExternalIdentity): Promise<boolean>;

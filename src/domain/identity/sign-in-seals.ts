@@ -1,8 +1,10 @@
 // Port: seals over what sign-in trusts of a row, so a row a database administrator writes (they can write
 // any row, but hold no key of the master key) signs nobody in. Adapter: storage/sign-in-seals.ts. The
-// users repository writes every seal in the same statement as what it covers, and says whether a row's
-// seal matches when it is read for signing in (docs/threat-model.md, "A database administrator signing in
-// as someone else").
+// repositories write every seal in the same statement as what it covers, and say whether a row's seal
+// matches when it is read for signing in (docs/threat-model.md, "A database administrator signing in as
+// someone else").
+import type { ExternalIdentity, IdentityProvider } from './federation.js';
+
 export interface SignInSeals {
   /** Over the person and their password hash (null: no password). */
   password(userId: string, passwordHash: string | null): string;
@@ -15,6 +17,14 @@ export interface SignInSeals {
   credential(c: { id: string; userId: string; kind: string; secretHash: string; revoked: boolean }): string;
   /** Over a SCIM token's id, organisation, secret hash and whether it is revoked: everything authentication trusts of its row. */
   scimToken(t: { id: string; organisationId: string; secretHash: string; revoked: boolean }): string;
+  /**
+   * Over an identity provider's row: everything federated sign-in trusts of it (id, organisation, kind, name,
+   * switched on or off, its settings: issuer or entity id, certificates, client id; account creation, groups
+   * claim, the AMR and ACR values taken as its MFA) and its sealed client secret. Not its timestamps.
+   */
+  identityProvider(p: IdentityProvider, sealedSecret: Uint8Array | null): string;
+  /** Over a federated link: the provider, the subject it names and the person that subject signs in as. */
+  federatedLink(l: Pick<ExternalIdentity, 'providerId' | 'subject' | 'userId'>): string;
   /** Whether `stored` (null: none) is the seal `expected` computes; in constant time. */
   matches(expected: string, stored: string | null): boolean;
   /** A TOTP secret as stored: encrypted, bound to its person. */
