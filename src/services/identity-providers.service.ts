@@ -5,7 +5,7 @@
 // buttons, and the "test sign-in" preview: what a verified identity would get, with nothing changed.
 import { X509Certificate, randomUUID } from 'node:crypto';
 import type { Decision } from '../domain/access/policy.js';
-import { forbidden, invalid, notFound } from '../domain/errors.js';
+import { conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import { emailDomainOf, isEmailAddress, mapGroups, providerDidMfa, type GroupMapping, type IdentityProvider, type MappedAccess } from '../domain/identity/federation.js';
 import { mfaRequired } from '../domain/identity/mfa.js';
 import type { SecretSealer } from '../domain/identity/ports.js';
@@ -92,6 +92,12 @@ export class IdentityProvidersService {
     const secret = (input.clientSecret ?? '').trim();
     const updated: IdentityProvider = { ...provider, ...checked, updatedAt: this.o.clock.now().toISOString() };
     await this.o.store.transaction(async (repos) => {
+      // Saving re-seals the row: never over one written into the database directly (its organisation, a kept
+      // secret or a setting the form shows as found would then sign people in as sealed).
+      if (!(await repos.federation.signInProvider(provider.id))?.sealed) {
+        this.o.alarm?.(unsealedFederation({ providerId: provider.id }));
+        throw conflict('This provider\'s settings were changed outside Strongroom, so it cannot be saved: remove it and add it again.');
+      }
       await repos.federation.updateProvider(updated, provider.kind === 'oidc' && secret ? this.o.sealer.seal(provider.id, secret) : undefined);
       // The settings as stored (the kept or new sealed secret too), so `audit verify` can tell a row changed directly.
       const binding = providerBinding({ provider: updated, sealedSecret: await repos.federation.sealedSecret(provider.id) });

@@ -15,7 +15,7 @@ export const unsealedSecrets = (userId: string, credentialId?: string): { messag
 /** A federated sign-in refused because the provider's row, or the link of its subject to a person, is not what Strongroom wrote. */
 export const unsealedFederation = (ids: { providerId: string; subject?: string; userId?: string }): { message: string; ids: Record<string, string> } => ({
   message: ids.subject === undefined
-    ? 'a federated sign-in was refused: the identity provider\'s row is not what Strongroom wrote (its seal does not match); it was written into the database directly, or never sealed (an org admin must save the provider again)'
+    ? 'a federated sign-in was refused: the identity provider\'s row is not what Strongroom wrote (its seal does not match); it was written into the database directly, or never sealed (an org admin must remove the provider and add it again)'
     : 'a federated sign-in was refused: the link of the provider\'s subject to a person is not what Strongroom wrote (its seal does not match); it was written into the database directly',
   ids: Object.fromEntries(Object.entries(ids).filter(([, v]) => v !== undefined)) as Record<string, string>,
 });

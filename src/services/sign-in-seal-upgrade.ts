@@ -7,7 +7,7 @@
 // latest recorded write left it (person-secrets-record.ts), a credential as its creation recorded it
 // (credential-record.ts), a SCIM token as its creation recorded it, an identity provider as its addition or an update
 // recorded it, a link of a provider's subject to a person as its linking recorded it (identity-record.ts). Anything else, written into the database directly before the upgrade, stays
-// unsealed and signs nobody in until an admin resets it (a new password by invitation, MFA reset, a new token, the provider saved again by an org admin).
+// unsealed and signs nobody in until an admin resets it (a new password by invitation, MFA reset, a new token, the provider removed and added again by an org admin).
 import { recordedCredentials } from '../domain/audit/credential-record.js';
 import { IDENTITY_RECORD_ACTIONS, recordedLinks, recordedProviders, recordedScimTokens } from '../domain/audit/identity-record.js';
 import { PERSON_SECRET_ACTIONS, signInSecretsRecorded } from '../domain/audit/person-secrets-record.js';

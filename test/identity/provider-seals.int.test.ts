@@ -62,6 +62,12 @@ describe.each(DIALECTS)('identity provider and link rows written by hand on %s',
     await v.store.db.updateTable('identity_providers').set({ settings: JSON.stringify({ ...p.saml, idpEntityId: dbaIdp.entityId, idpCertificates: [dbaIdp.cert] }) }).where('id', '=', p.id).execute();
     expect((await samlSignIn(p.id, dbaIdp, admin.email)).session).toBeUndefined();
     expect(await denials(org.id)).toEqual([`saml:${p.id};secrets_not_sealed`]);
+    // An org admin saving it meanwhile (the form shows the settings as found) seals nothing: refused, unchanged.
+    const orgAdmin = { kind: 'user' as const, userId: admin.id, organisationId: org.id, roles: ['org_admin' as const], teams: [], clearance: 'OFFICIAL' as const, channel: 'web' as const, clientAddress: null, requestId: null };
+    const saved = await v.identityProviders.update(orgAdmin, p.id, { kind: 'saml', name: 'Renamed', idpEntityId: dbaIdp.entityId, entryPoint: p.saml!.entryPoint, idpCertificates: [dbaIdp.cert], mfaAcrValues: [ENTRA_MFA] }).then(() => null, (e: unknown) => e);
+    expect(saved).toMatchObject({ code: 'CONFLICT', message: 'This provider\'s settings were changed outside Strongroom, so it cannot be saved: remove it and add it again.' });
+    expect((await v.store.repos.federation.signInProvider(p.id))).toMatchObject({ name: p.name, sealed: false });
+    expect((await samlSignIn(p.id, dbaIdp, admin.email)).session).toBeUndefined();
     await v.store.db.updateTable('identity_providers').set({ settings: row.settings }).where('id', '=', p.id).execute();
     const honest = await samlSignIn(p.id, councilIdp, admin.email);
     expect(honest.location).toBe('/upload');
