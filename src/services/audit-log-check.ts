@@ -18,7 +18,7 @@ import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../
 import { unrecordedCredential } from '../domain/audit/credential-record.js';
 import { GROUP_MAPPING_ACTIONS, IDENTITY_RECORD_ACTIONS, unrecordedGroupMappings, unrecordedIdentityRow } from '../domain/audit/identity-record.js';
 import { PERSON_RECORD_ACTIONS, unrecordedPerson } from '../domain/audit/person-record.js';
-import { PERSON_SECRET_ACTIONS, unrecordedSignInSecret } from '../domain/audit/person-secrets-record.js';
+import { PERSON_SECRET_ACTIONS, replayedSignInSecret, unrecordedSignInSecret } from '../domain/audit/person-secrets-record.js';
 import { SUBJECT_ACCESS_RECORD_ACTIONS, unrecordedSubjectAccessRow } from '../domain/audit/subject-access-record.js';
 import { SIGN_IN_SEALS_ACTION } from './sign-in-seal-upgrade.js';
 import { CompactRange, HASH_SIZE, leafHash, treeRoot, type SubtreeHashes } from '../domain/audit/merkle.js';
@@ -173,11 +173,15 @@ async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail:
   // People's password hashes and MFA state: what signs them in. Each must be what their latest recorded
   // write of it left (person-secrets-record.ts), so, as for the group mapping, a write committed between
   // reading the rows and their events is allowed for by reading both once more.
-  const secretProblem = async () => unrecordedSignInSecret(await repos.users.everySignInSecret(), await repos.audit.allowedEvents(PERSON_SECRET_ACTIONS, { logOrder: true }));
+  let secretEvents: Awaited<ReturnType<typeof repos.audit.allowedEvents>> = [];
+  const secretProblem = async () => unrecordedSignInSecret(await repos.users.everySignInSecret(), (secretEvents = await repos.audit.allowedEvents(PERSON_SECRET_ACTIONS, { logOrder: true })));
   if ((await secretProblem()) !== null) {
     const unrecordedSecret = await secretProblem();
     if (unrecordedSecret) return fail(o.sequencedSize, unrecordedSecret);
   }
+  // The same writes, for a row put back whole to an earlier sealed state of its own (which they then match).
+  const replayedSecret = replayedSignInSecret(secretEvents);
+  if (replayedSecret) return fail(o.sequencedSize, replayedSecret);
   // The upgrade to sign-in seals seals rows found unsealed, once in a log's life (sign-in-seal-upgrade.ts). A
   // second time means the seals' columns were dropped and its migration's record deleted, so that a restart
   // would seal rows written by hand: named, whatever it sealed.

@@ -65,6 +65,27 @@ describe.each(DIALECTS)('audit verify and passwords or MFA written in the databa
     expect(await s.verify()).toMatchObject({ ok: true });
   });
 
+  it('names MFA set up over an earlier "off" state put back whole, seal and all, which sign-in takes', async () => {
+    const s = await setting();
+    const admin = await addPerson(s.v, s.org.slug, { roles: ['member', 'org_admin'] });
+    const mfaColumns = ['mfa_secret', 'mfa_enabled', 'recovery_codes', 'mfa_seal'] as const;
+    const off = await s.db.selectFrom('users').select(mfaColumns).where('id', '=', admin.id).executeTakeFirstOrThrow();
+    const setUp = async (step: number) => {
+      const signedIn = await s.v.sessions.signIn(admin.email, PASSWORD, request);
+      expect(signedIn.stage).toBe('mfa_setup');
+      const session = (await s.v.sessions.resolve(signedIn.sessionId))!;
+      const { secret } = await s.v.sessions.mfaEnrolment(session);
+      return s.v.sessions.completeMfaEnrolment(session, totp(secret, step), request);
+    };
+    await setUp(0);
+    expect(await s.verify()).toMatchObject({ ok: true });
+    // The state from before set-up, with its seal: Strongroom wrote it, so sign-in takes it, and set-up
+    // gives whoever holds the password an authenticator of their own; each write then matches the row.
+    await s.db.updateTable('users').set(off).where('id', '=', admin.id).execute();
+    await setUp(1);
+    await s.expectNamed(`Person ${admin.id} set up two-factor authentication while it was on: their row was put back to a state with it off, in the database directly, not by Strongroom.`);
+  });
+
   it('names a password hash of a password the administrator knows, and passes once it is put back', async () => {
     const s = await setting();
     const honest = (await s.row(s.admin.id)).password_hash;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mfaBinding, passwordBinding, unrecordedSignInSecret, type StoredSignInSecrets } from './person-secrets-record.js';
+import { mfaBinding, passwordBinding, replayedSignInSecret, unrecordedSignInSecret, type StoredSignInSecrets } from './person-secrets-record.js';
 
 const person: StoredSignInSecrets = { id: 'p1', organisationId: 'o1', passwordHash: '$argon2id$v=19$m=65536,t=3,p=4$first', mfaEnabled: false, mfaSecret: null };
 const event = (action: string, ids: Record<string, string>, decision: 'allow' | 'deny' = 'allow') => ({ action, decision, targetIds: { userId: 'p1', ...ids } });
@@ -40,5 +40,28 @@ describe('passwords and MFA vouched for by their latest recorded write', () => {
     expect(unrecordedSignInSecret([anything], [created, event('auth.password-change', {}), event('user.mfa-reset', {})])).toBeNull();
     expect(unrecordedSignInSecret([anything], [event('user.create', {}), event('auth.password-change', { passwordBinding: passwordBinding('p1', 'new') })])).toMatch(/password hash/);
     expect(unrecordedSignInSecret([anything], [event('user.create', {}), event('user.mfa-reset', { mfaBinding: mfaBinding('p1', false, null) })])).toMatch(/two-factor/);
+  });
+});
+
+describe('a row put back whole to an earlier state of its own', () => {
+  const invited = event('user.create', { passwordBinding: passwordBinding('p1', null), mfaBinding: mfaBinding('p1', false, null) });
+  const accepted = event('user.invitation-accept', { passwordBinding: passwordBinding('p1', 'first') });
+  const enrolled = event('auth.mfa-enrol', { mfaBinding: mfaBinding('p1', true, 'S') });
+  const reset = event('user.mfa-reset', { mfaBinding: mfaBinding('p1', false, null) });
+
+  it('passes what Strongroom does: an invitation taken once, MFA set up, reset and set up again', () => {
+    expect(replayedSignInSecret([invited, accepted, event('auth.password-change', { passwordBinding: passwordBinding('p1', 'second') }), enrolled, reset, enrolled])).toBeNull();
+    // Writes from before bindings are not judged; nor are refusals, nor someone else's writes.
+    expect(replayedSignInSecret([event('user.invitation-accept', {}), event('user.invitation-accept', {}), event('auth.mfa-enrol', {}), event('auth.mfa-enrol', {})])).toBeNull();
+    expect(replayedSignInSecret([invited, accepted, { ...accepted, decision: 'deny' }, enrolled, { ...enrolled, decision: 'deny' }])).toBeNull();
+    expect(replayedSignInSecret([invited, accepted, enrolled, { ...accepted, targetIds: { ...accepted.targetIds, userId: 'p2' } }])).toBeNull();
+  });
+
+  it('names an invitation taken after a password was set, and MFA set up while it was on', () => {
+    expect(replayedSignInSecret([invited, accepted, enrolled, accepted])).toBe(
+      'Person p1 took an invitation after they had set a password: their row was put back to before their first password, in the database directly, not by Strongroom.');
+    expect(replayedSignInSecret([created, event('user.invitation-accept', { passwordBinding: passwordBinding('p1', 'x') })])).toMatch(/took an invitation/);
+    expect(replayedSignInSecret([invited, accepted, enrolled, enrolled])).toBe(
+      'Person p1 set up two-factor authentication while it was on: their row was put back to a state with it off, in the database directly, not by Strongroom.');
   });
 });

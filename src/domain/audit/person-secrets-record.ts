@@ -91,3 +91,40 @@ export function signInSecretsRecorded(people: readonly StoredSignInSecrets[], ev
     }];
   });
 }
+
+/**
+ * The first person whose recorded writes show their row put back whole to an earlier state of its own, seal
+ * and all (a sign-in seal binds a row to its person, not to a time, so sign-in takes such a state), said to a
+ * person; null when none. Two such replays leave a trace here, though each write then recorded matches the
+ * row: an invitation taken after the person had a password (an invitation sets only a first password, and
+ * nothing Strongroom does takes a password back to none), and MFA set up while it was on (only an admin's
+ * reset turns it off). `events`: as for unrecordedSignInSecret, in log order. Only writes that carry their
+ * binding (5 December 2026 on) count, so a log from before bindings is judged from then.
+ */
+export function replayedSignInSecret(events: readonly Change[]): string | null {
+  const hadPassword = new Set<string>();
+  const mfaOn = new Set<string>();
+  for (const e of events) {
+    const userId = e.targetIds.userId;
+    if (e.decision !== 'allow' || !userId) continue;
+    const password = e.targetIds.passwordBinding;
+    if (password !== undefined && (PASSWORD_ACTIONS as readonly string[]).includes(e.action)) {
+      if (e.action === 'user.invitation-accept' && hadPassword.has(userId)) {
+        return `Person ${userId} took an invitation after they had set a password: their row was put back to before their first password, ${REPLAYED}`;
+      }
+      if (password !== passwordBinding(userId, null)) hadPassword.add(userId);
+    }
+    if (e.targetIds.mfaBinding !== undefined && (MFA_ACTIONS as readonly string[]).includes(e.action)) {
+      if (e.action === 'auth.mfa-enrol') {
+        if (mfaOn.has(userId)) return `Person ${userId} set up two-factor authentication while it was on: their row was put back to a state with it off, ${REPLAYED}`;
+        mfaOn.add(userId);
+      } else {
+        mfaOn.delete(userId); // created, or reset by an admin: off
+      }
+    }
+  }
+  return null;
+}
+
+const REPLAYED = 'in the database directly, not by Strongroom.';
+
