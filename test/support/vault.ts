@@ -113,8 +113,14 @@ export async function createOrganisation(vault: Vault, options: { region?: strin
  */
 export async function setUpMfa(vault: Vault, user: { id: string; organisationId: string }, secret: string, recoveryCodeHashes: string[] = []): Promise<void> {
   await vault.store.transaction(async (repos) => {
-    // Through the repository, as set-up writes it (sealed, the secret encrypted), replacing any authenticator already set up.
-    await repos.users.resetMfa(user.id);
+    // Through the repository, as set-up writes it (sealed, the secret encrypted), replacing any authenticator
+    // already set up as an admin's reset does, recorded: set-up while MFA is on is what verify names as a row
+    // put back to an earlier state (person-secrets-record.ts `replayedSignInSecret`).
+    if ((await repos.users.byId(user.id))?.mfaEnabled) {
+      await repos.users.resetMfa(user.id);
+      await repos.audit.insert([auditEvent(systemActor(), 'user.mfa-reset', { organisationId: user.organisationId, ids: { userId: user.id, ...mfaIds(user.id, false, null) } },
+        { allow: true, reason: 'test', via: null }, vault.clock.now())]);
+    }
     await repos.users.enableMfa(user.id, secret, JSON.stringify(recoveryCodeHashes));
     await repos.audit.insert([auditEvent(systemActor(), 'auth.mfa-enrol', { organisationId: user.organisationId, ids: { userId: user.id, ...mfaIds(user.id, true, secret) } },
       { allow: true, reason: 'test', via: null }, vault.clock.now())]);
