@@ -11,7 +11,7 @@ import type { AccessService } from './access.service.js';
 import { scimTokenBinding } from '../domain/audit/identity-record.js';
 import { auditEvent } from './audit-events.js';
 import { hashSecret, systemActor, type RequestInfo } from './identity.service.js';
-import type { SealAlarm } from './sign-in-seal-alarm.js';
+import { unsealedScimToken, type SealAlarm } from './sign-in-seal-alarm.js';
 
 /** An organisation's directory, acting through one SCIM token (recorded in every event it causes). */
 export interface DirectoryActor extends Actor {
@@ -78,7 +78,7 @@ export class ScimTokensService {
     if (!token || token.revokedAt) throw scimUnauthenticated();
     // A row written into the database directly (a secret of someone's choosing) is answered as an unknown token.
     if (!token.sealed) {
-      this.o.alarm?.({ message: 'a SCIM token was refused: its row is not what Strongroom wrote (its seal does not match); it was written into the database directly', ids: { scimTokenId: token.id } });
+      this.o.alarm?.(unsealedScimToken(token.id));
       await this.o.store.repos.audit.insert([auditEvent({ ...systemActor('api'), clientAddress: request.clientAddress, requestId: request.requestId }, 'auth.scim-token',
         { organisationId: token.organisationId, ids: { scimTokenId: token.id } }, { allow: false, reason: 'secrets_not_sealed', via: null }, this.o.clock.now())]);
       throw scimUnauthenticated();

@@ -8,8 +8,14 @@ export type SealAlarm = (alarm: { message: string; ids: Record<string, string> }
 export const unsealedSecrets = (userId: string, credentialId?: string): { message: string; ids: Record<string, string> } => ({
   message: credentialId
     ? 'an API token or app password was refused: its row is not what Strongroom wrote (its seal does not match); it was written into the database directly'
-    : 'a sign-in was refused: this person\'s password hash or two-factor state is not what Strongroom wrote (its seal does not match); it was written into the database directly, or never sealed (an admin must reset it)',
+    : 'a sign-in or invitation was refused: this person\'s password hash or two-factor state is not what Strongroom wrote (its seal does not match); it was written into the database directly, or never sealed (an admin must reset it)',
   ids: { userId, ...(credentialId ? { credentialId } : {}) },
+});
+
+/** A SCIM token refused because its row is not what Strongroom wrote. */
+export const unsealedScimToken = (scimTokenId: string): { message: string; ids: Record<string, string> } => ({
+  message: 'a SCIM token was refused: its row is not what Strongroom wrote (its seal does not match); it was written into the database directly',
+  ids: { scimTokenId },
 });
 
 /** A federated sign-in refused because the provider's row, or the link of its subject to a person, is not what Strongroom wrote. */
