@@ -17,8 +17,11 @@ import { unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
 export const invitationNotValid = (): DomainError =>
   new DomainError('NOT_FOUND', 'This invitation link does not work: it has been used, has expired or was replaced by a newer one. Ask your administrator to invite you again.');
 
-/** Whether the person's organisation signs in through an enabled identity provider: its staff never have a Strongroom password (IdentityService.addUser). */
-export async function signsInThroughProvider(store: Store, user: Pick<User, 'organisationId'>): Promise<boolean> {
+/**
+ * Whether the person's organisation signs in through an enabled identity provider: its staff never have a
+ * Strongroom password (IdentityService.addUser). `store`: the Store, or a transaction's repositories as `{ repos }`.
+ */
+export async function signsInThroughProvider(store: Pick<Store, 'repos'>, user: Pick<User, 'organisationId'>): Promise<boolean> {
   return (await store.repos.federation.providers(user.organisationId)).some((p) => p.enabled);
 }
 

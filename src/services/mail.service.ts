@@ -48,7 +48,7 @@ export class MailService {
 
   /**
    * The send-email job: renders and sends one message, unless its recipient is gone or disabled, has
-   * opted out of non-essential mail since it was queued, or (an invitation) has already set a password.
+   * opted out of non-essential mail since it was queued, or (an invitation, a password reset) has already set a password.
    * Rejects when the mailer does, so the queue retries.
    */
   async deliver(payload: SendEmailPayload): Promise<DeliveryOutcome> {
@@ -57,7 +57,8 @@ export class MailService {
     if (!user || user.disabled || !(await this.stillFor(user, message))) return this.skipped('no-recipient', payload);
     if (!isEssential(message.kind) && (await this.o.store.repos.mail.preferences(user.id)).nonEssentialOptOut) return this.skipped('opted-out', payload);
     let invitationLink: string | undefined;
-    if (message.kind === 'invitation' && message.signInWith === null) {
+    // A password reset's link is an invitation link (it sets a password where there is none): made the same way, on the same checks.
+    if ((message.kind === 'invitation' && message.signInWith === null) || message.kind === 'password-reset') {
       // Queued while SMTP was configured, sent after a restart without it: a sign-in link never goes to a log.
       if (!this.o.mailer.delivers) return this.skipped('not-needed', payload);
       // Made now, not when queued: the token is in the mail and nowhere else (its hash is stored). A retry

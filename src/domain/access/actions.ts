@@ -112,6 +112,10 @@ export const PERSON_ACTIONS = [
   // Switching a switched-off account on again. Asked of the person as they are (who switched them off):
   // an org admin may undo any switching off; the organisation's directory only its own.
   'person.enable',
+  // Resetting a forgotten password: an org admin of the person's organisation, for someone who could use a
+  // Strongroom password (switched on, their organisation not signing in through its identity provider), not
+  // for themselves (their own is changed on their account page, with the current one).
+  'person.reset-password',
 ] as const;
 export type PersonAction = (typeof PERSON_ACTIONS)[number];
 

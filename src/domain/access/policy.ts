@@ -66,6 +66,13 @@ export interface PersonResource {
    * known) is an organisation decision that only an org admin undoes.
    */
   disabledBy?: DisabledBy | null;
+  /**
+   * For `person.reset-password`: whether the account is switched off, and whether the person's organisation
+   * signs in through an enabled identity provider (its staff have no Strongroom password). Not given: unknown,
+   * and refused.
+   */
+  disabled?: boolean;
+  signsInThroughProvider?: boolean;
 }
 
 /** One organisation's part of a subject access request: the requester's own, or a partner's it asked to search. */
@@ -138,6 +145,11 @@ function decideUnfrozen(actor: Actor, action: Action, resource: Resource, contex
   // Quarantine: malware is never handed out, whoever asks and by whatever route.
   if (resource.kind === 'document' && action === 'document.download' && isQuarantinedScan(resource.versionScan)) return deny(`version_${resource.versionScan}`);
   if (actor.kind === 'system') {
+    // A reset needs a person who could use a password, whoever asks: the operator's CLI too.
+    if (action === 'person.reset-password' && resource.kind === 'person') {
+      const refusal = passwordResetRefusal(resource);
+      if (refusal) return refusal;
+    }
     // So does consent: even an acceptance an administrator records is a pending partner's, to the terms it reviewed.
     const refusal = action === 'arrangement.accept' && resource.kind === 'arrangement' ? acceptanceRefusal(resource.arrangement, context.acceptance) : null;
     return refusal ?? allow('system');
@@ -199,10 +211,29 @@ function decidePerson(actor: Actor, action: PersonAction, person: PersonResource
     // holder: a switched-off person signs in nowhere, and an org admin cannot disable themselves).
     return person.organisationId === actor.organisationId && hasRole(actor, 'org_admin') ? allow('org_admin') : deny(person.organisationId === actor.organisationId ? 'role' : 'other_person');
   }
+  if (action === 'person.reset-password') {
+    // Who may first (so another organisation's person is refused as such, whatever their state), then whether
+    // the reset could be of use to this person.
+    if (person.organisationId !== actor.organisationId) return deny('other_person');
+    if (!hasRole(actor, 'org_admin')) return deny('role');
+    if (person.userId === actor.userId) return deny('self');
+    return passwordResetRefusal(person) ?? allow('org_admin');
+  }
   if (person.userId === actor.userId) return allow('self');
   if (action === 'person.identify' && person.organisationId === actor.organisationId) return allow('colleague');
   if (person.organisationId === actor.organisationId && hasRole(actor, 'org_admin')) return allow('org_admin');
   return deny('other_person');
+}
+
+/**
+ * Why a password reset would be of no use to this person, or null: a switched-off account signs in nowhere
+ * (enable it first), and the staff of an organisation that signs in through its identity provider have no
+ * Strongroom password to reset. A fact not given counts as refusing (deny by default).
+ */
+function passwordResetRefusal(person: PersonResource): Decision | null {
+  if (person.disabled !== false) return deny('person_disabled');
+  if (person.signsInThroughProvider !== false) return deny('signs_in_through_provider');
+  return null;
 }
 
 /**

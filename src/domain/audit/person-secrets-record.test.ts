@@ -64,4 +64,24 @@ describe('a row put back whole to an earlier state of its own', () => {
     expect(replayedSignInSecret([invited, accepted, enrolled, enrolled])).toBe(
       'Person p1 set up two-factor authentication while it was on: their row was put back to a state with it off, in the database directly, not by Strongroom.');
   });
+
+  it("passes an invitation taken after an admin's reset to no password, and names one taken again with no reset between", () => {
+    const passwordReset = event('user.password-reset', { passwordBinding: passwordBinding('p1', null) });
+    const acceptedAgain = event('user.invitation-accept', { passwordBinding: passwordBinding('p1', 'after reset') });
+    expect(replayedSignInSecret([invited, accepted, passwordReset, acceptedAgain])).toBeNull();
+    expect(replayedSignInSecret([invited, accepted, passwordReset, acceptedAgain, passwordReset, acceptedAgain])).toBeNull();
+    // The reset's link taken, then the row put back to the reset's state and a link taken again.
+    expect(replayedSignInSecret([invited, accepted, passwordReset, acceptedAgain, acceptedAgain])).toMatch(/^Person p1 took an invitation after they had set a password/);
+    // A reset to a one-time password (its binding a hash) is a password: no invitation after it.
+    const toOneTime = event('user.password-reset', { passwordBinding: passwordBinding('p1', 'one-time') });
+    expect(replayedSignInSecret([invited, accepted, toOneTime, acceptedAgain])).toMatch(/took an invitation/);
+    // A refused reset vouches for nothing.
+    expect(replayedSignInSecret([invited, accepted, { ...passwordReset, decision: 'deny' }, acceptedAgain])).toMatch(/took an invitation/);
+  });
+
+  it("checks a password against an admin's reset like any other write of it", () => {
+    const passwordReset = event('user.password-reset', { passwordBinding: passwordBinding('p1', null) });
+    expect(unrecordedSignInSecret([{ ...person, passwordHash: null }], [created, passwordReset])).toBeNull();
+    expect(unrecordedSignInSecret([person], [created, passwordReset])).toMatch(/password hash is not/);
+  });
 });

@@ -37,7 +37,7 @@ export const passwordBinding = (userId: string, passwordHash: string | null): st
 export const mfaBinding = (userId: string, mfaEnabled: boolean, mfaSecret: string | null): string => bind({ userId, mfaEnabled, mfaSecret });
 
 /** Events that write a person's password hash; each carries `passwordBinding` since 5 December 2026. */
-export const PASSWORD_ACTIONS = ['user.create', 'user.invitation-accept', 'auth.password-change', 'auth.password-rehash'] as const;
+export const PASSWORD_ACTIONS = ['user.create', 'user.invitation-accept', 'auth.password-change', 'auth.password-rehash', 'user.password-reset'] as const;
 /** Events that write a person's MFA state; each carries `mfaBinding` since 5 December 2026. */
 export const MFA_ACTIONS = ['user.create', 'auth.mfa-enrol', 'user.mfa-reset'] as const;
 export const PERSON_SECRET_ACTIONS = [...new Set<string>([...PASSWORD_ACTIONS, ...MFA_ACTIONS])];
@@ -97,7 +97,8 @@ export function signInSecretsRecorded(people: readonly StoredSignInSecrets[], ev
  * and all (a sign-in seal binds a row to its person, not to a time, so sign-in takes such a state), said to a
  * person; null when none. Two such replays leave a trace here, though each write then recorded matches the
  * row: an invitation taken after the person had a password (an invitation sets only a first password, and
- * nothing Strongroom does takes a password back to none), and MFA set up while it was on (only an admin's
+ * only an admin's reset, `user.password-reset`, takes a password back to none: an invitation taken after one
+ * is no replay), and MFA set up while it was on (only an admin's
  * reset turns it off). `events`: as for unrecordedSignInSecret, in log order. Only writes that carry their
  * binding (5 December 2026 on) count, so a log from before bindings is judged from then.
  */
@@ -112,7 +113,10 @@ export function replayedSignInSecret(events: readonly Change[]): string | null {
       if (e.action === 'user.invitation-accept' && hadPassword.has(userId)) {
         return `Person ${userId} took an invitation after they had set a password: their row was put back to before their first password, ${REPLAYED}`;
       }
+      // An admin's reset to no password (user.password-reset binding null) is the one recorded way back to
+      // "no password yet", so the link it mails may then be taken; a reset to a one-time password is a password.
       if (password !== passwordBinding(userId, null)) hadPassword.add(userId);
+      else if (e.action === 'user.password-reset') hadPassword.delete(userId);
     }
     if (e.targetIds.mfaBinding !== undefined && (MFA_ACTIONS as readonly string[]).includes(e.action)) {
       if (e.action === 'auth.mfa-enrol') {

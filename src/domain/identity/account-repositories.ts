@@ -53,7 +53,8 @@ export type UserPatch = Partial<{
    * org admin undoes that); switching on clears it.
    */
   disabled: boolean; disabledBy: DisabledBy;
-  passwordHash: string;
+  /** Null: no password, as an admin's reset leaves it (sealed in the same statement like any hash, so it reads as "no password yet"). */
+  passwordHash: string | null;
 }>;
 
 export interface UsersRepository {

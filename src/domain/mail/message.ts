@@ -18,6 +18,12 @@ export const mailMessageSchema = z.discriminatedUnion('kind', [
     signInWith: z.object({ provider: z.string(), organisationSlug: z.string() }).nullable().default(null),
   }),
   /**
+   * To a person whose password an administrator reset (UsersAdminService.resetPassword): a link to set a new
+   * one, made when the mail is sent like an invitation's (the reset left them with no password, which is what
+   * an invitation link sets). `resetBy`: the admin's name, null for the operator.
+   */
+  z.object({ kind: z.literal('password-reset'), organisationName: z.string(), resetBy: z.string().nullable() }),
+  /**
    * To the person whose upload was quarantined: they named the file, so it is named — if they may still read
    * the document when the mail is sent (a rescan can find an old upload long after they were moved off its
    * team, below its classification, or their arrangement was suspended). Queued without the name;
@@ -60,7 +66,7 @@ export type MailMessage = z.infer<typeof mailMessageSchema>;
 export type MailKind = MailMessage['kind'];
 
 // A partner's part of a subject access request has a legal deadline the requester cannot meet without it.
-const ESSENTIAL: ReadonlySet<MailKind> = new Set<MailKind>(['invitation', 'quarantine-uploader', 'subject-access-partner']);
+const ESSENTIAL: ReadonlySet<MailKind> = new Set<MailKind>(['invitation', 'password-reset', 'quarantine-uploader', 'subject-access-partner']);
 
 /** Essential mail is sent whatever the person's opt-out says. */
 export function isEssential(kind: MailKind): boolean {
@@ -82,6 +88,7 @@ export const RECIPIENT_ROLE: Partial<Record<MailKind, Role>> = {
 /** Every kind, essential first, for the preferences page and docs. */
 export const MAIL_KINDS: readonly { kind: MailKind; essential: boolean; description: string }[] = [
   { kind: 'invitation', essential: true, description: 'Your invitation to set a password and sign in' },
+  { kind: 'password-reset', essential: true, description: 'Your administrator reset your password: a link to set a new one' },
   { kind: 'quarantine-uploader', essential: true, description: 'A file you uploaded was quarantined' },
   { kind: 'subject-access-partner', essential: true, description: 'DPOs: another organisation asks yours to search its records for a subject access request' },
   { kind: 'quarantine-admin', essential: false, description: 'Security admins: a file in your organisation was quarantined' },
@@ -94,5 +101,5 @@ export const MAIL_KINDS: readonly { kind: MailKind; essential: boolean; descript
 export const sendEmailPayloadSchema = z.object({ userId: z.string().min(1), message: mailMessageSchema });
 export type SendEmailPayload = z.infer<typeof sendEmailPayloadSchema>;
 
-/** How long an invitation link works. */
+/** How long an invitation link works (a password reset's too). */
 export const INVITATION_DAYS = 7;

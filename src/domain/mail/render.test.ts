@@ -16,6 +16,7 @@ const examples: MailMessage[] = [
   { kind: 'storage-damaged', documentId: 'd1', versionNumber: 4 },
   { kind: 'subject-access-partner', requestId: 'r1', requesterName: HOSTILE, reference: HOSTILE, dueOn: '2027-01-05' },
   { kind: 'invitation', organisationName: 'Borsetshire <Council>', invitedBy: 'Jo Admin', signInWith: { provider: HOSTILE, organisationSlug: 'borset&shire' } },
+  { kind: 'password-reset', organisationName: 'Borsetshire <Council>', resetBy: HOSTILE },
 ];
 
 describe('renderMail', () => {
@@ -71,8 +72,20 @@ describe('renderMail', () => {
     expect(() => renderMail(examples[0]!, context)).toThrow('an invitation needs its link');
   });
 
-  it('tells how to opt out only in non-essential mail, and the essential kinds are the invitation, the uploader\'s notice and a partner\'s subject access request', () => {
-    expect(MAIL_KINDS.filter((k) => k.essential).map((k) => k.kind)).toEqual(['invitation', 'quarantine-uploader', 'subject-access-partner']);
+  it('puts a password reset\'s link in both parts, says MFA is unchanged, and refuses to render one without its link', () => {
+    const message: MailMessage = { kind: 'password-reset', organisationName: 'Borsetshire <Council>', resetBy: 'Jo Admin' };
+    const mail = renderMail(message, { ...context, invitationLink: 'https://vault.example.gov.uk/invitation/abc' });
+    expect(mail.subject).toBe('Your Records vault password was reset');
+    expect(mail.text).toContain('Jo Admin, your administrator at Borsetshire <Council>, reset your password. Your old password no longer works, and you were signed out everywhere.');
+    expect(mail.text).toContain('It works once, and for 7 days. If you sign in with an authenticator app as well, that is unchanged');
+    expect(mail.text).toContain('Set a new password:\nhttps://vault.example.gov.uk/invitation/abc');
+    expect(mail.html).toContain('href="https://vault.example.gov.uk/invitation/abc"');
+    expect(renderMail({ ...message, resetBy: null }, { ...context, invitationLink: 'https://vault.example.gov.uk/invitation/abc' }).text).toContain('Your administrator at Borsetshire <Council> reset your password.');
+    expect(() => renderMail(message, context)).toThrow('a password reset needs its link');
+  });
+
+  it('tells how to opt out only in non-essential mail, and the essential kinds are the invitation, a password reset, the uploader\'s notice and a partner\'s subject access request', () => {
+    expect(MAIL_KINDS.filter((k) => k.essential).map((k) => k.kind)).toEqual(['invitation', 'password-reset', 'quarantine-uploader', 'subject-access-partner']);
     for (const message of examples) {
       const text = renderMail(message, { ...context, invitationLink: 'https://vault.example.gov.uk/invitation/abc' }).text;
       expect(text.includes('/account/email'), message.kind).toBe(!isEssential(message.kind));

@@ -10,7 +10,7 @@ export interface MailContext {
   /** Where people reach the service (STRONGROOM_PUBLIC_URL), no trailing slash. */
   publicUrl: string;
   recipientName: string;
-  /** The invitation's sign-in link (with its token); only for invitations. */
+  /** The link (with its token) that sets a password; only for invitations and password resets. */
   invitationLink?: string;
 }
 
@@ -67,6 +67,19 @@ function compose(m: MailMessage, c: MailContext): Draft {
           { p: 'If you did not expect this e-mail, ignore it: nothing happens unless the link is used.' },
         ],
         footer: `You were sent this because an administrator added your e-mail address to ${c.serviceName}.`,
+      };
+    case 'password-reset':
+      if (!c.invitationLink) throw new Error('a password reset needs its link');
+      return {
+        subject: `Your ${c.serviceName} password was reset`,
+        heading: `Set a new password for ${c.serviceName}`,
+        blocks: [
+          { p: `${m.resetBy ? `${m.resetBy}, your administrator at ${m.organisationName},` : `Your administrator at ${m.organisationName}`} reset your password. Your old password no longer works, and you were signed out everywhere.` },
+          { p: `Use this link to set a new password. It works once, and for ${INVITATION_DAYS} days. If you sign in with an authenticator app as well, that is unchanged: you will still need it.` },
+          { action: 'Set a new password', href: c.invitationLink },
+          { p: 'If you did not ask for this, tell your administrator: nothing happens unless the link is used.' },
+        ],
+        footer: `You were sent this because an administrator reset your password in ${c.serviceName}.`,
       };
     case 'quarantine-uploader': {
       // Null (or never decided): they may no longer read the document, so neither its name nor a link to it.
