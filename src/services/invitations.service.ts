@@ -1,5 +1,6 @@
 // Invitation links: a person added while e-mail is configured gets a link (mail.service.ts makes it)
-// that lets them set their first password, once, within INVITATION_DAYS. Only a keyed hash of the token
+// that lets them set their first password, once, within INVITATION_DAYS; so does a person whose password an
+// admin reset (UsersAdminService.resetPassword leaves them with none, as a new person has). Only a keyed hash of the token
 // is stored, and a token works only for its person (person-bound-token.ts).
 import { DomainError } from '../domain/errors.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
@@ -15,7 +16,7 @@ import { unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
 
 /** One answer for a link never issued, used, replaced or expired: the link tells nobody which. */
 export const invitationNotValid = (): DomainError =>
-  new DomainError('NOT_FOUND', 'This invitation link does not work: it has been used, has expired or was replaced by a newer one. Ask your administrator to invite you again.');
+  new DomainError('NOT_FOUND', 'This invitation link does not work: it has been used, has expired or was replaced by a newer one. Ask your administrator to invite you again, or to reset your password.');
 
 /**
  * Whether the person's organisation signs in through an enabled identity provider: its staff never have a
@@ -60,7 +61,7 @@ export class InvitationsService {
     return { name: user.name, email: user.email };
   }
 
-  /** Sets the person's first password and uses the link up, in one transaction with its audit event. */
+  /** Sets the person's first password (or their first since an admin's reset) and uses the link up, in one transaction with its audit event. */
   async accept(token: string, password: string, request: RequestInfo): Promise<void> {
     const { user } = await this.live(token);
     checkPasswordStrength(password);

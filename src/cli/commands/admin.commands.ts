@@ -1,4 +1,4 @@
-// Administration commands: init, org add|list|brand, user add, collection add, token create, app-password create.
+// Administration commands: init, org add|list|brand, user add|reset-password, collection add, token create, app-password create.
 import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { LOGO_MAX_BYTES } from '../../domain/branding/brand.js';
@@ -83,9 +83,8 @@ export function registerAdminCommands(program: Command): void {
       output(brand ? [brand.displayName ?? '-', brand.colour ?? '-', brand.logo ? `${brand.logo.type} ${brand.logo.sha256}` : '-'].join('\t') : '-\t-\t-');
     });
 
-  program
-    .command('user')
-    .description('people')
+  const user = program.command('user').description('people');
+  user
     .command('add')
     .description('add a user; prints their id. Without --password-stdin: with e-mail configured (STRONGROOM_SMTP_URL) they are e-mailed a link to set their password; without it a generated password is printed, once')
     .requiredOption('--org <slug>', 'organisation slug')
@@ -109,6 +108,20 @@ export function registerAdminCommands(program: Command): void {
       if (generatedPassword) {
         say('Generated password (shown once; the user should change it at first sign-in):');
         output(generatedPassword);
+      }
+    });
+  user
+    .command('reset-password')
+    .description(`reset a forgotten password, as the operator: the old one stops working and every web session of theirs ends. With e-mail configured (STRONGROOM_SMTP_URL) they are e-mailed a link to set a new one (once, within ${INVITATION_DAYS} days); without it a one-time password is printed, once. API tokens, app passwords and two-factor authentication are unchanged (disable the account if it may be in someone else's hands). Refused for a disabled account and for someone whose organisation signs in through its identity provider`)
+    .requiredOption('--email <email>', "the person's e-mail address (their sign-in name)")
+    .action(async (opts: { email: string }, command: Command) => {
+      const { user: person, emailed, oneTimePassword } = await withVault(command, async (vault) =>
+        vault.people.resetPassword(systemActor(), (await vault.identity.userByEmail(opts.email)).id));
+      say(`The password of ${person.email} was reset: their old password no longer works and they were signed out everywhere. Their API tokens, app passwords and two-factor authentication are unchanged.`);
+      if (emailed) say(`A link to set a new password is e-mailed to ${person.email} (it works once, within ${INVITATION_DAYS} days).`);
+      if (oneTimePassword) {
+        say('One-time password (shown once; give it to them through a separate, trusted channel, and they should change it at sign-in):');
+        output(oneTimePassword);
       }
     });
 

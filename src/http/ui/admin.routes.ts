@@ -1,4 +1,4 @@
-// Administration pages: people (invite, roles, teams, clearance, MFA reset, disable) for org admins,
+// Administration pages: people (invite, roles, teams, clearance, MFA and password reset, disable) for org admins,
 // your own API tokens and WebDAV app passwords, the security admin's quarantine, and breaking locks.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
@@ -14,6 +14,7 @@ const CREDENTIAL_NAME_MAX = 100;
 const DONE: Record<string, string> = {
   updated: 'The changes were saved.', disabled: 'The account was disabled and its sessions ended.', enabled: 'The account was enabled.',
   'mfa-reset': 'Two-factor authentication was reset: they will set it up again at their next sign-in.', revoked: 'The credential was revoked.',
+  'password-reset': `The password was reset and they were signed out everywhere. We are e-mailing them a link to set a new one: it works once, for ${INVITATION_DAYS} days. Their API tokens, WebDAV app passwords and two-factor authentication are unchanged.`,
   password: 'Your password was changed. You were signed out everywhere else. Your API tokens and WebDAV app passwords were revoked: create new ones below where you still need them.',
   broken: 'The lock was broken. Its holder can no longer write with it.',
   released: 'The version was released.', destroyed: 'The version was destroyed: its key is gone and it can never be read.',
@@ -84,6 +85,26 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
       }
     });
   }
+
+  // A password reset: a page that says what will happen, then the reset. Whether it is allowed is the service's
+  // (decide()'s person.reset-password); a refusal it explains is shown on the person's page.
+  app.get<{ Params: { id: string } }>('/admin/users/:id/reset-password', async (request, reply) => {
+    const person = await ui.people.get(signedIn(request).actor, request.params.id);
+    return render(ui, request, reply, 'admin-user-reset-password.njk', { person, emailed: ui.vault.mail.delivers, invitationDays: INVITATION_DAYS });
+  });
+
+  app.post<{ Params: { id: string }; Body: Form }>('/admin/users/:id/reset-password', async (request, reply) => {
+    const web = requireCsrf(ui, request, one(request.body?._csrf));
+    try {
+      const { user, emailed, oneTimePassword } = await ui.people.resetPassword(web.actor, request.params.id);
+      if (emailed) return reply.redirect(`/admin/users/${request.params.id}?done=password-reset`, 303);
+      // The one-time password is on this page only: never in a URL, never stored in clear.
+      return render(ui, request, reply, 'admin-user-password-reset.njk', { person: user, oneTimePassword });
+    } catch (error) {
+      if (!handled(error)) throw error;
+      return personPage(request, reply, request.params.id, { errors: errorList(error) }, 400);
+    }
+  });
 
   const accountPage = async (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}, status = 200) => {
     const web = signedIn(request);

@@ -1,5 +1,5 @@
 // E-mail pages: your own mail preferences (reached from your account page), and the invitation link's
-// page where a newly added person sets their first password (before any sign-in, so anonymous CSRF).
+// page where a newly added person, or one whose password an admin reset, sets a password (before any sign-in, so anonymous CSRF).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { MAIL_KINDS } from '../../domain/mail/message.js';
