@@ -201,6 +201,10 @@ describe.each(DIALECTS)('web interface in Chromium on %s', (dialect) => {
     await check(partnerPage, 'admin-users');
     await partnerPage.goto(`/admin/users/${partnerClerk.id}`);
     await check(partnerPage, 'admin-user');
+    // The password reset's confirmation (not confirmed here: the clerk signs in again below).
+    await partnerPage.click('#reset-password');
+    await partnerPage.waitForURL(`**/admin/users/${partnerClerk.id}/reset-password`);
+    await check(partnerPage, 'admin-user-reset-password');
     await partnerPage.goto('/audit/verify');
     await check(partnerPage, 'audit-verify');
     await partnerPage.goto('/account');

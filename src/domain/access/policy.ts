@@ -201,7 +201,8 @@ function decideDirectory(actor: Actor, action: Action, resource: Resource): Deci
 }
 
 /**
- * Everyone manages their own credentials; an org admin may manage those of their organisation's people.
+ * Everyone manages their own credentials; an org admin may manage those of their organisation's people,
+ * and reset their passwords (not their own: see passwordResetRefusal for whom a reset is of no use).
  * Colleagues know each other; another organisation's staff are not told who a person is (a partner's
  * admins may be, for locks on their own resources: that is `lock.list`).
  */
