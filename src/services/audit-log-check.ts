@@ -17,7 +17,7 @@ import {
 import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import { unrecordedCredential } from '../domain/audit/credential-record.js';
 import { GROUP_MAPPING_ACTIONS, IDENTITY_RECORD_ACTIONS, unrecordedGroupMappings, unrecordedIdentityRow } from '../domain/audit/identity-record.js';
-import { PERSON_RECORD_ACTIONS, unrecordedPerson } from '../domain/audit/person-record.js';
+import { PERSON_EVENT_ACTIONS, unrecordedPerson } from '../domain/audit/person-record.js';
 import { PERSON_SECRET_ACTIONS, replayedSignInSecret, unrecordedSignInSecret } from '../domain/audit/person-secrets-record.js';
 import { SUBJECT_ACCESS_RECORD_ACTIONS, unrecordedSubjectAccessRow } from '../domain/audit/subject-access-record.js';
 import { SIGN_IN_SEALS_ACTION } from './sign-in-seal-upgrade.js';
@@ -162,7 +162,7 @@ async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail:
   // them. Each must be what their latest change records, so people are read before their changes, and a
   // difference a change committed between the two reads could explain is looked at once more, the state
   // then read allowed to be any recorded at or after the changes first read.
-  const personChanges = () => repos.audit.allowedEvents(PERSON_RECORD_ACTIONS, { logOrder: true });
+  const personChanges = () => repos.audit.allowedEvents(PERSON_EVENT_ACTIONS, { logOrder: true });
   const people = await repos.users.everyone();
   const changes = await personChanges();
   if (unrecordedPerson(people, changes) !== null) {

@@ -10,12 +10,14 @@ import type { MailPreferences } from '../domain/mail/repositories.js';
 import { renderMail } from '../domain/mail/render.js';
 import type { Clock, Mailer } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
+import { notFound } from '../domain/errors.js';
 import type { Actor, User } from '../domain/types.js';
 import { actorFor, systemActor, unauthenticated } from './identity.service.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { arrangementResource } from './arrangements.service.js';
 import { auditEvent } from './audit-events.js';
 import { newPersonBoundToken, storedPersonBoundToken } from './person-bound-token.js';
+import { personBeforeIds } from './person-state.js';
 import { passwordStanding, refuseUnsealed, signsInThroughProvider } from './invitations.service.js';
 
 export type DeliveryOutcome = 'sent' | 'no-recipient' | 'opted-out' | 'not-needed';
@@ -57,6 +59,7 @@ export class MailService {
     if (!user || user.disabled || !(await this.stillFor(user, message))) return this.skipped('no-recipient', payload);
     if (!isEssential(message.kind) && (await this.o.store.repos.mail.preferences(user.id)).nonEssentialOptOut) return this.skipped('opted-out', payload);
     let invitationLink: string | undefined;
+    let address = user.email;
     // A password reset's link is an invitation link (it sets a password where there is none): made the same way, on the same checks.
     if ((message.kind === 'invitation' && message.signInWith === null) || message.kind === 'password-reset') {
       // Queued while SMTP was configured, sent after a restart without it: a sign-in link never goes to a log.
@@ -75,10 +78,7 @@ export class MailService {
       // their password.
       if (await signsInThroughProvider(this.o.store, user)) return this.skipped('not-needed', payload);
       const token = newPersonBoundToken(this.o.invitationKey, user.id);
-      const now = this.o.clock.now();
-      await this.o.store.repos.mail.replaceInvitation({
-        tokenHash: storedPersonBoundToken(this.o.invitationKey, token), userId: user.id, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + INVITATION_DAYS * 86_400_000).toISOString(),
-      });
+      address = await this.signInLinkMade(user, message.kind, storedPersonBoundToken(this.o.invitationKey, token));
       invitationLink = `${this.o.publicUrl ?? ''}/invitation/${token}`;
     }
     const told = message.kind === 'quarantine-admin' ? await this.quarantinedFileFor(user, message)
@@ -89,9 +89,29 @@ export class MailService {
     });
     // A sent mail cannot be called back: the invitation it carries (and anything else it reports) is on disk first.
     await this.o.store.durable();
-    await this.o.mailer.send({ to: { name: user.name, address: user.email }, ...rendered });
+    await this.o.mailer.send({ to: { name: user.name, address }, ...rendered });
     this.o.logger.info({ userId: user.id, kind: message.kind }, 'e-mail sent');
     return 'sent';
+  }
+
+  /**
+   * Stores a link that sets the person's password (only its keyed hash: `tokenHash`; an earlier link of theirs
+   * stops working) and records, in the same transaction, `mail.sign-in-link` with the person's state as read
+   * then, their row locked (`before`); returns the address read with it, the one the mail goes to. The row
+   * rewritten only while this runs (an address pointed at a mailbox of a database administrator's) and put
+   * back after leaves no row changed, but this event's `before` other than what their latest recorded change
+   * left: `audit verify` names it (domain/audit/person-record.ts, PERSON_READ_ACTIONS).
+   */
+  private async signInLinkMade(user: User, kind: 'invitation' | 'password-reset', tokenHash: string): Promise<string> {
+    const now = this.o.clock.now();
+    return this.o.store.transaction(async (repos) => {
+      const before = await personBeforeIds(repos, user.id);
+      const person = await repos.users.byId(user.id);
+      if (!person) throw notFound('user');
+      await repos.mail.replaceInvitation({ tokenHash, userId: user.id, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + INVITATION_DAYS * 86_400_000).toISOString() });
+      await repos.audit.insert([auditEvent(systemActor('job'), 'mail.sign-in-link', { organisationId: person.organisationId, ids: { userId: user.id, ...before } }, { allow: true, reason: kind, via: null }, now)]);
+      return person.email;
+    });
   }
 
   /**

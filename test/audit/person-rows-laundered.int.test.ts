@@ -34,7 +34,7 @@ describe.each(DIALECTS)('a direct change followed by a recorded one on %s', (dia
     return check.ok ? '' : check.problem;
   };
   const foundChanged = (id: string, organisationId: string) =>
-    `Person ${id} (organisation ${organisationId}) was not as their previous recorded change left them when Strongroom next changed them (organisation, e-mail address, roles, teams, clearance or disabled): they were changed in the database directly, not by Strongroom.`;
+    `Person ${id} (organisation ${organisationId}) was not as their previous recorded change left them when Strongroom next changed them or mailed them a sign-in link (organisation, e-mail address, roles, teams, clearance or disabled): they were changed in the database directly, not by Strongroom.`;
 
   it("an admin's change of teams after a DBA made the person org admin does not vouch for the role", async () => {
     const s = await setting();

@@ -52,3 +52,21 @@ describe('people vouched for by their changes', () => {
     expect(unrecordedPerson([{ ...person, id: 'p2' }], [change('user.create', { ...person, id: 'p2' })])).toMatch(/^Person p2 has|^Person p2 \(organisation o1\) has no creation/);
   });
 });
+
+describe('a sign-in link mailed to the person as found', () => {
+  const mailed = (found: StoredPerson) => ({ action: 'mail.sign-in-link', decision: 'allow' as const, targetOrganisationId: 'o1', targetIds: { userId: 'p1', before: personBinding(found) } });
+
+  it('passes a link mailed to the recorded address, and names one mailed while the address was other than recorded', () => {
+    const created = change('user.create', person);
+    expect(unrecordedPerson([person], [created, mailed(person)])).toBeNull();
+    expect(unrecordedPerson([person], [created, mailed({ ...person, email: 'mallory@elsewhere.test' })])).toMatch(/when Strongroom next changed them or mailed them a sign-in link/);
+    // A read records no state: the change after it is compared with the change before it, as ever.
+    const moved = { ...person, teams: ['payroll'] };
+    expect(unrecordedPerson([moved], [created, mailed(person), { ...change('user.update', moved), targetIds: { ...change('user.update', moved).targetIds, before: personBinding(person) } }])).toBeNull();
+  });
+
+  it('judges nothing for a person with no bound change yet, and a refused read vouches for nothing', () => {
+    expect(unrecordedPerson([person], [change('user.create', null), mailed({ ...person, email: 'other@x.test' })])).toBeNull();
+    expect(unrecordedPerson([person], [change('user.create', person), { ...mailed({ ...person, email: 'other@x.test' }), decision: 'deny' as const }])).toBeNull();
+  });
+});

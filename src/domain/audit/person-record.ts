@@ -28,6 +28,15 @@ export interface StoredPerson {
 
 /** Events that create or change a person's access-bearing state; each carries `binding` since bindings were recorded. */
 export const PERSON_RECORD_ACTIONS = ['user.create', 'user.update', 'user.enable', 'user.disable', 'user.baseline'] as const;
+/**
+ * Events that act on a person as they are without changing them, recording only the state they found
+ * (`before`): a link that sets a password mailed to the address read then. An address rewritten in the
+ * database only while such a mail is sent, and put back after, leaves the rows as they were but this
+ * event's `before` other than the recorded state: `audit verify` names it like a change that found them changed.
+ */
+export const PERSON_READ_ACTIONS = ['mail.sign-in-link'] as const;
+/** Every event `unrecordedPerson` reads: the changes and the reads. */
+export const PERSON_EVENT_ACTIONS = [...PERSON_RECORD_ACTIONS, ...PERSON_READ_ACTIONS] as const;
 
 /** A hash of the person's access-bearing state (roles and teams sorted: they are sets). */
 export function personBinding(p: StoredPerson): string {
@@ -59,7 +68,15 @@ function recordedByPerson(changes: readonly Change[]): Map<string, Recorded> {
   const byPerson = new Map<string, Recorded>();
   for (const e of changes) {
     const userId = e.targetIds.userId;
-    if (e.decision !== 'allow' || !userId || !(PERSON_RECORD_ACTIONS as readonly string[]).includes(e.action)) continue;
+    if (e.decision !== 'allow' || !userId) continue;
+    if ((PERSON_READ_ACTIONS as readonly string[]).includes(e.action)) {
+      // A read changes nothing: it only says what it found, which must be what the change before it left.
+      const recorded = byPerson.get(userId);
+      const previous = recorded?.bindings.at(-1);
+      if (recorded && e.targetIds.before !== undefined && previous !== undefined && e.targetIds.before !== previous) recorded.foundChanged = true;
+      continue;
+    }
+    if (!(PERSON_RECORD_ACTIONS as readonly string[]).includes(e.action)) continue;
     const recorded = byPerson.get(userId) ?? { bindings: [], creations: [], foundChanged: false };
     if (e.action === 'user.create') recorded.creations.push(e.targetOrganisationId);
     const previous = recorded.bindings.at(-1);
@@ -109,7 +126,7 @@ export function unrecordedPerson(people: readonly StoredPerson[], changes: reado
       return `${label} differs from their latest recorded change (organisation, e-mail address, roles, teams, clearance or disabled): they were changed in the database directly, not by Strongroom.`;
     }
     if (mine.foundChanged) {
-      return `${label} was not as their previous recorded change left them when Strongroom next changed them (organisation, e-mail address, roles, teams, clearance or disabled): they were changed in the database directly, not by Strongroom.`;
+      return `${label} was not as their previous recorded change left them when Strongroom next changed them or mailed them a sign-in link (organisation, e-mail address, roles, teams, clearance or disabled): they were changed in the database directly, not by Strongroom.`;
     }
   }
   return null;
