@@ -56,6 +56,47 @@ describe.each(DIALECTS)('migration 202612110000_users_disabled_by on %s', (diale
   });
 });
 
+describe.each(DIALECTS)('migration 202612160000_version_release_reason on %s', (dialect) => {
+  it('moves a release reason out of the detail every reader is shown into its own column, and leaves other versions as they were', async () => {
+    const t = await openEmptyDatabase(dialect);
+    try {
+      const { db, caps } = t.handle;
+      await migrate(db, caps, { until: '202612150000_sign_in_seals' });
+      const now = new Date().toISOString();
+      await db.insertInto('organisations' as never).values({ id: 'o1', slug: 'o1', name: 'O1', kind: 'district', region: 'North', created_at: now } as never).execute();
+      await db.insertInto('collections' as never).values({ id: 'c1', organisation_id: 'o1', name: 'payroll', service_area: 'payroll', classification: 'OFFICIAL', created_at: now } as never).execute();
+      const documentRow = (id: string) => ({
+        id, organisation_id: 'o1', collection_id: 'c1', name: `${id}.txt`, classification: 'OFFICIAL', service_area: 'payroll', status: 'available',
+        current_version: 1, current_version_id: `${id}-v1`, created_at: now, updated_at: now,
+      });
+      const versionRow = (documentId: string, scanStatus: string, scanDetail: string | null) => ({
+        id: `${documentId}-v1`, document_id: documentId, organisation_id: 'o1', number: 1, size: 1, sha256: 'ab', media_type: 'text/plain', blob_id: `b-${documentId}`,
+        wrapped_key: Buffer.from([1]), key_id: 'k', scan_status: scanStatus, scan_detail: scanDetail, created_at: now,
+      });
+      const rows: [string, string, string | null][] = [
+        ['signature', 'released', 'Win.Test.EICAR_HDB-1 — released: Checked with Jo Bloggs of Acme Ltd, a test file'],
+        ['nodetail', 'released', ' — released: Looked inside with the sender on the phone'],
+        ['clean', 'clean', null],
+        ['destroyed', 'infected', 'Win.Test.EICAR_HDB-1 — destroyed'],
+      ];
+      for (const [id, status, detail] of rows) {
+        await db.insertInto('documents' as never).values(documentRow(id) as never).execute();
+        await db.insertInto('versions' as never).values(versionRow(id, status, detail) as never).execute();
+      }
+      expect(await migrate(db, caps)).toContain('202612160000_version_release_reason');
+      const after = await db.selectFrom('versions' as never).select(['document_id', 'scan_detail', 'release_reason'] as never).orderBy('document_id' as never).execute();
+      expect(after).toEqual([
+        { document_id: 'clean', scan_detail: null, release_reason: null },
+        { document_id: 'destroyed', scan_detail: 'Win.Test.EICAR_HDB-1 — destroyed', release_reason: null },
+        { document_id: 'nodetail', scan_detail: 'released after review by a security admin', release_reason: 'Looked inside with the sender on the phone' },
+        { document_id: 'signature', scan_detail: 'Win.Test.EICAR_HDB-1 — released after review by a security admin', release_reason: 'Checked with Jo Bloggs of Acme Ltd, a test file' },
+      ]);
+    } finally {
+      await t.remove();
+    }
+  });
+});
+
 describe('the schema', () => {
   it('has the same tables and columns on both dialects', () => {
     const [sqlite, postgres] = [schemas.get('sqlite'), schemas.get('postgres')];

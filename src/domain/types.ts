@@ -148,6 +148,7 @@ export interface Version {
   wrappedKey: Uint8Array;
   keyId: string;
   scanStatus: ScanStatus;
+  /** What the scan found, as every reader of the version may be told it (never the release reason). */
   scanDetail: string | null;
   scanEngine: string | null;
   scannedAt: string | null;
@@ -155,6 +156,11 @@ export interface Version {
   createdAt: string;
   /** When the file this version came from was last modified at its source (a migrated share); null when nobody said. */
   sourceModifiedAt?: string | null;
+  /**
+   * The security admin's written reason for releasing this version from quarantine; null (or absent) when it
+   * was not released, and for a reader decide() does not let see quarantine details (`quarantine.identify`).
+   */
+  releaseReason?: string | null;
 }
 
 export interface Arrangement {

@@ -91,13 +91,25 @@ export class DocumentsService {
   /**
    * The document's versions, for whoever may read it. A version's author (`authorId`) is kept only for
    * those `identities` lets identify them (colleagues, the owning organisation's auditors), as the
-   * access history names people: another council's staff read null.
+   * access history names people: another council's staff read null. A release from quarantine's written reason
+   * (`releaseReason`) is kept only for those decide() lets see the file's quarantine details (`quarantine.identify`:
+   * its organisation's security admins cleared for it); every other reader, a partner's staff among them, reads
+   * null and is told only, in `scanDetail`, that it was released after review.
    */
   async versions(actor: Actor, documentId: string): Promise<{ document: Document; versions: Version[] }> {
     const { document } = await this.get(actor, documentId);
     const versions = await this.repos.documents.versions(document.id);
     const authors = await this.o.identity.identities(actor, versions.flatMap((v) => (v.authorId ? [v.authorId] : [])), document.organisationId);
-    return { document, versions: versions.map((v) => (v.authorId && !authors.get(v.authorId)?.identified ? { ...v, authorId: null } : v)) };
+    const released = versions.some((v) => v.releaseReason);
+    const [mayKnowWhy] = released ? await this.o.access.can(actor, [{ action: 'quarantine.identify', resource: documentResource(document) }]) : [false];
+    return {
+      document,
+      versions: versions.map((v) => ({
+        ...v,
+        authorId: v.authorId && !authors.get(v.authorId)?.identified ? null : v.authorId,
+        releaseReason: mayKnowWhy ? v.releaseReason ?? null : null,
+      })),
+    };
   }
 
   async upload(actor: Actor, collectionId: string, input: UploadInput): Promise<UploadResult> {

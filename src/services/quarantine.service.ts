@@ -1,6 +1,6 @@
 // Malware verdicts after the upload: the scan job for pending versions, rescans after a signature
 // update, and the security admin's quarantine workflow (list, release with a reason, destroy).
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { DomainError, forbidden, invalid, notFound } from '../domain/errors.js';
 import type { Clock, EncryptedBlobs, ScanVerdict, Scanner } from '../domain/ports.js';
 import type { Actor, Classification, Document, Version } from '../domain/types.js';
@@ -14,6 +14,13 @@ import { formatBytes } from './ingest.js';
 import { judgedInSegments, scanInSegments, type SegmentPlan } from './segmented-scan.js';
 import type { MailService } from './mail.service.js';
 import type { IdentityService } from './identity.service.js';
+
+/** What every reader of a released version is told of the release: that it happened, never the reason. */
+export const RELEASED_AFTER_REVIEW = 'released after review by a security admin';
+
+const releasedDetail = (detail: string | null): string => (detail ? `${detail} — ${RELEASED_AFTER_REVIEW}` : RELEASED_AFTER_REVIEW);
+
+const sha256Hex = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
 export class QuarantineNotifier {
   /** `mail`: the same news by e-mail (queued in the same transaction), essential for the uploader. */
@@ -137,15 +144,21 @@ export class QuarantineService {
 
   async release(actor: Actor, versionId: string, reason: string): Promise<void> {
     const { document, version, decision } = await this.quarantinedVersion(actor, versionId, 'quarantine.release');
-    if (reason.trim().length < 10) throw invalid('Explain in at least 10 characters why this file is safe to release.', { field: 'reason' });
+    const why = reason.trim();
+    if (why.length < 10) throw invalid('Explain in at least 10 characters why this file is safe to release.', { field: 'reason' });
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
-      await repos.documents.updateVersionScan(version.id, { status: 'released', detail: `${version.scanDetail ?? ''} — released: ${reason.trim()}`, engine: version.scanEngine, at: now.toISOString() });
+      // The reason is the security admin's judgement of the file, as classified as the file and not for its
+      // readers (a partner's staff among them): kept apart from the detail every reader is shown, which says
+      // only that it was released after review. The event records its hash: events hold no free text.
+      await repos.documents.updateVersionScan(version.id, {
+        status: 'released', detail: releasedDetail(version.scanDetail), engine: version.scanEngine, at: now.toISOString(), releaseReason: why,
+      });
       const latest = Math.max(...(await repos.documents.versions(document.id)).map((v) => v.number));
       if (version.number === latest || document.currentVersionId === version.id) {
         await repos.documents.setCurrentVersion(document.id, document.currentVersion, version, 'available', now.toISOString());
       }
-      await repos.audit.insert([auditEvent(actor, 'quarantine.release', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, decision, now)]);
+      await repos.audit.insert([auditEvent(actor, 'quarantine.release', { organisationId: document.organisationId, ids: { documentId: document.id, versionId, reasonSha256: sha256Hex(why) } }, decision, now)]);
       await this.o.lifecycle.raise({ jobs: repos.jobs, now }, { type: 'version.readable', organisationId: document.organisationId, documentId: document.id, versionId });
     });
   }

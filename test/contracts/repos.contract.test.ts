@@ -63,7 +63,7 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       id: id(), documentId: document.id, organisationId: document.organisationId, number, size: 5_000_000_000 + number,
       sha256: randomBytes(32).toString('hex'), mediaType: 'text/csv', blobId: randomBytes(16).toString('hex'),
       wrappedKey: new Uint8Array(randomBytes(40)), keyId: id(), scanStatus: 'clean', scanDetail: null, scanEngine: 'clamd',
-      scannedAt: iso(T0), authorId: null, createdAt: iso(T0 + number), sourceModifiedAt: iso(T0 - 86_400_000 + number), ...patch,
+      scannedAt: iso(T0), authorId: null, createdAt: iso(T0 + number), sourceModifiedAt: iso(T0 - 86_400_000 + number), releaseReason: null, ...patch,
     };
   }
   async function document(c: Collection, patch: Partial<Document> = {}): Promise<{ document: Document; version: Version }> {
@@ -320,6 +320,16 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect((await repos.documents.versionById(v.id))?.wrappedKey).toHaveLength(0);
       expect((await repos.documents.blobIds()).has(v.blobId)).toBe(true);
       expect(d.id).toBe(v.documentId);
+    });
+
+    it('keeps a release\'s reason apart from the scan detail, and leaves it as it was when a later verdict names none', async () => {
+      const { document: d, version: v } = await document(await collection((await organisation()).id));
+      await repos.documents.updateVersionScan(v.id, { status: 'released', detail: 'Eicar-Test-Signature — released after review by a security admin', engine: 'clamd', at: iso(T0 + 1), releaseReason: 'Checked with the sender by phone' });
+      const released = await repos.documents.versionById(v.id);
+      expect(released).toMatchObject({ scanStatus: 'released', scanDetail: 'Eicar-Test-Signature — released after review by a security admin', releaseReason: 'Checked with the sender by phone' });
+      expect((await repos.documents.withCurrentVersion(d.id))?.version).toEqual(released);
+      await repos.documents.updateVersionScan(v.id, { status: 'released', detail: 'later', engine: 'clamd', at: iso(T0 + 2) });
+      expect((await repos.documents.versionById(v.id))?.releaseReason).toBe('Checked with the sender by phone');
     });
   });
 

@@ -29,13 +29,16 @@ const documentWithCurrentVersion = preparedQuery((db, values: { id: string }) =>
     'versions.id as v_id', 'versions.document_id as v_document_id', 'versions.organisation_id as v_organisation_id', 'versions.number as v_number',
     'versions.blob_id as v_blob_id', 'versions.wrapped_key as v_wrapped_key', 'versions.key_id as v_key_id', 'versions.scan_status as v_scan_status',
     'versions.scan_detail as v_scan_detail', 'versions.scan_engine as v_scan_engine', 'versions.scanned_at as v_scanned_at',
-    'versions.author_id as v_author_id', 'versions.created_at as v_created_at',
+    'versions.author_id as v_author_id', 'versions.created_at as v_created_at', 'versions.release_reason as v_release_reason',
   ]));
 
 /** A new document's row: its own series and extended retention are set later, by records managers. */
 type NewDocumentRow = Omit<Selectable<DocumentsTable>, 'series_code' | 'retain_until'>;
-/** A new version's row: its text state and thumbnail are the worker's, set when it has read the file. */
-type NewVersionRow = Omit<Selectable<VersionsTable>, 'text_status' | 'text_reason' | 'thumbnail_blob_id' | 'thumbnail_wrapped_key' | 'thumbnail_key_id' | 'thumbnail_size'>;
+/**
+ * A new version's row: its text state and thumbnail are the worker's, set when it has read the file; a
+ * release reason is written only by a release from quarantine.
+ */
+type NewVersionRow = Omit<Selectable<VersionsTable>, 'text_status' | 'text_reason' | 'thumbnail_blob_id' | 'thumbnail_wrapped_key' | 'thumbnail_key_id' | 'thumbnail_size' | 'release_reason'>;
 
 // Every upload writes a document and a version and looks for a document of the same name; the worker
 // reads and records each version's text state. Prepared once.
@@ -158,7 +161,7 @@ export class DocumentsRepo implements DocumentsRepository {
       id: row.v_id, document_id: row.v_document_id, organisation_id: row.v_organisation_id, number: row.v_number, size: row.size, sha256: row.sha256,
       media_type: row.media_type, blob_id: row.v_blob_id, wrapped_key: row.v_wrapped_key, key_id: row.v_key_id, scan_status: row.v_scan_status,
       scan_detail: row.v_scan_detail, scan_engine: row.v_scan_engine, scanned_at: row.v_scanned_at, author_id: row.v_author_id,
-      created_at: row.v_created_at, source_modified_at: row.source_modified_at,
+      created_at: row.v_created_at, source_modified_at: row.source_modified_at, release_reason: row.v_release_reason,
     } as Parameters<typeof toVersion>[0]);
     return { document: toDocument(row as DocumentRow), version };
   }
@@ -215,12 +218,12 @@ export class DocumentsRepo implements DocumentsRepository {
     await this.db.updateTable('documents').set(set).where('id', '=', id).execute();
   }
 
-  async updateVersionScan(versionId: string, scan: { status: ScanStatus; detail: string | null; engine: string | null; at: string }): Promise<void> {
+  async updateVersionScan(versionId: string, scan: { status: ScanStatus; detail: string | null; engine: string | null; at: string; releaseReason?: string }): Promise<void> {
     // The version's document first (see DocumentsRepository.updateVersionScan).
     if (this.caps.rowLocks) await sql`select 1 from documents where id = (select document_id from versions where id = ${versionId}) for no key update`.execute(this.db);
     await this.db
       .updateTable('versions')
-      .set({ scan_status: scan.status, scan_detail: scan.detail, scan_engine: scan.engine, scanned_at: scan.at })
+      .set({ scan_status: scan.status, scan_detail: scan.detail, scan_engine: scan.engine, scanned_at: scan.at, ...(scan.releaseReason === undefined ? {} : { release_reason: scan.releaseReason }) })
       .where('id', '=', versionId)
       .execute();
   }

@@ -85,6 +85,7 @@ export const toVersion = (r: Selectable<VersionsTable>): Version => ({
   authorId: r.author_id,
   createdAt: r.created_at,
   sourceModifiedAt: r.source_modified_at,
+  releaseReason: r.release_reason ?? null,
 });
 
 export const toArrangement = (

@@ -69,6 +69,8 @@ export interface VersionsTable {
   thumbnail_size: number | null;
   /** When the source file was last modified (ISO 8601), as `strongroom import` or the uploader gave it. */
   source_modified_at: string | null;
+  /** The security admin's reason for a release from quarantine, kept apart from `scan_detail`, which every reader is shown. */
+  release_reason: string | null;
 }
 
 export interface DeadPropertiesTable {

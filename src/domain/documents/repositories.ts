@@ -63,8 +63,11 @@ export interface DocumentsRepository {
   /** Points the document at a new current version if its current number is still `expectedCurrent`. */
   setCurrentVersion(documentId: string, expectedCurrent: number, version: Version, status: DocumentStatus, at: string): Promise<boolean>;
   update(id: string, patch: DocumentPatch, at: string): Promise<void>;
-  /** Takes the version's document (as byIdForChange does) before the version. */
-  updateVersionScan(versionId: string, scan: { status: ScanStatus; detail: string | null; engine: string | null; at: string }): Promise<void>;
+  /**
+   * Takes the version's document (as byIdForChange does) before the version. `releaseReason`: a release from
+   * quarantine's written reason, stored apart from `detail` (which every reader of the version is shown).
+   */
+  updateVersionScan(versionId: string, scan: { status: ScanStatus; detail: string | null; engine: string | null; at: string; releaseReason?: string }): Promise<void>;
   /** Crypto-shredding: without the wrapped key no copy of the blob (nor of its thumbnail) can ever be decrypted. */
   destroyVersionKey(versionId: string): Promise<void>;
   /** A version's text extraction state and thumbnail (search). */

@@ -17,6 +17,8 @@ export const presentVersion = (v: Omit<Version, 'sha256' | 'blobId' | 'wrappedKe
   number: v.number, size: v.size, sha256: v.sha256, mediaType: v.mediaType, scanStatus: v.scanStatus,
   scanDetail: v.scanDetail, scanEngine: v.scanEngine, scannedAt: v.scannedAt, authorId: v.authorId, createdAt: v.createdAt,
   sourceModifiedAt: v.sourceModifiedAt ?? null,
+  // Null for every reader but those the service let see why it was released from quarantine.
+  releaseReason: v.releaseReason ?? null,
 });
 
 export const presentArrangement = (a: Arrangement) => ({ ...a });
