@@ -1,7 +1,7 @@
 // Organisations, people and their credentials; turns a verified credential into an Actor.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { credentialBinding } from '../domain/audit/credential-record.js';
-import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
+import { DomainError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import { normaliseEmailDomain } from '../domain/identity/federation.js';
 import { credentialsUsable, mfaRequired } from '../domain/identity/mfa.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
@@ -257,6 +257,23 @@ export class IdentityService {
   private async refuseNow(actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }, reason: string, error: DomainError): Promise<DomainError> {
     await this.o.store.repos.audit.insert([auditEvent(actor, action, target, { allow: false, reason, via: null }, this.o.clock.now())]);
     return error;
+  }
+
+  /**
+   * The person an administrator's command acts as (the CLI's `--as EMAIL`), as an actor on `channel`. The
+   * operator speaks for them, so what would stop them signing in stops the command too: a person switched
+   * off (by an org admin or the directory) is refused, audited as `action` refused (`account_disabled`), as
+   * actorNow refuses one switched off mid-request. No credential is involved (the operator holds the data
+   * directory), so no second factor is asked; decide() still judges each action on their roles as they are.
+   */
+  async actingAs(email: string, action: string, request: RequestInfo): Promise<Actor> {
+    const user = await this.userByEmail(email);
+    const actor = actorFor(user, request);
+    if (user.disabled) {
+      throw await this.refuseNow(actor, action, { organisationId: user.organisationId, ids: { userId: user.id } }, 'account_disabled',
+        forbidden(`The account of ${user.email} is switched off: nothing can be done as them until it is switched on again.`));
+    }
+    return actor;
   }
 
   async userByEmail(email: string): Promise<User> {

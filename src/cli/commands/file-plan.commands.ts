@@ -2,13 +2,8 @@
 // apply): the same service operations as REST, the web interface and WebDAV, so every derived fact
 // (arrangement binding, service area, classification floor, file-type verdict) follows.
 import type { Command } from 'commander';
-import type { AppServices } from '../../services/app-services.js';
-import { actorFor } from '../../services/identity.service.js';
+import { actingAs } from '../acting-as.js';
 import { output, say, withVault } from '../context.js';
-
-async function actorNamed(vault: AppServices, email: string) {
-  return actorFor(await vault.identity.userByEmail(email), { channel: 'cli', clientAddress: null, requestId: null });
-}
 
 export function registerFilePlanCommands(program: Command): void {
   // `collection add` is an administration command (admin.commands.ts); move joins it under the same word.
@@ -27,7 +22,7 @@ export function registerFilePlanCommands(program: Command): void {
     .action(async (id: string, opts: { parent?: string; top?: boolean; name?: string; confirmShorter?: boolean; as: string }, command: Command) => {
       if (opts.parent && opts.top) throw new Error('Give either --parent or --top, not both.');
       if (!opts.parent && !opts.top && opts.name === undefined) throw new Error('Nothing to do: give --parent, --top or --name.');
-      const moved = await withVault(command, async (vault) => vault.collections.move(await actorNamed(vault, opts.as), id, {
+      const moved = await withVault(command, async (vault) => vault.collections.move(await actingAs(vault, opts.as, 'collection.move'), id, {
         ...(opts.name !== undefined ? { name: opts.name } : {}), ...(opts.top ? { parentId: null } : opts.parent ? { parentId: opts.parent } : {}),
         ...(opts.confirmShorter ? { confirmShorter: true } : {}),
       }));
@@ -47,7 +42,7 @@ export function registerFilePlanCommands(program: Command): void {
     .requiredOption('--as <email>', 'the person doing it (their permissions apply)')
     .action(async (id: string, opts: { collection?: string; name?: string; confirmShorter?: boolean; as: string }, command: Command) => {
       if (opts.collection === undefined && opts.name === undefined) throw new Error('Nothing to do: give --collection or --name.');
-      const moved = await withVault(command, async (vault) => vault.filing.move(await actorNamed(vault, opts.as), id, {
+      const moved = await withVault(command, async (vault) => vault.filing.move(await actingAs(vault, opts.as, 'document.move'), id, {
         ...(opts.collection !== undefined ? { collectionId: opts.collection } : {}), ...(opts.name !== undefined ? { name: opts.name } : {}),
         ...(opts.confirmShorter ? { confirmShorter: true } : {}),
       }), { startClamd: 'unless-running' });
@@ -63,7 +58,7 @@ export function registerFilePlanCommands(program: Command): void {
     .option('--name <name>', 'a name for the copy (default: the same name)')
     .requiredOption('--as <email>', 'the person doing it (their permissions apply)')
     .action(async (id: string, opts: { collection: string; name?: string; as: string }, command: Command) => {
-      const copy = await withVault(command, async (vault) => vault.filing.copy(await actorNamed(vault, opts.as), id, {
+      const copy = await withVault(command, async (vault) => vault.filing.copy(await actingAs(vault, opts.as, 'document.copy'), id, {
         collectionId: opts.collection, ...(opts.name !== undefined ? { name: opts.name } : {}),
       }), { startClamd: 'unless-running' });
       output(copy.id);

@@ -1,13 +1,9 @@
 // Legal hold commands: the hold register of an organisation, placing a hold (as a named records
 // manager or DPO, whose permissions apply) over documents and collections, and releasing one with a reason.
 import type { Command } from 'commander';
-import type { AppServices } from '../../services/app-services.js';
-import { actorFor, systemActor } from '../../services/identity.service.js';
+import { systemActor } from '../../services/identity.service.js';
+import { actingAs } from '../acting-as.js';
 import { list, output, say, withVault } from '../context.js';
-
-async function actorNamed(vault: AppServices, email: string) {
-  return actorFor(await vault.identity.userByEmail(email), { channel: 'cli', clientAddress: null, requestId: null });
-}
 
 export function registerHoldCommands(program: Command): void {
   const hold = program.command('hold').description('legal holds: held records cannot be deleted, changed, moved, reclassified or disposed of by anyone until released');
@@ -39,7 +35,7 @@ export function registerHoldCommands(program: Command): void {
     .addHelpText('after', '\nExample: strongroom hold add --org north-district --name "Smith v Council" --reason "Employment tribunal claim" --collections 3f1c… --as records.manager@council.gov.uk')
     .action(async (opts: { org: string; name: string; reason: string; reference?: string; documents?: string; collections?: string; as: string }, command: Command) => {
       const placed = await withVault(command, async (vault) => {
-        const actor = await actorNamed(vault, opts.as);
+        const actor = await actingAs(vault, opts.as, 'records.hold');
         const org = await vault.identity.organisationBySlug(opts.org);
         if (actor.organisationId !== org.id) throw new Error(`${opts.as} is not in ${opts.org}: a hold is placed by the organisation's own records managers and DPOs.`);
         const documentIds = opts.documents ? list(opts.documents) : [];
@@ -59,7 +55,7 @@ export function registerHoldCommands(program: Command): void {
     .requiredOption('--reason <text>', 'why the records can be released (at least 10 characters)')
     .requiredOption('--as <email>', 'the records manager or DPO releasing it (their permissions apply)')
     .action(async (id: string, opts: { reason: string; as: string }, command: Command) => {
-      const released = await withVault(command, async (vault) => vault.holds.release(await actorNamed(vault, opts.as), id, opts.reason));
+      const released = await withVault(command, async (vault) => vault.holds.release(await actingAs(vault, opts.as, 'records.hold.release'), id, opts.reason));
       say(`Hold "${released.name}" was released.`);
     });
 }

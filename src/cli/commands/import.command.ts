@@ -3,8 +3,8 @@
 // and audit as any other upload, either straight into a data directory (--as EMAIL) or through a
 // running server's REST API (--server URL --token T). The run itself is src/cli/import/run.ts.
 import type { Command } from 'commander';
-import { actorFor } from '../../services/identity.service.js';
 import { formatBytes } from '../../services/ingest.js';
+import { actingAs } from '../acting-as.js';
 import { failure, say, withVault } from '../context.js';
 import { DirectTarget } from '../import/direct-target.js';
 import { Progress, emptyTally, filesDone, type Tally } from '../import/progress.js';
@@ -107,8 +107,7 @@ async function importCommand(paths: string[], opts: ImportFlags, command: Comman
     } else {
       const email = opts.as!;
       await withVault(command, async (vault) => {
-        const user = await vault.identity.userByEmail(email);
-        await run(new DirectTarget(vault, actorFor(user, { channel: 'cli', clientAddress: null, requestId: null }), email));
+        await run(new DirectTarget(vault, await actingAs(vault, email, 'document.create'), email));
       }, opts.dryRun ? {} : { startClamd: 'unless-running' });
     }
     say(summary(tally, opts.dryRun === true, Date.now() - started));

@@ -1,7 +1,8 @@
 // `strongroom search`: full-text search as a named person (their permissions apply; the search is
 // audited like any other, with a keyed hash of the query, never the query itself).
 import type { Command } from 'commander';
-import { actorFor, systemActor } from '../../services/identity.service.js';
+import { systemActor } from '../../services/identity.service.js';
+import { actingAs } from '../acting-as.js';
 import { SEARCH_MAX_PAGE } from '../../services/search.service.js';
 import { output, say, withVault } from '../context.js';
 
@@ -42,7 +43,8 @@ export function registerSearchCommand(program: Command): void {
       const email = opts.as;
       if (email === undefined) command.error("error: required option '--as <email>' not specified");
       const response = await withVault(command, async (vault) => {
-        const actor = actorFor(await vault.identity.userByEmail(email), { channel: 'cli', clientAddress: null, requestId: null });
+        // A person switched off is refused here (and the refusal audited), before anything is searched.
+        const actor = await actingAs(vault, email, 'search.query');
         const page = /^\d{1,4}$/.test(opts.page) ? Number(opts.page) : Number.NaN;
         return vault.search.search(actor, { q: query, filters: {}, sort: opts.sort as 'relevance', page }, 'cli');
       });
