@@ -142,8 +142,8 @@ export class ArrangementsService {
         if (may) userIds.push(admin.id);
       }
     }
-    const host = await this.o.store.repos.organisations.byId(a.hostOrganisationId);
-    return { userIds, message: { kind: 'arrangement-proposal', arrangementId: a.id, hostName: host?.name ?? 'The host organisation', serviceArea: a.serviceArea, purpose: a.purpose, revision: a.revision, change: kind } };
+    // The terms are not queued: MailService reads them from the arrangement when it sends the mail.
+    return { userIds, message: { kind: 'arrangement-proposal', arrangementId: a.id, change: kind } };
   }
 
   /**

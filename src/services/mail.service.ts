@@ -82,7 +82,9 @@ export class MailService {
       invitationLink = `${this.o.publicUrl ?? ''}/invitation/${token}`;
     }
     const told = message.kind === 'quarantine-admin' ? await this.quarantinedFileFor(user, message)
-      : message.kind === 'quarantine-uploader' ? await this.quarantinedUploadFor(user, message) : message;
+      : message.kind === 'quarantine-uploader' ? await this.quarantinedUploadFor(user, message)
+        : message.kind === 'arrangement-proposal' ? await this.proposedTerms(message) : message;
+    if (!told) return this.skipped('no-recipient', payload);
     const rendered = renderMail(told, {
       serviceName: this.o.serviceName, publicUrl: this.o.publicUrl ?? '', recipientName: user.name,
       ...(invitationLink ? { invitationLink } : {}),
@@ -162,6 +164,22 @@ export class MailService {
         name: named ? document.name : null, collection: (named || folder) && collection ? collection.name : null,
         classification: document.classification, serviceArea: document.serviceArea,
       },
+    };
+  }
+
+  /**
+   * A proposal's terms as the arrangement holds them now: its purpose and service area (an amendment may have
+   * changed them since the mail was queued), its revision, and the host's name now. Whatever the queued job
+   * carried is not trusted, and is dropped (a job is a row anyone who can write the database can write).
+   * Undefined when the arrangement is gone.
+   */
+  private async proposedTerms(message: Extract<MailMessage, { kind: 'arrangement-proposal' }>): Promise<MailMessage | undefined> {
+    const arrangement = await this.o.store.repos.arrangements.byId(message.arrangementId);
+    if (!arrangement) return undefined;
+    const host = await this.o.store.repos.organisations.byId(arrangement.hostOrganisationId);
+    return {
+      kind: 'arrangement-proposal', arrangementId: arrangement.id, change: message.change,
+      terms: { hostName: host?.name ?? 'The host organisation', serviceArea: arrangement.serviceArea, purpose: arrangement.purpose, revision: arrangement.revision },
     };
   }
 

@@ -5,6 +5,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERSON_SECRET_ACTIONS, unrecordedSignInSecret } from '../../src/domain/audit/person-secrets-record.js';
+import { sendEmailJob } from '../../src/domain/jobs/kinds.js';
 import type { Vault } from '../../src/main.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd } from '../support/fixture.js';
@@ -488,6 +489,41 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     await t.vault.arrangements.end(systemActor(), withdrawn.id);
     await t.vault.worker.runDue();
     expect(smtp.to(reader.email)).toHaveLength(0);
+  });
+
+  it('a proposal e-mail carries the terms as they are when it is sent, not as they were queued (outside review of 5 December)', async () => {
+    const host = await createOrganisation(t.vault);
+    const partner = await createOrganisation(t.vault);
+    const admin = await partner.user({ roles: ['org_admin'] });
+    const proposed = await t.vault.arrangements.propose(systemActor(), {
+      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'payroll', purpose: 'Shared payroll (first draft: includes the bid)',
+      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'read', ceiling: 'OFFICIAL',
+    });
+    // Amended before the worker sends the first mail: both mails give the terms now, the first draft in neither.
+    const amended = await t.vault.arrangements.amend(systemActor(), proposed.id, { purpose: 'Shared payroll and pensions' });
+    await t.vault.worker.runDue();
+    const mails = smtp.to(admin.email);
+    expect(mails).toHaveLength(2);
+    for (const mail of mails) {
+      expect(mail.text).toContain('Purpose: Shared payroll and pensions');
+      expect(mail.text).toContain(`Terms revision: ${amended.revision}`);
+      expect(`${mail.subject} ${mail.text} ${mail.html}`).not.toContain('first draft');
+    }
+
+    // A queued job is a row anyone who can write the database can write: what it carries is never shown.
+    await t.vault.store.transaction(async (repos) => {
+      await repos.jobs.enqueue(sendEmailJob, { userId: admin.id, message: {
+        kind: 'arrangement-proposal', arrangementId: proposed.id, change: 'proposed',
+        hostName: 'Forged Council', serviceArea: 'hr', purpose: 'Forged purpose', revision: 99,
+        terms: { hostName: 'Forged Council', serviceArea: 'hr', purpose: 'Forged purpose', revision: 99 },
+      } }, { now: clock.now() });
+    });
+    await t.vault.worker.runDue();
+    const forged = smtp.to(admin.email)[2]!;
+    expect(forged.subject).toBe(`Test ${host.slug} asks your organisation to accept a shared-service arrangement`);
+    expect(forged.text).toContain('Purpose: Shared payroll and pensions');
+    expect(forged.text).toContain('Service area: payroll');
+    expect(`${forged.subject} ${forged.text} ${forged.html}`).not.toMatch(/Forged|Terms revision: 99/);
   });
 
   it('a disposal batch e-mails the records managers the counts, never the records\' names', async () => {

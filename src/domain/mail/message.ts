@@ -45,10 +45,17 @@ export const mailMessageSchema = z.discriminatedUnion('kind', [
       name: z.string().nullable(), collection: z.string().nullable(), classification: z.enum(CLASSIFICATIONS), serviceArea: z.string(),
     }).optional(),
   }),
-  /** To each partner organisation's org admins: terms await their acceptance. */
+  /**
+   * To each partner organisation's org admins: terms await their acceptance. Queued with the arrangement's id
+   * and what happened to it only; `terms` (the host's name, service area, purpose and revision) are read from
+   * the arrangement as it is when the mail is sent (MailService), since an amendment or a renamed host may
+   * come between. `hostName`, `serviceArea`, `purpose` and `revision` at the top are what jobs queued before
+   * 5 December 2026 carried: accepted so those jobs still parse, never shown.
+   */
   z.object({
-    kind: z.literal('arrangement-proposal'), arrangementId: z.string(), hostName: z.string(), serviceArea: z.string(), purpose: z.string(),
-    revision: z.number().int(), change: z.enum(['proposed', 'amended', 'reinstated']),
+    kind: z.literal('arrangement-proposal'), arrangementId: z.string(), change: z.enum(['proposed', 'amended', 'reinstated']),
+    terms: z.object({ hostName: z.string(), serviceArea: z.string(), purpose: z.string(), revision: z.number().int() }).optional(),
+    hostName: z.string().optional(), serviceArea: z.string().optional(), purpose: z.string().optional(), revision: z.number().int().optional(),
   }),
   /** To the organisation's records managers: a disposal batch awaits review (counts, never record names). */
   z.object({ kind: z.literal('disposal-review'), batchId: z.string(), dueBy: z.string(), items: z.number().int(), excluded: z.number().int() }),

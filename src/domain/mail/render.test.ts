@@ -11,7 +11,7 @@ const examples: MailMessage[] = [
   { kind: 'invitation', organisationName: 'Borsetshire <Council>', invitedBy: 'Jo Admin', signInWith: null },
   { kind: 'quarantine-uploader', documentId: 'd1', documentName: HOSTILE, versionNumber: 2, verdict: 'infected', detail: 'Malware detected (Eicar-Test-Signature)' },
   { kind: 'quarantine-admin', documentId: 'd1', versionNumber: 2, verdict: 'held', detail: 'Password-protected archive', size: 2048, at: '2026-11-30T10:00:00.000Z', file: { name: HOSTILE, collection: HOSTILE, classification: 'OFFICIAL', serviceArea: 'payroll' } },
-  { kind: 'arrangement-proposal', arrangementId: 'a1', hostName: 'Ambridge DC', serviceArea: 'payroll', purpose: HOSTILE, revision: 3, change: 'amended' },
+  { kind: 'arrangement-proposal', arrangementId: 'a1', change: 'amended', terms: { hostName: 'Ambridge DC', serviceArea: 'payroll', purpose: HOSTILE, revision: 3 } },
   { kind: 'disposal-review', batchId: 'b1', dueBy: '2026-11-30', items: 3, excluded: 1 },
   { kind: 'storage-damaged', documentId: 'd1', versionNumber: 4 },
   { kind: 'subject-access-partner', requestId: 'r1', requesterName: HOSTILE, reference: HOSTILE, dueOn: '2027-01-05' },

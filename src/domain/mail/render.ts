@@ -111,17 +111,21 @@ function compose(m: MailMessage, c: MailContext): Draft {
         footer: `You were sent this because you are a security admin. ${optOut}`,
       };
     }
-    case 'arrangement-proposal':
+    case 'arrangement-proposal': {
+      // Never the terms the job was queued with: only those read from the arrangement when it is sent.
+      const terms = m.terms;
+      if (!terms) throw new Error('an arrangement proposal is rendered with the terms read when it is sent');
       return {
-        subject: `${m.hostName} asks your organisation to accept a shared-service arrangement`,
+        subject: `${terms.hostName} asks your organisation to accept a shared-service arrangement`,
         heading: 'An arrangement awaits your acceptance',
         blocks: [
-          { p: `${m.hostName} has ${m.change === 'proposed' ? 'proposed' : m.change === 'amended' ? 'changed the terms of' : 'reinstated'} a shared-service arrangement with your organisation. It gives nobody access until every partner accepts.` },
-          { facts: [['Service area', m.serviceArea], ['Purpose', m.purpose], ['Terms revision', String(m.revision)]] },
+          { p: `${terms.hostName} has ${m.change === 'proposed' ? 'proposed' : m.change === 'amended' ? 'changed the terms of' : 'reinstated'} a shared-service arrangement with your organisation. It gives nobody access until every partner accepts.` },
+          { facts: [['Service area', terms.serviceArea], ['Purpose', terms.purpose], ['Terms revision', String(terms.revision)]] },
           { action: 'Review the terms', href: url(`/arrangements/${m.arrangementId}`) },
         ],
         footer: `You were sent this because you are an org admin of a partner organisation. ${optOut}`,
       };
+    }
     case 'disposal-review':
       return {
         subject: `${m.items} record${m.items === 1 ? ' is' : 's are'} due for disposal review`,
