@@ -21,6 +21,20 @@ export interface FolderCopyInput {
   replace?: InTheWay;
 }
 
+/** How many refused members a refusal names one by one; past that it counts the rest ("and N more"). */
+export const REFUSED_MEMBERS_NAMED = 50;
+
+/**
+ * One thing inside the folder that may not be copied, as a refused copy reports it (`details.members`):
+ * its path below the copied folder, the refusal's code and its words (and the malware signature, if any).
+ */
+export interface RefusedMember {
+  path: string;
+  code: string;
+  reason: string;
+  signature?: string;
+}
+
 /** A document to copy, the folder of the copy it goes into (prepared, not stored yet), and its path below the copied folder. */
 interface Planned {
   sourceId: string;
@@ -41,8 +55,10 @@ export class FolderCopyService {
   /**
    * Copies the folder `sourceId` (what the actor may see inside it) to `input.top`. A refusal of
    * something inside (it may not be read, its malware check is not finished, malware or the file
-   * policy found in it now) refuses the whole copy with that member's error, its path below the folder
-   * in `details.member`. The new bytes are stored one document at a time, streamed, never held whole.
+   * policy found in it now) refuses the whole copy, naming every member refused (membersRefused below).
+   * What can be refused without reading is all decided first: any refusal there stops the copy before a
+   * byte is read. Otherwise every document is read, and every one malware or the file policy refuses now
+   * is named. The new bytes are stored one document at a time, streamed, never held whole.
    */
   async copy(actor: Actor, sourceId: string, input: FolderCopyInput): Promise<Collection> {
     const source = await this.o.store.repos.collections.byId(sourceId);
@@ -55,17 +71,24 @@ export class FolderCopyService {
     const folders: PreparedCollection[] = [top];
     const documents: Planned[] = [];
     const properties: [from: string, to: string][] = [[source.id, top.collection.id]];
-    if (input.recursive) await this.plan(actor, source, top.collection, '', folders, documents, properties);
+    const refused: Refusal[] = [];
+    if (input.recursive) await this.plan(actor, source, top.collection, '', { folders, documents, properties, refused });
+    if (refused.length > 0) throw membersRefused(refused);
 
     const staged: StagedCopy[] = [];
     try {
       for (const d of documents) {
+        // Each is read and checked even after one was refused, so the answer names all that must be dealt with.
         const copy = await this.o.filing.stageCopy(actor, d.sourceId, d.into).catch((error: unknown) => {
-          throw aboutMember(error, d.path);
+          if (!isMemberRefusal(error)) throw error;
+          refused.push({ path: d.path, error });
+          return null;
         });
+        if (!copy) continue;
         staged.push(copy);
         properties.push([copy.sourceId, copy.documentId]);
       }
+      if (refused.length > 0) throw membersRefused(refused);
       // The reading took a while: the top folder and what it replaces are decided again, fresh, for the
       // person as they are now (locks taken, holds placed meanwhile), keeping the id the tree was planned under.
       const target = { organisationId: input.top.organisationId, ids: { collectionId: source.id } };
@@ -87,8 +110,18 @@ export class FolderCopyService {
     }
   }
 
-  /** Prepares the folders inside `source` under `into` (itself prepared), and lists the documents, top down. */
-  private async plan(actor: Actor, source: Collection, into: Collection, path: string, folders: PreparedCollection[], documents: Planned[], properties: [string, string][]): Promise<void> {
+  /**
+   * Prepares the folders inside `source` under `into` (itself prepared), and lists the documents, top down.
+   * A member refused is noted in `refused` and planning goes on, so every refusal is found; a folder refused
+   * is not looked inside (nothing would be created there).
+   */
+  private async plan(actor: Actor, source: Collection, into: Collection, path: string, out: Plan): Promise<void> {
+    const { folders, documents, properties, refused } = out;
+    const noted = (memberPath: string) => (error: unknown): null => {
+      if (!isMemberRefusal(error)) throw error;
+      refused.push({ path: memberPath, error });
+      return null;
+    };
     // A listing gives documents a page at a time, by name: all of them are copied, not the first page.
     let after: string | undefined;
     let children: Collection[] = [];
@@ -98,31 +131,59 @@ export class FolderCopyService {
       if (listing.documents.length === 0) break;
       for (const d of listing.documents) {
         // What can be refused without reading (it may not be downloaded, its malware check is still running) is, before any bytes are read.
-        await this.o.filing.requireCopyable(actor, d.id).catch((error: unknown) => {
-          throw aboutMember(error, `${path}${d.name}`);
-        });
-        documents.push({ sourceId: d.id, into, path: `${path}${d.name}` });
+        const copyable = await this.o.filing.requireCopyable(actor, d.id).then(() => true, noted(`${path}${d.name}`));
+        if (copyable) documents.push({ sourceId: d.id, into, path: `${path}${d.name}` });
       }
       after = listing.documents[listing.documents.length - 1]!.name;
     }
     for (const child of children) {
       const folder = await this.o.collections.prepareCreate(actor, {
         organisationId: into.organisationId, parentId: into.id, name: child.name, serviceArea: into.serviceArea, classification: into.classification,
-      }, { under: into }).catch((error: unknown) => {
-        throw aboutMember(error, `${path}${child.name}/`);
-      });
+      }, { under: into }).catch(noted(`${path}${child.name}/`));
+      if (!folder) continue;
       folders.push(folder);
       properties.push([child.id, folder.collection.id]);
-      await this.plan(actor, child, folder.collection, `${path}${child.name}/`, folders, documents, properties);
+      await this.plan(actor, child, folder.collection, `${path}${child.name}/`, out);
     }
   }
+}
+
+/** What planning gathers: the folders to create, the documents to copy, the dead properties to carry, the refusals. */
+interface Plan {
+  folders: PreparedCollection[];
+  documents: Planned[];
+  properties: [string, string][];
+  refused: Refusal[];
+}
+
+interface Refusal {
+  path: string;
+  error: DomainError;
 }
 
 /** The refusals that belong to one thing inside the folder; anything else (a failure, a limit) is the request's. */
 const REFUSALS: ReadonlySet<string> = new Set(['NOT_FOUND', 'FORBIDDEN', 'LOCKED', 'INFECTED', 'BLOCKED_FILE_TYPE']);
 
-/** A refusal of something inside the folder, naming it (its path below the copied folder) for the person told. */
-function aboutMember(error: unknown, member: string): unknown {
-  if (!(error instanceof DomainError) || error.constructor !== DomainError || !REFUSALS.has(error.code) || typeof error.details?.member === 'string') return error;
-  return new DomainError(error.code, error.message, { cause: error, details: { ...error.details, member } });
+function isMemberRefusal(error: unknown): error is DomainError {
+  return error instanceof DomainError && error.constructor === DomainError && REFUSALS.has(error.code) && error.details?.member === undefined;
+}
+
+/**
+ * The whole copy refused because of members inside the folder, naming each (its path below the copied folder,
+ * and why) in `details.members`: the first REFUSED_MEMBERS_NAMED, in the order met (top down, by name), with
+ * `details.moreMembers` counting the rest. One member refused keeps that member's own code and words, with its
+ * path in `details.member` too. Several: LOCKED when every one is a wait (a scan under way, a lock), so trying
+ * again later can succeed; otherwise FORBIDDEN, since something inside must be dealt with first.
+ */
+function membersRefused(refused: readonly Refusal[]): DomainError {
+  const members: RefusedMember[] = refused.slice(0, REFUSED_MEMBERS_NAMED).map(({ path, error }) => ({
+    path, code: error.code, reason: error.message, ...(typeof error.details?.signature === 'string' ? { signature: error.details.signature } : {}),
+  }));
+  const moreMembers = refused.length - members.length;
+  const [first] = refused;
+  if (refused.length === 1 && first) {
+    return new DomainError(first.error.code, first.error.message, { cause: first.error, details: { ...first.error.details, member: first.path, members, moreMembers } });
+  }
+  const code = refused.every((r) => r.error.code === 'LOCKED') ? 'LOCKED' : 'FORBIDDEN';
+  return new DomainError(code, `Nothing was copied: ${refused.length} things inside the folder may not be copied.`, { cause: first?.error, details: { members, moreMembers } });
 }

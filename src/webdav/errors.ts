@@ -33,16 +33,13 @@ export function sendDavError(error: unknown, request: FastifyRequest, reply: Fas
     if (error.code === 'INTEGRITY') {
       request.log.error({ err: error }, 'integrity failure');
       message = error instanceof DamagedCopiesError ? error.message : 'Stored data failed its integrity check; it has not been served. The incident was logged.';
-    } else if (error.code === 'INFECTED') {
-      const signature = typeof error.details?.signature === 'string' ? error.details.signature : 'unknown';
-      message = `Refused: malware detected (${signature}). The file has been quarantined and nobody can download it.`;
-    } else if (error.code === 'BLOCKED_FILE_TYPE') {
-      message = `Refused: ${error.message}`;
     } else {
-      message = error.message;
+      message = refusalWords(error.code, error.message, error.details?.signature);
     }
-    // A folder copy refused because of one thing inside it names that thing: nothing at all was copied.
+    // A folder copy refused because of things inside it names them: nothing at all was copied.
+    const members = refusedMembers(error.details);
     if (typeof error.details?.member === 'string') message = `Nothing was copied. "${error.details.member}": ${message}`;
+    else if (members) message = [message, ...members].join('\n');
     // A write that ran into a lock names the lock's root (RFC 4918 §16 DAV:lock-token-submitted).
     if (error.code === 'LOCKED' && typeof error.details?.lockRoot === 'string') {
       condition = `<D:lock-token-submitted><D:href>${escape(href(error.details.lockRoot.split('/').slice(2), false))}</D:href></D:lock-token-submitted>`;
@@ -70,6 +67,27 @@ export function sendDavError(error: unknown, request: FastifyRequest, reply: Fas
   // HEAD responses carry no body.
   if (request.method === 'HEAD') return reply.status(status).send();
   return reply.status(status).type('text/plain; charset=utf-8').header('X-Request-Id', requestId).send(`${message}\n`);
+}
+
+/** What a refusal says to the person: malware and the file policy as a single upload's refusal says them. */
+function refusalWords(code: string, message: string, signature: unknown): string {
+  if (code === 'INFECTED') return `Refused: malware detected (${typeof signature === 'string' ? signature : 'unknown'}). The file has been quarantined and nobody can download it.`;
+  if (code === 'BLOCKED_FILE_TYPE') return `Refused: ${message}`;
+  return message;
+}
+
+/**
+ * One line for each member a refused folder copy names (`details.members`, services/folder-copy.service.ts),
+ * and "… and N more." past those; undefined when the error names no members. Something the person may see
+ * but not copy (refused as not found) is said as such, as a single member's refusal is (methods/namespace.ts).
+ */
+function refusedMembers(details: Record<string, unknown> | undefined): string[] | undefined {
+  const members = details?.members;
+  if (!Array.isArray(members) || members.length === 0) return undefined;
+  const lines = (members as { path: string; code: string; reason: string; signature?: string }[]).map((m) =>
+    `"${m.path}": ${m.code === 'NOT_FOUND' ? 'you may not copy it.' : refusalWords(m.code, m.reason, m.signature)}`);
+  const more = typeof details?.moreMembers === 'number' ? details.moreMembers : 0;
+  return more > 0 ? [...lines, `… and ${more} more.`] : lines;
 }
 
 function escape(s: string): string {

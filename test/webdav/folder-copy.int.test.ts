@@ -192,4 +192,63 @@ describe.each(DIALECTS)('WebDAV COPY of a folder, all or nothing, on %s', (diale
     expect(await t.vault.store.repos.uploadSlots.live(new Date().toISOString())).toEqual([]);
     expect((await events(org.id)).slice(before)).toEqual([]);
   });
+
+  // Outside review of 5 December: the answer named only the first member refused, so a person fixed one,
+  // tried again, and met the next. Every member refused is named now (the first 50, then a count).
+  it('names every document refused once read (the file policy, a newer signature), in a sub-folder too, and copies nothing', async () => {
+    const { org, mk, member, folder, elsewhere, copy } = await council();
+    const sub = await mk('sub', folder.id);
+    await file(member, sub.id, 'e.csv');
+    await file(member, sub.id, 'x.txt', NEWER_SIGNATURE_SAMPLE);
+    await refuseCsv(org.id);
+    const blobsBefore = await blobs();
+    const before = (await events(org.id)).length;
+
+    const res = await withNewerSignature(() => copy('elsewhere/case', 'F'));
+    expect(res.status).toBe(403);
+    expect(res.body.split('\n')).toEqual([
+      'Nothing was copied: 3 things inside the folder may not be copied.',
+      expect.stringMatching(/^"b\.csv": Refused: .*csv/),
+      expect.stringMatching(/^"sub\/e\.csv": Refused: .*csv/),
+      '"sub/x.txt": Refused: malware detected (Strongroom.Test.Newer). The file has been quarantined and nobody can download it.',
+      '',
+    ]);
+    expect(await children(org.id, elsewhere.id)).toEqual([]);
+    expect(await blobs()).toBe(blobsBefore);
+    expect(await t.vault.store.repos.uploadSlots.live(new Date().toISOString())).toEqual([]);
+    // Each refusal is recorded as it would be for that document alone; nothing was created or copied.
+    const after = (await events(org.id)).slice(before);
+    expect(after.filter((e) => e.decision === 'allow')).toEqual([]);
+    expect(after.filter((e) => e.action === 'document.copy-blocked').map((e) => e.reason)).toEqual(['file_policy:blocked_extension', 'file_policy:blocked_extension']);
+  });
+
+  it('names every document refused before reading (423 when each is a scan under way), and reads none', async () => {
+    const { org, mk, member, folder, elsewhere, ids, copy } = await council();
+    const sub = await mk('sub', folder.id);
+    const d = await file(member, sub.id, 'd.txt');
+    for (const id of [ids['b.csv']!, ids['c.txt']!, d]) await t.vault.store.repos.documents.update(id, { status: 'pending_scan' }, new Date().toISOString());
+    const blobsBefore = await blobs();
+
+    const res = await copy('elsewhere/case', 'F');
+    expect(res.status).toBe(423);
+    const wait = 'This file is still being checked for malware; it can be used once the check is clean.';
+    expect(res.body).toBe(['Nothing was copied: 3 things inside the folder may not be copied.', `"b.csv": ${wait}`, `"c.txt": ${wait}`, `"sub/d.txt": ${wait}`, ''].join('\n'));
+    expect(await children(org.id, elsewhere.id)).toEqual([]);
+    expect(await blobs()).toBe(blobsBefore);
+  });
+
+  it('names the first 50 members refused and counts the rest', async () => {
+    const { org, member, folder, elsewhere, copy } = await council();
+    const pending: string[] = [];
+    for (let i = 0; i < 52; i += 1) pending.push(await file(member, folder.id, `z${String(i).padStart(2, '0')}.txt`));
+    for (const id of pending) await t.vault.store.repos.documents.update(id, { status: 'pending_scan' }, new Date().toISOString());
+
+    const res = await copy('elsewhere/case', 'F');
+    expect(res.status).toBe(423);
+    const lines = res.body.trimEnd().split('\n');
+    expect(lines[0]).toBe('Nothing was copied: 52 things inside the folder may not be copied.');
+    expect(lines.slice(1, 51).map((l) => l.split('"')[1])).toEqual(Array.from({ length: 50 }, (_, i) => `z${String(i).padStart(2, '0')}.txt`));
+    expect(lines.slice(51)).toEqual(['… and 2 more.']);
+    expect(await children(org.id, elsewhere.id)).toEqual([]);
+  }, 180_000);
 });
