@@ -36,6 +36,8 @@ export async function restoreBackup(config: Config, options: { from: string; blo
     release = await lockForRestore(config.dataDir);
     const restoreId = await loadInto(opened, { dataDir: config.dataDir, databaseUrl: config.databaseUrl }, options.logger);
     const vault = await openVault(config, { logger: options.logger, startClamd: false, finishingRestore: true });
+    // The backup's orphan candidates were the lost store's: here every blob gets a new id, and sweeps start afresh.
+    await vault.store.repos.orphanBlobs.forgetAll();
     // By default from the replica the configuration names (STRONGROOM_REPLICA), where the blobs are.
     const replica = options.blobsFrom ? blobStoreAt(options.blobsFrom, config.dataDir) : config.replica ? blobStoreFor(config.replica, config.dataDir) : null;
     try {

@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import { loadSigningKey, openCheckpointCopies } from './compose/audit-keys.js';
 import { assertNoUnfinishedRestore } from './compose/restore-marker.js';
 import { openBlobStore } from './compose/blob-stores.js';
-import { queueDailyBackup, queueDailyRecordsSweeps, scheduleDailyJobsPrune, scheduleDailyScrub } from './compose/daily-jobs.js';
+import { queueDailyBackup, queueDailyRecordsSweeps, scheduleDailyJobsPrune, scheduleDailyOrphanSweep, scheduleDailyScrub } from './compose/daily-jobs.js';
 import { composeIdentity } from './compose/identity.js';
 import { migrateSealing } from './compose/sign-in-seals.js';
 import { composeMail } from './compose/mail.js';
@@ -23,7 +23,7 @@ import { DerivedSignInSeals } from './storage/sign-in-seals.js';
 import { ClamdScanner } from './integrations/clamd.scanner.js';
 import { ClamdSupervisor } from './integrations/clamd.supervisor.js';
 import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
-import { compactSearchJob, extractTextJob, pruneFinishedJobsJob, searchPurgeJob, searchRenameJob, sendEmailJob } from './domain/jobs/kinds.js';
+import { compactSearchJob, extractTextJob, pruneFinishedJobsJob, searchPurgeJob, searchRenameJob, sendEmailJob, sweepOrphanBlobsJob } from './domain/jobs/kinds.js';
 import { backupJob, deleteBlobsJob, disposalSweepJob, disposeBatchJob, purgeBinJob, replicaDeleteJob, replicateJob, rescanJob, scanVersionJob, scrubJob } from './domain/jobs/kinds.js';
 import { BackupService } from './services/backup.service.js';
 import { JobRegistry, handle as handleJob } from './jobs/registry.js';
@@ -55,6 +55,8 @@ import { QuarantineNotifier, QuarantineService } from './services/quarantine.ser
 import { RetentionService } from './services/retention.service.js';
 import { ReplicationService } from './services/replication.service.js';
 import { ScrubService } from './services/scrub.service.js';
+import { OrphanBlobsService } from './services/orphan-blobs.service.js';
+import { shelfBlobReferences } from './backup-references.js';
 import { SearchService } from './services/search.service.js';
 import { ContainedTextExtractor } from './integrations/text-extraction/extractor.js';
 import { ContainedThumbnailer } from './integrations/thumbnails.js';
@@ -284,6 +286,11 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     replica: replicaStore === null || replicaBlobs === null ? null : { store: replicaStore, blobs: replicaBlobs },
   });
   const backups = new BackupService({ store, access, clock, recordSealKey: deriveKey(master, 'backup-record-seal') });
+  // The garbage collection of blobs nothing names, in both stores; on the replica the backups on its shelf name blobs too.
+  const orphanBlobs = new OrphanBlobsService({
+    store, clock, logger, system: systemActor('job'), primary: blobStore, replica: replicaStore,
+    replicaBackups: config.replica === null ? null : shelfBlobReferences(config.replica, master),
+  });
   const disposal = new DisposalService({
     store, access, clock, blobs, lifecycle, retention, certificates, audit, identity: identityServices.identity, system: systemActor('job'), binDays: config.binDays, mail,
     onWarning: (message, details) => logger.warn(details, message),
@@ -322,6 +329,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     handleJob(searchPurgeJob, (p) => indexing.purge(p)),
     handleJob(compactSearchJob, () => indexing.compact()),
     handleJob(sendEmailJob, (p) => mail.deliver(p)),
+    handleJob(sweepOrphanBlobsJob, async () => void (await orphanBlobs.sweep())),
     handleJob(pruneFinishedJobsJob, async () => {
       const deleted = await jobsAdmin.pruneFinished();
       if (deleted > 0) logger.info({ deleted }, 'finished jobs pruned');
@@ -334,7 +342,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const vault: Vault = {
     ...identityServices,
     config, logger, clock, store, scanner, serviceAreas, access, audit, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
-    dav, jobs: jobsAdmin, retention, holds, disposal, subjectAccess, certificates, replicaStore, replication, scrub, backups, search, branding, mail,
+    dav, jobs: jobsAdmin, retention, holds, disposal, subjectAccess, certificates, replicaStore, replication, scrub, orphanBlobs, backups, search, branding, mail,
     durable: () => store.durable(),
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');
@@ -369,6 +377,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       const scheduleJobsPrune = () => void scheduleDailyJobsPrune(store, clock).catch((err: unknown) => logger.warn({ err }, 'could not schedule the pruning of finished jobs'));
       timers.push(setInterval(scheduleJobsPrune, 60 * 60 * 1000));
       scheduleJobsPrune();
+      // Blobs nothing names (uploads that never committed, copies cut off), recorded one day and removed the next.
+      const scheduleOrphanSweep = () => void scheduleDailyOrphanSweep(store, clock).catch((err: unknown) => logger.warn({ err }, 'could not schedule the daily sweep of orphan blobs'));
+      timers.push(setInterval(scheduleOrphanSweep, 60 * 60 * 1000));
+      scheduleOrphanSweep();
       // The daily signed backup into the replica, from STRONGROOM_BACKUP_HOUR (UK time), once a day across the
       // cluster. First asked a few minutes after start, not at once: a process restarted in a loop (a bad
       // deployment) then does not add a backup's load to every start, and one-shot runs take none.

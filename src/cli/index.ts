@@ -17,6 +17,7 @@ import { registerScimCommands } from './commands/scim.commands.js';
 import { registerScrubCommand } from './commands/scrub.command.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerServeCommands } from './commands/serve.commands.js';
+import { registerStorageCommands } from './commands/storage.commands.js';
 import { failure, say } from './context.js';
 
 const program = new Command()
@@ -45,6 +46,7 @@ registerDisposalCommands(program);
 registerSeriesCommands(program);
 registerBackupCommands(program);
 registerScrubCommand(program);
+registerStorageCommands(program);
 registerScimCommands(program);
 registerSearchCommand(program);
 registerIdpCommands(program);

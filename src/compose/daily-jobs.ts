@@ -1,9 +1,9 @@
 // The once-a-day work every worker asks for hourly (main.ts startBackground) and only one process in the
 // cluster queues: each organisation's disposal sweep and bin purge, the daily scrub, the daily backup,
-// the pruning of finished jobs.
+// the pruning of finished jobs, the sweep of orphan blobs.
 // What makes it once a day lives in the database (a job's unique key, or the day recorded in key_values).
 import type { Config } from '../config/config.js';
-import { backupJob, disposalSweepJob, pruneFinishedJobsJob, purgeBinJob, scrubJob } from '../domain/jobs/kinds.js';
+import { backupJob, disposalSweepJob, pruneFinishedJobsJob, purgeBinJob, scrubJob, sweepOrphanBlobsJob } from '../domain/jobs/kinds.js';
 import type { JobQueue } from '../domain/jobs/define-job.js';
 import type { Clock } from '../domain/ports.js';
 import { ukDate } from '../domain/records/retention.js';
@@ -33,6 +33,11 @@ export async function scheduleDailyScrub(store: Store, clock: Clock): Promise<vo
 /** Queues today's pruning of finished jobs unless some process already did (the day is recorded in key_values). */
 export async function scheduleDailyJobsPrune(store: Store, clock: Clock): Promise<void> {
   await queueOnceToday(store, clock, 'jobs.prune-scheduled-day', (jobs, day, now) => jobs.enqueue(pruneFinishedJobsJob, { day }, { now }));
+}
+
+/** Queues today's sweep of orphan blobs unless some process already did (the day is recorded in key_values). */
+export async function scheduleDailyOrphanSweep(store: Store, clock: Clock): Promise<void> {
+  await queueOnceToday(store, clock, 'orphan-blobs.sweep-scheduled-day', (jobs, day, now) => jobs.enqueue(sweepOrphanBlobsJob, { day }, { now }));
 }
 
 /** Queues a job unless the day (UTC) recorded under `dayKey` is today's, and records today's with it, in one transaction. */

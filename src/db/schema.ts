@@ -26,6 +26,7 @@ import type {
   CollectionsTable,
   DeadPropertiesTable,
   DocumentsTable,
+  OrphanBlobCandidatesTable,
   ResourceLocksTable,
   UploadAdmissionTable,
   UploadSlotsTable,
@@ -96,6 +97,7 @@ export interface Schema {
   subject_access_parts: SubjectAccessPartsTable;
   subject_access_items: SubjectAccessItemsTable;
   blob_replicas: BlobReplicasTable;
+  orphan_blob_candidates: OrphanBlobCandidatesTable;
   identity_providers: IdentityProvidersTable;
   external_identities: ExternalIdentitiesTable;
   group_mappings: GroupMappingsTable;

@@ -29,6 +29,7 @@ import { HoldsRepo } from './repos/holds.repo.js';
 import { SubjectAccessRepo } from './repos/subject-access.repo.js';
 import { RetentionRepo } from './repos/retention.repo.js';
 import { BlobReplicasRepo } from './repos/replicas.repo.js';
+import { OrphanBlobsRepo } from './repos/orphan-blobs.repo.js';
 import { PostgresSearchIndex } from './repos/search.postgres.js';
 import { SqliteSearchIndex } from './repos/search.sqlite.js';
 import type { Schema } from './schema.js';
@@ -53,6 +54,7 @@ export interface Repos {
   disposal: DisposalRepo;
   subjectAccess: SubjectAccessRepo;
   replicas: BlobReplicasRepo;
+  orphanBlobs: OrphanBlobsRepo;
   mail: MailRepo;
   search: SqliteSearchIndex | PostgresSearchIndex;
   federation: FederationRepo;
@@ -85,6 +87,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, a
     disposal: new DisposalRepo(db),
     subjectAccess: new SubjectAccessRepo(db, caps),
     replicas: new BlobReplicasRepo(db),
+    orphanBlobs: new OrphanBlobsRepo(db),
     mail: new MailRepo(db),
     search: caps.dialect === 'sqlite' ? new SqliteSearchIndex(db) : new PostgresSearchIndex(db, searchKeys),
     federation: new FederationRepo(db, signInSeals),

@@ -38,6 +38,15 @@ export interface BlobStore {
   cleanStaging(olderThanMs: number): Promise<number>;
 }
 
+/**
+ * The blob ids the backups kept on the replica's shelf list: a restore of any of them copies those
+ * blobs from the replica, under those ids, so the replica's garbage collection keeps them.
+ */
+export interface BackupBlobReferences {
+  /** Of `blobIds`, those some backup on the shelf lists. Throws when a complete backup there cannot be read. */
+  among(blobIds: ReadonlySet<string>): Promise<Set<string>>;
+}
+
 /** What authenticated data binds a version's blob and data key to. */
 export interface BlobBinding {
   organisationId: string;

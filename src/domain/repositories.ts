@@ -6,7 +6,7 @@
 // and re-exported here, so callers import every port from this one module.
 import type { ArrangementsRepository } from './arrangements/repositories.js';
 import type { AuditRepository } from './audit/repositories.js';
-import type { BlobReplicasRepository, CollectionsRepository, DavRepository, DocumentsRepository } from './documents/repositories.js';
+import type { BlobReplicasRepository, CollectionsRepository, DavRepository, DocumentsRepository, OrphanBlobsRepository } from './documents/repositories.js';
 import type { FederationRepository } from './identity/repositories.js';
 import type { BrandingRepository } from './branding/repositories.js';
 import type { SessionsRepository, SignInThrottlesRepository, UsersRepository } from './identity/account-repositories.js';
@@ -60,6 +60,8 @@ export interface Repos {
   /** Subject access requests, the parts organisations play in them and the records in each response. */
   subjectAccess: SubjectAccessRepository;
   replicas: BlobReplicasRepository;
+  /** The garbage collection of orphan blobs: its candidates, and which blobs something names. */
+  orphanBlobs: OrphanBlobsRepository;
   /** Mail preferences and invitation tokens. */
   mail: MailRepository;
   search: SearchIndex;

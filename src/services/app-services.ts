@@ -31,6 +31,7 @@ import type { QuarantineService } from './quarantine.service.js';
 import type { RetentionService } from './retention.service.js';
 import type { ReplicationService } from './replication.service.js';
 import type { ScrubService } from './scrub.service.js';
+import type { OrphanBlobsService } from './orphan-blobs.service.js';
 import type { ScimGroupsService } from './scim-groups.service.js';
 import type { ScimTokensService } from './scim-tokens.service.js';
 import type { ScimUsersService } from './scim-users.service.js';
@@ -86,6 +87,8 @@ export interface AppServices {
   replication: ReplicationService;
   /** Scrub and self-heal of both copies of every blob (the `scrub` job and `strongroom scrub`). */
   scrub: ScrubService;
+  /** The garbage collection of blobs nothing names (the `sweep-orphan-blobs` job and `strongroom storage sweep-orphans`). */
+  orphanBlobs: OrphanBlobsService;
   /** Backups as the audit log and the scheduler see them: the last scheduled backup's time for /metrics and the Storage page. */
   backups: BackupService;
   /** Full-text search over what a person may read, text status and thumbnails (docs/search.md). */

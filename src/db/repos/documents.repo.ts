@@ -7,6 +7,7 @@ import type { Document, DocumentStatus, ScanStatus, Version } from '../../domain
 import type { DialectCaps } from '../kysely.js';
 import { preparedQuery, standInColumns } from '../prepared-query.js';
 import type { DocumentsTable, Schema, VersionsTable } from '../schema.js';
+import { claimBlobReference } from './blob-references.js';
 import { toDocument, toVersion, type DocumentRow } from './rows.js';
 
 /** Documents with their current version's facts, which every listing and lookup of them shows. */
@@ -87,6 +88,7 @@ export class DocumentsRepo implements DocumentsRepository {
   }
 
   async insertVersion(v: Version): Promise<void> {
+    await claimBlobReference(this.db, v.blobId);
     await insertVersionRow.run(this.db, {
       id: v.id, document_id: v.documentId, organisation_id: v.organisationId, number: v.number, size: v.size,
       sha256: v.sha256, media_type: v.mediaType, blob_id: v.blobId, wrapped_key: Buffer.from(v.wrappedKey),
@@ -248,6 +250,7 @@ export class DocumentsRepo implements DocumentsRepository {
       await setTextOnly.run(this.db, text);
       return;
     }
+    if (thumbnail) await claimBlobReference(this.db, thumbnail.blobId);
     await setTextAndThumbnail.run(this.db, {
       ...text, thumbnailBlobId: thumbnail?.blobId ?? null, thumbnailWrappedKey: thumbnail ? Buffer.from(thumbnail.wrappedKey) : null,
       thumbnailKeyId: thumbnail?.keyId ?? null, thumbnailSize: thumbnail?.size ?? null,

@@ -123,3 +123,11 @@ export interface BlobReplicasTable {
   scrubbed_at: string | null;
   unrecoverable_at: string | null;
 }
+
+/** Blobs a sweep found that nothing names (migration 202612160000_orphan_blobs). */
+export interface OrphanBlobCandidatesTable {
+  store: string;
+  blob_id: string;
+  first_seen_at: string;
+  condemned_at: string | null;
+}

@@ -135,3 +135,40 @@ export interface BlobReplicasRepository {
   /** Live versions (with a key) in id order after `afterId`, or a random sample of `sample` of them. */
   liveVersions(options: { limit: number; afterId?: string; random?: boolean }): Promise<Version[]>;
 }
+
+/** The two blob stores the garbage collection sweeps. */
+export type SweptStore = 'primary' | 'replica';
+
+/** A blob a sweep found that nothing named: when a sweep first saw it, and whether a later one decided to delete it. */
+export interface OrphanBlobCandidate {
+  blobId: string;
+  firstSeenAt: string;
+  /** Set once a sweep found it unreferenced past the grace period, in the statement that checked; never cleared. */
+  condemnedAt: string | null;
+}
+
+/**
+ * The garbage collection's memory (orphan_blob_candidates) and the one question it asks the database:
+ * which blob ids something still names. Writing a version or thumbnail for a condemned blob is refused
+ * by the documents repository, so a condemned blob can be deleted without a commit racing it.
+ */
+export interface OrphanBlobsRepository {
+  /**
+   * Of `blobIds`, those the database names for this store: a version's blob or thumbnail (destroyed and
+   * quarantined versions included, for as long as their row names it); for the replica also its ledger
+   * (blob_replicas: every blob the replica was given, under the id it was given; a restore re-ids the
+   * primary's blobs, and older backups still name the replica's).
+   */
+  referencedAmong(store: SweptStore, blobIds: readonly string[]): Promise<Set<string>>;
+  candidates(store: SweptStore): Promise<OrphanBlobCandidate[]>;
+  /** Records these as candidates first seen `at`; those already recorded keep their first-seen time. */
+  record(store: SweptStore, blobIds: readonly string[], at: string): Promise<void>;
+  forget(store: SweptStore, blobIds: readonly string[]): Promise<void>;
+  /**
+   * Condemns a candidate in one statement, only if it was first seen at or before `seenBy` and nothing
+   * (as referencedAmong) names it now: true when condemned (or already condemned).
+   */
+  condemn(store: SweptStore, blobId: string, seenBy: string, at: string): Promise<boolean>;
+  /** A restore's: the candidates were another store's (a restore gives every blob a new id). */
+  forgetAll(): Promise<void>;
+}

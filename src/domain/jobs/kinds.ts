@@ -203,7 +203,21 @@ export const pruneFinishedJobsJob = defineJob({
   uniqueKey: (p) => `prune-finished-jobs:${p.day}`,
 });
 
+/**
+ * The garbage collection of orphan blobs (blobs in the primary or the replica nothing names): records
+ * new candidates and deletes those first seen over the grace period ago. One a day across the cluster
+ * (the key and the day recorded in the database); two at once would still be safe.
+ */
+export const sweepOrphanBlobsJob = defineJob({
+  kind: 'sweep-orphan-blobs',
+  payload: z.object({ day: z.iso.date() }),
+  maxAttempts: 3,
+  backoffSeconds: 600,
+  maxBackoffSeconds: 3600,
+  uniqueKey: (p) => `sweep-orphan-blobs:${p.day}`,
+});
+
 export const JOB_KINDS: readonly AnyJobDefinition[] = [
   scanVersionJob, rescanJob, disposalSweepJob, disposeBatchJob, purgeBinJob, deleteBlobsJob, replicateJob, replicaDeleteJob, scrubJob, backupJob,
-  extractTextJob, searchRenameJob, searchPurgeJob, compactSearchJob, sendEmailJob, pruneFinishedJobsJob,
+  extractTextJob, searchRenameJob, searchPurgeJob, compactSearchJob, sendEmailJob, pruneFinishedJobsJob, sweepOrphanBlobsJob,
 ];

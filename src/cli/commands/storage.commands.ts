@@ -1,0 +1,35 @@
+// Storage commands for the operator: `storage sweep-orphans`, the garbage collection of blobs nothing
+// names, by hand (the worker runs it daily). Prints a JSON summary on standard output and a sentence per
+// store on standard error; exits 1 when a store could not be swept (nothing was deleted there).
+import type { Command } from 'commander';
+import type { StoreSweepReport } from '../../services/orphan-blobs.service.js';
+import { systemActor } from '../../services/identity.service.js';
+import { output, say, withVault } from '../context.js';
+
+export function registerStorageCommands(program: Command): void {
+  const storage = program.command('storage').description('the blob stores (primary and offsite replica)');
+
+  storage
+    .command('sweep-orphans')
+    .description(
+      'find blobs that nothing in the database names (an upload that never committed, a copy or restore cut off) in the primary store '
+      + 'and the replica, record the new ones, and delete those a sweep first saw over a day ago and nothing names now; '
+      + 'the deletes are audited as "storage.orphans-removed". A store that cannot be listed is left alone. Prints a JSON summary.',
+    )
+    .option('--dry-run', 'report what would be recorded and deleted; change nothing')
+    .action(async (opts: { dryRun?: boolean }, command: Command) => {
+      const report = await withVault(command, (vault) => vault.orphanBlobs.sweep({ dryRun: opts.dryRun === true, actor: systemActor() }));
+      output(JSON.stringify(report));
+      for (const store of report.stores) say(describe(store, report.dryRun));
+      if (report.stores.some((s) => s.error !== undefined)) process.exitCode = 1;
+    });
+}
+
+function describe(s: StoreSweepReport, dryRun: boolean): string {
+  if (s.error !== undefined) return `The ${s.store} store was not swept (${s.error}): nothing there was recorded or deleted.`;
+  const deleted = dryRun
+    ? `${s.due} would be deleted (dry run: nothing changed)`
+    : `${s.removed} deleted (${s.bytesRemoved} bytes)${s.failed > 0 ? `, ${s.failed} could not be deleted (tried again next time)` : ''}`;
+  return `Swept the ${s.store} store: ${s.listed} blob(s), ${s.unreferenced} named by nothing (${s.newCandidates} seen for the first time, `
+    + `${s.waiting} waiting out the grace period), ${s.nowReferenced} named again and kept, ${deleted}.`;
+}

@@ -1,0 +1,180 @@
+// The garbage collection of orphan blobs: blobs in the primary store or the offsite replica that nothing
+// names (an upload whose transaction never committed, a folder copy or a restore cut off, a thumbnail
+// whose replacement's delete failed). Two sweeps, never a clock on the blobs: a sweep lists a store, THEN
+// reads what names each blob (so a commit after the listing is seen), and records each blob named by
+// nothing as a candidate, first seen now; a sweep at least the grace period later deletes a candidate
+// only once one statement has found it still named by nothing and condemned it, which fences every
+// later write naming it (db/repos/blob-references.ts). Losing a record is far worse than keeping garbage:
+// anything uncertain (a store that cannot be listed, a backup that cannot be read) deletes nothing.
+import type { Logger } from 'pino';
+import type { Decision } from '../domain/access/policy.js';
+import type { BackupBlobReferences, BlobStore, Clock } from '../domain/ports.js';
+import type { OrphanBlobCandidate, Store, SweptStore } from '../domain/repositories.js';
+import type { Actor } from '../domain/types.js';
+import { auditEvent } from './audit-events.js';
+
+/** What one sweep found and did in one store. */
+export interface StoreSweepReport {
+  store: SweptStore;
+  /** Blobs the store listed. */
+  listed: number;
+  /** Of them, named by nothing (no version, thumbnail, replica ledger entry or kept backup). */
+  unreferenced: number;
+  /** Candidates first seen by this sweep. */
+  newCandidates: number;
+  /** Candidates still within the grace period after this sweep (new ones included). */
+  waiting: number;
+  /** Candidates past the grace period and named by nothing: deleted, unless a dry run or named meanwhile. */
+  due: number;
+  /** Candidates dropped because something names them now. */
+  nowReferenced: number;
+  removed: number;
+  bytesRemoved: number;
+  /** Deletes that failed; the candidate stays condemned and the next sweep deletes it. */
+  failed: number;
+  /** Set when the store could not be listed or its references read: nothing was recorded or deleted there. */
+  error?: string;
+}
+
+export interface OrphanSweepReport {
+  dryRun: boolean;
+  graceHours: number;
+  stores: StoreSweepReport[];
+}
+
+export interface OrphanBlobsOptions {
+  store: Store;
+  primary: BlobStore;
+  replica: BlobStore | null;
+  /** The backups on the replica's shelf: what they list stays on the replica. Required with a replica. */
+  replicaBackups: BackupBlobReferences | null;
+  clock: Clock;
+  logger: Logger;
+  system: Actor;
+  /** How long a candidate waits between being first seen and its delete (default ORPHAN_GRACE_MS). */
+  graceMs?: number;
+}
+
+/** An upload writes its blob and commits within minutes; a day leaves room for the slowest and a stalled node. */
+export const ORPHAN_GRACE_MS = 24 * 3600 * 1000;
+
+const SYSTEM_DECISION: Pick<Decision, 'allow' | 'reason' | 'via'> = { allow: true, reason: 'system', via: null };
+
+export class OrphanBlobsService {
+  private readonly graceMs: number;
+
+  constructor(private readonly o: OrphanBlobsOptions) {
+    this.graceMs = o.graceMs ?? ORPHAN_GRACE_MS;
+  }
+
+  /**
+   * The daily `sweep-orphan-blobs` job and `strongroom storage sweep-orphans`: the system's own work,
+   * reached from no web or API route; `actor` (the system, on the CLI's channel) is who the audit names.
+   */
+  async sweep(options: { dryRun?: boolean; actor?: Actor } = {}): Promise<OrphanSweepReport> {
+    const dryRun = options.dryRun ?? false;
+    const actor = options.actor ?? this.o.system;
+    if (actor.kind !== 'system') throw new Error('Only the system sweeps orphan blobs.');
+    const stores: StoreSweepReport[] = [await this.sweepStore('primary', this.o.primary, dryRun, actor)];
+    if (this.o.replica !== null) stores.push(await this.sweepStore('replica', this.o.replica, dryRun, actor));
+    const report = { dryRun, graceHours: this.graceMs / 3_600_000, stores };
+    this.o.logger.info(report, 'orphan blob sweep finished');
+    return report;
+  }
+
+  private async sweepStore(name: SweptStore, blobStore: BlobStore, dryRun: boolean, actor: Actor): Promise<StoreSweepReport> {
+    const report: StoreSweepReport = { store: name, listed: 0, unreferenced: 0, newCandidates: 0, waiting: 0, due: 0, nowReferenced: 0, removed: 0, bytesRemoved: 0, failed: 0 };
+    const repos = this.o.store.repos;
+    const now = this.o.clock.now();
+    const cutoff = new Date(now.getTime() - this.graceMs).toISOString();
+
+    // The listing first, the references after: whatever commits once the listing has begun is seen as named.
+    let unreferenced: Set<string>;
+    let listed: Set<string>;
+    try {
+      listed = new Set<string>();
+      for await (const id of blobStore.list()) listed.add(id);
+      const named = await repos.orphanBlobs.referencedAmong(name, [...listed]);
+      unreferenced = new Set([...listed].filter((id) => !named.has(id)));
+      if (name === 'replica' && unreferenced.size > 0) {
+        if (this.o.replicaBackups === null) throw new Error('the backups on the replica\'s shelf cannot be read');
+        const inBackups = await this.o.replicaBackups.among(unreferenced);
+        for (const id of inBackups) unreferenced.delete(id);
+      }
+    } catch (error) {
+      report.error = error instanceof Error ? error.message : String(error);
+      this.o.logger.error({ err: error, store: name }, 'the orphan blob sweep could not list a blob store or read what names its blobs: nothing there was recorded or deleted');
+      return report;
+    }
+    report.listed = listed.size;
+    report.unreferenced = unreferenced.size;
+
+    const known = await repos.orphanBlobs.candidates(name);
+    const knownIds = new Set(known.map((c) => c.blobId));
+    const fresh = [...unreferenced].filter((id) => !knownIds.has(id));
+    // Gone from the store (deleted by its owner, or by an earlier sweep that stopped before forgetting it),
+    // or named now: no longer a candidate. A condemned one is never named again (the fence refuses it).
+    const dropped = known.filter((c) => !listed.has(c.blobId) || (c.condemnedAt === null && !unreferenced.has(c.blobId)));
+    const remaining = known.filter((c) => listed.has(c.blobId) && unreferenced.has(c.blobId));
+    const due = remaining.filter((c) => c.condemnedAt !== null || c.firstSeenAt <= cutoff);
+    report.newCandidates = fresh.length;
+    report.nowReferenced = dropped.filter((c) => listed.has(c.blobId)).length;
+    report.due = due.length;
+    report.waiting = fresh.length + remaining.length - due.length;
+    for (const c of known) {
+      if (c.condemnedAt !== null && listed.has(c.blobId) && !unreferenced.has(c.blobId)) {
+        this.o.logger.error({ store: name, blobId: c.blobId }, 'a condemned orphan blob is named again: it is kept; look at how');
+      }
+    }
+    if (dryRun) return report;
+
+    await repos.orphanBlobs.record(name, fresh, now.toISOString());
+    await repos.orphanBlobs.forget(name, dropped.map((c) => c.blobId));
+
+    const condemned = await this.condemn(name, due, cutoff, now, report);
+    // The condemnation is what makes the delete safe (it fences every later reference): on disk first.
+    await this.o.store.durable();
+    const removed: string[] = [];
+    for (const blobId of condemned) {
+      const size = await blobStore.size(blobId).catch(() => 0);
+      try {
+        await blobStore.delete(blobId);
+      } catch (error) {
+        report.failed += 1;
+        this.o.logger.warn({ err: error, store: name, blobId }, 'could not delete an orphan blob; the next sweep tries again');
+        continue;
+      }
+      removed.push(blobId);
+      report.removed += 1;
+      report.bytesRemoved += size;
+    }
+    if (removed.length > 0) {
+      await this.o.store.transaction(async (tx) => {
+        await tx.orphanBlobs.forget(name, removed);
+        await tx.audit.insert([auditEvent(actor, 'storage.orphans-removed', {
+          organisationId: null,
+          ids: { store: name, removed: String(report.removed), bytes: String(report.bytesRemoved), failed: String(report.failed) },
+        }, SYSTEM_DECISION, now)]);
+      });
+      this.o.logger.warn({ store: name, removed: report.removed, bytes: report.bytesRemoved }, 'orphan blobs removed');
+    }
+    return report;
+  }
+
+  /** Condemns each due candidate that one statement still finds named by nothing; forgets the others. */
+  private async condemn(name: SweptStore, due: OrphanBlobCandidate[], cutoff: string, now: Date, report: StoreSweepReport): Promise<string[]> {
+    const repos = this.o.store.repos;
+    const condemned: string[] = [];
+    const namedMeanwhile: string[] = [];
+    for (const candidate of due) {
+      if (candidate.condemnedAt !== null || await repos.orphanBlobs.condemn(name, candidate.blobId, cutoff, now.toISOString())) condemned.push(candidate.blobId);
+      else namedMeanwhile.push(candidate.blobId);
+    }
+    if (namedMeanwhile.length > 0) {
+      await repos.orphanBlobs.forget(name, namedMeanwhile);
+      report.nowReferenced += namedMeanwhile.length;
+      report.due -= namedMeanwhile.length;
+    }
+    return condemned;
+  }
+}
