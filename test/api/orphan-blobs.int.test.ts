@@ -1,0 +1,316 @@
+// The garbage collection of orphan blobs, over a folder primary and a folder replica on both dialects
+// (and a bucket replica): a blob written but never committed is recorded by one sweep and deleted only
+// by a sweep a grace period later, audited; a blob a version names (live, quarantined, destroyed with its
+// row kept, or a thumbnail) is never deleted from either store; one named between the sweeps, or between
+// a sweep's read and its delete, is kept; a condemned blob cannot be named afterwards; a dry run changes
+// nothing; a store that cannot be listed deletes nothing.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DomainError } from '../../src/domain/errors.js';
+import type { BlobStore, Clock } from '../../src/domain/ports.js';
+import type { Store } from '../../src/domain/repositories.js';
+import type { Version } from '../../src/domain/types.js';
+import type { Vault } from '../../src/main.js';
+import { systemActor } from '../../src/services/identity.service.js';
+import { OrphanBlobsService, type OrphanBlobsOptions } from '../../src/services/orphan-blobs.service.js';
+import { useClamd, useTestVault } from '../support/fixture.js';
+import { S3RVER_CREDENTIALS, startLoopbackS3, type LoopbackS3 } from '../support/s3.js';
+import { DIALECTS, createOrganisation, openTestVault, upload, type TestUser, type TestVault } from '../support/vault.js';
+
+const clamd = useClamd();
+const HOUR = 3600 * 1000;
+
+/** A clock the test moves on, for the sweeps only (the vault keeps its own). */
+function movableClock(): Clock & { advance(ms: number): void } {
+  let at = Date.now();
+  return { now: () => new Date(at), advance: (ms) => void (at += ms) };
+}
+
+/** A sweeper over the vault's stores with the test's clock (and, optionally, a store or repositories of the test's). */
+function sweeper(vault: Vault, clock: Clock, overrides: Partial<OrphanBlobsOptions> = {}): OrphanBlobsService {
+  const options = (vault.orphanBlobs as unknown as { o: OrphanBlobsOptions }).o;
+  return new OrphanBlobsService({ ...options, clock, ...overrides });
+}
+
+async function orphanIn(store: BlobStore): Promise<string> {
+  return (await store.put(Readable.from([randomBytes(3000)]))).id;
+}
+
+async function has(store: BlobStore, id: string): Promise<boolean> {
+  return store.size(id).then(() => true, (error: unknown) => {
+    if (error instanceof DomainError && error.code === 'NOT_FOUND') return false;
+    throw error;
+  });
+}
+
+async function stored(t: TestVault, user: TestUser, collectionId: string): Promise<{ documentId: string; version: Version }> {
+  const res = await upload(t.app, user, collectionId, `${randomUUID()}.bin`, randomBytes(2000));
+  expect(res.statusCode, res.body).toBe(201);
+  const documentId = (res.json() as { id: string }).id;
+  const document = (await t.vault.store.repos.documents.byId(documentId))!;
+  return { documentId, version: (await t.vault.store.repos.documents.versionById(document.currentVersionId!))! };
+}
+
+/** A second version of `of`'s document naming `blobId`: what a slow upload's commit writes. */
+function versionNaming(of: Version, blobId: string): Version {
+  return { ...of, id: randomUUID(), number: of.number + 1, blobId, createdAt: new Date().toISOString() };
+}
+
+async function candidateIds(vault: Vault, store: 'primary' | 'replica'): Promise<string[]> {
+  return (await vault.store.repos.orphanBlobs.candidates(store)).map((c) => c.blobId);
+}
+
+describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, on %s', (dialect) => {
+  const t = useTestVault(dialect, clamd);
+
+  it('records an uncommitted blob on the first sweep, keeps it through the grace period, deletes it after, audited', async () => {
+    const clock = movableClock();
+    const gc = sweeper(t.vault, clock);
+    const orphan = await orphanIn(t.vault.blobStore);
+
+    const first = await gc.sweep();
+    expect(first.stores.map((s) => s.store)).toEqual(['primary', 'replica']);
+    expect(first.stores[0]).toMatchObject({ removed: 0 });
+    expect(first.stores[0]!.newCandidates).toBeGreaterThanOrEqual(1);
+    expect(await candidateIds(t.vault, 'primary')).toContain(orphan);
+    expect(await has(t.vault.blobStore, orphan)).toBe(true);
+
+    clock.advance(24 * HOUR - 60_000);
+    await gc.sweep();
+    expect(await has(t.vault.blobStore, orphan), 'a minute short of the grace period').toBe(true);
+
+    clock.advance(2 * 60_000);
+    const later = await gc.sweep();
+    expect(await has(t.vault.blobStore, orphan)).toBe(false);
+    expect(later.stores[0]!.removed).toBeGreaterThanOrEqual(1);
+    expect(later.stores[0]!.bytesRemoved).toBeGreaterThanOrEqual(3000);
+    expect(await candidateIds(t.vault, 'primary')).not.toContain(orphan);
+
+    await t.vault.audit.flush();
+    // The vault's own event, not an organisation's: read as `audit verify` reads every row.
+    const events = (await t.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', 'storage.orphans-removed').orderBy('id', 'desc').execute())
+      .map((e) => ({ ...e, ids: JSON.parse(e.target_ids) as Record<string, string> })).filter((e) => e.ids.store === 'primary');
+    expect(events.length).toBeGreaterThanOrEqual(1);
+    expect(events[0]!.ids).toEqual({ store: 'primary', removed: String(later.stores[0]!.removed), bytes: String(later.stores[0]!.bytesRemoved), failed: '0' });
+    expect(events[0]!).toMatchObject({ actor_user_id: null, target_organisation_id: null, decision: 'allow', channel: 'job' });
+    expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+  });
+
+  it('never deletes the blob of a committed version, live, quarantined or destroyed with its row kept, or a thumbnail, on either store', async () => {
+    const clock = movableClock();
+    const gc = sweeper(t.vault, clock);
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const live = await stored(t, user, org.collections.payroll!);
+    const quarantined = await stored(t, user, org.collections.payroll!);
+    const destroyed = await stored(t, user, org.collections.payroll!);
+    await t.vault.worker.runDue(); // the replicate jobs: each blob is on the replica too
+    // As a rescan's infected verdict and a crypto-shredding leave them: the rows still name their blobs.
+    await t.vault.store.db.updateTable('versions').set({ scan_status: 'infected' }).where('id', '=', quarantined.version.id).execute();
+    await t.vault.store.db.updateTable('versions').set({ wrapped_key: Buffer.alloc(0) }).where('id', '=', destroyed.version.id).execute();
+    // A thumbnail is a blob a version names too (written by the text extraction, primary only).
+    const thumbnail = await orphanIn(t.vault.blobStore);
+    await t.vault.store.repos.documents.setTextState(live.version.id, { status: 'done', reason: null }, { blobId: thumbnail, wrappedKey: new Uint8Array(40), keyId: live.version.keyId, size: 3000 });
+    const named = [live, quarantined, destroyed].map((d) => d.version.blobId);
+
+    await gc.sweep();
+    clock.advance(48 * HOUR);
+    await gc.sweep();
+    clock.advance(48 * HOUR);
+    await gc.sweep();
+    for (const id of [...named, thumbnail]) expect(await has(t.vault.blobStore, id), `primary ${id}`).toBe(true);
+    for (const id of named) expect(await has(t.vault.replicaStore!, id), `replica ${id}`).toBe(true);
+    for (const id of [...named, thumbnail]) {
+      expect(await candidateIds(t.vault, 'primary')).not.toContain(id);
+      expect(await candidateIds(t.vault, 'replica')).not.toContain(id);
+    }
+  });
+
+  it('deletes an orphan on the replica after the grace period, and keeps a replica blob its ledger names after a restore re-pointed the version', async () => {
+    const clock = movableClock();
+    const gc = sweeper(t.vault, clock);
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const doc = await stored(t, user, org.collections.payroll!);
+    await t.vault.worker.runDue();
+    const orphan = await orphanIn(t.vault.replicaStore!);
+    // What a restore does: the version names a new primary blob; the replica holds the old id, which older backups name.
+    const renamed = await orphanIn(t.vault.blobStore);
+    await t.vault.store.db.updateTable('versions').set({ blob_id: renamed }).where('id', '=', doc.version.id).execute();
+
+    await gc.sweep();
+    clock.advance(25 * HOUR);
+    await gc.sweep();
+    expect(await has(t.vault.replicaStore!, orphan)).toBe(false);
+    expect(await has(t.vault.replicaStore!, doc.version.blobId), 'named by the replica ledger').toBe(true);
+    expect(await has(t.vault.blobStore, renamed)).toBe(true);
+  });
+
+  it('keeps a blob named between the two sweeps, and drops it from the candidates', async () => {
+    const clock = movableClock();
+    const gc = sweeper(t.vault, clock);
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const doc = await stored(t, user, org.collections.payroll!);
+    const other = await stored(t, user, org.collections.payroll!);
+    const slow = await orphanIn(t.vault.blobStore);
+    const repointed = await orphanIn(t.vault.blobStore);
+
+    await gc.sweep();
+    expect(await candidateIds(t.vault, 'primary')).toEqual(expect.arrayContaining([slow, repointed]));
+    // A slow upload commits: its commit drops the candidate itself (the fence in the documents repository).
+    await t.vault.store.transaction(async (tx) => tx.documents.insertVersion(versionNaming(doc.version, slow)));
+    expect(await candidateIds(t.vault, 'primary')).not.toContain(slow);
+    // A row made to name a blob without the repository (as a restore re-points versions): the sweep sees it.
+    await t.vault.store.db.updateTable('versions').set({ blob_id: repointed }).where('id', '=', other.version.id).execute();
+
+    clock.advance(25 * HOUR);
+    const report = await gc.sweep();
+    expect(await has(t.vault.blobStore, slow)).toBe(true);
+    expect(await has(t.vault.blobStore, repointed)).toBe(true);
+    expect(report.stores[0]!.nowReferenced).toBeGreaterThanOrEqual(1);
+    expect(await candidateIds(t.vault, 'primary')).not.toContain(repointed);
+  });
+
+  it('keeps a blob named after the sweep read its references but before it deleted (the check in the condemning statement)', async () => {
+    const clock = movableClock();
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const doc = await stored(t, user, org.collections.payroll!);
+    const slow = await orphanIn(t.vault.blobStore);
+    await sweeper(t.vault, clock).sweep();
+    expect(await candidateIds(t.vault, 'primary')).toContain(slow);
+    clock.advance(25 * HOUR);
+
+    // The sweep reads the candidates after it has read what names each listed blob: the commit lands there.
+    let committed = false;
+    const repos = t.vault.store.repos;
+    const orphanBlobs = new Proxy(repos.orphanBlobs, {
+      get(target, name, receiver) {
+        if (name !== 'candidates') return Reflect.get(target, name, receiver) as unknown;
+        return async (store: 'primary' | 'replica') => {
+          if (store === 'primary' && !committed) {
+            committed = true;
+            // Past the repository's fence (as a restore re-points versions), so only the condemning statement's own check stands.
+            await t.vault.store.db.updateTable('versions').set({ blob_id: slow }).where('id', '=', doc.version.id).execute();
+          }
+          return target.candidates(store);
+        };
+      },
+    });
+    const store = new Proxy(t.vault.store, {
+      get(target, name, receiver) {
+        if (name === 'repos') return { ...repos, orphanBlobs };
+        const value = Reflect.get(target, name, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as unknown as Store;
+    const report = await sweeper(t.vault, clock, { store }).sweep();
+    expect(committed).toBe(true);
+    expect(await has(t.vault.blobStore, slow), 'a committed version names it').toBe(true);
+    expect(report.stores[0]!.nowReferenced).toBeGreaterThanOrEqual(1);
+    expect(await candidateIds(t.vault, 'primary')).not.toContain(slow);
+  });
+
+  it('refuses to name a condemned blob: the commit fails and writes nothing', async () => {
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const doc = await stored(t, user, org.collections.payroll!);
+    const slow = await orphanIn(t.vault.blobStore);
+    const repos = t.vault.store.repos;
+    await repos.orphanBlobs.record('primary', [slow], '2026-01-01T00:00:00.000Z');
+    expect(await repos.orphanBlobs.condemn('primary', slow, '2025-12-31T00:00:00.000Z', '2026-01-02T00:00:00.000Z'), 'first seen after the cut-off').toBe(false);
+    expect(await repos.orphanBlobs.condemn('primary', slow, '2026-01-02T00:00:00.000Z', '2026-01-02T00:00:00.000Z')).toBe(true);
+    const late = versionNaming(doc.version, slow);
+    await expect(t.vault.store.transaction(async (tx) => tx.documents.insertVersion(late))).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(await repos.documents.versionById(late.id)).toBeUndefined();
+    await expect(t.vault.store.transaction(async (tx) => tx.documents.setTextState(doc.version.id, { status: 'done', reason: null }, { blobId: slow, wrappedKey: new Uint8Array(40), keyId: doc.version.keyId, size: 1 })))
+      .rejects.toMatchObject({ code: 'CONFLICT' });
+    expect((await repos.documents.textState(doc.version.id))?.thumbnailBlobId ?? null).toBeNull();
+    // A blob something names is never condemned.
+    await repos.orphanBlobs.record('primary', [doc.version.blobId], '2026-01-01T00:00:00.000Z');
+    expect(await repos.orphanBlobs.condemn('primary', doc.version.blobId, '2026-01-02T00:00:00.000Z', '2026-01-02T00:00:00.000Z')).toBe(false);
+    await repos.orphanBlobs.forget('primary', [slow, doc.version.blobId]);
+  });
+
+  it('a dry run records and deletes nothing', async () => {
+    const clock = movableClock();
+    const orphan = await orphanIn(t.vault.blobStore);
+    const dry = await sweeper(t.vault, clock).sweep({ dryRun: true });
+    expect(dry.dryRun).toBe(true);
+    expect(await candidateIds(t.vault, 'primary')).not.toContain(orphan);
+    await sweeper(t.vault, clock).sweep();
+    clock.advance(25 * HOUR);
+    const due = await sweeper(t.vault, clock).sweep({ dryRun: true });
+    expect(due.stores[0]!.due).toBeGreaterThanOrEqual(1);
+    expect(due.stores[0]!.removed).toBe(0);
+    expect(await has(t.vault.blobStore, orphan)).toBe(true);
+    expect(await candidateIds(t.vault, 'primary')).toContain(orphan);
+  });
+
+  it('deletes nothing in a store it cannot list, and says so', async () => {
+    const clock = movableClock();
+    const orphan = await orphanIn(t.vault.blobStore);
+    await sweeper(t.vault, clock).sweep();
+    clock.advance(25 * HOUR);
+    const unreachable = new Proxy(t.vault.blobStore, {
+      get(target, name, receiver) {
+        if (name === 'list') {
+          return async function* list(): AsyncIterable<string> {
+            yield orphan;
+            throw new DomainError('UNAVAILABLE', 'The blob storage service is unavailable.');
+          };
+        }
+        const value = Reflect.get(target, name, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const report = await sweeper(t.vault, clock, { primary: unreachable }).sweep();
+    expect(report.stores[0]).toMatchObject({ store: 'primary', removed: 0, error: expect.stringContaining('unavailable') as unknown });
+    expect(await has(t.vault.blobStore, orphan)).toBe(true);
+    expect(await candidateIds(t.vault, 'primary')).toContain(orphan);
+  });
+});
+
+describe('orphan blob sweeps with the replica in an S3 bucket (loopback s3rver)', () => {
+  let s3: LoopbackS3;
+  let t: TestVault;
+  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+  beforeAll(async () => {
+    process.env.AWS_ACCESS_KEY_ID = S3RVER_CREDENTIALS.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = S3RVER_CREDENTIALS.secretAccessKey;
+    s3 = await startLoopbackS3();
+    const bucket = await s3.createBucket();
+    t = await openTestVault({ dialect: 'postgres', clamdSocket: clamd.socketPath, env: { STRONGROOM_BLOBS: s3.blobsUrl(bucket, 'primary'), STRONGROOM_REPLICA: s3.blobsUrl(bucket, 'offsite') } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await s3?.stop();
+    for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  it('deletes orphans in both buckets after the grace period and keeps every committed version\'s blob', async () => {
+    const clock = movableClock();
+    const gc = sweeper(t.vault, clock);
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const doc = await stored(t, user, org.collections.payroll!);
+    await t.vault.worker.runDue();
+    const primaryOrphan = await orphanIn(t.vault.blobStore);
+    const replicaOrphan = await orphanIn(t.vault.replicaStore!);
+
+    await gc.sweep();
+    expect(await has(t.vault.blobStore, primaryOrphan)).toBe(true);
+    clock.advance(25 * HOUR);
+    const report = await gc.sweep();
+    expect(report.stores.map((s) => [s.store, s.removed])).toEqual([['primary', 1], ['replica', 1]]);
+    expect(await has(t.vault.blobStore, primaryOrphan)).toBe(false);
+    expect(await has(t.vault.replicaStore!, replicaOrphan)).toBe(false);
+    expect(await has(t.vault.blobStore, doc.version.blobId)).toBe(true);
+    expect(await has(t.vault.replicaStore!, doc.version.blobId)).toBe(true);
+  });
+});
