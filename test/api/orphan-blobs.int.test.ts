@@ -5,8 +5,11 @@
 // a sweep's read and its delete, is kept; a condemned blob cannot be named afterwards; a dry run changes
 // nothing; a store that cannot be listed deletes nothing.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { takeBackup } from '../../src/backup.js';
 import { DomainError } from '../../src/domain/errors.js';
 import type { BlobStore, Clock } from '../../src/domain/ports.js';
 import type { Store } from '../../src/domain/repositories.js';
@@ -14,6 +17,7 @@ import type { Version } from '../../src/domain/types.js';
 import type { Vault } from '../../src/main.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { OrphanBlobsService, type OrphanBlobsOptions } from '../../src/services/orphan-blobs.service.js';
+import { backupFolderName, openBackupShelf } from '../../src/storage/backup-shelf.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { S3RVER_CREDENTIALS, startLoopbackS3, type LoopbackS3 } from '../support/s3.js';
 import { DIALECTS, createOrganisation, openTestVault, upload, type TestUser, type TestVault } from '../support/vault.js';
@@ -270,6 +274,42 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(report.stores[0]).toMatchObject({ store: 'primary', removed: 0, error: expect.stringContaining('unavailable') as unknown });
     expect(await has(t.vault.blobStore, orphan)).toBe(true);
     expect(await candidateIds(t.vault, 'primary')).toContain(orphan);
+  });
+
+  // Last in this block: it leaves a backup on the replica's shelf.
+  it('keeps a replica blob only a backup on the replica\'s shelf names, and deletes nothing on the replica while a backup there cannot be read', { timeout: 60_000 }, async () => {
+    const clock = movableClock();
+    const gc = sweeper(t.vault, clock);
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const doc = await stored(t, user, org.collections.payroll!);
+    await t.vault.worker.runDue();
+    const shelf = openBackupShelf(t.vault.config.replica!);
+    const backup = shelf.whereFor(backupFolderName(new Date()));
+    await takeBackup(t.vault, backup);
+    // As after restoring an older backup: neither a version nor the ledger names the replica's blob; the backup does.
+    await t.vault.store.db.updateTable('versions').set({ blob_id: await orphanIn(t.vault.blobStore) }).where('id', '=', doc.version.id).execute();
+    await t.vault.store.db.deleteFrom('blob_replicas').where('blob_id', '=', doc.version.blobId).execute();
+    const orphan = await orphanIn(t.vault.replicaStore!);
+
+    await gc.sweep();
+    expect(await candidateIds(t.vault, 'replica')).toContain(orphan);
+    expect(await candidateIds(t.vault, 'replica')).not.toContain(doc.version.blobId);
+    // Something the master key cannot open, planted on the shelf: what it needs is unknown, so nothing goes.
+    const planted = path.join(path.dirname(backup), '20991231T000000Z');
+    await mkdir(planted, { recursive: true });
+    await writeFile(path.join(planted, 'manifest.note'), 'not a backup\n');
+    clock.advance(25 * HOUR);
+    const blocked = await gc.sweep();
+    expect(blocked.stores[1]).toMatchObject({ store: 'replica', removed: 0, error: expect.stringContaining('cannot be read') as unknown });
+    expect(await has(t.vault.replicaStore!, orphan)).toBe(true);
+
+    await rm(planted, { recursive: true, force: true });
+    const swept = await gc.sweep();
+    expect(swept.stores[1]!.error).toBeUndefined();
+    expect(await has(t.vault.replicaStore!, orphan)).toBe(false);
+    expect(await has(t.vault.replicaStore!, doc.version.blobId), 'the backup names it').toBe(true);
+    shelf.close();
   });
 });
 
