@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeBackup } from '../../src/backup.js';
+import { scheduleDailyOrphanSweep } from '../../src/compose/daily-jobs.js';
 import { DomainError } from '../../src/domain/errors.js';
 import type { BlobStore, Clock } from '../../src/domain/ports.js';
 import type { Store } from '../../src/domain/repositories.js';
@@ -274,6 +275,21 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(report.stores[0]).toMatchObject({ store: 'primary', removed: 0, error: expect.stringContaining('unavailable') as unknown });
     expect(await has(t.vault.blobStore, orphan)).toBe(true);
     expect(await candidateIds(t.vault, 'primary')).toContain(orphan);
+  });
+
+  it('is a daily job, queued once a day however many workers ask, that records what nothing names', async () => {
+    const { store, worker } = t.vault;
+    await worker.runDue();
+    const orphan = await orphanIn(t.vault.blobStore);
+    await scheduleDailyOrphanSweep(store, t.vault.clock);
+    await scheduleDailyOrphanSweep(store, t.vault.clock);
+    expect(await store.db.selectFrom('jobs').select('status').where('kind', '=', 'sweep-orphan-blobs').execute()).toEqual([{ status: 'queued' }]);
+    expect(await worker.runDue()).toBe(1);
+    expect(await store.db.selectFrom('jobs').select('status').where('kind', '=', 'sweep-orphan-blobs').execute()).toEqual([{ status: 'done' }]);
+    expect(await candidateIds(t.vault, 'primary')).toContain(orphan);
+    expect(await has(t.vault.blobStore, orphan)).toBe(true);
+    await scheduleDailyOrphanSweep(store, t.vault.clock);
+    expect(await worker.runDue()).toBe(0);
   });
 
   // Last in this block: it leaves a backup on the replica's shelf.
