@@ -290,6 +290,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const orphanBlobs = new OrphanBlobsService({
     store, clock, logger, system: systemActor('job'), primary: blobStore, replica: replicaStore,
     replicaBackups: config.replica === null ? null : shelfBlobReferences(config.replica, master),
+    sweepClock: () => store.repos.orphanBlobs.databaseNow(),
   });
   const disposal = new DisposalService({
     store, access, clock, blobs, lifecycle, retention, certificates, audit, identity: identityServices.identity, system: systemActor('job'), binDays: config.binDays, mail,

@@ -53,6 +53,11 @@ export interface OrphanBlobsOptions {
   system: Actor;
   /** How long a candidate waits between being first seen and its delete (default ORPHAN_GRACE_MS). */
   graceMs?: number;
+  /**
+   * The time candidates are first seen and judged by. The composition root gives the database's, so
+   * nodes whose clocks disagree never shorten the grace period; without it, `clock`.
+   */
+  sweepClock?: () => Promise<Date>;
 }
 
 /** An upload writes its blob and commits within minutes; a day leaves room for the slowest and a stalled node. */
@@ -85,7 +90,7 @@ export class OrphanBlobsService {
   private async sweepStore(name: SweptStore, blobStore: BlobStore, dryRun: boolean, actor: Actor): Promise<StoreSweepReport> {
     const report: StoreSweepReport = { store: name, listed: 0, unreferenced: 0, newCandidates: 0, waiting: 0, due: 0, nowReferenced: 0, removed: 0, bytesRemoved: 0, failed: 0 };
     const repos = this.o.store.repos;
-    const now = this.o.clock.now();
+    const now = this.o.sweepClock ? await this.o.sweepClock() : this.o.clock.now();
     const cutoff = new Date(now.getTime() - this.graceMs).toISOString();
 
     // The listing first, the references after: whatever commits once the listing has begun is seen as named.
@@ -154,7 +159,7 @@ export class OrphanBlobsService {
         await tx.audit.insert([auditEvent(actor, 'storage.orphans-removed', {
           organisationId: null,
           ids: { store: name, removed: String(report.removed), bytes: String(report.bytesRemoved), failed: String(report.failed) },
-        }, SYSTEM_DECISION, now)]);
+        }, SYSTEM_DECISION, this.o.clock.now())]);
       });
       this.o.logger.warn({ store: name, removed: report.removed, bytes: report.bytesRemoved }, 'orphan blobs removed');
     }

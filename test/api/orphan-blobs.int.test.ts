@@ -26,7 +26,7 @@ import { DIALECTS, createOrganisation, openTestVault, upload, type TestUser, typ
 const clamd = useClamd();
 const HOUR = 3600 * 1000;
 
-/** A clock the test moves on, for the sweeps only (the vault keeps its own). */
+/** A clock the test moves on, for the sweeps only (the vault keeps its own, and the database's for its sweeps). */
 function movableClock(): Clock & { advance(ms: number): void } {
   let at = Date.now();
   return { now: () => new Date(at), advance: (ms) => void (at += ms) };
@@ -35,7 +35,7 @@ function movableClock(): Clock & { advance(ms: number): void } {
 /** A sweeper over the vault's stores with the test's clock (and, optionally, a store or repositories of the test's). */
 function sweeper(vault: Vault, clock: Clock, overrides: Partial<OrphanBlobsOptions> = {}): OrphanBlobsService {
   const options = (vault.orphanBlobs as unknown as { o: OrphanBlobsOptions }).o;
-  return new OrphanBlobsService({ ...options, clock, ...overrides });
+  return new OrphanBlobsService({ ...options, clock, sweepClock: async () => clock.now(), ...overrides });
 }
 
 async function orphanIn(store: BlobStore): Promise<string> {
@@ -288,6 +288,10 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(await store.db.selectFrom('jobs').select('status').where('kind', '=', 'sweep-orphan-blobs').execute()).toEqual([{ status: 'done' }]);
     expect(await candidateIds(t.vault, 'primary')).toContain(orphan);
     expect(await has(t.vault.blobStore, orphan)).toBe(true);
+    // First seen by the database's clock, the one every node shares.
+    const seen = (await store.repos.orphanBlobs.candidates('primary')).find((c) => c.blobId === orphan)!;
+    expect(Math.abs(Date.parse(seen.firstSeenAt) - Date.now())).toBeLessThan(60_000);
+    expect(Math.abs((await store.repos.orphanBlobs.databaseNow()).getTime() - Date.now())).toBeLessThan(60_000);
     await scheduleDailyOrphanSweep(store, t.vault.clock);
     expect(await worker.runDue()).toBe(0);
   });

@@ -63,4 +63,13 @@ export class OrphanBlobsRepo implements OrphanBlobsRepository {
   async forgetAll(): Promise<void> {
     await this.db.deleteFrom('orphan_blob_candidates').execute();
   }
+
+  async databaseNow(): Promise<Date> {
+    // PostgreSQL answers a timestamptz (a Date); SQLite a UTC 'YYYY-MM-DD HH:MM:SS' (its process is the only one).
+    const { rows } = await sql<{ now: Date | string }>`select current_timestamp as now`.execute(this.db);
+    const now = rows[0]!.now;
+    const at = now instanceof Date ? now : new Date(`${now.replace(' ', 'T')}Z`);
+    if (Number.isNaN(at.getTime())) throw new Error(`The database's clock answered ${String(now)}`);
+    return at;
+  }
 }

@@ -171,4 +171,6 @@ export interface OrphanBlobsRepository {
   condemn(store: SweptStore, blobId: string, seenBy: string, at: string): Promise<boolean>;
   /** A restore's: the candidates were another store's (a restore gives every blob a new id). */
   forgetAll(): Promise<void>;
+  /** The database server's time: one clock for every node that sweeps, however far theirs drift apart. */
+  databaseNow(): Promise<Date>;
 }
