@@ -138,7 +138,7 @@ export class OrphanBlobsService {
 
     const condemned = await this.condemn(name, due, cutoff, now, report);
     // The condemnation is what makes the delete safe (it fences every later reference): on disk first.
-    await this.o.store.durable();
+    if (condemned.length > 0) await this.o.store.durable();
     const removed: string[] = [];
     for (const blobId of condemned) {
       const size = await blobStore.size(blobId).catch(() => 0);

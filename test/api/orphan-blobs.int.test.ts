@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { takeBackup } from '../../src/backup.js';
 import { scheduleDailyOrphanSweep } from '../../src/compose/daily-jobs.js';
 import { DomainError } from '../../src/domain/errors.js';
@@ -21,6 +21,7 @@ import { OrphanBlobsService, type OrphanBlobsOptions } from '../../src/services/
 import { backupFolderName, openBackupShelf } from '../../src/storage/backup-shelf.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { S3RVER_CREDENTIALS, startLoopbackS3, type LoopbackS3 } from '../support/s3.js';
+import { syncGate } from '../support/sync-gate.js';
 import { DIALECTS, createOrganisation, openTestVault, upload, type TestUser, type TestVault } from '../support/vault.js';
 
 const clamd = useClamd();
@@ -372,5 +373,28 @@ describe('orphan blob sweeps with the replica in an S3 bucket (loopback s3rver)'
     expect(await has(t.vault.replicaStore!, replicaOrphan)).toBe(false);
     expect(await has(t.vault.blobStore, doc.version.blobId)).toBe(true);
     expect(await has(t.vault.replicaStore!, doc.version.blobId)).toBe(true);
+  });
+});
+
+describe('orphan blob sweeps and durability (SQLite, the log\'s sync held back)', () => {
+  const gate = syncGate();
+  const t = useTestVault('sqlite', clamd, { syncDatabaseLog: gate.sync });
+
+  it('deletes nothing until the condemnation that fences it is on disk', async () => {
+    const clock = movableClock();
+    const gc = sweeper(t.vault, clock);
+    const orphan = await orphanIn(t.vault.blobStore);
+    await gc.sweep();
+    clock.advance(25 * HOUR);
+    gate.hold();
+    const sweeping = gc.sweep();
+    try {
+      await vi.waitFor(() => expect(gate.held).toBeGreaterThanOrEqual(1), { timeout: 10_000, interval: 20 });
+      expect(await has(t.vault.blobStore, orphan), 'condemned, but not yet durably').toBe(true);
+    } finally {
+      gate.release();
+    }
+    expect((await sweeping).stores[0]!.removed).toBeGreaterThanOrEqual(1);
+    expect(await has(t.vault.blobStore, orphan)).toBe(false);
   });
 });
