@@ -56,7 +56,6 @@ import { RetentionService } from './services/retention.service.js';
 import { ReplicationService } from './services/replication.service.js';
 import { ScrubService } from './services/scrub.service.js';
 import { OrphanBlobsService } from './services/orphan-blobs.service.js';
-import { shelfBlobReferences } from './backup-references.js';
 import { SearchService } from './services/search.service.js';
 import { ContainedTextExtractor } from './integrations/text-extraction/extractor.js';
 import { ContainedThumbnailer } from './integrations/thumbnails.js';
@@ -286,10 +285,14 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     replica: replicaStore === null || replicaBlobs === null ? null : { store: replicaStore, blobs: replicaBlobs },
   });
   const backups = new BackupService({ store, access, clock, recordSealKey: deriveKey(master, 'backup-record-seal') });
+  const replicaSetting = config.replica;
   // The garbage collection of blobs nothing names, in both stores; on the replica the backups on its shelf name blobs too.
   const orphanBlobs = new OrphanBlobsService({
     store, clock, logger, system: systemActor('job'), primary: blobStore, replica: replicaStore,
-    replicaBackups: config.replica === null ? null : shelfBlobReferences(config.replica, master),
+    // Loaded when a sweep first needs it: the shelf's readers bring the S3 client, which serve loads only on demand.
+    replicaBackups: replicaSetting === null ? null : {
+      among: async (ids) => (await import('./backup-references.js')).shelfBlobReferences(replicaSetting, master).among(ids),
+    },
     sweepClock: () => store.repos.orphanBlobs.databaseNow(),
   });
   const disposal = new DisposalService({
