@@ -333,7 +333,11 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     handleJob(searchPurgeJob, (p) => indexing.purge(p)),
     handleJob(compactSearchJob, () => indexing.compact()),
     handleJob(sendEmailJob, (p) => mail.deliver(p)),
-    handleJob(sweepOrphanBlobsJob, async () => void (await orphanBlobs.sweep())),
+    handleJob(sweepOrphanBlobsJob, async () => {
+      // A store not swept is retried, then left among the failed jobs (`strongroom jobs failed`) for the operator.
+      const unswept = (await orphanBlobs.sweep()).stores.filter((s) => s.error !== undefined);
+      if (unswept.length > 0) throw new Error(`orphan blob sweep: ${unswept.map((s) => `the ${s.store} store was not swept (${s.error})`).join('; ')}`);
+    }),
     handleJob(pruneFinishedJobsJob, async () => {
       const deleted = await jobsAdmin.pruneFinished();
       if (deleted > 0) logger.info({ deleted }, 'finished jobs pruned');

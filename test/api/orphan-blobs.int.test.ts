@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { takeBackup } from '../../src/backup.js';
 import { scheduleDailyOrphanSweep } from '../../src/compose/daily-jobs.js';
 import { DomainError } from '../../src/domain/errors.js';
+import { sweepOrphanBlobsJob } from '../../src/domain/jobs/kinds.js';
 import type { BlobStore, Clock } from '../../src/domain/ports.js';
 import type { Store } from '../../src/domain/repositories.js';
 import type { Version } from '../../src/domain/types.js';
@@ -324,6 +325,13 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     const blocked = await gc.sweep();
     expect(blocked.stores[1]).toMatchObject({ store: 'replica', removed: 0, error: expect.stringContaining('cannot be read') as unknown });
     expect(await has(t.vault.replicaStore!, orphan)).toBe(true);
+    // The daily job says so where the operator looks: it fails, is retried, and ends among the failed jobs.
+    await t.vault.store.repos.jobs.enqueue(sweepOrphanBlobsJob, { day: '2099-12-31' }, { now: new Date() });
+    expect(await t.vault.worker.runDue()).toBe(1);
+    const job = await t.vault.store.db.selectFrom('jobs').select(['status', 'last_error']).where('kind', '=', 'sweep-orphan-blobs').where('payload', 'like', '%2099-12-31%').executeTakeFirstOrThrow();
+    expect(job.status).toBe('queued');
+    expect(job.last_error).toContain('the replica store was not swept');
+    await t.vault.store.db.deleteFrom('jobs').where('kind', '=', 'sweep-orphan-blobs').where('payload', 'like', '%2099-12-31%').execute();
 
     await rm(planted, { recursive: true, force: true });
     const swept = await gc.sweep();
