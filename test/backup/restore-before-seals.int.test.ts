@@ -58,7 +58,9 @@ describe.each(DIALECTS)('a backup from before sign-in seals, restored, on %s', (
     // Nor any migration after seals: undone, newest first (a backup's migrations are a prefix of the known list).
     await db.schema.dropIndex('versions_thumbnail_blob').execute();
     await db.schema.dropTable('orphan_blob_candidates').execute();
-    await sql`delete from schema_migrations where name = '202612160000_orphan_blobs'`.execute(db);
+    await sql`delete from schema_migrations where name = '202612170000_orphan_blobs'`.execute(db);
+    await db.schema.alterTable('versions').dropColumn('release_reason').execute();
+    await sql`delete from schema_migrations where name = '202612160000_version_release_reason'`.execute(db);
     const backup = path.join(work, 'backup');
     const manifest = await takeBackup(v.vault, backup);
     expect(manifest.migrations).not.toContain(SIGN_IN_SEALS_MIGRATION);

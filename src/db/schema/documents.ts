@@ -124,7 +124,7 @@ export interface BlobReplicasTable {
   unrecoverable_at: string | null;
 }
 
-/** Blobs a sweep found that nothing names (migration 202612160000_orphan_blobs). */
+/** Blobs a sweep found that nothing names (migration 202612170000_orphan_blobs). */
 export interface OrphanBlobCandidatesTable {
   store: string;
   blob_id: string;
