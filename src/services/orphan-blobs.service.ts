@@ -32,6 +32,12 @@ export interface StoreSweepReport {
   bytesRemoved: number;
   /** Deletes that failed; the candidate stays condemned and the next sweep deletes it. */
   failed: number;
+  /**
+   * Candidates due but held back: more at once than an orphan sweep ever expects (massRemovalLimit), so
+   * something larger is wrong (another vault on the same store, a database restored from an older backup
+   * beside blobs written since) and an operator decides (`--allow-mass-removal`). `error` says so.
+   */
+  heldBack: number;
   /** Set when the store could not be listed or its references read: nothing was recorded or deleted there. */
   error?: string;
 }
@@ -63,6 +69,14 @@ export interface OrphanBlobsOptions {
 /** An upload writes its blob and commits within minutes; a day leaves room for the slowest and a stalled node. */
 export const ORPHAN_GRACE_MS = 24 * 3600 * 1000;
 
+/**
+ * The most candidates one sweep condemns in a store on its own: 100, or 1 % of the blobs it listed if more.
+ * Orphans come from the odd crash or failed commit; many more at once mean the database and the store do not
+ * belong together as they did (two vaults on one store, a database restored from an older backup while the
+ * store kept the blobs written since: the only copy of those files), and deleting them would be for ever.
+ */
+export const massRemovalLimit = (listed: number): number => Math.max(100, Math.floor(listed / 100));
+
 const SYSTEM_DECISION: Pick<Decision, 'allow' | 'reason' | 'via'> = { allow: true, reason: 'system', via: null };
 
 export class OrphanBlobsService {
@@ -76,19 +90,20 @@ export class OrphanBlobsService {
    * The daily `sweep-orphan-blobs` job and `strongroom storage sweep-orphans`: the system's own work,
    * reached from no web or API route; `actor` (the system, on the CLI's channel) is who the audit names.
    */
-  async sweep(options: { dryRun?: boolean; actor?: Actor } = {}): Promise<OrphanSweepReport> {
+  async sweep(options: { dryRun?: boolean; actor?: Actor; allowMassRemoval?: boolean } = {}): Promise<OrphanSweepReport> {
     const dryRun = options.dryRun ?? false;
     const actor = options.actor ?? this.o.system;
+    const allowMassRemoval = options.allowMassRemoval ?? false;
     if (actor.kind !== 'system') throw new Error('Only the system sweeps orphan blobs.');
-    const stores: StoreSweepReport[] = [await this.sweepStore('primary', this.o.primary, dryRun, actor)];
-    if (this.o.replica !== null) stores.push(await this.sweepStore('replica', this.o.replica, dryRun, actor));
+    const stores: StoreSweepReport[] = [await this.sweepStore('primary', this.o.primary, dryRun, allowMassRemoval, actor)];
+    if (this.o.replica !== null) stores.push(await this.sweepStore('replica', this.o.replica, dryRun, allowMassRemoval, actor));
     const report = { dryRun, graceHours: this.graceMs / 3_600_000, stores };
     this.o.logger.info(report, 'orphan blob sweep finished');
     return report;
   }
 
-  private async sweepStore(name: SweptStore, blobStore: BlobStore, dryRun: boolean, actor: Actor): Promise<StoreSweepReport> {
-    const report: StoreSweepReport = { store: name, listed: 0, unreferenced: 0, newCandidates: 0, waiting: 0, due: 0, nowReferenced: 0, removed: 0, bytesRemoved: 0, failed: 0 };
+  private async sweepStore(name: SweptStore, blobStore: BlobStore, dryRun: boolean, allowMassRemoval: boolean, actor: Actor): Promise<StoreSweepReport> {
+    const report: StoreSweepReport = { store: name, listed: 0, unreferenced: 0, newCandidates: 0, waiting: 0, due: 0, nowReferenced: 0, removed: 0, bytesRemoved: 0, failed: 0, heldBack: 0 };
     const repos = this.o.store.repos;
     const now = this.o.sweepClock ? await this.o.sweepClock() : this.o.clock.now();
     const cutoff = new Date(now.getTime() - this.graceMs).toISOString();
@@ -131,12 +146,23 @@ export class OrphanBlobsService {
         this.o.logger.error({ store: name, blobId: c.blobId }, 'a condemned orphan blob is named again: it is kept; look at how');
       }
     }
+    // Those condemned already (a sweep stopped before deleting them) are fenced: finishing them is no new decision.
+    const toCondemn = due.filter((c) => c.condemnedAt === null);
+    const limit = massRemovalLimit(listed.size);
+    const massRemoval = toCondemn.length > limit && !allowMassRemoval;
+    if (massRemoval) {
+      report.heldBack = toCondemn.length;
+      report.error = `${toCondemn.length} blobs are due for deletion at once, more than the ${limit} a sweep deletes on its own: `
+        + 'check that this database and this store belong together (no other vault uses the store, no older backup was restored over newer files), '
+        + 'then run `strongroom storage sweep-orphans --allow-mass-removal`';
+      this.o.logger.error({ store: name, due: toCondemn.length, limit }, 'orphan blob sweep: too many blobs due at once; none was deleted');
+    }
     if (dryRun) return report;
 
     await repos.orphanBlobs.record(name, fresh, now.toISOString());
     await repos.orphanBlobs.forget(name, dropped.map((c) => c.blobId));
 
-    const condemned = await this.condemn(name, due, cutoff, now, report);
+    const condemned = await this.condemn(name, massRemoval ? due.filter((c) => c.condemnedAt !== null) : due, cutoff, now, report);
     // The condemnation is what makes the delete safe (it fences every later reference): on disk first.
     if (condemned.length > 0) await this.o.store.durable();
     const removed: string[] = [];

@@ -241,6 +241,24 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     await repos.orphanBlobs.forget('primary', [slow, doc.version.blobId]);
   });
 
+  it('holds back more deletes at once than a sweep expects, until the operator allows them', async () => {
+    const clock = movableClock();
+    const gc = sweeper(t.vault, clock);
+    const orphans = await Promise.all(Array.from({ length: 120 }, () => orphanIn(t.vault.blobStore)));
+    await gc.sweep();
+    clock.advance(25 * HOUR);
+    const held = (await gc.sweep()).stores.find((s) => s.store === 'primary')!;
+    expect(held.removed).toBe(0);
+    expect(held.heldBack).toBeGreaterThanOrEqual(120);
+    expect(held.error).toMatch(/^\d+ blobs are due for deletion at once, more than the 100 a sweep deletes on its own: .*--allow-mass-removal`$/);
+    for (const id of orphans) expect(await has(t.vault.blobStore, id)).toBe(true);
+
+    const allowed = (await gc.sweep({ allowMassRemoval: true })).stores.find((s) => s.store === 'primary')!;
+    expect(allowed.error).toBeUndefined();
+    expect(allowed.removed).toBeGreaterThanOrEqual(120);
+    for (const id of orphans) expect(await has(t.vault.blobStore, id)).toBe(false);
+  });
+
   it('a dry run records and deletes nothing', async () => {
     const clock = movableClock();
     const orphan = await orphanIn(t.vault.blobStore);

@@ -17,8 +17,10 @@ export function registerStorageCommands(program: Command): void {
       + 'the deletes are audited as "storage.orphans-removed". A store that cannot be listed is left alone. Prints a JSON summary.',
     )
     .option('--dry-run', 'report what would be recorded and deleted; change nothing')
-    .action(async (opts: { dryRun?: boolean }, command: Command) => {
-      const report = await withVault(command, (vault) => vault.orphanBlobs.sweep({ dryRun: opts.dryRun === true, actor: systemActor() }));
+    .option('--allow-mass-removal', 'delete the blobs due even when there are more than a sweep deletes on its own '
+      + '(100, or 1 % of the store\'s blobs if more): only once you have checked that no other vault uses the store and no older backup was restored over newer files')
+    .action(async (opts: { dryRun?: boolean; allowMassRemoval?: boolean }, command: Command) => {
+      const report = await withVault(command, (vault) => vault.orphanBlobs.sweep({ dryRun: opts.dryRun === true, allowMassRemoval: opts.allowMassRemoval === true, actor: systemActor() }));
       output(JSON.stringify(report));
       for (const store of report.stores) say(describe(store, report.dryRun));
       if (report.stores.some((s) => s.error !== undefined)) process.exitCode = 1;
@@ -26,6 +28,7 @@ export function registerStorageCommands(program: Command): void {
 }
 
 function describe(s: StoreSweepReport, dryRun: boolean): string {
+  if (s.heldBack > 0) return `The ${s.store} store: nothing was deleted. ${s.error ?? ''}.`;
   if (s.error !== undefined) return `The ${s.store} store was not swept (${s.error}): nothing there was recorded or deleted.`;
   const deleted = dryRun
     ? `${s.due} would be deleted (dry run: nothing changed)`
