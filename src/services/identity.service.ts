@@ -413,8 +413,7 @@ const mfaNotSetUp = (): DomainError => new DomainError('FORBIDDEN',
 
 export const unauthenticated = (): DomainError => new DomainError('UNAUTHENTICATED', 'Sign in first: a valid API token, app password or session is required.');
 
-/** A one-time password, shown once to whoever set it (a new person's, or an admin's reset without e-mail). */
-export function generatePassword(): string {
+function generatePassword(): string {
   // 20 characters from a 56-character alphabet without look-alikes: ~116 bits.
   const alphabet = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
   const bytes = randomBytes(20);

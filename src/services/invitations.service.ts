@@ -6,12 +6,13 @@ import { DomainError } from '../domain/errors.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock, PasswordHasher } from '../domain/ports.js';
 import type { UsersRepository } from '../domain/identity/account-repositories.js';
+import type { MailRepository } from '../domain/mail/repositories.js';
 import type { Store } from '../domain/repositories.js';
 import type { Actor, User } from '../domain/types.js';
 import { auditEvent } from './audit-events.js';
 import { passwordIds } from './person-state.js';
 import { actorFor, systemActor, type RequestInfo } from './identity.service.js';
-import { personBoundTokenIsFor, storedPersonBoundToken } from './person-bound-token.js';
+import { newPersonBoundToken, personBoundTokenIsFor, storedPersonBoundToken } from './person-bound-token.js';
 import { unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
 
 /** One answer for a link never issued, used, replaced or expired: the link tells nobody which. */
@@ -38,6 +39,17 @@ export async function passwordStanding(users: UsersRepository, userId: string): 
   const state = await users.signInState(userId);
   if (!state || state.password_hash !== null) return 'set';
   return state.passwordSealed ? 'none' : 'unsealed';
+}
+
+/**
+ * Makes the person's link to set a password, working once until `expiresAt`, in place of any earlier one
+ * (`mail`: the caller's transaction's), and returns its path. For a password reset without e-mail, whose link
+ * is shown to whoever reset it; an e-mailed link is made the same way when its mail is sent (MailService.deliver).
+ */
+export async function issueInvitationLink(mail: MailRepository, invitationKey: Buffer, userId: string, now: Date, expiresAt: Date): Promise<string> {
+  const token = newPersonBoundToken(invitationKey, userId);
+  await mail.replaceInvitation({ tokenHash: storedPersonBoundToken(invitationKey, token), userId, createdAt: now.toISOString(), expiresAt: expiresAt.toISOString() });
+  return `/invitation/${token}`;
 }
 
 /** An invitation refused because the person's null password is not sealed: audited as `action` refused, the alarm raised. */

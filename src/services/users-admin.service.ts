@@ -1,8 +1,9 @@
 // People administration for org admins (roles, teams, clearance, disable, MFA and password reset), and what
 // a signed-in person's home page shows them (notices, recent documents they may read).
 import type { Decision, PersonResource } from '../domain/access/policy.js';
-import { invalid, notFound } from '../domain/errors.js';
-import type { Clock, PasswordHasher } from '../domain/ports.js';
+import { invalid, notFound, type DomainError } from '../domain/errors.js';
+import { SHOWN_RESET_LINK_HOURS } from '../domain/mail/message.js';
+import type { Clock } from '../domain/ports.js';
 import type { Actor, Classification, Document, User } from '../domain/types.js';
 import { CLASSIFICATIONS } from '../domain/types.js';
 import { isRequestOpen } from '../domain/records/subject-access.js';
@@ -11,8 +12,8 @@ import { documentResource, personResource, type AccessService } from './access.s
 import { auditEvent } from './audit-events.js';
 import { mfaIds, passwordIds, personBeforeIds, personStateIds } from './person-state.js';
 import { revokePersonAccess, revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
-import { generatePassword, type IdentityService } from './identity.service.js';
-import { signsInThroughProvider } from './invitations.service.js';
+import type { IdentityService } from './identity.service.js';
+import { issueInvitationLink, signsInThroughProvider } from './invitations.service.js';
 import type { MailService } from './mail.service.js';
 
 export interface UserChange {
@@ -24,14 +25,14 @@ export interface UserChange {
 /** The kind of notice that asks a partner's DPOs to search for a subject access request (SubjectAccessService). */
 const SUBJECT_ACCESS_NOTICE = 'subject-access.asked';
 
-/** What a password reset did: e-mailed a link to set a new password, or set a one-time password to be shown once. */
-export interface PasswordReset {
-  user: User;
-  /** A link is e-mailed (e-mail configured): no password is set until they follow it. */
-  emailed: boolean;
-  /** Without e-mail: the password they now sign in with, to be handed over once; null when e-mailed. */
-  oneTimePassword: string | null;
-}
+/**
+ * What a password reset did. Either way the person has no password until they follow a link that sets one, once:
+ * e-mailed to them (e-mail configured), or (`link-shown`) made now and handed back to be shown once to whoever
+ * reset it. Its `path` carries the token (never stored in clear): the caller puts the service's address before it.
+ */
+export type PasswordReset =
+  | { user: User; delivery: 'e-mail' }
+  | { user: User; delivery: 'link-shown'; link: { path: string; expiresAt: string } };
 
 /** What a refused reset says to whoever may know the person exists (their own organisation's admins, the operator). */
 const RESET_REFUSED: Readonly<Record<string, string>> = {
@@ -40,12 +41,26 @@ const RESET_REFUSED: Readonly<Record<string, string>> = {
   signs_in_through_provider: "This person's organisation signs in through its identity provider: they have no Strongroom password to reset. Their password is reset at the provider.",
 };
 
+/** The error a refused reset is answered with: its reason, said to whoever may know the person; otherwise as any id they do not manage (404). */
+function resetRefused(decision: Decision): DomainError {
+  const why = RESET_REFUSED[decision.reason];
+  return why ? invalid(why) : notFound('user');
+}
+
+/**
+ * The person as decide() is asked about a password reset: with whether they are switched off and sign in
+ * through a provider, read now (`store`: the Store, or a transaction's repositories as `{ repos }`).
+ */
+async function passwordResetResource(store: Pick<Store, 'repos'>, user: User): Promise<PersonResource> {
+  return { ...personResource(user), disabled: user.disabled, signsInThroughProvider: await signsInThroughProvider(store, user) };
+}
+
 export class UsersAdminService {
   constructor(private readonly o: {
     store: Store; clock: Clock; access: AccessService; identity: IdentityService;
-    /** Hashes a password reset's one-time password (without e-mail). */
-    passwords: PasswordHasher;
-    /** When it delivers (SMTP configured), a password reset e-mails a link to set a new password instead of a one-time password. */
+    /** The key invitation links are made and stored under (person-bound-token.ts): a reset without e-mail makes its link with it. */
+    invitationKey: Buffer;
+    /** When it delivers (SMTP configured), a password reset e-mails its link instead of handing it back to be shown. */
     mail?: MailService;
   }) {}
 
@@ -63,7 +78,7 @@ export class UsersAdminService {
   async get(actor: Actor, userId: string): Promise<User & { mfaSecretPending: boolean; mayResetPassword: boolean }> {
     const { user } = await this.managed(actor, userId);
     const state = await this.repos.users.signInState(userId);
-    const mayResetPassword = await this.o.access.may(actor, 'person.reset-password', await this.passwordResetResource(user));
+    const mayResetPassword = await this.o.access.may(actor, 'person.reset-password', await passwordResetResource(this.o.store, user));
     return { ...user, mfaSecretPending: Boolean(state?.mfa_secret) && !state?.mfa_enabled, mayResetPassword };
   }
 
@@ -129,11 +144,18 @@ export class UsersAdminService {
   /**
    * Resets a forgotten password (decide()'s `person.reset-password`: an org admin of the person's organisation,
    * or the operator; not one's own, not a switched-off account, not someone whose organisation signs in through
-   * its identity provider). In one transaction: their password hash becomes null (sealed: "no password yet",
-   * which is what an invitation link sets), every web session of theirs ends, and `user.password-reset` records
-   * it with the binding `audit verify` checks. With e-mail configured they are e-mailed a link to set a new one
-   * (a 'password-reset' message, whose link MailService makes when it sends it, as an invitation's); without it
-   * a one-time password is set instead and returned, to be shown once.
+   * its identity provider). In one transaction: every earlier link of theirs to set a password is withdrawn (an
+   * invitation's or an earlier reset's, which the null below would otherwise make usable again), their password
+   * hash becomes null (sealed: "no password yet", which is what a link sets), every web session of theirs ends,
+   * and `user.password-reset` records it with the binding `audit verify` checks (null, whichever way the link
+   * goes). With e-mail configured they are e-mailed a link (a 'password-reset' message, whose link MailService
+   * makes when it sends it, as an invitation's). Without it the link is made here, for SHOWN_RESET_LINK_HOURS,
+   * and its path returned to be shown once to whoever reset it: they hand it over, the person sets a password of
+   * their own with it, once, and nobody else ever knows that password. No password is ever shown to anyone.
+   *
+   * Decided before the transaction (so a refusal costs no write) and again inside it, on the person as the
+   * transaction holds them (their row locked, the providers read with its repositories): a disabling that
+   * commits in between, or a provider switched on, refuses the reset instead of leaving a link behind.
    *
    * API tokens and WebDAV app passwords stay, and so does MFA: a reset is for a forgotten password. An account
    * that may be in someone else's hands is disabled instead, which revokes every credential (setDisabled).
@@ -144,32 +166,34 @@ export class UsersAdminService {
     // Another organisation's person, or an actor who manages nobody, is refused as for any other id: audited, 404.
     const { user } = await this.managed(actor, userId);
     const target = { organisationId: user.organisationId, ids: { userId } };
-    const decision = await this.o.access.check(actor, 'person.reset-password', await this.passwordResetResource(user), target);
-    if (!decision.allow) {
-      const why = RESET_REFUSED[decision.reason];
-      throw why ? invalid(why) : notFound('user');
-    }
-    // A disabling or a provider switched on between this decision and the commit leaves nothing usable: no mail
-    // is sent to a switched-off person, and no link is made or taken for a provider's staff (MailService, InvitationsService).
+    const decided = await this.o.access.check(actor, 'person.reset-password', await passwordResetResource(this.o.store, user), target);
+    if (!decided.allow) throw resetRefused(decided);
     const emailed = this.o.mail?.delivers === true;
-    const oneTimePassword = emailed ? null : generatePassword();
-    const passwordHash = oneTimePassword === null ? null : await this.o.passwords.hash(oneTimePassword);
     const resetBy = actor.userId ? (await this.repos.users.byId(actor.userId))?.name ?? null : null;
     const organisationName = (await this.repos.organisations.byId(user.organisationId))?.name ?? '';
     const now = this.o.clock.now();
-    await this.o.store.transaction(async (repos) => {
+    const expiresAt = new Date(now.getTime() + SHOWN_RESET_LINK_HOURS * 3_600_000);
+    const outcome = await this.o.store.transaction(async (repos) => {
+      // Asked again of the person as this transaction holds them: a disabling or a provider switched on since the
+      // decision above refuses here (its deny event committed, nothing else written). A disabling that commits
+      // after this transaction finds the link it made and withdraws it (revokePersonAccess).
+      await repos.users.lock(userId);
+      const current = await repos.users.byId(userId);
+      if (!current) return { refused: notFound('user') };
+      const decision = await this.o.access.checkWithin(repos, actor, 'person.reset-password', await passwordResetResource({ repos }, current), target);
+      if (!decision.allow) return { refused: resetRefused(decision) };
+      await repos.mail.withdrawInvitations(userId);
       // The repository seals what it writes, null included: passwordStanding then says 'none', which a link may set.
-      await repos.users.update(userId, { passwordHash });
+      await repos.users.update(userId, { passwordHash: null });
       await repos.sessions.deleteForUser(userId);
-      await repos.audit.insert([this.event(actor, 'user.password-reset', user, decision, { delivery: emailed ? 'e-mail' : 'one-time-password', ...passwordIds(userId, passwordHash) })]);
+      const linkPath = emailed ? null : await issueInvitationLink(repos.mail, this.o.invitationKey, userId, now, expiresAt);
+      await repos.audit.insert([this.event(actor, 'user.password-reset', current, decision, { delivery: emailed ? 'e-mail' : 'link-shown', ...passwordIds(userId, null) })]);
       if (emailed) await this.o.mail!.queue(repos.jobs, now, [userId], { kind: 'password-reset', organisationName, resetBy });
+      return { user: current, linkPath };
     });
-    return { user, emailed, oneTimePassword };
-  }
-
-  /** The person as decide() is asked about a password reset: with whether they are switched off and sign in through a provider, read now. */
-  private async passwordResetResource(user: User): Promise<PersonResource> {
-    return { ...personResource(user), disabled: user.disabled, signsInThroughProvider: await signsInThroughProvider(this.o.store, user) };
+    if ('refused' in outcome) throw outcome.refused;
+    return outcome.linkPath === null ? { user: outcome.user, delivery: 'e-mail' }
+      : { user: outcome.user, delivery: 'link-shown', link: { path: outcome.linkPath, expiresAt: expiresAt.toISOString() } };
   }
 
   /**

@@ -348,6 +348,9 @@ export class WebSessionsService {
     await this.o.store.transaction(async (repos) => {
       await repos.users.update(session.user.id, { passwordHash });
       await repos.sessions.deleteForUser(session.user.id);
+      // Any link of theirs to set a password (an invitation's, a reset's) is withdrawn: a password they chose
+      // themselves ends whatever someone else was given to set one, and a later reset must not revive it.
+      await repos.mail.withdrawInvitations(session.user.id);
       await revokeCredentialsOf(repos, actor, session.user, { allow: true, reason: 'password_changed', via: null }, now);
       // Recorded in the same transaction, with the binding `audit verify` compares the stored hash with.
       await repos.audit.insert([auditEvent(actor, 'auth.password-change', { organisationId: session.user.organisationId, ids: { userId: session.user.id, ...passwordIds(session.user.id, passwordHash) } },

@@ -2,12 +2,12 @@
 // PROPPATCH, LOCK and UNLOCK, folder moves and deletes name the arrangement that allowed them, over
 // WebDAV and REST alike. Organisation actions (creating organisations, exporting the audit trail,
 // administering people) are asked of decide() too, and refusals are audited in one shape.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { personBinding } from '../../src/domain/audit/person-record.js';
 import { DomainError } from '../../src/domain/errors.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { UsersAdminService } from '../../src/services/users-admin.service.js';
-import { Argon2PasswordHasher } from '../../src/integrations/argon2.password-hasher.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { api } from '../support/http.js';
 import { FormClient } from '../ui/support.js';
@@ -175,7 +175,7 @@ describe.each(DIALECTS)('decisions in audit events on %s', (dialect) => {
     const org = await createOrganisation(s.vault, { areas: { finance: 'OFFICIAL' } });
     const admin = await org.user({ roles: ['org_admin'] });
     const member = await org.user({ teams: ['finance'] });
-    const people = new UsersAdminService({ store: s.vault.store, clock: s.vault.clock, access: s.vault.access, identity: s.vault.identity, passwords: new Argon2PasswordHasher('test-only-weak') });
+    const people = new UsersAdminService({ store: s.vault.store, clock: s.vault.clock, access: s.vault.access, identity: s.vault.identity, invitationKey: randomBytes(32) });
     const asUser = async (id: string) => actorFor(await userOf(id), { channel: 'web', clientAddress: null, requestId: null });
     const found = personBinding(await userOf(member.id));
     await people.update(await asUser(admin.id), member.id, { teams: ['finance', 'hr'] });

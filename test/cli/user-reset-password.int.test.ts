@@ -1,6 +1,7 @@
 // `strongroom user reset-password --email ADDRESS`: the operator resets a forgotten password. Without e-mail
-// it prints a one-time password, once, on stdout (and says what happened on stderr); with e-mail it prints
-// nothing on stdout and the server's worker mails the link. Refused for a disabled account, with the reason.
+// it prints a link that sets a new password, once, on stdout (a full address with STRONGROOM_PUBLIC_URL, else
+// its path, with a note on stderr) and never a password; with e-mail it prints nothing on stdout and the
+// server's worker mails the link. Refused for a disabled account, with the reason.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../src/services/identity.service.js';
 import { runCli } from '../support/cli.js';
@@ -56,26 +57,54 @@ describe('strongroom user reset-password', () => {
     const text = r.stdout.replace(/\s+/g, ' '); // commander wraps the description
     expect(text).toContain('reset a forgotten password, as the operator');
     expect(text).toContain('API tokens, app passwords and two-factor authentication are unchanged');
+    expect(text).toContain('without it the link is printed, once, on stdout (within 24 hours)');
+    expect(text).toContain('No password is ever printed.');
     expect((await cli(['user', '--help'])).stdout).toContain('reset-password');
   });
 
-  it('without e-mail: prints a one-time password once, which signs in where the old one no longer does', async () => {
+  it('without e-mail: prints a link once (its path, with a note, without STRONGROOM_PUBLIC_URL) that sets a new password once; nothing printed signs in', async () => {
     const email = 'forgot@resetshire.test';
     const id = await addUser(email);
     const r = await cli(['user', 'reset-password', '--email', email]);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^[A-Za-z0-9]{20}$/);
+    expect(lines[0]).toMatch(/^\/invitation\/[A-Za-z0-9_-]{43}$/);
+    const token = lines[0]!.slice('/invitation/'.length);
     expect(r.stderr).toContain(`The password of ${email} was reset: their old password no longer works and they were signed out everywhere.`);
-    expect(r.stderr).toContain('One-time password (shown once;');
-    expect(r.stderr).not.toContain(lines[0]!);
-    expect(await signsIn(email, [OLD_PASSWORD, lines[0]!])).toEqual([false, true]);
+    expect(r.stderr).toContain('A link to set a new password (shown once; it works once, until ');
+    expect(r.stderr).toContain('STRONGROOM_PUBLIC_URL is not set, so this is the path only');
+    expect(r.stderr).not.toContain(token);
+    expect(await signsIn(email, [OLD_PASSWORD, token, lines[0]!])).toEqual([false, false, false]);
     const opened = await openVaultAt(place.dataDir, clamd.socketPath, place.env);
     try {
-      const events = await opened.vault.store.db.selectFrom('audit_events').select(['decision', 'reason', 'target_ids']).where('action', '=', 'user.password-reset').execute();
-      expect(events.filter((e) => (JSON.parse(e.target_ids) as Record<string, string>).userId === id)).toMatchObject([{ decision: 'allow', reason: 'system' }]);
-      expect(await opened.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+      const v = opened.vault;
+      await v.invitations.accept(token, 'the one the person chose themselves', request);
+      await expect(v.invitations.accept(token, 'the operator tries it again', request)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      const events = await v.store.db.selectFrom('audit_events').select(['decision', 'reason', 'target_ids']).where('action', '=', 'user.password-reset').execute();
+      expect(events.filter((e) => (JSON.parse(e.target_ids) as Record<string, string>).userId === id)).toMatchObject([{ decision: 'allow', reason: 'system', target_ids: expect.stringContaining('"delivery":"link-shown"') }]);
+      expect(await v.audit.verify(systemActor())).toMatchObject({ ok: true });
+    } finally {
+      await closeKeepingData(opened);
+    }
+    expect(await signsIn(email, ['the one the person chose themselves'])).toEqual([true]);
+  });
+
+  it('without e-mail, with STRONGROOM_PUBLIC_URL: prints the full address, and a second reset kills the first link', async () => {
+    const email = 'forgot-again@resetshire.test';
+    await addUser(email);
+    const env = { STRONGROOM_PUBLIC_URL: 'https://vault.test' };
+    const first = await cli(['user', 'reset-password', '--email', email], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout.trim()).toMatch(/^https:\/\/vault\.test\/invitation\/[A-Za-z0-9_-]{43}$/);
+    expect(first.stderr).not.toContain('STRONGROOM_PUBLIC_URL is not set');
+    const second = await cli(['user', 'reset-password', '--email', email], env);
+    expect(second.code, second.stderr).toBe(0);
+    const tokenOf = (out: string) => out.trim().slice('https://vault.test/invitation/'.length);
+    const opened = await openVaultAt(place.dataDir, clamd.socketPath, place.env);
+    try {
+      await expect(opened.vault.invitations.check(tokenOf(first.stdout))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(await opened.vault.invitations.check(tokenOf(second.stdout))).toMatchObject({ email });
     } finally {
       await closeKeepingData(opened);
     }

@@ -1,9 +1,12 @@
 // An org admin (or the operator) resets a forgotten password (UsersAdminService.resetPassword): the old one
-// stops working and every web session ends at once; with e-mail the person is mailed a link that sets a new
-// one, once; without it a one-time password is shown once. API tokens and MFA stay. Refused, and audited, for
-// another organisation's person (as any id), a non-admin, oneself, a provider's person and a disabled account.
-// A password hash left unsealed (written in the database directly: locked out) gets back in this way, and
-// `audit verify` passes an invitation taken after a reset but still names one taken with no reset between.
+// stops working and every web session ends at once, and the person sets a new one themselves through a link
+// that works once: e-mailed to them, or without e-mail shown once to whoever reset it (for 24 hours). No
+// password is ever shown. Every earlier link is withdrawn by the reset, by a password change and by a disable;
+// a disable (or a provider switched on) committed between the reset's decision and its transaction refuses
+// it. API tokens and MFA stay. Refused, and audited, for another organisation's person (as any id), a
+// non-admin, oneself, a provider's person and a disabled account. A password hash left unsealed (written in
+// the database directly: locked out) gets back in this way, and `audit verify` passes an invitation taken
+// after a reset but still names one taken with no reset between.
 import { randomUUID } from 'node:crypto';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +17,7 @@ import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { passwordStanding } from '../../src/services/invitations.service.js';
 import { useClamd } from '../support/fixture.js';
 import { TestSmtp } from '../support/smtp.js';
-import { DIALECTS, TEST_PASSWORD, auth, createOrganisation, openTestVault, type TestOrganisation, type TestVault } from '../support/vault.js';
+import { DIALECTS, TEST_PASSWORD, auth, createOrganisation, openTestVault, realClockUnless, type TestOrganisation, type TestVault } from '../support/vault.js';
 import { FormClient, enrolTotp } from '../ui/support.js';
 
 const clamd = useClamd();
@@ -111,7 +114,7 @@ describe.each(DIALECTS)('password reset with e-mail on %s', (dialect) => {
     expect(await v.sessions.resolve(session.sessionId)).not.toBeNull();
 
     const reset = await v.people.resetPassword(await actorOf(v, admin.id), member.id);
-    expect(reset).toMatchObject({ emailed: true, oneTimePassword: null });
+    expect(reset).toEqual({ user: expect.objectContaining({ id: member.id }), delivery: 'e-mail' });
     expect(reset.user.id).toBe(member.id);
     // A sealed null: "no password yet", which is what a link sets.
     expect((await v.store.repos.users.signInState(member.id))?.password_hash).toBeNull();
@@ -188,7 +191,7 @@ describe.each(DIALECTS)('password reset with e-mail on %s', (dialect) => {
     }
 
     // The operator (the CLI's actor) may.
-    expect(await v.people.resetPassword(systemActor(), member.id)).toMatchObject({ emailed: true });
+    expect(await v.people.resetPassword(systemActor(), member.id)).toMatchObject({ delivery: 'e-mail' });
     expect(await eventsAbout(v, 'user.password-reset', member.id)).toMatchObject([{ decision: 'allow', reason: 'system' }]);
     const { mail } = await mailedLink(member.email);
     expect(mail.text).toContain(`Your administrator at Test ${org.slug} reset your password.`);
@@ -205,6 +208,23 @@ describe.each(DIALECTS)('password reset with e-mail on %s', (dialect) => {
     await v.people.resetPassword(await actorOf(v, admin.id), member.id);
     const { token } = await mailedLink(member.email);
     expect((await setPasswordThroughLink(token, NEW_PASSWORD)).done.status).toBe(200);
+    expect(await signsIn(v, member.email, NEW_PASSWORD)).toBe(true);
+    expect(await v.audit.verify(systemActor())).toMatchObject({ ok: true });
+  });
+
+  it('withdraws the earlier link at once: a second reset leaves the first one\'s dead before its own mail is sent', async () => {
+    const v = t.vault;
+    const member = await org.user({});
+    const asAdmin = await actorOf(v, admin.id);
+    await v.people.resetPassword(asAdmin, member.id);
+    const { token: first } = await mailedLink(member.email);
+    await v.people.resetPassword(asAdmin, member.id);
+    // The second reset's mail is queued, not sent (SMTP may be down for days): the first link is dead already.
+    expect((await new FormClient(base).get(`/invitation/${first}`)).status).toBe(404);
+    await expect(v.invitations.accept(first, 'whoever kept the first mail', request)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await passwordStanding(v.store.repos.users, member.id)).toBe('none');
+    const { token: second } = await mailedLink(member.email);
+    expect((await setPasswordThroughLink(second, NEW_PASSWORD)).done.status).toBe(200);
     expect(await signsIn(v, member.email, NEW_PASSWORD)).toBe(true);
     expect(await v.audit.verify(systemActor())).toMatchObject({ ok: true });
   });
@@ -281,17 +301,45 @@ describe.each(DIALECTS)('password reset with e-mail on %s', (dialect) => {
 });
 
 describe.each(DIALECTS)('password reset without e-mail on %s', (dialect) => {
+  const clock = realClockUnless();
   let t: TestVault;
   let base: string;
   beforeAll(async () => {
-    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath, listen: true });
+    t = await openTestVault({ dialect, clamdSocket: clamd.socketPath, listen: true, clock });
     base = listening(t);
   });
   afterAll(async () => {
+    clock.set(null);
     await t?.close();
   });
 
-  it('sets a one-time password, returned once, that signs in; the event binds its hash; no mail is queued; audit verify passes', async () => {
+  /** The token in a link (its path, or the full address) a reset handed back. */
+  const tokenOf = (link: string): string => {
+    const token = /\/invitation\/([A-Za-z0-9_-]{43})$/.exec(link)?.[1];
+    expect(token).toBeDefined();
+    return token!;
+  };
+  /** The person's link rows (hashes only): none once every link is withdrawn. */
+  const linksOf = (v: Vault, userId: string) =>
+    v.store.db.selectFrom('invitations').select(['created_at', 'expires_at', 'used_at']).where('user_id', '=', userId).execute();
+  /** A reset by `adminId` that shows its link; the link's token. */
+  async function resetShown(v: Vault, adminId: string, userId: string): Promise<{ token: string; expiresAt: string }> {
+    const reset = await v.people.resetPassword(adminId === 'operator' ? systemActor() : await actorOf(v, adminId), userId);
+    if (reset.delivery !== 'link-shown') throw new Error(`expected a link shown, got ${reset.delivery}`);
+    return { token: tokenOf(reset.link.path), expiresAt: reset.link.expiresAt };
+  }
+  /** Runs `between` (committed) once, just before the store's next transaction begins: after a reset was decided, before its transaction. */
+  function beforeNextTransaction(v: Vault, between: () => Promise<unknown>): void {
+    const store = v.store;
+    const original = store.transaction;
+    store.transaction = (async (work: Parameters<typeof original>[0], options?: Parameters<typeof original>[1]) => {
+      store.transaction = original;
+      await between();
+      return original.call(store, work, options);
+    }) as typeof original;
+  }
+
+  it('leaves no password and hands back a link, once, with which the person sets their own, once; nothing shown signs in; the event binds null; audit verify passes', async () => {
     const v = t.vault;
     const org = await createOrganisation(v);
     const admin = await org.user({ roles: ['org_admin'] });
@@ -299,20 +347,98 @@ describe.each(DIALECTS)('password reset without e-mail on %s', (dialect) => {
     const session = await v.sessions.signIn(member.email, TEST_PASSWORD, request);
 
     const reset = await v.people.resetPassword(await actorOf(v, admin.id), member.id);
-    expect(reset.emailed).toBe(false);
-    expect(reset.oneTimePassword).toMatch(/^[A-Za-z0-9]{20}$/);
+    expect(reset).toMatchObject({ user: { id: member.id }, delivery: 'link-shown', link: { path: expect.stringMatching(/^\/invitation\/[A-Za-z0-9_-]{43}$/) } });
+    const path = reset.delivery === 'link-shown' ? reset.link.path : '';
+    const token = tokenOf(path);
+    // As the e-mailed reset leaves it: a sealed null ("no password yet"), every session ended, the old password dead.
+    expect((await v.store.repos.users.signInState(member.id))?.password_hash).toBeNull();
+    expect(await passwordStanding(v.store.repos.users, member.id)).toBe('none');
     expect(await v.sessions.resolve(session.sessionId)).toBeNull();
-    expect(await signsIn(v, member.email, TEST_PASSWORD)).toBe(false);
-    expect(await signsIn(v, member.email, reset.oneTimePassword!)).toBe(true);
-    const hash = (await v.store.repos.users.signInState(member.id))?.password_hash ?? null;
-    expect(hash).not.toBeNull();
-    expect(hash).not.toContain(reset.oneTimePassword!);
-    expect(await eventsAbout(v, 'user.password-reset', member.id)).toMatchObject([{ decision: 'allow', ids: { delivery: 'one-time-password', passwordBinding: passwordBinding(member.id, hash) } }]);
+    // Nothing the admin is shown is a password.
+    for (const shown of [TEST_PASSWORD, token, path, `${base}${path}`]) expect(await signsIn(v, member.email, shown)).toBe(false);
+    expect(await eventsAbout(v, 'user.password-reset', member.id)).toMatchObject([{ decision: 'allow', reason: 'org_admin', ids: { delivery: 'link-shown', passwordBinding: passwordBinding(member.id, null) } }]);
     expect(await v.store.db.selectFrom('jobs').select('id').where('kind', '=', 'send-email').execute()).toEqual([]);
+    // One link, for 24 hours.
+    const rows = await linksOf(v, member.id);
+    expect(rows).toHaveLength(1);
+    expect(Date.parse(String(rows[0]!.expires_at)) - Date.parse(String(rows[0]!.created_at))).toBe(24 * 3_600_000);
+
+    // The person sets a password of their own with it, once; the admin's copy then does nothing.
+    await v.invitations.accept(token, NEW_PASSWORD, { ...request, clientAddress: '192.0.2.7' });
+    expect(await signsIn(v, member.email, NEW_PASSWORD)).toBe(true);
+    await expect(v.invitations.accept(token, 'the admin tries it again', request)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await new FormClient(base).get(path)).status).toBe(404);
+    expect(await signsIn(v, member.email, NEW_PASSWORD)).toBe(true);
+    // The trail: the reset by the admin, then the link taken from the person's address.
+    const accepted = await v.store.db.selectFrom('audit_events').select(['client_address', 'target_ids']).where('action', '=', 'user.invitation-accept').execute();
+    expect(accepted.filter((e) => (JSON.parse(e.target_ids) as Record<string, string>).userId === member.id).map((e) => e.client_address)).toEqual(['192.0.2.7']);
     expect(await v.audit.verify(systemActor())).toMatchObject({ ok: true });
   });
 
-  it('shows the one-time password once on the result page, after a confirmation that says so', async () => {
+  it('expires: the shown link works until 24 hours after the reset, and not after', async () => {
+    const v = t.vault;
+    const org = await createOrganisation(v);
+    const admin = await org.user({ roles: ['org_admin'] });
+    const member = await org.user({});
+    const { token, expiresAt } = await resetShown(v, admin.id, member.id);
+    try {
+      clock.set(new Date(Date.parse(expiresAt) - 60_000).toISOString());
+      expect(await v.invitations.check(token)).toMatchObject({ email: member.email });
+      clock.set(expiresAt);
+      await expect(v.invitations.check(token)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(v.invitations.accept(token, NEW_PASSWORD, request)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    } finally {
+      clock.set(null);
+    }
+    expect(await passwordStanding(v.store.repos.users, member.id)).toBe('none');
+  });
+
+  it('withdraws the earlier link at once on a second reset and on a disable, and enabling again revives none', async () => {
+    const v = t.vault;
+    const org = await createOrganisation(v);
+    const admin = await org.user({ roles: ['org_admin'] });
+    const member = await org.user({});
+    const first = await resetShown(v, admin.id, member.id);
+    const second = await resetShown(v, 'operator', member.id);
+    await expect(v.invitations.check(first.token)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await v.invitations.check(second.token)).toMatchObject({ email: member.email });
+
+    await v.people.setDisabled(await actorOf(v, admin.id), member.id, true);
+    expect(await linksOf(v, member.id)).toEqual([]);
+    await v.people.setDisabled(await actorOf(v, admin.id), member.id, false);
+    for (const { token } of [first, second]) await expect(v.invitations.accept(token, NEW_PASSWORD, request)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await passwordStanding(v.store.repos.users, member.id)).toBe('none');
+  });
+
+  it('refuses, leaving nothing usable, when a disable or a provider switched on commits between the decision and the reset\'s transaction', async () => {
+    const v = t.vault;
+    const org = await createOrganisation(v);
+    const admin = await org.user({ roles: ['org_admin'] });
+    const asAdmin = await actorOf(v, admin.id);
+    const member = await org.user({});
+    const hashBefore = (await v.store.repos.users.signInState(member.id))?.password_hash;
+
+    beforeNextTransaction(v, () => v.people.setDisabled(asAdmin, member.id, true));
+    expect(await refusal(v.people.resetPassword(asAdmin, member.id))).toEqual({ code: 'INVALID', message: 'This account is disabled: enable it first, then reset the password.' });
+    expect(await eventsAbout(v, 'user.password-reset', member.id)).toEqual([]);
+    expect(await eventsAbout(v, 'person.reset-password', member.id)).toMatchObject([{ decision: 'deny', reason: 'person_disabled' }]);
+    expect(await linksOf(v, member.id)).toEqual([]);
+    expect((await v.store.repos.users.signInState(member.id))?.password_hash).toBe(hashBefore);
+    // Switched on again, they are as before the reset was asked for: their own password, and no link anyone holds.
+    await v.people.setDisabled(asAdmin, member.id, false);
+    expect(await signsIn(v, member.email, TEST_PASSWORD)).toBe(true);
+
+    const federated = await createOrganisation(v);
+    const federatedAdmin = await federated.user({ roles: ['org_admin'] });
+    const federatedMember = await federated.user({});
+    beforeNextTransaction(v, () => addProvider(v, federated.id));
+    expect((await refusal(v.people.resetPassword(await actorOf(v, federatedAdmin.id), federatedMember.id))).message).toMatch(/signs in through its identity provider/);
+    expect(await eventsAbout(v, 'user.password-reset', federatedMember.id)).toEqual([]);
+    expect(await linksOf(v, federatedMember.id)).toEqual([]);
+    expect((await v.store.repos.users.signInState(federatedMember.id))?.password_hash).not.toBeNull();
+  });
+
+  it('shows the link once on the result page, after a confirmation that says so; the person sets their password with it', async () => {
     const v = t.vault;
     const org = await createOrganisation(v);
     const admin = await org.user({ roles: ['org_admin'] });
@@ -320,15 +446,45 @@ describe.each(DIALECTS)('password reset without e-mail on %s', (dialect) => {
     const client = new FormClient(base);
     await client.signIn(admin.email, TEST_PASSWORD, await enrolTotp(v, admin.id));
     const confirm = await client.get(`/admin/users/${member.id}/reset-password`);
-    expect(confirm.text).toContain('you are shown a one-time password, once, to give them through a separate, trusted channel');
+    expect(confirm.text).toContain('you are shown a link to set a new password, once, to give them through a separate, trusted channel; it works once, for 24 hours, and nobody but them ever knows the new password');
     const done = await client.post(`/admin/users/${member.id}/reset-password`, { _csrf: FormClient.csrf(confirm.text) });
     expect(done.status).toBe(200);
     expect(done.headers.get('cache-control')).toBe('no-store');
-    const shown = /<code class="sr-secret" id="one-time-password">([A-Za-z0-9]+)<\/code>/.exec(done.text)?.[1];
-    expect(shown).toBeDefined();
+    // Without STRONGROOM_PUBLIC_URL, built from the address the browser used.
+    const shown = /<code class="sr-secret" id="password-reset-link">([^<]+)<\/code>/.exec(done.text)?.[1];
+    expect(shown).toMatch(new RegExp(`^${base}/invitation/[A-Za-z0-9_-]{43}$`));
+    expect(done.text).toContain('It works once, for 24 hours');
     expect(done.text).toContain('It is shown only once.');
-    expect(await signsIn(v, member.email, shown!)).toBe(true);
+    expect(done.text).not.toContain('one-time password');
+    expect(await signsIn(v, member.email, tokenOf(shown!))).toBe(false);
     // Not on the person's page afterwards.
-    expect((await client.get(`/admin/users/${member.id}`)).text).not.toContain(shown!);
+    expect((await client.get(`/admin/users/${member.id}`)).text).not.toContain(tokenOf(shown!));
+    // The person follows it in their own browser.
+    const person = new FormClient(base);
+    const page = await person.get(shown!.slice(base.length));
+    expect(page.status).toBe(200);
+    const set = await person.post(shown!.slice(base.length), { _csrf: FormClient.csrf(page.text), password: NEW_PASSWORD, confirm: NEW_PASSWORD });
+    expect(set.status).toBe(200);
+    expect(await signsIn(v, member.email, NEW_PASSWORD)).toBe(true);
+  });
+
+  // Last: it puts a row back by hand, which audit verify rightly names.
+  it('a password change withdraws a link still live beside it, so a row put back to "no password" revives none', async () => {
+    const v = t.vault;
+    const db = v.store.db;
+    const org = await createOrganisation(v);
+    const admin = await org.user({ roles: ['org_admin'] });
+    const member = await org.user({});
+    const { token } = await resetShown(v, admin.id, member.id);
+    const afterReset = await db.selectFrom('users').select(['password_hash', 'password_seal']).where('id', '=', member.id).executeTakeFirstOrThrow();
+    await v.invitations.accept(token, NEW_PASSWORD, request);
+    // A link left live beside a password (what a link mailed while its person set a password another way leaves), written here directly.
+    await db.updateTable('invitations').set({ used_at: null }).where('user_id', '=', member.id).execute();
+    const signedIn = await v.sessions.signIn(member.email, NEW_PASSWORD, request);
+    await v.sessions.changePassword((await v.sessions.resolve(signedIn.sessionId))!, NEW_PASSWORD, 'the one they chose themselves', request);
+    expect(await linksOf(v, member.id)).toEqual([]);
+    // A database administrator puts the row back to the reset's sealed null: no link of theirs is left to set a password with.
+    await db.updateTable('users').set(afterReset).where('id', '=', member.id).execute();
+    await expect(v.invitations.accept(token, 'the administrator chose this one', request)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { LOGO_MAX_BYTES } from '../../domain/branding/brand.js';
 import { credentialsUsable } from '../../domain/identity/mfa.js';
-import { INVITATION_DAYS } from '../../domain/mail/message.js';
+import { INVITATION_DAYS, SHOWN_RESET_LINK_HOURS } from '../../domain/mail/message.js';
 import { systemActor } from '../../services/identity.service.js';
 import { list, output, readStdin, say, withVault } from '../context.js';
 
@@ -112,17 +112,22 @@ export function registerAdminCommands(program: Command): void {
     });
   user
     .command('reset-password')
-    .description(`reset a forgotten password, as the operator: the old one stops working and every web session of theirs ends. With e-mail configured (STRONGROOM_SMTP_URL) they are e-mailed a link to set a new one (once, within ${INVITATION_DAYS} days); without it a one-time password is printed, once. API tokens, app passwords and two-factor authentication are unchanged (disable the account if it may be in someone else's hands). Refused for a disabled account and for someone whose organisation signs in through its identity provider`)
+    .description(`reset a forgotten password, as the operator: the old one stops working and every web session of theirs ends, and they set a new one themselves through a link that works once. With e-mail configured (STRONGROOM_SMTP_URL) the link is e-mailed to them (within ${INVITATION_DAYS} days); without it the link is printed, once, on stdout (within ${SHOWN_RESET_LINK_HOURS} hours): a full address with STRONGROOM_PUBLIC_URL set, else its path, to put after the address people reach Strongroom at. Give it only to them: whoever opens it first sets their password. No password is ever printed. API tokens, app passwords and two-factor authentication are unchanged (disable the account if it may be in someone else's hands). Refused for a disabled account and for someone whose organisation signs in through its identity provider`)
     .requiredOption('--email <email>', "the person's e-mail address (their sign-in name)")
     .action(async (opts: { email: string }, command: Command) => {
-      const { user: person, emailed, oneTimePassword } = await withVault(command, async (vault) =>
-        vault.people.resetPassword(systemActor(), (await vault.identity.userByEmail(opts.email)).id));
+      const { reset, publicUrl } = await withVault(command, async (vault) => ({
+        reset: await vault.people.resetPassword(systemActor(), (await vault.identity.userByEmail(opts.email)).id),
+        publicUrl: vault.config.publicUrl ?? null,
+      }));
+      const person = reset.user;
       say(`The password of ${person.email} was reset: their old password no longer works and they were signed out everywhere. Their API tokens, app passwords and two-factor authentication are unchanged.`);
-      if (emailed) say(`A link to set a new password is e-mailed to ${person.email} (it works once, within ${INVITATION_DAYS} days).`);
-      if (oneTimePassword) {
-        say('One-time password (shown once; give it to them through a separate, trusted channel, and they should change it at sign-in):');
-        output(oneTimePassword);
+      if (reset.delivery === 'e-mail') {
+        say(`A link to set a new password is e-mailed to ${person.email} (it works once, within ${INVITATION_DAYS} days).`);
+        return;
       }
+      say(`A link to set a new password (shown once; it works once, until ${reset.link.expiresAt}): give it to them through a separate, trusted channel. Whoever opens it first sets their password.`);
+      if (!publicUrl) say('STRONGROOM_PUBLIC_URL is not set, so this is the path only: put the address people reach Strongroom at before it (e.g. https://vault.example.gov.uk/invitation/...).');
+      output(`${publicUrl ?? ''}${reset.link.path}`);
     });
 
   program

@@ -108,5 +108,13 @@ export const MAIL_KINDS: readonly { kind: MailKind; essential: boolean; descript
 export const sendEmailPayloadSchema = z.object({ userId: z.string().min(1), message: mailMessageSchema });
 export type SendEmailPayload = z.infer<typeof sendEmailPayloadSchema>;
 
-/** How long an invitation link works (a password reset's too). */
+/** How long an invitation link works (a password reset's e-mailed link too). */
 export const INVITATION_DAYS = 7;
+
+/**
+ * How long the link a password reset without e-mail shows to whoever reset it works (once). Shorter than an
+ * e-mailed link: it is handed over directly, to someone waiting to get back in, and until it is taken it is a
+ * way into their account held by somebody else (the admin, and whatever channel carried it). Another reset
+ * makes a new one.
+ */
+export const SHOWN_RESET_LINK_HOURS = 24;

@@ -2,7 +2,7 @@
 // your own API tokens and WebDAV app passwords, the security admin's quarantine, and breaking locks.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
-import { INVITATION_DAYS } from '../../domain/mail/message.js';
+import { INVITATION_DAYS, SHOWN_RESET_LINK_HOURS } from '../../domain/mail/message.js';
 import { CLASSIFICATIONS, ROLES } from '../../domain/types.js';
 import { requestInfo } from '../plugins/authenticate.js';
 import { errorList, render, requireCsrf, setSession, signedIn, type Ui } from './context.js';
@@ -90,16 +90,18 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   // (decide()'s person.reset-password); a refusal it explains is shown on the person's page.
   app.get<{ Params: { id: string } }>('/admin/users/:id/reset-password', async (request, reply) => {
     const person = await ui.people.get(signedIn(request).actor, request.params.id);
-    return render(ui, request, reply, 'admin-user-reset-password.njk', { person, emailed: ui.vault.mail.delivers, invitationDays: INVITATION_DAYS });
+    return render(ui, request, reply, 'admin-user-reset-password.njk', { person, emailed: ui.vault.mail.delivers, invitationDays: INVITATION_DAYS, shownLinkHours: SHOWN_RESET_LINK_HOURS });
   });
 
   app.post<{ Params: { id: string }; Body: Form }>('/admin/users/:id/reset-password', async (request, reply) => {
     const web = requireCsrf(ui, request, one(request.body?._csrf));
     try {
-      const { user, emailed, oneTimePassword } = await ui.people.resetPassword(web.actor, request.params.id);
-      if (emailed) return reply.redirect(`/admin/users/${request.params.id}?done=password-reset`, 303);
-      // The one-time password is on this page only: never in a URL, never stored in clear.
-      return render(ui, request, reply, 'admin-user-password-reset.njk', { person: user, oneTimePassword });
+      const reset = await ui.people.resetPassword(web.actor, request.params.id);
+      if (reset.delivery === 'e-mail') return reply.redirect(`/admin/users/${request.params.id}?done=password-reset`, 303);
+      // The link is on this page only (no-store): never in a URL of ours, never stored in clear. Built as the
+      // app's other addresses are: from STRONGROOM_PUBLIC_URL when set, else the address this browser used.
+      const link = `${ui.vault.config.publicUrl ?? `${request.protocol}://${request.host}`}${reset.link.path}`;
+      return render(ui, request, reply, 'admin-user-password-reset.njk', { person: reset.user, link, expiresAt: reset.link.expiresAt, shownLinkHours: SHOWN_RESET_LINK_HOURS });
     } catch (error) {
       if (!handled(error)) throw error;
       return personPage(request, reply, request.params.id, { errors: errorList(error) }, 400);
