@@ -72,7 +72,7 @@ describe('a row put back whole to an earlier state of its own', () => {
     expect(replayedSignInSecret([invited, accepted, passwordReset, acceptedAgain, passwordReset, acceptedAgain])).toBeNull();
     // The reset's link taken, then the row put back to the reset's state and a link taken again.
     expect(replayedSignInSecret([invited, accepted, passwordReset, acceptedAgain, acceptedAgain])).toMatch(/^Person p1 took an invitation after they had set a password/);
-    // A reset to a one-time password (its binding a hash) is a password: no invitation after it.
+    // A reset binding a hash (the first build's one-time password, still in older logs) is a password: no invitation after it.
     const toOneTime = event('user.password-reset', { passwordBinding: passwordBinding('p1', 'one-time') });
     expect(replayedSignInSecret([invited, accepted, toOneTime, acceptedAgain])).toMatch(/took an invitation/);
     // A refused reset vouches for nothing.

@@ -114,7 +114,8 @@ export function replayedSignInSecret(events: readonly Change[]): string | null {
         return `Person ${userId} took an invitation after they had set a password: their row was put back to before their first password, ${REPLAYED}`;
       }
       // An admin's reset to no password (user.password-reset binding null) is the one recorded way back to
-      // "no password yet", so the link it mails may then be taken; a reset to a one-time password is a password.
+      // "no password yet", so the link it makes (mailed, or shown to whoever reset it) may then be taken. A reset
+      // binding a hash (the first build of 5 December 2026 set a one-time password) is a password.
       if (password !== passwordBinding(userId, null)) hadPassword.add(userId);
       else if (e.action === 'user.password-reset') hadPassword.delete(userId);
     }
