@@ -175,8 +175,10 @@ export class UsersAdminService {
     const expiresAt = new Date(now.getTime() + SHOWN_RESET_LINK_HOURS * 3_600_000);
     const outcome = await this.o.store.transaction(async (repos) => {
       // Asked again of the person as this transaction holds them: a disabling or a provider switched on since the
-      // decision above refuses here (its deny event committed, nothing else written). A disabling that commits
-      // after this transaction finds the link it made and withdraws it (revokePersonAccess).
+      // decision above refuses here (its deny event committed, nothing else written). A disabling waits for this
+      // row (PostgreSQL; SQLite has one writer) and then withdraws the link made here (revokePersonAccess). A
+      // provider switched on after the read below, before this commits, is not seen: its people's links are
+      // refused when taken and not mailed (InvitationsService.live, MailService.deliver).
       await repos.users.lock(userId);
       const current = await repos.users.byId(userId);
       if (!current) return { refused: notFound('user') };
