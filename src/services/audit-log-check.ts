@@ -17,6 +17,7 @@ import {
 import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import { unrecordedCredential } from '../domain/audit/credential-record.js';
 import { GROUP_MAPPING_ACTIONS, IDENTITY_RECORD_ACTIONS, unrecordedGroupMappings, unrecordedIdentityRow } from '../domain/audit/identity-record.js';
+import { ORPHAN_REMOVAL_ACTION, removedOrphanNamed, removedOrphans } from '../domain/audit/orphan-removal-record.js';
 import { PERSON_EVENT_ACTIONS, unrecordedPerson } from '../domain/audit/person-record.js';
 import { PERSON_SECRET_ACTIONS, replayedSignInSecret, unrecordedSignInSecret } from '../domain/audit/person-secrets-record.js';
 import { SUBJECT_ACCESS_RECORD_ACTIONS, unrecordedSubjectAccessRow } from '../domain/audit/subject-access-record.js';
@@ -205,10 +206,23 @@ async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail:
   const disposalRows = { batches: await repos.disposal.everyBatch(), items: await repos.disposal.everyDecidedItem() };
   const unrecordedDisposal = unrecordedDisposalRow(disposalRows, await repos.audit.allowedEvents(DISPOSAL_RECORD_ACTIONS));
   if (unrecordedDisposal) return fail(o.sequencedSize, unrecordedDisposal);
+  const namedOrphan = await removedOrphanNamedAgain(repos);
+  if (namedOrphan) return fail(o.sequencedSize, namedOrphan);
   const unrecordedPlacement = await unrecordedPlacementRows(repos);
   if (unrecordedPlacement) return fail(o.sequencedSize, unrecordedPlacement);
   const unrecordedAccessFacts = await unrecordedAccessFactRows(repos);
   return unrecordedAccessFacts ? fail(o.sequencedSize, unrecordedAccessFacts) : null;
+}
+
+/** A blob the orphan sweep deleted that a version (or the replica's ledger) names again: only a hand could. */
+async function removedOrphanNamedAgain(repos: Repos): Promise<string | null> {
+  for (const [store, blobIds] of removedOrphans(await repos.audit.allowedEvents([ORPHAN_REMOVAL_ACTION]))) {
+    if (store !== 'primary' && store !== 'replica') continue;
+    const named = await repos.orphanBlobs.referencedAmong(store, blobIds);
+    const first = blobIds.find((id) => named.has(id));
+    if (first !== undefined) return removedOrphanNamed(store, first);
+  }
+  return null;
 }
 
 /**

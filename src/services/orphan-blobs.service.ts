@@ -4,13 +4,15 @@
 // reads what names each blob (so a commit after the listing is seen), and records each blob named by
 // nothing as a candidate, first seen now; a sweep at least the grace period later deletes a candidate
 // only once one statement has found it still named by nothing and condemned it, which fences every
-// later write naming it (db/repos/blob-references.ts). Losing a record is far worse than keeping garbage:
-// anything uncertain (a store that cannot be listed, a backup that cannot be read) deletes nothing.
+// later write naming it (db/repos/blob-references.ts); the condemned row outlives the delete, as that
+// fence. Losing a record is far worse than keeping garbage: anything uncertain (a store that cannot be
+// listed, a backup that cannot be read, more orphans at once than a sweep expects) deletes nothing.
 import type { Logger } from 'pino';
 import type { Decision } from '../domain/access/policy.js';
 import type { BackupBlobReferences, BlobStore, Clock } from '../domain/ports.js';
 import type { OrphanBlobCandidate, Store, SweptStore } from '../domain/repositories.js';
 import type { Actor } from '../domain/types.js';
+import { ORPHAN_IDS_PER_EVENT, ORPHAN_REMOVAL_ACTION } from '../domain/audit/orphan-removal-record.js';
 import { auditEvent } from './audit-events.js';
 
 /** What one sweep found and did in one store. */
@@ -132,9 +134,10 @@ export class OrphanBlobsService {
     const known = await repos.orphanBlobs.candidates(name);
     const knownIds = new Set(known.map((c) => c.blobId));
     const fresh = [...unreferenced].filter((id) => !knownIds.has(id));
-    // Gone from the store (deleted by its owner, or by an earlier sweep that stopped before forgetting it),
-    // or named now: no longer a candidate. A condemned one is never named again (the fence refuses it).
-    const dropped = known.filter((c) => !listed.has(c.blobId) || (c.condemnedAt === null && !unreferenced.has(c.blobId)));
+    // Gone from the store (deleted by its owner), or named now: no longer a candidate. A condemned one is
+    // never forgotten, deleted or not: its row is the fence (db/repos/blob-references.ts) that refuses a
+    // commit naming it, which an upload stalled past the grace period may still attempt after the delete.
+    const dropped = known.filter((c) => c.condemnedAt === null && (!listed.has(c.blobId) || !unreferenced.has(c.blobId)));
     const remaining = known.filter((c) => listed.has(c.blobId) && unreferenced.has(c.blobId));
     const due = remaining.filter((c) => c.condemnedAt !== null || c.firstSeenAt <= cutoff);
     report.newCandidates = fresh.length;
@@ -146,26 +149,25 @@ export class OrphanBlobsService {
         this.o.logger.error({ store: name, blobId: c.blobId }, 'a condemned orphan blob is named again: it is kept; look at how');
       }
     }
-    // Those condemned already (a sweep stopped before deleting them) are fenced: finishing them is no new decision.
-    const toCondemn = due.filter((c) => c.condemnedAt === null);
+    // Those condemned already count too: `condemned_at` is a column anyone who can write the database can set.
     const limit = massRemovalLimit(listed.size);
-    const massRemoval = toCondemn.length > limit && !allowMassRemoval;
+    const massRemoval = due.length > limit && !allowMassRemoval;
     if (massRemoval) {
-      report.heldBack = toCondemn.length;
-      report.error = `${toCondemn.length} blobs are due for deletion at once, more than the ${limit} a sweep deletes on its own: `
+      report.heldBack = due.length;
+      report.error = `${due.length} blobs are due for deletion at once, more than the ${limit} a sweep deletes on its own: `
         + 'check that this database and this store belong together (no other vault uses the store, no older backup was restored over newer files), '
         + 'then run `strongroom storage sweep-orphans --allow-mass-removal`';
-      this.o.logger.error({ store: name, due: toCondemn.length, limit }, 'orphan blob sweep: too many blobs due at once; none was deleted');
+      this.o.logger.error({ store: name, due: due.length, limit }, 'orphan blob sweep: too many blobs due at once; none was deleted');
     }
     if (dryRun) return report;
 
     await repos.orphanBlobs.record(name, fresh, now.toISOString());
     await repos.orphanBlobs.forget(name, dropped.map((c) => c.blobId));
 
-    const condemned = await this.condemn(name, massRemoval ? due.filter((c) => c.condemnedAt !== null) : due, cutoff, now, report);
+    const condemned = massRemoval ? [] : await this.condemn(name, due, cutoff, now, report);
     // The condemnation is what makes the delete safe (it fences every later reference): on disk first.
     if (condemned.length > 0) await this.o.store.durable();
-    const removed: string[] = [];
+    const removed: { blobId: string; size: number }[] = [];
     for (const blobId of condemned) {
       const size = await blobStore.size(blobId).catch(() => 0);
       try {
@@ -175,18 +177,26 @@ export class OrphanBlobsService {
         this.o.logger.warn({ err: error, store: name, blobId }, 'could not delete an orphan blob; the next sweep tries again');
         continue;
       }
-      removed.push(blobId);
+      removed.push({ blobId, size });
       report.removed += 1;
       report.bytesRemoved += size;
     }
     if (removed.length > 0) {
-      await this.o.store.transaction(async (tx) => {
-        await tx.orphanBlobs.forget(name, removed);
-        await tx.audit.insert([auditEvent(actor, 'storage.orphans-removed', {
+      // Each event lists the blobs it deleted, so `audit verify` can name a version that names one again
+      // (domain/audit/orphan-removal-record.ts): a deleted blob's row pointed away and back by hand.
+      const at = this.o.clock.now();
+      const events: ReturnType<typeof auditEvent>[] = [];
+      for (let i = 0; i < removed.length; i += ORPHAN_IDS_PER_EVENT) {
+        const part = removed.slice(i, i + ORPHAN_IDS_PER_EVENT);
+        events.push(auditEvent(actor, ORPHAN_REMOVAL_ACTION, {
           organisationId: null,
-          ids: { store: name, removed: String(report.removed), bytes: String(report.bytesRemoved), failed: String(report.failed) },
-        }, SYSTEM_DECISION, this.o.clock.now())]);
-      });
+          ids: {
+            store: name, removed: String(part.length), bytes: String(part.reduce((sum, r) => sum + r.size, 0)),
+            failed: String(i === 0 ? report.failed : 0), blobIds: part.map((r) => r.blobId).sort().join(' '),
+          },
+        }, SYSTEM_DECISION, at));
+      }
+      await this.o.store.transaction(async (tx) => tx.audit.insert(events));
       this.o.logger.warn({ store: name, removed: report.removed, bytes: report.bytesRemoved }, 'orphan blobs removed');
     }
     return report;

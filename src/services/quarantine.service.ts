@@ -1,6 +1,6 @@
 // Malware verdicts after the upload: the scan job for pending versions, rescans after a signature
 // update, and the security admin's quarantine workflow (list, release with a reason, destroy).
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { DomainError, forbidden, invalid, notFound } from '../domain/errors.js';
 import type { Clock, EncryptedBlobs, ScanVerdict, Scanner } from '../domain/ports.js';
 import type { Actor, Classification, Document, Version } from '../domain/types.js';
@@ -20,7 +20,6 @@ export const RELEASED_AFTER_REVIEW = 'released after review by a security admin'
 
 const releasedDetail = (detail: string | null): string => (detail ? `${detail} — ${RELEASED_AFTER_REVIEW}` : RELEASED_AFTER_REVIEW);
 
-const sha256Hex = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
 export class QuarantineNotifier {
   /** `mail`: the same news by e-mail (queued in the same transaction), essential for the uploader. */
@@ -150,7 +149,8 @@ export class QuarantineService {
     await this.o.store.transaction(async (repos) => {
       // The reason is the security admin's judgement of the file, as classified as the file and not for its
       // readers (a partner's staff among them): kept apart from the detail every reader is shown, which says
-      // only that it was released after review. The event records its hash: events hold no free text.
+      // only that it was released after review. The event holds neither it nor its hash: events hold no free
+      // text, and the access history shows events to readers who could test a guess against a plain hash.
       await repos.documents.updateVersionScan(version.id, {
         status: 'released', detail: releasedDetail(version.scanDetail), engine: version.scanEngine, at: now.toISOString(), releaseReason: why,
       });
@@ -158,7 +158,7 @@ export class QuarantineService {
       if (version.number === latest || document.currentVersionId === version.id) {
         await repos.documents.setCurrentVersion(document.id, document.currentVersion, version, 'available', now.toISOString());
       }
-      await repos.audit.insert([auditEvent(actor, 'quarantine.release', { organisationId: document.organisationId, ids: { documentId: document.id, versionId, reasonSha256: sha256Hex(why) } }, decision, now)]);
+      await repos.audit.insert([auditEvent(actor, 'quarantine.release', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, decision, now)]);
       await this.o.lifecycle.raise({ jobs: repos.jobs, now }, { type: 'version.readable', organisationId: document.organisationId, documentId: document.id, versionId });
     });
   }

@@ -92,14 +92,16 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(await has(t.vault.blobStore, orphan)).toBe(false);
     expect(later.stores[0]!.removed).toBeGreaterThanOrEqual(1);
     expect(later.stores[0]!.bytesRemoved).toBeGreaterThanOrEqual(3000);
-    expect(await candidateIds(t.vault, 'primary')).not.toContain(orphan);
+    // Kept, condemned, as the fence that refuses a late commit naming it.
+    expect((await t.vault.store.repos.orphanBlobs.candidates('primary')).find((c) => c.blobId === orphan)?.condemnedAt).not.toBeNull();
 
     await t.vault.audit.flush();
     // The vault's own event, not an organisation's: read as `audit verify` reads every row.
     const events = (await t.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', 'storage.orphans-removed').orderBy('id', 'desc').execute())
       .map((e) => ({ ...e, ids: JSON.parse(e.target_ids) as Record<string, string> })).filter((e) => e.ids.store === 'primary');
     expect(events.length).toBeGreaterThanOrEqual(1);
-    expect(events[0]!.ids).toEqual({ store: 'primary', removed: String(later.stores[0]!.removed), bytes: String(later.stores[0]!.bytesRemoved), failed: '0' });
+    expect(events[0]!.ids).toMatchObject({ store: 'primary', removed: String(later.stores[0]!.removed), bytes: String(later.stores[0]!.bytesRemoved), failed: '0' });
+    expect(events[0]!.ids.blobIds!.split(' ')).toContain(orphan);
     expect(events[0]!).toMatchObject({ actor_user_id: null, target_organisation_id: null, decision: 'allow', channel: 'job' });
     expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
   });
@@ -241,6 +243,38 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     await repos.orphanBlobs.forget('primary', [slow, doc.version.blobId]);
   });
 
+  it('refuses a commit naming a blob a finished sweep deleted: the condemnation outlives the delete', async () => {
+    const clock = movableClock();
+    const gc = sweeper(t.vault, clock);
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const doc = await stored(t, user, org.collections.payroll!);
+    // An upload's blob written, then its process stalled past the grace period and two sweeps.
+    const slow = await orphanIn(t.vault.blobStore);
+    await gc.sweep();
+    clock.advance(25 * HOUR);
+    expect((await gc.sweep()).stores[0]!.removed).toBeGreaterThanOrEqual(1);
+    expect(await has(t.vault.blobStore, slow)).toBe(false);
+    await gc.sweep();
+    const late = versionNaming(doc.version, slow);
+    await expect(t.vault.store.transaction(async (tx) => tx.documents.insertVersion(late))).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(await t.vault.store.repos.documents.versionById(late.id)).toBeUndefined();
+  });
+
+  it('counts candidates condemned in the database toward the limit: a written condemned_at is no way past it', async () => {
+    const clock = movableClock();
+    const gc = sweeper(t.vault, clock);
+    const orphans = await Promise.all(Array.from({ length: 120 }, () => orphanIn(t.vault.blobStore)));
+    await gc.sweep();
+    clock.advance(25 * HOUR);
+    await t.vault.store.db.updateTable('orphan_blob_candidates').set({ condemned_at: '2020-01-01T00:00:00.000Z' }).where('blob_id', 'in', orphans).execute();
+    const held = (await gc.sweep()).stores.find((s) => s.store === 'primary')!;
+    expect(held.removed).toBe(0);
+    expect(held.heldBack).toBeGreaterThanOrEqual(120);
+    for (const id of orphans) expect(await has(t.vault.blobStore, id)).toBe(true);
+    await gc.sweep({ allowMassRemoval: true });
+  });
+
   it('holds back more deletes at once than a sweep expects, until the operator allows them', async () => {
     const clock = movableClock();
     const gc = sweeper(t.vault, clock);
@@ -357,6 +391,33 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(await has(t.vault.replicaStore!, orphan)).toBe(false);
     expect(await has(t.vault.replicaStore!, doc.version.blobId), 'the backup names it').toBe(true);
     shelf.close();
+  });
+
+  // Last: it leaves the vault's log naming a tampered row, as it should.
+  it('names in audit verify a version pointed away from its blob for two sweeps and back by hand (both copies deleted)', async () => {
+    const clock = movableClock();
+    const gc = sweeper(t.vault, clock);
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const { version } = await stored(t, user, org.collections.payroll!);
+    await t.vault.worker.runDue();
+    expect(await has(t.vault.replicaStore!, version.blobId)).toBe(true);
+    await t.vault.audit.flush();
+    expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    const db = t.vault.store.db;
+    const ledger = await db.selectFrom('blob_replicas').selectAll().where('blob_id', '=', version.blobId).execute();
+    await db.deleteFrom('blob_replicas').where('blob_id', '=', version.blobId).execute();
+    await db.updateTable('versions').set({ blob_id: 'f'.repeat(32) }).where('id', '=', version.id).execute();
+    await gc.sweep();
+    clock.advance(25 * HOUR);
+    await gc.sweep();
+    await db.updateTable('versions').set({ blob_id: version.blobId }).where('id', '=', version.id).execute();
+    await db.insertInto('blob_replicas').values(ledger).execute();
+    expect(await has(t.vault.blobStore, version.blobId)).toBe(false);
+    await t.vault.audit.flush();
+    const check = await t.vault.audit.verify(systemActor());
+    expect(check.ok).toBe(false);
+    expect(check.ok ? '' : check.problem).toMatch(new RegExp(`^Blob ${version.blobId}, which the orphan sweep deleted from the (primary|replica) store as named by nothing, is named by a version now`));
   });
 });
 

@@ -67,7 +67,7 @@ describe.each(DIALECTS)('strongroom storage sweep-orphans on %s', (dialect) => {
     expect(await v.vault.blobStore.size(kept)).toBeGreaterThan(5000);
     expect(await v.vault.replicaStore!.size(kept)).toBeGreaterThan(5000);
     const events = await v.vault.store.db.selectFrom('audit_events').select(['target_ids', 'channel']).where('action', '=', 'storage.orphans-removed').execute();
-    expect(events.map((e) => ({ ids: JSON.parse(e.target_ids) as unknown, channel: e.channel }))).toEqual([{ ids: { store: 'primary', removed: '1', bytes: '4000', failed: '0' }, channel: 'cli' }]);
+    expect(events.map((e) => ({ ids: JSON.parse(e.target_ids) as unknown, channel: e.channel }))).toEqual([{ ids: { store: 'primary', removed: '1', bytes: '4000', failed: '0', blobIds: orphan }, channel: 'cli' }]);
     await closeKeepingData(v);
     const verify = await runCli(['--data', place.dataDir, 'audit', 'verify'], { env });
     expect(verify.code, verify.stderr + verify.stdout).toBe(0);
