@@ -335,4 +335,61 @@ describe.each(DIALECTS)('a legal hold placed between a decision and its commit, 
     expect(problem.detail).toBe(`This document is ${named(placed)}`);
     expect(await deleted(doc.id)).toBe(false);
   });
+
+  it.runIf(dialect === 'postgres')('a folder above moved into a folder being held at that moment: the delete waits for that hold too, then is refused', async () => {
+    const { org, member, manager, managerActor, folder } = await council();
+    const db = t.vault.store.db;
+    const suffix = Math.random().toString(36).slice(2, 6);
+    const oldParent = await folder(`old-${suffix}`);
+    const heldFolder = await folder(`held-${suffix}`);
+    const newParent = await folder(`new-${suffix}`, heldFolder.id);
+    const inner = await folder(`case-${suffix}`, oldParent.id);
+    const doc = await file(member, inner.id);
+    const placed = await t.vault.holds.create(managerActor, { name: 'Patel v Council', reason: 'Tribunal claim' });
+
+    /** A transaction that does `work` and then stays open until committed; resolves once `work` is done. */
+    async function heldOpen(work: (trx: typeof db) => Promise<void>): Promise<{ xid: string; commit: () => Promise<void> }> {
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let ready!: (xid: string) => void;
+      const done = new Promise<string>((r) => (ready = r));
+      const finished = db.transaction().execute(async (trx) => {
+        await work(trx);
+        ready((await sql<{ xid: string }>`select txid_current()::text as xid`.execute(trx)).rows[0]!.xid);
+        await released;
+      });
+      const xid = await Promise.race([done, finished.then(() => { throw new Error('the transaction ended early'); })]);
+      return { xid, commit: async () => { release(); await finished; } };
+    }
+    /** Waits until some statement waits on transaction `xid`'s locks, or `settled()` says the answer came first. */
+    async function waitingOn(xid: string, settled: () => boolean): Promise<void> {
+      for (let i = 0; !settled(); i++) {
+        const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_locks where not granted and locktype = 'transactionid' and transactionid::text = ${xid}`.execute(db);
+        if (waiting.rows[0]!.n > 0) return;
+        if (i > 500) throw new Error(`nothing waited on transaction ${xid}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+
+    // The folder move, held open: the moved folder's row changed and locked, as CollectionsService.move leaves it.
+    const move = await heldOpen(async (trx) => { await trx.updateTable('collections').set({ parent_id: newParent.id }).where('id', '=', inner.id).execute(); });
+    let settled = false;
+    const answer = api(t.app, member).delete(`documents/${doc.id}`).finally(() => (settled = true));
+    // The delete read the folders above before the move committed (the old chain), and waits on the moved folder's lock.
+    await waitingOn(move.xid, () => settled);
+    // Meanwhile a hold is placed on the folder above the new parent, as HoldsService.addItems places it: that
+    // folder's row locked, the item written. (Not on the new parent itself: the move's foreign key has that row
+    // key-share locked until it commits, so a placer there would simply wait for the move.)
+    const placing = await heldOpen(async (trx) => {
+      await sql`select id from collections where id = ${heldFolder.id} for update`.execute(trx);
+      await trx.insertInto('legal_hold_items').values({ id: randomUUID(), hold_id: placed.id, organisation_id: org.id, document_id: null, collection_id: heldFolder.id, added_by: manager.id, added_at: new Date().toISOString() }).execute();
+    });
+    await move.commit();
+    // The delete now finds the folder under its new parent: it must wait for the held folder's lock, not decide without it.
+    await waitingOn(placing.xid, () => settled);
+    await placing.commit();
+    const problem = expectProblem(await answer, 409);
+    expect(problem.detail).toBe(`This document is ${named(placed)}`);
+    expect(await deleted(doc.id)).toBe(false);
+  });
 });

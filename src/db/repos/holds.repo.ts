@@ -57,9 +57,7 @@ export class HoldsRepo implements HoldsRepository {
       parents.push(...rows.map((r) => r.collection_id));
     }
     const changing = new Set(places.collectionIds);
-    // The collections above them (a hold on a folder reaches down from there), read before they are locked. A chain
-    // changed between this read and the locks (a folder above moved at the same moment) is not covered: the decision
-    // then reads the new chain, and only a hold placed on the new parent in that same moment could slip past.
+    // The collections above them (a hold on a folder reaches down from there), read before they are locked.
     const links = await collectionsWithAncestors(this.db, [...changing, ...parents]);
     const ids = [...links.keys()].sort();
     // Strictly in id order whatever the mode: each run of one mode is one ordered statement.
@@ -69,6 +67,32 @@ export class HoldsRepo implements HoldsRepository {
       while (j < ids.length && j - i < CHUNK && changing.has(ids[j]!) === exclusive) j++;
       await this.db.selectFrom('collections').select('id').where('id', 'in', ids.slice(i, j)).orderBy('id').modifyEnd(exclusive ? sql`for update` : sql`for share`).execute();
       i = j;
+    }
+    await this.lockAncestorsMovedMeanwhile(ids);
+  }
+
+  /**
+   * A folder above may have moved between the read of the chains and their locks: its mover held it then, so
+   * the lock waited for the move and the chain read before it is the old one. A hold placed in that moment on
+   * a folder above the new place would be neither waited for nor seen by the decision. Now that every
+   * collection in `locked` is locked its parent cannot change, so each parent not yet locked is locked too, and
+   * then its own parent read, up to the top (as lockForDestroying walks). Out of id order, but only when a
+   * move raced this change; PostgreSQL ends a lock cycle that makes with an error, and nothing is changed.
+   */
+  private async lockAncestorsMovedMeanwhile(locked: readonly string[]): Promise<void> {
+    const held = new Set(locked);
+    let check = [...locked];
+    while (check.length > 0) {
+      const unlocked = new Set<string>();
+      for (let i = 0; i < check.length; i += CHUNK) {
+        const rows = await this.db.selectFrom('collections').select('parent_id').where('id', 'in', check.slice(i, i + CHUNK)).execute();
+        for (const { parent_id: parent } of rows) if (parent !== null && !held.has(parent)) unlocked.add(parent);
+      }
+      check = [...unlocked].sort();
+      for (let i = 0; i < check.length; i += CHUNK) {
+        await this.db.selectFrom('collections').select('id').where('id', 'in', check.slice(i, i + CHUNK)).orderBy('id').modifyEnd(sql`for share`).execute();
+      }
+      for (const id of check) held.add(id);
     }
   }
 
