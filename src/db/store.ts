@@ -1,6 +1,7 @@
 // The Store: every repository over one executor, and short transactions that hand out the same set.
 // Implements the Store port services depend on (domain/repositories.ts); tests and main.ts see the concrete repositories.
 import type { Kysely, Transaction } from 'kysely';
+import { DomainError } from '../domain/errors.js';
 import type { SignInSeals } from '../domain/identity/sign-in-seals.js';
 import type { SearchKeys } from '../domain/ports.js';
 import type { Store as StorePort } from '../domain/repositories.js';
@@ -132,7 +133,8 @@ export class Store implements StorePort {
    * and share the sync; with `awaitDurable: false`, at commit (see the port for the one use it has).
    */
   async transaction<T>(work: (repos: Repos) => Promise<T>, options: { awaitDurable?: boolean } = {}): Promise<T> {
-    const result = await this.handle.db.transaction().execute((trx) => work(reposFor(trx, this.handle.caps, this.auditSealKey, this.searchKeys, this.signInSeals)));
+    const result = await this.handle.db.transaction().execute((trx) => work(reposFor(trx, this.handle.caps, this.auditSealKey, this.searchKeys, this.signInSeals)))
+      .catch((error: unknown) => { throw endedByConcurrentChange(error) ?? error; });
     if (options.awaitDurable !== false) await this.handle.durable();
     return result;
   }
@@ -147,6 +149,17 @@ export class Store implements StorePort {
     await this.repos.audit.drained();
     await this.handle.close();
   }
+}
+
+/**
+ * PostgreSQL ends one of two transactions that wait on each other's row locks (40P01: a hold placed
+ * while a folder above is moved, rarely) or that it cannot order (40001). Nothing of it was written, so
+ * the person is told that and may try again, rather than shown an internal error.
+ */
+function endedByConcurrentChange(error: unknown): DomainError | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== '40P01' && code !== '40001') return undefined;
+  return new DomainError('CONFLICT', 'Someone changed the same records at the same moment, so nothing was changed. Try again.', { cause: error });
 }
 
 const noKeys = (): never => {

@@ -1,0 +1,43 @@
+// Two transactions that wait on each other's row locks: PostgreSQL ends one of them (40P01). The Store's
+// transaction that was ended reports it as a conflict a person can act on ("try again"), nothing written,
+// instead of an internal error; the other goes on.
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestStore, type TestStore } from '../../test/support/store.js';
+import { DomainError } from '../domain/errors.js';
+
+describe('a PostgreSQL transaction ended to break a lock cycle', () => {
+  let opened: TestStore;
+  beforeAll(async () => { opened = await openTestStore('postgres'); });
+  afterAll(async () => { await opened?.remove(); });
+
+  it('is a CONFLICT that says to try again, and writes nothing', async () => {
+    const { store } = opened;
+    await store.repos.settings.set('cycle-a', 'before');
+    await store.repos.settings.set('cycle-b', 'before');
+    let otherHasB!: () => void;
+    const otherHoldsB = new Promise<void>((r) => (otherHasB = r));
+    let storeHasA!: () => void;
+    const storeHoldsA = new Promise<void>((r) => (storeHasA = r));
+    // The other transaction waits far longer before looking for a cycle, so PostgreSQL ends the Store's.
+    const other = store.db.transaction().execute(async (trx) => {
+      await sql`set local deadlock_timeout = '60s'`.execute(trx);
+      await trx.updateTable('key_values').set({ value: 'other' }).where('key', '=', 'cycle-b').execute();
+      otherHasB();
+      await storeHoldsA;
+      await trx.updateTable('key_values').set({ value: 'other' }).where('key', '=', 'cycle-a').execute();
+    });
+    await otherHoldsB;
+    const ended = await store.transaction(async (repos) => {
+      await repos.settings.set('cycle-a', 'store');
+      storeHasA();
+      await repos.settings.set('cycle-b', 'store');
+    }).then(() => null, (error: unknown) => error);
+    await other;
+    expect(ended).toBeInstanceOf(DomainError);
+    expect((ended as DomainError).code).toBe('CONFLICT');
+    expect((ended as DomainError).message).toBe('Someone changed the same records at the same moment, so nothing was changed. Try again.');
+    expect(((ended as DomainError).cause as { code?: string }).code).toBe('40P01');
+    expect([await store.repos.settings.get('cycle-a'), await store.repos.settings.get('cycle-b')]).toEqual(['other', 'other']);
+  });
+});
