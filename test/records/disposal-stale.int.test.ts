@@ -94,6 +94,32 @@ describe.each(DIALECTS)('disposal against stale rows on %s', (dialect) => {
     expect(checkCertificate(body, t.vault.audit.verifierKey)).toMatchObject({ ok: true, destroyed: 0 });
   });
 
+  it('an extension decided before its series was lengthened does not bring the record\'s disposal forward; a longer one still takes effect', async () => {
+    const { org, manager, member } = await council();
+    const overtaken = await application(org, member);
+    const beyond = await application(org, member);
+    const swept = await api(t.app, manager).post('disposal/batches', {});
+    expect(swept.statusCode, swept.body).toBe(201);
+    const batchId = swept.json().id as string;
+    const today = ukDate(new Date());
+    const decided = await api(t.app, manager).post(`disposal/batches/${batchId}/decisions`, { items: [
+      { documentId: overtaken, decision: 'extend', extendTo: addYears(today, 1), reason: 'Tribunal still pending' },
+      { documentId: beyond, decision: 'extend', extendTo: addYears(today, 20), reason: 'Historic abuse inquiry' },
+    ] });
+    expect(decided.statusCode, decided.body).toBe(200);
+    // Before approval the statute changes: ten years from the process's completion, two years ago.
+    const changed = await api(t.app, manager).patch('series/HR-03', { retainYears: 10, reason: 'The statutory period changed' });
+    expect(changed.statusCode, changed.body).toBe(200);
+    const approved = await api(t.app, manager).post(`disposal/batches/${batchId}/approve`);
+    expect(approved.statusCode, approved.body).toBe(200);
+    const retention = async (id: string) => (await api(t.app, manager).get(`documents/${id}`)).json().retention as { dueAt: string; extended: boolean };
+    expect(await retention(overtaken)).toMatchObject({ dueAt: addYears(yearsAgo(2), 10), extended: false });
+    expect(await retention(beyond)).toMatchObject({ dueAt: addYears(today, 20), extended: true });
+    await t.vault.audit.flush();
+    const approval = (await t.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === 'disposal.approve');
+    expect(approval.map((e) => e.targetIds)).toEqual([{ batchId, destroy: '0', transfer: '0', extend: '2', excluded: '0', extensionsSupersededBySeries: '1' }]);
+  });
+
   it('keeps a record filed under another series, or given a later event, after the sweep; destroys the one still due', async () => {
     const { org, manager, member } = await council();
     const refiled = await application(org, member);

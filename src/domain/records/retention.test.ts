@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addYears, financialYearEnd, isCalendarDate, isDue, retentionOf, ukDate } from './retention.js';
+import { addYears, extensionToSet, financialYearEnd, isCalendarDate, isDue, retentionOf, ukDate } from './retention.js';
 
 const PAY_01 = { code: 'PAY-01', trigger: 'financial_year_end', retainYears: 6, action: 'destroy' as const };
 const HR_01 = { code: 'HR-01', trigger: 'employment_end', retainYears: 7, action: 'review' as const };
@@ -70,5 +70,19 @@ describe('retentionOf', () => {
     expect(facts).toMatchObject({ dueAt: '2025-02-28' });
     expect(isDue(facts, '2025-02-27')).toBe(false);
     expect(isDue(facts, '2025-02-28')).toBe(true);
+  });
+});
+
+describe('extensionToSet', () => {
+  const base = { seriesCode: 'HR-03', trigger: 'process_complete', action: 'destroy' } as const;
+  const ruled = (dueAt: string) => ({ state: 'scheduled', ...base, triggerDate: '2024-01-01', dueAt, extended: false }) as const;
+  it('sets the extension when it keeps the record longer than its rule', () => {
+    expect(extensionToSet('2030-01-01', ruled('2029-12-31'))).toBe('2030-01-01');
+  });
+  it('leaves it unset when the rule as it stands keeps the record as long or longer, or until an event or filing', () => {
+    expect(extensionToSet('2030-01-01', ruled('2030-01-01'))).toBeNull();
+    expect(extensionToSet('2030-01-01', ruled('2034-01-01'))).toBeNull();
+    expect(extensionToSet('2030-01-01', { state: 'awaiting_event', ...base })).toBeNull();
+    expect(extensionToSet('2030-01-01', { state: 'unfiled' })).toBeNull();
   });
 });

@@ -105,6 +105,18 @@ export function retentionOf(input: RetentionInput): RetentionFacts {
   return { state: 'scheduled', ...base, triggerDate, dueAt: ruled, extended: false };
 }
 
+/**
+ * The due date an extension sets when its batch is approved: its own, unless the record's rule as it
+ * stands now (`ruled`: its facts without any extension) already keeps it at least that long, or keeps it
+ * until an event not yet recorded, or until it is filed. An extension decided before its series was
+ * lengthened must not bring the record's disposal forward: then the record follows its rule again (null),
+ * and a later change to its series moves it as it moves any other record.
+ */
+export function extensionToSet(extendTo: CalendarDate, ruled: RetentionFacts): CalendarDate | null {
+  if (ruled.state !== 'scheduled') return null;
+  return compareDates(ruled.dueAt, extendTo) >= 0 ? null : extendTo;
+}
+
 /** Is a record with these facts due for disposal on `today`? Awaiting an event or unfiled: never. */
 export function isDue(facts: RetentionFacts, today: CalendarDate): boolean {
   return facts.state === 'scheduled' && compareDates(facts.dueAt, today) <= 0;
