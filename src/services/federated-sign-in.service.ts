@@ -13,6 +13,7 @@ import type { Store } from '../domain/repositories.js';
 import type { Actor, User } from '../domain/types.js';
 import { linkBinding } from '../domain/audit/identity-record.js';
 import type { AccessService } from './access.service.js';
+import { queueAccountNotice } from './account-notices.js';
 import { auditEvent } from './audit-events.js';
 import { unsealedFederation, unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
 import { personBeforeIds, personStateIds, signInSecretIds } from './person-state.js';
@@ -167,6 +168,8 @@ export class FederatedSignInService {
         const binding = linkBinding({ providerId: provider.id, subject: identity.subject, userId: user.id });
         await repos.audit.insert([auditEvent(anonymous(request, provider), 'identity.link', { organisationId: provider.organisationId, ids: { userId: user.id, providerId: provider.id, binding } },
           { allow: true, reason: `${provider.kind}:${provider.id};${by}`, via: null }, now)]);
+        // An account that existed (a password one, perhaps) gained a way in: its owner is told. A new one is not.
+        if (by === 'verified_email') await queueAccountNotice(repos, anonymous(request, provider), user.id, { change: 'provider-linked', by: 'identity-provider', detail: provider.name }, now);
       }
       return linked;
     });

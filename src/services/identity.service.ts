@@ -12,6 +12,7 @@ import type { Repos, SessionRow, Store } from '../domain/repositories.js';
 import type { Decision } from '../domain/access/policy.js';
 import type { AccessService } from './access.service.js';
 import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
+import { queueAccountNotice } from './account-notices.js';
 import { auditEvent } from './audit-events.js';
 import { personStateIds, signInSecretIds } from './person-state.js';
 import type { MailService } from './mail.service.js';
@@ -347,6 +348,7 @@ export class IdentityService {
       // The binding lets `audit verify` tell this credential from one written into the database directly.
       const binding = credentialBinding({ id, userId, kind, secretHash });
       await repos.audit.insert([auditEvent(actor, kind === 'api_token' ? 'token.create' : 'app-password.create', { organisationId: user.organisationId, ids: { userId, credentialId: id, binding } }, decision, now)]);
+      await queueAccountNotice(repos, actor, userId, { change: kind === 'api_token' ? 'api-token-created' : 'app-password-created', detail: name.trim() || null }, now);
     });
     return { id, secret };
   }

@@ -9,6 +9,7 @@ import type { UsersRepository } from '../domain/identity/account-repositories.js
 import type { MailRepository } from '../domain/mail/repositories.js';
 import type { Store } from '../domain/repositories.js';
 import type { Actor, User } from '../domain/types.js';
+import { queueAccountNotice } from './account-notices.js';
 import { auditEvent } from './audit-events.js';
 import { passwordIds } from './person-state.js';
 import { actorFor, systemActor, type RequestInfo } from './identity.service.js';
@@ -87,6 +88,8 @@ export class InvitationsService {
       if ((await passwordStanding(repos.users, user.id)) !== 'none') throw invitationNotValid();
       await repos.users.update(user.id, { passwordHash });
       await repos.audit.insert([auditEvent(actorFor(user, request), 'user.invitation-accept', { organisationId: user.organisationId, ids: { userId: user.id, ...passwordIds(user.id, passwordHash) } }, { allow: true, reason: 'invitation', via: null }, now)]);
+      // Whoever had the link set it: the person, or someone who saw the link (a forwarded mail, a proxy's log).
+      await queueAccountNotice(repos, actorFor(user, request), user.id, { change: 'password-set', by: 'link' }, now);
     });
   }
 

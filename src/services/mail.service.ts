@@ -51,6 +51,8 @@ export class MailService {
   /**
    * The send-email job: renders and sends one message, unless its recipient is gone or disabled, has
    * opted out of non-essential mail since it was queued, or (an invitation, a password reset) has already set a password.
+   * Each goes to the person's address as read now, except a security notice (`account-change`), which goes to
+   * the address it was queued with.
    * Rejects when the mailer does, so the queue retries.
    */
   async deliver(payload: SendEmailPayload): Promise<DeliveryOutcome> {
@@ -59,7 +61,10 @@ export class MailService {
     if (!user || user.disabled || !(await this.stillFor(user, message))) return this.skipped('no-recipient', payload);
     if (!isEssential(message.kind) && (await this.o.store.repos.mail.preferences(user.id)).nonEssentialOptOut) return this.skipped('opted-out', payload);
     let invitationLink: string | undefined;
-    let address = user.email;
+    // A security notice goes to the address the person had when the change was made (read in its transaction:
+    // account-notices.ts), not to whatever it is now: the notice of a takeover must reach the owner's mailbox.
+    let address = message.kind === 'account-change' ? message.address : user.email;
+    if (!address) return this.skipped('no-recipient', payload);
     // A password reset's link is an invitation link (it sets a password where there is none): made the same way, on the same checks.
     if ((message.kind === 'invitation' && message.signInWith === null) || message.kind === 'password-reset') {
       // Queued while SMTP was configured, sent after a restart without it: a sign-in link never goes to a log.

@@ -19,6 +19,7 @@ import { personResource, type AccessService } from './access.service.js';
 import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
 import { auditEvent } from './audit-events.js';
 import { personBeforeIds, personStateIds, signInSecretIds } from './person-state.js';
+import { queueAccountNotice } from './account-notices.js';
 import { revokePersonAccess } from './person-revocation.js';
 import { ACCESS_FLOOR, recomputeAccess } from './scim-access.js';
 import type { DirectoryActor } from './scim-tokens.service.js';
@@ -179,7 +180,11 @@ export class ScimUsersService {
     await this.o.store.transaction(async (repos) => {
       if (email !== user.email || name !== user.name) {
         const before = await personBeforeIds(repos, user.id);
+        // The old address is told (read in this transaction, before the change), and the new one: the old is
+        // the one whoever took the account over does not control (account-notices.ts).
+        if (email !== user.email) await queueAccountNotice(repos, actor, user.id, { change: 'email-changed', detail: email }, now);
         await repos.users.update(user.id, { email, name });
+        if (email !== user.email) await queueAccountNotice(repos, actor, user.id, { change: 'email-added' }, now);
         const ids = { userId: user.id, scimTokenId: actor.scimTokenId, ...(email !== user.email ? { email: 'changed' } : {}), ...before, ...(await personStateIds(repos, user.id)) };
         await repos.audit.insert([auditEvent(actor, 'user.update', { organisationId: user.organisationId, ids }, decision, now)]);
       }

@@ -11,6 +11,7 @@ import type { Notification, Store } from '../domain/repositories.js';
 import { documentResource, personResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { mfaIds, passwordIds, personBeforeIds, personStateIds } from './person-state.js';
+import { queueAccountNotice } from './account-notices.js';
 import { revokePersonAccess, revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
 import type { IdentityService } from './identity.service.js';
 import { issueInvitationLink, signsInThroughProvider } from './invitations.service.js';
@@ -138,6 +139,7 @@ export class UsersAdminService {
       await repos.users.resetMfa(userId);
       await repos.sessions.deleteForUser(userId);
       await repos.audit.insert([this.event(actor, 'user.mfa-reset', user, decision, mfaIds(userId, false, null))]);
+      await queueAccountNotice(repos, actor, userId, { change: 'mfa-reset' }, this.o.clock.now());
     });
   }
 

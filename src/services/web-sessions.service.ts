@@ -13,6 +13,7 @@ import type { Store, ThrottlePlace } from '../domain/repositories.js';
 import { auditEvent } from './audit-events.js';
 import { newPersonBoundToken, personBoundTokenIsFor, storedPersonBoundToken } from './person-bound-token.js';
 import { mfaIds, passwordIds } from './person-state.js';
+import { queueAccountNotice } from './account-notices.js';
 import { revokeCredentialsOf } from './person-revocation.js';
 import { unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
 import { actorFor, type IdentityService, type RequestInfo } from './identity.service.js';
@@ -253,8 +254,10 @@ export class WebSessionsService {
     // Turned on and recorded (with the binding `audit verify` compares the stored state with) in one transaction.
     const enabled = await this.o.store.transaction(async (repos) => {
       if (!(await repos.users.enableMfa(session.user.id, secret, JSON.stringify(recoveryCodes.map(sha256))))) return false;
+      const now = this.o.clock.now();
       await repos.audit.insert([auditEvent(actor, 'auth.mfa-enrol', { organisationId: session.user.organisationId, ids: { userId: session.user.id, ...mfaIds(session.user.id, true, secret) } },
-        { allow: true, reason: 'totp', via: null }, this.o.clock.now())]);
+        { allow: true, reason: 'totp', via: null }, now)]);
+      await queueAccountNotice(repos, actor, session.user.id, { change: 'mfa-on' }, now);
       return true;
     });
     if (!enabled) {
@@ -355,6 +358,7 @@ export class WebSessionsService {
       // Recorded in the same transaction, with the binding `audit verify` compares the stored hash with.
       await repos.audit.insert([auditEvent(actor, 'auth.password-change', { organisationId: session.user.organisationId, ids: { userId: session.user.id, ...passwordIds(session.user.id, passwordHash) } },
         { allow: true, reason: 'self', via: null }, now)]);
+      await queueAccountNotice(repos, actor, session.user.id, { change: 'password-changed' }, now);
     });
     // The second factor this session had (its provider's, for one) still stands for its replacement.
     const sessionId = await this.create(session.user, 'active', { providerMfa: session.providerMfa });

@@ -4,6 +4,24 @@ import { z } from 'zod';
 import { CLASSIFICATIONS, type Role } from '../types.js';
 
 /**
+ * What an account-change notice tells of. `email-changed` goes to the old address (naming the new one),
+ * `email-added` to the new; `provider-linked`: an existing account can now be signed into through the
+ * organisation's identity provider.
+ */
+export const ACCOUNT_CHANGES = [
+  'password-changed', 'password-set', 'mfa-on', 'mfa-reset', 'api-token-created', 'app-password-created', 'provider-linked', 'email-changed', 'email-added',
+] as const;
+export type AccountChange = (typeof ACCOUNT_CHANGES)[number];
+
+/**
+ * Who made it: the person themselves; an org admin of their organisation (`byName`); the operator (the CLI);
+ * the organisation's directory (SCIM); its identity provider (a first sign-in through it); or whoever used a
+ * set-password link e-mailed to the person (which could be someone who saw the link, not the person).
+ */
+export const ACCOUNT_CHANGED_BY = ['you', 'administrator', 'operator', 'directory', 'identity-provider', 'link'] as const;
+export type AccountChangedBy = (typeof ACCOUNT_CHANGED_BY)[number];
+
+/**
  * `essential` messages go to a person whatever their preference (they are how they get in, or about their
  * own account's or upload's safety); the others respect the per-person opt-out (docs/email.md).
  */
@@ -67,13 +85,27 @@ export const mailMessageSchema = z.discriminatedUnion('kind', [
    * shows it to whoever may answer it, after signing in).
    */
   z.object({ kind: z.literal('subject-access-partner'), requestId: z.string(), requesterName: z.string(), reference: z.string(), dueOn: z.string() }),
+  /**
+   * A security notice to a person whose sign-in changed (services/account-notices.ts queues it in the change's
+   * transaction): what changed, when, by whom, from which network if known. Never a secret and never a link.
+   * `address` is the one the person had when the change was made, read in its transaction, and the mail goes
+   * there whatever their address is when it is sent: a takeover that changes the password and then the
+   * address must not take the first notice with it (every other kind reads the address when it is sent).
+   */
+  z.object({
+    kind: z.literal('account-change'), change: z.enum(ACCOUNT_CHANGES), at: z.string(),
+    by: z.enum(ACCOUNT_CHANGED_BY), byName: z.string().nullable(), organisationName: z.string(), clientAddress: z.string().nullable(),
+    /** The token's or app password's name, the provider's name, or (email-changed) the new address. */
+    detail: z.string().nullable(), address: z.string(),
+  }),
 ]);
 
 export type MailMessage = z.infer<typeof mailMessageSchema>;
 export type MailKind = MailMessage['kind'];
 
 // A partner's part of a subject access request has a legal deadline the requester cannot meet without it.
-const ESSENTIAL: ReadonlySet<MailKind> = new Set<MailKind>(['invitation', 'password-reset', 'quarantine-uploader', 'subject-access-partner']);
+// A security notice is how a person learns their account is in someone else's hands: nobody may opt out of it.
+const ESSENTIAL: ReadonlySet<MailKind> = new Set<MailKind>(['invitation', 'password-reset', 'account-change', 'quarantine-uploader', 'subject-access-partner']);
 
 /** Essential mail is sent whatever the person's opt-out says. */
 export function isEssential(kind: MailKind): boolean {
@@ -96,6 +128,7 @@ export const RECIPIENT_ROLE: Partial<Record<MailKind, Role>> = {
 export const MAIL_KINDS: readonly { kind: MailKind; essential: boolean; description: string }[] = [
   { kind: 'invitation', essential: true, description: 'Your invitation to set a password and sign in' },
   { kind: 'password-reset', essential: true, description: 'Your administrator reset your password: a link to set a new one' },
+  { kind: 'account-change', essential: true, description: 'Your password, two-step verification, API tokens, app passwords or e-mail address changed' },
   { kind: 'quarantine-uploader', essential: true, description: 'A file you uploaded was quarantined' },
   { kind: 'subject-access-partner', essential: true, description: 'DPOs: another organisation asks yours to search its records for a subject access request' },
   { kind: 'quarantine-admin', essential: false, description: 'Security admins: a file in your organisation was quarantined' },

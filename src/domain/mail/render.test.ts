@@ -17,6 +17,8 @@ const examples: MailMessage[] = [
   { kind: 'subject-access-partner', requestId: 'r1', requesterName: HOSTILE, reference: HOSTILE, dueOn: '2027-01-05' },
   { kind: 'invitation', organisationName: 'Borsetshire <Council>', invitedBy: 'Jo Admin', signInWith: { provider: HOSTILE, organisationSlug: 'borset&shire' } },
   { kind: 'password-reset', organisationName: 'Borsetshire <Council>', resetBy: HOSTILE },
+  { kind: 'account-change', change: 'app-password-created', at: '2026-12-05T14:30:00.000Z', by: 'administrator', byName: HOSTILE, organisationName: HOSTILE, clientAddress: HOSTILE, detail: HOSTILE, address: 'ada@example.gov.uk' },
+  { kind: 'account-change', change: 'email-changed', at: '2026-12-05T14:30:00.000Z', by: 'directory', byName: null, organisationName: 'Borsetshire <Council>', clientAddress: null, detail: HOSTILE, address: 'ada@example.gov.uk' },
 ];
 
 describe('renderMail', () => {
@@ -84,8 +86,30 @@ describe('renderMail', () => {
     expect(() => renderMail(message, context)).toThrow('a password reset needs its link');
   });
 
-  it('tells how to opt out only in non-essential mail, and the essential kinds are the invitation, a password reset, the uploader\'s notice and a partner\'s subject access request', () => {
-    expect(MAIL_KINDS.filter((k) => k.essential).map((k) => k.kind)).toEqual(['invitation', 'password-reset', 'quarantine-uploader', 'subject-access-partner']);
+  it('says what changed in an account, when, by whom and from where, with no link at all, and what to do if it was not them', () => {
+    const mail = renderMail(examples[9]!, context);
+    expect(mail.subject).toBe('A new WebDAV app password was created for your Records vault account');
+    expect(mail.text).toContain('A new WebDAV app password named "report"><script>alert(1)</script> Bcc: everyone@example.com.txt" was created for your account.');
+    expect(mail.text).toContain('When: 5 December 2026 at 14:30 (UK time)\nBy: report"><script>alert(1)</script> Bcc: everyone@example.com.txt, an administrator of report');
+    expect(mail.text).toContain('From network: report"><script>');
+    expect(mail.text).toContain('If it was not you, or you did not expect it, tell an administrator of report');
+    expect(mail.html).toContain('named &quot;report&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt; Bcc: everyone@example.com.txt&quot; was created');
+    for (const message of examples.filter((m) => m.kind === 'account-change')) {
+      const rendered = renderMail(message, context);
+      expect(rendered.html).not.toMatch(/href=|https?:\/\//);
+      expect(rendered.text).not.toMatch(/https?:\/\//);
+    }
+    const self = renderMail({ ...examples[9]!, change: 'password-changed', by: 'you', byName: null, clientAddress: null, detail: null } as MailMessage, context);
+    expect(self.subject).toBe('Your Records vault password was changed');
+    expect(self.text).toContain('By: You (signed in as yourself)');
+    expect(self.text).not.toContain('From network');
+    const old = renderMail(examples[10]!, context);
+    expect(old.text).toContain('The e-mail address of your account was changed from this address to report"><script>');
+    expect(old.text).toContain("By: Borsetshire <Council>'s directory (its identity provider's user provisioning)");
+  });
+
+  it('tells how to opt out only in non-essential mail, and the essential kinds are the invitation, a password reset, a security notice, the uploader\'s notice and a partner\'s subject access request', () => {
+    expect(MAIL_KINDS.filter((k) => k.essential).map((k) => k.kind)).toEqual(['invitation', 'password-reset', 'account-change', 'quarantine-uploader', 'subject-access-partner']);
     for (const message of examples) {
       const text = renderMail(message, { ...context, invitationLink: 'https://vault.example.gov.uk/invitation/abc' }).text;
       expect(text.includes('/account/email'), message.kind).toBe(!isEssential(message.kind));

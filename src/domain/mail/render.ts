@@ -147,6 +147,8 @@ function compose(m: MailMessage, c: MailContext): Draft {
         ],
         footer: 'You were sent this because you are a data protection officer of a partner organisation. It is sent whatever your e-mail preferences say: the request has a legal deadline.',
       };
+    case 'account-change':
+      return accountChange(m, c);
     case 'storage-damaged':
       return {
         subject: 'A stored file can no longer be read',
@@ -158,6 +160,45 @@ function compose(m: MailMessage, c: MailContext): Draft {
         footer: `You were sent this because you are a security admin. ${optOut}`,
       };
   }
+}
+
+type AccountChangeMessage = Extract<MailMessage, { kind: 'account-change' }>;
+
+/** What each change says: a subject, and what happened in the person's words. `detail` is the message's. */
+const ACCOUNT_CHANGE_WORDS: Record<AccountChangeMessage['change'], (detail: string | null, service: string) => { subject: string; what: string }> = {
+  'password-changed': (_d, s) => ({ subject: `Your ${s} password was changed`, what: 'Your password was changed. Every other session was signed out, and your API tokens and WebDAV app passwords were revoked.' }),
+  'password-set': (_d, s) => ({ subject: `Your ${s} password was set`, what: 'A password was set for your account with the set-password link e-mailed to this address.' }),
+  'mfa-on': (_d, s) => ({ subject: `Two-step verification was turned on for your ${s} account`, what: 'Two-step verification was turned on for your account with a new authenticator app. Signing in now needs a code from that app.' }),
+  'mfa-reset': (_d, s) => ({ subject: `Two-step verification was reset on your ${s} account`, what: 'Two-step verification was reset on your account: your authenticator app and recovery codes no longer work, you were signed out everywhere, and an authenticator app is set up again at the next sign-in.' }),
+  'api-token-created': (d, s) => ({ subject: `A new API token was created for your ${s} account`, what: `A new API token${d ? ` named "${d}"` : ''} was created for your account. It can read and change what you can, without your password.` }),
+  'app-password-created': (d, s) => ({ subject: `A new WebDAV app password was created for your ${s} account`, what: `A new WebDAV app password${d ? ` named "${d}"` : ''} was created for your account. It can read and change your files in a mapped drive, without your password.` }),
+  'provider-linked': (d, s) => ({ subject: `Your ${s} account can now be signed into through your organisation's sign-in`, what: `Your account was linked to your organisation's sign-in${d ? ` (${d})` : ''}: signing in there now signs in to your account.` }),
+  'email-changed': (d, s) => ({ subject: `The e-mail address of your ${s} account was changed`, what: `The e-mail address of your account was changed from this address${d ? ` to ${d}` : ''}. Notices about your account now go there, not here.` }),
+  'email-added': (_d, s) => ({ subject: `This is now the e-mail address of your ${s} account`, what: 'This address is now the e-mail address of your account. Your previous address was told too.' }),
+};
+
+/** A security notice: what, when, by whom, from where if known, and what to do if it was not them. No link at all. */
+function accountChange(m: AccountChangeMessage, c: MailContext): Draft {
+  const words = ACCOUNT_CHANGE_WORDS[m.change](m.detail, c.serviceName);
+  const by = m.by === 'you' ? 'You (signed in as yourself)'
+    : m.by === 'administrator' ? `${m.byName ? `${m.byName}, an` : 'An'} administrator of ${m.organisationName}`
+      : m.by === 'operator' ? `The operator of ${c.serviceName} (on the server's command line)`
+        : m.by === 'directory' ? `${m.organisationName}'s directory (its identity provider's user provisioning)`
+          : m.by === 'identity-provider' ? `${m.organisationName}'s identity provider, at a sign-in through it`
+            : 'Whoever used the set-password link e-mailed to this address';
+  const facts: [string, string][] = [['When', when(m.at)], ['By', by]];
+  if (m.clientAddress) facts.push(['From network', m.clientAddress]);
+  return {
+    subject: words.subject,
+    heading: 'Your account\'s sign-in changed',
+    blocks: [
+      { p: words.what },
+      { facts },
+      { p: m.by === 'you' ? 'If this was you, you need do nothing.' : 'If you expected this, you need do nothing.' },
+      { p: `If it was not you, or you did not expect it, tell an administrator of ${m.organisationName} (or your IT service desk) straight away: someone else may be able to sign in as you. Do not reply to this e-mail, and do not follow links in any e-mail that claims to be about this.` },
+    ],
+    footer: `You were sent this because the sign-in of your ${c.serviceName} account changed. Security notices are always sent, whatever your e-mail preferences say.`,
+  };
 }
 
 /** A quarantined file above the recipient's clearance: what it is and where, never its name (docs/malware.md). */
