@@ -164,7 +164,7 @@ export function registerAdminCommands(program: Command): void {
       .command(name)
       .description(plural)
       .command('create')
-      .description(`create ${what} for a user; prints the secret, once`)
+      .description(`create ${what} for a user (they are e-mailed a security notice naming it, never the secret); prints the secret, once`)
       .requiredOption('--user <email>', "the user's e-mail")
       .option('--name <name>', 'a label to recognise it by', name)
       .action(async (opts: { user: string; name: string }, command: Command) => {
