@@ -1,6 +1,7 @@
 // E-mail, the one place it is decided: who is queued a message (in the transaction of the change it
-// tells of), whether it is sent (essential, or the person has not opted out), rendering, and the
-// per-person preference. The send-email job calls deliver(); SMTP down never reaches a request.
+// tells of; security notices are queued by account-notices.ts), whether it is sent (essential, or the
+// person has not opted out), rendering, and the per-person preference. The send-email job calls
+// deliver(); SMTP down never reaches a request.
 import type { Logger } from 'pino';
 import type { JobQueue } from '../domain/jobs/define-job.js';
 import { sendEmailJob } from '../domain/jobs/kinds.js';
