@@ -20,6 +20,7 @@ import { GROUP_MAPPING_ACTIONS, IDENTITY_RECORD_ACTIONS, unrecordedGroupMappings
 import { ORPHAN_REMOVAL_ACTION, removedOrphanNamed, removedOrphans } from '../domain/audit/orphan-removal-record.js';
 import { PERSON_EVENT_ACTIONS, unrecordedPerson } from '../domain/audit/person-record.js';
 import { PERSON_SECRET_ACTIONS, replayedSignInSecret, unrecordedSignInSecret } from '../domain/audit/person-secrets-record.js';
+import { SIGN_IN_LINK_ACTIONS, unissuedLinkTaken } from '../domain/audit/sign-in-link-record.js';
 import { SUBJECT_ACCESS_RECORD_ACTIONS, unrecordedSubjectAccessRow } from '../domain/audit/subject-access-record.js';
 import { SIGN_IN_SEALS_ACTION } from './sign-in-seal-upgrade.js';
 import { CompactRange, HASH_SIZE, leafHash, treeRoot, type SubtreeHashes } from '../domain/audit/merkle.js';
@@ -183,6 +184,10 @@ async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail:
   // The same writes, for a row put back whole to an earlier sealed state of its own (which they then match).
   const replayedSecret = replayedSignInSecret(secretEvents);
   if (replayedSecret) return fail(o.sequencedSize, replayedSecret);
+  // And a link to set a password put back whole after a reset (or after its use): its use must be of the
+  // person's latest issued link, unused until then (sign-in-link-record.ts). Events only: no row is read.
+  const replayedLink = unissuedLinkTaken(await repos.audit.allowedEvents(SIGN_IN_LINK_ACTIONS, { logOrder: true }));
+  if (replayedLink) return fail(o.sequencedSize, replayedLink);
   // The upgrade to sign-in seals seals rows found unsealed, once in a log's life (sign-in-seal-upgrade.ts). A
   // second time means the seals' columns were dropped and its migration's record deleted, so that a restart
   // would seal rows written by hand: named, whatever it sealed.

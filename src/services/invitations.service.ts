@@ -2,6 +2,7 @@
 // that lets them set their first password, once, within INVITATION_DAYS; so does a person whose password an
 // admin reset (UsersAdminService.resetPassword leaves them with none, as a new person has). Only a keyed hash of the token
 // is stored, and a token works only for its person (person-bound-token.ts).
+import { signInLinkId } from '../domain/audit/sign-in-link-record.js';
 import { DomainError } from '../domain/errors.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock, PasswordHasher } from '../domain/ports.js';
@@ -14,6 +15,7 @@ import { auditEvent } from './audit-events.js';
 import { passwordIds } from './person-state.js';
 import { actorFor, systemActor, type RequestInfo } from './identity.service.js';
 import { newPersonBoundToken, personBoundTokenIsFor, storedPersonBoundToken } from './person-bound-token.js';
+import { accountAtNetworkKey } from './sign-in-throttle-keys.js';
 import { unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
 
 /** One answer for a link never issued, used, replaced or expired: the link tells nobody which. */
@@ -44,13 +46,15 @@ export async function passwordStanding(users: UsersRepository, userId: string): 
 
 /**
  * Makes the person's link to set a password, working once until `expiresAt`, in place of any earlier one
- * (`mail`: the caller's transaction's), and returns its path. For a password reset without e-mail, whose link
- * is shown to whoever reset it; an e-mailed link is made the same way when its mail is sent (MailService.deliver).
+ * (`mail`: the caller's transaction's), and returns its path and the id its issuing event records
+ * (sign-in-link-record.ts). For a password reset without e-mail, whose link is shown to whoever reset it; an
+ * e-mailed link is made the same way when its mail is sent (MailService.deliver).
  */
-export async function issueInvitationLink(mail: MailRepository, invitationKey: Buffer, userId: string, now: Date, expiresAt: Date): Promise<string> {
+export async function issueInvitationLink(mail: MailRepository, invitationKey: Buffer, userId: string, now: Date, expiresAt: Date): Promise<{ path: string; link: string }> {
   const token = newPersonBoundToken(invitationKey, userId);
-  await mail.replaceInvitation({ tokenHash: storedPersonBoundToken(invitationKey, token), userId, createdAt: now.toISOString(), expiresAt: expiresAt.toISOString() });
-  return `/invitation/${token}`;
+  const tokenHash = storedPersonBoundToken(invitationKey, token);
+  await mail.replaceInvitation({ tokenHash, userId, createdAt: now.toISOString(), expiresAt: expiresAt.toISOString() });
+  return { path: `/invitation/${token}`, link: signInLinkId(tokenHash) };
 }
 
 /** An invitation refused because the person's null password is not sealed: audited as `action` refused, the alarm raised. */
@@ -74,22 +78,42 @@ export class InvitationsService {
     return { name: user.name, email: user.email };
   }
 
-  /** Sets the person's first password (or their first since an admin's reset) and uses the link up, in one transaction with its audit event. */
+  /**
+   * Sets the person's first password (or their first since an admin's reset) and uses the link up, in one
+   * transaction with its audit event, which names the link taken (sign-in-link-record.ts). The person has just
+   * shown they hold the mailbox (or the link handed to them) and chosen a password: their account's counter of
+   * failed passwords at this network is cleared, as a right password clears it, so they sign in with it at once.
+   *
+   * What `live` found is asked again inside the transaction, which takes the person's row FIRST, as a reset, a
+   * disable, a password change and a mailed link do (taking the link's row before it would deadlock with a reset
+   * on PostgreSQL): the link still theirs, unused, unexpired and not withdrawn, the person still enabled, still
+   * with no password, and their organisation still not signing in through its identity provider. A reset, a
+   * disable or a provider switched on between the page and this refuses it and sets nothing; a reset that comes
+   * after waits for this and then sees the password it set.
+   */
   async accept(token: string, password: string, request: RequestInfo): Promise<void> {
     const { user } = await this.live(token);
     checkPasswordStrength(password);
     const passwordHash = await this.o.passwords.hash(password);
     const now = this.o.clock.now();
+    const tokenHash = storedPersonBoundToken(this.o.invitationKey, token);
     await this.o.store.transaction(async (repos) => {
-      // The one statement that decides: of two requests with the same link, one sets the password.
-      if (!(await repos.mail.useInvitation(storedPersonBoundToken(this.o.invitationKey, token), now.toISOString()))) throw invitationNotValid();
+      await repos.users.lock(user.id);
+      const person = await repos.users.byId(user.id);
+      if (!person || person.disabled || (await signsInThroughProvider({ repos }, person))) throw invitationNotValid();
+      // The one statement that decides: of two requests with the same link, one sets the password; a link
+      // withdrawn (deleted) meanwhile is not there to use.
+      if (!(await repos.mail.useInvitation(tokenHash, now.toISOString()))) throw invitationNotValid();
       // A link sets a first password, never replaces one (a password set meanwhile, by another link or an admin,
       // wins), and never over a null not sealed (`live` refused that already, audited; read again here as it decides).
       if ((await passwordStanding(repos.users, user.id)) !== 'none') throw invitationNotValid();
       await repos.users.update(user.id, { passwordHash });
-      await repos.audit.insert([auditEvent(actorFor(user, request), 'user.invitation-accept', { organisationId: user.organisationId, ids: { userId: user.id, ...passwordIds(user.id, passwordHash) } }, { allow: true, reason: 'invitation', via: null }, now)]);
+      // Only this account's counter at this network: the network's own counter, and the account's from
+      // elsewhere (which slows a guesser on many networks), stay as they are (docs/identity.md).
+      await repos.signInThrottles.clear(accountAtNetworkKey(person.email, request.clientAddress));
+      await repos.audit.insert([auditEvent(actorFor(person, request), 'user.invitation-accept', { organisationId: person.organisationId, ids: { userId: user.id, link: signInLinkId(tokenHash), ...passwordIds(user.id, passwordHash) } }, { allow: true, reason: 'invitation', via: null }, now)]);
       // Whoever had the link set it: the person, or someone who saw the link (a forwarded mail, a proxy's log).
-      await queueAccountNotice(repos, actorFor(user, request), user.id, { change: 'password-set', by: 'link' }, now);
+      await queueAccountNotice(repos, actorFor(person, request), user.id, { change: 'password-set', by: 'link' }, now);
     });
   }
 

@@ -12,6 +12,7 @@ import { renderMail } from '../domain/mail/render.js';
 import type { Clock, Mailer } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import { notFound } from '../domain/errors.js';
+import { signInLinkId } from '../domain/audit/sign-in-link-record.js';
 import type { Actor, User } from '../domain/types.js';
 import { actorFor, systemActor, unauthenticated } from './identity.service.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
@@ -108,7 +109,9 @@ export class MailService {
    * then, their row locked (`before`); returns the address read with it, the one the mail goes to. The row
    * rewritten only while this runs (an address pointed at a mailbox of a database administrator's) and put
    * back after leaves no row changed, but this event's `before` other than what their latest recorded change
-   * left: `audit verify` names it (domain/audit/person-record.ts, PERSON_READ_ACTIONS).
+   * left: `audit verify` names it (domain/audit/person-record.ts, PERSON_READ_ACTIONS). The event names the link
+   * too (its id, never its token), so the link's use can be told from that of an old link's row put back
+   * (domain/audit/sign-in-link-record.ts).
    */
   private async signInLinkMade(user: User, kind: 'invitation' | 'password-reset', tokenHash: string): Promise<string> {
     const now = this.o.clock.now();
@@ -117,7 +120,7 @@ export class MailService {
       const person = await repos.users.byId(user.id);
       if (!person) throw notFound('user');
       await repos.mail.replaceInvitation({ tokenHash, userId: user.id, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + INVITATION_DAYS * 86_400_000).toISOString() });
-      await repos.audit.insert([auditEvent(systemActor('job'), 'mail.sign-in-link', { organisationId: person.organisationId, ids: { userId: user.id, ...before } }, { allow: true, reason: kind, via: null }, now)]);
+      await repos.audit.insert([auditEvent(systemActor('job'), 'mail.sign-in-link', { organisationId: person.organisationId, ids: { userId: user.id, link: signInLinkId(tokenHash), ...before } }, { allow: true, reason: kind, via: null }, now)]);
       return person.email;
     });
   }

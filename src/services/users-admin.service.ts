@@ -190,10 +190,11 @@ export class UsersAdminService {
       // The repository seals what it writes, null included: passwordStanding then says 'none', which a link may set.
       await repos.users.update(userId, { passwordHash: null });
       await repos.sessions.deleteForUser(userId);
-      const linkPath = emailed ? null : await issueInvitationLink(repos.mail, this.o.invitationKey, userId, now, expiresAt);
-      await repos.audit.insert([this.event(actor, 'user.password-reset', current, decision, { delivery: emailed ? 'e-mail' : 'link-shown', ...passwordIds(userId, null) })]);
+      const shown = emailed ? null : await issueInvitationLink(repos.mail, this.o.invitationKey, userId, now, expiresAt);
+      // A link shown is issued here, and named (its id, never its token) so `audit verify` knows it from one put back later.
+      await repos.audit.insert([this.event(actor, 'user.password-reset', current, decision, { delivery: emailed ? 'e-mail' : 'link-shown', ...(shown ? { link: shown.link } : {}), ...passwordIds(userId, null) })]);
       if (emailed) await this.o.mail!.queue(repos.jobs, now, [userId], { kind: 'password-reset', organisationName, resetBy });
-      return { user: current, linkPath };
+      return { user: current, linkPath: shown?.path ?? null };
     });
     if ('refused' in outcome) throw outcome.refused;
     return outcome.linkPath === null ? { user: outcome.user, delivery: 'e-mail' }

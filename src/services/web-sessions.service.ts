@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { generateURI, verifySync } from 'otplib';
 import { DomainError, invalid } from '../domain/errors.js';
 import { mfaRequired } from '../domain/identity/mfa.js';
-import { SIGN_IN_THROTTLE, clientNetwork, signInVerdict, type ThrottleRule } from '../domain/identity/sign-in-throttle.js';
+import { SIGN_IN_THROTTLE, signInVerdict, type ThrottleRule } from '../domain/identity/sign-in-throttle.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock, PasswordHasher } from '../domain/ports.js';
 import type { Actor, User } from '../domain/types.js';
@@ -16,6 +16,7 @@ import { mfaIds, passwordIds } from './person-state.js';
 import { queueAccountNotice } from './account-notices.js';
 import { revokeCredentialsOf } from './person-revocation.js';
 import { unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
+import { networkKey, secondFactorKey, signInKeys } from './sign-in-throttle-keys.js';
 import { actorFor, type IdentityService, type RequestInfo } from './identity.service.js';
 
 export type SessionStage = 'mfa' | 'mfa_setup' | 'active';
@@ -328,6 +329,12 @@ export class WebSessionsService {
    * common one). Every other session of theirs ends, and every API token and WebDAV app password they
    * have is revoked (audited): a password changed because someone else learned it must not leave that
    * someone a token made with it. This session is replaced by a fresh id.
+   *
+   * The current password is judged before the transaction (hashing is slow), so the transaction takes the
+   * person's row first, as a reset, a disable and a link that sets a password do, and reads it again: a reset
+   * or another change committed in between (the hash no longer the one judged), or a disable, refuses this
+   * change and writes nothing. Otherwise a password judged just before an admin's reset would replace the reset
+   * (and withdraw its link), and the reset the person's organisation asked for would be lost.
    */
   async changePassword(session: WebSession, current: string, next: string, request: RequestInfo): Promise<string> {
     const actor = actorFor(session.user, request);
@@ -349,6 +356,10 @@ export class WebSessionsService {
     const passwordHash = await this.o.passwords.hash(next);
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
+      await repos.users.lock(session.user.id);
+      const person = await repos.users.byId(session.user.id);
+      const stored = await repos.users.signInState(session.user.id);
+      if (!person || person.disabled || stored?.passwordSealed !== true || stored.password_hash !== state?.password_hash) throw changedMeanwhile();
       await repos.users.update(session.user.id, { passwordHash });
       await repos.sessions.deleteForUser(session.user.id);
       // Any link of theirs to set a password (an invitation's, a reset's) is withdrawn: a password they chose
@@ -506,19 +517,10 @@ function base32(bytes: Uint8Array): string {
 
 const badCredentials = (): DomainError => new DomainError('UNAUTHENTICATED', 'Enter a correct e-mail address and password.');
 
+/** A password change whose person was reset, changed elsewhere or switched off after their current password was judged. */
+const changedMeanwhile = (): DomainError =>
+  invalid('Your password was not changed: it was reset or changed elsewhere (or your account was switched off) while you were changing it. Sign in again; after a reset, use the link you were sent to set a new one.', { field: 'currentPassword' });
+
 const throttled = (): DomainError =>
   new DomainError('RATE_LIMITED', 'Too many failed sign-in attempts. Wait 15 minutes and try again, or ask your administrator for help.');
 
-// Counter keys hold hashes, never e-mail addresses, so the table names nobody.
-const networkKey = (clientAddress: string | null): string => `network:${sha256(clientNetwork(clientAddress))}`;
-const secondFactorKey = (userId: string): string => `second-factor:${userId}`;
-
-/** The three counters a password attempt is judged by; an unknown e-mail address gets them too. */
-function signInKeys(email: string, clientAddress: string | null) {
-  const network = clientNetwork(clientAddress);
-  return {
-    network: networkKey(clientAddress),
-    accountAtNetwork: `account-at-network:${sha256(`${email}\n${network}`)}`,
-    account: `account:${sha256(email)}`,
-  };
-}
