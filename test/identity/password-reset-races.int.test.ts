@@ -3,8 +3,9 @@
 // - a password change whose current password was judged just before a reset committed is refused (it took
 //   the person's row and read it again), so the reset and its link stand; the trail says reset, then nothing;
 // - a link taken while its person's organisation switched on an identity provider sets nothing;
-// - on PostgreSQL, a link taken while a reset holds the person's row waits for it (the row before the link's,
-//   as the reset takes them: the other order deadlocked) and is then refused, the reset's withdrawal seen;
+// - on PostgreSQL, a password change, or a link taken, while a reset holds the person's row waits for it (the
+//   row before the link's, as the reset takes them: the other order deadlocked) and is then refused, the
+//   reset seen;
 // - an old, used link's row put back after a reset still works (its row binds it to its person, not to a
 //   time), but `audit verify` names its use: each issuance and each use record the link's id;
 // - a person who sets a password through a link can sign in with it at once from where they took the link,
@@ -14,7 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGN_IN_THROTTLE } from '../../src/domain/identity/sign-in-throttle.js';
 import { DomainError } from '../../src/domain/errors.js';
 import type { Vault } from '../../src/main.js';
+import { auditEvent } from '../../src/services/audit-events.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
+import { passwordIds } from '../../src/services/person-state.js';
 import { passwordStanding } from '../../src/services/invitations.service.js';
 import { accountAtNetworkKey, accountKey, networkKey } from '../../src/services/sign-in-throttle-keys.js';
 import { useClamd } from '../support/fixture.js';
@@ -61,6 +64,16 @@ function beforeNextTransaction(v: Vault, between: () => Promise<unknown>): void 
     await between();
     return original.call(store, work, options);
   }) as typeof original;
+}
+
+/** Resolves once some statement of this database waits for a lock (PostgreSQL): the racer has reached the row held. */
+async function waitingOnALock(v: Vault): Promise<void> {
+  for (let i = 0; ; i++) {
+    const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_locks l join pg_stat_activity a on a.pid = l.pid where not l.granted and a.datname = current_database()`.execute(v.store.db);
+    if (waiting.rows[0]!.n > 0) return;
+    if (i > 500) throw new Error('nothing ever waited on the row held');
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 describe.each(DIALECTS)('password reset racing the person on %s', (dialect) => {
@@ -122,6 +135,29 @@ describe.each(DIALECTS)('password reset racing the person on %s', (dialect) => {
     expect(await eventsAbout(v, 'user.invitation-accept', leaver.id)).toEqual([]);
   });
 
+  it.runIf(dialect === 'postgres')("a password change waits for a reset holding the person's row, then is refused: the reset stands", async () => {
+    const v = t.vault;
+    const org = await createOrganisation(v);
+    const member = await org.user({});
+    const session = (await v.sessions.resolve((await v.sessions.signIn(member.email, TEST_PASSWORD, HOME)).sessionId))!;
+    let changing: Promise<{ code: string; message: string }> | undefined;
+    await v.store.db.transaction().execute(async (trx) => {
+      // What resetPassword writes, its transaction held open with the person's row taken first.
+      const repos = v.store.reposWithin(trx);
+      await repos.users.lock(member.id);
+      changing = refusal(v.sessions.changePassword(session, TEST_PASSWORD, 'what the person meant to choose', HOME));
+      await waitingOnALock(v);
+      await repos.mail.withdrawInvitations(member.id);
+      await repos.users.update(member.id, { passwordHash: null });
+      await repos.sessions.deleteForUser(member.id);
+      await repos.audit.insert([auditEvent(systemActor(), 'user.password-reset', { organisationId: org.id, ids: { userId: member.id, delivery: 'e-mail', ...passwordIds(member.id, null) } }, { allow: true, reason: 'system', via: null }, new Date())]);
+    });
+    expect((await changing!).message).toMatch(/^Your password was not changed: it was reset or changed elsewhere/);
+    expect(await passwordStanding(v.store.repos.users, member.id)).toBe('none');
+    expect(await eventsAbout(v, 'auth.password-change', member.id)).toEqual([]);
+    expect(await v.audit.verify(systemActor())).toMatchObject({ ok: true });
+  });
+
   it.runIf(dialect === 'postgres')("waits for a reset holding the person's row, then refuses the link the reset withdrew (no deadlock)", async () => {
     const v = t.vault;
     const org = await createOrganisation(v);
@@ -133,12 +169,7 @@ describe.each(DIALECTS)('password reset racing the person on %s', (dialect) => {
       // What resetPassword does, held open: the person's row taken first, then their links withdrawn.
       await sql`select id from users where id = ${member.id} for update`.execute(trx);
       taking = refusal(v.invitations.accept(token, NEW_PASSWORD, HOME));
-      for (let i = 0; ; i++) {
-        const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_locks l join pg_stat_activity a on a.pid = l.pid where not l.granted and a.datname = current_database()`.execute(v.store.db);
-        if (waiting.rows[0]!.n > 0) break;
-        if (i > 500) throw new Error('taking the link never waited on the person\'s row');
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await waitingOnALock(v);
       await trx.deleteFrom('invitations').where('user_id', '=', member.id).execute();
     });
     expect(await taking!).toMatchObject({ code: 'NOT_FOUND' });
