@@ -30,7 +30,7 @@ type Change = Pick<AuditEvent, 'action' | 'decision' | 'targetIds'>;
  * when it is sent), and a use spends it. A password change and a disable withdraw links too, but the rule does
  * not need them: a link taken after a password was set is named already (person-secrets-record.ts), and after a
  * disable only a reset or a new mail can issue one. Judged only from a recorded issuance that names its link
- * (from 19 December 2026): before it a person's live link is not known, and a use is let pass.
+ * (from 5 December 2026): before it a person's live link is not known, and a use is let pass.
  */
 export function unissuedLinkTaken(events: readonly Change[]): string | null {
   const live = new Map<string, string | null | 'not known'>();
