@@ -10,7 +10,7 @@ import { DISPOSAL_RECORD_ACTIONS, decisionTerms, unrecordedDisposalStep } from '
 import {
   countItems, destroysItem, exclusionKey, parseTransferExport, pendingItems, transferGap, type BatchCounts, type DisposalBatch, type DisposalItem, type ItemDecisionInput,
 } from '../domain/records/disposal.js';
-import { compareDates, extensionToSet, isCalendarDate, isDue, ukDate } from '../domain/records/retention.js';
+import { compareDates, isCalendarDate, isDue, ukDate } from '../domain/records/retention.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import type { Actor } from '../domain/types.js';
@@ -24,7 +24,6 @@ import { DECIDED_AGAIN_EVERY_MS, decidedAgainWhileFlowing } from './decided-whil
 import { transferEntries, transferEntry, transferExport, transferKey, transferPackage } from './disposal-transfer.js';
 import type { DocumentLifecycle } from './lifecycle.js';
 import type { MailService } from './mail.service.js';
-import { computeFacts } from './retention-facts.js';
 import type { RetentionService } from './retention.service.js';
 
 export interface DisposalServiceOptions {
@@ -251,36 +250,15 @@ export class DisposalService {
       // In the approving transaction: the package must hold every record to transfer as it is now.
       await this.requireCurrentTransferPackage(tx, batch, items);
       if (!(await tx.disposal.setStatus(batchId, 'review', 'approved', { approvedAt: now.toISOString(), approvedBy: userId }))) throw conflict('This batch has already been approved.');
-      const superseded = await this.applyExtensions(tx, items);
+      // Each extension is a minimum (domain/records/retention.ts retentionOf): kept until the later of it and the rule's date.
+      for (const item of items) if (item.decision === 'extend') await tx.retention.setRetainUntil(item.documentId, item.extendTo);
       await tx.jobs.enqueue(disposeBatchJob, { batchId }, { now });
       const counts = countItems(items);
       await tx.audit.insert([auditEvent(actor, 'disposal.approve', {
-        organisationId: batch.organisationId,
-        ids: {
-          batchId, destroy: String(counts.destroy), transfer: String(counts.transfer), extend: String(counts.extend), excluded: String(counts.excluded),
-          ...(superseded > 0 ? { extensionsSupersededBySeries: String(superseded) } : {}),
-        },
+        organisationId: batch.organisationId, ids: { batchId, destroy: String(counts.destroy), transfer: String(counts.transfer), extend: String(counts.extend), excluded: String(counts.excluded) },
       }, decision, now)]);
     });
     return this.get(actor, batchId);
-  }
-
-  /**
-   * Sets each extension's due date (extensionToSet): the rule as it stands at approval, not as it stood
-   * when the extension was decided, says whether the record already keeps longer. Returns how many
-   * extensions the rule superseded, for the approval's event.
-   */
-  private async applyExtensions(tx: Repos, items: readonly DisposalItem[]): Promise<number> {
-    const extensions = items.filter((i) => i.decision === 'extend');
-    const ruled = await computeFacts(tx, extensions.map((i) => i.documentId), undefined, { ruleOnly: true });
-    let superseded = 0;
-    for (const item of extensions) {
-      const facts = ruled.get(item.documentId)?.facts;
-      const due = facts ? extensionToSet(item.extendTo!, facts) : item.extendTo;
-      if (due === null) superseded += 1;
-      await tx.retention.setRetainUntil(item.documentId, due);
-    }
-    return superseded;
   }
 
   /**

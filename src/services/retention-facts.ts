@@ -20,9 +20,8 @@ const BATCH = 500;
 /**
  * Facts of each of these documents that exists. `override`: a series to use instead of the stored
  * one with the same code and organisation (what a change would do, before it is made).
- * `ruleOnly`: as the series' rule alone would have them, leaving out any extension already set.
  */
-export async function computeFacts(repos: Repos, documentIds: readonly string[], override?: RecordSeries, options: { ruleOnly?: boolean } = {}): Promise<Map<string, FactsWithSeries>> {
+export async function computeFacts(repos: Repos, documentIds: readonly string[], override?: RecordSeries): Promise<Map<string, FactsWithSeries>> {
   const out = new Map<string, FactsWithSeries>();
   const plans = new Map<string, Map<string, RecordSeries>>();
   const unique = [...new Set(documentIds)];
@@ -42,7 +41,7 @@ export async function computeFacts(repos: Repos, documentIds: readonly string[],
       const series = code === null ? null : plans.get(p.organisationId)?.get(code) ?? null;
       const chain = p.collections.map((c) => c.id);
       const eventDate = series ? eventDateFor(series.trigger, p.documentId, chain, events) : null;
-      out.set(p.documentId, { series, facts: retentionOf({ series, createdAt: p.createdAt, eventDate, retainUntil: options.ruleOnly ? null : p.retainUntil }) });
+      out.set(p.documentId, { series, facts: retentionOf({ series, createdAt: p.createdAt, eventDate, retainUntil: p.retainUntil }) });
     }
   }
   return out;

@@ -94,7 +94,7 @@ describe.each(DIALECTS)('disposal against stale rows on %s', (dialect) => {
     expect(checkCertificate(body, t.vault.audit.verifierKey)).toMatchObject({ ok: true, destroyed: 0 });
   });
 
-  it('an extension decided before its series was lengthened does not bring the record\'s disposal forward; a longer one still takes effect', async () => {
+  it('an extension is a minimum: one decided before its series was lengthened leaves the longer rule, and a series shortened after cannot bring the record before it', async () => {
     const { org, manager, member } = await council();
     const overtaken = await application(org, member);
     const beyond = await application(org, member);
@@ -115,9 +115,11 @@ describe.each(DIALECTS)('disposal against stale rows on %s', (dialect) => {
     const retention = async (id: string) => (await api(t.app, manager).get(`documents/${id}`)).json().retention as { dueAt: string; extended: boolean };
     expect(await retention(overtaken)).toMatchObject({ dueAt: addYears(yearsAgo(2), 10), extended: false });
     expect(await retention(beyond)).toMatchObject({ dueAt: addYears(today, 20), extended: true });
-    await t.vault.audit.flush();
-    const approval = (await t.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === 'disposal.approve');
-    expect(approval.map((e) => e.targetIds)).toEqual([{ batchId, destroy: '0', transfer: '0', extend: '2', excluded: '0', extensionsSupersededBySeries: '1' }]);
+    // Nor does anything later bring either before the extension: the series shortened again, confirmed.
+    const shortened = await api(t.app, manager).patch('series/HR-03', { retainYears: 1, reason: 'The statutory period was cut', confirmShorter: true });
+    expect(shortened.statusCode, shortened.body).toBe(200);
+    expect(await retention(overtaken)).toMatchObject({ dueAt: addYears(today, 1), extended: true });
+    expect(await retention(beyond)).toMatchObject({ dueAt: addYears(today, 20), extended: true });
   });
 
   it('keeps a record filed under another series, or given a later event, after the sweep; destroys the one still due', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addYears, extensionToSet, financialYearEnd, isCalendarDate, isDue, retentionOf, ukDate } from './retention.js';
+import { addYears, financialYearEnd, isCalendarDate, isDue, retentionOf, ukDate } from './retention.js';
 
 const PAY_01 = { code: 'PAY-01', trigger: 'financial_year_end', retainYears: 6, action: 'destroy' as const };
 const HR_01 = { code: 'HR-01', trigger: 'employment_end', retainYears: 7, action: 'review' as const };
@@ -53,10 +53,16 @@ describe('retentionOf', () => {
     });
   });
 
-  it('an extension sets the due date and says so', () => {
+  it('an extension beyond the rule sets the due date and says so', () => {
     expect(retentionOf({ series: FIN_CREATED, createdAt: '2020-01-01T00:00:00Z', eventDate: null, retainUntil: '2030-01-01' })).toMatchObject({
       dueAt: '2030-01-01', extended: true,
     });
+  });
+
+  it('an extension is a minimum: a rule that keeps the record longer wins, and an event not yet recorded keeps it whatever the date', () => {
+    expect(retentionOf({ series: FIN_CREATED, createdAt: '2020-01-01T00:00:00Z', eventDate: null, retainUntil: '2021-01-01' })).toMatchObject({ dueAt: '2021-01-01', extended: false });
+    expect(retentionOf({ series: FIN_CREATED, createdAt: '2020-01-01T00:00:00Z', eventDate: null, retainUntil: '2020-06-01' })).toMatchObject({ dueAt: '2021-01-01', extended: false });
+    expect(retentionOf({ series: { ...FIN_CREATED, trigger: 'employment_end' }, createdAt: '2020-01-01T00:00:00Z', eventDate: null, retainUntil: '2030-01-01' })).toMatchObject({ state: 'awaiting_event' });
   });
 
   it('an unfiled document is never due', () => {
@@ -73,16 +79,3 @@ describe('retentionOf', () => {
   });
 });
 
-describe('extensionToSet', () => {
-  const base = { seriesCode: 'HR-03', trigger: 'process_complete', action: 'destroy' } as const;
-  const ruled = (dueAt: string) => ({ state: 'scheduled', ...base, triggerDate: '2024-01-01', dueAt, extended: false }) as const;
-  it('sets the extension when it keeps the record longer than its rule', () => {
-    expect(extensionToSet('2030-01-01', ruled('2029-12-31'))).toBe('2030-01-01');
-  });
-  it('leaves it unset when the rule as it stands keeps the record as long or longer, or until an event or filing', () => {
-    expect(extensionToSet('2030-01-01', ruled('2030-01-01'))).toBeNull();
-    expect(extensionToSet('2030-01-01', ruled('2034-01-01'))).toBeNull();
-    expect(extensionToSet('2030-01-01', { state: 'awaiting_event', ...base })).toBeNull();
-    expect(extensionToSet('2030-01-01', { state: 'unfiled' })).toBeNull();
-  });
-});

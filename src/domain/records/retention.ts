@@ -73,7 +73,7 @@ export type RetentionFacts =
       /** The first day the record may be disposed of. */
       dueAt: CalendarDate;
       action: DisposalAction;
-      /** True when a records manager extended the period (the due date is theirs, not the rule's). */
+      /** True when a records manager's extension keeps the record beyond its rule (the due date is theirs, not the rule's). */
       extended: boolean;
     };
 
@@ -87,7 +87,7 @@ export interface RetentionInput {
    * For a date trigger it replaces the creation date: a migrated record dated before its upload.
    */
   eventDate: CalendarDate | null;
-  /** An extension a records manager set at disposal review: the new due date. */
+  /** An extension a records manager set at disposal review: the record is kept at least until then. */
   retainUntil: CalendarDate | null;
 }
 
@@ -101,20 +101,11 @@ export function retentionOf(input: RetentionInput): RetentionFacts {
   else triggerDate = ukDate(input.createdAt);
   const start = series.trigger === 'financial_year_end' ? financialYearEnd(triggerDate) : triggerDate;
   const ruled = addYears(start, series.retainYears);
-  if (input.retainUntil !== null) return { state: 'scheduled', ...base, triggerDate, dueAt: input.retainUntil, extended: true };
+  // An extension is a minimum: the record is kept until the later of it and its rule's date. So neither an
+  // extension decided before its series was lengthened, nor a series shortened or an event re-dated after it,
+  // brings the record's disposal forward of either (and awaiting an event, above, keeps it whatever the date).
+  if (input.retainUntil !== null && compareDates(input.retainUntil, ruled) > 0) return { state: 'scheduled', ...base, triggerDate, dueAt: input.retainUntil, extended: true };
   return { state: 'scheduled', ...base, triggerDate, dueAt: ruled, extended: false };
-}
-
-/**
- * The due date an extension sets when its batch is approved: its own, unless the record's rule as it
- * stands now (`ruled`: its facts without any extension) already keeps it at least that long, or keeps it
- * until an event not yet recorded, or until it is filed. An extension decided before its series was
- * lengthened must not bring the record's disposal forward: then the record follows its rule again (null),
- * and a later change to its series moves it as it moves any other record.
- */
-export function extensionToSet(extendTo: CalendarDate, ruled: RetentionFacts): CalendarDate | null {
-  if (ruled.state !== 'scheduled') return null;
-  return compareDates(ruled.dueAt, extendTo) >= 0 ? null : extendTo;
 }
 
 /** Is a record with these facts due for disposal on `today`? Awaiting an event or unfiled: never. */
