@@ -8,7 +8,7 @@ import type { Actor } from '../domain/types.js';
 
 export interface AccountNotice {
   change: AccountChange;
-  /** The token's or app password's name, the provider's name, or (email-changed) the new address. */
+  /** The provider's name, or (email-changed) the new address. */
   detail?: string | null;
   /** Who made it, when the actor does not say (a set-password link, a first sign-in through the provider). */
   by?: AccountChangedBy;
@@ -31,7 +31,7 @@ function changedBy(actor: Actor, userId: string): AccountChangedBy {
  * and its notice commit together, or neither. The address is read here, in that transaction, and carried by the
  * job (MailService sends to it whatever the person's address is by then), so a later change of address cannot
  * redirect the notice of an earlier change. A person with no address is told nothing (nothing to send to); a
- * disabled person's notice is dropped when sent, like every other mail of theirs. Without SMTP the log mailer
+ * disabled person is still sent it (unlike their other mail: see MailService.deliver). Without SMTP the log mailer
  * writes it to the server log, which is safe: a notice carries no secret and no link.
  */
 export async function queueAccountNotice(repos: Repos, actor: Actor, userId: string, notice: AccountNotice, now: Date): Promise<void> {

@@ -348,7 +348,7 @@ export class IdentityService {
       // The binding lets `audit verify` tell this credential from one written into the database directly.
       const binding = credentialBinding({ id, userId, kind, secretHash });
       await repos.audit.insert([auditEvent(actor, kind === 'api_token' ? 'token.create' : 'app-password.create', { organisationId: user.organisationId, ids: { userId, credentialId: id, binding } }, decision, now)]);
-      await queueAccountNotice(repos, actor, userId, { change: kind === 'api_token' ? 'api-token-created' : 'app-password-created', detail: name.trim() || null }, now);
+      await queueAccountNotice(repos, actor, userId, { change: kind === 'api_token' ? 'api-token-created' : 'app-password-created' }, now);
     });
     return { id, secret };
   }

@@ -60,7 +60,9 @@ export class MailService {
   async deliver(payload: SendEmailPayload): Promise<DeliveryOutcome> {
     const { message } = payload;
     const user = await this.o.store.repos.users.byId(payload.userId);
-    if (!user || user.disabled || !(await this.stillFor(user, message))) return this.skipped('no-recipient', payload);
+    // A security notice reaches a person switched off since (it holds no link or secret): otherwise switching someone
+    // off and on again before the worker ran would keep them from hearing of an address or MFA changed meanwhile.
+    if (!user || (user.disabled && message.kind !== 'account-change') || !(await this.stillFor(user, message))) return this.skipped('no-recipient', payload);
     if (!isEssential(message.kind) && (await this.o.store.repos.mail.preferences(user.id)).nonEssentialOptOut) return this.skipped('opted-out', payload);
     let invitationLink: string | undefined;
     // A security notice goes to the address the person had when the change was made (read in its transaction:

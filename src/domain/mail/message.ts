@@ -95,7 +95,7 @@ export const mailMessageSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('account-change'), change: z.enum(ACCOUNT_CHANGES), at: z.string(),
     by: z.enum(ACCOUNT_CHANGED_BY), byName: z.string().nullable(), organisationName: z.string(), clientAddress: z.string().nullable(),
-    /** The token's or app password's name, the provider's name, or (email-changed) the new address. */
+    /** The provider's name, or (email-changed) the new address; null for the rest (a token's name is its maker's words). */
     detail: z.string().nullable(), address: z.string(),
   }),
 ]);

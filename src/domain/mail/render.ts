@@ -167,11 +167,13 @@ type AccountChangeMessage = Extract<MailMessage, { kind: 'account-change' }>;
 /** What each change says: a subject, and what happened in the person's words. `detail` is the message's. */
 const ACCOUNT_CHANGE_WORDS: Record<AccountChangeMessage['change'], (detail: string | null, service: string) => { subject: string; what: string }> = {
   'password-changed': (_d, s) => ({ subject: `Your ${s} password was changed`, what: 'Your password was changed. Every other session was signed out, and your API tokens and WebDAV app passwords were revoked.' }),
-  'password-set': (_d, s) => ({ subject: `Your ${s} password was set`, what: 'A password was set for your account with the set-password link e-mailed to this address.' }),
+  'password-set': (_d, s) => ({ subject: `Your ${s} password was set`, what: 'A password was set for your account with a set-password link: one e-mailed to this address, or one an administrator was shown to hand to you.' }),
   'mfa-on': (_d, s) => ({ subject: `Two-step verification was turned on for your ${s} account`, what: 'Two-step verification was turned on for your account with a new authenticator app. Signing in now needs a code from that app.' }),
   'mfa-reset': (_d, s) => ({ subject: `Two-step verification was reset on your ${s} account`, what: 'Two-step verification was reset on your account: your authenticator app and recovery codes no longer work, you were signed out everywhere, and an authenticator app is set up again at the next sign-in.' }),
-  'api-token-created': (d, s) => ({ subject: `A new API token was created for your ${s} account`, what: `A new API token${d ? ` named "${d}"` : ''} was created for your account. It can read and change what you can, without your password.` }),
-  'app-password-created': (d, s) => ({ subject: `A new WebDAV app password was created for your ${s} account`, what: `A new WebDAV app password${d ? ` named "${d}"` : ''} was created for your account. It can read and change your files in a mapped drive, without your password.` }),
+  // Not named: a token's name is whatever its maker typed, and whoever holds a stolen session must not put their words (a
+  // "verify here" address) into a notice people are told to trust. The account page lists each with its name.
+  'api-token-created': (_d, s) => ({ subject: `A new API token was created for your ${s} account`, what: 'A new API token was created for your account (your account page lists it). It can read and change what you can, without your password.' }),
+  'app-password-created': (_d, s) => ({ subject: `A new WebDAV app password was created for your ${s} account`, what: 'A new WebDAV app password was created for your account (your account page lists it). It can read and change your files in a mapped drive, without your password.' }),
   'provider-linked': (d, s) => ({ subject: `Your ${s} account can now be signed into through your organisation's sign-in`, what: `Your account was linked to your organisation's sign-in${d ? ` (${d})` : ''}: signing in there now signs in to your account.` }),
   'email-changed': (d, s) => ({ subject: `The e-mail address of your ${s} account was changed`, what: `The e-mail address of your account was changed from this address${d ? ` to ${d}` : ''}. Notices about your account now go there, not here.` }),
   'email-added': (_d, s) => ({ subject: `This is now the e-mail address of your ${s} account`, what: 'This address is now the e-mail address of your account. Your previous address was told too.' }),
@@ -185,7 +187,7 @@ function accountChange(m: AccountChangeMessage, c: MailContext): Draft {
       : m.by === 'operator' ? `The operator of ${c.serviceName} (on the server's command line)`
         : m.by === 'directory' ? `${m.organisationName}'s directory (its identity provider's user provisioning)`
           : m.by === 'identity-provider' ? `${m.organisationName}'s identity provider, at a sign-in through it`
-            : 'Whoever used the set-password link e-mailed to this address';
+            : 'Whoever used the set-password link';
   const facts: [string, string][] = [['When', when(m.at)], ['By', by]];
   if (m.clientAddress) facts.push(['From network', m.clientAddress]);
   return {
