@@ -32,6 +32,17 @@ describe('a link that sets a password is one issued, and used once', () => {
     expect(unissuedLinkTaken([mailed('A'), resetByMail, taken('A')])).toBe(NAMED);
   });
 
+  it('names a link a disable or a password change withdrew, put back and taken later; a link issued after them passes', () => {
+    const disabled = event('user.disable', {});
+    const changed = event('auth.password-change', {});
+    expect(unissuedLinkTaken([resetShown('C'), disabled, taken('C')])).toBe(NAMED);
+    expect(unissuedLinkTaken([mailed('A'), changed, taken('A')])).toBe(NAMED);
+    expect(unissuedLinkTaken([resetShown('C'), disabled, resetShown('D'), taken('D')])).toBeNull();
+    // Denied (a wrong current password) withdraws nothing; nor does a disable before any link was named.
+    expect(unissuedLinkTaken([mailed('A'), event('auth.password-change', {}, 'deny'), taken('A')])).toBeNull();
+    expect(unissuedLinkTaken([disabled, taken('A')])).toBeNull();
+  });
+
   it('lets pass what was recorded before links were named, until a link is named again; denied events are nothing', () => {
     // No issuance recorded (an invitation mailed before mail.sign-in-link), or one without its link.
     expect(unissuedLinkTaken([taken('A')])).toBeNull();

@@ -16,7 +16,7 @@ import type { AuditEvent } from './event.js';
 export const signInLinkId = (tokenHash: string): string => createHash('sha256').update(`set-password link v1\n${tokenHash}`).digest('base64url');
 
 /** The events that issue, withdraw or use a person's link to set a password, as this rule reads them. */
-export const SIGN_IN_LINK_ACTIONS = ['mail.sign-in-link', 'user.password-reset', 'user.invitation-accept'] as const;
+export const SIGN_IN_LINK_ACTIONS = ['mail.sign-in-link', 'user.password-reset', 'user.invitation-accept', 'user.disable', 'auth.password-change'] as const;
 
 type Change = Pick<AuditEvent, 'action' | 'decision' | 'targetIds'>;
 
@@ -27,9 +27,9 @@ type Change = Pick<AuditEvent, 'action' | 'decision' | 'targetIds'>;
  *
  * A person has at most one live link: each issuance replaces the one before (MailRepository.replaceInvitation),
  * a reset withdraws every earlier one (and records the link it shows, if it shows one; a mailed one is recorded
- * when it is sent), and a use spends it. A password change and a disable withdraw links too, but the rule does
- * not need them: a link taken after a password was set is named already (person-secrets-record.ts), and after a
- * disable only a reset or a new mail can issue one. Judged only from a recorded issuance that names its link
+ * when it is sent), and a use spends it. A disable and a password change withdraw links too: after either, no
+ * link is live until the next issuance, so the withdrawn link's row put back (after the person is switched on
+ * again, or their password reset) is named when taken. Judged only from a recorded issuance that names its link
  * (from 5 December 2026): before it a person's live link is not known, and a use is let pass.
  */
 export function unissuedLinkTaken(events: readonly Change[]): string | null {
@@ -43,6 +43,9 @@ export function unissuedLinkTaken(events: readonly Change[]): string | null {
     } else if (e.action === 'user.password-reset') {
       // A reset by e-mail issues its link when the mail is sent (its own mail.sign-in-link); one shown names it here.
       live.set(userId, link ?? (e.targetIds.delivery === 'e-mail' ? null : 'not known'));
+    } else if (e.action === 'user.disable' || e.action === 'auth.password-change') {
+      // Withdrawn (person-revocation.ts, WebSessionsService.changePassword); known only once a link was recorded by its id.
+      if (live.has(userId) && live.get(userId) !== 'not known') live.set(userId, null);
     } else if (e.action === 'user.invitation-accept') {
       const issued = live.get(userId);
       if (link !== undefined && issued !== undefined && issued !== 'not known' && issued !== link) {
