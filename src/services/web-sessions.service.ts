@@ -360,6 +360,9 @@ export class WebSessionsService {
       const person = await repos.users.byId(session.user.id);
       const stored = await repos.users.signInState(session.user.id);
       if (!person || person.disabled || stored?.passwordSealed !== true || stored.password_hash !== state?.password_hash) throw changedMeanwhile();
+      // This session ended meanwhile (an admin reset their two-step verification, which signs them out everywhere):
+      // the change would otherwise hand back a fresh, fully signed-in session past the set-up the reset asks for.
+      if (!(await repos.sessions.byHash(session.idHash))) throw changedMeanwhile();
       await repos.users.update(session.user.id, { passwordHash });
       await repos.sessions.deleteForUser(session.user.id);
       // Any link of theirs to set a password (an invitation's, a reset's) is withdrawn: a password they chose
@@ -519,7 +522,7 @@ const badCredentials = (): DomainError => new DomainError('UNAUTHENTICATED', 'En
 
 /** A password change whose person was reset, changed elsewhere or switched off after their current password was judged. */
 const changedMeanwhile = (): DomainError =>
-  invalid('Your password was not changed: it was reset or changed elsewhere (or your account was switched off) while you were changing it. Sign in again; after a reset, use the link you were sent to set a new one.', { field: 'currentPassword' });
+  invalid('Your password was not changed: it was reset or changed elsewhere, your account was switched off, or you were signed out (your two-step verification reset) while you were changing it. Sign in again; after a reset, use the link you were sent to set a new one.', { field: 'currentPassword' });
 
 const throttled = (): DomainError =>
   new DomainError('RATE_LIMITED', 'Too many failed sign-in attempts. Wait 15 minutes and try again, or ask your administrator for help.');

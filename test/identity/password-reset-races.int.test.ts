@@ -22,7 +22,7 @@ import { passwordStanding } from '../../src/services/invitations.service.js';
 import { accountAtNetworkKey, accountKey, networkKey } from '../../src/services/sign-in-throttle-keys.js';
 import { useClamd } from '../support/fixture.js';
 import { TestSmtp } from '../support/smtp.js';
-import { DIALECTS, TEST_PASSWORD, createOrganisation, openTestVault, type TestVault } from '../support/vault.js';
+import { DIALECTS, TEST_PASSWORD, createOrganisation, openTestVault, setUpMfa, type TestVault } from '../support/vault.js';
 
 const clamd = useClamd();
 const PUBLIC_URL = 'https://vault.test';
@@ -85,6 +85,20 @@ describe.each(DIALECTS)('password reset racing the person on %s', (dialect) => {
     await t?.close();
   });
 
+  it('refuses a password change judged before an admin reset the person\'s two-step verification (which signed them out): no session comes back', async () => {
+    const v = t.vault;
+    const org = await createOrganisation(v);
+    const admin = await org.user({ roles: ['org_admin'] });
+    const member = await org.user({});
+    const session = (await v.sessions.resolve((await v.sessions.signIn(member.email, TEST_PASSWORD, HOME)).sessionId))!;
+    await setUpMfa(v, member, 'JBSWY3DPEHPK3PXP');
+    beforeNextTransaction(v, async () => v.people.resetMfa(actorFor((await v.store.repos.users.byId(admin.id))!, HOME), member.id));
+    expect((await refusal(v.sessions.changePassword(session, TEST_PASSWORD, 'a new pass phrase chosen meanwhile', HOME))).message)
+      .toMatch(/^Your password was not changed: .* or you were signed out \(your two-step verification reset\)/);
+    expect(await eventsAbout(v, 'auth.password-change', member.id)).toEqual([]);
+    expect((await v.sessions.signIn(member.email, TEST_PASSWORD, HOME)).user.id).toBe(member.id);
+  });
+
   it("refuses a password change judged before a reset committed: the reset and its link stand, nothing of the change is written", async () => {
     const v = t.vault;
     const org = await createOrganisation(v);
@@ -97,7 +111,7 @@ describe.each(DIALECTS)('password reset racing the person on %s', (dialect) => {
     beforeNextTransaction(v, async () => { token = await shownToken(v, admin.id, member.id); });
     expect(await refusal(v.sessions.changePassword(session, TEST_PASSWORD, 'what the person meant to choose', HOME))).toEqual({
       code: 'INVALID',
-      message: 'Your password was not changed: it was reset or changed elsewhere (or your account was switched off) while you were changing it. Sign in again; after a reset, use the link you were sent to set a new one.',
+      message: 'Your password was not changed: it was reset or changed elsewhere, your account was switched off, or you were signed out (your two-step verification reset) while you were changing it. Sign in again; after a reset, use the link you were sent to set a new one.',
     });
     expect(token).not.toBe('');
     // As the reset left them: no password, and its link alive (the change would have withdrawn it).
