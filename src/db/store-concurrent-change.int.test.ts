@@ -1,6 +1,6 @@
 // Two transactions that wait on each other's row locks: PostgreSQL ends one of them (40P01). The Store's
-// transaction that was ended reports it as a conflict a person can act on ("try again"), nothing written,
-// instead of an internal error; the other goes on.
+// transaction that was ended reports it as unavailable for a moment ("try again", with a Retry-After),
+// nothing written, instead of an internal error; the other goes on.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestStore, type TestStore } from '../../test/support/store.js';
@@ -11,7 +11,7 @@ describe('a PostgreSQL transaction ended to break a lock cycle', () => {
   beforeAll(async () => { opened = await openTestStore('postgres'); });
   afterAll(async () => { await opened?.remove(); });
 
-  it('is a CONFLICT that says to try again, and writes nothing', async () => {
+  it('is UNAVAILABLE, says to try again in a second, and writes nothing', async () => {
     const { store } = opened;
     await store.repos.settings.set('cycle-a', 'before');
     await store.repos.settings.set('cycle-b', 'before');
@@ -35,7 +35,8 @@ describe('a PostgreSQL transaction ended to break a lock cycle', () => {
     }).then(() => null, (error: unknown) => error);
     await other;
     expect(ended).toBeInstanceOf(DomainError);
-    expect((ended as DomainError).code).toBe('CONFLICT');
+    expect((ended as DomainError).code).toBe('UNAVAILABLE');
+    expect((ended as DomainError).details).toEqual({ retryAfterSeconds: 1 });
     expect((ended as DomainError).message).toBe('Someone changed the same records at the same moment, so nothing was changed. Try again.');
     expect(((ended as DomainError).cause as { code?: string }).code).toBe('40P01');
     expect([await store.repos.settings.get('cycle-a'), await store.repos.settings.get('cycle-b')]).toEqual(['other', 'other']);

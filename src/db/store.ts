@@ -154,12 +154,14 @@ export class Store implements StorePort {
 /**
  * PostgreSQL ends one of two transactions that wait on each other's row locks (40P01: a hold placed
  * while a folder above is moved, rarely) or that it cannot order (40001). Nothing of it was written, so
- * the person is told that and may try again, rather than shown an internal error.
+ * the person is told that and to try again (503 with Retry-After on HTTP), rather than shown an internal
+ * error. Not a CONFLICT: callers read that as a state to resolve (SCIM's "uniqueness", the series page's
+ * "confirm a shorter period"), and this one resolves itself.
  */
 function endedByConcurrentChange(error: unknown): DomainError | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   if (code !== '40P01' && code !== '40001') return undefined;
-  return new DomainError('CONFLICT', 'Someone changed the same records at the same moment, so nothing was changed. Try again.', { cause: error });
+  return new DomainError('UNAVAILABLE', 'Someone changed the same records at the same moment, so nothing was changed. Try again.', { cause: error, details: { retryAfterSeconds: 1 } });
 }
 
 const noKeys = (): never => {
