@@ -77,7 +77,8 @@ export class HoldsRepo implements HoldsRepository {
    * a folder above the new place would be neither waited for nor seen by the decision. Now that every
    * collection in `locked` is locked its parent cannot change, so each parent not yet locked is locked too, and
    * then its own parent read, up to the top (as lockForDestroying walks). Out of id order, but only when a
-   * move raced this change; PostgreSQL ends a lock cycle that makes with an error, and nothing is changed.
+   * move raced this change; PostgreSQL ends a lock cycle that makes, and the change is refused with nothing
+   * written, to be tried again (Store.transaction).
    */
   private async lockAncestorsMovedMeanwhile(locked: readonly string[]): Promise<void> {
     const held = new Set(locked);
