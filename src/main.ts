@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 import { loadSigningKey, openCheckpointCopies } from './compose/audit-keys.js';
 import { assertNoUnfinishedRestore } from './compose/restore-marker.js';
 import { openBlobStore } from './compose/blob-stores.js';
+import { confirmStoresAtOpen, vaultNamedBy } from './compose/store-claims.js';
 import { queueDailyBackup, queueDailyRecordsSweeps, scheduleDailyJobsPrune, scheduleDailyOrphanSweep, scheduleDailyScrub } from './compose/daily-jobs.js';
 import { composeIdentity } from './compose/identity.js';
 import { migrateSealing } from './compose/sign-in-seals.js';
@@ -56,6 +57,8 @@ import { RetentionService } from './services/retention.service.js';
 import { ReplicationService } from './services/replication.service.js';
 import { ScrubService } from './services/scrub.service.js';
 import { OrphanBlobsService } from './services/orphan-blobs.service.js';
+import { StoreOwnership } from './services/store-ownership.js';
+import { vaultIdentity } from './services/vault-identity.js';
 import { SearchService } from './services/search.service.js';
 import { ContainedTextExtractor } from './integrations/text-extraction/extractor.js';
 import { ContainedThumbnailer } from './integrations/thumbnails.js';
@@ -86,6 +89,8 @@ export interface Vault extends AppServices {
   blobStore: BlobStore;
   /** The offsite replica's store (STRONGROOM_REPLICA), or null when turned off. */
   replicaStore: BlobStore | null;
+  /** This vault's id, which its blob stores' markers name (services/vault-identity.ts). */
+  vaultId: string;
   /** Upload slots shared by every process over this database (for tests and diagnosis). */
   admission: UploadAdmission;
   /**
@@ -164,6 +169,20 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const replicaStore = replicaOpened?.store ?? null;
   // Other nodes may be copying into it now: only leftovers older than any copy can take go.
   if (replicaOpened) await replicaOpened.store.cleanStaging(replicaOpened.stagingGraceMs).catch((err: unknown) => logger.warn({ err }, 'could not clean unfinished copies in the replica; they are retried at the next start'));
+  // One vault per store: a vault pointed at another's store or replica refuses to start (compose/store-claims.ts).
+  // A restore of a backup from before vault ids is the vault whose replica it is restored from.
+  const vaultId = await vaultIdentity(store.repos.settings, options.finishingRestore && replicaStore ? () => vaultNamedBy(replicaStore) : undefined);
+  const ownership = new StoreOwnership({ vaultId, store, clock, logger });
+  await confirmStoresAtOpen(ownership, [
+    { role: 'primary', store: blobStore, outageTolerated: config.blobs.kind === 's3' },
+    ...(replicaStore ? [{ role: 'replica' as const, store: replicaStore, outageTolerated: true }] : []),
+  ], logger).catch(async (error: unknown) => {
+    // Refused: nothing else was opened yet; what was is closed, so a caller that goes on (a test, a supervisor) holds nothing.
+    closeBlobStore();
+    replicaOpened?.destroy();
+    await store.close().catch(() => undefined);
+    throw error;
+  });
   const keys = new KeyRingImpl({
     master,
     clock,
@@ -288,7 +307,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const replicaSetting = config.replica;
   // The garbage collection of blobs nothing names, in both stores; on the replica the backups on its shelf name blobs too.
   const orphanBlobs = new OrphanBlobsService({
-    store, clock, logger, system: systemActor('job'), primary: blobStore, replica: replicaStore,
+    store, clock, logger, system: systemActor('job'), primary: blobStore, replica: replicaStore, ownership,
     // Loaded when a sweep first needs it: the shelf's readers bring the S3 client, which serve loads only on demand.
     replicaBackups: replicaSetting === null ? null : {
       among: async (ids) => (await import('./backup-references.js')).shelfBlobReferences(replicaSetting, master).among(ids),
@@ -350,7 +369,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const vault: Vault = {
     ...identityServices,
     config, logger, clock, store, scanner, serviceAreas, access, audit, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
-    dav, jobs: jobsAdmin, retention, holds, disposal, subjectAccess, certificates, replicaStore, replication, scrub, orphanBlobs, backups, search, branding, mail,
+    dav, jobs: jobsAdmin, retention, holds, disposal, subjectAccess, certificates, replicaStore, vaultId, replication, scrub, orphanBlobs, backups, search, branding, mail,
     durable: () => store.durable(),
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');

@@ -18,6 +18,8 @@ export interface ByteRange {
  * written to a temporary object, flushed, then made visible atomically.
  */
 export interface BlobStore {
+  /** Where the store is, for people: its folder, or s3://bucket/prefix. */
+  readonly location: string;
   put(source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }>;
   /**
    * Writes a blob under the id given, atomically replacing any blob already there, as durably as `put`.
@@ -36,6 +38,16 @@ export interface BlobStore {
   list(): AsyncIterable<string>;
   /** Removes staging files left by a crash; returns how many were removed. */
   cleanStaging(olderThanMs: number): Promise<number>;
+  /**
+   * The text of the store's marker (domain/store-marker.ts: the vault it belongs to), or undefined when
+   * it has none. The marker is never a blob: `list` does not name it.
+   */
+  readMarker(): Promise<string | undefined>;
+  /**
+   * Writes the marker as durably as `put`, unless the store has one already: then it is left as it is
+   * and the answer is false. Two writers at once: one marker stands (where the storage can say so).
+   */
+  writeMarker(text: string): Promise<boolean>;
 }
 
 /**

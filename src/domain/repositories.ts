@@ -102,6 +102,8 @@ export interface NotificationsRepository {
 /** Small named values kept between runs (e.g. the scanner signature version last seen). */
 export interface SettingsRepository {
   get(key: string): Promise<string | undefined>;
+  /** Stores `value` under `key` unless a value is there already; answers the value kept (this one or the earlier). */
+  claim(key: string, value: string): Promise<string>;
   set(key: string, value: string): Promise<void>;
 }
 

@@ -14,6 +14,7 @@ import type { OrphanBlobCandidate, Store, SweptStore } from '../domain/repositor
 import type { Actor } from '../domain/types.js';
 import { ORPHAN_IDS_PER_EVENT, ORPHAN_REMOVAL_ACTION } from '../domain/audit/orphan-removal-record.js';
 import { auditEvent } from './audit-events.js';
+import type { StoreOwnership } from './store-ownership.js';
 
 /** What one sweep found and did in one store. */
 export interface StoreSweepReport {
@@ -40,7 +41,10 @@ export interface StoreSweepReport {
    * beside blobs written since) and an operator decides (`--allow-mass-removal`). `error` says so.
    */
   heldBack: number;
-  /** Set when the store could not be listed or its references read: nothing was recorded or deleted there. */
+  /**
+   * Set when the store is not this vault's (its marker names another), could not be listed or its
+   * references read: nothing was recorded or deleted there.
+   */
   error?: string;
 }
 
@@ -59,6 +63,11 @@ export interface OrphanBlobsOptions {
   clock: Clock;
   logger: Logger;
   system: Actor;
+  /**
+   * Whether each store is this vault's (its marker names this vault): checked before every sweep of it,
+   * as the vault's open checked it, since a store another vault uses makes all its blobs look orphaned.
+   */
+  ownership: Pick<StoreOwnership, 'confirm'>;
   /** How long a candidate waits between being first seen and its delete (default ORPHAN_GRACE_MS). */
   graceMs?: number;
   /**
@@ -114,6 +123,8 @@ export class OrphanBlobsService {
     let unreferenced: Set<string>;
     let listed: Set<string>;
     try {
+      // Another vault's store (or one that cannot be told to be this vault's) is neither recorded nor touched.
+      await this.o.ownership.confirm(name, blobStore);
       listed = new Set<string>();
       for await (const id of blobStore.list()) listed.add(id);
       const named = await repos.orphanBlobs.referencedAmong(name, [...listed]);
@@ -125,7 +136,7 @@ export class OrphanBlobsService {
       }
     } catch (error) {
       report.error = error instanceof Error ? error.message : String(error);
-      this.o.logger.error({ err: error, store: name }, 'the orphan blob sweep could not list a blob store or read what names its blobs: nothing there was recorded or deleted');
+      this.o.logger.error({ err: error, store: name }, 'the orphan blob sweep could not confirm a blob store is this vault\'s, list it or read what names its blobs: nothing there was recorded or deleted');
       return report;
     }
     report.listed = listed.size;

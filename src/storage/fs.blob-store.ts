@@ -11,8 +11,9 @@ import type { BlobStore, ByteRange } from '../domain/ports.js';
 import { DomainError } from '../domain/errors.js';
 import { checkRange, collectSmall, guardEarlyErrors, readBounds, releaseSource } from './blob-streams.js';
 import { BlobFolderLayout, type Layout } from './fs-blob-layout.js';
-import { FLUSH_BEHIND_BYTES, writeStream } from './fs-file-writes.js';
-import { FANOUT_PATTERN, ID_PATTERN, makeDirectory, missingAsEmpty, sortedEntries, syncDirectory, unavailable } from './fs-folders.js';
+import { STORE_MARKER_MAX_BYTES, STORE_MARKER_NAME } from '../domain/store-marker.js';
+import { FLUSH_BEHIND_BYTES, writeNewFileDurably, writeStream } from './fs-file-writes.js';
+import { FANOUT_PATTERN, ID_PATTERN, makeDirectory, makeFolderDurably, missingAsEmpty, readSmallTextFile, sortedEntries, syncDirectory, unavailable } from './fs-folders.js';
 import { flushLocalFolder, notARegularFile, oneChunk, readSmallBlob, smallBlobSize, type LocalFolders } from './fs-local-reads.js';
 
 const PART_SUFFIX = '.part';
@@ -61,6 +62,10 @@ export class FsBlobStore implements BlobStore {
     this.#touchMs = options.stagingTouchMs ?? STAGING_TOUCH_MS;
     this.#synchronousReads = options.synchronousReads !== false;
     this.#layout = new BlobFolderLayout(this.#blobsDir, this.#sync);
+  }
+
+  get location(): string {
+    return this.#blobsDir;
   }
 
   async put(source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }> {
@@ -255,6 +260,41 @@ export class FsBlobStore implements BlobStore {
       removed++;
     }
     return removed;
+  }
+
+  /** The marker is a file beside the fan-out folders (blobs/strongroom-vault.json): no fan-out name, so never listed. */
+  async readMarker(): Promise<string | undefined> {
+    return readSmallTextFile(join(this.#blobsDir, STORE_MARKER_NAME), STORE_MARKER_MAX_BYTES).catch(unavailable('read the store marker'));
+  }
+
+  /**
+   * Written and synced in staging, then hard-linked into place, which fails when a marker is there: of
+   * two vaults claiming an empty folder at once, the first one's stands. Without hard links (some
+   * network shares, or staging on another file system), an exclusive create, synced. A crash leaves
+   * at most a staged `.part` file, which cleanStaging removes.
+   */
+  async writeMarker(text: string): Promise<boolean> {
+    const marker = join(this.#blobsDir, STORE_MARKER_NAME);
+    const staged = join(this.#stagingDir, `marker-${randomBytes(8).toString('hex')}${PART_SUFFIX}`);
+    try {
+      await makeFolderDurably(this.#blobsDir);
+      await this.#ensureStaging();
+      await writeNewFileDurably(staged, [Buffer.from(text)], 0o644);
+      const linked = await fsp.link(staged, marker).then(() => true, async (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EEXIST') return false;
+        if (error.code !== 'EPERM' && error.code !== 'ENOTSUP' && error.code !== 'ENOSYS' && error.code !== 'EXDEV') throw error;
+        return writeNewFileDurably(marker, [Buffer.from(text)], 0o644).then(() => true, (again: NodeJS.ErrnoException) => {
+          if (again.code === 'EEXIST') return false;
+          throw again;
+        });
+      });
+      if (linked) await syncDirectory(this.#blobsDir);
+      return linked;
+    } catch (error) {
+      throw unavailable('write the store marker')(error);
+    } finally {
+      await fsp.rm(staged, { force: true }).catch(() => undefined);
+    }
   }
 
   #pathOf(id: string, layout: Layout): string {

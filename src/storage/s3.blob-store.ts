@@ -16,10 +16,12 @@ import {
   S3Client,
   type S3ClientConfig,
   ListMultipartUploadsCommand,
+  PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BlobStore, ByteRange } from '../domain/ports.js';
 import { DomainError } from '../domain/errors.js';
+import { STORE_MARKER_MAX_BYTES, STORE_MARKER_NAME } from '../domain/store-marker.js';
 import { checkRange, collectSmall, guardEarlyErrors, longerThanExpected, releaseSource, toBuffer } from './blob-streams.js';
 
 /** Ids are 128 random bits in lower-case hex, as in the folder store; nothing else is ours under the prefix. */
@@ -117,6 +119,10 @@ export class S3BlobStore implements BlobStore {
       throw new Error(`The S3 part size must be at least ${S3_MIN_PART_SIZE} bytes (5 MiB).`);
     }
     if (!Number.isSafeInteger(this.#queueSize) || this.#queueSize < 1) throw new Error('The S3 queue size must be at least 1.');
+  }
+
+  get location(): string {
+    return `s3://${this.#bucket}/${this.#prefix}`;
   }
 
   /** Bytes per multipart part. */
@@ -293,6 +299,54 @@ export class S3BlobStore implements BlobStore {
     } catch (error) {
       if (codeOf(error) === 'NoSuchUpload') return false;
       throw error;
+    }
+  }
+
+  /** The marker is the key <prefix>strongroom-vault.json: not a blob id, so never listed. */
+  async readMarker(): Promise<string | undefined> {
+    const key = this.#prefix + STORE_MARKER_NAME;
+    try {
+      const answer = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
+      const body = answer.Body as Readable;
+      const parts: Buffer[] = [];
+      let length = 0;
+      for await (const chunk of body) {
+        parts.push(chunk as Buffer);
+        length += (chunk as Buffer).length;
+        if (length > STORE_MARKER_MAX_BYTES) {
+          body.destroy();
+          throw new DomainError('UNAVAILABLE', `Could not read the store marker: s3://${this.#bucket}/${key} is larger than ${STORE_MARKER_MAX_BYTES} bytes.`);
+        }
+      }
+      return Buffer.concat(parts).toString('utf8');
+    } catch (error) {
+      if (isMissingKey(error)) return undefined;
+      throw storageError('read the store marker', error);
+    }
+  }
+
+  /**
+   * Not written over one that is there. One PutObject, visible whole or not at all, asked to fail when
+   * the key exists (If-None-Match: *, which AWS S3, MinIO and Ceph RGW honour), so of two vaults
+   * claiming an empty prefix at the same moment the first one's stands. A server that does not
+   * implement the condition gets an unconditional put (some ignore it, as s3rver does): the caller
+   * reads the marker back, which catches all but two claims at the very same moment.
+   */
+  async writeMarker(text: string): Promise<boolean> {
+    if ((await this.readMarker()) !== undefined) return false;
+    const params = { Bucket: this.#bucket, Key: this.#prefix + STORE_MARKER_NAME, Body: text, ContentType: 'application/json' };
+    try {
+      await this.#client.send(new PutObjectCommand({ ...params, IfNoneMatch: '*' }));
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 412 || codeOf(error) === 'PreconditionFailed' || codeOf(error) === 'ConditionalRequestConflict') return false;
+      if (statusOf(error) !== 501 && codeOf(error) !== 'NotImplemented') throw storageError('write the store marker', error);
+    }
+    try {
+      await this.#client.send(new PutObjectCommand(params));
+      return true;
+    } catch (error) {
+      throw storageError('write the store marker', error);
     }
   }
 

@@ -242,6 +242,21 @@ export function blobStoreContract(adapter: BlobStoreAdapter): void {
       expect(await codeOf(down.delete(id))).toBe('UNAVAILABLE');
       expect(await codeOf(listAll(down))).toBe('UNAVAILABLE');
       expect(await codeOf(down.cleanStaging(0))).toBe('UNAVAILABLE');
+      expect(await codeOf(down.readMarker())).toBe('UNAVAILABLE');
+      expect(await codeOf(down.writeMarker('{}'))).toBe('UNAVAILABLE');
+    });
+
+    it('keeps a store marker beside the blobs: written once, never over another, never listed as a blob, and staged nowhere', async () => {
+      expect(await store.readMarker()).toBeUndefined();
+      const { id } = await store.put(Readable.from([Buffer.from('a blob')]));
+      expect(await store.writeMarker('{"vault":"first"}\n')).toBe(true);
+      expect(await store.readMarker()).toBe('{"vault":"first"}\n');
+      // Another process over the same storage sees it, and cannot write over it.
+      expect(await u.another().readMarker()).toBe('{"vault":"first"}\n');
+      expect(await u.another().writeMarker('{"vault":"second"}\n')).toBe(false);
+      expect(await store.readMarker()).toBe('{"vault":"first"}\n');
+      expect(await listAll(store)).toEqual([id]);
+      expect(await store.cleanStaging(0)).toBe(0);
     });
 
     it('streams a 96 MiB put with live memory growing by less than 64 MiB', { timeout: 180_000 }, async () => {

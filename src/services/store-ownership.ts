@@ -1,0 +1,76 @@
+// Which vault a blob store belongs to, checked before the vault uses it: at every open (refusing to
+// start) and before each orphan sweep deletes anything there. A store is claimed (its marker written)
+// when it holds nothing yet, or when it holds blobs and no marker but this vault's database names some
+// of them: a store this vault used before markers existed. See docs/architecture.md "One vault per
+// blob store".
+import type { Logger } from 'pino';
+import type { BlobStore, Clock } from '../domain/ports.js';
+import type { Store } from '../domain/repositories.js';
+import { DomainError } from '../domain/errors.js';
+import {
+  belongsToAnotherVault, formatStoreMarker, parseStoreMarker, unmarkedForeignStore, unreadableMarker, type StoreMarker, type StoreRole,
+} from '../domain/store-marker.js';
+
+/**
+ * How many of an unmarked store's blobs are looked at before it is claimed. A store this vault used
+ * names almost all of them (orphans are the odd crash); another vault's names none, as ids are random.
+ */
+export const UNMARKED_SAMPLE = 1000;
+
+export interface StoreOwnershipOptions {
+  /** This vault's id (services/vault-identity.ts). */
+  vaultId: string;
+  store: Store;
+  clock: Clock;
+  logger: Pick<Logger, 'warn'>;
+}
+
+export class StoreOwnership {
+  constructor(private readonly o: StoreOwnershipOptions) {}
+
+  get vaultId(): string {
+    return this.o.vaultId;
+  }
+
+  /**
+   * Resolves when `blobStore`, used as `role`, is this vault's (claiming it if it is new, or this
+   * vault's from before markers). Throws DomainError CONFLICT, saying what to do, when it is another
+   * vault's or cannot be told to be this one's; UNAVAILABLE when the store cannot be reached.
+   */
+  async confirm(role: StoreRole, blobStore: BlobStore): Promise<void> {
+    const found = await blobStore.readMarker();
+    if (found !== undefined) {
+      this.#check(role, blobStore, found);
+      return;
+    }
+    const sample: string[] = [];
+    for await (const id of blobStore.list()) {
+      sample.push(id);
+      if (sample.length >= UNMARKED_SAMPLE) break;
+    }
+    if (sample.length > 0) {
+      const named = await this.o.store.repos.orphanBlobs.referencedAmong(role, sample);
+      if (named.size === 0) throw new DomainError('CONFLICT', unmarkedForeignStore(role, blobStore.location, this.o.vaultId, sample.length));
+    }
+    const written = await blobStore.writeMarker(formatStoreMarker({ vaultId: this.o.vaultId, claimedAt: this.o.clock.now().toISOString() }));
+    // Read back: a vault claiming the same store at the same moment may have won, where the storage cannot refuse a second marker.
+    const kept = await blobStore.readMarker();
+    if (kept === undefined) throw new DomainError('UNAVAILABLE', `The store marker written at ${blobStore.location} is not there when read back.`);
+    this.#check(role, blobStore, kept);
+    if (written) {
+      this.o.logger.warn({ store: role, location: blobStore.location, vaultId: this.o.vaultId, blobsSeen: sample.length },
+        sample.length > 0 ? 'claimed a blob store this vault used before store markers: its marker now names this vault' : 'claimed a new blob store for this vault');
+    }
+  }
+
+  #check(role: StoreRole, blobStore: BlobStore, text: string): StoreMarker {
+    let marker: StoreMarker;
+    try {
+      marker = parseStoreMarker(text);
+    } catch (error) {
+      throw new DomainError('CONFLICT', unreadableMarker(role, blobStore.location, (error as Error).message));
+    }
+    if (marker.vaultId !== this.o.vaultId) throw new DomainError('CONFLICT', belongsToAnotherVault(role, blobStore.location, marker.vaultId, this.o.vaultId));
+    return marker;
+  }
+}

@@ -1,0 +1,264 @@
+// One vault per blob store: every store (primary and replica, folder and bucket) carries a marker naming
+// the vault it belongs to. A second vault pointed at another's store or replica refuses to open and its
+// orphan sweep deletes nothing there; the same vault reopened, or restored from its backup (one taken
+// before vault ids included), accepts its stores; a store from before markers is claimed by the vault
+// whose database names its blobs, and refused to any other. On SQLite and PostgreSQL.
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { takeBackup } from '../../src/backup.js';
+import { restoreBackup } from '../../src/backup-restore.js';
+import { loadConfig } from '../../src/config/config.js';
+import { DomainError } from '../../src/domain/errors.js';
+import type { BlobStore, Clock } from '../../src/domain/ports.js';
+import { STORE_MARKER_NAME, parseStoreMarker } from '../../src/domain/store-marker.js';
+import { openVault, type Vault } from '../../src/main.js';
+import { OrphanBlobsService, type OrphanBlobsOptions } from '../../src/services/orphan-blobs.service.js';
+import { VAULT_ID_SETTING } from '../../src/services/vault-identity.js';
+import { useClamd, useTestVault } from '../support/fixture.js';
+import { TEST_PASSWORD_HASHING } from '../support/password-hashing.js';
+import { createMigratedDatabase, createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { S3RVER_CREDENTIALS, startLoopbackS3, type LoopbackS3 } from '../support/s3.js';
+import { closeKeepingData, sharedVaultPlace } from '../support/vault-dir.js';
+import { DIALECTS, createOrganisation, upload, type Dialect } from '../support/vault.js';
+
+const clamd = useClamd();
+const HOUR = 3600 * 1000;
+const silent = pino({ level: 'silent' });
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+/**
+ * Opens a new vault (its own data directory and, on PostgreSQL, database) with `env` and answers why it
+ * was refused; undefined, after closing it, when it opened.
+ */
+async function refusal(dialect: Dialect, env: Record<string, string>): Promise<string | undefined> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'sr-second-vault-'));
+  const database = dialect === 'postgres' ? await createMigratedDatabase('srmark') : null;
+  const config = loadConfig({
+    env: {
+      STRONGROOM_DATA: dataDir, STRONGROOM_CLAMD: clamd.socketPath, STRONGROOM_LOG_LEVEL: 'silent', STRONGROOM_OFFSITE: `${dataDir}-offsite`,
+      ...TEST_PASSWORD_HASHING, ...(database ? { STRONGROOM_DATABASE_URL: database.url } : {}), ...env,
+    },
+  });
+  try {
+    const vault = await openVault(config, { create: true, logger: silent });
+    await vault.close();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    await database?.drop();
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(`${dataDir}-offsite`, { recursive: true, force: true });
+  }
+}
+
+/** The vault a folder store's marker names. */
+async function markerIn(folder: string): Promise<string> {
+  return parseStoreMarker(await readFile(path.join(folder, STORE_MARKER_NAME), 'utf8')).vaultId;
+}
+
+async function has(store: BlobStore, id: string): Promise<boolean> {
+  return store.size(id).then(() => true, (error: unknown) => {
+    if (error instanceof DomainError && error.code === 'NOT_FOUND') return false;
+    throw error;
+  });
+}
+
+/** `vault`'s orphan sweep, on a clock the test moves, over the stores given instead of its own. */
+function sweepOf(vault: Vault, clock: Clock, stores: Pick<OrphanBlobsOptions, 'primary' | 'replica'>): OrphanBlobsService {
+  const options = (vault.orphanBlobs as unknown as { o: OrphanBlobsOptions }).o;
+  return new OrphanBlobsService({ ...options, ...stores, replicaBackups: { among: async () => new Set() }, clock, sweepClock: async () => clock.now() });
+}
+
+const primaryDir = (vault: Vault) => path.join(vault.config.dataDir, 'blobs');
+const replicaDir = (vault: Vault) => (vault.config.replica as { dir: string }).dir;
+
+describe.each(DIALECTS)('one vault per blob store, folder stores, on %s', (dialect) => {
+  const a = useTestVault(dialect, clamd);
+  const b = useTestVault(dialect, clamd);
+
+  it('marks its primary and replica with its own id, kept in its database', async () => {
+    expect(a.vault.vaultId).toMatch(new RegExp(`^${UUID}$`));
+    expect(a.vault.vaultId).not.toBe(b.vault.vaultId);
+    expect(await a.vault.store.repos.settings.get(VAULT_ID_SETTING)).toBe(a.vault.vaultId);
+    expect(await markerIn(primaryDir(a.vault))).toBe(a.vault.vaultId);
+    expect(await markerIn(replicaDir(a.vault))).toBe(a.vault.vaultId);
+    // Never a blob: neither store lists it.
+    for await (const id of a.vault.blobStore.list()) expect(id).not.toBe(STORE_MARKER_NAME);
+  });
+
+  it('refuses to open a second vault on the first\'s blob store or replica, naming both vaults, and leaves the store as it was', async () => {
+    const orphan = (await a.vault.blobStore.put(Readable.from([randomBytes(100)]))).id;
+    const onPrimary = await refusal(dialect, { STRONGROOM_BLOBS: primaryDir(a.vault) });
+    expect(onPrimary).toMatch(new RegExp(`^The blob store at ${primaryDir(a.vault)} belongs to vault ${a.vault.vaultId}, not this vault \\(${UUID}\\)\\. Two vaults must never share a blob store`));
+    expect(onPrimary).toContain('Point STRONGROOM_BLOBS at this vault\'s own store');
+    const onReplica = await refusal(dialect, { STRONGROOM_REPLICA: replicaDir(a.vault) });
+    expect(onReplica).toMatch(new RegExp(`^The replica at ${replicaDir(a.vault)} belongs to vault ${a.vault.vaultId}, not this vault \\(${UUID}\\)`));
+    expect(onReplica).toContain('Point STRONGROOM_REPLICA at');
+    expect(await markerIn(primaryDir(a.vault))).toBe(a.vault.vaultId);
+    expect(await markerIn(replicaDir(a.vault))).toBe(a.vault.vaultId);
+    expect(await has(a.vault.blobStore, orphan)).toBe(true);
+  });
+
+  it('sweeps nothing in another vault\'s stores: refused before listing, nothing recorded, nothing deleted', async () => {
+    let at = Date.now();
+    const clock: Clock = { now: () => new Date(at) };
+    const orphans = [await a.vault.blobStore.put(Readable.from([randomBytes(100)])), await a.vault.replicaStore!.put(Readable.from([randomBytes(100)]))];
+    const sweep = sweepOf(b.vault, clock, { primary: a.vault.blobStore, replica: a.vault.replicaStore });
+    for (let i = 0; i < 2; i++) {
+      const report = await sweep.sweep();
+      expect(report.stores.map((s) => [s.store, s.listed, s.newCandidates, s.removed])).toEqual([['primary', 0, 0, 0], ['replica', 0, 0, 0]]);
+      expect(report.stores[0]!.error).toMatch(new RegExp(`^The blob store at ${primaryDir(a.vault)} belongs to vault ${a.vault.vaultId}, not this vault \\(${b.vault.vaultId}\\)`));
+      expect(report.stores[1]!.error).toMatch(new RegExp(`^The replica at ${replicaDir(a.vault)} belongs to vault ${a.vault.vaultId}, not this vault \\(${b.vault.vaultId}\\)`));
+      at += 25 * HOUR;
+    }
+    expect(await b.vault.store.repos.orphanBlobs.candidates('primary')).toEqual([]);
+    expect(await b.vault.store.repos.orphanBlobs.candidates('replica')).toEqual([]);
+    expect(await has(a.vault.blobStore, orphans[0]!.id)).toBe(true);
+    expect(await has(a.vault.replicaStore!, orphans[1]!.id)).toBe(true);
+  });
+
+  it('opens again as the same vault; after an upgrade claims its unmarked stores once, which no other vault may then use', async () => {
+    const place = await sharedVaultPlace(dialect, clamd.socketPath, 'sr-marker-');
+    try {
+      let v = await place.open();
+      const first = v.vault.vaultId;
+      const org = await createOrganisation(v.vault);
+      const user = await org.user({ teams: ['payroll'] });
+      expect((await upload(v.app, user, org.collections.payroll!, 'a.txt', 'kept')).statusCode).toBe(201);
+      await v.vault.worker.runDue(); // the replicate job: the replica holds the blob too
+      const primary = primaryDir(v.vault);
+      const replica = replicaDir(v.vault);
+      await closeKeepingData(v);
+      v = await place.open();
+      expect(v.vault.vaultId).toBe(first);
+
+      // As a vault from before store markers: no id in its database, no marker in its stores.
+      await v.vault.store.db.deleteFrom('key_values').where('key', '=', VAULT_ID_SETTING).execute();
+      await closeKeepingData(v);
+      await rm(path.join(primary, STORE_MARKER_NAME));
+      await rm(path.join(replica, STORE_MARKER_NAME));
+      // Another vault names none of those blobs: it is refused, and claims nothing.
+      const unmarked = await refusal(dialect, { STRONGROOM_BLOBS: primary });
+      expect(unmarked).toMatch(new RegExp(`^The blob store at ${primary} holds blobs and no store marker \\(${STORE_MARKER_NAME}\\), and this vault \\(${UUID}\\) names none of the 1 it looked at`));
+      expect(await refusal(dialect, { STRONGROOM_REPLICA: replica })).toMatch(/^The replica at .* holds blobs and no store marker/);
+      await expect(readFile(path.join(primary, STORE_MARKER_NAME))).rejects.toMatchObject({ code: 'ENOENT' });
+
+      v = await place.open();
+      const upgraded = v.vault.vaultId;
+      expect(upgraded).not.toBe(first);
+      expect(await markerIn(primary)).toBe(upgraded);
+      expect(await markerIn(replica)).toBe(upgraded);
+      await closeKeepingData(v);
+      v = await place.open();
+      expect(v.vault.vaultId).toBe(upgraded);
+      await closeKeepingData(v);
+      expect(await refusal(dialect, { STRONGROOM_BLOBS: primary })).toMatch(new RegExp(`belongs to vault ${upgraded}, not this vault`));
+    } finally {
+      await place.remove();
+    }
+  });
+});
+
+describe.each(DIALECTS)('one vault per blob store, restored from a backup, on %s', (dialect) => {
+  const a = useTestVault(dialect, clamd);
+  let work: string;
+  const databases: TestDatabase[] = [];
+  beforeAll(async () => {
+    work = await mkdtemp(path.join(tmpdir(), 'sr-marker-restore-'));
+  });
+  afterAll(async () => {
+    for (const db of databases) await db.drop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  /** Restores `backup` into a new data directory and database, with `a`'s replica; answers the restored vault's id. */
+  async function restoreWithReplica(backup: string, name: string): Promise<string> {
+    const dataDir = path.join(work, name);
+    await mkdir(path.join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
+    await copyFile(path.join(a.dataDir, 'keys', 'master.key'), path.join(dataDir, 'keys', 'master.key'));
+    const database = dialect === 'postgres' ? await createTestDatabase('srmark') : null;
+    if (database) databases.push(database);
+    const config = loadConfig({
+      env: {
+        STRONGROOM_DATA: dataDir, STRONGROOM_CLAMD: clamd.socketPath, STRONGROOM_LOG_LEVEL: 'silent', STRONGROOM_OFFSITE: path.join(work, `${name}-offsite`),
+        STRONGROOM_REPLICA: replicaDir(a.vault), ...TEST_PASSWORD_HASHING, ...(database ? { STRONGROOM_DATABASE_URL: database.url } : {}),
+      },
+    });
+    const result = await restoreBackup(config, { from: backup, logger: silent });
+    expect(result.missing).toEqual([]);
+    const vault = await openVault(config, { logger: silent });
+    try {
+      expect(await markerIn(path.join(dataDir, 'blobs'))).toBe(vault.vaultId);
+      return vault.vaultId;
+    } finally {
+      await vault.close();
+    }
+  }
+
+  it('is the same vault: it accepts its replica, and a backup from before vault ids takes the id its replica names', { timeout: 60_000 }, async () => {
+    const org = await createOrganisation(a.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    expect((await upload(a.app, user, org.collections.payroll!, 'a.txt', 'restored')).statusCode).toBe(201);
+    await a.vault.worker.runDue();
+    await takeBackup(a.vault, path.join(work, 'backup'));
+    expect(await restoreWithReplica(path.join(work, 'backup'), 'restored')).toBe(a.vault.vaultId);
+
+    await a.vault.store.db.deleteFrom('key_values').where('key', '=', VAULT_ID_SETTING).execute();
+    try {
+      await takeBackup(a.vault, path.join(work, 'backup-before-ids'));
+    } finally {
+      await a.vault.store.repos.settings.set(VAULT_ID_SETTING, a.vault.vaultId);
+    }
+    expect(await restoreWithReplica(path.join(work, 'backup-before-ids'), 'restored-before-ids')).toBe(a.vault.vaultId);
+    expect(await markerIn(replicaDir(a.vault))).toBe(a.vault.vaultId);
+  });
+});
+
+describe.each(DIALECTS)('one vault per blob store, bucket stores (loopback s3rver), on %s', (dialect) => {
+  let s3: LoopbackS3;
+  let bucket: string;
+  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+  beforeAll(async () => {
+    process.env.AWS_ACCESS_KEY_ID = S3RVER_CREDENTIALS.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = S3RVER_CREDENTIALS.secretAccessKey;
+    s3 = await startLoopbackS3();
+    bucket = await s3.createBucket();
+  });
+  afterAll(async () => {
+    await s3?.stop();
+    for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+  // Read when the vault opens, after the bucket is made.
+  const a = useTestVault(dialect, clamd, { get env() { return { STRONGROOM_BLOBS: s3.blobsUrl(bucket, 'a'), STRONGROOM_REPLICA: s3.blobsUrl(bucket, 'a-offsite') }; } });
+  const b = useTestVault(dialect, clamd);
+
+  it('refuses a second vault on the first\'s bucket prefix (primary or replica), sweeps nothing there, and accepts another prefix', async () => {
+    expect(a.vault.blobStore.location).toBe(`s3://${bucket}/a/`);
+    const onPrimary = await refusal(dialect, { STRONGROOM_BLOBS: s3.blobsUrl(bucket, 'a') });
+    expect(onPrimary).toMatch(new RegExp(`^The blob store at s3://${bucket}/a/ belongs to vault ${a.vault.vaultId}, not this vault \\(${UUID}\\)`));
+    const onReplica = await refusal(dialect, { STRONGROOM_REPLICA: s3.blobsUrl(bucket, 'a-offsite') });
+    expect(onReplica).toMatch(new RegExp(`^The replica at s3://${bucket}/a-offsite/ belongs to vault ${a.vault.vaultId}, not this vault`));
+    expect(await refusal(dialect, { STRONGROOM_BLOBS: s3.blobsUrl(bucket, 'b') })).toBeUndefined();
+
+    let at = Date.now();
+    const clock: Clock = { now: () => new Date(at) };
+    const orphan = (await a.vault.blobStore.put(Readable.from([randomBytes(100)]))).id;
+    const sweep = sweepOf(b.vault, clock, { primary: a.vault.blobStore, replica: null });
+    for (let i = 0; i < 2; i++) {
+      const report = await sweep.sweep();
+      expect(report.stores.map((s) => [s.store, s.listed, s.removed])).toEqual([['primary', 0, 0]]);
+      expect(report.stores[0]!.error).toMatch(new RegExp(`^The blob store at s3://${bucket}/a/ belongs to vault ${a.vault.vaultId}, not this vault \\(${b.vault.vaultId}\\)`));
+      at += 25 * HOUR;
+    }
+    expect(await has(a.vault.blobStore, orphan)).toBe(true);
+  });
+});
