@@ -48,9 +48,11 @@ export class StoreOwnership {
       sample.push(id);
       if (sample.length >= UNMARKED_SAMPLE) break;
     }
+    let unnamed = 0;
     if (sample.length > 0) {
       const named = await this.o.store.repos.orphanBlobs.referencedAmong(role, sample);
       if (named.size === 0) throw new DomainError('CONFLICT', unmarkedForeignStore(role, blobStore.location, this.o.vaultId, sample.length));
+      unnamed = sample.length - named.size;
     }
     const written = await blobStore.writeMarker(formatStoreMarker({ vaultId: this.o.vaultId, claimedAt: this.o.clock.now().toISOString() }));
     // Read back: a vault claiming the same store at the same moment may have won, where the storage cannot refuse a second marker.
@@ -58,8 +60,13 @@ export class StoreOwnership {
     if (kept === undefined) throw new DomainError('UNAVAILABLE', `The store marker written at ${blobStore.location} is not there when read back.`);
     this.#check(role, blobStore, kept);
     if (written) {
-      this.o.logger.warn({ store: role, location: blobStore.location, vaultId: this.o.vaultId, blobsSeen: sample.length },
+      this.o.logger.warn({ store: role, location: blobStore.location, vaultId: this.o.vaultId, blobsSeen: sample.length, namedByNothing: unnamed },
         sample.length > 0 ? 'claimed a blob store this vault used before store markers: its marker now names this vault' : 'claimed a new blob store for this vault');
+      // A store two vaults shared before markers holds the other's blobs too, which this vault's sweeps would take for orphans.
+      if (unnamed > 0) {
+        this.o.logger.warn({ store: role, location: blobStore.location, blobsSeen: sample.length, namedByNothing: unnamed },
+          'of the blobs seen in the store just claimed, some are named by nothing here: if another vault shared this store, its blobs are among them; check `strongroom storage sweep-orphans --dry-run` before the next sweep');
+      }
     }
   }
 

@@ -14,7 +14,8 @@ export function registerStorageCommands(program: Command): void {
     .description(
       'find blobs that nothing in the database names (an upload that never committed, a copy or restore cut off) in the primary store '
       + 'and the replica, record the new ones, and delete those a sweep first saw over a day ago and nothing names now; '
-      + 'the deletes are audited as "storage.orphans-removed". A store that cannot be listed is left alone. Prints a JSON summary.',
+      + 'the deletes are audited as "storage.orphans-removed". A store that cannot be listed, or that is not this vault\'s '
+      + '(its strongroom-vault.json marker names another vault), is left alone. Prints a JSON summary.',
     )
     .option('--dry-run', 'report what would be recorded and deleted; change nothing')
     .option('--allow-mass-removal', 'delete the blobs due even when there are more than a sweep deletes on its own '
