@@ -73,10 +73,34 @@ describe.each(DIALECTS)('strongroom storage sweep-orphans on %s', (dialect) => {
     expect(verify.code, verify.stderr + verify.stdout).toBe(0);
   });
 
+  it('refuses, before sweeping anything, a store whose marker names another vault, and says what to do', async () => {
+    const other = await sharedVaultPlace(dialect, clamd.socketPath, 'sr-cli-other-');
+    try {
+      const v = await other.open();
+      const otherId = v.vault.vaultId;
+      await closeKeepingData(v);
+      const owner = await place.open();
+      const ownerId = owner.vault.vaultId;
+      const orphan = (await owner.vault.blobStore.put(Readable.from([randomBytes(100)]))).id;
+      await closeKeepingData(owner);
+      const blobs = path.join(place.dataDir, 'blobs');
+      const refused = await runCli(['--data', other.dataDir, 'storage', 'sweep-orphans'], { env: { ...other.env, STRONGROOM_BLOBS: blobs } });
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toContain(`strongroom: The blob store at ${blobs} belongs to vault ${ownerId}, not this vault (${otherId}). Two vaults must never share a blob store`);
+      const after = await place.open();
+      expect(await after.vault.blobStore.size(orphan)).toBe(100);
+      await closeKeepingData(after);
+    } finally {
+      await other.remove();
+    }
+  });
+
   it('says what it does in --help', async () => {
     const help = await runCli(['storage', 'sweep-orphans', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--dry-run');
     expect(help.stdout).toContain('storage.orphans-removed');
+    expect(help.stdout).toContain('strongroom-vault.json');
   });
 });
