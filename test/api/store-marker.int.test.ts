@@ -2,9 +2,9 @@
 // the vault it belongs to. A second vault pointed at another's store or replica refuses to open and its
 // orphan sweep deletes nothing there; the same vault reopened, or restored from its backup (one taken
 // before vault ids included), accepts its stores; a store from before markers is claimed by the vault
-// whose database names its blobs, and refused to any other. On SQLite and PostgreSQL.
+// whose database names its blobs, and refused to any other; an edited marker is refused. On SQLite and PostgreSQL.
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -103,6 +103,18 @@ describe.each(DIALECTS)('one vault per blob store, folder stores, on %s', (diale
     expect(await markerIn(primaryDir(a.vault))).toBe(a.vault.vaultId);
     expect(await markerIn(replicaDir(a.vault))).toBe(a.vault.vaultId);
     expect(await has(a.vault.blobStore, orphan)).toBe(true);
+  });
+
+  it('refuses a store whose marker is not one (edited or damaged), and writes nothing over it', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'sr-edited-marker-'));
+    try {
+      await writeFile(path.join(folder, STORE_MARKER_NAME), '{"vault":"mine now"}\n');
+      expect(await refusal(dialect, { STRONGROOM_BLOBS: folder })).toBe(`The blob store at ${folder} has a store marker (${STORE_MARKER_NAME}) that cannot be read: `
+        + 'it is not a strongroom-store-marker/1 marker. It was changed by hand or damaged; put back the marker naming this vault (docs/operations.md "One vault per blob store").');
+      expect(await readFile(path.join(folder, STORE_MARKER_NAME), 'utf8')).toBe('{"vault":"mine now"}\n');
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it('sweeps nothing in another vault\'s stores: refused before listing, nothing recorded, nothing deleted', async () => {
