@@ -16,7 +16,7 @@ export interface StoreAtOpen {
   outageTolerated: boolean;
 }
 
-/** Confirms each store, throwing a refusal (an Error whose message says what to do) for the first that is not this vault's. */
+/** Confirms each store, throwing the refusal (CONFLICT, its message saying what to do) of the first that is not this vault's. */
 export async function confirmStoresAtOpen(ownership: { confirm(role: StoreRole, store: BlobStore): Promise<void> }, stores: StoreAtOpen[], logger: Logger): Promise<void> {
   for (const { role, store, outageTolerated } of stores) {
     try {
@@ -26,7 +26,6 @@ export async function confirmStoresAtOpen(ownership: { confirm(role: StoreRole, 
         logger.warn({ err: error, store: role, location: store.location }, 'could not check that this blob store is this vault\'s (its marker); the orphan sweep checks before it deletes anything there');
         continue;
       }
-      if (error instanceof DomainError && error.code === 'CONFLICT') throw new Error(error.message, { cause: error });
       throw error;
     }
   }

@@ -9,7 +9,7 @@ export const STORE_MARKER_NAME = 'strongroom-vault.json';
 export const STORE_MARKER_FORMAT = 'strongroom-store-marker/1';
 /** A marker is a line of JSON: anything larger is not one, and is not read further. */
 export const STORE_MARKER_MAX_BYTES = 4096;
-/** Vault ids are random UUIDs (compose/vault-identity.ts). */
+/** Vault ids are random UUIDs (services/vault-identity.ts). */
 export const VAULT_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface StoreMarker {

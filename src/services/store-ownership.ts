@@ -12,8 +12,9 @@ import {
 } from '../domain/store-marker.js';
 
 /**
- * How many of an unmarked store's blobs are looked at before it is claimed. A store this vault used
- * names almost all of them (orphans are the odd crash); another vault's names none, as ids are random.
+ * How many of an unmarked store's blobs are looked at before it is claimed. This vault names some of
+ * those in a store it used (most, unless a restore left the old ids there); another vault's, none, as
+ * ids are random.
  */
 export const UNMARKED_SAMPLE = 1000;
 
@@ -27,10 +28,6 @@ export interface StoreOwnershipOptions {
 
 export class StoreOwnership {
   constructor(private readonly o: StoreOwnershipOptions) {}
-
-  get vaultId(): string {
-    return this.o.vaultId;
-  }
 
   /**
    * Resolves when `blobStore`, used as `role`, is this vault's (claiming it if it is new, or this
