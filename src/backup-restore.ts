@@ -35,12 +35,19 @@ export async function restoreBackup(config: Config, options: { from: string; blo
   try {
     release = await lockForRestore(config.dataDir);
     const restoreId = await loadInto(opened, { dataDir: config.dataDir, databaseUrl: config.databaseUrl }, options.logger);
-    const vault = await openVault(config, { logger: options.logger, startClamd: false, finishingRestore: true });
-    // The backup's orphan candidates were the lost store's: here every blob gets a new id, and sweeps start afresh.
-    await vault.store.repos.orphanBlobs.forgetAll();
     // By default from the replica the configuration names (STRONGROOM_REPLICA), where the blobs are.
     const replica = options.blobsFrom ? blobStoreAt(options.blobsFrom, config.dataDir) : config.replica ? blobStoreFor(config.replica, config.dataDir) : null;
+    let vault: Awaited<ReturnType<typeof openVault>>;
     try {
+      // A --blobs-from store's marker is one the restored vault may take, if it holds the backup's blobs (compose/store-claims.ts vaultToAdopt).
+      vault = await openVault(config, { logger: options.logger, startClamd: false, finishingRestore: true, ...(options.blobsFrom && replica ? { restoreBlobsFrom: replica.store } : {}) });
+    } catch (error) {
+      replica?.close();
+      throw error;
+    }
+    try {
+      // The backup's orphan candidates were the lost store's: here every blob gets a new id, and sweeps start afresh.
+      await vault.store.repos.orphanBlobs.forgetAll();
       let copied = 0;
       let shredded = 0;
       const missing: RestoreResult['missing'] = [];

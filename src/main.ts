@@ -7,7 +7,8 @@ import { pino, type Logger } from 'pino';
 import { loadSigningKey, openCheckpointCopies } from './compose/audit-keys.js';
 import { assertNoUnfinishedRestore } from './compose/restore-marker.js';
 import { openBlobStore } from './compose/blob-stores.js';
-import { confirmStoresAtOpen, vaultNamedBy } from './compose/store-claims.js';
+import { DomainError } from './domain/errors.js';
+import { REDO_RESTORE, confirmStoresAtOpen, vaultToAdopt, type AdoptionCandidate } from './compose/store-claims.js';
 import { queueDailyBackup, queueDailyRecordsSweeps, scheduleDailyJobsPrune, scheduleDailyOrphanSweep, scheduleDailyScrub } from './compose/daily-jobs.js';
 import { composeIdentity } from './compose/identity.js';
 import { migrateSealing } from './compose/sign-in-seals.js';
@@ -116,6 +117,8 @@ export interface OpenVaultOptions {
   syncDatabaseLog?: SyncFile;
   /** The restore itself, bringing the blobs back into a data directory marked as being restored; everything else is refused there. */
   finishingRestore?: boolean;
+  /** The restore's --blobs-from store: one whose marker the restored vault may take (compose/store-claims.ts vaultToAdopt). */
+  restoreBlobsFrom?: BlobStore;
 }
 
 export async function openVault(config: Config, options: OpenVaultOptions = {}): Promise<Vault> {
@@ -160,29 +163,45 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     const removed = await blobStore.cleanStaging(stagingGraceMs);
     if (removed > 0) logger.warn({ removed, olderThanMs: stagingGraceMs }, `removed unfinished uploads left by a crash (${when})`);
   };
-  await cleanStaging('at start-up').catch((err: unknown) => {
-    if (config.blobs.kind !== 's3') throw err;
-    logger.warn({ err }, 'could not clean unfinished uploads in the blob bucket; the bucket lifecycle rule will');
-  });
   // The offsite replica: the same encrypted bytes under the same ids, in a second store.
   const replicaOpened = config.replica === null ? null : await openBlobStore(config, config.replica);
   const replicaStore = replicaOpened?.store ?? null;
-  // Other nodes may be copying into it now: only leftovers older than any copy can take go.
-  if (replicaOpened) await replicaOpened.store.cleanStaging(replicaOpened.stagingGraceMs).catch((err: unknown) => logger.warn({ err }, 'could not clean unfinished copies in the replica; they are retried at the next start'));
-  // One vault per store: a vault pointed at another's store or replica refuses to start (compose/store-claims.ts).
-  // A restore of a backup from before vault ids is the vault whose replica it is restored from.
-  const vaultId = await vaultIdentity(store.repos.settings, options.finishingRestore && replicaStore ? () => vaultNamedBy(replicaStore) : undefined);
+  // One vault per store: a vault pointed at another's store or replica refuses to start (compose/store-claims.ts),
+  // before it touches anything there (its staging cleanup included).
+  const refused = async (error: unknown): Promise<never> => {
+    // Nothing else was opened yet; what was is closed, so a caller that goes on (a test, a supervisor) holds nothing.
+    closeBlobStore();
+    replicaOpened?.destroy();
+    await store.close().catch(() => undefined);
+    if (options.finishingRestore && error instanceof DomainError && error.code === 'CONFLICT' && !error.message.includes(REDO_RESTORE)) {
+      throw new DomainError('CONFLICT', `${error.message} ${REDO_RESTORE}`, { cause: error });
+    }
+    throw error;
+  };
+  // A restore of a backup from before vault ids is the vault whose store holds blobs the backup names.
+  const adoptFrom: AdoptionCandidate[] = [
+    ...(replicaStore ? [{ role: 'replica' as const, store: replicaStore }] : []),
+    ...(options.restoreBlobsFrom ? [{ role: 'replica' as const, store: options.restoreBlobsFrom }] : []),
+    { role: 'primary', store: blobStore },
+  ];
+  const vaultId = await vaultIdentity(store.repos.settings, options.finishingRestore ? () => vaultToAdopt(adoptFrom, store.repos.orphanBlobs) : undefined).catch(refused);
+  // The id durable before any marker names it: a marker that outlived its id (SQLite's log lost to a power cut) would refuse this vault its own stores.
+  await store.durable().catch(refused);
   const ownership = new StoreOwnership({ vaultId, store, clock, logger });
   await confirmStoresAtOpen(ownership, [
     { role: 'primary', store: blobStore, outageTolerated: config.blobs.kind === 's3' },
     ...(replicaStore ? [{ role: 'replica' as const, store: replicaStore, outageTolerated: true }] : []),
-  ], logger).catch(async (error: unknown) => {
-    // Refused: nothing else was opened yet; what was is closed, so a caller that goes on (a test, a supervisor) holds nothing.
-    closeBlobStore();
-    replicaOpened?.destroy();
-    await store.close().catch(() => undefined);
-    throw error;
+  ], logger).catch(refused);
+  // Age-based, never "everything": another node on the same bucket or shared folder may be
+  // uploading right now. A bucket that does not answer now (or a role without
+  // s3:ListBucketMultipartUploads) must not keep the process from starting: leftovers wait for the
+  // worker's hourly sweep or the bucket's lifecycle rule.
+  await cleanStaging('at start-up').catch((err: unknown) => {
+    if (config.blobs.kind !== 's3') throw err;
+    logger.warn({ err }, 'could not clean unfinished uploads in the blob bucket; the bucket lifecycle rule will');
   });
+  // Other nodes may be copying into it now: only leftovers older than any copy can take go.
+  if (replicaOpened) await replicaOpened.store.cleanStaging(replicaOpened.stagingGraceMs).catch((err: unknown) => logger.warn({ err }, 'could not clean unfinished copies in the replica; they are retried at the next start'));
   const keys = new KeyRingImpl({
     master,
     clock,

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { DomainError } from '../domain/errors.js';
 import type { BlobStore } from '../domain/ports.js';
 import { parseStoreMarker, type StoreRole } from '../domain/store-marker.js';
+import { UNMARKED_SAMPLE } from '../services/store-ownership.js';
 
 export interface StoreAtOpen {
   role: StoreRole;
@@ -12,6 +13,7 @@ export interface StoreAtOpen {
   /**
    * A bucket that does not answer now, or a replica anywhere, must not keep the vault from starting
    * (as its staging cleanup does not): the orphan sweep checks again before it deletes anything there.
+   * A full store never does.
    */
   outageTolerated: boolean;
 }
@@ -22,8 +24,12 @@ export async function confirmStoresAtOpen(ownership: { confirm(role: StoreRole, 
     try {
       await ownership.confirm(role, store);
     } catch (error) {
-      if (error instanceof DomainError && error.code === 'UNAVAILABLE' && outageTolerated) {
-        logger.warn({ err: error, store: role, location: store.location }, 'could not check that this blob store is this vault\'s (its marker); the orphan sweep checks before it deletes anything there');
+      // A full store (ENOSPC, a quota) can still be read: it fails only claiming an unmarked store (writing
+      // its marker), which is then claimed later; until then the orphan sweep deletes nothing there.
+      const full = error instanceof DomainError && error.code === 'INSUFFICIENT_STORAGE';
+      if (full || (error instanceof DomainError && error.code === 'UNAVAILABLE' && outageTolerated)) {
+        logger.warn({ err: error, store: role, location: store.location },
+          `could not check that the ${role === 'primary' ? 'blob store' : 'replica'} at ${store.location} is this vault's (its marker)${full ? ': it is full' : ''}; the orphan sweep checks before it deletes anything there`);
         continue;
       }
       throw error;
@@ -31,12 +37,47 @@ export async function confirmStoresAtOpen(ownership: { confirm(role: StoreRole, 
   }
 }
 
-/** The vault a store's marker names, or undefined (none, unreadable, or the store out of reach): for a restore adopting its replica's vault. */
-export async function vaultNamedBy(store: BlobStore): Promise<string | undefined> {
-  try {
-    const text = await store.readMarker();
-    return text === undefined ? undefined : parseStoreMarker(text).vaultId;
-  } catch {
-    return undefined;
+/** What a restore that stopped says about doing it again (as assertNoUnfinishedRestore does). */
+export const REDO_RESTORE = 'The restore is unfinished: once that is put right, run "strongroom restore" again into the same data directory '
+  + '(it starts over from what this one left, after emptying a PostgreSQL database it loaded), or restore into a new one.';
+
+export interface AdoptionCandidate {
+  role: StoreRole;
+  store: BlobStore;
+}
+
+/**
+ * For a restore of a backup from before vault ids: the vault whose marker is on one of `candidates`
+ * (the replica, the restore's --blobs-from store, the primary) AND whose store holds blobs the
+ * restored database names, so the marker is evidence the backup is that vault's. A marker alone is
+ * not: another vault's replica named by mistake would lend the restore its id, and the restored vault
+ * would then sweep that vault's blobs as its own. Undefined (a new id is made, and the normal check at
+ * open refuses a foreign store) when no candidate shows that. A candidate that cannot be read throws
+ * (UNAVAILABLE): a new id made now would refuse this vault's own replica once it answers again.
+ */
+export async function vaultToAdopt(candidates: AdoptionCandidate[], named: { referencedAmong(role: StoreRole, ids: string[]): Promise<Set<string>> }): Promise<string | undefined> {
+  for (const { role, store } of candidates) {
+    const unreadable = (what: string) => (error: unknown): never => {
+      throw new DomainError('UNAVAILABLE', `Could not ${what} at ${store.location} to tell whether this backup is the vault that store belongs to: ${(error as Error).message} ${REDO_RESTORE}`, { cause: error });
+    };
+    const text = await store.readMarker().catch(unreadable('read the store marker'));
+    if (text === undefined || text === '') continue;
+    let vaultId: string;
+    try {
+      vaultId = parseStoreMarker(text).vaultId;
+    } catch {
+      continue; // the check at open refuses it, saying why
+    }
+    const sample: string[] = [];
+    try {
+      for await (const id of store.list()) {
+        sample.push(id);
+        if (sample.length >= UNMARKED_SAMPLE) break;
+      }
+    } catch (error) {
+      unreadable('list the blobs')(error);
+    }
+    if (sample.length > 0 && (await named.referencedAmong(role, sample)).size > 0) return vaultId;
   }
+  return undefined;
 }

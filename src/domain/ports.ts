@@ -46,8 +46,9 @@ export interface BlobStore {
   /**
    * Writes the marker as durably as `put`, unless the store has one already: then it is left as it is
    * and the answer is false. Two writers at once: one marker stands (where the storage can say so).
+   * `overEmpty`: an empty marker there (one a crash left half-made) is replaced; a marker with text never is.
    */
-  writeMarker(text: string): Promise<boolean>;
+  writeMarker(text: string, overEmpty?: boolean): Promise<boolean>;
 }
 
 /**

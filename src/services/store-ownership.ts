@@ -24,7 +24,12 @@ export interface StoreOwnershipOptions {
   store: Store;
   clock: Clock;
   logger: Pick<Logger, 'warn'>;
+  /** How long to wait between reads of an empty marker (one being written where the storage cannot link it into place whole). */
+  emptyMarkerWaitMs?: number;
 }
+
+/** An empty marker is read again this many times before it is taken for one a crash left half-made. */
+const EMPTY_MARKER_REREADS = 10;
 
 export class StoreOwnership {
   constructor(private readonly o: StoreOwnershipOptions) {}
@@ -35,8 +40,8 @@ export class StoreOwnership {
    * vault's or cannot be told to be this one's; UNAVAILABLE when the store cannot be reached.
    */
   async confirm(role: StoreRole, blobStore: BlobStore): Promise<void> {
-    const found = await blobStore.readMarker();
-    if (found !== undefined) {
+    const found = await this.#readMarker(blobStore);
+    if (found !== undefined && found !== '') {
       this.#check(role, blobStore, found);
       return;
     }
@@ -51,10 +56,11 @@ export class StoreOwnership {
       if (named.size === 0) throw new DomainError('CONFLICT', unmarkedForeignStore(role, blobStore.location, this.o.vaultId, sample.length));
       unnamed = sample.length - named.size;
     }
-    const written = await blobStore.writeMarker(formatStoreMarker({ vaultId: this.o.vaultId, claimedAt: this.o.clock.now().toISOString() }));
+    // Still empty: a marker a crash (or a store that could not write it whole) left half-made, claimed over as if absent.
+    const written = await blobStore.writeMarker(formatStoreMarker({ vaultId: this.o.vaultId, claimedAt: this.o.clock.now().toISOString() }), found === '');
     // Read back: a vault claiming the same store at the same moment may have won, where the storage cannot refuse a second marker.
     const kept = await blobStore.readMarker();
-    if (kept === undefined) throw new DomainError('UNAVAILABLE', `The store marker written at ${blobStore.location} is not there when read back.`);
+    if (kept === undefined || kept === '') throw new DomainError('UNAVAILABLE', `The store marker written at ${blobStore.location} is not there when read back.`);
     this.#check(role, blobStore, kept);
     if (written) {
       this.o.logger.warn({ store: role, location: blobStore.location, vaultId: this.o.vaultId, blobsSeen: sample.length, namedByNothing: unnamed },
@@ -65,6 +71,20 @@ export class StoreOwnership {
           'of the blobs seen in the store just claimed, some are named by nothing here: if another vault shared this store, its blobs are among them; check `strongroom storage sweep-orphans --dry-run` before the next sweep');
       }
     }
+  }
+
+  /**
+   * The marker's text, read again for a while when it is empty: a folder without hard links gets its
+   * marker created empty and then written (storage/fs.blob-store.ts), so another node's claim may be
+   * half-way. Empty after that: '' (a crash stopped that claim).
+   */
+  async #readMarker(blobStore: BlobStore): Promise<string | undefined> {
+    let text = await blobStore.readMarker();
+    for (let i = 0; text === '' && i < EMPTY_MARKER_REREADS; i++) {
+      await new Promise((resolve) => setTimeout(resolve, this.o.emptyMarkerWaitMs ?? 50));
+      text = await blobStore.readMarker();
+    }
+    return text;
   }
 
   #check(role: StoreRole, blobStore: BlobStore, text: string): StoreMarker {

@@ -270,14 +270,19 @@ export class FsBlobStore implements BlobStore {
   /**
    * Written and synced in staging, then hard-linked into place, which fails when a marker is there: of
    * two vaults claiming an empty folder at once, the first one's stands. Without hard links (some
-   * network shares, or staging on another file system), an exclusive create, synced. A crash leaves
-   * at most a staged `.part` file, which cleanStaging removes.
+   * network shares, or staging on another file system), an exclusive create, synced: a crash there
+   * can leave the marker empty, which `overEmpty` removes first. A crash otherwise leaves at most a
+   * staged `.part` file, which cleanStaging removes.
    */
-  async writeMarker(text: string): Promise<boolean> {
+  async writeMarker(text: string, overEmpty = false): Promise<boolean> {
     const marker = join(this.#blobsDir, STORE_MARKER_NAME);
     const staged = join(this.#stagingDir, `marker-${randomBytes(8).toString('hex')}${PART_SUFFIX}`);
     try {
       await makeFolderDurably(this.#blobsDir);
+      if (overEmpty) {
+        const stat = await fsp.lstat(marker).catch(() => undefined);
+        if (stat?.isFile() && stat.size === 0) await fsp.rm(marker, { force: true });
+      }
       await this.#ensureStaging();
       await writeNewFileDurably(staged, [Buffer.from(text)], 0o644);
       const linked = await fsp.link(staged, marker).then(() => true, async (error: NodeJS.ErrnoException) => {

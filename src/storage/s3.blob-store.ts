@@ -332,9 +332,15 @@ export class S3BlobStore implements BlobStore {
    * implement the condition gets an unconditional put (some ignore it, as s3rver does): the caller
    * reads the marker back, which catches all but two claims at the very same moment.
    */
-  async writeMarker(text: string): Promise<boolean> {
-    if ((await this.readMarker()) !== undefined) return false;
+  async writeMarker(text: string, overEmpty = false): Promise<boolean> {
+    const there = await this.readMarker();
+    if (there !== undefined && !(overEmpty && there === '')) return false;
     const params = { Bucket: this.#bucket, Key: this.#prefix + STORE_MARKER_NAME, Body: text, ContentType: 'application/json' };
+    // An empty object there (written by hand, or a tool's half-made copy): replaced by a plain put.
+    if (there === '') {
+      await this.#client.send(new PutObjectCommand(params)).catch((error: unknown) => { throw storageError('write the store marker', error); });
+      return true;
+    }
     try {
       await this.#client.send(new PutObjectCommand({ ...params, IfNoneMatch: '*' }));
       return true;

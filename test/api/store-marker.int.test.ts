@@ -4,7 +4,7 @@
 // before vault ids included), accepts its stores; a store from before markers is claimed by the vault
 // whose database names its blobs, and refused to any other; an edited marker is refused. On SQLite and PostgreSQL.
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -94,6 +94,11 @@ describe.each(DIALECTS)('one vault per blob store, folder stores, on %s', (diale
 
   it('refuses to open a second vault on the first\'s blob store or replica, naming both vaults, and leaves the store as it was', async () => {
     const orphan = (await a.vault.blobStore.put(Readable.from([randomBytes(100)]))).id;
+    // A copy into the replica the first vault left unfinished (a crash), old enough for a staging cleanup: not the second vault's to remove.
+    const staged = path.join(replicaDir(a.vault), 'tmp', 'left-by-a-crash.part');
+    await mkdir(path.dirname(staged), { recursive: true });
+    await writeFile(staged, 'half a copy');
+    await utimes(staged, new Date(Date.now() - 30 * 24 * HOUR), new Date(Date.now() - 30 * 24 * HOUR));
     const onPrimary = await refusal(dialect, { STRONGROOM_BLOBS: primaryDir(a.vault) });
     expect(onPrimary).toMatch(new RegExp(`^The blob store at ${primaryDir(a.vault)} belongs to vault ${a.vault.vaultId}, not this vault \\(${UUID}\\)\\. Two vaults must never share a blob store`));
     expect(onPrimary).toContain('Point STRONGROOM_BLOBS at this vault\'s own store');
@@ -103,6 +108,7 @@ describe.each(DIALECTS)('one vault per blob store, folder stores, on %s', (diale
     expect(await markerIn(primaryDir(a.vault))).toBe(a.vault.vaultId);
     expect(await markerIn(replicaDir(a.vault))).toBe(a.vault.vaultId);
     expect(await has(a.vault.blobStore, orphan)).toBe(true);
+    expect(await readFile(staged, 'utf8')).toBe('half a copy');
   });
 
   it('refuses a store whose marker is not one (edited or damaged), and writes nothing over it', async () => {
@@ -179,6 +185,7 @@ describe.each(DIALECTS)('one vault per blob store, folder stores, on %s', (diale
 
 describe.each(DIALECTS)('one vault per blob store, restored from a backup, on %s', (dialect) => {
   const a = useTestVault(dialect, clamd);
+  const b = useTestVault(dialect, clamd);
   let work: string;
   const databases: TestDatabase[] = [];
   beforeAll(async () => {
@@ -189,19 +196,36 @@ describe.each(DIALECTS)('one vault per blob store, restored from a backup, on %s
     await rm(work, { recursive: true, force: true });
   });
 
-  /** Restores `backup` into a new data directory and database, with `a`'s replica; answers the restored vault's id. */
-  async function restoreWithReplica(backup: string, name: string): Promise<string> {
+  /** The configuration of a restore into a new data directory and database, with `from`'s master key and `replica` (by default `a`'s). */
+  async function restoreConfig(name: string, from: { dataDir: string }, replica = replicaDir(a.vault)) {
     const dataDir = path.join(work, name);
     await mkdir(path.join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
-    await copyFile(path.join(a.dataDir, 'keys', 'master.key'), path.join(dataDir, 'keys', 'master.key'));
+    await copyFile(path.join(from.dataDir, 'keys', 'master.key'), path.join(dataDir, 'keys', 'master.key'));
     const database = dialect === 'postgres' ? await createTestDatabase('srmark') : null;
     if (database) databases.push(database);
-    const config = loadConfig({
+    return loadConfig({
       env: {
         STRONGROOM_DATA: dataDir, STRONGROOM_CLAMD: clamd.socketPath, STRONGROOM_LOG_LEVEL: 'silent', STRONGROOM_OFFSITE: path.join(work, `${name}-offsite`),
-        STRONGROOM_REPLICA: replicaDir(a.vault), ...TEST_PASSWORD_HASHING, ...(database ? { STRONGROOM_DATABASE_URL: database.url } : {}),
+        STRONGROOM_REPLICA: replica, ...TEST_PASSWORD_HASHING, ...(database ? { STRONGROOM_DATABASE_URL: database.url } : {}),
       },
     });
+  }
+
+  /** `vault`'s backup as one from before vault ids: its database with no `vault.id`. */
+  async function backupWithoutId(vault: Vault, to: string): Promise<string> {
+    await vault.store.db.deleteFrom('key_values').where('key', '=', VAULT_ID_SETTING).execute();
+    try {
+      await takeBackup(vault, path.join(work, to));
+    } finally {
+      await vault.store.repos.settings.set(VAULT_ID_SETTING, vault.vaultId);
+    }
+    return path.join(work, to);
+  }
+
+  /** Restores `backup` into a new data directory and database, with `a`'s replica; answers the restored vault's id. */
+  async function restoreWithReplica(backup: string, name: string): Promise<string> {
+    const config = await restoreConfig(name, a);
+    const dataDir = config.dataDir;
     const result = await restoreBackup(config, { from: backup, logger: silent });
     expect(result.missing).toEqual([]);
     const vault = await openVault(config, { logger: silent });
@@ -221,14 +245,30 @@ describe.each(DIALECTS)('one vault per blob store, restored from a backup, on %s
     await takeBackup(a.vault, path.join(work, 'backup'));
     expect(await restoreWithReplica(path.join(work, 'backup'), 'restored')).toBe(a.vault.vaultId);
 
-    await a.vault.store.db.deleteFrom('key_values').where('key', '=', VAULT_ID_SETTING).execute();
-    try {
-      await takeBackup(a.vault, path.join(work, 'backup-before-ids'));
-    } finally {
-      await a.vault.store.repos.settings.set(VAULT_ID_SETTING, a.vault.vaultId);
-    }
-    expect(await restoreWithReplica(path.join(work, 'backup-before-ids'), 'restored-before-ids')).toBe(a.vault.vaultId);
+    expect(await restoreWithReplica(await backupWithoutId(a.vault, 'backup-before-ids'), 'restored-before-ids')).toBe(a.vault.vaultId);
     expect(await markerIn(replicaDir(a.vault))).toBe(a.vault.vaultId);
+  });
+
+  it('a backup from before vault ids takes no id from ANOTHER vault\'s replica: the restore is refused, unfinished, and that replica is left as it was', { timeout: 60_000 }, async () => {
+    const org = await createOrganisation(b.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    expect((await upload(b.app, user, org.collections.payroll!, 'b.txt', 'vault b')).statusCode).toBe(201);
+    const aBlob = (await a.vault.replicaStore!.put(Readable.from([randomBytes(100)]))).id;
+    const config = await restoreConfig('b-on-a', b);
+    const refused = await restoreBackup(config, { from: await backupWithoutId(b.vault, 'b-before-ids'), logger: silent }).then(() => 'restored', (error: Error) => error.message);
+    expect(refused).toMatch(new RegExp(`^The replica at ${replicaDir(a.vault)} belongs to vault ${a.vault.vaultId}, not this vault \\((${UUID})\\)\\.`));
+    expect(refused).not.toContain(`not this vault (${a.vault.vaultId})`);
+    expect(refused).toContain('The restore is unfinished: once that is put right, run "strongroom restore" again into the same data directory');
+    expect(await markerIn(replicaDir(a.vault))).toBe(a.vault.vaultId);
+    expect(await has(a.vault.replicaStore!, aBlob)).toBe(true);
+  });
+
+  it('a backup from before vault ids is not restored while the replica that would name its vault cannot be read', async () => {
+    const notAFolder = path.join(work, 'replica-is-a-file');
+    await writeFile(notAFolder, 'not a folder');
+    const config = await restoreConfig('replica-unreadable', a, notAFolder);
+    const refused = await restoreBackup(config, { from: await backupWithoutId(a.vault, 'a-before-ids-2'), logger: silent }).then(() => 'restored', (error: Error) => error.message);
+    expect(refused).toMatch(new RegExp(`^Could not read the store marker at ${notAFolder} to tell whether this backup is the vault that store belongs to: .* The restore is unfinished`));
   });
 });
 

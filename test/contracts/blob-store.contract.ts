@@ -254,6 +254,7 @@ export function blobStoreContract(adapter: BlobStoreAdapter): void {
       // Another process over the same storage sees it, and cannot write over it.
       expect(await u.another().readMarker()).toBe('{"vault":"first"}\n');
       expect(await u.another().writeMarker('{"vault":"second"}\n')).toBe(false);
+      expect(await u.another().writeMarker('{"vault":"second"}\n', true)).toBe(false); // only an empty one is written over
       expect(await store.readMarker()).toBe('{"vault":"first"}\n');
       expect(await listAll(store)).toEqual([id]);
       expect(await store.cleanStaging(0)).toBe(0);
