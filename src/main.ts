@@ -184,9 +184,8 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     ...(options.restoreBlobsFrom ? [{ role: 'replica' as const, store: options.restoreBlobsFrom }] : []),
     { role: 'primary', store: blobStore },
   ];
-  const vaultId = await vaultIdentity(store.repos.settings, options.finishingRestore ? () => vaultToAdopt(adoptFrom, store.repos.orphanBlobs) : undefined).catch(refused);
-  // The id durable before any marker names it: a marker that outlived its id (SQLite's log lost to a power cut) would refuse this vault its own stores.
-  await store.durable().catch(refused);
+  // Durable before any marker names it (services/vault-identity.ts).
+  const vaultId = await vaultIdentity(store.repos.settings, () => store.durable(), options.finishingRestore ? () => vaultToAdopt(adoptFrom, store.repos.orphanBlobs) : undefined).catch(refused);
   const ownership = new StoreOwnership({ vaultId, store, clock, logger });
   await confirmStoresAtOpen(ownership, [
     { role: 'primary', store: blobStore, outageTolerated: config.blobs.kind === 's3' },

@@ -7,12 +7,16 @@ import type { SettingsRepository } from '../domain/repositories.js';
 export const VAULT_ID_SETTING = 'vault.id';
 
 /**
- * This vault's id, made now if the database has none. `adopt`: an id to take instead of a new one (a
- * restore of a backup from before vault ids takes the one its replica's marker names).
+ * This vault's id, made now if the database has none, and then made durable (`durable`: the store's)
+ * before it is answered: the stores' markers written next name it, and a marker that outlives its id
+ * (SQLite's log lost to a power cut) would refuse this vault its own stores. `adopt`: an id to take
+ * instead of a new one (a restore of a backup from before vault ids: compose/store-claims.ts vaultToAdopt).
  */
-export async function vaultIdentity(settings: SettingsRepository, adopt?: () => Promise<string | undefined>): Promise<string> {
+export async function vaultIdentity(settings: SettingsRepository, durable: () => Promise<void>, adopt?: () => Promise<string | undefined>): Promise<string> {
   const known = await settings.get(VAULT_ID_SETTING);
   if (known !== undefined) return known;
   // Several nodes opening at once: one statement keeps the first id, and every node reads that one.
-  return settings.claim(VAULT_ID_SETTING, (await adopt?.()) ?? randomUUID());
+  const id = await settings.claim(VAULT_ID_SETTING, (await adopt?.()) ?? randomUUID());
+  await durable();
+  return id;
 }
