@@ -29,7 +29,7 @@ export function registerBackupCommands(program: Command): void {
     .command('restore')
     .description('restore a backup into an EMPTY data directory (and, with --database-url, an EMPTY PostgreSQL database), copying blobs from the replica; needs the master key (STRONGROOM_MASTER_KEY or keys/master.key in the new data directory)')
     .option('--from <where>', 'the backup folder or s3:// prefix (default: the newest complete scheduled backup in STRONGROOM_REPLICA\'s backups/)')
-    .option('--blobs-from <replica>', 'where to copy the blobs from: the replica folder or s3:// URL (default: STRONGROOM_REPLICA)')
+    .option('--blobs-from <replica>', 'where to copy the blobs from: the replica folder or s3:// URL (default: STRONGROOM_REPLICA); a backup from before vault ids takes the vault id on its marker only if it holds blobs the backup names')
     .option('--key <pubkey>', 'the audit public key the backup must be signed with (else the key inside the backup)')
     .action(async (opts: { from?: string; blobsFrom?: string; key?: string }, command: Command) => {
       const key = opts.key === undefined ? undefined : opts.key.includes('+') ? opts.key.trim() : (await readFile(opts.key, 'utf8')).trim();
