@@ -7,8 +7,7 @@ import { pino, type Logger } from 'pino';
 import { loadSigningKey, openCheckpointCopies } from './compose/audit-keys.js';
 import { assertNoUnfinishedRestore } from './compose/restore-marker.js';
 import { openBlobStore } from './compose/blob-stores.js';
-import { DomainError } from './domain/errors.js';
-import { REDO_RESTORE, confirmStoresAtOpen, vaultToAdopt, type AdoptionCandidate } from './compose/store-claims.js';
+import { claimStoresAtOpen } from './compose/store-claims.js';
 import { queueDailyBackup, queueDailyRecordsSweeps, scheduleDailyJobsPrune, scheduleDailyOrphanSweep, scheduleDailyScrub } from './compose/daily-jobs.js';
 import { composeIdentity } from './compose/identity.js';
 import { migrateSealing } from './compose/sign-in-seals.js';
@@ -58,8 +57,6 @@ import { RetentionService } from './services/retention.service.js';
 import { ReplicationService } from './services/replication.service.js';
 import { ScrubService } from './services/scrub.service.js';
 import { OrphanBlobsService } from './services/orphan-blobs.service.js';
-import { StoreOwnership } from './services/store-ownership.js';
-import { vaultIdentity } from './services/vault-identity.js';
 import { SearchService } from './services/search.service.js';
 import { ContainedTextExtractor } from './integrations/text-extraction/extractor.js';
 import { ContainedThumbnailer } from './integrations/thumbnails.js';
@@ -168,29 +165,16 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const replicaStore = replicaOpened?.store ?? null;
   // One vault per store: a vault pointed at another's store or replica refuses to start (compose/store-claims.ts),
   // before it touches anything there (its staging cleanup included).
-  const refused = async (error: unknown): Promise<never> => {
+  const { vaultId, ownership } = await claimStoresAtOpen({
+    store, clock, logger, primary: blobStore, primaryOutageTolerated: config.blobs.kind === 's3', replica: replicaStore,
+    restore: options.finishingRestore ? { blobsFrom: options.restoreBlobsFrom ?? null } : null,
+  }).catch(async (error: unknown) => {
     // Nothing else was opened yet; what was is closed, so a caller that goes on (a test, a supervisor) holds nothing.
     closeBlobStore();
     replicaOpened?.destroy();
     await store.close().catch(() => undefined);
-    if (options.finishingRestore && error instanceof DomainError && error.code === 'CONFLICT' && !error.message.includes(REDO_RESTORE)) {
-      throw new DomainError('CONFLICT', `${error.message} ${REDO_RESTORE}`, { cause: error });
-    }
     throw error;
-  };
-  // A restore of a backup from before vault ids is the vault whose store holds blobs the backup names.
-  const adoptFrom: AdoptionCandidate[] = [
-    ...(replicaStore ? [{ role: 'replica' as const, store: replicaStore }] : []),
-    ...(options.restoreBlobsFrom ? [{ role: 'replica' as const, store: options.restoreBlobsFrom }] : []),
-    { role: 'primary', store: blobStore },
-  ];
-  // Durable before any marker names it (services/vault-identity.ts).
-  const vaultId = await vaultIdentity(store.repos.settings, () => store.durable(), options.finishingRestore ? () => vaultToAdopt(adoptFrom, store.repos.orphanBlobs) : undefined).catch(refused);
-  const ownership = new StoreOwnership({ vaultId, store, clock, logger });
-  await confirmStoresAtOpen(ownership, [
-    { role: 'primary', store: blobStore, outageTolerated: config.blobs.kind === 's3' },
-    ...(replicaStore ? [{ role: 'replica' as const, store: replicaStore, outageTolerated: true }] : []),
-  ], logger).catch(refused);
+  });
   // Age-based, never "everything": another node on the same bucket or shared folder may be
   // uploading right now. A bucket that does not answer now (or a role without
   // s3:ListBucketMultipartUploads) must not keep the process from starting: leftovers wait for the

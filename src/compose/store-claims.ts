@@ -3,9 +3,52 @@
 // away later. See docs/architecture.md "One vault per blob store".
 import type { Logger } from 'pino';
 import { DomainError } from '../domain/errors.js';
-import type { BlobStore } from '../domain/ports.js';
+import type { BlobStore, Clock } from '../domain/ports.js';
+import type { Store } from '../domain/repositories.js';
 import { parseStoreMarker, type StoreRole } from '../domain/store-marker.js';
-import { UNMARKED_SAMPLE } from '../services/store-ownership.js';
+import { StoreOwnership, UNMARKED_SAMPLE } from '../services/store-ownership.js';
+import { vaultIdentity } from '../services/vault-identity.js';
+
+export interface StoresAtOpen {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  primary: BlobStore;
+  /** A bucket primary that does not answer now does not stop the start (a folder's does). */
+  primaryOutageTolerated: boolean;
+  replica: BlobStore | null;
+  /** Set when the open finishes a restore: the restore's --blobs-from store, if it has one. */
+  restore: { blobsFrom: BlobStore | null } | null;
+}
+
+/**
+ * The vault's id (made, durably, at its first open; a restore of a backup from before ids takes the one
+ * its stores show it is) and its stores confirmed to be its own. Throws the refusal, which says what to
+ * do (and, finishing a restore, that the restore is unfinished), before anything touches those stores.
+ */
+export async function claimStoresAtOpen(o: StoresAtOpen): Promise<{ vaultId: string; ownership: StoreOwnership }> {
+  try {
+    // A restore of a backup from before vault ids is the vault whose store holds blobs the backup names.
+    const adoptFrom: AdoptionCandidate[] = [
+      ...(o.replica ? [{ role: 'replica' as const, store: o.replica }] : []),
+      ...(o.restore?.blobsFrom ? [{ role: 'replica' as const, store: o.restore.blobsFrom }] : []),
+      { role: 'primary', store: o.primary },
+    ];
+    // Durable before any marker names it (services/vault-identity.ts).
+    const vaultId = await vaultIdentity(o.store.repos.settings, () => o.store.durable(), o.restore ? () => vaultToAdopt(adoptFrom, o.store.repos.orphanBlobs) : undefined);
+    const ownership = new StoreOwnership({ vaultId, store: o.store, clock: o.clock, logger: o.logger });
+    await confirmStoresAtOpen(ownership, [
+      { role: 'primary', store: o.primary, outageTolerated: o.primaryOutageTolerated },
+      ...(o.replica ? [{ role: 'replica' as const, store: o.replica, outageTolerated: true }] : []),
+    ], o.logger);
+    return { vaultId, ownership };
+  } catch (error) {
+    if (o.restore && error instanceof DomainError && error.code === 'CONFLICT' && !error.message.includes(REDO_RESTORE)) {
+      throw new DomainError('CONFLICT', `${error.message} ${REDO_RESTORE}`, { cause: error });
+    }
+    throw error;
+  }
+}
 
 export interface StoreAtOpen {
   role: StoreRole;
