@@ -13,7 +13,7 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
  * otherwise the TypeScript source through tsx. BENCH_SERVER=dist or =tsx forces the choice.
  */
 export function cliEntry(): { kind: 'dist' | 'tsx'; args: string[]; reason: string } {
-  const dist = path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
+  const dist = path.join(REPO_ROOT, 'dist', 'bundle', 'strongroom.js');
   const tsx = { kind: 'tsx' as const, args: ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli', 'index.ts')] };
   const forced = process.env.BENCH_SERVER;
   if (forced === 'tsx') return { ...tsx, reason: 'BENCH_SERVER=tsx' };
@@ -53,8 +53,9 @@ export interface Entry {
  * comparison of a built checkout with one run through tsx measures tsx as well as the change.
  */
 export function entryAt(root: string): Entry {
-  const dist = path.join(root, 'dist', 'cli', 'index.js');
-  if (existsSync(dist)) return { args: [dist], cwd: root };
+  // A checkout from before the command line was bundled has only dist/cli/index.js.
+  const dist = [path.join(root, 'dist', 'bundle', 'strongroom.js'), path.join(root, 'dist', 'cli', 'index.js')].find((file) => existsSync(file));
+  if (dist !== undefined) return { args: [dist], cwd: root };
   process.stderr.write(`[bench] ${root} has no dist/ build: running its source through tsx, which costs memory and CPU of its own\n`);
   return { args: ['--import', 'tsx', path.join(root, 'src', 'cli', 'index.ts')], cwd: root };
 }

@@ -1,7 +1,7 @@
 // Runs the real command line as a child process, for CLI and crash suites: the build `make test` has
-// just made (dist/cli/index.js, when STRONGROOM_TEST_CLI=dist), else the sources through tsx. Each
-// spawn through tsx compiles the whole import graph again (about 1.5 s of CPU here), and the CLI suites
-// spawn hundreds of them.
+// just made (dist/bundle/strongroom.js, what bin/strongroom runs, when STRONGROOM_TEST_CLI=dist), else
+// the sources through tsx. Each spawn through tsx compiles the whole import graph again (about 1.5 s of
+// CPU here), and the CLI suites spawn hundreds of them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -10,7 +10,7 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 /** node --import <tsx loader>: one process (no tsx wrapper), so a signal reaches the program itself. */
 const TSX_LOADER = pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const USE_BUILD = process.env.STRONGROOM_TEST_CLI === 'dist';
-export const CLI = USE_BUILD ? path.join(ROOT, 'dist', 'cli', 'index.js') : path.join(ROOT, 'src', 'cli', 'index.ts');
+export const CLI = USE_BUILD ? path.join(ROOT, 'dist', 'bundle', 'strongroom.js') : path.join(ROOT, 'src', 'cli', 'index.ts');
 /** How node is asked to run the CLI: directly when built, else with the tsx loader. */
 const CLI_NODE_ARGS = USE_BUILD ? [CLI] : ['--import', TSX_LOADER, CLI];
 
