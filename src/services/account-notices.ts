@@ -1,6 +1,7 @@
 // Security notices: a person is told by e-mail whenever their sign-in changes (password, two-step verification,
-// a new API token or app password, a link to the identity provider, their address), queued by the one service
-// operation that makes the change, in its transaction, whichever interface asked (docs/email.md "Security notices").
+// a new API token or app password, a link to the identity provider, their address, a recovery code used to sign
+// in, their account switched back on), queued by the one service operation that makes the change, in its
+// transaction, whichever interface asked (docs/email.md "Security notices").
 import { sendEmailJob } from '../domain/jobs/kinds.js';
 import type { AccountChange, AccountChangedBy } from '../domain/mail/message.js';
 import type { Repos } from '../domain/repositories.js';
@@ -14,6 +15,8 @@ export interface AccountNotice {
   by?: AccountChangedBy;
   /** The address to tell, when it is not the person's as this transaction reads it (the new one, after an address change). */
   address?: string;
+  /** recovery-code-used: how many unused codes the spend left. */
+  recoveryCodesLeft?: number;
 }
 
 /**
@@ -46,6 +49,7 @@ export async function queueAccountNotice(repos: Repos, actor: Actor, userId: str
     message: {
       kind: 'account-change', change: notice.change, at: now.toISOString(), by, byName, organisationName,
       clientAddress: actor.clientAddress, detail: notice.detail ?? null, address,
+      ...(notice.recoveryCodesLeft === undefined ? {} : { recoveryCodesLeft: notice.recoveryCodesLeft }),
     },
   }, { now });
 }

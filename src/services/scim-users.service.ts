@@ -215,6 +215,7 @@ export class ScimUsersService {
       const before = await personBeforeIds(repos, userId);
       if (await repos.users.enableIfDisabledBy(userId, 'directory')) {
         await repos.audit.insert([auditEvent(actor, 'user.enable', { ...target, ids: { ...target.ids, ...before, ...(await personStateIds(repos, userId)) } }, decision, now)]);
+        await queueAccountNotice(repos, actor, userId, { change: 'account-enabled' }, now);
         return;
       }
     }

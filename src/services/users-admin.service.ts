@@ -118,7 +118,10 @@ export class UsersAdminService {
    * Disables (or re-enables) a person; their sessions end at once and their tokens and app passwords are revoked.
    * An admin's disabling is the organisation's decision, recorded as such (`disabledBy` 'admin', also over the
    * directory's): the directory cannot switch the account on again, only an org admin can (decide()'s
-   * `person.enable`), and enabling clears the mark.
+   * `person.enable`), and enabling clears the mark. Switching an account on that was off tells its owner (a
+   * security notice, in the same transaction): a dormant account switched on is what someone with an admin's
+   * access would do to use it. Switching one off tells nobody: its owner can no longer sign in to act on it,
+   * and the mail could reach whoever the account was switched off to stop (docs/email.md).
    */
   async setDisabled(actor: Actor, userId: string, disabled: boolean): Promise<void> {
     const { user, decision: managing } = await this.managed(actor, userId);
@@ -126,9 +129,12 @@ export class UsersAdminService {
     const decision = disabled ? managing : await this.o.access.require(actor, 'person.enable', personResource(user), { organisationId: user.organisationId, ids: { userId } }, { missing: 'user' });
     await this.o.store.transaction(async (repos) => {
       const before = await personBeforeIds(repos, userId);
-      await repos.users.update(userId, disabled ? { disabled, disabledBy: 'admin' } : { disabled });
+      // Conditional, so of two admins switching it on at once (or on an account already on) only one tells the person.
+      const switchedOn = !disabled && (await repos.users.enableIfDisabledBy(userId));
+      if (disabled) await repos.users.update(userId, { disabled, disabledBy: 'admin' });
       await repos.audit.insert([this.event(actor, disabled ? 'user.disable' : 'user.enable', user, decision, { ...before, ...(await personStateIds(repos, userId)) })]);
       if (disabled) await revokePersonAccess(repos, actor, user, decision, this.o.clock.now());
+      if (switchedOn) await queueAccountNotice(repos, actor, userId, { change: 'account-enabled' }, this.o.clock.now());
     });
   }
 

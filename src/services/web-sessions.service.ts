@@ -9,7 +9,7 @@ import { SIGN_IN_THROTTLE, signInVerdict, type ThrottleRule } from '../domain/id
 import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock, PasswordHasher } from '../domain/ports.js';
 import type { Actor, User } from '../domain/types.js';
-import type { Store, ThrottlePlace } from '../domain/repositories.js';
+import type { Repos, Store, ThrottlePlace } from '../domain/repositories.js';
 import { auditEvent } from './audit-events.js';
 import { newPersonBoundToken, personBoundTokenIsFor, storedPersonBoundToken } from './person-bound-token.js';
 import { mfaIds, passwordIds } from './person-state.js';
@@ -197,16 +197,28 @@ export class WebSessionsService {
     const clean = code.replace(/[\s-]/g, '');
     // The secret is stored sealed (sign-in-seals.ts): opened only here, to check a code.
     const secret = state.mfa_secret === null ? null : this.repos.users.openTotpSecret(user.id, state.mfa_secret);
-    let how: string | null = null;
-    if (/^\d{6}$/.test(clean) && secret && (await this.totpValid(user.id, secret, clean))) how = 'totp';
-    else if (state.recovery_codes && (await this.repos.users.spendRecoveryCode(user.id, sha256(clean.toLowerCase())))) how = 'recovery_code';
-    if (!how) {
+    if (/^\d{6}$/.test(clean) && secret && (await this.totpValid(user.id, secret, clean))) {
+      await this.secondFactorPassed(places);
+      const sessionId = await this.rotate(session, 'active');
+      await this.audit(actor, 'auth.sign-in', user, true, 'password+totp');
+      return sessionId;
+    }
+    // A recovery code: spent, the session made, the sign-in recorded and the person told (security notice) in one
+    // transaction, so a code is never spent on a sign-in that did not happen, a notice never tells of one, and
+    // one that happened is never untold (a crash between a spend and its notice would leave exactly that).
+    const sessionId = state.recovery_codes ? await this.o.store.transaction(async (repos) => {
+      const left = await repos.users.spendRecoveryCode(user.id, sha256(clean.toLowerCase()));
+      if (left === null) return null;
+      const made = await this.rotate(session, 'active', repos);
+      await this.audit(actor, 'auth.sign-in', user, true, 'password+recovery_code', repos);
+      await queueAccountNotice(repos, actor, user.id, { change: 'recovery-code-used', recoveryCodesLeft: left }, this.o.clock.now());
+      return made;
+    }) : null;
+    if (!sessionId) {
       await this.audit(actor, 'auth.mfa', user, false, 'bad_code');
       throw badCode();
     }
     await this.secondFactorPassed(places);
-    const sessionId = await this.rotate(session, 'active');
-    await this.audit(actor, 'auth.sign-in', user, true, `password+${how}`);
     return sessionId;
   }
 
@@ -383,20 +395,21 @@ export class WebSessionsService {
     return typeof token === 'string' && equal(token, session.csrfToken);
   }
 
-  private async create(user: User, stage: SessionStage, options: { providerMfa?: boolean } = {}): Promise<string> {
+  private async create(user: User, stage: SessionStage, options: { providerMfa?: boolean } = {}, repos: Repos = this.repos): Promise<string> {
     const sessionId = newPersonBoundToken(this.o.sessionKey, sessionSubject(user.id, stage, options.providerMfa === true));
     const now = this.o.clock.now();
     const lifetime = stage === 'active' ? this.absoluteMs : this.pendingMs;
-    await this.repos.sessions.insert({
+    await repos.sessions.insert({
       idHash: this.storedId(sessionId), userId: user.id, csrfToken: newSecret(), stage,
       createdAt: now.toISOString(), lastSeenAt: now.toISOString(), expiresAt: new Date(now.getTime() + lifetime).toISOString(), providerMfa: options.providerMfa === true,
     });
     return sessionId;
   }
 
-  private async rotate(session: WebSession, stage: SessionStage): Promise<string> {
-    await this.repos.sessions.delete(session.idHash);
-    return this.create(session.user, stage);
+  /** `repos`: a transaction's, when the new session must commit with the change that earned it. */
+  private async rotate(session: WebSession, stage: SessionStage, repos: Repos = this.repos): Promise<string> {
+    await repos.sessions.delete(session.idHash);
+    return this.create(session.user, stage, {}, repos);
   }
 
   /** Checks a code, then claims its time step in the database so it works once, across restarts and processes. */
@@ -479,8 +492,8 @@ export class WebSessionsService {
     return this.dummyHash;
   }
 
-  private async audit(actor: Actor, action: string, user: User | null, allow: boolean, reason: string): Promise<void> {
-    await this.repos.audit.insert([
+  private async audit(actor: Actor, action: string, user: User | null, allow: boolean, reason: string, repos: Repos = this.repos): Promise<void> {
+    await repos.audit.insert([
       auditEvent(actor, action, { organisationId: user?.organisationId ?? null, ids: user ? { userId: user.id } : {} }, { allow, reason, via: null }, this.o.clock.now()),
     ]);
   }

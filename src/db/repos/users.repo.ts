@@ -109,28 +109,30 @@ export class UsersRepo implements UsersRepository {
   }
 
   /**
-   * Spends one recovery code (by hash): true only for the one request that removes it. The list is
+   * Spends one recovery code (by hash): the number of codes it leaves, only for the one request that removes it
+   * (null for the others). The list is
    * replaced only if it is still the list that was read, so two requests (or processes) presenting
    * the same code cannot both succeed; a different code spent meanwhile just means reading again.
    */
-  async spendRecoveryCode(id: string, codeHash: string): Promise<boolean> {
+  async spendRecoveryCode(id: string, codeHash: string): Promise<number | null> {
     // Compare-and-set: a lost race means another spend changed the list first (it only shrinks, one
     // code at a time), so retrying is bounded by the codes there are; five tries refused a valid
     // code when three spends raced on a loaded machine.
     // Only from a sealed MFA state, re-sealed with the list it leaves, replacing only the state read (its seal).
     for (let attempt = 0; attempt < 50; attempt++) {
       const row = await this.db.selectFrom('users').select(['recovery_codes', 'mfa_enabled', 'mfa_secret', 'mfa_seal']).where('id', '=', id).executeTakeFirst();
-      if (!row?.recovery_codes || row.mfa_seal === null || !this.mfaStateSealed(id, row)) return false;
+      if (!row?.recovery_codes || row.mfa_seal === null || !this.mfaStateSealed(id, row)) return null;
       const codes = JSON.parse(row.recovery_codes) as string[];
-      if (!codes.includes(codeHash)) return false;
-      const left = JSON.stringify(codes.filter((c) => c !== codeHash));
+      if (!codes.includes(codeHash)) return null;
+      const remaining = codes.filter((c) => c !== codeHash);
+      const left = JSON.stringify(remaining);
       const result = await this.db
         .updateTable('users').set({ recovery_codes: left, mfa_seal: this.seals.mfa(id, row.mfa_enabled === 1, row.mfa_secret, left) })
         .where('id', '=', id).where('recovery_codes', '=', row.recovery_codes).where('mfa_seal', '=', row.mfa_seal)
         .executeTakeFirst();
-      if (Number(result.numUpdatedRows) > 0) return true;
+      if (Number(result.numUpdatedRows) > 0) return remaining.length;
     }
-    return false;
+    return null;
   }
 
   async listByOrganisation(organisationId: string): Promise<User[]> {
@@ -167,9 +169,10 @@ export class UsersRepo implements UsersRepository {
     await this.db.updateTable('users').set({ mfa_secret: null, mfa_enabled: 0, recovery_codes: null, mfa_seal: this.seals.mfa(id, false, null, null) }).where('id', '=', id).execute();
   }
 
-  async enableIfDisabledBy(id: string, by: DisabledBy): Promise<boolean> {
-    const result = await this.db.updateTable('users').set({ disabled: 0, disabled_by: null })
-      .where('id', '=', id).where('disabled', '=', 1).where('disabled_by', '=', by).executeTakeFirst();
+  async enableIfDisabledBy(id: string, by?: DisabledBy): Promise<boolean> {
+    let query = this.db.updateTable('users').set({ disabled: 0, disabled_by: null }).where('id', '=', id).where('disabled', '=', 1);
+    if (by !== undefined) query = query.where('disabled_by', '=', by);
+    const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
 

@@ -76,15 +76,16 @@ export interface UsersRepository {
   resetMfa(id: string): Promise<void>;
   /** The TOTP secret in a stored `mfa_secret`, or null when it is not one sealed for this person. No I/O. */
   openTotpSecret(id: string, stored: string): string | null;
-  /** True only for the one caller that removes this recovery code (by hash). */
-  spendRecoveryCode(id: string, codeHash: string): Promise<boolean>;
+  /** For the one caller that removes this recovery code (by hash): how many codes are left after it; null for every other caller. */
+  spendRecoveryCode(id: string, codeHash: string): Promise<number | null>;
   listByOrganisation(organisationId: string): Promise<User[]>;
   update(id: string, patch: UserPatch): Promise<void>;
   /**
-   * Switches the account on only if it is still switched off by `by` (one statement: an admin's
-   * switching off that lands meanwhile is never undone by the directory). True if it was switched on.
+   * Switches the account on only if it is still switched off by `by`, or by anyone when `by` is not given (one
+   * statement: an admin's switching off that lands meanwhile is never undone by the directory). True if it was
+   * switched on by this call, so of two switching it on at once only one is told it did (and tells the person).
    */
-  enableIfDisabledBy(id: string, by: DisabledBy): Promise<boolean>;
+  enableIfDisabledBy(id: string, by?: DisabledBy): Promise<boolean>;
   /** Replaces the password hash only if it is still `previous` (a hash upgraded at sign-in never overwrites a password changed meanwhile). */
   rehashPassword(id: string, previous: string, next: string): Promise<boolean>;
   insertCredential(row: CredentialRow & { secretHash: string }): Promise<void>;

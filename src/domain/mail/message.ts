@@ -6,10 +6,13 @@ import { CLASSIFICATIONS, type Role } from '../types.js';
 /**
  * What an account-change notice tells of. `email-changed` goes to the old address (naming the new one),
  * `email-added` to the new; `provider-linked`: an existing account can now be signed into through the
- * organisation's identity provider.
+ * organisation's identity provider; `recovery-code-used`: someone signed in with the password and one of the
+ * recovery codes (how many are left is the message's `recoveryCodesLeft`); `account-enabled`: a switched-off
+ * account was switched on again (by an org admin or the directory).
  */
 export const ACCOUNT_CHANGES = [
   'password-changed', 'password-set', 'mfa-on', 'mfa-reset', 'api-token-created', 'app-password-created', 'provider-linked', 'email-changed', 'email-added',
+  'recovery-code-used', 'account-enabled',
 ] as const;
 export type AccountChange = (typeof ACCOUNT_CHANGES)[number];
 
@@ -97,6 +100,8 @@ export const mailMessageSchema = z.discriminatedUnion('kind', [
     by: z.enum(ACCOUNT_CHANGED_BY), byName: z.string().nullable(), organisationName: z.string(), clientAddress: z.string().nullable(),
     /** The provider's name, or (email-changed) the new address; null for the rest (a token's name is its maker's words). */
     detail: z.string().nullable(), address: z.string(),
+    /** recovery-code-used: the unused recovery codes left after it (absent for every other change, and in jobs queued before 5 December 2026). */
+    recoveryCodesLeft: z.number().int().nonnegative().optional(),
   }),
 ]);
 
@@ -128,7 +133,7 @@ export const RECIPIENT_ROLE: Partial<Record<MailKind, Role>> = {
 export const MAIL_KINDS: readonly { kind: MailKind; essential: boolean; description: string }[] = [
   { kind: 'invitation', essential: true, description: 'Your invitation to set a password and sign in' },
   { kind: 'password-reset', essential: true, description: 'Your administrator reset your password: a link to set a new one' },
-  { kind: 'account-change', essential: true, description: 'Your password, two-step verification, API tokens, app passwords or e-mail address changed' },
+  { kind: 'account-change', essential: true, description: 'Your password, two-step verification, API tokens, app passwords or e-mail address changed, a recovery code was used to sign in, or your account was switched back on' },
   { kind: 'quarantine-uploader', essential: true, description: 'A file you uploaded was quarantined' },
   { kind: 'subject-access-partner', essential: true, description: 'DPOs: another organisation asks yours to search its records for a subject access request' },
   { kind: 'quarantine-admin', essential: false, description: 'Security admins: a file in your organisation was quarantined' },

@@ -19,6 +19,8 @@ const examples: MailMessage[] = [
   { kind: 'password-reset', organisationName: 'Borsetshire <Council>', resetBy: HOSTILE },
   { kind: 'account-change', change: 'app-password-created', at: '2026-12-05T14:30:00.000Z', by: 'administrator', byName: HOSTILE, organisationName: HOSTILE, clientAddress: HOSTILE, detail: HOSTILE, address: 'ada@example.gov.uk' },
   { kind: 'account-change', change: 'email-changed', at: '2026-12-05T14:30:00.000Z', by: 'directory', byName: null, organisationName: 'Borsetshire <Council>', clientAddress: null, detail: HOSTILE, address: 'ada@example.gov.uk' },
+  { kind: 'account-change', change: 'recovery-code-used', at: '2026-12-05T14:30:00.000Z', by: 'you', byName: null, organisationName: HOSTILE, clientAddress: HOSTILE, detail: null, address: 'ada@example.gov.uk', recoveryCodesLeft: 1 },
+  { kind: 'account-change', change: 'account-enabled', at: '2026-12-05T14:30:00.000Z', by: 'administrator', byName: HOSTILE, organisationName: HOSTILE, clientAddress: HOSTILE, detail: null, address: 'ada@example.gov.uk' },
 ];
 
 describe('renderMail', () => {
@@ -106,6 +108,37 @@ describe('renderMail', () => {
     const old = renderMail(examples[10]!, context);
     expect(old.text).toContain('The e-mail address of your account was changed from this address to report"><script>');
     expect(old.text).toContain("By: Borsetshire <Council>'s directory (its identity provider's user provisioning)");
+  });
+
+  it('tells of a sign-in with a recovery code: no code, how many are left, and at few or none how to get new ones; the owner\'s name escaped', () => {
+    const few = renderMail(examples[11]!, context);
+    expect(few.subject).toBe('A recovery code was used to sign in to your Records vault account');
+    expect(few.text).toContain('Someone signed in to your account with your password and one of your recovery codes, instead of a code from your authenticator app. That recovery code no longer works. You have 1 unused recovery code left.');
+    expect(few.text).toContain('By: Whoever had your password and one of your recovery codes\nFrom network: report"><script>');
+    expect(few.text).toContain('If this was you: you are running out of recovery codes. Ask an administrator of report"><script>alert(1)</script> Bcc: everyone@example.com.txt to reset your two-step verification: you then set it up again at your next sign-in, and are given new recovery codes.');
+    expect(few.html).toContain('Ask an administrator of report&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt; Bcc: everyone@example.com.txt to reset');
+    const none = renderMail({ ...examples[11]!, recoveryCodesLeft: 0 } as MailMessage, context);
+    expect(none.text).toContain('You have no unused recovery codes left.');
+    expect(none.text).toContain('If this was you: without a recovery code, losing your authenticator app would leave you unable to sign in. Ask an administrator of');
+    const plenty = renderMail({ ...examples[11]!, recoveryCodesLeft: 7 } as MailMessage, context);
+    expect(plenty.text).toContain('You have 7 unused recovery codes left.');
+    expect(plenty.text).toContain('If this was you, you need do nothing.');
+    expect(plenty.text).not.toContain('reset your two-step verification');
+    // A job queued before the count was carried still renders, without one.
+    const older = renderMail(mailMessageSchema.parse({ ...examples[11]!, recoveryCodesLeft: undefined }), context);
+    expect(older.text).toContain('That recovery code no longer works.\n');
+    expect(older.text).not.toContain('unused recovery code');
+  });
+
+  it('tells of an account switched back on, naming who did it (escaped)', () => {
+    const mail = renderMail(examples[12]!, context);
+    expect(mail.subject).toBe('Your Records vault account was switched back on');
+    expect(mail.text).toContain('Your account had been switched off and was switched on again, so it can be signed into once more.');
+    expect(mail.text).toContain('By: report"><script>alert(1)</script> Bcc: everyone@example.com.txt, an administrator of report');
+    expect(mail.html).toContain('report&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt; Bcc: everyone@example.com.txt, an administrator of');
+    expect(mail.text).toContain('If you expected this, you need do nothing.');
+    const directory = renderMail({ ...examples[12]!, by: 'directory', byName: null, organisationName: 'Borsetshire <Council>' } as MailMessage, context);
+    expect(directory.text).toContain("By: Borsetshire <Council>'s directory (its identity provider's user provisioning)");
   });
 
   it('tells how to opt out only in non-essential mail, and the essential kinds are the invitation, a password reset, a security notice, the uploader\'s notice and a partner\'s subject access request', () => {

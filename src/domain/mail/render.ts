@@ -164,8 +164,12 @@ function compose(m: MailMessage, c: MailContext): Draft {
 
 type AccountChangeMessage = Extract<MailMessage, { kind: 'account-change' }>;
 
-/** What each change says: a subject, and what happened in the person's words. `detail` is the message's. */
-const ACCOUNT_CHANGE_WORDS: Record<AccountChangeMessage['change'], (detail: string | null, service: string) => { subject: string; what: string }> = {
+/**
+ * What each change says: a subject, and what happened in the person's words (`detail` is the message's); for some,
+ * who did it in other words than `by` says, and what to do if it was them.
+ */
+interface ChangeWords { subject: string; what: string; by?: string; ifYou?: string }
+const ACCOUNT_CHANGE_WORDS: Record<AccountChangeMessage['change'], (detail: string | null, service: string, m: AccountChangeMessage) => ChangeWords> = {
   'password-changed': (_d, s) => ({ subject: `Your ${s} password was changed`, what: 'Your password was changed. Every other session was signed out, and your API tokens and WebDAV app passwords were revoked.' }),
   'password-set': (_d, s) => ({ subject: `Your ${s} password was set`, what: 'A password was set for your account with a set-password link: one e-mailed to this address, or one an administrator was shown to hand to you.' }),
   'mfa-on': (_d, s) => ({ subject: `Two-step verification was turned on for your ${s} account`, what: 'Two-step verification was turned on for your account with a new authenticator app. Signing in now needs a code from that app.' }),
@@ -177,17 +181,37 @@ const ACCOUNT_CHANGE_WORDS: Record<AccountChangeMessage['change'], (detail: stri
   'provider-linked': (d, s) => ({ subject: `Your ${s} account can now be signed into through your organisation's sign-in`, what: `Your account was linked to your organisation's sign-in${d ? ` (${d})` : ''}: signing in there now signs in to your account.` }),
   'email-changed': (d, s) => ({ subject: `The e-mail address of your ${s} account was changed`, what: `The e-mail address of your account was changed from this address${d ? ` to ${d}` : ''}. Notices about your account now go there, not here.` }),
   'email-added': (_d, s) => ({ subject: `This is now the e-mail address of your ${s} account`, what: 'This address is now the e-mail address of your account. Your previous address was told too.' }),
+  // The session is the person's, but whoever holds the password and a code is who signed in: "By" says so, not "You".
+  'recovery-code-used': (_d, s, m) => ({
+    subject: `A recovery code was used to sign in to your ${s} account`,
+    what: `Someone signed in to your account with your password and one of your recovery codes, instead of a code from your authenticator app. That recovery code no longer works.${m.recoveryCodesLeft === undefined ? '' : ` ${codesLeft(m.recoveryCodesLeft)}`}`,
+    by: 'Whoever had your password and one of your recovery codes',
+    ifYou: m.recoveryCodesLeft !== undefined && m.recoveryCodesLeft <= FEW_RECOVERY_CODES
+      ? `If this was you: ${m.recoveryCodesLeft === 0 ? 'without a recovery code, losing your authenticator app would leave you unable to sign in' : 'you are running out of recovery codes'}. Ask an administrator of ${m.organisationName} to reset your two-step verification: you then set it up again at your next sign-in, and are given new recovery codes.`
+      : 'If this was you, you need do nothing.',
+  }),
+  'account-enabled': (_d, s) => ({
+    subject: `Your ${s} account was switched back on`,
+    what: 'Your account had been switched off and was switched on again, so it can be signed into once more. API tokens and WebDAV app passwords revoked when it was switched off stay revoked.',
+  }),
 };
+
+/** At or below this many unused recovery codes, the notice of one being used says how to get new ones. */
+const FEW_RECOVERY_CODES = 3;
+
+function codesLeft(n: number): string {
+  return n === 0 ? 'You have no unused recovery codes left.' : `You have ${n} unused recovery code${n === 1 ? '' : 's'} left.`;
+}
 
 /** A security notice: what, when, by whom, from where if known, and what to do if it was not them. No link at all. */
 function accountChange(m: AccountChangeMessage, c: MailContext): Draft {
-  const words = ACCOUNT_CHANGE_WORDS[m.change](m.detail, c.serviceName);
-  const by = m.by === 'you' ? 'You (signed in as yourself)'
+  const words = ACCOUNT_CHANGE_WORDS[m.change](m.detail, c.serviceName, m);
+  const by = words.by ?? (m.by === 'you' ? 'You (signed in as yourself)'
     : m.by === 'administrator' ? `${m.byName ? `${m.byName}, an` : 'An'} administrator of ${m.organisationName}`
       : m.by === 'operator' ? `The operator of ${c.serviceName} (on the server's command line)`
         : m.by === 'directory' ? `${m.organisationName}'s directory (its identity provider's user provisioning)`
           : m.by === 'identity-provider' ? `${m.organisationName}'s identity provider, at a sign-in through it`
-            : 'Whoever used the set-password link';
+            : 'Whoever used the set-password link');
   const facts: [string, string][] = [['When', when(m.at)], ['By', by]];
   if (m.clientAddress) facts.push(['From network', m.clientAddress]);
   return {
@@ -196,7 +220,7 @@ function accountChange(m: AccountChangeMessage, c: MailContext): Draft {
     blocks: [
       { p: words.what },
       { facts },
-      { p: m.by === 'you' ? 'If this was you, you need do nothing.' : 'If you expected this, you need do nothing.' },
+      { p: words.ifYou ?? (m.by === 'you' ? 'If this was you, you need do nothing.' : 'If you expected this, you need do nothing.') },
       { p: `If it was not you, or you did not expect it, tell an administrator of ${m.organisationName} (or your IT service desk) straight away: someone else may be able to sign in as you. Do not reply to this e-mail, and do not follow links in any e-mail that claims to be about this.` },
     ],
     footer: `You were sent this because the sign-in of your ${c.serviceName} account changed. Security notices are always sent, whatever your e-mail preferences say.`,
