@@ -120,8 +120,9 @@ export class UsersAdminService {
    * directory's): the directory cannot switch the account on again, only an org admin can (decide()'s
    * `person.enable`), and enabling clears the mark. Switching an account on that was off tells its owner (a
    * security notice, in the same transaction): a dormant account switched on is what someone with an admin's
-   * access would do to use it. Switching one off tells nobody: its owner can no longer sign in to act on it,
-   * and the mail could reach whoever the account was switched off to stop (docs/email.md).
+   * access would do to use it. Switching one off tells nobody: it gives no one a way in, its owner learns of it
+   * at their next sign-in, and it is done to a leaver or to an account that may be in someone else's hands,
+   * whom a mail would warn (docs/email.md).
    */
   async setDisabled(actor: Actor, userId: string, disabled: boolean): Promise<void> {
     const { user, decision: managing } = await this.managed(actor, userId);

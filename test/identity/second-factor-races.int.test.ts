@@ -58,6 +58,10 @@ describe.each(DIALECTS)('second-factor races on %s', (dialect) => {
     const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
     expect((refused.reason as { code: string }).code).toBe('INVALID');
     expect(JSON.parse((await t.vault.store.repos.users.signInState(admin.id))!.recovery_codes!)).toEqual([]);
+    // One sign-in, one security notice (queued with the spend that won), telling of no code left.
+    const notices = await t.vault.store.db.selectFrom('jobs').select('payload').where('kind', '=', 'send-email').where('payload', 'like', `%${admin.id}%recovery-code-used%`).execute();
+    expect(notices).toHaveLength(1);
+    expect(JSON.parse(notices[0]!.payload).message.recoveryCodesLeft).toBe(0);
   });
 
   it('accepts a TOTP code once when two processes are given it at the same moment', SLOW, async () => {
