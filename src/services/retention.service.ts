@@ -7,7 +7,7 @@ import type { Decision } from '../domain/access/policy.js';
 import { DomainError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import type { RetentionEvent } from '../domain/records/events.js';
 import { UNNAMED_HOLD, type HoldRef } from '../domain/records/holds.js';
-import { compareDates, isCalendarDate, ukDate, type CalendarDate } from '../domain/records/retention.js';
+import { compareDates, dueDateMove, isCalendarDate, ukDate, type CalendarDate } from '../domain/records/retention.js';
 import { seriesProblems, type SeriesTerms } from '../domain/records/schedule.js';
 import { TRIGGER_PATTERN, type DisposalAction, type RecordSeries, type SeriesRevision } from '../domain/records/series.js';
 import type { Clock } from '../domain/ports.js';
@@ -157,10 +157,10 @@ export class RetentionService {
     for (const id of ids) {
       const oldDueAt = dueOf(before.get(id)!.facts);
       const newDueAt = dueOf(after.get(id)!.facts);
-      if (oldDueAt === newDueAt) continue;
+      const move = dueDateMove(oldDueAt, newDueAt);
+      if (move === null) continue;
       // From "awaiting an event" to a date is earlier: the record may now fall due.
-      const earlier = newDueAt !== null && (oldDueAt === null || compareDates(newDueAt, oldDueAt) < 0);
-      moves.push({ id, oldDueAt, newDueAt, direction: earlier ? 'earlier' : 'later' });
+      moves.push({ id, oldDueAt, newDueAt, direction: move === 'earlier' || move === 'dated' ? 'earlier' : 'later' });
     }
     const docs: Document[] = [];
     for (let start = 0; start < moves.length; start += 500) docs.push(...(await repos.documents.byIds(moves.slice(start, start + 500).map((m) => m.id))));
@@ -223,8 +223,7 @@ export class RetentionService {
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
       // What it reaches: every document below the collection filed under a series before or after the change.
-      const below = async () => (await repos.retention.placements(await repos.retention.documentsInSeries(organisationId)))
-        .filter((p) => p.collections.some((c) => c.id === collectionId)).map((p) => p.documentId);
+      const below = () => documentsBelow(repos, organisationId, collectionId);
       const before = await below();
       const moved = await this.refiled(repos, before, () => repos.retention.setCollectionSeries(collectionId, code), below, options, REFILING);
       await repos.audit.insert([auditEvent(actor, 'records.collection.series', { ...target, ids: { ...target.ids, movedEarlier: String(moved.earlier) } }, decision, now)]);
@@ -261,11 +260,10 @@ export class RetentionService {
       // A first filing applies the schedule (the normal way in); it is refiling that can cut a period short.
       const was = old.get(id);
       if (!was?.series) continue;
-      const oldDueAt = dueOf(was.facts);
-      const newDueAt = now.has(id) ? dueOf(now.get(id)!.facts) : null;
-      if (oldDueAt === newDueAt) continue;
+      const move = dueDateMove(dueOf(was.facts), now.has(id) ? dueOf(now.get(id)!.facts) : null);
+      if (move === null) continue;
       // From "awaiting an event" to a date counts as earlier: the record may now fall due.
-      if (newDueAt !== null && (oldDueAt === null || compareDates(newDueAt, oldDueAt) < 0)) shift.earlier += 1;
+      if (move === 'earlier' || move === 'dated') shift.earlier += 1;
       else shift.later += 1;
     }
     if (shift.earlier > 0 && options.confirmShorter !== true) {
@@ -287,8 +285,7 @@ export class RetentionService {
   async moved(repos: Repos, organisationId: string, affected: { documentIds: readonly string[] } | { collectionId: string }, change: () => Promise<void>, options: { confirmShorter?: boolean } = {}): Promise<DueDateShift> {
     const documents = 'documentIds' in affected
       ? async () => [...affected.documentIds]
-      : async () => (await repos.retention.placements(await repos.retention.documentsInSeries(organisationId)))
-        .filter((p) => p.collections.some((c) => c.id === affected.collectionId)).map((p) => p.documentId);
+      : () => documentsBelow(repos, organisationId, affected.collectionId);
     return this.refiled(repos, await documents(), change, documents, options, (earlier) => `Moving it brings the due date of ${plural(earlier, 'document')} earlier: `
       + 'the place it goes to is filed under a record series with a shorter period. A records manager must check the new due dates and confirm the move for it to go ahead.');
   }
@@ -307,9 +304,11 @@ export class RetentionService {
    * Records a move refused for shortening a period (the 409 of `moved`, after its transaction rolled
    * back), like every other refusal; then lets the error go on its way.
    */
-  async auditRefusedShortening(actor: Actor, action: string, target: { organisationId: string; ids: Record<string, string> }, error: unknown): Promise<never> {
+  async auditRefusedShortening(actor: Actor, action: string, targets: AuditTargetOf | readonly AuditTargetOf[], error: unknown): Promise<never> {
     if (error instanceof DomainError && error.details?.reason === SHORTENED) {
-      await this.o.access.recordRefusal(actor, action, { ...target, ids: { ...target.ids, movedEarlier: String(error.details.earlier) } }, SHORTENED);
+      for (const target of Array.isArray(targets) ? targets : [targets as AuditTargetOf]) {
+        await this.o.access.recordRefusal(actor, action, { ...target, ids: { ...target.ids, movedEarlier: String(error.details.earlier) } }, SHORTENED);
+      }
     }
     throw error;
   }
@@ -353,9 +352,12 @@ export class RetentionService {
   /**
    * Records the date of a trigger event for some documents, or for a collection (reaching every
    * document in and below it, later ones included, until cleared). The kind must be what starts the
-   * period of the series that applies; the date a real one, not in the future.
+   * period of the series that applies; the date a real one, not in the future. Like a shorter period,
+   * an event that brings any record's due date earlier (re-dated earlier, or over a later one it now
+   * replaces) is refused (409, nothing recorded) unless `confirmShorter`; a record's first date, from
+   * awaiting its event, is not "earlier": that is what recording the event is for.
    */
-  async recordEvent(actor: Actor, input: NewRetentionEvent): Promise<RetentionEvent[]> {
+  async recordEvent(actor: Actor, input: NewRetentionEvent, options: { confirmShorter?: boolean } = {}): Promise<RetentionEvent[]> {
     const hasDocs = input.documentIds !== undefined && input.documentIds.length > 0;
     if (hasDocs === (input.collectionId !== undefined)) throw invalid('Give either documentIds or collectionId: the documents or the collection the event is for.');
     const now = this.o.clock.now();
@@ -373,7 +375,7 @@ export class RetentionService {
         throw invalid(`${applying.map((s) => `${s.code} is triggered by ${s.trigger}`).join('; ')}, not ${base.kind}.`, { field: 'kind' });
       }
       const event: RetentionEvent = { ...base, id: randomUUID(), organisationId: collection.organisationId, documentId: null, collectionId: collection.id };
-      await this.insertEvents(actor, [{ event, decision }], now);
+      await this.insertEvents(actor, [{ event, decision }], { collectionId: collection.id }, options, now);
       return [event];
     }
     const ids = [...new Set(input.documentIds!)];
@@ -393,22 +395,61 @@ export class RetentionService {
       if (series.trigger !== base.kind) throw invalid(`${series.code} is triggered by ${series.trigger}, not ${base.kind}.`, { field: 'kind' });
     }
     const events = decided.map(({ doc, decision }) => ({ decision, event: { ...base, id: randomUUID(), organisationId: doc.organisationId, documentId: doc.id, collectionId: null } as RetentionEvent }));
-    await this.insertEvents(actor, events, now);
+    await this.insertEvents(actor, events, { documentIds: ids }, options, now);
     return events.map((e) => e.event);
   }
 
-  /** Clears a recorded event: the documents it reached go back to awaiting one (or to another recorded one). */
-  async clearEvent(actor: Actor, eventId: string): Promise<RetentionEvent> {
+  /**
+   * Clears a recorded event: the documents it reached go back to awaiting one, or to another recorded
+   * one (an older event for the same place, or their collection's), or, for a date trigger, to their
+   * creation date. Those last can be earlier: refused (409) like `recordEvent` unless `confirmShorter`.
+   */
+  async clearEvent(actor: Actor, eventId: string, options: { confirmShorter?: boolean } = {}): Promise<RetentionEvent> {
     const event = await this.o.store.repos.retention.event(eventId);
     if (!event) throw notFound('retention event');
     const decision = await this.requireFilePlan(actor, event.organisationId, { eventId }, 'retention event');
     if (event.clearedAt !== null) throw conflict('That event was already cleared.');
     const now = this.o.clock.now();
+    const target = { organisationId: event.organisationId, ids: { eventId, kind: event.kind } };
     await this.o.store.transaction(async (repos) => {
-      await repos.retention.clearEvent(eventId, now.toISOString(), actor.userId);
-      await repos.audit.insert([auditEvent(actor, 'records.event.clear', { organisationId: event.organisationId, ids: { eventId, kind: event.kind } }, decision, now)]);
-    });
+      const reached = event.documentId !== null ? { documentIds: [event.documentId] } : { collectionId: event.collectionId! };
+      const shift = await this.eventChanged(repos, event.organisationId, reached, () => repos.retention.clearEvent(eventId, now.toISOString(), actor.userId), options, 'Clearing this event');
+      await repos.audit.insert([auditEvent(actor, 'records.event.clear', { ...target, ids: { ...target.ids, ...shortened(shift) } }, decision, now)]);
+    }).catch((error: unknown) => this.auditRefusedShortening(actor, 'records.event.clear', target, error));
     return { ...event, clearedAt: now.toISOString(), clearedBy: actor.userId };
+  }
+
+  /**
+   * A trigger event's date is where event-triggered due dates count from, so recording or clearing one
+   * can bring them earlier as surely as a shorter period: in the caller's transaction, `change` is made
+   * and the due dates of the documents it reaches compared before and after. Any that moves from one
+   * date to an earlier one refuses it (409, rolled back) unless confirmed, saying how many and the
+   * earliest new date. An extension holds whatever the event (a minimum), so a record it keeps is not
+   * counted; nor is a record's first date.
+   */
+  private async eventChanged(
+    repos: Repos, organisationId: string, reached: { documentIds: readonly string[] } | { collectionId: string }, change: () => Promise<void>,
+    options: { confirmShorter?: boolean }, doing: string,
+  ): Promise<DueDateShift> {
+    const ids = 'documentIds' in reached ? [...reached.documentIds] : await documentsBelow(repos, organisationId, reached.collectionId);
+    const before = await computeFacts(repos, ids);
+    await change();
+    const after = await computeFacts(repos, ids);
+    const shift = { earlier: 0, later: 0 };
+    let earliest: CalendarDate | null = null;
+    for (const [id, was] of before) {
+      const newDueAt = after.has(id) ? dueOf(after.get(id)!.facts) : null;
+      const move = dueDateMove(dueOf(was.facts), newDueAt);
+      if (move === 'earlier') {
+        shift.earlier += 1;
+        if (earliest === null || compareDates(newDueAt!, earliest) < 0) earliest = newDueAt;
+      } else if (move === 'later' || move === 'undated') shift.later += 1;
+    }
+    if (shift.earlier > 0 && options.confirmShorter !== true) {
+      throw new DomainError('CONFLICT', `${doing} brings the due date of ${plural(shift.earlier, 'document')} earlier, the earliest to ${earliest}. `
+        + 'Check the date, then confirm the change (confirmShorter) to go ahead.', { details: { earlier: shift.earlier, later: shift.later, earliest, reason: SHORTENED } });
+    }
+    return shift;
   }
 
   private validEvent(kind: string, date: string, now: Date): void {
@@ -417,14 +458,22 @@ export class RetentionService {
     if (compareDates(date, ukDate(now)) > 0) throw invalid(`${date} is in the future: record an event once it has happened.`, { field: 'date' });
   }
 
-  private async insertEvents(actor: Actor, events: { event: RetentionEvent; decision: Decision }[], now: Date): Promise<void> {
+  private async insertEvents(
+    actor: Actor, events: { event: RetentionEvent; decision: Decision }[], reached: { documentIds: readonly string[] } | { collectionId: string }, options: { confirmShorter?: boolean }, now: Date,
+  ): Promise<void> {
+    const organisationId = events[0]!.event.organisationId;
+    const targets = events.map(({ event }) => ({
+      organisationId: event.organisationId, ids: { kind: event.kind, date: event.date, ...(event.documentId ? { documentId: event.documentId } : { collectionId: event.collectionId! }) },
+    }));
     await this.o.store.transaction(async (repos) => {
-      for (const { event } of events) await repos.retention.insertEvent(event);
-      await repos.audit.insert(events.map(({ event, decision }) => auditEvent(actor, 'records.event.record', {
-        organisationId: event.organisationId,
-        ids: { eventId: event.id, kind: event.kind, date: event.date, ...(event.documentId ? { documentId: event.documentId } : { collectionId: event.collectionId! }) },
+      const shift = await this.eventChanged(repos, organisationId, reached, async () => {
+        for (const { event } of events) await repos.retention.insertEvent(event);
+      }, options, 'Recording this event');
+      // How many due dates it moved is the change's, not one document's: told on each of its events.
+      await repos.audit.insert(events.map(({ event, decision }, i) => auditEvent(actor, 'records.event.record', {
+        organisationId: event.organisationId, ids: { eventId: event.id, ...targets[i]!.ids, ...shortened(shift) },
       }, decision, now)));
-    });
+    }).catch((error: unknown) => this.auditRefusedShortening(actor, 'records.event.record', targets, error));
   }
 
   // ── Retention facts ───────────────────────────────────────────────────────
@@ -508,8 +557,19 @@ export function dueDatesMoved(shift: DueDateShift): Record<string, string> {
   return shift.earlier + shift.later > 0 ? { movedEarlier: String(shift.earlier), movedLater: String(shift.later) } : {};
 }
 
+/** A change's audit ids for a confirmed shortening: how many due dates it brought earlier and later, and that it was confirmed. */
+const shortened = (shift: DueDateShift): Record<string, string> => (shift.earlier > 0 ? { ...dueDatesMoved(shift), confirmShorter: 'true' } : {});
+
 /** The reason a change refused for bringing due dates earlier, unconfirmed, is audited with. */
-const SHORTENED = 'retention_shortened';
+export const SHORTENED = 'retention_shortened';
+
+type AuditTargetOf = { organisationId: string; ids: Record<string, string> };
+
+/** Every document filed under a series in or below a collection. */
+async function documentsBelow(repos: Repos, organisationId: string, collectionId: string): Promise<string[]> {
+  return (await repos.retention.placements(await repos.retention.documentsInSeries(organisationId)))
+    .filter((p) => p.collections.some((c) => c.id === collectionId)).map((p) => p.documentId);
+}
 
 const REFILING = (earlier: number): string => `Filing it under this series brings the due date of ${plural(earlier, 'document')} earlier. Check the series' period, then confirm the change (confirmShorter) to go ahead.`;
 

@@ -129,6 +129,85 @@ describe.each(DIALECTS)('file plan and retention on %s', (dialect) => {
     expect(actions).toEqual(expect.arrayContaining(['records.collection.series', 'records.event.record', 'records.event.clear']));
   });
 
+  it('refuses an event re-dated earlier, or a clearing that falls back to an earlier one, until confirmed; later needs none; an extension holds', async () => {
+    clock.set('2026-05-10T09:30:00Z');
+    const { org, records, hr } = await council();
+    const other = await council();
+    const created = await send(records, 'POST', '/api/v1/collections', { name: 'Personnel file JB0077', serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE', series: 'HR-01' });
+    expect(created.statusCode, created.body).toBe(201);
+    const folder = created.json().id as string;
+    const contract = await uploaded(hr, folder, 'contract.txt');
+    const appraisal = await uploaded(hr, folder, 'appraisal.txt');
+    clock.set('2026-10-15T12:00:00Z');
+    // Of a place's events the latest recorded wins: each is recorded a minute after the one before.
+    let minute = 0;
+    const record = (date: string, extra: Record<string, unknown> = {}, user = records) => {
+      clock.set(new Date(Date.parse('2026-10-15T12:00:00Z') + ++minute * 60_000).toISOString());
+      return send(user, 'POST', '/api/v1/retention-events', { kind: 'employment_end', date, collectionId: folder, ...extra });
+    };
+    const eventsHere = async () => (await t.vault.store.repos.retention.eventsFor({ documentIds: [], collectionIds: [folder] })).filter((e) => e.clearedAt === null).map((e) => e.date);
+    const audited = async (action: string) => {
+      await t.vault.audit.integrate();
+      return (await t.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === action && e.actorUserId === records.id).map((e) => [e.decision, e.reason, e.targetIds]);
+    };
+
+    // The first date of records awaiting their event is not "earlier": it is what recording it is for.
+    const first = await record('2026-09-30');
+    expect(first.statusCode, first.body).toBe(201);
+    const firstId = first.json().events[0].id as string;
+    expect(await retentionOf(hr, contract)).toMatchObject({ dueAt: '2033-09-30' });
+    // An extension (a minimum) keeps the appraisal to 2034-01-01 whatever the event's date.
+    await t.vault.store.repos.retention.setRetainUntil(appraisal, '2034-01-01');
+
+    const refused = expectProblem(await record('2026-06-30'), 409);
+    expect(refused.detail).toBe('Recording this event brings the due date of 1 document earlier, the earliest to 2033-06-30. Check the date, then confirm the change (confirmShorter) to go ahead.');
+    expect(await eventsHere()).toEqual(['2026-09-30']);
+    expect(await retentionOf(hr, contract)).toMatchObject({ triggerDate: '2026-09-30', dueAt: '2033-09-30' });
+    expect((await audited('records.event.record')).filter(([decision]) => decision === 'allow')).toHaveLength(1);
+    expect((await audited('records.event.record')).filter(([decision]) => decision === 'deny')).toEqual([
+      ['deny', 'retention_shortened', { kind: 'employment_end', date: '2026-06-30', collectionId: folder, movedEarlier: '1' }],
+    ]);
+
+    // Nobody else confirms it for them: another council's records manager, or a member of the team.
+    expect(expectProblem(await record('2026-06-30', { confirmShorter: true }, other.records), 404).detail).not.toContain('earlier');
+    expect((await record('2026-06-30', { confirmShorter: true }, hr)).statusCode).toBe(404);
+
+    const later = await record('2026-10-01');
+    expect(later.statusCode, later.body).toBe(201);
+    const laterId = later.json().events[0].id as string;
+    expect(await retentionOf(hr, contract)).toMatchObject({ dueAt: '2033-10-01' });
+
+    const confirmed = await record('2026-06-30', { confirmShorter: true });
+    expect(confirmed.statusCode, confirmed.body).toBe(201);
+    const confirmedId = confirmed.json().events[0].id as string;
+    expect(await retentionOf(hr, contract)).toMatchObject({ triggerDate: '2026-06-30', dueAt: '2033-06-30' });
+    expect(await retentionOf(hr, appraisal)).toMatchObject({ dueAt: '2034-01-01', extended: true });
+    expect((await audited('records.event.record')).filter(([decision]) => decision === 'allow').map(([, , ids]) => ids)).toEqual([
+      { eventId: firstId, kind: 'employment_end', date: '2026-09-30', collectionId: folder },
+      { eventId: laterId, kind: 'employment_end', date: '2026-10-01', collectionId: folder },
+      { eventId: confirmedId, kind: 'employment_end', date: '2026-06-30', collectionId: folder, movedEarlier: '1', movedLater: '0', confirmShorter: 'true' },
+    ]);
+
+    // Clearing falls back to the latest other event recorded here: later (2026-10-01) needs nothing…
+    expect((await send(records, 'DELETE', `/api/v1/retention-events/${confirmedId}`)).statusCode).toBe(200);
+    expect(await retentionOf(hr, contract)).toMatchObject({ dueAt: '2033-10-01' });
+    // …earlier (back to 2026-09-30) is refused until confirmed; back to awaiting is later.
+    const clearing = expectProblem(await send(records, 'DELETE', `/api/v1/retention-events/${laterId}`), 409);
+    expect(clearing.detail).toBe('Clearing this event brings the due date of 1 document earlier, the earliest to 2033-09-30. Check the date, then confirm the change (confirmShorter) to go ahead.');
+    expect(await eventsHere()).toEqual(['2026-09-30', '2026-10-01']);
+    expect((await send(other.records, 'DELETE', `/api/v1/retention-events/${laterId}?confirmShorter=true`)).statusCode).toBe(404);
+    expect((await send(records, 'DELETE', `/api/v1/retention-events/${laterId}?confirmShorter=true`)).statusCode).toBe(200);
+    expect(await retentionOf(hr, contract)).toMatchObject({ dueAt: '2033-09-30' });
+    expect((await send(records, 'DELETE', `/api/v1/retention-events/${firstId}`)).statusCode).toBe(200);
+    expect(await retentionOf(hr, contract)).toMatchObject({ state: 'awaiting_event', dueAt: null });
+    expect(await audited('records.event.clear')).toEqual([
+      ['allow', 'records_manager', { eventId: confirmedId, kind: 'employment_end' }],
+      ['deny', 'retention_shortened', { eventId: laterId, kind: 'employment_end', movedEarlier: '1' }],
+      ['allow', 'records_manager', { eventId: laterId, kind: 'employment_end', movedEarlier: '1', movedLater: '0', confirmShorter: 'true' }],
+      ['allow', 'records_manager', { eventId: firstId, kind: 'employment_end' }],
+    ]);
+  });
+
   it('lists the documents a series change moves, and refuses to bring due dates earlier until confirmed', async () => {
     clock.set('2026-05-10T09:30:00Z');
     const { org, payroll } = await council();

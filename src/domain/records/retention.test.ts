@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addYears, financialYearEnd, isCalendarDate, isDue, retentionOf, ukDate } from './retention.js';
+import { addYears, dueDateMove, financialYearEnd, isCalendarDate, isDue, retentionOf, ukDate } from './retention.js';
 
 const PAY_01 = { code: 'PAY-01', trigger: 'financial_year_end', retainYears: 6, action: 'destroy' as const };
 const HR_01 = { code: 'HR-01', trigger: 'employment_end', retainYears: 7, action: 'review' as const };
@@ -79,3 +79,14 @@ describe('retentionOf', () => {
   });
 });
 
+
+describe('dueDateMove', () => {
+  it('tells earlier and later between dates, and gaining or losing a date apart from both', () => {
+    expect(dueDateMove('2033-03-31', '2030-03-31')).toBe('earlier');
+    expect(dueDateMove('2030-03-31', '2033-03-31')).toBe('later');
+    expect(dueDateMove(null, '2030-03-31')).toBe('dated');
+    expect(dueDateMove('2030-03-31', null)).toBe('undated');
+    expect(dueDateMove('2030-03-31', '2030-03-31')).toBeNull();
+    expect(dueDateMove(null, null)).toBeNull();
+  });
+});

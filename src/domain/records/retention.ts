@@ -59,6 +59,22 @@ export function addYears(date: CalendarDate, years: number): CalendarDate {
 
 export const compareDates = (a: CalendarDate, b: CalendarDate): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * How a change moves one record's due date, or null when it stays. No due date (null) means awaiting an
+ * event: never due. `dated`: from none to a date (the record may now fall due); `undated`: from a date
+ * to none. Whether `dated` counts as bringing a record forward is the caller's rule: refiling it under
+ * another series does (a period cut short), recording its first trigger event does not (that is how a
+ * record awaiting its event gets its date).
+ */
+export type DueDateMove = 'earlier' | 'later' | 'dated' | 'undated';
+
+export function dueDateMove(oldDueAt: CalendarDate | null, newDueAt: CalendarDate | null): DueDateMove | null {
+  if (oldDueAt === newDueAt) return null;
+  if (oldDueAt === null) return 'dated';
+  if (newDueAt === null) return 'undated';
+  return compareDates(newDueAt, oldDueAt) < 0 ? 'earlier' : 'later';
+}
+
 export type RetentionFacts =
   /** No series applies: the document is kept until someone files it. */
   | { state: 'unfiled' }

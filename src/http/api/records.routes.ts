@@ -93,20 +93,28 @@ export const recordsRoutes = (vault: AppServices): FastifyPluginAsync => async (
     schema: {
       tags: ['records'], summary: 'Record a trigger event (records manager) for documents or a whole collection',
       description: 'The kind must be the trigger of the series that applies (for a collection: of its series or one used below it); the date a real, past date (YYYY-MM-DD). '
-        + 'An event recorded for a collection reaches every document in and below it, documents filed later included, until it is cleared.',
-      body: z.object({ kind: z.string().max(100), date: z.string().max(40), documentIds: z.array(z.string().max(100)).max(1000).optional(), collectionId: z.string().max(100).optional() }),
+        + 'An event recorded for a collection reaches every document in and below it, documents filed later included, until it is cleared. '
+        + 'An event that brings any document\'s due date earlier (a date earlier than the one it replaces) is refused (409, saying how many and the earliest new date) unless `confirmShorter: true`.',
+      body: z.object({
+        kind: z.string().max(100), date: z.string().max(40), documentIds: z.array(z.string().max(100)).max(1000).optional(), collectionId: z.string().max(100).optional(),
+        confirmShorter: z.boolean().optional(),
+      }),
     },
   }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
-    const { kind, date, documentIds, collectionId } = request.body;
-    const events = await vault.retention.recordEvent(actor, { kind, date, ...(documentIds ? { documentIds } : {}), ...(collectionId !== undefined ? { collectionId } : {}) });
+    const { kind, date, documentIds, collectionId, confirmShorter } = request.body;
+    const events = await vault.retention.recordEvent(actor, { kind, date, ...(documentIds ? { documentIds } : {}), ...(collectionId !== undefined ? { collectionId } : {}) }, { confirmShorter: confirmShorter === true });
     return reply.status(201).send({ events: events.map(presentEvent) });
   });
 
   r.delete('/retention-events/:id', {
-    schema: { tags: ['records'], summary: 'Clear a recorded event (records manager): what it reached awaits an event again', params: z.object({ id: z.string().max(100) }) },
+    schema: {
+      tags: ['records'], summary: 'Clear a recorded event (records manager): what it reached awaits an event again, or falls back to another recorded one',
+      description: 'Clearing that brings any document\'s due date earlier (it falls back to an earlier event, or to its creation date) is refused (409) unless `?confirmShorter=true`.',
+      params: z.object({ id: z.string().max(100) }), querystring: z.object({ confirmShorter: z.enum(['true', 'false']).optional() }),
+    },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    return presentEvent(await vault.retention.clearEvent(actor, request.params.id));
+    return presentEvent(await vault.retention.clearEvent(actor, request.params.id, { confirmShorter: request.query.confirmShorter === 'true' }));
   });
 };

@@ -6,7 +6,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { BUILT_IN_TRIGGERS, DISPOSAL_ACTIONS } from '../../domain/records/series.js';
 import type { Actor, Document } from '../../domain/types.js';
-import type { SeriesPatch } from '../../services/retention.service.js';
+import { SHORTENED, type SeriesPatch } from '../../services/retention.service.js';
 import { problemFor } from '../error-handler.js';
 import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
 
@@ -100,31 +100,39 @@ export const recordsPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     }
   });
 
-  /** A filing form's change, then back to the page it came from; a refusal of shape is explained on a page linking back. */
-  async function filingChange(request: FastifyRequest, reply: FastifyReply, back: string, work: (actor: Actor) => Promise<unknown>) {
-    const web = requireCsrf(ui, request, (request.body as Form | undefined)?._csrf);
+  /**
+   * A filing form's change, then back to the page it came from; a refusal of shape is explained on a page
+   * linking back. A change refused for bringing due dates earlier gets a confirm step there: the same
+   * form again, with the confirmation box to tick.
+   */
+  async function filingChange(request: FastifyRequest, reply: FastifyReply, back: string, work: (actor: Actor, confirmShorter: boolean) => Promise<unknown>) {
+    const body = (request.body ?? {}) as Form;
+    const web = requireCsrf(ui, request, body._csrf);
     try {
-      await work(web.actor);
+      await work(web.actor, body.confirmShorter === 'yes');
       return reply.redirect(`${back}?notice=retention`, 303);
     } catch (error) {
       if (!(error instanceof DomainError) || !FORM_ERRORS.includes(error.code)) throw error;
+      const confirm = error.details?.reason === SHORTENED
+        ? { action: request.url.split('?')[0], fields: Object.entries(body).filter(([k, v]) => k !== '_csrf' && k !== 'confirmShorter' && typeof v === 'string').map(([name, value]) => ({ name, value })) }
+        : null;
       // Shown on a page of its own with a way back: the message is the service's, never the address's.
-      return render(ui, request, reply, 'retention-refused.njk', { problem: problemFor(error, request), back }, error.code === 'CONFLICT' ? 409 : 400);
+      return render(ui, request, reply, 'retention-refused.njk', { problem: problemFor(error, request), back, confirm }, error.code === 'CONFLICT' ? 409 : 400);
     }
   }
 
   app.post<{ Params: { id: string }; Body: Form }>('/documents/:id/series', async (request, reply) =>
-    filingChange(request, reply, `/documents/${request.params.id}`, (actor) => ui.vault.retention.setDocumentSeries(actor, request.params.id, request.body.series || null, { confirmShorter: request.body.confirmShorter === 'yes' })));
+    filingChange(request, reply, `/documents/${request.params.id}`, (actor, confirmShorter) => ui.vault.retention.setDocumentSeries(actor, request.params.id, request.body.series || null, { confirmShorter })));
 
   app.post<{ Params: { id: string }; Body: Form }>('/documents/:id/retention-event', async (request, reply) =>
-    filingChange(request, reply, `/documents/${request.params.id}`, (actor) => ui.vault.retention.recordEvent(actor, { kind: request.body.kind ?? '', date: request.body.date ?? '', documentIds: [request.params.id] })));
+    filingChange(request, reply, `/documents/${request.params.id}`, (actor, confirmShorter) => ui.vault.retention.recordEvent(actor, { kind: request.body.kind ?? '', date: request.body.date ?? '', documentIds: [request.params.id] }, { confirmShorter })));
 
   app.post<{ Params: { id: string }; Body: Form }>('/collections/:id/series', async (request, reply) =>
-    filingChange(request, reply, `/collections/${request.params.id}`, (actor) => ui.vault.retention.setCollectionSeries(actor, request.params.id, request.body.series || null, { confirmShorter: request.body.confirmShorter === 'yes' })));
+    filingChange(request, reply, `/collections/${request.params.id}`, (actor, confirmShorter) => ui.vault.retention.setCollectionSeries(actor, request.params.id, request.body.series || null, { confirmShorter })));
 
   app.post<{ Params: { id: string }; Body: Form }>('/collections/:id/retention-event', async (request, reply) =>
-    filingChange(request, reply, `/collections/${request.params.id}`, (actor) => ui.vault.retention.recordEvent(actor, { kind: request.body.kind ?? '', date: request.body.date ?? '', collectionId: request.params.id })));
+    filingChange(request, reply, `/collections/${request.params.id}`, (actor, confirmShorter) => ui.vault.retention.recordEvent(actor, { kind: request.body.kind ?? '', date: request.body.date ?? '', collectionId: request.params.id }, { confirmShorter })));
 
   app.post<{ Params: { id: string; eventId: string }; Body: Form }>('/collections/:id/retention-events/:eventId/clear', async (request, reply) =>
-    filingChange(request, reply, `/collections/${request.params.id}`, (actor) => ui.vault.retention.clearEvent(actor, request.params.eventId)));
+    filingChange(request, reply, `/collections/${request.params.id}`, (actor, confirmShorter) => ui.vault.retention.clearEvent(actor, request.params.eventId, { confirmShorter })));
 };
