@@ -66,6 +66,30 @@ describe.each(DIALECTS)('file plan pages on %s', (dialect) => {
     expect((await member.get(`/documents/${payslip}`)).text).toContain('2027-02-28');
   });
 
+  it('asks to confirm an event re-dated earlier on a page of its own, and records it only once confirmed', async () => {
+    const { org, records, member, staff } = await world();
+    await t.vault.retention.setCollectionSeries(systemActor(), org.collections.hr!, 'HR-01');
+    const file = (await upload(t.app, staff, org.collections.hr!, 'contract.txt', 'contract\n')).json().id as string;
+    const page = await records.get(`/documents/${file}`);
+    expect((await records.post(`/documents/${file}/retention-event`, { _csrf: FormClient.csrf(page.text), kind: 'employment_end', date: '2020-02-29' })).status).toBe(303);
+    expect((await records.get(`/documents/${file}`)).text).toContain('2027-02-28');
+
+    const refused = await records.post(`/documents/${file}/retention-event`, { _csrf: FormClient.csrf(page.text), kind: 'employment_end', date: '2019-01-31' });
+    expect(refused.status).toBe(409);
+    expect(refused.text).toContain('Recording this event brings the due date of 1 document earlier, the earliest to 2026-01-31.');
+    expect(refused.text).toContain(`<form method="post" action="/documents/${file}/retention-event" novalidate id="confirm-shorter">`);
+    expect(refused.text).toContain('<input type="hidden" name="date" value="2019-01-31">');
+    expect(refused.text).toContain('name="confirmShorter"');
+    expect((await records.get(`/documents/${file}`)).text).toContain('2027-02-28');
+    // A member sending the confirmation is refused as the records action it is.
+    const seen = await member.get(`/documents/${file}`);
+    expect((await member.post(`/documents/${file}/retention-event`, { _csrf: FormClient.csrf(seen.text), kind: 'employment_end', date: '2019-01-31', confirmShorter: 'yes' })).status).toBe(404);
+
+    const confirmed = await records.post(`/documents/${file}/retention-event`, { _csrf: FormClient.csrf(refused.text), kind: 'employment_end', date: '2019-01-31', confirmShorter: 'yes' });
+    expect(confirmed.status).toBe(303);
+    expect((await records.get(`/documents/${file}`)).text).toContain('2026-01-31');
+  });
+
   it('records an event for a whole collection from its page, and clears it', async () => {
     const { org, records, staff } = await world();
     const page = await records.get(`/collections/${org.collections.hr}`);
