@@ -51,7 +51,8 @@ describe.each(DIALECTS)('retention facts on %s', (dialect) => {
     clock.set('2026-06-01T12:01:00Z');
     await t.vault.retention.recordEvent(system, { kind: 'employment_end', date: '2026-01-31', collectionId: folder });
     clock.set('2026-06-01T12:02:00Z');
-    await t.vault.retention.recordEvent(system, { kind: 'employment_end', date: '2024-02-29', documentIds: [inFolder[0]!] });
+    // Earlier than the folder's event it overrides: confirmed.
+    await t.vault.retention.recordEvent(system, { kind: 'employment_end', date: '2024-02-29', documentIds: [inFolder[0]!] }, { confirmShorter: true });
     // One document of the top folder under a date-triggered series of its own.
     await t.vault.retention.setDocumentSeries(system, inTop[1]!, 'FIN-02', { confirmShorter: true });
 
