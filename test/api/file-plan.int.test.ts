@@ -208,6 +208,26 @@ describe.each(DIALECTS)('file plan and retention on %s', (dialect) => {
     ]);
   });
 
+  it('asks to confirm a migrated record dated earlier than its upload (a date trigger); a date that moves nothing needs none', async () => {
+    clock.set('2026-05-10T09:30:00Z');
+    const { org, records, payroll } = await council();
+    await t.vault.retention.setCollectionSeries(systemActor(), org.collections.payroll!, 'PAY-01');
+    const migrated = await uploaded(payroll, org.collections.payroll!, 'payslips-2025-06.csv');
+    const recent = await uploaded(payroll, org.collections.payroll!, 'payslips-2026-05.csv');
+    clock.set('2026-10-15T12:00:00Z');
+    // 1 June 2025 is in the year ending 31 March 2026: due 2032, not 2033. 1 May 2026 moves nothing.
+    const refused = expectProblem(await send(records, 'POST', '/api/v1/retention-events', { kind: 'financial_year_end', date: '2025-06-01', documentIds: [migrated] }), 409);
+    expect(refused.detail).toBe('Recording this event brings the due date of 1 document earlier, the earliest to 2032-03-31. Check the date, then confirm the change (confirmShorter) to go ahead.');
+    expect(await t.vault.store.repos.retention.eventsFor({ documentIds: [migrated, recent], collectionIds: [] })).toEqual([]);
+    expect((await send(records, 'POST', '/api/v1/retention-events', { kind: 'financial_year_end', date: '2026-05-01', documentIds: [recent] })).statusCode).toBe(201);
+    const confirmed = await send(records, 'POST', '/api/v1/retention-events', { kind: 'financial_year_end', date: '2025-06-01', documentIds: [migrated], confirmShorter: true });
+    expect(confirmed.statusCode, confirmed.body).toBe(201);
+    expect(await retentionOf(payroll, migrated)).toMatchObject({ triggerDate: '2025-06-01', dueAt: '2032-03-31' });
+    // Clearing it goes back to the upload date: later, so no confirmation.
+    expect((await send(records, 'DELETE', `/api/v1/retention-events/${confirmed.json().events[0].id}`)).statusCode).toBe(200);
+    expect(await retentionOf(payroll, migrated)).toMatchObject({ triggerDate: '2026-05-10', dueAt: '2033-03-31' });
+  });
+
   it('lists the documents a series change moves, and refuses to bring due dates earlier until confirmed', async () => {
     clock.set('2026-05-10T09:30:00Z');
     const { org, payroll } = await council();
