@@ -8,6 +8,7 @@ import { loadSigningKey, openCheckpointCopies } from './compose/audit-keys.js';
 import { assertNoUnfinishedRestore } from './compose/restore-marker.js';
 import { openBlobStore } from './compose/blob-stores.js';
 import { claimStoresAtOpen } from './compose/store-claims.js';
+import type { StoreClaim } from './services/store-ownership.js';
 import { queueDailyBackup, queueDailyRecordsSweeps, scheduleDailyJobsPrune, scheduleDailyOrphanSweep, scheduleDailyScrub } from './compose/daily-jobs.js';
 import { composeIdentity } from './compose/identity.js';
 import { migrateSealing } from './compose/sign-in-seals.js';
@@ -89,6 +90,8 @@ export interface Vault extends AppServices {
   replicaStore: BlobStore | null;
   /** This vault's id, which its blob stores' markers name (services/vault-identity.ts). */
   vaultId: string;
+  /** The stores this open claimed (their markers written), or in a dry run would have claimed (services/store-ownership.ts). */
+  storeClaims: StoreClaim[];
   /** Upload slots shared by every process over this database (for tests and diagnosis). */
   admission: UploadAdmission;
   /**
@@ -116,6 +119,12 @@ export interface OpenVaultOptions {
   finishingRestore?: boolean;
   /** The restore's --blobs-from store: one whose marker the restored vault may take (compose/store-claims.ts vaultToAdopt). */
   restoreBlobsFrom?: BlobStore;
+  /**
+   * A command's --dry-run: the open writes nothing to any blob store. It claims no store (an unmarked one
+   * it would claim is in `storeClaims`, unclaimed, and claimed by the next real open), still refuses a store
+   * another vault's marker names, and leaves crash leftovers in the stores' staging for a real run to clean.
+   */
+  dryRun?: boolean;
 }
 
 export async function openVault(config: Config, options: OpenVaultOptions = {}): Promise<Vault> {
@@ -165,9 +174,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const replicaStore = replicaOpened?.store ?? null;
   // One vault per store: a vault pointed at another's store or replica refuses to start (compose/store-claims.ts),
   // before it touches anything there (its staging cleanup included).
-  const { vaultId, ownership } = await claimStoresAtOpen({
+  const dryRun = options.dryRun ?? false;
+  const { vaultId, ownership, claims: storeClaims } = await claimStoresAtOpen({
     store, clock, logger, primary: blobStore, primaryOutageTolerated: config.blobs.kind === 's3', replica: replicaStore,
-    restore: options.finishingRestore ? { blobsFrom: options.restoreBlobsFrom ?? null } : null,
+    restore: options.finishingRestore ? { blobsFrom: options.restoreBlobsFrom ?? null } : null, dryRun,
   }).catch(async (error: unknown) => {
     // Nothing else was opened yet; what was is closed, so a caller that goes on (a test, a supervisor) holds nothing.
     closeBlobStore();
@@ -179,12 +189,14 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   // uploading right now. A bucket that does not answer now (or a role without
   // s3:ListBucketMultipartUploads) must not keep the process from starting: leftovers wait for the
   // worker's hourly sweep or the bucket's lifecycle rule.
-  await cleanStaging('at start-up').catch((err: unknown) => {
-    if (config.blobs.kind !== 's3') throw err;
-    logger.warn({ err }, 'could not clean unfinished uploads in the blob bucket; the bucket lifecycle rule will');
-  });
+  if (!dryRun) {
+    await cleanStaging('at start-up').catch((err: unknown) => {
+      if (config.blobs.kind !== 's3') throw err;
+      logger.warn({ err }, 'could not clean unfinished uploads in the blob bucket; the bucket lifecycle rule will');
+    });
+  }
   // Other nodes may be copying into it now: only leftovers older than any copy can take go.
-  if (replicaOpened) await replicaOpened.store.cleanStaging(replicaOpened.stagingGraceMs).catch((err: unknown) => logger.warn({ err }, 'could not clean unfinished copies in the replica; they are retried at the next start'));
+  if (replicaOpened && !dryRun) await replicaOpened.store.cleanStaging(replicaOpened.stagingGraceMs).catch((err: unknown) => logger.warn({ err }, 'could not clean unfinished copies in the replica; they are retried at the next start'));
   const keys = new KeyRingImpl({
     master,
     clock,
@@ -371,7 +383,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const vault: Vault = {
     ...identityServices,
     config, logger, clock, store, scanner, serviceAreas, access, audit, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
-    dav, jobs: jobsAdmin, retention, holds, disposal, subjectAccess, certificates, replicaStore, vaultId, replication, scrub, orphanBlobs, backups, search, branding, mail,
+    dav, jobs: jobsAdmin, retention, holds, disposal, subjectAccess, certificates, replicaStore, vaultId, storeClaims, replication, scrub, orphanBlobs, backups, search, branding, mail,
     durable: () => store.durable(),
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');

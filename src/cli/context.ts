@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { DomainError } from '../domain/errors.js';
+import { STORE_MARKER_NAME } from '../domain/store-marker.js';
 import type { OpenVaultOptions } from '../main.js';
 import type { AppServices } from '../services/app-services.js';
 
@@ -24,6 +25,11 @@ export async function withVault<T>(command: Command, work: (vault: AppServices) 
   // through a server's API) need not load the vault's modules, nor any command the server's.
   const { openVault } = await import('../main.js');
   const vault = await openVault(config, { logger: pino({ level: process.env.STRONGROOM_LOG_LEVEL ?? 'warn' }, pino.destination(2)), ...options });
+  // A dry run claims no store (main.ts OpenVaultOptions.dryRun): it says which the real run would.
+  for (const claim of vault.storeClaims.filter((c) => !c.claimed)) {
+    say(`Dry run: the ${claim.role === 'primary' ? 'blob store' : 'replica'} at ${claim.location} has no store marker (${STORE_MARKER_NAME}); `
+      + `a real run would claim it for this vault (${vault.vaultId}). Nothing was written there.`);
+  }
   try {
     const result = await work(vault);
     // The command's success (its exit status, what the caller prints from the result) leaves the

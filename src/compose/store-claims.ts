@@ -6,7 +6,7 @@ import { DomainError } from '../domain/errors.js';
 import type { BlobStore, Clock } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import { parseStoreMarker, type StoreRole } from '../domain/store-marker.js';
-import { StoreOwnership, UNMARKED_SAMPLE } from '../services/store-ownership.js';
+import { StoreOwnership, UNMARKED_SAMPLE, storeClaimEvent, type StoreClaim } from '../services/store-ownership.js';
 import { vaultIdentity } from '../services/vault-identity.js';
 
 export interface StoresAtOpen {
@@ -19,6 +19,8 @@ export interface StoresAtOpen {
   replica: BlobStore | null;
   /** Set when the open finishes a restore: the restore's --blobs-from store, if it has one. */
   restore: { blobsFrom: BlobStore | null } | null;
+  /** A dry run: no store is claimed (services/store-ownership.ts); those it would claim are answered. */
+  dryRun: boolean;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface StoresAtOpen {
  * its stores show it is) and its stores confirmed to be its own. Throws the refusal, which says what to
  * do (and, finishing a restore, that the restore is unfinished), before anything touches those stores.
  */
-export async function claimStoresAtOpen(o: StoresAtOpen): Promise<{ vaultId: string; ownership: StoreOwnership }> {
+export async function claimStoresAtOpen(o: StoresAtOpen): Promise<{ vaultId: string; ownership: StoreOwnership; claims: StoreClaim[] }> {
   try {
     // A restore of a backup from before vault ids is the vault whose store holds blobs the backup names.
     const adoptFrom: AdoptionCandidate[] = [
@@ -34,14 +36,18 @@ export async function claimStoresAtOpen(o: StoresAtOpen): Promise<{ vaultId: str
       ...(o.restore?.blobsFrom ? [{ role: 'replica' as const, store: o.restore.blobsFrom }] : []),
       { role: 'primary', store: o.primary },
     ];
+    let adopted: Adoption | undefined;
+    const adopt = async () => (adopted = await vaultToAdopt(adoptFrom, o.store.repos.orphanBlobs))?.vaultId;
     // Durable before any marker names it (services/vault-identity.ts).
-    const vaultId = await vaultIdentity(o.store.repos.settings, () => o.store.durable(), o.restore ? () => vaultToAdopt(adoptFrom, o.store.repos.orphanBlobs) : undefined);
-    const ownership = new StoreOwnership({ vaultId, store: o.store, clock: o.clock, logger: o.logger });
-    await confirmStoresAtOpen(ownership, [
+    const vaultId = await vaultIdentity(o.store.repos.settings, () => o.store.durable(), o.restore ? adopt : undefined);
+    // Taking the id a store's marker names takes that store, though nothing is written there: audited as a claim.
+    if (adopted?.vaultId === vaultId) await o.store.repos.audit.insert([storeClaimEvent(vaultId, adopted.role, adopted.location, 'adopted', o.clock.now())]);
+    const ownership = new StoreOwnership({ vaultId, store: o.store, clock: o.clock, logger: o.logger, dryRun: o.dryRun });
+    const claims = await confirmStoresAtOpen(ownership, [
       { role: 'primary', store: o.primary, outageTolerated: o.primaryOutageTolerated },
       ...(o.replica ? [{ role: 'replica' as const, store: o.replica, outageTolerated: true }] : []),
     ], o.logger);
-    return { vaultId, ownership };
+    return { vaultId, ownership, claims };
   } catch (error) {
     if (o.restore && error instanceof DomainError && error.code === 'CONFLICT' && !error.message.includes(REDO_RESTORE)) {
       throw new DomainError('CONFLICT', `${error.message} ${REDO_RESTORE}`, { cause: error });
@@ -61,11 +67,16 @@ export interface StoreAtOpen {
   outageTolerated: boolean;
 }
 
-/** Confirms each store, throwing the refusal (CONFLICT, its message saying what to do) of the first that is not this vault's. */
-export async function confirmStoresAtOpen(ownership: { confirm(role: StoreRole, store: BlobStore): Promise<void> }, stores: StoreAtOpen[], logger: Logger): Promise<void> {
+/**
+ * Confirms each store, throwing the refusal (CONFLICT, its message saying what to do) of the first that is
+ * not this vault's; answers the claims made (or, in a dry run, that would be).
+ */
+export async function confirmStoresAtOpen(ownership: { confirm(role: StoreRole, store: BlobStore): Promise<StoreClaim | undefined | void> }, stores: StoreAtOpen[], logger: Logger): Promise<StoreClaim[]> {
+  const claims: StoreClaim[] = [];
   for (const { role, store, outageTolerated } of stores) {
     try {
-      await ownership.confirm(role, store);
+      const claim = await ownership.confirm(role, store);
+      if (claim) claims.push(claim);
     } catch (error) {
       // A full store (ENOSPC, a quota) can still be read: it fails only claiming an unmarked store (writing
       // its marker), which is then claimed later; until then the orphan sweep deletes nothing there.
@@ -78,6 +89,7 @@ export async function confirmStoresAtOpen(ownership: { confirm(role: StoreRole, 
       throw error;
     }
   }
+  return claims;
 }
 
 /** What a restore that stopped says about doing it again (as assertNoUnfinishedRestore does). */
@@ -89,6 +101,13 @@ export interface AdoptionCandidate {
   store: BlobStore;
 }
 
+/** The vault id a restore may take, and the store whose marker names it. */
+export interface Adoption {
+  vaultId: string;
+  role: StoreRole;
+  location: string;
+}
+
 /**
  * For a restore of a backup from before vault ids: the vault whose marker is on one of `candidates`
  * (the replica, the restore's --blobs-from store, the primary) AND whose store holds blobs the
@@ -98,7 +117,7 @@ export interface AdoptionCandidate {
  * open refuses a foreign store) when no candidate shows that. A candidate that cannot be read throws
  * (UNAVAILABLE): a new id made now would refuse this vault's own replica once it answers again.
  */
-export async function vaultToAdopt(candidates: AdoptionCandidate[], named: { referencedAmong(role: StoreRole, ids: string[]): Promise<Set<string>> }): Promise<string | undefined> {
+export async function vaultToAdopt(candidates: AdoptionCandidate[], named: { referencedAmong(role: StoreRole, ids: string[]): Promise<Set<string>> }): Promise<Adoption | undefined> {
   for (const { role, store } of candidates) {
     const unreadable = (what: string) => (error: unknown): never => {
       throw new DomainError('UNAVAILABLE', `Could not ${what} at ${store.location} to tell whether this backup is the vault that store belongs to: ${(error as Error).message} ${REDO_RESTORE}`, { cause: error });
@@ -120,7 +139,7 @@ export async function vaultToAdopt(candidates: AdoptionCandidate[], named: { ref
     } catch (error) {
       unreadable('list the blobs')(error);
     }
-    if (sample.length > 0 && (await named.referencedAmong(role, sample)).size > 0) return vaultId;
+    if (sample.length > 0 && (await named.referencedAmong(role, sample)).size > 0) return { vaultId, role, location: store.location };
   }
   return undefined;
 }

@@ -40,6 +40,20 @@ export function parseStoreMarker(text: string): StoreMarker {
 /** Which store of a vault: its own blobs, or the offsite replica. */
 export type StoreRole = SweptStore;
 
+/**
+ * The audit event of a vault taking a store: its marker written (`new`: the store held nothing; `upgrade`:
+ * it held blobs this vault's database names, from before markers; `empty-marker`: over an empty marker a
+ * crash left), or, restoring a backup from before vault ids, the id on the store's marker taken as this
+ * vault's (`adopted`: nothing written). By the system; ids only: store, kind, location (never credentials), vaultId, why.
+ */
+export const STORE_CLAIM_ACTION = 'storage.claim';
+export type StoreClaimReason = 'new' | 'upgrade' | 'empty-marker' | 'adopted';
+
+/** A store's kind, from its location as the BlobStore port gives it (a folder, or s3://bucket/prefix). */
+export function storeKind(location: string): 'folder' | 's3' {
+  return location.startsWith('s3://') ? 's3' : 'folder';
+}
+
 const ROLE_SETTING: Record<StoreRole, string> = { primary: 'STRONGROOM_BLOBS', replica: 'STRONGROOM_REPLICA' };
 
 /** A store whose marker names another vault: this vault must not use it. */

@@ -14,7 +14,7 @@ import type { OrphanBlobCandidate, Store, SweptStore } from '../domain/repositor
 import type { Actor } from '../domain/types.js';
 import { ORPHAN_IDS_PER_EVENT, ORPHAN_REMOVAL_ACTION } from '../domain/audit/orphan-removal-record.js';
 import { auditEvent } from './audit-events.js';
-import type { StoreOwnership } from './store-ownership.js';
+import type { StoreClaim, StoreOwnership } from './store-ownership.js';
 
 /** What one sweep found and did in one store. */
 export interface StoreSweepReport {
@@ -46,6 +46,11 @@ export interface StoreSweepReport {
    * references read: nothing was recorded or deleted there.
    */
   error?: string;
+  /**
+   * A dry run over a store with no marker: why a real sweep (or the vault's next real open) would claim
+   * it for this vault (services/store-ownership.ts); the dry run wrote no marker.
+   */
+  wouldClaim?: StoreClaim['why'];
 }
 
 export interface OrphanSweepReport {
@@ -124,7 +129,8 @@ export class OrphanBlobsService {
     let listed: Set<string>;
     try {
       // Another vault's store (or one that cannot be told to be this vault's) is neither recorded nor touched.
-      await this.o.ownership.confirm(name, blobStore);
+      const claim = await this.o.ownership.confirm(name, blobStore);
+      if (claim?.claimed === false) report.wouldClaim = claim.why;
       listed = new Set<string>();
       for await (const id of blobStore.list()) listed.add(id);
       const named = await repos.orphanBlobs.referencedAmong(name, [...listed]);

@@ -2,14 +2,17 @@
 // start) and before each orphan sweep deletes anything there. A store is claimed (its marker written)
 // when it holds nothing yet, or when it holds blobs and no marker but this vault's database names some
 // of them: a store this vault used before markers existed. See docs/architecture.md "One vault per
-// blob store".
+// blob store". Each claim is an audit event (`storage.claim`); a dry run claims nothing and says what it would claim.
 import type { Logger } from 'pino';
 import type { BlobStore, Clock } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import { DomainError } from '../domain/errors.js';
 import {
-  belongsToAnotherVault, formatStoreMarker, parseStoreMarker, unmarkedForeignStore, unreadableMarker, type StoreMarker, type StoreRole,
+  STORE_CLAIM_ACTION, belongsToAnotherVault, formatStoreMarker, parseStoreMarker, storeKind, unmarkedForeignStore, unreadableMarker,
+  type StoreClaimReason, type StoreMarker, type StoreRole,
 } from '../domain/store-marker.js';
+import { auditEvent } from './audit-events.js';
+import { systemActor } from './identity.service.js';
 
 /**
  * How many of an unmarked store's blobs are looked at before it is claimed. This vault names some of
@@ -26,6 +29,27 @@ export interface StoreOwnershipOptions {
   logger: Pick<Logger, 'warn'>;
   /** How long to wait between reads of an empty marker (one being written where the storage cannot link it into place whole). */
   emptyMarkerWaitMs?: number;
+  /**
+   * A dry run (`--dry-run` of a command): every check is made and a foreign store refused as ever, but no
+   * store is claimed: an unmarked one this vault would claim is answered (and logged), its marker unwritten.
+   */
+  dryRun?: boolean;
+}
+
+/** A store this vault claimed (its marker written, and audited), or in a dry run would claim. */
+export interface StoreClaim {
+  role: StoreRole;
+  location: string;
+  why: Exclude<StoreClaimReason, 'adopted'>;
+  /** False in a dry run: the store is unmarked still. */
+  claimed: boolean;
+}
+
+/** The audit event recording that this vault took a store (domain/store-marker.ts STORE_CLAIM_ACTION). */
+export function storeClaimEvent(vaultId: string, role: StoreRole, location: string, why: StoreClaimReason, at: Date, extra: Record<string, string> = {}) {
+  return auditEvent(systemActor('job'), STORE_CLAIM_ACTION, {
+    organisationId: null, ids: { store: role, kind: storeKind(location), location, vaultId, why, ...extra },
+  }, { allow: true, reason: 'system', via: null }, at);
 }
 
 /** An empty marker is read again this many times before it is taken for one a crash left half-made. */
@@ -37,13 +61,14 @@ export class StoreOwnership {
   /**
    * Resolves when `blobStore`, used as `role`, is this vault's (claiming it if it is new, or this
    * vault's from before markers). Throws DomainError CONFLICT, saying what to do, when it is another
-   * vault's or cannot be told to be this one's; UNAVAILABLE when the store cannot be reached.
+   * vault's or cannot be told to be this one's; UNAVAILABLE when the store cannot be reached. Answers
+   * the claim this call made (or in a dry run would make), undefined when the store was marked already.
    */
-  async confirm(role: StoreRole, blobStore: BlobStore): Promise<void> {
+  async confirm(role: StoreRole, blobStore: BlobStore): Promise<StoreClaim | undefined> {
     const found = await this.#readMarker(blobStore);
     if (found !== undefined && found !== '') {
       this.#check(role, blobStore, found);
-      return;
+      return undefined;
     }
     const sample: string[] = [];
     for await (const id of blobStore.list()) {
@@ -56,21 +81,29 @@ export class StoreOwnership {
       if (named.size === 0) throw new DomainError('CONFLICT', unmarkedForeignStore(role, blobStore.location, this.o.vaultId, sample.length));
       unnamed = sample.length - named.size;
     }
+    const why: StoreClaim['why'] = found === '' ? 'empty-marker' : sample.length > 0 ? 'upgrade' : 'new';
+    if (this.o.dryRun) {
+      this.o.logger.warn({ store: role, location: blobStore.location, vaultId: this.o.vaultId, why },
+        `dry run: the ${role === 'primary' ? 'blob store' : 'replica'} at ${blobStore.location} has no store marker; a real run would claim it for this vault`);
+      return { role, location: blobStore.location, why, claimed: false };
+    }
     // Still empty: a marker a crash (or a store that could not write it whole) left half-made, claimed over as if absent.
     const written = await blobStore.writeMarker(formatStoreMarker({ vaultId: this.o.vaultId, claimedAt: this.o.clock.now().toISOString() }), found === '');
     // Read back: a vault claiming the same store at the same moment may have won, where the storage cannot refuse a second marker.
     const kept = await blobStore.readMarker();
     if (kept === undefined || kept === '') throw new DomainError('UNAVAILABLE', `The store marker written at ${blobStore.location} is not there when read back.`);
     this.#check(role, blobStore, kept);
-    if (written) {
-      this.o.logger.warn({ store: role, location: blobStore.location, vaultId: this.o.vaultId, blobsSeen: sample.length, namedByNothing: unnamed },
-        sample.length > 0 ? 'claimed a blob store this vault used before store markers: its marker now names this vault' : 'claimed a new blob store for this vault');
-      // A store two vaults shared before markers holds the other's blobs too, which this vault's sweeps would take for orphans.
-      if (unnamed > 0) {
-        this.o.logger.warn({ store: role, location: blobStore.location, blobsSeen: sample.length, namedByNothing: unnamed },
-          'of the blobs seen in the store just claimed, some are named by nothing here: if another vault shared this store, its blobs are among them; check `strongroom storage sweep-orphans --dry-run` before the next sweep');
-      }
+    if (!written) return undefined; // another node of this vault claimed it, and audited that
+    // Audited once the marker stands: the claim that wrote it (only one does) records it.
+    await this.o.store.repos.audit.insert([storeClaimEvent(this.o.vaultId, role, blobStore.location, why, this.o.clock.now(), { blobsSeen: String(sample.length) })]);
+    this.o.logger.warn({ store: role, location: blobStore.location, vaultId: this.o.vaultId, blobsSeen: sample.length, namedByNothing: unnamed },
+      sample.length > 0 ? 'claimed a blob store this vault used before store markers: its marker now names this vault' : 'claimed a new blob store for this vault');
+    // A store two vaults shared before markers holds the other's blobs too, which this vault's sweeps would take for orphans.
+    if (unnamed > 0) {
+      this.o.logger.warn({ store: role, location: blobStore.location, blobsSeen: sample.length, namedByNothing: unnamed },
+        'of the blobs seen in the store just claimed, some are named by nothing here: if another vault shared this store, its blobs are among them; check `strongroom storage sweep-orphans --dry-run` before the next sweep');
     }
+    return { role, location: blobStore.location, why, claimed: true };
   }
 
   /**

@@ -2,7 +2,9 @@
 // the vault it belongs to. A second vault pointed at another's store or replica refuses to open and its
 // orphan sweep deletes nothing there; the same vault reopened, or restored from its backup (one taken
 // before vault ids included), accepts its stores; a store from before markers is claimed by the vault
-// whose database names its blobs, and refused to any other; an edited marker is refused. On SQLite and PostgreSQL.
+// whose database names its blobs, and refused to any other; an edited marker is refused. A dry run claims
+// no store (it says which it would) and is refused another vault's as a real open is; each claim is one
+// `storage.claim` audit event. On SQLite and PostgreSQL.
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,14 +18,15 @@ import { loadConfig } from '../../src/config/config.js';
 import { DomainError } from '../../src/domain/errors.js';
 import type { BlobStore, Clock } from '../../src/domain/ports.js';
 import { STORE_MARKER_NAME, parseStoreMarker } from '../../src/domain/store-marker.js';
-import { openVault, type Vault } from '../../src/main.js';
+import { openVault, type OpenVaultOptions, type Vault } from '../../src/main.js';
+import { systemActor } from '../../src/services/identity.service.js';
 import { OrphanBlobsService, type OrphanBlobsOptions } from '../../src/services/orphan-blobs.service.js';
 import { VAULT_ID_SETTING } from '../../src/services/vault-identity.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { TEST_PASSWORD_HASHING } from '../support/password-hashing.js';
 import { createMigratedDatabase, createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { S3RVER_CREDENTIALS, startLoopbackS3, type LoopbackS3 } from '../support/s3.js';
-import { closeKeepingData, sharedVaultPlace } from '../support/vault-dir.js';
+import { closeKeepingData, sharedVaultPlace, type SharedVaultPlace } from '../support/vault-dir.js';
 import { DIALECTS, createOrganisation, upload, type Dialect } from '../support/vault.js';
 
 const clamd = useClamd();
@@ -35,7 +38,7 @@ const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
  * Opens a new vault (its own data directory and, on PostgreSQL, database) with `env` and answers why it
  * was refused; undefined, after closing it, when it opened.
  */
-async function refusal(dialect: Dialect, env: Record<string, string>): Promise<string | undefined> {
+async function refusal(dialect: Dialect, env: Record<string, string>, options: OpenVaultOptions = {}): Promise<string | undefined> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'sr-second-vault-'));
   const database = dialect === 'postgres' ? await createMigratedDatabase('srmark') : null;
   const config = loadConfig({
@@ -45,7 +48,7 @@ async function refusal(dialect: Dialect, env: Record<string, string>): Promise<s
     },
   });
   try {
-    const vault = await openVault(config, { create: true, logger: silent });
+    const vault = await openVault(config, { create: true, logger: silent, ...options });
     await vault.close();
     return undefined;
   } catch (error) {
@@ -73,6 +76,66 @@ async function has(store: BlobStore, id: string): Promise<boolean> {
 function sweepOf(vault: Vault, clock: Clock, stores: Pick<OrphanBlobsOptions, 'primary' | 'replica'>): OrphanBlobsService {
   const options = (vault.orphanBlobs as unknown as { o: OrphanBlobsOptions }).o;
   return new OrphanBlobsService({ ...options, ...stores, replicaBackups: { among: async () => new Set() }, clock, sweepClock: async () => clock.now() });
+}
+
+/** Opens `place`'s vault (its data directory and database) with `env` and `options`, without an app. */
+async function openAt(place: SharedVaultPlace, env: Record<string, string>, options: OpenVaultOptions = {}): Promise<Vault> {
+  const config = loadConfig({ env: { STRONGROOM_DATA: place.dataDir, STRONGROOM_LOG_LEVEL: 'silent', ...TEST_PASSWORD_HASHING, ...place.env, ...env } });
+  return openVault(config, { create: true, logger: silent, ...options });
+}
+
+/** The `storage.claim` events in `vault`'s log: their ids. */
+async function claimEvents(vault: Vault): Promise<Array<Record<string, string>>> {
+  const rows = await vault.store.db.selectFrom('audit_events').select(['target_ids', 'actor_user_id', 'decision']).where('action', '=', 'storage.claim').orderBy('id').execute();
+  for (const row of rows) expect([row.actor_user_id, row.decision]).toEqual([null, 'allow']);
+  return rows.map((row) => JSON.parse(row.target_ids) as Record<string, string>);
+}
+
+/**
+ * A new vault over the unmarked stores `env` names (primary and replica at `locations`): its dry run
+ * leaves them unmarked and says it would claim them; its first real open claims each, one audit event
+ * apiece; the next open claims nothing; the log verifies.
+ */
+async function dryRunThenClaim(dialect: Dialect, env: Record<string, string>, locations: { primary: string; replica: string }, kind: 'folder' | 's3'): Promise<void> {
+  const place = await sharedVaultPlace(dialect, clamd.socketPath, 'sr-marker-dry-');
+  try {
+    let vault = await openAt(place, env, { dryRun: true });
+    try {
+      expect(vault.storeClaims).toEqual([
+        { role: 'primary', location: locations.primary, why: 'new', claimed: false },
+        { role: 'replica', location: locations.replica, why: 'new', claimed: false },
+      ]);
+      const swept = await vault.orphanBlobs.sweep({ dryRun: true });
+      expect(swept.stores.map((s) => [s.store, s.wouldClaim, s.error])).toEqual([['primary', 'new', undefined], ['replica', 'new', undefined]]);
+      expect(await vault.blobStore.readMarker()).toBeUndefined();
+      expect(await vault.replicaStore!.readMarker()).toBeUndefined();
+      expect(await claimEvents(vault)).toEqual([]);
+    } finally {
+      await vault.close();
+    }
+    vault = await openAt(place, env);
+    const vaultId = vault.vaultId;
+    try {
+      expect(vault.storeClaims.map((c) => [c.role, c.claimed])).toEqual([['primary', true], ['replica', true]]);
+      expect(parseStoreMarker((await vault.blobStore.readMarker())!).vaultId).toBe(vaultId);
+      expect(parseStoreMarker((await vault.replicaStore!.readMarker())!).vaultId).toBe(vaultId);
+    } finally {
+      await vault.close();
+    }
+    vault = await openAt(place, env);
+    try {
+      expect(vault.storeClaims).toEqual([]);
+      expect(await claimEvents(vault)).toEqual([
+        { store: 'primary', kind, location: locations.primary, vaultId, why: 'new', blobsSeen: '0' },
+        { store: 'replica', kind, location: locations.replica, vaultId, why: 'new', blobsSeen: '0' },
+      ]);
+      expect(await vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    } finally {
+      await vault.close();
+    }
+  } finally {
+    await place.remove();
+  }
 }
 
 const primaryDir = (vault: Vault) => path.join(vault.config.dataDir, 'blobs');
@@ -109,6 +172,26 @@ describe.each(DIALECTS)('one vault per blob store, folder stores, on %s', (diale
     expect(await markerIn(replicaDir(a.vault))).toBe(a.vault.vaultId);
     expect(await has(a.vault.blobStore, orphan)).toBe(true);
     expect(await readFile(staged, 'utf8')).toBe('half a copy');
+  });
+
+  it('a dry run refuses another vault\'s store or replica as a real open does, and writes nothing there', async () => {
+    expect(await refusal(dialect, { STRONGROOM_BLOBS: primaryDir(a.vault) }, { dryRun: true }))
+      .toMatch(new RegExp(`^The blob store at ${primaryDir(a.vault)} belongs to vault ${a.vault.vaultId}, not this vault \\(${UUID}\\)\\. Two vaults must never share a blob store`));
+    expect(await refusal(dialect, { STRONGROOM_REPLICA: replicaDir(a.vault) }, { dryRun: true }))
+      .toMatch(new RegExp(`^The replica at ${replicaDir(a.vault)} belongs to vault ${a.vault.vaultId}, not this vault \\(${UUID}\\)`));
+    expect(await markerIn(primaryDir(a.vault))).toBe(a.vault.vaultId);
+    expect(await markerIn(replicaDir(a.vault))).toBe(a.vault.vaultId);
+  });
+
+  it('a dry run claims no unmarked store, saying it would; the first real open audits one claim per store, the next none', async () => {
+    const folders = await mkdtemp(path.join(tmpdir(), 'sr-unmarked-'));
+    try {
+      const primary = path.join(folders, 'blobs');
+      const replica = path.join(folders, 'replica');
+      await dryRunThenClaim(dialect, { STRONGROOM_BLOBS: primary, STRONGROOM_REPLICA: replica }, { primary, replica }, 'folder');
+    } finally {
+      await rm(folders, { recursive: true, force: true });
+    }
   });
 
   it('refuses a store whose marker is not one (edited or damaged), and writes nothing over it', async () => {
@@ -175,6 +258,11 @@ describe.each(DIALECTS)('one vault per blob store, folder stores, on %s', (diale
       await closeKeepingData(v);
       v = await place.open();
       expect(v.vault.vaultId).toBe(upgraded);
+      // Claimed once, as the upgrade it was; audited once.
+      expect((await claimEvents(v.vault)).filter((e) => e.vaultId === upgraded)).toEqual([
+        { store: 'primary', kind: 'folder', location: primary, vaultId: upgraded, why: 'upgrade', blobsSeen: '1' },
+        { store: 'replica', kind: 'folder', location: replica, vaultId: upgraded, why: 'upgrade', blobsSeen: '1' },
+      ]);
       await closeKeepingData(v);
       expect(await refusal(dialect, { STRONGROOM_BLOBS: primary })).toMatch(new RegExp(`belongs to vault ${upgraded}, not this vault`));
     } finally {
@@ -222,8 +310,11 @@ describe.each(DIALECTS)('one vault per blob store, restored from a backup, on %s
     return path.join(work, to);
   }
 
-  /** Restores `backup` into a new data directory and database, with `a`'s replica; answers the restored vault's id. */
-  async function restoreWithReplica(backup: string, name: string): Promise<string> {
+  /**
+   * Restores `backup` into a new data directory and database, with `a`'s replica; answers the restored
+   * vault's id, and the claims its log records since the backup (of its new primary, or adopting an id).
+   */
+  async function restoreWithReplica(backup: string, name: string): Promise<{ vaultId: string; claims: string[][] }> {
     const config = await restoreConfig(name, a);
     const dataDir = config.dataDir;
     const result = await restoreBackup(config, { from: backup, logger: silent });
@@ -231,7 +322,9 @@ describe.each(DIALECTS)('one vault per blob store, restored from a backup, on %s
     const vault = await openVault(config, { logger: silent });
     try {
       expect(await markerIn(path.join(dataDir, 'blobs'))).toBe(vault.vaultId);
-      return vault.vaultId;
+      const claims = (await claimEvents(vault)).filter((e) => e.why === 'adopted' || e.location === path.join(dataDir, 'blobs'));
+      expect(await vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+      return { vaultId: vault.vaultId, claims: claims.map((e) => [e.store!, e.kind!, e.location!, e.vaultId!, e.why!]) };
     } finally {
       await vault.close();
     }
@@ -243,9 +336,17 @@ describe.each(DIALECTS)('one vault per blob store, restored from a backup, on %s
     expect((await upload(a.app, user, org.collections.payroll!, 'a.txt', 'restored')).statusCode).toBe(201);
     await a.vault.worker.runDue();
     await takeBackup(a.vault, path.join(work, 'backup'));
-    expect(await restoreWithReplica(path.join(work, 'backup'), 'restored')).toBe(a.vault.vaultId);
+    expect(await restoreWithReplica(path.join(work, 'backup'), 'restored')).toEqual({
+      vaultId: a.vault.vaultId, claims: [['primary', 'folder', path.join(work, 'restored', 'blobs'), a.vault.vaultId, 'new']],
+    });
 
-    expect(await restoreWithReplica(await backupWithoutId(a.vault, 'backup-before-ids'), 'restored-before-ids')).toBe(a.vault.vaultId);
+    // Taking the id on the replica's marker is audited as a claim of that replica, though nothing is written there.
+    expect(await restoreWithReplica(await backupWithoutId(a.vault, 'backup-before-ids'), 'restored-before-ids')).toEqual({
+      vaultId: a.vault.vaultId, claims: [
+        ['replica', 'folder', replicaDir(a.vault), a.vault.vaultId, 'adopted'],
+        ['primary', 'folder', path.join(work, 'restored-before-ids', 'blobs'), a.vault.vaultId, 'new'],
+      ],
+    });
     expect(await markerIn(replicaDir(a.vault))).toBe(a.vault.vaultId);
   });
 
@@ -300,6 +401,11 @@ describe.each(DIALECTS)('one vault per blob store, bucket stores (loopback s3rve
     const onReplica = await refusal(dialect, { STRONGROOM_REPLICA: s3.blobsUrl(bucket, 'a-offsite') });
     expect(onReplica).toMatch(new RegExp(`^The replica at s3://${bucket}/a-offsite/ belongs to vault ${a.vault.vaultId}, not this vault`));
     expect(await refusal(dialect, { STRONGROOM_BLOBS: s3.blobsUrl(bucket, 'b') })).toBeUndefined();
+    // A dry run is refused as the real open is.
+    expect(await refusal(dialect, { STRONGROOM_BLOBS: s3.blobsUrl(bucket, 'a') }, { dryRun: true }))
+      .toMatch(new RegExp(`^The blob store at s3://${bucket}/a/ belongs to vault ${a.vault.vaultId}, not this vault \\(${UUID}\\)`));
+    expect(await refusal(dialect, { STRONGROOM_REPLICA: s3.blobsUrl(bucket, 'a-offsite') }, { dryRun: true }))
+      .toMatch(new RegExp(`^The replica at s3://${bucket}/a-offsite/ belongs to vault ${a.vault.vaultId}, not this vault`));
 
     let at = Date.now();
     const clock: Clock = { now: () => new Date(at) };
@@ -312,5 +418,11 @@ describe.each(DIALECTS)('one vault per blob store, bucket stores (loopback s3rve
       at += 25 * HOUR;
     }
     expect(await has(a.vault.blobStore, orphan)).toBe(true);
+  });
+
+  it('a dry run claims no unmarked bucket prefix, saying it would; the first real open audits one claim per store, the next none', async () => {
+    const prefix = `unmarked-${dialect}`;
+    await dryRunThenClaim(dialect, { STRONGROOM_BLOBS: s3.blobsUrl(bucket, prefix), STRONGROOM_REPLICA: s3.blobsUrl(bucket, `${prefix}-offsite`) },
+      { primary: `s3://${bucket}/${prefix}/`, replica: `s3://${bucket}/${prefix}-offsite/` }, 's3');
   });
 });

@@ -1,8 +1,9 @@
 // `strongroom storage sweep-orphans [--dry-run]`: the garbage collection of orphan blobs by hand. A dry
 // run changes nothing; a sweep records a blob nothing names and keeps it; once it was first seen over a
-// day ago it is deleted, audited, and `audit verify` still passes; a committed version's blob stays.
+// day ago it is deleted, audited, and `audit verify` still passes; a committed version's blob stays. A dry
+// run (of the sweep, or of `import --as`) claims no store without a marker: it says a real run would.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -73,6 +74,47 @@ describe.each(DIALECTS)('strongroom storage sweep-orphans on %s', (dialect) => {
     expect(verify.code, verify.stderr + verify.stdout).toBe(0);
   });
 
+  it('a --dry-run (sweep, or import --as) claims no unmarked store and says a real run would; the real run claims it, audited once', { timeout: 60_000 }, async () => {
+    const newReplica = await mkdtemp(path.join(tmpdir(), 'sr-unmarked-replica-'));
+    const source = await mkdtemp(path.join(tmpdir(), 'sr-dry-import-'));
+    try {
+      const v = await place.open();
+      const vaultId = v.vault.vaultId;
+      const org = await createOrganisation(v.vault);
+      const user = await org.user({ teams: ['payroll'] });
+      await closeKeepingData(v);
+      await writeFile(path.join(source, 'note.txt'), 'a note\n');
+      const env = { ...place.env, STRONGROOM_REPLICA: newReplica };
+      const wouldClaim = `Dry run: the replica at ${newReplica} has no store marker (strongroom-vault.json); a real run would claim it for this vault (${vaultId}). Nothing was written there.`;
+
+      const dry = await runCli(['--data', place.dataDir, 'storage', 'sweep-orphans', '--dry-run'], { env });
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stderr).toContain(wouldClaim);
+      expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, stores: [{ store: 'primary' }, { store: 'replica', listed: 0, wouldClaim: 'new' }] });
+      expect((JSON.parse(dry.stdout) as { stores: object[] }).stores[0]).not.toHaveProperty('wouldClaim');
+      const imported = await runCli(['--data', place.dataDir, 'import', source, '--collection', org.collections.payroll!, '--as', user.email, '--dry-run'], { env });
+      expect(imported.code, imported.stderr).toBe(0);
+      expect(imported.stderr).toContain(wouldClaim);
+      expect(imported.stderr).toContain('Dry run: would import 1 file(s)');
+      expect(await readdir(newReplica)).toEqual([]);
+
+      const real = await runCli(['--data', place.dataDir, 'storage', 'sweep-orphans'], { env });
+      expect(real.code, real.stderr).toBe(0);
+      expect(real.stderr).not.toContain('Dry run');
+      expect(await readdir(newReplica)).toContain('strongroom-vault.json');
+      const after = await place.open();
+      const claims = await after.vault.store.db.selectFrom('audit_events').select(['target_ids', 'actor_user_id', 'decision']).where('action', '=', 'storage.claim').execute();
+      await closeKeepingData(after);
+      expect(claims.filter((e) => (JSON.parse(e.target_ids) as { location: string }).location === newReplica).map((e) => [JSON.parse(e.target_ids), e.actor_user_id, e.decision]))
+        .toEqual([[{ store: 'replica', kind: 'folder', location: newReplica, vaultId, why: 'new', blobsSeen: '0' }, null, 'allow']]);
+      const verify = await runCli(['--data', place.dataDir, 'audit', 'verify'], { env });
+      expect(verify.code, verify.stderr + verify.stdout).toBe(0);
+    } finally {
+      await rm(newReplica, { recursive: true, force: true });
+      await rm(source, { recursive: true, force: true });
+    }
+  });
+
   it('refuses, before sweeping anything, a store whose marker names another vault, and says what to do', async () => {
     const other = await sharedVaultPlace(dialect, clamd.socketPath, 'sr-cli-other-');
     try {
@@ -84,10 +126,13 @@ describe.each(DIALECTS)('strongroom storage sweep-orphans on %s', (dialect) => {
       const orphan = (await owner.vault.blobStore.put(Readable.from([randomBytes(100)]))).id;
       await closeKeepingData(owner);
       const blobs = path.join(place.dataDir, 'blobs');
-      const refused = await runCli(['--data', other.dataDir, 'storage', 'sweep-orphans'], { env: { ...other.env, STRONGROOM_BLOBS: blobs } });
-      expect(refused.code).toBe(1);
-      expect(refused.stdout).toBe('');
-      expect(refused.stderr).toContain(`strongroom: The blob store at ${blobs} belongs to vault ${ownerId}, not this vault (${otherId}). Two vaults must never share a blob store`);
+      // A dry run is refused as the real one is.
+      for (const dryRun of [[], ['--dry-run']]) {
+        const refused = await runCli(['--data', other.dataDir, 'storage', 'sweep-orphans', ...dryRun], { env: { ...other.env, STRONGROOM_BLOBS: blobs } });
+        expect(refused.code).toBe(1);
+        expect(refused.stdout).toBe('');
+        expect(refused.stderr).toContain(`strongroom: The blob store at ${blobs} belongs to vault ${ownerId}, not this vault (${otherId}). Two vaults must never share a blob store`);
+      }
       const after = await place.open();
       expect(await after.vault.blobStore.size(orphan)).toBe(100);
       await closeKeepingData(after);

@@ -108,7 +108,7 @@ async function importCommand(paths: string[], opts: ImportFlags, command: Comman
       const email = opts.as!;
       await withVault(command, async (vault) => {
         await run(new DirectTarget(vault, await actingAs(vault, email, 'document.create'), email));
-      }, opts.dryRun ? {} : { startClamd: 'unless-running' });
+      }, opts.dryRun ? { dryRun: true } : { startClamd: 'unless-running' });
     }
     say(summary(tally, opts.dryRun === true, Date.now() - started));
     return tally.refused + tally.held + tally.failed > 0 ? IMPORT_EXIT.someNotIn : IMPORT_EXIT.allIn;

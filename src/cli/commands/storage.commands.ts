@@ -17,11 +17,12 @@ export function registerStorageCommands(program: Command): void {
       + 'the deletes are audited as "storage.orphans-removed". A store that cannot be listed, or that is not this vault\'s '
       + '(its strongroom-vault.json marker names another vault), is left alone. Prints a JSON summary.',
     )
-    .option('--dry-run', 'report what would be recorded and deleted; change nothing')
+    .option('--dry-run', 'report what would be recorded and deleted, and which store without a marker would be claimed; change nothing, in the database or any store')
     .option('--allow-mass-removal', 'delete the blobs due even when there are more than a sweep deletes on its own '
       + '(100, or 1 % of the store\'s blobs if more): only once you have checked that no other vault uses the store and no older backup was restored over newer files')
     .action(async (opts: { dryRun?: boolean; allowMassRemoval?: boolean }, command: Command) => {
-      const report = await withVault(command, (vault) => vault.orphanBlobs.sweep({ dryRun: opts.dryRun === true, allowMassRemoval: opts.allowMassRemoval === true, actor: systemActor() }));
+      const dryRun = opts.dryRun === true;
+      const report = await withVault(command, (vault) => vault.orphanBlobs.sweep({ dryRun, allowMassRemoval: opts.allowMassRemoval === true, actor: systemActor() }), { dryRun });
       output(JSON.stringify(report));
       for (const store of report.stores) say(describe(store, report.dryRun));
       if (report.stores.some((s) => s.error !== undefined)) process.exitCode = 1;
