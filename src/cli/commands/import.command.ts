@@ -41,7 +41,7 @@ export function registerImportCommand(program: Command): void {
     .option('--server <url>', 'import through a running server\'s REST API instead, e.g. https://vault.example.gov.uk (plain http:// only to this machine)')
     .option('--token <token>', 'the API token for --server (or env STRONGROOM_TOKEN, which keeps it out of the process list)')
     .option('--jobs <n>', `files sent at once, 1–${MAX_JOBS} (the server admits STRONGROOM_UPLOADS_PER_ACCOUNT, default 4, per user)`, '4')
-    .option('--dry-run', 'walk and hash, and say what would happen; write nothing (the vault\'s name, file-type and malware checks only run on a real import)')
+    .option('--dry-run', 'walk and hash, and say what would happen; write nothing, and claim no blob store (the vault\'s name, file-type and malware checks only run on a real import)')
     .option('--report <file>', 'write a CSV row per file: path, outcome (imported, skipped, refused, held, failed), document id, version, detail')
     .addHelpText('after', [
       '',
