@@ -199,21 +199,31 @@ export class WebSessionsService {
     const secret = state.mfa_secret === null ? null : this.repos.users.openTotpSecret(user.id, state.mfa_secret);
     if (/^\d{6}$/.test(clean) && secret && (await this.totpValid(user.id, secret, clean))) {
       await this.secondFactorPassed(places);
-      const sessionId = await this.rotate(session, 'active');
+      // Only if the pending session is still there to claim (see below).
+      if (!(await this.repos.sessions.delete(session.idHash))) return this.endedMeanwhile(actor, user);
+      const sessionId = await this.create(session.user, 'active');
       await this.audit(actor, 'auth.sign-in', user, true, 'password+totp');
       return sessionId;
     }
     // A recovery code: spent, the session made, the sign-in recorded and the person told (security notice) in one
     // transaction, so a code is never spent on a sign-in that did not happen, a notice never tells of one, and
     // one that happened is never untold (a crash between a spend and its notice would leave exactly that).
-    const sessionId = state.recovery_codes ? await this.o.store.transaction(async (repos) => {
+    // The pending session is claimed first: one ended meanwhile (signed out everywhere by a password change, a
+    // reset, a switching off) or claimed by another request with another code spends no code and makes no session.
+    const outcome = state.recovery_codes ? await this.o.store.transaction(async (repos) => {
+      if (!(await repos.sessions.delete(session.idHash))) return 'ended' as const;
       const left = await repos.users.spendRecoveryCode(user.id, sha256(clean.toLowerCase()));
-      if (left === null) return null;
-      const made = await this.rotate(session, 'active', repos);
+      if (left === null) throw new RolledBack();
+      const made = await this.create(session.user, 'active', {}, repos);
       await this.audit(actor, 'auth.sign-in', user, true, 'password+recovery_code', repos);
       await queueAccountNotice(repos, actor, user.id, { change: 'recovery-code-used', recoveryCodesLeft: left }, this.o.clock.now());
       return made;
+    }).catch((error: unknown) => {
+      if (error instanceof RolledBack) return null;
+      throw error;
     }) : null;
+    if (outcome === 'ended') return this.endedMeanwhile(actor, user);
+    const sessionId = outcome;
     if (!sessionId) {
       await this.audit(actor, 'auth.mfa', user, false, 'bad_code');
       throw badCode();
@@ -406,6 +416,15 @@ export class WebSessionsService {
     return sessionId;
   }
 
+  /**
+   * A second factor presented on a pending session that ended meanwhile (a password change or reset, a switching
+   * off, MFA reset: each signs the person out everywhere; or another request that claimed it): no session is made.
+   */
+  private async endedMeanwhile(actor: Actor, user: User): Promise<never> {
+    await this.audit(actor, 'auth.mfa', user, false, 'session_ended');
+    throw invalid('This sign-in ended before the code was checked (you were signed out meanwhile). Sign in again.', { field: 'code' });
+  }
+
   /** `repos`: a transaction's, when the new session must commit with the change that earned it. */
   private async rotate(session: WebSession, stage: SessionStage, repos: Repos = this.repos): Promise<string> {
     await repos.sessions.delete(session.idHash);
@@ -534,6 +553,9 @@ function base32(bytes: Uint8Array): string {
 const badCredentials = (): DomainError => new DomainError('UNAUTHENTICATED', 'Enter a correct e-mail address and password.');
 
 /** A password change whose person was reset, changed elsewhere or switched off after their current password was judged. */
+/** Rolls a transaction back without it being an error (a recovery code that is not one, after the session was claimed). */
+class RolledBack extends Error {}
+
 const changedMeanwhile = (): DomainError =>
   invalid('Your password was not changed: it was reset or changed elsewhere, your account was switched off, or you were signed out (your two-step verification reset) while you were changing it. Sign in again; after a reset, use the link you were sent to set a new one.', { field: 'currentPassword' });
 

@@ -64,6 +64,35 @@ describe.each(DIALECTS)('second-factor races on %s', (dialect) => {
     expect(JSON.parse(notices[0]!.payload).message.recoveryCodesLeft).toBe(0);
   });
 
+  it('makes no session and spends no code for a sign-in whose pending session ended meanwhile (signed out everywhere, or claimed by a request with another code)', SLOW, async () => {
+    const admin = await addPerson(t.vault, org.slug, { roles: ['org_admin'] });
+    const codes = ['f1e2d3c4b5', 'a9b8c7d6e5'];
+    const secret = await enrolTotp(t.vault, admin.id, codes.map((c) => createHash('sha256').update(c).digest('hex')));
+    const [a] = twoProcesses();
+    const activeSessions = async () => (await t.vault.store.db.selectFrom('sessions').select('stage').where('user_id', '=', admin.id).where('stage', '=', 'active').execute()).length;
+    const notices = async () => (await t.vault.store.db.selectFrom('jobs').select('payload').where('kind', '=', 'send-email').where('payload', 'like', `%${admin.id}%recovery-code-used%`).execute()).length;
+
+    // Read at the start of a request; the owner changes their password (every session ends) before the code is checked.
+    const pending = await a!.resolve((await a!.signIn(admin.email, PASSWORD, FROM)).sessionId);
+    await t.vault.store.repos.sessions.deleteForUser(admin.id);
+    const ended = await a!.verifySecondFactor(pending!, codes[0]!, FROM).then(() => null, (error: { code: string; message: string }) => error);
+    expect(ended?.code).toBe('INVALID');
+    expect(ended?.message).toContain('This sign-in ended before the code was checked');
+    const totpEnded = await a!.verifySecondFactor(pending!, totp(secret), FROM).then(() => null, (error: { code: string }) => error);
+    expect(totpEnded?.code).toBe('INVALID');
+    expect(await activeSessions()).toBe(0);
+    expect(JSON.parse((await t.vault.store.repos.users.signInState(admin.id))!.recovery_codes!)).toHaveLength(2);
+    expect(await notices()).toBe(0);
+
+    // One pending session, two different codes at once: one sign-in, one code spent.
+    const again = await a!.resolve((await a!.signIn(admin.email, PASSWORD, from('192.0.2.81'))).sessionId);
+    const outcomes = await Promise.allSettled([a!.verifySecondFactor(again!, codes[0]!, FROM), a!.verifySecondFactor(again!, codes[1]!, FROM)]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(await activeSessions()).toBe(1);
+    expect(JSON.parse((await t.vault.store.repos.users.signInState(admin.id))!.recovery_codes!)).toHaveLength(1);
+    expect(await notices()).toBe(1);
+  });
+
   it('accepts a TOTP code once when two processes are given it at the same moment', SLOW, async () => {
     const admin = await addPerson(t.vault, org.slug, { roles: ['security_admin'] });
     const secret = await enrolTotp(t.vault, admin.id);

@@ -28,8 +28,9 @@ export class SessionsRepo implements SessionsRepository {
     await this.db.updateTable('sessions').set({ stage }).where('id_hash', '=', idHash).execute();
   }
 
-  async delete(idHash: string): Promise<void> {
-    await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+  async delete(idHash: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
   }
 
   async deleteForUser(userId: string): Promise<void> {

@@ -140,7 +140,8 @@ export interface SessionsRepository {
   byHash(idHash: string): Promise<SessionRow | undefined>;
   touch(idHash: string, at: string): Promise<void>;
   setStage(idHash: string, stage: string): Promise<void>;
-  delete(idHash: string): Promise<void>;
+  /** True only for the one caller that removed it (a session ended meanwhile, or claimed by another request, gives false). */
+  delete(idHash: string): Promise<boolean>;
   deleteForUser(userId: string): Promise<void>;
   /** Ends every session of the organisation's people that its identity provider's MFA signed in; returns how many. */
   deleteProviderMfaIn(organisationId: string): Promise<number>;
