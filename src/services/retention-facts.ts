@@ -20,8 +20,12 @@ const BATCH = 500;
 /**
  * Facts of each of these documents that exists. `override`: a series to use instead of the stored
  * one with the same code and organisation (what a change would do, before it is made).
+ * `clearedEventsToo`: as if no recorded event had been cleared (the latest recorded still wins): the due
+ * date a record had before its events were cleared, which recording a new one is measured against.
  */
-export async function computeFacts(repos: Repos, documentIds: readonly string[], override?: RecordSeries): Promise<Map<string, FactsWithSeries>> {
+export async function computeFacts(
+  repos: Repos, documentIds: readonly string[], override?: RecordSeries, options: { clearedEventsToo?: boolean } = {},
+): Promise<Map<string, FactsWithSeries>> {
   const out = new Map<string, FactsWithSeries>();
   const plans = new Map<string, Map<string, RecordSeries>>();
   const unique = [...new Set(documentIds)];
@@ -29,7 +33,8 @@ export async function computeFacts(repos: Repos, documentIds: readonly string[],
     const chunk = unique.slice(start, start + BATCH);
     const placements = await repos.retention.placements(chunk);
     const collectionIds = [...new Set(placements.flatMap((p) => p.collections.map((c) => c.id)))];
-    const events = await repos.retention.eventsFor({ documentIds: chunk, collectionIds });
+    const recorded = await repos.retention.eventsFor({ documentIds: chunk, collectionIds });
+    const events = options.clearedEventsToo ? recorded.map((e) => ({ ...e, clearedAt: null })) : recorded;
     for (const organisationId of new Set(placements.map((p) => p.organisationId))) {
       if (plans.has(organisationId)) continue;
       const plan = new Map((await repos.retention.listSeries(organisationId)).map((s) => [s.code, s]));

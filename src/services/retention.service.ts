@@ -15,7 +15,7 @@ import type { Repos, Store } from '../domain/repositories.js';
 import type { Actor, Collection, Document } from '../domain/types.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-import { computeFacts, computeRetention, dueOf, type DocumentRetention } from './retention-facts.js';
+import { computeFacts, computeRetention, dueOf, type DocumentRetention, type FactsWithSeries } from './retention-facts.js';
 
 export type { DocumentRetention } from './retention-facts.js';
 
@@ -433,13 +433,20 @@ export class RetentionService {
   ): Promise<DueDateShift> {
     const ids = 'documentIds' in reached ? [...reached.documentIds] : await documentsBelow(repos, organisationId, reached.collectionId);
     const before = await computeFacts(repos, ids);
+    // A record awaiting its event because its events were cleared is not getting its first date: it is measured
+    // against the date it had (else clearing, then recording an earlier date, would bring it earlier unasked).
+    const awaiting = [...before].filter(([, was]) => dueOf(was.facts) === null).map(([id]) => id);
+    const hadBefore = awaiting.length > 0 ? await computeFacts(repos, awaiting, undefined, { clearedEventsToo: true }) : new Map<string, FactsWithSeries>();
     await change();
     const after = await computeFacts(repos, ids);
     const shift = { earlier: 0, later: 0 };
     let earliest: CalendarDate | null = null;
     for (const [id, was] of before) {
       const newDueAt = after.has(id) ? dueOf(after.get(id)!.facts) : null;
-      const move = dueDateMove(dueOf(was.facts), newDueAt);
+      const had = hadBefore.has(id) ? dueOf(hadBefore.get(id)!.facts) : null;
+      // Measured against the date it had only when that brings it earlier; a first date, or a later one, is "dated" as before.
+      const oldDueAt = dueOf(was.facts) ?? (dueDateMove(had, newDueAt) === 'earlier' ? had : null);
+      const move = dueDateMove(oldDueAt, newDueAt);
       if (move === 'earlier') {
         shift.earlier += 1;
         if (earliest === null || compareDates(newDueAt!, earliest) < 0) earliest = newDueAt;

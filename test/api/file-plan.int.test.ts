@@ -208,6 +208,37 @@ describe.each(DIALECTS)('file plan and retention on %s', (dialect) => {
     ]);
   });
 
+  it('measures an event recorded after its records were cleared back to awaiting against the date they had: clearing then recording earlier is no way round confirming', async () => {
+    clock.set('2026-05-10T09:30:00Z');
+    const { org, records, hr } = await council();
+    const created = await send(records, 'POST', '/api/v1/collections', { name: 'Personnel file JB0078', serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE', series: 'HR-01' });
+    expect(created.statusCode, created.body).toBe(201);
+    const folder = created.json().id as string;
+    const contract = await uploaded(hr, folder, 'contract.txt');
+    const record = (at: string, date: string, extra: Record<string, unknown> = {}) => {
+      clock.set(at);
+      return send(records, 'POST', '/api/v1/retention-events', { kind: 'employment_end', date, collectionId: folder, ...extra });
+    };
+    const first = await record('2026-10-15T12:00:00Z', '2026-09-30');
+    expect(first.statusCode, first.body).toBe(201);
+    clock.set('2026-10-15T12:01:00Z');
+    expect((await send(records, 'DELETE', `/api/v1/retention-events/${first.json().events[0].id}`)).statusCode).toBe(200);
+    expect(await retentionOf(hr, contract)).toMatchObject({ state: 'awaiting_event', dueAt: null });
+
+    const refused = expectProblem(await record('2026-10-15T12:02:00Z', '2026-06-30'), 409);
+    expect(refused.detail).toBe('Recording this event brings the due date of 1 document earlier, the earliest to 2033-06-30. Check the date, then confirm the change (confirmShorter) to go ahead.');
+    expect(await retentionOf(hr, contract)).toMatchObject({ state: 'awaiting_event', dueAt: null });
+    // The same date again, or a later one, needs nothing; confirmed, an earlier one is recorded and says so.
+    expect((await record('2026-10-15T12:03:00Z', '2026-10-01')).statusCode).toBe(201);
+    const confirmed = await record('2026-10-15T12:04:00Z', '2026-06-30', { confirmShorter: true });
+    expect(confirmed.statusCode, confirmed.body).toBe(201);
+    expect(await retentionOf(hr, contract)).toMatchObject({ dueAt: '2033-06-30' });
+    await t.vault.audit.integrate();
+    expect((await t.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === 'records.event.record').map((e) => [e.decision, e.targetIds.date, e.targetIds.confirmShorter ?? null])).toEqual([
+      ['allow', '2026-09-30', null], ['deny', '2026-06-30', null], ['allow', '2026-10-01', null], ['allow', '2026-06-30', 'true'],
+    ]);
+  });
+
   it('asks to confirm a migrated record dated earlier than its upload (a date trigger); a date that moves nothing needs none', async () => {
     clock.set('2026-05-10T09:30:00Z');
     const { org, records, payroll } = await council();
