@@ -287,7 +287,7 @@ export class RetentionService {
       ? async () => [...affected.documentIds]
       : () => documentsBelow(repos, organisationId, affected.collectionId);
     return this.refiled(repos, await documents(), change, documents, options, (earlier) => `Moving it brings the due date of ${plural(earlier, 'document')} earlier: `
-      + 'the place it goes to is filed under a record series with a shorter period. A records manager must check the new due dates and confirm the move for it to go ahead.');
+      + 'the place it goes to is filed under a record series with a shorter period, or a trigger event there is dated earlier. A records manager must check the new due dates and confirm the move for it to go ahead.');
   }
 
   /**

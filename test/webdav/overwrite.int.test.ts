@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 
 const clamd = useClamd();
 
-const SHORTER = (n: number) => `Moving it brings the due date of ${n} document${n === 1 ? '' : 's'} earlier: the place it goes to is filed under a record series with a shorter period. `
+const SHORTER = (n: number) => `Moving it brings the due date of ${n} document${n === 1 ? '' : 's'} earlier: the place it goes to is filed under a record series with a shorter period, or a trigger event there is dated earlier. `
   + 'A records manager must check the new due dates and confirm the move for it to go ahead.\n';
 
 describe.each(DIALECTS)('WebDAV Overwrite: T decides before it bins on %s', (dialect) => {

@@ -21,7 +21,9 @@ export interface RetentionEvent {
 /**
  * The date of a `kind` event that applies to a document: its own (uncleared) event, else that of its
  * nearest collection that has one (`collectionChain` is the document's collection first, then each
- * parent up to the top). Of several uncleared events for the same place, the latest recorded wins.
+ * parent up to the top). Of several uncleared events for the same place, the latest recorded wins; of two
+ * recorded at the same instant (two requests in one millisecond), the later date, so the record is kept the
+ * longer and the answer does not hang on the order the database returns rows in.
  */
 export function eventDateFor(
   kind: RetentionTrigger,
@@ -31,7 +33,7 @@ export function eventDateFor(
 ): CalendarDate | null {
   const live = events.filter((e) => e.kind === kind && e.clearedAt === null);
   const latest = (matches: RetentionEvent[]): CalendarDate | null =>
-    matches.length === 0 ? null : matches.reduce((a, b) => (b.recordedAt > a.recordedAt ? b : a)).date;
+    matches.length === 0 ? null : matches.reduce((a, b) => (b.recordedAt > a.recordedAt || (b.recordedAt === a.recordedAt && b.date > a.date) ? b : a)).date;
   const own = latest(live.filter((e) => e.documentId === documentId));
   if (own !== null) return own;
   for (const collectionId of collectionChain) {
