@@ -391,6 +391,8 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       return { database, scanner: scannerState };
     },
     async startBackground() {
+      // Its work writes to the stores (replication, repairs, staging cleanup, the orphan sweep), which a dry run never does.
+      if (dryRun) throw new Error('A vault opened for a dry run runs no background work.');
       if (backgroundStarted || config.role === 'web') return;
       backgroundStarted = true;
       try {
@@ -438,7 +440,8 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       await worker.stop();
       // Sequencing and signing are background work: a web node leaves them to the worker, so its
       // shutdown signs nothing (and writes no checkpoint copy on its own disk).
-      if (config.role !== 'web') await audit.flush().catch((err: unknown) => logger.error({ err }, 'final audit sequencing failed'));
+      // Nor does a dry run's: a checkpoint copy goes to the offsite folder and, with a bucket replica, into its prefix.
+      if (config.role !== 'web' && !dryRun) await audit.flush().catch((err: unknown) => logger.error({ err }, 'final audit sequencing failed'));
       scanner.close();
       await supervisor?.stop();
       await store.close();

@@ -130,7 +130,11 @@ export class OrphanBlobsService {
     try {
       // Another vault's store (or one that cannot be told to be this vault's) is neither recorded nor touched.
       const claim = await this.o.ownership.confirm(name, blobStore);
-      if (claim?.claimed === false) report.wouldClaim = claim.why;
+      if (claim?.claimed === false) {
+        // Only a vault opened for a dry run leaves a store unclaimed: no sweep through it records or deletes there.
+        if (!dryRun) throw new Error(`the ${name === 'primary' ? 'blob store' : 'replica'} at ${blobStore.location} is not claimed for this vault (it was opened for a dry run): only a dry run sweeps it`);
+        report.wouldClaim = claim.why;
+      }
       listed = new Set<string>();
       for await (const id of blobStore.list()) listed.add(id);
       const named = await repos.orphanBlobs.referencedAmong(name, [...listed]);

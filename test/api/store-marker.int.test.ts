@@ -10,6 +10,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeBackup } from '../../src/backup.js';
@@ -21,6 +22,7 @@ import { STORE_MARKER_NAME, parseStoreMarker } from '../../src/domain/store-mark
 import { openVault, type OpenVaultOptions, type Vault } from '../../src/main.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { OrphanBlobsService, type OrphanBlobsOptions } from '../../src/services/orphan-blobs.service.js';
+import { createS3Client } from '../../src/storage/s3.blob-store.js';
 import { VAULT_ID_SETTING } from '../../src/services/vault-identity.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { TEST_PASSWORD_HASHING } from '../support/password-hashing.js';
@@ -424,5 +426,45 @@ describe.each(DIALECTS)('one vault per blob store, bucket stores (loopback s3rve
     const prefix = `unmarked-${dialect}`;
     await dryRunThenClaim(dialect, { STRONGROOM_BLOBS: s3.blobsUrl(bucket, prefix), STRONGROOM_REPLICA: s3.blobsUrl(bucket, `${prefix}-offsite`) },
       { primary: `s3://${bucket}/${prefix}/`, replica: `s3://${bucket}/${prefix}-offsite/` }, 's3');
+  });
+
+  it('a vault opened for a dry run writes nothing to its bucket prefixes: no real sweep or background work through it, no audit checkpoint at its close', async () => {
+    const prefix = `dry-only-${dialect}`;
+    const env = { STRONGROOM_BLOBS: s3.blobsUrl(bucket, prefix), STRONGROOM_REPLICA: s3.blobsUrl(bucket, `${prefix}-offsite`) };
+    const objects = async (under: string) => {
+      const client = createS3Client(s3.location(bucket), { credentials: S3RVER_CREDENTIALS });
+      try {
+        return ((await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${under}/` }))).Contents ?? []).map((o) => o.Key!).sort();
+      } finally {
+        client.destroy();
+      }
+    };
+    const place = await sharedVaultPlace(dialect, clamd.socketPath, 'sr-marker-dry-only-');
+    try {
+      const dry = await openAt(place, env, { dryRun: true });
+      try {
+        const report = await dry.orphanBlobs.sweep({ dryRun: false });
+        expect(report.stores.map((s) => [s.store, s.error])).toEqual([
+          ['primary', `the blob store at s3://${bucket}/${prefix}/ is not claimed for this vault (it was opened for a dry run): only a dry run sweeps it`],
+          ['replica', `the replica at s3://${bucket}/${prefix}-offsite/ is not claimed for this vault (it was opened for a dry run): only a dry run sweeps it`],
+        ]);
+        await expect(dry.startBackground()).rejects.toThrow('A vault opened for a dry run runs no background work.');
+      } finally {
+        await dry.close();
+      }
+      expect([await objects(prefix), await objects(`${prefix}-offsite`)]).toEqual([[], []]);
+      // A vault at work (events its log has not signed yet), and a dry run beside it: the dry run's close signs nothing into the replica's prefix.
+      const live = await openAt(place, env);
+      try {
+        await createOrganisation(live);
+        const before = await objects(`${prefix}-offsite`);
+        await (await openAt(place, env, { dryRun: true })).close();
+        expect(await objects(`${prefix}-offsite`)).toEqual(before);
+      } finally {
+        await live.close();
+      }
+    } finally {
+      await place.remove();
+    }
   });
 });

@@ -17,7 +17,7 @@ export function registerStorageCommands(program: Command): void {
       + 'the deletes are audited as "storage.orphans-removed". A store that cannot be listed, or that is not this vault\'s '
       + '(its strongroom-vault.json marker names another vault), is left alone. Prints a JSON summary.',
     )
-    .option('--dry-run', 'report what would be recorded and deleted, and which store without a marker would be claimed; change nothing, in the database or any store')
+    .option('--dry-run', 'report what would be recorded and deleted, and which store without a marker would be claimed; record, delete or claim nothing, and write nothing to any store')
     .option('--allow-mass-removal', 'delete the blobs due even when there are more than a sweep deletes on its own '
       + '(100, or 1 % of the store\'s blobs if more): only once you have checked that no other vault uses the store and no older backup was restored over newer files')
     .action(async (opts: { dryRun?: boolean; allowMassRemoval?: boolean }, command: Command) => {
