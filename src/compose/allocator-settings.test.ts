@@ -35,7 +35,7 @@ describe('bin/strongroom', () => {
 
   it('starts the built CLI with the allocator settings and every argument, spaces kept', async () => {
     expect(await launch(['--data', '/srv/a b', 'serve'])).toEqual([
-      `arg=${path.join(ROOT, 'dist', 'cli', 'index.js')}`,
+      `arg=${path.join(ROOT, 'dist', 'bundle', 'strongroom.js')}`,
       'arg=--data',
       'arg=/srv/a b',
       'arg=serve',
@@ -58,7 +58,7 @@ describe('bin/strongroom', () => {
     const link = path.join(dir, 'strongroom');
     await symlink(LAUNCHER, link);
     const { stdout } = await run(link, [], { env: { ...process.env, NODE: fakeNode } });
-    expect(stdout.split('\n')[0]).toBe(`arg=${path.join(ROOT, 'dist', 'cli', 'index.js')}`);
+    expect(stdout.split('\n')[0]).toBe(`arg=${path.join(ROOT, 'dist', 'bundle', 'strongroom.js')}`);
   });
 
   it('runs the real CLI when node is node', async () => {
