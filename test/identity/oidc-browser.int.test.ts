@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { createOrganisation } from '../support/vault.js';
-import { launchBrowser, seriousViolations, type TestBrowser } from '../ui/support.js';
+import { launchBrowser, seriousViolations, type TestBrowser } from '../ui/browser.js';
 import { startOpenIdProvider, type TestOpenIdProvider } from './oidc-provider.js';
 
 const clamd = useClamd();

@@ -9,7 +9,8 @@ import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import sharp from 'sharp';
 import { systemActor } from '../../src/services/identity.service.js';
 import { createOrganisation, openTestVault, type TestVault } from '../support/vault.js';
-import { FormClient, PASSWORD, addPerson, enrolTotp, launchBrowser, seriousViolations, totp } from './support.js';
+import { launchBrowser, seriousViolations } from './browser.js';
+import { FormClient, PASSWORD, addPerson, enrolTotp, totp } from './support.js';
 
 /** Marks of GOV.UK's identity that only services on GOV.UK may use. */
 const GOVUK_MARKS = [/govuk-logo/, /govuk-header__logotype/, /govuk-footer__crown/, /Crown copyright/, /GOV\.UK/, /favicon/, /govuk-crest/];

@@ -12,7 +12,8 @@ import { systemActor } from '../../src/services/identity.service.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { docm, pseudoRandomBytes, strongroomTestSample } from '../support/samples.js';
 import { DIALECTS, createOrganisation, openTestVault, type TestOrganisation, type TestVault } from '../support/vault.js';
-import { PASSWORD, addPerson, enrolTotp, launchBrowser, screenshot, seriousViolations, totp, type TestBrowser } from './support.js';
+import { launchBrowser, screenshot, seriousViolations, type TestBrowser } from './browser.js';
+import { PASSWORD, addPerson, enrolTotp, totp } from './support.js';
 
 let clamd: TestClamd;
 let chrome: TestBrowser;

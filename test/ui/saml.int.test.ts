@@ -13,7 +13,7 @@ import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { createOrganisation, openTestVault, type TestOrganisation, type TestVault } from '../support/vault.js';
 import { makeIdp, signedResponse, type TestIdp } from '../identity/saml-idp.js';
 import { SAME_ORIGIN, samlProvider } from '../identity/saml-flow.js';
-import { launchBrowser, screenshot, seriousViolations, type TestBrowser } from './support.js';
+import { launchBrowser, screenshot, seriousViolations, type TestBrowser } from './browser.js';
 
 const IDP_HOST = '127.0.0.2';
 

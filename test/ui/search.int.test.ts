@@ -10,7 +10,8 @@ import { systemActor } from '../../src/services/identity.service.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { pdf } from '../support/samples.js';
 import { DIALECTS, createPartnership, openTestVault, upload, type TestOrganisation, type TestUser, type TestVault } from '../support/vault.js';
-import { FormClient, PASSWORD, addPerson, launchBrowser, screenshot, seriousViolations, type TestBrowser } from './support.js';
+import { launchBrowser, screenshot, seriousViolations, type TestBrowser } from './browser.js';
+import { FormClient, PASSWORD, addPerson } from './support.js';
 
 let clamd: TestClamd;
 let chrome: TestBrowser;

@@ -10,7 +10,8 @@ import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, createPartnership, upload } from '../support/vault.js';
 import { unzip } from '../support/zip.js';
-import { FormClient, PASSWORD, addPerson, launchBrowser, seriousViolations, type TestBrowser } from './support.js';
+import { launchBrowser, seriousViolations, type TestBrowser } from './browser.js';
+import { FormClient, PASSWORD, addPerson } from './support.js';
 
 const clamd = useClamd();
 let chrome: TestBrowser;
