@@ -54,6 +54,8 @@ import { KeysService } from './services/keys.service.js';
 import { DocumentLifecycle } from './services/lifecycle.js';
 import { LocksService } from './services/locks.service.js';
 import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
+import { DueDateChecks } from './services/retention-due-dates.js';
+import { RetentionEventsService } from './services/retention-events.service.js';
 import { RetentionService } from './services/retention.service.js';
 import { ReplicationService } from './services/replication.service.js';
 import { ScrubService } from './services/scrub.service.js';
@@ -278,9 +280,12 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     config, store, clock, access, serviceAreas, master, mail, logger, filePlan: { seed: (...args) => retention.seedFilePlan(...args) },
   });
   const locks = new LocksService({ store, access, clock });
-  // Records management's file plan: moves of documents and collections are checked against it, as refiling is.
-  const retention = new RetentionService({ store, access, clock, serviceAreas, schedule: await loadRetentionSchedule() });
-  const collections = new CollectionsService({ store, access, locks, clock, serviceAreas, retention });
+  // Records management's file plan: moves of documents and collections are checked against it, as refiling
+  // and retention events are (a due date brought earlier is refused unless a records manager confirms it).
+  const dueDates = new DueDateChecks({ access });
+  const retention = new RetentionService({ store, access, clock, serviceAreas, schedule: await loadRetentionSchedule(), dueDates });
+  const retentionEvents = new RetentionEventsService({ store, access, clock, dueDates });
+  const collections = new CollectionsService({ store, access, locks, clock, serviceAreas, dueDates });
   const notifier = new QuarantineNotifier(clock, mail);
   const inspector = new PolicyFileInspector((orgId) => store.repos.organisations.filePolicy(orgId));
   // Every scan, inline or by the job, goes through the fair share; per process, as each process's
@@ -298,7 +303,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     admission, bodyDeadlines: { idleMs: config.uploadIdleSeconds * 1000, minBytesPerSecond: config.uploadMinBytesPerSecond, graceMs: RATE_GRACE_MS }, lifecycle,
   });
   const documents = new DocumentsService({ store, access, locks, blobs, clock, ingestion, identity: identityServices.identity });
-  const filing = new DocumentFilingService({ store, access, locks, blobs, clock, ingestion, lifecycle, retention, collections, identity: identityServices.identity });
+  const filing = new DocumentFilingService({ store, access, locks, blobs, clock, ingestion, lifecycle, dueDates, collections, identity: identityServices.identity });
   const arrangements = new ArrangementsService({ store, access, collections, clock, serviceAreas, mail, identity: identityServices.identity });
   const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays, lifecycle, identity: identityServices.identity,
     segments: { wholeMaxBytes: config.scanWholeMaxBytes, overlapBytes: config.scanSegmentOverlapBytes },
@@ -383,7 +388,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const vault: Vault = {
     ...identityServices,
     config, logger, clock, store, scanner, serviceAreas, access, audit, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
-    dav, jobs: jobsAdmin, retention, holds, disposal, subjectAccess, certificates, replicaStore, vaultId, storeClaims, replication, scrub, orphanBlobs, backups, search, branding, mail,
+    dav, jobs: jobsAdmin, retention, retentionEvents, holds, disposal, subjectAccess, certificates, replicaStore, vaultId, storeClaims, replication, scrub, orphanBlobs, backups, search, branding, mail,
     durable: () => store.durable(),
     async health() {
       const database = await ping(store.db).then(() => 'ok', () => 'unavailable');

@@ -28,6 +28,7 @@ import type { LocksService } from './locks.service.js';
 import type { MailService } from './mail.service.js';
 import type { OidcSignInService } from './oidc-sign-in.service.js';
 import type { QuarantineService } from './quarantine.service.js';
+import type { RetentionEventsService } from './retention-events.service.js';
 import type { RetentionService } from './retention.service.js';
 import type { ReplicationService } from './replication.service.js';
 import type { ScrubService } from './scrub.service.js';
@@ -73,8 +74,10 @@ export interface AppServices {
   dav: DavService;
   /** Dead-lettered jobs for the operator (CLI), and the queue's counts for the metrics. */
   jobs: JobsAdminService;
-  /** The file plan: record series, filing under them, retention events and each document's retention facts. */
+  /** The file plan: record series, filing under them and each document's retention facts. */
   retention: RetentionService;
+  /** Retention trigger events: recording and clearing the date a series' period counts from. */
+  retentionEvents: RetentionEventsService;
   /** Legal holds and the hold register. */
   holds: HoldsService;
   /** Disposal review batches: sweeps, decisions, approval and execution. */

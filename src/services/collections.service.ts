@@ -24,7 +24,7 @@ function asPartOfFolder(d: Document): DocumentResource {
   return { ...documentResource(d), status: 'available', deleted: false };
 }
 import type { LocksService, WriteTouch } from './locks.service.js';
-import { dueDatesMoved, type DueDateShift, type RetentionService } from './retention.service.js';
+import { dueDatesMoved, type DueDateChecks, type DueDateShift } from './retention-due-dates.js';
 
 export interface NewCollection {
   organisationId: string;
@@ -77,7 +77,7 @@ export class CollectionsService {
   constructor(private readonly o: {
     store: Store; access: AccessService; locks: LocksService; clock: Clock; serviceAreas: readonly string[];
     /** A folder move is refiling by another name for everything below it: checked like refiling. */
-    retention: RetentionService;
+    dueDates: DueDateChecks;
   }) {}
 
   /**
@@ -294,7 +294,7 @@ export class CollectionsService {
     if (clash && clash.id !== collection.id && !(change.replace?.kind === 'collection' && clash.id === change.replace.id)) throw await this.nameTaken(actor, clash);
     const moving = parentId !== collection.parentId;
     const target = { organisationId: collection.organisationId, ids: { collectionId: collection.id, ...(parentId ? { parentId } : {}) } };
-    if (moving && change.confirmShorter === true) await this.o.retention.requireShorteningConfirmable(actor, collection.organisationId, target.ids);
+    if (moving && change.confirmShorter === true) await this.o.dueDates.requireShorteningConfirmable(actor, collection.organisationId, target.ids);
     await this.o.locks.enforce(actor, [...(await this.subtreeTouches(collection)), ...(parent ? [{ kind: 'members' as const, collection: parent }] : [])]);
     // What is in the way is decided like a delete of it, after the move itself, and binned in the move's transaction.
     const removal = change.replace
@@ -327,13 +327,13 @@ export class CollectionsService {
       };
       // Everything below takes its retention from the new place: due dates brought earlier need a records manager's confirmation.
       let shift: DueDateShift = { earlier: 0, later: 0 };
-      if (moving) shift = await this.o.retention.moved(repos, collection.organisationId, { collectionId: collection.id }, place, { confirmShorter: change.confirmShorter === true });
+      if (moving) shift = await this.o.dueDates.moved(repos, collection.organisationId, { collectionId: collection.id }, place, { confirmShorter: change.confirmShorter === true });
       else await place();
       const binding: Record<string, string> = collection.arrangementId !== moved.arrangementId
         ? { fromArrangementId: collection.arrangementId ?? 'none', toArrangementId: moved.arrangementId ?? 'none' } : {};
       // Its classification where it now is: everything beneath was raised to at least it (classification-record.ts).
       await repos.audit.insert([auditEvent(actor, 'collection.move', { ...target, ids: { ...target.ids, classification: moved.classification, ...binding, ...dueDatesMoved(shift) } }, decision, now)]);
-    }).catch(async (error: unknown) => this.o.retention.auditRefusedShortening(actor, 'collection.move', target, await this.o.access.afterRollback(actor, error)));
+    }).catch(async (error: unknown) => this.o.dueDates.auditRefusedShortening(actor, 'collection.move', target, await this.o.access.afterRollback(actor, error)));
     return moved;
   }
 

@@ -17,7 +17,7 @@ import { requireSamePlace, statusOf, target, versionRef, type DocumentIngestion,
 import type { IdentityService } from './identity.service.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
 import type { DocumentLifecycle } from './lifecycle.js';
-import { dueDatesMoved, type DueDateShift, type RetentionService } from './retention.service.js';
+import { dueDatesMoved, type DueDateChecks, type DueDateShift } from './retention-due-dates.js';
 
 export interface DocumentFilingServiceOptions {
   store: Store;
@@ -32,7 +32,7 @@ export interface DocumentFilingServiceOptions {
   /** Who is copying once the bytes have been copied (switched off, or with less access, meanwhile). */
   identity: Pick<IdentityService, 'actorNow'>;
   /** A move is refiling by another name: its effect on the due date is checked like refiling's. */
-  retention: RetentionService;
+  dueDates: DueDateChecks;
   /** What is in the way of a copy or move (WebDAV Overwrite: T) is decided and binned as the file plan removes things. */
   collections: Pick<CollectionsService, 'prepareRemoval'>;
 }
@@ -102,7 +102,7 @@ export class DocumentFilingService {
     if (clash && clash.id !== document.id && !isReplaced(change.replace, clash.id)) throw await this.o.ingestion.nameTaken(actor, clash, `A document called "${name}" already exists there.`);
     const action = moving ? 'document.move' : 'document.rename';
     if (name !== document.name) await this.o.ingestion.requireAllowedName(actor, document, name, `${action}-blocked`);
-    if (moving && change.confirmShorter === true) await this.o.retention.requireShorteningConfirmable(actor, document.organisationId, { documentId, collectionId: destination.id });
+    if (moving && change.confirmShorter === true) await this.o.dueDates.requireShorteningConfirmable(actor, document.organisationId, { documentId, collectionId: destination.id });
     const source = await this.repos.collections.byId(document.collectionId);
     const touches: WriteTouch[] = [{ kind: 'content', target: { kind: 'document', document } }];
     if (source) touches.push({ kind: 'members', collection: source });
@@ -128,7 +128,7 @@ export class DocumentFilingService {
       const rename = () => repos.documents.update(document.id, { name, ...placement }, now.toISOString());
       // Its retention derives from its place: a move that brings its due date earlier needs a records manager's confirmation.
       let shift: DueDateShift = { earlier: 0, later: 0 };
-      if (moving) shift = await this.o.retention.moved(repos, document.organisationId, { documentIds: [documentId] }, rename, { confirmShorter: change.confirmShorter === true });
+      if (moving) shift = await this.o.dueDates.moved(repos, document.organisationId, { documentIds: [documentId] }, rename, { confirmShorter: change.confirmShorter === true });
       else await rename();
       // Where it now is and its classification there (raised to its folder's, if it sat below it), for audit verify.
       await repos.audit.insert([auditEvent(actor, action, {
@@ -137,7 +137,7 @@ export class DocumentFilingService {
       await this.o.lifecycle.raise({ jobs: repos.jobs, now }, {
         type: 'document.moved', organisationId: document.organisationId, documentId, fromCollectionId: document.collectionId, toCollectionId: destination.id, name,
       });
-    }).catch(async (error: unknown) => this.o.retention.auditRefusedShortening(actor, action, { organisationId: document.organisationId, ids: { documentId, collectionId: destination.id } }, await this.o.access.afterRollback(actor, error)));
+    }).catch(async (error: unknown) => this.o.dueDates.auditRefusedShortening(actor, action, { organisationId: document.organisationId, ids: { documentId, collectionId: destination.id } }, await this.o.access.afterRollback(actor, error)));
     return { ...document, name, ...placement, updatedAt: now.toISOString() };
   }
 

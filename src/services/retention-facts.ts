@@ -1,11 +1,13 @@
 // Each document's retention facts, computed in batches for any number of documents: a few queries a
 // batch (placements, events, series, holds), never one a document. Shared by the retention service
-// (pages, the API, previews of a series change) and, through it, the disposal sweep.
-import { eventDateFor } from '../domain/records/events.js';
+// (pages, the API, previews of a series change) and, through it, the disposal sweep; the due-date
+// checks and retention events compare them before and after a change. And a collection's filing.
+import { eventDateFor, type RetentionEvent } from '../domain/records/events.js';
 import type { HoldRef } from '../domain/records/holds.js';
 import { retentionOf, type RetentionFacts } from '../domain/records/retention.js';
 import type { RecordSeries } from '../domain/records/series.js';
 import type { Repos } from '../domain/repositories.js';
+import type { Collection } from '../domain/types.js';
 
 export type DocumentRetention = RetentionFacts & { holds: HoldRef[] };
 
@@ -66,3 +68,23 @@ export async function computeRetention(repos: Repos, documentIds: readonly strin
 
 /** Due date of facts, or null while awaiting an event or unfiled. */
 export const dueOf = (facts: RetentionFacts): string | null => (facts.state === 'scheduled' ? facts.dueAt : null);
+
+/** Where a collection is filed: its own series, or the one it inherits, and the events recorded on it. */
+export interface CollectionFiling {
+  ownSeries: string | null;
+  /** The series that applies to what is filed here (its own, or the nearest above it). */
+  series: RecordSeries | null;
+  events: RetentionEvent[];
+}
+
+/** A collection's filing (no access check of its own). */
+export async function filingOf(repos: Repos, collection: Collection): Promise<CollectionFiling> {
+  const collectionId = collection.id;
+  const chain: Collection[] = [];
+  for (let c: Collection | undefined = collection; c && chain.length < 100; c = c.parentId ? await repos.collections.byId(c.parentId) : undefined) chain.push(c);
+  const codes = await Promise.all(chain.map((c) => repos.retention.collectionSeries(c.id)));
+  const code = codes.find((c) => c !== null) ?? null;
+  const series = code === null ? null : (await repos.retention.series(collection.organisationId, code)) ?? null;
+  const events = (await repos.retention.eventsFor({ documentIds: [], collectionIds: [collectionId] })).filter((e) => e.documentId === null && e.clearedAt === null);
+  return { ownSeries: codes[0] ?? null, series, events };
+}

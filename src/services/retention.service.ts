@@ -1,23 +1,24 @@
 // The file plan and retention: record series (versioned, audited), where collections and documents are
-// filed, retention events, and each document's retention facts (series, trigger, due date, action, holds).
+// filed, and each document's retention facts (series, trigger, due date, action, holds). Retention
+// events are retention-events.service.ts's; the checks that refiling and moves do not bring due dates
+// earlier unconfirmed, retention-due-dates.ts's.
 // Records management is always the owning organisation's: every change asks AccessService for a
 // records action on the organisation the record belongs to, so no arrangement reaches it.
-import { randomUUID } from 'node:crypto';
 import type { Decision } from '../domain/access/policy.js';
-import { DomainError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
-import type { RetentionEvent } from '../domain/records/events.js';
+import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import { UNNAMED_HOLD, type HoldRef } from '../domain/records/holds.js';
-import { compareDates, dueDateMove, isCalendarDate, ukDate, type CalendarDate } from '../domain/records/retention.js';
+import { dueDateMove, type CalendarDate } from '../domain/records/retention.js';
 import { seriesProblems, type SeriesTerms } from '../domain/records/schedule.js';
-import { TRIGGER_PATTERN, type DisposalAction, type RecordSeries, type SeriesRevision } from '../domain/records/series.js';
+import type { DisposalAction, RecordSeries, SeriesRevision } from '../domain/records/series.js';
 import type { Clock } from '../domain/ports.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import type { Actor, Collection, Document } from '../domain/types.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-import { computeFacts, computeRetention, dueOf, type DocumentRetention, type FactsWithSeries } from './retention-facts.js';
+import { documentsBelow, plural, refiled, type DueDateChecks } from './retention-due-dates.js';
+import { computeFacts, computeRetention, dueOf, filingOf, type CollectionFiling, type DocumentRetention } from './retention-facts.js';
 
-export type { DocumentRetention } from './retention-facts.js';
+export type { CollectionFiling, DocumentRetention } from './retention-facts.js';
 
 export interface RetentionServiceOptions {
   store: Store;
@@ -26,6 +27,8 @@ export interface RetentionServiceOptions {
   serviceAreas: readonly string[];
   /** The retention schedule every organisation's file plan starts from (assets/retention-schedule.csv). */
   schedule?: readonly SeriesTerms[];
+  /** Refiling is checked, and a refusal audited, as moves are. */
+  dueDates: DueDateChecks;
 }
 
 /** What can change in a series: everything but its code. */
@@ -60,23 +63,6 @@ export interface RetentionView {
   extended: boolean;
   holds: HoldRef[];
 }
-
-/** Where a collection is filed: its own series, or the one it inherits, and the events recorded on it. */
-export interface CollectionFiling {
-  ownSeries: string | null;
-  /** The series that applies to what is filed here (its own, or the nearest above it). */
-  series: RecordSeries | null;
-  events: RetentionEvent[];
-}
-
-export interface NewRetentionEvent {
-  kind: string;
-  date: string;
-  documentIds?: readonly string[];
-  collectionId?: string;
-}
-
-const MAX_EVENT_DOCUMENTS = 1000;
 
 export class RetentionService {
   constructor(protected readonly o: RetentionServiceOptions) {}
@@ -225,9 +211,9 @@ export class RetentionService {
       // What it reaches: every document below the collection filed under a series before or after the change.
       const below = () => documentsBelow(repos, organisationId, collectionId);
       const before = await below();
-      const moved = await this.refiled(repos, before, () => repos.retention.setCollectionSeries(collectionId, code), below, options, REFILING);
+      const moved = await refiled(repos, before, () => repos.retention.setCollectionSeries(collectionId, code), below, options, REFILING);
       await repos.audit.insert([auditEvent(actor, 'records.collection.series', { ...target, ids: { ...target.ids, movedEarlier: String(moved.earlier) } }, decision, now)]);
-    }).catch((error: unknown) => this.auditRefusedShortening(actor, 'records.collection.series', target, error));
+    }).catch((error: unknown) => this.o.dueDates.auditRefusedShortening(actor, 'records.collection.series', target, error));
   }
 
   /** Files one document under its own series (overriding its collection's), or back under its collection's (null). */
@@ -238,79 +224,9 @@ export class RetentionService {
     if (code !== null) await this.requireSeries(doc.organisationId, code);
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
-      await this.refiled(repos, [documentId], () => repos.retention.setDocumentSeries(documentId, code), async () => [documentId], options, REFILING);
+      await refiled(repos, [documentId], () => repos.retention.setDocumentSeries(documentId, code), async () => [documentId], options, REFILING);
       await repos.audit.insert([auditEvent(actor, 'records.document.series', target, decision, now)]);
-    }).catch((error: unknown) => this.auditRefusedShortening(actor, 'records.document.series', target, error));
-  }
-
-  /**
-   * Refiling under another series can shorten a period as surely as editing the series: like a series
-   * change, it is refused (409, and `change` rolled back with the transaction) when it brings any due
-   * date earlier, unless confirmed. Returns how many due dates it brings earlier and later.
-   */
-  private async refiled(
-    repos: Repos, before: readonly string[], change: () => Promise<void>, after: () => Promise<string[]>, options: { confirmShorter?: boolean }, refusal: (earlier: number) => string,
-  ): Promise<DueDateShift> {
-    const old = await computeFacts(repos, before);
-    await change();
-    const ids = [...new Set([...before, ...(await after())])];
-    const now = await computeFacts(repos, ids);
-    const shift = { earlier: 0, later: 0 };
-    for (const id of ids) {
-      // A first filing applies the schedule (the normal way in); it is refiling that can cut a period short.
-      const was = old.get(id);
-      if (!was?.series) continue;
-      const move = dueDateMove(dueOf(was.facts), now.has(id) ? dueOf(now.get(id)!.facts) : null);
-      if (move === null) continue;
-      // From "awaiting an event" to a date counts as earlier: the record may now fall due.
-      if (move === 'earlier' || move === 'dated') shift.earlier += 1;
-      else shift.later += 1;
-    }
-    if (shift.earlier > 0 && options.confirmShorter !== true) {
-      throw new DomainError('CONFLICT', refusal(shift.earlier), { details: { earlier: shift.earlier, later: shift.later, reason: SHORTENED } });
-    }
-    return shift;
-  }
-
-  // ── Moves ────────────────────────────────────────────────────────────────
-
-  /**
-   * A document's retention derives from where it is (the series of its collection or the nearest one
-   * above), so moving a document, or a collection with everything below it, is refiling by another
-   * name, and follows the same rule: in the caller's transaction, `change` (the move) is made and the
-   * due dates of the documents below `collectionId` (or of `documentIds`) compared before and after;
-   * any brought earlier refuses the move (409, rolled back) unless a records manager confirmed it
-   * (`requireShorteningConfirmable` first). Returns how many moved earlier and later, for the move's event.
-   */
-  async moved(repos: Repos, organisationId: string, affected: { documentIds: readonly string[] } | { collectionId: string }, change: () => Promise<void>, options: { confirmShorter?: boolean } = {}): Promise<DueDateShift> {
-    const documents = 'documentIds' in affected
-      ? async () => [...affected.documentIds]
-      : () => documentsBelow(repos, organisationId, affected.collectionId);
-    return this.refiled(repos, await documents(), change, documents, options, (earlier) => `Moving it brings the due date of ${plural(earlier, 'document')} earlier: `
-      + 'the place it goes to is filed under a record series with a shorter period, or a trigger event there is dated earlier. A records manager must check the new due dates and confirm the move for it to go ahead.');
-  }
-
-  /**
-   * Confirming a move that brings due dates earlier is the file plan's authority (`records.file-plan`:
-   * the organisation's records managers), asked of decide() and audited when refused. The actor sees
-   * what they are moving, so a refusal is told plainly (403), not as absence.
-   */
-  async requireShorteningConfirmable(actor: Actor, organisationId: string, ids: Record<string, string>): Promise<void> {
-    const decision = await this.o.access.check(actor, 'records.file-plan', { kind: 'organisation', organisationId }, { organisationId, ids: { ...ids, confirmShorter: 'true' } });
-    if (!decision.allow) throw forbidden('Only a records manager can confirm a move that brings due dates earlier (confirmShorter): move it without confirming, or ask a records manager to.');
-  }
-
-  /**
-   * Records a move refused for shortening a period (the 409 of `moved`, after its transaction rolled
-   * back), like every other refusal; then lets the error go on its way.
-   */
-  async auditRefusedShortening(actor: Actor, action: string, targets: AuditTargetOf | readonly AuditTargetOf[], error: unknown): Promise<never> {
-    if (error instanceof DomainError && error.details?.reason === SHORTENED) {
-      for (const target of Array.isArray(targets) ? targets : [targets as AuditTargetOf]) {
-        await this.o.access.recordRefusal(actor, action, { ...target, ids: { ...target.ids, movedEarlier: String(error.details.earlier) } }, SHORTENED);
-      }
-    }
-    throw error;
+    }).catch((error: unknown) => this.o.dueDates.auditRefusedShortening(actor, 'records.document.series', target, error));
   }
 
   /** Checks that a series exists in the organisation's plan, for callers about to file under it (no access check of its own). */
@@ -332,155 +248,7 @@ export class RetentionService {
   async collectionFiling(actor: Actor, collectionId: string): Promise<CollectionFiling> {
     const collection = await this.liveCollection(collectionId);
     await this.o.access.require(actor, 'collection.list', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId } });
-    return this.filingOf(collection);
-  }
-
-  private async filingOf(collection: Collection): Promise<CollectionFiling> {
-    const collectionId = collection.id;
-    const repos = this.o.store.repos;
-    const chain: Collection[] = [];
-    for (let c: Collection | undefined = collection; c && chain.length < 100; c = c.parentId ? await repos.collections.byId(c.parentId) : undefined) chain.push(c);
-    const codes = await Promise.all(chain.map((c) => repos.retention.collectionSeries(c.id)));
-    const code = codes.find((c) => c !== null) ?? null;
-    const series = code === null ? null : (await repos.retention.series(collection.organisationId, code)) ?? null;
-    const events = (await repos.retention.eventsFor({ documentIds: [], collectionIds: [collectionId] })).filter((e) => e.documentId === null && e.clearedAt === null);
-    return { ownSeries: codes[0] ?? null, series, events };
-  }
-
-  // ── Retention events ──────────────────────────────────────────────────────
-
-  /**
-   * Records the date of a trigger event for some documents, or for a collection (reaching every
-   * document in and below it, later ones included, until cleared). The kind must be what starts the
-   * period of the series that applies; the date a real one, not in the future. Like a shorter period,
-   * an event that brings any record's due date earlier (re-dated earlier, or over a later one it now
-   * replaces) is refused (409, nothing recorded) unless `confirmShorter`; a record's first date, from
-   * awaiting its event, is not "earlier": that is what recording the event is for.
-   */
-  async recordEvent(actor: Actor, input: NewRetentionEvent, options: { confirmShorter?: boolean } = {}): Promise<RetentionEvent[]> {
-    const hasDocs = input.documentIds !== undefined && input.documentIds.length > 0;
-    if (hasDocs === (input.collectionId !== undefined)) throw invalid('Give either documentIds or collectionId: the documents or the collection the event is for.');
-    const now = this.o.clock.now();
-    const base = { kind: String(input.kind ?? '').trim(), date: String(input.date ?? '').trim(), recordedBy: actor.userId, recordedAt: now.toISOString(), clearedAt: null, clearedBy: null };
-    if (input.collectionId !== undefined) {
-      const collection = await this.liveCollection(input.collectionId);
-      const decision = await this.requireFilePlan(actor, collection.organisationId, { collectionId: collection.id }, 'collection');
-      this.validEvent(base.kind, base.date, now);
-      const filing = await this.filingOf(collection);
-      const codes = new Set([...(filing.series ? [filing.series.code] : []), ...(await this.o.store.repos.retention.seriesSetBelow(collection.id))]);
-      const plan = new Map((await this.o.store.repos.retention.listSeries(collection.organisationId)).map((s) => [s.code, s]));
-      const applying = [...codes].map((c) => plan.get(c)).filter((s): s is RecordSeries => s !== undefined);
-      if (applying.length === 0) throw invalid(`Nothing in ${await this.collectionLabel(actor, collection)} is filed under a record series, so no event applies to it.`, { field: 'collectionId' });
-      if (!applying.some((s) => s.trigger === base.kind)) {
-        throw invalid(`${applying.map((s) => `${s.code} is triggered by ${s.trigger}`).join('; ')}, not ${base.kind}.`, { field: 'kind' });
-      }
-      const event: RetentionEvent = { ...base, id: randomUUID(), organisationId: collection.organisationId, documentId: null, collectionId: collection.id };
-      await this.insertEvents(actor, [{ event, decision }], { collectionId: collection.id }, options, now);
-      return [event];
-    }
-    const ids = [...new Set(input.documentIds!)];
-    if (ids.length > MAX_EVENT_DOCUMENTS) throw invalid(`Record an event for at most ${MAX_EVENT_DOCUMENTS} documents at a time, or for their collection.`, { field: 'documentIds' });
-    const docs = new Map((await this.o.store.repos.documents.byIds(ids)).map((d) => [d.id, d]));
-    const decided: { doc: Document; decision: Decision }[] = [];
-    for (const id of ids) {
-      const doc = docs.get(id);
-      if (!doc || doc.status === 'disposed') throw notFound('document');
-      decided.push({ doc, decision: await this.requireFilePlan(actor, doc.organisationId, { documentId: id }, 'document') });
-    }
-    this.validEvent(base.kind, base.date, now);
-    const facts = await computeFacts(this.o.store.repos, ids);
-    for (const { doc } of decided) {
-      const series = facts.get(doc.id)?.series ?? null;
-      if (!series) throw invalid(`${await this.documentLabel(actor, doc)} is not filed under a record series, so no event applies to it.`, { field: 'documentIds' });
-      if (series.trigger !== base.kind) throw invalid(`${series.code} is triggered by ${series.trigger}, not ${base.kind}.`, { field: 'kind' });
-    }
-    const events = decided.map(({ doc, decision }) => ({ decision, event: { ...base, id: randomUUID(), organisationId: doc.organisationId, documentId: doc.id, collectionId: null } as RetentionEvent }));
-    await this.insertEvents(actor, events, { documentIds: ids }, options, now);
-    return events.map((e) => e.event);
-  }
-
-  /**
-   * Clears a recorded event: the documents it reached go back to awaiting one, or to another recorded
-   * one (an older event for the same place, or their collection's), or, for a date trigger, to their
-   * creation date. Those last can be earlier: refused (409) like `recordEvent` unless `confirmShorter`.
-   */
-  async clearEvent(actor: Actor, eventId: string, options: { confirmShorter?: boolean } = {}): Promise<RetentionEvent> {
-    const event = await this.o.store.repos.retention.event(eventId);
-    if (!event) throw notFound('retention event');
-    const decision = await this.requireFilePlan(actor, event.organisationId, { eventId }, 'retention event');
-    if (event.clearedAt !== null) throw conflict('That event was already cleared.');
-    const now = this.o.clock.now();
-    const target = { organisationId: event.organisationId, ids: { eventId, kind: event.kind } };
-    await this.o.store.transaction(async (repos) => {
-      const reached = event.documentId !== null ? { documentIds: [event.documentId] } : { collectionId: event.collectionId! };
-      const shift = await this.eventChanged(repos, event.organisationId, reached, () => repos.retention.clearEvent(eventId, now.toISOString(), actor.userId), options, 'Clearing this event');
-      await repos.audit.insert([auditEvent(actor, 'records.event.clear', { ...target, ids: { ...target.ids, ...shortened(shift) } }, decision, now)]);
-    }).catch((error: unknown) => this.auditRefusedShortening(actor, 'records.event.clear', target, error));
-    return { ...event, clearedAt: now.toISOString(), clearedBy: actor.userId };
-  }
-
-  /**
-   * A trigger event's date is where event-triggered due dates count from, so recording or clearing one
-   * can bring them earlier as surely as a shorter period: in the caller's transaction, `change` is made
-   * and the due dates of the documents it reaches compared before and after. Any that moves from one
-   * date to an earlier one refuses it (409, rolled back) unless confirmed, saying how many and the
-   * earliest new date. An extension holds whatever the event (a minimum), so a record it keeps is not
-   * counted; nor is a record's first date.
-   */
-  private async eventChanged(
-    repos: Repos, organisationId: string, reached: { documentIds: readonly string[] } | { collectionId: string }, change: () => Promise<void>,
-    options: { confirmShorter?: boolean }, doing: string,
-  ): Promise<DueDateShift> {
-    const ids = 'documentIds' in reached ? [...reached.documentIds] : await documentsBelow(repos, organisationId, reached.collectionId);
-    const before = await computeFacts(repos, ids);
-    // A record awaiting its event because its events were cleared is not getting its first date: it is measured
-    // against the date it had (else clearing, then recording an earlier date, would bring it earlier unasked).
-    const awaiting = [...before].filter(([, was]) => dueOf(was.facts) === null).map(([id]) => id);
-    const hadBefore = awaiting.length > 0 ? await computeFacts(repos, awaiting, undefined, { clearedEventsToo: true }) : new Map<string, FactsWithSeries>();
-    await change();
-    const after = await computeFacts(repos, ids);
-    const shift = { earlier: 0, later: 0 };
-    let earliest: CalendarDate | null = null;
-    for (const [id, was] of before) {
-      const newDueAt = after.has(id) ? dueOf(after.get(id)!.facts) : null;
-      const had = hadBefore.has(id) ? dueOf(hadBefore.get(id)!.facts) : null;
-      // Measured against the date it had only when that brings it earlier; a first date, or a later one, is "dated" as before.
-      const oldDueAt = dueOf(was.facts) ?? (dueDateMove(had, newDueAt) === 'earlier' ? had : null);
-      const move = dueDateMove(oldDueAt, newDueAt);
-      if (move === 'earlier') {
-        shift.earlier += 1;
-        if (earliest === null || compareDates(newDueAt!, earliest) < 0) earliest = newDueAt;
-      } else if (move === 'later' || move === 'undated') shift.later += 1;
-    }
-    if (shift.earlier > 0 && options.confirmShorter !== true) {
-      throw new DomainError('CONFLICT', `${doing} brings the due date of ${plural(shift.earlier, 'document')} earlier, the earliest to ${earliest}. `
-        + 'Check the date, then confirm the change (confirmShorter) to go ahead.', { details: { earlier: shift.earlier, later: shift.later, earliest, reason: SHORTENED } });
-    }
-    return shift;
-  }
-
-  private validEvent(kind: string, date: string, now: Date): void {
-    if (!TRIGGER_PATTERN.test(kind)) throw invalid(`"${kind}" is not an event: name it in lower-case letters, digits and underscores, such as employment_end.`, { field: 'kind' });
-    if (!isCalendarDate(date)) throw invalid(`"${date}" is not a date: give a real date as YYYY-MM-DD, such as 2026-09-30.`, { field: 'date' });
-    if (compareDates(date, ukDate(now)) > 0) throw invalid(`${date} is in the future: record an event once it has happened.`, { field: 'date' });
-  }
-
-  private async insertEvents(
-    actor: Actor, events: { event: RetentionEvent; decision: Decision }[], reached: { documentIds: readonly string[] } | { collectionId: string }, options: { confirmShorter?: boolean }, now: Date,
-  ): Promise<void> {
-    const organisationId = events[0]!.event.organisationId;
-    const targets = events.map(({ event }) => ({
-      organisationId: event.organisationId, ids: { kind: event.kind, date: event.date, ...(event.documentId ? { documentId: event.documentId } : { collectionId: event.collectionId! }) },
-    }));
-    await this.o.store.transaction(async (repos) => {
-      const shift = await this.eventChanged(repos, organisationId, reached, async () => {
-        for (const { event } of events) await repos.retention.insertEvent(event);
-      }, options, 'Recording this event');
-      // How many due dates it moved is the change's, not one document's: told on each of its events.
-      await repos.audit.insert(events.map(({ event, decision }, i) => auditEvent(actor, 'records.event.record', {
-        organisationId: event.organisationId, ids: { eventId: event.id, ...targets[i]!.ids, ...shortened(shift) },
-      }, decision, now)));
-    }).catch((error: unknown) => this.auditRefusedShortening(actor, 'records.event.record', targets, error));
+    return filingOf(this.o.store.repos, collection);
   }
 
   // ── Retention facts ───────────────────────────────────────────────────────
@@ -523,19 +291,6 @@ export class RetentionService {
 
   // ── Helpers ───────────────────────────────────────────────────────────────
 
-  private requireFilePlan(actor: Actor, organisationId: string, ids: Record<string, string>, missing: string): Promise<Decision> {
-    return this.o.access.requireOrganisation(actor, 'records.file-plan', organisationId, ids, { missing });
-  }
-
-  // A records manager acts on the whole file plan, but is told a name only if they may see it (clearance).
-  private async documentLabel(actor: Actor, doc: Document): Promise<string> {
-    return (await this.o.access.may(actor, 'document.read', documentResource(doc))) ? doc.name : `Document ${doc.id}`;
-  }
-
-  private async collectionLabel(actor: Actor, collection: Collection): Promise<string> {
-    return (await this.o.access.may(actor, 'collection.list', collectionResource(collection))) ? collection.name : `collection ${collection.id}`;
-  }
-
   private async liveCollection(collectionId: string): Promise<Collection> {
     const collection = await this.o.store.repos.collections.byId(collectionId);
     if (!collection || collection.deletedAt) throw notFound('collection');
@@ -553,33 +308,7 @@ export class RetentionService {
   }
 }
 
-/** How many documents' due dates a change moved earlier and later. */
-export interface DueDateShift {
-  earlier: number;
-  later: number;
-}
-
-/** A move's audit ids for the due dates it moved (none when it moved none). */
-export function dueDatesMoved(shift: DueDateShift): Record<string, string> {
-  return shift.earlier + shift.later > 0 ? { movedEarlier: String(shift.earlier), movedLater: String(shift.later) } : {};
-}
-
-/** A change's audit ids for a confirmed shortening: how many due dates it brought earlier and later, and that it was confirmed. */
-const shortened = (shift: DueDateShift): Record<string, string> => (shift.earlier > 0 ? { ...dueDatesMoved(shift), confirmShorter: 'true' } : {});
-
-/** The reason a change refused for bringing due dates earlier, unconfirmed, is audited with. */
-export const SHORTENED = 'retention_shortened';
-
-type AuditTargetOf = { organisationId: string; ids: Record<string, string> };
-
-/** Every document filed under a series in or below a collection. */
-async function documentsBelow(repos: Repos, organisationId: string, collectionId: string): Promise<string[]> {
-  return (await repos.retention.placements(await repos.retention.documentsInSeries(organisationId)))
-    .filter((p) => p.collections.some((c) => c.id === collectionId)).map((p) => p.documentId);
-}
-
 const REFILING = (earlier: number): string => `Filing it under this series brings the due date of ${plural(earlier, 'document')} earlier. Check the series' period, then confirm the change (confirmShorter) to go ahead.`;
 
 const unfiled = (): RetentionView => ({ series: null, seriesTitle: null, trigger: null, triggerDate: null, dueAt: null, action: null, state: 'unfiled', extended: false, holds: [] });
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 const capitalise = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);

@@ -47,12 +47,12 @@ describe.each(DIALECTS)('retention facts on %s', (dialect) => {
     const inTop = await documents(org.id, top, 600, '2020-01-15T10:00:00.000Z');
     const inFolder = await documents(org.id, folder, 600, '2020-01-15T10:00:00.000Z');
 
-    await t.vault.retention.recordEvent(system, { kind: 'employment_end', date: '2025-12-31', collectionId: top });
+    await t.vault.retentionEvents.recordEvent(system, { kind: 'employment_end', date: '2025-12-31', collectionId: top });
     clock.set('2026-06-01T12:01:00Z');
-    await t.vault.retention.recordEvent(system, { kind: 'employment_end', date: '2026-01-31', collectionId: folder });
+    await t.vault.retentionEvents.recordEvent(system, { kind: 'employment_end', date: '2026-01-31', collectionId: folder });
     clock.set('2026-06-01T12:02:00Z');
     // Earlier than the folder's event it overrides: confirmed.
-    await t.vault.retention.recordEvent(system, { kind: 'employment_end', date: '2024-02-29', documentIds: [inFolder[0]!] }, { confirmShorter: true });
+    await t.vault.retentionEvents.recordEvent(system, { kind: 'employment_end', date: '2024-02-29', documentIds: [inFolder[0]!] }, { confirmShorter: true });
     // One document of the top folder under a date-triggered series of its own.
     await t.vault.retention.setDocumentSeries(system, inTop[1]!, 'FIN-02', { confirmShorter: true });
 

@@ -103,7 +103,7 @@ export const recordsRoutes = (vault: AppServices): FastifyPluginAsync => async (
   }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
     const { kind, date, documentIds, collectionId, confirmShorter } = request.body;
-    const events = await vault.retention.recordEvent(actor, { kind, date, ...(documentIds ? { documentIds } : {}), ...(collectionId !== undefined ? { collectionId } : {}) }, { confirmShorter: confirmShorter === true });
+    const events = await vault.retentionEvents.recordEvent(actor, { kind, date, ...(documentIds ? { documentIds } : {}), ...(collectionId !== undefined ? { collectionId } : {}) }, { confirmShorter: confirmShorter === true });
     return reply.status(201).send({ events: events.map(presentEvent) });
   });
 
@@ -115,6 +115,6 @@ export const recordsRoutes = (vault: AppServices): FastifyPluginAsync => async (
     },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    return presentEvent(await vault.retention.clearEvent(actor, request.params.id, { confirmShorter: request.query.confirmShorter === 'true' }));
+    return presentEvent(await vault.retentionEvents.clearEvent(actor, request.params.id, { confirmShorter: request.query.confirmShorter === 'true' }));
   });
 };

@@ -6,7 +6,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { BUILT_IN_TRIGGERS, DISPOSAL_ACTIONS } from '../../domain/records/series.js';
 import type { Actor, Document } from '../../domain/types.js';
-import { SHORTENED, type SeriesPatch } from '../../services/retention.service.js';
+import { SHORTENED } from '../../services/retention-due-dates.js';
+import type { SeriesPatch } from '../../services/retention.service.js';
 import { problemFor } from '../error-handler.js';
 import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
 
@@ -125,14 +126,14 @@ export const recordsPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     filingChange(request, reply, `/documents/${request.params.id}`, (actor, confirmShorter) => ui.vault.retention.setDocumentSeries(actor, request.params.id, request.body.series || null, { confirmShorter })));
 
   app.post<{ Params: { id: string }; Body: Form }>('/documents/:id/retention-event', async (request, reply) =>
-    filingChange(request, reply, `/documents/${request.params.id}`, (actor, confirmShorter) => ui.vault.retention.recordEvent(actor, { kind: request.body.kind ?? '', date: request.body.date ?? '', documentIds: [request.params.id] }, { confirmShorter })));
+    filingChange(request, reply, `/documents/${request.params.id}`, (actor, confirmShorter) => ui.vault.retentionEvents.recordEvent(actor, { kind: request.body.kind ?? '', date: request.body.date ?? '', documentIds: [request.params.id] }, { confirmShorter })));
 
   app.post<{ Params: { id: string }; Body: Form }>('/collections/:id/series', async (request, reply) =>
     filingChange(request, reply, `/collections/${request.params.id}`, (actor, confirmShorter) => ui.vault.retention.setCollectionSeries(actor, request.params.id, request.body.series || null, { confirmShorter })));
 
   app.post<{ Params: { id: string }; Body: Form }>('/collections/:id/retention-event', async (request, reply) =>
-    filingChange(request, reply, `/collections/${request.params.id}`, (actor, confirmShorter) => ui.vault.retention.recordEvent(actor, { kind: request.body.kind ?? '', date: request.body.date ?? '', collectionId: request.params.id }, { confirmShorter })));
+    filingChange(request, reply, `/collections/${request.params.id}`, (actor, confirmShorter) => ui.vault.retentionEvents.recordEvent(actor, { kind: request.body.kind ?? '', date: request.body.date ?? '', collectionId: request.params.id }, { confirmShorter })));
 
   app.post<{ Params: { id: string; eventId: string }; Body: Form }>('/collections/:id/retention-events/:eventId/clear', async (request, reply) =>
-    filingChange(request, reply, `/collections/${request.params.id}`, (actor, confirmShorter) => ui.vault.retention.clearEvent(actor, request.params.eventId, { confirmShorter })));
+    filingChange(request, reply, `/collections/${request.params.id}`, (actor, confirmShorter) => ui.vault.retentionEvents.clearEvent(actor, request.params.eventId, { confirmShorter })));
 };
