@@ -21,6 +21,7 @@ import { identityRoutes } from './api/identity.routes.js';
 import { recordsRoutes } from './api/records.routes.js';
 import { searchRoutes } from './api/search.routes.js';
 import { systemRoutes } from './api/system.routes.js';
+import { usersRoutes } from './api/users.routes.js';
 import { problemFor, sendProblem } from './error-handler.js';
 import { closeIdleConnectionsOf } from './idle-connections.js';
 import { LingeringConnections } from './lingering-close.js';
@@ -146,6 +147,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
       await api.register(arrangementsRoutes(vault));
       await api.register(auditRoutes(vault));
       await api.register(adminRoutes(vault));
+      await api.register(usersRoutes(vault));
       await api.register(disposalRoutes(vault));
       await api.register(holdsRoutes(vault));
       await api.register(subjectAccessRoutes(vault));
