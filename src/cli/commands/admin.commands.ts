@@ -1,4 +1,4 @@
-// Administration commands: init, org add|list|brand, user add|reset-password, collection add, token create, app-password create.
+// Administration commands: init, org add|list|brand, user add|reset-password|disable|enable, collection add, token create, app-password create.
 import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { LOGO_MAX_BYTES } from '../../domain/branding/brand.js';
@@ -129,6 +129,24 @@ export function registerAdminCommands(program: Command): void {
       if (!publicUrl) say('STRONGROOM_PUBLIC_URL is not set, so this is the path only: put the address people reach Strongroom at before it (e.g. https://vault.example.gov.uk/invitation/...).');
       output(`${publicUrl ?? ''}${reset.link.path}`);
     });
+
+  // The operator switches an account off or on through the same service call as an org admin's page and the REST
+  // API, so the same events, the same revocations and (switching on) the same security notice to its owner.
+  const switches = [
+    ['disable', true, "switch a person's account off, as the operator: every web session of theirs ends and their API tokens and WebDAV app passwords are revoked; they sign in nowhere until it is switched on again (user enable), which their organisation's directory (SCIM) cannot do. Audited"],
+    ['enable', false, "switch a person's account on again, as the operator: they can sign in as before (API tokens and app passwords revoked when it was switched off stay revoked). They are sent a security notice, by e-mail with STRONGROOM_SMTP_URL set (the server's worker sends it), else to the server log. Audited"],
+  ] as const;
+  for (const [name, disabled, description] of switches) {
+    user
+      .command(name)
+      .description(description)
+      .argument('<email>', "the person's e-mail address (their sign-in name)")
+      .action(async (email: string, _opts, command: Command) => {
+        await withVault(command, async (vault) => vault.people.setDisabled(systemActor(), (await vault.identity.userByEmail(email)).id, disabled));
+        say(disabled ? `The account of ${email} is switched off: their sessions ended and their API tokens and app passwords were revoked.`
+          : `The account of ${email} is switched on: they can sign in again. If it was off, they are sent a security notice saying so.`);
+      });
+  }
 
   program
     .command('collection')
