@@ -55,6 +55,16 @@ describe.each(DIALECTS)('people administration over REST on %s', (dialect) => {
     expect(listed.body).not.toContain(stranger.id);
   });
 
+  it('is described in the OpenAPI document, tagged users, a person with exactly its public fields', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as {
+      paths: Record<string, Record<string, { tags: string[]; responses: Record<string, { content?: Record<string, { schema: { properties: Record<string, unknown> } }> }> }>>;
+    };
+    const operations = [['/api/v1/users', 'get'], ['/api/v1/users/{id}', 'get'], ['/api/v1/users/{id}/disable', 'post'], ['/api/v1/users/{id}/enable', 'post'], ['/api/v1/users/{id}/reset-mfa', 'post']] as const;
+    for (const [path, method] of operations) expect(doc.paths[path]?.[method]?.tags, `${method} ${path}`).toEqual(['users']);
+    const person = doc.paths['/api/v1/users/{id}']!.get!.responses['200']!.content!['application/json']!.schema;
+    expect(Object.keys(person.properties).sort()).toEqual(PERSON_FIELDS);
+  });
+
   it('switches an account off (token and session stop working) and on (sign-in again, one notice), audited', async () => {
     const org = await createOrganisation(t.vault);
     const admin = await org.user({ roles: ['member', 'org_admin'] });
