@@ -1,7 +1,8 @@
 // What every process loads at start-up: the CLI entry (and so `strongroom serve`) reaches the AWS SDK,
 // the SAML library, nodemailer and the PostgreSQL driver only through `await import()`, when a bucket,
-// a SAML provider, SMTP or a postgres:// URL is configured. A static import anywhere on the way would
-// put them back in every server's memory (docs/performance.md "Memory"); this walks the static graph.
+// a SAML provider, SMTP or a postgres:// URL is configured, and the QR code drawer when a two-step
+// set-up page is first shown. A static import anywhere on the way would put them back in every
+// server's memory (docs/performance.md "Memory"); this walks the static graph.
 // And the CLI entry itself reaches neither the server nor the vault: a command loads them when it runs
 // (cli/serving.ts for serve and demo, main.ts when a command opens the vault), so `--help`, a usage
 // error and an import through a server's API start in a fraction of the time.
@@ -11,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src');
-const LOADED_ON_DEMAND = [/^@aws-sdk\//, /^@node-saml\//, /^nodemailer$/, /^pg$/, /^pdfkit$/];
+const LOADED_ON_DEMAND = [/^@aws-sdk\//, /^@node-saml\//, /^nodemailer$/, /^pg$/, /^pdfkit$/, /^qrcode$/];
 /** `import … from '…'` and `export … from '…'` that carry values (not `import type`), and bare `import '…'`. */
 const STATIC_IMPORT = /^\s*(?:import|export)\s+(?!type\b)[^'";]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'/gm;
 

@@ -1,7 +1,6 @@
 // Sign-in pages: e-mail and password, then the authenticator code (or set it up the first time),
 // recovery codes, and sign-out. Every form carries a CSRF token.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import QRCode from 'qrcode';
 import { DomainError } from '../../domain/errors.js';
 import { requestInfo } from '../plugins/authenticate.js';
 import { logoutCookie } from './oidc.routes.js';
@@ -82,6 +81,8 @@ export const authPages = (ui: Ui): FastifyPluginAsync => async (app) => {
 
   const setupPage = async (request: FastifyRequest, reply: FastifyReply, data: Record<string, unknown> = {}, status = 200) => {
     const { secret, uri } = await ui.sessions.mfaEnrolment(request.webSession!);
+    // Loaded on the first set-up page, not with the app: most processes (and test files) never draw one.
+    const { default: QRCode } = await import('qrcode');
     const qrSvg = await QRCode.toString(uri, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
     return render(ui, request, reply, 'sign-in-set-up-mfa.njk', { secret: secret.replace(/(.{4})/g, '$1 ').trim(), qrSvg, ...data }, status);
   };
