@@ -4,7 +4,8 @@
 #                           search's OCR and thumbnails, openssl and curl (the demo's and the docs'
 #                           examples), and a toolchain when npm ci must compile
 #   install-deps.sh test    also what only the tests use: chromium (browser tests), litmus and
-#                           rclone (WebDAV clients), PostgreSQL when none answers locally
+#                           rclone (WebDAV clients), 7zip (makes real password-protected archives),
+#                           PostgreSQL when none answers locally
 #   install-deps.sh bench   also what only the benchmark uses: apache2 and rclone (the comparison
 #                           WebDAV servers: mod_dav, and rclone serve webdav over a crypt remote)
 #   install-deps.sh MODE --list   print the Debian packages MODE wants, one a line, and change nothing
@@ -30,8 +31,10 @@ packages=(clamav-daemon clamav tesseract-ocr tesseract-ocr-eng poppler-utils ope
 case "$mode" in
   run) ;;
   test)
-    # chromium runs the browser tests; litmus and rclone are the WebDAV clients the tests drive.
-    packages+=(chromium litmus rclone)
+    # chromium runs the browser tests; litmus and rclone are the WebDAV clients the tests drive;
+    # 7zip (Debian 12's 7-Zip, command 7zz) makes the real password-protected 7z and zip archives
+    # the inspector and upload tests refuse (test/support/real-archives.ts).
+    packages+=(chromium litmus rclone 7zip)
     # Only needed for a throwaway cluster (scripts/ensure-postgres.sh) when no server is running.
     if ! pg_answers 127.0.0.1 5432; then
       packages+=(postgresql)
