@@ -2,7 +2,7 @@
 // files built by test/support/samples.ts: what is blocked (and why), what is allowed, and that
 // inspection reads little of a large file. Each parser's own tests are in file-inspection/.
 import zlib from 'node:zlib';
-import { describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_FILE_POLICY, evaluateFile, filePolicy, type FilePolicy } from '../domain/file-policy/file-policy.js';
 import type { FileFacts } from '../domain/file-policy/file-facts.js';
 import {
@@ -29,7 +29,9 @@ import {
   zipBomb,
   zipOf,
 } from '../../test/support/samples.js';
+import { makeRealArchives, type RealArchives } from '../../test/support/real-archives.js';
 import { HEAD_BYTES, inspectFile, type InspectOptions } from './file-inspector.js';
+import { PolicyFileInspector } from './policy.file-inspector.js';
 
 interface Inspected {
   facts: FileFacts;
@@ -181,6 +183,57 @@ describe('allowed files', () => {
     expect(facts.detected?.ext).toBe('zip');
     expect(facts.archive?.isOoxml).toBe(true);
     expect(evaluateFile(facts)).toMatchObject({ allowed: true });
+  });
+});
+
+// Archives 7-Zip itself made with a password (not hand-made headers). What the inspector cannot see
+// here, clamd reports as Heuristics.Encrypted.* (AlertEncryptedArchive), and the upload is refused
+// just the same: test/malware/risky-types.int.test.ts uploads every one of these.
+describe('real archives made by 7-Zip', () => {
+  let real: RealArchives;
+  beforeAll(() => {
+    real = makeRealArchives();
+  });
+  const allow = filePolicy({ allowEncryptedArchives: true });
+
+  it.each([
+    ['7z -p (plain header)', 'content.7z', 'encryptedContent', '7z', '7zAES coder in the archive header'],
+    ['7z -p -mhe=on (names hidden)', 'headers.7z', 'encryptedHeaders', '7z', '7zAES coder in the archive header'],
+    ['zip -mem=AES256', 'aes.zip', 'zipAes', 'zip', '1 password-protected entries'],
+    ['zip -mem=ZipCrypto', 'zipcrypto.zip', 'zipCrypto', 'zip', '1 password-protected entries'],
+  ] as const)('recognises %s as password-protected: refused by default, held for review where allowed', async (_label, name, key, format, evidence) => {
+    const { facts } = await inspect(name, real[key]);
+    expect(facts.encryption).toEqual({ format, evidence });
+    expect(evaluateFile(facts)).toMatchObject({ allowed: false, code: 'archive_encrypted', reason: expect.stringMatching(/password.*cannot be checked for viruses/) });
+    expect(evaluateFile(facts, allow)).toMatchObject({ allowed: true, review: { code: 'archive_encrypted' } });
+  });
+
+  it('does not call a real 7z with no password encrypted', async () => {
+    const { facts } = await inspect('plain.7z', real.plain);
+    expect(facts.detected?.ext).toBe('7z');
+    expect(facts.encryption).toBeUndefined();
+    expect(evaluateFile(facts)).toMatchObject({ allowed: true });
+  });
+
+  // Limits, pinned so that a change is noticed: the coder list of a solid -p archive is inside its
+  // LZMA-packed header, and the inspector opens zips and OLE2 files inside a zip, not 7z archives or
+  // gzip/tar. Each is allowed by the inspector alone; clamd finds the password and the upload is refused.
+  it.each([
+    ['a solid multi-file 7z -p (LZMA-packed header)', 'solid.7z', 'encryptedSolid'],
+    ['an encrypted 7z inside a plain zip', 'bundle.zip', 'encrypted7zInZip'],
+    ['an encrypted-header 7z inside a .tar.gz', 'headers.tar.gz', 'encryptedHeaders7zInTarGz'],
+  ] as const)('leaves %s to clamd', async (_label, name, key) => {
+    const { facts } = await inspect(name, real[key]);
+    expect(facts.encryption).toBeUndefined();
+  });
+
+  it('refuses them once clamd reports a password inside (the upload path passes its finding on), or holds them where allowed', async () => {
+    const inspector = new PolicyFileInspector(async (organisationId) => (organisationId === 'allowing' ? JSON.stringify({ allowEncryptedArchives: true }) : null));
+    for (const [name, data] of [['solid.7z', real.encryptedSolid], ['bundle.zip', real.encrypted7zInZip], ['headers.tar.gz', real.encryptedHeaders7zInTarGz]] as const) {
+      const input = { name, size: data.length, head: data.subarray(0, HEAD_BYTES), readRange: async ({ start, end }: { start: number; end: number }) => data.subarray(start, end + 1), encryptedInside: 'Heuristics.Encrypted.7Zip' };
+      expect(await inspector.inspect({ ...input, organisationId: 'council' }), name).toMatchObject({ allowed: false, code: 'archive_encrypted' });
+      expect(await inspector.inspect({ ...input, organisationId: 'allowing' }), name).toMatchObject({ allowed: true, review: { code: 'archive_encrypted' } });
+    }
   });
 });
 
