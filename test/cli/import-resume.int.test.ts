@@ -12,6 +12,7 @@ import { api } from '../support/http.js';
 import { runCli, seedWithCli, spawnCli } from '../support/cli.js';
 import { readReport, sha256, smallTree, vaultTree } from '../support/import-tree.js';
 import { closeKeepingData, sharedVaultPlace, type SharedVaultPlace } from '../support/vault-dir.js';
+import { makeRealArchives } from '../support/real-archives.js';
 import * as samples from '../support/samples.js';
 import { DIALECTS } from '../support/vault.js';
 
@@ -99,7 +100,7 @@ describe.each(DIALECTS)('strongroom import on %s', (dialect) => {
     }
   });
 
-  it('refuses EICAR, a password-protected archive, a link, a FIFO and names the vault does not allow, and goes on; exit 1, each in the report, formula-safe', { timeout: 120_000 }, async () => {
+  it('refuses EICAR, password-protected archives (a zip, a real 7z with hidden names), a link, a FIFO and names the vault does not allow, and goes on; exit 1, each in the report, formula-safe', { timeout: 120_000 }, async () => {
     const collection = await runCli(['--data', place.dataDir, 'collection', 'add', '--org', `import-${dialect}`, '--name', 'hostile', '--service', 'payroll', '--classification', 'OFFICIAL'], { env });
     expect(collection.code, collection.stderr).toBe(0);
     const collectionId = collection.stdout.trim();
@@ -112,6 +113,8 @@ describe.each(DIALECTS)('strongroom import on %s', (dialect) => {
     await writeFile(path.join(source, 'aux.txt'), 'A device name on Windows.\n');
     // The organisation's file policy refuses archives nobody can look inside.
     await writeFile(path.join(source, 'protected.zip'), samples.zipOf([{ name: 'salaries.xlsx', data: samples.xlsx(), encrypted: true }]));
+    // A real 7z with encrypted headers (-mhe=on), made by 7-Zip: its names are hidden too.
+    await writeFile(path.join(source, 'hidden.7z'), makeRealArchives().encryptedHeaders);
     await writeFile(path.join(source, 'nul', 'inside.txt'), 'In a folder Windows cannot open.\n');
     await writeFile(path.join(work, 'outside.txt'), 'Outside the tree.\n');
     await symlink(path.join(work, 'outside.txt'), path.join(source, 'link.txt'));
@@ -122,15 +125,16 @@ describe.each(DIALECTS)('strongroom import on %s', (dialect) => {
       { env, cwd: path.join(work, 'hostile-src'), timeoutMs: 100_000 });
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toMatch(/^✗ =1\+2\/eicar\.txt: malware \([^)]*eicar[^)]*\); quarantined$/im);
-    expect(result.stderr).toContain('Imported 2 file(s); 6 refused; 0 skipped (already there); 0 held for review; 0 failed.');
+    expect(result.stderr).toContain('Imported 2 file(s); 7 refused; 0 skipped (already there); 0 held for review; 0 failed.');
 
     const rows = await readReport(report);
     const reserved = (name: string) => `"${name}" is reserved by Windows for a device (CON, PRN, AUX, NUL, COM1–COM9 and LPT1–LPT9 are, with any extension). Choose another`;
     const byPath = new Map(rows.slice(1).map((r) => [r[0]!, r]));
-    expect([...byPath.keys()].sort()).toEqual(["'=1+2/aux.txt", "'=1+2/eicar.txt", "'=1+2/link.txt", "'=1+2/nul/inside.txt", "'=1+2/payees.csv", "'=1+2/pipe", "'=1+2/protected.zip", "'=1+2/report, final.txt"]);
+    expect([...byPath.keys()].sort()).toEqual(["'=1+2/aux.txt", "'=1+2/eicar.txt", "'=1+2/hidden.7z", "'=1+2/link.txt", "'=1+2/nul/inside.txt", "'=1+2/payees.csv", "'=1+2/pipe", "'=1+2/protected.zip", "'=1+2/report, final.txt"]);
     const zip = byPath.get("'=1+2/protected.zip")!;
     expect(zip.slice(1, 4)).toEqual(['refused', '', '']);
     expect(zip[4]).toMatch(/password/i);
+    expect(byPath.get("'=1+2/hidden.7z")!.slice(1)).toEqual(['refused', '', '', expect.stringMatching(/^Blocked: the 7-Zip archive is protected by a password/)]);
     expect(byPath.get("'=1+2/aux.txt")!.slice(1)).toEqual(['refused', '', '', `${reserved('aux.txt')} document name.`]);
     expect(byPath.get("'=1+2/link.txt")!.slice(1)).toEqual(['refused', '', '', 'symbolic link: not followed']);
     expect(byPath.get("'=1+2/pipe")!.slice(1)).toEqual(['refused', '', '', 'not a regular file (device, socket or pipe)']);
@@ -151,7 +155,7 @@ describe.each(DIALECTS)('strongroom import on %s', (dialect) => {
     const again = await runCli(['--data', place.dataDir, 'import', '=1+2', '--collection', collectionId, '--as', seeded.email],
       { env, cwd: path.join(work, 'hostile-src'), timeoutMs: 100_000 });
     expect(again.code, again.stderr).toBe(1);
-    expect(again.stderr).toContain('Imported 0 file(s); 6 refused; 2 skipped (already there); 0 held for review; 0 failed.');
+    expect(again.stderr).toContain('Imported 0 file(s); 7 refused; 2 skipped (already there); 0 held for review; 0 failed.');
     expect(again.stderr).toMatch(/eicar\.txt: already in the vault, quarantined: [^\n]*eicar/i);
     const still = await documentsNow(collectionId);
     expect([...still.values()].map((d) => [d.name, d.version])).toEqual([...landed.values()].map((d) => [d.name, d.version]));
