@@ -7,11 +7,15 @@
 // later write naming it (db/repos/blob-references.ts); the condemned row outlives the delete, as that
 // fence. Losing a record is far worse than keeping garbage: anything uncertain (a store that cannot be
 // listed, a backup that cannot be read, more orphans at once than a sweep expects) deletes nothing.
+// A sweep holds a few batches of ids, never the store's: a first pass lists and judges a batch at a time
+// (counting what is due), and only if something is due, and not too much, a second pass lists again and
+// deletes a batch at a time, each due candidate checked once more just before its condemnation.
 import type { Logger } from 'pino';
 import type { Decision } from '../domain/access/policy.js';
 import type { BackupBlobReferences, BlobStore, Clock } from '../domain/ports.js';
 import type { OrphanBlobCandidate, Store, SweptStore } from '../domain/repositories.js';
 import type { Actor } from '../domain/types.js';
+import { DomainError } from '../domain/errors.js';
 import { ORPHAN_IDS_PER_EVENT, ORPHAN_REMOVAL_ACTION } from '../domain/audit/orphan-removal-record.js';
 import { auditEvent } from './audit-events.js';
 import type { StoreClaim, StoreOwnership } from './store-ownership.js';
@@ -43,7 +47,8 @@ export interface StoreSweepReport {
   heldBack: number;
   /**
    * Set when the store is not this vault's (its marker names another), could not be listed or its
-   * references read: nothing was recorded or deleted there.
+   * references read: nothing was deleted there (the batches surveyed before a failure part-way through
+   * the listing have their new candidates recorded, which only starts their grace period).
    */
   error?: string;
   /**
@@ -80,6 +85,8 @@ export interface OrphanBlobsOptions {
    * nodes whose clocks disagree never shorten the grace period; without it, `clock`.
    */
   sweepClock?: () => Promise<Date>;
+  /** Ids listed, looked up and acted on at once (default ORPHAN_SWEEP_BATCH): the sweep's memory is a few batches, whatever the store holds. */
+  batchSize?: number;
 }
 
 /** An upload writes its blob and commits within minutes; a day leaves room for the slowest and a stalled node. */
@@ -93,13 +100,31 @@ export const ORPHAN_GRACE_MS = 24 * 3600 * 1000;
  */
 export const massRemovalLimit = (listed: number): number => Math.max(100, Math.floor(listed / 100));
 
+/** Ids a sweep handles at once: one listing batch, one question to the database about it. */
+export const ORPHAN_SWEEP_BATCH = 1000;
+
+/** One sweep of one store: what every batch of it is judged by. */
+interface SweepOfStore {
+  name: SweptStore;
+  blobStore: BlobStore;
+  dryRun: boolean;
+  actor: Actor;
+  report: StoreSweepReport;
+  /** This sweep's time (ISO), the first-seen time of the candidates it records. */
+  now: string;
+  /** Candidates first seen at or before it are past the grace period. */
+  cutoff: string;
+}
+
 const SYSTEM_DECISION: Pick<Decision, 'allow' | 'reason' | 'via'> = { allow: true, reason: 'system', via: null };
 
 export class OrphanBlobsService {
   private readonly graceMs: number;
+  private readonly batchSize: number;
 
   constructor(private readonly o: OrphanBlobsOptions) {
     this.graceMs = o.graceMs ?? ORPHAN_GRACE_MS;
+    this.batchSize = o.batchSize ?? ORPHAN_SWEEP_BATCH;
   }
 
   /**
@@ -120,13 +145,11 @@ export class OrphanBlobsService {
 
   private async sweepStore(name: SweptStore, blobStore: BlobStore, dryRun: boolean, allowMassRemoval: boolean, actor: Actor): Promise<StoreSweepReport> {
     const report: StoreSweepReport = { store: name, listed: 0, unreferenced: 0, newCandidates: 0, waiting: 0, due: 0, nowReferenced: 0, removed: 0, bytesRemoved: 0, failed: 0, heldBack: 0 };
-    const repos = this.o.store.repos;
     const now = this.o.sweepClock ? await this.o.sweepClock() : this.o.clock.now();
-    const cutoff = new Date(now.getTime() - this.graceMs).toISOString();
+    const sweep: SweepOfStore = { name, blobStore, dryRun, actor, report, now: now.toISOString(), cutoff: new Date(now.getTime() - this.graceMs).toISOString() };
 
-    // The listing first, the references after: whatever commits once the listing has begun is seen as named.
-    let unreferenced: Set<string>;
-    let listed: Set<string>;
+    // The first pass, a batch at a time: what each listed blob is, its candidate recorded or dropped.
+    let remaining = 0;
     try {
       // Another vault's store (or one that cannot be told to be this vault's) is neither recorded nor touched.
       const claim = await this.o.ownership.confirm(name, blobStore);
@@ -135,66 +158,164 @@ export class OrphanBlobsService {
         if (!dryRun) throw new Error(`the ${name === 'primary' ? 'blob store' : 'replica'} at ${blobStore.location} is not claimed for this vault (it was opened for a dry run): only a dry run sweeps it`);
         report.wouldClaim = claim.why;
       }
-      listed = new Set<string>();
-      for await (const id of blobStore.list()) listed.add(id);
-      const named = await repos.orphanBlobs.referencedAmong(name, [...listed]);
-      unreferenced = new Set([...listed].filter((id) => !named.has(id)));
-      if (name === 'replica' && unreferenced.size > 0) {
-        if (this.o.replicaBackups === null) throw new Error('the backups on the replica\'s shelf cannot be read');
-        const inBackups = await this.o.replicaBackups.among(unreferenced);
-        for (const id of inBackups) unreferenced.delete(id);
-      }
+      for await (const batch of this.batches(blobStore)) remaining += await this.survey(sweep, batch);
     } catch (error) {
       report.error = error instanceof Error ? error.message : String(error);
-      this.o.logger.error({ err: error, store: name }, 'the orphan blob sweep could not confirm a blob store is this vault\'s, list it or read what names its blobs: nothing there was recorded or deleted');
+      this.o.logger.error({ err: error, store: name }, 'the orphan blob sweep could not confirm a blob store is this vault\'s, list it or read what names its blobs: nothing there was deleted');
       return report;
     }
-    report.listed = listed.size;
-    report.unreferenced = unreferenced.size;
+    report.waiting = report.newCandidates + remaining - report.due;
 
-    const known = await repos.orphanBlobs.candidates(name);
-    const knownIds = new Set(known.map((c) => c.blobId));
-    const fresh = [...unreferenced].filter((id) => !knownIds.has(id));
-    // Gone from the store (deleted by its owner), or named now: no longer a candidate. A condemned one is
-    // never forgotten, deleted or not: its row is the fence (db/repos/blob-references.ts) that refuses a
-    // commit naming it, which an upload stalled past the grace period may still attempt after the delete.
-    const dropped = known.filter((c) => c.condemnedAt === null && (!listed.has(c.blobId) || !unreferenced.has(c.blobId)));
-    const remaining = known.filter((c) => listed.has(c.blobId) && unreferenced.has(c.blobId));
-    const due = remaining.filter((c) => c.condemnedAt !== null || c.firstSeenAt <= cutoff);
-    report.newCandidates = fresh.length;
-    report.nowReferenced = dropped.filter((c) => listed.has(c.blobId)).length;
-    report.due = due.length;
-    report.waiting = fresh.length + remaining.length - due.length;
-    for (const c of known) {
-      if (c.condemnedAt !== null && listed.has(c.blobId) && !unreferenced.has(c.blobId)) {
-        this.o.logger.error({ store: name, blobId: c.blobId }, 'a condemned orphan blob is named again: it is kept; look at how');
-      }
-    }
     // Those condemned already count too: `condemned_at` is a column anyone who can write the database can set.
-    const limit = massRemovalLimit(listed.size);
-    const massRemoval = due.length > limit && !allowMassRemoval;
+    const limit = massRemovalLimit(report.listed);
+    const massRemoval = report.due > limit && !allowMassRemoval;
     if (massRemoval) {
-      report.heldBack = due.length;
-      report.error = `${due.length} blobs are due for deletion at once, more than the ${limit} a sweep deletes on its own: `
+      report.heldBack = report.due;
+      report.error = `${report.due} blobs are due for deletion at once, more than the ${limit} a sweep deletes on its own: `
         + 'check that this database and this store belong together (no other vault uses the store, no older backup was restored over newer files), '
         + 'then run `strongroom storage sweep-orphans --allow-mass-removal`';
-      this.o.logger.error({ store: name, due: due.length, limit }, 'orphan blob sweep: too many blobs due at once; none was deleted');
+      this.o.logger.error({ store: name, due: report.due, limit }, 'orphan blob sweep: too many blobs due at once; none was deleted');
     }
     if (dryRun) return report;
 
-    await repos.orphanBlobs.record(name, fresh, now.toISOString());
-    await repos.orphanBlobs.forget(name, dropped.map((c) => c.blobId));
+    await this.forgetGone(sweep);
+    if (massRemoval || report.due === 0) return report;
+    // The second pass lists the store again (only when something is due) and deletes a batch at a time, each
+    // due candidate checked once more: no set of the store's ids is ever held.
+    const allowance = { left: allowMassRemoval ? Number.POSITIVE_INFINITY : limit };
+    try {
+      for await (const batch of this.batches(blobStore)) await this.remove(sweep, batch, allowance);
+    } catch (error) {
+      report.error = error instanceof Error ? error.message : String(error);
+      this.o.logger.error({ err: error, store: name }, 'the orphan blob sweep could not list a blob store again or read what names its blobs: the rest of its orphans wait for the next sweep');
+    }
+    return report;
+  }
 
-    const condemned = massRemoval ? [] : await this.condemn(name, due, cutoff, now, report);
+  /** The store's listing in batches of at most `batchSize` ids. */
+  private async *batches(blobStore: BlobStore): AsyncIterable<string[]> {
+    let batch: string[] = [];
+    for await (const id of blobStore.list()) {
+      batch.push(id);
+      if (batch.length === this.batchSize) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  /**
+   * Of ids just listed, those `ids` the database or (on the replica) a backup on the shelf names: read
+   * after the listing, so whatever commits once the listing has begun is seen as named.
+   */
+  private async named(name: SweptStore, ids: readonly string[]): Promise<Set<string>> {
+    const named = await this.o.store.repos.orphanBlobs.referencedAmong(name, ids);
+    const unnamed = ids.filter((id) => !named.has(id));
+    if (name === 'replica' && unnamed.length > 0) {
+      if (this.o.replicaBackups === null) throw new Error('the backups on the replica\'s shelf cannot be read');
+      for (const id of await this.o.replicaBackups.among(new Set(unnamed))) named.add(id);
+    }
+    return named;
+  }
+
+  /** Candidates of these ids (a batch, so never the whole table). */
+  private async candidatesAmong(name: SweptStore, ids: readonly string[]): Promise<Map<string, OrphanBlobCandidate>> {
+    const wanted = new Set(ids);
+    const found = await this.o.store.repos.orphanBlobs.candidates(name, { among: ids });
+    return new Map(found.filter((c) => wanted.has(c.blobId)).map((c) => [c.blobId, c]));
+  }
+
+  /** The first pass over one batch: counts it, records its new candidates, drops those named now. Answers how many known candidates stay. */
+  private async survey(sweep: SweepOfStore, batch: string[]): Promise<number> {
+    const { name, report } = sweep;
+    const named = await this.named(name, batch);
+    const known = await this.candidatesAmong(name, batch);
+    const fresh: string[] = [];
+    const dropped: string[] = [];
+    let remaining = 0;
+    for (const id of batch) {
+      const candidate = known.get(id);
+      if (named.has(id)) {
+        // Named now: no longer a candidate. A condemned one is never forgotten, deleted or not: its row is the
+        // fence (db/repos/blob-references.ts) that refuses a commit naming it, which an upload stalled past
+        // the grace period may still attempt after the delete.
+        if (candidate?.condemnedAt === null) dropped.push(id);
+        else if (candidate !== undefined) this.o.logger.error({ store: name, blobId: id }, 'a condemned orphan blob is named again: it is kept; look at how');
+        continue;
+      }
+      report.unreferenced += 1;
+      if (candidate === undefined) fresh.push(id);
+      else {
+        remaining += 1;
+        if (this.isDue(sweep, candidate)) report.due += 1;
+      }
+    }
+    report.listed += batch.length;
+    report.newCandidates += fresh.length;
+    report.nowReferenced += dropped.length;
+    if (!sweep.dryRun) {
+      await this.o.store.repos.orphanBlobs.record(name, fresh, sweep.now);
+      await this.o.store.repos.orphanBlobs.forget(name, dropped);
+    }
+    return remaining;
+  }
+
+  /** Condemned already, or first seen by an earlier sweep at least the grace period ago. */
+  private isDue(sweep: SweepOfStore, candidate: OrphanBlobCandidate): boolean {
+    return candidate.condemnedAt !== null || (candidate.firstSeenAt <= sweep.cutoff && candidate.firstSeenAt < sweep.now);
+  }
+
+  /**
+   * Forgets the candidates whose blob is gone from the store (deleted by its owner), a page at a time;
+   * never a condemned one (the fence). A store that cannot say keeps the candidate.
+   */
+  private async forgetGone(sweep: SweepOfStore): Promise<void> {
+    const repos = this.o.store.repos;
+    let after = '';
+    for (;;) {
+      const page = (await repos.orphanBlobs.candidates(sweep.name, { after, limit: this.batchSize })).filter((c) => c.blobId > after);
+      const gone: string[] = [];
+      for (const candidate of page) {
+        if (candidate.condemnedAt !== null) continue;
+        const missing = await sweep.blobStore.size(candidate.blobId).then(() => false, (error: unknown) => error instanceof DomainError && error.code === 'NOT_FOUND');
+        if (missing) gone.push(candidate.blobId);
+      }
+      await repos.orphanBlobs.forget(sweep.name, gone);
+      if (page.length < this.batchSize) return;
+      after = page[page.length - 1]!.blobId;
+    }
+  }
+
+  /** The second pass over one batch: its due candidates still named by nothing are condemned, deleted and audited. */
+  private async remove(sweep: SweepOfStore, batch: string[], allowance: { left: number }): Promise<void> {
+    const { name, blobStore, report, actor } = sweep;
+    const due = [...(await this.candidatesAmong(name, batch)).values()].filter((c) => this.isDue(sweep, c));
+    if (due.length === 0) return;
+    // Checked again: a commit since the first pass names it now.
+    const named = await this.named(name, due.map((c) => c.blobId));
+    const namedMeanwhile = due.filter((c) => named.has(c.blobId) && c.condemnedAt === null).map((c) => c.blobId);
+    if (namedMeanwhile.length > 0) {
+      await this.o.store.repos.orphanBlobs.forget(name, namedMeanwhile);
+      report.nowReferenced += namedMeanwhile.length;
+      report.due -= namedMeanwhile.length;
+    }
+    const unnamed = due.filter((c) => !named.has(c.blobId));
+    // However the store changed since the first pass counted, no more than it allowed are deleted.
+    const allowed = unnamed.slice(0, Math.max(0, allowance.left));
+    allowance.left -= allowed.length;
+    report.heldBack += unnamed.length - allowed.length;
+    const condemned = await this.condemn(name, allowed, sweep.cutoff, sweep.now, report);
     // The condemnation is what makes the delete safe (it fences every later reference): on disk first.
     if (condemned.length > 0) await this.o.store.durable();
     const removed: { blobId: string; size: number }[] = [];
+    let failed = 0;
     for (const blobId of condemned) {
       const size = await blobStore.size(blobId).catch(() => 0);
       try {
         await blobStore.delete(blobId);
       } catch (error) {
-        report.failed += 1;
+        failed += 1;
         this.o.logger.warn({ err: error, store: name, blobId }, 'could not delete an orphan blob; the next sweep tries again');
         continue;
       }
@@ -202,6 +323,7 @@ export class OrphanBlobsService {
       report.removed += 1;
       report.bytesRemoved += size;
     }
+    report.failed += failed;
     if (removed.length > 0) {
       // Each event lists the blobs it deleted, so `audit verify` can name a version that names one again
       // (domain/audit/orphan-removal-record.ts): a deleted blob's row pointed away and back by hand.
@@ -213,23 +335,22 @@ export class OrphanBlobsService {
           organisationId: null,
           ids: {
             store: name, removed: String(part.length), bytes: String(part.reduce((sum, r) => sum + r.size, 0)),
-            failed: String(i === 0 ? report.failed : 0), blobIds: part.map((r) => r.blobId).sort().join(' '),
+            failed: String(i === 0 ? failed : 0), blobIds: part.map((r) => r.blobId).sort().join(' '),
           },
         }, SYSTEM_DECISION, at));
       }
       await this.o.store.transaction(async (tx) => tx.audit.insert(events));
-      this.o.logger.warn({ store: name, removed: report.removed, bytes: report.bytesRemoved }, 'orphan blobs removed');
+      this.o.logger.warn({ store: name, removed: removed.length, bytes: removed.reduce((sum, r) => sum + r.size, 0) }, 'orphan blobs removed');
     }
-    return report;
   }
 
   /** Condemns each due candidate that one statement still finds named by nothing; forgets the others. */
-  private async condemn(name: SweptStore, due: OrphanBlobCandidate[], cutoff: string, now: Date, report: StoreSweepReport): Promise<string[]> {
+  private async condemn(name: SweptStore, due: OrphanBlobCandidate[], cutoff: string, now: string, report: StoreSweepReport): Promise<string[]> {
     const repos = this.o.store.repos;
     const condemned: string[] = [];
     const namedMeanwhile: string[] = [];
     for (const candidate of due) {
-      if (candidate.condemnedAt !== null || await repos.orphanBlobs.condemn(name, candidate.blobId, cutoff, now.toISOString())) condemned.push(candidate.blobId);
+      if (candidate.condemnedAt !== null || await repos.orphanBlobs.condemn(name, candidate.blobId, cutoff, now)) condemned.push(candidate.blobId);
       else namedMeanwhile.push(candidate.blobId);
     }
     if (namedMeanwhile.length > 0) {

@@ -22,10 +22,20 @@ export class OrphanBlobsRepo implements OrphanBlobsRepository {
     return found;
   }
 
-  async candidates(store: SweptStore): Promise<OrphanBlobCandidate[]> {
-    const rows = await this.db.selectFrom('orphan_blob_candidates').select(['blob_id', 'first_seen_at', 'condemned_at'])
-      .where('store', '=', store).orderBy('blob_id').execute();
-    return rows.map((r) => ({ blobId: r.blob_id, firstSeenAt: r.first_seen_at, condemnedAt: r.condemned_at }));
+  async candidates(store: SweptStore, page: { among?: readonly string[]; after?: string; limit?: number } = {}): Promise<OrphanBlobCandidate[]> {
+    const read = async (among?: readonly string[]): Promise<OrphanBlobCandidate[]> => {
+      let query = this.db.selectFrom('orphan_blob_candidates').select(['blob_id', 'first_seen_at', 'condemned_at']).where('store', '=', store);
+      if (among !== undefined) query = query.where('blob_id', 'in', among);
+      if (page.after !== undefined) query = query.where('blob_id', '>', page.after);
+      query = query.orderBy('blob_id');
+      if (page.limit !== undefined) query = query.limit(page.limit);
+      const rows = await query.execute();
+      return rows.map((r) => ({ blobId: r.blob_id, firstSeenAt: r.first_seen_at, condemnedAt: r.condemned_at }));
+    };
+    if (page.among === undefined) return read();
+    const found: OrphanBlobCandidate[] = [];
+    for (let at = 0; at < page.among.length; at += BATCH) found.push(...await read(page.among.slice(at, at + BATCH)));
+    return found;
   }
 
   async record(store: SweptStore, blobIds: readonly string[], at: string): Promise<void> {

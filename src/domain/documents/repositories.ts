@@ -160,7 +160,11 @@ export interface OrphanBlobsRepository {
    * primary's blobs, and older backups still name the replica's).
    */
   referencedAmong(store: SweptStore, blobIds: readonly string[]): Promise<Set<string>>;
-  candidates(store: SweptStore): Promise<OrphanBlobCandidate[]>;
+  /**
+   * The store's candidates by blob id: all of them, or only those `among` names, or one page of at most
+   * `limit` after the blob id `after` (a sweep reads them a batch at a time, never the whole table).
+   */
+  candidates(store: SweptStore, page?: { among?: readonly string[]; after?: string; limit?: number }): Promise<OrphanBlobCandidate[]>;
   /** Records these as candidates first seen `at`; those already recorded keep their first-seen time. */
   record(store: SweptStore, blobIds: readonly string[], at: string): Promise<void>;
   forget(store: SweptStore, blobIds: readonly string[]): Promise<void>;
