@@ -64,6 +64,17 @@ function versionNaming(of: Version, blobId: string): Version {
   return { ...of, id: randomUUID(), number: of.number + 1, blobId, createdAt: new Date().toISOString() };
 }
 
+/** The vault's store with the test's orphan blob repository in its `repos`. */
+function withOrphanBlobs(store: Store, orphanBlobs: Store['repos']['orphanBlobs']): Store {
+  return new Proxy(store, {
+    get(target, name, receiver) {
+      if (name === 'repos') return { ...target.repos, orphanBlobs };
+      const value = Reflect.get(target, name, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 async function candidateIds(vault: Vault, store: 'primary' | 'replica'): Promise<string[]> {
   return (await vault.store.repos.orphanBlobs.candidates(store)).map((c) => c.blobId);
 }
@@ -208,13 +219,7 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
         };
       },
     });
-    const store = new Proxy(t.vault.store, {
-      get(target, name, receiver) {
-        if (name === 'repos') return { ...repos, orphanBlobs };
-        const value = Reflect.get(target, name, receiver) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    }) as unknown as Store;
+    const store = withOrphanBlobs(t.vault.store, orphanBlobs);
     const report = await sweeper(t.vault, clock, { store }).sweep();
     expect(committed).toBe(true);
     expect(await has(t.vault.blobStore, slow), 'a committed version names it').toBe(true);
@@ -329,6 +334,85 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(report.stores[0]).toMatchObject({ store: 'primary', removed: 0, error: expect.stringContaining('unavailable') as unknown });
     expect(await has(t.vault.blobStore, orphan)).toBe(true);
     expect(await candidateIds(t.vault, 'primary')).toContain(orphan);
+  });
+
+  it('sweeps a store larger than one batch a batch at a time: named ones in every batch kept, one in flight kept, the rest removed', async () => {
+    const clock = movableClock();
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const doc = await stored(t, user, org.collections.payroll!);
+    // A store of 2,500 blobs (sizes only), swept 1,000 at a time.
+    const blobs = new Map(Array.from({ length: 2500 }, () => [randomBytes(16).toString('hex'), 10] as [string, number]));
+    const ids = [...blobs.keys()];
+    const store = new Proxy(t.vault.blobStore, {
+      get(target, name, receiver) {
+        if (name === 'list') return async function* list(): AsyncIterable<string> { yield* blobs.keys(); };
+        if (name === 'size') {
+          return async (id: string) => {
+            const size = blobs.get(id);
+            if (size === undefined) throw new DomainError('NOT_FOUND', 'No such blob.');
+            return size;
+          };
+        }
+        if (name === 'delete') return async (id: string) => void blobs.delete(id);
+        const value = Reflect.get(target, name, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    // Every question to the repository: never more than one batch of ids, never the whole candidates table.
+    let largest = 0;
+    let wholeTable = 0;
+    const repos = t.vault.store.repos;
+    const orphanBlobs = new Proxy(repos.orphanBlobs, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          for (const arg of args) if (Array.isArray(arg)) largest = Math.max(largest, arg.length);
+          const page = args[1] as { among?: string[]; limit?: number } | undefined;
+          if (name === 'candidates') {
+            if (page?.among !== undefined) largest = Math.max(largest, page.among.length);
+            if (page?.among === undefined && page?.limit === undefined) wholeTable += 1;
+            if (page?.limit !== undefined) largest = Math.max(largest, page.limit);
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const counted = withOrphanBlobs(t.vault.store, orphanBlobs);
+    const gc = sweeper(t.vault, clock, { store: counted, primary: store, replica: null, replicaBackups: null, batchSize: 1000 });
+    let number = doc.version.number;
+    const name = async (blobId: string): Promise<void> => {
+      number += 1;
+      await t.vault.store.transaction(async (tx) => tx.documents.insertVersion({ ...versionNaming(doc.version, blobId), number }));
+    };
+    // Named from the start, and named between the sweeps, in each of the three batches.
+    const namedBefore = [ids[5]!, ids[1005]!, ids[2005]!];
+    const namedBetween = [ids[500]!, ids[1500]!, ids[2400]!];
+    for (const id of namedBefore) await name(id);
+
+    const first = await gc.sweep();
+    expect(first.stores).toEqual([expect.objectContaining({ store: 'primary', listed: 2500, unreferenced: 2497, newCandidates: 2497, waiting: 2497, due: 0, removed: 0 })]);
+    for (const id of namedBetween) await name(id);
+    const inFlight = randomBytes(16).toString('hex');
+    blobs.set(inFlight, 10);
+    clock.advance(25 * HOUR);
+
+    // Each commit naming a candidate dropped it itself (the fence), so none is left for the sweep to drop.
+    const second = await gc.sweep({ allowMassRemoval: true });
+    expect(second.stores).toEqual([{
+      store: 'primary', listed: 2501, unreferenced: 2495, newCandidates: 1, waiting: 1, due: 2494, nowReferenced: 0,
+      removed: 2494, bytesRemoved: 24940, failed: 0, heldBack: 0,
+    }]);
+    expect([...blobs.keys()].sort()).toEqual([...namedBefore, ...namedBetween, inFlight].sort());
+    expect(largest, 'the most ids in one question to the repository').toBe(1000);
+    expect(wholeTable, 'reads of every candidate at once').toBe(0);
+    await t.vault.audit.flush();
+    const events = (await t.vault.store.db.selectFrom('audit_events').select('target_ids').where('action', '=', 'storage.orphans-removed').execute())
+      .map((e) => JSON.parse(e.target_ids) as Record<string, string>).filter((e) => ids.includes(e.blobIds!.split(' ')[0]!));
+    expect(events.every((e) => e.store === 'primary' && e.failed === '0' && Number(e.removed) === e.blobIds!.split(' ').length && Number(e.removed) <= 100)).toBe(true);
+    expect(events.flatMap((e) => e.blobIds!.split(' ')).sort()).toEqual(ids.filter((id) => blobs.get(id) === undefined).sort());
+    await repos.orphanBlobs.forget('primary', [...ids, inFlight]);
   });
 
   it('is a daily job, queued once a day however many workers ask, that records what nothing names', async () => {
