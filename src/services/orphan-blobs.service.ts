@@ -189,6 +189,9 @@ export class OrphanBlobsService {
       report.error = error instanceof Error ? error.message : String(error);
       this.o.logger.error({ err: error, store: name }, 'the orphan blob sweep could not list a blob store again or read what names its blobs: the rest of its orphans wait for the next sweep');
     }
+    if (report.heldBack > 0 && report.error === undefined) {
+      report.error = `more blobs came due while the sweep deleted than the ${limit} a sweep deletes on its own: ${report.heldBack} were kept; run it again`;
+    }
     return report;
   }
 
