@@ -18,7 +18,7 @@ import type { Store } from '../../src/domain/repositories.js';
 import type { Version } from '../../src/domain/types.js';
 import type { Vault } from '../../src/main.js';
 import { systemActor } from '../../src/services/identity.service.js';
-import { OrphanBlobsService, type OrphanBlobsOptions } from '../../src/services/orphan-blobs.service.js';
+import { OrphanBlobsService, type OrphanBlobsOptions, type StoreSweepReport as StoreSweepReportLike } from '../../src/services/orphan-blobs.service.js';
 import { backupFolderName, openBackupShelf } from '../../src/storage/backup-shelf.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { S3RVER_CREDENTIALS, startLoopbackS3, type LoopbackS3 } from '../support/s3.js';
@@ -413,6 +413,43 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(events.every((e) => e.store === 'primary' && e.failed === '0' && Number(e.removed) === e.blobIds!.split(' ').length && Number(e.removed) <= 100)).toBe(true);
     expect(events.flatMap((e) => e.blobIds!.split(' ')).sort()).toEqual(ids.filter((id) => blobs.get(id) === undefined).sort());
     await repos.orphanBlobs.forget('primary', [...ids, inFlight]);
+  });
+
+  // Attack: two sweeps at once (the CLI by hand beside the daily job, or a job re-run after a lost lease, which the
+  // handler does not stop). Sweep A reads a page of candidates to forget those whose blob is gone; sweep B condemns
+  // and deletes one of them before A asks the store; A then sees NOT_FOUND and forgets the condemned row: the fence.
+  it('keeps the fence when another sweep condemns and deletes a candidate while this one asks the store whether its blob is gone', async () => {
+    const clock = movableClock();
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const doc = await stored(t, user, org.collections.payroll!);
+    const slow = await orphanIn(t.vault.blobStore);
+    const primaryOnly = { replica: null, replicaBackups: null };
+    await sweeper(t.vault, clock, primaryOnly).sweep();
+    clock.advance(25 * HOUR);
+    let other: StoreSweepReportLike | undefined;
+    const primary = new Proxy(t.vault.blobStore, {
+      get(target, name, receiver) {
+        if (name === 'size') {
+          return async (id: string) => {
+            if (id === slow && other === undefined) other = (await sweeper(t.vault, clock, primaryOnly).sweep()).stores[0]!;
+            return target.size(id);
+          };
+        }
+        const value = Reflect.get(target, name, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    await sweeper(t.vault, clock, { ...primaryOnly, primary }).sweep();
+    expect(other?.removed, 'sweep B deleted it').toBeGreaterThanOrEqual(1);
+    expect(await has(t.vault.blobStore, slow)).toBe(false);
+    const fence = (await t.vault.store.repos.orphanBlobs.candidates('primary')).find((c) => c.blobId === slow);
+    // The upload stalled past the grace period commits now: it must be refused, as its blob is gone.
+    const late = versionNaming(doc.version, slow);
+    const committed = await t.vault.store.transaction(async (tx) => tx.documents.insertVersion(late)).then(() => true, () => false);
+    if (committed) await t.vault.store.db.deleteFrom('versions').where('id', '=', late.id).execute(); // leave the shared vault whole
+    expect(fence?.condemnedAt ?? null, 'the condemned row, the fence').not.toBeNull();
+    expect(committed, 'a commit naming the deleted blob').toBe(false);
   });
 
   it('is a daily job, queued once a day however many workers ask, that records what nothing names', async () => {
