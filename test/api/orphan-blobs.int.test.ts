@@ -452,6 +452,41 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(committed, 'a commit naming the deleted blob').toBe(false);
   });
 
+  // Attack: the check in the condemning statement itself, reached in the new design. The test above now commits in the
+  // first pass, which the second pass's re-check sees, so it passes without that check; here the commit lands after the
+  // second pass's re-check (its second question about the blob) and before the condemnation.
+  it('keeps a blob named after the second pass checked it again but before it condemned it', async () => {
+    const clock = movableClock();
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const doc = await stored(t, user, org.collections.payroll!);
+    const slow = await orphanIn(t.vault.blobStore);
+    const primaryOnly = { replica: null, replicaBackups: null };
+    await sweeper(t.vault, clock, primaryOnly).sweep();
+    clock.advance(25 * HOUR);
+    let asked = 0;
+    const repos = t.vault.store.repos;
+    const orphanBlobs = new Proxy(repos.orphanBlobs, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (name !== 'referencedAmong') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        return async (store: 'primary' | 'replica', ids: readonly string[]) => {
+          const named = await target.referencedAmong(store, ids);
+          if (ids.includes(slow) && ++asked === 2) {
+            // Past the repository's fence (as a restore re-points versions): only the condemning statement's check stands.
+            await t.vault.store.db.updateTable('versions').set({ blob_id: slow }).where('id', '=', doc.version.id).execute();
+          }
+          return named;
+        };
+      },
+    });
+    const report = await sweeper(t.vault, clock, { ...primaryOnly, store: withOrphanBlobs(t.vault.store, orphanBlobs) }).sweep();
+    expect(asked).toBe(2);
+    expect(await has(t.vault.blobStore, slow), 'a committed version names it').toBe(true);
+    expect(report.stores[0]!.nowReferenced).toBeGreaterThanOrEqual(1);
+    expect(await candidateIds(t.vault, 'primary')).not.toContain(slow);
+  });
+
   it('is a daily job, queued once a day however many workers ask, that records what nothing names', async () => {
     const { store, worker } = t.vault;
     await worker.runDue();
