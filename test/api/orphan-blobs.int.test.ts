@@ -487,6 +487,29 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(await candidateIds(t.vault, 'primary')).not.toContain(slow);
   });
 
+  // Attack (cost): every batch of the replica with an id nothing in the database names opens and reads every backup
+  // on the shelf again (backup-references.ts `among`): a replica of N blobs with orphans spread through it costs
+  // N / batchSize reads of the whole shelf per pass, where the old sweep read it once.
+  it('reads the backups on the replica\'s shelf once per pass, however many batches the replica lists in', async () => {
+    const clock = movableClock();
+    const ids = Array.from({ length: 2500 }, () => randomBytes(16).toString('hex'));
+    const replica = new Proxy(t.vault.replicaStore!, {
+      get(target, name, receiver) {
+        if (name === 'list') return async function* list(): AsyncIterable<string> { yield* ids; };
+        if (name === 'size') return async () => 10;
+        if (name === 'delete') return async () => undefined;
+        const value = Reflect.get(target, name, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    let shelfReads = 0;
+    const replicaBackups = { among: async () => { shelfReads += 1; return new Set<string>(); } };
+    const report = await sweeper(t.vault, clock, { replica, replicaBackups, batchSize: 1000 }).sweep();
+    expect(report.stores[1]).toMatchObject({ store: 'replica', listed: 2500, newCandidates: 2500 });
+    await t.vault.store.repos.orphanBlobs.forget('replica', ids);
+    expect(shelfReads, 'reads of every backup on the shelf in one pass').toBe(1);
+  });
+
   it('is a daily job, queued once a day however many workers ask, that records what nothing names', async () => {
     const { store, worker } = t.vault;
     await worker.runDue();
