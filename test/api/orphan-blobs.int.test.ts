@@ -510,6 +510,37 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(shelfReads, 'reads of every backup on the shelf in one pass').toBe(1);
   });
 
+  // Attack (grace period): a sweep records every candidate as first seen at the sweep's start, however long after it
+  // lists the blob. A first pass that takes a day (the replica's shelf read per batch, a size() per candidate) makes a
+  // blob written near its end due at once for the next day's sweep: an upload in flight loses its blob's grace day.
+  it('starts a blob\'s grace period when a sweep first lists it, not when that sweep began', async () => {
+    const clock = movableClock();
+    const primaryOnly = { replica: null, replicaBackups: null };
+    let inFlight = '';
+    const slowListing = new Proxy(t.vault.blobStore, {
+      get(target, name, receiver) {
+        if (name === 'list') {
+          return async function* list(): AsyncIterable<string> {
+            yield* target.list();
+            clock.advance(25 * HOUR); // a long first pass; meanwhile an upload writes its blob
+            inFlight = await orphanIn(target);
+            yield inFlight;
+          };
+        }
+        const value = Reflect.get(target, name, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    await sweeper(t.vault, clock, { ...primaryOnly, primary: slowListing }).sweep();
+    expect(await candidateIds(t.vault, 'primary')).toContain(inFlight);
+    // The next day's sweep, a minute after the blob was first listed.
+    clock.advance(60_000);
+    await sweeper(t.vault, clock, primaryOnly).sweep();
+    const kept = await has(t.vault.blobStore, inFlight);
+    await t.vault.store.repos.orphanBlobs.forget('primary', [inFlight]);
+    expect(kept, 'first listed a minute ago').toBe(true);
+  });
+
   it('is a daily job, queued once a day however many workers ask, that records what nothing names', async () => {
     const { store, worker } = t.vault;
     await worker.runDue();
