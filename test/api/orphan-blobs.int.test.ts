@@ -79,6 +79,20 @@ async function candidateIds(vault: Vault, store: 'primary' | 'replica'): Promise
   return (await vault.store.repos.orphanBlobs.candidates(store)).map((c) => c.blobId);
 }
 
+const primaryOnly = { replica: null, replicaBackups: null };
+
+/** A committed document, and an orphan in the primary recorded by a sweep a grace period ago (the test's clock moved on). */
+async function dueOrphanBesideADocument(t: TestVault): Promise<{ clock: ReturnType<typeof movableClock>; doc: { documentId: string; version: Version }; slow: string }> {
+  const clock = movableClock();
+  const org = await createOrganisation(t.vault);
+  const user = await org.user({ teams: ['payroll'] });
+  const doc = await stored(t, user, org.collections.payroll!);
+  const slow = await orphanIn(t.vault.blobStore);
+  await sweeper(t.vault, clock, primaryOnly).sweep();
+  clock.advance(25 * HOUR);
+  return { clock, doc, slow };
+}
+
 describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, on %s', (dialect) => {
   const t = useTestVault(dialect, clamd);
 
@@ -419,14 +433,7 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
   // handler does not stop). Sweep A reads a page of candidates to forget those whose blob is gone; sweep B condemns
   // and deletes one of them before A asks the store; A then sees NOT_FOUND and forgets the condemned row: the fence.
   it('keeps the fence when another sweep condemns and deletes a candidate while this one asks the store whether its blob is gone', async () => {
-    const clock = movableClock();
-    const org = await createOrganisation(t.vault);
-    const user = await org.user({ teams: ['payroll'] });
-    const doc = await stored(t, user, org.collections.payroll!);
-    const slow = await orphanIn(t.vault.blobStore);
-    const primaryOnly = { replica: null, replicaBackups: null };
-    await sweeper(t.vault, clock, primaryOnly).sweep();
-    clock.advance(25 * HOUR);
+    const { clock, doc, slow } = await dueOrphanBesideADocument(t);
     let other: StoreSweepReportLike | undefined;
     const primary = new Proxy(t.vault.blobStore, {
       get(target, name, receiver) {
@@ -456,14 +463,7 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
   // first pass, which the second pass's re-check sees, so it passes without that check; here the commit lands after the
   // second pass's re-check (its second question about the blob) and before the condemnation.
   it('keeps a blob named after the second pass checked it again but before it condemned it', async () => {
-    const clock = movableClock();
-    const org = await createOrganisation(t.vault);
-    const user = await org.user({ teams: ['payroll'] });
-    const doc = await stored(t, user, org.collections.payroll!);
-    const slow = await orphanIn(t.vault.blobStore);
-    const primaryOnly = { replica: null, replicaBackups: null };
-    await sweeper(t.vault, clock, primaryOnly).sweep();
-    clock.advance(25 * HOUR);
+    const { clock, doc, slow } = await dueOrphanBesideADocument(t);
     let asked = 0;
     const repos = t.vault.store.repos;
     const orphanBlobs = new Proxy(repos.orphanBlobs, {
@@ -515,7 +515,6 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
   // blob written near its end due at once for the next day's sweep: an upload in flight loses its blob's grace day.
   it('starts a blob\'s grace period when a sweep first lists it, not when that sweep began', async () => {
     const clock = movableClock();
-    const primaryOnly = { replica: null, replicaBackups: null };
     let inFlight = '';
     const slowListing = new Proxy(t.vault.blobStore, {
       get(target, name, receiver) {
