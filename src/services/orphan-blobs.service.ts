@@ -103,6 +103,13 @@ export const massRemovalLimit = (listed: number): number => Math.max(100, Math.f
 /** Ids a sweep handles at once: one listing batch, one question to the database about it. */
 export const ORPHAN_SWEEP_BATCH = 1000;
 
+/**
+ * On the replica, ids no row names are gathered across batches, up to this many, for one question to the
+ * backups on its shelf: each question reads every backup's list of blobs, so asking once a batch would read
+ * the shelf as many times as the replica has thousands of blobs. A few MB of ids at most.
+ */
+export const BACKUP_CHECK_IDS = 50_000;
+
 /** One sweep of one store: what every batch of it is judged by. */
 interface SweepOfStore {
   name: SweptStore;
@@ -145,7 +152,7 @@ export class OrphanBlobsService {
 
   private async sweepStore(name: SweptStore, blobStore: BlobStore, dryRun: boolean, allowMassRemoval: boolean, actor: Actor): Promise<StoreSweepReport> {
     const report: StoreSweepReport = { store: name, listed: 0, unreferenced: 0, newCandidates: 0, waiting: 0, due: 0, nowReferenced: 0, removed: 0, bytesRemoved: 0, failed: 0, heldBack: 0 };
-    const now = this.o.sweepClock ? await this.o.sweepClock() : this.o.clock.now();
+    const now = await this.now();
     const sweep: SweepOfStore = { name, blobStore, dryRun, actor, report, now: now.toISOString(), cutoff: new Date(now.getTime() - this.graceMs).toISOString() };
 
     // The first pass, a batch at a time: what each listed blob is, its candidate recorded or dropped.
@@ -158,7 +165,7 @@ export class OrphanBlobsService {
         if (!dryRun) throw new Error(`the ${name === 'primary' ? 'blob store' : 'replica'} at ${blobStore.location} is not claimed for this vault (it was opened for a dry run): only a dry run sweeps it`);
         report.wouldClaim = claim.why;
       }
-      for await (const batch of this.batches(blobStore)) remaining += await this.survey(sweep, batch);
+      remaining = await this.surveyStore(sweep);
     } catch (error) {
       report.error = error instanceof Error ? error.message : String(error);
       this.o.logger.error({ err: error, store: name }, 'the orphan blob sweep could not confirm a blob store is this vault\'s, list it or read what names its blobs: nothing there was deleted');
@@ -184,7 +191,7 @@ export class OrphanBlobsService {
     // due candidate checked once more: no set of the store's ids is ever held.
     const allowance = { left: allowMassRemoval ? Number.POSITIVE_INFINITY : limit };
     try {
-      for await (const batch of this.batches(blobStore)) await this.remove(sweep, batch, allowance);
+      await this.removeFromStore(sweep, allowance);
     } catch (error) {
       report.error = error instanceof Error ? error.message : String(error);
       this.o.logger.error({ err: error, store: name }, 'the orphan blob sweep could not list a blob store again or read what names its blobs: the rest of its orphans wait for the next sweep');
@@ -208,18 +215,37 @@ export class OrphanBlobsService {
     if (batch.length > 0) yield batch;
   }
 
+  /** The backups on the replica's shelf: which of these ids they name (one read of the whole shelf). */
+  private async namedByBackups(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    if (this.o.replicaBackups === null) throw new Error('the backups on the replica\'s shelf cannot be read');
+    return new Set(await this.o.replicaBackups.among(new Set(ids)));
+  }
+
   /**
-   * Of ids just listed, those `ids` the database or (on the replica) a backup on the shelf names: read
-   * after the listing, so whatever commits once the listing has begun is seen as named.
+   * The first pass: every listed id judged by what names it, a batch at a time. What names an id is read after
+   * the listing, so whatever commits once the listing has begun is seen as named. On the replica, the ids no
+   * row names are then asked of the backups together (BACKUP_CHECK_IDS). Answers how many known candidates stay.
    */
-  private async named(name: SweptStore, ids: readonly string[]): Promise<Set<string>> {
-    const named = await this.o.store.repos.orphanBlobs.referencedAmong(name, ids);
-    const unnamed = ids.filter((id) => !named.has(id));
-    if (name === 'replica' && unnamed.length > 0) {
-      if (this.o.replicaBackups === null) throw new Error('the backups on the replica\'s shelf cannot be read');
-      for (const id of await this.o.replicaBackups.among(new Set(unnamed))) named.add(id);
+  private async surveyStore(sweep: SweepOfStore): Promise<number> {
+    let remaining = 0;
+    let unnamedByRows: string[] = [];
+    const surveyUnnamed = async () => {
+      remaining += await this.survey(sweep, unnamedByRows, await this.namedByBackups(unnamedByRows));
+      unnamedByRows = [];
+    };
+    for await (const batch of this.batches(sweep.blobStore)) {
+      const named = await this.o.store.repos.orphanBlobs.referencedAmong(sweep.name, batch);
+      if (sweep.name === 'primary') {
+        remaining += await this.survey(sweep, batch, named);
+        continue;
+      }
+      remaining += await this.survey(sweep, batch.filter((id) => named.has(id)), named);
+      unnamedByRows.push(...batch.filter((id) => !named.has(id)));
+      if (unnamedByRows.length >= BACKUP_CHECK_IDS) await surveyUnnamed();
     }
-    return named;
+    if (unnamedByRows.length > 0) await surveyUnnamed();
+    return remaining;
   }
 
   /** Candidates of these ids (a batch, so never the whole table). */
@@ -229,10 +255,10 @@ export class OrphanBlobsService {
     return new Map(found.filter((c) => wanted.has(c.blobId)).map((c) => [c.blobId, c]));
   }
 
-  /** The first pass over one batch: counts it, records its new candidates, drops those named now. Answers how many known candidates stay. */
-  private async survey(sweep: SweepOfStore, batch: string[]): Promise<number> {
+  /** The first pass over listed ids, `named` those something names: counts them, records the new candidates, drops those named now. Answers how many known candidates stay. */
+  private async survey(sweep: SweepOfStore, batch: readonly string[], named: ReadonlySet<string>): Promise<number> {
+    if (batch.length === 0) return 0;
     const { name, report } = sweep;
-    const named = await this.named(name, batch);
     const known = await this.candidatesAmong(name, batch);
     const fresh: string[] = [];
     const dropped: string[] = [];
@@ -258,10 +284,17 @@ export class OrphanBlobsService {
     report.newCandidates += fresh.length;
     report.nowReferenced += dropped.length;
     if (!sweep.dryRun) {
-      await this.o.store.repos.orphanBlobs.record(name, fresh, sweep.now);
+      // First seen now, not when the sweep began: a blob listed late in a long first pass gets its whole grace
+      // period, as an upload still in flight needs.
+      await this.o.store.repos.orphanBlobs.record(name, fresh, (await this.now()).toISOString());
       await this.o.store.repos.orphanBlobs.forget(name, dropped);
     }
     return remaining;
+  }
+
+  /** The sweep's clock: the database's where the composition root gives it (one clock for every node). */
+  private async now(): Promise<Date> {
+    return this.o.sweepClock ? await this.o.sweepClock() : this.o.clock.now();
   }
 
   /** Condemned already, or first seen by an earlier sweep at least the grace period ago. */
@@ -290,20 +323,49 @@ export class OrphanBlobsService {
     }
   }
 
-  /** The second pass over one batch: its due candidates still named by nothing are condemned, deleted and audited. */
-  private async remove(sweep: SweepOfStore, batch: string[], allowance: { left: number }): Promise<void> {
-    const { name, blobStore, report, actor } = sweep;
-    const due = [...(await this.candidatesAmong(name, batch)).values()].filter((c) => this.isDue(sweep, c));
-    if (due.length === 0) return;
-    // Checked again: a commit since the first pass names it now.
-    const named = await this.named(name, due.map((c) => c.blobId));
+  /**
+   * The second pass, a batch at a time: its due candidates are checked once more (a commit since the first pass
+   * names them now), and those still named by nothing are condemned, deleted and audited. On the replica the
+   * ones no row names are asked of the backups together first, as in the first pass.
+   */
+  private async removeFromStore(sweep: SweepOfStore, allowance: { left: number }): Promise<void> {
+    let unnamedByRows: OrphanBlobCandidate[] = [];
+    const removeUnnamed = async () => {
+      const named = await this.namedByBackups(unnamedByRows.map((c) => c.blobId));
+      const still = await this.keepNamed(sweep, unnamedByRows, named);
+      unnamedByRows = [];
+      await this.condemnAndDelete(sweep, still, allowance);
+    };
+    for await (const batch of this.batches(sweep.blobStore)) {
+      const due = [...(await this.candidatesAmong(sweep.name, batch)).values()].filter((c) => this.isDue(sweep, c));
+      if (due.length === 0) continue;
+      const named = await this.o.store.repos.orphanBlobs.referencedAmong(sweep.name, due.map((c) => c.blobId));
+      const unnamed = await this.keepNamed(sweep, due, named);
+      if (sweep.name === 'primary') {
+        await this.condemnAndDelete(sweep, unnamed, allowance);
+        continue;
+      }
+      unnamedByRows.push(...unnamed);
+      if (unnamedByRows.length >= BACKUP_CHECK_IDS) await removeUnnamed();
+    }
+    if (unnamedByRows.length > 0) await removeUnnamed();
+  }
+
+  /** Due candidates that `named` names are forgotten (never a condemned one) and no longer due; answers the rest. */
+  private async keepNamed(sweep: SweepOfStore, due: OrphanBlobCandidate[], named: ReadonlySet<string>): Promise<OrphanBlobCandidate[]> {
     const namedMeanwhile = due.filter((c) => named.has(c.blobId) && c.condemnedAt === null).map((c) => c.blobId);
     if (namedMeanwhile.length > 0) {
-      await this.o.store.repos.orphanBlobs.forget(name, namedMeanwhile);
-      report.nowReferenced += namedMeanwhile.length;
-      report.due -= namedMeanwhile.length;
+      await this.o.store.repos.orphanBlobs.forget(sweep.name, namedMeanwhile);
+      sweep.report.nowReferenced += namedMeanwhile.length;
+      sweep.report.due -= namedMeanwhile.length;
     }
-    const unnamed = due.filter((c) => !named.has(c.blobId));
+    return due.filter((c) => !named.has(c.blobId));
+  }
+
+  /** Condemns, deletes and audits due candidates nothing names, as many as the allowance leaves. */
+  private async condemnAndDelete(sweep: SweepOfStore, unnamed: OrphanBlobCandidate[], allowance: { left: number }): Promise<void> {
+    if (unnamed.length === 0) return;
+    const { name, blobStore, report, actor } = sweep;
     // However the store changed since the first pass counted, no more than it allowed are deleted.
     const allowed = unnamed.slice(0, Math.max(0, allowance.left));
     allowance.left -= allowed.length;

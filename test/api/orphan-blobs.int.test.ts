@@ -207,7 +207,7 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(await candidateIds(t.vault, 'primary')).not.toContain(repointed);
   });
 
-  it('keeps a blob named after the sweep read its references but before it deleted (the check in the condemning statement)', async () => {
+  it('keeps a blob named after the first pass read its references but before it read the candidates (the second pass checks again)', async () => {
     const clock = movableClock();
     const org = await createOrganisation(t.vault);
     const user = await org.user({ teams: ['payroll'] });
@@ -217,7 +217,8 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(await candidateIds(t.vault, 'primary')).toContain(slow);
     clock.advance(25 * HOUR);
 
-    // The sweep reads the candidates after it has read what names each listed blob: the commit lands there.
+    // The first pass reads the candidates after it has read what names each listed blob: the commit lands there,
+    // and the second pass's check sees it (the condemning statement's own check: 'named after the second pass checked it').
     let committed = false;
     const repos = t.vault.store.repos;
     const orphanBlobs = new Proxy(repos.orphanBlobs, {
@@ -226,7 +227,7 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
         return async (store: 'primary' | 'replica') => {
           if (store === 'primary' && !committed) {
             committed = true;
-            // Past the repository's fence (as a restore re-points versions), so only the condemning statement's own check stands.
+            // Past the repository's fence (as a restore re-points versions).
             await t.vault.store.db.updateTable('versions').set({ blob_id: slow }).where('id', '=', doc.version.id).execute();
           }
           return target.candidates(store);
@@ -429,9 +430,9 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     await repos.orphanBlobs.forget('primary', [...ids, inFlight]);
   });
 
-  // Attack: two sweeps at once (the CLI by hand beside the daily job, or a job re-run after a lost lease, which the
-  // handler does not stop). Sweep A reads a page of candidates to forget those whose blob is gone; sweep B condemns
-  // and deletes one of them before A asks the store; A then sees NOT_FOUND and forgets the condemned row: the fence.
+  // Two sweeps at once (the CLI by hand beside the daily job, or a job re-run after a lost lease). Sweep A reads a
+  // page of candidates to forget those whose blob is gone; sweep B condemns and deletes one of them before A asks
+  // the store; A then sees NOT_FOUND, and must not forget the condemned row: it is the fence.
   it('keeps the fence when another sweep condemns and deletes a candidate while this one asks the store whether its blob is gone', async () => {
     const { clock, doc, slow } = await dueOrphanBesideADocument(t);
     let other: StoreSweepReportLike | undefined;
@@ -459,9 +460,8 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(committed, 'a commit naming the deleted blob').toBe(false);
   });
 
-  // Attack: the check in the condemning statement itself, reached in the new design. The test above now commits in the
-  // first pass, which the second pass's re-check sees, so it passes without that check; here the commit lands after the
-  // second pass's re-check (its second question about the blob) and before the condemnation.
+  // The check in the condemning statement itself: the commit lands after the second pass's re-check (its second
+  // question about the blob) and before the condemnation.
   it('keeps a blob named after the second pass checked it again but before it condemned it', async () => {
     const { clock, doc, slow } = await dueOrphanBesideADocument(t);
     let asked = 0;
@@ -487,9 +487,8 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(await candidateIds(t.vault, 'primary')).not.toContain(slow);
   });
 
-  // Attack (cost): every batch of the replica with an id nothing in the database names opens and reads every backup
-  // on the shelf again (backup-references.ts `among`): a replica of N blobs with orphans spread through it costs
-  // N / batchSize reads of the whole shelf per pass, where the old sweep read it once.
+  // Each question to the backups (backup-references.ts `among`) reads every backup on the shelf: asked once a batch,
+  // a replica of N blobs with orphans spread through it would cost N / batchSize reads of the whole shelf a pass.
   it('reads the backups on the replica\'s shelf once per pass, however many batches the replica lists in', async () => {
     const clock = movableClock();
     const ids = Array.from({ length: 2500 }, () => randomBytes(16).toString('hex'));
@@ -510,9 +509,9 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(shelfReads, 'reads of every backup on the shelf in one pass').toBe(1);
   });
 
-  // Attack (grace period): a sweep records every candidate as first seen at the sweep's start, however long after it
-  // lists the blob. A first pass that takes a day (the replica's shelf read per batch, a size() per candidate) makes a
-  // blob written near its end due at once for the next day's sweep: an upload in flight loses its blob's grace day.
+  // A candidate recorded as first seen at its sweep's start, however long after that the sweep listed the blob, would
+  // make a blob written near the end of a long first pass due at once for the next day's sweep: an upload in flight
+  // would lose its blob's grace day.
   it('starts a blob\'s grace period when a sweep first lists it, not when that sweep began', async () => {
     const clock = movableClock();
     let inFlight = '';

@@ -47,7 +47,9 @@ export class OrphanBlobsRepo implements OrphanBlobsRepository {
 
   async forget(store: SweptStore, blobIds: readonly string[]): Promise<void> {
     for (let i = 0; i < blobIds.length; i += BATCH) {
-      await this.db.deleteFrom('orphan_blob_candidates').where('store', '=', store).where('blob_id', 'in', blobIds.slice(i, i + BATCH)).execute();
+      // Checked in the statement: a row another sweep condemned since this one read it stays, being the fence.
+      await this.db.deleteFrom('orphan_blob_candidates').where('store', '=', store).where('blob_id', 'in', blobIds.slice(i, i + BATCH))
+        .where('condemned_at', 'is', null).execute();
     }
   }
 

@@ -167,6 +167,10 @@ export interface OrphanBlobsRepository {
   candidates(store: SweptStore, page?: { among?: readonly string[]; after?: string; limit?: number }): Promise<OrphanBlobCandidate[]>;
   /** Records these as candidates first seen `at`; those already recorded keep their first-seen time. */
   record(store: SweptStore, blobIds: readonly string[], at: string): Promise<void>;
+  /**
+   * Forgets these candidates, but never a condemned one, even one condemned since the caller read it: a
+   * condemned row is the fence (blob-references.ts) that refuses a late commit naming its deleted blob.
+   */
   forget(store: SweptStore, blobIds: readonly string[]): Promise<void>;
   /**
    * Condemns a candidate in one statement, only if it was first seen at or before `seenBy` and nothing
