@@ -9,7 +9,7 @@ import type { Actor } from '../../src/domain/types.js';
 import { actorFor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
-import { DIALECTS, createOrganisation, type TestUser } from '../support/vault.js';
+import { DIALECTS, TEST_PASSWORD, createOrganisation, type TestUser } from '../support/vault.js';
 
 const clamd = useClamd();
 const apiRequest = { channel: 'api', clientAddress: '203.0.113.7', requestId: 'users-attack' } as const;
@@ -90,6 +90,19 @@ describe.each(DIALECTS)('people administration attacked on %s', (dialect) => {
     expect((await api(t.app, admin).get(`users/${member.id}`)).json()).toMatchObject({ mfaEnabled: false });
     for (let i = 0; i < 10; i++) expect((await api(t.app, admin).post(`users/${member.id}/reset-mfa`)).statusCode).toBe(204);
     expect((await notices()).length).toBeLessThanOrEqual(1);
+  });
+
+  it('an API token alone cannot reset its own holder\'s two-step verification (a leaked token plus the password would take the account)', async () => {
+    const org = await createOrganisation(t.vault);
+    const admin = await org.user({ roles: ['member', 'org_admin'] });
+    expect((await api(t.app, admin).get(`users/${admin.id}`)).json()).toMatchObject({ mfaEnabled: true });
+    // Whoever holds the admin's token (a script's secret, a CI log) resets the admin's own second factor ...
+    const reset = await api(t.app, admin).post(`users/${admin.id}/reset-mfa`);
+    expectProblem(reset, 400);
+    // ... which would let them, knowing the password, sign in and set up an authenticator of their own,
+    // locking the admin out: the sign-in would ask for a second factor to be set up, not for the admin's.
+    const { stage } = await t.vault.sessions.signIn(admin.email, TEST_PASSWORD, { ...apiRequest, channel: 'web' });
+    expect(stage).toBe('mfa');
   });
 
   it('an app password (the WebDAV credential) of an org admin is not a bearer token for /users', async () => {
