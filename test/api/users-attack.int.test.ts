@@ -71,6 +71,20 @@ describe.each(DIALECTS)('people administration attacked on %s', (dialect) => {
     expect((await api(t.app, admin).get(`users/${security.id}`)).json()).toMatchObject({ mfaEnabled: true });
   });
 
+  it('a token made by a request under way when the account is switched off does not outlive the switching off', async () => {
+    const org = await createOrganisation(t.vault);
+    const admin = await org.user({ roles: ['member', 'org_admin'] });
+    const leaver = await org.user({});
+    // The leaver's POST /me/tokens has been authenticated ...
+    const inFlight = await actorAtRequestStart(leaver);
+    // ... when their admin switches them off over REST (every credential of theirs revoked).
+    expect((await api(t.app, admin).post(`users/${leaver.id}/disable`)).statusCode).toBe(204);
+    const made = await t.vault.identity.createCredential(inFlight, leaver.id, 'api_token', 'made meanwhile').catch(() => null);
+    // Switched on later ("tokens revoked by the switching off stay revoked"): nothing made meanwhile works either.
+    expect((await api(t.app, admin).post(`users/${leaver.id}/enable`)).statusCode).toBe(204);
+    if (made) expectProblem(await api(t.app, { token: made.secret }).get('me'), 401);
+  });
+
   it('the same two concurrent REST requests (each admin disabling the other) leave at least one enabled org admin', async () => {
     const org = await createOrganisation(t.vault);
     const first = await org.user({ roles: ['member', 'org_admin'] });
