@@ -44,7 +44,8 @@ describe.each(DIALECTS)('people administration attacked on %s', (dialect) => {
     expect((await api(t.app, admin).post(`users/${rogue.id}/disable`)).statusCode).toBe(204);
     expect(await isEnabled(rogue.id)).toBe(false);
 
-    await expect(t.vault.people.setDisabled(inFlight, rogue.id, false)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    // Refused (401 as a request whose person was switched off meanwhile, or 404 as decide()'s person.enable on oneself).
+    await expect(t.vault.people.setDisabled(inFlight, rogue.id, false)).rejects.toMatchObject({ code: expect.stringMatching(/^(UNAUTHENTICATED|NOT_FOUND)$/) });
     expect(await isEnabled(rogue.id)).toBe(false);
   });
 
