@@ -249,6 +249,22 @@ export class IdentityService {
     return { ...actor, organisationId: user.organisationId, roles: user.roles, teams: user.teams, clearance: user.clearance };
   }
 
+  /**
+   * The acting person as the caller's transaction reads them, after it locked their row (PostgreSQL; SQLite has
+   * one writer): a change decided on the actor as their request began (an org admin switching someone off, a
+   * token being made) must not be made once they were switched off or removed meanwhile. Their roles,
+   * organisation and clearance are as they are now, so decide() asked again judges the change on them. A
+   * refusal is audited in the transaction (`account_disabled`, as actorNow) and handed back, so the caller
+   * commits it and throws it. Actors that are not a person are returned as they are.
+   */
+  async actorWithin(repos: Repos, actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }): Promise<{ actor: Actor } | { refused: DomainError }> {
+    if (actor.kind !== 'user' || actor.userId === null) return { actor };
+    const user = await repos.users.byId(actor.userId);
+    if (user && !user.disabled) return { actor: { ...actor, organisationId: user.organisationId, roles: user.roles, teams: user.teams, clearance: user.clearance } };
+    await repos.audit.insert([auditEvent(actor, action, target, { allow: false, reason: 'account_disabled', via: null }, this.o.clock.now())]);
+    return { refused: new DomainError('UNAUTHENTICATED', `Your account was switched off ${REFUSED_MEANWHILE.upload.meanwhile}, ${REFUSED_MEANWHILE.upload.outcome}.`) };
+  }
+
   /** The web session (by the hash of its id) if it still exists, is fully signed in, is the person's, and is within its lifetime. */
   private async sessionHolding(idHash: string, userId: string): Promise<SessionRow | null> {
     const row = await this.o.store.repos.sessions.byHash(idHash);
@@ -342,14 +358,29 @@ export class IdentityService {
     const secret = prefix + randomBytes(32).toString('base64url');
     const id = randomUUID();
     const now = this.o.clock.now();
-    await this.o.store.transaction(async (repos) => {
+    const action = kind === 'api_token' ? 'token.create' : 'app-password.create';
+    const target = { organisationId: user.organisationId, ids: { userId } };
+    const refused = await this.o.store.transaction(async (repos) => {
+      // Its holder (and whoever makes it) as they are now, their rows locked in a fixed order: a switching off
+      // that committed while this request was under way refuses it; one that comes later waits for this commit
+      // and then revokes what was made here (revokePersonAccess). Otherwise it would outlive the switching off.
+      for (const id of [...new Set([userId, actor.userId ?? userId])].sort()) await repos.users.lock(id);
+      const acting = await this.actorWithin(repos, actor, action, target);
+      if ('refused' in acting) return acting.refused;
+      const holder = await repos.users.byId(userId);
+      if (!holder || holder.disabled) {
+        await repos.audit.insert([auditEvent(actor, action, target, { allow: false, reason: 'person_disabled', via: null }, now)]);
+        return holder ? invalid('This account is switched off: no API token or app password can be made for it.') : notFound('user');
+      }
       const secretHash = hashSecret(secret);
       await repos.users.insertCredential({ id, userId, kind, name: name.trim() || kind, secretHash, createdAt: now.toISOString(), lastUsedAt: null, revokedAt: null });
       // The binding lets `audit verify` tell this credential from one written into the database directly.
       const binding = credentialBinding({ id, userId, kind, secretHash });
-      await repos.audit.insert([auditEvent(actor, kind === 'api_token' ? 'token.create' : 'app-password.create', { organisationId: user.organisationId, ids: { userId, credentialId: id, binding } }, decision, now)]);
+      await repos.audit.insert([auditEvent(actor, action, { organisationId: user.organisationId, ids: { userId, credentialId: id, binding } }, decision, now)]);
       await queueAccountNotice(repos, actor, userId, { change: kind === 'api_token' ? 'api-token-created' : 'app-password-created' }, now);
+      return null;
     });
+    if (refused) throw refused;
     return { id, secret };
   }
 

@@ -1,7 +1,7 @@
 // People administration for org admins (roles, teams, clearance, disable, MFA and password reset), and what
 // a signed-in person's home page shows them (notices, recent documents they may read).
 import type { Decision, PersonResource } from '../domain/access/policy.js';
-import { invalid, notFound, type DomainError } from '../domain/errors.js';
+import { conflict, invalid, notFound, type DomainError } from '../domain/errors.js';
 import { SHOWN_RESET_LINK_HOURS } from '../domain/mail/message.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Classification, Document, User } from '../domain/types.js';
@@ -48,6 +48,41 @@ function resetRefused(decision: Decision): DomainError {
   return why ? invalid(why) : notFound('user');
 }
 
+/** What a refused switching off, on, or MFA reset says to whoever may know the person; by action, then reason. */
+const CHANGE_REFUSED: Readonly<Record<string, Readonly<Record<string, () => DomainError>>>> = {
+  'person.disable': {
+    self: () => invalid('You cannot disable your own account.'),
+    last_org_admin: () => conflict('This is the only enabled org admin of the organisation: switching it off would leave nobody to manage its people. Give someone else the org admin role first (or ask the operator: strongroom user disable).'),
+  },
+  'person.enable': {
+    self: () => invalid('You cannot switch your own account on: ask another org admin of your organisation.'),
+  },
+  'person.reset-mfa': {
+    self: () => invalid('You cannot reset your own two-step verification: ask another org admin of your organisation.'),
+  },
+};
+
+/** The error a refused change is answered with: its reason, when it has words for it; otherwise as any id they do not manage (404). */
+function changeRefused(action: PersonChange, decision: Decision): DomainError {
+  return CHANGE_REFUSED[action]?.[decision.reason]?.() ?? notFound('user');
+}
+
+/** The actions of this service's changes to one person (switching off or on, resetting two-step verification). */
+type PersonChange = 'person.disable' | 'person.enable' | 'person.reset-mfa';
+
+/**
+ * The person as decide() is asked about switching them off: with whether they are the only enabled org admin
+ * of their organisation (read with `store`'s repositories: in a transaction, after its row locks).
+ */
+async function disableResource(store: Pick<Store, 'repos'>, user: User): Promise<PersonResource> {
+  const isEnabledAdmin = (u: User) => !u.disabled && u.roles.includes('org_admin');
+  const lastEnabledOrgAdmin = isEnabledAdmin(user) && !(await store.repos.users.listByOrganisation(user.organisationId)).some((u) => u.id !== user.id && isEnabledAdmin(u));
+  return { ...personResource(user), lastEnabledOrgAdmin };
+}
+
+/** The ids of the people a change involves, in one fixed order, so two changes lock their rows alike (no deadlock). */
+const lockOrder = (...ids: (string | null)[]): string[] => [...new Set(ids.filter((id): id is string => id !== null))].sort();
+
 /**
  * The person as decide() is asked about a password reset: with whether they are switched off and sign in
  * through a provider, read now (`store`: the Store, or a transaction's repositories as `{ repos }`).
@@ -75,12 +110,19 @@ export class UsersAdminService {
     return this.repos.users.listByOrganisation(organisationId);
   }
 
-  /** The person, for their admin page: with what that page offers, asked of decide() (`mayResetPassword`). */
-  async get(actor: Actor, userId: string): Promise<User & { mfaSecretPending: boolean; mayResetPassword: boolean }> {
+  /**
+   * The person, for their admin page: with what that page offers, asked of decide() (`mayResetPassword`,
+   * `mayResetMfa`, `mayDisable`: not one's own, not the last enabled org admin).
+   */
+  async get(actor: Actor, userId: string): Promise<User & { mfaSecretPending: boolean; mayResetPassword: boolean; mayResetMfa: boolean; mayDisable: boolean }> {
     const { user } = await this.managed(actor, userId);
     const state = await this.repos.users.signInState(userId);
-    const mayResetPassword = await this.o.access.may(actor, 'person.reset-password', await passwordResetResource(this.o.store, user));
-    return { ...user, mfaSecretPending: Boolean(state?.mfa_secret) && !state?.mfa_enabled, mayResetPassword };
+    const [mayResetPassword, mayResetMfa, mayDisable] = await Promise.all([
+      this.o.access.may(actor, 'person.reset-password', await passwordResetResource(this.o.store, user)),
+      this.o.access.may(actor, 'person.reset-mfa', personResource(user)),
+      this.o.access.may(actor, 'person.disable', await disableResource(this.o.store, user)),
+    ]);
+    return { ...user, mfaSecretPending: Boolean(state?.mfa_secret) && !state?.mfa_enabled, mayResetPassword, mayResetMfa, mayDisable };
   }
 
   /** A person the actor manages, and the decision that says so (recorded in the change's event). */
@@ -125,29 +167,62 @@ export class UsersAdminService {
    * whom a mail would warn (docs/email.md).
    */
   async setDisabled(actor: Actor, userId: string, disabled: boolean): Promise<void> {
-    const { user, decision: managing } = await this.managed(actor, userId);
-    if (disabled && actor.userId === userId) throw invalid('You cannot disable your own account.');
-    const decision = disabled ? managing : await this.o.access.require(actor, 'person.enable', personResource(user), { organisationId: user.organisationId, ids: { userId } }, { missing: 'user' });
-    await this.o.store.transaction(async (repos) => {
+    // Another organisation's person, or an actor who manages nobody, is refused as for any other id: audited, 404.
+    const { user } = await this.managed(actor, userId);
+    const action = disabled ? 'person.disable' : 'person.enable';
+    const auditAs = disabled ? 'user.disable' : 'user.enable';
+    const target = { organisationId: user.organisationId, ids: { userId } };
+    const refused = await this.o.store.transaction(async (repos) => {
+      // Decided here, on the actor and the person as this transaction holds them (both rows locked, in a fixed
+      // order): an admin switched off while this request was under way is refused, and of two admins switching
+      // each other off at once the second waits for the first (PostgreSQL; SQLite has one writer) and then finds
+      // itself switched off. decide() refuses one's own account and the last enabled org admin (person.disable).
+      for (const id of lockOrder(actor.userId, userId)) await repos.users.lock(id);
+      const acting = await this.o.identity.actorWithin(repos, actor, auditAs, target);
+      if ('refused' in acting) return acting.refused;
+      const current = await repos.users.byId(userId);
+      if (!current) return notFound('user');
+      const resource = disabled ? await disableResource({ repos }, current) : personResource(current);
+      const decision = await this.o.access.checkWithin(repos, acting.actor, action, resource, target, { auditAs });
+      if (!decision.allow) return changeRefused(action, decision);
       const before = await personBeforeIds(repos, userId);
       // Conditional, so of two admins switching it on at once (or on an account already on) only one tells the person.
       const switchedOn = !disabled && (await repos.users.enableIfDisabledBy(userId));
       if (disabled) await repos.users.update(userId, { disabled, disabledBy: 'admin' });
-      await repos.audit.insert([this.event(actor, disabled ? 'user.disable' : 'user.enable', user, decision, { ...before, ...(await personStateIds(repos, userId)) })]);
-      if (disabled) await revokePersonAccess(repos, actor, user, decision, this.o.clock.now());
-      if (switchedOn) await queueAccountNotice(repos, actor, userId, { change: 'account-enabled' }, this.o.clock.now());
+      await repos.audit.insert([this.event(acting.actor, auditAs, current, decision, { ...before, ...(await personStateIds(repos, userId)) })]);
+      if (disabled) await revokePersonAccess(repos, acting.actor, current, decision, this.o.clock.now());
+      if (switchedOn) await queueAccountNotice(repos, acting.actor, userId, { change: 'account-enabled' }, this.o.clock.now());
+      return null;
     });
+    if (refused) throw refused;
   }
 
-  /** Clears the authenticator and recovery codes: the person sets MFA up again at next sign-in. */
+  /**
+   * Clears the authenticator and recovery codes: the person sets MFA up again at next sign-in. Not one's own
+   * (decide()'s person.reset-mfa), decided on the actor as this transaction reads them, like setDisabled. Their
+   * web sessions end either way (what the admin asked for when they fear a session is someone else's); only a
+   * reset that cleared something is recorded as a change and tells them: resetting what is already reset
+   * changes nothing of their account, and repeating it must not fill their inbox.
+   */
   async resetMfa(actor: Actor, userId: string): Promise<void> {
-    const { user, decision } = await this.managed(actor, userId);
-    await this.o.store.transaction(async (repos) => {
-      await repos.users.resetMfa(userId);
+    const { user } = await this.managed(actor, userId);
+    const target = { organisationId: user.organisationId, ids: { userId } };
+    const refused = await this.o.store.transaction(async (repos) => {
+      for (const id of lockOrder(actor.userId, userId)) await repos.users.lock(id);
+      const acting = await this.o.identity.actorWithin(repos, actor, 'user.mfa-reset', target);
+      if ('refused' in acting) return acting.refused;
+      const current = await repos.users.byId(userId);
+      if (!current) return notFound('user');
+      const decision = await this.o.access.checkWithin(repos, acting.actor, 'person.reset-mfa', personResource(current), target, { auditAs: 'user.mfa-reset' });
+      if (!decision.allow) return changeRefused('person.reset-mfa', decision);
+      const cleared = await repos.users.resetMfa(userId);
       await repos.sessions.deleteForUser(userId);
-      await repos.audit.insert([this.event(actor, 'user.mfa-reset', user, decision, mfaIds(userId, false, null))]);
-      await queueAccountNotice(repos, actor, userId, { change: 'mfa-reset' }, this.o.clock.now());
+      if (!cleared) return null;
+      await repos.audit.insert([this.event(acting.actor, 'user.mfa-reset', current, decision, mfaIds(userId, false, null))]);
+      await queueAccountNotice(repos, acting.actor, userId, { change: 'mfa-reset' }, this.o.clock.now());
+      return null;
     });
+    if (refused) throw refused;
   }
 
   /**

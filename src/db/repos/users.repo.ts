@@ -165,8 +165,10 @@ export class UsersRepo implements UsersRepository {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  async resetMfa(id: string): Promise<void> {
-    await this.db.updateTable('users').set({ mfa_secret: null, mfa_enabled: 0, recovery_codes: null, mfa_seal: this.seals.mfa(id, false, null, null) }).where('id', '=', id).execute();
+  async resetMfa(id: string): Promise<boolean> {
+    const result = await this.db.updateTable('users').set({ mfa_secret: null, mfa_enabled: 0, recovery_codes: null, mfa_seal: this.seals.mfa(id, false, null, null) })
+      .where('id', '=', id).where((eb) => eb.or([eb('mfa_enabled', '=', 1), eb('mfa_secret', 'is not', null), eb('recovery_codes', 'is not', null)])).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   async enableIfDisabledBy(id: string, by?: DisabledBy): Promise<boolean> {

@@ -110,8 +110,14 @@ export const PERSON_ACTIONS = [
   // Seeing who a person is (name, e-mail) where their work shows up, such as a lock they hold.
   'person.identify',
   // Switching a switched-off account on again. Asked of the person as they are (who switched them off):
-  // an org admin may undo any switching off; the organisation's directory only its own.
+  // an org admin may undo any switching off, never of their own account; the organisation's directory only its own.
   'person.enable',
+  // Switching an account off (a person's own, or the last enabled org admin of an organisation, never by a
+  // person: the operator may). The directory switches its people off under organisation.manage-users.
+  'person.disable',
+  // Resetting someone's two-step verification: an org admin of their organisation, never their own (a leaked
+  // token plus the password would otherwise let whoever holds them set up their own authenticator).
+  'person.reset-mfa',
   // Resetting a forgotten password: an org admin of the person's organisation, for someone who could use a
   // Strongroom password (switched on, their organisation not signing in through its identity provider), not
   // for themselves (their own is changed on their account page, with the current one).

@@ -73,6 +73,11 @@ export interface PersonResource {
    */
   disabled?: boolean;
   signsInThroughProvider?: boolean;
+  /**
+   * For `person.disable`: whether the person is the only enabled org admin of their organisation (switching
+   * them off would leave nobody to manage its people). Not given: unknown, and refused to a person.
+   */
+  lastEnabledOrgAdmin?: boolean;
 }
 
 /** One organisation's part of a subject access request: the requester's own, or a partner's it asked to search. */
@@ -208,9 +213,27 @@ function decideDirectory(actor: Actor, action: Action, resource: Resource): Deci
  */
 function decidePerson(actor: Actor, action: PersonAction, person: PersonResource): Decision {
   if (action === 'person.enable') {
-    // Whoever switched the account off, an org admin of its organisation may switch it on (never its
-    // holder: a switched-off person signs in nowhere, and an org admin cannot disable themselves).
-    return person.organisationId === actor.organisationId && hasRole(actor, 'org_admin') ? allow('org_admin') : deny(person.organisationId === actor.organisationId ? 'role' : 'other_person');
+    // Whoever switched the account off, an org admin of its organisation may switch it on, never its holder:
+    // a switched-off person signs in nowhere, but a request of theirs authenticated before the switching off
+    // may still be under way (the service also asks again of the actor as they are, inside its transaction).
+    if (person.organisationId !== actor.organisationId) return deny('other_person');
+    if (!hasRole(actor, 'org_admin')) return deny('role');
+    return person.userId === actor.userId ? deny('self') : allow('org_admin');
+  }
+  if (action === 'person.disable') {
+    // Not one's own (ask another org admin), and never the last enabled org admin of the organisation, which
+    // would leave nobody to manage its people (two admins switching each other off at once): the operator may.
+    if (person.organisationId !== actor.organisationId) return deny('other_person');
+    if (!hasRole(actor, 'org_admin')) return deny('role');
+    if (person.userId === actor.userId) return deny('self');
+    return person.lastEnabledOrgAdmin !== false ? deny('last_org_admin') : allow('org_admin');
+  }
+  if (action === 'person.reset-mfa') {
+    // Not one's own: an API token (or a session left open) plus the password would otherwise reset the second
+    // factor and let whoever holds them set up an authenticator of their own. Another org admin resets it.
+    if (person.organisationId !== actor.organisationId) return deny('other_person');
+    if (!hasRole(actor, 'org_admin')) return deny('role');
+    return person.userId === actor.userId ? deny('self') : allow('org_admin');
   }
   if (action === 'person.reset-password') {
     // Who may first (so another organisation's person is refused as such, whatever their state), then whether

@@ -72,8 +72,12 @@ export interface UsersRepository {
   enableMfa(id: string, secret: string, recoveryCodes: string): Promise<boolean>;
   /** Whether the person's MFA state (SignInState) is what Strongroom wrote: the one read of it that needs no secret outside this repository. */
   mfaSealed(id: string): Promise<boolean>;
-  /** Turns MFA off: no secret, no recovery codes (an admin's reset); sealed like every write of the MFA state. */
-  resetMfa(id: string): Promise<void>;
+  /**
+   * Turns MFA off: no secret, no recovery codes (an admin's reset); sealed like every write of the MFA state.
+   * True when there was something to clear (MFA on, or a secret or recovery codes stored); false when it was
+   * already off and nothing was written, so a repeated reset tells nobody and records no change.
+   */
+  resetMfa(id: string): Promise<boolean>;
   /** The TOTP secret in a stored `mfa_secret`, or null when it is not one sealed for this person. No I/O. */
   openTotpSecret(id: string, stored: string): string | null;
   /** For the one caller that removes this recovery code (by hash): how many codes are left after it; null for every other caller. */
