@@ -19,6 +19,9 @@ it('--help of each says what it does, as the operator (read in-process: no proce
   const help = (name: string) => program.commands.find((c) => c.name() === 'user')!.commands.find((c) => c.name() === name)!.helpInformation().replace(/\s+/g, ' ');
   expect(help('disable')).toContain('Usage: user disable [options] <email>');
   expect(help('disable')).toContain("switch a person's account off, as the operator: every web session of theirs ends and their API tokens and WebDAV app passwords are revoked");
+  // Who may switch it on again: the operator or an org admin of their organisation (disabledBy 'admin'), never the directory.
+  expect(help('disable')).toContain('they sign in nowhere until it is switched on again, by the operator (user enable) or an org admin of their organisation (its web Users page or the REST API), never by their organisation\'s directory (SCIM)');
+  expect(help('disable')).toContain("May switch off an organisation's last enabled org admin, which its org admins cannot.");
   expect(help('enable')).toContain('Usage: user enable [options] <email>');
   expect(help('enable')).toContain("switch a person's account on again, as the operator: they can sign in as before");
   expect(help('enable')).toContain('They are sent a security notice');

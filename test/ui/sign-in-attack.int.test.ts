@@ -207,7 +207,7 @@ describe.each(DIALECTS)('the web sign-in under attack on %s', (dialect) => {
     }
   });
 
-  it('offers an org admin no button the service would refuse them: not disabling their own account', async () => {
+  it('offers an org admin no button the service would refuse them: not disabling their own account, nor resetting their own two-step verification', async () => {
     const admin = await addPerson(t.vault, org.slug, { roles: ['org_admin'] });
     const colleague = await addPerson(t.vault, org.slug, {});
     const client = new FormClient(base);
@@ -215,7 +215,15 @@ describe.each(DIALECTS)('the web sign-in under attack on %s', (dialect) => {
     const own = await client.get(`/admin/users/${admin.id}`);
     expect(own.status).toBe(200);
     expect(own.text).not.toContain('id="disable-user"');
+    expect(own.text).not.toContain('id="reset-mfa"');
     expect((await client.post(`/admin/users/${admin.id}/disable`, { _csrf: FormClient.csrf(own.text) })).status).toBe(400);
-    expect((await client.get(`/admin/users/${colleague.id}`)).text).toContain('id="disable-user"');
+    // Posted anyway (a forged or stale form): refused by decide() (self), their authenticator kept.
+    const reset = await client.post(`/admin/users/${admin.id}/reset-mfa`, { _csrf: FormClient.csrf(own.text) });
+    expect(reset.status).toBe(400);
+    expect(reset.text).toContain('You cannot reset your own two-step verification: ask another org admin of your organisation.');
+    expect((await t.vault.store.repos.users.byId(admin.id))!.mfaEnabled).toBe(true);
+    const theirs = (await client.get(`/admin/users/${colleague.id}`)).text;
+    expect(theirs).toContain('id="disable-user"');
+    expect(theirs).toContain('id="reset-mfa"');
   });
 });

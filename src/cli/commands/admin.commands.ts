@@ -133,7 +133,7 @@ export function registerAdminCommands(program: Command): void {
   // The operator switches an account off or on through the same service call as an org admin's page and the REST
   // API, so the same events, the same revocations and (switching on) the same security notice to its owner.
   const switches = [
-    ['disable', true, "switch a person's account off, as the operator: every web session of theirs ends and their API tokens and WebDAV app passwords are revoked; they sign in nowhere until it is switched on again (user enable), which their organisation's directory (SCIM) cannot do. Audited"],
+    ['disable', true, "switch a person's account off, as the operator: every web session of theirs ends and their API tokens and WebDAV app passwords are revoked; they sign in nowhere until it is switched on again, by the operator (user enable) or an org admin of their organisation (its web Users page or the REST API), never by their organisation's directory (SCIM). May switch off an organisation's last enabled org admin, which its org admins cannot. Audited"],
     ['enable', false, "switch a person's account on again, as the operator: they can sign in as before (API tokens and app passwords revoked when it was switched off stay revoked). They are sent a security notice, by e-mail with STRONGROOM_SMTP_URL set (the server's worker sends it), else to the server log. Audited"],
   ] as const;
   for (const [name, disabled, description] of switches) {
