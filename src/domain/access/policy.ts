@@ -212,41 +212,36 @@ function decideDirectory(actor: Actor, action: Action, resource: Resource): Deci
  * admins may be, for locks on their own resources: that is `lock.list`).
  */
 function decidePerson(actor: Actor, action: PersonAction, person: PersonResource): Decision {
-  if (action === 'person.enable') {
-    // Whoever switched the account off, an org admin of its organisation may switch it on, never its holder:
-    // a switched-off person signs in nowhere, but a request of theirs authenticated before the switching off
-    // may still be under way (the service also asks again of the actor as they are, inside its transaction).
-    if (person.organisationId !== actor.organisationId) return deny('other_person');
-    if (!hasRole(actor, 'org_admin')) return deny('role');
-    return person.userId === actor.userId ? deny('self') : allow('org_admin');
-  }
-  if (action === 'person.disable') {
-    // Not one's own (ask another org admin), and never the last enabled org admin of the organisation, which
-    // would leave nobody to manage its people (two admins switching each other off at once): the operator may.
+  if (ADMIN_CHANGES.has(action)) {
+    // Who may first (so another organisation's person is refused as such, whatever their state), then never
+    // one's own account, then whether the change could be made to this person.
     if (person.organisationId !== actor.organisationId) return deny('other_person');
     if (!hasRole(actor, 'org_admin')) return deny('role');
     if (person.userId === actor.userId) return deny('self');
-    return person.lastEnabledOrgAdmin !== false ? deny('last_org_admin') : allow('org_admin');
-  }
-  if (action === 'person.reset-mfa') {
-    // Not one's own: an API token (or a session left open) plus the password would otherwise reset the second
-    // factor and let whoever holds them set up an authenticator of their own. Another org admin resets it.
-    if (person.organisationId !== actor.organisationId) return deny('other_person');
-    if (!hasRole(actor, 'org_admin')) return deny('role');
-    return person.userId === actor.userId ? deny('self') : allow('org_admin');
-  }
-  if (action === 'person.reset-password') {
-    // Who may first (so another organisation's person is refused as such, whatever their state), then whether
-    // the reset could be of use to this person.
-    if (person.organisationId !== actor.organisationId) return deny('other_person');
-    if (!hasRole(actor, 'org_admin')) return deny('role');
-    if (person.userId === actor.userId) return deny('self');
-    return passwordResetRefusal(person) ?? allow('org_admin');
+    return adminChangeRefusal(action, person) ?? allow('org_admin');
   }
   if (person.userId === actor.userId) return allow('self');
   if (action === 'person.identify' && person.organisationId === actor.organisationId) return allow('colleague');
   if (person.organisationId === actor.organisationId && hasRole(actor, 'org_admin')) return allow('org_admin');
   return deny('other_person');
+}
+
+/**
+ * What an org admin may do to a person of their organisation, never to themselves (reason `self`). Switching
+ * on: a switched-off person signs in nowhere, but a request of theirs authenticated before the switching off
+ * may still be under way (the service also asks again of the actor as they are, inside its transaction).
+ * Switching off: one's own is for another org admin. Resetting two-step verification: an API token (or a
+ * session left open) plus the password would otherwise reset the second factor and let whoever holds them
+ * set up an authenticator of their own. A password: one's own is changed on one's account page.
+ */
+const ADMIN_CHANGES: ReadonlySet<PersonAction> = new Set(['person.enable', 'person.disable', 'person.reset-mfa', 'person.reset-password']);
+
+/** Why an org admin's change (ADMIN_CHANGES) cannot be made to this person, or null. */
+function adminChangeRefusal(action: PersonAction, person: PersonResource): Decision | null {
+  // Never the last enabled org admin of the organisation, which would leave nobody to manage its people (two
+  // admins switching each other off at once): the operator may. Not known counts as the last (deny by default).
+  if (action === 'person.disable') return person.lastEnabledOrgAdmin !== false ? deny('last_org_admin') : null;
+  return action === 'person.reset-password' ? passwordResetRefusal(person) : null;
 }
 
 /**
