@@ -1,6 +1,7 @@
 // REST: the people of the caller's own organisation, for its org admins: list, read, switch an account off
 // or on, reset its two-step verification. The same UsersAdminService calls as the admin pages, so the same
-// decisions (decide()'s organisation.manage-users and person.enable), refusals, audit events and notices.
+// decisions (decide()'s organisation.manage-users, person.disable, person.enable and person.reset-mfa), refusals,
+// audit events and notices.
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -45,9 +46,9 @@ export const usersRoutes = (vault: AppServices): FastifyPluginAsync => async (ap
   });
 
   const steps = [
-    ['disable', 'Switch an account off: its sessions end and its API tokens and app passwords are revoked (org admins, not your own; audited)'],
-    ['enable', 'Switch an account on again; its owner is sent a security notice (org admins; audited)'],
-    ['reset-mfa', 'Reset two-step verification: they set it up again at their next sign-in; their sessions end and they are sent a security notice (org admins; audited)'],
+    ['disable', 'Switch an account off: its sessions end and its API tokens and app passwords are revoked (org admins, not your own, not the last enabled org admin: 409; audited)'],
+    ['enable', 'Switch an account on again; its owner is sent a security notice (org admins, not your own; audited)'],
+    ['reset-mfa', 'Reset two-step verification: they set it up again at their next sign-in; their sessions end and, if there was anything to clear, they are sent a security notice (org admins, not your own: 400; audited)'],
   ] as const;
   for (const [step, summary] of steps) {
     r.post(`/users/:id/${step}`, { schema: { tags: ['users'], summary, params: idParams } }, async (request, reply) => {
