@@ -1,6 +1,6 @@
 // scripts/install-deps.sh installs by purpose: `make run` gets only what running needs (clamd, and
 // tesseract and poppler for search's OCR), and the
-// tests' browsers and WebDAV clients and the benchmark's Apache and rclone come only with their own targets.
+// tests' browsers, WebDAV clients and 7-Zip (real password-protected archives) and the benchmark's Apache and rclone come only with their own targets.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -15,9 +15,9 @@ describe('install-deps.sh', () => {
     expect(wanted('run')).not.toContain('postgresql');
   });
 
-  it('adds the tests\' tools for test, and Apache and rclone for bench', () => {
+  it('adds the tests\' tools (7-Zip included) for test, and Apache and rclone for bench', () => {
     const test = wanted('test').filter((p) => !TOOLCHAIN.has(p));
-    expect(test).toEqual(['clamav-daemon', 'clamav', 'tesseract-ocr', 'tesseract-ocr-eng', 'poppler-utils', 'openssl', 'curl', 'chromium', 'litmus', 'rclone']);
+    expect(test).toEqual(['clamav-daemon', 'clamav', 'tesseract-ocr', 'tesseract-ocr-eng', 'poppler-utils', 'openssl', 'curl', 'chromium', 'litmus', 'rclone', '7zip']);
     expect(wanted('bench').filter((p) => !TOOLCHAIN.has(p))).toEqual(['clamav-daemon', 'clamav', 'tesseract-ocr', 'tesseract-ocr-eng', 'poppler-utils', 'openssl', 'curl', 'apache2', 'rclone']);
   });
 
