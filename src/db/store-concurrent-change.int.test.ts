@@ -1,10 +1,19 @@
 // Two transactions that wait on each other's row locks: PostgreSQL ends one of them (40P01). The Store's
 // transaction that was ended reports it as unavailable for a moment ("try again", with a Retry-After),
 // nothing written, instead of an internal error; the other goes on.
+// SQLite's counterpart: another process (the CLI beside the server) holding the file's write lock past the
+// busy timeout (SQLITE_BUSY) is the same passing contention, and is answered the same way.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestStore, type TestStore } from '../../test/support/store.js';
+import { openTestStore, randomSignInSeals, type TestStore } from '../../test/support/store.js';
 import { DomainError } from '../domain/errors.js';
+import { openSqlite } from './kysely.js';
+import { migrate } from './migrate.js';
+import { Store } from './store.js';
 
 describe('a PostgreSQL transaction ended to break a lock cycle', () => {
   let opened: TestStore;
@@ -40,5 +49,47 @@ describe('a PostgreSQL transaction ended to break a lock cycle', () => {
     expect((ended as DomainError).message).toBe('Someone changed the same records at the same moment, so nothing was changed. Try again.');
     expect(((ended as DomainError).cause as { code?: string }).code).toBe('40P01');
     expect([await store.repos.settings.get('cycle-a'), await store.repos.settings.get('cycle-b')]).toEqual(['other', 'other']);
+  });
+});
+
+describe('a SQLite transaction that finds the file locked by another connection past its busy timeout', () => {
+  it('is UNAVAILABLE, says to try again in a second, and writes nothing', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sr-busy-'));
+    const file = path.join(dir, 'test.db');
+    const key = randomBytes(32);
+    const handle = openSqlite({ file, key });
+    const other = openSqlite({ file, key });
+    try {
+      await migrate(handle.db, handle.caps);
+      const store = new Store(handle, randomBytes(32), undefined, randomSignInSeals());
+      await store.repos.settings.set('busy', 'before');
+      // Waits a tenth of a second for the lock, not the service's five, to keep the test quick.
+      await sql`pragma busy_timeout = 100`.execute(handle.db);
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let otherHasLock!: () => void;
+      const otherHoldsLock = new Promise<void>((r) => (otherHasLock = r));
+      // Another connection to the file (as the CLI's would be) takes the write lock and keeps it.
+      const holding = other.db.transaction().execute(async (trx) => {
+        await trx.updateTable('key_values').set({ value: 'other' }).where('key', '=', 'busy').execute();
+        otherHasLock();
+        await released;
+      });
+      await otherHoldsLock;
+      const ended = await store.transaction(async (repos) => {
+        await repos.settings.set('busy', 'store');
+      }).then(() => null, (error: unknown) => error);
+      release();
+      await holding;
+      expect(ended).toBeInstanceOf(DomainError);
+      expect((ended as DomainError).code).toBe('UNAVAILABLE');
+      expect((ended as DomainError).details).toEqual({ retryAfterSeconds: 1 });
+      expect(((ended as DomainError).cause as { code?: string }).code).toMatch(/^SQLITE_BUSY/);
+      expect(await store.repos.settings.get('busy')).toBe('other');
+    } finally {
+      await other.close();
+      await handle.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

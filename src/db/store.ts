@@ -153,14 +153,18 @@ export class Store implements StorePort {
 
 /**
  * PostgreSQL ends one of two transactions that wait on each other's row locks (40P01: a hold placed
- * while a folder above is moved, rarely) or that it cannot order (40001). Nothing of it was written, so
+ * while a folder above is moved, rarely) or that it cannot order (40001). SQLite gives up on a write
+ * when another process (the CLI beside the server) held the file's write lock past the busy timeout,
+ * or committed since this transaction began reading (SQLITE_BUSY and its extended codes, such as
+ * SQLITE_BUSY_SNAPSHOT). Either way nothing of it was written (the transaction is rolled back), so
  * the person is told that and to try again (503 with Retry-After on HTTP), rather than shown an internal
  * error. Not a CONFLICT: callers read that as a state to resolve (SCIM's "uniqueness", the series page's
  * "confirm a shorter period"), and this one resolves itself.
  */
 function endedByConcurrentChange(error: unknown): DomainError | undefined {
   const code = (error as { code?: unknown } | null)?.code;
-  if (code !== '40P01' && code !== '40001') return undefined;
+  const busy = typeof code === 'string' && /^SQLITE_BUSY(?:_[A-Z]+)?$/.test(code);
+  if (code !== '40P01' && code !== '40001' && !busy) return undefined;
   return new DomainError('UNAVAILABLE', 'Someone changed the same records at the same moment, so nothing was changed. Try again.', { cause: error, details: { retryAfterSeconds: 1 } });
 }
 
