@@ -211,63 +211,77 @@ export class IdentityService {
    */
   async actorNow(actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }, during: 'upload' | 'download' = 'upload'): Promise<Actor> {
     if (actor.kind !== 'user' || actor.userId === null) return actor;
-    const words = REFUSED_MEANWHILE[during];
-    const user = await this.o.store.repos.users.byId(actor.userId);
+    const now = await this.standing(this.o.store.repos, actor, actor.userId, REFUSED_MEANWHILE[during]);
+    if ('refused' in now) throw await this.refuseNow(actor, action, target, now.reason, now.refused);
+    return now.actor;
+  }
+
+  /**
+   * The acting person as the caller's transaction reads them, after it locked their row (PostgreSQL; SQLite has
+   * one writer): a change decided on the actor as their request began (an org admin switching someone off, a
+   * token being made) must not be made once they were switched off or removed meanwhile, nor once the
+   * credential the request came with no longer signs them in: the same checks as actorNow, each refused with
+   * its reason (`account_disabled`, `session_ended`, `credential_revoked`, `secrets_not_sealed`,
+   * `mfa_not_set_up`), read with the transaction's repositories. So a token being made by a web session that
+   * its owner ended (by changing their password) meanwhile is refused, not made after the change. Their roles,
+   * organisation and clearance are as they are now, so decide() asked again judges the change on them. A
+   * refusal is audited in the transaction and handed back, so the caller commits it and throws it. Actors
+   * that are not a person are returned as they are.
+   */
+  async actorWithin(repos: Repos, actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }): Promise<{ actor: Actor } | { refused: DomainError }> {
+    if (actor.kind !== 'user' || actor.userId === null) return { actor };
+    const now = await this.standing(repos, actor, actor.userId, REFUSED_MEANWHILE.upload);
+    if ('actor' in now) return now;
+    await repos.audit.insert([auditEvent(actor, action, target, { allow: false, reason: now.reason, via: null }, this.o.clock.now())]);
+    return { refused: now.refused };
+  }
+
+  /**
+   * actorNow's and actorWithin's one judgement, read with `repos` (the Store's, or a transaction's): the person
+   * as they are now, or why they may no longer act (the refusal's reason and error, in `words`). One read by
+   * primary key for the credential, after the person's.
+   */
+  private async standing(repos: Repos, actor: Actor, userId: string, words: (typeof REFUSED_MEANWHILE)[keyof typeof REFUSED_MEANWHILE]): Promise<{ actor: Actor } | { reason: string; refused: DomainError }> {
+    const user = await repos.users.byId(userId);
     if (!user || user.disabled) {
-      throw await this.refuseNow(actor, action, target, 'account_disabled', new DomainError('UNAUTHENTICATED', `Your account was switched off ${words.meanwhile}, ${words.outcome}.`));
+      return { reason: 'account_disabled', refused: new DomainError('UNAUTHENTICATED', `Your account was switched off ${words.meanwhile}, ${words.outcome}.`) };
     }
     if (actor.credential) {
       const credential = actor.credential;
       // A session whose provider vouched for MFA at sign-in has had its second factor, if not Strongroom's.
       let secondFactorDone = false;
       if (credential.kind === 'session') {
-        const session = await this.sessionHolding(credential.id, user.id);
+        const session = await this.sessionHolding(repos, credential.id, user.id);
         secondFactorDone = session?.providerMfa === true;
         if (!session) {
-          throw await this.refuseNow(actor, action, target, 'session_ended', new DomainError('UNAUTHENTICATED', `You were signed out ${words.meanwhile}, ${words.outcome}. Sign in and ${words.again}.`));
+          return { reason: 'session_ended', refused: new DomainError('UNAUTHENTICATED', `You were signed out ${words.meanwhile}, ${words.outcome}. Sign in and ${words.again}.`) };
         }
       } else {
-        const row = await this.o.store.repos.users.credentialById(credential.id);
+        const row = await repos.users.credentialById(credential.id);
         if (!row || row.revokedAt !== null || row.userId !== user.id || row.kind !== credential.kind) {
           const what = credential.kind === 'api_token' ? 'API token' : 'app password';
-          throw await this.refuseNow(actor, action, target, 'credential_revoked', new DomainError('UNAUTHENTICATED', `The ${what} ${words.credential}, ${words.outcome}.`));
+          return { reason: 'credential_revoked', refused: new DomainError('UNAUTHENTICATED', `The ${what} ${words.credential}, ${words.outcome}.`) };
         }
       }
       // The flag that says a second factor is set up is trusted only under its seal (sign-in-seals.ts), as at
       // sign-in: MFA written on by hand would otherwise keep a token of someone who never set it up working.
-      if (mfaRequired(user.roles) && !secondFactorDone && !(await this.o.store.repos.users.mfaSealed(user.id))) {
+      if (mfaRequired(user.roles) && !secondFactorDone && !(await repos.users.mfaSealed(user.id))) {
         this.o.alarm?.(unsealedSecrets(user.id, credential.kind === 'session' ? undefined : credential.id));
-        throw await this.refuseNow(actor, action, target, 'secrets_not_sealed', new DomainError('UNAUTHENTICATED', `Your sign-in was refused ${words.meanwhile}, ${words.outcome}.`));
+        return { reason: 'secrets_not_sealed', refused: new DomainError('UNAUTHENTICATED', `Your sign-in was refused ${words.meanwhile}, ${words.outcome}.`) };
       }
       // A web session whose person now needs a second factor is sent to set one up; a token stops working.
       if (!credentialsUsable(user) && !secondFactorDone) {
-        throw await this.refuseNow(actor, action, target, 'mfa_not_set_up', credential.kind === 'session'
+        return { reason: 'mfa_not_set_up', refused: credential.kind === 'session'
           ? new DomainError('UNAUTHENTICATED', `Your role now needs two-factor authentication, ${words.outcome}. Set it up, then ${words.againThis}.`)
-          : mfaNotSetUp());
+          : mfaNotSetUp() };
       }
     }
-    return { ...actor, organisationId: user.organisationId, roles: user.roles, teams: user.teams, clearance: user.clearance };
-  }
-
-  /**
-   * The acting person as the caller's transaction reads them, after it locked their row (PostgreSQL; SQLite has
-   * one writer): a change decided on the actor as their request began (an org admin switching someone off, a
-   * token being made) must not be made once they were switched off or removed meanwhile. Their roles,
-   * organisation and clearance are as they are now, so decide() asked again judges the change on them. A
-   * refusal is audited in the transaction (`account_disabled`, as actorNow) and handed back, so the caller
-   * commits it and throws it. Actors that are not a person are returned as they are.
-   */
-  async actorWithin(repos: Repos, actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }): Promise<{ actor: Actor } | { refused: DomainError }> {
-    if (actor.kind !== 'user' || actor.userId === null) return { actor };
-    const user = await repos.users.byId(actor.userId);
-    if (user && !user.disabled) return { actor: { ...actor, organisationId: user.organisationId, roles: user.roles, teams: user.teams, clearance: user.clearance } };
-    await repos.audit.insert([auditEvent(actor, action, target, { allow: false, reason: 'account_disabled', via: null }, this.o.clock.now())]);
-    return { refused: new DomainError('UNAUTHENTICATED', `Your account was switched off ${REFUSED_MEANWHILE.upload.meanwhile}, ${REFUSED_MEANWHILE.upload.outcome}.`) };
+    return { actor: { ...actor, organisationId: user.organisationId, roles: user.roles, teams: user.teams, clearance: user.clearance } };
   }
 
   /** The web session (by the hash of its id) if it still exists, is fully signed in, is the person's, and is within its lifetime. */
-  private async sessionHolding(idHash: string, userId: string): Promise<SessionRow | null> {
-    const row = await this.o.store.repos.sessions.byHash(idHash);
+  private async sessionHolding(repos: Repos, idHash: string, userId: string): Promise<SessionRow | null> {
+    const row = await repos.sessions.byHash(idHash);
     return row !== undefined && row.userId === userId && row.stage === 'active' && Date.parse(row.expiresAt) > this.o.clock.now().getTime() ? row : null;
   }
 

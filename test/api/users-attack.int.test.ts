@@ -13,6 +13,7 @@ import { DIALECTS, TEST_PASSWORD, createOrganisation, type TestUser } from '../s
 
 const clamd = useClamd();
 const apiRequest = { channel: 'api', clientAddress: '203.0.113.7', requestId: 'users-attack' } as const;
+const webRequest = { channel: 'web', clientAddress: '203.0.113.8', requestId: 'users-attack' } as const;
 
 it('decide() never lets an org admin switch on their own account (person.enable on themselves)', () => {
   const admin: Actor = {
@@ -107,6 +108,36 @@ describe.each(DIALECTS)('people administration attacked on %s', (dialect) => {
     // Switched on later ("tokens revoked by the switching off stay revoked"): nothing was made meanwhile.
     expect((await api(t.app, admin).post(`users/${leaver.id}/enable`)).statusCode).toBe(204);
     expect((await t.vault.store.repos.users.listCredentials(leaver.id)).filter((c) => c.name === 'made meanwhile')).toEqual([]);
+  });
+
+  it('a token being made by a web session its owner ended meanwhile (by changing their password) is refused, audited, and nothing is made', async () => {
+    const org = await createOrganisation(t.vault);
+    const owner = await org.user({});
+    const hijacker = await t.vault.sessions.signIn(owner.email, TEST_PASSWORD, { ...webRequest, clientAddress: '192.0.2.66' });
+    const own = await t.vault.sessions.signIn(owner.email, TEST_PASSWORD, webRequest);
+    // The hijacked session's "new API token" request has been authenticated (the actor as the web pages make it) ...
+    const hijacked = (await t.vault.sessions.resolve(hijacker.sessionId))!;
+    const inFlight = actorFor(hijacked.user, { ...webRequest, clientAddress: '192.0.2.66' }, { kind: 'session', id: hijacked.idHash });
+    // ... when the owner changes their password, which ends every other session of theirs.
+    await t.vault.sessions.changePassword((await t.vault.sessions.resolve(own.sessionId))!, TEST_PASSWORD, 'a new pass phrase the hijacker never saw', webRequest);
+    expect(await t.vault.sessions.resolve(hijacker.sessionId)).toBeNull();
+
+    const refused = await t.vault.identity.createCredential(inFlight, owner.id, 'api_token', 'made meanwhile').then(() => null, (e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'UNAUTHENTICATED', message: 'You were signed out while this was being sent, so nothing was saved. Sign in and send it again.' });
+    expect(await refusals(owner.id, 'token.create')).toEqual(['session_ended']);
+    expect((await t.vault.store.repos.users.listCredentials(owner.id)).filter((c) => c.name === 'made meanwhile')).toEqual([]);
+  });
+
+  it('an app password being made with an API token revoked meanwhile is refused, audited, and nothing is made', async () => {
+    const org = await createOrganisation(t.vault);
+    const person = await org.user({});
+    const inFlight = await actorAtRequestStart(person);
+    await t.vault.identity.revokeCredential(inFlight, inFlight.credential!.id);
+    await expect(t.vault.identity.createCredential(inFlight, person.id, 'app_password', 'made meanwhile')).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED', message: 'The API token this was sent with was revoked while it was being sent, so nothing was saved.',
+    });
+    expect(await refusals(person.id, 'app-password.create')).toEqual(['credential_revoked']);
+    expect((await t.vault.store.repos.users.listCredentials(person.id)).filter((c) => c.name === 'made meanwhile')).toEqual([]);
   });
 
   it('the same two concurrent REST requests (each admin disabling the other) leave at least one enabled org admin', async () => {
