@@ -237,9 +237,11 @@ export class UsersAdminService {
    * and its path returned to be shown once to whoever reset it: they hand it over, the person sets a password of
    * their own with it, once, and nobody else ever knows that password. No password is ever shown to anyone.
    *
-   * Decided before the transaction (so a refusal costs no write) and again inside it, on the person as the
-   * transaction holds them (their row locked, the providers read with its repositories): a disabling that
-   * commits in between, or a provider switched on, refuses the reset instead of leaving a link behind.
+   * Decided before the transaction (so a refusal costs no write) and again inside it, on the admin and the person
+   * as the transaction holds them (both rows locked in a fixed order, the providers read with its repositories):
+   * the person's disabling that commits in between, or a provider switched on, refuses the reset instead of
+   * leaving a link behind, and so does the admin's own switching off (401, audited `account_disabled`, as
+   * setDisabled) or the loss of their org admin role.
    *
    * API tokens and WebDAV app passwords stay, and so does MFA: a reset is for a forgotten password. An account
    * that may be in someone else's hands is disabled instead, which revokes every credential (setDisabled).
@@ -263,10 +265,14 @@ export class UsersAdminService {
       // row (PostgreSQL; SQLite has one writer) and then withdraws the link made here (revokePersonAccess). A
       // provider switched on after the read below, before this commits, is not seen: its people's links are
       // refused when taken and not mailed (InvitationsService.live, MailService.deliver).
-      await repos.users.lock(userId);
+      // The admin is asked again too, as setDisabled asks (both rows locked in a fixed order): one switched off,
+      // or whose role or credential was taken away, while this request was under way is refused, and no link made.
+      for (const id of lockOrder(actor.userId, userId)) await repos.users.lock(id);
+      const acting = await this.o.identity.actorWithin(repos, actor, 'person.reset-password', target);
+      if ('refused' in acting) return acting;
       const current = await repos.users.byId(userId);
       if (!current) return { refused: notFound('user') };
-      const decision = await this.o.access.checkWithin(repos, actor, 'person.reset-password', await passwordResetResource({ repos }, current), target);
+      const decision = await this.o.access.checkWithin(repos, acting.actor, 'person.reset-password', await passwordResetResource({ repos }, current), target);
       if (!decision.allow) return { refused: resetRefused(decision) };
       await repos.mail.withdrawInvitations(userId);
       // The repository seals what it writes, null included: passwordStanding then says 'none', which a link may set.
@@ -274,7 +280,7 @@ export class UsersAdminService {
       await repos.sessions.deleteForUser(userId);
       const shown = emailed ? null : await issueInvitationLink(repos.mail, this.o.invitationKey, userId, now, expiresAt);
       // A link shown is issued here, and named (its id, never its token) so `audit verify` knows it from one put back later.
-      await repos.audit.insert([this.event(actor, 'user.password-reset', current, decision, { delivery: emailed ? 'e-mail' : 'link-shown', ...(shown ? { link: shown.link } : {}), ...passwordIds(userId, null) })]);
+      await repos.audit.insert([this.event(acting.actor, 'user.password-reset', current, decision, { delivery: emailed ? 'e-mail' : 'link-shown', ...(shown ? { link: shown.link } : {}), ...passwordIds(userId, null) })]);
       if (emailed) await this.o.mail!.queue(repos.jobs, now, [userId], { kind: 'password-reset', organisationName, resetBy });
       return { user: current, linkPath: shown?.path ?? null };
     });

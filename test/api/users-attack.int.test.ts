@@ -53,6 +53,16 @@ describe.each(DIALECTS)('people administration attacked on %s', (dialect) => {
     return (await t.vault.store.db.selectFrom('audit_events').select('reason').where('actor_user_id', '=', actorUserId).where('action', '=', action).where('decision', '=', 'deny').execute()).map((e) => e.reason);
   };
 
+  /** An org admin whose request has been authenticated when another admin switches them off (over REST): what that request acts as. */
+  const switchedOffMidRequest = async () => {
+    const org = await createOrganisation(t.vault);
+    const rogue = await org.user({ roles: ['member', 'org_admin'] });
+    const admin = await org.user({ roles: ['member', 'org_admin'] });
+    const inFlight = await actorAtRequestStart(rogue);
+    expect((await api(t.app, admin).post(`users/${rogue.id}/disable`)).statusCode).toBe(204);
+    return { org, rogue, admin, inFlight };
+  };
+
   it('an org admin switched off while their request is under way cannot switch their own account back on', async () => {
     const org = await createOrganisation(t.vault);
     const rogue = await org.user({ roles: ['member', 'org_admin'] });
@@ -138,6 +148,18 @@ describe.each(DIALECTS)('people administration attacked on %s', (dialect) => {
     });
     expect(await refusals(person.id, 'app-password.create')).toEqual(['credential_revoked']);
     expect((await t.vault.store.repos.users.listCredentials(person.id)).filter((c) => c.name === 'made meanwhile')).toEqual([]);
+  });
+
+  it('an org admin switched off while their password reset is under way is refused, audited, and no link is made', async () => {
+    const { org, rogue, inFlight } = await switchedOffMidRequest();
+    const member = await org.user({});
+
+    await expect(t.vault.people.resetPassword(inFlight, member.id)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(await refusals(rogue.id, 'person.reset-password')).toEqual(['account_disabled']);
+    // Their password stands (a reset would have left none), and no reset was recorded.
+    expect((await t.vault.sessions.signIn(member.email, TEST_PASSWORD, webRequest)).stage).toBe('active');
+    const resets = await t.vault.store.db.selectFrom('audit_events').select('decision').where('action', '=', 'user.password-reset').where('target_organisation_id', '=', org.id).execute();
+    expect(resets).toEqual([]);
   });
 
   it('the same two concurrent REST requests (each admin disabling the other) leave at least one enabled org admin', async () => {
