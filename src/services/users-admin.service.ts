@@ -60,6 +60,10 @@ const CHANGE_REFUSED: Readonly<Record<string, Readonly<Record<string, () => Doma
   'person.reset-mfa': {
     self: () => invalid('You cannot reset your own two-step verification: ask another org admin of your organisation.'),
   },
+  'person.remove-org-admin': {
+    self: () => invalid('You cannot remove your own org admin role; ask another org admin.', { field: 'roles' }),
+    last_org_admin: () => conflict('This is the only enabled org admin of the organisation: taking the role away would leave nobody to manage its people. Give someone else the org admin role first.'),
+  },
 };
 
 /** The error a refused change is answered with: its reason, when it has words for it; otherwise as any id they do not manage (404). */
@@ -67,14 +71,15 @@ function changeRefused(action: PersonChange, decision: Decision): DomainError {
   return CHANGE_REFUSED[action]?.[decision.reason]?.() ?? notFound('user');
 }
 
-/** The actions of this service's changes to one person (switching off or on, resetting two-step verification). */
-type PersonChange = 'person.disable' | 'person.enable' | 'person.reset-mfa';
+/** The actions of this service's changes to one person (switching off or on, resetting two-step verification, taking the org admin role). */
+type PersonChange = 'person.disable' | 'person.enable' | 'person.reset-mfa' | 'person.remove-org-admin';
 
 /**
- * The person as decide() is asked about switching them off: with whether they are the only enabled org admin
- * of their organisation (read with `store`'s repositories: in a transaction, after its row locks).
+ * The person as decide() is asked about switching them off or taking their org admin role: with whether they are
+ * the only enabled org admin of their organisation (read with `store`'s repositories: in a transaction, after its
+ * row locks).
  */
-async function disableResource(store: Pick<Store, 'repos'>, user: User): Promise<PersonResource> {
+async function lastAdminResource(store: Pick<Store, 'repos'>, user: User): Promise<PersonResource> {
   const isEnabledAdmin = (u: User) => !u.disabled && u.roles.includes('org_admin');
   const lastEnabledOrgAdmin = isEnabledAdmin(user) && !(await store.repos.users.listByOrganisation(user.organisationId)).some((u) => u.id !== user.id && isEnabledAdmin(u));
   return { ...personResource(user), lastEnabledOrgAdmin };
@@ -120,7 +125,7 @@ export class UsersAdminService {
     const [mayResetPassword, mayResetMfa, mayDisable] = await Promise.all([
       this.o.access.may(actor, 'person.reset-password', await passwordResetResource(this.o.store, user)),
       this.o.access.may(actor, 'person.reset-mfa', personResource(user)),
-      this.o.access.may(actor, 'person.disable', await disableResource(this.o.store, user)),
+      this.o.access.may(actor, 'person.disable', await lastAdminResource(this.o.store, user)),
     ]);
     return { ...user, mfaSecretPending: Boolean(state?.mfa_secret) && !state?.mfa_enabled, mayResetPassword, mayResetMfa, mayDisable };
   }
@@ -134,26 +139,44 @@ export class UsersAdminService {
     return { user, decision };
   }
 
+  /**
+   * Changes a person's roles, teams and clearance. Decided inside the transaction, on the admin and the person as
+   * it holds them (both rows locked in a fixed order, as setDisabled): an admin switched off, or whose role or
+   * credential was taken away, while this request was under way is refused (audited), and the change is made to
+   * the person as they are then (what was not asked to change keeps its value now, not the one read before).
+   * Taking someone's org admin role is also decide()'s `person.remove-org-admin`: never one's own, never the last
+   * enabled org admin's, so of two admins taking each other's role at once the second finds itself without it.
+   */
   async update(actor: Actor, userId: string, change: UserChange): Promise<User> {
-    const { user, decision } = await this.managed(actor, userId);
-    const roles = change.roles === undefined ? user.roles : this.o.identity.validRoles(change.roles);
-    const teams = change.teams === undefined ? user.teams : this.o.identity.validTeams(change.teams);
+    const { user } = await this.managed(actor, userId);
+    const roles = change.roles === undefined ? undefined : this.o.identity.validRoles(change.roles);
+    const teams = change.teams === undefined ? undefined : this.o.identity.validTeams(change.teams);
     if (change.clearance !== undefined && !(CLASSIFICATIONS as readonly string[]).includes(change.clearance)) {
       throw invalid(`Clearance must be one of ${CLASSIFICATIONS.join(', ')}.`, { field: 'clearance' });
     }
-    const clearance = (change.clearance ?? user.clearance) as Classification;
-    if (actor.userId === userId && user.roles.includes('org_admin') && !roles.includes('org_admin')) {
-      throw invalid('You cannot remove your own org admin role; ask another org admin.', { field: 'roles' });
-    }
-    const updated = { ...user, roles, teams, clearance };
-    await this.o.store.transaction(async (repos) => {
+    const target = { organisationId: user.organisationId, ids: { userId } };
+    const outcome = await this.o.store.transaction(async (repos): Promise<{ refused: DomainError } | { updated: User }> => {
+      for (const id of lockOrder(actor.userId, userId)) await repos.users.lock(id);
+      const acting = await this.o.identity.actorWithin(repos, actor, 'user.update', target);
+      if ('refused' in acting) return acting;
+      const current = await repos.users.byId(userId);
+      if (!current) return { refused: notFound('user') };
+      const decision = await this.o.access.checkWithin(repos, acting.actor, 'organisation.manage-users', { kind: 'organisation', organisationId: current.organisationId }, target, { auditAs: 'user.update' });
+      if (!decision.allow) return { refused: notFound('user') };
+      const updated: User = { ...current, roles: roles ?? current.roles, teams: teams ?? current.teams, clearance: (change.clearance ?? current.clearance) as Classification };
+      if (current.roles.includes('org_admin') && !updated.roles.includes('org_admin')) {
+        const removal = await this.o.access.checkWithin(repos, acting.actor, 'person.remove-org-admin', await lastAdminResource({ repos }, current), target, { auditAs: 'user.update' });
+        if (!removal.allow) return { refused: changeRefused('person.remove-org-admin', removal) };
+      }
       const before = await personBeforeIds(repos, userId);
-      await repos.users.update(userId, { roles, teams, clearance });
+      await repos.users.update(userId, { roles: updated.roles, teams: updated.teams, clearance: updated.clearance });
       // What changed goes into the event's ids; the decision is the one that allowed it.
-      await repos.audit.insert([this.event(actor, 'user.update', user, decision, { roles: roles.join('+'), teams: teams.join('+'), clearance, ...before, ...(await personStateIds(repos, userId)) })]);
-      await revokeScimTokensIfNoLongerAllowed(repos, this.o.access, actor, updated, decision, this.o.clock.now());
+      await repos.audit.insert([this.event(acting.actor, 'user.update', current, decision, { roles: updated.roles.join('+'), teams: updated.teams.join('+'), clearance: updated.clearance, ...before, ...(await personStateIds(repos, userId)) })]);
+      await revokeScimTokensIfNoLongerAllowed(repos, this.o.access, acting.actor, updated, decision, this.o.clock.now());
+      return { updated };
     });
-    return updated;
+    if ('refused' in outcome) throw outcome.refused;
+    return outcome.updated;
   }
 
   /**
@@ -182,7 +205,7 @@ export class UsersAdminService {
       if ('refused' in acting) return acting.refused;
       const current = await repos.users.byId(userId);
       if (!current) return notFound('user');
-      const resource = disabled ? await disableResource({ repos }, current) : personResource(current);
+      const resource = disabled ? await lastAdminResource({ repos }, current) : personResource(current);
       const decision = await this.o.access.checkWithin(repos, acting.actor, action, resource, target, { auditAs });
       if (!decision.allow) return changeRefused(action, decision);
       const before = await personBeforeIds(repos, userId);

@@ -31,8 +31,14 @@ it('decide() never lets an org admin switch on their own account (person.enable 
   expect(decide(admin, 'person.disable', other, context)).toEqual({ allow: false, reason: 'last_org_admin', via: null });
   expect(decide(admin, 'person.disable', { ...other, lastEnabledOrgAdmin: false }, context)).toEqual({ allow: true, reason: 'org_admin', via: null });
   expect(decide(systemActor(), 'person.disable', { ...other, lastEnabledOrgAdmin: true }, context)).toEqual({ allow: true, reason: 'system', via: null });
+  // Taking the org admin role: never one's own, never from the last enabled org admin (not known counts as the last).
+  expect(decide(admin, 'person.remove-org-admin', { ...self, lastEnabledOrgAdmin: false }, context)).toEqual({ allow: false, reason: 'self', via: null });
+  expect(decide(admin, 'person.remove-org-admin', { ...other, lastEnabledOrgAdmin: true }, context)).toEqual({ allow: false, reason: 'last_org_admin', via: null });
+  expect(decide(admin, 'person.remove-org-admin', other, context)).toEqual({ allow: false, reason: 'last_org_admin', via: null });
+  expect(decide(admin, 'person.remove-org-admin', { ...other, lastEnabledOrgAdmin: false }, context)).toEqual({ allow: true, reason: 'org_admin', via: null });
+  expect(decide(systemActor(), 'person.remove-org-admin', { ...other, lastEnabledOrgAdmin: true }, context)).toEqual({ allow: true, reason: 'system', via: null });
   // Another organisation's admin, and a colleague without the role, are refused each of them.
-  for (const action of ['person.enable', 'person.disable', 'person.reset-mfa'] as const) {
+  for (const action of ['person.enable', 'person.disable', 'person.reset-mfa', 'person.remove-org-admin'] as const) {
     expect(decide({ ...admin, userId: 'u-b', organisationId: 'org-b' }, action, { ...other, lastEnabledOrgAdmin: false }, context)).toMatchObject({ allow: false, reason: 'other_person' });
     expect(decide({ ...admin, userId: 'u-m', roles: ['member', 'security_admin'] }, action, { ...other, lastEnabledOrgAdmin: false }, context)).toMatchObject({ allow: false, reason: 'role' });
   }
@@ -160,6 +166,57 @@ describe.each(DIALECTS)('people administration attacked on %s', (dialect) => {
     expect((await t.vault.sessions.signIn(member.email, TEST_PASSWORD, webRequest)).stage).toBe('active');
     const resets = await t.vault.store.db.selectFrom('audit_events').select('decision').where('action', '=', 'user.password-reset').where('target_organisation_id', '=', org.id).execute();
     expect(resets).toEqual([]);
+  });
+
+  it('an org admin switched off while their role change is under way is refused, audited, and changes nothing', async () => {
+    const { org, rogue, admin, inFlight } = await switchedOffMidRequest();
+    const member = await org.user({ teams: ['hr'] });
+
+    await expect(t.vault.people.update(inFlight, member.id, { roles: ['member', 'records_manager'], teams: ['payroll'] })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(t.vault.people.update(inFlight, admin.id, { roles: ['member'] })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(await refusals(rogue.id, 'user.update')).toEqual(['account_disabled', 'account_disabled']);
+    expect(await t.vault.store.repos.users.byId(member.id)).toMatchObject({ roles: ['member'], teams: ['hr'] });
+    expect(await t.vault.store.repos.users.byId(admin.id)).toMatchObject({ roles: ['member', 'org_admin'] });
+  });
+
+  it('a change of teams is made to the person as they are then: a role another admin gave them meanwhile stays', async () => {
+    const org = await createOrganisation(t.vault);
+    const admin = await org.user({ roles: ['member', 'org_admin'] });
+    const other = await org.user({ roles: ['member', 'org_admin'] });
+    const member = await org.user({ teams: ['hr'] });
+    // The other admin's change commits after this one read the person, before its transaction begins.
+    const store = t.vault.store;
+    const original = store.transaction;
+    store.transaction = (async (work: Parameters<typeof original>[0], options?: Parameters<typeof original>[1]) => {
+      store.transaction = original;
+      await t.vault.people.update(await actorAtRequestStart(other), member.id, { roles: ['member', 'auditor'] });
+      return original.call(store, work, options);
+    }) as typeof original;
+    await t.vault.people.update(await actorAtRequestStart(admin), member.id, { teams: ['payroll'] });
+    expect(await t.vault.store.repos.users.byId(member.id)).toMatchObject({ roles: ['member', 'auditor'], teams: ['payroll'] });
+  });
+
+  it('two org admins taking each other\'s org admin role at once leave one; nobody takes their own (audited)', async () => {
+    const org = await createOrganisation(t.vault);
+    const first = await org.user({ roles: ['member', 'org_admin'] });
+    const second = await org.user({ roles: ['member', 'org_admin'] });
+    const [firstInFlight, secondInFlight] = [await actorAtRequestStart(first), await actorAtRequestStart(second)];
+    const outcomes = await Promise.allSettled([
+      t.vault.people.update(firstInFlight, second.id, { roles: ['member'] }),
+      t.vault.people.update(secondInFlight, first.id, { roles: ['member'] }),
+    ]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(outcomes.find((o) => o.status === 'rejected')).toMatchObject({ reason: { code: 'NOT_FOUND' } });
+    const admins = [await t.vault.store.repos.users.byId(first.id), await t.vault.store.repos.users.byId(second.id)].filter((u) => u!.roles.includes('org_admin'));
+    expect(admins).toHaveLength(1);
+    const left = admins[0]!;
+    const demoted = left.id === first.id ? second : first;
+    expect(await refusals(demoted.id, 'user.update')).toEqual(['role']);
+    // The one left cannot take their own role, which would leave the organisation with no org admin.
+    const own = await t.vault.people.update(actorFor(left, apiRequest), left.id, { roles: ['member'] }).then(() => null, (e: unknown) => e);
+    expect(own).toMatchObject({ code: 'INVALID', message: 'You cannot remove your own org admin role; ask another org admin.' });
+    expect(await refusals(left.id, 'user.update')).toEqual(['self']);
+    expect((await t.vault.store.repos.users.byId(left.id))!.roles).toContain('org_admin');
   });
 
   it('the same two concurrent REST requests (each admin disabling the other) leave at least one enabled org admin', async () => {

@@ -118,6 +118,9 @@ export const PERSON_ACTIONS = [
   // Resetting someone's two-step verification: an org admin of their organisation, never their own (a leaked
   // token plus the password would otherwise let whoever holds them set up their own authenticator).
   'person.reset-mfa',
+  // Taking the org admin role from someone: an org admin of their organisation, never from themselves, never
+  // from the last enabled org admin (nobody would be left to manage its people): the operator may.
+  'person.remove-org-admin',
   // Resetting a forgotten password: an org admin of the person's organisation, for someone who could use a
   // Strongroom password (switched on, their organisation not signing in through its identity provider), not
   // for themselves (their own is changed on their account page, with the current one).

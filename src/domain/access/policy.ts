@@ -74,8 +74,9 @@ export interface PersonResource {
   disabled?: boolean;
   signsInThroughProvider?: boolean;
   /**
-   * For `person.disable`: whether the person is the only enabled org admin of their organisation (switching
-   * them off would leave nobody to manage its people). Not given: unknown, and refused to a person.
+   * For `person.disable` and `person.remove-org-admin`: whether the person is the only enabled org admin of
+   * their organisation (switching them off, or taking their role, would leave nobody to manage its people).
+   * Not given: unknown, and refused to a person.
    */
   lastEnabledOrgAdmin?: boolean;
 }
@@ -232,15 +233,17 @@ function decidePerson(actor: Actor, action: PersonAction, person: PersonResource
  * may still be under way (the service also asks again of the actor as they are, inside its transaction).
  * Switching off: one's own is for another org admin. Resetting two-step verification: an API token (or a
  * session left open) plus the password would otherwise reset the second factor and let whoever holds them
- * set up an authenticator of their own. A password: one's own is changed on one's account page.
+ * set up an authenticator of their own. A password: one's own is changed on one's account page. The org admin
+ * role: one's own is taken by another org admin (so an organisation never loses its last by a slip).
  */
-const ADMIN_CHANGES: ReadonlySet<PersonAction> = new Set(['person.enable', 'person.disable', 'person.reset-mfa', 'person.reset-password']);
+const ADMIN_CHANGES: ReadonlySet<PersonAction> = new Set(['person.enable', 'person.disable', 'person.reset-mfa', 'person.reset-password', 'person.remove-org-admin']);
 
 /** Why an org admin's change (ADMIN_CHANGES) cannot be made to this person, or null. */
 function adminChangeRefusal(action: PersonAction, person: PersonResource): Decision | null {
-  // Never the last enabled org admin of the organisation, which would leave nobody to manage its people (two
-  // admins switching each other off at once): the operator may. Not known counts as the last (deny by default).
-  if (action === 'person.disable') return person.lastEnabledOrgAdmin !== false ? deny('last_org_admin') : null;
+  // Never the last enabled org admin of the organisation, switched off or their role taken away, which would
+  // leave nobody to manage its people (two admins switching each other off, or demoting each other, at once):
+  // the operator may. Not known counts as the last (deny by default).
+  if (action === 'person.disable' || action === 'person.remove-org-admin') return person.lastEnabledOrgAdmin !== false ? deny('last_org_admin') : null;
   return action === 'person.reset-password' ? passwordResetRefusal(person) : null;
 }
 
