@@ -10,7 +10,7 @@ import type { Actor } from '../domain/types.js';
 import type { AccessService } from './access.service.js';
 import { scimTokenBinding } from '../domain/audit/identity-record.js';
 import { auditEvent } from './audit-events.js';
-import { hashSecret, systemActor, type RequestInfo } from './identity.service.js';
+import { hashSecret, systemActor, type IdentityService, type RequestInfo } from './identity.service.js';
 import { unsealedScimToken, type SealAlarm } from './sign-in-seal-alarm.js';
 
 /** An organisation's directory, acting through one SCIM token (recorded in every event it causes). */
@@ -29,26 +29,44 @@ export const scimUnauthenticated = (): DomainError => new DomainError('UNAUTHENT
 export class ScimTokensService {
   constructor(private readonly o: {
     store: Store; clock: Clock; access: AccessService;
+    /** Reads the maker again inside the transaction that makes a token (IdentityService.actorWithin). */
+    identity: Pick<IdentityService, 'actorWithin'>;
     /** Told (logged at error level) of a token row whose seal does not match: someone wrote the database directly. */
     alarm?: SealAlarm;
   }) {}
 
-  /** A new token for the organisation's directory; the secret is returned once and stored only as a hash. */
+  /**
+   * A new token for the organisation's directory; the secret is returned once and stored only as a hash. Decided
+   * before the transaction and again inside it, on its maker as the transaction reads them (as a token or app
+   * password is made: IdentityService.createCredential).
+   */
   async create(actor: Actor, organisationId: string, name: string): Promise<{ token: ScimToken; secret: string }> {
-    const decision = await this.o.access.requireOrganisation(actor, 'organisation.identity', organisationId, {}, { missing: 'organisation' });
+    await this.o.access.requireOrganisation(actor, 'organisation.identity', organisationId, {}, { missing: 'organisation' });
     const label = name.trim();
     if (label === '') throw invalid('Give the token a name that says which directory uses it, like "Entra ID provisioning".', { field: 'name' });
     if (label.length > 100) throw invalid('The token\'s name must be 100 characters or fewer.', { field: 'name' });
     const secret = SCIM_TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const now = this.o.clock.now();
     const token: ScimToken = { id: randomUUID(), organisationId, name: label, createdAt: now.toISOString(), createdBy: actor.userId, lastUsedAt: null, revokedAt: null };
-    await this.o.store.transaction(async (repos) => {
+    const target = { organisationId, ids: {} };
+    const refused = await this.o.store.transaction(async (repos) => {
+      // Its maker as they are now, their row locked: a switching off (or their role taken away) that committed
+      // while this request was under way refuses it, audited; one that comes later waits for this commit
+      // (PostgreSQL; SQLite has one writer) and then revokes the token made here (revokeScimTokensMadeBy).
+      // Otherwise a token made meanwhile would outlive its maker's switching off, and let them switch themselves on.
+      if (actor.userId !== null) await repos.users.lock(actor.userId);
+      const acting = await this.o.identity.actorWithin(repos, actor, 'scim-token.create', target);
+      if ('refused' in acting) return acting.refused;
+      const decision = await this.o.access.checkWithin(repos, acting.actor, 'organisation.identity', { kind: 'organisation', organisationId }, target, { auditAs: 'scim-token.create' });
+      if (!decision.allow) return notFound('organisation');
       const secretHash = hashSecret(secret);
       await repos.scim.insertToken({ ...token, secretHash });
       // The binding lets `audit verify` tell this token from one written into the database directly.
       const binding = scimTokenBinding({ id: token.id, organisationId, secretHash });
-      await repos.audit.insert([auditEvent(actor, 'scim-token.create', { organisationId, ids: { scimTokenId: token.id, binding } }, decision, now)]);
+      await repos.audit.insert([auditEvent(acting.actor, 'scim-token.create', { organisationId, ids: { scimTokenId: token.id, binding } }, decision, now)]);
+      return null;
     });
+    if (refused) throw refused;
     return { token, secret };
   }
 

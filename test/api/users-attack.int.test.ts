@@ -219,6 +219,15 @@ describe.each(DIALECTS)('people administration attacked on %s', (dialect) => {
     expect((await t.vault.store.repos.users.byId(left.id))!.roles).toContain('org_admin');
   });
 
+  it('a SCIM token being made by an org admin switched off meanwhile is refused, audited, and nothing is made', async () => {
+    // The rogue admin's "new SCIM token" request has been authenticated when the other admin switches them off
+    // (every SCIM token they made revoked).
+    const { org, rogue, inFlight } = await switchedOffMidRequest();
+    await expect(t.vault.scim.tokens.create(inFlight, org.id, 'made meanwhile')).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(await refusals(rogue.id, 'scim-token.create')).toEqual(['account_disabled']);
+    expect((await t.vault.store.repos.scim.tokens(org.id)).filter((token) => token.createdBy === rogue.id)).toEqual([]);
+  });
+
   it('the same two concurrent REST requests (each admin disabling the other) leave at least one enabled org admin', async () => {
     const org = await createOrganisation(t.vault);
     const first = await org.user({ roles: ['member', 'org_admin'] });
