@@ -224,8 +224,9 @@ export class UsersAdminService {
    * Clears the authenticator and recovery codes: the person sets MFA up again at next sign-in. Not one's own
    * (decide()'s person.reset-mfa), decided on the actor as this transaction reads them, like setDisabled. Their
    * web sessions end either way (what the admin asked for when they fear a session is someone else's); only a
-   * reset that cleared something is recorded as a change and tells them: resetting what is already reset
-   * changes nothing of their account, and repeating it must not fill their inbox.
+   * reset that cleared something is recorded as `user.mfa-reset` and tells them: resetting what is already reset
+   * changes nothing of their account, and repeating it must not fill their inbox. One that cleared nothing but
+   * ended sessions is recorded as `user.sessions-ended`, with no notice.
    */
   async resetMfa(actor: Actor, userId: string): Promise<void> {
     const { user } = await this.managed(actor, userId);
@@ -239,8 +240,13 @@ export class UsersAdminService {
       const decision = await this.o.access.checkWithin(repos, acting.actor, 'person.reset-mfa', personResource(current), target, { auditAs: 'user.mfa-reset' });
       if (!decision.allow) return changeRefused('person.reset-mfa', decision);
       const cleared = await repos.users.resetMfa(userId);
-      await repos.sessions.deleteForUser(userId);
-      if (!cleared) return null;
+      const sessionsEnded = await repos.sessions.deleteForUser(userId);
+      if (!cleared) {
+        // Nothing of their account changed, but whoever was signed in as them was signed out: that is recorded
+        // (not as `user.mfa-reset`, whose binding says what MFA state it left), and tells them nothing.
+        if (sessionsEnded > 0) await repos.audit.insert([this.event(acting.actor, 'user.sessions-ended', current, decision, { sessions: String(sessionsEnded), by: 'mfa-reset' })]);
+        return null;
+      }
       await repos.audit.insert([this.event(acting.actor, 'user.mfa-reset', current, decision, mfaIds(userId, false, null))]);
       await queueAccountNotice(repos, acting.actor, userId, { change: 'mfa-reset' }, this.o.clock.now());
       return null;

@@ -3,6 +3,10 @@
 // under way must not still act (switch their own account back on, switch the last other admin off), and
 // decide()'s person.enable must never let anyone switch on their own account (its comment says "never its
 // holder", relying on authentication alone). Repeated MFA resets must not spam the person with notices.
+// The same holds for every admin change and everything made for a person (a role change, a password reset,
+// an API token, app password or SCIM token): decided inside its transaction on the actor as they are then,
+// their credential included (a session ended, a token revoked meanwhile), and two admins taking each other's
+// org admin role at once leave one.
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/domain/access/policy.js';
 import type { Actor } from '../../src/domain/types.js';
@@ -256,6 +260,24 @@ describe.each(DIALECTS)('people administration attacked on %s', (dialect) => {
     await t.vault.store.repos.audit.drained();
     const resets = await t.vault.store.db.selectFrom('audit_events').select('decision').where('action', '=', 'user.mfa-reset').where('target_organisation_id', '=', org.id).execute();
     expect(resets).toEqual([{ decision: 'allow' }]);
+  });
+
+  it('a reset of two-step verification that clears nothing but ends sessions records that it ended them, and tells nobody', async () => {
+    const org = await createOrganisation(t.vault);
+    const admin = await org.user({ roles: ['member', 'org_admin'] });
+    const member = await org.user({});
+    await t.vault.sessions.signIn(member.email, TEST_PASSWORD, webRequest);
+    await t.vault.sessions.signIn(member.email, TEST_PASSWORD, { ...webRequest, clientAddress: '192.0.2.80' });
+    // The first reset ends both sessions; the second finds none to end, and records nothing.
+    for (let i = 0; i < 2; i++) expect((await api(t.app, admin).post(`users/${member.id}/reset-mfa`)).statusCode).toBe(204);
+    await t.vault.store.repos.audit.drained();
+    const events = await t.vault.store.db.selectFrom('audit_events').select(['action', 'decision', 'reason', 'actor_user_id', 'target_ids'])
+      .where('action', 'in', ['user.sessions-ended', 'user.mfa-reset']).where('target_organisation_id', '=', org.id).execute();
+    expect(events.map((e) => ({ ...e, target_ids: JSON.parse(e.target_ids) as unknown }))).toEqual([
+      { action: 'user.sessions-ended', decision: 'allow', reason: 'org_admin', actor_user_id: admin.id, target_ids: { userId: member.id, sessions: '2', by: 'mfa-reset' } },
+    ]);
+    const notices = (await t.vault.store.db.selectFrom('jobs').select('payload').where('kind', '=', 'send-email').execute()).filter((j) => j.payload.includes(member.id));
+    expect(notices).toEqual([]);
   });
 
   it('an org admin is refused their own account and two-step verification (decide()\'s self), audited; the operator may switch off the last enabled org admin', async () => {

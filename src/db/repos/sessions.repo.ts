@@ -33,8 +33,9 @@ export class SessionsRepo implements SessionsRepository {
     return Number(result.numDeletedRows) > 0;
   }
 
-  async deleteForUser(userId: string): Promise<void> {
-    await this.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+  async deleteForUser(userId: string): Promise<number> {
+    const result = await this.db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   async deleteProviderMfaIn(organisationId: string): Promise<number> {

@@ -146,7 +146,8 @@ export interface SessionsRepository {
   setStage(idHash: string, stage: string): Promise<void>;
   /** True only for the one caller that removed it (a session ended meanwhile, or claimed by another request, gives false). */
   delete(idHash: string): Promise<boolean>;
-  deleteForUser(userId: string): Promise<void>;
+  /** Ends every web session of the person; returns how many there were. */
+  deleteForUser(userId: string): Promise<number>;
   /** Ends every session of the organisation's people that its identity provider's MFA signed in; returns how many. */
   deleteProviderMfaIn(organisationId: string): Promise<number>;
 }
