@@ -7,7 +7,7 @@ import type { Clock } from '../domain/ports.js';
 import type { Actor, Classification, Document, User } from '../domain/types.js';
 import { CLASSIFICATIONS } from '../domain/types.js';
 import { isRequestOpen } from '../domain/records/subject-access.js';
-import type { Notification, Store } from '../domain/repositories.js';
+import type { Notification, Repos, Store } from '../domain/repositories.js';
 import { documentResource, personResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { mfaIds, passwordIds, personBeforeIds, personStateIds } from './person-state.js';
@@ -140,6 +140,19 @@ export class UsersAdminService {
   }
 
   /**
+   * Inside a change's transaction: locks the acting admin's and the person's rows (in a fixed order, so two
+   * changes never deadlock) and reads both as the transaction holds them: the admin as actorWithin judges them
+   * now (a refusal audited as `auditAs`), the person as they are now (404 if gone).
+   */
+  private async heldForChange(repos: Repos, actor: Actor, userId: string, auditAs: string, target: { organisationId: string; ids: Record<string, string> }): Promise<{ acting: Actor; current: User } | { refused: DomainError }> {
+    for (const id of lockOrder(actor.userId, userId)) await repos.users.lock(id);
+    const acting = await this.o.identity.actorWithin(repos, actor, auditAs, target);
+    if ('refused' in acting) return acting;
+    const current = await repos.users.byId(userId);
+    return current ? { acting: acting.actor, current } : { refused: notFound('user') };
+  }
+
+  /**
    * Changes a person's roles, teams and clearance. Decided inside the transaction, on the admin and the person as
    * it holds them (both rows locked in a fixed order, as setDisabled): an admin switched off, or whose role or
    * credential was taken away, while this request was under way is refused (audited), and the change is made to
@@ -156,23 +169,21 @@ export class UsersAdminService {
     }
     const target = { organisationId: user.organisationId, ids: { userId } };
     const outcome = await this.o.store.transaction(async (repos): Promise<{ refused: DomainError } | { updated: User }> => {
-      for (const id of lockOrder(actor.userId, userId)) await repos.users.lock(id);
-      const acting = await this.o.identity.actorWithin(repos, actor, 'user.update', target);
-      if ('refused' in acting) return acting;
-      const current = await repos.users.byId(userId);
-      if (!current) return { refused: notFound('user') };
-      const decision = await this.o.access.checkWithin(repos, acting.actor, 'organisation.manage-users', { kind: 'organisation', organisationId: current.organisationId }, target, { auditAs: 'user.update' });
+      const held = await this.heldForChange(repos, actor, userId, 'user.update', target);
+      if ('refused' in held) return held;
+      const { acting, current } = held;
+      const decision = await this.o.access.checkWithin(repos, acting, 'organisation.manage-users', { kind: 'organisation', organisationId: current.organisationId }, target, { auditAs: 'user.update' });
       if (!decision.allow) return { refused: notFound('user') };
       const updated: User = { ...current, roles: roles ?? current.roles, teams: teams ?? current.teams, clearance: (change.clearance ?? current.clearance) as Classification };
       if (current.roles.includes('org_admin') && !updated.roles.includes('org_admin')) {
-        const removal = await this.o.access.checkWithin(repos, acting.actor, 'person.remove-org-admin', await lastAdminResource({ repos }, current), target, { auditAs: 'user.update' });
+        const removal = await this.o.access.checkWithin(repos, acting, 'person.remove-org-admin', await lastAdminResource({ repos }, current), target, { auditAs: 'user.update' });
         if (!removal.allow) return { refused: changeRefused('person.remove-org-admin', removal) };
       }
       const before = await personBeforeIds(repos, userId);
       await repos.users.update(userId, { roles: updated.roles, teams: updated.teams, clearance: updated.clearance });
       // What changed goes into the event's ids; the decision is the one that allowed it.
-      await repos.audit.insert([this.event(acting.actor, 'user.update', current, decision, { roles: updated.roles.join('+'), teams: updated.teams.join('+'), clearance: updated.clearance, ...before, ...(await personStateIds(repos, userId)) })]);
-      await revokeScimTokensIfNoLongerAllowed(repos, this.o.access, acting.actor, updated, decision, this.o.clock.now());
+      await repos.audit.insert([this.event(acting, 'user.update', current, decision, { roles: updated.roles.join('+'), teams: updated.teams.join('+'), clearance: updated.clearance, ...before, ...(await personStateIds(repos, userId)) })]);
+      await revokeScimTokensIfNoLongerAllowed(repos, this.o.access, acting, updated, decision, this.o.clock.now());
       return { updated };
     });
     if ('refused' in outcome) throw outcome.refused;
@@ -200,21 +211,19 @@ export class UsersAdminService {
       // order): an admin switched off while this request was under way is refused, and of two admins switching
       // each other off at once the second waits for the first (PostgreSQL; SQLite has one writer) and then finds
       // itself switched off. decide() refuses one's own account and the last enabled org admin (person.disable).
-      for (const id of lockOrder(actor.userId, userId)) await repos.users.lock(id);
-      const acting = await this.o.identity.actorWithin(repos, actor, auditAs, target);
-      if ('refused' in acting) return acting.refused;
-      const current = await repos.users.byId(userId);
-      if (!current) return notFound('user');
+      const held = await this.heldForChange(repos, actor, userId, auditAs, target);
+      if ('refused' in held) return held.refused;
+      const { acting, current } = held;
       const resource = disabled ? await lastAdminResource({ repos }, current) : personResource(current);
-      const decision = await this.o.access.checkWithin(repos, acting.actor, action, resource, target, { auditAs });
+      const decision = await this.o.access.checkWithin(repos, acting, action, resource, target, { auditAs });
       if (!decision.allow) return changeRefused(action, decision);
       const before = await personBeforeIds(repos, userId);
       // Conditional, so of two admins switching it on at once (or on an account already on) only one tells the person.
       const switchedOn = !disabled && (await repos.users.enableIfDisabledBy(userId));
       if (disabled) await repos.users.update(userId, { disabled, disabledBy: 'admin' });
-      await repos.audit.insert([this.event(acting.actor, auditAs, current, decision, { ...before, ...(await personStateIds(repos, userId)) })]);
-      if (disabled) await revokePersonAccess(repos, acting.actor, current, decision, this.o.clock.now());
-      if (switchedOn) await queueAccountNotice(repos, acting.actor, userId, { change: 'account-enabled' }, this.o.clock.now());
+      await repos.audit.insert([this.event(acting, auditAs, current, decision, { ...before, ...(await personStateIds(repos, userId)) })]);
+      if (disabled) await revokePersonAccess(repos, acting, current, decision, this.o.clock.now());
+      if (switchedOn) await queueAccountNotice(repos, acting, userId, { change: 'account-enabled' }, this.o.clock.now());
       return null;
     });
     if (refused) throw refused;
@@ -232,23 +241,21 @@ export class UsersAdminService {
     const { user } = await this.managed(actor, userId);
     const target = { organisationId: user.organisationId, ids: { userId } };
     const refused = await this.o.store.transaction(async (repos) => {
-      for (const id of lockOrder(actor.userId, userId)) await repos.users.lock(id);
-      const acting = await this.o.identity.actorWithin(repos, actor, 'user.mfa-reset', target);
-      if ('refused' in acting) return acting.refused;
-      const current = await repos.users.byId(userId);
-      if (!current) return notFound('user');
-      const decision = await this.o.access.checkWithin(repos, acting.actor, 'person.reset-mfa', personResource(current), target, { auditAs: 'user.mfa-reset' });
+      const held = await this.heldForChange(repos, actor, userId, 'user.mfa-reset', target);
+      if ('refused' in held) return held.refused;
+      const { acting, current } = held;
+      const decision = await this.o.access.checkWithin(repos, acting, 'person.reset-mfa', personResource(current), target, { auditAs: 'user.mfa-reset' });
       if (!decision.allow) return changeRefused('person.reset-mfa', decision);
       const cleared = await repos.users.resetMfa(userId);
       const sessionsEnded = await repos.sessions.deleteForUser(userId);
       if (!cleared) {
         // Nothing of their account changed, but whoever was signed in as them was signed out: that is recorded
         // (not as `user.mfa-reset`, whose binding says what MFA state it left), and tells them nothing.
-        if (sessionsEnded > 0) await repos.audit.insert([this.event(acting.actor, 'user.sessions-ended', current, decision, { sessions: String(sessionsEnded), by: 'mfa-reset' })]);
+        if (sessionsEnded > 0) await repos.audit.insert([this.event(acting, 'user.sessions-ended', current, decision, { sessions: String(sessionsEnded), by: 'mfa-reset' })]);
         return null;
       }
-      await repos.audit.insert([this.event(acting.actor, 'user.mfa-reset', current, decision, mfaIds(userId, false, null))]);
-      await queueAccountNotice(repos, acting.actor, userId, { change: 'mfa-reset' }, this.o.clock.now());
+      await repos.audit.insert([this.event(acting, 'user.mfa-reset', current, decision, mfaIds(userId, false, null))]);
+      await queueAccountNotice(repos, acting, userId, { change: 'mfa-reset' }, this.o.clock.now());
       return null;
     });
     if (refused) throw refused;
@@ -296,12 +303,10 @@ export class UsersAdminService {
       // refused when taken and not mailed (InvitationsService.live, MailService.deliver).
       // The admin is asked again too, as setDisabled asks (both rows locked in a fixed order): one switched off,
       // or whose role or credential was taken away, while this request was under way is refused, and no link made.
-      for (const id of lockOrder(actor.userId, userId)) await repos.users.lock(id);
-      const acting = await this.o.identity.actorWithin(repos, actor, 'person.reset-password', target);
-      if ('refused' in acting) return acting;
-      const current = await repos.users.byId(userId);
-      if (!current) return { refused: notFound('user') };
-      const decision = await this.o.access.checkWithin(repos, acting.actor, 'person.reset-password', await passwordResetResource({ repos }, current), target);
+      const held = await this.heldForChange(repos, actor, userId, 'person.reset-password', target);
+      if ('refused' in held) return held;
+      const { acting, current } = held;
+      const decision = await this.o.access.checkWithin(repos, acting, 'person.reset-password', await passwordResetResource({ repos }, current), target);
       if (!decision.allow) return { refused: resetRefused(decision) };
       await repos.mail.withdrawInvitations(userId);
       // The repository seals what it writes, null included: passwordStanding then says 'none', which a link may set.
@@ -309,7 +314,7 @@ export class UsersAdminService {
       await repos.sessions.deleteForUser(userId);
       const shown = emailed ? null : await issueInvitationLink(repos.mail, this.o.invitationKey, userId, now, expiresAt);
       // A link shown is issued here, and named (its id, never its token) so `audit verify` knows it from one put back later.
-      await repos.audit.insert([this.event(acting.actor, 'user.password-reset', current, decision, { delivery: emailed ? 'e-mail' : 'link-shown', ...(shown ? { link: shown.link } : {}), ...passwordIds(userId, null) })]);
+      await repos.audit.insert([this.event(acting, 'user.password-reset', current, decision, { delivery: emailed ? 'e-mail' : 'link-shown', ...(shown ? { link: shown.link } : {}), ...passwordIds(userId, null) })]);
       if (emailed) await this.o.mail!.queue(repos.jobs, now, [userId], { kind: 'password-reset', organisationName, resetBy });
       return { user: current, linkPath: shown?.path ?? null };
     });
