@@ -60,6 +60,12 @@ export function output(value: string): void {
   process.stdout.write(`${terminalSafe(value)}\n`);
 }
 
+/** Columns padded to their widest cell, the last left ragged: a listing's lines, its header row first. */
+export function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
+}
+
 export function say(message: string): void {
   process.stderr.write(`${terminalSafe(message)}\n`);
 }

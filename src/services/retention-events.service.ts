@@ -1,7 +1,8 @@
 // Retention trigger events: a records manager records the date of the event that starts a series'
-// period (employment ended, contract ended…) for documents or a whole collection, and clears one recorded
-// in error. Both are the owning organisation's file-plan actions (asked of AccessService, audited), and
-// both are refused (409, audited) when they bring any due date earlier unless confirmed.
+// period (employment ended, contract ended…) for documents or a whole collection, clears one recorded
+// in error, and lists those that reach a collection or a document. Recording and clearing are the owning
+// organisation's file-plan actions, listing its records reading (asked of AccessService, refusals audited);
+// recording and clearing are refused (409, audited) when they bring any due date earlier unless confirmed.
 import { randomUUID } from 'node:crypto';
 import type { Decision } from '../domain/access/policy.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
@@ -11,10 +12,11 @@ import { TRIGGER_PATTERN, type RecordSeries } from '../domain/records/series.js'
 import type { Clock } from '../domain/ports.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import type { Actor, Collection, Document } from '../domain/types.js';
+import type { ReachingEvent } from './retention-facts.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { SHORTENED, documentsBelow, plural, shortened, type DueDateChecks, type DueDateShift } from './retention-due-dates.js';
-import { computeFacts, dueOf, filingOf, type FactsWithSeries } from './retention-facts.js';
+import { computeFacts, dueOf, eventsReaching, filingOf, type FactsWithSeries } from './retention-facts.js';
 
 export interface RetentionEventsServiceOptions {
   store: Store;
@@ -29,6 +31,18 @@ export interface NewRetentionEvent {
   date: string;
   documentIds?: readonly string[];
   collectionId?: string;
+}
+
+/** A live event that reaches what was asked about, and who recorded it as the reader may know them. */
+export type ListedRetentionEvent = ReachingEvent & {
+  /** The recorder's e-mail, to whoever may identify them (`person.identify`: their colleagues); null otherwise, or for the system. */
+  recordedByEmail: string | null;
+};
+
+export interface RetentionEventListing {
+  /** The series that applies there (its trigger is the kind of event in force), or null: unfiled. */
+  series: RecordSeries | null;
+  events: ListedRetentionEvent[];
 }
 
 const MAX_EVENT_DOCUMENTS = 1000;
@@ -104,6 +118,35 @@ export class RetentionEventsService {
       await repos.audit.insert([auditEvent(actor, 'records.event.clear', { ...target, ids: { ...target.ids, ...shortened(shift) } }, decision, now)]);
     }).catch((error: unknown) => this.o.dueDates.auditRefusedShortening(actor, 'records.event.clear', target, error));
     return { ...event, clearedAt: now.toISOString(), clearedBy: actor.userId };
+  }
+
+  /**
+   * The uncleared events that reach a collection or a document: its own and those recorded for the
+   * collections above it, nearest first, each saying whether it is inherited and whether its date is
+   * the one the due date counts from (`eventsReaching`). Reading them is the owning organisation's
+   * records reading (`records.read`: its records managers, auditors and DPOs): anyone else, another
+   * council's records manager or a partner's staff under any arrangement, is refused (audited) exactly
+   * as an unknown id is answered (404), as recording is.
+   */
+  async listEvents(actor: Actor, of: { collectionId: string } | { documentId: string }): Promise<RetentionEventListing> {
+    const repos = this.o.store.repos;
+    if ('collectionId' in of) {
+      const collection = await this.liveCollection(of.collectionId);
+      await this.o.access.requireOrganisation(actor, 'records.read', collection.organisationId, { collectionId: collection.id }, { missing: 'collection' });
+      return this.withRecorders(actor, await eventsReaching(repos, { collection }));
+    }
+    const document = await repos.documents.byId(of.documentId);
+    if (!document || document.status === 'disposed') throw notFound('document');
+    await this.o.access.requireOrganisation(actor, 'records.read', document.organisationId, { documentId: document.id }, { missing: 'document' });
+    return this.withRecorders(actor, await eventsReaching(repos, { document }));
+  }
+
+  private async withRecorders(actor: Actor, reaching: { series: RecordSeries | null; events: ReachingEvent[] }): Promise<RetentionEventListing> {
+    const ids = [...new Set(reaching.events.map((e) => e.recordedBy).filter((id): id is string => id !== null))];
+    const users = (await Promise.all(ids.map((id) => this.o.store.repos.users.byId(id)))).filter((u) => u !== undefined);
+    const identified = await this.o.access.can(actor, users.map((u) => ({ action: 'person.identify' as const, resource: { kind: 'person' as const, userId: u.id, organisationId: u.organisationId } })));
+    const emails = new Map(users.filter((_, i) => identified[i]).map((u) => [u.id, u.email]));
+    return { series: reaching.series, events: reaching.events.map((e) => ({ ...e, recordedByEmail: e.recordedBy === null ? null : emails.get(e.recordedBy) ?? null })) };
   }
 
   /**

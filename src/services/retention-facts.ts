@@ -1,13 +1,14 @@
 // Each document's retention facts, computed in batches for any number of documents: a few queries a
 // batch (placements, events, series, holds), never one a document. Shared by the retention service
 // (pages, the API, previews of a series change) and, through it, the disposal sweep; the due-date
-// checks and retention events compare them before and after a change. And a collection's filing.
-import { eventDateFor, type RetentionEvent } from '../domain/records/events.js';
+// checks and retention events compare them before and after a change. And a collection's filing, and
+// the recorded events that reach a document or a collection (their own and those above them).
+import { eventDateFor, eventInForce, type RetentionEvent } from '../domain/records/events.js';
 import type { HoldRef } from '../domain/records/holds.js';
 import { retentionOf, type RetentionFacts } from '../domain/records/retention.js';
 import type { RecordSeries } from '../domain/records/series.js';
 import type { Repos } from '../domain/repositories.js';
-import type { Collection } from '../domain/types.js';
+import type { Collection, Document } from '../domain/types.js';
 
 export type DocumentRetention = RetentionFacts & { holds: HoldRef[] };
 
@@ -69,22 +70,60 @@ export async function computeRetention(repos: Repos, documentIds: readonly strin
 /** Due date of facts, or null while awaiting an event or unfiled. */
 export const dueOf = (facts: RetentionFacts): string | null => (facts.state === 'scheduled' ? facts.dueAt : null);
 
-/** Where a collection is filed: its own series, or the one it inherits, and the events recorded on it. */
+/** Where a collection is filed: its own series, or the one it inherits. */
 export interface CollectionFiling {
   ownSeries: string | null;
   /** The series that applies to what is filed here (its own, or the nearest above it). */
   series: RecordSeries | null;
-  events: RetentionEvent[];
+  /** The collection first, then each parent up to the top. */
+  chain: string[];
 }
 
 /** A collection's filing (no access check of its own). */
 export async function filingOf(repos: Repos, collection: Collection): Promise<CollectionFiling> {
-  const collectionId = collection.id;
   const chain: Collection[] = [];
   for (let c: Collection | undefined = collection; c && chain.length < 100; c = c.parentId ? await repos.collections.byId(c.parentId) : undefined) chain.push(c);
   const codes = await Promise.all(chain.map((c) => repos.retention.collectionSeries(c.id)));
   const code = codes.find((c) => c !== null) ?? null;
   const series = code === null ? null : (await repos.retention.series(collection.organisationId, code)) ?? null;
-  const events = (await repos.retention.eventsFor({ documentIds: [], collectionIds: [collectionId] })).filter((e) => e.documentId === null && e.clearedAt === null);
-  return { ownSeries: codes[0] ?? null, series, events };
+  return { ownSeries: codes[0] ?? null, series, chain: chain.map((c) => c.id) };
+}
+
+/** A live event that reaches a document or a collection, and how. */
+export type ReachingEvent = RetentionEvent & {
+  /** Recorded for a collection above it (for a document: for any collection), not for it. */
+  inherited: boolean;
+  /**
+   * Its date is the one the due date counts from, under the series that applies (a document's own
+   * series or its collection's): for a collection, for a document directly in it with no event of its own.
+   */
+  inForce: boolean;
+};
+
+/**
+ * The uncleared events that reach a document or a collection, as the due dates use them
+ * (`eventInForce`): its own, then those of each collection above it, nearest first, the latest recorded
+ * first within one place; whatever their kind (an event of another kind is kept, and waits for a series
+ * it triggers). No access check of its own.
+ */
+export async function eventsReaching(repos: Repos, place: { document: Document } | { collection: Collection }): Promise<{ series: RecordSeries | null; events: ReachingEvent[] }> {
+  let documentId: string | null = null;
+  let chain: string[];
+  let series: RecordSeries | null;
+  if ('document' in place) {
+    documentId = place.document.id;
+    const [placement] = await repos.retention.placements([documentId]);
+    chain = placement?.collections.map((c) => c.id) ?? [];
+    series = (await computeFacts(repos, [documentId])).get(documentId)?.series ?? null;
+  } else {
+    ({ chain, series } = await filingOf(repos, place.collection));
+  }
+  const live = (await repos.retention.eventsFor({ documentIds: documentId === null ? [] : [documentId], collectionIds: chain }))
+    .filter((e) => e.clearedAt === null && (e.documentId === null ? e.collectionId !== null : e.documentId === documentId));
+  const inForce = series ? eventInForce(series.trigger, documentId, chain, live) : null;
+  // Nearest place first: the document's own (-1), then its chain in order.
+  const rank = (e: RetentionEvent): number => (e.documentId !== null ? -1 : chain.indexOf(e.collectionId!));
+  const ordered = [...live].sort((a, b) => rank(a) - rank(b) || b.recordedAt.localeCompare(a.recordedAt) || b.date.localeCompare(a.date));
+  const own = documentId ?? chain[0];
+  return { series, events: ordered.map((e) => ({ ...e, inherited: (e.documentId ?? e.collectionId) !== own, inForce: e.id === inForce?.id })) };
 }

@@ -245,10 +245,11 @@ export class RetentionService {
   }
 
   /** A collection's filing, for its page: readable by whoever may list the collection. */
-  async collectionFiling(actor: Actor, collectionId: string): Promise<CollectionFiling> {
+  async collectionFiling(actor: Actor, collectionId: string): Promise<Omit<CollectionFiling, 'chain'>> {
     const collection = await this.liveCollection(collectionId);
     await this.o.access.require(actor, 'collection.list', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId } });
-    return filingOf(this.o.store.repos, collection);
+    const { ownSeries, series } = await filingOf(this.o.store.repos, collection);
+    return { ownSeries, series };
   }
 
   // ── Retention facts ───────────────────────────────────────────────────────

@@ -30,6 +30,8 @@ describe.each(DIALECTS)('OpenAPI and system endpoints on %s', (dialect) => {
       ['/api/v1/documents/{id}/restore', 'post'],
       ['/api/v1/arrangements', 'post'],
       ['/api/v1/audit/events', 'get'],
+      ['/api/v1/collections/{id}/retention-events', 'get'],
+      ['/api/v1/documents/{id}/retention-events', 'get'],
     ] as const) {
       expect(doc.paths[p], p).toBeDefined();
       expect(doc.paths[p]![method], `${method.toUpperCase()} ${p}`).toBeDefined();

@@ -1,12 +1,15 @@
-// `strongroom retention event record|clear` as a named records manager: a later date is recorded, an
+// `strongroom retention event record|clear|list` as a named records manager: a later date is recorded, an
 // earlier one is refused (nothing recorded, audited) with what to type next, a member of the team cannot
 // clear one even confirming, and the records manager's confirmed clearing falls back to the earlier event.
+// `list` shows a collection's or a document's events, inherited ones included, as a table or JSON; to
+// another council's records manager and to a member it answers what an unknown id gets.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useClamd } from '../support/fixture.js';
 import { runCli } from '../support/cli.js';
 import { fileCollectionUnder } from '../support/records.js';
 import { closeKeepingData, sharedVaultPlace, type SharedVaultPlace } from '../support/vault-dir.js';
+import { systemActor } from '../../src/services/identity.service.js';
 import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
 
 const clamd = useClamd();
@@ -74,6 +77,76 @@ describe.each(DIALECTS)('retention event commands on %s', (dialect) => {
       ]);
     } finally {
       await closeKeepingData(v);
+    }
+  });
+
+  it('lists the events that reach a collection or a document, inherited ones marked, and answers anyone but its records people as an unknown id', { timeout: 300_000 }, async () => {
+    const v = await place.open();
+    const org = await createOrganisation(v.vault, { areas: { hr: 'OFFICIAL' } });
+    const other = await createOrganisation(v.vault, { areas: { hr: 'OFFICIAL' } });
+    const manager = await org.user({ roles: ['records_manager'] });
+    const member = await org.user({ teams: ['hr'] });
+    const otherManager = await other.user({ roles: ['records_manager'] });
+    const top = org.collections.hr!;
+    const folder = (await v.vault.collections.create(systemActor(), { organisationId: org.id, parentId: top, name: 'Leavers', serviceArea: 'hr', classification: 'OFFICIAL' })).id;
+    await fileCollectionUnder(v.vault, org.id, top, { code: 'HR-LIST', trigger: 'employment_end', retainYears: 7, action: 'review' });
+    const doc = (await upload(v.app, member, folder, 'leaver.txt', 'leaver\n')).json().id as string;
+    const event = (id: string, date: string, recordedAt: string, place: { documentId: string } | { collectionId: string }) => v.vault.store.repos.retention.insertEvent({
+      id, organisationId: org.id, kind: 'employment_end', date, documentId: null, collectionId: null, ...place, recordedBy: manager.id, recordedAt, clearedAt: null, clearedBy: null,
+    });
+    const [topId, folderId] = [randomUUID(), randomUUID()];
+    await event(topId, '2025-09-30', '2026-01-05T09:00:00.000Z', { collectionId: top });
+    await event(folderId, '2025-10-31', '2026-01-06T09:00:00.000Z', { collectionId: folder });
+    await closeKeepingData(v);
+    const run = (args: string[]) => runCli(['--data', place.dataDir, 'retention', 'event', 'list', ...args], { env: place.env });
+
+    const table = await run(['--document', doc, '--as', manager.email]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stderr).toBe('');
+    const pad = (cells: string[], widths: number[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+    const rows = [
+      ['id', 'kind', 'date', 'recorded for', 'reach', 'in force', 'recorded by', 'recorded at'],
+      [folderId, 'employment_end', '2025-10-31', `collection ${folder}`, 'inherited', 'yes', manager.email, '2026-01-06T09:00:00.000Z'],
+      [topId, 'employment_end', '2025-09-30', `collection ${top}`, 'inherited', 'no', manager.email, '2026-01-05T09:00:00.000Z'],
+    ];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    expect(table.stdout).toBe(rows.map((r) => `${pad(r, widths)}\n`).join(''));
+
+    const json = await run(['--collection', folder, '--as', manager.email, '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    expect((JSON.parse(json.stdout) as { id: string; inherited: boolean; inForce: boolean; recordedByEmail: string }[]).map((e) => [e.id, e.inherited, e.inForce, e.recordedByEmail]))
+      .toEqual([[folderId, false, true, manager.email], [topId, true, false, manager.email]]);
+
+    const unknown = await run(['--collection', randomUUID(), '--as', manager.email]);
+    expect([unknown.code, unknown.stdout, unknown.stderr]).toEqual([1, '', 'strongroom: No collection with that id exists, or you do not have access to it.\n']);
+    const unknownDoc = await run(['--document', randomUUID(), '--as', manager.email]);
+    expect([unknownDoc.code, unknownDoc.stdout, unknownDoc.stderr]).toEqual([1, '', 'strongroom: No document with that id exists, or you do not have access to it.\n']);
+    for (const who of [otherManager.email, member.email]) {
+      expect(await run(['--collection', folder, '--as', who])).toMatchObject({ code: 1, stdout: '', stderr: unknown.stderr });
+      expect(await run(['--document', doc, '--as', who])).toMatchObject({ code: 1, stdout: '', stderr: unknownDoc.stderr });
+    }
+    // What recording tells the member, too.
+    const recording = await runCli(['--data', place.dataDir, 'retention', 'event', 'record', '--kind', 'employment_end', '--date', '2025-11-30', '--collection', folder, '--as', member.email], { env: place.env });
+    expect([recording.code, recording.stderr]).toEqual([1, unknown.stderr]);
+
+    const neither = await run(['--as', manager.email]);
+    expect([neither.code, neither.stderr]).toEqual([1, 'strongroom: Give either --collection or --document: the collection or the document whose events to list.\n']);
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--document <id>');
+    expect(help.stdout).toContain('--json');
+
+    const w = await place.open();
+    try {
+      await w.vault.audit.integrate();
+      const refusals = (await w.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.decision === 'deny').map((e) => [e.actorUserId, e.action, e.reason, e.channel, e.targetIds]);
+      expect(refusals).toEqual([
+        [otherManager.id, 'records.read', 'other_organisation', 'cli', { collectionId: folder }], [otherManager.id, 'records.read', 'other_organisation', 'cli', { documentId: doc }],
+        [member.id, 'records.read', 'role', 'cli', { collectionId: folder }], [member.id, 'records.read', 'role', 'cli', { documentId: doc }],
+        [member.id, 'records.file-plan', 'role', 'cli', { collectionId: folder }],
+      ]);
+    } finally {
+      await closeKeepingData(w);
     }
   });
 });

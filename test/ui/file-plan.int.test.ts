@@ -1,6 +1,7 @@
 // The file plan in the web interface: the records manager's File plan page (a change shows the
 // documents whose due date moves, and one bringing any earlier is saved only once confirmed), the
 // document page's retention panel and the collection page's forms; a member sees the facts, not the forms.
+// The events that reach a collection or a document (inherited ones too) are listed for its records people only.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addYears, financialYearEnd, ukDate } from '../../src/domain/records/retention.js';
 import { systemActor } from '../../src/services/identity.service.js';
@@ -107,6 +108,37 @@ describe.each(DIALECTS)('file plan pages on %s', (dialect) => {
     expect(clear).not.toBeNull();
     expect((await records.post(clear![1]!, { _csrf: FormClient.csrf(withEvent.text) })).status).toBe(303);
     expect((await records.get(`/documents/${doc}`)).text).toContain('Awaiting event: employment end');
+  });
+
+  it('lists the events that reach a collection and a document, inherited ones marked, to the records manager and not to a member', async () => {
+    const { org, records, member, staff } = await world();
+    const top = org.collections.hr!;
+    const folder = (await t.vault.collections.create(systemActor(), { organisationId: org.id, parentId: top, name: 'Leavers', serviceArea: 'hr', classification: 'OFFICIAL' })).id;
+    await t.vault.retention.setCollectionSeries(systemActor(), top, 'HR-01');
+    const doc = (await upload(t.app, staff, folder, 'leaver.txt', 'leaver\n')).json().id as string;
+    const [topEvent] = await t.vault.retentionEvents.recordEvent(systemActor(), { kind: 'employment_end', date: '2025-09-30', collectionId: top });
+    await t.vault.retentionEvents.recordEvent(systemActor(), { kind: 'employment_end', date: '2025-10-31', documentIds: [doc] });
+    const rowsOf = (html: string) => [...(/<table class="govuk-table" id="retention-events">([\s\S]*?)<\/table>/.exec(html)?.[1] ?? '').matchAll(/<tr class="govuk-table__row">([\s\S]*?)<\/tr>/g)]
+      .slice(1).map((m) => [...m[1]!.matchAll(/<td class="govuk-table__cell">([\s\S]*?)<\/td>/g)].slice(0, 5).map((c) => c[1]!.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim()));
+
+    const docPage = await records.get(`/documents/${doc}`);
+    expect(rowsOf(docPage.text)).toEqual([
+      ['employment end', '2025-10-31', 'this document', 'Yes', 'the system'],
+      ['employment end', '2025-09-30', `collection ${top} above`, 'No', 'the system'],
+    ]);
+    const folderPage = await records.get(`/collections/${folder}`);
+    expect(rowsOf(folderPage.text)).toEqual([['employment end', '2025-09-30', `collection ${top} above`, 'Yes', 'the system']]);
+    // An inherited event is cleared where it was recorded, not from below.
+    expect(folderPage.text).not.toContain(`/retention-events/${topEvent!.id}/clear`);
+    expect((await records.get(`/collections/${top}`)).text).toContain(`action="/collections/${top}/retention-events/${topEvent!.id}/clear"`);
+
+    for (const url of [`/documents/${doc}`, `/collections/${folder}`, `/collections/${top}`]) {
+      const seen = await member.get(url);
+      expect(seen.status).toBe(200);
+      // The document's facts still show its trigger date; who recorded what, where, is records management's.
+      expect(seen.text).not.toContain('id="retention-events"');
+      expect(seen.text).not.toContain('Recorded for');
+    }
   });
 
   it('lists the file plan, previews a shorter period with the documents it moves, and saves it only once confirmed', async () => {

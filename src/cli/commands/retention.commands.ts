@@ -1,13 +1,13 @@
 // Retention trigger events from the command line: a records manager records the date of the event
-// that starts a series' period (employment ended, contract ended…) for a collection or documents, or
-// clears one recorded in error, as a named person (their permissions apply) through the same service
-// as REST and the web pages. A change that brings due dates earlier is refused until re-run with
+// that starts a series' period (employment ended, contract ended…) for a collection or documents,
+// clears one recorded in error, or lists those that reach a collection or a document, as a named person
+// (their permissions apply) through the same service as REST and the web pages. A change that brings due dates earlier is refused until re-run with
 // --confirm-shorter, as the API's confirmShorter.
 import type { Command } from 'commander';
 import { DomainError } from '../../domain/errors.js';
 import { SHORTENED } from '../../services/retention-due-dates.js';
 import { actingAs } from '../acting-as.js';
-import { list, output, say, withVault } from '../context.js';
+import { list, output, say, table, withVault } from '../context.js';
 
 /** The service's refusal for bringing due dates earlier, told as what to type next; any other error as it is. */
 function shorteningRefusal(error: unknown, doing: string, nothing: string): unknown {
@@ -41,6 +41,33 @@ export function registerRetentionCommands(program: Command): void {
       }));
       say(`Recorded ${opts.kind} on ${opts.date} for ${opts.collection !== undefined ? `collection ${opts.collection}` : `${recorded.length} document(s)`}.`);
       for (const e of recorded) output(e.id);
+    });
+
+  event
+    .command('list')
+    .description('list the trigger events that reach a collection or a document: its own and those recorded for the collections above it, '
+      + 'nearest first; "in force" marks the one the due date counts from')
+    .option('--collection <id>', 'the collection')
+    .option('--document <id>', 'the document')
+    .requiredOption('--as <email>', 'the records manager, auditor or DPO asking (their permissions apply)')
+    .option('--json', 'print a JSON array instead of a table')
+    .addHelpText('after', '\nColumns: id, kind, date, recorded for (collection or document id), inherited or own, in force, recorded by, recorded at.'
+      + '\nExample: strongroom retention event list --document 3f1c… --as records.manager@council.gov.uk')
+    .action(async (opts: { collection?: string; document?: string; as: string; json?: boolean }, command: Command) => {
+      if ((opts.collection === undefined) === (opts.document === undefined)) throw new Error('Give either --collection or --document: the collection or the document whose events to list.');
+      const { events } = await withVault(command, async (vault) => vault.retentionEvents.listEvents(await actingAs(vault, opts.as, 'records.event.list'),
+        opts.collection !== undefined ? { collectionId: opts.collection } : { documentId: opts.document! }));
+      if (opts.json) {
+        output(JSON.stringify(events, null, 2));
+        return;
+      }
+      if (events.length === 0) {
+        say(`No retention events reach this ${opts.collection !== undefined ? 'collection' : 'document'}.`);
+        return;
+      }
+      const rows = events.map((e) => [e.id, e.kind, e.date, e.documentId !== null ? `document ${e.documentId}` : `collection ${e.collectionId}`,
+        e.inherited ? 'inherited' : 'own', e.inForce ? 'yes' : 'no', e.recordedByEmail ?? (e.recordedBy === null ? 'system' : e.recordedBy), e.recordedAt]);
+      for (const line of table([['id', 'kind', 'date', 'recorded for', 'reach', 'in force', 'recorded by', 'recorded at'], ...rows])) output(line);
     });
 
   event

@@ -4,17 +4,11 @@
 import type { Command } from 'commander';
 import type { RecordSeries } from '../../domain/records/series.js';
 import { systemActor } from '../../services/identity.service.js';
-import { output, withVault } from '../context.js';
+import { output, table, withVault } from '../context.js';
 
 const COLUMNS = ['code', 'title', 'trigger', 'years', 'action', 'authority'] as const;
 
 const cellsOf = (s: RecordSeries): string[] => [s.code, s.title, s.trigger, String(s.retainYears), s.action, s.authority];
-
-/** Columns padded to their widest cell, the last left ragged. */
-function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
-}
 
 export function registerSeriesCommands(program: Command): void {
   const series = program.command('series').description('the file plan: record series and their retention rules');

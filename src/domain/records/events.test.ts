@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventDateFor, type RetentionEvent } from './events.js';
+import { eventDateFor, eventInForce, type RetentionEvent } from './events.js';
 
 const event = (over: Partial<RetentionEvent>): RetentionEvent => ({
   id: over.id ?? 'e', organisationId: 'o', kind: 'employment_end', date: '2026-01-01', documentId: null, collectionId: 'c',
@@ -25,5 +25,15 @@ describe('eventDateFor', () => {
     expect(eventDateFor('employment_end', 'd', ['c'], [earlier, later])).toBe('2026-06-30');
     expect(eventDateFor('employment_end', 'd', ['c'], [later, earlier])).toBe('2026-06-30');
     expect(eventDateFor('employment_end', 'd', ['c'], [later, newest, earlier])).toBe('2025-01-31');
+  });
+});
+
+describe('eventInForce', () => {
+  it('names the event whose date counts: own, else the nearest collection\'s; for a collection (no document) the nearest collection\'s', () => {
+    const top = event({ id: 'top', collectionId: 'top', date: '2020-01-01' });
+    const own = event({ id: 'own', documentId: 'd', collectionId: null, date: '2022-01-01' });
+    expect(eventInForce('employment_end', 'd', ['mid', 'top'], [top, own])?.id).toBe('own');
+    expect(eventInForce('employment_end', null, ['mid', 'top'], [top, own])?.id).toBe('top');
+    expect(eventInForce('contract_end', null, ['mid', 'top'], [top, own])).toBeNull();
   });
 });

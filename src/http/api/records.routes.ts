@@ -1,6 +1,7 @@
 // REST: the file plan (record series, versioned; a change that moves due dates lists them first) and
-// retention events. Records are always the caller's own organisation's (or the one named by slug,
-// which answers 404 to anyone but its own records people).
+// retention events (recorded, cleared, and listed as they reach a collection or a document). Records are
+// always the caller's own organisation's (or the one named by slug, or owning the collection or document
+// asked about, which answers 404 to anyone but its own records people).
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -8,6 +9,7 @@ import type { RetentionEvent } from '../../domain/records/events.js';
 import type { RecordSeries } from '../../domain/records/series.js';
 import type { Actor } from '../../domain/types.js';
 import type { AppServices } from '../../services/app-services.js';
+import type { RetentionEventListing } from '../../services/retention-events.service.js';
 import type { SeriesChange } from '../../services/retention.service.js';
 import { bearerActor } from '../plugins/authenticate.js';
 
@@ -32,6 +34,16 @@ export const presentEvent = (e: RetentionEvent) => ({
   id: e.id, kind: e.kind, date: e.date, documentId: e.documentId, collectionId: e.collectionId, recordedBy: e.recordedBy, recordedAt: e.recordedAt,
   clearedAt: e.clearedAt, clearedBy: e.clearedBy,
 });
+
+const presentListing = (l: RetentionEventListing) => ({
+  series: l.series ? { code: l.series.code, trigger: l.series.trigger } : null,
+  events: l.events.map((e) => ({ ...presentEvent(e), recordedByEmail: e.recordedByEmail, inherited: e.inherited, inForce: e.inForce })),
+});
+
+const listingDescription = 'Each uncleared event recorded for it or for a collection above it, nearest first (the latest recorded first within one place): '
+  + '`inherited` when recorded for a collection above (for a document: for any collection), `inForce` for the one whose date the due date counts from '
+  + 'under `series` (for a collection: for a document directly in it with no event of its own). Its records managers, auditors and DPOs only: '
+  + 'anyone else, another organisation\'s records manager or a partner\'s staff under an arrangement, gets 404 as for an unknown id.';
 
 const presentChange = (c: SeriesChange) => ({ series: presentSeries(c.series), moved: c.moved, earlier: c.earlier, later: c.later });
 
@@ -105,6 +117,20 @@ export const recordsRoutes = (vault: AppServices): FastifyPluginAsync => async (
     const { kind, date, documentIds, collectionId, confirmShorter } = request.body;
     const events = await vault.retentionEvents.recordEvent(actor, { kind, date, ...(documentIds ? { documentIds } : {}), ...(collectionId !== undefined ? { collectionId } : {}) }, { confirmShorter: confirmShorter === true });
     return reply.status(201).send({ events: events.map(presentEvent) });
+  });
+
+  r.get('/collections/:id/retention-events', {
+    schema: { tags: ['records'], summary: 'Trigger events that reach a collection: its own and those inherited from above (records managers, auditors, DPOs)', description: listingDescription, params: z.object({ id: z.string().max(100) }) },
+  }, async (request) => {
+    const actor = await bearerActor(vault.identity, request);
+    return presentListing(await vault.retentionEvents.listEvents(actor, { collectionId: request.params.id }));
+  });
+
+  r.get('/documents/:id/retention-events', {
+    schema: { tags: ['records'], summary: 'Trigger events that reach a document: its own and those of its collections (records managers, auditors, DPOs)', description: listingDescription, params: z.object({ id: z.string().max(100) }) },
+  }, async (request) => {
+    const actor = await bearerActor(vault.identity, request);
+    return presentListing(await vault.retentionEvents.listEvents(actor, { documentId: request.params.id }));
   });
 
   r.delete('/retention-events/:id', {

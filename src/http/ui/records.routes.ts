@@ -15,22 +15,30 @@ type Form = Record<string, string | undefined>;
 
 const FORM_ERRORS = ['INVALID', 'CONFLICT'];
 
-/** What the retention panel of a document page shows, and which of its forms this person gets. */
+/** What the retention panel of a document page shows: its facts, the events that reach it (records people), and which forms this person gets. */
 export async function retentionPanel(ui: Ui, actor: Actor, document: Document) {
   const retention = await ui.vault.retention.retentionOf(actor, document.id);
-  const mayFile = await ui.vault.access.may(actor, 'records.file-plan', { kind: 'organisation', organisationId: document.organisationId });
+  const org = { kind: 'organisation' as const, organisationId: document.organisationId };
+  const [mayFile, mayRead] = await ui.vault.access.can(actor, [{ action: 'records.file-plan', resource: org }, { action: 'records.read', resource: org }]);
   const plan = mayFile ? await ui.vault.retention.listSeries(actor, document.organisationId) : [];
-  return { retention, mayFile, plan };
+  const events = mayRead ? (await ui.vault.retentionEvents.listEvents(actor, { documentId: document.id })).events : null;
+  return { retention, mayFile, plan, events };
 }
 
-/** The filing panel of a collection page: its series (own or inherited), live events, and the forms for those who may file. */
+/**
+ * The filing panel of a collection page: its series (own or inherited), the live events that reach it
+ * (its own and those above it, for its records people, who may read them), and the forms for those who may file.
+ */
 export async function collectionFilingPanel(ui: Ui, actor: Actor, collection: { id: string; organisationId: string }) {
   const filing = await ui.vault.retention.collectionFiling(actor, collection.id);
   const org = { kind: 'organisation' as const, organisationId: collection.organisationId };
-  const [filePlan, manage] = await ui.vault.access.can(actor, [{ action: 'records.file-plan', resource: org }, { action: 'organisation.manage-collections', resource: org }]);
+  const [filePlan, manage, mayRead] = await ui.vault.access.can(actor, [
+    { action: 'records.file-plan', resource: org }, { action: 'organisation.manage-collections', resource: org }, { action: 'records.read', resource: org },
+  ]);
   const mayFile = filePlan === true || manage === true;
-  const plan = mayFile || (await ui.vault.access.may(actor, 'records.read', org)) ? await ui.vault.retention.listSeries(actor, collection.organisationId).catch(() => []) : [];
-  return { filing, mayFile, mayRecord: filePlan === true, plan };
+  const plan = mayFile || mayRead === true ? await ui.vault.retention.listSeries(actor, collection.organisationId).catch(() => []) : [];
+  const events = mayRead === true ? (await ui.vault.retentionEvents.listEvents(actor, { collectionId: collection.id })).events : null;
+  return { filing, mayFile, mayRecord: filePlan === true, plan, events };
 }
 
 function patchFrom(body: Form): SeriesPatch {
