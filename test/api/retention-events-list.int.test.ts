@@ -90,6 +90,8 @@ describe.each(DIALECTS)('retention event listing on %s', (dialect) => {
     const unknown = { collection: problemOf(await get(ownerManager, `/collections/${randomUUID()}/retention-events`)), document: problemOf(await get(ownerManager, `/documents/${randomUUID()}/retention-events`)) };
     expect(unknown.collection).toMatchObject({ type: 'https://strongroom.local/problems/not_found', detail: 'No collection with that id exists, or you do not have access to it.' });
     expect(unknown.document).toMatchObject({ type: 'https://strongroom.local/problems/not_found', detail: 'No document with that id exists, or you do not have access to it.' });
+    expect(problemOf(await get(ownerManager, '/collections/not-an-id/retention-events'))).toEqual(unknown.collection);
+    expect(problemOf(await get(ownerManager, '/documents/not-an-id/retention-events'))).toEqual(unknown.document);
     const refusedAsUnknown = async (user: TestUser) => {
       expect(problemOf(await get(user, `/collections/${folder}/retention-events`))).toEqual(unknown.collection);
       expect(problemOf(await get(user, `/documents/${doc}/retention-events`))).toEqual(unknown.document);

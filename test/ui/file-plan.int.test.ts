@@ -117,7 +117,7 @@ describe.each(DIALECTS)('file plan pages on %s', (dialect) => {
     await t.vault.retention.setCollectionSeries(systemActor(), top, 'HR-01');
     const doc = (await upload(t.app, staff, folder, 'leaver.txt', 'leaver\n')).json().id as string;
     const [topEvent] = await t.vault.retentionEvents.recordEvent(systemActor(), { kind: 'employment_end', date: '2025-09-30', collectionId: top });
-    await t.vault.retentionEvents.recordEvent(systemActor(), { kind: 'employment_end', date: '2025-10-31', documentIds: [doc] });
+    const [ownEvent] = await t.vault.retentionEvents.recordEvent(systemActor(), { kind: 'employment_end', date: '2025-10-31', documentIds: [doc] });
     const rowsOf = (html: string) => [...(/<table class="govuk-table" id="retention-events">([\s\S]*?)<\/table>/.exec(html)?.[1] ?? '').matchAll(/<tr class="govuk-table__row">([\s\S]*?)<\/tr>/g)]
       .slice(1).map((m) => [...m[1]!.matchAll(/<td class="govuk-table__cell">([\s\S]*?)<\/td>/g)].slice(0, 5).map((c) => c[1]!.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim()));
 
@@ -130,6 +130,7 @@ describe.each(DIALECTS)('file plan pages on %s', (dialect) => {
     expect(rowsOf(folderPage.text)).toEqual([['employment end', '2025-09-30', `collection ${top} above`, 'Yes', 'the system']]);
     // An inherited event is cleared where it was recorded, not from below.
     expect(folderPage.text).not.toContain(`/retention-events/${topEvent!.id}/clear`);
+    expect(docPage.text).not.toContain(`/retention-events/${topEvent!.id}/clear`);
     expect((await records.get(`/collections/${top}`)).text).toContain(`action="/collections/${top}/retention-events/${topEvent!.id}/clear"`);
 
     for (const url of [`/documents/${doc}`, `/collections/${folder}`, `/collections/${top}`]) {
@@ -139,6 +140,14 @@ describe.each(DIALECTS)('file plan pages on %s', (dialect) => {
       expect(seen.text).not.toContain('id="retention-events"');
       expect(seen.text).not.toContain('Recorded for');
     }
+    // The member cannot clear the document's own event either (404, as recording); the records manager can, from the document page.
+    const clearOwn = `/documents/${doc}/retention-events/${ownEvent!.id}/clear`;
+    expect(docPage.text).toContain(`action="${clearOwn}"`);
+    expect((await member.post(clearOwn, { _csrf: FormClient.csrf((await member.get(`/documents/${doc}`)).text), confirmShorter: 'yes' })).status).toBe(404);
+    // Falling back to the collection's earlier date: confirmed, as on the collection page.
+    const cleared = await records.post(clearOwn, { _csrf: FormClient.csrf(docPage.text), confirmShorter: 'yes' });
+    expect([cleared.status, cleared.location]).toEqual([303, `/documents/${doc}?notice=retention`]);
+    expect(rowsOf((await records.get(`/documents/${doc}`)).text)).toEqual([['employment end', '2025-09-30', `collection ${top} above`, 'Yes', 'the system']]);
   });
 
   it('lists the file plan, previews a shorter period with the documents it moves, and saves it only once confirmed', async () => {

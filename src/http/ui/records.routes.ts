@@ -1,6 +1,6 @@
 // Web pages of the file plan: the list of record series, a series with its revisions and the form to
 // change it (which first shows the documents whose due date moves, and asks to confirm any that come
-// earlier), and the forms on document and collection pages that file them and record trigger events.
+// earlier), and the forms on document and collection pages that file them and record and clear trigger events.
 // Which forms appear is asked of AccessService (`can`); the services decide again when they are sent.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
@@ -144,4 +144,7 @@ export const recordsPages = (ui: Ui): FastifyPluginAsync => async (app) => {
 
   app.post<{ Params: { id: string; eventId: string }; Body: Form }>('/collections/:id/retention-events/:eventId/clear', async (request, reply) =>
     filingChange(request, reply, `/collections/${request.params.id}`, (actor, confirmShorter) => ui.vault.retentionEvents.clearEvent(actor, request.params.eventId, { confirmShorter })));
+
+  app.post<{ Params: { id: string; eventId: string }; Body: Form }>('/documents/:id/retention-events/:eventId/clear', async (request, reply) =>
+    filingChange(request, reply, `/documents/${request.params.id}`, (actor, confirmShorter) => ui.vault.retentionEvents.clearEvent(actor, request.params.eventId, { confirmShorter })));
 };
