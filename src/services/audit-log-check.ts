@@ -17,7 +17,7 @@ import {
 import { checkTreeExtends, type HistoryCheck, type SourcedCheckpoint } from '../domain/audit/checkpoint-history.js';
 import { unrecordedCredential } from '../domain/audit/credential-record.js';
 import { GROUP_MAPPING_ACTIONS, IDENTITY_RECORD_ACTIONS, unrecordedGroupMappings, unrecordedIdentityRow } from '../domain/audit/identity-record.js';
-import { ORPHAN_REMOVAL_ACTION, removedOrphanNamed, removedOrphans } from '../domain/audit/orphan-removal-record.js';
+import { ORPHAN_RECORD_ACTIONS, removedOrphanNamed, sweptOrphans } from '../domain/audit/orphan-removal-record.js';
 import { PERSON_EVENT_ACTIONS, unrecordedPerson } from '../domain/audit/person-record.js';
 import { PERSON_SECRET_ACTIONS, replayedSignInSecret, unrecordedSignInSecret } from '../domain/audit/person-secrets-record.js';
 import { SIGN_IN_LINK_ACTIONS, unissuedLinkTaken } from '../domain/audit/sign-in-link-record.js';
@@ -219,13 +219,14 @@ async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail:
   return unrecordedAccessFacts ? fail(o.sequencedSize, unrecordedAccessFacts) : null;
 }
 
-/** A blob the orphan sweep deleted that a version (or the replica's ledger) names again: only a hand could. */
+/** A blob the orphan sweep condemned or deleted that a version (or the replica's ledger) names again: only a hand could. */
 async function removedOrphanNamedAgain(repos: Repos): Promise<string | null> {
-  for (const [store, blobIds] of removedOrphans(await repos.audit.allowedEvents([ORPHAN_REMOVAL_ACTION]))) {
+  for (const [store, blobs] of sweptOrphans(await repos.audit.allowedEvents([...ORPHAN_RECORD_ACTIONS]))) {
     if (store !== 'primary' && store !== 'replica') continue;
+    const blobIds = [...blobs.keys()];
     const named = await repos.orphanBlobs.referencedAmong(store, blobIds);
     const first = blobIds.find((id) => named.has(id));
-    if (first !== undefined) return removedOrphanNamed(store, first);
+    if (first !== undefined) return removedOrphanNamed(store, first, blobs.get(first)!);
   }
   return null;
 }

@@ -5,18 +5,19 @@
 // nothing as a candidate, first seen now; a sweep at least the grace period later deletes a candidate
 // only once one statement has found it still named by nothing and condemned it, which fences every
 // later write naming it (db/repos/blob-references.ts); the condemned row outlives the delete, as that
-// fence. Losing a record is far worse than keeping garbage: anything uncertain (a store that cannot be
+// fence. The transaction that condemns a batch also writes the audit events naming it, so no blob is
+// deleted before an event names it (domain/audit/orphan-removal-record.ts). Losing a record is far worse than keeping garbage: anything uncertain (a store that cannot be
 // listed, a backup that cannot be read, more orphans at once than a sweep expects) deletes nothing.
 // A sweep holds a few batches of ids, never the store's: a first pass lists and judges a batch at a time
-// (counting what is due), and only if something is due, and not too much, a second pass lists again and
-// deletes a batch at a time, each due candidate checked once more just before its condemnation.
+// (counting what is due, marking each candidate it lists, so that those it did not list, their blob gone,
+// are forgotten in one statement after it), and only if something is due, and not too much, a second pass
+// lists again and deletes a batch at a time, each due candidate checked once more just before its condemnation.
 import type { Logger } from 'pino';
 import type { Decision } from '../domain/access/policy.js';
 import type { BackupBlobReferences, BlobStore, Clock } from '../domain/ports.js';
 import type { OrphanBlobCandidate, Store, SweptStore } from '../domain/repositories.js';
 import type { Actor } from '../domain/types.js';
-import { DomainError } from '../domain/errors.js';
-import { ORPHAN_IDS_PER_EVENT, ORPHAN_REMOVAL_ACTION } from '../domain/audit/orphan-removal-record.js';
+import { ORPHAN_CONDEMNATION_ACTION, ORPHAN_IDS_PER_EVENT, ORPHAN_REMOVAL_ACTION } from '../domain/audit/orphan-removal-record.js';
 import { auditEvent } from './audit-events.js';
 import type { StoreClaim, StoreOwnership } from './store-ownership.js';
 
@@ -39,6 +40,8 @@ export interface StoreSweepReport {
   bytesRemoved: number;
   /** Deletes that failed; the candidate stays condemned and the next sweep deletes it. */
   failed: number;
+  /** Candidates forgotten because the store no longer lists their blob (deleted by its owner). */
+  gone: number;
   /**
    * Candidates due but held back: more at once than an orphan sweep ever expects (massRemovalLimit), so
    * something larger is wrong (another vault on the same store, a database restored from an older backup
@@ -117,7 +120,7 @@ interface SweepOfStore {
   dryRun: boolean;
   actor: Actor;
   report: StoreSweepReport;
-  /** This sweep's time (ISO), the first-seen time of the candidates it records. */
+  /** This sweep's time (ISO), taken before its listing began. */
   now: string;
   /** Candidates first seen at or before it are past the grace period. */
   cutoff: string;
@@ -151,7 +154,7 @@ export class OrphanBlobsService {
   }
 
   private async sweepStore(name: SweptStore, blobStore: BlobStore, dryRun: boolean, allowMassRemoval: boolean, actor: Actor): Promise<StoreSweepReport> {
-    const report: StoreSweepReport = { store: name, listed: 0, unreferenced: 0, newCandidates: 0, waiting: 0, due: 0, nowReferenced: 0, removed: 0, bytesRemoved: 0, failed: 0, heldBack: 0 };
+    const report: StoreSweepReport = { store: name, listed: 0, unreferenced: 0, newCandidates: 0, waiting: 0, due: 0, nowReferenced: 0, removed: 0, bytesRemoved: 0, failed: 0, gone: 0, heldBack: 0 };
     const now = await this.now();
     const sweep: SweepOfStore = { name, blobStore, dryRun, actor, report, now: now.toISOString(), cutoff: new Date(now.getTime() - this.graceMs).toISOString() };
 
@@ -262,6 +265,7 @@ export class OrphanBlobsService {
     const known = await this.candidatesAmong(name, batch);
     const fresh: string[] = [];
     const dropped: string[] = [];
+    const listedAgain: string[] = [];
     let remaining = 0;
     for (const id of batch) {
       const candidate = known.get(id);
@@ -276,6 +280,7 @@ export class OrphanBlobsService {
       report.unreferenced += 1;
       if (candidate === undefined) fresh.push(id);
       else {
+        listedAgain.push(id);
         remaining += 1;
         if (this.isDue(sweep, candidate)) report.due += 1;
       }
@@ -285,8 +290,10 @@ export class OrphanBlobsService {
     report.nowReferenced += dropped.length;
     if (!sweep.dryRun) {
       // First seen now, not when the sweep began: a blob listed late in a long first pass gets its whole grace
-      // period, as an upload still in flight needs.
-      await this.o.store.repos.orphanBlobs.record(name, fresh, (await this.now()).toISOString());
+      // period, as an upload still in flight needs. Listed now too, as the known ones are: forgetGone's evidence.
+      const at = (await this.now()).toISOString();
+      await this.o.store.repos.orphanBlobs.record(name, fresh, at);
+      await this.o.store.repos.orphanBlobs.markListed(name, listedAgain, at);
       await this.o.store.repos.orphanBlobs.forget(name, dropped);
     }
     return remaining;
@@ -303,24 +310,15 @@ export class OrphanBlobsService {
   }
 
   /**
-   * Forgets the candidates whose blob is gone from the store (deleted by its owner), a page at a time;
-   * never a condemned one (the fence). A store that cannot say keeps the candidate.
+   * Forgets the candidates whose blob is gone from the store (deleted by its owner), after a first pass that
+   * listed the whole store and marked every candidate it found: one statement forgets those first seen and
+   * last listed before this sweep began, and never a condemned one (the fence, checked in that statement, as a
+   * sweep running beside this one may condemn and delete a candidate's blob before this one lists it). One
+   * recorded or listed by another sweep since this one began is kept, as its blob may be newer than this listing.
+   * No question to the store per candidate (a HEAD each on S3), and no set of ids held.
    */
   private async forgetGone(sweep: SweepOfStore): Promise<void> {
-    const repos = this.o.store.repos;
-    let after = '';
-    for (;;) {
-      const page = (await repos.orphanBlobs.candidates(sweep.name, { after, limit: this.batchSize })).filter((c) => c.blobId > after);
-      const gone: string[] = [];
-      for (const candidate of page) {
-        if (candidate.condemnedAt !== null) continue;
-        const missing = await sweep.blobStore.size(candidate.blobId).then(() => false, (error: unknown) => error instanceof DomainError && error.code === 'NOT_FOUND');
-        if (missing) gone.push(candidate.blobId);
-      }
-      await repos.orphanBlobs.forget(sweep.name, gone);
-      if (page.length < this.batchSize) return;
-      after = page[page.length - 1]!.blobId;
-    }
+    sweep.report.gone = await this.o.store.repos.orphanBlobs.forgetUnlisted(sweep.name, sweep.now);
   }
 
   /**
@@ -362,7 +360,10 @@ export class OrphanBlobsService {
     return due.filter((c) => !named.has(c.blobId));
   }
 
-  /** Condemns, deletes and audits due candidates nothing names, as many as the allowance leaves. */
+  /**
+   * Condemns and deletes due candidates nothing names, as many as the allowance leaves: the condemnation and the
+   * events naming the condemned blobs commit together before the first delete, the deletes' outcome after.
+   */
   private async condemnAndDelete(sweep: SweepOfStore, unnamed: OrphanBlobCandidate[], allowance: { left: number }): Promise<void> {
     if (unnamed.length === 0) return;
     const { name, blobStore, report, actor } = sweep;
@@ -370,9 +371,8 @@ export class OrphanBlobsService {
     const allowed = unnamed.slice(0, Math.max(0, allowance.left));
     allowance.left -= allowed.length;
     report.heldBack += unnamed.length - allowed.length;
-    const condemned = await this.condemn(name, allowed, sweep.cutoff, sweep.now, report);
-    // The condemnation is what makes the delete safe (it fences every later reference): on disk first.
-    if (condemned.length > 0) await this.o.store.durable();
+    // Durable once this resolves (Store.transaction): the fence against every later reference, and the record.
+    const condemned = await this.condemn(sweep, allowed);
     const removed: { blobId: string; size: number }[] = [];
     let failed = 0;
     for (const blobId of condemned) {
@@ -389,37 +389,50 @@ export class OrphanBlobsService {
       report.bytesRemoved += size;
     }
     report.failed += failed;
-    if (removed.length > 0) {
-      // Each event lists the blobs it deleted, so `audit verify` can name a version that names one again
-      // (domain/audit/orphan-removal-record.ts): a deleted blob's row pointed away and back by hand.
-      const at = this.o.clock.now();
-      const events: ReturnType<typeof auditEvent>[] = [];
-      for (let i = 0; i < removed.length; i += ORPHAN_IDS_PER_EVENT) {
-        const part = removed.slice(i, i + ORPHAN_IDS_PER_EVENT);
-        events.push(auditEvent(actor, ORPHAN_REMOVAL_ACTION, {
-          organisationId: null,
-          ids: {
-            store: name, removed: String(part.length), bytes: String(part.reduce((sum, r) => sum + r.size, 0)),
-            failed: String(i === 0 ? failed : 0), blobIds: part.map((r) => r.blobId).sort().join(' '),
-          },
-        }, SYSTEM_DECISION, at));
-      }
-      await this.o.store.transaction(async (tx) => tx.audit.insert(events));
-      this.o.logger.warn({ store: name, removed: removed.length, bytes: removed.reduce((sum, r) => sum + r.size, 0) }, 'orphan blobs removed');
+    if (condemned.length === 0) return;
+    // The outcome: which were deleted and their bytes (known only now), and how many deletes failed (still
+    // condemned, named by the condemnation's event; the next sweep deletes them and says so).
+    const at = this.o.clock.now();
+    const events: ReturnType<typeof auditEvent>[] = [];
+    for (let i = 0; i < Math.max(1, removed.length); i += ORPHAN_IDS_PER_EVENT) {
+      const part = removed.slice(i, i + ORPHAN_IDS_PER_EVENT);
+      const ids: Record<string, string> = { store: name, removed: String(part.length), bytes: String(part.reduce((sum, r) => sum + r.size, 0)), failed: String(i === 0 ? failed : 0) };
+      if (part.length > 0) ids.blobIds = part.map((r) => r.blobId).sort().join(' ');
+      events.push(auditEvent(actor, ORPHAN_REMOVAL_ACTION, { organisationId: null, ids }, SYSTEM_DECISION, at));
     }
+    await this.o.store.transaction(async (tx) => tx.audit.insert(events));
+    this.o.logger.warn({ store: name, removed: removed.length, failed, bytes: removed.reduce((sum, r) => sum + r.size, 0) }, 'orphan blobs removed');
   }
 
-  /** Condemns each due candidate that one statement still finds named by nothing; forgets the others. */
-  private async condemn(name: SweptStore, due: OrphanBlobCandidate[], cutoff: string, now: string, report: StoreSweepReport): Promise<string[]> {
-    const repos = this.o.store.repos;
-    const condemned: string[] = [];
-    const namedMeanwhile: string[] = [];
-    for (const candidate of due) {
-      if (candidate.condemnedAt !== null || await repos.orphanBlobs.condemn(name, candidate.blobId, cutoff, now)) condemned.push(candidate.blobId);
-      else namedMeanwhile.push(candidate.blobId);
-    }
+  /**
+   * Condemns each due candidate that one statement still finds named by nothing, forgets the others, and writes
+   * the events naming every blob about to be deleted (condemned now, or earlier and not yet deleted), all in one
+   * transaction: whatever stops the deletes after it (a failed delete, a killed process, a lost database), no blob
+   * is gone that no event names, and `audit verify` keeps its evidence (domain/audit/orphan-removal-record.ts).
+   */
+  private async condemn(sweep: SweepOfStore, due: OrphanBlobCandidate[]): Promise<string[]> {
+    const { name, report, actor } = sweep;
+    const { condemned, namedMeanwhile } = await this.o.store.transaction(async (tx) => {
+      const condemned: string[] = [];
+      const namedMeanwhile: string[] = [];
+      for (const candidate of due) {
+        if (candidate.condemnedAt !== null || await tx.orphanBlobs.condemn(name, candidate.blobId, sweep.cutoff, sweep.now)) condemned.push(candidate.blobId);
+        else namedMeanwhile.push(candidate.blobId);
+      }
+      await tx.orphanBlobs.forget(name, namedMeanwhile);
+      const at = this.o.clock.now();
+      const sorted = [...condemned].sort();
+      const events: ReturnType<typeof auditEvent>[] = [];
+      for (let i = 0; i < sorted.length; i += ORPHAN_IDS_PER_EVENT) {
+        const part = sorted.slice(i, i + ORPHAN_IDS_PER_EVENT);
+        events.push(auditEvent(actor, ORPHAN_CONDEMNATION_ACTION, {
+          organisationId: null, ids: { store: name, condemned: String(part.length), blobIds: part.join(' ') },
+        }, SYSTEM_DECISION, at));
+      }
+      if (events.length > 0) await tx.audit.insert(events);
+      return { condemned, namedMeanwhile };
+    });
     if (namedMeanwhile.length > 0) {
-      await repos.orphanBlobs.forget(name, namedMeanwhile);
       report.nowReferenced += namedMeanwhile.length;
       report.due -= namedMeanwhile.length;
     }

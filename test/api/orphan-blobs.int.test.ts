@@ -417,7 +417,7 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     const second = await gc.sweep({ allowMassRemoval: true });
     expect(second.stores).toEqual([{
       store: 'primary', listed: 2501, unreferenced: 2495, newCandidates: 1, waiting: 1, due: 2494, nowReferenced: 0,
-      removed: 2494, bytesRemoved: 24940, failed: 0, heldBack: 0,
+      removed: 2494, bytesRemoved: 24940, failed: 0, gone: expect.any(Number) as unknown, heldBack: 0,
     }]);
     expect([...blobs.keys()].sort()).toEqual([...namedBefore, ...namedBetween, inFlight].sort());
     expect(largest, 'the most ids in one question to the repository').toBe(1000);
@@ -430,18 +430,18 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     await repos.orphanBlobs.forget('primary', [...ids, inFlight]);
   });
 
-  // Two sweeps at once (the CLI by hand beside the daily job, or a job re-run after a lost lease). Sweep A reads a
-  // page of candidates to forget those whose blob is gone; sweep B condemns and deletes one of them before A asks
-  // the store; A then sees NOT_FOUND, and must not forget the condemned row: it is the fence.
-  it('keeps the fence when another sweep condemns and deletes a candidate while this one asks the store whether its blob is gone', async () => {
+  // Two sweeps at once (the CLI by hand beside the daily job, or a job re-run after a lost lease). Sweep B condemns
+  // and deletes a candidate just as sweep A begins to list the store; A's listing does not find its blob, so A's
+  // forgetting of the candidates it did not list reaches the condemned row, and must keep it: it is the fence.
+  it('keeps the fence when another sweep condemns and deletes a candidate before this one lists the store', async () => {
     const { clock, doc, slow } = await dueOrphanBesideADocument(t);
     let other: StoreSweepReportLike | undefined;
     const primary = new Proxy(t.vault.blobStore, {
       get(target, name, receiver) {
-        if (name === 'size') {
-          return async (id: string) => {
-            if (id === slow && other === undefined) other = (await sweeper(t.vault, clock, primaryOnly).sweep()).stores[0]!;
-            return target.size(id);
+        if (name === 'list') {
+          return async function* list(): AsyncIterable<string> {
+            other ??= (await sweeper(t.vault, clock, primaryOnly).sweep()).stores[0]!;
+            yield* target.list();
           };
         }
         const value = Reflect.get(target, name, receiver) as unknown;
@@ -458,6 +458,127 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     if (committed) await t.vault.store.db.deleteFrom('versions').where('id', '=', late.id).execute(); // leave the shared vault whole
     expect(fence?.condemnedAt ?? null, 'the condemned row, the fence').not.toBeNull();
     expect(committed, 'a commit naming the deleted blob').toBe(false);
+  });
+
+  // The events naming a batch commit with its condemnation, before any delete: a delete that fails (or a process
+  // killed before it) leaves a condemned blob the log names already, and the next sweep deletes it and says so.
+  it('names the blobs it condemns in the audit log before deleting any: a delete that fails leaves them named, condemned, for the next sweep', async () => {
+    const { clock, slow } = await dueOrphanBesideADocument(t);
+    const db = t.vault.store.db;
+    const eventsNaming = async (action: string, blobId: string) => (await db.selectFrom('audit_events').select('target_ids').where('action', '=', action).execute())
+      .map((e) => JSON.parse(e.target_ids) as Record<string, string>).filter((ids) => (ids.blobIds ?? '').split(' ').includes(blobId));
+    let namedAtDelete: Record<string, string>[] | undefined;
+    const failing = new Proxy(t.vault.blobStore, {
+      get(target, name, receiver) {
+        if (name === 'delete') {
+          return async (id: string) => {
+            if (id === slow) namedAtDelete = await eventsNaming('storage.orphans-condemned', slow);
+            throw new DomainError('UNAVAILABLE', 'The blob storage service is unavailable.');
+          };
+        }
+        const value = Reflect.get(target, name, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const report = (await sweeper(t.vault, clock, { ...primaryOnly, primary: failing }).sweep()).stores[0]!;
+    expect(report).toMatchObject({ removed: 0, bytesRemoved: 0 });
+    expect(report.failed).toBeGreaterThanOrEqual(1);
+    expect(namedAtDelete, 'the events committed when the delete was tried').toHaveLength(1);
+    expect(namedAtDelete![0]).toEqual({ store: 'primary', condemned: String(namedAtDelete![0]!.blobIds!.split(' ').length), blobIds: expect.stringContaining(slow) as unknown });
+    expect(await has(t.vault.blobStore, slow)).toBe(true);
+    expect((await t.vault.store.repos.orphanBlobs.candidates('primary')).find((c) => c.blobId === slow)?.condemnedAt).not.toBeNull();
+    const outcome = (await db.selectFrom('audit_events').select('target_ids').where('action', '=', 'storage.orphans-removed').orderBy('id', 'desc').limit(1).execute())
+      .map((e) => JSON.parse(e.target_ids) as unknown);
+    expect(outcome).toEqual([{ store: 'primary', removed: '0', bytes: '0', failed: String(report.failed) }]);
+
+    const next = (await sweeper(t.vault, clock, primaryOnly).sweep()).stores[0]!;
+    expect(next).toMatchObject({ removed: report.failed, failed: 0 });
+    expect(await has(t.vault.blobStore, slow)).toBe(false);
+    expect(await eventsNaming('storage.orphans-condemned', slow), 'condemned, and named again before the retried delete').toHaveLength(2);
+    const removal = await eventsNaming('storage.orphans-removed', slow);
+    expect(removal).toEqual([{ store: 'primary', removed: String(next.removed), bytes: String(next.bytesRemoved), failed: '0', blobIds: expect.stringContaining(slow) as unknown }]);
+    await t.vault.audit.flush();
+    expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+  });
+
+  // The outcome's event, after the deletes, is lost (the database unavailable then, the process killed): the
+  // condemnation's event still names the deleted blob, and `audit verify` still names a version pointed back at it.
+  it('keeps the evidence when the audit write after the deletes fails: audit verify names a version pointed back at the deleted blob', async () => {
+    const { clock, doc, slow } = await dueOrphanBesideADocument(t);
+    const store = new Proxy(t.vault.store, {
+      get(target, name, receiver) {
+        if (name === 'transaction') {
+          return async <T>(work: (repos: Store['repos']) => Promise<T>, options?: { awaitDurable?: boolean }) => target.transaction(async (tx) => work({
+            ...tx,
+            audit: Object.assign(Object.create(tx.audit) as Store['repos']['audit'], {
+              insert: async (events: Parameters<Store['repos']['audit']['insert']>[0]) => {
+                if (events.some((e) => e.action === 'storage.orphans-removed')) throw new Error('the database is unavailable');
+                return tx.audit.insert(events);
+              },
+            }),
+          }), options);
+        }
+        const value = Reflect.get(target, name, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const report = (await sweeper(t.vault, clock, { ...primaryOnly, store }).sweep()).stores[0]!;
+    expect(report).toMatchObject({ removed: 1, error: 'the database is unavailable' });
+    expect(await has(t.vault.blobStore, slow)).toBe(false);
+    const db = t.vault.store.db;
+    await db.updateTable('versions').set({ blob_id: slow }).where('id', '=', doc.version.id).execute();
+    try {
+      await t.vault.audit.flush();
+      const check = await t.vault.audit.verify(systemActor());
+      expect(check.ok ? '' : check.problem).toBe(`Blob ${slow}, which the orphan sweep condemned in the primary store as named by nothing, to be deleted, is named by a version now: `
+        + 'the database was changed directly (a version or its replica record pointed elsewhere while the sweep ran, and back), and that stored copy is gone or going.');
+    } finally {
+      await db.updateTable('versions').set({ blob_id: doc.version.blobId }).where('id', '=', doc.version.id).execute();
+    }
+    expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+  });
+
+  // The first pass lists the whole store: a candidate it did not list is gone, learnt without a question to the
+  // store per candidate (a HEAD each on S3, 100,000 a sweep for 100,000 candidates).
+  it('forgets the candidates whose blob is gone from the store without asking the store about each, and keeps one written after its listing began', async () => {
+    const clock = movableClock();
+    const orphans = await Promise.all(Array.from({ length: 3 }, () => orphanIn(t.vault.blobStore)));
+    await sweeper(t.vault, clock, primaryOnly).sweep();
+    expect(await candidateIds(t.vault, 'primary')).toEqual(expect.arrayContaining(orphans));
+    // Their owner deletes two (as a failed upload's cleanup does).
+    await t.vault.blobStore.delete(orphans[0]!);
+    await t.vault.blobStore.delete(orphans[1]!);
+    clock.advance(HOUR);
+    let questions = 0;
+    let late = '';
+    const counted = new Proxy(t.vault.blobStore, {
+      get(target, name, receiver) {
+        if (name === 'list') {
+          return async function* list(): AsyncIterable<string> {
+            yield* target.list();
+            // Written once this listing has passed, and recorded by another sweep beside this one.
+            late = await orphanIn(target);
+            await t.vault.store.repos.orphanBlobs.record('primary', [late], clock.now().toISOString());
+          };
+        }
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (name === 'size' || name === 'readSmall' || name === 'get') {
+          return async (...args: unknown[]) => {
+            questions += 1;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const report = (await sweeper(t.vault, clock, { ...primaryOnly, primary: counted }).sweep()).stores[0]!;
+    expect(report).toMatchObject({ removed: 0, due: 0 });
+    expect(questions, 'questions to the store about a blob').toBe(0);
+    expect(report.gone).toBeGreaterThanOrEqual(2);
+    const left = await candidateIds(t.vault, 'primary');
+    expect(orphans.map((id) => left.includes(id))).toEqual([false, false, true]);
+    expect(left, 'written after the listing began').toContain(late);
+    await t.vault.store.repos.orphanBlobs.forget('primary', [orphans[2]!, late]);
   });
 
   // The check in the condemning statement itself: the commit lands after the second pass's re-check (its second

@@ -14,7 +14,7 @@ export function registerStorageCommands(program: Command): void {
     .description(
       'find blobs that nothing in the database names (an upload that never committed, a copy or restore cut off) in the primary store '
       + 'and the replica, record the new ones, and delete those a sweep first saw over a day ago and nothing names now; '
-      + 'the deletes are audited as "storage.orphans-removed". A store that cannot be listed, or that is not this vault\'s '
+      + 'the blobs are audited as "storage.orphans-condemned" before they are deleted, and the deletes as "storage.orphans-removed". A store that cannot be listed, or that is not this vault\'s '
       + '(its strongroom-vault.json marker names another vault), is left alone. Prints a JSON summary.',
     )
     .option('--dry-run', 'report what would be recorded and deleted, and which store without a marker would be claimed; record, delete or claim nothing, and write nothing to any store')
@@ -36,5 +36,5 @@ function describe(s: StoreSweepReport, dryRun: boolean): string {
     ? `${s.due} would be deleted (dry run: nothing changed)`
     : `${s.removed} deleted (${s.bytesRemoved} bytes)${s.failed > 0 ? `, ${s.failed} could not be deleted (tried again next time)` : ''}`;
   return `Swept the ${s.store} store: ${s.listed} blob(s), ${s.unreferenced} named by nothing (${s.newCandidates} seen for the first time, `
-    + `${s.waiting} waiting out the grace period), ${s.nowReferenced} named again and kept, ${deleted}.`;
+    + `${s.waiting} waiting out the grace period), ${s.nowReferenced} named again and kept, ${s.gone} gone from the store and forgotten, ${deleted}.`;
 }

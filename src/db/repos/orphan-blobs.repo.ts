@@ -40,9 +40,29 @@ export class OrphanBlobsRepo implements OrphanBlobsRepository {
 
   async record(store: SweptStore, blobIds: readonly string[], at: string): Promise<void> {
     for (let i = 0; i < blobIds.length; i += BATCH) {
-      const values = blobIds.slice(i, i + BATCH).map((blobId) => ({ store, blob_id: blobId, first_seen_at: at, condemned_at: null }));
+      const values = blobIds.slice(i, i + BATCH).map((blobId) => ({ store, blob_id: blobId, first_seen_at: at, condemned_at: null, listed_at: at }));
       await this.db.insertInto('orphan_blob_candidates').values(values).onConflict((oc) => oc.columns(['store', 'blob_id']).doNothing()).execute();
     }
+  }
+
+  async markListed(store: SweptStore, blobIds: readonly string[], at: string): Promise<void> {
+    for (let i = 0; i < blobIds.length; i += BATCH) {
+      // Never back in time: a sweep that began earlier and marks later leaves the later mark of another.
+      await this.db.updateTable('orphan_blob_candidates').set({ listed_at: at }).where('store', '=', store)
+        .where('blob_id', 'in', blobIds.slice(i, i + BATCH))
+        .where((eb) => eb.or([eb('listed_at', 'is', null), eb('listed_at', '<', at)])).execute();
+    }
+  }
+
+  async forgetUnlisted(store: SweptStore, since: string): Promise<number> {
+    // One statement, checked in it: a row condemned since the caller's listing stays (the fence), and so does
+    // one another sweep recorded or listed since `since` (its blob may have been written after this listing began).
+    const result = await this.db.deleteFrom('orphan_blob_candidates').where('store', '=', store)
+      .where('condemned_at', 'is', null)
+      .where('first_seen_at', '<', since)
+      .where((eb) => eb.or([eb('listed_at', 'is', null), eb('listed_at', '<', since)]))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   async forget(store: SweptStore, blobIds: readonly string[]): Promise<void> {

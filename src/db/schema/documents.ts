@@ -124,10 +124,12 @@ export interface BlobReplicasTable {
   unrecoverable_at: string | null;
 }
 
-/** Blobs a sweep found that nothing names (migration 202612170000_orphan_blobs). */
+/** Blobs a sweep found that nothing names (migrations 202612170000_orphan_blobs, 202612180100_orphan_candidates_listed). */
 export interface OrphanBlobCandidatesTable {
   store: string;
   blob_id: string;
   first_seen_at: string;
   condemned_at: string | null;
+  /** When a sweep's listing last found the blob (null: never since the column was added). */
+  listed_at: string | null;
 }

@@ -167,6 +167,14 @@ export interface OrphanBlobsRepository {
   candidates(store: SweptStore, page?: { among?: readonly string[]; after?: string; limit?: number }): Promise<OrphanBlobCandidate[]>;
   /** Records these as candidates first seen `at`; those already recorded keep their first-seen time. */
   record(store: SweptStore, blobIds: readonly string[], at: string): Promise<void>;
+  /** Marks these candidates as listed by a sweep `at` (a later mark is kept). */
+  markListed(store: SweptStore, blobIds: readonly string[], at: string): Promise<void>;
+  /**
+   * After a whole listing of the store that began at `since` and marked every candidate it found: forgets,
+   * in one statement, the candidates first seen and last listed before `since` (their blob is gone), but
+   * never a condemned one. Answers how many it forgot.
+   */
+  forgetUnlisted(store: SweptStore, since: string): Promise<number>;
   /**
    * Forgets these candidates, but never a condemned one, even one condemned since the caller read it: a
    * condemned row is the fence (blob-references.ts) that refuses a late commit naming its deleted blob.
