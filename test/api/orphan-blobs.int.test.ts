@@ -275,6 +275,8 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     clock.advance(25 * HOUR);
     expect((await gc.sweep()).stores[0]!.removed).toBeGreaterThanOrEqual(1);
     expect(await has(t.vault.blobStore, slow)).toBe(false);
+    // A later sweep lists the store without it: the condemned row is not forgotten as gone.
+    clock.advance(HOUR);
     await gc.sweep();
     const late = versionNaming(doc.version, slow);
     await expect(t.vault.store.transaction(async (tx) => tx.documents.insertVersion(late))).rejects.toMatchObject({ code: 'CONFLICT' });
@@ -384,11 +386,10 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
         if (typeof value !== 'function') return value;
         return async (...args: unknown[]) => {
           for (const arg of args) if (Array.isArray(arg)) largest = Math.max(largest, arg.length);
-          const page = args[1] as { among?: string[]; limit?: number } | undefined;
+          const page = args[1] as { among?: string[] } | undefined;
           if (name === 'candidates') {
             if (page?.among !== undefined) largest = Math.max(largest, page.among.length);
-            if (page?.among === undefined && page?.limit === undefined) wholeTable += 1;
-            if (page?.limit !== undefined) largest = Math.max(largest, page.limit);
+            else wholeTable += 1;
           }
           return (value as (...a: unknown[]) => unknown).apply(target, args);
         };
@@ -430,26 +431,30 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     await repos.orphanBlobs.forget('primary', [...ids, inFlight]);
   });
 
-  // Two sweeps at once (the CLI by hand beside the daily job, or a job re-run after a lost lease). Sweep B condemns
-  // and deletes a candidate just as sweep A begins to list the store; A's listing does not find its blob, so A's
-  // forgetting of the candidates it did not list reaches the condemned row, and must keep it: it is the fence.
-  it('keeps the fence when another sweep condemns and deletes a candidate before this one lists the store', async () => {
+  // Two sweeps at once (the CLI by hand beside the daily job, or a job re-run after a lost lease). Sweep B lists a
+  // candidate, condemns it and deletes its blob; sweep A, begun a minute later, lists the store without it, so A's
+  // forgetting of the candidates it did not list (listed last before A began) reaches the condemned row, and must
+  // keep it: it is the fence.
+  it('keeps the fence when another sweep condemns and deletes a candidate while this one lists the store and forgets what it did not list', async () => {
     const { clock, doc, slow } = await dueOrphanBesideADocument(t);
     let other: StoreSweepReportLike | undefined;
     const primary = new Proxy(t.vault.blobStore, {
       get(target, name, receiver) {
-        if (name === 'list') {
-          return async function* list(): AsyncIterable<string> {
-            other ??= (await sweeper(t.vault, clock, primaryOnly).sweep()).stores[0]!;
-            yield* target.list();
+        if (name === 'delete') {
+          return async (id: string) => {
+            await target.delete(id);
+            if (id !== slow || other !== undefined) return;
+            clock.advance(60_000);
+            other = (await sweeper(t.vault, clock, primaryOnly).sweep()).stores[0]!;
           };
         }
         const value = Reflect.get(target, name, receiver) as unknown;
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
     });
-    await sweeper(t.vault, clock, { ...primaryOnly, primary }).sweep();
-    expect(other?.removed, 'sweep B deleted it').toBeGreaterThanOrEqual(1);
+    expect((await sweeper(t.vault, clock, { ...primaryOnly, primary }).sweep()).stores[0]!.removed, 'sweep B deleted it').toBeGreaterThanOrEqual(1);
+    expect(other, 'sweep A ran meanwhile').toBeDefined();
+    expect(other?.error).toBeUndefined();
     expect(await has(t.vault.blobStore, slow)).toBe(false);
     const fence = (await t.vault.store.repos.orphanBlobs.candidates('primary')).find((c) => c.blobId === slow);
     // The upload stalled past the grace period commits now: it must be refused, as its blob is gone.
@@ -779,12 +784,26 @@ describe('orphan blob sweeps with the replica in an S3 bucket (loopback s3rver)'
     await t.vault.worker.runDue();
     const primaryOrphan = await orphanIn(t.vault.blobStore);
     const replicaOrphan = await orphanIn(t.vault.replicaStore!);
+    const goneOrphan = await orphanIn(t.vault.blobStore);
 
     await gc.sweep();
     expect(await has(t.vault.blobStore, primaryOrphan)).toBe(true);
+    expect(await candidateIds(t.vault, 'primary')).toContain(goneOrphan);
+    await t.vault.blobStore.delete(goneOrphan);
     clock.advance(25 * HOUR);
-    const report = await gc.sweep();
-    expect(report.stores.map((s) => [s.store, s.removed])).toEqual([['primary', 1], ['replica', 1]]);
+    // A HEAD for each blob deleted (its bytes counted), none for each candidate to learn whether its blob is gone.
+    let heads = 0;
+    const counting = (store: BlobStore): BlobStore => new Proxy(store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (name === 'size') return async (id: string) => { heads += 1; return target.size(id); };
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const report = await sweeper(t.vault, clock, { primary: counting(t.vault.blobStore), replica: counting(t.vault.replicaStore!) }).sweep();
+    expect(heads, 'questions to the buckets about a blob').toBe(2);
+    expect(report.stores.map((s) => [s.store, s.removed, s.gone])).toEqual([['primary', 1, 1], ['replica', 1, 0]]);
+    expect(await candidateIds(t.vault, 'primary')).not.toContain(goneOrphan);
     expect(await has(t.vault.blobStore, primaryOrphan)).toBe(false);
     expect(await has(t.vault.replicaStore!, replicaOrphan)).toBe(false);
     expect(await has(t.vault.blobStore, doc.version.blobId)).toBe(true);

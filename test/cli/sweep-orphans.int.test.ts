@@ -61,7 +61,7 @@ describe.each(DIALECTS)('strongroom storage sweep-orphans on %s', (dialect) => {
     const second = await runCli(['--data', place.dataDir, 'storage', 'sweep-orphans'], { env });
     expect(second.code, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout)).toMatchObject({ stores: [{ store: 'primary', due: 1, removed: 1, bytesRemoved: 4000, failed: 0 }, { store: 'replica', removed: 0 }] });
-    expect(second.stderr).toContain('1 deleted (4000 bytes)');
+    expect(second.stderr).toContain('0 gone from the store and forgotten, 1 deleted (4000 bytes)');
 
     v = await openVaultAt(place.dataDir, clamd.socketPath, env);
     await expect(v.vault.blobStore.size(orphan)).rejects.toMatchObject({ code: 'NOT_FOUND' });
@@ -69,6 +69,8 @@ describe.each(DIALECTS)('strongroom storage sweep-orphans on %s', (dialect) => {
     expect(await v.vault.replicaStore!.size(kept)).toBeGreaterThan(5000);
     const events = await v.vault.store.db.selectFrom('audit_events').select(['target_ids', 'channel']).where('action', '=', 'storage.orphans-removed').execute();
     expect(events.map((e) => ({ ids: JSON.parse(e.target_ids) as unknown, channel: e.channel }))).toEqual([{ ids: { store: 'primary', removed: '1', bytes: '4000', failed: '0', blobIds: orphan }, channel: 'cli' }]);
+    const condemned = await v.vault.store.db.selectFrom('audit_events').select(['target_ids', 'channel']).where('action', '=', 'storage.orphans-condemned').execute();
+    expect(condemned.map((e) => ({ ids: JSON.parse(e.target_ids) as unknown, channel: e.channel }))).toEqual([{ ids: { store: 'primary', condemned: '1', blobIds: orphan }, channel: 'cli' }]);
     await closeKeepingData(v);
     const verify = await runCli(['--data', place.dataDir, 'audit', 'verify'], { env });
     expect(verify.code, verify.stderr + verify.stdout).toBe(0);
@@ -145,6 +147,7 @@ describe.each(DIALECTS)('strongroom storage sweep-orphans on %s', (dialect) => {
     const help = await runCli(['storage', 'sweep-orphans', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--dry-run');
+    expect(help.stdout).toContain('storage.orphans-condemned');
     expect(help.stdout).toContain('storage.orphans-removed');
     expect(help.stdout).toContain('strongroom-vault.json');
   });

@@ -22,14 +22,11 @@ export class OrphanBlobsRepo implements OrphanBlobsRepository {
     return found;
   }
 
-  async candidates(store: SweptStore, page: { among?: readonly string[]; after?: string; limit?: number } = {}): Promise<OrphanBlobCandidate[]> {
+  async candidates(store: SweptStore, page: { among?: readonly string[] } = {}): Promise<OrphanBlobCandidate[]> {
     const read = async (among?: readonly string[]): Promise<OrphanBlobCandidate[]> => {
       let query = this.db.selectFrom('orphan_blob_candidates').select(['blob_id', 'first_seen_at', 'condemned_at']).where('store', '=', store);
       if (among !== undefined) query = query.where('blob_id', 'in', among);
-      if (page.after !== undefined) query = query.where('blob_id', '>', page.after);
-      query = query.orderBy('blob_id');
-      if (page.limit !== undefined) query = query.limit(page.limit);
-      const rows = await query.execute();
+      const rows = await query.orderBy('blob_id').execute();
       return rows.map((r) => ({ blobId: r.blob_id, firstSeenAt: r.first_seen_at, condemnedAt: r.condemned_at }));
     };
     if (page.among === undefined) return read();
@@ -56,10 +53,10 @@ export class OrphanBlobsRepo implements OrphanBlobsRepository {
 
   async forgetUnlisted(store: SweptStore, since: string): Promise<number> {
     // One statement, checked in it: a row condemned since the caller's listing stays (the fence), and so does
-    // one another sweep recorded or listed since `since` (its blob may have been written after this listing began).
+    // one another sweep recorded or listed since `since` (its blob may have been written after this listing
+    // began; recording a candidate lists it). Null: last listed before the column was added.
     const result = await this.db.deleteFrom('orphan_blob_candidates').where('store', '=', store)
       .where('condemned_at', 'is', null)
-      .where('first_seen_at', '<', since)
       .where((eb) => eb.or([eb('listed_at', 'is', null), eb('listed_at', '<', since)]))
       .executeTakeFirst();
     return Number(result.numDeletedRows);

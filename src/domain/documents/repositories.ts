@@ -160,18 +160,15 @@ export interface OrphanBlobsRepository {
    * primary's blobs, and older backups still name the replica's).
    */
   referencedAmong(store: SweptStore, blobIds: readonly string[]): Promise<Set<string>>;
-  /**
-   * The store's candidates by blob id: all of them, or only those `among` names, or one page of at most
-   * `limit` after the blob id `after` (a sweep reads them a batch at a time, never the whole table).
-   */
-  candidates(store: SweptStore, page?: { among?: readonly string[]; after?: string; limit?: number }): Promise<OrphanBlobCandidate[]>;
+  /** The store's candidates by blob id: all of them, or only those `among` names (a sweep asks a batch at a time, never the whole table). */
+  candidates(store: SweptStore, page?: { among?: readonly string[] }): Promise<OrphanBlobCandidate[]>;
   /** Records these as candidates first seen `at`; those already recorded keep their first-seen time. */
   record(store: SweptStore, blobIds: readonly string[], at: string): Promise<void>;
   /** Marks these candidates as listed by a sweep `at` (a later mark is kept). */
   markListed(store: SweptStore, blobIds: readonly string[], at: string): Promise<void>;
   /**
    * After a whole listing of the store that began at `since` and marked every candidate it found: forgets,
-   * in one statement, the candidates first seen and last listed before `since` (their blob is gone), but
+   * in one statement, the candidates last listed (or recorded) before `since` (their blob is gone), but
    * never a condemned one. Answers how many it forgot.
    */
   forgetUnlisted(store: SweptStore, since: string): Promise<number>;
