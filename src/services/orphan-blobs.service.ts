@@ -6,8 +6,9 @@
 // only once one statement has found it still named by nothing and condemned it, which fences every
 // later write naming it (db/repos/blob-references.ts); the condemned row outlives the delete, as that
 // fence. The transaction that condemns a batch also writes the audit events naming it, so no blob is
-// deleted before an event names it (domain/audit/orphan-removal-record.ts). Losing a record is far worse than keeping garbage: anything uncertain (a store that cannot be
-// listed, a backup that cannot be read, more orphans at once than a sweep expects) deletes nothing.
+// deleted before an event names it (domain/audit/orphan-removal-record.ts). Losing a record is far worse
+// than keeping garbage: anything uncertain (a store that cannot be listed, a backup that cannot be read,
+// more orphans at once than a sweep expects) deletes nothing.
 // A sweep holds a few batches of ids, never the store's: a first pass lists and judges a batch at a time
 // (counting what is due, marking each candidate it lists, so that those it did not list, their blob gone,
 // are forgotten in one statement after it), and only if something is due, and not too much, a second pass
@@ -311,8 +312,8 @@ export class OrphanBlobsService {
 
   /**
    * Forgets the candidates whose blob is gone from the store (deleted by its owner), after a first pass that
-   * listed the whole store and marked every candidate it found: one statement forgets those first seen and
-   * last listed before this sweep began, and never a condemned one (the fence, checked in that statement, as a
+   * listed the whole store and marked every candidate it found: one statement forgets those last listed (or
+   * recorded) before this sweep began, and never a condemned one (the fence, checked in that statement, as a
    * sweep running beside this one may condemn and delete a candidate's blob before this one lists it). One
    * recorded or listed by another sweep since this one began is kept, as its blob may be newer than this listing.
    * No question to the store per candidate (a HEAD each on S3), and no set of ids held.

@@ -36,5 +36,5 @@ function describe(s: StoreSweepReport, dryRun: boolean): string {
     ? `${s.due} would be deleted (dry run: nothing changed)`
     : `${s.removed} deleted (${s.bytesRemoved} bytes)${s.failed > 0 ? `, ${s.failed} could not be deleted (tried again next time)` : ''}`;
   return `Swept the ${s.store} store: ${s.listed} blob(s), ${s.unreferenced} named by nothing (${s.newCandidates} seen for the first time, `
-    + `${s.waiting} waiting out the grace period), ${s.nowReferenced} named again and kept, ${s.gone} gone from the store and forgotten, ${deleted}.`;
+    + `${s.waiting} waiting out the grace period), ${s.nowReferenced} named again and kept, ${dryRun ? '' : `${s.gone} gone from the store and forgotten, `}${deleted}.`;
 }
