@@ -77,6 +77,16 @@ export function failure(error: unknown): string {
   return String(error);
 }
 
+/**
+ * The exit status of a command that failed: 75 (EX_TEMPFAIL of sysexits.h) when it was refused for a
+ * moment only (the database busy with another process, or restarting), so a script or cron job can
+ * run it again; 1 otherwise.
+ */
+export function exitStatusOf(error: unknown): number {
+  const passing = error instanceof DomainError && error.code === 'UNAVAILABLE' && typeof error.details?.retryAfterSeconds === 'number';
+  return passing ? 75 : 1;
+}
+
 export const list = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
 
 export async function readStdin(): Promise<string> {

@@ -19,7 +19,7 @@ import { registerScrubCommand } from './commands/scrub.command.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerServeCommands } from './commands/serve.commands.js';
 import { registerStorageCommands } from './commands/storage.commands.js';
-import { failure, say } from './context.js';
+import { exitStatusOf, failure, say } from './context.js';
 
 const program = new Command()
   .name('strongroom')
@@ -55,5 +55,5 @@ registerIdpCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   say(`strongroom: ${failure(error)}`);
-  process.exitCode = process.exitCode || 1;
+  process.exitCode = process.exitCode || exitStatusOf(error);
 });

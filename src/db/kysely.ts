@@ -3,6 +3,7 @@
 import type Database from 'better-sqlite3-multiple-ciphers';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool } from 'kysely';
 import type { GatherBehind } from './coalesced-inserts.js';
+import { translatingDriverErrors } from './driver-errors.js';
 import { GroupCommit, KeptFileSync, type SyncFile } from './group-commit.js';
 import { nulGuard } from './nul-guard.js';
 import { openEncryptedSqlite } from './sqlite-cipher.js';
@@ -84,7 +85,7 @@ export function openSqlite({ file, key, cacheMib, syncFile }: SqliteOptions): Da
   if (cacheMib !== undefined) database.pragma(`cache_size = ${-Math.trunc(cacheMib) * 1024}`);
   const keptLog = new KeptFileSync();
   const commits = new GroupCommit(`${file}-wal`, syncFile ?? keptLog.sync);
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(database, () => commits.noteCommit()) }), plugins: [nulGuard] });
+  const db = new Kysely<Schema>({ dialect: translatingDriverErrors(new SqliteDialect({ database: withStatementCache(database, () => commits.noteCommit()) })), plugins: [nulGuard] });
   return {
     db,
     caps: { dialect: 'sqlite', binary: 'blob', bigint: 'integer', rowLocks: false },
@@ -175,7 +176,7 @@ export function openPostgres(url: string, poolSize = 10, onIdleClientError: (err
     created.on('error', onIdleClientError);
     return created;
   };
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }), plugins: [nulGuard] });
+  const db = new Kysely<Schema>({ dialect: translatingDriverErrors(new PostgresDialect({ pool })), plugins: [nulGuard] });
   return {
     db,
     caps: { dialect: 'postgres', binary: 'bytea', bigint: 'bigint', rowLocks: true },

@@ -1,7 +1,6 @@
 // The Store: every repository over one executor, and short transactions that hand out the same set.
 // Implements the Store port services depend on (domain/repositories.ts); tests and main.ts see the concrete repositories.
 import type { Kysely, Transaction } from 'kysely';
-import { DomainError } from '../domain/errors.js';
 import type { SignInSeals } from '../domain/identity/sign-in-seals.js';
 import type { SearchKeys } from '../domain/ports.js';
 import type { Store as StorePort } from '../domain/repositories.js';
@@ -133,8 +132,9 @@ export class Store implements StorePort {
    * and share the sync; with `awaitDurable: false`, at commit (see the port for the one use it has).
    */
   async transaction<T>(work: (repos: Repos) => Promise<T>, options: { awaitDurable?: boolean } = {}): Promise<T> {
-    const result = await this.handle.db.transaction().execute((trx) => work(reposFor(trx, this.handle.caps, this.auditSealKey, this.searchKeys, this.signInSeals)))
-      .catch((error: unknown) => { throw endedByConcurrentChange(error) ?? error; });
+    // A transaction the database ended (contention, a lost connection) rejects as UNAVAILABLE, "try
+    // again", translated where the driver raised it (driver-errors.ts).
+    const result = await this.handle.db.transaction().execute((trx) => work(reposFor(trx, this.handle.caps, this.auditSealKey, this.searchKeys, this.signInSeals)));
     if (options.awaitDurable !== false) await this.handle.durable();
     return result;
   }
@@ -149,23 +149,6 @@ export class Store implements StorePort {
     await this.repos.audit.drained();
     await this.handle.close();
   }
-}
-
-/**
- * PostgreSQL ends one of two transactions that wait on each other's row locks (40P01: a hold placed
- * while a folder above is moved, rarely) or that it cannot order (40001). SQLite gives up on a write
- * when another process (the CLI beside the server) held the file's write lock past the busy timeout,
- * or committed since this transaction began reading (SQLITE_BUSY and its extended codes, such as
- * SQLITE_BUSY_SNAPSHOT). Either way nothing of it was written (the transaction is rolled back), so
- * the person is told that and to try again (503 with Retry-After on HTTP), rather than shown an internal
- * error. Not a CONFLICT: callers read that as a state to resolve (SCIM's "uniqueness", the series page's
- * "confirm a shorter period"), and this one resolves itself.
- */
-function endedByConcurrentChange(error: unknown): DomainError | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  const busy = typeof code === 'string' && /^SQLITE_BUSY(?:_[A-Z]+)?$/.test(code);
-  if (code !== '40P01' && code !== '40001' && !busy) return undefined;
-  return new DomainError('UNAVAILABLE', 'Someone changed the same records at the same moment, so nothing was changed. Try again.', { cause: error, details: { retryAfterSeconds: 1 } });
 }
 
 const noKeys = (): never => {

@@ -60,8 +60,13 @@ export function problemFor(error: unknown, request: FastifyRequest): Problem {
   return { type: 'about:blank', title: TITLES[500]!, status: 500, detail: `Something went wrong on our side. Quote request id ${requestId} to support.`, requestId };
 }
 
-export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+/** Tells the client when to try again, for a refusal that passes by itself (a busy database, a rate limit): the API's, and the web page's. */
+export function sayWhenToRetry(reply: FastifyReply, problem: Problem): void {
   if (typeof problem.retryAfterSeconds === 'number') reply.header('Retry-After', String(problem.retryAfterSeconds));
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  sayWhenToRetry(reply, problem);
   // A body we stopped reading (refused, stalled, too large) must not be drained to reuse the connection.
   if (!reply.request.raw.complete) reply.header('Connection', 'close');
   return reply.status(problem.status).type('application/problem+json').send(problem);

@@ -1,9 +1,11 @@
 // The job worker: leases due jobs from the table-backed queue and runs their handlers, renewing each
 // lease while the handler works, marking the job done (in the handler's last transaction when it
 // takes the completion handed to it, else after it returns), retrying with exponential backoff and
-// dead-lettering after the kind's last attempt. `start()` refuses to run when the table holds a
+// dead-lettering after the kind's last attempt (never for a database that was momentarily unavailable:
+// such a run is retried, however many attempts it has had). `start()` refuses to run when the table holds a
 // queued kind no handler here runs.
 import type { Logger } from 'pino';
+import { DatabaseUnavailableError } from '../db/driver-errors.js';
 import { backoffSeconds } from '../domain/jobs/define-job.js';
 import type { Clock } from '../domain/ports.js';
 import type { JobRow } from '../db/repos/jobs.repo.js';
@@ -78,7 +80,11 @@ export class JobWorker {
     this.stopped = false;
     const tick = () => {
       if (this.stopped) return;
-      this.running = this.runDue().then(() => undefined).catch((error: unknown) => this.o.logger.error({ err: error }, 'job poll failed')).finally(() => {
+      this.running = this.runDue().then(() => undefined).catch((error: unknown) => {
+        // A job whose outcome could not be recorded stays leased, and runs again when its lease ends.
+        if (error instanceof DatabaseUnavailableError) this.o.logger.warn({ err: error, cause: error.cause }, 'job poll stopped: the database is unavailable for a moment');
+        else this.o.logger.error({ err: error }, 'job poll failed');
+      }).finally(() => {
         this.running = null;
         if (!this.stopped) this.timer = setTimeout(tick, this.o.pollMs ?? 500);
       });
@@ -188,7 +194,8 @@ export class JobWorker {
       if (completedWithin === false) {
         // Its result rolled back with the completion (JobLeaseLostError); retry and fail would change nothing.
         this.o.logger.warn(log, 'job finished after its lease was taken over; the other run decides its outcome');
-      } else if (job.attempts >= job.maxAttempts) {
+      } else if (job.attempts >= job.maxAttempts && !(error instanceof DatabaseUnavailableError)) {
+        // A database busy or restarting says nothing about the job: it would succeed a moment later.
         if (await this.o.jobs.fail(job.id, job.attempts, this.o.clock.now().toISOString(), message)) {
           this.o.logger.error({ ...log, err: error }, 'job failed for good: dead-lettered (status failed)');
         } else {

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -518,6 +519,71 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     const dead = (await rowsOf('test-echo')).at(-1);
     expect(dead).toMatchObject({ status: 'failed', attempts: 1 });
     expect(dead!.last_error).toMatch(/^invalid payload/);
+  });
+
+  it('retries, never dead-letters, a job whose last attempt met the database busy with another process, and runs it later', async () => {
+    await clearQueue();
+    const key = `busy-${randomBytes(6).toString('hex')}`;
+    await h.a.db.insertInto('key_values').values({ key, value: 'before' }).execute();
+    /**
+     * Another connection (another process) holds what the handler's single statement, outside any
+     * transaction, needs: SQLite's write lock past the busy timeout (a tenth of a second here, five in
+     * service), or a PostgreSQL row lock the statement will not wait for (NOWAIT, 55P03).
+     */
+    const contended = async (statement: () => Promise<unknown>): Promise<void> => {
+      if (dialect === 'sqlite') {
+        await sql`pragma busy_timeout = 100`.execute(h.a.db);
+        await sql`begin immediate`.execute(h.b.db);
+        try {
+          await statement();
+        } finally {
+          await sql`rollback`.execute(h.b.db);
+          await sql`pragma busy_timeout = 5000`.execute(h.a.db);
+        }
+        return;
+      }
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let held!: () => void;
+      const holding = new Promise<void>((r) => (held = r));
+      const other = h.b.db.transaction().execute(async (trx) => {
+        await trx.updateTable('key_values').set({ value: 'other' }).where('key', '=', key).execute();
+        held();
+        await released;
+      });
+      await holding;
+      try {
+        await statement();
+      } finally {
+        release();
+        await other;
+      }
+    };
+    let contend = true;
+    const registry = new JobRegistry([
+      handle(echoJob, async (p) => {
+        const write = () => (dialect === 'sqlite'
+          ? h.a.db.updateTable('key_values').set({ value: String(p.n) }).where('key', '=', key).execute()
+          : sql`update key_values set value = ${String(p.n)} where key = (select key from key_values where key = ${key} for update nowait)`.execute(h.a.db));
+        if (contend) await contended(write);
+        else await write();
+      }),
+      handle(flakyJob, async () => undefined),
+      handle(slowJob, async () => undefined),
+    ], TEST_KINDS);
+    const clock = new ManualClock();
+    const at = new Date(clock.now().getTime() - 1000).toISOString();
+    // Two attempts already spent: the lease makes this run the kind's last (3).
+    await h.a.db.insertInto('jobs').values({ kind: 'test-echo', payload: JSON.stringify({ n: 5 }), run_at: at, attempts: 2, max_attempts: 3, status: 'queued', created_at: at, unique_key: null }).execute();
+    const worker = new JobWorker({ jobs: jobsA, durable: () => h.a.durable(), registry, clock, logger: silent });
+    expect(await worker.runDue()).toBe(1);
+    expect((await rowsOf('test-echo')).at(-1)).toMatchObject({ status: 'queued', attempts: 3, last_error: 'Someone changed the same records at the same moment, so nothing was changed. Try again.' });
+    expect(await resultOf(key)).toBe(dialect === 'sqlite' ? 'before' : 'other');
+    contend = false;
+    clock.advance(60);
+    expect(await worker.runDue()).toBe(1);
+    expect((await rowsOf('test-echo')).at(-1)).toMatchObject({ status: 'done', attempts: 4 });
+    expect(await resultOf(key)).toBe('5');
   });
 
   it('refuses to start while the table holds a queued kind no handler runs, and starts once it is gone', async () => {

@@ -15,6 +15,8 @@ export interface ScimError {
   status: number;
   scimType?: ScimErrorType;
   detail: string;
+  /** Sent as Retry-After (not in the body): a refusal that passes by itself, such as a busy database. */
+  retryAfterSeconds?: number;
 }
 
 export function scimErrorFor(error: unknown, request: FastifyRequest): ScimError {
@@ -24,7 +26,8 @@ export function scimErrorFor(error: unknown, request: FastifyRequest): ScimError
     const status = STATUS_OF_ERROR[error.code];
     if (error.code === 'INVALID') return { status, scimType: 'invalidValue', detail: error.message };
     if (error.code === 'CONFLICT') return { status, scimType: 'uniqueness', detail: error.message };
-    return { status, detail: error.message };
+    const retryAfterSeconds = error.details?.retryAfterSeconds;
+    return { status, detail: error.message, ...(typeof retryAfterSeconds === 'number' ? { retryAfterSeconds } : {}) };
   }
   const fastifyError = error as FastifyError;
   if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, detail: 'The request body is too large.' };
@@ -38,6 +41,7 @@ export function scimErrorFor(error: unknown, request: FastifyRequest): ScimError
 
 export function sendScimError(reply: FastifyReply, error: ScimError): FastifyReply {
   if (error.status === 401) reply.header('WWW-Authenticate', 'Bearer realm="strongroom-scim"');
+  if (error.retryAfterSeconds !== undefined) reply.header('Retry-After', String(error.retryAfterSeconds));
   if (!reply.request.raw.complete) reply.header('Connection', 'close');
   return reply.status(error.status).type(SCIM_CONTENT_TYPE).send({
     schemas: [ERROR_SCHEMA], status: String(error.status), ...(error.scimType ? { scimType: error.scimType } : {}), detail: error.detail,

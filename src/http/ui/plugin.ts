@@ -7,7 +7,7 @@ import fastifyStatic from '@fastify/static';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppServices } from '../../services/app-services.js';
-import { problemFor } from '../error-handler.js';
+import { problemFor, sayWhenToRetry } from '../error-handler.js';
 import { adminPages } from './admin.routes.js';
 import { storagePages } from './storage.routes.js';
 import { arrangementPages } from './arrangements.routes.js';
@@ -67,6 +67,7 @@ export async function webInterface(app: FastifyInstance, vault: AppServices): Pr
     web.addHook('onRequest', async (request) => loadSession(ui, request));
     web.setErrorHandler(async (error, request, reply) => {
       const problem = problemFor(error, request);
+      sayWhenToRetry(reply, problem);
       const wantsJson = (request.headers.accept ?? '').includes('application/json');
       if (problem.status === 401 && !wantsJson) {
         const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.url)}` : '';
