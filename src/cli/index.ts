@@ -32,6 +32,7 @@ const program = new Command()
     'Start with "strongroom demo", or "strongroom init" then "strongroom serve". Every command takes --data DIR.',
     'Find documents by their words (OCR included) with "strongroom search --as EMAIL QUERY"; after upgrading,',
     '"strongroom search reindex" queues the documents stored before search existed (docs/search.md).',
+    'A command the database refused for a moment (busy with another process, or PostgreSQL restarting) says so and exits 75: run it again.',
   ].join('\n'));
 
 registerServeCommands(program);
