@@ -10,13 +10,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestStore, randomSignInSeals, type TestStore } from '../../test/support/store.js';
 import { DomainError } from '../domain/errors.js';
 import { DatabaseUnavailableError } from './driver-errors.js';
-import { openPostgres, openSqlite, ping } from './kysely.js';
+import { openPostgres, openSqlite, ping, type DatabaseHandle } from './kysely.js';
 import { migrate } from './migrate.js';
+import type { Schema } from './schema.js';
 import { Store } from './store.js';
 
 describe('a PostgreSQL transaction ended to break a lock cycle', () => {
@@ -58,19 +59,9 @@ describe('a PostgreSQL transaction ended to break a lock cycle', () => {
   it('a single statement outside any transaction that cannot have its row lock (55P03) is UNAVAILABLE too, once', async () => {
     const { store } = opened;
     await store.repos.settings.set('nowait', 'before');
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let otherHasRow!: () => void;
-    const otherHoldsRow = new Promise<void>((r) => (otherHasRow = r));
-    const other = store.db.transaction().execute(async (trx) => {
-      await trx.updateTable('key_values').set({ value: 'other' }).where('key', '=', 'nowait').execute();
-      otherHasRow();
-      await released;
-    });
-    await otherHoldsRow;
+    const release = await holdingChange(store.db, 'nowait');
     const ended = await sql`select value from key_values where key = ${'nowait'} for update nowait`.execute(store.db).then(() => null, (error: unknown) => error);
-    release();
-    await other;
+    await release();
     expect(ended).toBeInstanceOf(DatabaseUnavailableError);
     expect((ended as DomainError).code).toBe('UNAVAILABLE');
     expect((ended as DomainError).details).toEqual({ retryAfterSeconds: 1 });
@@ -96,74 +87,78 @@ describe('a PostgreSQL that refuses connections (stopped, restarting)', () => {
   });
 });
 
-describe('a SQLite transaction that finds the file locked by another connection past its busy timeout', () => {
-  it('is UNAVAILABLE, says to try again in a second, and writes nothing', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'sr-busy-'));
-    const file = path.join(dir, 'test.db');
-    const key = randomBytes(32);
-    const handle = openSqlite({ file, key });
-    const other = openSqlite({ file, key });
-    try {
-      await migrate(handle.db, handle.caps);
-      const store = new Store(handle, randomBytes(32), undefined, randomSignInSeals());
-      await store.repos.settings.set('busy', 'before');
-      // Waits a tenth of a second for the lock, not the service's five, to keep the test quick.
-      await sql`pragma busy_timeout = 100`.execute(handle.db);
-      let release!: () => void;
-      const released = new Promise<void>((r) => (release = r));
-      let otherHasLock!: () => void;
-      const otherHoldsLock = new Promise<void>((r) => (otherHasLock = r));
-      // Another connection to the file (as the CLI's would be) takes the write lock and keeps it.
-      const holding = other.db.transaction().execute(async (trx) => {
-        await trx.updateTable('key_values').set({ value: 'other' }).where('key', '=', 'busy').execute();
-        otherHasLock();
-        await released;
-      });
-      await otherHoldsLock;
-      const ended = await store.transaction(async (repos) => {
-        await repos.settings.set('busy', 'store');
-      }).then(() => null, (error: unknown) => error);
-      release();
-      await holding;
-      expect(ended).toBeInstanceOf(DomainError);
-      expect((ended as DomainError).code).toBe('UNAVAILABLE');
-      expect((ended as DomainError).details).toEqual({ retryAfterSeconds: 1 });
-      expect(((ended as DomainError).cause as { code?: string }).code).toMatch(/^SQLITE_BUSY/);
-      expect(await store.repos.settings.get('busy')).toBe('other');
-    } finally {
-      await other.close();
-      await handle.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+/**
+ * Sets `key` to 'other' in a transaction of `db` and keeps the transaction open (its row lock on
+ * PostgreSQL, the file's write lock on SQLite) until the returned function is called, which commits it.
+ */
+async function holdingChange(db: Kysely<Schema>, key: string): Promise<() => Promise<void>> {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let changed!: () => void;
+  const holding = new Promise<void>((r) => (changed = r));
+  const committed = db.transaction().execute(async (trx) => {
+    await trx.updateTable('key_values').set({ value: 'other' }).where('key', '=', key).execute();
+    changed();
+    await released;
   });
+  await holding;
+  return async () => {
+    release();
+    await committed;
+  };
+}
+
+/**
+ * A Store on a fresh SQLite file holding `busy` = 'before', and another connection to the same file (as
+ * the CLI's would be). The Store waits a tenth of a second for the lock, not the service's five, to keep
+ * the tests quick.
+ */
+async function withSecondConnection(work: (store: Store, other: DatabaseHandle) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'sr-busy-'));
+  const file = path.join(dir, 'test.db');
+  const key = randomBytes(32);
+  const handle = openSqlite({ file, key });
+  const other = openSqlite({ file, key });
+  try {
+    await migrate(handle.db, handle.caps);
+    const store = new Store(handle, randomBytes(32), undefined, randomSignInSeals());
+    await store.repos.settings.set('busy', 'before');
+    await sql`pragma busy_timeout = 100`.execute(handle.db);
+    await work(store, other);
+  } finally {
+    await other.close();
+    await handle.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe('a SQLite transaction that finds the file locked by another connection past its busy timeout', () => {
+  it('is UNAVAILABLE, says to try again in a second, and writes nothing', () => withSecondConnection(async (store, other) => {
+    // The other connection takes the write lock and keeps it.
+    const release = await holdingChange(other.db, 'busy');
+    const ended = await store.transaction(async (repos) => {
+      await repos.settings.set('busy', 'store');
+    }).then(() => null, (error: unknown) => error);
+    await release();
+    expect(ended).toBeInstanceOf(DomainError);
+    expect((ended as DomainError).code).toBe('UNAVAILABLE');
+    expect((ended as DomainError).details).toEqual({ retryAfterSeconds: 1 });
+    expect(((ended as DomainError).cause as { code?: string }).code).toMatch(/^SQLITE_BUSY/);
+    expect(await store.repos.settings.get('busy')).toBe('other');
+  }));
 });
 
 describe('a single SQLite statement outside any transaction that finds the file locked by another connection', () => {
-  it('is UNAVAILABLE, translated once (its cause is SQLite\'s error), and writes nothing', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'sr-busy-'));
-    const file = path.join(dir, 'test.db');
-    const key = randomBytes(32);
-    const handle = openSqlite({ file, key });
-    const other = openSqlite({ file, key });
-    try {
-      await migrate(handle.db, handle.caps);
-      const store = new Store(handle, randomBytes(32), undefined, randomSignInSeals());
-      await store.repos.settings.set('busy', 'before');
-      await sql`pragma busy_timeout = 100`.execute(handle.db);
-      // As `strongroom backup` or a sweep beside the server would: the write lock, taken at once and kept.
-      await sql`begin immediate`.execute(other.db);
-      const ended = await store.repos.settings.set('busy', 'store').then(() => null, (error: unknown) => error);
-      await sql`rollback`.execute(other.db);
-      expect(ended).toBeInstanceOf(DatabaseUnavailableError);
-      expect((ended as DomainError).code).toBe('UNAVAILABLE');
-      expect((ended as DomainError).message).toBe('Someone changed the same records at the same moment, so nothing was changed. Try again.');
-      expect((ended as DomainError).details).toEqual({ retryAfterSeconds: 1 });
-      expect(((ended as DomainError).cause as { code?: string }).code).toBe('SQLITE_BUSY');
-      expect(await store.repos.settings.get('busy')).toBe('before');
-    } finally {
-      await other.close();
-      await handle.close();
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+  it('is UNAVAILABLE, translated once (its cause is SQLite\'s error), and writes nothing', () => withSecondConnection(async (store, other) => {
+    // As `strongroom backup` or a sweep beside the server would: the write lock, taken at once and kept.
+    await sql`begin immediate`.execute(other.db);
+    const ended = await store.repos.settings.set('busy', 'store').then(() => null, (error: unknown) => error);
+    await sql`rollback`.execute(other.db);
+    expect(ended).toBeInstanceOf(DatabaseUnavailableError);
+    expect((ended as DomainError).code).toBe('UNAVAILABLE');
+    expect((ended as DomainError).message).toBe('Someone changed the same records at the same moment, so nothing was changed. Try again.');
+    expect((ended as DomainError).details).toEqual({ retryAfterSeconds: 1 });
+    expect(((ended as DomainError).cause as { code?: string }).code).toBe('SQLITE_BUSY');
+    expect(await store.repos.settings.get('busy')).toBe('before');
+  }));
 });
