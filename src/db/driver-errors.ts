@@ -92,6 +92,7 @@ const translated = async <T>(work: () => Promise<T>): Promise<T> => {
  */
 class TranslatingDriver implements Driver {
   readonly #inner = new WeakMap<DatabaseConnection, DatabaseConnection>();
+  readonly #wrapped = new WeakMap<DatabaseConnection, DatabaseConnection>();
 
   constructor(private readonly driver: Driver) {}
 
@@ -101,11 +102,16 @@ class TranslatingDriver implements Driver {
 
   async acquireConnection(): Promise<DatabaseConnection> {
     const connection = await translated(() => this.driver.acquireConnection());
+    // Every statement outside a transaction acquires a connection: the drivers hand out the same few
+    // (SQLite's one, a pool's clients), so each is wrapped once.
+    const known = this.#wrapped.get(connection);
+    if (known) return known;
     const wrapped: DatabaseConnection = {
       executeQuery: <R>(query: Parameters<DatabaseConnection['executeQuery']>[0]): Promise<QueryResult<R>> => translated(() => connection.executeQuery<R>(query)),
       streamQuery: <R>(query: Parameters<DatabaseConnection['streamQuery']>[0], chunkSize?: number): AsyncIterableIterator<QueryResult<R>> => streamTranslated(connection.streamQuery<R>(query, chunkSize)),
     };
     this.#inner.set(wrapped, connection);
+    this.#wrapped.set(connection, wrapped);
     return wrapped;
   }
 
