@@ -31,3 +31,18 @@ export async function* wholeFile(file: MultipartFile, maxUploadBytes: number): A
     if (!file.file.readableEnded) file.file.resume();
   }
 }
+
+/**
+ * What reading a form's next part failed with, as the person should hear it. Busboy reports a body
+ * that is not the multipart form its Content-Type announces (no boundary in it, a malformed part
+ * header, an end before the closing boundary) as a plain Error, which would otherwise be answered as an
+ * internal error; it is the sender's mistake, and nothing of the form was stored. Errors that already
+ * say what they are (ours, or @fastify/multipart's with a 4xx status, such as its limits) stand.
+ */
+export function formReadFailure(error: unknown): unknown {
+  if (error instanceof DomainError) return error;
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return error;
+  return new DomainError('INVALID', 'The request body is not the multipart/form-data form its Content-Type says it is, so nothing was stored. Send the file again (or send its bytes as the raw body, with another Content-Type).', { cause: error });
+}
+

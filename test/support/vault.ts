@@ -53,7 +53,7 @@ export async function openTestVault(options: { dialect: Dialect; clamdSocket: st
     },
   });
   const vault = await openVault(config, {
-    create: true, logger: pino({ level: 'silent' }), ...(options.clock ? { clock: options.clock } : {}), ...(options.syncDatabaseLog ? { syncDatabaseLog: options.syncDatabaseLog } : {}),
+    create: true, logger: pino({ level: process.env.STRONGROOM_TEST_LOG ?? 'silent' }), ...(options.clock ? { clock: options.clock } : {}), ...(options.syncDatabaseLog ? { syncDatabaseLog: options.syncDatabaseLog } : {}),
   });
   const app = await buildApp(vault, { extensions: serverExtensions });
   if (options.listen) await app.listen({ host: '127.0.0.1', port: 0 });

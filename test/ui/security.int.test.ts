@@ -75,6 +75,13 @@ describe.each(DIALECTS)('web interface security on %s', (dialect) => {
     form.append('files', new Blob(['z']), 'sneaky.txt');
     const sneaky = await client.request('POST', '/upload', { body: form });
     expect(sneaky.status).toBe(403);
+    // A body that is not the multipart form its Content-Type announces: the sender's mistake, said so, nothing stored.
+    const uploadPage = await client.get('/upload');
+    const notAForm = await client.request('POST', '/upload', {
+      headers: { 'content-type': 'multipart/form-data; boundary=x', 'x-csrf-token': FormClient.csrf(uploadPage.text) }, body: '{"a":1}',
+    });
+    expect(notAForm.status).toBe(400);
+    expect(notAForm.text).toContain('not the multipart/form-data form its Content-Type says it is');
     // With the token the same delete works.
     const page = await client.get(`/documents/${uploaded.id}`);
     const ok = await client.post(`/documents/${uploaded.id}/delete`, { _csrf: FormClient.csrf(page.text) });

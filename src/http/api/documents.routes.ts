@@ -8,7 +8,7 @@ import { DomainError, invalid } from '../../domain/errors.js';
 import type { AppServices } from '../../services/app-services.js';
 import type { UploadResult } from '../../services/documents.service.js';
 import { uploadOutcome } from '../../services/upload-outcome.js';
-import { multipartFileLimit, wholeFile } from '../multipart-file.js';
+import { formReadFailure, multipartFileLimit, wholeFile } from '../multipart-file.js';
 import { sendContent } from '../content.js';
 import { partialContentRefusal } from '../../protocol/content-headers.js';
 import { bearerActor } from '../plugins/authenticate.js';
@@ -62,8 +62,11 @@ const ONE_FILE = 'Send one file per request; this form has more than one.';
  */
 async function onlyFileOf(request: FastifyRequest, maxUploadBytes: number): Promise<{ name: string; body: AsyncIterable<Uint8Array> }> {
   const parts = request.parts();
+  const nextPart = () => parts.next().catch((error: unknown) => {
+    throw (error as { code?: string }).code === 'FST_FILES_LIMIT' ? new DomainError('TOO_LARGE', ONE_FILE) : formReadFailure(error);
+  });
   let file: MultipartFile | undefined;
-  for (let next = await parts.next(); !next.done; next = await parts.next()) {
+  for (let next = await nextPart(); !next.done; next = await nextPart()) {
     if (next.value.type === 'file') {
       file = next.value;
       break;
@@ -74,9 +77,7 @@ async function onlyFileOf(request: FastifyRequest, maxUploadBytes: number): Prom
   async function* body(): AsyncGenerator<Uint8Array> {
     yield* wholeFile(first, maxUploadBytes);
     for (;;) {
-      const next = await parts.next().catch((error: unknown) => {
-        throw (error as { code?: string }).code === 'FST_FILES_LIMIT' ? new DomainError('TOO_LARGE', ONE_FILE) : error;
-      });
+      const next = await nextPart();
       if (next.done) return;
       if (next.value.type === 'file') {
         next.value.file.resume();

@@ -9,7 +9,7 @@ import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { finished } from 'node:stream/promises';
 import { DomainError } from '../../domain/errors.js';
-import { multipartFileLimit, wholeFile } from '../multipart-file.js';
+import { formReadFailure, multipartFileLimit, wholeFile } from '../multipart-file.js';
 import { csrfRefused, signedIn, type Ui } from './context.js';
 
 export interface FileOutcome<T> {
@@ -111,7 +111,7 @@ export async function eachFile<T>(
     }
   } catch (error) {
     // Busboy stops at the file limit; the files before it were uploaded whole, so report both.
-    if ((error as { code?: string }).code !== 'FST_FILES_LIMIT' || !trusted) throw error;
+    if ((error as { code?: string }).code !== 'FST_FILES_LIMIT' || !trusted) throw formReadFailure(error);
     files.push({ name: `Files after the first ${FORM_LIMITS.files}`, ok: false, error: new DomainError('TOO_LARGE', `At most ${FORM_LIMITS.files} files can be uploaded at once; the files after the first ${FORM_LIMITS.files} were not uploaded.`) });
   }
   if (!trusted) throw csrfRefused();
