@@ -67,7 +67,17 @@ export type DisabledBy = (typeof DISABLED_BY)[number];
 export interface CredentialRef {
   kind: 'api_token' | 'app_password' | 'session';
   id: string;
+  /** What the credential may do (a web session: 'full'); decide() refuses a 'read' one whatever changes something. */
+  scope: CredentialScope;
 }
+
+/**
+ * What an API token or WebDAV app password may do: everything its person may ('full', what every credential
+ * made before scopes was), or only what reads ('read': list, read, download, search, read the audit log where
+ * the person may). Chosen when it is made, covered by its seal, never changed after.
+ */
+export const CREDENTIAL_SCOPES = ['full', 'read'] as const;
+export type CredentialScope = (typeof CREDENTIAL_SCOPES)[number];
 
 /**
  * Who is acting. Every service takes one explicitly; interfaces build it from a

@@ -41,6 +41,17 @@ const LOCKED_BECAUSE: Readonly<Record<string, string>> = {
   version_held: 'This version is held in quarantine until a security admin reviews it (it could not be checked for viruses).',
 };
 
+/**
+ * decide()'s refusal to a read-only API token or app password (`credential_scope`), told plainly (403): decide()
+ * gives it only to someone who could otherwise do the thing, so it reveals nothing they could not see.
+ */
+export const CREDENTIAL_SCOPE = 'credential_scope';
+
+function credentialScopeError(actor: Actor): DomainError {
+  const what = actor.credential?.kind === 'app_password' ? 'app password' : 'API token';
+  return new DomainError('FORBIDDEN', `This ${what} can only read: it cannot make changes. Use one made with full access, or the web interface.`, { details: { reason: CREDENTIAL_SCOPE } });
+}
+
 /** A refusal's audit target: a hold's refusal names the hold, so the register's history shows what each hold stopped. */
 function denialTarget(target: AuditTarget, decision: Decision): AuditTarget {
   return decision.hold ? { ...target, ids: { ...target.ids, holdId: decision.hold.id } } : target;
@@ -139,6 +150,7 @@ export class AccessService {
     const { decision, context } = await this.decideFresh(actor, action, resource, extra.newClassification);
     if (!decision.allow) {
       await this.recordDenial(actor, action, target, decision);
+      if (decision.reason === CREDENTIAL_SCOPE) throw credentialScopeError(actor);
       // A hold refuses only what would otherwise be allowed, so whoever meets one may be told which.
       if (decision.hold && (resource.kind === 'collection' || resource.kind === 'document')) {
         throw await this.heldError(actor, resource.kind, resource.organisationId, decision.hold);
@@ -160,11 +172,13 @@ export class AccessService {
    * Decides like `require` and audits a refusal the same way, but hands the refusal back instead of
    * throwing: for callers whose answer to it is not a plain 404 (a name that cannot be used, a
    * folder with something out of reach inside it, an arrangement step whose parties are told why).
-   * `acceptance`: for `arrangement.accept`, the consent being given.
+   * `acceptance`: for `arrangement.accept`, the consent being given. A read-only credential's refusal is
+   * thrown (403) once audited, as `require` throws it: it means the same whatever was asked.
    */
   async check(actor: Actor, action: Action, resource: Resource, target: AuditTarget, extra: { acceptance?: Acceptance } = {}): Promise<Decision> {
     const { decision } = await this.decideFresh(actor, action, resource, undefined, extra.acceptance);
     if (!decision.allow) await this.recordDenial(actor, action, target, decision);
+    if (decision.reason === CREDENTIAL_SCOPE) throw credentialScopeError(actor);
     return decision;
   }
 
@@ -202,8 +216,9 @@ export class AccessService {
     const told = question.told ?? { kind: question.resource.kind, organisationId: question.resource.organisationId };
     // As `require` answers: someone who may see the document is told why they cannot change it yet; nobody else learns it exists.
     const why = LOCKED_BECAUSE[decision.reason];
-    const otherwise = told.kind === 'document' && question.resource.kind === 'document' && why && decide(actor, 'document.read', question.resource, context).allow
-      ? new DomainError('LOCKED', why) : notFound(told.kind);
+    const otherwise = decision.reason === CREDENTIAL_SCOPE ? credentialScopeError(actor)
+      : told.kind === 'document' && question.resource.kind === 'document' && why && decide(actor, 'document.read', question.resource, context).allow
+        ? new DomainError('LOCKED', why) : notFound(told.kind);
     throw new RefusedWithin({ action: question.auditAs ?? question.action, target: question.target, decision, told, otherwise });
   }
 
@@ -266,7 +281,7 @@ export class AccessService {
     const asItIs = decide(actor, action, resource, context);
     if (!asItIs.allow) {
       await this.recordDenial(actor, action, { organisationId: parent.organisationId, ids: { collectionId: parent.id } }, asItIs);
-      throw notFound('collection');
+      throw asItIs.reason === CREDENTIAL_SCOPE ? credentialScopeError(actor) : notFound('collection');
     }
     const created = judge(parent);
     const { classification } = created;

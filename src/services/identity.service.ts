@@ -6,8 +6,8 @@ import { normaliseEmailDomain } from '../domain/identity/federation.js';
 import { credentialsUsable, mfaRequired } from '../domain/identity/mfa.js';
 import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock, PasswordHasher } from '../domain/ports.js';
-import type { Actor, Channel, Classification, CredentialRef, Organisation, Role, User } from '../domain/types.js';
-import { CLASSIFICATIONS, ROLES } from '../domain/types.js';
+import type { Actor, Channel, Classification, CredentialRef, CredentialScope, Organisation, Role, User } from '../domain/types.js';
+import { CLASSIFICATIONS, CREDENTIAL_SCOPES, ROLES } from '../domain/types.js';
 import type { Repos, SessionRow, Store } from '../domain/repositories.js';
 import type { Decision } from '../domain/access/policy.js';
 import type { AccessService } from './access.service.js';
@@ -365,8 +365,13 @@ export class IdentityService {
     return out;
   }
 
-  /** Creates an API token or WebDAV app password. The secret is returned once and stored only as a hash. */
-  async createCredential(actor: Actor, userId: string, kind: 'api_token' | 'app_password', name: string): Promise<{ id: string; secret: string }> {
+  /**
+   * Creates an API token or WebDAV app password, with everything its person may do (`full`) or only what reads
+   * (`read`, for a system that only pulls documents). The secret is returned once and stored only as a hash.
+   * Making one is a change (decide()'s `person.manage-credentials`), so a read-only credential cannot make another.
+   */
+  async createCredential(actor: Actor, userId: string, kind: 'api_token' | 'app_password', name: string, scope: CredentialScope = 'full'): Promise<{ id: string; secret: string }> {
+    if (!(CREDENTIAL_SCOPES as readonly string[]).includes(scope)) throw invalid(`The scope must be one of ${CREDENTIAL_SCOPES.join(', ')}.`, { field: 'scope' });
     const { user, decision } = await this.requireCredentialsOf(actor, userId);
     const prefix = kind === 'api_token' ? 'srt_' : 'srp_';
     const secret = prefix + randomBytes(32).toString('base64url');
@@ -387,10 +392,10 @@ export class IdentityService {
         return holder ? invalid('This account is switched off: no API token or app password can be made for it.') : notFound('user');
       }
       const secretHash = hashSecret(secret);
-      await repos.users.insertCredential({ id, userId, kind, name: name.trim() || kind, secretHash, createdAt: now.toISOString(), lastUsedAt: null, revokedAt: null });
+      await repos.users.insertCredential({ id, userId, kind, name: name.trim() || kind, scope, secretHash, createdAt: now.toISOString(), lastUsedAt: null, revokedAt: null });
       // The binding lets `audit verify` tell this credential from one written into the database directly.
       const binding = credentialBinding({ id, userId, kind, secretHash });
-      await repos.audit.insert([auditEvent(actor, action, { organisationId: user.organisationId, ids: { userId, credentialId: id, binding } }, decision, now)]);
+      await repos.audit.insert([auditEvent(actor, action, { organisationId: user.organisationId, ids: { userId, credentialId: id, binding, scope } }, decision, now)]);
       await queueAccountNotice(repos, actor, userId, { change: kind === 'api_token' ? 'api-token-created' : 'app-password-created' }, now);
       return null;
     });
@@ -444,7 +449,7 @@ export class IdentityService {
     }
     if (user.disabled) throw unauthenticated();
     if (!credentialsUsable(user)) throw mfaNotSetUp();
-    return { user, credential: { kind: found.credential.kind, id: found.credential.id } };
+    return { user, credential: { kind: found.credential.kind, id: found.credential.id, scope: found.credential.scope } };
   }
 
   /** Whether `password` is the person's, as Strongroom wrote its hash (a hash whose seal does not match is no one's). */

@@ -130,6 +130,7 @@ export class LocksService {
       await this.o.access.recordRefusal(actor, 'dav.lock-refresh', lockTarget(lock), 'not_holder');
       throw new DomainError('FORBIDDEN', 'That lock belongs to someone else.');
     }
+    await this.requireHolderWrite(actor, lock);
     const expiresAt = new Date(this.o.clock.now().getTime() + timeoutSeconds * 1000).toISOString();
     await this.repos.locks.refresh(lock.token, timeoutSeconds, expiresAt);
     return { ...lock, timeoutSeconds, expiresAt };
@@ -147,6 +148,7 @@ export class LocksService {
       // The holder's own write decision (a partner's names its arrangement); one that no longer holds has just lapsed the lock.
       const decision = await this.holderDecision(lock);
       if (!decision.allow) throw notFound('lock');
+      await this.requireHolderWrite(actor, lock);
       await this.o.store.transaction(async (repos) => {
         await repos.locks.delete(lock.token);
         await repos.audit.insert([auditEvent(actor, 'dav.unlock', lockTarget(lock), decision, now)]);
@@ -311,14 +313,32 @@ export class LocksService {
     if (!user) return gone('holder_unknown');
     if (user.disabled) return gone('holder_disabled');
     const holder = actorFor(user, { channel: 'webdav', clientAddress: null, requestId: null });
+    const target = await this.lockedTarget(lock);
+    if (!target) return gone('resource_gone');
+    return target.kind === 'document'
+      ? this.o.access.decisionFor(holder, 'document.version', documentResource(target.document))
+      : this.o.access.decisionFor(holder, 'document.create', collectionResource(target.collection));
+  }
+
+  /** The live document or collection a lock is on, or null (gone, binned, or no longer the lock's organisation's). */
+  private async lockedTarget(lock: ResourceLock): Promise<LockTarget | null> {
     if (lock.documentId) {
       const document = await this.repos.documents.byId(lock.documentId);
-      if (!document || document.deletedAt || document.organisationId !== lock.organisationId) return gone('resource_gone');
-      return this.o.access.decisionFor(holder, 'document.version', documentResource(document));
+      return !document || document.deletedAt || document.organisationId !== lock.organisationId ? null : { kind: 'document', document };
     }
     const collection = await this.repos.collections.byId(lock.collectionId!);
-    if (!collection || collection.deletedAt || collection.organisationId !== lock.organisationId) return gone('resource_gone');
-    return this.o.access.decisionFor(holder, 'document.create', collectionResource(collection));
+    return !collection || collection.deletedAt || collection.organisationId !== lock.organisationId ? null : { kind: 'collection', collection };
+  }
+
+  /**
+   * A holder's own refresh or release changes the lock, so it is asked of the request as it came, as the write
+   * the lock protects (decided and audited; a read-only credential is refused it, 403): the holder's standing
+   * alone (holderDecision) says nothing of what the credential of this request may do.
+   */
+  private async requireHolderWrite(actor: Actor, lock: ResourceLock): Promise<void> {
+    const target = await this.lockedTarget(lock);
+    if (!target) throw notFound('lock');
+    await this.requireWrite(actor, target);
   }
 
   private async requireWrite(actor: Actor, target: LockTarget): Promise<Decision> {

@@ -3,6 +3,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { canonicalJson } from '../domain/audit/event.js';
 import type { ExternalIdentity, IdentityProvider } from '../domain/identity/federation.js';
+import type { CredentialScope } from '../domain/types.js';
 import type { SignInSeals } from '../domain/identity/sign-in-seals.js';
 import type { MasterKey } from './keys.js';
 import { DerivedSecretSealer } from './secret-sealer.js';
@@ -29,8 +30,10 @@ export class DerivedSignInSeals implements SignInSeals {
     return this.#mac('mfa', [userId, mfaEnabled, storedSecret, recoveryCodes]);
   }
 
-  credential(c: { id: string; userId: string; kind: string; secretHash: string; revoked: boolean }): string {
-    return this.#mac('credential', [c.id, c.userId, c.kind, c.secretHash, c.revoked]);
+  credential(c: { id: string; userId: string; kind: string; secretHash: string; revoked: boolean; scope: CredentialScope }): string {
+    // Full: the fields sealed before scopes, so those seals stay valid. Read: one field more (JSON keeps them apart).
+    const fields: unknown[] = [c.id, c.userId, c.kind, c.secretHash, c.revoked];
+    return this.#mac('credential', c.scope === 'full' ? fields : [...fields, c.scope]);
   }
 
   scimToken(t: { id: string; organisationId: string; secretHash: string; revoked: boolean }): string {

@@ -137,7 +137,7 @@ describe.each(DIALECTS)('people administration attacked on %s', (dialect) => {
     const own = await t.vault.sessions.signIn(owner.email, TEST_PASSWORD, webRequest);
     // The hijacked session's "new API token" request has been authenticated (the actor as the web pages make it) ...
     const hijacked = (await t.vault.sessions.resolve(hijacker.sessionId))!;
-    const inFlight = actorFor(hijacked.user, { ...webRequest, clientAddress: '192.0.2.66' }, { kind: 'session', id: hijacked.idHash });
+    const inFlight = actorFor(hijacked.user, { ...webRequest, clientAddress: '192.0.2.66' }, { kind: 'session', id: hijacked.idHash, scope: 'full' });
     // ... when the owner changes their password, which ends every other session of theirs.
     await t.vault.sessions.changePassword((await t.vault.sessions.resolve(own.sessionId))!, TEST_PASSWORD, 'a new pass phrase the hijacker never saw', webRequest);
     expect(await t.vault.sessions.resolve(hijacker.sessionId)).toBeNull();

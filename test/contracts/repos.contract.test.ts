@@ -203,10 +203,10 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
 
     it('finds a credential by its secret hash and by its id, refuses a duplicate hash, and revokes once', async () => {
       const u = await user((await organisation()).id);
-      const row = { id: id(), userId: u.id, kind: 'api_token' as const, name: 'laptop', createdAt: iso(T0), lastUsedAt: null, revokedAt: null, secretHash: randomBytes(32).toString('hex') };
+      const row = { id: id(), userId: u.id, kind: 'api_token' as const, name: 'laptop', scope: 'full' as const, createdAt: iso(T0), lastUsedAt: null, revokedAt: null, secretHash: randomBytes(32).toString('hex') };
       await repos.users.insertCredential(row);
       expect(await repos.users.credentialBySecretHash(row.secretHash)).toEqual({
-        credential: { id: row.id, userId: u.id, kind: 'api_token', name: 'laptop', createdAt: iso(T0), lastUsedAt: null, revokedAt: null },
+        credential: { id: row.id, userId: u.id, kind: 'api_token', name: 'laptop', scope: 'full', createdAt: iso(T0), lastUsedAt: null, revokedAt: null },
         holder: await repos.users.byId(u.id),
         sealed: true,
       });
@@ -217,7 +217,7 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       await repos.users.revokeCredential(row.id, iso(T0 + 2));
       expect((await repos.users.listCredentials(u.id))[0]?.revokedAt).toBe(iso(T0 + 1));
       // By id (what an upload checks before it commits), revoked or not.
-      expect(await repos.users.credentialById(row.id)).toEqual({ id: row.id, userId: u.id, kind: 'api_token', name: 'laptop', createdAt: iso(T0), lastUsedAt: null, revokedAt: iso(T0 + 1) });
+      expect(await repos.users.credentialById(row.id)).toEqual({ id: row.id, userId: u.id, kind: 'api_token', name: 'laptop', scope: 'full', createdAt: iso(T0), lastUsedAt: null, revokedAt: iso(T0 + 1) });
       expect(await repos.users.credentialById(id())).toBeUndefined();
     });
   });

@@ -221,7 +221,7 @@ describe.each(DIALECTS)('federated sign-in on %s', (dialect) => {
     expect(session).toMatchObject({ stage: 'active', providerMfa: true });
     expect((await t.vault.sessions.resolve(trusted.sessionId))!.stage).toBe('active');
     // A request under way is not refused as owing a second factor either.
-    const actor = { kind: 'user' as const, userId: admin.id, organisationId: north.id, roles: ['org_admin' as const], teams: [], clearance: 'OFFICIAL-SENSITIVE' as const, channel: 'web' as const, clientAddress: null, requestId: null, credential: { kind: 'session' as const, id: session!.idHash } };
+    const actor = { kind: 'user' as const, userId: admin.id, organisationId: north.id, roles: ['org_admin' as const], teams: [], clearance: 'OFFICIAL-SENSITIVE' as const, channel: 'web' as const, clientAddress: null, requestId: null, credential: { kind: 'session' as const, id: session!.idHash, scope: 'full' as const } };
     await expect(t.vault.identity.actorNow(actor, 'document.download', { organisationId: north.id, ids: {} }, 'download')).resolves.toMatchObject({ userId: admin.id });
     // Without the provider's MFA the same person is sent to set it up.
     const untrusted = await t.vault.federatedSignIn.complete(identity(p, { email: admin.email }), REQUEST);

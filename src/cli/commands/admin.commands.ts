@@ -1,8 +1,9 @@
 // Administration commands: init, org add|list|brand, user add|reset-password|disable|enable, collection add, token create, app-password create.
 import { open } from 'node:fs/promises';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { LOGO_MAX_BYTES } from '../../domain/branding/brand.js';
 import { credentialsUsable } from '../../domain/identity/mfa.js';
+import { CREDENTIAL_SCOPES, type CredentialScope } from '../../domain/types.js';
 import { INVITATION_DAYS, SHOWN_RESET_LINK_HOURS } from '../../domain/mail/message.js';
 import { systemActor } from '../../services/identity.service.js';
 import { list, output, readStdin, say, withVault } from '../context.js';
@@ -185,10 +186,11 @@ export function registerAdminCommands(program: Command): void {
       .description(`create ${what} for a user (they are e-mailed a security notice naming it, never the secret); prints the secret, once`)
       .requiredOption('--user <email>', "the user's e-mail")
       .option('--name <name>', 'a label to recognise it by', name)
-      .action(async (opts: { user: string; name: string }, command: Command) => {
+      .addOption(new Option('--scope <scope>', 'full: everything the user may do; read: only what reads (list, download, search), for a system that only pulls documents').choices(CREDENTIAL_SCOPES).default('full'))
+      .action(async (opts: { user: string; name: string; scope: CredentialScope }, command: Command) => {
         const { secret, usable } = await withVault(command, async (vault) => {
           const user = await vault.identity.userByEmail(opts.user);
-          return { ...(await vault.identity.createCredential(systemActor(), user.id, kind, opts.name)), usable: credentialsUsable(user) };
+          return { ...(await vault.identity.createCredential(systemActor(), user.id, kind, opts.name, opts.scope)), usable: credentialsUsable(user) };
         });
         if (!usable) say(`Note: ${opts.user} must set up two-factor authentication (at their next web sign-in) before this works.`);
         output(secret);

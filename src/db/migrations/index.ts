@@ -34,6 +34,7 @@ import * as m202612140000 from './202612140000_notifications_request.js';
 import * as m202612150000 from './202612150000_sign_in_seals.js';
 import * as m202612160000 from './202612160000_version_release_reason.js';
 import * as m202612170000 from './202612170000_orphan_blobs.js';
+import * as m202612180000 from './202612180000_credential_scope.js';
 import * as m202612180100 from './202612180100_orphan_candidates_listed.js';
 
 export interface Migration {
@@ -75,5 +76,6 @@ export const migrations: Migration[] = [
   { name: m202612150000.SIGN_IN_SEALS_MIGRATION, up: m202612150000.up },
   { name: '202612160000_version_release_reason', up: m202612160000.up },
   { name: '202612170000_orphan_blobs', up: m202612170000.up },
+  { name: '202612180000_credential_scope', up: m202612180000.up },
   { name: '202612180100_orphan_candidates_listed', up: m202612180100.up },
 ];

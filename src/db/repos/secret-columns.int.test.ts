@@ -57,7 +57,7 @@ describe.each(DIALECTS)('the statements reading people and tokens on %s', (diale
     await repos.users.insert({ ...user, passwordHash: '$argon2id$v=19$m=65536,t=3,p=4$secret' });
     await repos.users.enableMfa(user.id, 'MFA-SECRET', JSON.stringify(['code-hash']));
     const secretHash = randomBytes(32).toString('hex');
-    await repos.users.insertCredential({ id: randomUUID(), userId: user.id, kind: 'api_token', name: 'token', secretHash, createdAt: '2026-11-01T09:00:00.000Z', lastUsedAt: null, revokedAt: null });
+    await repos.users.insertCredential({ id: randomUUID(), userId: user.id, kind: 'api_token', name: 'token', scope: 'full', secretHash, createdAt: '2026-11-01T09:00:00.000Z', lastUsedAt: null, revokedAt: null });
 
     const statements = await statementsOf(async () => {
       expect((await repos.users.credentialBySecretHash(secretHash))?.holder).toEqual(user);

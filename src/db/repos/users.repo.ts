@@ -6,7 +6,7 @@ import type { CredentialRow, NewUser, SignInState, UserPatch, UsersRepository } 
 import type { UnsealedSignInSecrets } from '../../domain/identity/account-repositories.js';
 import type { SignInSeals } from '../../domain/identity/sign-in-seals.js';
 import { IntegrityError } from '../../domain/errors.js';
-import type { DisabledBy, User } from '../../domain/types.js';
+import type { CredentialScope, DisabledBy, User } from '../../domain/types.js';
 import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
 import { toUser, USER_COLUMNS } from './rows.js';
@@ -21,8 +21,20 @@ const credentialAndHolder = preparedQuery((db, values: { secretHash: string }) =
   db.selectFrom('credentials').innerJoin('users', 'users.id', 'credentials.user_id').select(QUALIFIED_USER_COLUMNS).select([
     'credentials.id as credential_id', 'credentials.kind as credential_kind', 'credentials.name as credential_name',
     'credentials.created_at as credential_created_at', 'credentials.last_used_at as credential_last_used_at', 'credentials.revoked_at as credential_revoked_at',
-    'credentials.seal as credential_seal',
+    'credentials.scope as credential_scope', 'credentials.seal as credential_seal',
   ]).where('credentials.secret_hash', '=', values.secretHash));
+
+const CREDENTIAL_COLUMNS = ['id', 'user_id', 'kind', 'name', 'scope', 'created_at', 'last_used_at', 'revoked_at'] as const;
+
+/** A stored scope as a CredentialScope: anything but 'full' (which Strongroom never writes otherwise) is read as 'read', the lesser. */
+const asScope = (stored: string): CredentialScope => (stored === 'full' ? 'full' : 'read');
+
+function toCredential(row: { id: string; user_id: string; kind: CredentialRow['kind']; name: string; scope: string; created_at: string; last_used_at: string | null; revoked_at: string | null }): CredentialRow {
+  return {
+    id: row.id, userId: row.user_id, kind: row.kind, name: row.name, scope: asScope(row.scope),
+    createdAt: row.created_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at,
+  };
+}
 
 /** What `everySignInSecret` gives for a stored TOTP secret that does not open: no binding covers it. */
 const UNOPENABLE = 'unopenable:';
@@ -189,18 +201,23 @@ export class UsersRepo implements UsersRepository {
       .insertInto('credentials')
       .values({
         id: row.id, user_id: row.userId, kind: row.kind, name: row.name, secret_hash: row.secretHash,
-        created_at: row.createdAt, last_used_at: null, revoked_at: null, seal: this.seals.credential({ ...row, revoked: false }),
+        created_at: row.createdAt, last_used_at: null, revoked_at: null, scope: row.scope, seal: this.seals.credential({ ...row, revoked: false }),
       })
       .execute();
   }
 
   async credentialBySecretHash(secretHash: string): Promise<{ credential: CredentialRow; holder: User; sealed: boolean } | undefined> {
     const [row] = (await credentialAndHolder.run(this.db, { secretHash })).rows;
-    // The row was found by this secret hash: sealed over it, not over one read back.
-    return row && {
-      sealed: this.seals.matches(this.seals.credential({ id: row.credential_id, userId: row.id, kind: row.credential_kind, secretHash, revoked: row.credential_revoked_at !== null }), row.credential_seal),
+    if (!row) return undefined;
+    // The row was found by this secret hash: sealed over it, not over one read back. A scope Strongroom never
+    // writes is no scope of a sealed row (and is read as 'read', the lesser, should anything look at it).
+    const scope = asScope(row.credential_scope);
+    const sealed = scope === row.credential_scope
+      && this.seals.matches(this.seals.credential({ id: row.credential_id, userId: row.id, kind: row.credential_kind, secretHash, revoked: row.credential_revoked_at !== null, scope }), row.credential_seal);
+    return {
+      sealed,
       credential: {
-        id: row.credential_id, userId: row.id, kind: row.credential_kind, name: row.credential_name,
+        id: row.credential_id, userId: row.id, kind: row.credential_kind, name: row.credential_name, scope,
         createdAt: row.credential_created_at, lastUsedAt: row.credential_last_used_at, revokedAt: row.credential_revoked_at,
       },
       holder: toUser(row),
@@ -208,23 +225,13 @@ export class UsersRepo implements UsersRepository {
   }
 
   async credentialById(id: string): Promise<CredentialRow | undefined> {
-    const row = await this.db.selectFrom('credentials')
-      .select(['id', 'user_id', 'kind', 'name', 'created_at', 'last_used_at', 'revoked_at'])
-      .where('id', '=', id).executeTakeFirst();
-    return row && {
-      id: row.id, userId: row.user_id, kind: row.kind, name: row.name,
-      createdAt: row.created_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at,
-    };
+    const row = await this.db.selectFrom('credentials').select(CREDENTIAL_COLUMNS).where('id', '=', id).executeTakeFirst();
+    return row && toCredential(row);
   }
 
   async listCredentials(userId: string): Promise<CredentialRow[]> {
-    const rows = await this.db.selectFrom('credentials')
-      .select(['id', 'user_id', 'kind', 'name', 'created_at', 'last_used_at', 'revoked_at'])
-      .where('user_id', '=', userId).orderBy('created_at').execute();
-    return rows.map((row) => ({
-      id: row.id, userId: row.user_id, kind: row.kind, name: row.name,
-      createdAt: row.created_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at,
-    }));
+    const rows = await this.db.selectFrom('credentials').select(CREDENTIAL_COLUMNS).where('user_id', '=', userId).orderBy('created_at').execute();
+    return rows.map(toCredential);
   }
 
   /** Every credential not revoked, with its secret hash: for `audit verify` only. */
@@ -275,7 +282,9 @@ export class UsersRepo implements UsersRepository {
   async sealCredentialAsFound(id: string): Promise<void> {
     const row = await this.db.selectFrom('credentials').select(['id', 'user_id', 'kind', 'secret_hash', 'revoked_at']).where('id', '=', id).executeTakeFirst();
     if (!row) return;
-    await this.db.updateTable('credentials').set({ seal: this.seals.credential({ id: row.id, userId: row.user_id, kind: row.kind, secretHash: row.secret_hash, revoked: row.revoked_at !== null }) }).where('id', '=', id).execute();
+    // Sealed as full (the port says why): the scope column does not exist yet when this runs.
+    const seal = this.seals.credential({ id: row.id, userId: row.user_id, kind: row.kind, secretHash: row.secret_hash, revoked: row.revoked_at !== null, scope: 'full' });
+    await this.db.updateTable('credentials').set({ seal }).where('id', '=', id).execute();
   }
 
   async lock(id: string): Promise<void> {
@@ -288,9 +297,10 @@ export class UsersRepo implements UsersRepository {
    * seal is over the row as read, and the statement changes it only while it is still that row.
    */
   async revokeCredential(id: string, at: string): Promise<void> {
-    const row = await this.db.selectFrom('credentials').select(['id', 'user_id', 'kind', 'secret_hash']).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    const row = await this.db.selectFrom('credentials').select(['id', 'user_id', 'kind', 'secret_hash', 'scope']).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
     if (!row) return;
-    await this.db.updateTable('credentials').set({ revoked_at: at, seal: this.seals.credential({ id: row.id, userId: row.user_id, kind: row.kind, secretHash: row.secret_hash, revoked: true }) })
-      .where('id', '=', id).where('revoked_at', 'is', null).where('user_id', '=', row.user_id).where('kind', '=', row.kind).where('secret_hash', '=', row.secret_hash).execute();
+    const seal = this.seals.credential({ id: row.id, userId: row.user_id, kind: row.kind, secretHash: row.secret_hash, revoked: true, scope: asScope(row.scope) });
+    await this.db.updateTable('credentials').set({ revoked_at: at, seal })
+      .where('id', '=', id).where('revoked_at', 'is', null).where('user_id', '=', row.user_id).where('kind', '=', row.kind).where('secret_hash', '=', row.secret_hash).where('scope', '=', row.scope).execute();
   }
 }

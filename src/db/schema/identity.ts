@@ -1,5 +1,6 @@
 // Table types of people and how they sign in: accounts, credentials, web sessions, sign-in throttles,
 // identity federation (providers, linked identities, group mappings, single-use values) and SCIM.
+import type { Generated } from 'kysely';
 
 export interface UsersTable {
   id: string;
@@ -37,7 +38,9 @@ export interface CredentialsTable {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
-  /** HMAC over id, user_id, kind and secret_hash (domain/identity/sign-in-seals.ts); null: never sealed, authenticates nobody. */
+  /** What it may do: 'full' or 'read' (domain/types.ts CredentialScope); covered by the seal when it is 'read'. */
+  scope: Generated<string>;
+  /** HMAC over id, user_id, kind, secret_hash, revocation and a 'read' scope (domain/identity/sign-in-seals.ts); null: never sealed, authenticates nobody. */
   seal: string | null;
 }
 

@@ -161,6 +161,83 @@ export const FROZEN_BY_HOLD = [
 
 export type Action = ContentAction | OrganisationAction | ArrangementAction | PersonAction | SubjectAccessAction | DestructionAction | SystemAction;
 
+/**
+ * Whether each action only reads or changes something: a read-only API token or app password (CredentialScope
+ * 'read') may ask only the first, and decide() refuses it the rest (`credential_scope`). Making a credential,
+ * sharing (an arrangement step), releasing, disposing, recording and managing people or identity all change
+ * something. Every action is classified here, so a new one does not compile until it is.
+ */
+export const ACTION_EFFECTS = {
+  // Content.
+  'collection.list': 'read',
+  'collection.create': 'change',
+  'document.read': 'read',
+  'document.download': 'read',
+  'document.create': 'change',
+  'document.version': 'change',
+  'document.rename': 'change',
+  'document.delete': 'change',
+  'document.restore': 'change',
+  'document.classify': 'change',
+  'document.access-history': 'read',
+  // Organisation.
+  'organisation.create': 'change',
+  'organisation.manage-users': 'change',
+  'organisation.manage-collections': 'change',
+  'organisation.brand': 'change',
+  'organisation.identity': 'change',
+  'organisation.email-domains': 'change',
+  'audit.read': 'read',
+  'audit.checkpoints': 'read',
+  'audit.export': 'read',
+  'audit.verify': 'read',
+  // Seeing the dead-lettered jobs is asked with the same action as retrying them.
+  'jobs.manage': 'change',
+  'quarantine.list': 'read',
+  'quarantine.identify': 'read',
+  'quarantine.release': 'change',
+  'quarantine.destroy': 'change',
+  'lock.list': 'read',
+  'lock.break': 'change',
+  'records.read': 'read',
+  'records.hold-names': 'read',
+  'records.file-plan': 'change',
+  'records.hold': 'change',
+  'records.dispose': 'change',
+  // Opening, extending and closing requests, and building their response package.
+  'subject-access.manage': 'change',
+  'storage.read': 'read',
+  // Arrangements.
+  'arrangement.read': 'read',
+  'arrangement.propose': 'change',
+  'arrangement.amend': 'change',
+  'arrangement.accept': 'change',
+  'arrangement.suspend': 'change',
+  'arrangement.resume': 'change',
+  'arrangement.end': 'change',
+  'arrangement.workspace': 'change',
+  // Subject access parts: both put records into a response.
+  'subject-access.respond': 'change',
+  'subject-access.receive': 'change',
+  // People. Managing credentials includes making one, which from a read-only credential would be an escalation.
+  'person.manage-credentials': 'change',
+  'person.identify': 'read',
+  'person.enable': 'change',
+  'person.disable': 'change',
+  'person.reset-mfa': 'change',
+  'person.remove-org-admin': 'change',
+  'person.reset-password': 'change',
+  // Destruction and the system's own writes.
+  'document.dispose': 'change',
+  'document.purge': 'change',
+  'document.scan-verdict': 'change',
+} as const satisfies Record<Action, 'read' | 'change'>;
+
+/** Whether the action only reads (ACTION_EFFECTS): all a read-only credential may ask. */
+export function onlyReads(action: Action): boolean {
+  return ACTION_EFFECTS[action] === 'read';
+}
+
 export function isContentAction(action: Action): action is ContentAction {
   return Object.hasOwn(CONTENT_ACTIONS, action);
 }

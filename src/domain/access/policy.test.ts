@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, DocumentStatus, Role, ScanStatus } from '../types.js';
 import type { Action, ContentAction } from './actions.js';
-import { ARRANGEMENT_ACTIONS, CONTENT_ACTIONS, ORGANISATION_ACTIONS, PERSON_ACTIONS, SUBJECT_ACCESS_ACTIONS } from './actions.js';
+import { ACTION_EFFECTS, ARRANGEMENT_ACTIONS, CONTENT_ACTIONS, DESTRUCTION_ACTIONS, ORGANISATION_ACTIONS, PERSON_ACTIONS, SUBJECT_ACCESS_ACTIONS, SYSTEM_ACTIONS } from './actions.js';
 import type { ArrangementResource, DecisionContext, DocumentResource, Resource } from './policy.js';
 import { decide, reachableOrganisations } from './policy.js';
 import type { ContentResource } from './reference-model.test-support.js';
@@ -1080,5 +1080,60 @@ describe('deny by default', () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Credential scopes: a read-only API token or app password
+// ---------------------------------------------------------------------------------------------
+
+describe('a read-only credential', () => {
+  const readOnly = (actor: Actor): Actor => ({ ...actor, credential: { kind: 'api_token', id: 'cred-1', scope: 'read' } });
+  const full = (actor: Actor): Actor => ({ ...actor, credential: { kind: 'api_token', id: 'cred-1', scope: 'full' } });
+
+  it('is refused every content action that changes something, as `credential_scope`, exactly where it would otherwise be allowed (a hold aside); reads and full credentials decide as before', () => {
+    fc.assert(
+      fc.property(worldArb, (w) => {
+        const without = decideIn(w);
+        expect(decide(full(w.actor), w.action, w.resource, w.context)).toEqual(without);
+        const scoped = decide(readOnly(w.actor), w.action, w.resource, w.context);
+        // Asked before a hold (which is asked last): a read-only credential is told of its scope, never of the hold.
+        const otherwiseAllowed = without.allow || without.reason === 'legal_hold';
+        if (ACTION_EFFECTS[w.action] === 'read' || !otherwiseAllowed) expect(scoped).toEqual(without);
+        else expect(scoped).toEqual({ allow: false, reason: 'credential_scope', via: null });
+      }),
+      { numRuns: SAFETY_RUNS },
+    );
+  });
+
+  it('reads the audit log, the register and people\'s names; makes no credential, manages nobody, steps no arrangement', () => {
+    const context = { now: NOW, arrangements: [], holds: NO_HOLDS };
+    const admin = readOnly(userOf('org-a', ['org_admin', 'auditor', 'records_manager', 'dpo']));
+    const org = { kind: 'organisation', organisationId: 'org-a' } as const;
+    const self = { kind: 'person', userId: 'user-1', organisationId: 'org-a' } as const;
+    const colleague = { kind: 'person', userId: 'user-2', organisationId: 'org-a', disabledBy: 'admin', disabled: false, signsInThroughProvider: false, lastEnabledOrgAdmin: false } as const;
+    for (const action of ['audit.read', 'audit.export', 'records.read'] as const) expect(decide(admin, action, org, context).allow).toBe(true);
+    expect(decide(admin, 'person.identify', colleague, context).allow).toBe(true);
+    expect(decide(admin, 'person.manage-credentials', self, context)).toMatchObject({ allow: false, reason: 'credential_scope' });
+    for (const action of ['organisation.manage-users', 'organisation.identity', 'records.file-plan', 'records.hold', 'records.dispose', 'subject-access.manage'] as const) {
+      expect(decide(admin, action, org, context)).toMatchObject({ allow: false, reason: 'credential_scope' });
+    }
+    for (const action of ['person.disable', 'person.enable', 'person.reset-mfa', 'person.reset-password'] as const) {
+      expect(decide(admin, action, colleague, context)).toMatchObject({ allow: false, reason: 'credential_scope' });
+    }
+    const draft = arrangementOf({ id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b'], status: 'active', acceptedBy: ['org-b'] });
+    const arrangement = { kind: 'arrangement', arrangement: draft } as const;
+    expect(decide(admin, 'arrangement.read', arrangement, context).allow).toBe(true);
+    expect(decide(admin, 'arrangement.suspend', arrangement, context)).toMatchObject({ allow: false, reason: 'credential_scope' });
+  });
+
+  it('classifies every action: exactly the ones that only read are open to it', () => {
+    const reads = Object.entries(ACTION_EFFECTS).filter(([, effect]) => effect === 'read').map(([action]) => action).sort();
+    expect(reads).toEqual([
+      'arrangement.read', 'audit.checkpoints', 'audit.export', 'audit.read', 'audit.verify', 'collection.list', 'document.access-history', 'document.download', 'document.read',
+      'lock.list', 'person.identify', 'quarantine.identify', 'quarantine.list', 'records.hold-names', 'records.read', 'storage.read',
+    ]);
+    const every = [...Object.keys(CONTENT_ACTIONS), ...ORGANISATION_ACTIONS, ...ARRANGEMENT_ACTIONS, ...SUBJECT_ACCESS_ACTIONS, ...PERSON_ACTIONS, ...DESTRUCTION_ACTIONS, ...SYSTEM_ACTIONS].sort();
+    expect(Object.keys(ACTION_EFFECTS).sort()).toEqual(every);
   });
 });

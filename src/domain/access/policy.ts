@@ -3,7 +3,7 @@
 import type { AccessLevel, Actor, Arrangement, Classification, DisabledBy, DocumentStatus, Role, ScanStatus, ServiceArea } from '../types.js';
 import { classificationAtMost, levelAtLeast } from '../types.js';
 import type { Action, ArrangementAction, ContentAction, CreateInsideAction, OrganisationAction, PersonAction, SubjectAccessAction } from './actions.js';
-import { CONTENT_ACTIONS, isContentAction, isCreateInsideAction, isDestructionAction, isFrozenByHold, isOrganisationAction, isPersonAction, isSubjectAccessAction, isSystemAction } from './actions.js';
+import { CONTENT_ACTIONS, isContentAction, onlyReads, isCreateInsideAction, isDestructionAction, isFrozenByHold, isOrganisationAction, isPersonAction, isSubjectAccessAction, isSystemAction } from './actions.js';
 import type { HoldRef } from '../records/holds.js';
 import { LIFECYCLE, acceptancePending, stepAllowedFrom, stepOf } from '../arrangements/lifecycle.js';
 import { arrangementCovers, arrangementInForce } from './arrangement-reach.js';
@@ -139,10 +139,15 @@ export function ownServiceAreas(actor: Actor): readonly ServiceArea[] | 'all' {
 
 export function decide(actor: Actor, action: Action, resource: Resource, context: DecisionContext): Decision {
   const decision = decideUnfrozen(actor, action, resource, context);
+  if (!decision.allow) return decision;
+  // A read-only API token or app password does only what reads (ACTION_EFFECTS), whatever its person may. Asked
+  // of what would otherwise be allowed, like a hold: so a `credential_scope` refusal (told plainly, 403) only
+  // ever reaches someone who could see the thing, and says nothing of what exists out of their reach.
+  if (actor.credential?.scope === 'read' && !onlyReads(action)) return deny('credential_scope');
   // A legal hold binds everyone, the system's own jobs included. It is asked last, of what would
   // otherwise be allowed: so a `legal_hold` refusal (which names the hold) only ever reaches someone
   // who could see and act on the record, never one the record is hidden from.
-  if (!decision.allow || !isFrozenByHold(action)) return decision;
+  if (!isFrozenByHold(action)) return decision;
   const hold = resource.kind === 'document' || resource.kind === 'collection' ? context.holds.get(resource.id)?.[0] : undefined;
   return hold ? { allow: false, reason: 'legal_hold', via: null, hold } : decision;
 }

@@ -1,7 +1,7 @@
 // Ports: people's accounts as services see them: the person, their credentials, their web sessions
 // and the sign-in throttle counters. Part of the Store's repositories (domain/repositories.ts `users`,
 // `sessions`, `signInThrottles`).
-import type { Classification, DisabledBy, Role, User } from '../types.js';
+import type { Classification, CredentialScope, DisabledBy, Role, User } from '../types.js';
 
 export interface NewUser extends User {
   passwordHash: string | null;
@@ -12,6 +12,8 @@ export interface CredentialRow {
   userId: string;
   kind: 'api_token' | 'app_password';
   name: string;
+  /** What it may do; on a row read back, as stored (credentialBySecretHash's `sealed` says whether it is what Strongroom wrote). */
+  scope: CredentialScope;
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
@@ -95,7 +97,8 @@ export interface UsersRepository {
   insertCredential(row: CredentialRow & { secretHash: string }): Promise<void>;
   /**
    * The credential with that secret hash and the person it belongs to, as `byId` gives them; `sealed`: whether
-   * the credential's row (its id, person, kind and secret hash) is what Strongroom wrote (sign-in-seals.ts).
+   * the credential's row (its id, person, kind, secret hash, revocation and scope) is what Strongroom wrote
+   * (sign-in-seals.ts); a scope that is none Strongroom writes is not sealed.
    */
   credentialBySecretHash(secretHash: string): Promise<{ credential: CredentialRow; holder: User; sealed: boolean } | undefined>;
   /** One credential by id (its primary key), revoked or not: whether a request's credential still holds. */
@@ -119,7 +122,10 @@ export interface UsersRepository {
   unsealedSignInSecrets(): Promise<UnsealedSignInSecrets[]>;
   /** Seals the person's password hash and (`mfa`) MFA state as they are, encrypting a TOTP secret stored in clear. */
   sealAsFound(id: string, what: { password: boolean; mfa: boolean }): Promise<void>;
-  /** Seals a credential's row as it is. */
+  /**
+   * Seals a credential's row as it is, as a full one: only the open that applies the seals' migration calls it,
+   * before credentials had scopes (every one then was full; that migration runs before the scope column exists).
+   */
   sealCredentialAsFound(id: string): Promise<void>;
   /** Holds the person's row until the caller's transaction ends (changing nothing), so what it reads of them next is what commits. */
   lock(id: string): Promise<void>;

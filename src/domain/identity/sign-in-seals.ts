@@ -3,6 +3,7 @@
 // repositories write every seal in the same statement as what it covers, and say whether a row's seal
 // matches when it is read for signing in (docs/threat-model.md, "A database administrator signing in as
 // someone else").
+import type { CredentialScope } from '../types.js';
 import type { ExternalIdentity, IdentityProvider } from './federation.js';
 
 export interface SignInSeals {
@@ -11,10 +12,14 @@ export interface SignInSeals {
   /** Over the person and their whole MFA state, as stored: on or off, the sealed TOTP secret, the recovery-code hashes. */
   mfa(userId: string, mfaEnabled: boolean, storedSecret: string | null, recoveryCodes: string | null): string;
   /**
-   * Over an API token's or app password's id, person, kind, secret hash and whether it is revoked: everything
-   * authentication trusts of its row (a revoked row written back to unrevoked no longer matches its seal).
+   * Over an API token's or app password's id, person, kind, secret hash, whether it is revoked and its scope:
+   * everything authentication trusts of its row (a revoked row written back to unrevoked, or a read-only one
+   * written to full, no longer matches its seal). A full credential's seal is over the first five alone, as
+   * every credential's was before scopes, so those stay valid and mean full, which is what they were made as.
+   * That gives a database administrator nothing: a seal of either form needs the key, and a read-only row's
+   * seal covers 'read', so it matches no row that says 'full'.
    */
-  credential(c: { id: string; userId: string; kind: string; secretHash: string; revoked: boolean }): string;
+  credential(c: { id: string; userId: string; kind: string; secretHash: string; revoked: boolean; scope: CredentialScope }): string;
   /** Over a SCIM token's id, organisation, secret hash and whether it is revoked: everything authentication trusts of its row. */
   scimToken(t: { id: string; organisationId: string; secretHash: string; revoked: boolean }): string;
   /**

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { CREDENTIAL_SCOPES } from '../../domain/types.js';
 import type { AppServices } from '../../services/app-services.js';
 import { bearerActor } from '../plugins/authenticate.js';
 import { presentQuarantinedItem } from './presenters.js';
@@ -16,14 +17,23 @@ export const adminRoutes = (vault: AppServices): FastifyPluginAsync => async (ap
   });
 
   for (const [path, kind] of [['/me/tokens', 'api_token'], ['/me/app-passwords', 'app_password']] as const) {
-    r.post(path, { schema: { tags: ['me'], summary: `Create ${kind === 'api_token' ? 'an API token' : 'a WebDAV app password'} (shown once)`, body: z.object({ name: z.string().max(100) }) } }, async (request, reply) => {
+    r.post(path, {
+      schema: {
+        tags: ['me'], summary: `Create ${kind === 'api_token' ? 'an API token' : 'a WebDAV app password'} (shown once)`,
+        body: z.object({
+          name: z.string().max(100),
+          scope: z.enum(CREDENTIAL_SCOPES).default('full')
+            .describe('`full` (the default): everything you may do. `read`: only what reads (list, read, download, search, read the audit log where you may); anything else is refused, 403 with reason `credential_scope`.'),
+        }),
+      },
+    }, async (request, reply) => {
       const actor = await bearerActor(vault.identity, request);
-      const { id, secret } = await vault.identity.createCredential(actor, actor.userId!, kind, request.body.name);
-      return reply.status(201).send({ id, secret });
+      const { id, secret } = await vault.identity.createCredential(actor, actor.userId!, kind, request.body.name, request.body.scope);
+      return reply.status(201).send({ id, secret, scope: request.body.scope });
     });
   }
 
-  r.get('/me/credentials', { schema: { tags: ['me'], summary: 'Your API tokens and app passwords (never the secrets)' } }, async (request) => {
+  r.get('/me/credentials', { schema: { tags: ['me'], summary: 'Your API tokens and app passwords, each with its scope (never the secrets)' } }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
     return { credentials: await vault.identity.listCredentials(actor, actor.userId!) };
   });

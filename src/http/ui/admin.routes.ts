@@ -124,8 +124,10 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     if (!name) return accountPage(request, reply, { errors: [{ text: 'Enter a name for the credential, like "Laptop WebDAV"', href: '#name' }] }, 400);
     // The same limit as the API, refused rather than cut: a stored name must be the one typed.
     if (name.length > CREDENTIAL_NAME_MAX) return accountPage(request, reply, { errors: [{ text: `The name must be ${CREDENTIAL_NAME_MAX} characters or fewer`, href: '#name' }] }, 400);
-    const created = await ui.vault.identity.createCredential(web.actor, web.user.id, kind, name);
-    return accountPage(request, reply, { created: { ...created, kind, name } });
+    // Anything but 'read' is the default, full: the radios offer only the two.
+    const scope = one(request.body.scope) === 'read' ? 'read' : 'full';
+    const created = await ui.vault.identity.createCredential(web.actor, web.user.id, kind, name, scope);
+    return accountPage(request, reply, { created: { ...created, kind, name, scope } });
   });
 
   app.post<{ Body: Form }>('/account/password', async (request, reply) => {

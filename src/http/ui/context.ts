@@ -88,7 +88,7 @@ export async function loadSession(ui: Ui, request: FastifyRequest): Promise<void
   if (session.stage !== 'active') return;
   const organisation = await ui.vault.identity.organisation(session.user.organisationId);
   if (!organisation) return;
-  const actor = actorFor(session.user, requestInfo(request, 'web'), { kind: 'session', id: session.idHash });
+  const actor = actorFor(session.user, requestInfo(request, 'web'), { kind: 'session', id: session.idHash, scope: 'full' });
   const [pages, brand] = await Promise.all([organisationPages(ui, actor, organisation.id), headerBrand(ui, organisation.id)]);
   request.web = { session, user: session.user, organisation, actor, pages, brand };
 }
