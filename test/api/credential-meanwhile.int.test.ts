@@ -239,7 +239,7 @@ describe.each(DIALECTS)('an upload whose credential is revoked while its body ar
     expect(res.statusCode, res.body).toBe(201);
     // The actor as the REST route builds it from the token; the token is revoked before the copy's bytes are copied.
     const { user, credential } = await t.vault.identity.authenticateSecret(person.token, ['api_token']);
-    expect(credential).toEqual({ kind: 'api_token', id: tokenId });
+    expect(credential).toEqual({ kind: 'api_token', id: tokenId, scope: 'full' });
     const actor = actorFor(user, { channel: 'api', clientAddress: '192.0.2.71', requestId: null }, credential);
     await t.vault.identity.revokeCredential(actor, tokenId);
     const blobsBefore = await blobs();

@@ -14,6 +14,7 @@ import { eventsOf } from '../support/audit-log.js';
 import { useClamd } from '../support/fixture.js';
 import { fileCollectionUnder } from '../support/records.js';
 import { DIALECTS, createPartnership, upload, type TestUser } from '../support/vault.js';
+import { FormClient } from '../ui/support.js';
 import { PROPFIND_ALL, createOrganisation, dav, openDavServer, type DavServer, type DavUser } from '../webdav/support.js';
 
 const clamd = useClamd();
@@ -32,6 +33,8 @@ describe.each(DIALECTS)('read-only credentials on %s', (dialect) => {
     const { secret } = await s.vault.identity.createCredential(systemActor(), user.id, 'api_token', 'reporting', 'read');
     return { ...user, token: secret };
   }
+
+  const withAppPassword = (user: TestUser, appPassword: string): DavUser => ({ ...user, appPassword, basic: `Basic ${Buffer.from(`${user.email}:${appPassword}`).toString('base64')}` });
 
   const call = (user: { token: string }, method: string, url: string, payload?: unknown, headers: Record<string, string> = {}) =>
     s.app.inject({ method: method as 'GET', url: `/api/v1${url}`, headers: { authorization: `Bearer ${user.token}`, ...headers }, ...(payload === undefined ? {} : { payload: payload as string }) });
@@ -77,12 +80,16 @@ describe.each(DIALECTS)('read-only credentials on %s', (dialect) => {
     refusedForScope(await call(reader, 'PATCH', `/documents/${doc.id}`, { name: 'renamed.csv' }));
     refusedForScope(await call(reader, 'PATCH', `/documents/${doc.id}`, { collectionId: org.collections.finance }));
     refusedForScope(await call(reader, 'DELETE', `/documents/${doc.id}`));
+    refusedForScope(await call(reader, 'POST', '/collections', { name: 'Exports', parentId: org.collections.payroll, serviceArea: 'payroll', classification: 'OFFICIAL' }));
+    const sub = await s.vault.collections.create(systemActor(), { organisationId: org.id, parentId: org.collections.payroll!, name: 'Monthly', serviceArea: 'payroll', classification: 'OFFICIAL' });
+    refusedForScope(await call(reader, 'PATCH', `/collections/${sub.id}`, { name: 'Renamed' }));
     // Making another credential from a read-only one would be an escalation.
     refusedForScope(await call(reader, 'POST', '/me/tokens', { name: 'escalated', scope: 'full' }));
     refusedForScope(await call(reader, 'POST', '/me/app-passwords', { name: 'escalated' }));
 
     expect(await scopeRefusals(staff.id, before)).toEqual([
-      'document.create', 'document.version', 'document.rename', 'document.rename', 'document.delete', 'person.manage-credentials', 'person.manage-credentials',
+      'document.create', 'document.version', 'document.rename', 'document.rename', 'document.delete', 'collection.create', 'document.delete' /* a folder's rename needs the level of deleting in it */,
+      'person.manage-credentials', 'person.manage-credentials',
     ].map((action) => ({ action, reason: 'credential_scope', channel: 'api' })));
     const after = (await call(staff, 'GET', `/documents/${doc.id}`)).json<{ name: string; collectionId: string; version: number; deletedAt: string | null }>();
     expect(after).toMatchObject({ name: 'payslips.csv', collectionId: org.collections.payroll, version: 1, deletedAt: null });
@@ -129,7 +136,7 @@ describe.each(DIALECTS)('read-only credentials on %s', (dialect) => {
     const org = await createOrganisation(s.vault);
     const staff = await org.user({ teams: ['payroll'] });
     const { secret } = await s.vault.identity.createCredential(systemActor(), staff.id, 'app_password', 'payroll system', 'read');
-    const reader: DavUser = { ...staff, appPassword: secret, basic: `Basic ${Buffer.from(`${staff.email}:${secret}`).toString('base64')}` };
+    const reader = withAppPassword(staff, secret);
     await upload(s.app, staff, org.collections.payroll!, 'payslips.csv', 'name,net\n');
     const base = `/dav/${org.slug}/payroll`;
     const as = (method: string, path: string, headers: Record<string, string> = {}, body?: string) => dav(s.base, method, path, { user: reader, headers, ...(body === undefined ? {} : { body }) });
@@ -163,7 +170,7 @@ describe.each(DIALECTS)('read-only credentials on %s', (dialect) => {
     // A lock its person took with a full app password is neither refreshed nor released with the read-only one.
     await upload(s.app, staff, org.collections.payroll!, 'locked.csv', 'x\n');
     const fullPassword = (await s.vault.identity.createCredential(systemActor(), staff.id, 'app_password', 'desktop')).secret;
-    const writer: DavUser = { ...staff, appPassword: fullPassword, basic: `Basic ${Buffer.from(`${staff.email}:${fullPassword}`).toString('base64')}` };
+    const writer = withAppPassword(staff, fullPassword);
     const locked = await dav(s.base, 'LOCK', `${base}/locked.csv`, { user: writer, headers: { 'content-type': 'application/xml' }, body: refused[7]![3]! });
     expect(locked.status).toBe(200);
     const lockToken = locked.headers.get('lock-token')!;
@@ -182,6 +189,24 @@ describe.each(DIALECTS)('read-only credentials on %s', (dialect) => {
     expect(listing.body).not.toMatch(/new\.csv|moved\.csv|copied\.csv|new-folder/);
     expect((await as('GET', `${base}/payslips.csv`)).body).toBe('name,net\n');
     expect((await as('PROPFIND', `${base}/payslips.csv`, { depth: '0', 'content-type': 'application/xml' }, PROPFIND_ALL)).body).not.toContain('urn:x');
+  });
+
+  it('the account page offers the scope as radios (full unless chosen), makes a read-only token, and lists each one\'s access', async () => {
+    const org = await createOrganisation(s.vault);
+    const staff = await org.user({ teams: ['payroll'] });
+    const browser = new FormClient(s.base);
+    await browser.signIn(staff.email);
+    const page = (await browser.get('/account')).text;
+    expect(page).toMatch(/<input class="govuk-radios__input" id="scope" name="scope" type="radio" value="full" checked/);
+    expect(page).toMatch(/name="scope" type="radio" value="read"/);
+    const created = await browser.post('/account/credentials', { _csrf: FormClient.csrf(page), kind: 'api_token', scope: 'read', name: 'reporting' });
+    expect(created.status).toBe(200);
+    expect(created.text).toContain('Your new read-only API token "reporting"');
+    const secret = /id="new-secret">([^<]+)</.exec(created.text)![1]!;
+    const rows = [...(await browser.get('/account')).text.matchAll(/<td class="govuk-table__cell">([^<]+)<\/td><td class="govuk-table__cell">(API token|App password \(WebDAV\))<\/td>\s*<td class="govuk-table__cell">(Full|Read only)<\/td>/g)].map((m) => [m[1], m[3]]);
+    expect(rows).toEqual([['test', 'Full'], ['reporting', 'Read only']]);
+    expect((await call({ token: secret }, 'GET', '/me')).statusCode).toBe(200);
+    refusedForScope(await call({ token: secret }, 'POST', '/me/tokens', { name: 'escalated' }));
   });
 
   it('a scope written in the database by hand breaks the credential\'s seal: it signs nobody in, like an unknown token, until put back', async () => {

@@ -58,6 +58,8 @@ describe.each(DIALECTS)('a backup from before sign-in seals, restored, on %s', (
     // Nor any migration after seals: undone, newest first (a backup's migrations are a prefix of the known list).
     await db.schema.alterTable('orphan_blob_candidates').dropColumn('listed_at').execute();
     await sql`delete from schema_migrations where name = '202612180100_orphan_candidates_listed'`.execute(db);
+    await db.schema.alterTable('credentials').dropColumn('scope').execute();
+    await sql`delete from schema_migrations where name = '202612180000_credential_scope'`.execute(db);
     await db.schema.dropIndex('versions_thumbnail_blob').execute();
     await db.schema.dropTable('orphan_blob_candidates').execute();
     await sql`delete from schema_migrations where name = '202612170000_orphan_blobs'`.execute(db);
