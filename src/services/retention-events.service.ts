@@ -104,11 +104,18 @@ export class RetentionEventsService {
    * Clears a recorded event: the documents it reached go back to awaiting one, or to another recorded
    * one (an older event for the same place, or their collection's), or, for a date trigger, to their
    * creation date. Those last can be earlier: refused (409) like `recordEvent` unless `confirmShorter`.
+   * `recordedFor`: the document or collection it is cleared from (a page's); an event recorded for any
+   * other place, one inherited from above included, is answered as an unknown id, so a page never clears
+   * what it does not show (a collection's event reaches everything below it).
    */
-  async clearEvent(actor: Actor, eventId: string, options: { confirmShorter?: boolean } = {}): Promise<RetentionEvent> {
+  async clearEvent(
+    actor: Actor, eventId: string, options: { confirmShorter?: boolean; recordedFor?: { documentId: string } | { collectionId: string } } = {},
+  ): Promise<RetentionEvent> {
     const event = await this.o.store.repos.retention.event(eventId);
     if (!event) throw notFound('retention event');
     const decision = await this.requireFilePlan(actor, event.organisationId, { eventId }, 'retention event');
+    const place = options.recordedFor;
+    if (place && ('documentId' in place ? event.documentId !== place.documentId : event.documentId !== null || event.collectionId !== place.collectionId)) throw notFound('retention event');
     if (event.clearedAt !== null) throw conflict('That event was already cleared.');
     const now = this.o.clock.now();
     const target = { organisationId: event.organisationId, ids: { eventId, kind: event.kind } };

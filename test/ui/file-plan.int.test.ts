@@ -2,6 +2,7 @@
 // documents whose due date moves, and one bringing any earlier is saved only once confirmed), the
 // document page's retention panel and the collection page's forms; a member sees the facts, not the forms.
 // The events that reach a collection or a document (inherited ones too) are listed for its records people only.
+import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addYears, financialYearEnd, ukDate } from '../../src/domain/records/retention.js';
 import { systemActor } from '../../src/services/identity.service.js';
@@ -148,6 +149,31 @@ describe.each(DIALECTS)('file plan pages on %s', (dialect) => {
     const cleared = await records.post(clearOwn, { _csrf: FormClient.csrf(docPage.text), confirmShorter: 'yes' });
     expect([cleared.status, cleared.location]).toEqual([303, `/documents/${doc}?notice=retention`]);
     expect(rowsOf((await records.get(`/documents/${doc}`)).text)).toEqual([['employment end', '2025-09-30', `collection ${top} above`, 'Yes', 'the system']]);
+  });
+
+  it('clears from a page only an event recorded for that page\'s document or collection: one recorded elsewhere answers as an unknown id, nothing cleared', async () => {
+    const { org, records, staff } = await world();
+    const top = org.collections.hr!;
+    const folder = (await t.vault.collections.create(systemActor(), { organisationId: org.id, parentId: top, name: 'Leavers', serviceArea: 'hr', classification: 'OFFICIAL' })).id;
+    await t.vault.retention.setCollectionSeries(systemActor(), top, 'HR-01');
+    const docA = (await upload(t.app, staff, folder, 'a.txt', 'a\n')).json().id as string;
+    const docB = (await upload(t.app, staff, folder, 'b.txt', 'b\n')).json().id as string;
+    const [topEvent] = await t.vault.retentionEvents.recordEvent(systemActor(), { kind: 'employment_end', date: '2025-09-30', collectionId: top });
+    const [eventA, eventB] = await t.vault.retentionEvents.recordEvent(systemActor(), { kind: 'employment_end', date: '2025-10-31', documentIds: [docA, docB] });
+    const csrf = FormClient.csrf((await records.get(`/documents/${docA}`)).text);
+    const unknown = await records.post(`/documents/${docA}/retention-events/${randomUUID()}/clear`, { _csrf: csrf, confirmShorter: 'yes' });
+    expect(unknown.status).toBe(404);
+    // Another document's event through this document's page, a collection's through a document's, an inherited one from below, a document's from its collection.
+    for (const url of [`/documents/${docA}/retention-events/${eventB!.id}/clear`, `/documents/${docA}/retention-events/${topEvent!.id}/clear`,
+      `/collections/${folder}/retention-events/${topEvent!.id}/clear`, `/collections/${folder}/retention-events/${eventA!.id}/clear`]) {
+      const refused = await records.post(url, { _csrf: csrf, confirmShorter: 'yes' });
+      expect([url, refused.status, refused.text.includes('No retention event with that id exists')]).toEqual([url, 404, true]);
+    }
+    for (const e of [topEvent!, eventA!, eventB!]) expect((await t.vault.store.repos.retention.event(e.id))?.clearedAt).toBeNull();
+    // From the page it was recorded for, it is cleared.
+    const cleared = await records.post(`/documents/${docB}/retention-events/${eventB!.id}/clear`, { _csrf: csrf, confirmShorter: 'yes' });
+    expect([cleared.status, cleared.location]).toEqual([303, `/documents/${docB}?notice=retention`]);
+    expect((await records.post(`/collections/${top}/retention-events/${topEvent!.id}/clear`, { _csrf: csrf, confirmShorter: 'yes' })).status).toBe(303);
   });
 
   it('lists the file plan, previews a shorter period with the documents it moves, and saves it only once confirmed', async () => {

@@ -143,8 +143,8 @@ export const recordsPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     filingChange(request, reply, `/collections/${request.params.id}`, (actor, confirmShorter) => ui.vault.retentionEvents.recordEvent(actor, { kind: request.body.kind ?? '', date: request.body.date ?? '', collectionId: request.params.id }, { confirmShorter })));
 
   app.post<{ Params: { id: string; eventId: string }; Body: Form }>('/collections/:id/retention-events/:eventId/clear', async (request, reply) =>
-    filingChange(request, reply, `/collections/${request.params.id}`, (actor, confirmShorter) => ui.vault.retentionEvents.clearEvent(actor, request.params.eventId, { confirmShorter })));
+    filingChange(request, reply, `/collections/${request.params.id}`, (actor, confirmShorter) => ui.vault.retentionEvents.clearEvent(actor, request.params.eventId, { confirmShorter, recordedFor: { collectionId: request.params.id } })));
 
   app.post<{ Params: { id: string; eventId: string }; Body: Form }>('/documents/:id/retention-events/:eventId/clear', async (request, reply) =>
-    filingChange(request, reply, `/documents/${request.params.id}`, (actor, confirmShorter) => ui.vault.retentionEvents.clearEvent(actor, request.params.eventId, { confirmShorter })));
+    filingChange(request, reply, `/documents/${request.params.id}`, (actor, confirmShorter) => ui.vault.retentionEvents.clearEvent(actor, request.params.eventId, { confirmShorter, recordedFor: { documentId: request.params.id } })));
 };
