@@ -10,7 +10,7 @@ import { headerValueArb, pathTailArb, send, sendRaw, xmlBodyArb, type Exchange }
 
 const clamd = useClamd();
 
-const RUNS = 150;
+const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'POST', 'TRACE'];
 
 describe.each(DIALECTS)('WebDAV under fuzzing on %s', (dialect) => {
@@ -88,7 +88,7 @@ describe.each(DIALECTS)('WebDAV under fuzzing on %s', (dialect) => {
         const answer = await send(s.port, exchange);
         expect(answer.status, `${exchange.method} ${exchange.path} ${JSON.stringify(exchange.headers)} → ${answer.body}`).toBeLessThan(500);
       }),
-      { numRuns: RUNS, seed: 20261130, endOnFailure: true },
+      { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? 20261130), endOnFailure: true },
     );
     await alive();
   });
