@@ -13,14 +13,16 @@ import { DomainError } from '../domain/errors.js';
  * store) and never dead-letters a job for it. `cause` is the driver's error, for the log.
  */
 export class DatabaseUnavailableError extends DomainError {
-  constructor(message: string, retryAfterSeconds: number, cause: unknown) {
-    super('UNAVAILABLE', message, { cause, details: { retryAfterSeconds } });
+  constructor(message: string, retryAfterSeconds: number, cause: unknown, more: { commitOutcomeUnknown?: true } = {}) {
+    super('UNAVAILABLE', message, { cause, details: { retryAfterSeconds, ...more } });
     this.name = 'DatabaseUnavailableError';
   }
 }
 
 export const CONCURRENT_CHANGE = 'Someone changed the same records at the same moment, so nothing was changed. Try again.';
 export const DATABASE_DOWN = 'The database is not available at the moment. Try again in a few seconds.';
+export const COMMIT_UNKNOWN = 'The database stopped answering while this change was being saved, so it may or may not have been saved. '
+  + 'Look before trying again in a few seconds.';
 
 /**
  * Contention that ends only the statement (or transaction) that met it, never half-written:
@@ -53,12 +55,22 @@ function isDatabaseDown(error: unknown, code: unknown): boolean {
   return error instanceof Error && code === undefined && PG_CONNECTION_ENDED.test(error.message);
 }
 
-/** The error a caller sees for a driver's `error`: a DatabaseUnavailableError, or `error` itself. */
-export function translateDriverError(error: unknown): unknown {
+/**
+ * The error a caller sees for a driver's `error`: a DatabaseUnavailableError, or `error` itself.
+ * `committing`: the error ended a COMMIT. Contention there means the transaction was not committed
+ * (PostgreSQL rolls it back; SQLite's stays open and Kysely rolls it back), but a connection lost there
+ * leaves the outcome unknown: PostgreSQL may have received the COMMIT and finish it after the client
+ * gave up, so a look at once may not see it yet. That error says so (`details.commitOutcomeUnknown`,
+ * domain/errors.ts commitOutcomeUnknown), and whoever cleans up after a failed write keeps what a
+ * committed row may name (a stored blob is left to the orphan sweep, which is fenced).
+ */
+export function translateDriverError(error: unknown, committing = false): unknown {
   if (error instanceof DomainError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   if (isContention(code)) return new DatabaseUnavailableError(CONCURRENT_CHANGE, 1, error);
-  if (isDatabaseDown(error, code)) return new DatabaseUnavailableError(DATABASE_DOWN, 5, error);
+  if (isDatabaseDown(error, code)) {
+    return committing ? new DatabaseUnavailableError(COMMIT_UNKNOWN, 5, error, { commitOutcomeUnknown: true }) : new DatabaseUnavailableError(DATABASE_DOWN, 5, error);
+  }
   return error;
 }
 
@@ -77,11 +89,11 @@ export function translatingDriverErrors(dialect: Dialect): Dialect {
   };
 }
 
-const translated = async <T>(work: () => Promise<T>): Promise<T> => {
+const translated = async <T>(work: () => Promise<T>, committing = false): Promise<T> => {
   try {
     return await work();
   } catch (error) {
-    throw translateDriverError(error);
+    throw translateDriverError(error, committing);
   }
 };
 
@@ -124,7 +136,7 @@ class TranslatingDriver implements Driver {
   }
 
   commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return translated(() => this.driver.commitTransaction(this.#own(connection)));
+    return translated(() => this.driver.commitTransaction(this.#own(connection)), true);
   }
 
   rollbackTransaction(connection: DatabaseConnection): Promise<void> {

@@ -34,6 +34,14 @@ export class DomainError extends Error {
   }
 }
 
+/**
+ * Whether `error` ended a write whose commit may have gone through after all (the database's connection
+ * was lost during the COMMIT: db/driver-errors.ts). Cleaning up after such a failure must keep whatever
+ * a committed row may name.
+ */
+export const commitOutcomeUnknown = (error: unknown): boolean =>
+  error instanceof DomainError && error.code === 'UNAVAILABLE' && error.details?.commitOutcomeUnknown === true;
+
 export const notFound = (what = 'resource'): DomainError =>
   new DomainError('NOT_FOUND', `No ${what} with that id exists, or you do not have access to it.`);
 

@@ -65,8 +65,8 @@ export interface StagedCopy {
   readonly documentId: string;
   /** Writes the copy (document, version, events, jobs) in the caller's transaction, the folder copy's. */
   write(repos: Repos, now: Date): Promise<void>;
-  /** Removes the stored bytes unless the copy was committed after all; never rejects. */
-  discard(): Promise<void>;
+  /** After the folder copy's transaction failed with `failure`: removes the stored bytes unless the copy may have been committed after all; never rejects. */
+  discard(failure: unknown): Promise<void>;
 }
 
 export class DocumentFilingService {
@@ -225,7 +225,7 @@ export class DocumentFilingService {
           await this.o.ingestion.afterScan(repos, actor, copyDecision, copy, copyVersion, ingested);
         });
       } catch (error) {
-        await this.o.ingestion.discardUnlessCommitted(ingested, versionId);
+        await this.o.ingestion.discardUnlessCommitted(ingested, versionId, error);
         throw await this.o.access.afterRollback(actor, error);
       }
       return copy;
@@ -280,7 +280,7 @@ export class DocumentFilingService {
           await this.insertCopy(repos, actor, { source, version, copy, copyVersion, copyDecision, readNow, now }, false);
           await this.o.ingestion.afterScan(repos, actor, copyDecision, copy, copyVersion, stored);
         },
-        discard: () => this.o.ingestion.discardUnlessCommitted(stored, versionId),
+        discard: (failure) => this.o.ingestion.discardUnlessCommitted(stored, versionId, failure),
       };
     } finally {
       await ingested.slot.release();

@@ -4,7 +4,7 @@
 // name and placement checks a filing must pass. Built once in main.ts and handed to both services;
 // nothing here is reachable from an interface.
 import type { Decision } from '../domain/access/policy.js';
-import { DomainError, conflict, notFound } from '../domain/errors.js';
+import { DomainError, commitOutcomeUnknown, conflict, notFound } from '../domain/errors.js';
 import { documentPlacementChanged, placeDocument } from '../domain/placement.js';
 import type { Clock, EncryptedBlobs, FileInspector, Scanner } from '../domain/ports.js';
 import type { Actor, Document, DocumentStatus, ScanStatus, Version } from '../domain/types.js';
@@ -85,12 +85,15 @@ export class DocumentIngestion {
   }
 
   /**
-   * Removes the blob of a write that failed, unless its version was committed after all: a transaction
-   * whose commit went through but whose sync failed (SQLite) rejects too, and removing the bytes then
-   * would leave a committed version with none. If even that cannot be checked, the blob stays (an
-   * orphan costs space; a missing blob costs a record).
+   * Removes the blob of a write that failed (`failure`), unless its version was committed after all: a
+   * transaction whose commit went through but whose sync failed (SQLite) rejects too, and removing the
+   * bytes then would leave a committed version with none. If even that cannot be checked, the blob stays
+   * (an orphan costs space; a missing blob costs a record), and so it does when the connection was lost
+   * during the commit (commitOutcomeUnknown): PostgreSQL may finish that commit after this looks. The
+   * orphan sweep removes a kept blob once it is sure nothing names it.
    */
-  async discardUnlessCommitted(ingested: Inspected, versionId: string): Promise<void> {
+  async discardUnlessCommitted(ingested: Inspected, versionId: string, failure: unknown): Promise<void> {
+    if (commitOutcomeUnknown(failure)) return;
     const committed = await this.o.store.repos.documents.versionById(versionId).then((v) => v !== undefined, () => true);
     if (!committed) await this.o.blobs.delete(ingested.blob.blobId).catch(() => undefined);
   }

@@ -158,7 +158,7 @@ export class DocumentsService {
         });
       } catch (error) {
         // Nothing refers to the stored blob (unless the commit went through and only its sync failed).
-        await this.o.ingestion.discardUnlessCommitted(ingested, versionId);
+        await this.o.ingestion.discardUnlessCommitted(ingested, versionId, error);
         throw error;
       }
       return this.result(document, version, ingested);
@@ -215,7 +215,7 @@ export class DocumentsService {
         });
       } catch (error) {
         // Nothing refers to the stored blob (unless the commit went through and only its sync failed).
-        await this.o.ingestion.discardUnlessCommitted(ingested, versionId);
+        await this.o.ingestion.discardUnlessCommitted(ingested, versionId, error);
         throw await this.o.access.afterRollback(actor, error);
       }
       return this.result(document, version!, ingested);

@@ -105,7 +105,7 @@ export class FolderCopyService {
       });
       return { ...top.collection, createdAt: now.toISOString() };
     } catch (error) {
-      for (const copy of staged) await copy.discard();
+      for (const copy of staged) await copy.discard(error);
       throw error;
     }
   }
