@@ -1,7 +1,9 @@
 // SAML 2.0 sign-in end to end over HTTP, on both dialects: the SP metadata and the AuthnRequest, the
 // provider's cross-site POST answered by a same-site re-post, a signed assertion signing the person in
 // (then the MFA stage), organisation boundaries, and an administrator's test sign-in that signs nobody in.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { DatabaseUnavailableError } from '../../src/db/driver-errors.js';
+import { openPostgres, ping } from '../../src/db/kysely.js';
 import { SAML_REFUSALS } from '../../src/domain/identity/saml.js';
 import { FEDERATED_REFUSALS } from '../../src/services/federated-sign-in.service.js';
 import { systemActor } from '../../src/services/identity.service.js';
@@ -221,6 +223,29 @@ describe('SAML sign-in without the public address', () => {
     const metadata = await t.app.inject({ method: 'GET', url: `/sign-in/saml/${p.id}/metadata` });
     expect(metadata.statusCode).toBe(503);
     expect(metadata.body).toContain(message);
+  });
+});
+
+describe('SAML sign-in while the database is unavailable for a moment', () => {
+  const t = useTestVault('sqlite', clamd, { env: SAML_ENV });
+
+  it('the start page answers 503 with Retry-After and the words "try again", as every other page does', async () => {
+    const org = await createOrganisation(t.vault);
+    const p = await samlProvider(t.vault, org.id, northIdp);
+    // The driver's own translation of a PostgreSQL that refuses connections (nothing listens on port 1).
+    const refusing = openPostgres('postgres://postgres@127.0.0.1:1/strongroom', 1);
+    const unavailable = await ping(refusing.db).then(() => null, (error: unknown) => error);
+    await refusing.close();
+    expect(unavailable).toBeInstanceOf(DatabaseUnavailableError);
+    const start = vi.spyOn(t.vault.samlSignIn, 'start').mockRejectedValueOnce(unavailable);
+    try {
+      const res = await t.app.inject({ method: 'GET', url: `/sign-in/saml/${p.id}`, headers: SAME_ORIGIN });
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.body).toContain(escapeHtml('The database is not available at the moment. Try again in a few seconds.'));
+    } finally {
+      start.mockRestore();
+    }
   });
 });
 

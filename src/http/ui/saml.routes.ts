@@ -12,6 +12,7 @@ import { DomainError } from '../../domain/errors.js';
 import type { SamlPendingRequest } from '../../domain/identity/saml.js';
 import { SAML_REQUEST_LIFETIME_MS, SamlRefused } from '../../domain/identity/saml.js';
 import { FederatedSignInRefused } from '../../services/federated-sign-in.service.js';
+import { problemFor, sayWhenToRetry } from '../error-handler.js';
 import { requestInfo } from '../plugins/authenticate.js';
 import { safeNext } from './auth.routes.js';
 import { isSecure, render, sessionCookie, setSession, signedIn, type Ui } from './context.js';
@@ -54,7 +55,11 @@ export const samlPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     try {
       return sendToProvider(request, reply, await saml.start(request.params.id, { next: safeNext(request.query.next) }));
     } catch (error) {
-      if (error instanceof DomainError && (error.code === 'FORBIDDEN' || error.code === 'UNAVAILABLE')) return refusedPage(request, reply, error.message, error.code === 'FORBIDDEN' ? 403 : 503);
+      if (error instanceof DomainError && (error.code === 'FORBIDDEN' || error.code === 'UNAVAILABLE')) {
+        // A refusal that passes by itself (the database busy or restarting) says when to try again, as every other page does.
+        sayWhenToRetry(reply, problemFor(error, request));
+        return refusedPage(request, reply, error.message, error.code === 'FORBIDDEN' ? 403 : 503);
+      }
       throw error;
     }
   });
