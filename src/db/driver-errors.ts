@@ -3,7 +3,7 @@
 // PostgreSQL's codes and none of them becomes an internal error (docs/architecture.md "The database
 // momentarily unavailable").
 import type { DatabaseConnection, Dialect, Driver, QueryResult } from 'kysely';
-import { DomainError } from '../domain/errors.js';
+import { DomainError, commitOutcomeUnknown } from '../domain/errors.js';
 
 /**
  * The database could not run a statement at that moment, and may well the next (another process holds
@@ -105,6 +105,8 @@ const translated = async <T>(work: () => Promise<T>, committing = false): Promis
 class TranslatingDriver implements Driver {
   readonly #inner = new WeakMap<DatabaseConnection, DatabaseConnection>();
   readonly #wrapped = new WeakMap<DatabaseConnection, DatabaseConnection>();
+  /** A connection whose COMMIT just failed with its outcome unknown: that error, until the rollback after it. */
+  readonly #commitUnknown = new WeakMap<DatabaseConnection, unknown>();
 
   constructor(private readonly driver: Driver) {}
 
@@ -135,12 +137,27 @@ class TranslatingDriver implements Driver {
     return translated(() => this.driver.beginTransaction(this.#own(connection), settings));
   }
 
-  commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return translated(() => this.driver.commitTransaction(this.#own(connection)), true);
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const own = this.#own(connection);
+    try {
+      await translated(() => this.driver.commitTransaction(own), true);
+    } catch (error) {
+      if (commitOutcomeUnknown(error)) this.#commitUnknown.set(own, error);
+      throw error;
+    }
   }
 
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return translated(() => this.driver.rollbackTransaction(this.#own(connection)));
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const own = this.#own(connection);
+    // Kysely rolls back after a failed COMMIT, and throws the rollback's error if that fails too (as it
+    // does on a connection that ended): the commit's unknown outcome must not be lost behind it.
+    const unknown = this.#commitUnknown.get(own);
+    this.#commitUnknown.delete(own);
+    try {
+      await translated(() => this.driver.rollbackTransaction(own));
+    } catch (error) {
+      throw unknown ?? error;
+    }
   }
 
   savepoint(connection: DatabaseConnection, name: string, compileQuery: Parameters<NonNullable<Driver['savepoint']>>[2]): Promise<void> {

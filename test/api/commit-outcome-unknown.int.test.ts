@@ -4,8 +4,9 @@
 // once ("is the version there?") can run before that commit becomes visible, and deleting the blob
 // then leaves a committed version with no bytes. The orphan sweep removes it later if nothing names it
 // (services/orphan-blobs.service.ts, fenced). Here the COMMIT of the write that inserts a version is
-// swapped for a ROLLBACK below Kysely and reported as pg reports a connection that ended under it:
-// the outcome unknown to the vault, and no version visible when it looks.
+// swapped for a ROLLBACK below Kysely and reported as pg reports a connection that ended under it (and
+// the client refuses every later query, Kysely's ROLLBACK too): the outcome unknown to the vault, and no
+// version visible when it looks.
 // PostgreSQL only: SQLite runs in the process, so its commit's outcome is always known.
 import { join } from 'node:path';
 import pg from 'pg';
@@ -28,6 +29,8 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     wroteVersion.delete(this);
     armed = false;
     return (clientQuery.call(this, 'rollback') as Promise<unknown>).then(() => {
+      // As pg leaves a client whose connection ended: every later query (Kysely's ROLLBACK) is refused.
+      (this as unknown as { _queryable: boolean })._queryable = false;
       throw new Error('Connection terminated unexpectedly');
     });
   }
