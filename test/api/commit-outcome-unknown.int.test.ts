@@ -8,12 +8,15 @@
 // the client refuses every later query, Kysely's ROLLBACK too): the outcome unknown to the vault, and no
 // version visible when it looks.
 // PostgreSQL only: SQLite runs in the process, so its commit's outcome is always known.
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { blobFilesUnder } from '../support/blob-files.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { auth, createOrganisation, upload } from '../support/vault.js';
+import { systemActor } from '../../src/services/identity.service.js';
+import { dav, davUser } from '../webdav/support.js';
 
 const clamd = useClamd();
 
@@ -91,5 +94,24 @@ describe('a write whose commit lost its connection (PostgreSQL)', () => {
     expect(armed).toBe(false);
     expect(res.statusCode).toBe(503);
     expect(await blobs()).toBe(before + 1);
+  });
+});
+
+describe('a WebDAV folder COPY whose commit lost its connection (PostgreSQL)', () => {
+  const t = useTestVault('postgres', clamd, { listen: true });
+  const base = () => `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+
+  it('503, and every copied document\'s stored blob is kept for the orphan sweep', async () => {
+    const org = await createOrganisation(t.vault);
+    const member = await davUser(t.vault, org, { teams: ['hr'] });
+    const folder = await t.vault.collections.create(systemActor(), { organisationId: org.id, parentId: org.collections.hr!, name: 'case', serviceArea: 'hr', classification: 'OFFICIAL' });
+    for (const name of ['a.txt', 'b.txt']) expect((await upload(t.app, member, folder.id, name, `the ${name}`)).statusCode).toBe(201);
+    const before = await blobFilesUnder(join(t.dataDir, 'blobs'));
+    const root = `/dav/${org.slug}/hr`;
+    armed = true;
+    const res = await dav(base(), 'COPY', `${root}/case`, { user: member, headers: { destination: `${base()}${root}/case copy`, overwrite: 'F' } });
+    expect(armed).toBe(false);
+    expect(res.status).toBe(503);
+    expect(await blobFilesUnder(join(t.dataDir, 'blobs'))).toBe(before + 2);
   });
 });
