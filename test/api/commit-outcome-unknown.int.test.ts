@@ -14,7 +14,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { blobFilesUnder } from '../support/blob-files.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
-import { auth, createOrganisation, upload } from '../support/vault.js';
+import { auth, createOrganisation, upload, type TestUser } from '../support/vault.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { dav, davUser } from '../webdav/support.js';
 
@@ -64,36 +64,32 @@ describe('a write whose commit lost its connection (PostgreSQL)', () => {
     expect(await blobs()).toBe(before + 1);
   });
 
-  it('REST new version: the same', async () => {
+  /** A document alice uploaded, and `send` (about it) run with the next version-writing commit lost: 503, its blob kept. */
+  async function losingTheCommitOf(send: (alice: TestUser, documentId: string, collectionId: string) => Promise<{ statusCode: number }>) {
     const org = await createOrganisation(t.vault);
     const alice = await org.user({ roles: ['member'], teams: ['finance'] });
     const first = await upload(t.app, alice, org.collections.finance!, 'budget.txt', 'v1');
     expect(first.statusCode).toBe(201);
     const before = await blobs();
     armed = true;
-    const res = await t.app.inject({
-      method: 'PUT', url: `/api/v1/documents/${first.json<{ id: string }>().id}/content`,
-      headers: { ...auth(alice), 'content-type': 'application/octet-stream' }, payload: 'v2',
-    });
+    const res = await send(alice, first.json<{ id: string }>().id, org.collections.finance!);
     expect(armed).toBe(false);
     expect(res.statusCode).toBe(503);
     expect(await blobs()).toBe(before + 1);
+  }
+
+  it('REST new version: the same', async () => {
+    await losingTheCommitOf((alice, documentId) => t.app.inject({
+      method: 'PUT', url: `/api/v1/documents/${documentId}/content`,
+      headers: { ...auth(alice), 'content-type': 'application/octet-stream' }, payload: 'v2',
+    }));
   });
 
   it('REST copy: the same', async () => {
-    const org = await createOrganisation(t.vault);
-    const alice = await org.user({ roles: ['member'], teams: ['finance'] });
-    const first = await upload(t.app, alice, org.collections.finance!, 'report.txt', 'the report');
-    expect(first.statusCode).toBe(201);
-    const before = await blobs();
-    armed = true;
-    const res = await t.app.inject({
-      method: 'POST', url: `/api/v1/documents/${first.json<{ id: string }>().id}/copy`,
-      headers: auth(alice), payload: { collectionId: org.collections.finance!, name: 'report copy.txt' },
-    });
-    expect(armed).toBe(false);
-    expect(res.statusCode).toBe(503);
-    expect(await blobs()).toBe(before + 1);
+    await losingTheCommitOf((alice, documentId, collectionId) => t.app.inject({
+      method: 'POST', url: `/api/v1/documents/${documentId}/copy`,
+      headers: auth(alice), payload: { collectionId, name: 'budget copy.txt' },
+    }));
   });
 });
 
