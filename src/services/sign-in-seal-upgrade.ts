@@ -4,8 +4,8 @@
 // seal is never accepted at sign-in, so nulling a seal later is no way back to an unsealed row.
 //
 // Only what `audit verify`'s rules vouch for is sealed: a person's password hash and MFA state each as their
-// latest recorded write left it (person-secrets-record.ts), a credential as its creation recorded it
-// (credential-record.ts), a SCIM token as its creation recorded it, an identity provider as its addition or an update
+// latest recorded write left it (person-secrets-record.ts), a credential as its creation recorded it and with the scope
+// that recorded (credential-record.ts), a SCIM token as its creation recorded it, an identity provider as its addition or an update
 // recorded it, a link of a provider's subject to a person as its linking recorded it (identity-record.ts). Anything else, written into the database directly before the upgrade, stays
 // unsealed and signs nobody in until an admin resets it (a new password by invitation, MFA reset, a new token, the provider removed and added again by an org admin).
 import { recordedCredentials } from '../domain/audit/credential-record.js';
@@ -43,7 +43,7 @@ export async function sealSignInSecretsFound(repos: Repos, now: Date): Promise<S
   for (const [person, recorded] of people) {
     if (recorded.password || recorded.mfa) await repos.users.sealAsFound(person.id, recorded);
   }
-  for (const credential of credentials) await repos.users.sealCredentialAsFound(credential.id);
+  for (const credential of credentials) await repos.users.sealCredentialAsFound(credential.id, credential.scope);
   const scimTokens = await repos.scim.usableTokens();
   const identityEvents = await repos.audit.allowedEvents(IDENTITY_RECORD_ACTIONS);
   const recordedTokens = recordedScimTokens(scimTokens, identityEvents);

@@ -296,6 +296,31 @@ describe.each(DIALECTS)('the upgrade to sign-in seals on %s', (dialect) => {
     }
   });
 
+  it('seals a read-only token with the scope its creation recorded: one written up to full before it signs nobody in, one left alone still only reads', async () => {
+    const secrets = { raised: '', kept: '' };
+    const { r, admin, member } = await upgraded(async (before, people) => {
+      secrets.raised = (await before.vault.identity.createCredential(systemActor(), people.admin.id, 'api_token', 'reporting', 'read')).secret;
+      secrets.kept = (await before.vault.identity.createCredential(systemActor(), people.member.id, 'api_token', 'payroll export', 'read')).secret;
+      // The database administrator writes the read-only token up to full, then undoes the seals' migration (as
+      // upgraded() goes on to do) so that the next open seals the row as it finds it.
+      await before.vault.store.db.updateTable('credentials').set({ scope: 'full' }).where('user_id', '=', people.admin.id).where('name', '=', 'reporting').execute();
+    });
+    try {
+      const me = (secret: string) => r.app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${secret}` } });
+      expect((await me(secrets.raised)).statusCode).toBe(401);
+      expect(await refusals(r.vault, 'auth.credential', admin.id)).toEqual(['secrets_not_sealed']);
+      // Their own full tokens were sealed as before.
+      expect((await me(admin.token)).statusCode).toBe(200);
+      // The one left alone is what it was made as: it reads, and changes nothing.
+      expect((await me(secrets.kept)).statusCode).toBe(200);
+      const made = await r.app.inject({ method: 'POST', url: '/api/v1/me/tokens', headers: { authorization: `Bearer ${secrets.kept}` }, payload: { name: 'escalated', scope: 'full' } });
+      expect([made.statusCode, made.json<{ reason?: string }>().reason]).toEqual([403, 'credential_scope']);
+      expect((await r.vault.identity.listCredentials(systemActor(), member.id)).map((c) => [c.name, c.scope])).toEqual([['test', 'full'], ['payroll export', 'read']]);
+    } finally {
+      await r.close();
+    }
+  });
+
   it('leaves unsealed a password, MFA state or token written by hand before it, and a second sealing is named by verify', async () => {
     const handMade = randomUUID();
     let honestHash: string | null = null;

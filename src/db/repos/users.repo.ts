@@ -279,11 +279,11 @@ export class UsersRepo implements UsersRepository {
     if (Object.keys(set).length > 0) await this.db.updateTable('users').set(set).where('id', '=', id).execute();
   }
 
-  async sealCredentialAsFound(id: string): Promise<void> {
+  async sealCredentialAsFound(id: string, scope: CredentialScope): Promise<void> {
     const row = await this.db.selectFrom('credentials').select(['id', 'user_id', 'kind', 'secret_hash', 'revoked_at']).where('id', '=', id).executeTakeFirst();
     if (!row) return;
-    // Sealed as full (the port says why): the scope column does not exist yet when this runs.
-    const seal = this.seals.credential({ id: row.id, userId: row.user_id, kind: row.kind, secretHash: row.secret_hash, revoked: row.revoked_at !== null, scope: 'full' });
+    // With the scope its creation recorded, not the row's (the port says why).
+    const seal = this.seals.credential({ id: row.id, userId: row.user_id, kind: row.kind, secretHash: row.secret_hash, revoked: row.revoked_at !== null, scope });
     await this.db.updateTable('credentials').set({ seal }).where('id', '=', id).execute();
   }
 

@@ -4,6 +4,7 @@
 // verify` names it as well. Each creation's event records a binding of the
 // credential's id, person, kind and secret hash; the database cannot forge that event (events are sealed).
 import { createHash } from 'node:crypto';
+import type { CredentialScope } from '../types.js';
 import type { AuditEvent } from './event.js';
 import { canonicalJson } from './event.js';
 
@@ -38,10 +39,20 @@ const vouchedFor = (c: StoredCredential, recorded: readonly Record<string, strin
   return recorded.some((ids) => ids.userId === c.userId && (ids.binding === undefined || ids.binding === binding));
 };
 
-/** The credentials unrecordedCredential's rule vouches for (the same arguments): what the upgrade to sign-in seals seals. */
-export function recordedCredentials(credentials: readonly StoredCredential[], creations: readonly Creation[]): StoredCredential[] {
+/**
+ * The credentials unrecordedCredential's rule vouches for (the same arguments): what the upgrade to sign-in seals
+ * seals, each with the scope its creation recorded, which the seal is made over. Not the row's scope, which is
+ * in no binding: a read-only token whose row was written up to full would otherwise be sealed as full (the seal
+ * then matches the row and the token does everything its person may). A creation that recorded no scope (every one
+ * before scopes) made a full credential; one that recorded anything else but 'full', the lesser: 'read'.
+ */
+export function recordedCredentials(credentials: readonly StoredCredential[], creations: readonly Creation[]): (StoredCredential & { scope: CredentialScope })[] {
   const byId = creationsById(creations);
-  return credentials.filter((c) => vouchedFor(c, byId.get(c.id) ?? []));
+  return credentials.flatMap((c) => {
+    const vouching = (byId.get(c.id) ?? []).filter((ids) => vouchedFor(c, [ids]));
+    if (vouching.length === 0) return [];
+    return [{ ...c, scope: vouching.every((ids) => ids.scope === undefined || ids.scope === 'full') ? 'full' : 'read' }];
+  });
 }
 
 /**

@@ -123,10 +123,11 @@ export interface UsersRepository {
   /** Seals the person's password hash and (`mfa`) MFA state as they are, encrypting a TOTP secret stored in clear. */
   sealAsFound(id: string, what: { password: boolean; mfa: boolean }): Promise<void>;
   /**
-   * Seals a credential's row as it is, as a full one: only the open that applies the seals' migration calls it,
-   * before credentials had scopes (every one then was full; that migration runs before the scope column exists).
+   * Seals a credential's row as it is, with `scope`: the scope its creation recorded (audit/credential-record.ts),
+   * never the row's, which the sealing does not read (the seals' migration may run before the scope column exists,
+   * and a scope written by hand must not be sealed). Only the open that applies the seals' migration calls it.
    */
-  sealCredentialAsFound(id: string): Promise<void>;
+  sealCredentialAsFound(id: string, scope: CredentialScope): Promise<void>;
   /** Holds the person's row until the caller's transaction ends (changing nothing), so what it reads of them next is what commits. */
   lock(id: string): Promise<void>;
   revokeCredential(id: string, at: string): Promise<void>;
