@@ -207,6 +207,19 @@ describe.each(DIALECTS)('read-only credentials on %s', (dialect) => {
     expect(rows).toEqual([['test', 'Full'], ['reporting', 'Read only']]);
     expect((await call({ token: secret }, 'GET', '/me')).statusCode).toBe(200);
     refusedForScope(await call({ token: secret }, 'POST', '/me/tokens', { name: 'escalated' }));
+
+    // A scope the page does not offer is refused on the form (400), as the API refuses it, never made full.
+    for (const odd of ['Read', 'read-only', 'admin']) {
+      const refused = await browser.post('/account/credentials', { _csrf: FormClient.csrf(page), kind: 'api_token', scope: odd, name: 'scripted' });
+      expect(refused.status, odd).toBe(400);
+      expect(refused.text).toContain('The scope must be one of full, read.');
+    }
+    const listed = await s.vault.identity.listCredentials(systemActor(), staff.id);
+    expect(listed.map((c) => [c.name, c.scope])).toEqual([['test', 'full'], ['reporting', 'read']]);
+    // Without one (a form from before scopes) it is full, the default.
+    const unscoped = await browser.post('/account/credentials', { _csrf: FormClient.csrf(page), kind: 'api_token', name: 'laptop' });
+    expect(unscoped.status).toBe(200);
+    expect(unscoped.text).toContain('Your new API token "laptop"');
   });
 
   it('a scope written in the database by hand breaks the credential\'s seal: it signs nobody in, like an unknown token, until put back', async () => {

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { INVITATION_DAYS, SHOWN_RESET_LINK_HOURS } from '../../domain/mail/message.js';
-import { CLASSIFICATIONS, ROLES } from '../../domain/types.js';
+import { CLASSIFICATIONS, ROLES, type CredentialScope } from '../../domain/types.js';
 import { requestInfo } from '../plugins/authenticate.js';
 import { errorList, render, requireCsrf, setSession, signedIn, type Ui } from './context.js';
 import { type Form, handled, many, one } from './form-fields.js';
@@ -124,10 +124,16 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     if (!name) return accountPage(request, reply, { errors: [{ text: 'Enter a name for the credential, like "Laptop WebDAV"', href: '#name' }] }, 400);
     // The same limit as the API, refused rather than cut: a stored name must be the one typed.
     if (name.length > CREDENTIAL_NAME_MAX) return accountPage(request, reply, { errors: [{ text: `The name must be ${CREDENTIAL_NAME_MAX} characters or fewer`, href: '#name' }] }, 400);
-    // Anything but 'read' is the default, full: the radios offer only the two.
-    const scope = one(request.body.scope) === 'read' ? 'read' : 'full';
-    const created = await ui.vault.identity.createCredential(web.actor, web.user.id, kind, name, scope);
-    return accountPage(request, reply, { created: { ...created, kind, name, scope } });
+    // None chosen (a form from before scopes) is the default, full. Anything else is the service's to judge, as the
+    // API's is: a value the radios do not offer ('Read', 'read-only') is refused on the form, never taken as full.
+    const scope = (one(request.body.scope) || 'full') as CredentialScope;
+    try {
+      const created = await ui.vault.identity.createCredential(web.actor, web.user.id, kind, name, scope);
+      return accountPage(request, reply, { created: { ...created, kind, name, scope } });
+    } catch (error) {
+      if (!handled(error)) throw error;
+      return accountPage(request, reply, { errors: errorList(error) }, 400);
+    }
   });
 
   app.post<{ Body: Form }>('/account/password', async (request, reply) => {
