@@ -67,7 +67,7 @@ export type DisabledBy = (typeof DISABLED_BY)[number];
 export interface CredentialRef {
   kind: 'api_token' | 'app_password' | 'session';
   id: string;
-  /** What the credential may do (a web session: 'full'); decide() refuses a 'read' one whatever changes something. */
+  /** What the credential may do (a web session: 'full'); decide() refuses any but a 'full' one whatever changes something. */
   scope: CredentialScope;
 }
 

@@ -1127,6 +1127,17 @@ describe('a read-only credential', () => {
     expect(decide(admin, 'arrangement.suspend', arrangement, context)).toMatchObject({ allow: false, reason: 'credential_scope' });
   });
 
+  it('fails closed: a credential whose scope is neither full nor read (none Strongroom writes) is refused every change, as a read-only one', () => {
+    const context = { now: NOW, arrangements: [], holds: NO_HOLDS };
+    const admin = userOf('org-a', ['org_admin']);
+    const org = { kind: 'organisation', organisationId: 'org-a' } as const;
+    for (const scope of ['READ', 'admin', '', undefined]) {
+      const odd = { ...admin, credential: { kind: 'api_token', id: 'cred-1', scope } } as unknown as Actor;
+      expect(decide(odd, 'organisation.manage-users', org, context), String(scope)).toEqual({ allow: false, reason: 'credential_scope', via: null });
+      expect(decide(odd, 'audit.checkpoints', org, context).allow).toBe(true);
+    }
+  });
+
   it('classifies every action: exactly the ones that only read are open to it', () => {
     const reads = Object.entries(ACTION_EFFECTS).filter(([, effect]) => effect === 'read').map(([action]) => action).sort();
     expect(reads).toEqual([

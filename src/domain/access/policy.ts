@@ -142,8 +142,9 @@ export function decide(actor: Actor, action: Action, resource: Resource, context
   if (!decision.allow) return decision;
   // A read-only API token or app password does only what reads (ACTION_EFFECTS), whatever its person may. Asked
   // of what would otherwise be allowed, like a hold: so a `credential_scope` refusal (told plainly, 403) only
-  // ever reaches someone who could see the thing, and says nothing of what exists out of their reach.
-  if (actor.credential?.scope === 'read' && !onlyReads(action)) return deny('credential_scope');
+  // ever reaches someone who could see the thing, and says nothing of what exists out of their reach. Only 'full'
+  // opens changes: a scope that is neither (none Strongroom writes) is taken as the lesser, so this fails closed.
+  if (actor.credential && actor.credential.scope !== 'full' && !onlyReads(action)) return deny('credential_scope');
   // A legal hold binds everyone, the system's own jobs included. It is asked last, of what would
   // otherwise be allowed: so a `legal_hold` refusal (which names the hold) only ever reaches someone
   // who could see and act on the record, never one the record is hidden from.
