@@ -52,6 +52,21 @@ export const forbidden = (message: string): DomainError => new DomainError('FORB
 
 export const conflict = (message: string): DomainError => new DomainError('CONFLICT', message);
 
+/**
+ * The database refused a row because another request had just taken its unique key (a person's e-mail
+ * address, an organisation's slug) between the service's "is it taken?" and its insert. The repository
+ * that inserts the row knows which of its constraints means "already exists" and says so with this; any
+ * other unique violation stays the driver's error (a bug, answered 500 and logged). The service answers
+ * it as its own check would now (services/already-taken.ts), so the loser of the race hears exactly what
+ * a later duplicate hears; this message is the fallback should nothing hold the key by then.
+ */
+export class AlreadyExistsError extends DomainError {
+  constructor(readonly key: string, options?: { cause?: unknown }) {
+    super('CONFLICT', `Another request took this ${key} at the same moment, so nothing was added.`, options);
+    this.name = 'AlreadyExistsError';
+  }
+}
+
 /** Raised when stored bytes fail authentication: tampering, truncation, a wrong key or a moved blob. */
 export class IntegrityError extends DomainError {
   constructor(message: string, options?: { cause?: unknown }) {

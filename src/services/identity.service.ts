@@ -11,6 +11,7 @@ import { CLASSIFICATIONS, CREDENTIAL_SCOPES, ROLES } from '../domain/types.js';
 import type { Repos, SessionRow, Store } from '../domain/repositories.js';
 import type { Decision } from '../domain/access/policy.js';
 import type { AccessService } from './access.service.js';
+import { refusedIfTaken } from './already-taken.js';
 import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
 import { queueAccountNotice } from './account-notices.js';
 import { auditEvent } from './audit-events.js';
@@ -75,14 +76,17 @@ export class IdentityService {
     const decision = await this.o.access.require(actor, 'organisation.create', { kind: 'organisation', organisationId: id }, { organisationId: null, ids: {} }, { missing: 'organisation' });
     if (!SLUG.test(input.slug)) throw invalid('The slug must be lower-case letters, digits and hyphens (e.g. "north-shire").', { field: 'slug' });
     if (!input.name.trim()) throw invalid('An organisation name is required.', { field: 'name' });
-    if (await this.o.store.repos.organisations.bySlug(input.slug)) throw conflict(`An organisation with slug "${input.slug}" already exists.`);
+    const refuseIfTaken = async () => {
+      if (await this.o.store.repos.organisations.bySlug(input.slug)) throw conflict(`An organisation with slug "${input.slug}" already exists.`);
+    };
+    await refuseIfTaken();
     const now = this.o.clock.now();
     const org: Organisation = { id, slug: input.slug, name: input.name.trim(), kind: input.kind ?? 'council', region: input.region ?? 'Unspecified', createdAt: now.toISOString() };
-    await this.o.store.transaction(async (repos) => {
+    await refusedIfTaken(() => this.o.store.transaction(async (repos) => {
       await repos.organisations.insert(org);
       await repos.audit.insert([auditEvent(actor, 'organisation.create', { organisationId: org.id, ids: { organisationId: org.id } }, decision, now)]);
       await this.o.filePlan?.seed(repos, org.id, actor, decision, now);
-    });
+    }), refuseIfTaken);
     return org;
   }
 
@@ -156,8 +160,11 @@ export class IdentityService {
       const outside = await outsideOwnDomains(this.o.store.repos, org.id, email);
       if (outside) throw invalid(outside, { field: 'email' });
     }
-    const holder = await this.o.store.repos.users.byEmail(email);
-    if (holder) throw conflict(actor.kind === 'system' ? `A user with e-mail ${email} already exists.` : addressTaken(email, holder.organisationId, org.id));
+    const refuseIfTaken = async () => {
+      const holder = await this.o.store.repos.users.byEmail(email);
+      if (holder) throw conflict(actor.kind === 'system' ? `A user with e-mail ${email} already exists.` : addressTaken(email, holder.organisationId, org.id));
+    };
+    await refuseIfTaken();
     // Staff of an organisation with an identity provider never see a Strongroom password (issue #15).
     const provider = input.password === undefined ? (await this.o.store.repos.federation.providers(org.id)).find((p) => p.enabled) ?? null : null;
     const signsInWith = provider?.name ?? null;
@@ -173,7 +180,7 @@ export class IdentityService {
     // An invited person has no password until they follow the link: nothing to guess meanwhile.
     const passwordHash = password === null ? null : await this.o.passwords.hash(password);
     const invitedBy = actor.userId ? (await this.o.store.repos.users.byId(actor.userId))?.name ?? null : null;
-    await this.o.store.transaction(async (repos) => {
+    await refusedIfTaken(() => this.o.store.transaction(async (repos) => {
       await repos.users.insert({ ...user, passwordHash });
       const ids = { userId: user.id, ...(invited ? { invitation: 'e-mail' } : {}), ...(await personStateIds(repos, user.id)), ...signInSecretIds(user.id, passwordHash) };
       await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: org.id, ids }, decision, now)]);
@@ -182,7 +189,7 @@ export class IdentityService {
           kind: 'invitation', organisationName: org.name, invitedBy, signInWith: provider ? { provider: provider.name, organisationSlug: org.slug } : null,
         });
       }
-    });
+    }), refuseIfTaken);
     return { user, generatedPassword, invited, signsInWith };
   }
 

@@ -1,9 +1,11 @@
 // Organisations and their wrapped key-encryption keys.
 import type { Kysely } from 'kysely';
+import { AlreadyExistsError } from '../../domain/errors.js';
 import type { OrganisationsRepository } from '../../domain/repositories.js';
 import type { Organisation } from '../../domain/types.js';
 import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
+import { violatesUnique } from '../unique-violations.js';
 import { toOrganisation } from './rows.js';
 
 // Every upload asks for its organisation's file policy and current key, and every WebDAV request
@@ -17,11 +19,15 @@ const currentKeyOf = preparedQuery((db, values: { organisationId: string }) =>
 export class OrganisationsRepo implements OrganisationsRepository {
   constructor(private readonly db: Kysely<Schema>) {}
 
+  /** A slug another request has just taken (organisations.slug is unique): AlreadyExistsError, for the service to answer. */
   async insert(org: Organisation): Promise<void> {
     await this.db
       .insertInto('organisations')
       .values({ id: org.id, slug: org.slug, name: org.name, kind: org.kind, region: org.region, file_policy: null, created_at: org.createdAt })
-      .execute();
+      .execute()
+      .catch((error: unknown) => {
+        throw violatesUnique(error, 'organisations', 'slug') ? new AlreadyExistsError('slug', { cause: error }) : error;
+      });
   }
 
   async byId(id: string): Promise<Organisation | undefined> {

@@ -5,10 +5,11 @@ import type { Kysely } from 'kysely';
 import type { CredentialRow, NewUser, SignInState, UserPatch, UsersRepository } from '../../domain/repositories.js';
 import type { UnsealedSignInSecrets } from '../../domain/identity/account-repositories.js';
 import type { SignInSeals } from '../../domain/identity/sign-in-seals.js';
-import { IntegrityError } from '../../domain/errors.js';
+import { AlreadyExistsError, IntegrityError } from '../../domain/errors.js';
 import type { CredentialScope, DisabledBy, User } from '../../domain/types.js';
 import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
+import { violatesUnique } from '../unique-violations.js';
 import { toUser, USER_COLUMNS } from './rows.js';
 
 export type { CredentialRow, NewUser } from '../../domain/repositories.js';
@@ -53,6 +54,7 @@ export class UsersRepo implements UsersRepository {
     return this.seals.matches(this.seals.mfa(id, row.mfa_enabled === 1, row.mfa_secret, row.recovery_codes), row.mfa_seal);
   }
 
+  /** An address another request has just taken (users.email is unique): AlreadyExistsError, for the service to answer. */
   async insert(user: NewUser): Promise<void> {
     await this.db
       .insertInto('users')
@@ -74,7 +76,10 @@ export class UsersRepo implements UsersRepository {
         failed_sign_ins: 0,
         created_at: user.createdAt,
       })
-      .execute();
+      .execute()
+      .catch((error: unknown) => {
+        throw violatesUnique(error, 'users', 'email') ? new AlreadyExistsError('e-mail address', { cause: error }) : error;
+      });
   }
 
   async byId(id: string): Promise<User | undefined> {
