@@ -5,7 +5,7 @@
 // groups map to, and a session starts at the stage MFA asks for. Every refusal is audited and answered
 // with a message a person understands.
 import { randomUUID } from 'node:crypto';
-import { DomainError } from '../domain/errors.js';
+import { AlreadyExistsError, DomainError } from '../domain/errors.js';
 import { emailDomainOf, isEmailAddress, mapGroups, providerDidMfa, type IdentityProvider, type MappedAccess } from '../domain/identity/federation.js';
 import { mfaRequired } from '../domain/identity/mfa.js';
 import type { Clock } from '../domain/ports.js';
@@ -112,8 +112,12 @@ export class FederatedSignInService {
         // make accounts for this council's addresses (which would block them here for ever).
         return refuse('email_domain', null);
       }
-      user = byEmail ?? (provider.createAccounts ? await this.createAccount(provider, identity, mapped, request) : undefined);
-      if (!user) return refuse('no_account', null);
+      const found = byEmail ?? (provider.createAccounts ? await this.createAccount(provider, identity, mapped, request) : undefined);
+      // Two first sign-ins of one person racing: the other made the account first (its address is taken).
+      // This one is answered as a later sign-in is, by starting again: it finds that account (or its link).
+      if (found === null) return this.complete(identity, request, previousSessionId);
+      if (!found) return refuse('no_account', null);
+      user = found;
       const linked = await this.link(provider, identity, user, byEmail ? 'verified_email' : 'just_in_time', request);
       // Two first sign-ins racing: the other linked this subject; go on only if it linked it to the same person.
       if (!linked && (await this.linkedUser(provider, identity.subject))?.id !== user.id) return refuse('no_account', user);
@@ -175,8 +179,11 @@ export class FederatedSignInService {
     });
   }
 
-  /** A just-in-time account: no password (the provider is the way in), the access the groups map to. */
-  private async createAccount(provider: IdentityProvider, identity: VerifiedExternalIdentity, mapped: MappedAccess | null, request: RequestInfo): Promise<User> {
+  /**
+   * A just-in-time account: no password (the provider is the way in), the access the groups map to. Null
+   * when another request took the address since it was found free (nothing was written).
+   */
+  private async createAccount(provider: IdentityProvider, identity: VerifiedExternalIdentity, mapped: MappedAccess | null, request: RequestInfo): Promise<User | null> {
     const now = this.o.clock.now();
     const email = identity.email!.trim().toLowerCase();
     const access = mapped ?? { roles: ['member' as const], teams: [], clearance: 'OFFICIAL' as const };
@@ -184,12 +191,14 @@ export class FederatedSignInService {
       id: randomUUID(), organisationId: provider.organisationId, email, name: identity.name?.trim() || email, ...access,
       mfaEnabled: false, disabled: false, disabledBy: null, createdAt: now.toISOString(),
     };
-    await this.o.store.transaction(async (repos) => {
+    return this.o.store.transaction(async (repos) => {
       await repos.users.insert({ ...user, passwordHash: null });
       await repos.audit.insert([auditEvent(anonymous(request, provider), 'user.create', { organisationId: provider.organisationId, ids: { userId: user.id, ...(await personStateIds(repos, user.id)), ...signInSecretIds(user.id, null) } },
         { allow: true, reason: `just_in_time;${provider.kind}:${provider.id}`, via: null }, now)]);
+    }).then(() => user, (error: unknown) => {
+      if (error instanceof AlreadyExistsError) return null;
+      throw error;
     });
-    return user;
   }
 
   private async audit(actor: Actor, user: User | null, provider: IdentityProvider, allow: boolean, reason: string): Promise<void> {

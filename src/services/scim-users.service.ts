@@ -16,6 +16,7 @@ import type { Clock } from '../domain/ports.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import type { User } from '../domain/types.js';
 import { personResource, type AccessService } from './access.service.js';
+import { refusedIfTaken } from './already-taken.js';
 import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
 import { auditEvent } from './audit-events.js';
 import { personBeforeIds, personStateIds, signInSecretIds } from './person-state.js';
@@ -102,21 +103,19 @@ export class ScimUsersService {
       id: randomUUID(), organisationId: actor.organisationId, email, name: personName(input, email), ...ACCESS_FLOOR,
       mfaEnabled: false, disabled: !input.active, disabledBy: input.active ? null : 'directory', createdAt: now.toISOString(),
     };
-    try {
-      await this.o.store.transaction(async (repos) => {
-        await repos.users.insert({ ...user, passwordHash: null });
-        await repos.scim.savePerson({
-          userId: user.id, organisationId: user.organisationId, externalId: input.externalId, givenName: input.givenName, familyName: input.familyName,
-          updatedAt: now.toISOString(), removedAt: null,
-        });
-        const ids = { userId: user.id, scimTokenId: actor.scimTokenId, ...(await personStateIds(repos, user.id)), ...signInSecretIds(user.id, null) };
-        await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: user.organisationId, ids }, decision, now)]);
+    // Two creates of one address racing: the loser is told the address is taken, as a later create is, not a 500.
+    await refusedIfTaken(() => this.o.store.transaction(async (repos) => {
+      await repos.users.insert({ ...user, passwordHash: null });
+      await repos.scim.savePerson({
+        userId: user.id, organisationId: user.organisationId, externalId: input.externalId, givenName: input.givenName, familyName: input.familyName,
+        updatedAt: now.toISOString(), removedAt: null,
       });
-    } catch (error) {
-      // Two creates of one address racing: the loser is told the address is taken, not a 500.
+      const ids = { userId: user.id, scimTokenId: actor.scimTokenId, ...(await personStateIds(repos, user.id)), ...signInSecretIds(user.id, null) };
+      await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: user.organisationId, ids }, decision, now)]);
+    }), async () => {
       const winner = await this.repos.users.byEmail(email);
-      throw winner ? this.taken(actor, winner, email) : error;
-    }
+      if (winner) throw this.taken(actor, winner, email);
+    });
     return this.view(user);
   }
 

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
+import type { IdentityProvider } from '../../src/domain/identity/federation.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { DIALECTS, createOrganisation, openTestVault, type TestOrganisation, type TestVault } from '../support/vault.js';
 
@@ -78,6 +79,56 @@ describe.each(DIALECTS)('adding the same person or organisation twice at once on
     }
     expect((await t.vault.identity.listOrganisations()).length).toBe(organisations);
     expect(await createEvents('organisation.create')).toBe(events);
+  });
+
+  it('a SCIM create of one userName twice: the loser gets the later create’s 409 uniqueness, word for word, and nothing of its own', async () => {
+    const token = (await t.vault.scim.tokens.create(systemActor(), org.id, 'Entra ID provisioning')).secret;
+    const userName = `race-${randomUUID().slice(0, 8)}@${org.slug}.test`;
+    const create = () => t.app.inject({
+      method: 'POST', url: '/scim/v2/Users', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+      payload: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], externalId: randomUUID(), userName, active: true }),
+    });
+    expect((await create()).statusCode).toBe(201);
+    const later = await create();
+    expect(later.statusCode).toBe(409);
+    expect(later.json()).toMatchObject({ status: '409', scimType: 'uniqueness' });
+    const people = await t.vault.store.db.selectFrom('scim_people').select('user_id').where('organisation_id', '=', org.id).execute();
+    const spy = vi.spyOn(t.vault.store.repos.users, 'byEmail').mockResolvedValueOnce(undefined);
+    try {
+      const loser = await create();
+      expect({ status: loser.statusCode, body: loser.json() }).toEqual({ status: later.statusCode, body: later.json() });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await peopleWith(userName)).toBe(1);
+    expect(await t.vault.store.db.selectFrom('scim_people').select('user_id').where('organisation_id', '=', org.id).execute()).toEqual(people);
+  });
+
+  it('two first sign-ins of one person through the provider, both making the account just in time: the loser signs in to the winner’s account', async () => {
+    const now = new Date().toISOString();
+    const provider: IdentityProvider = {
+      id: randomUUID(), organisationId: org.id, kind: 'oidc', name: 'Entra ID', enabled: true,
+      oidc: { issuer: 'https://login.example.test/v2.0', clientId: 'c', scopes: ['openid', 'email'] }, saml: null,
+      createAccounts: true, groupsClaim: null, mfaAmrValues: ['mfa'], mfaAcrValues: [], createdAt: now, updatedAt: now,
+    };
+    await t.vault.store.repos.federation.insertProvider(provider, null);
+    const email = `race-${randomUUID().slice(0, 8)}@${org.slug}.test`;
+    const who = { providerId: provider.id, subject: randomUUID(), email, emailVerified: true, name: 'Sam Jones', groups: [], amr: ['pwd'], acr: null };
+    const request = { channel: 'web' as const, clientAddress: '203.0.113.7', requestId: null };
+    const winner = await t.vault.federatedSignIn.complete(who, request);
+    const later = await t.vault.federatedSignIn.complete(who, request);
+    expect(later.user.id).toBe(winner.user.id);
+    // The loser looked before the winner wrote anything: neither the link nor the address was there.
+    const link = vi.spyOn(t.vault.store.repos.federation, 'signInIdentity').mockResolvedValueOnce(undefined);
+    const address = vi.spyOn(t.vault.store.repos.users, 'byEmail').mockResolvedValueOnce(undefined);
+    try {
+      const loser = await t.vault.federatedSignIn.complete(who, request);
+      expect({ user: loser.user.id, stage: loser.stage }).toEqual({ user: later.user.id, stage: later.stage });
+    } finally {
+      link.mockRestore();
+      address.mockRestore();
+    }
+    expect(await peopleWith(email)).toBe(1);
   });
 
   it('any other unique violation is not taken for a duplicate: it stays the driver’s error (an internal error, seen)', async () => {
