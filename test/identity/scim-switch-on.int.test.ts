@@ -5,12 +5,12 @@
 // inactive. Only an org admin's Enable undoes it, and clears the mark. On both dialects, over real HTTP.
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { IdentityProvider } from '../../src/domain/identity/federation.js';
 import { FederatedSignInRefused } from '../../src/services/federated-sign-in.service.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { FormClient, enrolTotp } from '../ui/support.js';
+import { insertJustInTimeProvider } from './support.js';
 
 const clamd = useClamd();
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -166,13 +166,7 @@ describe.each(DIALECTS)('switching an account on again through SCIM on %s', (dia
   });
 
   it('a federated sign-in of a person an org admin disabled is still refused after the directory sent active=true', async () => {
-    const now = new Date().toISOString();
-    const provider: IdentityProvider = {
-      id: randomUUID(), organisationId: org.id, kind: 'oidc', name: 'Entra ID', enabled: true,
-      oidc: { issuer: 'https://login.example.test/v2.0', clientId: 'c', scopes: ['openid', 'email'] }, saml: null,
-      createAccounts: true, groupsClaim: null, mfaAmrValues: ['mfa'], mfaAcrValues: [], createdAt: now, updatedAt: now,
-    };
-    await t.vault.store.repos.federation.insertProvider(provider, null);
+    const provider = await insertJustInTimeProvider(t.vault, org.id);
     const person = await provisioned();
     const who = { providerId: provider.id, subject: randomUUID(), email: person.userName, emailVerified: true, name: 'Sam Jones', groups: [], amr: ['mfa'], acr: null };
     expect((await t.vault.federatedSignIn.complete(who, REQUEST)).user.id).toBe(person.id);

@@ -1,11 +1,13 @@
 // Identity test harness: a vault that can be closed and opened again on the same data directory
 // and database (state that must survive a restart), and sign-in over HTTP from a chosen address.
+import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/config.js';
+import type { IdentityProvider } from '../../src/domain/identity/federation.js';
 import { buildApp } from '../../src/http/app.js';
 import { serverExtensions } from '../../src/server.js';
 import { openVault, type Vault } from '../../src/main.js';
@@ -72,4 +74,16 @@ export async function signInWithCode(app: FastifyInstance, address: string, emai
     method: 'POST', url: '/sign-in/code', remoteAddress: address, headers: FORM, cookies: { 'strongroom-session': session },
     payload: new URLSearchParams({ _csrf: csrf, code, next: '/' }).toString(),
   });
+}
+
+/** An enabled OIDC provider of the organisation that makes accounts just in time, stored as the admin pages store one. */
+export async function insertJustInTimeProvider(vault: Vault, organisationId: string): Promise<IdentityProvider> {
+  const now = new Date().toISOString();
+  const provider: IdentityProvider = {
+    id: randomUUID(), organisationId, kind: 'oidc', name: 'Entra ID', enabled: true,
+    oidc: { issuer: 'https://login.example.test/v2.0', clientId: 'c', scopes: ['openid', 'email'] }, saml: null,
+    createAccounts: true, groupsClaim: null, mfaAmrValues: ['mfa'], mfaAcrValues: [], createdAt: now, updatedAt: now,
+  };
+  await vault.store.repos.federation.insertProvider(provider, null);
+  return provider;
 }

@@ -7,9 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
-import type { IdentityProvider } from '../../src/domain/identity/federation.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { DIALECTS, createOrganisation, openTestVault, type TestOrganisation, type TestVault } from '../support/vault.js';
+import { insertJustInTimeProvider } from './support.js';
 
 const failureOf = async (work: Promise<unknown>): Promise<{ name: string; code: string; message: string }> => {
   const error = await work.then(() => null, (e: unknown) => e);
@@ -105,13 +105,7 @@ describe.each(DIALECTS)('adding the same person or organisation twice at once on
   });
 
   it('two first sign-ins of one person through the provider, both making the account just in time: the loser signs in to the winner’s account', async () => {
-    const now = new Date().toISOString();
-    const provider: IdentityProvider = {
-      id: randomUUID(), organisationId: org.id, kind: 'oidc', name: 'Entra ID', enabled: true,
-      oidc: { issuer: 'https://login.example.test/v2.0', clientId: 'c', scopes: ['openid', 'email'] }, saml: null,
-      createAccounts: true, groupsClaim: null, mfaAmrValues: ['mfa'], mfaAcrValues: [], createdAt: now, updatedAt: now,
-    };
-    await t.vault.store.repos.federation.insertProvider(provider, null);
+    const provider = await insertJustInTimeProvider(t.vault, org.id);
     const email = `race-${randomUUID().slice(0, 8)}@${org.slug}.test`;
     const who = { providerId: provider.id, subject: randomUUID(), email, emailVerified: true, name: 'Sam Jones', groups: [], amr: ['pwd'], acr: null };
     const request = { channel: 'web' as const, clientAddress: '203.0.113.7', requestId: null };
