@@ -40,9 +40,10 @@ export class BrandingRepo implements BrandingRepository {
       updated_at: brand.updatedAt,
       updated_by: brand.updatedBy,
     };
-    // Both dialects: update, or insert when the organisation had no row (the caller's transaction serialises them).
-    const updated = await this.db.updateTable('organisation_branding').set(values).where('organisation_id', '=', brand.organisationId).executeTakeFirst();
-    if (Number(updated.numUpdatedRows) === 0) await this.db.insertInto('organisation_branding').values({ organisation_id: brand.organisationId, ...values }).execute();
+    // One statement: an update then an insert would let two first saves at once (PostgreSQL, whose
+    // transactions do not serialise them) both find no row, and the later insert fail on the key.
+    await this.db.insertInto('organisation_branding').values({ organisation_id: brand.organisationId, ...values })
+      .onConflict((oc) => oc.column('organisation_id').doUpdateSet(values)).execute();
   }
 
   async remove(organisationId: string): Promise<boolean> {
