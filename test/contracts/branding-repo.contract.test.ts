@@ -2,11 +2,11 @@
 // logo's bytes exactly), the header read leaves the bytes out, put replaces (two first saves at once
 // too), remove says whether there was one, and a brand needs an organisation that exists.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrganisationBrand } from '../../src/domain/branding/brand.js';
 import type { Repos } from '../../src/db/store.js';
 import { openTestStore, type TestStore } from '../support/store.js';
+import { raceAgainstUncommitted } from '../support/uncommitted-race.js';
 import { DIALECTS } from '../support/vault.js';
 
 describe.each(DIALECTS)('branding repository on %s', (dialect) => {
@@ -54,22 +54,7 @@ describe.each(DIALECTS)('branding repository on %s', (dialect) => {
   it('two first saves at once: the later one replaces the other’s, never failing on the organisation’s key', async () => {
     const orgId = await organisation();
     const brand = (displayName: string): OrganisationBrand => ({ organisationId: orgId, displayName, colour: null, logo: null, updatedAt: '2026-11-30T10:00:00.000Z', updatedBy: null });
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => { release = resolve; });
-    // The first save's row, written and not yet committed, while the second looks for one and finds none.
-    const first = t.store.transaction(async (trx) => {
-      await trx.branding.put(brand('First'));
-      await held;
-    });
-    const second = repos.branding.put(brand('Second'));
-    if (dialect === 'postgres') {
-      // The second waits on the first's row (PostgreSQL); SQLite's one connection queues it behind the transaction.
-      const waiting = async () => Number((await sql<{ n: string }>`select count(*) as n from pg_locks where not granted`.execute(t.store.db)).rows[0]!.n);
-      for (let tries = 0; (await waiting()) === 0 && tries < 100; tries += 1) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    release();
-    await first;
-    await second;
+    await raceAgainstUncommitted(t.store, (trx) => trx.branding.put(brand('First')), () => repos.branding.put(brand('Second')));
     expect((await repos.branding.get(orgId))?.displayName).toBe('Second');
   });
 

@@ -16,8 +16,8 @@ export class SettingsRepo implements SettingsRepository {
     return (await this.get(key))!;
   }
 
+  /** One statement, so two processes setting a key nobody has set yet do not both insert it (the later one's value is kept). */
   async set(key: string, value: string): Promise<void> {
-    const updated = await this.db.updateTable('key_values').set({ value }).where('key', '=', key).executeTakeFirst();
-    if (Number(updated.numUpdatedRows) === 0) await this.db.insertInto('key_values').values({ key, value }).execute();
+    await this.db.insertInto('key_values').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
   }
 }
