@@ -13,7 +13,7 @@ import type { Repos, Store } from '../domain/repositories.js';
 import { AccessService, collectionResource, documentResource } from './access.service.js';
 import type { CollectionsService, InTheWay, Removal } from './collections.service.js';
 import { auditEvent } from './audit-events.js';
-import { requireSamePlace, statusOf, target, versionRef, type DocumentIngestion, type Inspected } from './document-ingestion.js';
+import { NameTakenWithin, requireSamePlace, statusOf, target, versionRef, type DocumentIngestion, type Inspected } from './document-ingestion.js';
 import type { IdentityService } from './identity.service.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
 import type { DocumentLifecycle } from './lifecycle.js';
@@ -125,6 +125,9 @@ export class DocumentFilingService {
       for (const token of endedLocks) await repos.locks.delete(token);
       await requireSamePlace(repos, placement);
       if (removal) await removal.bin(repos, now);
+      // Taken since the check above (an upload, copy or other move finishing meanwhile)?
+      const takenNow = await repos.documents.claimName(destination.id, name);
+      if (takenNow && takenNow.id !== document.id) throw new NameTakenWithin(takenNow, `A document called "${name}" already exists there.`);
       const rename = () => repos.documents.update(document.id, { name, ...placement }, now.toISOString());
       // Its retention derives from its place: a move that brings its due date earlier needs a records manager's confirmation.
       let shift: DueDateShift = { earlier: 0, later: 0 };
@@ -137,7 +140,7 @@ export class DocumentFilingService {
       await this.o.lifecycle.raise({ jobs: repos.jobs, now }, {
         type: 'document.moved', organisationId: document.organisationId, documentId, fromCollectionId: document.collectionId, toCollectionId: destination.id, name,
       });
-    }).catch(async (error: unknown) => this.o.dueDates.auditRefusedShortening(actor, action, { organisationId: document.organisationId, ids: { documentId, collectionId: destination.id } }, await this.o.access.afterRollback(actor, error)));
+    }).catch(async (error: unknown) => this.o.dueDates.auditRefusedShortening(actor, action, { organisationId: document.organisationId, ids: { documentId, collectionId: destination.id } }, await this.o.access.afterRollback(actor, await this.o.ingestion.afterNameTaken(actor, error))));
     return { ...document, name, ...placement, updatedAt: now.toISOString() };
   }
 
@@ -226,7 +229,7 @@ export class DocumentFilingService {
         });
       } catch (error) {
         await this.o.ingestion.discardUnlessCommitted(ingested, versionId, error);
-        throw await this.o.access.afterRollback(actor, error);
+        throw await this.o.access.afterRollback(actor, await this.o.ingestion.afterNameTaken(actor, error));
       }
       return copy;
     } finally {
@@ -332,8 +335,8 @@ export class DocumentFilingService {
   /** In the copy's transaction: the name still free (but for the source itself, for a move), the rows, and the events. */
   private async insertCopy(repos: Repos, actor: Actor, c: { source: Document; version: Version; copy: Document; copyVersion: Version; copyDecision: Decision; readNow: Decision; now: Date }, move: boolean): Promise<void> {
     const { source, copy } = c;
-    const taken = await repos.documents.byName(copy.collectionId, copy.name);
-    if (taken && !(move && taken.id === source.id)) throw conflict(`A document called "${copy.name}" already exists there.`);
+    const taken = await repos.documents.claimName(copy.collectionId, copy.name);
+    if (taken && !(move && taken.id === source.id)) throw new NameTakenWithin(taken, `A document called "${copy.name}" already exists there.`);
     await repos.documents.insertDocument(copy);
     await repos.documents.insertVersion(c.copyVersion);
     await repos.audit.insert([

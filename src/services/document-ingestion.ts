@@ -146,7 +146,12 @@ export class DocumentIngestion {
   async nameTaken(actor: Actor, clash: Document, visibleMessage: string): Promise<DomainError> {
     const decision = await this.o.access.check(actor, 'document.read', documentResource(clash), target(clash));
     if (decision.allow) return conflict(visibleMessage);
-    return conflict(`The name "${clash.name}" cannot be used in this collection. Choose another name.`);
+    return conflict(nameUnusable(clash.name));
+  }
+
+  /** `error`, or, for a name found taken inside a transaction (NameTakenWithin), what nameTaken tells this actor. */
+  async afterNameTaken(actor: Actor, error: unknown): Promise<unknown> {
+    return error instanceof NameTakenWithin ? this.nameTaken(actor, error.clash, error.visibleMessage) : error;
   }
 
   /**
@@ -180,6 +185,20 @@ export async function requireSamePlace(repos: Repos, authorised: Pick<Document, 
   if (!collection || collection.deletedAt) throw notFound('collection');
   if (documentPlacementChanged(authorised, placeDocument(authorised, collection))) {
     throw conflict('The collection was moved or changed at the same moment; try again.');
+  }
+}
+
+const nameUnusable = (name: string): string => `The name "${name}" cannot be used in this collection. Choose another name.`;
+
+/**
+ * A name found taken inside the transaction that was to give it (DocumentsRepository.claimName): another
+ * request took it while this one's bytes arrived. Whether the actor may be told a document of that name
+ * exists needs reads the transaction cannot make (SQLite's one connection is its), so it is answered by
+ * afterNameTaken once the transaction has rolled back; unanswered, it still tells nothing.
+ */
+export class NameTakenWithin extends DomainError {
+  constructor(readonly clash: Document, readonly visibleMessage: string) {
+    super('CONFLICT', nameUnusable(clash.name));
   }
 }
 

@@ -17,7 +17,7 @@ import type { Repos, Store } from '../domain/repositories.js';
 import { AccessService, documentResource } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { DECIDED_AGAIN_EVERY_MS, decidedAgainWhileFlowing } from './decided-while-flowing.js';
-import { requireSamePlace, statusOf, target, type DocumentIngestion, type Inspected } from './document-ingestion.js';
+import { NameTakenWithin, requireSamePlace, statusOf, target, type DocumentIngestion, type Inspected } from './document-ingestion.js';
 import type { IdentityService } from './identity.service.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
 
@@ -121,7 +121,7 @@ export class DocumentsService {
     }));
     const { name, sourceModifiedAt, classification } = created;
     const taken = await this.repos.documents.byName(collection.id, name);
-    if (taken) throw await this.o.ingestion.nameTaken(actor, taken, `A document called "${name}" already exists in this collection. Upload a new version of it instead.`);
+    if (taken) throw await this.o.ingestion.nameTaken(actor, taken, nameTakenMessage(name));
     const touches: WriteTouch[] = [{ kind: 'members', collection }];
     await this.o.locks.enforce(actor, touches);
     const documentId = randomUUID();
@@ -147,6 +147,9 @@ export class DocumentsService {
         // The admission slot is given back in this same commit.
         await ingested.slot.releaseWith(async (repos) => {
           await requireSamePlace(repos, document);
+          // Another upload (or a rename, move or copy) may have taken the name while the bytes arrived.
+          const takenNow = await repos.documents.claimName(collection.id, name);
+          if (takenNow) throw new NameTakenWithin(takenNow, nameTakenMessage(name));
           await repos.documents.insertDocument(document);
           await repos.documents.insertVersion(version);
           // The collection it was placed in and the classification it was given, so the disposal job and audit verify can
@@ -159,7 +162,7 @@ export class DocumentsService {
       } catch (error) {
         // Nothing refers to the stored blob (unless the commit went through and only its sync failed).
         await this.o.ingestion.discardUnlessCommitted(ingested, versionId, error);
-        throw error;
+        throw await this.o.ingestion.afterNameTaken(actor, error);
       }
       return this.result(document, version, ingested);
     } finally {
@@ -329,7 +332,12 @@ export class DocumentsService {
       if (!current) throw notFound('document');
       const [decided] = await this.o.access.requireWithin(repos, actor, [{ action, resource: documentResource(current), target: target(document) }]);
       for (const token of endedLocks) await repos.locks.delete(token);
-      if (!deleted) await requireSamePlace(repos, { ...document, ...placement });
+      if (!deleted) {
+        await requireSamePlace(repos, { ...document, ...placement });
+        // The name may have been taken since the check above.
+        const takenNow = await repos.documents.claimName(document.collectionId, document.name);
+        if (takenNow && takenNow.id !== document.id) throw conflict(`A document called "${document.name}" now exists in that collection; rename it first.`);
+      }
       await repos.documents.update(document.id, { deletedAt, ...placement }, now.toISOString());
       // A restore puts it back at its folder's classification if it sits below it: recorded for audit verify (classification-record.ts).
       const restored = target(document);
@@ -404,3 +412,5 @@ function isRecordsManagement(event: AuditEvent): boolean {
     || event.action === 'document.dispose' || event.action === 'document.purge'
     || event.targetIds.batchId !== undefined || event.targetIds.requestId !== undefined;
 }
+
+const nameTakenMessage = (name: string): string => `A document called "${name}" already exists in this collection. Upload a new version of it instead.`;

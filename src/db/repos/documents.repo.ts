@@ -130,6 +130,14 @@ export class DocumentsRepo implements DocumentsRepository {
     return row && toDocument(row as DocumentRow);
   }
 
+  async claimName(collectionId: string, name: string): Promise<Document | undefined> {
+    // PostgreSQL: a lock on the pair alone, held to the end of the transaction, so uploads of other names
+    // into the same folder are not ordered behind each other. SQLite: its one connection runs one
+    // transaction at a time, and a write from another process after this read fails the commit (busy).
+    if (this.caps.rowLocks) await sql`select pg_advisory_xact_lock(hashtextextended(${`document-name:${collectionId}/${name}`}, 0))`.execute(this.db);
+    return this.byName(collectionId, name);
+  }
+
   async inCollection(collectionId: string, options: { includeDeleted?: boolean; limit?: number; after?: string } = {}): Promise<Document[]> {
     // A disposed document is a stub of a record that no longer exists: it is in no listing, and does
     // not hold up moving or deleting its collection.

@@ -50,6 +50,14 @@ export interface DocumentsRepository {
   placementPage(afterId: string | null, limit: number): Promise<(DocumentFacts & { deletedAt: string | null })[]>;
   /** The live document of that name in a collection. */
   byName(collectionId: string, name: string): Promise<Document | undefined>;
+  /**
+   * In the transaction that gives a document `name` in a collection (an upload, copy, move, rename or
+   * restore): waits until no other transaction is claiming that name there, then returns the live
+   * document holding it now, if any. A check made before the transaction (before an upload's bytes
+   * arrived) is only advice; two requests taking one name at once are ordered here, and the later sees
+   * the earlier's document.
+   */
+  claimName(collectionId: string, name: string): Promise<Document | undefined>;
   inCollection(collectionId: string, options?: { includeDeleted?: boolean; limit?: number; after?: string }): Promise<Document[]>;
   recentInOrganisations(organisationIds: string[], limit: number): Promise<Document[]>;
   versions(documentId: string): Promise<Version[]>;
