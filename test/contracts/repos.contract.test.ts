@@ -4,7 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { DomainError } from '../../src/domain/errors.js';
+import { AlreadyExistsError, DomainError } from '../../src/domain/errors.js';
 import { defineJob } from '../../src/domain/jobs/define-job.js';
 import type { Arrangement, Collection, Document, Organisation, User, Version } from '../../src/domain/types.js';
 import type { Repos, Store } from '../../src/db/store.js';
@@ -97,8 +97,9 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect(await repos.organisations.bySlug(org.slug)).toEqual(org);
       expect(await repos.organisations.byId(id())).toBeUndefined();
       const error = await refusal(organisation({ slug: org.slug }));
-      expect(error).toBeInstanceOf(Error);
-      expect(error).not.toBeInstanceOf(DomainError);
+      // The one constraint that means "already exists" is named (the service then answers as a later duplicate).
+      expect(error).toBeInstanceOf(AlreadyExistsError);
+      expect((error as AlreadyExistsError).code).toBe('CONFLICT');
       expect((await repos.organisations.list()).filter((o) => o.slug === org.slug)).toHaveLength(1);
     });
 
