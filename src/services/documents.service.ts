@@ -310,9 +310,9 @@ export class DocumentsService {
     if (deleted && document.deletedAt) return document;
     let placement: Partial<DocumentPlacement> = {};
     if (!deleted) {
-      if (await this.repos.documents.byName(document.collectionId, document.name)) {
-        throw conflict(`A document called "${document.name}" now exists in that collection; rename it first.`);
-      }
+      // Told as an upload's clash is: that a document of the name exists only to someone who may read it.
+      const taken = await this.repos.documents.byName(document.collectionId, document.name);
+      if (taken) throw await this.o.ingestion.nameTaken(actor, taken, restoreClashMessage(document.name));
       // Its collection may have moved, or the organisation's file policy changed, while it was deleted.
       const collection = await this.repos.collections.byId(document.collectionId);
       if (!collection || collection.deletedAt) throw conflict('The collection this document was in has been deleted; restore or recreate it first.');
@@ -336,7 +336,7 @@ export class DocumentsService {
         await requireSamePlace(repos, { ...document, ...placement });
         // The name may have been taken since the check above.
         const takenNow = await repos.documents.claimName(document.collectionId, document.name);
-        if (takenNow && takenNow.id !== document.id) throw conflict(`A document called "${document.name}" now exists in that collection; rename it first.`);
+        if (takenNow && takenNow.id !== document.id) throw new NameTakenWithin(takenNow, restoreClashMessage(document.name));
       }
       await repos.documents.update(document.id, { deletedAt, ...placement }, now.toISOString());
       // A restore puts it back at its folder's classification if it sits below it: recorded for audit verify (classification-record.ts).
@@ -344,7 +344,7 @@ export class DocumentsService {
       const ids = placement.classification === undefined ? restored.ids : { ...restored.ids, classification: placement.classification };
       await repos.audit.insert([auditEvent(actor, action, { ...restored, ids }, decided!, now)]);
     }).catch(async (error: unknown) => {
-      throw await this.o.access.afterRollback(actor, error);
+      throw await this.o.access.afterRollback(actor, await this.o.ingestion.afterNameTaken(actor, error));
     });
     return { ...document, ...placement, deletedAt, updatedAt: now.toISOString() };
   }
@@ -413,4 +413,5 @@ function isRecordsManagement(event: AuditEvent): boolean {
     || event.targetIds.batchId !== undefined || event.targetIds.requestId !== undefined;
 }
 
+const restoreClashMessage = (name: string): string => `A document called "${name}" now exists in that collection; rename it first.`;
 const nameTakenMessage = (name: string): string => `A document called "${name}" already exists in this collection. Upload a new version of it instead.`;
