@@ -229,7 +229,7 @@ export class DocumentFilingService {
         });
       } catch (error) {
         await this.o.ingestion.discardUnlessCommitted(ingested, versionId, error);
-        throw await this.o.access.afterRollback(actor, await this.o.ingestion.afterNameTaken(actor, error));
+        throw await this.o.access.afterRollback(actor, await this.o.ingestion.afterNameTaken(actorNow, error));
       }
       return copy;
     } finally {

@@ -137,12 +137,14 @@ export class DocumentsService {
         sha256: ingested.sha256, mediaType: version.mediaType, sourceModifiedAt, copiedFromDocumentId: null, copiedViaArrangementId: null,
         createdAt: now, updatedAt: now, deletedAt: null,
       };
+      // Whether a name taken meanwhile may be told as a document's is asked of the uploader as they are now.
+      let actorNow = actor;
       try {
         // The bytes took a while to arrive: an arrangement suspended or ended meanwhile (a partner's
         // access), or a collection moved out of reach, still wins. Decide again on the collection as it
         // is now; the commit then checks it has not moved since (requireSamePlace). So does the uploader
         // as they are now: switched off, or with teams or clearance taken away, meanwhile.
-        const actorNow = await this.o.identity.actorNow(actor, 'document.create', { organisationId: collection.organisationId, ids: { collectionId: collection.id } });
+        actorNow = await this.o.identity.actorNow(actor, 'document.create', { organisationId: collection.organisationId, ids: { collectionId: collection.id } });
         const decided = (await this.o.access.requireCreatableIn(actorNow, 'document.create', collection.id, () => ({ classification }))).decision;
         // The admission slot is given back in this same commit.
         await ingested.slot.releaseWith(async (repos) => {
@@ -162,7 +164,7 @@ export class DocumentsService {
       } catch (error) {
         // Nothing refers to the stored blob (unless the commit went through and only its sync failed).
         await this.o.ingestion.discardUnlessCommitted(ingested, versionId, error);
-        throw await this.o.ingestion.afterNameTaken(actor, error);
+        throw await this.o.ingestion.afterNameTaken(actorNow, error);
       }
       return this.result(document, version, ingested);
     } finally {

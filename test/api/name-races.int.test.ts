@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
-import { actorFor } from '../../src/services/identity.service.js';
+import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { blobFilesUnder } from '../support/blob-files.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
@@ -64,6 +64,23 @@ describe.each(DIALECTS)('one name taken by two requests at once, on %s', (dialec
     });
     expect({ code: error.code, message: error.message }).toEqual({ code: 'CONFLICT', message: 'A document called "final.txt" already exists in this collection. Upload a new version of it instead.' });
     expect(await named(collectionId, 'final.txt')).toEqual([other.json().id]);
+  });
+
+  it('tells an uploader whose clearance was lowered while the bytes arrived only that the name cannot be used', async () => {
+    const org = await createOrganisation(t.vault);
+    const collectionId = org.collections.finance!;
+    const uploader = await org.user({ teams: ['finance'], clearance: 'OFFICIAL-SENSITIVE' });
+    const other = await org.user({ teams: ['finance'], clearance: 'OFFICIAL-SENSITIVE' });
+    const actor = actorFor((await t.vault.identity.userById(uploader.id))!, { channel: 'api', clientAddress: null, requestId: null });
+    const error = await uploadWhile(actor, collectionId, 'appraisal.txt', async () => {
+      const res = await t.app.inject({
+        method: 'POST', url: `/api/v1/collections/${collectionId}/documents?name=appraisal.txt&classification=OFFICIAL-SENSITIVE`,
+        headers: { authorization: `Bearer ${other.token}`, 'content-type': 'application/octet-stream' }, payload: 'above OFFICIAL\n',
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      await t.vault.people.update(systemActor(), uploader.id, { clearance: 'OFFICIAL' });
+    });
+    expect({ code: error.code, message: error.message }).toEqual({ code: 'CONFLICT', message: 'The name "appraisal.txt" cannot be used in this collection. Choose another name.' });
   });
 
   it('orders two transactions claiming one name: the second waits for the first, then sees its document', async () => {
