@@ -28,14 +28,16 @@ export const COMMIT_UNKNOWN = 'The database stopped answering while this change 
  * Contention that ends only the statement (or transaction) that met it, never half-written:
  * - SQLite: another connection (the CLI beside the server: a backup, a sweep) held the file's write lock
  *   past the busy timeout, or committed since this transaction began reading (SQLITE_BUSY and its extended
- *   codes, such as SQLITE_BUSY_SNAPSHOT); or a table another statement of the same connection holds
- *   (SQLITE_LOCKED and its extended codes).
+ *   codes, such as SQLITE_BUSY_SNAPSHOT). Not SQLITE_LOCKED: it is a conflict within one connection (a
+ *   table another of its own statements holds), and Strongroom has one connection, used one statement
+ *   at a time, so it would be a bug that recurs on every retry: an internal error (a job meeting it is
+ *   dead-lettered, and so shown), not "try again".
  * - PostgreSQL: a transaction (or single statement) ended to break a lock cycle (40P01) or because it
  *   could not be ordered with another (40001), or a lock not obtained in time (55P03).
  * SQLite rolls back the statement; PostgreSQL the whole transaction (an autocommit statement is one).
  */
 function isContention(code: unknown): boolean {
-  return typeof code === 'string' && (/^SQLITE_(?:BUSY|LOCKED)(?:_[A-Z]+)?$/.test(code) || code === '40P01' || code === '40001' || code === '55P03');
+  return typeof code === 'string' && (/^SQLITE_BUSY(?:_[A-Z]+)?$/.test(code) || code === '40P01' || code === '40001' || code === '55P03');
 }
 
 /**
