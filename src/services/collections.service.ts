@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Action } from '../domain/access/actions.js';
 import type { CollectionResource, Decision, DocumentResource } from '../domain/access/policy.js';
-import { conflict, invalid, notFound } from '../domain/errors.js';
+import { conflict, DomainError, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
 import { documentPlacementChanged, placeCollection, placeDocument } from '../domain/placement.js';
 import { TOP_LEVEL } from '../domain/audit/placement-record.js';
@@ -71,6 +71,31 @@ export interface CollectionTrail {
 }
 
 const CHANGED = 'What is at the destination changed at the same moment; try again.';
+
+const nameUnusable = (name: string): string => `The name "${name}" cannot be used here. Choose another name.`;
+
+/**
+ * A collection's name already taken among its siblings (409), as every create, rename, move and folder copy
+ * is told: `visible` when the actor may list the collection holding it, so an interface with its own words
+ * for "something is already there" (WebDAV MKCOL's 405) can say them, and only then.
+ */
+export class CollectionNameTaken extends DomainError {
+  constructor(readonly clash: Collection, readonly visible: boolean) {
+    super('CONFLICT', visible ? `A collection called "${clash.name}" already exists there.` : nameUnusable(clash.name));
+  }
+}
+
+/**
+ * A collection's name found taken inside the transaction that was to give it (CollectionsRepository.claimName):
+ * another request took it since the check before the transaction. Whether the actor may be told a collection of
+ * that name exists needs reads the transaction cannot make (SQLite's one connection is its), so it is answered by
+ * afterNameTaken once the transaction has rolled back, as a later duplicate is; unanswered, it still tells nothing.
+ */
+export class CollectionNameTakenWithin extends DomainError {
+  constructor(readonly clash: Collection) {
+    super('CONFLICT', nameUnusable(clash.name));
+  }
+}
 const CHANGED_HERE = 'Something in this collection changed at the same moment; try again.';
 
 export class CollectionsService {
@@ -110,8 +135,9 @@ export class CollectionsService {
   private async commit(actor: Actor, prepared: PreparedCollection): Promise<Collection> {
     const now = this.o.clock.now();
     await this.o.store.transaction((repos) => prepared.write(repos, now)).catch(async (error: unknown) => {
-      // What was in the way refused its binning when asked again in the transaction (a hold placed meanwhile).
-      throw await this.o.access.afterRollback(actor, error);
+      // What was in the way refused its binning when asked again in the transaction (a hold placed meanwhile),
+      // or the name was taken since it was checked.
+      throw await this.o.access.afterRollback(actor, await this.afterNameTaken(actor, error));
     });
     return { ...prepared.collection, createdAt: now.toISOString() };
   }
@@ -195,6 +221,10 @@ export class CollectionsService {
             throw conflict('The parent collection was moved or changed at the same moment; try again.');
           }
         }
+        // Taken since the check above (another create, a rename, move or folder copy finishing meanwhile)?
+        // Claimed after the row locks above, as a move claims it, so no two claimants wait on each other's rows.
+        const takenNow = await repos.collections.claimName(c.organisationId, c.parentId, c.name);
+        if (takenNow) throw new CollectionNameTakenWithin(takenNow);
         await repos.collections.insert({ ...collection, createdAt: now.toISOString() });
         await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, parentId: c.parentId ?? TOP_LEVEL, classification: c.classification, serviceArea: c.serviceArea, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, decision, now)]);
       },
@@ -205,12 +235,14 @@ export class CollectionsService {
    * Names are unique among siblings, so a clash with a collection the actor may not see cannot be
    * hidden; it is audited as the refused listing it is (as WebDAV does for a path) and told plainly.
    */
-  private async nameTaken(actor: Actor, clash: Collection): Promise<Error> {
+  private async nameTaken(actor: Actor, clash: Collection): Promise<CollectionNameTaken> {
     const decision = await this.o.access.check(actor, 'collection.list', collectionResource(clash), { organisationId: clash.organisationId, ids: { collectionId: clash.id } });
-    if (!decision.allow) {
-      return conflict(`The name "${clash.name}" cannot be used here. Choose another name.`);
-    }
-    return conflict(`A collection called "${clash.name}" already exists there.`);
+    return new CollectionNameTaken(clash, decision.allow);
+  }
+
+  /** `error`, or, for a name found taken inside a transaction (CollectionNameTakenWithin), what nameTaken tells this actor. */
+  async afterNameTaken(actor: Actor, error: unknown): Promise<unknown> {
+    return error instanceof CollectionNameTakenWithin ? this.nameTaken(actor, error.clash) : error;
   }
 
   /** A collection with the children and documents the actor may see. */
@@ -321,6 +353,9 @@ export class CollectionsService {
         throw conflict('The destination was moved or changed at the same moment; try again.');
       }
       if (removal) await removal.bin(repos, now);
+      // Taken since the check above (a create, copy or other move finishing meanwhile)? Claimed after the row locks.
+      const takenNow = await repos.collections.claimName(collection.organisationId, parentId, name);
+      if (takenNow && takenNow.id !== collection.id) throw new CollectionNameTakenWithin(takenNow);
       const place = async () => {
         await repos.collections.place(collection.id, { name, ...placement });
         await this.replaceBelow(repos, moved, now.toISOString());
@@ -333,7 +368,7 @@ export class CollectionsService {
         ? { fromArrangementId: collection.arrangementId ?? 'none', toArrangementId: moved.arrangementId ?? 'none' } : {};
       // Its classification where it now is: everything beneath was raised to at least it (classification-record.ts).
       await repos.audit.insert([auditEvent(actor, 'collection.move', { ...target, ids: { ...target.ids, classification: moved.classification, ...binding, ...dueDatesMoved(shift) } }, decision, now)]);
-    }).catch(async (error: unknown) => this.o.dueDates.auditRefusedShortening(actor, 'collection.move', target, await this.o.access.afterRollback(actor, error)));
+    }).catch(async (error: unknown) => this.o.dueDates.auditRefusedShortening(actor, 'collection.move', target, await this.o.access.afterRollback(actor, await this.afterNameTaken(actor, error))));
     return moved;
   }
 

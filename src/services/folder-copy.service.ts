@@ -47,7 +47,7 @@ export class FolderCopyService {
     store: Store;
     access: AccessService;
     clock: Clock;
-    collections: Pick<CollectionsService, 'prepareCreate' | 'get'>;
+    collections: Pick<CollectionsService, 'prepareCreate' | 'get' | 'afterNameTaken'>;
     filing: Pick<DocumentFilingService, 'stageCopy' | 'requireCopyable'>;
     identity: Pick<IdentityService, 'actorNow'>;
   }) {}
@@ -101,7 +101,8 @@ export class FolderCopyService {
         // Dead properties go with what is copied (RFC 4918 §9.8.2), allowed by the decisions that create it.
         for (const [from, to] of properties) await repos.dav.copyProperties(from, to);
       }).catch(async (error: unknown) => {
-        throw await this.o.access.afterRollback(actor, error);
+        // A name taken since the check (another folder created there meanwhile) is told as a later duplicate is.
+        throw await this.o.access.afterRollback(actor, await this.o.collections.afterNameTaken(actorNow, error));
       });
       return { ...top.collection, createdAt: now.toISOString() };
     } catch (error) {

@@ -64,6 +64,15 @@ export class CollectionsRepo implements CollectionsRepository {
     return row && toCollection(row);
   }
 
+  async claimName(organisationId: string, parentId: string | null, name: string): Promise<Collection | undefined> {
+    // PostgreSQL: a lock on the (organisation, parent, name) triple alone, held to the end of the transaction, so
+    // folders of other names are not ordered behind each other; the organisation keys the top level (parent null).
+    // SQLite: its one connection runs one transaction at a time, and a write from another process after this
+    // read fails the commit (busy).
+    if (this.caps.rowLocks) await sql`select pg_advisory_xact_lock(hashtextextended(${`collection-name:${organisationId}/${parentId ?? 'top'}/${name}`}, 0))`.execute(this.db);
+    return this.childByName(organisationId, parentId, name);
+  }
+
   async listByOrganisation(organisationId: string): Promise<Collection[]> {
     return (
       await this.db.selectFrom('collections').selectAll().where('organisation_id', '=', organisationId).where('deleted_at', 'is', null).orderBy('name').execute()

@@ -18,6 +18,13 @@ export interface CollectionsRepository {
   /** Live (not deleted) children, by name; `parentId` null for the top level. */
   children(organisationId: string, parentId: string | null): Promise<Collection[]>;
   childByName(organisationId: string, parentId: string | null, name: string): Promise<Collection | undefined>;
+  /**
+   * In the transaction that gives a collection `name` under a parent (null: the organisation's top level) —
+   * a create, a rename or move, a folder copy: waits until no other transaction is claiming that name there,
+   * then returns the live collection holding it now, if any. A check made before the transaction is only
+   * advice; two requests taking one name at once are ordered here, and the later sees the earlier's folder.
+   */
+  claimName(organisationId: string, parentId: string | null, name: string): Promise<Collection | undefined>;
   listByOrganisation(organisationId: string): Promise<Collection[]>;
   /** Writes a collection's name, place and the facts derived from its place (domain/placement.ts). */
   place(id: string, p: { name: string; parentId: string | null; serviceArea: string; classification: string; arrangementId: string | null }): Promise<void>;

@@ -6,7 +6,7 @@ import { checkIf } from '../conditions.js';
 import { asForbidden, CHANGE, depthOf, type DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { lockPath, parseDestination, resolve, type Resolved } from '../resources.js';
-import type { InTheWay } from '../../services/collections.service.js';
+import { CollectionNameTaken, type InTheWay } from '../../services/collections.service.js';
 import { newCollection } from './write.js';
 
 export async function copyMove(cx: DavContext, source: Resolved, move: boolean) {
@@ -25,7 +25,10 @@ export async function copyMove(cx: DavContext, source: Resolved, move: boolean) 
   if (!dest.parentExists) throw new DavError(409, 'The destination folder does not exist.');
   if (dest.kind === 'root' || dest.kind === 'organisation' || !dest.org) throw new DavError(403, 'The destination must be inside an organisation folder.');
   const exists = dest.kind !== 'missing';
-  if (exists && !overwrite) throw new DavError(412, 'The destination exists and Overwrite is F.');
+  const destinationExists = () => new DavError(412, 'The destination exists and Overwrite is F.');
+  if (exists && !overwrite) throw destinationExists();
+  // A folder the actor may see took the destination's name since it was resolved: with Overwrite: F, told as a later request is.
+  const takenMeanwhile = (error: unknown): unknown => (!overwrite && error instanceof CollectionNameTaken && error.visible ? destinationExists() : error);
   if (source.kind === 'document' && !dest.parent) throw new DavError(409, 'Files go inside a collection, not directly in the organisation folder.');
 
   await checkIf(cx, source);
@@ -46,7 +49,9 @@ export async function copyMove(cx: DavContext, source: Resolved, move: boolean) 
   }
   if (move) {
     if (dest.org.id !== source.org!.id) throw new DavError(403, 'Collections cannot be moved between organisations; copy them instead.');
-    await asForbidden(services.dav.moveCollection(actor, source.collection!, { parent: dest.parent, name, ...(replace ? { replace } : {}) }), CHANGE);
+    await asForbidden(services.dav.moveCollection(actor, source.collection!, { parent: dest.parent, name, ...(replace ? { replace } : {}) }), CHANGE).catch((error: unknown) => {
+      throw takenMeanwhile(error);
+    });
     return reply.status(exists ? 204 : 201).send();
   }
   // A folder is copied all or nothing within its organisation; across organisations it would be another
@@ -58,7 +63,7 @@ export async function copyMove(cx: DavContext, source: Resolved, move: boolean) 
   // is binned in the same transaction as the new tree is written: a refused member changes nothing.
   const top = newCollection(cx, dest.org.id, dest.parent, name, source.collection!);
   await asForbidden(services.dav.copyCollection(actor, source.collection!, { top, recursive: depth === 'infinity', ...(replace ? { replace } : {}) }).catch((error: unknown) => {
-    throw refusedMember(error);
+    throw takenMeanwhile(refusedMember(error));
   }));
   return reply.status(exists ? 204 : 201).send();
 }

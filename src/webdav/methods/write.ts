@@ -3,7 +3,7 @@
 import type { FastifyReply } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import type { Collection } from '../../domain/types.js';
-import type { NewCollection } from '../../services/collections.service.js';
+import { CollectionNameTaken, type NewCollection } from '../../services/collections.service.js';
 import type { PropertyChange } from '../../services/dav.service.js';
 import type { UploadResult } from '../../services/documents.service.js';
 import { uploadOutcome } from '../../services/upload-outcome.js';
@@ -76,13 +76,19 @@ export async function mkcol(cx: DavContext, target: Resolved) {
     await readBody(cx.request, cx.reply).catch(() => undefined);
     throw new DavError(415, 'MKCOL with a body is not supported.');
   }
-  if (target.kind !== 'missing') throw new DavError(405, 'Something already exists here.', undefined, { Allow: METHODS.filter((m) => m !== 'PUT' && m !== 'MKCOL').join(', ') });
+  if (target.kind !== 'missing') throw alreadyThere();
   if (!target.parentExists) throw new DavError(409, 'The parent folder does not exist.');
   if (!target.org) throw new DavError(403, 'Organisation folders cannot be created over WebDAV.');
   await checkIf(cx, target);
-  await createCollection(cx, target.org.id, target.parent, target.segments[target.segments.length - 1]!, null);
+  await createCollection(cx, target.org.id, target.parent, target.segments[target.segments.length - 1]!, null).catch((error: unknown) => {
+    // A folder the actor may see took the name since the path was resolved (another MKCOL at the same moment):
+    // told as a later MKCOL there is. One they may not see is the service's own 409, as it is for a later one.
+    throw error instanceof CollectionNameTaken && error.visible ? alreadyThere() : error;
+  });
   return cx.reply.status(201).header('Location', href(target.segments, true)).send();
 }
+
+const alreadyThere = () => new DavError(405, 'Something already exists here.', undefined, { Allow: METHODS.filter((m) => m !== 'PUT' && m !== 'MKCOL').join(', ') });
 
 /**
  * A sub-collection inherits its parent's service area and classification; a top-level one (org admins
