@@ -10,8 +10,10 @@
 // transactions then really run side by side, on SQLite its one connection runs them one after another), or
 // the winner finishes first and the loser's checks miss its folder (checksMiss), as they do when they run
 // just before its commit.
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { systemActor } from '../../src/services/identity.service.js';
+import { blobFilesUnder } from '../support/blob-files.js';
 import { useClamd } from '../support/fixture.js';
 import { api } from '../support/http.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
@@ -203,6 +205,9 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
     const { org, staff, parentId } = await member();
     const base = `/dav/${org.slug}/finance`;
     for (const p of ['Source', 'Taken']) expect((await dav(s.base, 'MKCOL', `${base}/${p}`, { user: staff })).status).toBe(201);
+    expect((await dav(s.base, 'PUT', `${base}/Source/minutes.txt`, { user: staff, body: 'copied, then refused\n' })).status).toBe(201);
+    const blobs = await blobFilesUnder(join(s.dataDir, 'blobs'));
+    const events = await creations(org);
     // Resolving the destination, then the service's own check (a folder copy checks again once it has read everything).
     for (const [method, checks] of [['MOVE', 2], ['COPY', 3]] as const) {
       const request = () => dav(s.base, method, `${base}/Source`, { user: staff, headers: { destination: `${s.base}${base}/Taken`, overwrite: 'F' } });
@@ -215,6 +220,10 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
     }
     expect(await named(org, parentId, 'Taken')).toHaveLength(1);
     expect(await named(org, parentId, 'Source')).toHaveLength(1);
+    // The refused copy read the document and stored its new bytes before its transaction: they are gone.
+    expect(await blobFilesUnder(join(s.dataDir, 'blobs'))).toBe(blobs);
+    expect(await creations(org)).toBe(events);
+    expect((await s.vault.store.db.selectFrom('audit_events').select('id').where('action', '=', 'document.copy').where('target_organisation_id', '=', org.id).execute())).toHaveLength(0);
   });
 
   it('orders two transactions claiming one name: the second waits for the first, then sees its folder', async () => {
