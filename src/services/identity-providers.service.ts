@@ -1,5 +1,6 @@
 // The organisation's identity providers (OpenID Connect and SAML 2.0) and its directory group → access
-// mapping, as its org admins configure them: every call asks AccessService ('organisation.identity'),
+// mapping, as its org admins configure them: every call asks AccessService ('organisation.identity'; reading
+// them 'organisation.read-identity', which the same people may),
 // every change is audited in the same transaction (ids and the fields changed, never a secret), and the
 // OIDC client secret is sealed before it reaches the database. Also the sign-in page's list of provider
 // buttons, and the "test sign-in" preview: what a verified identity would get, with nothing changed.
@@ -22,6 +23,9 @@ import { FEDERATED_REFUSALS, type FederatedRefusal, type VerifiedExternalIdentit
 
 /** A provider as admins see it: everything but the secret, and whether one is stored. */
 export type ProviderView = IdentityProvider & { hasClientSecret: boolean };
+
+/** Configuring the organisation's sign-in, or only reading how it is configured. */
+type IdentityAction = 'organisation.identity' | 'organisation.read-identity';
 
 /** One button on the sign-in page. */
 export interface SignInChoice {
@@ -60,12 +64,12 @@ export class IdentityProvidersService {
 
   /** The organisation's providers (org admins of that organisation only: anyone else is refused, 403, audited). */
   async list(actor: Actor, organisationId: string): Promise<ProviderView[]> {
-    await this.requireAdmin(actor, organisationId, {});
+    await this.requireAdmin(actor, organisationId, {}, 'organisation.read-identity');
     return Promise.all((await this.repos.federation.providers(organisationId)).map((p) => this.view(p)));
   }
 
   async get(actor: Actor, providerId: string): Promise<ProviderView> {
-    const { provider } = await this.administered(actor, providerId);
+    const { provider } = await this.administered(actor, providerId, 'organisation.read-identity');
     return this.view(provider);
   }
 
@@ -119,7 +123,7 @@ export class IdentityProvidersService {
   }
 
   async groupMappings(actor: Actor, organisationId: string): Promise<GroupMapping[]> {
-    await this.requireAdmin(actor, organisationId, {});
+    await this.requireAdmin(actor, organisationId, {}, 'organisation.read-identity');
     return this.repos.federation.groupMappings(organisationId);
   }
 
@@ -227,17 +231,20 @@ export class IdentityProvidersService {
     return { ...provider, hasClientSecret: (await this.repos.federation.sealedSecret(provider.id)) !== null };
   }
 
-  /** A provider the actor administers: another organisation's is refused like a missing one (404, audited). */
-  private async administered(actor: Actor, providerId: string): Promise<{ provider: IdentityProvider; decision: Decision }> {
+  /**
+   * A provider the actor administers: another organisation's is refused like a missing one (404, audited).
+   * Reading it is asked as `organisation.read-identity` (the same people may), so a read-only credential may.
+   */
+  private async administered(actor: Actor, providerId: string, action: IdentityAction = 'organisation.identity'): Promise<{ provider: IdentityProvider; decision: Decision }> {
     const provider = await this.repos.federation.provider(providerId);
     if (!provider) throw notFound('identity provider');
-    const decision = await this.o.access.requireOrganisation(actor, 'organisation.identity', provider.organisationId, { providerId }, { missing: 'identity provider' });
+    const decision = await this.o.access.requireOrganisation(actor, action, provider.organisationId, { providerId }, { missing: 'identity provider' });
     return { provider, decision };
   }
 
   /** An organisation-wide question: refused with 403 (the organisation is no secret), audited. */
-  private async requireAdmin(actor: Actor, organisationId: string, ids: Record<string, string>): Promise<Decision> {
-    const decision = await this.o.access.check(actor, 'organisation.identity', { kind: 'organisation', organisationId }, { organisationId, ids });
+  private async requireAdmin(actor: Actor, organisationId: string, ids: Record<string, string>, action: IdentityAction = 'organisation.identity'): Promise<Decision> {
+    const decision = await this.o.access.check(actor, action, { kind: 'organisation', organisationId }, { organisationId, ids });
     if (!decision.allow) throw forbidden('Only an org admin of this organisation can configure how its people sign in.');
     return decision;
   }

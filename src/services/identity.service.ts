@@ -410,8 +410,9 @@ export class IdentityService {
     return { id, secret };
   }
 
+  /** The person's credentials, never a secret: a read (`person.read-credentials`), so a read-only credential may list them. */
   async listCredentials(actor: Actor, userId: string) {
-    await this.requireCredentialsOf(actor, userId);
+    await this.requireCredentialsOf(actor, userId, 'person.read-credentials');
     return this.o.store.repos.users.listCredentials(userId);
   }
 
@@ -427,10 +428,10 @@ export class IdentityService {
     });
   }
 
-  private async requireCredentialsOf(actor: Actor, userId: string) {
+  private async requireCredentialsOf(actor: Actor, userId: string, action: 'person.manage-credentials' | 'person.read-credentials' = 'person.manage-credentials') {
     const user = await this.o.store.repos.users.byId(userId);
     if (!user) throw notFound('user');
-    const decision = await this.o.access.require(actor, 'person.manage-credentials', { kind: 'person', userId: user.id, organisationId: user.organisationId }, { organisationId: user.organisationId, ids: { userId } });
+    const decision = await this.o.access.require(actor, action, { kind: 'person', userId: user.id, organisationId: user.organisationId }, { organisationId: user.organisationId, ids: { userId } });
     return { user, decision };
   }
 

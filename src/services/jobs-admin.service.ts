@@ -1,7 +1,7 @@
 // Dead-lettered jobs as an operator sees and acts on them (the CLI's `strongroom jobs …`), the
 // queue's counts for the metrics, and the daily pruning of finished jobs. The queue is the whole
-// cluster's, so every read comes from the database: any process answers for all of them. Listing and
-// retrying are the system's alone (`jobs.manage`); a retry is audited as jobs.retry.
+// cluster's, so every read comes from the database: any process answers for all of them. Listing
+// (`jobs.read`) and retrying (`jobs.manage`) are the system's alone; a retry is audited as jobs.retry.
 import { DomainError } from '../domain/errors.js';
 import { FINISHED_JOBS_KEPT_DAYS } from '../domain/jobs/kinds.js';
 import type { Clock } from '../domain/ports.js';
@@ -21,7 +21,7 @@ export class JobsAdminService {
   /** Dead-lettered jobs, the most recently failed first. */
   async failed(actor: Actor, limit = 100): Promise<FailedJob[]> {
     if (!Number.isInteger(limit) || limit < 1) throw new DomainError('INVALID', 'The limit must be a whole number of at least 1.');
-    await this.o.access.requireOrganisation(actor, 'jobs.manage', actor.organisationId ?? '');
+    await this.o.access.requireOrganisation(actor, 'jobs.read', actor.organisationId ?? '');
     return this.o.store.repos.jobs.failed(limit);
   }
 

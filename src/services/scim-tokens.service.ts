@@ -70,8 +70,9 @@ export class ScimTokensService {
     return { token, secret };
   }
 
+  /** The organisation's directory tokens (never a secret): a read, `organisation.read-identity`. */
   async list(actor: Actor, organisationId: string): Promise<ScimToken[]> {
-    await this.o.access.requireOrganisation(actor, 'organisation.identity', organisationId, {}, { missing: 'organisation' });
+    await this.o.access.requireOrganisation(actor, 'organisation.read-identity', organisationId, {}, { missing: 'organisation' });
     return this.o.store.repos.scim.tokens(organisationId);
   }
 

@@ -2,7 +2,8 @@
 // services with to search their own records too, extend and close it, and take the response package away.
 // Each organisation's DPOs answer their own part with their own organisation's records: what they put in is
 // held (a legal hold per part) until the request is closed. Every step is asked of AccessService; decide()
-// holds the rules (`subject-access.manage`, `subject-access.respond`, `subject-access.receive`).
+// holds the rules (`subject-access.manage`, `subject-access.respond`, `subject-access.receive`; listing and
+// viewing ask the reads beside them, `subject-access.read`, `.read-part`, `.read-received`, with the same rules).
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { conflict, invalid, notFound } from '../domain/errors.js';
@@ -144,10 +145,13 @@ export class SubjectAccessService {
     return this.get(actor, requestId);
   }
 
-  /** The requests the actor's organisation received, and those it was asked to search for (its DPOs). */
+  /**
+   * The requests the actor's organisation received, and those it was asked to search for (its DPOs). Reads
+   * (`subject-access.read`, `subject-access.read-part`: the same people as managing and answering them).
+   */
   async list(actor: Actor): Promise<SubjectAccessSummary[]> {
     const organisationId = actor.organisationId ?? '';
-    await this.o.access.requireOrganisation(actor, 'subject-access.manage', organisationId, {}, { missing: 'organisation' });
+    await this.o.access.requireOrganisation(actor, 'subject-access.read', organisationId, {}, { missing: 'organisation' });
     const out: SubjectAccessSummary[] = [];
     const requester = await this.requireOrganisationRow(organisationId);
     const opened = await this.openedBy(organisationId);
@@ -162,7 +166,7 @@ export class SubjectAccessService {
       if (!openedByRequester.has(request.organisationId)) openedByRequester.set(request.organisationId, await this.openedBy(request.organisationId));
       if (openedByRequester.get(request.organisationId)!.has(request.id)) asked.push(request);
     }
-    const allowed = await this.o.access.can(actor, asked.map((r) => ({ action: 'subject-access.respond' as const, resource: partResource(r, organisationId) })));
+    const allowed = await this.o.access.can(actor, asked.map((r) => ({ action: 'subject-access.read-part' as const, resource: partResource(r, organisationId) })));
     for (const [i, request] of asked.entries()) {
       if (!allowed[i]) continue;
       const part = (await this.repos.subjectAccess.parts(request.id)).find((p) => p.organisationId === organisationId);
@@ -205,8 +209,8 @@ export class SubjectAccessService {
     // The requester's own part first, then the partners' in the order they were asked.
     const parts = (await this.repos.subjectAccess.parts(requestId)).sort((a, b) => Number(b.organisationId === request.organisationId) - Number(a.organisationId === request.organisationId));
     if (actor.organisationId === request.organisationId) {
-      await this.o.access.requireOrganisation(actor, 'subject-access.manage', request.organisationId, { requestId }, { missing: MISSING });
-      const receivable = await this.o.access.can(actor, parts.map((p) => ({ action: 'subject-access.receive' as const, resource: partResource(request, p.organisationId) })));
+      await this.o.access.requireOrganisation(actor, 'subject-access.read', request.organisationId, { requestId }, { missing: MISSING });
+      const receivable = await this.o.access.can(actor, parts.map((p) => ({ action: 'subject-access.read-received' as const, resource: partResource(request, p.organisationId) })));
       const shown = new Set(parts.filter((_, i) => receivable[i]).map((p) => p.organisationId));
       const items = await this.vouchedFor(requestId, (await this.repos.subjectAccess.items(requestId)).filter((i) => i.removedAt === null && shown.has(i.organisationId)));
       return {
@@ -215,7 +219,7 @@ export class SubjectAccessService {
         can: { manage: isRequestOpen(request), respond: isRequestOpen(request) },
       };
     }
-    const { part } = await this.requirePart(actor, request, parts);
+    const { part } = await this.requirePart(actor, request, parts, 'subject-access.read-part');
     const items = await this.vouchedFor(requestId, (await this.repos.subjectAccess.items(requestId, part.organisationId)).filter((i) => i.removedAt === null));
     return {
       request, requester: brief(requester), role: 'partner', dueOn: currentDueOn(request),
@@ -432,18 +436,21 @@ export class SubjectAccessService {
     return { request, decision };
   }
 
-  /** The actor's organisation's part of the request, if it was asked and decide() lets them answer it now; otherwise 404, audited. */
-  private async requirePart(actor: Actor, request: SubjectAccessRequest, known?: readonly SubjectAccessPart[]): Promise<{ part: SubjectAccessPart; decision: Decision }> {
+  /**
+   * The actor's organisation's part of the request, if it was asked and decide() lets them answer it now (or, with
+   * `subject-access.read-part`, read it: the same people); otherwise 404, audited.
+   */
+  private async requirePart(actor: Actor, request: SubjectAccessRequest, known?: readonly SubjectAccessPart[], action: 'subject-access.respond' | 'subject-access.read-part' = 'subject-access.respond'): Promise<{ part: SubjectAccessPart; decision: Decision }> {
     const organisationId = actor.organisationId ?? '';
     const target = { organisationId: request.organisationId, ids: { requestId: request.id } };
     const part = (known ?? await this.repos.subjectAccess.parts(request.id)).find((p) => p.organisationId === organisationId);
     // A partner's part is there only if the audit log records the requester asking it: a part row written
     // into the database directly would show the person's name to a council no one asked.
     if (!part || (organisationId !== request.organisationId && !(await this.askedOf(organisationId)).has(request.id))) {
-      await this.o.access.recordRefusal(actor, 'subject-access.respond', target, 'not_asked');
+      await this.o.access.recordRefusal(actor, action, target, 'not_asked');
       throw notFound(MISSING);
     }
-    const decision = await this.o.access.require(actor, 'subject-access.respond', partResource(request, organisationId), target, { missing: MISSING });
+    const decision = await this.o.access.require(actor, action, partResource(request, organisationId), target, { missing: MISSING });
     return { part, decision };
   }
 

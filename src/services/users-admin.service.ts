@@ -109,9 +109,9 @@ export class UsersAdminService {
     return this.o.store.repos;
   }
 
-  /** Everyone in the actor's organisation (org admins only). */
+  /** Everyone in the actor's organisation (org admins only; a read, `organisation.read-users`). */
   async list(actor: Actor): Promise<User[]> {
-    const organisationId = await this.requireManager(actor, {});
+    const organisationId = await this.requirePeopleReader(actor, {});
     return this.repos.users.listByOrganisation(organisationId);
   }
 
@@ -120,7 +120,7 @@ export class UsersAdminService {
    * `mayResetMfa`, `mayDisable`: not one's own, not the last enabled org admin).
    */
   async get(actor: Actor, userId: string): Promise<User & { mfaSecretPending: boolean; mayResetPassword: boolean; mayResetMfa: boolean; mayDisable: boolean }> {
-    const { user } = await this.managed(actor, userId);
+    const { user } = await this.managed(actor, userId, 'organisation.read-users');
     const state = await this.repos.users.signInState(userId);
     const [mayResetPassword, mayResetMfa, mayDisable] = await Promise.all([
       this.o.access.may(actor, 'person.reset-password', await passwordResetResource(this.o.store, user)),
@@ -130,12 +130,15 @@ export class UsersAdminService {
     return { ...user, mfaSecretPending: Boolean(state?.mfa_secret) && !state?.mfa_enabled, mayResetPassword, mayResetMfa, mayDisable };
   }
 
-  /** A person the actor manages, and the decision that says so (recorded in the change's event). */
-  private async managed(actor: Actor, userId: string): Promise<{ user: User; decision: Decision }> {
+  /**
+   * A person the actor manages, and the decision that says so (recorded in the change's event). Reading them is
+   * asked as `organisation.read-users` (the same people may), so a read-only credential may.
+   */
+  private async managed(actor: Actor, userId: string, action: 'organisation.manage-users' | 'organisation.read-users' = 'organisation.manage-users'): Promise<{ user: User; decision: Decision }> {
     const user = await this.repos.users.byId(userId);
     if (!user) throw notFound('user');
     // Another organisation's person is refused by decide() (organisation scoping) and audited, like any other id.
-    const decision = await this.o.access.requireOrganisation(actor, 'organisation.manage-users', user.organisationId, { userId }, { missing: 'user' });
+    const decision = await this.o.access.requireOrganisation(actor, action, user.organisationId, { userId }, { missing: 'user' });
     return { user, decision };
   }
 
@@ -355,9 +358,9 @@ export class UsersAdminService {
     return (await this.o.access.filter(actor, 'document.read', candidates, documentResource)).slice(0, limit);
   }
 
-  private async requireManager(actor: Actor, ids: Record<string, string>): Promise<string> {
+  private async requirePeopleReader(actor: Actor, ids: Record<string, string>): Promise<string> {
     const organisationId = actor.organisationId ?? '';
-    await this.o.access.requireOrganisation(actor, 'organisation.manage-users', organisationId, ids);
+    await this.o.access.requireOrganisation(actor, 'organisation.read-users', organisationId, ids);
     return organisationId;
   }
 

@@ -150,9 +150,11 @@ describe.each(DIALECTS)('people administration over REST on %s', (dialect) => {
     expect((await api(t.app, colleague).get('me')).statusCode).toBe(200);
     expect(await enabledNotices(colleague.id)).toHaveLength(0);
     // Each refusal of a real person is audited, decided on the person's organisation (the unknown id has nothing to decide on).
-    const refusal = (reason: string) => ({ action: 'organisation.manage-users', decision: 'deny', reason, channel: 'api', targetOrganisationId: org.id });
-    expect(await eventsAbout(member, colleague.id)).toEqual(Array(4).fill(refusal('role')));
-    expect(await eventsAbout(otherAdmin, colleague.id)).toEqual(Array(4).fill(refusal('other_organisation')));
+    // Reading the person is asked as a read (organisation.read-users), the three changes as organisation.manage-users.
+    const refusal = (reason: string, action = 'organisation.manage-users') => ({ action, decision: 'deny', reason, channel: 'api', targetOrganisationId: org.id });
+    const refusals = (reason: string) => [refusal(reason, 'organisation.read-users'), ...Array(3).fill(refusal(reason))];
+    expect(await eventsAbout(member, colleague.id)).toEqual(refusals('role'));
+    expect(await eventsAbout(otherAdmin, colleague.id)).toEqual(refusals('other_organisation'));
   });
 
   it('writes the events the admin pages write, for a change and for a refusal, with its own channel', async () => {

@@ -33,8 +33,9 @@ describe.each(DIALECTS)('identity provider administration on %s', (dialect) => {
     await client.signIn(person.email, undefined, secret);
     return { client, person };
   };
+  // Reading the settings is asked as organisation.read-identity, changing them as organisation.identity (the same people).
   const denials = async (organisationId: string) => t.vault.store.db.selectFrom('audit_events').selectAll()
-    .where('action', '=', 'organisation.identity').where('decision', '=', 'deny').where('target_organisation_id', '=', organisationId).execute();
+    .where('action', 'in', ['organisation.identity', 'organisation.read-identity']).where('decision', '=', 'deny').where('target_organisation_id', '=', organisationId).execute();
 
   beforeAll(async () => {
     const address = t.app.server.address();
@@ -114,6 +115,7 @@ describe.each(DIALECTS)('identity provider administration on %s', (dialect) => {
     expect((await member.get('/admin/identity/groups')).status).toBe(403);
     const after = await denials(north.id);
     expect(after.length - before).toBe(5);
+    expect(after.slice(before).map((e) => e.action).sort()).toEqual(['organisation.identity', 'organisation.identity', 'organisation.read-identity', 'organisation.read-identity', 'organisation.read-identity']);
   });
 
   it('saves the group mapping, refusing an unknown role, and shows the sign-in buttons', async () => {

@@ -29,12 +29,17 @@ export const ORGANISATION_ACTIONS = [
   // Adding an organisation to the vault: the system's (CLI administration) alone; no user role grants it.
   'organisation.create',
   'organisation.manage-users',
+  // Reading the organisation's people (the list, one person's details): whom organisation.manage-users lets change them.
+  'organisation.read-users',
   'organisation.manage-collections',
   // Setting the name, colour and logo the organisation's own staff see in the header when signed in.
   'organisation.brand',
   // Connecting the organisation's identity provider (OIDC or SAML), its SCIM provisioning tokens and the
   // directory group → access mapping: whoever holds it decides who can sign in as the organisation's staff.
   'organisation.identity',
+  // Reading those settings (its identity providers, the group mapping, its SCIM tokens' names): whom
+  // organisation.identity lets change them.
+  'organisation.read-identity',
   // Which e-mail domains are an organisation's (a provider makes accounts just in time only inside them):
   // the operator's alone, as it decides which council owns which domain, as it adds councils.
   'organisation.email-domains',
@@ -47,9 +52,11 @@ export const ORGANISATION_ACTIONS = [
   // auditors, DPOs and admins see the log's integrity as a yes or no with the checkpoint
   // (`audit.checkpoints`), and check their own organisation's events offline (`audit.export`).
   'audit.verify',
-  // Seeing and retrying dead-lettered jobs (the whole cluster's queue, every council's work): the
-  // system's (the operator's CLI) alone; no user role grants it.
+  // Retrying dead-lettered jobs (the whole cluster's queue, every council's work): the system's (the
+  // operator's CLI) alone; no user role grants it.
   'jobs.manage',
+  // Seeing them without retrying: whom jobs.manage lets retry them (the system's alone).
+  'jobs.read',
   'quarantine.list',
   // Being told which file a quarantined version is (its name, its collection's name), asked of the document or
   // collection: the organisation's security admins, up to their clearance. Above it, the list shows a redacted item.
@@ -77,6 +84,8 @@ export const ORGANISATION_ACTIONS = [
   // Subject access requests the organisation received: opening one, asking partners to search, extending,
   // closing, and the response package. The organisation's DPOs. Its own part's search is `subject-access.respond`.
   'subject-access.manage',
+  // Listing and viewing those requests: whom subject-access.manage lets act on them.
+  'subject-access.read',
   // The offsite replica's health: lag and damaged-copy counts for the whole vault (counts only, no
   // names or ids, so no council learns another's business from it).
   'storage.read',
@@ -100,13 +109,17 @@ export type ArrangementAction = (typeof ARRANGEMENT_ACTIONS)[number];
  * part's DPO reads the request and puts their own organisation's records in the response. `receive`: the
  * requesting organisation's DPO takes a partner's records into the response package. Across organisations
  * both need an arrangement in force between the two, so a suspension stops a partner's records going out.
+ * `read-part` and `read-received` only read what `respond` and `receive` act on (the request and the part
+ * as the part's DPO sees it; the records a part put in, as the requester's DPO sees them), with the same rule.
  */
-export const SUBJECT_ACCESS_ACTIONS = ['subject-access.respond', 'subject-access.receive'] as const;
+export const SUBJECT_ACCESS_ACTIONS = ['subject-access.respond', 'subject-access.receive', 'subject-access.read-part', 'subject-access.read-received'] as const;
 export type SubjectAccessAction = (typeof SUBJECT_ACCESS_ACTIONS)[number];
 
 /** Actions on one person: their own things (API tokens, WebDAV app passwords) and their identity. */
 export const PERSON_ACTIONS = [
   'person.manage-credentials',
+  // Listing them (names, scopes, when last used; never a secret): whom person.manage-credentials lets manage them.
+  'person.read-credentials',
   // Seeing who a person is (name, e-mail) where their work shows up, such as a lock they hold.
   'person.identify',
   // Switching a switched-off account on again. Asked of the person as they are (who switched them off):
@@ -165,7 +178,10 @@ export type Action = ContentAction | OrganisationAction | ArrangementAction | Pe
  * Whether each action only reads or changes something: a read-only API token or app password (CredentialScope
  * 'read') may ask only the first, and decide() refuses it the rest (`credential_scope`). Making a credential,
  * sharing (an arrangement step), releasing, disposing, recording and managing people or identity all change
- * something. Every action is classified here, so a new one does not compile until it is.
+ * something. Every action is classified here, so a new one does not compile until it is. A read is asked with
+ * a read action even where the same people may also change the thing (listing one's credentials, the
+ * organisation's people, its sign-in settings, subject access requests): each has its own, with the rule of
+ * the change beside it, so a read-only credential may read what its person may, and still change nothing.
  */
 export const ACTION_EFFECTS = {
   // Content.
@@ -183,16 +199,18 @@ export const ACTION_EFFECTS = {
   // Organisation.
   'organisation.create': 'change',
   'organisation.manage-users': 'change',
+  'organisation.read-users': 'read',
   'organisation.manage-collections': 'change',
   'organisation.brand': 'change',
   'organisation.identity': 'change',
+  'organisation.read-identity': 'read',
   'organisation.email-domains': 'change',
   'audit.read': 'read',
   'audit.checkpoints': 'read',
   'audit.export': 'read',
   'audit.verify': 'read',
-  // Seeing the dead-lettered jobs is asked with the same action as retrying them.
   'jobs.manage': 'change',
+  'jobs.read': 'read',
   'quarantine.list': 'read',
   'quarantine.identify': 'read',
   'quarantine.release': 'change',
@@ -206,6 +224,7 @@ export const ACTION_EFFECTS = {
   'records.dispose': 'change',
   // Opening, extending and closing requests, and building their response package.
   'subject-access.manage': 'change',
+  'subject-access.read': 'read',
   'storage.read': 'read',
   // Arrangements.
   'arrangement.read': 'read',
@@ -219,8 +238,11 @@ export const ACTION_EFFECTS = {
   // Subject access parts: both put records into a response.
   'subject-access.respond': 'change',
   'subject-access.receive': 'change',
+  'subject-access.read-part': 'read',
+  'subject-access.read-received': 'read',
   // People. Managing credentials includes making one, which from a read-only credential would be an escalation.
   'person.manage-credentials': 'change',
+  'person.read-credentials': 'read',
   'person.identify': 'read',
   'person.enable': 'change',
   'person.disable': 'change',
@@ -232,6 +254,27 @@ export const ACTION_EFFECTS = {
   'document.purge': 'change',
   'document.scan-verdict': 'change',
 } as const satisfies Record<Action, 'read' | 'change'>;
+
+/**
+ * Reads asked beside a change the same people may make, each with the change whose rule it follows: decide()
+ * answers the read exactly as it would the change (same roles, organisation, arrangement; same reason), and
+ * only the credential's scope tells them apart. A page deciding which buttons to offer keeps asking the change.
+ */
+export const READS_BESIDE_CHANGES = {
+  'person.read-credentials': 'person.manage-credentials',
+  'organisation.read-users': 'organisation.manage-users',
+  'organisation.read-identity': 'organisation.identity',
+  'subject-access.read': 'subject-access.manage',
+  'subject-access.read-part': 'subject-access.respond',
+  'subject-access.read-received': 'subject-access.receive',
+  'jobs.read': 'jobs.manage',
+} as const satisfies Partial<Record<Action, Action>>;
+export type ReadBesideChange = keyof typeof READS_BESIDE_CHANGES;
+
+/** The action whose rule decides this one: the change beside a read (READS_BESIDE_CHANGES), or the action itself. */
+export function ruleActionOf(action: Action): Action {
+  return Object.hasOwn(READS_BESIDE_CHANGES, action) ? READS_BESIDE_CHANGES[action as ReadBesideChange] : action;
+}
 
 /** Whether the action only reads (ACTION_EFFECTS): all a read-only credential may ask. */
 export function onlyReads(action: Action): boolean {

@@ -35,7 +35,8 @@ describe('a directory actor (SCIM)', () => {
       for (const resource of resources(organisationId)) {
         for (const action of ACTIONS) {
           const decision = decide(directory('org-a'), action, resource, CONTEXT);
-          const expected = action === 'organisation.manage-users' && resource.kind === 'organisation' && organisationId === 'org-a';
+          // Reading the people it manages is decided as managing them (READS_BESIDE_CHANGES): the same actors.
+          const expected = (action === 'organisation.manage-users' || action === 'organisation.read-users') && resource.kind === 'organisation' && organisationId === 'org-a';
           expect(decision.allow, `${action} on ${resource.kind} of ${organisationId}`).toBe(expected);
           asked += 1;
         }

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, DocumentStatus, Role, ScanStatus } from '../types.js';
 import type { Action, ContentAction } from './actions.js';
-import { ACTION_EFFECTS, ARRANGEMENT_ACTIONS, CONTENT_ACTIONS, DESTRUCTION_ACTIONS, ORGANISATION_ACTIONS, PERSON_ACTIONS, SUBJECT_ACCESS_ACTIONS, SYSTEM_ACTIONS } from './actions.js';
+import { ACTION_EFFECTS, ARRANGEMENT_ACTIONS, CONTENT_ACTIONS, DESTRUCTION_ACTIONS, ORGANISATION_ACTIONS, PERSON_ACTIONS, READS_BESIDE_CHANGES, SUBJECT_ACCESS_ACTIONS, SYSTEM_ACTIONS } from './actions.js';
 import type { ArrangementResource, DecisionContext, DocumentResource, Resource } from './policy.js';
 import { decide, reachableOrganisations } from './policy.js';
 import type { ContentResource } from './reference-model.test-support.js';
@@ -768,10 +768,13 @@ function expectedOrganisationDecision(action: (typeof ORGANISATION_ACTIONS)[numb
     case 'organisation.create':
     case 'organisation.email-domains':
     case 'audit.verify':
-    case 'jobs.manage': return false;
+    case 'jobs.manage':
+    case 'jobs.read': return false;
     case 'organisation.manage-users':
+    case 'organisation.read-users':
     case 'organisation.brand': return has('org_admin');
-    case 'organisation.identity': return has('org_admin');
+    case 'organisation.identity':
+    case 'organisation.read-identity': return has('org_admin');
     case 'audit.read':
     case 'audit.export': return has('auditor') || has('dpo');
     case 'quarantine.identify': return false;
@@ -780,7 +783,8 @@ function expectedOrganisationDecision(action: (typeof ORGANISATION_ACTIONS)[numb
     case 'quarantine.destroy': return has('security_admin');
     case 'lock.list':
     case 'lock.break': return has('org_admin') || has('security_admin');
-    case 'subject-access.manage': return has('dpo');
+    case 'subject-access.manage':
+    case 'subject-access.read': return has('dpo');
     default: return undefined;
   }
 }
@@ -1023,7 +1027,7 @@ describe('subject access actions', () => {
         for (const [actorOrganisation, partOrganisation] of [['org-a', 'org-a'], ['org-a', 'org-b'], ['org-b', 'org-b'], ['org-b', 'org-a'], ['org-c', 'org-b'], ['org-c', 'org-c']] as const) {
           for (const [state, arrangements] of states) {
             // Written out plainly: the DPO of the side the action is about; across organisations, an arrangement in force between the two.
-            const side = action === 'subject-access.respond' ? partOrganisation : 'org-a';
+            const side = action === 'subject-access.respond' || action === 'subject-access.read-part' ? partOrganisation : 'org-a';
             const inForceWith = state === 'in force' || state === 'in force, the other way round' ? 'org-b'
               : state === 'with a third council only' || state === 'fellow partners of a third council' ? 'org-c' : null;
             const expected = roles.includes('dpo') && actorOrganisation === side && (partOrganisation === 'org-a' || partOrganisation === inForceWith);
@@ -1127,6 +1131,49 @@ describe('a read-only credential', () => {
     expect(decide(admin, 'arrangement.suspend', arrangement, context)).toMatchObject({ allow: false, reason: 'credential_scope' });
   });
 
+  it('reads what its person may change beside them (credentials, people, sign-in settings, subject access, dead jobs) exactly where the change is allowed, and still changes none of it', () => {
+    const arrangements = [arrangementOf({ id: 'arr-1', hostOrganisationId: 'org-b', partnerOrganisationIds: ['org-a'] })];
+    const actors: Actor[] = [
+      SYSTEM, { ...SYSTEM, kind: 'directory', organisationId: 'org-a', channel: 'api' }, userOf(null, ALL_ROLES),
+      ...['org-a', 'org-b', 'org-c'].flatMap((org) => ROLE_SETS.map((roles) => userOf(org, roles))),
+    ];
+    const resources: Resource[] = ['org-a', 'org-b'].flatMap((org): Resource[] => [
+      { kind: 'organisation', organisationId: org },
+      { kind: 'person', userId: 'user-1', organisationId: org },
+      { kind: 'person', userId: 'user-2', organisationId: org },
+      ...['org-a', 'org-b', 'org-c'].map((part): Resource => ({ kind: 'subject-access', organisationId: org, partOrganisationId: part })),
+    ]);
+    const mismatches: string[] = [];
+    for (const [read, change] of Object.entries(READS_BESIDE_CHANGES) as [Action, Action][]) {
+      expect([ACTION_EFFECTS[read], ACTION_EFFECTS[change]]).toEqual(['read', 'change']);
+      for (const context of [{ now: NOW, arrangements: [], holds: NO_HOLDS }, { now: NOW, arrangements, holds: NO_HOLDS }]) {
+        for (const actor of actors) {
+          for (const resource of resources) {
+            const asChange = decide(actor, change, resource, context);
+            const seen = (a: Actor, action: Action) => JSON.stringify(decide(a, action, resource, context));
+            const where = `${read} ${actor.kind}:${actor.organisationId}:[${actor.roles.join(',')}] ${JSON.stringify(resource)} arrangements=${context.arrangements.length}`;
+            // The same people, for the same reason; a read-only credential reads where its person may change, and changes nothing.
+            if (seen(actor, read) !== JSON.stringify(asChange)) mismatches.push(`${where}: full`);
+            if (actor.kind === 'user' && seen(readOnly(actor), read) !== JSON.stringify(asChange)) mismatches.push(`${where}: read-only`);
+            const refused = asChange.allow ? { allow: false, reason: 'credential_scope', via: null } : asChange;
+            if (actor.kind === 'user' && seen(readOnly(actor), change) !== JSON.stringify(refused)) mismatches.push(`${where}: change`);
+          }
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+    // Some of each are allowed, so the comparison is not of refusals only.
+    const context = { now: NOW, arrangements, holds: NO_HOLDS };
+    expect(decide(readOnly(userOf('org-a', ['member'])), 'person.read-credentials', { kind: 'person', userId: 'user-1', organisationId: 'org-a' }, context)).toEqual({ allow: true, reason: 'self', via: null });
+    expect(decide(readOnly(userOf('org-a', ['org_admin'])), 'organisation.read-users', { kind: 'organisation', organisationId: 'org-a' }, context)).toEqual({ allow: true, reason: 'org_admin', via: null });
+    expect(decide(readOnly(userOf('org-a', ['org_admin'])), 'organisation.read-identity', { kind: 'organisation', organisationId: 'org-a' }, context)).toEqual({ allow: true, reason: 'org_admin', via: null });
+    expect(decide(readOnly(userOf('org-a', ['dpo'])), 'subject-access.read', { kind: 'organisation', organisationId: 'org-a' }, context)).toEqual({ allow: true, reason: 'dpo', via: null });
+    expect(decide(readOnly(userOf('org-b', ['dpo'])), 'subject-access.read-part', { kind: 'subject-access', organisationId: 'org-a', partOrganisationId: 'org-b' }, context)).toEqual({ allow: true, reason: 'dpo', via: 'arr-1' });
+    expect(decide(readOnly(userOf('org-a', ['dpo'])), 'subject-access.read-received', { kind: 'subject-access', organisationId: 'org-a', partOrganisationId: 'org-b' }, context)).toEqual({ allow: true, reason: 'dpo', via: 'arr-1' });
+    expect(decide(readOnly(userOf('org-a', ALL_ROLES)), 'jobs.read', { kind: 'organisation', organisationId: 'org-a' }, context)).toEqual({ allow: false, reason: 'system_only', via: null });
+    expect(decide(SYSTEM, 'jobs.read', { kind: 'organisation', organisationId: '' }, context)).toEqual({ allow: true, reason: 'system', via: null });
+  });
+
   it('fails closed: a credential whose scope is neither full nor read (none Strongroom writes) is refused every change, as a read-only one', () => {
     const context = { now: NOW, arrangements: [], holds: NO_HOLDS };
     const admin = userOf('org-a', ['org_admin']);
@@ -1142,7 +1189,8 @@ describe('a read-only credential', () => {
     const reads = Object.entries(ACTION_EFFECTS).filter(([, effect]) => effect === 'read').map(([action]) => action).sort();
     expect(reads).toEqual([
       'arrangement.read', 'audit.checkpoints', 'audit.export', 'audit.read', 'audit.verify', 'collection.list', 'document.access-history', 'document.download', 'document.read',
-      'lock.list', 'person.identify', 'quarantine.identify', 'quarantine.list', 'records.hold-names', 'records.read', 'storage.read',
+      'jobs.read', 'lock.list', 'organisation.read-identity', 'organisation.read-users', 'person.identify', 'person.read-credentials', 'quarantine.identify', 'quarantine.list',
+      'records.hold-names', 'records.read', 'storage.read', 'subject-access.read', 'subject-access.read-part', 'subject-access.read-received',
     ]);
     const every = [...Object.keys(CONTENT_ACTIONS), ...ORGANISATION_ACTIONS, ...ARRANGEMENT_ACTIONS, ...SUBJECT_ACCESS_ACTIONS, ...PERSON_ACTIONS, ...DESTRUCTION_ACTIONS, ...SYSTEM_ACTIONS].sort();
     expect(Object.keys(ACTION_EFFECTS).sort()).toEqual(every);

@@ -3,7 +3,7 @@
 import type { AccessLevel, Actor, Arrangement, Classification, DisabledBy, DocumentStatus, Role, ScanStatus, ServiceArea } from '../types.js';
 import { classificationAtMost, levelAtLeast } from '../types.js';
 import type { Action, ArrangementAction, ContentAction, CreateInsideAction, OrganisationAction, PersonAction, SubjectAccessAction } from './actions.js';
-import { CONTENT_ACTIONS, isContentAction, onlyReads, isCreateInsideAction, isDestructionAction, isFrozenByHold, isOrganisationAction, isPersonAction, isSubjectAccessAction, isSystemAction } from './actions.js';
+import { CONTENT_ACTIONS, isContentAction, onlyReads, ruleActionOf, isCreateInsideAction, isDestructionAction, isFrozenByHold, isOrganisationAction, isPersonAction, isSubjectAccessAction, isSystemAction } from './actions.js';
 import type { HoldRef } from '../records/holds.js';
 import { LIFECYCLE, acceptancePending, stepAllowedFrom, stepOf } from '../arrangements/lifecycle.js';
 import { arrangementCovers, arrangementInForce } from './arrangement-reach.js';
@@ -138,7 +138,8 @@ export function ownServiceAreas(actor: Actor): readonly ServiceArea[] | 'all' {
 }
 
 export function decide(actor: Actor, action: Action, resource: Resource, context: DecisionContext): Decision {
-  const decision = decideUnfrozen(actor, action, resource, context);
+  // A read beside a change (listing the people one may manage) is decided by the change's rule: the same people.
+  const decision = decideUnfrozen(actor, ruleActionOf(action), resource, context);
   if (!decision.allow) return decision;
   // A read-only API token or app password does only what reads (ACTION_EFFECTS), whatever its person may. Asked
   // of what would otherwise be allowed, like a hold: so a `credential_scope` refusal (told plainly, 403) only
