@@ -77,14 +77,20 @@ export function failure(error: unknown): string {
   return String(error);
 }
 
+/** EX_TEMPFAIL of sysexits.h: the command was refused for a moment only; run it again. */
+export const EX_TEMPFAIL = 75;
+
+/** Whether the error is the database refusing for a moment only (busy with another process, or restarting). */
+export function refusedForAMoment(error: unknown): boolean {
+  return error instanceof DomainError && error.code === 'UNAVAILABLE' && typeof error.details?.retryAfterSeconds === 'number';
+}
+
 /**
- * The exit status of a command that failed: 75 (EX_TEMPFAIL of sysexits.h) when it was refused for a
- * moment only (the database busy with another process, or restarting), so a script or cron job can
- * run it again; 1 otherwise.
+ * The exit status of a command that failed: 75 (EX_TEMPFAIL) when it was refused for a moment only (the
+ * database busy with another process, or restarting), so a script or cron job can run it again; 1 otherwise.
  */
 export function exitStatusOf(error: unknown): number {
-  const passing = error instanceof DomainError && error.code === 'UNAVAILABLE' && typeof error.details?.retryAfterSeconds === 'number';
-  return passing ? 75 : 1;
+  return refusedForAMoment(error) ? EX_TEMPFAIL : 1;
 }
 
 export const list = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { formatBytes } from '../../services/ingest.js';
 import { actingAs } from '../acting-as.js';
-import { failure, say, withVault } from '../context.js';
+import { EX_TEMPFAIL, failure, refusedForAMoment, say, withVault } from '../context.js';
 import { DirectTarget } from '../import/direct-target.js';
 import { Progress, emptyTally, filesDone, type Tally } from '../import/progress.js';
 import { ReportWriter } from '../import/report.js';
@@ -15,7 +15,7 @@ import { ImportFatal, type ImportTarget } from '../import/target.js';
 import { countSources } from '../import/walk.js';
 
 /** Exit codes, as --help and docs/operations.md state them. */
-export const IMPORT_EXIT = { allIn: 0, someNotIn: 1, usageOrFatal: 2 } as const;
+export const IMPORT_EXIT = { allIn: 0, someNotIn: 1, usageOrFatal: 2, databaseUnavailable: EX_TEMPFAIL } as const;
 const MAX_JOBS = 64;
 
 interface ImportFlags {
@@ -48,7 +48,9 @@ export function registerImportCommand(program: Command): void {
       'Symbolic links are not followed (reported as refused); unreadable files are reported as failed. Each file\'s modification',
       'time is kept as the version\'s sourceModifiedAt. Progress goes to standard error: a bar on a terminal, a line every 5 s otherwise.',
       'Exit status: 0 when every file went in or was already there; 1 when any was refused, held for review or failed',
-      '(see the report); 2 for a usage error or when the import had to stop (re-run the same command to resume).',
+      '(see the report); 75 (EX_TEMPFAIL) when it stopped because the database refused for a moment (busy with another',
+      'process, or restarting); 2 for a usage error or when the import had to stop otherwise. Either way, re-run the same',
+      'command to resume.',
     ].join('\n'))
     .exitOverride((error) => {
       // Commander's own usage errors (a missing --collection, an unknown flag) exit 2 like ours; --help exits 0.
@@ -115,11 +117,15 @@ async function importCommand(paths: string[], opts: ImportFlags, command: Comman
   } catch (error) {
     if (error instanceof UsageError) {
       say(`strongroom import: ${error.message}`);
-    } else {
-      if (filesDone(tally) > 0) say(summary(tally, opts.dryRun === true, Date.now() - started));
-      say(`strongroom import stopped: ${failure(error)}${error instanceof ImportFatal || filesDone(tally) > 0 ? '. Run the same command again to resume.' : ''}`);
+      return IMPORT_EXIT.usageOrFatal;
     }
-    return IMPORT_EXIT.usageOrFatal;
+    // The database refusing for a moment (met by a file's upload, or before the first): 75, like any other command.
+    const momentary = (error instanceof ImportFatal && error.databaseUnavailable) || refusedForAMoment(error);
+    if (filesDone(tally) > 0) say(summary(tally, opts.dryRun === true, Date.now() - started));
+    const resumes = error instanceof ImportFatal || momentary || filesDone(tally) > 0;
+    const said = failure(error);
+    say(`strongroom import stopped: ${said}${resumes ? `${/[.!?]$/.test(said) ? '' : '.'} Run the same command again to resume.` : ''}`);
+    return momentary ? IMPORT_EXIT.databaseUnavailable : IMPORT_EXIT.usageOrFatal;
   } finally {
     await report?.close();
   }

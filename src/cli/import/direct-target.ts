@@ -6,6 +6,7 @@ import type { Actor } from '../../domain/types.js';
 import type { AppServices } from '../../services/app-services.js';
 import { uploadOutcome } from '../../services/upload-outcome.js';
 import type { UploadResult } from '../../services/documents.service.js';
+import { refusedForAMoment } from '../context.js';
 import { openSourceStream } from './source-file.js';
 import { FileRefused, ImportFatal, TryAgain, type ExistingDocument, type ImportTarget, type Sent, type SourceFile, type StoredVersion } from './target.js';
 
@@ -109,8 +110,8 @@ async function refusals<T>(work: () => Promise<T>): Promise<T> {
       const seconds = Number((error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ?? 1);
       throw new TryAgain(error.message, seconds * 1000);
     }
-    // A full disk, a store that is down or damaged: every file after would fail the same way.
-    if (error instanceof DomainError && FATAL.has(error.code)) throw new ImportFatal(error.message);
+    // A full disk, a store that is down or damaged, the database refusing for a moment: every file after would fail the same way.
+    if (error instanceof DomainError && FATAL.has(error.code)) throw new ImportFatal(error.message, refusedForAMoment(error));
     if (error instanceof DomainError) throw new FileRefused(error.message);
     throw error;
   }

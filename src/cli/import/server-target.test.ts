@@ -25,7 +25,31 @@ afterEach(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
+/** A server that answers every request 503, with Retry-After (its database refusing for a moment) or without. */
+async function unavailable(retryAfter: boolean): Promise<Server> {
+  const down = createServer((_request, response) => {
+    response.writeHead(503, { 'content-type': 'application/problem+json', ...(retryAfter ? { 'retry-after': '5' } : {}) });
+    response.end(JSON.stringify({ detail: 'The database is not available at the moment. Try again in a few seconds.' }));
+  });
+  await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve));
+  return down;
+}
+
 describe('ServerTarget', () => {
+  it('stops the import on a 503, as the database refusing for a moment (exit 75) only when the server says when to come back', async () => {
+    for (const retryAfter of [true, false]) {
+      const down = await unavailable(retryAfter);
+      try {
+        const target = new ServerTarget(`http://127.0.0.1:${(down.address() as AddressInfo).port}`, 'token', 1);
+        const stopped = await target.open('c').catch((error: unknown) => error);
+        expect(stopped).toBeInstanceOf(ImportFatal);
+        expect(stopped).toMatchObject({ message: 'the server answered 503: The database is not available at the moment. Try again in a few seconds.', databaseUnavailable: retryAfter });
+      } finally {
+        await new Promise((resolve) => down.close(resolve));
+      }
+    }
+  });
+
   it('closes the file of every upload the server refused before reading it all', async () => {
     const path = join(dir, 'big.exe');
     await fsp.writeFile(path, Buffer.alloc(8 * 1024 * 1024));

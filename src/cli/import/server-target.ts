@@ -94,7 +94,9 @@ export class ServerTarget implements ImportTarget {
     if (ok.includes(answer.status)) return answer.body;
     const detail = typeof answer.body.detail === 'string' ? answer.body.detail : `HTTP ${answer.status}`;
     if (answer.status === 429) throw new TryAgain(detail, retryAfterMs(answer.retryAfter));
-    if (fatalAlways || answer.status === 401 || answer.status === 507 || answer.status >= 500) throw new ImportFatal(`the server answered ${answer.status}: ${detail}`);
+    // A 503 with Retry-After is the server's database refusing for a moment (the only 503 that says when to come back).
+    const databaseUnavailable = answer.status === 503 && answer.retryAfter !== undefined;
+    if (fatalAlways || answer.status === 401 || answer.status === 507 || answer.status >= 500) throw new ImportFatal(`the server answered ${answer.status}: ${detail}`, databaseUnavailable);
     throw new FileRefused(detail);
   }
 

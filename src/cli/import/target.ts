@@ -66,5 +66,13 @@ export class TryAgain extends Error {
   }
 }
 
-/** The import cannot go on (the server is unreachable, the token was refused): stop, and say that a re-run resumes. */
-export class ImportFatal extends Error {}
+/**
+ * The import cannot go on (the server is unreachable, the token was refused): stop, and say that a re-run resumes.
+ * `databaseUnavailable`: it stopped because the database refused for a moment (busy with another process, or
+ * PostgreSQL restarting; over --server, a 503 with Retry-After), so it exits 75 (EX_TEMPFAIL) as other commands do.
+ */
+export class ImportFatal extends Error {
+  constructor(message: string, readonly databaseUnavailable = false) {
+    super(message);
+  }
+}
