@@ -145,7 +145,7 @@ async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail:
   const unrecordedChange = unrecordedArrangement(arrangements, await repos.audit.arrangementChanges());
   if (unrecordedChange) return fail(o.sequencedSize, unrecordedChange);
   // Credentials read before their creations, for the same reason.
-  const credentials = await repos.users.usableCredentials();
+  const credentials = await repos.users.usableCredentialsWithScope();
   const unrecordedCredentialRow = unrecordedCredential(credentials, await repos.audit.credentialCreations());
   if (unrecordedCredentialRow) return fail(o.sequencedSize, unrecordedCredentialRow);
   // SCIM tokens, identity providers and subject links: ways in too. Rows read before their events, as above.

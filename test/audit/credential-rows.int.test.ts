@@ -71,6 +71,30 @@ describe.each(DIALECTS)('credential rows written in the database on %s', (dialec
     expect(check.ok ? '' : check.problem).toBe(`Credential ${row.id} (api_token, person ${s.admin.id}) differs from its recorded creation (person, kind or secret): it was written into the database directly, not by Strongroom.`);
   });
 
+  it("a read-only token's scope written up to full, or a full token's down to read, is named by verify; put back, verify passes", async () => {
+    const s = await setting();
+    const { id: reader } = await s.t.vault.identity.createCredential(systemActor(), s.member.id, 'api_token', 'reporting', 'read');
+    const full = await s.t.vault.store.db.selectFrom('credentials').select('id').where('user_id', '=', s.admin.id).executeTakeFirstOrThrow();
+    await s.t.vault.audit.flush();
+    expect(await s.t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    const problem = async () => {
+      const check = await s.t.vault.audit.verify(systemActor());
+      return check.ok ? null : check.problem;
+    };
+
+    await s.t.vault.store.db.updateTable('credentials').set({ scope: 'full' }).where('id', '=', reader).execute();
+    expect(await problem()).toBe(`Credential ${reader} (api_token, person ${s.member.id}) has the scope "full" where its recorded creation made it "read": it was written into the database directly, not by Strongroom.`);
+    await s.t.vault.store.db.updateTable('credentials').set({ scope: 'read' }).where('id', '=', reader).execute();
+    expect(await problem()).toBeNull();
+
+    await s.t.vault.store.db.updateTable('credentials').set({ scope: 'read' }).where('id', '=', full.id).execute();
+    expect(await problem()).toBe(`Credential ${full.id} (api_token, person ${s.admin.id}) has the scope "read" where its recorded creation made it "full": it was written into the database directly, not by Strongroom.`);
+    await s.t.vault.store.db.updateTable('credentials').set({ scope: 'FULL' }).where('id', '=', full.id).execute();
+    expect(await problem()).toBe(`Credential ${full.id} (api_token, person ${s.admin.id}) has the scope "FULL" where its recorded creation made it "full": it was written into the database directly, not by Strongroom.`);
+    await s.t.vault.store.db.updateTable('credentials').set({ scope: 'full' }).where('id', '=', full.id).execute();
+    expect(await problem()).toBeNull();
+  });
+
   it("a member's token moved to an org admin is named by verify", async () => {
     const s = await setting();
     const row = await s.t.vault.store.db.selectFrom('credentials').select('id').where('user_id', '=', s.member.id).where('revoked_at', 'is', null).executeTakeFirstOrThrow();

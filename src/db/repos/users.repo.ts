@@ -239,10 +239,16 @@ export class UsersRepo implements UsersRepository {
     return rows.map(toCredential);
   }
 
-  /** Every credential not revoked, with its secret hash: for `audit verify` only. */
+  /** Every credential not revoked, with its secret hash: for sealing those found when sign-in seals came (no scope column yet). */
   async usableCredentials(): Promise<{ id: string; userId: string; kind: string; secretHash: string }[]> {
     const rows = await this.db.selectFrom('credentials').select(['id', 'user_id', 'kind', 'secret_hash']).where('revoked_at', 'is', null).orderBy('id').execute();
     return rows.map((r) => ({ id: r.id, userId: r.user_id, kind: r.kind, secretHash: r.secret_hash }));
+  }
+
+  /** The same with each one's scope as stored: for `audit verify` only. */
+  async usableCredentialsWithScope(): Promise<{ id: string; userId: string; kind: string; secretHash: string; scope: string }[]> {
+    const rows = await this.db.selectFrom('credentials').select(['id', 'user_id', 'kind', 'secret_hash', 'scope']).where('revoked_at', 'is', null).orderBy('id').execute();
+    return rows.map((r) => ({ id: r.id, userId: r.user_id, kind: r.kind, secretHash: r.secret_hash, scope: r.scope }));
   }
 
   /** Everyone, in every organisation, oldest first: for `audit verify` and the people's baseline only. */

@@ -1,8 +1,9 @@
 // Whether every usable API token and app password is one an audited creation made. A database
-// administrator who inserts a credential row (or swaps a row's secret hash for one of their own)
-// would act as anyone but for its seal, which authentication checks (identity/sign-in-seals.ts); `audit
-// verify` names it as well. Each creation's event records a binding of the
-// credential's id, person, kind and secret hash; the database cannot forge that event (events are sealed).
+// administrator who inserts a credential row (or swaps a row's secret hash for one of their own, or writes
+// 'full' over a read-only one's scope) would act as anyone but for its seal, which authentication checks
+// (identity/sign-in-seals.ts); `audit verify` names it as well. Each creation's event records a binding of the
+// credential's id, person, kind and secret hash, and the scope it was made with; the database cannot forge
+// that event (events are sealed).
 import { createHash } from 'node:crypto';
 import type { CredentialScope } from '../types.js';
 import type { AuditEvent } from './event.js';
@@ -40,6 +41,13 @@ const vouchedFor = (c: StoredCredential, recorded: readonly Record<string, strin
 };
 
 /**
+ * The scope the creations vouching for a credential made it with: one that recorded no scope (every one before
+ * scopes) made a full credential; one that recorded anything else but 'full', the lesser: 'read'.
+ */
+const recordedScope = (vouching: readonly Record<string, string>[]): CredentialScope =>
+  vouching.every((ids) => ids.scope === undefined || ids.scope === 'full') ? 'full' : 'read';
+
+/**
  * The credentials unrecordedCredential's rule vouches for (the same arguments): what the upgrade to sign-in seals
  * seals, each with the scope its creation recorded, which the seal is made over. Not the row's scope, which is
  * in no binding: a read-only token whose row was written up to full would otherwise be sealed as full (the seal
@@ -51,20 +59,25 @@ export function recordedCredentials(credentials: readonly StoredCredential[], cr
   return credentials.flatMap((c) => {
     const vouching = (byId.get(c.id) ?? []).filter((ids) => vouchedFor(c, [ids]));
     if (vouching.length === 0) return [];
-    return [{ ...c, scope: vouching.every((ids) => ids.scope === undefined || ids.scope === 'full') ? 'full' : 'read' }];
+    return [{ ...c, scope: recordedScope(vouching) }];
   });
 }
 
 /**
- * The first usable credential no allowed creation event vouches for, said to a person; null when
- * every one matches. Creations recorded before bindings vouch for the id and person only.
+ * The first usable credential no allowed creation event vouches for, or whose scope (when given) is not the one
+ * its creation recorded, said to a person; null when every one matches. Creations recorded before bindings vouch
+ * for the id and person only.
  */
-export function unrecordedCredential(credentials: readonly StoredCredential[], creations: readonly Creation[]): string | null {
+export function unrecordedCredential(credentials: readonly (StoredCredential & { scope?: string })[], creations: readonly Creation[]): string | null {
   const byId = creationsById(creations);
   for (const c of credentials) {
     const recorded = byId.get(c.id) ?? [];
     if (!vouchedFor(c, recorded)) {
       return `Credential ${c.id} (${c.kind}, person ${c.userId}) ${recorded.length === 0 ? 'has no creation in the audit log' : 'differs from its recorded creation (person, kind or secret)'}: it was written into the database directly, not by Strongroom.`;
+    }
+    const made = recordedScope(recorded.filter((ids) => vouchedFor(c, [ids])));
+    if (c.scope !== undefined && c.scope !== made) {
+      return `Credential ${c.id} (${c.kind}, person ${c.userId}) has the scope ${JSON.stringify(c.scope.slice(0, 32))} where its recorded creation made it ${JSON.stringify(made)}: it was written into the database directly, not by Strongroom.`;
     }
   }
   return null;

@@ -104,8 +104,13 @@ export interface UsersRepository {
   /** One credential by id (its primary key), revoked or not: whether a request's credential still holds. */
   credentialById(id: string): Promise<CredentialRow | undefined>;
   listCredentials(userId: string): Promise<CredentialRow[]>;
-  /** Every credential not revoked, with its secret hash: for `audit verify` only. */
+  /**
+   * Every credential not revoked, with its secret hash: for sealing those found when sign-in seals came (a
+   * migration that runs before credentials had a scope, so it reads none).
+   */
   usableCredentials(): Promise<{ id: string; userId: string; kind: string; secretHash: string }[]>;
+  /** The same with each one's scope as stored (not read as a CredentialScope: a hand-written one shows as written): for `audit verify` only. */
+  usableCredentialsWithScope(): Promise<{ id: string; userId: string; kind: string; secretHash: string; scope: string }[]>;
   /** Everyone, in every organisation, oldest first: for `audit verify` and the people's baseline only. */
   everyone(): Promise<User[]>;
   /**
