@@ -283,8 +283,8 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   // Records management's file plan: moves of documents and collections are checked against it, as refiling
   // and retention events are (a due date brought earlier is refused unless a records manager confirms it).
   const dueDates = new DueDateChecks({ access });
-  const retention = new RetentionService({ store, access, clock, serviceAreas, schedule: await loadRetentionSchedule(), dueDates });
-  const retentionEvents = new RetentionEventsService({ store, access, clock, dueDates });
+  const retention = new RetentionService({ store, access, clock, serviceAreas, schedule: await loadRetentionSchedule(), dueDates, identity: identityServices.identity });
+  const retentionEvents = new RetentionEventsService({ store, access, clock, dueDates, identity: identityServices.identity });
   const collections = new CollectionsService({ store, access, locks, clock, serviceAreas, dueDates });
   const notifier = new QuarantineNotifier(clock, mail);
   const inspector = new PolicyFileInspector((orgId) => store.repos.organisations.filePolicy(orgId));
@@ -314,7 +314,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const dav = new DavService({ store, access, clock, collections, locks, folderCopy });
   const jobsAdmin = new JobsAdminService({ store, access, clock });
   // Records management: the file plan, legal holds, disposal review and certificates of destruction.
-  const holds = new HoldsService({ store, access, clock });
+  const holds = new HoldsService({ store, access, clock, identity: identityServices.identity });
   const certificates = new CertificatesService({ store, access, audit, clock, renderer: new PdfCertificateRenderer() });
   const replication = new ReplicationService({ store, access, primary: blobStore, replica: replicaStore, clock, logger, system: systemActor('job') });
   const scrub = new ScrubService({

@@ -21,6 +21,7 @@ import type { CertificatesService } from './certificates.service.js';
 import { DisposalExecution } from './disposal-execution.js';
 import type { IdentityService } from './identity.service.js';
 import { DECIDED_AGAIN_EVERY_MS, decidedAgainWhileFlowing } from './decided-while-flowing.js';
+import { changeDecidedWithin, organisationAction } from './decided-within.js';
 import { transferEntries, transferEntry, transferExport, transferKey, transferPackage } from './disposal-transfer.js';
 import type { DocumentLifecycle } from './lifecycle.js';
 import type { MailService } from './mail.service.js';
@@ -36,8 +37,11 @@ export interface DisposalServiceOptions {
   certificates: CertificatesService;
   /** Raises the integrity alarm when the execution job finds rows no audit event vouches for. */
   audit: Pick<AuditService, 'raiseTamperingAlarm'>;
-  /** Who the records manager is while a transfer package flows (switched off, or with less access, meanwhile). */
-  identity: Pick<IdentityService, 'actorNow'>;
+  /**
+   * Who the records manager is while a transfer package flows (switched off, or with less access, meanwhile), and
+   * inside the transaction that writes each of their steps (a proposal, decisions, the approval, the export's record).
+   */
+  identity: Pick<IdentityService, 'actorNow' | 'actorWithin'>;
   /** The actor the sweep and execution jobs act as. */
   system: Actor;
   /** Tells the records managers of a new batch by e-mail too. */
@@ -77,7 +81,7 @@ export class DisposalService {
    * notification, and null.
    */
   async sweep(actor: Actor, organisationId: string, dueBy?: string): Promise<BatchView | null> {
-    const decision = await this.o.access.requireOrganisation(actor, 'records.dispose', organisationId, {}, { missing: 'organisation' });
+    await this.o.access.requireOrganisation(actor, 'records.dispose', organisationId, {}, { missing: 'organisation' });
     const now = this.o.clock.now();
     const date = dueBy ?? ukDate(now);
     if (!isCalendarDate(date)) throw invalid(`"${date}" is not a date: give the date as YYYY-MM-DD, e.g. 2026-03-31.`, { field: 'dueBy' });
@@ -112,9 +116,9 @@ export class DisposalService {
     });
     const managers = (await repos.users.listByOrganisation(organisationId)).filter((u) => u.roles.includes('records_manager') && !u.disabled);
     const counts = countItems(items);
-    await this.o.store.transaction(async (tx) => {
+    await changeDecidedWithin(this.o, actor, [organisationAction('records.dispose', organisationId, {}, 'disposal.propose', 'organisation')], async (tx, { actor: acting, decision }) => {
       await tx.disposal.insertBatch(batch, items);
-      await tx.audit.insert([auditEvent(actor, 'disposal.propose', { organisationId, ids: { batchId: batch.id, dueBy: date, items: String(counts.items), excluded: String(counts.excluded) } }, decision, now)]);
+      await tx.audit.insert([auditEvent(acting, 'disposal.propose', { organisationId, ids: { batchId: batch.id, dueBy: date, items: String(counts.items), excluded: String(counts.excluded) } }, decision, now)]);
       // One notification per batch to each records manager: never one per record, never one a day for nothing.
       for (const manager of managers) {
         await tx.notifications.insert({
@@ -189,7 +193,7 @@ export class DisposalService {
 
   /** Records decisions on items of a batch under review: all or none (each is checked before any is written). */
   async decide(actor: Actor, batchId: string, inputs: readonly ItemDecisionInput[]): Promise<BatchView> {
-    const { batch, decision } = await this.batchFor(actor, batchId, 'records.dispose');
+    const { batch } = await this.batchFor(actor, batchId, 'records.dispose');
     const userId = personOf(actor);
     if (batch.status !== 'review') throw conflict('This batch has been approved: its decisions are final.');
     if (inputs.length === 0) throw invalid('Give at least one decision.', { field: 'items' });
@@ -217,7 +221,7 @@ export class DisposalService {
         throw invalid('A new due date is given only with the decision "extend".', { field: 'extendTo' });
       }
     }
-    await this.o.store.transaction(async (tx) => {
+    await changeDecidedWithin(this.o, actor, [this.disposeAction(batch, 'disposal.decide')], async (tx, { actor: acting, decision }) => {
       // Checked again inside the transaction: an approval that got there first makes the decisions final.
       if ((await tx.disposal.batch(batchId))?.status !== 'review') throw conflict('This batch has been approved: its decisions are final.');
       for (const input of inputs) {
@@ -225,7 +229,7 @@ export class DisposalService {
         const extendTo = input.decision === 'extend' ? input.extendTo! : null;
         await tx.disposal.decide(batchId, input.documentId, { decision: input.decision, by: userId, at: now.toISOString(), extendTo, reason });
         // The new due date and (hashed) reason too, so the job and audit verify can tell a row rewritten by hand.
-        await tx.audit.insert([auditEvent(actor, 'disposal.decide', {
+        await tx.audit.insert([auditEvent(acting, 'disposal.decide', {
           organisationId: batch.organisationId, ids: { batchId, documentId: input.documentId, decision: input.decision, ...decisionTerms({ extendTo, reason }) },
         }, decision, now)]);
       }
@@ -238,7 +242,7 @@ export class DisposalService {
    * the execution job is queued in the same transaction.
    */
   async approve(actor: Actor, batchId: string): Promise<BatchView> {
-    const { batch, decision } = await this.batchFor(actor, batchId, 'records.dispose');
+    const { batch } = await this.batchFor(actor, batchId, 'records.dispose');
     const userId = personOf(actor);
     if (batch.status !== 'review') throw conflict('This batch has already been approved.');
     const items = await this.o.store.repos.disposal.items(batchId);
@@ -246,7 +250,7 @@ export class DisposalService {
     if (pending > 0) throw invalid(`${pending} item${pending === 1 ? ' still needs' : 's still need'} a decision before the batch can be approved.`);
     await this.requireExtensionsVouched(actor, batch, items);
     const now = this.o.clock.now();
-    await this.o.store.transaction(async (tx) => {
+    await changeDecidedWithin(this.o, actor, [this.disposeAction(batch, 'disposal.approve')], async (tx, { actor: acting, decision }) => {
       // In the approving transaction: the package must hold every record to transfer as it is now.
       await this.requireCurrentTransferPackage(tx, batch, items);
       if (!(await tx.disposal.setStatus(batchId, 'review', 'approved', { approvedAt: now.toISOString(), approvedBy: userId }))) throw conflict('This batch has already been approved.');
@@ -254,7 +258,7 @@ export class DisposalService {
       for (const item of items) if (item.decision === 'extend') await tx.retention.setRetainUntil(item.documentId, item.extendTo);
       await tx.jobs.enqueue(disposeBatchJob, { batchId }, { now });
       const counts = countItems(items);
-      await tx.audit.insert([auditEvent(actor, 'disposal.approve', {
+      await tx.audit.insert([auditEvent(acting, 'disposal.approve', {
         organisationId: batch.organisationId, ids: { batchId, destroy: String(counts.destroy), transfer: String(counts.transfer), extend: String(counts.extend), excluded: String(counts.excluded) },
       }, decision, now)]);
     });
@@ -315,7 +319,7 @@ export class DisposalService {
    * the last decision and to hold every record as it then is.
    */
   async transfer(actor: Actor, batchId: string): Promise<{ filename: string; stream: Readable }> {
-    const { batch, decision } = await this.batchFor(actor, batchId, 'records.dispose');
+    const { batch } = await this.batchFor(actor, batchId, 'records.dispose');
     if (batch.status === 'executed') throw conflict('This batch has been carried out: its records no longer exist to export.');
     const items = (await this.o.store.repos.disposal.items(batchId)).filter((i) => i.decision === 'transfer');
     if (items.length === 0) throw invalid('No item of this batch is decided "transfer".');
@@ -323,9 +327,9 @@ export class DisposalService {
     const now = this.o.clock.now();
     // Read once: the zip streams exactly the entries whose fingerprints are recorded.
     const entries = await transferEntries(this.o.store.repos, batch, items);
-    await this.o.store.transaction(async (tx) => {
+    await changeDecidedWithin(this.o, actor, [this.disposeAction(batch, 'disposal.transfer-export')], async (tx, { actor: acting, decision }) => {
       await tx.settings.set(transferKey(batchId), JSON.stringify(transferExport(entries, now.toISOString())));
-      await tx.audit.insert([auditEvent(actor, 'disposal.transfer-export', { organisationId: batch.organisationId, ids: { batchId, items: String(items.length) } }, decision, now)]);
+      await tx.audit.insert([auditEvent(acting, 'disposal.transfer-export', { organisationId: batch.organisationId, ids: { batchId, items: String(items.length) } }, decision, now)]);
     });
     // Decided again as it flows, as a download is: a records manager switched off, whose token is revoked,
     // or whose clearance or teams no longer open every record in it, while the zip streams gets no more of it.
@@ -372,6 +376,11 @@ export class DisposalService {
     await this.o.access.recordDenial(actor, 'records.dispose', { organisationId: batch.organisationId, ids: { batchId: batch.id, documentId: document.id } }, answer);
     if (answer.hold) throw await this.o.access.heldError(actor, 'document', document.organisationId, answer.hold);
     throw notFound('document');
+  }
+
+  /** `records.dispose` on the batch's organisation, asked again inside the step's transaction (refused: audited as `auditAs`, 404). */
+  private disposeAction(batch: DisposalBatch, auditAs: string) {
+    return organisationAction('records.dispose', batch.organisationId, { batchId: batch.id }, auditAs, 'disposal batch');
   }
 
   /** Existence and permission first (another organisation's batch is refused by decide(), audited, 404), shape second. */

@@ -11,11 +11,15 @@ import { UNNAMED_HOLD } from '../domain/records/holds.js';
 import type { Actor, Collection, Document } from '../domain/types.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import { changeDecidedWithin, organisationAction } from './decided-within.js';
+import type { IdentityService } from './identity.service.js';
 
 export interface HoldsServiceOptions {
   store: Store;
   access: AccessService;
   clock: Clock;
+  /** Reads the actor again inside the transaction that places, adds to or releases a hold (changeDecidedWithin). */
+  identity: Pick<IdentityService, 'actorWithin'>;
 }
 
 export interface NewHold {
@@ -70,7 +74,7 @@ export class HoldsService {
    */
   async createOver(actor: Actor, input: NewHold, items: HoldPlaces): Promise<{ hold: LegalHold; added: HoldItem[] }> {
     const organisationId = actor.organisationId ?? '';
-    const decision = await this.o.access.requireOrganisation(actor, 'records.hold', organisationId, {}, { missing: 'organisation' });
+    await this.o.access.requireOrganisation(actor, 'records.hold', organisationId, {}, { missing: 'organisation' });
     const name = input.name.trim();
     if (name.length === 0 || name.length > NAME_MAX) throw invalid(`Give the hold a name (up to ${NAME_MAX} characters), such as the case or request it is for.`, { field: 'name' });
     const reason = input.reason.trim();
@@ -83,11 +87,11 @@ export class HoldsService {
       releasedAt: null, releasedBy: null, releaseReason: null,
     };
     const places = await this.placesFor(actor, hold, items, { required: false });
-    let added: HoldItem[] = [];
-    await this.o.store.transaction(async (repos) => {
+    // Decided again inside the transaction, on the actor as it reads them: the first decision is the fast answer.
+    const added = await changeDecidedWithin(this.o, actor, [organisationAction('records.hold', organisationId, {}, 'records.hold.create', 'organisation')], async (repos, { actor: acting, decision }) => {
       await repos.holds.insert(hold);
-      await repos.audit.insert([auditEvent(actor, 'records.hold.create', { organisationId, ids: { holdId: hold.id } }, decision, now)]);
-      if (places.documents.length + places.collections.length > 0) added = await placeUnderHold(repos, actor, hold, places, decision, now);
+      await repos.audit.insert([auditEvent(acting, 'records.hold.create', { organisationId, ids: { holdId: hold.id } }, decision, now)]);
+      return places.documents.length + places.collections.length > 0 ? placeUnderHold(repos, acting, hold, places, decision, now) : [];
     });
     return { hold, added };
   }
@@ -98,20 +102,17 @@ export class HoldsService {
    * nothing is added. A collection's hold covers everything in it and below it, later additions included.
    */
   async addItems(actor: Actor, holdId: string, items: HoldPlaces): Promise<HoldItem[]> {
-    const { hold, decision } = await this.requireHold(actor, holdId, 'records.hold');
+    const { hold } = await this.requireHold(actor, holdId, 'records.hold');
     const { documents, collections } = await this.placesFor(actor, hold, items, { required: true });
     if (!isHoldActive(hold)) throw conflict(`The hold “${hold.name}” was released; place a new hold instead.`);
     const now = this.o.clock.now();
-    let added: HoldItem[] = [];
-    await this.o.store.transaction(async (repos) => {
-      added = await placeUnderHold(repos, actor, hold, { documents, collections }, decision, now);
-    });
-    return added;
+    return changeDecidedWithin(this.o, actor, [this.holdAction(hold, 'records.hold.add')],
+      (repos, { actor: acting, decision: decided }) => placeUnderHold(repos, acting, hold, { documents, collections }, decided, now));
   }
 
   /** Releases an active hold. The reason is required: the register keeps who released it, when and why. */
   async release(actor: Actor, holdId: string, reason: string): Promise<LegalHold> {
-    const { hold, decision } = await this.requireHold(actor, holdId, 'records.hold');
+    const { hold } = await this.requireHold(actor, holdId, 'records.hold');
     const why = reason.trim();
     if (why.length < RELEASE_REASON_MIN) throw invalid('Give the reason for releasing this hold.', { field: 'reason' });
     if (why.length > TEXT_MAX) throw invalid(`The reason can be up to ${TEXT_MAX} characters.`, { field: 'reason' });
@@ -122,10 +123,10 @@ export class HoldsService {
     if (await this.repos.subjectAccess.openRequestHolding(holdId)) throw keptForRequest;
     const now = this.o.clock.now();
     const change = { at: now.toISOString(), by: actor.userId, reason: why };
-    await this.o.store.transaction(async (repos) => {
+    await changeDecidedWithin(this.o, actor, [this.holdAction(hold, 'records.hold.release')], async (repos, { actor: acting, decision: decided }) => {
       if (await repos.subjectAccess.openRequestHolding(holdId)) throw keptForRequest;
       if (!(await repos.holds.release(holdId, change))) throw conflict(`The hold “${hold.name}” was already released.`);
-      await repos.audit.insert([auditEvent(actor, 'records.hold.release', { organisationId: hold.organisationId, ids: { holdId } }, decision, now)]);
+      await repos.audit.insert([auditEvent(acting, 'records.hold.release', { organisationId: hold.organisationId, ids: { holdId } }, decided, now)]);
     });
     return { ...hold, releasedAt: change.at, releasedBy: change.by, releaseReason: why };
   }
@@ -208,6 +209,11 @@ export class HoldsService {
     const collections: Collection[] = [];
     for (const id of collectionIds) collections.push(await this.requireOwnCollection(actor, hold, id));
     return { documents, collections };
+  }
+
+  /** `records.hold` on the hold's organisation, asked again inside the change's transaction (refused: audited as `auditAs`, 404). */
+  private holdAction(hold: LegalHold, auditAs: string) {
+    return organisationAction('records.hold', hold.organisationId, { holdId: hold.id }, auditAs, 'hold');
   }
 
   /** A hold of an organisation where the actor may do `action`; otherwise not there (404, audited). */

@@ -15,6 +15,8 @@ import type { Actor, Collection, Document } from '../domain/types.js';
 import type { ReachingEvent } from './retention-facts.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import { changeDecidedWithin, organisationAction, type DecidedAgain } from './decided-within.js';
+import type { IdentityService } from './identity.service.js';
 import { SHORTENED, documentsBelow, plural, shortened, type DueDateChecks, type DueDateShift } from './retention-due-dates.js';
 import { computeFacts, dueOf, eventsReaching, filingOf, type FactsWithSeries } from './retention-facts.js';
 
@@ -24,6 +26,8 @@ export interface RetentionEventsServiceOptions {
   clock: Clock;
   /** A refusal for bringing due dates earlier is audited as refiling's and moves' are. */
   dueDates: DueDateChecks;
+  /** Reads the recorder again inside the transaction that records or clears an event (changeDecidedWithin). */
+  identity: Pick<IdentityService, 'actorWithin'>;
 }
 
 export interface NewRetentionEvent {
@@ -113,16 +117,16 @@ export class RetentionEventsService {
   ): Promise<RetentionEvent> {
     const event = await this.o.store.repos.retention.event(eventId);
     if (!event) throw notFound('retention event');
-    const decision = await this.requireFilePlan(actor, event.organisationId, { eventId }, 'retention event');
+    await this.requireFilePlan(actor, event.organisationId, { eventId }, 'retention event');
     const place = options.recordedFor;
     if (place && ('documentId' in place ? event.documentId !== place.documentId : event.documentId !== null || event.collectionId !== place.collectionId)) throw notFound('retention event');
     if (event.clearedAt !== null) throw conflict('That event was already cleared.');
     const now = this.o.clock.now();
     const target = { organisationId: event.organisationId, ids: { eventId, kind: event.kind } };
-    await this.o.store.transaction(async (repos) => {
+    await changeDecidedWithin(this.o, actor, [organisationAction('records.file-plan', event.organisationId, target.ids, 'records.event.clear', 'retention event')], async (repos, { actor: acting, decision }) => {
       const reached = event.documentId !== null ? { documentIds: [event.documentId] } : { collectionId: event.collectionId! };
-      const shift = await this.eventChanged(repos, event.organisationId, reached, () => repos.retention.clearEvent(eventId, now.toISOString(), actor.userId), options, 'Clearing this event');
-      await repos.audit.insert([auditEvent(actor, 'records.event.clear', { ...target, ids: { ...target.ids, ...shortened(shift) } }, decision, now)]);
+      const shift = await this.eventChanged(repos, event.organisationId, reached, () => repos.retention.clearEvent(eventId, now.toISOString(), acting.userId), options, 'Clearing this event');
+      await repos.audit.insert([auditEvent(acting, 'records.event.clear', { ...target, ids: { ...target.ids, ...shortened(shift) } }, decision, now)]);
     }).catch((error: unknown) => this.o.dueDates.auditRefusedShortening(actor, 'records.event.clear', target, error));
     return { ...event, clearedAt: now.toISOString(), clearedBy: actor.userId };
   }
@@ -209,14 +213,23 @@ export class RetentionEventsService {
     const targets = events.map(({ event }) => ({
       organisationId: event.organisationId, ids: { kind: event.kind, date: event.date, ...(event.documentId ? { documentId: event.documentId } : { collectionId: event.collectionId! }) },
     }));
-    await this.o.store.transaction(async (repos) => {
+    // Decided again inside the transaction, once for each organisation whose records it reaches, on the recorder as it reads them.
+    const questions = new Map<string, DecidedAgain>();
+    for (const target of targets) {
+      if (!questions.has(target.organisationId)) {
+        questions.set(target.organisationId, organisationAction('records.file-plan', target.organisationId, target.ids, 'records.event.record', 'collectionId' in reached ? 'collection' : 'document'));
+      }
+    }
+    const [first, ...others] = questions.values();
+    await changeDecidedWithin(this.o, actor, [first!, ...others], async (repos, { actor: acting, decisions }) => {
+      const decided = new Map([...questions.keys()].map((id, i) => [id, decisions[i]!]));
       const shift = await this.eventChanged(repos, organisationId, reached, async () => {
         for (const { event } of events) await repos.retention.insertEvent(event);
       }, options, 'Recording this event');
       // How many due dates it moved is the change's, not one document's: told on each of its events.
-      await repos.audit.insert(events.map(({ event, decision }, i) => auditEvent(actor, 'records.event.record', {
+      await repos.audit.insert(events.map(({ event }, i) => auditEvent(acting, 'records.event.record', {
         organisationId: event.organisationId, ids: { eventId: event.id, ...targets[i]!.ids, ...shortened(shift) },
-      }, decision, now)));
+      }, decided.get(event.organisationId)!, now)));
     }).catch((error: unknown) => this.o.dueDates.auditRefusedShortening(actor, 'records.event.record', targets, error));
   }
 

@@ -15,6 +15,8 @@ import type { Repos, Store } from '../domain/repositories.js';
 import type { Actor, Collection, Document } from '../domain/types.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import { changeDecidedWithin, organisationAction } from './decided-within.js';
+import type { IdentityService } from './identity.service.js';
 import { documentsBelow, plural, refiled, type DueDateChecks } from './retention-due-dates.js';
 import { computeFacts, computeRetention, dueOf, filingOf, type CollectionFiling, type DocumentRetention } from './retention-facts.js';
 
@@ -29,6 +31,8 @@ export interface RetentionServiceOptions {
   schedule?: readonly SeriesTerms[];
   /** Refiling is checked, and a refusal audited, as moves are. */
   dueDates: DueDateChecks;
+  /** Reads the records manager again inside the transaction that changes a series or a filing (changeDecidedWithin). */
+  identity: Pick<IdentityService, 'actorWithin'>;
 }
 
 /** What can change in a series: everything but its code. */
@@ -82,15 +86,16 @@ export class RetentionService {
   }
 
   async createSeries(actor: Actor, organisationId: string, terms: SeriesTerms, reason?: string): Promise<RecordSeries> {
-    const decision = await this.o.access.requireOrganisation(actor, 'records.file-plan', organisationId, { seriesCode: String(terms.code) }, { missing: 'file plan' });
+    await this.o.access.requireOrganisation(actor, 'records.file-plan', organisationId, { seriesCode: String(terms.code) }, { missing: 'file plan' });
     const clean = this.validTerms(terms);
     const now = this.o.clock.now();
     const series: RecordSeries = { ...clean, organisationId, revision: 1, createdAt: now.toISOString(), updatedAt: now.toISOString() };
-    await this.o.store.transaction(async (repos) => {
-      if (!(await repos.retention.insertSeries(series, { reason: reason?.trim() || 'Created', changedBy: actor.userId }))) {
+    const again = organisationAction('records.file-plan', organisationId, { seriesCode: series.code }, 'records.series.create', 'file plan');
+    await changeDecidedWithin(this.o, actor, [again], async (repos, { actor: acting, decision }) => {
+      if (!(await repos.retention.insertSeries(series, { reason: reason?.trim() || 'Created', changedBy: acting.userId }))) {
         throw conflict(`There is already a series ${series.code} in ${await this.organisationName(repos, organisationId)}'s file plan.`);
       }
-      await repos.audit.insert([auditEvent(actor, 'records.series.create', { organisationId, ids: { seriesCode: series.code, revision: '1' } }, decision, now)]);
+      await repos.audit.insert([auditEvent(acting, 'records.series.create', { organisationId, ids: { seriesCode: series.code, revision: '1' } }, decision, now)]);
     });
     return series;
   }
@@ -109,7 +114,7 @@ export class RetentionService {
    * never shortened without the records manager having seen what it moves.
    */
   async updateSeries(actor: Actor, organisationId: string, code: string, patch: SeriesPatch, options: { reason?: string; confirmShorter?: boolean } = {}): Promise<SeriesChange> {
-    const decision = await this.o.access.requireOrganisation(actor, 'records.file-plan', organisationId, { seriesCode: code }, { missing: 'record series' });
+    await this.o.access.requireOrganisation(actor, 'records.file-plan', organisationId, { seriesCode: code }, { missing: 'record series' });
     const current = await this.o.store.repos.retention.series(organisationId, code);
     if (!current) throw notFound('record series');
     const change = await this.changeOf(actor, current, patch);
@@ -121,11 +126,12 @@ export class RetentionService {
     }
     const now = this.o.clock.now();
     const saved: RecordSeries = { ...change.series, revision: current.revision + 1, updatedAt: now.toISOString() };
-    await this.o.store.transaction(async (repos) => {
-      if (!(await repos.retention.saveSeries(saved, current.revision, { reason: options.reason?.trim() || 'No reason given', changedBy: actor.userId }))) {
+    const again = organisationAction('records.file-plan', organisationId, { seriesCode: code }, 'records.series.update', 'record series');
+    await changeDecidedWithin(this.o, actor, [again], async (repos, { actor: acting, decision }) => {
+      if (!(await repos.retention.saveSeries(saved, current.revision, { reason: options.reason?.trim() || 'No reason given', changedBy: acting.userId }))) {
         throw conflict(`${code} was changed by someone else at the same moment; look at it again and retry.`);
       }
-      await repos.audit.insert([auditEvent(actor, 'records.series.update', {
+      await repos.audit.insert([auditEvent(acting, 'records.series.update', {
         organisationId, ids: { seriesCode: code, revision: String(saved.revision), movedEarlier: String(change.earlier), movedLater: String(change.later) },
       }, decision, now)]);
     });
@@ -204,15 +210,17 @@ export class RetentionService {
     const org = { kind: 'organisation' as const, organisationId };
     const [filePlan, manage] = await this.o.access.decisions(actor, [{ action: 'records.file-plan', resource: org }, { action: 'organisation.manage-collections', resource: org }]);
     // Either right will do; a refusal is audited (and answered 404) as the records manager's action.
-    const decision = filePlan!.allow ? filePlan! : manage!.allow ? manage! : await this.o.access.require(actor, 'records.file-plan', org, target, { missing: 'collection' });
+    if (!filePlan!.allow && !manage!.allow) await this.o.access.require(actor, 'records.file-plan', org, target, { missing: 'collection' });
     if (code !== null) await this.requireSeries(organisationId, code);
     const now = this.o.clock.now();
-    await this.o.store.transaction(async (repos) => {
+    // Decided again inside the transaction, on the actor as it reads them, by the right that allowed it before.
+    const again = organisationAction(filePlan!.allow ? 'records.file-plan' : 'organisation.manage-collections', organisationId, target.ids, 'records.collection.series', 'collection');
+    await changeDecidedWithin(this.o, actor, [again], async (repos, { actor: acting, decision }) => {
       // What it reaches: every document below the collection filed under a series before or after the change.
       const below = () => documentsBelow(repos, organisationId, collectionId);
       const before = await below();
       const moved = await refiled(repos, before, () => repos.retention.setCollectionSeries(collectionId, code), below, options, REFILING);
-      await repos.audit.insert([auditEvent(actor, 'records.collection.series', { ...target, ids: { ...target.ids, movedEarlier: String(moved.earlier) } }, decision, now)]);
+      await repos.audit.insert([auditEvent(acting, 'records.collection.series', { ...target, ids: { ...target.ids, movedEarlier: String(moved.earlier) } }, decision, now)]);
     }).catch((error: unknown) => this.o.dueDates.auditRefusedShortening(actor, 'records.collection.series', target, error));
   }
 
@@ -220,12 +228,12 @@ export class RetentionService {
   async setDocumentSeries(actor: Actor, documentId: string, code: string | null, options: { confirmShorter?: boolean } = {}): Promise<void> {
     const doc = await this.liveDocument(documentId);
     const target = { organisationId: doc.organisationId, ids: { documentId, ...(code ? { seriesCode: code } : {}) } };
-    const decision = await this.o.access.require(actor, 'records.file-plan', { kind: 'organisation', organisationId: doc.organisationId }, target, { missing: 'document' });
+    await this.o.access.require(actor, 'records.file-plan', { kind: 'organisation', organisationId: doc.organisationId }, target, { missing: 'document' });
     if (code !== null) await this.requireSeries(doc.organisationId, code);
     const now = this.o.clock.now();
-    await this.o.store.transaction(async (repos) => {
+    await changeDecidedWithin(this.o, actor, [organisationAction('records.file-plan', doc.organisationId, target.ids, 'records.document.series', 'document')], async (repos, { actor: acting, decision }) => {
       await refiled(repos, [documentId], () => repos.retention.setDocumentSeries(documentId, code), async () => [documentId], options, REFILING);
-      await repos.audit.insert([auditEvent(actor, 'records.document.series', target, decision, now)]);
+      await repos.audit.insert([auditEvent(acting, 'records.document.series', target, decision, now)]);
     }).catch((error: unknown) => this.o.dueDates.auditRefusedShortening(actor, 'records.document.series', target, error));
   }
 

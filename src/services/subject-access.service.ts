@@ -20,6 +20,7 @@ import type { Actor, Document, Organisation, Version } from '../domain/types.js'
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { DECIDED_AGAIN_EVERY_MS, decidedAgainWhileFlowing } from './decided-while-flowing.js';
+import { changeDecidedWithin, organisationAction, type DecidedAgain } from './decided-within.js';
 import { placeUnderHold } from './holds.service.js';
 import type { IdentityService } from './identity.service.js';
 import type { MailService } from './mail.service.js';
@@ -99,7 +100,7 @@ export class SubjectAccessService {
   /** Opens a request the actor's organisation received (its DPOs: `subject-access.manage`), asking partners at once if given. */
   async open(actor: Actor, input: NewSubjectAccessRequest): Promise<SubjectAccessRequest> {
     const organisationId = actor.organisationId ?? '';
-    const decision = await this.o.access.requireOrganisation(actor, 'subject-access.manage', organisationId, {}, { missing: 'organisation' });
+    await this.o.access.requireOrganisation(actor, 'subject-access.manage', organisationId, {}, { missing: 'organisation' });
     const organisation = await this.requireOrganisationRow(organisationId);
     const subjectName = text(input.subjectName, 'subjectName', SUBJECT_ACCESS_LIMITS.subjectName, 'Give the name of the person the request is about.');
     const subjectDetails = (input.subjectDetails ?? '').trim();
@@ -121,11 +122,12 @@ export class SubjectAccessService {
       extendedDueOn: null, extensionReason: null, status: 'open', outcome: null, closeNote: null,
       openedBy: actor.userId, openedAt: now.toISOString(), closedBy: null, closedAt: null,
     };
-    await this.o.store.transaction(async (tx) => {
+    const manage = organisationAction('subject-access.manage', organisationId, {}, 'subject-access.open', 'organisation');
+    await changeDecidedWithin(this.o, actor, [manage], async (tx, { actor: acting, decision }) => {
       await tx.subjectAccess.insertRequest(request);
-      await tx.subjectAccess.insertPart(newPart(request.id, organisationId, actor, now));
-      await tx.audit.insert([auditEvent(actor, 'subject-access.open', { organisationId, ids: { requestId: id, dueOn: request.dueOn } }, decision, now)]);
-      await this.ask(tx, actor, request, organisation, partners, now);
+      await tx.subjectAccess.insertPart(newPart(request.id, organisationId, acting, now));
+      await tx.audit.insert([auditEvent(acting, 'subject-access.open', { organisationId, ids: { requestId: id, dueOn: request.dueOn } }, decision, now)]);
+      await this.ask(tx, acting, request, organisation, partners, now);
     });
     return request;
   }
@@ -137,10 +139,10 @@ export class SubjectAccessService {
     const partners = await this.askable(actor, requestId, organisationIds);
     const organisation = await this.requireOrganisationRow(request.organisationId);
     const now = this.o.clock.now();
-    await this.o.store.transaction(async (tx) => {
+    await changeDecidedWithin(this.o, actor, [this.managing(request, 'subject-access.ask')], async (tx, { actor: acting }) => {
       const locked = await this.lockOpen(tx, request);
       const asked = new Set((await tx.subjectAccess.parts(requestId)).map((p) => p.organisationId));
-      await this.ask(tx, actor, locked, organisation, partners.filter((p) => !asked.has(p.organisation.id)), now);
+      await this.ask(tx, acting, locked, organisation, partners.filter((p) => !asked.has(p.organisation.id)), now);
     });
     return this.get(actor, requestId);
   }
@@ -235,7 +237,7 @@ export class SubjectAccessService {
    */
   async addItems(actor: Actor, requestId: string, documentIds: readonly string[]): Promise<SubjectAccessItem[]> {
     const request = await this.requireRequest(requestId);
-    const { decision } = await this.requirePart(actor, request);
+    await this.requirePart(actor, request);
     const organisationId = actor.organisationId ?? '';
     const ids = [...new Set(documentIds)];
     if (ids.length === 0) throw invalid('Choose at least one document to include.', { field: 'documentIds' });
@@ -243,27 +245,36 @@ export class SubjectAccessService {
     if (!isRequestOpen(request)) throw conflict('This request is closed; nothing more can be included.');
     const chosen: { document: Document; version: Version }[] = [];
     for (const id of ids) chosen.push(await this.requireIncludable(actor, request, organisationId, id));
-    const holdDecision = await this.o.access.requireOrganisation(actor, 'records.hold', organisationId, { requestId }, { missing: 'organisation' });
+    await this.o.access.requireOrganisation(actor, 'records.hold', organisationId, { requestId }, { missing: 'organisation' });
     const now = this.o.clock.now();
     const added: SubjectAccessItem[] = [];
-    await this.o.store.transaction(async (tx) => {
+    // Decided again inside the transaction, on the actor as it reads them: answering the part, holding, and downloading each record.
+    const questions: [DecidedAgain, ...DecidedAgain[]] = [
+      this.responding(request, organisationId, 'subject-access.add'),
+      organisationAction('records.hold', organisationId, { requestId }, 'subject-access.add', 'organisation'),
+      ...chosen.map(({ document, version }): DecidedAgain => ({
+        action: 'document.download', resource: { ...documentResource(document), versionScan: version.scanStatus },
+        target: { organisationId, ids: { requestId, documentId: document.id } }, auditAs: 'subject-access.add', missing: 'document',
+      })),
+    ];
+    await changeDecidedWithin(this.o, actor, questions, async (tx, { actor: acting, decisions: [decision, holdDecision] }) => {
       const locked = await this.lockOpen(tx, request);
       const part = (await tx.subjectAccess.parts(requestId)).find((p) => p.organisationId === organisationId);
       if (!part) throw notFound(MISSING);
-      const hold = await this.partHold(tx, actor, locked, part, holdDecision, now);
-      await placeUnderHold(tx, actor, hold, { documents: chosen.map((c) => c.document), collections: [] }, holdDecision, now);
+      const hold = await this.partHold(tx, acting, locked, part, holdDecision!, now);
+      await placeUnderHold(tx, acting, hold, { documents: chosen.map((c) => c.document), collections: [] }, holdDecision!, now);
       const present = new Set((await tx.subjectAccess.items(requestId, organisationId)).filter((i) => i.removedAt === null).map((i) => i.versionId));
       for (const { document, version } of chosen) {
         if (present.has(version.id)) continue;
         const item: SubjectAccessItem = {
-          id: randomUUID(), requestId, organisationId, documentId: document.id, versionId: version.id, addedBy: actor.userId, addedAt: now.toISOString(), removedBy: null, removedAt: null,
+          id: randomUUID(), requestId, organisationId, documentId: document.id, versionId: version.id, addedBy: acting.userId, addedAt: now.toISOString(), removedBy: null, removedAt: null,
         };
         await tx.subjectAccess.insertItem(item);
         added.push(item);
       }
-      await tx.audit.insert(added.map((item) => auditEvent(actor, 'subject-access.add', {
+      await tx.audit.insert(added.map((item) => auditEvent(acting, 'subject-access.add', {
         organisationId, ids: { requestId, itemId: item.id, documentId: item.documentId, versionId: item.versionId },
-      }, decision, now)));
+      }, decision!, now)));
     });
     return added;
   }
@@ -271,7 +282,7 @@ export class SubjectAccessService {
   /** Takes a record out of the actor's part (it stays under the part's hold until the request is closed). */
   async removeItem(actor: Actor, requestId: string, itemId: string): Promise<void> {
     const request = await this.requireRequest(requestId);
-    const { decision } = await this.requirePart(actor, request);
+    await this.requirePart(actor, request);
     const organisationId = actor.organisationId ?? '';
     const item = (await this.repos.subjectAccess.items(requestId, organisationId)).find((i) => i.id === itemId && i.removedAt === null);
     if (!item) throw notFound('record in this request');
@@ -282,30 +293,31 @@ export class SubjectAccessService {
     }
     if (!isRequestOpen(request)) throw conflict('This request is closed; its response can no longer change.');
     const now = this.o.clock.now();
-    await this.o.store.transaction(async (tx) => {
+    await changeDecidedWithin(this.o, actor, [this.responding(request, organisationId, 'subject-access.remove')], async (tx, { actor: acting, decision }) => {
       await this.lockOpen(tx, request);
-      if (!(await tx.subjectAccess.removeItem(itemId, { by: actor.userId, at: now.toISOString() }))) throw notFound('record in this request');
-      await tx.audit.insert([auditEvent(actor, 'subject-access.remove', { organisationId, ids: { requestId, itemId, documentId: item.documentId } }, decision, now)]);
+      if (!(await tx.subjectAccess.removeItem(itemId, { by: acting.userId, at: now.toISOString() }))) throw notFound('record in this request');
+      await tx.audit.insert([auditEvent(acting, 'subject-access.remove', { organisationId, ids: { requestId, itemId, documentId: item.documentId } }, decision, now)]);
     });
   }
 
   /** The actor's organisation's search is finished (or, `false`, not after all). */
   async markSearched(actor: Actor, requestId: string, searched: boolean): Promise<void> {
     const request = await this.requireRequest(requestId);
-    const { decision } = await this.requirePart(actor, request);
+    await this.requirePart(actor, request);
     if (!isRequestOpen(request)) throw conflict('This request is closed.');
     const organisationId = actor.organisationId ?? '';
     const now = this.o.clock.now();
-    await this.o.store.transaction(async (tx) => {
+    const action = searched ? 'subject-access.searched' : 'subject-access.search-reopened';
+    await changeDecidedWithin(this.o, actor, [this.responding(request, organisationId, action)], async (tx, { actor: acting, decision }) => {
       await this.lockOpen(tx, request);
-      await tx.subjectAccess.setPartSearched(requestId, organisationId, searched ? { at: now.toISOString(), by: actor.userId } : null);
-      await tx.audit.insert([auditEvent(actor, searched ? 'subject-access.searched' : 'subject-access.search-reopened', { organisationId, ids: { requestId } }, decision, now)]);
+      await tx.subjectAccess.setPartSearched(requestId, organisationId, searched ? { at: now.toISOString(), by: acting.userId } : null);
+      await tx.audit.insert([auditEvent(acting, action, { organisationId, ids: { requestId } }, decision, now)]);
     });
   }
 
   /** Extends the time to respond by two further months (once, with the reason the person is told). */
   async extend(actor: Actor, requestId: string, reason: string): Promise<SubjectAccessRequest> {
-    const { request, decision } = await this.requireManaged(actor, requestId);
+    const { request } = await this.requireManaged(actor, requestId);
     const why = reason.trim();
     if (why.length < SUBJECT_ACCESS_REASON_MIN || why.length > SUBJECT_ACCESS_LIMITS.reason) {
       throw invalid(`Give the reason for the extension, as you will tell the person (at least ${SUBJECT_ACCESS_REASON_MIN} characters).`, { field: 'reason' });
@@ -315,10 +327,10 @@ export class SubjectAccessService {
     const organisation = await this.requireOrganisationRow(request.organisationId);
     const extendedDueOn = dueDate(request.receivedOn, this.o.workingDaysIn(organisation.region), { extended: true });
     const now = this.o.clock.now();
-    await this.o.store.transaction(async (tx) => {
+    await changeDecidedWithin(this.o, actor, [this.managing(request, 'subject-access.extend')], async (tx, { actor: acting, decision }) => {
       await this.lockOpen(tx, request);
       if (!(await tx.subjectAccess.extend(requestId, { dueOn: extendedDueOn, reason: why }))) throw conflict('This request was extended or closed a moment ago.');
-      await tx.audit.insert([auditEvent(actor, 'subject-access.extend', { organisationId: request.organisationId, ids: { requestId, dueOn: extendedDueOn } }, decision, now)]);
+      await tx.audit.insert([auditEvent(acting, 'subject-access.extend', { organisationId: request.organisationId, ids: { requestId, dueOn: extendedDueOn } }, decision, now)]);
     });
     return { ...request, extendedDueOn, extensionReason: why };
   }
@@ -328,7 +340,7 @@ export class SubjectAccessService {
    * retention schedules. A refusal or withdrawal must say why.
    */
   async close(actor: Actor, requestId: string, input: { outcome: string; note?: string | null }): Promise<SubjectAccessRequest> {
-    const { request, decision } = await this.requireManaged(actor, requestId);
+    const { request } = await this.requireManaged(actor, requestId);
     const outcome = input.outcome as SubjectAccessOutcome;
     if (!SUBJECT_ACCESS_OUTCOMES.includes(outcome)) throw invalid(`Choose the outcome: ${SUBJECT_ACCESS_OUTCOMES.join(', ')}.`, { field: 'outcome' });
     const note = (input.note ?? '').trim() || null;
@@ -338,10 +350,10 @@ export class SubjectAccessService {
     if (note !== null && note.length > SUBJECT_ACCESS_LIMITS.reason) throw invalid(`The note can be up to ${SUBJECT_ACCESS_LIMITS.reason} characters.`, { field: 'note' });
     if (!isRequestOpen(request)) throw conflict('This request is already closed.');
     const now = this.o.clock.now();
-    await this.o.store.transaction(async (tx) => {
+    await changeDecidedWithin(this.o, actor, [this.managing(request, 'subject-access.close')], async (tx, { actor: acting, decision }) => {
       await this.lockOpen(tx, request);
-      if (!(await tx.subjectAccess.close(requestId, { outcome, note, by: actor.userId, at: now.toISOString() }))) throw conflict('This request was closed a moment ago.');
-      const events = [auditEvent(actor, 'subject-access.close', { organisationId: request.organisationId, ids: { requestId, outcome } }, decision, now)];
+      if (!(await tx.subjectAccess.close(requestId, { outcome, note, by: acting.userId, at: now.toISOString() }))) throw conflict('This request was closed a moment ago.');
+      const events = [auditEvent(acting, 'subject-access.close', { organisationId: request.organisationId, ids: { requestId, outcome } }, decision, now)];
       for (const part of await tx.subjectAccess.parts(requestId)) {
         if (part.holdId === null) continue;
         const hold = await tx.holds.byId(part.holdId);
@@ -351,8 +363,8 @@ export class SubjectAccessService {
         if (hold.organisationId !== part.organisationId || !(await this.heldFor(tx, request, hold))) continue;
         // The hold was the request's, so closing the request ends it, a partner's too: that part's records
         // were kept for this request only. Recorded against the organisation whose hold it was.
-        if (!(await tx.holds.release(hold.id, { at: now.toISOString(), by: actor.userId, reason: `Subject access request ${request.reference} closed (${outcome}).` }))) continue;
-        events.push(auditEvent(actor, 'records.hold.release', { organisationId: hold.organisationId, ids: { holdId: hold.id, requestId } }, decision, now));
+        if (!(await tx.holds.release(hold.id, { at: now.toISOString(), by: acting.userId, reason: `Subject access request ${request.reference} closed (${outcome}).` }))) continue;
+        events.push(auditEvent(acting, 'records.hold.release', { organisationId: hold.organisationId, ids: { holdId: hold.id, requestId } }, decision, now));
       }
       await tx.audit.insert(events);
     });
@@ -487,6 +499,16 @@ export class SubjectAccessService {
         kind: 'subject-access-partner', requestId: request.id, requesterName: requester.name, reference: request.reference, dueOn: currentDueOn(request),
       });
     }
+  }
+
+  /** `subject-access.manage` of the request, asked again inside the change's transaction (refused: audited as `auditAs`, 404). */
+  private managing(request: SubjectAccessRequest, auditAs: string): DecidedAgain {
+    return organisationAction('subject-access.manage', request.organisationId, { requestId: request.id }, auditAs, MISSING);
+  }
+
+  /** `subject-access.respond` for the organisation's part, asked again inside the change's transaction (refused: audited as `auditAs`, 404). */
+  private responding(request: SubjectAccessRequest, organisationId: string, auditAs: string): DecidedAgain {
+    return { action: 'subject-access.respond', resource: partResource(request, organisationId), target: { organisationId: request.organisationId, ids: { requestId: request.id } }, auditAs, missing: MISSING };
   }
 
   /** The request read again under its lock inside the transaction, refused if it closed meanwhile. */

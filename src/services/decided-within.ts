@@ -1,0 +1,70 @@
+// A records change (a legal hold, a retention event, a disposal step, a subject access request's step) decided
+// before its transaction and decided again inside it, on the actor as the transaction reads them: one switched
+// off, signed out or whose token was revoked meanwhile (IdentityService.actorWithin), or whose role, team or
+// clearance no longer allows it (decide() asked again), is refused, audited in the transaction, which commits the
+// refusal's event and nothing else; the caller then throws it.
+import type { Action } from '../domain/access/actions.js';
+import type { Decision, Resource } from '../domain/access/policy.js';
+import { type DomainError, notFound } from '../domain/errors.js';
+import type { Repos, Store } from '../domain/repositories.js';
+import type { Actor } from '../domain/types.js';
+import type { AccessService } from './access.service.js';
+import type { AuditTarget } from './audit-events.js';
+import type { IdentityService } from './identity.service.js';
+
+/** What a change decided within needs: its store, the access service and the identity service's actorWithin. */
+export interface DecidedWithinParts {
+  store: Store;
+  access: Pick<AccessService, 'checkWithin'>;
+  identity: Pick<IdentityService, 'actorWithin'>;
+}
+
+/** One decision asked again: `action` on `resource`; a refusal is audited as `auditAs` on `target`, and told as `missing` not there (404). */
+export interface DecidedAgain {
+  action: Action;
+  resource: Resource;
+  target: AuditTarget;
+  auditAs: string;
+  missing: string;
+}
+
+/** The actor as the transaction reads them, and the decisions asked again (in the order asked), for the change's events. */
+export interface ActingWithin {
+  actor: Actor;
+  /** The first question's decision. */
+  decision: Decision;
+  decisions: Decision[];
+}
+
+/**
+ * Runs `change` in a transaction that first locks the actor's row (so a switching off or a change of role that
+ * comes later waits for this commit on PostgreSQL; SQLite has one writer), reads them as it holds them
+ * (actorWithin) and asks each of `questions` again of decide() on them (the first is the one a person's refusal
+ * is audited as). Refused: the refusal's event is committed, nothing of the change is written, and the refusal
+ * is thrown (as users-admin and scim-tokens refuse). Otherwise `change` writes, with the actor and decisions
+ * as they are now; whatever it throws rolls the whole transaction back as before.
+ */
+export async function changeDecidedWithin<T>(
+  parts: DecidedWithinParts, actor: Actor, questions: readonly [DecidedAgain, ...DecidedAgain[]], change: (repos: Repos, acting: ActingWithin) => Promise<T>,
+): Promise<T> {
+  const outcome = await parts.store.transaction(async (repos): Promise<{ refused: DomainError } | { done: T }> => {
+    if (actor.userId !== null) await repos.users.lock(actor.userId);
+    const first = questions[0];
+    const acting = await parts.identity.actorWithin(repos, actor, first.auditAs, first.target);
+    if ('refused' in acting) return acting;
+    const decisions: Decision[] = [];
+    for (const q of questions) {
+      const decision = await parts.access.checkWithin(repos, acting.actor, q.action, q.resource, q.target, { auditAs: q.auditAs });
+      if (!decision.allow) return { refused: notFound(q.missing) };
+      decisions.push(decision);
+    }
+    return { done: await change(repos, { actor: acting.actor, decision: decisions[0]!, decisions }) };
+  });
+  if ('refused' in outcome) throw outcome.refused;
+  return outcome.done;
+}
+
+/** The question for an organisation action (`records.hold`, `records.dispose`, `records.file-plan`, `subject-access.manage`). */
+export function organisationAction(action: Action, organisationId: string, ids: Record<string, string>, auditAs: string, missing: string): DecidedAgain {
+  return { action, resource: { kind: 'organisation', organisationId }, target: { organisationId, ids }, auditAs, missing };
+}
