@@ -66,6 +66,8 @@ export class DisposalExecution {
    * otherwise nothing is, the refusal is audited, the integrity alarm is raised and IntegrityError thrown.
    * Each record's place and holds are checked again inside the transaction that destroys it (destroy),
    * against the rows as they are then: rows changed after the first check stop the job there, the same way.
+   * The approver is not asked about again: their approval was decided on them as its own transaction read them
+   * (changeDecidedWithin), and is the organisation's decision from then on; a hold stops what should not go.
    */
   async execute(batchId: string): Promise<void> {
     const repos = this.o.store.repos;

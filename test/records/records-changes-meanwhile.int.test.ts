@@ -10,6 +10,7 @@ import { DomainError, notFound } from '../../src/domain/errors.js';
 import type { Actor } from '../../src/domain/types.js';
 import { actorFor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
+import { api } from '../support/http.js';
 import { beforeNextTransaction, changePerson, type ChangeMeanwhile } from '../support/meanwhile.js';
 import { HR_03, fileCollectionUnder, recordEvent, yearsAgo } from '../support/records.js';
 import { subjectAccessWorld } from '../support/subject-access.js';
@@ -211,6 +212,22 @@ describe.each(DIALECTS)('records changes decided again inside their transaction,
   }
 
   const SWITCHED_OFF = new DomainError('UNAUTHENTICATED', 'Your account was switched off while this was being sent, so nothing was saved.');
+
+  it('refuses a legal hold\'s release over REST whose API token was revoked meanwhile (401), the hold still in force', async () => {
+    const w = await council(cases[2]!);
+    const documentId = await file(w);
+    const { hold } = await t.vault.holds.createOver(await actorOf(w.person), { name: 'Smith v Council', reason: 'Employment tribunal claim' }, { documentIds: [documentId] });
+    const [token] = await t.vault.identity.listCredentials(await actorOf(w.person), w.person.id);
+    const before = await rows();
+    const after = await lastSeq();
+    const meanwhile = beforeNextTransaction(t.vault.store, async () => t.vault.identity.revokeCredential(await actorOf(w.person), token!.id));
+    const res = await api(t.app, w.person).post(`holds/${hold.id}/release`, { reason: 'Claim settled, nothing more to keep' }).finally(() => meanwhile.restore());
+    expect(meanwhile.ran()).toBe(true);
+    expect(res.statusCode, res.body).toBe(401);
+    expect(res.json().detail).toBe('The API token this was sent with was revoked while it was being sent, so nothing was saved.');
+    expect((await eventsBy(w.org.id, w.person.id, after)).filter((e) => e.action === 'records.hold.release')).toEqual([{ action: 'records.hold.release', decision: 'deny', reason: 'credential_revoked' }]);
+    expect(await rows()).toEqual(before);
+  });
 
   for (const c of cases) {
     it(`refuses a ${c.roles.join(', ')} whose role was taken away meanwhile: ${c.name}`, async () => {
