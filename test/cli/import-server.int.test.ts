@@ -1,7 +1,7 @@
 // `strongroom import --server URL --token T` against a running `strongroom serve`: a dry run writes
 // nothing; the import brings every file in with its modification time; a re-run after a file
 // changed brings it in as a new version of the same document and skips the rest; EICAR is refused
-// and reported; usage errors and a refused token stop with exit 2. And the REST upload's own check
+// and reported; usage errors, a refused token and a read-only one stop with exit 2. And the REST upload's own check
 // of sourceModifiedAt.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
@@ -108,6 +108,21 @@ describe.each(DIALECTS)('strongroom import --server on %s', (dialect) => {
     const missing = await runCli(['import', work, '--server', base, '--token', seeded.token]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("error: required option '--collection <id>' not specified");
+  });
+
+  it('a read-only token stops the import at its first refused write with exit 2, writing nothing, as a refused token does', { timeout: 120_000 }, async () => {
+    const made = await fetch(`${base}/api/v1/me/tokens`, {
+      method: 'POST', body: JSON.stringify({ name: 'reporting', scope: 'read' }), headers: { authorization: `Bearer ${seeded.token}`, 'content-type': 'application/json' },
+    });
+    expect(made.status).toBe(201);
+    const { secret } = await made.json() as { secret: string };
+    const source = path.join(work, 'read-only');
+    await smallTree(source, 6, 2);
+    const before = (await get(`collections/${seeded.collectionId}`)).json();
+    const readOnly = await runCli(['import', source, '--collection', seeded.collectionId, '--server', base, '--token', secret, '--jobs', '1']);
+    expect(readOnly.code, readOnly.stderr).toBe(2);
+    expect(readOnly.stderr).toContain('strongroom import stopped: the server answered 403: This API token can only read: it cannot make changes. Use one made with full access, or the web interface. Run the same command again to resume.');
+    expect((await get(`collections/${seeded.collectionId}`)).json()).toEqual(before);
   });
 
   it('the REST upload checks sourceModifiedAt before storing anything', async () => {

@@ -50,6 +50,33 @@ describe('ServerTarget', () => {
     }
   });
 
+  it('stops the import at the first upload refused because the token can only read (every file after would be refused the same way)', async () => {
+    const readOnly = createServer((request, response) => {
+      request.resume();
+      response.writeHead(403, { 'content-type': 'application/problem+json' });
+      response.end(JSON.stringify({
+        type: 'https://strongroom.local/problems/forbidden', title: 'Forbidden', status: 403, reason: 'credential_scope',
+        detail: 'This API token can only read: it cannot make changes. Use one made with full access, or the web interface.',
+      }));
+    });
+    await new Promise<void>((resolve) => readOnly.listen(0, '127.0.0.1', resolve));
+    try {
+      const path = join(dir, 'payslip.txt');
+      await fsp.writeFile(path, 'Payslip\n');
+      const { dev, ino } = await fsp.stat(path);
+      const file = { path, realPath: await fsp.realpath(path), identity: { dev, ino }, name: 'payslip.txt', size: 8, modifiedAt: new Date() };
+      const target = new ServerTarget(`http://127.0.0.1:${(readOnly.address() as AddressInfo).port}`, 'token', 1);
+      for (const refused of [() => target.upload('c', file), () => target.uploadVersion('d', file)]) {
+        const stopped = await refused().catch((error: unknown) => error);
+        expect(stopped).toBeInstanceOf(ImportFatal);
+        expect(stopped).toMatchObject({ message: 'the server answered 403: This API token can only read: it cannot make changes. Use one made with full access, or the web interface.', databaseUnavailable: false });
+      }
+      await target.close();
+    } finally {
+      await new Promise((resolve) => readOnly.close(resolve));
+    }
+  });
+
   it('closes the file of every upload the server refused before reading it all', async () => {
     const path = join(dir, 'big.exe');
     await fsp.writeFile(path, Buffer.alloc(8 * 1024 * 1024));

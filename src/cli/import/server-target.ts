@@ -86,7 +86,7 @@ export class ServerTarget implements ImportTarget {
 
   /**
    * The answer's body when its status is one of `ok`. Otherwise: 429 waits and retries; a refused
-   * token, a full disk or a server error stops the whole import (every file after would fail the
+   * token (unknown, or one that can only read), a full disk or a server error stops the whole import (every file after would fail the
    * same way); any other refusal is this file's alone. `fatalAlways`: the opening check, where any
    * refusal (an unknown collection) means there is nothing to import into.
    */
@@ -96,7 +96,9 @@ export class ServerTarget implements ImportTarget {
     if (answer.status === 429) throw new TryAgain(detail, retryAfterMs(answer.retryAfter));
     // A 503 with Retry-After is the server's database refusing for a moment (the only 503 that says when to come back).
     const databaseUnavailable = answer.status === 503 && answer.retryAfter !== undefined;
-    if (fatalAlways || answer.status === 401 || answer.status === 507 || answer.status >= 500) throw new ImportFatal(`the server answered ${answer.status}: ${detail}`, databaseUnavailable);
+    // A read-only token (403, reason credential_scope) is refused every upload and folder alike: a refused token.
+    const readOnlyToken = answer.status === 403 && answer.body.reason === 'credential_scope';
+    if (fatalAlways || answer.status === 401 || readOnlyToken || answer.status === 507 || answer.status >= 500) throw new ImportFatal(`the server answered ${answer.status}: ${detail}`, databaseUnavailable);
     throw new FileRefused(detail);
   }
 
