@@ -74,7 +74,7 @@ export interface SubjectAccessView {
   parts: SubjectAccessPartView[];
   /** The records the viewer may see: every part's for the requester (a partner's while its arrangement is in force), their own for a partner. */
   items: Array<SubjectAccessItemView & { organisationId: string }>;
-  /** Which of the viewer's own steps are open now, for pages to show buttons by (decided by the same rules). */
+  /** Which of the viewer's own steps are open now, for pages to show buttons by (asked of decide(), as the steps are). */
   can: { manage: boolean; respond: boolean };
 }
 
@@ -218,7 +218,7 @@ export class SubjectAccessService {
       return {
         request, requester: brief(requester), role: 'requester', dueOn: currentDueOn(request),
         parts: await this.partViews(parts, items), items: await this.itemViews(actor, items),
-        can: { manage: isRequestOpen(request), respond: isRequestOpen(request) },
+        can: await this.mayAct(actor, request),
       };
     }
     const { part } = await this.requirePart(actor, request, parts, 'subject-access.read-part');
@@ -226,8 +226,21 @@ export class SubjectAccessService {
     return {
       request, requester: brief(requester), role: 'partner', dueOn: currentDueOn(request),
       parts: await this.partViews([part], items), items: await this.itemViews(actor, items),
-      can: { manage: false, respond: isRequestOpen(request) },
+      can: { ...(await this.mayAct(actor, request)), manage: false },
     };
+  }
+
+  /**
+   * What the viewer may do to the open request, as decide() answers it (manage it; answer their own organisation's
+   * part): being let see it (a read, `subject-access.read` or `.read-part`) says nothing of that to a read-only credential.
+   */
+  private async mayAct(actor: Actor, request: SubjectAccessRequest): Promise<SubjectAccessView['can']> {
+    if (!isRequestOpen(request)) return { manage: false, respond: false };
+    const [manage, respond] = await this.o.access.can(actor, [
+      { action: 'subject-access.manage', resource: { kind: 'organisation', organisationId: request.organisationId } },
+      { action: 'subject-access.respond', resource: partResource(request, actor.organisationId ?? '') },
+    ]);
+    return { manage: manage === true, respond: respond === true };
   }
 
   /**

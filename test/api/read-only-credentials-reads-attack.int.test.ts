@@ -3,7 +3,7 @@
 // arrangement suspended, the role taken away, the account switched off), or who belongs to another council, gets
 // exactly what a full credential of theirs would: refused the same way, audited once with the read action.
 import { describe, expect, it } from 'vitest';
-import { systemActor } from '../../src/services/identity.service.js';
+import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { eventsOf } from '../support/audit-log.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api } from '../support/http.js';
@@ -88,5 +88,20 @@ describe.each(DIALECTS)('reads beside changes, attacked with read-only credentia
       ['organisation.read-users', 'other_organisation'], ['organisation.read-identity', 'other_organisation'], ['organisation.read-identity', 'other_organisation'],
       ['subject-access.read-part', 'not_asked'],
     ]);
+  });
+
+  it('a request\'s view says what its viewer may do as decide() answers it: nothing, to a read-only credential that reached it with the read action', async () => {
+    const w = await subjectAccessWorld(t);
+    const request = await openSubjectAccess(t, w) as { id: string };
+    const as = async (user: TestUser, scope?: 'full' | 'read') => actorFor((await t.vault.identity.userById(user.id))!, { channel: 'api', clientAddress: null, requestId: null },
+      scope ? { kind: 'api_token', id: 'token', scope } : undefined);
+    const can = async (user: TestUser, scope?: 'full' | 'read') => (await t.vault.subjectAccess.get(await as(user, scope), request.id)).can;
+    // The requester's DPO and the asked partner's, as the page (a session) and a full token see it: what they may do.
+    expect(await can(w.dpo)).toEqual({ manage: true, respond: true });
+    expect(await can(w.dpo, 'full')).toEqual({ manage: true, respond: true });
+    expect(await can(w.hostDpo, 'full')).toEqual({ manage: false, respond: true });
+    // A read-only credential reads the same request and may do none of it (every change is refused credential_scope).
+    expect(await can(w.dpo, 'read')).toEqual({ manage: false, respond: false });
+    expect(await can(w.hostDpo, 'read')).toEqual({ manage: false, respond: false });
   });
 });
