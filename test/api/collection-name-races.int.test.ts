@@ -10,13 +10,22 @@
 // transactions then really run side by side, on SQLite its one connection runs them one after another), or
 // the winner finishes first and the loser's checks miss its folder (checksMiss), as they do when they run
 // just before its commit.
+//
+// As an outsider would try it: the loser below the clearance of the folder that took the name (WebDAV MKCOL, MOVE
+// and COPY, where only a visible folder is told in WebDAV's own words), a partner council's staff in a joint
+// workspace where the host's folder is above the arrangement's ceiling, a joint workspace itself (the host's top
+// level), and a MOVE and a COPY of one folder onto one new name at once, which claim the name after different row
+// locks (the move locks the folder it moves, the copy only the destination's parent): one folder there, the other
+// told as a later request is, never a lock cycle. Each compares the loser's status, words and audit events with a
+// later duplicate's.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { systemActor } from '../../src/services/identity.service.js';
 import { blobFilesUnder } from '../support/blob-files.js';
 import { useClamd } from '../support/fixture.js';
 import { api } from '../support/http.js';
-import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
+import { checksMiss as missing, checksTogether as together } from '../support/name-checks.js';
+import { DIALECTS, createOrganisation, createPartnership, type TestOrganisation } from '../support/vault.js';
 import { dav, davUser, openDavServer, type DavServer, type DavUser } from '../webdav/support.js';
 
 const clamd = useClamd();
@@ -38,29 +47,8 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
   }
 
   const repo = () => s.vault.store.repos.collections;
-  const original = () => repo().childByName.bind(repo());
-
-  /** The next `times` checks of `name` before a transaction miss whatever holds it, as they do just before the holder's commit. */
-  function checksMiss(name: string, times: number) {
-    const read = original();
-    let left = times;
-    return vi.spyOn(repo(), 'childByName').mockImplementation(async (o, p, n) => (n === name && left-- > 0 ? undefined : read(o, p, n)));
-  }
-
-  /** The first `count` checks of `name` each wait, once read, until all `count` have read: every one misses the others' folders. */
-  function checksTogether(name: string, count: number) {
-    const read = original();
-    let arrived = 0;
-    let release!: () => void;
-    const all = new Promise<void>((resolve) => { release = resolve; });
-    return vi.spyOn(repo(), 'childByName').mockImplementation(async (o, p, n) => {
-      const found = await read(o, p, n);
-      if (n !== name || arrived >= count) return found;
-      if (++arrived === count) release();
-      await all;
-      return found;
-    });
-  }
+  const checksMiss = (name: string, times: number) => missing(repo(), name, times);
+  const checksTogether = (name: string, count: number) => together(repo(), name, count);
 
   const named = async (org: TestOrganisation, parentId: string | null, name: string) =>
     (await repo().children(org.id, parentId)).filter((c) => c.name === name).map((c) => c.id);
@@ -69,6 +57,30 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
   const refusals = async (org: TestOrganisation) =>
     (await s.vault.store.db.selectFrom('audit_events').select(['action', 'decision', 'target_ids']).where('target_organisation_id', '=', org.id).where('decision', '=', 'deny').execute())
       .map((e) => ({ action: e.action, collectionId: (JSON.parse(e.target_ids) as Record<string, string>).collectionId }));
+
+  /** The first `count` claims each wait until all `count` have been asked (transactions side by side: PostgreSQL only). */
+  function claimsTogether(count: number) {
+    const proto = Object.getPrototypeOf(repo()) as { claimName: (...args: unknown[]) => Promise<unknown> };
+    const claim = proto.claimName;
+    let arrived = 0;
+    let release!: () => void;
+    const all = new Promise<void>((resolve) => { release = resolve; });
+    return vi.spyOn(proto, 'claimName').mockImplementation(async function (this: unknown, ...args: unknown[]) {
+      if (arrived < count) {
+        if (++arrived === count) release();
+        await all;
+      }
+      return claim.apply(this, args);
+    });
+  }
+
+  const namedIn = async (organisationId: string, parentId: string | null, name: string) =>
+    (await repo().children(organisationId, parentId)).filter((c) => c.name === name).map((c) => c.id);
+  /** Every event written for these organisations after `after` (its id), as (action, decision, ids) — the loser's trail. */
+  const eventsSince = async (organisationIds: string[], after: number) =>
+    (await s.vault.store.db.selectFrom('audit_events').select(['id', 'action', 'decision', 'target_ids']).where('target_organisation_id', 'in', organisationIds)
+      .orderBy('id').execute()).filter((e) => Number(e.id) > after).map((e) => ({ action: e.action, decision: e.decision, ids: JSON.parse(e.target_ids) as Record<string, string> }));
+  const lastEvent = async () => Number((await s.vault.store.db.selectFrom('audit_events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst())?.id ?? 0);
 
   it('REST: two creates of one name started together: one is created, the other hears the later duplicate’s 409, one folder exists', async () => {
     const { org, staff, parentId } = await member();
@@ -249,5 +261,142 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
     release();
     await Promise.all([first, second]);
     expect(secondSaw).toBe(folder.id);
+  });
+
+  it('WebDAV, below the clearance of the folder that took the name: MKCOL, MOVE and COPY (Overwrite: F) each hear a later one’s 409 “cannot be used”, never 405/412, and write nothing', async () => {
+    const org = await createOrganisation(s.vault);
+    const parentId = org.collections.finance!;
+    const official = await davUser(s.vault, org, { teams: ['finance'], clearance: 'OFFICIAL' });
+    const base = `/dav/${org.slug}/finance`;
+    expect((await dav(s.base, 'MKCOL', `${base}/Source`, { user: official })).status).toBe(201);
+    expect((await dav(s.base, 'PUT', `${base}/Source/minutes.txt`, { user: official, body: 'minutes\n' })).status).toBe(201);
+    // The folder that takes the name, above the person's clearance: hidden from them.
+    const hidden = await s.vault.collections.create(systemActor(), { organisationId: org.id, parentId, name: 'Appraisals', serviceArea: 'finance', classification: 'OFFICIAL-SENSITIVE' });
+    const requests = [
+      ['MKCOL', () => dav(s.base, 'MKCOL', `${base}/Appraisals`, { user: official }), 2],
+      ['MOVE', () => dav(s.base, 'MOVE', `${base}/Source`, { user: official, headers: { destination: `${s.base}${base}/Appraisals`, overwrite: 'F' } }), 2],
+      ['COPY', () => dav(s.base, 'COPY', `${base}/Source`, { user: official, headers: { destination: `${s.base}${base}/Appraisals`, overwrite: 'F' } }), 3],
+    ] as const;
+    for (const [method, request, checks] of requests) {
+      const beforeLater = await lastEvent();
+      const later = await request();
+      expect({ method, status: later.status }).toEqual({ method, status: 409 });
+      expect(later.body).toContain('The name "Appraisals" cannot be used here. Choose another name.');
+      const laterEvents = await eventsSince([org.id], beforeLater);
+      const beforeRaced = await lastEvent();
+      const spy = checksMiss('Appraisals', checks);
+      const raced = await request();
+      spy.mockRestore();
+      expect({ method, status: raced.status, body: raced.body }).toEqual({ method, status: later.status, body: later.body });
+      // The loser's path did not meet the folder (it was not there yet), so only the service's refused listing is
+      // written: what a later request writes, less WebDAV's own refusal of the hidden step its path then met.
+      const racedEvents = await eventsSince([org.id], beforeRaced);
+      expect({ method, racedEvents }).toEqual({ method, racedEvents: [{ action: 'collection.list', decision: 'deny', ids: { collectionId: hidden.id } }] });
+      expect(laterEvents).toEqual([{ action: 'collection.list', decision: 'deny', ids: { collectionId: hidden.id } }, ...racedEvents]);
+    }
+    expect(await namedIn(org.id, parentId, 'Appraisals')).toEqual([hidden.id]);
+    expect(await namedIn(org.id, parentId, 'Source')).toHaveLength(1);
+    expect((await s.vault.store.db.selectFrom('documents').select('id').where('organisation_id', '=', org.id).where('name', '=', 'minutes.txt').execute())).toHaveLength(1);
+  });
+
+  it('a partner’s staff in a joint workspace, where the host’s folder of that name is above the ceiling: the loser hears the later create’s words, in REST and WebDAV', async () => {
+    const { host, partner, arrangement } = await createPartnership(s.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL', serviceArea: 'payroll' });
+    const workspace = await s.vault.arrangements.createWorkspace(systemActor(), arrangement.id, 'Joint payroll');
+    const partnerStaff = await davUser(s.vault, partner, { teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
+    const hostFolder = await s.vault.collections.create(systemActor(), { organisationId: host.id, parentId: workspace.id, name: 'Casework', serviceArea: 'payroll', classification: 'OFFICIAL-SENSITIVE' });
+    const body = { name: 'Casework', parentId: workspace.id, serviceArea: 'payroll', classification: 'OFFICIAL' };
+    const orgs = [host.id, partner.id];
+
+    const rest = () => api(s.app, partnerStaff).post('collections', body);
+    let before = await lastEvent();
+    const later = await rest();
+    expect(later.statusCode).toBe(409);
+    expect(later.json().detail).toBe('The name "Casework" cannot be used here. Choose another name.');
+    const laterEvents = await eventsSince(orgs, before);
+    before = await lastEvent();
+    let spy = checksMiss('Casework', 1);
+    const raced = await rest();
+    spy.mockRestore();
+    expect({ status: raced.statusCode, body: { ...raced.json(), requestId: null } }).toEqual({ status: later.statusCode, body: { ...later.json(), requestId: null } });
+    expect(await eventsSince(orgs, before)).toEqual(laterEvents);
+
+    const path = `/dav/${host.slug}/${encodeURIComponent('Joint payroll')}/Casework`;
+    before = await lastEvent();
+    const laterDav = await dav(s.base, 'MKCOL', path, { user: partnerStaff });
+    expect(laterDav.status).toBe(409);
+    const laterDavEvents = await eventsSince(orgs, before);
+    before = await lastEvent();
+    spy = checksMiss('Casework', 2);
+    const racedDav = await dav(s.base, 'MKCOL', path, { user: partnerStaff });
+    spy.mockRestore();
+    expect({ status: racedDav.status, body: racedDav.body }).toEqual({ status: laterDav.status, body: laterDav.body });
+    // In another organisation a hidden step on the path writes nothing (the audit log as a name oracle), so
+    // the later MKCOL and the loser write the same: the service's refused listing only.
+    expect(await eventsSince(orgs, before)).toEqual(laterDavEvents);
+    expect(await namedIn(host.id, workspace.id, 'Casework')).toEqual([hostFolder.id]);
+  });
+
+  it('a joint workspace whose name a host folder took meanwhile is refused as a later workspace of that name is, and writes nothing', async () => {
+    const { host, arrangement } = await createPartnership(s.vault, { accessLevel: 'contribute', ceiling: 'OFFICIAL', serviceArea: 'payroll' });
+    const hostFolder = await s.vault.collections.create(systemActor(), { organisationId: host.id, name: 'Shared payroll', serviceArea: 'payroll', classification: 'OFFICIAL' });
+    const attempt = () => s.vault.arrangements.createWorkspace(systemActor(), arrangement.id, 'Shared payroll').then(() => null, (e: Error & { code: string }) => ({ code: e.code, message: e.message }));
+    const later = await attempt();
+    expect(later).toEqual({ code: 'CONFLICT', message: 'A collection called "Shared payroll" already exists there.' });
+    const before = await lastEvent();
+    const spy = checksMiss('Shared payroll', 1);
+    const raced = await attempt();
+    spy.mockRestore();
+    expect(raced).toEqual(later);
+    expect(await namedIn(host.id, null, 'Shared payroll')).toEqual([hostFolder.id]);
+    expect(await eventsSince([host.id], before)).toEqual([]);
+  });
+
+  it('a MOVE and a COPY of one folder onto one new name at once: one makes it, the other hears a later one’s 412, no lock cycle, nothing else changes', async () => {
+    const org = await createOrganisation(s.vault);
+    const parentId = org.collections.finance!;
+    const staff = await davUser(s.vault, org, { teams: ['finance'] });
+    const base = `/dav/${org.slug}/finance`;
+    expect((await dav(s.base, 'MKCOL', `${base}/Ledgers`, { user: staff })).status).toBe(201);
+    expect((await dav(s.base, 'MKCOL', `${base}/Ledgers/2025`, { user: staff })).status).toBe(201);
+    expect((await dav(s.base, 'PUT', `${base}/Ledgers/2025/ledger.txt`, { user: staff, body: 'ledger\n' })).status).toBe(201);
+    const source = (await namedIn(org.id, parentId, 'Ledgers'))[0]!;
+    const headers = { destination: `${s.base}${base}/Archive`, overwrite: 'F' };
+    // Every check before a transaction misses the name, so both reach their transactions; on PostgreSQL both are held
+    // at their claims until both are there (SQLite's one connection runs the transactions one after the other).
+    // Both first resolve their source and then the destination, held there until both have (so neither's source has
+    // moved yet).
+    const read = repo().childByName.bind(repo());
+    let arrived = 0;
+    let release!: () => void;
+    const both = new Promise<void>((resolve) => { release = resolve; });
+    const spy = vi.spyOn(repo(), 'childByName').mockImplementation(async (o, p, n) => {
+      if (n !== 'Archive') return read(o, p, n);
+      if (arrived < 2) {
+        if (++arrived === 2) release();
+        await both;
+      }
+      return undefined;
+    });
+    const claims = claimsTogether(dialect === 'postgres' ? 2 : 0);
+    const [moved, copied] = await Promise.all([
+      dav(s.base, 'MOVE', `${base}/Ledgers`, { user: staff, headers }),
+      dav(s.base, 'COPY', `${base}/Ledgers`, { user: staff, headers }),
+    ]);
+    claims.mockRestore();
+    spy.mockRestore();
+    const statuses = [moved.status, copied.status].sort();
+    expect(statuses).toEqual([201, 412]);
+    const archive = await namedIn(org.id, parentId, 'Archive');
+    expect(archive).toHaveLength(1);
+    if (moved.status === 201) {
+      expect(archive).toEqual([source]);
+      expect(await namedIn(org.id, parentId, 'Ledgers')).toEqual([]);
+    } else {
+      expect(await namedIn(org.id, parentId, 'Ledgers')).toEqual([source]);
+      expect(await namedIn(org.id, archive[0]!, '2025')).toHaveLength(1);
+    }
+    const loser = moved.status === 412 ? moved : copied;
+    const later = await dav(s.base, moved.status === 412 ? 'MOVE' : 'COPY', `${base}/${moved.status === 201 ? 'Archive/2025' : 'Ledgers'}`, { user: staff, headers });
+    expect({ status: loser.status, body: loser.body }).toEqual({ status: later.status, body: later.body });
   });
 });
