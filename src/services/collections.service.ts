@@ -175,7 +175,7 @@ export class CollectionsService {
     await this.o.locks.enforce(actor, [{ kind: 'members', collection: parent }]);
     const placed = placeCollection({ organisationId: parent.organisationId, parentId: parent.id, serviceArea, classification, arrangementId: null }, parent);
     const removal = replace ? await this.prepareRemoval(actor, replace, { at: { organisationId: parent.organisationId, parentId: parent.id, name }, ...replaced }) : null;
-    return this.prepared(actor, id, { name, ...placed }, decision, removal);
+    return this.prepared(actor, id, { name, ...placed }, decision, removal, { decideAgainOnParent: true });
   }
 
   /**
@@ -202,7 +202,13 @@ export class CollectionsService {
     return { name, serviceArea: input.serviceArea, classification: input.classification as Classification };
   }
 
-  private async prepared(actor: Actor, id: string, c: Omit<Collection, 'id' | 'createdAt' | 'deletedAt'>, decision: Decision, removal: Removal | null): Promise<PreparedCollection> {
+  /**
+   * `decideAgainOnParent`: the create was decided on a parent that exists (not one planned in the same copy), so the
+   * transaction asks decide() again on it as it reads it: an arrangement suspended or ended, or the parent's
+   * classification raised, between the decision and the transaction refuses it there (404, audited after the
+   * rollback, as a later create is answered), before the name is claimed, so a refused partner learns nothing of it.
+   */
+  private async prepared(actor: Actor, id: string, c: Omit<Collection, 'id' | 'createdAt' | 'deletedAt'>, decision: Decision, removal: Removal | null, options: { decideAgainOnParent?: boolean } = {}): Promise<PreparedCollection> {
     const taken = await this.o.store.repos.collections.childByName(c.organisationId, c.parentId, c.name);
     if (taken && !(removal?.kind === 'collection' && taken.id === removal.id)) throw await this.nameTaken(actor, taken);
     const collection: Collection = { ...c, id, createdAt: this.o.clock.now().toISOString(), deletedAt: null };
@@ -219,6 +225,10 @@ export class CollectionsService {
           if (parent.organisationId !== c.organisationId || parent.serviceArea !== c.serviceArea
             || placed.arrangementId !== c.arrangementId || placed.classification !== c.classification) {
             throw conflict('The parent collection was moved or changed at the same moment; try again.');
+          }
+          if (options.decideAgainOnParent) {
+            await this.o.access.requireWithin(repos, actor, [{ action: 'collection.create', resource: collectionResource(parent), newClassification: c.classification,
+              target: { organisationId: parent.organisationId, ids: { collectionId: parent.id } } }]);
           }
         }
         // Taken since the check above (another create, a rename, move or folder copy finishing meanwhile)?

@@ -353,8 +353,8 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
 
   /**
    * A partner's staff whose create in a joint workspace was decided just before the arrangement was suspended: the
-   * create's transaction does not ask decide() again (prepared().write checks the parent's place, not the access
-   * to it), so the suspension does not stop it. Known and not yet fixed (it.fails: each turns red once fixed).
+   * create's transaction asks decide() again on the parent as it reads it (prepared().write), before it claims the
+   * name, so the suspension stops it there and the partner hears what a later create hears.
    */
   async function suspendedMidCreate(name: string, options: { hostTookIt: boolean }) {
     const { host, partner, arrangement } = await createPartnership(s.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL', serviceArea: 'payroll' });
@@ -376,7 +376,7 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
     return { host, workspace, hostFolder, create: () => api(s.app, partnerStaff).post('collections', body), done: () => spy.mockRestore() };
   }
 
-  it.fails('a partner suspended between the decision and the transaction, losing the name to a host folder, hears a later create’s 404, not that the name is taken', async () => {
+  it('a partner suspended between the decision and the transaction, losing the name to a host folder, hears a later create’s 404, not that the name is taken', async () => {
     const { host, workspace, hostFolder, create, done } = await suspendedMidCreate('Casework', { hostTookIt: true });
     const raced = await create();
     done();
@@ -386,7 +386,7 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
     expect(await namedIn(host.id, workspace.id, 'Casework')).toEqual([hostFolder]);
   });
 
-  it.fails('a partner suspended between the decision and the transaction creates nothing in the joint workspace (404, as a later create)', async () => {
+  it('a partner suspended between the decision and the transaction creates nothing in the joint workspace (404, as a later create)', async () => {
     const { host, workspace, create, done } = await suspendedMidCreate('Fresh', { hostTookIt: false });
     const raced = await create();
     done();
