@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Action } from '../domain/access/actions.js';
 import type { CollectionResource, Decision, DocumentResource } from '../domain/access/policy.js';
-import { conflict, DomainError, invalid, notFound } from '../domain/errors.js';
+import { conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
 import { documentPlacementChanged, placeCollection, placeDocument } from '../domain/placement.js';
 import { TOP_LEVEL } from '../domain/audit/placement-record.js';
@@ -14,6 +14,7 @@ import { stepAllowedFrom } from '../domain/arrangements/lifecycle.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { arrangementResource } from './arrangements.service.js';
 import { auditEvent } from './audit-events.js';
+import { afterNameTaken, claimFolderName, documentInTheWay, nameHeld, takenWithin, tellNameTaken, type NameHolder, type NameTaken } from './name-claims.js';
 
 /**
  * A document as managing it with its folder sees it: asked as the document (so the holds over it
@@ -72,30 +73,8 @@ export interface CollectionTrail {
 
 const CHANGED = 'What is at the destination changed at the same moment; try again.';
 
-const nameUnusable = (name: string): string => `The name "${name}" cannot be used here. Choose another name.`;
+export { CollectionNameTaken, CollectionNameTakenWithin } from './name-claims.js';
 
-/**
- * A collection's name already taken among its siblings (409), as every create, rename, move and folder copy
- * is told: `visible` when the actor may list the collection holding it, so an interface with its own words
- * for "something is already there" (WebDAV MKCOL's 405) can say them, and only then.
- */
-export class CollectionNameTaken extends DomainError {
-  constructor(readonly clash: Collection, readonly visible: boolean) {
-    super('CONFLICT', visible ? `A collection called "${clash.name}" already exists there.` : nameUnusable(clash.name));
-  }
-}
-
-/**
- * A collection's name found taken inside the transaction that was to give it (CollectionsRepository.claimName):
- * another request took it since the check before the transaction. Whether the actor may be told a collection of
- * that name exists needs reads the transaction cannot make (SQLite's one connection is its), so it is answered by
- * afterNameTaken once the transaction has rolled back, as a later duplicate is; unanswered, it still tells nothing.
- */
-export class CollectionNameTakenWithin extends DomainError {
-  constructor(readonly clash: Collection) {
-    super('CONFLICT', nameUnusable(clash.name));
-  }
-}
 const CHANGED_HERE = 'Something in this collection changed at the same moment; try again.';
 
 export class CollectionsService {
@@ -209,8 +188,11 @@ export class CollectionsService {
    * rollback, as a later create is answered), before the name is claimed, so a refused partner learns nothing of it.
    */
   private async prepared(actor: Actor, id: string, c: Omit<Collection, 'id' | 'createdAt' | 'deletedAt'>, decision: Decision, removal: Removal | null, options: { decideAgainOnParent?: boolean } = {}): Promise<PreparedCollection> {
-    const taken = await this.o.store.repos.collections.childByName(c.organisationId, c.parentId, c.name);
-    if (taken && !(removal?.kind === 'collection' && taken.id === removal.id)) throw await this.nameTaken(actor, taken);
+    // A sub-collection or a document of that name in the parent is in the way, unless it is what this replaces.
+    const place = { organisationId: c.organisationId, folderId: c.parentId, name: c.name };
+    const claimant = { kind: 'collection' as const, except: [removal?.id] };
+    const taken = await nameHeld(this.o.store.repos, place, claimant);
+    if (taken) throw await this.nameTaken(actor, taken);
     const collection: Collection = { ...c, id, createdAt: this.o.clock.now().toISOString(), deletedAt: null };
     return {
       collection,
@@ -233,26 +215,22 @@ export class CollectionsService {
         }
         // Taken since the check above (another create, a rename, move or folder copy finishing meanwhile)?
         // Claimed after the row locks above, as a move claims it, so no two claimants wait on each other's rows.
-        const takenNow = await repos.collections.claimName(c.organisationId, c.parentId, c.name);
-        if (takenNow) throw new CollectionNameTakenWithin(takenNow);
+        const takenNow = await claimFolderName(repos, place, claimant);
+        if (takenNow) throw takenWithin(takenNow, documentInTheWay(c.name));
         await repos.collections.insert({ ...collection, createdAt: now.toISOString() });
         await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, parentId: c.parentId ?? TOP_LEVEL, classification: c.classification, serviceArea: c.serviceArea, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, decision, now)]);
       },
     };
   }
 
-  /**
-   * Names are unique among siblings, so a clash with a collection the actor may not see cannot be
-   * hidden; it is audited as the refused listing it is (as WebDAV does for a path) and told plainly.
-   */
-  private async nameTaken(actor: Actor, clash: Collection): Promise<CollectionNameTaken> {
-    const decision = await this.o.access.check(actor, 'collection.list', collectionResource(clash), { organisationId: clash.organisationId, ids: { collectionId: clash.id } });
-    return new CollectionNameTaken(clash, decision.allow);
+  /** What holds a name a collection was to take, as this actor is told it (name-claims.ts: tellNameTaken). */
+  private async nameTaken(actor: Actor, holder: NameHolder): Promise<NameTaken> {
+    return tellNameTaken(this.o.access, actor, holder, documentInTheWay(holder.kind === 'document' ? holder.document.name : holder.collection.name));
   }
 
-  /** `error`, or, for a name found taken inside a transaction (CollectionNameTakenWithin), what nameTaken tells this actor. */
+  /** `error`, or, for a name found taken inside a transaction (by a collection or a document), what this actor is told. */
   async afterNameTaken(actor: Actor, error: unknown): Promise<unknown> {
-    return error instanceof CollectionNameTakenWithin ? this.nameTaken(actor, error.clash) : error;
+    return afterNameTaken(this.o.access, actor, error);
   }
 
   /** A collection with the children and documents the actor may see. */
@@ -332,8 +310,11 @@ export class CollectionsService {
     // Shape is checked only once the actor is known to see both ends, so it reveals nothing.
     if (parent && parent.organisationId !== collection.organisationId) throw invalid('Collections can only be moved within their organisation; copy them instead.', { field: 'parentId' });
     if (parent && parent.serviceArea !== collection.serviceArea) throw invalid('A sub-collection must have the same service area as its parent.', { field: 'parentId' });
-    const clash = await this.o.store.repos.collections.childByName(collection.organisationId, parentId, name);
-    if (clash && clash.id !== collection.id && !(change.replace?.kind === 'collection' && clash.id === change.replace.id)) throw await this.nameTaken(actor, clash);
+    // A sibling or a document of that name in the destination is in the way, unless it is itself or what this replaces.
+    const namePlace = { organisationId: collection.organisationId, folderId: parentId, name };
+    const claimant = { kind: 'collection' as const, except: [collection.id, change.replace?.id] };
+    const clash = await nameHeld(this.o.store.repos, namePlace, claimant);
+    if (clash) throw await this.nameTaken(actor, clash);
     const moving = parentId !== collection.parentId;
     const target = { organisationId: collection.organisationId, ids: { collectionId: collection.id, ...(parentId ? { parentId } : {}) } };
     if (moving && change.confirmShorter === true) await this.o.dueDates.requireShorteningConfirmable(actor, collection.organisationId, target.ids);
@@ -364,8 +345,8 @@ export class CollectionsService {
       }
       if (removal) await removal.bin(repos, now);
       // Taken since the check above (a create, copy or other move finishing meanwhile)? Claimed after the row locks.
-      const takenNow = await repos.collections.claimName(collection.organisationId, parentId, name);
-      if (takenNow && takenNow.id !== collection.id) throw new CollectionNameTakenWithin(takenNow);
+      const takenNow = await claimFolderName(repos, namePlace, claimant);
+      if (takenNow) throw takenWithin(takenNow, documentInTheWay(name));
       const place = async () => {
         await repos.collections.place(collection.id, { name, ...placement });
         await this.replaceBelow(repos, moved, now.toISOString());

@@ -13,7 +13,8 @@ import type { Repos, Store } from '../domain/repositories.js';
 import { AccessService, collectionResource, documentResource } from './access.service.js';
 import type { CollectionsService, InTheWay, Removal } from './collections.service.js';
 import { auditEvent } from './audit-events.js';
-import { NameTakenWithin, requireSamePlace, statusOf, target, versionRef, type DocumentIngestion, type Inspected } from './document-ingestion.js';
+import { requireSamePlace, statusOf, target, versionRef, type DocumentIngestion, type Inspected } from './document-ingestion.js';
+import { claimFolderName, documentInTheWay, nameHeld, takenWithin, tellNameTaken } from './name-claims.js';
 import type { IdentityService } from './identity.service.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
 import type { DocumentLifecycle } from './lifecycle.js';
@@ -98,8 +99,11 @@ export class DocumentFilingService {
       await this.o.access.require(actor, 'document.create', { ...collectionResource(destination), classification: placement.classification },
         { organisationId: destination.organisationId, ids: { collectionId: destination.id, documentId } });
     }
-    const clash = await this.repos.documents.byName(destination.id, name);
-    if (clash && clash.id !== document.id && !isReplaced(change.replace, clash.id)) throw await this.o.ingestion.nameTaken(actor, clash, `A document called "${name}" already exists there.`);
+    // A document or a sub-collection of that name in the destination is in the way, unless it is itself or what this replaces.
+    const namePlace = { organisationId: destination.organisationId, folderId: destination.id, name };
+    const claimant = { kind: 'document' as const, except: [document.id, change.replace?.id] };
+    const clash = await nameHeld(this.repos, namePlace, claimant);
+    if (clash) throw await tellNameTaken(this.o.access, actor, clash, documentInTheWay(name));
     const action = moving ? 'document.move' : 'document.rename';
     if (name !== document.name) await this.o.ingestion.requireAllowedName(actor, document, name, `${action}-blocked`);
     if (moving && change.confirmShorter === true) await this.o.dueDates.requireShorteningConfirmable(actor, document.organisationId, { documentId, collectionId: destination.id });
@@ -126,8 +130,8 @@ export class DocumentFilingService {
       await requireSamePlace(repos, placement);
       if (removal) await removal.bin(repos, now);
       // Taken since the check above (an upload, copy or other move finishing meanwhile)?
-      const takenNow = await repos.documents.claimName(destination.id, name);
-      if (takenNow && takenNow.id !== document.id) throw new NameTakenWithin(takenNow, `A document called "${name}" already exists there.`);
+      const takenNow = await claimFolderName(repos, namePlace, claimant);
+      if (takenNow) throw takenWithin(takenNow, documentInTheWay(name));
       const rename = () => repos.documents.update(document.id, { name, ...placement }, now.toISOString());
       // Its retention derives from its place: a move that brings its due date earlier needs a records manager's confirmation.
       let shift: DueDateShift = { earlier: 0, later: 0 };
@@ -166,10 +170,8 @@ export class DocumentFilingService {
     if (move) await this.o.access.require(actor, 'document.delete', documentResource(source), target(source));
     // Decided now so a refusal comes before the bytes are read; decided again, fresh, once they are.
     if (input.replace) await this.prepareRemoval(actor, input.replace, destination.organisationId, destination.id, name, source.id);
-    const clash = await this.repos.documents.byName(destination.id, name);
-    if (clash && !isReplaced(input.replace, clash.id) && !(move && clash.id === source.id)) {
-      throw await this.o.ingestion.nameTaken(actor, clash, `A document called "${name}" already exists there.`);
-    }
+    const clash = await nameHeld(this.repos, { organisationId: destination.organisationId, folderId: destination.id, name }, { kind: 'document', except: [input.replace?.id, move ? source.id : undefined] });
+    if (clash) throw await tellNameTaken(this.o.access, actor, clash, documentInTheWay(name));
 
     const touches: WriteTouch[] = [{ kind: 'members', collection: destination }];
     const sourceCollection = move ? await this.repos.collections.byId(source.collectionId) : undefined;
@@ -335,8 +337,8 @@ export class DocumentFilingService {
   /** In the copy's transaction: the name still free (but for the source itself, for a move), the rows, and the events. */
   private async insertCopy(repos: Repos, actor: Actor, c: { source: Document; version: Version; copy: Document; copyVersion: Version; copyDecision: Decision; readNow: Decision; now: Date }, move: boolean): Promise<void> {
     const { source, copy } = c;
-    const taken = await repos.documents.claimName(copy.collectionId, copy.name);
-    if (taken && !(move && taken.id === source.id)) throw new NameTakenWithin(taken, `A document called "${copy.name}" already exists there.`);
+    const taken = await claimFolderName(repos, { organisationId: copy.organisationId, folderId: copy.collectionId, name: copy.name }, { kind: 'document', except: [move ? source.id : undefined] });
+    if (taken) throw takenWithin(taken, documentInTheWay(copy.name));
     await repos.documents.insertDocument(copy);
     await repos.documents.insertVersion(c.copyVersion);
     await repos.audit.insert([
@@ -378,4 +380,3 @@ export class DocumentFilingService {
 }
 
 /** Whether `id` is the document a copy or move replaces. */
-const isReplaced = (replace: InTheWay | undefined, id: string): boolean => replace?.kind === 'document' && replace.id === id;

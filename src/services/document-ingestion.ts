@@ -5,11 +5,12 @@
 // nothing here is reachable from an interface.
 import type { Decision } from '../domain/access/policy.js';
 import { DomainError, commitOutcomeUnknown, conflict, notFound } from '../domain/errors.js';
+import { afterNameTaken, tellNameTaken } from './name-claims.js';
 import { documentPlacementChanged, placeDocument } from '../domain/placement.js';
 import type { Clock, EncryptedBlobs, FileInspector, Scanner } from '../domain/ports.js';
 import type { Actor, Document, DocumentStatus, ScanStatus, Version } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
-import { AccessService, documentResource } from './access.service.js';
+import { AccessService } from './access.service.js';
 import type { AuditTarget } from './audit-events.js';
 import { HEAD_BYTES, ingest, type BodyDeadlines, type Ingested } from './ingest.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
@@ -138,20 +139,14 @@ export class DocumentIngestion {
     }
   }
 
-  /**
-   * A name is unique in its collection, so a clash with a document the actor may not see cannot be
-   * hidden (that would need two documents of one name). It is told without pointing at the document
-   * (no "upload a new version of it") and audited as the refused read it is, as WebDAV does for a path.
-   */
+  /** A name `clash` holds, as this actor is told it (name-claims.ts: tellNameTaken). */
   async nameTaken(actor: Actor, clash: Document, visibleMessage: string): Promise<DomainError> {
-    const decision = await this.o.access.check(actor, 'document.read', documentResource(clash), target(clash));
-    if (decision.allow) return conflict(visibleMessage);
-    return conflict(nameUnusable(clash.name));
+    return tellNameTaken(this.o.access, actor, { kind: 'document', document: clash }, visibleMessage);
   }
 
-  /** `error`, or, for a name found taken inside a transaction (NameTakenWithin), what nameTaken tells this actor. */
+  /** `error`, or, for a name found taken inside a transaction (by a document or a collection), what this actor is told. */
   async afterNameTaken(actor: Actor, error: unknown): Promise<unknown> {
-    return error instanceof NameTakenWithin ? this.nameTaken(actor, error.clash, error.visibleMessage) : error;
+    return afterNameTaken(this.o.access, actor, error);
   }
 
   /**
@@ -188,19 +183,7 @@ export async function requireSamePlace(repos: Repos, authorised: Pick<Document, 
   }
 }
 
-const nameUnusable = (name: string): string => `The name "${name}" cannot be used in this collection. Choose another name.`;
-
-/**
- * A name found taken inside the transaction that was to give it (DocumentsRepository.claimName): another
- * request took it while this one's bytes arrived. Whether the actor may be told a document of that name
- * exists needs reads the transaction cannot make (SQLite's one connection is its), so it is answered by
- * afterNameTaken once the transaction has rolled back; unanswered, it still tells nothing.
- */
-export class NameTakenWithin extends DomainError {
-  constructor(readonly clash: Document, readonly visibleMessage: string) {
-    super('CONFLICT', nameUnusable(clash.name));
-  }
-}
+export { NameTakenWithin } from './name-claims.js';
 
 export function statusOf(ingested: Inspected): { status: DocumentStatus; scanStatus: ScanStatus } {
   const verdict = ingested.verdict;

@@ -17,7 +17,8 @@ import type { Repos, Store } from '../domain/repositories.js';
 import { AccessService, documentResource } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { DECIDED_AGAIN_EVERY_MS, decidedAgainWhileFlowing } from './decided-while-flowing.js';
-import { NameTakenWithin, requireSamePlace, statusOf, target, type DocumentIngestion, type Inspected } from './document-ingestion.js';
+import { requireSamePlace, statusOf, target, type DocumentIngestion, type Inspected } from './document-ingestion.js';
+import { claimFolderName, nameHeld, takenWithin, tellNameTaken } from './name-claims.js';
 import type { IdentityService } from './identity.service.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
 
@@ -120,8 +121,10 @@ export class DocumentsService {
       classification: higherClassification(input.classification ?? stored.classification, stored.classification),
     }));
     const { name, sourceModifiedAt, classification } = created;
-    const taken = await this.repos.documents.byName(collection.id, name);
-    if (taken) throw await this.o.ingestion.nameTaken(actor, taken, nameTakenMessage(name));
+    // A document or a sub-collection of that name is in the way (one name, one thing, in a folder).
+    const namePlace = { organisationId: collection.organisationId, folderId: collection.id, name };
+    const taken = await nameHeld(this.repos, namePlace, { kind: 'document' });
+    if (taken) throw await tellNameTaken(this.o.access, actor, taken, nameTakenMessage(name));
     const touches: WriteTouch[] = [{ kind: 'members', collection }];
     await this.o.locks.enforce(actor, touches);
     const documentId = randomUUID();
@@ -150,8 +153,8 @@ export class DocumentsService {
         await ingested.slot.releaseWith(async (repos) => {
           await requireSamePlace(repos, document);
           // Another upload (or a rename, move or copy) may have taken the name while the bytes arrived.
-          const takenNow = await repos.documents.claimName(collection.id, name);
-          if (takenNow) throw new NameTakenWithin(takenNow, nameTakenMessage(name));
+          const takenNow = await claimFolderName(repos, namePlace, { kind: 'document' });
+          if (takenNow) throw takenWithin(takenNow, nameTakenMessage(name));
           await repos.documents.insertDocument(document);
           await repos.documents.insertVersion(version);
           // The collection it was placed in and the classification it was given, so the disposal job and audit verify can
@@ -311,10 +314,13 @@ export class DocumentsService {
     if (!deleted && !document.deletedAt) return document;
     if (deleted && document.deletedAt) return document;
     let placement: Partial<DocumentPlacement> = {};
+    // Its old name, unless a document or a sub-collection has it now.
+    const namePlace = { organisationId: document.organisationId, folderId: document.collectionId, name: document.name };
+    const claimant = { kind: 'document' as const, except: [document.id] };
     if (!deleted) {
       // Told as an upload's clash is: that a document of the name exists only to someone who may read it.
-      const taken = await this.repos.documents.byName(document.collectionId, document.name);
-      if (taken) throw await this.o.ingestion.nameTaken(actor, taken, restoreClashMessage(document.name));
+      const taken = await nameHeld(this.repos, namePlace, claimant);
+      if (taken) throw await tellNameTaken(this.o.access, actor, taken, restoreClashMessage(document.name));
       // Its collection may have moved, or the organisation's file policy changed, while it was deleted.
       const collection = await this.repos.collections.byId(document.collectionId);
       if (!collection || collection.deletedAt) throw conflict('The collection this document was in has been deleted; restore or recreate it first.');
@@ -337,8 +343,8 @@ export class DocumentsService {
       if (!deleted) {
         await requireSamePlace(repos, { ...document, ...placement });
         // The name may have been taken since the check above.
-        const takenNow = await repos.documents.claimName(document.collectionId, document.name);
-        if (takenNow && takenNow.id !== document.id) throw new NameTakenWithin(takenNow, restoreClashMessage(document.name));
+        const takenNow = await claimFolderName(repos, namePlace, claimant);
+        if (takenNow) throw takenWithin(takenNow, restoreClashMessage(document.name));
       }
       await repos.documents.update(document.id, { deletedAt, ...placement }, now.toISOString());
       // A restore puts it back at its folder's classification if it sits below it: recorded for audit verify (classification-record.ts).

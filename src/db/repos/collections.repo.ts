@@ -7,6 +7,7 @@ import type { Collection } from '../../domain/types.js';
 import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
 import { toCollection } from './rows.js';
+import { folderNameKey } from './folder-name-key.js';
 
 // Every upload, and every check of a collection's place, reads a collection by id: prepared once.
 const collectionById = preparedQuery((db, values: { id: string }) => db.selectFrom('collections').selectAll().where('id', '=', values.id));
@@ -65,11 +66,14 @@ export class CollectionsRepo implements CollectionsRepository {
   }
 
   async claimName(organisationId: string, parentId: string | null, name: string): Promise<Collection | undefined> {
-    // PostgreSQL: a lock on the (organisation, parent, name) triple alone, held to the end of the transaction, so
-    // folders of other names are not ordered behind each other; the organisation keys the top level (parent null).
+    // PostgreSQL: a lock on the (parent, name) pair alone, held to the end of the transaction, so folders of other
+    // names are not ordered behind each other. Under a parent the key is the one a document of that name claims
+    // there (DocumentsRepo.claimName), so a folder and a document taking one name wait for each other; the
+    // organisation keys the top level (parent null), which holds no documents.
     // SQLite: its one connection runs one transaction at a time, and a write from another process after this
     // read fails the commit (busy).
-    if (this.caps.rowLocks) await sql`select pg_advisory_xact_lock(hashtextextended(${`collection-name:${organisationId}/${parentId ?? 'top'}/${name}`}, 0))`.execute(this.db);
+    const key = parentId === null ? `collection-name:${organisationId}/top/${name}` : folderNameKey(parentId, name);
+    if (this.caps.rowLocks) await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(this.db);
     return this.childByName(organisationId, parentId, name);
   }
 

@@ -9,6 +9,7 @@ import { preparedQuery, standInColumns } from '../prepared-query.js';
 import type { DocumentsTable, Schema, VersionsTable } from '../schema.js';
 import { claimBlobReference } from './blob-references.js';
 import { toDocument, toVersion, type DocumentRow } from './rows.js';
+import { folderNameKey } from './folder-name-key.js';
 
 /** Documents with their current version's facts, which every listing and lookup of them shows. */
 function selectDocuments(db: Kysely<Schema>) {
@@ -131,10 +132,12 @@ export class DocumentsRepo implements DocumentsRepository {
   }
 
   async claimName(collectionId: string, name: string): Promise<Document | undefined> {
-    // PostgreSQL: a lock on the pair alone, held to the end of the transaction, so uploads of other names
-    // into the same folder are not ordered behind each other. SQLite: its one connection runs one
-    // transaction at a time, and a write from another process after this read fails the commit (busy).
-    if (this.caps.rowLocks) await sql`select pg_advisory_xact_lock(hashtextextended(${`document-name:${collectionId}/${name}`}, 0))`.execute(this.db);
+    // PostgreSQL: a lock on the (folder, name) pair alone, held to the end of the transaction, so uploads of other
+    // names into the same folder are not ordered behind each other; the key is the one a sub-collection of that name
+    // claims (CollectionsRepo.claimName), so a document and a folder taking one name wait for each other.
+    // SQLite: its one connection runs one transaction at a time, and a write from another process after this read
+    // fails the commit (busy).
+    if (this.caps.rowLocks) await sql`select pg_advisory_xact_lock(hashtextextended(${folderNameKey(collectionId, name)}, 0))`.execute(this.db);
     return this.byName(collectionId, name);
   }
 

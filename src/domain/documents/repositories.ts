@@ -23,6 +23,8 @@ export interface CollectionsRepository {
    * a create, a rename or move, a folder copy: waits until no other transaction is claiming that name there,
    * then returns the live collection holding it now, if any. A check made before the transaction is only
    * advice; two requests taking one name at once are ordered here, and the later sees the earlier's folder.
+   * Under a parent it is the same claim as DocumentsRepository.claimName's of that name in that collection, so a
+   * document and a folder taking one name are ordered too (services/name-claims.ts asks both).
    */
   claimName(organisationId: string, parentId: string | null, name: string): Promise<Collection | undefined>;
   listByOrganisation(organisationId: string): Promise<Collection[]>;
@@ -62,7 +64,8 @@ export interface DocumentsRepository {
    * restore): waits until no other transaction is claiming that name there, then returns the live
    * document holding it now, if any. A check made before the transaction (before an upload's bytes
    * arrived) is only advice; two requests taking one name at once are ordered here, and the later sees
-   * the earlier's document.
+   * the earlier's document. It is the same claim as CollectionsRepository.claimName's of that name under that
+   * collection, so a document and a sub-collection taking one name are ordered too.
    */
   claimName(collectionId: string, name: string): Promise<Document | undefined>;
   inCollection(collectionId: string, options?: { includeDeleted?: boolean; limit?: number; after?: string }): Promise<Document[]>;

@@ -6,7 +6,8 @@ import { checkIf } from '../conditions.js';
 import { asForbidden, CHANGE, depthOf, type DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { lockPath, parseDestination, resolve, type Resolved } from '../resources.js';
-import { CollectionNameTaken, type InTheWay } from '../../services/collections.service.js';
+import type { InTheWay } from '../../services/collections.service.js';
+import { NameTaken } from '../../services/name-claims.js';
 import { newCollection } from './write.js';
 
 export async function copyMove(cx: DavContext, source: Resolved, move: boolean) {
@@ -27,8 +28,9 @@ export async function copyMove(cx: DavContext, source: Resolved, move: boolean) 
   const exists = dest.kind !== 'missing';
   const destinationExists = () => new DavError(412, 'The destination exists and Overwrite is F.');
   if (exists && !overwrite) throw destinationExists();
-  // A folder the actor may see took the destination's name since it was resolved: with Overwrite: F, told as a later request is.
-  const takenMeanwhile = (error: unknown): unknown => (!overwrite && error instanceof CollectionNameTaken && error.visible ? destinationExists() : error);
+  // A document or a folder the actor may see took the destination's name since it was resolved: with Overwrite: F,
+  // told as a later request is.
+  const takenMeanwhile = (error: unknown): unknown => (!overwrite && error instanceof NameTaken && error.visible ? destinationExists() : error);
   if (source.kind === 'document' && !dest.parent) throw new DavError(409, 'Files go inside a collection, not directly in the organisation folder.');
 
   await checkIf(cx, source);
@@ -41,9 +43,11 @@ export async function copyMove(cx: DavContext, source: Resolved, move: boolean) 
     : dest.kind === 'collection' ? { kind: 'collection', id: dest.collection!.id } : undefined;
   if (source.kind === 'document') {
     const input = { collectionId: dest.parent!.id, name, ...(replace ? { replace } : {}) };
-    const result = move
-      ? await asForbidden(services.filing.move(actor, source.document!.id, input), CHANGE)
-      : await asForbidden(services.filing.copy(actor, source.document!.id, input));
+    const result = await (move
+      ? asForbidden(services.filing.move(actor, source.document!.id, input), CHANGE)
+      : asForbidden(services.filing.copy(actor, source.document!.id, input))).catch((error: unknown) => {
+      throw takenMeanwhile(error);
+    });
     if (result.id !== source.document!.id) await services.dav.copyProperties(actor, source.document!.id, result.id);
     return reply.status(exists ? 204 : 201).send();
   }

@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import type { Collection } from '../../domain/types.js';
 import { CollectionNameTaken, type NewCollection } from '../../services/collections.service.js';
+import { NameTaken } from '../../services/name-claims.js';
 import type { PropertyChange } from '../../services/dav.service.js';
 import type { UploadResult } from '../../services/documents.service.js';
 import { uploadOutcome } from '../../services/upload-outcome.js';
@@ -19,7 +20,7 @@ import { DAV_NS, MAX_PROPERTIES, child, elements, escapeXml, propTag, serializeN
 export async function put(cx: DavContext, target: Resolved) {
   const { request, reply, actor } = cx;
   const declaredSize = request.headers['content-length'] === undefined ? undefined : Number(request.headers['content-length']);
-  if (target.kind === 'root' || target.kind === 'organisation' || target.kind === 'collection') throw new DavError(405, 'Cannot PUT to a folder.', undefined, { Allow: METHODS.filter((m) => m !== 'PUT').join(', ') });
+  if (target.kind === 'root' || target.kind === 'organisation' || target.kind === 'collection') throw putToFolder();
   const partial = partialContentRefusal(request.headers);
   if (partial) throw new DavError(400, partial);
   if (target.kind === 'missing' && (!target.parentExists || !target.org)) throw new DavError(409, 'The parent folder does not exist.');
@@ -36,7 +37,11 @@ export async function put(cx: DavContext, target: Resolved) {
   requireIfMatch(request, null);
   await checkIf(cx, target);
   const name = target.segments[target.segments.length - 1]!;
-  const result = await asForbidden(cx.services.documents.upload(actor, target.parent!.id, { name, body: request.raw, ...size }));
+  const result = await asForbidden(cx.services.documents.upload(actor, target.parent!.id, { name, body: request.raw, ...size })).catch((error: unknown) => {
+    // A folder the actor may see took the name since the path was resolved (an MKCOL at the same moment): told
+    // as a later PUT there is. One they may not see is the service's own 409, as it is for a later one.
+    throw error instanceof CollectionNameTaken && error.visible ? putToFolder() : error;
+  });
   return answerUpload(reply.status(201).header('Location', href(target.segments, false)), result);
 }
 
@@ -81,12 +86,14 @@ export async function mkcol(cx: DavContext, target: Resolved) {
   if (!target.org) throw new DavError(403, 'Organisation folders cannot be created over WebDAV.');
   await checkIf(cx, target);
   await createCollection(cx, target.org.id, target.parent, target.segments[target.segments.length - 1]!, null).catch((error: unknown) => {
-    // A folder the actor may see took the name since the path was resolved (another MKCOL at the same moment):
-    // told as a later MKCOL there is. One they may not see is the service's own 409, as it is for a later one.
-    throw error instanceof CollectionNameTaken && error.visible ? alreadyThere() : error;
+    // A folder or a document the actor may see took the name since the path was resolved (another MKCOL or a PUT at
+    // the same moment): told as a later MKCOL there is. One they may not see is the service's own 409, as it is for a later one.
+    throw error instanceof NameTaken && error.visible ? alreadyThere() : error;
   });
   return cx.reply.status(201).header('Location', href(target.segments, true)).send();
 }
+
+const putToFolder = () => new DavError(405, 'Cannot PUT to a folder.', undefined, { Allow: METHODS.filter((m) => m !== 'PUT').join(', ') });
 
 const alreadyThere = () => new DavError(405, 'Something already exists here.', undefined, { Allow: METHODS.filter((m) => m !== 'PUT' && m !== 'MKCOL').join(', ') });
 

@@ -1,0 +1,130 @@
+// One name, one thing, in a folder: a document and a sub-collection may not share a name in one collection,
+// as a file and a folder may not in a file share's folder (WebDAV, and so Explorer and Finder, could reach
+// only one of them). Every request that gives a document or a collection a name asks here: before its
+// transaction (advice: nameHeld) and inside it (claimFolderName: the one claim both kinds share); a clash is
+// told by tellNameTaken, which says that something of that name exists only to someone who may see it.
+import { DomainError } from '../domain/errors.js';
+import type { Repos } from '../domain/repositories.js';
+import type { Actor, Collection, Document } from '../domain/types.js';
+import { collectionResource, documentResource, type AccessService } from './access.service.js';
+
+/** What holds a name in a folder. */
+export type NameHolder = { kind: 'document'; document: Document } | { kind: 'collection'; collection: Collection };
+
+/** Where a name is taken: a folder (`folderId`), or the organisation's top level (null, which holds collections only). */
+export interface NamePlace {
+  organisationId: string;
+  folderId: string | null;
+  name: string;
+}
+
+/** Which kind takes the name (its own kind is told first where old data holds both), and what is not in its way (itself, what it replaces). */
+export interface NameClaimant {
+  kind: NameHolder['kind'];
+  except?: readonly (string | undefined)[];
+}
+
+const holderId = (h: NameHolder): string => (h.kind === 'document' ? h.document.id : h.collection.id);
+
+function firstInTheWay(claimant: NameClaimant, found: { document: Document | undefined; collection: Collection | undefined }): NameHolder | undefined {
+  const document: NameHolder | undefined = found.document && { kind: 'document', document: found.document };
+  const collection: NameHolder | undefined = found.collection && { kind: 'collection', collection: found.collection };
+  const order = claimant.kind === 'document' ? [document, collection] : [collection, document];
+  return order.find((h): h is NameHolder => h !== undefined && !(claimant.except ?? []).includes(holderId(h)));
+}
+
+/** Before the transaction (advice only): the live document or sub-collection holding the name, if any. */
+export async function nameHeld(repos: Repos, place: NamePlace, claimant: NameClaimant): Promise<NameHolder | undefined> {
+  const { organisationId, folderId, name } = place;
+  return firstInTheWay(claimant, {
+    document: folderId === null ? undefined : await repos.documents.byName(folderId, name),
+    collection: await repos.collections.childByName(organisationId, folderId, name),
+  });
+}
+
+/**
+ * In the transaction that gives the name, after its row locks: the claim both kinds share (on PostgreSQL one
+ * advisory lock per folder and name, so a document and a collection taking one name wait for each other), then
+ * what holds the name now, of either kind. The top level holds no documents, so only collections claim there.
+ */
+export async function claimFolderName(repos: Repos, place: NamePlace, claimant: NameClaimant): Promise<NameHolder | undefined> {
+  const { organisationId, folderId, name } = place;
+  const collection = await repos.collections.claimName(organisationId, folderId, name);
+  // The same lock again (held already, so no wait): the live document read under it.
+  const document = folderId === null ? undefined : await repos.documents.claimName(folderId, name);
+  return firstInTheWay(claimant, { document, collection });
+}
+
+/** Inside the transaction: the refusal for a name found held, answered by afterNameTaken once it has rolled back. */
+export function takenWithin(holder: NameHolder, documentMessage: string): DomainError {
+  return holder.kind === 'document' ? new NameTakenWithin(holder.document, documentMessage) : new CollectionNameTakenWithin(holder.collection);
+}
+
+/** A name already taken (409); `visible` when the actor may see what holds it, so an interface with its own words for "something is already there" may say them, and only then. */
+export abstract class NameTaken extends DomainError {
+  constructor(message: string, readonly visible: boolean) {
+    super('CONFLICT', message);
+  }
+}
+
+const collectionNameUnusable = (name: string): string => `The name "${name}" cannot be used here. Choose another name.`;
+const documentNameUnusable = (name: string): string => `The name "${name}" cannot be used in this collection. Choose another name.`;
+
+/** A collection's name already taken among its siblings (or in a folder, by a collection where a document was to go). */
+export class CollectionNameTaken extends NameTaken {
+  constructor(readonly clash: Collection, visible: boolean) {
+    super(visible ? `A collection called "${clash.name}" already exists there.` : collectionNameUnusable(clash.name), visible);
+  }
+}
+
+/** A document's name already taken in its collection (or by a document where a sub-collection was to go). */
+export class DocumentNameTaken extends NameTaken {
+  constructor(readonly clash: Document, visibleMessage: string, visible: boolean) {
+    super(visible ? visibleMessage : documentNameUnusable(clash.name), visible);
+  }
+}
+
+/**
+ * A collection's name found taken inside the transaction that was to give it (claimFolderName): another
+ * request took it since the check before the transaction. Whether the actor may be told a collection of
+ * that name exists needs reads the transaction cannot make (SQLite's one connection is its), so it is answered by
+ * afterNameTaken once the transaction has rolled back, as a later duplicate is; unanswered, it still tells nothing.
+ */
+export class CollectionNameTakenWithin extends DomainError {
+  constructor(readonly clash: Collection) {
+    super('CONFLICT', collectionNameUnusable(clash.name));
+  }
+}
+
+/** The same for a name a document holds (another request took it while this one's bytes arrived, say). */
+export class NameTakenWithin extends DomainError {
+  constructor(readonly clash: Document, readonly visibleMessage: string) {
+    super('CONFLICT', documentNameUnusable(clash.name));
+  }
+}
+
+/**
+ * A name is unique in its folder, so a clash with something the actor may not see cannot be hidden (that would
+ * need two of one name). It is told without pointing at it and audited as the refused read or listing it is
+ * (as WebDAV does for a path); `documentMessage` is what someone who may read a document in the way hears.
+ */
+export async function tellNameTaken(access: AccessService, actor: Actor, holder: NameHolder, documentMessage: string): Promise<NameTaken> {
+  if (holder.kind === 'collection') {
+    const clash = holder.collection;
+    const decision = await access.check(actor, 'collection.list', collectionResource(clash), { organisationId: clash.organisationId, ids: { collectionId: clash.id } });
+    return new CollectionNameTaken(clash, decision.allow);
+  }
+  const clash = holder.document;
+  const decision = await access.check(actor, 'document.read', documentResource(clash), { organisationId: clash.organisationId, ids: { documentId: clash.id } });
+  return new DocumentNameTaken(clash, documentMessage, decision.allow);
+}
+
+/** `error`, or, for a name found taken inside a transaction (either kind), what tellNameTaken tells this actor. */
+export async function afterNameTaken(access: AccessService, actor: Actor, error: unknown): Promise<unknown> {
+  if (error instanceof NameTakenWithin) return tellNameTaken(access, actor, { kind: 'document', document: error.clash }, error.visibleMessage);
+  if (error instanceof CollectionNameTakenWithin) return tellNameTaken(access, actor, { kind: 'collection', collection: error.clash }, '');
+  return error;
+}
+
+/** What someone who may read a document in the way of a folder hears. */
+export const documentInTheWay = (name: string): string => `A document called "${name}" already exists there.`;
