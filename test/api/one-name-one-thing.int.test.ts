@@ -6,8 +6,13 @@
 // the way is told it exists, someone who may not hears only that the name cannot be used (the refused read or
 // listing audited). Both kinds claim one (folder, name) in their transactions, so a document and a folder taking
 // one name at once are ordered, and exactly one wins.
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { claimFolderName } from '../../src/services/name-claims.js';
+import { DirectTarget } from '../../src/cli/import/direct-target.js';
+import { FileRefused } from '../../src/cli/import/target.js';
+import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
@@ -200,7 +205,8 @@ describe.each(DIALECTS)('a document and a folder of one name in one folder, on %
       const found = await childByName(o, p, n);
       if (n !== 'Plans' || arrived >= 2) return found;
       if (++arrived === 2) release();
-      await all;
+      // Bounded, so a request that never checks (as before the rule, an upload did not look for folders) goes on.
+      await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 2000))]);
       return found;
     });
     const [up, mk] = await Promise.all([upload(staff, finance, 'Plans'), folder(staff, finance, 'Plans')]);
@@ -216,7 +222,6 @@ describe.each(DIALECTS)('a document and a folder of one name in one folder, on %
   it('orders a document’s and a folder’s claim of one name: the second waits for the first, then sees its document', async () => {
     const { org, staff, finance } = await place();
     const doc = await made(await upload(staff, finance, 'Before'));
-    const at = { organisationId: org.id, folderId: finance, name: 'After' };
     let release!: () => void;
     const gate = new Promise<void>((resolve) => { release = resolve; });
     let claimed!: () => void;
@@ -230,14 +235,35 @@ describe.each(DIALECTS)('a document and a folder of one name in one folder, on %
     await firstClaimed;
     let secondSaw: string | null | undefined;
     const second = s.vault.store.transaction(async (repos) => {
-      const holder = await claimFolderName(repos, at, { kind: 'collection' });
-      secondSaw = holder?.kind === 'document' ? holder.document.id : null;
+      // A folder's claim alone (CollectionsRepository.claimName) waits for the document's (one key per folder and name).
+      await repos.collections.claimName(org.id, finance, 'After');
+      secondSaw = (await repos.documents.byName(finance, 'After'))?.id ?? null;
     });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(secondSaw).toBeUndefined();
     release();
     await Promise.all([first, second]);
     expect(secondSaw).toBe(doc);
+  });
+
+  it('import: a file onto a sub-collection’s name and a folder onto a document’s name are refused, as a duplicate is', async () => {
+    const { org, staff, finance } = await place();
+    const plans = (await folder(staff, finance, 'Plans')).json().id as string;
+    const minutes = await made(await upload(staff, finance, 'Minutes'));
+    const dir = await mkdtemp(join(tmpdir(), 'sr-one-name-'));
+    try {
+      const path = join(dir, 'Plans');
+      await writeFile(path, 'a file where a folder is\n');
+      const { dev, ino, size } = await stat(path);
+      const file = { path, realPath: path, identity: { dev, ino }, name: 'Plans', size, modifiedAt: new Date() };
+      const target = new DirectTarget(s.vault, systemActor(), 'importer@example.org');
+      await expect(target.upload(finance, file)).rejects.toEqual(new FileRefused(folderThere('Plans')));
+      await expect(target.childCollection(finance, 'Minutes', true)).rejects.toEqual(new FileRefused(documentThere('Minutes')));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(await holders(org, finance, 'Plans')).toEqual([`collection:${plans}`]);
+    expect(await holders(org, finance, 'Minutes')).toEqual([`document:${minutes}`]);
   });
 
   it('a folder that already holds both (written before the rule) stays readable: WebDAV’s path names the folder, REST reaches both', async () => {
