@@ -27,6 +27,7 @@ import { api } from '../support/http.js';
 import { checksMiss as missing, checksTogether as together } from '../support/name-checks.js';
 import { DIALECTS, createOrganisation, createPartnership, type TestOrganisation } from '../support/vault.js';
 import { dav, davUser, openDavServer, type DavServer, type DavUser } from '../webdav/support.js';
+import { raceAgainstUncommitted } from '../support/uncommitted-race.js';
 
 const clamd = useClamd();
 
@@ -241,26 +242,11 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
   it('orders two transactions claiming one name: the second waits for the first, then sees its folder', async () => {
     const { org, parentId } = await member();
     const folder = await s.vault.collections.create(systemActor(), { organisationId: org.id, parentId, name: 'Before', serviceArea: 'finance', classification: 'OFFICIAL' });
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => { release = resolve; });
-    let claimed!: () => void;
-    const firstClaimed = new Promise<void>((resolve) => { claimed = resolve; });
-    const first = s.vault.store.transaction(async (repos) => {
+    const saw = await raceAgainstUncommitted(s.vault.store, async (repos) => {
       expect(await repos.collections.claimName(org.id, parentId, 'After')).toBeUndefined();
       await repos.collections.place(folder.id, { ...folder, name: 'After' });
-      claimed();
-      await gate;
-    });
-    await firstClaimed;
-    let secondSaw: string | null | undefined;
-    const second = s.vault.store.transaction(async (repos) => {
-      secondSaw = (await repos.collections.claimName(org.id, parentId, 'After'))?.id ?? null;
-    });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(secondSaw).toBeUndefined();
-    release();
-    await Promise.all([first, second]);
-    expect(secondSaw).toBe(folder.id);
+    }, () => s.vault.store.transaction(async (repos) => (await repos.collections.claimName(org.id, parentId, 'After'))?.id ?? null));
+    expect(saw).toBe(folder.id);
   });
 
   it('WebDAV, below the clearance of the folder that took the name: MKCOL, MOVE and COPY (Overwrite: F) each hear a later one’s 409 “cannot be used”, never 405/412, and write nothing', async () => {

@@ -11,6 +11,7 @@ import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { blobFilesUnder } from '../support/blob-files.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
+import { raceAgainstUncommitted } from '../support/uncommitted-race.js';
 
 const clamd = useClamd();
 
@@ -87,25 +88,10 @@ describe.each(DIALECTS)('one name taken by two requests at once, on %s', (dialec
     const { collectionId, staff } = await member();
     const res = await upload(t.app, staff, collectionId, 'before.txt', 'renamed in the first transaction\n');
     const documentId = res.json().id as string;
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => { release = resolve; });
-    let claimed!: () => void;
-    const firstClaimed = new Promise<void>((resolve) => { claimed = resolve; });
-    const first = t.vault.store.transaction(async (repos) => {
+    const saw = await raceAgainstUncommitted(t.vault.store, async (repos) => {
       expect(await repos.documents.claimName(collectionId, 'after.txt')).toBeUndefined();
       await repos.documents.update(documentId, { name: 'after.txt' }, new Date().toISOString());
-      claimed();
-      await gate;
-    });
-    await firstClaimed;
-    let secondSaw: string | null | undefined;
-    const second = t.vault.store.transaction(async (repos) => {
-      secondSaw = (await repos.documents.claimName(collectionId, 'after.txt'))?.id ?? null;
-    });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(secondSaw).toBeUndefined();
-    release();
-    await Promise.all([first, second]);
-    expect(secondSaw).toBe(documentId);
+    }, () => t.vault.store.transaction(async (repos) => (await repos.documents.claimName(collectionId, 'after.txt'))?.id ?? null));
+    expect(saw).toBe(documentId);
   });
 });

@@ -9,14 +9,15 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DirectTarget } from '../../src/cli/import/direct-target.js';
 import { FileRefused } from '../../src/cli/import/target.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
-import { dav, davUser, openDavServer, type DavServer, type DavUser } from '../webdav/support.js';
+import { dav, davUser, useDavServer, type DavUser } from '../webdav/support.js';
+import { raceAgainstUncommitted } from '../support/uncommitted-race.js';
 
 const clamd = useClamd();
 
@@ -26,14 +27,7 @@ const documentThere = (name: string) => `A document called "${name}" already exi
 const documentUnusable = (name: string) => `The name "${name}" cannot be used in this collection. Choose another name.`;
 
 describe.each(DIALECTS)('a document and a folder of one name in one folder, on %s', (dialect) => {
-  let s: DavServer;
-  beforeAll(async () => {
-    s = await openDavServer(dialect, clamd.socketPath);
-  });
-  afterAll(async () => {
-    vi.restoreAllMocks();
-    await s?.close();
-  });
+  const s = useDavServer(dialect, clamd);
 
   interface Place { org: TestOrganisation; staff: DavUser; low: DavUser; finance: string }
   async function place(): Promise<Place> {
@@ -222,28 +216,15 @@ describe.each(DIALECTS)('a document and a folder of one name in one folder, on %
   it('orders a document’s and a folder’s claim of one name: the second waits for the first, then sees its document', async () => {
     const { org, staff, finance } = await place();
     const doc = await made(await upload(staff, finance, 'Before'));
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => { release = resolve; });
-    let claimed!: () => void;
-    const firstClaimed = new Promise<void>((resolve) => { claimed = resolve; });
-    const first = s.vault.store.transaction(async (repos) => {
+    const saw = await raceAgainstUncommitted(s.vault.store, async (repos) => {
       expect(await repos.documents.claimName(finance, 'After')).toBeUndefined();
       await repos.documents.update(doc, { name: 'After' }, new Date().toISOString());
-      claimed();
-      await gate;
-    });
-    await firstClaimed;
-    let secondSaw: string | null | undefined;
-    const second = s.vault.store.transaction(async (repos) => {
-      // A folder's claim alone (CollectionsRepository.claimName) waits for the document's (one key per folder and name).
+    }, () => s.vault.store.transaction(async (repos) => {
+      // A folder's claim alone (CollectionsRepository.claimName) waits for the document's: one key per folder and name.
       await repos.collections.claimName(org.id, finance, 'After');
-      secondSaw = (await repos.documents.byName(finance, 'After'))?.id ?? null;
-    });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(secondSaw).toBeUndefined();
-    release();
-    await Promise.all([first, second]);
-    expect(secondSaw).toBe(doc);
+      return (await repos.documents.byName(finance, 'After'))?.id ?? null;
+    }));
+    expect(saw).toBe(doc);
   });
 
   it('import: a file onto a sub-collection’s name and a folder onto a document’s name are refused, as a duplicate is', async () => {

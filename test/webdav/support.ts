@@ -1,5 +1,6 @@
 // WebDAV test harness: a listening vault, organisations with people holding app passwords, and a tiny client.
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, vi } from 'vitest';
 import type { Vault } from '../../src/main.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { createOrganisation, openTestVault, type Dialect, type TestOrganisation, type TestUser, type TestVault } from '../support/vault.js';
@@ -18,6 +19,34 @@ export async function openDavServer(dialect: Dialect, clamdSocket: string): Prom
   const t = await openTestVault({ dialect, clamdSocket, listen: true });
   const port = (t.app.server.address() as AddressInfo).port;
   return Object.assign(t, { base: `http://127.0.0.1:${port}`, port });
+}
+
+/**
+ * A listening vault on `dialect`, opened before the enclosing describe's tests and closed after them (mocks
+ * restored first). The returned object stands for it, as useTestVault's does.
+ */
+export function useDavServer(dialect: Dialect, clamd: { readonly socketPath: string }): DavServer {
+  let opened: DavServer | undefined;
+  beforeAll(async () => {
+    opened = await openDavServer(dialect, clamd.socketPath);
+  });
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await opened?.close();
+  });
+  const server = (): DavServer => {
+    if (!opened) throw new Error('the server is opened in beforeAll: use it inside a hook or a test');
+    return opened;
+  };
+  return {
+    dialect,
+    get vault() { return server().vault; },
+    get app() { return server().app; },
+    get dataDir() { return server().dataDir; },
+    get base() { return server().base; },
+    get port() { return server().port; },
+    close: () => server().close(),
+  };
 }
 
 export async function davUser(vault: Vault, org: TestOrganisation, spec: Parameters<TestOrganisation['user']>[0]): Promise<DavUser> {

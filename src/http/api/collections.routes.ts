@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppServices } from '../../services/app-services.js';
 import { bearerActor } from '../plugins/authenticate.js';
-import { presentCollection, presentDocument } from './presenters.js';
+import { NAME_TAKEN_409, presentCollection, presentDocument } from './presenters.js';
 
 export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -12,6 +12,7 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
   r.post('/collections', {
     schema: {
       tags: ['collections'], summary: 'Create a collection',
+      description: NAME_TAKEN_409,
       body: z.object({
         name: z.string(), parentId: z.uuid().nullish(), serviceArea: z.string(),
         classification: z.enum(['OFFICIAL', 'OFFICIAL-SENSITIVE']),
@@ -43,7 +44,7 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
   r.patch('/collections/:id', {
     schema: {
       tags: ['collections'], summary: 'Rename a collection or move it under another parent (null: the top level) in its organisation',
-      description: 'Everything below it (sub-collections and documents) takes the arrangement binding, service area and classification floor of the new place, in one transaction.',
+      description: `Everything below it (sub-collections and documents) takes the arrangement binding, service area and classification floor of the new place, in one transaction. ${NAME_TAKEN_409}`,
       params: z.object({ id: z.string() }),
       body: z.object({
         name: z.string().optional(), parentId: z.string().nullable().optional(),

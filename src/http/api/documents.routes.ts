@@ -12,7 +12,7 @@ import { formReadFailure, multipartFileLimit, wholeFile } from '../multipart-fil
 import { sendContent } from '../content.js';
 import { partialContentRefusal } from '../../protocol/content-headers.js';
 import { bearerActor } from '../plugins/authenticate.js';
-import { presentDocument, presentVersion } from './presenters.js';
+import { NAME_TAKEN_409, presentDocument, presentVersion } from './presenters.js';
 
 const idParams = z.object({ id: z.string() });
 const classification = z.enum(['OFFICIAL', 'OFFICIAL-SENSITIVE']);
@@ -109,6 +109,7 @@ const uploadRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => 
   r.post('/collections/:id/documents', {
     schema: {
       tags: ['documents'], summary: 'Upload a new document (raw body, or multipart/form-data from browsers)',
+      description: NAME_TAKEN_409,
       params: idParams, querystring: z.object({ name: z.string().optional(), classification: classification.optional(), sourceModifiedAt }),
       consumes: ['application/octet-stream', 'multipart/form-data'],
     },
@@ -180,7 +181,7 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
       tags: ['documents'], summary: 'Rename or move a document',
       description: 'Its service area, arrangement binding and classification floor follow the destination collection (a classification is raised, never lowered), '
         + 'and the file-type policy is applied to the new name (422 when refused). A move to another organisation is a copy there and a deletion here, '
-        + 'all or nothing; the answer is then the new document, with its new id.',
+        + `all or nothing; the answer is then the new document, with its new id. ${NAME_TAKEN_409}`,
       params: idParams,
       body: z.object({
         name: z.string().optional(), collectionId: z.string().optional(),
@@ -203,7 +204,7 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
     schema: {
       tags: ['documents'], summary: 'Copy the current version into a collection (of any organisation you may add to)',
       description: 'Re-encrypted, scanned and checked against the destination’s file-type policy under the new name; nothing is stored if any step is refused. '
-        + 'The copy records copiedFromDocumentId and, when read through an arrangement, copiedViaArrangementId; the audit event is written under both organisations.',
+        + `The copy records copiedFromDocumentId and, when read through an arrangement, copiedViaArrangementId; the audit event is written under both organisations. ${NAME_TAKEN_409}`,
       params: idParams, body: z.object({ collectionId: z.string(), name: z.string().optional() }),
     },
   }, async (request, reply) => {

@@ -32,3 +32,8 @@ export const presentQuarantinedItem = (i: QuarantinedItem) => ({
   document: i.document ? presentDocument(i.document) : null, collection: i.collection,
   version: presentVersion(i.version), may: i.may,
 });
+
+/** How the OpenAPI document tells a name already taken: one name, one thing, in a folder (services/name-claims.ts). */
+export const NAME_TAKEN_409 = 'A name that a document or a sub-collection already has in that collection is refused (409): '
+  + '"A document called … already exists …" or "A collection called … already exists there." to someone who may see it, '
+  + 'otherwise "The name … cannot be used …".';
