@@ -26,7 +26,12 @@ export interface DecidedAgain {
   target: AuditTarget;
   auditAs: string;
   missing: string;
+  /** What a refusal throws, where the first decision's refusal was not "not there" (e.g. a partner no arrangement lets be asked: 400). */
+  refused?: DomainError;
 }
+
+/** The decisions a change rests on; the first is the one a person's own refusal is audited as. */
+export type Questions = readonly [DecidedAgain, ...DecidedAgain[]];
 
 /** The actor as the transaction reads them, and the decisions asked again (in the order asked), for the change's events. */
 export interface ActingWithin {
@@ -43,19 +48,24 @@ export interface ActingWithin {
  * is audited as). Refused: the refusal's event is committed, nothing of the change is written, and the refusal
  * is thrown (as users-admin and scim-tokens refuse). Otherwise `change` writes, with the actor and decisions
  * as they are now; whatever it throws rolls the whole transaction back as before.
+ *
+ * `questions` given as a function are read inside the transaction, after the actor's row is locked: a change
+ * resting on a resource that can change meanwhile (a record moved, reclassified) locks and reads it there, so
+ * decide() is asked about it as it is then, not as it was read before the transaction.
  */
 export async function changeDecidedWithin<T>(
-  parts: DecidedWithinParts, actor: Actor, questions: readonly [DecidedAgain, ...DecidedAgain[]], change: (repos: Repos, acting: ActingWithin) => Promise<T>,
+  parts: DecidedWithinParts, actor: Actor, questions: Questions | ((repos: Repos) => Promise<Questions>), change: (repos: Repos, acting: ActingWithin) => Promise<T>,
 ): Promise<T> {
   const outcome = await parts.store.transaction(async (repos): Promise<{ refused: DomainError } | { done: T }> => {
     if (actor.userId !== null) await repos.users.lock(actor.userId);
-    const first = questions[0];
+    const asked = typeof questions === 'function' ? await questions(repos) : questions;
+    const first = asked[0];
     const acting = await parts.identity.actorWithin(repos, actor, first.auditAs, first.target);
     if ('refused' in acting) return acting;
     const decisions: Decision[] = [];
-    for (const q of questions) {
+    for (const q of asked) {
       const decision = await parts.access.checkWithin(repos, acting.actor, q.action, q.resource, q.target, { auditAs: q.auditAs });
-      if (!decision.allow) return { refused: notFound(q.missing) };
+      if (!decision.allow) return { refused: q.refused ?? notFound(q.missing) };
       decisions.push(decision);
     }
     return { done: await change(repos, { actor: acting.actor, decision: decisions[0]!, decisions }) };

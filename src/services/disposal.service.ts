@@ -222,8 +222,9 @@ export class DisposalService {
       }
     }
     await changeDecidedWithin(this.o, actor, [this.disposeAction(batch, 'disposal.decide')], async (tx, { actor: acting, decision }) => {
-      // Checked again inside the transaction: an approval that got there first makes the decisions final.
-      if ((await tx.disposal.batch(batchId))?.status !== 'review') throw conflict('This batch has been approved: its decisions are final.');
+      // Checked again inside the transaction, the batch's row held (PostgreSQL) until this commits: an approval that
+      // got there first makes the decisions final, and one that comes later waits and then reads these decisions.
+      if (!(await tx.disposal.setStatus(batchId, 'review', 'review', {}))) throw conflict('This batch has been approved: its decisions are final.');
       for (const input of inputs) {
         const reason = input.reason?.trim() || null;
         const extendTo = input.decision === 'extend' ? input.extendTo! : null;
@@ -252,8 +253,11 @@ export class DisposalService {
     const now = this.o.clock.now();
     await changeDecidedWithin(this.o, actor, [this.disposeAction(batch, 'disposal.approve')], async (tx, { actor: acting, decision }) => {
       // In the approving transaction: the package must hold every record to transfer as it is now.
-      await this.requireCurrentTransferPackage(tx, batch, items);
       if (!(await tx.disposal.setStatus(batchId, 'review', 'approved', { approvedAt: now.toISOString(), approvedBy: userId }))) throw conflict('This batch has already been approved.');
+      // What is approved is the decisions checked above: the batch's row is now held, so none can change until this
+      // commits; one recorded meanwhile (a transfer turned into a destruction, an extension withdrawn) refuses it.
+      if (!sameDecisions(items, await tx.disposal.items(batchId))) throw conflict('The decisions on this batch changed a moment ago: look at them again before approving.');
+      await this.requireCurrentTransferPackage(tx, batch, items);
       // Each extension is a minimum (domain/records/retention.ts retentionOf): kept until the later of it and the rule's date.
       for (const item of items) if (item.decision === 'extend') await tx.retention.setRetainUntil(item.documentId, item.extendTo);
       await tx.jobs.enqueue(disposeBatchJob, { batchId }, { now });
@@ -396,6 +400,13 @@ export class DisposalService {
 function personOf(actor: Actor): string {
   if (actor.userId === null) throw new DomainError('FORBIDDEN', 'Disposal decisions and approvals are made by a records manager, not by the system.');
   return actor.userId;
+}
+
+/** Whether two reads of a batch's items hold the same decisions (by whom, when, to when and why), item for item. */
+function sameDecisions(before: readonly DisposalItem[], now: readonly DisposalItem[]): boolean {
+  const terms = (i: DisposalItem) => JSON.stringify([i.documentId, i.decision, i.decidedBy, i.decidedAt, i.extendTo, i.reason]);
+  const was = new Set(before.map(terms));
+  return before.length === now.length && now.every((i) => was.has(terms(i)));
 }
 
 const records = (n: number): string => `${n} record${n === 1 ? '' : 's'}`;

@@ -11,7 +11,7 @@ import { UNNAMED_HOLD } from '../domain/records/holds.js';
 import type { Actor, Collection, Document } from '../domain/types.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-import { changeDecidedWithin, organisationAction } from './decided-within.js';
+import { changeDecidedWithin, organisationAction, type DecidedAgain, type Questions } from './decided-within.js';
 import type { IdentityService } from './identity.service.js';
 
 export interface HoldsServiceOptions {
@@ -88,7 +88,10 @@ export class HoldsService {
     };
     const places = await this.placesFor(actor, hold, items, { required: false });
     // Decided again inside the transaction, on the actor as it reads them: the first decision is the fast answer.
-    const added = await changeDecidedWithin(this.o, actor, [organisationAction('records.hold', organisationId, {}, 'records.hold.create', 'organisation')], async (repos, { actor: acting, decision }) => {
+    const questions = async (repos: Repos): Promise<Questions> => [
+      organisationAction('records.hold', organisationId, {}, 'records.hold.create', 'organisation'), ...(await placesAskedAgain(repos, hold, places)),
+    ];
+    const added = await changeDecidedWithin(this.o, actor, questions, async (repos, { actor: acting, decision }) => {
       await repos.holds.insert(hold);
       await repos.audit.insert([auditEvent(acting, 'records.hold.create', { organisationId, ids: { holdId: hold.id } }, decision, now)]);
       return places.documents.length + places.collections.length > 0 ? placeUnderHold(repos, acting, hold, places, decision, now) : [];
@@ -106,7 +109,7 @@ export class HoldsService {
     const { documents, collections } = await this.placesFor(actor, hold, items, { required: true });
     if (!isHoldActive(hold)) throw conflict(`The hold “${hold.name}” was released; place a new hold instead.`);
     const now = this.o.clock.now();
-    return changeDecidedWithin(this.o, actor, [this.holdAction(hold, 'records.hold.add')],
+    return changeDecidedWithin(this.o, actor, async (repos) => [this.holdAction(hold, 'records.hold.add'), ...(await placesAskedAgain(repos, hold, { documents, collections }))],
       (repos, { actor: acting, decision: decided }) => placeUnderHold(repos, acting, hold, { documents, collections }, decided, now));
   }
 
@@ -248,6 +251,25 @@ export class HoldsService {
     await this.o.access.require(actor, 'collection.list', collectionResource(collection), target);
     return collection;
   }
+}
+
+/**
+ * Each document and collection to hold asked about again inside the change's transaction, as it reads them once
+ * locked (in placeUnderHold's order): one moved out of the actor's reach, or reclassified, since placesFor asked
+ * is refused (audited as `records.hold.add`, 404 as for an unknown id), not held on what was read before.
+ */
+async function placesAskedAgain(repos: Repos, hold: LegalHold, places: { documents: readonly Document[]; collections: readonly Collection[] }): Promise<DecidedAgain[]> {
+  await repos.holds.lockForPlacing({ documentIds: places.documents.map((d) => d.id), collectionIds: places.collections.map((c) => c.id) });
+  const asked: DecidedAgain[] = [];
+  for (const d of places.documents) {
+    const fresh = (await repos.documents.byId(d.id)) ?? d;
+    asked.push({ action: 'document.read', resource: documentResource(fresh), target: { organisationId: hold.organisationId, ids: { holdId: hold.id, documentId: d.id } }, auditAs: 'records.hold.add', missing: 'document' });
+  }
+  for (const c of places.collections) {
+    const fresh = (await repos.collections.byId(c.id)) ?? c;
+    asked.push({ action: 'collection.list', resource: collectionResource(fresh), target: { organisationId: hold.organisationId, ids: { holdId: hold.id, collectionId: c.id } }, auditAs: 'records.hold.add', missing: 'collection' });
+  }
+  return asked;
 }
 
 /**

@@ -20,7 +20,7 @@ import type { Actor, Document, Organisation, Version } from '../domain/types.js'
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { DECIDED_AGAIN_EVERY_MS, decidedAgainWhileFlowing } from './decided-while-flowing.js';
-import { changeDecidedWithin, organisationAction, type DecidedAgain } from './decided-within.js';
+import { changeDecidedWithin, organisationAction, type DecidedAgain, type Questions } from './decided-within.js';
 import { placeUnderHold } from './holds.service.js';
 import type { IdentityService } from './identity.service.js';
 import type { MailService } from './mail.service.js';
@@ -123,11 +123,12 @@ export class SubjectAccessService {
       openedBy: actor.userId, openedAt: now.toISOString(), closedBy: null, closedAt: null,
     };
     const manage = organisationAction('subject-access.manage', organisationId, {}, 'subject-access.open', 'organisation');
-    await changeDecidedWithin(this.o, actor, [manage], async (tx, { actor: acting, decision }) => {
+    // Each partner's arrangement asked about again too: one suspended or ended meanwhile is not asked.
+    await changeDecidedWithin(this.o, actor, [manage, ...this.receiving(actor, id, partners)], async (tx, { actor: acting, decision, decisions }) => {
       await tx.subjectAccess.insertRequest(request);
       await tx.subjectAccess.insertPart(newPart(request.id, organisationId, acting, now));
       await tx.audit.insert([auditEvent(acting, 'subject-access.open', { organisationId, ids: { requestId: id, dueOn: request.dueOn } }, decision, now)]);
-      await this.ask(tx, acting, request, organisation, partners, now);
+      await this.ask(tx, acting, request, organisation, asDecidedNow(partners, decisions), now);
     });
     return request;
   }
@@ -139,10 +140,10 @@ export class SubjectAccessService {
     const partners = await this.askable(actor, requestId, organisationIds);
     const organisation = await this.requireOrganisationRow(request.organisationId);
     const now = this.o.clock.now();
-    await changeDecidedWithin(this.o, actor, [this.managing(request, 'subject-access.ask')], async (tx, { actor: acting }) => {
+    await changeDecidedWithin(this.o, actor, [this.managing(request, 'subject-access.ask'), ...this.receiving(actor, requestId, partners)], async (tx, { actor: acting, decisions }) => {
       const locked = await this.lockOpen(tx, request);
       const asked = new Set((await tx.subjectAccess.parts(requestId)).map((p) => p.organisationId));
-      await this.ask(tx, acting, locked, organisation, partners.filter((p) => !asked.has(p.organisation.id)), now);
+      await this.ask(tx, acting, locked, organisation, asDecidedNow(partners, decisions).filter((p) => !asked.has(p.organisation.id)), now);
     });
     return this.get(actor, requestId);
   }
@@ -261,15 +262,26 @@ export class SubjectAccessService {
     await this.o.access.requireOrganisation(actor, 'records.hold', organisationId, { requestId }, { missing: 'organisation' });
     const now = this.o.clock.now();
     const added: SubjectAccessItem[] = [];
-    // Decided again inside the transaction, on the actor as it reads them: answering the part, holding, and downloading each record.
-    const questions: [DecidedAgain, ...DecidedAgain[]] = [
-      this.responding(request, organisationId, 'subject-access.add'),
-      organisationAction('records.hold', organisationId, { requestId }, 'subject-access.add', 'organisation'),
-      ...chosen.map(({ document, version }): DecidedAgain => ({
-        action: 'document.download', resource: { ...documentResource(document), versionScan: version.scanStatus },
-        target: { organisationId, ids: { requestId, documentId: document.id } }, auditAs: 'subject-access.add', missing: 'document',
-      })),
-    ];
+    // Decided again inside the transaction, on the actor as it reads them: answering the part, holding, and downloading
+    // each record as the transaction reads it once locked (in placeUnderHold's order), so a record moved out of their
+    // reach, reclassified or found infected meanwhile is refused, not included on what was read before.
+    const questions = async (tx: Repos): Promise<Questions> => {
+      await tx.holds.lockForPlacing({ documentIds: chosen.map((c) => c.document.id), collectionIds: [] });
+      const downloads: DecidedAgain[] = [];
+      for (const { document, version } of chosen) {
+        const fresh = (await tx.documents.byId(document.id)) ?? document;
+        const scanned = (await tx.documents.versionById(version.id)) ?? version;
+        downloads.push({
+          action: 'document.download', resource: { ...documentResource(fresh), versionScan: scanned.scanStatus },
+          target: { organisationId, ids: { requestId, documentId: document.id } }, auditAs: 'subject-access.add', missing: 'document',
+        });
+      }
+      return [
+        this.responding(request, organisationId, 'subject-access.add'),
+        organisationAction('records.hold', organisationId, { requestId }, 'subject-access.add', 'organisation'),
+        ...downloads,
+      ];
+    };
     await changeDecidedWithin(this.o, actor, questions, async (tx, { actor: acting, decisions: [decision, holdDecision] }) => {
       const locked = await this.lockOpen(tx, request);
       const part = (await tx.subjectAccess.parts(requestId)).find((p) => p.organisationId === organisationId);
@@ -486,11 +498,8 @@ export class SubjectAccessService {
       const organisation = await this.repos.organisations.byId(id) ?? await this.repos.organisations.bySlug(id);
       if (!organisation) throw invalid(`There is no organisation “${id}”.`, { field: 'partnerOrganisationIds' });
       if (organisation.id === actor.organisationId) continue;
-      const resource: SubjectAccessResource = { kind: 'subject-access', organisationId: actor.organisationId ?? '', partOrganisationId: organisation.id };
-      const decision = await this.o.access.check(actor, 'subject-access.receive', resource, { organisationId: organisation.id, ids: { requestId } });
-      if (!decision.allow) {
-        throw invalid(`${organisation.name} shares no arrangement in force with your organisation, so it cannot be asked to search its records for you.`, { field: 'partnerOrganisationIds' });
-      }
+      const decision = await this.o.access.check(actor, 'subject-access.receive', receivingResource(actor, organisation), { organisationId: organisation.id, ids: { requestId } });
+      if (!decision.allow) throw notInForce(organisation);
       out.push({ organisation, decision });
     }
     return out;
@@ -512,6 +521,17 @@ export class SubjectAccessService {
         kind: 'subject-access-partner', requestId: request.id, requesterName: requester.name, reference: request.reference, dueOn: currentDueOn(request),
       });
     }
+  }
+
+  /**
+   * `subject-access.receive` of each partner to ask, asked again inside the change's transaction on the arrangements
+   * as it reads them: one suspended or ended meanwhile is refused as askable refuses it (audited, 400).
+   */
+  private receiving(actor: Actor, requestId: string, partners: readonly { organisation: Organisation }[]): DecidedAgain[] {
+    return partners.map(({ organisation }) => ({
+      action: 'subject-access.receive', resource: receivingResource(actor, organisation), target: { organisationId: organisation.id, ids: { requestId } },
+      auditAs: 'subject-access.receive', missing: MISSING, refused: notInForce(organisation),
+    }));
   }
 
   /** `subject-access.manage` of the request, asked again inside the change's transaction (refused: audited as `auditAs`, 404). */
@@ -642,6 +662,19 @@ function newPart(requestId: string, organisationId: string, actor: Actor, now: D
 function partResource(request: Pick<SubjectAccessRequest, 'organisationId'>, partOrganisationId: string): SubjectAccessResource {
   return { kind: 'subject-access', organisationId: request.organisationId, partOrganisationId };
 }
+
+/** A partner the actor's organisation would ask to search: `subject-access.receive` needs an arrangement in force between them. */
+function receivingResource(actor: Actor, organisation: Organisation): SubjectAccessResource {
+  return { kind: 'subject-access', organisationId: actor.organisationId ?? '', partOrganisationId: organisation.id };
+}
+
+/** A partner no arrangement in force lets be asked: 400, as before and inside the transaction alike. */
+const notInForce = (organisation: Organisation) =>
+  invalid(`${organisation.name} shares no arrangement in force with your organisation, so it cannot be asked to search its records for you.`, { field: 'partnerOrganisationIds' });
+
+/** The partners to ask, each with its decision as the change's transaction made it (after the change's own, first). */
+const asDecidedNow = <P extends { organisation: Organisation }>(partners: readonly P[], decisions: readonly Decision[]): { organisation: Organisation; decision: Decision }[] =>
+  partners.map((p, i) => ({ organisation: p.organisation, decision: decisions[i + 1]! }));
 
 const brief = (o: Organisation): Pick<Organisation, 'id' | 'slug' | 'name'> => ({ id: o.id, slug: o.slug, name: o.name });
 
