@@ -197,6 +197,26 @@ export class AccessService {
   }
 
   /**
+   * checkWithin for many questions, with one read of the arrangements and holds for all of them (a hold placed
+   * over a thousand records asks about each): decides them in order and stops at the first refusal, which is
+   * audited as checkWithin audits it. Returns every decision made, the refused one last.
+   */
+  async checkAllWithin(repos: Repos, actor: Actor, questions: readonly { action: Action; resource: Resource; target: AuditTarget; auditAs?: string }[]): Promise<Decision[]> {
+    if (questions.length === 0) return [];
+    const context = await this.#context(actor, questions, {}, repos);
+    const decisions: Decision[] = [];
+    for (const q of questions) {
+      const decision = decide(actor, q.action, q.resource, context);
+      decisions.push(decision);
+      if (!decision.allow) {
+        await repos.audit.insert([auditEvent(actor, q.auditAs ?? q.action, denialTarget(q.target, decision), decision, this.clock.now())]);
+        break;
+      }
+    }
+    return decisions;
+  }
+
+  /**
    * decide() asked again inside the transaction that makes a change decided before it began (a delete, a move,
    * a rename, what a WebDAV Overwrite bins), after `holds.lockForChanging` locked the rows in question: the holds
    * and arrangements are read with the transaction's repositories, so a hold placed in the moment between the
