@@ -262,7 +262,7 @@ async function placesAskedAgain(repos: Repos, hold: LegalHold, places: { documen
   await repos.holds.lockForPlacing({ documentIds: places.documents.map((d) => d.id), collectionIds: places.collections.map((c) => c.id) });
   const asked: DecidedAgain[] = [];
   for (const d of places.documents) {
-    const fresh = (await repos.documents.byId(d.id)) ?? d;
+    const fresh = await holdable(repos, d);
     asked.push({ action: 'document.read', resource: documentResource(fresh), target: { organisationId: hold.organisationId, ids: { holdId: hold.id, documentId: d.id } }, auditAs: 'records.hold.add', missing: 'document' });
   }
   for (const c of places.collections) {
@@ -270,6 +270,16 @@ async function placesAskedAgain(repos: Repos, hold: LegalHold, places: { documen
     asked.push({ action: 'collection.list', resource: collectionResource(fresh), target: { organisationId: hold.organisationId, ids: { holdId: hold.id, collectionId: c.id } }, auditAs: 'records.hold.add', missing: 'collection' });
   }
   return asked;
+}
+
+/**
+ * A document to hold as the caller's transaction reads it, once locked (`holds.lockForPlacing`): one destroyed
+ * meanwhile is refused as such (409), before decide() is asked about it (which would call it not there).
+ */
+export async function holdable(repos: Repos, document: Document): Promise<Document> {
+  const fresh = await repos.documents.byId(document.id);
+  if (!fresh || fresh.status === 'disposed') throw conflict(`“${document.name}” was destroyed a moment ago; it can no longer be held.`);
+  return fresh;
 }
 
 /**
@@ -284,10 +294,7 @@ export async function placeUnderHold(
   const documentIds = places.documents.map((d) => d.id);
   const collectionIds = places.collections.map((c) => c.id);
   await repos.holds.lockForPlacing({ documentIds, collectionIds });
-  for (const d of places.documents) {
-    const fresh = await repos.documents.byId(d.id);
-    if (!fresh || fresh.status === 'disposed') throw conflict(`“${d.name}” was destroyed a moment ago; it can no longer be held.`);
-  }
+  for (const d of places.documents) await holdable(repos, d);
   const current = await repos.holds.byId(hold.id);
   if (!current || !isHoldActive(current)) throw conflict(`The hold “${hold.name}” was released at the same moment; place a new hold instead.`);
   const existing = await repos.holds.items(hold.id);

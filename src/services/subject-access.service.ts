@@ -21,7 +21,7 @@ import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { DECIDED_AGAIN_EVERY_MS, decidedAgainWhileFlowing } from './decided-while-flowing.js';
 import { changeDecidedWithin, organisationAction, type DecidedAgain, type Questions } from './decided-within.js';
-import { placeUnderHold } from './holds.service.js';
+import { holdable, placeUnderHold } from './holds.service.js';
 import type { IdentityService } from './identity.service.js';
 import type { MailService } from './mail.service.js';
 import { responseEntries, responsePackage, type ResponseEntry } from './subject-access-package.js';
@@ -269,7 +269,7 @@ export class SubjectAccessService {
       await tx.holds.lockForPlacing({ documentIds: chosen.map((c) => c.document.id), collectionIds: [] });
       const downloads: DecidedAgain[] = [];
       for (const { document, version } of chosen) {
-        const fresh = (await tx.documents.byId(document.id)) ?? document;
+        const fresh = await holdable(tx, document);
         const scanned = (await tx.documents.versionById(version.id)) ?? version;
         downloads.push({
           action: 'document.download', resource: { ...documentResource(fresh), versionScan: scanned.scanStatus },

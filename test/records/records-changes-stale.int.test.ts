@@ -107,6 +107,25 @@ describe.each(DIALECTS)('records changes decided again on the resource as their 
     ]);
   });
 
+  it('refuses to include a record destroyed meanwhile (409 as a hold is refused), nothing included nor held, no refusal audited', async () => {
+    const w = await subjectAccessWorld(t);
+    await fileCollectionUnder(t.vault, w.partner.id, w.partner.collections.payroll!, HR_03);
+    const manager = await w.partner.user({ roles: ['records_manager'], teams: ['payroll'] });
+    await recordEvent(t.vault, w.partner.id, w.own, 'process_complete', yearsAgo(3));
+    const batchId = (await t.vault.disposal.sweep(await actorOf(manager), w.partner.id))!.batch.id;
+    await t.vault.disposal.decide(await actorOf(manager), batchId, [{ documentId: w.own, decision: 'destroy' }]);
+    await t.vault.disposal.approve(await actorOf(manager), batchId);
+    const request = await t.vault.subjectAccess.open(await actorOf(w.dpo), { subjectName: 'Sam Smith', receivedOn: '2026-10-31' });
+    const [items, holds] = [await t.vault.store.db.selectFrom('subject_access_items').select('id').execute(), await t.vault.store.db.selectFrom('legal_holds').select('id').execute()];
+    const after = await lastSeq();
+    const thrown = await thrownWith(() => t.vault.disposal.execute(batchId), async () => t.vault.subjectAccess.addItems(await actorOf(w.dpo), request.id, [w.own]));
+    expect({ code: thrown.code, message: thrown.message }).toEqual({ code: 'CONFLICT', message: '“payslip-march.txt” was destroyed a moment ago; it can no longer be held.' });
+    expect((await t.vault.store.repos.documents.byId(w.own))?.status).toBe('disposed');
+    expect(await t.vault.store.db.selectFrom('subject_access_items').select('id').execute()).toEqual(items);
+    expect(await t.vault.store.db.selectFrom('legal_holds').select('id').execute()).toEqual(holds);
+    expect(await eventsBy([w.partner.id], w.dpo.id, after)).toEqual([]);
+  });
+
   for (const step of ['places a hold over', 'adds to a hold'] as const) {
     it(`refuses a DPO who ${step} a record moved meanwhile out of their teams (404), nothing held`, async () => {
       const org = await createOrganisation(t.vault);
