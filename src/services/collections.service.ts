@@ -216,7 +216,7 @@ export class CollectionsService {
         // Taken since the check above (another create, a rename, move or folder copy finishing meanwhile)?
         // Claimed after the row locks above, as a move claims it, so no two claimants wait on each other's rows.
         const takenNow = await claimFolderName(repos, place, claimant);
-        if (takenNow) throw takenWithin(takenNow, documentInTheWay(c.name));
+        if (takenNow) throw takenWithin(takenNow, documentInTheWay(c.name), 'collection');
         await repos.collections.insert({ ...collection, createdAt: now.toISOString() });
         await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, parentId: c.parentId ?? TOP_LEVEL, classification: c.classification, serviceArea: c.serviceArea, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, decision, now)]);
       },
@@ -225,7 +225,7 @@ export class CollectionsService {
 
   /** What holds a name a collection was to take, as this actor is told it (name-claims.ts: tellNameTaken). */
   private async nameTaken(actor: Actor, holder: NameHolder): Promise<NameTaken> {
-    return tellNameTaken(this.o.access, actor, holder, documentInTheWay(holder.kind === 'document' ? holder.document.name : holder.collection.name));
+    return tellNameTaken(this.o.access, actor, holder, documentInTheWay(holder.kind === 'document' ? holder.document.name : holder.collection.name), 'collection');
   }
 
   /** `error`, or, for a name found taken inside a transaction (by a collection or a document), what this actor is told. */
@@ -346,7 +346,7 @@ export class CollectionsService {
       if (removal) await removal.bin(repos, now);
       // Taken since the check above (a create, copy or other move finishing meanwhile)? Claimed after the row locks.
       const takenNow = await claimFolderName(repos, namePlace, claimant);
-      if (takenNow) throw takenWithin(takenNow, documentInTheWay(name));
+      if (takenNow) throw takenWithin(takenNow, documentInTheWay(name), 'collection');
       const place = async () => {
         await repos.collections.place(collection.id, { name, ...placement });
         await this.replaceBelow(repos, moved, now.toISOString());

@@ -103,7 +103,7 @@ export class DocumentFilingService {
     const namePlace = { organisationId: destination.organisationId, folderId: destination.id, name };
     const claimant = { kind: 'document' as const, except: [document.id, change.replace?.id] };
     const clash = await nameHeld(this.repos, namePlace, claimant);
-    if (clash) throw await tellNameTaken(this.o.access, actor, clash, documentInTheWay(name));
+    if (clash) throw await tellNameTaken(this.o.access, actor, clash, documentInTheWay(name), 'document');
     const action = moving ? 'document.move' : 'document.rename';
     if (name !== document.name) await this.o.ingestion.requireAllowedName(actor, document, name, `${action}-blocked`);
     if (moving && change.confirmShorter === true) await this.o.dueDates.requireShorteningConfirmable(actor, document.organisationId, { documentId, collectionId: destination.id });
@@ -131,7 +131,7 @@ export class DocumentFilingService {
       if (removal) await removal.bin(repos, now);
       // Taken since the check above (an upload, copy or other move finishing meanwhile)?
       const takenNow = await claimFolderName(repos, namePlace, claimant);
-      if (takenNow) throw takenWithin(takenNow, documentInTheWay(name));
+      if (takenNow) throw takenWithin(takenNow, documentInTheWay(name), 'document');
       const rename = () => repos.documents.update(document.id, { name, ...placement }, now.toISOString());
       // Its retention derives from its place: a move that brings its due date earlier needs a records manager's confirmation.
       let shift: DueDateShift = { earlier: 0, later: 0 };
@@ -171,7 +171,7 @@ export class DocumentFilingService {
     // Decided now so a refusal comes before the bytes are read; decided again, fresh, once they are.
     if (input.replace) await this.prepareRemoval(actor, input.replace, destination.organisationId, destination.id, name, source.id);
     const clash = await nameHeld(this.repos, { organisationId: destination.organisationId, folderId: destination.id, name }, { kind: 'document', except: [input.replace?.id, move ? source.id : undefined] });
-    if (clash) throw await tellNameTaken(this.o.access, actor, clash, documentInTheWay(name));
+    if (clash) throw await tellNameTaken(this.o.access, actor, clash, documentInTheWay(name), 'document');
 
     const touches: WriteTouch[] = [{ kind: 'members', collection: destination }];
     const sourceCollection = move ? await this.repos.collections.byId(source.collectionId) : undefined;
@@ -338,7 +338,7 @@ export class DocumentFilingService {
   private async insertCopy(repos: Repos, actor: Actor, c: { source: Document; version: Version; copy: Document; copyVersion: Version; copyDecision: Decision; readNow: Decision; now: Date }, move: boolean): Promise<void> {
     const { source, copy } = c;
     const taken = await claimFolderName(repos, { organisationId: copy.organisationId, folderId: copy.collectionId, name: copy.name }, { kind: 'document', except: [move ? source.id : undefined] });
-    if (taken) throw takenWithin(taken, documentInTheWay(copy.name));
+    if (taken) throw takenWithin(taken, documentInTheWay(copy.name), 'document');
     await repos.documents.insertDocument(copy);
     await repos.documents.insertVersion(c.copyVersion);
     await repos.audit.insert([

@@ -141,7 +141,7 @@ export class DocumentIngestion {
 
   /** A name `clash` holds, as this actor is told it (name-claims.ts: tellNameTaken). */
   async nameTaken(actor: Actor, clash: Document, visibleMessage: string): Promise<DomainError> {
-    return tellNameTaken(this.o.access, actor, { kind: 'document', document: clash }, visibleMessage);
+    return tellNameTaken(this.o.access, actor, { kind: 'document', document: clash }, visibleMessage, 'document');
   }
 
   /** `error`, or, for a name found taken inside a transaction (by a document or a collection), what this actor is told. */

@@ -124,7 +124,7 @@ export class DocumentsService {
     // A document or a sub-collection of that name is in the way (one name, one thing, in a folder).
     const namePlace = { organisationId: collection.organisationId, folderId: collection.id, name };
     const taken = await nameHeld(this.repos, namePlace, { kind: 'document' });
-    if (taken) throw await tellNameTaken(this.o.access, actor, taken, nameTakenMessage(name));
+    if (taken) throw await tellNameTaken(this.o.access, actor, taken, nameTakenMessage(name), 'document');
     const touches: WriteTouch[] = [{ kind: 'members', collection }];
     await this.o.locks.enforce(actor, touches);
     const documentId = randomUUID();
@@ -154,7 +154,7 @@ export class DocumentsService {
           await requireSamePlace(repos, document);
           // Another upload (or a rename, move or copy) may have taken the name while the bytes arrived.
           const takenNow = await claimFolderName(repos, namePlace, { kind: 'document' });
-          if (takenNow) throw takenWithin(takenNow, nameTakenMessage(name));
+          if (takenNow) throw takenWithin(takenNow, nameTakenMessage(name), 'document');
           await repos.documents.insertDocument(document);
           await repos.documents.insertVersion(version);
           // The collection it was placed in and the classification it was given, so the disposal job and audit verify can
@@ -320,7 +320,7 @@ export class DocumentsService {
     if (!deleted) {
       // Told as an upload's clash is: that a document of the name exists only to someone who may read it.
       const taken = await nameHeld(this.repos, namePlace, claimant);
-      if (taken) throw await tellNameTaken(this.o.access, actor, taken, restoreClashMessage(document.name));
+      if (taken) throw await tellNameTaken(this.o.access, actor, taken, restoreClashMessage(document.name), 'document');
       // Its collection may have moved, or the organisation's file policy changed, while it was deleted.
       const collection = await this.repos.collections.byId(document.collectionId);
       if (!collection || collection.deletedAt) throw conflict('The collection this document was in has been deleted; restore or recreate it first.');
@@ -344,7 +344,7 @@ export class DocumentsService {
         await requireSamePlace(repos, { ...document, ...placement });
         // The name may have been taken since the check above.
         const takenNow = await claimFolderName(repos, namePlace, claimant);
-        if (takenNow) throw takenWithin(takenNow, restoreClashMessage(document.name));
+        if (takenNow) throw takenWithin(takenNow, restoreClashMessage(document.name), 'document');
       }
       await repos.documents.update(document.id, { deletedAt, ...placement }, now.toISOString());
       // A restore puts it back at its folder's classification if it sits below it: recorded for audit verify (classification-record.ts).

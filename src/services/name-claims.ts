@@ -56,9 +56,11 @@ export async function claimFolderName(repos: Repos, place: NamePlace, claimant: 
 }
 
 /** Inside the transaction: the refusal for a name found held, answered by afterNameTaken once it has rolled back. */
-export function takenWithin(holder: NameHolder, documentMessage: string): DomainError {
-  return holder.kind === 'document' ? new NameTakenWithin(holder.document, documentMessage) : new CollectionNameTakenWithin(holder.collection);
+export function takenWithin(holder: NameHolder, documentMessage: string, claimant: Kind): DomainError {
+  return holder.kind === 'document' ? new NameTakenWithin(holder.document, documentMessage, claimant) : new CollectionNameTakenWithin(holder.collection, claimant);
 }
+
+type Kind = NameHolder['kind'];
 
 /** A name already taken (409); `visible` when the actor may see what holds it, so an interface with its own words for "something is already there" may say them, and only then. */
 export abstract class NameTaken extends DomainError {
@@ -67,20 +69,25 @@ export abstract class NameTaken extends DomainError {
   }
 }
 
-const collectionNameUnusable = (name: string): string => `The name "${name}" cannot be used here. Choose another name.`;
-const documentNameUnusable = (name: string): string => `The name "${name}" cannot be used in this collection. Choose another name.`;
+/**
+ * What someone who may not see what holds the name hears: the words a later request of their own kind hears
+ * (a folder create's, an upload's), whichever kind is in the way, so they learn that the name is taken, never
+ * whether by a document or a folder.
+ */
+const nameUnusable = (claimant: Kind, name: string): string =>
+  (claimant === 'collection' ? `The name "${name}" cannot be used here. Choose another name.` : `The name "${name}" cannot be used in this collection. Choose another name.`);
 
 /** A collection's name already taken among its siblings (or in a folder, by a collection where a document was to go). */
 export class CollectionNameTaken extends NameTaken {
-  constructor(readonly clash: Collection, visible: boolean) {
-    super(visible ? `A collection called "${clash.name}" already exists there.` : collectionNameUnusable(clash.name), visible);
+  constructor(readonly clash: Collection, visible: boolean, claimant: Kind = 'collection') {
+    super(visible ? `A collection called "${clash.name}" already exists there.` : nameUnusable(claimant, clash.name), visible);
   }
 }
 
 /** A document's name already taken in its collection (or by a document where a sub-collection was to go). */
 export class DocumentNameTaken extends NameTaken {
-  constructor(readonly clash: Document, visibleMessage: string, visible: boolean) {
-    super(visible ? visibleMessage : documentNameUnusable(clash.name), visible);
+  constructor(readonly clash: Document, visibleMessage: string, visible: boolean, claimant: Kind = 'document') {
+    super(visible ? visibleMessage : nameUnusable(claimant, clash.name), visible);
   }
 }
 
@@ -91,38 +98,39 @@ export class DocumentNameTaken extends NameTaken {
  * afterNameTaken once the transaction has rolled back, as a later duplicate is; unanswered, it still tells nothing.
  */
 export class CollectionNameTakenWithin extends DomainError {
-  constructor(readonly clash: Collection) {
-    super('CONFLICT', collectionNameUnusable(clash.name));
+  constructor(readonly clash: Collection, readonly claimant: Kind = 'collection') {
+    super('CONFLICT', nameUnusable(claimant, clash.name));
   }
 }
 
 /** The same for a name a document holds (another request took it while this one's bytes arrived, say). */
 export class NameTakenWithin extends DomainError {
-  constructor(readonly clash: Document, readonly visibleMessage: string) {
-    super('CONFLICT', documentNameUnusable(clash.name));
+  constructor(readonly clash: Document, readonly visibleMessage: string, readonly claimant: Kind = 'document') {
+    super('CONFLICT', nameUnusable(claimant, clash.name));
   }
 }
 
 /**
  * A name is unique in its folder, so a clash with something the actor may not see cannot be hidden (that would
  * need two of one name). It is told without pointing at it and audited as the refused read or listing it is
- * (as WebDAV does for a path); `documentMessage` is what someone who may read a document in the way hears.
+ * (as WebDAV does for a path); `documentMessage` is what someone who may read a document in the way hears, and
+ * `claimant` the kind the refused request was giving the name, whose words someone who may not see it hears.
  */
-export async function tellNameTaken(access: AccessService, actor: Actor, holder: NameHolder, documentMessage: string): Promise<NameTaken> {
+export async function tellNameTaken(access: AccessService, actor: Actor, holder: NameHolder, documentMessage: string, claimant: Kind): Promise<NameTaken> {
   if (holder.kind === 'collection') {
     const clash = holder.collection;
     const decision = await access.check(actor, 'collection.list', collectionResource(clash), { organisationId: clash.organisationId, ids: { collectionId: clash.id } });
-    return new CollectionNameTaken(clash, decision.allow);
+    return new CollectionNameTaken(clash, decision.allow, claimant);
   }
   const clash = holder.document;
   const decision = await access.check(actor, 'document.read', documentResource(clash), { organisationId: clash.organisationId, ids: { documentId: clash.id } });
-  return new DocumentNameTaken(clash, documentMessage, decision.allow);
+  return new DocumentNameTaken(clash, documentMessage, decision.allow, claimant);
 }
 
 /** `error`, or, for a name found taken inside a transaction (either kind), what tellNameTaken tells this actor. */
 export async function afterNameTaken(access: AccessService, actor: Actor, error: unknown): Promise<unknown> {
-  if (error instanceof NameTakenWithin) return tellNameTaken(access, actor, { kind: 'document', document: error.clash }, error.visibleMessage);
-  if (error instanceof CollectionNameTakenWithin) return tellNameTaken(access, actor, { kind: 'collection', collection: error.clash }, '');
+  if (error instanceof NameTakenWithin) return tellNameTaken(access, actor, { kind: 'document', document: error.clash }, error.visibleMessage, error.claimant);
+  if (error instanceof CollectionNameTakenWithin) return tellNameTaken(access, actor, { kind: 'collection', collection: error.clash }, '', error.claimant);
   return error;
 }
 

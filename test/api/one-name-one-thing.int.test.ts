@@ -125,8 +125,9 @@ describe.each(DIALECTS)('a document and a folder of one name in one folder, on %
     const { org, staff, low, finance } = await place();
     const hiddenFolder = (await folder(staff, finance, 'Appraisals', 'OFFICIAL-SENSITIVE')).json().id as string;
     const hiddenDoc = await made(await upload(staff, finance, 'Grievances', 'OFFICIAL-SENSITIVE'));
-    expect(expectProblem(await upload(low, finance, 'Appraisals'), 409).detail).toBe(folderUnusable('Appraisals'));
-    expect(expectProblem(await folder(low, finance, 'Grievances'), 409).detail).toBe(documentUnusable('Grievances'));
+    // Each hears its own request's words (a later upload's, a later folder create's), whichever kind is in the way.
+    expect(expectProblem(await upload(low, finance, 'Appraisals'), 409).detail).toBe(documentUnusable('Appraisals'));
+    expect(expectProblem(await folder(low, finance, 'Grievances'), 409).detail).toBe(folderUnusable('Grievances'));
     expect(await denials(org)).toEqual([
       { action: 'collection.list', collectionId: hiddenFolder },
       { action: 'document.read', documentId: hiddenDoc },
@@ -135,17 +136,37 @@ describe.each(DIALECTS)('a document and a folder of one name in one folder, on %
     let spy = checksMiss('Appraisals', 1);
     const upRaced = await upload(low, finance, 'Appraisals');
     spy.mockRestore();
-    expect(expectProblem(upRaced, 409).detail).toBe(folderUnusable('Appraisals'));
+    expect(expectProblem(upRaced, 409).detail).toBe(documentUnusable('Appraisals'));
     spy = checksMiss('Grievances', 1);
     const mkRaced = await folder(low, finance, 'Grievances');
     spy.mockRestore();
-    expect(expectProblem(mkRaced, 409).detail).toBe(documentUnusable('Grievances'));
+    expect(expectProblem(mkRaced, 409).detail).toBe(folderUnusable('Grievances'));
     expect((await denials(org)).slice(2)).toEqual([
       { action: 'collection.list', collectionId: hiddenFolder },
       { action: 'document.read', documentId: hiddenDoc },
     ]);
     expect(await holders(org, finance, 'Appraisals')).toEqual([`collection:${hiddenFolder}`]);
     expect(await holders(org, finance, 'Grievances')).toEqual([`document:${hiddenDoc}`]);
+  });
+
+  it('someone who may not see what is in the way cannot tell a document from a folder: REST and WebDAV answer a hidden one of either kind alike', async () => {
+    const { org, staff, low, finance } = await place();
+    await folder(staff, finance, 'Appraisals', 'OFFICIAL-SENSITIVE');
+    await made(await upload(staff, finance, 'Grievances', 'OFFICIAL-SENSITIVE'));
+    // A name nothing holds, for the other words to be set beside.
+    const neutral = (detail: string, name: string) => detail.replace(`"${name}"`, '"…"');
+    const rest = async (name: string) => ({
+      upload: neutral(expectProblem(await upload(low, finance, name), 409).detail as string, name),
+      folder: neutral(expectProblem(await folder(low, finance, name), 409).detail as string, name),
+      rename: neutral(expectProblem(await api(s.app, low).patch(`documents/${await made(await upload(low, finance, `draft ${name}`))}`, { name }), 409).detail as string, name),
+    });
+    expect(await rest('Appraisals')).toEqual(await rest('Grievances'));
+    const base = `/dav/${org.slug}/finance`;
+    const davAnswer = async (method: string, name: string) => {
+      const r = await dav(s.base, method, `${base}/${name}`, { user: low, ...(method === 'PUT' ? { body: 'x\n' } : {}) });
+      return `${r.status} ${neutral(r.body, name)}`;
+    };
+    for (const method of ['PUT', 'MKCOL']) expect(await davAnswer(method, 'Appraisals')).toBe(await davAnswer(method, 'Grievances'));
   });
 
   it('WebDAV: PUT, MKCOL, MOVE and COPY of either kind onto the other’s name, resolved or taken meanwhile, hear a later request’s answer', async () => {
