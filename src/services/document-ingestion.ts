@@ -8,7 +8,7 @@ import { DomainError, commitOutcomeUnknown, conflict, notFound } from '../domain
 import { afterNameTaken, tellNameTaken } from './name-claims.js';
 import { documentPlacementChanged, placeDocument } from '../domain/placement.js';
 import type { Clock, EncryptedBlobs, FileInspector, Scanner } from '../domain/ports.js';
-import type { Actor, Document, DocumentStatus, ScanStatus, Version } from '../domain/types.js';
+import type { Actor, Collection, Document, DocumentStatus, ScanStatus, Version } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import { AccessService } from './access.service.js';
 import type { AuditTarget } from './audit-events.js';
@@ -173,14 +173,15 @@ export class DocumentIngestion {
 /**
  * Inside the filing transaction: the destination, read again (share-locked on PostgreSQL), must
  * still give the placement that was authorised. A collection moved meanwhile (say, out of a joint
- * workspace) makes the filing fail rather than land with a stale binding.
+ * workspace) makes the filing fail rather than land with a stale binding. Returns it, as read.
  */
-export async function requireSamePlace(repos: Repos, authorised: Pick<Document, 'organisationId' | 'collectionId' | 'serviceArea' | 'classification' | 'arrangementId'>): Promise<void> {
+export async function requireSamePlace(repos: Repos, authorised: Pick<Document, 'organisationId' | 'collectionId' | 'serviceArea' | 'classification' | 'arrangementId'>): Promise<Collection> {
   const collection = await repos.collections.byIdForFiling(authorised.collectionId);
   if (!collection || collection.deletedAt) throw notFound('collection');
   if (documentPlacementChanged(authorised, placeDocument(authorised, collection))) {
     throw conflict('The collection was moved or changed at the same moment; try again.');
   }
+  return collection;
 }
 
 export { NameTakenWithin } from './name-claims.js';

@@ -14,7 +14,7 @@ import type { ByteRange, Clock, EncryptedBlobs } from '../domain/ports.js';
 import type { AuditEvent } from '../domain/audit/event.js';
 import type { Actor, Classification, Document, Version } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
-import { AccessService, documentResource } from './access.service.js';
+import { AccessService, collectionResource, documentResource } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { DECIDED_AGAIN_EVERY_MS, decidedAgainWhileFlowing } from './decided-while-flowing.js';
 import { requireSamePlace, statusOf, target, type DocumentIngestion, type Inspected } from './document-ingestion.js';
@@ -151,7 +151,12 @@ export class DocumentsService {
         const decided = (await this.o.access.requireCreatableIn(actorNow, 'document.create', collection.id, () => ({ classification }))).decision;
         // The admission slot is given back in this same commit.
         await ingested.slot.releaseWith(async (repos) => {
-          await requireSamePlace(repos, document);
+          const collectionNow = await requireSamePlace(repos, document);
+          // Decided again on the collection as the transaction reads it, before the name is claimed, as a folder
+          // create is: an arrangement suspended or ended since the decision above refuses here (404, audited once
+          // this rolls back), so a partner refused learns nothing of what holds the name, and stores nothing.
+          await this.o.access.requireWithin(repos, actorNow, [{ action: 'document.create', resource: collectionResource(collectionNow), newClassification: classification,
+            target: { organisationId: collection.organisationId, ids: { collectionId: collection.id } } }]);
           // Another upload (or a rename, move or copy) may have taken the name while the bytes arrived.
           const takenNow = await claimFolderName(repos, namePlace, { kind: 'document' });
           if (takenNow) throw takenWithin(takenNow, nameTakenMessage(name), 'document');
@@ -167,7 +172,7 @@ export class DocumentsService {
       } catch (error) {
         // Nothing refers to the stored blob (unless the commit went through and only its sync failed).
         await this.o.ingestion.discardUnlessCommitted(ingested, versionId, error);
-        throw await this.o.ingestion.afterNameTaken(actorNow, error);
+        throw await this.o.access.afterRollback(actorNow, await this.o.ingestion.afterNameTaken(actorNow, error));
       }
       return this.result(document, version, ingested);
     } finally {

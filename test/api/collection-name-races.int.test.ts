@@ -380,6 +380,54 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
     expect(await namedIn(host.id, workspace.id, 'Fresh')).toEqual([]);
   });
 
+  /**
+   * The same for an upload (a document taking a name in a joint workspace, which a host folder may hold): its last
+   * decision is made once the bytes have arrived, just before its transaction, and the arrangement is suspended
+   * between the two. The transaction must ask decide() again before it claims the name, as a folder create's does.
+   */
+  async function suspendedMidUpload(name: string, options: { hostTookIt: boolean }) {
+    const { host, partner, arrangement } = await createPartnership(s.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL', serviceArea: 'payroll' });
+    const workspace = await s.vault.arrangements.createWorkspace(systemActor(), arrangement.id, 'Joint payroll');
+    const hostFolder = options.hostTookIt
+      ? (await s.vault.collections.create(systemActor(), { organisationId: host.id, parentId: workspace.id, name, serviceArea: 'payroll', classification: 'OFFICIAL' })).id
+      : null;
+    const partnerStaff = await partner.user({ teams: ['payroll'], clearance: 'OFFICIAL' });
+    const access = s.vault.access;
+    const decideCreatable = access.requireCreatableIn.bind(access);
+    const read = repo().childByName.bind(repo());
+    let calls = 0;
+    // The check before the bytes misses the name; the decision made once they have arrived (the second) is followed by the suspension.
+    const miss = vi.spyOn(repo(), 'childByName').mockImplementation(async (o, p, n) => (n === name && calls === 1 ? undefined : read(o, p, n)));
+    const spy = vi.spyOn(access, 'requireCreatableIn').mockImplementation(async (...args: Parameters<typeof decideCreatable>) => {
+      const decided = await decideCreatable(...args);
+      if (++calls === 2) await s.vault.arrangements.suspend(systemActor(), arrangement.id);
+      return decided;
+    });
+    const upload = () => s.app.inject({
+      method: 'POST', url: `/api/v1/collections/${workspace.id}/documents?name=${encodeURIComponent(name)}`,
+      headers: { authorization: `Bearer ${partnerStaff.token}`, 'content-type': 'application/octet-stream' }, payload: 'timesheet\n',
+    });
+    return { host, workspace, hostFolder, upload, done: () => { spy.mockRestore(); miss.mockRestore(); } };
+  }
+
+  it('a partner suspended between an upload’s last decision and its transaction, losing the name to a host folder, hears a later upload’s 404, not that the name is taken', async () => {
+    const { host, workspace, hostFolder, upload, done } = await suspendedMidUpload('Casework', { hostTookIt: true });
+    const raced = await upload();
+    done();
+    const later = await upload();
+    expect(later.statusCode).toBe(404);
+    expect({ status: raced.statusCode, body: { ...raced.json(), requestId: null } }).toEqual({ status: later.statusCode, body: { ...later.json(), requestId: null } });
+    expect(await namedIn(host.id, workspace.id, 'Casework')).toEqual([hostFolder]);
+  });
+
+  it('a partner suspended between an upload’s last decision and its transaction stores nothing in the joint workspace (404, as a later upload)', async () => {
+    const { workspace, upload, done } = await suspendedMidUpload('timesheet.txt', { hostTookIt: false });
+    const raced = await upload();
+    done();
+    expect(raced.statusCode).toBe(404);
+    expect((await s.vault.store.repos.documents.inCollection(workspace.id, { includeDeleted: true })).map((d) => d.name)).toEqual([]);
+  });
+
   it('a MOVE and a COPY of one folder onto one new name at once: one makes it, the other hears a later one’s 412, no lock cycle, nothing else changes', async () => {
     const org = await createOrganisation(s.vault);
     const parentId = org.collections.finance!;
