@@ -219,7 +219,12 @@ export class DocumentFilingService {
           const current = await repos.documents.byId(source.id);
           if (!current || current.deletedAt || current.status === 'disposed') throw notFound('document');
           if (move) [deleteNow] = await this.o.access.requireWithin(repos, actorNow, [{ action: 'document.delete', resource: documentResource(current), target: target(source) }]) as [Decision];
-          await requireSamePlace(repos, copy);
+          const destinationNow = await requireSamePlace(repos, copy);
+          // Adding it there decided again on the collection as this reads it, before the name is claimed, as an
+          // upload is: an arrangement suspended or ended since the decision above refuses here (404, audited once
+          // this rolls back), so a partner refused stores nothing there and learns nothing of what holds the name.
+          await this.o.access.requireWithin(repos, actorNow, [{ action: 'document.create', resource: { ...collectionResource(destinationNow), classification: placement.classification },
+            target: { organisationId: destinationNow.organisationId, ids: { collectionId: destinationNow.id, documentId: source.id } } }]);
           if (removal) await removal.bin(repos, now);
           await this.insertCopy(repos, actor, { source, version, copy, copyVersion, copyDecision, readNow, now }, move);
           if (move && deleteNow) {

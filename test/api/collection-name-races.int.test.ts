@@ -428,6 +428,51 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
     expect((await s.vault.store.repos.documents.inCollection(workspace.id, { includeDeleted: true })).map((d) => d.name)).toEqual([]);
   });
 
+  /** The same for a copy of a partner's own document into the joint workspace: decided again once its bytes are stored, then suspended. */
+  async function suspendedMidCopy(name: string, options: { hostTookIt: boolean }) {
+    const { host, partner, arrangement } = await createPartnership(s.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL', serviceArea: 'payroll' });
+    const workspace = await s.vault.arrangements.createWorkspace(systemActor(), arrangement.id, 'Joint payroll');
+    const hostFolder = options.hostTookIt
+      ? (await s.vault.collections.create(systemActor(), { organisationId: host.id, parentId: workspace.id, name, serviceArea: 'payroll', classification: 'OFFICIAL' })).id
+      : null;
+    const partnerStaff = await partner.user({ teams: ['payroll', 'finance'], clearance: 'OFFICIAL' });
+    const own = await s.app.inject({
+      method: 'POST', url: `/api/v1/collections/${partner.collections.finance!}/documents?name=${encodeURIComponent(name)}`,
+      headers: { authorization: `Bearer ${partnerStaff.token}`, 'content-type': 'application/octet-stream' }, payload: 'timesheet\n',
+    });
+    expect(own.statusCode, own.body).toBe(201);
+    const access = s.vault.access;
+    const decide = access.require.bind(access);
+    const read = repo().childByName.bind(repo());
+    let creates = 0;
+    const miss = vi.spyOn(repo(), 'childByName').mockImplementation(async (o, p, n) => (n === name && creates === 1 ? undefined : read(o, p, n)));
+    const spy = vi.spyOn(access, 'require').mockImplementation(async (...args: Parameters<typeof decide>) => {
+      const decided = await decide(...args);
+      if (args[1] === 'document.create' && ++creates === 2) await s.vault.arrangements.suspend(systemActor(), arrangement.id);
+      return decided;
+    });
+    const copy = () => api(s.app, partnerStaff).post(`documents/${own.json().id as string}/copy`, { collectionId: workspace.id });
+    return { host, workspace, hostFolder, copy, done: () => { spy.mockRestore(); miss.mockRestore(); } };
+  }
+
+  it('a partner suspended between a copy’s last decision and its transaction, losing the name to a host folder, hears a later copy’s 404, not that the name is taken', async () => {
+    const { host, workspace, hostFolder, copy, done } = await suspendedMidCopy('Casework', { hostTookIt: true });
+    const raced = await copy();
+    done();
+    const later = await copy();
+    expect(later.statusCode).toBe(404);
+    expect({ status: raced.statusCode, body: { ...raced.json(), requestId: null } }).toEqual({ status: later.statusCode, body: { ...later.json(), requestId: null } });
+    expect(await namedIn(host.id, workspace.id, 'Casework')).toEqual([hostFolder]);
+  });
+
+  it('a partner suspended between a copy’s last decision and its transaction copies nothing into the joint workspace (404, as a later copy)', async () => {
+    const { workspace, copy, done } = await suspendedMidCopy('timesheet.txt', { hostTookIt: false });
+    const raced = await copy();
+    done();
+    expect(raced.statusCode).toBe(404);
+    expect((await s.vault.store.repos.documents.inCollection(workspace.id, { includeDeleted: true })).map((d) => d.name)).toEqual([]);
+  });
+
   it('a MOVE and a COPY of one folder onto one new name at once: one makes it, the other hears a later one’s 412, no lock cycle, nothing else changes', async () => {
     const org = await createOrganisation(s.vault);
     const parentId = org.collections.finance!;
