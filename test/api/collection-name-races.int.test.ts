@@ -381,93 +381,53 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
   });
 
   /**
-   * The same for an upload (a document taking a name in a joint workspace, which a host folder may hold): its last
-   * decision is made once the bytes have arrived, just before its transaction, and the arrangement is suspended
-   * between the two. The transaction must ask decide() again before it claims the name, as a folder create's does.
+   * The same for a document taking a name in a joint workspace, which a host folder may hold: an upload, or a copy of
+   * the partner's own document there. Its last decision is made once the bytes are stored, just before its
+   * transaction, and the arrangement is suspended between the two (after the second decision to add a document
+   * there). The transaction must ask decide() again before it claims the name, as a folder create's does.
    */
-  async function suspendedMidUpload(name: string, options: { hostTookIt: boolean }) {
-    const { host, partner, arrangement } = await createPartnership(s.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL', serviceArea: 'payroll' });
-    const workspace = await s.vault.arrangements.createWorkspace(systemActor(), arrangement.id, 'Joint payroll');
-    const hostFolder = options.hostTookIt
-      ? (await s.vault.collections.create(systemActor(), { organisationId: host.id, parentId: workspace.id, name, serviceArea: 'payroll', classification: 'OFFICIAL' })).id
-      : null;
-    const partnerStaff = await partner.user({ teams: ['payroll'], clearance: 'OFFICIAL' });
-    const access = s.vault.access;
-    const decideCreatable = access.requireCreatableIn.bind(access);
-    const read = repo().childByName.bind(repo());
-    let calls = 0;
-    // The check before the bytes misses the name; the decision made once they have arrived (the second) is followed by the suspension.
-    const miss = vi.spyOn(repo(), 'childByName').mockImplementation(async (o, p, n) => (n === name && calls === 1 ? undefined : read(o, p, n)));
-    const spy = vi.spyOn(access, 'requireCreatableIn').mockImplementation(async (...args: Parameters<typeof decideCreatable>) => {
-      const decided = await decideCreatable(...args);
-      if (++calls === 2) await s.vault.arrangements.suspend(systemActor(), arrangement.id);
-      return decided;
-    });
-    const upload = () => s.app.inject({
-      method: 'POST', url: `/api/v1/collections/${workspace.id}/documents?name=${encodeURIComponent(name)}`,
-      headers: { authorization: `Bearer ${partnerStaff.token}`, 'content-type': 'application/octet-stream' }, payload: 'timesheet\n',
-    });
-    return { host, workspace, hostFolder, upload, done: () => { spy.mockRestore(); miss.mockRestore(); } };
-  }
-
-  it('a partner suspended between an upload’s last decision and its transaction, losing the name to a host folder, hears a later upload’s 404, not that the name is taken', async () => {
-    const { host, workspace, hostFolder, upload, done } = await suspendedMidUpload('Casework', { hostTookIt: true });
-    const raced = await upload();
-    done();
-    const later = await upload();
-    expect(later.statusCode).toBe(404);
-    expect({ status: raced.statusCode, body: { ...raced.json(), requestId: null } }).toEqual({ status: later.statusCode, body: { ...later.json(), requestId: null } });
-    expect(await namedIn(host.id, workspace.id, 'Casework')).toEqual([hostFolder]);
-  });
-
-  it('a partner suspended between an upload’s last decision and its transaction stores nothing in the joint workspace (404, as a later upload)', async () => {
-    const { workspace, upload, done } = await suspendedMidUpload('timesheet.txt', { hostTookIt: false });
-    const raced = await upload();
-    done();
-    expect(raced.statusCode).toBe(404);
-    expect((await s.vault.store.repos.documents.inCollection(workspace.id, { includeDeleted: true })).map((d) => d.name)).toEqual([]);
-  });
-
-  /** The same for a copy of a partner's own document into the joint workspace: decided again once its bytes are stored, then suspended. */
-  async function suspendedMidCopy(name: string, options: { hostTookIt: boolean }) {
+  async function suspendedMidDocument(way: 'upload' | 'copy', name: string, options: { hostTookIt: boolean }) {
     const { host, partner, arrangement } = await createPartnership(s.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL', serviceArea: 'payroll' });
     const workspace = await s.vault.arrangements.createWorkspace(systemActor(), arrangement.id, 'Joint payroll');
     const hostFolder = options.hostTookIt
       ? (await s.vault.collections.create(systemActor(), { organisationId: host.id, parentId: workspace.id, name, serviceArea: 'payroll', classification: 'OFFICIAL' })).id
       : null;
     const partnerStaff = await partner.user({ teams: ['payroll', 'finance'], clearance: 'OFFICIAL' });
-    const own = await s.app.inject({
-      method: 'POST', url: `/api/v1/collections/${partner.collections.finance!}/documents?name=${encodeURIComponent(name)}`,
+    const upload = (collectionId: string) => s.app.inject({
+      method: 'POST', url: `/api/v1/collections/${collectionId}/documents?name=${encodeURIComponent(name)}`,
       headers: { authorization: `Bearer ${partnerStaff.token}`, 'content-type': 'application/octet-stream' }, payload: 'timesheet\n',
     });
-    expect(own.statusCode, own.body).toBe(201);
+    const own = way === 'copy' ? (await upload(partner.collections.finance!)).json().id as string : null;
     const access = s.vault.access;
-    const decide = access.require.bind(access);
+    // An upload asks requireCreatableIn, a copy require('document.create'): the first before the bytes, the second after.
+    const method = way === 'upload' ? 'requireCreatableIn' : 'require';
+    const original = (access[method] as (...args: unknown[]) => Promise<unknown>).bind(access);
     const read = repo().childByName.bind(repo());
     let creates = 0;
+    // The check before the bytes (after the first decision) misses the name.
     const miss = vi.spyOn(repo(), 'childByName').mockImplementation(async (o, p, n) => (n === name && creates === 1 ? undefined : read(o, p, n)));
-    const spy = vi.spyOn(access, 'require').mockImplementation(async (...args: Parameters<typeof decide>) => {
-      const decided = await decide(...args);
+    const spy = vi.spyOn(access, method).mockImplementation((async (...args: unknown[]) => {
+      const decided = await original(...args);
       if (args[1] === 'document.create' && ++creates === 2) await s.vault.arrangements.suspend(systemActor(), arrangement.id);
       return decided;
-    });
-    const copy = () => api(s.app, partnerStaff).post(`documents/${own.json().id as string}/copy`, { collectionId: workspace.id });
-    return { host, workspace, hostFolder, copy, done: () => { spy.mockRestore(); miss.mockRestore(); } };
+    }) as never);
+    const send = () => (own ? api(s.app, partnerStaff).post(`documents/${own}/copy`, { collectionId: workspace.id }) : upload(workspace.id));
+    return { host, workspace, hostFolder, send, done: () => { spy.mockRestore(); miss.mockRestore(); } };
   }
 
-  it('a partner suspended between a copy’s last decision and its transaction, losing the name to a host folder, hears a later copy’s 404, not that the name is taken', async () => {
-    const { host, workspace, hostFolder, copy, done } = await suspendedMidCopy('Casework', { hostTookIt: true });
-    const raced = await copy();
+  it.each(['upload', 'copy'] as const)('a partner suspended between a document %s’s last decision and its transaction, losing the name to a host folder, hears a later one’s 404, not that the name is taken', async (way) => {
+    const { host, workspace, hostFolder, send, done } = await suspendedMidDocument(way, 'Casework', { hostTookIt: true });
+    const raced = await send();
     done();
-    const later = await copy();
+    const later = await send();
     expect(later.statusCode).toBe(404);
     expect({ status: raced.statusCode, body: { ...raced.json(), requestId: null } }).toEqual({ status: later.statusCode, body: { ...later.json(), requestId: null } });
     expect(await namedIn(host.id, workspace.id, 'Casework')).toEqual([hostFolder]);
   });
 
-  it('a partner suspended between a copy’s last decision and its transaction copies nothing into the joint workspace (404, as a later copy)', async () => {
-    const { workspace, copy, done } = await suspendedMidCopy('timesheet.txt', { hostTookIt: false });
-    const raced = await copy();
+  it.each(['upload', 'copy'] as const)('a partner suspended between a document %s’s last decision and its transaction stores nothing in the joint workspace (404, as a later one)', async (way) => {
+    const { workspace, send, done } = await suspendedMidDocument(way, 'timesheet.txt', { hostTookIt: false });
+    const raced = await send();
     done();
     expect(raced.statusCode).toBe(404);
     expect((await s.vault.store.repos.documents.inCollection(workspace.id, { includeDeleted: true })).map((d) => d.name)).toEqual([]);
