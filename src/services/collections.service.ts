@@ -71,10 +71,9 @@ export interface CollectionTrail {
   steps: (Collection | null)[];
 }
 
-const CHANGED = 'What is at the destination changed at the same moment; try again.';
-
 export { CollectionNameTaken, CollectionNameTakenWithin } from './name-claims.js';
 
+const CHANGED = 'What is at the destination changed at the same moment; try again.';
 const CHANGED_HERE = 'Something in this collection changed at the same moment; try again.';
 
 export class CollectionsService {

@@ -383,5 +383,3 @@ export class DocumentFilingService {
     return this.o.collections.prepareRemoval(actor, what, { at: { organisationId, parentId: collectionId, name }, replaced: true, sparing: { kind: 'document', id: documentId } });
   }
 }
-
-/** Whether `id` is the document a copy or move replaces. */

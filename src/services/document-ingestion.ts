@@ -5,7 +5,7 @@
 // nothing here is reachable from an interface.
 import type { Decision } from '../domain/access/policy.js';
 import { DomainError, commitOutcomeUnknown, conflict, notFound } from '../domain/errors.js';
-import { afterNameTaken, tellNameTaken } from './name-claims.js';
+import { afterNameTaken } from './name-claims.js';
 import { documentPlacementChanged, placeDocument } from '../domain/placement.js';
 import type { Clock, EncryptedBlobs, FileInspector, Scanner } from '../domain/ports.js';
 import type { Actor, Collection, Document, DocumentStatus, ScanStatus, Version } from '../domain/types.js';
@@ -137,11 +137,6 @@ export class DocumentIngestion {
     } else if (version.scanStatus === 'held' && ingested.review) {
       await this.o.notifier.heldForReview(repos, actor, decision, document, version, ingested.review);
     }
-  }
-
-  /** A name `clash` holds, as this actor is told it (name-claims.ts: tellNameTaken). */
-  async nameTaken(actor: Actor, clash: Document, visibleMessage: string): Promise<DomainError> {
-    return tellNameTaken(this.o.access, actor, { kind: 'document', document: clash }, visibleMessage, 'document');
   }
 
   /** `error`, or, for a name found taken inside a transaction (by a document or a collection), what this actor is told. */
