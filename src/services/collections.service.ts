@@ -310,11 +310,14 @@ export class CollectionsService {
     if (parent && parent.organisationId !== collection.organisationId) throw invalid('Collections can only be moved within their organisation; copy them instead.', { field: 'parentId' });
     if (parent && parent.serviceArea !== collection.serviceArea) throw invalid('A sub-collection must have the same service area as its parent.', { field: 'parentId' });
     // A sibling or a document of that name in the destination is in the way, unless it is itself or what this replaces.
+    // A request that leaves the name and the parent as they are names nothing, so it claims nothing: a document
+    // written before the rule that shares the folder's name (name-claims.ts) does not refuse it.
+    const moving = parentId !== collection.parentId;
+    const naming = moving || name !== collection.name;
     const namePlace = { organisationId: collection.organisationId, folderId: parentId, name };
     const claimant = { kind: 'collection' as const, except: [collection.id, change.replace?.id] };
-    const clash = await nameHeld(this.o.store.repos, namePlace, claimant);
+    const clash = naming ? await nameHeld(this.o.store.repos, namePlace, claimant) : undefined;
     if (clash) throw await this.nameTaken(actor, clash);
-    const moving = parentId !== collection.parentId;
     const target = { organisationId: collection.organisationId, ids: { collectionId: collection.id, ...(parentId ? { parentId } : {}) } };
     if (moving && change.confirmShorter === true) await this.o.dueDates.requireShorteningConfirmable(actor, collection.organisationId, target.ids);
     await this.o.locks.enforce(actor, [...(await this.subtreeTouches(collection)), ...(parent ? [{ kind: 'members' as const, collection: parent }] : [])]);
@@ -330,7 +333,8 @@ export class CollectionsService {
       // Everything in it decided again under its row locks: a hold placed on it, above it or on anything inside
       // it since requireManageAll refuses the move here (audited once this rolls back), not only the next one.
       const current = await repos.collections.byId(collection.id);
-      if (!current || current.deletedAt || current.parentId !== collection.parentId) throw conflict(CHANGED_HERE);
+      // Its name too: one left as it was is claimed by nobody below, so it must still be its own.
+      if (!current || current.deletedAt || current.parentId !== collection.parentId || current.name !== collection.name) throw conflict(CHANGED_HERE);
       await this.requireAllWithin(repos, actor, current, await this.subtree(repos, current), 'collection.move');
       for (const token of endedLocks) await repos.locks.delete(token);
       // Read below the collection inside the transaction, so nothing added meanwhile keeps stale facts.
@@ -344,7 +348,7 @@ export class CollectionsService {
       }
       if (removal) await removal.bin(repos, now);
       // Taken since the check above (a create, copy or other move finishing meanwhile)? Claimed after the row locks.
-      const takenNow = await claimFolderName(repos, namePlace, claimant);
+      const takenNow = naming ? await claimFolderName(repos, namePlace, claimant) : undefined;
       if (takenNow) throw takenWithin(takenNow, documentInTheWay(name), 'collection');
       const place = async () => {
         await repos.collections.place(collection.id, { name, ...placement });

@@ -100,9 +100,12 @@ export class DocumentFilingService {
         { organisationId: destination.organisationId, ids: { collectionId: destination.id, documentId } });
     }
     // A document or a sub-collection of that name in the destination is in the way, unless it is itself or what this replaces.
+    // A request that leaves the name and the place as they are names nothing, so it claims nothing: a folder
+    // written before the rule that shares the document's name (name-claims.ts) does not refuse it.
+    const naming = moving || name !== document.name;
     const namePlace = { organisationId: destination.organisationId, folderId: destination.id, name };
     const claimant = { kind: 'document' as const, except: [document.id, change.replace?.id] };
-    const clash = await nameHeld(this.repos, namePlace, claimant);
+    const clash = naming ? await nameHeld(this.repos, namePlace, claimant) : undefined;
     if (clash) throw await tellNameTaken(this.o.access, actor, clash, documentInTheWay(name), 'document');
     const action = moving ? 'document.move' : 'document.rename';
     if (name !== document.name) await this.o.ingestion.requireAllowedName(actor, document, name, `${action}-blocked`);
@@ -129,8 +132,9 @@ export class DocumentFilingService {
       for (const token of endedLocks) await repos.locks.delete(token);
       await requireSamePlace(repos, placement);
       if (removal) await removal.bin(repos, now);
-      // Taken since the check above (an upload, copy or other move finishing meanwhile)?
-      const takenNow = await claimFolderName(repos, namePlace, claimant);
+      // Taken since the check above (an upload, copy or other move finishing meanwhile)? Unchanged, it is still its
+      // own (read above, under its row lock).
+      const takenNow = naming ? await claimFolderName(repos, namePlace, claimant) : undefined;
       if (takenNow) throw takenWithin(takenNow, documentInTheWay(name), 'document');
       const rename = () => repos.documents.update(document.id, { name, ...placement }, now.toISOString());
       // Its retention derives from its place: a move that brings its due date earlier needs a records manager's confirmation.

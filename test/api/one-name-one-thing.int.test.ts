@@ -16,7 +16,9 @@ import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
+import { FormClient, addPerson } from '../ui/support.js';
 import { dav, davUser, useDavServer, type DavUser } from '../webdav/support.js';
+import { beforeNextTransaction } from '../support/meanwhile.js';
 import { raceAgainstUncommitted } from '../support/uncommitted-race.js';
 
 const clamd = useClamd();
@@ -266,6 +268,93 @@ describe.each(DIALECTS)('a document and a folder of one name in one folder, on %
     }
     expect(await holders(org, finance, 'Plans')).toEqual([`collection:${plans}`]);
     expect(await holders(org, finance, 'Minutes')).toEqual([`document:${minutes}`]);
+  });
+
+  /** A document and a folder both called `name` in `finance`, as an older version allowed (the folder renamed directly, as no request may now). */
+  async function legacyPair(staff: DavUser, finance: string, name: string): Promise<{ doc: string; folderId: string }> {
+    const doc = await made(await upload(staff, finance, name));
+    const made2 = (await folder(staff, finance, `${name} (not yet)`)).json() as { id: string; name: string; parentId: string; serviceArea: string; classification: string; arrangementId: string | null };
+    await s.vault.store.transaction((repos) => repos.collections.place(made2.id, { ...made2, name }));
+    return { doc, folderId: made2.id };
+  }
+  /** The actions audited against the organisation after `since` of them, in order. */
+  const auditedSince = async (org: TestOrganisation, since: number) =>
+    (await s.vault.store.db.selectFrom('audit_events').select(['action', 'decision']).where('target_organisation_id', '=', org.id).orderBy('id').execute())
+      .slice(since).map((e) => `${e.action} ${e.decision}`);
+
+  it('a document and a folder sharing a name from before the rule: a change that leaves the name and place as they are claims nothing (REST, web form); a new name or place still does', async () => {
+    const { org, staff, finance } = await place();
+    const { doc, folderId } = await legacyPair(staff, finance, 'Legacy');
+    const plain = await made(await upload(staff, finance, 'plain.txt'));
+    const plainFolder = (await folder(staff, finance, 'Plain')).json().id as string;
+    const other = (await folder(staff, finance, 'Other')).json().id as string;
+    const before = { doc: await s.vault.store.repos.documents.byId(doc), folder: await s.vault.store.repos.collections.byId(folderId) };
+    // What a change that changes nothing audits on a document and a folder that share no name.
+    let seen = (await auditedSince(org, 0)).length;
+    expect((await api(s.app, staff).patch(`documents/${plain}`, { name: 'plain.txt' })).statusCode).toBe(200);
+    expect((await api(s.app, staff).patch(`collections/${plainFolder}`, { name: 'Plain' })).statusCode).toBe(200);
+    const noOp = await auditedSince(org, seen);
+    expect(noOp).toEqual(['document.rename allow', 'collection.move allow']);
+    // The same on the pair, each way a request can leave them as they are.
+    seen += noOp.length;
+    const unchanged = [{}, { name: 'Legacy' }, { collectionId: finance }, { name: 'Legacy', collectionId: finance }];
+    for (const body of unchanged) {
+      const res = await api(s.app, staff).patch(`documents/${doc}`, body);
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json()).toMatchObject({ id: doc, name: 'Legacy', collectionId: finance });
+    }
+    for (const body of [{}, { name: 'Legacy' }, { parentId: finance }, { name: 'Legacy', parentId: finance }]) {
+      const res = await api(s.app, staff).patch(`collections/${folderId}`, body);
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json()).toMatchObject({ id: folderId, name: 'Legacy', parentId: finance });
+    }
+    // The web form sends the name back with the folder picked.
+    const member = await addPerson(s.vault, org.slug, { teams: ['finance'] });
+    const client = new FormClient(s.base);
+    await client.signIn(member.email);
+    const page = await client.get(`/documents/${doc}`);
+    expect((await client.post(`/documents/${doc}/rename`, { _csrf: FormClient.csrf(page.text), name: 'Legacy', collectionId: finance })).status).toBe(303);
+    // A classification change never named anything.
+    expect((await api(s.app, staff).post(`documents/${doc}/classification`, { classification: 'OFFICIAL-SENSITIVE', reason: 'contains personal data' })).statusCode).toBe(200);
+    const audited = (await auditedSince(org, seen)).filter((a) => !a.startsWith('session.') && !a.startsWith('user.') && !a.startsWith('auth.'));
+    expect(audited).toEqual([
+      ...unchanged.map(() => 'document.rename allow'), ...unchanged.map(() => 'collection.move allow'), 'document.rename allow', 'document.classify allow',
+    ]);
+    const after = { doc: await s.vault.store.repos.documents.byId(doc), folder: await s.vault.store.repos.collections.byId(folderId) };
+    expect({ ...after.doc, updatedAt: null }).toEqual({ ...before.doc, classification: 'OFFICIAL-SENSITIVE', updatedAt: null });
+    expect(after.folder).toEqual(before.folder);
+    expect(await holders(org, finance, 'Legacy')).toEqual([`document:${doc}`, `collection:${folderId}`]);
+    // WebDAV's path names the folder: a MOVE onto its own path is refused as any is, before any name is looked at.
+    const self = `${s.base}/dav/${org.slug}/finance/Legacy`;
+    const davSelf = await dav(s.base, 'MOVE', `/dav/${org.slug}/finance/Legacy`, { user: staff, headers: { destination: self, overwrite: 'F' } });
+    expect(davSelf.status).toBe(403);
+    // A new name or a new place is a name claimed, and refused where something else holds it, in the words it always had.
+    expect(expectProblem(await api(s.app, staff).patch(`documents/${doc}`, { name: 'Plain' }), 409).detail).toBe(folderThere('Plain'));
+    expect(expectProblem(await api(s.app, staff).patch(`collections/${folderId}`, { name: 'plain.txt' }), 409).detail).toBe(documentThere('plain.txt'));
+    // Moved away, the document is a stranger to its old folder: bringing it back names it there again, and the
+    // folder following it names it where the document now is.
+    expect((await api(s.app, staff).patch(`documents/${doc}`, { collectionId: other })).statusCode).toBe(200);
+    expect(expectProblem(await api(s.app, staff).patch(`documents/${doc}`, { collectionId: finance }), 409).detail).toBe(folderThere('Legacy'));
+    expect(expectProblem(await api(s.app, staff).patch(`collections/${folderId}`, { parentId: other }), 409).detail).toBe(documentThere('Legacy'));
+    expect(await holders(org, other, 'Legacy')).toEqual([`document:${doc}`]);
+    expect(await holders(org, finance, 'Legacy')).toEqual([`collection:${folderId}`]);
+    expect(await denials(org)).toEqual([]);
+  });
+
+  it('a folder left as it is claims nothing, so its transaction finds it still under that name: renamed meanwhile and its name taken, it is refused, not named twice', async () => {
+    const { org, staff, finance } = await place();
+    const plans = (await folder(staff, finance, 'Plans')).json().id as string;
+    let taker = '';
+    const meanwhile = beforeNextTransaction(s.vault.store, async () => {
+      expect((await api(s.app, staff).patch(`collections/${plans}`, { name: 'Old plans' })).statusCode).toBe(200);
+      taker = (await folder(staff, finance, 'Plans')).json().id as string;
+    });
+    const res = await api(s.app, staff).patch(`collections/${plans}`, { name: 'Plans' });
+    meanwhile.restore();
+    expect(meanwhile.ran()).toBe(true);
+    expect(expectProblem(res, 409).detail).toBe('Something in this collection changed at the same moment; try again.');
+    expect(await holders(org, finance, 'Plans')).toEqual([`collection:${taker}`]);
+    expect((await s.vault.store.repos.collections.byId(plans))?.name).toBe('Old plans');
   });
 
   it('a folder that already holds both (written before the rule) stays readable: WebDAV’s path names the folder, REST reaches both', async () => {
