@@ -89,6 +89,13 @@ export interface SubjectAccessSummary {
 
 const EXPORTABLE = new Set(['clean', 'released']);
 const MISSING = 'subject access request';
+/** What a change to a closed request hears: the same whether it closed before the change was asked or while it was decided. */
+const CLOSED = {
+  add: 'This request is closed; nothing more can be included.',
+  remove: 'This request is closed; its response can no longer change.',
+  close: 'This request is already closed.',
+  other: 'This request is closed.',
+} as const;
 
 export class SubjectAccessService {
   constructor(private readonly o: SubjectAccessServiceOptions) {}
@@ -256,7 +263,7 @@ export class SubjectAccessService {
     const ids = [...new Set(documentIds)];
     if (ids.length === 0) throw invalid('Choose at least one document to include.', { field: 'documentIds' });
     if (ids.length > SUBJECT_ACCESS_LIMITS.itemsAtOnce) throw invalid(`Include at most ${SUBJECT_ACCESS_LIMITS.itemsAtOnce} documents at once.`, { field: 'documentIds' });
-    if (!isRequestOpen(request)) throw conflict('This request is closed; nothing more can be included.');
+    if (!isRequestOpen(request)) throw conflict(CLOSED.add);
     const chosen: { document: Document; version: Version }[] = [];
     for (const id of ids) chosen.push(await this.requireIncludable(actor, request, organisationId, id));
     await this.o.access.requireOrganisation(actor, 'records.hold', organisationId, { requestId }, { missing: 'organisation' });
@@ -283,7 +290,7 @@ export class SubjectAccessService {
       ];
     };
     await changeDecidedWithin(this.o, actor, questions, async (tx, { actor: acting, decisions: [decision, holdDecision] }) => {
-      const locked = await this.lockOpen(tx, request);
+      const locked = await this.lockOpen(tx, request, CLOSED.add);
       const part = (await tx.subjectAccess.parts(requestId)).find((p) => p.organisationId === organisationId);
       if (!part) throw notFound(MISSING);
       const hold = await this.partHold(tx, acting, locked, part, holdDecision!, now);
@@ -312,14 +319,26 @@ export class SubjectAccessService {
     const item = (await this.repos.subjectAccess.items(requestId, organisationId)).find((i) => i.id === itemId && i.removedAt === null);
     if (!item) throw notFound('record in this request');
     // Only a record they may read: one above their clearance or outside their teams is not theirs to take out.
+    const readable = (document: Document): DecidedAgain => ({
+      action: 'document.read', resource: documentResource(document), target: { organisationId, ids: { requestId, itemId, documentId: document.id } },
+      auditAs: 'document.read', missing: 'record in this request',
+    });
     const document = await this.repos.documents.byId(item.documentId);
     if (document) {
-      await this.o.access.require(actor, 'document.read', documentResource(document), { organisationId, ids: { requestId, itemId, documentId: document.id } }, { missing: 'record in this request' });
+      const first = readable(document);
+      await this.o.access.require(actor, first.action, first.resource, first.target, { missing: first.missing });
     }
-    if (!isRequestOpen(request)) throw conflict('This request is closed; its response can no longer change.');
+    if (!isRequestOpen(request)) throw conflict(CLOSED.remove);
     const now = this.o.clock.now();
-    await changeDecidedWithin(this.o, actor, [this.responding(request, organisationId, 'subject-access.remove')], async (tx, { actor: acting, decision }) => {
-      await this.lockOpen(tx, request);
+    // Decided again inside the transaction, on the actor and the record as it reads them (the record's row locked
+    // first, as addItems locks what it includes): a record that left their reach meanwhile (their team or
+    // clearance taken away, the record reclassified) is refused as a later request is, not taken out on what was read before.
+    const questions = async (tx: Repos): Promise<Questions> => {
+      const current = await tx.documents.byIdForChange(item.documentId);
+      return [this.responding(request, organisationId, 'subject-access.remove'), ...(current ? [readable(current)] : [])];
+    };
+    await changeDecidedWithin(this.o, actor, questions, async (tx, { actor: acting, decision }) => {
+      await this.lockOpen(tx, request, CLOSED.remove);
       if (!(await tx.subjectAccess.removeItem(itemId, { by: acting.userId, at: now.toISOString() }))) throw notFound('record in this request');
       await tx.audit.insert([auditEvent(acting, 'subject-access.remove', { organisationId, ids: { requestId, itemId, documentId: item.documentId } }, decision, now)]);
     });
@@ -329,12 +348,12 @@ export class SubjectAccessService {
   async markSearched(actor: Actor, requestId: string, searched: boolean): Promise<void> {
     const request = await this.requireRequest(requestId);
     await this.requirePart(actor, request);
-    if (!isRequestOpen(request)) throw conflict('This request is closed.');
+    if (!isRequestOpen(request)) throw conflict(CLOSED.other);
     const organisationId = actor.organisationId ?? '';
     const now = this.o.clock.now();
     const action = searched ? 'subject-access.searched' : 'subject-access.search-reopened';
     await changeDecidedWithin(this.o, actor, [this.responding(request, organisationId, action)], async (tx, { actor: acting, decision }) => {
-      await this.lockOpen(tx, request);
+      await this.lockOpen(tx, request, CLOSED.other);
       await tx.subjectAccess.setPartSearched(requestId, organisationId, searched ? { at: now.toISOString(), by: acting.userId } : null);
       await tx.audit.insert([auditEvent(acting, action, { organisationId, ids: { requestId } }, decision, now)]);
     });
@@ -347,13 +366,13 @@ export class SubjectAccessService {
     if (why.length < SUBJECT_ACCESS_REASON_MIN || why.length > SUBJECT_ACCESS_LIMITS.reason) {
       throw invalid(`Give the reason for the extension, as you will tell the person (at least ${SUBJECT_ACCESS_REASON_MIN} characters).`, { field: 'reason' });
     }
-    if (!isRequestOpen(request)) throw conflict('This request is closed.');
+    if (!isRequestOpen(request)) throw conflict(CLOSED.other);
     if (request.extendedDueOn !== null) throw conflict(`This request was already extended, to ${request.extendedDueOn}: the law allows two further months at most.`);
     const organisation = await this.requireOrganisationRow(request.organisationId);
     const extendedDueOn = dueDate(request.receivedOn, this.o.workingDaysIn(organisation.region), { extended: true });
     const now = this.o.clock.now();
     await changeDecidedWithin(this.o, actor, [this.managing(request, 'subject-access.extend')], async (tx, { actor: acting, decision }) => {
-      await this.lockOpen(tx, request);
+      await this.lockOpen(tx, request, CLOSED.other);
       if (!(await tx.subjectAccess.extend(requestId, { dueOn: extendedDueOn, reason: why }))) throw conflict('This request was extended or closed a moment ago.');
       await tx.audit.insert([auditEvent(acting, 'subject-access.extend', { organisationId: request.organisationId, ids: { requestId, dueOn: extendedDueOn } }, decision, now)]);
     });
@@ -373,10 +392,10 @@ export class SubjectAccessService {
       throw invalid(`Say why the request was ${outcome} (at least ${SUBJECT_ACCESS_REASON_MIN} characters).`, { field: 'note' });
     }
     if (note !== null && note.length > SUBJECT_ACCESS_LIMITS.reason) throw invalid(`The note can be up to ${SUBJECT_ACCESS_LIMITS.reason} characters.`, { field: 'note' });
-    if (!isRequestOpen(request)) throw conflict('This request is already closed.');
+    if (!isRequestOpen(request)) throw conflict(CLOSED.close);
     const now = this.o.clock.now();
     await changeDecidedWithin(this.o, actor, [this.managing(request, 'subject-access.close')], async (tx, { actor: acting, decision }) => {
-      await this.lockOpen(tx, request);
+      await this.lockOpen(tx, request, CLOSED.close);
       if (!(await tx.subjectAccess.close(requestId, { outcome, note, by: acting.userId, at: now.toISOString() }))) throw conflict('This request was closed a moment ago.');
       const events = [auditEvent(acting, 'subject-access.close', { organisationId: request.organisationId, ids: { requestId, outcome } }, decision, now)];
       for (const part of await tx.subjectAccess.parts(requestId)) {
@@ -544,10 +563,13 @@ export class SubjectAccessService {
     return { action: 'subject-access.respond', resource: partResource(request, organisationId), target: { organisationId: request.organisationId, ids: { requestId: request.id } }, auditAs, missing: MISSING };
   }
 
-  /** The request read again under its lock inside the transaction, refused if it closed meanwhile. */
-  private async lockOpen(tx: Repos, request: SubjectAccessRequest): Promise<SubjectAccessRequest> {
+  /**
+   * The request read again under its lock inside the transaction, refused if it closed meanwhile: in `closed`, the
+   * words the change's check before the transaction says to a later request (one asking partners has no such check).
+   */
+  private async lockOpen(tx: Repos, request: SubjectAccessRequest, closed = 'This request was closed a moment ago.'): Promise<SubjectAccessRequest> {
     const locked = await tx.subjectAccess.lockRequest(request.id);
-    if (!locked || !isRequestOpen(locked)) throw conflict('This request was closed a moment ago.');
+    if (!locked || !isRequestOpen(locked)) throw conflict(closed);
     return locked;
   }
 

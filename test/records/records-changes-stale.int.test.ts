@@ -2,7 +2,8 @@
 // it, not as it was read before (services/decided-within.ts re-reads the actor only). Each case: someone else's
 // change lands just before the service opens its transaction (test/support/meanwhile.ts) and must refuse it:
 // an arrangement suspended before a partner is asked; a disposal batch's decisions changed before it is approved;
-// a record moved out of a DPO's reach before it is included in a response or held.
+// a record moved out of a DPO's reach before it is included in a response or held, or out of it (their team taken
+// away) before they take it out of one; the request closed before a record is taken out.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
@@ -48,6 +49,12 @@ describe.each(DIALECTS)('records changes decided again on the resource as their 
     expect(thrown).toBeInstanceOf(DomainError);
     return thrown as DomainError;
   }
+
+  /** What a change answered: its refusal's code and message, or null if it was made. */
+  const answered = async (change: Promise<unknown>) => change.then(() => null, (error: unknown) => {
+    expect(error).toBeInstanceOf(DomainError);
+    return { code: (error as DomainError).code, message: (error as DomainError).message };
+  });
 
   const partsOf = async (requestId: string) => (await t.vault.store.repos.subjectAccess.parts(requestId)).map((p) => p.organisationId).sort();
   const askedRows = async () => ({
@@ -146,6 +153,45 @@ describe.each(DIALECTS)('records changes decided again on the resource as their 
       expect(await eventsBy([org.id], manager.id, after)).toEqual([{ organisationId: org.id, action: 'records.hold.add', decision: 'deny', reason: 'not_in_team' }]);
     });
   }
+
+  /** The partner's DPO's request with its own record included; `admin` may change the DPO meanwhile. */
+  async function included() {
+    const w = await subjectAccessWorld(t);
+    const request = await t.vault.subjectAccess.open(await actorOf(w.dpo), { subjectName: 'Sam Smith', receivedOn: '2026-10-31' });
+    const [item] = await t.vault.subjectAccess.addItems(await actorOf(w.dpo), request.id, [w.own]);
+    const admin = await actorOf(await w.partner.user({ roles: ['org_admin'] }));
+    const items = async () => t.vault.store.db.selectFrom('subject_access_items').selectAll().where('request_id', '=', request.id).execute();
+    return { w, request, item: item!, admin, items };
+  }
+
+  it('refuses to take out a record the DPO may no longer read, their team taken away meanwhile (404 as a later request hears), nothing removed, the refusal audited', async () => {
+    const { w, request, item, admin, items } = await included();
+    const before = await items();
+    const after = await lastSeq();
+    const thrown = await thrownWith(() => t.vault.people.update(admin, w.dpo.id, { teams: [] }),
+      async () => t.vault.subjectAccess.removeItem(await actorOf(w.dpo), request.id, item.id));
+    const refusal = { code: 'NOT_FOUND', message: 'No record in this request with that id exists, or you do not have access to it.' };
+    expect({ code: thrown.code, message: thrown.message }).toEqual(refusal);
+    expect(await items()).toEqual(before);
+    const refused = { organisationId: w.partner.id, action: 'document.read', decision: 'deny', reason: 'not_in_team' };
+    expect(await eventsBy([w.partner.id], w.dpo.id, after)).toEqual([refused]);
+    // A later request: the same answer and the same event.
+    expect(await answered(t.vault.subjectAccess.removeItem(await actorOf(w.dpo), request.id, item.id))).toEqual(refusal);
+    expect(await eventsBy([w.partner.id], w.dpo.id, after)).toEqual([refused, refused]);
+    expect(await items()).toEqual(before);
+  });
+
+  it('refuses to take out a record once the request was closed meanwhile (409 as a later request hears), nothing removed', async () => {
+    const { w, request, item, items } = await included();
+    const after = await lastSeq();
+    const thrown = await thrownWith(async () => t.vault.subjectAccess.close(await actorOf(w.dpo), request.id, { outcome: 'disclosed' }),
+      async () => t.vault.subjectAccess.removeItem(await actorOf(w.dpo), request.id, item.id));
+    const refusal = { code: 'CONFLICT', message: 'This request is closed; its response can no longer change.' };
+    expect({ code: thrown.code, message: thrown.message }).toEqual(refusal);
+    expect(await answered(t.vault.subjectAccess.removeItem(await actorOf(w.dpo), request.id, item.id))).toEqual(refusal);
+    expect((await items()).map((i) => i.removed_at)).toEqual([null]);
+    expect((await eventsBy([w.partner.id], w.dpo.id, after)).filter((e) => e.decision === 'deny' || e.action === 'subject-access.remove')).toEqual([]);
+  });
 
   it('refuses to approve a batch whose decisions changed meanwhile (409): a record approved for transfer is not destroyed instead', async () => {
     const org = await createOrganisation(t.vault);
