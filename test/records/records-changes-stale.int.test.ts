@@ -5,7 +5,8 @@
 // a record moved out of a DPO's reach before it is included in a response or held, or out of it (their team taken
 // away) before they take it out of one; the request closed before a record is taken out.
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { describe, expect, it, vi } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
 import type { Actor } from '../../src/domain/types.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
@@ -191,6 +192,76 @@ describe.each(DIALECTS)('records changes decided again on the resource as their 
     expect(await answered(t.vault.subjectAccess.removeItem(await actorOf(w.dpo), request.id, item.id))).toEqual(refusal);
     expect((await items()).map((i) => i.removed_at)).toEqual([null]);
     expect((await eventsBy([w.partner.id], w.dpo.id, after)).filter((e) => e.decision === 'deny' || e.action === 'subject-access.remove')).toEqual([]);
+  });
+
+  /** A batch of one record, decided 'destroy' by `manager`; `other` is a second records manager. */
+  async function decidedBatch() {
+    const org = await createOrganisation(t.vault);
+    await fileCollectionUnder(t.vault, org.id, org.collections.hr!, HR_03);
+    const manager = await org.user({ roles: ['records_manager'], teams: ['hr'] });
+    const other = await org.user({ roles: ['records_manager'], teams: ['hr'] });
+    const member = await org.user({ teams: ['hr'] });
+    const name = `doc-${randomUUID().slice(0, 6)}.txt`;
+    const documentId = (await upload(t.app, member, org.collections.hr!, name, `${name}\n`)).json().id as string;
+    await recordEvent(t.vault, org.id, documentId, 'process_complete', yearsAgo(3));
+    const batchId = (await t.vault.disposal.sweep(await actorOf(manager), org.id))!.batch.id;
+    await t.vault.disposal.decide(await actorOf(manager), batchId, [{ documentId, decision: 'destroy' }]);
+    const state = async () => ({
+      status: (await t.vault.store.repos.disposal.batch(batchId))!.status,
+      items: (await t.vault.store.repos.disposal.items(batchId)).map((i) => ({ documentId: i.documentId, decision: i.decision, decidedBy: i.decidedBy })),
+    });
+    // Kept longer instead: the decision the other records manager would make.
+    const extend = async () => t.vault.disposal.decide(await actorOf(other), batchId, [{ documentId, decision: 'extend', extendTo: '2099-03-31', reason: 'Tribunal may follow' }]);
+    return { org, manager, other, documentId, batchId, state, extend };
+  }
+  const FINAL = { code: 'CONFLICT', message: 'This batch has been approved: its decisions are final.' };
+
+  it('refuses a decision on a batch approved between its check and its transaction (409 as a later one hears), the approved decisions as they were', async () => {
+    const { org, manager, other, documentId, batchId, state, extend } = await decidedBatch();
+    const after = await lastSeq();
+    const thrown = await thrownWith(async () => t.vault.disposal.approve(await actorOf(manager), batchId), extend);
+    expect({ code: thrown.code, message: thrown.message }).toEqual(FINAL);
+    const approved = { status: 'approved', items: [{ documentId, decision: 'destroy', decidedBy: manager.id }] };
+    expect(await state()).toEqual(approved);
+    expect(await answered(extend())).toEqual(FINAL);
+    expect(await state()).toEqual(approved);
+    expect(await eventsBy([org.id], other.id, after)).toEqual([]);
+  });
+
+  // PostgreSQL runs the two side by side (the decision's check reads the batch before the approval commits); SQLite's
+  // one connection runs the decision only once the approval has committed.
+  it('a decision whose transaction starts while an approval is uncommitted waits for the batch\'s row, then is refused (409): nothing decided into an approved batch', async () => {
+    const { org, manager, other, documentId, batchId, state, extend } = await decidedBatch();
+    const after = await lastSeq();
+    // The approval's transaction, its writes made, held open until the decision is waiting on a lock (or has finished).
+    const transaction = t.vault.store.transaction.bind(t.vault.store);
+    let commit!: () => void;
+    const held = new Promise<void>((resolve) => { commit = resolve; });
+    let written!: () => void;
+    const wrote = new Promise<void>((resolve) => { written = resolve; });
+    const spy = vi.spyOn(t.vault.store, 'transaction').mockImplementation(async (work) => {
+      spy.mockRestore();
+      return transaction(async (repos) => {
+        const result = await work(repos);
+        written();
+        await held;
+        return result;
+      });
+    });
+    const approving = t.vault.disposal.approve(await actorOf(manager), batchId);
+    approving.catch(() => undefined);
+    await wrote;
+    spy.mockRestore();
+    const deciding = answered(extend());
+    const waiting = async () => Number((await sql<{ n: string }>`select count(*) as n from pg_locks where not granted`.execute(t.vault.store.db)).rows[0]!.n) > 0;
+    let settled = false;
+    void deciding.then(() => { settled = true; });
+    if (dialect === 'postgres') for (let tries = 0; !settled && !(await waiting()) && tries < 250; tries += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    commit();
+    await approving;
+    expect(await deciding).toEqual(FINAL);
+    expect(await state()).toEqual({ status: 'approved', items: [{ documentId, decision: 'destroy', decidedBy: manager.id }] });
+    expect(await eventsBy([org.id], other.id, after)).toEqual([]);
   });
 
   it('refuses to approve a batch whose decisions changed meanwhile (409): a record approved for transfer is not destroyed instead', async () => {
