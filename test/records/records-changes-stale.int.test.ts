@@ -194,8 +194,8 @@ describe.each(DIALECTS)('records changes decided again on the resource as their 
     expect((await eventsBy([w.partner.id], w.dpo.id, after)).filter((e) => e.decision === 'deny' || e.action === 'subject-access.remove')).toEqual([]);
   });
 
-  /** A batch of one record, decided 'destroy' by `manager`; `other` is a second records manager. */
-  async function decidedBatch() {
+  /** A batch of one record, decided (`destroy` unless told) by `manager`; `other` is a second records manager. */
+  async function decidedBatch(decided: 'destroy' | 'transfer' = 'destroy') {
     const org = await createOrganisation(t.vault);
     await fileCollectionUnder(t.vault, org.id, org.collections.hr!, HR_03);
     const manager = await org.user({ roles: ['records_manager'], teams: ['hr'] });
@@ -205,7 +205,7 @@ describe.each(DIALECTS)('records changes decided again on the resource as their 
     const documentId = (await upload(t.app, member, org.collections.hr!, name, `${name}\n`)).json().id as string;
     await recordEvent(t.vault, org.id, documentId, 'process_complete', yearsAgo(3));
     const batchId = (await t.vault.disposal.sweep(await actorOf(manager), org.id))!.batch.id;
-    await t.vault.disposal.decide(await actorOf(manager), batchId, [{ documentId, decision: 'destroy' }]);
+    await t.vault.disposal.decide(await actorOf(manager), batchId, [{ documentId, decision: decided }]);
     const state = async () => ({
       status: (await t.vault.store.repos.disposal.batch(batchId))!.status,
       items: (await t.vault.store.repos.disposal.items(batchId)).map((i) => ({ documentId: i.documentId, decision: i.decision, decidedBy: i.decidedBy })),
@@ -265,16 +265,7 @@ describe.each(DIALECTS)('records changes decided again on the resource as their 
   });
 
   it('refuses to approve a batch whose decisions changed meanwhile (409): a record approved for transfer is not destroyed instead', async () => {
-    const org = await createOrganisation(t.vault);
-    await fileCollectionUnder(t.vault, org.id, org.collections.hr!, HR_03);
-    const manager = await org.user({ roles: ['records_manager'], teams: ['hr'] });
-    const other = await org.user({ roles: ['records_manager'], teams: ['hr'] });
-    const member = await org.user({ teams: ['hr'] });
-    const name = `doc-${randomUUID().slice(0, 6)}.txt`;
-    const documentId = (await upload(t.app, member, org.collections.hr!, name, `${name}\n`)).json().id as string;
-    await recordEvent(t.vault, org.id, documentId, 'process_complete', yearsAgo(3));
-    const batchId = (await t.vault.disposal.sweep(await actorOf(manager), org.id))!.batch.id;
-    await t.vault.disposal.decide(await actorOf(manager), batchId, [{ documentId, decision: 'transfer' }]);
+    const { org, manager, other, documentId, batchId } = await decidedBatch('transfer');
     const exported = await t.vault.disposal.transfer(await actorOf(manager), batchId);
     for await (const chunk of exported.stream) void chunk;
     const after = await lastSeq();
