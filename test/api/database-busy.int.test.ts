@@ -81,7 +81,7 @@ describe('a download while another process holds the SQLite write lock', () => {
 
   it('web: a 503 page with Retry-After: 1 and the same words, no download recorded', async () => {
     const before = await downloads();
-    const res = await whileLocked(() => web.get(`/documents/${documentId}/download`));
+    const res = await whileLocked(() => web.click(`/documents/${documentId}/download`));
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);

@@ -42,7 +42,7 @@ describe.each(DIALECTS)('web interface security on %s', (dialect) => {
       expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
       expect(page.text).not.toMatch(/<script>(?!<\/script>)/);
     }
-    const download = await client.get(`/documents/${uploaded.id}/download`);
+    const download = await client.click(`/documents/${uploaded.id}/download`);
     expect(download.status).toBe(200);
     expect(download.headers.get('content-disposition')).toMatch(/^attachment;/);
     expect(download.headers.get('content-security-policy')).toBe("default-src 'none'; sandbox");
@@ -332,8 +332,8 @@ describe.each(DIALECTS)('web interface security on %s', (dialect) => {
     form.append('file', new Blob(['version two\n']), 'anything.csv');
     const version = await client.request('POST', `/documents/${uploaded.id}/versions`, { body: form });
     expect(version.status).toBe(303);
-    expect((await client.get(`/documents/${uploaded.id}/download?version=2`)).text).toBe('version two\n');
-    expect((await client.get(`/documents/${uploaded.id}/download?version=1`)).text).toBe('v1\n');
+    expect((await client.click(`/documents/${uploaded.id}/download?version=2`)).text).toBe('version two\n');
+    expect((await client.click(`/documents/${uploaded.id}/download?version=1`)).text).toBe('v1\n');
     page = await client.get(`/documents/${uploaded.id}`);
     const csrf = FormClient.csrf(page.text);
     const badName = await client.post(`/documents/${uploaded.id}/rename`, { _csrf: csrf, name: 'a/b.csv' });
@@ -346,9 +346,9 @@ describe.each(DIALECTS)('web interface security on %s', (dialect) => {
     expect(page.text).toContain('renamed ledger.csv');
     expect(page.text).toMatch(/Classification\s*<\/dt>\s*<dd[^>]*>\s*<strong class="govuk-tag govuk-tag--blue">\s*OFFICIAL\s*</);
     expect((await client.post(`/documents/${uploaded.id}/delete`, { _csrf: csrf })).location).toBe(`/collections/${org.collections.payroll}?notice=deleted`);
-    expect((await client.get(`/documents/${uploaded.id}/download`)).status).toBe(404);
+    expect((await client.click(`/documents/${uploaded.id}/download`)).status).toBe(404);
     expect((await client.post(`/documents/${uploaded.id}/restore`, { _csrf: csrf })).status).toBe(303);
-    expect((await client.get(`/documents/${uploaded.id}/download`)).text).toBe('version two\n');
+    expect((await client.click(`/documents/${uploaded.id}/download`)).text).toBe('version two\n');
   });
 
   it('uploads several files without JavaScript and reports each one, including refused ones', async () => {

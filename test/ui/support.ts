@@ -58,6 +58,11 @@ export class FormClient {
     return this.request('GET', url);
   }
 
+  /** A link followed on this site's own page: a browser says so (Sec-Fetch-Site: same-origin). */
+  click(url: string) {
+    return this.request('GET', url, { headers: { 'sec-fetch-site': 'same-origin' } });
+  }
+
   post(url: string, form: Record<string, string>) {
     return this.request('POST', url, { form });
   }

@@ -8,6 +8,7 @@ import { STATUS_OF_ERROR } from '../../protocol/error-status.js';
 import { documentResource, type AccessQuestion } from '../../services/access.service.js';
 import { sendContent } from '../content.js';
 import { breadcrumbsFor, organisationNames } from './browse.routes.js';
+import { downloadOrAsk } from './download-question.js';
 import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
 import { eachFile } from './multipart.js';
 import { retentionPanel } from './records.routes.js';
@@ -72,15 +73,37 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
 
   app.get<{ Params: { id: string } }>('/documents/:id', async (request, reply) => page(request, reply, request.params.id));
 
-  // GET and HEAD together, as the API's content routes (a HEAD reads and audits no content).
+  /** The version a download asks for (query or form), undefined for the current one; anything else is no such version. */
+  const versionAsked = (raw: string | undefined): number | undefined => {
+    const n = raw ? Number(raw) : undefined;
+    if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 2_147_483_647)) throw new DomainError('NOT_FOUND', 'No such version of this document.');
+    return n;
+  };
+
+  // GET and HEAD together, as the API's content routes (a HEAD reads and audits no content). A download is
+  // recorded in the person's name, so a GET another site may have sent (download-question.ts) is asked first.
   app.route<{ Params: { id: string }; Querystring: { version?: string } }>({
     method: ['GET', 'HEAD'], url: '/documents/:id/download',
     handler: async (request, reply) => {
       const web = signedIn(request);
-      const n = request.query.version ? Number(request.query.version) : undefined;
-      if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 2_147_483_647)) throw new DomainError('NOT_FOUND', 'No such version of this document.');
-      return sendContent(ui.vault, web.actor, request, reply, request.params.id, n);
+      const id = request.params.id;
+      const n = versionAsked(request.query.version);
+      return downloadOrAsk(ui, request, reply, () => sendContent(ui.vault, web.actor, request, reply, id, n), async () => {
+        // Decided as the download is (a refusal audited, 404); its content is never read, so nothing is recorded.
+        const { document } = await ui.vault.documents.prepareDownload(web.actor, id, n === undefined ? {} : { versionNumber: n });
+        const fields: Record<string, string> = n === undefined ? {} : { version: String(n) };
+        return {
+          name: document.name, detail: n === undefined ? null : `Version ${n}`, action: `/documents/${document.id}/download`,
+          fields, back: { href: `/documents/${document.id}`, text: 'Go to the document’s page instead' },
+        };
+      });
     },
+  });
+
+  // The question page's Download button: the same download, with the form's CSRF token.
+  app.post<{ Params: { id: string }; Body: Form }>('/documents/:id/download', async (request, reply) => {
+    const web = requireCsrf(ui, request, request.body?._csrf);
+    return sendContent(ui.vault, web.actor, request, reply, request.params.id, versionAsked(request.body?.version));
   });
 
   app.post<{ Params: { id: string } }>('/documents/:id/versions', async (request, reply) => {

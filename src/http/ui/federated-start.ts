@@ -9,17 +9,10 @@
 // A browser that says nothing (no Sec-Fetch-Site: older Safari and Firefox, and anything not a browser) is
 // asked too: until the attack review of the web interface it started at once, so the forced sign-in worked
 // in exactly the browsers that do not send the header.
+// The reading of the header is protocol/fetch-site.ts's, shared with downloads and WebDAV.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { startedHere } from '../../protocol/fetch-site.js';
 import { render, type Ui } from './context.js';
-
-/**
- * Whether this navigation may have come from another site (or a sibling subdomain): unless the browser
- * says it came from this origin, or from the person (typed, bookmarked: `none`), it may have.
- */
-export function sentByAnotherSite(request: FastifyRequest): boolean {
-  const site = request.headers['sec-fetch-site'];
-  return site !== 'same-origin' && site !== 'none';
-}
 
 /**
  * The question page when another site sent the browser to a provider's start address (or the browser does
@@ -27,7 +20,7 @@ export function sentByAnotherSite(request: FastifyRequest): boolean {
  * provider is missing or switched off (the start itself says so, as before).
  */
 export async function askBeforeStarting(ui: Ui, request: FastifyRequest, reply: FastifyReply, kind: 'oidc' | 'saml', providerId: string): Promise<FastifyReply | null> {
-  if (!sentByAnotherSite(request)) return null;
+  if (startedHere(request.headers)) return null;
   const choice = await ui.vault.identityProviders.signInChoice(providerId);
   if (choice?.kind !== kind) return null;
   reply.header('Cache-Control', 'no-store');
