@@ -2,6 +2,7 @@
 // and documents. This file mounts the routes and sends each request to its method group (methods/);
 // every method goes through the services (and so decide(), scanning and audit, channel 'webdav').
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { requestSender } from '../protocol/fetch-site.js';
 import type { AppServices } from '../services/app-services.js';
 import { authenticate } from './auth.js';
 import { presentedLockTokens } from './conditions.js';
@@ -48,6 +49,11 @@ async function handle(services: DavServices, request: FastifyRequest, reply: Fas
   if (rawUrl.includes('#')) throw new DavError(400, 'The request URL must not contain a fragment (#).');
   const segments = parseDavPath(rawUrl);
   if (request.method === 'OPTIONS') return options(reply);
+  // A browser that has cached Basic credentials for /dav/ sends them with any request for it, another site's
+  // link or <img> included, and a GET records a download in the person's name. WebDAV clients (Explorer,
+  // Finder, rclone) send no Sec-Fetch-Site at all, so only a request the browser says another site sent is
+  // refused: before credentials are checked, so nothing is read or recorded and every address answers alike.
+  if (requestSender(request.headers) === 'another-site') throw new DavError(403, 'Another site sent this request. Open WebDAV addresses in a WebDAV client, or type them into the browser.');
   const actor = { ...(await authenticate(services.identity, request)), lockTokens: presentedLockTokens(request) };
   const target = await resolve(services.dav, actor, segments);
   const method = HANDLERS.get(request.method);
