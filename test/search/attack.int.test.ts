@@ -7,7 +7,11 @@
 // - a reader of PostgreSQL's search_terms learned the length of every word of every document, in order
 //   (each position carried the word's lexeme and one per prefix of 3 characters or more);
 // - whoever can write search_documents on PostgreSQL could rewrite its copy of a document's scope
-//   columns and have that document's name and snippet shown to someone its documents row does not allow.
+//   columns and have that document's name and snippet shown to someone its documents row does not allow;
+// - on SQLite, a hit's score (and so the order of the hits) came from bm25 over the whole index, whose
+//   weight for each word counts the sections holding it in every council, every team and every
+//   classification: anyone could tell, from their own documents' scores, whether and how often a word
+//   they cannot read appears anywhere in the vault.
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { api } from '../support/http.js';
@@ -82,6 +86,43 @@ describe.each(DIALECTS)('search under attack on %s', (dialect) => {
     }
     expect((await searchAs(t.app, me, { q: myWord })).json().hits.map((h: SearchHitBody) => h.documentId)).toEqual([myDoc]);
   });
+
+  it("a hit's score and place depend only on documents the searcher may read, never on others holding the same words", async () => {
+    const mine = await createOrganisation(t.vault);
+    const other = await createOrganisation(t.vault);
+    const me = await mine.user({ teams: ['finance'], clearance: 'OFFICIAL' });
+    const hr = await mine.user({ teams: ['hr'] });
+    const financeSenior = await mine.user({ teams: ['finance'] });
+    const stranger = await other.user({ teams: ['payroll'] });
+    const [secret, control] = [canaryWord(), canaryWord()];
+    // Two documents of mine alike but for one word: the word probed, and a control word nobody else has.
+    const probe = (await upload(t.app, me, mine.collections.finance!, 'probe-a.txt', `Notes ${secret} filed\n`)).json().id as string;
+    const check = (await upload(t.app, me, mine.collections.finance!, 'probe-b.txt', `Notes ${control} filed\n`)).json().id as string;
+    await drainJobs(t.vault);
+    const answer = async () => {
+      const out: unknown[] = [];
+      for (const q of [secret, `${secret} OR ${control}`, `notes ${secret}`]) {
+        const res = await searchAs(t.app, me, { q });
+        expect(res.statusCode, res.body).toBe(200);
+        const body = res.json() as { total: number; hits: (SearchHitBody & { score: number })[] };
+        out.push({ q, total: body.total, hits: body.hits.map((h) => ({ id: h.documentId, score: h.score })) });
+      }
+      return out;
+    };
+    const before = await answer();
+    expect((before[1] as { hits: { id: string }[] }).hits.map((h) => h.id).sort()).toEqual([probe, check].sort());
+    // The secret word now fills documents I may not read: another council's, another team's of my own
+    // council, and one of my own team's classified above my clearance.
+    for (let i = 0; i < 3; i++) {
+      expect((await upload(t.app, stranger, other.collections.payroll!, `tribunal-${i}.txt`, `Tribunal ${secret} ${secret} bundle\n`)).statusCode).toBe(201);
+      expect((await upload(t.app, hr, mine.collections.hr!, `grievance-${i}.txt`, `Grievance ${secret} notes\n`)).statusCode).toBe(201);
+    }
+    const sensitive = (await upload(t.app, financeSenior, mine.collections.finance!, 'restructure.txt', `Restructure ${secret}\n`)).json().id as string;
+    expect((await api(t.app, financeSenior).post(`documents/${sensitive}/classification`, { classification: 'OFFICIAL-SENSITIVE', reason: 'restructure' })).statusCode).toBe(200);
+    await drainJobs(t.vault);
+    expect(await answer()).toEqual(before);
+  });
+
 });
 
 // The blind index and its copy of the scope exist on PostgreSQL only (SQLite's index is inside the

@@ -24,6 +24,27 @@ function ftsTerm(term: QueryTerm): string {
 
 const ftsAny = (terms: readonly QueryTerm[]): string => terms.map(ftsTerm).join(' OR ');
 
+/**
+ * The sections of `rankWithin` matching one clause, scored. bm25 weighs a term by how many sections of
+ * the whole index hold it (every council's, every team's, every classification's), so its raw score
+ * told a searcher, from their own documents, whether and how often words they may not read appear
+ * anywhere in the vault. Each term of the clause is therefore matched on its own, where bm25 is that
+ * weight times a factor of the section alone (how often the term occurs in it, and its length), and
+ * divided by the best such score among the ranked sections (the searcher's readable matches): the
+ * weight cancels, and what remains is the sections' own. An OR clause sums its terms' shares. What
+ * bm25 still reads from the whole index is the average section length; docs/threat-model.md.
+ */
+function rankedClause(terms: readonly QueryTerm[], rankWithin: RawBuilder<unknown>): RawBuilder<unknown> {
+  const shares = terms.map((term) => sql`select section_id, document_id, section, page, score / max(score) over () as score from (
+      select search_fts.rowid as section_id, s.document_id, s.section, s.page, -bm25(search_fts) as score
+      from search_fts cross join ${OWNERS} on s.id = search_fts.rowid
+      where search_fts match ${ftsTerm(term)} and +search_fts.rowid in (${rankWithin})
+    ) t`);
+  if (shares.length === 1) return shares[0]!;
+  return sql`select section_id, document_id, section, page, sum(score) as score from (${sql.join(shares, sql` union all `)}) u
+    group by section_id, document_id, section, page`;
+}
+
 export class SqliteSearchIndex implements SearchIndex {
   constructor(private readonly db: Executor) {}
 
@@ -95,15 +116,11 @@ export class SqliteSearchIndex implements SearchIndex {
   // match, and bm25's count of matching rows over the whole index, once per section.
   search(request: IndexQuery): Promise<IndexResults> {
     const clause = (i: number, rankWithin?: RawBuilder<unknown>): RawBuilder<unknown> => {
-      const match = sql`search_fts match ${ftsAny(request.query.all[i]!.anyOf)}`;
-      if (rankWithin !== undefined) {
-        return sql`select search_fts.rowid as section_id, s.document_id, s.section, s.page, -bm25(search_fts) as score
-          from search_fts cross join ${OWNERS} on s.id = search_fts.rowid
-          where ${match} and +search_fts.rowid in (${rankWithin})`;
-      }
+      const terms = request.query.all[i]!.anyOf;
+      if (rankWithin !== undefined) return rankedClause(terms, rankWithin);
       return sql`select s.id as section_id, s.document_id, 0 as score
           from search_fts cross join ${OWNERS} on s.id = search_fts.rowid
-          where ${match}`;
+          where search_fts match ${ftsAny(terms)}`;
     };
     const excluded =
       request.query.none.length === 0
