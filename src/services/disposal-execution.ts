@@ -342,7 +342,7 @@ export class DisposalExecution {
       await tx.audit.insert([auditEvent(this.o.system, action, {
         organisationId: current.organisationId, ids: { ...ids, seriesCode: context.seriesCode, nameSha256 },
       }, decision, now)]);
-      await this.o.lifecycle.raise({ jobs: tx.jobs, now }, {
+      await this.o.lifecycle.raise({ jobs: tx.jobs, search: tx.search, now }, {
         type: 'document.destroyed', organisationId: current.organisationId, documentId: current.id, versionIds: versions.map((v) => v.id), disposed: true,
       });
       // Queued with the shredding, so the blobs go even if this process dies before deleting them itself.

@@ -145,7 +145,7 @@ export class DocumentFilingService {
       await repos.audit.insert([auditEvent(actor, action, {
         organisationId: document.organisationId, ids: { documentId, collectionId: destination.id, classification: placement.classification, ...dueDatesMoved(shift) },
       }, decided, now)]);
-      await this.o.lifecycle.raise({ jobs: repos.jobs, now }, {
+      await this.o.lifecycle.raise({ jobs: repos.jobs, search: repos.search, now }, {
         type: 'document.moved', organisationId: document.organisationId, documentId, fromCollectionId: document.collectionId, toCollectionId: destination.id, name,
       });
     }).catch(async (error: unknown) => this.o.dueDates.auditRefusedShortening(actor, action, { organisationId: document.organisationId, ids: { documentId, collectionId: destination.id } }, await this.o.access.afterRollback(actor, await this.o.ingestion.afterNameTaken(actor, error))));

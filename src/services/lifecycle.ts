@@ -1,11 +1,14 @@
 // The document lifecycle hooks: services raise domain/lifecycle.ts events inside their transaction;
-// the handlers registered at the composition root (main.ts) queue jobs through that transaction.
+// the handlers registered at the composition root (main.ts) queue jobs through that transaction, and
+// keep the search index's copy of a document's name in step with it there.
 import type { JobQueue } from '../domain/jobs/define-job.js';
 import type { LifecycleEvent, LifecycleEventType } from '../domain/lifecycle.js';
+import type { SearchIndex } from '../domain/search/repositories.js';
 
-/** What a handler may use: the raising transaction's job queue and its clock reading. */
+/** What a handler may use: the raising transaction's job queue, its search index and its clock reading. */
 export interface LifecycleTransaction {
   jobs: JobQueue;
+  search: SearchIndex;
   now: Date;
 }
 

@@ -102,7 +102,7 @@ export interface SearchServiceOptions {
   scopeOf: (actor: Actor) => Promise<ReadableScope>;
   /** A section's text cut around the matches, in plain and highlighted parts (domain/search/snippet.ts makeSnippet). */
   snippet: (text: string, query: SearchQuery) => readonly { text: string; highlighted: boolean }[];
-  /** The extract-text, search-rename, search-purge and compact-search jobs. */
+  /** The extract-text, search-rename (jobs queued before renames wrote the index themselves), search-purge and compact-search jobs. */
   indexing: TextIndexing;
 }
 

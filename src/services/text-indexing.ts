@@ -3,7 +3,7 @@
 // document lifecycle in main.ts (`subscribeSearch`), so each job is queued in the transaction that made the change.
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { compactSearchJob, extractTextJob, searchPurgeJob, searchRenameJob } from '../domain/jobs/kinds.js';
+import { compactSearchJob, extractTextJob, searchPurgeJob } from '../domain/jobs/kinds.js';
 import type { Clock, ContentSource, EncryptedBlobs, TextExtractor, Thumbnailer } from '../domain/ports.js';
 import type { JobCompletion, Store, ThumbnailRef } from '../domain/repositories.js';
 import { documentTypeOf } from '../domain/search/document-type.js';
@@ -30,11 +30,14 @@ export function thumbnailBinding(version: Pick<Version, 'id' | 'organisationId' 
  * still read in its history; removing it at commit would make a document vanish from search for as long
  * as a scan and an extraction take. Deletion to the bin needs no job: the index joins documents'
  * `deleted_at` and status, so a deleted, pending or quarantined document leaves results at once.
+ * A rename reaches the index in its own transaction, not by a job: a former name is in no version's
+ * history, so a reader is never shown it, and until a queued job ran (as long as the worker's queue
+ * took) a search for that name found the document and showed the name as its snippet.
  */
 export function subscribeSearch(lifecycle: DocumentLifecycle): void {
   lifecycle
     .on('version.readable', async (event, tx) => void (await tx.jobs.enqueue(extractTextJob, { versionId: event.versionId }, { now: tx.now })))
-    .on('document.moved', async (event, tx) => void (await tx.jobs.enqueue(searchRenameJob, { documentId: event.documentId }, { now: tx.now })))
+    .on('document.moved', async (event, tx) => void (await tx.search.renameDocument(event.documentId, event.name)))
     .on('document.destroyed', async (event, tx) => {
       await tx.jobs.enqueue(searchPurgeJob, { documentId: event.documentId, versionIds: event.versionIds, disposed: event.disposed }, { now: tx.now });
     });
@@ -105,7 +108,10 @@ export class TextIndexing {
     if (previous !== null && previous !== thumbnail?.blobId) await this.o.blobs.delete(previous).catch(() => undefined);
   }
 
-  /** The search-rename job: the name it has now (idempotent; a later rename's job reads the same row). */
+  /**
+   * The search-rename job: the name it has now (idempotent; a later rename's job reads the same row).
+   * Renames reach the index in their own transaction now (subscribeSearch); this runs jobs queued before.
+   */
   async rename(documentId: string): Promise<void> {
     const document = await this.o.store.repos.documents.byId(documentId);
     if (!document || document.status === 'disposed') return;

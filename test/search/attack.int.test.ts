@@ -11,7 +11,10 @@
 // - on SQLite, a hit's score (and so the order of the hits) came from bm25 over the whole index, whose
 //   weight for each word counts the sections holding it in every council, every team and every
 //   classification: anyone could tell, from their own documents' scores, whether and how often a word
-//   they cannot read appears anywhere in the vault.
+//   they cannot read appears anywhere in the vault;
+// - a renamed document kept its former name in the index until a job renamed it there (as long as the
+//   worker's queue took): searching the former name found it, and the snippet showed that name, which
+//   nobody who may only read the document is otherwise told.
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { api } from '../support/http.js';
@@ -123,6 +126,29 @@ describe.each(DIALECTS)('search under attack on %s', (dialect) => {
     expect(await answer()).toEqual(before);
   });
 
+  it('a renamed document is found by its new name only, and never shows its former one, with no job run', async () => {
+    const org = await createOrganisation(t.vault);
+    const owner = await org.user({ teams: ['finance'] });
+    const colleague = await org.user({ teams: ['finance'] });
+    const [formerWord, newWord, textWord] = [canaryWord(), canaryWord(), canaryWord()];
+    const id = (await upload(t.app, owner, org.collections.finance!, `Dismissal ${formerWord}.txt`, `Case notes ${textWord}\n`)).json().id as string;
+    await drainJobs(t.vault);
+    expect(await foundIds(t.app, colleague, formerWord)).toEqual([id]);
+    const renamed = await api(t.app, owner).patch(`documents/${id}`, { name: `Case 17 ${newWord}.txt` });
+    expect(renamed.statusCode, renamed.body).toBe(200);
+    for (const ran of ['no job run', 'the queue drained']) {
+      const former = await searchAs(t.app, colleague, { q: formerWord });
+      expect(former.statusCode, ran).toBe(200);
+      expect(former.json(), ran).toMatchObject({ total: 0, hits: [], facets: { organisation: [] } });
+      const current = await searchAs(t.app, colleague, { q: newWord });
+      const [hit] = (current.json() as { hits: SearchHitBody[] }).hits;
+      expect(hit, ran).toMatchObject({ documentId: id, name: `Case 17 ${newWord}.txt`, snippet: { text: `Case 17 ${newWord}.txt`, highlights: [[8, 8 + newWord.length]] } });
+      const byText = await searchAs(t.app, colleague, { q: textWord });
+      expect(byText.json().hits.map((h: SearchHitBody) => [h.documentId, h.name]), ran).toEqual([[id, `Case 17 ${newWord}.txt`]]);
+      for (const res of [current, byText]) expect(res.body, ran).not.toContain(formerWord);
+      await drainJobs(t.vault);
+    }
+  });
 });
 
 // The blind index and its copy of the scope exist on PostgreSQL only (SQLite's index is inside the

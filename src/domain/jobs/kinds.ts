@@ -139,7 +139,10 @@ export const extractTextJob = defineJob({
   uniqueKey: (p) => `extract-text:${p.versionId}`,
 });
 
-/** Puts a renamed or moved document's new name in the search index (queued on `document.moved`). */
+/**
+ * Puts a renamed or moved document's new name in the search index. No longer queued (a rename writes the
+ * index in its own transaction: services/text-indexing.ts); kept so jobs queued before still run.
+ */
 export const searchRenameJob = defineJob({
   kind: 'search-rename',
   payload: z.object({ documentId: z.string().min(1) }),
