@@ -148,10 +148,41 @@ describe.each(DIALECTS)('a web download another site sends the browser to, on %s
     }
   });
 
+  // Signed out, another site's link to a download is sent to sign in with the download as where to go next;
+  // the sign-in form's 303 to it is a redirect from this origin, which the browser calls same-origin, so it
+  // would download at once and record it in the person's name. Where to go next is never a download: it is
+  // the document's page (whatever spelling of the address the browser would route there).
+  it('after signing in, a download as where to go next lands on the document\'s page instead, in every spelling', async () => {
+    const download = `/documents/${documentId}/download`;
+    const stranger = new FormClient(base);
+    const sent = await stranger.request('GET', download, { headers: saying('cross-site') });
+    expect(sent.status).toBe(303);
+    expect(sent.location).toBe(`/sign-in?next=${encodeURIComponent(download)}`);
+    const before = await downloads();
+    const spellings = [download, `${download}?version=1`, `${download}#x`, `${download}/`, `/documents/${documentId}/./download`, `/documents/${documentId}/%2e/download`,
+      `/documents/elsewhere/../${documentId}/download`, `/documents/${documentId}/%64ownload`, `/documents/${documentId}/DOWNLOAD`, `/documents/${documentId}%2Fdownload`];
+    for (const next of spellings) {
+      const person = new FormClient(base);
+      const page = await person.get(`/sign-in?next=${encodeURIComponent(next)}`);
+      expect(page.text, next).toContain(`<input type="hidden" name="next" value="/documents/${documentId}">`);
+      const signedIn = await person.post('/sign-in', { _csrf: FormClient.csrf(page.text), email: personEmail, password: PASSWORD, next });
+      expect(signedIn.status, next).toBe(303);
+      expect(signedIn.location, next).toBe(`/documents/${documentId}`);
+    }
+    // Any other address on this site is still where the person goes; one that cannot be read is the home page.
+    for (const [next, landing] of [[`/documents/${documentId}/history`, `/documents/${documentId}/history`], [`/documents/${documentId}/%zzdownload`, '/']]) {
+      const person = new FormClient(base);
+      const page = await person.get('/sign-in');
+      const other = await person.post('/sign-in', { _csrf: FormClient.csrf(page.text), email: personEmail, password: PASSWORD, next: next! });
+      expect(other.location, next).toBe(landing);
+    }
+    expect(await downloads()).toEqual(before);
+  });
+
   // In Chromium, which sends Sec-Fetch-Site: a link on another site (localhost is another site than
   // 127.0.0.1) lands on the question page, and its button downloads; the document page's own link downloads
   // at once, one click.
-  it('in a browser: another site\'s link asks, the question page\'s button downloads, and the document page\'s link downloads at once', { timeout: 60_000 }, async () => {
+  it('in a browser: another site\'s link signed out leads to the document\'s page after signing in, signed in asks, the question page\'s button downloads, and the document page\'s link downloads at once', { timeout: 60_000 }, async () => {
     const ours = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
     const elsewhere = createServer((_request, response) => {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -161,12 +192,17 @@ describe.each(DIALECTS)('a web download another site sends the browser to, on %s
     const chrome = await launchBrowser();
     try {
       const page = await chrome.context.newPage();
-      await page.goto(`${ours}/sign-in`);
+      const before = (await downloads()).length;
+      // Signed out, the link goes by the sign-in page, whose form's redirect the browser calls same-origin:
+      // it lands on the document's page, with nothing downloaded.
+      await page.goto(`http://localhost:${(elsewhere.address() as AddressInfo).port}/`);
+      await page.click('#forged');
+      await page.waitForURL((url) => url.pathname === '/sign-in');
       await page.fill('#email', personEmail);
       await page.fill('#password', PASSWORD);
       await page.click('#sign-in');
-      await page.waitForURL((url) => url.pathname === '/');
-      const before = (await downloads()).length;
+      await page.waitForURL((url) => url.pathname === `/documents/${documentId}`);
+      expect((await downloads()).length).toBe(before);
 
       await page.goto(`http://localhost:${(elsewhere.address() as AddressInfo).port}/`);
       await page.click('#forged');

@@ -3,14 +3,18 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { requestInfo } from '../plugins/authenticate.js';
+import { landingInsteadOfDownload } from './download-question.js';
 import { logoutCookie } from './oidc.routes.js';
 import { anonymousCsrf, checkAnonymousCsrf, clearSession, cookieOptions, errorList, render, requireCsrf, requirePendingCsrf, sessionCookie, setSession, type Ui } from './context.js';
 
 type Form = Record<string, string | undefined>;
 
-/** Only a path on this site: never an absolute or protocol-relative URL (no open redirect). */
+/**
+ * Only a path on this site: never an absolute or protocol-relative URL (no open redirect), and never a
+ * download (another site may have chosen it, and our redirect to it is same-origin: download-question.ts).
+ */
 export function safeNext(value: unknown): string {
-  return typeof value === 'string' && /^\/(?![/\\])[^\s]*$/.test(value) && !value.startsWith('/sign-') ? value : '/';
+  return typeof value === 'string' && /^\/(?![/\\])[^\s]*$/.test(value) && !value.startsWith('/sign-') ? landingInsteadOfDownload(value) : '/';
 }
 
 const STATUS_FOR: Record<string, number> = { UNAUTHENTICATED: 401, LOCKED: 423, RATE_LIMITED: 429, INVALID: 400 };

@@ -5,6 +5,8 @@
 // (an address typed or bookmarked); anything else, a browser that says nothing included, gets a question
 // page naming what would be downloaded, whose Download button is a form with the CSRF token (a POST to the
 // same address, which downloads). The reading of Sec-Fetch-Site is protocol/fetch-site.ts's.
+// A redirect from this site is same-origin to the browser, so none of ours may end at a download: where to
+// go after signing in (`next`, which another site can choose) that is a download is the document's page.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { startedHere } from '../../protocol/fetch-site.js';
 import { render, type Ui } from './context.js';
@@ -32,4 +34,23 @@ export interface DownloadOffer {
 export async function downloadOrAsk(ui: Ui, request: FastifyRequest, reply: FastifyReply, download: () => Promise<FastifyReply>, offer: () => Promise<DownloadOffer>): Promise<FastifyReply> {
   if (startedHere(request.headers)) return download();
   return render(ui, request, reply, 'download-question.njk', { offer: await offer() });
+}
+
+/** A download's address as the router would read it: dot segments resolved, `\\` as `/`, percent-decoded, any case, a trailing slash. */
+const DOWNLOAD_PATH = /^\/documents\/([^/]+)\/download\/?$/i;
+
+/**
+ * Where a redirect from this site to `path` (a path on this site) should go instead, so that it never
+ * downloads at once: a download's address becomes its document's page; an address that cannot be read
+ * becomes the home page; any other is itself.
+ */
+export function landingInsteadOfDownload(path: string): string {
+  let pathname: string;
+  try {
+    pathname = decodeURIComponent(new URL(path, 'http://strongroom.invalid').pathname);
+  } catch {
+    return '/';
+  }
+  const download = DOWNLOAD_PATH.exec(pathname);
+  return download ? `/documents/${encodeURIComponent(download[1]!)}` : path;
 }
