@@ -332,10 +332,17 @@ export class CollectionsService {
     await this.o.store.transaction(async (repos) => {
       // Everything in it decided again under its row locks: a hold placed on it, above it or on anything inside
       // it since requireManageAll refuses the move here (audited once this rolls back), not only the next one.
-      const current = await repos.collections.byId(collection.id);
-      // Its name too: one left as it was is claimed by nobody below, so it must still be its own.
-      if (!current || current.deletedAt || current.parentId !== collection.parentId || current.name !== collection.name) throw conflict(CHANGED_HERE);
+      // Its name too: one left as it was is claimed by nobody below, so it must still be its own. Read again once
+      // requireAllWithin holds its row (PostgreSQL): a rename committed while this waited for the lock, its name
+      // then given to another, is found here rather than written back over it.
+      const asRead = async () => {
+        const row = await repos.collections.byId(collection.id);
+        if (!row || row.deletedAt || row.parentId !== collection.parentId || row.name !== collection.name) throw conflict(CHANGED_HERE);
+        return row;
+      };
+      const current = await asRead();
       await this.requireAllWithin(repos, actor, current, await this.subtree(repos, current), 'collection.move');
+      await asRead();
       for (const token of endedLocks) await repos.locks.delete(token);
       // Read below the collection inside the transaction, so nothing added meanwhile keeps stale facts.
       if (parent && (await this.subtree(repos, collection)).some((c) => c.id === parent.id)) throw invalid('A collection cannot be moved into itself.', { field: 'parentId' });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { DirectTarget } from '../../src/cli/import/direct-target.js';
 import { FileRefused } from '../../src/cli/import/target.js';
+import type { Repos } from '../../src/db/store.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
@@ -354,6 +355,26 @@ describe.each(DIALECTS)('a document and a folder of one name in one folder, on %
     expect(meanwhile.ran()).toBe(true);
     expect(expectProblem(res, 409).detail).toBe('Something in this collection changed at the same moment; try again.');
     expect(await holders(org, finance, 'Plans')).toEqual([`collection:${taker}`]);
+    expect((await s.vault.store.repos.collections.byId(plans))?.name).toBe('Old plans');
+  });
+
+  // On PostgreSQL the folder's row is locked only once its transaction has read it: a rename committed while the
+  // change waited for that lock, with another folder given its name in the same moment, must refuse it too.
+  it('a folder left as it is, renamed and its name given to another while it waits for its row: refused, not named twice', async () => {
+    const { org, staff, finance } = await place();
+    const plans = (await folder(staff, finance, 'Plans')).json().id as string;
+    const drafts = (await folder(staff, finance, 'Drafts')).json().id as string;
+    const renamed = async (repos: Repos, id: string, name: string) => {
+      const c = (await repos.collections.byId(id))!;
+      await repos.collections.place(id, { name, parentId: c.parentId, serviceArea: c.serviceArea, classification: c.classification, arrangementId: c.arrangementId });
+    };
+    const res = await raceAgainstUncommitted(s.vault.store, async (repos) => {
+      await renamed(repos, plans, 'Old plans');
+      await renamed(repos, drafts, 'Plans');
+    }, () => api(s.app, staff).patch(`collections/${plans}`, { name: 'Plans' }));
+    // SQLite's one connection reads the request only after the rename committed: a rename onto a taken name, as later.
+    expect(expectProblem(res, 409).detail).toBe(dialect === 'postgres' ? 'Something in this collection changed at the same moment; try again.' : folderThere('Plans'));
+    expect(await holders(org, finance, 'Plans')).toEqual([`collection:${drafts}`]);
     expect((await s.vault.store.repos.collections.byId(plans))?.name).toBe('Old plans');
   });
 
