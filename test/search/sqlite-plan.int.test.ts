@@ -67,4 +67,15 @@ describe('SQLite search plan', () => {
     // A full scan of a table (as opposed to a CTE's rows, an FTS5 match or a covering index).
     expect(plan.filter((line) => /^SCAN (d|v|s|sd|documents|versions|search_sections|search_documents)\b/.test(line))).toEqual([]);
   });
+
+  it('relevance, an OR of twenty terms: the readable matching sections are listed once for all the terms, not once for each', async () => {
+    const terms = Array.from({ length: 20 }, (_, i) => `term${i}`);
+    const plan = await planOf(terms.join(' OR '), 'relevance');
+    // Each term is ranked in its own FTS5 match (bm25's whole-index weights cancel only so); c0, the
+    // clause's matching sections, is read once for the matched documents and once for the sections to
+    // rank, which every term's match then tests against: read again for each term, an OR of twenty
+    // common words took three or four times as long at 20,000 documents (docs/performance.md).
+    expect(plan.filter((line) => line === 'SCAN search_fts VIRTUAL TABLE INDEX 0:M1')).toHaveLength(1 + terms.length);
+    expect(plan.filter((line) => line === 'SCAN c0')).toHaveLength(2);
+  });
 });

@@ -35,13 +35,16 @@ const ftsAny = (terms: readonly QueryTerm[]): string => terms.map(ftsTerm).join(
  * bm25 still reads from the whole index is the average section length; docs/threat-model.md.
  */
 function rankedClause(terms: readonly QueryTerm[], rankWithin: RawBuilder<unknown>): RawBuilder<unknown> {
-  const shares = terms.map((term) => sql`select section_id, document_id, section, page, score / max(score) over () as score from (
+  const share = (term: QueryTerm, within: RawBuilder<unknown>): RawBuilder<unknown> => sql`select section_id, document_id, section, page, score / max(score) over () as score from (
       select search_fts.rowid as section_id, s.document_id, s.section, s.page, -bm25(search_fts) as score
       from search_fts cross join ${OWNERS} on s.id = search_fts.rowid
-      where search_fts match ${ftsTerm(term)} and +search_fts.rowid in (${rankWithin})
-    ) t`);
-  if (shares.length === 1) return shares[0]!;
-  return sql`select section_id, document_id, section, page, sum(score) as score from (${sql.join(shares, sql` union all `)}) u
+      where search_fts match ${ftsTerm(term)} and +search_fts.rowid in (${within})
+    ) t`;
+  if (terms.length === 1) return share(terms[0]!, rankWithin);
+  // The sections to rank listed once for all the terms' matches, not worked out again for each.
+  const shares = terms.map((term) => share(term, sql`select id from ranked_sections`));
+  return sql`with ranked_sections(id) as materialized (${rankWithin})
+    select section_id, document_id, section, page, sum(score) as score from (${sql.join(shares, sql` union all `)}) u
     group by section_id, document_id, section, page`;
 }
 
