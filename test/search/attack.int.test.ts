@@ -126,6 +126,37 @@ describe.each(DIALECTS)('search under attack on %s', (dialect) => {
     expect(await answer()).toEqual(before);
   });
 
+  it("a prefix's or a phrase's score depends only on readable documents, never on others holding words of the prefix", async () => {
+    const mine = await createOrganisation(t.vault);
+    const other = await createOrganisation(t.vault);
+    const me = await mine.user({ teams: ['finance'] });
+    const stranger = await other.user({ teams: ['payroll'] });
+    const [stem, control] = [canaryWord(), canaryWord()];
+    const probe = (await upload(t.app, me, mine.collections.finance!, 'probe-c.txt', `Notes ${stem}a filed\n`)).json().id as string;
+    const check = (await upload(t.app, me, mine.collections.finance!, 'probe-d.txt', `Notes ${control} filed\n`)).json().id as string;
+    await drainJobs(t.vault);
+    const answer = async () => {
+      const out: unknown[] = [];
+      for (const q of [`${stem}* OR ${control}`, `"notes ${stem}a" OR ${control}`]) {
+        const res = await searchAs(t.app, me, { q });
+        expect(res.statusCode, res.body).toBe(200);
+        const body = res.json() as { hits: (SearchHitBody & { score: number })[] };
+        out.push({ q, hits: body.hits.map((h) => ({ id: h.documentId, score: h.score })) });
+      }
+      return out;
+    };
+    const before = await answer();
+    for (const { hits } of before as { hits: { id: string }[] }[]) expect(hits.map((h) => h.id).sort()).toEqual([probe, check].sort());
+    // Another council's documents fill the prefix with words of their own (each expansion a term of the
+    // index), and hold the phrase.
+    for (let i = 0; i < 4; i++) {
+      const words = `${stem}a ${stem}b${i} ${stem}zz notes ${stem}a`;
+      expect((await upload(t.app, stranger, other.collections.payroll!, `tribunal-${i}.txt`, `Tribunal ${words}\n`)).statusCode).toBe(201);
+    }
+    await drainJobs(t.vault);
+    expect(await answer()).toEqual(before);
+  });
+
   it('a renamed document is found by its new name only, and never shows its former one, with no job run', async () => {
     const org = await createOrganisation(t.vault);
     const owner = await org.user({ teams: ['finance'] });
