@@ -109,13 +109,17 @@ export class TextIndexing {
   }
 
   /**
-   * The search-rename job: the name it has now (idempotent; a later rename's job reads the same row).
-   * Renames reach the index in their own transaction now (subscribeSearch); this runs jobs queued before.
+   * The search-rename job: the name it has now (idempotent). Renames reach the index in their own
+   * transaction now (subscribeSearch); this runs jobs queued before. The name is read and written
+   * under the document's row lock: read outside it, a rename committing between the two (writing its
+   * own name to the index) was overwritten by the name it replaced, which stayed searchable.
    */
   async rename(documentId: string): Promise<void> {
-    const document = await this.o.store.repos.documents.byId(documentId);
-    if (!document || document.status === 'disposed') return;
-    await this.o.store.repos.search.renameDocument(document.id, document.name);
+    await this.o.store.transaction(async (tx) => {
+      const document = await tx.documents.byIdForChange(documentId);
+      if (!document || document.status === 'disposed') return;
+      await tx.search.renameDocument(document.id, document.name);
+    });
   }
 
   /**

@@ -14,9 +14,13 @@
 //   they cannot read appears anywhere in the vault;
 // - a renamed document kept its former name in the index until a job renamed it there (as long as the
 //   worker's queue took): searching the former name found it, and the snippet showed that name, which
-//   nobody who may only read the document is otherwise told.
+//   nobody who may only read the document is otherwise told; and a search-rename job queued before that
+//   change, reading the name outside the document's row lock, wrote back the former name over a rename
+//   that committed between its read and its write.
 import { sql } from 'kysely';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { DocumentsRepo } from '../../src/db/repos/documents.repo.js';
+import { searchRenameJob } from '../../src/domain/jobs/kinds.js';
 import { api } from '../support/http.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { createOrganisation, DIALECTS, upload } from '../support/vault.js';
@@ -179,6 +183,36 @@ describe.each(DIALECTS)('search under attack on %s', (dialect) => {
       for (const res of [current, byText]) expect(res.body, ran).not.toContain(formerWord);
       await drainJobs(t.vault);
     }
+  });
+
+  it('a search-rename job queued before renames wrote the index never writes back a name a rename replaced meanwhile', async () => {
+    const org = await createOrganisation(t.vault);
+    const owner = await org.user({ teams: ['finance'] });
+    const [formerWord, newWord] = [canaryWord(), canaryWord()];
+    const id = (await upload(t.app, owner, org.collections.finance!, `Dismissal ${formerWord}.txt`, 'Case notes\n')).json().id as string;
+    await drainJobs(t.vault);
+    await t.vault.store.repos.jobs.enqueue(searchRenameJob, { documentId: id }, { now: new Date(Date.now() - 1000) });
+    // A rename arrives just after the job has read the document: it is let run (up to 2 s) before the
+    // job goes on to write the index.
+    let rename: Promise<{ statusCode: number }> | undefined;
+    const byId = DocumentsRepo.prototype.byId;
+    const spy = vi.spyOn(DocumentsRepo.prototype, 'byId').mockImplementation(async function (this: DocumentsRepo, documentId: string) {
+      const read = await byId.call(this, documentId);
+      if (documentId === id && rename === undefined) {
+        rename = api(t.app, owner).patch(`documents/${id}`, { name: `Case 17 ${newWord}.txt` });
+        await Promise.race([rename, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+      }
+      return read;
+    });
+    try {
+      await drainJobs(t.vault);
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await rename!).statusCode).toBe(200);
+    await drainJobs(t.vault);
+    expect(await foundIds(t.app, owner, formerWord)).toEqual([]);
+    expect(await foundIds(t.app, owner, newWord)).toEqual([id]);
   });
 });
 
