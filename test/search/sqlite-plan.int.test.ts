@@ -53,6 +53,7 @@ describe('SQLite search plan', () => {
 
   it.each([
     ['relevance', 'council'], ['relevance', 'council tax -draft'], ['relevance', 'counc* OR rates'], ['date', 'council'],
+    ['relevance', 'counc* OR rates tax OR budget'], ['date', 'counc* OR rates tax OR budget'],
   ] as [SearchSort, string][])('%s sort, %s: documents, search_documents, versions and section owners through covering indexes, no table scanned', async (sort, query) => {
     const plan = await planOf(query, sort);
     const lookups = (alias: string): string[] => plan.filter((line) => line.startsWith(`SEARCH ${alias} `));
