@@ -166,14 +166,18 @@ describe('text extraction: hostile files stay contained', { concurrent: true, ti
     const result = await extract(fixtures.html(), 'text/html', 'notice.html', hanging);
     expect(result).toEqual({ status: 'failed', reason: 'the parser took longer than 1500 ms and was stopped', sections: [] });
     expect(Date.now() - started).toBeLessThan(15_000);
-    const sleepers = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+    const sleepers = (): string[] => readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
       try {
         return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('577.25');
       } catch {
         return false;
       }
     });
-    expect(sleepers).toEqual([]);
+    // SIGKILL is delivered at once but the grandchild exits when it is next scheduled, which on a loaded
+    // machine can be after the extraction has answered: it must be gone within seconds, not for its 577 s.
+    const deadline = Date.now() + 10_000;
+    while (sleepers().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(sleepers()).toEqual([]);
   });
 
   it('a parser that runs out of heap ends failed, and the server process is untouched', async () => {
