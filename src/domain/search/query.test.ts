@@ -85,6 +85,29 @@ describe('parseSearchQuery', () => {
     expect(badQuery('a b c d e f g h i j k l m n o p q r s t -u')).toBe('Your search has 21 words: use at most 20.');
   });
 
+  it('evaluates a repeated term or clause once: the same query as without the repetition', () => {
+    expect(parseSearchQuery('cou* cou* cou*')).toEqual(parseSearchQuery('cou*'));
+    expect(parseSearchQuery('cou* cou* cou*').all).toHaveLength(1);
+    expect(parseSearchQuery('Council council "COUNCIL"')).toEqual({ all: [{ anyOf: [{ kind: 'word', term: 'council' }] }], none: [] });
+    // Within a clause, and a clause whose alternatives are the same in another order.
+    expect(parseSearchQuery('tax OR tax OR rates rates OR tax budget')).toEqual({
+      all: [{ anyOf: [{ kind: 'word', term: 'tax' }, { kind: 'word', term: 'rates' }] }, { anyOf: [{ kind: 'word', term: 'budget' }] }],
+      none: [],
+    });
+    expect(parseSearchQuery('"annual leave" "Annual Leave" -draft -draft -"old copy" -"old  copy"')).toEqual({
+      all: [{ anyOf: [{ kind: 'phrase', terms: ['annual', 'leave'] }] }],
+      none: [{ kind: 'word', term: 'draft' }, { kind: 'phrase', terms: ['old', 'copy'] }],
+    });
+    // A word, a prefix and a phrase of the same letters are different terms.
+    expect(parseSearchQuery('cou cou* "cou x"').all).toHaveLength(3);
+  });
+
+  it('counts the words left once repetitions are collapsed, and says so when it refuses', () => {
+    expect(parseSearchQuery(Array.from({ length: 40 }, () => 'cou*').join(' ')).all).toEqual([{ anyOf: [{ kind: 'prefix', prefix: 'cou' }] }]);
+    const twentyOne = Array.from({ length: 21 }, (_, i) => `w${i}`);
+    expect(badQuery([...twentyOne, ...twentyOne].join(' '))).toBe('Your search has 21 different words: use at most 20.');
+  });
+
   it('accepts exactly the caps', () => {
     expect(parseSearchQuery('x'.repeat(500)).all).toHaveLength(1);
     expect(parseSearchQuery(Array.from({ length: 20 }, (_, i) => `w${i}`).join(' ')).all).toHaveLength(20);

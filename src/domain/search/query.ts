@@ -5,13 +5,13 @@
 // Syntax: words (implicit AND), "phrases", prefix* (3+ characters before the star; a longer prefix
 // is cut to its first 10, see MAX_PREFIX_LENGTH), -word or -"phrase" (exclusion), and an upper-case
 // OR between two terms. A dangling OR is ignored; an unclosed quote
-// runs to the end of the query.
+// runs to the end of the query. A repeated term or clause is searched once (collapseRepeats).
 import { DomainError } from '../errors.js';
 import { normaliseTerms } from './terms.js';
 import type { QueryClause, QueryTerm, SearchQuery } from './types.js';
 
 export const MAX_QUERY_LENGTH = 500;
-/** Terms across the whole query, alternatives and exclusions included. */
+/** Different terms across the whole query, alternatives and exclusions included (a repeated one counts once). */
 export const MAX_QUERY_TERMS = 20;
 export const MIN_PREFIX_LENGTH = 3;
 /**
@@ -116,12 +116,44 @@ export function parseSearchQuery(q: string): SearchQuery {
     joinNext = false;
     lastWasPositive = true;
   }
-  const terms = all.reduce((n, c) => n + c.anyOf.reduce((m, t) => m + termCount(t), 0), 0) + none.reduce((n, t) => n + termCount(t), 0);
-  if (terms > MAX_QUERY_TERMS) throw badQuery(`Your search has ${terms} words: use at most ${MAX_QUERY_TERMS}.`);
+  const typed = countTerms(all, none);
+  const query = collapseRepeats({ all, none });
+  // Counted once repeated: the cap bounds the index's work, and a repeated term costs nothing more.
+  const terms = countTerms(query.all, query.none);
+  if (terms > MAX_QUERY_TERMS) throw badQuery(`Your search has ${terms} ${terms < typed ? 'different ' : ''}words: use at most ${MAX_QUERY_TERMS}.`);
   if (all.length === 0) {
     throw badQuery(none.length > 0 ? 'Say what to look for, not only what to leave out (words after a minus sign are left out).' : 'Type a word to search for.');
   }
-  return { all, none };
+  return query;
+}
+
+const countTerms = (all: readonly QueryClause[], none: readonly QueryTerm[]): number =>
+  all.reduce((n, c) => n + c.anyOf.reduce((m, t) => m + termCount(t), 0), 0) + none.reduce((n, t) => n + termCount(t), 0);
+
+/** A term's identity: kind and normalised text (a phrase's words joined by a space, which no term holds). */
+const termKey = (term: QueryTerm): string => (term.kind === 'word' ? `w:${term.term}` : term.kind === 'prefix' ? `p:${term.prefix}` : `f:${term.terms.join(' ')}`);
+
+function uniqueTerms(terms: readonly QueryTerm[]): QueryTerm[] {
+  const seen = new Set<string>();
+  return terms.filter((term) => !seen.has(termKey(term)) && seen.add(termKey(term)));
+}
+
+/**
+ * The same term twice in a clause (or among the exclusions), and the same clause twice (its
+ * alternatives in any order), are kept once, the first time they appear: each clause is a separate
+ * pass over the index, so "cou* cou* cou*" would otherwise cost three passes for the results of one.
+ */
+function collapseRepeats(query: SearchQuery): SearchQuery {
+  const seen = new Set<string>();
+  const all: QueryClause[] = [];
+  for (const clause of query.all) {
+    const anyOf = uniqueTerms(clause.anyOf);
+    const key = anyOf.map(termKey).sort().join('\0');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    all.push({ anyOf });
+  }
+  return { all, none: uniqueTerms(query.none) };
 }
 
 /** Every normalised term a query names, for tests and for highlighting snippets. */
