@@ -61,6 +61,7 @@ import { ReplicationService } from './services/replication.service.js';
 import { ScrubService } from './services/scrub.service.js';
 import { OrphanBlobsService } from './services/orphan-blobs.service.js';
 import { SearchService } from './services/search.service.js';
+import { SearchBudget } from './services/search-budget.js';
 import { ContainedTextExtractor } from './integrations/text-extraction/extractor.js';
 import { ContainedThumbnailer } from './integrations/thumbnails.js';
 import { ContainedLogoImages } from './integrations/logo-images.js';
@@ -348,6 +349,8 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const search = new SearchService({
     store, access, blobs, clock, serviceAreas, queryAuditKey: deriveKey(master, 'search-query-audit'), indexing,
     scopeOf: (actor) => access.readableScope(actor), snippet: makeSnippet,
+    budget: new SearchBudget({ perPersonMs: config.searchMsPerPerson, perOrganisationMs: config.searchMsPerOrganisation, windowMs: config.searchWindowSeconds * 1000 }, clock),
+    timeoutMs: config.searchTimeoutMs,
   });
 
   // Organisations' own header brands; their logos re-encoded by sharp in a contained child process too.

@@ -57,6 +57,12 @@ const configSchema = z
     uploadsPerClient: countSchema,
     uploadsPerOrganisation: countSchema,
     uploadsTotal: countSchema,
+    /** Milliseconds of search time one person, and one organisation's people together, may spend on one node per window (services/search-budget.ts). */
+    searchMsPerPerson: countSchema,
+    searchMsPerOrganisation: countSchema,
+    searchWindowSeconds: countSchema,
+    /** PostgreSQL's statement_timeout for a search's statements: past it the search is refused (400), not left to run. */
+    searchTimeoutMs: countSchema,
     /** An upload whose body sends nothing for this long is abandoned (408, nothing stored). */
     uploadIdleSeconds: countSchema,
     /** Slowest average upload rate accepted after the first minute (0: no minimum). */
@@ -169,6 +175,10 @@ const ENV_NAMES: Record<string, string> = {
   uploadsPerClient: 'STRONGROOM_UPLOADS_PER_CLIENT',
   uploadsPerOrganisation: 'STRONGROOM_UPLOADS_PER_ORGANISATION',
   uploadsTotal: 'STRONGROOM_UPLOADS_TOTAL',
+  searchMsPerPerson: 'STRONGROOM_SEARCH_MS_PER_PERSON',
+  searchMsPerOrganisation: 'STRONGROOM_SEARCH_MS_PER_ORGANISATION',
+  searchWindowSeconds: 'STRONGROOM_SEARCH_WINDOW_SECONDS',
+  searchTimeoutMs: 'STRONGROOM_SEARCH_TIMEOUT_MS',
   uploadIdleSeconds: 'STRONGROOM_UPLOAD_IDLE_SECONDS',
   uploadMinBytesPerSecond: 'STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND',
   connectionIdleSeconds: 'STRONGROOM_CONNECTION_IDLE_SECONDS',
@@ -238,6 +248,10 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     uploadsPerClient: env.STRONGROOM_UPLOADS_PER_CLIENT ?? '8',
     uploadsPerOrganisation: env.STRONGROOM_UPLOADS_PER_ORGANISATION ?? '16',
     uploadsTotal: env.STRONGROOM_UPLOADS_TOTAL ?? '64',
+    searchMsPerPerson: env.STRONGROOM_SEARCH_MS_PER_PERSON ?? '10000',
+    searchMsPerOrganisation: env.STRONGROOM_SEARCH_MS_PER_ORGANISATION ?? '30000',
+    searchWindowSeconds: env.STRONGROOM_SEARCH_WINDOW_SECONDS ?? '60',
+    searchTimeoutMs: env.STRONGROOM_SEARCH_TIMEOUT_MS ?? '5000',
     uploadIdleSeconds: env.STRONGROOM_UPLOAD_IDLE_SECONDS ?? '30',
     uploadMinBytesPerSecond: env.STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND ?? '1024',
     // Two minutes, or longer when bodies may idle longer (see shareProblems).
@@ -309,6 +323,7 @@ function shareProblems(c: z.infer<typeof configSchema>): string[] {
   within('uploadsPerAccount', 'uploadsPerOrganisation');
   within('uploadsPerClient', 'uploadsTotal');
   within('uploadsPerOrganisation', 'uploadsTotal');
+  within('searchMsPerPerson', 'searchMsPerOrganisation');
   within('scanStreamsPerAccount', 'scanStreamsPerOrganisation');
   within('scanStreamsPerOrganisation', 'scanStreamsTotal');
   if (c.scanWholeMaxBytes < SCAN_WHOLE_MIN_BYTES || c.scanWholeMaxBytes > SCAN_WHOLE_MAX_BYTES) {

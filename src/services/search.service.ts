@@ -8,7 +8,7 @@ import { extractTextJob } from '../domain/jobs/kinds.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
 import type { JobCompletion, Store } from '../domain/repositories.js';
 import { parseSearchQuery } from '../domain/search/query.js';
-import { DOCUMENT_TYPES, SEARCH_COUNT_CAP, type DocumentType, type ReadableScope, type SearchQuery, type FacetCount, type SearchFilters, type SearchSort, type TextStatus } from '../domain/search/types.js';
+import { DOCUMENT_TYPES, SEARCH_COUNT_CAP, type DocumentType, type ReadableScope, type SearchQuery, type FacetCount, type IndexResults, type SearchFilters, type SearchSort, type TextStatus } from '../domain/search/types.js';
 import { CLASSIFICATIONS, type Actor, type Channel, type Version } from '../domain/types.js';
 import { searchShows } from '../domain/access/readable-scope.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
@@ -16,6 +16,7 @@ import { auditEvent } from './audit-events.js';
 import { target } from './document-ingestion.js';
 import { documentTypeOf } from '../domain/search/document-type.js';
 import { thumbnailBinding, type TextIndexing } from './text-indexing.js';
+import type { SearchBudget } from './search-budget.js';
 
 export interface SearchRequest {
   /** What the person typed; parsed by domain/search/query.ts (never pasted into FTS syntax). */
@@ -104,6 +105,10 @@ export interface SearchServiceOptions {
   snippet: (text: string, query: SearchQuery) => readonly { text: string; highlighted: boolean }[];
   /** The extract-text, search-rename (jobs queued before renames wrote the index themselves), search-purge and compact-search jobs. */
   indexing: TextIndexing;
+  /** Each person's and organisation's search time on this node; a search past either share is refused before it runs. */
+  budget: SearchBudget;
+  /** How long one search statement may run where the database can stop it (PostgreSQL's statement_timeout). */
+  timeoutMs: number;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -112,7 +117,10 @@ const MAX_ID_LENGTH = 100;
 export class SearchService {
   constructor(private readonly o: SearchServiceOptions) {}
 
-  /** Searches what `actor` may read; BAD_QUERY / INVALID (400) for a query or filter that cannot be used. */
+  /**
+   * Searches what `actor` may read; BAD_QUERY / INVALID (400) for a query or filter that cannot be used
+   * (or a search stopped by the timeout), RATE_LIMITED (429) past the person's or organisation's search time.
+   */
   async search(actor: Actor, request: SearchRequest, channel: Channel): Promise<SearchResponse> {
     const query = parseSearchQuery(request.q);
     const page = request.page;
@@ -123,7 +131,17 @@ export class SearchService {
     if (request.sort !== 'relevance' && request.sort !== 'date') throw invalid('Sort by "relevance" or "date".', { field: 'sort' });
     // The scope comes from decide()'s rules, with arrangements read now: a suspension counts at once.
     const scope = await this.o.scopeOf(actor);
-    const results = await this.o.store.repos.search.search({ query, scope, filters, sort: request.sort, offset: (page - 1) * SEARCH_PAGE_SIZE, limit: SEARCH_PAGE_SIZE, countCap: SEARCH_COUNT_CAP });
+    // Refused before the index is asked when this person, or their organisation, has spent its share;
+    // the time in the index is charged whether it answers, fails or is stopped by the timeout.
+    const charge = this.o.budget.admit(actor);
+    let results: IndexResults;
+    try {
+      results = await this.o.store.repos.search.search({
+        query, scope, filters, sort: request.sort, offset: (page - 1) * SEARCH_PAGE_SIZE, limit: SEARCH_PAGE_SIZE, countCap: SEARCH_COUNT_CAP, timeoutMs: this.o.timeoutMs,
+      });
+    } finally {
+      charge.finish();
+    }
 
     const repos = this.o.store.repos;
     // Each hit's documents and version rows, read now, must still be ones the scope shows: a document

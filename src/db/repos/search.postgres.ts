@@ -3,7 +3,8 @@
 // A query may span organisations, so each clause is hashed once per organisation in the scope.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { SearchKeys } from '../../domain/ports.js';
-import type { IndexedDocument, IndexQuery, SearchIndex, SectionRef } from '../../domain/search/repositories.js';
+import { DomainError } from '../../domain/errors.js';
+import { SEARCH_TOO_SLOW, type IndexedDocument, type IndexQuery, type SearchIndex, type SectionRef } from '../../domain/search/repositories.js';
 import { tokenize } from '../../domain/search/terms.js';
 import type { IndexResults, QueryTerm } from '../../domain/search/types.js';
 import type { Schema } from '../schema.js';
@@ -131,8 +132,25 @@ export class PostgresSearchIndex implements SearchIndex {
    * of a row version the statement's snapshot sees, and it cannot be removed while the statement runs.
    */
   async search(request: IndexQuery): Promise<IndexResults> {
-    const organisations = await this.#organisationsInScope(request);
-    if (organisations.length === 0) return runSearch(this.db, { ...request, scope: { grants: [] } }, () => sql``, null);
+    if (request.timeoutMs === undefined || this.db.isTransaction) return this.#search(this.db, request);
+    // Its own read-only transaction, so the timeout (SET LOCAL) ends with it and binds no other statement.
+    const timeout = String(Math.max(1, Math.floor(request.timeoutMs)));
+    try {
+      return await (this.db as Kysely<Schema>).transaction().setAccessMode('read only').execute(async (tx) => {
+        await sql`select set_config('statement_timeout', ${timeout}, true)`.execute(tx);
+        return this.#search(tx, request);
+      });
+    } catch (error) {
+      // 57014 query_canceled: the timeout stopped it. The same query would be as slow again, so it is the
+      // query that must change (400), not "the database is unavailable, try again" (db/driver-errors.ts).
+      if ((error as { code?: unknown } | null)?.code === '57014') throw new DomainError('BAD_QUERY', SEARCH_TOO_SLOW, { cause: error, details: { reason: 'too_slow' } });
+      throw error;
+    }
+  }
+
+  async #search(db: Executor, request: IndexQuery): Promise<IndexResults> {
+    const organisations = await this.#organisationsInScope(db, request);
+    if (organisations.length === 0) return runSearch(db, { ...request, scope: { grants: [] } }, () => sql``, null);
     // Each organisation's hashes of a clause's terms, as a VALUES list (organisation_id, words,
     // prefixes, query): the words' and phrases' tsquery (for `tsv`), the prefixes' (for `prefixes`),
     // and all of them (for ranking a clause with prefixes against both columns).
@@ -194,7 +212,7 @@ export class PostgresSearchIndex implements SearchIndex {
         group by t.section_id, t.document_id, t.section, t.page`;
     };
     const excluded = request.query.none.length === 0 ? null : matching(sql`t.document_id`, request.query.none);
-    return runSearch(this.db, request, clause, excluded, { scopeFrom: { scanAbove: this.#scanScopeAbove } });
+    return runSearch(db, request, clause, excluded, { scopeFrom: { scanAbove: this.#scanScopeAbove } });
   }
 
   /**
@@ -214,11 +232,11 @@ export class PostgresSearchIndex implements SearchIndex {
   }
 
   /** The organisations whose documents the scope can reach: their keys hash the query's terms. */
-  async #organisationsInScope(request: IndexQuery): Promise<string[]> {
+  async #organisationsInScope(db: Executor, request: IndexQuery): Promise<string[]> {
     if (request.scope.everything) {
       const only = request.filters.organisationId;
       const rows = await sql<{ organisation_id: string }>`select distinct organisation_id from search_documents
-        ${only === undefined ? sql`` : sql`where organisation_id = ${only}`}`.execute(this.db);
+        ${only === undefined ? sql`` : sql`where organisation_id = ${only}`}`.execute(db);
       return rows.rows.map((r) => r.organisation_id).sort();
     }
     const organisations = new Set(request.scope.grants.map((g) => g.organisationId));

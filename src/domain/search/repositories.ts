@@ -26,7 +26,15 @@ export interface IndexQuery {
    * whatever the cap.
    */
   countCap?: number;
+  /**
+   * How long each statement of the search may run, where the database can stop one: PostgreSQL
+   * cancels it (statement_timeout) and the search is refused with BAD_QUERY (SEARCH_TOO_SLOW).
+   * SQLite cannot interrupt its statement (it runs on the main thread), so it ignores this.
+   */
+  timeoutMs?: number;
 }
+
+export const SEARCH_TOO_SLOW = 'Your search took too long. Use fewer or more specific words.';
 
 /** A shown hit's section, with the document it is shown under. */
 export interface SectionRef {

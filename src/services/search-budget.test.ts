@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { DomainError } from '../domain/errors.js';
+import type { Actor } from '../domain/types.js';
+import { SearchBudget } from './search-budget.js';
+
+function clock(start = Date.parse('2026-12-06T09:00:00.000Z')) {
+  let now = start;
+  return { now: () => new Date(now), advance: (ms: number) => { now += ms; } };
+}
+
+const person = (userId: string, organisationId: string): Actor => ({
+  kind: 'user', userId, organisationId, roles: ['member'], teams: [], clearance: 'OFFICIAL', channel: 'api', clientAddress: null, requestId: null,
+} as unknown as Actor);
+
+/** Runs one search that takes `ms` on the clock; returns the refusal instead if there is one. */
+function search(budget: SearchBudget, c: ReturnType<typeof clock>, actor: Actor, ms: number): DomainError | null {
+  try {
+    const charge = budget.admit(actor);
+    c.advance(ms);
+    charge.finish();
+    return null;
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+}
+
+describe('SearchBudget', () => {
+  it('refuses a person over their share until the window has passed, saying when to try again', () => {
+    const c = clock();
+    const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 30_000, windowMs: 60_000 }, c);
+    const alice = person('alice', 'north');
+    expect(search(budget, c, alice, 6_000)).toBeNull();
+    c.advance(1_000);
+    expect(search(budget, c, alice, 5_000)).toBeNull();
+    // 11 s spent: refused; the first search (ended at +6 s) leaves the window at +66 s, 54 s from now (+12 s).
+    const refused = search(budget, c, alice, 1);
+    expect([refused?.code, refused?.message, refused?.details]).toEqual([
+      'RATE_LIMITED',
+      'You have run many long searches in the last minute. Try again in 54 seconds, or use fewer or rarer words.',
+      { retryAfterSeconds: 54, limit: 'person' },
+    ]);
+    c.advance(53_999);
+    expect(search(budget, c, alice, 1)?.details).toEqual({ retryAfterSeconds: 1, limit: 'person' });
+    c.advance(1);
+    expect(search(budget, c, alice, 1)).toBeNull();
+  });
+
+  it("charges the organisation too; another organisation's people are unaffected", () => {
+    const c = clock();
+    const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 15_000, windowMs: 60_000 }, c);
+    expect(search(budget, c, person('a1', 'north'), 9_000)).toBeNull();
+    expect(search(budget, c, person('a2', 'north'), 9_000)).toBeNull();
+    const refused = search(budget, c, person('a3', 'north'), 1);
+    expect([refused?.message, refused?.details]).toEqual([
+      'People in your organisation have run many long searches in the last minute. Try again in 51 seconds, or use fewer or rarer words.',
+      { retryAfterSeconds: 51, limit: 'organisation' },
+    ]);
+    expect(search(budget, c, person('b1', 'south'), 9_000)).toBeNull();
+  });
+
+  it('lets one person run one search at a time', () => {
+    const c = clock();
+    const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 30_000, windowMs: 60_000 }, c);
+    const first = budget.admit(person('alice', 'north'));
+    expect(() => budget.admit(person('alice', 'north'))).toThrow(expect.objectContaining({
+      code: 'RATE_LIMITED', message: 'You already have a search running. Wait for it to finish, then try again.', details: { retryAfterSeconds: 1, limit: 'running' },
+    }));
+    budget.admit(person('bob', 'north')).finish();
+    first.finish();
+    first.finish();
+    budget.admit(person('alice', 'north')).finish();
+  });
+});

@@ -1,0 +1,103 @@
+// How much search time one person, and one organisation, may spend on this node: each search's time in
+// the index is charged to both over a sliding window, and once either has spent its share a further
+// search is refused before it runs (RATE_LIMITED, 429 with Retry-After). One person also runs one
+// search at a time. Per process on purpose, like ConcurrencyLimits: what is bounded is this node's own
+// time (on SQLite its main thread, which every request of every council waits on), and a second node
+// has its own to spend (docs/threat-model.md "Expensive searches").
+import { DomainError } from '../domain/errors.js';
+import type { Clock } from '../domain/ports.js';
+import type { Actor } from '../domain/types.js';
+
+export interface SearchBudgetLimits {
+  /** Milliseconds of search time one person may spend per window. */
+  perPersonMs: number;
+  /** Milliseconds of search time one organisation's people together may spend per window. */
+  perOrganisationMs: number;
+  windowMs: number;
+}
+
+/** One admitted search: `finish()` charges the time since admission and frees the person's turn. */
+export interface SearchCharge {
+  finish(): void;
+}
+
+interface Spend {
+  at: number;
+  ms: number;
+}
+
+export const SEARCH_RUNNING = 'You already have a search running. Wait for it to finish, then try again.';
+const secondsText = (seconds: number): string => `${seconds} ${seconds === 1 ? 'second' : 'seconds'}`;
+const windowText = (windowMs: number): string => (windowMs === 60_000 ? 'the last minute' : `the last ${secondsText(Math.ceil(windowMs / 1000))}`);
+export const personOverBudget = (seconds: number, windowMs: number): string =>
+  `You have run many long searches in ${windowText(windowMs)}. Try again in ${secondsText(seconds)}, or use fewer or rarer words.`;
+export const organisationOverBudget = (seconds: number, windowMs: number): string =>
+  `People in your organisation have run many long searches in ${windowText(windowMs)}. Try again in ${secondsText(seconds)}, or use fewer or rarer words.`;
+
+export class SearchBudget {
+  private readonly spent = new Map<string, Spend[]>();
+  private readonly running = new Set<string>();
+
+  constructor(private readonly limits: SearchBudgetLimits, private readonly clock: Clock) {}
+
+  /**
+   * Admits `actor`'s search, or throws RATE_LIMITED (charging nothing): their search already running,
+   * or they or their organisation over budget. Time is measured with the clock from here to finish(),
+   * so the caller admits just before the index is asked and finishes just after, whatever the outcome.
+   */
+  admit(actor: Actor): SearchCharge {
+    const now = this.clock.now().getTime();
+    const person = actor.userId === null ? undefined : `person\0${actor.userId}`;
+    const organisation = actor.organisationId === null ? undefined : `organisation\0${actor.organisationId}`;
+    if (person !== undefined && this.running.has(person)) {
+      throw new DomainError('RATE_LIMITED', SEARCH_RUNNING, { details: { retryAfterSeconds: 1, limit: 'running' } });
+    }
+    for (const [key, max, message, limit] of [
+      [person, this.limits.perPersonMs, personOverBudget, 'person'],
+      [organisation, this.limits.perOrganisationMs, organisationOverBudget, 'organisation'],
+    ] as const) {
+      if (key === undefined) continue;
+      const wait = this.waitMs(key, max, now);
+      if (wait > 0) {
+        const seconds = Math.max(1, Math.ceil(wait / 1000));
+        throw new DomainError('RATE_LIMITED', message(seconds, this.limits.windowMs), { details: { retryAfterSeconds: seconds, limit } });
+      }
+    }
+    if (person !== undefined) this.running.add(person);
+    let finished = false;
+    return {
+      finish: () => {
+        if (finished) return;
+        finished = true;
+        if (person !== undefined) this.running.delete(person);
+        const end = this.clock.now().getTime();
+        const ms = Math.max(0, end - now);
+        for (const key of [person, organisation]) if (key !== undefined && ms > 0) this.charge(key, { at: end, ms });
+      },
+    };
+  }
+
+  /** Milliseconds until `key`'s spending in the window falls below `max` (0: it already is). */
+  private waitMs(key: string, max: number, now: number): number {
+    const spends = this.live(key, now);
+    let total = spends.reduce((n, s) => n + s.ms, 0);
+    for (const spend of spends) {
+      if (total < max) break;
+      total -= spend.ms;
+      if (total < max) return spend.at + this.limits.windowMs - now;
+    }
+    return total < max ? 0 : this.limits.windowMs;
+  }
+
+  /** `key`'s spends still inside the window, oldest first; forgets the rest (and the key when none is left). */
+  private live(key: string, now: number): Spend[] {
+    const spends = (this.spent.get(key) ?? []).filter((s) => s.at > now - this.limits.windowMs);
+    if (spends.length === 0) this.spent.delete(key);
+    else this.spent.set(key, spends);
+    return spends;
+  }
+
+  private charge(key: string, spend: Spend): void {
+    this.spent.set(key, [...this.live(key, spend.at), spend]);
+  }
+}
