@@ -71,4 +71,15 @@ describe('SearchBudget', () => {
     first.finish();
     budget.admit(person('alice', 'north')).finish();
   });
+
+  it('forgets who has not searched for a whole window', () => {
+    const c = clock();
+    const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 30_000, windowMs: 60_000 }, c);
+    expect(search(budget, c, person('alice', 'north'), 1_000)).toBeNull();
+    expect(search(budget, c, person('bob', 'south'), 1_000)).toBeNull();
+    expect(budget.tracked()).toBe(4);
+    c.advance(61_000);
+    expect(search(budget, c, person('carol', 'east'), 1_000)).toBeNull();
+    expect(budget.tracked()).toBe(2);
+  });
 });

@@ -37,6 +37,7 @@ export const organisationOverBudget = (seconds: number, windowMs: number): strin
 export class SearchBudget {
   private readonly spent = new Map<string, Spend[]>();
   private readonly running = new Set<string>();
+  private sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly limits: SearchBudgetLimits, private readonly clock: Clock) {}
 
@@ -47,6 +48,7 @@ export class SearchBudget {
    */
   admit(actor: Actor): SearchCharge {
     const now = this.clock.now().getTime();
+    this.sweep(now);
     const person = actor.userId === null ? undefined : `person\0${actor.userId}`;
     const organisation = actor.organisationId === null ? undefined : `organisation\0${actor.organisationId}`;
     if (person !== undefined && this.running.has(person)) {
@@ -75,6 +77,18 @@ export class SearchBudget {
         for (const key of [person, organisation]) if (key !== undefined && ms > 0) this.charge(key, { at: end, ms });
       },
     };
+  }
+
+  /** Accounts and organisations with spending still in the window (for tests and health reports). */
+  tracked(): number {
+    return this.spent.size;
+  }
+
+  /** Once a window, forgets whoever has not searched within it, so the map holds recent searchers only. */
+  private sweep(now: number): void {
+    if (now - this.sweptAt < this.limits.windowMs) return;
+    this.sweptAt = now;
+    for (const key of [...this.spent.keys()]) this.live(key, now);
   }
 
   /** Milliseconds until `key`'s spending in the window falls below `max` (0: it already is). */
