@@ -6,6 +6,7 @@
 // The index's time is made long by a spy that moves the test's clock while the real search runs.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { IndexQuery } from '../../src/domain/search/repositories.js';
+import { runCli } from '../support/cli.js';
 import { expectProblem } from '../support/http.js';
 import { useClamd } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, openTestVault, upload, type TestOrganisation, type TestUser, type TestVault } from '../support/vault.js';
@@ -175,4 +176,12 @@ describe('a search past the statement timeout on postgres', () => {
     // Two timed-out searches of 6 s each: the third is over the person's 10 s.
     expect(expectProblem(await searchAs(t.app, member, { q: word }), 429).detail).toBe(OVER_BUDGET(54));
   });
+
+  it('the CLI says so too (a process of its own, under the same timeout)', async () => {
+    const cli = await runCli(['--data', t.dataDir, 'search', '--as', member.email, `cou* tax ${word}`], {
+      env: { STRONGROOM_CLAMD: clamd.socketPath, STRONGROOM_DATABASE_URL: t.vault.config.databaseUrl!, STRONGROOM_SEARCH_TIMEOUT_MS: '1' },
+    });
+    expect([cli.code, cli.stdout]).toEqual([1, '']);
+    expect(cli.stderr).toContain('Your search took too long. Use fewer or more specific words.');
+  }, 60_000);
 });
