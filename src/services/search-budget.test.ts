@@ -59,6 +59,25 @@ describe('SearchBudget', () => {
     expect(search(budget, c, person('b1', 'south'), 9_000)).toBeNull();
   });
 
+  it('says the longer wait when both the person and their organisation are past their shares, so trying again then is let through', () => {
+    const c = clock();
+    const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 15_000, windowMs: 60_000 }, c);
+    const alice = person('alice', 'north');
+    expect(search(budget, c, alice, 6_000)).toBeNull();
+    expect(search(budget, c, alice, 5_000)).toBeNull();
+    expect(search(budget, c, person('bob', 'north'), 14_000)).toBeNull();
+    // At +25 s alice's own share frees at +66 s (41 s), the organisation's only at +71 s (46 s): 46 it is.
+    const refused = search(budget, c, alice, 1);
+    expect([refused?.message, refused?.details]).toEqual([
+      'People in your organisation have run many long searches in the last minute. Try again in 46 seconds, or use fewer or rarer words.',
+      { retryAfterSeconds: 46, limit: 'organisation' },
+    ]);
+    c.advance(45_999);
+    expect(search(budget, c, alice, 1)?.details).toEqual({ retryAfterSeconds: 1, limit: 'organisation' });
+    c.advance(1);
+    expect(search(budget, c, alice, 1)).toBeNull();
+  });
+
   it('lets one person run one search at a time', () => {
     const c = clock();
     const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 30_000, windowMs: 60_000 }, c);

@@ -54,16 +54,15 @@ export class SearchBudget {
     if (person !== undefined && this.running.has(person)) {
       throw new DomainError('RATE_LIMITED', SEARCH_RUNNING, { details: { retryAfterSeconds: 1, limit: 'running' } });
     }
-    for (const [key, max, message, limit] of [
+    // Past both shares, the longer wait is the one said: trying again after the shorter would be refused again.
+    const waits = ([
       [person, this.limits.perPersonMs, personOverBudget, 'person'],
       [organisation, this.limits.perOrganisationMs, organisationOverBudget, 'organisation'],
-    ] as const) {
-      if (key === undefined) continue;
-      const wait = this.waitMs(key, max, now);
-      if (wait > 0) {
-        const seconds = Math.max(1, Math.ceil(wait / 1000));
-        throw new DomainError('RATE_LIMITED', message(seconds, this.limits.windowMs), { details: { retryAfterSeconds: seconds, limit } });
-      }
+    ] as const).map(([key, max, message, limit]) => ({ wait: key === undefined ? 0 : this.waitMs(key, max, now), message, limit }));
+    const longest = waits.reduce((a, b) => (b.wait > a.wait ? b : a));
+    if (longest.wait > 0) {
+      const seconds = Math.max(1, Math.ceil(longest.wait / 1000));
+      throw new DomainError('RATE_LIMITED', longest.message(seconds, this.limits.windowMs), { details: { retryAfterSeconds: seconds, limit: longest.limit } });
     }
     if (person !== undefined) this.running.add(person);
     let finished = false;
