@@ -25,6 +25,19 @@ function search(budget: SearchBudget, c: ReturnType<typeof clock>, actor: Actor,
   }
 }
 
+/**
+ * `actor` is refused with `message`, Retry-After `seconds` and `limit`; still refused (1 s) a millisecond
+ * before those seconds have passed, and let through once they have.
+ */
+function expectRefusedFor(budget: SearchBudget, c: ReturnType<typeof clock>, actor: Actor, seconds: number, limit: string, message: string): void {
+  const refused = search(budget, c, actor, 1);
+  expect([refused?.code, refused?.message, refused?.details]).toEqual(['RATE_LIMITED', message, { retryAfterSeconds: seconds, limit }]);
+  c.advance(seconds * 1000 - 1);
+  expect(search(budget, c, actor, 1)?.details).toEqual({ retryAfterSeconds: 1, limit });
+  c.advance(1);
+  expect(search(budget, c, actor, 1)).toBeNull();
+}
+
 describe('SearchBudget', () => {
   it('refuses a person over their share until the window has passed, saying when to try again', () => {
     const c = clock();
@@ -34,16 +47,7 @@ describe('SearchBudget', () => {
     c.advance(1_000);
     expect(search(budget, c, alice, 5_000)).toBeNull();
     // 11 s spent: refused; the first search (ended at +6 s) leaves the window at +66 s, 54 s from now (+12 s).
-    const refused = search(budget, c, alice, 1);
-    expect([refused?.code, refused?.message, refused?.details]).toEqual([
-      'RATE_LIMITED',
-      'You have run many long searches in the last minute. Try again in 54 seconds, or use fewer or rarer words.',
-      { retryAfterSeconds: 54, limit: 'person' },
-    ]);
-    c.advance(53_999);
-    expect(search(budget, c, alice, 1)?.details).toEqual({ retryAfterSeconds: 1, limit: 'person' });
-    c.advance(1);
-    expect(search(budget, c, alice, 1)).toBeNull();
+    expectRefusedFor(budget, c, alice, 54, 'person', 'You have run many long searches in the last minute. Try again in 54 seconds, or use fewer or rarer words.');
   });
 
   it("charges the organisation too; another organisation's people are unaffected", () => {
@@ -67,15 +71,7 @@ describe('SearchBudget', () => {
     expect(search(budget, c, alice, 5_000)).toBeNull();
     expect(search(budget, c, person('bob', 'north'), 14_000)).toBeNull();
     // At +25 s alice's own share frees at +66 s (41 s), the organisation's only at +71 s (46 s): 46 it is.
-    const refused = search(budget, c, alice, 1);
-    expect([refused?.message, refused?.details]).toEqual([
-      'People in your organisation have run many long searches in the last minute. Try again in 46 seconds, or use fewer or rarer words.',
-      { retryAfterSeconds: 46, limit: 'organisation' },
-    ]);
-    c.advance(45_999);
-    expect(search(budget, c, alice, 1)?.details).toEqual({ retryAfterSeconds: 1, limit: 'organisation' });
-    c.advance(1);
-    expect(search(budget, c, alice, 1)).toBeNull();
+    expectRefusedFor(budget, c, alice, 46, 'organisation', 'People in your organisation have run many long searches in the last minute. Try again in 46 seconds, or use fewer or rarer words.');
   });
 
   it('lets one person run one search at a time', () => {
