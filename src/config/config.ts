@@ -61,6 +61,8 @@ const configSchema = z
     searchMsPerPerson: countSchema,
     searchMsPerOrganisation: countSchema,
     searchWindowSeconds: countSchema,
+    /** Searches one node runs at once (each holds a database connection while it runs): below the pool's 10. */
+    searchesAtOnce: countSchema,
     /** PostgreSQL's statement_timeout for a search's statements: past it the search is refused (400), not left to run. */
     searchTimeoutMs: countSchema,
     /** An upload whose body sends nothing for this long is abandoned (408, nothing stored). */
@@ -178,6 +180,7 @@ const ENV_NAMES: Record<string, string> = {
   searchMsPerPerson: 'STRONGROOM_SEARCH_MS_PER_PERSON',
   searchMsPerOrganisation: 'STRONGROOM_SEARCH_MS_PER_ORGANISATION',
   searchWindowSeconds: 'STRONGROOM_SEARCH_WINDOW_SECONDS',
+  searchesAtOnce: 'STRONGROOM_SEARCHES_AT_ONCE',
   searchTimeoutMs: 'STRONGROOM_SEARCH_TIMEOUT_MS',
   uploadIdleSeconds: 'STRONGROOM_UPLOAD_IDLE_SECONDS',
   uploadMinBytesPerSecond: 'STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND',
@@ -251,6 +254,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     searchMsPerPerson: env.STRONGROOM_SEARCH_MS_PER_PERSON ?? '10000',
     searchMsPerOrganisation: env.STRONGROOM_SEARCH_MS_PER_ORGANISATION ?? '30000',
     searchWindowSeconds: env.STRONGROOM_SEARCH_WINDOW_SECONDS ?? '60',
+    searchesAtOnce: env.STRONGROOM_SEARCHES_AT_ONCE ?? '4',
     searchTimeoutMs: env.STRONGROOM_SEARCH_TIMEOUT_MS ?? '5000',
     uploadIdleSeconds: env.STRONGROOM_UPLOAD_IDLE_SECONDS ?? '30',
     uploadMinBytesPerSecond: env.STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND ?? '1024',

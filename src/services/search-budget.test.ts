@@ -41,7 +41,7 @@ function expectRefusedFor(budget: SearchBudget, c: ReturnType<typeof clock>, act
 describe('SearchBudget', () => {
   it('refuses a person over their share until the window has passed, saying when to try again', () => {
     const c = clock();
-    const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 30_000, windowMs: 60_000 }, c);
+    const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 30_000, windowMs: 60_000, atOnce: 4 }, c);
     const alice = person('alice', 'north');
     expect(search(budget, c, alice, 6_000)).toBeNull();
     c.advance(1_000);
@@ -52,7 +52,7 @@ describe('SearchBudget', () => {
 
   it("charges the organisation too; another organisation's people are unaffected", () => {
     const c = clock();
-    const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 15_000, windowMs: 60_000 }, c);
+    const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 15_000, windowMs: 60_000, atOnce: 4 }, c);
     expect(search(budget, c, person('a1', 'north'), 9_000)).toBeNull();
     expect(search(budget, c, person('a2', 'north'), 9_000)).toBeNull();
     const refused = search(budget, c, person('a3', 'north'), 1);
@@ -65,7 +65,7 @@ describe('SearchBudget', () => {
 
   it('says the longer wait when both the person and their organisation are past their shares, so trying again then is let through', () => {
     const c = clock();
-    const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 15_000, windowMs: 60_000 }, c);
+    const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 15_000, windowMs: 60_000, atOnce: 4 }, c);
     const alice = person('alice', 'north');
     expect(search(budget, c, alice, 6_000)).toBeNull();
     expect(search(budget, c, alice, 5_000)).toBeNull();
@@ -76,7 +76,7 @@ describe('SearchBudget', () => {
 
   it('lets one person run one search at a time', () => {
     const c = clock();
-    const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 30_000, windowMs: 60_000 }, c);
+    const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 30_000, windowMs: 60_000, atOnce: 4 }, c);
     const first = budget.admit(person('alice', 'north'));
     expect(() => budget.admit(person('alice', 'north'))).toThrow(expect.objectContaining({
       code: 'RATE_LIMITED', message: 'You already have a search running. Wait for it to finish, then try again.', details: { retryAfterSeconds: 1, limit: 'running' },
@@ -87,9 +87,28 @@ describe('SearchBudget', () => {
     budget.admit(person('alice', 'north')).finish();
   });
 
+  it('runs at most its number of searches at once on the node, whoever asks; one finishing frees its place', () => {
+    const c = clock();
+    const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 30_000, windowMs: 60_000, atOnce: 2 }, c);
+    const first = budget.admit(person('alice', 'north'));
+    const second = budget.admit(person('bob', 'south'));
+    expect(() => budget.admit(person('carol', 'east'))).toThrow(expect.objectContaining({
+      code: 'RATE_LIMITED', message: 'Many searches are running at the moment. Try again in a second.', details: { retryAfterSeconds: 1, limit: 'node' },
+    }));
+    // A refused search takes no place and charges nothing: carol is let in once one finishes, and only then.
+    first.finish();
+    first.finish();
+    budget.admit(person('carol', 'east')).finish();
+    const third = budget.admit(person('dave', 'east'));
+    expect(() => budget.admit(person('erin', 'west'))).toThrow(expect.objectContaining({ details: { retryAfterSeconds: 1, limit: 'node' } }));
+    second.finish();
+    third.finish();
+    expect(search(budget, c, person('erin', 'west'), 1)).toBeNull();
+  });
+
   it('forgets who has not searched for a whole window', () => {
     const c = clock();
-    const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 30_000, windowMs: 60_000 }, c);
+    const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 30_000, windowMs: 60_000, atOnce: 4 }, c);
     expect(search(budget, c, person('alice', 'north'), 1_000)).toBeNull();
     expect(search(budget, c, person('bob', 'south'), 1_000)).toBeNull();
     expect(budget.tracked()).toBe(4);

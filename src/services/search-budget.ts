@@ -1,7 +1,9 @@
 // How much search time one person, and one organisation, may spend on this node: each search's time in
 // the index is charged to both over a sliding window, and once either has spent its share a further
 // search is refused before it runs (RATE_LIMITED, 429 with Retry-After). One person also runs one
-// search at a time. Per process on purpose, like ConcurrencyLimits: what is bounded is this node's own
+// search at a time, and the node a few at once: on PostgreSQL each holds a pooled connection for as long
+// as it runs (up to its statement timeout), so without a cap ten people searching together held every
+// connection and every other request waited behind them. Per process on purpose, like ConcurrencyLimits: what is bounded is this node's own
 // time (on SQLite its main thread, which every request of every council waits on), and a second node
 // has its own to spend (docs/threat-model.md "Expensive searches").
 import { DomainError } from '../domain/errors.js';
@@ -14,6 +16,8 @@ export interface SearchBudgetLimits {
   /** Milliseconds of search time one organisation's people together may spend per window. */
   perOrganisationMs: number;
   windowMs: number;
+  /** Searches this node runs at once, whoever asks: below the database pool's size, so other requests keep connections. */
+  atOnce: number;
 }
 
 /** One admitted search: `finish()` charges the time since admission and frees the person's turn. */
@@ -27,6 +31,7 @@ interface Spend {
 }
 
 export const SEARCH_RUNNING = 'You already have a search running. Wait for it to finish, then try again.';
+export const SEARCHES_BUSY = 'Many searches are running at the moment. Try again in a second.';
 const secondsText = (seconds: number): string => `${seconds} ${seconds === 1 ? 'second' : 'seconds'}`;
 const windowText = (windowMs: number): string => (windowMs === 60_000 ? 'the last minute' : `the last ${secondsText(Math.ceil(windowMs / 1000))}`);
 export const personOverBudget = (seconds: number, windowMs: number): string =>
@@ -37,6 +42,7 @@ export const organisationOverBudget = (seconds: number, windowMs: number): strin
 export class SearchBudget {
   private readonly spent = new Map<string, Spend[]>();
   private readonly running = new Set<string>();
+  private inFlight = 0;
   private sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly limits: SearchBudgetLimits, private readonly clock: Clock) {}
@@ -54,6 +60,9 @@ export class SearchBudget {
     if (person !== undefined && this.running.has(person)) {
       throw new DomainError('RATE_LIMITED', SEARCH_RUNNING, { details: { retryAfterSeconds: 1, limit: 'running' } });
     }
+    if (this.inFlight >= this.limits.atOnce) {
+      throw new DomainError('RATE_LIMITED', SEARCHES_BUSY, { details: { retryAfterSeconds: 1, limit: 'node' } });
+    }
     // Past both shares, the longer wait is the one said: trying again after the shorter would be refused again.
     const waits = ([
       [person, this.limits.perPersonMs, personOverBudget, 'person'],
@@ -65,11 +74,13 @@ export class SearchBudget {
       throw new DomainError('RATE_LIMITED', longest.message(seconds, this.limits.windowMs), { details: { retryAfterSeconds: seconds, limit: longest.limit } });
     }
     if (person !== undefined) this.running.add(person);
+    this.inFlight += 1;
     let finished = false;
     return {
       finish: () => {
         if (finished) return;
         finished = true;
+        this.inFlight -= 1;
         if (person !== undefined) this.running.delete(person);
         const end = this.clock.now().getTime();
         const ms = Math.max(0, end - now);
