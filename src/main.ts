@@ -36,6 +36,8 @@ import { ArrangementsService } from './services/arrangements.service.js';
 import { AuditService } from './services/audit.service.js';
 import { CertificatesService } from './services/certificates.service.js';
 import { PdfCertificateRenderer } from './integrations/certificate-pdf.js';
+import { CollectionCreationService } from './services/collection-creation.service.js';
+import { CollectionMovesService } from './services/collection-moves.service.js';
 import { CollectionsService } from './services/collections.service.js';
 import { DavService } from './services/dav.service.js';
 import { FolderCopyService } from './services/folder-copy.service.js';
@@ -55,6 +57,8 @@ import { DocumentLifecycle } from './services/lifecycle.js';
 import { LocksService } from './services/locks.service.js';
 import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
 import { DueDateChecks } from './services/retention-due-dates.js';
+import { RemovalsService } from './services/removals.service.js';
+import { SubtreeAccess } from './services/subtree-access.js';
 import { RetentionEventsService } from './services/retention-events.service.js';
 import { RetentionService } from './services/retention.service.js';
 import { ReplicationService } from './services/replication.service.js';
@@ -286,7 +290,13 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const dueDates = new DueDateChecks({ access });
   const retention = new RetentionService({ store, access, clock, serviceAreas, schedule: await loadRetentionSchedule(), dueDates, identity: identityServices.identity });
   const retentionEvents = new RetentionEventsService({ store, access, clock, dueDates, identity: identityServices.identity });
-  const collections = new CollectionsService({ store, access, locks, clock, serviceAreas, dueDates });
+  // The file plan's collections: browsing, creating, moving, and binning what is removed. SubtreeAccess decides on a
+  // folder with everything in it, for moves and removals alike.
+  const collections = new CollectionsService({ store, access });
+  const subtrees = new SubtreeAccess({ store, access });
+  const removals = new RemovalsService({ store, access, locks, subtrees });
+  const collectionCreation = new CollectionCreationService({ store, access, locks, clock, serviceAreas, removals });
+  const collectionMoves = new CollectionMovesService({ store, access, locks, clock, dueDates, subtrees, removals });
   const notifier = new QuarantineNotifier(clock, mail);
   const inspector = new PolicyFileInspector((orgId) => store.repos.organisations.filePolicy(orgId));
   // Every scan, inline or by the job, goes through the fair share; per process, as each process's
@@ -304,15 +314,15 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     admission, bodyDeadlines: { idleMs: config.uploadIdleSeconds * 1000, minBytesPerSecond: config.uploadMinBytesPerSecond, graceMs: RATE_GRACE_MS }, lifecycle,
   });
   const documents = new DocumentsService({ store, access, locks, blobs, clock, ingestion, identity: identityServices.identity });
-  const filing = new DocumentFilingService({ store, access, locks, blobs, clock, ingestion, lifecycle, dueDates, collections, identity: identityServices.identity });
-  const arrangements = new ArrangementsService({ store, access, collections, clock, serviceAreas, mail, identity: identityServices.identity });
+  const filing = new DocumentFilingService({ store, access, locks, blobs, clock, ingestion, lifecycle, dueDates, removals, identity: identityServices.identity });
+  const arrangements = new ArrangementsService({ store, access, collectionCreation, clock, serviceAreas, mail, identity: identityServices.identity });
   const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays, lifecycle, identity: identityServices.identity,
     segments: { wholeMaxBytes: config.scanWholeMaxBytes, overlapBytes: config.scanSegmentOverlapBytes },
   });
 
   const keysService = new KeysService({ store, access, clock, keys });
-  const folderCopy = new FolderCopyService({ store, access, clock, collections, filing, identity: identityServices.identity });
-  const dav = new DavService({ store, access, clock, collections, locks, folderCopy });
+  const folderCopy = new FolderCopyService({ store, access, clock, collections, collectionCreation, filing, identity: identityServices.identity });
+  const dav = new DavService({ store, access, clock, collections, collectionMoves, removals, locks, folderCopy });
   const jobsAdmin = new JobsAdminService({ store, access, clock });
   // Records management: the file plan, legal holds, disposal review and certificates of destruction.
   const holds = new HoldsService({ store, access, clock, identity: identityServices.identity });
@@ -390,7 +400,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   let backgroundStarted = false;
   const vault: Vault = {
     ...identityServices,
-    config, logger, clock, store, scanner, serviceAreas, access, audit, collections, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
+    config, logger, clock, store, scanner, serviceAreas, access, audit, collections, collectionCreation, collectionMoves, documents, filing, locks, arrangements, quarantine, keys: keysService, worker, lifecycle, blobStore, admission,
     dav, jobs: jobsAdmin, retention, retentionEvents, holds, disposal, subjectAccess, certificates, replicaStore, vaultId, storeClaims, replication, scrub, orphanBlobs, backups, search, branding, mail,
     durable: () => store.durable(),
     async health() {

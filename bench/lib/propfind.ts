@@ -30,7 +30,7 @@ export async function propfindTimes(dataDir: string, count = 10_000, repeats = 5
     const port = (app.server.address() as { port: number }).port;
     const system = systemActor();
     const org = await vault.identity.addOrganisation(system, { slug: 'propfind', name: 'PROPFIND Council' });
-    const collection = await vault.collections.create(system, { organisationId: org.id, name: 'finance', serviceArea: 'finance', classification: 'OFFICIAL' });
+    const collection = await vault.collectionCreation.create(system, { organisationId: org.id, name: 'finance', serviceArea: 'finance', classification: 'OFFICIAL' });
     const { user } = await vault.identity.addUser(system, { organisationSlug: 'propfind', email: 'f@propfind.test', name: 'F', roles: ['member'], teams: ['finance'], clearance: 'OFFICIAL', password: 'a-long-bench-passphrase' });
     const { secret } = await vault.identity.createCredential(system, user.id, 'app_password', 'bench');
     const now = new Date().toISOString();

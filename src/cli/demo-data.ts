@@ -61,12 +61,12 @@ export async function seedDemo(vault: AppServices, config: Config): Promise<void
       // Its own e-mail domain, so its org admins can add people on the Users page (docs/identity.md#adding-people).
       await vault.identity.changeEmailDomains(system, council.slug, { add: [emailOf('x', council.slug).split('@')[1]!] });
       for (const c of COLLECTIONS) {
-        const created = await vault.collections.create(system, { organisationId: org.id, name: c.name, serviceArea: c.service, classification: c.classification });
+        const created = await vault.collectionCreation.create(system, { organisationId: org.id, name: c.name, serviceArea: c.service, classification: c.classification });
         collectionIds[`${council.slug}/${c.service}`] = created.id;
         await vault.retention.setCollectionSeries(system, created.id, c.series);
       }
       for (const c of SUB_COLLECTIONS) {
-        const created = await vault.collections.create(system, {
+        const created = await vault.collectionCreation.create(system, {
           organisationId: org.id, parentId: collectionIds[`${council.slug}/${c.parent}`]!, name: c.name, serviceArea: c.service, classification: c.classification,
         });
         collectionIds[`${council.slug}/${c.key}`] = created.id;

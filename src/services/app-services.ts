@@ -10,6 +10,8 @@ import type { AuditService } from './audit.service.js';
 import type { BackupService } from './backup.service.js';
 import type { BrandingService } from './branding.service.js';
 import type { CertificatesService } from './certificates.service.js';
+import type { CollectionCreationService } from './collection-creation.service.js';
+import type { CollectionMovesService } from './collection-moves.service.js';
 import type { CollectionsService } from './collections.service.js';
 import type { DavService } from './dav.service.js';
 import type { DisposalService } from './disposal.service.js';
@@ -48,7 +50,12 @@ export interface AppServices {
   access: AccessService;
   audit: AuditService;
   identity: IdentityService;
+  /** Browsing the file plan: a collection's contents, the top level, pickers, breadcrumbs. */
   collections: CollectionsService;
+  /** Creating collections and joint workspaces (every interface's new folder, WebDAV MKCOL). */
+  collectionCreation: CollectionCreationService;
+  /** Renaming and moving collections (every interface's rename and move, WebDAV MOVE of a folder). */
+  collectionMoves: CollectionMovesService;
   documents: DocumentsService;
   /** Moving, renaming and copying documents (every interface's MOVE/COPY, rename and move). */
   filing: DocumentFilingService;

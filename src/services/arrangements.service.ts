@@ -14,7 +14,7 @@ import type { ArrangementRevision } from '../domain/arrangements/repositories.js
 import type { Repos, Store } from '../domain/repositories.js';
 import { collectionResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-import type { CollectionsService } from './collections.service.js';
+import type { CollectionCreationService } from './collection-creation.service.js';
 import { actorFor, type IdentityService } from './identity.service.js';
 import type { MailService } from './mail.service.js';
 
@@ -50,7 +50,7 @@ export interface ArrangementsReport {
 
 export class ArrangementsService {
   constructor(private readonly o: {
-    store: Store; access: AccessService; collections: CollectionsService; clock: Clock; serviceAreas: readonly string[];
+    store: Store; access: AccessService; collectionCreation: Pick<CollectionCreationService, 'createWorkspace'>; clock: Clock; serviceAreas: readonly string[];
     /** Tells the partners' org admins, by e-mail, of terms awaiting their acceptance. */
     mail?: MailService;
     /** Who made each revision, as a reader may know them. */
@@ -149,11 +149,11 @@ export class ArrangementsService {
   /**
    * Creates the arrangement's joint workspace: a collection in the host organisation for documents of
    * the service itself. Asked here first so the parties are told why a step is refused; the
-   * collections service asks decide() again itself (it trusts no caller's decision).
+   * collection creation service asks decide() again itself (it trusts no caller's decision).
    */
   async createWorkspace(actor: Actor, id: string, name: string): Promise<Collection> {
     const { arrangement } = await this.authorize(actor, id, 'arrangement.workspace');
-    return this.o.collections.createWorkspace(actor, arrangement, name);
+    return this.o.collectionCreation.createWorkspace(actor, arrangement, name);
   }
 
   /** The arrangement's joint workspaces (top-level collections in the host carrying its id) that the actor may list. */

@@ -9,7 +9,10 @@ import type { Actor, Collection, Document, Organisation } from '../domain/types.
 import type { Store } from '../domain/repositories.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
-import type { CollectionsService, InTheWay, NewCollection } from './collections.service.js';
+import type { NewCollection } from './collection-creation.service.js';
+import type { CollectionMovesService } from './collection-moves.service.js';
+import type { CollectionsService } from './collections.service.js';
+import type { InTheWay, RemovalsService } from './removals.service.js';
 import type { FolderCopyService } from './folder-copy.service.js';
 import type { LocksService, NewLock, ResourceLock } from './locks.service.js';
 import type { Place } from '../domain/locks/coverage.js';
@@ -43,7 +46,7 @@ export const MAX_DEAD_PROPERTY_BYTES = 64 * 1024;
 export type PropertyChange = { op: 'set'; namespace: string; name: string; value: string } | { op: 'remove'; namespace: string; name: string };
 
 export class DavService {
-  constructor(private readonly o: { store: Store; access: AccessService; clock: Clock; collections: CollectionsService; locks: LocksService; folderCopy: FolderCopyService }) {}
+  constructor(private readonly o: { store: Store; access: AccessService; clock: Clock; collections: CollectionsService; collectionMoves: CollectionMovesService; removals: RemovalsService; locks: LocksService; folderCopy: FolderCopyService }) {}
 
   private get repos() {
     return this.o.store.repos;
@@ -250,7 +253,7 @@ export class DavService {
     await this.o.locks.release(actor, token);
   }
 
-  // --- Collections: delete (WebDAV only) and move (the collections service's, as for every interface) ---
+  // --- Collections: delete (WebDAV only; RemovalsService bins) and move (CollectionMovesService's, as for every interface) ---
 
   /**
    * Deletes a collection and everything in it: every decision first (manage-level access to all of it,
@@ -260,7 +263,7 @@ export class DavService {
    * the right to manage the organisation's file plan.
    */
   async removeCollection(actor: Actor, handed: Collection): Promise<void> {
-    const removal = await this.o.collections.prepareRemoval(actor, { kind: 'collection', id: handed.id });
+    const removal = await this.o.removals.prepareRemoval(actor, { kind: 'collection', id: handed.id });
     const now = this.o.clock.now();
     await this.o.store.transaction((repos) => removal.bin(repos, now)).catch(async (error: unknown) => {
       // Refused when decided again in the transaction (a hold placed meanwhile): audited, and answered like any other refusal.
@@ -278,12 +281,12 @@ export class DavService {
   }
 
   /**
-   * MOVE of a collection: the collections service renames/moves it and recomputes everything below;
+   * MOVE of a collection: CollectionMovesService renames/moves it and recomputes everything below;
    * with Overwrite: T, what is in the way is binned in the move's own transaction, once the move and
    * the removal are both decided, so a refused move (retention shortened, say) bins nothing.
    */
   async moveCollection(actor: Actor, collection: Collection, destination: { parent: Collection | null; name: string; replace?: InTheWay }): Promise<Collection> {
-    return this.o.collections.move(actor, collection.id, {
+    return this.o.collectionMoves.move(actor, collection.id, {
       name: destination.name, parentId: destination.parent?.id ?? null, ...(destination.replace ? { replace: destination.replace } : {}),
     });
   }

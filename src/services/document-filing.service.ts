@@ -11,7 +11,7 @@ import type { Clock, EncryptedBlobs } from '../domain/ports.js';
 import type { Actor, Collection, Document, Version } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import { AccessService, collectionResource, documentResource } from './access.service.js';
-import type { CollectionsService, InTheWay, Removal } from './collections.service.js';
+import type { InTheWay, Removal, RemovalsService } from './removals.service.js';
 import { auditEvent } from './audit-events.js';
 import { requireSamePlace, statusOf, target, versionRef, type DocumentIngestion, type Inspected } from './document-ingestion.js';
 import { claimFolderName, documentInTheWay, nameHeld, takenWithin, tellNameTaken } from './name-claims.js';
@@ -35,7 +35,7 @@ export interface DocumentFilingServiceOptions {
   /** A move is refiling by another name: its effect on the due date is checked like refiling's. */
   dueDates: DueDateChecks;
   /** What is in the way of a copy or move (WebDAV Overwrite: T) is decided and binned as the file plan removes things. */
-  collections: Pick<CollectionsService, 'prepareRemoval'>;
+  removals: Pick<RemovalsService, 'prepareRemoval'>;
 }
 
 export interface MoveInput {
@@ -384,6 +384,6 @@ export class DocumentFilingService {
 
   /** What is in the way at the destination, decided for binning (it must be there, and must not hold the document being filed). */
   private async prepareRemoval(actor: Actor, what: InTheWay, organisationId: string, collectionId: string, name: string, documentId: string): Promise<Removal> {
-    return this.o.collections.prepareRemoval(actor, what, { at: { organisationId, parentId: collectionId, name }, replaced: true, sparing: { kind: 'document', id: documentId } });
+    return this.o.removals.prepareRemoval(actor, what, { at: { organisationId, parentId: collectionId, name }, replaced: true, sparing: { kind: 'document', id: documentId } });
   }
 }

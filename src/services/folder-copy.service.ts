@@ -8,9 +8,11 @@ import type { Clock } from '../domain/ports.js';
 import type { Actor, Collection } from '../domain/types.js';
 import type { Store } from '../domain/repositories.js';
 import type { AccessService } from './access.service.js';
-import type { CollectionsService, InTheWay, NewCollection, PreparedCollection } from './collections.service.js';
+import type { CollectionCreationService, NewCollection, PreparedCollection } from './collection-creation.service.js';
+import type { CollectionsService } from './collections.service.js';
 import type { DocumentFilingService, StagedCopy } from './document-filing.service.js';
 import type { IdentityService } from './identity.service.js';
+import type { InTheWay } from './removals.service.js';
 
 export interface FolderCopyInput {
   /** The new top folder, as a new collection: its organisation (the source's), parent, name, service area and classification. */
@@ -47,7 +49,8 @@ export class FolderCopyService {
     store: Store;
     access: AccessService;
     clock: Clock;
-    collections: Pick<CollectionsService, 'prepareCreate' | 'get' | 'afterNameTaken'>;
+    collections: Pick<CollectionsService, 'get'>;
+    collectionCreation: Pick<CollectionCreationService, 'prepareCreate' | 'afterNameTaken'>;
     filing: Pick<DocumentFilingService, 'stageCopy' | 'requireCopyable'>;
     identity: Pick<IdentityService, 'actorNow'>;
   }) {}
@@ -67,7 +70,7 @@ export class FolderCopyService {
     // What is in the way must not hold the folder being copied: binning it would bin the source too.
     const options = input.replace ? { replace: input.replace, sparing: { kind: 'collection' as const, id: source.id } } : {};
     // Decided first, all of it, so a refusal comes before any bytes are read.
-    const top = await this.o.collections.prepareCreate(actor, input.top, options);
+    const top = await this.o.collectionCreation.prepareCreate(actor, input.top, options);
     const folders: PreparedCollection[] = [top];
     const documents: Planned[] = [];
     const properties: [from: string, to: string][] = [[source.id, top.collection.id]];
@@ -93,7 +96,7 @@ export class FolderCopyService {
       // person as they are now (locks taken, holds placed meanwhile), keeping the id the tree was planned under.
       const target = { organisationId: input.top.organisationId, ids: { collectionId: source.id } };
       const actorNow = await this.o.identity.actorNow(actor, 'collection.create', target);
-      folders[0] = await this.o.collections.prepareCreate(actorNow, input.top, { ...options, id: top.collection.id });
+      folders[0] = await this.o.collectionCreation.prepareCreate(actorNow, input.top, { ...options, id: top.collection.id });
       const now = this.o.clock.now();
       await this.o.store.transaction(async (repos) => {
         for (const folder of folders) await folder.write(repos, now);
@@ -102,7 +105,7 @@ export class FolderCopyService {
         for (const [from, to] of properties) await repos.dav.copyProperties(from, to);
       }).catch(async (error: unknown) => {
         // A name taken since the check (another folder created there meanwhile) is told as a later duplicate is.
-        throw await this.o.access.afterRollback(actor, await this.o.collections.afterNameTaken(actorNow, error));
+        throw await this.o.access.afterRollback(actor, await this.o.collectionCreation.afterNameTaken(actorNow, error));
       });
       return { ...top.collection, createdAt: now.toISOString() };
     } catch (error) {
@@ -138,7 +141,7 @@ export class FolderCopyService {
       after = listing.documents[listing.documents.length - 1]!.name;
     }
     for (const child of children) {
-      const folder = await this.o.collections.prepareCreate(actor, {
+      const folder = await this.o.collectionCreation.prepareCreate(actor, {
         organisationId: into.organisationId, parentId: into.id, name: child.name, serviceArea: into.serviceArea, classification: into.classification,
       }, { under: into }).catch(noted(`${path}${child.name}/`));
       if (!folder) continue;

@@ -127,6 +127,11 @@ export async function tellNameTaken(access: AccessService, actor: Actor, holder:
   return new DocumentNameTaken(clash, documentMessage, decision.allow, claimant);
 }
 
+/** What holds a name a collection was to take (created, renamed or moved there), as this actor is told it. */
+export async function tellCollectionNameTaken(access: AccessService, actor: Actor, holder: NameHolder): Promise<NameTaken> {
+  return tellNameTaken(access, actor, holder, documentInTheWay(holder.kind === 'document' ? holder.document.name : holder.collection.name), 'collection');
+}
+
 /** `error`, or, for a name found taken inside a transaction (either kind), what tellNameTaken tells this actor. */
 export async function afterNameTaken(access: AccessService, actor: Actor, error: unknown): Promise<unknown> {
   if (error instanceof NameTakenWithin) return tellNameTaken(access, actor, { kind: 'document', document: error.clash }, error.visibleMessage, error.claimant);

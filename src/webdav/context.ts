@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../domain/errors.js';
 import type { Actor } from '../domain/types.js';
-import type { CollectionsService } from '../services/collections.service.js';
+import type { CollectionCreationService } from '../services/collection-creation.service.js';
 import type { DavService, DavTarget } from '../services/dav.service.js';
 import type { DocumentFilingService } from '../services/document-filing.service.js';
 import type { DocumentsService } from '../services/documents.service.js';
@@ -21,7 +21,7 @@ export interface DavServices {
   dav: DavService;
   documents: DocumentsService;
   filing: DocumentFilingService;
-  collections: CollectionsService;
+  collectionCreation: CollectionCreationService;
   identity: IdentityService;
   serviceAreas: readonly string[];
 }

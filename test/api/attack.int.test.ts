@@ -51,7 +51,7 @@ describe.each(DIALECTS)('an outsider against the #11 boundaries on %s', (dialect
   const eventsOf = async (action: string, organisationId: string) =>
     t.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', action).where('target_organisation_id', '=', organisationId).execute();
 
-  // CollectionsService is handed to every interface (AppServices). Its createWorkspace used to take the
+  // CollectionCreationService is handed to every interface (AppServices). Its createWorkspace used to take the
   // Decision and the Arrangement from its caller and check neither: any caller could plant a "joint
   // workspace" in another council's file plan by handing in an allow of its own making.
   it('refuses a joint workspace to a caller who hands in a Decision (or an Arrangement) of its own', async () => {
@@ -59,7 +59,7 @@ describe.each(DIALECTS)('an outsider against the #11 boundaries on %s', (dialect
     const outsiderAdmin = await actorOf((await x.outsider.user({ roles: ['org_admin'] })).id);
     const partnerAdmin = await actorOf((await x.partner.user({ roles: ['org_admin'] })).id);
     const before = await hostRoots(x.host.id);
-    const createWorkspace = t.vault.collections.createWorkspace.bind(t.vault.collections) as (...args: unknown[]) => Promise<unknown>;
+    const createWorkspace = t.vault.collectionCreation.createWorkspace.bind(t.vault.collectionCreation) as (...args: unknown[]) => Promise<unknown>;
 
     for (const [actor, arrangement] of [
       [outsiderAdmin, x.arrangement],
@@ -87,7 +87,7 @@ describe.each(DIALECTS)('an outsider against the #11 boundaries on %s', (dialect
 
     // Once the arrangement has ended, not even the host (nor the command line) adds one.
     await t.vault.arrangements.end(systemActor(), x.arrangement.id);
-    // Through the arrangements service the host is told why (400); straight at the collections service
+    // Through the arrangements service the host is told why (400); straight at the collection creation service
     // decide() refuses it (404); the command line, which decide() lets through, is held by the lifecycle.
     const told = await t.vault.arrangements.createWorkspace(hostAdmin, x.arrangement.id, 'Too late').then(() => null, (e: unknown) => e);
     expect((told as DomainError).code).toBe('INVALID');
@@ -213,7 +213,7 @@ describe.each(DIALECTS)('an outsider against the #11 boundaries on %s', (dialect
     const uploaded = await upload(t.app, hostStaff, x.host.collections.finance!, 'ledger.txt', 'ledger');
     expect(uploaded.statusCode, uploaded.body).toBe(201);
     const document = (await t.vault.store.repos.documents.byId(uploaded.json().id))!;
-    const empty = await t.vault.collections.create(systemActor(), { organisationId: x.host.id, parentId: x.host.collections.finance!, name: 'Empty', serviceArea: 'finance', classification: 'OFFICIAL' });
+    const empty = await t.vault.collectionCreation.create(systemActor(), { organisationId: x.host.id, parentId: x.host.collections.finance!, name: 'Empty', serviceArea: 'finance', classification: 'OFFICIAL' });
     const outsider = await actorOf((await x.outsider.user({ roles: ['org_admin'], teams: ['finance'] })).id);
     // The host's rows, dressed up as the outsider's own.
     const mine = { organisationId: x.outsider.id, serviceArea: 'finance', classification: 'OFFICIAL' as const, arrangementId: null };

@@ -105,9 +105,9 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
     const { org } = await member();
     const input = { organisationId: org.id, name: 'Grants', serviceArea: 'finance', classification: 'OFFICIAL' };
     const spy = checksTogether('Grants', 2);
-    const both = await Promise.allSettled([s.vault.collections.create(systemActor(), input), s.vault.collections.create(systemActor(), input)]);
+    const both = await Promise.allSettled([s.vault.collectionCreation.create(systemActor(), input), s.vault.collectionCreation.create(systemActor(), input)]);
     spy.mockRestore();
-    const later = await s.vault.collections.create(systemActor(), input).then(() => null, (e: Error & { code: string }) => ({ code: e.code, message: e.message }));
+    const later = await s.vault.collectionCreation.create(systemActor(), input).then(() => null, (e: Error & { code: string }) => ({ code: e.code, message: e.message }));
     expect(later).toEqual({ code: 'CONFLICT', message: 'A collection called "Grants" already exists there.' });
     expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     const refused = both.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason as Error & { code: string };
@@ -241,7 +241,7 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
 
   it('orders two transactions claiming one name: the second waits for the first, then sees its folder', async () => {
     const { org, parentId } = await member();
-    const folder = await s.vault.collections.create(systemActor(), { organisationId: org.id, parentId, name: 'Before', serviceArea: 'finance', classification: 'OFFICIAL' });
+    const folder = await s.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId, name: 'Before', serviceArea: 'finance', classification: 'OFFICIAL' });
     const saw = await raceAgainstUncommitted(s.vault.store, async (repos) => {
       expect(await repos.collections.claimName(org.id, parentId, 'After')).toBeUndefined();
       await repos.collections.place(folder.id, { ...folder, name: 'After' });
@@ -257,7 +257,7 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
     expect((await dav(s.base, 'MKCOL', `${base}/Source`, { user: official })).status).toBe(201);
     expect((await dav(s.base, 'PUT', `${base}/Source/minutes.txt`, { user: official, body: 'minutes\n' })).status).toBe(201);
     // The folder that takes the name, above the person's clearance: hidden from them.
-    const hidden = await s.vault.collections.create(systemActor(), { organisationId: org.id, parentId, name: 'Appraisals', serviceArea: 'finance', classification: 'OFFICIAL-SENSITIVE' });
+    const hidden = await s.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId, name: 'Appraisals', serviceArea: 'finance', classification: 'OFFICIAL-SENSITIVE' });
     const requests = [
       ['MKCOL', () => dav(s.base, 'MKCOL', `${base}/Appraisals`, { user: official }), 2],
       ['MOVE', () => dav(s.base, 'MOVE', `${base}/Source`, { user: official, headers: { destination: `${s.base}${base}/Appraisals`, overwrite: 'F' } }), 2],
@@ -289,7 +289,7 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
     const { host, partner, arrangement } = await createPartnership(s.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL', serviceArea: 'payroll' });
     const workspace = await s.vault.arrangements.createWorkspace(systemActor(), arrangement.id, 'Joint payroll');
     const partnerStaff = await davUser(s.vault, partner, { teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
-    const hostFolder = await s.vault.collections.create(systemActor(), { organisationId: host.id, parentId: workspace.id, name: 'Casework', serviceArea: 'payroll', classification: 'OFFICIAL-SENSITIVE' });
+    const hostFolder = await s.vault.collectionCreation.create(systemActor(), { organisationId: host.id, parentId: workspace.id, name: 'Casework', serviceArea: 'payroll', classification: 'OFFICIAL-SENSITIVE' });
     const body = { name: 'Casework', parentId: workspace.id, serviceArea: 'payroll', classification: 'OFFICIAL' };
     const orgs = [host.id, partner.id];
 
@@ -324,7 +324,7 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
 
   it('a joint workspace whose name a host folder took meanwhile is refused as a later workspace of that name is, and writes nothing', async () => {
     const { host, arrangement } = await createPartnership(s.vault, { accessLevel: 'contribute', ceiling: 'OFFICIAL', serviceArea: 'payroll' });
-    const hostFolder = await s.vault.collections.create(systemActor(), { organisationId: host.id, name: 'Shared payroll', serviceArea: 'payroll', classification: 'OFFICIAL' });
+    const hostFolder = await s.vault.collectionCreation.create(systemActor(), { organisationId: host.id, name: 'Shared payroll', serviceArea: 'payroll', classification: 'OFFICIAL' });
     const attempt = () => s.vault.arrangements.createWorkspace(systemActor(), arrangement.id, 'Shared payroll').then(() => null, (e: Error & { code: string }) => ({ code: e.code, message: e.message }));
     const later = await attempt();
     expect(later).toEqual({ code: 'CONFLICT', message: 'A collection called "Shared payroll" already exists there.' });
@@ -346,7 +346,7 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
     const { host, partner, arrangement } = await createPartnership(s.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL', serviceArea: 'payroll' });
     const workspace = await s.vault.arrangements.createWorkspace(systemActor(), arrangement.id, 'Joint payroll');
     const hostFolder = options.hostTookIt
-      ? (await s.vault.collections.create(systemActor(), { organisationId: host.id, parentId: workspace.id, name, serviceArea: 'payroll', classification: 'OFFICIAL' })).id
+      ? (await s.vault.collectionCreation.create(systemActor(), { organisationId: host.id, parentId: workspace.id, name, serviceArea: 'payroll', classification: 'OFFICIAL' })).id
       : null;
     const partnerStaff = await partner.user({ teams: ['payroll'], clearance: 'OFFICIAL' });
     const read = repo().childByName.bind(repo());
@@ -390,7 +390,7 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
     const { host, partner, arrangement } = await createPartnership(s.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL', serviceArea: 'payroll' });
     const workspace = await s.vault.arrangements.createWorkspace(systemActor(), arrangement.id, 'Joint payroll');
     const hostFolder = options.hostTookIt
-      ? (await s.vault.collections.create(systemActor(), { organisationId: host.id, parentId: workspace.id, name, serviceArea: 'payroll', classification: 'OFFICIAL' })).id
+      ? (await s.vault.collectionCreation.create(systemActor(), { organisationId: host.id, parentId: workspace.id, name, serviceArea: 'payroll', classification: 'OFFICIAL' })).id
       : null;
     const partnerStaff = await partner.user({ teams: ['payroll', 'finance'], clearance: 'OFFICIAL' });
     const upload = (collectionId: string) => s.app.inject({

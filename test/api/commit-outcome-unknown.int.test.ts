@@ -100,7 +100,7 @@ describe('a WebDAV folder COPY whose commit lost its connection (PostgreSQL)', (
   it('503, and every copied document\'s stored blob is kept for the orphan sweep', async () => {
     const org = await createOrganisation(t.vault);
     const member = await davUser(t.vault, org, { teams: ['hr'] });
-    const folder = await t.vault.collections.create(systemActor(), { organisationId: org.id, parentId: org.collections.hr!, name: 'case', serviceArea: 'hr', classification: 'OFFICIAL' });
+    const folder = await t.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId: org.collections.hr!, name: 'case', serviceArea: 'hr', classification: 'OFFICIAL' });
     for (const name of ['a.txt', 'b.txt']) expect((await upload(t.app, member, folder.id, name, `the ${name}`)).statusCode).toBe(201);
     const before = await blobFilesUnder(join(t.dataDir, 'blobs'));
     const root = `/dav/${org.slug}/hr`;

@@ -53,7 +53,7 @@ describe.each(DIALECTS)('creating inside collections on %s', (dialect) => {
     expect(await childNames(sensitive)).toEqual([]);
 
     // An OFFICIAL partner folder is theirs to add to, but only at or below the ceiling.
-    const official = (await t.vault.collections.create(systemActor(), { organisationId: partner.id, parentId: null, name: 'payroll-official', serviceArea: 'payroll', classification: 'OFFICIAL' })).id;
+    const official = (await t.vault.collectionCreation.create(systemActor(), { organisationId: partner.id, parentId: null, name: 'payroll-official', serviceArea: 'payroll', classification: 'OFFICIAL' })).id;
     expect((await as.post('collections', { name: 'shared', parentId: official, serviceArea: 'payroll', classification: 'OFFICIAL' })).statusCode).toBe(201);
     const above = expectProblem(await as.post('collections', { name: 'above', parentId: official, serviceArea: 'payroll', classification: 'OFFICIAL-SENSITIVE' }), 403);
     expect(above.detail).toMatch(/classified OFFICIAL-SENSITIVE/);
@@ -121,7 +121,7 @@ describe.each(DIALECTS)('creating inside collections on %s', (dialect) => {
     const staff = await org.user({ teams: ['payroll'], clearance: 'OFFICIAL' });
     const as = api(t.app, staff);
     const finance = org.collections.finance!; // OFFICIAL, not staff's team
-    const officialPayroll = (await t.vault.collections.create(systemActor(), { organisationId: org.id, name: 'pay-official', serviceArea: 'payroll', classification: 'OFFICIAL' })).id;
+    const officialPayroll = (await t.vault.collectionCreation.create(systemActor(), { organisationId: org.id, name: 'pay-official', serviceArea: 'payroll', classification: 'OFFICIAL' })).id;
     const wrongArea = expectProblem(await as.post('collections', { name: 'x', parentId: officialPayroll, serviceArea: 'hr', classification: 'OFFICIAL' }), 400);
     expect(wrongArea.detail).toMatch(/same service area as its parent \("payroll"\)/);
     expectProblem(await as.post('collections', { name: 'x', parentId: finance, serviceArea: 'finance', classification: 'OFFICIAL' }), 404);

@@ -105,7 +105,7 @@ describe.each(DIALECTS)('decisions in audit events on %s', (dialect) => {
 
   it('names the arrangement in a partner’s folder move over REST', async () => {
     const x = await sharedService();
-    const folder = await s.vault.collections.create(actorFor(await userOf(x.partnerStaff.id), { channel: 'api', clientAddress: null, requestId: null }),
+    const folder = await s.vault.collectionCreation.create(actorFor(await userOf(x.partnerStaff.id), { channel: 'api', clientAddress: null, requestId: null }),
       { organisationId: x.partner.id, parentId: x.partner.collections.finance!, name: 'Budgets', serviceArea: 'finance', classification: 'OFFICIAL' });
     const res = await api(s.app, x.hostStaff).patch(`collections/${folder.id}`, { name: 'Budgets 2026' });
     expect(res.statusCode, res.body).toBe(200);

@@ -78,7 +78,7 @@ describe.each(DIALECTS)('legal holds on %s', (dialect) => {
     const { org, member, manager } = await council();
     const id = await file(org, member);
     const hold = await placeHold(t.vault, org.id, { documentIds: [id] });
-    const other = await t.vault.collections.create(systemActor(), { organisationId: org.id, parentId: org.collections.finance!, name: `sub-${id.slice(0, 6)}`, serviceArea: 'finance', classification: 'OFFICIAL' });
+    const other = await t.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId: org.collections.finance!, name: `sub-${id.slice(0, 6)}`, serviceArea: 'finance', classification: 'OFFICIAL' });
     for (const user of [member, manager]) {
       const attempts = [
         await api(t.app, user).delete(`documents/${id}`),
@@ -101,7 +101,7 @@ describe.each(DIALECTS)('legal holds on %s', (dialect) => {
     const id = await file(org, member);
     const hold = await placeHold(t.vault, org.id, { documentIds: [id] });
     const system = systemActor();
-    const other = await t.vault.collections.create(system, { organisationId: org.id, parentId: org.collections.finance!, name: `sys-${id.slice(0, 6)}`, serviceArea: 'finance', classification: 'OFFICIAL' });
+    const other = await t.vault.collectionCreation.create(system, { organisationId: org.id, parentId: org.collections.finance!, name: `sys-${id.slice(0, 6)}`, serviceArea: 'finance', classification: 'OFFICIAL' });
     const document = (await t.vault.store.repos.documents.byId(id))!;
     const attempts: [string, () => Promise<unknown>][] = [
       ['delete', () => t.vault.documents.remove(system, id)],
@@ -140,9 +140,9 @@ describe.each(DIALECTS)('legal holds on %s', (dialect) => {
   it('refuses moving a collection with a held document inside (a deleted one included) or under a hold itself; restoring from the bin is allowed', async () => {
     const { org, member, manager } = await council();
     const system = systemActor();
-    const box = await t.vault.collections.create(system, { organisationId: org.id, parentId: org.collections.finance!, name: `box-${Date.now()}`, serviceArea: 'finance', classification: 'OFFICIAL' });
-    const inner = await t.vault.collections.create(system, { organisationId: org.id, parentId: box.id, name: 'inner', serviceArea: 'finance', classification: 'OFFICIAL' });
-    const target = await t.vault.collections.create(system, { organisationId: org.id, parentId: org.collections.finance!, name: `target-${Date.now()}`, serviceArea: 'finance', classification: 'OFFICIAL' });
+    const box = await t.vault.collectionCreation.create(system, { organisationId: org.id, parentId: org.collections.finance!, name: `box-${Date.now()}`, serviceArea: 'finance', classification: 'OFFICIAL' });
+    const inner = await t.vault.collectionCreation.create(system, { organisationId: org.id, parentId: box.id, name: 'inner', serviceArea: 'finance', classification: 'OFFICIAL' });
+    const target = await t.vault.collectionCreation.create(system, { organisationId: org.id, parentId: org.collections.finance!, name: `target-${Date.now()}`, serviceArea: 'finance', classification: 'OFFICIAL' });
     const id = await file(org, member, inner.id);
     expect((await api(t.app, member).delete(`documents/${id}`)).statusCode).toBe(204);
     const hold = await placeHold(t.vault, org.id, { documentIds: [id] });

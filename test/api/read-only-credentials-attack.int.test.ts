@@ -136,7 +136,7 @@ describe.each(DIALECTS)('a read-only credential of someone with every role on %s
     const writer = basic((await s.vault.identity.createCredential(systemActor(), boss.id, 'app_password', 'desktop')).secret);
     await upload(s.app, boss, host.collections.payroll!, 'payslips.csv', 'name,net\n');
     await upload(s.app, boss, host.collections.payroll!, 'other.csv', 'other\n');
-    await s.vault.collections.create(systemActor(), { organisationId: host.id, parentId: host.collections.payroll!, name: 'Monthly', serviceArea: 'payroll', classification: 'OFFICIAL-SENSITIVE' });
+    await s.vault.collectionCreation.create(systemActor(), { organisationId: host.id, parentId: host.collections.payroll!, name: 'Monthly', serviceArea: 'payroll', classification: 'OFFICIAL-SENSITIVE' });
     const base = `/dav/${host.slug}`;
     const locked = await dav(s.base, 'LOCK', `${base}/payroll/payslips.csv`, { user: writer, headers: { 'content-type': 'application/xml' }, body: LOCKINFO });
     expect(locked.status).toBe(200);

@@ -81,7 +81,7 @@ describe.each(DIALECTS)('read-only credentials on %s', (dialect) => {
     refusedForScope(await call(reader, 'PATCH', `/documents/${doc.id}`, { collectionId: org.collections.finance }));
     refusedForScope(await call(reader, 'DELETE', `/documents/${doc.id}`));
     refusedForScope(await call(reader, 'POST', '/collections', { name: 'Exports', parentId: org.collections.payroll, serviceArea: 'payroll', classification: 'OFFICIAL' }));
-    const sub = await s.vault.collections.create(systemActor(), { organisationId: org.id, parentId: org.collections.payroll!, name: 'Monthly', serviceArea: 'payroll', classification: 'OFFICIAL' });
+    const sub = await s.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId: org.collections.payroll!, name: 'Monthly', serviceArea: 'payroll', classification: 'OFFICIAL' });
     refusedForScope(await call(reader, 'PATCH', `/collections/${sub.id}`, { name: 'Renamed' }));
     // Making another credential from a read-only one would be an escalation.
     refusedForScope(await call(reader, 'POST', '/me/tokens', { name: 'escalated', scope: 'full' }));

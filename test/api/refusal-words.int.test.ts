@@ -31,7 +31,7 @@ describe.each(['sqlite', 'postgres'] as const)('refusal words on %s', (dialect) 
       // The CLI's `collection move --as` and WebDAV's MOVE call the same service method.
       const person = await t.vault.store.repos.users.byId(user.id);
       const actor = actorFor(person!, { channel: 'cli', clientAddress: null, requestId: null });
-      const refusal = async (id: string) => t.vault.collections.move(actor, id, { name: 'Renamed' }).then(() => null, (error: unknown) => error);
+      const refusal = async (id: string) => t.vault.collectionMoves.move(actor, id, { name: 'Renamed' }).then(() => null, (error: unknown) => error);
       const [hidden, missing] = [await refusal(folder), await refusal(nothing)];
       expect(hidden).toBeInstanceOf(DomainError);
       expect((hidden as DomainError).code).toBe('NOT_FOUND');

@@ -28,7 +28,7 @@ describe.each(DIALECTS)('retention event listing attacked on %s', (dialect) => {
     const manager = await org.user({ roles: ['records_manager'] });
     const staff = await org.user({ teams: ['hr'] });
     const top = org.collections.hr!;
-    const [from, to] = await Promise.all(['Leavers 2024', 'Leavers 2025'].map(async (name) => (await t.vault.collections.create(systemActor(), { organisationId: org.id, parentId: top, name, serviceArea: 'hr', classification: 'OFFICIAL' })).id));
+    const [from, to] = await Promise.all(['Leavers 2024', 'Leavers 2025'].map(async (name) => (await t.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId: top, name, serviceArea: 'hr', classification: 'OFFICIAL' })).id));
     await fileCollectionUnder(t.vault, org.id, top, { code: 'MOVE-HR', trigger: 'employment_end', retainYears: 7 });
     const doc = (await upload(t.app, staff, from!, 'leaver.txt', 'leaver\n')).json().id as string;
     const [fromEvent] = await t.vault.retentionEvents.recordEvent(systemActor(), { kind: 'employment_end', date: '2025-09-30', collectionId: from! });

@@ -31,7 +31,7 @@ describe.each(DIALECTS)('retention event listing on %s', (dialect) => {
     const auditor = await org.user({ roles: ['auditor'] });
     const staff = await org.user({ teams: ['hr'] });
     const top = org.collections.hr!;
-    const folder = (await t.vault.collections.create(systemActor(), { organisationId: org.id, parentId: top, name: 'Leavers', serviceArea: 'hr', classification: 'OFFICIAL' })).id;
+    const folder = (await t.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId: top, name: 'Leavers', serviceArea: 'hr', classification: 'OFFICIAL' })).id;
     await fileCollectionUnder(t.vault, org.id, top, { code: 'LIST-HR', trigger: 'employment_end', retainYears: 7 });
     const doc = (await upload(t.app, staff, folder, 'leaver.txt', 'leaver\n')).json().id as string;
     const record = async (body: Record<string, unknown>) => {

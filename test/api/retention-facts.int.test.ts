@@ -42,7 +42,7 @@ describe.each(DIALECTS)('retention facts on %s', (dialect) => {
     const org = await createOrganisation(t.vault, { areas: { hr: 'OFFICIAL' } });
     const system = systemActor();
     const top = org.collections.hr!;
-    const folder = (await t.vault.collections.create(system, { organisationId: org.id, parentId: top, name: 'Leavers', serviceArea: 'hr', classification: 'OFFICIAL' })).id;
+    const folder = (await t.vault.collectionCreation.create(system, { organisationId: org.id, parentId: top, name: 'Leavers', serviceArea: 'hr', classification: 'OFFICIAL' })).id;
     await t.vault.retention.setCollectionSeries(system, top, 'HR-01');
     const inTop = await documents(org.id, top, 600, '2020-01-15T10:00:00.000Z');
     const inFolder = await documents(org.id, folder, 600, '2020-01-15T10:00:00.000Z');

@@ -113,7 +113,7 @@ describe.each(DIALECTS)('upload limits on %s', (dialect) => {
 
   it('refuses a multipart upload over the limit with 413 naming the limit, and stores nothing', async () => {
     const user = await org.user({ teams: ['payroll'] });
-    const collection = await t.vault.collections.create(systemActor(), {
+    const collection = await t.vault.collectionCreation.create(systemActor(), {
       organisationId: org.id, name: `multipart-${Date.now()}`, serviceArea: 'payroll', classification: 'OFFICIAL',
     });
     await storesNothing(async () => {

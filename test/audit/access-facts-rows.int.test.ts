@@ -30,13 +30,13 @@ describe.each(DIALECTS)('audit verify and classifications, service areas and arr
     t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
     const v = t;
     const { host: org, partner, arrangement } = await createPartnership(v.vault, { accessLevel: 'read', ceiling: 'OFFICIAL-SENSITIVE' });
-    const workspace = await v.vault.collections.createWorkspace(systemActor(), arrangement, 'Joint payroll');
-    const inWorkspace = (await v.vault.collections.create(systemActor(), { organisationId: org.id, parentId: workspace.id, name: 'Shared', serviceArea: 'payroll', classification: 'OFFICIAL' })).id;
+    const workspace = await v.vault.collectionCreation.createWorkspace(systemActor(), arrangement, 'Joint payroll');
+    const inWorkspace = (await v.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId: workspace.id, name: 'Shared', serviceArea: 'payroll', classification: 'OFFICIAL' })).id;
     const member = await org.user({ teams: ['finance'] });
     const actor = actorFor((await v.vault.identity.userById(member.id))!, { channel: 'api', clientAddress: '127.0.0.1', requestId: 'classification-rows' });
     const finance = org.collections.finance!;
     const folder = async (name: string, parentId: string, classification: 'OFFICIAL' | 'OFFICIAL-SENSITIVE') =>
-      (await v.vault.collections.create(actor, { organisationId: org.id, parentId, name, serviceArea: 'finance', classification })).id;
+      (await v.vault.collectionCreation.create(actor, { organisationId: org.id, parentId, name, serviceArea: 'finance', classification })).id;
     const uploaded = async (name: string, collectionId: string) => {
       const up = await upload(v.app, member, collectionId, name, `${name}\n`);
       expect(up.statusCode, up.body).toBe(201);
@@ -53,8 +53,8 @@ describe.each(DIALECTS)('audit verify and classifications, service areas and arr
     await v.vault.documents.classify(actor, restored, 'OFFICIAL', 'Marked in error');
     expect((await api(v.app, member).delete(`documents/${restored}`)).statusCode).toBe(204);
     expect((await api(v.app, member).post(`documents/${restored}/restore`)).statusCode).toBe(200);
-    await v.vault.collections.move(actor, plain, { parentId: sensitive });
-    await v.vault.collections.move(actor, sub, { parentId: finance });
+    await v.vault.collectionMoves.move(actor, plain, { parentId: sensitive });
+    await v.vault.collectionMoves.move(actor, sub, { parentId: finance });
     const copied = (await v.vault.filing.copy(actor, original, { collectionId: sensitive, name: 'copied.txt' })).id;
     const db = v.vault.store.db;
     const classificationOf = async (table: 'documents' | 'collections', id: string) =>

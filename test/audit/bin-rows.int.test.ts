@@ -33,7 +33,7 @@ describe.each(DIALECTS)('audit verify and bin rows written in the database on %s
     const member = await org.user({ teams: ['hr'] });
     const hr = org.collections.hr!;
     const actor = actorFor((await v.vault.identity.userById(member.id))!, { channel: 'webdav', clientAddress: '127.0.0.1', requestId: 'bin-rows' });
-    const folder = async (name: string, parentId: string) => v.vault.collections.create(systemActor(), { organisationId: org.id, parentId, name, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' });
+    const folder = async (name: string, parentId: string) => v.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId, name, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' });
     const uploaded = async (name: string, collectionId = hr) => {
       const up = await upload(v.app, member, collectionId, name, `${name}\n`);
       expect(up.statusCode, up.body).toBe(201);

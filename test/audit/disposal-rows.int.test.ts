@@ -35,7 +35,7 @@ describe.each(DIALECTS)('legal hold and disposal rows written in the database on
     await fileCollectionUnder(v.vault, org.id, org.collections.hr!, HR_03);
     const manager = await org.user({ roles: ['records_manager'], teams: ['hr'] });
     const member = await org.user({ teams: ['hr'] });
-    const folder = async (name: string, parentId: string) => (await v.vault.collections.create(systemActor(), { organisationId: org.id, parentId, name, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' })).id;
+    const folder = async (name: string, parentId: string) => (await v.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId, name, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' })).id;
     const tribunal = await folder('Tribunal', org.collections.hr!);
     const evidence = await folder('Evidence', tribunal);
     const up = await upload(v.app, member, options.holdOver === 'folder' ? evidence : org.collections.hr!, 'tribunal-evidence.txt', 'evidence for the tribunal\n');

@@ -32,7 +32,7 @@ describe.each(DIALECTS)('the bin purge and rows written in the database on %s', 
     const manager = await org.user({ roles: ['records_manager'], teams: ['hr'] });
     const member = await org.user({ teams: ['hr'] });
     const hr = org.collections.hr!;
-    const folder = async (name: string, parentId: string) => (await v.vault.collections.create(systemActor(), { organisationId: org.id, parentId, name, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' })).id;
+    const folder = async (name: string, parentId: string) => (await v.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId, name, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' })).id;
     const tribunal = await folder('Tribunal', hr);
     const evidence = await folder('Evidence', tribunal);
     const uploaded = async (name: string, collectionId = hr) => {

@@ -88,7 +88,7 @@ describe.each(DIALECTS)('retention event commands on %s', (dialect) => {
     const member = await org.user({ teams: ['hr'] });
     const otherManager = await other.user({ roles: ['records_manager'] });
     const top = org.collections.hr!;
-    const folder = (await v.vault.collections.create(systemActor(), { organisationId: org.id, parentId: top, name: 'Leavers', serviceArea: 'hr', classification: 'OFFICIAL' })).id;
+    const folder = (await v.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId: top, name: 'Leavers', serviceArea: 'hr', classification: 'OFFICIAL' })).id;
     await fileCollectionUnder(v.vault, org.id, top, { code: 'HR-LIST', trigger: 'employment_end', retainYears: 7, action: 'review' });
     const doc = (await upload(v.app, member, folder, 'leaver.txt', 'leaver\n')).json().id as string;
     const event = (id: string, date: string, recordedAt: string, place: { documentId: string } | { collectionId: string }) => v.vault.store.repos.retention.insertEvent({

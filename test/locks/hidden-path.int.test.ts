@@ -24,7 +24,7 @@ describe.each(DIALECTS)('a lock\'s path in a 423 on %s', (dialect) => {
 
   async function world() {
     const { host, partner } = await createPartnership(s.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL', serviceArea: 'payroll' });
-    const hidden = await s.vault.collections.create(systemActor(), { organisationId: partner.id, parentId: partner.collections.payroll!, name: SECRET_FOLDER, serviceArea: 'payroll', classification: 'OFFICIAL-SENSITIVE' });
+    const hidden = await s.vault.collectionCreation.create(systemActor(), { organisationId: partner.id, parentId: partner.collections.payroll!, name: SECRET_FOLDER, serviceArea: 'payroll', classification: 'OFFICIAL-SENSITIVE' });
     const partnerStaff = await davUser(s.vault, partner, { teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
     const partnerColleague = await partner.user({ teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
     const hostStaff = await host.user({ teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });

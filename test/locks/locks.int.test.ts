@@ -108,7 +108,7 @@ describe.each(DIALECTS)('locks on %s', (dialect) => {
     });
 
     it('refuses a REST new version, rename, move, delete and classification with 423 naming the holder', async () => {
-      const other = (await s.vault.collections.create({ kind: 'system', userId: null, organisationId: null, roles: [], teams: [], clearance: 'OFFICIAL-SENSITIVE', channel: 'cli', clientAddress: null, requestId: null },
+      const other = (await s.vault.collectionCreation.create({ kind: 'system', userId: null, organisationId: null, roles: [], teams: [], clearance: 'OFFICIAL-SENSITIVE', channel: 'cli', clientAddress: null, requestId: null },
         { organisationId: org.id, name: 'archive', parentId: org.collections.finance!, serviceArea: 'finance', classification: 'OFFICIAL' })).id;
       const rest = api(s.app, colleague);
       const version = expectProblem(await rest.put(`documents/${documentId}/content`, 'v2 from REST\n'), 423);

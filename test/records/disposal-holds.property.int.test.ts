@@ -47,7 +47,7 @@ async function world(vault: Vault) {
   const { systemActor } = await import('../../src/services/identity.service.js');
   const folders = [];
   for (const name of ['Round 1', 'Round 2']) {
-    folders.push((await vault.collections.create(systemActor(), { organisationId: org.id, parentId: org.collections.hr!, name, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' })).id);
+    folders.push((await vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId: org.collections.hr!, name, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' })).id);
   }
   await fileCollectionUnder(vault, org.id, org.collections.hr!, HR_03);
   const documents: string[] = [];

@@ -34,7 +34,7 @@ describe.each(DIALECTS)('a legal hold placed between a decision and its commit, 
     const manager = await o.user({ roles: ['records_manager'], clearance: 'OFFICIAL-SENSITIVE' });
     const managerActor = actorFor((await t.vault.identity.userById(manager.id))!, { channel: 'api', clientAddress: null, requestId: null });
     const folder = (name: string, parentId = o.collections.finance!) =>
-      t.vault.collections.create(systemActor(), { organisationId: o.id, parentId, name, serviceArea: 'finance', classification: 'OFFICIAL' });
+      t.vault.collectionCreation.create(systemActor(), { organisationId: o.id, parentId, name, serviceArea: 'finance', classification: 'OFFICIAL' });
     /** A hold placed as a records manager places it: the register, its events and its row locks. */
     const hold = async (covers: { documentIds?: string[]; collectionIds?: string[] }) => {
       const placed = await t.vault.holds.create(managerActor, { name: `Smith v Council ${Math.random().toString(36).slice(2, 6)}`, reason: 'Employment tribunal claim' });
@@ -371,7 +371,7 @@ describe.each(DIALECTS)('a legal hold placed between a decision and its commit, 
       }
     }
 
-    // The folder move, held open: the moved folder's row changed and locked, as CollectionsService.move leaves it.
+    // The folder move, held open: the moved folder's row changed and locked, as CollectionMovesService.move leaves it.
     const move = await heldOpen(async (trx) => { await trx.updateTable('collections').set({ parent_id: newParent.id }).where('id', '=', inner.id).execute(); });
     let settled = false;
     const answer = api(t.app, member).delete(`documents/${doc.id}`).finally(() => (settled = true));

@@ -24,7 +24,7 @@ describe.each(DIALECTS)('moves that shorten retention on %s', (dialect) => {
   /** Two HR folders, one kept 50 years and one 0 years; a records manager and an HR member. */
   async function council() {
     const org = await createOrganisation(t.vault);
-    const mk = (name: string, parentId = org.collections.hr!) => t.vault.collections.create(systemActor(), { organisationId: org.id, parentId, name, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' });
+    const mk = (name: string, parentId = org.collections.hr!) => t.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId, name, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' });
     const long = await mk('personnel-files');
     const short = await mk('misc-drafts');
     await fileCollectionUnder(t.vault, org.id, long.id, { code: 'HR-LONG', trigger: 'created', retainYears: 50, action: 'destroy', serviceArea: 'hr' });

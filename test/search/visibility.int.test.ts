@@ -99,7 +99,7 @@ describe.each(DIALECTS)('search visibility on %s', (dialect) => {
     // gave them the folder's name.
     const { host, partner } = await createPartnership(t.vault, { accessLevel: 'read', ceiling: 'OFFICIAL', serviceArea: 'payroll' });
     const SECRET_FOLDER = 'Chief Executive exit settlement 2027';
-    const hidden = await t.vault.collections.create(systemActor(), { organisationId: partner.id, parentId: partner.collections.payroll!, name: SECRET_FOLDER, serviceArea: 'payroll', classification: 'OFFICIAL-SENSITIVE' });
+    const hidden = await t.vault.collectionCreation.create(systemActor(), { organisationId: partner.id, parentId: partner.collections.payroll!, name: SECRET_FOLDER, serviceArea: 'payroll', classification: 'OFFICIAL-SENSITIVE' });
     const partnerStaff = await partner.user({ teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
     const hostStaff = await host.user({ teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
     const word = canaryWord();

@@ -89,7 +89,7 @@ export async function createOrganisation(vault: Vault, options: { region?: strin
   const org = await vault.identity.addOrganisation(systemActor(), { slug, name: `Test ${slug}`, region: options.region ?? 'Test Region' });
   const collections: Record<string, string> = {};
   for (const [area, classification] of Object.entries(options.areas ?? { payroll: 'OFFICIAL-SENSITIVE', hr: 'OFFICIAL-SENSITIVE', finance: 'OFFICIAL' })) {
-    collections[area] = (await vault.collections.create(systemActor(), { organisationId: org.id, name: area, serviceArea: area, classification })).id;
+    collections[area] = (await vault.collectionCreation.create(systemActor(), { organisationId: org.id, name: area, serviceArea: area, classification })).id;
   }
   return {
     id: org.id, slug, collections,

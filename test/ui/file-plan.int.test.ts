@@ -114,7 +114,7 @@ describe.each(DIALECTS)('file plan pages on %s', (dialect) => {
   it('lists the events that reach a collection and a document, inherited ones marked, to the records manager and not to a member', async () => {
     const { org, records, member, staff } = await world();
     const top = org.collections.hr!;
-    const folder = (await t.vault.collections.create(systemActor(), { organisationId: org.id, parentId: top, name: 'Leavers', serviceArea: 'hr', classification: 'OFFICIAL' })).id;
+    const folder = (await t.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId: top, name: 'Leavers', serviceArea: 'hr', classification: 'OFFICIAL' })).id;
     await t.vault.retention.setCollectionSeries(systemActor(), top, 'HR-01');
     const doc = (await upload(t.app, staff, folder, 'leaver.txt', 'leaver\n')).json().id as string;
     const [topEvent] = await t.vault.retentionEvents.recordEvent(systemActor(), { kind: 'employment_end', date: '2025-09-30', collectionId: top });
@@ -154,7 +154,7 @@ describe.each(DIALECTS)('file plan pages on %s', (dialect) => {
   it('clears from a page only an event recorded for that page\'s document or collection: one recorded elsewhere answers as an unknown id, nothing cleared', async () => {
     const { org, records, staff } = await world();
     const top = org.collections.hr!;
-    const folder = (await t.vault.collections.create(systemActor(), { organisationId: org.id, parentId: top, name: 'Leavers', serviceArea: 'hr', classification: 'OFFICIAL' })).id;
+    const folder = (await t.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId: top, name: 'Leavers', serviceArea: 'hr', classification: 'OFFICIAL' })).id;
     await t.vault.retention.setCollectionSeries(systemActor(), top, 'HR-01');
     const docA = (await upload(t.app, staff, folder, 'a.txt', 'a\n')).json().id as string;
     const docB = (await upload(t.app, staff, folder, 'b.txt', 'b\n')).json().id as string;

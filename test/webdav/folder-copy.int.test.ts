@@ -29,7 +29,7 @@ describe.each(DIALECTS)('WebDAV COPY of a folder, all or nothing, on %s', (diale
   /** An HR folder `case` holding a.txt, b.csv and c.txt, a folder `elsewhere` beside it, and an HR member working over WebDAV. */
   async function council() {
     const org = await createOrganisation(t.vault);
-    const mk = (name: string, parentId = org.collections.hr!) => t.vault.collections.create(systemActor(), { organisationId: org.id, parentId, name, serviceArea: 'hr', classification: 'OFFICIAL' });
+    const mk = (name: string, parentId = org.collections.hr!) => t.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId, name, serviceArea: 'hr', classification: 'OFFICIAL' });
     const member = await davUser(t.vault, org, { teams: ['hr'] });
     const folder = await mk('case');
     const elsewhere = await mk('elsewhere');

@@ -23,7 +23,7 @@ describe.each(DIALECTS)('WebDAV Overwrite: T decides before it bins on %s', (dia
   /** Two HR folders, one kept 50 years and one 0 years, and an HR member working over WebDAV. */
   async function council() {
     const org = await createOrganisation(t.vault);
-    const mk = (name: string, parentId = org.collections.hr!) => t.vault.collections.create(systemActor(), { organisationId: org.id, parentId, name, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' });
+    const mk = (name: string, parentId = org.collections.hr!) => t.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId, name, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' });
     const long = await mk('personnel-files');
     const short = await mk('misc-drafts');
     await fileCollectionUnder(t.vault, org.id, long.id, { code: 'HR-LONG', trigger: 'created', retainYears: 50, action: 'destroy', serviceArea: 'hr' });

@@ -115,7 +115,7 @@ describe.each(DIALECTS)('WebDAV refusals on %s', (dialect) => {
       hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'payroll', purpose: 'Shared payroll',
       lawfulBasis: 'LGA 1972 s.101', accessLevel: 'read', ceiling: 'OFFICIAL',
     }, { approve: true });
-    await s.vault.collections.create(systemActor(), { organisationId: partner.id, name: 'Disciplinary - J Smith', serviceArea: 'hr', classification: 'OFFICIAL' });
+    await s.vault.collectionCreation.create(systemActor(), { organisationId: partner.id, name: 'Disciplinary - J Smith', serviceArea: 'hr', classification: 'OFFICIAL' });
     const partnerStaff = await davUser(s.vault, partner, { teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' });
     const secret = await s.app.inject({
       method: 'POST', url: `/api/v1/collections/${partner.collections.payroll}/documents?name=${encodeURIComponent('redundancies 2027.csv')}&classification=OFFICIAL-SENSITIVE`,

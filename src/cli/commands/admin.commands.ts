@@ -162,7 +162,7 @@ export function registerAdminCommands(program: Command): void {
     .action(async (opts: { org: string; name: string; service: string; classification: string; parent?: string }, command: Command) => {
       const collection = await withVault(command, async (vault) => {
         const org = await vault.identity.organisationBySlug(opts.org);
-        return vault.collections.create(systemActor(), { organisationId: org.id, name: opts.name, serviceArea: opts.service, classification: opts.classification, parentId: opts.parent ?? null });
+        return vault.collectionCreation.create(systemActor(), { organisationId: org.id, name: opts.name, serviceArea: opts.service, classification: opts.classification, parentId: opts.parent ?? null });
       });
       output(collection.id);
     });

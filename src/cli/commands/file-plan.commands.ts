@@ -22,7 +22,7 @@ export function registerFilePlanCommands(program: Command): void {
     .action(async (id: string, opts: { parent?: string; top?: boolean; name?: string; confirmShorter?: boolean; as: string }, command: Command) => {
       if (opts.parent && opts.top) throw new Error('Give either --parent or --top, not both.');
       if (!opts.parent && !opts.top && opts.name === undefined) throw new Error('Nothing to do: give --parent, --top or --name.');
-      const moved = await withVault(command, async (vault) => vault.collections.move(await actingAs(vault, opts.as, 'collection.move'), id, {
+      const moved = await withVault(command, async (vault) => vault.collectionMoves.move(await actingAs(vault, opts.as, 'collection.move'), id, {
         ...(opts.name !== undefined ? { name: opts.name } : {}), ...(opts.top ? { parentId: null } : opts.parent ? { parentId: opts.parent } : {}),
         ...(opts.confirmShorter ? { confirmShorter: true } : {}),
       }));

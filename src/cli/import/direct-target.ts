@@ -29,7 +29,7 @@ export class DirectTarget implements ImportTarget {
       if (existing) return existing.id;
       if (!create) return null;
       const parent = listing.collection;
-      const child = await this.vault.collections.create(this.actor, {
+      const child = await this.vault.collectionCreation.create(this.actor, {
         organisationId: parent.organisationId, parentId: parent.id, name, serviceArea: parent.serviceArea, classification: parent.classification,
       });
       return child.id;

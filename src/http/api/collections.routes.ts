@@ -28,7 +28,7 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
     const parent = input.parentId ? (await vault.collections.trail(actor, input.parentId)).steps.at(-1) ?? null : null;
     const organisationId = parent?.organisationId ?? actor.organisationId!;
     if (series) await vault.retention.requireFilable(actor, organisationId, series);
-    const collection = await vault.collections.create(actor, { ...input, organisationId: actor.organisationId! });
+    const collection = await vault.collectionCreation.create(actor, { ...input, organisationId: actor.organisationId! });
     if (series) await vault.retention.setCollectionSeries(actor, collection.id, series);
     return reply.status(201).send({ ...presentCollection(collection), series: series ?? null });
   });
@@ -60,7 +60,7 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
     if (body.name === undefined && body.parentId === undefined && body.series !== undefined) {
       return { ...presentCollection((await vault.collections.get(actor, request.params.id)).collection), series: body.series };
     }
-    return presentCollection(await vault.collections.move(actor, request.params.id, {
+    return presentCollection(await vault.collectionMoves.move(actor, request.params.id, {
       ...(body.name !== undefined ? { name: body.name } : {}), ...(body.parentId !== undefined ? { parentId: body.parentId } : {}),
       ...(body.confirmShorter === true ? { confirmShorter: true } : {}),
     }));

@@ -6,7 +6,7 @@ import { checkIf } from '../conditions.js';
 import { asForbidden, CHANGE, depthOf, type DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { lockPath, parseDestination, resolve, type Resolved } from '../resources.js';
-import type { InTheWay } from '../../services/collections.service.js';
+import type { InTheWay } from '../../services/removals.service.js';
 import { NameTaken } from '../../services/name-claims.js';
 import { newCollection } from './write.js';
 

@@ -3,7 +3,7 @@
 import type { FastifyReply } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import type { Collection } from '../../domain/types.js';
-import { CollectionNameTaken, type NewCollection } from '../../services/collections.service.js';
+import { CollectionNameTaken, type NewCollection } from '../../services/collection-creation.service.js';
 import { NameTaken } from '../../services/name-claims.js';
 import type { PropertyChange } from '../../services/dav.service.js';
 import type { UploadResult } from '../../services/documents.service.js';
@@ -99,11 +99,11 @@ const alreadyThere = () => new DavError(405, 'Something already exists here.', u
 
 /**
  * A sub-collection inherits its parent's service area and classification; a top-level one (org admins
- * and records managers only, decided by the collections service) takes the service area named like it,
+ * and records managers only, decided by the collection creation service) takes the service area named like it,
  * else the source's (COPY) or the actor's first team.
  */
 export async function createCollection(cx: DavContext, organisationId: string, parent: Collection | null, name: string, like: Collection | null): Promise<Collection> {
-  return asForbidden(cx.services.collections.create(cx.actor, newCollection(cx, organisationId, parent, name, like)));
+  return asForbidden(cx.services.collectionCreation.create(cx.actor, newCollection(cx, organisationId, parent, name, like)));
 }
 
 /** What MKCOL, or the COPY of a folder, creates at `name` under `parent` (null: the top level), as createCollection says. */
