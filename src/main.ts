@@ -48,7 +48,10 @@ import { RATE_GRACE_MS } from './services/ingest.js';
 import { DocumentsService } from './services/documents.service.js';
 import { FairScanner } from './services/fair-scanner.js';
 import { HoldsService } from './services/holds.service.js';
-import { SubjectAccessService } from './services/subject-access.service.js';
+import { SubjectAccessAnswersService } from './services/subject-access-answers.service.js';
+import { SubjectAccessPackageService } from './services/subject-access-package.service.js';
+import { SubjectAccessRequestsService } from './services/subject-access-requests.service.js';
+import { SubjectAccessViewsService } from './services/subject-access-views.service.js';
 import { ukWorkingDays } from './integrations/uk-working-days.js';
 import { systemActor } from './services/identity.service.js';
 import { JobsAdminService } from './services/jobs-admin.service.js';
@@ -349,7 +352,14 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     onWarning: (message, details) => logger.warn(details, message),
   });
   // Subject access requests: due dates counted in the requesting council's working days.
-  const subjectAccess = new SubjectAccessService({ store, access, clock, blobs, identity: identityServices.identity, workingDaysIn: ukWorkingDays, mail });
+  const subjectAccessParts = { store, access, clock, blobs, identity: identityServices.identity, workingDaysIn: ukWorkingDays, mail };
+  const subjectAccessViews = new SubjectAccessViewsService(subjectAccessParts);
+  const subjectAccess = {
+    requests: new SubjectAccessRequestsService({ ...subjectAccessParts, views: subjectAccessViews }),
+    views: subjectAccessViews,
+    answers: new SubjectAccessAnswersService(subjectAccessParts),
+    package: new SubjectAccessPackageService(subjectAccessParts),
+  };
 
   // Search: text extraction and first-page thumbnails, each in a contained child process
   // (integrations/text-extraction, integrations/thumbnails.ts) with time and memory limits.

@@ -116,7 +116,7 @@ export async function seedDemo(vault: AppServices, config: Config): Promise<void
     const dpo = await vault.identity.userByEmail(emailOf('dpo', 'fenmarsh'));
     const riverside = await vault.identity.organisationBySlug('riverside');
     const received = new Date(Date.now() - 12 * 86_400_000).toISOString().slice(0, 10);
-    await vault.subjectAccess.open({ ...system, userId: dpo.id, organisationId: dpo.organisationId }, {
+    await vault.subjectAccess.requests.open({ ...system, userId: dpo.id, organisationId: dpo.organisationId }, {
       reference: 'FDC-SAR-0042', subjectName: 'Jordan Example', subjectDetails: 'Former planning officer, personnel file FM0107 (fictional)', receivedOn: received,
       partnerOrganisationIds: [riverside.id],
     });

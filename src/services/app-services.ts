@@ -20,7 +20,10 @@ import type { DocumentsService } from './documents.service.js';
 import type { FederatedSignInService } from './federated-sign-in.service.js';
 import type { SamlSignInService } from './saml-sign-in.service.js';
 import type { HoldsService } from './holds.service.js';
-import type { SubjectAccessService } from './subject-access.service.js';
+import type { SubjectAccessAnswersService } from './subject-access-answers.service.js';
+import type { SubjectAccessPackageService } from './subject-access-package.service.js';
+import type { SubjectAccessRequestsService } from './subject-access-requests.service.js';
+import type { SubjectAccessViewsService } from './subject-access-views.service.js';
 import type { IdentityProvidersService } from './identity-providers.service.js';
 import type { IdentityService } from './identity.service.js';
 import type { JobsAdminService } from './jobs-admin.service.js';
@@ -89,8 +92,13 @@ export interface AppServices {
   holds: HoldsService;
   /** Disposal review batches: sweeps, decisions, approval and execution. */
   disposal: DisposalService;
-  /** Subject access requests: the requester's register, partners' parts and the response package. */
-  subjectAccess: SubjectAccessService;
+  /**
+   * Subject access requests, one service per job: running a request (open, ask partners, extend, close), reading
+   * the register and a request, answering a part (records in and out, search finished) and the response package.
+   */
+  subjectAccess: {
+    requests: SubjectAccessRequestsService; views: SubjectAccessViewsService; answers: SubjectAccessAnswersService; package: SubjectAccessPackageService;
+  };
   /** Certificates of destruction (JSON and PDF). */
   certificates: CertificatesService;
   /** The offsite replica: its jobs, and its health (lag, blobs bad on both sides) for /metrics and the admin page. */

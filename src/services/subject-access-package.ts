@@ -8,6 +8,7 @@ import type { EncryptedBlobs } from '../domain/ports.js';
 import type { Repos } from '../domain/repositories.js';
 import type { SubjectAccessItem, SubjectAccessRequest } from '../domain/records/subject-access.js';
 import type { Document, Organisation, Version } from '../domain/types.js';
+import { EXPORTABLE, inclusionKey } from './subject-access-checks.js';
 import { addVersionLazily, zipOutput, zipPathSegment } from './zip-package.js';
 
 /** Why a record in the response is not in the package. */
@@ -32,16 +33,14 @@ export interface ResponseEntry {
   withheld: WithheldReason | null;
 }
 
-const EXPORTABLE = new Set(['clean', 'released']);
-
 const segment = (name: string): string => zipPathSegment(name, 'document').slice(0, 180);
 
 /**
  * Every record of the response as the package holds it. `partAllowed`: whether decide() lets the requester
- * receive each part's records now. `recorded`: the inclusions the audit log vouches for, as
- * `itemId|organisationId|documentId|versionId|addedBy`. `ownOrganisationId` and `readable`: the records of the
- * downloader's own organisation go only where decide() lets them read them (`readable`, document ids): a
- * colleague with a higher clearance or another team may have put them in.
+ * receive each part's records now. `recorded`: the inclusions the audit log vouches for, as `inclusionKey`s
+ * (subject-access-checks.ts). `ownOrganisationId` and `readable`: the records of the downloader's own
+ * organisation go only where decide() lets them read them (`readable`, document ids): a colleague with a
+ * higher clearance or another team may have put them in.
  */
 export async function responseEntries(repos: Repos, o: {
   request: SubjectAccessRequest; items: readonly SubjectAccessItem[]; partAllowed: ReadonlyMap<string, boolean>;
@@ -57,7 +56,7 @@ export async function responseEntries(repos: Repos, o: {
     const version = candidate && candidate.documentId === item.documentId ? candidate : null;
     let withheld: WithheldReason | null = null;
     if (o.partAllowed.get(item.organisationId) !== true) withheld = 'partner_not_in_force';
-    else if (!o.recorded.has(`${item.id}|${item.organisationId}|${item.documentId}|${item.versionId}|${item.addedBy ?? ''}`)) withheld = 'not_recorded';
+    else if (!o.recorded.has(inclusionKey(item))) withheld = 'not_recorded';
     else if (!document || !version || version.wrappedKey.length === 0) withheld = 'gone';
     else if (item.organisationId === o.ownOrganisationId && !o.readable.has(document.id)) withheld = 'not_readable';
     else if (!EXPORTABLE.has(version.scanStatus)) withheld = 'not_clean';

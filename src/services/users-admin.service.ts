@@ -23,7 +23,7 @@ export interface UserChange {
   clearance?: string;
 }
 
-/** The kind of notice that asks a partner's DPOs to search for a subject access request (SubjectAccessService). */
+/** The kind of notice that asks a partner's DPOs to search for a subject access request (SubjectAccessRequestsService). */
 const SUBJECT_ACCESS_NOTICE = 'subject-access.asked';
 
 /**

@@ -230,7 +230,7 @@ describe.each(DIALECTS)('reads beside changes with a read-only credential on %s'
     const request = await openSubjectAccess(t, w) as { id: string };
     const as = async (user: TestUser, scope?: 'full' | 'read') => actorFor((await t.vault.identity.userById(user.id))!, { channel: 'api', clientAddress: null, requestId: null },
       scope ? { kind: 'api_token', id: 'token', scope } : undefined);
-    const can = async (user: TestUser, scope?: 'full' | 'read') => (await t.vault.subjectAccess.get(await as(user, scope), request.id)).can;
+    const can = async (user: TestUser, scope?: 'full' | 'read') => (await t.vault.subjectAccess.views.get(await as(user, scope), request.id)).can;
     // The requester's DPO and the asked partner's, as the page (a session) and a full token see it: what they may do.
     expect(await can(w.dpo)).toEqual({ manage: true, respond: true });
     expect(await can(w.dpo, 'full')).toEqual({ manage: true, respond: true });

@@ -74,7 +74,7 @@ describe.each(DIALECTS)('the demo on %s', (dialect) => {
     await seed(t);
     const dpo = await t.vault.identity.userByEmail('dpo@riverside.example.gov.uk');
     const actor = { kind: 'user' as const, userId: dpo.id, organisationId: dpo.organisationId, roles: dpo.roles, teams: dpo.teams, clearance: dpo.clearance, channel: 'api' as const, clientAddress: null, requestId: null };
-    const asked = await t.vault.subjectAccess.list(actor);
+    const asked = await t.vault.subjectAccess.views.list(actor);
     expect(asked.map((s) => [s.role, s.request.reference, s.requester.name, s.request.status])).toEqual([['partner', 'FDC-SAR-0042', 'Fenmarsh District Council', 'open']]);
   });
 });

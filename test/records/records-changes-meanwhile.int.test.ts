@@ -93,7 +93,7 @@ describe.each(DIALECTS)('records changes decided again inside their transaction,
   const subjectAccess = (name: string, auditAs: string, missing: string, prepare: Case['prepare']): Case => ({ name, world: 'subject access', roles: ['dpo'], auditAs, missing, prepare });
   const MISSING = 'subject access request';
   /** A request the DPO opened, asking nobody yet. */
-  const request = async (w: World) => t.vault.subjectAccess.open(await actorOf(w.person), { subjectName: 'Sam Smith', receivedOn: '2026-10-31' });
+  const request = async (w: World) => t.vault.subjectAccess.requests.open(await actorOf(w.person), { subjectName: 'Sam Smith', receivedOn: '2026-10-31' });
 
   const cases: Case[] = [
     records('places a legal hold', 'records.hold.create', 'organisation', async (w) => {
@@ -147,32 +147,32 @@ describe.each(DIALECTS)('records changes decided again inside their transaction,
       return (actor) => t.vault.disposal.transfer(actor, batchId);
     }),
     subjectAccess('opens a subject access request', 'subject-access.open', 'organisation', async () => (actor) =>
-      t.vault.subjectAccess.open(actor, { subjectName: 'Sam Smith', receivedOn: '2026-10-31' })),
+      t.vault.subjectAccess.requests.open(actor, { subjectName: 'Sam Smith', receivedOn: '2026-10-31' })),
     subjectAccess('asks a partner to search', 'subject-access.ask', MISSING, async (w) => {
       const { id } = await request(w);
-      return (actor) => t.vault.subjectAccess.askPartners(actor, id, [w.partnerId!]);
+      return (actor) => t.vault.subjectAccess.requests.askPartners(actor, id, [w.partnerId!]);
     }),
     subjectAccess('includes a record in the response', 'subject-access.add', MISSING, async (w) => {
       const { id } = await request(w);
-      return (actor) => t.vault.subjectAccess.addItems(actor, id, [w.recordId!]);
+      return (actor) => t.vault.subjectAccess.answers.addItems(actor, id, [w.recordId!]);
     }),
     subjectAccess('takes a record out of the response', 'subject-access.remove', MISSING, async (w) => {
       const { id } = await request(w);
-      const [item] = await t.vault.subjectAccess.addItems(await actorOf(w.person), id, [w.recordId!]);
-      return (actor) => t.vault.subjectAccess.removeItem(actor, id, item!.id);
+      const [item] = await t.vault.subjectAccess.answers.addItems(await actorOf(w.person), id, [w.recordId!]);
+      return (actor) => t.vault.subjectAccess.answers.removeItem(actor, id, item!.id);
     }),
     subjectAccess('marks the search finished', 'subject-access.searched', MISSING, async (w) => {
       const { id } = await request(w);
-      return (actor) => t.vault.subjectAccess.markSearched(actor, id, true);
+      return (actor) => t.vault.subjectAccess.answers.markSearched(actor, id, true);
     }),
     subjectAccess('extends the time to respond', 'subject-access.extend', MISSING, async (w) => {
       const { id } = await request(w);
-      return (actor) => t.vault.subjectAccess.extend(actor, id, 'The request is complex: many records across services');
+      return (actor) => t.vault.subjectAccess.requests.extend(actor, id, 'The request is complex: many records across services');
     }),
     subjectAccess('closes the request, releasing its hold', 'subject-access.close', MISSING, async (w) => {
       const { id } = await request(w);
-      await t.vault.subjectAccess.addItems(await actorOf(w.person), id, [w.recordId!]);
-      return (actor) => t.vault.subjectAccess.close(actor, id, { outcome: 'disclosed' });
+      await t.vault.subjectAccess.answers.addItems(await actorOf(w.person), id, [w.recordId!]);
+      return (actor) => t.vault.subjectAccess.requests.close(actor, id, { outcome: 'disclosed' });
     }),
   ];
 

@@ -65,11 +65,11 @@ describe.each(DIALECTS)('records changes decided again on the resource as their 
 
   it('refuses to ask a partner whose arrangement was suspended meanwhile (400), the partner not asked nor told', async () => {
     const w = await subjectAccessWorld(t);
-    const request = await t.vault.subjectAccess.open(await actorOf(w.dpo), { subjectName: 'Sam Smith', receivedOn: '2026-10-31' });
+    const request = await t.vault.subjectAccess.requests.open(await actorOf(w.dpo), { subjectName: 'Sam Smith', receivedOn: '2026-10-31' });
     const before = await askedRows();
     const after = await lastSeq();
     const thrown = await thrownWith(() => t.vault.arrangements.suspend(systemActor(), w.arrangement.id),
-      async () => t.vault.subjectAccess.askPartners(await actorOf(w.dpo), request.id, [w.host.id]));
+      async () => t.vault.subjectAccess.requests.askPartners(await actorOf(w.dpo), request.id, [w.host.id]));
     const host = (await t.vault.store.repos.organisations.byId(w.host.id))!;
     expect({ code: thrown.code, message: thrown.message }).toEqual({
       code: 'INVALID', message: `${host.name} shares no arrangement in force with your organisation, so it cannot be asked to search its records for you.`,
@@ -87,7 +87,7 @@ describe.each(DIALECTS)('records changes decided again on the resource as their 
     const requests = await t.vault.store.db.selectFrom('subject_access_requests').select('id').execute();
     const after = await lastSeq();
     const thrown = await thrownWith(() => t.vault.arrangements.suspend(systemActor(), w.arrangement.id),
-      async () => t.vault.subjectAccess.open(await actorOf(w.dpo), { subjectName: 'Sam Smith', receivedOn: '2026-10-31', partnerOrganisationIds: [w.host.id] }));
+      async () => t.vault.subjectAccess.requests.open(await actorOf(w.dpo), { subjectName: 'Sam Smith', receivedOn: '2026-10-31', partnerOrganisationIds: [w.host.id] }));
     const host = (await t.vault.store.repos.organisations.byId(w.host.id))!;
     expect({ code: thrown.code, message: thrown.message }).toEqual({
       code: 'INVALID', message: `${host.name} shares no arrangement in force with your organisation, so it cannot be asked to search its records for you.`,
@@ -101,12 +101,12 @@ describe.each(DIALECTS)('records changes decided again on the resource as their 
 
   it('refuses to include a record moved meanwhile out of the DPO\'s teams (404), nothing included nor held', async () => {
     const w = await subjectAccessWorld(t);
-    const request = await t.vault.subjectAccess.open(await actorOf(w.dpo), { subjectName: 'Sam Smith', receivedOn: '2026-10-31' });
+    const request = await t.vault.subjectAccess.requests.open(await actorOf(w.dpo), { subjectName: 'Sam Smith', receivedOn: '2026-10-31' });
     const mover = await w.partner.user({ teams: ['payroll', 'hr'] });
     const [items, holds] = [await t.vault.store.db.selectFrom('subject_access_items').select('id').execute(), await t.vault.store.db.selectFrom('legal_holds').select('id').execute()];
     const after = await lastSeq();
     const thrown = await thrownWith(async () => t.vault.filing.move(await actorOf(mover), w.own, { collectionId: w.partner.collections.hr! }),
-      async () => t.vault.subjectAccess.addItems(await actorOf(w.dpo), request.id, [w.own]));
+      async () => t.vault.subjectAccess.answers.addItems(await actorOf(w.dpo), request.id, [w.own]));
     expect({ code: thrown.code, message: thrown.message }).toEqual({ code: 'NOT_FOUND', message: 'No document with that id exists, or you do not have access to it.' });
     expect(await t.vault.store.db.selectFrom('subject_access_items').select('id').execute()).toEqual(items);
     expect(await t.vault.store.db.selectFrom('legal_holds').select('id').execute()).toEqual(holds);
@@ -123,10 +123,10 @@ describe.each(DIALECTS)('records changes decided again on the resource as their 
     const batchId = (await t.vault.disposal.sweep(await actorOf(manager), w.partner.id))!.batch.id;
     await t.vault.disposal.decide(await actorOf(manager), batchId, [{ documentId: w.own, decision: 'destroy' }]);
     await t.vault.disposal.approve(await actorOf(manager), batchId);
-    const request = await t.vault.subjectAccess.open(await actorOf(w.dpo), { subjectName: 'Sam Smith', receivedOn: '2026-10-31' });
+    const request = await t.vault.subjectAccess.requests.open(await actorOf(w.dpo), { subjectName: 'Sam Smith', receivedOn: '2026-10-31' });
     const [items, holds] = [await t.vault.store.db.selectFrom('subject_access_items').select('id').execute(), await t.vault.store.db.selectFrom('legal_holds').select('id').execute()];
     const after = await lastSeq();
-    const thrown = await thrownWith(() => t.vault.disposal.execute(batchId), async () => t.vault.subjectAccess.addItems(await actorOf(w.dpo), request.id, [w.own]));
+    const thrown = await thrownWith(() => t.vault.disposal.execute(batchId), async () => t.vault.subjectAccess.answers.addItems(await actorOf(w.dpo), request.id, [w.own]));
     expect({ code: thrown.code, message: thrown.message }).toEqual({ code: 'CONFLICT', message: '“payslip-march.txt” was destroyed a moment ago; it can no longer be held.' });
     expect((await t.vault.store.repos.documents.byId(w.own))?.status).toBe('disposed');
     expect(await t.vault.store.db.selectFrom('subject_access_items').select('id').execute()).toEqual(items);
@@ -158,8 +158,8 @@ describe.each(DIALECTS)('records changes decided again on the resource as their 
   /** The partner's DPO's request with its own record included; `admin` may change the DPO meanwhile. */
   async function included() {
     const w = await subjectAccessWorld(t);
-    const request = await t.vault.subjectAccess.open(await actorOf(w.dpo), { subjectName: 'Sam Smith', receivedOn: '2026-10-31' });
-    const [item] = await t.vault.subjectAccess.addItems(await actorOf(w.dpo), request.id, [w.own]);
+    const request = await t.vault.subjectAccess.requests.open(await actorOf(w.dpo), { subjectName: 'Sam Smith', receivedOn: '2026-10-31' });
+    const [item] = await t.vault.subjectAccess.answers.addItems(await actorOf(w.dpo), request.id, [w.own]);
     const admin = await actorOf(await w.partner.user({ roles: ['org_admin'] }));
     const items = async () => t.vault.store.db.selectFrom('subject_access_items').selectAll().where('request_id', '=', request.id).execute();
     return { w, request, item: item!, admin, items };
@@ -170,14 +170,14 @@ describe.each(DIALECTS)('records changes decided again on the resource as their 
     const before = await items();
     const after = await lastSeq();
     const thrown = await thrownWith(() => t.vault.people.update(admin, w.dpo.id, { teams: [] }),
-      async () => t.vault.subjectAccess.removeItem(await actorOf(w.dpo), request.id, item.id));
+      async () => t.vault.subjectAccess.answers.removeItem(await actorOf(w.dpo), request.id, item.id));
     const refusal = { code: 'NOT_FOUND', message: 'No record in this request with that id exists, or you do not have access to it.' };
     expect({ code: thrown.code, message: thrown.message }).toEqual(refusal);
     expect(await items()).toEqual(before);
     const refused = { organisationId: w.partner.id, action: 'document.read', decision: 'deny', reason: 'not_in_team' };
     expect(await eventsBy([w.partner.id], w.dpo.id, after)).toEqual([refused]);
     // A later request: the same answer and the same event.
-    expect(await answered(t.vault.subjectAccess.removeItem(await actorOf(w.dpo), request.id, item.id))).toEqual(refusal);
+    expect(await answered(t.vault.subjectAccess.answers.removeItem(await actorOf(w.dpo), request.id, item.id))).toEqual(refusal);
     expect(await eventsBy([w.partner.id], w.dpo.id, after)).toEqual([refused, refused]);
     expect(await items()).toEqual(before);
   });
@@ -185,11 +185,11 @@ describe.each(DIALECTS)('records changes decided again on the resource as their 
   it('refuses to take out a record once the request was closed meanwhile (409 as a later request hears), nothing removed', async () => {
     const { w, request, item, items } = await included();
     const after = await lastSeq();
-    const thrown = await thrownWith(async () => t.vault.subjectAccess.close(await actorOf(w.dpo), request.id, { outcome: 'disclosed' }),
-      async () => t.vault.subjectAccess.removeItem(await actorOf(w.dpo), request.id, item.id));
+    const thrown = await thrownWith(async () => t.vault.subjectAccess.requests.close(await actorOf(w.dpo), request.id, { outcome: 'disclosed' }),
+      async () => t.vault.subjectAccess.answers.removeItem(await actorOf(w.dpo), request.id, item.id));
     const refusal = { code: 'CONFLICT', message: 'This request is closed; its response can no longer change.' };
     expect({ code: thrown.code, message: thrown.message }).toEqual(refusal);
-    expect(await answered(t.vault.subjectAccess.removeItem(await actorOf(w.dpo), request.id, item.id))).toEqual(refusal);
+    expect(await answered(t.vault.subjectAccess.answers.removeItem(await actorOf(w.dpo), request.id, item.id))).toEqual(refusal);
     expect((await items()).map((i) => i.removed_at)).toEqual([null]);
     expect((await eventsBy([w.partner.id], w.dpo.id, after)).filter((e) => e.decision === 'deny' || e.action === 'subject-access.remove')).toEqual([]);
   });

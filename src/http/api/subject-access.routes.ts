@@ -6,7 +6,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SUBJECT_ACCESS_OUTCOMES, type SubjectAccessRequest } from '../../domain/records/subject-access.js';
 import type { AppServices } from '../../services/app-services.js';
-import type { SubjectAccessSummary, SubjectAccessView } from '../../services/subject-access.service.js';
+import type { SubjectAccessSummary, SubjectAccessView } from '../../services/subject-access-views.service.js';
 import { bearerActor } from '../plugins/authenticate.js';
 
 const idParams = z.object({ id: z.string() });
@@ -49,27 +49,27 @@ export const subjectAccessRoutes = (vault: AppServices): FastifyPluginAsync => a
   }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
     const { partners, ...input } = request.body;
-    const opened = await vault.subjectAccess.open(actor, { ...input, partnerOrganisationIds: partners ?? [] });
-    return reply.status(201).send(presentView(await vault.subjectAccess.get(actor, opened.id)));
+    const opened = await vault.subjectAccess.requests.open(actor, { ...input, partnerOrganisationIds: partners ?? [] });
+    return reply.status(201).send(presentView(await vault.subjectAccess.views.get(actor, opened.id)));
   });
 
   r.get('/subject-access', {
     schema: { tags: ['subject-access'], summary: 'Requests your organisation received, and those partners asked it to search for (DPOs), open first by due date' },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    return { requests: (await vault.subjectAccess.list(actor)).map(presentSummary) };
+    return { requests: (await vault.subjectAccess.views.list(actor)).map(presentSummary) };
   });
 
   r.get('/subject-access/:id', {
     schema: { tags: ['subject-access'], summary: "One request: whole to the requester's DPOs, your own part to an asked organisation's DPOs", params: idParams },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    return presentView(await vault.subjectAccess.get(actor, request.params.id));
+    return presentView(await vault.subjectAccess.views.get(actor, request.params.id));
   });
 
   r.post('/subject-access/:id/partners', {
     schema: { tags: ['subject-access'], summary: 'Ask more organisations to search their records (each must share an arrangement in force with yours)', params: idParams, body: z.object({ partners: z.array(z.string()) }) },
-  }, async (request) => presentView(await vault.subjectAccess.askPartners(await bearerActor(vault.identity, request), request.params.id, request.body.partners)));
+  }, async (request) => presentView(await vault.subjectAccess.requests.askPartners(await bearerActor(vault.identity, request), request.params.id, request.body.partners)));
 
   r.post('/subject-access/:id/items', {
     schema: {
@@ -78,14 +78,14 @@ export const subjectAccessRoutes = (vault: AppServices): FastifyPluginAsync => a
     },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    const added = await vault.subjectAccess.addItems(actor, request.params.id, request.body.documentIds);
-    return { ...presentView(await vault.subjectAccess.get(actor, request.params.id)), added: added.length };
+    const added = await vault.subjectAccess.answers.addItems(actor, request.params.id, request.body.documentIds);
+    return { ...presentView(await vault.subjectAccess.views.get(actor, request.params.id)), added: added.length };
   });
 
   r.delete('/subject-access/:id/items/:itemId', {
     schema: { tags: ['subject-access'], summary: 'Take a record out of your part of the response (it stays held until the request is closed)', params: z.object({ id: z.string(), itemId: z.string() }) },
   }, async (request, reply) => {
-    await vault.subjectAccess.removeItem(await bearerActor(vault.identity, request), request.params.id, request.params.itemId);
+    await vault.subjectAccess.answers.removeItem(await bearerActor(vault.identity, request), request.params.id, request.params.itemId);
     return reply.status(204).send();
   });
 
@@ -93,26 +93,26 @@ export const subjectAccessRoutes = (vault: AppServices): FastifyPluginAsync => a
     schema: { tags: ['subject-access'], summary: "Say your organisation's search is finished (searched: false to reopen it)", params: idParams, body: z.object({ searched: z.boolean().default(true) }).optional() },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    await vault.subjectAccess.markSearched(actor, request.params.id, request.body?.searched ?? true);
-    return presentView(await vault.subjectAccess.get(actor, request.params.id));
+    await vault.subjectAccess.answers.markSearched(actor, request.params.id, request.body?.searched ?? true);
+    return presentView(await vault.subjectAccess.views.get(actor, request.params.id));
   });
 
   r.post('/subject-access/:id/extend', {
     schema: { tags: ['subject-access'], summary: 'Extend the time to respond by two further months, once (a reason of at least 10 characters)', params: idParams, body: z.object({ reason: z.string() }) },
-  }, async (request) => presentRequest(await vault.subjectAccess.extend(await bearerActor(vault.identity, request), request.params.id, request.body.reason)));
+  }, async (request) => presentRequest(await vault.subjectAccess.requests.extend(await bearerActor(vault.identity, request), request.params.id, request.body.reason)));
 
   r.post('/subject-access/:id/close', {
     schema: {
       tags: ['subject-access'], summary: 'Close the request with its outcome; every part\'s legal hold is released with it',
       params: idParams, body: z.object({ outcome: z.enum(SUBJECT_ACCESS_OUTCOMES), note: z.string().nullish().describe('Required (10 characters or more) when refused or withdrawn') }),
     },
-  }, async (request) => presentRequest(await vault.subjectAccess.close(await bearerActor(vault.identity, request), request.params.id, request.body)));
+  }, async (request) => presentRequest(await vault.subjectAccess.requests.close(await bearerActor(vault.identity, request), request.params.id, request.body)));
 
   r.get('/subject-access/:id/package', {
     schema: { tags: ['subject-access'], summary: 'Download the response package (zip: index.json, index.csv and every record included, withheld ones listed with the reason)', params: idParams },
   }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
-    const { filename, stream } = await vault.subjectAccess.responsePackage(actor, request.params.id);
+    const { filename, stream } = await vault.subjectAccess.package.download(actor, request.params.id);
     return reply.type('application/zip').header('content-disposition', `attachment; filename="${filename}"`).send(stream);
   });
 };

@@ -1,14 +1,14 @@
 // Web pages for subject access requests: the DPO's register (requests received, and those partners asked
 // the organisation to search for), "Open a request", and a request's page, where the requester's DPO asks
 // partners, extends, closes and downloads the response package, and each part's DPO finds and includes
-// their own organisation's records. Every step is SubjectAccessService's; which forms a page offers comes
-// from the view's `role` and `can`, decided there by the same rules.
+// their own organisation's records. Every step is a `vault.subjectAccess` service's; which forms a page
+// offers comes from the view's `role` and `can`, decided there by the same rules.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { ukDate } from '../../domain/records/retention.js';
 import { SUBJECT_ACCESS_OUTCOMES, daysLeft, isRequestOpen, type SubjectAccessRequest } from '../../domain/records/subject-access.js';
 import { STATUS_OF_ERROR } from '../../protocol/error-status.js';
-import type { SubjectAccessSummary } from '../../services/subject-access.service.js';
+import type { SubjectAccessSummary } from '../../services/subject-access-views.service.js';
 import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
 import { type Form, handled, many, one } from './form-fields.js';
 
@@ -53,7 +53,7 @@ export const subjectAccessPages = (ui: Ui): FastifyPluginAsync => async (app) =>
 
   app.get<{ Querystring: { done?: string } }>('/subject-access', async (request, reply) => {
     const web = signedIn(request);
-    const summaries = await ui.vault.subjectAccess.list(web.actor);
+    const summaries = await ui.vault.subjectAccess.views.list(web.actor);
     const now = today();
     // Open ones first, soonest due first; then closed ones, most recently received first.
     const order = (a: SubjectAccessSummary, b: SubjectAccessSummary): number => {
@@ -74,7 +74,7 @@ export const subjectAccessPages = (ui: Ui): FastifyPluginAsync => async (app) =>
     const web = signedIn(request);
     // Only to those the service would let open one; anyone else finds no such page.
     if (!(await ui.vault.access.may(web.actor, 'subject-access.manage', { kind: 'organisation', organisationId: web.organisation.id }))) throw notFoundPage();
-    const askable = await ui.vault.subjectAccess.askableOrganisations(web.actor);
+    const askable = await ui.vault.subjectAccess.requests.askableOrganisations(web.actor);
     return render(ui, request, reply, 'subject-access-new.njk', { askable, values: { receivedOn: today(), partners: [] }, ...extra }, status);
   };
 
@@ -87,7 +87,7 @@ export const subjectAccessPages = (ui: Ui): FastifyPluginAsync => async (app) =>
       reference: one(b.reference), subjectName: one(b.subjectName), subjectDetails: one(b.subjectDetails), receivedOn: one(b.receivedOn), partners: many(b.partners),
     };
     try {
-      const opened = await ui.vault.subjectAccess.open(web.actor, {
+      const opened = await ui.vault.subjectAccess.requests.open(web.actor, {
         reference: values.reference, subjectName: values.subjectName, subjectDetails: values.subjectDetails, receivedOn: values.receivedOn, partnerOrganisationIds: values.partners,
       });
       return reply.redirect(`/subject-access/${opened.id}?done=opened`, 303);
@@ -104,7 +104,7 @@ export const subjectAccessPages = (ui: Ui): FastifyPluginAsync => async (app) =>
    */
   const requestPage = async (request: FastifyRequest, reply: FastifyReply, id: string, extra: Record<string, unknown> = {}, status = 200) => {
     const web = signedIn(request);
-    const view = await ui.vault.subjectAccess.get(web.actor, id);
+    const view = await ui.vault.subjectAccess.views.get(web.actor, id);
     const query = request.query as { done?: string; q?: string };
     const mine = view.parts.find((p) => p.organisation.id === web.organisation.id) ?? null;
     const names = new Map(view.parts.map((p) => [p.organisation.id, p.organisation.name]));
@@ -114,7 +114,7 @@ export const subjectAccessPages = (ui: Ui): FastifyPluginAsync => async (app) =>
     let askable: { id: string; name: string }[] = [];
     if (manage) {
       const asked = new Set(view.parts.map((p) => p.organisation.id));
-      askable = (await ui.vault.subjectAccess.askableOrganisations(web.actor)).filter((o) => !asked.has(o.id)).map((o) => ({ id: o.id, name: o.name }));
+      askable = (await ui.vault.subjectAccess.requests.askableOrganisations(web.actor)).filter((o) => !asked.has(o.id)).map((o) => ({ id: o.id, name: o.name }));
     }
     // Finding records to include: the viewer's own organisation's only (a partner's are theirs to include).
     let search: Record<string, unknown> | null = null;
@@ -167,28 +167,28 @@ export const subjectAccessPages = (ui: Ui): FastifyPluginAsync => async (app) =>
   };
 
   change('partners', 'partners', async (u, r) => {
-    await u.vault.subjectAccess.askPartners(signedIn(r).actor, r.params.id, many(r.body?.partners));
+    await u.vault.subjectAccess.requests.askPartners(signedIn(r).actor, r.params.id, many(r.body?.partners));
     return 'asked';
   });
   change('items', 'documentIds', async (u, r) => {
-    await u.vault.subjectAccess.addItems(signedIn(r).actor, r.params.id, many(r.body?.documentIds));
+    await u.vault.subjectAccess.answers.addItems(signedIn(r).actor, r.params.id, many(r.body?.documentIds));
     return 'added';
   });
   change('remove', 'items', async (u, r) => {
-    await u.vault.subjectAccess.removeItem(signedIn(r).actor, r.params.id, one(r.body?.itemId));
+    await u.vault.subjectAccess.answers.removeItem(signedIn(r).actor, r.params.id, one(r.body?.itemId));
     return 'removed';
   });
   change('searched', 'searched', async (u, r) => {
     const searched = one(r.body?.searched) !== 'false';
-    await u.vault.subjectAccess.markSearched(signedIn(r).actor, r.params.id, searched);
+    await u.vault.subjectAccess.answers.markSearched(signedIn(r).actor, r.params.id, searched);
     return searched ? 'searched' : 'reopened';
   });
   change('extend', 'reason', async (u, r) => {
-    await u.vault.subjectAccess.extend(signedIn(r).actor, r.params.id, one(r.body?.reason));
+    await u.vault.subjectAccess.requests.extend(signedIn(r).actor, r.params.id, one(r.body?.reason));
     return 'extended';
   });
   change('close', 'outcome', async (u, r) => {
-    await u.vault.subjectAccess.close(signedIn(r).actor, r.params.id, { outcome: one(r.body?.outcome), note: one(r.body?.note) });
+    await u.vault.subjectAccess.requests.close(signedIn(r).actor, r.params.id, { outcome: one(r.body?.outcome), note: one(r.body?.note) });
     return 'closed';
   });
 
@@ -197,7 +197,7 @@ export const subjectAccessPages = (ui: Ui): FastifyPluginAsync => async (app) =>
   // no GET address for it at all.
   app.post<{ Params: { id: string }; Body: Form }>('/subject-access/:id/package', async (request, reply) => {
     const web = requireCsrf(ui, request, one(request.body?._csrf));
-    const { filename, stream } = await ui.vault.subjectAccess.responsePackage(web.actor, request.params.id);
+    const { filename, stream } = await ui.vault.subjectAccess.package.download(web.actor, request.params.id);
     return reply.type('application/zip').header('content-disposition', `attachment; filename="${filename}"`).send(stream);
   });
 };
