@@ -31,6 +31,17 @@ export function personResource(u: User): PersonResource {
   return { kind: 'person', userId: u.id, organisationId: u.organisationId, disabledBy: u.disabledBy };
 }
 
+/**
+ * The person as decide() is asked about switching them off or taking their org admin role: with whether they are
+ * the only enabled org admin of their organisation (read with `store`'s repositories: in a transaction, after its
+ * row locks).
+ */
+export async function lastAdminResource(store: Pick<Store, 'repos'>, user: User): Promise<PersonResource> {
+  const isEnabledAdmin = (u: User) => !u.disabled && u.roles.includes('org_admin');
+  const lastEnabledOrgAdmin = isEnabledAdmin(user) && !(await store.repos.users.listByOrganisation(user.organisationId)).some((u) => u.id !== user.id && isEnabledAdmin(u));
+  return { ...personResource(user), lastEnabledOrgAdmin };
+}
+
 /** Refusals that someone allowed to see the document is told about (423), by decision reason. */
 const LOCKED_BECAUSE: Readonly<Record<string, string>> = {
   pending_scan: 'This file is still being checked for malware; it can be used once the check is clean.',

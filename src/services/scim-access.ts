@@ -2,13 +2,16 @@
 // sends the group's object id, the same value OIDC and SAML group claims carry) and its SCIM id are looked up
 // in the organisation's group mapping (shared with OIDC and SAML, domain/identity/federation.ts mapGroups).
 // Someone in no mapped group falls to the floor: a member with no teams and OFFICIAL clearance, so leaving the
-// last mapped group in the directory takes access away at once.
+// last mapped group in the directory takes access away at once, except the org admin role of the organisation's
+// last enabled org admin (decide()'s person.remove-org-admin), which the directory cannot take: that would leave
+// nobody to manage the council's people, identity settings and provisioning.
 import type { Decision } from '../domain/access/policy.js';
 import { mapGroups, type MappedAccess } from '../domain/identity/federation.js';
 import type { ScimGroup } from '../domain/identity/scim-repositories.js';
 import type { Repos } from '../domain/repositories.js';
+import type { PersonResource } from '../domain/access/policy.js';
 import type { User } from '../domain/types.js';
-import type { AccessService } from './access.service.js';
+import { lastAdminResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { personBeforeIds, personStateIds } from './person-state.js';
 import { revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
@@ -23,12 +26,13 @@ export function groupLabels(groups: readonly ScimGroup[]): string[] {
 }
 
 /** Recomputes each person's roles, teams and clearance from their SCIM groups, in the caller's transaction, audited. */
-export async function recomputeAccess(repos: Repos, policy: Pick<AccessService, 'mayWithin'>, actor: DirectoryActor, decision: Decision, userIds: Iterable<string>, now: Date): Promise<void> {
+export async function recomputeAccess(repos: Repos, policy: Pick<AccessService, 'mayWithin' | 'checkWithin'>, actor: DirectoryActor, decision: Decision, userIds: Iterable<string>, now: Date): Promise<void> {
   const mappings = await repos.federation.groupMappings(actor.organisationId);
   for (const userId of new Set(userIds)) {
     const user = await repos.users.byId(userId);
     if (!user || user.organisationId !== actor.organisationId) continue;
-    const access = mapGroups(mappings, groupLabels(await repos.scim.groupsOf(userId))) ?? ACCESS_FLOOR;
+    const mapped = mapGroups(mappings, groupLabels(await repos.scim.groupsOf(userId))) ?? ACCESS_FLOOR;
+    const access = await keepingLastOrgAdmin(repos, policy, actor, user, mapped);
     if (sameAccess(user, access)) continue;
     const before = await personBeforeIds(repos, userId);
     await repos.users.update(userId, { roles: access.roles, teams: access.teams, clearance: access.clearance });
@@ -44,4 +48,31 @@ export async function recomputeAccess(repos: Repos, policy: Pick<AccessService, 
 function sameAccess(user: User, access: MappedAccess): boolean {
   const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
   return same(user.roles, access.roles) && same(user.teams, access.teams) && user.clearance === access.clearance;
+}
+
+/**
+ * The person as decide() is asked about the directory switching them off or taking their org admin role, in the
+ * caller's transaction: whether they are the organisation's last enabled org admin, read after the rows of its
+ * enabled org admins are locked in id order, so two such changes sent at once (Entra sends requests in
+ * parallel) cannot each find the other admin still there.
+ */
+export async function lockedLastAdminResource(repos: Repos, user: User): Promise<{ person: User; resource: PersonResource }> {
+  const admins = (await repos.users.listByOrganisation(user.organisationId)).filter((u) => !u.disabled && u.roles.includes('org_admin'));
+  for (const id of admins.map((u) => u.id).sort()) await repos.users.lock(id);
+  const person = (await repos.users.byId(user.id)) ?? user;
+  return { person, resource: await lastAdminResource({ repos }, person) };
+}
+
+/**
+ * The access the groups map to, with the org admin role kept when it would be taken from the last enabled org
+ * admin (decide()'s person.remove-org-admin; the refusal audited as `user.update`): the rest of the change, and
+ * the membership, stand, so the directory's request succeeds; the role goes at a later change once another
+ * org admin is enabled.
+ */
+async function keepingLastOrgAdmin(repos: Repos, policy: Pick<AccessService, 'checkWithin'>, actor: DirectoryActor, user: User, access: MappedAccess): Promise<MappedAccess> {
+  if (!user.roles.includes('org_admin') || access.roles.includes('org_admin') || user.disabled) return access;
+  const { person, resource } = await lockedLastAdminResource(repos, user);
+  const target = { organisationId: person.organisationId, ids: { userId: person.id, scimTokenId: actor.scimTokenId } };
+  const decision = await policy.checkWithin(repos, actor, 'person.remove-org-admin', resource, target, { auditAs: 'user.update' });
+  return decision.allow ? access : { ...access, roles: [...access.roles, 'org_admin'] };
 }

@@ -7,7 +7,7 @@
 // off, never an org admin's; a refusal keeps the account off, is audited, and the rest of the request stands.
 import { randomUUID } from 'node:crypto';
 import type { Decision } from '../domain/access/policy.js';
-import { notFound } from '../domain/errors.js';
+import { notFound, type DomainError } from '../domain/errors.js';
 import type { ScimFilter } from '../domain/identity/scim-filter.js';
 import { ScimRequestError, type ScimUserChange } from '../domain/identity/scim-patch.js';
 import type { ScimPerson } from '../domain/identity/scim-repositories.js';
@@ -22,8 +22,9 @@ import { auditEvent } from './audit-events.js';
 import { personBeforeIds, personStateIds, signInSecretIds } from './person-state.js';
 import { queueAccountNotice } from './account-notices.js';
 import { revokePersonAccess } from './person-revocation.js';
-import { ACCESS_FLOOR, recomputeAccess } from './scim-access.js';
+import { ACCESS_FLOOR, lockedLastAdminResource, recomputeAccess } from './scim-access.js';
 import type { DirectoryActor } from './scim-tokens.service.js';
+import { changeRefused } from './users-admin.service.js';
 
 /** A person as SCIM shows them: the account, and what the directory said (none for people an admin added). */
 export interface ScimUserView {
@@ -144,7 +145,9 @@ export class ScimUsersService {
     const { user, decision } = await this.provisioned(actor, id);
     const now = this.o.clock.now();
     const person = await this.repos.scim.person(id);
-    await this.o.store.transaction(async (repos) => {
+    const refused = await this.o.store.transaction(async (repos) => {
+      const refusal = await this.switchOffRefusal(repos, actor, id);
+      if (refusal) return refusal;
       await this.switchOff(repos, actor, decision, user, now);
       for (const group of await repos.scim.groupsOf(id)) await repos.scim.removeMembers(group.id, [id]);
       // Out of every group, so down to the floor: an admin who later switches them on gives back no role the directory took away.
@@ -154,7 +157,9 @@ export class ScimUsersService {
         familyName: person?.familyName ?? null, updatedAt: now.toISOString(), removedAt: now.toISOString(),
       });
       await repos.audit.insert([auditEvent(actor, 'user.remove', { organisationId: user.organisationId, ids: { userId: id, scimTokenId: actor.scimTokenId } }, decision, now)]);
+      return null;
     });
+    if (refused) throw refused;
   }
 
   /** A person of the directory's own organisation that SCIM has not removed; anyone else is 404 (audited by decide()). */
@@ -176,7 +181,10 @@ export class ScimUsersService {
     }
     const parts = { displayName: change.displayName ?? null, formatted: change.formatted ?? null, givenName: change.givenName ?? null, familyName: change.familyName ?? null };
     const name = options.renames ? personName(parts, email) : user.name;
-    await this.o.store.transaction(async (repos) => {
+    const refused = await this.o.store.transaction(async (repos) => {
+      // Decided before anything is written: a refused switching off keeps nothing of the request (409).
+      const refusal = change.active === false ? await this.switchOffRefusal(repos, actor, user.id) : null;
+      if (refusal) return refusal;
       if (email !== user.email || name !== user.name) {
         const before = await personBeforeIds(repos, user.id);
         // The old address is told (read in this transaction, before the change), and the new one: the old is
@@ -193,7 +201,27 @@ export class ScimUsersService {
       });
       if (change.active === false) await this.switchOff(repos, actor, decision, user, now);
       if (change.active === true && user.disabled) await this.switchOn(repos, actor, user.id, now);
+      return null;
     });
+    if (refused) throw refused;
+  }
+
+  /**
+   * Why the directory may not switch this person off, or null, in the caller's transaction before it writes:
+   * decide()'s `person.disable` refuses the last enabled org admin of the organisation, whom an org admin may
+   * not switch off either (else a SCIM token, in whoever's hands, locks the council out: nobody left to manage
+   * its people, identity settings or provisioning), asked with the organisation's enabled org admins' rows locked
+   * (lockedLastAdminResource). Audited as a refused `user.disable`;
+   * the answer is 409, and the request changes nothing: a 200 would tell the directory the person is off.
+   */
+  private async switchOffRefusal(repos: Repos, actor: DirectoryActor, userId: string): Promise<DomainError | null> {
+    const user = await repos.users.byId(userId);
+    if (!user || user.disabled || !user.roles.includes('org_admin')) return null;
+    const { person, resource } = await lockedLastAdminResource(repos, user);
+    if (person.disabled) return null;
+    const target = { organisationId: person.organisationId, ids: { userId, scimTokenId: actor.scimTokenId } };
+    const decision = await this.o.access.checkWithin(repos, actor, 'person.disable', resource, target, { auditAs: 'user.disable' });
+    return decision.allow ? null : changeRefused('person.disable', decision);
   }
 
   /**

@@ -1,14 +1,14 @@
 // People administration for org admins (roles, teams, clearance, disable, MFA and password reset), and what
 // a signed-in person's home page shows them (notices, recent documents they may read).
 import type { Decision, PersonResource } from '../domain/access/policy.js';
-import { conflict, invalid, notFound, type DomainError } from '../domain/errors.js';
+import { DomainError, invalid, notFound } from '../domain/errors.js';
 import { SHOWN_RESET_LINK_HOURS } from '../domain/mail/message.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Classification, Document, User } from '../domain/types.js';
 import { CLASSIFICATIONS } from '../domain/types.js';
 import { isRequestOpen } from '../domain/records/subject-access.js';
 import type { Notification, Repos, Store } from '../domain/repositories.js';
-import { documentResource, personResource, type AccessService } from './access.service.js';
+import { documentResource, lastAdminResource, personResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { mfaIds, passwordIds, personBeforeIds, personStateIds } from './person-state.js';
 import { queueAccountNotice } from './account-notices.js';
@@ -52,7 +52,7 @@ function resetRefused(decision: Decision): DomainError {
 const CHANGE_REFUSED: Readonly<Record<string, Readonly<Record<string, () => DomainError>>>> = {
   'person.disable': {
     self: () => invalid('You cannot disable your own account.'),
-    last_org_admin: () => conflict('This is the only enabled org admin of the organisation: switching it off would leave nobody to manage its people. Give someone else the org admin role first (or ask the operator: strongroom user disable).'),
+    last_org_admin: () => lastOrgAdmin('This is the only enabled org admin of the organisation: switching it off would leave nobody to manage its people. Give someone else the org admin role first (or ask the operator: strongroom user disable).'),
   },
   'person.enable': {
     self: () => invalid('You cannot switch your own account on: ask another org admin of your organisation.'),
@@ -62,28 +62,20 @@ const CHANGE_REFUSED: Readonly<Record<string, Readonly<Record<string, () => Doma
   },
   'person.remove-org-admin': {
     self: () => invalid('You cannot remove your own org admin role; ask another org admin.', { field: 'roles' }),
-    last_org_admin: () => conflict('This is the only enabled org admin of the organisation: taking the role away would leave nobody to manage its people. Give someone else the org admin role first.'),
+    last_org_admin: () => lastOrgAdmin('This is the only enabled org admin of the organisation: taking the role away would leave nobody to manage its people. Give someone else the org admin role first.'),
   },
 };
 
+/** 409, with its reason: the directory's SCIM answer tells it from a uniqueness conflict (http/scim/errors.ts). */
+const lastOrgAdmin = (message: string): DomainError => new DomainError('CONFLICT', message, { details: { reason: 'last_org_admin' } });
+
 /** The error a refused change is answered with: its reason, when it has words for it; otherwise as any id they do not manage (404). */
-function changeRefused(action: PersonChange, decision: Decision): DomainError {
+export function changeRefused(action: PersonChange, decision: Decision): DomainError {
   return CHANGE_REFUSED[action]?.[decision.reason]?.() ?? notFound('user');
 }
 
 /** The actions of this service's changes to one person (switching off or on, resetting two-step verification, taking the org admin role). */
-type PersonChange = 'person.disable' | 'person.enable' | 'person.reset-mfa' | 'person.remove-org-admin';
-
-/**
- * The person as decide() is asked about switching them off or taking their org admin role: with whether they are
- * the only enabled org admin of their organisation (read with `store`'s repositories: in a transaction, after its
- * row locks).
- */
-async function lastAdminResource(store: Pick<Store, 'repos'>, user: User): Promise<PersonResource> {
-  const isEnabledAdmin = (u: User) => !u.disabled && u.roles.includes('org_admin');
-  const lastEnabledOrgAdmin = isEnabledAdmin(user) && !(await store.repos.users.listByOrganisation(user.organisationId)).some((u) => u.id !== user.id && isEnabledAdmin(u));
-  return { ...personResource(user), lastEnabledOrgAdmin };
-}
+export type PersonChange = 'person.disable' | 'person.enable' | 'person.reset-mfa' | 'person.remove-org-admin';
 
 /** The ids of the people a change involves, in one fixed order, so two changes lock their rows alike (no deadlock). */
 const lockOrder = (...ids: (string | null)[]): string[] => [...new Set(ids.filter((id): id is string => id !== null))].sort();

@@ -10,7 +10,7 @@ import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { FormClient, enrolTotp } from '../ui/support.js';
-import { insertJustInTimeProvider } from './support.js';
+import { insertJustInTimeProvider, scimRequester } from './support.js';
 
 const clamd = useClamd();
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -32,11 +32,7 @@ describe.each(DIALECTS)('switching an account on again through SCIM on %s', (dia
     tokenId = made.token.id;
   });
 
-  const scim = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown) => t.app.inject({
-    method, url: `/scim/v2${url}`,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/scim+json' }) },
-    ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-  });
+  const scim = scimRequester(() => t.app, () => token);
   const entraUser = (userName: string, extra: Record<string, unknown> = {}) => ({
     schemas: [USER], externalId: randomUUID(), userName, active: true,
     name: { formatted: 'Sam Jones', givenName: 'Sam', familyName: 'Jones' }, ...extra,

@@ -87,3 +87,11 @@ export async function insertJustInTimeProvider(vault: Vault, organisationId: str
   await vault.store.repos.federation.insertProvider(provider, null);
   return provider;
 }
+
+/** A SCIM request with the directory's bearer token (read when the request is made), JSON body as SCIM sends it. */
+export const scimRequester = (app: () => FastifyInstance, token: () => string) =>
+  (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<LightMyRequestResponse> => app().inject({
+    method, url: `/scim/v2${url}`,
+    headers: { authorization: `Bearer ${token()}`, ...(body === undefined ? {} : { 'content-type': 'application/scim+json' }) },
+    ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+  });

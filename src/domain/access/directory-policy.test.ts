@@ -57,6 +57,18 @@ describe('a directory actor (SCIM)', () => {
     expect(decide(directory('org-a'), 'person.enable', { kind: 'organisation', organisationId: 'org-a' }, CONTEXT).allow).toBe(false);
   });
 
+  it('may switch off or take the org admin role of anyone of its own organisation but the last enabled org admin', () => {
+    const person = (organisationId: string, lastEnabledOrgAdmin?: boolean): Resource => ({ kind: 'person', userId: 'u1', organisationId, ...(lastEnabledOrgAdmin === undefined ? {} : { lastEnabledOrgAdmin }) });
+    for (const action of ['person.disable', 'person.remove-org-admin'] as const) {
+      expect(decide(directory('org-a'), action, person('org-a', false), CONTEXT)).toEqual({ allow: true, reason: 'directory', via: null });
+      // Not known counts as the last (deny by default), as for an org admin.
+      expect(decide(directory('org-a'), action, person('org-a', true), CONTEXT)).toEqual({ allow: false, reason: 'last_org_admin', via: null });
+      expect(decide(directory('org-a'), action, person('org-a'), CONTEXT)).toEqual({ allow: false, reason: 'last_org_admin', via: null });
+      expect(decide(directory('org-a'), action, person('org-b', false), CONTEXT)).toEqual({ allow: false, reason: 'other_organisation', via: null });
+      expect(decide(directory('org-a'), action, { kind: 'organisation', organisationId: 'org-a' }, CONTEXT)).toEqual({ allow: false, reason: 'wrong_resource', via: null });
+    }
+  });
+
   it('reaches no other organisation\'s content', () => {
     expect(reachableOrganisations(directory('org-a'), [], NOW)).toEqual([]);
   });

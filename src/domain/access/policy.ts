@@ -194,9 +194,10 @@ function decideUnfrozen(actor: Actor, action: Action, resource: Resource, contex
 
 /**
  * An organisation's directory (its SCIM client: Entra ID's provisioning service) is not a person. It adds,
- * changes and switches off that organisation's people (`organisation.manage-users`), switches on again those
- * it switched off (`person.enable`), and nothing else: no content, no audit log, no identity settings, no
- * credentials, and never another organisation.
+ * changes and switches off that organisation's people (`organisation.manage-users`; switching off and taking
+ * the org admin role also `person.disable` and `person.remove-org-admin`, never of the last enabled org admin),
+ * switches on again those it switched off (`person.enable`), and nothing else: no content, no audit log, no
+ * identity settings, no credentials, and never another organisation.
  */
 function decideDirectory(actor: Actor, action: Action, resource: Resource): Decision {
   if (actor.organisationId === null) return deny('no_identity');
@@ -207,6 +208,14 @@ function decideDirectory(actor: Actor, action: Action, resource: Resource): Deci
     if (resource.kind !== 'person') return deny('wrong_resource');
     if (resource.organisationId !== actor.organisationId) return deny('other_organisation');
     return resource.disabledBy === 'directory' ? allow('directory') : deny('disabled_by_admin');
+  }
+  if (action === 'person.disable' || action === 'person.remove-org-admin') {
+    // Never the last enabled org admin, as for an org admin (adminChangeRefusal): a SCIM token, in whoever's
+    // hands, could otherwise switch off or demote the only person who manages the organisation's people,
+    // identity settings and provisioning, and lock the council out until the operator stepped in.
+    if (resource.kind !== 'person') return deny('wrong_resource');
+    if (resource.organisationId !== actor.organisationId) return deny('other_organisation');
+    return resource.lastEnabledOrgAdmin === false ? allow('directory') : deny('last_org_admin');
   }
   if (action !== 'organisation.manage-users') return deny('directory_scope');
   if (resource.kind !== 'organisation') return deny('wrong_resource');

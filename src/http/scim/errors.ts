@@ -25,7 +25,8 @@ export function scimErrorFor(error: unknown, request: FastifyRequest): ScimError
   if (error instanceof DomainError && error.code !== 'INTEGRITY') {
     const status = STATUS_OF_ERROR[error.code];
     if (error.code === 'INVALID') return { status, scimType: 'invalidValue', detail: error.message };
-    if (error.code === 'CONFLICT') return { status, scimType: 'uniqueness', detail: error.message };
+    // A conflict with a reason is not a duplicate (the last enabled org admin, which the directory may not switch off): no scimType fits it.
+    if (error.code === 'CONFLICT') return { status, ...(error.details?.reason === undefined ? { scimType: 'uniqueness' as const } : {}), detail: error.message };
     const retryAfterSeconds = error.details?.retryAfterSeconds;
     return { status, detail: error.message, ...(typeof retryAfterSeconds === 'number' ? { retryAfterSeconds } : {}) };
   }
