@@ -18,6 +18,7 @@ import { auditEvent } from './audit-events.js';
 import { unsealedFederation, unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
 import { personBeforeIds, personStateIds, signInSecretIds } from './person-state.js';
 import { revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
+import { keepingLastOrgAdmin } from './scim-access.js';
 import { accountForFirstSignIn } from './own-email-domains.js';
 import { actorFor, type RequestInfo } from './identity.service.js';
 import type { SessionStage, WebSessionsService } from './web-sessions.service.js';
@@ -59,7 +60,7 @@ export class FederatedSignInRefused extends DomainError {
 
 export class FederatedSignInService {
   constructor(private readonly o: {
-    store: Store; clock: Clock; access: Pick<AccessService, 'mayWithin'>; webSessions: WebSessionsService;
+    store: Store; clock: Clock; access: Pick<AccessService, 'mayWithin' | 'checkWithin'>; webSessions: WebSessionsService;
     /** Told (logged at error level) of an MFA state, provider or link whose seal does not match: someone wrote the database directly. */
     alarm?: SealAlarm;
   }) {}
@@ -129,16 +130,21 @@ export class FederatedSignInService {
       const changed = user;
       const directory = anonymous(request, provider);
       const decision = { allow: true, reason: `directory;${how}`, via: null };
-      await this.o.store.transaction(async (trx) => {
+      const granted = await this.o.store.transaction(async (trx) => {
+        // Never the org admin role of the organisation's last enabled org admin, as SCIM's groups cannot take it:
+        // decide() is asked as of the organisation's directory (person.remove-org-admin), and refuses it.
+        const access = await keepingLastOrgAdmin(trx, this.o.access, { ...directory, kind: 'directory' }, { userId: changed.id }, changed, mapped);
+        if (sameAccess(changed, access)) return access;
         const before = await personBeforeIds(trx, changed.id);
-        await trx.users.update(changed.id, { roles: mapped.roles, teams: mapped.teams, clearance: mapped.clearance });
-        const ids = { userId: changed.id, roles: mapped.roles.join('+'), teams: mapped.teams.join('+'), clearance: mapped.clearance, ...before, ...(await personStateIds(trx, changed.id)) };
+        await trx.users.update(changed.id, { roles: access.roles, teams: access.teams, clearance: access.clearance });
+        const ids = { userId: changed.id, roles: access.roles.join('+'), teams: access.teams.join('+'), clearance: access.clearance, ...before, ...(await personStateIds(trx, changed.id)) };
         await trx.audit.insert([auditEvent(directory, 'user.update', { organisationId: provider.organisationId, ids },
           decision, this.o.clock.now())]);
         // A group left in the directory can take away the role SCIM tokens are made with: theirs go with it.
-        await revokeScimTokensIfNoLongerAllowed(trx, this.o.access, directory, { ...changed, ...mapped }, decision, this.o.clock.now());
+        await revokeScimTokensIfNoLongerAllowed(trx, this.o.access, directory, { ...changed, ...access }, decision, this.o.clock.now());
+        return access;
       });
-      user = { ...user, ...mapped };
+      user = { ...user, ...granted };
     }
 
     const state = await repos.users.signInState(user.id);

@@ -10,7 +10,7 @@ import { mapGroups, type MappedAccess } from '../domain/identity/federation.js';
 import type { ScimGroup } from '../domain/identity/scim-repositories.js';
 import type { Repos } from '../domain/repositories.js';
 import type { PersonResource } from '../domain/access/policy.js';
-import type { User } from '../domain/types.js';
+import type { Actor, User } from '../domain/types.js';
 import { lastAdminResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { personBeforeIds, personStateIds } from './person-state.js';
@@ -32,7 +32,7 @@ export async function recomputeAccess(repos: Repos, policy: Pick<AccessService, 
     const user = await repos.users.byId(userId);
     if (!user || user.organisationId !== actor.organisationId) continue;
     const mapped = mapGroups(mappings, groupLabels(await repos.scim.groupsOf(userId))) ?? ACCESS_FLOOR;
-    const access = await keepingLastOrgAdmin(repos, policy, actor, user, mapped);
+    const access = await keepingLastOrgAdmin(repos, policy, actor, { userId, scimTokenId: actor.scimTokenId }, user, mapped);
     if (sameAccess(user, access)) continue;
     const before = await personBeforeIds(repos, userId);
     await repos.users.update(userId, { roles: access.roles, teams: access.teams, clearance: access.clearance });
@@ -64,15 +64,16 @@ export async function lockedLastAdminResource(repos: Repos, user: User): Promise
 }
 
 /**
- * The access the groups map to, with the org admin role kept when it would be taken from the last enabled org
- * admin (decide()'s person.remove-org-admin; the refusal audited as `user.update`): the rest of the change, and
- * the membership, stand, so the directory's request succeeds; the role goes at a later change once another
- * org admin is enabled.
+ * The access a person's directory groups map to (SCIM's groups, or a provider's groups claim at sign-in), with
+ * the org admin role kept when it would be taken from the last enabled org admin (decide()'s
+ * person.remove-org-admin, asked of `actor`, a directory; the refusal audited as `user.update` with `ids`): the
+ * rest of the change stands, so the directory's request or the sign-in succeeds; the role goes at a later
+ * change once another org admin is enabled. In the caller's transaction.
  */
-async function keepingLastOrgAdmin(repos: Repos, policy: Pick<AccessService, 'checkWithin'>, actor: DirectoryActor, user: User, access: MappedAccess): Promise<MappedAccess> {
+export async function keepingLastOrgAdmin(repos: Repos, policy: Pick<AccessService, 'checkWithin'>, actor: Actor, ids: Record<string, string>, user: User, access: MappedAccess): Promise<MappedAccess> {
   if (!user.roles.includes('org_admin') || access.roles.includes('org_admin') || user.disabled) return access;
   const { person, resource } = await lockedLastAdminResource(repos, user);
-  const target = { organisationId: person.organisationId, ids: { userId: person.id, scimTokenId: actor.scimTokenId } };
+  const target = { organisationId: person.organisationId, ids };
   const decision = await policy.checkWithin(repos, actor, 'person.remove-org-admin', resource, target, { auditAs: 'user.update' });
   return decision.allow ? access : { ...access, roles: [...access.roles, 'org_admin'] };
 }

@@ -6,10 +6,12 @@
 // switching off of the last enabled org admin (409, audited `user.disable`, reason `last_org_admin`, nothing
 // of the request kept), while a person who is not the last still goes; and leaving the directory's admin group
 // no longer takes the last enabled org admin's role (their other access follows their groups; the refusal is
-// audited `user.update`, reason `last_org_admin`). On both dialects, over real HTTP.
+// audited `user.update`, reason `last_org_admin`), nor does signing in through a provider whose groups claim
+// no longer maps to it. On both dialects, over real HTTP.
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { systemActor } from '../../src/services/identity.service.js';
+import { insertJustInTimeProvider } from './support.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { scimRequester } from './support.js';
@@ -111,5 +113,29 @@ describe.each(DIALECTS)('the directory and the last org admin on %s', (dialect) 
     expect(await access()).toEqual([['org_admin'], ['hr'], 'OFFICIAL-SENSITIVE']);
     await scim('PATCH', `/Groups/${again.id}`, { schemas: [PATCH], Operations: [{ op: 'remove', path: `members[value eq "${id}"]` }] });
     expect(await access()).toEqual([['member'], [], 'OFFICIAL']);
+  });
+
+  it("a sign-in whose groups no longer map to the org admin role keeps the last enabled org admin's role; with another admin it goes", async () => {
+    await t.vault.store.repos.federation.replaceGroupMappings(org.id, [
+      { organisationId: org.id, group: 'SR Admins', roles: ['org_admin'], teams: [], clearance: 'OFFICIAL-SENSITIVE' },
+      { organisationId: org.id, group: 'SR Staff', roles: ['member'], teams: ['hr'], clearance: null },
+    ]);
+    const provider = await insertJustInTimeProvider(t.vault, org.id);
+    await t.vault.store.repos.federation.updateProvider({ ...provider, groupsClaim: 'groups' }, null);
+    const request = { channel: 'web' as const, clientAddress: '198.51.100.9', requestId: null };
+    const who = { providerId: provider.id, subject: randomUUID(), email: admin.email, emailVerified: true, name: 'Test User', groups: ['SR Staff'], amr: ['mfa'], acr: null };
+    const access = async (id: string) => {
+      const u = (await t.vault.store.repos.users.byId(id))!;
+      return [[...u.roles].sort(), u.teams, u.clearance];
+    };
+    expect((await t.vault.federatedSignIn.complete(who, request)).user.id).toBe(admin.id);
+    expect(await access(admin.id)).toEqual([['member', 'org_admin'], ['hr'], 'OFFICIAL']);
+    const refusals = (await t.vault.store.db.selectFrom('audit_events').selectAll().where('target_organisation_id', '=', org.id)
+      .where('action', '=', 'user.update').where('decision', '=', 'deny').execute()).filter((e) => JSON.parse(e.target_ids).userId === admin.id);
+    expect(refusals.map((e) => e.reason)).toEqual(['last_org_admin']);
+    // Another enabled org admin: the next sign-in takes it, as the groups say.
+    await org.user({ roles: ['org_admin'] });
+    await t.vault.federatedSignIn.complete(who, request);
+    expect(await access(admin.id)).toEqual([['member'], ['hr'], 'OFFICIAL']);
   });
 });
