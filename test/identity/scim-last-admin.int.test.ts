@@ -77,6 +77,14 @@ describe.each(DIALECTS)('the directory and the last org admin on %s', (dialect) 
     expect((await state(second.id)).disabled).toBe(false);
   });
 
+  it('two admins switched off at once (Entra sends requests in parallel): one goes, the other is refused as the last', async () => {
+    const second = await org.user({ roles: ['org_admin'] });
+    const answers = await Promise.all([scim('DELETE', `/Users/${admin.id}`), switchOff(second.id)]);
+    expect([[204, 409], [409, 200]]).toContainEqual(answers.map((a) => a.statusCode));
+    const enabled = [await state(admin.id), await state(second.id)].filter((s) => !s.disabled);
+    expect(enabled).toHaveLength(1);
+  });
+
   it('a person who is not an org admin is switched off and removed as before', async () => {
     const made = await scim('POST', '/Users', { schemas: [USER], userName: `${randomUUID().slice(0, 8)}@${org.slug}.gov.uk`, active: true });
     const id = (made.json() as { id: string }).id;
