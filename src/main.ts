@@ -125,6 +125,8 @@ export interface OpenVaultOptions {
   clock?: Clock;
   /** How SQLite's write-ahead log is made durable (fdatasync unless a test holds it back). */
   syncDatabaseLog?: SyncFile;
+  /** Test seam: holds SQLite's search reads on their thread (db/sqlite-read-protocol.ts ReaderSettings.gate). */
+  searchReadGate?: Int32Array;
   /** The restore itself, bringing the blobs back into a data directory marked as being restored; everything else is refused there. */
   finishingRestore?: boolean;
   /** The restore's --blobs-from store: one whose marker the restored vault may take (compose/store-claims.ts vaultToAdopt). */
@@ -166,6 +168,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     : openSqlite({
       file: path.join(config.dataDir, 'strongroom.db'), key: deriveKey(master, 'sqlite-database'), cacheMib: config.sqliteCacheMib,
       ...(options.syncDatabaseLog ? { syncFile: options.syncDatabaseLog } : {}),
+      ...(options.searchReadGate ? { searchReadGate: options.searchReadGate } : {}),
     });
   const store = new Store(handle, deriveKey(master, 'audit-event-seal'), new DerivedSearchKeys(master), new DerivedSignInSeals(master));
   await migrateSealing(handle, store, clock, logger);

@@ -7,6 +7,7 @@ import { translatingDriverErrors } from './driver-errors.js';
 import { GroupCommit, KeptFileSync, type SyncFile } from './group-commit.js';
 import { nulGuard } from './nul-guard.js';
 import { openEncryptedSqlite } from './sqlite-cipher.js';
+import { readerKysely, SqliteReadWorker } from './sqlite-read-worker.js';
 import type { Schema } from './schema.js';
 
 export interface DialectCaps {
@@ -34,6 +35,12 @@ export interface DatabaseHandle {
    * each commit, so there is no sync to gather behind.
    */
   commitAfterSync?: GatherBehind;
+  /**
+   * SQLite only: a Kysely whose statements run on the search reader's thread and connection
+   * (sqlite-read-worker.ts), each stopped after `timeoutMs` (ReadTimedOutError), for the search's
+   * reads. PostgreSQL's search has connections of its own in the pool.
+   */
+  searchReads?: (timeoutMs?: number) => Kysely<Schema>;
   close(): Promise<void>;
 }
 
@@ -45,7 +52,12 @@ export interface SqliteOptions {
   cacheMib?: number;
   /** How the write-ahead log is made durable (tests hold it back); fdatasync through a kept descriptor by default. */
   syncFile?: SyncFile;
+  /** Test seam: holds the search reader's statements (sqlite-read-protocol.ts ReaderSettings.gate). */
+  searchReadGate?: Int32Array;
 }
+
+/** How long a statement waits for a lock another connection holds before failing SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
 
 /**
  * How many pages the write-ahead log grows to before the commit that crosses the mark copies it into
@@ -59,7 +71,7 @@ export interface SqliteOptions {
  */
 export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
-export function openSqlite({ file, key, cacheMib, syncFile }: SqliteOptions): DatabaseHandle {
+export function openSqlite({ file, key, cacheMib, syncFile, searchReadGate }: SqliteOptions): DatabaseHandle {
   const database = openEncryptedSqlite(file, key);
   try {
     database.pragma('journal_mode = WAL');
@@ -79,20 +91,26 @@ export function openSqlite({ file, key, cacheMib, syncFile }: SqliteOptions): Da
   // storage, here memory (sqlite-cipher.ts), so would need as much RAM as the file is large; what it
   // does not reach (copies a b-tree rebalance left in a live page's free space) is in docs/search.md.
   database.pragma('secure_delete = ON');
-  database.pragma('busy_timeout = 5000');
+  database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // A negative cache_size is in KiB. A page is decrypted once when it enters the cache, so a search
   // that walks tens of MB of index is decrypting, not reading, when the cache is too small for it.
   if (cacheMib !== undefined) database.pragma(`cache_size = ${-Math.trunc(cacheMib) * 1024}`);
   const keptLog = new KeptFileSync();
   const commits = new GroupCommit(`${file}-wal`, syncFile ?? keptLog.sync);
   const db = new Kysely<Schema>({ dialect: translatingDriverErrors(new SqliteDialect({ database: withStatementCache(database, () => commits.noteCommit()) })), plugins: [nulGuard] });
+  // Started with the first search: a process that never searches pays nothing for it.
+  const reader = new SqliteReadWorker({
+    file, key, busyTimeoutMs: BUSY_TIMEOUT_MS, ...(cacheMib === undefined ? {} : { cacheMib }), ...(searchReadGate ? { gate: searchReadGate } : {}),
+  });
   return {
     db,
     caps: { dialect: 'sqlite', binary: 'blob', bigint: 'integer', rowLocks: false },
     durable: () => commits.durable(),
     commitAfterSync: () => commits.commitAfterSync(),
+    searchReads: (timeoutMs) => readerKysely(reader, timeoutMs),
     close: async () => {
       try {
+        await reader.close();
         await db.destroy();
       } finally {
         await keptLog.close();

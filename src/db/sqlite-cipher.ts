@@ -140,6 +140,24 @@ export function openEncryptedSqlite(file: string, key: Buffer): Database.Databas
   throw failure;
 }
 
+/**
+ * A read-only connection to a file the server's own connection has already opened (and converted, if it
+ * was under the earlier cipher), under the current cipher: the search reader's (sqlite-read-worker.ts).
+ * It never converts or creates anything; a key that does not open the file is DatabaseKeyError.
+ */
+export function openEncryptedSqliteReader(file: string, key: Buffer): Database.Database {
+  const database = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    database.pragma('temp_store = MEMORY');
+    keyCurrent(database, key);
+    if (!opens(database)) throw new DatabaseKeyError();
+    return database;
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+}
+
 /** A connection under the current cipher, null if the key does not open the file under it, or REPLACED. */
 function openCurrent(file: string, key: Buffer): Database.Database | null | typeof REPLACED {
   const before = fileAt(file);

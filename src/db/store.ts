@@ -64,9 +64,10 @@ export interface Repos {
 
 /**
  * `root`: the repositories outside any transaction, whose audit inserts are coalesced (AuditRepo),
- * gathering behind the log's sync in flight where the database has one.
+ * gathering behind the log's sync in flight where the database has one, and whose SQLite search reads
+ * run on the search reader (kysely.ts searchReads); within a transaction they read the transaction's.
  */
-function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer, searchKeys: SearchKeys, signInSeals: SignInSeals, root?: { gatherBehind?: GatherBehind }): Repos {
+function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer, searchKeys: SearchKeys, signInSeals: SignInSeals, root?: { gatherBehind?: GatherBehind; searchReads?: DatabaseHandle['searchReads'] }): Repos {
   return {
     organisations: new OrganisationsRepo(db),
     users: new UsersRepo(db, signInSeals),
@@ -89,7 +90,7 @@ function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, a
     replicas: new BlobReplicasRepo(db),
     orphanBlobs: new OrphanBlobsRepo(db),
     mail: new MailRepo(db),
-    search: caps.dialect === 'sqlite' ? new SqliteSearchIndex(db) : new PostgresSearchIndex(db, searchKeys),
+    search: caps.dialect === 'sqlite' ? new SqliteSearchIndex(db, root?.searchReads) : new PostgresSearchIndex(db, searchKeys),
     federation: new FederationRepo(db, signInSeals),
     branding: new BrandingRepo(db),
     scim: new ScimRepo(db, signInSeals),
@@ -114,7 +115,7 @@ export class Store implements StorePort {
     private readonly signInSeals: SignInSeals = missingSignInSeals,
   ) {
     this.caps = handle.caps;
-    this.repos = reposFor(handle.db, handle.caps, auditSealKey, searchKeys, signInSeals, { gatherBehind: handle.commitAfterSync });
+    this.repos = reposFor(handle.db, handle.caps, auditSealKey, searchKeys, signInSeals, { gatherBehind: handle.commitAfterSync, searchReads: handle.searchReads });
   }
 
   /** The repositories within a transaction begun elsewhere (a migration's: migrate()'s `applying`). */

@@ -4,7 +4,7 @@
 // search at a time, and the node a few at once: on PostgreSQL each holds a pooled connection for as long
 // as it runs (up to its statement timeout), so without a cap ten people searching together held every
 // connection and every other request waited behind them. Per process on purpose, like ConcurrencyLimits: what is bounded is this node's own
-// time (on SQLite its main thread, which every request of every council waits on), and a second node
+// time (on SQLite its search reader's thread, which every search of every council takes turns on), and a second node
 // has its own to spend (docs/threat-model.md "Expensive searches").
 import { DomainError } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';

@@ -107,7 +107,7 @@ export interface SearchServiceOptions {
   indexing: TextIndexing;
   /** Each person's and organisation's search time on this node; a search past either share is refused before it runs. */
   budget: SearchBudget;
-  /** How long one search statement may run where the database can stop it (PostgreSQL's statement_timeout). */
+  /** How long one search statement may run before the search is refused as too slow (IndexQuery.timeoutMs). */
   timeoutMs: number;
 }
 

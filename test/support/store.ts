@@ -34,6 +34,16 @@ export async function openEmptyDatabase(dialect: Dialect, options: { poolSize?: 
   return { handle, async remove() { await handle.close(); await rm(dir, { recursive: true, force: true }); } };
 }
 
+/** A migrated SQLite database in a temporary file, with the file's path and key (for a second connection to it). */
+export async function openMigratedSqlite(): Promise<TestHandle & { file: string; key: Buffer }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'sr-db-'));
+  const file = path.join(dir, 'test.db');
+  const key = randomBytes(32);
+  const opened = { file, key, handle: openSqlite({ file, key }), async remove() { await opened.handle.close(); await rm(dir, { recursive: true, force: true }); } };
+  await migrate(opened.handle.db, opened.handle.caps);
+  return opened;
+}
+
 export interface TestStore {
   store: Store;
   dialect: Dialect;

@@ -38,7 +38,7 @@ export interface TestVault {
  * fresh temporary one; the caller owns it, and close() leaves it in place. `syncDatabaseLog`: how the
  * SQLite write-ahead log is synced (a test holds it back to see what waits for it).
  */
-export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean; dataDir?: string; clock?: Clock; syncDatabaseLog?: SyncFile }): Promise<TestVault> {
+export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean; dataDir?: string; clock?: Clock; syncDatabaseLog?: SyncFile; searchReadGate?: Int32Array }): Promise<TestVault> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'sr-vault-')));
   const database = options.dialect === 'postgres' ? await createMigratedDatabase('srt') : null;
   const config = loadConfig({
@@ -54,6 +54,7 @@ export async function openTestVault(options: { dialect: Dialect; clamdSocket: st
   });
   const vault = await openVault(config, {
     create: true, logger: pino({ level: process.env.STRONGROOM_TEST_LOG ?? 'silent' }), ...(options.clock ? { clock: options.clock } : {}), ...(options.syncDatabaseLog ? { syncDatabaseLog: options.syncDatabaseLog } : {}),
+    ...(options.searchReadGate ? { searchReadGate: options.searchReadGate } : {}),
   });
   const app = await buildApp(vault, { extensions: serverExtensions });
   if (options.listen) await app.listen({ host: '127.0.0.1', port: 0 });

@@ -2,10 +2,12 @@
 // section text (for snippets) is stored beside it; compact() makes removed text leave the index, its
 // rows and the log (what it cannot reach: docs/search.md).
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { IndexedDocument, IndexQuery, SearchIndex, SectionRef } from '../../domain/search/repositories.js';
+import { DomainError } from '../../domain/errors.js';
+import { SEARCH_TOO_SLOW, type IndexedDocument, type IndexQuery, type SearchIndex, type SectionRef } from '../../domain/search/repositories.js';
 import { normaliseTerms } from '../../domain/search/terms.js';
 import type { IndexResults, QueryTerm } from '../../domain/search/types.js';
 import type { Schema } from '../schema.js';
+import { ReadTimedOutError } from '../sqlite-read-worker.js';
 import { runSearch, type Executor } from './search-plan.js';
 
 /** The name is indexed as its own section, before the text's sections (0, 1, …). */
@@ -49,7 +51,13 @@ function rankedClause(terms: readonly QueryTerm[], rankWithin: RawBuilder<unknow
 }
 
 export class SqliteSearchIndex implements SearchIndex {
-  constructor(private readonly db: Executor) {}
+  /**
+   * `reads`: where the search's statements and snippet reads run, each stopped after `timeoutMs`
+   * (kysely.ts searchReads: the search reader's thread, so the main thread stays free meanwhile);
+   * without it (within a transaction, or a bare database) they run on `db`, unstopped. Writes always
+   * run on `db`. The reader's connection sees every transaction committed before a statement starts.
+   */
+  constructor(private readonly db: Executor, private readonly reads?: (timeoutMs?: number) => Kysely<Schema>) {}
 
   async replaceDocument(entry: IndexedDocument): Promise<void> {
     await this.#inTransaction(async (db) => {
@@ -117,7 +125,8 @@ export class SqliteSearchIndex implements SearchIndex {
   // `rankWithin` (the sections to rank) filters FTS5's rows by rowid after the match, before bm25 is
   // computed for them: the unary + keeps the rowid test out of FTS5's own plan, which would run the
   // match, and bm25's count of matching rows over the whole index, once per section.
-  search(request: IndexQuery): Promise<IndexResults> {
+  async search(request: IndexQuery): Promise<IndexResults> {
+    const db = this.#reader(request.timeoutMs);
     const clause = (i: number, rankWithin?: RawBuilder<unknown>): RawBuilder<unknown> => {
       const terms = request.query.all[i]!.anyOf;
       if (rankWithin !== undefined) return rankedClause(terms, rankWithin);
@@ -129,18 +138,30 @@ export class SqliteSearchIndex implements SearchIndex {
       request.query.none.length === 0
         ? null
         : sql`select s.document_id from search_fts cross join ${OWNERS} on s.id = search_fts.rowid where search_fts match ${ftsAny(request.query.none)}`;
-    return runSearch(this.db, request, clause, excluded);
+    try {
+      return await runSearch(db, request, clause, excluded);
+    } catch (error) {
+      // As PostgreSQL's statement_timeout is answered (search.postgres.ts): the same query would be as
+      // slow again, so it is the query that must change (400), not "try again".
+      if (error instanceof ReadTimedOutError) throw new DomainError('BAD_QUERY', SEARCH_TOO_SLOW, { cause: error, details: { reason: 'too_slow' } });
+      throw error;
+    }
   }
 
   /** Only text stored for the document the caller shows it under (the whole file is encrypted; there is no seal to check). */
   async sectionTexts(refs: readonly SectionRef[]): Promise<Map<string, string>> {
     const texts = new Map<string, string>();
+    const db = this.#reader();
     for (const ref of refs) {
       const row = await sql<{ text: string }>`select text from search_sections
-        where version_id = ${ref.versionId} and section = ${ref.section} and document_id = ${ref.documentId} and organisation_id = ${ref.organisationId}`.execute(this.db);
+        where version_id = ${ref.versionId} and section = ${ref.section} and document_id = ${ref.documentId} and organisation_id = ${ref.organisationId}`.execute(db);
       if (row.rows[0]) texts.set(`${ref.versionId}:${ref.section}`, row.rows[0].text);
     }
     return texts;
+  }
+
+  #reader(timeoutMs?: number): Executor {
+    return this.reads === undefined || this.db.isTransaction ? this.db : this.reads(timeoutMs);
   }
 
   async #insertSection(db: Executor, entry: IndexedDocument, section: number, page: number | null, text: string): Promise<void> {

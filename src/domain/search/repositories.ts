@@ -27,9 +27,9 @@ export interface IndexQuery {
    */
   countCap?: number;
   /**
-   * How long each statement of the search may run, where the database can stop one: PostgreSQL
-   * cancels it (statement_timeout) and the search is refused with BAD_QUERY (SEARCH_TOO_SLOW).
-   * SQLite cannot interrupt its statement (it runs on the main thread), so it ignores this.
+   * How long each statement of the search may run; past it the search is refused with BAD_QUERY
+   * (SEARCH_TOO_SLOW). PostgreSQL cancels the statement (statement_timeout); SQLite, whose statements
+   * run on a thread of their own, stops waiting for it and replaces the thread.
    */
   timeoutMs?: number;
 }
