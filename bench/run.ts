@@ -26,7 +26,7 @@ import { clientCpu, costed, cpuOf, cpuOfTree, waitForIdle, waitForQuiet, type Ph
 import { clamdInstream, ddWrite, fsyncRate, opensslSpeed } from './lib/reference.js';
 import { startRcloneCrypt, type RunningRclone } from './lib/rclone.js';
 import { aim, aimsRows, fmt, markdownTable, table, type Aim } from './lib/report.js';
-import { RssSampler, mb, round } from './lib/rss.js';
+import { RssSampler, mb, round, v8HeapOf, type V8Heap } from './lib/rss.js';
 import { clamdSpoolFolder, ScanMemorySampler } from './lib/scan-memory.js';
 import { REPO_ROOT, entryForRun, launcherAllocatorEnv, seed, sleep, startServer, type RunningServer, type Seeded } from './lib/strongroom.js';
 import {
@@ -149,6 +149,14 @@ async function main(): Promise<void> {
   const s1 = await startServer({ dataDir: d1, logFile: path.join(root, 'server1.log') });
   api.baseUrl = s1.baseUrl;
   const rss = new RssSampler(s1.pid).start();
+  // The V8 heap at the end of each phase, beside the resident set's peak in it (memory below).
+  const heapAtEnd: Record<string, V8Heap | undefined> = {};
+  let phaseNow = 'start';
+  const nextPhase = async (name: string): Promise<void> => {
+    heapAtEnd[phaseNow] = await v8HeapOf(s1.baseUrl);
+    rss.phase(name);
+    phaseNow = name;
+  };
   const src1: Sources = { server: () => cpuOf(s1.pid), clamd: () => cpuOf(s1.clamdPid()), bench: clientCpu };
   log(`server 1 pid ${s1.pid} on ${s1.baseUrl.href}, clamd pid ${s1.clamdPid() ?? '?'}`);
   // Before each measured phase, the server is left to finish what the phase before queued (a new
@@ -160,7 +168,7 @@ async function main(): Promise<void> {
     return w.waitedSeconds;
   };
 
-  rss.phase('clamd-instream');
+  await nextPhase('clamd-instream');
   // Twice, on bytes of two kinds (docs/performance.md, "clamd's rate depends on the bytes"): fresh
   // random data, as every run before 2 December 2026 measured, and bytes made the way the 1 GiB file
   // is (largeFile: a 64 MiB random base, each MiB stamped with its number), from a base of their
@@ -189,7 +197,7 @@ async function main(): Promise<void> {
   const rest: Record<string, unknown> = {};
   results.rest = rest;
 
-  rss.phase('large-upload');
+  await nextPhase('large-upload');
   log(`REST: uploading ${LARGE_BYTES / MiB} MiB`);
   const largeRun = await costed(src1, () => restLargeUpload(api, seeded.collectionId, LARGE_BYTES, base, 'large-1.bin'));
   const large = largeRun.value;
@@ -199,7 +207,7 @@ async function main(): Promise<void> {
   };
   log(`REST large upload: ${mbps(LARGE_BYTES, large.seconds).toFixed(0)} MB/s (${large.seconds.toFixed(2)} s), status ${large.answer.status}`);
 
-  rss.phase('large-scan');
+  await nextPhase('large-scan');
   const spool = clamdSpoolFolder(d1);
   const clamdAtScan = s1.clamdPid();
   const scanMemory = spool && clamdAtScan ? new ScanMemorySampler(spool, clamdAtScan).start() : undefined;
@@ -215,7 +223,7 @@ async function main(): Promise<void> {
   log(`REST large file available ${avail.seconds.toFixed(2)} s after the response (${mbps(LARGE_BYTES, avail.seconds).toFixed(0)} MB/s)`);
   if (scanHeld) log(`scan of the large file held at most ${mb(scanHeld.heldPeakBytes).toFixed(0)} MB of RAM (clamd's tmpfs spool ${mb(scanHeld.spoolPeakBytes).toFixed(0)} MB, clamd's growth ${mb(scanHeld.clamdGrowthPeakBytes).toFixed(0)} MB)`);
 
-  rss.phase('large-download');
+  await nextPhase('large-download');
   const waitedBeforeLargeDownload = await idleServer1('REST large download');
   // The blob was just written and then read by the scan job, so it is in the page cache (warm).
   const dl2Run = await costed(src1, () => restLargeDownload(api, large.answer.id, { size: LARGE_BYTES, sha256: large.answer.sha256 }));
@@ -226,7 +234,7 @@ async function main(): Promise<void> {
   };
   log(`REST large download: ${mbps(LARGE_BYTES, dl2.seconds).toFixed(0)} MB/s warm, SHA-256 verified`);
 
-  rss.phase('small-upload');
+  await nextPhase('small-upload');
   const files1 = smallFiles(SMALL_COUNT, SMALL_BYTES);
   const waitedBeforeSmallUploads = await idleServer1('REST small uploads');
   const up1Run = await costed(src1, () => restSmallUploads(api, seeded.collectionId, files1, CLIENTS, 'small'));
@@ -238,7 +246,7 @@ async function main(): Promise<void> {
   };
   log(`REST small uploads: ${perSec(up1).toFixed(0)} files/s (${JSON.stringify(up1.statuses)})`);
 
-  rss.phase('small-download');
+  await nextPhase('small-download');
   const waitedBeforeSmallDownloads = await idleServer1('REST small downloads');
   const down1Run = await costed(src1, () => restSmallDownloads(api, up1.ids, files1, CLIENTS));
   const down1 = down1Run.value;
@@ -247,22 +255,26 @@ async function main(): Promise<void> {
   log(`REST small downloads: ${perSec(down1).toFixed(0)} files/s`);
 
   // ---------------------------------------------------------------------- WebDAV: Strongroom, Apache, rclone crypt
-  rss.phase('webdav');
+  await nextPhase('webdav');
   // Not the REST phase's base: its 1 GiB file was cut from it, and clamd, which caches verdicts by
   // content, would answer the WebDAV copy's segments from its cache (until 2 December it did: the
   // WebDAV file became readable 2-5 × sooner, on a fifth of clamd's CPU).
   const dav = await webdavComparison(s1, seeded, randomBuffer(64 * MiB));
   const srDav = dav?.servers.strongroom;
 
+  heapAtEnd[phaseNow] = await v8HeapOf(s1.baseUrl);
   rss.stop();
   const clamdPid = s1.clamdPid();
   const clamdHwm = clamdPid ? await readFile(`/proc/${clamdPid}/status`, 'utf8').then((s) => Number(/^VmHWM:\s+(\d+)/m.exec(s)?.[1] ?? 0) * 1024).catch(() => 0) : 0;
   results.memory = {
     serverPeakMB: r1(mb(rss.hwmBytes)), serverPeakSampledRssMB: r1(mb(rss.maxRssBytes)), samples: rss.samples, maxRssByPhaseMB: rss.byPhaseMB(),
+    peakComposition: rss.atMax ? { phase: rss.atMax.phase, anonymousMB: r1(mb(rss.atMax.anonymousBytes)), fileBackedMB: r1(mb(rss.atMax.fileBackedBytes)) } : null,
+    v8HeapAtPhaseEndMB: heapAtEnd,
     clamdPeakMB: clamdHwm ? r1(mb(clamdHwm)) : null,
     note: 'server = the node process of strongroom serve (VmHWM from /proc/<pid>/status, the kernel-kept peak); clamd is a separate process and not included',
   };
-  log(`server 1 peak RSS (VmHWM) ${mb(rss.hwmBytes).toFixed(0)} MB; clamd ${mb(clamdHwm).toFixed(0)} MB`);
+  log(`server 1 peak RSS (VmHWM) ${mb(rss.hwmBytes).toFixed(0)} MB; clamd ${mb(clamdHwm).toFixed(0)} MB`
+    + (rss.atMax ? `; highest sample in ${rss.atMax.phase}: ${mb(rss.atMax.anonymousBytes).toFixed(0)} MB anonymous, ${mb(rss.atMax.fileBackedBytes).toFixed(0)} MB mapped from files` : ''));
   await s1.stop();
 
   // ---------------------------------------------------------------------- server 2: scanning deferred
