@@ -41,6 +41,8 @@ export interface DatabaseHandle {
    * reads. PostgreSQL's search has connections of its own in the pool.
    */
   searchReads?: (timeoutMs?: number) => Kysely<Schema>;
+  /** SQLite only: search reader threads replaced (a statement past its timeout) and still running (SqliteReadWorker.abandoned). */
+  abandonedSearchReads?: () => number;
   close(): Promise<void>;
 }
 
@@ -108,6 +110,7 @@ export function openSqlite({ file, key, cacheMib, syncFile, searchReadGate }: Sq
     durable: () => commits.durable(),
     commitAfterSync: () => commits.commitAfterSync(),
     searchReads: (timeoutMs) => readerKysely(reader, timeoutMs),
+    abandonedSearchReads: () => reader.abandoned,
     close: async () => {
       try {
         await reader.close();

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openMigratedSqlite } from '../../test/support/store.js';
 import { openSqlite, type DatabaseHandle } from './kysely.js';
 import { SqliteSearchIndex } from './repos/search.sqlite.js';
-import { SEARCH_READER_DOWN, SqliteReadWorker, readerKysely } from './sqlite-read-worker.js';
+import { ReadTimedOutError, SEARCH_READER_DOWN, SqliteReadWorker, readerKysely } from './sqlite-read-worker.js';
 
 /** This process's threads, as Linux lists them. */
 const threads = async (): Promise<number> => (await readdir('/proc/self/task')).length;
@@ -69,5 +69,27 @@ describe('the SQLite search reader', () => {
       await reader.close();
     }
     expect(reader.threads).toBe(0);
+  });
+
+  it('counts a statement past its timeout as abandoned until it returns: its thread runs on, and the next statement has another', async () => {
+    const reader = new SqliteReadWorker({ file, key, busyTimeoutMs: 5000 });
+    // A statement better-sqlite3 cannot interrupt, as a long search would be: seconds of native work.
+    const long = { sql: 'with recursive n(i) as (select 1 union all select i + 1 from n where i < 30000000) select count(*) as n from n', parameters: [] };
+    try {
+      expect(await reader.execute({ sql: 'select 1 as one', parameters: [] })).toEqual([{ one: 1 }]);
+      await expect(reader.execute(long, 100)).rejects.toBeInstanceOf(ReadTimedOutError);
+      expect(reader.abandoned).toBe(1);
+      expect(await reader.execute({ sql: 'select 1 as one', parameters: [] })).toEqual([{ one: 1 }]);
+      // Still running well after the next statement was answered on a thread of its own.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect([reader.abandoned, reader.threads]).toEqual([1, 2]);
+      for (let waited = 0; reader.abandoned > 0; waited += 50) {
+        if (waited > 60_000) throw new Error('the abandoned statement never returned');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(reader.threads).toBe(1);
+    } finally {
+      await reader.close();
+    }
   });
 });

@@ -86,6 +86,14 @@ export class SqliteReadWorker {
     return (this.#thread === null ? 0 : 1) + this.#ending.size;
   }
 
+  /**
+   * Threads replaced and not yet ended: each may still be running a statement past its timeout, with
+   * its connection, page cache and a core (the search budget counts them against the node's cap).
+   */
+  get abandoned(): number {
+    return this.#ending.size;
+  }
+
   /** Fails what is queued and ends every thread, waiting for each to end. */
   async close(): Promise<void> {
     this.#closed = true;

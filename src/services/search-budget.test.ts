@@ -106,6 +106,27 @@ describe('SearchBudget', () => {
     expect(search(budget, c, person('erin', 'west'), 1)).toBeNull();
   });
 
+  it('counts statements still running past their timeout against the node\'s searches at once, and says so', () => {
+    const c = clock();
+    let abandoned = 1;
+    const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 30_000, windowMs: 60_000, atOnce: 2, abandoned: () => abandoned }, c);
+    const first = budget.admit(person('alice', 'north'));
+    const slowFinishing = expect.objectContaining({
+      code: 'RATE_LIMITED', message: 'Searches that took too long are still finishing on this server. Try again in a few seconds.', details: { retryAfterSeconds: 5, limit: 'node' },
+    });
+    expect(() => budget.admit(person('bob', 'south'))).toThrow(slowFinishing);
+    first.finish();
+    abandoned = 2;
+    expect(() => budget.admit(person('bob', 'south'))).toThrow(slowFinishing);
+    abandoned = 1;
+    const second = budget.admit(person('bob', 'south'));
+    second.finish();
+    abandoned = 0;
+    budget.admit(person('carol', 'east'));
+    budget.admit(person('dave', 'west'));
+    expect(() => budget.admit(person('erin', 'west'))).toThrow(expect.objectContaining({ message: 'Many searches are running at the moment. Try again in a second.' }));
+  });
+
   it('forgets who has not searched for a whole window', () => {
     const c = clock();
     const budget = new SearchBudget({ perPersonMs: 10_000, perOrganisationMs: 30_000, windowMs: 60_000, atOnce: 4 }, c);

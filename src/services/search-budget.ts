@@ -18,6 +18,12 @@ export interface SearchBudgetLimits {
   windowMs: number;
   /** Searches this node runs at once, whoever asks: below the database pool's size, so other requests keep connections. */
   atOnce: number;
+  /**
+   * Search statements still running that no search waits for any more (SQLite's reader threads
+   * replaced past their timeout, which end only when their statement returns): counted against
+   * `atOnce`, so timed-out searches cannot stack threads, connections and page caches without end.
+   */
+  abandoned?: () => number;
 }
 
 /** One admitted search: `finish()` charges the time since admission and frees the person's turn. */
@@ -32,6 +38,7 @@ interface Spend {
 
 export const SEARCH_RUNNING = 'You already have a search running. Wait for it to finish, then try again.';
 export const SEARCHES_BUSY = 'Many searches are running at the moment. Try again in a second.';
+export const SLOW_SEARCHES_FINISHING = 'Searches that took too long are still finishing on this server. Try again in a few seconds.';
 const secondsText = (seconds: number): string => `${seconds} ${seconds === 1 ? 'second' : 'seconds'}`;
 const windowText = (windowMs: number): string => (windowMs === 60_000 ? 'the last minute' : `the last ${secondsText(Math.ceil(windowMs / 1000))}`);
 export const personOverBudget = (seconds: number, windowMs: number): string =>
@@ -60,7 +67,10 @@ export class SearchBudget {
     if (person !== undefined && this.running.has(person)) {
       throw new DomainError('RATE_LIMITED', SEARCH_RUNNING, { details: { retryAfterSeconds: 1, limit: 'running' } });
     }
-    if (this.inFlight >= this.limits.atOnce) {
+    const abandoned = this.limits.abandoned?.() ?? 0;
+    if (this.inFlight + abandoned >= this.limits.atOnce) {
+      // Said as what it is: an abandoned statement may run on for far longer than a second.
+      if (abandoned > 0) throw new DomainError('RATE_LIMITED', SLOW_SEARCHES_FINISHING, { details: { retryAfterSeconds: 5, limit: 'node' } });
       throw new DomainError('RATE_LIMITED', SEARCHES_BUSY, { details: { retryAfterSeconds: 1, limit: 'node' } });
     }
     // Past both shares, the longer wait is the one said: trying again after the shorter would be refused again.
