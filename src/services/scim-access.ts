@@ -28,7 +28,9 @@ export function groupLabels(groups: readonly ScimGroup[]): string[] {
 /** Recomputes each person's roles, teams and clearance from their SCIM groups, in the caller's transaction, audited. */
 export async function recomputeAccess(repos: Repos, policy: Pick<AccessService, 'mayWithin' | 'checkWithin'>, actor: DirectoryActor, decision: Decision, userIds: Iterable<string>, now: Date): Promise<void> {
   const mappings = await repos.federation.groupMappings(actor.organisationId);
-  for (const userId of new Set(userIds)) {
+  const ids = [...new Set(userIds)];
+  await lockInIdOrder(repos, actor.organisationId, ids);
+  for (const userId of ids) {
     const user = await repos.users.byId(userId);
     if (!user || user.organisationId !== actor.organisationId) continue;
     const mapped = mapGroups(mappings, groupLabels(await repos.scim.groupsOf(userId))) ?? ACCESS_FLOOR;
@@ -43,6 +45,24 @@ export async function recomputeAccess(repos: Repos, policy: Pick<AccessService, 
     // A group left can take away the role SCIM tokens are made with: tokens this person made go with it.
     await revokeScimTokensIfNoLongerAllowed(repos, policy, actor, { ...user, ...access }, decision, now, { scimTokenId: actor.scimTokenId });
   }
+}
+
+/**
+ * Locks the rows of the people a recomputation looks at and, when one of them is an enabled org admin (whose role
+ * keepingLastOrgAdmin may lock the organisation's enabled org admins to keep), those admins' too: all in id order,
+ * before anything is written, as every change of people locks them (users-admin.service.ts lockOrder). Locked as
+ * each was reached, a group change held a member's row (written) while it waited for an admin's that an org admin
+ * switching that member off held, waiting for the member's: PostgreSQL ended one of the two (40P01).
+ */
+async function lockInIdOrder(repos: Repos, organisationId: string, userIds: readonly string[]): Promise<void> {
+  const enabledAdmin = (u: User) => !u.disabled && u.roles.includes('org_admin');
+  const people: User[] = [];
+  for (const id of userIds) {
+    const user = await repos.users.byId(id);
+    if (user && user.organisationId === organisationId) people.push(user);
+  }
+  const admins = people.some(enabledAdmin) ? (await repos.users.listByOrganisation(organisationId)).filter(enabledAdmin) : [];
+  for (const id of [...new Set([...people, ...admins].map((u) => u.id))].sort()) await repos.users.lock(id);
 }
 
 function sameAccess(user: User, access: MappedAccess): boolean {
