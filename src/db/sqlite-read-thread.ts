@@ -29,7 +29,11 @@ function preparing(database: Database.Database, limit = 100): (source: string) =
   };
 }
 
-/** Test seam: while `gate[0]` is 1 each statement waits before it runs, blocking this thread as a long statement would. */
+/**
+ * Test seam: while `gate[0]` is 1 each statement waits before it runs, blocking this thread as a long statement
+ * would, except that replacing the thread (Worker.terminate) interrupts Atomics.wait at once, where a statement
+ * runs on until it returns: that is tested with a real long statement (sqlite-read-worker.int.test.ts).
+ */
 function waitAtGate(gate: Int32Array | undefined): void {
   if (gate === undefined) return;
   Atomics.add(gate, 1, 1);

@@ -92,4 +92,25 @@ describe('the SQLite search reader', () => {
       await reader.close();
     }
   });
+
+  it('holds compaction back while a statement past its timeout still runs, saying so, and not once it has returned', async () => {
+    const reader = new SqliteReadWorker({ file, key, busyTimeoutMs: 5000 });
+    const index = new SqliteSearchIndex(handle.db);
+    // Reads the table first, so its read of the database stays open for the seconds the rest takes.
+    const long = { sql: 'with recursive n(i) as (select (select count(*) from search_sections) union all select i + 1 from n where i < 30000000) select count(*) as n from n', parameters: [] };
+    try {
+      await expect(reader.execute(long, 100)).rejects.toBeInstanceOf(ReadTimedOutError);
+      await sql`insert into search_fts (rowid, terms) values (1, 'removed words')`.execute(handle.db);
+      await sql`delete from search_fts where rowid = 1`.execute(handle.db);
+      await expect(index.compact()).rejects.toThrow('The search index was compacted, but another connection (a search still finishing, or another process) was reading or writing the database, so the log still holding removed text could not be emptied; the compaction will run again.');
+      for (let waited = 0; reader.abandoned > 0; waited += 50) {
+        if (waited > 60_000) throw new Error('the abandoned statement never returned');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await index.compact();
+      expect((await stat(`${file}-wal`)).size).toBe(0);
+    } finally {
+      await reader.close();
+    }
+  });
 });

@@ -2,7 +2,9 @@
 // the main thread every request needs: while one is running, other requests are answered; one that
 // outlives STRONGROOM_SEARCH_TIMEOUT_MS is answered 400 as on PostgreSQL, and the thread is replaced.
 // The reader is held, for certain, by the test seam that makes its thread wait before each statement
-// exactly as a long statement would keep it busy (ReaderSettings.gate): no timing is relied on.
+// exactly as a long statement would keep it busy (ReaderSettings.gate): no timing is relied on. Replacing the
+// thread ends a wait at the gate at once, unlike a statement, which runs on: src/db/sqlite-read-worker.int.test.ts
+// holds a real one for that.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem } from '../support/http.js';
 import { useClamd } from '../support/fixture.js';

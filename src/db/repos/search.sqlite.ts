@@ -94,8 +94,9 @@ export class SqliteSearchIndex implements SearchIndex {
    * index as one segment without them. The connection overwrites deleted rows and freed pages (the old
    * segments, the deleted section text) with zeros as they go (secure_delete, set in kysely.ts), and
    * the truncating checkpoint copies those pages into the file and empties the log that held the older
-   * ones. A checkpoint another process's read or write holds back leaves them in the log: that is an
-   * error, so the job runs again. The checkpoint does not wait for that process (busy timeout 0 on
+   * ones. A checkpoint another connection's read or write holds back (another process's, or a search
+   * statement still running on a reader thread replaced past its timeout) leaves them in the log: that
+   * is an error, so the job runs again. The checkpoint does not wait for that process (busy timeout 0 on
    * the connection, held for the purpose, meanwhile): waiting would stall every request for the
    * whole busy timeout. What this does not remove is in docs/search.md ("SQLite"). Run it outside a
    * transaction, after a disposal batch rather than after every deletion.
@@ -113,7 +114,7 @@ export class SqliteSearchIndex implements SearchIndex {
       }
     });
     if (busy) {
-      throw new Error('The search index was compacted, but another process was using the database, so the log still holding removed text could not be emptied; the compaction will run again.');
+      throw new Error('The search index was compacted, but another connection (a search still finishing, or another process) was reading or writing the database, so the log still holding removed text could not be emptied; the compaction will run again.');
     }
   }
 
