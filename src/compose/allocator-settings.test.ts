@@ -39,6 +39,7 @@ describe('bin/strongroom', () => {
       'arg=--data',
       'arg=/srv/a b',
       'arg=serve',
+      'MALLOC_ARENA_MAX=2',
       'MALLOC_MMAP_THRESHOLD_=4194304',
       'MALLOC_TRIM_THRESHOLD_=16777216',
     ]);
@@ -46,7 +47,7 @@ describe('bin/strongroom', () => {
 
   it('keeps a value the operator set', async () => {
     const lines = await launch(['serve'], { MALLOC_TRIM_THRESHOLD_: '1048576' });
-    expect(lines.filter((line) => line.startsWith('MALLOC_'))).toEqual(['MALLOC_MMAP_THRESHOLD_=4194304', 'MALLOC_TRIM_THRESHOLD_=1048576']);
+    expect(lines.filter((line) => line.startsWith('MALLOC_'))).toEqual(['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=4194304', 'MALLOC_TRIM_THRESHOLD_=1048576']);
   });
 
   it('sets exactly the variables the server checks for', async () => {
@@ -69,12 +70,13 @@ describe('bin/strongroom', () => {
 
 describe('allocatorNote', () => {
   it('names what is missing on glibc', () => {
-    expect(allocatorNote({}, () => true)).toMatch(/^Note: MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ are not set, .* Start with bin\/strongroom/);
-    expect(allocatorNote({ MALLOC_MMAP_THRESHOLD_: '1' }, () => true)).toMatch(/^Note: MALLOC_TRIM_THRESHOLD_ is not set,/);
+    expect(allocatorNote({}, () => true)).toMatch(/^Note: MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ are not set, .* Start with bin\/strongroom/);
+    expect(allocatorNote({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1' }, () => true)).toMatch(/^Note: MALLOC_TRIM_THRESHOLD_ is not set,/);
+    expect(allocatorNote({ MALLOC_MMAP_THRESHOLD_: '1' }, () => true)).toMatch(/^Note: MALLOC_ARENA_MAX and MALLOC_TRIM_THRESHOLD_ are not set,/);
   });
 
-  it('says nothing when both are set, to any value, or on another C library', () => {
-    expect(allocatorNote({ MALLOC_MMAP_THRESHOLD_: '1', MALLOC_TRIM_THRESHOLD_: '2' }, () => true)).toBeUndefined();
+  it('says nothing when all are set, to any value, or on another C library', () => {
+    expect(allocatorNote({ MALLOC_ARENA_MAX: '8', MALLOC_MMAP_THRESHOLD_: '1', MALLOC_TRIM_THRESHOLD_: '2' }, () => true)).toBeUndefined();
     expect(allocatorNote({}, () => false)).toBeUndefined();
   });
 

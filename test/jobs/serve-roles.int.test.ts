@@ -48,10 +48,10 @@ describe.each(DIALECTS)('serve --role on %s', (dialect) => {
     // The run's processes hash passwords cheaply (test/support/password-hashing.ts): the worker warns of
     // it at start, the web node at the standard cost says nothing of it. Likewise the worker, started
     // without bin/strongroom's allocator settings, says so; the web node, given them, does not.
-    const withoutAllocator = { MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined };
+    const withoutAllocator = { MALLOC_ARENA_MAX: undefined, MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined };
     const worker = spawnCli(['--data', dataDir, 'serve', '--port', '0', '--role', 'worker'], { env: { ...env, ...withoutAllocator } });
     const web = spawnCli(['--data', dataDir, 'serve', '--port', '0'], {
-      env: { ...env, STRONGROOM_ROLE: 'web', STRONGROOM_PASSWORD_HASHING: 'standard', MALLOC_MMAP_THRESHOLD_: '4194304', MALLOC_TRIM_THRESHOLD_: '16777216' },
+      env: { ...env, STRONGROOM_ROLE: 'web', STRONGROOM_PASSWORD_HASHING: 'standard', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '4194304', MALLOC_TRIM_THRESHOLD_: '16777216' },
     });
     let workerSaid = '';
     let webSaid = '';
@@ -63,7 +63,7 @@ describe.each(DIALECTS)('serve --role on %s', (dialect) => {
       expect(webSaid).toContain('(web role: runs no jobs)');
       expect(workerSaid).toContain('Warning: STRONGROOM_PASSWORD_HASHING=test-only-weak: passwords set from now on are hashed cheaply');
       expect(webSaid).not.toContain('STRONGROOM_PASSWORD_HASHING');
-      expect(workerSaid).toContain('Note: MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ are not set');
+      expect(workerSaid).toContain('Note: MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ are not set');
       expect(webSaid).not.toContain('MALLOC_');
 
       expect((await fetch(`http://127.0.0.1:${workerPort}/healthz`)).status).toBe(200);
