@@ -1,6 +1,7 @@
 // Where a server spends its CPU on small files: runs `strongroom serve` with --cpu-prof, does N
 // small uploads and N downloads with 4 keep-alive clients, stops it and prints the functions and
-// files with the most self time, and Strongroom's own functions by inclusive time.
+// files with the most self time, and Strongroom's own functions by inclusive time. A line of the bundle
+// is counted against the module it was built from (Fastify, Kysely, or our file), not against its chunk.
 // PROFILE_PHASE=upload or download counts only the samples taken while that phase ran (the uploads'
 // queued jobs are let finish before the downloads start, and are in neither).
 // PROFILE_PROTOCOL=webdav does the same through WebDAV PUTs and GETs (Basic auth with an app
@@ -83,9 +84,10 @@ try {
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const fn = new Map<string, number>();
   const file = new Map<string, number>();
+  const modules = await bundleModules(profile.nodes.map((n) => n.callFrame.url));
   for (const [id, us] of self) {
     const n = byId.get(id)!;
-    const url = n.callFrame.url.replace(/^file:\/\//, '').replace(/.*\/node_modules\//, 'node_modules/').replace(/.*\/main\//, '');
+    const url = (modules(n.callFrame.url, n.callFrame.lineNumber) ?? n.callFrame.url).replace(/^file:\/\//, '').replace(/.*\/node_modules\//, 'node_modules/').replace(/.*\/main\//, '');
     const key = `${n.callFrame.functionName || '(anonymous)'}  ${url}:${n.callFrame.lineNumber + 1}`;
     fn.set(key, (fn.get(key) ?? 0) + us);
     const pkg = url.startsWith('node_modules/') ? url.split('/').slice(0, url.startsWith('node_modules/@') ? 3 : 2).join('/') : url || `(${n.callFrame.functionName})`;
@@ -101,7 +103,9 @@ try {
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const n = byId.get(at)!;
       // The server runs from dist/ (its compiled src/); a dependency's own src/ folder is not ours.
-      const own = n.callFrame.url.includes('/node_modules/') ? null : n.callFrame.url.match(/\/(src|dist)\/(.*)$/);
+      // In the bundle, the module the line came from says whose it is (Kysely's code is in dist/bundle too).
+      const source = modules(n.callFrame.url, n.callFrame.lineNumber) ?? n.callFrame.url;
+      const own = source.includes('node_modules/') ? null : source.match(/(?:^|\/)(src|dist)\/(.*)$/);
       if (!own) continue;
       const key = `${n.callFrame.functionName || '(anonymous)'}  ${own[1]}/${own[2]}:${n.callFrame.lineNumber + 1}`;
       if (seen.has(key)) continue;
@@ -116,4 +120,38 @@ try {
 } finally {
   await cleanupAll();
   await rm(root, { recursive: true, force: true });
+}
+
+/**
+ * The module a line of the bundle came from: esbuild marks where each module's code begins with a
+ * comment naming its source (`// src/…` or `// node_modules/…`), so a sample in `dist/bundle/chunk-….js`
+ * is counted against Fastify, Kysely or the file of ours it was written in, not against the chunk.
+ */
+async function bundleModules(urls: string[]): Promise<(url: string, line: number) => string | undefined> {
+  const starts = new Map<string, { line: number; module: string }[]>();
+  for (const url of new Set(urls)) {
+    if (!/\/dist\/bundle\/[^/]+\.js$/.test(url)) continue;
+    const text = await readFile(url.replace(/^file:\/\//, ''), 'utf8').catch(() => '');
+    const marks: { line: number; module: string }[] = [];
+    text.split('\n').forEach((line, index) => {
+      const mark = /^\/\/ ((?:dist|src|node_modules)\/\S+)$/.exec(line);
+      if (mark) marks.push({ line: index, module: mark[1] as string });
+    });
+    starts.set(url, marks);
+  }
+  return (url, line) => {
+    const marks = starts.get(url);
+    if (!marks?.length) return undefined;
+    let low = 0;
+    let high = marks.length - 1;
+    if ((marks[0] as { line: number }).line > line) return undefined;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if ((marks[middle] as { line: number }).line <= line) low = middle;
+      else high = middle - 1;
+    }
+    const module = (marks[low] as { module: string }).module;
+    // A package's files are counted as the package; our own by file.
+    return module;
+  };
 }
