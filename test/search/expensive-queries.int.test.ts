@@ -7,6 +7,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { IndexQuery } from '../../src/domain/search/repositories.js';
+import { DatabaseUnavailableError } from '../../src/db/driver-errors.js';
+import { SEARCH_READER_DOWN } from '../../src/db/sqlite-read-worker.js';
+import { ukDate } from '../../src/domain/records/retention.js';
 import { runCli } from '../support/cli.js';
 import { expectProblem } from '../support/http.js';
 import { useClamd } from '../support/fixture.js';
@@ -118,7 +121,9 @@ describe.each(DIALECTS)('expensive searches on %s', (dialect) => {
       await web.signIn(alice.email);
       const page = await web.get(`/search?q=${word}`);
       expect([page.status, page.headers.get('retry-after')]).toEqual([429, '54']);
-      expect(page.text).toContain(OVER_BUDGET(54));
+      // Said on the search page's own box, the words kept, not as an error page.
+      expect(page.text).toContain(`<a href="#q">${OVER_BUDGET(54)}</a>`);
+      expect(page.text).toMatch(new RegExp(`<input\\s+class="govuk-input sr-search-form__input govuk-input--error" id="q" name="q" type="search"[^>]*value="${word}"`));
       expect(seen).toEqual([]);
 
       // Taking no time on the (shared) clock, so Alice's window is where it was.
@@ -133,6 +138,43 @@ describe.each(DIALECTS)('expensive searches on %s', (dialect) => {
       cost = 0;
       clock.advance(60_000);
     }
+  });
+
+  it("keeps a subject access request's page when the DPO's search is refused for time spent: the sentence on its search box, 429 and Retry-After", async () => {
+    const dpo = await north.user({ roles: ['dpo'], teams: ['finance'] });
+    const web = new FormClient(base);
+    await web.signIn(dpo.email);
+    const form = await web.get('/subject-access/new');
+    expect(form.status).toBe(200);
+    const opened = await web.post('/subject-access', { _csrf: FormClient.csrf(form.text), subjectName: 'Sam Smith', receivedOn: ukDate(new Date()) });
+    expect(opened.status, opened.text.slice(0, 600)).toBe(303);
+    const url = opened.location!.split('?')[0]!;
+    cost = 11_000;
+    try {
+      expect((await searchAs(t.app, dpo, { q: word })).statusCode).toBe(200);
+      seen = [];
+      // 11 s spent by a search that ended now: the window passes in 60 s.
+      const page = await web.get(`${url}?q=${word}`);
+      expect([page.status, page.headers.get('retry-after')]).toEqual([429, '60']);
+      expect(page.text).toContain(`<a href="#q">${OVER_BUDGET(60)}</a>`);
+      expect(page.text).toContain('Sam Smith');
+      expect(page.text).toContain(`value="${word}"`);
+      expect(seen).toEqual([]);
+    } finally {
+      cost = 0;
+      clock.advance(60_000);
+    }
+  });
+
+  it('says on the search box, 503 with Retry-After, that search is not available when the index cannot be read', async () => {
+    const member = await north.user({ teams: ['finance'] });
+    const web = new FormClient(base);
+    await web.signIn(member.email);
+    vi.mocked(t.vault.store.repos.search.search).mockRejectedValueOnce(new DatabaseUnavailableError(SEARCH_READER_DOWN, 5, new Error('the reader died')));
+    const page = await web.get(`/search?q=${word}`);
+    expect([page.status, page.headers.get('retry-after')]).toEqual([503, '5']);
+    expect(page.text).toContain(`<a href="#q">${SEARCH_READER_DOWN}</a>`);
+    expect(page.text).toMatch(new RegExp(`id="q" name="q" type="search"[^>]*value="${word}"`));
   });
 
   it('refuses a second search while the same person has one running', async () => {

@@ -1,7 +1,10 @@
 // Presentation of search for the web pages: the query string a results page reads and writes,
 // snippets split into plain and marked pieces (so templates escape every character of document
 // text and never need `| safe`), filter options with their counts, and the pagination links.
+import type { FastifyReply } from 'fastify';
+import { DomainError } from '../../domain/errors.js';
 import type { FacetCount, SearchFacets, SearchFilters, SearchSort } from '../../domain/search/types.js';
+import { STATUS_OF_ERROR } from '../../protocol/error-status.js';
 
 /** The results page's parameters, as a person's browser sends them (every one optional). */
 export interface SearchForm {
@@ -34,6 +37,29 @@ export function readSearchForm(query: unknown): SearchForm {
   }
   form.q = form.q.trim();
   return form;
+}
+
+/**
+ * Refusals of a search that a page shows on its own search box, keeping what the person typed and the
+ * rest of the page, rather than as an error page: words the index cannot use or that took too long
+ * (BAD_QUERY, INVALID: 400), the person's or council's search time spent, or the node's searches all
+ * busy (RATE_LIMITED: 429), the search reader down (UNAVAILABLE: 503). Anything else is the error page's.
+ */
+const SEARCH_BOX_REFUSALS: ReadonlySet<string> = new Set(['BAD_QUERY', 'INVALID', 'RATE_LIMITED', 'UNAVAILABLE']);
+
+/** The error as a refusal the page shows on its search box (SEARCH_BOX_REFUSALS), or null for the error page's. */
+export function searchBoxRefusal(error: unknown): DomainError | null {
+  return error instanceof DomainError && SEARCH_BOX_REFUSALS.has(error.code) ? error : null;
+}
+
+/**
+ * Answers a refusal shown on the search box with its own status and, for one that passes by itself, when
+ * to try again (the same Retry-After the API sends). Returns the status for the page's render.
+ */
+export function answerSearchBoxRefusal(reply: FastifyReply, refusal: DomainError): number {
+  const retryAfter = refusal.details?.retryAfterSeconds;
+  if (typeof retryAfter === 'number') reply.header('Retry-After', String(retryAfter));
+  return STATUS_OF_ERROR[refusal.code];
 }
 
 /** Why a parameter the page itself builds could not be read: shown in the error summary. */

@@ -10,11 +10,9 @@ import { documentResource } from '../../services/access.service.js';
 import type { SearchResponse } from '../../services/search.service.js';
 import { render, signedIn, type Ui } from './context.js';
 import {
-  HIDDEN_FOLDER, SearchFormError, TYPE_NAMES, filterSelects, pagination, readSearchForm, requestParts, searchHref, snippetPieces,
+  HIDDEN_FOLDER, SearchFormError, TYPE_NAMES, answerSearchBoxRefusal, filterSelects, pagination, readSearchForm, requestParts, searchBoxRefusal,
+  searchHref, snippetPieces,
 } from './search-view.js';
-
-/** Refusals of the query or a filter, shown on the results page (400) rather than as an error page. */
-const BAD_REQUEST_CODES: ReadonlySet<string> = new Set(['BAD_QUERY', 'INVALID']);
 
 /** Which form field a refusal is about, for the error summary's link. */
 function fieldOf(error: DomainError | SearchFormError): string {
@@ -67,11 +65,14 @@ export const searchPages = (ui: Ui): FastifyPluginAsync => async (app) => {
         last: (response.page - 1) * response.pageSize + response.hits.length,
       });
     } catch (error) {
-      const refused = error instanceof SearchFormError || (error instanceof DomainError && BAD_REQUEST_CODES.has(error.code));
+      // The form's own refusals and the search's (unusable words, search time spent, search busy) are
+      // shown on the box, with their status; anything else is the error page's.
+      const refused = error instanceof SearchFormError ? error : searchBoxRefusal(error);
       if (!refused) throw error;
+      const status = refused instanceof SearchFormError ? 400 : answerSearchBoxRefusal(reply, refused);
       return render(ui, request, reply, 'search.njk', {
-        ...base, searched: false, errors: [{ text: error.message, href: '#q' }], errorField: fieldOf(error),
-      }, 400);
+        ...base, searched: false, errors: [{ text: refused.message, href: '#q' }], errorField: fieldOf(refused),
+      }, status);
     }
   }
 

@@ -11,6 +11,7 @@ import { STATUS_OF_ERROR } from '../../protocol/error-status.js';
 import type { SubjectAccessSummary } from '../../services/subject-access-views.service.js';
 import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
 import { type Form, handled, many, one } from './form-fields.js';
+import { answerSearchBoxRefusal, searchBoxRefusal } from './search-view.js';
 
 const DONE: Record<string, string> = {
   opened: 'The request was opened. The organisations you asked can now search their records for it.',
@@ -26,9 +27,6 @@ const DONE: Record<string, string> = {
 const OUTCOME_NAMES: Record<string, string> = {
   disclosed: 'Disclosed', 'nothing-held': 'Nothing held', refused: 'Refused', withdrawn: 'Withdrawn',
 };
-
-/** Refusals of the search words (an unusable query), shown on the search box rather than as an error page. */
-const SEARCH_REFUSALS: ReadonlySet<string> = new Set(['BAD_QUERY', 'INVALID']);
 
 /** The service's field names for the page's form fields, where they differ. */
 const FIELDS: Record<string, string> = { organisationIds: 'partners', partnerOrganisationIds: 'partners' };
@@ -130,9 +128,12 @@ export const subjectAccessPages = (ui: Ui): FastifyPluginAsync => async (app) =>
           const hits = response.hits.filter((h) => h.organisation.id === web.organisation.id).map((h) => ({ ...h, included: included.has(h.documentId) }));
           search = { q, hits, searched: true, more: response.total > response.hits.length };
         } catch (error) {
-          if (!(error instanceof DomainError && SEARCH_REFUSALS.has(error.code))) throw error;
-          searchErrors = [{ text: error.message, href: '#q' }];
-          if (typed && status === 200) status = 400;
+          // Unusable words, search time spent or search busy: said on the box, the rest of the request's page kept.
+          const refused = searchBoxRefusal(error);
+          if (!refused) throw error;
+          searchErrors = [{ text: refused.message, href: '#q' }];
+          const refusedStatus = answerSearchBoxRefusal(reply, refused);
+          if (status === 200) status = refusedStatus;
         }
       }
     }
