@@ -481,10 +481,8 @@ export interface PlainFromReaderOptions {
  * readPlainRange, reading the sealed chunks into one buffer for the whole transfer: a large download
  * then leaves one fresh buffer per chunk behind (its plaintext) instead of two. The buffer is safe to
  * reuse because it never leaves this function: what is handed on is each chunk's plaintext, which
- * opening a chunk always writes into a new buffer; every read ends on a chunk's end, so no part of a
- * chunk waits in the opener for the next read to overwrite; and the next read starts only once every
- * chunk of the last has been opened (it then runs while their plaintexts are sent, as a file stream's
- * next read would).
+ * opening a chunk always writes into a new buffer, and every read ends on a chunk's end, so no part
+ * of a chunk waits in the opener for the next read to overwrite.
  */
 export function readPlainFrom(opts: PlainFromReaderOptions): Readable {
   return Readable.from(openThroughOneBuffer(opts), { objectMode: false, highWaterMark: 2 * DEFAULT_CHUNK_SIZE });
@@ -492,8 +490,6 @@ export function readPlainFrom(opts: PlainFromReaderOptions): Readable {
 
 async function* openThroughOneBuffer(opts: PlainFromReaderOptions): AsyncGenerator<Buffer> {
   const { reader } = opts;
-  // The read in flight, if any: the file is closed only once it has settled.
-  let reading: Promise<number> | undefined;
   try {
     const blobSize = reader.size;
     if (blobSize < HEADER_SIZE + TAG_SIZE) throw new IntegrityError('Encrypted blob is too short to hold any chunk.');
@@ -512,39 +508,28 @@ async function* openThroughOneBuffer(opts: PlainFromReaderOptions): AsyncGenerat
       if ((await reader.read(sealed, 0)) !== blobSize) throw new IntegrityError('Encrypted blob is shorter than its recorded size.');
       opener.add(sealed, out);
       opener.finish(out);
-      yield* out;
       return;
     }
     const range = opts.range ?? { start: 0, end: plainSize - 1 };
     const plan = chunkPlan(range, header.chunkSize, blobSize);
     opener.expect({ kind: 'window', header, plan, blobSize, start: range.start, end: Math.min(range.end, plan.plainSize - 1) });
+    const sealedChunk = header.chunkSize + TAG_SIZE;
     const { start, end } = plan.encryptedRange;
-    const buffer = Buffer.allocUnsafe(Math.min(CHUNKS_PER_READ * (header.chunkSize + TAG_SIZE), end - start + 1));
-    // A whole number of chunks, or the rest of the range, which ends where a chunk does.
-    const into = (position: number): Buffer => buffer.subarray(0, Math.min(buffer.length, end - position + 1));
-    let position = start;
-    let wanted = into(position);
-    reading = reader.read(wanted, position);
-    while (reading !== undefined) {
-      const read = await reading;
-      reading = undefined;
-      // Short only at the blob's end: the opener then fails for the chunks it lacks.
+    const buffer = Buffer.allocUnsafe(Math.min(CHUNKS_PER_READ * sealedChunk, end - start + 1));
+    for (let position = start; position <= end; ) {
+      // A whole number of chunks, or the rest of the range, which ends where a chunk does.
+      const wanted = buffer.subarray(0, Math.min(buffer.length, end - position + 1));
+      const read = await reader.read(wanted, position);
+      // Short only at the blob's end: the opener then fails for the chunks it lacks, before any further read.
       if (read < wanted.length) break;
-      // Opens every chunk in the buffer now: their plaintexts are new buffers, so the buffer is free
-      // again before they are handed on, and the next read fills it while they are sent.
       opener.add(wanted, out);
       position += read;
-      if (position <= end) {
-        wanted = into(position);
-        reading = reader.read(wanted, position);
-      }
       for (let i = 0; i < out.length; i++) yield out[i]!;
       out.length = 0;
     }
     opener.finish(out);
     yield* out;
   } finally {
-    await reading?.catch(() => undefined);
     await reader.close();
   }
 }
