@@ -13,16 +13,6 @@ export interface ByteRange {
   end: number;
 }
 
-/** A blob opened for reading (BlobStore.openReader). */
-export interface BlobReader {
-  /** The blob's size once open: a blob never changes in place, so no read goes past it. */
-  readonly size: number;
-  /** Reads into `into` from `position` until it is full or the blob ends; resolves with the bytes read. */
-  read(into: Buffer, position: number): Promise<number>;
-  /** Idempotent; called once the last read has settled. */
-  close(): Promise<void>;
-}
-
 /**
  * Raw storage of opaque (already encrypted) blobs. `put` is durable when it resolves:
  * written to a temporary object, flushed, then made visible atomically.
@@ -38,14 +28,6 @@ export interface BlobStore {
   putAs(id: string, source: Readable | AsyncIterable<Uint8Array>): Promise<{ id: string; size: number }>;
   /** Raw bytes of a blob, optionally a range of them. Throws DomainError NOT_FOUND if absent. */
   get(id: string, range?: ByteRange): Promise<Readable>;
-  /**
-   * A blob opened for reads into buffers its reader gives, for a reader that is done with each buffer
-   * before it reads into it again (the decrypting read of a large file, which so needs one buffer for
-   * the whole transfer instead of a fresh one per read). Optional: a store whose bytes arrive in
-   * buffers of its own (S3's answers) has nothing to save, and is read with `get`. Throws DomainError
-   * NOT_FOUND if absent.
-   */
-  openReader?(id: string): Promise<BlobReader>;
   /**
    * A whole blob in memory, for one its caller knows is small (a local folder reads it with no stream
    * at all). A blob longer than `maxBytes` is an IntegrityError, and is read no further than that.

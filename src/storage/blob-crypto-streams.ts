@@ -1,10 +1,9 @@
 // The blob format (blob-format.ts) as streams: encryptChunks and createEncryptStream seal plaintext
 // as it arrives, createDecryptStream opens a whole blob as it arrives (openSealedBlob one already in
-// memory), readPlainRange decrypts only the chunks that cover a plaintext range, and readPlainFrom
-// does either through one reused buffer where the store can read into it.
+// memory), and readPlainRange decrypts only the chunks that cover a plaintext range.
 import { randomBytes } from 'node:crypto';
-import { pipeline as pipelineCallback, Readable, Transform, type TransformCallback } from 'node:stream';
-import type { BlobBinding, BlobReader, ByteRange } from '../domain/ports.js';
+import { pipeline as pipelineCallback, type Readable, Transform, type TransformCallback } from 'node:stream';
+import type { BlobBinding, ByteRange } from '../domain/ports.js';
 import { IntegrityError } from '../domain/errors.js';
 import {
   type BlobHeader,
@@ -22,7 +21,6 @@ import {
   encryptedChunkRange,
   openChunk,
   parseHeader,
-  plainSizeOf,
   sealChunk,
 } from './blob-format.js';
 
@@ -457,79 +455,4 @@ export function readPlainRange(opts: PlainRangeOptions): Readable {
   };
   feed().catch((error: unknown) => decrypt.destroy(error instanceof Error ? error : new Error(String(error))));
   return decrypt;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Decryption through one reused buffer
-
-/** Sealed chunks read at once: a 1 MiB read of 64 KiB chunks, as the stores' streams read. */
-const CHUNKS_PER_READ = 16;
-
-export interface PlainFromReaderOptions {
-  dataKey: Buffer;
-  binding: BlobBinding;
-  /** The opened blob; closed when the stream ends, fails or is destroyed. */
-  reader: BlobReader;
-  /** Plaintext range, inclusive end (an end past the last byte is clamped); the whole blob without one. */
-  range?: ByteRange;
-  /** When given, a blob whose plaintext size differs (truncated, or the wrong blob) is an IntegrityError. */
-  expectedPlainSize?: number;
-}
-
-/**
- * The plaintext of a blob, or of a range of it, with the checks of createDecryptStream and
- * readPlainRange, reading the sealed chunks into one buffer for the whole transfer: a large download
- * then leaves one fresh buffer per chunk behind (its plaintext) instead of two. The buffer is safe to
- * reuse because it never leaves this function: what is handed on is each chunk's plaintext, which
- * opening a chunk always writes into a new buffer, and every read ends on a chunk's end, so no part
- * of a chunk waits in the opener for the next read to overwrite.
- */
-export function readPlainFrom(opts: PlainFromReaderOptions): Readable {
-  return Readable.from(openThroughOneBuffer(opts), { objectMode: false, highWaterMark: 2 * DEFAULT_CHUNK_SIZE });
-}
-
-async function* openThroughOneBuffer(opts: PlainFromReaderOptions): AsyncGenerator<Buffer> {
-  const { reader } = opts;
-  try {
-    const blobSize = reader.size;
-    if (blobSize < HEADER_SIZE + TAG_SIZE) throw new IntegrityError('Encrypted blob is too short to hold any chunk.');
-    const headerBytes = Buffer.allocUnsafe(HEADER_SIZE);
-    if ((await reader.read(headerBytes, 0)) !== HEADER_SIZE) throw new IntegrityError('Encrypted blob is shorter than its header.');
-    const header = parseHeader(headerBytes);
-    const opener = new ChunkOpener(opts.dataKey, opts.binding);
-    const out: Buffer[] = [];
-    const plainSize = plainSizeOf(blobSize, header.chunkSize);
-    if (opts.expectedPlainSize !== undefined && plainSize !== opts.expectedPlainSize) {
-      throw new IntegrityError(`Encrypted blob holds ${plainSize} bytes, expected ${opts.expectedPlainSize}.`);
-    }
-    if (plainSize === 0 && opts.range === undefined) {
-      // The one chunk of an empty file: no range can cover it, so it is opened as a whole blob is.
-      const sealed = Buffer.allocUnsafe(blobSize);
-      if ((await reader.read(sealed, 0)) !== blobSize) throw new IntegrityError('Encrypted blob is shorter than its recorded size.');
-      opener.add(sealed, out);
-      opener.finish(out);
-      return;
-    }
-    const range = opts.range ?? { start: 0, end: plainSize - 1 };
-    const plan = chunkPlan(range, header.chunkSize, blobSize);
-    opener.expect({ kind: 'window', header, plan, blobSize, start: range.start, end: Math.min(range.end, plan.plainSize - 1) });
-    const sealedChunk = header.chunkSize + TAG_SIZE;
-    const { start, end } = plan.encryptedRange;
-    const buffer = Buffer.allocUnsafe(Math.min(CHUNKS_PER_READ * sealedChunk, end - start + 1));
-    for (let position = start; position <= end; ) {
-      // A whole number of chunks, or the rest of the range, which ends where a chunk does.
-      const wanted = buffer.subarray(0, Math.min(buffer.length, end - position + 1));
-      const read = await reader.read(wanted, position);
-      // Short only at the blob's end: the opener then fails for the chunks it lacks, before any further read.
-      if (read < wanted.length) break;
-      opener.add(wanted, out);
-      position += read;
-      for (let i = 0; i < out.length; i++) yield out[i]!;
-      out.length = 0;
-    }
-    opener.finish(out);
-    yield* out;
-  } finally {
-    await reader.close();
-  }
 }

@@ -4,7 +4,7 @@ import { pipeline as pipelineCallback, type Readable } from 'node:stream';
 import type { BlobBinding, BlobStore, ByteRange, EncryptedBlobs as EncryptedBlobsPort, EncryptedVersionRef, KeyRing, WrittenBlob } from '../domain/ports.js';
 import { IntegrityError } from '../domain/errors.js';
 import { DEFAULT_CHUNK_SIZE, HEADER_SIZE, TAG_SIZE, encryptedSize, plainSizeOf } from './blob-format.js';
-import { createDecryptStream, encryptChunks, openSealedBlob, readPlainFrom, readPlainRange } from './blob-crypto-streams.js';
+import { createDecryptStream, encryptChunks, openSealedBlob, readPlainRange } from './blob-crypto-streams.js';
 import { guardEarlyErrors } from './blob-streams.js';
 
 export type { EncryptedVersionRef, WrittenBlob } from '../domain/ports.js';
@@ -63,18 +63,13 @@ export class EncryptedBlobs implements EncryptedBlobsPort {
   }
 
   /**
-   * The plaintext of a version, whole or an inclusive range of it (the same chunk opener either way;
-   * a range reads the header, then exactly the chunks it covers), read through one reused buffer
-   * where the store can read into one (a folder), else from the store's stream (a bucket). Authentication failures are
+   * The plaintext of a version, whole or an inclusive range of it (the same decrypting Transform
+   * either way; a range reads the header, then exactly the chunks it covers). Authentication failures are
    * emitted as IntegrityError on the stream; a missing blob rejects with NOT_FOUND before any byte.
    */
   async openRange(version: EncryptedVersionRef, range?: ByteRange): Promise<Readable> {
     const binding = bindingOf(version);
     const dataKey = await this.#keys.openDataKey(binding, version.wrappedKey);
-    if (this.#store.openReader !== undefined) {
-      const reader = await this.#store.openReader(version.blobId);
-      return readPlainFrom({ dataKey, binding, reader, range, expectedPlainSize: version.size });
-    }
     if (range === undefined) {
       const raw = await this.#store.get(version.blobId);
       const decrypt = createDecryptStream(dataKey, binding, { expectedPlainSize: version.size });

@@ -7,7 +7,7 @@ import { createReadStream, constants as fsConstants, promises as fsp } from 'nod
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { BlobReader, BlobStore, ByteRange } from '../domain/ports.js';
+import type { BlobStore, ByteRange } from '../domain/ports.js';
 import { DomainError } from '../domain/errors.js';
 import { checkRange, collectSmall, guardEarlyErrors, readBounds, releaseSource } from './blob-streams.js';
 import { BlobFolderLayout, type Layout } from './fs-blob-layout.js';
@@ -143,28 +143,6 @@ export class FsBlobStore implements BlobStore {
       return oneChunk(Buffer.alloc(0));
     }
     return createReadStream('', { fd: handle, highWaterMark: READ_HIGH_WATER_MARK, ...bounds });
-  }
-
-  async openReader(id: string): Promise<BlobReader> {
-    checkId(id);
-    const handle = await this.#found(id, (path) => fsp.open(path, READ_FLAGS));
-    const size = await this.#regularFileSize(id, handle);
-    let closed: Promise<void> | undefined;
-    return {
-      size,
-      read: async (into, position) => {
-        let filled = 0;
-        // A regular file answers short only at its end; read on in case one did anyway.
-        while (filled < into.length && position + filled < size) {
-          const length = Math.min(into.length - filled, size - position - filled);
-          const { bytesRead } = await handle.read(into, filled, length, position + filled).catch(unavailable('read a blob'));
-          if (bytesRead === 0) break;
-          filled += bytesRead;
-        }
-        return filled;
-      },
-      close: () => (closed ??= handle.close().catch(() => undefined)),
-    };
   }
 
   async readSmall(id: string, maxBytes: number): Promise<Buffer> {
