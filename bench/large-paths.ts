@@ -1,6 +1,7 @@
 // Large transfers through a whole server (issue #16 item 4): the server's CPU seconds per GiB and
 // the MB/s of a REST download, a WebDAV GET, a REST upload and a WebDAV PUT of one large file,
-// the CPU read from /proc/<pid>/stat around each transfer (all of the server's threads).
+// the CPU read from /proc/<pid>/stat around each transfer (all of the server's threads), and the
+// server's resident-set peak during each (VmHWM, reset before it).
 //
 // Usage: node --import tsx bench/large-paths.ts
 //   BENCH_LARGE_MIB   size of the file (default 1024)
