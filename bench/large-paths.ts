@@ -1,6 +1,7 @@
 // Large transfers through a whole server (issue #16 item 4): the server's CPU seconds per GiB and
 // the MB/s of a REST download, a WebDAV GET, a REST upload and a WebDAV PUT of one large file,
-// the CPU read from /proc/<pid>/stat around each transfer (all of the server's threads).
+// the CPU read from /proc/<pid>/stat around each transfer (all of the server's threads), and the
+// server's resident-set peak during each (VmHWM, reset before it).
 //
 // Usage: node --import tsx bench/large-paths.ts
 //   BENCH_LARGE_MIB   size of the file (default 1024)
@@ -20,6 +21,7 @@
 // Each server first stores the file through the REST API and waits until its scan says
 // `available`; then it is restarted with the web role (no jobs), so a scan of the files uploaded
 // while measuring never runs beside a later transfer.
+import { writeFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,6 +30,7 @@ import { costed, cpuByThreadOf, cpuOf, mainThreadCpuOf, minorFaultsOf, clientCpu
 import { GiB, MiB, randomBuffer } from './lib/data.js';
 import { readProfile, topLines } from './lib/profile.js';
 import { table } from './lib/report.js';
+import { RssSampler } from './lib/rss.js';
 import { REPO_ROOT, entryAt, entryForRun, launcherAllocatorEnv, seed, startServer, type Entry, type RunningServer, type Seeded } from './lib/strongroom.js';
 import { davLargeGet, davLargePut, findDavCollection, restLargeDownload, restLargeUpload, waitAvailable, type Endpoint } from './lib/workloads.js';
 
@@ -76,6 +79,8 @@ interface Sample {
   /** The server's minor page faults over the transfer (fresh pages its allocator took). */
   serverMinorFaults: number;
   clientCpu: number;
+  /** The server's highest resident set during the transfer (VmHWM, reset before it). */
+  serverRssPeakBytes: number;
   load: number;
 }
 
@@ -145,6 +150,7 @@ function summarise(samples: Sample[]) {
     serverCpuSecondsPerGiB: round(median(samples.map((s) => s.serverCpu)) / gib),
     serverMainThreadCpuSecondsPerGiB: round(median(samples.map((s) => s.serverMainCpu)) / gib),
     serverMinorFaultsPerGiB: Math.round(median(samples.map((s) => s.serverMinorFaults)) / gib),
+    serverRssPeakMB: round(median(samples.map((s) => s.serverRssPeakBytes)) / 1e6, 0),
     clientCpuSecondsPerGiB: round(median(samples.map((s) => s.clientCpu)) / gib),
     MBps: round(LARGE_BYTES / 1e6 / median(samples.map((s) => s.seconds)), 1),
     samples: samples.map((s) => ({ ...s, serverCpuPerGiB: round(s.serverCpu / gib), MBps: round(LARGE_BYTES / 1e6 / s.seconds, 1) })),
@@ -164,12 +170,14 @@ async function measure(root: string, base: Buffer): Promise<void> {
       for (const r of order) {
         const sources = { server: () => cpuOf(r.server.pid), serverMain: () => mainThreadCpuOf(r.server.pid), serverFaults: () => minorFaultsOf(r.server.pid), client: clientCpu };
         const threadsBefore = cpuByThreadOf(r.server.pid);
+        const rss = rssPeakFrom(r.server.pid);
         const { value: seconds, cost } = await costed(sources, () => transfer(r, kind, base));
-        const sample = sampleOf(seconds, cost);
+        rss.stop();
+        const sample = sampleOf(seconds, cost, rss.hwmBytes);
         const byThread = threadCpuDifference(threadsBefore, cpuByThreadOf(r.server.pid), gib);
         const key = `${r.variant.name}|${kind}`;
         samples.set(key, [...(samples.get(key) ?? []), sample]);
-        log(`round ${round_ + 1} ${r.variant.name.padEnd(6)} ${kind.padEnd(13)} ${(LARGE_BYTES / 1e6 / seconds).toFixed(0).padStart(5)} MB/s  server ${(sample.serverCpu / gib).toFixed(2)} CPU-s/GiB (main thread ${(sample.serverMainCpu / gib).toFixed(2)}), ${(sample.serverMinorFaults / gib).toFixed(0)} page faults/GiB  (load ${sample.load})`);
+        log(`round ${round_ + 1} ${r.variant.name.padEnd(6)} ${kind.padEnd(13)} ${(LARGE_BYTES / 1e6 / seconds).toFixed(0).padStart(5)} MB/s  server ${(sample.serverCpu / gib).toFixed(2)} CPU-s/GiB (main thread ${(sample.serverMainCpu / gib).toFixed(2)}), ${(sample.serverMinorFaults / gib).toFixed(0)} page faults/GiB, RSS peak ${(sample.serverRssPeakBytes / 1e6).toFixed(0)} MB  (load ${sample.load})`);
         log(`        by thread, CPU-s/GiB: ${byThread}`);
       }
     }
@@ -180,14 +188,14 @@ async function measure(root: string, base: Buffer): Promise<void> {
     date: new Date().toISOString(),
     host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
     parameters: { largeBytes: LARGE_BYTES, rounds: ROUNDS, baseline: BASELINE ?? null, baselineAllocator: BASELINE ? (env.BENCH_BASELINE_ALLOCATOR ?? 'launcher') : null, allocator: launcherAllocatorEnv(), serverEntry: BASELINE ? 'each checkout\'s dist/ build, or its source through tsx when it has none' : entryForRun().kind },
-    note: 'Medians over the rounds. serverCpuSecondsPerGiB: utime+stime of the whole server process (every thread) during the transfer, per GiB moved; serverMainThreadCpuSecondsPerGiB: its main thread alone; serverMinorFaultsPerGiB: its minor page faults (fresh pages) per GiB moved. Client: this process, sending or receiving (not hashing) on the same cores.',
+    note: 'Medians over the rounds. serverCpuSecondsPerGiB: utime+stime of the whole server process (every thread) during the transfer, per GiB moved; serverMainThreadCpuSecondsPerGiB: its main thread alone; serverMinorFaultsPerGiB: its minor page faults (fresh pages) per GiB moved; serverRssPeakMB: its highest resident set during the transfer (VmHWM, reset before each). Client: this process, sending or receiving (not hashing) on the same cores.',
     results: {} as Record<string, Record<string, unknown>>,
   };
-  const rows = [['transfer', ...variants.flatMap((v) => [`${v.name} CPU-s/GiB`, `${v.name} main`, `${v.name} faults/GiB`, `${v.name} MB/s`]), ...(BASELINE ? ['CPU after/before', 'MB/s after/before'] : [])]];
+  const rows = [['transfer', ...variants.flatMap((v) => [`${v.name} CPU-s/GiB`, `${v.name} main`, `${v.name} faults/GiB`, `${v.name} RSS peak MB`, `${v.name} MB/s`]), ...(BASELINE ? ['CPU after/before', 'MB/s after/before'] : [])]];
   for (const kind of KINDS) {
     const per = variants.map((v) => summarise(samples.get(`${v.name}|${kind}`) ?? []));
     (results.results as Record<string, Record<string, unknown>>)[kind] = Object.fromEntries(variants.map((v, i) => [v.name, per[i]]));
-    const row = [kind, ...per.flatMap((p) => [p.serverCpuSecondsPerGiB.toFixed(2), p.serverMainThreadCpuSecondsPerGiB.toFixed(2), p.serverMinorFaultsPerGiB.toFixed(0), p.MBps.toFixed(0)])];
+    const row = [kind, ...per.flatMap((p) => [p.serverCpuSecondsPerGiB.toFixed(2), p.serverMainThreadCpuSecondsPerGiB.toFixed(2), p.serverMinorFaultsPerGiB.toFixed(0), p.serverRssPeakMB.toFixed(0), p.MBps.toFixed(0)])];
     if (BASELINE) row.push((per[1]!.serverCpuSecondsPerGiB / per[0]!.serverCpuSecondsPerGiB).toFixed(2), (per[1]!.MBps / per[0]!.MBps).toFixed(2));
     rows.push(row);
   }
@@ -196,8 +204,17 @@ async function measure(root: string, base: Buffer): Promise<void> {
   process.stdout.write(`\n${LARGE_BYTES / MiB} MiB, ${ROUNDS} rounds, medians (server CPU seconds per GiB, all threads)\n${table(rows)}\n\nwritten to ${path.relative(REPO_ROOT, out)}\n`);
 }
 
-function sampleOf(seconds: number, cost: PhaseCost): Sample {
-  return { seconds: round(seconds, 3), serverCpu: cost.cpuSeconds.server ?? 0, serverMainCpu: cost.cpuSeconds.serverMain ?? 0, serverMinorFaults: cost.cpuSeconds.serverFaults ?? 0, clientCpu: cost.cpuSeconds.client ?? 0, load: round(loadavg()[0] ?? 0, 1) };
+function sampleOf(seconds: number, cost: PhaseCost, rssPeakBytes: number): Sample {
+  return { seconds: round(seconds, 3), serverCpu: cost.cpuSeconds.server ?? 0, serverMainCpu: cost.cpuSeconds.serverMain ?? 0, serverMinorFaults: cost.cpuSeconds.serverFaults ?? 0, clientCpu: cost.cpuSeconds.client ?? 0, serverRssPeakBytes: rssPeakBytes, load: round(loadavg()[0] ?? 0, 1) };
+}
+
+/**
+ * Samples the server's resident set from now on, its kernel-kept peak (VmHWM) reset first
+ * (clear_refs 5), so the peak read at the end is this transfer's, not an earlier one's.
+ */
+function rssPeakFrom(pid: number): RssSampler {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  return new RssSampler(pid, 50).start();
 }
 
 /** One server run per kind of transfer under --cpu-prof, each doing BENCH_ROUNDS transfers. */
