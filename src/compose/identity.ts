@@ -21,13 +21,19 @@ import { ScimGroupsService } from '../services/scim-groups.service.js';
 import { ScimTokensService } from '../services/scim-tokens.service.js';
 import { ScimUsersService } from '../services/scim-users.service.js';
 import { UsersAdminService } from '../services/users-admin.service.js';
-import { WebSessionsService } from '../services/web-sessions.service.js';
+import { DummyPasswordHash } from '../services/dummy-password-hash.js';
+import { PasswordChangeService } from '../services/password-change.service.js';
+import { PasswordSignInService } from '../services/password-sign-in.service.js';
+import { SecondFactorService } from '../services/second-factor.service.js';
+import { SignInAttempts } from '../services/sign-in-attempts.js';
+import { WebSessionIds } from '../services/web-session-ids.js';
+import { WebSessionsService, type WebSessionsOptions } from '../services/web-sessions.service.js';
 import type { SealAlarm } from '../services/sign-in-seal-alarm.js';
 import type { MasterKey } from '../storage/keys.js';
 import { DerivedSecretSealer } from '../storage/secret-sealer.js';
 
 export type IdentityServices = Pick<AppServices,
-  'identity' | 'invitations' | 'sessions' | 'federatedSignIn' | 'identityProviders' | 'samlSignIn' | 'oidcSignIn' | 'people' | 'scim'>;
+  'identity' | 'invitations' | 'sessions' | 'passwordSignIn' | 'secondFactor' | 'passwordChange' | 'federatedSignIn' | 'identityProviders' | 'samlSignIn' | 'oidcSignIn' | 'people' | 'scim'>;
 
 /** What gives a new organisation its file plan (RetentionService.seedFilePlan, built after identity). */
 export type FilePlanSeeder = NonNullable<ConstructorParameters<typeof IdentityService>[0]['filePlan']>;
@@ -47,8 +53,10 @@ export function composeIdentity(o: {
   const alarm: SealAlarm = ({ message, ids }) => logger.error(ids, message);
   const invitations = new InvitationsService({ store, clock, passwords, invitationKey: invitationLinkKey(master), alarm });
   const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan, mail, passwords, alarm });
-  // An authenticator being set up is derived from the session (web-sessions.service.ts), under a key of its own.
-  const sessions = new WebSessionsService({ store, clock, identity, passwords, enrolmentKey: master.derive('mfa enrolment v1'), sessionKey: master.derive('web sessions v1'), issuer: 'Strongroom', alarm });
+  // An authenticator being set up is derived from the session (second-factor.service.ts), under a key of its own.
+  const { sessions, passwordSignIn, secondFactor, passwordChange } = composeWebSignIn({
+    store, clock, identity, passwords, enrolmentKey: master.derive('mfa enrolment v1'), sessionKey: master.derive('web sessions v1'), issuer: 'Strongroom', alarm,
+  });
   const federatedSignIn = new FederatedSignInService({ store, clock, access, webSessions: sessions, alarm });
   // Client secrets sealed at rest, and the browser's sign-in cookies, each under a key of its own.
   const providerSecrets = new DerivedSecretSealer(master, 'identity provider secrets v1');
@@ -61,7 +69,20 @@ export function composeIdentity(o: {
   const people = new UsersAdminService({ store, clock, access, identity, invitationKey: invitationLinkKey(master), mail });
   // SCIM provisioning by each organisation's directory (Entra ID): its tokens, Users and Groups.
   const scim = { tokens: new ScimTokensService({ store, clock, access, identity, alarm }), users: new ScimUsersService({ store, clock, access }), groups: new ScimGroupsService({ store, clock, access }) };
-  return { identity, invitations, sessions, federatedSignIn, identityProviders, samlSignIn, oidcSignIn, people, scim };
+  return { identity, invitations, sessions, passwordSignIn, secondFactor, passwordChange, federatedSignIn, identityProviders, samlSignIn, oidcSignIn, people, scim };
+}
+
+/**
+ * Web sign-in, one service per job (sessions, password sign-in, second factor, password change), over the parts
+ * they share, made once: the session ids, the attempts counted against the throttles, the dummy hash. One call
+ * is one web process's set (tests build two to stand for two processes over one database).
+ */
+export function composeWebSignIn(options: WebSessionsOptions): Pick<AppServices, 'sessions' | 'passwordSignIn' | 'secondFactor' | 'passwordChange'> {
+  const parts = { ...options, ids: new WebSessionIds(options), attempts: new SignInAttempts(options), dummyHash: new DummyPasswordHash(options) };
+  return {
+    sessions: new WebSessionsService(parts), passwordSignIn: new PasswordSignInService(parts),
+    secondFactor: new SecondFactorService(parts), passwordChange: new PasswordChangeService(parts),
+  };
 }
 
 /** The key invitation links are stored under: the mail service makes them, the invitations service takes them. */

@@ -32,6 +32,8 @@ import type { InvitationsService } from './invitations.service.js';
 import type { LocksService } from './locks.service.js';
 import type { MailService } from './mail.service.js';
 import type { OidcSignInService } from './oidc-sign-in.service.js';
+import type { PasswordChangeService } from './password-change.service.js';
+import type { PasswordSignInService } from './password-sign-in.service.js';
 import type { QuarantineService } from './quarantine.service.js';
 import type { RetentionEventsService } from './retention-events.service.js';
 import type { RetentionService } from './retention.service.js';
@@ -42,6 +44,7 @@ import type { ScimGroupsService } from './scim-groups.service.js';
 import type { ScimTokensService } from './scim-tokens.service.js';
 import type { ScimUsersService } from './scim-users.service.js';
 import type { SearchService } from './search.service.js';
+import type { SecondFactorService } from './second-factor.service.js';
 import type { UsersAdminService } from './users-admin.service.js';
 import type { WebSessionsService } from './web-sessions.service.js';
 
@@ -66,8 +69,14 @@ export interface AppServices {
   arrangements: ArrangementsService;
   quarantine: QuarantineService;
   keys: KeysService;
-  /** Web sign-in, second factors and sessions (the web interface). */
+  /** Web sessions: the session behind a cookie, signing out, CSRF tokens, a session for someone a provider vouched for. */
   sessions: WebSessionsService;
+  /** Web sign-in with an e-mail address and password. */
+  passwordSignIn: PasswordSignInService;
+  /** The second factor of web sign-in: a TOTP or recovery code, and setting an authenticator up. */
+  secondFactor: SecondFactorService;
+  /** A signed-in person changing their own password on the web. */
+  passwordChange: PasswordChangeService;
   /** The end of every sign-in through an organisation's identity provider (OIDC or SAML): match, link, create, session. */
   federatedSignIn: FederatedSignInService;
   /** SAML 2.0 sign-in through an organisation's identity provider (and its administrators' test sign-in). */

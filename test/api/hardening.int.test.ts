@@ -73,7 +73,7 @@ describe.each(DIALECTS)('hardening the #11 boundaries on %s', (dialect) => {
     expect('endAllFor' in t.vault.sessions).toBe(false);
     const person = await host.user({ teams: ['finance'] });
     const request = { channel: 'web', clientAddress: '127.0.0.1', requestId: 'hardening' } as const;
-    const { sessionId, stage } = await t.vault.sessions.signIn(person.email, TEST_PASSWORD, request);
+    const { sessionId, stage } = await t.vault.passwordSignIn.signIn(person.email, TEST_PASSWORD, request);
     expect(stage).toBe('active');
     expect(await t.vault.sessions.resolve(sessionId)).toMatchObject({ user: { id: person.id } });
 

@@ -133,13 +133,13 @@ describe.each(DIALECTS)('people administration attacked on %s', (dialect) => {
   it('a token being made by a web session its owner ended meanwhile (by changing their password) is refused, audited, and nothing is made', async () => {
     const org = await createOrganisation(t.vault);
     const owner = await org.user({});
-    const hijacker = await t.vault.sessions.signIn(owner.email, TEST_PASSWORD, { ...webRequest, clientAddress: '192.0.2.66' });
-    const own = await t.vault.sessions.signIn(owner.email, TEST_PASSWORD, webRequest);
+    const hijacker = await t.vault.passwordSignIn.signIn(owner.email, TEST_PASSWORD, { ...webRequest, clientAddress: '192.0.2.66' });
+    const own = await t.vault.passwordSignIn.signIn(owner.email, TEST_PASSWORD, webRequest);
     // The hijacked session's "new API token" request has been authenticated (the actor as the web pages make it) ...
     const hijacked = (await t.vault.sessions.resolve(hijacker.sessionId))!;
     const inFlight = actorFor(hijacked.user, { ...webRequest, clientAddress: '192.0.2.66' }, { kind: 'session', id: hijacked.idHash, scope: 'full' });
     // ... when the owner changes their password, which ends every other session of theirs.
-    await t.vault.sessions.changePassword((await t.vault.sessions.resolve(own.sessionId))!, TEST_PASSWORD, 'a new pass phrase the hijacker never saw', webRequest);
+    await t.vault.passwordChange.changePassword((await t.vault.sessions.resolve(own.sessionId))!, TEST_PASSWORD, 'a new pass phrase the hijacker never saw', webRequest);
     expect(await t.vault.sessions.resolve(hijacker.sessionId)).toBeNull();
 
     const refused = await t.vault.identity.createCredential(inFlight, owner.id, 'api_token', 'made meanwhile').then(() => null, (e: unknown) => e);
@@ -167,7 +167,7 @@ describe.each(DIALECTS)('people administration attacked on %s', (dialect) => {
     await expect(t.vault.people.resetPassword(inFlight, member.id)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     expect(await refusals(rogue.id, 'person.reset-password')).toEqual(['account_disabled']);
     // Their password stands (a reset would have left none), and no reset was recorded.
-    expect((await t.vault.sessions.signIn(member.email, TEST_PASSWORD, webRequest)).stage).toBe('active');
+    expect((await t.vault.passwordSignIn.signIn(member.email, TEST_PASSWORD, webRequest)).stage).toBe('active');
     const resets = await t.vault.store.db.selectFrom('audit_events').select('decision').where('action', '=', 'user.password-reset').where('target_organisation_id', '=', org.id).execute();
     expect(resets).toEqual([]);
   });
@@ -266,8 +266,8 @@ describe.each(DIALECTS)('people administration attacked on %s', (dialect) => {
     const org = await createOrganisation(t.vault);
     const admin = await org.user({ roles: ['member', 'org_admin'] });
     const member = await org.user({});
-    await t.vault.sessions.signIn(member.email, TEST_PASSWORD, webRequest);
-    await t.vault.sessions.signIn(member.email, TEST_PASSWORD, { ...webRequest, clientAddress: '192.0.2.80' });
+    await t.vault.passwordSignIn.signIn(member.email, TEST_PASSWORD, webRequest);
+    await t.vault.passwordSignIn.signIn(member.email, TEST_PASSWORD, { ...webRequest, clientAddress: '192.0.2.80' });
     // The first reset ends both sessions; the second finds none to end, and records nothing.
     for (let i = 0; i < 2; i++) expect((await api(t.app, admin).post(`users/${member.id}/reset-mfa`)).statusCode).toBe(204);
     await t.vault.store.repos.audit.drained();
@@ -303,7 +303,7 @@ describe.each(DIALECTS)('people administration attacked on %s', (dialect) => {
     expect(await refusals(admin.id, 'user.mfa-reset')).toEqual(['self']);
     // ... which would let them, knowing the password, sign in and set up an authenticator of their own,
     // locking the admin out: the sign-in would ask for a second factor to be set up, not for the admin's.
-    const { stage } = await t.vault.sessions.signIn(admin.email, TEST_PASSWORD, { ...apiRequest, channel: 'web' });
+    const { stage } = await t.vault.passwordSignIn.signIn(admin.email, TEST_PASSWORD, { ...apiRequest, channel: 'web' });
     expect(stage).toBe('mfa');
   });
 

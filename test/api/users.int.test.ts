@@ -69,7 +69,7 @@ describe.each(DIALECTS)('people administration over REST on %s', (dialect) => {
     const org = await createOrganisation(t.vault);
     const admin = await org.user({ roles: ['member', 'org_admin'] });
     const member = await org.user({ teams: ['hr'] });
-    const { sessionId } = await t.vault.sessions.signIn(member.email, TEST_PASSWORD, signInRequest);
+    const { sessionId } = await t.vault.passwordSignIn.signIn(member.email, TEST_PASSWORD, signInRequest);
     expect((await api(t.app, member).get('me')).statusCode).toBe(200);
     expect(await t.vault.sessions.resolve(sessionId)).not.toBeNull();
 
@@ -78,14 +78,14 @@ describe.each(DIALECTS)('people administration over REST on %s', (dialect) => {
     expect(off.body).toBe('');
     expectProblem(await api(t.app, member).get('me'), 401);
     expect(await t.vault.sessions.resolve(sessionId)).toBeNull();
-    await expect(t.vault.sessions.signIn(member.email, TEST_PASSWORD, signInRequest)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(t.vault.passwordSignIn.signIn(member.email, TEST_PASSWORD, signInRequest)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     expect((await api(t.app, admin).get(`users/${member.id}`)).json()).toMatchObject({ disabled: true, disabledBy: 'admin' });
     expect(await enabledNotices(member.id)).toHaveLength(0); // switching off tells nobody
 
     const on = await api(t.app, admin).post(`users/${member.id}/enable`);
     expect(on.statusCode, on.body).toBe(204);
     expect((await api(t.app, admin).get(`users/${member.id}`)).json()).toMatchObject({ disabled: false, disabledBy: null });
-    expect((await t.vault.sessions.signIn(member.email, TEST_PASSWORD, signInRequest)).user.id).toBe(member.id);
+    expect((await t.vault.passwordSignIn.signIn(member.email, TEST_PASSWORD, signInRequest)).user.id).toBe(member.id);
     // The token revoked by the switching off stays revoked.
     expectProblem(await api(t.app, member).get('me'), 401);
     // Enabling an account already on changes nothing and tells nobody again.
@@ -128,7 +128,7 @@ describe.each(DIALECTS)('people administration over REST on %s', (dialect) => {
     const member = await org.user({ teams: ['payroll'] });
     const colleague = await org.user({ teams: ['payroll'] });
     const otherAdmin = await (await createOrganisation(t.vault)).user({ roles: ['member', 'org_admin'] });
-    await t.vault.sessions.signIn(colleague.email, TEST_PASSWORD, signInRequest);
+    await t.vault.passwordSignIn.signIn(colleague.email, TEST_PASSWORD, signInRequest);
 
     const unknown = expectProblem(await api(t.app, otherAdmin).get('users/no-such-person'), 404);
     const { requestId: _r, ...absent } = unknown;
@@ -146,7 +146,7 @@ describe.each(DIALECTS)('people administration over REST on %s', (dialect) => {
     expect((await api(t.app, otherAdmin).get('users')).json().users.map((p: { id: string }) => p.id)).toEqual([otherAdmin.id]);
 
     // Nothing changed: the colleague still signs in, untold.
-    expect((await t.vault.sessions.signIn(colleague.email, TEST_PASSWORD, signInRequest)).user.id).toBe(colleague.id);
+    expect((await t.vault.passwordSignIn.signIn(colleague.email, TEST_PASSWORD, signInRequest)).user.id).toBe(colleague.id);
     expect((await api(t.app, colleague).get('me')).statusCode).toBe(200);
     expect(await enabledNotices(colleague.id)).toHaveLength(0);
     // Each refusal of a real person is audited, decided on the person's organisation (the unknown id has nothing to decide on).

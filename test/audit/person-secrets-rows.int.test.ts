@@ -30,12 +30,12 @@ describe.each(DIALECTS)('audit verify and passwords or MFA written in the databa
     const org = await createOrganisation(v);
     const admin = await addPerson(v, org.slug, { roles: ['member', 'org_admin'] });
     const member = await addPerson(v, org.slug, {});
-    const signedIn = await v.sessions.signIn(admin.email, PASSWORD, request);
+    const signedIn = await v.passwordSignIn.signIn(admin.email, PASSWORD, request);
     expect(signedIn.stage).toBe('mfa_setup');
     const setUp = (await v.sessions.resolve(signedIn.sessionId))!;
-    const { secret } = await v.sessions.mfaEnrolment(setUp);
-    const { sessionId } = await v.sessions.completeMfaEnrolment(setUp, totp(secret), request);
-    await v.sessions.changePassword((await v.sessions.resolve(sessionId))!, PASSWORD, NEXT_PASSWORD, request);
+    const { secret } = await v.secondFactor.mfaEnrolment(setUp);
+    const { sessionId } = await v.secondFactor.completeMfaEnrolment(setUp, totp(secret), request);
+    await v.passwordChange.changePassword((await v.sessions.resolve(sessionId))!, PASSWORD, NEXT_PASSWORD, request);
     const db = v.store.db;
     const row = async (id: string) => db.selectFrom('users').select(['password_hash', 'mfa_secret', 'mfa_enabled']).where('id', '=', id).executeTakeFirstOrThrow();
     const verify = () => v.audit.verify(systemActor());
@@ -58,7 +58,7 @@ describe.each(DIALECTS)('audit verify and passwords or MFA written in the databa
     expect((await s.row(s.admin.id)).mfa_secret).not.toContain(s.secret);
     expect(await s.verify()).toMatchObject({ ok: true });
     // Signing in with the new password and the authenticator works, and changes nothing verify checks.
-    const again = await s.v.sessions.signIn(s.admin.email, NEXT_PASSWORD, request);
+    const again = await s.v.passwordSignIn.signIn(s.admin.email, NEXT_PASSWORD, request);
     expect(again.stage).toBe('mfa');
     await s.v.people.resetMfa(systemActor(), s.admin.id);
     expect(await s.row(s.admin.id)).toMatchObject({ mfa_secret: null });
@@ -71,11 +71,11 @@ describe.each(DIALECTS)('audit verify and passwords or MFA written in the databa
     const mfaColumns = ['mfa_secret', 'mfa_enabled', 'recovery_codes', 'mfa_seal'] as const;
     const off = await s.db.selectFrom('users').select(mfaColumns).where('id', '=', admin.id).executeTakeFirstOrThrow();
     const setUp = async (step: number) => {
-      const signedIn = await s.v.sessions.signIn(admin.email, PASSWORD, request);
+      const signedIn = await s.v.passwordSignIn.signIn(admin.email, PASSWORD, request);
       expect(signedIn.stage).toBe('mfa_setup');
       const session = (await s.v.sessions.resolve(signedIn.sessionId))!;
-      const { secret } = await s.v.sessions.mfaEnrolment(session);
-      return s.v.sessions.completeMfaEnrolment(session, totp(secret, step), request);
+      const { secret } = await s.v.secondFactor.mfaEnrolment(session);
+      return s.v.secondFactor.completeMfaEnrolment(session, totp(secret, step), request);
     };
     await setUp(0);
     expect(await s.verify()).toMatchObject({ ok: true });

@@ -84,9 +84,9 @@ describe.each(DIALECTS)('a backup from before sign-in seals, restored, on %s', (
     await restoreBackup(config, { from: backup, blobsFrom: replica, logger: silent });
     v = await openVaultAt(dataDir, clamd.socketPath, restoredEnv);
     try {
-      const signedIn = await v.vault.sessions.signIn(admin.email, TEST_PASSWORD, from);
+      const signedIn = await v.vault.passwordSignIn.signIn(admin.email, TEST_PASSWORD, from);
       expect(signedIn.stage).toBe('mfa');
-      await v.vault.sessions.verifySecondFactor((await v.vault.sessions.resolve(signedIn.sessionId))!, totp(secret), from);
+      await v.vault.secondFactor.verifySecondFactor((await v.vault.sessions.resolve(signedIn.sessionId))!, totp(secret), from);
       expect((await v.app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${admin.token}` } })).statusCode).toBe(200);
       const row = await v.vault.store.db.selectFrom('users').select('mfa_secret').where('id', '=', admin.id).executeTakeFirstOrThrow();
       expect(row.mfa_secret).not.toContain(secret);

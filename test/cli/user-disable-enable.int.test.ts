@@ -52,7 +52,7 @@ describe.each(DIALECTS)('strongroom user disable and enable on %s', (dialect) =>
         user: await vault.identity.userById(member.id),
         session: (await vault.sessions.resolve(sessionId)) !== null,
         token: await works(vault.identity.authenticateSecret(member.token, ['api_token'])),
-        signsIn: await works(vault.sessions.signIn(member.email, TEST_PASSWORD, request)),
+        signsIn: await works(vault.passwordSignIn.signIn(member.email, TEST_PASSWORD, request)),
         notices: jobs.filter((j) => j.payload.includes(member.id) && j.payload.includes('"change":"account-enabled"')).map((j) => JSON.parse(j.payload) as unknown),
         events: await operatorEvents(vault),
       };
@@ -66,7 +66,7 @@ describe.each(DIALECTS)('strongroom user disable and enable on %s', (dialect) =>
     const v = await place.open();
     try {
       member = await (await createOrganisation(v.vault)).user({ teams: ['payroll'] });
-      sessionId = (await v.vault.sessions.signIn(member.email, TEST_PASSWORD, request)).sessionId;
+      sessionId = (await v.vault.passwordSignIn.signIn(member.email, TEST_PASSWORD, request)).sessionId;
     } finally {
       await closeKeepingData(v);
     }

@@ -29,7 +29,7 @@ describe('strongroom user reset-password', () => {
     const opened = await openVaultAt(place.dataDir, clamd.socketPath, { ...place.env, ...env });
     try {
       const results = [];
-      for (const password of passwords) results.push(await opened.vault.sessions.signIn(email, password, request).then(() => true, () => false));
+      for (const password of passwords) results.push(await opened.vault.passwordSignIn.signIn(email, password, request).then(() => true, () => false));
       return results;
     } finally {
       await closeKeepingData(opened);

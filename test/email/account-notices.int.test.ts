@@ -63,9 +63,9 @@ describe.each(DIALECTS)('security notices on %s', (dialect) => {
   it('tells a person their own password was changed (By: you, from their network), even though they opted out of non-essential mail', async () => {
     const person = await org.user({});
     await t.vault.mail.setPreferences(await actorOf(t.vault, person.id), { nonEssentialOptOut: true });
-    const { sessionId } = await t.vault.sessions.signIn(person.email, TEST_PASSWORD, request);
+    const { sessionId } = await t.vault.passwordSignIn.signIn(person.email, TEST_PASSWORD, request);
     const session = (await t.vault.sessions.resolve(sessionId))!;
-    await t.vault.sessions.changePassword(session, TEST_PASSWORD, NEW_PASSWORD, request);
+    await t.vault.passwordChange.changePassword(session, TEST_PASSWORD, NEW_PASSWORD, request);
 
     const [mail, ...more] = await noticesTo(person.email);
     expect(more).toHaveLength(0);

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { PasswordHasher } from '../../src/domain/ports.js';
 import { Argon2PasswordHasher } from '../../src/integrations/argon2.password-hasher.js';
 import { systemActor } from '../../src/services/identity.service.js';
-import { WebSessionsService } from '../../src/services/web-sessions.service.js';
+import { composeWebSignIn } from '../../src/compose/identity.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
 import { PASSWORD, addPerson } from '../ui/support.js';
@@ -31,15 +31,15 @@ describe.each(DIALECTS)('password hashes on a standard-cost vault on %s', (diale
     expect(await storedHash(person.id)).toMatch(STANDARD_HASH);
     await t.vault.store.repos.users.update(person.id, { passwordHash: await weak.hash(PASSWORD) });
 
-    await expect(t.vault.sessions.signIn(person.email, `${PASSWORD}-wrong`, request)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(t.vault.passwordSignIn.signIn(person.email, `${PASSWORD}-wrong`, request)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     expect(await storedHash(person.id), 'a wrong password changes nothing').toMatch(WEAK_HASH);
 
-    await t.vault.sessions.signIn(person.email, PASSWORD, request);
+    await t.vault.passwordSignIn.signIn(person.email, PASSWORD, request);
     const upgraded = await storedHash(person.id);
     expect(upgraded).toMatch(STANDARD_HASH);
     // The rehash is recorded with its binding: the hash written above by hand is named no longer.
     expect(await t.vault.audit.verify(systemActor()), 'the rehash is recorded').toMatchObject({ ok: true });
-    await t.vault.sessions.signIn(person.email, PASSWORD, request);
+    await t.vault.passwordSignIn.signIn(person.email, PASSWORD, request);
     expect(await storedHash(person.id), 'a standard hash is kept').toBe(upgraded);
   });
 
@@ -60,8 +60,8 @@ describe.each(DIALECTS)('password hashes on a standard-cost vault on %s', (diale
     await t.vault.store.db.updateTable('users').set({ password_hash: null }).where('id', '=', person.id).execute();
     let checks = 0;
     const counting: PasswordHasher = { hash: (p) => weak.hash(p), needsRehash: (h) => weak.needsRehash(h), verify: (h, p) => (checks++, weak.verify(h, p)) };
-    const sessions = new WebSessionsService({ store: t.vault.store, clock: t.vault.clock, identity: t.vault.identity, passwords: counting, enrolmentKey: randomBytes(32), sessionKey: randomBytes(32) });
-    await expect(sessions.signIn(person.email, PASSWORD, request)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    const { passwordSignIn } = composeWebSignIn({ store: t.vault.store, clock: t.vault.clock, identity: t.vault.identity, passwords: counting, enrolmentKey: randomBytes(32), sessionKey: randomBytes(32) });
+    await expect(passwordSignIn.signIn(person.email, PASSWORD, request)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     expect(checks, 'the dummy hash was checked, as for an unknown address').toBe(1);
     expect((await t.vault.store.repos.users.signInState(person.id))!.password_hash).toBeNull();
   });

@@ -90,13 +90,13 @@ describe.each(DIALECTS)('password reset racing the person on %s', (dialect) => {
     const org = await createOrganisation(v);
     const admin = await org.user({ roles: ['org_admin'] });
     const member = await org.user({});
-    const session = (await v.sessions.resolve((await v.sessions.signIn(member.email, TEST_PASSWORD, HOME)).sessionId))!;
+    const session = (await v.sessions.resolve((await v.passwordSignIn.signIn(member.email, TEST_PASSWORD, HOME)).sessionId))!;
     await setUpMfa(v, member, 'JBSWY3DPEHPK3PXP');
     beforeNextTransaction(v, async () => v.people.resetMfa(actorFor((await v.store.repos.users.byId(admin.id))!, HOME), member.id));
-    expect((await refusal(v.sessions.changePassword(session, TEST_PASSWORD, 'a new pass phrase chosen meanwhile', HOME))).message)
+    expect((await refusal(v.passwordChange.changePassword(session, TEST_PASSWORD, 'a new pass phrase chosen meanwhile', HOME))).message)
       .toMatch(/^Your password was not changed: .* or you were signed out \(your two-step verification reset\)/);
     expect(await eventsAbout(v, 'auth.password-change', member.id)).toEqual([]);
-    expect((await v.sessions.signIn(member.email, TEST_PASSWORD, HOME)).user.id).toBe(member.id);
+    expect((await v.passwordSignIn.signIn(member.email, TEST_PASSWORD, HOME)).user.id).toBe(member.id);
   });
 
   it("refuses a password change judged before a reset committed: the reset and its link stand, nothing of the change is written", async () => {
@@ -104,12 +104,12 @@ describe.each(DIALECTS)('password reset racing the person on %s', (dialect) => {
     const org = await createOrganisation(v);
     const admin = await org.user({ roles: ['org_admin'] });
     const member = await org.user({});
-    const signedIn = await v.sessions.signIn(member.email, TEST_PASSWORD, HOME);
+    const signedIn = await v.passwordSignIn.signIn(member.email, TEST_PASSWORD, HOME);
     const session = (await v.sessions.resolve(signedIn.sessionId))!;
     let token = '';
     // The current password is judged right; the admin's reset commits before the change's transaction.
     beforeNextTransaction(v, async () => { token = await shownToken(v, admin.id, member.id); });
-    expect(await refusal(v.sessions.changePassword(session, TEST_PASSWORD, 'what the person meant to choose', HOME))).toEqual({
+    expect(await refusal(v.passwordChange.changePassword(session, TEST_PASSWORD, 'what the person meant to choose', HOME))).toEqual({
       code: 'INVALID',
       message: 'Your password was not changed: it was reset or changed elsewhere, your account was switched off, or you were signed out (your two-step verification reset) while you were changing it. Sign in again; after a reset, use the link you were sent to set a new one.',
     });
@@ -119,7 +119,7 @@ describe.each(DIALECTS)('password reset racing the person on %s', (dialect) => {
     expect(await eventsAbout(v, 'auth.password-change', member.id)).toEqual([]);
     expect(await eventsAbout(v, 'credential.revoke', member.id)).toEqual([]);
     await v.invitations.accept(token, NEW_PASSWORD, HOME);
-    expect((await v.sessions.signIn(member.email, NEW_PASSWORD, HOME)).user.id).toBe(member.id);
+    expect((await v.passwordSignIn.signIn(member.email, NEW_PASSWORD, HOME)).user.id).toBe(member.id);
     expect(await v.audit.verify(systemActor())).toMatchObject({ ok: true });
   });
 
@@ -153,13 +153,13 @@ describe.each(DIALECTS)('password reset racing the person on %s', (dialect) => {
     const v = t.vault;
     const org = await createOrganisation(v);
     const member = await org.user({});
-    const session = (await v.sessions.resolve((await v.sessions.signIn(member.email, TEST_PASSWORD, HOME)).sessionId))!;
+    const session = (await v.sessions.resolve((await v.passwordSignIn.signIn(member.email, TEST_PASSWORD, HOME)).sessionId))!;
     let changing: Promise<{ code: string; message: string }> | undefined;
     await v.store.db.transaction().execute(async (trx) => {
       // What resetPassword writes, its transaction held open with the person's row taken first.
       const repos = v.store.reposWithin(trx);
       await repos.users.lock(member.id);
-      changing = refusal(v.sessions.changePassword(session, TEST_PASSWORD, 'what the person meant to choose', HOME));
+      changing = refusal(v.passwordChange.changePassword(session, TEST_PASSWORD, 'what the person meant to choose', HOME));
       await waitingOnALock(v);
       await repos.mail.withdrawInvitations(member.id);
       await repos.users.update(member.id, { passwordHash: null });
@@ -225,13 +225,13 @@ describe.each(DIALECTS)('links and throttling after a reset, with e-mail, on %s'
     const failures = async (key: string) => (await v.store.repos.signInThrottles.failures([key], new Date().toISOString())).get(key);
     // The person forgot their password and used up their tries at home; someone elsewhere guesses too.
     for (const from of [HOME, guesser]) {
-      for (let i = 0; i < SIGN_IN_THROTTLE.accountAtNetwork.limit; i++) await refusal(v.sessions.signIn(member.email, `wrong guess ${i}`, from));
+      for (let i = 0; i < SIGN_IN_THROTTLE.accountAtNetwork.limit; i++) await refusal(v.passwordSignIn.signIn(member.email, `wrong guess ${i}`, from));
     }
     expect(await failures(accountAtNetworkKey(member.email, HOME.clientAddress))).toBe(SIGN_IN_THROTTLE.accountAtNetwork.limit);
 
     await v.people.resetPassword(await actorOf(v, admin.id), member.id);
     await v.invitations.accept(await mailedToken(member.email), NEW_PASSWORD, HOME);
-    expect((await v.sessions.signIn(member.email, NEW_PASSWORD, HOME)).user.id).toBe(member.id);
+    expect((await v.passwordSignIn.signIn(member.email, NEW_PASSWORD, HOME)).user.id).toBe(member.id);
     // Elsewhere nothing is forgotten: that network's count on this account, the network's own, the account's everywhere.
     expect(await failures(accountAtNetworkKey(member.email, guesser.clientAddress))).toBe(SIGN_IN_THROTTLE.accountAtNetwork.limit);
     expect(await failures(networkKey(guesser.clientAddress))).toBe(SIGN_IN_THROTTLE.accountAtNetwork.limit);

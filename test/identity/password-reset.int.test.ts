@@ -40,7 +40,7 @@ async function refusal(work: Promise<unknown>): Promise<{ code: string; message:
 
 /** Whether `password` signs `email` in (a first step; the stage does not matter here). */
 async function signsIn(vault: Vault, email: string, password: string): Promise<boolean> {
-  return vault.sessions.signIn(email, password, request).then(() => true, (e: unknown) => {
+  return vault.passwordSignIn.signIn(email, password, request).then(() => true, (e: unknown) => {
     if (e instanceof DomainError) return false;
     throw e;
   });
@@ -110,7 +110,7 @@ describe.each(DIALECTS)('password reset with e-mail on %s', (dialect) => {
   it('ends the old password and every session, mails a link that sets a new one once; tokens stay; audit verify passes', async () => {
     const v = t.vault;
     const member = await org.user({});
-    const session = await v.sessions.signIn(member.email, TEST_PASSWORD, request);
+    const session = await v.passwordSignIn.signIn(member.email, TEST_PASSWORD, request);
     expect(await v.sessions.resolve(session.sessionId)).not.toBeNull();
 
     const reset = await v.people.resetPassword(await actorOf(v, admin.id), member.id);
@@ -344,7 +344,7 @@ describe.each(DIALECTS)('password reset without e-mail on %s', (dialect) => {
     const org = await createOrganisation(v);
     const admin = await org.user({ roles: ['org_admin'] });
     const member = await org.user({});
-    const session = await v.sessions.signIn(member.email, TEST_PASSWORD, request);
+    const session = await v.passwordSignIn.signIn(member.email, TEST_PASSWORD, request);
 
     const reset = await v.people.resetPassword(await actorOf(v, admin.id), member.id);
     expect(reset).toMatchObject({ user: { id: member.id }, delivery: 'link-shown', link: { path: expect.stringMatching(/^\/invitation\/[A-Za-z0-9_-]{43}$/) } });
@@ -480,8 +480,8 @@ describe.each(DIALECTS)('password reset without e-mail on %s', (dialect) => {
     await v.invitations.accept(token, NEW_PASSWORD, request);
     // A link left live beside a password (what a link mailed while its person set a password another way leaves), written here directly.
     await db.updateTable('invitations').set({ used_at: null }).where('user_id', '=', member.id).execute();
-    const signedIn = await v.sessions.signIn(member.email, NEW_PASSWORD, request);
-    await v.sessions.changePassword((await v.sessions.resolve(signedIn.sessionId))!, NEW_PASSWORD, 'the one they chose themselves', request);
+    const signedIn = await v.passwordSignIn.signIn(member.email, NEW_PASSWORD, request);
+    await v.passwordChange.changePassword((await v.sessions.resolve(signedIn.sessionId))!, NEW_PASSWORD, 'the one they chose themselves', request);
     expect(await linksOf(v, member.id)).toEqual([]);
     // A database administrator puts the row back to the reset's sealed null: no link of theirs is left to set a password with.
     await db.updateTable('users').set(afterReset).where('id', '=', member.id).execute();

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { Argon2PasswordHasher } from '../../src/integrations/argon2.password-hasher.js';
-import { WebSessionsService } from '../../src/services/web-sessions.service.js';
+import { composeWebSignIn } from '../../src/compose/identity.js';
 import { DIALECTS, TEST_PASSWORD, createOrganisation, type TestOrganisation } from '../support/vault.js';
 import { SIGN_IN_THROTTLE } from '../../src/domain/identity/sign-in-throttle.js';
 import { PASSWORD, addPerson, enrolTotp, totp } from '../ui/support.js';
@@ -39,7 +39,7 @@ describe.each(DIALECTS)('second-factor races on %s', (dialect) => {
   /** Two web processes over the same database: nothing shared but the database (and the keys the master key gives both). */
   const twoProcesses = () => {
     const [enrolmentKey, sessionKey] = [randomBytes(32), randomBytes(32)];
-    return [0, 1].map(() => new WebSessionsService({ store: t.vault.store, clock: t.vault.clock, identity: t.vault.identity, passwords: new Argon2PasswordHasher('test-only-weak'), enrolmentKey, sessionKey }));
+    return [0, 1].map(() => composeWebSignIn({ store: t.vault.store, clock: t.vault.clock, identity: t.vault.identity, passwords: new Argon2PasswordHasher('test-only-weak'), enrolmentKey, sessionKey }));
   };
 
   it('accepts a recovery code once, even when two sign-ins present it at the same moment', SLOW, async () => {
@@ -49,10 +49,10 @@ describe.each(DIALECTS)('second-factor races on %s', (dialect) => {
     await enrolTotp(t.vault, admin.id, [createHash('sha256').update(code).digest('hex')]);
     const [a, b] = twoProcesses();
 
-    const first = await a!.signIn(admin.email, PASSWORD, FROM);
-    const second = await b!.signIn(admin.email, PASSWORD, FROM);
-    const sessions = await Promise.all([a!.resolve(first.sessionId), b!.resolve(second.sessionId)]);
-    const outcomes = await Promise.allSettled([a!.verifySecondFactor(sessions[0]!, code, FROM), b!.verifySecondFactor(sessions[1]!, code, FROM)]);
+    const first = await a!.passwordSignIn.signIn(admin.email, PASSWORD, FROM);
+    const second = await b!.passwordSignIn.signIn(admin.email, PASSWORD, FROM);
+    const sessions = await Promise.all([a!.sessions.resolve(first.sessionId), b!.sessions.resolve(second.sessionId)]);
+    const outcomes = await Promise.allSettled([a!.secondFactor.verifySecondFactor(sessions[0]!, code, FROM), b!.secondFactor.verifySecondFactor(sessions[1]!, code, FROM)]);
 
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
     const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
@@ -73,20 +73,20 @@ describe.each(DIALECTS)('second-factor races on %s', (dialect) => {
     const notices = async () => (await t.vault.store.db.selectFrom('jobs').select('payload').where('kind', '=', 'send-email').where('payload', 'like', `%${admin.id}%recovery-code-used%`).execute()).length;
 
     // Read at the start of a request; the owner changes their password (every session ends) before the code is checked.
-    const pending = await a!.resolve((await a!.signIn(admin.email, PASSWORD, FROM)).sessionId);
+    const pending = await a!.sessions.resolve((await a!.passwordSignIn.signIn(admin.email, PASSWORD, FROM)).sessionId);
     await t.vault.store.repos.sessions.deleteForUser(admin.id);
-    const ended = await a!.verifySecondFactor(pending!, codes[0]!, FROM).then(() => null, (error: { code: string; message: string }) => error);
+    const ended = await a!.secondFactor.verifySecondFactor(pending!, codes[0]!, FROM).then(() => null, (error: { code: string; message: string }) => error);
     expect(ended?.code).toBe('INVALID');
     expect(ended?.message).toContain('This sign-in ended before the code was checked');
-    const totpEnded = await a!.verifySecondFactor(pending!, totp(secret), FROM).then(() => null, (error: { code: string }) => error);
+    const totpEnded = await a!.secondFactor.verifySecondFactor(pending!, totp(secret), FROM).then(() => null, (error: { code: string }) => error);
     expect(totpEnded?.code).toBe('INVALID');
     expect(await activeSessions()).toBe(0);
     expect(JSON.parse((await t.vault.store.repos.users.signInState(admin.id))!.recovery_codes!)).toHaveLength(2);
     expect(await notices()).toBe(0);
 
     // One pending session, two different codes at once: one sign-in, one code spent.
-    const again = await a!.resolve((await a!.signIn(admin.email, PASSWORD, from('192.0.2.81'))).sessionId);
-    const outcomes = await Promise.allSettled([a!.verifySecondFactor(again!, codes[0]!, FROM), a!.verifySecondFactor(again!, codes[1]!, FROM)]);
+    const again = await a!.sessions.resolve((await a!.passwordSignIn.signIn(admin.email, PASSWORD, from('192.0.2.81'))).sessionId);
+    const outcomes = await Promise.allSettled([a!.secondFactor.verifySecondFactor(again!, codes[0]!, FROM), a!.secondFactor.verifySecondFactor(again!, codes[1]!, FROM)]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
     expect(await activeSessions()).toBe(1);
     expect(JSON.parse((await t.vault.store.repos.users.signInState(admin.id))!.recovery_codes!)).toHaveLength(1);
@@ -97,11 +97,11 @@ describe.each(DIALECTS)('second-factor races on %s', (dialect) => {
     const admin = await addPerson(t.vault, org.slug, { roles: ['security_admin'] });
     const secret = await enrolTotp(t.vault, admin.id);
     const [a, b] = twoProcesses();
-    const first = await a!.signIn(admin.email, PASSWORD, FROM);
-    const second = await b!.signIn(admin.email, PASSWORD, FROM);
-    const sessions = await Promise.all([a!.resolve(first.sessionId), b!.resolve(second.sessionId)]);
+    const first = await a!.passwordSignIn.signIn(admin.email, PASSWORD, FROM);
+    const second = await b!.passwordSignIn.signIn(admin.email, PASSWORD, FROM);
+    const sessions = await Promise.all([a!.sessions.resolve(first.sessionId), b!.sessions.resolve(second.sessionId)]);
     const code = totp(secret);
-    const outcomes = await Promise.allSettled([a!.verifySecondFactor(sessions[0]!, code, FROM), b!.verifySecondFactor(sessions[1]!, code, FROM)]);
+    const outcomes = await Promise.allSettled([a!.secondFactor.verifySecondFactor(sessions[0]!, code, FROM), b!.secondFactor.verifySecondFactor(sessions[1]!, code, FROM)]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
   });
 
@@ -137,17 +137,17 @@ describe.each(DIALECTS)('second-factor races on %s', (dialect) => {
   it('judges no more wrong set-up codes, or wrong current passwords, than the limit when two processes are raced', SLOW, async () => {
     const admin = await addPerson(t.vault, org.slug, { roles: ['org_admin'] });
     const [a, b] = twoProcesses();
-    const pending = await a!.signIn(admin.email, PASSWORD, from('192.0.2.81'));
+    const pending = await a!.passwordSignIn.signIn(admin.email, PASSWORD, from('192.0.2.81'));
     expect(pending.stage).toBe('mfa_setup');
-    const setUp = (await a!.resolve(pending.sessionId))!;
-    await a!.mfaEnrolment(setUp);
-    const enrolments = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => (i % 2 ? a! : b!).completeMfaEnrolment(setUp, 'not a code', from('192.0.2.81'))));
+    const setUp = (await a!.sessions.resolve(pending.sessionId))!;
+    await a!.secondFactor.mfaEnrolment(setUp);
+    const enrolments = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => (i % 2 ? a! : b!).secondFactor.completeMfaEnrolment(setUp, 'not a code', from('192.0.2.81'))));
     expect(tally(enrolments)).toEqual({ INVALID: SIGN_IN_THROTTLE.secondFactor.limit, RATE_LIMITED: 30 - SIGN_IN_THROTTLE.secondFactor.limit });
 
     const member = await addPerson(t.vault, org.slug, {});
-    const signedIn = await a!.signIn(member.email, PASSWORD, from('192.0.2.82'));
-    const session = (await a!.resolve(signedIn.sessionId))!;
-    const changes = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => (i % 2 ? a! : b!).changePassword(session, `not the password ${i}`, 'a new long enough passphrase', from('192.0.2.82'))));
+    const signedIn = await a!.passwordSignIn.signIn(member.email, PASSWORD, from('192.0.2.82'));
+    const session = (await a!.sessions.resolve(signedIn.sessionId))!;
+    const changes = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => (i % 2 ? a! : b!).passwordChange.changePassword(session, `not the password ${i}`, 'a new long enough passphrase', from('192.0.2.82'))));
     expect(tally(changes)).toEqual({ INVALID: SIGN_IN_THROTTLE.secondFactor.limit, RATE_LIMITED: 30 - SIGN_IN_THROTTLE.secondFactor.limit });
   });
 
@@ -156,11 +156,11 @@ describe.each(DIALECTS)('second-factor races on %s', (dialect) => {
     const secret = await enrolTotp(t.vault, member.id);
     const [a] = twoProcesses();
     const request = from('192.0.2.83');
-    const pending = await a!.signIn(member.email, PASSWORD, request);
-    const session = (await a!.resolve(pending.sessionId))!;
-    const wrong = await Promise.allSettled(Array.from({ length: SIGN_IN_THROTTLE.secondFactor.limit - 1 }, () => a!.verifySecondFactor(session, 'not a code', request)));
+    const pending = await a!.passwordSignIn.signIn(member.email, PASSWORD, request);
+    const session = (await a!.sessions.resolve(pending.sessionId))!;
+    const wrong = await Promise.allSettled(Array.from({ length: SIGN_IN_THROTTLE.secondFactor.limit - 1 }, () => a!.secondFactor.verifySecondFactor(session, 'not a code', request)));
     expect(tally(wrong)).toEqual({ INVALID: SIGN_IN_THROTTLE.secondFactor.limit - 1 });
-    await a!.verifySecondFactor(session, totp(secret), request);
+    await a!.secondFactor.verifySecondFactor(session, totp(secret), request);
     const counted = await t.vault.store.repos.signInThrottles.failures([`second-factor:${member.id}`], t.vault.clock.now().toISOString());
     expect(counted.get(`second-factor:${member.id}`)).toBe(0);
   });

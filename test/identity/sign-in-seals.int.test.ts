@@ -46,14 +46,14 @@ describe.each(DIALECTS)('sign-in secrets written in the database on %s', (dialec
     const org = await createOrganisation(v);
     const admin = await org.user({ roles: ['org_admin'], teams: ['hr'] });
     const honest = (await v.store.db.selectFrom('users').select('password_hash').where('id', '=', admin.id).executeTakeFirstOrThrow()).password_hash;
-    const wrong = await refusal(v.sessions.signIn(admin.email, 'not the password at all, no', from(1)));
+    const wrong = await refusal(v.passwordSignIn.signIn(admin.email, 'not the password at all, no', from(1)));
     await v.store.db.updateTable('users').set({ password_hash: await new Argon2PasswordHasher('test-only-weak').hash(DBA_PASSWORD) }).where('id', '=', admin.id).execute();
-    expect(await refusal(v.sessions.signIn(admin.email, DBA_PASSWORD, from(2)))).toEqual(wrong);
+    expect(await refusal(v.passwordSignIn.signIn(admin.email, DBA_PASSWORD, from(2)))).toEqual(wrong);
     expect(await refusals(v, 'auth.sign-in', admin.id)).toEqual(['bad_password', 'secrets_not_sealed']);
     // Nor does the password check of a signed-in person's own pages take it.
     expect(await v.identity.verifyPassword((await v.identity.userById(admin.id))!, DBA_PASSWORD)).toBe(false);
     await v.store.db.updateTable('users').set({ password_hash: honest }).where('id', '=', admin.id).execute();
-    expect((await v.sessions.signIn(admin.email, TEST_PASSWORD, from(3))).stage).toBe('mfa');
+    expect((await v.passwordSignIn.signIn(admin.email, TEST_PASSWORD, from(3))).stage).toBe('mfa');
   });
 
   it('MFA written off, recovery codes or an authenticator secret written by hand are no way past the second factor', async () => {
@@ -66,37 +66,37 @@ describe.each(DIALECTS)('sign-in secrets written in the database on %s', (dialec
     const honest = await row();
     // Stored sealed: the secret is not in the row.
     expect(honest.mfa_secret).not.toContain(secret);
-    const wrong = await refusal(v.sessions.signIn(admin.email, 'not the password at all, no', from(10)));
+    const wrong = await refusal(v.passwordSignIn.signIn(admin.email, 'not the password at all, no', from(10)));
 
     // Written off: the password alone would be a full sign-in (or a set-up of the administrator's own authenticator).
     await db.updateTable('users').set({ mfa_enabled: 0 }).where('id', '=', admin.id).execute();
-    expect(await refusal(v.sessions.signIn(admin.email, TEST_PASSWORD, from(11)))).toEqual(wrong);
+    expect(await refusal(v.passwordSignIn.signIn(admin.email, TEST_PASSWORD, from(11)))).toEqual(wrong);
     // Its secret in clear, as it was stored before seals.
     await db.updateTable('users').set({ mfa_enabled: 1, mfa_secret: secret }).where('id', '=', admin.id).execute();
-    expect(await refusal(v.sessions.signIn(admin.email, TEST_PASSWORD, from(12)))).toEqual(wrong);
+    expect(await refusal(v.passwordSignIn.signIn(admin.email, TEST_PASSWORD, from(12)))).toEqual(wrong);
     expect(await refusals(v, 'auth.sign-in', admin.id)).toEqual(['bad_password', 'secrets_not_sealed', 'secrets_not_sealed']);
     await db.updateTable('users').set(honest).where('id', '=', admin.id).execute();
 
     // Written while a sign-in owes its second factor: a recovery code of the administrator's choosing, a secret they hold.
-    const signedIn = await v.sessions.signIn(admin.email, TEST_PASSWORD, from(13));
+    const signedIn = await v.passwordSignIn.signIn(admin.email, TEST_PASSWORD, from(13));
     expect(signedIn.stage).toBe('mfa');
     const owing = (await v.sessions.resolve(signedIn.sessionId))!;
-    const badCode = await refusal(v.sessions.verifySecondFactor(owing, '000000', from(13)));
+    const badCode = await refusal(v.secondFactor.verifySecondFactor(owing, '000000', from(13)));
     await db.updateTable('users').set({ recovery_codes: JSON.stringify([sha256('chosen-code')]) }).where('id', '=', admin.id).execute();
-    expect(await refusal(v.sessions.verifySecondFactor(owing, 'chosen-code', from(13)))).toEqual(badCode);
+    expect(await refusal(v.secondFactor.verifySecondFactor(owing, 'chosen-code', from(13)))).toEqual(badCode);
     const chosen = generateSecret();
     await db.updateTable('users').set({ recovery_codes: honest.recovery_codes, mfa_secret: chosen }).where('id', '=', admin.id).execute();
-    expect(await refusal(v.sessions.verifySecondFactor(owing, totp(chosen), from(13)))).toEqual(badCode);
+    expect(await refusal(v.secondFactor.verifySecondFactor(owing, totp(chosen), from(13)))).toEqual(badCode);
     expect(await refusals(v, 'auth.mfa', admin.id)).toEqual(['bad_code', 'secrets_not_sealed', 'secrets_not_sealed']);
     // A session owing its second factor is no session while the MFA state is not Strongroom's.
     expect(await v.sessions.resolve(signedIn.sessionId)).toBeNull();
 
     // Put back, the person's own authenticator and recovery code work.
     await db.updateTable('users').set(honest).where('id', '=', admin.id).execute();
-    const again = (await v.sessions.resolve((await v.sessions.signIn(admin.email, TEST_PASSWORD, from(14))).sessionId))!;
-    await v.sessions.verifySecondFactor(again, totp(secret), from(14));
-    const third = (await v.sessions.resolve((await v.sessions.signIn(admin.email, TEST_PASSWORD, from(15))).sessionId))!;
-    await v.sessions.verifySecondFactor(third, 'a1b2c3d4e5', from(15));
+    const again = (await v.sessions.resolve((await v.passwordSignIn.signIn(admin.email, TEST_PASSWORD, from(14))).sessionId))!;
+    await v.secondFactor.verifySecondFactor(again, totp(secret), from(14));
+    const third = (await v.sessions.resolve((await v.passwordSignIn.signIn(admin.email, TEST_PASSWORD, from(15))).sessionId))!;
+    await v.secondFactor.verifySecondFactor(third, 'a1b2c3d4e5', from(15));
     expect(JSON.parse((await row()).recovery_codes!)).toEqual([]);
   });
 
@@ -190,20 +190,20 @@ describe.each(DIALECTS)('sign-in secrets written in the database on %s', (dialec
     const v = t.vault;
     const org = await createOrganisation(v);
     const admin = await addPerson(v, org.slug, { roles: ['org_admin'] });
-    const first = await v.sessions.signIn(admin.email, TEST_PASSWORD, from(20));
+    const first = await v.passwordSignIn.signIn(admin.email, TEST_PASSWORD, from(20));
     expect(first.stage).toBe('mfa_setup');
     const setUp = (await v.sessions.resolve(first.sessionId))!;
-    const { secret } = await v.sessions.mfaEnrolment(setUp);
-    const { sessionId, recoveryCodes } = await v.sessions.completeMfaEnrolment(setUp, totp(secret), from(20));
+    const { secret } = await v.secondFactor.mfaEnrolment(setUp);
+    const { sessionId, recoveryCodes } = await v.secondFactor.completeMfaEnrolment(setUp, totp(secret), from(20));
     const next = 'a different long passphrase 9';
-    await v.sessions.changePassword((await v.sessions.resolve(sessionId))!, TEST_PASSWORD, next, from(20));
-    const owing = (await v.sessions.resolve((await v.sessions.signIn(admin.email, next, from(21))).sessionId))!;
-    const active = await v.sessions.verifySecondFactor(owing, recoveryCodes[0]!, from(21));
+    await v.passwordChange.changePassword((await v.sessions.resolve(sessionId))!, TEST_PASSWORD, next, from(20));
+    const owing = (await v.sessions.resolve((await v.passwordSignIn.signIn(admin.email, next, from(21))).sessionId))!;
+    const active = await v.secondFactor.verifySecondFactor(owing, recoveryCodes[0]!, from(21));
     expect((await v.sessions.resolve(active))!.stage).toBe('active');
     const { secret: token } = await v.identity.createCredential(systemActor(), admin.id, 'api_token', 'cli');
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
     await v.people.resetMfa(systemActor(), admin.id);
-    expect((await v.sessions.signIn(admin.email, next, from(22))).stage).toBe('mfa_setup');
+    expect((await v.passwordSignIn.signIn(admin.email, next, from(22))).stage).toBe('mfa_setup');
     expect(await refusals(v, 'auth.sign-in', admin.id)).toEqual([]);
   });
 });
@@ -247,9 +247,9 @@ describe.each(DIALECTS)('the upgrade to sign-in seals on %s', (dialect) => {
   it('people still sign in and their tokens work, their authenticator secrets now encrypted, sealed once', async () => {
     const { r, admin, member, secret, scim, sealings } = await upgraded();
     try {
-      const signedIn = await r.vault.sessions.signIn(admin.email, TEST_PASSWORD, from(30));
+      const signedIn = await r.vault.passwordSignIn.signIn(admin.email, TEST_PASSWORD, from(30));
       expect(signedIn.stage).toBe('mfa');
-      await r.vault.sessions.verifySecondFactor((await r.vault.sessions.resolve(signedIn.sessionId))!, totp(secret), from(30));
+      await r.vault.secondFactor.verifySecondFactor((await r.vault.sessions.resolve(signedIn.sessionId))!, totp(secret), from(30));
       for (const person of [admin, member]) {
         expect((await r.app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${person.token}` } })).statusCode).toBe(200);
       }
@@ -259,7 +259,7 @@ describe.each(DIALECTS)('the upgrade to sign-in seals on %s', (dialect) => {
       expect(await sealings()).toEqual([expect.objectContaining({ passwordsLeft: '0', mfaLeft: '0', credentialsLeft: '0', credentialsSealed: '2', scimTokensSealed: '1', scimTokensLeft: '0' })]);
       await r.reopen();
       expect(await sealings()).toHaveLength(1);
-      expect((await r.vault.sessions.signIn(member.email, TEST_PASSWORD, from(31))).stage).toBe('active');
+      expect((await r.vault.passwordSignIn.signIn(member.email, TEST_PASSWORD, from(31))).stage).toBe('active');
       await r.vault.audit.flush();
       expect(await r.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
     } finally {
@@ -333,12 +333,12 @@ describe.each(DIALECTS)('the upgrade to sign-in seals on %s', (dialect) => {
     });
     try {
       expect(await sealings()).toEqual([expect.objectContaining({ passwordsLeft: '1', mfaLeft: '1', credentialsLeft: '1' })]);
-      await expect(r.vault.sessions.signIn(member.email, DBA_PASSWORD, from(40))).rejects.toThrow(DomainError);
-      await expect(r.vault.sessions.signIn(admin.email, TEST_PASSWORD, from(41))).rejects.toThrow(DomainError);
+      await expect(r.vault.passwordSignIn.signIn(member.email, DBA_PASSWORD, from(40))).rejects.toThrow(DomainError);
+      await expect(r.vault.passwordSignIn.signIn(admin.email, TEST_PASSWORD, from(41))).rejects.toThrow(DomainError);
       expect((await r.app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${DBA_SECRET}` } })).statusCode).toBe(401);
       // Until an admin resets the MFA state: then the org admin signs in and sets it up again.
       await r.vault.people.resetMfa(systemActor(), admin.id);
-      expect((await r.vault.sessions.signIn(admin.email, TEST_PASSWORD, from(42))).stage).toBe('mfa_setup');
+      expect((await r.vault.passwordSignIn.signIn(admin.email, TEST_PASSWORD, from(42))).stage).toBe('mfa_setup');
       // The seals' migration undone by hand (the tampering put back first, so verify has nothing else to name)
       // and applied again at a restart: verify names the second sealing.
       const db = r.vault.store.db;

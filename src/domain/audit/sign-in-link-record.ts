@@ -44,7 +44,7 @@ export function unissuedLinkTaken(events: readonly Change[]): string | null {
       // A reset by e-mail issues its link when the mail is sent (its own mail.sign-in-link); one shown names it here.
       live.set(userId, link ?? (e.targetIds.delivery === 'e-mail' ? null : 'not known'));
     } else if (e.action === 'user.disable' || e.action === 'auth.password-change') {
-      // Withdrawn (person-revocation.ts, WebSessionsService.changePassword); known only once a link was recorded by its id.
+      // Withdrawn (person-revocation.ts, PasswordChangeService.changePassword); known only once a link was recorded by its id.
       if (live.has(userId) && live.get(userId) !== 'not known') live.set(userId, null);
     } else if (e.action === 'user.invitation-accept') {
       const issued = live.get(userId);

@@ -139,7 +139,7 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   app.post<{ Body: Form }>('/account/password', async (request, reply) => {
     const web = requireCsrf(ui, request, one(request.body?._csrf));
     try {
-      const sessionId = await ui.sessions.changePassword(web.session, one(request.body.currentPassword), one(request.body.password), requestInfo(request, 'web'));
+      const sessionId = await ui.vault.passwordChange.changePassword(web.session, one(request.body.currentPassword), one(request.body.password), requestInfo(request, 'web'));
       setSession(request, reply, sessionId);
       return reply.redirect('/account?done=password', 303);
     } catch (error) {

@@ -52,7 +52,7 @@ export const authPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     if (errors.length > 0) return signInPage(request, reply, { errors, email, next, ...(await providersFor(undefined)) }, 400);
     try {
       const presented = request.cookies[sessionCookie(request)];
-      const { sessionId, stage } = await ui.sessions.signIn(email, body.password!, requestInfo(request, 'web'), presented);
+      const { sessionId, stage } = await ui.vault.passwordSignIn.signIn(email, body.password!, requestInfo(request, 'web'), presented);
       setSession(request, reply, sessionId);
       // A password session has no provider to sign out of: forget one an earlier sign-in left.
       if (request.cookies[logoutCookie(request)]) reply.clearCookie(logoutCookie(request), cookieOptions(request));
@@ -74,7 +74,7 @@ export const authPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const session = requirePendingCsrf(ui, request, body._csrf);
     if (session.stage !== 'mfa') return toOwedStep(reply, session.stage, body.next);
     try {
-      const sessionId = await ui.sessions.verifySecondFactor(session, body.code ?? '', requestInfo(request, 'web'));
+      const sessionId = await ui.vault.secondFactor.verifySecondFactor(session, body.code ?? '', requestInfo(request, 'web'));
       setSession(request, reply, sessionId);
       return reply.redirect(safeNext(body.next), 303);
     } catch (error) {
@@ -84,14 +84,14 @@ export const authPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   });
 
   const setupPage = async (request: FastifyRequest, reply: FastifyReply, data: Record<string, unknown> = {}, status = 200) => {
-    const { secret, uri } = await ui.sessions.mfaEnrolment(request.webSession!);
+    const { secret, uri } = await ui.vault.secondFactor.mfaEnrolment(request.webSession!);
     // Loaded on the first set-up page, not with the app: most processes (and test files) never draw one.
     const { default: QRCode } = await import('qrcode');
     const qrSvg = await QRCode.toString(uri, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
     return render(ui, request, reply, 'sign-in-set-up-mfa.njk', { secret: secret.replace(/(.{4})/g, '$1 ').trim(), qrSvg, ...data }, status);
   };
 
-  // Looking at this page writes nothing: the secret it shows is derived from the session (web-sessions.service.ts).
+  // Looking at this page writes nothing: the secret it shows is derived from the session (second-factor.service.ts).
   app.get<{ Querystring: { next?: string } }>('/sign-in/set-up-mfa', async (request, reply) => {
     if (request.webSession?.stage !== 'mfa_setup') return toOwedStep(reply, request.webSession?.stage, request.query.next);
     return setupPage(request, reply, { next: safeNext(request.query.next) });
@@ -102,7 +102,7 @@ export const authPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const session = requirePendingCsrf(ui, request, body._csrf);
     if (session.stage !== 'mfa_setup') return toOwedStep(reply, session.stage, body.next);
     try {
-      const { sessionId, recoveryCodes } = await ui.sessions.completeMfaEnrolment(session, body.code ?? '', requestInfo(request, 'web'));
+      const { sessionId, recoveryCodes } = await ui.vault.secondFactor.completeMfaEnrolment(session, body.code ?? '', requestInfo(request, 'web'));
       setSession(request, reply, sessionId);
       return render(ui, request, reply, 'sign-in-recovery-codes.njk', { recoveryCodes, next: safeNext(body.next) });
     } catch (error) {
