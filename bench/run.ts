@@ -305,7 +305,7 @@ async function main(): Promise<void> {
   const audit: AuditRun[] = await auditRates(path.join(root, 'audit'), [2 * SMALL_COUNT, 2 * SMALL_COUNT]);
   results.audit = {
     runs: audit.map((a) => ({ ...a, insertSeconds: r1(a.insertSeconds, 3), integrateSeconds: r1(a.integrateSeconds, 3), eventsPerSec: r1(a.eventsPerSec) })),
-    note: 'AuditService.integrate() (Merkle leaf hashes, tree nodes, tree size, signed checkpoint with offsite copy) on SQLite with synchronous=FULL, in the bench process; every upload and every download writes one event',
+    note: 'AuditSequencerService.integrate() (Merkle leaf hashes, tree nodes, tree size, signed checkpoint with offsite copy) on SQLite with synchronous=FULL, in the bench process; every upload and every download writes one event',
   };
   for (const a of audit) log(`audit: ${a.events} events integrated at ${a.eventsPerSec.toFixed(0)} events/s (tree had ${a.treeSizeBefore})`);
 

@@ -21,7 +21,7 @@ import { Store } from './db/store.js';
 import { auditKeyPath, auditLastCheckpointPath, openCheckpointCopies } from './compose/audit-keys.js';
 import type { Vault } from './main.js';
 import { AccessService } from './services/access.service.js';
-import { AuditService } from './services/audit.service.js';
+import { composeAudit } from './compose/audit.js';
 import { BackupService } from './services/backup.service.js';
 import { systemActor } from './services/identity.service.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
@@ -181,11 +181,11 @@ async function verifyRestoredLog(store: Store, config: Config, scratch: string, 
     },
   };
   const access = new AccessService(store, systemClock);
-  const audit = new AuditService({
+  const audit = composeAudit({
     store, access, clock: systemClock, origin: config.auditOrigin, signerKey, verifierKey, copies,
     checkpointEvents: Number.MAX_SAFE_INTEGER, checkpointSeconds: Number.MAX_SAFE_INTEGER, logger: { error: () => undefined },
   });
-  const result = await audit.verify(systemActor()).finally(() => opened.close());
+  const result = await audit.verification.verify(systemActor()).finally(() => opened.close());
   if (result.ok && !signerCopyOffsite) {
     // The signer writes every checkpoint offsite before its own copy: with none of them left there, the
     // check above was against nothing outside the backup, and a rollback would pass it.

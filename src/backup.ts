@@ -36,7 +36,7 @@ export async function takeBackup(vault: Vault, out: string): Promise<BackupManif
     // The backup's own event goes in first and is signed for, so the backup holds it under a checkpoint
     // and a restore of the newest backup verifies against the offsite copies without a gap.
     await new BackupService({ store, access: vault.access, clock: vault.clock }).recordBackup(systemActor(), id, location.description);
-    await vault.audit.flush();
+    await vault.audit.sequencer.flush();
     const { key, wrapped } = newBackupKey(master, id);
 
     const keys = writePart(location, id, key, 'keys.json');

@@ -4,6 +4,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
+import { composeAudit } from './compose/audit.js';
 import { loadSigningKey, openCheckpointCopies } from './compose/audit-keys.js';
 import { assertNoUnfinishedRestore } from './compose/restore-marker.js';
 import { openBlobStore } from './compose/blob-stores.js';
@@ -33,7 +34,6 @@ import { JobWorker } from './jobs/worker.js';
 import { AccessService } from './services/access.service.js';
 import type { AppServices } from './services/app-services.js';
 import { ArrangementsService } from './services/arrangements.service.js';
-import { AuditService } from './services/audit.service.js';
 import { CertificatesService } from './services/certificates.service.js';
 import { PdfCertificateRenderer } from './integrations/certificate-pdf.js';
 import { CollectionCreationService } from './services/collection-creation.service.js';
@@ -278,7 +278,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const serviceAreas = DEFAULT_SERVICE_AREAS;
   const access = new AccessService(store, clock);
   const checkpointCopies = await openCheckpointCopies(config, config.dataDir);
-  const audit = new AuditService({
+  const audit = composeAudit({
     store, access, clock, origin: config.auditOrigin, signerKey, verifierKey: verifierKeyFromSigner(signerKey),
     copies: checkpointCopies.copies,
     checkpointEvents: config.auditCheckpointEvents, checkpointSeconds: config.auditCheckpointSeconds, logger,
@@ -332,7 +332,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const jobsAdmin = new JobsAdminService({ store, access, clock });
   // Records management: the file plan, legal holds, disposal review and certificates of destruction.
   const holds = new HoldsService({ store, access, clock, identity: identityServices.identity });
-  const certificates = new CertificatesService({ store, access, audit, clock, renderer: new PdfCertificateRenderer() });
+  const certificates = new CertificatesService({ store, access, audit: audit.proofs, clock, renderer: new PdfCertificateRenderer() });
   const replication = new ReplicationService({ store, access, primary: blobStore, replica: replicaStore, clock, logger, system: systemActor('job') });
   const scrub = new ScrubService({
     store, clock, logger, system: systemActor('job'), mail,
@@ -351,7 +351,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     sweepClock: () => store.repos.orphanBlobs.databaseNow(),
   });
   const disposal = new DisposalService({
-    store, access, clock, blobs, lifecycle, retention, certificates, audit, identity: identityServices.identity, system: systemActor('job'), binDays: config.binDays, mail,
+    store, access, clock, blobs, lifecycle, retention, certificates, audit: audit.alarm, identity: identityServices.identity, system: systemActor('job'), binDays: config.binDays, mail,
     onWarning: (message, details) => logger.warn(details, message),
   });
   // Subject access requests: due dates counted in the requesting council's working days.
@@ -429,12 +429,12 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       backgroundStarted = true;
       try {
         await worker.start();
-        await audit.clearStoredAlarm().catch((err: unknown) => logger.warn({ err }, 'could not clear the stored audit alarm'));
+        await audit.alarm.clearStoredAlarm().catch((err: unknown) => logger.warn({ err }, 'could not clear the stored audit alarm'));
       } catch (error) {
         backgroundStarted = false;
         throw error;
       }
-      timers.push(setInterval(() => void audit.integrate().catch((err: unknown) => logger.error({ err }, 'audit sequencing failed')), 1000));
+      timers.push(setInterval(() => void audit.sequencer.integrate().catch((err: unknown) => logger.error({ err }, 'audit sequencing failed')), 1000));
       timers.push(setInterval(() => void quarantine.checkSignatureVersion().catch((err: unknown) => logger.warn({ err }, 'signature check failed')), 60_000));
       // Web nodes never restart on a schedule: the worker clears what a crashed node left, by age.
       timers.push(setInterval(() => void cleanStaging('hourly sweep').catch((err: unknown) => logger.warn({ err }, 'staging sweep failed')), STAGING_SWEEP_MS));
@@ -473,7 +473,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       // Sequencing and signing are background work: a web node leaves them to the worker, so its
       // shutdown signs nothing (and writes no checkpoint copy on its own disk).
       // Nor does a dry run's: a checkpoint copy goes to the offsite folder and, with a bucket replica, into its prefix.
-      if (config.role !== 'web' && !dryRun) await audit.flush().catch((err: unknown) => logger.error({ err }, 'final audit sequencing failed'));
+      if (config.role !== 'web' && !dryRun) await audit.sequencer.flush().catch((err: unknown) => logger.error({ err }, 'final audit sequencing failed'));
       scanner.close();
       await supervisor?.stop();
       await store.close();

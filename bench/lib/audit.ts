@@ -1,5 +1,5 @@
 // The audit log's sequencing rate, measured in-process on a fresh SQLite vault: insert N pending
-// events (as the services do, in batches), then time AuditService.integrate(), which hashes each
+// events (as the services do, in batches), then time AuditSequencerService.integrate(), which hashes each
 // event into the Merkle tree, stores the tree nodes and signs a checkpoint.
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
@@ -25,7 +25,7 @@ export async function auditRates(dataDir: string, rounds: number[]): Promise<Aud
     // Opening a fresh vault records events of its own (its keys, its start): sequence those first,
     // so each round times exactly the events it inserted.
     let treeSize = 0;
-    for (let got = await vault.audit.integrate(); got > 0; got = await vault.audit.integrate()) treeSize += got;
+    for (let got = await vault.audit.sequencer.integrate(); got > 0; got = await vault.audit.sequencer.integrate()) treeSize += got;
     for (const n of rounds) {
       const events: PendingAuditEvent[] = Array.from({ length: n }, (_, i) => ({
         time: new Date().toISOString(), actorUserId: user, actorOrganisationId: org, action: i % 2 ? 'document.download' : 'document.upload',
@@ -38,7 +38,7 @@ export async function auditRates(dataDir: string, rounds: number[]): Promise<Aud
       started = process.hrtime.bigint();
       let integrated = 0;
       while (integrated < n) {
-        const got = await vault.audit.integrate();
+        const got = await vault.audit.sequencer.integrate();
         if (got === 0) break;
         integrated += got;
       }

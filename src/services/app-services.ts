@@ -6,7 +6,7 @@ import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/ports.js';
 import type { AccessService } from './access.service.js';
 import type { ArrangementsService } from './arrangements.service.js';
-import type { AuditService } from './audit.service.js';
+import type { AuditServices } from './audit-log-options.js';
 import type { BackupService } from './backup.service.js';
 import type { BrandingService } from './branding.service.js';
 import type { CertificatesService } from './certificates.service.js';
@@ -54,7 +54,8 @@ export interface AppServices {
   clock: Clock;
   serviceAreas: readonly string[];
   access: AccessService;
-  audit: AuditService;
+  /** The audit log, one service per job: sequencing and signing, the alarm, verification, proofs, queries. */
+  audit: AuditServices;
   identity: IdentityService;
   /** Browsing the file plan: a collection's contents, the top level, pickers, breadcrumbs. */
   collections: CollectionsService;

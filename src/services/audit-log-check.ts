@@ -3,7 +3,7 @@
 // (arrangements, credentials, SCIM tokens, identity providers and links, people's access) and the rows that keep or
 // release records (legal holds, disposal decisions and approvals, where records sit) and subject access
 // requests each backed by its event.
-// AuditService's signer asks checkHistory before each signature; `audit verify` and the integrity
+// The signer (AuditSequencerService) asks checkHistory before each signature; `audit verify` and the integrity
 // page run checkWholeLog.
 import { unrecordedArrangement } from '../domain/audit/arrangement-record.js';
 import { DISPOSAL_RECORD_ACTIONS, unrecordedDisposalRow } from '../domain/audit/disposal-record.js';

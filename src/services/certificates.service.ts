@@ -12,13 +12,13 @@ import type { Store } from '../domain/repositories.js';
 import type { Actor } from '../domain/types.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-import type { AuditService } from './audit.service.js';
+import type { AuditProofsService } from './audit-proofs.service.js';
 import { systemActor } from './identity.service.js';
 
 export interface CertificatesServiceOptions {
   store: Store;
   access: AccessService;
-  audit: AuditService;
+  audit: Pick<AuditProofsService, 'proveEvents' | 'signStatement' | 'verifierKey'>;
   clock: Clock;
   /** Draws the PDF (the paper copy); the JSON is the evidence. */
   renderer: CertificateRenderer;

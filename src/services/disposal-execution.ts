@@ -20,7 +20,7 @@ import type { Repos, Store } from '../domain/repositories.js';
 import type { Actor, Document, Version } from '../domain/types.js';
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-import type { AuditService } from './audit.service.js';
+import type { AuditAlarmService } from './audit-alarm.service.js';
 import type { CertificatesService } from './certificates.service.js';
 import { transferEntry, transferKey } from './disposal-transfer.js';
 import type { DocumentLifecycle } from './lifecycle.js';
@@ -37,7 +37,7 @@ export interface DisposalExecutionOptions {
   certificates: CertificatesService;
   retention: RetentionService;
   /** Raises the integrity alarm when a batch's rows are not what the audit log records. */
-  audit: Pick<AuditService, 'raiseTamperingAlarm'>;
+  audit: Pick<AuditAlarmService, 'raiseTamperingAlarm'>;
   system: Actor;
   onWarning?: (message: string, details: Record<string, unknown>) => void;
 }

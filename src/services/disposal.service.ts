@@ -16,7 +16,7 @@ import type { Repos, Store } from '../domain/repositories.js';
 import type { Actor } from '../domain/types.js';
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-import type { AuditService } from './audit.service.js';
+import type { AuditAlarmService } from './audit-alarm.service.js';
 import type { CertificatesService } from './certificates.service.js';
 import { DisposalExecution } from './disposal-execution.js';
 import type { IdentityService } from './identity.service.js';
@@ -36,7 +36,7 @@ export interface DisposalServiceOptions {
   retention: RetentionService;
   certificates: CertificatesService;
   /** Raises the integrity alarm when the execution job finds rows no audit event vouches for. */
-  audit: Pick<AuditService, 'raiseTamperingAlarm'>;
+  audit: Pick<AuditAlarmService, 'raiseTamperingAlarm'>;
   /**
    * Who the records manager is while a transfer package flows (switched off, or with less access, meanwhile), and
    * inside the transaction that writes each of their steps (a proposal, decisions, the approval, the export's record).

@@ -169,7 +169,7 @@ describe.each(DIALECTS)('arrangement revisions and acceptance on %s', (dialect) 
     const stale = expectProblem(await api(s.app, a.admin).post(`arrangements/${id}/accept`, { revision: reviewed.revision }), 409);
     expect(stale.detail).toBe('The terms of this arrangement changed since you reviewed them (you reviewed revision 1; it is now revision 3). Review the new terms and accept again.');
     expect(await current(host, id)).toMatchObject({ status: 'draft', acceptedBy: [], revision: 3, termsRevision: 3 });
-    await s.vault.audit.integrate();
+    await s.vault.audit.sequencer.integrate();
     const refusals = await s.vault.store.repos.audit.query({ organisationId: a.org.id, actorUserId: a.admin.id, action: 'arrangement.accept', limit: 10 });
     expect(refusals.map((e) => [e.decision, e.reason, e.targetIds.arrangementId])).toEqual([['deny', 'terms_changed', id]]);
 

@@ -36,7 +36,7 @@ describe('no plaintext at rest on sqlite', () => {
     const download = await t.app.inject({ method: 'GET', url: `/api/v1/documents/${id}/content`, headers: auth(user) });
     expect(download.rawPayload.equals(body)).toBe(true);
     expect(download.headers['content-disposition']).toContain(nameMarker);
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
 
     const files = await filesUnder(t.dataDir);
     expect(files.some((f) => f.endsWith('strongroom.db'))).toBe(true);
@@ -93,7 +93,7 @@ describe('no plaintext content at rest on postgres', () => {
     const download = await t.app.inject({ method: 'GET', url: `/api/v1/documents/${res.json().id}/content`, headers: auth(user) });
     expect(download.statusCode).toBe(200);
     expect(download.rawPayload.equals(body)).toBe(true);
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
 
     const files = await filesUnder(t.dataDir);
     expect(files.some((f) => f.includes('/blobs/'))).toBe(true);

@@ -53,7 +53,7 @@ describe.each(['sqlite', 'postgres'] as const)('cache headers on %s', (dialect) 
     const auditor = await addPerson(t.vault, org.slug, { roles: ['member', 'auditor'] });
     const auditorClient = new FormClient(base);
     await auditorClient.signIn(auditor.email);
-    await t.vault.audit.integrate();
+    await t.vault.audit.sequencer.integrate();
     const notes = await auditorClient.get('/audit/checkpoints.txt');
     expect(notes.headers.get('cache-control')).toContain('no-store');
     // What a route marks itself keeps its own header (the service's stylesheet is public and long-lived).

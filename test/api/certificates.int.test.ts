@@ -74,13 +74,13 @@ describe.each(DIALECTS)('certificates of destruction on %s', (dialect) => {
     expect(cert.proof.events.map((e: { event: { action: string } }) => e.event.action).sort()).toEqual([
       'disposal.approve', 'disposal.decide', 'disposal.decide', 'disposal.decide', 'disposal.decide', 'disposal.execute', 'document.dispose', 'document.dispose',
     ]);
-    expect(checkCertificate(cert, t.vault.audit.verifierKey)).toMatchObject({ ok: true, id: issued.id, destroyed: 2, unproven: [] });
+    expect(checkCertificate(cert, t.vault.audit.proofs.verifierKey)).toMatchObject({ ok: true, id: issued.id, destroyed: 2, unproven: [] });
 
     // The key signs certificates, never a checkpoint passed off as a statement.
-    expect(() => t.vault.audit.signStatement(`strongroom.local/audit\n5\n${Buffer.alloc(32).toString('base64')}\n`)).toThrow('Refused to sign a statement that reads as a checkpoint.');
+    expect(() => t.vault.audit.proofs.signStatement(`strongroom.local/audit\n5\n${Buffer.alloc(32).toString('base64')}\n`)).toThrow('Refused to sign a statement that reads as a checkpoint.');
 
     // Issuing is itself recorded, once.
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const events = await t.vault.store.repos.audit.query({ organisationId: host.id, action: 'disposal.certificate', limit: 100 });
     expect(events.filter((e) => e.targetIds.batchId === batch.id).map((e) => e.targetIds)).toEqual([{ batchId: batch.id, certificateId: issued.id, sha256: issued.jsonSha256 }]);
   });
@@ -123,7 +123,7 @@ describe.each(DIALECTS)('certificates of destruction on %s', (dialect) => {
     expectProblem(await api(t.app, member).get('disposal/certificates'), 404);
     expect((await api(t.app, partnerManager).get('disposal/certificates')).json().certificates).not.toContainEqual(expect.objectContaining({ id: cert.id }));
     // Each refusal was audited.
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const denials = await t.vault.store.repos.audit.query({ organisationId: host.id, action: 'records.read', limit: 1000 });
     expect(denials.filter((e) => e.decision === 'deny' && e.targetIds.batchId === batch.id && e.actorUserId === partnerManager.id)).toHaveLength(2);
     expectProblem(await api(t.app, manager).get(`${url}?format=docx`), 400);

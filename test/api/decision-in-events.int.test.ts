@@ -156,15 +156,15 @@ describe.each(DIALECTS)('decisions in audit events on %s', (dialect) => {
     expect(denial).toMatchObject({ decision: 'deny', reason: 'other_organisation', arrangement_id: null });
     expect(await s.vault.store.repos.organisations.bySlug(`made-${org.slug}`)).toBeUndefined();
 
-    const byAdmin = await s.vault.audit.exportOrganisation(await asUser(admin.id), org.id).catch((e: unknown) => e);
+    const byAdmin = await s.vault.audit.proofs.exportOrganisation(await asUser(admin.id), org.id).catch((e: unknown) => e);
     expect((byAdmin as DomainError).code).toBe('NOT_FOUND');
     expect(await lastEvent('audit.export', org.id)).toMatchObject({ decision: 'deny', reason: 'role', actor_user_id: admin.id });
     const other = await createOrganisation(s.vault, { areas: { finance: 'OFFICIAL' } });
-    const elsewhere = await s.vault.audit.exportOrganisation(await asUser(auditor.id), other.id).catch((e: unknown) => e);
+    const elsewhere = await s.vault.audit.proofs.exportOrganisation(await asUser(auditor.id), other.id).catch((e: unknown) => e);
     expect((elsewhere as DomainError).code).toBe('NOT_FOUND');
     expect(await lastEvent('audit.export', other.id)).toMatchObject({ decision: 'deny', reason: 'other_organisation', actor_user_id: auditor.id });
 
-    const bundle = await s.vault.audit.exportOrganisation(await asUser(auditor.id), org.id);
+    const bundle = await s.vault.audit.proofs.exportOrganisation(await asUser(auditor.id), org.id);
     expect(bundle.organisationId).toBe(org.id);
     expect(await lastEvent('audit.export', org.id)).toMatchObject({ decision: 'allow', reason: 'role', actor_user_id: auditor.id });
     const created = await s.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', 'organisation.create').where('target_organisation_id', '=', org.id).executeTakeFirst();

@@ -84,7 +84,7 @@ describe.each(DIALECTS)('a full disk on %s', (dialect) => {
   const blobCount = () => blobFilesUnder(path.join(dataDir, 'blobs'));
   const partCount = async () => (await filesUnder(path.join(dataDir, 'tmp'))).filter((f) => f.endsWith('.part')).length;
   const uploadEvents = async () => {
-    await t.vault.audit.integrate();
+    await t.vault.audit.sequencer.integrate();
     return (await t.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === 'document.upload' || e.action === 'document.version').length;
   };
   const names = async () => (await api(t.app, user).get(`collections/${org.collections.payroll}`)).json().documents.map((d: { name: string; version: number }) => [d.name, d.version]);

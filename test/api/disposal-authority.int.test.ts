@@ -59,7 +59,7 @@ describe.each(DIALECTS)('disposal authority on %s', (dialect) => {
     const user = (await t.vault.identity.userById(who.id))!;
     const actor = actorFor(user, { channel: 'api', clientAddress: null, requestId: null });
     await expect(t.vault.disposal.sweep(actor, partner.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const denials = (await t.vault.store.repos.audit.forOrganisation(partner.id)).filter((e) => e.actorUserId === who.id && e.decision === 'deny');
     expect(denials.map((e) => e.action).sort()).toEqual(['records.dispose', 'records.dispose', 'records.dispose', 'records.dispose', 'records.read'].sort());
     expect(denials.filter((e) => e.targetIds.batchId === partnerBatch)).toHaveLength(4);

@@ -61,7 +61,7 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
 
   /** The document's sequenced audit events (sequencing first). */
   async function auditOf(documentId: string) {
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     return t.vault.store.repos.audit.forDocument(documentId, 50);
   }
 
@@ -157,8 +157,8 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     expect(home.text).not.toContain(name);
 
     // The audit log still verifies.
-    await t.vault.audit.flush();
-    const verification = await t.vault.audit.verify(systemActor());
+    await t.vault.audit.sequencer.flush();
+    const verification = await t.vault.audit.verification.verify(systemActor());
     expect(verification.ok, JSON.stringify(verification)).toBe(true);
   });
 
@@ -220,7 +220,7 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
 
   /** The refusals of `action` audited for the document, with their reason and ids. */
   async function refusalsOf(documentId: string, action: string) {
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     return (await t.vault.store.repos.audit.forOrganisation(org.id))
       .filter((e) => e.action === action && e.decision === 'deny' && e.targetIds.documentId === documentId)
       .map((e) => ({ reason: e.reason, ids: e.targetIds }));
@@ -312,7 +312,7 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
       id, name, batchId: batch.id, classification: 'OFFICIAL-SENSITIVE', series: { code: 'HR-03', trigger: 'process_complete', action: 'destroy' },
       sha256: createHash('sha256').update(`application form ${name}\n`).digest('hex'), versions: [{ number: 1 }],
     });
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     expect((await t.vault.store.repos.audit.forOrganisation(org.id)).some((e) => e.action === 'disposal.transfer-export' && e.targetIds.batchId === batch.id)).toBe(true);
     // A member may not download it.
     expectProblem(await api(t.app, member).get(`disposal/batches/${batch.id}/transfer`), 404);
@@ -359,7 +359,7 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     await t.vault.disposal.execute(batch.id);
     const cert = (await api(t.app, manager).get(`disposal/batches/${batch.id}/certificate`)).json();
     expect(cert.documents).toEqual([expect.objectContaining({ documentId: id, outcome: 'transferred', versionCount: exported.versions.length })]);
-    expect(checkCertificate(cert, t.vault.audit.verifierKey)).toMatchObject({ ok: true, destroyed: 1 });
+    expect(checkCertificate(cert, t.vault.audit.proofs.verifierKey)).toMatchObject({ ok: true, destroyed: 1 });
   });
 
   it('keeps a record to transfer that changed between approval and execution (outcome changed, refusal audited), and certifies it as kept', async () => {
@@ -382,7 +382,7 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     const cert = (await api(t.app, manager).get(`disposal/batches/${batch.id}/certificate`)).json();
     expect(cert.documents).toEqual([]);
     expect(cert.counts).toMatchObject({ proposed: 1, destroyed: 0, transferred: 0, changedSinceTransfer: 1 });
-    expect(checkCertificate(cert, t.vault.audit.verifierKey)).toMatchObject({ ok: true, destroyed: 0 });
+    expect(checkCertificate(cert, t.vault.audit.proofs.verifierKey)).toMatchObject({ ok: true, destroyed: 0 });
     // Kept, not forgotten: the next sweep proposes it again.
     expect((await sweep()).items.map((i) => i.documentId)).toEqual([id]);
   });

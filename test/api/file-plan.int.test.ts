@@ -46,7 +46,7 @@ describe.each(DIALECTS)('file plan and retention on %s', (dialect) => {
   };
 
   async function deniedEvents(userId: string, organisationId: string) {
-    await t.vault.audit.integrate();
+    await t.vault.audit.sequencer.integrate();
     return (await t.vault.store.repos.audit.forOrganisation(organisationId)).filter((e) => e.actorUserId === userId && e.decision === 'deny');
   }
 
@@ -66,7 +66,7 @@ describe.each(DIALECTS)('file plan and retention on %s', (dialect) => {
     const after = (await get(records, '/api/v1/series')).json().series as { code: string; title: string; revision: number }[];
     expect(after.map((s) => s.code)).toEqual(SCHEDULE_CODES);
     expect(after.find((s) => s.code === 'HR-03')).toMatchObject({ title: 'Unsuccessful applications', revision: 2 });
-    await t.vault.audit.integrate();
+    await t.vault.audit.sequencer.integrate();
     const seeded = (await t.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === 'records.series.seed');
     expect(seeded).toHaveLength(1);
     expect(seeded[0]!.targetIds).toEqual({ added: '12' });
@@ -124,7 +124,7 @@ describe.each(DIALECTS)('file plan and retention on %s', (dialect) => {
     for (const id of [contract, leaver]) expect(await retentionOf(hr, id)).toMatchObject({ state: 'awaiting_event', triggerDate: null, dueAt: null });
     expectProblem(await send(records, 'DELETE', `/api/v1/retention-events/${event!.id}`), 409);
 
-    await t.vault.audit.integrate();
+    await t.vault.audit.sequencer.integrate();
     const actions = (await t.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.actorUserId === records.id).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['records.collection.series', 'records.event.record', 'records.event.clear']));
   });
@@ -147,7 +147,7 @@ describe.each(DIALECTS)('file plan and retention on %s', (dialect) => {
     };
     const eventsHere = async () => (await t.vault.store.repos.retention.eventsFor({ documentIds: [], collectionIds: [folder] })).filter((e) => e.clearedAt === null).map((e) => e.date);
     const audited = async (action: string) => {
-      await t.vault.audit.integrate();
+      await t.vault.audit.sequencer.integrate();
       return (await t.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === action && e.actorUserId === records.id).map((e) => [e.decision, e.reason, e.targetIds]);
     };
 
@@ -233,7 +233,7 @@ describe.each(DIALECTS)('file plan and retention on %s', (dialect) => {
     const confirmed = await record('2026-10-15T12:04:00Z', '2026-06-30', { confirmShorter: true });
     expect(confirmed.statusCode, confirmed.body).toBe(201);
     expect(await retentionOf(hr, contract)).toMatchObject({ dueAt: '2033-06-30' });
-    await t.vault.audit.integrate();
+    await t.vault.audit.sequencer.integrate();
     expect((await t.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === 'records.event.record').map((e) => [e.decision, e.targetIds.date, e.targetIds.confirmShorter ?? null])).toEqual([
       ['allow', '2026-09-30', null], ['deny', '2026-06-30', null], ['allow', '2026-10-01', null], ['allow', '2026-06-30', 'true'],
     ]);
@@ -299,7 +299,7 @@ describe.each(DIALECTS)('file plan and retention on %s', (dialect) => {
       [1, 'From the retention schedule', null], [2, 'Pension disputes need longer', records.id], [3, 'HMRC minimum', records.id],
     ]);
     expect(shown.revisions[1].snapshot).toMatchObject({ retainYears: 8 });
-    await t.vault.audit.integrate();
+    await t.vault.audit.sequencer.integrate();
     const updates = (await t.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === 'records.series.update');
     expect(updates.map((e) => e.targetIds)).toEqual([
       { seriesCode: 'PAY-01', revision: '2', movedEarlier: '0', movedLater: '2' },

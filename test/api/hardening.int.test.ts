@@ -6,7 +6,7 @@ import type { Decision } from '../../src/domain/access/policy.js';
 import { DomainError } from '../../src/domain/errors.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
-import { INTEGRITY_REUSE_SECONDS } from '../../src/services/audit.service.js';
+import { INTEGRITY_REUSE_SECONDS } from '../../src/services/audit-verification.service.js';
 import { DIALECTS, TEST_PASSWORD, createOrganisation, createPartnership, upload } from '../support/vault.js';
 import { FormClient, enrolTotp } from '../ui/support.js';
 
@@ -104,7 +104,7 @@ describe.each(DIALECTS)('hardening the #11 boundaries on %s', (dialect) => {
       const auditor = await here.user({ roles: ['auditor'] });
       const otherAdmin = await there.user({ roles: ['org_admin'] });
       await upload(t.app, await there.user({ teams: ['payroll'] }), there.collections['payroll']!, 'pay.csv', 'a,b\n1,2\n');
-      await t.vault.audit.flush();
+      await t.vault.audit.sequencer.flush();
       const client = new FormClient(base());
       await client.signIn(auditor.email, TEST_PASSWORD, await enrolTotp(t.vault, auditor.id));
       const other = new FormClient(base());
@@ -135,7 +135,7 @@ describe.each(DIALECTS)('hardening the #11 boundaries on %s', (dialect) => {
         expect(spy).toHaveBeenCalledTimes(3);
         expect((await stored()).checkedAt < future).toBe(true);
         // The operator's verify always recomputes.
-        expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+        expect(await t.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
         expect(spy).toHaveBeenCalledTimes(4);
       } finally {
         spy.mockRestore();
@@ -143,7 +143,7 @@ describe.each(DIALECTS)('hardening the #11 boundaries on %s', (dialect) => {
 
       // Recomputing on demand, and reading where the log fails, is the operator's: refused to a council, audited.
       const asAuditor = await actorOf(auditor.id);
-      expect(await codeOf(t.vault.audit.verify(asAuditor))).toBe('NOT_FOUND');
+      expect(await codeOf(t.vault.audit.verification.verify(asAuditor))).toBe('NOT_FOUND');
       const refusals = await t.vault.store.db.selectFrom('audit_events').select(['reason']).where('action', '=', 'audit.verify')
         .where('target_organisation_id', '=', here.id).where('decision', '=', 'deny').execute();
       expect(refusals.map((r) => r.reason)).toEqual(['system_only']);
@@ -159,21 +159,21 @@ describe.each(DIALECTS)('hardening the #11 boundaries on %s', (dialect) => {
       const auditor = await here.user({ roles: ['auditor'] });
       const clerk = await there.user({ teams: ['payroll'] });
       await upload(t.app, clerk, there.collections['payroll']!, 'pay.csv', 'a,b\n1,2\n');
-      await t.vault.audit.flush();
+      await t.vault.audit.sequencer.flush();
       // An event of the other council's, written straight into the database with a made-up seal.
       const db = t.vault.store.db;
       const genuine = await db.selectFrom('audit_events').selectAll().where('target_organisation_id', '=', there.id).orderBy('id').executeTakeFirstOrThrow();
       const { id: _id, ...rest } = genuine;
       await db.insertInto('audit_events').values({ ...rest, seq: null, leaf_hash: null, seal: 'A'.repeat(43), request_id: 'forged-by-dba' } as never).execute();
       const forged = await db.selectFrom('audit_events').select(['id', 'action']).where('request_id', '=', 'forged-by-dba').executeTakeFirstOrThrow();
-      await t.vault.audit.flush();
-      expect(t.vault.audit.alarmRaised).toBe(true);
+      await t.vault.audit.sequencer.flush();
+      expect(t.vault.audit.alarm.alarmRaised).toBe(true);
 
       // The operator reads exactly where.
-      const full = await t.vault.audit.verify(systemActor());
+      const full = await t.vault.audit.verification.verify(systemActor());
       expect(full.ok).toBe(false);
       expect(full.ok ? '' : full.problem).toContain(`row ${String(forged.id)} (${forged.action})`);
-      expect((await t.vault.audit.integrityAlarm(systemActor()))?.problem).toContain(`row ${String(forged.id)} (${forged.action})`);
+      expect((await t.vault.audit.alarm.integrityAlarm(systemActor()))?.problem).toContain(`row ${String(forged.id)} (${forged.action})`);
 
       // A council's auditor reads that it failed, and nothing about the other council's events.
       const client = new FormClient(base());
@@ -187,10 +187,10 @@ describe.each(DIALECTS)('hardening the #11 boundaries on %s', (dialect) => {
       expect(search.status).toBe(200);
       expect(search.text).toContain('Signing of the audit log has stopped');
       expect(search.text).not.toContain(`row ${String(forged.id)}`);
-      const alarm = await t.vault.audit.integrityAlarm(await actorOf(auditor.id));
+      const alarm = await t.vault.audit.alarm.integrityAlarm(await actorOf(auditor.id));
       expect(alarm).toMatchObject({ source: 'signer' });
       expect(alarm?.problem).not.toContain(String(forged.id));
-      expect(await t.vault.audit.integrity(await actorOf(auditor.id))).toEqual({
+      expect(await t.vault.audit.verification.integrity(await actorOf(auditor.id))).toEqual({
         ok: false, checkedAt: expect.any(String) as string, treeSize: null, checkpoints: null, unsignedEvents: null, offsite: 'mismatch', offsiteCheckpoints: expect.any(Number) as number,
       });
     });

@@ -212,7 +212,7 @@ describe.each(DIALECTS)('legal holds on %s', (dialect) => {
     const after = (await t.vault.store.repos.documents.byId(id))!;
     expect({ currentVersion: after.currentVersion, status: after.status }).toEqual({ currentVersion: 1, status: 'available' });
     expect((await t.vault.store.repos.documents.versionById(v2.id))!.scanStatus).toBe('infected');
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const refusals = (await t.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === 'quarantine.release' && e.decision === 'deny');
     expect(refusals.map((e) => ({ reason: e.reason, ids: e.targetIds }))).toEqual([{ reason: 'legal_hold', ids: { documentId: id, versionId: v2.id, holdId: hold.id } }]);
   });

@@ -26,7 +26,7 @@ describe.each(DIALECTS)('key rotation on %s', (dialect) => {
       expect(res.statusCode).toBe(200);
       expect(res.body).toBe(body);
     }
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const events = await t.vault.store.repos.audit.forOrganisation(org.id);
     expect(events.some((e) => e.action === 'key.rotate' && e.targetIds.keyId === keyId)).toBe(true);
   });

@@ -66,7 +66,7 @@ describe('a data directory whose database predates the AEGIS cipher', () => {
       expect(content.rawPayload.equals(body)).toBe(true);
       const after = (await second.vault.store.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
       expect(after).toBeGreaterThan(events); // the download's event joined the ones from before
-      expect((await second.vault.audit.verify(systemActor())).ok).toBe(true);
+      expect((await second.vault.audit.verification.verify(systemActor())).ok).toBe(true);
     } finally {
       await second.close();
     }

@@ -76,7 +76,7 @@ describe.each(DIALECTS)('OpenAPI and system endpoints on %s', (dialect) => {
     expect(key.headers['content-type']).toMatch(/^text\/plain/);
     // A signed-note verifier key: name+hash+base64 key, and the one the audit log signs with.
     expect(key.body.trim()).toMatch(/^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/);
-    expect(key.body.trim()).toBe(t.vault.audit.verifierKey);
+    expect(key.body.trim()).toBe(t.vault.audit.proofs.verifierKey);
   });
 
   it('reports the cluster\'s failed and queued jobs in /metrics, read from the database at each scrape', async () => {

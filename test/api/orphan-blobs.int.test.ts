@@ -120,7 +120,7 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     // Kept, condemned, as the fence that refuses a late commit naming it.
     expect((await t.vault.store.repos.orphanBlobs.candidates('primary')).find((c) => c.blobId === orphan)?.condemnedAt).not.toBeNull();
 
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     // The vault's own event, not an organisation's: read as `audit verify` reads every row.
     const events = (await t.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', 'storage.orphans-removed').orderBy('id', 'desc').execute())
       .map((e) => ({ ...e, ids: JSON.parse(e.target_ids) as Record<string, string> })).filter((e) => e.ids.store === 'primary');
@@ -128,7 +128,7 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(events[0]!.ids).toMatchObject({ store: 'primary', removed: String(later.stores[0]!.removed), bytes: String(later.stores[0]!.bytesRemoved), failed: '0' });
     expect(events[0]!.ids.blobIds!.split(' ')).toContain(orphan);
     expect(events[0]!).toMatchObject({ actor_user_id: null, target_organisation_id: null, decision: 'allow', channel: 'job' });
-    expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    expect(await t.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
   });
 
   it('never deletes the blob of a committed version, live, quarantined or destroyed with its row kept, or a thumbnail, on either store', async () => {
@@ -423,7 +423,7 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect([...blobs.keys()].sort()).toEqual([...namedBefore, ...namedBetween, inFlight].sort());
     expect(largest, 'the most ids in one question to the repository').toBe(1000);
     expect(wholeTable, 'reads of every candidate at once').toBe(0);
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const events = (await t.vault.store.db.selectFrom('audit_events').select('target_ids').where('action', '=', 'storage.orphans-removed').execute())
       .map((e) => JSON.parse(e.target_ids) as Record<string, string>).filter((e) => ids.includes(e.blobIds!.split(' ')[0]!));
     expect(events.every((e) => e.store === 'primary' && e.failed === '0' && Number(e.removed) === e.blobIds!.split(' ').length && Number(e.removed) <= 100)).toBe(true);
@@ -502,8 +502,8 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(await eventsNaming('storage.orphans-condemned', slow), 'condemned, and named again before the retried delete').toHaveLength(2);
     const removal = await eventsNaming('storage.orphans-removed', slow);
     expect(removal).toEqual([{ store: 'primary', removed: String(next.removed), bytes: String(next.bytesRemoved), failed: '0', blobIds: expect.stringContaining(slow) as unknown }]);
-    await t.vault.audit.flush();
-    expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    await t.vault.audit.sequencer.flush();
+    expect(await t.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
   });
 
   // The outcome's event, after the deletes, is lost (the database unavailable then, the process killed): the
@@ -533,14 +533,14 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     const db = t.vault.store.db;
     await db.updateTable('versions').set({ blob_id: slow }).where('id', '=', doc.version.id).execute();
     try {
-      await t.vault.audit.flush();
-      const check = await t.vault.audit.verify(systemActor());
+      await t.vault.audit.sequencer.flush();
+      const check = await t.vault.audit.verification.verify(systemActor());
       expect(check.ok ? '' : check.problem).toBe(`Blob ${slow}, which the orphan sweep condemned in the primary store as named by nothing, to be deleted, is named by a version now: `
         + 'the database was changed directly (a version or its replica record pointed elsewhere while the sweep ran, and back), and that stored copy is gone or going.');
     } finally {
       await db.updateTable('versions').set({ blob_id: doc.version.blobId }).where('id', '=', doc.version.id).execute();
     }
-    expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    expect(await t.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
   });
 
   // The first pass lists the whole store: a candidate it did not list is gone, learnt without a question to the
@@ -736,8 +736,8 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     const { version } = await stored(t, user, org.collections.payroll!);
     await t.vault.worker.runDue();
     expect(await has(t.vault.replicaStore!, version.blobId)).toBe(true);
-    await t.vault.audit.flush();
-    expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    await t.vault.audit.sequencer.flush();
+    expect(await t.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
     const db = t.vault.store.db;
     const ledger = await db.selectFrom('blob_replicas').selectAll().where('blob_id', '=', version.blobId).execute();
     await db.deleteFrom('blob_replicas').where('blob_id', '=', version.blobId).execute();
@@ -748,8 +748,8 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     await db.updateTable('versions').set({ blob_id: version.blobId }).where('id', '=', version.id).execute();
     await db.insertInto('blob_replicas').values(ledger).execute();
     expect(await has(t.vault.blobStore, version.blobId)).toBe(false);
-    await t.vault.audit.flush();
-    const check = await t.vault.audit.verify(systemActor());
+    await t.vault.audit.sequencer.flush();
+    const check = await t.vault.audit.verification.verify(systemActor());
     expect(check.ok).toBe(false);
     expect(check.ok ? '' : check.problem).toMatch(new RegExp(`^Blob ${version.blobId}, which the orphan sweep deleted from the (primary|replica) store as named by nothing, is named by a version now`));
   });

@@ -141,7 +141,7 @@ describe.each(DIALECTS)('place and name of documents and collections on %s', (di
     expect((await api(t.app, s.hostStaff).get(`documents/${copy.id}`)).json()).toMatchObject({ copiedFromDocumentId: source.id, copiedViaArrangementId: s.arrangement.id });
     expect((await api(t.app, s.hostStaff).get(`documents/${copy.id}/content`)).body).toBe('month,total\n1,100\n');
 
-    await t.vault.audit.integrate();
+    await t.vault.audit.sequencer.integrate();
     const seen = (await api(t.app, partnerAuditor).get(`audit/events?document=${source.id}&action=document.copy`)).json().events;
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ targetOrganisationId: s.partner.id, arrangementId: s.arrangement.id, actorUserId: s.hostStaff.id, decision: 'allow' });

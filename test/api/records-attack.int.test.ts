@@ -76,7 +76,7 @@ describe.each(DIALECTS)('records attacked on %s', (dialect) => {
       expect(await t.vault.store.repos.disposal.stub(documentId)).toBeUndefined();
       expect((await t.vault.store.repos.documents.byId(documentId))?.status).not.toBe('disposed');
       for (const v of await t.vault.store.repos.documents.versions(documentId)) expect(v.wrappedKey.length).toBeGreaterThan(0);
-      await t.vault.audit.flush();
+      await t.vault.audit.sequencer.flush();
       const refusals = (await t.vault.store.repos.audit.forDocument(documentId, 50)).filter((e) => e.action === 'document.dispose');
       expect(refusals).toHaveLength(1);
       expect(refusals[0]).toMatchObject({ decision: 'deny', reason: 'legal_hold' });
@@ -100,7 +100,7 @@ describe.each(DIALECTS)('records attacked on %s', (dialect) => {
     const refused = expectProblem(await api(t.app, low).get(`disposal/batches/${batchId}/transfer`), 403);
     expect(refused.detail).toContain('1 record to transfer in this batch is above your clearance or outside your reach');
     expect(refused.detail).not.toContain('sensitive-');
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const denial = (await t.vault.store.repos.audit.forDocument(documentId, 50)).find((e) => e.decision === 'deny' && e.action === 'document.read');
     expect(denial).toMatchObject({ reason: 'clearance' });
     // Nothing recorded: approval still waits for a package someone allowed has downloaded.
@@ -145,7 +145,7 @@ describe.each(DIALECTS)('records attacked on %s', (dialect) => {
     // A longer one needs no confirmation; a confirmed shorter one goes ahead, audited with how many moved.
     expect((await api(t.app, manager).patch(`documents/${documentId}`, { series: 'HR-LONG' })).statusCode).toBe(200);
     expect((await api(t.app, manager).patch(`collections/${org.collections.hr}`, { series: 'HR-03', confirmShorter: true })).statusCode).toBe(200);
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const filed = (await t.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === 'records.collection.series' && e.targetIds.collectionId === org.collections.hr);
     expect(filed.at(-1)?.targetIds).toMatchObject({ seriesCode: 'HR-03' });
   });

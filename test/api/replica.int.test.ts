@@ -107,7 +107,7 @@ describe.each(DIALECTS)('the offsite replica (folder to folder) on %s', (dialect
     }
     const ledger = await t.vault.store.db.selectFrom('blob_replicas').selectAll().where('blob_id', '=', version.blobId).executeTakeFirstOrThrow();
     expect(ledger.delete_refused).toContain('WORM');
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const events = await t.vault.store.repos.audit.forDocument(version.documentId, 20);
     expect(events.map((e) => e.action)).toContain('storage.replica.delete-refused');
     // Unreadable anyway: the key is gone, and a live version's copy is never deleted by mistake.

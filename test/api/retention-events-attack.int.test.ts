@@ -40,7 +40,7 @@ describe.each(DIALECTS)('retention events attacked on %s', (dialect) => {
     await expect(t.vault.retentionEvents.clearEvent(asServing, theirEvent!.id, { confirmShorter: true })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect((await t.vault.store.repos.retention.event(theirEvent!.id))!.clearedAt).toBeNull();
 
-    await t.vault.audit.integrate();
+    await t.vault.audit.sequencer.integrate();
     const refusals = (await t.vault.store.repos.audit.forOrganisation(partner.id)).filter((e) => e.actorUserId === servingManager.id && e.decision === 'deny')
       .map((e) => [e.action, e.reason, e.targetOrganisationId]);
     expect(refusals).toEqual(Array(4).fill(['records.file-plan', 'other_organisation', partner.id]));

@@ -105,7 +105,7 @@ describe.each(DIALECTS)('retention event listing on %s', (dialect) => {
     expect(recording).toEqual(unknown.collection);
     await refusedAsUnknown(ownerStaff);
 
-    await t.vault.audit.integrate();
+    await t.vault.audit.sequencer.integrate();
     const refusals = (await t.vault.store.repos.audit.forOrganisation(partner.id)).filter((e) => e.decision === 'deny')
       .map((e) => [e.actorUserId, e.action, e.reason, e.targetIds]);
     const asked = (who: string, reason: string) => [[who, 'records.read', reason, { collectionId: folder }], [who, 'records.read', reason, { documentId: doc }]];

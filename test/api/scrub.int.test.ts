@@ -55,7 +55,7 @@ async function download(t: TestVault, user: TestUser, documentId: string) {
 }
 
 async function actionsFor(vault: Vault, documentId: string): Promise<{ action: string; ids: Record<string, string> }[]> {
-  await vault.audit.flush();
+  await vault.audit.sequencer.flush();
   return (await vault.store.repos.audit.forDocument(documentId, 50)).map((e) => ({ action: e.action, ids: e.targetIds }));
 }
 

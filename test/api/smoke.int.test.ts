@@ -46,7 +46,7 @@ describe.each(DIALECTS)('REST API round trip on %s', (dialect) => {
     const created = (await upload(t.app, user, org.collections.payroll!, 'small.csv', body)).json();
     const url = `/api/v1/documents/${created.id}/content`;
     const downloads = async () => {
-      await t.vault.audit.flush();
+      await t.vault.audit.sequencer.flush();
       return (await t.vault.store.repos.audit.forDocument(created.id, 50)).filter((e) => e.action === 'document.download').length;
     };
 

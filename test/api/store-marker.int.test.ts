@@ -131,7 +131,7 @@ async function dryRunThenClaim(dialect: Dialect, env: Record<string, string>, lo
         { store: 'primary', kind, location: locations.primary, vaultId, why: 'new', blobsSeen: '0' },
         { store: 'replica', kind, location: locations.replica, vaultId, why: 'new', blobsSeen: '0' },
       ]);
-      expect(await vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+      expect(await vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
     } finally {
       await vault.close();
     }
@@ -325,7 +325,7 @@ describe.each(DIALECTS)('one vault per blob store, restored from a backup, on %s
     try {
       expect(await markerIn(path.join(dataDir, 'blobs'))).toBe(vault.vaultId);
       const claims = (await claimEvents(vault)).filter((e) => e.why === 'adopted' || e.location === path.join(dataDir, 'blobs'));
-      expect(await vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+      expect(await vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
       return { vaultId: vault.vaultId, claims: claims.map((e) => [e.store!, e.kind!, e.location!, e.vaultId!, e.why!]) };
     } finally {
       await vault.close();

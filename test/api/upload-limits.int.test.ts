@@ -97,7 +97,7 @@ describe.each(DIALECTS)('upload limits on %s', (dialect) => {
   const documentsIn = async (user: TestUser, collectionId: string) =>
     (await api(t.app, user).get(`collections/${collectionId}`)).json().documents.map((d: { name: string; version: number; size: number }) => [d.name, d.version, d.size]);
   const auditedActions = async () => {
-    await t.vault.audit.integrate();
+    await t.vault.audit.sequencer.integrate();
     return (await t.vault.store.repos.audit.forOrganisation(org.id)).map((e) => e.action);
   };
   const uploadEvents = async () => (await auditedActions()).filter((a) => a === 'document.upload' || a === 'document.version').length;

@@ -61,7 +61,7 @@ describe.each(DIALECTS)('audit verify and classifications, service areas and arr
       (await db.selectFrom(table).select('classification').where('id', '=', id).executeTakeFirstOrThrow()).classification;
     const setDocument = (id: string, classification: string) => db.updateTable('documents').set({ classification }).where('id', '=', id).execute();
     const setCollection = (id: string, classification: string) => db.updateTable('collections').set({ classification }).where('id', '=', id).execute();
-    const verify = () => v.vault.audit.verify(systemActor());
+    const verify = () => v.vault.audit.verification.verify(systemActor());
     const expectNamed = async (problem: string) => {
       const check = await verify();
       expect(check.ok ? '' : check.problem).toContain(problem);

@@ -32,13 +32,13 @@ describe.each(DIALECTS)('arrangement rows written in the database on %s', (diale
     const payslip = (await upload(t.app, hostStaff, workspace.id, 'payslips.csv', 'name,pay\nA,1\n')).json();
     expect((await api(t.app, hostStaff).post(`documents/${payslip.id}/classification`, { classification: 'OFFICIAL-SENSITIVE', reason: 'Pay details' })).statusCode).toBe(200);
     const doc = (await api(t.app, hostStaff).get(`documents/${payslip.id}`)).json();
-    await t.vault.audit.flush();
-    expect((await t.vault.audit.verify(systemActor())).ok).toBe(true);
+    await t.vault.audit.sequencer.flush();
+    expect((await t.vault.audit.verification.verify(systemActor())).ok).toBe(true);
     return { t, host, partner, third, arrangement, doc, partnerStaff: await partner.user({ teams: ['payroll'] }), thirdStaff: await third.user({ teams: ['payroll'] }) };
   }
 
   async function expectVerifyNames(v: TestVault, arrangementId: string) {
-    const check = await v.vault.audit.verify(systemActor());
+    const check = await v.vault.audit.verification.verify(systemActor());
     expect(check.ok).toBe(false);
     const problem = check.ok ? '' : check.problem;
     expect(problem).toContain(`Arrangement ${arrangementId}`);
@@ -53,8 +53,8 @@ describe.each(DIALECTS)('arrangement rows written in the database on %s', (diale
     await s.t.vault.arrangements.accept(systemActor(), s.arrangement.id, { revision: amended.revision, partnerOrganisationId: s.partner.id });
     await s.t.vault.arrangements.accept(systemActor(), s.arrangement.id, { revision: amended.revision, partnerOrganisationId: s.third.id });
     expect((await api(s.t.app, s.thirdStaff).get(`documents/${s.doc.id}`)).statusCode).toBe(404);
-    await s.t.vault.audit.flush();
-    expect(await s.t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    await s.t.vault.audit.sequencer.flush();
+    expect(await s.t.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
   });
 
   it('a third council added as an accepted partner is named by verify', async () => {

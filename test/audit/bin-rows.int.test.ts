@@ -63,7 +63,7 @@ describe.each(DIALECTS)('audit verify and bin rows written in the database on %s
     const setDocument = (id: string, at: string | null) => db.updateTable('documents').set({ deleted_at: at }).where('id', '=', id).execute();
     const setCollection = (id: string, at: string | null) => db.updateTable('collections').set({ deleted_at: at }).where('id', '=', id).execute();
     const collectionDeletedAt = async (id: string) => (await v.vault.store.repos.collections.byId(id))!.deletedAt;
-    const verify = () => v.vault.audit.verify(systemActor());
+    const verify = () => v.vault.audit.verification.verify(systemActor());
     const expectNamed = async (...words: string[]) => {
       const check = await verify();
       expect(check.ok).toBe(false);

@@ -19,7 +19,7 @@ describe.each(DIALECTS)('audit checkpoints wait for durability on %s', (dialect)
   beforeAll(async () => {
     t = await openTestVault({ dialect, clamdSocket: clamd.socketPath, syncDatabaseLog: gate.sync });
     org = await createOrganisation(t.vault);
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
   });
   afterAll(async () => {
     gate.release();
@@ -39,10 +39,10 @@ describe.each(DIALECTS)('audit checkpoints wait for durability on %s', (dialect)
     await org.user({}); // audited: user.create and a credential, not yet sequenced
     const askedBefore = gate.asked;
     gate.hold();
-    const sequencing = t.vault.audit.integrate();
+    const sequencing = t.vault.audit.sequencer.integrate();
     await expect.poll(treeSize, { timeout: 10_000, interval: 20 }).toBeGreaterThan(signedBefore);
     const sequenced = await treeSize();
-    const signing = t.vault.audit.checkpointIfDue(true);
+    const signing = t.vault.audit.sequencer.checkpointIfDue(true);
     if (dialect === 'postgres') {
       // Each commit already waited for PostgreSQL's own WAL flush: nothing to wait for, no sync asked.
       expect(await signing).not.toBeNull();

@@ -25,8 +25,8 @@ describe.each(DIALECTS)('credential rows written in the database on %s', (dialec
     const admin = await org.user({ roles: ['org_admin'] });
     const member = await org.user({});
     await t.vault.identity.createCredential(systemActor(), member.id, 'app_password', 'laptop');
-    await t.vault.audit.flush();
-    expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    await t.vault.audit.sequencer.flush();
+    expect(await t.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
     return { t, org, admin, member };
   }
 
@@ -37,7 +37,7 @@ describe.each(DIALECTS)('credential rows written in the database on %s', (dialec
     const id = randomUUID();
     await s.t.vault.store.db.insertInto('credentials').values({ id, user_id: s.admin.id, kind: 'api_token', name: 'backup', secret_hash: sha256(DBA_SECRET), created_at: new Date().toISOString(), last_used_at: null, revoked_at: null, seal: null }).execute();
     expect((await whoAmI(s.t, DBA_SECRET)).statusCode).toBe(401);
-    const check = await s.t.vault.audit.verify(systemActor());
+    const check = await s.t.vault.audit.verification.verify(systemActor());
     expect(check.ok).toBe(false);
     expect(check.ok ? '' : check.problem).toBe(`Credential ${id} (api_token, person ${s.admin.id}) has no creation in the audit log: it was written into the database directly, not by Strongroom.`);
   });
@@ -58,7 +58,7 @@ describe.each(DIALECTS)('credential rows written in the database on %s', (dialec
       target_organisation_id: s.org.id, target_ids: JSON.stringify({ credentialId: id, userId: s.admin.id }), document_id: null, decision: 'allow', reason: 'self',
       arrangement_id: null, channel: 'api', client_address: null, request_id: 'forged-by-dba',
     }).execute();
-    const check = await s.t.vault.audit.verify(systemActor());
+    const check = await s.t.vault.audit.verification.verify(systemActor());
     expect(check.ok ? '' : check.problem).toBe(`Credential ${id} (api_token, person ${s.admin.id}) has no creation in the audit log: it was written into the database directly, not by Strongroom.`);
   });
 
@@ -67,7 +67,7 @@ describe.each(DIALECTS)('credential rows written in the database on %s', (dialec
     const row = await s.t.vault.store.db.selectFrom('credentials').select('id').where('user_id', '=', s.admin.id).executeTakeFirstOrThrow();
     await s.t.vault.store.db.updateTable('credentials').set({ secret_hash: sha256(DBA_SECRET) }).where('id', '=', row.id).execute();
     expect((await whoAmI(s.t, DBA_SECRET)).statusCode).toBe(401);
-    const check = await s.t.vault.audit.verify(systemActor());
+    const check = await s.t.vault.audit.verification.verify(systemActor());
     expect(check.ok ? '' : check.problem).toBe(`Credential ${row.id} (api_token, person ${s.admin.id}) differs from its recorded creation (person, kind or secret): it was written into the database directly, not by Strongroom.`);
   });
 
@@ -75,10 +75,10 @@ describe.each(DIALECTS)('credential rows written in the database on %s', (dialec
     const s = await setting();
     const { id: reader } = await s.t.vault.identity.createCredential(systemActor(), s.member.id, 'api_token', 'reporting', 'read');
     const full = await s.t.vault.store.db.selectFrom('credentials').select('id').where('user_id', '=', s.admin.id).executeTakeFirstOrThrow();
-    await s.t.vault.audit.flush();
-    expect(await s.t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    await s.t.vault.audit.sequencer.flush();
+    expect(await s.t.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
     const problem = async () => {
-      const check = await s.t.vault.audit.verify(systemActor());
+      const check = await s.t.vault.audit.verification.verify(systemActor());
       return check.ok ? null : check.problem;
     };
 
@@ -99,7 +99,7 @@ describe.each(DIALECTS)('credential rows written in the database on %s', (dialec
     const s = await setting();
     const row = await s.t.vault.store.db.selectFrom('credentials').select('id').where('user_id', '=', s.member.id).where('revoked_at', 'is', null).executeTakeFirstOrThrow();
     await s.t.vault.store.db.updateTable('credentials').set({ user_id: s.admin.id }).where('id', '=', row.id).execute();
-    const check = await s.t.vault.audit.verify(systemActor());
+    const check = await s.t.vault.audit.verification.verify(systemActor());
     expect(check.ok ? '' : check.problem).toContain(`Credential ${row.id} (api_token, person ${s.admin.id}) differs from its recorded creation`);
   });
 });

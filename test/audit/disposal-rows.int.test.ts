@@ -46,8 +46,8 @@ describe.each(DIALECTS)('legal hold and disposal rows written in the database on
     const hold = (await api(v.app, manager).post('holds', { name: 'Smith v Council', reason: 'Employment tribunal claim 2401' })).json() as { id: string };
     const over = options.holdOver === 'folder' ? { collectionIds: [tribunal] } : { documentIds: [documentId] };
     expect((await api(v.app, manager).post(`holds/${hold.id}/items`, over)).statusCode).toBe(200);
-    await v.vault.audit.flush();
-    expect(await v.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    await v.vault.audit.sequencer.flush();
+    expect(await v.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
     const db = v.vault.store.db;
     /** Today's sweep, as the daily job runs it; the batch it proposed. */
     const sweep = async () => {
@@ -62,14 +62,14 @@ describe.each(DIALECTS)('legal hold and disposal rows written in the database on
       expect((await v.vault.store.repos.documents.byId(documentId))!.status).toBe('available');
       expect((await v.vault.store.repos.disposal.batch(batchId))!.status).toBe('approved');
       expect(await v.vault.store.repos.disposal.stub(documentId)).toBeUndefined();
-      expect(await v.vault.audit.currentAlarm()).toMatchObject({ source: 'disposal' });
-      expect((await v.vault.audit.currentAlarm())!.problem).toContain(opening);
-      await v.vault.audit.flush();
+      expect(await v.vault.audit.alarm.currentAlarm()).toMatchObject({ source: 'disposal' });
+      expect((await v.vault.audit.alarm.currentAlarm())!.problem).toContain(opening);
+      await v.vault.audit.sequencer.flush();
       const refusals = (await v.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === 'disposal.execute');
       expect(refusals.map((e) => ({ decision: e.decision, reason: e.reason, batchId: e.targetIds.batchId }))).toEqual([{ decision: 'deny', reason: 'not_vouched_for', batchId }]);
     };
     const expectVerifyNames = async (...words: string[]) => {
-      const check = await v.vault.audit.verify(systemActor());
+      const check = await v.vault.audit.verification.verify(systemActor());
       expect(check.ok).toBe(false);
       for (const w of words) expect(check.ok ? '' : check.problem).toContain(w);
     };
@@ -106,11 +106,11 @@ describe.each(DIALECTS)('legal hold and disposal rows written in the database on
     expect((await api(s.v.app, s.manager).post(`disposal/batches/${batch.id}/approve`, {})).statusCode).toBe(200);
     await s.v.vault.disposal.execute(batch.id);
     expect((await s.v.vault.store.repos.documents.byId(s.documentId))!.status).toBe('disposed');
-    expect(await s.v.vault.audit.currentAlarm()).toBeNull();
-    await s.v.vault.audit.flush();
-    expect(await s.v.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    expect(await s.v.vault.audit.alarm.currentAlarm()).toBeNull();
+    await s.v.vault.audit.sequencer.flush();
+    expect(await s.v.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
     const cert = (await api(s.v.app, s.manager).get(`disposal/batches/${batch.id}/certificate`)).json();
-    expect(checkCertificate(cert, s.v.vault.audit.verifierKey)).toMatchObject({ ok: true, destroyed: 1, unproven: [] });
+    expect(checkCertificate(cert, s.v.vault.audit.proofs.verifierKey)).toMatchObject({ ok: true, destroyed: 1, unproven: [] });
     // The certificate proves who authorised it: the decision and the approval are in its proof.
     expect(cert.authorisedBy).toMatchObject({ userId: s.manager.id });
     const proven = (cert.proof.events as { event: { action: string; actorUserId: string | null } }[]).map((e) => [e.event.action, e.event.actorUserId]);
@@ -132,7 +132,7 @@ describe.each(DIALECTS)('legal hold and disposal rows written in the database on
     await s.db.deleteFrom('disposal_certificates').where('batch_id', '=', batch.id).execute();
     const cert = (await api(s.v.app, s.manager).get(`disposal/batches/${batch.id}/certificate`)).json();
     expect(cert.authorisedBy).toMatchObject({ userId: s.manager.id });
-    expect(checkCertificate(cert, s.v.vault.audit.verifierKey)).toMatchObject({ ok: true, destroyed: 1, unproven: [] });
+    expect(checkCertificate(cert, s.v.vault.audit.proofs.verifierKey)).toMatchObject({ ok: true, destroyed: 1, unproven: [] });
     await s.expectVerifyNames(`Disposal batch ${batch.id} is marked approved by person ${other.id}, but its recorded approval is by person ${s.manager.id}`);
   });
 
@@ -226,9 +226,9 @@ describe.each(DIALECTS)('legal hold and disposal rows written in the database on
     await s.decideAndApprove(batch.id);
     await s.v.vault.disposal.execute(batch.id);
     expect((await s.v.vault.store.repos.documents.byId(s.documentId))!.status).toBe('disposed');
-    expect(await s.v.vault.audit.currentAlarm()).toBeNull();
-    await s.v.vault.audit.flush();
-    expect(await s.v.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    expect(await s.v.vault.audit.alarm.currentAlarm()).toBeNull();
+    await s.v.vault.audit.sequencer.flush();
+    expect(await s.v.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
   });
 
   it('an extension\'s new due date and reason rewritten by SQL before approval: the approval is refused, no date applied, alarm; verify names the item', async () => {
@@ -245,8 +245,8 @@ describe.each(DIALECTS)('legal hold and disposal rows written in the database on
     expect((await api(s.v.app, s.manager).post(`disposal/batches/${batch.id}/approve`, {})).statusCode).toBe(500);
     expect((await s.v.vault.store.repos.disposal.batch(batch.id))!.status).toBe('review');
     expect((await s.v.vault.retention.retentionFacts([s.documentId])).get(s.documentId)).toMatchObject({ extended: false });
-    expect((await s.v.vault.audit.currentAlarm())!.problem).toContain(`The approval of disposal batch ${batch.id} was refused; no extension took effect. ${problem}`);
-    await s.v.vault.audit.flush();
+    expect((await s.v.vault.audit.alarm.currentAlarm())!.problem).toContain(`The approval of disposal batch ${batch.id} was refused; no extension took effect. ${problem}`);
+    await s.v.vault.audit.sequencer.flush();
     expect((await s.v.vault.store.repos.audit.forOrganisation(s.org.id)).filter((e) => e.action === 'disposal.approve').map((e) => [e.decision, e.reason])).toEqual([['deny', 'not_vouched_for']]);
     await s.expectVerifyNames(problem);
     // The date put back, the reason is still not the one recorded.
@@ -277,9 +277,9 @@ describe.each(DIALECTS)('legal hold and disposal rows written in the database on
     await s.v.vault.disposal.execute(batch.id);
     expect((await s.v.vault.store.repos.disposal.batch(batch.id))!.status).toBe('executed');
     expect((await s.v.vault.store.repos.disposal.items(batch.id)).map((i) => [i.outcome, i.extendTo])).toEqual([['extended', extendTo]]);
-    expect(await s.v.vault.audit.currentAlarm()).toBeNull();
-    await s.v.vault.audit.flush();
-    expect(await s.v.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    expect(await s.v.vault.audit.alarm.currentAlarm()).toBeNull();
+    await s.v.vault.audit.sequencer.flush();
+    expect(await s.v.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
   });
 
   /** Released, then decided, approved, and put under a new hold on its folder (all honestly): the job's first check passes, and the hold would keep it. */
@@ -298,7 +298,7 @@ describe.each(DIALECTS)('legal hold and disposal rows written in the database on
     await s.v.vault.disposal.execute(batch.id);
     expect((await s.v.vault.store.repos.documents.byId(s.documentId))!.status).toBe('available');
     expect((await s.v.vault.store.repos.disposal.items(batch.id)).map((i) => i.outcome)).toEqual(['held']);
-    expect(await s.v.vault.audit.currentAlarm()).toBeNull();
+    expect(await s.v.vault.audit.alarm.currentAlarm()).toBeNull();
   });
 
   it('the held record\'s row moved out of its held folder by SQL after the job checked the batch and before it destroyed the record: nothing destroyed, alarm', async () => {

@@ -16,8 +16,8 @@ describe.each(DIALECTS)('audit flush on %s', (dialect) => {
     // A backlog, so the run started here is still going when the export's event is committed.
     const backlog = Array.from({ length: 1500 }, () => auditEvent(systemActor(), 'document.read', { organisationId: org.id, ids: {} }, { allow: true, reason: 'system', via: null }, new Date()));
     await t.vault.store.transaction((repos) => repos.audit.insert(backlog));
-    const running = t.vault.audit.integrate();
-    const bundle = await t.vault.audit.exportOrganisation(systemActor(), org.id);
+    const running = t.vault.audit.sequencer.integrate();
+    const bundle = await t.vault.audit.proofs.exportOrganisation(systemActor(), org.id);
     await running;
     expect(bundle.events.filter((e) => e.event.action === 'audit.export')).toHaveLength(1);
     expect(await t.vault.store.db.selectFrom('audit_events').select('id').where('seq', 'is', null).execute()).toEqual([]);

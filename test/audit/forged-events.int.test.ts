@@ -44,8 +44,8 @@ describe.each(DIALECTS)('audit events forged in the database on %s', (dialect) =
     const user = await org.user({ teams: ['payroll'] });
     const doc = (await upload(t.app, user, org.collections.payroll!, 'pay.csv', 'a,b\n1,2\n')).json();
     expect((await api(t.app, user).get(`documents/${doc.id}/content`)).statusCode).toBe(200);
-    await t.vault.audit.flush();
-    expect((await t.vault.audit.verify(systemActor())).ok).toBe(true);
+    await t.vault.audit.sequencer.flush();
+    expect((await t.vault.audit.verification.verify(systemActor())).ok).toBe(true);
 
     const db = t.vault.store.db;
     const genuine = await db.selectFrom('audit_events').selectAll().where('action', '=', 'document.download').executeTakeFirstOrThrow();
@@ -54,14 +54,14 @@ describe.each(DIALECTS)('audit events forged in the database on %s', (dialect) =
     await db.insertInto('audit_events').values(forged as never).execute();
     const sizeBefore = await t.vault.store.repos.audit.treeSize();
 
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
 
     const stored = await db.selectFrom('audit_events').select(['seq']).where('request_id', '=', 'forged-by-dba').executeTakeFirstOrThrow();
     expect(stored.seq).toBeNull();
     expect(await t.vault.store.repos.audit.treeSize()).toBe(sizeBefore);
     expect((await t.vault.store.repos.audit.latestCheckpoint())!.treeSize).toBe(sizeBefore);
-    expect(t.vault.audit.alarmRaised).toBe(true);
-    const check = await t.vault.audit.verify(systemActor());
+    expect(t.vault.audit.alarm.alarmRaised).toBe(true);
+    const check = await t.vault.audit.verification.verify(systemActor());
     expect(check.ok).toBe(false);
     expect(check.ok ? '' : check.problem).toContain('written into the database directly');
     await t.close();
@@ -75,7 +75,7 @@ describe.each(DIALECTS)('audit events forged in the database on %s', (dialect) =
     const user = await org.user({ teams: ['payroll'] });
     const doc = (await upload(v.app, user, org.collections.payroll!, 'pay.csv', 'a,b\n1,2\n')).json();
     expect((await api(v.app, user).get(`documents/${doc.id}/content`)).statusCode).toBe(200);
-    await v.vault.audit.flush();
+    await v.vault.audit.sequencer.flush();
     const signed = (await v.vault.store.repos.audit.latestCheckpoint())!.treeSize;
     expect(await v.vault.store.repos.audit.treeSize()).toBe(signed);
     return { t: v, signed };
@@ -101,11 +101,11 @@ describe.each(DIALECTS)('audit events forged in the database on %s', (dialect) =
     if (atItsSeq === 'the forged row') await db.insertInto('audit_events').values({ ...forged, leaf_hash: leaf } as never).execute();
     if (atItsSeq === 'a sealed copy of a genuine event') await db.insertInto('audit_events').values({ ...rest, seq, leaf_hash: leaf } as never).execute();
 
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
 
     expect((await repos.audit.latestCheckpoint())!.treeSize).toBe(seq);
-    expect(t.vault.audit.alarmRaised).toBe(true);
-    const check = await t.vault.audit.verify(systemActor());
+    expect(t.vault.audit.alarm.alarmRaised).toBe(true);
+    const check = await t.vault.audit.verification.verify(systemActor());
     expect(check).toMatchObject({ ok: false, firstBadSeq: seq });
     if (atItsSeq === 'the forged row') {
       expect(check.ok ? '' : check.problem).toBe(`Event ${seq} (document.delete) carries no valid seal: it was numbered and written into the tree in the database directly, not by Strongroom's sequencer.`);
@@ -125,7 +125,7 @@ describe('audit event rows given text for a seq on sqlite', () => {
       const org = await createOrganisation(t.vault);
       const user = await org.user({ teams: ['payroll'] });
       await upload(t.app, user, org.collections.payroll!, 'pay.csv', 'a,b\n1,2\n');
-      await t.vault.audit.flush();
+      await t.vault.audit.sequencer.flush();
       const db = t.vault.store.db;
       const signed = (await t.vault.store.repos.audit.latestCheckpoint())!.treeSize;
       const template = await db.selectFrom('audit_events').selectAll().where('seq', '=', 0).executeTakeFirstOrThrow();
@@ -135,11 +135,11 @@ describe('audit event rows given text for a seq on sqlite', () => {
       for (let i = 0; i < rows.length; i += 200) await db.insertInto('audit_events').values(rows.slice(i, i + 200) as never).execute();
       await upload(t.app, user, org.collections.payroll!, 'more.csv', 'a,b\n3,4\n');
 
-      await t.vault.audit.flush();
+      await t.vault.audit.sequencer.flush();
 
-      expect(t.vault.audit.alarmRaised).toBe(true);
+      expect(t.vault.audit.alarm.alarmRaised).toBe(true);
       expect((await t.vault.store.repos.audit.latestCheckpoint())!.treeSize).toBe(signed);
-      const check = await t.vault.audit.verify(systemActor());
+      const check = await t.vault.audit.verification.verify(systemActor());
       expect(check.ok).toBe(false);
       expect(check.ok ? '' : check.problem).toMatch(/^The audit event row \d+ holds a seq that is not a number \("0[xXbBoO]0+"\): it was written into the database directly, not by Strongroom\.$/);
       // Nor are they shown as events.

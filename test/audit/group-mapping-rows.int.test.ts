@@ -30,7 +30,7 @@ describe.each(DIALECTS)('audit verify and group mapping rows written in the data
     expect((await put([{ group: 'grp-hr', teams: ['hr'] }])).statusCode).toBe(200);
     expect((await put([{ group: 'grp-payroll', teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' }, { group: 'grp-hr', roles: ['member'], teams: ['hr'] }])).statusCode).toBe(200);
     const db = v.vault.store.db;
-    const verify = () => v.vault.audit.verify(systemActor());
+    const verify = () => v.vault.audit.verification.verify(systemActor());
     const expectNamed = async (...words: string[]) => {
       const check = await verify();
       expect(check.ok).toBe(false);

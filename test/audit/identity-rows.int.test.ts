@@ -33,12 +33,12 @@ describe.each(DIALECTS)('identity rows written in the database on %s', (dialect)
     await t.vault.identityProviders.update(actor, provider.id, { name: 'North Shire (Entra ID)', issuer: 'https://login.example.test/tenant/v2.0', clientId: 'strongroom', scopes: ['openid', 'email'] });
     const { token } = await t.vault.scim.tokens.create(actor, org.id, 'Entra ID provisioning');
     await t.vault.federatedSignIn.complete({ providerId: provider.id, subject: 'member-subject', email: member.email, emailVerified: true, name: null, groups: [], amr: [], acr: null }, CLI);
-    await t.vault.audit.flush();
-    expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    await t.vault.audit.sequencer.flush();
+    expect(await t.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
     return { t, org, admin, provider, token };
   }
   const problem = async (v: TestVault) => {
-    const check = await v.vault.audit.verify(systemActor());
+    const check = await v.vault.audit.verification.verify(systemActor());
     return check.ok ? '' : check.problem;
   };
 

@@ -21,8 +21,8 @@ describe.each(DIALECTS)('who switched an account off, rewritten in the database,
     t = undefined;
   });
   const problem = async (v: TestVault) => {
-    await v.vault.audit.flush();
-    const check = await v.vault.audit.verify(systemActor());
+    await v.vault.audit.sequencer.flush();
+    const check = await v.vault.audit.verification.verify(systemActor());
     return check.ok ? '' : check.problem;
   };
 

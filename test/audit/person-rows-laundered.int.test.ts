@@ -29,8 +29,8 @@ describe.each(DIALECTS)('a direct change followed by a recorded one on %s', (dia
     return { t, org, admin, member, adminActor };
   }
   const problem = async (v: TestVault) => {
-    await v.vault.audit.flush();
-    const check = await v.vault.audit.verify(systemActor());
+    await v.vault.audit.sequencer.flush();
+    const check = await v.vault.audit.verification.verify(systemActor());
     return check.ok ? '' : check.problem;
   };
   const foundChanged = (id: string, organisationId: string) =>

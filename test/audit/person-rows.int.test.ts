@@ -29,13 +29,13 @@ describe.each(DIALECTS)('people changed in the database on %s', (dialect) => {
     const org = await createOrganisation(t.vault);
     const admin = await org.user({ roles: ['org_admin'] });
     const member = await org.user({ teams: ['hr'], clearance: 'OFFICIAL' });
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     expect(await problem(t)).toBe('');
     return { t, org, admin, member };
   }
   const problem = async (v: TestVault) => {
-    await v.vault.audit.flush();
-    const check = await v.vault.audit.verify(systemActor());
+    await v.vault.audit.sequencer.flush();
+    const check = await v.vault.audit.verification.verify(systemActor());
     return check.ok ? '' : check.problem;
   };
   const changedDirectly = (id: string, organisationId: string) =>
@@ -194,13 +194,13 @@ describe.each(DIALECTS)('people changed in the database on %s', (dialect) => {
     await s.t.vault.store.db.updateTable('users').set({ organisation_id: s.org.id }).where('id', '=', id).execute();
     expect(await problem(s.t)).toBe('');
 
-    await expect(s.t.vault.audit.baselinePeople(actorFor((await s.t.vault.store.repos.users.byId(s.admin.id))!, CLI))).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    expect(await s.t.vault.audit.baselinePeople(systemActor())).toBe(1);
+    await expect(s.t.vault.audit.verification.baselinePeople(actorFor((await s.t.vault.store.repos.users.byId(s.admin.id))!, CLI))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await s.t.vault.audit.verification.baselinePeople(systemActor())).toBe(1);
     expect(await problem(s.t)).toBe('');
     await s.t.vault.store.db.updateTable('users').set({ roles: '["org_admin"]' }).where('id', '=', id).execute();
     expect(await problem(s.t)).toBe(changedDirectly(id, s.org.id));
     // Taken again, the baseline records nothing: it cannot vouch for the change.
-    expect(await s.t.vault.audit.baselinePeople(systemActor())).toBe(0);
+    expect(await s.t.vault.audit.verification.baselinePeople(systemActor())).toBe(0);
     expect(await problem(s.t)).toBe(changedDirectly(id, s.org.id));
   });
 });

@@ -38,7 +38,7 @@ describe.each(DIALECTS)('audit verify and passwords or MFA written in the databa
     await v.passwordChange.changePassword((await v.sessions.resolve(sessionId))!, PASSWORD, NEXT_PASSWORD, request);
     const db = v.store.db;
     const row = async (id: string) => db.selectFrom('users').select(['password_hash', 'mfa_secret', 'mfa_enabled']).where('id', '=', id).executeTakeFirstOrThrow();
-    const verify = () => v.audit.verify(systemActor());
+    const verify = () => v.audit.verification.verify(systemActor());
     const expectNamed = async (sentence: string) => {
       const check = await verify();
       expect(check.ok).toBe(false);

@@ -61,7 +61,7 @@ describe.each(DIALECTS)('the bin purge and rows written in the database on %s', 
     };
     const status = async (id: string) => (await v.vault.store.repos.documents.byId(id))!.status;
     const purgeEvents = async (id: string) => {
-      await v.vault.audit.flush();
+      await v.vault.audit.sequencer.flush();
       return (await v.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === 'document.purge' && e.targetIds.documentId === id)
         .map((e) => ({ decision: e.decision, reason: e.reason }));
     };
@@ -74,7 +74,7 @@ describe.each(DIALECTS)('the bin purge and rows written in the database on %s', 
       expect(await v.vault.store.repos.disposal.stub(id)).toBeUndefined();
       for (const version of await v.vault.store.repos.documents.versions(id)) expect(version.wrappedKey.length).toBeGreaterThan(0);
       expect(await purgeEvents(id)).toEqual([{ decision: 'deny', reason: 'not_vouched_for' }]);
-      const alarm = await v.vault.audit.currentAlarm();
+      const alarm = await v.vault.audit.alarm.currentAlarm();
       expect(alarm).toMatchObject({ source: 'disposal' });
       if (problem === undefined) return;
       expect(alarm!.problem).toContain(`The bin purge refused to purge document ${id}; it stays in the bin.`);
@@ -89,8 +89,8 @@ describe.each(DIALECTS)('the bin purge and rows written in the database on %s', 
     expect(await s.purgeAt(await s.deletedAt(id), 31)).toMatchObject({ purged: [id], held: [] });
     expect(await s.status(id)).toBe('disposed');
     expect(await s.purgeEvents(id)).toMatchObject([{ decision: 'allow' }]);
-    expect(await s.v.vault.audit.currentAlarm()).toBeNull();
-    expect(await s.v.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    expect(await s.v.vault.audit.alarm.currentAlarm()).toBeNull();
+    expect(await s.v.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
   });
 
   it('a record deleted, restored and deleted again counts its time in the bin from the last deletion', async () => {
@@ -106,7 +106,7 @@ describe.each(DIALECTS)('the bin purge and rows written in the database on %s', 
     // 30 days after the first deletion, and 30 days less 10 ms after the last: not yet.
     expect(await s.purgeAt(last, 30, -10)).toMatchObject({ purged: [], held: [] });
     expect(await s.purgeAt(last, 30, 10)).toMatchObject({ purged: [id], held: [] });
-    expect(await s.v.vault.audit.currentAlarm()).toBeNull();
+    expect(await s.v.vault.audit.alarm.currentAlarm()).toBeNull();
   });
 
   it('(c) deleted_at backdated to a deletion before a restore: refused, kept, the alarm raised', async () => {
@@ -139,7 +139,7 @@ describe.each(DIALECTS)('the bin purge and rows written in the database on %s', 
     expect(result.held).toEqual([]);
     expect([...result.refused].sort()).toEqual([recent, live, restored].sort());
     expect(await s.status(honest)).toBe('disposed');
-    const alarmProblem = (await s.v.vault.audit.currentAlarm())!.problem;
+    const alarmProblem = (await s.v.vault.audit.alarm.currentAlarm())!.problem;
     const problems = new Map([[recent, `was deleted at ${recentAt} by the audit log`], [live, 'but the audit log records no deletion of it'], [restored, 'but the audit log last records it restored']]);
     for (const id of problems.keys()) await s.expectRefused(id);
     // The alarm keeps the first problem raised: whichever document the purge came to first.
@@ -172,6 +172,6 @@ describe.each(DIALECTS)('the bin purge and rows written in the database on %s', 
     await s.hold({ collectionIds: [s.tribunal] });
     expect(await s.purgeAt(await s.deletedAt(id), 31)).toMatchObject({ purged: [], held: [id] });
     expect(await s.purgeEvents(id)).toEqual([{ decision: 'deny', reason: 'legal_hold' }]);
-    expect(await s.v.vault.audit.currentAlarm()).toBeNull();
+    expect(await s.v.vault.audit.alarm.currentAlarm()).toBeNull();
   });
 });

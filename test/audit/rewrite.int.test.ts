@@ -48,10 +48,10 @@ describe.each(DIALECTS)('rewriting audit history through the database on %s', (d
       const user = await org.user({ teams: ['payroll'] });
       const auditor = await org.user({ roles: ['auditor'] });
       await work(t, org, user, 2);
-      await t.vault.audit.flush();
+      await t.vault.audit.sequencer.flush();
       const first = await t.vault.store.repos.audit.treeSize();
       await work(t, org, user, 2);
-      await t.vault.audit.flush();
+      await t.vault.audit.sequencer.flush();
       const second = await t.vault.store.repos.audit.treeSize();
       expect(second).toBeGreaterThan(first);
       const notesBefore = await offsiteNotes(t);
@@ -62,7 +62,7 @@ describe.each(DIALECTS)('rewriting audit history through the database on %s', (d
       await deleteEventAndResequence(t, Number(victim.seq));
       // Grow the rewritten log past the newest offsite checkpoint, then let the sequencer run.
       await work(t, org, user, 3);
-      await t.vault.audit.flush();
+      await t.vault.audit.sequencer.flush();
       const rewritten = await t.vault.store.repos.audit.treeSize();
       expect(rewritten).toBeGreaterThan(second);
 
@@ -70,8 +70,8 @@ describe.each(DIALECTS)('rewriting audit history through the database on %s', (d
       expect(await t.vault.store.db.selectFrom('audit_checkpoints').select('tree_size').execute()).toEqual([]);
       expect(await offsiteNotes(t)).toEqual(notesBefore);
 
-      expect(t.vault.audit.alarmRaised).toBe(true);
-      const alarm = await t.vault.audit.integrityAlarm(systemActor());
+      expect(t.vault.audit.alarm.alarmRaised).toBe(true);
+      const alarm = await t.vault.audit.alarm.integrityAlarm(systemActor());
       expect(alarm).toMatchObject({ source: 'signer' });
       expect(alarm?.problem).toContain(noteName(second));
 
@@ -99,7 +99,7 @@ describe.each(DIALECTS)('rewriting audit history through the database on %s', (d
         expect(res.text, page).not.toContain('Signing of the audit log has stopped');
       }
 
-      const result = await t.vault.audit.verify(systemActor());
+      const result = await t.vault.audit.verification.verify(systemActor());
       expect(result, JSON.stringify(result)).toMatchObject({ ok: false, firstBadSeq: first, offsite: 'mismatch' });
       expect(result.ok === false && result.problem).toContain(noteName(second));
 
@@ -122,10 +122,10 @@ describe.each(DIALECTS)('rewriting audit history through the database on %s', (d
       const org = await createOrganisation(t.vault);
       const user = await org.user({ teams: ['payroll'] });
       await work(t, org, user, 1);
-      await t.vault.audit.flush();
+      await t.vault.audit.sequencer.flush();
       const first = await t.vault.store.repos.audit.treeSize();
       await work(t, org, user, 2);
-      await t.vault.audit.flush();
+      await t.vault.audit.sequencer.flush();
       // What a key holder (or the old, unchecked signer) leaves behind: a valid signature over a root of another history.
       const forkedAt = first + 1;
       const signerKey = (await readFile(path.join(t.dataDir, 'keys', 'audit-signing.key'), 'utf8')).trim();
@@ -133,14 +133,14 @@ describe.each(DIALECTS)('rewriting audit history through the database on %s', (d
       await writeFile(path.join(t.vault.config.offsiteDir, 'audit-checkpoints', noteName(forkedAt)), forged);
       const notes = await offsiteNotes(t);
 
-      const result = await t.vault.audit.verify(systemActor());
+      const result = await t.vault.audit.verification.verify(systemActor());
       expect(result, JSON.stringify(result)).toMatchObject({ ok: false, firstBadSeq: first, offsite: 'mismatch' });
       expect(result.ok === false && result.problem).toContain(`offsite checkpoint ${noteName(forkedAt)}`);
-      expect(await t.vault.audit.integrityAlarm(systemActor())).toMatchObject({ source: 'verify' });
+      expect(await t.vault.audit.alarm.integrityAlarm(systemActor())).toMatchObject({ source: 'verify' });
 
       const signed = (await t.vault.store.repos.audit.latestCheckpoint())?.treeSize;
       await work(t, org, user, 1);
-      await t.vault.audit.flush();
+      await t.vault.audit.sequencer.flush();
       expect((await t.vault.store.repos.audit.latestCheckpoint())?.treeSize).toBe(signed);
       expect(await offsiteNotes(t)).toEqual(notes);
     } finally {
@@ -155,13 +155,13 @@ describe.each(DIALECTS)('rewriting audit history through the database on %s', (d
       const user = await org.user({ teams: ['payroll'] });
       const auditor = await org.user({ roles: ['auditor'] });
       await work(t, org, user, 2);
-      await t.vault.audit.flush();
+      await t.vault.audit.sequencer.flush();
       const notes = await offsiteNotes(t);
       await t.vault.store.db.deleteFrom('audit_tree_nodes').execute();
       await work(t, org, user, 1);
       expect((await api(t.app, auditor).get('audit/events')).statusCode).toBe(200);
-      await t.vault.audit.flush();
-      expect(await t.vault.audit.integrityAlarm(systemActor())).toMatchObject({ source: 'signer' });
+      await t.vault.audit.sequencer.flush();
+      expect(await t.vault.audit.alarm.integrityAlarm(systemActor())).toMatchObject({ source: 'signer' });
       expect(await offsiteNotes(t)).toEqual(notes);
     } finally {
       await t.close();
@@ -175,15 +175,15 @@ describe.each(DIALECTS)('rewriting audit history through the database on %s', (d
       const user = await org.user({ teams: ['payroll'] });
       for (let round = 0; round < 3; round++) {
         await work(t, org, user, 1);
-        await t.vault.audit.flush();
+        await t.vault.audit.sequencer.flush();
         const size = await t.vault.store.repos.audit.treeSize();
         expect((await offsiteNotes(t)).at(-1)).toBe(noteName(size));
         const remembered = await readFile(path.join(t.dataDir, 'keys', 'audit-last-checkpoint.note'), 'utf8');
         expect(remembered).toBe((await t.vault.store.repos.audit.latestCheckpoint())?.note);
         expect(await readFile(path.join(t.vault.config.offsiteDir, 'audit-newest-checkpoint.note'), 'utf8')).toBe(remembered);
       }
-      expect(t.vault.audit.alarmRaised).toBe(false);
-      expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true, offsite: 'matched', unsignedEvents: 0 });
+      expect(t.vault.audit.alarm.alarmRaised).toBe(false);
+      expect(await t.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true, offsite: 'matched', unsignedEvents: 0 });
       const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
       expect(metrics.body).toMatch(/^strongroom_audit_integrity_alarm 0$/m);
     } finally {

@@ -35,8 +35,8 @@ describe('audit rollback on sqlite', () => {
     const org = await createOrganisation(v.vault);
     const user = await org.user({ teams: ['payroll'] });
     const first = (await upload(v.app, user, org.collections.payroll!, 'before.csv', 'a,b\n')).json();
-    await v.vault.audit.flush();
-    const early = await v.vault.audit.verify(systemActor());
+    await v.vault.audit.sequencer.flush();
+    const early = await v.vault.audit.verification.verify(systemActor());
     expect(early.ok).toBe(true);
     const earlySize = early.ok ? early.treeSize : -1;
     await closeKeepingData(v);
@@ -46,8 +46,8 @@ describe('audit rollback on sqlite', () => {
     v = await openVaultAt(dataDir, clamd.socketPath);
     await upload(v.app, user, org.collections.payroll!, 'after.csv', 'c,d\n');
     expect((await api(v.app, user).get(`documents/${first.id}/content`)).statusCode).toBe(200);
-    await v.vault.audit.flush();
-    const later = await v.vault.audit.verify(systemActor());
+    await v.vault.audit.sequencer.flush();
+    const later = await v.vault.audit.verification.verify(systemActor());
     expect(later).toMatchObject({ ok: true, offsite: 'matched' });
     expect(later.ok && later.treeSize).toBeGreaterThan(earlySize);
     // By default beside the data directory, so restoring the data directory does not restore it too.
@@ -65,7 +65,7 @@ describe('audit rollback on sqlite', () => {
     try {
       // The restored database is internally consistent: only the offsite copy betrays the rollback.
       expect(await v.vault.store.repos.audit.treeSize()).toBe(earlySize);
-      const result = await v.vault.audit.verify(systemActor());
+      const result = await v.vault.audit.verification.verify(systemActor());
       expect(result.ok, JSON.stringify(result)).toBe(false);
       expect(result).toMatchObject({ ok: false, firstBadSeq: earlySize, offsite: 'mismatch' });
     } finally {
@@ -80,13 +80,13 @@ describe('audit rollback on sqlite', () => {
       for (let i = 0; i < 3 && (await v.vault.store.repos.audit.treeSize()) <= laterSize; i++) {
         await upload(v.app, user, org.collections.payroll!, `again-${i}.csv`, 'e,f\n');
         expect((await api(v.app, user).get(`documents/${first.id}/content`)).statusCode).toBe(200);
-        await v.vault.audit.integrate();
+        await v.vault.audit.sequencer.integrate();
       }
-      await v.vault.audit.flush();
+      await v.vault.audit.sequencer.flush();
       expect(await v.vault.store.repos.audit.treeSize()).toBeGreaterThan(laterSize);
       expect((await v.vault.store.repos.audit.latestCheckpoint())?.treeSize).toBe(earlySize);
       expect(await offsiteNotes()).toEqual(notes);
-      expect(await v.vault.audit.integrityAlarm(systemActor())).toMatchObject({ source: 'signer' });
+      expect(await v.vault.audit.alarm.integrityAlarm(systemActor())).toMatchObject({ source: 'signer' });
     } finally {
       await closeKeepingData(v);
     }

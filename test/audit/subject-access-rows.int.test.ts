@@ -72,7 +72,7 @@ describe.each(DIALECTS)('audit verify and subject access rows written in the dat
     const setItem = (id: string, values: Record<string, string | null>) => db.updateTable('subject_access_items').set(values).where('id', '=', id).execute();
     const parts = (requestId: string) => v.vault.store.repos.subjectAccess.parts(requestId);
     const items = (requestId: string) => v.vault.store.repos.subjectAccess.items(requestId);
-    const verify = () => v.vault.audit.verify(systemActor());
+    const verify = () => v.vault.audit.verification.verify(systemActor());
     const expectNamed = async (problem: string) => {
       const check = await verify();
       expect(check.ok ? '(verified)' : check.problem).toBe(problem);
@@ -85,7 +85,7 @@ describe.each(DIALECTS)('audit verify and subject access rows written in the dat
     expect((await s.parts(s.open)).map((p) => p.organisationId).sort()).toEqual([s.host.id, s.partner.id].sort());
     expect((await s.items(s.open)).filter((i) => i.removedAt !== null).map((i) => i.id)).toEqual([s.removedItem]);
     expect(await s.v.vault.store.repos.subjectAccess.request(s.closed)).toMatchObject({ status: 'closed', outcome: 'disclosed', extendedDueOn: '2027-02-01' });
-    await s.v.vault.audit.flush();
+    await s.v.vault.audit.sequencer.flush();
     expect(await s.verify()).toMatchObject({ ok: true });
   });
 

@@ -26,8 +26,8 @@ async function busyVault(dialect: 'sqlite' | 'postgres'): Promise<TestVault> {
     expect((await api(t.app, user).get(`documents/${doc.id}/content`)).statusCode).toBe(200);
     expect((await api(t.app, stranger).get(`documents/${doc.id}`)).statusCode).toBe(404);
   }
-  await t.vault.audit.flush();
-  const check = await t.vault.audit.verify(systemActor());
+  await t.vault.audit.sequencer.flush();
+  const check = await t.vault.audit.verification.verify(systemActor());
   expect(check).toMatchObject({ ok: true, unsignedEvents: 0 });
   return t;
 }
@@ -123,7 +123,7 @@ describe.each(DIALECTS)('audit log tampering on %s', (dialect) => {
     const t = await busyVault(dialect);
     try {
       const seq = await tamper(t);
-      const result = await t.vault.audit.verify(systemActor());
+      const result = await t.vault.audit.verification.verify(systemActor());
       expect(result.ok, JSON.stringify(result)).toBe(false);
       expect(result).toMatchObject({ ok: false, firstBadSeq: seq });
     } finally {
@@ -184,7 +184,7 @@ describe('a second row with the seq a page ends on, on postgres', () => {
       for await (const row of t.vault.store.repos.audit.sequenced({ pageSize: seq + 1 })) read.push(`${row.event.seq}:${row.event.requestId ?? ''}`);
       expect(read.filter((r) => r.startsWith(`${seq}:`))).toHaveLength(2);
       expect(read.filter((r) => r.endsWith(':forged-duplicate'))).toHaveLength(1);
-      const result = await t.vault.audit.verify(systemActor());
+      const result = await t.vault.audit.verification.verify(systemActor());
       expect(result).toMatchObject({ ok: false, firstBadSeq: seq });
     } finally {
       await t.close();
@@ -205,7 +205,7 @@ describe.each(DIALECTS)('the integrity page after history was rewritten on %s', 
     const org = await createOrganisation(t.vault);
     const auditorUser = await org.user({ roles: ['auditor'] });
     const auditor = actorFor((await t.vault.identity.userById(auditorUser.id))!, { channel: 'web', clientAddress: null, requestId: null });
-    const honest = await t.vault.audit.integrity(auditor);
+    const honest = await t.vault.audit.verification.integrity(auditor);
     expect(honest).toMatchObject({ ok: true });
     // The DBA rewrites a signed event (an upload becomes a refusal).
     const victim = await seqOf(t, 'document.upload');
@@ -219,8 +219,8 @@ describe.each(DIALECTS)('the integrity page after history was rewritten on %s', 
     const { t, auditor, honest } = await setting();
     try {
       await t.vault.store.repos.settings.set(INTEGRITY_KEY, JSON.stringify({ ...honest, ok: true, checkedAt: new Date().toISOString() }));
-      expect(await t.vault.audit.integrity(auditor)).toMatchObject(notVerified);
-      expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: false });
+      expect(await t.vault.audit.verification.integrity(auditor)).toMatchObject(notVerified);
+      expect(await t.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: false });
     } finally {
       await t.close();
     }
@@ -232,7 +232,7 @@ describe.each(DIALECTS)('the integrity page after history was rewritten on %s', 
       const genuine = JSON.parse((await t.vault.store.repos.settings.get(INTEGRITY_KEY))!) as Record<string, unknown>;
       expect(typeof genuine.signature).toBe('string');
       await t.vault.store.repos.settings.set(INTEGRITY_KEY, JSON.stringify({ ...genuine, checkedAt: new Date().toISOString() }));
-      expect(await t.vault.audit.integrity(auditor)).toMatchObject(notVerified);
+      expect(await t.vault.audit.verification.integrity(auditor)).toMatchObject(notVerified);
       // The result stored by that recomputation is signed, and says the log did not verify.
       const stored = JSON.parse((await t.vault.store.repos.settings.get(INTEGRITY_KEY))!) as Record<string, unknown>;
       expect(stored).toMatchObject({ ...notVerified, signature: expect.any(String) as string });

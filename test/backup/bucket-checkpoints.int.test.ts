@@ -62,9 +62,9 @@ describe.each(DIALECTS)('audit checkpoints in a bucket replica on %s', (dialect)
     const org = await createOrganisation(t.vault);
     const user = await org.user({ teams: ['payroll'] });
     expect((await upload(t.app, user, org.collections.payroll!, 'a.txt', 'first\n')).statusCode).toBe(201);
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     expect((await upload(t.app, user, org.collections.payroll!, 'b.txt', 'second\n')).statusCode).toBe(201);
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
 
     const inDatabase = await t.vault.store.db.selectFrom('audit_checkpoints').select(['tree_size', 'note']).orderBy('tree_size').execute();
     expect(inDatabase.length).toBeGreaterThanOrEqual(2);
@@ -77,14 +77,14 @@ describe.each(DIALECTS)('audit checkpoints in a bucket replica on %s', (dialect)
     for await (const id of t.vault.replicaStore!.list()) blobIds.push(id);
     expect(blobIds.every((id) => /^[0-9a-f]{32}$/.test(id))).toBe(true);
 
-    const verified = await t.vault.audit.verify(systemActor());
+    const verified = await t.vault.audit.verification.verify(systemActor());
     const folderNotes = inDatabase.length; // the offsite folder holds the same checkpoints
     expect(verified).toMatchObject({ ok: true, offsite: 'matched', offsiteCheckpoints: folderNotes + notes.size });
 
     // The offsite folder lost: the bucket's copies are still checked.
     await rm(path.join(t.vault.config.offsiteDir, 'audit-checkpoints'), { recursive: true, force: true });
     await rm(path.join(t.vault.config.offsiteDir, 'audit-newest-checkpoint.note'), { force: true });
-    expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true, offsite: 'matched', offsiteCheckpoints: notes.size });
+    expect(await t.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true, offsite: 'matched', offsiteCheckpoints: notes.size });
   });
 
   it('lets the restore drill check the restored log against the bucket\'s checkpoints, and read the blobs from the bucket', { timeout: 40_000 }, async () => {
@@ -132,10 +132,10 @@ describe.each(DIALECTS)('audit checkpoints in a bucket replica on %s', (dialect)
     const at = Array.from({ length: size - 1 }, (_, i) => size - 1 - i).find((n) => !held.has(`${String(n).padStart(12, '0')}.note`))!;
     const signer = (await readFile(auditKeyPath(t.dataDir), 'utf8')).trim();
     const other = signCheckpoint({ origin: t.vault.config.auditOrigin, treeSize: at, rootHash: Buffer.alloc(32, 7) }, signer);
-    expect(openCheckpoint(other, t.vault.audit.verifierKey).treeSize).toBe(at);
+    expect(openCheckpoint(other, t.vault.audit.proofs.verifierKey).treeSize).toBe(at);
     const name = `${String(at).padStart(12, '0')}.note`;
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: `replica/checkpoints/${name}`, Body: other }));
-    const verified = await t.vault.audit.verify(systemActor());
+    const verified = await t.vault.audit.verification.verify(systemActor());
     expect(verified).toMatchObject({ ok: false, offsite: 'mismatch' });
     expect((verified as { problem?: string }).problem).toContain(`bucket checkpoint ${name}`);
   });

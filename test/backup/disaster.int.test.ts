@@ -134,8 +134,8 @@ describe.each(DIALECTS)('backup, restore and the restore drill on %s', (dialect)
       expect(res.statusCode).toBe(200);
       expect(Buffer.compare(res.rawPayload, body)).toBe(0);
     }
-    await v.vault.audit.flush();
-    const verified = await v.vault.audit.verify(systemActor());
+    await v.vault.audit.sequencer.flush();
+    const verified = await v.vault.audit.verification.verify(systemActor());
     expect(verified, JSON.stringify(verified)).toMatchObject({ ok: true, offsite: 'matched' });
 
     // Restore into a target that is not empty: refused, nothing changed.
@@ -151,7 +151,7 @@ describe.each(DIALECTS)('backup, restore and the restore drill on %s', (dialect)
     const signed = await restoreDrill(v.vault, { from: newer, replica, sample: 10, logger: silent });
     expect(signed.report).toMatchObject({ sampleSize: 3, totals: { ok: 3, shredded: 0, missing: 0, corrupt: 0 }, passed: true, backup: { id: manifest.id } });
     expect(signed.report.audit.ok).toBe(true);
-    const verifier = v.vault.audit.verifierKey;
+    const verifier = v.vault.audit.proofs.verifierKey;
     expect(checkDrillReport(signed, verifier).backup.id).toBe(manifest.id);
     const events = await v.vault.store.db.selectFrom('audit_events').select('action').where('action', 'in', ['storage.backup', 'storage.restore', 'storage.restore_drill']).execute();
     expect(events.map((e) => e.action).sort()).toEqual(['storage.backup', 'storage.backup', 'storage.restore', 'storage.restore_drill']);
@@ -180,7 +180,7 @@ describe.each(DIALECTS)('backup, restore and the restore drill on %s', (dialect)
     expect(back).toMatchObject({ copied: 2, missing: [] });
     v = await openVaultAt(dataDir, clamd.socketPath, { ...envFor(rolledBackDb), STRONGROOM_OFFSITE: `${dataDir}-offsite` });
     try {
-      const rolled = await v.vault.audit.verify(systemActor());
+      const rolled = await v.vault.audit.verification.verify(systemActor());
       expect(rolled.ok, JSON.stringify(rolled)).toBe(false);
       // The rolled-back log is the older backup's events, then the restore's claim of its new blob folder
       // (`storage.claim`) and `storage.restore`: as many as the newer backup's signed checkpoint covers,

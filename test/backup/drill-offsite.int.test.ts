@@ -35,11 +35,11 @@ describe('the restore drill without the offsite checkpoints', () => {
 
   it('passes with them, and fails naming the missing checkpoint once they are deleted', { timeout: 20_000 }, async () => {
     await createOrganisation(vault);
-    await vault.audit.flush();
+    await vault.audit.sequencer.flush();
     const from = path.join(work, 'backup');
     await takeBackup(vault, from);
     const signerNote = await readFile(auditLastCheckpointPath(vault.config.dataDir), 'utf8');
-    const size = openCheckpoint(signerNote, vault.audit.verifierKey).treeSize;
+    const size = openCheckpoint(signerNote, vault.audit.proofs.verifierKey).treeSize;
 
     const before = await restoreDrill(vault, { from, sample: 1, logger: silent });
     expect(before.report.audit.ok).toBe(true);

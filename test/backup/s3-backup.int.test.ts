@@ -77,7 +77,7 @@ describe('a backup in an S3 bucket', () => {
       expect(got.statusCode).toBe(200);
       expect(Buffer.compare(got.rawPayload, body)).toBe(0);
       // The drill's own event came after this backup and was signed offsite: that loss is seen.
-      expect(await r.vault.audit.verify(systemActor())).toMatchObject({ ok: false, offsite: 'mismatch' });
+      expect(await r.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: false, offsite: 'mismatch' });
     } finally {
       await closeKeepingData(r);
     }

@@ -35,7 +35,7 @@ describe.each(DIALECTS)('audit bundle export and offline check on %s', (dialect)
     const user = await org.user({ teams: ['payroll'] });
     const auditor = await org.user({ roles: ['auditor'] });
     const first = (await upload(v.app, user, org.collections.payroll!, 'one.csv', 'a\n')).json();
-    await v.vault.audit.flush();
+    await v.vault.audit.sequencer.flush();
     // The auditor keeps the checkpoint as it stands today.
     const saved = await api(v.app, auditor).get('audit/checkpoints/latest', { accept: 'text/plain' });
     expect(saved.statusCode, saved.body).toBe(200);
@@ -46,7 +46,7 @@ describe.each(DIALECTS)('audit bundle export and offline check on %s', (dialect)
     // Later activity.
     await upload(v.app, user, org.collections.payroll!, 'two.csv', 'b\n');
     expect((await api(v.app, user).get(`documents/${first.id}/content`)).statusCode).toBe(200);
-    await v.vault.audit.flush();
+    await v.vault.audit.sequencer.flush();
     const key = (await v.app.inject({ method: 'GET', url: '/.well-known/strongroom-audit-key' })).body.trim();
     await closeKeepingData(v);
 

@@ -55,7 +55,7 @@ describe.each(DIALECTS)('org brand on %s', (dialect) => {
     v = await place.open();
     try {
       expect(await v.vault.store.repos.branding.get(org.id)).toBeUndefined();
-      await v.vault.audit.flush();
+      await v.vault.audit.sequencer.flush();
       const events = await v.vault.store.repos.audit.query({ organisationId: org.id, action: 'organisation.brand', limit: 10 });
       expect(events.map((e) => [e.decision, e.channel, e.targetIds.changed])).toEqual([['allow', 'cli', 'name+colour+logo'], ['allow', 'cli', 'reset']]);
     } finally {

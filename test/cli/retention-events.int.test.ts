@@ -65,7 +65,7 @@ describe.each(DIALECTS)('retention event commands on %s', (dialect) => {
       const events = await v.vault.store.repos.retention.eventsFor({ documentIds: [], collectionIds: [folder] });
       expect(events.map((e) => [e.id, e.date, e.clearedBy]).sort()).toEqual([[firstId, '2025-09-30', null], [laterId, '2025-10-31', manager.id]].sort());
       expect((await v.vault.retention.retentionFacts([doc.id])).get(doc.id)).toMatchObject({ state: 'scheduled', dueAt: '2032-09-30' });
-      await v.vault.audit.integrate();
+      await v.vault.audit.sequencer.integrate();
       const audited = (await v.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action.startsWith('records.event.') || e.action === 'records.file-plan')
         .map((e) => [e.action, e.decision, e.reason, e.channel, e.actorUserId, e.targetIds]);
       expect(audited).toEqual([
@@ -138,7 +138,7 @@ describe.each(DIALECTS)('retention event commands on %s', (dialect) => {
 
     const w = await place.open();
     try {
-      await w.vault.audit.integrate();
+      await w.vault.audit.sequencer.integrate();
       const refusals = (await w.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.decision === 'deny').map((e) => [e.actorUserId, e.action, e.reason, e.channel, e.targetIds]);
       expect(refusals).toEqual([
         [otherManager.id, 'records.read', 'other_organisation', 'cli', { collectionId: folder }], [otherManager.id, 'records.read', 'other_organisation', 'cli', { documentId: doc }],

@@ -34,7 +34,7 @@ describe.each(DIALECTS)('strongroom user disable and enable on %s', (dialect) =>
   const cli = (args: string[]) => runCli(['--data', place.dataDir, ...args], { env: place.env });
   /** The operator's events (no person acting) that switched the member's account, in order. */
   const operatorEvents = async (vault: Vault) => {
-    await vault.audit.integrate();
+    await vault.audit.sequencer.integrate();
     const events: unknown[][] = [];
     for await (const { event: e } of vault.store.repos.audit.sequenced()) {
       if (e.actorUserId === null && e.targetIds.userId === member.id && (e.action === 'user.disable' || e.action === 'user.enable')) events.push([e.action, e.decision, e.reason, e.channel]);

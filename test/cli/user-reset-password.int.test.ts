@@ -83,7 +83,7 @@ describe('strongroom user reset-password', () => {
       await expect(v.invitations.accept(token, 'the operator tries it again', request)).rejects.toMatchObject({ code: 'NOT_FOUND' });
       const events = await v.store.db.selectFrom('audit_events').select(['decision', 'reason', 'target_ids']).where('action', '=', 'user.password-reset').execute();
       expect(events.filter((e) => (JSON.parse(e.target_ids) as Record<string, string>).userId === id)).toMatchObject([{ decision: 'allow', reason: 'system', target_ids: expect.stringContaining('"delivery":"link-shown"') }]);
-      expect(await v.audit.verify(systemActor())).toMatchObject({ ok: true });
+      expect(await v.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
     } finally {
       await closeKeepingData(opened);
     }

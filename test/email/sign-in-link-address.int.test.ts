@@ -37,8 +37,8 @@ describe.each(DIALECTS)('a sign-in link mailed while the address was rewritten o
   }
 
   const problem = async (v: Vault) => {
-    await v.audit.flush();
-    const check = await v.audit.verify(systemActor());
+    await v.audit.sequencer.flush();
+    const check = await v.audit.verification.verify(systemActor());
     return check.ok ? '' : check.problem;
   };
   const foundChanged = (id: string, organisationId: string) =>

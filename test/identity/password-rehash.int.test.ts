@@ -38,7 +38,7 @@ describe.each(DIALECTS)('password hashes on a standard-cost vault on %s', (diale
     const upgraded = await storedHash(person.id);
     expect(upgraded).toMatch(STANDARD_HASH);
     // The rehash is recorded with its binding: the hash written above by hand is named no longer.
-    expect(await t.vault.audit.verify(systemActor()), 'the rehash is recorded').toMatchObject({ ok: true });
+    expect(await t.vault.audit.verification.verify(systemActor()), 'the rehash is recorded').toMatchObject({ ok: true });
     await t.vault.passwordSignIn.signIn(person.email, PASSWORD, request);
     expect(await storedHash(person.id), 'a standard hash is kept').toBe(upgraded);
   });

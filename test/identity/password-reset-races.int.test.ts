@@ -120,7 +120,7 @@ describe.each(DIALECTS)('password reset racing the person on %s', (dialect) => {
     expect(await eventsAbout(v, 'credential.revoke', member.id)).toEqual([]);
     await v.invitations.accept(token, NEW_PASSWORD, HOME);
     expect((await v.passwordSignIn.signIn(member.email, NEW_PASSWORD, HOME)).user.id).toBe(member.id);
-    expect(await v.audit.verify(systemActor())).toMatchObject({ ok: true });
+    expect(await v.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
   });
 
   it('refuses a link taken while the organisation switched its identity provider on, and one taken while the person was disabled: nothing set', async () => {
@@ -169,7 +169,7 @@ describe.each(DIALECTS)('password reset racing the person on %s', (dialect) => {
     expect((await changing!).message).toMatch(/^Your password was not changed: it was reset or changed elsewhere/);
     expect(await passwordStanding(v.store.repos.users, member.id)).toBe('none');
     expect(await eventsAbout(v, 'auth.password-change', member.id)).toEqual([]);
-    expect(await v.audit.verify(systemActor())).toMatchObject({ ok: true });
+    expect(await v.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
   });
 
   it.runIf(dialect === 'postgres')("waits for a reset holding the person's row, then refuses the link the reset withdrew (no deadlock)", async () => {
@@ -250,7 +250,7 @@ describe.each(DIALECTS)('links and throttling after a reset, with e-mail, on %s'
     // A reset withdraws it and mails a new link; every use so far is of the link last issued.
     await v.people.resetPassword(await actorOf(v, admin.id), user.id);
     const fresh = await mailedToken(user.email);
-    expect(await v.audit.verify(systemActor())).toMatchObject({ ok: true });
+    expect(await v.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
     const links = await eventsAbout(v, 'mail.sign-in-link', user.id);
     const accepted = await eventsAbout(v, 'user.invitation-accept', user.id);
     expect(links.map((e) => e.ids.link)).toHaveLength(2);
@@ -260,7 +260,7 @@ describe.each(DIALECTS)('links and throttling after a reset, with e-mail, on %s'
     // A database administrator puts the old row back, unused; the invitation still in the mailbox sets a password.
     await v.store.db.insertInto('invitations').values({ ...used, used_at: null }).execute();
     await v.invitations.accept(invitation, 'the administrator chose this one', HOME);
-    const check = await v.audit.verify(systemActor());
+    const check = await v.audit.verification.verify(systemActor());
     expect(check.ok ? '' : check.problem).toBe(`Person ${user.id} set a password with a link that was not their latest one issued, or that was used already: its row was put back in the database directly, not by Strongroom.`);
     expect(fresh).not.toBe(invitation);
   });

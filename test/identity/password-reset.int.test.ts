@@ -140,7 +140,7 @@ describe.each(DIALECTS)('password reset with e-mail on %s', (dialect) => {
     expect((await new FormClient(base).get(`/invitation/${token}`)).status).toBe(404);
     await expect(v.invitations.accept(token, 'yet another pass phrase here', request)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(await signsIn(v, member.email, NEW_PASSWORD)).toBe(true);
-    expect(await v.audit.verify(systemActor())).toMatchObject({ ok: true });
+    expect(await v.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
   });
 
   it('lets the operator reset, and refuses (audited) another organisation\'s person as any id, a non-admin, oneself, a provider\'s person and a disabled account', async () => {
@@ -209,7 +209,7 @@ describe.each(DIALECTS)('password reset with e-mail on %s', (dialect) => {
     const { token } = await mailedLink(member.email);
     expect((await setPasswordThroughLink(token, NEW_PASSWORD)).done.status).toBe(200);
     expect(await signsIn(v, member.email, NEW_PASSWORD)).toBe(true);
-    expect(await v.audit.verify(systemActor())).toMatchObject({ ok: true });
+    expect(await v.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
   });
 
   it('withdraws the earlier link at once: a second reset leaves the first one\'s dead before its own mail is sent', async () => {
@@ -226,7 +226,7 @@ describe.each(DIALECTS)('password reset with e-mail on %s', (dialect) => {
     const { token: second } = await mailedLink(member.email);
     expect((await setPasswordThroughLink(second, NEW_PASSWORD)).done.status).toBe(200);
     expect(await signsIn(v, member.email, NEW_PASSWORD)).toBe(true);
-    expect(await v.audit.verify(systemActor())).toMatchObject({ ok: true });
+    expect(await v.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
   });
 
   it('offers "Reset password" on the person\'s page only where the rule allows, confirms what happens, and resets', async () => {
@@ -289,12 +289,12 @@ describe.each(DIALECTS)('password reset with e-mail on %s', (dialect) => {
     const db = v.store.db;
     const afterReset = await db.selectFrom('users').select(['password_hash', 'password_seal']).where('id', '=', member.id).executeTakeFirstOrThrow();
     await v.invitations.accept(token, NEW_PASSWORD, request);
-    expect(await v.audit.verify(systemActor())).toMatchObject({ ok: true });
+    expect(await v.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
     // A database administrator puts the row back to the reset's state (seal and all) and the link back to unused, and takes it again.
     await db.updateTable('users').set(afterReset).where('id', '=', member.id).execute();
     await db.updateTable('invitations').set({ used_at: null }).where('user_id', '=', member.id).execute();
     await v.invitations.accept(token, 'the administrator chose this one', request);
-    const check = await v.audit.verify(systemActor());
+    const check = await v.audit.verification.verify(systemActor());
     expect(check.ok).toBe(false);
     expect(check.ok ? '' : check.problem).toBe(`Person ${member.id} took an invitation after they had set a password: their row was put back to before their first password, in the database directly, not by Strongroom.`);
   });
@@ -372,7 +372,7 @@ describe.each(DIALECTS)('password reset without e-mail on %s', (dialect) => {
     // The trail: the reset by the admin, then the link taken from the person's address.
     const accepted = await v.store.db.selectFrom('audit_events').select(['client_address', 'target_ids']).where('action', '=', 'user.invitation-accept').execute();
     expect(accepted.filter((e) => (JSON.parse(e.target_ids) as Record<string, string>).userId === member.id).map((e) => e.client_address)).toEqual(['192.0.2.7']);
-    expect(await v.audit.verify(systemActor())).toMatchObject({ ok: true });
+    expect(await v.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
   });
 
   it('expires: the shown link works until 24 hours after the reset, and not after', async () => {

@@ -231,7 +231,7 @@ describe.each(DIALECTS)('the upgrade to sign-in seals on %s', (dialect) => {
     const secret = await enrolTotp(r.vault, admin.id);
     const member = await org.user({ teams: ['hr'] });
     const scim = (await r.vault.scim.tokens.create(systemActor(), org.id, 'Entra ID provisioning')).secret;
-    await r.vault.audit.flush();
+    await r.vault.audit.sequencer.flush();
     const db = r.vault.store.db;
     for (const row of await db.selectFrom('users').select(['id', 'mfa_secret']).where('mfa_secret', 'is not', null).execute()) {
       await db.updateTable('users').set({ mfa_secret: r.vault.store.repos.users.openTotpSecret(row.id, row.mfa_secret!) }).where('id', '=', row.id).execute();
@@ -260,8 +260,8 @@ describe.each(DIALECTS)('the upgrade to sign-in seals on %s', (dialect) => {
       await r.reopen();
       expect(await sealings()).toHaveLength(1);
       expect((await r.vault.passwordSignIn.signIn(member.email, TEST_PASSWORD, from(31))).stage).toBe('active');
-      await r.vault.audit.flush();
-      expect(await r.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+      await r.vault.audit.sequencer.flush();
+      expect(await r.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
     } finally {
       await r.close();
     }
@@ -347,8 +347,8 @@ describe.each(DIALECTS)('the upgrade to sign-in seals on %s', (dialect) => {
       await undoSealsMigration(db);
       await r.reopen();
       expect(await sealings()).toHaveLength(2);
-      await r.vault.audit.flush();
-      const check = await r.vault.audit.verify(systemActor());
+      await r.vault.audit.sequencer.flush();
+      const check = await r.vault.audit.verification.verify(systemActor());
       expect(check.ok ? '' : check.problem).toMatch(/^Sign-in secrets found unsealed were sealed 2 times/);
     } finally {
       await r.close();

@@ -42,16 +42,16 @@ describe.each(DIALECTS)('state shared by two processes on %s', (dialect) => {
   it('signs a checkpoint when the events both processes sequenced reach the limit together', async () => {
     // Each process's first check is due by time; afterwards only the event count can make one due.
     await record(one.vault, 1);
-    await one.vault.audit.integrate();
-    await two.vault.audit.integrate();
+    await one.vault.audit.sequencer.integrate();
+    await two.vault.audit.sequencer.integrate();
     const base = await newest();
     expect(base).toBe(await one.vault.store.repos.audit.treeSize());
 
     await record(one.vault, 6);
-    await one.vault.audit.integrate();
+    await one.vault.audit.sequencer.integrate();
     expect(await newest()).toBe(base);
     await record(two.vault, 6);
-    await two.vault.audit.integrate();
+    await two.vault.audit.sequencer.integrate();
     // 12 unsigned events, though neither process sequenced 10 itself.
     expect(await newest()).toBe(base + 12);
   });

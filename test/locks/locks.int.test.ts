@@ -22,7 +22,7 @@ describe.each(DIALECTS)('locks on %s', (dialect) => {
   });
 
   async function auditActions(filter: { action: string; token: string }) {
-    await s.vault.audit.integrate();
+    await s.vault.audit.sequencer.integrate();
     const rows = await s.vault.store.db.selectFrom('audit_events').select(['action', 'decision', 'reason', 'target_ids', 'actor_user_id']).where('action', '=', filter.action).execute();
     return rows.filter((r) => String(r.target_ids).includes(filter.token));
   }

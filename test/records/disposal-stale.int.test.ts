@@ -51,7 +51,7 @@ describe.each(DIALECTS)('disposal against stale rows on %s', (dialect) => {
   }
 
   async function refusals(organisationId: string, documentId: string) {
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     return (await t.vault.store.repos.audit.forOrganisation(organisationId))
       .filter((e) => e.action === 'document.dispose' && e.targetIds.documentId === documentId)
       .map((e) => ({ decision: e.decision, reason: e.reason }));
@@ -91,7 +91,7 @@ describe.each(DIALECTS)('disposal against stale rows on %s', (dialect) => {
     const body = JSON.parse(certificate.body);
     expect(body.counts).toMatchObject({ proposed: 1, destroyed: 0, notDueAtExecution: 1 });
     expect(body.documents).toEqual([]);
-    expect(checkCertificate(body, t.vault.audit.verifierKey)).toMatchObject({ ok: true, destroyed: 0 });
+    expect(checkCertificate(body, t.vault.audit.proofs.verifierKey)).toMatchObject({ ok: true, destroyed: 0 });
   });
 
   it('an extension is a minimum: one decided before its series was lengthened leaves the longer rule, and a series shortened after cannot bring the record before it', async () => {
@@ -170,7 +170,7 @@ describe.each(DIALECTS)('disposal against stale rows on %s', (dialect) => {
     expect(batch).toMatchObject({ status: 'executed', certificateId: expect.any(String) });
     const certificate = JSON.parse((await api(t.app, manager).get(`disposal/batches/${batchId}/certificate`)).body);
     expect(certificate.documents.map((d: { documentId: string }) => d.documentId)).toEqual([id]);
-    expect(checkCertificate(certificate, t.vault.audit.verifierKey)).toMatchObject({ ok: true, destroyed: 1 });
+    expect(checkCertificate(certificate, t.vault.audit.proofs.verifierKey)).toMatchObject({ ok: true, destroyed: 1 });
   });
 
   it('shows the owner\'s disposal decisions and holds in a document\'s access history only to its records readers, not to a host team managing it', async () => {

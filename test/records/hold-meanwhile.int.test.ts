@@ -86,7 +86,7 @@ describe.each(DIALECTS)('a legal hold placed between a decision and its commit, 
   }
 
   async function events(organisationId: string) {
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     return (await t.vault.store.repos.audit.forOrganisation(organisationId)).map((e) => ({ action: e.action, decision: e.decision, reason: e.reason, ids: e.targetIds }));
   }
 

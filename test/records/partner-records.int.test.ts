@@ -29,7 +29,7 @@ describe.each(DIALECTS)('a partner council’s holds and retention through an ar
   }
 
   async function denials(userId: string, documentId: string) {
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     return t.vault.store.db.selectFrom('audit_events').select(['action', 'reason']).where('decision', '=', 'deny').where('actor_user_id', '=', userId).where('document_id', '=', documentId).orderBy('seq').execute();
   }
 
@@ -100,7 +100,7 @@ describe.each(DIALECTS)('a partner council’s holds and retention through an ar
     expect((await t.vault.store.repos.arrangements.byId(arrangement.id))!.status).toBe('suspended');
     expect(await t.vault.store.repos.documents.byId(id)).toMatchObject({ deletedAt: null });
     expect(await denials(serving.id, id)).toEqual([{ action: 'document.delete', reason: 'no_arrangement' }]);
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const allowed = await t.vault.store.db.selectFrom('audit_events').select('action').where('decision', '=', 'allow').where('action', '=', 'document.delete').where('document_id', '=', id).execute();
     expect(allowed).toEqual([]);
   });

@@ -71,11 +71,11 @@ describe.each(DIALECTS)('records changes decided again inside their transaction,
   }
 
   const eventsBy = async (organisationId: string, userId: string, after: number) => {
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     return (await t.vault.store.repos.audit.forOrganisation(organisationId))
     .filter((e) => e.actorUserId === userId && e.seq > after).map((e) => ({ action: e.action, decision: e.decision, reason: e.reason }));
   };
-  const lastSeq = async () => (await t.vault.audit.flush(), await t.vault.store.db.selectFrom('audit_events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst())?.seq ?? 0;
+  const lastSeq = async () => (await t.vault.audit.sequencer.flush(), await t.vault.store.db.selectFrom('audit_events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst())?.seq ?? 0;
 
   const actorOf = async (user: TestUser): Promise<Actor> => actorFor((await t.vault.identity.userById(user.id))!, REQUEST);
 

@@ -23,9 +23,9 @@ describe.each(DIALECTS)('records changes decided again on the resource as their 
   const t = useTestVault(dialect, clamd);
 
   const actorOf = async (user: TestUser): Promise<Actor> => actorFor((await t.vault.identity.userById(user.id))!, REQUEST);
-  const lastSeq = async () => (await t.vault.audit.flush(), await t.vault.store.db.selectFrom('audit_events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst())?.seq ?? 0;
+  const lastSeq = async () => (await t.vault.audit.sequencer.flush(), await t.vault.store.db.selectFrom('audit_events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst())?.seq ?? 0;
   const eventsBy = async (organisationIds: string[], userId: string, after: number) => {
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const seen = new Map<number, { organisationId: string | null; action: string; decision: string; reason: string | null }>();
     for (const id of organisationIds) {
       for (const e of await t.vault.store.repos.audit.forOrganisation(id)) {

@@ -41,7 +41,7 @@ describe.each(DIALECTS)('moves that shorten retention on %s', (dialect) => {
   }
 
   async function events(organisationId: string, action: string) {
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     return (await t.vault.store.repos.audit.forOrganisation(organisationId)).filter((e) => e.action === action).map((e) => ({ decision: e.decision, reason: e.reason, ids: e.targetIds }));
   }
 

@@ -43,8 +43,8 @@ describe.each(DIALECTS)('subject access requests attacked on %s', (dialect) => {
     expect((await api(t.app, w.dpo).post(`subject-access/${request.id}/close`, { outcome: 'disclosed' })).statusCode).toBe(200);
     expect((await t.vault.store.repos.holds.byId(hostHold))!.releasedAt).not.toBeNull();
     expect(expectProblem(await api(t.app, w.hostRecordsManager).post(`holds/${hostHold}/release`, { reason: 'Tidying up the hold register' }), 409).detail).toContain('was already released');
-    await t.vault.audit.flush();
-    const verified = await t.vault.audit.verify(systemActor());
+    await t.vault.audit.sequencer.flush();
+    const verified = await t.vault.audit.verification.verify(systemActor());
     expect(verified.ok, JSON.stringify(verified).slice(0, 2000)).toBe(true);
   });
 
@@ -84,7 +84,7 @@ describe.each(DIALECTS)('subject access requests attacked on %s', (dialect) => {
     expect((await api(t.app, w.dpo).post(`subject-access/${request.id}/close`, { outcome: 'nothing-held' })).statusCode).toBe(200);
     expect((await t.vault.store.repos.holds.byId(litigationHold))!.releasedAt).toBeNull();
     expectProblem(await api(t.app, w.hostStaff).delete(`documents/${w.held}`), 409);
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const released = await t.vault.store.db.selectFrom('audit_events').select('target_ids').where('action', '=', 'records.hold.release').execute();
     expect(released.filter((e) => String(e.target_ids).includes(litigationHold))).toEqual([]);
   });

@@ -22,7 +22,7 @@ describe.each(DIALECTS)('subject access requests on %s', (dialect) => {
   const open = (w: SubjectAccessWorld, partners?: string[]) => openSubjectAccess(t, w, partners);
 
   async function events(requestId: string) {
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const rows = await t.vault.store.db.selectFrom('audit_events').select(['action', 'decision', 'reason', 'target_ids', 'actor_user_id']).orderBy('id').execute();
     return rows.filter((r) => String(r.target_ids).includes(requestId));
   }
@@ -85,8 +85,8 @@ describe.each(DIALECTS)('subject access requests on %s', (dialect) => {
 
     const actions = (await events(request.id)).filter((e) => e.decision === 'allow').map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['subject-access.open', 'subject-access.ask', 'subject-access.add', 'subject-access.searched', 'subject-access.export', 'subject-access.extend', 'subject-access.close', 'records.hold.create', 'records.hold.release']));
-    await t.vault.audit.flush();
-    expect((await t.vault.audit.verify(systemActor())).ok).toBe(true);
+    await t.vault.audit.sequencer.flush();
+    expect((await t.vault.audit.verification.verify(systemActor())).ok).toBe(true);
   });
 
   it('keeps the request from staff who are not DPOs, and from a council with no arrangement (404, audited)', async () => {

@@ -114,7 +114,7 @@ describe.each(DIALECTS)('organisation branding on %s', (dialect) => {
     expect(css.text).toContain('--govuk-text-colour:#ffffff');
 
     // Audited: what changed, the colour, and hashes of the name and logo (never the logo's bytes).
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const events = await t.vault.store.repos.audit.query({ organisationId: host.id, action: 'organisation.brand', limit: 10 });
     const allowed = events.filter((e) => e.decision === 'allow');
     expect(allowed).toHaveLength(1);
@@ -159,7 +159,7 @@ describe.each(DIALECTS)('organisation branding on %s', (dialect) => {
     expect(post.text).toContain('Only an org admin can change your organisation’s branding.');
     const reset = await client.post('/admin/branding/reset', { _csrf: FormClient.csrf((await client.get('/account')).text) });
     expect(reset.status).toBe(403);
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const refusals = await t.vault.store.repos.audit.query({ organisationId: host.id, actorUserId: id, action: 'organisation.brand', limit: 10 });
     expect(refusals.map((e) => [e.decision, e.reason])).toEqual([['deny', 'role'], ['deny', 'role'], ['deny', 'role']]);
     expect(headerOf((await signedIn(host.slug)).home)).toContain('Borsetshire &lt;County&gt; Council');
@@ -215,7 +215,7 @@ describe.each(DIALECTS)('organisation branding on %s', (dialect) => {
     }
     const stored = await t.vault.store.repos.branding.get(host.id);
     expect([stored?.displayName, stored?.colour]).toEqual(['Borsetshire <County> Council', '#1d70b8']);
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const allowed = (await t.vault.store.repos.audit.query({ organisationId: host.id, action: 'organisation.brand', limit: 100 })).filter((e) => e.decision === 'allow');
     expect(allowed).toHaveLength(1);
   });
@@ -237,7 +237,7 @@ describe.each(DIALECTS)('organisation branding on %s', (dialect) => {
     expect(headerOf(home)).toMatch(/<span class="sr-brand-name">Strongroom<\/span>/);
     expect(home).not.toContain('/branding/header-');
     expect((await client.get(`/branding/organisation-logo/${oldSha}`)).status).toBe(404);
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const last = (await t.vault.store.repos.audit.query({ organisationId: host.id, action: 'organisation.brand', limit: 100 })).filter((e) => e.decision === 'allow').at(-1);
     expect(last?.targetIds).toEqual({ organisationId: host.id, changed: 'reset' });
   });

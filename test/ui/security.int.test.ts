@@ -170,7 +170,7 @@ describe.each(DIALECTS)('web interface security on %s', (dialect) => {
     const throttled = await client.post('/sign-in', { _csrf: csrf, email: member.email, password: PASSWORD });
     expect(throttled.status).toBe(429);
     expect(throttled.text).toContain('Too many failed sign-in attempts');
-    await t.vault.audit.integrate();
+    await t.vault.audit.sequencer.integrate();
     const events = await t.vault.store.repos.audit.forOrganisation(org.id);
     const mine = events.filter((e) => e.targetIds.userId === member.id);
     expect(mine.filter((e) => e.action === 'auth.sign-in' && e.decision === 'deny').length).toBe(6);
@@ -312,7 +312,7 @@ describe.each(DIALECTS)('web interface security on %s', (dialect) => {
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/collections', headers: { authorization: `Bearer ${token.secret}` } })).statusCode).toBe(401);
     const basic = Buffer.from(`${member.email}:${appPassword.secret}`).toString('base64');
     expect((await t.app.inject({ method: 'PROPFIND' as 'GET', url: '/dav/', headers: { authorization: `Basic ${basic}`, depth: '0' } })).statusCode).toBe(401);
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const revoked = await t.vault.store.db.selectFrom('audit_events').select(['reason', 'target_ids']).where('action', '=', 'credential.revoke').where('actor_user_id', '=', member.id).execute();
     expect(revoked.map((r) => r.reason)).toEqual(['password_changed', 'password_changed']);
     expect((await elsewhere.get('/')).status).toBe(303);
@@ -401,7 +401,7 @@ describe.each(DIALECTS)('web interface security on %s', (dialect) => {
     expect(search.status).toBe(200);
     const destroyed = await auditClient.get('/audit?action=quarantine.destroy');
     expect(destroyed.text).toContain(security.email);
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     const verify = await auditClient.get('/audit/verify');
     expect(verify.status).toBe(200);
     expect(verify.text).toContain('The audit log verified');
@@ -409,7 +409,7 @@ describe.each(DIALECTS)('web interface security on %s', (dialect) => {
     const saved = await auditClient.get('/audit/checkpoints.txt');
     expect(saved.status).toBe(200);
     const { openCheckpoint } = await import('../../src/domain/audit/signed-note.js');
-    expect(openCheckpoint(saved.text, t.vault.audit.verifierKey).treeSize).toBeGreaterThan(0);
+    expect(openCheckpoint(saved.text, t.vault.audit.proofs.verifierKey).treeSize).toBeGreaterThan(0);
     expect((await client.get('/audit/checkpoints.txt')).status).toBe(404);
   });
 

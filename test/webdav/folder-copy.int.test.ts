@@ -47,7 +47,7 @@ describe.each(DIALECTS)('WebDAV COPY of a folder, all or nothing, on %s', (diale
   }
 
   async function events(organisationId: string) {
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     return (await t.vault.store.repos.audit.forOrganisation(organisationId)).map((e) => ({ action: e.action, decision: e.decision, reason: e.reason, ids: e.targetIds }));
   }
 
@@ -103,7 +103,7 @@ describe.each(DIALECTS)('WebDAV COPY of a folder, all or nothing, on %s', (diale
     ]));
     expect((await copyOf(copiedSub.id, 'd.txt')).copiedFromDocumentId).toBe(ids['d.txt']);
     // Where each copy was put, its classification, service area and binding: all as the log records them.
-    expect(await t.vault.audit.verify(systemActor())).toMatchObject({ ok: true });
+    expect(await t.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
   });
 
   it('refuses a folder whose second document the file policy now refuses (403), naming it, and copies nothing', async () => {

@@ -168,7 +168,7 @@ describe.each(DIALECTS)('WebDAV method × permission matrix on %s', (dialect) =>
   });
 
   it('audits WebDAV actions with channel webdav', async () => {
-    await s.vault.audit.integrate();
+    await s.vault.audit.sequencer.integrate();
     const rows = await s.vault.store.db.selectFrom('audit_events').select(['action', 'channel']).where('actor_user_id', '=', user.id).execute();
     const webdav = rows.filter((r) => r.channel === 'webdav').map((r) => r.action);
     expect(webdav).toEqual(expect.arrayContaining(['document.upload', 'document.download', 'document.version', 'dav.proppatch', 'dav.lock', 'dav.unlock', 'document.delete']));

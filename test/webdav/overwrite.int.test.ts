@@ -42,7 +42,7 @@ describe.each(DIALECTS)('WebDAV Overwrite: T decides before it bins on %s', (dia
   }
 
   async function events(organisationId: string) {
-    await t.vault.audit.flush();
+    await t.vault.audit.sequencer.flush();
     return (await t.vault.store.repos.audit.forOrganisation(organisationId)).map((e) => ({ action: e.action, decision: e.decision, reason: e.reason, ids: e.targetIds }));
   }
 

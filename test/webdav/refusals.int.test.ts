@@ -128,10 +128,10 @@ describe.each(DIALECTS)('WebDAV refusals on %s', (dialect) => {
 
     /** The probe's status and how many events it added to the whole log (any organisation's). */
     const probe = async (path: string) => {
-      await s.vault.audit.integrate();
+      await s.vault.audit.sequencer.integrate();
       const before = await s.vault.store.repos.audit.treeSize();
       const { status } = await dav(s.base, 'PROPFIND', path, { user: prober, headers: { depth: '0' } });
-      await s.vault.audit.integrate();
+      await s.vault.audit.sequencer.integrate();
       return { status, events: (await s.vault.store.repos.audit.treeSize()) - before };
     };
     const hiddenFolder = await probe(`${base}/Disciplinary - J Smith/`);

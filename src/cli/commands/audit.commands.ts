@@ -16,8 +16,8 @@ export function registerAuditCommands(program: Command): void {
     .description('recompute the Merkle tree from every stored event and check every signed checkpoint, stored and offsite, against it')
     .action(async (_opts, command: Command) => {
       const result = await withVault(command, async (vault) => {
-        await vault.audit.integrate();
-        return vault.audit.verify(systemActor());
+        await vault.audit.sequencer.integrate();
+        return vault.audit.verification.verify(systemActor());
       });
       if (!result.ok) {
         say(`Audit log FAILED verification at sequence number ${result.firstBadSeq}: ${result.problem}`);
@@ -32,7 +32,7 @@ export function registerAuditCommands(program: Command): void {
     .command('baseline-people')
     .description("record the state of everyone last changed before people's roles, teams, clearance and disabled flag were bound, so verify checks them too (once, after upgrading and a passing verify)")
     .action(async (_opts, command: Command) => {
-      const recorded = await withVault(command, (vault) => vault.audit.baselinePeople(systemActor()));
+      const recorded = await withVault(command, (vault) => vault.audit.verification.baselinePeople(systemActor()));
       say(recorded === 0 ? 'Everyone\'s state is already recorded: nothing to do.' : `Recorded the state of ${recorded} ${recorded === 1 ? 'person' : 'people'} as it stands: from now on \`audit verify\` names any of them changed in the database directly.`);
       output(String(recorded));
     });
@@ -46,7 +46,7 @@ export function registerAuditCommands(program: Command): void {
     .action(async (opts: { org: string; out: string; sinceSize?: string }, command: Command) => {
       const bundle = await withVault(command, async (vault) => {
         const org = await vault.identity.organisationBySlug(opts.org);
-        return vault.audit.exportOrganisation(systemActor(), org.id, opts.sinceSize ? { sinceSize: Number(opts.sinceSize) } : {});
+        return vault.audit.proofs.exportOrganisation(systemActor(), org.id, opts.sinceSize ? { sinceSize: Number(opts.sinceSize) } : {});
       });
       await writeFile(opts.out, `${JSON.stringify(bundle, null, 1)}\n`, { mode: 0o600 });
       say(`Wrote ${bundle.events.length} events to ${opts.out}.`);

@@ -20,7 +20,7 @@ export const auditRoutes = (vault: AppServices): FastifyPluginAsync => async (ap
     const actor = await bearerActor(vault.identity, request);
     const q = request.query;
     const limit = q.limit ?? 100;
-    const events = await vault.audit.search(actor, {
+    const events = await vault.audit.queries.search(actor, {
       limit, ...(q.actor ? { actorUserId: q.actor } : {}), ...(q.document ? { documentId: q.document } : {}), ...(q.action ? { action: q.action } : {}),
       ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: q.to } : {}), ...(q.after !== undefined ? { afterSeq: q.after } : {}),
     });
@@ -30,7 +30,7 @@ export const auditRoutes = (vault: AppServices): FastifyPluginAsync => async (ap
 
   r.get('/audit/checkpoints/latest', { schema: { tags: ['audit'], summary: 'The newest signed checkpoint (C2SP signed note)' } }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
-    const latest = await vault.audit.latestCheckpoint(actor);
+    const latest = await vault.audit.queries.latestCheckpoint(actor);
     if (request.headers.accept?.includes('text/plain')) return reply.type('text/plain; charset=utf-8').send(latest.note);
     return latest;
   });
@@ -39,6 +39,6 @@ export const auditRoutes = (vault: AppServices): FastifyPluginAsync => async (ap
     schema: { tags: ['audit'], summary: 'Every checkpoint after a tree size (to keep the history)', querystring: z.object({ after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }) },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    return { checkpoints: await vault.audit.checkpointsSince(actor, request.query.after ?? 0) };
+    return { checkpoints: await vault.audit.queries.checkpointsSince(actor, request.query.after ?? 0) };
   });
 };

@@ -233,7 +233,7 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
 
   r.get('/documents/:id/access-history', { schema: { tags: ['audit'], summary: 'Who did what with this document', params: idParams } }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    await vault.audit.integrate();
+    await vault.audit.sequencer.integrate();
     return { events: await vault.documents.accessHistory(actor, request.params.id) };
   });
 };

@@ -11,7 +11,7 @@ export const systemRoutes = (vault: AppServices): FastifyPluginAsync => async (a
     name: 'strongroom_audit_integrity_alarm', help: '1 when the audit log failed a check and signing has stopped (see the Audit page); alert on it',
     // The signer's (a worker's, with several nodes), read from the database, so every node reports it.
     registers: [registry], async collect() {
-      this.set((await vault.audit.currentAlarm()) ? 1 : 0);
+      this.set((await vault.audit.alarm.currentAlarm()) ? 1 : 0);
     },
   });
 
@@ -67,7 +67,7 @@ export const systemRoutes = (vault: AppServices): FastifyPluginAsync => async (a
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const checks = { ...(await vault.health()), audit: (await vault.audit.currentAlarm()) ? 'alarm' : 'ok' };
+    const checks = { ...(await vault.health()), audit: (await vault.audit.alarm.currentAlarm()) ? 'alarm' : 'ok' };
     // Without a scanner uploads still land (as pending_scan), so only the database decides readiness.
     // The audit alarm does not either: events are still recorded, only signing waits, and taking every
     // instance out of the load balancer would stop the council's work without protecting anything.
@@ -93,7 +93,7 @@ export const systemRoutes = (vault: AppServices): FastifyPluginAsync => async (a
   });
 
   app.get('/.well-known/strongroom-audit-key', { schema: { hide: true } }, async (_request, reply) => {
-    return reply.type('text/plain; charset=utf-8').send(`${vault.audit.verifierKey}\n`);
+    return reply.type('text/plain; charset=utf-8').send(`${vault.audit.proofs.verifierKey}\n`);
   });
 };
 

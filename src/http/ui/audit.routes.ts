@@ -14,7 +14,7 @@ export const auditPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     else if (q.actor) actorUserId = q.actor;
     const limit = 100;
     const after = q.after && /^\d{1,15}$/.test(q.after) ? Number(q.after) : undefined;
-    const events = await ui.vault.audit.search(web.actor, {
+    const events = await ui.vault.audit.queries.search(web.actor, {
       limit, ...(actorUserId ? { actorUserId } : {}), ...(q.document ? { documentId: q.document.trim() } : {}), ...(q.action ? { action: q.action.trim() } : {}),
       ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: `${q.to}T23:59:59.999Z` } : {}), ...(after !== undefined ? { afterSeq: after } : {}),
     });
@@ -22,7 +22,7 @@ export const auditPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     for (const e of events) {
       if (e.actorUserId && !people.has(e.actorUserId)) people.set(e.actorUserId, (await ui.vault.identity.userById(e.actorUserId))?.email ?? e.actorUserId);
     }
-    const alarm = await ui.vault.audit.integrityAlarm(web.actor);
+    const alarm = await ui.vault.audit.alarm.integrityAlarm(web.actor);
     const last = events.at(-1);
     const params = new URLSearchParams(Object.entries(q).filter(([k, v]) => k !== 'after' && typeof v === 'string' && v !== '') as [string, string][]);
     if (last) params.set('after', String(last.seq));
@@ -35,7 +35,7 @@ export const auditPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   app.get<{ Querystring: { after?: string } }>('/audit/checkpoints.txt', async (request, reply) => {
     const web = signedIn(request);
     const after = request.query.after && /^\d{1,15}$/.test(request.query.after) ? Number(request.query.after) : undefined;
-    const notes = after === undefined ? [(await ui.vault.audit.latestCheckpoint(web.actor)).note] : (await ui.vault.audit.checkpointsSince(web.actor, after)).map((c) => c.note);
+    const notes = after === undefined ? [(await ui.vault.audit.queries.latestCheckpoint(web.actor)).note] : (await ui.vault.audit.queries.checkpointsSince(web.actor, after)).map((c) => c.note);
     return reply
       .type('text/plain; charset=utf-8')
       .header('Content-Disposition', `attachment; filename="strongroom-checkpoint${after === undefined ? '' : `s-after-${after}`}.txt"`)
@@ -45,14 +45,14 @@ export const auditPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   app.get('/audit/verify', async (request, reply) => {
     const web = signedIn(request);
     // Asks decide() for audit.checkpoints before anything else is read or recomputed.
-    const alarm = await ui.vault.audit.integrityAlarm(web.actor);
-    await ui.vault.audit.integrate();
+    const alarm = await ui.vault.audit.alarm.integrityAlarm(web.actor);
+    await ui.vault.audit.sequencer.integrate();
     // None yet is an answer (null), not an error: a refusal still throws and is shown as one.
-    const checkpoint = await ui.vault.audit.newestCheckpoint(web.actor);
+    const checkpoint = await ui.vault.audit.queries.newestCheckpoint(web.actor);
     // Whether the whole log verified, and when it was last recomputed: never where it failed (other
     // councils' events), and not a recomputation on every visit (the last result, if recent).
-    const result = checkpoint ? await ui.vault.audit.integrity(web.actor) : null;
+    const result = checkpoint ? await ui.vault.audit.verification.integrity(web.actor) : null;
     // verify() may have just raised it.
-    return render(ui, request, reply, 'audit-verify.njk', { checkpoint, result, alarm: alarm ?? (await ui.vault.audit.integrityAlarm(web.actor)) });
+    return render(ui, request, reply, 'audit-verify.njk', { checkpoint, result, alarm: alarm ?? (await ui.vault.audit.alarm.integrityAlarm(web.actor)) });
   });
 };

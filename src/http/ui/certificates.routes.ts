@@ -13,7 +13,7 @@ export const certificatePages = (ui: Ui): FastifyPluginAsync => async (app) => {
   app.get<{ Params: { id: string } }>('/disposal/:id/certificate', async (request, reply) => {
     const web = signedIn(request);
     const issued = await ui.vault.certificates.get(web.actor, request.params.id);
-    return render(ui, request, reply, 'certificate.njk', { issued, c: issued.certificate, verifierKey: ui.vault.audit.verifierKey });
+    return render(ui, request, reply, 'certificate.njk', { issued, c: issued.certificate, verifierKey: ui.vault.audit.proofs.verifierKey });
   });
 
   app.get<{ Params: { id: string } }>('/disposal/:id/certificate.json', async (request, reply) => {

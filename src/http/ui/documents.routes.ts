@@ -162,7 +162,7 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   app.get<{ Params: { id: string } }>('/documents/:id/history', async (request, reply) => {
     const web = signedIn(request);
     const { document } = await ui.vault.documents.get(web.actor, request.params.id);
-    await ui.vault.audit.integrate();
+    await ui.vault.audit.sequencer.integrate();
     const events = await ui.vault.documents.accessHistory(web.actor, document.id);
     const orgs = await organisationNames(ui);
     const breadcrumbs = [...breadcrumbsFor(await ui.vault.collections.trail(web.actor, document.collectionId), orgs), { text: document.name, href: `/documents/${document.id}` }];
