@@ -26,8 +26,12 @@ export interface AuditServiceOptions {
 export interface AuditServices {
   /** Sequencing events into the Merkle tree and signing checkpoints of it (the signer); `flush` for exports, backups, the CLI, tests. */
   sequencer: AuditSequencerService;
-  /** The integrity alarm: raised when the log fails a check, stored for every process, shown to those who may see it. */
-  alarm: AuditAlarmService;
+  /**
+   * The integrity alarm: raised when the log fails a check, stored for every process, shown to those who may see it.
+   * Without `raise`, which only the signer and verification (given it by composeAudit) call: a service that finds
+   * rows the log does not vouch for raises it as `raiseTamperingAlarm('disposal', …)`, as before the split.
+   */
+  alarm: Omit<AuditAlarmService, 'raise'>;
   /** Recomputing the whole log against every checkpoint (`verify`, the operator's), the councils' integrity page, the people baseline. */
   verification: AuditVerificationService;
   /** What the log vouches for, checked offline: an organisation's export, events proven for a certificate, statements signed with its key. */
