@@ -95,7 +95,7 @@ describe.each(DIALECTS)('hardening the #11 boundaries on %s', (dialect) => {
       const address = t.app.server.address();
       return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     };
-    const recomputations = () => vi.spyOn(t.vault.audit as unknown as { recomputeLog(): Promise<unknown> }, 'recomputeLog');
+    const recomputations = () => vi.spyOn(t.vault.audit.verification as unknown as { recomputeLog(): Promise<unknown> }, 'recomputeLog');
     const stored = async () => JSON.parse((await t.vault.store.repos.settings.get('audit.last_verification'))!) as { ok: boolean; checkedAt: string };
 
     it('is a yes or no with the checkpoint, served from the last recomputation while it is recent', async () => {
