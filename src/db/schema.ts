@@ -48,7 +48,7 @@ import type {
   SubjectAccessPartsTable,
   SubjectAccessRequestsTable,
 } from './schema/records.js';
-import type { InvitationsTable, MailPreferencesTable, NotificationsTable } from './schema/messages.js';
+import type { AccountNoticesTable, InvitationsTable, MailPreferencesTable, NotificationsTable } from './schema/messages.js';
 import type { JobsTable, KeyValueTable } from './schema/system.js';
 
 export type * from './schema/organisations.js';
@@ -105,6 +105,7 @@ export interface Schema {
   organisation_email_domains: OrganisationEmailDomainsTable;
   mail_preferences: MailPreferencesTable;
   invitations: InvitationsTable;
+  account_notices: AccountNoticesTable;
   scim_tokens: ScimTokensTable;
   scim_people: ScimPeopleTable;
   scim_groups: ScimGroupsTable;

@@ -36,7 +36,7 @@ describe.each(DIALECTS)('a read-only credential of someone with every role on %s
     const tables = ['documents', 'versions', 'collections', 'legal_holds', 'legal_hold_items', 'record_series', 'retention_events', 'arrangements', 'subject_access_requests',
       'disposal_batches', 'disposal_items', 'resource_locks', 'credentials', 'users', 'dead_properties', 'group_mappings', 'subject_access_parts',
       'subject_access_items', 'arrangement_parties', 'arrangement_revisions', 'disposal_certificates', 'jobs', 'notifications', 'sessions', 'invitations', 'scim_tokens',
-      'identity_providers', 'organisation_email_domains', 'mail_preferences', 'upload_slots', 'orphan_blob_candidates'] as const;
+      'identity_providers', 'organisation_email_domains', 'mail_preferences', 'upload_slots', 'orphan_blob_candidates', 'account_notices'] as const;
     const out: Record<string, unknown> = {};
     for (const table of tables) out[table] = await db.selectFrom(table as 'documents').selectAll().execute();
     return JSON.stringify(out);

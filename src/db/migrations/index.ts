@@ -36,6 +36,7 @@ import * as m202612160000 from './202612160000_version_release_reason.js';
 import * as m202612170000 from './202612170000_orphan_blobs.js';
 import * as m202612180000 from './202612180000_credential_scope.js';
 import * as m202612180100 from './202612180100_orphan_candidates_listed.js';
+import * as m202612190000 from './202612190000_account_notices.js';
 
 export interface Migration {
   name: string;
@@ -78,4 +79,5 @@ export const migrations: Migration[] = [
   { name: '202612170000_orphan_blobs', up: m202612170000.up },
   { name: '202612180000_credential_scope', up: m202612180000.up },
   { name: '202612180100_orphan_candidates_listed', up: m202612180100.up },
+  { name: '202612190000_account_notices', up: m202612190000.up },
 ];

@@ -1,6 +1,7 @@
-// Mail preferences and invitation tokens (hashes only) over Kysely, the same on SQLite and PostgreSQL.
+// Mail preferences, invitation tokens (hashes only) and security notices sent, over Kysely, the same on SQLite and PostgreSQL.
 import type { Kysely } from 'kysely';
-import type { InvitationRow, MailPreferences, MailRepository } from '../../domain/mail/repositories.js';
+import { mailMessageSchema, type AccountChangeMessage } from '../../domain/mail/message.js';
+import type { HeldOrSentNotice, InvitationRow, MailPreferences, MailRepository } from '../../domain/mail/repositories.js';
 import type { Schema } from '../schema.js';
 
 export class MailRepo implements MailRepository {
@@ -35,5 +36,46 @@ export class MailRepo implements MailRepository {
     const result = await this.db.updateTable('invitations').set({ used_at: at })
       .where('token_hash', '=', tokenHash).where('used_at', 'is', null).where('expires_at', '>', at).executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
+  }
+
+  async noticeFate(jobId: number): Promise<{ held: boolean } | undefined> {
+    const row = await this.db.selectFrom('account_notices').select('held').where('job_id', '=', jobId).executeTakeFirst();
+    return row && { held: row.held === 1 };
+  }
+
+  async latestNoticeWindow(userId: string): Promise<{ openedAt: string; counted: number } | undefined> {
+    const latest = await this.db.selectFrom('account_notices').select('window_opened_at').where('user_id', '=', userId)
+      .orderBy('window_opened_at', 'desc').limit(1).executeTakeFirst();
+    if (!latest) return undefined;
+    const { counted } = await this.db.selectFrom('account_notices').select((eb) => eb.fn.countAll<number | string>().as('counted'))
+      .where('user_id', '=', userId).where('window_opened_at', '=', latest.window_opened_at).executeTakeFirstOrThrow();
+    return { openedAt: latest.window_opened_at, counted: Number(counted) };
+  }
+
+  async recordNotice(row: HeldOrSentNotice): Promise<void> {
+    await this.db.insertInto('account_notices').values({
+      job_id: row.jobId, user_id: row.userId, window_opened_at: row.windowOpenedAt, held: row.held ? 1 : 0,
+      address: row.held ? row.address : null, message: row.held ? JSON.stringify(row.message) : null, summarised_at: null,
+    }).execute();
+  }
+
+  async forgetNoticeWindows(userId: string, before: string): Promise<void> {
+    await this.db.deleteFrom('account_notices').where('user_id', '=', userId).where('window_opened_at', '<', before)
+      .where((eb) => eb.or([eb('held', '=', 0), eb('summarised_at', 'is not', null)])).execute();
+  }
+
+  async heldNotices(userId: string, windowOpenedAt: string, address: string): Promise<{ jobId: number; message: AccountChangeMessage }[]> {
+    const rows = await this.db.selectFrom('account_notices').select(['job_id', 'message']).where('user_id', '=', userId)
+      .where('window_opened_at', '=', windowOpenedAt).where('held', '=', 1).where('address', '=', address).where('summarised_at', 'is', null)
+      .orderBy('job_id').execute();
+    return rows.flatMap((r) => {
+      const message = mailMessageSchema.parse(JSON.parse(r.message ?? 'null'));
+      return message.kind === 'account-change' ? [{ jobId: Number(r.job_id), message }] : [];
+    });
+  }
+
+  async noticesSummarised(jobIds: readonly number[], at: string): Promise<void> {
+    if (jobIds.length === 0) return;
+    await this.db.updateTable('account_notices').set({ summarised_at: at }).where('job_id', 'in', [...jobIds]).execute();
   }
 }

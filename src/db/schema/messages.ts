@@ -27,3 +27,15 @@ export interface InvitationsTable {
   expires_at: string;
   used_at: string | null;
 }
+
+/** Security notices as sent, one per send-email job (migration 202612190000, domain/mail/notice-limits.ts). */
+export interface AccountNoticesTable {
+  job_id: number;
+  user_id: string;
+  window_opened_at: string;
+  held: number;
+  /** Held only: the address it is for (the one it was queued with) and the notice (its message as JSON). */
+  address: string | null;
+  message: string | null;
+  summarised_at: string | null;
+}

@@ -107,6 +107,7 @@ export const mailMessageSchema = z.discriminatedUnion('kind', [
 
 export type MailMessage = z.infer<typeof mailMessageSchema>;
 export type MailKind = MailMessage['kind'];
+export type AccountChangeMessage = Extract<MailMessage, { kind: 'account-change' }>;
 
 // A partner's part of a subject access request has a legal deadline the requester cannot meet without it.
 // A security notice is how a person learns their account is in someone else's hands: nobody may opt out of it.

@@ -1,4 +1,6 @@
-// The database as the mail services see it: per-person preferences and invitation tokens (by hash only).
+// The database as the mail services see it: per-person preferences, invitation tokens (by hash only) and the
+// security notices sent (domain/mail/notice-limits.ts).
+import type { AccountChangeMessage } from './message.js';
 
 export interface MailPreferences {
   /** Non-essential mail is not sent (essential mail always is). */
@@ -25,4 +27,21 @@ export interface MailRepository {
   withdrawInvitations(userId: string): Promise<void>;
   /** Marks it used if it was unused and unexpired at `at`; false if another request used it first or it expired. */
   useInvitation(tokenHash: string, at: string): Promise<boolean>;
+  /** The fate already decided for the notice the send-email job `jobId` carries (a retry of it), if any. */
+  noticeFate(jobId: number): Promise<{ held: boolean } | undefined>;
+  /** The person's latest window of notices: when it opened, and how many notices it counted. */
+  latestNoticeWindow(userId: string): Promise<{ openedAt: string; counted: number } | undefined>;
+  /** Records a notice's fate; a held one with its address and message, for the summary. */
+  recordNotice(row: HeldOrSentNotice): Promise<void>;
+  /** Deletes the person's rows of windows opened before `before`, except held notices not yet summarised. */
+  forgetNoticeWindows(userId: string, before: string): Promise<void>;
+  /** The held notices of the person's window for `address` not yet summarised, oldest first. */
+  heldNotices(userId: string, windowOpenedAt: string, address: string): Promise<{ jobId: number; message: AccountChangeMessage }[]>;
+  /** Marks held notices summarised (their summary was sent). */
+  noticesSummarised(jobIds: readonly number[], at: string): Promise<void>;
 }
+
+/** One notice's fate, as recorded: sent alone, or held with the address and message its summary is made of. */
+export type HeldOrSentNotice = { jobId: number; userId: string; windowOpenedAt: string } & (
+  { held: false } | { held: true; address: string; message: AccountChangeMessage }
+);
