@@ -26,7 +26,7 @@ import { DerivedSignInSeals } from './storage/sign-in-seals.js';
 import { ClamdScanner } from './integrations/clamd.scanner.js';
 import { ClamdSupervisor } from './integrations/clamd.supervisor.js';
 import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
-import { compactSearchJob, extractTextJob, pruneFinishedJobsJob, searchPurgeJob, searchRenameJob, sendEmailJob, sweepOrphanBlobsJob } from './domain/jobs/kinds.js';
+import { compactSearchJob, extractTextJob, pruneFinishedJobsJob, searchPurgeJob, searchRenameJob, sendAccountNoticeSummaryJob, sendEmailJob, sweepOrphanBlobsJob } from './domain/jobs/kinds.js';
 import { backupJob, deleteBlobsJob, disposalSweepJob, disposeBatchJob, purgeBinJob, replicaDeleteJob, replicateJob, rescanJob, scanVersionJob, scrubJob } from './domain/jobs/kinds.js';
 import { BackupService } from './services/backup.service.js';
 import { JobRegistry, handle as handleJob } from './jobs/registry.js';
@@ -397,7 +397,8 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     handleJob(searchRenameJob, (p) => indexing.rename(p.documentId)),
     handleJob(searchPurgeJob, (p) => indexing.purge(p)),
     handleJob(compactSearchJob, () => indexing.compact()),
-    handleJob(sendEmailJob, (p) => mail.deliver(p)),
+    handleJob(sendEmailJob, (p, context) => mail.deliver(p, context)),
+    handleJob(sendAccountNoticeSummaryJob, (p, context) => mail.deliverSummary(p, context.complete)),
     handleJob(sweepOrphanBlobsJob, async () => {
       // A store not swept is retried, then left among the failed jobs (`strongroom jobs failed`) for the operator.
       const unswept = (await orphanBlobs.sweep()).stores.filter((s) => s.error !== undefined);

@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { COLOUR_PATTERN, LOGO_MAX_BYTES, logoProblems, logoType, type LogoType } from '../domain/branding/brand.js';
+import { DEFAULT_NOTICE_LIMITS } from '../domain/mail/notice-limits.js';
 
 const MIB = 1024 * 1024;
 /** 64 MiB held the whole working set of a 100,000-document search index; 32 MiB did not (performance.md). */
@@ -114,6 +115,10 @@ const configSchema = z
     smtpUrl: z.string().regex(/^smtps?:\/\/[^/?#]+/, 'must be an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.gov.uk:587').optional(),
     /** The From of every e-mail, e.g. "Records vault <no-reply@example.gov.uk>". */
     mailFrom: z.string().regex(/^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/, 'must be an e-mail address, optionally with a name: "Records vault <no-reply@example.gov.uk>"').optional(),
+    /** Security notices sent one by one to a person within a window; the rest go in one summary at its end (domain/mail/notice-limits.ts). */
+    accountNoticesSingly: countSchema,
+    /** How long a window of a person's security notices lasts, in minutes, from its first notice. */
+    accountNoticeWindowMinutes: countSchema,
     /** Where people reach the service (https://vault.example.gov.uk): links in e-mail, the SAML entity id and reply URL. */
     publicUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// address, e.g. https://vault.example.gov.uk' }).transform((u) => u.replace(/\/+$/, '')).optional(),
   });
@@ -208,6 +213,8 @@ const ENV_NAMES: Record<string, string> = {
   brandColour: 'STRONGROOM_BRAND_COLOUR',
   smtpUrl: 'STRONGROOM_SMTP_URL',
   mailFrom: 'STRONGROOM_MAIL_FROM',
+  accountNoticesSingly: 'STRONGROOM_ACCOUNT_NOTICES_SINGLY',
+  accountNoticeWindowMinutes: 'STRONGROOM_ACCOUNT_NOTICE_WINDOW_MINUTES',
   publicUrl: 'STRONGROOM_PUBLIC_URL',
 };
 
@@ -287,6 +294,8 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     brandColour: env.STRONGROOM_BRAND_COLOUR?.trim() || undefined,
     smtpUrl: env.STRONGROOM_SMTP_URL?.trim() || undefined,
     mailFrom: env.STRONGROOM_MAIL_FROM?.trim() || undefined,
+    accountNoticesSingly: env.STRONGROOM_ACCOUNT_NOTICES_SINGLY?.trim() || String(DEFAULT_NOTICE_LIMITS.singly),
+    accountNoticeWindowMinutes: env.STRONGROOM_ACCOUNT_NOTICE_WINDOW_MINUTES?.trim() || String(DEFAULT_NOTICE_LIMITS.windowMinutes),
     publicUrl: env.STRONGROOM_PUBLIC_URL?.trim() || undefined,
   };
   const parsed = configSchema.safeParse(raw);

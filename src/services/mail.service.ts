@@ -1,14 +1,16 @@
 // E-mail, the one place it is decided: who is queued a message (in the transaction of the change it
 // tells of; security notices are queued by account-notices.ts), whether it is sent (essential, or the
 // person has not opted out), rendering, and the per-person preference. The send-email job calls
-// deliver(); SMTP down never reaches a request.
+// deliver(); SMTP down never reaches a request. Security notices past the first few of a burst are held and
+// summarised (notice-windows.ts).
 import type { Logger } from 'pino';
 import type { JobQueue } from '../domain/jobs/define-job.js';
-import { sendEmailJob } from '../domain/jobs/kinds.js';
+import { sendEmailJob, type AccountNoticeSummaryPayload } from '../domain/jobs/kinds.js';
+import type { JobCompletion } from '../domain/jobs/repositories.js';
 import { isRequestOpen } from '../domain/records/subject-access.js';
 import { INVITATION_DAYS, RECIPIENT_ROLE, isEssential, type MailMessage, type SendEmailPayload } from '../domain/mail/message.js';
 import type { MailPreferences } from '../domain/mail/repositories.js';
-import { renderMail } from '../domain/mail/render.js';
+import { renderAccountChangeSummary, renderMail } from '../domain/mail/render.js';
 import type { Clock, Mailer } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import { notFound } from '../domain/errors.js';
@@ -21,8 +23,10 @@ import { auditEvent } from './audit-events.js';
 import { newPersonBoundToken, storedPersonBoundToken } from './person-bound-token.js';
 import { personBeforeIds } from './person-state.js';
 import { passwordStanding, refuseUnsealed, signsInThroughProvider } from './invitations.service.js';
+import type { NoticeJob, NoticeWindows } from './notice-windows.js';
 
-export type DeliveryOutcome = 'sent' | 'no-recipient' | 'opted-out' | 'not-needed';
+/** `held`: a security notice kept for its window's summary (notice-windows.ts). */
+export type DeliveryOutcome = 'sent' | 'no-recipient' | 'opted-out' | 'not-needed' | 'held';
 
 export class MailService {
   constructor(private readonly o: {
@@ -35,6 +39,8 @@ export class MailService {
     publicUrl: string | null;
     /** The key invitation links are made and stored under (person-bound-token.ts), the invitations service's. */
     invitationKey: Buffer;
+    /** How many security notices go one by one (STRONGROOM_ACCOUNT_NOTICES_SINGLY and _WINDOW_MINUTES). */
+    notices: NoticeWindows;
   }) {}
 
   /** Whether e-mail leaves the building (SMTP configured); without it invitations keep the one-time password. */
@@ -55,9 +61,10 @@ export class MailService {
    * opted out of non-essential mail since it was queued, or (an invitation, a password reset) has already set a password.
    * Each goes to the person's address as read now, except a security notice (`account-change`), which goes to
    * the address it was queued with.
-   * Rejects when the mailer does, so the queue retries.
+   * A security notice past the first few of its person's window is held for the window's summary instead
+   * (`job`: the send-email job, completed with the hold). Rejects when the mailer does, so the queue retries.
    */
-  async deliver(payload: SendEmailPayload): Promise<DeliveryOutcome> {
+  async deliver(payload: SendEmailPayload, job: NoticeJob): Promise<DeliveryOutcome> {
     const { message } = payload;
     const user = await this.o.store.repos.users.byId(payload.userId);
     // A security notice reaches a person switched off since (it holds no link or secret): otherwise switching someone
@@ -94,6 +101,7 @@ export class MailService {
       : message.kind === 'quarantine-uploader' ? await this.quarantinedUploadFor(user, message)
         : message.kind === 'arrangement-proposal' ? await this.proposedTerms(message) : message;
     if (!told) return this.skipped('no-recipient', payload);
+    if (told.kind === 'account-change' && await this.o.notices.holds(user.id, told, job, this.o.clock.now())) return this.skipped('held', payload);
     const rendered = renderMail(told, {
       serviceName: this.o.serviceName, publicUrl: this.o.publicUrl ?? '', recipientName: user.name,
       ...(invitationLink ? { invitationLink } : {}),
@@ -204,6 +212,27 @@ export class MailService {
     const actor = actorFor(user, { channel: 'job', clientAddress: null, requestId: null });
     const [reads] = document ? await this.o.access.can(actor, [{ action: 'document.read', resource: documentResource(document) }]) : [false];
     return { ...message, documentName: reads && document ? document.name : null };
+  }
+
+  /**
+   * The send-account-notice-summary job: one mail to the address the held notices were for (each the person's when
+   * its change was made, as a notice sent alone would go), listing every one. Sent to a person switched off since,
+   * as the notices themselves are; nothing when the person is gone or the summary was sent already (a rerun).
+   * Rejects when the mailer does, so the queue retries.
+   */
+  async deliverSummary(payload: AccountNoticeSummaryPayload, complete: JobCompletion): Promise<DeliveryOutcome> {
+    const held = await this.o.notices.held(payload);
+    const user = await this.o.store.repos.users.byId(payload.userId);
+    if (!user || held.length === 0) {
+      this.o.logger.info({ userId: payload.userId, kind: 'account-change-summary', notices: held.length }, 'e-mail not sent');
+      return 'no-recipient';
+    }
+    const rendered = renderAccountChangeSummary(held.map((h) => h.message), { serviceName: this.o.serviceName, publicUrl: this.o.publicUrl ?? '', recipientName: user.name });
+    await this.o.store.durable();
+    await this.o.mailer.send({ to: { name: user.name, address: payload.address }, ...rendered });
+    await this.o.notices.summarised(payload, held.map((h) => h.jobId), complete, this.o.clock.now());
+    this.o.logger.info({ userId: user.id, kind: 'account-change-summary', notices: held.length }, 'e-mail sent');
+    return 'sent';
   }
 
   private skipped(outcome: Exclude<DeliveryOutcome, 'sent'>, payload: SendEmailPayload): DeliveryOutcome {

@@ -33,12 +33,20 @@ export interface TestVault {
   close(): Promise<void>;
 }
 
+export interface RestartableTestVault extends TestVault {
+  /**
+   * Stops this vault (its app, worker and database connections) as a process exit would, and opens a new one on
+   * the same data directory and database: a node restarted. Close the one returned, not this one.
+   */
+  restarted(): Promise<RestartableTestVault>;
+}
+
 /**
  * `dataDir`: use this existing directory (e.g. a small filesystem the test mounted) instead of a
  * fresh temporary one; the caller owns it, and close() leaves it in place. `syncDatabaseLog`: how the
  * SQLite write-ahead log is synced (a test holds it back to see what waits for it).
  */
-export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean; dataDir?: string; clock?: Clock; syncDatabaseLog?: SyncFile; searchReadGate?: Int32Array }): Promise<TestVault> {
+export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean; dataDir?: string; clock?: Clock; syncDatabaseLog?: SyncFile; searchReadGate?: Int32Array }): Promise<RestartableTestVault> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'sr-vault-')));
   const database = options.dialect === 'postgres' ? await createMigratedDatabase('srt') : null;
   const config = loadConfig({
@@ -52,22 +60,32 @@ export async function openTestVault(options: { dialect: Dialect; clamdSocket: st
       ...options.env,
     },
   });
-  const vault = await openVault(config, {
-    create: true, logger: pino({ level: process.env.STRONGROOM_TEST_LOG ?? 'silent' }), ...(options.clock ? { clock: options.clock } : {}), ...(options.syncDatabaseLog ? { syncDatabaseLog: options.syncDatabaseLog } : {}),
-    ...(options.searchReadGate ? { searchReadGate: options.searchReadGate } : {}),
-  });
-  const app = await buildApp(vault, { extensions: serverExtensions });
-  if (options.listen) await app.listen({ host: '127.0.0.1', port: 0 });
-  return {
-    vault, app, dataDir, dialect: options.dialect,
-    async close() {
+  const started = async (): Promise<RestartableTestVault> => {
+    const vault = await openVault(config, {
+      create: true, logger: pino({ level: process.env.STRONGROOM_TEST_LOG ?? 'silent' }), ...(options.clock ? { clock: options.clock } : {}), ...(options.syncDatabaseLog ? { syncDatabaseLog: options.syncDatabaseLog } : {}),
+      ...(options.searchReadGate ? { searchReadGate: options.searchReadGate } : {}),
+    });
+    const app = await buildApp(vault, { extensions: serverExtensions });
+    if (options.listen) await app.listen({ host: '127.0.0.1', port: 0 });
+    const stop = async () => {
       await app.close();
       await vault.close();
-      await database?.drop();
-      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
-      await rm(config.offsiteDir, { recursive: true, force: true });
-    },
+    };
+    return {
+      vault, app, dataDir, dialect: options.dialect,
+      async restarted() {
+        await stop();
+        return started();
+      },
+      async close() {
+        await stop();
+        await database?.drop();
+        if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+        await rm(config.offsiteDir, { recursive: true, force: true });
+      },
+    };
   };
+  return started();
 }
 
 export interface TestUser {

@@ -189,6 +189,21 @@ export const sendEmailJob = defineJob({
   maxBackoffSeconds: 3600,
 });
 
+/**
+ * Sends one summary of the security notices held from one person's window, to one address (each notice's own:
+ * the address the person had when its change was made), when the window ends (domain/mail/notice-limits.ts).
+ * Queued in the transaction that held the first of them; retried like send-email.
+ */
+export const sendAccountNoticeSummaryJob = defineJob({
+  kind: 'send-account-notice-summary',
+  payload: z.object({ userId: z.string().min(1), windowOpenedAt: z.string().min(1), address: z.string().min(1) }),
+  maxAttempts: 30,
+  backoffSeconds: 30,
+  maxBackoffSeconds: 3600,
+  uniqueKey: (p) => `account-notice-summary:${p.userId}:${p.windowOpenedAt}:${p.address}`,
+});
+export type AccountNoticeSummaryPayload = z.infer<typeof sendAccountNoticeSummaryJob.payload>;
+
 /** How long the queue keeps a job it finished (done); dead-lettered ones stay until retried. */
 export const FINISHED_JOBS_KEPT_DAYS = 30;
 
@@ -222,5 +237,5 @@ export const sweepOrphanBlobsJob = defineJob({
 
 export const JOB_KINDS: readonly AnyJobDefinition[] = [
   scanVersionJob, rescanJob, disposalSweepJob, disposeBatchJob, purgeBinJob, deleteBlobsJob, replicateJob, replicaDeleteJob, scrubJob, backupJob,
-  extractTextJob, searchRenameJob, searchPurgeJob, compactSearchJob, sendEmailJob, pruneFinishedJobsJob, sweepOrphanBlobsJob,
+  extractTextJob, searchRenameJob, searchPurgeJob, compactSearchJob, sendEmailJob, sendAccountNoticeSummaryJob, pruneFinishedJobsJob, sweepOrphanBlobsJob,
 ];

@@ -1,7 +1,7 @@
 // The one renderer of e-mail: a message (domain data) → subject, plain text and HTML. The HTML follows
 // GOV.UK's e-mail pattern (one column, Arial, a plain header bar with the service's name, inline CSS,
 // no remote images, no crown), so it reads the same in every mail client and leaks nothing on open.
-import type { MailMessage } from './message.js';
+import type { AccountChangeMessage, MailMessage } from './message.js';
 import { INVITATION_DAYS } from './message.js';
 
 export interface MailContext {
@@ -162,8 +162,6 @@ function compose(m: MailMessage, c: MailContext): Draft {
   }
 }
 
-type AccountChangeMessage = Extract<MailMessage, { kind: 'account-change' }>;
-
 /**
  * What each change says: a subject, and what happened in the person's words (`detail` is the message's); for some,
  * who did it in other words than `by` says, and what to do if it was them.
@@ -203,28 +201,64 @@ function codesLeft(n: number): string {
   return n === 0 ? 'You have no unused recovery codes left.' : `You have ${n} unused recovery code${n === 1 ? '' : 's'} left.`;
 }
 
-/** A security notice: what, when, by whom, from where if known, and what to do if it was not them. No link at all. */
-function accountChange(m: AccountChangeMessage, c: MailContext): Draft {
-  const words = ACCOUNT_CHANGE_WORDS[m.change](m.detail, c.serviceName, m);
-  const by = words.by ?? (m.by === 'you' ? 'You (signed in as yourself)'
+/** Who made a change, in the person's words. */
+function changedBy(m: AccountChangeMessage, words: ChangeWords, c: MailContext): string {
+  return words.by ?? (m.by === 'you' ? 'You (signed in as yourself)'
     : m.by === 'administrator' ? `${m.byName ? `${m.byName}, an` : 'An'} administrator of ${m.organisationName}`
       : m.by === 'operator' ? `The operator of ${c.serviceName} (on the server's command line)`
         : m.by === 'directory' ? `${m.organisationName}'s directory (its identity provider's user provisioning)`
           : m.by === 'identity-provider' ? `${m.organisationName}'s identity provider, at a sign-in through it`
             : 'Whoever used the set-password link');
-  const facts: [string, string][] = [['When', when(m.at)], ['By', by]];
+}
+
+/** When, by whom and from which network (if known) a change was made. */
+function changeFacts(m: AccountChangeMessage, words: ChangeWords, c: MailContext): [string, string][] {
+  const facts: [string, string][] = [['When', when(m.at)], ['By', changedBy(m, words, c)]];
   if (m.clientAddress) facts.push(['From network', m.clientAddress]);
+  return facts;
+}
+
+const NOT_YOU = (organisationName: string) => `If it was not you, or you did not expect it, tell an administrator of ${organisationName} (or your IT service desk) straight away: someone else may be able to sign in as you. Do not reply to this e-mail, and do not follow links in any e-mail that claims to be about this.`;
+const NOTICE_FOOTER = (c: MailContext) => `You were sent this because the sign-in of your ${c.serviceName} account changed. Security notices are always sent, whatever your e-mail preferences say.`;
+
+/** A security notice: what, when, by whom, from where if known, and what to do if it was not them. No link at all. */
+function accountChange(m: AccountChangeMessage, c: MailContext): Draft {
+  const words = ACCOUNT_CHANGE_WORDS[m.change](m.detail, c.serviceName, m);
   return {
     subject: words.subject,
     heading: 'Your account\'s sign-in changed',
     blocks: [
       { p: words.what },
-      { facts },
+      { facts: changeFacts(m, words, c) },
       { p: words.ifYou ?? (m.by === 'you' ? 'If this was you, you need do nothing.' : 'If you expected this, you need do nothing.') },
-      { p: `If it was not you, or you did not expect it, tell an administrator of ${m.organisationName} (or your IT service desk) straight away: someone else may be able to sign in as you. Do not reply to this e-mail, and do not follow links in any e-mail that claims to be about this.` },
+      { p: NOT_YOU(m.organisationName) },
     ],
-    footer: `You were sent this because the sign-in of your ${c.serviceName} account changed. Security notices are always sent, whatever your e-mail preferences say.`,
+    footer: NOTICE_FOOTER(c),
   };
+}
+
+/**
+ * The summary of the security notices held from one window (domain/mail/notice-limits.ts): each change as its own
+ * notice would have told it (what, when, by whom, from which network), oldest first, and nothing dropped.
+ */
+export function renderAccountChangeSummary(changes: readonly AccountChangeMessage[], context: MailContext): RenderedMail {
+  const first = changes[0];
+  if (!first) throw new Error('a summary of notices needs at least one');
+  const count = `${changes.length} more change${changes.length === 1 ? ' was' : 's were'}`;
+  const blocks: Block[] = [{ p: `${count} made to your account's sign-in soon after the ones you were already told of. To keep your mailbox usable, they are told together here rather than in one e-mail each.` }];
+  changes.forEach((m, i) => {
+    const words = ACCOUNT_CHANGE_WORDS[m.change](m.detail, context.serviceName, m);
+    blocks.push({ p: `${i + 1}. ${words.what}` }, { facts: changeFacts(m, words, context) });
+    if (words.ifYou) blocks.push({ p: words.ifYou });
+  });
+  blocks.push({ p: NOT_YOU(first.organisationName) });
+  const draft: Draft = {
+    subject: `${count} made to your ${context.serviceName} account's sign-in`,
+    heading: 'Your account\'s sign-in changed several times',
+    blocks,
+    footer: NOTICE_FOOTER(context),
+  };
+  return { subject: oneLine(draft.subject), text: asText(draft, context), html: asHtml(draft, context) };
 }
 
 /** A quarantined file above the recipient's clearance: what it is and where, never its name (docs/malware.md). */
