@@ -25,6 +25,9 @@ export function registerServeCommands(program: Command): void {
       '  STRONGROOM_PUBLIC_URL  where people reach the service, e.g. https://vault.example.gov.uk: links in e-mail, each SAML',
       '                         provider\'s entity id and reply URL, and the OpenID Connect redirect URI are built from it',
       '                         (needed with SMTP and for SAML sign-in; without it OpenID Connect uses the address the browser used)',
+      '  STRONGROOM_ACCOUNT_NOTICES_SINGLY         security notices sent one by one to a person in a window (default 3);',
+      '                                            later ones go in one summary at the window\'s end',
+      '  STRONGROOM_ACCOUNT_NOTICE_WINDOW_MINUTES  how long that window lasts, from its first notice (default 15)',
     ].join('\n'))
     .action(async (opts: { host?: string; port?: string; tlsCert?: string; tlsKey?: string; trustProxy?: boolean | string; clamd?: string; role?: string }, command: Command) => {
       const config = configFrom(command, { host: opts.host, port: opts.port, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, trustProxy: opts.trustProxy, clamd: opts.clamd, role: opts.role });

@@ -1,8 +1,8 @@
 // The mail renderer: every kind gives a subject, plain text and HTML; names from people cannot break out
 // of the HTML or add header lines; the HTML loads nothing remote; essential kinds are the ones documented.
 import { describe, expect, it } from 'vitest';
-import { isEssential, MAIL_KINDS, mailMessageSchema, type MailMessage } from './message.js';
-import { renderMail } from './render.js';
+import { isEssential, MAIL_KINDS, mailMessageSchema, type AccountChangeMessage, type MailMessage } from './message.js';
+import { renderAccountChangeSummary, renderMail } from './render.js';
 
 const context = { serviceName: 'Records vault', publicUrl: 'https://vault.example.gov.uk', recipientName: 'Ada <b>Lovelace</b>' };
 const HOSTILE = 'report"><script>alert(1)</script>\r\nBcc: everyone@example.com.txt';
@@ -139,6 +139,23 @@ describe('renderMail', () => {
     expect(mail.text).toContain('If you expected this, you need do nothing.');
     const directory = renderMail({ ...examples[12]!, by: 'directory', byName: null, organisationName: 'Borsetshire <Council>' } as MailMessage, context);
     expect(directory.text).toContain("By: Borsetshire <Council>'s directory (its identity provider's user provisioning)");
+  });
+
+  it('summarises held security notices: each change numbered with its what, when, by whom and network, names escaped, no link', () => {
+    const held = [examples[9]!, examples[10]!, examples[11]!] as AccountChangeMessage[];
+    const mail = renderAccountChangeSummary(held, context);
+    expect(mail.subject).toBe("3 more changes were made to your Records vault account's sign-in");
+    expect(mail.text).toContain('1. A new WebDAV app password was created for your account');
+    expect(mail.text).toContain('2. The e-mail address of your account was changed from this address to report"><script>');
+    expect(mail.text).toContain('3. Someone signed in to your account with your password and one of your recovery codes');
+    expect(mail.text.split('When: 5 December 2026 at 14:30 (UK time)').length - 1).toBe(3);
+    expect(mail.text).toContain("By: Borsetshire <Council>'s directory (its identity provider's user provisioning)");
+    expect(mail.text).toContain('If this was you: you are running out of recovery codes.');
+    expect(mail.html).not.toContain('<script>');
+    expect(mail.html).not.toMatch(/href=|https?:\/\//);
+    expect(mail.text).not.toMatch(/https?:\/\//);
+    expect(mail.text).not.toContain('/account/email');
+    expect(renderAccountChangeSummary([examples[12] as AccountChangeMessage], context).subject).toBe("1 more change was made to your Records vault account's sign-in");
   });
 
   it('tells how to opt out only in non-essential mail, and the essential kinds are the invitation, a password reset, a security notice, the uploader\'s notice and a partner\'s subject access request', () => {
