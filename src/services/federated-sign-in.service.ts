@@ -18,7 +18,7 @@ import { auditEvent } from './audit-events.js';
 import { unsealedFederation, unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
 import { personBeforeIds, personStateIds, signInSecretIds } from './person-state.js';
 import { revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
-import { keepingLastOrgAdmin } from './scim-access.js';
+import { isEnabledOrgAdminOf, keepingLastOrgAdmin, LAST_ADMIN_FLOOR, lastOrgAdminRuleWithin } from './scim-access.js';
 import { accountForFirstSignIn } from './own-email-domains.js';
 import { actorFor, type RequestInfo } from './identity.service.js';
 import type { SessionStage, WebSessionsService } from './web-sessions.service.js';
@@ -88,13 +88,17 @@ export class FederatedSignInService {
     }
     if (!provider.enabled) return refuse('provider_disabled', null);
 
-    const mapped = provider.groupsClaim === null ? null : mapGroups(await repos.federation.groupMappings(provider.organisationId), identity.groups);
+    let mapped = provider.groupsClaim === null ? null : mapGroups(await repos.federation.groupMappings(provider.organisationId), identity.groups);
     // When the organisation reads groups from its directory, the directory is the truth: nobody outside a
     // mapped group signs in, and access follows the groups at every sign-in (leaving a group takes effect then).
-    if (provider.groupsClaim !== null && mapped === null) {
+    // Except the organisation's last enabled org admin, whose role the directory cannot take (decide()'s
+    // person.remove-org-admin): refused sign-in, they would keep the role yet be locked out of the provider.
+    const keptByLastAdminRule = provider.groupsClaim !== null && mapped === null ? await this.keptLastOrgAdmin(provider, identity, request) : null;
+    if (provider.groupsClaim !== null && mapped === null && keptByLastAdminRule === null) {
       const linkedUser = await this.linkedUser(provider, identity.subject);
       return refuse('no_mapped_group', linkedUser ?? null);
     }
+    mapped = keptByLastAdminRule ?? mapped;
 
     // A link written into the database directly (a subject pointed at someone, an org admin) signs nobody in.
     const link = await repos.federation.signInIdentity(provider.id, identity.subject);
@@ -155,8 +159,35 @@ export class FederatedSignInService {
       return refuse('secrets_not_sealed', user);
     }
     const stage: SessionStage = providerMfa ? 'active' : state?.mfa_enabled ? 'mfa' : mfaRequired(user.roles) ? 'mfa_setup' : 'active';
-    const sessionId = await this.o.webSessions.startVerifiedSession(user, stage, request, providerMfa ? `${how}+provider_mfa` : how, previousSessionId, { providerMfa });
+    // Let in by the last-admin rule: the sign-in's event says so (the rule's refusal is its own `user.update` event).
+    const reason = keptByLastAdminRule ? `${how};no_mapped_group;last_org_admin` : how;
+    const sessionId = await this.o.webSessions.startVerifiedSession(user, stage, request, providerMfa ? `${reason}+provider_mfa` : reason, previousSessionId, { providerMfa });
     return { sessionId, stage, user };
+  }
+
+  /**
+   * For an identity whose groups map to no group: the access it signs in with when the account it would sign in
+   * to (its sealed link, else its verified address in the provider's organisation, as a first sign-in matches)
+   * is the organisation's enabled last org admin, whose role decide() does not let the directory take
+   * (`person.remove-org-admin` refused `last_org_admin`, audited as a refused `user.update`): the floor with the
+   * org admin role, as SCIM leaves them. Null for anyone else (switched off, no longer an org admin, another
+   * organisation's, one of several org admins, nobody): they are refused `no_mapped_group`, nothing linked.
+   */
+  private async keptLastOrgAdmin(provider: IdentityProvider, identity: VerifiedExternalIdentity, request: RequestInfo): Promise<MappedAccess | null> {
+    const repos = this.o.store.repos;
+    const link = await repos.federation.signInIdentity(provider.id, identity.subject);
+    const email = identity.email?.trim().toLowerCase() ?? '';
+    const candidate = link
+      ? (link.sealed ? await repos.users.byId(link.userId) : undefined)
+      : identity.emailVerified && isEmailAddress(email) ? await accountForFirstSignIn(repos, provider.organisationId, email) : undefined;
+    if (!isEnabledOrgAdminOf(candidate, provider.organisationId)) return null;
+    const directory: Actor = { ...anonymous(request, provider), kind: 'directory' };
+    return this.o.store.transaction(async (trx) => {
+      const person = await trx.users.byId(candidate.id);
+      if (!isEnabledOrgAdminOf(person, provider.organisationId)) return null;
+      const decision = await lastOrgAdminRuleWithin(trx, this.o.access, directory, { userId: person.id, providerId: provider.id }, person);
+      return !decision.allow && decision.reason === 'last_org_admin' ? LAST_ADMIN_FLOOR : null;
+    });
   }
 
   private async linkedUser(provider: IdentityProvider, subject: string): Promise<User | undefined> {

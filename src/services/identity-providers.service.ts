@@ -14,7 +14,8 @@ import { checkGroupMappings, checkProvider, type GroupMappingInput, type Provide
 import type { Clock } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import type { Actor, Organisation, User } from '../domain/types.js';
-import type { AccessService } from './access.service.js';
+import { lastAdminResource, type AccessService } from './access.service.js';
+import { isEnabledOrgAdminOf, LAST_ADMIN_FLOOR } from './scim-access.js';
 import { unsealedFederation, type SealAlarm } from './sign-in-seal-alarm.js';
 import { groupMappingsBinding, providerBinding } from '../domain/audit/identity-record.js';
 import { auditEvent } from './audit-events.js';
@@ -170,7 +171,7 @@ export class IdentityProvidersService {
    */
   async preview(actor: Actor, identity: VerifiedExternalIdentity): Promise<SignInPreview> {
     const { provider } = await this.administered(actor, identity.providerId);
-    const mapped = provider.groupsClaim === null ? null : mapGroups(await this.repos.federation.groupMappings(provider.organisationId), identity.groups);
+    const groupsMapped = provider.groupsClaim === null ? null : mapGroups(await this.repos.federation.groupMappings(provider.organisationId), identity.groups);
     // Sealed as FederatedSignInService.complete asks: a row written into the database directly would be refused.
     const providerSealed = (await this.repos.federation.signInProvider(provider.id))?.sealed === true;
     const link = await this.repos.federation.signInIdentity(provider.id, identity.subject);
@@ -179,6 +180,8 @@ export class IdentityProvidersService {
     const email = identity.email?.trim().toLowerCase() ?? null;
     const byEmail = !linked && email && identity.emailVerified ? await accountForFirstSignIn(this.repos, provider.organisationId, email) : undefined;
     const user = linked ?? byEmail;
+    // As a real sign-in: the last enabled org admin whose groups map to nothing is let in, the last-admin rule keeping their role.
+    const mapped = provider.groupsClaim !== null && groupsMapped === null && (await this.keptLastOrgAdmin(actor, provider.organisationId, user)) ? LAST_ADMIN_FLOOR : groupsMapped;
     const domainOwner = !user && email ? await this.repos.federation.emailDomainOwner(emailDomainOf(email)) : undefined;
     const refusal = ((): FederatedRefusal | null => {
       if (!providerSealed || (link && !link.sealed)) return 'secrets_not_sealed';
@@ -207,6 +210,16 @@ export class IdentityProvidersService {
       mfa,
       refusal: verdict ? { reason: verdict, message: FEDERATED_REFUSALS[verdict] } : null,
     };
+  }
+
+  /**
+   * Whether decide() keeps this account's org admin role from the directory (`person.remove-org-admin` refused
+   * `last_org_admin`), as FederatedSignInService asks it for an identity whose groups map to nothing; not audited.
+   */
+  private async keptLastOrgAdmin(actor: Actor, organisationId: string, user: User | undefined): Promise<boolean> {
+    if (!isEnabledOrgAdminOf(user, organisationId)) return false;
+    const decision = await this.o.access.decisionFor({ ...actor, kind: 'directory', organisationId, credential: undefined }, 'person.remove-org-admin', await lastAdminResource({ repos: this.repos }, user));
+    return !decision.allow && decision.reason === 'last_org_admin';
   }
 
   /** A SAML provider's signing certificates as the admin checks them: subject, validity, expired or not. */

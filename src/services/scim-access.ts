@@ -20,6 +20,17 @@ import type { DirectoryActor } from './scim-tokens.service.js';
 /** The access of a provisioned person in no mapped group (and of every person SCIM creates, until groups say more). */
 export const ACCESS_FLOOR: MappedAccess = { roles: ['member'], teams: [], clearance: 'OFFICIAL' };
 
+/**
+ * The access of the organisation's last enabled org admin whose groups map to nothing: the floor, with the org
+ * admin role the directory cannot take (decide()'s person.remove-org-admin), as SCIM's groups leave them too.
+ */
+export const LAST_ADMIN_FLOOR: MappedAccess = { ...ACCESS_FLOOR, roles: [...ACCESS_FLOOR.roles, 'org_admin'] };
+
+/** Whether a person is an enabled org admin of this organisation: the only people the last-admin rule can keep. */
+export function isEnabledOrgAdminOf(user: User | undefined, organisationId: string): user is User {
+  return user !== undefined && user.organisationId === organisationId && !user.disabled && user.roles.includes('org_admin');
+}
+
 /** The names a SCIM group is known by in the group mapping. */
 export function groupLabels(groups: readonly ScimGroup[]): string[] {
   return groups.flatMap((g) => [g.displayName, g.id, ...(g.externalId ? [g.externalId] : [])]);
@@ -84,16 +95,24 @@ export async function lockedLastAdminResource(repos: Repos, user: User): Promise
 }
 
 /**
+ * decide()'s `person.remove-org-admin` asked of `actor` (a directory) about an enabled org admin, in the caller's
+ * transaction with the organisation's enabled org admins' rows locked (lockedLastAdminResource): refused
+ * (`last_org_admin`) when they are its last enabled org admin, the refusal audited as `user.update` with `ids`.
+ */
+export async function lastOrgAdminRuleWithin(repos: Repos, policy: Pick<AccessService, 'checkWithin'>, actor: Actor, ids: Record<string, string>, user: User): Promise<Decision> {
+  const { person, resource } = await lockedLastAdminResource(repos, user);
+  const target = { organisationId: person.organisationId, ids };
+  return policy.checkWithin(repos, actor, 'person.remove-org-admin', resource, target, { auditAs: 'user.update' });
+}
+
+/**
  * The access a person's directory groups map to (SCIM's groups, or a provider's groups claim at sign-in), with
- * the org admin role kept when it would be taken from the last enabled org admin (decide()'s
- * person.remove-org-admin, asked of `actor`, a directory; the refusal audited as `user.update` with `ids`): the
+ * the org admin role kept when it would be taken from the last enabled org admin (lastOrgAdminRuleWithin): the
  * rest of the change stands, so the directory's request or the sign-in succeeds; the role goes at a later
  * change once another org admin is enabled. In the caller's transaction.
  */
 export async function keepingLastOrgAdmin(repos: Repos, policy: Pick<AccessService, 'checkWithin'>, actor: Actor, ids: Record<string, string>, user: User, access: MappedAccess): Promise<MappedAccess> {
   if (!user.roles.includes('org_admin') || access.roles.includes('org_admin') || user.disabled) return access;
-  const { person, resource } = await lockedLastAdminResource(repos, user);
-  const target = { organisationId: person.organisationId, ids };
-  const decision = await policy.checkWithin(repos, actor, 'person.remove-org-admin', resource, target, { auditAs: 'user.update' });
+  const decision = await lastOrgAdminRuleWithin(repos, policy, actor, ids, user);
   return decision.allow ? access : { ...access, roles: [...access.roles, 'org_admin'] };
 }
