@@ -7,7 +7,7 @@
 // off, never an org admin's; a refusal keeps the account off, is audited, and the rest of the request stands.
 import { randomUUID } from 'node:crypto';
 import type { Decision } from '../domain/access/policy.js';
-import { notFound, type DomainError } from '../domain/errors.js';
+import { DomainError, notFound } from '../domain/errors.js';
 import type { ScimFilter } from '../domain/identity/scim-filter.js';
 import { ScimRequestError, type ScimUserChange } from '../domain/identity/scim-patch.js';
 import type { ScimPerson } from '../domain/identity/scim-repositories.js';
@@ -25,6 +25,9 @@ import { revokePersonAccess } from './person-revocation.js';
 import { ACCESS_FLOOR, lockedLastAdminResource, recomputeAccess } from './scim-access.js';
 import type { DirectoryActor } from './scim-tokens.service.js';
 import { changeRefused } from './users-admin.service.js';
+
+/** What the directory is told when it would change an org admin's e-mail address (decide()'s `person.change-email`). */
+export const ORG_ADMIN_ADDRESS_REFUSED = "This person is an org admin: the directory cannot change an org admin's e-mail address (their sign-in name, where their invitations, reset links and security notices go), so nothing of this request was changed. Another org admin of the organisation can take their org admin role away first; then the directory can change it.";
 
 /** A person as SCIM shows them: the account, and what the directory said (none for people an admin added). */
 export interface ScimUserView {
@@ -183,7 +186,8 @@ export class ScimUsersService {
     const name = options.renames ? personName(parts, email) : user.name;
     const refused = await this.o.store.transaction(async (repos) => {
       // Decided before anything is written: a refused switching off keeps nothing of the request (409).
-      const refusal = change.active === false ? await this.switchOffRefusal(repos, actor, user.id) : null;
+      const refusal = (change.active === false ? await this.switchOffRefusal(repos, actor, user.id) : null)
+        ?? (email !== user.email ? await this.addressChangeRefusal(repos, actor, user.id) : null);
       if (refusal) return refusal;
       if (email !== user.email || name !== user.name) {
         const before = await personBeforeIds(repos, user.id);
@@ -222,6 +226,23 @@ export class ScimUsersService {
     const target = { organisationId: person.organisationId, ids: { userId, scimTokenId: actor.scimTokenId } };
     const decision = await this.o.access.checkWithin(repos, actor, 'person.disable', resource, target, { auditAs: 'user.disable' });
     return decision.allow ? null : changeRefused('person.disable', decision);
+  }
+
+  /**
+   * Why the directory may not change this person's e-mail address, or null, in the caller's transaction before it
+   * writes, with the person's row locked (an org admin role given meanwhile is seen): decide()'s
+   * `person.change-email` refuses an org admin's (`org_admin_email`), where their invitations, reset links and
+   * security notices go and what a first sign-in through the provider matches. Audited as a refused `user.update`
+   * with the token's id; the answer is 403 and the request changes nothing.
+   */
+  private async addressChangeRefusal(repos: Repos, actor: DirectoryActor, userId: string): Promise<DomainError | null> {
+    await repos.users.lock(userId);
+    const user = await repos.users.byId(userId);
+    if (!user) return null;
+    const target = { organisationId: user.organisationId, ids: { userId, scimTokenId: actor.scimTokenId } };
+    const resource = { ...personResource(user), orgAdmin: user.roles.includes('org_admin') };
+    const decision = await this.o.access.checkWithin(repos, actor, 'person.change-email', resource, target, { auditAs: 'user.update' });
+    return decision.allow ? null : new DomainError('FORBIDDEN', ORG_ADMIN_ADDRESS_REFUSED, { details: { reason: decision.reason } });
   }
 
   /**

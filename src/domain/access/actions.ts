@@ -138,6 +138,11 @@ export const PERSON_ACTIONS = [
   // Strongroom password (switched on, their organisation not signing in through its identity provider), not
   // for themselves (their own is changed on their account page, with the current one).
   'person.reset-password',
+  // Changing someone's e-mail address (what they are matched by at a first sign-in through a provider, where
+  // invitations, reset links and security notices go): the organisation's directory, for its people who are not
+  // org admins (whoever holds a SCIM token must not be able to point an administrator's account at a mailbox of
+  // theirs); the operator for anyone. No person changes an address in Strongroom: the operator does.
+  'person.change-email',
 ] as const;
 export type PersonAction = (typeof PERSON_ACTIONS)[number];
 
@@ -249,6 +254,7 @@ export const ACTION_EFFECTS = {
   'person.reset-mfa': 'change',
   'person.remove-org-admin': 'change',
   'person.reset-password': 'change',
+  'person.change-email': 'change',
   // Destruction and the system's own writes.
   'document.dispose': 'change',
   'document.purge': 'change',

@@ -69,6 +69,20 @@ describe('a directory actor (SCIM)', () => {
     }
   });
 
+  it("may change the e-mail address of anyone of its own organisation but an org admin; people may not, the operator may", () => {
+    const person = (organisationId: string, orgAdmin?: boolean): Resource => ({ kind: 'person', userId: 'u1', organisationId, ...(orgAdmin === undefined ? {} : { orgAdmin }) });
+    expect(decide(directory('org-a'), 'person.change-email', person('org-a', false), CONTEXT)).toEqual({ allow: true, reason: 'directory', via: null });
+    // Not known counts as an org admin (deny by default).
+    expect(decide(directory('org-a'), 'person.change-email', person('org-a', true), CONTEXT)).toEqual({ allow: false, reason: 'org_admin_email', via: null });
+    expect(decide(directory('org-a'), 'person.change-email', person('org-a'), CONTEXT)).toEqual({ allow: false, reason: 'org_admin_email', via: null });
+    expect(decide(directory('org-a'), 'person.change-email', person('org-b', false), CONTEXT)).toEqual({ allow: false, reason: 'other_organisation', via: null });
+    expect(decide(directory('org-a'), 'person.change-email', { kind: 'organisation', organisationId: 'org-a' }, CONTEXT)).toEqual({ allow: false, reason: 'wrong_resource', via: null });
+    const orgAdmin: Actor = { kind: 'user', userId: 'admin', organisationId: 'org-a', roles: ['org_admin'], teams: [], clearance: 'OFFICIAL-SENSITIVE', channel: 'web', clientAddress: null, requestId: null };
+    expect(decide(orgAdmin, 'person.change-email', person('org-a', false), CONTEXT)).toEqual({ allow: false, reason: 'directory_or_operator', via: null });
+    expect(decide({ ...orgAdmin, userId: 'u1' }, 'person.change-email', person('org-a', true), CONTEXT)).toEqual({ allow: false, reason: 'directory_or_operator', via: null });
+    expect(decide({ ...orgAdmin, kind: 'system', userId: null, organisationId: null, roles: [] }, 'person.change-email', person('org-a', true), CONTEXT)).toEqual({ allow: true, reason: 'system', via: null });
+  });
+
   it('reaches no other organisation\'s content', () => {
     expect(reachableOrganisations(directory('org-a'), [], NOW)).toEqual([]);
   });

@@ -79,6 +79,11 @@ export interface PersonResource {
    * Not given: unknown, and refused to a person.
    */
   lastEnabledOrgAdmin?: boolean;
+  /**
+   * For `person.change-email`: whether the person holds the org admin role (switched on or off). Not given:
+   * unknown, and refused to the directory.
+   */
+  orgAdmin?: boolean;
 }
 
 /** One organisation's part of a subject access request: the requester's own, or a partner's it asked to search. */
@@ -195,7 +200,8 @@ function decideUnfrozen(actor: Actor, action: Action, resource: Resource, contex
 /**
  * An organisation's directory (its SCIM client: Entra ID's provisioning service) is not a person. It adds,
  * changes and switches off that organisation's people (`organisation.manage-users`; switching off and taking
- * the org admin role also `person.disable` and `person.remove-org-admin`, never of the last enabled org admin),
+ * the org admin role also `person.disable` and `person.remove-org-admin`, never of the last enabled org admin;
+ * changing an address also `person.change-email`, never an org admin's),
  * switches on again those it switched off (`person.enable`), and nothing else: no content, no audit log, no
  * identity settings, no credentials, and never another organisation.
  */
@@ -217,6 +223,15 @@ function decideDirectory(actor: Actor, action: Action, resource: Resource): Deci
     if (resource.organisationId !== actor.organisationId) return deny('other_organisation');
     return resource.lastEnabledOrgAdmin === false ? allow('directory') : deny('last_org_admin');
   }
+  if (action === 'person.change-email') {
+    // An org admin's address is where their invitations, reset links and security notices go, and what a first
+    // sign-in through the provider matches: a SCIM token, in whoever's hands, must not point it at a mailbox of
+    // its own (nor cut the council's administrators off from their notices). Their address is the operator's to
+    // change. Not known counts as an org admin (deny by default).
+    if (resource.kind !== 'person') return deny('wrong_resource');
+    if (resource.organisationId !== actor.organisationId) return deny('other_organisation');
+    return resource.orgAdmin === false ? allow('directory') : deny('org_admin_email');
+  }
   if (action !== 'organisation.manage-users') return deny('directory_scope');
   if (resource.kind !== 'organisation') return deny('wrong_resource');
   return resource.organisationId === actor.organisationId ? allow('directory') : deny('other_organisation');
@@ -229,6 +244,8 @@ function decideDirectory(actor: Actor, action: Action, resource: Resource): Deci
  * admins may be, for locks on their own resources: that is `lock.list`).
  */
 function decidePerson(actor: Actor, action: PersonAction, person: PersonResource): Decision {
+  // An address is changed by the directory or the operator, never through a person's own request.
+  if (action === 'person.change-email') return deny('directory_or_operator');
   if (ADMIN_CHANGES.has(action)) {
     // Who may first (so another organisation's person is refused as such, whatever their state), then never
     // one's own account, then whether the change could be made to this person.
