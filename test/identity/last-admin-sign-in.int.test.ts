@@ -7,18 +7,24 @@
 // admin, another organisation's admin. The admin's "Test sign-in" says the same. On both dialects; the OIDC and
 // SAML adapters both end in FederatedSignInService.complete, which these call.
 import { randomUUID } from 'node:crypto';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IdentityProvider } from '../../src/domain/identity/federation.js';
-import { FederatedSignInRefused, type VerifiedExternalIdentity } from '../../src/services/federated-sign-in.service.js';
+import { FEDERATED_REFUSALS, FederatedSignInRefused, type VerifiedExternalIdentity } from '../../src/services/federated-sign-in.service.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation, type TestUser } from '../support/vault.js';
+import { ENTRA_EMAIL, ENTRA_GROUPS, makeIdp, signedResponse, type TestIdp } from './saml-idp.js';
+import { SAML_ENV, expectRefused, postResponse, samlProvider, spOf, startSignIn } from './saml-flow.js';
 
 const clamd = useClamd();
 const REQUEST = { channel: 'web' as const, clientAddress: '198.51.100.20', requestId: null };
+let idp: TestIdp;
+beforeAll(() => {
+  idp = makeIdp('last-admin');
+});
 
 describe.each(DIALECTS)('signing in as the last org admin with no mapped group on %s', (dialect) => {
-  const t = useTestVault(dialect, clamd);
+  const t = useTestVault(dialect, clamd, { env: SAML_ENV });
   let org: TestOrganisation;
   let admin: TestUser;
   let provider: IdentityProvider;
@@ -56,7 +62,7 @@ describe.each(DIALECTS)('signing in as the last org admin with no mapped group o
   };
   /** Events of one organisation about one person: [action, decision, reason, provider id]. */
   const events = async (organisationId: string, userId: string) => (await t.vault.store.db.selectFrom('audit_events').selectAll()
-    .where('target_organisation_id', '=', organisationId).where('action', 'in', ['auth.sign-in', 'user.update', 'identity.link']).orderBy('id').execute())
+    .where('target_organisation_id', '=', organisationId).where('action', 'in', ['auth.sign-in', 'auth.federated', 'user.update', 'identity.link']).orderBy('id').execute())
     .filter((e) => JSON.parse(e.target_ids).userId === userId)
     .map((e) => [e.action, e.decision, e.reason, JSON.parse(e.target_ids).providerId ?? null]);
   const links = async (userId: string) => (await t.vault.store.db.selectFrom('external_identities').select('subject').where('user_id', '=', userId).execute()).length;
@@ -124,6 +130,28 @@ describe.each(DIALECTS)('signing in as the last org admin with no mapped group o
       ['auth.sign-in', 'deny', `oidc:${provider.id};no_mapped_group`, null],
     ]);
     expect(await access(admin.id)).toEqual([['member', 'org_admin'], [], 'OFFICIAL', true]);
+  });
+
+  it('over SAML too: the last admin whose groups attribute maps to nothing is signed in; a member is refused no_mapped_group', async () => {
+    const p = await samlProvider(t.vault, org.id, idp, { groupsClaim: ENTRA_GROUPS });
+    const signIn = async (email: string) => {
+      const started = await startSignIn(t.app, p.id);
+      return postResponse(t.app, p.id, signedResponse(idp, {
+        inResponseTo: started.requestId, acsUrl: spOf(p.id).acsUrl, audience: spOf(p.id).entityId, nameId: email,
+        attributes: { [ENTRA_EMAIL]: [email], [ENTRA_GROUPS]: ['unmapped-group'] },
+      }), started.cookies);
+    };
+    const done = await signIn(admin.email);
+    expect(done.statusCode, done.body).toBe(303);
+    expect(done.cookies.find((c) => c.name === 'strongroom-session')).toBeDefined();
+    expect(await access(admin.id)).toEqual([['member', 'org_admin'], [], 'OFFICIAL', false]);
+    expect((await events(org.id, admin.id))[0]).toEqual(['user.update', 'deny', 'last_org_admin', p.id]);
+    // Their own second factor next (this provider's MFA is not trusted): the half-way sign-in says why they got in.
+    expect((await events(org.id, admin.id)).at(-1)?.slice(0, 3)).toEqual(['auth.federated', 'allow', `saml:${p.id};no_mapped_group;last_org_admin;mfa`]);
+    const member = await org.user({ roles: ['member'], teams: ['hr'] });
+    expect(await expectRefused(t.vault, await signIn(member.email), FEDERATED_REFUSALS.no_mapped_group, org.id)).toBe(`saml:${p.id};no_mapped_group`);
+    expect(await access(member.id)).toEqual([['member'], ['hr'], 'OFFICIAL-SENSITIVE', false]);
+    expect(await links(member.id)).toBe(0);
   });
 
   it("refuses another organisation's last admin through this organisation's provider, even with an address in its domains", async () => {
