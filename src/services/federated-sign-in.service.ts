@@ -9,7 +9,7 @@ import { AlreadyExistsError, DomainError } from '../domain/errors.js';
 import { emailDomainOf, isEmailAddress, mapGroups, providerDidMfa, type IdentityProvider, type MappedAccess } from '../domain/identity/federation.js';
 import { mfaRequired } from '../domain/identity/mfa.js';
 import type { Clock } from '../domain/ports.js';
-import type { Store } from '../domain/repositories.js';
+import type { Repos, Store } from '../domain/repositories.js';
 import type { Actor, User } from '../domain/types.js';
 import { linkBinding } from '../domain/audit/identity-record.js';
 import type { AccessService } from './access.service.js';
@@ -18,7 +18,7 @@ import { auditEvent } from './audit-events.js';
 import { unsealedFederation, unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
 import { personBeforeIds, personStateIds, signInSecretIds } from './person-state.js';
 import { revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
-import { isEnabledOrgAdminOf, keepingLastOrgAdmin, LAST_ADMIN_FLOOR, lastOrgAdminRuleWithin } from './scim-access.js';
+import { isEnabledOrgAdminOf, keepingLastOrgAdmin, LAST_ADMIN_FLOOR, lastOrgAdminRuleWithin, lockedLastAdminResource } from './scim-access.js';
 import { accountForFirstSignIn } from './own-email-domains.js';
 import { actorFor, type RequestInfo } from './identity.service.js';
 import type { SessionStage, WebSessionsService } from './web-sessions.service.js';
@@ -129,12 +129,16 @@ export class FederatedSignInService {
     }
     if (user.organisationId !== provider.organisationId) return refuse('other_organisation', user);
     if (user.disabled) return refuse('disabled', user);
-    if (mapped && !sameAccess(user, mapped)) {
+    if (mapped && (keptByLastAdminRule || !sameAccess(user, mapped))) {
       // The directory changed this person's access (it may make them an org admin): recorded like an admin's change.
       const changed = user;
       const directory = anonymous(request, provider);
       const decision = { allow: true, reason: `directory;${how}`, via: null };
       const granted = await this.o.store.transaction(async (trx) => {
+        // Let in by the last-admin rule: only if they still are the last enabled org admin, asked again with the
+        // rows locked, as the access written here is what the rule kept (another org admin switched on and their
+        // role taken meanwhile must not see it written back). Else refused no_mapped_group, as anyone else.
+        if (keptByLastAdminRule && !(await this.stillLastOrgAdmin(trx, provider, { ...directory, kind: 'directory' }, changed))) return null;
         // Never the org admin role of the organisation's last enabled org admin, as SCIM's groups cannot take it:
         // decide() is asked as of the organisation's directory (person.remove-org-admin), and refuses it.
         const access = await keepingLastOrgAdmin(trx, this.o.access, { ...directory, kind: 'directory' }, { userId: changed.id }, changed, mapped);
@@ -148,6 +152,7 @@ export class FederatedSignInService {
         await revokeScimTokensIfNoLongerAllowed(trx, this.o.access, directory, { ...changed, ...access }, decision, this.o.clock.now());
         return access;
       });
+      if (!granted) return refuse('no_mapped_group', user);
       user = { ...user, ...granted };
     }
 
@@ -172,6 +177,7 @@ export class FederatedSignInService {
    * (`person.remove-org-admin` refused `last_org_admin`, audited as a refused `user.update`): the floor with the
    * org admin role, as SCIM leaves them. Null for anyone else (switched off, no longer an org admin, another
    * organisation's, one of several org admins, nobody): they are refused `no_mapped_group`, nothing linked.
+   * Asked before linking; stillLastOrgAdmin asks again where the access is written.
    */
   private async keptLastOrgAdmin(provider: IdentityProvider, identity: VerifiedExternalIdentity, request: RequestInfo): Promise<MappedAccess | null> {
     const repos = this.o.store.repos;
@@ -188,6 +194,16 @@ export class FederatedSignInService {
       const decision = await lastOrgAdminRuleWithin(trx, this.o.access, directory, { userId: person.id, providerId: provider.id }, person);
       return !decision.allow && decision.reason === 'last_org_admin' ? LAST_ADMIN_FLOOR : null;
     });
+  }
+
+  /**
+   * Whether the account let in by the last-admin rule (keptLastOrgAdmin) still is the provider's organisation's
+   * enabled last org admin, in the caller's transaction with its enabled org admins' rows locked: decide()'s
+   * `person.remove-org-admin` of the directory, not audited again (keptLastOrgAdmin audited the refusal).
+   */
+  private async stillLastOrgAdmin(trx: Repos, provider: IdentityProvider, directory: Actor, user: User): Promise<boolean> {
+    const { person, resource } = await lockedLastAdminResource(trx, user);
+    return isEnabledOrgAdminOf(person, provider.organisationId) && !(await this.o.access.mayWithin(trx, directory, 'person.remove-org-admin', resource));
   }
 
   private async linkedUser(provider: IdentityProvider, subject: string): Promise<User | undefined> {

@@ -7,11 +7,12 @@
 // admin, another organisation's admin. The admin's "Test sign-in" says the same. On both dialects; the OIDC and
 // SAML adapters both end in FederatedSignInService.complete, which these call.
 import { randomUUID } from 'node:crypto';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { IdentityProvider } from '../../src/domain/identity/federation.js';
 import { FEDERATED_REFUSALS, FederatedSignInRefused, type VerifiedExternalIdentity } from '../../src/services/federated-sign-in.service.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
+import { changePerson } from '../support/meanwhile.js';
 import { DIALECTS, createOrganisation, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { ENTRA_EMAIL, ENTRA_GROUPS, makeIdp, signedResponse, type TestIdp } from './saml-idp.js';
 import { SAML_ENV, expectRefused, postResponse, samlProvider, spOf, startSignIn } from './saml-flow.js';
@@ -130,6 +131,37 @@ describe.each(DIALECTS)('signing in as the last org admin with no mapped group o
       ['auth.sign-in', 'deny', `oidc:${provider.id};no_mapped_group`, null],
     ]);
     expect(await access(admin.id)).toEqual([['member', 'org_admin'], [], 'OFFICIAL', true]);
+  });
+
+  it('refuses, and gives no role back to, a last admin demoted while their sign-in is under way (the rule asked before)', async () => {
+    // The rule is asked (the admin is the last) and its transaction commits; before the next transaction another
+    // org admin is switched on and takes the admin's role. The sign-in must not write the org admin role back.
+    const transaction = t.vault.store.transaction.bind(t.vault.store);
+    let calls = 0;
+    const spy = vi.spyOn(t.vault.store, 'transaction').mockImplementation(async (work) => {
+      calls += 1;
+      if (calls === 2) {
+        const second = await org.user({ roles: ['org_admin'] });
+        await changePerson(t.vault, second.id, admin.id, 'role removed');
+      }
+      return transaction(work);
+    });
+    try {
+      expect(await refusal(t.vault.federatedSignIn.complete(identity(admin.email), REQUEST))).toBe('no_mapped_group');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(await access(admin.id)).toEqual([['member'], ['hr'], 'OFFICIAL-SENSITIVE', false]);
+    const how = `oidc:${provider.id}`;
+    // The link to their own account by their verified address (made before the rule was asked again) stays: it
+    // signs them in only as the rules then allow.
+    expect(await events(org.id, admin.id)).toEqual([
+      ['user.update', 'deny', 'last_org_admin', provider.id],
+      ['user.update', 'allow', 'org_admin', null],
+      ['identity.link', 'allow', `${how};verified_email`, provider.id],
+      ['auth.sign-in', 'deny', `${how};no_mapped_group`, null],
+    ]);
   });
 
   it('over SAML too: the last admin whose groups attribute maps to nothing is signed in; a member is refused no_mapped_group', async () => {
