@@ -183,20 +183,28 @@ export class ScimUsersService {
       if (holder && holder.id !== user.id) throw this.taken(actor, holder, email);
     }
     const parts = { displayName: change.displayName ?? null, formatted: change.formatted ?? null, givenName: change.givenName ?? null, familyName: change.familyName ?? null };
-    const name = options.renames ? personName(parts, email) : user.name;
+    const renamed = options.renames ? personName(parts, email) : null;
     const refused = await this.o.store.transaction(async (repos) => {
       // Decided before anything is written: a refused switching off keeps nothing of the request (409).
-      const refusal = (change.active === false ? await this.switchOffRefusal(repos, actor, user.id) : null)
-        ?? (email !== user.email ? await this.addressChangeRefusal(repos, actor, user.id) : null);
+      const switchOff = change.active === false ? await this.switchOffRefusal(repos, actor, user.id) : null;
+      if (switchOff) return switchOff;
+      // Whether the address changes is judged on the row as it is now, locked (after the org admins' rows a
+      // switching off locked): judged on the row read before, an address the person has since left, sent back
+      // while they were made an org admin, was written over theirs unasked.
+      await repos.users.lock(user.id);
+      const current = (await repos.users.byId(user.id)) ?? user;
+      const changesAddress = email !== current.email;
+      const name = renamed ?? current.name;
+      const refusal = changesAddress ? await this.addressChangeRefusal(repos, actor, current) : null;
       if (refusal) return refusal;
-      if (email !== user.email || name !== user.name) {
+      if (changesAddress || name !== current.name) {
         const before = await personBeforeIds(repos, user.id);
         // The old address is told (read in this transaction, before the change), and the new one: the old is
         // the one whoever took the account over does not control (account-notices.ts).
-        if (email !== user.email) await queueAccountNotice(repos, actor, user.id, { change: 'email-changed', detail: email }, now);
+        if (changesAddress) await queueAccountNotice(repos, actor, user.id, { change: 'email-changed', detail: email }, now);
         await repos.users.update(user.id, { email, name });
-        if (email !== user.email) await queueAccountNotice(repos, actor, user.id, { change: 'email-added' }, now);
-        const ids = { userId: user.id, scimTokenId: actor.scimTokenId, ...(email !== user.email ? { email: 'changed' } : {}), ...before, ...(await personStateIds(repos, user.id)) };
+        if (changesAddress) await queueAccountNotice(repos, actor, user.id, { change: 'email-added' }, now);
+        const ids = { userId: user.id, scimTokenId: actor.scimTokenId, ...(changesAddress ? { email: 'changed' } : {}), ...before, ...(await personStateIds(repos, user.id)) };
         await repos.audit.insert([auditEvent(actor, 'user.update', { organisationId: user.organisationId, ids }, decision, now)]);
       }
       await repos.scim.savePerson({
@@ -230,16 +238,13 @@ export class ScimUsersService {
 
   /**
    * Why the directory may not change this person's e-mail address, or null, in the caller's transaction before it
-   * writes, with the person's row locked (an org admin role given meanwhile is seen): decide()'s
+   * writes, `user` read there with their row locked (an org admin role given meanwhile is seen): decide()'s
    * `person.change-email` refuses an org admin's (`org_admin_email`), where their invitations, reset links and
    * security notices go and what a first sign-in through the provider matches. Audited as a refused `user.update`
    * with the token's id; the answer is 403 and the request changes nothing.
    */
-  private async addressChangeRefusal(repos: Repos, actor: DirectoryActor, userId: string): Promise<DomainError | null> {
-    await repos.users.lock(userId);
-    const user = await repos.users.byId(userId);
-    if (!user) return null;
-    const target = { organisationId: user.organisationId, ids: { userId, scimTokenId: actor.scimTokenId } };
+  private async addressChangeRefusal(repos: Repos, actor: DirectoryActor, user: User): Promise<DomainError | null> {
+    const target = { organisationId: user.organisationId, ids: { userId: user.id, scimTokenId: actor.scimTokenId } };
     const resource = { ...personResource(user), orgAdmin: user.roles.includes('org_admin') };
     const decision = await this.o.access.checkWithin(repos, actor, 'person.change-email', resource, target, { auditAs: 'user.update' });
     return decision.allow ? null : new DomainError('FORBIDDEN', ORG_ADMIN_ADDRESS_REFUSED, { details: { reason: decision.reason } });

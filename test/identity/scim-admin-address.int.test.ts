@@ -8,9 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ORG_ADMIN_ADDRESS_REFUSED } from '../../src/services/scim-users.service.js';
-import { systemActor } from '../../src/services/identity.service.js';
+import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation, type TestUser } from '../support/vault.js';
+import { beforeNextTransaction } from '../support/meanwhile.js';
 import { scimRequester } from './support.js';
 
 const clamd = useClamd();
@@ -89,6 +90,25 @@ describe.each(DIALECTS)("the directory and an org admin's e-mail address on %s",
     refused(await rename(id, address()));
     expect(await person(id)).toEqual(promoted);
     expect((await updates(id)).filter(([decision]) => decision === 'deny')).toEqual([['deny', 'org_admin_email', tokenId]]);
+  });
+
+  it("refuses a change judged on the address read before the person was given the org admin role meanwhile", async () => {
+    // The directory's PUT reads the person (a member, at `first`); before its transaction the directory's other
+    // request moves them to `second` and an org admin makes them an org admin. The PUT's userName is `first`, which
+    // the row it read had: judged as keeping the address, it wrote `first` over the org admin's address unasked.
+    const first = address();
+    const made = await scim('POST', '/Users', { schemas: [USER], userName: first, active: true });
+    expect(made.statusCode).toBe(201);
+    const { id } = made.json() as { id: string };
+    const second = address();
+    const meanwhile = beforeNextTransaction(t.vault.store, async () => {
+      expect((await rename(id, second)).statusCode).toBe(200);
+      await t.vault.people.update(actorFor((await t.vault.store.repos.users.byId(admin.id))!, { channel: 'web', clientAddress: null, requestId: null }), id, { roles: ['org_admin'] });
+    });
+    refused(await replace(id, first));
+    expect(meanwhile.ran()).toBe(true);
+    expect(await person(id)).toEqual({ email: second, name: 'Renamed', roles: ['org_admin'], disabled: false });
+    expect((await updates(id)).at(-1)).toEqual(['deny', 'org_admin_email', tokenId]);
   });
 
   it("another organisation's token finds no one: 404, the admin's address unchanged", async () => {
