@@ -141,7 +141,7 @@ export const PERSON_ACTIONS = [
   // Changing someone's e-mail address (what they are matched by at a first sign-in through a provider, where
   // invitations, reset links and security notices go): the organisation's directory, for its people who are not
   // org admins (whoever holds a SCIM token must not be able to point an administrator's account at a mailbox of
-  // theirs); the operator for anyone. No person changes an address in Strongroom: the operator does.
+  // theirs); the operator for anyone, though no command does it yet. No person changes an address in Strongroom.
   'person.change-email',
 ] as const;
 export type PersonAction = (typeof PERSON_ACTIONS)[number];

@@ -226,8 +226,8 @@ function decideDirectory(actor: Actor, action: Action, resource: Resource): Deci
   if (action === 'person.change-email') {
     // An org admin's address is where their invitations, reset links and security notices go, and what a first
     // sign-in through the provider matches: a SCIM token, in whoever's hands, must not point it at a mailbox of
-    // its own (nor cut the council's administrators off from their notices). Their address is the operator's to
-    // change. Not known counts as an org admin (deny by default).
+    // its own (nor cut the council's administrators off from their notices). The operator may (no command does it
+    // yet): an admin's new address goes through once their role is taken. Not known counts as an org admin (deny by default).
     if (resource.kind !== 'person') return deny('wrong_resource');
     if (resource.organisationId !== actor.organisationId) return deny('other_organisation');
     return resource.orgAdmin === false ? allow('directory') : deny('org_admin_email');
