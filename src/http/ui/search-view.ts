@@ -54,9 +54,11 @@ export function searchBoxRefusal(error: unknown): DomainError | null {
 
 /**
  * Answers a refusal shown on the search box with its own status and, for one that passes by itself, when
- * to try again (the same Retry-After the API sends). Returns the status for the page's render.
+ * to try again (the same Retry-After the API sends). Returns the status for the page's render. A part
+ * that is down is logged for the operator as the error page would have (http/error-handler.ts).
  */
 export function answerSearchBoxRefusal(reply: FastifyReply, refusal: DomainError): number {
+  if (refusal.code === 'UNAVAILABLE') reply.log.warn({ err: refusal, cause: refusal.cause }, 'a part the request needs is unavailable');
   const retryAfter = refusal.details?.retryAfterSeconds;
   if (typeof retryAfter === 'number') reply.header('Retry-After', String(retryAfter));
   return STATUS_OF_ERROR[refusal.code];

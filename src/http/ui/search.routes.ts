@@ -65,8 +65,8 @@ export const searchPages = (ui: Ui): FastifyPluginAsync => async (app) => {
         last: (response.page - 1) * response.pageSize + response.hits.length,
       });
     } catch (error) {
-      // The form's own refusals and the search's (unusable words, search time spent, search busy) are
-      // shown on the box, with their status; anything else is the error page's.
+      // The form's own refusals and the search's (unusable words, time spent, search busy or down) are
+      // shown on the box, with their status (search-view's searchBoxRefusal); anything else is the error page's.
       const refused = error instanceof SearchFormError ? error : searchBoxRefusal(error);
       if (!refused) throw error;
       const status = refused instanceof SearchFormError ? 400 : answerSearchBoxRefusal(reply, refused);

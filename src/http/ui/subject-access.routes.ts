@@ -128,7 +128,7 @@ export const subjectAccessPages = (ui: Ui): FastifyPluginAsync => async (app) =>
           const hits = response.hits.filter((h) => h.organisation.id === web.organisation.id).map((h) => ({ ...h, included: included.has(h.documentId) }));
           search = { q, hits, searched: true, more: response.total > response.hits.length };
         } catch (error) {
-          // Unusable words, search time spent or search busy: said on the box, the rest of the request's page kept.
+          // Unusable words, search time spent, search busy or down: said on the box, the rest of the request's page kept.
           const refused = searchBoxRefusal(error);
           if (!refused) throw error;
           searchErrors = [{ text: refused.message, href: '#q' }];
