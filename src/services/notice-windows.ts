@@ -30,7 +30,7 @@ export class NoticeWindows {
       // One decision at a time per person, on every node (SQLite has one writer anyway): two workers sending two of
       // their notices at once must not both see room for one more.
       await repos.users.lock(userId);
-      const fate = noticeFate(this.o.limits, now, await repos.mail.latestNoticeWindow(userId));
+      const fate = noticeFate(this.o.limits, now, await repos.mail.latestNoticeWindow(userId), message.change);
       if (!fate.held) {
         await repos.mail.forgetNoticeWindows(userId, fate.windowOpenedAt);
         await repos.mail.recordNotice({ jobId: job.jobId, userId, windowOpenedAt: fate.windowOpenedAt, held: false });

@@ -90,7 +90,7 @@ describe.each(DIALECTS)('security notices in a burst on %s', (dialect) => {
     expect(mailsTo(person.email).summaries).toHaveLength(1);
   });
 
-  it('still tells the OLD address of an address change made in a burst, and the new one of what came after', async () => {
+  it('tells the OLD address of an address change made in a burst at once, its held notices in its own summary, and the new one of what came after', async () => {
     const { secret } = await t.vault.scim.tokens.create(systemActor(), org.id, `Entra ID ${dialect}`);
     const directory = await t.vault.scim.tokens.authenticate(secret, { channel: 'api', clientAddress: '198.51.100.9', requestId: null });
     const person = await org.user({});
@@ -101,23 +101,52 @@ describe.each(DIALECTS)('security notices in a burst on %s', (dialect) => {
     await t.vault.scim.users.patch(directory, person.id, { userName: renamed });
     await tokensFor(person.id, 2, start + 6000);
     await runAt(start, SENT);
-    expect(mailsTo(person.email).singles).toHaveLength(3);
+    // The address change is never held (NEVER_HELD): the fourth token waits, the change does not.
+    expect(mailsTo(person.email).singles).toHaveLength(4);
+    expect(String(mailsTo(person.email).singles[3]!.text)).toContain(`The e-mail address of your account was changed from this address to ${renamed}.`);
+    expect(String(mailsTo(person.email).singles[3]!.text)).toContain('From network: 198.51.100.9');
     expect(mailsTo(renamed).singles).toHaveLength(0);
 
     await runAt(start, SENT + WINDOW_MS);
     const old = mailsTo(person.email);
-    expect(old.singles).toHaveLength(3);
+    expect(old.singles).toHaveLength(4);
     expect(old.summaries).toHaveLength(1);
-    expect(old.summaries[0]!.subject).toBe('2 more changes were made to your Strongroom account\'s sign-in');
+    expect(old.summaries[0]!.subject).toBe('1 more change was made to your Strongroom account\'s sign-in');
     expect(occurrences(old.summaries[0]!.text, TOKEN_CREATED)).toBe(1);
-    expect(String(old.summaries[0]!.text)).toContain(`2. The e-mail address of your account was changed from this address to ${renamed}.`);
-    expect(String(old.summaries[0]!.text)).toContain('From network: 198.51.100.9');
     const now = mailsTo(renamed);
     expect(now.singles).toHaveLength(0);
     expect(now.summaries).toHaveLength(1);
     expect(now.summaries[0]!.subject).toBe('3 more changes were made to your Strongroom account\'s sign-in');
     expect(String(now.summaries[0]!.text)).toContain('1. This address is now the e-mail address of your account.');
     expect(occurrences(now.summaries[0]!.text, TOKEN_CREATED)).toBe(2);
+  });
+
+  it('never holds a change that hands the account to someone else: three token notices first, then the address change still goes at once', async () => {
+    // Someone holding a stolen session spends the window's singles on trivial changes, then changes the address and
+    // the password: the owner must hear of those now, not at the window's end.
+    const { secret } = await t.vault.scim.tokens.create(systemActor(), org.id, `Entra ID takeover ${dialect}`);
+    const directory = await t.vault.scim.tokens.authenticate(secret, { channel: 'api', clientAddress: '198.51.100.7', requestId: null });
+    const person = await org.user({});
+    const taken = `taken.over@${org.slug}.gov.uk`;
+    const start = Date.now();
+    await tokensFor(person.id, 3, start);
+    clock.set(new Date(start + 4000).toISOString());
+    await t.vault.scim.users.patch(directory, person.id, { userName: taken });
+    await tokensFor(person.id, 1, start + 5000);
+    await runAt(start, SENT);
+    const old = mailsTo(person.email);
+    expect(old.singles.map((m) => m.subject)).toEqual([
+      ...Array(3).fill('A new API token was created for your Strongroom account'), 'The e-mail address of your Strongroom account was changed',
+    ]);
+    expect(String(old.singles[3]!.text)).toContain(`The e-mail address of your account was changed from this address to ${taken}.`);
+    expect(old.summaries).toHaveLength(0);
+
+    // What can wait still waits: the new address's notice and the token after it, in one summary to the new address.
+    await runAt(start, SENT + WINDOW_MS);
+    expect(mailsTo(person.email).summaries).toHaveLength(0);
+    const now = mailsTo(taken);
+    expect(now.singles).toHaveLength(0);
+    expect(now.summaries.map((m) => m.subject)).toEqual(['2 more changes were made to your Strongroom account\'s sign-in']);
   });
 
   it('loses no notice when sending fails: the singles and the summary are retried, and each is sent once', async () => {
