@@ -5,7 +5,7 @@
 import type { JobCompletion } from '../domain/jobs/repositories.js';
 import { sendAccountNoticeSummaryJob, type AccountNoticeSummaryPayload } from '../domain/jobs/kinds.js';
 import type { AccountChangeMessage } from '../domain/mail/message.js';
-import { noticeFate, type NoticeLimits } from '../domain/mail/notice-limits.js';
+import { NOTICES_PER_SUMMARY, noticeFate, type NoticeLimits } from '../domain/mail/notice-limits.js';
 import type { Store } from '../domain/repositories.js';
 
 /** The send-email job carrying a notice, as its handler is given it. */
@@ -43,22 +43,23 @@ export class NoticeWindows {
     });
   }
 
-  /** The held notices a summary is made of (none once it was sent). */
+  /** The held notices a summary is made of (none once it was sent): the oldest NOTICES_PER_SUMMARY, the rest in the next. */
   async held(summary: AccountNoticeSummaryPayload): Promise<{ jobId: number; message: AccountChangeMessage }[]> {
-    return this.o.store.repos.mail.heldNotices(summary.userId, summary.windowOpenedAt, summary.address);
+    return this.o.store.repos.mail.heldNotices(summary.userId, summary.windowOpenedAt, summary.address, NOTICES_PER_SUMMARY);
   }
 
   /**
    * Records the summary of `jobIds` sent, and completes its job. A notice held after its notices were read (its
    * transaction found this job running, so queued none) gets a summary of its own, due now: with the person's row
-   * locked here as where notices are held, one of the two always sees the other.
+   * locked here as where notices are held, one of the two always sees the other. So do those past the
+   * NOTICES_PER_SUMMARY this one listed.
    */
   async summarised(summary: AccountNoticeSummaryPayload, jobIds: readonly number[], complete: JobCompletion, now: Date): Promise<void> {
     await this.o.store.transaction(async (repos) => {
       await repos.users.lock(summary.userId);
       await repos.mail.noticesSummarised(jobIds, now.toISOString());
       await complete(repos);
-      const late = await repos.mail.heldNotices(summary.userId, summary.windowOpenedAt, summary.address);
+      const late = await repos.mail.heldNotices(summary.userId, summary.windowOpenedAt, summary.address, 1);
       if (late.length > 0) await repos.jobs.enqueue(sendAccountNoticeSummaryJob, summary, { now });
     });
   }

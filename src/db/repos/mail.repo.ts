@@ -64,10 +64,10 @@ export class MailRepo implements MailRepository {
       .where((eb) => eb.or([eb('held', '=', 0), eb('summarised_at', 'is not', null)])).execute();
   }
 
-  async heldNotices(userId: string, windowOpenedAt: string, address: string): Promise<{ jobId: number; message: AccountChangeMessage }[]> {
+  async heldNotices(userId: string, windowOpenedAt: string, address: string, limit: number): Promise<{ jobId: number; message: AccountChangeMessage }[]> {
     const rows = await this.db.selectFrom('account_notices').select(['job_id', 'message']).where('user_id', '=', userId)
       .where('window_opened_at', '=', windowOpenedAt).where('held', '=', 1).where('address', '=', address).where('summarised_at', 'is', null)
-      .orderBy('job_id').execute();
+      .orderBy('job_id').limit(limit).execute();
     return rows.flatMap((r) => {
       const message = mailMessageSchema.parse(JSON.parse(r.message ?? 'null'));
       return message.kind === 'account-change' ? [{ jobId: Number(r.job_id), message }] : [];

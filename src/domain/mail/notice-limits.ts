@@ -13,6 +13,13 @@ export interface NoticeLimits {
   windowMinutes: number;
 }
 
+/**
+ * The most held notices one summary lists; more make another summary, sent straight after. A flood (a token in a
+ * loop for an hour) listed in one mail made megabytes, which a council's relay refuses every time: retried for a
+ * day, then dead-lettered, the owner told of none of it. 100 is about 250 KB of mail.
+ */
+export const NOTICES_PER_SUMMARY = 100;
+
 export const DEFAULT_NOTICE_LIMITS: NoticeLimits = Object.freeze({ singly: 3, windowMinutes: 15 });
 
 /**

@@ -35,8 +35,8 @@ export interface MailRepository {
   recordNotice(row: HeldOrSentNotice): Promise<void>;
   /** Deletes the person's rows of windows opened before `before`, except held notices not yet summarised. */
   forgetNoticeWindows(userId: string, before: string): Promise<void>;
-  /** The held notices of the person's window for `address` not yet summarised, oldest first. */
-  heldNotices(userId: string, windowOpenedAt: string, address: string): Promise<{ jobId: number; message: AccountChangeMessage }[]>;
+  /** The oldest `limit` held notices of the person's window for `address` not yet summarised, oldest first. */
+  heldNotices(userId: string, windowOpenedAt: string, address: string, limit: number): Promise<{ jobId: number; message: AccountChangeMessage }[]>;
   /** Marks held notices summarised (their summary was sent). */
   noticesSummarised(jobIds: readonly number[], at: string): Promise<void>;
 }
