@@ -406,6 +406,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     }),
     handleJob(pruneFinishedJobsJob, async () => {
       const deleted = await jobsAdmin.pruneFinished();
+      await mail.forgetFinishedNotices();
       if (deleted > 0) logger.info({ deleted }, 'finished jobs pruned');
     }),
   ]);

@@ -235,6 +235,11 @@ export class MailService {
     return 'sent';
   }
 
+  /** Forgets the security notices of windows finished with the finished jobs (notice-windows.ts), from the daily prune. */
+  async forgetFinishedNotices(): Promise<void> {
+    await this.o.notices.forgetFinished(this.o.clock.now());
+  }
+
   private skipped(outcome: Exclude<DeliveryOutcome, 'sent'>, payload: SendEmailPayload): DeliveryOutcome {
     this.o.logger.info({ userId: payload.userId, kind: payload.message.kind, outcome }, 'e-mail not sent');
     return outcome;

@@ -3,7 +3,7 @@
 // hundreds of mails that bury the one that matters. The state is in the database (account_notices), decided with
 // the person's row locked, so every worker of every node counts the same windows.
 import type { JobCompletion } from '../domain/jobs/repositories.js';
-import { sendAccountNoticeSummaryJob, type AccountNoticeSummaryPayload } from '../domain/jobs/kinds.js';
+import { FINISHED_JOBS_KEPT_DAYS, sendAccountNoticeSummaryJob, type AccountNoticeSummaryPayload } from '../domain/jobs/kinds.js';
 import type { AccountChangeMessage } from '../domain/mail/message.js';
 import { NOTICES_PER_SUMMARY, noticeFate, type NoticeLimits } from '../domain/mail/notice-limits.js';
 import type { Store } from '../domain/repositories.js';
@@ -32,7 +32,7 @@ export class NoticeWindows {
       await repos.users.lock(userId);
       const fate = noticeFate(this.o.limits, now, await repos.mail.latestNoticeWindow(userId), message.change);
       if (!fate.held) {
-        await repos.mail.forgetNoticeWindows(userId, fate.windowOpenedAt);
+        await repos.mail.forgetNoticeWindows(fate.windowOpenedAt, userId);
         await repos.mail.recordNotice({ jobId: job.jobId, userId, windowOpenedAt: fate.windowOpenedAt, held: false });
         return false;
       }
@@ -41,6 +41,16 @@ export class NoticeWindows {
       await job.complete(repos);
       return true;
     });
+  }
+
+  /**
+   * Forgets the notices of windows opened more than FINISHED_JOBS_KEPT_DAYS before `now`, sent or summarised, with
+   * the finished jobs (the daily prune-finished-jobs): a held notice keeps the network it came from and any new
+   * address, personal data kept no longer than the send-email job that carried it, whether or not the person's next
+   * window ever opens (which forgets their earlier ones too). A held notice not yet summarised stays for its summary.
+   */
+  async forgetFinished(now: Date): Promise<void> {
+    await this.o.store.repos.mail.forgetNoticeWindows(new Date(now.getTime() - FINISHED_JOBS_KEPT_DAYS * 86_400_000).toISOString());
   }
 
   /** The held notices a summary is made of (none once it was sent): the oldest NOTICES_PER_SUMMARY, the rest in the next. */

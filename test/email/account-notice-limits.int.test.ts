@@ -5,6 +5,7 @@
 // job in the database, sent by a node restarted meanwhile; and a send that fails is retried, nothing lost.
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pruneFinishedJobsJob } from '../../src/domain/jobs/kinds.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd } from '../support/fixture.js';
 import { TestSmtp, toAddress } from '../support/smtp.js';
@@ -166,6 +167,29 @@ describe.each(DIALECTS)('security notices in a burst on %s', (dialect) => {
     ]);
     expect(occurrences(summaries[0]!.text, TOKEN_CREATED)).toBe(100);
     expect(occurrences(summaries[1]!.text, TOKEN_CREATED)).toBe(5);
+  });
+
+  it('forgets a finished window\'s notices with the finished jobs, 30 days on, even if no later notice opens a window', async () => {
+    // A held notice keeps its message: the network it came from and a new address, personal data kept no longer
+    // than the send-email job that carried it, which the daily prune deletes after 30 days.
+    const person = await org.user({});
+    const start = Date.now();
+    await tokensFor(person.id, 5, start);
+    await runAt(start, SENT);
+    await runAt(start, SENT + WINDOW_MS);
+    expect(mailsTo(person.email).summaries).toHaveLength(1);
+    expect(await t.vault.store.repos.mail.latestNoticeWindow(person.id)).toEqual({ openedAt: new Date(start + SENT).toISOString(), counted: 5 });
+
+    const prune = async (days: number) => {
+      const now = new Date(start + SENT + WINDOW_MS + days * 86_400_000);
+      clock.set(now.toISOString());
+      await t.vault.store.transaction((repos) => repos.jobs.enqueue(pruneFinishedJobsJob, { day: now.toISOString().slice(0, 10) }, { now }));
+      await t.vault.worker.runDue();
+    };
+    await prune(29);
+    expect(await t.vault.store.repos.mail.latestNoticeWindow(person.id)).toEqual({ openedAt: new Date(start + SENT).toISOString(), counted: 5 });
+    await prune(31);
+    expect(await t.vault.store.repos.mail.latestNoticeWindow(person.id)).toBeUndefined();
   });
 
   it('loses no notice when sending fails: the singles and the summary are retried, and each is sent once', async () => {

@@ -59,8 +59,8 @@ export class MailRepo implements MailRepository {
     }).execute();
   }
 
-  async forgetNoticeWindows(userId: string, before: string): Promise<void> {
-    await this.db.deleteFrom('account_notices').where('user_id', '=', userId).where('window_opened_at', '<', before)
+  async forgetNoticeWindows(before: string, userId?: string): Promise<void> {
+    await this.db.deleteFrom('account_notices').$if(userId !== undefined, (q) => q.where('user_id', '=', userId!)).where('window_opened_at', '<', before)
       .where((eb) => eb.or([eb('held', '=', 0), eb('summarised_at', 'is not', null)])).execute();
   }
 
