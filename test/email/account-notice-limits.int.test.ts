@@ -222,6 +222,28 @@ describe.each(DIALECTS)('security notices in a burst on %s', (dialect) => {
     expect(occurrences(summaries[0]!.text, TOKEN_CREATED)).toBe(3);
   });
 
+  it('keeps a notice sent alone alone while its send is retried, even after the person\'s next window opens', async () => {
+    // The relay down past the window's end: the next window's notices forgot the first window's decisions, and the
+    // first notices, retried, were decided again in it and held, a summary instead of the alarm they were.
+    const person = await org.user({});
+    const start = Date.now();
+    await tokensFor(person.id, 3, start);
+    const later = SENT + WINDOW_MS + 1000;
+    await smtp.stop();
+    try {
+      await runAt(start, SENT);
+      await tokensFor(person.id, 3, start + later - 500, 100);
+      await runAt(start, later);
+    } finally {
+      await smtp.start();
+    }
+    expect(mailsTo(person.email).singles).toHaveLength(0);
+    await runAt(start, later + 2 * 3_600_000);
+    const { singles, summaries } = mailsTo(person.email);
+    expect(singles).toHaveLength(6);
+    expect(summaries).toHaveLength(0);
+  });
+
   it('sends the summary from the database after the node restarts', async () => {
     const person = await org.user({});
     const start = Date.now();

@@ -61,7 +61,11 @@ export class MailRepo implements MailRepository {
 
   async forgetNoticeWindows(before: string, userId?: string): Promise<void> {
     await this.db.deleteFrom('account_notices').$if(userId !== undefined, (q) => q.where('user_id', '=', userId!)).where('window_opened_at', '<', before)
-      .where((eb) => eb.or([eb('held', '=', 0), eb('summarised_at', 'is not', null)])).execute();
+      .where((eb) => eb.or([eb('held', '=', 0), eb('summarised_at', 'is not', null)]))
+      // A notice sent alone whose send-email job is still queued, running or failed keeps its decision: forgotten, its
+      // retry (the relay down past the window's end) would be decided again in the next window, and maybe held.
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('jobs').select('jobs.id').whereRef('jobs.id', '=', 'account_notices.job_id').where('jobs.status', '!=', 'done'))))
+      .execute();
   }
 
   async heldNotices(userId: string, windowOpenedAt: string, address: string, limit: number): Promise<{ jobId: number; message: AccountChangeMessage }[]> {

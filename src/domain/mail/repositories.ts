@@ -33,7 +33,10 @@ export interface MailRepository {
   latestNoticeWindow(userId: string): Promise<{ openedAt: string; counted: number } | undefined>;
   /** Records a notice's fate; a held one with its address and message, for the summary. */
   recordNotice(row: HeldOrSentNotice): Promise<void>;
-  /** Deletes the rows of windows opened before `before` (the person's, or everyone's), except held notices not yet summarised. */
+  /**
+   * Deletes the rows of windows opened before `before` (the person's, or everyone's), except held notices not yet
+   * summarised and notices whose send-email job is not done (a retry finds its decision).
+   */
   forgetNoticeWindows(before: string, userId?: string): Promise<void>;
   /** The oldest `limit` held notices of the person's window for `address` not yet summarised, oldest first. */
   heldNotices(userId: string, windowOpenedAt: string, address: string, limit: number): Promise<{ jobId: number; message: AccountChangeMessage }[]>;
