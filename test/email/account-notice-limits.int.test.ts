@@ -63,6 +63,23 @@ describe.each(DIALECTS)('security notices in a burst on %s', (dialect) => {
     }
   }
 
+  /**
+   * A person made `before` tokens, then their address changed to `renamed` by the directory (from `network`), then
+   * `after` more tokens, a second apart; the worker runs at SENT.
+   */
+  async function addressChangedInBurst(before: number, renamed: string, network: string, after: number): Promise<{ person: { id: string; email: string }; start: number }> {
+    const { secret } = await t.vault.scim.tokens.create(systemActor(), org.id, `Entra ID ${renamed}`);
+    const directory = await t.vault.scim.tokens.authenticate(secret, { channel: 'api', clientAddress: network, requestId: null });
+    const person = await org.user({});
+    const start = Date.now();
+    await tokensFor(person.id, before, start);
+    clock.set(new Date(start + (before + 1) * 1000).toISOString());
+    await t.vault.scim.users.patch(directory, person.id, { userName: renamed });
+    await tokensFor(person.id, after, start + (before + 2) * 1000);
+    await runAt(start, SENT);
+    return { person, start };
+  }
+
   it('sends 3 of a burst of 10 notices one by one and, at the window\'s end, one summary naming the other 7', async () => {
     const person = await org.user({});
     const start = Date.now();
@@ -93,16 +110,8 @@ describe.each(DIALECTS)('security notices in a burst on %s', (dialect) => {
   });
 
   it('tells the OLD address of an address change made in a burst at once, its held notices in its own summary, and the new one of what came after', async () => {
-    const { secret } = await t.vault.scim.tokens.create(systemActor(), org.id, `Entra ID ${dialect}`);
-    const directory = await t.vault.scim.tokens.authenticate(secret, { channel: 'api', clientAddress: '198.51.100.9', requestId: null });
-    const person = await org.user({});
     const renamed = `burst.renamed@${org.slug}.gov.uk`;
-    const start = Date.now();
-    await tokensFor(person.id, 4, start);
-    clock.set(new Date(start + 5000).toISOString());
-    await t.vault.scim.users.patch(directory, person.id, { userName: renamed });
-    await tokensFor(person.id, 2, start + 6000);
-    await runAt(start, SENT);
+    const { person, start } = await addressChangedInBurst(4, renamed, '198.51.100.9', 2);
     // The address change is never held (NEVER_HELD): the fourth token waits, the change does not.
     expect(mailsTo(person.email).singles).toHaveLength(4);
     expect(String(mailsTo(person.email).singles[3]!.text)).toContain(`The e-mail address of your account was changed from this address to ${renamed}.`);
@@ -126,16 +135,8 @@ describe.each(DIALECTS)('security notices in a burst on %s', (dialect) => {
   it('never holds a change that hands the account to someone else: three token notices first, then the address change still goes at once', async () => {
     // Someone holding a stolen session spends the window's singles on trivial changes, then changes the address and
     // the password: the owner must hear of those now, not at the window's end.
-    const { secret } = await t.vault.scim.tokens.create(systemActor(), org.id, `Entra ID takeover ${dialect}`);
-    const directory = await t.vault.scim.tokens.authenticate(secret, { channel: 'api', clientAddress: '198.51.100.7', requestId: null });
-    const person = await org.user({});
     const taken = `taken.over@${org.slug}.gov.uk`;
-    const start = Date.now();
-    await tokensFor(person.id, 3, start);
-    clock.set(new Date(start + 4000).toISOString());
-    await t.vault.scim.users.patch(directory, person.id, { userName: taken });
-    await tokensFor(person.id, 1, start + 5000);
-    await runAt(start, SENT);
+    const { person, start } = await addressChangedInBurst(3, taken, '198.51.100.7', 1);
     const old = mailsTo(person.email);
     expect(old.singles.map((m) => m.subject)).toEqual([
       ...Array(3).fill('A new API token was created for your Strongroom account'), 'The e-mail address of your Strongroom account was changed',
