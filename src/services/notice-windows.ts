@@ -25,11 +25,12 @@ export class NoticeWindows {
    */
   async holds(userId: string, message: AccountChangeMessage, job: NoticeJob, now: Date): Promise<boolean> {
     return this.o.store.transaction(async (repos) => {
+      // One decision at a time per person, on every node (SQLite has one writer anyway): two workers sending two of
+      // their notices at once must not both see room for one more, and two running one job (its lease ran out)
+      // must not both decide it: the second waits here, then finds the first's decision.
+      await repos.users.lock(userId);
       const decided = await repos.mail.noticeFate(job.jobId);
       if (decided) return decided.held;
-      // One decision at a time per person, on every node (SQLite has one writer anyway): two workers sending two of
-      // their notices at once must not both see room for one more.
-      await repos.users.lock(userId);
       const fate = noticeFate(this.o.limits, now, await repos.mail.latestNoticeWindow(userId), message.change);
       if (!fate.held) {
         await repos.mail.forgetNoticeWindows(fate.windowOpenedAt, userId);
