@@ -619,7 +619,7 @@ describe('job registry', () => {
 
   it('lists every kind Strongroom runs, each with a unique name', () => {
     const kinds = JOB_KINDS.map((k) => k.kind);
-    expect(kinds).toEqual(['scan-version', 'rescan', 'disposal-sweep', 'dispose-batch', 'purge-bin', 'delete-blobs', 'replicate', 'replica-delete', 'scrub', 'backup', 'extract-text', 'search-rename', 'search-purge', 'compact-search', 'send-email', 'prune-finished-jobs', 'sweep-orphan-blobs']);
+    expect(kinds).toEqual(['scan-version', 'rescan', 'disposal-sweep', 'dispose-batch', 'purge-bin', 'delete-blobs', 'replicate', 'replica-delete', 'scrub', 'backup', 'extract-text', 'search-rename', 'search-purge', 'compact-search', 'send-email', 'send-account-notice-summary', 'prune-finished-jobs', 'sweep-orphan-blobs']);
     expect(new Set(kinds).size).toBe(kinds.length);
   });
 
