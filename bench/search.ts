@@ -18,7 +18,7 @@ import { parseSearchQuery } from '../src/domain/search/query.js';
 import type { SearchIndex } from '../src/domain/search/repositories.js';
 import type { DocumentType } from '../src/domain/search/types.js';
 import type { Actor, Arrangement } from '../src/domain/types.js';
-import { SQLITE_CACHE_DEFAULT_MIB } from '../src/config/config.js';
+import { SQLITE_CACHE_DEFAULT_MIB } from '../src/config/limits.js';
 import { openPostgres, openSqlite, type DatabaseHandle } from '../src/db/kysely.js';
 import { migrate } from '../src/db/migrate.js';
 import { Store } from '../src/db/store.js';

@@ -4,7 +4,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { parseBlobsSetting, type BlobsSetting } from './config/config.js';
+import { parseBlobsSetting, type BlobsSetting } from './config/storage-settings.js';
 import { verifierKeyFromSigner } from './domain/audit/signed-note.js';
 import type { BackupManifest, BlobEntry } from './domain/backup/manifest.js';
 import { MANIFEST_KIND, openJson } from './domain/backup/signed-json.js';

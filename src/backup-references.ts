@@ -1,7 +1,7 @@
 // Composition for the replica's garbage collection: the blob ids the backups on the replica's shelf
 // list. A restore of any of them copies those blobs from the replica under those ids, and a restore
 // gives the primary's blobs new ids, so after one the replica's older blobs are named by backups alone.
-import type { BlobsSetting } from './config/config.js';
+import type { BlobsSetting } from './config/storage-settings.js';
 import type { BackupBlobReferences } from './domain/ports.js';
 import { blobList, openBackup } from './backup-open.js';
 import { openBackupShelf } from './storage/backup-shelf.js';

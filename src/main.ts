@@ -14,7 +14,8 @@ import { queueDailyBackup, queueDailyRecordsSweeps, scheduleDailyJobsPrune, sche
 import { composeIdentity } from './compose/identity.js';
 import { migrateSealing } from './compose/sign-in-seals.js';
 import { composeMail } from './compose/mail.js';
-import { offsiteInsideDataDir, type Config } from './config/config.js';
+import type { Config } from './config/config.js';
+import { offsiteInsideDataDir } from './config/storage-settings.js';
 import { verifierKeyFromSigner } from './domain/audit/signed-note.js';
 import { systemClock, type BlobStore, type Clock, type Scanner } from './domain/ports.js';
 import { DEFAULT_SERVICE_AREAS } from './domain/types.js';

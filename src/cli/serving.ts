@@ -4,7 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import { allocatorNote } from '../compose/allocator-settings.js';
 import { tuneHeapForServing } from '../compose/server-heap.js';
-import { listenProblems, type Config } from '../config/config.js';
+import type { Config } from '../config/config.js';
+import { listenProblems } from '../config/network-settings.js';
 import { openVault, type Vault } from '../main.js';
 import { buildServer, buildWorkerServer } from '../server.js';
 import { seedDemo } from './demo-data.js';

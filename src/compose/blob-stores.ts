@@ -1,6 +1,7 @@
 // Composition of blob storage: the folder or S3 bucket STRONGROOM_BLOBS (or, for the offsite replica,
 // STRONGROOM_REPLICA) names, and how old its unfinished uploads must be before they are safe to clean.
-import type { BlobsSetting, Config } from '../config/config.js';
+import type { Config } from '../config/config.js';
+import type { BlobsSetting } from '../config/storage-settings.js';
 import type { BlobStore } from '../domain/ports.js';
 import { FsBlobStore } from '../storage/fs.blob-store.js';
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { ConfigError, listenProblems, loadConfig, offsiteInsideDataDir, parseTrustProxy } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
+import { listenProblems, parseTrustProxy } from './network-settings.js';
+import { offsiteInsideDataDir } from './storage-settings.js';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {

@@ -1,25 +1,17 @@
 // Configuration: flags and environment parsed once by main.ts into a frozen, typed Config.
-// Every problem is reported at once, so an operator fixes them in one go.
-import { readFileSync, statSync } from 'node:fs';
-import { isIP } from 'node:net';
+// Every problem is reported at once, so an operator fixes them in one go. This file holds the
+// schema, the Config type and the loader; each area's own parsing and checks live beside it:
+// storage-settings.ts (blobs, replica, offsite), network-settings.ts (proxies, TLS), branding-setting.ts
+// (the logo), limits.ts (sizes, counts, rates and how they fit together), env-names.ts (problem names).
 import path from 'node:path';
 import { z } from 'zod';
-import { COLOUR_PATTERN, LOGO_MAX_BYTES, logoProblems, logoType, type LogoType } from '../domain/branding/brand.js';
+import { COLOUR_PATTERN } from '../domain/branding/brand.js';
 import { DEFAULT_NOTICE_LIMITS } from '../domain/mail/notice-limits.js';
-
-const MIB = 1024 * 1024;
-/** 64 MiB held the whole working set of a 100,000-document search index; 32 MiB did not (performance.md). */
-export const SQLITE_CACHE_DEFAULT_MIB = 64;
-export const SCAN_WHOLE_DEFAULT_BYTES = 128 * MIB;
-const SCAN_WHOLE_MIN_BYTES = MIB;
-const SCAN_WHOLE_MAX_BYTES = 1023 * MIB;
-const SCAN_OVERLAP_MIN_BYTES = 4096;
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-
-const sizeSchema = z.coerce.number({ error: 'must be a number of bytes' }).int('must be a whole number').positive('must be more than 0');
-const countSchema = z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').positive('must be more than 0');
-const rateSchema = z.coerce.number({ error: 'must be a number of bytes a second' }).int('must be a whole number').min(0, 'must be 0 (no minimum) or more');
+import { parseBrandLogo, type BrandLogoSetting } from './branding-setting.js';
+import { ENV_NAMES } from './env-names.js';
+import { countSchema, rateSchema, SCAN_WHOLE_DEFAULT_BYTES, shareProblems, sizeSchema, SQLITE_CACHE_DEFAULT_MIB } from './limits.js';
+import { parseTrustProxy, type TrustedProxies } from './network-settings.js';
+import { defaultOffsiteDir, parseBlobsSetting, parseReplicaSetting, sameBlobPlace, type BlobsSetting } from './storage-settings.js';
 
 const configSchema = z
   .object({
@@ -123,29 +115,6 @@ const configSchema = z
     publicUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// address, e.g. https://vault.example.gov.uk' }).transform((u) => u.replace(/\/+$/, '')).optional(),
   });
 
-/**
- * STRONGROOM_TRUST_PROXY (--trust-proxy): the reverse proxies in front, never "everyone". `hops`: that
- * many proxies, each appending to X-Forwarded-For, so the client is the entry that many from the
- * right (1: the right-most, the address the one proxy saw). `addresses`: only a connection from one
- * of these (addresses, CIDRs, or loopback/linklocal/uniquelocal) is a proxy, and the client is the
- * right-most entry not itself one of them. Either way the entries a client wrote itself, on the left,
- * are never taken.
- */
-export type TrustedProxies = { hops: number } | { addresses: readonly string[] };
-
-/** STRONGROOM_BRAND_LOGO after its check: the file and what its content says it is. */
-export interface BrandLogoSetting { file: string; type: LogoType }
-
-/**
- * STRONGROOM_BLOBS: a folder path, or s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true.
- * Never credentials: the S3 client takes those from the environment (AWS_ACCESS_KEY_ID and
- * AWS_SECRET_ACCESS_KEY, a profile, or an instance role), so they stay out of URLs, logs and `ps`.
- */
-export type BlobsSetting =
-  /** `dir` unset: the data directory's own layout (<data>/blobs, staged in <data>/tmp). */
-  | { kind: 'folder'; dir?: string }
-  | { kind: 's3'; bucket: string; prefix: string; endpoint?: string; region?: string; forcePathStyle: boolean };
-
 export type Config = Readonly<z.infer<typeof configSchema>>;
 
 export interface ConfigInput {
@@ -160,63 +129,6 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
-
-const ENV_NAMES: Record<string, string> = {
-  dataDir: 'STRONGROOM_DATA (--data)',
-  host: 'STRONGROOM_HOST (--host)',
-  port: 'STRONGROOM_PORT (--port)',
-  databaseUrl: 'STRONGROOM_DATABASE_URL',
-  sqliteCacheMib: 'STRONGROOM_SQLITE_CACHE_MIB',
-  tlsCert: 'STRONGROOM_TLS_CERT (--tls-cert)',
-  tlsKey: 'STRONGROOM_TLS_KEY (--tls-key)',
-  trustProxy: 'STRONGROOM_TRUST_PROXY (--trust-proxy)',
-  clamd: 'STRONGROOM_CLAMD',
-  clamavDatabaseDir: 'STRONGROOM_CLAMAV_DATABASE_DIR',
-  inlineScanMaxBytes: 'STRONGROOM_INLINE_SCAN_MAX_BYTES',
-  scanWholeMaxBytes: 'STRONGROOM_SCAN_WHOLE_MAX_BYTES',
-  scanSegmentOverlapBytes: 'STRONGROOM_SCAN_SEGMENT_OVERLAP_BYTES',
-  maxUploadBytes: 'STRONGROOM_MAX_UPLOAD_BYTES',
-  rescanDays: 'STRONGROOM_RESCAN_DAYS',
-  binDays: 'STRONGROOM_BIN_DAYS',
-  uploadsPerAccount: 'STRONGROOM_UPLOADS_PER_ACCOUNT',
-  uploadsPerClient: 'STRONGROOM_UPLOADS_PER_CLIENT',
-  uploadsPerOrganisation: 'STRONGROOM_UPLOADS_PER_ORGANISATION',
-  uploadsTotal: 'STRONGROOM_UPLOADS_TOTAL',
-  searchMsPerPerson: 'STRONGROOM_SEARCH_MS_PER_PERSON',
-  searchMsPerOrganisation: 'STRONGROOM_SEARCH_MS_PER_ORGANISATION',
-  searchWindowSeconds: 'STRONGROOM_SEARCH_WINDOW_SECONDS',
-  searchesAtOnce: 'STRONGROOM_SEARCHES_AT_ONCE',
-  searchTimeoutMs: 'STRONGROOM_SEARCH_TIMEOUT_MS',
-  uploadIdleSeconds: 'STRONGROOM_UPLOAD_IDLE_SECONDS',
-  uploadMinBytesPerSecond: 'STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND',
-  connectionIdleSeconds: 'STRONGROOM_CONNECTION_IDLE_SECONDS',
-  scanStreamsPerAccount: 'STRONGROOM_SCAN_STREAMS_PER_ACCOUNT',
-  scanStreamsPerOrganisation: 'STRONGROOM_SCAN_STREAMS_PER_ORGANISATION',
-  scanStreamsTotal: 'STRONGROOM_SCAN_STREAMS_TOTAL',
-  masterKey: 'STRONGROOM_MASTER_KEY',
-  auditCheckpointEvents: 'STRONGROOM_AUDIT_CHECKPOINT_EVENTS',
-  auditCheckpointSeconds: 'STRONGROOM_AUDIT_CHECKPOINT_SECONDS',
-  auditOrigin: 'STRONGROOM_AUDIT_ORIGIN',
-  offsiteDir: 'STRONGROOM_OFFSITE',
-  metricsToken: 'STRONGROOM_METRICS_TOKEN',
-  logLevel: 'STRONGROOM_LOG_LEVEL',
-  passwordHashing: 'STRONGROOM_PASSWORD_HASHING',
-  role: 'STRONGROOM_ROLE',
-  blobs: 'STRONGROOM_BLOBS',
-  replica: 'STRONGROOM_REPLICA',
-  backupSchedule: 'STRONGROOM_BACKUP',
-  backupHour: 'STRONGROOM_BACKUP_HOUR',
-  backupKeep: 'STRONGROOM_BACKUP_KEEP',
-  serviceName: 'STRONGROOM_SERVICE_NAME',
-  brandName: 'STRONGROOM_BRAND_NAME',
-  brandLogo: 'STRONGROOM_BRAND_LOGO',
-  brandColour: 'STRONGROOM_BRAND_COLOUR',
-  smtpUrl: 'STRONGROOM_SMTP_URL',
-  mailFrom: 'STRONGROOM_MAIL_FROM',
-  accountNoticesSingly: 'STRONGROOM_ACCOUNT_NOTICES_SINGLY',
-  accountNoticeWindowMinutes: 'STRONGROOM_ACCOUNT_NOTICE_WINDOW_MINUTES',
-  publicUrl: 'STRONGROOM_PUBLIC_URL',
-};
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
@@ -325,198 +237,4 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
   if (Boolean(raw.tlsCert) !== Boolean(raw.tlsKey)) problems.push('STRONGROOM_TLS_CERT / STRONGROOM_TLS_KEY: set both --tls-cert and --tls-key, or neither');
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(parsed.data);
-}
-
-/** A share larger than the whole would let one party take everything, which the limits exist to stop. */
-function shareProblems(c: z.infer<typeof configSchema>): string[] {
-  const problems: string[] = [];
-  const within = (part: keyof typeof c, whole: keyof typeof c): void => {
-    if ((c[part] as number) > (c[whole] as number)) problems.push(`${ENV_NAMES[part]}: must not be more than ${ENV_NAMES[whole]} (${String(c[whole])})`);
-  };
-  within('uploadsPerAccount', 'uploadsPerOrganisation');
-  within('uploadsPerClient', 'uploadsTotal');
-  within('uploadsPerOrganisation', 'uploadsTotal');
-  within('searchMsPerPerson', 'searchMsPerOrganisation');
-  within('scanStreamsPerAccount', 'scanStreamsPerOrganisation');
-  within('scanStreamsPerOrganisation', 'scanStreamsTotal');
-  if (c.scanWholeMaxBytes < SCAN_WHOLE_MIN_BYTES || c.scanWholeMaxBytes > SCAN_WHOLE_MAX_BYTES) {
-    problems.push(`${ENV_NAMES.scanWholeMaxBytes}: must be from 1 MiB to 1023 MiB (our clamd may unpack twice this from one stream, and clamd cannot scan past 2 GiB)`);
-  } else if (c.scanSegmentOverlapBytes < SCAN_OVERLAP_MIN_BYTES || c.scanSegmentOverlapBytes * 4 > c.scanWholeMaxBytes) {
-    problems.push(`${ENV_NAMES.scanSegmentOverlapBytes}: must be from 4 KiB to a quarter of ${ENV_NAMES.scanWholeMaxBytes} (${c.scanWholeMaxBytes / 4} bytes)`);
-  }
-  // Bodies have their own, shorter deadlines (the slow-body guard waits the upload idle time and 5 s
-  // more), and they must come first: a body's 408 would otherwise be a bare close.
-  if (c.connectionIdleSeconds < c.uploadIdleSeconds + 10) {
-    problems.push(`${ENV_NAMES.connectionIdleSeconds}: must be at least ${ENV_NAMES.uploadIdleSeconds} + 10 (${c.uploadIdleSeconds + 10}), so a stalled request body is answered before its connection is closed`);
-  }
-  if (c.scanStreamsPerOrganisation === c.scanStreamsTotal && c.scanStreamsTotal > 1) {
-    problems.push(`${ENV_NAMES.scanStreamsPerOrganisation}: must be less than ${ENV_NAMES.scanStreamsTotal}, or one organisation could take every scanner stream`);
-  }
-  return problems;
-}
-
-/**
- * STRONGROOM_BRAND_LOGO: a PNG or SVG file, read now so a missing, oversized or mislabelled logo
- * stops the start with the other problems rather than showing a broken image to every visitor.
- */
-export function parseBrandLogo(value: string | undefined): { setting: BrandLogoSetting | null; problems: string[] } {
-  if (value === undefined || value.trim() === '') return { setting: null, problems: [] };
-  const file = path.resolve(value.trim());
-  let size: number;
-  try {
-    const stat = statSync(file);
-    if (!stat.isFile()) return { setting: null, problems: [`${file} is not a file`] };
-    size = stat.size;
-  } catch {
-    return { setting: null, problems: [`no file at ${file}`] };
-  }
-  if (size > LOGO_MAX_BYTES) return { setting: null, problems: [`the logo must be 200 KB or smaller (${file} is ${Math.ceil(size / 1024)} KB)`] };
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    return { setting: null, problems: [`cannot read ${file}: ${(err as Error).message}`] };
-  }
-  const problems = logoProblems(bytes, true);
-  const type = logoType(bytes);
-  return problems.length > 0 || type === null ? { setting: null, problems } : { setting: { file, type }, problems: [] };
-}
-
-const S3_URL = /^s3:\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?$/;
-/** S3's rules for bucket names (3–63 lower-case letters, digits, dots, hyphens; a letter or digit at each end). */
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const S3_PARAMETERS = new Set(['endpoint', 'region', 'forcePathStyle']);
-
-const MAX_PROXY_HOPS = 10;
-const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
-
-/**
- * STRONGROOM_TRUST_PROXY (or --trust-proxy, with or without a value) → the proxies trusted. `1` and
- * `true`, which once meant "trust every hop", now mean one proxy in front: the same deployment, minus
- * a client's own X-Forwarded-For entries. Unset, `0` or `false`: none.
- */
-export function parseTrustProxy(value: string | boolean | undefined): { setting: TrustedProxies | null; problems: string[] } {
-  if (value === undefined || value === false) return { setting: null, problems: [] };
-  const text = value === true ? '1' : value.trim().toLowerCase();
-  if (text === '' || text === '0' || text === 'false') return { setting: null, problems: [] };
-  if (text === 'true') return { setting: { hops: 1 }, problems: [] };
-  if (/^\d+$/.test(text)) {
-    const hops = Number(text);
-    return hops <= MAX_PROXY_HOPS
-      ? { setting: { hops }, problems: [] }
-      : { setting: null, problems: [`${hops} proxies in a row is not a deployment we can believe: give from 1 to ${MAX_PROXY_HOPS}, or the proxies' addresses`] };
-  }
-  const addresses = text.split(',').map((a) => a.trim()).filter((a) => a !== '');
-  const bad = addresses.filter((a) => !PROXY_RANGE_NAMES.has(a) && !isAddressOrCidr(a));
-  if (bad.length > 0) {
-    return { setting: null, problems: [`${bad.join(', ')}: not an IP address or CIDR range; give how many proxies are in front (e.g. 1), or their addresses (e.g. 127.0.0.1,10.0.0.0/24)`] };
-  }
-  return { setting: { addresses }, problems: [] };
-}
-
-function isAddressOrCidr(value: string): boolean {
-  const [address = '', prefix, ...rest] = value.split('/');
-  const family = isIP(address);
-  if (family === 0 || rest.length > 0) return false;
-  if (prefix === undefined) return true;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
-}
-
-/** STRONGROOM_BLOBS → where blobs live, and every problem with it (all at once, as for the rest). */
-export function parseBlobsSetting(value: string | undefined): { setting: BlobsSetting; problems: string[] } {
-  if (value === undefined || value.trim() === '') return { setting: { kind: 'folder' }, problems: [] };
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return { setting: { kind: 'folder', dir: path.resolve(value) }, problems: [] };
-  const match = S3_URL.exec(value);
-  if (!match) return { setting: { kind: 'folder' }, problems: ['must be a folder path or s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true'] };
-  const problems: string[] = [];
-  const authority = match[1] ?? '';
-  if (authority.includes('@')) problems.push('must not carry credentials: remove them from the URL and set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment instead');
-  const bucket = authority.slice(authority.lastIndexOf('@') + 1);
-  if (!BUCKET_NAME.test(bucket) || bucket.includes('..')) problems.push(`"${bucket}" is not a valid bucket name (3 to 63 lower-case letters, digits, dots and hyphens)`);
-  let prefix = '';
-  try {
-    prefix = decodeURIComponent(match[2] ?? '').replace(/^\/+/, '').replace(/\/+$/, '');
-  } catch {
-    problems.push('the prefix after the bucket is not valid URL encoding');
-  }
-  const setting: BlobsSetting = { kind: 's3', bucket, prefix: prefix === '' ? '' : `${prefix}/`, forcePathStyle: false };
-  const query = new URLSearchParams(match[3] ?? '');
-  for (const name of new Set(query.keys())) {
-    if (!S3_PARAMETERS.has(name)) {
-      problems.push(/key|secret|token|password|credential/i.test(name)
-        ? `must not carry credentials ("${name}"): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment instead`
-        : `unknown setting "${name}" (known: endpoint, region, forcePathStyle)`);
-    }
-  }
-  const endpoint = query.get('endpoint');
-  if (endpoint !== null) {
-    let url: URL | undefined;
-    try {
-      url = new URL(endpoint);
-    } catch {
-      url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '') {
-      problems.push(`endpoint "${endpoint}" must be an http:// or https:// URL without credentials`);
-    } else {
-      setting.endpoint = endpoint;
-    }
-  }
-  const region = query.get('region');
-  if (region !== null) {
-    if (/^[a-z0-9-]{1,64}$/i.test(region)) setting.region = region;
-    else problems.push(`region "${region}" must be a region name such as eu-west-2`);
-  }
-  const pathStyle = query.get('forcePathStyle');
-  if (pathStyle !== null) {
-    if (pathStyle === 'true' || pathStyle === 'false') setting.forcePathStyle = pathStyle === 'true';
-    else problems.push('forcePathStyle must be true or false');
-  }
-  return { setting, problems };
-}
-
-/**
- * STRONGROOM_REPLICA: unset → a folder `blobs` in the offsite folder (so `make run` keeps a second
- * copy beside the data directory); `none` turns replication off; otherwise parsed as STRONGROOM_BLOBS.
- */
-export function parseReplicaSetting(value: string | undefined, offsiteDir: string): { setting: BlobsSetting | null; problems: string[] } {
-  if (value === undefined || value.trim() === '') return { setting: { kind: 'folder', dir: path.join(offsiteDir, 'blobs') }, problems: [] };
-  if (value.trim().toLowerCase() === 'none') return { setting: null, problems: [] };
-  return parseBlobsSetting(value);
-}
-
-function sameBlobPlace(replica: BlobsSetting, blobs: BlobsSetting, dataDir: string): boolean {
-  if (replica.kind === 'folder' && blobs.kind === 'folder') return path.resolve(replica.dir ?? path.join(dataDir, 'blobs')) === path.resolve(blobs.dir ?? path.join(dataDir, 'blobs'));
-  if (replica.kind === 's3' && blobs.kind === 's3') return replica.bucket === blobs.bucket && replica.prefix === blobs.prefix && replica.endpoint === blobs.endpoint;
-  return false;
-}
-
-/**
- * Beside the data directory, not in it (`/srv/strongroom` → `/srv/strongroom-offsite`): restoring,
- * copying or wiping the data directory leaves the audit checkpoints that would betray it alone.
- * Still the same disk, so production points STRONGROOM_OFFSITE at another disk or host.
- */
-export function defaultOffsiteDir(dataDir: string): string {
-  const parent = path.dirname(dataDir);
-  // A data directory at the filesystem root has no sibling to use; a child named apart is the best left.
-  return parent === dataDir ? path.join(dataDir, 'strongroom-offsite') : path.join(parent, `${path.basename(dataDir)}-offsite`);
-}
-
-/** Whether the offsite folder sits in (or is) the data directory it is meant to protect. */
-export function offsiteInsideDataDir(config: Pick<Config, 'dataDir' | 'offsiteDir'>): boolean {
-  const relative = path.relative(config.dataDir, config.offsiteDir);
-  return relative === '' || (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
-}
-
-/**
- * Data in transit must be protected: off loopback we need TLS here, or an operator's
- * explicit word that a TLS-terminating proxy is in front.
- */
-export function listenProblems(config: Config): string[] {
-  if (LOOPBACK.has(config.host)) return [];
-  if (config.tlsCert && config.tlsKey) return [];
-  if (config.trustProxy) return [];
-  return [
-    `refusing to listen on ${config.host} without TLS: give --tls-cert and --tls-key, or --trust-proxy if a TLS-terminating proxy is in front`,
-  ];
 }

@@ -1,7 +1,7 @@
 // Turns the configured reverse proxies into Fastify's trustProxy, which decides request.ip (the
 // client address throttles, upload limits and audit events record) and whose X-Forwarded-Proto/-Host
 // are believed.
-import type { TrustedProxies } from '../config/config.js';
+import type { TrustedProxies } from '../config/network-settings.js';
 
 /**
  * Never `true`: that trusts every hop, so request.ip becomes the LEFT-most X-Forwarded-For entry,

@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { parseBlobsSetting } from '../config/config.js';
+import { parseBlobsSetting } from '../config/storage-settings.js';
 import type { BackupPart } from '../domain/backup/manifest.js';
 import type { BlobBinding } from '../domain/ports.js';
 import { createDecryptStream, createEncryptStream } from './blob-crypto-streams.js';

@@ -4,7 +4,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DeleteObjectCommand, ListObjectsV2Command, paginateListObjectsV2 } from '@aws-sdk/client-s3';
-import type { BlobsSetting } from '../config/config.js';
+import type { BlobsSetting } from '../config/storage-settings.js';
 import { MANIFEST_FILE } from './backup-archive.js';
 import { createS3Client, normalisePrefix } from './s3.blob-store.js';
 

@@ -5,7 +5,7 @@ import { copyFile, mkdtemp, readdir, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultOffsiteDir } from '../../src/config/config.js';
+import { defaultOffsiteDir } from '../../src/config/storage-settings.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { api, filesUnder } from '../support/http.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultOffsiteDir } from '../../src/config/config.js';
+import { defaultOffsiteDir } from '../../src/config/storage-settings.js';
 import { runCli } from '../support/cli.js';
 import { useClamd } from '../support/fixture.js';
 import { closeKeepingData, openVaultAt, sharedVaultPlace, type SharedVaultPlace } from '../support/vault-dir.js';
