@@ -7,10 +7,12 @@ import { pino, type Logger } from 'pino';
 import { composeAudit } from './compose/audit.js';
 import { loadSigningKey, openCheckpointCopies } from './compose/audit-keys.js';
 import { assertNoUnfinishedRestore } from './compose/restore-marker.js';
-import { openBlobStore } from './compose/blob-stores.js';
-import { claimStoresAtOpen } from './compose/store-claims.js';
+import { openVaultBlobs } from './compose/vault-blobs.js';
+import { composeScanner } from './compose/scanner.js';
+import { buildJobRegistry } from './compose/job-registry.js';
+import { startBackgroundTimers } from './compose/background-timers.js';
+import { composeLifecycle } from './compose/lifecycle.js';
 import type { StoreClaim } from './services/store-ownership.js';
-import { queueDailyBackup, queueDailyRecordsSweeps, scheduleDailyJobsPrune, scheduleDailyOrphanSweep, scheduleDailyScrub } from './compose/daily-jobs.js';
 import { composeIdentity } from './compose/identity.js';
 import { migrateSealing } from './compose/sign-in-seals.js';
 import { composeMail } from './compose/mail.js';
@@ -24,13 +26,8 @@ import type { SyncFile } from './db/group-commit.js';
 import { openPostgres, openSqlite, ping } from './db/kysely.js';
 import { Store } from './db/store.js';
 import { DerivedSignInSeals } from './storage/sign-in-seals.js';
-import { ClamdScanner } from './integrations/clamd.scanner.js';
-import { ClamdSupervisor } from './integrations/clamd.supervisor.js';
 import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
-import { compactSearchJob, extractTextJob, pruneFinishedJobsJob, searchPurgeJob, searchRenameJob, sendAccountNoticeSummaryJob, sendEmailJob, sweepOrphanBlobsJob } from './domain/jobs/kinds.js';
-import { backupJob, deleteBlobsJob, disposalSweepJob, disposeBatchJob, purgeBinJob, replicaDeleteJob, replicateJob, rescanJob, scanVersionJob, scrubJob } from './domain/jobs/kinds.js';
 import { BackupService } from './services/backup.service.js';
-import { JobRegistry, handle as handleJob } from './jobs/registry.js';
 import { JobWorker } from './jobs/worker.js';
 import { AccessService } from './services/access.service.js';
 import type { AppServices } from './services/app-services.js';
@@ -57,7 +54,7 @@ import { ukWorkingDays } from './integrations/uk-working-days.js';
 import { systemActor } from './services/identity.service.js';
 import { JobsAdminService } from './services/jobs-admin.service.js';
 import { KeysService } from './services/keys.service.js';
-import { DocumentLifecycle } from './services/lifecycle.js';
+import type { DocumentLifecycle } from './services/lifecycle.js';
 import { LocksService } from './services/locks.service.js';
 import { QuarantineNotifier, QuarantineService } from './services/quarantine.service.js';
 import { DueDateChecks } from './services/retention-due-dates.js';
@@ -75,12 +72,10 @@ import { ContainedThumbnailer } from './integrations/thumbnails.js';
 import { ContainedLogoImages } from './integrations/logo-images.js';
 import { BrandingService } from './services/branding.service.js';
 import { makeSnippet } from './domain/search/snippet.js';
-import { subscribeSearch, TextIndexing } from './services/text-indexing.js';
+import { TextIndexing } from './services/text-indexing.js';
 import type { TextExtractor, Thumbnailer } from './domain/ports.js';
 import { UploadAdmission } from './services/upload-admission.js';
-import { EncryptedBlobs } from './storage/encrypted-blobs.js';
-import { HealingBlobs } from './storage/healing-blobs.js';
-import { KeyRingImpl, deriveKey, loadMasterKey } from './storage/keys.js';
+import { deriveKey, loadMasterKey } from './storage/keys.js';
 import { DerivedSearchKeys } from './storage/search-keys.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -93,7 +88,7 @@ export interface Vault extends AppServices {
   store: Store;
   scanner: Scanner;
   worker: JobWorker;
-  /** Document lifecycle hooks; main.ts subscribes the scan job, later slices their own jobs. */
+  /** Document lifecycle hooks; compose/lifecycle.ts subscribes the scan job, later slices their own jobs. */
   lifecycle: DocumentLifecycle;
   /** The folder store, or the S3 store when STRONGROOM_BLOBS is an s3:// URL. */
   blobStore: BlobStore;
@@ -174,107 +169,18 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const store = new Store(handle, deriveKey(master, 'audit-event-seal'), new DerivedSearchKeys(master), new DerivedSignInSeals(master));
   await migrateSealing(handle, store, clock, logger);
 
-  const { store: blobStore, destroy: closeBlobStore, stagingGraceMs } = await openBlobStore(config);
-  // Age-based, never "everything": another node on the same bucket or shared folder may be
-  // uploading right now. A bucket that does not answer now (or a role without
-  // s3:ListBucketMultipartUploads) must not keep the process from starting: leftovers wait for the
-  // worker's hourly sweep or the bucket's lifecycle rule.
-  const cleanStaging = async (when: string): Promise<void> => {
-    const removed = await blobStore.cleanStaging(stagingGraceMs);
-    if (removed > 0) logger.warn({ removed, olderThanMs: stagingGraceMs }, `removed unfinished uploads left by a crash (${when})`);
-  };
-  // The offsite replica: the same encrypted bytes under the same ids, in a second store.
-  const replicaOpened = config.replica === null ? null : await openBlobStore(config, config.replica);
-  const replicaStore = replicaOpened?.store ?? null;
-  // One vault per store: a vault pointed at another's store or replica refuses to start (compose/store-claims.ts),
-  // before it touches anything there (its staging cleanup included).
+  // A dry run writes nothing to any blob store (OpenVaultOptions.dryRun).
   const dryRun = options.dryRun ?? false;
-  const { vaultId, ownership, claims: storeClaims } = await claimStoresAtOpen({
-    store, clock, logger, primary: blobStore, primaryOutageTolerated: config.blobs.kind === 's3', replica: replicaStore,
-    restore: options.finishingRestore ? { blobsFrom: options.restoreBlobsFrom ?? null } : null, dryRun,
-  }).catch(async (error: unknown) => {
-    // Nothing else was opened yet; what was is closed, so a caller that goes on (a test, a supervisor) holds nothing.
-    closeBlobStore();
-    replicaOpened?.destroy();
-    await store.close().catch(() => undefined);
-    throw error;
-  });
-  // Age-based, never "everything": another node on the same bucket or shared folder may be
-  // uploading right now. A bucket that does not answer now (or a role without
-  // s3:ListBucketMultipartUploads) must not keep the process from starting: leftovers wait for the
-  // worker's hourly sweep or the bucket's lifecycle rule.
-  if (!dryRun) {
-    await cleanStaging('at start-up').catch((err: unknown) => {
-      if (config.blobs.kind !== 's3') throw err;
-      logger.warn({ err }, 'could not clean unfinished uploads in the blob bucket; the bucket lifecycle rule will');
-    });
-  }
-  // Other nodes may be copying into it now: only leftovers older than any copy can take go.
-  if (replicaOpened && !dryRun) await replicaOpened.store.cleanStaging(replicaOpened.stagingGraceMs).catch((err: unknown) => logger.warn({ err }, 'could not clean unfinished copies in the replica; they are retried at the next start'));
-  const keys = new KeyRingImpl({
-    master,
-    clock,
-    store: {
-      current: (orgId) => store.repos.organisations.currentKey(orgId),
-      byId: (keyId) => store.repos.organisations.keyById(keyId),
-      insert: (row) => store.repos.organisations.insertKey(row),
-    },
-  });
-  const primaryBlobs = new EncryptedBlobs({ keys, store: blobStore });
-  const replicaBlobs = replicaStore === null ? null : new EncryptedBlobs({ keys, store: replicaStore });
-  // Downloads: a bad primary copy is served from the replica and repaired by a scrub of that version.
-  const scrubSoon = (versionId: string): void => {
-    store.repos.jobs.enqueue(scrubJob, { versionId, bytesPerSecond: SCRUB_REPAIR_BYTES_PER_SECOND }, { now: clock.now() })
-      .catch((err: unknown) => logger.error({ err, versionId }, 'could not queue the repair of a damaged blob'));
-  };
-  const blobs = new HealingBlobs({
-    primary: primaryBlobs, replica: replicaBlobs,
-    onPrimaryBad: (version, err) => {
-      logger.warn({ err, versionId: version.versionId, blobId: version.blobId }, 'the primary copy of a blob is damaged or missing: served from the replica (unless it is unavailable), repair queued');
-      scrubSoon(version.versionId);
-    },
-    onUnreadable: (version, err) => {
-      logger.error({ err, versionId: version.versionId, blobId: version.blobId }, 'a download found every copy of a blob damaged or missing; a scrub of it is queued');
-      scrubSoon(version.versionId);
-    },
+  // The blob store and replica, claimed for this vault, and the encrypted, self-healing blobs over them (compose/vault-blobs.ts).
+  const { blobStore, replicaStore, vaultId, ownership, storeClaims, keys, primaryBlobs, replicaBlobs, blobs, cleanStaging, close: closeBlobStores } = await openVaultBlobs({
+    config, store, clock, logger, master, dryRun, restore: options.finishingRestore ? { blobsFrom: options.restoreBlobsFrom ?? null } : null,
   });
 
-  let supervisor: ClamdSupervisor | null = null;
-  let scanner: ClamdScanner;
-  // No stream to clamd is longer than the whole-scan limit (larger versions go in segments), so
-  // clamd's tmpfs holds at most that per stream, plus what it unpacks (MaxScanSize, twice it).
-  // Small files (up to a megabyte) go over kept clamd sessions: no connection per upload.
-  const keptSessions = {};
-  if (config.clamd) {
-    scanner = new ClamdScanner({ ...parseClamdAddress(config.clamd), maxStreamBytes: config.scanWholeMaxBytes, keptSessions });
-  } else {
-    const own = new ClamdSupervisor({
-      stateDir: path.join(config.dataDir, 'clamd'), signaturesDir: path.join(PROJECT_ROOT, 'assets', 'clamav'), logger,
-      ...(config.clamavDatabaseDir ? { officialDatabaseDir: config.clamavDatabaseDir } : {}),
-      maxStreamBytes: config.scanWholeMaxBytes, maxScanBytes: 2 * config.scanWholeMaxBytes, concurrentStreams: config.scanStreamsTotal,
-    });
-    supervisor = own;
-    scanner = new ClamdScanner({ socketPath: own.socketPath, maxStreamBytes: own.maxStreamBytes, versionSuffix: () => own.signaturesVersion, keptSessions });
-    // A one-shot command (import) beside a running server uses that server's clamd rather than
-    // starting a second one in the same directory (which would replace the server's).
-    const reuse = options.startClamd === 'unless-running' && (await scanner.ping());
-    if (options.startClamd && !reuse) await own.start();
-  }
+  // An existing clamd, or our own (compose/scanner.ts).
+  const { scanner, supervisor } = await composeScanner({ config, logger, signaturesDir: path.join(PROJECT_ROOT, 'assets', 'clamav'), startClamd: options.startClamd });
 
-  // Lifecycle hooks: what happens, in the same transaction, when a document's life moves on.
-  const lifecycle = new DocumentLifecycle().on('version.committed', async (event, tx) => {
-    if (event.scanStatus === 'pending') await tx.jobs.enqueue(scanVersionJob, { versionId: event.versionId }, { now: tx.now });
-  });
-  if (replicaStore !== null) {
-    lifecycle
-      .on('version.committed', async (event, tx) => void (await tx.jobs.enqueue(replicateJob, { versionId: event.versionId }, { now: tx.now })))
-      .on('document.destroyed', async (event, tx) => {
-        for (const versionId of event.versionIds) await tx.jobs.enqueue(replicaDeleteJob, { versionId }, { now: tx.now });
-      });
-  }
-
-  // Search follows documents' lives: extraction when a version becomes readable, renames, purges (services/text-indexing.ts).
-  subscribeSearch(lifecycle);
+  // Lifecycle hooks: the jobs a document's life queues, and search's indexing (compose/lifecycle.ts).
+  const lifecycle = composeLifecycle({ replicated: replicaStore !== null });
 
   const serviceAreas = DEFAULT_SERVICE_AREAS;
   const access = new AccessService(store, clock);
@@ -381,36 +287,12 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   // Organisations' own header brands; their logos re-encoded by sharp in a contained child process too.
   const branding = new BrandingService({ store, access, clock, logos: new ContainedLogoImages() });
 
-  // One handler per kind in domain/jobs/kinds.ts; a kind left out fails here, at start-up.
-  const registry = new JobRegistry([
-    handleJob(scanVersionJob, (p, context) => quarantine.scanPending(p.versionId, context.complete)),
-    handleJob(rescanJob, (p) => quarantine.rescanSince(new Date(p.since))),
-    handleJob(disposalSweepJob, (p) => disposal.dailySweep(p.organisationId, p.date)),
-    handleJob(purgeBinJob, (p) => disposal.dailyPurge(p.organisationId, p.date)),
-    handleJob(disposeBatchJob, (p) => disposal.execute(p.batchId)),
-    handleJob(deleteBlobsJob, (p) => disposal.deleteBlobs(p.blobIds)),
-    handleJob(replicateJob, (p, context) => replication.replicate(p.versionId, context.complete)),
-    handleJob(scrubJob, (p) => scrub.run(p)),
-    handleJob(replicaDeleteJob, (p, context) => replication.deleteReplica(p.versionId, context.attempt >= replicaDeleteJob.maxAttempts)),
+  // One handler per kind in domain/jobs/kinds.ts; a kind left out fails here, at start-up (compose/job-registry.ts).
+  const registry = buildJobRegistry({
+    quarantine, disposal, replication, scrub, search, indexing, mail, orphanBlobs, jobsAdmin, logger,
     // backup-schedule.ts composes the snapshot, archive and shelf adapters over the open vault (and imports this file).
-    handleJob(backupJob, async (p) => void (await (await import('./backup-schedule.js')).scheduledBackup(vault, p.date))),
-    handleJob(extractTextJob, (p, context) => search.extract(p.versionId, context.signal, context.complete)),
-    handleJob(searchRenameJob, (p) => indexing.rename(p.documentId)),
-    handleJob(searchPurgeJob, (p) => indexing.purge(p)),
-    handleJob(compactSearchJob, () => indexing.compact()),
-    handleJob(sendEmailJob, (p, context) => mail.deliver(p, context)),
-    handleJob(sendAccountNoticeSummaryJob, (p, context) => mail.deliverSummary(p, context.complete)),
-    handleJob(sweepOrphanBlobsJob, async () => {
-      // A store not swept is retried, then left among the failed jobs (`strongroom jobs failed`) for the operator.
-      const unswept = (await orphanBlobs.sweep()).stores.filter((s) => s.error !== undefined);
-      if (unswept.length > 0) throw new Error(`orphan blob sweep: ${unswept.map((s) => `the ${s.store} store was not swept (${s.error})`).join('; ')}`);
-    }),
-    handleJob(pruneFinishedJobsJob, async () => {
-      const deleted = await jobsAdmin.pruneFinished();
-      await mail.forgetFinishedNotices();
-      if (deleted > 0) logger.info({ deleted }, 'finished jobs pruned');
-    }),
-  ]);
+    scheduledBackup: async (date: string) => void (await (await import('./backup-schedule.js')).scheduledBackup(vault, date)),
+  });
   const worker = new JobWorker({ jobs: store.repos.jobs, durable: () => store.durable(), registry, clock, logger, leaseSeconds: 60 });
 
   const timers: NodeJS.Timeout[] = [];
@@ -437,38 +319,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
         backgroundStarted = false;
         throw error;
       }
-      timers.push(setInterval(() => void audit.sequencer.integrate().catch((err: unknown) => logger.error({ err }, 'audit sequencing failed')), 1000));
-      timers.push(setInterval(() => void quarantine.checkSignatureVersion().catch((err: unknown) => logger.warn({ err }, 'signature check failed')), 60_000));
-      // Web nodes never restart on a schedule: the worker clears what a crashed node left, by age.
-      timers.push(setInterval(() => void cleanStaging('hourly sweep').catch((err: unknown) => logger.warn({ err }, 'staging sweep failed')), STAGING_SWEEP_MS));
-      void quarantine.checkSignatureVersion().catch(() => undefined);
-      // Disposal sweep and bin purge: queued hourly, one job per organisation per UK day (the unique key
-      // and the date each last ran, kept in the database, make it once a day across every node).
-      const queueDailyRecordsJobs = () => queueDailyRecordsSweeps(store, clock);
-      timers.push(setInterval(() => void queueDailyRecordsJobs().catch((err: unknown) => logger.warn({ err }, 'queueing the daily disposal sweep and bin purge failed')), 3_600_000));
-      void queueDailyRecordsJobs().catch((err: unknown) => logger.warn({ err }, 'queueing the daily disposal sweep and bin purge failed'));
-      // One scrub of a random sample a day across the cluster; the hourly check only queues it once a day.
-      const scheduleScrub = () => void scheduleDailyScrub(store, clock).catch((err: unknown) => logger.warn({ err }, 'could not schedule the daily scrub'));
-      timers.push(setInterval(scheduleScrub, 60 * 60 * 1000));
-      scheduleScrub();
-      // Finished jobs kept a month (FINISHED_JOBS_KEPT_DAYS), pruned once a day across the cluster.
-      const scheduleJobsPrune = () => void scheduleDailyJobsPrune(store, clock).catch((err: unknown) => logger.warn({ err }, 'could not schedule the pruning of finished jobs'));
-      timers.push(setInterval(scheduleJobsPrune, 60 * 60 * 1000));
-      scheduleJobsPrune();
-      // Blobs nothing names (uploads that never committed, copies cut off), recorded one day and removed the next.
-      const scheduleOrphanSweep = () => void scheduleDailyOrphanSweep(store, clock).catch((err: unknown) => logger.warn({ err }, 'could not schedule the daily sweep of orphan blobs'));
-      timers.push(setInterval(scheduleOrphanSweep, 60 * 60 * 1000));
-      scheduleOrphanSweep();
-      // The daily signed backup into the replica, from STRONGROOM_BACKUP_HOUR (UK time), once a day across the
-      // cluster. First asked a few minutes after start, not at once: a process restarted in a loop (a bad
-      // deployment) then does not add a backup's load to every start, and one-shot runs take none.
-      if (config.backupSchedule === 'daily') {
-        const scheduleBackup = () => void queueDailyBackup(vault).catch((err: unknown) => logger.warn({ err }, 'could not schedule the daily backup'));
-        timers.push(setInterval(scheduleBackup, 60 * 60 * 1000));
-        const first = setTimeout(scheduleBackup, FIRST_BACKUP_CHECK_MS);
-        first.unref();
-        timers.push(first);
-      }
+      timers.push(...startBackgroundTimers({ config, store, clock, logger, audit, quarantine, backups, cleanStaging }));
     },
     async close() {
       timers.forEach(clearInterval);
@@ -480,8 +331,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       scanner.close();
       await supervisor?.stop();
       await store.close();
-      closeBlobStore();
-      replicaOpened?.destroy();
+      closeBlobStores();
       checkpointCopies.close();
       closeMail();
     },
@@ -489,18 +339,6 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   return vault;
 }
 
-/** How long after start-up a worker first asks whether today's backup is due (then hourly). */
-const FIRST_BACKUP_CHECK_MS = 5 * 60 * 1000;
-/** How often the worker sweeps unfinished uploads a crash left, by age (compose/blob-stores.ts). */
-const STAGING_SWEEP_MS = 60 * 60 * 1000;
-
-/** A download that found a bad copy has that version scrubbed at this rate (bytes a second). */
-const SCRUB_REPAIR_BYTES_PER_SECOND = 50 * 1024 * 1024;
-
-export function parseClamdAddress(value: string): { socketPath: string } | { host: string; port: number } {
-  const tcp = /^([^:/]+):(\d+)$/.exec(value);
-  return tcp ? { host: tcp[1]!, port: Number(tcp[2]) } : { socketPath: value };
-}
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);

@@ -1,6 +1,6 @@
-// The once-a-day work every worker asks for hourly (main.ts startBackground) and only one process in the
-// cluster queues: each organisation's disposal sweep and bin purge, the daily scrub, the daily backup,
-// the pruning of finished jobs, the sweep of orphan blobs.
+// The once-a-day work every worker asks for hourly (background-timers.ts, from main.ts startBackground) and
+// only one process in the cluster queues: each organisation's disposal sweep and bin purge, the daily scrub,
+// the daily backup, the pruning of finished jobs, the sweep of orphan blobs.
 // What makes it once a day lives in the database (a job's unique key, or the day recorded in key_values).
 import type { Config } from '../config/config.js';
 import { backupJob, disposalSweepJob, pruneFinishedJobsJob, purgeBinJob, scrubJob, sweepOrphanBlobsJob } from '../domain/jobs/kinds.js';

@@ -1,5 +1,5 @@
 // The document lifecycle hooks: services raise domain/lifecycle.ts events inside their transaction;
-// the handlers registered at the composition root (main.ts) queue jobs through that transaction, and
+// the handlers registered at the composition root (compose/lifecycle.ts) queue jobs through that transaction, and
 // keep the search index's copy of a document's name in step with it there.
 import type { JobQueue } from '../domain/jobs/define-job.js';
 import type { LifecycleEvent, LifecycleEventType } from '../domain/lifecycle.js';

@@ -1,6 +1,6 @@
 // Keeping the search index in step with documents' lives: the extract-text job (text and thumbnail of a
 // version that became readable), renames, purges of destroyed content, and compaction. Subscribed to the
-// document lifecycle in main.ts (`subscribeSearch`), so each job is queued in the transaction that made the change.
+// document lifecycle in compose/lifecycle.ts (`subscribeSearch`), so each job is queued in the transaction that made the change.
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { compactSearchJob, extractTextJob, searchPurgeJob } from '../domain/jobs/kinds.js';
