@@ -8,11 +8,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, openTestVault, type TestVault } from '../support/vault.js';
+import { PATCH, USER } from '../support/scim-schemas.js';
 
 const clamd = useClamd();
 const CLI = { channel: 'cli' as const, clientAddress: null, requestId: null };
-const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
 describe.each(DIALECTS)('who switched an account off, rewritten in the database, on %s', (dialect) => {
   let t: TestVault | undefined;

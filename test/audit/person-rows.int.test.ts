@@ -10,12 +10,10 @@ import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { auditEvent } from '../../src/services/audit-events.js';
 import { useClamd } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, openTestVault, type TestVault } from '../support/vault.js';
+import { GROUP, PATCH, USER } from '../support/scim-schemas.js';
 
 const clamd = useClamd();
 const CLI = { channel: 'cli' as const, clientAddress: null, requestId: null };
-const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
 describe.each(DIALECTS)('people changed in the database on %s', (dialect) => {
   let t: TestVault | undefined;

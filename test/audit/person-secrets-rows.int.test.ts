@@ -11,6 +11,7 @@ import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, openTestVault, type TestVault } from '../support/vault.js';
 import { PASSWORD, addPerson, totp } from '../ui/support.js';
+import { USER } from '../support/scim-schemas.js';
 
 const clamd = useClamd();
 const request = { channel: 'web', clientAddress: '127.0.0.1', requestId: 'person-secrets-rows' } as const;
@@ -131,7 +132,7 @@ describe.each(DIALECTS)('audit verify and passwords or MFA written in the databa
     const userName = `${randomUUID().slice(0, 8)}@${s.org.slug}.gov.uk`;
     const res = await t!.app.inject({
       method: 'POST', url: '/scim/v2/Users', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
-      payload: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], externalId: randomUUID(), userName, active: true, emails: [{ primary: true, value: userName }] },
+      payload: { schemas: [USER], externalId: randomUUID(), userName, active: true, emails: [{ primary: true, value: userName }] },
     });
     expect(res.statusCode, res.body).toBe(201);
     const person = { id: (res.json() as { id: string }).id, organisationId: s.org.id };

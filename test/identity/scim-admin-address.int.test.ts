@@ -13,12 +13,9 @@ import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { beforeNextTransaction } from '../support/meanwhile.js';
 import { scimRequester } from './support.js';
+import { ERROR, GROUP, PATCH, USER } from '../support/scim-schemas.js';
 
 const clamd = useClamd();
-const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
 describe.each(DIALECTS)("the directory and an org admin's e-mail address on %s", (dialect) => {
   const t = useTestVault(dialect, clamd, { listen: true });

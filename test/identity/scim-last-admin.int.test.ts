@@ -15,12 +15,9 @@ import { insertJustInTimeProvider } from './support.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { scimRequester } from './support.js';
+import { ERROR, GROUP, PATCH, USER } from '../support/scim-schemas.js';
 
 const clamd = useClamd();
-const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 const REFUSAL = 'This is the only enabled org admin of the organisation: switching it off would leave nobody to manage its people. Give someone else the org admin role first (or ask the operator: strongroom user disable).';
 
 describe.each(DIALECTS)('the directory and the last org admin on %s', (dialect) => {

@@ -14,10 +14,9 @@ import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { auth, createOrganisation } from '../support/vault.js';
 import { scimRequester } from './support.js';
+import { GROUP, PATCH } from '../support/scim-schemas.js';
 
 const clamd = useClamd();
-const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
 const t = useTestVault('postgres', clamd);
 

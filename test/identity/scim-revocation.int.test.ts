@@ -8,9 +8,9 @@ import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, TEST_PASSWORD, createOrganisation, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { postSignIn } from './support.js';
+import { GROUP, PATCH } from '../support/scim-schemas.js';
 
 const clamd = useClamd();
-const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
 describe.each(DIALECTS)('switching a person off revokes everything on %s', (dialect) => {
   const t = useTestVault(dialect, clamd);
@@ -44,7 +44,6 @@ describe.each(DIALECTS)('switching a person off revokes everything on %s', (dial
   const scimPost = (url: string, body: unknown) => t.app.inject({
     method: 'POST', url: `/scim/v2${url}`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' }, payload: JSON.stringify(body),
   });
-  const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
   const REFUSED = [303, 401, 401];
 
   it('PATCH active "False" (Entra\'s shape): the session, token and app password fail on the next request, and stay dead after reactivation', async () => {

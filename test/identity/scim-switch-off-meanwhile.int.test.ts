@@ -8,10 +8,9 @@ import type { User } from '../../src/domain/types.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation, type TestUser } from '../support/vault.js';
+import { PATCH, USER } from '../support/scim-schemas.js';
 
 const clamd = useClamd();
-const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const REQUEST = { channel: 'web' as const, clientAddress: '198.51.100.9', requestId: null };
 
 describe.each(DIALECTS)("the directory switching off an account an org admin disables meanwhile on %s", (dialect) => {

@@ -11,10 +11,9 @@ import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { FormClient, enrolTotp } from '../ui/support.js';
 import { insertJustInTimeProvider, scimRequester } from './support.js';
+import { PATCH, USER } from '../support/scim-schemas.js';
 
 const clamd = useClamd();
-const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const REQUEST = { channel: 'web' as const, clientAddress: '198.51.100.9', requestId: null };
 
 describe.each(DIALECTS)('switching an account on again through SCIM on %s', (dialect) => {

@@ -6,13 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
+import { ENTERPRISE_USER, ERROR, GROUP, LIST, PATCH, USER } from '../support/scim-schemas.js';
 
 const clamd = useClamd();
-const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
-const LIST = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 
 describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
   const t = useTestVault(dialect, clamd);
@@ -46,7 +42,7 @@ describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
   };
   /** Entra ID's "Create User" request. */
   const entraUser = (userName: string, extra: Record<string, unknown> = {}) => ({
-    schemas: [USER, 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'],
+    schemas: [USER, ENTERPRISE_USER],
     externalId: randomUUID(), userName, active: true,
     emails: [{ primary: true, type: 'work', value: userName }],
     meta: { resourceType: 'User' },

@@ -10,6 +10,7 @@ import { DomainError } from '../../src/domain/errors.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { DIALECTS, createOrganisation, openTestVault, type TestOrganisation, type TestVault } from '../support/vault.js';
 import { insertJustInTimeProvider } from './support.js';
+import { USER } from '../support/scim-schemas.js';
 
 const failureOf = async (work: Promise<unknown>): Promise<{ name: string; code: string; message: string }> => {
   const error = await work.then(() => null, (e: unknown) => e);
@@ -86,7 +87,7 @@ describe.each(DIALECTS)('adding the same person or organisation twice at once on
     const userName = `race-${randomUUID().slice(0, 8)}@${org.slug}.test`;
     const create = () => t.app.inject({
       method: 'POST', url: '/scim/v2/Users', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
-      payload: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], externalId: randomUUID(), userName, active: true }),
+      payload: JSON.stringify({ schemas: [USER], externalId: randomUUID(), userName, active: true }),
     });
     expect((await create()).statusCode).toBe(201);
     const later = await create();
