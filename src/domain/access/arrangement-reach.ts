@@ -4,7 +4,7 @@
 // (pages, WebDAV) read the same reach, so none of them can open more than decide() does.
 import type { AccessLevel, Actor, Arrangement, Classification, ServiceArea } from '../types.js';
 import { classificationAtMost } from '../types.js';
-import type { CollectionResource, DocumentResource } from './policy.js';
+import type { CollectionResource, DocumentResource } from './resources.js';
 
 export function arrangementInForce(arrangement: Arrangement, now: Date): boolean {
   if (arrangement.status !== 'active') return false;
