@@ -44,7 +44,7 @@ const t = await openTestVault({ dialect: 'sqlite', clamdSocket: clamd.socketPath
 try {
   const org = await createOrganisation(t.vault, { areas: { finance: 'OFFICIAL' } });
   const user = await org.user({ teams: ['finance'] });
-  const { secret } = await t.vault.identity.createCredential(systemActor(), user.id, 'app_password', 'bench');
+  const { secret } = await t.vault.credentials.createCredential(systemActor(), user.id, 'app_password', 'bench');
   const authorization = `Basic ${Buffer.from(`${user.email}:${secret}`).toString('base64')}`;
   const request = async (method: string, url: string, payload?: Buffer, expected?: number[]) => {
     const r = await t.app.inject({ method: method as 'GET', url, headers: { authorization }, ...(payload ? { payload } : {}) });

@@ -87,7 +87,7 @@ try {
   counting = false;
   report('download');
   // The same files by their WebDAV paths, with an app password as a mapped drive signs in.
-  const { secret } = await t.vault.identity.createCredential(systemActor(), user.id, 'app_password', 'sql count');
+  const { secret } = await t.vault.credentials.createCredential(systemActor(), user.id, 'app_password', 'sql count');
   const basic = `Basic ${Buffer.from(`${user.email}:${secret}`).toString('base64')}`;
   const davGet = (name: string) => t.app.inject({ method: 'GET', url: `/dav/${org.slug}/payroll/${name}`, headers: { authorization: basic } });
   if ((await davGet('warm.bin')).statusCode !== 200) throw new Error('WebDAV GET of warm.bin failed');

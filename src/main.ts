@@ -192,9 +192,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   });
   // E-mail through SMTP when STRONGROOM_SMTP_URL is set, otherwise into the log (compose/mail.ts).
   const { mail, close: closeMail } = composeMail({ config, store, clock, logger, access, master });
-  // Accounts, web sessions, federated sign-in (OIDC, SAML) and SCIM (compose/identity.ts). Every new
-  // organisation gets the file plan of the retention schedule (retention is built below; seeding runs later).
-  const identityServices = composeIdentity({
+  // Organisations, accounts, credentials, web sessions, federated sign-in (OIDC, SAML) and SCIM (compose/identity.ts).
+  // Every new organisation gets the file plan of the retention schedule (retention is built below; seeding runs
+  // later). How people are named (personNames) goes to the services that show records, not into the vault.
+  const { personNames, ...identityServices } = composeIdentity({
     config, store, clock, access, serviceAreas, master, mail, logger, filePlan: { seed: (...args) => retention.seedFilePlan(...args) },
   });
   const locks = new LocksService({ store, access, clock });
@@ -226,10 +227,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     store, access, locks, blobs, scanner: fairScanner, inspector, notifier, clock, maxUploadBytes: config.maxUploadBytes, inlineScanMaxBytes: config.inlineScanMaxBytes,
     admission, bodyDeadlines: { idleMs: config.uploadIdleSeconds * 1000, minBytesPerSecond: config.uploadMinBytesPerSecond, graceMs: RATE_GRACE_MS }, lifecycle,
   });
-  const documents = new DocumentsService({ store, access, locks, blobs, clock, ingestion, identity: identityServices.identity });
+  const documents = new DocumentsService({ store, access, locks, blobs, clock, ingestion, identity: identityServices.identity, personNames });
   const filing = new DocumentFilingService({ store, access, locks, blobs, clock, ingestion, lifecycle, dueDates, removals, identity: identityServices.identity });
-  const arrangements = new ArrangementsService({ store, access, collectionCreation, clock, serviceAreas, mail, identity: identityServices.identity });
-  const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays, lifecycle, identity: identityServices.identity,
+  const arrangements = new ArrangementsService({ store, access, collectionCreation, clock, serviceAreas, mail, personNames });
+  const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays, lifecycle, personNames,
     segments: { wholeMaxBytes: config.scanWholeMaxBytes, overlapBytes: config.scanSegmentOverlapBytes },
   });
 
@@ -262,7 +263,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     onWarning: (message, details) => logger.warn(details, message),
   });
   // Subject access requests: due dates counted in the requesting council's working days.
-  const subjectAccessParts = { store, access, clock, blobs, identity: identityServices.identity, workingDaysIn: ukWorkingDays, mail };
+  const subjectAccessParts = { store, access, clock, blobs, identity: identityServices.identity, personNames, workingDaysIn: ukWorkingDays, mail };
   const subjectAccessViews = new SubjectAccessViewsService(subjectAccessParts);
   const subjectAccess = {
     requests: new SubjectAccessRequestsService({ ...subjectAccessParts, views: subjectAccessViews }),

@@ -29,10 +29,10 @@ export async function propfindTimes(dataDir: string, count = 10_000, repeats = 5
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (app.server.address() as { port: number }).port;
     const system = systemActor();
-    const org = await vault.identity.addOrganisation(system, { slug: 'propfind', name: 'PROPFIND Council' });
+    const org = await vault.organisations.addOrganisation(system, { slug: 'propfind', name: 'PROPFIND Council' });
     const collection = await vault.collectionCreation.create(system, { organisationId: org.id, name: 'finance', serviceArea: 'finance', classification: 'OFFICIAL' });
-    const { user } = await vault.identity.addUser(system, { organisationSlug: 'propfind', email: 'f@propfind.test', name: 'F', roles: ['member'], teams: ['finance'], clearance: 'OFFICIAL', password: 'a-long-bench-passphrase' });
-    const { secret } = await vault.identity.createCredential(system, user.id, 'app_password', 'bench');
+    const { user } = await vault.userCreation.addUser(system, { organisationSlug: 'propfind', email: 'f@propfind.test', name: 'F', roles: ['member'], teams: ['finance'], clearance: 'OFFICIAL', password: 'a-long-bench-passphrase' });
+    const { secret } = await vault.credentials.createCredential(system, user.id, 'app_password', 'bench');
     const now = new Date().toISOString();
     for (let start = 0; start < count; start += 500) {
       const docs: Insertable<DocumentsTable>[] = [];

@@ -45,7 +45,7 @@ const emailOf = (local: string, slug: string) => `${local}@${slug}.example.gov.u
 
 export async function seedDemo(vault: AppServices, config: Config): Promise<void> {
   const system = systemActor('cli');
-  const fresh = await vault.identity.organisationBySlug(COUNCILS[0]!.slug).then(
+  const fresh = await vault.organisations.organisationBySlug(COUNCILS[0]!.slug).then(
     () => false,
     (error: unknown) => {
       if (error instanceof DomainError && error.code === 'NOT_FOUND') return true;
@@ -56,10 +56,10 @@ export async function seedDemo(vault: AppServices, config: Config): Promise<void
     const orgIds: Record<string, string> = {};
     const collectionIds: Record<string, string> = {};
     for (const council of COUNCILS) {
-      const org = await vault.identity.addOrganisation(system, council);
+      const org = await vault.organisations.addOrganisation(system, council);
       orgIds[council.slug] = org.id;
       // Its own e-mail domain, so its org admins can add people on the Users page (docs/identity.md#adding-people).
-      await vault.identity.changeEmailDomains(system, council.slug, { add: [emailOf('x', council.slug).split('@')[1]!] });
+      await vault.organisations.changeEmailDomains(system, council.slug, { add: [emailOf('x', council.slug).split('@')[1]!] });
       for (const c of COLLECTIONS) {
         const created = await vault.collectionCreation.create(system, { organisationId: org.id, name: c.name, serviceArea: c.service, classification: c.classification });
         collectionIds[`${council.slug}/${c.service}`] = created.id;
@@ -73,7 +73,7 @@ export async function seedDemo(vault: AppServices, config: Config): Promise<void
         await vault.retention.setCollectionSeries(system, created.id, c.series);
       }
       for (const person of PEOPLE) {
-        await vault.identity.addUser(system, { organisationSlug: council.slug, email: emailOf(person.local, council.slug), name: person.name, roles: person.roles, teams: person.teams, clearance: person.clearance, password: DEMO_PASSWORD });
+        await vault.userCreation.addUser(system, { organisationSlug: council.slug, email: emailOf(person.local, council.slug), name: person.name, roles: person.roles, teams: person.teams, clearance: person.clearance, password: DEMO_PASSWORD });
       }
     }
     const id = (slug: string) => orgIds[slug]!;
@@ -114,7 +114,7 @@ export async function seedDemo(vault: AppServices, config: Config): Promise<void
   if (fresh) {
     // An open subject access request at Fenmarsh, whose personnel files Riverside's HR service manages: Riverside is asked to search too.
     const dpo = await vault.identity.userByEmail(emailOf('dpo', 'fenmarsh'));
-    const riverside = await vault.identity.organisationBySlug('riverside');
+    const riverside = await vault.organisations.organisationBySlug('riverside');
     const received = new Date(Date.now() - 12 * 86_400_000).toISOString().slice(0, 10);
     await vault.subjectAccess.requests.open({ ...system, userId: dpo.id, organisationId: dpo.organisationId }, {
       reference: 'FDC-SAR-0042', subjectName: 'Jordan Example', subjectDetails: 'Former planning officer, personnel file FM0107 (fictional)', receivedOn: received,
@@ -127,7 +127,7 @@ export async function seedDemo(vault: AppServices, config: Config): Promise<void
   // (admins do), and North Shire's payroll team sees its own payroll folder (which holds a document)
   // and, through the shared payroll arrangement, Riverside's and Eastvale's payroll documents.
   const officer = await vault.identity.userByEmail(emailOf('payroll', 'north-shire'));
-  const { secret } = await vault.identity.createCredential(system, officer.id, 'api_token', 'demo');
+  const { secret } = await vault.credentials.createCredential(system, officer.id, 'api_token', 'demo');
   const payroll = (await vault.collections.roots(system, officer.organisationId)).find((c) => c.serviceArea === 'payroll');
   const base = `http://${config.host}:${config.port}`;
   say([

@@ -1,4 +1,4 @@
-// Composition of identity: accounts and web sessions, sign-in through each organisation's identity
+// Composition of identity: organisations, accounts, credentials and web sessions, sign-in through each organisation's identity
 // providers (OIDC, SAML) and SCIM provisioning by its directory (docs/identity.md). Part of the
 // composition root (main.ts builds it once per process).
 import type { Logger } from 'pino';
@@ -13,6 +13,10 @@ import type { AppServices } from '../services/app-services.js';
 import { FederatedSignInService } from '../services/federated-sign-in.service.js';
 import { IdentityProvidersService } from '../services/identity-providers.service.js';
 import { IdentityService } from '../services/identity.service.js';
+import { CredentialsService } from '../services/credentials.service.js';
+import { OrganisationsService } from '../services/organisations.service.js';
+import { PersonNamesService } from '../services/person-names.service.js';
+import { UserCreationService } from '../services/user-creation.service.js';
 import { InvitationsService } from '../services/invitations.service.js';
 import type { MailService } from '../services/mail.service.js';
 import { OidcSignInService } from '../services/oidc-sign-in.service.js';
@@ -33,15 +37,15 @@ import type { MasterKey } from '../storage/keys.js';
 import { DerivedSecretSealer } from '../storage/secret-sealer.js';
 
 export type IdentityServices = Pick<AppServices,
-  'identity' | 'invitations' | 'sessions' | 'passwordSignIn' | 'secondFactor' | 'passwordChange' | 'federatedSignIn' | 'identityProviders' | 'samlSignIn' | 'oidcSignIn' | 'people' | 'scim'>;
+  'identity' | 'organisations' | 'userCreation' | 'credentials' | 'invitations' | 'sessions' | 'passwordSignIn' | 'secondFactor' | 'passwordChange' | 'federatedSignIn' | 'identityProviders' | 'samlSignIn' | 'oidcSignIn' | 'people' | 'scim'>;
 
 /** What gives a new organisation its file plan (RetentionService.seedFilePlan, built after identity). */
-export type FilePlanSeeder = NonNullable<ConstructorParameters<typeof IdentityService>[0]['filePlan']>;
+export type FilePlanSeeder = NonNullable<ConstructorParameters<typeof OrganisationsService>[0]['filePlan']>;
 
 export function composeIdentity(o: {
   config: Config; store: Store; clock: Clock; access: AccessService; serviceAreas: readonly string[];
   master: MasterKey; mail: MailService; filePlan: FilePlanSeeder; logger: Logger;
-}): IdentityServices {
+}): IdentityServices & { personNames: PersonNamesService } {
   const { config, store, clock, access, serviceAreas, master, mail, filePlan, logger } = o;
   // Every command that sets a password says so under the weak setting (serve says it at start, too).
   const passwords = new Argon2PasswordHasher(config.passwordHashing, () => logger.warn(
@@ -52,7 +56,12 @@ export function composeIdentity(o: {
   // database was written directly: refused like bad credentials, audited, and logged here for the operator.
   const alarm: SealAlarm = ({ message, ids }) => logger.error(ids, message);
   const invitations = new InvitationsService({ store, clock, passwords, invitationKey: invitationLinkKey(master), alarm });
-  const identity = new IdentityService({ store, clock, access, serviceAreas, filePlan, mail, passwords, alarm });
+  const identity = new IdentityService({ store, clock, passwords, alarm });
+  const organisations = new OrganisationsService({ store, clock, access, filePlan });
+  const userCreation = new UserCreationService({ store, clock, access, serviceAreas, passwords, organisations, mail });
+  const credentials = new CredentialsService({ store, clock, access, identity });
+  // How people named in a record are shown to a viewer: for the services that show records, not an interface's own.
+  const personNames = new PersonNamesService({ store, access });
   // An authenticator being set up is derived from the session (second-factor.service.ts), under a key of its own.
   const { sessions, passwordSignIn, secondFactor, passwordChange } = composeWebSignIn({
     store, clock, identity, passwords, enrolmentKey: master.derive('mfa enrolment v1'), sessionKey: master.derive('web sessions v1'), issuer: 'Strongroom', alarm,
@@ -66,10 +75,10 @@ export function composeIdentity(o: {
     store, clock, client: new OpenIdClient(), federatedSignIn, providers: identityProviders,
     secrets: providerSecrets, cookies: new DerivedSecretSealer(master, 'oidc browser cookies v1'),
   });
-  const people = new UsersAdminService({ store, clock, access, identity, invitationKey: invitationLinkKey(master), mail });
+  const people = new UsersAdminService({ store, clock, access, identity, userCreation, invitationKey: invitationLinkKey(master), mail });
   // SCIM provisioning by each organisation's directory (Entra ID): its tokens, Users and Groups.
   const scim = { tokens: new ScimTokensService({ store, clock, access, identity, alarm }), users: new ScimUsersService({ store, clock, access }), groups: new ScimGroupsService({ store, clock, access }) };
-  return { identity, invitations, sessions, passwordSignIn, secondFactor, passwordChange, federatedSignIn, identityProviders, samlSignIn, oidcSignIn, people, scim };
+  return { identity, organisations, userCreation, credentials, personNames, invitations, sessions, passwordSignIn, secondFactor, passwordChange, federatedSignIn, identityProviders, samlSignIn, oidcSignIn, people, scim };
 }
 
 /**

@@ -26,6 +26,9 @@ import type { SubjectAccessRequestsService } from './subject-access-requests.ser
 import type { SubjectAccessViewsService } from './subject-access-views.service.js';
 import type { IdentityProvidersService } from './identity-providers.service.js';
 import type { IdentityService } from './identity.service.js';
+import type { CredentialsService } from './credentials.service.js';
+import type { OrganisationsService } from './organisations.service.js';
+import type { UserCreationService } from './user-creation.service.js';
 import type { JobsAdminService } from './jobs-admin.service.js';
 import type { KeysService } from './keys.service.js';
 import type { InvitationsService } from './invitations.service.js';
@@ -56,7 +59,14 @@ export interface AppServices {
   access: AccessService;
   /** The audit log, one service per job: sequencing and signing, the alarm, verification, proofs, queries. */
   audit: AuditServices;
+  /** Who is acting: a token or app password turned into an actor, and whether a person may still act. */
   identity: IdentityService;
+  /** Organisations: adding one (the operator's), looking them up, their e-mail domains. */
+  organisations: OrganisationsService;
+  /** Adding a person to an organisation, and the roles and teams a person may be given. */
+  userCreation: UserCreationService;
+  /** A person's API tokens and app passwords: made, listed, revoked. */
+  credentials: CredentialsService;
   /** Browsing the file plan: a collection's contents, the top level, pickers, breadcrumbs. */
   collections: CollectionsService;
   /** Creating collections and joint workspaces (every interface's new folder, WebDAV MKCOL). */

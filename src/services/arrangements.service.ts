@@ -15,7 +15,8 @@ import type { Repos, Store } from '../domain/repositories.js';
 import { collectionResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import type { CollectionCreationService } from './collection-creation.service.js';
-import { actorFor, type IdentityService } from './identity.service.js';
+import { actorFor } from './identity.service.js';
+import type { PersonNamesService } from './person-names.service.js';
 import type { MailService } from './mail.service.js';
 
 /** A revision as its reader sees it: `changedBy` null unless they may identify the person (ArrangementsService.get). */
@@ -54,7 +55,7 @@ export class ArrangementsService {
     /** Tells the partners' org admins, by e-mail, of terms awaiting their acceptance. */
     mail?: MailService;
     /** Who made each revision, as a reader may know them. */
-    identity: Pick<IdentityService, 'namesFor'>;
+    personNames: Pick<PersonNamesService, 'namesFor'>;
   }) {}
 
   /** The host's org admin proposes (draft); a system actor may create it already approved (`approve`). */
@@ -167,7 +168,7 @@ export class ArrangementsService {
    * An arrangement and the revisions the reader may read as each stood (a non-party reading the register
    * sees none of its drafts). Each revision says who made it as the reader may know them
    * (`changedByName`: a name, "someone in <organisation>", or null for the command line); the person's
-   * id (`changedBy`) is kept only for those decide() lets identify them (IdentityService.namesFor).
+   * id (`changedBy`) is kept only for those decide() lets identify them (PersonNamesService.namesFor).
    */
   async get(actor: Actor, id: string): Promise<{ arrangement: Arrangement; revisions: ReaderRevision[] }> {
     const { arrangement } = await this.authorize(actor, id, 'arrangement.read');
@@ -177,7 +178,7 @@ export class ArrangementsService {
     const stored = await this.o.store.repos.arrangements.revisions(id);
     const readable = await this.o.access.can(actor, stored.map((r) => ({ action: 'arrangement.read' as const, resource: arrangementResource(r.snapshot) })));
     const revisions = stored.filter((_, i) => readable[i]);
-    const people = await this.o.identity.namesFor(actor, revisions.flatMap((r) => (r.changedBy ? [r.changedBy] : [])));
+    const people = await this.o.personNames.namesFor(actor, revisions.flatMap((r) => (r.changedBy ? [r.changedBy] : [])));
     return {
       arrangement,
       revisions: revisions.map((r) => {

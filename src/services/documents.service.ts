@@ -20,6 +20,7 @@ import { DECIDED_AGAIN_EVERY_MS, decidedAgainWhileFlowing } from './decided-whil
 import { requireSamePlace, statusOf, target, type DocumentIngestion, type Inspected } from './document-ingestion.js';
 import { claimFolderName, nameHeld, takenWithin, tellNameTaken } from './name-claims.js';
 import type { IdentityService } from './identity.service.js';
+import type { PersonNamesService } from './person-names.service.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
 
 export interface DocumentsServiceOptions {
@@ -34,7 +35,8 @@ export interface DocumentsServiceOptions {
    * Who the uploader is once the bytes have arrived, or the reader while a download flows (switched
    * off, or with less access, meanwhile), and whom an access history may identify to its reader.
    */
-  identity: Pick<IdentityService, 'actorNow' | 'identities'>;
+  identity: Pick<IdentityService, 'actorNow'>;
+  personNames: Pick<PersonNamesService, 'identities'>;
 }
 
 export interface UploadInput {
@@ -100,7 +102,7 @@ export class DocumentsService {
   async versions(actor: Actor, documentId: string): Promise<{ document: Document; versions: Version[] }> {
     const { document } = await this.get(actor, documentId);
     const versions = await this.repos.documents.versions(document.id);
-    const authors = await this.o.identity.identities(actor, versions.flatMap((v) => (v.authorId ? [v.authorId] : [])), document.organisationId);
+    const authors = await this.o.personNames.identities(actor, versions.flatMap((v) => (v.authorId ? [v.authorId] : [])), document.organisationId);
     const released = versions.some((v) => v.releaseReason);
     const [mayKnowWhy] = released ? await this.o.access.can(actor, [{ action: 'quarantine.identify', resource: documentResource(document) }]) : [false];
     return {
@@ -401,7 +403,7 @@ export class DocumentsService {
     const events = (await this.repos.audit.forDocument(documentId, limit)).filter((e) => recordsReader || !isRecordsManagement(e));
     // The people an event names: who acted, and whose lock lapsed (`holderId`, beside the lock).
     const named = events.flatMap((e) => [...(e.actorUserId ? [e.actorUserId] : []), ...(e.targetIds.holderId ? [e.targetIds.holderId] : [])]);
-    const people = await this.o.identity.identities(actor, named, document.organisationId);
+    const people = await this.o.personNames.identities(actor, named, document.organisationId);
     return events.map((e) => {
       const holderId = e.targetIds.holderId;
       const shown = holderId && !people.get(holderId)?.identified ? { ...e, targetIds: Object.fromEntries(Object.entries(e.targetIds).filter(([key]) => key !== 'holderId')) } : e;

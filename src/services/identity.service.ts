@@ -1,24 +1,15 @@
-// Organisations, people and their credentials; turns a verified credential into an Actor.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { credentialBinding } from '../domain/audit/credential-record.js';
-import { DomainError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
-import { normaliseEmailDomain } from '../domain/identity/federation.js';
+// Who is acting: turns an API token or app password into an Actor, says whether the person an actor stands
+// for may still act (now, inside a transaction, or as the CLI's --as), finds a person by address or id, and
+// checks a password against its sealed hash. Organisations, adding people, credentials and how people
+// are named are organisations, user-creation, credentials and person-names.service.ts's.
+import { createHash } from 'node:crypto';
+import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import { credentialsUsable, mfaRequired } from '../domain/identity/mfa.js';
-import { checkPasswordStrength } from '../domain/passwords.js';
 import type { Clock, PasswordHasher } from '../domain/ports.js';
-import type { Actor, Channel, Classification, CredentialRef, CredentialScope, Organisation, Role, User } from '../domain/types.js';
-import { CLASSIFICATIONS, CREDENTIAL_SCOPES, ROLES } from '../domain/types.js';
+import type { Actor, Channel, CredentialRef, User } from '../domain/types.js';
 import type { Repos, SessionRow, Store } from '../domain/repositories.js';
-import type { Decision } from '../domain/access/policy.js';
-import type { AccessService } from './access.service.js';
-import { refusedIfTaken } from './already-taken.js';
-import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
-import { queueAccountNotice } from './account-notices.js';
 import { auditEvent } from './audit-events.js';
-import { personStateIds, signInSecretIds } from './person-state.js';
-import type { MailService } from './mail.service.js';
 import { unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
-import { isEmailAddress } from '../domain/identity/email-address.js';
 
 export interface RequestInfo {
   channel: Channel;
@@ -39,19 +30,7 @@ export function actorFor(user: User, request: RequestInfo, credential?: Credenti
   };
 }
 
-const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
-
 export const hashSecret = (secret: string): string => createHash('sha256').update(secret).digest('hex');
-
-export interface NewUserInput {
-  organisationSlug: string;
-  email: string;
-  name: string;
-  roles: string[];
-  teams: string[];
-  clearance: string;
-  password?: string;
-}
 
 /** How actorNow's refusals say what was in flight and what became of it. */
 const REFUSED_MEANWHILE = {
@@ -61,149 +40,11 @@ const REFUSED_MEANWHILE = {
 
 export class IdentityService {
   constructor(private readonly o: {
-    store: Store; clock: Clock; access: AccessService; serviceAreas: readonly string[]; passwords: PasswordHasher;
-    /** Gives a new organisation its file plan, in the transaction that creates it (RetentionService.seedFilePlan). */
-    filePlan?: { seed(repos: Repos, organisationId: string, actor: Actor, decision: Decision, now: Date): Promise<number> };
-    /** When it delivers (SMTP configured), a person added without a password is e-mailed an invitation link instead. */
-    mail?: MailService;
+    store: Store; clock: Clock; passwords: PasswordHasher;
     /** Told (logged at error level) of a credential or MFA state whose seal does not match: someone wrote the database directly. */
     alarm?: SealAlarm;
   }) {}
 
-  /** Adds an organisation: decide() lets the system (CLI administration) do it, and no user role. */
-  async addOrganisation(actor: Actor, input: { slug: string; name: string; region?: string; kind?: string }): Promise<Organisation> {
-    const id = randomUUID();
-    const decision = await this.o.access.require(actor, 'organisation.create', { kind: 'organisation', organisationId: id }, { organisationId: null, ids: {} }, { missing: 'organisation' });
-    if (!SLUG.test(input.slug)) throw invalid('The slug must be lower-case letters, digits and hyphens (e.g. "north-shire").', { field: 'slug' });
-    if (!input.name.trim()) throw invalid('An organisation name is required.', { field: 'name' });
-    const refuseIfTaken = async () => {
-      if (await this.o.store.repos.organisations.bySlug(input.slug)) throw conflict(`An organisation with slug "${input.slug}" already exists.`);
-    };
-    await refuseIfTaken();
-    const now = this.o.clock.now();
-    const org: Organisation = { id, slug: input.slug, name: input.name.trim(), kind: input.kind ?? 'council', region: input.region ?? 'Unspecified', createdAt: now.toISOString() };
-    await refusedIfTaken(() => this.o.store.transaction(async (repos) => {
-      await repos.organisations.insert(org);
-      await repos.audit.insert([auditEvent(actor, 'organisation.create', { organisationId: org.id, ids: { organisationId: org.id } }, decision, now)]);
-      await this.o.filePlan?.seed(repos, org.id, actor, decision, now);
-    }), refuseIfTaken);
-    return org;
-  }
-
-  /** The e-mail domains assigned to the organisation (where its providers may make accounts just in time). */
-  async emailDomains(slug: string): Promise<string[]> {
-    return this.o.store.repos.federation.emailDomains((await this.organisationBySlug(slug)).id);
-  }
-
-  /**
-   * Assigns and withdraws an organisation's e-mail domains: the operator's (system) alone. A domain belongs
-   * to one organisation; assigning one another organisation holds is refused, naming nobody.
-   */
-  async changeEmailDomains(actor: Actor, slug: string, change: { add?: readonly string[]; remove?: readonly string[] }): Promise<string[]> {
-    const org = await this.organisationBySlug(slug);
-    const decision = await this.o.access.requireOrganisation(actor, 'organisation.email-domains', org.id);
-    const parse = (text: string) => {
-      const domain = normaliseEmailDomain(text);
-      if (!domain) throw invalid(`"${text}" is not an e-mail domain: write it like northshire.gov.uk.`, { field: 'domain' });
-      return domain;
-    };
-    const add = [...new Set((change.add ?? []).map(parse))];
-    const remove = [...new Set((change.remove ?? []).map(parse))];
-    const now = this.o.clock.now();
-    await this.o.store.transaction(async (repos) => {
-      for (const domain of add) {
-        const owner = await repos.federation.emailDomainOwner(domain);
-        if (owner === org.id) continue;
-        if (owner !== undefined || !(await repos.federation.addEmailDomain(org.id, domain, now.toISOString()))) {
-          throw conflict(`The e-mail domain ${domain} is already assigned to another organisation. Withdraw it there first if it has moved.`);
-        }
-      }
-      for (const domain of remove) await repos.federation.removeEmailDomain(org.id, domain);
-      const domains = await repos.federation.emailDomains(org.id);
-      await repos.audit.insert([auditEvent(actor, 'organisation.email-domains', { organisationId: org.id, ids: { organisationId: org.id, domains: domains.join(' ') } }, decision, now)]);
-    });
-    return this.o.store.repos.federation.emailDomains(org.id);
-  }
-
-  async organisationBySlug(slug: string): Promise<Organisation> {
-    const org = await this.o.store.repos.organisations.bySlug(slug);
-    if (!org) throw notFound(`organisation "${slug}"`);
-    return org;
-  }
-
-  organisation(id: string): Promise<Organisation | undefined> {
-    return this.o.store.repos.organisations.byId(id);
-  }
-
-  listOrganisations(): Promise<Organisation[]> {
-    return this.o.store.repos.organisations.list();
-  }
-
-  /**
-   * Creates a user. Without a password given:
-   * - when the organisation signs in through its identity provider (`signsInWith`), they get no Strongroom
-   *   password at all: the invitation (with e-mail configured) points at the organisation's sign-in page;
-   * - otherwise, with e-mail configured they are e-mailed an invitation link to set one (`invited`); without
-   *   it a generated password is returned, to be shown once.
-   */
-  async addUser(actor: Actor, input: NewUserInput): Promise<{ user: User; generatedPassword: string | null; invited: boolean; signsInWith: string | null }> {
-    const org = await this.organisationBySlug(input.organisationSlug);
-    const decision = await this.o.access.requireOrganisation(actor, 'organisation.manage-users', org.id);
-    const email = input.email.trim().toLowerCase();
-    if (!isEmailAddress(email)) throw invalid('Enter an e-mail address in the correct format, like name@example.gov.uk.', { field: 'email' });
-    const roles = this.validRoles(input.roles);
-    const teams = this.validTeams(input.teams);
-    if (!(CLASSIFICATIONS as readonly string[]).includes(input.clearance)) throw invalid(`Clearance must be one of ${CLASSIFICATIONS.join(', ')}.`, { field: 'clearance' });
-    // Anyone but the operator adds only addresses in the organisation's own domains, refused before the address
-    // is looked up, so the answer never says whether another organisation has an account with it.
-    if (actor.kind !== 'system') {
-      const outside = await outsideOwnDomains(this.o.store.repos, org.id, email);
-      if (outside) throw invalid(outside, { field: 'email' });
-    }
-    const refuseIfTaken = async () => {
-      const holder = await this.o.store.repos.users.byEmail(email);
-      if (holder) throw conflict(actor.kind === 'system' ? `A user with e-mail ${email} already exists.` : addressTaken(email, holder.organisationId, org.id));
-    };
-    await refuseIfTaken();
-    // Staff of an organisation with an identity provider never see a Strongroom password (issue #15).
-    const provider = input.password === undefined ? (await this.o.store.repos.federation.providers(org.id)).find((p) => p.enabled) ?? null : null;
-    const signsInWith = provider?.name ?? null;
-    const invited = input.password === undefined && this.o.mail?.delivers === true;
-    const generatedPassword = input.password === undefined && !invited && !provider ? generatePassword() : null;
-    const password = input.password ?? generatedPassword;
-    if (password !== null) checkPasswordStrength(password);
-    const now = this.o.clock.now();
-    const user: User = {
-      id: randomUUID(), organisationId: org.id, email, name: input.name.trim(), roles, teams,
-      clearance: input.clearance as Classification, mfaEnabled: false, disabled: false, disabledBy: null, createdAt: now.toISOString(),
-    };
-    // An invited person has no password until they follow the link: nothing to guess meanwhile.
-    const passwordHash = password === null ? null : await this.o.passwords.hash(password);
-    const invitedBy = actor.userId ? (await this.o.store.repos.users.byId(actor.userId))?.name ?? null : null;
-    await refusedIfTaken(() => this.o.store.transaction(async (repos) => {
-      await repos.users.insert({ ...user, passwordHash });
-      const ids = { userId: user.id, ...(invited ? { invitation: 'e-mail' } : {}), ...(await personStateIds(repos, user.id)), ...signInSecretIds(user.id, passwordHash) };
-      await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: org.id, ids }, decision, now)]);
-      if (invited) {
-        await this.o.mail!.queue(repos.jobs, now, [user.id], {
-          kind: 'invitation', organisationName: org.name, invitedBy, signInWith: provider ? { provider: provider.name, organisationSlug: org.slug } : null,
-        });
-      }
-    }), refuseIfTaken);
-    return { user, generatedPassword, invited, signsInWith };
-  }
-
-  validRoles(roles: string[]): Role[] {
-    const bad = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
-    if (bad.length > 0) throw invalid(`Unknown role ${bad.join(', ')}: roles are ${ROLES.join(', ')}.`, { field: 'roles' });
-    return [...new Set(roles.length === 0 ? ['member'] : roles)] as Role[];
-  }
-
-  validTeams(teams: string[]): string[] {
-    const bad = teams.filter((t) => !this.o.serviceAreas.includes(t));
-    if (bad.length > 0) throw invalid(`Unknown service area ${bad.join(', ')}: service areas are ${this.o.serviceAreas.join(', ')}.`, { field: 'teams' });
-    return [...new Set(teams)];
-  }
 
   /**
    * The actor as their person is now. A request that waited (an upload whose bytes took a while, a
@@ -325,117 +166,6 @@ export class IdentityService {
   }
 
   /**
-   * How `viewer` may know the people named in a record that `ownerOrganisationId` owns (a document's
-   * access history): by e-mail to their colleagues (`person.identify`) and to the owner's auditors
-   * (`audit.read`); as "someone in <organisation>" to anyone else, such as a partner's staff. Only an
-   * identified person may be singled out beside the label (their id, address and request ids).
-   */
-  async identities(viewer: Actor, userIds: readonly string[], ownerOrganisationId: string): Promise<Map<string, { identified: boolean; label: string }>> {
-    const people = [];
-    for (const id of new Set(userIds)) people.push({ id, user: await this.o.store.repos.users.byId(id) });
-    // One fresh decision for all of them: the owner's auditors know everyone; others know colleagues.
-    const [ownersAuditor, ...colleague] = await this.o.access.can(viewer, [
-      { action: 'audit.read', resource: { kind: 'organisation', organisationId: ownerOrganisationId } },
-      ...people.map(({ id, user }) => ({ action: 'person.identify' as const, resource: { kind: 'person' as const, userId: id, organisationId: user?.organisationId ?? '' } })),
-    ]);
-    const out = new Map<string, { identified: boolean; label: string }>();
-    for (const [i, { id, user }] of people.entries()) {
-      if (!user) {
-        out.set(id, { identified: false, label: 'an unknown person' });
-        continue;
-      }
-      const identified = ownersAuditor === true || colleague[i] === true;
-      const organisation = (await this.o.store.repos.organisations.byId(user.organisationId))?.name ?? 'another organisation';
-      out.set(id, { identified, label: identified ? user.email : `someone in ${organisation}` });
-    }
-    return out;
-  }
-
-  /**
-   * The names `viewer` may be told for people who made a change (an arrangement's revisions): a
-   * person's name to their colleagues and themselves (`person.identify`), "someone in <organisation>"
-   * to anyone else, such as another council reading the register of arrangements. `identified` says
-   * whether anything that singles the person out (their id) may be shown beside the label.
-   */
-  async namesFor(viewer: Actor, userIds: readonly string[]): Promise<Map<string, { identified: boolean; label: string }>> {
-    const people = [];
-    for (const id of new Set(userIds)) people.push({ id, user: await this.o.store.repos.users.byId(id) });
-    const identified = await this.o.access.can(viewer, people.map(({ id, user }) => ({
-      action: 'person.identify' as const, resource: { kind: 'person' as const, userId: id, organisationId: user?.organisationId ?? '' },
-    })));
-    const out = new Map<string, { identified: boolean; label: string }>();
-    for (const [i, { id, user }] of people.entries()) {
-      if (!user) out.set(id, { identified: false, label: 'Someone' });
-      else if (identified[i] === true) out.set(id, { identified: true, label: user.name });
-      else out.set(id, { identified: false, label: `someone in ${(await this.o.store.repos.organisations.byId(user.organisationId))?.name ?? 'another organisation'}` });
-    }
-    return out;
-  }
-
-  /**
-   * Creates an API token or WebDAV app password, with everything its person may do (`full`) or only what reads
-   * (`read`, for a system that only pulls documents). The secret is returned once and stored only as a hash.
-   * Making one is a change (decide()'s `person.manage-credentials`), so a read-only credential cannot make another.
-   */
-  async createCredential(actor: Actor, userId: string, kind: 'api_token' | 'app_password', name: string, scope: CredentialScope = 'full'): Promise<{ id: string; secret: string }> {
-    if (!(CREDENTIAL_SCOPES as readonly string[]).includes(scope)) throw invalid(`The scope must be one of ${CREDENTIAL_SCOPES.join(', ')}.`, { field: 'scope' });
-    const { user, decision } = await this.requireCredentialsOf(actor, userId);
-    const prefix = kind === 'api_token' ? 'srt_' : 'srp_';
-    const secret = prefix + randomBytes(32).toString('base64url');
-    const id = randomUUID();
-    const now = this.o.clock.now();
-    const action = kind === 'api_token' ? 'token.create' : 'app-password.create';
-    const target = { organisationId: user.organisationId, ids: { userId } };
-    const refused = await this.o.store.transaction(async (repos) => {
-      // Its holder (and whoever makes it) as they are now, their rows locked in a fixed order: a switching off
-      // that committed while this request was under way refuses it; one that comes later waits for this commit
-      // and then revokes what was made here (revokePersonAccess). Otherwise it would outlive the switching off.
-      for (const id of [...new Set([userId, actor.userId ?? userId])].sort()) await repos.users.lock(id);
-      const acting = await this.actorWithin(repos, actor, action, target);
-      if ('refused' in acting) return acting.refused;
-      const holder = await repos.users.byId(userId);
-      if (!holder || holder.disabled) {
-        await repos.audit.insert([auditEvent(actor, action, target, { allow: false, reason: 'person_disabled', via: null }, now)]);
-        return holder ? invalid('This account is switched off: no API token or app password can be made for it.') : notFound('user');
-      }
-      const secretHash = hashSecret(secret);
-      await repos.users.insertCredential({ id, userId, kind, name: name.trim() || kind, scope, secretHash, createdAt: now.toISOString(), lastUsedAt: null, revokedAt: null });
-      // The binding lets `audit verify` tell this credential from one written into the database directly.
-      const binding = credentialBinding({ id, userId, kind, secretHash });
-      await repos.audit.insert([auditEvent(actor, action, { organisationId: user.organisationId, ids: { userId, credentialId: id, binding, scope } }, decision, now)]);
-      await queueAccountNotice(repos, actor, userId, { change: kind === 'api_token' ? 'api-token-created' : 'app-password-created' }, now);
-      return null;
-    });
-    if (refused) throw refused;
-    return { id, secret };
-  }
-
-  /** The person's credentials, never a secret: a read (`person.read-credentials`), so a read-only credential may list them. */
-  async listCredentials(actor: Actor, userId: string) {
-    await this.requireCredentialsOf(actor, userId, 'person.read-credentials');
-    return this.o.store.repos.users.listCredentials(userId);
-  }
-
-  /** Revokes one of the actor's own credentials. */
-  async revokeCredential(actor: Actor, credentialId: string): Promise<void> {
-    const { decision } = await this.requireCredentialsOf(actor, actor.userId ?? '');
-    const mine = await this.o.store.repos.users.listCredentials(actor.userId ?? '');
-    if (!mine.some((c) => c.id === credentialId)) throw notFound('credential');
-    const now = this.o.clock.now();
-    await this.o.store.transaction(async (repos) => {
-      await repos.users.revokeCredential(credentialId, now.toISOString());
-      await repos.audit.insert([auditEvent(actor, 'credential.revoke', { organisationId: actor.organisationId, ids: { credentialId } }, decision, now)]);
-    });
-  }
-
-  private async requireCredentialsOf(actor: Actor, userId: string, action: 'person.manage-credentials' | 'person.read-credentials' = 'person.manage-credentials') {
-    const user = await this.o.store.repos.users.byId(userId);
-    if (!user) throw notFound('user');
-    const decision = await this.o.access.require(actor, action, { kind: 'person', userId: user.id, organisationId: user.organisationId }, { organisationId: user.organisationId, ids: { userId } });
-    return { user, decision };
-  }
-
-  /**
    * Resolves a bearer token or app password to its user, and names the credential (for the Actor, so
    * a request that waits can check it again: actorNow). Unknown, revoked or disabled → UNAUTHENTICATED;
    * someone whose roles need a second factor they have not set up → FORBIDDEN (a token would skip it).
@@ -472,10 +202,3 @@ const mfaNotSetUp = (): DomainError => new DomainError('FORBIDDEN',
   'Your role needs two-factor authentication, which you have not set up yet. Sign in to the web interface to set it up; until then your API tokens and app passwords do not work.');
 
 export const unauthenticated = (): DomainError => new DomainError('UNAUTHENTICATED', 'Sign in first: a valid API token, app password or session is required.');
-
-function generatePassword(): string {
-  // 20 characters from a 56-character alphabet without look-alikes: ~116 bits.
-  const alphabet = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-  const bytes = randomBytes(20);
-  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
-}

@@ -24,7 +24,7 @@ export const invitationNotValid = (): DomainError =>
 
 /**
  * Whether the person's organisation signs in through an enabled identity provider: its staff never have a
- * Strongroom password (IdentityService.addUser). `store`: the Store, or a transaction's repositories as `{ repos }`.
+ * Strongroom password (UserCreationService.addUser). `store`: the Store, or a transaction's repositories as `{ repos }`.
  */
 export async function signsInThroughProvider(store: Pick<Store, 'repos'>, user: Pick<User, 'organisationId'>): Promise<boolean> {
   return (await store.repos.federation.providers(user.organisationId)).some((p) => p.enabled);

@@ -89,7 +89,7 @@ export class MailService {
       }
       if (standing !== 'none') return this.skipped('not-needed', payload);
       // Nor to someone whose organisation signs in through its identity provider (who never has a Strongroom
-      // password: IdentityService.addUser), read now: a job is a row anyone who can write the database can
+      // password: UserCreationService.addUser), read now: a job is a row anyone who can write the database can
       // write, and one queued for a provider-only org admin, mailed while their address was rewritten, set
       // their password.
       if (await signsInThroughProvider(this.o.store, user)) return this.skipped('not-needed', payload);

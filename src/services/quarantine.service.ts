@@ -13,7 +13,7 @@ import type { DocumentLifecycle } from './lifecycle.js';
 import { formatBytes } from './ingest.js';
 import { judgedInSegments, scanInSegments, type SegmentPlan } from './segmented-scan.js';
 import type { MailService } from './mail.service.js';
-import type { IdentityService } from './identity.service.js';
+import type { PersonNamesService } from './person-names.service.js';
 
 /** What every reader of a released version is told of the release: that it happened, never the reason. */
 export const RELEASED_AFTER_REVIEW = 'released after review by a security admin';
@@ -92,7 +92,7 @@ export class QuarantineService {
     private readonly o: {
       store: Store; access: AccessService; blobs: EncryptedBlobs; scanner: Scanner; notifier: QuarantineNotifier; clock: Clock; system: Actor; rescanDays: number; lifecycle: DocumentLifecycle;
       /** Who a version's uploader is, as the reader may know them (a partner's staff are not named by id). */
-      identity: Pick<IdentityService, 'identities'>;
+      personNames: Pick<PersonNamesService, 'identities'>;
       /** How large versions are cut for clamd so a scan's RAM stays bounded (services/segmented-scan.ts). */
       segments: SegmentPlan;
     },
@@ -124,7 +124,7 @@ export class QuarantineService {
     const answers = await this.o.access.can(actor, questions);
     // The uploader's id only for a reader decide() lets identify them, as a document's versions give it: a
     // host's staff uploading into a partner's folder through the arrangement are not the partner's to name.
-    const authors = await this.o.identity.identities(actor, rows.flatMap(({ version }) => (version.authorId ? [version.authorId] : [])), organisationId);
+    const authors = await this.o.personNames.identities(actor, rows.flatMap(({ version }) => (version.authorId ? [version.authorId] : [])), organisationId);
     return rows.map(({ version, document }, i) => {
       const [identify, identifyFolder, release, destroy] = answers.slice(i * 4, i * 4 + 4);
       const collection = collections.get(document.collectionId);

@@ -177,7 +177,7 @@ export class RetentionService {
   /**
    * Gives an organisation the series of the retention schedule it lacks (existing codes are kept as
    * they are), in the caller's transaction; audited once with how many were added. For the
-   * organisation's creation (IdentityService) and `init`/`demo` (`seedAll`).
+   * organisation's creation (OrganisationsService) and `init`/`demo` (`seedAll`).
    */
   async seedFilePlan(repos: Repos, organisationId: string, actor: Actor, decision: Decision, now: Date): Promise<number> {
     let added = 0;

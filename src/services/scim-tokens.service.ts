@@ -38,7 +38,7 @@ export class ScimTokensService {
   /**
    * A new token for the organisation's directory; the secret is returned once and stored only as a hash. Decided
    * before the transaction and again inside it, on its maker as the transaction reads them (as a token or app
-   * password is made: IdentityService.createCredential).
+   * password is made: CredentialsService.createCredential).
    */
   async create(actor: Actor, organisationId: string, name: string): Promise<{ token: ScimToken; secret: string }> {
     await this.o.access.requireOrganisation(actor, 'organisation.identity', organisationId, {}, { missing: 'organisation' });

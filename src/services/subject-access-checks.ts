@@ -10,6 +10,7 @@ import type { Actor, Organisation } from '../domain/types.js';
 import type { AccessService } from './access.service.js';
 import { organisationAction, type DecidedAgain } from './decided-within.js';
 import type { IdentityService } from './identity.service.js';
+import type { PersonNamesService } from './person-names.service.js';
 import type { MailService } from './mail.service.js';
 
 /** What the subject access services are built from: each takes the parts it uses. */
@@ -19,6 +20,7 @@ export interface SubjectAccessServiceOptions {
   clock: Clock;
   blobs: EncryptedBlobs;
   identity: IdentityService;
+  personNames: Pick<PersonNamesService, 'namesFor'>;
   /** The working days of an organisation in a region (weekends and its nation's bank holidays off). */
   workingDaysIn: (region: string) => WorkingDays;
   mail?: MailService;

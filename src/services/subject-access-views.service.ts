@@ -54,7 +54,7 @@ export interface SubjectAccessSummary {
 }
 
 export class SubjectAccessViewsService {
-  constructor(private readonly o: Pick<SubjectAccessServiceOptions, 'store' | 'access' | 'identity'>) {}
+  constructor(private readonly o: Pick<SubjectAccessServiceOptions, 'store' | 'access' | 'personNames'>) {}
 
   private get repos(): Repos {
     return this.o.store.repos;
@@ -97,7 +97,7 @@ export class SubjectAccessViewsService {
   /** Of these people, those the actor may single out (`person.identify`: their colleagues and themselves). */
   private async identified(actor: Actor, userIds: readonly (string | null)[]): Promise<Set<string>> {
     const ids = [...new Set(userIds.filter((id): id is string => id !== null))];
-    const names = await this.o.identity.namesFor(actor, ids);
+    const names = await this.o.personNames.namesFor(actor, ids);
     return new Set(ids.filter((id) => names.get(id)?.identified === true));
   }
 

@@ -14,6 +14,7 @@ import { mfaIds, passwordIds, personBeforeIds, personStateIds } from './person-s
 import { queueAccountNotice } from './account-notices.js';
 import { revokePersonAccess, revokeScimTokensIfNoLongerAllowed } from './person-revocation.js';
 import type { IdentityService } from './identity.service.js';
+import type { UserCreationService } from './user-creation.service.js';
 import { issueInvitationLink, signsInThroughProvider } from './invitations.service.js';
 import type { MailService } from './mail.service.js';
 
@@ -90,7 +91,9 @@ async function passwordResetResource(store: Pick<Store, 'repos'>, user: User): P
 
 export class UsersAdminService {
   constructor(private readonly o: {
-    store: Store; clock: Clock; access: AccessService; identity: IdentityService;
+    store: Store; clock: Clock; access: AccessService; identity: Pick<IdentityService, 'actorWithin'>;
+    /** The roles and teams a person may be given, checked as when they were added. */
+    userCreation: Pick<UserCreationService, 'validRoles' | 'validTeams'>;
     /** The key invitation links are made and stored under (person-bound-token.ts): a reset without e-mail makes its link with it. */
     invitationKey: Buffer;
     /** When it delivers (SMTP configured), a password reset e-mails its link instead of handing it back to be shown. */
@@ -157,8 +160,8 @@ export class UsersAdminService {
    */
   async update(actor: Actor, userId: string, change: UserChange): Promise<User> {
     const { user } = await this.managed(actor, userId);
-    const roles = change.roles === undefined ? undefined : this.o.identity.validRoles(change.roles);
-    const teams = change.teams === undefined ? undefined : this.o.identity.validTeams(change.teams);
+    const roles = change.roles === undefined ? undefined : this.o.userCreation.validRoles(change.roles);
+    const teams = change.teams === undefined ? undefined : this.o.userCreation.validTeams(change.teams);
     if (change.clearance !== undefined && !(CLASSIFICATIONS as readonly string[]).includes(change.clearance)) {
       throw invalid(`Clearance must be one of ${CLASSIFICATIONS.join(', ')}.`, { field: 'clearance' });
     }

@@ -71,7 +71,7 @@ describe.each(DIALECTS)('an upload whose credential is revoked while its body ar
   async function staff(): Promise<{ org: TestOrganisation; person: TestUser; tokenId: string }> {
     const org = await createOrganisation(t.vault);
     const person = await org.user({ teams: ['payroll', 'hr'] });
-    const [token] = await t.vault.identity.listCredentials(systemActor(), person.id);
+    const [token] = await t.vault.credentials.listCredentials(systemActor(), person.id);
     return { org, person, tokenId: token!.id };
   }
 
@@ -82,7 +82,7 @@ describe.each(DIALECTS)('an upload whose credential is revoked while its body ar
 
   it('refuses a REST upload whose API token is revoked while its body arrives; the same person’s other token uploads on', async () => {
     const { org, person, tokenId } = await staff();
-    const other = await t.vault.identity.createCredential(systemActor(), person.id, 'api_token', 'other laptop');
+    const other = await t.vault.credentials.createCredential(systemActor(), person.id, 'api_token', 'other laptop');
     const blobsBefore = await blobs();
     const revoked = restUpload(person.token, org.collections.payroll!, 'revoked.txt');
     const valid = restUpload(other.secret, org.collections.payroll!, 'still-valid.txt');
@@ -104,7 +104,7 @@ describe.each(DIALECTS)('an upload whose credential is revoked while its body ar
 
   it('refuses a REST new version whose API token is revoked while its body arrives', async () => {
     const { org, person, tokenId } = await staff();
-    const other = await t.vault.identity.createCredential(systemActor(), person.id, 'api_token', 'other laptop');
+    const other = await t.vault.credentials.createCredential(systemActor(), person.id, 'api_token', 'other laptop');
     const res = await upload(t.app, person, org.collections.payroll!, 'mine.txt', 'first\n');
     expect(res.statusCode, res.body).toBe(201);
     const documentId = res.json().id as string;
@@ -127,8 +127,8 @@ describe.each(DIALECTS)('an upload whose credential is revoked while its body ar
 
   it('refuses a WebDAV PUT whose app password is revoked while its body arrives; the same person’s other app password uploads on', async () => {
     const { org, person } = await staff();
-    const revokedPassword = await t.vault.identity.createCredential(systemActor(), person.id, 'app_password', 'laptop');
-    const validPassword = await t.vault.identity.createCredential(systemActor(), person.id, 'app_password', 'phone');
+    const revokedPassword = await t.vault.credentials.createCredential(systemActor(), person.id, 'app_password', 'laptop');
+    const validPassword = await t.vault.credentials.createCredential(systemActor(), person.id, 'app_password', 'phone');
     const basic = (secret: string) => `Basic ${Buffer.from(`${person.email}:${secret}`).toString('base64')}`;
     const put = (secret: string, name: string) => heldRequest(port(), 'PUT', `/dav/${org.slug}/payroll/${name}`, { authorization: basic(secret), 'content-type': 'text/plain' }, first, rest);
     const blobsBefore = await blobs();
@@ -202,7 +202,7 @@ describe.each(DIALECTS)('an upload whose credential is revoked while its body ar
 
   it('refuses a web upload whose sessions an admin ends (MFA reset) while its body arrives; the person’s API token uploads on', async () => {
     const { org, person, browsers: [browser] } = await webStaff(1);
-    const { secret } = await t.vault.identity.createCredential(systemActor(), person.id, 'api_token', 'laptop');
+    const { secret } = await t.vault.credentials.createCredential(systemActor(), person.id, 'api_token', 'laptop');
     const blobsBefore = await blobs();
     const refusedForm = formUpload(browser!, org.collections.payroll!, 'session-ended.txt');
     const valid = restUpload(secret, org.collections.payroll!, 'token-still-valid.txt');
@@ -241,7 +241,7 @@ describe.each(DIALECTS)('an upload whose credential is revoked while its body ar
     const { user, credential } = await t.vault.identity.authenticateSecret(person.token, ['api_token']);
     expect(credential).toEqual({ kind: 'api_token', id: tokenId, scope: 'full' });
     const actor = actorFor(user, { channel: 'api', clientAddress: '192.0.2.71', requestId: null }, credential);
-    await t.vault.identity.revokeCredential(actor, tokenId);
+    await t.vault.credentials.revokeCredential(actor, tokenId);
     const blobsBefore = await blobs();
 
     const error = await t.vault.filing.copy(actor, res.json().id as string, { collectionId: org.collections.hr!, name: 'copied.txt' }).then(() => null, (e: unknown) => e) as DomainError;

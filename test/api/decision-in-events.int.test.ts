@@ -149,7 +149,7 @@ describe.each(DIALECTS)('decisions in audit events on %s', (dialect) => {
     const auditor = await org.user({ roles: ['auditor'] });
     const asUser = async (id: string) => actorFor(await userOf(id), { channel: 'api', clientAddress: null, requestId: null });
 
-    const refused = await s.vault.identity.addOrganisation(await asUser(admin.id), { slug: `made-${org.slug}`, name: 'Made up' }).catch((e: unknown) => e);
+    const refused = await s.vault.organisations.addOrganisation(await asUser(admin.id), { slug: `made-${org.slug}`, name: 'Made up' }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(DomainError);
     expect((refused as DomainError).code).toBe('NOT_FOUND');
     const denial = await s.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', 'organisation.create').where('actor_user_id', '=', admin.id).executeTakeFirst();
@@ -175,7 +175,7 @@ describe.each(DIALECTS)('decisions in audit events on %s', (dialect) => {
     const org = await createOrganisation(s.vault, { areas: { finance: 'OFFICIAL' } });
     const admin = await org.user({ roles: ['org_admin'] });
     const member = await org.user({ teams: ['finance'] });
-    const people = new UsersAdminService({ store: s.vault.store, clock: s.vault.clock, access: s.vault.access, identity: s.vault.identity, invitationKey: randomBytes(32) });
+    const people = new UsersAdminService({ store: s.vault.store, clock: s.vault.clock, access: s.vault.access, identity: s.vault.identity, userCreation: s.vault.userCreation, invitationKey: randomBytes(32) });
     const asUser = async (id: string) => actorFor(await userOf(id), { channel: 'web', clientAddress: null, requestId: null });
     const found = personBinding(await userOf(member.id));
     await people.update(await asUser(admin.id), member.id, { teams: ['finance', 'hr'] });

@@ -110,8 +110,8 @@ describe.each(DIALECTS)('a download in flight when access is taken away, on %s',
   it('stops a REST download whose API token is revoked meanwhile, and audits the refusal', async () => {
     const org = await createOrganisation(t.vault);
     const person = await org.user({ teams: ['payroll'] });
-    const [token] = await t.vault.identity.listCredentials(systemActor(), person.id);
-    const other = await t.vault.identity.createCredential(systemActor(), person.id, 'api_token', 'other laptop');
+    const [token] = await t.vault.credentials.listCredentials(systemActor(), person.id);
+    const other = await t.vault.credentials.createCredential(systemActor(), person.id, 'api_token', 'other laptop');
     const id = await stored(person, org.collections.payroll!, 'revoked.bin');
     await expectCutShort(`/api/v1/documents/${id}/content`, `Bearer ${person.token}`, async () => {
       expect((await api(t.app, { token: other.secret }).delete(`me/credentials/${token!.id}`)).statusCode).toBe(204);
@@ -126,7 +126,7 @@ describe.each(DIALECTS)('a download in flight when access is taken away, on %s',
     const { host, partner, arrangement } = await createPartnership(t.vault, { accessLevel: 'read', ceiling: 'OFFICIAL-SENSITIVE' });
     const partnerStaff = await partner.user({ teams: ['payroll'] });
     const hostTeam = await host.user({ teams: ['payroll'] });
-    const appPassword = await t.vault.identity.createCredential(systemActor(), hostTeam.id, 'app_password', 'mapped drive');
+    const appPassword = await t.vault.credentials.createCredential(systemActor(), hostTeam.id, 'app_password', 'mapped drive');
     await stored(partnerStaff, partner.collections.payroll!, 'payslips.bin');
     const basic = `Basic ${Buffer.from(`${hostTeam.email}:${appPassword.secret}`).toString('base64')}`;
     await expectCutShort(`/dav/${partner.slug}/payroll/payslips.bin`, basic, async () => {
@@ -143,8 +143,8 @@ describe.each(DIALECTS)('a download in flight when access is taken away, on %s',
     await fileCollectionUnder(t.vault, org.id, org.collections.hr!, HR_03);
     const manager = await org.user({ roles: ['records_manager'], teams: ['hr'] });
     const member = await org.user({ teams: ['hr'] });
-    const [token] = await t.vault.identity.listCredentials(systemActor(), manager.id);
-    const other = await t.vault.identity.createCredential(systemActor(), manager.id, 'api_token', 'other laptop');
+    const [token] = await t.vault.credentials.listCredentials(systemActor(), manager.id);
+    const other = await t.vault.credentials.createCredential(systemActor(), manager.id, 'api_token', 'other laptop');
     const id = await stored(member, org.collections.hr!, 'case-file.bin');
     await recordEvent(t.vault, org.id, id, 'process_complete', yearsAgo(2));
     const batch = (await api(t.app, manager).post('disposal/batches', {})).json() as { id: string };

@@ -21,7 +21,7 @@ describe.each(DIALECTS)('hostile names on %s', (dialect) => {
     org = await createOrganisation(t.vault, { areas: { finance: 'OFFICIAL' } });
     // A records manager may create top-level collections too, so every refusal below is the name's.
     user = await org.user({ teams: ['finance'], roles: ['member', 'records_manager'] });
-    const { secret } = await t.vault.identity.createCredential(systemActor(), user.id, 'app_password', 'names');
+    const { secret } = await t.vault.credentials.createCredential(systemActor(), user.id, 'app_password', 'names');
     basic = `Basic ${Buffer.from(`${user.email}:${secret}`).toString('base64')}`;
     documentId = (await upload(t.app, user, org.collections.finance!, 'plain.txt', 'plain\n')).json().id;
   });

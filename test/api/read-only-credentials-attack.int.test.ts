@@ -46,7 +46,7 @@ describe.each(DIALECTS)('a read-only credential of someone with every role on %s
     const { host, partner, arrangement } = await createPartnership(s.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE', areas: { payroll: 'OFFICIAL', finance: 'OFFICIAL', hr: 'OFFICIAL' } });
     const boss = await host.user({ roles: EVERY_ROLE, teams: ['payroll', 'finance', 'hr'] });
     const colleague = await host.user({ teams: ['payroll'] });
-    const { secret } = await s.vault.identity.createCredential(systemActor(), boss.id, 'api_token', 'reporting', 'read');
+    const { secret } = await s.vault.credentials.createCredential(systemActor(), boss.id, 'api_token', 'reporting', 'read');
     const reader: TestUser = { ...boss, token: secret };
     const fullId = (await call(boss, 'GET', '/me/credentials')).json<{ credentials: { id: string; name: string }[] }>().credentials.find((c) => c.name === 'test')!.id;
 
@@ -132,8 +132,8 @@ describe.each(DIALECTS)('a read-only credential of someone with every role on %s
     const { host } = await createPartnership(s.vault, { accessLevel: 'read', ceiling: 'OFFICIAL' });
     const boss = await host.user({ roles: EVERY_ROLE, teams: ['payroll', 'finance', 'hr'] });
     const basic = (secret: string): DavUser => ({ ...boss, appPassword: secret, basic: `Basic ${Buffer.from(`${boss.email}:${secret}`).toString('base64')}` });
-    const reader = basic((await s.vault.identity.createCredential(systemActor(), boss.id, 'app_password', 'sync', 'read')).secret);
-    const writer = basic((await s.vault.identity.createCredential(systemActor(), boss.id, 'app_password', 'desktop')).secret);
+    const reader = basic((await s.vault.credentials.createCredential(systemActor(), boss.id, 'app_password', 'sync', 'read')).secret);
+    const writer = basic((await s.vault.credentials.createCredential(systemActor(), boss.id, 'app_password', 'desktop')).secret);
     await upload(s.app, boss, host.collections.payroll!, 'payslips.csv', 'name,net\n');
     await upload(s.app, boss, host.collections.payroll!, 'other.csv', 'other\n');
     await s.vault.collectionCreation.create(systemActor(), { organisationId: host.id, parentId: host.collections.payroll!, name: 'Monthly', serviceArea: 'payroll', classification: 'OFFICIAL-SENSITIVE' });

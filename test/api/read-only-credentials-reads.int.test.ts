@@ -19,7 +19,7 @@ describe.each(DIALECTS)('reads beside changes with a read-only credential on %s'
 
   /** A read-only API token for the person, made as the CLI makes one. */
   async function readToken(user: TestUser): Promise<TestUser> {
-    const { secret } = await t.vault.identity.createCredential(systemActor(), user.id, 'api_token', 'reporting', 'read');
+    const { secret } = await t.vault.credentials.createCredential(systemActor(), user.id, 'api_token', 'reporting', 'read');
     return { ...user, token: secret };
   }
 
@@ -65,7 +65,7 @@ describe.each(DIALECTS)('reads beside changes with a read-only credential on %s'
     refusedForScope(await api(t.app, reader).post('me/tokens', { name: 'another', scope: 'read' }));
     refusedForScope(await api(t.app, reader).delete(`me/credentials/${listed.credentials[0]!.id}`));
     expect(await refusals(staff.id, before)).toEqual([['person.manage-credentials', 'credential_scope'], ['person.manage-credentials', 'credential_scope']]);
-    expect((await t.vault.identity.listCredentials(systemActor(), staff.id)).map((c) => [c.name, c.revokedAt])).toEqual([['test', null], ['reporting', null]]);
+    expect((await t.vault.credentials.listCredentials(systemActor(), staff.id)).map((c) => [c.name, c.revokedAt])).toEqual([['test', null], ['reporting', null]]);
   });
 
   it('an org admin\'s read token lists the organisation\'s people and reads one; a member\'s is refused as before; changing one stays refused', async () => {

@@ -30,7 +30,7 @@ describe.each(DIALECTS)('read-only credentials on %s', (dialect) => {
 
   /** A read-only API token for the person, made as the CLI makes one. */
   async function readToken(user: TestUser): Promise<TestUser> {
-    const { secret } = await s.vault.identity.createCredential(systemActor(), user.id, 'api_token', 'reporting', 'read');
+    const { secret } = await s.vault.credentials.createCredential(systemActor(), user.id, 'api_token', 'reporting', 'read');
     return { ...user, token: secret };
   }
 
@@ -135,7 +135,7 @@ describe.each(DIALECTS)('read-only credentials on %s', (dialect) => {
   it('a read-only app password GETs and PROPFINDs over WebDAV; PUT, DELETE, MOVE, COPY, MKCOL, PROPPATCH and LOCK are refused 403, audited once, nothing stored', async () => {
     const org = await createOrganisation(s.vault);
     const staff = await org.user({ teams: ['payroll'] });
-    const { secret } = await s.vault.identity.createCredential(systemActor(), staff.id, 'app_password', 'payroll system', 'read');
+    const { secret } = await s.vault.credentials.createCredential(systemActor(), staff.id, 'app_password', 'payroll system', 'read');
     const reader = withAppPassword(staff, secret);
     await upload(s.app, staff, org.collections.payroll!, 'payslips.csv', 'name,net\n');
     const base = `/dav/${org.slug}/payroll`;
@@ -169,7 +169,7 @@ describe.each(DIALECTS)('read-only credentials on %s', (dialect) => {
 
     // A lock its person took with a full app password is neither refreshed nor released with the read-only one.
     await upload(s.app, staff, org.collections.payroll!, 'locked.csv', 'x\n');
-    const fullPassword = (await s.vault.identity.createCredential(systemActor(), staff.id, 'app_password', 'desktop')).secret;
+    const fullPassword = (await s.vault.credentials.createCredential(systemActor(), staff.id, 'app_password', 'desktop')).secret;
     const writer = withAppPassword(staff, fullPassword);
     const locked = await dav(s.base, 'LOCK', `${base}/locked.csv`, { user: writer, headers: { 'content-type': 'application/xml' }, body: refused[7]![3]! });
     expect(locked.status).toBe(200);
@@ -214,7 +214,7 @@ describe.each(DIALECTS)('read-only credentials on %s', (dialect) => {
       expect(refused.status, odd).toBe(400);
       expect(refused.text).toContain('The scope must be one of full, read.');
     }
-    const listed = await s.vault.identity.listCredentials(systemActor(), staff.id);
+    const listed = await s.vault.credentials.listCredentials(systemActor(), staff.id);
     expect(listed.map((c) => [c.name, c.scope])).toEqual([['test', 'full'], ['reporting', 'read']]);
     // Without one (a form from before scopes) it is full, the default.
     const unscoped = await browser.post('/account/credentials', { _csrf: FormClient.csrf(page), kind: 'api_token', name: 'laptop' });

@@ -145,7 +145,7 @@ describe.each(DIALECTS)('scrub and self-heal, folder primary and folder replica,
     expect(mails.map((j) => JSON.parse(j.payload)).filter((p) => p.message.kind === 'storage-damaged' && p.message.documentId === lost.documentId))
       .toEqual([{ userId: admin.id, message: { kind: 'storage-damaged', documentId: lost.documentId, versionNumber: 1 } }]);
     // Nor over WebDAV: the same clear 500, before any byte.
-    const { secret } = await t.vault.identity.createCredential(systemActor(), user.id, 'app_password', 'scrub test');
+    const { secret } = await t.vault.credentials.createCredential(systemActor(), user.id, 'app_password', 'scrub test');
     const davGet = await t.app.inject({ method: 'GET', url: `/dav/${org.slug}/payroll/lost.bin`, headers: { authorization: `Basic ${Buffer.from(`${user.email}:${secret}`).toString('base64')}` } });
     expect(davGet.statusCode).toBe(500);
     expect(davGet.body).toContain(DAMAGED_COPIES_MESSAGE);

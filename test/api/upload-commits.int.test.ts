@@ -78,7 +78,7 @@ describe.each(DIALECTS)('upload commits on %s', (dialect) => {
   async function setUp() {
     const org = await createOrganisation(t.vault, { areas: { payroll: 'OFFICIAL' } });
     const user = await org.user({ teams: ['payroll'] });
-    const { secret } = await t.vault.identity.createCredential(systemActor(), user.id, 'app_password', 'webdav test');
+    const { secret } = await t.vault.credentials.createCredential(systemActor(), user.id, 'app_password', 'webdav test');
     const dav = (method: 'PUT', name: string, body: string | Buffer) => t.app.inject({
       method, url: `/dav/${org.slug}/payroll/${name}`, payload: body,
       headers: { authorization: `Basic ${Buffer.from(`${user.email}:${secret}`).toString('base64')}` },

@@ -265,7 +265,7 @@ describe.each(DIALECTS)('upload limits on %s', (dialect) => {
     const res = await client.post('/account/credentials', { _csrf: FormClient.csrf(page.text), kind: 'api_token', name: 'n'.repeat(101) });
     expect(res.status).toBe(400);
     expect(res.text).toContain('100 characters or fewer');
-    expect(await t.vault.identity.listCredentials(systemActor(), member.id)).toEqual([]);
+    expect(await t.vault.credentials.listCredentials(systemActor(), member.id)).toEqual([]);
   });
 
   it('never stores a stream whose length differs from the size announced for it (a file changed while the CLI read it)', async () => {

@@ -121,8 +121,8 @@ describe.each(DIALECTS)('people administration attacked on %s', (dialect) => {
     const inFlight = await actorAtRequestStart(leaver);
     // ... when their admin switches them off over REST (every credential of theirs revoked).
     expect((await api(t.app, admin).post(`users/${leaver.id}/disable`)).statusCode).toBe(204);
-    await expect(t.vault.identity.createCredential(inFlight, leaver.id, 'api_token', 'made meanwhile')).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
-    await expect(t.vault.identity.createCredential(inFlight, leaver.id, 'app_password', 'made meanwhile')).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(t.vault.credentials.createCredential(inFlight, leaver.id, 'api_token', 'made meanwhile')).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(t.vault.credentials.createCredential(inFlight, leaver.id, 'app_password', 'made meanwhile')).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     expect(await refusals(leaver.id, 'token.create')).toEqual(['account_disabled']);
     expect(await refusals(leaver.id, 'app-password.create')).toEqual(['account_disabled']);
     // Switched on later ("tokens revoked by the switching off stay revoked"): nothing was made meanwhile.
@@ -142,7 +142,7 @@ describe.each(DIALECTS)('people administration attacked on %s', (dialect) => {
     await t.vault.passwordChange.changePassword((await t.vault.sessions.resolve(own.sessionId))!, TEST_PASSWORD, 'a new pass phrase the hijacker never saw', webRequest);
     expect(await t.vault.sessions.resolve(hijacker.sessionId)).toBeNull();
 
-    const refused = await t.vault.identity.createCredential(inFlight, owner.id, 'api_token', 'made meanwhile').then(() => null, (e: unknown) => e);
+    const refused = await t.vault.credentials.createCredential(inFlight, owner.id, 'api_token', 'made meanwhile').then(() => null, (e: unknown) => e);
     expect(refused).toMatchObject({ code: 'UNAUTHENTICATED', message: 'You were signed out while this was being sent, so nothing was saved. Sign in and send it again.' });
     expect(await refusals(owner.id, 'token.create')).toEqual(['session_ended']);
     expect((await t.vault.store.repos.users.listCredentials(owner.id)).filter((c) => c.name === 'made meanwhile')).toEqual([]);
@@ -152,8 +152,8 @@ describe.each(DIALECTS)('people administration attacked on %s', (dialect) => {
     const org = await createOrganisation(t.vault);
     const person = await org.user({});
     const inFlight = await actorAtRequestStart(person);
-    await t.vault.identity.revokeCredential(inFlight, inFlight.credential!.id);
-    await expect(t.vault.identity.createCredential(inFlight, person.id, 'app_password', 'made meanwhile')).rejects.toMatchObject({
+    await t.vault.credentials.revokeCredential(inFlight, inFlight.credential!.id);
+    await expect(t.vault.credentials.createCredential(inFlight, person.id, 'app_password', 'made meanwhile')).rejects.toMatchObject({
       code: 'UNAUTHENTICATED', message: 'The API token this was sent with was revoked while it was being sent, so nothing was saved.',
     });
     expect(await refusals(person.id, 'app-password.create')).toEqual(['credential_revoked']);

@@ -24,7 +24,7 @@ describe.each(DIALECTS)('credential rows written in the database on %s', (dialec
     const org = await createOrganisation(t.vault);
     const admin = await org.user({ roles: ['org_admin'] });
     const member = await org.user({});
-    await t.vault.identity.createCredential(systemActor(), member.id, 'app_password', 'laptop');
+    await t.vault.credentials.createCredential(systemActor(), member.id, 'app_password', 'laptop');
     await t.vault.audit.sequencer.flush();
     expect(await t.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });
     return { t, org, admin, member };
@@ -73,7 +73,7 @@ describe.each(DIALECTS)('credential rows written in the database on %s', (dialec
 
   it("a read-only token's scope written up to full, or a full token's down to read, is named by verify; put back, verify passes", async () => {
     const s = await setting();
-    const { id: reader } = await s.t.vault.identity.createCredential(systemActor(), s.member.id, 'api_token', 'reporting', 'read');
+    const { id: reader } = await s.t.vault.credentials.createCredential(systemActor(), s.member.id, 'api_token', 'reporting', 'read');
     const full = await s.t.vault.store.db.selectFrom('credentials').select('id').where('user_id', '=', s.admin.id).executeTakeFirstOrThrow();
     await s.t.vault.audit.sequencer.flush();
     expect(await s.t.vault.audit.verification.verify(systemActor())).toMatchObject({ ok: true });

@@ -28,7 +28,7 @@ describe.each(DIALECTS)('who switched an account off, rewritten in the database,
   it("an org admin's Disable rewritten as the directory's is named by verify; the directory's and the admin's own are not", async () => {
     t = await openTestVault({ dialect, clamdSocket: clamd.socketPath });
     const org = await createOrganisation(t.vault);
-    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
     const admin = await org.user({ roles: ['org_admin'] });
     const adminActor = actorFor((await t.vault.store.repos.users.byId(admin.id))!, CLI);
     const { secret } = await t.vault.scim.tokens.create(adminActor, org.id, 'Entra ID');

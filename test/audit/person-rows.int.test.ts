@@ -111,7 +111,7 @@ describe.each(DIALECTS)('people changed in the database on %s', (dialect) => {
 
   it("SCIM's create, replace, patch of name, address and active, groups, and delete leave verify content; a SCIM person changed directly is named", async () => {
     const s = await setting();
-    await s.t.vault.identity.changeEmailDomains(systemActor(), s.org.slug, { add: [`${s.org.slug}.gov.uk`] });
+    await s.t.vault.organisations.changeEmailDomains(systemActor(), s.org.slug, { add: [`${s.org.slug}.gov.uk`] });
     const adminActor = actorFor((await s.t.vault.store.repos.users.byId(s.admin.id))!, CLI);
     await s.t.vault.identityProviders.setGroupMappings(adminActor, s.org.id, [
       { group: 'SR Admins', roles: ['org_admin'] }, { group: 'SR Payroll', roles: ['member'], teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' },
@@ -152,7 +152,7 @@ describe.each(DIALECTS)('people changed in the database on %s', (dialect) => {
 
   it("a federated sign-in's just-in-time account and its group claims leave verify content", async () => {
     const s = await setting();
-    await s.t.vault.identity.changeEmailDomains(systemActor(), s.org.slug, { add: [`${s.org.slug}.gov.uk`] });
+    await s.t.vault.organisations.changeEmailDomains(systemActor(), s.org.slug, { add: [`${s.org.slug}.gov.uk`] });
     const adminActor = actorFor((await s.t.vault.store.repos.users.byId(s.admin.id))!, CLI);
     await s.t.vault.identityProviders.setGroupMappings(adminActor, s.org.id, [
       { group: 'sr-hr', roles: ['member'], teams: ['hr'] }, { group: 'sr-records', roles: ['records_manager'], teams: ['hr'], clearance: 'OFFICIAL-SENSITIVE' },

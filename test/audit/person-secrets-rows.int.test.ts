@@ -127,7 +127,7 @@ describe.each(DIALECTS)('audit verify and passwords or MFA written in the databa
 
   it('names a password given by hand to someone the directory created without one', async () => {
     const s = await setting();
-    await s.v.identity.changeEmailDomains(systemActor(), s.org.slug, { add: [`${s.org.slug}.gov.uk`] });
+    await s.v.organisations.changeEmailDomains(systemActor(), s.org.slug, { add: [`${s.org.slug}.gov.uk`] });
     const token = (await s.v.scim.tokens.create(systemActor(), s.org.id, 'Entra ID provisioning')).secret;
     const userName = `${randomUUID().slice(0, 8)}@${s.org.slug}.gov.uk`;
     const res = await t!.app.inject({

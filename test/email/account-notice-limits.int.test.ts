@@ -29,7 +29,7 @@ describe.each(DIALECTS)('security notices in a burst on %s', (dialect) => {
       env: { STRONGROOM_SMTP_URL: smtp.url, STRONGROOM_MAIL_FROM: 'Records vault <no-reply@vault.test>', STRONGROOM_PUBLIC_URL: 'https://vault.test' },
     });
     org = await createOrganisation(t.vault);
-    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
   });
   afterAll(async () => {
     clock.set(null);
@@ -59,7 +59,7 @@ describe.each(DIALECTS)('security notices in a burst on %s', (dialect) => {
   async function tokensFor(userId: string, count: number, from: number, stepMs = 1000): Promise<void> {
     for (let i = 0; i < count; i += 1) {
       clock.set(new Date(from + i * stepMs).toISOString());
-      await t.vault.identity.createCredential(systemActor(), userId, 'api_token', `script ${i}`);
+      await t.vault.credentials.createCredential(systemActor(), userId, 'api_token', `script ${i}`);
     }
   }
 

@@ -42,7 +42,7 @@ describe.each(DIALECTS)('security notices on %s', (dialect) => {
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     org = await createOrganisation(t.vault);
     // The directory may give addresses only in the organisation's own domains.
-    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
   });
   afterAll(async () => {
     await t?.close();
@@ -113,7 +113,7 @@ describe.each(DIALECTS)('security notices on %s', (dialect) => {
   it('tells a person an API token was made for them, by them, without its maker\'s words (a name inviting a click) in the notice', async () => {
     const person = await org.user({});
     const name = 'IT Security: if unexpected verify at evil.example/x <script>';
-    await t.vault.identity.createCredential(await actorOf(t.vault, person.id), person.id, 'api_token', name);
+    await t.vault.credentials.createCredential(await actorOf(t.vault, person.id), person.id, 'api_token', name);
     const [mail, ...more] = await noticesTo(person.email);
     expect(more).toHaveLength(0);
     expect(mail!.subject).toBe('A new API token was created for your Strongroom account');

@@ -117,7 +117,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
   it('a person added while mail is configured gets no password on screen but a link that sets it once; only its hash is stored', async () => {
     const org = await createOrganisation(t.vault);
     const email = `new-${Date.now()}@${org.slug}.test`;
-    const added = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Ada Newcomer', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    const added = await t.vault.userCreation.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Ada Newcomer', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
     expect(added.invited).toBe(true);
     expect(added.generatedPassword).toBeNull();
     expect((await t.vault.store.repos.users.signInState(added.user.id))?.password_hash).toBeNull();
@@ -176,7 +176,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
 
   it('the admin page invites a new person by e-mail and shows no password', async () => {
     const org = await createOrganisation(t.vault);
-    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.test`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.test`] });
     const admin = await org.user({ roles: ['org_admin'] });
     const secret = await enrolTotp(t.vault, admin.id);
     const client = new FormClient(base);
@@ -196,7 +196,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
 
   it('in an organisation that signs in through its identity provider, the admin page sets no password and the invitation points at the sign-in page', async () => {
     const org = await createOrganisation(t.vault);
-    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.test`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.test`] });
     const now = new Date().toISOString();
     await t.vault.store.repos.federation.insertProvider({
       id: randomUUID(), organisationId: org.id, kind: 'oidc', name: 'Council Entra ID', enabled: true,
@@ -228,7 +228,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     // in only through the council's identity provider (no Strongroom password), points the admin's address at
     // their own mailbox for the moment it is sent, puts it back, and follows the link.
     const org = await createOrganisation(t.vault);
-    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.test`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.test`] });
     const now = new Date().toISOString();
     await t.vault.store.repos.federation.insertProvider({
       id: randomUUID(), organisationId: org.id, kind: 'oidc', name: 'Council Entra ID', enabled: true,
@@ -236,7 +236,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
       createAccounts: false, groupsClaim: null, mfaAmrValues: [], mfaAcrValues: [], createdAt: now, updatedAt: now,
     }, null);
     const email = `sso-admin-${Date.now()}@${org.slug}.test`;
-    const { user: admin } = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Sso Admin', roles: ['org_admin'], teams: [], clearance: 'OFFICIAL-SENSITIVE' });
+    const { user: admin } = await t.vault.userCreation.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Sso Admin', roles: ['org_admin'], teams: [], clearance: 'OFFICIAL-SENSITIVE' });
     await t.vault.worker.runDue();
     expect((await t.vault.store.repos.users.signInState(admin.id))?.password_hash).toBeNull();
     const db = t.vault.store.db;
@@ -279,7 +279,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
 
     // Someone invited (no password yet, sealed so), their null's seal then written over: the link no longer works.
     const email = `invited-${Date.now()}@${org.slug}.test`;
-    const { user } = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Invited', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    const { user } = await t.vault.userCreation.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Invited', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
     await t.vault.worker.runDue();
     const token = LINK.exec(String(onlyMailTo(smtp, email).text))![1]!;
     const sealed = (await db.selectFrom('users').select('password_seal').where('id', '=', user.id).executeTakeFirstOrThrow()).password_seal;
@@ -303,7 +303,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     const admin = await org.user({ roles: ['org_admin'], teams: [] });
     const invite = async (name: string) => {
       const email = `${name}-${Date.now()}@${org.slug}.test`;
-      const { user } = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email, name, roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+      const { user } = await t.vault.userCreation.addUser(systemActor(), { organisationSlug: org.slug, email, name, roles: ['member'], teams: [], clearance: 'OFFICIAL' });
       await t.vault.worker.runDue();
       return { user, token: LINK.exec(String(onlyMailTo(smtp, email).text))![1]! };
     };
@@ -345,7 +345,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
   it('an invitation link stops working after 7 days, and a newer invitation replaces the older one', async () => {
     const org = await createOrganisation(t.vault);
     const email = `late-${Date.now()}@${org.slug}.test`;
-    const { user } = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Late Comer', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    const { user } = await t.vault.userCreation.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Late Comer', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
     await t.vault.worker.runDue();
     const first = LINK.exec(String(onlyMailTo(smtp, email).text))![1]!;
     // A retry or a resend makes a new link; the earlier one stops working. An invitation is essential:
@@ -375,7 +375,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
   it('of two uses of one link at the same moment exactly one sets the password; a disabled person\'s link does not work', async () => {
     const org = await createOrganisation(t.vault);
     const email = `race-${Date.now()}@${org.slug}.test`;
-    const { user } = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Rae Race', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    const { user } = await t.vault.userCreation.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Rae Race', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
     await t.vault.worker.runDue();
     const token = LINK.exec(String(onlyMailTo(smtp, email).text))![1]!;
     const info = { channel: 'web' as const, clientAddress: '127.0.0.1', requestId: null };
@@ -401,7 +401,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     expect(await secretsProblem()).toBeNull();
 
     const other = `gone-${Date.now()}@${org.slug}.test`;
-    const gone = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email: other, name: 'Gone Person', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    const gone = await t.vault.userCreation.addUser(systemActor(), { organisationSlug: org.slug, email: other, name: 'Gone Person', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
     await t.vault.worker.runDue();
     const goneToken = LINK.exec(String(onlyMailTo(smtp, other).text))![1]!;
     await t.vault.store.repos.users.update(gone.user.id, { disabled: true });
@@ -411,7 +411,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     // Switching someone off revokes their credentials for good, an unused invitation link with them: switched
     // back on (by an admin, or SCIM's active: true), the old link stays dead, and a new invitation is needed.
     const back = `back-${Date.now()}@${org.slug}.test`;
-    const returning = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email: back, name: 'Back Again', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    const returning = await t.vault.userCreation.addUser(systemActor(), { organisationSlug: org.slug, email: back, name: 'Back Again', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
     await t.vault.worker.runDue();
     const backToken = LINK.exec(String(onlyMailTo(smtp, back).text))![1]!;
     const admin = await org.user({ roles: ['org_admin'] });

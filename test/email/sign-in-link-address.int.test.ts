@@ -57,7 +57,7 @@ describe.each(DIALECTS)('a sign-in link mailed while the address was rewritten o
 
   it("a new person's invitation: named by verify; mailed to the address as recorded, verify is content", async () => {
     const { v, org } = await setting();
-    const honest = await v.identity.addUser(systemActor(), { organisationSlug: org.slug, email: `ada-${Date.now()}@${org.slug}.test`, name: 'Ada', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    const honest = await v.userCreation.addUser(systemActor(), { organisationSlug: org.slug, email: `ada-${Date.now()}@${org.slug}.test`, name: 'Ada', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
     await v.worker.runDue();
     const link = LINK.exec(smtp.to(honest.user.email).map((m) => String(m.text)).join('\n'))?.[1];
     await v.invitations.accept(link!, 'ada chose this pass phrase', REQUEST);
@@ -66,7 +66,7 @@ describe.each(DIALECTS)('a sign-in link mailed while the address was rewritten o
     expect(await problem(v)).toBe('');
 
     const email = `bob-${Date.now()}@${org.slug}.test`;
-    const { user } = await v.identity.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Bob', roles: ['org_admin'], teams: [], clearance: 'OFFICIAL' });
+    const { user } = await v.userCreation.addUser(systemActor(), { organisationSlug: org.slug, email, name: 'Bob', roles: ['org_admin'], teams: [], clearance: 'OFFICIAL' });
     await mailedToMallory(v, user.id, email);
     expect(await problem(v)).toBe(foundChanged(user.id, org.id));
   });

@@ -23,9 +23,9 @@ describe('e-mail without an SMTP server configured', () => {
 
   it('keeps the one-time password on the admin page and from the service, and queues no invitation', async () => {
     const org = await createOrganisation(t.vault);
-    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.test`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.test`] });
     expect(t.vault.mail.delivers).toBe(false);
-    const added = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email: `p-${Date.now()}@${org.slug}.test`, name: 'Pat', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    const added = await t.vault.userCreation.addUser(systemActor(), { organisationSlug: org.slug, email: `p-${Date.now()}@${org.slug}.test`, name: 'Pat', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
     expect(added.invited).toBe(false);
     expect(added.generatedPassword).toMatch(/.{12,}/);
     expect(await t.vault.identity.verifyPassword(added.user, added.generatedPassword!)).toBe(true);
@@ -66,14 +66,14 @@ describe.each(DIALECTS)('adding a person to an organisation with an identity pro
 
   it('shows no password on the admin page or from the service, sets none, and queues no invitation', async () => {
     const org = await createOrganisation(t.vault);
-    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.test`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.test`] });
     const now = new Date().toISOString();
     await t.vault.store.repos.federation.insertProvider({
       id: randomUUID(), organisationId: org.id, kind: 'saml', name: 'Council Entra ID', enabled: true, oidc: null,
       saml: { entryPoint: 'https://login.example.test/saml2', idpEntityId: 'https://sts.example.test/', idpCertificates: ['x'], emailAttribute: null },
       createAccounts: false, groupsClaim: null, mfaAmrValues: [], mfaAcrValues: [], createdAt: now, updatedAt: now,
     }, null);
-    const added = await t.vault.identity.addUser(systemActor(), { organisationSlug: org.slug, email: `p-${Date.now()}@${org.slug}.test`, name: 'Pat', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    const added = await t.vault.userCreation.addUser(systemActor(), { organisationSlug: org.slug, email: `p-${Date.now()}@${org.slug}.test`, name: 'Pat', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
     expect([added.invited, added.generatedPassword, added.signsInWith]).toEqual([false, null, 'Council Entra ID']);
     expect((await t.vault.store.repos.users.signInState(added.user.id))?.password_hash).toBeNull();
 

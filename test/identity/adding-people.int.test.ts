@@ -23,8 +23,8 @@ describe.each(DIALECTS)('adding people across organisations on %s', (dialect) =>
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     north = await createOrganisation(t.vault);
     south = await createOrganisation(t.vault);
-    await t.vault.identity.changeEmailDomains(systemActor(), north.slug, { add: [`${north.slug}.test`] });
-    await t.vault.identity.changeEmailDomains(systemActor(), south.slug, { add: [`${south.slug}.test`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), north.slug, { add: [`${north.slug}.test`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), south.slug, { add: [`${south.slug}.test`] });
     northAdmin = await north.user({ roles: ['org_admin'] });
     southPerson = await south.user({});
   });
@@ -63,7 +63,7 @@ describe.each(DIALECTS)('adding people across organisations on %s', (dialect) =>
     expect(await add(client, fresh)).toEqual({ status: 400, error: `A person with e-mail ${fresh} is already in your organisation.` });
     // Only the operator can have put one of north's addresses in south; north owns the address space, so may be told.
     const stray = `stray-${randomUUID().slice(0, 8)}@${north.slug}.test`;
-    await t.vault.identity.addUser(systemActor(), { organisationSlug: south.slug, email: stray, name: 'Stray', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    await t.vault.userCreation.addUser(systemActor(), { organisationSlug: south.slug, email: stray, name: 'Stray', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
     expect(await add(client, stray)).toEqual({
       status: 400, error: `The address ${stray} is in your organisation&#39;s e-mail domain, but an account of another organisation in this Strongroom holds it. Ask the Strongroom operator.`,
     });
@@ -81,7 +81,7 @@ describe.each(DIALECTS)('adding people across organisations on %s', (dialect) =>
       expect(res.status).toBe(400);
       expect(res.text).toContain(message);
     }
-    const added = await t.vault.identity.addUser(systemActor(), { organisationSlug: bare.slug, email: `op-${randomUUID().slice(0, 8)}@elsewhere.test`, name: 'Contractor', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    const added = await t.vault.userCreation.addUser(systemActor(), { organisationSlug: bare.slug, email: `op-${randomUUID().slice(0, 8)}@elsewhere.test`, name: 'Contractor', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
     expect(added.user.organisationId).toBe(bare.id);
   });
 });

@@ -18,8 +18,8 @@ describe.each(DIALECTS)('federated sign-in on %s', (dialect) => {
   beforeAll(async () => {
     north = await createOrganisation(t.vault);
     south = await createOrganisation(t.vault);
-    await t.vault.identity.changeEmailDomains(systemActor(), north.slug, { add: ['North.test'] });
-    await t.vault.identity.changeEmailDomains(systemActor(), south.slug, { add: ['@south.test'] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), north.slug, { add: ['North.test'] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), south.slug, { add: ['@south.test'] });
   });
 
   async function provider(org: TestOrganisation, patch: Partial<IdentityProvider> = {}): Promise<IdentityProvider> {
@@ -147,18 +147,18 @@ describe.each(DIALECTS)('federated sign-in on %s', (dialect) => {
   });
 
   it('assigns each e-mail domain to one organisation, by the operator alone', async () => {
-    expect(await t.vault.identity.emailDomains(north.slug)).toEqual(['north.test']);
-    await expect(t.vault.identity.changeEmailDomains(systemActor(), south.slug, { add: ['north.test'] }))
+    expect(await t.vault.organisations.emailDomains(north.slug)).toEqual(['north.test']);
+    await expect(t.vault.organisations.changeEmailDomains(systemActor(), south.slug, { add: ['north.test'] }))
       .rejects.toThrow('The e-mail domain north.test is already assigned to another organisation. Withdraw it there first if it has moved.');
-    await expect(t.vault.identity.changeEmailDomains(systemActor(), south.slug, { add: ['not a domain'] }))
+    await expect(t.vault.organisations.changeEmailDomains(systemActor(), south.slug, { add: ['not a domain'] }))
       .rejects.toThrow('"not a domain" is not an e-mail domain: write it like northshire.gov.uk.');
     const admin = await south.user({ roles: ['org_admin'] });
     const asAdmin = { kind: 'user' as const, userId: admin.id, organisationId: south.id, roles: ['org_admin' as const], teams: [], clearance: 'OFFICIAL' as const, channel: 'web' as const, clientAddress: null, requestId: null };
-    await expect(t.vault.identity.changeEmailDomains(asAdmin, south.slug, { add: ['grab.test'] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(t.vault.organisations.changeEmailDomains(asAdmin, south.slug, { add: ['grab.test'] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const refused = await t.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', 'organisation.email-domains').where('actor_user_id', '=', admin.id).execute();
     expect(refused.map((e) => [e.decision, e.reason])).toEqual([['deny', 'system_only']]);
-    expect(await t.vault.identity.changeEmailDomains(systemActor(), south.slug, { add: ['south2.test'], remove: ['south.test'] })).toEqual(['south2.test']);
-    expect(await t.vault.identity.changeEmailDomains(systemActor(), south.slug, { add: ['south.test'], remove: ['south2.test'] })).toEqual(['south.test']);
+    expect(await t.vault.organisations.changeEmailDomains(systemActor(), south.slug, { add: ['south2.test'], remove: ['south.test'] })).toEqual(['south2.test']);
+    expect(await t.vault.organisations.changeEmailDomains(systemActor(), south.slug, { add: ['south.test'], remove: ['south2.test'] })).toEqual(['south.test']);
   });
 
   it('follows the directory at every sign-in when groups are read, and shuts out someone who left every mapped group', async () => {

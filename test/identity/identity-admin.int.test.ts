@@ -161,7 +161,7 @@ describe.each(DIALECTS)('identity provider administration on %s', (dialect) => {
 
   it('runs a test sign-in through the provider, showing what came back and changing nothing', async () => {
     const newcomer = `new-${randomUUID().slice(0, 8)}@${north.slug}.test`;
-    await t.vault.identity.changeEmailDomains(systemActor(), north.slug, { add: [`${north.slug}.test`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), north.slug, { add: [`${north.slug}.test`] });
     idp.accounts.set('newcomer', { email: newcomer, email_verified: true, name: 'New Person', groups: ['grp-payroll'] });
     const fields = new URLSearchParams(providerForm((await northAdmin.get(`/admin/identity/providers/${providerId}`)).text, { clientSecret: '', groupsClaim: 'groups' }));
     fields.append('options', 'createAccounts');

@@ -190,7 +190,7 @@ describe.each(DIALECTS)('signing in as the last org admin with no mapped group o
     const other = await createOrganisation(t.vault);
     const theirs = await other.user({ roles: ['org_admin'] });
     // This organisation's domains cover the other's admin's address: matched, so answered as another organisation's.
-    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${other.slug}.test`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), org.slug, { add: [`${other.slug}.test`] });
     expect(await refusal(t.vault.federatedSignIn.complete(identity(theirs.email), REQUEST))).toBe('no_mapped_group');
     expect(await access(theirs.id)).toEqual([['org_admin'], [], 'OFFICIAL-SENSITIVE', false]);
     expect(await links(theirs.id)).toBe(0);

@@ -18,8 +18,8 @@ describe.each(DIALECTS)('credentials before MFA on %s', (dialect) => {
 
   const credentials = async (roles: string[]) => {
     const person = await addPerson(t.vault, org.slug, { roles, teams: ['finance'] });
-    const token = (await t.vault.identity.createCredential(systemActor(), person.id, 'api_token', 'script')).secret;
-    const appPassword = (await t.vault.identity.createCredential(systemActor(), person.id, 'app_password', 'drive')).secret;
+    const token = (await t.vault.credentials.createCredential(systemActor(), person.id, 'api_token', 'script')).secret;
+    const appPassword = (await t.vault.credentials.createCredential(systemActor(), person.id, 'app_password', 'drive')).secret;
     return { person, token, basic: `Basic ${Buffer.from(`${person.email}:${appPassword}`).toString('base64')}` };
   };
 

@@ -243,7 +243,7 @@ describe.each(DIALECTS)('links and throttling after a reset, with e-mail, on %s'
     const v = t.vault;
     const org = await createOrganisation(v);
     const admin = await org.user({ roles: ['org_admin'] });
-    const { user } = await v.identity.addUser(systemActor(), { organisationSlug: org.slug, email: `ada-${Date.now()}@${org.slug}.test`, name: 'Ada', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    const { user } = await v.userCreation.addUser(systemActor(), { organisationSlug: org.slug, email: `ada-${Date.now()}@${org.slug}.test`, name: 'Ada', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
     const invitation = await mailedToken(user.email);
     await v.invitations.accept(invitation, 'ada chose this pass phrase', HOME);
     const used = await v.store.db.selectFrom('invitations').selectAll().where('user_id', '=', user.id).executeTakeFirstOrThrow();

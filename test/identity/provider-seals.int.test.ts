@@ -107,7 +107,7 @@ describe.each(DIALECTS)('identity provider and link rows written by hand on %s',
   it('a provider an org admin adds, updates, switches off and on signs people in: first sign-in creates them, later ones find them', async () => {
     const v = t.vault;
     const org = await createOrganisation(v);
-    await v.identity.changeEmailDomains(systemActor(), org.slug, { add: ['provider-seals.test'] });
+    await v.organisations.changeEmailDomains(systemActor(), org.slug, { add: ['provider-seals.test'] });
     const admin = await org.user({ roles: ['org_admin'] });
     const orgAdmin = { kind: 'user' as const, userId: admin.id, organisationId: org.id, roles: ['org_admin' as const], teams: [], clearance: 'OFFICIAL-SENSITIVE' as const, channel: 'api' as const, clientAddress: null, requestId: null };
     const settings = { kind: 'oidc' as const, name: 'Entra ID', issuer: 'https://login.example.test/v2.0', clientId: 'c', clientSecret: 's3cret', scopes: ['openid', 'email'], mfaAmrValues: ['mfa'], createAccounts: true };

@@ -114,7 +114,7 @@ describe.each(DIALECTS)('SAML sign-in on %s', (dialect) => {
 
   it('reads the e-mail attribute for a persistent NameID, maps the groups attribute, and creates an account just in time', async () => {
     const p = await samlProvider(t.vault, north.id, northIdp, { createAccounts: true, groupsClaim: ENTRA_GROUPS });
-    await t.vault.identity.changeEmailDomains(systemActor(), north.slug, { add: ['north.test'] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), north.slug, { add: ['north.test'] });
     await t.vault.store.repos.federation.replaceGroupMappings(north.id, [
       { organisationId: north.id, group: 'b1f0c3d2-payroll', roles: [], teams: ['payroll'], clearance: 'OFFICIAL-SENSITIVE' },
     ]);
@@ -131,7 +131,7 @@ describe.each(DIALECTS)('SAML sign-in on %s', (dialect) => {
 
   it('creates no account, and matches none, for an asserted address that is not one e-mail address (a list, spaces, a quoted local part)', async () => {
     const p = await samlProvider(t.vault, north.id, northIdp, { createAccounts: true });
-    await t.vault.identity.changeEmailDomains(systemActor(), north.slug, { add: ['north-jit.test'] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), north.slug, { add: ['north-jit.test'] });
     const victim = await south.user({ roles: ['org_admin'] });
     // Each ends in the organisation's own domain, so only the address's shape stands between it and an account
     // that every page and listing shows as another council's person, or a second address smuggled into mail.

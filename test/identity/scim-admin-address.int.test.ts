@@ -25,7 +25,7 @@ describe.each(DIALECTS)("the directory and an org admin's e-mail address on %s",
   let tokenId: string;
   beforeEach(async () => {
     org = await createOrganisation(t.vault);
-    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
     admin = await org.user({ roles: ['org_admin'] });
     await org.user({ roles: ['org_admin'] });
     const made = await t.vault.scim.tokens.create(systemActor(), org.id, 'Entra ID');
@@ -110,7 +110,7 @@ describe.each(DIALECTS)("the directory and an org admin's e-mail address on %s",
 
   it("another organisation's token finds no one: 404, the admin's address unchanged", async () => {
     const other = await createOrganisation(t.vault);
-    await t.vault.identity.changeEmailDomains(systemActor(), other.slug, { add: [`${other.slug}.gov.uk`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), other.slug, { add: [`${other.slug}.gov.uk`] });
     const theirs = (await t.vault.scim.tokens.create(systemActor(), other.id, 'Entra ID')).secret;
     const before = await person(admin.id);
     const asOther = scimRequester(() => t.app, () => theirs);

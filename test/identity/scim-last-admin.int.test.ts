@@ -28,7 +28,7 @@ describe.each(DIALECTS)('the directory and the last org admin on %s', (dialect) 
   let tokenId: string;
   beforeEach(async () => {
     org = await createOrganisation(t.vault);
-    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
     admin = await org.user({ roles: ['org_admin'] });
     const made = await t.vault.scim.tokens.create(systemActor(), org.id, 'Entra ID');
     token = made.secret;

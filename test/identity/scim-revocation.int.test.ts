@@ -27,7 +27,7 @@ describe.each(DIALECTS)('switching a person off revokes everything on %s', (dial
     const signIn = await postSignIn(t.app, '198.51.100.20', person.email, TEST_PASSWORD);
     expect(signIn.statusCode, signIn.body).toBe(303);
     const session = signIn.cookies.find((c) => c.name === 'strongroom-session')!.value;
-    const appPassword = (await t.vault.identity.createCredential(systemActor(), person.id, 'app_password', 'laptop')).secret;
+    const appPassword = (await t.vault.credentials.createCredential(systemActor(), person.id, 'app_password', 'laptop')).secret;
     const basic = `Basic ${Buffer.from(`${person.email}:${appPassword}`).toString('base64')}`;
     const check = async (app: FastifyInstance) => [
       (await app.inject({ method: 'GET', url: '/account', cookies: { 'strongroom-session': session } })).statusCode,

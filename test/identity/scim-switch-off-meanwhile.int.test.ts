@@ -20,7 +20,7 @@ describe.each(DIALECTS)("the directory switching off an account an org admin dis
   let token: string;
   beforeAll(async () => {
     org = await createOrganisation(t.vault);
-    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
     orgAdmin = await org.user({ roles: ['org_admin'] });
     token = (await t.vault.scim.tokens.create(systemActor(), org.id, 'Entra ID')).secret;
   });

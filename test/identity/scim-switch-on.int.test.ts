@@ -24,7 +24,7 @@ describe.each(DIALECTS)('switching an account on again through SCIM on %s', (dia
   let tokenId: string;
   beforeAll(async () => {
     org = await createOrganisation(t.vault);
-    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
     orgAdmin = await org.user({ roles: ['org_admin'] });
     const made = await t.vault.scim.tokens.create(systemActor(), org.id, 'Entra ID');
     token = made.secret;

@@ -20,8 +20,8 @@ describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
     north = await createOrganisation(t.vault);
     south = await createOrganisation(t.vault);
     // A directory provisions only addresses in its organisation's own e-mail domains (docs/identity.md#adding-people).
-    await t.vault.identity.changeEmailDomains(systemActor(), north.slug, { add: [`${north.slug}.gov.uk`] });
-    await t.vault.identity.changeEmailDomains(systemActor(), south.slug, { add: [`${south.slug}.gov.uk`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), north.slug, { add: [`${north.slug}.gov.uk`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), south.slug, { add: [`${south.slug}.gov.uk`] });
     northToken = (await t.vault.scim.tokens.create(systemActor(), north.id, 'Entra ID provisioning')).secret;
     southToken = (await t.vault.scim.tokens.create(systemActor(), south.id, 'Entra ID provisioning')).secret;
   });
@@ -93,7 +93,7 @@ describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
 
   it('pages with startIndex and count', async () => {
     const org = await createOrganisation(t.vault);
-    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
     const token = (await t.vault.scim.tokens.create(systemActor(), org.id, 'paging')).secret;
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await createUser(address(org), token)).id);
@@ -170,7 +170,7 @@ describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
     expect(await t.vault.store.repos.users.byEmail(nobodys)).toBeUndefined();
     // Inside its own domain, an address another organisation's account holds (the operator made it) is the organisation's to know of.
     const stray = `stray-${randomUUID().slice(0, 6)}@${north.slug}.gov.uk`;
-    await t.vault.identity.addUser(systemActor(), { organisationSlug: south.slug, email: stray, name: 'Stray', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
+    await t.vault.userCreation.addUser(systemActor(), { organisationSlug: south.slug, email: stray, name: 'Stray', roles: ['member'], teams: [], clearance: 'OFFICIAL' });
     expect(expectScimError(await scim('POST', '/Users', entraUser(stray)), 409, 'uniqueness'))
       .toBe(`The address ${stray} is in your organisation's e-mail domain, but an account of another organisation in this Strongroom holds it. Ask the Strongroom operator.`);
     expect(expectScimError(await scim('POST', '/Users', entraUser('Test_User_ab6490ee')), 400, 'invalidValue'))
@@ -266,7 +266,7 @@ describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
 
   it('group membership sets roles, teams and clearance from the group mapping; leaving the last mapped group drops to the floor', async () => {
     const org = await createOrganisation(t.vault);
-    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
     const token = (await t.vault.scim.tokens.create(systemActor(), org.id, 'groups')).secret;
     const objectId = randomUUID();
     await t.vault.store.repos.federation.replaceGroupMappings(org.id, [
@@ -295,7 +295,7 @@ describe.each(DIALECTS)('SCIM provisioning on %s', (dialect) => {
 
   it('DELETE takes the person out of their groups and down to the floor, so an admin switching them on again gives back no role', async () => {
     const org = await createOrganisation(t.vault);
-    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.gov.uk`] });
     const token = (await t.vault.scim.tokens.create(systemActor(), org.id, 'groups')).secret;
     await t.vault.store.repos.federation.replaceGroupMappings(org.id, [
       { organisationId: org.id, group: 'SR Records', roles: ['records_manager'], teams: ['hr'], clearance: 'OFFICIAL-SENSITIVE' },

@@ -135,7 +135,7 @@ describe.each(DIALECTS)('sign-in secrets written in the database on %s', (dialec
 
     // An org admin whose MFA is written on by hand, so that a token would skip a second factor never set up.
     const unset = await addPerson(v, org.slug, { roles: ['org_admin'] });
-    const made = await v.identity.createCredential(systemActor(), unset.id, 'api_token', 'cli');
+    const made = await v.credentials.createCredential(systemActor(), unset.id, 'api_token', 'cli');
     expect((await rest(made.secret)).statusCode).toBe(403);
     await db.updateTable('users').set({ mfa_enabled: 1 }).where('id', '=', unset.id).execute();
     expect(answered(await rest(made.secret))).toEqual(unknownRest);
@@ -146,7 +146,7 @@ describe.each(DIALECTS)('sign-in secrets written in the database on %s', (dialec
     const org = await createOrganisation(v);
     const admin = await addPerson(v, org.slug, { roles: ['org_admin'] });
     await enrolTotp(v, admin.id);
-    const { secret } = await v.identity.createCredential(systemActor(), admin.id, 'api_token', 'cli');
+    const { secret } = await v.credentials.createCredential(systemActor(), admin.id, 'api_token', 'cli');
     const { user, credential } = await v.identity.authenticateSecret(secret, ['api_token']);
     const actor = actorFor(user, from(50), credential);
     const target = { organisationId: org.id, ids: { userId: admin.id } };
@@ -167,8 +167,8 @@ describe.each(DIALECTS)('sign-in secrets written in the database on %s', (dialec
     const dav = (secret: string) => t.app.inject({ method: 'PROPFIND' as 'GET', url: `/dav/${org.slug}/`, headers: { authorization: `Basic ${Buffer.from(`${member.email}:${secret}`).toString('base64')}`, depth: '0' } });
     const scim = (secret: string) => t.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: `Bearer ${secret}` } });
     const answered = (r: Awaited<ReturnType<typeof rest>>) => ({ status: r.statusCode, authenticate: r.headers['www-authenticate'] });
-    const token = await v.identity.createCredential(systemActor(), member.id, 'api_token', 'cli');
-    const appPassword = await v.identity.createCredential(systemActor(), member.id, 'app_password', 'laptop');
+    const token = await v.credentials.createCredential(systemActor(), member.id, 'api_token', 'cli');
+    const appPassword = await v.credentials.createCredential(systemActor(), member.id, 'app_password', 'laptop');
     const directory = await v.scim.tokens.create(systemActor(), org.id, 'Entra ID provisioning');
     expect((await rest(token.secret)).statusCode).toBe(200);
     expect((await dav(appPassword.secret)).statusCode).toBe(207);
@@ -200,7 +200,7 @@ describe.each(DIALECTS)('sign-in secrets written in the database on %s', (dialec
     const owing = (await v.sessions.resolve((await v.passwordSignIn.signIn(admin.email, next, from(21))).sessionId))!;
     const active = await v.secondFactor.verifySecondFactor(owing, recoveryCodes[0]!, from(21));
     expect((await v.sessions.resolve(active))!.stage).toBe('active');
-    const { secret: token } = await v.identity.createCredential(systemActor(), admin.id, 'api_token', 'cli');
+    const { secret: token } = await v.credentials.createCredential(systemActor(), admin.id, 'api_token', 'cli');
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
     await v.people.resetMfa(systemActor(), admin.id);
     expect((await v.passwordSignIn.signIn(admin.email, next, from(22))).stage).toBe('mfa_setup');
@@ -299,8 +299,8 @@ describe.each(DIALECTS)('the upgrade to sign-in seals on %s', (dialect) => {
   it('seals a read-only token with the scope its creation recorded: one written up to full before it signs nobody in, one left alone still only reads', async () => {
     const secrets = { raised: '', kept: '' };
     const { r, admin, member } = await upgraded(async (before, people) => {
-      secrets.raised = (await before.vault.identity.createCredential(systemActor(), people.admin.id, 'api_token', 'reporting', 'read')).secret;
-      secrets.kept = (await before.vault.identity.createCredential(systemActor(), people.member.id, 'api_token', 'payroll export', 'read')).secret;
+      secrets.raised = (await before.vault.credentials.createCredential(systemActor(), people.admin.id, 'api_token', 'reporting', 'read')).secret;
+      secrets.kept = (await before.vault.credentials.createCredential(systemActor(), people.member.id, 'api_token', 'payroll export', 'read')).secret;
       // The database administrator writes the read-only token up to full, then undoes the seals' migration (as
       // upgraded() goes on to do) so that the next open seals the row as it finds it.
       await before.vault.store.db.updateTable('credentials').set({ scope: 'full' }).where('user_id', '=', people.admin.id).where('name', '=', 'reporting').execute();
@@ -315,7 +315,7 @@ describe.each(DIALECTS)('the upgrade to sign-in seals on %s', (dialect) => {
       expect((await me(secrets.kept)).statusCode).toBe(200);
       const made = await r.app.inject({ method: 'POST', url: '/api/v1/me/tokens', headers: { authorization: `Bearer ${secrets.kept}` }, payload: { name: 'escalated', scope: 'full' } });
       expect([made.statusCode, made.json<{ reason?: string }>().reason]).toEqual([403, 'credential_scope']);
-      expect((await r.vault.identity.listCredentials(systemActor(), member.id)).map((c) => [c.name, c.scope])).toEqual([['test', 'full'], ['payroll export', 'read']]);
+      expect((await r.vault.credentials.listCredentials(systemActor(), member.id)).map((c) => [c.name, c.scope])).toEqual([['test', 'full'], ['payroll export', 'read']]);
     } finally {
       await r.close();
     }

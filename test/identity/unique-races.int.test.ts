@@ -25,7 +25,7 @@ describe.each(DIALECTS)('adding the same person or organisation twice at once on
   beforeAll(async () => {
     t = await openTestVault({ dialect, clamdSocket: '/nonexistent/clamd.sock' });
     org = await createOrganisation(t.vault, { areas: {} });
-    await t.vault.identity.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.test`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), org.slug, { add: [`${org.slug}.test`] });
   });
   afterAll(async () => t?.close());
 
@@ -35,13 +35,13 @@ describe.each(DIALECTS)('adding the same person or organisation twice at once on
 
   it('the operator (CLI) adding one address twice: the loser gets the duplicate’s 409, and one person is recorded once', async () => {
     const email = `race-${randomUUID().slice(0, 8)}@${org.slug}.test`;
-    await t.vault.identity.addUser(systemActor(), person(email));
-    const later = await failureOf(t.vault.identity.addUser(systemActor(), person(email)));
+    await t.vault.userCreation.addUser(systemActor(), person(email));
+    const later = await failureOf(t.vault.userCreation.addUser(systemActor(), person(email)));
     expect(later).toEqual({ name: 'DomainError', code: 'CONFLICT', message: `A user with e-mail ${email} already exists.` });
     const events = await createEvents('user.create');
     const spy = vi.spyOn(t.vault.store.repos.users, 'byEmail').mockResolvedValueOnce(undefined);
     try {
-      expect(await failureOf(t.vault.identity.addUser(systemActor(), person(email)))).toEqual(later);
+      expect(await failureOf(t.vault.userCreation.addUser(systemActor(), person(email)))).toEqual(later);
     } finally {
       spy.mockRestore();
     }
@@ -53,12 +53,12 @@ describe.each(DIALECTS)('adding the same person or organisation twice at once on
     const admin = await org.user({ roles: ['org_admin'] });
     const actor = actorFor((await t.vault.store.repos.users.byId(admin.id))!, { channel: 'web', clientAddress: null, requestId: null });
     const email = `race-${randomUUID().slice(0, 8)}@${org.slug}.test`;
-    await t.vault.identity.addUser(actor, person(email));
-    const later = await failureOf(t.vault.identity.addUser(actor, person(email)));
+    await t.vault.userCreation.addUser(actor, person(email));
+    const later = await failureOf(t.vault.userCreation.addUser(actor, person(email)));
     expect(later).toEqual({ name: 'DomainError', code: 'CONFLICT', message: `A person with e-mail ${email} is already in your organisation.` });
     const spy = vi.spyOn(t.vault.store.repos.users, 'byEmail').mockResolvedValueOnce(undefined);
     try {
-      expect(await failureOf(t.vault.identity.addUser(actor, person(email)))).toEqual(later);
+      expect(await failureOf(t.vault.userCreation.addUser(actor, person(email)))).toEqual(later);
     } finally {
       spy.mockRestore();
     }
@@ -67,18 +67,18 @@ describe.each(DIALECTS)('adding the same person or organisation twice at once on
 
   it('the operator adding one organisation slug twice: the loser gets the duplicate’s 409, and no second organisation or file plan', async () => {
     const slug = `race-${randomUUID().slice(0, 8)}`;
-    await t.vault.identity.addOrganisation(systemActor(), { slug, name: 'Racing Council' });
-    const later = await failureOf(t.vault.identity.addOrganisation(systemActor(), { slug, name: 'Racing Council' }));
+    await t.vault.organisations.addOrganisation(systemActor(), { slug, name: 'Racing Council' });
+    const later = await failureOf(t.vault.organisations.addOrganisation(systemActor(), { slug, name: 'Racing Council' }));
     expect(later).toEqual({ name: 'DomainError', code: 'CONFLICT', message: `An organisation with slug "${slug}" already exists.` });
-    const organisations = (await t.vault.identity.listOrganisations()).length;
+    const organisations = (await t.vault.organisations.listOrganisations()).length;
     const events = await createEvents('organisation.create');
     const spy = vi.spyOn(t.vault.store.repos.organisations, 'bySlug').mockResolvedValueOnce(undefined);
     try {
-      expect(await failureOf(t.vault.identity.addOrganisation(systemActor(), { slug, name: 'Racing Council' }))).toEqual(later);
+      expect(await failureOf(t.vault.organisations.addOrganisation(systemActor(), { slug, name: 'Racing Council' }))).toEqual(later);
     } finally {
       spy.mockRestore();
     }
-    expect((await t.vault.identity.listOrganisations()).length).toBe(organisations);
+    expect((await t.vault.organisations.listOrganisations()).length).toBe(organisations);
     expect(await createEvents('organisation.create')).toBe(events);
   });
 
@@ -128,7 +128,7 @@ describe.each(DIALECTS)('adding the same person or organisation twice at once on
 
   it('any other unique violation is not taken for a duplicate: it stays the driver’s error (an internal error, seen)', async () => {
     const email = `race-${randomUUID().slice(0, 8)}@${org.slug}.test`;
-    const { user } = await t.vault.identity.addUser(systemActor(), person(email));
+    const { user } = await t.vault.userCreation.addUser(systemActor(), person(email));
     // The same id again with a fresh address: the primary key, which only a bug would repeat.
     const again = t.vault.store.repos.users.insert({ ...user, email: `other-${email}`, passwordHash: null });
     const error = await again.then(() => null, (e: unknown) => e);

@@ -141,7 +141,7 @@ describe('two web nodes and two workers on PostgreSQL and S3', () => {
   });
 
   it('honours on B a WebDAV lock taken on A: a PUT without the token is 423, with it succeeds', { timeout: 30_000 }, async () => {
-    const { secret } = await t.vault.identity.createCredential(systemActor(), member.id, 'app_password', 'nodes test');
+    const { secret } = await t.vault.credentials.createCredential(systemActor(), member.id, 'app_password', 'nodes test');
     const basic = `Basic ${Buffer.from(`${member.email}:${secret}`).toString('base64')}`;
     const url = `/dav/${org.slug}/payroll/locked-on-a.txt`;
     const put = (node: Node, body: string, headers: Record<string, string> = {}) =>

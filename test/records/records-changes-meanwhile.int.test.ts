@@ -217,10 +217,10 @@ describe.each(DIALECTS)('records changes decided again inside their transaction,
     const w = await council(cases[2]!);
     const documentId = await file(w);
     const { hold } = await t.vault.holds.createOver(await actorOf(w.person), { name: 'Smith v Council', reason: 'Employment tribunal claim' }, { documentIds: [documentId] });
-    const [token] = await t.vault.identity.listCredentials(await actorOf(w.person), w.person.id);
+    const [token] = await t.vault.credentials.listCredentials(await actorOf(w.person), w.person.id);
     const before = await rows();
     const after = await lastSeq();
-    const meanwhile = beforeNextTransaction(t.vault.store, async () => t.vault.identity.revokeCredential(await actorOf(w.person), token!.id));
+    const meanwhile = beforeNextTransaction(t.vault.store, async () => t.vault.credentials.revokeCredential(await actorOf(w.person), token!.id));
     const res = await api(t.app, w.person).post(`holds/${hold.id}/release`, { reason: 'Claim settled, nothing more to keep' }).finally(() => meanwhile.restore());
     expect(meanwhile.ran()).toBe(true);
     expect(res.statusCode, res.body).toBe(401);

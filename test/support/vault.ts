@@ -105,7 +105,7 @@ export interface TestOrganisation {
 /** A fresh organisation with one collection per given service area (OFFICIAL-SENSITIVE unless stated). */
 export async function createOrganisation(vault: Vault, options: { region?: string; areas?: Record<string, Classification> } = {}): Promise<TestOrganisation> {
   const slug = `org-${randomUUID().slice(0, 8)}`;
-  const org = await vault.identity.addOrganisation(systemActor(), { slug, name: `Test ${slug}`, region: options.region ?? 'Test Region' });
+  const org = await vault.organisations.addOrganisation(systemActor(), { slug, name: `Test ${slug}`, region: options.region ?? 'Test Region' });
   const collections: Record<string, string> = {};
   for (const [area, classification] of Object.entries(options.areas ?? { payroll: 'OFFICIAL-SENSITIVE', hr: 'OFFICIAL-SENSITIVE', finance: 'OFFICIAL' })) {
     collections[area] = (await vault.collectionCreation.create(systemActor(), { organisationId: org.id, name: area, serviceArea: area, classification })).id;
@@ -114,13 +114,13 @@ export async function createOrganisation(vault: Vault, options: { region?: strin
     id: org.id, slug, collections,
     async user(spec) {
       const email = `${randomUUID().slice(0, 8)}@${slug}.test`;
-      const { user } = await vault.identity.addUser(systemActor(), {
+      const { user } = await vault.userCreation.addUser(systemActor(), {
         organisationSlug: slug, email, name: 'Test User', roles: spec.roles ?? ['member'], teams: spec.teams ?? [],
         clearance: spec.clearance ?? 'OFFICIAL-SENSITIVE', password: TEST_PASSWORD,
       });
       // People whose roles need a second factor can use tokens only once it is set up.
       if (mfaRequired(user.roles)) await setUpMfa(vault, user, generateSecret());
-      const { secret } = await vault.identity.createCredential(systemActor(), user.id, 'api_token', 'test');
+      const { secret } = await vault.credentials.createCredential(systemActor(), user.id, 'api_token', 'test');
       // The fixture's own token is nobody's news: its security notice (services/account-notices.ts) is dropped
       // unsent, so a test counts only the mail it causes. The new person has no other mail queued.
       await vault.store.db.deleteFrom('jobs').where('kind', '=', 'send-email').where('status', '=', 'queued').where('payload', 'like', `%${user.id}%`).execute();

@@ -42,7 +42,7 @@ describe.each(DIALECTS)('web interface in Chromium on %s', (dialect) => {
     host = await createOrganisation(t.vault, { region: 'North West' });
     partner = await createOrganisation(t.vault, { region: 'East of England' });
     // Its admin invites people in its own e-mail domain (docs/identity.md#adding-people).
-    await t.vault.identity.changeEmailDomains(systemActor(), partner.slug, { add: [`${partner.slug}.test`] });
+    await t.vault.organisations.changeEmailDomains(systemActor(), partner.slug, { add: [`${partner.slug}.test`] });
   });
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => undefined);

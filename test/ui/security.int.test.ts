@@ -281,8 +281,8 @@ describe.each(DIALECTS)('web interface security on %s', (dialect) => {
   it('changes a password only to one of 12+ characters that is not common, ends other sessions and revokes tokens and app passwords', async () => {
     const member = await addPerson(t.vault, org.slug, { teams: ['hr'] });
     // Made with the old password (by whoever knew it): they must not outlive it.
-    const token = await t.vault.identity.createCredential(systemActor(), member.id, 'api_token', 'script');
-    const appPassword = await t.vault.identity.createCredential(systemActor(), member.id, 'app_password', 'laptop');
+    const token = await t.vault.credentials.createCredential(systemActor(), member.id, 'api_token', 'script');
+    const appPassword = await t.vault.credentials.createCredential(systemActor(), member.id, 'app_password', 'laptop');
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/collections', headers: { authorization: `Bearer ${token.secret}` } })).statusCode).toBe(200);
     const elsewhere = new FormClient(base);
     await elsewhere.signIn(member.email);

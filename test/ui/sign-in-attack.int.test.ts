@@ -174,7 +174,7 @@ describe.each(DIALECTS)('the web sign-in under attack on %s', (dialect) => {
   it('escapes what others write on every page that shows it, the sign-in page included', async () => {
     const HOSTILE = '"><img src=x onerror=alert(1)>';
     const slug = `xss-${Math.random().toString(36).slice(2, 8)}`;
-    const council = await t.vault.identity.addOrganisation(systemActor(), { slug, name: `North ${HOSTILE}` });
+    const council = await t.vault.organisations.addOrganisation(systemActor(), { slug, name: `North ${HOSTILE}` });
     const partner = await createOrganisation(t.vault);
     const admin = await addPerson(t.vault, slug, { roles: ['org_admin', 'records_manager'], name: `Admin ${HOSTILE}` });
     const secret = await enrolTotp(t.vault, admin.id);
@@ -185,7 +185,7 @@ describe.each(DIALECTS)('the web sign-in under attack on %s', (dialect) => {
       lawfulBasis: `Act ${HOSTILE}`, accessLevel: 'read', ceiling: 'OFFICIAL',
     });
     const hold = await t.vault.holds.create(adminActor, { name: `Inquiry ${HOSTILE}`, reason: `Because ${HOSTILE}`, reference: `Ref ${HOSTILE}` });
-    await t.vault.identity.createCredential(adminActor, admin.id, 'api_token', `Laptop ${HOSTILE}`);
+    await t.vault.credentials.createCredential(adminActor, admin.id, 'api_token', `Laptop ${HOSTILE}`);
     await t.vault.scim.tokens.create(adminActor, council.id, `Entra ${HOSTILE}`);
 
     const expectEscaped = (where: string, html: string) => {

@@ -25,7 +25,7 @@ export const PASSWORD = TEST_PASSWORD;
 
 export async function addPerson(vault: Vault, slug: string, spec: { roles?: string[]; teams?: string[]; name?: string }) {
   const email = `${Math.random().toString(36).slice(2, 10)}@${slug}.test`;
-  const { user } = await vault.identity.addUser(systemActor(), {
+  const { user } = await vault.userCreation.addUser(systemActor(), {
     organisationSlug: slug, email, name: spec.name ?? 'Test Person', roles: spec.roles ?? ['member'], teams: spec.teams ?? [], clearance: 'OFFICIAL-SENSITIVE', password: PASSWORD,
   });
   return user;

@@ -76,7 +76,7 @@ describe.each(DIALECTS)('rclone on %s', (dialect) => {
     await run('rclone', ['copy', up, 'sr:upload'], { env, timeout: 120_000 });
     const listing = await dav(s.base, 'PROPFIND', `/dav/${slug}/hr/upload/`, { user, headers: { depth: '1' } });
     expect(listing.status).toBe(207);
-    const doc = (await s.vault.store.repos.collections.listByOrganisation((await s.vault.identity.organisationBySlug(slug)).id)).find((c) => c.name === 'upload')!;
+    const doc = (await s.vault.store.repos.collections.listByOrganisation((await s.vault.organisations.organisationBySlug(slug)).id)).find((c) => c.name === 'upload')!;
     const minutes = await s.vault.store.repos.documents.byName(doc.id, 'minutes.docx');
     expect(minutes?.currentVersion).toBe(2);
   });

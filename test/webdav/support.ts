@@ -51,7 +51,7 @@ export function useDavServer(dialect: Dialect, clamd: { readonly socketPath: str
 
 export async function davUser(vault: Vault, org: TestOrganisation, spec: Parameters<TestOrganisation['user']>[0]): Promise<DavUser> {
   const user = await org.user(spec);
-  const { secret } = await vault.identity.createCredential(systemActor(), user.id, 'app_password', 'webdav test');
+  const { secret } = await vault.credentials.createCredential(systemActor(), user.id, 'app_password', 'webdav test');
   return { ...user, appPassword: secret, basic: `Basic ${Buffer.from(`${user.email}:${secret}`).toString('base64')}` };
 }
 

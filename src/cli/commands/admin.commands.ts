@@ -32,14 +32,14 @@ export function registerAdminCommands(program: Command): void {
     .option('--region <region>', 'region, for the shared-services report')
     .option('--kind <kind>', 'district, county, unitary, joint-committee…', 'council')
     .action(async (opts: { slug: string; name: string; region?: string; kind: string }, command: Command) => {
-      const created = await withVault(command, (vault) => vault.identity.addOrganisation(systemActor(), { slug: opts.slug, name: opts.name, kind: opts.kind, ...(opts.region ? { region: opts.region } : {}) }));
+      const created = await withVault(command, (vault) => vault.organisations.addOrganisation(systemActor(), { slug: opts.slug, name: opts.name, kind: opts.kind, ...(opts.region ? { region: opts.region } : {}) }));
       output(created.id);
     });
   org
     .command('list')
     .description('list organisations')
     .action(async (_opts, command: Command) => {
-      const orgs = await withVault(command, (vault) => vault.identity.listOrganisations());
+      const orgs = await withVault(command, (vault) => vault.organisations.listOrganisations());
       for (const o of orgs) output(`${o.id}\t${o.slug}\t${o.name}\t${o.region}`);
     });
 
@@ -51,8 +51,8 @@ export function registerAdminCommands(program: Command): void {
     .option('--remove <domain...>', 'withdraw domains')
     .action(async (opts: { org: string; add?: string[]; remove?: string[] }, command: Command) => {
       const domains = await withVault(command, (vault) => (opts.add || opts.remove
-        ? vault.identity.changeEmailDomains(systemActor(), opts.org, { add: opts.add ?? [], remove: opts.remove ?? [] })
-        : vault.identity.emailDomains(opts.org)));
+        ? vault.organisations.changeEmailDomains(systemActor(), opts.org, { add: opts.add ?? [], remove: opts.remove ?? [] })
+        : vault.organisations.emailDomains(opts.org)));
       for (const domain of domains) output(domain);
     });
 
@@ -98,7 +98,7 @@ export function registerAdminCommands(program: Command): void {
     .action(async (opts: { org: string; email: string; name: string; role: string[]; team: string[]; clearance: string; passwordStdin?: boolean }, command: Command) => {
       const password = opts.passwordStdin ? await readStdin() : undefined;
       const { user, generatedPassword, invited, signsInWith } = await withVault(command, (vault) =>
-        vault.identity.addUser(systemActor(), {
+        vault.userCreation.addUser(systemActor(), {
           organisationSlug: opts.org, email: opts.email, name: opts.name, roles: opts.role.flatMap(list), teams: opts.team.flatMap(list),
           clearance: opts.clearance, ...(password !== undefined ? { password } : {}),
         }),
@@ -161,7 +161,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--parent <id>', 'parent collection id')
     .action(async (opts: { org: string; name: string; service: string; classification: string; parent?: string }, command: Command) => {
       const collection = await withVault(command, async (vault) => {
-        const org = await vault.identity.organisationBySlug(opts.org);
+        const org = await vault.organisations.organisationBySlug(opts.org);
         return vault.collectionCreation.create(systemActor(), { organisationId: org.id, name: opts.name, serviceArea: opts.service, classification: opts.classification, parentId: opts.parent ?? null });
       });
       output(collection.id);
@@ -174,7 +174,7 @@ export function registerAdminCommands(program: Command): void {
     .description("give an organisation a new key-encryption key (new versions use it; old ones stay readable); prints the key id")
     .requiredOption('--org <slug>', 'organisation slug')
     .action(async (opts: { org: string }, command: Command) => {
-      const keyId = await withVault(command, async (vault) => vault.keys.rotate(systemActor(), (await vault.identity.organisationBySlug(opts.org)).id));
+      const keyId = await withVault(command, async (vault) => vault.keys.rotate(systemActor(), (await vault.organisations.organisationBySlug(opts.org)).id));
       output(keyId);
     });
 
@@ -190,7 +190,7 @@ export function registerAdminCommands(program: Command): void {
       .action(async (opts: { user: string; name: string; scope: CredentialScope }, command: Command) => {
         const { secret, usable } = await withVault(command, async (vault) => {
           const user = await vault.identity.userByEmail(opts.user);
-          return { ...(await vault.identity.createCredential(systemActor(), user.id, kind, opts.name, opts.scope)), usable: credentialsUsable(user) };
+          return { ...(await vault.credentials.createCredential(systemActor(), user.id, kind, opts.name, opts.scope)), usable: credentialsUsable(user) };
         });
         if (!usable) say(`Note: ${opts.user} must set up two-factor authentication (at their next web sign-in) before this works.`);
         output(secret);

@@ -24,8 +24,8 @@ export function registerArrangementCommands(program: Command): void {
     .option('--approve', 'administrators setting up: record every party\'s approval now (active at once)')
     .action(async (opts: Record<string, string | boolean | undefined>, command: Command) => {
       const created = await withVault(command, async (vault) => {
-        const host = await vault.identity.organisationBySlug(String(opts.host));
-        const partners = await Promise.all(list(String(opts.partners)).map(async (s) => (await vault.identity.organisationBySlug(s)).id));
+        const host = await vault.organisations.organisationBySlug(String(opts.host));
+        const partners = await Promise.all(list(String(opts.partners)).map(async (s) => (await vault.organisations.organisationBySlug(s)).id));
         return vault.arrangements.propose(systemActor(), {
           hostOrganisationId: host.id, partnerOrganisationIds: partners, serviceArea: String(opts.service), accessLevel: String(opts.access),
           ceiling: String(opts.ceiling), purpose: String(opts.purpose), lawfulBasis: String(opts.lawfulBasis),
@@ -42,7 +42,7 @@ export function registerArrangementCommands(program: Command): void {
     .option('--status <status>', 'draft, active, suspended or ended')
     .action(async (opts: { status?: string }, command: Command) => {
       await withVault(command, async (vault) => {
-        const orgs = new Map((await vault.identity.listOrganisations()).map((o) => [o.id, o.slug]));
+        const orgs = new Map((await vault.organisations.listOrganisations()).map((o) => [o.id, o.slug]));
         const all = await vault.arrangements.list(systemActor(), opts.status ? { status: opts.status } : {});
         for (const a of all) {
           output([a.id, a.status, orgs.get(a.hostOrganisationId), a.partnerOrganisationIds.map((p) => orgs.get(p)).join(','), a.serviceArea, a.accessLevel, a.ceiling, a.endsAt ?? '-'].join('\t'));
@@ -67,7 +67,7 @@ export function registerArrangementCommands(program: Command): void {
     .requiredOption('--revision <n>', 'the revision of the terms the partner reviewed (see `arrangement show`)')
     .action(async (id: string, opts: { partner: string; revision: string }, command: Command) => {
       const updated = await withVault(command, async (vault) => {
-        const partner = await vault.identity.organisationBySlug(opts.partner);
+        const partner = await vault.organisations.organisationBySlug(opts.partner);
         const revision = /^\d+$/.test(opts.revision) ? Number(opts.revision) : Number.NaN;
         return vault.arrangements.accept(systemActor(), id, { revision, partnerOrganisationId: partner.id });
       });

@@ -45,7 +45,7 @@ export function registerAuditCommands(program: Command): void {
     .option('--since-size <n>', 'also prove consistency from this earlier tree size (an auditor\'s saved checkpoint)')
     .action(async (opts: { org: string; out: string; sinceSize?: string }, command: Command) => {
       const bundle = await withVault(command, async (vault) => {
-        const org = await vault.identity.organisationBySlug(opts.org);
+        const org = await vault.organisations.organisationBySlug(opts.org);
         return vault.audit.proofs.exportOrganisation(systemActor(), org.id, opts.sinceSize ? { sinceSize: Number(opts.sinceSize) } : {});
       });
       await writeFile(opts.out, `${JSON.stringify(bundle, null, 1)}\n`, { mode: 0o600 });

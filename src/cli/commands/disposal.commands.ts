@@ -24,7 +24,7 @@ export function registerDisposalCommands(program: Command): void {
     .addHelpText('after', '\nExample: strongroom disposal sweep --org north-council --due-by 2026-03-31')
     .action(async (opts: { org: string; dueBy?: string }, command: Command) => {
       const view = await withVault(command, async (vault) => {
-        const org = await vault.identity.organisationBySlug(opts.org);
+        const org = await vault.organisations.organisationBySlug(opts.org);
         return vault.disposal.sweep(systemActor(), org.id, opts.dueBy);
       });
       if (!view) {
@@ -42,7 +42,7 @@ export function registerDisposalCommands(program: Command): void {
     .option('--json', 'print a JSON array instead of tab-separated lines')
     .action(async (opts: { org: string; json?: boolean }, command: Command) => {
       const batches = await withVault(command, async (vault) => {
-        const org = await vault.identity.organisationBySlug(opts.org);
+        const org = await vault.organisations.organisationBySlug(opts.org);
         return vault.disposal.list(systemActor(), org.id);
       });
       if (opts.json) {

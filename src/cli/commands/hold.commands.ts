@@ -14,7 +14,7 @@ export function registerHoldCommands(program: Command): void {
     .requiredOption('--org <slug>', 'the organisation')
     .action(async (opts: { org: string }, command: Command) => {
       await withVault(command, async (vault) => {
-        const org = await vault.identity.organisationBySlug(opts.org);
+        const org = await vault.organisations.organisationBySlug(opts.org);
         for (const s of await vault.holds.list(systemActor(), org.id)) {
           output([s.hold.id, s.hold.releasedAt ? 'released' : 'active', s.hold.name, s.hold.reference ?? '', s.documents, s.collections, s.hold.createdAt].join('\t'));
         }
@@ -36,7 +36,7 @@ export function registerHoldCommands(program: Command): void {
     .action(async (opts: { org: string; name: string; reason: string; reference?: string; documents?: string; collections?: string; as: string }, command: Command) => {
       const placed = await withVault(command, async (vault) => {
         const actor = await actingAs(vault, opts.as, 'records.hold');
-        const org = await vault.identity.organisationBySlug(opts.org);
+        const org = await vault.organisations.organisationBySlug(opts.org);
         if (actor.organisationId !== org.id) throw new Error(`${opts.as} is not in ${opts.org}: a hold is placed by the organisation's own records managers and DPOs.`);
         const documentIds = opts.documents ? list(opts.documents) : [];
         const collectionIds = opts.collections ? list(opts.collections) : [];

@@ -54,7 +54,7 @@ export function registerIdpCommands(program: Command): void {
         entryPoint: opts.entryPoint, idpEntityId: opts.idpEntityId, idpCertificates: certificates, emailAttribute: opts.emailAttribute ?? null,
       };
       const added = await withVault(command, async (vault) => {
-        const org = await vault.identity.organisationBySlug(opts.org);
+        const org = await vault.organisations.organisationBySlug(opts.org);
         return vault.identityProviders.add(systemActor(), org.id, input);
       });
       say(`Identity provider "${added.name}" added to ${opts.org}.`);
@@ -67,7 +67,7 @@ export function registerIdpCommands(program: Command): void {
     .requiredOption('--org <slug>', 'the organisation')
     .action(async (opts: { org: string }, command: Command) => {
       await withVault(command, async (vault) => {
-        const org = await vault.identity.organisationBySlug(opts.org);
+        const org = await vault.organisations.organisationBySlug(opts.org);
         for (const p of await vault.identityProviders.list(systemActor(), org.id)) {
           output([p.id, p.kind, p.name, p.enabled ? 'on' : 'off', p.oidc?.issuer ?? p.saml?.idpEntityId ?? '', p.createAccounts ? 'just-in-time' : 'existing-only'].join('\t'));
         }

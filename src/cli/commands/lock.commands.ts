@@ -13,7 +13,7 @@ export function registerLockCommands(program: Command): void {
     .requiredOption('--org <slug>', 'the organisation that owns the locked resources')
     .action(async (opts: { org: string }, command: Command) => {
       await withVault(command, async (vault) => {
-        const org = await vault.identity.organisationBySlug(opts.org);
+        const org = await vault.organisations.organisationBySlug(opts.org);
         for (const { lock: l, holder, resourceName } of await vault.locks.listForOrganisation(systemActor(), org.id)) {
           output([l.token, l.documentId ? `document:${l.documentId}` : `collection:${l.collectionId}`, resourceName, l.depth, holder.email, l.expiresAt].join('\t'));
         }

@@ -14,7 +14,7 @@ export function registerScimCommands(program: Command): void {
     .option('--name <name>', 'which directory uses it', 'SCIM provisioning')
     .action(async (opts: { org: string; name: string }, command: Command) => {
       const { secret, id } = await withVault(command, async (vault) => {
-        const org = await vault.identity.organisationBySlug(opts.org);
+        const org = await vault.organisations.organisationBySlug(opts.org);
         const created = await vault.scim.tokens.create(systemActor(), org.id, opts.name);
         return { secret: created.secret, id: created.token.id };
       });
@@ -26,7 +26,7 @@ export function registerScimCommands(program: Command): void {
     .description("list an organisation's SCIM tokens: id, name, created, last used, revoked")
     .requiredOption('--org <slug>', 'organisation slug')
     .action(async (opts: { org: string }, command: Command) => {
-      const tokens = await withVault(command, async (vault) => vault.scim.tokens.list(systemActor(), (await vault.identity.organisationBySlug(opts.org)).id));
+      const tokens = await withVault(command, async (vault) => vault.scim.tokens.list(systemActor(), (await vault.organisations.organisationBySlug(opts.org)).id));
       for (const t of tokens) output([t.id, t.name, t.createdAt, t.lastUsedAt ?? 'never', t.revokedAt ?? 'live'].join('\t'));
     });
   token
@@ -35,7 +35,7 @@ export function registerScimCommands(program: Command): void {
     .requiredOption('--org <slug>', 'organisation slug')
     .argument('<id>', 'the token id (from `scim token list`)')
     .action(async (id: string, opts: { org: string }, command: Command) => {
-      await withVault(command, async (vault) => vault.scim.tokens.revoke(systemActor(), (await vault.identity.organisationBySlug(opts.org)).id, id));
+      await withVault(command, async (vault) => vault.scim.tokens.revoke(systemActor(), (await vault.organisations.organisationBySlug(opts.org)).id, id));
       say(`Token ${id} revoked.`);
     });
 }

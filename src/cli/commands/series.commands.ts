@@ -21,7 +21,7 @@ export function registerSeriesCommands(program: Command): void {
     .addHelpText('after', '\nA trigger starts the period: created and financial_year_end (31 March after the document was created) need no event; '
       + 'the others wait for a records manager to record the event.\nExample: strongroom series list --org north-shire')
     .action(async (opts: { org: string; tsv?: boolean }, command: Command) => {
-      const rows = await withVault(command, async (vault) => vault.retention.listSeries(systemActor(), (await vault.identity.organisationBySlug(opts.org)).id));
+      const rows = await withVault(command, async (vault) => vault.retention.listSeries(systemActor(), (await vault.organisations.organisationBySlug(opts.org)).id));
       const cells = [[...COLUMNS], ...rows.map(cellsOf)];
       for (const line of opts.tsv ? cells.map((r) => r.join('\t')) : table(cells)) output(line);
     });
@@ -32,7 +32,7 @@ export function registerSeriesCommands(program: Command): void {
     .argument('<code>', 'the series code, e.g. PAY-01')
     .requiredOption('--org <slug>', 'the organisation whose file plan it is in')
     .action(async (code: string, opts: { org: string }, command: Command) => {
-      const { series: s, revisions } = await withVault(command, async (vault) => vault.retention.series(systemActor(), (await vault.identity.organisationBySlug(opts.org)).id, code));
+      const { series: s, revisions } = await withVault(command, async (vault) => vault.retention.series(systemActor(), (await vault.organisations.organisationBySlug(opts.org)).id, code));
       for (const [label, value] of [['code', s.code], ['title', s.title], ['service area', s.serviceArea], ['trigger', s.trigger],
         ['years', String(s.retainYears)], ['action', s.action], ['authority', s.authority], ['revision', String(s.revision)]] as const) {
         output(`${label.padEnd(13)}${value}`);

@@ -28,19 +28,19 @@ export const adminRoutes = (vault: AppServices): FastifyPluginAsync => async (ap
       },
     }, async (request, reply) => {
       const actor = await bearerActor(vault.identity, request);
-      const { id, secret } = await vault.identity.createCredential(actor, actor.userId!, kind, request.body.name, request.body.scope);
+      const { id, secret } = await vault.credentials.createCredential(actor, actor.userId!, kind, request.body.name, request.body.scope);
       return reply.status(201).send({ id, secret, scope: request.body.scope });
     });
   }
 
   r.get('/me/credentials', { schema: { tags: ['me'], summary: 'Your API tokens and app passwords, each with its scope (never the secrets)' } }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    return { credentials: await vault.identity.listCredentials(actor, actor.userId!) };
+    return { credentials: await vault.credentials.listCredentials(actor, actor.userId!) };
   });
 
   r.delete('/me/credentials/:id', { schema: { tags: ['me'], summary: 'Revoke a token or app password', params: z.object({ id: z.string() }) } }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
-    await vault.identity.revokeCredential(actor, request.params.id);
+    await vault.credentials.revokeCredential(actor, request.params.id);
     return reply.status(204).send();
   });
 

@@ -28,7 +28,7 @@ const acceptance = z.object({
 
 export const arrangementsRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const slugsToIds = async (slugs: string[]) => Promise.all(slugs.map(async (s) => (await vault.identity.organisationBySlug(s)).id));
+  const slugsToIds = async (slugs: string[]) => Promise.all(slugs.map(async (s) => (await vault.organisations.organisationBySlug(s)).id));
 
   r.get('/arrangements', {
     schema: {
@@ -38,7 +38,7 @@ export const arrangementsRoutes = (vault: AppServices): FastifyPluginAsync => as
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
     const q = request.query;
-    const organisationId = q.organisation ? (await vault.identity.organisationBySlug(q.organisation)).id : undefined;
+    const organisationId = q.organisation ? (await vault.organisations.organisationBySlug(q.organisation)).id : undefined;
     const list = await vault.arrangements.list(actor, {
       ...(organisationId ? { organisationId } : {}), ...(q.serviceArea ? { serviceArea: q.serviceArea } : {}),
       ...(q.region ? { region: q.region } : {}), ...(q.status ? { status: q.status } : {}),

@@ -37,7 +37,7 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
     schema: { tags: ['collections'], summary: 'Top-level collections of an organisation you can see', querystring: z.object({ organisation: z.string().optional() }) },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    const organisationId = request.query.organisation ? (await vault.identity.organisationBySlug(request.query.organisation)).id : actor.organisationId!;
+    const organisationId = request.query.organisation ? (await vault.organisations.organisationBySlug(request.query.organisation)).id : actor.organisationId!;
     return { collections: (await vault.collections.roots(actor, organisationId)).map(presentCollection) };
   });
 

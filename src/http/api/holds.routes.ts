@@ -44,7 +44,7 @@ export const holdsRoutes = (vault: AppServices): FastifyPluginAsync => async (ap
     },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    const organisationId = request.query.organisation ? (await vault.identity.organisationBySlug(request.query.organisation)).id : (actor.organisationId ?? '');
+    const organisationId = request.query.organisation ? (await vault.organisations.organisationBySlug(request.query.organisation)).id : (actor.organisationId ?? '');
     return { holds: (await vault.holds.list(actor, organisationId)).map(presentSummary) };
   });
 

@@ -22,7 +22,7 @@ export const identityRoutes = (vault: AppServices): FastifyPluginAsync => async 
     schema: { tags: ['identity'], summary: 'The organisation\'s identity providers (OpenID Connect and SAML), never the client secret (org admin)', params: slug },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    const org = await vault.identity.organisationBySlug(request.params.slug);
+    const org = await vault.organisations.organisationBySlug(request.params.slug);
     const providers = await vault.identityProviders.list(actor, org.id);
     return { providers: providers.map(({ organisationId: _o, ...p }) => p) };
   });
@@ -31,7 +31,7 @@ export const identityRoutes = (vault: AppServices): FastifyPluginAsync => async 
     schema: { tags: ['identity'], summary: 'The organisation\'s directory group → roles, teams and clearance mapping (org admin)', params: slug },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    const org = await vault.identity.organisationBySlug(request.params.slug);
+    const org = await vault.organisations.organisationBySlug(request.params.slug);
     return { mappings: (await vault.identityProviders.groupMappings(actor, org.id)).map(({ organisationId: _o, ...m }) => m) };
   });
 
@@ -39,7 +39,7 @@ export const identityRoutes = (vault: AppServices): FastifyPluginAsync => async 
     schema: { tags: ['identity'], summary: 'Replace the organisation\'s whole group mapping (org admin; audited)', params: slug, body: z.object({ mappings: z.array(mappingRow).max(500) }) },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
-    const org = await vault.identity.organisationBySlug(request.params.slug);
+    const org = await vault.organisations.organisationBySlug(request.params.slug);
     const saved = await vault.identityProviders.setGroupMappings(actor, org.id, request.body.mappings);
     return { mappings: saved.map(({ organisationId: _o, ...m }) => m) };
   });

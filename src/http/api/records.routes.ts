@@ -49,7 +49,7 @@ const presentChange = (c: SeriesChange) => ({ series: presentSeries(c.series), m
 
 export const recordsRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const organisationOf = async (actor: Actor, slug: string | undefined) => (slug ? (await vault.identity.organisationBySlug(slug)).id : actor.organisationId ?? '');
+  const organisationOf = async (actor: Actor, slug: string | undefined) => (slug ? (await vault.organisations.organisationBySlug(slug)).id : actor.organisationId ?? '');
 
   r.get('/series', {
     schema: { tags: ['records'], summary: 'The file plan: every record series (records managers, auditors, DPOs)', querystring: organisationQuery },

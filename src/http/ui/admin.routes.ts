@@ -41,7 +41,7 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const web = requireCsrf(ui, request, one(request.body?._csrf));
     const b = request.body;
     try {
-      const { user, generatedPassword, invited, signsInWith } = await ui.vault.identity.addUser(web.actor, {
+      const { user, generatedPassword, invited, signsInWith } = await ui.vault.userCreation.addUser(web.actor, {
         organisationSlug: web.organisation.slug, email: one(b.email), name: one(b.name) || one(b.email), roles: many(b.roles), teams: many(b.teams), clearance: one(b.clearance) || 'OFFICIAL',
       });
       return render(ui, request, reply, 'admin-user-invited.njk', { person: user, generatedPassword, invited, signsInWith, invitationDays: INVITATION_DAYS });
@@ -110,7 +110,7 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
 
   const accountPage = async (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}, status = 200) => {
     const web = signedIn(request);
-    const credentials = await ui.vault.identity.listCredentials(web.actor, web.user.id);
+    const credentials = await ui.vault.credentials.listCredentials(web.actor, web.user.id);
     const done = DONE[(request.query as { done?: string }).done ?? ''] ?? null;
     return render(ui, request, reply, 'account.njk', { credentials, done, ...extra }, status);
   };
@@ -128,7 +128,7 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     // API's is: a value the radios do not offer ('Read', 'read-only') is refused on the form, never taken as full.
     const scope = (one(request.body.scope) || 'full') as CredentialScope;
     try {
-      const created = await ui.vault.identity.createCredential(web.actor, web.user.id, kind, name, scope);
+      const created = await ui.vault.credentials.createCredential(web.actor, web.user.id, kind, name, scope);
       return accountPage(request, reply, { created: { ...created, kind, name, scope } });
     } catch (error) {
       if (!handled(error)) throw error;
@@ -150,7 +150,7 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
 
   app.post<{ Params: { id: string }; Body: Form }>('/account/credentials/:id/revoke', async (request, reply) => {
     const web = requireCsrf(ui, request, one(request.body?._csrf));
-    await ui.vault.identity.revokeCredential(web.actor, request.params.id);
+    await ui.vault.credentials.revokeCredential(web.actor, request.params.id);
     return reply.redirect('/account?done=revoked', 303);
   });
 

@@ -42,7 +42,7 @@ export const arrangementPages = (ui: Ui): FastifyPluginAsync => async (app) => {
 
   async function newPage(request: FastifyRequest, reply: FastifyReply, values: Form = {}, errors: unknown[] = [], status = 200) {
     const web = signedIn(request);
-    const others = (await ui.vault.identity.listOrganisations()).filter((o) => o.id !== web.organisation.id);
+    const others = (await ui.vault.organisations.listOrganisations()).filter((o) => o.id !== web.organisation.id);
     return render(ui, request, reply, 'arrangement-new.njk', {
       others, values, errors, selectedPartners: many(values.partners), serviceAreas: ui.vault.serviceAreas, accessLevels: ACCESS_LEVELS, classifications: CLASSIFICATIONS,
     }, status);

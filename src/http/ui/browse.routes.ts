@@ -15,7 +15,7 @@ const NOTICES: Record<string, string> = {
 };
 
 export async function organisationNames(ui: Ui): Promise<Map<string, Organisation>> {
-  return new Map((await ui.vault.identity.listOrganisations()).map((o) => [o.id, o]));
+  return new Map((await ui.vault.organisations.listOrganisations()).map((o) => [o.id, o]));
 }
 
 /** Organisations whose collections this person may reach through arrangements in force (decided by the access service). */
@@ -66,7 +66,7 @@ export const browsePages = (ui: Ui): FastifyPluginAsync => async (app) => {
 
   app.get<{ Params: { slug: string } }>('/organisations/:slug', async (request, reply) => {
     const web = signedIn(request);
-    const organisation = await ui.vault.identity.organisationBySlug(request.params.slug);
+    const organisation = await ui.vault.organisations.organisationBySlug(request.params.slug);
     const collections = await ui.vault.collections.roots(web.actor, organisation.id);
     const orgs = await organisationNames(ui);
     const partners = (await partnersOf(ui, web)).map((id) => orgs.get(id)).filter(Boolean);

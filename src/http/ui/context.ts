@@ -86,7 +86,7 @@ export async function loadSession(ui: Ui, request: FastifyRequest): Promise<void
   if (!session) return;
   request.webSession = session;
   if (session.stage !== 'active') return;
-  const organisation = await ui.vault.identity.organisation(session.user.organisationId);
+  const organisation = await ui.vault.organisations.organisation(session.user.organisationId);
   if (!organisation) return;
   const actor = actorFor(session.user, requestInfo(request, 'web'), { kind: 'session', id: session.idHash, scope: 'full' });
   const [pages, brand] = await Promise.all([organisationPages(ui, actor, organisation.id), headerBrand(ui, organisation.id)]);
