@@ -1,15 +1,18 @@
 // Tests for the single policy decision point: decide() is compared with a naive reference model on
 // generated worlds (organisations, users, documents, collections, arrangements), then the key
-// safety properties are checked on their own, then organisation and arrangement actions by example.
+// safety properties are checked on their own; legal holds, deny by default and read-only credentials across
+// every family. Each family's own rules are tested beside its module (organisation-, arrangement-, person-,
+// subject-access- and directory-policy.test.ts).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, DocumentStatus, Role, ScanStatus } from '../types.js';
+import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, DocumentStatus, ScanStatus } from '../types.js';
 import type { Action, ContentAction } from './actions.js';
 import { ACTION_EFFECTS, ARRANGEMENT_ACTIONS, CONTENT_ACTIONS, DESTRUCTION_ACTIONS, ORGANISATION_ACTIONS, PERSON_ACTIONS, READS_BESIDE_CHANGES, SUBJECT_ACCESS_ACTIONS, SYSTEM_ACTIONS } from './actions.js';
-import type { ArrangementResource, DecisionContext, DocumentResource, Resource } from './policy.js';
+import type { DecisionContext, DocumentResource, Resource } from './policy.js';
 import { decide, reachableOrganisations } from './policy.js';
 import type { ContentResource } from './reference-model.test-support.js';
 import type { HoldRef } from '../records/holds.js';
+import { ALL_ROLES, DAY, NO_HOLDS, NOW, ROLE_SETS, SERVICE_AREAS, SYSTEM, arrangementOf, userOf } from './policy-examples.test-support.js';
 import {
   LEVEL_NEEDED,
   clearedFor,
@@ -20,15 +23,10 @@ import {
   modelReachable,
 } from './reference-model.test-support.js';
 
-const NOW = new Date('2025-06-01T12:00:00.000Z');
-const DAY = 86_400_000;
 const ORGANISATION_IDS = ['org-a', 'org-b', 'org-c', 'org-d'];
-const SERVICE_AREAS = ['hr', 'payroll', 'finance', 'procurement'];
-const ALL_ROLES: Role[] = ['member', 'records_manager', 'org_admin', 'security_admin', 'auditor', 'dpo'];
 const CLASSIFICATION_VALUES: Classification[] = ['OFFICIAL', 'OFFICIAL-SENSITIVE'];
 const CONTENT_ACTION_NAMES = Object.keys(LEVEL_NEEDED) as ContentAction[];
 const MAIN_RUNS = 5000;
-const NO_HOLDS: ReadonlyMap<string, readonly HoldRef[]> = new Map();
 const SMITH: HoldRef = { id: 'hold-1', name: 'Smith v Council' };
 const SAFETY_RUNS = 2000;
 
@@ -42,37 +40,6 @@ interface World {
 // ---------------------------------------------------------------------------------------------
 // Builders for examples
 // ---------------------------------------------------------------------------------------------
-
-function userOf(organisationId: string | null, roles: Role[] = ['member'], teams: string[] = [], clearance: Classification = 'OFFICIAL'): Actor {
-  return { kind: 'user', userId: 'user-1', organisationId, roles, teams, clearance, channel: 'api', clientAddress: null, requestId: null };
-}
-
-const SYSTEM: Actor = { kind: 'system', userId: null, organisationId: null, roles: [], teams: [], clearance: 'OFFICIAL', channel: 'job', clientAddress: null, requestId: null };
-
-function arrangementOf(fields: Partial<Arrangement> & Pick<Arrangement, 'id' | 'hostOrganisationId' | 'partnerOrganisationIds'>): Arrangement {
-  const { id, hostOrganisationId, partnerOrganisationIds, ...terms } = fields;
-  return {
-    id,
-    hostOrganisationId,
-    partnerOrganisationIds,
-    serviceArea: 'payroll',
-    purpose: 'shared payroll service',
-    lawfulBasis: 'public task',
-    agreementReference: null,
-    accessLevel: 'manage',
-    ceiling: 'OFFICIAL-SENSITIVE',
-    startsAt: new Date(NOW.getTime() - DAY).toISOString(),
-    endsAt: null,
-    annualSavingPounds: 0,
-    status: 'active',
-    acceptedBy: [...partnerOrganisationIds],
-    revision: 1,
-    termsRevision: 1,
-    createdAt: NOW.toISOString(),
-    updatedAt: NOW.toISOString(),
-    ...terms,
-  };
-}
 
 function documentOf(fields: Partial<Extract<ContentResource, { kind: 'document' }>> & { organisationId: string }): ContentResource {
   return {
@@ -753,303 +720,10 @@ describe('legal holds', () => {
   });
 });
 
-// ---------------------------------------------------------------------------------------------
-// Organisation actions
-// ---------------------------------------------------------------------------------------------
-
-/** Every subset of the roles. */
-const ROLE_SETS: Role[][] = Array.from({ length: 1 << ALL_ROLES.length }, (_, mask) => ALL_ROLES.filter((_, i) => mask & (1 << i)));
-
-/** The specification for organisation actions; `undefined` where it says nothing (within the organisation). */
-function expectedOrganisationDecision(action: (typeof ORGANISATION_ACTIONS)[number], roles: Role[], sameOrganisation: boolean): boolean | undefined {
-  if (!sameOrganisation) return false;
-  const has = (role: Role) => roles.includes(role);
-  switch (action) {
-    case 'organisation.create':
-    case 'organisation.email-domains':
-    case 'audit.verify':
-    case 'jobs.manage':
-    case 'jobs.read': return false;
-    case 'organisation.manage-users':
-    case 'organisation.read-users':
-    case 'organisation.brand': return has('org_admin');
-    case 'organisation.identity':
-    case 'organisation.read-identity': return has('org_admin');
-    case 'audit.read':
-    case 'audit.export': return has('auditor') || has('dpo');
-    case 'quarantine.identify': return false;
-    case 'quarantine.list':
-    case 'quarantine.release':
-    case 'quarantine.destroy': return has('security_admin');
-    case 'lock.list':
-    case 'lock.break': return has('org_admin') || has('security_admin');
-    case 'subject-access.manage':
-    case 'subject-access.read': return has('dpo');
-    default: return undefined;
-  }
-}
-
-describe('organisation actions', () => {
-  it('follow role and organisation for every combination of roles', () => {
-    const mismatches: string[] = [];
-    for (const action of ORGANISATION_ACTIONS) {
-      for (const roles of ROLE_SETS) {
-        for (const sameOrganisation of [true, false]) {
-          const expected = expectedOrganisationDecision(action, roles, sameOrganisation);
-          if (expected === undefined) continue;
-          const actor = userOf('org-a', roles, SERVICE_AREAS, 'OFFICIAL-SENSITIVE');
-          const got = decide(actor, action, { kind: 'organisation', organisationId: sameOrganisation ? 'org-a' : 'org-b' }, { now: NOW, arrangements: [], holds: NO_HOLDS });
-          if (got.allow !== expected) mismatches.push(`${action} roles=[${roles.join(',')}] same=${sameOrganisation}: got ${got.allow}`);
-        }
-      }
-    }
-    expect(mismatches).toEqual([]);
-  });
-
-  it('examples: an org admin of another organisation cannot manage users; a dpo reads the audit trail', () => {
-    const context = { now: NOW, arrangements: [], holds: NO_HOLDS };
-    expect(decide(userOf('org-b', ['org_admin']), 'organisation.manage-users', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(false);
-    expect(decide(userOf('org-a', ['dpo']), 'audit.read', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(true);
-    expect(decide(userOf('org-a', ['org_admin']), 'audit.read', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(false);
-    expect(decide(userOf('org-a', ['org_admin']), 'organisation.brand', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(true);
-    expect(decide(userOf('org-b', ['org_admin']), 'organisation.brand', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(false);
-    expect(decide(userOf('org-a', ['member', 'records_manager', 'security_admin'], SERVICE_AREAS), 'organisation.brand', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(false);
-    expect(decide(userOf('org-a', ['org_admin']), 'quarantine.release', { kind: 'organisation', organisationId: 'org-a' }, context).allow).toBe(false);
-  });
-
-  it('examples: the owning organisation’s admins break locks; members, records managers and other organisations’ admins do not', () => {
-    const context = { now: NOW, arrangements: [], holds: NO_HOLDS };
-    const own = { kind: 'organisation' as const, organisationId: 'org-a' };
-    expect(decide(userOf('org-a', ['org_admin']), 'lock.break', own, context).allow).toBe(true);
-    expect(decide(userOf('org-a', ['security_admin']), 'lock.break', own, context).allow).toBe(true);
-    expect(decide(userOf('org-a', ['member', 'records_manager'], SERVICE_AREAS), 'lock.break', own, context).allow).toBe(false);
-    expect(decide(userOf('org-b', ['org_admin', 'security_admin']), 'lock.break', own, context).allow).toBe(false);
-    expect(decide(userOf('org-b', ['org_admin']), 'lock.list', own, context).allow).toBe(false);
-  });
-});
-
-// ---------------------------------------------------------------------------------------------
-// Arrangement actions
-// ---------------------------------------------------------------------------------------------
-
-type Position = 'host' | 'partner-pending' | 'partner-accepted' | 'outsider';
-const POSITION_ORGANISATION: Record<Position, string> = { host: 'org-a', 'partner-pending': 'org-b', 'partner-accepted': 'org-c', outsider: 'org-d' };
-const ARRANGEMENT_STATUS_VALUES: ArrangementStatus[] = ['draft', 'active', 'suspended', 'ended'];
-
-/** org-c has accepted; org-b too unless `pending` (a draft, or a proposal ended before org-b accepted). */
-function arrangementResource(status: ArrangementStatus, pending = status === 'draft'): ArrangementResource {
-  return { kind: 'arrangement', arrangement: { id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b', 'org-c'], status, acceptedBy: pending ? ['org-c'] : ['org-b', 'org-c'], revision: 4, termsRevision: 2 } };
-}
-
-/** The specification for arrangement actions, written out plainly. */
-function expectedArrangementDecision(action: (typeof ARRANGEMENT_ACTIONS)[number], position: Position, isOrgAdmin: boolean, status: ArrangementStatus, pending: boolean): boolean {
-  const isHost = position === 'host';
-  const isPartner = position === 'partner-pending' || position === 'partner-accepted';
-  // The register: arrangements that came into force are listed for every signed-in user; drafts, and
-  // proposals ended before every partner accepted them, stay between the parties.
-  if (action === 'arrangement.read') return isHost || isPartner || (status !== 'draft' && !pending);
-  if (!isHost && !isPartner) return false;
-  if (!isOrgAdmin) return false;
-  switch (action) {
-    case 'arrangement.propose': return isHost;
-    case 'arrangement.amend': return isHost && status === 'draft';
-    case 'arrangement.accept': return position === 'partner-pending' && status === 'draft';
-    case 'arrangement.suspend': return status === 'active';
-    case 'arrangement.resume': return isHost && status === 'suspended';
-    case 'arrangement.end': return status !== 'ended';
-    case 'arrangement.workspace': return isHost && status !== 'ended';
-  }
-}
-
-describe('arrangement actions', () => {
-  it('follow party, role and status for every combination', () => {
-    const roleChoices: Role[][] = [[], ['member'], ['org_admin'], ALL_ROLES.filter((r) => r !== 'org_admin'), ALL_ROLES];
-    const mismatches: string[] = [];
-    for (const action of ARRANGEMENT_ACTIONS) {
-      for (const position of Object.keys(POSITION_ORGANISATION) as Position[]) {
-        for (const roles of roleChoices) {
-          // A draft always waits for org-b; past draft, every partner accepted it or (ended before that) not.
-          for (const [status, pending] of ARRANGEMENT_STATUS_VALUES.flatMap((st) => (st === 'draft' ? [[st, true]] : [[st, false], [st, true]]) as [ArrangementStatus, boolean][])) {
-            const expected = expectedArrangementDecision(action, position, roles.includes('org_admin'), status, pending);
-            const actor = userOf(POSITION_ORGANISATION[position], roles, SERVICE_AREAS, 'OFFICIAL-SENSITIVE');
-            // Accepting names the current terms here; reviews of other revisions are covered below.
-            const acceptance = { organisationId: POSITION_ORGANISATION[position], reviewedRevision: 2 };
-            const got = decide(actor, action, arrangementResource(status, pending), { now: NOW, arrangements: [], holds: NO_HOLDS, acceptance });
-            if (got?.allow !== expected) mismatches.push(`${action} ${position} roles=[${roles.join(',')}] ${status}${pending ? ' (pending)' : ''}: got ${got?.allow}`);
-          }
-        }
-      }
-    }
-    expect(mismatches).toEqual([]);
-  });
-
-  it('examples: a partner org admin cannot amend (widen) the terms; the host admin can while in draft', () => {
-    const context = { now: NOW, arrangements: [], holds: NO_HOLDS };
-    const partnerAdmin = userOf('org-b', ['org_admin']);
-    const hostAdmin = userOf('org-a', ['org_admin']);
-    expect(decide(partnerAdmin, 'arrangement.amend', arrangementResource('draft'), context).allow).toBe(false);
-    expect(decide(partnerAdmin, 'arrangement.amend', arrangementResource('active'), context).allow).toBe(false);
-    expect(decide(hostAdmin, 'arrangement.amend', arrangementResource('draft'), context).allow).toBe(true);
-    expect(decide(hostAdmin, 'arrangement.amend', arrangementResource('active'), context).allow).toBe(false);
-    expect(decide(partnerAdmin, 'arrangement.resume', arrangementResource('suspended'), context).allow).toBe(false);
-    expect(decide(userOf('org-c', ['org_admin']), 'arrangement.accept', arrangementResource('draft'), { ...context, acceptance: { organisationId: 'org-c', reviewedRevision: 4 } }).allow).toBe(false);
-    expect(decide(userOf('org-d', ['org_admin']), 'arrangement.read', arrangementResource('draft'), context).allow).toBe(false);
-    // A proposal declined or withdrawn (ended before org-b accepted) never came into force: not in the register.
-    expect(decide(userOf('org-d', ['org_admin']), 'arrangement.read', arrangementResource('ended', true), context).allow).toBe(false);
-    expect(decide(userOf('org-d', ['org_admin']), 'arrangement.read', arrangementResource('ended'), context).allow).toBe(true);
-    expect(decide(userOf('org-d', ['org_admin']), 'arrangement.amend', arrangementResource('draft'), context).allow).toBe(false);
-  });
-});
-
-describe('accepting an arrangement', () => {
-  const ORGS = ['org-a', 'org-b', 'org-c', 'org-d'];
-  it('is a pending partner\'s consent to the terms it reviewed, for people and administrators alike', () => {
-    fc.assert(
-      fc.property(
-        fc.record({
-          status: fc.constantFrom<ArrangementStatus>(...ARRANGEMENT_STATUS_VALUES),
-          termsRevision: fc.integer({ min: 1, max: 5 }),
-          later: fc.integer({ min: 0, max: 3 }),
-          reviewedRevision: fc.integer({ min: 0, max: 9 }),
-          acceptedBy: fc.subarray(['org-b', 'org-c']),
-          acceptingFor: fc.constantFrom(...ORGS),
-          actor: fc.oneof(fc.constant({ kind: 'system' as const }), fc.record({ kind: fc.constant('user' as const), organisation: fc.constantFrom(...ORGS), admin: fc.boolean() })),
-        }),
-        (w) => {
-          const revision = w.termsRevision + w.later;
-          const resource: ArrangementResource = { kind: 'arrangement', arrangement: { id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b', 'org-c'], status: w.status, acceptedBy: w.acceptedBy, revision, termsRevision: w.termsRevision } };
-          const actor = w.actor.kind === 'system' ? SYSTEM : userOf(w.actor.organisation, w.actor.admin ? ['org_admin'] : ['member']);
-          const got = decide(actor, 'arrangement.accept', resource, { now: NOW, arrangements: [], holds: NO_HOLDS, acceptance: { organisationId: w.acceptingFor, reviewedRevision: w.reviewedRevision } });
-          // The rule, written out plainly.
-          const mayActFor = w.actor.kind === 'system' || (w.actor.admin && w.actor.organisation === w.acceptingFor);
-          const pending = ['org-b', 'org-c'].includes(w.acceptingFor) && !w.acceptedBy.includes(w.acceptingFor) && w.status === 'draft';
-          const sawTheseTerms = w.termsRevision <= w.reviewedRevision && w.reviewedRevision <= revision;
-          expect(got.allow).toBe(mayActFor && pending && sawTheseTerms);
-        },
-      ),
-      { numRuns: 5000 },
-    );
-  });
-
-  it('examples: a review of revision 1 cannot accept the terms amended in revision 3; another partner\'s acceptance does not undo a review', () => {
-    const draft = (revision: number, termsRevision: number, acceptedBy: string[] = []): ArrangementResource =>
-      ({ kind: 'arrangement', arrangement: { id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b', 'org-c'], status: 'draft', acceptedBy, revision, termsRevision } });
-    const partnerAdmin = userOf('org-b', ['org_admin']);
-    const context = (reviewedRevision: number, organisationId = 'org-b') => ({ now: NOW, arrangements: [], holds: NO_HOLDS, acceptance: { organisationId, reviewedRevision } });
-    expect(decide(partnerAdmin, 'arrangement.accept', draft(3, 3), context(1))).toMatchObject({ allow: false, reason: 'terms_changed' });
-    expect(decide(SYSTEM, 'arrangement.accept', draft(3, 3), context(1))).toMatchObject({ allow: false, reason: 'terms_changed' });
-    expect(decide(partnerAdmin, 'arrangement.accept', draft(3, 3), context(3)).allow).toBe(true);
-    expect(decide(partnerAdmin, 'arrangement.accept', draft(4, 3, ['org-c']), context(3)).allow).toBe(true);
-    expect(decide(partnerAdmin, 'arrangement.accept', draft(3, 3), context(4))).toMatchObject({ allow: false, reason: 'no_such_revision' });
-    expect(decide(partnerAdmin, 'arrangement.accept', draft(3, 3), { now: NOW, arrangements: [], holds: NO_HOLDS })).toMatchObject({ allow: false, reason: 'no_review' });
-    // Nobody accepts for another organisation, and an administrator only for a partner still to accept.
-    expect(decide(partnerAdmin, 'arrangement.accept', draft(3, 3), context(3, 'org-c'))).toMatchObject({ allow: false });
-    expect(decide(SYSTEM, 'arrangement.accept', draft(3, 3), context(3, 'org-d'))).toMatchObject({ allow: false, reason: 'not_a_partner' });
-    expect(decide(SYSTEM, 'arrangement.accept', draft(4, 3, ['org-c']), context(4, 'org-c'))).toMatchObject({ allow: false, reason: 'not_pending_for_you' });
-  });
-});
 
 // ---------------------------------------------------------------------------------------------
 // Deny by default: every action on every kind of resource yields a decision
 // ---------------------------------------------------------------------------------------------
-
-describe('person actions', () => {
-  it('let people manage their own credentials, and org admins those of their own organisation only', () => {
-    const context = { now: NOW, arrangements: [], holds: NO_HOLDS };
-    const alice = { kind: 'person' as const, userId: 'alice', organisationId: 'org-a' };
-    const self = { ...userOf('org-a', ['member']), userId: 'alice' };
-    expect(decide(self, 'person.manage-credentials', alice, context)).toMatchObject({ allow: true, reason: 'self' });
-    expect(decide(userOf('org-a', ['member']), 'person.manage-credentials', alice, context).allow).toBe(false);
-    expect(decide(userOf('org-a', ['security_admin', 'auditor']), 'person.manage-credentials', alice, context).allow).toBe(false);
-    expect(decide(userOf('org-a', ['org_admin']), 'person.manage-credentials', alice, context)).toMatchObject({ allow: true, reason: 'org_admin' });
-    expect(decide(userOf('org-b', ['org_admin']), 'person.manage-credentials', alice, context).allow).toBe(false);
-  });
-
-  it("let an org admin of the person's own organisation switch an account on again, whoever switched it off", () => {
-    const context = { now: NOW, arrangements: [], holds: NO_HOLDS };
-    for (const disabledBy of ['admin', 'directory', null] as const) {
-      const alice = { kind: 'person' as const, userId: 'alice', organisationId: 'org-a', disabledBy };
-      expect(decide(userOf('org-a', ['org_admin']), 'person.enable', alice, context)).toMatchObject({ allow: true, reason: 'org_admin' });
-      expect(decide({ ...userOf('org-a', ['member']), userId: 'alice' }, 'person.enable', alice, context)).toMatchObject({ allow: false, reason: 'role' });
-      expect(decide(userOf('org-a', ['security_admin', 'records_manager', 'auditor', 'dpo']), 'person.enable', alice, context)).toMatchObject({ allow: false, reason: 'role' });
-      expect(decide(userOf('org-b', ['org_admin']), 'person.enable', alice, context)).toMatchObject({ allow: false, reason: 'other_person' });
-    }
-  });
-
-  it("let an org admin reset the password of their own organisation's people only: not their own, not a switched-off account, not a provider's person", () => {
-    const context = { now: NOW, arrangements: [], holds: NO_HOLDS };
-    const alice = { kind: 'person' as const, userId: 'alice', organisationId: 'org-a', disabled: false, signsInThroughProvider: false };
-    const admin = userOf('org-a', ['org_admin']);
-    expect(decide(admin, 'person.reset-password', alice, context)).toEqual({ allow: true, reason: 'org_admin', via: null });
-    expect(decide(userOf('org-a', ['member', 'security_admin', 'records_manager', 'auditor', 'dpo']), 'person.reset-password', alice, context)).toMatchObject({ allow: false, reason: 'role' });
-    expect(decide({ ...admin, userId: 'alice' }, 'person.reset-password', alice, context)).toMatchObject({ allow: false, reason: 'self' });
-    expect(decide(admin, 'person.reset-password', { ...alice, disabled: true }, context)).toMatchObject({ allow: false, reason: 'person_disabled' });
-    expect(decide(admin, 'person.reset-password', { ...alice, signsInThroughProvider: true }, context)).toMatchObject({ allow: false, reason: 'signs_in_through_provider' });
-    // Facts not given are refused (deny by default).
-    expect(decide(admin, 'person.reset-password', { kind: 'person', userId: 'alice', organisationId: 'org-a' }, context).allow).toBe(false);
-    // Another organisation's admin is refused as such, whatever state the person is in: the answer tells them nothing.
-    for (const state of [alice, { ...alice, disabled: true }, { ...alice, signsInThroughProvider: true }]) {
-      expect(decide(userOf('org-b', ['org_admin']), 'person.reset-password', state, context)).toMatchObject({ allow: false, reason: 'other_person' });
-    }
-    // The operator (the CLI) may, but only for someone a password is of use to.
-    expect(decide(SYSTEM, 'person.reset-password', alice, context)).toMatchObject({ allow: true, reason: 'system' });
-    expect(decide(SYSTEM, 'person.reset-password', { ...alice, disabled: true }, context)).toMatchObject({ allow: false, reason: 'person_disabled' });
-    expect(decide(SYSTEM, 'person.reset-password', { ...alice, signsInThroughProvider: true }, context)).toMatchObject({ allow: false, reason: 'signs_in_through_provider' });
-    expect(decide({ ...SYSTEM, kind: 'directory', organisationId: 'org-a' }, 'person.reset-password', alice, context)).toMatchObject({ allow: false, reason: 'directory_scope' });
-  });
-
-  it("tell who a person is to their own organisation's people only", () => {
-    const context = { now: NOW, arrangements: [], holds: NO_HOLDS };
-    const alice = { kind: 'person' as const, userId: 'alice', organisationId: 'org-a' };
-    expect(decide(userOf('org-a', ['member']), 'person.identify', alice, context)).toMatchObject({ allow: true, reason: 'colleague' });
-    expect(decide(userOf('org-b', ['member']), 'person.identify', alice, context).allow).toBe(false);
-    expect(decide(userOf('org-b', ['org_admin', 'security_admin']), 'person.identify', alice, context).allow).toBe(false);
-  });
-});
-
-describe('subject access actions', () => {
-  // org-a received the request; org-b and org-c may be asked, each while an arrangement between it and org-a is in force.
-  const part = (partOrganisationId: string) => ({ kind: 'subject-access' as const, organisationId: 'org-a', partOrganisationId });
-  const between = (fields: Partial<Arrangement> = {}) => arrangementOf({ id: 'arr-1', hostOrganisationId: 'org-b', partnerOrganisationIds: ['org-a'], serviceArea: 'hr', ...fields });
-
-  it('follow the specification for every role set, side and state of the arrangement', () => {
-    const states: [string, Arrangement[]][] = [
-      ['in force', [between()]], ['in force, the other way round', [between({ hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b'] })]],
-      ['suspended', [between({ status: 'suspended' })]], ['ended', [between({ status: 'ended' })]], ['past its end', [between({ endsAt: NOW.toISOString() })]],
-      ['not yet started', [between({ startsAt: new Date(NOW.getTime() + DAY).toISOString() })]], ['none', []],
-      ['with a third council only', [arrangementOf({ id: 'arr-2', hostOrganisationId: 'org-c', partnerOrganisationIds: ['org-a'] })]],
-      // Fellow partners of org-c's arrangement: org-c serves each, neither org-a nor org-b holds the other's data.
-      ['fellow partners of a third council', [arrangementOf({ id: 'arr-3', hostOrganisationId: 'org-c', partnerOrganisationIds: ['org-a', 'org-b'] })]],
-    ];
-    const mismatches: string[] = [];
-    for (const action of SUBJECT_ACCESS_ACTIONS) {
-      for (const roles of ROLE_SETS) {
-        for (const [actorOrganisation, partOrganisation] of [['org-a', 'org-a'], ['org-a', 'org-b'], ['org-b', 'org-b'], ['org-b', 'org-a'], ['org-c', 'org-b'], ['org-c', 'org-c']] as const) {
-          for (const [state, arrangements] of states) {
-            // Written out plainly: the DPO of the side the action is about; across organisations, an arrangement in force between the two.
-            const side = action === 'subject-access.respond' || action === 'subject-access.read-part' ? partOrganisation : 'org-a';
-            const inForceWith = state === 'in force' || state === 'in force, the other way round' ? 'org-b'
-              : state === 'with a third council only' || state === 'fellow partners of a third council' ? 'org-c' : null;
-            const expected = roles.includes('dpo') && actorOrganisation === side && (partOrganisation === 'org-a' || partOrganisation === inForceWith);
-            const got = decide(userOf(actorOrganisation, roles, SERVICE_AREAS, 'OFFICIAL-SENSITIVE'), action, part(partOrganisation), { now: NOW, arrangements, holds: NO_HOLDS });
-            if (got.allow !== expected) mismatches.push(`${action} roles=[${roles.join(',')}] actor=${actorOrganisation} part=${partOrganisation} ${state}: got ${got.allow}`);
-          }
-        }
-      }
-    }
-    expect(mismatches).toEqual([]);
-  });
-
-  it('examples: a partner DPO answers while the arrangement is in force, granted by it; a records manager never', () => {
-    const context = { now: NOW, arrangements: [between()], holds: NO_HOLDS };
-    expect(decide(userOf('org-b', ['dpo']), 'subject-access.respond', part('org-b'), context)).toEqual({ allow: true, reason: 'dpo', via: 'arr-1' });
-    expect(decide(userOf('org-a', ['dpo']), 'subject-access.receive', part('org-b'), context)).toEqual({ allow: true, reason: 'dpo', via: 'arr-1' });
-    expect(decide(userOf('org-a', ['dpo']), 'subject-access.receive', part('org-a'), context)).toEqual({ allow: true, reason: 'dpo', via: null });
-    expect(decide(userOf('org-b', ['records_manager', 'org_admin']), 'subject-access.respond', part('org-b'), context)).toMatchObject({ allow: false, reason: 'role' });
-    expect(decide(userOf('org-b', ['dpo']), 'subject-access.respond', part('org-b'), { ...context, arrangements: [between({ status: 'suspended' })] })).toMatchObject({ allow: false, reason: 'no_arrangement' });
-    expect(decide(userOf('org-b', ['dpo']), 'subject-access.receive', part('org-b'), context)).toMatchObject({ allow: false, reason: 'other_organisation' });
-  });
-});
 
 /** The organisation actions asked of one item, and the kinds of item. */
 const ITEM_ACTIONS: readonly [Action, Resource['kind']][] = [
