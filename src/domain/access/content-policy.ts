@@ -1,6 +1,7 @@
 // Decides the content actions (CONTENT_ACTIONS) on documents, their versions and collections: status rules
-// (disposed, deleted, pending scan, quarantined) first, then clearance, then the actor's own service areas,
-// then the arrangements that reach another organisation's content or a joint workspace.
+// (disposed, deleted, pending scan, quarantined) first, then clearance, a security admin's review of their own
+// organisation's file under review, the actor's own service areas, and last the arrangements that reach
+// another organisation's content or a joint workspace. ownServiceAreas() is readableScope()'s too.
 import type { AccessLevel, Actor, ScanStatus, ServiceArea } from '../types.js';
 import { classificationAtMost, levelAtLeast } from '../types.js';
 import type { ContentAction, CreateInsideAction } from './actions.js';
