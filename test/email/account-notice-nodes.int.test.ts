@@ -52,7 +52,7 @@ describe('security notices decided by two nodes at once on postgres', () => {
     const start = Date.now();
     for (let i = 0; i < BURST; i += 1) {
       clock.set(new Date(start + i * 1000).toISOString());
-      await one.vault.identity.createCredential(systemActor(), person.id, 'api_token', `script ${i}`);
+      await one.vault.credentials.createCredential(systemActor(), person.id, 'api_token', `script ${i}`);
     }
 
     clock.set(new Date(start + 10_000).toISOString());
