@@ -18,7 +18,12 @@ export const transferKey = (batchId: string): string => `disposal.transfer-expor
 /** Scan verdicts whose bytes may leave the vault. */
 const EXPORTABLE = new Set(['clean', 'released']);
 
-const entryName = (name: string): string => zipPathSegment(name, 'document');
+/**
+ * Where a record's bytes go in its folder: under content/, never beside metadata.json, so a record whose
+ * uploader named it "metadata.json" (in any case) cannot be a second entry of that name, standing in for
+ * what the package says of it once unzipped.
+ */
+const contentPath = (document: Document): string => `${document.id}/content/${zipPathSegment(document.name, 'document')}`;
 
 /** One record as the package holds it: its metadata.json, and its current version when its bytes are exported. */
 export interface TransferEntry {
@@ -37,14 +42,13 @@ export async function transferEntry(repos: Repos, batch: DisposalBatch, item: Di
   const versions = await repos.documents.versions(document.id);
   const current = versions.find((v) => v.id === document.currentVersionId);
   const included = current !== undefined && EXPORTABLE.has(current.scanStatus) && current.wrappedKey.length > 0;
-  const folder = document.id;
   const metadata = {
     id: document.id, name: document.name, organisationId: document.organisationId, batchId: batch.id,
     series: { code: item.seriesCode, trigger: item.trigger, triggerDate: item.triggerDate, dueAt: item.dueAt, action: item.action },
     createdAt: document.createdAt, updatedAt: document.updatedAt, deletedAt: document.deletedAt,
     classification: document.classification, serviceArea: document.serviceArea, mediaType: document.mediaType,
     sha256: current?.sha256 ?? null, size: current?.size ?? null,
-    content: included ? `${folder}/${entryName(document.name)}` : null,
+    content: included ? contentPath(document) : null,
     ...(included ? {} : { contentOmitted: 'The current version has not been found clean by the malware scan, so its bytes are not exported.' }),
     versions: versions.map((v) => ({ number: v.number, id: v.id, size: v.size, sha256: v.sha256, mediaType: v.mediaType, createdAt: v.createdAt, scanStatus: v.scanStatus })),
     reason: item.reason,
@@ -75,9 +79,8 @@ export function transferExport(entries: readonly TransferEntry[], exportedAt: st
 export function transferPackage(blobs: EncryptedBlobs, entries: readonly TransferEntry[]): Readable {
   const zip = new yazl.ZipFile();
   for (const { document, metadata, content } of entries) {
-    const folder = document.id;
-    zip.addBuffer(Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`), `${folder}/metadata.json`);
-    if (content) addVersionLazily(zip, blobs, content, `${folder}/${entryName(document.name)}`);
+    zip.addBuffer(Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`), `${document.id}/metadata.json`);
+    if (content) addVersionLazily(zip, blobs, content, contentPath(document));
   }
   return zipOutput(zip);
 }

@@ -12,7 +12,7 @@ import { api, expectProblem } from '../support/http.js';
 import { HR_03, fileCollectionUnder, placeHold, recordEvent, releaseHold, yearsAgo } from '../support/records.js';
 import { DIALECTS, createOrganisation, realClockUnless, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { FormClient, addPerson } from '../ui/support.js';
-import { unzip } from '../support/zip.js';
+import { unzip, zipEntryNames } from '../support/zip.js';
 import { PROPFIND_ALL, dav, davUser, type DavUser } from '../webdav/support.js';
 
 const clamd = useClamd();
@@ -305,8 +305,8 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     expect(zip.statusCode).toBe(200);
     expect(zip.headers['content-type']).toBe('application/zip');
     const entries = await unzip(zip.rawPayload);
-    expect([...entries.keys()].sort()).toEqual([`${id}/metadata.json`, `${id}/${name}`]);
-    expect(entries.get(`${id}/${name}`)!.toString()).toBe(`application form ${name}\n`);
+    expect([...entries.keys()].sort()).toEqual([`${id}/content/${name}`, `${id}/metadata.json`]);
+    expect(entries.get(`${id}/content/${name}`)!.toString()).toBe(`application form ${name}\n`);
     const metadata = JSON.parse(entries.get(`${id}/metadata.json`)!.toString());
     expect(metadata).toMatchObject({
       id, name, batchId: batch.id, classification: 'OFFICIAL-SENSITIVE', series: { code: 'HR-03', trigger: 'process_complete', action: 'destroy' },
@@ -320,6 +320,31 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     await t.vault.disposal.execute(batch.id);
     expect((await api(t.app, manager).get(`disposal/batches/${batch.id}`)).json().items[0]).toMatchObject({ outcome: 'transferred' });
     expectProblem(await api(t.app, member).get(`documents/${id}`), 404);
+  });
+
+  it('keeps a record named like the package\'s own metadata.json apart from it: its bytes cannot stand in for what the package says of it', async () => {
+    await freshOrganisation();
+    // An uploader's file whose name, in any case, is the package's own file beside it, holding metadata of the uploader's choosing.
+    const forged = `${JSON.stringify({ reason: 'forged', sha256: '0'.repeat(64) })}\n`;
+    const ids: string[] = [];
+    for (const name of ['metadata.json', 'METADATA.JSON']) {
+      const res = await upload(t.app, member, org.collections.hr!, name, forged);
+      expect(res.statusCode, res.body).toBe(201);
+      ids.push(res.json().id as string);
+      await recordEvent(t.vault, org.id, ids.at(-1)!, 'process_complete', yearsAgo(2));
+    }
+    const batch = await sweep();
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: ids.map((documentId) => ({ documentId, decision: 'transfer' })) })).statusCode).toBe(200);
+    const zip = await api(t.app, manager).get(`disposal/batches/${batch.id}/transfer`);
+    expect(zip.statusCode).toBe(200);
+    const names = await zipEntryNames(zip.rawPayload);
+    expect([...names].sort()).toEqual([`${ids[0]}/metadata.json`, `${ids[0]}/content/metadata.json`, `${ids[1]}/metadata.json`, `${ids[1]}/content/METADATA.JSON`].sort());
+    const entries = await unzip(zip.rawPayload);
+    for (const [index, id] of ids.entries()) {
+      const metadata = JSON.parse(entries.get(`${id}/metadata.json`)!.toString());
+      expect(metadata).toMatchObject({ id, name: index === 0 ? 'metadata.json' : 'METADATA.JSON', content: `${id}/content/${index === 0 ? 'metadata.json' : 'METADATA.JSON'}` });
+      expect(entries.get(metadata.content)!.toString()).toBe(forged);
+    }
   });
 
   /** A batch with `id` decided transfer, and the metadata.json its package holds for it. */

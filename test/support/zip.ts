@@ -19,3 +19,16 @@ export function unzip(bytes: Buffer): Promise<Map<string, Buffer>> {
     });
   });
 }
+
+/** Every entry's name in the order the zip holds them, repeats included (a Map keeps only the last of two alike). */
+export function zipEntryNames(bytes: Buffer): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(bytes, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(err ?? new Error('no zip'));
+      const names: string[] = [];
+      zip.on('entry', (entry: yauzl.Entry) => { names.push(entry.fileName); zip.readEntry(); });
+      zip.on('end', () => resolve(names)).on('error', reject);
+      zip.readEntry();
+    });
+  });
+}

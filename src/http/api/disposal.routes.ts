@@ -79,7 +79,7 @@ export const disposalRoutes = (vault: AppServices): FastifyPluginAsync => async 
   });
 
   r.get('/disposal/batches/:id/transfer', {
-    schema: { tags: ['disposal'], summary: 'Download the transfer package (zip: each transfer item\'s current version and metadata.json)', params: idParams },
+    schema: { tags: ['disposal'], summary: 'Download the transfer package (zip: a folder per transfer item with its metadata.json and its current version under content/)', params: idParams },
   }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
     const { filename, stream } = await vault.disposal.transfer(actor, request.params.id);
