@@ -4,7 +4,7 @@ import type { Document } from '../domain/types.js';
 import type { DeadProperty } from '../services/dav.service.js';
 import type { ResourceLock as DavLock } from '../services/locks.service.js';
 import { DavError } from './errors.js';
-import { DAV_NS, MAX_PROPERTIES, XML_HEADER, child, elements, escapeXml, propTag, type XmlElement } from './xml.js';
+import { DAV_NS, MAX_PROPERTIES, XML_HEADER, child, elements, escapeXml, propTag, xmlCharsOnly, type XmlElement } from './xml.js';
 import { href } from './resources.js';
 
 /**
@@ -61,7 +61,7 @@ export function parsePropfind(root: XmlElement | null): PropRequest {
 
 export function lockXml(lock: DavLock): string {
   return `<D:activelock><D:locktype><D:write/></D:locktype><D:lockscope><D:${lock.scope}/></D:lockscope><D:depth>${lock.depth === 'infinity' ? 'infinity' : '0'}</D:depth>`
-    + (lock.owner ? `<D:owner>${lock.owner}</D:owner>` : '')
+    + (lock.owner ? `<D:owner>${xmlCharsOnly(lock.owner)}</D:owner>` : '')
     + `<D:timeout>Second-${Math.max(0, Math.round((Date.parse(lock.expiresAt) - Date.now()) / 1000))}</D:timeout>`
     + `<D:locktoken><D:href>${escapeXml(lock.token)}</D:href></D:locktoken><D:lockroot><D:href>${escapeXml(href(lock.rootPath.split('/').slice(2), false))}</D:href></D:lockroot></D:activelock>`;
 }

@@ -20,6 +20,14 @@ export const isElement = (n: XmlNode): n is XmlElement => 'local' in n;
 export const elements = (e: XmlElement): XmlElement[] => e.children.filter(isElement);
 export const child = (e: XmlElement, ns: string, local: string): XmlElement | undefined => elements(e).find((c) => c.ns === ns && c.local === local);
 
+// XML 1.0's Char production (§2.2): all a document may hold, raw or as a character reference. A control
+// character stored in a dead property or a lock owner would make every later multistatus that carries it
+// unreadable to strict parsers (Windows, macOS, libxml2), so one member could break a shared folder's
+// listing for all its readers.
+const NOT_XML_CHAR = /[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
+const NOT_XML_CHARS = new RegExp(NOT_XML_CHAR.source, 'gu');
+const notXmlChar = () => new DavError(400, 'The XML body contains a character XML does not allow (a control character other than tab and line breaks, a lone surrogate, U+FFFE or U+FFFF).');
+
 const parser = new XMLParser({
   preserveOrder: true, ignoreAttributes: false, processEntities: false, htmlEntities: false, trimValues: false,
   parseTagValue: false, parseAttributeValue: false, ignoreDeclaration: true, ignorePiTags: true, removeNSPrefix: false,
@@ -30,6 +38,7 @@ export function parseXml(body: Buffer): XmlElement | null {
   if (body.length > MAX_XML_BYTES) throw new DavError(413, 'The XML body is too large.');
   const text = body.toString('utf8').replace(/^\uFEFF/, '');
   if (text.trim() === '') return null;
+  if (NOT_XML_CHAR.test(text)) throw notXmlChar();
   // No DTD at all: this rules out external entities (XXE) and entity expansion (billion laughs).
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new DavError(400, 'Document type declarations are not accepted.');
   const valid = XMLValidator.validate(text);
@@ -91,15 +100,26 @@ function decodeEntities(s: string): string {
       case 'apos': return "'";
       default: {
         const code = e.startsWith('#x') ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-        if (!(code >= 0x9 && code <= 0x10ffff) || (code >= 0xd800 && code <= 0xdfff)) throw new DavError(400, 'Invalid character reference in the XML body.');
-        return String.fromCodePoint(code);
+        if (!(code <= 0x10ffff)) throw new DavError(400, 'Invalid character reference in the XML body.');
+        const decoded = String.fromCodePoint(code);
+        if (NOT_XML_CHAR.test(decoded)) throw notXmlChar();
+        return decoded;
       }
     }
   });
 }
 
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return xmlCharsOnly(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+}
+
+/**
+ * Text or stored markup with every character XML cannot carry replaced by U+FFFD: for what was stored before
+ * bodies were checked for them (dead properties, lock owners), so it cannot make a response unreadable.
+ * Replacing a character never makes markup, so it is safe on serialised XML too.
+ */
+export function xmlCharsOnly(s: string): string {
+  return NOT_XML_CHAR.test(s) ? s.replace(NOT_XML_CHARS, '\ufffd') : s;
 }
 
 /** Serialises nodes with every element declaring its own default namespace: correct whatever surrounds it. */
@@ -114,7 +134,8 @@ function serializeElement(e: XmlElement): string {
 }
 
 /** An element name in a response: DAV: uses the D: prefix declared on the root, others declare their own. */
-export function propTag(ns: string, local: string, inner: string | null): string {
+export function propTag(ns: string, local: string, stored: string | null): string {
+  const inner = stored === null ? null : xmlCharsOnly(stored);
   if (ns === DAV_NS) return inner === null || inner === '' ? `<D:${local}/>` : `<D:${local}>${inner}</D:${local}>`;
   const decl = ns === '' ? ' xmlns=""' : ` xmlns:x="${escapeXml(ns)}"`;
   const name = ns === '' ? local : `x:${local}`;

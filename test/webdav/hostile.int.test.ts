@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useClamd } from '../support/fixture.js';
 import { eicar } from '../support/samples.js';
 import { DIALECTS } from '../support/vault.js';
-import { createOrganisation, dav, davUser, openDavServer, type DavServer, type DavUser } from './support.js';
+import { PROPFIND_ALL, createOrganisation, dav, davUser, openDavServer, type DavServer, type DavUser } from './support.js';
 
 const clamd = useClamd();
 
@@ -31,6 +31,7 @@ describe.each(DIALECTS)('hostile WebDAV requests on %s', (dialect) => {
   let slug: string;
   let otherSlug: string;
   let otherCollection: string;
+  let finance: string;
   beforeAll(async () => {
     s = await openDavServer(dialect, clamd.socketPath);
     const org = await createOrganisation(s.vault, { areas: { finance: 'OFFICIAL' } });
@@ -38,6 +39,7 @@ describe.each(DIALECTS)('hostile WebDAV requests on %s', (dialect) => {
     slug = org.slug;
     otherSlug = other.slug;
     otherCollection = other.collections.finance!;
+    finance = org.collections.finance!;
     alice = await davUser(s.vault, org, { teams: ['finance'] });
     bob = await davUser(s.vault, org, { teams: ['finance'] });
     expect((await dav(s.base, 'PUT', `/dav/${slug}/finance/report.txt`, { user: alice, body: 'quarterly report' })).status).toBe(201);
@@ -114,6 +116,34 @@ describe.each(DIALECTS)('hostile WebDAV requests on %s', (dialect) => {
     // PROPPATCH with an external entity in a value stores nothing.
     const props = await dav(s.base, 'PROPFIND', src(), { user: alice, headers: { depth: '0' } });
     expect(props.body).not.toContain('passwd');
+  });
+
+  it('refuses characters XML cannot carry (raw or as references) in any body, so no colleague\'s listing is made unreadable by them', async () => {
+    const path = `/dav/${slug}/finance/characters.txt`;
+    expect((await dav(s.base, 'PUT', path, { user: alice, body: 'x' })).status).toBe(201);
+    const update = (value: string, ns = 'urn:example:z') =>
+      `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="${ns}"><D:set><D:prop><Z:note>${value}</Z:note></D:prop></D:set></D:propertyupdate>`;
+    const lockinfo = (owner: string) => LOCKINFO.replace('<D:owner>alice</D:owner>', `<D:owner>${owner}</D:owner>`);
+    const bodies: [string, string][] = [
+      ['PROPPATCH', update('a\u0001b')], ['PROPPATCH', update('a&#xB;b')], ['PROPPATCH', update('a&#12;b')], ['PROPPATCH', update('a&#xFFFE;b')],
+      ['PROPPATCH', update('a\uFFFFb')], ['PROPPATCH', update('ok', 'urn:&#x1B;z')], ['PROPPATCH', update('<Z:x a="&#xB;"/>')],
+      ['LOCK', lockinfo('mallory\u0008')], ['LOCK', lockinfo('<D:href>&#x7;</D:href>')], ['PROPFIND', `<D:propfind xmlns:D="DAV:"><D:prop><x:p xmlns:x="urn:\u0002"/></D:prop></D:propfind>`],
+    ];
+    for (const [method, body] of bodies) {
+      const res = await dav(s.base, method, path, { user: alice, headers: { depth: '0', 'content-type': 'application/xml', timeout: 'Second-60' }, body });
+      expect(res.status, `${method} ${JSON.stringify(body)}`).toBe(400);
+      expect(res.body).toBe('The XML body contains a character XML does not allow (a control character other than tab and line breaks, a lone surrogate, U+FFFE or U+FFFF).\n');
+    }
+    // One stored before bodies were checked is shown with U+FFFD in its place: a colleague's listing of the folder is well-formed XML.
+    const id = (await s.vault.store.repos.documents.byName(finance, 'characters.txt'))!.id;
+    await s.vault.store.repos.dav.setProperty(id, 'urn:example:z', 'earlier', '<x a="\u0001">b\u000bc\uffffd</x>');
+    const listing = await dav(s.base, 'PROPFIND', `/dav/${slug}/finance/`, { user: bob, headers: { depth: '1' }, body: PROPFIND_ALL });
+    expect(listing.status).toBe(207);
+    expect(listing.body).toContain('characters.txt');
+    expect(listing.body).toContain('<x:earlier xmlns:x="urn:example:z"><x a="\ufffd">b\ufffdc\ufffdd</x></x:earlier>');
+    expect(/[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u.test(listing.body)).toBe(false);
+    // No lock was taken by the refused LOCKs: a colleague can still write the file.
+    expect((await dav(s.base, 'PUT', path, { user: bob, body: 'y' })).status).toBe(204);
   });
 
   it('answers malformed XML with 400 and too many properties with 413', async () => {
