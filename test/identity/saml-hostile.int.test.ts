@@ -5,7 +5,7 @@ import type { IdentityProvider } from '../../src/domain/identity/federation.js';
 import { SAML_REFUSALS, type SamlRefusal } from '../../src/domain/identity/saml.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
-import { assertionXml, b64, makeIdp, newId, responseXml, signAssertion, signResponse, signedResponse, type AssertionSpec, type TestIdp } from './saml-idp.js';
+import { ENTRA_GROUPS, assertionXml, b64, makeIdp, newId, responseXml, signAssertion, signResponse, signedResponse, type AssertionSpec, type TestIdp } from './saml-idp.js';
 import { SAML_ENV, expectRefused, postResponse, samlProvider, spOf, startSignIn, type Started } from './saml-flow.js';
 
 const clamd = useClamd();
@@ -127,6 +127,22 @@ describe.each(DIALECTS)('hostile SAML responses on %s', (dialect) => {
     const forElsewhere = await startSignIn(t.app, elsewhere.id);
     const crossed = await postResponse(t.app, provider.id, signedResponse(idp, spec(forElsewhere)), forElsewhere.cookies);
     expect(await expectRefused(t.vault, crossed, SAML_REFUSALS.not_this_browser, org.id)).toBe(`saml:${provider.id};not_this_browser`);
+  });
+
+  it('refuses a response of more elements than a provider sends before the library reads it (its XPath takes seconds over a few thousand), and takes 900 groups', async () => {
+    // 9,000 empty elements fit the reply URL's 64 KiB form and, read by the library, held the event loop for seconds.
+    const started = Date.now();
+    await refused((s) => b64(responseXml(idp, spec(s), signAssertion(idp, assertionXml(idp, spec(s))), '<x/>'.repeat(9000))), 'too_large');
+    // Nor from anyone at all, with nothing signed: a request cookie is anyone's for the asking at the start address.
+    const stranger = await startSignIn(t.app, provider.id);
+    const unsigned = b64(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="${newId()}" Version="2.0" InResponseTo="${stranger.requestId}">${'<x/>'.repeat(9000)}</samlp:Response>`);
+    expect(await expectRefused(t.vault, await postResponse(t.app, provider.id, unsigned, stranger.cookies), SAML_REFUSALS.too_large, org.id)).toBe(`saml:${provider.id};too_large`);
+    expect(Date.now() - started).toBeLessThan(2000);
+    // Within the limit: a signed assertion with 900 groups signs in.
+    const groups = Array.from({ length: 900 }, (_, i) => `g${i}`);
+    const ok = await startSignIn(t.app, provider.id);
+    const res = await postResponse(t.app, provider.id, signedResponse(idp, spec(ok, { attributes: { [ENTRA_GROUPS]: groups } })), ok.cookies);
+    expect(res.statusCode, res.body).toBe(303);
   });
 
   it('refuses what is not a SAML response at all, and the provider\'s own error status', async () => {

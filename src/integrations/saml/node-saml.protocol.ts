@@ -94,12 +94,34 @@ function attributesOf(profile: Profile): Record<string, string[]> {
   return out;
 }
 
+/**
+ * The most elements a response may have for the library to read it. Its XPath (the xpath package) sorts node
+ * sets by document order in time that grows with the square of the elements: 9,000 empty ones, which fit the
+ * reply URL's 64 KiB form, held the event loop for four seconds, before any signature was checked (the request
+ * cookie is the browser's own to write). A real answer has a few dozen, plus one per group value; 1,000 takes
+ * tens of milliseconds.
+ */
+export const MAX_SAML_ELEMENTS = 1000;
+
+/** Whether the base64 answer holds more than MAX_SAML_ELEMENTS start tags (markup inside CDATA or comments counted too: only ever more). */
+function tooManyElements(samlResponse: string): boolean {
+  const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
+  let count = 0;
+  for (let at = xml.indexOf('<'); at !== -1; at = xml.indexOf('<', at + 1)) {
+    const next = xml.charCodeAt(at + 1);
+    // Not an end tag (/), a declaration, comment or CDATA (!), or a processing instruction (?).
+    if (next !== 0x2f && next !== 0x21 && next !== 0x3f && ++count > MAX_SAML_ELEMENTS) return true;
+  }
+  return false;
+}
+
 export class NodeSamlProtocol implements SamlProtocol {
   async requestUrl(settings: SamlSettings, sp: SamlServiceProvider, requestId: string): Promise<string> {
     return saml(await library(), settings, sp, { generateUniqueId: () => requestId, cacheProvider: oneRequest({ requestId, issuedAt: Date.now() }) }).getAuthorizeUrlAsync('', undefined, {});
   }
 
   async verify(settings: SamlSettings, sp: SamlServiceProvider, samlResponse: string, expected: { requestId: string; issuedAt: number }): Promise<SamlAssertion> {
+    if (tooManyElements(samlResponse)) throw new SamlRefused('too_large', `more than ${MAX_SAML_ELEMENTS} XML elements`);
     const lib = await library();
     let profile: Profile | null;
     try {
