@@ -1,5 +1,5 @@
 // CSV for spreadsheets: the shared-services report (and the LGA-style map), and any other report a
-// command writes (the import report). One quoting rule for all of them.
+// command writes (the import report), and a subject access package's index.csv. One quoting rule for all of them.
 import type { ArrangementsReport } from './arrangements.service.js';
 
 /**

@@ -8,6 +8,7 @@ import type { EncryptedBlobs } from '../domain/ports.js';
 import type { Repos } from '../domain/repositories.js';
 import type { SubjectAccessItem, SubjectAccessRequest } from '../domain/records/subject-access.js';
 import type { Document, Organisation, Version } from '../domain/types.js';
+import { csvField } from './report-csv.js';
 import { EXPORTABLE, inclusionKey } from './subject-access-checks.js';
 import { addVersionLazily, zipOutput, zipPathSegment } from './zip-package.js';
 
@@ -68,13 +69,6 @@ export async function responseEntries(repos: Repos, o: {
   }
   return entries;
 }
-
-const csvField = (value: string | number | null): string => {
-  const s = value === null ? '' : String(value);
-  // Cells a spreadsheet would run as a formula are quoted with a leading apostrophe.
-  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-};
 
 function indexOf(request: SubjectAccessRequest, entries: readonly ResponseEntry[], exportedAt: Date) {
   return {

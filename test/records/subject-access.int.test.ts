@@ -9,7 +9,7 @@ import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
 import { openSubjectAccess, subjectAccessWorld, type SubjectAccessWorld } from '../support/subject-access.js';
-import { DIALECTS, createOrganisation } from '../support/vault.js';
+import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
 import { unzip } from '../support/zip.js';
 
 const clamd = useClamd();
@@ -87,6 +87,24 @@ describe.each(DIALECTS)('subject access requests on %s', (dialect) => {
     expect(actions).toEqual(expect.arrayContaining(['subject-access.open', 'subject-access.ask', 'subject-access.add', 'subject-access.searched', 'subject-access.export', 'subject-access.extend', 'subject-access.close', 'records.hold.create', 'records.hold.release']));
     await t.vault.audit.sequencer.flush();
     expect((await t.vault.audit.verification.verify(systemActor())).ok).toBe(true);
+  });
+
+  it('writes a record name a spreadsheet would run as a formula (= + - @) as text in the package\'s index.csv', async () => {
+    const w = await world();
+    const request = await open(w);
+    const names = ['=1+1.txt', '+44 20 7946 0000.txt', '-2+3.txt', '@SUM(1+1).txt'];
+    const ids: string[] = [];
+    for (const name of names) {
+      const res = await upload(t.app, w.partnerStaff, w.partner.collections.payroll!, name, `${name}\n`);
+      expect(res.statusCode, res.body).toBe(201);
+      ids.push(res.json().id as string);
+    }
+    expect((await api(t.app, w.dpo).post(`subject-access/${request.id}/items`, { documentIds: ids })).statusCode).toBe(200);
+    const pack = await api(t.app, w.dpo).get(`subject-access/${request.id}/package`);
+    expect(pack.statusCode, pack.body).toBe(200);
+    const rows = (await unzip(pack.rawPayload)).get('index.csv')!.toString('utf8').split('\r\n').slice(1, -1);
+    // The document column, unquoted (none holds a comma or quote): each leads with an apostrophe, so it is shown as text.
+    expect(rows.map((row) => row.split(',')[2]).sort()).toEqual(names.map((name) => `'${name}`).sort());
   });
 
   it('keeps the request from staff who are not DPOs, and from a council with no arrangement (404, audited)', async () => {
