@@ -82,7 +82,7 @@ export const SAML_REFUSALS = {
   replayed: 'That answer from your identity provider has already been used. Start signing in again.',
   provider_error: 'Your identity provider did not sign you in. Try again, or ask your IT team.',
   malformed: 'Your identity provider\'s answer could not be read. Start signing in again.',
-  too_large: 'Your identity provider\'s answer is larger than Strongroom reads (more than 1,000 XML elements). Ask your Strongroom administrator to have the provider send fewer attributes or groups.',
+  too_large: 'Your identity provider\'s answer is larger than Strongroom reads (more than 1,000 XML elements or attributes). Ask your Strongroom administrator to have the provider send fewer attributes or groups.',
 } as const;
 export type SamlRefusal = keyof typeof SAML_REFUSALS;
 

@@ -95,23 +95,30 @@ function attributesOf(profile: Profile): Record<string, string[]> {
 }
 
 /**
- * The most elements a response may have for the library to read it. Its XPath (the xpath package) sorts node
- * sets by document order in time that grows with the square of the elements: 9,000 empty ones, which fit the
- * reply URL's 64 KiB form, held the event loop for four seconds, before any signature was checked (the request
- * cookie is the browser's own to write). A real answer has a few dozen, plus one per group value; 1,000 takes
- * tens of milliseconds.
+ * The most elements, and the most attributes, a response may have for the library to read it. Its XPath (the
+ * xpath package) sorts node sets by document order in time that grows with the square of the nodes: 9,000
+ * empty elements, which fit the reply URL's 64 KiB form, held the event loop for four seconds, before any
+ * signature was checked (the request cookie is anyone's from the start address); 1,000 elements with 8,000
+ * attributes or namespace declarations among them still took a fifth of a second. A real answer has a few
+ * dozen of each, plus one element per group value; 1,000 of each take tens of milliseconds.
  */
 export const MAX_SAML_ELEMENTS = 1000;
+export const MAX_SAML_ATTRIBUTES = 1000;
 
-/** Whether the base64 answer holds more than MAX_SAML_ELEMENTS start tags (markup inside CDATA or comments counted too: only ever more). */
-function tooManyElements(samlResponse: string): boolean {
+/**
+ * Whether the base64 answer holds more start tags or attributes than the limits. Counted on the text, before
+ * any parsing: markup inside CDATA or comments, or `="` in text, is counted too, so the count is only ever more.
+ */
+function tooLarge(samlResponse: string): boolean {
   const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
-  let count = 0;
+  let elements = 0;
   for (let at = xml.indexOf('<'); at !== -1; at = xml.indexOf('<', at + 1)) {
     const next = xml.charCodeAt(at + 1);
     // Not an end tag (/), a declaration, comment or CDATA (!), or a processing instruction (?).
-    if (next !== 0x2f && next !== 0x21 && next !== 0x3f && ++count > MAX_SAML_ELEMENTS) return true;
+    if (next !== 0x2f && next !== 0x21 && next !== 0x3f && ++elements > MAX_SAML_ELEMENTS) return true;
   }
+  let attributes = 0;
+  for (const _ of xml.matchAll(/=\s*["']/g)) if (++attributes > MAX_SAML_ATTRIBUTES) return true;
   return false;
 }
 
@@ -121,7 +128,7 @@ export class NodeSamlProtocol implements SamlProtocol {
   }
 
   async verify(settings: SamlSettings, sp: SamlServiceProvider, samlResponse: string, expected: { requestId: string; issuedAt: number }): Promise<SamlAssertion> {
-    if (tooManyElements(samlResponse)) throw new SamlRefused('too_large', `more than ${MAX_SAML_ELEMENTS} XML elements`);
+    if (tooLarge(samlResponse)) throw new SamlRefused('too_large', `more than ${MAX_SAML_ELEMENTS} XML elements or ${MAX_SAML_ATTRIBUTES} attributes`);
     const lib = await library();
     let profile: Profile | null;
     try {
