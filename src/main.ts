@@ -162,7 +162,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const handle = config.databaseUrl
     ? openPostgres(config.databaseUrl, 10, (err) => logger.warn({ err }, 'a pooled PostgreSQL connection was closed by the server; the next query opens a new one'))
     : openSqlite({
-      file: path.join(config.dataDir, 'strongroom.db'), key: deriveKey(master, 'sqlite-database'), cacheMib: config.sqliteCacheMib,
+      file: path.join(config.dataDir, 'strongroom.db'), key: deriveKey(master, 'sqlite-database'), cacheMib: config.sqliteCacheMib, mainCacheMib: config.sqliteMainCacheMib,
       ...(options.syncDatabaseLog ? { syncFile: options.syncDatabaseLog } : {}),
       ...(options.searchReadGate ? { searchReadGate: options.searchReadGate } : {}),
     });

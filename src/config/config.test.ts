@@ -26,6 +26,25 @@ describe('loadConfig', () => {
     for (const bad of ['0', '-8', '1.5', 'lots']) expect(() => loadConfig({ env: { STRONGROOM_SQLITE_CACHE_MIB: bad } })).toThrow(/STRONGROOM_SQLITE_CACHE_MIB: /);
   });
 
+  it('gives the main connection 2 MiB of pages unless STRONGROOM_SQLITE_MAIN_CACHE_MIB says otherwise, and never more than a lower STRONGROOM_SQLITE_CACHE_MIB', () => {
+    const caches = (env: Record<string, string>) => {
+      const config = loadConfig({ env });
+      return { reader: config.sqliteCacheMib, main: config.sqliteMainCacheMib };
+    };
+    expect(caches({})).toEqual({ reader: 64, main: 2 });
+    expect(caches({ STRONGROOM_SQLITE_CACHE_MIB: '256' })).toEqual({ reader: 256, main: 2 });
+    // Before the two were apart, STRONGROOM_SQLITE_CACHE_MIB governed both: lowered to save memory, it still does.
+    expect(caches({ STRONGROOM_SQLITE_CACHE_MIB: '1' })).toEqual({ reader: 1, main: 1 });
+    expect(caches({ STRONGROOM_SQLITE_MAIN_CACHE_MIB: '16' })).toEqual({ reader: 64, main: 16 });
+    expect(caches({ STRONGROOM_SQLITE_MAIN_CACHE_MIB: '16', STRONGROOM_SQLITE_CACHE_MIB: '1' })).toEqual({ reader: 1, main: 16 });
+    for (const bad of ['0', '-8', '1.5', 'lots']) {
+      expect(() => loadConfig({ env: { STRONGROOM_SQLITE_MAIN_CACHE_MIB: bad } })).toThrow(/STRONGROOM_SQLITE_MAIN_CACHE_MIB: /);
+    }
+    // A bad shared setting is reported once, as itself, not again as the main connection's.
+    expect(() => loadConfig({ env: { STRONGROOM_SQLITE_CACHE_MIB: 'lots' } })).toThrow(/STRONGROOM_SQLITE_CACHE_MIB: /);
+    expect(() => loadConfig({ env: { STRONGROOM_SQLITE_CACHE_MIB: 'lots' } })).not.toThrow(/STRONGROOM_SQLITE_MAIN_CACHE_MIB/);
+  });
+
   it('lets flags win over the environment', () => {
     const config = loadConfig({ env: { STRONGROOM_PORT: '9000', STRONGROOM_DATA: '/tmp/a' }, flags: { port: '9100', data: '/tmp/b' } });
     expect(config.port).toBe(9100);

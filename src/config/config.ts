@@ -9,7 +9,7 @@ import { COLOUR_PATTERN } from '../domain/branding/brand.js';
 import { DEFAULT_NOTICE_LIMITS } from '../domain/mail/notice-limits.js';
 import { parseBrandLogo, type BrandLogoSetting } from './branding-setting.js';
 import { ENV_NAMES } from './env-names.js';
-import { countSchema, rateSchema, SCAN_WHOLE_DEFAULT_BYTES, shareProblems, sizeSchema, SQLITE_CACHE_DEFAULT_MIB } from './limits.js';
+import { countSchema, rateSchema, SCAN_WHOLE_DEFAULT_BYTES, shareProblems, sizeSchema, SQLITE_CACHE_DEFAULT_MIB, SQLITE_MAIN_CACHE_DEFAULT_MIB } from './limits.js';
 import { parseTrustProxy, type TrustedProxies } from './network-settings.js';
 import { defaultOffsiteDir, parseBlobsSetting, parseReplicaSetting, sameBlobPlace, type BlobsSetting } from './storage-settings.js';
 
@@ -23,10 +23,13 @@ const configSchema = z
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (leave it unset for the embedded SQLite database)')
       .optional(),
     /**
-     * Pages the embedded database keeps decrypted in memory. Every page read past this cache is
-     * decrypted again; search over a large index reads tens of MB per query (docs/performance.md).
+     * Pages the embedded database's search reader keeps decrypted in memory. Every page read past
+     * this cache is decrypted again; search over a large index reads tens of MB per query
+     * (docs/performance.md).
      */
     sqliteCacheMib: countSchema,
+    /** The same for the main connection (writes, listings, everything but search's reads). */
+    sqliteMainCacheMib: countSchema,
     tlsCert: z.string().optional(),
     tlsKey: z.string().optional(),
     /** Whose X-Forwarded-For/-Proto/-Host to believe; null = nobody's (the connecting address is the client). */
@@ -132,6 +135,16 @@ export class ConfigError extends Error {
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
+/**
+ * The main connection's cache when STRONGROOM_SQLITE_MAIN_CACHE_MIB is unset: its own default, but
+ * never more than STRONGROOM_SQLITE_CACHE_MIB, which before the two were apart governed both
+ * connections, so an operator who lowered it to save memory does not get more back.
+ */
+function defaultMainCacheMib(sharedSetting: string | undefined): number {
+  const shared = Number(sharedSetting);
+  return sharedSetting !== undefined && Number.isInteger(shared) && shared > 0 ? Math.min(shared, SQLITE_MAIN_CACHE_DEFAULT_MIB) : SQLITE_MAIN_CACHE_DEFAULT_MIB;
+}
+
 export function loadConfig({ env, flags = {} }: ConfigInput): Config {
   const dataDir = path.resolve(str(flags.data) ?? env.STRONGROOM_DATA ?? './data');
   const blobs = parseBlobsSetting(env.STRONGROOM_BLOBS);
@@ -151,6 +164,7 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     port: str(flags.port) ?? env.STRONGROOM_PORT ?? '8080',
     databaseUrl: str(flags.databaseUrl) ?? (env.STRONGROOM_DATABASE_URL || undefined),
     sqliteCacheMib: env.STRONGROOM_SQLITE_CACHE_MIB ?? String(SQLITE_CACHE_DEFAULT_MIB),
+    sqliteMainCacheMib: env.STRONGROOM_SQLITE_MAIN_CACHE_MIB ?? String(defaultMainCacheMib(env.STRONGROOM_SQLITE_CACHE_MIB)),
     tlsCert: str(flags.tlsCert) ?? (env.STRONGROOM_TLS_CERT || undefined),
     tlsKey: str(flags.tlsKey) ?? (env.STRONGROOM_TLS_KEY || undefined),
     trustProxy: trustProxy.setting,

@@ -5,6 +5,7 @@ export const ENV_NAMES: Record<string, string> = {
   port: 'STRONGROOM_PORT (--port)',
   databaseUrl: 'STRONGROOM_DATABASE_URL',
   sqliteCacheMib: 'STRONGROOM_SQLITE_CACHE_MIB',
+  sqliteMainCacheMib: 'STRONGROOM_SQLITE_MAIN_CACHE_MIB',
   tlsCert: 'STRONGROOM_TLS_CERT (--tls-cert)',
   tlsKey: 'STRONGROOM_TLS_KEY (--tls-key)',
   trustProxy: 'STRONGROOM_TRUST_PROXY (--trust-proxy)',

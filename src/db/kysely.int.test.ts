@@ -44,9 +44,24 @@ describe('the embedded SQLite database', () => {
       for (const [cacheMib, expected] of [[64, -65536], [undefined, -16000]] as const) {
         const opened = openSqlite({ file: path.join(dir, `cache-${cacheMib}.db`), key: randomBytes(32), ...(cacheMib ? { cacheMib } : {}) });
         const { rows } = await sql<{ cache_size: number }>`pragma cache_size`.execute(opened.db);
+        const { rows: reader } = await sql<{ cache_size: number }>`pragma cache_size`.execute(opened.searchReads!());
         await opened.close();
         expect(rows).toEqual([{ cache_size: expected }]);
+        expect(reader).toEqual([{ cache_size: expected }]);
       }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives the main connection its own page cache (STRONGROOM_SQLITE_MAIN_CACHE_MIB) and the search reader the other', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sr-sqlite-cache-'));
+    try {
+      const opened = openSqlite({ file: path.join(dir, 'strongroom.db'), key: randomBytes(32), cacheMib: 64, mainCacheMib: 8 });
+      const { rows: main } = await sql<{ cache_size: number }>`pragma cache_size`.execute(opened.db);
+      const { rows: reader } = await sql<{ cache_size: number }>`pragma cache_size`.execute(opened.searchReads!());
+      await opened.close();
+      expect({ main, reader }).toEqual({ main: [{ cache_size: -8192 }], reader: [{ cache_size: -65536 }] });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

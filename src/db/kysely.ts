@@ -50,8 +50,13 @@ export interface SqliteOptions {
   file: string;
   /** 32-byte key derived from the master key; the file is unreadable without it. */
   key: Buffer;
-  /** Page cache in MiB (this build's default is 16 MB): pages past it are read and decrypted again. */
+  /**
+   * Page cache in MiB (this build's default is 16 MB): pages past it are read and decrypted again.
+   * The search reader's connection keeps this; the main connection too, unless mainCacheMib is given.
+   */
   cacheMib?: number;
+  /** The main connection's page cache in MiB, when it is to differ from the search reader's (cacheMib). */
+  mainCacheMib?: number;
   /** How the write-ahead log is made durable (tests hold it back); fdatasync through a kept descriptor by default. */
   syncFile?: SyncFile;
   /** Test seam: holds the search reader's statements (sqlite-read-protocol.ts ReaderSettings.gate). */
@@ -73,7 +78,7 @@ const BUSY_TIMEOUT_MS = 5000;
  */
 export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
-export function openSqlite({ file, key, cacheMib, syncFile, searchReadGate }: SqliteOptions): DatabaseHandle {
+export function openSqlite({ file, key, cacheMib, mainCacheMib, syncFile, searchReadGate }: SqliteOptions): DatabaseHandle {
   const database = openEncryptedSqlite(file, key);
   try {
     database.pragma('journal_mode = WAL');
@@ -96,7 +101,8 @@ export function openSqlite({ file, key, cacheMib, syncFile, searchReadGate }: Sq
   database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // A negative cache_size is in KiB. A page is decrypted once when it enters the cache, so a search
   // that walks tens of MB of index is decrypting, not reading, when the cache is too small for it.
-  if (cacheMib !== undefined) database.pragma(`cache_size = ${-Math.trunc(cacheMib) * 1024}`);
+  const mainCache = mainCacheMib ?? cacheMib;
+  if (mainCache !== undefined) database.pragma(`cache_size = ${-Math.trunc(mainCache) * 1024}`);
   const keptLog = new KeptFileSync();
   const commits = new GroupCommit(`${file}-wal`, syncFile ?? keptLog.sync);
   const db = new Kysely<Schema>({ dialect: translatingDriverErrors(new SqliteDialect({ database: withStatementCache(database, () => commits.noteCommit()) })), plugins: [nulGuard] });
