@@ -10,8 +10,8 @@ export const SQLITE_CACHE_DEFAULT_MIB = 64;
 /**
  * The main connection's page cache. It no longer walks the index for a query (the search reader
  * does); on a vault of 20,000 indexed documents, 2 MiB cost its uploads, compaction and listings
- * nothing measurable and took 40-60 MB off the peak (performance.md, "The main connection's page
- * cache on a large vault").
+ * nothing measurable against 64 and took 44-94 MB off the server's peak (performance.md, "The main
+ * connection's page cache on a large vault").
  */
 export const SQLITE_MAIN_CACHE_DEFAULT_MIB = 2;
 export const SCAN_WHOLE_DEFAULT_BYTES = 128 * MIB;
