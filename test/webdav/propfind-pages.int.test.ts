@@ -78,6 +78,14 @@ describe.each(DIALECTS)('PROPFIND of a folder of several pages on %s', (dialect)
     ]);
   });
 
+  it('sends no later page before what it read is on disk', async () => {
+    const durable = vi.spyOn(s.vault, 'durable');
+    const res = await dav(s.base, 'PROPFIND', folder, { user, headers: { depth: '1' }, body: NAMED });
+    expect(res.status).toBe(207);
+    // Once in the onSend hook before the first page, once before each of the two others.
+    expect(durable).toHaveBeenCalledTimes(3);
+  });
+
   it('a failure in a later page cuts the connection: no whole-looking 207', async () => {
     const real = DocumentsRepo.prototype.inCollection;
     vi.spyOn(DocumentsRepo.prototype, 'inCollection').mockImplementation(function (this: DocumentsRepo, collectionId, options) {

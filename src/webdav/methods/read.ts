@@ -103,6 +103,9 @@ async function* multistatus(cx: DavContext, target: Resolved, req: PropRequest, 
   let out = MULTISTATUS_OPEN;
   for await (const members of pages ?? []) {
     out += await renderPage(cx, target, req, [...before, ...members], members);
+    // The first part leaves after the onSend hook's durability barrier; a later one, read after it,
+    // may list what another request wrote since, so it waits for that to be on disk too.
+    if (before.length === 0) await cx.services.durable();
     yield out;
     before = [];
     out = '';
