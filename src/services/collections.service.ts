@@ -41,7 +41,9 @@ export class CollectionsService {
    * The listing `get` gives (live documents, the first 10,000 in name order, each decided the same way),
    * its documents read and decided `pageSize` at a time as the caller takes them, so a large folder's
    * rows are never all held at once (a WebDAV PROPFIND streams its answer). The collection is decided
-   * here, before any page: a refusal comes before anything is sent. Pages are separate reads, so a
+   * here, before any page: a refusal comes before anything is sent. Each page starts after the last name
+   * of the one before, which skips nothing because a live document's name is its folder's alone
+   * (DocumentsRepository.claimName). Pages are separate reads, so a
    * document renamed while the folder is walked may be listed under both names or neither, as in a
    * client walking `get` with `documentsAfter`.
    */

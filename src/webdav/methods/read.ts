@@ -1,9 +1,9 @@
 // The reading methods: OPTIONS, GET and HEAD (a document's content, or a folder's small HTML listing)
 // and PROPFIND (live and dead properties, Depth 0 or 1).
-import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { Collection, Document } from '../../domain/types.js';
 import { attachmentDisposition, parseRange, STORED_CONTENT_CSP } from '../../protocol/content-headers.js';
+import { streamedBody } from '../../protocol/streamed-body.js';
 import type { ResourceLock } from '../../services/locks.service.js';
 import { readBody, readXml } from '../body.js';
 import { notModified, requireIfMatch } from '../conditions.js';
@@ -79,18 +79,8 @@ export async function propfind(cx: DavContext, target: Resolved) {
   const req = parsePropfind(await readXml(request, reply));
   if (target.kind === 'missing') throw new DavError(404, 'Nothing here.');
   const self = describe(target);
-  const chunks = multistatus(cx, target, req, self, depth === '1' && self.collection ? memberPages(cx, target) : null);
-  // The first chunk (the resource, its sub-folders and the first page of documents) is made before the
-  // status goes out, so a refusal or failure there answers as an error; one in a later page destroys
-  // the stream, and with it the connection, so no client takes a cut-off listing for a whole one.
-  const first = await chunks.next();
-  return reply.status(207).type('application/xml; charset=utf-8').send(Readable.from(continued(first, chunks)));
-}
-
-async function* continued(first: IteratorResult<string>, rest: AsyncGenerator<string>): AsyncGenerator<string> {
-  if (first.done) return;
-  yield first.value;
-  yield* rest;
+  const parts = multistatus(cx, target, req, self, depth === '1' && self.collection ? memberPages(cx, target) : null);
+  return reply.status(207).type('application/xml; charset=utf-8').send(await streamedBody(parts, cx.services.durable));
 }
 
 /**
@@ -103,9 +93,6 @@ async function* multistatus(cx: DavContext, target: Resolved, req: PropRequest, 
   let out = MULTISTATUS_OPEN;
   for await (const members of pages ?? []) {
     out += await renderPage(cx, target, req, [...before, ...members], members);
-    // The first part leaves after the onSend hook's durability barrier; a later one, read after it,
-    // may list what another request wrote since, so it waits for that to be on disk too.
-    if (before.length === 0) await cx.services.durable();
     yield out;
     before = [];
     out = '';
