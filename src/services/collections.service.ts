@@ -47,11 +47,12 @@ export class CollectionsService {
    * document renamed while the folder is walked may be listed under both names or neither, as in a
    * client walking `get` with `documentsAfter`.
    */
-  async listInPages(actor: Actor, collectionId: string, pageSize: number): Promise<{ collection: Collection; children: Collection[]; documentPages: AsyncGenerator<Document[]> }> {
+  async listInPages(actor: Actor, collectionId: string, pageSize: number, options: { documentsAfter?: string } = {}):
+  Promise<{ collection: Collection; children: Collection[]; documentPages: AsyncGenerator<Document[]> }> {
     const { collection, children } = await this.openListing(actor, collectionId);
     const { store, access } = this.o;
     async function* documentPages(): AsyncGenerator<Document[]> {
-      let after: string | undefined;
+      let after = options.documentsAfter;
       for (let read = 0; read < LISTING_LIMIT;) {
         const limit = Math.min(pageSize, LISTING_LIMIT - read);
         const rows = await store.repos.documents.inCollection(collection.id, { limit, ...(after !== undefined ? { after } : {}) });
