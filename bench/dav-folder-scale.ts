@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3-multiple-ciphers';
 import { systemActor } from '../src/services/identity.service.js';
 import { startTestClamd } from '../test/support/clamd.js';
+import { cloneDocuments } from '../test/support/cloned-documents.js';
 import { createOrganisation, openTestVault } from '../test/support/vault.js';
 
 const ROUNDS = Number(process.argv[2] ?? 200);
@@ -57,23 +58,9 @@ try {
   for (const [folder, count] of Object.entries(folders)) {
     await request('MKCOL', `/dav/${org.slug}/finance/${folder}`, undefined, [201]);
     await request('PUT', `/dav/${org.slug}/finance/${folder}/template.txt`, Buffer.from('template'), [201]);
-    const template = await db.selectFrom('documents').selectAll().where('name', '=', 'template.txt').where('collection_id', '=',
+    const template = await db.selectFrom('documents').select('id').where('name', '=', 'template.txt').where('collection_id', '=',
       (await db.selectFrom('collections').select('id').where('name', '=', folder).where('organisation_id', '=', org.id).executeTakeFirstOrThrow()).id).executeTakeFirstOrThrow();
-    const version = await db.selectFrom('versions').selectAll().where('id', '=', template.current_version_id).executeTakeFirstOrThrow();
-    for (let start = 0; start < count - 1; start += 500) {
-      const docs: (typeof template)[] = [];
-      const versions: (typeof version)[] = [];
-      for (let i = start; i < Math.min(start + 500, count - 1); i++) {
-        const id = randomUUID();
-        const versionId = randomUUID();
-        docs.push({ ...template, id, name: `file-${String(i).padStart(5, '0')}.txt`, current_version_id: versionId });
-        versions.push({ ...version, id: versionId, document_id: id });
-      }
-      await db.transaction().execute(async (trx) => {
-        await trx.insertInto('documents').values(docs).execute();
-        await trx.insertInto('versions').values(versions).execute();
-      });
-    }
+    await cloneDocuments(db, template.id, count - 1, (i) => `file-${String(i).padStart(5, '0')}.txt`);
     await request('PUT', `/dav/${org.slug}/finance/${folder}/target.bin`, body, [201]);
   }
   const url = (folder: string, name: string) => `/dav/${org.slug}/finance/${folder}/${name}`;

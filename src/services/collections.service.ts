@@ -6,6 +6,9 @@ import type { Actor, Collection, Document } from '../domain/types.js';
 import type { Store } from '../domain/repositories.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 
+/** The most documents one listing holds (the repository's limit when it is given none). */
+const LISTING_LIMIT = 10_000;
+
 export interface CollectionListing {
   collection: Collection;
   children: Collection[];
@@ -26,15 +29,49 @@ export class CollectionsService {
    * gives the next page (names after that one), so a client can walk a folder of any size.
    */
   async get(actor: Actor, collectionId: string, options: { includeDeleted?: boolean; documentsAfter?: string } = {}): Promise<CollectionListing> {
-    const collection = await this.o.store.repos.collections.byId(collectionId);
-    if (!collection || collection.deletedAt) throw notFound('collection');
-    await this.o.access.require(actor, 'collection.list', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId } });
-    const children = await this.o.access.filter(actor, 'collection.list', await this.o.store.repos.collections.children(collection.organisationId, collection.id), collectionResource);
+    const { collection, children } = await this.openListing(actor, collectionId);
     const documents = await this.o.access.filter(actor, 'document.read',
       await this.o.store.repos.documents.inCollection(collection.id, {
         includeDeleted: options.includeDeleted ?? false, ...(options.documentsAfter !== undefined ? { after: options.documentsAfter } : {}),
       }), documentResource);
     return { collection, children, documents };
+  }
+
+  /**
+   * The listing `get` gives (live documents, the first 10,000 in name order, each decided the same way),
+   * its documents read and decided `pageSize` at a time as the caller takes them, so a large folder's
+   * rows are never all held at once (a WebDAV PROPFIND streams its answer). The collection is decided
+   * here, before any page: a refusal comes before anything is sent. Each page starts after the last name
+   * of the one before, which skips nothing because a live document's name is its folder's alone
+   * (DocumentsRepository.claimName). Pages are separate reads, so a
+   * document renamed while the folder is walked may be listed under both names or neither, as in a
+   * client walking `get` with `documentsAfter`.
+   */
+  async listInPages(actor: Actor, collectionId: string, pageSize: number, options: { documentsAfter?: string } = {}):
+  Promise<{ collection: Collection; children: Collection[]; documentPages: AsyncGenerator<Document[]> }> {
+    const { collection, children } = await this.openListing(actor, collectionId);
+    const { store, access } = this.o;
+    async function* documentPages(): AsyncGenerator<Document[]> {
+      let after = options.documentsAfter;
+      for (let read = 0; read < LISTING_LIMIT;) {
+        const limit = Math.min(pageSize, LISTING_LIMIT - read);
+        const rows = await store.repos.documents.inCollection(collection.id, { limit, ...(after !== undefined ? { after } : {}) });
+        read += rows.length;
+        yield await access.filter(actor, 'document.read', rows, documentResource);
+        if (rows.length < limit) return;
+        after = rows[rows.length - 1]!.name;
+      }
+    }
+    return { collection, children, documentPages: documentPages() };
+  }
+
+  /** A live collection the actor may list (else refused, audited), and the child collections they may list. */
+  private async openListing(actor: Actor, collectionId: string): Promise<{ collection: Collection; children: Collection[] }> {
+    const collection = await this.o.store.repos.collections.byId(collectionId);
+    if (!collection || collection.deletedAt) throw notFound('collection');
+    await this.o.access.require(actor, 'collection.list', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId } });
+    const children = await this.o.access.filter(actor, 'collection.list', await this.o.store.repos.collections.children(collection.organisationId, collection.id), collectionResource);
+    return { collection, children };
   }
 
   /** Top-level collections of an organisation that the actor may list (own, partners' through arrangements, joint workspaces). */

@@ -113,11 +113,15 @@ export class DavService {
     await this.o.access.recordDenial(actor, refusal.action, refusal.target, refusal.decision);
   }
 
-  /** Top-level collections (parentId null) or the listing of one collection, as the actor may see them. */
-  async members(actor: Actor, organisationId: string, collection: Collection | null): Promise<{ collections: Collection[]; documents: Document[] }> {
-    if (!collection) return { collections: await this.o.collections.roots(actor, organisationId), documents: [] };
-    const listing = await this.o.collections.get(actor, collection.id);
-    return { collections: listing.children, documents: listing.documents };
+  /**
+   * Top-level collections (parentId null) or the listing of one collection, as the actor may see them:
+   * the documents read and decided a page at a time as they are taken (a PROPFIND of a large folder
+   * streams them instead of holding them all).
+   */
+  async memberPages(actor: Actor, organisationId: string, collection: Collection | null, pageSize: number): Promise<{ collections: Collection[]; documentPages: AsyncGenerator<Document[]> | null }> {
+    if (!collection) return { collections: await this.o.collections.roots(actor, organisationId), documentPages: null };
+    const listing = await this.o.collections.listInPages(actor, collection.id, pageSize);
+    return { collections: listing.children, documentPages: listing.documentPages };
   }
 
   // --- Dead properties (documents and collections share the table; ids never collide) ---

@@ -24,6 +24,8 @@ export interface DavServices {
   collectionCreation: CollectionCreationService;
   identity: IdentityService;
   serviceAreas: readonly string[];
+  /** Resolves once every database write made so far is on disk (AppServices.durable): a streamed answer awaits it before each later part. */
+  durable(): Promise<void>;
 }
 
 /** One authenticated WebDAV request. */

@@ -30,7 +30,7 @@ const HANDLERS: ReadonlyMap<string, MethodHandler> = new Map(Object.entries({
 
 export async function webdavExtension(app: FastifyInstance, vault: AppServices): Promise<void> {
   for (const m of EXTRA_METHODS) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
-  const services: DavServices = { dav: vault.dav, documents: vault.documents, filing: vault.filing, collectionCreation: vault.collectionCreation, identity: vault.identity, serviceAreas: vault.serviceAreas };
+  const services: DavServices = { dav: vault.dav, documents: vault.documents, filing: vault.filing, collectionCreation: vault.collectionCreation, identity: vault.identity, serviceAreas: vault.serviceAreas, durable: () => vault.durable() };
   await app.register(async (scope) => {
     // Bodies are never parsed by Fastify: PUT streams straight into the upload pipeline, XML is read by body.ts with a limit.
     scope.removeAllContentTypeParsers();

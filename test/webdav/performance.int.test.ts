@@ -1,7 +1,8 @@
 // Scale: PROPFIND Depth 1 over a collection of 10,000 documents lists every one, and large files
 // stream through PUT and GET intact. Its speed is measured by `make bench`.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cloneDocuments } from '../support/cloned-documents.js';
 import { useClamd } from '../support/fixture.js';
 import { pseudoRandomBytes } from '../support/samples.js';
 import { DIALECTS } from '../support/vault.js';
@@ -24,23 +25,8 @@ describe.each(DIALECTS)('WebDAV performance on %s', (dialect) => {
     expect((await dav(s.base, 'PUT', `/dav/${slug}/finance/big/template.txt`, { user, body: 'template' })).status).toBe(201);
     // Clone the template's rows 10,000 times straight into the database: uploading them one by one
     // would measure clamd, not PROPFIND.
-    const db = s.vault.store.db;
-    const template = await db.selectFrom('documents').selectAll().where('name', '=', 'template.txt').where('organisation_id', '=', org.id).executeTakeFirstOrThrow();
-    const version = await db.selectFrom('versions').selectAll().where('id', '=', template.current_version_id).executeTakeFirstOrThrow();
-    for (let start = 0; start < COUNT - 1; start += 500) {
-      const docs: (typeof template)[] = [];
-      const versions: (typeof version)[] = [];
-      for (let i = start; i < Math.min(start + 500, COUNT - 1); i++) {
-        const id = randomUUID();
-        const versionId = randomUUID();
-        docs.push({ ...template, id, name: `file-${String(i).padStart(5, '0')}.txt`, current_version_id: versionId });
-        versions.push({ ...version, id: versionId, document_id: id });
-      }
-      await db.transaction().execute(async (trx) => {
-        await trx.insertInto('documents').values(docs).execute();
-        await trx.insertInto('versions').values(versions).execute();
-      });
-    }
+    const template = await s.vault.store.db.selectFrom('documents').select('id').where('name', '=', 'template.txt').where('organisation_id', '=', org.id).executeTakeFirstOrThrow();
+    await cloneDocuments(s.vault.store.db, template.id, COUNT - 1, (i) => `file-${String(i).padStart(5, '0')}.txt`);
   }, 300_000);
   afterAll(async () => {
     await s?.close();

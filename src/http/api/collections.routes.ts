@@ -4,7 +4,11 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppServices } from '../../services/app-services.js';
 import { bearerActor } from '../plugins/authenticate.js';
+import { streamedBody } from '../../protocol/streamed-body.js';
 import { NAME_TAKEN_409, presentCollection, presentDocument } from './presenters.js';
+
+/** Documents read, decided and written at a time in a listing. */
+const LISTING_PAGE = 500;
 
 export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -74,11 +78,31 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
         documentsAfter: z.string().optional().describe('Only documents whose name sorts after this one: the last name of the previous page'),
       }),
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
-    const listing = await vault.collections.get(actor, request.params.id, {
-      includeDeleted: request.query.includeDeleted ?? false, ...(request.query.documentsAfter !== undefined ? { documentsAfter: request.query.documentsAfter } : {}),
-    });
-    return { ...presentCollection(listing.collection), children: listing.children.map(presentCollection), documents: listing.documents.map(presentDocument) };
+    const after = request.query.documentsAfter !== undefined ? { documentsAfter: request.query.documentsAfter } : {};
+    if (request.query.includeDeleted) {
+      // Binned documents may share a name, so these are not paged by name: read whole, as before.
+      const listing = await vault.collections.get(actor, request.params.id, { includeDeleted: true, ...after });
+      return { ...presentCollection(listing.collection), children: listing.children.map(presentCollection), documents: listing.documents.map(presentDocument) };
+    }
+    // The same JSON as the whole object would give, written a page of documents at a time, so a large
+    // folder's listing is never all held at once (docs/performance.md, 6 December, evening).
+    const listing = await vault.collections.listInPages(actor, request.params.id, LISTING_PAGE, after);
+    const head = JSON.stringify({ ...presentCollection(listing.collection), children: listing.children.map(presentCollection) });
+    async function* parts(): AsyncGenerator<string> {
+      let out = `${head.slice(0, -1)},"documents":[`;
+      let separator = '';
+      for await (const page of listing.documentPages) {
+        for (const d of page) {
+          out += separator + JSON.stringify(presentDocument(d));
+          separator = ',';
+        }
+        yield out;
+        out = '';
+      }
+      yield `${out}]}`;
+    }
+    return reply.type('application/json; charset=utf-8').send(await streamedBody(parts(), () => vault.durable()));
   });
 };

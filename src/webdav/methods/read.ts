@@ -3,16 +3,19 @@
 import type { FastifyReply } from 'fastify';
 import type { Collection, Document } from '../../domain/types.js';
 import { attachmentDisposition, parseRange, STORED_CONTENT_CSP } from '../../protocol/content-headers.js';
+import { streamedBody } from '../../protocol/streamed-body.js';
 import type { ResourceLock } from '../../services/locks.service.js';
 import { readBody, readXml } from '../body.js';
 import { notModified, requireIfMatch } from '../conditions.js';
 import { davTarget, METHODS, type DavContext } from '../context.js';
 import { DavError } from '../errors.js';
-import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN, PROTECTED, davEtag, parsePropfind, renderResponse, type PropResource } from '../properties.js';
+import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN, PROTECTED, davEtag, parsePropfind, renderResponse, type PropRequest, type PropResource } from '../properties.js';
 import { encodeSegment, href, type Resolved } from '../resources.js';
 import { DAV_NS, escapeXml } from '../xml.js';
 
 const NONE: never[] = [];
+/** Documents read, decided and rendered at a time in a PROPFIND: what one holds at once, whatever the folder's size. */
+const PROPFIND_PAGE = 500;
 /** The creation and modification date shown for the /dav/ root, which has neither. */
 const ROOT_DATE = '2026-01-01T00:00:00.000Z';
 
@@ -76,22 +79,41 @@ export async function propfind(cx: DavContext, target: Resolved) {
   const req = parsePropfind(await readXml(request, reply));
   if (target.kind === 'missing') throw new DavError(404, 'Nothing here.');
   const self = describe(target);
-  const resources: PropResource[] = [self];
-  if (depth === '1' && self.collection) resources.push(...(await membersOf(cx, target)));
+  const parts = multistatus(cx, target, req, self, depth === '1' && self.collection ? memberPages(cx, target) : null);
+  return reply.status(207).type('application/xml; charset=utf-8').send(await streamedBody(parts, cx.services.durable));
+}
+
+/**
+ * The multistatus answer, a page of resources at a time: the resource itself first, then its members
+ * as `pages` gives them, each page with its dead properties and locks asked of the services for that
+ * page alone, so memory stays that of one page whatever the folder holds.
+ */
+async function* multistatus(cx: DavContext, target: Resolved, req: PropRequest, self: PropResource, pages: AsyncGenerator<PropResource[]> | null): AsyncGenerator<string> {
+  let before: PropResource[] = [self];
+  let out = MULTISTATUS_OPEN;
+  for await (const members of pages ?? []) {
+    out += await renderPage(cx, target, req, [...before, ...members], members);
+    yield out;
+    before = [];
+    out = '';
+  }
+  if (before.length > 0) out += await renderPage(cx, target, req, before, []);
+  yield out + MULTISTATUS_CLOSE;
+}
+
+async function renderPage(cx: DavContext, target: Resolved, req: PropRequest, resources: PropResource[], members: PropResource[]): Promise<string> {
+  if (resources.length === 0) return '';
   const dav = cx.services.dav;
   const needDead = req.kind !== 'prop' || req.names.some((n) => n.ns !== DAV_NS || !PROTECTED.has(n.local));
   const dead = needDead ? await dav.properties(cx.actor, resources.map((r) => r.id).filter((id): id is string => id !== null)) : new Map();
   const wantLocks = req.kind !== 'prop' || req.names.some((n) => n.ns === DAV_NS && n.local === 'lockdiscovery');
   const locks = wantLocks && target.org
     ? await dav.lockDiscovery(cx.actor, target.org.id, target.kind === 'document' || target.kind === 'collection' ? davTarget(target) : null,
-      resources.slice(1).filter((r) => r.id !== null).map((r) => ({ id: r.id!, collection: r.collection })))
+      members.filter((r) => r.id !== null).map((r) => ({ id: r.id!, collection: r.collection })))
     : new Map<string, ResourceLock[]>();
-  const parts: string[] = [MULTISTATUS_OPEN];
-  for (const r of resources) {
-    parts.push(renderResponse(r, req, (r.id !== null && dead.get(r.id)) || NONE, (r.id !== null && locks.get(r.id)) || NONE));
-  }
-  parts.push(MULTISTATUS_CLOSE);
-  return reply.status(207).type('application/xml; charset=utf-8').send(parts.join(''));
+  let out = '';
+  for (const r of resources) out += renderResponse(r, req, (r.id !== null && dead.get(r.id)) || NONE, (r.id !== null && locks.get(r.id)) || NONE);
+  return out;
 }
 
 function describe(target: Resolved): PropResource {
@@ -106,17 +128,28 @@ function describe(target: Resolved): PropResource {
 
 /** What a folder lists, as the actor may see it (the services leave out the rest). */
 async function membersOf(cx: DavContext, target: Resolved): Promise<PropResource[]> {
+  const names: PropResource[] = [];
+  for await (const page of memberPages(cx, target)) names.push(...page);
+  return names;
+}
+
+/** The same, a page at a time: sub-folders with the first page of documents, then a page of documents each time. */
+async function* memberPages(cx: DavContext, target: Resolved): AsyncGenerator<PropResource[]> {
   if (target.kind === 'root') {
     const orgs = await cx.services.dav.organisations(cx.actor);
-    return orgs.map((o) => ({ segments: [o.slug], collection: true, id: null, displayName: o.name, created: o.createdAt, modified: o.createdAt, document: null }));
+    yield orgs.map((o) => ({ segments: [o.slug], collection: true, id: null, displayName: o.name, created: o.createdAt, modified: o.createdAt, document: null }));
+    return;
   }
-  if (target.kind !== 'organisation' && target.kind !== 'collection') return [];
-  const { collections, documents } = await cx.services.dav.members(cx.actor, target.org!.id, target.kind === 'collection' ? target.collection! : null);
+  if (target.kind !== 'organisation' && target.kind !== 'collection') return;
+  const { collections, documentPages } = await cx.services.dav.memberPages(cx.actor, target.org!.id, target.kind === 'collection' ? target.collection! : null, PROPFIND_PAGE);
   const base = href(target.segments, true);
-  const names: PropResource[] = [];
-  for (const c of collections) names.push(collectionProps([...target.segments, c.name], c, `${base}${encodeSegment(c.name)}/`));
-  for (const d of documents) names.push(documentProps([...target.segments, d.name], d, `${base}${encodeSegment(d.name)}`));
-  return names;
+  let page = collections.map((c) => collectionProps([...target.segments, c.name], c, `${base}${encodeSegment(c.name)}/`));
+  for await (const documents of documentPages ?? []) {
+    for (const d of documents) page.push(documentProps([...target.segments, d.name], d, `${base}${encodeSegment(d.name)}`));
+    yield page;
+    page = [];
+  }
+  if (!documentPages) yield page;
 }
 
 function collectionProps(segments: string[], c: Collection, precomputedHref?: string): PropResource {
