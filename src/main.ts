@@ -73,7 +73,7 @@ import { ContainedLogoImages } from './integrations/logo-images.js';
 import { BrandingService } from './services/branding.service.js';
 import { makeSnippet } from './domain/search/snippet.js';
 import { TextIndexing } from './services/text-indexing.js';
-import type { TextExtractor, Thumbnailer } from './domain/ports.js';
+import type { PasswordHasher, TextExtractor, Thumbnailer } from './domain/ports.js';
 import { UploadAdmission } from './services/upload-admission.js';
 import { deriveKey, loadMasterKey } from './storage/keys.js';
 import { DerivedSearchKeys } from './storage/search-keys.js';
@@ -123,6 +123,8 @@ export interface OpenVaultOptions {
   syncDatabaseLog?: SyncFile;
   /** Test seam: holds SQLite's search reads on their thread (db/sqlite-read-protocol.ts ReaderSettings.gate). */
   searchReadGate?: Int32Array;
+  /** Test seam: wraps the argon2 hasher beneath the process's password-check gate (tests count the checks running at once). */
+  passwordHasherBeneathGate?: (argon2: PasswordHasher) => PasswordHasher;
   /** The restore itself, bringing the blobs back into a data directory marked as being restored; everything else is refused there. */
   finishingRestore?: boolean;
   /** The restore's --blobs-from store: one whose marker the restored vault may take (compose/store-claims.ts vaultToAdopt). */
@@ -197,6 +199,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   // later). How people are named (personNames) goes to the services that show records, not into the vault.
   const { personNames, ...identityServices } = composeIdentity({
     config, store, clock, access, serviceAreas, master, mail, logger, filePlan: { seed: (...args) => retention.seedFilePlan(...args) },
+    ...(options.passwordHasherBeneathGate ? { beneathGate: options.passwordHasherBeneathGate } : {}),
   });
   const locks = new LocksService({ store, access, clock });
   // Records management's file plan: moves of documents and collections are checked against it, as refiling

@@ -3,7 +3,8 @@
 // composition root (main.ts builds it once per process).
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
-import type { Clock } from '../domain/ports.js';
+import { availableParallelism } from 'node:os';
+import type { Clock, PasswordHasher } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import { Argon2PasswordHasher } from '../integrations/argon2.password-hasher.js';
 import { OpenIdClient } from '../integrations/oidc.client.js';
@@ -26,6 +27,7 @@ import { ScimTokensService } from '../services/scim-tokens.service.js';
 import { ScimUsersService } from '../services/scim-users.service.js';
 import { UsersAdminService } from '../services/users-admin.service.js';
 import { DummyPasswordHash } from '../services/dummy-password-hash.js';
+import { PasswordCheckGate, hasherAround, passwordCheckLimits } from '../services/password-check-gate.js';
 import { PasswordChangeService } from '../services/password-change.service.js';
 import { PasswordSignInService } from '../services/password-sign-in.service.js';
 import { SecondFactorService } from '../services/second-factor.service.js';
@@ -45,12 +47,17 @@ export type FilePlanSeeder = NonNullable<ConstructorParameters<typeof Organisati
 export function composeIdentity(o: {
   config: Config; store: Store; clock: Clock; access: AccessService; serviceAreas: readonly string[];
   master: MasterKey; mail: MailService; filePlan: FilePlanSeeder; logger: Logger;
+  /** Test seam: wraps the argon2 hasher beneath the gate (OpenVaultOptions.passwordHasherBeneathGate). */
+  beneathGate?: (argon2: PasswordHasher) => PasswordHasher;
 }): IdentityServices & { personNames: PersonNamesService } {
   const { config, store, clock, access, serviceAreas, master, mail, filePlan, logger } = o;
   // Every command that sets a password says so under the weak setting (serve says it at start, too).
-  const passwords = new Argon2PasswordHasher(config.passwordHashing, () => logger.warn(
+  const argon2 = new Argon2PasswordHasher(config.passwordHashing, () => logger.warn(
     'STRONGROOM_PASSWORD_HASHING=test-only-weak: this password is hashed cheaply and is easy to guess if the database leaks; the setting is for test suites only',
   ));
+  // Every hash and check of this process passes one gate, so a flood of sign-ins can neither fill libuv's
+  // pool (every file-system call waits for it) nor memory (64 MiB a hash): services/password-check-gate.ts.
+  const passwords = hasherAround(o.beneathGate?.(argon2) ?? argon2, new PasswordCheckGate(passwordCheckLimits(availableParallelism())).inTurn);
   // Invitation links and web sessions are stored keyed (services/keyed-digest.ts), so neither can be minted in the database.
   // A seal that does not match (storage/sign-in-seals.ts, which the Store writes and reads them with) means the
   // database was written directly: refused like bad credentials, audited, and logged here for the operator.

@@ -10,7 +10,11 @@ export class DummyPasswordHash {
   constructor(private readonly o: Pick<WebSessionsOptions, 'passwords'>) {}
 
   async value(): Promise<string> {
-    this.dummyHash ??= this.o.passwords.hash(newSecret());
+    // A hash refused (the password checks busy: password-check-gate.ts) is made again by the next caller, not kept.
+    this.dummyHash ??= this.o.passwords.hash(newSecret()).catch((error: unknown) => {
+      this.dummyHash = null;
+      throw error;
+    });
     return this.dummyHash;
   }
 }

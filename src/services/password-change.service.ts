@@ -37,8 +37,9 @@ export class PasswordChangeService {
     const state = await this.repos.users.signInState(session.user.id);
     // A hash written into the database directly (its seal not matching) is checked against nothing, as long as a wrong one takes.
     const sealed = state?.passwordSealed === true;
-    const ok = sealed && Boolean(state.password_hash) ? await this.o.passwords.verify(state.password_hash!, current)
-      : await this.o.passwords.verify(await this.o.dummyHash.value(), current).then(() => false);
+    const ok = await this.o.attempts.judged(places, { actor, action: 'auth.password-change', user: session.user }, async () => sealed && Boolean(state.password_hash)
+      ? this.o.passwords.verify(state.password_hash!, current)
+      : this.o.passwords.verify(await this.o.dummyHash.value(), current).then(() => false));
     if (!sealed) this.o.alarm?.(unsealedSecrets(session.user.id));
     if (!ok) {
       await auditSignIn(this.o, actor, 'auth.password-change', session.user, false, sealed ? 'bad_password' : 'secrets_not_sealed');

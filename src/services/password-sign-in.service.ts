@@ -8,6 +8,7 @@ import { SIGN_IN_THROTTLE, signInVerdict } from '../domain/identity/sign-in-thro
 import type { Actor, User } from '../domain/types.js';
 import type { ThrottlePlace } from '../domain/repositories.js';
 import { auditEvent } from './audit-events.js';
+import { PasswordChecksBusyError } from './password-check-gate.js';
 import { passwordIds } from './person-state.js';
 import { unsealedSecrets } from './sign-in-seal-alarm.js';
 import { throttled } from './sign-in-attempts.js';
@@ -51,9 +52,11 @@ export class PasswordSignInService {
       await auditSignIn(this.o, actor, 'auth.sign-in', user ?? null, false, reason);
       return badCredentials();
     };
+    // Known or not, the check waits its turn at the same gate (password-check-gate.ts), and is refused alike when it is full.
+    const judged = <T>(check: () => Promise<T>) => this.o.attempts.judged(places, { actor, action: 'auth.sign-in', user: user ?? null }, check);
     if (!user) {
       // Spend the same time as a real check, so response times do not reveal which e-mails exist.
-      await this.o.passwords.verify(await this.o.dummyHash.value(), password);
+      await judged(async () => this.o.passwords.verify(await this.o.dummyHash.value(), password));
       throw await failed('unknown_user');
     }
     const state = await this.repos.users.signInState(user.id);
@@ -63,9 +66,9 @@ export class PasswordSignInService {
     const sealed = state?.passwordSealed === true && state.mfaSealed;
     // An account without a password (invited, or signing in through its organisation's provider), or whose
     // seals do not match, is checked against the dummy as well, so its answer takes as long as a wrong password's.
-    const ok = stored === null || !sealed
-      ? await this.o.passwords.verify(await this.o.dummyHash.value(), password).then(() => false)
-      : await this.o.passwords.verify(stored, password);
+    const ok = await judged(async () => stored === null || !sealed
+      ? this.o.passwords.verify(await this.o.dummyHash.value(), password).then(() => false)
+      : this.o.passwords.verify(stored, password));
     if (!sealed) {
       this.o.alarm?.(unsealedSecrets(user.id));
       throw await failed('secrets_not_sealed');
@@ -76,8 +79,9 @@ export class PasswordSignInService {
     // the password is known; only if it is still the stored one, so a password changed meanwhile stays.
     // Recorded, with its binding, in the same transaction: `audit verify` compares the stored hash with
     // the latest recorded one (person-secrets-record.ts), so an unrecorded rehash would look like tampering.
-    if (stored !== null && this.o.passwords.needsRehash(stored)) {
-      const rehashed = await this.o.passwords.hash(password);
+    // A rehash refused for want of a turn (password-check-gate.ts) is left for a later sign-in: this one has passed.
+    const rehashed = stored !== null && this.o.passwords.needsRehash(stored) ? await this.o.passwords.hash(password).catch(notIfBusy) : null;
+    if (stored !== null && rehashed !== null) {
       await this.o.store.transaction(async (repos) => {
         if (!(await repos.users.rehashPassword(user.id, stored, rehashed))) return;
         await repos.audit.insert([auditEvent(actor, 'auth.password-rehash', { organisationId: user.organisationId, ids: { userId: user.id, ...passwordIds(user.id, rehashed) } },
@@ -97,5 +101,10 @@ export class PasswordSignInService {
 function anonymous(request: RequestInfo): Actor {
   return { kind: 'user', userId: null, organisationId: null, roles: [], teams: [], clearance: 'OFFICIAL', channel: request.channel, clientAddress: request.clientAddress, requestId: request.requestId };
 }
+
+const notIfBusy = (error: unknown): null => {
+  if (error instanceof PasswordChecksBusyError) return null;
+  throw error;
+};
 
 const badCredentials = (): DomainError => new DomainError('UNAUTHENTICATED', 'Enter a correct e-mail address and password.');

@@ -6,6 +6,7 @@ import { DomainError } from '../domain/errors.js';
 import { SIGN_IN_THROTTLE, type ThrottleRule } from '../domain/identity/sign-in-throttle.js';
 import type { Actor, User } from '../domain/types.js';
 import type { ThrottlePlace } from '../domain/repositories.js';
+import { PasswordChecksBusyError } from './password-check-gate.js';
 import { auditSignIn } from './sign-in-audit.js';
 import { networkKey, secondFactorKey } from './sign-in-throttle-keys.js';
 import type { WebSessionsOptions } from './web-sessions.service.js';
@@ -83,6 +84,23 @@ export class SignInAttempts {
       const wait = IN_FLIGHT_WAITS_MS[retry];
       if (wait === undefined) return null;
       await (this.o.sleep ?? sleep)(wait);
+    }
+  }
+
+  /**
+   * Runs a password check of an attempt that holds `places`. A check refused for want of a turn (this
+   * process's password checks all busy: password-check-gate.ts) judged nothing, so it counts against no
+   * one: its places go back, and it is audited as `busy` (a flood shows in the log) before the refusal
+   * goes on to the person as "try again in a few seconds".
+   */
+  async judged<T>(places: ThrottlePlace[], audit: { actor: Actor; action: string; user: User | null }, check: () => Promise<T>): Promise<T> {
+    try {
+      return await check();
+    } catch (error) {
+      if (!(error instanceof PasswordChecksBusyError)) throw error;
+      await this.givePlacesBack(places);
+      await auditSignIn(this.o, audit.actor, audit.action, audit.user, false, 'busy');
+      throw error;
     }
   }
 

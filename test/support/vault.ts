@@ -14,7 +14,7 @@ import type { Clock } from '../../src/domain/ports.js';
 import type { Arrangement, Classification } from '../../src/domain/types.js';
 import { buildApp } from '../../src/http/app.js';
 import { serverExtensions } from '../../src/server.js';
-import { openVault, type Vault } from '../../src/main.js';
+import { openVault, type OpenVaultOptions, type Vault } from '../../src/main.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { auditEvent } from '../../src/services/audit-events.js';
 import { mfaIds } from '../../src/services/person-state.js';
@@ -46,7 +46,9 @@ export interface RestartableTestVault extends TestVault {
  * fresh temporary one; the caller owns it, and close() leaves it in place. `syncDatabaseLog`: how the
  * SQLite write-ahead log is synced (a test holds it back to see what waits for it).
  */
-export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean; dataDir?: string; clock?: Clock; syncDatabaseLog?: SyncFile; searchReadGate?: Int32Array }): Promise<RestartableTestVault> {
+export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean; dataDir?: string; clock?: Clock; syncDatabaseLog?: SyncFile; searchReadGate?: Int32Array;
+  passwordHasherBeneathGate?: OpenVaultOptions['passwordHasherBeneathGate'];
+}): Promise<RestartableTestVault> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'sr-vault-')));
   const database = options.dialect === 'postgres' ? await createMigratedDatabase('srt') : null;
   const config = loadConfig({
@@ -64,6 +66,7 @@ export async function openTestVault(options: { dialect: Dialect; clamdSocket: st
     const vault = await openVault(config, {
       create: true, logger: pino({ level: process.env.STRONGROOM_TEST_LOG ?? 'silent' }), ...(options.clock ? { clock: options.clock } : {}), ...(options.syncDatabaseLog ? { syncDatabaseLog: options.syncDatabaseLog } : {}),
       ...(options.searchReadGate ? { searchReadGate: options.searchReadGate } : {}),
+      ...(options.passwordHasherBeneathGate ? { passwordHasherBeneathGate: options.passwordHasherBeneathGate } : {}),
     });
     const app = await buildApp(vault, { extensions: serverExtensions });
     if (options.listen) await app.listen({ host: '127.0.0.1', port: 0 });

@@ -17,7 +17,20 @@ export function safeNext(value: unknown): string {
   return typeof value === 'string' && /^\/(?![/\\])[^\s]*$/.test(value) && !value.startsWith('/sign-') ? landingInsteadOfDownload(value) : '/';
 }
 
-const STATUS_FOR: Record<string, number> = { UNAUTHENTICATED: 401, LOCKED: 423, RATE_LIMITED: 429, INVALID: 400 };
+/**
+ * The refusals a sign-in form shows on itself, in words, rather than on the error page. UNAVAILABLE is
+ * momentary (the password checks busy: services/password-check-gate.ts; the database busy) and says when to
+ * try again (Retry-After).
+ */
+const STATUS_FOR: Record<string, number> = { UNAUTHENTICATED: 401, LOCKED: 423, RATE_LIMITED: 429, INVALID: 400, UNAVAILABLE: 503 };
+
+/** The status of a refusal the form shows itself, with its Retry-After; undefined for the error page's. */
+function formRefusal(reply: FastifyReply, error: unknown): number | undefined {
+  if (!(error instanceof DomainError)) return undefined;
+  const retryAfter = error.details?.retryAfterSeconds;
+  if (STATUS_FOR[error.code] && typeof retryAfter === 'number') reply.header('Retry-After', String(retryAfter));
+  return STATUS_FOR[error.code];
+}
 
 /** The page a half-signed-in session owes next: the second factor, or setting it up. */
 const owedStep = (stage: string | undefined): string => (stage === 'mfa' ? '/sign-in/code' : stage === 'mfa_setup' ? '/sign-in/set-up-mfa' : '/sign-in');
@@ -59,8 +72,9 @@ export const authPages = (ui: Ui): FastifyPluginAsync => async (app) => {
       const target = stage === 'mfa' ? '/sign-in/code' : stage === 'mfa_setup' ? '/sign-in/set-up-mfa' : next;
       return reply.redirect(stage === 'active' ? target : `${target}?next=${encodeURIComponent(next)}`, 303);
     } catch (error) {
-      if (!(error instanceof DomainError) || !STATUS_FOR[error.code]) throw error;
-      return signInPage(request, reply, { errors: errorList(error, 'email'), email, next, ...(await providersFor(undefined)) }, STATUS_FOR[error.code]);
+      const status = formRefusal(reply, error);
+      if (!status) throw error;
+      return signInPage(request, reply, { errors: errorList(error, 'email'), email, next, ...(await providersFor(undefined)) }, status);
     }
   });
 
@@ -78,8 +92,9 @@ export const authPages = (ui: Ui): FastifyPluginAsync => async (app) => {
       setSession(request, reply, sessionId);
       return reply.redirect(safeNext(body.next), 303);
     } catch (error) {
-      if (!(error instanceof DomainError) || !STATUS_FOR[error.code]) throw error;
-      return render(ui, request, reply, 'sign-in-code.njk', { errors: errorList(error, 'code'), next: safeNext(body.next) }, STATUS_FOR[error.code]);
+      const status = formRefusal(reply, error);
+      if (!status) throw error;
+      return render(ui, request, reply, 'sign-in-code.njk', { errors: errorList(error, 'code'), next: safeNext(body.next) }, status);
     }
   });
 
