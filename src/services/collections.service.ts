@@ -38,23 +38,25 @@ export class CollectionsService {
   }
 
   /**
-   * The listing `get` gives (live documents, the first 10,000 in name order, each decided the same way),
-   * its documents read and decided `pageSize` at a time as the caller takes them, so a large folder's
-   * rows are never all held at once (a WebDAV PROPFIND streams its answer). The collection is decided
+   * The listing `get` gives (live documents in name order, each decided the same way: the first 10,000,
+   * or up to `upTo`), its documents read and decided `pageSize` at a time as the caller takes them, so a
+   * large folder's rows are never all held at once (a WebDAV PROPFIND streams its answer, and lists the
+   * whole folder: it has no way to ask for a next page, so a limit would hide files). The collection is decided
    * here, before any page: a refusal comes before anything is sent. Each page starts after the last name
    * of the one before, which skips nothing because a live document's name is its folder's alone
    * (DocumentsRepository.claimName). Pages are separate reads, so a
    * document renamed while the folder is walked may be listed under both names or neither, as in a
    * client walking `get` with `documentsAfter`.
    */
-  async listInPages(actor: Actor, collectionId: string, pageSize: number, options: { documentsAfter?: string } = {}):
+  async listInPages(actor: Actor, collectionId: string, pageSize: number, options: { documentsAfter?: string; upTo?: number } = {}):
   Promise<{ collection: Collection; children: Collection[]; documentPages: AsyncGenerator<Document[]> }> {
     const { collection, children } = await this.openListing(actor, collectionId);
     const { store, access } = this.o;
     async function* documentPages(): AsyncGenerator<Document[]> {
       let after = options.documentsAfter;
-      for (let read = 0; read < LISTING_LIMIT;) {
-        const limit = Math.min(pageSize, LISTING_LIMIT - read);
+      const upTo = options.upTo ?? LISTING_LIMIT;
+      for (let read = 0; read < upTo;) {
+        const limit = Math.min(pageSize, upTo - read);
         const rows = await store.repos.documents.inCollection(collection.id, { limit, ...(after !== undefined ? { after } : {}) });
         read += rows.length;
         yield await access.filter(actor, 'document.read', rows, documentResource);

@@ -116,11 +116,12 @@ export class DavService {
   /**
    * Top-level collections (parentId null) or the listing of one collection, as the actor may see them:
    * the documents read and decided a page at a time as they are taken (a PROPFIND of a large folder
-   * streams them instead of holding them all).
+   * streams them instead of holding them all). Every document, however many: WebDAV has no next page to
+   * ask for, so a mapped drive shown the first 10,000 of a larger folder would show files as missing.
    */
   async memberPages(actor: Actor, organisationId: string, collection: Collection | null, pageSize: number): Promise<{ collections: Collection[]; documentPages: AsyncGenerator<Document[]> | null }> {
     if (!collection) return { collections: await this.o.collections.roots(actor, organisationId), documentPages: null };
-    const listing = await this.o.collections.listInPages(actor, collection.id, pageSize);
+    const listing = await this.o.collections.listInPages(actor, collection.id, pageSize, { upTo: Number.POSITIVE_INFINITY });
     return { collections: listing.children, documentPages: listing.documentPages };
   }
 
