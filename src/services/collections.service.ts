@@ -67,6 +67,25 @@ export class CollectionsService {
     return { collection, children, documentPages: documentPages() };
   }
 
+  /**
+   * One screen of a folder for a person: its children and up to `size` of the documents they may read, in
+   * name order after `documentsAfter`, and whether more follow (`nextAfter`, the last listed name, to ask
+   * for the next). Pages of what they may see, so a page is never short because documents they may not see
+   * lie between, and the name that continues the list is always one they were shown.
+   */
+  async screen(actor: Actor, collectionId: string, size: number, options: { documentsAfter?: string } = {}):
+  Promise<CollectionListing & { nextAfter: string | null }> {
+    const listing = await this.listInPages(actor, collectionId, size + 1, { ...options, upTo: Number.POSITIVE_INFINITY });
+    const documents: Document[] = [];
+    for await (const page of listing.documentPages) {
+      documents.push(...page);
+      if (documents.length > size) break;
+    }
+    const more = documents.length > size;
+    documents.length = Math.min(documents.length, size);
+    return { collection: listing.collection, children: listing.children, documents, nextAfter: more ? documents[size - 1]!.name : null };
+  }
+
   /** A live collection the actor may list (else refused, audited), and the child collections they may list. */
   private async openListing(actor: Actor, collectionId: string): Promise<{ collection: Collection; children: Collection[] }> {
     const collection = await this.o.store.repos.collections.byId(collectionId);

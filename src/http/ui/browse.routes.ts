@@ -8,6 +8,9 @@ import type { CollectionTrail } from '../../services/collections.service.js';
 import { render, signedIn, type Ui, type WebContext } from './context.js';
 import { collectionFilingPanel } from './records.routes.js';
 
+/** Documents on one screen of a folder's page: a GOV.UK table this long still reads, and the next screen is a link away. */
+export const FOLDER_SCREEN = 500;
+
 const NOTICES: Record<string, string> = {
   'signed-in': 'You are signed in.',
   deleted: 'The document was deleted. You can restore it from its page.',
@@ -73,16 +76,21 @@ export const browsePages = (ui: Ui): FastifyPluginAsync => async (app) => {
     return render(ui, request, reply, 'organisation.njk', { shown: organisation, collections, partners, own: organisation.id === web.organisation.id });
   });
 
-  app.get<{ Params: { id: string }; Querystring: { deleted?: string; notice?: string } }>('/collections/:id', async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { deleted?: string; notice?: string; after?: string } }>('/collections/:id', async (request, reply) => {
     const web = signedIn(request);
-    const listing = await ui.vault.collections.get(web.actor, request.params.id, { includeDeleted: request.query.deleted === '1' });
+    const after = typeof request.query.after === 'string' ? { documentsAfter: request.query.after } : {};
+    // Live documents a screen at a time (a folder of any size, never cut short unsaid); binned ones may share a name,
+    // so that view is not paged by name and lists them whole, as before.
+    const listing = request.query.deleted === '1'
+      ? { ...(await ui.vault.collections.get(web.actor, request.params.id, { includeDeleted: true })), nextAfter: null }
+      : await ui.vault.collections.screen(web.actor, request.params.id, FOLDER_SCREEN, after);
     const orgs = await organisationNames(ui);
     const mayUpload = await ui.vault.access.may(web.actor, 'document.create', collectionResource(listing.collection));
     const holds = await ui.vault.holds.holdsForCollection(web.actor, listing.collection.id);
     const mayHold = listing.collection.organisationId === web.organisation.id && await ui.vault.access.may(web.actor, 'records.hold', { kind: 'organisation', organisationId: listing.collection.organisationId });
     return render(ui, request, reply, 'collection.njk', {
       listing, mayUpload, holds, mayHold, breadcrumbs: breadcrumbsFor(await ui.vault.collections.trail(web.actor, listing.collection.id), orgs), owner: orgs.get(listing.collection.organisationId),
-      showDeleted: request.query.deleted === '1', notice: NOTICES[request.query.notice ?? ''] ?? null,
+      showDeleted: request.query.deleted === '1', notice: NOTICES[request.query.notice ?? ''] ?? null, pagedOn: 'documentsAfter' in after,
       filingPanel: await collectionFilingPanel(ui, web.actor, listing.collection),
     });
   });
