@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { cleanupAll, cleanupSync, onCleanup, trackDir, trackPid, untrackDir, untrackPid } from './lib/cleanup.js';
+import { onCleanup, runBench, trackDir, trackPid, untrackDir, untrackPid } from './lib/cleanup.js';
 import { RssSampler, mb, round, v8HeapOf, type V8Heap } from './lib/rss.js';
 import { REPO_ROOT, entryForRun, launcherAllocatorEnv, seed, startServer } from './lib/strongroom.js';
 
@@ -214,15 +214,4 @@ async function main(): Promise<void> {
   log(`wrote ${out}`);
 }
 
-process.on('exit', cleanupSync);
-main().then(
-  async () => {
-    await cleanupAll(log);
-    process.exit(0);
-  },
-  async (error: unknown) => {
-    log(`FAILED: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
-    await cleanupAll(log);
-    process.exit(1);
-  },
-);
+runBench(main, log);

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { cleanupAll, cleanupSync, onCleanup, trackDir, trackPid, untrackDir, untrackPid } from './lib/cleanup.js';
+import { onCleanup, runBench, trackDir, trackPid, untrackDir, untrackPid } from './lib/cleanup.js';
 import { smallFiles } from './lib/data.js';
 import { fmt, table } from './lib/report.js';
 import { round } from './lib/rss.js';
@@ -124,15 +124,4 @@ async function main(): Promise<void> {
   log(`wrote ${out}`);
 }
 
-process.on('exit', cleanupSync);
-main().then(
-  async () => {
-    await cleanupAll(log);
-    process.exit(0);
-  },
-  async (error: unknown) => {
-    log(`FAILED: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
-    await cleanupAll(log);
-    process.exit(1);
-  },
-);
+runBench(main, log);

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../src/storage/s3.blob-store.js';
 import { adminUrl, createTestDatabase, withAdminClient, type TestDatabase } from '../test/support/postgres.js';
-import { cleanupAll, cleanupSync, onCleanup, trackDir, untrackDir } from './lib/cleanup.js';
+import { onCleanup, runBench, trackDir, untrackDir } from './lib/cleanup.js';
 import { costed, cpuOf, clientCpu, type PhaseCost, type Sources } from './lib/cpu.js';
 import { MiB, randomBuffer, smallFiles } from './lib/data.js';
 import type { PoolResult } from './lib/http.js';
@@ -196,15 +196,4 @@ async function main(): Promise<void> {
   process.stdout.write(`\nStrongroom many-nodes and S3 benchmark ${date} (${cpus().length} cores, server from ${entry.kind})\n\n${table(rows)}\n\n${notes.map((n) => `Note: ${n}`).join('\n')}\nResults written to ${path.relative(process.cwd(), out) || out}\n`);
 }
 
-process.on('exit', cleanupSync);
-main().then(
-  async () => {
-    await cleanupAll(log);
-    process.exit(0);
-  },
-  async (error: unknown) => {
-    log(`FAILED: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
-    await cleanupAll(log);
-    process.exit(1);
-  },
-);
+runBench(main, log);

@@ -11,7 +11,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../src/storage/s3.blob-store.js';
-import { cleanupAll, cleanupSync, onCleanup, trackDir, untrackDir } from './lib/cleanup.js';
+import { onCleanup, runBench, trackDir, untrackDir } from './lib/cleanup.js';
 import { smallFiles } from './lib/data.js';
 import { describe, keepAliveAgent, request } from './lib/http.js';
 import { fmt, table } from './lib/report.js';
@@ -153,15 +153,4 @@ async function main(): Promise<void> {
   process.stdout.write(`\nStrongroom replica lag under load ${date} (${cpus().length} cores)\n\n${table(rows)}\n\nResults written to ${path.relative(process.cwd(), out) || out}\n`);
 }
 
-process.on('exit', cleanupSync);
-main().then(
-  async () => {
-    await cleanupAll(log);
-    process.exit(0);
-  },
-  async (error: unknown) => {
-    log(`FAILED: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
-    await cleanupAll(log);
-    process.exit(1);
-  },
-);
+runBench(main, log);

@@ -74,3 +74,22 @@ export function cleanupSync(): void {
   }
   liveDirs.clear();
 }
+
+/**
+ * Runs a benchmark's `main`, then everything registered for cleanup, and exits 0, or 1 after logging why it
+ * failed; cleanupSync is the last resort if the process exits any other way.
+ */
+export function runBench(main: () => Promise<void>, log: (line: string) => void): void {
+  process.on('exit', cleanupSync);
+  main().then(
+    async () => {
+      await cleanupAll(log);
+      process.exit(0);
+    },
+    async (error: unknown) => {
+      log(`FAILED: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      await cleanupAll(log);
+      process.exit(1);
+    },
+  );
+}
