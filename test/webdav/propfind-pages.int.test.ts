@@ -1,7 +1,8 @@
 // A PROPFIND Depth 1 of a folder larger than one page (PROPFIND_PAGE, 500 documents) is read, decided
 // and sent a page at a time: the answer is the same bytes as every member's own Depth 0 answer put
 // together, the repository is never asked for more than a page, and a failure after the first page
-// cuts the connection instead of ending a 207 that looks whole.
+// cuts the connection instead of ending a 207 that looks whole, as does a person switched off or taken
+// out of the team while the listing is under way.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DocumentsRepo } from '../../src/db/repos/documents.repo.js';
 import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN } from '../../src/webdav/properties.js';
