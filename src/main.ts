@@ -209,7 +209,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const retentionEvents = new RetentionEventsService({ store, access, clock, dueDates, identity: identityServices.identity });
   // The file plan's collections: browsing, creating, moving, and binning what is removed. SubtreeAccess decides on a
   // folder with everything in it, for moves and removals alike.
-  const collections = new CollectionsService({ store, access });
+  const collections = new CollectionsService({ store, access, identity: identityServices.identity });
   const subtrees = new SubtreeAccess({ store, access });
   const removals = new RemovalsService({ store, access, locks, subtrees });
   const collectionCreation = new CollectionCreationService({ store, access, locks, clock, serviceAreas, removals });

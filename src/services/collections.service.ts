@@ -5,6 +5,7 @@ import { notFound } from '../domain/errors.js';
 import type { Actor, Collection, Document } from '../domain/types.js';
 import type { Store } from '../domain/repositories.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
+import type { IdentityService } from './identity.service.js';
 
 /** The most documents one listing holds (the repository's limit when it is given none). */
 const LISTING_LIMIT = 10_000;
@@ -22,7 +23,7 @@ export interface CollectionTrail {
 }
 
 export class CollectionsService {
-  constructor(private readonly o: { store: Store; access: AccessService }) {}
+  constructor(private readonly o: { store: Store; access: AccessService; identity: Pick<IdentityService, 'actorNow'> }) {}
 
   /**
    * A collection, its children and its documents in name order, at most 10,000 of them: `documentsAfter`
@@ -46,20 +47,25 @@ export class CollectionsService {
    * of the one before, which skips nothing because a live document's name is its folder's alone
    * (DocumentsRepository.claimName). Pages are separate reads, so a
    * document renamed while the folder is walked may be listed under both names or neither, as in a
-   * client walking `get` with `documentsAfter`.
+   * client walking `get` with `documentsAfter`. A page after the first is decided as a download still
+   * flowing is: on the person, their credential and the collection as they are now (a reader who stops
+   * reading may hold a listing open for as long as they like, and a folder's later pages hold documents
+   * filed since it began); refused, it throws (audited), which cuts the answer off.
    */
   async listInPages(actor: Actor, collectionId: string, pageSize: number, options: { documentsAfter?: string; upTo?: number } = {}):
   Promise<{ collection: Collection; children: Collection[]; documentPages: AsyncGenerator<Document[]> }> {
     const { collection, children } = await this.openListing(actor, collectionId);
     const { store, access } = this.o;
+    const readerNow = (): Promise<Actor> => this.listerNow(actor, collection.id);
     async function* documentPages(): AsyncGenerator<Document[]> {
       let after = options.documentsAfter;
       const upTo = options.upTo ?? LISTING_LIMIT;
       for (let read = 0; read < upTo;) {
         const limit = Math.min(pageSize, upTo - read);
+        const reader = read === 0 ? actor : await readerNow();
         const rows = await store.repos.documents.inCollection(collection.id, { limit, ...(after !== undefined ? { after } : {}) });
         read += rows.length;
-        yield await access.filter(actor, 'document.read', rows, documentResource);
+        yield await access.filter(reader, 'document.read', rows, documentResource);
         if (rows.length < limit) return;
         after = rows[rows.length - 1]!.name;
       }
@@ -84,6 +90,16 @@ export class CollectionsService {
     const more = documents.length > size;
     documents.length = Math.min(documents.length, size);
     return { collection: listing.collection, children: listing.children, documents, nextAfter: more ? documents[size - 1]!.name : null };
+  }
+
+  /** The actor as they are now, if they may still list the collection as it is now (else refused, audited; a collection binned meanwhile is not found). */
+  private async listerNow(actor: Actor, collectionId: string): Promise<Actor> {
+    const target = (organisationId: string | null) => ({ organisationId, ids: { collectionId } });
+    const collection = await this.o.store.repos.collections.byId(collectionId);
+    if (!collection || collection.deletedAt) throw notFound('collection');
+    const actorNow = await this.o.identity.actorNow(actor, 'collection.list', target(collection.organisationId), 'listing');
+    await this.o.access.require(actorNow, 'collection.list', collectionResource(collection), target(collection.organisationId));
+    return actorNow;
   }
 
   /** A live collection the actor may list (else refused, audited), and the child collections they may list. */

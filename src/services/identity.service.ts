@@ -36,6 +36,7 @@ export const hashSecret = (secret: string): string => createHash('sha256').updat
 const REFUSED_MEANWHILE = {
   upload: { meanwhile: 'while this was being sent', outcome: 'so nothing was saved', again: 'send it again', againThis: 'send this again', credential: 'this was sent with was revoked while it was being sent' },
   download: { meanwhile: 'while this was being downloaded', outcome: 'so the download was stopped', again: 'download it again', againThis: 'download this again', credential: 'this download began with was revoked while it was under way' },
+  listing: { meanwhile: 'while this folder was being listed', outcome: 'so the listing was stopped', again: 'open the folder again', againThis: 'open this folder again', credential: 'this listing began with was revoked while it was under way' },
 } as const;
 
 export class IdentityService {
@@ -57,7 +58,7 @@ export class IdentityService {
    * by primary key for the credential, after the person's. Actors that are not a person are returned as
    * they are. `during`: what was in flight, for the refusal's words (an upload unless told).
    */
-  async actorNow(actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }, during: 'upload' | 'download' = 'upload'): Promise<Actor> {
+  async actorNow(actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }, during: keyof typeof REFUSED_MEANWHILE = 'upload'): Promise<Actor> {
     if (actor.kind !== 'user' || actor.userId === null) return actor;
     const now = await this.standing(this.o.store.repos, actor, actor.userId, REFUSED_MEANWHILE[during]);
     if ('refused' in now) throw await this.refuseNow(actor, action, target, now.reason, now.refused);

@@ -1,9 +1,11 @@
 // A REST listing of a folder larger than one page (500 documents) is read, decided and written a page
 // at a time: the same bytes as the whole listing (includeDeleted=true still reads it whole, and this
 // folder has nothing binned), the repository never asked for more than a page, and a failure after
-// the first page cuts the connection instead of ending a 200 that looks whole.
+// the first page cuts the connection instead of ending a 200 that looks whole, as does a person switched
+// off or taken out of the team while the listing is under way.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DocumentsRepo } from '../../src/db/repos/documents.repo.js';
+import { eventsOf } from '../support/audit-log.js';
 import { cloneDocuments } from '../support/cloned-documents.js';
 import { useClamd } from '../support/fixture.js';
 import { DIALECTS, createOrganisation, type TestUser } from '../support/vault.js';
@@ -17,11 +19,12 @@ const COUNT = 1_100;
 describe.each(DIALECTS)('REST listing of a folder of several pages on %s', (dialect) => {
   let s: DavServer;
   let user: TestUser;
+  let org: Awaited<ReturnType<typeof createOrganisation>>;
   let folderId: string;
   let names: string[];
   beforeAll(async () => {
     s = await openDavServer(dialect, clamd.socketPath);
-    const org = await createOrganisation(s.vault, { areas: { finance: 'OFFICIAL' } });
+    org = await createOrganisation(s.vault, { areas: { finance: 'OFFICIAL' } });
     user = await org.user({ teams: ['finance'] });
     const created = await fetch(`${s.base}/api/v1/collections`, {
       method: 'POST', headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
@@ -84,5 +87,23 @@ describe.each(DIALECTS)('REST listing of a folder of several pages on %s', (dial
     const res = await list();
     expect(res.status).toBe(200);
     await expect(res.text()).rejects.toThrow('terminated');
+  });
+
+  // Each page after the first is decided on the person as they are now, as a download is (its later pages
+  // may hold documents filed since the listing began, and a reader decides how long it takes).
+  it.each([
+    ['switched off', (id: string) => s.vault.store.repos.users.update(id, { disabled: true }), 'account_disabled'],
+    ['taken out of the team', (id: string) => s.vault.store.repos.users.update(id, { teams: [] }), 'not_in_team'],
+  ] as const)('a person %s while their listing is under way is sent no later page', async (_label, change, reason) => {
+    const leaver = await org.user({ teams: ['finance'] });
+    const real = DocumentsRepo.prototype.inCollection;
+    vi.spyOn(DocumentsRepo.prototype, 'inCollection').mockImplementation(async function (this: DocumentsRepo, collectionId, options) {
+      if (options?.after === names[499]) await change(leaver.id);
+      return real.call(this, collectionId, options);
+    });
+    const res = await fetch(`${s.base}/api/v1/collections/${folderId}`, { headers: { authorization: `Bearer ${leaver.token}` } });
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow('terminated');
+    expect((await eventsOf(s.vault, leaver.id, { deny: true })).map((e) => [e.action, e.reason])).toEqual([['collection.list', reason]]);
   });
 });

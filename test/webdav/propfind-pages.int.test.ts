@@ -1,10 +1,12 @@
 // A PROPFIND Depth 1 of a folder larger than one page (PROPFIND_PAGE, 500 documents) is read, decided
 // and sent a page at a time: the answer is the same bytes as every member's own Depth 0 answer put
 // together, the repository is never asked for more than a page, and a failure after the first page
-// cuts the connection instead of ending a 207 that looks whole.
+// cuts the connection instead of ending a 207 that looks whole, as does a person switched off or taken
+// out of the team while the listing is under way.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DocumentsRepo } from '../../src/db/repos/documents.repo.js';
 import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN } from '../../src/webdav/properties.js';
+import { eventsOf } from '../support/audit-log.js';
 import { cloneDocuments } from '../support/cloned-documents.js';
 import { useClamd } from '../support/fixture.js';
 import { DIALECTS } from '../support/vault.js';
@@ -20,11 +22,12 @@ const DEAD = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:Z="urn:test"
 describe.each(DIALECTS)('PROPFIND of a folder of several pages on %s', (dialect) => {
   let s: DavServer;
   let user: DavUser;
+  let org: Awaited<ReturnType<typeof createOrganisation>>;
   let folder: string;
   let names: string[];
   beforeAll(async () => {
     s = await openDavServer(dialect, clamd.socketPath);
-    const org = await createOrganisation(s.vault, { areas: { finance: 'OFFICIAL' } });
+    org = await createOrganisation(s.vault, { areas: { finance: 'OFFICIAL' } });
     user = await davUser(s.vault, org, { teams: ['finance'] });
     folder = `/dav/${org.slug}/finance/big/`;
     expect((await dav(s.base, 'MKCOL', folder, { user })).status).toBe(201);
@@ -102,5 +105,23 @@ describe.each(DIALECTS)('PROPFIND of a folder of several pages on %s', (dialect)
     const res = await dav(s.base, 'PROPFIND', folder, { user, headers: { depth: '1' }, body: NAMED });
     expect(res.status).toBe(500);
     expect(res.body).not.toContain('multistatus');
+  });
+
+  // A reader may stop reading and hold a listing open as long as they like, and a later page holds documents
+  // filed since it began: each page after the first is decided on the person as they are now, as a download is.
+  it.each([
+    ['switched off', (id: string) => s.vault.store.repos.users.update(id, { disabled: true }), 'account_disabled'],
+    ['taken out of the team', (id: string) => s.vault.store.repos.users.update(id, { teams: [] }), 'not_in_team'],
+  ] as const)('a person %s while their listing is under way is sent no later page', async (_label, change, reason) => {
+    const leaver = await davUser(s.vault, org, { teams: ['finance'] });
+    const real = DocumentsRepo.prototype.inCollection;
+    vi.spyOn(DocumentsRepo.prototype, 'inCollection').mockImplementation(async function (this: DocumentsRepo, collectionId, options) {
+      if (options?.after === names[499]) await change(leaver.id);
+      return real.call(this, collectionId, options);
+    });
+    const res = await fetch(`${s.base}${folder}`, { method: 'PROPFIND', headers: { authorization: leaver.basic, depth: '1' }, body: NAMED });
+    expect(res.status).toBe(207);
+    await expect(res.text()).rejects.toThrow('terminated');
+    expect((await eventsOf(s.vault, leaver.id, { deny: true })).map((e) => [e.action, e.reason])).toEqual([['collection.list', reason]]);
   });
 });
