@@ -12,10 +12,10 @@
 // Usage: node --no-warnings --import tsx bench/import-share.ts
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
-import { onCleanup, runBench, trackDir, trackPid, untrackDir, untrackPid } from './lib/cleanup.js';
+import { runBench, temporaryFolder, trackPid, untrackPid } from './lib/cleanup.js';
 import { RssSampler, mb, round, v8HeapOf, type V8Heap } from './lib/rss.js';
 import { REPO_ROOT, entryForRun, launcherAllocatorEnv, seed, startServer } from './lib/strongroom.js';
 
@@ -129,12 +129,7 @@ async function duBytes(dir: string): Promise<number> {
 
 async function main(): Promise<void> {
   const date = new Date().toISOString().slice(0, 10);
-  const root = await mkdtemp(path.join(tmpdir(), 'sris-'));
-  trackDir(root);
-  onCleanup('temporary directory', async () => {
-    await rm(root, { recursive: true, force: true });
-    untrackDir(root);
-  });
+  const root = await temporaryFolder('sris-');
   const results: Record<string, unknown> = {
     date, host: { cpus: cpus().length, model: cpus()[0]?.model ?? '?' }, cli: entryForRun().kind,
     settings: { files: FILES, bytes: BYTES, clients: CLIENTS, folders: DEPARTMENTS.length * TEAMS_PER_DEPARTMENT, killAt: KILL_AT },

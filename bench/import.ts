@@ -8,10 +8,10 @@
 // Environment: BENCH_IMPORT_COUNT (10000), BENCH_IMPORT_REST_COUNT (2000 REST uploads), BENCH_IMPORT_BYTES (4096),
 // BENCH_CLIENTS (4), BENCH_IMPORT_DIRECT=0 to leave out the data-directory run.
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
-import { onCleanup, runBench, trackDir, trackPid, untrackDir, untrackPid } from './lib/cleanup.js';
+import { runBench, temporaryFolder, trackPid, untrackPid } from './lib/cleanup.js';
 import { smallFiles } from './lib/data.js';
 import { fmt, table } from './lib/report.js';
 import { round } from './lib/rss.js';
@@ -55,12 +55,7 @@ async function timedImport(dataDir: string, args: string[]): Promise<{ seconds: 
 
 async function main(): Promise<void> {
   const date = new Date().toISOString().slice(0, 10);
-  const root = await mkdtemp(path.join(tmpdir(), 'sri-'));
-  trackDir(root);
-  onCleanup('temporary directory', async () => {
-    await rm(root, { recursive: true, force: true });
-    untrackDir(root);
-  });
+  const root = await temporaryFolder('sri-');
   const results: Record<string, unknown> = {
     date, host: { cpus: cpus().length, model: cpus()[0]?.model ?? '?' }, cli: entryForRun().kind,
     settings: { files: COUNT, restFiles: REST_COUNT, bytes: BYTES, clients: CLIENTS, folders: FOLDERS },

@@ -22,10 +22,10 @@
 // `available`; then it is restarted with the web role (no jobs), so a scan of the files uploaded
 // while measuring never runs beside a later transfer.
 import { writeFileSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
-import { cleanupAll, cleanupSync, onCleanup, trackDir, untrackDir } from './lib/cleanup.js';
+import { cleanupAll, cleanupSync, temporaryFolder } from './lib/cleanup.js';
 import { costed, cpuByThreadOf, cpuOf, mainThreadCpuOf, minorFaultsOf, clientCpu, threadCpuDifference, type PhaseCost } from './lib/cpu.js';
 import { GiB, MiB, randomBuffer } from './lib/data.js';
 import { readProfile, topLines } from './lib/profile.js';
@@ -237,12 +237,7 @@ async function profile(root: string, base: Buffer): Promise<void> {
 
 async function main(): Promise<void> {
   // A short path: clamd's socket lives under the data directory and must fit in 107 bytes.
-  const root = await mkdtemp(path.join(tmpdir(), 'srl-'));
-  trackDir(root);
-  onCleanup('temporary directory', async () => {
-    await rm(root, { recursive: true, force: true });
-    untrackDir(root);
-  });
+  const root = await temporaryFolder('srl-');
   const base = randomBuffer(64 * MiB);
   log(`${PROFILE ? 'profiling' : 'measuring'} ${LARGE_BYTES / MiB} MiB transfers, ${ROUNDS} rounds${BASELINE ? `, against ${BASELINE}` : ''}`);
   if (PROFILE) await profile(root, base);

@@ -1,6 +1,9 @@
 // Teardown registry: every child process, server and temporary directory the bench creates
 // registers how to undo itself here, so a failure, Ctrl-C or the time limit still cleans up.
 import { rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 type Task = { name: string; run: () => Promise<void> | void };
 
@@ -92,4 +95,15 @@ export function runBench(main: () => Promise<void>, log: (line: string) => void)
       process.exit(1);
     },
   );
+}
+
+/** A new temporary folder, removed by cleanupAll (or, as a last resort, cleanupSync) when the benchmark ends. */
+export async function temporaryFolder(prefix: string): Promise<string> {
+  const root = await mkdtemp(path.join(tmpdir(), prefix));
+  trackDir(root);
+  onCleanup('temporary directory', async () => {
+    await rm(root, { recursive: true, force: true });
+    untrackDir(root);
+  });
+  return root;
 }
