@@ -17,6 +17,7 @@ import { actorFor, systemActor, type RequestInfo } from './identity.service.js';
 import { newPersonBoundToken, personBoundTokenIsFor, storedPersonBoundToken } from './person-bound-token.js';
 import { accountAtNetworkKey } from './sign-in-throttle-keys.js';
 import { unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
+import { auditedIfBusy } from './sign-in-audit.js';
 
 /** One answer for a link never issued, used, replaced or expired: the link tells nobody which. */
 export const invitationNotValid = (): DomainError =>
@@ -94,7 +95,8 @@ export class InvitationsService {
   async accept(token: string, password: string, request: RequestInfo): Promise<void> {
     const { user } = await this.live(token);
     checkPasswordStrength(password);
-    const passwordHash = await this.o.passwords.hash(password);
+    // Hashed before the link is taken: refused as busy (password-check-gate.ts), the link is still theirs to use.
+    const passwordHash = await auditedIfBusy(this.o, { actor: actorFor(user, request), action: 'user.invitation-accept', user }, () => this.o.passwords.hash(password));
     const now = this.o.clock.now();
     const tokenHash = storedPersonBoundToken(this.o.invitationKey, token);
     await this.o.store.transaction(async (repos) => {

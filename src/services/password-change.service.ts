@@ -8,7 +8,7 @@ import { passwordIds } from './person-state.js';
 import { queueAccountNotice } from './account-notices.js';
 import { revokeCredentialsOf } from './person-revocation.js';
 import { unsealedSecrets } from './sign-in-seal-alarm.js';
-import { auditSignIn } from './sign-in-audit.js';
+import { auditSignIn, auditedIfBusy } from './sign-in-audit.js';
 import { actorFor, type RequestInfo } from './identity.service.js';
 import type { WebSession, WebSignInParts } from './web-sessions.service.js';
 
@@ -49,7 +49,7 @@ export class PasswordChangeService {
     await this.o.attempts.givePlacesBack(places);
     checkPasswordStrength(next);
     if (next === current) throw invalid('Choose a password different from your current one.', { field: 'password' });
-    const passwordHash = await this.o.passwords.hash(next);
+    const passwordHash = await auditedIfBusy(this.o, { actor, action: 'auth.password-change', user: session.user }, () => this.o.passwords.hash(next));
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
       await repos.users.lock(session.user.id);

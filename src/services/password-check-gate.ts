@@ -6,7 +6,8 @@
 // with a few hundred addresses could keep the pool full of hashes: uploads and downloads of every
 // organisation stalled behind them and memory grew by 64 MiB a hash (docs/performance.md "Password checks
 // behind one gate"). Past the gate a few run at once and a bounded number wait their turn; the rest are
-// refused at once as busy (503 with Retry-After), which the sign-in page shows in words.
+// refused at once as busy (503 with Retry-After), which every password form shows on itself in words
+// (http/ui/form-fields.ts passwordFormStatus; audited by services/sign-in-audit.ts auditedIfBusy).
 import { DomainError } from '../domain/errors.js';
 import type { PasswordHasher } from '../domain/ports.js';
 

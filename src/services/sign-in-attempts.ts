@@ -7,7 +7,7 @@ import { SIGN_IN_THROTTLE, type ThrottleRule } from '../domain/identity/sign-in-
 import type { Actor, User } from '../domain/types.js';
 import type { ThrottlePlace } from '../domain/repositories.js';
 import { PasswordChecksBusyError } from './password-check-gate.js';
-import { auditSignIn } from './sign-in-audit.js';
+import { auditSignIn, auditedIfBusy } from './sign-in-audit.js';
 import { networkKey, secondFactorKey } from './sign-in-throttle-keys.js';
 import type { WebSessionsOptions } from './web-sessions.service.js';
 
@@ -94,14 +94,14 @@ export class SignInAttempts {
    * goes on to the person as "try again in a few seconds".
    */
   async judged<T>(places: ThrottlePlace[], audit: { actor: Actor; action: string; user: User | null }, check: () => Promise<T>): Promise<T> {
-    try {
-      return await check();
-    } catch (error) {
-      if (!(error instanceof PasswordChecksBusyError)) throw error;
-      await this.givePlacesBack(places);
-      await auditSignIn(this.o, audit.actor, audit.action, audit.user, false, 'busy');
-      throw error;
-    }
+    return auditedIfBusy(this.o, audit, async () => {
+      try {
+        return await check();
+      } catch (error) {
+        if (error instanceof PasswordChecksBusyError) await this.givePlacesBack(places);
+        throw error;
+      }
+    });
   }
 
   async givePlacesBack(places: ThrottlePlace[]): Promise<void> {

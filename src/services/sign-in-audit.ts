@@ -4,10 +4,27 @@ import type { Clock } from '../domain/ports.js';
 import type { Actor, User } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import { auditEvent } from './audit-events.js';
+import { PasswordChecksBusyError } from './password-check-gate.js';
 
 /** `repos`: a transaction's, when the event must commit with the change it records. */
 export async function auditSignIn(o: { store: Store; clock: Clock }, actor: Actor, action: string, user: User | null, allow: boolean, reason: string, repos: Repos = o.store.repos): Promise<void> {
   await repos.audit.insert([
     auditEvent(actor, action, { organisationId: user?.organisationId ?? null, ids: user ? { userId: user.id } : {} }, { allow, reason, via: null }, o.clock.now()),
   ]);
+}
+
+/**
+ * Runs a password hash or check made for `action`. One refused for want of a turn (this process's password
+ * checks all busy: password-check-gate.ts) judged and changed nothing: it is audited as `action` refused
+ * `busy` (a flood shows in the log) before the refusal goes on to the person as "try again in a few seconds".
+ * Every hash and check a person waits for goes through here: sign-in, a password change, a link that sets
+ * one, an account made with one.
+ */
+export async function auditedIfBusy<T>(o: { store: Store; clock: Clock }, audit: { actor: Actor; action: string; user: User | null }, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof PasswordChecksBusyError) await auditSignIn(o, audit.actor, audit.action, audit.user, false, 'busy');
+    throw error;
+  }
 }

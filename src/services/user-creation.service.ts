@@ -13,6 +13,7 @@ import { refusedIfTaken } from './already-taken.js';
 import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
 import { auditEvent } from './audit-events.js';
 import { personStateIds, signInSecretIds } from './person-state.js';
+import { auditedIfBusy } from './sign-in-audit.js';
 import type { MailService } from './mail.service.js';
 import type { OrganisationsService } from './organisations.service.js';
 import { isEmailAddress } from '../domain/identity/email-address.js';
@@ -75,7 +76,8 @@ export class UserCreationService {
       clearance: input.clearance as Classification, mfaEnabled: false, disabled: false, disabledBy: null, createdAt: now.toISOString(),
     };
     // An invited person has no password until they follow the link: nothing to guess meanwhile.
-    const passwordHash = password === null ? null : await this.o.passwords.hash(password);
+    // Refused as busy (password-check-gate.ts), nothing is written: audited as the account it would have been.
+    const passwordHash = password === null ? null : await auditedIfBusy(this.o, { actor, action: 'user.create', user }, () => this.o.passwords.hash(password));
     const invitedBy = actor.userId ? (await this.o.store.repos.users.byId(actor.userId))?.name ?? null : null;
     await refusedIfTaken(() => this.o.store.transaction(async (repos) => {
       await repos.users.insert({ ...user, passwordHash });

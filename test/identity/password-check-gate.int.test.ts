@@ -10,47 +10,10 @@ import { PASSWORD_CHECKS_BUSY, hasherAround, passwordCheckLimits } from '../../s
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, TEST_PASSWORD, createOrganisation } from '../support/vault.js';
 import { addPerson } from '../ui/support.js';
+import { HeldChecks } from '../support/held-password-checks.js';
 import { postSignIn } from './support.js';
 
 const clamd = useClamd();
-
-/** Counts the argon2 calls running, and holds each one while `holding`. */
-class HeldChecks {
-  running = 0;
-  mostAtOnce = 0;
-  holding = false;
-  readonly #held: (() => void)[] = [];
-  readonly #watchers: (() => void)[] = [];
-
-  release(): void {
-    this.holding = false;
-    for (const go of this.#held.splice(0)) go();
-  }
-
-  /** Resolves once `condition` holds, looked at again whenever a check starts or `changed` is called. */
-  until(condition: () => boolean): Promise<void> {
-    return new Promise((resolve) => {
-      const look = () => (condition() ? resolve() : this.#watchers.push(look));
-      look();
-    });
-  }
-
-  changed(): void {
-    for (const look of this.#watchers.splice(0)) look();
-  }
-
-  readonly counted = async <T>(work: () => Promise<T>): Promise<T> => {
-    this.running++;
-    this.mostAtOnce = Math.max(this.mostAtOnce, this.running);
-    try {
-      this.changed();
-      if (this.holding) await new Promise<void>((go) => this.#held.push(go));
-      return await work();
-    } finally {
-      this.running--;
-    }
-  };
-}
 
 describe.each(DIALECTS)('password checks behind one gate on %s', (dialect) => {
   const held = new HeldChecks();

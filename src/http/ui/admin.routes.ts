@@ -6,7 +6,7 @@ import { INVITATION_DAYS, SHOWN_RESET_LINK_HOURS } from '../../domain/mail/messa
 import { CLASSIFICATIONS, ROLES, type CredentialScope } from '../../domain/types.js';
 import { requestInfo } from '../plugins/authenticate.js';
 import { errorList, render, requireCsrf, setSession, signedIn, type Ui } from './context.js';
-import { type Form, handled, many, one } from './form-fields.js';
+import { type Form, handled, many, one, passwordFormStatus } from './form-fields.js';
 
 const CREDENTIAL_NAME_MAX = 100;
 
@@ -46,8 +46,9 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
       });
       return render(ui, request, reply, 'admin-user-invited.njk', { person: user, generatedPassword, invited, signsInWith, invitationDays: INVITATION_DAYS });
     } catch (error) {
-      if (!handled(error)) throw error;
-      return invitePage(request, reply, b, errorList(error, 'email'), 400);
+      const status = passwordFormStatus(reply, error);
+      if (!status) throw error;
+      return invitePage(request, reply, b, errorList(error, 'email'), status);
     }
   });
 
@@ -143,8 +144,9 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
       setSession(request, reply, sessionId);
       return reply.redirect('/account?done=password', 303);
     } catch (error) {
-      if (!handled(error)) throw error;
-      return accountPage(request, reply, { errors: errorList(error, 'password') }, 400);
+      const status = passwordFormStatus(reply, error);
+      if (!status) throw error;
+      return accountPage(request, reply, { errors: errorList(error, 'password') }, status);
     }
   });
 

@@ -1,11 +1,10 @@
 // E-mail pages: your own mail preferences (reached from your account page), and the invitation link's
 // page where a newly added person, or one whose password an admin reset, sets a password (before any sign-in, so anonymous CSRF).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError } from '../../domain/errors.js';
 import { MAIL_KINDS } from '../../domain/mail/message.js';
 import { requestInfo } from '../plugins/authenticate.js';
 import { anonymousCsrf, checkAnonymousCsrf, errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
-import { type Form, one } from './form-fields.js';
+import { type Form, one, passwordFormStatus } from './form-fields.js';
 
 
 export const mailPages = (ui: Ui): FastifyPluginAsync => async (app) => {
@@ -47,8 +46,9 @@ export const mailPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     try {
       await ui.vault.invitations.accept(request.params.token, password, requestInfo(request, 'web'));
     } catch (error) {
-      if (!(error instanceof DomainError) || error.code !== 'INVALID') throw error;
-      return invitationPage(request, reply, person, { errors: errorList(error, 'password') }, 400);
+      const status = passwordFormStatus(reply, error);
+      if (!status) throw error;
+      return invitationPage(request, reply, person, { errors: errorList(error, 'password') }, status);
     }
     return render(ui, request, reply, 'invitation-done.njk', { person });
   });
