@@ -100,15 +100,13 @@ function attributesOf(profile: Profile): Record<string, string[]> {
  * among their parent's children, so what grows with the square is the number of children of the elements it
  * selects from (the Response, the Assertion): 9,000 empty elements side by side, which fit a 64 KiB form, held
  * the event loop for 2.5-5 s before any signature was checked (a request cookie is anyone's from the start
- * address). Attributes, namespace declarations and depth cost in proportion (8,000 declarations: 0.1 s), and so
- * do group values under their Attribute: a signed answer of 2,000 Okta-style groups (490 KiB in base64) takes
- * about half a second, most of it the signature's digest over its bytes.
- * Namespace declarations in scope of the signed assertion grow with their square when its signature is checked
- * (4,000 on the Response: 0.4 s; 9,000: over a second). So the children of one element are limited (but for an
- * Attribute's values: a person's groups), and the declarations in scope of any element; the bytes, elements and
- * attributes in all bound what grows in proportion.
+ * address). Once a signature is checked, the namespace declarations in scope grow with their square too (4,000
+ * on the Response: 0.4 s; 9,000: over a second). Depth, plain attributes, and declarations in an unsigned answer
+ * cost in proportion, and so, nearly, do group values under their Attribute: a signed answer of 2,000
+ * Okta-style groups (490 KiB in base64) takes about half a second, most of it the signature's digest. So the
+ * children of one element are limited (but for an Attribute's values: a person's groups), and the declarations
+ * in scope of any element; the bytes, elements and attributes in all bound the rest.
  */
-
 const NAME_END = new Set([' ', '\t', '\r', '\n', '/', '>']);
 /** The index `by` characters past a found one, or -1 if it was not found. */
 const past = (found: number, by: number): number => (found === -1 ? -1 : found + by);
