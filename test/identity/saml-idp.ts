@@ -48,6 +48,8 @@ export interface AssertionSpec {
   attributes?: Record<string, string[]>;
   authnContext?: string;
   assertionId?: string;
+  /** Each AttributeValue declares xs and xsi and says it is an xs:string, as Okta and PingFederate send them. */
+  typedValues?: boolean;
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
@@ -56,8 +58,11 @@ export const newId = () => `_${randomBytes(16).toString('hex')}`;
 
 export function assertionXml(idp: TestIdp, spec: AssertionSpec): string {
   const id = spec.assertionId ?? newId();
+  const value = spec.typedValues
+    ? '<saml:AttributeValue xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">'
+    : '<saml:AttributeValue>';
   const attributes = Object.entries(spec.attributes ?? {}).map(([name, values]) =>
-    `<saml:Attribute Name="${esc(name)}">${values.map((v) => `<saml:AttributeValue>${esc(v)}</saml:AttributeValue>`).join('')}</saml:Attribute>`).join('');
+    `<saml:Attribute Name="${esc(name)}">${values.map((v) => `${value}${esc(v)}</saml:AttributeValue>`).join('')}</saml:Attribute>`).join('');
   return `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id}" Version="2.0" IssueInstant="${at(0)}">`
     + `<saml:Issuer>${esc(spec.issuer ?? idp.entityId)}</saml:Issuer>`
     + `<saml:Subject><saml:NameID Format="${spec.nameIdFormat ?? EMAIL_FORMAT}">${esc(spec.nameId)}</saml:NameID>`

@@ -72,6 +72,18 @@ export interface SamlProtocol {
   metadata(sp: SamlServiceProvider): Promise<string>;
 }
 
+/**
+ * The largest answer the reply URL reads (docs/identity.md "Size"; why and how counted, in
+ * integrations/saml/node-saml.protocol.ts): its bytes of XML, its elements and attributes (namespace declarations
+ * included) in all, the namespace declarations in scope of any one element, and the children of any one element
+ * but an Attribute, whose values (a person's groups) may be as many as the elements allow. About 2,500 groups as
+ * Okta sends them.
+ */
+export interface SamlLimits { bytes: number; elements: number; attributes: number; namespaces: number; children: number }
+export const SAML_LIMITS: SamlLimits = { bytes: 512 * 1024, elements: 3000, attributes: 10_000, namespaces: 64, children: 1000 };
+/** The reply URL's form: the largest answer in base64, urlencoded, with room for the other fields. */
+export const SAML_FORM_BYTES = 1024 * 1024;
+
 export const SAML_REFUSALS = {
   not_this_browser: 'This sign-in was not started in this browser, or it took too long. Go back to the sign-in page and start again.',
   unsigned: 'Your identity provider\'s answer was not signed with the certificate Strongroom was given, so it cannot be trusted. Ask your Strongroom administrator to check the provider\'s certificate.',
@@ -82,7 +94,7 @@ export const SAML_REFUSALS = {
   replayed: 'That answer from your identity provider has already been used. Start signing in again.',
   provider_error: 'Your identity provider did not sign you in. Try again, or ask your IT team.',
   malformed: 'Your identity provider\'s answer could not be read. Start signing in again.',
-  too_large: 'Your identity provider\'s answer is larger than Strongroom reads (more than 1,000 XML elements or attributes). Ask your Strongroom administrator to have the provider send fewer attributes or groups.',
+  too_large: 'Your identity provider\'s answer is larger than Strongroom reads (at most 512 KiB, 3,000 XML elements and 10,000 attributes: about 2,500 groups). Ask your Strongroom administrator to have the provider send fewer attributes or groups.',
 } as const;
 export type SamlRefusal = keyof typeof SAML_REFUSALS;
 

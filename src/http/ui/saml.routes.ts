@@ -10,7 +10,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import type { SamlPendingRequest } from '../../domain/identity/saml.js';
-import { SAML_REQUEST_LIFETIME_MS, SamlRefused } from '../../domain/identity/saml.js';
+import { SAML_FORM_BYTES, SAML_REQUEST_LIFETIME_MS, SamlRefused } from '../../domain/identity/saml.js';
 import { FederatedSignInRefused } from '../../services/federated-sign-in.service.js';
 import { problemFor, sayWhenToRetry } from '../error-handler.js';
 import { requestInfo } from '../plugins/authenticate.js';
@@ -78,7 +78,8 @@ export const samlPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   app.get<{ Params: { id: string } }>('/admin/identity-providers/:id/test', startTest);
   app.get<{ Params: { id: string } }>('/admin/identity/providers/:id/test-saml', startTest);
 
-  app.post<{ Params: { id: string }; Body: AcsBody }>('/sign-in/saml/:id/acs', async (request, reply) => {
+  // A larger form than the rest of the site takes (64 KiB): a person in a few hundred groups is a few hundred KiB.
+  app.post<{ Params: { id: string }; Body: AcsBody }>('/sign-in/saml/:id/acs', { bodyLimit: SAML_FORM_BYTES }, async (request, reply) => {
     const body = request.body ?? {};
     const samlResponse = typeof body.SAMLResponse === 'string' ? body.SAMLResponse : '';
     const pending = decodePending(request.cookies[requestCookie(request)]);

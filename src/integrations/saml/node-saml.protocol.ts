@@ -6,7 +6,7 @@
 import type { CacheProvider, Profile, SAML, SamlConfig } from '@node-saml/node-saml';
 import type { SamlSettings } from '../../domain/identity/federation.js';
 import {
-  SAML_CLOCK_SKEW_MS, SAML_REQUEST_LIFETIME_MS, SamlRefused, type SamlAssertion, type SamlProtocol, type SamlRefusal, type SamlServiceProvider,
+  SAML_CLOCK_SKEW_MS, SAML_LIMITS, SAML_REQUEST_LIFETIME_MS, SamlRefused, type SamlLimits, type SamlAssertion, type SamlProtocol, type SamlRefusal, type SamlServiceProvider,
 } from '../../domain/identity/saml.js';
 
 type Xml = Record<string, unknown> & { $?: Record<string, string>; _?: string };
@@ -94,41 +94,93 @@ function attributesOf(profile: Profile): Record<string, string[]> {
   return out;
 }
 
-/**
- * The most elements, and the most attributes, a response may have for the library to read it. Its XPath (the
- * xpath package) sorts node sets by document order in time that grows with the square of the nodes: 9,000
- * empty elements, which fit the reply URL's 64 KiB form, held the event loop for four seconds, before any
- * signature was checked (the request cookie is anyone's from the start address); 1,000 elements with 8,000
- * attributes or namespace declarations among them still took a fifth of a second. A real answer has a few
- * dozen of each, plus one element per group value; 1,000 of each take tens of milliseconds.
+/*
+ * Why the library is given only answers within SAML_LIMITS (docs/threat-model.md, measured by bench/saml-size.ts).
+ * Its XPath (the xpath package over xmldom) sorts node sets by document order comparing nodes by their place
+ * among their parent's children, so what grows with the square is the number of children of the elements it
+ * selects from (the Response, the Assertion): 9,000 empty elements side by side, which fit a 64 KiB form, held
+ * the event loop for 2.5-5 s before any signature was checked (a request cookie is anyone's from the start
+ * address). Once a signature is checked, the namespace declarations in scope grow with their square too (4,000
+ * on the Response: 0.4 s; 9,000: over a second). Depth, plain attributes, and declarations in an unsigned answer
+ * cost in proportion, and so, nearly, do group values under their Attribute: a signed answer of 2,000
+ * Okta-style groups (490 KiB in base64) takes about half a second, most of it the signature's digest. So the
+ * children of one element are limited (but for an Attribute's values: a person's groups), and the declarations
+ * in scope of any element; the bytes, elements and attributes in all bound the rest.
  */
-export const MAX_SAML_ELEMENTS = 1000;
-export const MAX_SAML_ATTRIBUTES = 1000;
+const NAME_END = new Set([' ', '\t', '\r', '\n', '/', '>']);
+/** The index `by` characters past a found one, or -1 if it was not found. */
+const past = (found: number, by: number): number => (found === -1 ? -1 : found + by);
 
 /**
- * Whether the base64 answer holds more start tags or attributes than the limits. Counted on the text, before
- * any parsing: markup inside CDATA or comments, or `="` in text, is counted too, so the count is only ever more.
+ * Which limit, if any, the base64 answer goes beyond, counted on its text before any parsing. Comments, CDATA,
+ * processing instructions and a DOCTYPE are stepped over; quoted attribute values are read through, so a `>` in
+ * one does not end its tag; an end tag that does not close the open element is refused, because then the count
+ * of children would not be what the parser sees.
  */
-function tooLarge(samlResponse: string): boolean {
+export function overLimit(samlResponse: string, limits: SamlLimits = SAML_LIMITS): string | null {
   const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
+  if (Buffer.byteLength(xml) > limits.bytes) return `more than ${limits.bytes} bytes of XML`;
+  const open: { name: string; children: number; namespaces: number }[] = [];
   let elements = 0;
-  for (let at = xml.indexOf('<'); at !== -1; at = xml.indexOf('<', at + 1)) {
-    const next = xml.charCodeAt(at + 1);
-    // Not an end tag (/), a declaration, comment or CDATA (!), or a processing instruction (?).
-    if (next !== 0x2f && next !== 0x21 && next !== 0x3f && ++elements > MAX_SAML_ELEMENTS) return true;
-  }
   let attributes = 0;
-  for (const _ of xml.matchAll(/=\s*["']/g)) if (++attributes > MAX_SAML_ATTRIBUTES) return true;
-  return false;
+  let at = xml.indexOf('<');
+  while (at !== -1) {
+    let end: number;
+    if (xml.startsWith('<!--', at)) end = past(xml.indexOf('-->', at + 4), 2);
+    else if (xml.startsWith('<![CDATA[', at)) end = past(xml.indexOf(']]>', at + 9), 2);
+    else if (xml.startsWith('<?', at)) end = past(xml.indexOf('?>', at + 2), 1);
+    else if (xml.startsWith('<!', at)) {
+      // A DOCTYPE, its internal subset in brackets (the parser refuses what it declares; it is only stepped over).
+      const subset = xml.indexOf('[', at);
+      const close = xml.indexOf('>', at);
+      end = subset !== -1 && subset < close ? past(xml.indexOf(']', subset), 0) : close;
+      if (end !== close && end !== -1) end = xml.indexOf('>', end);
+    } else if (xml.charCodeAt(at + 1) === 0x2f) {
+      end = xml.indexOf('>', at);
+      const name = xml.slice(at + 2, end === -1 ? undefined : end).trim();
+      if (open.pop()?.name !== name) return 'an end tag that closes no open element';
+    } else {
+      let i = at + 1;
+      while (i < xml.length && !NAME_END.has(xml[i]!)) i++;
+      const name = xml.slice(at + 1, i);
+      let declared = 0;
+      for (let from = i; i < xml.length && xml[i] !== '>'; i++) {
+        if (xml[i] === '"' || xml[i] === "'") {
+          attributes++;
+          const attribute = xml.slice(from, i).replace(/=\s*$/, '').trim();
+          if (attribute === 'xmlns' || attribute.startsWith('xmlns:')) declared++;
+          const close = xml.indexOf(xml[i]!, i + 1);
+          if (close === -1) return 'an attribute value that never ends';
+          from = (i = close) + 1;
+        }
+      }
+      end = i < xml.length ? i : -1;
+      if (++elements > limits.elements) return `more than ${limits.elements} XML elements`;
+      if (attributes > limits.attributes) return `more than ${limits.attributes} attributes`;
+      const parent = open[open.length - 1];
+      if (parent && ++parent.children > limits.children && parent.name.replace(/^.*:/, '') !== 'Attribute') {
+        return `more than ${limits.children} children of one element (${parent.name})`;
+      }
+      const namespaces = (parent?.namespaces ?? 0) + declared;
+      if (namespaces > limits.namespaces) return `more than ${limits.namespaces} namespace declarations in scope (${name})`;
+      if (xml[end - 1] !== '/') open.push({ name, children: 0, namespaces });
+    }
+    if (end < 0) break;
+    at = xml.indexOf('<', end + 1);
+  }
+  return null;
 }
 
 export class NodeSamlProtocol implements SamlProtocol {
+  constructor(private readonly limits: SamlLimits = SAML_LIMITS) {}
+
   async requestUrl(settings: SamlSettings, sp: SamlServiceProvider, requestId: string): Promise<string> {
     return saml(await library(), settings, sp, { generateUniqueId: () => requestId, cacheProvider: oneRequest({ requestId, issuedAt: Date.now() }) }).getAuthorizeUrlAsync('', undefined, {});
   }
 
   async verify(settings: SamlSettings, sp: SamlServiceProvider, samlResponse: string, expected: { requestId: string; issuedAt: number }): Promise<SamlAssertion> {
-    if (tooLarge(samlResponse)) throw new SamlRefused('too_large', `more than ${MAX_SAML_ELEMENTS} XML elements or ${MAX_SAML_ATTRIBUTES} attributes`);
+    const over = overLimit(samlResponse, this.limits);
+    if (over) throw new SamlRefused('too_large', over);
     const lib = await library();
     let profile: Profile | null;
     try {
