@@ -34,7 +34,7 @@ describe.each(DIALECTS)('a folder\'s listing with its binned documents on %s', (
   let staff: TestUser;
   let reader: TestUser;
   /** Every document, in order of name then id, and those the reader may read. */
-  let all: { id: string; name: string; hidden: boolean }[];
+  let all: { id: string; name: string; hidden: boolean; binned: boolean }[];
   let readable: { id: string; name: string }[];
   beforeAll(async () => {
     const address = t.app.server.address();
@@ -50,8 +50,8 @@ describe.each(DIALECTS)('a folder\'s listing with its binned documents on %s', (
     await cloneDocuments(t.vault.store.db, template, rows.length - 1, (i) => rows[i + 1]!.name, (i) => ({
       deleted_at: rows[i + 1]!.binned ? binnedAt : null, classification: rows[i + 1]!.hidden ? 'OFFICIAL-SENSITIVE' : 'OFFICIAL',
     }));
-    const stored = await t.vault.store.db.selectFrom('documents').select(['id', 'name', 'classification']).where('collection_id', '=', folder).execute();
-    all = stored.map((d) => ({ id: d.id, name: d.name, hidden: d.classification === 'OFFICIAL-SENSITIVE' }))
+    const stored = await t.vault.store.db.selectFrom('documents').select(['id', 'name', 'classification', 'deleted_at']).where('collection_id', '=', folder).execute();
+    all = stored.map((d) => ({ id: d.id, name: d.name, hidden: d.classification === 'OFFICIAL-SENSITIVE', binned: d.deleted_at !== null }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
     readable = all.filter((d) => !d.hidden).map(({ id, name }) => ({ id, name }));
     expect(all).toHaveLength(NAMES + 51);
@@ -90,6 +90,13 @@ describe.each(DIALECTS)('a folder\'s listing with its binned documents on %s', (
   it('REST: a reader below some documents\' clearance gets every one they may read, none other, and no answer made short by those', async () => {
     const pages = await restPages(reader);
     expect(pages.flat()).toEqual(readable);
+  });
+
+  it('REST: the live listing too holds every live document a reader may read when those they may not would have filled 10,000 rows', async () => {
+    const res = await fetch(`${base}/api/v1/collections/${folder}`, { headers: { authorization: `Bearer ${reader.token}` } });
+    expect(res.status).toBe(200);
+    const documents = ((await res.json()) as { documents: { id: string; name: string }[] }).documents.map((d) => ({ id: d.id, name: d.name }));
+    expect(documents).toEqual(all.filter((d) => !d.hidden && !d.binned).map(({ id, name }) => ({ id, name })));
   });
 
   it('REST: reads the binned listing 500 rows at a time, after the last name and id read', async () => {
