@@ -125,7 +125,7 @@ export class CollectionMovesService {
 
   /** Recomputes the derived facts of everything inside `place` (already at its new place), top down. */
   private async replaceBelow(repos: Repos, place: Collection, at: string): Promise<void> {
-    for (const document of await repos.documents.inCollection(place.id, { includeDeleted: true, limit: 1_000_000 })) {
+    for (const document of await repos.documents.inCollection(place.id, { includeDeleted: true })) {
       const placement = placeDocument(document, place);
       if (documentPlacementChanged(document, placement)) await repos.documents.update(document.id, placement, at);
     }

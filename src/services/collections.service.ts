@@ -7,13 +7,31 @@ import type { Store } from '../domain/repositories.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import type { IdentityService } from './identity.service.js';
 
-/** The most documents one listing holds (the repository's limit when it is given none). */
+/** The most documents one listing holds (a REST answer, a page of `get`): a client pages on after the last. */
 const LISTING_LIMIT = 10_000;
 
 export interface CollectionListing {
   collection: Collection;
   children: Collection[];
   documents: Document[];
+}
+
+/**
+ * Which documents a listing holds and where it starts: live ones, or binned ones too (`includeDeleted`), in
+ * order of name then id, after `documentsAfter` (a name: only names after it) or, with `documentsAfterId`
+ * too, after that (name, id) — the last document of the page before, which continues a listing with binned
+ * documents that share a name without skipping or repeating one.
+ */
+export interface ListingOptions {
+  includeDeleted?: boolean;
+  documentsAfter?: string;
+  documentsAfterId?: string;
+}
+
+/** Where the next screen of a folder starts: after the last document shown, by name and id. */
+export interface ListingCursor {
+  name: string;
+  id: string;
 }
 
 /** Breadcrumbs to a collection: its organisation, and each folder from the top (null where the reader may not list it). */
@@ -26,70 +44,69 @@ export class CollectionsService {
   constructor(private readonly o: { store: Store; access: AccessService; identity: Pick<IdentityService, 'actorNow'> }) {}
 
   /**
-   * A collection, its children and its documents in name order, at most 10,000 of them: `documentsAfter`
-   * gives the next page (names after that one), so a client can walk a folder of any size.
+   * A collection, its children and the first 10,000 documents the actor may read (ListingOptions), read a page
+   * at a time as listInPages does. Fewer than 10,000 means the folder holds no more they may read; otherwise
+   * `documentsAfter` (and `documentsAfterId`) of the last gives the next page, so a client can walk a folder
+   * of any size.
    */
-  async get(actor: Actor, collectionId: string, options: { includeDeleted?: boolean; documentsAfter?: string } = {}): Promise<CollectionListing> {
-    const { collection, children } = await this.openListing(actor, collectionId);
-    const documents = await this.o.access.filter(actor, 'document.read',
-      await this.o.store.repos.documents.inCollection(collection.id, {
-        includeDeleted: options.includeDeleted ?? false, ...(options.documentsAfter !== undefined ? { after: options.documentsAfter } : {}),
-      }), documentResource);
-    return { collection, children, documents };
+  async get(actor: Actor, collectionId: string, options: ListingOptions = {}): Promise<CollectionListing> {
+    const listing = await this.listInPages(actor, collectionId, LISTING_LIMIT, options);
+    const documents: Document[] = [];
+    for await (const page of listing.documentPages) documents.push(...page);
+    return { collection: listing.collection, children: listing.children, documents };
   }
 
   /**
-   * The listing `get` gives (live documents in name order, each decided the same way: the first 10,000,
-   * or up to `upTo`), its documents read and decided `pageSize` at a time as the caller takes them, so a
-   * large folder's rows are never all held at once (a WebDAV PROPFIND streams its answer, and lists the
-   * whole folder: it has no way to ask for a next page, so a limit would hide files). The collection is decided
-   * here, before any page: a refusal comes before anything is sent. Each page starts after the last name
-   * of the one before, which skips nothing because a live document's name is its folder's alone
-   * (DocumentsRepository.claimName). Pages are separate reads, so a
-   * document renamed while the folder is walked may be listed under both names or neither, as in a
-   * client walking `get` with `documentsAfter`. A page after the first is decided as a download still
-   * flowing is: on the person, their credential and the collection as they are now (a reader who stops
+   * A listing (ListingOptions) whose documents are read and decided `pageSize` at a time as the caller takes
+   * them, up to `upTo` the actor may read (10,000 unless given), so a large folder's rows are never all held at
+   * once (a WebDAV PROPFIND streams its answer, and lists the whole folder: it has no way to ask for a next
+   * page, so a limit would hide files). `upTo` counts documents listed, not rows read, so documents the actor
+   * may not read never make a listing short of its limit (a client would take it for the end). The collection
+   * is decided here, before any page: a refusal comes before anything is sent. Each page starts after the last
+   * (name, id) of the one before, which skips and repeats nothing even where binned documents share a name. Pages
+   * are separate reads, so a document renamed while the folder is walked may be listed under both names or
+   * neither, as in a client walking `get` with `documentsAfter`. A page after the first is decided as a download
+   * still flowing is: on the person, their credential and the collection as they are now (a reader who stops
    * reading may hold a listing open for as long as they like, and a folder's later pages hold documents
    * filed since it began); refused, it throws (audited), which cuts the answer off.
    */
-  async listInPages(actor: Actor, collectionId: string, pageSize: number, options: { documentsAfter?: string; upTo?: number } = {}):
+  async listInPages(actor: Actor, collectionId: string, pageSize: number, options: ListingOptions & { upTo?: number } = {}):
   Promise<{ collection: Collection; children: Collection[]; documentPages: AsyncGenerator<Document[]> }> {
     const { collection, children } = await this.openListing(actor, collectionId);
     const { store, access } = this.o;
     const readerNow = (): Promise<Actor> => this.listerNow(actor, collection.id);
+    const includeDeleted = options.includeDeleted ?? false;
     async function* documentPages(): AsyncGenerator<Document[]> {
-      let after = options.documentsAfter;
+      let after = options.documentsAfter === undefined ? {}
+        : { after: options.documentsAfter, ...(options.documentsAfterId !== undefined ? { afterId: options.documentsAfterId } : {}) };
       const upTo = options.upTo ?? LISTING_LIMIT;
-      for (let read = 0; read < upTo;) {
-        const limit = Math.min(pageSize, upTo - read);
-        const reader = read === 0 ? actor : await readerNow();
-        const rows = await store.repos.documents.inCollection(collection.id, { limit, ...(after !== undefined ? { after } : {}) });
-        read += rows.length;
-        yield await access.filter(reader, 'document.read', rows, documentResource);
-        if (rows.length < limit) return;
-        after = rows[rows.length - 1]!.name;
+      for (let listed = 0, first = true; listed < upTo; first = false) {
+        const reader = first ? actor : await readerNow();
+        const rows = await store.repos.documents.inCollection(collection.id, { includeDeleted, limit: pageSize, ...after });
+        const readable = (await access.filter(reader, 'document.read', rows, documentResource)).slice(0, upTo - listed);
+        listed += readable.length;
+        yield readable;
+        if (rows.length < pageSize) return;
+        after = { after: rows[rows.length - 1]!.name, afterId: rows[rows.length - 1]!.id };
       }
     }
     return { collection, children, documentPages: documentPages() };
   }
 
   /**
-   * One screen of a folder for a person: its children and up to `size` of the documents they may read, in
-   * name order after `documentsAfter`, and whether more follow (`nextAfter`, the last listed name, to ask
-   * for the next). Pages of what they may see, so a page is never short because documents they may not see
-   * lie between, and the name that continues the list is always one they were shown.
+   * One screen of a folder for a person: its children and up to `size` of the documents they may read
+   * (ListingOptions), and whether more follow (`nextAfter`, the name and id of the last listed, to ask for the
+   * next). Pages of what they may see, so a page is never short because documents they may not see lie
+   * between, and the document that continues the list is always one they were shown.
    */
-  async screen(actor: Actor, collectionId: string, size: number, options: { documentsAfter?: string } = {}):
-  Promise<CollectionListing & { nextAfter: string | null }> {
-    const listing = await this.listInPages(actor, collectionId, size + 1, { ...options, upTo: Number.POSITIVE_INFINITY });
+  async screen(actor: Actor, collectionId: string, size: number, options: ListingOptions = {}):
+  Promise<CollectionListing & { nextAfter: ListingCursor | null }> {
+    const listing = await this.listInPages(actor, collectionId, size + 1, { ...options, upTo: size + 1 });
     const documents: Document[] = [];
-    for await (const page of listing.documentPages) {
-      documents.push(...page);
-      if (documents.length > size) break;
-    }
-    const more = documents.length > size;
+    for await (const page of listing.documentPages) documents.push(...page);
+    const last = documents.length > size ? documents[size - 1]! : null;
     documents.length = Math.min(documents.length, size);
-    return { collection: listing.collection, children: listing.children, documents, nextAfter: more ? documents[size - 1]!.name : null };
+    return { collection: listing.collection, children: listing.children, documents, nextAfter: last && { name: last.name, id: last.id } };
   }
 
   /** The actor as they are now, if they may still list the collection as it is now (else refused, audited; a collection binned meanwhile is not found). */

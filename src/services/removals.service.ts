@@ -82,7 +82,7 @@ export class RemovalsService {
     // Each live document inside is deleted as itself: a scan under way or a hold on it refuses the whole removal, before anything is binned.
     const documents = new Map<string, { document: Document; decision: Decision }>();
     for (const c of subtree) {
-      for (const d of await repos.documents.inCollection(c.id, { limit: 1_000_000 })) {
+      for (const d of await repos.documents.inCollection(c.id)) {
         if (spared?.id === d.id) throw conflict('What is at the destination holds what is being moved; move it somewhere else first.');
         documents.set(d.id, { document: d, decision: await this.o.access.require(actor, 'document.delete', documentResource(d), { organisationId: d.organisationId, ids: { documentId: d.id } }) });
       }

@@ -51,7 +51,7 @@ export class SubtreeAccess {
     const decision = await this.requireManage(actor, collection);
     const action = operation === 'collection.move' ? 'document.rename' : 'document.delete';
     for (const c of await this.subtree(this.o.store.repos, collection)) {
-      const documents = await this.o.store.repos.documents.inCollection(c.id, { includeDeleted: true, limit: 1_000_000 });
+      const documents = await this.o.store.repos.documents.inCollection(c.id, { includeDeleted: true });
       const inside: { resource: CollectionResource | DocumentResource; ids: Record<string, string> }[] = [
         { resource: collectionResource(c), ids: { insideCollectionId: c.id } },
         ...documents.map((d) => ({ resource: asPartOfFolder(d), ids: { documentId: d.id } })),
@@ -77,7 +77,7 @@ export class SubtreeAccess {
    * moment (409, try again). Returns the documents inside as they are under the locks.
    */
   async requireAllWithin(tx: Repos, actor: Actor, collection: Collection, subtree: readonly Collection[], operation: 'collection.move' | 'collection.delete'): Promise<Document[]> {
-    const inside = async () => (await Promise.all(subtree.map((c) => tx.documents.inCollection(c.id, { includeDeleted: true, limit: 1_000_000 })))).flat();
+    const inside = async () => (await Promise.all(subtree.map((c) => tx.documents.inCollection(c.id, { includeDeleted: true })))).flat();
     const seen = await inside();
     await tx.holds.lockForChanging({ documentIds: seen.map((d) => d.id), collectionIds: subtree.map((c) => c.id) });
     const documents = await inside();

@@ -1,6 +1,6 @@
 // A REST listing of a folder larger than one page (500 documents) is read, decided and written a page
-// at a time: the same bytes as the whole listing (includeDeleted=true still reads it whole, and this
-// folder has nothing binned), the repository never asked for more than a page, and a failure after
+// at a time: the same bytes as the listing with binned documents (includeDeleted=true, streamed the same
+// way since; this folder has nothing binned), the repository never asked for more than a page, and a failure after
 // the first page cuts the connection instead of ending a 200 that looks whole, as does a person switched
 // off or taken out of the team while the listing is under way.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';

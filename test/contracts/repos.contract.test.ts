@@ -316,6 +316,23 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect(await repos.documents.byName(c.id, 'd.txt')).toBeUndefined();
     });
 
+    it('orders documents sharing a name by id, and continues after a (name, id) without skipping or repeating one', async () => {
+      const c = await collection((await organisation()).id);
+      const docs = [];
+      for (const name of ['b.txt', 'b.txt', 'b.txt', 'a.txt', 'c.txt']) docs.push((await document(c, { name })).document);
+      for (const d of docs.slice(0, 2)) await repos.documents.update(d.id, { deletedAt: iso(T0 + 9) }, iso(T0 + 9));
+      const order = [...docs].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : x.id < y.id ? -1 : 1)).map((d) => d.id);
+      expect((await repos.documents.inCollection(c.id, { includeDeleted: true })).map((d) => d.id)).toEqual(order);
+      const walked: string[] = [];
+      for (let page = await repos.documents.inCollection(c.id, { includeDeleted: true, limit: 2 }); page.length > 0;) {
+        walked.push(...page.map((d) => d.id));
+        const last = page[page.length - 1]!;
+        page = await repos.documents.inCollection(c.id, { includeDeleted: true, limit: 2, after: last.name, afterId: last.id });
+      }
+      expect(walked).toEqual(order);
+      expect((await repos.documents.inCollection(c.id, { includeDeleted: true, after: 'b.txt' })).map((d) => d.name)).toEqual(['c.txt']);
+    });
+
     it('finds versions by scan status, and destroys a version key for good', async () => {
       const org = await organisation();
       const { document: d, version: v } = await document(await collection(org.id));

@@ -2,15 +2,15 @@
 // cloned straight into the database, rows of documents and versions, so that a folder of thousands
 // measures listings, not clamd and uploads.
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Schema } from '../../src/db/schema.js';
 
 /**
  * Adds `count` copies of the document `templateId` beside it, the i-th named `name(i)`, each with its
- * own id and a copy of the template's current version row; `change(i)` may set other columns.
+ * own id and a copy of the template's current version row; `change(i)` may set other columns (binned, classified).
  */
 export async function cloneDocuments(db: Kysely<Schema>, templateId: string, count: number, name: (i: number) => string,
-  change: (i: number) => { updated_at?: string } = () => ({})): Promise<void> {
+  change: (i: number) => Partial<Pick<Selectable<Schema['documents']>, 'updated_at' | 'deleted_at' | 'classification'>> = () => ({})): Promise<void> {
   const template = await db.selectFrom('documents').selectAll().where('id', '=', templateId).executeTakeFirstOrThrow();
   const version = await db.selectFrom('versions').selectAll().where('id', '=', template.current_version_id).executeTakeFirstOrThrow();
   for (let start = 0; start < count; start += 500) {

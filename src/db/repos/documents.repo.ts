@@ -141,13 +141,19 @@ export class DocumentsRepo implements DocumentsRepository {
     return this.byName(collectionId, name);
   }
 
-  async inCollection(collectionId: string, options: { includeDeleted?: boolean; limit?: number; after?: string } = {}): Promise<Document[]> {
+  async inCollection(collectionId: string, options: { includeDeleted?: boolean; limit?: number; after?: string; afterId?: string } = {}): Promise<Document[]> {
     // A disposed document is a stub of a record that no longer exists: it is in no listing, and does
     // not hold up moving or deleting its collection.
     let q = this.selectDocuments().where('documents.collection_id', '=', collectionId).where('documents.status', '!=', 'disposed');
     if (!options.includeDeleted) q = q.where('documents.deleted_at', 'is', null);
-    if (options.after) q = q.where('documents.name', '>', options.after);
-    const rows = await q.orderBy('documents.name').limit(options.limit ?? 10_000).execute();
+    const { after, afterId } = options;
+    // (name, id) is unique where a name alone is not (binned documents may share one): strictly after that pair.
+    // Written `name >= after and (name > after or id > afterId)` so the name index still bounds the scan.
+    if (after !== undefined && afterId !== undefined) {
+      q = q.where('documents.name', '>=', after).where((eb) => eb.or([eb('documents.name', '>', after), eb('documents.id', '>', afterId)]));
+    } else if (after !== undefined) q = q.where('documents.name', '>', after);
+    q = q.orderBy('documents.name').orderBy('documents.id');
+    const rows = await (options.limit === undefined ? q : q.limit(options.limit)).execute();
     return rows.map((r) => toDocument(r as DocumentRow));
   }
 

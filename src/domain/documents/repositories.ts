@@ -68,7 +68,12 @@ export interface DocumentsRepository {
    * collection, so a document and a sub-collection taking one name are ordered too.
    */
   claimName(collectionId: string, name: string): Promise<Document | undefined>;
-  inCollection(collectionId: string, options?: { includeDeleted?: boolean; limit?: number; after?: string }): Promise<Document[]>;
+  /**
+   * The documents of a collection (live ones; binned ones too with `includeDeleted`; never disposed ones) in
+   * order of name, then id: every one of them unless `limit` is given. `after` alone starts after that name;
+   * with `afterId`, after that (name, id), which is unique even among binned documents sharing a name.
+   */
+  inCollection(collectionId: string, options?: { includeDeleted?: boolean; limit?: number; after?: string; afterId?: string }): Promise<Document[]>;
   recentInOrganisations(organisationIds: string[], limit: number): Promise<Document[]>;
   versions(documentId: string): Promise<Version[]>;
   version(documentId: string, number: number): Promise<Version | undefined>;

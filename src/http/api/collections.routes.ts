@@ -72,23 +72,28 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
 
   r.get('/collections/:id', {
     schema: {
-      tags: ['collections'], summary: 'A collection with its child collections and documents (in name order, at most 10,000; page on with documentsAfter)', params: z.object({ id: z.string() }),
+      tags: ['collections'],
+      summary: 'A collection with its child collections and documents (in name order, at most 10,000; page on with documentsAfter)', params: z.object({ id: z.string() }),
+      description: 'Documents are listed in order of name, then id (binned documents, listed with includeDeleted, may share a name). '
+        + 'An answer holds at most 10,000 documents, counting only those you may read: fewer means there are no more. '
+        + 'With 10,000, ask for the next page with documentsAfter set to the last document\'s name and documentsAfterId to its id '
+        + '(the id is what continues a listing with includeDeleted where binned documents share that name; without it, every document of that name is passed over).',
       querystring: z.object({
-        includeDeleted: z.coerce.boolean().optional(),
+        includeDeleted: z.coerce.boolean().optional().describe('List binned (deleted) documents too'),
         documentsAfter: z.string().optional().describe('Only documents whose name sorts after this one: the last name of the previous page'),
-      }),
+        documentsAfterId: z.uuid().optional().describe('With documentsAfter: also documents of that name whose id sorts after this one (the last id of the previous page)'),
+      }).refine((q) => q.documentsAfterId === undefined || q.documentsAfter !== undefined, { message: 'documentsAfterId needs documentsAfter', path: ['documentsAfterId'] }),
     },
   }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
-    const after = request.query.documentsAfter !== undefined ? { documentsAfter: request.query.documentsAfter } : {};
-    if (request.query.includeDeleted) {
-      // Binned documents may share a name, so these are not paged by name: read whole, as before.
-      const listing = await vault.collections.get(actor, request.params.id, { includeDeleted: true, ...after });
-      return { ...presentCollection(listing.collection), children: listing.children.map(presentCollection), documents: listing.documents.map(presentDocument) };
-    }
+    const { includeDeleted, documentsAfter, documentsAfterId } = request.query;
+    const options = {
+      ...(includeDeleted ? { includeDeleted } : {}), ...(documentsAfter !== undefined ? { documentsAfter } : {}),
+      ...(documentsAfterId !== undefined ? { documentsAfterId } : {}),
+    };
     // The same JSON as the whole object would give, written a page of documents at a time, so a large
     // folder's listing is never all held at once (docs/performance.md, 6 December, evening).
-    const listing = await vault.collections.listInPages(actor, request.params.id, LISTING_PAGE, after);
+    const listing = await vault.collections.listInPages(actor, request.params.id, LISTING_PAGE, options);
     const head = JSON.stringify({ ...presentCollection(listing.collection), children: listing.children.map(presentCollection) });
     async function* parts(): AsyncGenerator<string> {
       let out = `${head.slice(0, -1)},"documents":[`;

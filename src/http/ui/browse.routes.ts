@@ -1,6 +1,8 @@
 // Home and browsing: recent documents and notices, an organisation's collections (own and, through
 // arrangements, partners'), and a collection's sub-collections and documents.
 import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { invalid } from '../../domain/errors.js';
 import type { Organisation } from '../../domain/types.js';
 import { collectionResource } from '../../services/access.service.js';
 import { arrangementResource } from '../../services/arrangements.service.js';
@@ -76,21 +78,24 @@ export const browsePages = (ui: Ui): FastifyPluginAsync => async (app) => {
     return render(ui, request, reply, 'organisation.njk', { shown: organisation, collections, partners, own: organisation.id === web.organisation.id });
   });
 
-  app.get<{ Params: { id: string }; Querystring: { deleted?: string; notice?: string; after?: string } }>('/collections/:id', async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { deleted?: string; notice?: string; after?: string; afterId?: string } }>('/collections/:id', async (request, reply) => {
     const web = signedIn(request);
-    const after = typeof request.query.after === 'string' ? { documentsAfter: request.query.after } : {};
-    // Live documents a screen at a time (a folder of any size, never cut short unsaid); binned ones may share a name,
-    // so that view is not paged by name and lists them whole, as before.
-    const listing = request.query.deleted === '1'
-      ? { ...(await ui.vault.collections.get(web.actor, request.params.id, { includeDeleted: true })), nextAfter: null }
-      : await ui.vault.collections.screen(web.actor, request.params.id, FOLDER_SCREEN, after);
+    const showDeleted = request.query.deleted === '1';
+    const { after, afterId } = request.query;
+    if (typeof afterId === 'string' && (typeof after !== 'string' || !z.uuid().safeParse(afterId).success)) throw invalid('That page of the folder does not exist.');
+    // A screen at a time (a folder of any size, never cut short unsaid), binned documents too in the bin view: a screen
+    // continues after the last name and id shown, as binned documents may share a name.
+    const listing = await ui.vault.collections.screen(web.actor, request.params.id, FOLDER_SCREEN, {
+      ...(showDeleted ? { includeDeleted: true } : {}),
+      ...(typeof after === 'string' ? { documentsAfter: after } : {}), ...(typeof afterId === 'string' ? { documentsAfterId: afterId } : {}),
+    });
     const orgs = await organisationNames(ui);
     const mayUpload = await ui.vault.access.may(web.actor, 'document.create', collectionResource(listing.collection));
     const holds = await ui.vault.holds.holdsForCollection(web.actor, listing.collection.id);
     const mayHold = listing.collection.organisationId === web.organisation.id && await ui.vault.access.may(web.actor, 'records.hold', { kind: 'organisation', organisationId: listing.collection.organisationId });
     return render(ui, request, reply, 'collection.njk', {
       listing, mayUpload, holds, mayHold, breadcrumbs: breadcrumbsFor(await ui.vault.collections.trail(web.actor, listing.collection.id), orgs), owner: orgs.get(listing.collection.organisationId),
-      showDeleted: request.query.deleted === '1', notice: NOTICES[request.query.notice ?? ''] ?? null, pagedOn: 'documentsAfter' in after,
+      showDeleted, notice: NOTICES[request.query.notice ?? ''] ?? null, pagedOn: typeof after === 'string',
       filingPanel: await collectionFilingPanel(ui, web.actor, listing.collection),
     });
   });
