@@ -87,6 +87,15 @@ describe.each(DIALECTS)('a folder\'s listing with its binned documents on %s', (
     expect(pages.flat()).toEqual(all.map(({ id, name }) => ({ id, name })));
   });
 
+  it('REST: includeDeleted=false lists the live documents alone, and a value neither true nor false is refused', async () => {
+    const res = await fetch(`${base}/api/v1/collections/${folder}?includeDeleted=false`, { headers: { authorization: `Bearer ${reader.token}` } });
+    expect(res.status).toBe(200);
+    const documents = ((await res.json()) as { documents: { id: string; name: string }[] }).documents.map((d) => ({ id: d.id, name: d.name }));
+    expect(documents).toEqual(all.filter((d) => !d.hidden && !d.binned).map(({ id, name }) => ({ id, name })));
+    const odd = await fetch(`${base}/api/v1/collections/${folder}?includeDeleted=yes`, { headers: { authorization: `Bearer ${reader.token}` } });
+    expect(odd.status).toBe(400);
+  });
+
   it('REST: a reader below some documents\' clearance gets every one they may read, none other, and no answer made short by those', async () => {
     const pages = await restPages(reader);
     expect(pages.flat()).toEqual(readable);

@@ -79,7 +79,8 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
         + 'With 10,000, ask for the next page with documentsAfter set to the last document\'s name and documentsAfterId to its id '
         + '(the id is what continues a listing with includeDeleted where binned documents share that name; without it, every document of that name is passed over).',
       querystring: z.object({
-        includeDeleted: z.coerce.boolean().optional().describe('List binned (deleted) documents too'),
+        // Not z.coerce.boolean: it reads any non-empty string, "false" too, as true.
+        includeDeleted: z.enum(['true', 'false']).optional().describe('true: list binned (deleted) documents too'),
         documentsAfter: z.string().optional().describe('Only documents whose name sorts after this one: the last name of the previous page'),
         documentsAfterId: z.uuid().optional().describe('With documentsAfter: also documents of that name whose id sorts after this one (the last id of the previous page)'),
       }).refine((q) => q.documentsAfterId === undefined || q.documentsAfter !== undefined, { message: 'documentsAfterId needs documentsAfter', path: ['documentsAfterId'] }),
@@ -88,7 +89,7 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
     const actor = await bearerActor(vault.identity, request);
     const { includeDeleted, documentsAfter, documentsAfterId } = request.query;
     const options = {
-      ...(includeDeleted ? { includeDeleted } : {}), ...(documentsAfter !== undefined ? { documentsAfter } : {}),
+      ...(includeDeleted === 'true' ? { includeDeleted: true } : {}), ...(documentsAfter !== undefined ? { documentsAfter } : {}),
       ...(documentsAfterId !== undefined ? { documentsAfterId } : {}),
     };
     // The same JSON as the whole object would give, written a page of documents at a time, so a large
