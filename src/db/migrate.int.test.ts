@@ -139,7 +139,7 @@ describe.each(DIALECTS)('migration 202612200000_live_names_unique on %s', (diale
       expect(await db.selectFrom('documents' as never).select('id' as never).where('name' as never, '=', 'payslips.txt' as never).orderBy('id' as never).execute()).toEqual([{ id: 'd1' }, { id: 'd2' }, { id: 'd3' }, { id: 'd7' }]);
 
       await db.updateTable('documents' as never).set({ name: 'payslips (2).txt' } as never).where('id' as never, '=', 'd2' as never).execute();
-      await db.updateTable('documents' as never).set({ deleted_at: now2 } as never).where('id' as never, '=', 'd7' as never).execute();
+      await db.updateTable('documents' as never).set({ deleted_at: now } as never).where('id' as never, '=', 'd7' as never).execute();
       await db.updateTable('collections' as never).set({ name: 'Salaries (old)' } as never).where('id' as never, '=', 's2' as never).execute();
       await db.updateTable('collections' as never).set({ name: 'payroll (old)' } as never).where('id' as never, '=', 'c2' as never).execute();
       expect(await migrate(db, caps)).toEqual(['202612200000_live_names_unique']);
