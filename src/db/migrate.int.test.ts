@@ -12,6 +12,8 @@ import { DIALECTS, type Dialect } from '../../test/support/vault.js';
 import { openPostgres, openSqlite } from './kysely.js';
 import { migrate } from './migrate.js';
 import { migrations } from './migrations/index.js';
+import { LIVE_NAME_INDEXES } from './migrations/202612200000_live_names_unique.js';
+import { violatesUniqueIndex } from './unique-violations.js';
 
 const schemas = new Map<Dialect, Map<string, string[]>>();
 
@@ -91,6 +93,58 @@ describe.each(DIALECTS)('migration 202612160000_version_release_reason on %s', (
         { document_id: 'nodetail', scan_detail: 'released after review by a security admin', release_reason: 'Looked inside with the sender on the phone' },
         { document_id: 'signature', scan_detail: 'Win.Test.EICAR_HDB-1 — released after review by a security admin', release_reason: 'Checked with Jo Bloggs of Acme Ltd, a test file' },
       ]);
+    } finally {
+      await t.remove();
+    }
+  });
+});
+
+describe.each(DIALECTS)('migration 202612200000_live_names_unique on %s', (dialect) => {
+  it('refuses a database holding a live name twice, naming each clash and how to mend it, and changes nothing; once mended, it applies', async () => {
+    const t = await openEmptyDatabase(dialect);
+    try {
+      const { db, caps } = t.handle;
+      await migrate(db, caps, { until: '202612190000_account_notices' });
+      const now = new Date().toISOString();
+      await db.insertInto('organisations' as never).values({ id: 'o1', slug: 'o1', name: 'O1', kind: 'district', region: 'North', created_at: now } as never).execute();
+      const collection = (id: string, name: string, parentId: string | null, deletedAt: string | null = null) =>
+        ({ id, organisation_id: 'o1', parent_id: parentId, name, service_area: 'payroll', classification: 'OFFICIAL', created_at: now, deleted_at: deletedAt });
+      await db.insertInto('collections' as never).values([
+        collection('c1', 'payroll', null), collection('c2', 'payroll', null), collection('c3', 'payroll', null, now),
+        collection('s1', 'Salaries', 'c1'), collection('s2', 'Salaries', 'c1'), collection('s3', 'Salaries', 'c2'),
+      ] as never).execute();
+      const documentRow = (id: string, name: string, options: { deletedAt?: string; status?: string } = {}) => ({
+        id, organisation_id: 'o1', collection_id: 'c1', name, classification: 'OFFICIAL', service_area: 'payroll', status: options.status ?? 'available',
+        current_version: 1, current_version_id: `${id}-v1`, created_at: now, updated_at: now, deleted_at: options.deletedAt ?? null,
+      });
+      await db.insertInto('documents' as never).values([
+        documentRow('d1', 'payslips.txt'), documentRow('d2', 'payslips.txt'), documentRow('d3', 'payslips.txt', { deletedAt: now }),
+        // Binned, or a disposed stub, may share a live name; so may documents in another collection.
+        documentRow('d4', 'report.txt'), documentRow('d5', 'report.txt', { deletedAt: now }), documentRow('d6', 'report.txt', { status: 'disposed' }),
+      ] as never).execute();
+
+      const refused = await migrate(db, caps).then(() => null, (e: unknown) => e as Error);
+      expect(refused?.message).toBe([
+        'Migration 202612200000_live_names_unique refused: a name can belong to only one live document or collection in one place, '
+          + 'and this database has 3 names held twice or more (written by a past bug or by hand). Nothing was changed, renamed or binned, and the database is still at the schema it had.',
+        '- in collection c1: the documents d1, d2 are all called "payslips.txt" (for example: strongroom document move d2 --name NEW-NAME --as EMAIL)',
+        '- under collection c1: the collections s1, s2 are all called "Salaries" (for example: strongroom collection move s2 --name NEW-NAME --as EMAIL)',
+        '- at the top level of organisation o1: the collections c1, c2 are all called "payroll" (for example: strongroom collection move c2 --name NEW-NAME --as EMAIL)',
+        'Give all but one of each a new name (or move or bin them) with the release you are upgrading from, then start this release again.',
+      ].join('\n'));
+      const applied = async () => (await db.selectFrom('schema_migrations' as never).select('name' as never).execute() as { name: string }[]).map((r) => r.name);
+      expect(await applied()).not.toContain('202612200000_live_names_unique');
+      // No index was left behind: a third live document of the name can still be written, and nothing was renamed.
+      await db.insertInto('documents' as never).values(documentRow('d7', 'payslips.txt') as never).execute();
+      expect(await db.selectFrom('documents' as never).select('id' as never).where('name' as never, '=', 'payslips.txt' as never).orderBy('id' as never).execute()).toEqual([{ id: 'd1' }, { id: 'd2' }, { id: 'd3' }, { id: 'd7' }]);
+
+      await db.updateTable('documents' as never).set({ name: 'payslips (2).txt' } as never).where('id' as never, '=', 'd2' as never).execute();
+      await db.updateTable('documents' as never).set({ deleted_at: now } as never).where('id' as never, '=', 'd7' as never).execute();
+      await db.updateTable('collections' as never).set({ name: 'Salaries (old)' } as never).where('id' as never, '=', 's2' as never).execute();
+      await db.updateTable('collections' as never).set({ name: 'payroll (old)' } as never).where('id' as never, '=', 'c2' as never).execute();
+      expect(await migrate(db, caps)).toEqual(['202612200000_live_names_unique']);
+      const again = await db.insertInto('documents' as never).values(documentRow('d8', 'payslips.txt') as never).execute().then(() => null, (e: unknown) => e);
+      expect(violatesUniqueIndex(again, LIVE_NAME_INDEXES.documents)).toBe(true);
     } finally {
       await t.remove();
     }

@@ -67,6 +67,18 @@ export class AlreadyExistsError extends DomainError {
   }
 }
 
+/**
+ * The database refused a second live document or collection of one name in one place (its live-name unique
+ * indexes): a race the name's claim missed, or a path that forgot to claim. services/name-claims.ts answers it
+ * as the claim would have (`giveClaimedName`); elsewhere this message is the answer.
+ */
+export class LiveNameTakenError extends AlreadyExistsError {
+  constructor(options?: { cause?: unknown }) {
+    super('name', options);
+    this.name = 'LiveNameTakenError';
+  }
+}
+
 /** Raised when stored bytes fail authentication: tampering, truncation, a wrong key or a moved blob. */
 export class IntegrityError extends DomainError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -15,7 +15,7 @@ import { stepAllowedFrom } from '../domain/arrangements/lifecycle.js';
 import { collectionResource, type AccessService } from './access.service.js';
 import { arrangementResource } from './arrangements.service.js';
 import { auditEvent } from './audit-events.js';
-import { afterNameTaken, claimFolderName, documentInTheWay, nameHeld, takenWithin, tellCollectionNameTaken } from './name-claims.js';
+import { afterNameTaken, claimFolderName, documentInTheWay, giveClaimedName, nameHeld, takenWithin, tellCollectionNameTaken } from './name-claims.js';
 import type { LocksService } from './locks.service.js';
 import type { InTheWay, Removal, RemovalsService } from './removals.service.js';
 
@@ -175,7 +175,7 @@ export class CollectionCreationService {
         // Claimed after the row locks above, as a move claims it, so no two claimants wait on each other's rows.
         const takenNow = await claimFolderName(repos, place, claimant);
         if (takenNow) throw takenWithin(takenNow, documentInTheWay(c.name), 'collection');
-        await repos.collections.insert({ ...collection, createdAt: now.toISOString() });
+        await giveClaimedName(place, claimant, documentInTheWay(c.name), () => repos.collections.insert({ ...collection, createdAt: now.toISOString() }));
         await repos.audit.insert([auditEvent(actor, 'collection.create', { organisationId: c.organisationId, ids: { collectionId: collection.id, parentId: c.parentId ?? TOP_LEVEL, classification: c.classification, serviceArea: c.serviceArea, ...(c.arrangementId ? { arrangementId: c.arrangementId } : {}) } }, decision, now)]);
       },
     };
@@ -183,6 +183,6 @@ export class CollectionCreationService {
 
   /** `error`, or, for a name found taken inside a transaction (by a collection or a document), what this actor is told. */
   async afterNameTaken(actor: Actor, error: unknown): Promise<unknown> {
-    return afterNameTaken(this.o.access, actor, error);
+    return afterNameTaken(this.o.access, this.o.store.repos, actor, error);
   }
 }

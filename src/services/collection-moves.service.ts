@@ -9,7 +9,7 @@ import type { Actor, Collection } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import { collectionResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
-import { afterNameTaken, claimFolderName, documentInTheWay, nameHeld, takenWithin, tellCollectionNameTaken } from './name-claims.js';
+import { afterNameTaken, claimFolderName, documentInTheWay, giveClaimedName, nameHeld, takenWithin, tellCollectionNameTaken } from './name-claims.js';
 import type { LocksService } from './locks.service.js';
 import type { InTheWay, RemovalsService } from './removals.service.js';
 import { dueDatesMoved, type DueDateChecks, type DueDateShift } from './retention-due-dates.js';
@@ -108,7 +108,8 @@ export class CollectionMovesService {
       const takenNow = naming ? await claimFolderName(repos, namePlace, claimant) : undefined;
       if (takenNow) throw takenWithin(takenNow, documentInTheWay(name), 'collection');
       const place = async () => {
-        await repos.collections.place(collection.id, { name, ...placement });
+        const write = () => repos.collections.place(collection.id, { name, ...placement });
+        await (naming ? giveClaimedName(namePlace, claimant, documentInTheWay(name), write) : write());
         await this.replaceBelow(repos, moved, now.toISOString());
       };
       // Everything below takes its retention from the new place: due dates brought earlier need a records manager's confirmation.
@@ -119,7 +120,7 @@ export class CollectionMovesService {
         ? { fromArrangementId: collection.arrangementId ?? 'none', toArrangementId: moved.arrangementId ?? 'none' } : {};
       // Its classification where it now is: everything beneath was raised to at least it (classification-record.ts).
       await repos.audit.insert([auditEvent(actor, 'collection.move', { ...target, ids: { ...target.ids, classification: moved.classification, ...binding, ...dueDatesMoved(shift) } }, decision, now)]);
-    }).catch(async (error: unknown) => this.o.dueDates.auditRefusedShortening(actor, 'collection.move', target, await this.o.access.afterRollback(actor, await afterNameTaken(this.o.access, actor, error))));
+    }).catch(async (error: unknown) => this.o.dueDates.auditRefusedShortening(actor, 'collection.move', target, await this.o.access.afterRollback(actor, await afterNameTaken(this.o.access, this.o.store.repos, actor, error))));
     return moved;
   }
 

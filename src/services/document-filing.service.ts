@@ -14,7 +14,7 @@ import { AccessService, collectionResource, documentResource } from './access.se
 import type { InTheWay, Removal, RemovalsService } from './removals.service.js';
 import { auditEvent } from './audit-events.js';
 import { requireSamePlace, statusOf, target, versionRef, type DocumentIngestion, type Inspected } from './document-ingestion.js';
-import { claimFolderName, documentInTheWay, nameHeld, takenWithin, tellNameTaken } from './name-claims.js';
+import { claimFolderName, documentInTheWay, giveClaimedName, nameHeld, takenWithin, tellNameTaken } from './name-claims.js';
 import type { IdentityService } from './identity.service.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
 import type { DocumentLifecycle } from './lifecycle.js';
@@ -136,7 +136,7 @@ export class DocumentFilingService {
       // own (read above, under its row lock).
       const takenNow = naming ? await claimFolderName(repos, namePlace, claimant) : undefined;
       if (takenNow) throw takenWithin(takenNow, documentInTheWay(name), 'document');
-      const rename = () => repos.documents.update(document.id, { name, ...placement }, now.toISOString());
+      const rename = () => giveClaimedName(namePlace, claimant, documentInTheWay(name), () => repos.documents.update(document.id, { name, ...placement }, now.toISOString()));
       // Its retention derives from its place: a move that brings its due date earlier needs a records manager's confirmation.
       let shift: DueDateShift = { earlier: 0, later: 0 };
       if (moving) shift = await this.o.dueDates.moved(repos, document.organisationId, { documentIds: [documentId] }, rename, { confirmShorter: change.confirmShorter === true });
@@ -346,9 +346,11 @@ export class DocumentFilingService {
   /** In the copy's transaction: the name still free (but for the source itself, for a move), the rows, and the events. */
   private async insertCopy(repos: Repos, actor: Actor, c: { source: Document; version: Version; copy: Document; copyVersion: Version; copyDecision: Decision; readNow: Decision; now: Date }, move: boolean): Promise<void> {
     const { source, copy } = c;
-    const taken = await claimFolderName(repos, { organisationId: copy.organisationId, folderId: copy.collectionId, name: copy.name }, { kind: 'document', except: [move ? source.id : undefined] });
+    const place = { organisationId: copy.organisationId, folderId: copy.collectionId, name: copy.name };
+    const claimant = { kind: 'document' as const, except: [move ? source.id : undefined] };
+    const taken = await claimFolderName(repos, place, claimant);
     if (taken) throw takenWithin(taken, documentInTheWay(copy.name), 'document');
-    await repos.documents.insertDocument(copy);
+    await giveClaimedName(place, claimant, documentInTheWay(copy.name), () => repos.documents.insertDocument(copy));
     await repos.documents.insertVersion(c.copyVersion);
     await repos.audit.insert([
       auditEvent(actor, 'document.copy', { organisationId: copy.organisationId, ids: { documentId: copy.id, versionId: c.copyVersion.id, collectionId: copy.collectionId, classification: copy.classification, copiedFromDocumentId: source.id } },

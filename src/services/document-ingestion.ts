@@ -141,7 +141,7 @@ export class DocumentIngestion {
 
   /** `error`, or, for a name found taken inside a transaction (by a document or a collection), what this actor is told. */
   async afterNameTaken(actor: Actor, error: unknown): Promise<unknown> {
-    return afterNameTaken(this.o.access, actor, error);
+    return afterNameTaken(this.o.access, this.o.store.repos, actor, error);
   }
 
   /**

@@ -18,7 +18,7 @@ import { AccessService, collectionResource, documentResource } from './access.se
 import { auditEvent } from './audit-events.js';
 import { DECIDED_AGAIN_EVERY_MS, decidedAgainWhileFlowing } from './decided-while-flowing.js';
 import { requireSamePlace, statusOf, target, type DocumentIngestion, type Inspected } from './document-ingestion.js';
-import { claimFolderName, nameHeld, takenWithin, tellNameTaken } from './name-claims.js';
+import { claimFolderName, giveClaimedName, nameHeld, takenWithin, tellNameTaken } from './name-claims.js';
 import type { IdentityService } from './identity.service.js';
 import type { PersonNamesService } from './person-names.service.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
@@ -162,7 +162,7 @@ export class DocumentsService {
           // Another upload (or a rename, move or copy) may have taken the name while the bytes arrived.
           const takenNow = await claimFolderName(repos, namePlace, { kind: 'document' });
           if (takenNow) throw takenWithin(takenNow, nameTakenMessage(name), 'document');
-          await repos.documents.insertDocument(document);
+          await giveClaimedName(namePlace, { kind: 'document' }, nameTakenMessage(name), () => repos.documents.insertDocument(document));
           await repos.documents.insertVersion(version);
           // The collection it was placed in and the classification it was given, so the disposal job and audit verify can
           // tell a row changed by hand (domain/audit/placement-record.ts, classification-record.ts).
@@ -353,7 +353,9 @@ export class DocumentsService {
         const takenNow = await claimFolderName(repos, namePlace, claimant);
         if (takenNow) throw takenWithin(takenNow, restoreClashMessage(document.name), 'document');
       }
-      await repos.documents.update(document.id, { deletedAt, ...placement }, now.toISOString());
+      const write = () => repos.documents.update(document.id, { deletedAt, ...placement }, now.toISOString());
+      // Binning gives no name; a restore gives back the one claimed above.
+      await (deleted ? write() : giveClaimedName(namePlace, claimant, restoreClashMessage(document.name), write));
       // A restore puts it back at its folder's classification if it sits below it: recorded for audit verify (classification-record.ts).
       const restored = target(document);
       const ids = placement.classification === undefined ? restored.ids : { ...restored.ids, classification: placement.classification };

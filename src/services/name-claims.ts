@@ -3,7 +3,7 @@
 // only one of them). Every request that gives a document or a collection a name asks here: before its
 // transaction (advice: nameHeld) and inside it (claimFolderName: the one claim both kinds share); a clash is
 // told by tellNameTaken, which says that something of that name exists only to someone who may see it.
-import { DomainError } from '../domain/errors.js';
+import { DomainError, LiveNameTakenError } from '../domain/errors.js';
 import type { Repos } from '../domain/repositories.js';
 import type { Actor, Collection, Document } from '../domain/types.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
@@ -61,6 +61,26 @@ export function takenWithin(holder: NameHolder, documentMessage: string, claiman
 }
 
 type Kind = NameHolder['kind'];
+
+/**
+ * In the same transaction, after the claim: the write that gives the claimed name. Should the database's live-name
+ * index refuse it all the same (a race the claim missed), it is refused as the claim refuses, once the transaction
+ * has rolled back (afterNameTaken): the claim gives the words, the index is the backstop.
+ */
+export async function giveClaimedName(place: NamePlace, claimant: NameClaimant, documentMessage: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    throw error instanceof LiveNameTakenError ? new NameTakenAtWrite(place, claimant, documentMessage, error) : error;
+  }
+}
+
+/** A name the claim found free but the database's live-name index refused: what holds it is read after the rollback. */
+export class NameTakenAtWrite extends DomainError {
+  constructor(readonly place: NamePlace, readonly claimant: NameClaimant, readonly visibleMessage: string, cause: LiveNameTakenError) {
+    super('CONFLICT', nameUnusable(claimant.kind, place.name), { cause });
+  }
+}
 
 /** A name already taken (409); `visible` when the actor may see what holds it, so an interface with its own words for "something is already there" may say them, and only then. */
 export abstract class NameTaken extends DomainError {
@@ -132,8 +152,16 @@ export async function tellCollectionNameTaken(access: AccessService, actor: Acto
   return tellNameTaken(access, actor, holder, documentInTheWay(holder.kind === 'document' ? holder.document.name : holder.collection.name), 'collection');
 }
 
-/** `error`, or, for a name found taken inside a transaction (either kind), what tellNameTaken tells this actor. */
-export async function afterNameTaken(access: AccessService, actor: Actor, error: unknown): Promise<unknown> {
+/**
+ * `error`, or, for a name found taken inside a transaction (either kind), what tellNameTaken tells this actor. A name
+ * the index refused is told by what holds it now (read after the rollback); should nothing hold it any more, the
+ * refusal that tells nothing (409) stands.
+ */
+export async function afterNameTaken(access: AccessService, repos: Repos, actor: Actor, error: unknown): Promise<unknown> {
+  if (error instanceof NameTakenAtWrite) {
+    const holder = await nameHeld(repos, error.place, error.claimant);
+    return holder ? tellNameTaken(access, actor, holder, error.visibleMessage, error.claimant.kind) : error;
+  }
   if (error instanceof NameTakenWithin) return tellNameTaken(access, actor, { kind: 'document', document: error.clash }, error.visibleMessage, error.claimant);
   if (error instanceof CollectionNameTakenWithin) return tellNameTaken(access, actor, { kind: 'collection', collection: error.clash }, '', error.claimant);
   return error;

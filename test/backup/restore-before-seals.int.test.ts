@@ -56,6 +56,8 @@ describe.each(DIALECTS)('a backup from before sign-in seals, restored, on %s', (
     }
     await sql`delete from schema_migrations where name = ${SIGN_IN_SEALS_MIGRATION}`.execute(db);
     // Nor any migration after seals: undone, newest first (a backup's migrations are a prefix of the known list).
+    for (const index of ['documents_live_name', 'collections_live_child_name', 'collections_live_top_name']) await db.schema.dropIndex(index).execute();
+    await sql`delete from schema_migrations where name = '202612200000_live_names_unique'`.execute(db);
     await db.schema.dropTable('account_notices').execute();
     await sql`delete from schema_migrations where name = '202612190000_account_notices'`.execute(db);
     await db.schema.alterTable('orphan_blob_candidates').dropColumn('listed_at').execute();

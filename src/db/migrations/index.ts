@@ -37,6 +37,7 @@ import * as m202612170000 from './202612170000_orphan_blobs.js';
 import * as m202612180000 from './202612180000_credential_scope.js';
 import * as m202612180100 from './202612180100_orphan_candidates_listed.js';
 import * as m202612190000 from './202612190000_account_notices.js';
+import * as m202612200000 from './202612200000_live_names_unique.js';
 
 export interface Migration {
   name: string;
@@ -80,4 +81,5 @@ export const migrations: Migration[] = [
   { name: '202612180000_credential_scope', up: m202612180000.up },
   { name: '202612180100_orphan_candidates_listed', up: m202612180100.up },
   { name: '202612190000_account_notices', up: m202612190000.up },
+  { name: m202612200000.LIVE_NAMES_MIGRATION, up: m202612200000.up },
 ];

@@ -8,6 +8,7 @@ import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
 import { toCollection } from './rows.js';
 import { folderNameKey } from './folder-name-key.js';
+import { givingLiveName } from '../unique-violations.js';
 
 // Every upload, and every check of a collection's place, reads a collection by id: prepared once.
 const collectionById = preparedQuery((db, values: { id: string }) => db.selectFrom('collections').selectAll().where('id', '=', values.id));
@@ -23,13 +24,13 @@ export class CollectionsRepo implements CollectionsRepository {
   constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps) {}
 
   async insert(c: Collection): Promise<void> {
-    await this.db
+    await givingLiveName('collection', () => this.db
       .insertInto('collections')
       .values({
         id: c.id, organisation_id: c.organisationId, parent_id: c.parentId, name: c.name, service_area: c.serviceArea,
         classification: c.classification, arrangement_id: c.arrangementId, created_at: c.createdAt, deleted_at: null,
       })
-      .execute();
+      .execute());
   }
 
   async byId(id: string): Promise<Collection | undefined> {
@@ -89,9 +90,9 @@ export class CollectionsRepo implements CollectionsRepository {
 
   /** Writes a collection's name, place and the facts derived from its place (domain/placement.ts). */
   async place(id: string, p: { name: string; parentId: string | null; serviceArea: string; classification: string; arrangementId: string | null }): Promise<void> {
-    await this.db.updateTable('collections')
+    await givingLiveName('collection', () => this.db.updateTable('collections')
       .set({ name: p.name, parent_id: p.parentId, service_area: p.serviceArea, classification: p.classification, arrangement_id: p.arrangementId })
-      .where('id', '=', id).execute();
+      .where('id', '=', id).execute());
   }
 
   async everyPlacement(): Promise<CollectionFacts[]> {

@@ -10,6 +10,7 @@ import type { DocumentsTable, Schema, VersionsTable } from '../schema.js';
 import { claimBlobReference } from './blob-references.js';
 import { toDocument, toVersion, type DocumentRow } from './rows.js';
 import { folderNameKey } from './folder-name-key.js';
+import { givingLiveName } from '../unique-violations.js';
 
 /** Documents with their current version's facts, which every listing and lookup of them shows. */
 function selectDocuments(db: Kysely<Schema>) {
@@ -80,12 +81,12 @@ export class DocumentsRepo implements DocumentsRepository {
   }
 
   async insertDocument(d: Omit<Document, 'size' | 'sha256' | 'mediaType' | 'sourceModifiedAt'>): Promise<void> {
-    await insertDocumentRow.run(this.db, {
+    await givingLiveName('document', () => insertDocumentRow.run(this.db, {
       id: d.id, organisation_id: d.organisationId, collection_id: d.collectionId, name: d.name,
       classification: d.classification, service_area: d.serviceArea, status: d.status,
       current_version: d.currentVersion, current_version_id: d.currentVersionId, legal_hold: 0,
       arrangement_id: d.arrangementId, copied_from_document_id: d.copiedFromDocumentId, copied_via_arrangement_id: d.copiedViaArrangementId, created_at: d.createdAt, updated_at: d.updatedAt, deleted_at: d.deletedAt,
-    });
+    }));
   }
 
   async insertVersion(v: Version): Promise<void> {
@@ -234,7 +235,7 @@ export class DocumentsRepo implements DocumentsRepository {
     if (patch.classification !== undefined) set.classification = patch.classification;
     if (patch.arrangementId !== undefined) set.arrangement_id = patch.arrangementId;
     if (patch.serviceArea !== undefined) set.service_area = patch.serviceArea;
-    await this.db.updateTable('documents').set(set).where('id', '=', id).execute();
+    await givingLiveName('document', () => this.db.updateTable('documents').set(set).where('id', '=', id).execute());
   }
 
   async updateVersionScan(versionId: string, scan: { status: ScanStatus; detail: string | null; engine: string | null; at: string; releaseReason?: string }): Promise<void> {
