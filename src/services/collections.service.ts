@@ -72,7 +72,7 @@ export class CollectionsService {
    */
   async listInPages(actor: Actor, collectionId: string, pageSize: number, options: ListingOptions & { upTo?: number } = {}):
   Promise<{ collection: Collection; children: Collection[]; documentPages: AsyncGenerator<Document[]> }> {
-    const { collection, children } = await this.openListing(actor, collectionId);
+    const { collection, children } = await this.open(actor, collectionId);
     const { store, access } = this.o;
     const readerNow = (): Promise<Actor> => this.listerNow(actor, collection.id);
     const includeDeleted = options.includeDeleted ?? false;
@@ -119,8 +119,12 @@ export class CollectionsService {
     return actorNow;
   }
 
-  /** A live collection the actor may list (else refused, audited), and the child collections they may list. */
-  private async openListing(actor: Actor, collectionId: string): Promise<{ collection: Collection; children: Collection[] }> {
+  /**
+   * A live collection the actor may list (else refused, audited), and the child collections they may list: what a
+   * listing shows before its documents, for a caller that needs no documents (a page about the folder, an importer
+   * finding its way), which so reads none of them, however large the folder and however few of them the actor may read.
+   */
+  async open(actor: Actor, collectionId: string): Promise<{ collection: Collection; children: Collection[] }> {
     const collection = await this.o.store.repos.collections.byId(collectionId);
     if (!collection || collection.deletedAt) throw notFound('collection');
     await this.o.access.require(actor, 'collection.list', collectionResource(collection), { organisationId: collection.organisationId, ids: { collectionId } });

@@ -18,12 +18,12 @@ export class DirectTarget implements ImportTarget {
   }
 
   async open(collectionId: string): Promise<void> {
-    await this.vault.collections.get(this.actor, collectionId);
+    await this.vault.collections.open(this.actor, collectionId);
   }
 
   async childCollection(parentId: string, name: string, create: boolean): Promise<string | null> {
     return refusals(async () => {
-      const listing = await this.vault.collections.get(this.actor, parentId);
+      const listing = await this.vault.collections.open(this.actor, parentId);
       const wanted = name.normalize('NFC');
       const existing = listing.children.find((c) => c.name === wanted);
       if (existing) return existing.id;

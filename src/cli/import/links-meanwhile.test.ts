@@ -34,7 +34,10 @@ function recordingVault(received: string[]): AppServices {
     return { document: { id: 'd1' }, version: { number: 1, scanStatus: 'clean' } };
   };
   return {
-    collections: { get: async () => ({ collection: { organisationId: 'o', id: 'c' }, children: [], documents: [] }) },
+    collections: {
+      open: async () => ({ collection: { organisationId: 'o', id: 'c' }, children: [] }),
+      get: async () => ({ collection: { organisationId: 'o', id: 'c' }, children: [], documents: [] }),
+    },
     documents: { upload: (_a: unknown, _c: unknown, input: { body: Readable }) => take(input), uploadVersion: (_a: unknown, _d: unknown, input: { body: Readable }) => take(input) },
   } as unknown as AppServices;
 }

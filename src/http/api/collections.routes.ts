@@ -62,7 +62,7 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
     const body = request.body;
     if (body.series !== undefined) await vault.retention.setCollectionSeries(actor, request.params.id, body.series, { confirmShorter: body.confirmShorter === true });
     if (body.name === undefined && body.parentId === undefined && body.series !== undefined) {
-      return { ...presentCollection((await vault.collections.get(actor, request.params.id)).collection), series: body.series };
+      return { ...presentCollection((await vault.collections.open(actor, request.params.id)).collection), series: body.series };
     }
     return presentCollection(await vault.collectionMoves.move(actor, request.params.id, {
       ...(body.name !== undefined ? { name: body.name } : {}), ...(body.parentId !== undefined ? { parentId: body.parentId } : {}),

@@ -67,7 +67,7 @@ export const holdPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const web = signedIn(request);
     const record = target.documentId
       ? (await ui.vault.documents.get(web.actor, target.documentId)).document
-      : (await ui.vault.collections.get(web.actor, target.collectionId ?? '')).collection;
+      : (await ui.vault.collections.open(web.actor, target.collectionId ?? '')).collection;
     const subject = target.documentId
       ? { kind: 'document', id: record.id, name: record.name, holds: await ui.vault.holds.holdsFor(web.actor, record.id) }
       : { kind: 'collection', id: record.id, name: record.name, holds: await ui.vault.holds.holdsForCollection(web.actor, record.id) };
