@@ -25,6 +25,7 @@ export interface CollectionListing {
 export interface ListingOptions {
   includeDeleted?: boolean;
   documentsAfter?: string;
+  /** A document id; ids are stored in lower case and compared byte by byte, so an upper-cased one is read as its lower case. */
   documentsAfterId?: string;
 }
 
@@ -78,7 +79,7 @@ export class CollectionsService {
     const includeDeleted = options.includeDeleted ?? false;
     async function* documentPages(): AsyncGenerator<Document[]> {
       let after = options.documentsAfter === undefined ? {}
-        : { after: options.documentsAfter, ...(options.documentsAfterId !== undefined ? { afterId: options.documentsAfterId } : {}) };
+        : { after: options.documentsAfter, ...(options.documentsAfterId !== undefined ? { afterId: options.documentsAfterId.toLowerCase() } : {}) };
       const upTo = options.upTo ?? LISTING_LIMIT;
       for (let listed = 0, first = true; listed < upTo; first = false) {
         const reader = first ? actor : await readerNow();

@@ -96,6 +96,18 @@ describe.each(DIALECTS)('a folder\'s listing with its binned documents on %s', (
     expect(odd.status).toBe(400);
   });
 
+  it('REST: a cursor whose id a client upper-cased continues where the lower-case one does', async () => {
+    const last = all[REST_PAGE - 1]!;
+    const page = async (id: string) => {
+      const res = await rest(staff, `&documentsAfter=${encodeURIComponent(last.name)}&documentsAfterId=${id}`);
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { documents: { id: string }[] }).documents.map((d) => d.id);
+    };
+    const expected = all.slice(REST_PAGE).map((d) => d.id);
+    expect(await page(last.id)).toEqual(expected);
+    expect(await page(last.id.toUpperCase())).toEqual(expected);
+  });
+
   it('REST: a reader below some documents\' clearance gets every one they may read, none other, and no answer made short by those', async () => {
     const pages = await restPages(reader);
     expect(pages.flat()).toEqual(readable);

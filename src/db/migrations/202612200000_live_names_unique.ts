@@ -65,11 +65,12 @@ function grouped(rows: { place: string; name: string; id: string }[], kind: Clas
   return clashes;
 }
 
+/** Names are quoted as JSON strings: a row written by hand may hold control characters, which must not reach a terminal raw. */
 function refusal(clashes: Clash[]): string {
   const lines = clashes.map((c) => {
     const [, second] = c.ids;
     const command = c.kind === 'document' ? 'document move' : 'collection move';
-    return `- ${c.place}: the ${c.kind}s ${c.ids.join(', ')} are all called "${c.name}" (for example: strongroom ${command} ${second} --name NEW-NAME --as EMAIL)`;
+    return `- ${c.place}: the ${c.kind}s ${c.ids.join(', ')} are all called ${JSON.stringify(c.name)} (for example: strongroom ${command} ${second} --name NEW-NAME --as EMAIL)`;
   });
   return [
     `Migration ${LIVE_NAMES_MIGRATION} refused: a name can belong to only one live document or collection in one place, `

@@ -58,7 +58,10 @@ const insertVersionRow = preparedQuery((db, values: NewVersionRow) =>
     created_at: true, source_modified_at: true,
   })));
 const documentByName = preparedQuery((db, values: { collectionId: string; name: string }) =>
-  selectDocuments(db).where('documents.collection_id', '=', values.collectionId).where('documents.name', '=', values.name).where('documents.deleted_at', 'is', null));
+  // A live name's holder, as the live-name index (migration 202612200000) and every listing count them: a disposed
+  // stub (a record destroyed, or a quarantined file destroyed) is none, so its name can be given again.
+  selectDocuments(db).where('documents.collection_id', '=', values.collectionId).where('documents.name', '=', values.name)
+    .where('documents.deleted_at', 'is', null).where('documents.status', '!=', 'disposed'));
 const versionById = preparedQuery((db, values: { id: string }) => db.selectFrom('versions').selectAll().where('id', '=', values.id));
 const textStateOf = preparedQuery((db, values: { versionId: string }) =>
   db.selectFrom('versions').select(['text_status', 'text_reason', 'thumbnail_blob_id', 'thumbnail_wrapped_key', 'thumbnail_key_id', 'thumbnail_size']).where('id', '=', values.versionId));
