@@ -2,34 +2,16 @@
 // to the same encrypted file runs them, so a long full-text search no longer stalls every other request
 // (docs/architecture.md "Search reads on a second connection"). Started with the first search, replaced
 // when a statement outlives its timeout (better-sqlite3 cannot interrupt one), ended with the vault.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import {
   Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler,
   type CompiledQuery, type DatabaseConnection, type Dialect, type Driver, type QueryResult,
 } from 'kysely';
+import { startThread } from '../integrations/thread-script.js';
 import { DatabaseUnavailableError, translatingDriverErrors } from './driver-errors.js';
 import { nulGuard } from './nul-guard.js';
 import type { ReaderReply, ReaderRequest, ReaderSettings } from './sqlite-read-protocol.js';
 import type { Schema } from './schema.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-// Run from the TypeScript source (tests, tsx), the thread needs tsx's loader too; built, it does not
-// (the thread's module stays unbundled in dist/db, found beside this one's file: scripts/bundle-cli.mjs).
-const fromSource = import.meta.url.endsWith('.ts');
-const THREAD_SCRIPT = path.join(here, fromSource ? 'sqlite-read-thread.ts' : 'sqlite-read-thread.js');
-const FROM_SOURCE_BOOTSTRAP = `const { workerData } = require('node:worker_threads');
-import(workerData.tsxApi).then((api) => api.register()).then(() => import(workerData.entry));`;
-
-/** tsx's ES module API, as its package's exports name it (its CommonJS one cannot register the ES loader in a thread). */
-function tsxModuleApi(): string {
-  const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
-  const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  return pathToFileURL(path.join(path.dirname(manifest), exports['./esm/api']!.import.default)).href;
-}
 
 export const SEARCH_READER_DOWN = 'Search is not available at the moment. Try again in a few seconds.';
 
@@ -133,10 +115,8 @@ export class SqliteReadWorker {
   }
 
   #start(): Thread {
-    const workerData = this.settings;
-    const worker = fromSource
-      ? new Worker(FROM_SOURCE_BOOTSTRAP, { eval: true, workerData: { ...workerData, tsxApi: tsxModuleApi(), entry: pathToFileURL(THREAD_SCRIPT).href } })
-      : new Worker(THREAD_SCRIPT, { workerData });
+    // Built, the thread's module stays unbundled in dist/db beside this one's file (integrations/thread-script.ts).
+    const worker = startThread(import.meta.url, 'sqlite-read-thread', { workerData: this.settings });
     let exited!: () => void;
     const thread: Thread = { worker, exited: new Promise((resolve) => { exited = resolve; }), ready: false, running: null };
     worker.on('message', (reply: ReaderReply) => {
