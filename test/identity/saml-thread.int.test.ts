@@ -4,15 +4,14 @@
 import type { AddressInfo } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import type { IdentityProvider } from '../../src/domain/identity/federation.js';
 import { SAML_CHECKS_BUSY, SAML_LIMITS, SAML_REFUSALS, type SamlProtocol } from '../../src/domain/identity/saml.js';
 import { NodeSamlProtocol } from '../../src/integrations/saml/node-saml.protocol.js';
 import { SAML_THREAD_LIMITS } from '../../src/integrations/saml/saml-verify-worker.js';
 import { SAML_CHECK_LIMITS } from '../../src/services/saml-sign-in.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
-import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
+import { DIALECTS } from '../support/vault.js';
 import { ENTRA_EMAIL, makeIdp, signedResponse, type AssertionSpec, type TestIdp } from './saml-idp.js';
-import { SAML_ENV, escapeHtml, expectRefused, postResponse, samlProvider, spOf, startSignIn, type Started } from './saml-flow.js';
+import { SAML_ENV, answerSpec, samlMember, escapeHtml, expectRefused, postResponse, startSignIn, type Started } from './saml-flow.js';
 
 const clamd = useClamd();
 let idp: TestIdp;
@@ -40,23 +39,16 @@ describe.each(DIALECTS)('the SAML thread on %s', (dialect) => {
     },
   };
   const t = useTestVault(dialect, clamd, { env: SAML_ENV, listen: true, samlProtocol: watched });
-  let org: TestOrganisation;
-  let provider: IdentityProvider;
-  let email: string;
+  let member: Awaited<ReturnType<typeof samlMember>>;
   beforeAll(async () => {
-    org = await createOrganisation(t.vault);
-    provider = await samlProvider(t.vault, org.id, idp);
-    email = (await org.user({ roles: ['member'] })).email;
+    member = await samlMember(t.vault, idp);
   });
-
-  const spec = (started: Started, patch: Partial<AssertionSpec> = {}): AssertionSpec => ({
-    inResponseTo: started.requestId, acsUrl: spOf(provider.id).acsUrl, audience: spOf(provider.id).entityId, nameId: email, ...patch,
-  });
+  const spec = (started: Started, patch: Partial<AssertionSpec> = {}): AssertionSpec => answerSpec(member.provider, member.email, started, patch);
   /** A signed answer near the size limit: 2,000 groups as Okta sends them (about half a second of the library's work, or more). */
-  const large = (started: Started) => signedResponse(idp, spec(started, { typedValues: true, attributes: { [ENTRA_EMAIL]: [email], groups: Array.from({ length: 2000 }, (_, i) => `Council Staff Group ${i}`) } }));
+  const large = (started: Started) => signedResponse(idp, spec(started, { typedValues: true, attributes: { [ENTRA_EMAIL]: [member.email], groups: Array.from({ length: 2000 }, (_, i) => `Council Staff Group ${i}`) } }));
   async function signsIn(): Promise<void> {
-    const started = await startSignIn(t.app, provider.id);
-    const res = await postResponse(t.app, provider.id, signedResponse(idp, spec(started)), started.cookies);
+    const started = await startSignIn(t.app, member.provider.id);
+    const res = await postResponse(t.app, member.provider.id, signedResponse(idp, spec(started)), started.cookies);
     expect(res.statusCode, res.body).toBe(303);
   }
 
@@ -78,8 +70,8 @@ describe.each(DIALECTS)('the SAML thread on %s', (dialect) => {
     };
     events.length = 0;
     try {
-      const started = await startSignIn(t.app, provider.id);
-      const res = await postResponse(t.app, provider.id, large(started), started.cookies);
+      const started = await startSignIn(t.app, member.provider.id);
+      const res = await postResponse(t.app, member.provider.id, large(started), started.cookies);
       expect(res.statusCode, res.body).toBe(303);
       await answered;
     } finally {
@@ -92,9 +84,9 @@ describe.each(DIALECTS)('the SAML thread on %s', (dialect) => {
     await signsIn();
     limits.timeLimitMs = 1;
     try {
-      const started = await startSignIn(t.app, provider.id);
-      const res = await postResponse(t.app, provider.id, large(started), started.cookies);
-      expect(await expectRefused(t.vault, res, SAML_REFUSALS.timeout, org.id)).toBe(`saml:${provider.id};timeout`);
+      const started = await startSignIn(t.app, member.provider.id);
+      const res = await postResponse(t.app, member.provider.id, large(started), started.cookies);
+      expect(await expectRefused(t.vault, res, SAML_REFUSALS.timeout, member.org.id)).toBe(`saml:${member.provider.id};timeout`);
     } finally {
       limits.timeLimitMs = SAML_THREAD_LIMITS.timeLimitMs;
     }
@@ -120,8 +112,8 @@ describe.each(DIALECTS)('the SAML thread on %s', (dialect) => {
     let settled = 0;
     try {
       for (let i = 0; i < SAML_CHECK_LIMITS.running + SAML_CHECK_LIMITS.waiting + 1; i++) {
-        const started = await startSignIn(t.app, provider.id);
-        sent.push(postResponse(t.app, provider.id, signedResponse(idp, spec(started)), started.cookies).then((res) => { settled++; return { res }; }));
+        const started = await startSignIn(t.app, member.provider.id);
+        sent.push(postResponse(t.app, member.provider.id, signedResponse(idp, spec(started)), started.cookies).then((res) => { settled++; return { res }; }));
       }
       // The one beyond the queue is answered at once; the others wait for the check being held.
       await vi.waitFor(() => expect(settled).toBe(1));
@@ -135,7 +127,7 @@ describe.each(DIALECTS)('the SAML thread on %s', (dialect) => {
     expect(busy.headers['retry-after']).toBe('5');
     expect(busy.body).toContain(`<p class="govuk-body" id="refusal">${escapeHtml(SAML_CHECKS_BUSY)}</p>`);
     const [event] = await t.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', 'auth.sign-in')
-      .where('target_organisation_id', '=', org.id).where('decision', '=', 'deny').orderBy('id', 'desc').limit(1).execute();
-    expect(event?.reason).toBe(`saml:${provider.id};busy`);
+      .where('target_organisation_id', '=', member.org.id).where('decision', '=', 'deny').orderBy('id', 'desc').limit(1).execute();
+    expect(event?.reason).toBe(`saml:${member.provider.id};busy`);
   });
 });
