@@ -74,6 +74,7 @@ import { BrandingService } from './services/branding.service.js';
 import { makeSnippet } from './domain/search/snippet.js';
 import { TextIndexing } from './services/text-indexing.js';
 import type { PasswordHasher, TextExtractor, Thumbnailer } from './domain/ports.js';
+import type { SamlProtocol } from './domain/identity/saml.js';
 import { UploadAdmission } from './services/upload-admission.js';
 import { deriveKey, loadMasterKey } from './storage/keys.js';
 import { DerivedSearchKeys } from './storage/search-keys.js';
@@ -125,6 +126,8 @@ export interface OpenVaultOptions {
   searchReadGate?: Int32Array;
   /** Test seam: wraps the argon2 hasher beneath the process's password-check gate (tests count the checks running at once). */
   passwordHasherBeneathGate?: (argon2: PasswordHasher) => PasswordHasher;
+  /** Test seam: the SAML protocol (a test sets its thread's time limit and watches its checks); the vault ends it on close. */
+  samlProtocol?: SamlProtocol;
   /** The restore itself, bringing the blobs back into a data directory marked as being restored; everything else is refused there. */
   finishingRestore?: boolean;
   /** The restore's --blobs-from store: one whose marker the restored vault may take (compose/store-claims.ts vaultToAdopt). */
@@ -197,9 +200,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   // Organisations, accounts, credentials, web sessions, federated sign-in (OIDC, SAML) and SCIM (compose/identity.ts).
   // Every new organisation gets the file plan of the retention schedule (retention is built below; seeding runs
   // later). How people are named (personNames) goes to the services that show records, not into the vault.
-  const { personNames, ...identityServices } = composeIdentity({
+  const { personNames, close: closeIdentity, ...identityServices } = composeIdentity({
     config, store, clock, access, serviceAreas, master, mail, logger, filePlan: { seed: (...args) => retention.seedFilePlan(...args) },
     ...(options.passwordHasherBeneathGate ? { beneathGate: options.passwordHasherBeneathGate } : {}),
+    ...(options.samlProtocol ? { samlProtocol: options.samlProtocol } : {}),
   });
   const locks = new LocksService({ store, access, clock });
   // Records management's file plan: moves of documents and collections are checked against it, as refiling
@@ -333,6 +337,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       // Nor does a dry run's: a checkpoint copy goes to the offsite folder and, with a bucket replica, into its prefix.
       if (config.role !== 'web' && !dryRun) await audit.sequencer.flush().catch((err: unknown) => logger.error({ err }, 'final audit sequencing failed'));
       scanner.close();
+      await closeIdentity();
       await supervisor?.stop();
       await store.close();
       closeBlobStores();

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { availableParallelism } from 'node:os';
+import type { SamlProtocol } from '../domain/identity/saml.js';
 import type { Clock, PasswordHasher } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
 import { Argon2PasswordHasher } from '../integrations/argon2.password-hasher.js';
@@ -49,7 +50,9 @@ export function composeIdentity(o: {
   master: MasterKey; mail: MailService; filePlan: FilePlanSeeder; logger: Logger;
   /** Test seam: wraps the argon2 hasher beneath the gate (OpenVaultOptions.passwordHasherBeneathGate). */
   beneathGate?: (argon2: PasswordHasher) => PasswordHasher;
-}): IdentityServices & { personNames: PersonNamesService } {
+  /** Test seam: the SAML protocol (OpenVaultOptions.samlProtocol); ended with the vault like the one made here. */
+  samlProtocol?: SamlProtocol;
+}): IdentityServices & { personNames: PersonNamesService; close: () => Promise<void> } {
   const { config, store, clock, access, serviceAreas, master, mail, filePlan, logger } = o;
   // Every command that sets a password says so under the weak setting (serve says it at start, too).
   const argon2 = new Argon2PasswordHasher(config.passwordHashing, () => logger.warn(
@@ -77,7 +80,9 @@ export function composeIdentity(o: {
   // Client secrets sealed at rest, and the browser's sign-in cookies, each under a key of its own.
   const providerSecrets = new DerivedSecretSealer(master, 'identity provider secrets v1');
   const identityProviders = new IdentityProvidersService({ store, clock, access, sealer: providerSecrets, serviceAreas, alarm });
-  const samlSignIn = new SamlSignInService({ store, clock, access, federatedSignIn, protocol: new NodeSamlProtocol(), publicUrl: config.publicUrl, previews: identityProviders });
+  // SAML answers are checked on a thread of their own, started with the first and ended with the vault (integrations/saml/saml-verify-worker.ts).
+  const samlProtocol = o.samlProtocol ?? new NodeSamlProtocol();
+  const samlSignIn = new SamlSignInService({ store, clock, access, federatedSignIn, protocol: samlProtocol, publicUrl: config.publicUrl, previews: identityProviders });
   const oidcSignIn = new OidcSignInService({
     store, clock, client: new OpenIdClient(), federatedSignIn, providers: identityProviders,
     secrets: providerSecrets, cookies: new DerivedSecretSealer(master, 'oidc browser cookies v1'),
@@ -85,7 +90,10 @@ export function composeIdentity(o: {
   const people = new UsersAdminService({ store, clock, access, identity, userCreation, invitationKey: invitationLinkKey(master), mail });
   // SCIM provisioning by each organisation's directory (Entra ID): its tokens, Users and Groups.
   const scim = { tokens: new ScimTokensService({ store, clock, access, identity, alarm }), users: new ScimUsersService({ store, clock, access }), groups: new ScimGroupsService({ store, clock, access }) };
-  return { identity, organisations, userCreation, credentials, personNames, invitations, sessions, passwordSignIn, secondFactor, passwordChange, federatedSignIn, identityProviders, samlSignIn, oidcSignIn, people, scim };
+  return {
+    identity, organisations, userCreation, credentials, personNames, invitations, sessions, passwordSignIn, secondFactor, passwordChange, federatedSignIn, identityProviders, samlSignIn, oidcSignIn, people, scim,
+    close: () => samlProtocol.close(),
+  };
 }
 
 /**

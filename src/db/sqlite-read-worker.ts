@@ -2,34 +2,15 @@
 // to the same encrypted file runs them, so a long full-text search no longer stalls every other request
 // (docs/architecture.md "Search reads on a second connection"). Started with the first search, replaced
 // when a statement outlives its timeout (better-sqlite3 cannot interrupt one), ended with the vault.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import {
   Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler,
   type CompiledQuery, type DatabaseConnection, type Dialect, type Driver, type QueryResult,
 } from 'kysely';
+import { ThreadJobs, startThread } from '../integrations/thread-script.js';
 import { DatabaseUnavailableError, translatingDriverErrors } from './driver-errors.js';
 import { nulGuard } from './nul-guard.js';
 import type { ReaderReply, ReaderRequest, ReaderSettings } from './sqlite-read-protocol.js';
 import type { Schema } from './schema.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-// Run from the TypeScript source (tests, tsx), the thread needs tsx's loader too; built, it does not
-// (the thread's module stays unbundled in dist/db, found beside this one's file: scripts/bundle-cli.mjs).
-const fromSource = import.meta.url.endsWith('.ts');
-const THREAD_SCRIPT = path.join(here, fromSource ? 'sqlite-read-thread.ts' : 'sqlite-read-thread.js');
-const FROM_SOURCE_BOOTSTRAP = `const { workerData } = require('node:worker_threads');
-import(workerData.tsxApi).then((api) => api.register()).then(() => import(workerData.entry));`;
-
-/** tsx's ES module API, as its package's exports name it (its CommonJS one cannot register the ES loader in a thread). */
-function tsxModuleApi(): string {
-  const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
-  const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  return pathToFileURL(path.join(path.dirname(manifest), exports['./esm/api']!.import.default)).href;
-}
 
 export const SEARCH_READER_DOWN = 'Search is not available at the moment. Try again in a few seconds.';
 
@@ -41,49 +22,35 @@ export class ReadTimedOutError extends Error {
   }
 }
 
-interface Pending {
-  request: Omit<ReaderRequest, 'id'>;
-  timeoutMs: number | undefined;
-  resolve: (rows: unknown[]) => void;
-  reject: (error: unknown) => void;
-}
-
-interface Thread {
-  worker: Worker;
-  exited: Promise<void>;
-  /** The connection is open: statements sent before are waiting in the thread's queue. */
-  ready: boolean;
-  running: { id: number; pending: Pending; timer: NodeJS.Timeout | undefined } | null;
-}
-
 /**
- * Runs read statements, one at a time in the order given, on a thread of its own. A statement's
- * timeout counts from when it is sent to a ready thread, not while it waits behind another or for a
- * new thread to open the database. A thread that failed to open the file, died, or ran past a
- * timeout fails its statement (UNAVAILABLE, 503, or ReadTimedOutError) and is left to end; the next
- * statement starts a new one.
+ * Runs read statements, one at a time in the order given, on a thread of its own (integrations/thread-script.ts
+ * ThreadJobs). A statement's timeout counts from when it is sent to a ready thread, not while it waits behind
+ * another or for a new thread to open the database. A thread that failed to open the file, died, or ran past a
+ * timeout fails its statement (UNAVAILABLE, 503, or ReadTimedOutError) and is left to end; the next statement
+ * starts a new one.
  */
 export class SqliteReadWorker {
-  #thread: Thread | null = null;
-  /** Threads replaced or failed, until they have ended: a terminated one ends only when its statement returns. */
-  readonly #ending = new Set<Promise<void>>();
-  readonly #queue: Pending[] = [];
-  #nextId = 1;
-  #closed = false;
+  readonly #jobs: ThreadJobs<Omit<ReaderRequest, 'id'>, ReaderReply, unknown[]>;
 
-  constructor(private readonly settings: ReaderSettings) {}
+  constructor(settings: ReaderSettings) {
+    this.#jobs = new ThreadJobs<Omit<ReaderRequest, 'id'>, ReaderReply, unknown[]>({
+      // Built, the thread's module stays unbundled in dist/db beside this one's file (integrations/thread-script.ts).
+      start: () => startThread(import.meta.url, 'sqlite-read-thread', { workerData: settings }),
+      answer: (reply) => (reply.kind === 'rows' ? { result: reply.rows }
+        : { error: Object.assign(new Error(reply.error.message), reply.error.code === undefined ? {} : { code: reply.error.code }) }),
+      down: (cause) => new DatabaseUnavailableError(SEARCH_READER_DOWN, 5, cause),
+      startFailure: 'The search reader could not open the database',
+      timedOut: () => new ReadTimedOutError(),
+    });
+  }
 
   execute(request: Omit<ReaderRequest, 'id'>, timeoutMs?: number): Promise<unknown[]> {
-    if (this.#closed) return Promise.reject(new DatabaseUnavailableError(SEARCH_READER_DOWN, 5, new Error('the search reader is closed')));
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ request, timeoutMs, resolve, reject });
-      this.#next();
-    });
+    return this.#jobs.run(request, timeoutMs);
   }
 
   /** Threads started and not yet ended (the current one and any being replaced): for tests. */
   get threads(): number {
-    return (this.#thread === null ? 0 : 1) + this.#ending.size;
+    return this.#jobs.threads;
   }
 
   /**
@@ -91,100 +58,12 @@ export class SqliteReadWorker {
    * its connection, page cache and a core (the search budget counts them against the node's cap).
    */
   get abandoned(): number {
-    return this.#ending.size;
+    return this.#jobs.abandoned;
   }
 
   /** Fails what is queued and ends every thread, waiting for each to end. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    for (const pending of this.#queue.splice(0)) pending.reject(new DatabaseUnavailableError(SEARCH_READER_DOWN, 5, new Error('the search reader was closed')));
-    if (this.#thread) this.#retire(this.#thread, new Error('the search reader was closed'));
-    await Promise.all([...this.#ending]);
-  }
-
-  #next(): void {
-    if (this.#closed || this.#queue.length === 0 || this.#thread?.running) return;
-    const pending = this.#queue.shift()!;
-    let thread: Thread;
-    try {
-      thread = this.#thread ?? (this.#thread = this.#start());
-    } catch (error) {
-      pending.reject(new DatabaseUnavailableError(SEARCH_READER_DOWN, 5, error));
-      this.#next();
-      return;
-    }
-    thread.running = { id: this.#nextId++, pending, timer: undefined };
-    // Held only while a statement runs: an idle reader never keeps the process alive, a running one does.
-    thread.worker.ref();
-    thread.worker.postMessage({ id: thread.running.id, ...pending.request } satisfies ReaderRequest);
-    if (thread.ready) this.#timeStatement(thread);
-  }
-
-  /** Starts the running statement's timeout: once the thread is ready, so a new thread's start-up is not counted against it. */
-  #timeStatement(thread: Thread): void {
-    const running = thread.running;
-    if (running === null || running.pending.timeoutMs === undefined) return;
-    running.timer = setTimeout(() => {
-      if (thread.running !== running) return;
-      thread.running = null;
-      running.pending.reject(new ReadTimedOutError());
-      this.#retire(thread, null);
-    }, running.pending.timeoutMs);
-  }
-
-  #start(): Thread {
-    const workerData = this.settings;
-    const worker = fromSource
-      ? new Worker(FROM_SOURCE_BOOTSTRAP, { eval: true, workerData: { ...workerData, tsxApi: tsxModuleApi(), entry: pathToFileURL(THREAD_SCRIPT).href } })
-      : new Worker(THREAD_SCRIPT, { workerData });
-    let exited!: () => void;
-    const thread: Thread = { worker, exited: new Promise((resolve) => { exited = resolve; }), ready: false, running: null };
-    worker.on('message', (reply: ReaderReply) => {
-      if (reply.kind === 'ready') {
-        thread.ready = true;
-        this.#timeStatement(thread);
-        return;
-      }
-      if (reply.kind === 'failed') {
-        this.#retire(thread, Object.assign(new Error(`The search reader could not open the database: ${reply.error.message}`), { code: reply.error.code }));
-        return;
-      }
-      const running = thread.running;
-      if (running?.id !== reply.id) return;
-      clearTimeout(running.timer);
-      thread.running = null;
-      worker.unref();
-      if (reply.kind === 'rows') running.pending.resolve(reply.rows);
-      else running.pending.reject(Object.assign(new Error(reply.error.message), reply.error.code === undefined ? {} : { code: reply.error.code }));
-      this.#next();
-    });
-    worker.on('error', (error) => this.#retire(thread, error));
-    worker.on('exit', (code) => {
-      exited();
-      this.#retire(thread, new Error(`the search reader's thread ended (exit code ${code})`));
-    });
-    return thread;
-  }
-
-  /**
-   * Stops using `thread`: its running statement, if any, fails (UNAVAILABLE, with `cause`) unless it
-   * already failed otherwise, and the thread is ended. The next statement starts another.
-   */
-  #retire(thread: Thread, cause: Error | null): void {
-    if (this.#thread === thread) this.#thread = null;
-    const running = thread.running;
-    thread.running = null;
-    if (running) {
-      clearTimeout(running.timer);
-      running.pending.reject(new DatabaseUnavailableError(SEARCH_READER_DOWN, 5, cause));
-    }
-    if (!this.#ending.has(thread.exited)) {
-      this.#ending.add(thread.exited);
-      void thread.exited.then(() => this.#ending.delete(thread.exited));
-      // Ends the thread now, or, in the middle of a statement, once the statement returns to JavaScript.
-      void thread.worker.terminate();
-    }
-    this.#next();
+  close(): Promise<void> {
+    return this.#jobs.close();
   }
 }
 

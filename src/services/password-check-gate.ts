@@ -10,12 +10,9 @@
 // (http/ui/form-fields.ts passwordFormStatus; audited by services/sign-in-audit.ts auditedIfBusy).
 import { DomainError } from '../domain/errors.js';
 import type { PasswordHasher } from '../domain/ports.js';
+import { TurnGate, type TurnLimits } from './turn-gate.js';
 
-export interface PasswordCheckLimits {
-  /** Hashes and checks running at once. */
-  running: number;
-  /** Hashes and checks waiting for a turn; one more is refused. */
-  waiting: number;
+export interface PasswordCheckLimits extends TurnLimits {
   /** Sent as Retry-After with a refusal. */
   retryAfterSeconds: number;
 }
@@ -46,27 +43,11 @@ export class PasswordChecksBusyError extends DomainError {
   }
 }
 
-/** Lets `limits.running` pieces of work run at once, first come first served, and `limits.waiting` wait. */
-export class PasswordCheckGate {
-  #running = 0;
-  readonly #waiting: (() => void)[] = [];
-
-  constructor(readonly limits: PasswordCheckLimits) {}
-
-  /** Runs `work` in its turn, or refuses it at once (PasswordChecksBusyError) when the queue is full. */
-  readonly inTurn = async <T>(work: () => Promise<T>): Promise<T> => {
-    if (this.#running < this.limits.running) this.#running++;
-    else if (this.#waiting.length >= this.limits.waiting) throw new PasswordChecksBusyError(this.limits.retryAfterSeconds);
-    // Its turn is handed over by a piece of work that ends (below), which leaves #running as it is.
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    try {
-      return await work();
-    } finally {
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#running--;
-    }
-  };
+/** The gate every password hash and check of this process passes, refusing with PasswordChecksBusyError. */
+export class PasswordCheckGate extends TurnGate {
+  constructor(override readonly limits: PasswordCheckLimits) {
+    super(limits, () => new PasswordChecksBusyError(limits.retryAfterSeconds));
+  }
 }
 
 /** `inner` with each hash and check run through `around`; needsRehash reads the hash's parameters only (no argon2 work), so directly. */

@@ -3,13 +3,14 @@
 // protocol adapter checks the signed assertion (signature, audience, validity window, InResponseTo);
 // here the rest: the request was started by this browser and is used once, the assertion is used once
 // on every node (repos.federation.useOnce until it expires), its Issuer is the provider's entity id and
-// it is addressed to this provider's reply URL. Every refusal is audited and told in words.
+// it is addressed to this provider's reply URL. Every refusal is audited and told in words, and so is an
+// answer left unchecked because too many were waiting (busy).
 // An administrator's test sign-in runs the same checks and shows the outcome, signing nobody in.
 import { randomBytes } from 'node:crypto';
 import { DomainError } from '../domain/errors.js';
 import { type IdentityProvider, type MappedAccess, type SamlSettings } from '../domain/identity/federation.js';
 import {
-  SAML_CLOCK_SKEW_MS, SAML_REQUEST_LIFETIME_MS, SamlRefused, assertedEmail, assertedName, samlServiceProvider,
+  SAML_CLOCK_SKEW_MS, SAML_REQUEST_LIFETIME_MS, SamlChecksBusyError, SamlRefused, assertedEmail, assertedName, samlServiceProvider,
   type SamlAssertion, type SamlPendingRequest, type SamlProtocol, type SamlServiceProvider,
 } from '../domain/identity/saml.js';
 import type { Clock } from '../domain/ports.js';
@@ -20,7 +21,16 @@ import { auditEvent } from './audit-events.js';
 import type { FederatedRefusal, FederatedSignInService, VerifiedExternalIdentity } from './federated-sign-in.service.js';
 import type { IdentityProvidersService } from './identity-providers.service.js';
 import type { RequestInfo } from './identity.service.js';
+import { TurnGate } from './turn-gate.js';
 import type { SessionStage } from './web-sessions.service.js';
+
+/**
+ * The answers checked at once (the protocol's one SAML thread checks one at a time) and waiting their turn;
+ * one more is refused as busy (503, Retry-After). An honest answer takes some milliseconds, so sixteen
+ * waiting is a whole office signing in at once; a flood of large signed answers (a second each) waits at
+ * most some sixteen seconds behind the one checked, and holds at most 17 MiB of answers in memory.
+ */
+export const SAML_CHECK_LIMITS = { running: 1, waiting: 16, retryAfterSeconds: 5 };
 
 /** What an administrator's test sign-in shows: what the provider asserted, and what Strongroom would make of it. */
 export interface SamlTestOutcome {
@@ -47,6 +57,8 @@ const SAML_TEST_REFUSALS: Partial<Record<FederatedRefusal, string>> = {
 };
 
 export class SamlSignInService {
+  readonly #checks = new TurnGate(SAML_CHECK_LIMITS, () => new SamlChecksBusyError(SAML_CHECK_LIMITS.retryAfterSeconds));
+
   constructor(private readonly o: {
     store: Store; clock: Clock; access: AccessService; federatedSignIn: FederatedSignInService; protocol: SamlProtocol;
     /** The test sign-in's verdict: the same rules as a real sign-in, as the OIDC test asks them. */
@@ -125,7 +137,7 @@ export class SamlSignInService {
         throw new SamlRefused('not_this_browser', pending ? 'the request this browser holds is for another provider, purpose or has expired' : 'this browser holds no request');
       }
       if (typeof samlResponse !== 'string' || samlResponse.length === 0 || !/^[A-Za-z0-9+/=\s]+$/.test(samlResponse)) throw new SamlRefused('malformed', 'no base64 SAMLResponse');
-      const assertion = await this.o.protocol.verify(settings, sp, samlResponse, pending);
+      const assertion = await this.#checks.inTurn(() => this.o.protocol.verify(settings, sp, samlResponse, pending));
       if (assertion.issuer !== settings.idpEntityId || (assertion.responseIssuer !== null && assertion.responseIssuer !== settings.idpEntityId)) {
         throw new SamlRefused('issuer', `issuer ${assertion.issuer} / ${String(assertion.responseIssuer)}, expected ${settings.idpEntityId}`);
       }
@@ -150,13 +162,13 @@ export class SamlSignInService {
       };
       return { provider, identity, assertion };
     } catch (error) {
-      if (!(error instanceof SamlRefused)) throw error;
+      if (!(error instanceof SamlRefused || error instanceof SamlChecksBusyError)) throw error;
       const who: Actor = actor ?? {
         kind: 'user', userId: null, organisationId: provider.organisationId, roles: [], teams: [], clearance: 'OFFICIAL',
         channel: request.channel, clientAddress: request.clientAddress, requestId: request.requestId,
       };
       await this.o.store.repos.audit.insert([auditEvent(who, mode === 'test' ? 'identity-provider.test' : 'auth.sign-in', { organisationId: provider.organisationId, ids: { providerId } },
-        { allow: false, reason: `saml:${providerId};${error.reason}`, via: null }, now)]);
+        { allow: false, reason: `saml:${providerId};${error instanceof SamlRefused ? error.reason : 'busy'}`, via: null }, now)]);
       throw error;
     }
   }

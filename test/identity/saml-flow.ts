@@ -6,7 +6,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import type { IdentityProvider } from '../../src/domain/identity/federation.js';
 import type { Vault } from '../../src/main.js';
-import { ENTRA_EMAIL, type TestIdp } from './saml-idp.js';
+import { createOrganisation, type TestOrganisation } from '../support/vault.js';
+import { ENTRA_EMAIL, type AssertionSpec, type TestIdp } from './saml-idp.js';
 
 export const PUBLIC_URL = 'https://vault.example.test';
 export const SAML_ENV = { STRONGROOM_PUBLIC_URL: PUBLIC_URL };
@@ -28,6 +29,18 @@ export async function samlProvider(vault: Vault, organisationId: string, idp: Te
   await vault.store.repos.federation.insertProvider(provider, null);
   return provider;
 }
+
+/** A fresh organisation with a SAML provider of `idp`, and the e-mail address of a member to sign in through it. */
+export async function samlMember(vault: Vault, idp: TestIdp): Promise<{ org: TestOrganisation; provider: IdentityProvider; email: string }> {
+  const org = await createOrganisation(vault);
+  const provider = await samlProvider(vault, org.id, idp);
+  return { org, provider, email: (await org.user({ roles: ['member'] })).email };
+}
+
+/** The assertion `provider`'s identity provider sends for `email` in answer to the sign-in `started`, changed by `patch`. */
+export const answerSpec = (provider: IdentityProvider, email: string, started: Started, patch: Partial<AssertionSpec> = {}): AssertionSpec => ({
+  inResponseTo: started.requestId, acsUrl: spOf(provider.id).acsUrl, audience: spOf(provider.id).entityId, nameId: email, ...patch,
+});
 
 /** What a browser says of a navigation from a page of this site (Fetch Metadata). */
 export const SAME_ORIGIN = { 'sec-fetch-site': 'same-origin' } as const;

@@ -5,9 +5,9 @@ import type { IdentityProvider } from '../../src/domain/identity/federation.js';
 import { SAML_REFUSALS, type SamlRefusal } from '../../src/domain/identity/saml.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
-import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
+import { DIALECTS, type TestOrganisation } from '../support/vault.js';
 import { ENTRA_EMAIL, ENTRA_GROUPS, assertionXml, b64, makeIdp, newId, responseXml, signAssertion, signResponse, signedResponse, type AssertionSpec, type TestIdp } from './saml-idp.js';
-import { SAML_ENV, expectRefused, postResponse, samlProvider, spOf, startSignIn, type Started } from './saml-flow.js';
+import { SAML_ENV, answerSpec, samlMember, expectRefused, postResponse, samlProvider, spOf, startSignIn, type Started } from './saml-flow.js';
 
 const clamd = useClamd();
 let idp: TestIdp;
@@ -23,14 +23,9 @@ describe.each(DIALECTS)('hostile SAML responses on %s', (dialect) => {
   let provider: IdentityProvider;
   let email: string;
   beforeAll(async () => {
-    org = await createOrganisation(t.vault);
-    provider = await samlProvider(t.vault, org.id, idp);
-    email = (await org.user({ roles: ['member'] })).email;
+    ({ org, provider, email } = await samlMember(t.vault, idp));
   });
-
-  const spec = (started: Started, patch: Partial<AssertionSpec> = {}): AssertionSpec => ({
-    inResponseTo: started.requestId, acsUrl: spOf(provider.id).acsUrl, audience: spOf(provider.id).entityId, nameId: email, ...patch,
-  });
+  const spec = (started: Started, patch: Partial<AssertionSpec> = {}): AssertionSpec => answerSpec(provider, email, started, patch);
   /** Starts a sign-in, posts what `build` makes of it, expects the refusal; returns the audited reason. */
   async function refused(build: (started: Started) => string, reason: SamlRefusal): Promise<void> {
     const started = await startSignIn(t.app, provider.id);

@@ -48,6 +48,7 @@ export interface RestartableTestVault extends TestVault {
  */
 export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean; dataDir?: string; clock?: Clock; syncDatabaseLog?: SyncFile; searchReadGate?: Int32Array;
   passwordHasherBeneathGate?: OpenVaultOptions['passwordHasherBeneathGate'];
+  samlProtocol?: OpenVaultOptions['samlProtocol'];
 }): Promise<RestartableTestVault> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'sr-vault-')));
   const database = options.dialect === 'postgres' ? await createMigratedDatabase('srt') : null;
@@ -67,6 +68,7 @@ export async function openTestVault(options: { dialect: Dialect; clamdSocket: st
       create: true, logger: pino({ level: process.env.STRONGROOM_TEST_LOG ?? 'silent' }), ...(options.clock ? { clock: options.clock } : {}), ...(options.syncDatabaseLog ? { syncDatabaseLog: options.syncDatabaseLog } : {}),
       ...(options.searchReadGate ? { searchReadGate: options.searchReadGate } : {}),
       ...(options.passwordHasherBeneathGate ? { passwordHasherBeneathGate: options.passwordHasherBeneathGate } : {}),
+      ...(options.samlProtocol ? { samlProtocol: options.samlProtocol } : {}),
     });
     const app = await buildApp(vault, { extensions: serverExtensions });
     if (options.listen) await app.listen({ host: '127.0.0.1', port: 0 });

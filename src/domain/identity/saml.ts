@@ -70,6 +70,8 @@ export interface SamlProtocol {
   verify(settings: SamlSettings, sp: SamlServiceProvider, samlResponse: string, expected: { requestId: string; issuedAt: number }): Promise<SamlAssertion>;
   /** The SP metadata XML for the provider's administrators to load. */
   metadata(sp: SamlServiceProvider): Promise<string>;
+  /** Ends what it runs beside the event loop (the SAML thread), with the vault. */
+  close(): Promise<void>;
 }
 
 /**
@@ -95,12 +97,23 @@ export const SAML_REFUSALS = {
   provider_error: 'Your identity provider did not sign you in. Try again, or ask your IT team.',
   malformed: 'Your identity provider\'s answer could not be read. Start signing in again.',
   too_large: 'Your identity provider\'s answer is larger than Strongroom reads (at most 512 KiB, 3,000 XML elements and 10,000 attributes: about 2,500 groups). Ask your Strongroom administrator to have the provider send fewer attributes or groups.',
+  timeout: 'Your identity provider\'s answer took too long to check. Start signing in again; if it keeps happening, ask your Strongroom administrator to have the provider send fewer attributes or groups.',
 } as const;
 export type SamlRefusal = keyof typeof SAML_REFUSALS;
 
 export class SamlRefused extends DomainError {
   constructor(readonly reason: SamlRefusal, readonly why: string) {
     super('UNAUTHENTICATED', SAML_REFUSALS[reason]);
+  }
+}
+
+export const SAML_CHECKS_BUSY = 'Strongroom is checking many sign-ins from identity providers at the moment. Wait a few seconds and try again.';
+
+/** An answer not checked because the SAML checks waiting for their turn were already as many as allowed: nothing was judged. */
+export class SamlChecksBusyError extends DomainError {
+  constructor(retryAfterSeconds: number) {
+    super('UNAVAILABLE', SAML_CHECKS_BUSY, { details: { retryAfterSeconds } });
+    this.name = 'SamlChecksBusyError';
   }
 }
 

@@ -10,7 +10,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import type { SamlPendingRequest } from '../../domain/identity/saml.js';
-import { SAML_FORM_BYTES, SAML_REQUEST_LIFETIME_MS, SamlRefused } from '../../domain/identity/saml.js';
+import { SAML_FORM_BYTES, SAML_REQUEST_LIFETIME_MS, SamlChecksBusyError, SamlRefused } from '../../domain/identity/saml.js';
 import { FederatedSignInRefused } from '../../services/federated-sign-in.service.js';
 import { problemFor, sayWhenToRetry } from '../error-handler.js';
 import { requestInfo } from '../plugins/authenticate.js';
@@ -102,6 +102,11 @@ export const samlPages = (ui: Ui): FastifyPluginAsync => async (app) => {
       return reply.redirect(stage === 'active' ? target : `${target}?next=${encodeURIComponent(next)}`, 303);
     } catch (error) {
       if (error instanceof SamlRefused || error instanceof FederatedSignInRefused) return refusedPage(request, reply, error.message, 401);
+      // Too many answers waiting for the SAML thread: nothing was checked, the person tries again shortly.
+      if (error instanceof SamlChecksBusyError) {
+        sayWhenToRetry(reply, problemFor(error, request));
+        return refusedPage(request, reply, error.message, 503);
+      }
       throw error;
     }
   });
