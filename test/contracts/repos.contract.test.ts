@@ -319,8 +319,12 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
     it('orders documents sharing a name by id, and continues after a (name, id) without skipping or repeating one', async () => {
       const c = await collection((await organisation()).id);
       const docs = [];
-      for (const name of ['b.txt', 'b.txt', 'b.txt', 'a.txt', 'c.txt']) docs.push((await document(c, { name })).document);
-      for (const d of docs.slice(0, 2)) await repos.documents.update(d.id, { deletedAt: iso(T0 + 9) }, iso(T0 + 9));
+      // Two binned before the third is written: a live name is its folder's only (the live-name index).
+      for (const name of ['b.txt', 'b.txt', 'b.txt', 'a.txt', 'c.txt']) {
+        const { document: d } = await document(c, { name });
+        if (docs.length < 2) await repos.documents.update(d.id, { deletedAt: iso(T0 + 9) }, iso(T0 + 9));
+        docs.push(d);
+      }
       const order = [...docs].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : x.id < y.id ? -1 : 1)).map((d) => d.id);
       expect((await repos.documents.inCollection(c.id, { includeDeleted: true })).map((d) => d.id)).toEqual(order);
       const walked: string[] = [];
