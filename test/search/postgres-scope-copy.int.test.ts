@@ -59,7 +59,7 @@ describe("search_documents' copy of the scope (PostgreSQL)", () => {
     const documentId = randomUUID();
     const versionId = randomUUID();
     await db.insertInto('documents').values({
-      id: documentId, organisation_id: organisations[organisationIndex], collection_id: collections[organisationIndex], name: 'payslip.pdf', classification: 'OFFICIAL',
+      id: documentId, organisation_id: organisations[organisationIndex], collection_id: collections[organisationIndex], name: `payslip-${documentId}.pdf`, classification: 'OFFICIAL',
       service_area: 'payroll', status: 'available', current_version: 1, current_version_id: versionId, legal_hold: 0, arrangement_id: null, created_at: AT, updated_at: AT, deleted_at: null,
     }).execute();
     await addVersion(documentId, versionId, organisationIndex);
@@ -327,7 +327,7 @@ describe("search_documents' copy of the scope (PostgreSQL)", () => {
     await index(documentId, versionId);
     const rowVersion = async () => (await sql<{ xmin: string }>`select xmin::text as xmin from search_documents where document_id = ${documentId}`.execute(db)).rows[0]!.xmin;
     const before = await rowVersion();
-    await db.updateTable('documents').set({ name: 'renamed.pdf', legal_hold: 1, status: 'available' }).where('id', '=', documentId).execute();
+    await db.updateTable('documents').set({ name: `renamed-${documentId}.pdf`, legal_hold: 1, status: 'available' }).where('id', '=', documentId).execute();
     await db.updateTable('versions').set({ scan_status: 'clean', scan_detail: 'rescanned' }).where('id', '=', versionId).execute();
     expect(await rowVersion()).toBe(before);
   });
