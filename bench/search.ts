@@ -173,7 +173,8 @@ function makeSpecs(collections: Map<string, string>): Spec[] {
       id: uuidOf(2, i), versionId: uuidOf(3, i), organisationId, collectionId: collections.get(`${organisationId}/${serviceArea}`)!, serviceArea,
       classification: rand() < 0.15 ? 'OFFICIAL-SENSITIVE' : 'OFFICIAL', status: rand() < 0.02 ? 'pending_scan' : 'available', deleted: rand() < 0.03,
       arrangementId: workspace?.id ?? null, updatedAt: new Date(Date.parse('2022-01-01T00:00:00Z') + Math.floor(rand() * 4 * 365 * 86_400_000)).toISOString(),
-      name: `${words(3)}.pdf`, type: TYPES[Math.floor(rand() * TYPES.length)]!,
+      // A number too: live names are unique in a folder (the live-name index), and three words alone repeat.
+      name: `${words(3)} ${i}.pdf`, type: TYPES[Math.floor(rand() * TYPES.length)]!,
       sections: Array.from({ length: pages }, (_, p) => ({ page: p + 1, text: words(40 + Math.floor(rand() * 80)) })),
     });
   }
