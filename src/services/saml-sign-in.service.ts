@@ -29,8 +29,11 @@ import type { SessionStage } from './web-sessions.service.js';
  * one more is refused as busy (503, Retry-After). An honest answer takes some milliseconds, so sixteen
  * waiting is a whole office signing in at once; a flood of large signed answers (a second each) waits at
  * most some sixteen seconds behind the one checked, and holds at most 17 MiB of answers in memory.
+ * The queue is every organisation's, so one organisation's answers hold at most `perOrganisation` places
+ * (checked and waiting) and one more of its is refused as busy: a flood at one organisation's reply URL
+ * (anyone may start a sign-in there; its IdP admin may sign large answers) leaves the others room.
  */
-export const SAML_CHECK_LIMITS = { running: 1, waiting: 16, retryAfterSeconds: 5 };
+export const SAML_CHECK_LIMITS = { running: 1, waiting: 16, perOrganisation: 4, retryAfterSeconds: 5 };
 
 /** What an administrator's test sign-in shows: what the provider asserted, and what Strongroom would make of it. */
 export interface SamlTestOutcome {
@@ -58,6 +61,8 @@ const SAML_TEST_REFUSALS: Partial<Record<FederatedRefusal, string>> = {
 
 export class SamlSignInService {
   readonly #checks = new TurnGate(SAML_CHECK_LIMITS, () => new SamlChecksBusyError(SAML_CHECK_LIMITS.retryAfterSeconds));
+  /** Each organisation's answers checked or waiting in #checks (absent: none). */
+  readonly #held = new Map<string, number>();
 
   constructor(private readonly o: {
     store: Store; clock: Clock; access: AccessService; federatedSignIn: FederatedSignInService; protocol: SamlProtocol;
@@ -126,6 +131,20 @@ export class SamlSignInService {
     return { provider, settings: provider.saml };
   }
 
+  /** Runs `work` in its turn at the SAML checks, within the organisation's share of them (SAML_CHECK_LIMITS). */
+  async #inTurn<T>(organisationId: string, work: () => Promise<T>): Promise<T> {
+    const held = this.#held.get(organisationId) ?? 0;
+    if (held >= SAML_CHECK_LIMITS.perOrganisation) throw new SamlChecksBusyError(SAML_CHECK_LIMITS.retryAfterSeconds);
+    this.#held.set(organisationId, held + 1);
+    try {
+      return await this.#checks.inTurn(work);
+    } finally {
+      const left = this.#held.get(organisationId)! - 1;
+      if (left === 0) this.#held.delete(organisationId);
+      else this.#held.set(organisationId, left);
+    }
+  }
+
   /** Every check of one response, in order; a refusal is audited against the provider's organisation. */
   private async verified(providerId: string, samlResponse: string, pending: SamlPendingRequest | null, mode: SamlPendingRequest['mode'], request: RequestInfo, actor?: Actor): Promise<{ provider: IdentityProvider; identity: VerifiedExternalIdentity; assertion: SamlAssertion }> {
     const { provider, settings } = await this.samlProvider(providerId);
@@ -137,7 +156,7 @@ export class SamlSignInService {
         throw new SamlRefused('not_this_browser', pending ? 'the request this browser holds is for another provider, purpose or has expired' : 'this browser holds no request');
       }
       if (typeof samlResponse !== 'string' || samlResponse.length === 0 || !/^[A-Za-z0-9+/=\s]+$/.test(samlResponse)) throw new SamlRefused('malformed', 'no base64 SAMLResponse');
-      const assertion = await this.#checks.inTurn(() => this.o.protocol.verify(settings, sp, samlResponse, pending));
+      const assertion = await this.#inTurn(provider.organisationId, () => this.o.protocol.verify(settings, sp, samlResponse, pending));
       if (assertion.issuer !== settings.idpEntityId || (assertion.responseIssuer !== null && assertion.responseIssuer !== settings.idpEntityId)) {
         throw new SamlRefused('issuer', `issuer ${assertion.issuer} / ${String(assertion.responseIssuer)}, expected ${settings.idpEntityId}`);
       }

@@ -2,12 +2,12 @@
 // message and an audited refusal naming the provider and the reason, and nobody is signed in.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { IdentityProvider } from '../../src/domain/identity/federation.js';
-import { SAML_REFUSALS, type SamlRefusal } from '../../src/domain/identity/saml.js';
+import { SAML_FORM_REFUSED, SAML_REFUSALS, type SamlRefusal } from '../../src/domain/identity/saml.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, type TestOrganisation } from '../support/vault.js';
 import { ENTRA_EMAIL, ENTRA_GROUPS, assertionXml, b64, makeIdp, newId, responseXml, signAssertion, signResponse, signedResponse, type AssertionSpec, type TestIdp } from './saml-idp.js';
-import { SAML_ENV, answerSpec, samlMember, expectRefused, postResponse, samlProvider, spOf, startSignIn, type Started } from './saml-flow.js';
+import { SAML_ENV, answerSpec, samlMember, escapeHtml, expectRefused, postResponse, samlProvider, spOf, startSignIn, type Started } from './saml-flow.js';
 
 const clamd = useClamd();
 let idp: TestIdp;
@@ -123,6 +123,17 @@ describe.each(DIALECTS)('hostile SAML responses on %s', (dialect) => {
     const forElsewhere = await startSignIn(t.app, elsewhere.id);
     const crossed = await postResponse(t.app, provider.id, signedResponse(idp, spec(forElsewhere)), forElsewhere.cookies);
     expect(await expectRefused(t.vault, crossed, SAML_REFUSALS.not_this_browser, org.id)).toBe(`saml:${provider.id};not_this_browser`);
+  });
+
+  it('refuses a reply-URL form of more fields than an answer has, before reading them (anyone may post one, with no request cookie)', async () => {
+    // 1 MiB of 100,000 fields took half a second of the event loop to parse into an object.
+    const fields = Array.from({ length: 100_000 }, (_, i) => `f${i}=`).join('&');
+    const res = await t.app.inject({
+      method: 'POST', url: `/sign-in/saml/${provider.id}/acs`, headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `SAMLResponse=${encodeURIComponent(b64('<r/>'))}&${fields}`,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.body).toContain(escapeHtml(SAML_FORM_REFUSED));
   });
 
   it('refuses before the library reads it an answer shaped to make its XPath take seconds: thousands of elements side by side, thousands of namespace declarations', async () => {

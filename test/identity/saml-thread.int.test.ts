@@ -40,12 +40,24 @@ describe.each(DIALECTS)('the SAML thread on %s', (dialect) => {
   };
   const t = useTestVault(dialect, clamd, { env: SAML_ENV, listen: true, samlProtocol: watched });
   let member: Awaited<ReturnType<typeof samlMember>>;
+  /** Members of other organisations, each with its own provider: enough to fill the queue within each one's share. */
+  let others: Awaited<ReturnType<typeof samlMember>>[];
   beforeAll(async () => {
     member = await samlMember(t.vault, idp);
+    others = [];
+    for (let i = 0; i < 4; i++) others.push(await samlMember(t.vault, idp));
   });
-  const spec = (started: Started, patch: Partial<AssertionSpec> = {}): AssertionSpec => answerSpec(member.provider, member.email, started, patch);
+  const spec = (started: Started, patch: Partial<AssertionSpec> = {}, who = member): AssertionSpec => answerSpec(who.provider, who.email, started, patch);
   /** A signed answer near the size limit: 2,000 groups as Okta sends them (about half a second of the library's work, or more). */
   const large = (started: Started) => signedResponse(idp, spec(started, { typedValues: true, attributes: { [ENTRA_EMAIL]: [member.email], groups: Array.from({ length: 2000 }, (_, i) => `Council Staff Group ${i}`) } }));
+  /** The answer refused busy: 503, Retry-After, the busy sentence, and the first organisation's last refusal audited busy. */
+  async function expectBusy(busy: LightMyRequestResponse): Promise<void> {
+    expect(busy.headers['retry-after']).toBe('5');
+    expect(busy.body).toContain(`<p class="govuk-body" id="refusal">${escapeHtml(SAML_CHECKS_BUSY)}</p>`);
+    const [event] = await t.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', 'auth.sign-in')
+      .where('target_organisation_id', '=', member.org.id).where('decision', '=', 'deny').orderBy('id', 'desc').limit(1).execute();
+    expect(event?.reason).toBe(`saml:${member.provider.id};busy`);
+  }
   async function signsIn(): Promise<void> {
     const started = await startSignIn(t.app, member.provider.id);
     const res = await postResponse(t.app, member.provider.id, signedResponse(idp, spec(started)), started.cookies);
@@ -111,9 +123,12 @@ describe.each(DIALECTS)('the SAML thread on %s', (dialect) => {
     const sent: Promise<{ res: LightMyRequestResponse }>[] = [];
     let settled = 0;
     try {
+      // Spread over organisations, none beyond its share (the last answer is the first organisation's).
+      const everyone = [...others, member];
       for (let i = 0; i < SAML_CHECK_LIMITS.running + SAML_CHECK_LIMITS.waiting + 1; i++) {
-        const started = await startSignIn(t.app, member.provider.id);
-        sent.push(postResponse(t.app, member.provider.id, signedResponse(idp, spec(started)), started.cookies).then((res) => { settled++; return { res }; }));
+        const who = everyone[Math.floor(i / SAML_CHECK_LIMITS.perOrganisation)] ?? member;
+        const started = await startSignIn(t.app, who.provider.id);
+        sent.push(postResponse(t.app, who.provider.id, signedResponse(idp, spec(started, {}, who)), started.cookies).then((res) => { settled++; return { res }; }));
       }
       // The one beyond the queue is answered at once; the others wait for the check being held.
       await vi.waitFor(() => expect(settled).toBe(1));
@@ -123,11 +138,32 @@ describe.each(DIALECTS)('the SAML thread on %s', (dialect) => {
     }
     const answers = (await Promise.all(sent)).map(({ res }) => res);
     expect(answers.map((res) => res.statusCode).sort()).toEqual([...Array(SAML_CHECK_LIMITS.running + SAML_CHECK_LIMITS.waiting).fill(303), 503]);
-    const busy = answers.find((res) => res.statusCode === 503)!;
-    expect(busy.headers['retry-after']).toBe('5');
-    expect(busy.body).toContain(`<p class="govuk-body" id="refusal">${escapeHtml(SAML_CHECKS_BUSY)}</p>`);
-    const [event] = await t.vault.store.db.selectFrom('audit_events').selectAll().where('action', '=', 'auth.sign-in')
-      .where('target_organisation_id', '=', member.org.id).where('decision', '=', 'deny').orderBy('id', 'desc').limit(1).execute();
-    expect(event?.reason).toBe(`saml:${member.provider.id};busy`);
+    await expectBusy(answers.find((res) => res.statusCode === 503)!);
+  });
+
+  it('answers busy an organisation\'s answer beyond its share of the queue, and another organisation\'s answer still waits its turn', async () => {
+    let release!: () => void;
+    held = new Promise((resolve) => { release = resolve; });
+    const sent: Promise<LightMyRequestResponse>[] = [];
+    let settled = 0;
+    let other: Promise<LightMyRequestResponse>;
+    try {
+      // A flood at one organisation's reply URL (anyone can start a sign-in there) holds only that organisation's share.
+      for (let i = 0; i < SAML_CHECK_LIMITS.perOrganisation + 1; i++) {
+        const started = await startSignIn(t.app, member.provider.id);
+        sent.push(postResponse(t.app, member.provider.id, signedResponse(idp, spec(started)), started.cookies).finally(() => { settled++; }));
+      }
+      await vi.waitFor(() => expect(settled).toBe(1));
+      const [neighbour] = others;
+      const started = await startSignIn(t.app, neighbour!.provider.id);
+      other = postResponse(t.app, neighbour!.provider.id, signedResponse(idp, spec(started, {}, neighbour)), started.cookies);
+    } finally {
+      release();
+      held = undefined;
+    }
+    expect((await other).statusCode).toBe(303);
+    const answers = await Promise.all(sent);
+    expect(answers.map((res) => res.statusCode).sort()).toEqual([...Array(SAML_CHECK_LIMITS.perOrganisation).fill(303), 503]);
+    await expectBusy(answers.find((res) => res.statusCode === 503)!);
   });
 });

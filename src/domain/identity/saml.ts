@@ -85,6 +85,9 @@ export interface SamlLimits { bytes: number; elements: number; attributes: numbe
 export const SAML_LIMITS: SamlLimits = { bytes: 512 * 1024, elements: 3000, attributes: 10_000, namespaces: 64, children: 1000 };
 /** The reply URL's form: the largest answer in base64, urlencoded, with room for the other fields. */
 export const SAML_FORM_BYTES = 1024 * 1024;
+/** The reply URL's form fields read at most (SAMLResponse, RelayState, _bounced, and room); one more refuses the form. */
+export const SAML_FORM_FIELDS = 8;
+export const SAML_FORM_REFUSED = 'This is not an answer from an identity provider: the form has more fields than one has. Start signing in again.';
 
 export const SAML_REFUSALS = {
   not_this_browser: 'This sign-in was not started in this browser, or it took too long. Go back to the sign-in page and start again.',

@@ -38,4 +38,12 @@ describe('overLimit', () => {
     expect(overLimit(root(`${'<y a="" b="" c="" d=""/>'.repeat(900)}<z ${Array.from({ length: 6400 }, (_, i) => `a${i}=""`).join(' ')}/>`))).toBe(`more than ${SAML_LIMITS.attributes} attributes`);
     expect(overLimit(root(`<x>${'a'.repeat(SAML_LIMITS.bytes)}</x>`))).toBe(`more than ${SAML_LIMITS.bytes} bytes of XML`);
   });
+
+  it('refuses markup declarations (<!…>) but one DOCTYPE before the root element', () => {
+    // Each once looked for a [ from where it stood to the end of the answer: 170,000 of them in 512 KiB held the event loop for a second.
+    expect(overLimit(root('<!>'))).toBe('a markup declaration (<!…>) other than one DOCTYPE before the root element');
+    expect(overLimit(root('<!a>'.repeat(2)))).toBe('a markup declaration (<!…>) other than one DOCTYPE before the root element');
+    expect(overLimit(b64('<!DOCTYPE r><!DOCTYPE r><r/>'))).toBe('a markup declaration (<!…>) other than one DOCTYPE before the root element');
+    expect(overLimit(b64(`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e "<x/>">]>${'<r>'}${'<x/>'.repeat(1001)}</r>`))).toBe('more than 1000 children of one element (r)');
+  });
 });
