@@ -2,7 +2,7 @@
 // message and an audited refusal naming the provider and the reason, and nobody is signed in.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { IdentityProvider } from '../../src/domain/identity/federation.js';
-import { SAML_FORM_REFUSED, SAML_REFUSALS, type SamlRefusal } from '../../src/domain/identity/saml.js';
+import { SAML_FORM_REFUSED, SAML_RELAY_STATE_CHARS, SAML_REPOST_REFUSED, SAML_REFUSALS, type SamlRefusal } from '../../src/domain/identity/saml.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, type TestOrganisation } from '../support/vault.js';
@@ -134,6 +134,21 @@ describe.each(DIALECTS)('hostile SAML responses on %s', (dialect) => {
     });
     expect(res.statusCode).toBe(400);
     expect(res.body).toContain(escapeHtml(SAML_FORM_REFUSED));
+  });
+
+  it('echoes on the re-post page only an answer in base64 and a short RelayState (anyone may post, with no request cookie)', async () => {
+    const post = (payload: string) => t.app.inject({ method: 'POST', url: `/sign-in/saml/${provider.id}/acs`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload });
+    // 1 MiB of quotes came back escaped at about six times its size.
+    const quotes = await post(`SAMLResponse=${encodeURIComponent('"'.repeat(100_000))}`);
+    expect(quotes.statusCode).toBe(400);
+    expect(quotes.body).toContain(escapeHtml(SAML_REPOST_REFUSED));
+    expect(quotes.body).not.toContain('&quot;&quot;');
+    const relay = await post(`SAMLResponse=${encodeURIComponent(b64('<r/>'))}&RelayState=${'a'.repeat(SAML_RELAY_STATE_CHARS + 1)}`);
+    expect(relay.statusCode).toBe(400);
+    expect(relay.body).toContain(escapeHtml(SAML_REPOST_REFUSED));
+    const fine = await post(`SAMLResponse=${encodeURIComponent(`${b64('<r/>')}\r\n`)}&RelayState=${'a'.repeat(SAML_RELAY_STATE_CHARS)}`);
+    expect(fine.statusCode).toBe(200);
+    expect(fine.body).toContain(b64('<r/>'));
   });
 
   it('refuses before the library reads it an answer shaped to make its XPath take seconds: thousands of elements side by side, thousands of namespace declarations', async () => {

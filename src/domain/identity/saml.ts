@@ -88,6 +88,16 @@ export const SAML_FORM_BYTES = 1024 * 1024;
 /** The reply URL's form fields read at most (SAMLResponse, RelayState, _bounced, and room); one more refuses the form. */
 export const SAML_FORM_FIELDS = 8;
 export const SAML_FORM_REFUSED = 'This is not an answer from an identity provider: the form has more fields than one has. Start signing in again.';
+/**
+ * What the re-post page (the provider's own cross-site POST, posted back from this site) echoes: an answer in base64
+ * and a RelayState of at most this many characters (the standard allows 80). Anything else is no answer, and echoing
+ * it, escaped, would let anyone make the page several times the size of what they sent.
+ */
+export const SAML_RELAY_STATE_CHARS = 1000;
+export const SAML_REPOST_REFUSED = 'This is not an answer from an identity provider: it is not in the form one sends. Start signing in again.';
+/** Base64 as providers send it, lines and all. */
+export const isSamlAnswerShape = (samlResponse: string, relayState: string): boolean =>
+  /^[A-Za-z0-9+/=\r\n]*$/.test(samlResponse) && relayState.length <= SAML_RELAY_STATE_CHARS;
 
 export const SAML_REFUSALS = {
   not_this_browser: 'This sign-in was not started in this browser, or it took too long. Go back to the sign-in page and start again.',

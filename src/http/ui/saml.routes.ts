@@ -12,7 +12,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, invalid } from '../../domain/errors.js';
 import type { SamlPendingRequest } from '../../domain/identity/saml.js';
 import {
-  SAML_FORM_BYTES, SAML_FORM_FIELDS, SAML_FORM_REFUSED, SAML_REQUEST_LIFETIME_MS, SamlChecksBusyError, SamlRefused,
+  SAML_FORM_BYTES, SAML_FORM_FIELDS, SAML_FORM_REFUSED, SAML_REPOST_REFUSED, isSamlAnswerShape, SAML_REQUEST_LIFETIME_MS, SamlChecksBusyError, SamlRefused,
 } from '../../domain/identity/saml.js';
 import { FederatedSignInRefused } from '../../services/federated-sign-in.service.js';
 import { problemFor, sayWhenToRetry } from '../error-handler.js';
@@ -103,7 +103,9 @@ export const samlPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const pending = decodePending(request.cookies[requestCookie(request)]);
     // The provider's own (cross-site) POST: no cookies came with it. Post it back from this site, once.
     if (!pending && body._bounced !== '1') {
-      return render(ui, request, reply, 'saml-continue.njk', { action: `/sign-in/saml/${encodeURIComponent(request.params.id)}/acs`, samlResponse, relayState: body.RelayState ?? '' });
+      const relayState = body.RelayState ?? '';
+      if (!isSamlAnswerShape(samlResponse, relayState)) return refusedPage(request, reply, SAML_REPOST_REFUSED, 400);
+      return render(ui, request, reply, 'saml-continue.njk', { action: `/sign-in/saml/${encodeURIComponent(request.params.id)}/acs`, samlResponse, relayState });
     }
     // Whatever the outcome, the request this browser held is spent.
     reply.clearCookie(requestCookie(request), requestCookieOptions(request));
