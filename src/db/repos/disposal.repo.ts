@@ -4,6 +4,7 @@ import { exclusionKey, type BatchStatus, type DisposalBatch, type DisposalItem, 
 import type { DisposalAction } from '../../domain/records/series.js';
 import type { DisposalRepository } from '../../domain/repositories.js';
 import type { DisposalBatchesTable, DisposalItemsTable, DisposalStubsTable, Schema } from '../schema.js';
+import { DISPOSED } from './disposed-status.js';
 
 const toBatch = (r: DisposalBatchesTable): DisposalBatch => ({
   id: r.id, organisationId: r.organisation_id, status: r.status as BatchStatus, dueBy: r.due_by, createdAt: r.created_at, createdBy: r.created_by,
@@ -114,7 +115,7 @@ export class DisposalRepo implements DisposalRepository {
   }
 
   async binExpired(organisationId: string, deletedBefore: string, limit: number): Promise<string[]> {
-    const rows = await this.db.selectFrom('documents').select('id').where('organisation_id', '=', organisationId).where('status', '!=', 'disposed')
+    const rows = await this.db.selectFrom('documents').select('id').where('organisation_id', '=', organisationId).where('status', '!=', DISPOSED)
       .where('deleted_at', 'is not', null).where('deleted_at', '<=', deletedBefore).orderBy('deleted_at').orderBy('id').limit(limit).execute();
     return rows.map((r) => r.id);
   }

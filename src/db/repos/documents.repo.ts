@@ -11,6 +11,7 @@ import { claimBlobReference } from './blob-references.js';
 import { toDocument, toVersion, type DocumentRow } from './rows.js';
 import { folderNameKey } from './folder-name-key.js';
 import { givingLiveName } from '../unique-violations.js';
+import { DISPOSED } from './disposed-status.js';
 
 /** Documents with their current version's facts, which every listing and lookup of them shows. */
 function selectDocuments(db: Kysely<Schema>) {
@@ -61,7 +62,7 @@ const documentByName = preparedQuery((db, values: { collectionId: string; name: 
   // A live name's holder, as the live-name index (migration 202612200000) and every listing count them: a disposed
   // stub (a record destroyed, or a quarantined file destroyed) is none, so its name can be given again.
   selectDocuments(db).where('documents.collection_id', '=', values.collectionId).where('documents.name', '=', values.name)
-    .where('documents.deleted_at', 'is', null).where('documents.status', '!=', 'disposed'));
+    .where('documents.deleted_at', 'is', null).where('documents.status', '!=', DISPOSED));
 const versionById = preparedQuery((db, values: { id: string }) => db.selectFrom('versions').selectAll().where('id', '=', values.id));
 const textStateOf = preparedQuery((db, values: { versionId: string }) =>
   db.selectFrom('versions').select(['text_status', 'text_reason', 'thumbnail_blob_id', 'thumbnail_wrapped_key', 'thumbnail_key_id', 'thumbnail_size']).where('id', '=', values.versionId));
@@ -148,7 +149,7 @@ export class DocumentsRepo implements DocumentsRepository {
   async inCollection(collectionId: string, options: { includeDeleted?: boolean; limit?: number; after?: string; afterId?: string } = {}): Promise<Document[]> {
     // A disposed document is a stub of a record that no longer exists: it is in no listing, and does
     // not hold up moving or deleting its collection.
-    let q = this.selectDocuments().where('documents.collection_id', '=', collectionId).where('documents.status', '!=', 'disposed');
+    let q = this.selectDocuments().where('documents.collection_id', '=', collectionId).where('documents.status', '!=', DISPOSED);
     if (!options.includeDeleted) q = q.where('documents.deleted_at', 'is', null);
     const { after, afterId } = options;
     // (name, id) is unique where a name alone is not (binned documents may share one): strictly after that pair.
@@ -166,7 +167,7 @@ export class DocumentsRepo implements DocumentsRepository {
     const rows = await this.selectDocuments()
       .where('documents.organisation_id', 'in', organisationIds)
       .where('documents.deleted_at', 'is', null)
-      .where('documents.status', '!=', 'disposed')
+      .where('documents.status', '!=', DISPOSED)
       .orderBy('documents.updated_at', 'desc')
       .limit(limit)
       .execute();
@@ -288,7 +289,7 @@ export class DocumentsRepo implements DocumentsRepository {
       .where('versions.text_status', 'in', [...options.statuses])
       .where('versions.scan_status', 'in', ['clean', 'released'])
       .where('versions.wrapped_key', 'is not', null)
-      .where('documents.status', '!=', 'disposed');
+      .where('documents.status', '!=', DISPOSED);
     if (options.organisationId !== undefined) q = q.where('documents.organisation_id', '=', options.organisationId);
     if (options.afterId !== undefined) q = q.where('versions.id', '>', options.afterId);
     const rows = await q.orderBy('versions.id').limit(options.limit).execute();

@@ -163,7 +163,8 @@ export class JobsRepo implements JobsRepository {
       .where('id', '=', id).where('status', '=', 'failed')
       .where((eb) => eb.or([
         eb('unique_key', 'is', null),
-        eb.not(eb.exists(eb.selectFrom('jobs as live').select('live.id').whereRef('live.unique_key', '=', 'jobs.unique_key').where('live.status', 'in', ['queued', 'running']))),
+        // The live statuses written as literals, as the partial index jobs_live_unique_key has them (disposed-status.ts says why).
+        eb.not(eb.exists(eb.selectFrom('jobs as live').select('live.id').whereRef('live.unique_key', '=', 'jobs.unique_key').where('live.status', 'in', [sql.lit('queued'), sql.lit('running')]))),
       ]))
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) > 0) return 'requeued';

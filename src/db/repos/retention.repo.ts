@@ -5,6 +5,7 @@ import type { DisposalAction, RecordSeries, SeriesRevision } from '../../domain/
 import type { RetentionPlacement, RetentionRepository } from '../../domain/repositories.js';
 import type { RecordSeriesTable, RetentionEventsTable, Schema } from '../schema.js';
 import { chainOf, collectionsWithAncestors } from './collection-chains.js';
+import { DISPOSED } from './disposed-status.js';
 
 const toSeries = (r: RecordSeriesTable): RecordSeries => ({
   organisationId: r.organisation_id, code: r.code, title: r.title, serviceArea: r.service_area, trigger: r.trigger,
@@ -90,7 +91,7 @@ export class RetentionRepo implements RetentionRepository {
 
   async documentsInSeries(organisationId: string, seriesCodes?: readonly string[]): Promise<string[]> {
     const docs = await this.db.selectFrom('documents').select(['id', 'collection_id', 'series_code'])
-      .where('organisation_id', '=', organisationId).where('status', '!=', 'disposed').orderBy('id').execute();
+      .where('organisation_id', '=', organisationId).where('status', '!=', DISPOSED).orderBy('id').execute();
     const links = await collectionsWithAncestors(this.db, docs.map((d) => d.collection_id));
     const wanted = seriesCodes ? new Set(seriesCodes) : null;
     return docs.filter((d) => {
