@@ -1,12 +1,13 @@
 // Database factory: embedded, encrypted SQLite by default; PostgreSQL when a postgres:// URL is given.
 // Dialect differences are gathered in `caps`, not scattered through the repositories.
 import type Database from 'better-sqlite3-multiple-ciphers';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool } from 'kysely';
+import { Kysely, PostgresDialect, sql, type PostgresPool } from 'kysely';
 import type { GatherBehind } from './coalesced-inserts.js';
 import { translatingDriverErrors } from './driver-errors.js';
 import { GroupCommit, KeptFileSync, type SyncFile } from './group-commit.js';
 import { nulGuard } from './nul-guard.js';
 import { openEncryptedSqlite } from './sqlite-cipher.js';
+import { LiteralLimitSqliteDialect } from './sqlite-query-compiler.js';
 import { readerKysely, SqliteReadWorker } from './sqlite-read-worker.js';
 import type { Schema } from './schema.js';
 
@@ -105,7 +106,7 @@ export function openSqlite({ file, key, cacheMib, mainCacheMib, syncFile, search
   if (mainCache !== undefined) database.pragma(`cache_size = ${-Math.trunc(mainCache) * 1024}`);
   const keptLog = new KeptFileSync();
   const commits = new GroupCommit(`${file}-wal`, syncFile ?? keptLog.sync);
-  const db = new Kysely<Schema>({ dialect: translatingDriverErrors(new SqliteDialect({ database: withStatementCache(database, () => commits.noteCommit()) })), plugins: [nulGuard] });
+  const db = new Kysely<Schema>({ dialect: translatingDriverErrors(new LiteralLimitSqliteDialect({ database: withStatementCache(database, () => commits.noteCommit()) })), plugins: [nulGuard] });
   // Started with the first search: a process that never searches pays nothing for it.
   const reader = new SqliteReadWorker({
     file, key, busyTimeoutMs: BUSY_TIMEOUT_MS, ...(cacheMib === undefined ? {} : { cacheMib }), ...(searchReadGate ? { gate: searchReadGate } : {}),

@@ -3,13 +3,14 @@
 // (docs/architecture.md "Search reads on a second connection"). Started with the first search, replaced
 // when a statement outlives its timeout (better-sqlite3 cannot interrupt one), ended with the vault.
 import {
-  Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler,
+  Kysely, SqliteAdapter, SqliteIntrospector,
   type CompiledQuery, type DatabaseConnection, type Dialect, type Driver, type QueryResult,
 } from 'kysely';
 import { ThreadJobs, startThread } from '../integrations/thread-script.js';
 import { DatabaseUnavailableError, translatingDriverErrors } from './driver-errors.js';
 import { nulGuard } from './nul-guard.js';
 import type { ReaderReply, ReaderRequest, ReaderSettings } from './sqlite-read-protocol.js';
+import { LiteralLimitSqliteQueryCompiler } from './sqlite-query-compiler.js';
 import type { Schema } from './schema.js';
 
 export const SEARCH_READER_DOWN = 'Search is not available at the moment. Try again in a few seconds.';
@@ -94,7 +95,7 @@ export function readerKysely(reader: SqliteReadWorker, timeoutMs?: number): Kyse
   const dialect: Dialect = {
     createAdapter: () => new SqliteAdapter(),
     createDriver: () => driver,
-    createQueryCompiler: () => new SqliteQueryCompiler(),
+    createQueryCompiler: () => new LiteralLimitSqliteQueryCompiler(),
     createIntrospector: (db) => new SqliteIntrospector(db),
   };
   return new Kysely<Schema>({ dialect: translatingDriverErrors(dialect), plugins: [nulGuard] });

@@ -2,7 +2,7 @@
 // workers never take the same row), renews the lease while it works, and a crashed worker's lease
 // expires so another takes the job. `attempts` doubles as the lease's fencing token: a worker whose
 // lease was taken over can no longer complete, retry or fail the job.
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction, type Updateable } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, type Transaction, type Updateable } from 'kysely';
 import type { JobDefinition } from '../../domain/jobs/define-job.js';
 import type { FailedJob, JobCounts, JobsRepository, RequeueOutcome } from '../../domain/repositories.js';
 import type { DialectCaps } from '../kysely.js';
@@ -66,10 +66,17 @@ const enqueueJob = preparedQuery((db, values: { kind: string; payload: string; r
     .onConflict((oc) => oc.column('unique_key').where(LIVE).doNothing())
     .returning('id'));
 
-const leaseJobs = {
-  lockingRows: preparedQuery((db, values: { now: string; leaseUntil: string; limit: number }) => leaseQuery(db, true, values.now, values.leaseUntil, values.limit)),
-  oneWriter: preparedQuery((db, values: { now: string; leaseUntil: string; limit: number }) => leaseQuery(db, false, values.now, values.leaseUntil, values.limit)),
-};
+/**
+ * The lease, one statement per row limit: SQLite's compiler writes a limit into the statement
+ * (sqlite-query-compiler.ts), so each limit is a text of its own. A worker asks for one limit, its batch.
+ */
+const leaseJobs = new Map<string, PreparedQuery<{ now: string; leaseUntil: string }, Selectable<JobsTable>>>();
+function leaseJobsQuery(rowLocks: boolean, limit: number): PreparedQuery<{ now: string; leaseUntil: string }, Selectable<JobsTable>> {
+  const key = `${rowLocks}:${limit}`;
+  let query = leaseJobs.get(key);
+  if (!query) leaseJobs.set(key, (query = preparedQuery((db, values: { now: string; leaseUntil: string }) => leaseQuery(db, rowLocks, values.now, values.leaseUntil, limit))));
+  return query;
+}
 
 /** The lease a change is made under: `attempts` is its fencing token. */
 type HeldLease = { id: number; attempt: number };
@@ -99,7 +106,7 @@ export class JobsRepo implements JobsRepository {
 
   /** Takes up to `limit` due jobs (queued, or running with an expired lease) and leases them until `leaseUntil`. */
   async lease(now: string, leaseUntil: string, limit: number): Promise<JobRow[]> {
-    const { rows } = await leaseJobs[this.caps.rowLocks ? 'lockingRows' : 'oneWriter'].run(this.db, { now, leaseUntil, limit });
+    const { rows } = await leaseJobsQuery(this.caps.rowLocks, limit).run(this.db, { now, leaseUntil });
     return rows
       .map((r) => ({ id: Number(r.id), kind: r.kind, payload: JSON.parse(r.payload) as unknown, attempts: r.attempts, maxAttempts: r.max_attempts }))
       .sort((a, b) => a.id - b.id);
