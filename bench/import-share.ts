@@ -8,7 +8,9 @@
 // (BENCH_OUT). Not part of `make bench` (a quiet machine takes about half an hour at 100,000 files).
 //
 // Environment: BENCH_SHARE_FILES (100000), BENCH_SHARE_BYTES (about 4 KiB of text each), BENCH_CLIENTS (4),
-// BENCH_SHARE_KILL_AT (0.5: the fraction of files reported when the first run is killed; 0 runs it once).
+// BENCH_SHARE_KILL_AT (0.5: the fraction of files reported when the first run is killed; 0 runs it once),
+// BENCH_MEMORY_MAP_SECONDS (30: how often the server's memory map is sampled, split into the main thread's
+// malloc heap, the other arenas, other anonymous memory and files, beside V8's heap: bench/lib/memory-map.ts).
 // Usage: node --no-warnings --import tsx bench/import-share.ts
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { runBench, temporaryFolder, trackPid, untrackPid } from './lib/cleanup.js';
+import { memoryMapOf } from './lib/memory-map.js';
 import { RssSampler, mb, round, v8HeapOf, type V8Heap } from './lib/rss.js';
 import { REPO_ROOT, entryForRun, launcherAllocatorEnv, seed, startServer } from './lib/strongroom.js';
 
@@ -24,6 +27,7 @@ const FILES = Number(env.BENCH_SHARE_FILES ?? 100_000);
 const BYTES = Number(env.BENCH_SHARE_BYTES ?? 4000);
 const CLIENTS = Number(env.BENCH_CLIENTS ?? 4);
 const KILL_AT = Number(env.BENCH_SHARE_KILL_AT ?? 0.5);
+const MEMORY_MAP_SECONDS = Number(env.BENCH_MEMORY_MAP_SECONDS ?? 30);
 const DEPARTMENTS = ['finance', 'payroll', 'hr', 'legal', 'procurement', 'revenues', 'benefits', 'housing', 'planning', 'waste'];
 const TEAMS_PER_DEPARTMENT = 10;
 const WORDS = ('invoice payment supplier contract council tenancy arrears benefit claim assessment salary overtime pension grievance '
@@ -146,6 +150,22 @@ async function main(): Promise<void> {
   const seeded = await seed(dataDir);
   const server = await startServer({ dataDir, logFile: path.join(root, 'server.log') });
   const serverRss = new RssSampler(server.pid, 1000).start();
+  /** The server's memory map through the run, with V8's heap and the queue beside it: what grows, and when. */
+  const memoryMaps: Record<string, number | string>[] = [];
+  const sampleMemoryMap = async (): Promise<void> => {
+    const map = memoryMapOf(server.pid);
+    if (!map) return;
+    const heap = await v8HeapOf(server.baseUrl);
+    const queued = await queuedJobs(server.baseUrl).catch(() => NaN);
+    const sample = {
+      seconds: round((Date.now() - t0) / 1000, 0), phase: serverRss.currentPhase, mainHeapMb: round(mb(map.mainHeap)), arenasMb: round(mb(map.arenas)),
+      otherAnonymousMb: round(mb(map.otherAnonymous)), filesMb: round(mb(map.files)), v8HeapTotalMb: heap?.heapTotalMB ?? NaN, jobsQueued: queued,
+    };
+    memoryMaps.push(sample);
+    log(`memory map: ${JSON.stringify(sample)}`);
+  };
+  const memoryMapTimer = setInterval(() => void sampleMemoryMap(), MEMORY_MAP_SECONDS * 1000);
+  memoryMapTimer.unref();
   try {
     const args = [share, '--collection', seeded.collectionId, '--server', server.baseUrl.href, '--token', seeded.token, '--jobs', String(CLIENTS)];
     const runs: ImportRun[] = [];
@@ -188,6 +208,7 @@ async function main(): Promise<void> {
     log(`queue empty and the last file found by search after ${drainSeconds.toFixed(0)} s`);
     const firstFound = await found(server.baseUrl, seeded.token, 'SHARE0');
     heaps['first searches'] = await v8HeapOf(server.baseUrl);
+    await sampleMemoryMap();
     serverRss.stop();
 
     results.runs = runs;
@@ -196,8 +217,10 @@ async function main(): Promise<void> {
     results.serverRss = {
       peakMb: round(mb(serverRss.hwmBytes), 1), byPhaseMb: serverRss.byPhaseMB(), v8HeapAtPhaseEnd: heaps,
       atPeak: serverRss.atMax && { anonymousMb: round(mb(serverRss.atMax.anonymousBytes), 1), fileBackedMb: round(mb(serverRss.atMax.fileBackedBytes), 1), phase: serverRss.atMax.phase },
+      memoryMaps,
     };
   } finally {
+    clearInterval(memoryMapTimer);
     await server.stop();
   }
   results.dataDirBytes = await duBytes(dataDir);

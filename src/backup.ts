@@ -14,8 +14,8 @@ import { verifierKeyFromSigner } from './domain/audit/signed-note.js';
 import type { BackupManifest, BlobEntry } from './domain/backup/manifest.js';
 import { MANIFEST_KIND, signJson } from './domain/backup/signed-json.js';
 import { DomainError } from './domain/errors.js';
-import { openSqlite } from './db/kysely.js';
-import { blobEntries, snapshotFacts, sqliteSnapshot, withPostgresSnapshot } from './db/snapshot.js';
+import { openSqlite, SNAPSHOT_CACHE_MIB } from './db/kysely.js';
+import { blobEntries, snapshotFacts, withPostgresSnapshot } from './db/snapshot.js';
 import { auditKeyPath, auditLastCheckpointPath } from './compose/audit-keys.js';
 import type { Vault } from './main.js';
 import { BackupService } from './services/backup.service.js';
@@ -47,15 +47,16 @@ export async function takeBackup(vault: Vault, out: string): Promise<BackupManif
     let facts: Awaited<ReturnType<typeof snapshotFacts>>;
     let counts: { referenced: number; shredded: number };
     if (store.caps.dialect === 'sqlite') {
-      // VACUUM INTO a private temporary folder; the copy is encrypted with the database key, as the original.
+      // VACUUM INTO a private temporary folder, on a thread of its own; the copy is encrypted with the database key, as the original.
       const scratch = await mkdtemp(path.join(tmpdir(), 'sr-backup-'));
       try {
         const file = path.join(scratch, DATABASE_FILE);
-        await sqliteSnapshot(store.db, file);
+        await store.snapshotInto(file);
         // What the copy holds goes offsite: every commit in it is on disk here first, so a crash cannot
         // leave a backup holding writes the vault itself lost (docs/architecture.md "Durability").
         await store.durable();
-        const snapshot = openSqlite({ file, key: deriveKey(master, 'sqlite-database') });
+        // Its facts and blob list are read on this thread, a page at a time, through a cache as small as the copy's.
+        const snapshot = openSqlite({ file, key: deriveKey(master, 'sqlite-database'), mainCacheMib: SNAPSHOT_CACHE_MIB });
         try {
           facts = await snapshotFacts(snapshot.db, snapshot.caps);
           const blobs = writePart(location, id, key, 'blobs.jsonl');

@@ -124,6 +124,8 @@ export interface OpenVaultOptions {
   syncDatabaseLog?: SyncFile;
   /** Test seam: holds SQLite's search reads on their thread (db/sqlite-read-protocol.ts ReaderSettings.gate). */
   searchReadGate?: Int32Array;
+  /** Test seam: holds SQLite's backup copy on its thread before it copies (db/sqlite-snapshot.ts SnapshotSettings.gate). */
+  snapshotGate?: Int32Array;
   /** Test seam: wraps the argon2 hasher beneath the process's password-check gate (tests count the checks running at once). */
   passwordHasherBeneathGate?: (argon2: PasswordHasher) => PasswordHasher;
   /** Test seam: the SAML protocol (a test sets its thread's time limit and watches its checks); the vault ends it on close. */
@@ -170,6 +172,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       file: path.join(config.dataDir, 'strongroom.db'), key: deriveKey(master, 'sqlite-database'), cacheMib: config.sqliteCacheMib, mainCacheMib: config.sqliteMainCacheMib,
       ...(options.syncDatabaseLog ? { syncFile: options.syncDatabaseLog } : {}),
       ...(options.searchReadGate ? { searchReadGate: options.searchReadGate } : {}),
+      ...(options.snapshotGate ? { snapshotGate: options.snapshotGate } : {}),
     });
   const store = new Store(handle, deriveKey(master, 'audit-event-seal'), new DerivedSearchKeys(master), new DerivedSignInSeals(master));
   await migrateSealing(handle, store, clock, logger);

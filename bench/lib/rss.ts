@@ -32,6 +32,10 @@ export class RssSampler {
     return this;
   }
 
+  get currentPhase(): string {
+    return this.phaseName;
+  }
+
   phase(name: string): void {
     this.sample();
     this.phaseName = name;

@@ -8,6 +8,7 @@ import { GroupCommit, KeptFileSync, type SyncFile } from './group-commit.js';
 import { nulGuard } from './nul-guard.js';
 import { openEncryptedSqlite } from './sqlite-cipher.js';
 import { LiteralLimitSqliteDialect } from './sqlite-query-compiler.js';
+import { snapshotOnThread } from './sqlite-snapshot.js';
 import { readerKysely, SqliteReadWorker } from './sqlite-read-worker.js';
 import type { Schema } from './schema.js';
 
@@ -44,6 +45,11 @@ export interface DatabaseHandle {
   searchReads?: (timeoutMs?: number) => Kysely<Schema>;
   /** SQLite only: search reader threads replaced (a statement past its timeout) and still running (SqliteReadWorker.abandoned). */
   abandonedSearchReads?: () => number;
+  /**
+   * SQLite only: a consistent copy of the database in the new file `into`, encrypted as the original,
+   * made on a thread and connection of its own (sqlite-snapshot.ts). PostgreSQL's snapshot is a transaction (snapshot.ts).
+   */
+  snapshotInto?: (into: string) => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -62,10 +68,18 @@ export interface SqliteOptions {
   syncFile?: SyncFile;
   /** Test seam: holds the search reader's statements (sqlite-read-protocol.ts ReaderSettings.gate). */
   searchReadGate?: Int32Array;
+  /** Test seam: holds the snapshot's thread before it copies (sqlite-snapshot.ts). */
+  snapshotGate?: Int32Array;
 }
 
 /** How long a statement waits for a lock another connection holds before failing SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
+/**
+ * The page cache of the connection that copies the database for a backup (snapshotInto). VACUUM INTO
+ * reads each page once, so a larger cache buys nothing: with SQLite's default of 16 MB, copying a 1 GB
+ * vault held 32 MB more, and took longer (docs/performance.md "The scheduled backup's copy, off the event loop").
+ */
+export const SNAPSHOT_CACHE_MIB = 2;
 
 /**
  * How many pages the write-ahead log grows to before the commit that crosses the mark copies it into
@@ -79,7 +93,7 @@ const BUSY_TIMEOUT_MS = 5000;
  */
 export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
-export function openSqlite({ file, key, cacheMib, mainCacheMib, syncFile, searchReadGate }: SqliteOptions): DatabaseHandle {
+export function openSqlite({ file, key, cacheMib, mainCacheMib, syncFile, searchReadGate, snapshotGate }: SqliteOptions): DatabaseHandle {
   const database = openEncryptedSqlite(file, key);
   try {
     database.pragma('journal_mode = WAL');
@@ -118,6 +132,7 @@ export function openSqlite({ file, key, cacheMib, mainCacheMib, syncFile, search
     commitAfterSync: () => commits.commitAfterSync(),
     searchReads: (timeoutMs) => readerKysely(reader, timeoutMs),
     abandonedSearchReads: () => reader.abandoned,
+    snapshotInto: (into) => snapshotOnThread({ file, key, into, busyTimeoutMs: BUSY_TIMEOUT_MS, cacheMib: SNAPSHOT_CACHE_MIB, ...(snapshotGate ? { gate: snapshotGate } : {}) }),
     close: async () => {
       try {
         await reader.close();

@@ -1,6 +1,6 @@
 // A consistent snapshot of the whole database, and loading one into an empty database.
 // SQLite: `VACUUM INTO` a new file (one read transaction; the copy stays encrypted with the same
-// database key). PostgreSQL: every table read in one REPEATABLE READ, READ ONLY transaction, each
+// database key), made on a thread of its own (sqlite-snapshot.ts, Store.snapshotInto). PostgreSQL: every table read in one REPEATABLE READ, READ ONLY transaction, each
 // row as one JSON line ({"t": table, "r": row_to_json}); bytea comes out as PostgreSQL's "\x…" hex
 // text and goes back in through json_populate_recordset, which also restores every other type.
 // pg_dump is not used: it must match the server's major version, which the project does not pin.
@@ -55,11 +55,6 @@ export async function* blobEntries(db: Db): AsyncIterable<BlobEntry> {
     if (rows.length < 500) return;
     after = rows[rows.length - 1]!.id;
   }
-}
-
-/** SQLite: a consistent copy of the open database in `file` (which must not exist), encrypted as the original. */
-export async function sqliteSnapshot(db: Kysely<Schema>, file: string): Promise<void> {
-  await sql`vacuum into ${file}`.execute(db);
 }
 
 /**

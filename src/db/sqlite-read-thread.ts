@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type Database from 'better-sqlite3-multiple-ciphers';
 import { openEncryptedSqliteReader } from './sqlite-cipher.js';
 import type { ReaderReply, ReaderRequest, ReaderSettings } from './sqlite-read-protocol.js';
+import { waitAtGate } from './thread-test-gate.js';
 
 const settings = workerData as ReaderSettings;
 const port = parentPort!;
@@ -27,18 +28,6 @@ function preparing(database: Database.Database, limit = 100): (source: string) =
     }
     return statement;
   };
-}
-
-/**
- * Test seam: while `gate[0]` is 1 each statement waits before it runs, blocking this thread as a long statement
- * would, except that replacing the thread (Worker.terminate) interrupts Atomics.wait at once, where a statement
- * runs on until it returns: that is tested with a real long statement (sqlite-read-worker.int.test.ts).
- */
-function waitAtGate(gate: Int32Array | undefined): void {
-  if (gate === undefined) return;
-  Atomics.add(gate, 1, 1);
-  Atomics.notify(gate, 1);
-  while (Atomics.load(gate, 0) === 1) Atomics.wait(gate, 0, 1);
 }
 
 let database: Database.Database;

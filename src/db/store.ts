@@ -145,6 +145,12 @@ export class Store implements StorePort {
     return this.handle.durable();
   }
 
+  /** SQLite only: a consistent copy of the database in the new file `into`, made off the event loop (DatabaseHandle.snapshotInto). */
+  snapshotInto(into: string): Promise<void> {
+    if (!this.handle.snapshotInto) throw new Error('Only an SQLite database is copied into a file (PostgreSQL\'s snapshot is a transaction: db/snapshot.ts).');
+    return this.handle.snapshotInto(into);
+  }
+
   async close(): Promise<void> {
     // Audit events gathered for a shared commit are written before the connection goes.
     await this.repos.audit.drained();

@@ -46,7 +46,7 @@ export interface RestartableTestVault extends TestVault {
  * fresh temporary one; the caller owns it, and close() leaves it in place. `syncDatabaseLog`: how the
  * SQLite write-ahead log is synced (a test holds it back to see what waits for it).
  */
-export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean; dataDir?: string; clock?: Clock; syncDatabaseLog?: SyncFile; searchReadGate?: Int32Array;
+export async function openTestVault(options: { dialect: Dialect; clamdSocket: string; env?: Record<string, string>; listen?: boolean; dataDir?: string; clock?: Clock; syncDatabaseLog?: SyncFile; searchReadGate?: Int32Array; snapshotGate?: Int32Array;
   passwordHasherBeneathGate?: OpenVaultOptions['passwordHasherBeneathGate'];
   samlProtocol?: OpenVaultOptions['samlProtocol'];
 }): Promise<RestartableTestVault> {
@@ -67,6 +67,7 @@ export async function openTestVault(options: { dialect: Dialect; clamdSocket: st
     const vault = await openVault(config, {
       create: true, logger: pino({ level: process.env.STRONGROOM_TEST_LOG ?? 'silent' }), ...(options.clock ? { clock: options.clock } : {}), ...(options.syncDatabaseLog ? { syncDatabaseLog: options.syncDatabaseLog } : {}),
       ...(options.searchReadGate ? { searchReadGate: options.searchReadGate } : {}),
+      ...(options.snapshotGate ? { snapshotGate: options.snapshotGate } : {}),
       ...(options.passwordHasherBeneathGate ? { passwordHasherBeneathGate: options.passwordHasherBeneathGate } : {}),
       ...(options.samlProtocol ? { samlProtocol: options.samlProtocol } : {}),
     });
