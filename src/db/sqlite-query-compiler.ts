@@ -6,7 +6,21 @@
 // (docs/performance.md, "A statement prepared on every run"). A number cannot carry SQL, and is
 // written only when it is a safe integer; anything else (a prepared statement's stand-in, a string)
 // is bound as before.
-import { SqliteDialect, SqliteQueryCompiler, ValueNode, type LimitNode, type OffsetNode, type OperationNode } from 'kysely';
+//
+// A count a client chooses is bound all the same (boundCount): each count written would be a statement
+// text of its own, and the server's statement cache (kysely.ts withStatementCache, 500 statements, first in
+// first out) is shared by every organisation, so a client stepping through counts would push out the
+// statements everyone else's uploads and downloads run (test/audit/client-limit-statements.int.test.ts).
+import { SqliteDialect, SqliteQueryCompiler, ValueNode, sql, type Expression, type LimitNode, type OffsetNode, type OperationNode } from 'kysely';
+
+/**
+ * A row limit or offset a client chose (a page size from a query string), bound as a parameter on every
+ * dialect rather than written into the statement: the statement's text stays one however many counts are
+ * asked for. For counts the code itself fixes, pass the number.
+ */
+export function boundCount(count: number): Expression<number> {
+  return sql<number>`${count}`;
+}
 
 /** The count a LIMIT or OFFSET holds, when it is a plain number that may be written as it is. */
 function literalCount(node: OperationNode): number | undefined {

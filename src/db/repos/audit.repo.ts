@@ -7,6 +7,7 @@ import type { AuditQuery, AuditRepository, PendingAuditEvent, SequencedAuditRow,
 import { CoalescedInserts, type GatherBehind } from '../coalesced-inserts.js';
 import { DomainError, IntegrityError } from '../../domain/errors.js';
 import { preparedQuery } from '../prepared-query.js';
+import { boundCount } from '../sqlite-query-compiler.js';
 import type { Schema } from '../schema.js';
 
 export type { AuditQuery, PendingAuditEvent } from '../../domain/repositories.js';
@@ -321,7 +322,8 @@ export class AuditRepo implements AuditRepository {
     if (q.to) query = query.where('time', '<', q.to);
     if (q.documentId) query = query.where('document_id', '=', q.documentId);
     if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq);
-    return (await query.orderBy('seq').limit(q.limit).execute()).filter((r) => isIntegerSeq(r.seq)).map(toAuditEvent);
+    // The limit is the audit API's page size, a client's choice: bound, not written (sqlite-query-compiler.ts boundCount).
+    return (await query.orderBy('seq').limit(boundCount(q.limit)).execute()).filter((r) => isIntegerSeq(r.seq)).map(toAuditEvent);
   }
 
   async forDocument(documentId: string, limit: number): Promise<AuditEvent[]> {
