@@ -5,11 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3-multiple-ciphers';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDescriptorsOn } from '../../test/support/descriptors.js';
 import { adminUrl, createTestDatabase, withAdminClient, type TestDatabase } from '../../test/support/postgres.js';
-import { openPostgres, openSqlite, type DatabaseHandle } from './kysely.js';
+import { openPostgres, openSqlite, STATEMENT_CACHE_SIZE, type DatabaseHandle } from './kysely.js';
 
 describe('a PostgreSQL pool whose idle connections are ended by the server', () => {
   let database: TestDatabase;
@@ -63,6 +64,36 @@ describe('the embedded SQLite database', () => {
       await opened.close();
       expect({ main, reader }).toEqual({ main: [{ cache_size: -8192 }], reader: [{ cache_size: -65536 }] });
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the embedded SQLite database’s prepared statements', () => {
+  it('keeps the ones run most recently: a burst of more statements than it holds, each run once, does not push out one run all along', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sr-sqlite-statements-'));
+    const opened = openSqlite({ file: path.join(dir, 'strongroom.db'), key: randomBytes(32) });
+    const prepared: string[] = [];
+    const prepare = Database.prototype.prepare;
+    Database.prototype.prepare = function (this: Database.Database, source: string) {
+      prepared.push(source);
+      return prepare.call(this, source);
+    } as typeof prepare;
+    try {
+      const everyRequest = sql<{ n: number }>`select 1 as n`;
+      await everyRequest.execute(opened.db);
+      // More statements than the cache holds, each run once, with the one every request runs between them.
+      for (let k = 0; k < STATEMENT_CACHE_SIZE + 100; k += 1) {
+        await sql.raw(`select ${k} as once`).execute(opened.db);
+        await everyRequest.execute(opened.db);
+      }
+      expect(prepared.filter((source) => source === 'select 1 as n')).toHaveLength(1);
+      // The ones run once were pushed out in turn: the first is prepared again.
+      await sql.raw('select 0 as once').execute(opened.db);
+      expect(prepared.filter((source) => source === 'select 0 as once')).toHaveLength(2);
+    } finally {
+      Database.prototype.prepare = prepare;
+      await opened.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -80,6 +80,8 @@ const BUSY_TIMEOUT_MS = 5000;
  * vault held 32 MB more, and took longer (docs/performance.md "The scheduled backup's copy, off the event loop").
  */
 export const SNAPSHOT_CACHE_MIB = 2;
+/** Prepared statements the main connection keeps (withStatementCache). */
+export const STATEMENT_CACHE_SIZE = 500;
 
 /**
  * How many pages the write-ahead log grows to before the commit that crosses the mark copies it into
@@ -146,11 +148,13 @@ export function openSqlite({ file, key, cacheMib, mainCacheMib, syncFile, search
 
 /**
  * Kysely's SQLite driver prepares every statement afresh; the same few hundred statements run on
- * every request, so keep the prepared ones (better-sqlite3 statements are reusable). Every statement
+ * every request, so keep the prepared ones (better-sqlite3 statements are reusable), the least
+ * recently run one making way for a new one: a burst of statements run once (a report, a sweep of
+ * many shapes) then pushes out only each other, never what every request runs. Every statement
  * also reports when a write has been committed (`onCommit`): at once for an autocommit write, at the
  * end of the transaction for one inside it, so the group commit knows what its next sync must cover.
  */
-function withStatementCache(database: Database.Database, onCommit: () => void, limit = 500): Database.Database {
+function withStatementCache(database: Database.Database, onCommit: () => void, limit = STATEMENT_CACHE_SIZE): Database.Database {
   const cache = new Map<string, Database.Statement>();
   // A write inside a transaction counts once the transaction ends. A rollback also ends it and is then
   // reported as a commit: one sync too many, never one too few.
@@ -168,11 +172,14 @@ function withStatementCache(database: Database.Database, onCommit: () => void, l
       if (property !== 'prepare') return Reflect.get(target, property, receiver);
       return (source: string) => {
         let statement = cache.get(source);
-        if (!statement) {
+        if (statement) {
+          // A Map keeps its keys in the order they were set: set again, the statement is the newest.
+          cache.delete(source);
+        } else {
           statement = prepare(source);
           if (cache.size >= limit) cache.delete(cache.keys().next().value as string);
-          cache.set(source, statement);
         }
+        cache.set(source, statement);
         return statement;
       };
     },
