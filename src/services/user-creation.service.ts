@@ -76,8 +76,9 @@ export class UserCreationService {
       clearance: input.clearance as Classification, mfaEnabled: false, disabled: false, disabledBy: null, createdAt: now.toISOString(),
     };
     // An invited person has no password until they follow the link: nothing to guess meanwhile.
-    // Refused as busy (password-check-gate.ts), nothing is written: audited as the account it would have been.
-    const passwordHash = password === null ? null : await auditedIfBusy(this.o, { actor, action: 'user.create', user }, () => this.o.passwords.hash(password));
+    // Refused as busy (password-check-gate.ts), nothing is written: audited against the organisation, without
+    // the id the account would have had, which no account ever holds.
+    const passwordHash = password === null ? null : await auditedIfBusy(this.o, { actor, action: 'user.create', user: { accountToBeMadeIn: org.id } }, () => this.o.passwords.hash(password));
     const invitedBy = actor.userId ? (await this.o.store.repos.users.byId(actor.userId))?.name ?? null : null;
     await refusedIfTaken(() => this.o.store.transaction(async (repos) => {
       await repos.users.insert({ ...user, passwordHash });

@@ -114,6 +114,8 @@ describe.each(DIALECTS)('password forms refused as busy on %s', (dialect) => {
     expect(await t.vault.store.repos.users.byEmail(email)).toBeUndefined();
     const [event] = await busyEvents('user.create');
     expect(event).toMatchObject({ actor_user_id: admin.id, actor_organisation_id: org.id, target_organisation_id: org.id, decision: 'deny', channel: 'web' });
+    // No account was made, so the event names none: not the id it would have had.
+    expect(event!.target_ids).toEqual({});
     const done = await client.post('/admin/users', form);
     expect(done.status).toBe(200);
     expect(await t.vault.store.repos.users.byEmail(email)).toMatchObject({ email, name: 'New Starter' });
