@@ -1,8 +1,9 @@
 // A consistent snapshot of the whole database, and loading one into an empty database.
 // SQLite: `VACUUM INTO` a new file (one read transaction; the copy stays encrypted with the same
-// database key), made on a thread of its own (sqlite-snapshot.ts, Store.snapshotInto). PostgreSQL: every table read in one REPEATABLE READ, READ ONLY transaction, each
-// row as one JSON line ({"t": table, "r": row_to_json}); bytea comes out as PostgreSQL's "\x…" hex
-// text and goes back in through json_populate_recordset, which also restores every other type.
+// database key), made on a thread of its own (sqlite-snapshot.ts, Store.snapshotInto). PostgreSQL:
+// every table read in one REPEATABLE READ, READ ONLY transaction, each row as one JSON line
+// ({"t": table, "r": row_to_json}); bytea comes out as PostgreSQL's "\x…" hex text and goes back in
+// through json_populate_recordset, which also restores every other type.
 // pg_dump is not used: it must match the server's major version, which the project does not pin.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { BlobEntry } from '../domain/backup/manifest.js';

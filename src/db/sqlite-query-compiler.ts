@@ -8,8 +8,8 @@
 // is bound as before.
 //
 // A count a client chooses is bound all the same (boundCount): each count written would be a statement
-// text of its own, and the server's statement cache (kysely.ts withStatementCache, 500 statements, first in
-// first out) is shared by every organisation, so a client stepping through counts would push out the
+// text of its own, and the server's statement cache (kysely.ts withStatementCache, 500 statements) is
+// shared by every organisation, so a client stepping through hundreds of counts would push out the
 // statements everyone else's uploads and downloads run (test/audit/client-limit-statements.int.test.ts).
 import { SqliteDialect, SqliteQueryCompiler, ValueNode, sql, type Expression, type LimitNode, type OffsetNode, type OperationNode } from 'kysely';
 
