@@ -66,6 +66,8 @@ export class UnhandledJobKindsError extends Error {
 export class JobWorker {
   private readonly polls = new Map<JobLane, LanePoll>(JOB_LANES.map((lane) => [lane, { timer: null, running: null }]));
   private stopped = true;
+  /** How many times stop() was called: a start() that a stop() overtook does not start. */
+  private stops = 0;
 
   constructor(private readonly o: JobWorkerOptions) {}
 
@@ -82,7 +84,10 @@ export class JobWorker {
   /** Checks the queue (see checkQueue), then polls each lane for due jobs until stop(). */
   async start(): Promise<void> {
     if (!this.stopped) return;
+    const stops = this.stops;
     await this.checkQueue();
+    // stop() while the queue was checked (a shutdown during start-up) wins: it has returned, and the store may be closing.
+    if (this.stops !== stops) return;
     this.stopped = false;
     for (const lane of JOB_LANES) this.poll(lane);
   }
@@ -91,7 +96,7 @@ export class JobWorker {
   private poll(lane: JobLane): void {
     const poll = this.polls.get(lane)!;
     if (this.stopped) return;
-    poll.running = this.runLane(lane).then(() => undefined).catch((error: unknown) => {
+    poll.running = this.runLane(lane, () => !this.stopped).then(() => undefined).catch((error: unknown) => {
       // A job whose outcome could not be recorded stays leased, and runs again when its lease ends.
       if (error instanceof DatabaseUnavailableError) this.o.logger.warn({ err: error, cause: error.cause, lane }, 'job poll stopped: the database is unavailable for a moment');
       else this.o.logger.error({ err: error, lane }, 'job poll failed');
@@ -107,6 +112,7 @@ export class JobWorker {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stops += 1;
     for (const poll of this.polls.values()) if (poll.timer) clearTimeout(poll.timer);
     await Promise.all([...this.polls.values()].map((poll) => poll.running));
   }
@@ -120,16 +126,19 @@ export class JobWorker {
     let ran = 0;
     for (;;) {
       let round = 0;
-      for (const lane of JOB_LANES) round += await this.runLane(lane);
+      for (const lane of JOB_LANES) round += await this.runLane(lane, () => true);
       if (round === 0) return ran;
       ran += round;
     }
   }
 
-  /** Runs the lane's jobs that are due now, one at a time, until none is left; returns how many were taken. */
-  private async runLane(lane: JobLane): Promise<number> {
+  /**
+   * Runs the lane's jobs that are due now, one at a time, until none is left or `going()` turns false (stop():
+   * the running worker's lane ends with the batch in hand, not with a backlog of thousands); returns how many were taken.
+   */
+  private async runLane(lane: JobLane, going: () => boolean): Promise<number> {
     let ran = 0;
-    for (;;) {
+    while (going()) {
       const now = this.o.clock.now();
       const leasedUntil = now.getTime() + this.leaseMs;
       const jobs = await this.o.jobs.lease(lane, now.toISOString(), new Date(leasedUntil).toISOString(), this.o.batch ?? 4);
@@ -139,6 +148,7 @@ export class JobWorker {
         await this.runOne(job, leasedUntil, lane);
       }
     }
+    return ran;
   }
 
   private get heartbeatMs(): number {
