@@ -88,6 +88,11 @@ function leaseJobsQuery(rowLocks: boolean, limit: number): PreparedQuery<LeaseVa
   return query;
 }
 
+/** Read at every scrape of /metrics, for each lane; the partial index's own condition named, as in the lease. */
+const oldestQueuedJob = preparedQuery((db, values: { lane: JobLane }) =>
+  db.selectFrom('jobs').select('run_at').where('lane', '=', values.lane).where(LIVE).where('status', '=', sql.lit('queued'))
+    .orderBy('run_at').orderBy('id').limit(1));
+
 /** The lease a change is made under: `attempts` is its fencing token. */
 type HeldLease = { id: number; attempt: number };
 
@@ -158,6 +163,12 @@ export class JobsRepo implements JobsRepository {
       .where('status', 'in', ['queued', 'running', 'failed']).groupBy('status').execute();
     const of = (status: string) => Number(rows.find((r) => r.status === status)?.n ?? 0);
     return { queued: of('queued'), running: of('running'), failed: of('failed') };
+  }
+
+  /** The first queued job of the lane in (run_at, id) order, read from jobs_lane_due: one row, however long the queue. */
+  async oldestQueued(lane: JobLane): Promise<string | null> {
+    const [row] = (await oldestQueuedJob.run(this.db, { lane })).rows;
+    return row?.run_at ?? null;
   }
 
   async deleteFinished(before: string, limit: number): Promise<number> {
