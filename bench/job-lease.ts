@@ -30,7 +30,7 @@ async function measure(handle: DatabaseHandle, n: number): Promise<string> {
   for (let i = 0; i < LEASES; i++) {
     const now = new Date();
     const start = performance.now();
-    const leased = await jobs.lease(now.toISOString(), new Date(now.getTime() + 60_000).toISOString(), 4);
+    const leased = await jobs.lease('background', now.toISOString(), new Date(now.getTime() + 60_000).toISOString(), 4);
     times.push((performance.now() - start) * 1000);
     for (const job of leased) await jobs.complete(job.id, job.attempts, now.toISOString());
   }

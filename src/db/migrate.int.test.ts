@@ -13,6 +13,8 @@ import { openPostgres, openSqlite } from './kysely.js';
 import { migrate } from './migrate.js';
 import { migrations } from './migrations/index.js';
 import { LIVE_NAME_INDEXES } from './migrations/202612200000_live_names_unique.js';
+import { JOB_LANES_MIGRATION } from './migrations/202612210000_job_lanes.js';
+import { JOB_KINDS } from '../domain/jobs/kinds.js';
 import { violatesUniqueIndex } from './unique-violations.js';
 
 const schemas = new Map<Dialect, Map<string, string[]>>();
@@ -142,9 +144,34 @@ describe.each(DIALECTS)('migration 202612200000_live_names_unique on %s', (diale
       await db.updateTable('documents' as never).set({ deleted_at: now } as never).where('id' as never, '=', 'd7' as never).execute();
       await db.updateTable('collections' as never).set({ name: 'Salaries (old)' } as never).where('id' as never, '=', 's2' as never).execute();
       await db.updateTable('collections' as never).set({ name: 'payroll (old)' } as never).where('id' as never, '=', 'c2' as never).execute();
-      expect(await migrate(db, caps)).toEqual(['202612200000_live_names_unique']);
+      expect(await migrate(db, caps, { until: '202612200000_live_names_unique' })).toEqual(['202612200000_live_names_unique']);
       const again = await db.insertInto('documents' as never).values(documentRow('d8', 'payslips.txt') as never).execute().then(() => null, (e: unknown) => e);
       expect(violatesUniqueIndex(again, LIVE_NAME_INDEXES.documents)).toBe(true);
+    } finally {
+      await t.remove();
+    }
+  });
+});
+
+describe.each(DIALECTS)('migration 202612210000_job_lanes on %s', (dialect) => {
+  it('puts the jobs already in the table in their kinds\' lanes, whatever their status, and everything else in the background lane', async () => {
+    const t = await openEmptyDatabase(dialect);
+    try {
+      const { db, caps } = t.handle;
+      await migrate(db, caps, { until: '202612200000_live_names_unique' });
+      const now = new Date().toISOString();
+      const job = (kind: string, status: string) => ({ kind, payload: '{}', run_at: now, attempts: 0, max_attempts: 3, status, created_at: now });
+      await db.insertInto('jobs' as never).values([
+        job('scan-version', 'queued'), job('send-email', 'failed'), job('send-account-notice-summary', 'running'), job('extract-text', 'queued'), job('backup', 'done'),
+      ] as never).execute();
+      expect(await migrate(db, caps)).toEqual([JOB_LANES_MIGRATION]);
+      const rows = await db.selectFrom('jobs' as never).select(['kind', 'lane'] as never).orderBy('id' as never).execute();
+      expect(rows).toEqual([
+        { kind: 'scan-version', lane: 'availability' }, { kind: 'send-email', lane: 'mail' }, { kind: 'send-account-notice-summary', lane: 'mail' },
+        { kind: 'extract-text', lane: 'background' }, { kind: 'backup', lane: 'background' },
+      ]);
+      // Each kind's lane now is the lane the migration gave its rows: a job queued before it runs where one queued after would.
+      for (const row of rows as { kind: string; lane: string }[]) expect(JOB_KINDS.find((k) => k.kind === row.kind)?.lane).toBe(row.lane);
     } finally {
       await t.remove();
     }

@@ -1,4 +1,5 @@
-// The job worker: leases due jobs from the table-backed queue and runs their handlers, renewing each
+// The job worker: leases due jobs from the table-backed queue and runs their handlers, one job of each lane
+// at a time with the lanes side by side (domain/jobs/define-job.ts JobLane), renewing each
 // lease while the handler works, marking the job done (in the handler's last transaction when it
 // takes the completion handed to it, else after it returns), retrying with exponential backoff and
 // dead-lettering after the kind's last attempt (never for a database that was momentarily unavailable:
@@ -6,7 +7,7 @@
 // queued kind no handler here runs.
 import type { Logger } from 'pino';
 import { DatabaseUnavailableError } from '../db/driver-errors.js';
-import { backoffSeconds } from '../domain/jobs/define-job.js';
+import { backoffSeconds, JOB_LANES, type JobLane } from '../domain/jobs/define-job.js';
 import type { Clock } from '../domain/ports.js';
 import type { JobRow } from '../db/repos/jobs.repo.js';
 import type { JobCompletion } from '../domain/jobs/repositories.js';
@@ -19,7 +20,7 @@ export class JobLeaseLostError extends Error {
 
 /** What the worker needs of the queue table (JobsRepo). */
 export interface LeasedJobs {
-  lease(now: string, leaseUntil: string, limit: number): Promise<JobRow[]>;
+  lease(lane: JobLane, now: string, leaseUntil: string, limit: number): Promise<JobRow[]>;
   heartbeat(id: number, attempt: number, leaseUntil: string): Promise<boolean>;
   complete(id: number, attempt: number, at: string): Promise<boolean>;
   retry(id: number, attempt: number, runAt: string, error: string): Promise<boolean>;
@@ -46,6 +47,12 @@ export interface JobWorkerOptions {
   batch?: number;
 }
 
+/** One lane's poll: the run in progress, or the timer of the next. */
+interface LanePoll {
+  timer: NodeJS.Timeout | null;
+  running: Promise<void> | null;
+}
+
 export class UnhandledJobKindsError extends Error {
   constructor(readonly kinds: string[]) {
     super(
@@ -57,9 +64,10 @@ export class UnhandledJobKindsError extends Error {
 }
 
 export class JobWorker {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly polls = new Map<JobLane, LanePoll>(JOB_LANES.map((lane) => [lane, { timer: null, running: null }]));
   private stopped = true;
+  /** How many times stop() was called: a start() that a stop() overtook does not start. */
+  private stops = 0;
 
   constructor(private readonly o: JobWorkerOptions) {}
 
@@ -73,23 +81,29 @@ export class JobWorker {
     if (unhandled.length > 0) throw new UnhandledJobKindsError(unhandled);
   }
 
-  /** Checks the queue (see checkQueue), then polls for due jobs until stop(). */
+  /** Checks the queue (see checkQueue), then polls each lane for due jobs until stop(). */
   async start(): Promise<void> {
     if (!this.stopped) return;
+    const stops = this.stops;
     await this.checkQueue();
+    // stop() while the queue was checked (a shutdown during start-up) wins: it has returned, and the store may be closing.
+    if (this.stops !== stops) return;
     this.stopped = false;
-    const tick = () => {
-      if (this.stopped) return;
-      this.running = this.runDue().then(() => undefined).catch((error: unknown) => {
-        // A job whose outcome could not be recorded stays leased, and runs again when its lease ends.
-        if (error instanceof DatabaseUnavailableError) this.o.logger.warn({ err: error, cause: error.cause }, 'job poll stopped: the database is unavailable for a moment');
-        else this.o.logger.error({ err: error }, 'job poll failed');
-      }).finally(() => {
-        this.running = null;
-        if (!this.stopped) this.timer = setTimeout(tick, this.o.pollMs ?? 500);
-      });
-    };
-    tick();
+    for (const lane of JOB_LANES) this.poll(lane);
+  }
+
+  /** Runs the lane's due jobs, then polls it again after pollMs; each lane on its own, so a long job holds only its own. */
+  private poll(lane: JobLane): void {
+    const poll = this.polls.get(lane)!;
+    if (this.stopped) return;
+    poll.running = this.runLane(lane, () => !this.stopped).then(() => undefined).catch((error: unknown) => {
+      // A job whose outcome could not be recorded stays leased, and runs again when its lease ends.
+      if (error instanceof DatabaseUnavailableError) this.o.logger.warn({ err: error, cause: error.cause, lane }, 'job poll stopped: the database is unavailable for a moment');
+      else this.o.logger.error({ err: error, lane }, 'job poll failed');
+    }).finally(() => {
+      poll.running = null;
+      if (!this.stopped) poll.timer = setTimeout(() => this.poll(lane), this.o.pollMs ?? 500);
+    });
   }
 
   get started(): boolean {
@@ -98,23 +112,43 @@ export class JobWorker {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    this.stops += 1;
+    for (const poll of this.polls.values()) if (poll.timer) clearTimeout(poll.timer);
+    await Promise.all([...this.polls.values()].map((poll) => poll.running));
   }
 
-  /** Runs every job that is due now; returns how many were taken. */
+  /**
+   * Runs every job that is due now, one lane after another and again until none is left (a job may queue
+   * another in a lane already emptied); returns how many were taken. The running worker's lanes go side by
+   * side instead; this, for a command or a test, one job at a time.
+   */
   async runDue(): Promise<number> {
     let ran = 0;
     for (;;) {
+      let round = 0;
+      for (const lane of JOB_LANES) round += await this.runLane(lane, () => true);
+      if (round === 0) return ran;
+      ran += round;
+    }
+  }
+
+  /**
+   * Runs the lane's jobs that are due now, one at a time, until none is left or `going()` turns false (stop():
+   * the running worker's lane ends with the batch in hand, not with a backlog of thousands); returns how many were taken.
+   */
+  private async runLane(lane: JobLane, going: () => boolean): Promise<number> {
+    let ran = 0;
+    while (going()) {
       const now = this.o.clock.now();
       const leasedUntil = now.getTime() + this.leaseMs;
-      const jobs = await this.o.jobs.lease(now.toISOString(), new Date(leasedUntil).toISOString(), this.o.batch ?? 4);
+      const jobs = await this.o.jobs.lease(lane, now.toISOString(), new Date(leasedUntil).toISOString(), this.o.batch ?? 4);
       if (jobs.length === 0) return ran;
       for (const job of jobs) {
         ran += 1;
-        await this.runOne(job, leasedUntil);
+        await this.runOne(job, leasedUntil, lane);
       }
     }
+    return ran;
   }
 
   private get heartbeatMs(): number {
@@ -125,8 +159,8 @@ export class JobWorker {
     return new Date(this.o.clock.now().getTime() + this.leaseMs).toISOString();
   }
 
-  private async runOne(job: JobRow, leasedUntil: number): Promise<void> {
-    const log = { job: job.id, kind: job.kind, attempt: job.attempts };
+  private async runOne(job: JobRow, leasedUntil: number, lane: JobLane): Promise<void> {
+    const log = { job: job.id, kind: job.kind, lane, attempt: job.attempts };
     const handler = this.o.registry.get(job.kind);
     if (!handler) {
       // Queued after start-up by a process that knows a kind this one does not: leave it for that one.

@@ -3,6 +3,7 @@
 // cluster's, so every read comes from the database: any process answers for all of them. Listing
 // (`jobs.read`) and retrying (`jobs.manage`) are the system's alone; a retry is audited as jobs.retry.
 import { DomainError } from '../domain/errors.js';
+import { JOB_LANES, type JobLane } from '../domain/jobs/define-job.js';
 import { FINISHED_JOBS_KEPT_DAYS } from '../domain/jobs/kinds.js';
 import type { Clock } from '../domain/ports.js';
 import type { FailedJob, JobCounts, Store } from '../domain/repositories.js';
@@ -28,6 +29,19 @@ export class JobsAdminService {
   /** Queued, running and failed jobs across every process (read at scrape time; no actor: counts only). */
   async counts(): Promise<JobCounts> {
     return this.o.store.repos.jobs.counts();
+  }
+
+  /**
+   * How long the oldest job due in each lane has waited, in seconds (0 when none is due): a lane whose
+   * wait keeps growing has a job that holds it, or no worker. Read at scrape time, like counts.
+   */
+  async oldestWaits(): Promise<Record<JobLane, number>> {
+    const now = this.o.clock.now().getTime();
+    const waits = await Promise.all(JOB_LANES.map(async (lane) => {
+      const runAt = await this.o.store.repos.jobs.oldestQueued(lane);
+      return [lane, runAt === null ? 0 : Math.max(0, (now - Date.parse(runAt)) / 1000)] as const;
+    }));
+    return Object.fromEntries(waits) as Record<JobLane, number>;
   }
 
   /**

@@ -250,7 +250,9 @@ export class QuarantineService {
     return this.o.store.transaction(async (trx) => {
       // The scan took a while: the verdict applies to what the version and its document are now.
       const held = await this.lockedForVerdict(trx, version);
-      if (!held || held.version.scanStatus !== 'pending') {
+      // A disposal or bin purge shreds the key and leaves the scan status pending: the scan job (availability lane)
+      // runs beside both (background lane), so the key is read again here, as the rescan does.
+      if (!held || held.version.scanStatus !== 'pending' || held.version.wrappedKey.length === 0) {
         // Decided meanwhile (released, destroyed, or scanned by another run): that decision stands.
         await completion?.(trx);
         return 'skipped';

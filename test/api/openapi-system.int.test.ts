@@ -93,7 +93,7 @@ describe.each(DIALECTS)('OpenAPI and system endpoints on %s', (dialect) => {
     const now = new Date();
     for (const n of [1, 2, 3]) await jobs.enqueue(job, { n }, { now });
     // One of the three runs out of attempts (as another process's worker would leave it): two stay queued.
-    const [leased, ...others] = (await jobs.lease(now.toISOString(), new Date(now.getTime() + 60_000).toISOString(), 100)).filter((j) => j.kind === job.kind);
+    const [leased, ...others] = (await jobs.lease(job.lane, now.toISOString(), new Date(now.getTime() + 60_000).toISOString(), 100)).filter((j) => j.kind === job.kind);
     expect(others).toHaveLength(2);
     expect(await jobs.fail(leased!.id, leased!.attempts, now.toISOString(), 'boom')).toBe(true);
     for (const other of others) expect(await jobs.retry(other.id, other.attempts, now.toISOString(), 'again')).toBe(true);

@@ -56,6 +56,9 @@ describe.each(DIALECTS)('a backup from before sign-in seals, restored, on %s', (
     }
     await sql`delete from schema_migrations where name = ${SIGN_IN_SEALS_MIGRATION}`.execute(db);
     // Nor any migration after seals: undone, newest first (a backup's migrations are a prefix of the known list).
+    await db.schema.dropIndex('jobs_lane_due').execute();
+    await db.schema.alterTable('jobs').dropColumn('lane').execute();
+    await sql`delete from schema_migrations where name = '202612210000_job_lanes'`.execute(db);
     for (const index of ['documents_live_name', 'collections_live_child_name', 'collections_live_top_name']) await db.schema.dropIndex(index).execute();
     await sql`delete from schema_migrations where name = '202612200000_live_names_unique'`.execute(db);
     await db.schema.dropTable('account_notices').execute();

@@ -8,19 +8,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeBackup } from '../../src/backup.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { threadGate } from '../support/thread-gate.js';
 import { auth, createOrganisation, openTestVault, upload, type RestartableTestVault, type TestUser } from '../support/vault.js';
-
-/**
- * Resolves once the gate's arrival count reaches `count`, polling without blocking the event loop. A copy
- * made on the event loop never reaches the gate: after 20 s that is said rather than left to the test's timeout.
- */
-async function arrived(gate: Int32Array, count: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Atomics.load(gate, 1) < count) {
-    if (Date.now() > deadline) throw new Error('The backup\'s copy never reached its thread\'s gate: it is not made on a thread of its own.');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('a backup of an SQLite vault while the server works', () => {
   let clamd: TestClamd;
@@ -28,18 +17,17 @@ describe('a backup of an SQLite vault while the server works', () => {
   let user: TestUser;
   let collectionId: string;
   let work: string;
-  const gate = new Int32Array(new SharedArrayBuffer(8));
+  const copying = threadGate();
   beforeAll(async () => {
     clamd = await startTestClamd();
     work = await mkdtemp(path.join(tmpdir(), 'sr-snapshot-'));
-    t = await openTestVault({ dialect: 'sqlite', clamdSocket: clamd.socketPath, snapshotGate: gate });
+    t = await openTestVault({ dialect: 'sqlite', clamdSocket: clamd.socketPath, snapshotGate: copying.gate });
     const org = await createOrganisation(t.vault);
     collectionId = org.collections.payroll!;
     user = await org.user({ teams: ['payroll'] });
   });
   afterAll(async () => {
-    Atomics.store(gate, 0, 0);
-    Atomics.notify(gate, 0);
+    copying.release();
     await t?.close();
     await clamd?.stop();
     await rm(work, { recursive: true, force: true });
@@ -50,9 +38,10 @@ describe('a backup of an SQLite vault while the server works', () => {
     expect(first.statusCode).toBe(201);
     const documentsBefore = Number((await t.vault.store.db.selectFrom('documents').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
 
-    Atomics.store(gate, 0, 1);
+    copying.hold();
     const backup = takeBackup(t.vault, path.join(work, 'backup'));
-    await arrived(gate, 1);
+    // A copy made on the event loop never reaches the gate.
+    await copying.arrived(1, 'The backup\'s copy never reached its thread\'s gate: it is not made on a thread of its own.');
 
     const download = await t.app.inject({ method: 'GET', url: `/api/v1/documents/${first.json().id}/content`, headers: auth(user) });
     expect(download.statusCode).toBe(200);
@@ -60,12 +49,11 @@ describe('a backup of an SQLite vault while the server works', () => {
     const second = await upload(t.app, user, collectionId, 'payslip-december.txt', 'December payslip');
     expect(second.statusCode).toBe(201);
 
-    Atomics.store(gate, 0, 0);
-    Atomics.notify(gate, 0);
+    copying.release();
     const manifest = await backup;
     // The copy began after the gate, so it holds the upload made while the thread waited there.
     expect(manifest.tables.documents).toBe(documentsBefore + 1);
     expect(manifest.blobs.referenced).toBeGreaterThanOrEqual(2);
-    expect(Atomics.load(gate, 1)).toBe(1);
+    expect(copying.arrivals).toBe(1);
   });
 });

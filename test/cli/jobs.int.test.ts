@@ -26,7 +26,7 @@ describe.each(DIALECTS)('jobs commands on %s', (dialect) => {
     const later = new Date(now.getTime() + 60_000).toISOString();
     await jobs.enqueue(scanVersionJob, { versionId: 'v-dead' }, { now });
     await jobs.enqueue(scanVersionJob, { versionId: 'v-live' }, { now });
-    const leased = await jobs.lease(now.toISOString(), later, 10);
+    const leased = await jobs.lease(scanVersionJob.lane, now.toISOString(), later, 10);
     const dead = leased.find((j) => (j.payload as { versionId: string }).versionId === 'v-dead')!;
     const live = leased.find((j) => (j.payload as { versionId: string }).versionId === 'v-live')!;
     const finishedAt = now.toISOString();

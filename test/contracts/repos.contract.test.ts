@@ -442,20 +442,20 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       const now = iso(T0 + 60_000);
       for (let i = 0; i < 6; i++) await repos.jobs.enqueue(job, { i }, { now: new Date(T0), runAt: new Date(T0) });
       await repos.jobs.enqueue(job, { later: true }, { now: new Date(T0), runAt: new Date(T0 + 3_600_000) });
-      const [a, b] = await Promise.all([repos.jobs.lease(now, iso(T0 + 120_000), 4), repos.jobs.lease(now, iso(T0 + 120_000), 4)]);
+      const [a, b] = await Promise.all([repos.jobs.lease('background', now, iso(T0 + 120_000), 4), repos.jobs.lease('background', now, iso(T0 + 120_000), 4)]);
       const ours = [...a, ...b].filter((j) => j.kind === kind);
       expect(ours).toHaveLength(6);
       expect(new Set(ours.map((j) => j.id)).size).toBe(6);
       expect(ours.every((j) => j.attempts === 1 && j.maxAttempts === 3)).toBe(true);
       expect(ours.map((j) => (j.payload as { i: number }).i).sort()).toEqual([0, 1, 2, 3, 4, 5]);
-      expect((await repos.jobs.lease(now, iso(T0 + 120_000), 100)).filter((j) => j.kind === kind)).toEqual([]);
+      expect((await repos.jobs.lease('background', now, iso(T0 + 120_000), 100)).filter((j) => j.kind === kind)).toEqual([]);
 
       // A lease that ran out is taken again (the worker died), with the attempt counted.
-      const again = (await repos.jobs.lease(iso(T0 + 121_000), iso(T0 + 180_000), 100)).filter((j) => j.kind === kind);
+      const again = (await repos.jobs.lease('background', iso(T0 + 121_000), iso(T0 + 180_000), 100)).filter((j) => j.kind === kind);
       expect(again.map((j) => j.id).sort()).toEqual(ours.map((j) => j.id).sort());
       expect(again.every((j) => j.attempts === 2)).toBe(true);
       for (const leased of again) await repos.jobs.complete(leased.id, leased.attempts, iso(T0 + 122_000));
-      expect((await repos.jobs.lease(iso(T0 + 200_000), iso(T0 + 300_000), 100)).filter((j) => j.kind === kind)).toEqual([]);
+      expect((await repos.jobs.lease('background', iso(T0 + 200_000), iso(T0 + 300_000), 100)).filter((j) => j.kind === kind)).toEqual([]);
     });
 
     it('lists dead-lettered jobs newest first, counts the queue by state, and requeues a failed job once with its attempts reset', async () => {
@@ -463,7 +463,7 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       const job = defineJob<{ n: number }>({ kind, payload: z.object({ n: z.number() }), maxAttempts: 2, backoffSeconds: 1, maxBackoffSeconds: 1, uniqueKey: (p) => `${kind}:${p.n}` });
       const before = await repos.jobs.counts();
       for (const n of [1, 2, 3]) await repos.jobs.enqueue(job, { n }, { now: new Date(T0), runAt: new Date(T0) });
-      const leased = (await repos.jobs.lease(iso(T0 + 1_000), iso(T0 + 60_000), 100)).filter((j) => j.kind === kind).sort((a, b) => a.id - b.id);
+      const leased = (await repos.jobs.lease('background', iso(T0 + 1_000), iso(T0 + 60_000), 100)).filter((j) => j.kind === kind).sort((a, b) => a.id - b.id);
       expect(leased).toHaveLength(3);
       const [first, second, third] = leased as [typeof leased[0], typeof leased[0], typeof leased[0]];
       expect(await repos.jobs.fail(first.id, first.attempts, iso(T0 + 2_000), 'first\nbroke')).toBe(true);
@@ -485,8 +485,8 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect(await repos.jobs.counts()).toEqual({ queued: before.queued + 1, running: before.running + 1, failed: before.failed + 1 });
       expect((await repos.jobs.failed(1000)).filter((j) => j.kind === kind).map((j) => j.id)).toEqual([second.id]);
       // Not before runAt; then it leases as a fresh first attempt.
-      expect((await repos.jobs.lease(iso(T0 + 3_500), iso(T0 + 60_000), 100)).filter((j) => j.kind === kind)).toEqual([]);
-      const again = (await repos.jobs.lease(iso(T0 + 4_000), iso(T0 + 60_000), 100)).filter((j) => j.kind === kind);
+      expect((await repos.jobs.lease('background', iso(T0 + 3_500), iso(T0 + 60_000), 100)).filter((j) => j.kind === kind)).toEqual([]);
+      const again = (await repos.jobs.lease('background', iso(T0 + 4_000), iso(T0 + 60_000), 100)).filter((j) => j.kind === kind);
       expect(again).toEqual([{ id: first.id, kind, payload: { n: 1 }, attempts: 1, maxAttempts: 2 }]);
 
       // While a live job holds the same unique key, the dead letter stays failed: the work is already queued.
@@ -495,7 +495,7 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect((await repos.jobs.failed(1000)).filter((j) => j.kind === kind).map((j) => j.id)).toEqual([second.id]);
 
       // Leave nothing of this kind live for the other tests sharing the database.
-      const rest = (await repos.jobs.lease(iso(T0 + 6_000), iso(T0 + 60_000), 100)).filter((j) => j.kind === kind);
+      const rest = (await repos.jobs.lease('background', iso(T0 + 6_000), iso(T0 + 60_000), 100)).filter((j) => j.kind === kind);
       for (const j of [third, ...again, ...rest]) expect(await repos.jobs.complete(j.id, j.attempts, iso(T0 + 7_000))).toBe(true);
     });
   });

@@ -50,6 +50,8 @@ describe.each(DIALECTS)('the job lease\'s plan on %s', (dialect) => {
   let close: () => Promise<void>;
   let jobs: JobsRepo;
   let lease: { source: string; values: unknown[] };
+  /** The lease of a lane with nothing in it, beside the long queue in another. */
+  let emptyLane: { source: string; values: unknown[] };
 
   beforeAll(async () => {
     if (dialect === 'postgres') {
@@ -70,32 +72,37 @@ describe.each(DIALECTS)('the job lease\'s plan on %s', (dialect) => {
     if (dialect === 'postgres') await sql`analyze jobs`.execute(handle.db);
     recording = [];
     const now = new Date();
-    const leased = await jobs.lease(now.toISOString(), new Date(now.getTime() + 60_000).toISOString(), 4);
+    const leaseStatement = () => recording!.findLast((r) => /^\s*with\b/i.test(r.source) && /update "jobs"/i.test(r.source))!;
+    const leased = await jobs.lease('background', now.toISOString(), new Date(now.getTime() + 60_000).toISOString(), 4);
     expect(leased.map((j) => j.payload)).toEqual([1, 2, 3, 4].map((i) => ({ versionId: `v${i}` })));
-    lease = recording.find((r) => /^\s*with\b/i.test(r.source) && /update "jobs"/i.test(r.source))!;
+    lease = leaseStatement();
+    expect(await jobs.lease('mail', now.toISOString(), new Date(now.getTime() + 60_000).toISOString(), 4)).toEqual([]);
+    emptyLane = leaseStatement();
     recording = null;
     expect(lease).toBeDefined();
+    expect(emptyLane).not.toBe(lease);
   });
   afterAll(async () => {
     await close?.();
   });
 
-  it('reads the few jobs it takes from an index, in order, and updates them by their key', async () => {
+  /** Checks the statement's plan: the candidates read from the lane's part of the index in order, never every due job. */
+  async function expectIndexedPlan(statement: { source: string; values: unknown[] }): Promise<void> {
     if (dialect === 'sqlite') {
-      const { rows } = await handle.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${lease.source}`, lease.values.flat()));
+      const { rows } = await handle.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${statement.source}`, statement.values.flat()));
       const details = rows.map((r) => r.detail);
-      // The update finds its rows by key; each candidate set walks jobs_due in order, cut at the batch.
+      // The update finds its rows by key; each candidate set walks its lane's part of jobs_lane_due in order, cut at the batch.
       expect(details, details.join('\n')).toContain('SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)');
-      expect(details.filter((d) => /jobs_due/.test(d)), details.join('\n')).toHaveLength(2);
+      expect(details.filter((d) => /jobs_lane_due \(lane=\? AND status=\?/.test(d)), details.join('\n')).toHaveLength(2);
       expect(details.some((d) => /MULTI-INDEX OR|SCAN jobs\b/.test(d)), details.join('\n')).toBe(false);
     } else {
-      interface PlanNode { 'Node Type': string; 'Relation Name'?: string; 'Actual Rows'?: number; Plans?: PlanNode[] }
+      interface PlanNode { 'Node Type': string; 'Relation Name'?: string; 'Actual Rows'?: number; 'Rows Removed by Filter'?: number; Plans?: PlanNode[] }
       const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
       // Run for real (it leases the next four) inside a transaction rolled back: the plan's row counts are what it read.
       const plan = await handle.db.connection().execute(async (db) => {
         await sql`begin`.execute(db);
         try {
-          const { rows } = await db.executeQuery<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(CompiledQuery.raw(`explain (analyze, format json) ${lease.source}`, lease.values));
+          const { rows } = await db.executeQuery<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(CompiledQuery.raw(`explain (analyze, format json) ${statement.source}`, statement.values));
           return rows[0]!['QUERY PLAN'][0].Plan;
         } finally {
           await sql`rollback`.execute(db);
@@ -106,7 +113,17 @@ describe.each(DIALECTS)('the job lease\'s plan on %s', (dialect) => {
       expect(overJobs.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);
       // No node over the jobs table returns more rows than a batch takes.
       expect(Math.max(...overJobs.map((n) => n['Actual Rows'] ?? 0))).toBeLessThanOrEqual(4);
+      // Nor reads more and throws them away (another lane's jobs, found and filtered out).
+      expect(Math.max(...overJobs.map((n) => n['Rows Removed by Filter'] ?? 0))).toBeLessThanOrEqual(4);
       expect(nodesOf(plan).filter((n) => n['Node Type'] === 'Sort' && (n.Plans ?? []).some((p) => p['Relation Name'] === 'jobs'))).toEqual([]);
     }
+  }
+
+  it('reads the few jobs it takes from an index, in order, and updates them by their key', async () => {
+    await expectIndexedPlan(lease);
+  });
+
+  it('reads nothing of another lane\'s long queue when its own lane is empty', async () => {
+    await expectIndexedPlan(emptyLane);
   });
 });

@@ -97,7 +97,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     expect(JSON.parse(rows[0]!.payload)).toEqual({ versionId });
 
     // Still one row while it runs; a new one once it is done.
-    const [leased] = await jobsA.lease(now.toISOString(), new Date(now.getTime() + 60_000).toISOString(), 10);
+    const [leased] = await jobsA.lease(scanVersionJob.lane, now.toISOString(), new Date(now.getTime() + 60_000).toISOString(), 10);
     expect(leased).toMatchObject({ kind: 'scan-version', payload: { versionId }, attempts: 1 });
     expect(await jobsA.enqueue(scanVersionJob, { versionId }, { now })).toBe(false);
     expect(await jobsA.complete(leased!.id, 1, now.toISOString())).toBe(true);
@@ -117,7 +117,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     const recent = new Date().toISOString();
     const finished = async (status: 'done' | 'failed', at: string) => {
       await jobsA.enqueue(echoJob, { n: 1 }, { now: new Date(at) });
-      const [leased] = await jobsA.lease(recent, new Date(Date.now() + 60_000).toISOString(), 1);
+      const [leased] = await jobsA.lease('background', recent, new Date(Date.now() + 60_000).toISOString(), 1);
       if (status === 'done') expect(await jobsA.complete(leased!.id, leased!.attempts, at)).toBe(true);
       else expect(await jobsA.fail(leased!.id, leased!.attempts, at, 'gave up')).toBe(true);
       return leased!.id;
@@ -126,7 +126,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     const recentDone = await finished('done', recent);
     const oldFailed = await finished('failed', old);
     await jobsA.enqueue(echoJob, { n: 2 }, { now: new Date(old) });
-    const [running] = await jobsA.lease(recent, new Date(Date.now() + 60_000).toISOString(), 1);
+    const [running] = await jobsA.lease('background', recent, new Date(Date.now() + 60_000).toISOString(), 1);
     await jobsA.enqueue(echoJob, { n: 3 }, { now: new Date(old) });
     const ids = async () => new Set((await rowsOf('test-echo')).map((r) => Number(r.id)));
     const before = await ids();
@@ -154,9 +154,9 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     for (let n = 0; n < 12; n++) await jobsA.enqueue(echoJob, { n }, { now });
     const t = new Date().toISOString();
     const u = new Date(Date.now() + 60_000).toISOString();
-    const alone = await jobsB.lease(t, u, 3);
+    const alone = await jobsB.lease('background', t, u, 3);
     expect(alone.map((j) => j.payload)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
-    const [x, y] = await Promise.all([jobsA.lease(t, u, 3), jobsB.lease(t, u, 3)]);
+    const [x, y] = await Promise.all([jobsA.lease('background', t, u, 3), jobsB.lease('background', t, u, 3)]);
     expect(x).toHaveLength(3);
     expect(y).toHaveLength(3);
     expect(new Set([...alone, ...x, ...y].map((j) => j.id)).size).toBe(9);
@@ -428,9 +428,9 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     await leased(5, Date.now() + 60_000);
     const t = new Date().toISOString();
     const u = new Date(Date.now() + 60_000).toISOString();
-    expect((await jobsB.lease(t, u, 4)).map((j) => j.payload)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }]);
-    expect((await jobsB.lease(t, u, 4)).map((j) => j.payload)).toEqual([{ n: 4 }]);
-    expect(await jobsB.lease(t, u, 4)).toEqual([]);
+    expect((await jobsB.lease('background', t, u, 4)).map((j) => j.payload)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }]);
+    expect((await jobsB.lease('background', t, u, 4)).map((j) => j.payload)).toEqual([{ n: 4 }]);
+    expect(await jobsB.lease('background', t, u, 4)).toEqual([]);
   });
 
   it('gives a crashed worker\'s job to another once its lease expires, and fences the old holder out', async () => {
@@ -444,7 +444,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     await jobsA.enqueue(echoJob, { n: 7 }, { now: new Date(Date.now() - 1000) });
     // The "crashed" worker leased it for 200 ms and never came back.
     const start = new Date();
-    const [crashed] = await jobsA.lease(start.toISOString(), new Date(start.getTime() + 200).toISOString(), 10);
+    const [crashed] = await jobsA.lease('background', start.toISOString(), new Date(start.getTime() + 200).toISOString(), 10);
     expect(crashed).toMatchObject({ kind: 'test-echo', attempts: 1 });
     const other = new JobWorker({ jobs: jobsB, durable: () => h.b.durable(), registry, clock: realClock, logger: silent });
     expect(await other.runDue()).toBe(0);

@@ -38,6 +38,7 @@ import * as m202612180000 from './202612180000_credential_scope.js';
 import * as m202612180100 from './202612180100_orphan_candidates_listed.js';
 import * as m202612190000 from './202612190000_account_notices.js';
 import * as m202612200000 from './202612200000_live_names_unique.js';
+import * as m202612210000 from './202612210000_job_lanes.js';
 
 export interface Migration {
   name: string;
@@ -82,4 +83,5 @@ export const migrations: Migration[] = [
   { name: '202612180100_orphan_candidates_listed', up: m202612180100.up },
   { name: '202612190000_account_notices', up: m202612190000.up },
   { name: m202612200000.LIVE_NAMES_MIGRATION, up: m202612200000.up },
+  { name: m202612210000.JOB_LANES_MIGRATION, up: m202612210000.up },
 ];

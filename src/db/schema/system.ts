@@ -15,6 +15,8 @@ export interface JobsTable {
   finished_at: string | null;
   /** At most one queued or running job per key (partial unique index). */
   unique_key: string | null;
+  /** 'mail', 'availability' or 'background' (domain/jobs/define-job.ts JobLane): each is leased on its own. */
+  lane: Generated<string>;
 }
 
 export interface KeyValueTable {

@@ -2,6 +2,17 @@
 // the key that makes two enqueues of the same work one job. Enqueueing and handling are typed by it.
 import type { z } from 'zod';
 
+/**
+ * The line a job waits in. The worker runs one job of each lane at a time, the lanes side by side, so work
+ * someone is waiting on never queues behind bulk work (an import's text extraction, OCR, the daily backup):
+ * - `mail`: a message a person waits for (a sign-in link, a security notice);
+ * - `availability`: work a stored file's availability waits on (a scan after the upload was answered);
+ * - `background`: everything no one is waiting on at that moment.
+ * A job keeps the lane it was queued in.
+ */
+export type JobLane = 'mail' | 'availability' | 'background';
+export const JOB_LANES: readonly JobLane[] = ['mail', 'availability', 'background'];
+
 export interface JobDefinition<P> {
   /** Stored in jobs.kind; never rename one that may still be queued somewhere. */
   readonly kind: string;
@@ -14,15 +25,18 @@ export interface JobDefinition<P> {
   readonly maxBackoffSeconds: number;
   /** At most one live (queued or running) job per key: a second enqueue with the same key does nothing. */
   readonly uniqueKey?: (payload: P) => string;
+  /** Stored in jobs.lane when the job is queued. */
+  readonly lane: JobLane;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a list of kinds whose payloads differ
 export type AnyJobDefinition = JobDefinition<any>;
 
-export function defineJob<P>(definition: JobDefinition<P>): JobDefinition<P> {
+/** A kind's definition; its lane is `background` unless it says otherwise. */
+export function defineJob<P>(definition: Omit<JobDefinition<P>, 'lane'> & { lane?: JobLane }): JobDefinition<P> {
   if (!/^[a-z][a-z0-9-]*$/.test(definition.kind)) throw new Error(`job kind "${definition.kind}": use lower-case words joined by hyphens`);
   if (definition.maxAttempts < 1) throw new Error(`job kind "${definition.kind}": maxAttempts must be at least 1`);
-  return Object.freeze({ ...definition });
+  return Object.freeze({ ...definition, lane: definition.lane ?? 'background' });
 }
 
 /** Seconds to wait before attempt `attempt + 1`, after `attempt` (1-based) failed. */

@@ -7,6 +7,8 @@ import { defineJob, type AnyJobDefinition } from './define-job.js';
 /** Scans a version that was too large (or arrived while clamd was down) to scan before answering. */
 export const scanVersionJob = defineJob({
   kind: 'scan-version',
+  // The version is unreadable until this runs.
+  lane: 'availability',
   payload: z.object({ versionId: z.string().min(1) }),
   // Generous: an outage of clamd is retried for hours rather than leaving the version unscanned.
   maxAttempts: 50,
@@ -183,6 +185,7 @@ export const compactSearchJob = defineJob({
  */
 export const sendEmailJob = defineJob({
   kind: 'send-email',
+  lane: 'mail',
   payload: sendEmailPayloadSchema,
   maxAttempts: 30,
   backoffSeconds: 30,
@@ -196,6 +199,7 @@ export const sendEmailJob = defineJob({
  */
 export const sendAccountNoticeSummaryJob = defineJob({
   kind: 'send-account-notice-summary',
+  lane: 'mail',
   payload: z.object({ userId: z.string().min(1), windowOpenedAt: z.string().min(1), address: z.string().min(1) }),
   maxAttempts: 30,
   backoffSeconds: 30,

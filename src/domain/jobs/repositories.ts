@@ -1,6 +1,6 @@
 // Port: the job queue as services see it: queueing (JobQueue), and dead-lettered jobs seen and retried.
 // Part of the Store's repositories (domain/repositories.ts `jobs`).
-import type { JobQueue } from './define-job.js';
+import type { JobQueue, JobLane } from './define-job.js';
 
 /** A dead-lettered job: it ran out of attempts and stays in the table as 'failed'. */
 export interface FailedJob {
@@ -48,6 +48,8 @@ export interface JobsRepository extends JobQueue {
   /** Dead-lettered jobs, the most recently failed first. */
   failed(limit?: number): Promise<FailedJob[]>;
   counts(): Promise<JobCounts>;
+  /** When the oldest queued job of the lane became due (its run_at, which may be ahead of now), or null when none is queued. */
+  oldestQueued(lane: JobLane): Promise<string | null>;
   /** Deletes up to `limit` jobs that finished done before `before` (never a live or failed one); returns how many. */
   deleteFinished(before: string, limit: number): Promise<number>;
   /** Puts a failed job back in the queue, due at `runAt`, with its attempts reset to 0 and its error kept. */

@@ -31,6 +31,20 @@ export const systemRoutes = (vault: AppServices): FastifyPluginAsync => async (a
   });
   jobCount('strongroom_jobs_failed', 'Dead-lettered jobs (ran out of attempts) in the whole cluster; see "strongroom jobs failed"', (c) => c.failed);
   jobCount('strongroom_jobs_queued', 'Jobs waiting to run in the whole cluster (queued, not yet leased by a worker)', (c) => c.queued);
+  new Gauge({
+    name: 'strongroom_jobs_oldest_wait_seconds',
+    help: 'How long the oldest due job of each lane of the queue has waited, in seconds (0 when none is due); alert when the mail or availability lane waits minutes',
+    labelNames: ['lane'], registers: [registry],
+    async collect() {
+      try {
+        const waits = await vault.jobs.oldestWaits();
+        for (const [lane, seconds] of Object.entries(waits)) this.set({ lane }, Math.floor(seconds));
+      } catch (error) {
+        this.reset();
+        app.log.warn({ err: error }, 'strongroom_jobs_oldest_wait_seconds: the queue could not be read');
+      }
+    },
+  });
 
   // The offsite replica's health, from the database at scrape time (cluster-wide, like the job counts).
   const replicaGauge = (name: string, help: string, pick: (h: Awaited<ReturnType<AppServices['replication']['health']>>) => number) => new Gauge({
