@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := build
 
-.PHONY: install install-test install-bench build run test lint bench bench-webdav bench-nodes bench-s3 bench-ocr bench-replica bench-search bench-import bench-floor clean
+.PHONY: install install-test install-bench build run test lint bench bench-webdav bench-nodes bench-s3 bench-ocr bench-replica bench-search bench-import bench-floor bench-backlog clean
 
 # Debian packages and node_modules (idempotent, quiet when there is nothing to do). `install` is
 # what running needs; the tests' browsers and WebDAV clients and the benchmark's Apache come with
@@ -44,6 +44,13 @@ bench: install-bench build
 	@$(MAKE) --no-print-directory bench-ocr
 	@$(MAKE) --no-print-directory bench-search
 	@$(MAKE) --no-print-directory bench-import
+	@$(MAKE) --no-print-directory bench-backlog
+
+# A file scanned after it is answered, uploaded behind 3,000 small uploads' queued jobs: how long until it is
+# readable, and until the offsite replica and the queue catch up (bench/scan-behind-backlog.ts; about a minute).
+bench-backlog: install-bench build
+	@test -d node_modules/tsx || { echo 'make bench-backlog: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
+	node --no-warnings --import tsx bench/scan-behind-backlog.ts 3000
 
 # Only the WebDAV comparison from `make bench`: Strongroom beside Apache mod_dav and rclone serve webdav over a
 # crypt remote, same client and workload, in interleaved rounds (BENCH_ONLY=webdav; BENCH_DAV_ROUNDS, default 3).

@@ -4,8 +4,9 @@
 // that file is available, the jobs queued when it was answered, when the offsite replica held every file,
 // and how long the backlog took to drain. With one line of jobs the scan waits for the backlog; in a lane
 // of its own it does not (docs/architecture.md "Jobs", Lanes).
-// Usage: node --no-warnings --import tsx bench/scan-behind-backlog.ts [N]   (default 3000)
+// Usage: node --no-warnings --import tsx bench/scan-behind-backlog.ts [N]   (default 3000; `make bench-backlog`, part of make bench)
 //   BENCH_BASELINE=/path/to/checkout also runs that checkout's build first, on the same machine, for a side-by-side.
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -98,7 +99,10 @@ try {
     '| --- | --- | --- | --- | --- | --- |',
     ...runs.map((r) => `| ${r.build} | ${r.smallUploadSeconds.toFixed(1)} | ${r.queuedWhenAnswered} | ${r.availableAfterSeconds.toFixed(1)} | ${r.replicatedAfterSeconds.toFixed(1)} | ${r.backlogDrainedAfterSeconds.toFixed(1)} |`),
   ];
-  const out = path.join(REPO_ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}-scan-behind-backlog.md`);
+  // A name of its own: never over an earlier run's results of the same day.
+  const stem = path.join(REPO_ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}-scan-behind-backlog`);
+  let out = `${stem}.md`;
+  for (let n = 2; existsSync(out); n++) out = `${stem}-${n}.md`;
   await writeFile(out, `${lines.join('\n')}\n`);
   process.stdout.write(`${lines.join('\n')}\n\nwritten to ${path.relative(REPO_ROOT, out)}\n`);
 } finally {
