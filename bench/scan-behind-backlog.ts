@@ -80,7 +80,8 @@ async function measure(label: string, entry: Entry | undefined): Promise<Run> {
       await server.stop();
     }
   } finally {
-    await rm(dataDir, { recursive: true, force: true });
+    // The offsite folder is the data folder's sibling by default (STRONGROOM_OFFSITE).
+    for (const dir of [dataDir, `${dataDir}-offsite`]) await rm(dir, { recursive: true, force: true });
   }
 }
 
