@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := build
 
-.PHONY: install install-test install-bench build run test lint bench bench-webdav bench-nodes bench-s3 bench-ocr bench-replica bench-search bench-import bench-floor bench-backlog clean
+.PHONY: install install-test install-bench build run test lint bench bench-webdav bench-nodes bench-s3 bench-ocr bench-replica bench-search bench-import bench-floor bench-backlog bench-scans clean
 
 # Debian packages and node_modules (idempotent, quiet when there is nothing to do). `install` is
 # what running needs; the tests' browsers and WebDAV clients and the benchmark's Apache come with
@@ -45,12 +45,19 @@ bench: install-bench build
 	@$(MAKE) --no-print-directory bench-search
 	@$(MAKE) --no-print-directory bench-import
 	@$(MAKE) --no-print-directory bench-backlog
+	@$(MAKE) --no-print-directory bench-scans
 
 # A file scanned after it is answered, uploaded behind 3,000 small uploads' queued jobs: how long until it is
 # readable, and until the offsite replica and the queue catch up (bench/scan-behind-backlog.ts; about a minute).
 bench-backlog: install-bench build
 	@test -d node_modules/tsx || { echo 'make bench-backlog: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
 	node --no-warnings --import tsx bench/scan-behind-backlog.ts 3000
+
+# Two uploads scanned after they were answered, a 1 GiB file then at once a 96 MiB one: how long until each is
+# readable, scan jobs running side by side (bench/scans-side-by-side.ts; about a minute).
+bench-scans: install-bench build
+	@test -d node_modules/tsx || { echo 'make bench-scans: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
+	node --no-warnings --import tsx bench/scans-side-by-side.ts 1024 96
 
 # Only the WebDAV comparison from `make bench`: Strongroom beside Apache mod_dav and rclone serve webdav over a
 # crypt remote, same client and workload, in interleaved rounds (BENCH_ONLY=webdav; BENCH_DAV_ROUNDS, default 3).

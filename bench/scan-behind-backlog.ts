@@ -6,13 +6,10 @@
 // of its own it does not (docs/architecture.md "Jobs", Lanes).
 // Usage: node --no-warnings --import tsx bench/scan-behind-backlog.ts [N]   (default 3000; `make bench-backlog`, part of make bench)
 //   BENCH_BASELINE=/path/to/checkout also runs that checkout's build first, on the same machine, for a side-by-side.
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { cleanupAll, cleanupSync } from './lib/cleanup.js';
+import { writeDatedResult } from './lib/dated-result.js';
 import { MiB, randomBuffer } from './lib/data.js';
-import { entryAt, REPO_ROOT, seed, sleep, startServer, type Entry } from './lib/strongroom.js';
+import { entryAt, sleep, withSeededServer, type Entry } from './lib/strongroom.js';
 import { restLargeUpload, restSmallUploads, waitAvailable } from './lib/workloads.js';
 
 const count = Number(process.argv[2] ?? 3000);
@@ -45,44 +42,34 @@ interface Run {
 }
 
 async function measure(label: string, entry: Entry | undefined): Promise<Run> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'srbacklog-'));
-  try {
-    const env = { STRONGROOM_INLINE_SCAN_MAX_BYTES: String(INLINE_SCAN_MAX_BYTES) };
-    const seeded = await seed(dataDir, env, entry);
-    const server = await startServer({ dataDir, logFile: path.join(dataDir, 'server.log'), env, ...(entry ? { entry } : {}) });
-    try {
-      const api = { baseUrl: server.baseUrl, authorization: `Bearer ${seeded.token}` };
-      const small = await restSmallUploads(api, seeded.collectionId, textFiles(count), 4, 'note');
-      const { answer } = await restLargeUpload(api, seeded.collectionId, LARGE_BYTES, randomBuffer(LARGE_BYTES), 'scanned-after.bin');
-      const answeredAt = Date.now();
-      const queuedWhenAnswered = (await gauges(server.baseUrl)).queued;
-      if (answer.status !== 'pending_scan') throw new Error(`the large upload was ${answer.status}, not pending_scan: it was scanned before it was answered`);
-      // Watched beside the file's own wait: the replica's catching up, then the backlog's end.
-      let replicatedAt: number | undefined;
-      let drainedAt: number | undefined;
-      const watching = (async () => {
-        while (drainedAt === undefined) {
-          const now = await gauges(server.baseUrl);
-          if (replicatedAt === undefined && now.replicaPending === 0) replicatedAt = Date.now();
-          if (now.queued === 0 && replicatedAt !== undefined) drainedAt = Date.now();
-          else await sleep(200);
-        }
-      })();
-      const available = await waitAvailable(api, answer.id, 1_800_000);
-      await watching;
-      const run = {
-        build: label, smallUploadSeconds: small.seconds, queuedWhenAnswered, availableAfterSeconds: available.seconds,
-        replicatedAfterSeconds: (replicatedAt! - answeredAt) / 1000, backlogDrainedAfterSeconds: (drainedAt! - answeredAt) / 1000,
-      };
-      process.stderr.write(`[bench] ${label}: ${count} small uploads in ${small.seconds.toFixed(1)} s; ${queuedWhenAnswered} jobs queued when the large file was answered; available after ${run.availableAfterSeconds.toFixed(1)} s; offsite copies complete after ${run.replicatedAfterSeconds.toFixed(1)} s; backlog drained after ${run.backlogDrainedAfterSeconds.toFixed(1)} s\n`);
-      return run;
-    } finally {
-      await server.stop();
-    }
-  } finally {
-    // The offsite folder is the data folder's sibling by default (STRONGROOM_OFFSITE).
-    for (const dir of [dataDir, `${dataDir}-offsite`]) await rm(dir, { recursive: true, force: true });
-  }
+  const env = { STRONGROOM_INLINE_SCAN_MAX_BYTES: String(INLINE_SCAN_MAX_BYTES) };
+  return withSeededServer('srbacklog-', env, entry, async (server, seeded) => {
+    const api = { baseUrl: server.baseUrl, authorization: `Bearer ${seeded.token}` };
+    const small = await restSmallUploads(api, seeded.collectionId, textFiles(count), 4, 'note');
+    const { answer } = await restLargeUpload(api, seeded.collectionId, LARGE_BYTES, randomBuffer(LARGE_BYTES), 'scanned-after.bin');
+    const answeredAt = Date.now();
+    const queuedWhenAnswered = (await gauges(server.baseUrl)).queued;
+    if (answer.status !== 'pending_scan') throw new Error(`the large upload was ${answer.status}, not pending_scan: it was scanned before it was answered`);
+    // Watched beside the file's own wait: the replica's catching up, then the backlog's end.
+    let replicatedAt: number | undefined;
+    let drainedAt: number | undefined;
+    const watching = (async () => {
+      while (drainedAt === undefined) {
+        const now = await gauges(server.baseUrl);
+        if (replicatedAt === undefined && now.replicaPending === 0) replicatedAt = Date.now();
+        if (now.queued === 0 && replicatedAt !== undefined) drainedAt = Date.now();
+        else await sleep(200);
+      }
+    })();
+    const available = await waitAvailable(api, answer.id, 1_800_000);
+    await watching;
+    const run = {
+      build: label, smallUploadSeconds: small.seconds, queuedWhenAnswered, availableAfterSeconds: available.seconds,
+      replicatedAfterSeconds: (replicatedAt! - answeredAt) / 1000, backlogDrainedAfterSeconds: (drainedAt! - answeredAt) / 1000,
+    };
+    process.stderr.write(`[bench] ${label}: ${count} small uploads in ${small.seconds.toFixed(1)} s; ${queuedWhenAnswered} jobs queued when the large file was answered; available after ${run.availableAfterSeconds.toFixed(1)} s; offsite copies complete after ${run.replicatedAfterSeconds.toFixed(1)} s; backlog drained after ${run.backlogDrainedAfterSeconds.toFixed(1)} s\n`);
+    return run;
+  });
 }
 
 process.on('exit', cleanupSync);
@@ -100,12 +87,7 @@ try {
     '| --- | --- | --- | --- | --- | --- |',
     ...runs.map((r) => `| ${r.build} | ${r.smallUploadSeconds.toFixed(1)} | ${r.queuedWhenAnswered} | ${r.availableAfterSeconds.toFixed(1)} | ${r.replicatedAfterSeconds.toFixed(1)} | ${r.backlogDrainedAfterSeconds.toFixed(1)} |`),
   ];
-  // A name of its own: never over an earlier run's results of the same day.
-  const stem = path.join(REPO_ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}-scan-behind-backlog`);
-  let out = `${stem}.md`;
-  for (let n = 2; existsSync(out); n++) out = `${stem}-${n}.md`;
-  await writeFile(out, `${lines.join('\n')}\n`);
-  process.stdout.write(`${lines.join('\n')}\n\nwritten to ${path.relative(REPO_ROOT, out)}\n`);
+  await writeDatedResult('scan-behind-backlog', lines);
 } finally {
   await cleanupAll();
 }

@@ -304,7 +304,9 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
     // backup-schedule.ts composes the snapshot, archive and shelf adapters over the open vault (and imports this file).
     scheduledBackup: async (date: string) => void (await (await import('./backup-schedule.js')).scheduledBackup(vault, date)),
   });
-  const worker = new JobWorker({ jobs: store.repos.jobs, durable: () => store.durable(), registry, clock, logger, leaseSeconds: 60 });
+  const worker = new JobWorker({
+    jobs: store.repos.jobs, durable: () => store.durable(), registry, clock, logger, leaseSeconds: 60, slots: { availability: config.scanJobsAtOnce },
+  });
 
   const timers: NodeJS.Timeout[] = [];
   let backgroundStarted = false;

@@ -1,6 +1,8 @@
 // Driving Strongroom as a user would: the CLI for seeding and `strongroom serve` as a child process.
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -274,3 +276,23 @@ function getJson(base: URL, p: string): Promise<{ status: number; body: unknown 
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `work` against a fresh vault in a temporary folder named after `prefix`, seeded and served by `entry`'s build
+ * (this checkout's when undefined) with `env`; afterwards the server is stopped and the folder removed, with
+ * the offsite folder the server made beside it (STRONGROOM_OFFSITE's default).
+ */
+export async function withSeededServer<T>(prefix: string, env: Record<string, string>, entry: Entry | undefined, work: (server: RunningServer, seeded: Seeded, dataDir: string) => Promise<T>): Promise<T> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), prefix));
+  try {
+    const seeded = await seed(dataDir, env, entry);
+    const server = await startServer({ dataDir, logFile: path.join(dataDir, 'server.log'), env, ...(entry ? { entry } : {}) });
+    try {
+      return await work(server, seeded, dataDir);
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    for (const dir of [dataDir, `${dataDir}-offsite`]) await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -30,6 +30,9 @@ export async function composeScanner({ config, logger, signaturesDir, startClamd
       stateDir: path.join(config.dataDir, 'clamd'), signaturesDir, logger,
       ...(config.clamavDatabaseDir ? { officialDatabaseDir: config.clamavDatabaseDir } : {}),
       maxStreamBytes: config.scanWholeMaxBytes, maxScanBytes: 2 * config.scanWholeMaxBytes, concurrentStreams: config.scanStreamsTotal,
+      // A thread for each scan job the worker runs at once, and one more, so uploads scanned before they are
+      // answered do not wait for a large file's segment to finish.
+      maxThreads: config.scanJobsAtOnce + 1,
     });
     supervisor = own;
     scanner = new ClamdScanner({ socketPath: own.socketPath, maxStreamBytes: own.maxStreamBytes, versionSuffix: () => own.signaturesVersion, keptSessions });

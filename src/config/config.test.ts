@@ -123,7 +123,7 @@ describe('upload and scanner limits', () => {
     const config = loadConfig({ env: {} });
     expect(config).toMatchObject({
       uploadsPerAccount: 4, uploadsPerClient: 8, uploadsPerOrganisation: 16, uploadsTotal: 64, uploadIdleSeconds: 30, uploadMinBytesPerSecond: 1024, connectionIdleSeconds: 120,
-      scanStreamsPerAccount: 4, scanStreamsPerOrganisation: 4, scanStreamsTotal: 12,
+      scanStreamsPerAccount: 4, scanStreamsPerOrganisation: 4, scanStreamsTotal: 12, scanJobsAtOnce: 2,
     });
   });
 
@@ -138,6 +138,9 @@ describe('upload and scanner limits', () => {
     };
     expect(problems({ STRONGROOM_UPLOADS_PER_ACCOUNT: '20' })).toEqual([expect.stringMatching(/^STRONGROOM_UPLOADS_PER_ACCOUNT: must not be more than STRONGROOM_UPLOADS_PER_ORGANISATION/)]);
     expect(problems({ STRONGROOM_SCAN_STREAMS_PER_ORGANISATION: '12' })).toEqual([expect.stringContaining('one organisation could take every scanner stream')]);
+    expect(problems({ STRONGROOM_SCAN_JOBS_AT_ONCE: '13' })).toEqual(['STRONGROOM_SCAN_JOBS_AT_ONCE: must not be more than STRONGROOM_SCAN_STREAMS_TOTAL (12)']);
+    expect(problems({ STRONGROOM_SCAN_JOBS_AT_ONCE: '0' })).toEqual(['STRONGROOM_SCAN_JOBS_AT_ONCE: must be more than 0']);
+    expect(loadConfig({ env: { STRONGROOM_SCAN_JOBS_AT_ONCE: '1' } }).scanJobsAtOnce).toBe(1);
     expect(problems({ STRONGROOM_UPLOAD_IDLE_SECONDS: '0', STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND: '-1' })).toHaveLength(2);
     expect(loadConfig({ env: { STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND: '0' } }).uploadMinBytesPerSecond).toBe(0);
     expect(problems({ STRONGROOM_UPLOAD_IDLE_SECONDS: '60', STRONGROOM_CONNECTION_IDLE_SECONDS: '69' })).toEqual([

@@ -71,6 +71,11 @@ const configSchema = z
     scanStreamsPerAccount: countSchema,
     scanStreamsPerOrganisation: countSchema,
     scanStreamsTotal: countSchema,
+    /**
+     * Scan jobs one worker runs at once (the availability lane's slots): a file answered before it was scanned
+     * waits behind at most this many longer scans. Our clamd gets one thread more, for the uploads' inline scans.
+     */
+    scanJobsAtOnce: countSchema,
     /** After a signature update, rescan versions stored in this many days. */
     rescanDays: sizeSchema,
     /** Soft-deleted documents are purged (crypto-shredded) this many days after deletion, unless held. */
@@ -193,12 +198,14 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     uploadMinBytesPerSecond: env.STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND ?? '1024',
     // Two minutes, or longer when bodies may idle longer (see shareProblems).
     connectionIdleSeconds: env.STRONGROOM_CONNECTION_IDLE_SECONDS ?? String(Math.max(120, (Number(env.STRONGROOM_UPLOAD_IDLE_SECONDS ?? 30) || 0) + 10)),
-    // Our clamd's MaxQueue is 20 (see clamd.supervisor.ts): 12 leaves room for the scan job and
+    // Our clamd's MaxQueue is 20 (see clamd.supervisor.ts): 12 leaves room for the scan jobs and
     // health checks, and no one organisation can take more than a third of it. Per account equals
     // the uploads one account may have open, so one person's parallel uploads are all scanned inline.
     scanStreamsPerAccount: env.STRONGROOM_SCAN_STREAMS_PER_ACCOUNT ?? '4',
     scanStreamsPerOrganisation: env.STRONGROOM_SCAN_STREAMS_PER_ORGANISATION ?? '4',
     scanStreamsTotal: env.STRONGROOM_SCAN_STREAMS_TOTAL ?? '12',
+    // Two: a 16 GiB file's ten-minute scan no longer holds every other large upload unreadable behind it.
+    scanJobsAtOnce: env.STRONGROOM_SCAN_JOBS_AT_ONCE ?? '2',
     masterKey: env.STRONGROOM_MASTER_KEY || undefined,
     auditCheckpointEvents: env.STRONGROOM_AUDIT_CHECKPOINT_EVENTS ?? '1000',
     auditCheckpointSeconds: env.STRONGROOM_AUDIT_CHECKPOINT_SECONDS ?? '10',

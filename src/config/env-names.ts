@@ -32,6 +32,7 @@ export const ENV_NAMES: Record<string, string> = {
   scanStreamsPerAccount: 'STRONGROOM_SCAN_STREAMS_PER_ACCOUNT',
   scanStreamsPerOrganisation: 'STRONGROOM_SCAN_STREAMS_PER_ORGANISATION',
   scanStreamsTotal: 'STRONGROOM_SCAN_STREAMS_TOTAL',
+  scanJobsAtOnce: 'STRONGROOM_SCAN_JOBS_AT_ONCE',
   masterKey: 'STRONGROOM_MASTER_KEY',
   auditCheckpointEvents: 'STRONGROOM_AUDIT_CHECKPOINT_EVENTS',
   auditCheckpointSeconds: 'STRONGROOM_AUDIT_CHECKPOINT_SECONDS',

@@ -35,6 +35,8 @@ export function shareProblems(c: Config): string[] {
   within('searchMsPerPerson', 'searchMsPerOrganisation');
   within('scanStreamsPerAccount', 'scanStreamsPerOrganisation');
   within('scanStreamsPerOrganisation', 'scanStreamsTotal');
+  // A scan job's stream is counted in the total like an upload's: more jobs than streams would only retry.
+  within('scanJobsAtOnce', 'scanStreamsTotal');
   if (c.scanWholeMaxBytes < SCAN_WHOLE_MIN_BYTES || c.scanWholeMaxBytes > SCAN_WHOLE_MAX_BYTES) {
     problems.push(`${ENV_NAMES.scanWholeMaxBytes}: must be from 1 MiB to 1023 MiB (our clamd may unpack twice this from one stream, and clamd cannot scan past 2 GiB)`);
   } else if (c.scanSegmentOverlapBytes < SCAN_OVERLAP_MIN_BYTES || c.scanSegmentOverlapBytes * 4 > c.scanWholeMaxBytes) {

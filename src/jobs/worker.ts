@@ -1,5 +1,5 @@
-// The job worker: leases due jobs from the table-backed queue and runs their handlers, one job of each lane
-// at a time with the lanes side by side (domain/jobs/define-job.ts JobLane), renewing each
+// The job worker: leases due jobs from the table-backed queue and runs their handlers, the lanes side by side
+// (domain/jobs/define-job.ts JobLane), each lane one job at a time or as many as its slots, renewing each
 // lease while the handler works, marking the job done (in the handler's last transaction when it
 // takes the completion handed to it, else after it returns), retrying with exponential backoff and
 // dead-lettering after the kind's last attempt (never for a database that was momentarily unavailable:
@@ -43,12 +43,19 @@ export interface JobWorkerOptions {
   leaseSeconds?: number;
   /** How often a running job's lease is renewed (default: a third of the lease). */
   heartbeatMs?: number;
-  /** Jobs taken per lease query. */
+  /** Jobs taken per lease query, in a lane of one slot. */
   batch?: number;
+  /**
+   * How many jobs each lane runs at once (1 unless said). A lane of several slots polls in each and leases
+   * one job at a time there, so no job it has leased waits behind another while a slot (or another node) is free:
+   * a 16 GiB file's ten-minute scan holds one slot, and the next upload's scan runs in the other.
+   */
+  slots?: Partial<Record<JobLane, number>>;
 }
 
-/** One lane's poll: the run in progress, or the timer of the next. */
-interface LanePoll {
+/** One slot's poll: the run in progress, or the timer of the next. */
+interface SlotPoll {
+  lane: JobLane;
   timer: NodeJS.Timeout | null;
   running: Promise<void> | null;
 }
@@ -64,12 +71,18 @@ export class UnhandledJobKindsError extends Error {
 }
 
 export class JobWorker {
-  private readonly polls = new Map<JobLane, LanePoll>(JOB_LANES.map((lane) => [lane, { timer: null, running: null }]));
+  private readonly polls: SlotPoll[];
   private stopped = true;
   /** How many times stop() was called: a start() that a stop() overtook does not start. */
   private stops = 0;
 
-  constructor(private readonly o: JobWorkerOptions) {}
+  constructor(private readonly o: JobWorkerOptions) {
+    this.polls = JOB_LANES.flatMap((lane) => {
+      const slots = o.slots?.[lane] ?? 1;
+      if (!Number.isInteger(slots) || slots < 1) throw new Error(`the ${lane} lane's slots must be a whole number of at least 1, not ${slots}`);
+      return Array.from({ length: slots }, (): SlotPoll => ({ lane, timer: null, running: null }));
+    });
+  }
 
   private get leaseMs(): number {
     return (this.o.leaseSeconds ?? 60) * 1000;
@@ -89,20 +102,21 @@ export class JobWorker {
     // stop() while the queue was checked (a shutdown during start-up) wins: it has returned, and the store may be closing.
     if (this.stops !== stops) return;
     this.stopped = false;
-    for (const lane of JOB_LANES) this.poll(lane);
+    for (const poll of this.polls) this.poll(poll);
   }
 
-  /** Runs the lane's due jobs, then polls it again after pollMs; each lane on its own, so a long job holds only its own. */
-  private poll(lane: JobLane): void {
-    const poll = this.polls.get(lane)!;
+  /** Runs the lane's due jobs in this slot, then polls again after pollMs; each slot on its own, so a long job holds only its own. */
+  private poll(poll: SlotPoll): void {
+    const { lane } = poll;
     if (this.stopped) return;
-    poll.running = this.runLane(lane, () => !this.stopped).then(() => undefined).catch((error: unknown) => {
+    const batch = (this.o.slots?.[lane] ?? 1) > 1 ? 1 : this.o.batch ?? 4;
+    poll.running = this.runLane(lane, () => !this.stopped, batch).then(() => undefined).catch((error: unknown) => {
       // A job whose outcome could not be recorded stays leased, and runs again when its lease ends.
       if (error instanceof DatabaseUnavailableError) this.o.logger.warn({ err: error, cause: error.cause, lane }, 'job poll stopped: the database is unavailable for a moment');
       else this.o.logger.error({ err: error, lane }, 'job poll failed');
     }).finally(() => {
       poll.running = null;
-      if (!this.stopped) poll.timer = setTimeout(() => this.poll(lane), this.o.pollMs ?? 500);
+      if (!this.stopped) poll.timer = setTimeout(() => this.poll(poll), this.o.pollMs ?? 500);
     });
   }
 
@@ -113,8 +127,8 @@ export class JobWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     this.stops += 1;
-    for (const poll of this.polls.values()) if (poll.timer) clearTimeout(poll.timer);
-    await Promise.all([...this.polls.values()].map((poll) => poll.running));
+    for (const poll of this.polls) if (poll.timer) clearTimeout(poll.timer);
+    await Promise.all(this.polls.map((poll) => poll.running));
   }
 
   /**
@@ -126,22 +140,23 @@ export class JobWorker {
     let ran = 0;
     for (;;) {
       let round = 0;
-      for (const lane of JOB_LANES) round += await this.runLane(lane, () => true);
+      for (const lane of JOB_LANES) round += await this.runLane(lane, () => true, this.o.batch ?? 4);
       if (round === 0) return ran;
       ran += round;
     }
   }
 
   /**
-   * Runs the lane's jobs that are due now, one at a time, until none is left or `going()` turns false (stop():
-   * the running worker's lane ends with the batch in hand, not with a backlog of thousands); returns how many were taken.
+   * Runs the lane's jobs that are due now, one at a time, leasing `batch` at once, until none is left or `going()`
+   * turns false (stop(): the running worker's slot ends with the batch in hand, not with a backlog of thousands);
+   * returns how many were taken.
    */
-  private async runLane(lane: JobLane, going: () => boolean): Promise<number> {
+  private async runLane(lane: JobLane, going: () => boolean, batch: number): Promise<number> {
     let ran = 0;
     while (going()) {
       const now = this.o.clock.now();
       const leasedUntil = now.getTime() + this.leaseMs;
-      const jobs = await this.o.jobs.lease(lane, now.toISOString(), new Date(leasedUntil).toISOString(), this.o.batch ?? 4);
+      const jobs = await this.o.jobs.lease(lane, now.toISOString(), new Date(leasedUntil).toISOString(), batch);
       if (jobs.length === 0) return ran;
       for (const job of jobs) {
         ran += 1;

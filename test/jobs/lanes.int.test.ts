@@ -11,7 +11,7 @@ import { DIALECTS } from '../support/vault.js';
 describe.each(DIALECTS)('the job queue\'s lanes on %s', (dialect) => {
   const queue = useTestQueue(dialect, 'lanes');
   const { enqueue, statuses } = queue;
-  const worker = (registry: JobRegistry) => queue.worker(registry);
+  const worker = (registry: JobRegistry, slots?: { availability: number }) => queue.worker(registry, slots ? { slots } : {});
 
   it('stores each job in its kind\'s lane, and leases a lane\'s jobs only', async () => {
     await enqueue(bulkJob, 1);
@@ -83,6 +83,49 @@ describe.each(DIALECTS)('the job queue\'s lanes on %s', (dialect) => {
       held.open();
       await running.stop();
     }
+  });
+
+  it('runs as many scans at once as the availability lane has slots, the next when one ends, and no more', async () => {
+    const holds = new Map([1, 2, 4].map((n) => [n, gate()]));
+    const ran: string[] = [];
+    const registry = new JobRegistry([
+      handle(bulkJob, async () => undefined),
+      handle(scanJob, async (p) => {
+        ran.push(`scan ${p.n} started`);
+        await holds.get(p.n)?.opened;
+        ran.push(`scan ${p.n} done`);
+      }),
+      handle(mailJob, async () => undefined),
+    ], LANE_TEST_KINDS);
+    // A 16 GiB file's scan (1), then three more uploads' scans.
+    for (const n of [1, 2, 3, 4]) await enqueue(scanJob, n, n);
+    const running = worker(registry, { availability: 2 });
+    await running.start();
+    try {
+      await until(() => ran.includes('scan 1 started') && ran.includes('scan 2 started'), 'Two scans did not run at once in a lane of two slots.');
+      // Scan 1 is held: scan 3 runs in the slot scan 2 left, then scan 4 in that slot again.
+      holds.get(2)!.open();
+      await until(() => ran.includes('scan 3 done') && ran.includes('scan 4 started'), 'The slot scan 2 left did not take the next scan while scan 1 still ran.');
+      expect(ran).not.toContain('scan 1 done');
+      // Each slot leases one job at a time: scans 1 and 4 are running, none is leased and waiting behind them.
+      expect((await statuses()).map((r) => r.status)).toEqual(['running', 'done', 'done', 'running']);
+      await enqueue(scanJob, 5, 60_000);
+      // Two slots, both held: the fifth waits, queued, for as many polls as it likes.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(ran).not.toContain('scan 5 started');
+      expect((await statuses()).at(-1)).toEqual({ kind: 'test-scan', status: 'queued' });
+      holds.get(1)!.open();
+      await until(() => ran.includes('scan 5 done'), 'The fifth scan did not run when a slot came free.');
+      holds.get(4)!.open();
+      await until(async () => (await statuses()).every((r) => r.status === 'done'), 'Not every scan was marked done.');
+    } finally {
+      for (const hold of holds.values()) hold.open();
+      await running.stop();
+    }
+  });
+
+  it('refuses a lane of no slots', () => {
+    expect(() => worker(new JobRegistry([], []), { availability: 0 })).toThrow('the availability lane\'s slots must be a whole number of at least 1, not 0');
   });
 
   it('runDue runs every lane\'s due jobs, and a job queued by one in another lane already emptied', async () => {

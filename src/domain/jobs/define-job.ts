@@ -3,8 +3,9 @@
 import type { z } from 'zod';
 
 /**
- * The line a job waits in. The worker runs one job of each lane at a time, the lanes side by side, so work
- * someone is waiting on never queues behind bulk work (an import's text extraction, OCR, the daily backup):
+ * The line a job waits in. The worker runs the lanes side by side, each one job at a time unless it is given more
+ * slots (the availability lane has STRONGROOM_SCAN_JOBS_AT_ONCE), so work someone is waiting on never queues behind
+ * bulk work (an import's text extraction, OCR, the daily backup):
  * - `mail`: a message a person waits for (a sign-in link, a security notice);
  * - `availability`: work a stored file's availability waits on (a scan after the upload was answered);
  * - `background`: everything no one is waiting on at that moment.
