@@ -1,6 +1,6 @@
 // The SAML reply URL checks answers on a thread of its own, on both dialects: another request is answered
-// while a large signed answer is being checked, an answer past the thread's time limit is refused (timeout,
-// audited) and the next sign-in works on a fresh thread, and an idle thread is ended.
+// while a large signed answer is being checked, an answer past the thread's time limit or its heap is refused
+// (timeout or too_large, audited) and the next sign-in works on a fresh thread, and an idle thread is ended.
 import type { AddressInfo } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -103,6 +103,29 @@ describe.each(DIALECTS)('the SAML thread on %s', (dialect) => {
       limits.timeLimitMs = SAML_THREAD_LIMITS.timeLimitMs;
     }
     await signsIn();
+  });
+
+  it('refuses an answer whose check runs the thread out of memory (too_large, audited), and the next sign-in works on a fresh thread', async () => {
+    // The heap limit is the thread's, set when it starts: end the running one, and the next starts with a heap
+    // the library loads in and checks an ordinary answer in (12 MB here; it does not load in 8), but the large
+    // answer's check outgrows (it fits in 24).
+    limits.idleMs = 0;
+    await signsIn();
+    await vi.waitFor(() => expect(protocol.thread.threads).toBe(0), { timeout: 10_000 });
+    limits.idleMs = SAML_THREAD_LIMITS.idleMs;
+    limits.memoryMb = 12;
+    try {
+      await signsIn();
+      expect(protocol.thread.threads).toBe(1);
+      const started = await startSignIn(t.app, member.provider.id);
+      const res = await postResponse(t.app, member.provider.id, large(started), started.cookies);
+      expect(await expectRefused(t.vault, res, SAML_REFUSALS.too_large, member.org.id)).toBe(`saml:${member.provider.id};too_large`);
+    } finally {
+      limits.memoryMb = SAML_THREAD_LIMITS.memoryMb;
+    }
+    await vi.waitFor(() => expect(protocol.thread.threads).toBe(0), { timeout: 10_000 });
+    await signsIn();
+    expect(protocol.thread.threads).toBe(1);
   });
 
   it('ends the thread once it is idle, and starts another for the next answer', async () => {
