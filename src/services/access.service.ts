@@ -10,7 +10,7 @@ import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Arrangement, Classification, Collection, Document, User } from '../domain/types.js';
 import { heldMessage, type HoldRef } from '../domain/records/holds.js';
-import { readableScope } from '../domain/access/readable-scope.js';
+import { readableClassifications, readableScope } from '../domain/access/readable-scope.js';
 import type { ReadableScope } from '../domain/search/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
@@ -373,6 +373,15 @@ export class AccessService {
    */
   async readableScope(actor: Actor): Promise<ReadableScope> {
     return readableScope(actor, await this.#arrangementsFor(actor, []), this.clock.now());
+  }
+
+  /**
+   * The classifications of an organisation's documents the actor may read at most (domain
+   * `readableClassifications`, on arrangements read now), for a listing to ask its store for those rows only.
+   * It opens nothing: every row read is still decided.
+   */
+  async readableClassifications(actor: Actor, organisationId: string): Promise<readonly Classification[] | 'any'> {
+    return readableClassifications(actor, await this.#arrangementsFor(actor, [organisationId]), organisationId, this.clock.now());
   }
 
   /** `can` for a single question. */

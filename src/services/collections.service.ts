@@ -66,7 +66,8 @@ export class CollectionsService {
    * is decided here, before any page: a refusal comes before anything is sent. Each page starts after the last
    * (name, id) of the one before, which skips and repeats nothing even where binned documents share a name. Pages
    * are separate reads, so a document renamed while the folder is walked may be listed under both names or
-   * neither, as in a client walking `get` with `documentsAfter`. A page after the first is decided as a download
+   * neither, as in a client walking `get` with `documentsAfter`. Each page reads only documents of the classifications
+   * the reader may read at most (AccessService.readableClassifications), and still decides each. A page after the first is decided as a download
    * still flowing is: on the person, their credential and the collection as they are now (a reader who stops
    * reading may hold a listing open for as long as they like, and a folder's later pages hold documents
    * filed since it began); refused, it throws (audited), which cuts the answer off.
@@ -83,7 +84,12 @@ export class CollectionsService {
       const upTo = options.upTo ?? LISTING_LIMIT;
       for (let listed = 0, first = true; listed < upTo; first = false) {
         const reader = first ? actor : await readerNow();
-        const rows = await store.repos.documents.inCollection(collection.id, { includeDeleted, limit: pageSize, ...after });
+        // Only rows of the classifications the reader may read at most: a person cleared for few of a large
+        // folder's documents would otherwise have every row of it read and refused, to list a handful.
+        const classifications = await access.readableClassifications(reader, collection.organisationId);
+        const rows = await store.repos.documents.inCollection(collection.id, {
+          includeDeleted, limit: pageSize, ...after, ...(classifications === 'any' ? {} : { classifications }),
+        });
         const readable = (await access.filter(reader, 'document.read', rows, documentResource)).slice(0, upTo - listed);
         listed += readable.length;
         yield readable;

@@ -1,7 +1,7 @@
 // Documents and their versions. The document row carries the current version's facts via a join.
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DocumentFacts } from '../../domain/audit/access-facts-record.js';
-import type { DocumentPatch, DocumentsRepository, ThumbnailRef, VersionTextState } from '../../domain/repositories.js';
+import type { DocumentPatch, DocumentsRepository, InCollectionOptions, ThumbnailRef, VersionTextState } from '../../domain/repositories.js';
 import type { TextStatus } from '../../domain/search/types.js';
 import type { Document, DocumentStatus, ScanStatus, Version } from '../../domain/types.js';
 import type { DialectCaps } from '../kysely.js';
@@ -146,11 +146,16 @@ export class DocumentsRepo implements DocumentsRepository {
     return this.byName(collectionId, name);
   }
 
-  async inCollection(collectionId: string, options: { includeDeleted?: boolean; limit?: number; after?: string; afterId?: string } = {}): Promise<Document[]> {
+  async inCollection(collectionId: string, options: InCollectionOptions = {}): Promise<Document[]> {
     // A disposed document is a stub of a record that no longer exists: it is in no listing, and does
     // not hold up moving or deleting its collection.
     let q = this.selectDocuments().where('documents.collection_id', '=', collectionId).where('documents.status', '!=', DISPOSED);
     if (!options.includeDeleted) q = q.where('documents.deleted_at', 'is', null);
+    if (options.classifications !== undefined) {
+      // None readable: no row to read. (`in ()` is not SQL.)
+      if (options.classifications.length === 0) return [];
+      q = q.where('documents.classification', 'in', options.classifications);
+    }
     const { after, afterId } = options;
     // (name, id) is unique where a name alone is not (binned documents may share one): strictly after that pair.
     // Written `name >= after and (name > after or id > afterId)` so the name index still bounds the scan.

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, DocumentStatus, Role } from '../types.js';
 import type { DocumentResource } from './policy.js';
 import { decide } from './policy.js';
-import { readableScope, scopeCovers } from './readable-scope.js';
+import { readableClassifications, readableScope, scopeCovers } from './readable-scope.js';
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
 const DAY = 86_400_000;
@@ -89,3 +89,45 @@ describe('readableScope', () => {
     expect(readableScope({ kind: 'user', userId: 'u', organisationId: null, roles: ['records_manager'], teams: ['hr'], clearance: 'OFFICIAL', channel: 'api', clientAddress: null, requestId: null }, [], NOW)).toEqual({ grants: [] });
   });
 });
+
+describe('readableClassifications', () => {
+  it('leaves out no document decide() lets the actor read, whatever its status, and narrows where the clearance or a ceiling does', () => {
+    let allowed = 0;
+    let narrowed = 0;
+    fc.assert(
+      fc.property(worldArb, ({ arrangements, actor, documents }) => {
+        for (const doc of documents) {
+          const readable = readableClassifications(actor, arrangements, doc.organisationId, NOW);
+          const decision = decide(actor, 'document.read', doc, { now: NOW, arrangements, holds: new Map() });
+          if (decision.allow) {
+            allowed++;
+            expect(readable === 'any' || readable.includes(doc.classification)).toBe(true);
+          }
+          if (readable !== 'any' && !readable.includes(doc.classification)) narrowed++;
+          // Never more than the clearance, for a person.
+          if (actor.kind === 'user' && actor.clearance === 'OFFICIAL') expect(readable === 'any' ? LEVELS : readable).not.toContain('OFFICIAL-SENSITIVE');
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    // Both must come up often for the comparison to mean anything.
+    expect(allowed).toBeGreaterThan(500);
+    expect(narrowed).toBeGreaterThan(500);
+  });
+
+  it('bounds a person by their clearance at home, and by an arrangement\'s ceiling too at a partner; not the system', () => {
+    const person = (clearance: Classification): Actor => ({ kind: 'user', userId: 'u', organisationId: 'org-a', roles: ['member'], teams: ['payroll'], clearance, channel: 'api', clientAddress: null, requestId: null });
+    const payroll: Arrangement = {
+      id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b'], serviceArea: 'payroll', purpose: 'p', lawfulBasis: 'public task',
+      agreementReference: null, accessLevel: 'read', ceiling: 'OFFICIAL', startsAt: new Date(NOW.getTime() - DAY).toISOString(), endsAt: null,
+      annualSavingPounds: 0, status: 'active', acceptedBy: ['org-b'], revision: 1, termsRevision: 1, createdAt: NOW.toISOString(), updatedAt: NOW.toISOString(),
+    };
+    expect(readableClassifications(person('OFFICIAL-SENSITIVE'), [payroll], 'org-a', NOW)).toBe('any');
+    expect(readableClassifications(person('OFFICIAL'), [payroll], 'org-a', NOW)).toEqual(['OFFICIAL']);
+    expect(readableClassifications(person('OFFICIAL-SENSITIVE'), [payroll], 'org-b', NOW)).toEqual(['OFFICIAL']);
+    expect(readableClassifications(person('OFFICIAL-SENSITIVE'), [{ ...payroll, status: 'suspended' }], 'org-b', NOW)).toEqual([]);
+    expect(readableClassifications(person('OFFICIAL-SENSITIVE'), [payroll], 'org-c', NOW)).toEqual([]);
+    expect(readableClassifications({ kind: 'system', userId: null, organisationId: null, roles: [], teams: [], clearance: 'OFFICIAL', channel: 'job', clientAddress: null, requestId: null }, [], 'org-c', NOW)).toBe('any');
+  });
+});
+

@@ -3,7 +3,7 @@
 // built from the helpers decide() itself uses (ownServiceAreas, arrangementReach).
 import type { ReadableGrant, ReadableScope } from '../search/types.js';
 import type { Actor, Arrangement, Classification, ScanStatus } from '../types.js';
-import { classificationAtMost, levelAtLeast } from '../types.js';
+import { CLASSIFICATIONS, classificationAtMost, levelAtLeast } from '../types.js';
 import { CONTENT_ACTIONS } from './actions.js';
 import { arrangementReach, ownServiceAreas } from './policy.js';
 
@@ -64,4 +64,28 @@ export function searchShows(
 ): boolean {
   const readableVersion = version !== undefined && version.documentId === doc.id && (version.scanStatus === 'clean' || version.scanStatus === 'released');
   return readableVersion && doc.status === 'available' && doc.deletedAt === null && scopeCovers(scope, doc);
+}
+
+/**
+ * The classifications of `organisationId`'s documents that decide() may let the actor read (`document.read`),
+ * whatever the documents' status, or 'any' where it sets no bound. Every way decide() lets a person read (their
+ * team, a records manager's file plan, an own security admin's review, an arrangement) is refused above their
+ * clearance, and an arrangement's also above its ceiling; the system actor and the directory are not bounded
+ * here. A listing asks its store for these rows only, so a person cleared for little of a large folder does not
+ * have every row of it read and refused; decide() still judges every row read.
+ */
+export function readableClassifications(actor: Actor, arrangements: readonly Arrangement[], organisationId: string, now: Date): readonly Classification[] | 'any' {
+  if (actor.kind !== 'user') return 'any';
+  if (actor.organisationId === null || actor.userId === null) return [];
+  let ceiling: Classification | null = actor.organisationId === organisationId ? actor.clearance : null;
+  for (const arrangement of arrangements) {
+    const reach = arrangementReach(arrangement, actor, now);
+    if (!reach || !levelAtLeast(reach.accessLevel, CONTENT_ACTIONS['document.read'])) continue;
+    if (!reach.partners.includes(organisationId) && reach.jointWorkspaceOf !== organisationId) continue;
+    const through = lower(reach.ceiling, actor.clearance);
+    if (ceiling === null || classificationAtMost(ceiling, through)) ceiling = through;
+  }
+  if (ceiling === null) return [];
+  const readable = CLASSIFICATIONS.filter((c) => classificationAtMost(c, ceiling));
+  return readable.length === CLASSIFICATIONS.length ? 'any' : readable;
 }

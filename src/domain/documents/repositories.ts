@@ -3,7 +3,7 @@
 // Part of the Store's repositories (domain/repositories.ts `collections`, `documents`, `dav`, `replicas`).
 import type { CollectionFacts, DocumentFacts } from '../audit/access-facts-record.js';
 import type { TextStatus } from '../search/types.js';
-import type { Collection, Document, DocumentStatus, ScanStatus, Version } from '../types.js';
+import type { Classification, Collection, Document, DocumentStatus, ScanStatus, Version } from '../types.js';
 
 export interface CollectionsRepository {
   insert(c: Collection): Promise<void>;
@@ -40,6 +40,15 @@ export type DocumentPatch = Partial<{
   arrangementId: string | null; serviceArea: string;
 }>;
 
+/** DocumentsRepository.inCollection's choice of rows. */
+export interface InCollectionOptions {
+  includeDeleted?: boolean;
+  limit?: number;
+  after?: string;
+  afterId?: string;
+  classifications?: readonly Classification[];
+}
+
 export interface DocumentsRepository {
   insertDocument(d: Omit<Document, 'size' | 'sha256' | 'mediaType' | 'sourceModifiedAt'>): Promise<void>;
   insertVersion(v: Version): Promise<void>;
@@ -72,8 +81,9 @@ export interface DocumentsRepository {
    * The documents of a collection (live ones; binned ones too with `includeDeleted`; never disposed ones) in
    * order of name, then id: every one of them unless `limit` is given. `after` alone starts after that name;
    * with `afterId`, after that (name, id), which is unique even among binned documents sharing a name.
+   * `classifications` leaves out documents of any other classification.
    */
-  inCollection(collectionId: string, options?: { includeDeleted?: boolean; limit?: number; after?: string; afterId?: string }): Promise<Document[]>;
+  inCollection(collectionId: string, options?: InCollectionOptions): Promise<Document[]>;
   recentInOrganisations(organisationIds: string[], limit: number): Promise<Document[]>;
   versions(documentId: string): Promise<Version[]>;
   version(documentId: string, number: number): Promise<Version | undefined>;
