@@ -138,7 +138,18 @@ describe('upload and scanner limits', () => {
     };
     expect(problems({ STRONGROOM_UPLOADS_PER_ACCOUNT: '20' })).toEqual([expect.stringMatching(/^STRONGROOM_UPLOADS_PER_ACCOUNT: must not be more than STRONGROOM_UPLOADS_PER_ORGANISATION/)]);
     expect(problems({ STRONGROOM_SCAN_STREAMS_PER_ORGANISATION: '12' })).toEqual([expect.stringContaining('one organisation could take every scanner stream')]);
-    expect(problems({ STRONGROOM_SCAN_JOBS_AT_ONCE: '13' })).toEqual(['STRONGROOM_SCAN_JOBS_AT_ONCE: must not be more than STRONGROOM_SCAN_STREAMS_TOTAL (12)']);
+    const everyStream = 'or the scan jobs could hold every scanner stream, and no upload would be scanned before it is answered';
+    expect(problems({ STRONGROOM_SCAN_JOBS_AT_ONCE: '13' })).toEqual([`STRONGROOM_SCAN_JOBS_AT_ONCE: must be less than STRONGROOM_SCAN_STREAMS_TOTAL (12), ${everyStream}`]);
+    // Scan jobs hold streams of no organisation's share: as many as the total would leave none for any upload's scan.
+    expect(problems({ STRONGROOM_SCAN_JOBS_AT_ONCE: '12' })).toEqual([`STRONGROOM_SCAN_JOBS_AT_ONCE: must be less than STRONGROOM_SCAN_STREAMS_TOTAL (12), ${everyStream}`]);
+    expect(problems({ STRONGROOM_SCAN_STREAMS_PER_ORGANISATION: '1', STRONGROOM_SCAN_STREAMS_PER_ACCOUNT: '1', STRONGROOM_SCAN_STREAMS_TOTAL: '2', STRONGROOM_SCAN_JOBS_AT_ONCE: '2' }))
+      .toEqual([`STRONGROOM_SCAN_JOBS_AT_ONCE: must be less than STRONGROOM_SCAN_STREAMS_TOTAL (2), ${everyStream}`]);
+    expect(loadConfig({ env: { STRONGROOM_SCAN_JOBS_AT_ONCE: '11' } }).scanJobsAtOnce).toBe(11);
+    // A total lowered to fit a small tmpfs (as clamd's start-up advises) lowers the default with it; a total of one is shared.
+    expect(loadConfig({ env: { STRONGROOM_SCAN_STREAMS_PER_ORGANISATION: '1', STRONGROOM_SCAN_STREAMS_PER_ACCOUNT: '1', STRONGROOM_SCAN_STREAMS_TOTAL: '2' } }).scanJobsAtOnce).toBe(1);
+    expect(loadConfig({ env: { STRONGROOM_SCAN_STREAMS_PER_ORGANISATION: '1', STRONGROOM_SCAN_STREAMS_PER_ACCOUNT: '1', STRONGROOM_SCAN_STREAMS_TOTAL: '1' } }).scanJobsAtOnce).toBe(1);
+    expect(problems({ STRONGROOM_SCAN_STREAMS_PER_ORGANISATION: '1', STRONGROOM_SCAN_STREAMS_PER_ACCOUNT: '1', STRONGROOM_SCAN_STREAMS_TOTAL: '1', STRONGROOM_SCAN_JOBS_AT_ONCE: '2' }))
+      .toEqual(['STRONGROOM_SCAN_JOBS_AT_ONCE: must not be more than STRONGROOM_SCAN_STREAMS_TOTAL (1)']);
     expect(problems({ STRONGROOM_SCAN_JOBS_AT_ONCE: '0' })).toEqual(['STRONGROOM_SCAN_JOBS_AT_ONCE: must be more than 0']);
     expect(loadConfig({ env: { STRONGROOM_SCAN_JOBS_AT_ONCE: '1' } }).scanJobsAtOnce).toBe(1);
     expect(problems({ STRONGROOM_UPLOAD_IDLE_SECONDS: '0', STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND: '-1' })).toHaveLength(2);

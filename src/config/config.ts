@@ -198,14 +198,15 @@ export function loadConfig({ env, flags = {} }: ConfigInput): Config {
     uploadMinBytesPerSecond: env.STRONGROOM_UPLOAD_MIN_BYTES_PER_SECOND ?? '1024',
     // Two minutes, or longer when bodies may idle longer (see shareProblems).
     connectionIdleSeconds: env.STRONGROOM_CONNECTION_IDLE_SECONDS ?? String(Math.max(120, (Number(env.STRONGROOM_UPLOAD_IDLE_SECONDS ?? 30) || 0) + 10)),
-    // Our clamd's MaxQueue is 20 (see clamd.supervisor.ts): 12 leaves room for the scan jobs and
-    // health checks, and no one organisation can take more than a third of it. Per account equals
+    // Our clamd's MaxQueue is 20 (see clamd.config.ts): 12, the scan jobs' streams among them, leaves room
+    // for health checks, and no one organisation's uploads can take more than a third of it. Per account equals
     // the uploads one account may have open, so one person's parallel uploads are all scanned inline.
     scanStreamsPerAccount: env.STRONGROOM_SCAN_STREAMS_PER_ACCOUNT ?? '4',
     scanStreamsPerOrganisation: env.STRONGROOM_SCAN_STREAMS_PER_ORGANISATION ?? '4',
     scanStreamsTotal: env.STRONGROOM_SCAN_STREAMS_TOTAL ?? '12',
-    // Two: a 16 GiB file's ten-minute scan no longer holds every other large upload unreadable behind it.
-    scanJobsAtOnce: env.STRONGROOM_SCAN_JOBS_AT_ONCE ?? '2',
+    // Two: a 16 GiB file's ten-minute scan no longer holds every other large upload unreadable behind it. Fewer
+    // when the total is lowered (to fit a small tmpfs) to two or one: at least one stream stays for the uploads.
+    scanJobsAtOnce: env.STRONGROOM_SCAN_JOBS_AT_ONCE ?? String(Math.max(1, Math.min(2, (Number(env.STRONGROOM_SCAN_STREAMS_TOTAL ?? 12) || 0) - 1))),
     masterKey: env.STRONGROOM_MASTER_KEY || undefined,
     auditCheckpointEvents: env.STRONGROOM_AUDIT_CHECKPOINT_EVENTS ?? '1000',
     auditCheckpointSeconds: env.STRONGROOM_AUDIT_CHECKPOINT_SECONDS ?? '10',

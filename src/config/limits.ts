@@ -35,8 +35,14 @@ export function shareProblems(c: Config): string[] {
   within('searchMsPerPerson', 'searchMsPerOrganisation');
   within('scanStreamsPerAccount', 'scanStreamsPerOrganisation');
   within('scanStreamsPerOrganisation', 'scanStreamsTotal');
-  // A scan job's stream is counted in the total like an upload's: more jobs than streams would only retry.
-  within('scanJobsAtOnce', 'scanStreamsTotal');
+  // A scan job's stream is counted in the total like an upload's, but in no organisation's share: as many jobs as
+  // streams (one council's backlog of large files is enough to keep them busy) would leave none for any upload's
+  // scan before its answer, so every upload would be answered unscanned and wait in the lane behind them.
+  if (c.scanStreamsTotal > 1 && c.scanJobsAtOnce >= c.scanStreamsTotal) {
+    problems.push(`${ENV_NAMES.scanJobsAtOnce}: must be less than ${ENV_NAMES.scanStreamsTotal} (${c.scanStreamsTotal}), or the scan jobs could hold every scanner stream, and no upload would be scanned before it is answered`);
+  } else {
+    within('scanJobsAtOnce', 'scanStreamsTotal');
+  }
   if (c.scanWholeMaxBytes < SCAN_WHOLE_MIN_BYTES || c.scanWholeMaxBytes > SCAN_WHOLE_MAX_BYTES) {
     problems.push(`${ENV_NAMES.scanWholeMaxBytes}: must be from 1 MiB to 1023 MiB (our clamd may unpack twice this from one stream, and clamd cannot scan past 2 GiB)`);
   } else if (c.scanSegmentOverlapBytes < SCAN_OVERLAP_MIN_BYTES || c.scanSegmentOverlapBytes * 4 > c.scanWholeMaxBytes) {

@@ -234,13 +234,15 @@ export class QuarantineService {
    * so the job queue retries with backoff (fail closed meanwhile). What clamd cannot judge — past
    * its limits, or a structured file it only saw in segments — is held for a security admin. The
    * verdict is recorded in one transaction with the job's completion when the worker hands one.
+   * `signal`: the run's lease was lost (another run, perhaps another slot of the same worker, holds the job
+   * now and scans it itself), so this run's scan stops and gives clamd's thread and its stream back.
    */
-  async scanPending(versionId: string, completion?: JobCompletion): Promise<'clean' | 'infected' | 'held' | 'skipped'> {
+  async scanPending(versionId: string, completion?: JobCompletion, signal?: AbortSignal): Promise<'clean' | 'infected' | 'held' | 'skipped'> {
     const repos = this.o.store.repos;
     const version = await repos.documents.versionById(versionId);
     // Destroyed meanwhile (its key erased with its document's disposal): nothing is left to scan or to read.
     if (!version || version.scanStatus !== 'pending' || version.wrappedKey.length === 0) return 'skipped';
-    const verdict = await this.scanVersion(version);
+    const verdict = await this.scanVersion(version, signal);
     if (verdict.outcome === 'unavailable' && !verdict.beyondLimits) throw new DomainError('UNAVAILABLE', `Malware scanner unavailable: ${verdict.reason}`);
     const document = await repos.documents.byId(version.documentId);
     if (!document) return 'skipped';
@@ -393,11 +395,11 @@ export class QuarantineService {
   }
 
   /** The version's plaintext through clamd: whole when it fits the whole-scan limit, else in overlapping segments. */
-  private async scanVersion(version: Version): Promise<ScanVerdict> {
+  private async scanVersion(version: Version, signal?: AbortSignal): Promise<ScanVerdict> {
     const ref = {
       blobId: version.blobId, organisationId: version.organisationId, documentId: version.documentId, versionId: version.id,
       keyId: version.keyId, wrappedKey: version.wrappedKey, size: version.size,
     };
-    return scanInSegments(this.o.scanner, (range) => this.o.blobs.openRange(ref, range), version.size, this.o.segments);
+    return scanInSegments(this.o.scanner, (range) => this.o.blobs.openRange(ref, range), version.size, this.o.segments, signal ? { signal } : {});
   }
 }

@@ -35,6 +35,40 @@ describe.each(DIALECTS)('stopping the job worker on %s', (dialect) => {
     }
   });
 
+  it('with two availability slots, waits for both slots\' jobs and starts no more in either', async () => {
+    const holds = new Map([1, 2].map((n) => [n, gate()]));
+    const ran: string[] = [];
+    const registry = new JobRegistry([
+      handle(bulkJob, async () => undefined),
+      handle(scanJob, async (p) => {
+        ran.push(`scan ${p.n} started`);
+        await holds.get(p.n)?.opened;
+        ran.push(`scan ${p.n} done`);
+      }),
+      handle(mailJob, async () => undefined),
+    ], LANE_TEST_KINDS);
+    for (let n = 1; n <= 4; n++) await enqueue(scanJob, n, n);
+    const running = queue.worker(registry, { slots: { availability: 2 } });
+    await running.start();
+    let stopping: Promise<void> | undefined;
+    try {
+      await until(() => ran.includes('scan 1 started') && ran.includes('scan 2 started'), 'The two slots did not each start a scan.');
+      let stopped = false;
+      stopping = running.stop().then(() => { stopped = true; });
+      // The first slot's scan ends: its slot takes no other, and stop() still waits for the second.
+      holds.get(1)!.open();
+      await until(async () => (await statuses())[0]!.status === 'done', 'The first scan was not marked done.');
+      expect(stopped).toBe(false);
+      holds.get(2)!.open();
+      await stopping;
+      expect(ran).toEqual(['scan 1 started', 'scan 2 started', 'scan 1 done', 'scan 2 done']);
+      expect((await statuses()).map((r) => r.status)).toEqual(['done', 'done', 'queued', 'queued']);
+    } finally {
+      for (const hold of holds.values()) hold.open();
+      await (stopping ?? running.stop());
+    }
+  });
+
   it('does not start when stopped while it checks the queue', async () => {
     const registry = new JobRegistry([handle(bulkJob, async () => undefined), handle(scanJob, async () => undefined), handle(mailJob, async () => undefined)], LANE_TEST_KINDS);
     const running = worker(registry);
