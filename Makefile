@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := build
 
-.PHONY: install install-test install-bench build run test lint bench bench-webdav bench-nodes bench-s3 bench-ocr bench-replica bench-search bench-import bench-floor bench-backlog bench-scans clean
+.PHONY: install install-test install-bench build run test lint bench bench-webdav bench-nodes bench-s3 bench-ocr bench-replica bench-search bench-import bench-floor bench-backlog bench-scans bench-listing clean
 
 # Debian packages and node_modules (idempotent, quiet when there is nothing to do). `install` is
 # what running needs; the tests' browsers and WebDAV clients and the benchmark's Apache come with
@@ -46,6 +46,7 @@ bench: install-bench build
 	@$(MAKE) --no-print-directory bench-import
 	@$(MAKE) --no-print-directory bench-backlog
 	@$(MAKE) --no-print-directory bench-scans
+	@$(MAKE) --no-print-directory bench-listing
 
 # A file scanned after it is answered, uploaded behind 3,000 small uploads' queued jobs: how long until it is
 # readable, and until the offsite replica and the queue catch up (bench/scan-behind-backlog.ts; about a minute).
@@ -58,6 +59,12 @@ bench-backlog: install-bench build
 bench-scans: install-bench build
 	@test -d node_modules/tsx || { echo 'make bench-scans: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
 	node --no-warnings --import tsx bench/scans-side-by-side.ts 1024 96
+
+# A folder of 50,000 documents listed over REST by a person cleared for few of them, and by one cleared for all:
+# the server's CPU per listing (bench/listing-above-clearance.ts; in-process, about a minute).
+bench-listing: install-bench build
+	@test -d node_modules/tsx || { echo 'make bench-listing: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
+	node --no-warnings --import tsx bench/listing-above-clearance.ts 50000
 
 # Only the WebDAV comparison from `make bench`: Strongroom beside Apache mod_dav and rclone serve webdav over a
 # crypt remote, same client and workload, in interleaved rounds (BENCH_ONLY=webdav; BENCH_DAV_ROUNDS, default 3).
