@@ -1,6 +1,7 @@
-// What a person may read, as a set of grants a query can apply (domain/search/types.ts ReadableScope):
-// the same rules as decide() for `document.read` on a searchable document (available, not deleted),
-// built from the helpers decide() itself uses (ownServiceAreas, arrangementReach).
+// What a person may read, in terms a query can apply, built from the helpers decide() itself uses
+// (ownServiceAreas, arrangementReach): for search, a set of grants with the same rules as decide() for
+// `document.read` on a searchable document (available, not deleted; domain/search/types.ts ReadableScope);
+// for a folder listing, the classifications it may bound its rows by, whatever their status.
 import type { ReadableGrant, ReadableScope } from '../search/types.js';
 import type { Actor, Arrangement, Classification, ScanStatus } from '../types.js';
 import { CLASSIFICATIONS, classificationAtMost, levelAtLeast } from '../types.js';
