@@ -5,7 +5,7 @@
 // lanes the worker took every kind in one line, so each of these waited for the job before it.
 import { describe, expect, it } from 'vitest';
 import { JobRegistry, handle } from '../../src/jobs/registry.js';
-import { bulkJob, gate, LANE_TEST_KINDS, mailJob, registryHoldingFirstBulk, scanJob, until, useTestQueue } from '../support/job-queue.js';
+import { bulkJob, gate, LANE_TEST_KINDS, mailJob, registryHoldingFirstBulk, registryHoldingScans, scanJob, until, useTestQueue } from '../support/job-queue.js';
 import { DIALECTS } from '../support/vault.js';
 
 describe.each(DIALECTS)('the job queue\'s lanes on %s', (dialect) => {
@@ -88,15 +88,7 @@ describe.each(DIALECTS)('the job queue\'s lanes on %s', (dialect) => {
   it('runs as many scans at once as the availability lane has slots, the next when one ends, and no more', async () => {
     const holds = new Map([1, 2, 4].map((n) => [n, gate()]));
     const ran: string[] = [];
-    const registry = new JobRegistry([
-      handle(bulkJob, async () => undefined),
-      handle(scanJob, async (p) => {
-        ran.push(`scan ${p.n} started`);
-        await holds.get(p.n)?.opened;
-        ran.push(`scan ${p.n} done`);
-      }),
-      handle(mailJob, async () => undefined),
-    ], LANE_TEST_KINDS);
+    const registry = registryHoldingScans(ran, holds);
     // A 16 GiB file's scan (1), then three more uploads' scans.
     for (const n of [1, 2, 3, 4]) await enqueue(scanJob, n, n);
     const running = worker(registry, { availability: 2 });

@@ -5,7 +5,7 @@
 // checking the queue (a shutdown during start-up) left the worker running after stop() had returned.
 import { describe, expect, it } from 'vitest';
 import { JobRegistry, handle } from '../../src/jobs/registry.js';
-import { bulkJob, gate, LANE_TEST_KINDS, mailJob, registryHoldingFirstBulk, scanJob, until, useTestQueue } from '../support/job-queue.js';
+import { bulkJob, gate, LANE_TEST_KINDS, mailJob, registryHoldingFirstBulk, registryHoldingScans, scanJob, until, useTestQueue } from '../support/job-queue.js';
 import { DIALECTS } from '../support/vault.js';
 
 describe.each(DIALECTS)('stopping the job worker on %s', (dialect) => {
@@ -38,15 +38,7 @@ describe.each(DIALECTS)('stopping the job worker on %s', (dialect) => {
   it('with two availability slots, waits for both slots\' jobs and starts no more in either', async () => {
     const holds = new Map([1, 2].map((n) => [n, gate()]));
     const ran: string[] = [];
-    const registry = new JobRegistry([
-      handle(bulkJob, async () => undefined),
-      handle(scanJob, async (p) => {
-        ran.push(`scan ${p.n} started`);
-        await holds.get(p.n)?.opened;
-        ran.push(`scan ${p.n} done`);
-      }),
-      handle(mailJob, async () => undefined),
-    ], LANE_TEST_KINDS);
+    const registry = registryHoldingScans(ran, holds);
     for (let n = 1; n <= 4; n++) await enqueue(scanJob, n, n);
     const running = queue.worker(registry, { slots: { availability: 2 } });
     await running.start();

@@ -98,6 +98,22 @@ export function registryHoldingFirstBulk(ran: string[], held: { opened: Promise<
   ], LANE_TEST_KINDS);
 }
 
+/**
+ * A registry over LANE_TEST_KINDS whose scans write their start and end into `ran` ("scan 2 started", "scan 2 done"),
+ * each scan whose number `holds` has waiting for that gate between the two; the other kinds do nothing.
+ */
+export function registryHoldingScans(ran: string[], holds: ReadonlyMap<number, { opened: Promise<void> }>): JobRegistry {
+  return new JobRegistry([
+    handle(bulkJob, async () => undefined),
+    handle(scanJob, async (p) => {
+      ran.push(`scan ${p.n} started`);
+      await holds.get(p.n)?.opened;
+      ran.push(`scan ${p.n} done`);
+    }),
+    handle(mailJob, async () => undefined),
+  ], LANE_TEST_KINDS);
+}
+
 /** A promise a test resolves by hand: a job's handler waits on it for as long as the test says. */
 export function gate(): { opened: Promise<void>; open: () => void } {
   let open!: () => void;
