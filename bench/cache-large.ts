@@ -164,7 +164,7 @@ async function measure(vault: Vault, mainCacheMib: number, roundNo: number): Pro
       await jobsDone(handle, server);
     });
     const compaction = await phase(server, rss, 'compaction', async () => {
-      if (!(await new JobsRepo(handle.db, handle.caps).enqueue(compactSearchJob, {}, { now: new Date() }))) throw new Error('a compaction was already queued');
+      if (!(await new JobsRepo(handle.db, handle.caps).enqueue(compactSearchJob, {}, { now: new Date(), organisationId: null }))) throw new Error('a compaction was already queued');
       await jobsDone(handle, server, ['compact-search']);
       const job = await handle.db.selectFrom('jobs').select('status').where('kind', '=', 'compact-search').executeTakeFirstOrThrow();
       if (job.status !== 'done') throw new Error(`the compaction ended ${job.status}`);

@@ -2,6 +2,7 @@
 // only one process in the cluster queues: each organisation's disposal sweep and bin purge, the daily scrub,
 // the daily backup, the pruning of finished jobs, the sweep of orphan blobs.
 // What makes it once a day lives in the database (a job's unique key, or the day recorded in key_values).
+// The sweeps are their organisations' work; the rest is the vault's own (organisationId null).
 import type { Config } from '../config/config.js';
 import { backupJob, disposalSweepJob, pruneFinishedJobsJob, purgeBinJob, scrubJob, sweepOrphanBlobsJob } from '../domain/jobs/kinds.js';
 import type { JobQueue } from '../domain/jobs/define-job.js';
@@ -15,8 +16,8 @@ export async function queueDailyRecordsSweeps(store: Store, clock: Clock): Promi
   const now = clock.now();
   const date = ukDate(now);
   for (const org of await store.repos.organisations.list()) {
-    await store.repos.jobs.enqueue(disposalSweepJob, { organisationId: org.id, date }, { now });
-    await store.repos.jobs.enqueue(purgeBinJob, { organisationId: org.id, date }, { now });
+    await store.repos.jobs.enqueue(disposalSweepJob, { organisationId: org.id, date }, { now, organisationId: org.id });
+    await store.repos.jobs.enqueue(purgeBinJob, { organisationId: org.id, date }, { now, organisationId: org.id });
   }
 }
 
@@ -27,17 +28,17 @@ export const DAILY_SCRUB_BYTES_PER_SECOND = 10 * 1024 * 1024;
 /** Queues today's scrub unless some process already did (the day is recorded in key_values). */
 export async function scheduleDailyScrub(store: Store, clock: Clock): Promise<void> {
   await queueOnceToday(store, clock, 'scrub.scheduled-day', (jobs, day, now) =>
-    jobs.enqueue(scrubJob, { sample: DAILY_SCRUB_SAMPLE, bytesPerSecond: DAILY_SCRUB_BYTES_PER_SECOND, day }, { now }));
+    jobs.enqueue(scrubJob, { sample: DAILY_SCRUB_SAMPLE, bytesPerSecond: DAILY_SCRUB_BYTES_PER_SECOND, day }, { now, organisationId: null }));
 }
 
 /** Queues today's pruning of finished jobs unless some process already did (the day is recorded in key_values). */
 export async function scheduleDailyJobsPrune(store: Store, clock: Clock): Promise<void> {
-  await queueOnceToday(store, clock, 'jobs.prune-scheduled-day', (jobs, day, now) => jobs.enqueue(pruneFinishedJobsJob, { day }, { now }));
+  await queueOnceToday(store, clock, 'jobs.prune-scheduled-day', (jobs, day, now) => jobs.enqueue(pruneFinishedJobsJob, { day }, { now, organisationId: null }));
 }
 
 /** Queues today's sweep of orphan blobs unless some process already did (the day is recorded in key_values). */
 export async function scheduleDailyOrphanSweep(store: Store, clock: Clock): Promise<void> {
-  await queueOnceToday(store, clock, 'orphan-blobs.sweep-scheduled-day', (jobs, day, now) => jobs.enqueue(sweepOrphanBlobsJob, { day }, { now }));
+  await queueOnceToday(store, clock, 'orphan-blobs.sweep-scheduled-day', (jobs, day, now) => jobs.enqueue(sweepOrphanBlobsJob, { day }, { now, organisationId: null }));
 }
 
 /** Queues a job unless the day (UTC) recorded under `dayKey` is today's, and records today's with it, in one transaction. */
@@ -61,7 +62,7 @@ export async function queueDailyBackup(vault: { config: Config; clock: Clock; st
   if (ukHour(now) < vault.config.backupHour) return false;
   const date = ukDate(now);
   if (await vault.backups.scheduledOn(date)) return false;
-  return vault.store.repos.jobs.enqueue(backupJob, { date }, { now });
+  return vault.store.repos.jobs.enqueue(backupJob, { date }, { now, organisationId: null });
 }
 
 function ukHour(at: Date): number {

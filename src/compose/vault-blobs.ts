@@ -93,19 +93,19 @@ export async function openVaultBlobs({ config, store, clock, logger, master, dry
   const primaryBlobs = new EncryptedBlobs({ keys, store: blobStore });
   const replicaBlobs = replicaStore === null ? null : new EncryptedBlobs({ keys, store: replicaStore });
   // Downloads: a bad primary copy is served from the replica and repaired by a scrub of that version.
-  const scrubSoon = (versionId: string): void => {
-    store.repos.jobs.enqueue(scrubJob, { versionId, bytesPerSecond: SCRUB_REPAIR_BYTES_PER_SECOND }, { now: clock.now() })
+  const scrubSoon = (versionId: string, organisationId: string): void => {
+    store.repos.jobs.enqueue(scrubJob, { versionId, bytesPerSecond: SCRUB_REPAIR_BYTES_PER_SECOND }, { now: clock.now(), organisationId })
       .catch((err: unknown) => logger.error({ err, versionId }, 'could not queue the repair of a damaged blob'));
   };
   const blobs = new HealingBlobs({
     primary: primaryBlobs, replica: replicaBlobs,
     onPrimaryBad: (version, err) => {
       logger.warn({ err, versionId: version.versionId, blobId: version.blobId }, 'the primary copy of a blob is damaged or missing: served from the replica (unless it is unavailable), repair queued');
-      scrubSoon(version.versionId);
+      scrubSoon(version.versionId, version.organisationId);
     },
     onUnreadable: (version, err) => {
       logger.error({ err, versionId: version.versionId, blobId: version.blobId }, 'a download found every copy of a blob damaged or missing; a scrub of it is queued');
-      scrubSoon(version.versionId);
+      scrubSoon(version.versionId, version.organisationId);
     },
   });
   return {

@@ -14,6 +14,9 @@ import { migrate } from './migrate.js';
 import { migrations } from './migrations/index.js';
 import { LIVE_NAME_INDEXES } from './migrations/202612200000_live_names_unique.js';
 import { JOB_LANES_MIGRATION } from './migrations/202612210000_job_lanes.js';
+import { JOB_TURNS_MIGRATION } from './migrations/202612220000_job_turns.js';
+import { DELAYED_TURNS_FROM, JobsRepo } from './repos/jobs.repo.js';
+import { extractTextJob } from '../domain/jobs/kinds.js';
 import { JOB_KINDS } from '../domain/jobs/kinds.js';
 import { violatesUniqueIndex } from './unique-violations.js';
 
@@ -164,7 +167,7 @@ describe.each(DIALECTS)('migration 202612210000_job_lanes on %s', (dialect) => {
       await db.insertInto('jobs' as never).values([
         job('scan-version', 'queued'), job('send-email', 'failed'), job('send-account-notice-summary', 'running'), job('extract-text', 'queued'), job('backup', 'done'),
       ] as never).execute();
-      expect(await migrate(db, caps)).toEqual([JOB_LANES_MIGRATION]);
+      expect(await migrate(db, caps, { until: JOB_LANES_MIGRATION })).toEqual([JOB_LANES_MIGRATION]);
       const rows = await db.selectFrom('jobs' as never).select(['kind', 'lane'] as never).orderBy('id' as never).execute();
       expect(rows).toEqual([
         { kind: 'scan-version', lane: 'availability' }, { kind: 'send-email', lane: 'mail' }, { kind: 'send-account-notice-summary', lane: 'mail' },
@@ -172,6 +175,38 @@ describe.each(DIALECTS)('migration 202612210000_job_lanes on %s', (dialect) => {
       ]);
       // Each kind's lane now is the lane the migration gave its rows: a job queued before it runs where one queued after would.
       for (const row of rows as { kind: string; lane: string }[]) expect(JOB_KINDS.find((k) => k.kind === row.kind)?.lane).toBe(row.lane);
+    } finally {
+      await t.remove();
+    }
+  });
+});
+
+describe.each(DIALECTS)('migration 202612220000_job_turns on %s', (dialect) => {
+  it('lets the live jobs queued before it run first, by when they were due, and those due later wait until then', async () => {
+    const t = await openEmptyDatabase(dialect);
+    try {
+      const { db, caps } = t.handle;
+      await migrate(db, caps, { until: JOB_LANES_MIGRATION });
+      const now = new Date();
+      const at = (minutes: number) => new Date(now.getTime() + minutes * 60_000).toISOString();
+      const job = (versionId: string, status: string, runAt: string) =>
+        ({ kind: 'extract-text', lane: 'background', payload: JSON.stringify({ versionId }), run_at: runAt, attempts: 0, max_attempts: 3, status, created_at: runAt });
+      await db.insertInto('jobs' as never).values([
+        job('later', 'queued', at(30)), job('second', 'queued', at(-5)), job('first', 'queued', at(-10)), job('finished', 'done', at(-20)),
+      ] as never).execute();
+      expect(await migrate(db, caps)).toEqual([JOB_TURNS_MIGRATION]);
+      const turns = await db.selectFrom('jobs').select(['payload', 'turn', 'organisation_id']).orderBy('id').execute();
+      expect(turns.map((r) => [JSON.parse(r.payload).versionId, Number(r.turn), r.organisation_id])).toEqual([
+        ['later', DELAYED_TURNS_FROM + Date.parse(at(30)), null], ['second', DELAYED_TURNS_FROM + Date.parse(at(-5)), null],
+        ['first', DELAYED_TURNS_FROM + Date.parse(at(-10)), null], ['finished', 0, null],
+      ]);
+      // A council's job queued after the upgrade runs after the two due from before it; the one due later waits.
+      const jobs = new JobsRepo(db, caps);
+      expect(await jobs.enqueue(extractTextJob, { versionId: 'new' }, { now, organisationId: 'o1' })).toBe(true);
+      const order: unknown[] = [];
+      for (let i = 0; i < 4; i += 1) order.push(...(await jobs.lease('background', now.toISOString(), at(60), 1)).map((j) => j.payload));
+      expect(order).toEqual([{ versionId: 'first' }, { versionId: 'second' }, { versionId: 'new' }]);
+      expect(await jobs.lease('background', at(31), at(32), 10)).toMatchObject([{ payload: { versionId: 'later' } }]);
     } finally {
       await t.remove();
     }

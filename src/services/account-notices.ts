@@ -51,5 +51,5 @@ export async function queueAccountNotice(repos: Repos, actor: Actor, userId: str
       clientAddress: actor.clientAddress, detail: notice.detail ?? null, address,
       ...(notice.recoveryCodesLeft === undefined ? {} : { recoveryCodesLeft: notice.recoveryCodesLeft }),
     },
-  }, { now });
+  }, { now, organisationId: person.organisationId });
 }

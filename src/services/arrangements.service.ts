@@ -256,7 +256,7 @@ export class ArrangementsService {
     if (!stored) throw notFound('arrangement');
     await repos.arrangements.addRevision({ arrangementId: id, revision: stored.revision, change: change.change, snapshot: stored, changedBy: actor.userId, changedAt: now.toISOString() });
     await repos.audit.insert([auditEvent(actor, change.event, { organisationId: stored.hostOrganisationId, ids: { arrangementId: id, revision: String(stored.revision), state: arrangementStateHash(stored), ...extraIds } }, decision, now)]);
-    if (awaiting) await this.o.mail?.queue(repos.jobs, now, awaiting.userIds, { ...awaiting.message, revision: stored.revision });
+    if (awaiting) await this.o.mail?.queue(repos.jobs, now, stored.hostOrganisationId, awaiting.userIds, { ...awaiting.message, revision: stored.revision });
     return stored;
   }
 

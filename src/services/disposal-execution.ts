@@ -346,7 +346,7 @@ export class DisposalExecution {
         type: 'document.destroyed', organisationId: current.organisationId, documentId: current.id, versionIds: versions.map((v) => v.id), disposed: true,
       });
       // Queued with the shredding, so the blobs go even if this process dies before deleting them itself.
-      if (versions.length > 0) await tx.jobs.enqueue(deleteBlobsJob, { blobIds: versions.map((v) => v.blobId) }, { now, runAt: new Date(now.getTime() + 60_000) });
+      if (versions.length > 0) await tx.jobs.enqueue(deleteBlobsJob, { blobIds: versions.map((v) => v.blobId) }, { now, runAt: new Date(now.getTime() + 60_000), organisationId: current.organisationId });
       await context.settle?.(tx);
       return { versions };
     });

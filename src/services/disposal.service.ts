@@ -126,7 +126,7 @@ export class DisposalService {
           message: `${counts.items} record${counts.items === 1 ? ' is' : 's are'} due for disposal review (due by ${date}${counts.excluded ? `; ${counts.excluded} held and excluded` : ''}). Batch ${batch.id}.`,
         });
       }
-      await this.o.mail?.queue(tx.jobs, now, managers.map((m) => m.id), { kind: 'disposal-review', batchId: batch.id, dueBy: date, items: counts.items, excluded: counts.excluded });
+      await this.o.mail?.queue(tx.jobs, now, organisationId, managers.map((m) => m.id), { kind: 'disposal-review', batchId: batch.id, dueBy: date, items: counts.items, excluded: counts.excluded });
     });
     return this.get(actor, batch.id);
   }
@@ -260,7 +260,7 @@ export class DisposalService {
       await this.requireCurrentTransferPackage(tx, batch, items);
       // Each extension is a minimum (domain/records/retention.ts retentionOf): kept until the later of it and the rule's date.
       for (const item of items) if (item.decision === 'extend') await tx.retention.setRetainUntil(item.documentId, item.extendTo);
-      await tx.jobs.enqueue(disposeBatchJob, { batchId }, { now });
+      await tx.jobs.enqueue(disposeBatchJob, { batchId }, { now, organisationId: batch.organisationId });
       const counts = countItems(items);
       await tx.audit.insert([auditEvent(acting, 'disposal.approve', {
         organisationId: batch.organisationId, ids: { batchId, destroy: String(counts.destroy), transfer: String(counts.transfer), extend: String(counts.extend), excluded: String(counts.excluded) },

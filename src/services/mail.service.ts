@@ -50,10 +50,11 @@ export class MailService {
 
   /**
    * Queues `message` to each person, with the caller's job queue (its transaction): a rolled-back
-   * change sends nothing, and a request never waits on the SMTP server.
+   * change sends nothing, and a request never waits on the SMTP server. `organisationId`: whose work
+   * the mail is (its jobs take turns with other organisations' in the mail lane).
    */
-  async queue(jobs: JobQueue, now: Date, userIds: Iterable<string>, message: MailMessage): Promise<void> {
-    for (const userId of new Set(userIds)) await jobs.enqueue(sendEmailJob, { userId, message }, { now });
+  async queue(jobs: JobQueue, now: Date, organisationId: string, userIds: Iterable<string>, message: MailMessage): Promise<void> {
+    for (const userId of new Set(userIds)) await jobs.enqueue(sendEmailJob, { userId, message }, { now, organisationId });
   }
 
   /**

@@ -6,7 +6,7 @@ import type { JobCompletion } from '../domain/jobs/repositories.js';
 import { FINISHED_JOBS_KEPT_DAYS, sendAccountNoticeSummaryJob, type AccountNoticeSummaryPayload } from '../domain/jobs/kinds.js';
 import type { AccountChangeMessage } from '../domain/mail/message.js';
 import { NOTICES_PER_SUMMARY, noticeFate, type NoticeLimits } from '../domain/mail/notice-limits.js';
-import type { Store } from '../domain/repositories.js';
+import type { Repos, Store } from '../domain/repositories.js';
 
 /** The send-email job carrying a notice, as its handler is given it. */
 export interface NoticeJob {
@@ -38,7 +38,7 @@ export class NoticeWindows {
         return false;
       }
       await repos.mail.recordNotice({ jobId: job.jobId, userId, windowOpenedAt: fate.windowOpenedAt, held: true, address: message.address, message });
-      await repos.jobs.enqueue(sendAccountNoticeSummaryJob, { userId, windowOpenedAt: fate.windowOpenedAt, address: message.address }, { now, runAt: new Date(fate.summaryAt) });
+      await repos.jobs.enqueue(sendAccountNoticeSummaryJob, { userId, windowOpenedAt: fate.windowOpenedAt, address: message.address }, { now, runAt: new Date(fate.summaryAt), organisationId: await organisationOf(repos, userId) });
       await job.complete(repos);
       return true;
     });
@@ -71,7 +71,12 @@ export class NoticeWindows {
       await repos.mail.noticesSummarised(jobIds, now.toISOString());
       await complete(repos);
       const late = await repos.mail.heldNotices(summary.userId, summary.windowOpenedAt, summary.address, 1);
-      if (late.length > 0) await repos.jobs.enqueue(sendAccountNoticeSummaryJob, summary, { now });
+      if (late.length > 0) await repos.jobs.enqueue(sendAccountNoticeSummaryJob, summary, { now, organisationId: await organisationOf(repos, summary.userId) });
     });
   }
+}
+
+/** The person's organisation, whose work their summary is (null once they are gone: the vault's own). */
+async function organisationOf(repos: Repos, userId: string): Promise<string | null> {
+  return (await repos.users.byId(userId))?.organisationId ?? null;
 }

@@ -59,8 +59,8 @@ export class QuarantineNotifier {
     // The uploader named the file, so their notice names it (if they may still read it when it is sent: a rescan
     // can come years later); a security admin who uploaded it gets the uploader's. Both are queued without the
     // name: MailService decides, when sending, what each recipient may be told.
-    await this.mail.queue(repos.jobs, now, uploader, { kind: 'quarantine-uploader', ...about });
-    await this.mail.queue(repos.jobs, now, admins.map((u) => u.id).filter((id) => !uploader.includes(id)), { kind: 'quarantine-admin', ...about, size: version.size, at: version.createdAt });
+    await this.mail.queue(repos.jobs, now, document.organisationId, uploader, { kind: 'quarantine-uploader', ...about });
+    await this.mail.queue(repos.jobs, now, document.organisationId, admins.map((u) => u.id).filter((id) => !uploader.includes(id)), { kind: 'quarantine-admin', ...about, size: version.size, at: version.createdAt });
   }
 }
 
@@ -326,7 +326,7 @@ export class QuarantineService {
       // The first version ever seen is the baseline: everything stored so far was scanned with it.
       if (seen !== undefined) {
         const since = new Date(now.getTime() - this.o.rescanDays * 86_400_000).toISOString();
-        await repos.jobs.enqueue(rescanJob, { since, signatures: version }, { now });
+        await repos.jobs.enqueue(rescanJob, { since, signatures: version }, { now, organisationId: null });
       }
     });
     return seen !== undefined;
@@ -346,7 +346,7 @@ export class QuarantineService {
     const since = new Date(taken - this.o.rescanDays * 86_400_000).toISOString();
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
-      await repos.jobs.enqueue(rescanJob, { since, signatures: `restore:${backup.id}` }, { now });
+      await repos.jobs.enqueue(rescanJob, { since, signatures: `restore:${backup.id}` }, { now, organisationId: null });
     });
   }
 

@@ -184,7 +184,7 @@ export class ScrubService {
         createdAt: now.toISOString(), readAt: null,
       });
     }
-    await this.o.mail?.queue(repos.jobs, now, admins.map((a) => a.id), { kind: 'storage-damaged', documentId: version.documentId, versionNumber: version.number });
+    await this.o.mail?.queue(repos.jobs, now, version.organisationId, admins.map((a) => a.id), { kind: 'storage-damaged', documentId: version.documentId, versionNumber: version.number });
   }
 }
 

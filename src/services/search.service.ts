@@ -289,7 +289,8 @@ export class SearchService {
       const now = this.o.clock.now();
       const added = await this.o.store.transaction(async (tx) => {
         let n = 0;
-        for (const versionId of batch) if (await tx.jobs.enqueue(extractTextJob, { versionId }, { now })) n += 1;
+        // Across every organisation (none named), it is the operator's work: the vault's own.
+        for (const versionId of batch) if (await tx.jobs.enqueue(extractTextJob, { versionId }, { now, organisationId: organisationId ?? null })) n += 1;
         return n;
       });
       outcome.queued += added;

@@ -181,7 +181,7 @@ export class SubjectAccessRequestsService {
           message: `${requester.name} asks your organisation to search its records for subject access request ${request.reference}, due ${currentDueOn(request)}.`,
         });
       }
-      await this.o.mail?.queue(tx.jobs, now, dpos.map((u) => u.id), {
+      await this.o.mail?.queue(tx.jobs, now, organisation.id, dpos.map((u) => u.id), {
         kind: 'subject-access-partner', requestId: request.id, requesterName: requester.name, reference: request.reference, dueOn: currentDueOn(request),
       });
     }

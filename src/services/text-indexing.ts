@@ -36,10 +36,10 @@ export function thumbnailBinding(version: Pick<Version, 'id' | 'organisationId' 
  */
 export function subscribeSearch(lifecycle: DocumentLifecycle): void {
   lifecycle
-    .on('version.readable', async (event, tx) => void (await tx.jobs.enqueue(extractTextJob, { versionId: event.versionId }, { now: tx.now })))
+    .on('version.readable', async (event, tx) => void (await tx.jobs.enqueue(extractTextJob, { versionId: event.versionId }, { now: tx.now, organisationId: event.organisationId })))
     .on('document.moved', async (event, tx) => void (await tx.search.renameDocument(event.documentId, event.name)))
     .on('document.destroyed', async (event, tx) => {
-      await tx.jobs.enqueue(searchPurgeJob, { documentId: event.documentId, versionIds: event.versionIds, disposed: event.disposed }, { now: tx.now });
+      await tx.jobs.enqueue(searchPurgeJob, { documentId: event.documentId, versionIds: event.versionIds, disposed: event.disposed }, { now: tx.now, organisationId: event.organisationId });
     });
 }
 
@@ -136,7 +136,7 @@ export class TextIndexing {
       await this.o.store.repos.documents.setTextState(versionId, { status: state.status, reason: state.reason }, null);
     }
     const now = this.o.clock.now();
-    await this.o.store.repos.jobs.enqueue(compactSearchJob, {}, { now, runAt: new Date(now.getTime() + COMPACT_DELAY_MS) });
+    await this.o.store.repos.jobs.enqueue(compactSearchJob, {}, { now, runAt: new Date(now.getTime() + COMPACT_DELAY_MS), organisationId: null });
   }
 
   /** The compact-search job. */

@@ -85,7 +85,7 @@ export class UserCreationService {
       const ids = { userId: user.id, ...(invited ? { invitation: 'e-mail' } : {}), ...(await personStateIds(repos, user.id)), ...signInSecretIds(user.id, passwordHash) };
       await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: org.id, ids }, decision, now)]);
       if (invited) {
-        await this.o.mail!.queue(repos.jobs, now, [user.id], {
+        await this.o.mail!.queue(repos.jobs, now, org.id, [user.id], {
           kind: 'invitation', organisationName: org.name, invitedBy, signInWith: provider ? { provider: provider.name, organisationSlug: org.slug } : null,
         });
       }

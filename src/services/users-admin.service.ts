@@ -313,7 +313,7 @@ export class UsersAdminService {
       const shown = emailed ? null : await issueInvitationLink(repos.mail, this.o.invitationKey, userId, now, expiresAt);
       // A link shown is issued here, and named (its id, never its token) so `audit verify` knows it from one put back later.
       await repos.audit.insert([this.event(acting, 'user.password-reset', current, decision, { delivery: emailed ? 'e-mail' : 'link-shown', ...(shown ? { link: shown.link } : {}), ...passwordIds(userId, null) })]);
-      if (emailed) await this.o.mail!.queue(repos.jobs, now, [userId], { kind: 'password-reset', organisationName, resetBy });
+      if (emailed) await this.o.mail!.queue(repos.jobs, now, current.organisationId, [userId], { kind: 'password-reset', organisationName, resetBy });
       return { user: current, linkPath: shown?.path ?? null };
     });
     if ('refused' in outcome) throw outcome.refused;

@@ -190,8 +190,8 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     expect((await api(t.app, manager).get(`disposal/batches/${batches[0].id}`)).json().items[0].documentId).toBe(id);
     expect((await t.vault.store.repos.notifications.forUser(manager.id)).filter((n) => n.kind === 'disposal.review')).toHaveLength(1);
     const now = new Date();
-    expect(await t.vault.store.repos.jobs.enqueue(disposalSweepJob, { organisationId: org.id, date: today }, { now })).toBe(true);
-    expect(await t.vault.store.repos.jobs.enqueue(disposalSweepJob, { organisationId: org.id, date: today }, { now })).toBe(false);
+    expect(await t.vault.store.repos.jobs.enqueue(disposalSweepJob, { organisationId: org.id, date: today }, { now, organisationId: null })).toBe(true);
+    expect(await t.vault.store.repos.jobs.enqueue(disposalSweepJob, { organisationId: org.id, date: today }, { now, organisationId: null })).toBe(false);
   });
 
   it('lets a hold placed between approval and execution win: outcome held, document and blob intact, refusal audited', async () => {

@@ -29,11 +29,11 @@ describe.each(DIALECTS)('the job lanes\' waits in /metrics on %s', (dialect) => 
     // Nothing runs them: this vault's worker is not started.
     expect(await waits()).toEqual({ mail: 0, availability: 0, background: 0 });
 
-    await jobs.enqueue(mail, { n: 1 }, { now: new Date('2026-12-07T08:58:00.000Z') });
-    await jobs.enqueue(mail, { n: 2 }, { now: new Date('2026-12-07T08:59:30.000Z') });
-    await jobs.enqueue(bulk, { n: 3 }, { now: new Date('2026-12-07T07:00:00.000Z') });
+    await jobs.enqueue(mail, { n: 1 }, { now: new Date('2026-12-07T08:58:00.000Z'), organisationId: null });
+    await jobs.enqueue(mail, { n: 2 }, { now: new Date('2026-12-07T08:59:30.000Z'), organisationId: null });
+    await jobs.enqueue(bulk, { n: 3 }, { now: new Date('2026-12-07T07:00:00.000Z'), organisationId: null });
     // Due in ten minutes: queued, not yet waiting.
-    await jobs.enqueue(scan, { n: 4 }, { now: new Date('2026-12-07T08:50:00.000Z'), runAt: new Date('2026-12-07T09:10:00.000Z') });
+    await jobs.enqueue(scan, { n: 4 }, { now: new Date('2026-12-07T08:50:00.000Z'), runAt: new Date('2026-12-07T09:10:00.000Z'), organisationId: null });
     expect(await waits()).toEqual({ mail: 120, availability: 0, background: 7200 });
 
     clock.set('2026-12-07T09:15:00.500Z');

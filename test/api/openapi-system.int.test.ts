@@ -91,7 +91,7 @@ describe.each(DIALECTS)('OpenAPI and system endpoints on %s', (dialect) => {
     const job = defineJob<{ n: number }>({ kind: `metrics-${randomBytes(4).toString('hex')}`, payload: z.object({ n: z.number() }), maxAttempts: 1, backoffSeconds: 1, maxBackoffSeconds: 1 });
     const jobs = t.vault.store.repos.jobs;
     const now = new Date();
-    for (const n of [1, 2, 3]) await jobs.enqueue(job, { n }, { now });
+    for (const n of [1, 2, 3]) await jobs.enqueue(job, { n }, { now, organisationId: null });
     // One of the three runs out of attempts (as another process's worker would leave it): two stay queued.
     const [leased, ...others] = (await jobs.lease(job.lane, now.toISOString(), new Date(now.getTime() + 60_000).toISOString(), 100)).filter((j) => j.kind === job.kind);
     expect(others).toHaveLength(2);

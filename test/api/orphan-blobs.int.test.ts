@@ -712,7 +712,7 @@ describe.each(DIALECTS)('orphan blob sweeps, folder primary and folder replica, 
     expect(blocked.stores[1]).toMatchObject({ store: 'replica', removed: 0, error: expect.stringContaining('cannot be read') as unknown });
     expect(await has(t.vault.replicaStore!, orphan)).toBe(true);
     // The daily job says so where the operator looks: it fails, is retried, and ends among the failed jobs.
-    await t.vault.store.repos.jobs.enqueue(sweepOrphanBlobsJob, { day: '2099-12-31' }, { now: new Date() });
+    await t.vault.store.repos.jobs.enqueue(sweepOrphanBlobsJob, { day: '2099-12-31' }, { now: new Date(), organisationId: null });
     expect(await t.vault.worker.runDue()).toBe(1);
     const job = await t.vault.store.db.selectFrom('jobs').select(['status', 'last_error']).where('kind', '=', 'sweep-orphan-blobs').where('payload', 'like', '%2099-12-31%').executeTakeFirstOrThrow();
     expect(job.status).toBe('queued');

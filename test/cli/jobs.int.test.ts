@@ -24,8 +24,8 @@ describe.each(DIALECTS)('jobs commands on %s', (dialect) => {
     const jobs = v.vault.store.repos.jobs;
     const now = new Date();
     const later = new Date(now.getTime() + 60_000).toISOString();
-    await jobs.enqueue(scanVersionJob, { versionId: 'v-dead' }, { now });
-    await jobs.enqueue(scanVersionJob, { versionId: 'v-live' }, { now });
+    await jobs.enqueue(scanVersionJob, { versionId: 'v-dead' }, { now, organisationId: null });
+    await jobs.enqueue(scanVersionJob, { versionId: 'v-live' }, { now, organisationId: null });
     const leased = await jobs.lease(scanVersionJob.lane, now.toISOString(), later, 10);
     const dead = leased.find((j) => (j.payload as { versionId: string }).versionId === 'v-dead')!;
     const live = leased.find((j) => (j.payload as { versionId: string }).versionId === 'v-live')!;

@@ -440,8 +440,8 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       const kind = `contract-${randomBytes(4).toString('hex')}`;
       const job = defineJob<{ i?: number; later?: boolean }>({ kind, payload: z.object({ i: z.number().optional(), later: z.boolean().optional() }), maxAttempts: 3, backoffSeconds: 1, maxBackoffSeconds: 1 });
       const now = iso(T0 + 60_000);
-      for (let i = 0; i < 6; i++) await repos.jobs.enqueue(job, { i }, { now: new Date(T0), runAt: new Date(T0) });
-      await repos.jobs.enqueue(job, { later: true }, { now: new Date(T0), runAt: new Date(T0 + 3_600_000) });
+      for (let i = 0; i < 6; i++) await repos.jobs.enqueue(job, { i }, { now: new Date(T0), runAt: new Date(T0), organisationId: null });
+      await repos.jobs.enqueue(job, { later: true }, { now: new Date(T0), runAt: new Date(T0 + 3_600_000), organisationId: null });
       const [a, b] = await Promise.all([repos.jobs.lease('background', now, iso(T0 + 120_000), 4), repos.jobs.lease('background', now, iso(T0 + 120_000), 4)]);
       const ours = [...a, ...b].filter((j) => j.kind === kind);
       expect(ours).toHaveLength(6);
@@ -462,7 +462,7 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       const kind = `dead-${randomBytes(4).toString('hex')}`;
       const job = defineJob<{ n: number }>({ kind, payload: z.object({ n: z.number() }), maxAttempts: 2, backoffSeconds: 1, maxBackoffSeconds: 1, uniqueKey: (p) => `${kind}:${p.n}` });
       const before = await repos.jobs.counts();
-      for (const n of [1, 2, 3]) await repos.jobs.enqueue(job, { n }, { now: new Date(T0), runAt: new Date(T0) });
+      for (const n of [1, 2, 3]) await repos.jobs.enqueue(job, { n }, { now: new Date(T0), runAt: new Date(T0), organisationId: null });
       const leased = (await repos.jobs.lease('background', iso(T0 + 1_000), iso(T0 + 60_000), 100)).filter((j) => j.kind === kind).sort((a, b) => a.id - b.id);
       expect(leased).toHaveLength(3);
       const [first, second, third] = leased as [typeof leased[0], typeof leased[0], typeof leased[0]];
@@ -490,7 +490,7 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect(again).toEqual([{ id: first.id, kind, payload: { n: 1 }, attempts: 1, maxAttempts: 2 }]);
 
       // While a live job holds the same unique key, the dead letter stays failed: the work is already queued.
-      expect(await repos.jobs.enqueue(job, { n: 2 }, { now: new Date(T0), runAt: new Date(T0) })).toBe(true);
+      expect(await repos.jobs.enqueue(job, { n: 2 }, { now: new Date(T0), runAt: new Date(T0), organisationId: null })).toBe(true);
       expect(await repos.jobs.requeueFailed(second.id, iso(T0 + 5_000))).toBe('duplicate_live');
       expect((await repos.jobs.failed(1000)).filter((j) => j.kind === kind).map((j) => j.id)).toEqual([second.id]);
 

@@ -184,7 +184,7 @@ describe.each(DIALECTS)('security notices in a burst on %s', (dialect) => {
     const prune = async (days: number) => {
       const now = new Date(start + SENT + WINDOW_MS + days * 86_400_000);
       clock.set(now.toISOString());
-      await t.vault.store.transaction((repos) => repos.jobs.enqueue(pruneFinishedJobsJob, { day: now.toISOString().slice(0, 10) }, { now }));
+      await t.vault.store.transaction((repos) => repos.jobs.enqueue(pruneFinishedJobsJob, { day: now.toISOString().slice(0, 10) }, { now, organisationId: null }));
       await t.vault.worker.runDue();
     };
     await prune(29);

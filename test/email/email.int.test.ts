@@ -243,7 +243,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     const mallory = `mallory-${Date.now()}@elsewhere.test`;
     await db.updateTable('users').set({ email: mallory }).where('id', '=', admin.id).execute();
     await t.vault.store.transaction(async (repos) => {
-      await t.vault.mail.queue(repos.jobs, new Date(), [admin.id], { kind: 'invitation', organisationName: 'x', invitedBy: null, signInWith: null });
+      await t.vault.mail.queue(repos.jobs, new Date(), org.id, [admin.id], { kind: 'invitation', organisationName: 'x', invitedBy: null, signInWith: null });
     });
     await t.vault.worker.runDue();
     await db.updateTable('users').set({ email }).where('id', '=', admin.id).execute();
@@ -268,7 +268,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     const mallory = `mallory-${Date.now()}@elsewhere.test`;
     await db.updateTable('users').set({ email: mallory, password_hash: null }).where('id', '=', admin.id).execute();
     await t.vault.store.transaction(async (repos) => {
-      await t.vault.mail.queue(repos.jobs, new Date(), [admin.id], { kind: 'invitation', organisationName: 'x', invitedBy: null, signInWith: null });
+      await t.vault.mail.queue(repos.jobs, new Date(), org.id, [admin.id], { kind: 'invitation', organisationName: 'x', invitedBy: null, signInWith: null });
     });
     await t.vault.worker.runDue();
     expect(smtp.to(mallory)).toEqual([]);
@@ -351,7 +351,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
     // A retry or a resend makes a new link; the earlier one stops working. An invitation is essential:
     // an opt-out (set here directly; a person cannot sign in to set one before accepting) does not stop it.
     await t.vault.store.repos.mail.setPreferences(user.id, { nonEssentialOptOut: true }, clock.now().toISOString());
-    await t.vault.store.transaction((repos) => t.vault.mail.queue(repos.jobs, clock.now(), [user.id], { kind: 'invitation', organisationName: 'Test', invitedBy: null, signInWith: null }));
+    await t.vault.store.transaction((repos) => t.vault.mail.queue(repos.jobs, clock.now(), org.id, [user.id], { kind: 'invitation', organisationName: 'Test', invitedBy: null, signInWith: null }));
     await t.vault.worker.runDue();
     const mails = smtp.to(email);
     expect(mails).toHaveLength(2);
@@ -516,7 +516,7 @@ describe.each(DIALECTS)('e-mail on %s', (dialect) => {
         kind: 'arrangement-proposal', arrangementId: proposed.id, change: 'proposed',
         hostName: 'Forged Council', serviceArea: 'hr', purpose: 'Forged purpose', revision: 99,
         terms: { hostName: 'Forged Council', serviceArea: 'hr', purpose: 'Forged purpose', revision: 99 },
-      } }, { now: clock.now() });
+      } }, { now: clock.now(), organisationId: null });
     });
     await t.vault.worker.runDue();
     const forged = smtp.to(admin.email)[2]!;

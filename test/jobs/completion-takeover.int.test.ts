@@ -141,7 +141,7 @@ describe.each(DIALECTS)('a handler that throws after its completion committed on
       // e.g. Store.transaction's durable() rejecting after the commit
       throw new Error('after the commit');
     })], [lastJob]);
-    await t.vault.store.repos.jobs.enqueue(lastJob, { n: 1 }, { now: new Date(Date.now() - 1000) });
+    await t.vault.store.repos.jobs.enqueue(lastJob, { n: 1 }, { now: new Date(Date.now() - 1000), organisationId: null });
     const lines: { level: number; msg: string }[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     const worker = new JobWorker({ jobs: t.vault.store.repos.jobs, durable: () => t.vault.store.durable(), registry, clock: realClock, logger, leaseSeconds: 60 });

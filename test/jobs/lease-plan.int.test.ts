@@ -16,11 +16,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres, openSqlite, type DatabaseHandle } from '../../src/db/kysely.js';
 import { migrate } from '../../src/db/migrate.js';
 import { JobsRepo } from '../../src/db/repos/jobs.repo.js';
+import { extractTextJob } from '../../src/domain/jobs/kinds.js';
 import { insertJobRows } from '../support/job-rows.js';
 import { createMigratedDatabase, type TestDatabase } from '../support/postgres.js';
 import { DIALECTS } from '../support/vault.js';
 
 const QUEUED = 5000;
+
+interface PlanNode { 'Node Type': string; 'Relation Name'?: string; 'Actual Rows'?: number; 'Rows Removed by Filter'?: number; Plans?: PlanNode[] }
 
 /** The statements run while recording, with their values, as the drivers received them. */
 let recording: { source: string; values: unknown[] }[] | null = null;
@@ -52,6 +55,9 @@ describe.each(DIALECTS)('the job lease\'s plan on %s', (dialect) => {
   let lease: { source: string; values: unknown[] };
   /** The lease of a lane with nothing in it, beside the long queue in another. */
   let emptyLane: { source: string; values: unknown[] };
+  /** A job queued by the organisation with the long queue, and by the vault itself. */
+  let busyEnqueue: { source: string; values: unknown[] };
+  let otherEnqueue: { source: string; values: unknown[] };
 
   beforeAll(async () => {
     if (dialect === 'postgres') {
@@ -67,7 +73,7 @@ describe.each(DIALECTS)('the job lease\'s plan on %s', (dialect) => {
     jobs = new JobsRepo(handle.db, handle.caps);
     const at = new Date(Date.now() - 60_000).toISOString();
     // Finished jobs as a running server keeps them, then a long queue.
-    for (const status of ['done', 'queued'] as const) await insertJobRows(handle.db, { count: QUEUED, status, at });
+    for (const status of ['done', 'queued'] as const) await insertJobRows(handle.db, { count: QUEUED, status, at, organisationId: 'o-busy' });
     // PostgreSQL's autovacuum gathers statistics on its own; Strongroom never runs ANALYZE on SQLite.
     if (dialect === 'postgres') await sql`analyze jobs`.execute(handle.db);
     recording = [];
@@ -78,7 +84,17 @@ describe.each(DIALECTS)('the job lease\'s plan on %s', (dialect) => {
     lease = leaseStatement();
     expect(await jobs.lease('mail', now.toISOString(), new Date(now.getTime() + 60_000).toISOString(), 4)).toEqual([]);
     emptyLane = leaseStatement();
+    // A job of the organisation with the long queue, and one of another: each reads the lane's first turn and its own last.
+    const enqueueStatement = () => recording!.findLast((r) => /^\s*insert into "jobs"/i.test(r.source))!;
+    expect(await jobs.enqueue(extractTextJob, { versionId: 'busy' }, { now, organisationId: 'o-busy' })).toBe(true);
+    busyEnqueue = enqueueStatement();
+    expect(await jobs.enqueue(extractTextJob, { versionId: 'other' }, { now, organisationId: null })).toBe(true);
+    otherEnqueue = enqueueStatement();
     recording = null;
+    // The busy organisation's job goes after its own backlog; the other's after the first job waiting (turn 5, its
+    // first four leased above), not after the 5,000.
+    const turns = await handle.db.selectFrom('jobs').select(['payload', 'turn']).where('payload', 'in', ['{"versionId":"busy"}', '{"versionId":"other"}']).orderBy('id').execute();
+    expect(turns.map((t) => [t.payload, Number(t.turn)])).toEqual([['{"versionId":"busy"}', QUEUED + 1], ['{"versionId":"other"}', 5]]);
     expect(lease).toBeDefined();
     expect(emptyLane).not.toBe(lease);
   });
@@ -91,32 +107,41 @@ describe.each(DIALECTS)('the job lease\'s plan on %s', (dialect) => {
     if (dialect === 'sqlite') {
       const { rows } = await handle.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${statement.source}`, statement.values.flat()));
       const details = rows.map((r) => r.detail);
-      // The update finds its rows by key; each candidate set walks its lane's part of jobs_lane_due in order, cut at the batch.
+      // The update finds its rows by key; each candidate set walks its lane's part of an index in order, cut at the batch:
+      // expired leases by when they were due (jobs_lane_due), jobs queued for later and the waiting line by turn (jobs_lane_turn).
       expect(details, details.join('\n')).toContain('SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)');
-      expect(details.filter((d) => /jobs_lane_due \(lane=\? AND status=\?/.test(d)), details.join('\n')).toHaveLength(2);
+      expect(details.filter((d) => /jobs_lane_due \(lane=\? AND status=\?/.test(d)), details.join('\n')).toHaveLength(1);
+      expect(details.filter((d) => /jobs_lane_turn \(lane=\? AND status=\? AND turn[<>]/.test(d)), details.join('\n')).toHaveLength(2);
       expect(details.some((d) => /MULTI-INDEX OR|SCAN jobs\b/.test(d)), details.join('\n')).toBe(false);
     } else {
-      interface PlanNode { 'Node Type': string; 'Relation Name'?: string; 'Actual Rows'?: number; 'Rows Removed by Filter'?: number; Plans?: PlanNode[] }
-      const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
-      // Run for real (it leases the next four) inside a transaction rolled back: the plan's row counts are what it read.
-      const plan = await handle.db.connection().execute(async (db) => {
-        await sql`begin`.execute(db);
-        try {
-          const { rows } = await db.executeQuery<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(CompiledQuery.raw(`explain (analyze, format json) ${statement.source}`, statement.values));
-          return rows[0]!['QUERY PLAN'][0].Plan;
-        } finally {
-          await sql`rollback`.execute(db);
-        }
-      });
-      const overJobs = nodesOf(plan).filter((n) => n['Relation Name'] === 'jobs');
+      const nodes = await analysed(statement);
+      const overJobs = nodes.filter((n) => n['Relation Name'] === 'jobs');
       expect(overJobs.length).toBeGreaterThan(0);
       expect(overJobs.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);
       // No node over the jobs table returns more rows than a batch takes.
       expect(Math.max(...overJobs.map((n) => n['Actual Rows'] ?? 0))).toBeLessThanOrEqual(4);
       // Nor reads more and throws them away (another lane's jobs, found and filtered out).
       expect(Math.max(...overJobs.map((n) => n['Rows Removed by Filter'] ?? 0))).toBeLessThanOrEqual(4);
-      expect(nodesOf(plan).filter((n) => n['Node Type'] === 'Sort' && (n.Plans ?? []).some((p) => p['Relation Name'] === 'jobs'))).toEqual([]);
+      expect(nodes.filter((n) => n['Node Type'] === 'Sort' && (n.Plans ?? []).some((p) => p['Relation Name'] === 'jobs'))).toEqual([]);
     }
+  }
+
+  /**
+   * PostgreSQL's plan of the statement with what each node read: run for real (a lease leases the next four, an
+   * enqueue adds its job) inside a transaction rolled back. Every node, the root first.
+   */
+  async function analysed(statement: { source: string; values: unknown[] }): Promise<PlanNode[]> {
+    const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
+    const plan = await handle.db.connection().execute(async (db) => {
+      await sql`begin`.execute(db);
+      try {
+        const { rows } = await db.executeQuery<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(CompiledQuery.raw(`explain (analyze, format json) ${statement.source}`, statement.values));
+        return rows[0]!['QUERY PLAN'][0].Plan;
+      } finally {
+        await sql`rollback`.execute(db);
+      }
+    });
+    return nodesOf(plan);
   }
 
   it('reads the few jobs it takes from an index, in order, and updates them by their key', async () => {
@@ -125,5 +150,24 @@ describe.each(DIALECTS)('the job lease\'s plan on %s', (dialect) => {
 
   it('reads nothing of another lane\'s long queue when its own lane is empty', async () => {
     await expectIndexedPlan(emptyLane);
+  });
+
+  it('gives a job its turn from two reads of an index, one row each, whatever the queue', async () => {
+    for (const statement of [busyEnqueue, otherEnqueue]) {
+      if (dialect === 'sqlite') {
+        const { rows } = await handle.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${statement.source}`, statement.values.flat()));
+        const details = rows.map((r) => r.detail);
+        expect(details.filter((d) => /jobs_lane_turn \(lane=\? AND status=\? AND turn<\?\)/.test(d)), details.join('\n')).toHaveLength(1);
+        expect(details.filter((d) => /jobs_lane_organisation_turn \(lane=\? AND organisation_id(=\?| IS NULL)? AND turn<\?\)|jobs_lane_organisation_turn \(lane=\? AND organisation_id=\?\)/.test(d)), details.join('\n')).toHaveLength(1);
+        expect(details.some((d) => /SCAN jobs\b/.test(d)), details.join('\n')).toBe(false);
+      } else {
+        const nodes = await analysed(statement);
+        const overJobs = nodes.filter((n) => n['Relation Name'] === 'jobs' && n['Node Type'] !== 'ModifyTable');
+        expect(overJobs.length).toBeGreaterThan(0);
+        expect(overJobs.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);
+        expect(Math.max(...overJobs.map((n) => n['Actual Rows'] ?? 0))).toBeLessThanOrEqual(1);
+        expect(Math.max(...overJobs.map((n) => n['Rows Removed by Filter'] ?? 0))).toBe(0);
+      }
+    }
   });
 });

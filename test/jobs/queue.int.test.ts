@@ -89,8 +89,8 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     await clearQueue();
     const versionId = `v-${randomBytes(6).toString('hex')}`;
     const now = new Date();
-    expect(await jobsA.enqueue(scanVersionJob, { versionId }, { now })).toBe(true);
-    expect(await jobsB.enqueue(scanVersionJob, { versionId }, { now })).toBe(false);
+    expect(await jobsA.enqueue(scanVersionJob, { versionId }, { now, organisationId: null })).toBe(true);
+    expect(await jobsB.enqueue(scanVersionJob, { versionId }, { now, organisationId: null })).toBe(false);
     let rows = (await rowsOf('scan-version')).filter((r) => r.unique_key === `scan-version:${versionId}`);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ status: 'queued', attempts: 0, max_attempts: 50 });
@@ -99,15 +99,15 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     // Still one row while it runs; a new one once it is done.
     const [leased] = await jobsA.lease(scanVersionJob.lane, now.toISOString(), new Date(now.getTime() + 60_000).toISOString(), 10);
     expect(leased).toMatchObject({ kind: 'scan-version', payload: { versionId }, attempts: 1 });
-    expect(await jobsA.enqueue(scanVersionJob, { versionId }, { now })).toBe(false);
+    expect(await jobsA.enqueue(scanVersionJob, { versionId }, { now, organisationId: null })).toBe(false);
     expect(await jobsA.complete(leased!.id, 1, now.toISOString())).toBe(true);
-    expect(await jobsA.enqueue(scanVersionJob, { versionId }, { now })).toBe(true);
+    expect(await jobsA.enqueue(scanVersionJob, { versionId }, { now, organisationId: null })).toBe(true);
     rows = (await rowsOf('scan-version')).filter((r) => r.unique_key === `scan-version:${versionId}`);
     expect(rows.map((r) => r.status)).toEqual(['done', 'queued']);
 
     // Jobs without a key are never merged.
-    expect(await jobsA.enqueue(echoJob, { n: 1 }, { now })).toBe(true);
-    expect(await jobsA.enqueue(echoJob, { n: 1 }, { now })).toBe(true);
+    expect(await jobsA.enqueue(echoJob, { n: 1 }, { now, organisationId: null })).toBe(true);
+    expect(await jobsA.enqueue(echoJob, { n: 1 }, { now, organisationId: null })).toBe(true);
     expect((await rowsOf('test-echo')).filter((r) => r.status === 'queued')).toHaveLength(2);
   });
 
@@ -116,7 +116,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     const old = '2026-01-01T00:00:00.000Z';
     const recent = new Date().toISOString();
     const finished = async (status: 'done' | 'failed', at: string) => {
-      await jobsA.enqueue(echoJob, { n: 1 }, { now: new Date(at) });
+      await jobsA.enqueue(echoJob, { n: 1 }, { now: new Date(at), organisationId: null });
       const [leased] = await jobsA.lease('background', recent, new Date(Date.now() + 60_000).toISOString(), 1);
       if (status === 'done') expect(await jobsA.complete(leased!.id, leased!.attempts, at)).toBe(true);
       else expect(await jobsA.fail(leased!.id, leased!.attempts, at, 'gave up')).toBe(true);
@@ -125,9 +125,9 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     const oldDone = [await finished('done', old), await finished('done', old), await finished('done', old)];
     const recentDone = await finished('done', recent);
     const oldFailed = await finished('failed', old);
-    await jobsA.enqueue(echoJob, { n: 2 }, { now: new Date(old) });
+    await jobsA.enqueue(echoJob, { n: 2 }, { now: new Date(old), organisationId: null });
     const [running] = await jobsA.lease('background', recent, new Date(Date.now() + 60_000).toISOString(), 1);
-    await jobsA.enqueue(echoJob, { n: 3 }, { now: new Date(old) });
+    await jobsA.enqueue(echoJob, { n: 3 }, { now: new Date(old), organisationId: null });
     const ids = async () => new Set((await rowsOf('test-echo')).map((r) => Number(r.id)));
     const before = await ids();
 
@@ -144,14 +144,14 @@ describe.each(dialects)('job queue on %s', (dialect) => {
   });
 
   it('refuses to queue a payload its kind does not accept', async () => {
-    await expect(jobsA.enqueue(scanVersionJob, { versionId: '' }, { now: new Date() })).rejects.toThrow();
-    await expect(jobsA.enqueue(echoJob, { n: 1.5 }, { now: new Date() })).rejects.toThrow();
+    await expect(jobsA.enqueue(scanVersionJob, { versionId: '' }, { now: new Date(), organisationId: null })).rejects.toThrow();
+    await expect(jobsA.enqueue(echoJob, { n: 1.5 }, { now: new Date(), organisationId: null })).rejects.toThrow();
   });
 
   it('leases no more jobs than asked, oldest first, even when two connections lease at once', async () => {
     await clearQueue();
     const now = new Date(Date.now() - 1000);
-    for (let n = 0; n < 12; n++) await jobsA.enqueue(echoJob, { n }, { now });
+    for (let n = 0; n < 12; n++) await jobsA.enqueue(echoJob, { n }, { now, organisationId: null });
     const t = new Date().toISOString();
     const u = new Date(Date.now() + 60_000).toISOString();
     const alone = await jobsB.lease('background', t, u, 3);
@@ -174,7 +174,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
       handle(slowJob, async () => undefined),
     ], TEST_KINDS);
     const now = new Date(Date.now() - 1000);
-    for (let n = 0; n < 60; n++) await jobsA.enqueue(echoJob, { n }, { now });
+    for (let n = 0; n < 60; n++) await jobsA.enqueue(echoJob, { n }, { now, organisationId: null });
     // Both connections open before the race starts, so neither wins by connecting first.
     await Promise.all([h.a.db.selectFrom('jobs').select('id').limit(1).execute(), h.b.db.selectFrom('jobs').select('id').limit(1).execute()]);
     const one = new JobWorker({ jobs: jobsA, durable: () => h.a.durable(), registry, clock: realClock, logger: silent, batch: 3 });
@@ -206,7 +206,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
       await opened;
       await h.a.durable();
     };
-    await jobsA.enqueue(echoJob, { n: 7 }, { now: new Date(Date.now() - 1000) });
+    await jobsA.enqueue(echoJob, { n: 7 }, { now: new Date(Date.now() - 1000), organisationId: null });
     const worker = new JobWorker({ jobs: jobsA, durable, registry, clock: realClock, logger: silent });
     const running = worker.runDue();
     for (let i = 0; i < 100 && !events.includes('durable asked'); i++) await sleep(10);
@@ -232,7 +232,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
         finished += 1;
       }),
     ], TEST_KINDS);
-    await jobsA.enqueue(slowJob, { ms: 3000 }, { now: new Date(Date.now() - 1000) });
+    await jobsA.enqueue(slowJob, { ms: 3000 }, { now: new Date(Date.now() - 1000), organisationId: null });
     // A 1-second lease, renewed every 200 ms: without the heartbeat it would expire three times over.
     const holder = new JobWorker({ jobs: jobsA, durable: () => h.a.durable(), registry, clock: realClock, logger: silent, leaseSeconds: 1, heartbeatMs: 200 });
     const other = new JobWorker({ jobs: jobsB, durable: () => h.b.durable(), registry, clock: realClock, logger: silent, leaseSeconds: 1 });
@@ -282,7 +282,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
       handle(flakyJob, async () => undefined),
       handle(slowJob, async () => undefined),
     ], TEST_KINDS);
-    await jobsA.enqueue(echoJob, { n: 42 }, { now: new Date(Date.now() - 1000) });
+    await jobsA.enqueue(echoJob, { n: 42 }, { now: new Date(Date.now() - 1000), organisationId: null });
     const warnings: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg) });
     const { jobs, calls } = countingCompletes(jobsA);
@@ -311,7 +311,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
       handle(slowJob, async () => undefined),
     ], TEST_KINDS);
     const clock = new ManualClock();
-    await jobsA.enqueue(echoJob, { n: 3 }, { now: new Date(clock.now().getTime() - 1000) });
+    await jobsA.enqueue(echoJob, { n: 3 }, { now: new Date(clock.now().getTime() - 1000), organisationId: null });
     const { jobs, calls } = countingCompletes(jobsA);
     const worker = new JobWorker({ jobs, durable: () => h.a.durable(), registry, clock, logger: silent });
     expect(await worker.runDue()).toBe(1);
@@ -338,7 +338,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
       handle(flakyJob, async () => undefined),
       handle(slowJob, async () => undefined),
     ], TEST_KINDS);
-    await jobsA.enqueue(echoJob, { n: 9 }, { now: new Date(Date.now() - 1000) });
+    await jobsA.enqueue(echoJob, { n: 9 }, { now: new Date(Date.now() - 1000), organisationId: null });
     const warnings: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg) });
     // The first worker's lease (300 ms, never renewed in time) runs out while its handler is stuck.
@@ -369,8 +369,8 @@ describe.each(dialects)('job queue on %s', (dialect) => {
       }),
     ], TEST_KINDS);
     const past = new Date(Date.now() - 2000);
-    await jobsA.enqueue(slowJob, { ms: 1800 }, { now: past });
-    await jobsA.enqueue(echoJob, { n: 5 }, { now: new Date(past.getTime() + 1) });
+    await jobsA.enqueue(slowJob, { ms: 1800 }, { now: past, organisationId: null });
+    await jobsA.enqueue(echoJob, { n: 5 }, { now: new Date(past.getTime() + 1), organisationId: null });
     // One lease query takes both; the echo job's 1-second lease runs out while the slow one works.
     const first = new JobWorker({ jobs: jobsA, durable: () => h.a.durable(), registry, clock: realClock, logger: silent, leaseSeconds: 1, heartbeatMs: 200, batch: 2 });
     const second = new JobWorker({ jobs: jobsB, durable: () => h.b.durable(), registry, clock: realClock, logger: silent, leaseSeconds: 1 });
@@ -391,9 +391,9 @@ describe.each(dialects)('job queue on %s', (dialect) => {
       handle(slowJob, async (p) => void (await sleep(p.ms))),
     ], TEST_KINDS);
     const past = new Date(Date.now() - 2000);
-    await jobsA.enqueue(echoJob, { n: 1 }, { now: past });
-    await jobsA.enqueue(slowJob, { ms: 700 }, { now: new Date(past.getTime() + 1) });
-    await jobsA.enqueue(echoJob, { n: 2 }, { now: new Date(past.getTime() + 2) });
+    await jobsA.enqueue(echoJob, { n: 1 }, { now: past, organisationId: null });
+    await jobsA.enqueue(slowJob, { ms: 700 }, { now: new Date(past.getTime() + 1), organisationId: null });
+    await jobsA.enqueue(echoJob, { n: 2 }, { now: new Date(past.getTime() + 2), organisationId: null });
     const renewed: number[] = [];
     const counting: typeof jobsA = Object.assign(Object.create(jobsA) as typeof jobsA, {
       heartbeat: (id: number, attempt: number, until: string) => {
@@ -419,8 +419,8 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     const base = Date.now() - 60_000;
     const at = (s: number) => new Date(base + s * 1000);
     // n = the order they are due in: 0, 2, 4 queued; 1, 3 leased by a worker that died; 5 held; 6 not yet due.
-    for (const n of [0, 1, 2, 3, 4, 5]) await jobsA.enqueue(echoJob, { n }, { now: at(n), runAt: at(n) });
-    await jobsA.enqueue(echoJob, { n: 6 }, { now: at(0), runAt: new Date(Date.now() + 60_000) });
+    for (const n of [0, 1, 2, 3, 4, 5]) await jobsA.enqueue(echoJob, { n }, { now: at(n), runAt: at(n), organisationId: null });
+    await jobsA.enqueue(echoJob, { n: 6 }, { now: at(0), runAt: new Date(Date.now() + 60_000), organisationId: null });
     const ids = new Map((await rowsOf('test-echo')).map((r) => [(JSON.parse(r.payload) as { n: number }).n, r.id]));
     const leased = (n: number, until: number) => h.a.db.updateTable('jobs').set({ status: 'running', lease_until: new Date(until).toISOString(), attempts: 1 }).where('id', '=', ids.get(n)!).execute();
     await leased(1, Date.now() - 1000);
@@ -441,7 +441,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
       handle(flakyJob, async () => undefined),
       handle(slowJob, async () => undefined),
     ], TEST_KINDS);
-    await jobsA.enqueue(echoJob, { n: 7 }, { now: new Date(Date.now() - 1000) });
+    await jobsA.enqueue(echoJob, { n: 7 }, { now: new Date(Date.now() - 1000), organisationId: null });
     // The "crashed" worker leased it for 200 ms and never came back.
     const start = new Date();
     const [crashed] = await jobsA.lease('background', start.toISOString(), new Date(start.getTime() + 200).toISOString(), 10);
@@ -476,7 +476,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
       handle(slowJob, async () => undefined),
     ], TEST_KINDS);
     const worker = new JobWorker({ jobs: jobsA, durable: () => h.a.durable(), registry, clock, logger });
-    await jobsA.enqueue(flakyJob, { id: 'x' }, { now: clock.now() });
+    await jobsA.enqueue(flakyJob, { id: 'x' }, { now: clock.now(), organisationId: null });
     const [job] = await rowsOf('test-flaky');
 
     const runAtAfter = async () => new Date((await rowsOf('test-flaky')).find((r) => r.id === job!.id)!.run_at).getTime() - clock.now().getTime();
@@ -589,7 +589,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
   it('refuses to start while the table holds a queued kind no handler runs, and starts once it is gone', async () => {
     await clearQueue();
     const unknownJob = defineJob({ kind: 'test-from-the-future', payload: z.object({}), maxAttempts: 1, backoffSeconds: 1, maxBackoffSeconds: 1 });
-    await jobsA.enqueue(unknownJob, {}, { now: new Date() });
+    await jobsA.enqueue(unknownJob, {}, { now: new Date(), organisationId: null });
     const registry = new JobRegistry([handle(echoJob, async () => undefined), handle(flakyJob, async () => undefined), handle(slowJob, async () => undefined)], TEST_KINDS);
     const worker = new JobWorker({ jobs: jobsB, durable: () => h.b.durable(), registry, clock: realClock, logger: silent, pollMs: 50 });
     const refusal = await worker.start().then(() => null, (error: unknown) => error);

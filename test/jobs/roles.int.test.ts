@@ -100,8 +100,8 @@ describe.each(DIALECTS)('process roles on %s', (dialect) => {
     const now = new Date();
     const since = new Date(now.getTime() - 86_400_000).toISOString();
     await worker.vault.worker.stop();
-    expect(await web.vault.store.repos.jobs.enqueue(rescanJob, { since, signatures: 'ClamAV 1/2/3' }, { now })).toBe(true);
-    expect(await worker.vault.store.repos.jobs.enqueue(rescanJob, { since, signatures: 'ClamAV 1/2/3' }, { now })).toBe(false);
+    expect(await web.vault.store.repos.jobs.enqueue(rescanJob, { since, signatures: 'ClamAV 1/2/3' }, { now, organisationId: null })).toBe(true);
+    expect(await worker.vault.store.repos.jobs.enqueue(rescanJob, { since, signatures: 'ClamAV 1/2/3' }, { now, organisationId: null })).toBe(false);
     expect((await jobRows('rescan')).filter((r) => r.status === 'queued')).toHaveLength(1);
   });
 

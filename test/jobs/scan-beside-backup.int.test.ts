@@ -35,7 +35,7 @@ describe('an upload scanned after it was answered, while the daily backup runs (
 
   it('scans the upload and lets it be read while the backup is still copying', async () => {
     copying.hold();
-    expect(await t.vault.store.repos.jobs.enqueue(backupJob, { date: new Date().toISOString().slice(0, 10) }, { now: new Date() })).toBe(true);
+    expect(await t.vault.store.repos.jobs.enqueue(backupJob, { date: new Date().toISOString().slice(0, 10) }, { now: new Date(), organisationId: null })).toBe(true);
     await t.vault.startBackground();
     await copying.arrived(1, 'The backup job did not start its copy.');
 

@@ -191,7 +191,7 @@ describe.each(DIALECTS)('search under attack on %s', (dialect) => {
     const [formerWord, newWord] = [canaryWord(), canaryWord()];
     const id = (await upload(t.app, owner, org.collections.finance!, `Dismissal ${formerWord}.txt`, 'Case notes\n')).json().id as string;
     await drainJobs(t.vault);
-    await t.vault.store.repos.jobs.enqueue(searchRenameJob, { documentId: id }, { now: new Date(Date.now() - 1000) });
+    await t.vault.store.repos.jobs.enqueue(searchRenameJob, { documentId: id }, { now: new Date(Date.now() - 1000), organisationId: null });
     // A rename arrives just after the job has read the document: it is let run (up to 2 s) before the
     // job goes on to write the index.
     let rename: Promise<{ statusCode: number }> | undefined;

@@ -74,7 +74,7 @@ export function useTestQueue(dialect: Dialect, name: string) {
     get database() {
       return opened().handle;
     },
-    enqueue: (definition: AnyJobDefinition, n: number, ago = 0) => opened().jobs.enqueue(definition, { n }, { now: new Date(Date.now() - 60_000 + ago) }),
+    enqueue: (definition: AnyJobDefinition, n: number, ago = 0) => opened().jobs.enqueue(definition, { n }, { now: new Date(Date.now() - 60_000 + ago), organisationId: null }),
     statuses: () => opened().handle.db.selectFrom('jobs').select(['kind', 'status']).orderBy('id').execute(),
     worker: (registry: JobRegistry, options: Partial<Pick<JobWorkerOptions, 'batch' | 'slots'>> = {}) => new JobWorker({
       jobs: opened().jobs, durable: () => opened().handle.durable(), registry, clock: { now: () => new Date() }, logger: pino({ level: 'silent' }), pollMs: 20, ...options,

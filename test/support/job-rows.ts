@@ -6,12 +6,15 @@ import type { Schema } from '../../src/db/schema.js';
 
 /**
  * Inserts `count` extract-text jobs with this status, due (and created, and for a finished status
- * finished) at `at`. Payloads are `{"versionId":"<prefix><n>"}`, n counting from 1.
+ * finished) at `at`, of `organisationId` (default null, the vault's own), their turns 1 to `count`
+ * as one organisation's backlog queued at once has them. Payloads are `{"versionId":"<prefix><n>"}`,
+ * n counting from 1.
  */
-export async function insertJobRows(db: Kysely<Schema>, o: { count: number; status: 'queued' | 'done' | 'failed'; at: string; prefix?: string }): Promise<void> {
+export async function insertJobRows(db: Kysely<Schema>, o: { count: number; status: 'queued' | 'done' | 'failed'; at: string; prefix?: string; organisationId?: string }): Promise<void> {
   const finishedAt = o.status === 'queued' ? null : o.at;
   await sql`
     with recursive k(i) as (select 1 union all select i + 1 from k where i < ${o.count})
-    insert into jobs (kind, payload, run_at, attempts, max_attempts, status, created_at, finished_at)
-    select 'extract-text', '{"versionId":"' || ${o.prefix ?? 'v'} || i || '"}', ${o.at}, ${o.status === 'queued' ? 0 : 1}, 3, ${o.status}, ${o.at}, ${finishedAt} from k`.execute(db);
+    insert into jobs (kind, payload, run_at, attempts, max_attempts, status, created_at, finished_at, organisation_id, turn)
+    select 'extract-text', '{"versionId":"' || ${o.prefix ?? 'v'} || i || '"}', ${o.at}, ${o.status === 'queued' ? 0 : 1}, 3, ${o.status}, ${o.at}, ${finishedAt},
+      ${o.organisationId ?? null}, i from k`.execute(db);
 }

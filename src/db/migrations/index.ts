@@ -39,6 +39,7 @@ import * as m202612180100 from './202612180100_orphan_candidates_listed.js';
 import * as m202612190000 from './202612190000_account_notices.js';
 import * as m202612200000 from './202612200000_live_names_unique.js';
 import * as m202612210000 from './202612210000_job_lanes.js';
+import * as m202612220000 from './202612220000_job_turns.js';
 
 export interface Migration {
   name: string;
@@ -84,4 +85,5 @@ export const migrations: Migration[] = [
   { name: '202612190000_account_notices', up: m202612190000.up },
   { name: m202612200000.LIVE_NAMES_MIGRATION, up: m202612200000.up },
   { name: m202612210000.JOB_LANES_MIGRATION, up: m202612210000.up },
+  { name: m202612220000.JOB_TURNS_MIGRATION, up: m202612220000.up },
 ];

@@ -2,7 +2,15 @@
 // workers never take the same row), renews the lease while it works, and a crashed worker's lease
 // expires so another takes the job. `attempts` doubles as the lease's fencing token: a worker whose
 // lease was taken over can no longer complete, retry or fail the job.
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, type Transaction, type Updateable } from 'kysely';
+//
+// Within a lane, organisations take turns. Each job gets a turn when it is queued: the turn of the
+// lane's first waiting job, or one after its own organisation's last live job in the lane, whichever
+// is later. A lane is leased in turn order, so with one council's 10,000 jobs waiting, another's new
+// job goes after the first of them, not after all; and two councils' backlogs are served one job
+// each in turn. Turns are positions, not times. A job queued for later (a retry after a failure,
+// work scheduled ahead) waits apart, its turn DELAYED_TURNS_FROM plus when it is due, and goes before
+// the waiting line once due: it has had its wait, and its backoff spreads a failed batch out.
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type RawBuilder, type SqlBool, type Transaction, type Updateable } from 'kysely';
 import type { JobDefinition, JobLane } from '../../domain/jobs/define-job.js';
 import type { FailedJob, JobCounts, JobsRepository, RequeueOutcome } from '../../domain/repositories.js';
 import type { DialectCaps } from '../kysely.js';
@@ -24,34 +32,48 @@ export type { FailedJob, JobCounts, RequeueOutcome };
 const LIVE = sql<boolean>`status in ('queued', 'running')`;
 
 /**
+ * Turns from here on belong to jobs queued for later: this plus when each is due, in milliseconds since
+ * 1970 (2.7e12 in the year 2056), so they sort after every waiting job's turn (positions counted from
+ * 0), and the lease reads those now due as one range of the index. Below 2^53: a JavaScript number.
+ */
+export const DELAYED_TURNS_FROM = 1e15;
+const delayedTurn = (due: Date): number => DELAYED_TURNS_FROM + due.getTime();
+
+/**
  * Takes up to `limit` due jobs of one lane (queued, or running with an expired lease) and leases them until
- * `leaseUntil`. Each candidate set also names the partial index jobs_lane_due's own condition (LIVE), as
- * SQLite uses a partial index only for a query that has its WHERE term as one of its own, and the
- * statuses are written as literals: SQLite would otherwise prepare the statement again at every run
- * (disposed-status.ts says why).
+ * `leaseUntil`. Each candidate set also names its partial index's own condition (LIVE), as SQLite uses a
+ * partial index only for a query that has its WHERE term as one of its own, and the statuses are written
+ * as literals: SQLite would otherwise prepare the statement again at every run (disposed-status.ts says why).
  */
 function leaseQuery(db: Kysely<Schema>, rowLocks: boolean, values: LeaseValues, limit: number) {
-  const { lane, now, leaseUntil } = values;
+  const { lane, now, leaseUntil, delayedDue } = values;
   const due = (eb: ExpressionBuilder<Schema, 'jobs'>) =>
     eb.and([eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)])]), eb('run_at', '<=', now)]);
-  // The oldest due jobs of the lane of each kind of candidate (queued; running with an expired lease),
-  // each read in order from the jobs_lane_due index (lane, status, run_at, id) and cut at `limit`, then
-  // the oldest of both. As one `queued or expired` condition the database gathered every due job and
-  // sorted them all to take a few: 4 ms per lease on SQLite with 10,000 jobs waiting, 0.1 ms this way.
+  // Three candidate sets, each read in order from an index over the lane's live rows and cut at
+  // `limit`, then the first of them all in the order rank, turn, id. As one `queued or expired`
+  // condition the database gathered every due job and sorted them all to take a few: 4 ms per lease on
+  // SQLite with 10,000 jobs waiting, 0.1 ms this way.
+  // - expired (rank 0): running jobs whose worker's lease ran out (jobs_lane_due: lane, status, run_at, id);
+  // - delayed (rank 1): jobs queued for later that are now due, by when they fell due (jobs_lane_turn);
+  // - waiting (rank 2): the waiting line, in turn order (jobs_lane_turn: lane, status, turn, id). Every
+  //   job in it was due when it was queued, so the range is read without a test on run_at.
   // Each candidate set is a materialised CTE: as a plain `id IN (subquery)`, PostgreSQL may run a
   // FOR UPDATE SKIP LOCKED subquery again for every row it updates, ignoring its LIMIT.
-  const oldest = (status: 'queued' | 'running', where: (eb: ExpressionBuilder<Schema, 'jobs'>) => Expression<SqlBool>) => {
-    const q = db.selectFrom('jobs').select(['id', 'run_at'])
+  const candidates = (rank: number, status: 'queued' | 'running', where: (eb: ExpressionBuilder<Schema, 'jobs'>) => Expression<SqlBool>, order: 'run_at' | 'turn') => {
+    const q = db.selectFrom('jobs').select(['id', 'turn', sql.lit(rank).as('rank')])
       .where('lane', '=', lane).where(LIVE).where('status', '=', sql.lit(status)).where(where)
-      .orderBy('run_at').orderBy('id').limit(limit);
+      .orderBy(order).orderBy('id').limit(limit);
     return rowLocks ? q.modifyEnd(sql`for update skip locked`) : q;
   };
   const update = db
-    .with((cte) => cte('queued').materialized(), () => oldest('queued', (eb) => eb('run_at', '<=', now)))
-    .with((cte) => cte('expired').materialized(), () => oldest('running', (eb) => eb.and([eb('lease_until', '<', now), eb('run_at', '<=', now)])))
+    .with((cte) => cte('expired').materialized(), () => candidates(0, 'running', (eb) => eb.and([eb('lease_until', '<', now), eb('run_at', '<=', now)]), 'run_at'))
+    .with((cte) => cte('delayed').materialized(), () =>
+      candidates(1, 'queued', (eb) => eb.and([eb('turn', '>=', sql.lit(DELAYED_TURNS_FROM)), eb('turn', '<=', delayedDue)]), 'turn'))
+    .with((cte) => cte('waiting').materialized(), () => candidates(2, 'queued', (eb) => eb('turn', '<', sql.lit(DELAYED_TURNS_FROM)), 'turn'))
     .with((cte) => cte('picked').materialized(), (db) =>
-      db.selectFrom((inner) => inner.selectFrom('queued').selectAll().unionAll(inner.selectFrom('expired').selectAll()).as('candidates'))
-        .select('candidates.id').orderBy('candidates.run_at').orderBy('candidates.id').limit(limit))
+      db.selectFrom((inner) => inner.selectFrom('expired').selectAll()
+        .unionAll(inner.selectFrom('delayed').selectAll()).unionAll(inner.selectFrom('waiting').selectAll()).as('candidates'))
+        .select('candidates.id').orderBy('candidates.rank').orderBy('candidates.turn').orderBy('candidates.id').limit(limit))
     .updateTable('jobs')
     .set((eb) => ({ status: 'running', lease_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
     .where('id', 'in', (eb) => eb.selectFrom('picked').select('picked.id'))
@@ -63,18 +85,48 @@ function leaseQuery(db: Kysely<Schema>, rowLocks: boolean, values: LeaseValues, 
   return rowLocks ? update.where(due) : update;
 }
 
-type LeaseValues = { lane: JobLane; now: string; leaseUntil: string };
+/** `delayedDue`: the turn of a job queued for later that falls due now (DELAYED_TURNS_FROM + now). */
+type LeaseValues = { lane: JobLane; now: string; leaseUntil: string; delayedDue: number };
+
+/**
+ * A job due now takes its turn in the lane's waiting line: after the first job waiting (its turn, or 0
+ * with none), or after its organisation's own last live job, whichever is later. Each is one read of an
+ * index (jobs_lane_turn, jobs_lane_organisation_turn). Two enqueues at once may take the same turn; the
+ * id orders them. `organisation_id is null` and `= ?` are two statements, as PostgreSQL's index serves
+ * `is not distinct from` for neither.
+ */
+function waitingTurn(lane: JobLane, organisationId: string | null): RawBuilder<number | string> {
+  const ownJobs = organisationId === null ? sql`organisation_id is null` : sql`organisation_id = ${organisationId}`;
+  const waiting = sql`lane = ${lane} and ${LIVE} and turn < ${sql.lit(DELAYED_TURNS_FROM)}`;
+  return sql<number | string>`(select max(t) from (
+    select 0 as t
+    union all select min(turn) from jobs where ${waiting} and status = ${sql.lit('queued')}
+    union all select max(turn) + 1 from jobs where ${waiting} and ${ownJobs}
+  ) as turns)`;
+}
+
+type EnqueueValues = {
+  kind: string; lane: JobLane; payload: string; runAt: string; maxAttempts: number; createdAt: string; uniqueKey: string | null; organisationId: string | null;
+};
 
 // The worker runs these for every job, and every upload queues two: each is built and compiled once
 // (prepared-query.ts).
-const enqueueJob = preparedQuery((db, values: { kind: string; lane: JobLane; payload: string; runAt: string; maxAttempts: number; createdAt: string; uniqueKey: string | null }) =>
-  db.insertInto('jobs')
-    .values({
-      kind: values.kind, lane: values.lane, payload: values.payload, run_at: values.runAt, attempts: 0, max_attempts: values.maxAttempts,
-      status: 'queued', created_at: values.createdAt, unique_key: values.uniqueKey,
-    })
-    .onConflict((oc) => oc.column('unique_key').where(LIVE).doNothing())
-    .returning('id'));
+function enqueueQuery(turn: 'waiting' | 'delayed', organisation: 'some' | 'none') {
+  return preparedQuery((db, values: EnqueueValues & { delayedTurn: number }) =>
+    db.insertInto('jobs')
+      .values({
+        kind: values.kind, lane: values.lane, payload: values.payload, run_at: values.runAt, attempts: 0, max_attempts: values.maxAttempts,
+        status: 'queued', created_at: values.createdAt, unique_key: values.uniqueKey,
+        organisation_id: organisation === 'none' ? null : values.organisationId,
+        turn: turn === 'delayed' ? values.delayedTurn : waitingTurn(values.lane, organisation === 'none' ? null : values.organisationId),
+      })
+      .onConflict((oc) => oc.column('unique_key').where(LIVE).doNothing())
+      .returning('id'));
+}
+const enqueueJob = {
+  waiting: { some: enqueueQuery('waiting', 'some'), none: enqueueQuery('waiting', 'none') },
+  delayed: { some: enqueueQuery('delayed', 'some'), none: enqueueQuery('delayed', 'none') },
+};
 
 /**
  * The lease, one statement per row limit: SQLite's compiler writes a limit into the statement
@@ -103,28 +155,38 @@ function whileHeld<Changes extends Record<string, unknown>>(changes: (values: Ch
 }
 const renewLease = whileHeld((values: { leaseUntil: string }) => ({ lease_until: values.leaseUntil }));
 const completeJob = whileHeld((values: { at: string }) => ({ status: 'done', finished_at: values.at, lease_until: null }));
-const retryJob = whileHeld((values: { runAt: string; error: string }) => ({ status: 'queued', run_at: values.runAt, last_error: values.error, lease_until: null }));
+// A retry waits apart, as a job queued for later does, and goes before the waiting line once due.
+const retryJob = whileHeld((values: { runAt: string; turn: number; error: string }) => ({ status: 'queued', run_at: values.runAt, turn: values.turn, last_error: values.error, lease_until: null }));
 const failJob = whileHeld((values: { at: string; error: string }) => ({ status: 'failed', finished_at: values.at, last_error: values.error, lease_until: null }));
 
 export class JobsRepo implements JobsRepository {
   constructor(private readonly db: Kysely<Schema> | Transaction<Schema>, private readonly caps: DialectCaps) {}
 
-  /** Queues a job; false when a live job with the same unique key already exists (nothing is added). */
-  async enqueue<P>(definition: JobDefinition<P>, payload: P, options: { now: Date; runAt?: Date }): Promise<boolean> {
+  /**
+   * Queues a job for `organisationId` (null: the vault's own work); false when a live job with the same
+   * unique key already exists (nothing is added). Due now, it takes its turn in its lane's waiting line;
+   * due later, it waits apart until then (the file's header says how turns are given).
+   */
+  async enqueue<P>(definition: JobDefinition<P>, payload: P, options: { now: Date; runAt?: Date; organisationId: string | null }): Promise<boolean> {
     const checked = definition.payload.parse(payload);
-    const { rows } = await enqueueJob.run(this.db, {
-      kind: definition.kind, lane: definition.lane, payload: JSON.stringify(checked), runAt: (options.runAt ?? options.now).toISOString(),
+    const runAt = options.runAt && options.runAt > options.now ? options.runAt : options.now;
+    const query = enqueueJob[runAt > options.now ? 'delayed' : 'waiting'][options.organisationId === null ? 'none' : 'some'];
+    const { rows } = await query.run(this.db, {
+      kind: definition.kind, lane: definition.lane, payload: JSON.stringify(checked), runAt: runAt.toISOString(),
       maxAttempts: definition.maxAttempts, createdAt: options.now.toISOString(), uniqueKey: definition.uniqueKey ? definition.uniqueKey(checked) : null,
+      organisationId: options.organisationId, delayedTurn: delayedTurn(runAt),
     });
     return rows.length > 0;
   }
 
   /** Takes up to `limit` due jobs of `lane` (queued, or running with an expired lease) and leases them until `leaseUntil`. */
   async lease(lane: JobLane, now: string, leaseUntil: string, limit: number): Promise<JobRow[]> {
-    const { rows } = await leaseJobsQuery(this.caps.rowLocks, limit).run(this.db, { lane, now, leaseUntil });
+    const { rows } = await leaseJobsQuery(this.caps.rowLocks, limit).run(this.db, { lane, now, leaseUntil, delayedDue: delayedTurn(new Date(now)) });
     return rows
-      .map((r) => ({ id: Number(r.id), kind: r.kind, payload: JSON.parse(r.payload) as unknown, attempts: r.attempts, maxAttempts: r.max_attempts }))
-      .sort((a, b) => a.id - b.id);
+      .map((r) => ({ row: { id: Number(r.id), kind: r.kind, payload: JSON.parse(r.payload) as unknown, attempts: r.attempts, maxAttempts: r.max_attempts }, turn: Number(r.turn) }))
+      // In the order they were picked, which an update's returned rows do not keep: what waited apart, then the line.
+      .sort((a, b) => Number(b.turn >= DELAYED_TURNS_FROM) - Number(a.turn >= DELAYED_TURNS_FROM) || a.turn - b.turn || a.row.id - b.row.id)
+      .map((r) => r.row);
   }
 
   /** Extends a lease this worker still holds; false when it was lost (expired and taken by another worker). */
@@ -137,7 +199,7 @@ export class JobsRepo implements JobsRepository {
   }
 
   async retry(id: number, attempt: number, runAt: string, error: string): Promise<boolean> {
-    return this.held(retryJob, { id, attempt, runAt, error });
+    return this.held(retryJob, { id, attempt, runAt, turn: delayedTurn(new Date(runAt)), error });
   }
 
   /** Dead-letters the job: it stays in the table with status 'failed' and its last error. */
@@ -181,13 +243,14 @@ export class JobsRepo implements JobsRepository {
 
   /**
    * Puts a failed job back in the queue with its attempts reset (the last error stays until it runs
-   * again). Refused while a live job holds the same unique key: the work is already queued.
+   * again), due at `runAt` as a retry is: before the waiting line, having had its wait. Refused while a
+   * live job holds the same unique key: the work is already queued.
    */
   async requeueFailed(id: number, runAt: string): Promise<RequeueOutcome> {
     const row = await this.db.selectFrom('jobs').select(['status', 'unique_key']).where('id', '=', id).executeTakeFirst();
     if (!row || row.status !== 'failed') return 'not_failed';
     const result = await this.db.updateTable('jobs')
-      .set({ status: 'queued', attempts: 0, run_at: runAt, finished_at: null, lease_until: null })
+      .set({ status: 'queued', attempts: 0, run_at: runAt, turn: delayedTurn(new Date(runAt)), finished_at: null, lease_until: null })
       .where('id', '=', id).where('status', '=', 'failed')
       .where((eb) => eb.or([
         eb('unique_key', 'is', null),

@@ -17,6 +17,13 @@ export interface JobsTable {
   unique_key: string | null;
   /** 'mail', 'availability' or 'background' (domain/jobs/define-job.ts JobLane): each is leased on its own. */
   lane: Generated<string>;
+  /** The organisation whose work the job is; null for the vault's own (backups, sweeps, rescans). */
+  organisation_id: string | null;
+  /**
+   * Its place in its lane's order (milliseconds since 1970): when it was due, or one step after its
+   * organisation's last live job in the lane (db/repos/jobs.repo.ts). Never read back (PostgreSQL returns a bigint as text).
+   */
+  turn: Generated<number | string>;
 }
 
 export interface KeyValueTable {

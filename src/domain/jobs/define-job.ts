@@ -5,7 +5,8 @@ import type { z } from 'zod';
 /**
  * The line a job waits in. The worker runs the lanes side by side, each one job at a time unless it is given more
  * slots (the availability lane has STRONGROOM_SCAN_JOBS_AT_ONCE), so work someone is waiting on never queues behind
- * bulk work (an import's text extraction, OCR, the daily backup):
+ * bulk work (an import's text extraction, OCR, the daily backup). Within a lane, organisations take turns
+ * (db/repos/jobs.repo.ts), so one council's backlog does not hold up another's work:
  * - `mail`: a message a person waits for (a sign-in link, a security notice);
  * - `availability`: work a stored file's availability waits on (a scan after the upload was answered);
  * - `background`: everything no one is waiting on at that moment.
@@ -47,6 +48,10 @@ export function backoffSeconds(definition: Pick<JobDefinition<unknown>, 'backoff
 
 /** The port services enqueue through, inside their own transaction (so a rolled-back change queues nothing). */
 export interface JobQueue {
-  /** Returns false when a live job with the same unique key was already queued (nothing is added). */
-  enqueue<P>(definition: JobDefinition<P>, payload: P, options: { now: Date; runAt?: Date }): Promise<boolean>;
+  /**
+   * Queues the work of `organisationId` (null for the vault's own: backups, sweeps, rescans), whose
+   * jobs take turns with other organisations' in the lane. Returns false when a live job with the same
+   * unique key was already queued (nothing is added).
+   */
+  enqueue<P>(definition: JobDefinition<P>, payload: P, options: { now: Date; runAt?: Date; organisationId: string | null }): Promise<boolean>;
 }
