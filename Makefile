@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := build
 
-.PHONY: install install-test install-bench build run test lint bench bench-webdav bench-nodes bench-s3 bench-ocr bench-replica bench-search bench-import bench-floor bench-backlog bench-scans bench-listing clean
+.PHONY: install install-test install-bench build run test lint bench bench-webdav bench-nodes bench-s3 bench-ocr bench-replica bench-search bench-import bench-floor bench-backlog bench-scans bench-listing bench-turns clean
 
 # Debian packages and node_modules (idempotent, quiet when there is nothing to do). `install` is
 # what running needs; the tests' browsers and WebDAV clients and the benchmark's Apache come with
@@ -47,6 +47,7 @@ bench: install-bench build
 	@$(MAKE) --no-print-directory bench-backlog
 	@$(MAKE) --no-print-directory bench-scans
 	@$(MAKE) --no-print-directory bench-listing
+	@$(MAKE) --no-print-directory bench-turns
 
 # A file scanned after it is answered, uploaded behind 3,000 small uploads' queued jobs: how long until it is
 # readable, and until the offsite replica and the queue catch up (bench/scan-behind-backlog.ts; about a minute).
@@ -65,6 +66,12 @@ bench-scans: install-bench build
 bench-listing: install-bench build
 	@test -d node_modules/tsx || { echo 'make bench-listing: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
 	node --no-warnings --import tsx bench/listing-above-clearance.ts 50000
+
+# One council's letter uploaded behind another's bulk upload of 3,000 small files: seconds until a search
+# finds it, organisations taking turns in the job queue's lanes (bench/council-behind-backlog.ts; about a minute).
+bench-turns: install-bench build
+	@test -d node_modules/tsx || { echo 'make bench-turns: tsx is missing (npm install --save-dev tsx)' >&2; exit 1; }
+	node --no-warnings --import tsx bench/council-behind-backlog.ts 3000
 
 # Only the WebDAV comparison from `make bench`: Strongroom beside Apache mod_dav and rclone serve webdav over a
 # crypt remote, same client and workload, in interleaved rounds (BENCH_ONLY=webdav; BENCH_DAV_ROUNDS, default 3).
