@@ -116,6 +116,27 @@ describe('ClamdScanner with a fake clamd', () => {
     expect(sizes).toEqual([1000, 1000, 500, 10]);
   });
 
+  it('names the signatures clamd had before the stream reached it, not a set reloaded during the scan', async () => {
+    // A reload while a file is scanned leaves that scan on the set it began with. Read after the verdict,
+    // VERSION named the new set, which never judged the file.
+    let daily = 1;
+    const socketPath = await fakeClamd((socket) => {
+      const parse = instreamParser(() => {
+        daily = 2;
+        socket.end('stream: OK\0');
+      });
+      socket.on('data', (data: Buffer) => {
+        if (data.toString().startsWith('zVERSION\0')) socket.end(`ClamAV 9.9.9/${daily}/Fake\0`);
+        else parse(data);
+      });
+    });
+    const scanner = new ClamdScanner({ socketPath });
+    expect(await scanner.scan(Readable.from([Buffer.from('judged by the first set')]))).toEqual({ outcome: 'clean', engine: 'ClamAV 9.9.9/1/Fake' });
+    expect(daily).toBe(2);
+    expect(await scanner.version()).toBe('ClamAV 9.9.9/2/Fake');
+    expect(await scanner.scan(Readable.from([Buffer.from('judged by the second')]))).toEqual({ outcome: 'clean', engine: 'ClamAV 9.9.9/2/Fake' });
+  });
+
   it('accepts async iterables of Uint8Array, not only streams', async () => {
     const socketPath = await fakeClamd((socket) => {
       const parse = instreamParser(() => socket.end('stream: Fake.Sig FOUND\0'));

@@ -120,6 +120,11 @@ export class ClamdScanner implements Scanner {
     };
 
     if (signal?.aborted) return giveUp(unavailable('aborted'));
+    // The signatures the verdict names are those clamd had before this stream reached it: a reload
+    // during the scan leaves the scan on the set it began with, so a version read after the verdict
+    // could name signatures that never judged the file. Read before, it is never newer than the truth.
+    const engine = await this.engine(signal);
+    if (signal?.aborted) return giveUp(unavailable('aborted'));
     // What has been read of the source and not yet sent; `whole` once the source has ended.
     const head = new ReadAhead(this.kept?.maxStreamBytes ?? 0);
     let whole = false;
@@ -148,7 +153,7 @@ export class ClamdScanner implements Scanner {
         // is still here, so they go again, on a connection of their own, which answers for itself.
         // A new session that fails is clamd's failure and says so.
         const failedReused = outcome.reused && (outcome.end.kind === 'closed' || outcome.end.kind === 'error');
-        if (!failedReused) return this.verdict(outcome.end, 'scanning');
+        if (!failedReused) return this.verdict(outcome.end, 'scanning', engine);
       }
     }
 
@@ -191,7 +196,7 @@ export class ClamdScanner implements Scanner {
       // waiting for the close means the next stream (the next segment of the same file) never
       // finds the last one still on tmpfs, so one scan holds one spool at a time.
       if (ended.kind === 'reply') await connection.hungUp(CLOSE_AFTER_REPLY_MS);
-      return await this.verdict(ended, 'waiting for the verdict');
+      return this.verdict(ended, 'waiting for the verdict', engine);
     } finally {
       connection.close();
     }
@@ -199,7 +204,11 @@ export class ClamdScanner implements Scanner {
 
   /** clamd's engine and database version, e.g. "ClamAV 1.4.6/27473/Tue Nov 24 09:24:01 2026". */
   async version(): Promise<string> {
-    const text = await this.request('zVERSION\0', this.opts.idleTimeoutMs);
+    return this.readVersion(this.opts.idleTimeoutMs, undefined);
+  }
+
+  private async readVersion(timeoutMs: number, signal: AbortSignal | undefined): Promise<string> {
+    const text = await this.request('zVERSION\0', timeoutMs, signal);
     const suffix = typeof this.opts.versionSuffix === 'function' ? this.opts.versionSuffix() : this.opts.versionSuffix;
     const version = suffix ? `${text}/${suffix}` : text;
     this.engineCache = { value: version, at: Date.now() };
@@ -223,21 +232,24 @@ export class ClamdScanner implements Scanner {
 
   // -------------------------------------------------------------------------------------------
 
-  /** Cached for a minute: the verdict names the engine without a VERSION round trip per scan. */
-  private async engine(): Promise<string> {
+  /**
+   * Cached for a minute: a verdict names the engine without a VERSION round trip per scan. Asked
+   * before a scan, so a clamd that does not answer delays it by at most the connect timeout (or the
+   * reply timeout, if shorter); the verdict then names no version.
+   */
+  private async engine(signal: AbortSignal | undefined): Promise<string> {
     if (this.engineCache && Date.now() - this.engineCache.at < 60_000) return this.engineCache.value;
     try {
-      return await this.version();
+      return await this.readVersion(Math.min(this.opts.connectTimeoutMs, this.opts.replyTimeoutMs), signal);
     } catch {
       return 'ClamAV';
     }
   }
 
-  /** The verdict an end of the conversation gives, naming the engine when clamd judged the stream. */
-  private async verdict(end: End, stage: string): Promise<ScanVerdict> {
+  /** The verdict an end of the conversation gives, naming the engine (as read before the scan) when clamd judged the stream. */
+  private verdict(end: End, stage: string, engine: string): ScanVerdict {
     const verdict = this.interpret(end, stage);
     if (verdict.outcome === 'unavailable') return verdict;
-    const engine = await this.engine();
     return verdict.outcome === 'infected' ? { ...verdict, engine } : { outcome: 'clean', engine };
   }
 
@@ -257,8 +269,8 @@ export class ClamdScanner implements Scanner {
   }
 
   /** One short command (PING, VERSION, RELOAD) and its NUL-terminated answer. */
-  private async request(command: string, timeoutMs: number): Promise<string> {
-    const connection = await Connection.open(this.opts, undefined);
+  private async request(command: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+    const connection = await Connection.open(this.opts, signal);
     try {
       const end = (await connection.write(Buffer.from(command))) ?? (await connection.reply(timeoutMs));
       if (end.kind !== 'reply') throw new Error(`clamd ${command.slice(1, -1)}: ${describeEnd(end)}`);

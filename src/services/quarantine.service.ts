@@ -14,6 +14,7 @@ import { formatBytes } from './ingest.js';
 import { judgedInSegments, scanInSegments, type SegmentPlan } from './segmented-scan.js';
 import type { MailService } from './mail.service.js';
 import type { PersonNamesService } from './person-names.service.js';
+import { olderSignatures } from '../domain/scanning/signature-versions.js';
 
 /** What every reader of a released version is told of the release: that it happened, never the reason. */
 export const RELEASED_AFTER_REVIEW = 'released after review by a security admin';
@@ -313,13 +314,16 @@ export class QuarantineService {
   }
 
   /**
-   * Compares the scanner's signature version with the one last seen; when it changed, queues a
-   * rescan of the last `rescanDays` days' versions. Returns true when a rescan was queued.
+   * Compares the scanner's signature version with the latest seen; when it is newer, queues a rescan
+   * of the last `rescanDays` days' versions. A set known to be older (a worker whose clamd has not yet
+   * had the update another's has; domain/scanning/signature-versions.ts) changes nothing: until
+   * 7 December the latest seen flipped between two workers' sets at every check, each flip a rescan.
+   * Returns true when a rescan was queued.
    */
   async checkSignatureVersion(): Promise<boolean> {
     const version = await this.o.scanner.version();
     const seen = await this.o.store.repos.settings.get('scanner.signature-version');
-    if (seen === version) return false;
+    if (seen === version || (seen !== undefined && olderSignatures(version, seen))) return false;
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
       await repos.settings.set('scanner.signature-version', version);
