@@ -80,7 +80,7 @@ describe.each(DIALECTS)('organisations taking turns in a lane (%s)', (dialect) =
     expect((await drain()).slice(0, 3)).toEqual(['busy1', 'backup', 'busy2']);
   });
 
-  it('keeps a job queued for later out of the line until it is due, then runs it before the line', async () => {
+  it('keeps a job queued for later out of the line until it is due, then gives it its council\'s turn there', async () => {
     await queue('o-other', ['later'], { runAt: at(30) });
     await queue('o-busy', names('busy', 3));
     expect(await drain()).toEqual(['busy1', 'busy2', 'busy3']);
@@ -88,7 +88,7 @@ describe.each(DIALECTS)('organisations taking turns in a lane (%s)', (dialect) =
     expect(await drain(at(31))).toEqual(['later', 'again1', 'again2', 'again3']);
   });
 
-  it('puts a failed job\'s retry apart until its time, and before the line once due', async () => {
+  it('puts a failed job\'s retry apart until its time, then after its council\'s own waiting job', async () => {
     await queue('o-busy', names('busy', 3));
     const [job] = await jobs.lease('background', now.toISOString(), at(60).toISOString(), 1);
     expect(job?.payload).toEqual({ versionId: 'busy1' });
@@ -96,7 +96,31 @@ describe.each(DIALECTS)('organisations taking turns in a lane (%s)', (dialect) =
     const [next] = await jobs.lease('background', now.toISOString(), at(60).toISOString(), 1);
     expect(next?.payload).toEqual({ versionId: 'busy2' });
     expect(await jobs.complete(next!.id, next!.attempts, now.toISOString())).toBe(true);
-    expect(await drain(at(11))).toEqual(['busy1', 'busy3']);
+    expect(await drain(at(11))).toEqual(['busy3', 'busy1']);
+  });
+
+  it('puts a council\'s jobs queued for later, once due, in its turn with another\'s waiting job, not all before it', async () => {
+    // A disposal of many records queues a blob deletion a minute later for each: due together, they
+    // went before the whole waiting line, every other council's work behind all of them.
+    await queue('o-busy', names('later', 5), { runAt: at(10) });
+    expect(await jobs.enqueue(extractTextJob, { versionId: 'other' }, { now: at(11), organisationId: 'o-other' })).toBe(true);
+    expect(await drain(at(11))).toEqual(['later1', 'other', 'later2', 'later3', 'later4', 'later5']);
+  });
+
+  it('puts a council\'s retries and requeued failures, once due, in its turn with another\'s waiting job', async () => {
+    // A storm of retries (the store or clamd down for a while) and an administrator's requeue of every
+    // failure went before the whole waiting line once due.
+    await queue('o-busy', names('retry', 3));
+    await queue('o-busy', names('failed', 2));
+    const leased = await jobs.lease('background', now.toISOString(), at(60).toISOString(), 5);
+    expect(leased).toHaveLength(5);
+    for (const job of leased.slice(0, 3)) expect(await jobs.retry(job.id, job.attempts, at(10).toISOString(), 'store down')).toBe(true);
+    for (const job of leased.slice(3)) {
+      expect(await jobs.fail(job.id, job.attempts, now.toISOString(), 'store down')).toBe(true);
+      expect(await jobs.requeueFailed(job.id, at(10).toISOString())).toBe('requeued');
+    }
+    expect(await jobs.enqueue(extractTextJob, { versionId: 'other' }, { now: at(11), organisationId: 'o-other' })).toBe(true);
+    expect(await drain(at(11))).toEqual(['retry1', 'other', 'retry2', 'retry3', 'failed1', 'failed2']);
   });
 
   it('hands a batch over in the order it was picked', async () => {
