@@ -11,6 +11,7 @@ import { openPostgres, openSqlite, type DatabaseHandle } from '../../src/db/kyse
 import { migrate } from '../../src/db/migrate.js';
 import { JobsRepo } from '../../src/db/repos/jobs.repo.js';
 import { extractTextJob, scanVersionJob } from '../../src/domain/jobs/kinds.js';
+import { systemActor } from '../../src/services/identity.service.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { createMigratedDatabase } from '../support/postgres.js';
 import { createOrganisation, DIALECTS, openTestVault, upload, type TestVault } from '../support/vault.js';
@@ -142,6 +143,28 @@ describe.each(DIALECTS)('a council\'s upload scanned while another\'s batch wait
   afterAll(async () => {
     await t?.close();
     await clamd?.stop();
+  });
+
+  it('queues a reindex across every council as each version\'s council\'s work, not the vault\'s own', async () => {
+    // As the vault's own, a reindex of every council's 150,000 versions (after an outage of tesseract) put the
+    // daily backup, the scrub and every other job of the vault's own behind all of it.
+    const north = await createOrganisation(t.vault);
+    const south = await createOrganisation(t.vault);
+    const versionOf = new Map<string, string>();
+    for (const org of [north, south]) {
+      const user = await org.user({ teams: ['payroll'] });
+      const res = await upload(t.app, user, org.collections.payroll!, 'old.txt', 'Old letter');
+      expect(res.statusCode).toBe(201);
+      versionOf.set(org.id, (await t.vault.store.repos.documents.byId(res.json().id as string))!.currentVersionId);
+    }
+    await t.vault.worker.runDue();
+    for (const versionId of versionOf.values()) await t.vault.store.repos.documents.setTextState(versionId, { status: 'pending', reason: null });
+    expect(await t.vault.search.reindex(systemActor())).toMatchObject({ queued: 2 });
+    const queued = await t.vault.store.db.selectFrom('jobs').select(['payload', 'organisation_id'])
+      .where('kind', '=', extractTextJob.kind).where('status', '=', 'queued').execute();
+    expect(queued.map((j) => [(JSON.parse(j.payload) as { versionId: string }).versionId, j.organisation_id]).sort())
+      .toEqual([...versionOf].map(([organisationId, versionId]) => [versionId, organisationId]).sort());
+    await t.vault.worker.runDue();
   });
 
   it('is scanned second, not after the whole batch, and each scan job is queued as its council\'s', async () => {
