@@ -124,6 +124,16 @@ describe.each(DIALECTS)('organisations taking turns in a lane (%s)', (dialect) =
     expect(await drain(at(11))).toEqual(['retry1', 'other', 'retry2', 'retry3', 'failed1', 'failed2']);
   });
 
+  it('passes over a job in the line that is not yet due (queued by a node whose clock runs ahead), not stalling the lane nor running it early', async () => {
+    // Its turn is in the line, its run_at minutes ahead. PostgreSQL's lease picked it first and then let it
+    // go (the update checks each picked row is due), so a lease of one returned nothing and the lane stood
+    // still until the clocks caught up; SQLite's ran it before its time.
+    expect(await jobs.enqueue(extractTextJob, { versionId: 'ahead' }, { now: at(300), organisationId: 'o-fast' })).toBe(true);
+    await queue('o-other', ['other']);
+    expect(await drain()).toEqual(['other']);
+    expect(await drain(at(300))).toEqual(['ahead']);
+  });
+
   it('hands a batch over in the order it was picked', async () => {
     await queue('o-a', names('a', 3));
     await queue('o-b', names('b', 3));

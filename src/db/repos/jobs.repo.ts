@@ -58,9 +58,11 @@ function leaseQuery(db: Kysely<Schema>, rowLocks: boolean, values: LeaseValues, 
   // condition the database gathered every due job and sorted them all to take a few: 4 ms per lease on
   // SQLite with 10,000 jobs waiting, 0.1 ms this way.
   // - expired (rank 0): running jobs whose worker's lease ran out (jobs_lane_due: lane, status, run_at, id);
-  // - waiting (rank 1): the waiting line, in turn order (jobs_lane_turn: lane, status, turn, id). Every
-  //   job in it was due when it was queued or moved into it (JobsRepo.lease), so the range is read
-  //   without a test on run_at.
+  // - waiting (rank 1): the waiting line, in turn order (jobs_lane_turn: lane, status, turn, id). A job
+  //   is due when it is queued or moved into it (JobsRepo.lease), by the clock of the node that did so;
+  //   one queued by a node whose clock runs ahead is not yet due by this one's, and is passed over (read
+  //   and left: only those few). Without the test PostgreSQL picked it first and the update's check
+  //   let it go, so a lease of one found nothing until the clocks met; SQLite ran it early.
   // Each candidate set is a materialised CTE: as a plain `id IN (subquery)`, PostgreSQL may run a
   // FOR UPDATE SKIP LOCKED subquery again for every row it updates, ignoring its LIMIT.
   const candidates = (rank: number, status: 'queued' | 'running', where: (eb: ExpressionBuilder<Schema, 'jobs'>) => Expression<SqlBool>, order: 'run_at' | 'turn') => {
@@ -71,7 +73,8 @@ function leaseQuery(db: Kysely<Schema>, rowLocks: boolean, values: LeaseValues, 
   };
   const update = db
     .with((cte) => cte('expired').materialized(), () => candidates(0, 'running', (eb) => eb.and([eb('lease_until', '<', now), eb('run_at', '<=', now)]), 'run_at'))
-    .with((cte) => cte('waiting').materialized(), () => candidates(1, 'queued', (eb) => eb('turn', '<', sql.lit(DELAYED_TURNS_FROM)), 'turn'))
+    .with((cte) => cte('waiting').materialized(), () =>
+      candidates(1, 'queued', (eb) => eb.and([eb('turn', '<', sql.lit(DELAYED_TURNS_FROM)), eb('run_at', '<=', now)]), 'turn'))
     .with((cte) => cte('picked').materialized(), (db) =>
       db.selectFrom((inner) => inner.selectFrom('expired').selectAll().unionAll(inner.selectFrom('waiting').selectAll()).as('candidates'))
         .select('candidates.id').orderBy('candidates.rank').orderBy('candidates.turn').orderBy('candidates.id').limit(limit))
