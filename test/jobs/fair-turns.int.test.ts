@@ -134,6 +134,23 @@ describe.each(DIALECTS)('organisations taking turns in a lane (%s)', (dialect) =
     expect(await drain(at(300))).toEqual(['ahead']);
   });
 
+  it('keeps a council\'s next job in turn when the line empties while its last job runs', async () => {
+    // With nothing waiting, a new job's turn started again from 0, while a council whose job was still
+    // running went on from that job's turn: another council's backlog queued then took every turn
+    // below it, and the first council's next job (an upload's scan, say) waited behind all of it.
+    await queue('o-a', names('a', 5));
+    for (let i = 0; i < 4; i += 1) {
+      const [job] = await jobs.lease('background', now.toISOString(), at(60).toISOString(), 1);
+      expect(await jobs.complete(job!.id, job!.attempts, now.toISOString())).toBe(true);
+    }
+    const [last] = await jobs.lease('background', now.toISOString(), at(60).toISOString(), 1);
+    expect(last?.payload).toEqual({ versionId: 'a5' });
+    await queue('o-b', names('b', 5));
+    await queue('o-a', ['a-next']);
+    expect(await jobs.complete(last!.id, last!.attempts, now.toISOString())).toBe(true);
+    expect(await drain()).toEqual(['b1', 'b2', 'a-next', 'b3', 'b4', 'b5']);
+  });
+
   it('hands a batch over in the order it was picked', async () => {
     await queue('o-a', names('a', 3));
     await queue('o-b', names('b', 3));

@@ -4,8 +4,8 @@
 // lease was taken over can no longer complete, retry or fail the job.
 //
 // Within a lane, organisations take turns. Each job gets a turn when it is queued: the turn of the
-// lane's first waiting job, or one after its own organisation's last live job in the lane, whichever
-// is later. A lane is leased in turn order, so with one council's 10,000 jobs waiting, another's new
+// lane's first waiting job (with none, of the last leased), or one after its own organisation's last
+// live job in the lane, whichever is later. A lane is leased in turn order, so with one council's 10,000 jobs waiting, another's new
 // job goes after the first of them, not after all; and two councils' backlogs are served one job
 // each in turn. Turns are positions, not times. A job queued for later (a retry after a failure, a
 // failed job requeued, work scheduled ahead) waits apart, its turn DELAYED_TURNS_FROM plus when it is
@@ -92,18 +92,23 @@ function leaseQuery(db: Kysely<Schema>, rowLocks: boolean, values: LeaseValues, 
 type LeaseValues = { lane: JobLane; now: string; leaseUntil: string };
 
 /**
- * A job due now takes its turn in the lane's waiting line: after the first job waiting (its turn, or 0
- * with none), or after its organisation's own last live job, whichever is later. Each is one read of an
- * index (jobs_lane_turn, jobs_lane_organisation_turn). Two enqueues at once may take the same turn; the
- * id orders them. `organisation_id is null` and `= ?` are two statements, as PostgreSQL's index serves
- * `is not distinct from` for neither.
+ * A job due now takes its turn in the lane's waiting line: after the first job waiting, or after its
+ * organisation's own last live job, whichever is later. With none waiting, the line goes on from the last
+ * job leased (the highest turn running; 0 with none): it used to start again from 0 while a council whose
+ * job was running went on from that job's turn, so another's backlog queued then took every turn below it
+ * and the first council's next job waited behind all of it. Each is one read of an index (jobs_lane_turn,
+ * jobs_lane_organisation_turn). Two enqueues at once may take the same turn; the id orders them.
+ * `organisation_id is null` and `= ?` are two statements, as PostgreSQL's index serves `is not distinct
+ * from` for neither.
  */
 function waitingTurn(lane: JobLane, organisationId: string | null): RawBuilder<number | string> {
   const ownJobs = organisationId === null ? sql`organisation_id is null` : sql`organisation_id = ${organisationId}`;
   const waiting = sql`lane = ${lane} and ${LIVE} and turn < ${sql.lit(DELAYED_TURNS_FROM)}`;
   return sql<number | string>`(select max(t) from (
-    select 0 as t
-    union all select min(turn) from jobs where ${waiting} and status = ${sql.lit('queued')}
+    select coalesce(
+      (select min(turn) from jobs where ${waiting} and status = ${sql.lit('queued')}),
+      (select max(turn) from jobs where ${waiting} and status = ${sql.lit('running')}),
+      0) as t
     union all select max(turn) + 1 from jobs where ${waiting} and ${ownJobs}
   ) as turns)`;
 }
