@@ -152,12 +152,14 @@ const dueDelayedJobs = preparedQuery((db, values: { lane: JobLane; delayedDue: n
 
 /**
  * Moves one due job into its lane's waiting line, with the turn a job of its organisation queued now
- * gets (waitingTurn); nothing when it was moved or leased already (another node's lease, at once).
+ * gets (waitingTurn); nothing when it was moved already, or leased (another node's lease, at once) and
+ * perhaps queued again for later meanwhile: it is moved only while still due.
  */
 function moveIntoLineQuery(organisation: 'some' | 'none') {
-  return preparedQuery((db, values: { id: number; lane: JobLane; organisationId: string | null }) =>
+  return preparedQuery((db, values: { id: number; lane: JobLane; organisationId: string | null; delayedDue: number }) =>
     db.updateTable('jobs').set({ turn: waitingTurn(values.lane, organisation === 'none' ? null : values.organisationId) })
-      .where('id', '=', values.id).where('status', '=', 'queued').where('turn', '>=', sql.lit(DELAYED_TURNS_FROM)));
+      .where('id', '=', values.id).where('status', '=', 'queued')
+      .where('turn', '>=', sql.lit(DELAYED_TURNS_FROM)).where('turn', '<=', values.delayedDue));
 }
 const moveIntoLine = { some: moveIntoLineQuery('some'), none: moveIntoLineQuery('none') };
 
@@ -218,12 +220,13 @@ export class JobsRepo implements JobsRepository {
    * taking its turn there as a job of its organisation queued now would (the file's header says why).
    */
   async lease(lane: JobLane, now: string, leaseUntil: string, limit: number): Promise<JobRow[]> {
-    const { rows: due } = await dueDelayedJobs.run(this.db, { lane, delayedDue: delayedTurn(new Date(now)) });
+    const delayedDue = delayedTurn(new Date(now));
+    const { rows: due } = await dueDelayedJobs.run(this.db, { lane, delayedDue });
     // One statement each, in the order they fell due, so each sees the turn the one before took (one
     // statement for all would give an organisation's every job the same turn, all of them before
     // another's next job).
     for (const job of due) {
-      await moveIntoLine[job.organisation_id === null ? 'none' : 'some'].run(this.db, { id: Number(job.id), lane, organisationId: job.organisation_id });
+      await moveIntoLine[job.organisation_id === null ? 'none' : 'some'].run(this.db, { id: Number(job.id), lane, organisationId: job.organisation_id, delayedDue });
     }
     const { rows } = await leaseJobsQuery(this.caps.rowLocks, limit).run(this.db, { lane, now, leaseUntil });
     return rows
