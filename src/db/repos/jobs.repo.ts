@@ -5,9 +5,9 @@
 //
 // Within a lane, organisations take turns. Each job gets a turn when it is queued: the turn of the
 // lane's first waiting job (with none, of the last leased), or one after its own organisation's last
-// live job in the lane, whichever is later. A lane is leased in turn order, so with one council's 10,000 jobs waiting, another's new
-// job goes after the first of them, not after all; and two councils' backlogs are served one job
-// each in turn. Turns are positions, not times. A job queued for later (a retry after a failure, a
+// live job in the lane, whichever is later. A lane is leased in turn order, so with one council's
+// 10,000 jobs waiting, another's new job goes after the first of them, not after all; and two
+// councils' backlogs are served one job each in turn. Turns are positions, not times. A job queued for later (a retry after a failure, a
 // failed job requeued, work scheduled ahead) waits apart, its turn DELAYED_TURNS_FROM plus when it is
 // due, and once due the lease moves it into the waiting line with the turn a job of its organisation
 // queued then would get. It used to go before the whole line once due; but one council's storm of
@@ -53,7 +53,7 @@ function leaseQuery(db: Kysely<Schema>, rowLocks: boolean, values: LeaseValues, 
   const { lane, now, leaseUntil } = values;
   const due = (eb: ExpressionBuilder<Schema, 'jobs'>) =>
     eb.and([eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)])]), eb('run_at', '<=', now)]);
-  // Three candidate sets, each read in order from an index over the lane's live rows and cut at
+  // Two candidate sets, each read in order from an index over the lane's live rows and cut at
   // `limit`, then the first of them all in the order rank, turn, id. As one `queued or expired`
   // condition the database gathered every due job and sorted them all to take a few: 4 ms per lease on
   // SQLite with 10,000 jobs waiting, 0.1 ms this way.
