@@ -182,7 +182,7 @@ describe.each(DIALECTS)('migration 202612210000_job_lanes on %s', (dialect) => {
 });
 
 describe.each(DIALECTS)('migration 202612220000_job_turns on %s', (dialect) => {
-  it('lets the live jobs queued before it run first, by when they were due, and those due later wait until then', async () => {
+  it('moves the live jobs queued before it into the line by when they were due, taking turns with those queued after, and those due later wait until then', async () => {
     const t = await openEmptyDatabase(dialect);
     try {
       const { db, caps } = t.handle;
@@ -200,12 +200,13 @@ describe.each(DIALECTS)('migration 202612220000_job_turns on %s', (dialect) => {
         ['later', DELAYED_TURNS_FROM + Date.parse(at(30)), null], ['second', DELAYED_TURNS_FROM + Date.parse(at(-5)), null],
         ['first', DELAYED_TURNS_FROM + Date.parse(at(-10)), null], ['finished', 0, null],
       ]);
-      // A council's job queued after the upgrade runs after the two due from before it; the one due later waits.
+      // A council's job queued after the upgrade takes turns with the two due from before it (the vault's own,
+      // as they name no organisation): the first of them, then the council's, then the second. The one due later waits.
       const jobs = new JobsRepo(db, caps);
       expect(await jobs.enqueue(extractTextJob, { versionId: 'new' }, { now, organisationId: 'o1' })).toBe(true);
       const order: unknown[] = [];
       for (let i = 0; i < 4; i += 1) order.push(...(await jobs.lease('background', now.toISOString(), at(60), 1)).map((j) => j.payload));
-      expect(order).toEqual([{ versionId: 'first' }, { versionId: 'second' }, { versionId: 'new' }]);
+      expect(order).toEqual([{ versionId: 'first' }, { versionId: 'new' }, { versionId: 'second' }]);
       expect(await jobs.lease('background', at(31), at(32), 10)).toMatchObject([{ payload: { versionId: 'later' } }]);
     } finally {
       await t.remove();

@@ -289,13 +289,15 @@ export class SearchService {
       const now = this.o.clock.now();
       const added = await this.o.store.transaction(async (tx) => {
         let n = 0;
-        // Across every organisation (none named), it is the operator's work: the vault's own.
-        for (const versionId of batch) if (await tx.jobs.enqueue(extractTextJob, { versionId }, { now, organisationId: organisationId ?? null })) n += 1;
+        // Each extraction is its version's council's work, taking turns with that council's own. As the vault's
+        // own (a reindex across every council), it put the daily backup and every other job of the vault's
+        // own behind all of it.
+        for (const version of batch) if (await tx.jobs.enqueue(extractTextJob, { versionId: version.id }, { now, organisationId: version.organisationId })) n += 1;
         return n;
       });
       outcome.queued += added;
       outcome.alreadyQueued += batch.length - added;
-      afterId = batch[batch.length - 1];
+      afterId = batch[batch.length - 1]!.id;
       if (batch.length < batchSize) break;
     }
     ids.queued = String(outcome.queued);

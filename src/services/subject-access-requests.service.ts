@@ -181,7 +181,9 @@ export class SubjectAccessRequestsService {
           message: `${requester.name} asks your organisation to search its records for subject access request ${request.reference}, due ${currentDueOn(request)}.`,
         });
       }
-      await this.o.mail?.queue(tx.jobs, now, organisation.id, dpos.map((u) => u.id), {
+      // The asking council's work: queued as the asked council's, a council asking again and again put the
+      // asked council's own sign-in links and security notices behind all of its requests in the mail lane.
+      await this.o.mail?.queue(tx.jobs, now, requester.id, dpos.map((u) => u.id), {
         kind: 'subject-access-partner', requestId: request.id, requesterName: requester.name, reference: request.reference, dueOn: currentDueOn(request),
       });
     }

@@ -42,6 +42,19 @@ describe.each(DIALECTS)('the subject access e-mail to a partner on %s', (dialect
     expect(mailsAbout(w.hostDpo.email, meanwhile.reference)).toHaveLength(0);
   });
 
+  it('is queued as the asking council\'s work, not the asked council\'s: asking again and again spends the asker\'s turns', async () => {
+    // The mail lane takes turns between organisations (db/repos/jobs.repo.ts). Queued as the asked
+    // council's, a council asking it many times put the asked council's own sign-in links and security
+    // notices behind every one of its requests, while its own line stayed empty.
+    const w = await subjectAccessWorld(t);
+    const references: string[] = [];
+    for (let i = 0; i < 3; i += 1) references.push((await openSubjectAccess(t, w)).reference);
+    const queued = (await t.vault.store.db.selectFrom('jobs').select(['payload', 'organisation_id']).where('kind', '=', 'send-email').execute())
+      .filter((j) => references.some((r) => j.payload.includes(r)));
+    expect(queued.map((j) => j.organisation_id)).toEqual([w.partner.id, w.partner.id, w.partner.id]);
+    await t.vault.worker.runDue();
+  });
+
   it('does not go once the request is closed', async () => {
     const w = await subjectAccessWorld(t);
     const closed = await openSubjectAccess(t, w);

@@ -11,6 +11,7 @@ import { openPostgres, openSqlite, type DatabaseHandle } from '../../src/db/kyse
 import { migrate } from '../../src/db/migrate.js';
 import { JobsRepo } from '../../src/db/repos/jobs.repo.js';
 import { extractTextJob, scanVersionJob } from '../../src/domain/jobs/kinds.js';
+import { systemActor } from '../../src/services/identity.service.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { createMigratedDatabase } from '../support/postgres.js';
 import { createOrganisation, DIALECTS, openTestVault, upload, type TestVault } from '../support/vault.js';
@@ -80,7 +81,7 @@ describe.each(DIALECTS)('organisations taking turns in a lane (%s)', (dialect) =
     expect((await drain()).slice(0, 3)).toEqual(['busy1', 'backup', 'busy2']);
   });
 
-  it('keeps a job queued for later out of the line until it is due, then runs it before the line', async () => {
+  it('keeps a job queued for later out of the line until it is due, then gives it its council\'s turn there', async () => {
     await queue('o-other', ['later'], { runAt: at(30) });
     await queue('o-busy', names('busy', 3));
     expect(await drain()).toEqual(['busy1', 'busy2', 'busy3']);
@@ -88,7 +89,7 @@ describe.each(DIALECTS)('organisations taking turns in a lane (%s)', (dialect) =
     expect(await drain(at(31))).toEqual(['later', 'again1', 'again2', 'again3']);
   });
 
-  it('puts a failed job\'s retry apart until its time, and before the line once due', async () => {
+  it('puts a failed job\'s retry apart until its time, then after its council\'s own waiting job', async () => {
     await queue('o-busy', names('busy', 3));
     const [job] = await jobs.lease('background', now.toISOString(), at(60).toISOString(), 1);
     expect(job?.payload).toEqual({ versionId: 'busy1' });
@@ -96,7 +97,58 @@ describe.each(DIALECTS)('organisations taking turns in a lane (%s)', (dialect) =
     const [next] = await jobs.lease('background', now.toISOString(), at(60).toISOString(), 1);
     expect(next?.payload).toEqual({ versionId: 'busy2' });
     expect(await jobs.complete(next!.id, next!.attempts, now.toISOString())).toBe(true);
-    expect(await drain(at(11))).toEqual(['busy1', 'busy3']);
+    expect(await drain(at(11))).toEqual(['busy3', 'busy1']);
+  });
+
+  it('puts a council\'s jobs queued for later, once due, in its turn with another\'s waiting job, not all before it', async () => {
+    // A disposal of many records queues a blob deletion a minute later for each: due together, they
+    // went before the whole waiting line, every other council's work behind all of them.
+    await queue('o-busy', names('later', 5), { runAt: at(10) });
+    expect(await jobs.enqueue(extractTextJob, { versionId: 'other' }, { now: at(11), organisationId: 'o-other' })).toBe(true);
+    expect(await drain(at(11))).toEqual(['later1', 'other', 'later2', 'later3', 'later4', 'later5']);
+  });
+
+  it('puts a council\'s retries and requeued failures, once due, in its turn with another\'s waiting job', async () => {
+    // A storm of retries (the store or clamd down for a while) and an administrator's requeue of every
+    // failure went before the whole waiting line once due.
+    await queue('o-busy', names('retry', 3));
+    await queue('o-busy', names('failed', 2));
+    const leased = await jobs.lease('background', now.toISOString(), at(60).toISOString(), 5);
+    expect(leased).toHaveLength(5);
+    for (const job of leased.slice(0, 3)) expect(await jobs.retry(job.id, job.attempts, at(10).toISOString(), 'store down')).toBe(true);
+    for (const job of leased.slice(3)) {
+      expect(await jobs.fail(job.id, job.attempts, now.toISOString(), 'store down')).toBe(true);
+      expect(await jobs.requeueFailed(job.id, at(10).toISOString())).toBe('requeued');
+    }
+    expect(await jobs.enqueue(extractTextJob, { versionId: 'other' }, { now: at(11), organisationId: 'o-other' })).toBe(true);
+    expect(await drain(at(11))).toEqual(['retry1', 'other', 'retry2', 'retry3', 'failed1', 'failed2']);
+  });
+
+  it('passes over a job in the line that is not yet due (queued by a node whose clock runs ahead), not stalling the lane nor running it early', async () => {
+    // Its turn is in the line, its run_at minutes ahead. PostgreSQL's lease picked it first and then let it
+    // go (the update checks each picked row is due), so a lease of one returned nothing and the lane stood
+    // still until the clocks caught up; SQLite's ran it before its time.
+    expect(await jobs.enqueue(extractTextJob, { versionId: 'ahead' }, { now: at(300), organisationId: 'o-fast' })).toBe(true);
+    await queue('o-other', ['other']);
+    expect(await drain()).toEqual(['other']);
+    expect(await drain(at(300))).toEqual(['ahead']);
+  });
+
+  it('keeps a council\'s next job in turn when the line empties while its last job runs', async () => {
+    // With nothing waiting, a new job's turn started again from 0, while a council whose job was still
+    // running went on from that job's turn: another council's backlog queued then took every turn
+    // below it, and the first council's next job (an upload's scan, say) waited behind all of it.
+    await queue('o-a', names('a', 5));
+    for (let i = 0; i < 4; i += 1) {
+      const [job] = await jobs.lease('background', now.toISOString(), at(60).toISOString(), 1);
+      expect(await jobs.complete(job!.id, job!.attempts, now.toISOString())).toBe(true);
+    }
+    const [last] = await jobs.lease('background', now.toISOString(), at(60).toISOString(), 1);
+    expect(last?.payload).toEqual({ versionId: 'a5' });
+    await queue('o-b', names('b', 5));
+    await queue('o-a', ['a-next']);
+    expect(await jobs.complete(last!.id, last!.attempts, now.toISOString())).toBe(true);
+    expect(await drain()).toEqual(['b1', 'b2', 'a-next', 'b3', 'b4', 'b5']);
   });
 
   it('hands a batch over in the order it was picked', async () => {
@@ -118,6 +170,28 @@ describe.each(DIALECTS)('a council\'s upload scanned while another\'s batch wait
   afterAll(async () => {
     await t?.close();
     await clamd?.stop();
+  });
+
+  it('queues a reindex across every council as each version\'s council\'s work, not the vault\'s own', async () => {
+    // As the vault's own, a reindex of every council's 150,000 versions (after an outage of tesseract) put the
+    // daily backup, the scrub and every other job of the vault's own behind all of it.
+    const north = await createOrganisation(t.vault);
+    const south = await createOrganisation(t.vault);
+    const versionOf = new Map<string, string>();
+    for (const org of [north, south]) {
+      const user = await org.user({ teams: ['payroll'] });
+      const res = await upload(t.app, user, org.collections.payroll!, 'old.txt', 'Old letter');
+      expect(res.statusCode).toBe(201);
+      versionOf.set(org.id, (await t.vault.store.repos.documents.byId(res.json().id as string))!.currentVersionId);
+    }
+    await t.vault.worker.runDue();
+    for (const versionId of versionOf.values()) await t.vault.store.repos.documents.setTextState(versionId, { status: 'pending', reason: null });
+    expect(await t.vault.search.reindex(systemActor())).toMatchObject({ queued: 2 });
+    const queued = await t.vault.store.db.selectFrom('jobs').select(['payload', 'organisation_id'])
+      .where('kind', '=', extractTextJob.kind).where('status', '=', 'queued').execute();
+    expect(queued.map((j) => [(JSON.parse(j.payload) as { versionId: string }).versionId, j.organisation_id]).sort())
+      .toEqual([...versionOf].map(([organisationId, versionId]) => [versionId, organisationId]).sort());
+    await t.vault.worker.runDue();
   });
 
   it('is scanned second, not after the whole batch, and each scan job is queued as its council\'s', async () => {

@@ -15,7 +15,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres, openSqlite, type DatabaseHandle } from '../../src/db/kysely.js';
 import { migrate } from '../../src/db/migrate.js';
-import { JobsRepo } from '../../src/db/repos/jobs.repo.js';
+import { DELAYED_TURNS_FROM, JobsRepo } from '../../src/db/repos/jobs.repo.js';
 import { extractTextJob } from '../../src/domain/jobs/kinds.js';
 import { insertJobRows } from '../support/job-rows.js';
 import { createMigratedDatabase, type TestDatabase } from '../support/postgres.js';
@@ -58,6 +58,9 @@ describe.each(DIALECTS)('the job lease\'s plan on %s', (dialect) => {
   /** A job queued by the organisation with the long queue, and by the vault itself. */
   let busyEnqueue: { source: string; values: unknown[] };
   let otherEnqueue: { source: string; values: unknown[] };
+  /** A lease's look for jobs queued for later now due, and its move of one into the line. */
+  let dueDelayed: { source: string; values: unknown[] };
+  let moveIntoLine: { source: string; values: unknown[] };
 
   beforeAll(async () => {
     if (dialect === 'postgres') {
@@ -74,6 +77,9 @@ describe.each(DIALECTS)('the job lease\'s plan on %s', (dialect) => {
     const at = new Date(Date.now() - 60_000).toISOString();
     // Finished jobs as a running server keeps them, then a long queue.
     for (const status of ['done', 'queued'] as const) await insertJobRows(handle.db, { count: QUEUED, status, at, organisationId: 'o-busy' });
+    // And a storm of retries not yet due (the store down an hour), which a lease must not read to find those due.
+    const inAnHour = new Date(Date.now() + 3_600_000);
+    await insertJobRows(handle.db, { count: QUEUED, status: 'queued', at: inAnHour.toISOString(), prefix: 'storm', organisationId: 'o-busy', turnsAfter: DELAYED_TURNS_FROM + inAnHour.getTime() });
     // PostgreSQL's autovacuum gathers statistics on its own; Strongroom never runs ANALYZE on SQLite.
     if (dialect === 'postgres') await sql`analyze jobs`.execute(handle.db);
     recording = [];
@@ -84,17 +90,33 @@ describe.each(DIALECTS)('the job lease\'s plan on %s', (dialect) => {
     lease = leaseStatement();
     expect(await jobs.lease('mail', now.toISOString(), new Date(now.getTime() + 60_000).toISOString(), 4)).toEqual([]);
     emptyLane = leaseStatement();
-    // A job of the organisation with the long queue, and one of another: each reads the lane's first turn and its own last.
+    // A job of the organisation with the long queue, and one of another: each reads the lane's first turn waiting (with
+    // none, its last running) and its own last.
     const enqueueStatement = () => recording!.findLast((r) => /^\s*insert into "jobs"/i.test(r.source))!;
     expect(await jobs.enqueue(extractTextJob, { versionId: 'busy' }, { now, organisationId: 'o-busy' })).toBe(true);
     busyEnqueue = enqueueStatement();
     expect(await jobs.enqueue(extractTextJob, { versionId: 'other' }, { now, organisationId: null })).toBe(true);
     otherEnqueue = enqueueStatement();
+    // A job queued for later, leased once due: first moved into the line.
+    expect(await jobs.enqueue(extractTextJob, { versionId: 'late' }, { now, runAt: new Date(now.getTime() + 1000), organisationId: 'o-other' })).toBe(true);
+    const later = new Date(now.getTime() + 2000);
+    const [head] = await jobs.lease('background', later.toISOString(), new Date(later.getTime() + 60_000).toISOString(), 1);
+    expect(head).toMatchObject({ payload: { versionId: 'v5' } });
+    // Done, so the lane runs as many jobs as the lease above left it (each running job is read for an expired lease).
+    expect(await jobs.complete(head!.id, head!.attempts, later.toISOString())).toBe(true);
+    dueDelayed = recording.findLast((r) => /^\s*select "id", "organisation_id" from "jobs"/i.test(r.source))!;
+    moveIntoLine = recording.findLast((r) => /^\s*update "jobs" set "turn"/i.test(r.source))!;
+    expect(dueDelayed).toBeDefined();
+    expect(moveIntoLine).toBeDefined();
     recording = null;
     // The busy organisation's job goes after its own backlog; the other's after the first job waiting (turn 5, its
     // first four leased above), not after the 5,000.
     const turns = await handle.db.selectFrom('jobs').select(['payload', 'turn']).where('payload', 'in', ['{"versionId":"busy"}', '{"versionId":"other"}']).orderBy('id').execute();
     expect(turns.map((t) => [t.payload, Number(t.turn)])).toEqual([['{"versionId":"busy"}', QUEUED + 1], ['{"versionId":"other"}', 5]]);
+    // The job queued for later took its turn in the line as a job of its organisation queued then would: after
+    // the first job waiting (v5, leased next), not before the whole line.
+    const late = await handle.db.selectFrom('jobs').select('turn').where('payload', '=', '{"versionId":"late"}').executeTakeFirstOrThrow();
+    expect(Number(late.turn)).toBe(5);
     expect(lease).toBeDefined();
     expect(emptyLane).not.toBe(lease);
   });
@@ -108,10 +130,10 @@ describe.each(DIALECTS)('the job lease\'s plan on %s', (dialect) => {
       const { rows } = await handle.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${statement.source}`, statement.values.flat()));
       const details = rows.map((r) => r.detail);
       // The update finds its rows by key; each candidate set walks its lane's part of an index in order, cut at the batch:
-      // expired leases by when they were due (jobs_lane_due), jobs queued for later and the waiting line by turn (jobs_lane_turn).
+      // expired leases by when they were due (jobs_lane_due), the waiting line by turn (jobs_lane_turn).
       expect(details, details.join('\n')).toContain('SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)');
       expect(details.filter((d) => /jobs_lane_due \(lane=\? AND status=\?/.test(d)), details.join('\n')).toHaveLength(1);
-      expect(details.filter((d) => /jobs_lane_turn \(lane=\? AND status=\? AND turn[<>]/.test(d)), details.join('\n')).toHaveLength(2);
+      expect(details.filter((d) => /jobs_lane_turn \(lane=\? AND status=\? AND turn[<>]/.test(d)), details.join('\n')).toHaveLength(1);
       expect(details.some((d) => /MULTI-INDEX OR|SCAN jobs\b/.test(d)), details.join('\n')).toBe(false);
     } else {
       const nodes = await analysed(statement);
@@ -152,12 +174,47 @@ describe.each(DIALECTS)('the job lease\'s plan on %s', (dialect) => {
     await expectIndexedPlan(emptyLane);
   });
 
-  it('gives a job its turn from two reads of an index, one row each, whatever the queue', async () => {
+  it('finds the jobs queued for later now due from an index, reading none of a storm not yet due', async () => {
+    if (dialect === 'sqlite') {
+      const { rows } = await handle.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${dueDelayed.source}`, dueDelayed.values.flat()));
+      const details = rows.map((r) => r.detail);
+      expect(details, details.join('\n')).toEqual([expect.stringMatching(/^SEARCH jobs USING INDEX jobs_lane_turn \(lane=\? AND status=\? AND turn>\? AND turn<\?\)$/)]);
+    } else {
+      const nodes = await analysed(dueDelayed);
+      const overJobs = nodes.filter((n) => n['Relation Name'] === 'jobs');
+      expect(overJobs.length).toBeGreaterThan(0);
+      expect(overJobs.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);
+      expect(Math.max(...overJobs.map((n) => n['Actual Rows'] ?? 0))).toBe(0);
+      expect(Math.max(...overJobs.map((n) => n['Rows Removed by Filter'] ?? 0))).toBe(0);
+      expect(nodes.filter((n) => n['Node Type'] === 'Sort')).toEqual([]);
+    }
+  });
+
+  it('moves a due job into the line by its key, with its turn from three reads of indexes, one row each', async () => {
+    if (dialect === 'sqlite') {
+      const { rows } = await handle.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${moveIntoLine.source}`, moveIntoLine.values.flat()));
+      const details = rows.map((r) => r.detail);
+      expect(details, details.join('\n')).toContain('SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)');
+      expect(details.filter((d) => /jobs_lane_turn \(lane=\? AND status=\? AND turn<\?\)/.test(d)), details.join('\n')).toHaveLength(2);
+      expect(details.filter((d) => /jobs_lane_organisation_turn \(lane=\? AND organisation_id=\? AND turn<\?\)|jobs_lane_organisation_turn \(lane=\? AND organisation_id=\?\)/.test(d)), details.join('\n')).toHaveLength(1);
+      expect(details.some((d) => /SCAN jobs\b/.test(d)), details.join('\n')).toBe(false);
+    } else {
+      const nodes = await analysed(moveIntoLine);
+      const overJobs = nodes.filter((n) => n['Relation Name'] === 'jobs' && n['Node Type'] !== 'ModifyTable');
+      expect(overJobs.length).toBeGreaterThan(0);
+      expect(overJobs.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);
+      expect(Math.max(...overJobs.map((n) => n['Actual Rows'] ?? 0))).toBeLessThanOrEqual(1);
+      // At most the job itself, found by its key and left alone: it was moved into the line already.
+      expect(Math.max(...overJobs.map((n) => n['Rows Removed by Filter'] ?? 0))).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('gives a job its turn from three reads of indexes, one row each, whatever the queue', async () => {
     for (const statement of [busyEnqueue, otherEnqueue]) {
       if (dialect === 'sqlite') {
         const { rows } = await handle.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${statement.source}`, statement.values.flat()));
         const details = rows.map((r) => r.detail);
-        expect(details.filter((d) => /jobs_lane_turn \(lane=\? AND status=\? AND turn<\?\)/.test(d)), details.join('\n')).toHaveLength(1);
+        expect(details.filter((d) => /jobs_lane_turn \(lane=\? AND status=\? AND turn<\?\)/.test(d)), details.join('\n')).toHaveLength(2);
         expect(details.filter((d) => /jobs_lane_organisation_turn \(lane=\? AND organisation_id(=\?| IS NULL)? AND turn<\?\)|jobs_lane_organisation_turn \(lane=\? AND organisation_id=\?\)/.test(d)), details.join('\n')).toHaveLength(1);
         expect(details.some((d) => /SCAN jobs\b/.test(d)), details.join('\n')).toBe(false);
       } else {

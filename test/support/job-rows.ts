@@ -7,14 +7,14 @@ import type { Schema } from '../../src/db/schema.js';
 /**
  * Inserts `count` extract-text jobs with this status, due (and created, and for a finished status
  * finished) at `at`, of `organisationId` (default null, the vault's own), their turns 1 to `count`
- * as one organisation's backlog queued at once has them. Payloads are `{"versionId":"<prefix><n>"}`,
- * n counting from 1.
+ * as one organisation's backlog queued at once has them (or `turnsAfter` plus 1 to `count`: jobs queued
+ * for later, DELAYED_TURNS_FROM and on). Payloads are `{"versionId":"<prefix><n>"}`, n counting from 1.
  */
-export async function insertJobRows(db: Kysely<Schema>, o: { count: number; status: 'queued' | 'done' | 'failed'; at: string; prefix?: string; organisationId?: string }): Promise<void> {
+export async function insertJobRows(db: Kysely<Schema>, o: { count: number; status: 'queued' | 'done' | 'failed'; at: string; prefix?: string; organisationId?: string; turnsAfter?: number }): Promise<void> {
   const finishedAt = o.status === 'queued' ? null : o.at;
   await sql`
     with recursive k(i) as (select 1 union all select i + 1 from k where i < ${o.count})
     insert into jobs (kind, payload, run_at, attempts, max_attempts, status, created_at, finished_at, organisation_id, turn)
     select 'extract-text', '{"versionId":"' || ${o.prefix ?? 'v'} || i || '"}', ${o.at}, ${o.status === 'queued' ? 0 : 1}, 3, ${o.status}, ${o.at}, ${finishedAt},
-      ${o.organisationId ?? null}, i from k`.execute(db);
+      ${o.organisationId ?? null}, cast(${o.turnsAfter ?? 0} as bigint) + i from k`.execute(db);
 }

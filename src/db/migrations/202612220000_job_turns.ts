@@ -15,7 +15,8 @@ export async function up(db: Kysely<any>, caps: DialectCaps): Promise<void> {
   await db.schema.alterTable('jobs').addColumn('turn', caps.bigint, (c) => c.notNull().defaultTo(0)).execute();
   // Live jobs queued before this release wait apart, as jobs queued for later do (their turn 10^15 plus
   // when they are due, in milliseconds: DELAYED_TURNS_FROM in db/repos/jobs.repo.ts, written here as it
-  // was): those due go before the waiting line, in the order they fell due, and the rest wait until then.
+  // was): those due are moved into the waiting line in the order they fell due (JobsRepo.lease, since a
+  // storm of due jobs going before the whole line starved the other councils), the rest when due.
   const dueMs = caps.dialect === 'postgres'
     ? sql`cast(floor(extract(epoch from cast(run_at as timestamptz)) * 1000) as bigint)`
     : sql`cast(round((julianday(run_at) - 2440587.5) * 86400000) as integer)`;

@@ -4,12 +4,16 @@
 // lease was taken over can no longer complete, retry or fail the job.
 //
 // Within a lane, organisations take turns. Each job gets a turn when it is queued: the turn of the
-// lane's first waiting job, or one after its own organisation's last live job in the lane, whichever
-// is later. A lane is leased in turn order, so with one council's 10,000 jobs waiting, another's new
-// job goes after the first of them, not after all; and two councils' backlogs are served one job
-// each in turn. Turns are positions, not times. A job queued for later (a retry after a failure,
-// work scheduled ahead) waits apart, its turn DELAYED_TURNS_FROM plus when it is due, and goes before
-// the waiting line once due: it has had its wait, and its backoff spreads a failed batch out.
+// lane's first waiting job (with none, of the last leased), or one after its own organisation's last
+// live job in the lane, whichever is later. A lane is leased in turn order, so with one council's
+// 10,000 jobs waiting, another's new job goes after the first of them, not after all; and two
+// councils' backlogs are served one job each in turn. Turns are positions, not times. A job queued for later (a retry after a failure, a
+// failed job requeued, work scheduled ahead) waits apart, its turn DELAYED_TURNS_FROM plus when it is
+// due, and once due the lease moves it into the waiting line with the turn a job of its organisation
+// queued then would get. It used to go before the whole line once due; but one council's storm of
+// retries (the store or clamd down for an hour), a requeue of all its failures, or a disposal's
+// thousands of blob deletions (each queued a minute ahead) falls due together, and every other
+// council's work then waited behind all of it: the starvation turns exist to prevent.
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type RawBuilder, type SqlBool, type Transaction, type Updateable } from 'kysely';
 import type { JobDefinition, JobLane } from '../../domain/jobs/define-job.js';
 import type { FailedJob, JobCounts, JobsRepository, RequeueOutcome } from '../../domain/repositories.js';
@@ -46,17 +50,19 @@ const delayedTurn = (due: Date): number => DELAYED_TURNS_FROM + due.getTime();
  * as literals: SQLite would otherwise prepare the statement again at every run (disposed-status.ts says why).
  */
 function leaseQuery(db: Kysely<Schema>, rowLocks: boolean, values: LeaseValues, limit: number) {
-  const { lane, now, leaseUntil, delayedDue } = values;
+  const { lane, now, leaseUntil } = values;
   const due = (eb: ExpressionBuilder<Schema, 'jobs'>) =>
     eb.and([eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)])]), eb('run_at', '<=', now)]);
-  // Three candidate sets, each read in order from an index over the lane's live rows and cut at
+  // Two candidate sets, each read in order from an index over the lane's live rows and cut at
   // `limit`, then the first of them all in the order rank, turn, id. As one `queued or expired`
   // condition the database gathered every due job and sorted them all to take a few: 4 ms per lease on
   // SQLite with 10,000 jobs waiting, 0.1 ms this way.
   // - expired (rank 0): running jobs whose worker's lease ran out (jobs_lane_due: lane, status, run_at, id);
-  // - delayed (rank 1): jobs queued for later that are now due, by when they fell due (jobs_lane_turn);
-  // - waiting (rank 2): the waiting line, in turn order (jobs_lane_turn: lane, status, turn, id). Every
-  //   job in it was due when it was queued, so the range is read without a test on run_at.
+  // - waiting (rank 1): the waiting line, in turn order (jobs_lane_turn: lane, status, turn, id). A job
+  //   is due when it is queued or moved into it (JobsRepo.lease), by the clock of the node that did so;
+  //   one queued by a node whose clock runs ahead is not yet due by this one's, and is passed over (read
+  //   and left: only those few). Without the test PostgreSQL picked it first and the update's check
+  //   let it go, so a lease of one found nothing until the clocks met; SQLite ran it early.
   // Each candidate set is a materialised CTE: as a plain `id IN (subquery)`, PostgreSQL may run a
   // FOR UPDATE SKIP LOCKED subquery again for every row it updates, ignoring its LIMIT.
   const candidates = (rank: number, status: 'queued' | 'running', where: (eb: ExpressionBuilder<Schema, 'jobs'>) => Expression<SqlBool>, order: 'run_at' | 'turn') => {
@@ -67,12 +73,10 @@ function leaseQuery(db: Kysely<Schema>, rowLocks: boolean, values: LeaseValues, 
   };
   const update = db
     .with((cte) => cte('expired').materialized(), () => candidates(0, 'running', (eb) => eb.and([eb('lease_until', '<', now), eb('run_at', '<=', now)]), 'run_at'))
-    .with((cte) => cte('delayed').materialized(), () =>
-      candidates(1, 'queued', (eb) => eb.and([eb('turn', '>=', sql.lit(DELAYED_TURNS_FROM)), eb('turn', '<=', delayedDue)]), 'turn'))
-    .with((cte) => cte('waiting').materialized(), () => candidates(2, 'queued', (eb) => eb('turn', '<', sql.lit(DELAYED_TURNS_FROM)), 'turn'))
+    .with((cte) => cte('waiting').materialized(), () =>
+      candidates(1, 'queued', (eb) => eb.and([eb('turn', '<', sql.lit(DELAYED_TURNS_FROM)), eb('run_at', '<=', now)]), 'turn'))
     .with((cte) => cte('picked').materialized(), (db) =>
-      db.selectFrom((inner) => inner.selectFrom('expired').selectAll()
-        .unionAll(inner.selectFrom('delayed').selectAll()).unionAll(inner.selectFrom('waiting').selectAll()).as('candidates'))
+      db.selectFrom((inner) => inner.selectFrom('expired').selectAll().unionAll(inner.selectFrom('waiting').selectAll()).as('candidates'))
         .select('candidates.id').orderBy('candidates.rank').orderBy('candidates.turn').orderBy('candidates.id').limit(limit))
     .updateTable('jobs')
     .set((eb) => ({ status: 'running', lease_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
@@ -85,22 +89,26 @@ function leaseQuery(db: Kysely<Schema>, rowLocks: boolean, values: LeaseValues, 
   return rowLocks ? update.where(due) : update;
 }
 
-/** `delayedDue`: the turn of a job queued for later that falls due now (DELAYED_TURNS_FROM + now). */
-type LeaseValues = { lane: JobLane; now: string; leaseUntil: string; delayedDue: number };
+type LeaseValues = { lane: JobLane; now: string; leaseUntil: string };
 
 /**
- * A job due now takes its turn in the lane's waiting line: after the first job waiting (its turn, or 0
- * with none), or after its organisation's own last live job, whichever is later. Each is one read of an
- * index (jobs_lane_turn, jobs_lane_organisation_turn). Two enqueues at once may take the same turn; the
- * id orders them. `organisation_id is null` and `= ?` are two statements, as PostgreSQL's index serves
- * `is not distinct from` for neither.
+ * A job due now takes its turn in the lane's waiting line: after the first job waiting, or after its
+ * organisation's own last live job, whichever is later. With none waiting, the line goes on from the last
+ * job leased (the highest turn running; 0 with none): it used to start again from 0 while a council whose
+ * job was running went on from that job's turn, so another's backlog queued then took every turn below it
+ * and the first council's next job waited behind all of it. Each is one read of an index (jobs_lane_turn,
+ * jobs_lane_organisation_turn). Two enqueues at once may take the same turn; the id orders them.
+ * `organisation_id is null` and `= ?` are two statements, as PostgreSQL's index serves `is not distinct
+ * from` for neither.
  */
 function waitingTurn(lane: JobLane, organisationId: string | null): RawBuilder<number | string> {
   const ownJobs = organisationId === null ? sql`organisation_id is null` : sql`organisation_id = ${organisationId}`;
   const waiting = sql`lane = ${lane} and ${LIVE} and turn < ${sql.lit(DELAYED_TURNS_FROM)}`;
   return sql<number | string>`(select max(t) from (
-    select 0 as t
-    union all select min(turn) from jobs where ${waiting} and status = ${sql.lit('queued')}
+    select coalesce(
+      (select min(turn) from jobs where ${waiting} and status = ${sql.lit('queued')}),
+      (select max(turn) from jobs where ${waiting} and status = ${sql.lit('running')}),
+      0) as t
     union all select max(turn) + 1 from jobs where ${waiting} and ${ownJobs}
   ) as turns)`;
 }
@@ -129,6 +137,33 @@ const enqueueJob = {
 };
 
 /**
+ * How many jobs queued for later that have fallen due one lease moves into the waiting line at most:
+ * more than a worker's batch takes, so a storm of them is moved in far faster than the lane runs
+ * them, and few enough that a lease stays a few small statements (each one row of an index).
+ */
+const DUE_MOVED_PER_LEASE = 32;
+
+/** The lane's jobs queued for later that are now due, in the order they fell due (jobs_lane_turn). */
+const dueDelayedJobs = preparedQuery((db, values: { lane: JobLane; delayedDue: number }) =>
+  db.selectFrom('jobs').select(['id', 'organisation_id'])
+    .where('lane', '=', values.lane).where(LIVE).where('status', '=', sql.lit('queued'))
+    .where('turn', '>=', sql.lit(DELAYED_TURNS_FROM)).where('turn', '<=', values.delayedDue)
+    .orderBy('turn').orderBy('id').limit(DUE_MOVED_PER_LEASE));
+
+/**
+ * Moves one due job into its lane's waiting line, with the turn a job of its organisation queued now
+ * gets (waitingTurn); nothing when it was moved already, or leased (another node's lease, at once) and
+ * perhaps queued again for later meanwhile: it is moved only while still due.
+ */
+function moveIntoLineQuery(organisation: 'some' | 'none') {
+  return preparedQuery((db, values: { id: number; lane: JobLane; organisationId: string | null; delayedDue: number }) =>
+    db.updateTable('jobs').set({ turn: waitingTurn(values.lane, organisation === 'none' ? null : values.organisationId) })
+      .where('id', '=', values.id).where('status', '=', 'queued')
+      .where('turn', '>=', sql.lit(DELAYED_TURNS_FROM)).where('turn', '<=', values.delayedDue));
+}
+const moveIntoLine = { some: moveIntoLineQuery('some'), none: moveIntoLineQuery('none') };
+
+/**
  * The lease, one statement per row limit: SQLite's compiler writes a limit into the statement
  * (sqlite-query-compiler.ts), so each limit is a text of its own. A worker asks for one limit, its batch.
  */
@@ -155,7 +190,7 @@ function whileHeld<Changes extends Record<string, unknown>>(changes: (values: Ch
 }
 const renewLease = whileHeld((values: { leaseUntil: string }) => ({ lease_until: values.leaseUntil }));
 const completeJob = whileHeld((values: { at: string }) => ({ status: 'done', finished_at: values.at, lease_until: null }));
-// A retry waits apart, as a job queued for later does, and goes before the waiting line once due.
+// A retry waits apart, as a job queued for later does, and takes its turn in the waiting line once due.
 const retryJob = whileHeld((values: { runAt: string; turn: number; error: string }) => ({ status: 'queued', run_at: values.runAt, turn: values.turn, last_error: values.error, lease_until: null }));
 const failJob = whileHeld((values: { at: string; error: string }) => ({ status: 'failed', finished_at: values.at, last_error: values.error, lease_until: null }));
 
@@ -179,12 +214,25 @@ export class JobsRepo implements JobsRepository {
     return rows.length > 0;
   }
 
-  /** Takes up to `limit` due jobs of `lane` (queued, or running with an expired lease) and leases them until `leaseUntil`. */
+  /**
+   * Takes up to `limit` due jobs of `lane` (queued, or running with an expired lease) and leases them until
+   * `leaseUntil`. First moves the lane's jobs queued for later that are now due into its waiting line, each
+   * taking its turn there as a job of its organisation queued now would (the file's header says why).
+   */
   async lease(lane: JobLane, now: string, leaseUntil: string, limit: number): Promise<JobRow[]> {
-    const { rows } = await leaseJobsQuery(this.caps.rowLocks, limit).run(this.db, { lane, now, leaseUntil, delayedDue: delayedTurn(new Date(now)) });
+    const delayedDue = delayedTurn(new Date(now));
+    const { rows: due } = await dueDelayedJobs.run(this.db, { lane, delayedDue });
+    // One statement each, in the order they fell due, so each sees the turn the one before took (one
+    // statement for all would give an organisation's every job the same turn, all of them before
+    // another's next job).
+    for (const job of due) {
+      await moveIntoLine[job.organisation_id === null ? 'none' : 'some'].run(this.db, { id: Number(job.id), lane, organisationId: job.organisation_id, delayedDue });
+    }
+    const { rows } = await leaseJobsQuery(this.caps.rowLocks, limit).run(this.db, { lane, now, leaseUntil });
     return rows
       .map((r) => ({ row: { id: Number(r.id), kind: r.kind, payload: JSON.parse(r.payload) as unknown, attempts: r.attempts, maxAttempts: r.max_attempts }, turn: Number(r.turn) }))
-      // In the order they were picked, which an update's returned rows do not keep: what waited apart, then the line.
+      // In the order they were picked, which an update's returned rows do not keep: the line's by turn (a job
+      // whose lease expired by the turn it had; one from before turns, 202612220000_job_turns, first).
       .sort((a, b) => Number(b.turn >= DELAYED_TURNS_FROM) - Number(a.turn >= DELAYED_TURNS_FROM) || a.turn - b.turn || a.row.id - b.row.id)
       .map((r) => r.row);
   }
@@ -243,7 +291,7 @@ export class JobsRepo implements JobsRepository {
 
   /**
    * Puts a failed job back in the queue with its attempts reset (the last error stays until it runs
-   * again), due at `runAt` as a retry is: before the waiting line, having had its wait. Refused while a
+   * again), due at `runAt` as a retry is: then its turn in the waiting line. Refused while a
    * live job holds the same unique key: the work is already queued.
    */
   async requeueFailed(id: number, runAt: string): Promise<RequeueOutcome> {

@@ -109,9 +109,10 @@ export interface DocumentsRepository {
   setTextState(versionId: string, state: { status: TextStatus; reason: string | null }, thumbnail?: ThumbnailRef | null): Promise<void>;
   /**
    * Current versions whose text is in one of `statuses` and that extraction could read (scanned clean
-   * or released, key not destroyed, document not disposed), in id order after `afterId`: the reindex sweep.
+   * or released, key not destroyed, document not disposed), in id order after `afterId`, each with its
+   * document's organisation: the reindex sweep.
    */
-  versionsAwaitingText(options: { statuses: readonly TextStatus[]; organisationId?: string; afterId?: string; limit: number }): Promise<string[]>;
+  versionsAwaitingText(options: { statuses: readonly TextStatus[]; organisationId?: string; afterId?: string; limit: number }): Promise<{ id: string; organisationId: string }[]>;
 }
 
 /** A version's first-page image, encrypted like a version (its own data key, binding versionId `${id}:thumbnail`). */
