@@ -7,13 +7,14 @@
 // lane's first waiting job (with none, of the last leased), or one after its own organisation's last
 // live job in the lane, whichever is later. A lane is leased in turn order, so with one council's
 // 10,000 jobs waiting, another's new job goes after the first of them, not after all; and two
-// councils' backlogs are served one job each in turn. Turns are positions, not times. A job queued for later (a retry after a failure, a
-// failed job requeued, work scheduled ahead) waits apart, its turn DELAYED_TURNS_FROM plus when it is
-// due, and once due the lease moves it into the waiting line with the turn a job of its organisation
-// queued then would get. It used to go before the whole line once due; but one council's storm of
-// retries (the store or clamd down for an hour), a requeue of all its failures, or a disposal's
-// thousands of blob deletions (each queued a minute ahead) falls due together, and every other
-// council's work then waited behind all of it: the starvation turns exist to prevent.
+// councils' backlogs are served one job each in turn. Turns are positions, not times. A job queued
+// for later (a retry after a failure, a failed job requeued, work scheduled ahead) waits apart, its
+// turn DELAYED_TURNS_FROM plus when it is due, and once due the lease moves it into the waiting line
+// with the turn a job of its organisation queued then would get. It used to go before the whole line
+// once due; but one council's storm of retries (the store or clamd down for an hour), a requeue of all
+// its failures, or a disposal's thousands of blob deletions (each queued a minute ahead) falls due
+// together, and every other council's work then waited behind all of it: the starvation turns exist
+// to prevent.
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type RawBuilder, type SqlBool, type Transaction, type Updateable } from 'kysely';
 import type { JobDefinition, JobLane } from '../../domain/jobs/define-job.js';
 import type { FailedJob, JobCounts, JobsRepository, RequeueOutcome } from '../../domain/repositories.js';
