@@ -6,12 +6,15 @@ import { DomainError } from '../domain/errors.js';
 import { JOB_LANES, type JobLane } from '../domain/jobs/define-job.js';
 import { FINISHED_JOBS_KEPT_DAYS } from '../domain/jobs/kinds.js';
 import type { Clock } from '../domain/ports.js';
-import type { FailedJob, JobCounts, Store } from '../domain/repositories.js';
+import type { FailedJob, JobCounts, Store, WaitingJobs } from '../domain/repositories.js';
 import type { Actor } from '../domain/types.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 
 export type { FailedJob, JobCounts };
+
+/** One lane's live jobs of one organisation, named as the operator knows it (its slug; null: the vault's own work). */
+export type WaitingJobsOf = Omit<WaitingJobs, 'organisationId'> & { organisation: string | null };
 
 /** Jobs deleted per statement when pruning. */
 const PRUNE_BATCH = 1000;
@@ -24,6 +27,19 @@ export class JobsAdminService {
     if (!Number.isInteger(limit) || limit < 1) throw new DomainError('INVALID', 'The limit must be a whole number of at least 1.');
     await this.o.access.requireOrganisation(actor, 'jobs.read', actor.organisationId ?? '');
     return this.o.store.repos.jobs.failed(limit);
+  }
+
+  /**
+   * Whose work waits in each lane: within a lane organisations take turns (db/repos/jobs.repo.ts), so
+   * one council's backlog shows here as its own line, not as everyone's wait. The system's alone (jobs.read).
+   */
+  async waiting(actor: Actor): Promise<WaitingJobsOf[]> {
+    await this.o.access.requireOrganisation(actor, 'jobs.read', actor.organisationId ?? '');
+    const repos = this.o.store.repos;
+    const rows = await repos.jobs.waitingByOrganisation(this.o.clock.now().toISOString());
+    const slugs = new Map((await repos.organisations.list()).map((o) => [o.id, o.slug]));
+    // An organisation removed since its jobs were queued is shown by its id.
+    return rows.map(({ organisationId, ...rest }) => ({ ...rest, organisation: organisationId === null ? null : slugs.get(organisationId) ?? organisationId }));
   }
 
   /** Queued, running and failed jobs across every process (read at scrape time; no actor: counts only). */

@@ -1,7 +1,8 @@
 // `strongroom jobs failed` and `jobs retry`: an operator sees a dead-lettered job and puts it back in
 // the queue, audited; an id that is not a failed job is refused with exit 1 and a clear message.
+// `strongroom jobs waiting`: whose work waits in each lane.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scanVersionJob } from '../../src/domain/jobs/kinds.js';
+import { extractTextJob, pruneFinishedJobsJob, scanVersionJob } from '../../src/domain/jobs/kinds.js';
 import { useClamd } from '../support/fixture.js';
 import { runCli } from '../support/cli.js';
 import { closeKeepingData, sharedVaultPlace, type SharedVaultPlace } from '../support/vault-dir.js';
@@ -82,5 +83,41 @@ describe.each(DIALECTS)('jobs commands on %s', (dialect) => {
     } finally {
       await closeKeepingData(v);
     }
+  });
+
+  it('shows whose work waits in each lane, the longest wait first; a council admin may not see it', { timeout: 180_000 }, async () => {
+    const v = await place.open();
+    const jobs = v.vault.store.repos.jobs;
+    // What the first test left: its retried job, queued again as the vault's own work.
+    await v.vault.store.db.deleteFrom('jobs').execute();
+    const busy = await createOrganisation(v.vault, { areas: { finance: 'OFFICIAL' } });
+    const quiet = await createOrganisation(v.vault, { areas: { finance: 'OFFICIAL' } });
+    const now = Date.now();
+    const at = (seconds: number) => new Date(now + seconds * 1000);
+    for (let i = 0; i < 3; i += 1) await jobs.enqueue(extractTextJob, { versionId: `busy-${i}` }, { now: at(-60 + i), organisationId: busy.id });
+    await jobs.enqueue(extractTextJob, { versionId: 'busy-later' }, { now: at(-60), runAt: at(3600), organisationId: busy.id });
+    await jobs.enqueue(extractTextJob, { versionId: 'quiet' }, { now: at(-30), organisationId: quiet.id });
+    await jobs.enqueue(scanVersionJob, { versionId: 'quiet-scan' }, { now: at(-20), organisationId: quiet.id });
+    await jobs.enqueue(pruneFinishedJobsJob, { day: '2026-12-07' }, { now: at(-10), organisationId: null });
+    // The quiet council's scan is running.
+    expect(await jobs.lease(scanVersionJob.lane, at(0).toISOString(), at(60).toISOString(), 1)).toHaveLength(1);
+    const admin = await busy.user({ roles: ['org_admin'] });
+    const adminActor = actorFor((await v.vault.identity.userById(admin.id))!, { channel: 'api', clientAddress: null, requestId: null });
+    await expect(v.vault.jobs.waiting(adminActor)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await closeKeepingData(v);
+    const cli = (args: string[]) => runCli(['--data', place.dataDir, ...args], { env: place.env });
+
+    const listed = await cli(['jobs', 'waiting']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toBe([
+      `availability\t${quiet.slug}\t0\t0\t1\t`,
+      `background\t${busy.slug}\t3\t1\t0\t${at(-60).toISOString()}`,
+      `background\t${quiet.slug}\t1\t0\t0\t${at(-30).toISOString()}`,
+      `background\t-\t1\t0\t0\t${at(-10).toISOString()}`,
+      '',
+    ].join('\n'));
+    const json = await cli(['jobs', 'waiting', '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)[1]).toEqual({ lane: 'background', organisation: busy.slug, waiting: 3, later: 1, running: 0, oldestDueAt: at(-60).toISOString() });
   });
 });

@@ -1,5 +1,5 @@
-// Job commands for the operator: list the dead-lettered jobs (those that ran out of attempts) and put
-// one back in the queue (audited as jobs.retry by the system actor, channel cli). They read the
+// Job commands for the operator: whose work waits in each lane, list the dead-lettered jobs (those that
+// ran out of attempts) and put one back in the queue (audited as jobs.retry by the system actor, channel cli). They read the
 // database, so they show the whole cluster's queue whichever machine runs them.
 import { InvalidArgumentError, type Command } from 'commander';
 import { systemActor } from '../../services/identity.service.js';
@@ -11,7 +11,21 @@ const wholeNumber = (value: string): number => {
 };
 
 export function registerJobsCommands(program: Command): void {
-  const jobs = program.command('jobs').description('background jobs: see the dead-lettered ones and retry them');
+  const jobs = program.command('jobs').description('background jobs: see whose work waits, see the dead-lettered ones and retry them');
+
+  jobs
+    .command('waiting')
+    .description('live jobs by lane and by whose work they are (organisations take turns within a lane): lane, organisation (- for the vault\'s own), waiting, queued for later, running, the longest wait\'s due time')
+    .option('--json', 'print a JSON array instead of tab-separated lines')
+    .action(async (opts: { json?: boolean }, command: Command) => {
+      const waiting = await withVault(command, (vault) => vault.jobs.waiting(systemActor()));
+      if (opts.json) {
+        output(JSON.stringify(waiting, null, 2));
+        return;
+      }
+      for (const w of waiting) output([w.lane, w.organisation ?? '-', w.waiting, w.later, w.running, w.oldestDueAt ?? ''].join('\t'));
+      if (waiting.length === 0) say('No jobs waiting or running.');
+    });
 
   jobs
     .command('failed')

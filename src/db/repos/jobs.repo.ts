@@ -17,7 +17,7 @@
 // to prevent.
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type RawBuilder, type SqlBool, type Transaction, type Updateable } from 'kysely';
 import type { JobDefinition, JobLane } from '../../domain/jobs/define-job.js';
-import type { FailedJob, JobCounts, JobsRepository, RequeueOutcome } from '../../domain/repositories.js';
+import type { FailedJob, JobCounts, JobsRepository, RequeueOutcome, WaitingJobs } from '../../domain/repositories.js';
 import type { DialectCaps } from '../kysely.js';
 import { preparedQuery, type PreparedQuery } from '../prepared-query.js';
 import type { JobsTable, Schema } from '../schema.js';
@@ -274,6 +274,27 @@ export class JobsRepo implements JobsRepository {
       .where('status', 'in', ['queued', 'running', 'failed']).groupBy('status').execute();
     const of = (status: string) => Number(rows.find((r) => r.status === status)?.n ?? 0);
     return { queued: of('queued'), running: of('running'), failed: of('failed') };
+  }
+
+  /**
+   * Every lane's live jobs grouped by organisation, read over jobs_lane_organisation_turn's live rows
+   * (as many as are queued: an operator's question, not a request's), the longest waiting first.
+   */
+  async waitingByOrganisation(now: string): Promise<WaitingJobs[]> {
+    const rows = await this.db.selectFrom('jobs')
+      .select((eb) => [
+        'lane', 'organisation_id',
+        eb.fn.sum<number | string>(eb.case().when(eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)])).then(1).else(0).end()).as('waiting'),
+        eb.fn.sum<number | string>(eb.case().when(eb.and([eb('status', '=', 'queued'), eb('run_at', '>', now)])).then(1).else(0).end()).as('later'),
+        eb.fn.sum<number | string>(eb.case().when('status', '=', 'running').then(1).else(0).end()).as('running'),
+        eb.fn.min<string | null>(eb.case().when(eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)])).then(eb.ref('run_at')).end()).as('oldest'),
+      ])
+      .where(LIVE).groupBy(['lane', 'organisation_id']).execute();
+    return rows
+      .map((r) => ({
+        lane: r.lane as JobLane, organisationId: r.organisation_id, waiting: Number(r.waiting), later: Number(r.later), running: Number(r.running), oldestDueAt: r.oldest ?? null,
+      }))
+      .sort((a, b) => a.lane.localeCompare(b.lane) || (a.oldestDueAt ?? '~').localeCompare(b.oldestDueAt ?? '~') || (a.organisationId ?? '').localeCompare(b.organisationId ?? ''));
   }
 
   /** The first queued job of the lane in (run_at, id) order, read from jobs_lane_due: one row, however long the queue. */

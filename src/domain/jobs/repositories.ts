@@ -20,6 +20,19 @@ export interface JobCounts {
   failed: number;
 }
 
+/** The live jobs of one lane that are one organisation's work (null: the vault's own), by state. */
+export interface WaitingJobs {
+  lane: JobLane;
+  organisationId: string | null;
+  /** Queued and due: waiting for a worker. */
+  waiting: number;
+  /** Queued for later: a retry's backoff, work scheduled ahead. */
+  later: number;
+  running: number;
+  /** When the longest-waiting of `waiting` fell due; null when none is waiting. */
+  oldestDueAt: string | null;
+}
+
 /** What retrying a dead-lettered job did: queued again, not a failed job (unknown id too), or refused because a live job has its unique key. */
 export type RequeueOutcome = 'requeued' | 'not_failed' | 'duplicate_live';
 
@@ -48,6 +61,8 @@ export interface JobsRepository extends JobQueue {
   /** Dead-lettered jobs, the most recently failed first. */
   failed(limit?: number): Promise<FailedJob[]>;
   counts(): Promise<JobCounts>;
+  /** Every lane's live jobs by whose work they are, as at `now` (the operator's `strongroom jobs waiting`). */
+  waitingByOrganisation(now: string): Promise<WaitingJobs[]>;
   /** When the oldest queued job of the lane became due (its run_at, which may be ahead of now), or null when none is queued. */
   oldestQueued(lane: JobLane): Promise<string | null>;
   /** Deletes up to `limit` jobs that finished done before `before` (never a live or failed one); returns how many. */
