@@ -344,16 +344,17 @@ export class QuarantineService {
       const confirmed = Date.parse(await settings.claim(SIGNATURE_VERSION_CONFIRMED, now.toISOString()));
       if (!(now.getTime() - confirmed > LATEST_UNCONFIRMED_MS)) return false;
     }
-    await this.o.store.transaction(async (repos) => {
-      await repos.settings.set(SIGNATURE_VERSION, version);
+    return this.o.store.transaction(async (repos) => {
+      // Only over the value read: another worker that read it too and wrote first decided (and queued its
+      // rescan); writing after it could put the record back to an older set and queue a second rescan.
+      if (!(await repos.settings.replace(SIGNATURE_VERSION, seen, version))) return false;
       await repos.settings.set(SIGNATURE_VERSION_CONFIRMED, now.toISOString());
       // The first version ever seen is the baseline: everything stored so far was scanned with it.
-      if (seen !== undefined) {
-        const since = new Date(now.getTime() - this.o.rescanDays * 86_400_000).toISOString();
-        await repos.jobs.enqueue(rescanJob, { since, signatures: version }, { now, organisationId: null });
-      }
+      if (seen === undefined) return false;
+      const since = new Date(now.getTime() - this.o.rescanDays * 86_400_000).toISOString();
+      await repos.jobs.enqueue(rescanJob, { since, signatures: version }, { now, organisationId: null });
+      return true;
     });
-    return seen !== undefined;
   }
 
   /** This clamd reports the latest set: recorded, at most every `CONFIRM_EVERY_MS`, so a lagging clamd's older set stays ignored. */
