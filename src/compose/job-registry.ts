@@ -31,7 +31,7 @@ export interface JobHandlerParts {
 export function buildJobRegistry({ quarantine, disposal, replication, scrub, search, indexing, mail, orphanBlobs, jobsAdmin, logger, scheduledBackup }: JobHandlerParts): JobRegistry {
   return new JobRegistry([
     handleJob(scanVersionJob, (p, context) => quarantine.scanPending(p.versionId, context.complete, context.signal)),
-    handleJob(rescanJob, (p) => quarantine.rescanSince(new Date(p.since))),
+    handleJob(rescanJob, (p) => quarantine.rescanSince(new Date(p.since), p.signatures)),
     handleJob(disposalSweepJob, (p) => disposal.dailySweep(p.organisationId, p.date)),
     handleJob(purgeBinJob, (p) => disposal.dailyPurge(p.organisationId, p.date)),
     handleJob(disposeBatchJob, (p) => disposal.execute(p.batchId)),

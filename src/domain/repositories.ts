@@ -105,6 +105,11 @@ export interface SettingsRepository {
   /** Stores `value` under `key` unless a value is there already; answers the value kept (this one or the earlier). */
   claim(key: string, value: string): Promise<string>;
   set(key: string, value: string): Promise<void>;
+  /**
+   * Stores `value` under `key` only if the value there is still `expected` (undefined: none yet); true when
+   * it did. One statement, so of several processes that read the same value and replace it, exactly one does.
+   */
+  replace(key: string, expected: string | undefined, value: string): Promise<boolean>;
 }
 
 export type { FederationRepository } from './identity/repositories.js';

@@ -234,8 +234,9 @@ export class ClamdScanner implements Scanner {
 
   /**
    * Cached for a minute: a verdict names the engine without a VERSION round trip per scan. Asked
-   * before a scan, so a clamd that does not answer delays it by at most the connect timeout (or the
-   * reply timeout, if shorter); the verdict then names no version.
+   * before a scan, so a clamd that does not answer delays it by at most the connect timeout to connect
+   * and as long again (or the reply timeout, if shorter) for the answer, the source unread meanwhile;
+   * the verdict then names no version. A failure is not kept: the next scan asks again.
    */
   private async engine(signal: AbortSignal | undefined): Promise<string> {
     if (this.engineCache && Date.now() - this.engineCache.at < 60_000) return this.engineCache.value;

@@ -19,6 +19,13 @@ import { olderSignatures } from '../domain/scanning/signature-versions.js';
 /** What every reader of a released version is told of the release: that it happened, never the reason. */
 export const RELEASED_AFTER_REVIEW = 'released after review by a security admin';
 
+/** The latest signature set any worker's clamd reported, and when one last reported it (an ISO instant). */
+const SIGNATURE_VERSION = 'scanner.signature-version';
+const SIGNATURE_VERSION_CONFIRMED = 'scanner.signature-version-confirmed-at';
+/** A latest set no clamd has reported for this long is taken to be none that any has (checks run every minute). */
+export const LATEST_UNCONFIRMED_MS = 3_600_000;
+const CONFIRM_EVERY_MS = 5 * 60_000;
+
 const releasedDetail = (detail: string | null): string => (detail ? `${detail} — ${RELEASED_AFTER_REVIEW}` : RELEASED_AFTER_REVIEW);
 
 
@@ -316,24 +323,46 @@ export class QuarantineService {
   /**
    * Compares the scanner's signature version with the latest seen; when it is newer, queues a rescan
    * of the last `rescanDays` days' versions. A set known to be older (a worker whose clamd has not yet
-   * had the update another's has; domain/scanning/signature-versions.ts) changes nothing: until
-   * 7 December the latest seen flipped between two workers' sets at every check, each flip a rescan.
-   * Returns true when a rescan was queued.
+   * had the update another's has; domain/scanning/signature-versions.ts) changes nothing while some
+   * clamd has reported the latest within `LATEST_UNCONFIRMED_MS`: until 7 December the latest seen flipped
+   * between two workers' sets at every check, each flip a rescan. A latest no clamd has reported for
+   * that long (written by hand, a clamd rolled back, its node gone) is noticed: the set this clamd has
+   * replaces it, with a rescan, as any change did before; kept, a number above every real one would
+   * have stopped every rescan for good. Returns true when a rescan was queued.
    */
   async checkSignatureVersion(): Promise<boolean> {
     const version = await this.o.scanner.version();
-    const seen = await this.o.store.repos.settings.get('scanner.signature-version');
-    if (seen === version || (seen !== undefined && olderSignatures(version, seen))) return false;
+    const settings = this.o.store.repos.settings;
+    const seen = await settings.get(SIGNATURE_VERSION);
     const now = this.o.clock.now();
-    await this.o.store.transaction(async (repos) => {
-      await repos.settings.set('scanner.signature-version', version);
+    if (seen === version) {
+      await this.confirmLatest(now);
+      return false;
+    }
+    if (seen !== undefined && olderSignatures(version, seen)) {
+      // Counted from the first check that looks, where no report was recorded (a vault older than this rule).
+      const confirmed = Date.parse(await settings.claim(SIGNATURE_VERSION_CONFIRMED, now.toISOString()));
+      if (!(now.getTime() - confirmed > LATEST_UNCONFIRMED_MS)) return false;
+    }
+    return this.o.store.transaction(async (repos) => {
+      // Only over the value read: another worker that read it too and wrote first decided (and queued its
+      // rescan); writing after it could put the record back to an older set and queue a second rescan.
+      if (!(await repos.settings.replace(SIGNATURE_VERSION, seen, version))) return false;
+      await repos.settings.set(SIGNATURE_VERSION_CONFIRMED, now.toISOString());
       // The first version ever seen is the baseline: everything stored so far was scanned with it.
-      if (seen !== undefined) {
-        const since = new Date(now.getTime() - this.o.rescanDays * 86_400_000).toISOString();
-        await repos.jobs.enqueue(rescanJob, { since, signatures: version }, { now, organisationId: null });
-      }
+      if (seen === undefined) return false;
+      const since = new Date(now.getTime() - this.o.rescanDays * 86_400_000).toISOString();
+      await repos.jobs.enqueue(rescanJob, { since, signatures: version }, { now, organisationId: null });
+      return true;
     });
-    return seen !== undefined;
+  }
+
+  /** This clamd reports the latest set: recorded, at most every `CONFIRM_EVERY_MS`, so a lagging clamd's older set stays ignored. */
+  private async confirmLatest(now: Date): Promise<void> {
+    const settings = this.o.store.repos.settings;
+    const confirmed = await settings.get(SIGNATURE_VERSION_CONFIRMED);
+    if (confirmed !== undefined && now.getTime() - Date.parse(confirmed) < CONFIRM_EVERY_MS) return;
+    await settings.set(SIGNATURE_VERSION_CONFIRMED, now.toISOString());
   }
 
   /**
@@ -358,8 +387,16 @@ export class QuarantineService {
    * After a signature update: rescans recent clean versions and quarantines any now detected.
    * Returns how many were newly quarantined.
    */
-  async rescanSince(since: Date): Promise<{ scanned: number; quarantined: number }> {
+  async rescanSince(since: Date, signatures?: string): Promise<{ scanned: number; quarantined: number }> {
     const repos = this.o.store.repos;
+    if (signatures !== undefined) {
+      // The job runs on whichever worker leases it, with that worker's clamd: one that has not yet had the update
+      // the rescan was queued for would scan with the older set and finish it, and the rescan for the newer set
+      // (the only one queued, since older sets no longer queue one) would never happen. Retried with backoff,
+      // on this worker once its clamd has caught up or on another; a dead letter if none catches up.
+      const mine = await this.o.scanner.version();
+      if (olderSignatures(mine, signatures)) throw new DomainError('UNAVAILABLE', `This worker's clamd has signatures ${mine}, older than ${signatures}, which the rescan was queued for.`);
+    }
     let scanned = 0;
     let quarantined = 0;
     let after = '';

@@ -98,6 +98,16 @@ describe('scanInSegments', () => {
     expect(source.streams.every((s) => s.destroyed)).toBe(true);
   });
 
+  it('names the signatures that judged the first segment when clamd reloads a newer set between segments', async () => {
+    // Each scan names the set clamd had before it; a file judged partly by the older set was not judged by the newer.
+    const engines = ['ClamAV 1.4.6/27472/x', 'ClamAV 1.4.6/27473/x', 'ClamAV 1.4.6/27473/x'];
+    let scans = 0;
+    const scanner = new RecordingScanner((): ScanVerdict => ({ outcome: 'clean', engine: engines[scans++]! }));
+    const content = bytes(250);
+    expect(await scanInSegments(scanner, opener(content).open, content.length, plan)).toEqual({ outcome: 'clean', engine: 'ClamAV 1.4.6/27472/x' });
+    expect(scanner.sent).toHaveLength(3);
+  });
+
   it('stops at the first detection, and sends nothing after it', async () => {
     const scanner = new RecordingScanner((c) => (c.includes(Buffer.from([95])) ? { outcome: 'infected', signature: 'Test.Sig', engine: 'e1' } : { outcome: 'clean', engine: 'e1' }));
     const content = Buffer.alloc(400);

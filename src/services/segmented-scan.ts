@@ -58,7 +58,9 @@ export async function scanInSegments(
   options: { owner?: ScanOwner; signal?: AbortSignal } = {},
 ): Promise<ScanVerdict> {
   const ranges = segmentRanges(size, plan);
-  let engine = 'ClamAV';
+  // The first segment's: each scan names the set clamd had before it began, and sets only go forward, so a
+  // later segment's can name a set loaded after the first segments were judged by the one before.
+  let engine: string | undefined;
   for (const [index, range] of ranges.entries()) {
     const stream = await open(ranges.length === 1 ? undefined : range);
     let verdict: ScanVerdict;
@@ -71,7 +73,7 @@ export async function scanInSegments(
     if (verdict.outcome === 'unavailable') {
       return ranges.length === 1 ? verdict : { ...verdict, reason: `segment ${index + 1} of ${ranges.length} (bytes ${range.start}–${range.end}): ${verdict.reason}` };
     }
-    engine = verdict.engine;
+    engine ??= verdict.engine;
   }
-  return { outcome: 'clean', engine };
+  return { outcome: 'clean', engine: engine ?? 'ClamAV' };
 }

@@ -16,6 +16,15 @@ export class SettingsRepo implements SettingsRepository {
     return (await this.get(key))!;
   }
 
+  async replace(key: string, expected: string | undefined, value: string): Promise<boolean> {
+    if (expected === undefined) {
+      const result = await this.db.insertInto('key_values').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+    }
+    const result = await this.db.updateTable('key_values').set({ value }).where('key', '=', key).where('value', '=', expected).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   /** One statement, so two processes setting a key nobody has set yet do not both insert it (the later one's value is kept). */
   async set(key: string, value: string): Promise<void> {
     await this.db.insertInto('key_values').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
