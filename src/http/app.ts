@@ -22,7 +22,7 @@ import { recordsRoutes } from './api/records.routes.js';
 import { searchRoutes } from './api/search.routes.js';
 import { systemRoutes } from './api/system.routes.js';
 import { usersRoutes } from './api/users.routes.js';
-import { problemFor, sendProblem } from './error-handler.js';
+import { problemFor, sendProblem, sendRouterRefusal } from './error-handler.js';
 import { closeIdleConnectionsOf } from './idle-connections.js';
 import { LingeringConnections } from './lingering-close.js';
 import { SlowBodyGuard } from './slow-body-guard.js';
@@ -69,6 +69,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
     minBytesPerSecond: vault.config.uploadMinBytesPerSecond,
     graceMs: RATE_GRACE_MS + BACKSTOP_MARGIN_MS,
   });
+  const hsts = Boolean(vault.config.tlsCert) || vault.config.trustProxy !== null;
   const app = Fastify({
     logger: false,
     bodyLimit: 1024 * 1024,
@@ -83,7 +84,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
     // same problem document, and the same close, as every other refusal.
     frameworkErrors: (error, request, reply) => {
       closeIfBodyUnread(request, reply);
-      return sendProblem(reply, problemFor(error, request));
+      return sendRouterRefusal(error, request, reply, hsts);
     },
     ...(options.server ?? {}),
   } as FastifyServerOptions);
@@ -125,7 +126,7 @@ export async function buildApp(vault: AppServices, options: BuildAppOptions = {}
     done();
   });
   await app.register(metrics); // first: its request counter must see every plugin registered after it
-  await app.register(securityHeaders, { hsts: Boolean(vault.config.tlsCert) || vault.config.trustProxy !== null });
+  await app.register(securityHeaders, { hsts });
 
   await app.register(swagger, {
     openapi: {

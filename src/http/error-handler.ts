@@ -4,6 +4,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DamagedCopiesError, DomainError } from '../domain/errors.js';
 import { STATUS_OF_ERROR } from '../protocol/error-status.js';
+import { setSecurityHeaders } from './plugins/security-headers.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad request', 401: 'Sign-in required', 403: 'Forbidden', 404: 'Not found', 409: 'Conflict', 412: 'Precondition failed',
@@ -70,4 +71,16 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
   // A body we stopped reading (refused, stalled, too large) must not be drained to reuse the connection.
   if (!reply.request.raw.complete) reply.header('Connection', 'close');
   return reply.status(problem.status).type('application/problem+json').send(problem);
+}
+
+/**
+ * A refusal the router makes before any route or hook runs (an address that cannot be percent-decoded):
+ * Fastify sends it outside the onSend hooks, so it gets here the headers those hooks give every other
+ * answer. It quotes the address it was sent, so it must never be sniffed, framed or cached (until the attack
+ * review of the web surface, 7 December, it wore none of them).
+ */
+export function sendRouterRefusal(error: unknown, request: FastifyRequest, reply: FastifyReply, hsts: boolean): FastifyReply {
+  setSecurityHeaders(request, reply, hsts);
+  reply.header('X-Request-Id', String(request.id)).header('Cache-Control', 'no-store');
+  return sendProblem(reply, problemFor(error, request));
 }

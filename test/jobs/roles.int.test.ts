@@ -115,6 +115,16 @@ describe.each(DIALECTS)('process roles on %s', (dialect) => {
       expect(api.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect((await app.inject({ method: 'GET', url: '/dav/' })).statusCode).toBe(404);
       expect((await app.inject({ method: 'GET', url: '/' })).statusCode).toBe(404);
+      // Its answers wear the web role's headers: a 404 that names the address asked for (here with markup in
+      // it) is never sniffed, framed, run or cached (attack review of the web surface, 7 December).
+      for (const url of ['/healthz', '/readyz', '/.well-known/strongroom-audit-key', '/%3Cscript%3Ealert(1)%3C/script%3E']) {
+        const answer = await app.inject({ method: 'GET', url, headers: { accept: 'text/html' } });
+        expect(answer.headers['x-content-type-options'], url).toBe('nosniff');
+        expect(answer.headers['content-security-policy'], url).toContain("default-src 'self'; script-src 'self'");
+        expect(answer.headers['content-security-policy'], url).toContain("frame-ancestors 'none'");
+        expect(answer.headers['x-frame-options'], url).toBe('DENY');
+        expect(answer.headers['cache-control'], url).toBe('no-store');
+      }
     } finally {
       await app.close();
     }
