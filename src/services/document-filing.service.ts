@@ -130,7 +130,13 @@ export class DocumentFilingService {
       if (!current || current.collectionId !== document.collectionId || current.name !== document.name) throw conflict('The document was moved or renamed at the same moment; try again.');
       [decided] = await this.o.access.requireWithin(repos, actor, [{ action: 'document.rename', resource: documentResource(current), target: target(document) }]) as [Decision];
       for (const token of endedLocks) await repos.locks.delete(token);
-      await requireSamePlace(repos, placement);
+      const destinationNow = await requireSamePlace(repos, placement);
+      // Adding it to the destination decided again too, on the folder as this reads it: an arrangement opening the
+      // destination (not the one opening the document) suspended or ended since the decision above refuses here.
+      if (moving) {
+        await this.o.access.requireWithin(repos, actor, [{ action: 'document.create', resource: { ...collectionResource(destinationNow), classification: placement.classification },
+          target: { organisationId: destinationNow.organisationId, ids: { collectionId: destinationNow.id, documentId } } }]);
+      }
       if (removal) await removal.bin(repos, now);
       // Taken since the check above (an upload, copy or other move finishing meanwhile)? Unchanged, it is still its
       // own (read above, under its row lock).
