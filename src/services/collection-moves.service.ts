@@ -103,6 +103,15 @@ export class CollectionMovesService {
       if (placedNow.arrangementId !== placement.arrangementId || placedNow.classification !== placement.classification) {
         throw conflict('The destination was moved or changed at the same moment; try again.');
       }
+      // Adding it under the new parent decided again on the parent as this reads it: an arrangement opening the
+      // parent (a joint workspace other than the folder's own) suspended or ended since the decision above refuses
+      // here (404, audited once this rolls back).
+      if (moving && parentNow) {
+        await this.o.access.requireWithin(repos, actor, [{
+          action: 'collection.create', resource: { ...collectionResource(parentNow), classification: placement.classification },
+          target: { organisationId: parentNow.organisationId, ids: { collectionId: collection.id, parentId: parentNow.id } },
+        }]);
+      }
       if (removal) await removal.bin(repos, now);
       // Taken since the check above (a create, copy or other move finishing meanwhile)? Claimed after the row locks.
       const takenNow = naming ? await claimFolderName(repos, namePlace, claimant) : undefined;

@@ -174,7 +174,19 @@ export class DavService {
     const { id, organisationId, decision } = await this.requireWrite(actor, target);
     await this.o.locks.enforce(actor, [{ kind: 'content', target }]);
     const now = this.o.clock.now();
+    let decided = decision;
     await this.o.store.transaction(async (repos) => {
+      // The write decided again on the resource as this transaction reads it: an arrangement suspended or ended
+      // since the decision above refuses here (404, audited once this rolls back), and no property is written.
+      if (target.kind === 'document') {
+        const current = await repos.documents.byId(id);
+        if (!current) throw notFound('document');
+        [decided] = await this.o.access.requireWithin(repos, actor, [{ action: 'document.version', resource: documentResource(current), target: { organisationId: current.organisationId, ids: { documentId: id } } }]) as [Decision];
+      } else {
+        const current = await repos.collections.byId(id);
+        if (!current || current.deletedAt) throw notFound('collection');
+        [decided] = await this.o.access.requireWithin(repos, actor, [{ action: 'document.create', resource: collectionResource(current), target: { organisationId: current.organisationId, ids: { collectionId: id } } }]) as [Decision];
+      }
       for (const c of changes) {
         if (c.op === 'set') await repos.dav.setProperty(id, c.namespace, c.name, c.value);
         else await repos.dav.removeProperty(id, c.namespace, c.name);
@@ -185,7 +197,9 @@ export class DavService {
       if (held.length > MAX_DEAD_PROPERTIES || bytes > MAX_DEAD_PROPERTY_BYTES) {
         throw new DomainError('TOO_LARGE', `A file or folder can hold at most ${MAX_DEAD_PROPERTIES} custom properties, ${MAX_DEAD_PROPERTY_BYTES / 1024} KiB in all; nothing was changed.`, { details: { deadProperties: true } });
       }
-      await repos.audit.insert([auditEvent(actor, 'dav.proppatch', { organisationId, ids: target.kind === 'document' ? { documentId: id } : { collectionId: id } }, decision, now)]);
+      await repos.audit.insert([auditEvent(actor, 'dav.proppatch', { organisationId, ids: target.kind === 'document' ? { documentId: id } : { collectionId: id } }, decided, now)]);
+    }).catch(async (error: unknown) => {
+      throw await this.o.access.afterRollback(actor, error);
     });
   }
 

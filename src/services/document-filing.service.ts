@@ -130,7 +130,13 @@ export class DocumentFilingService {
       if (!current || current.collectionId !== document.collectionId || current.name !== document.name) throw conflict('The document was moved or renamed at the same moment; try again.');
       [decided] = await this.o.access.requireWithin(repos, actor, [{ action: 'document.rename', resource: documentResource(current), target: target(document) }]) as [Decision];
       for (const token of endedLocks) await repos.locks.delete(token);
-      await requireSamePlace(repos, placement);
+      const destinationNow = await requireSamePlace(repos, placement);
+      // Adding it to the destination decided again too, on the folder as this reads it: an arrangement opening the
+      // destination (not the one opening the document) suspended or ended since the decision above refuses here.
+      if (moving) {
+        await this.o.access.requireWithin(repos, actor, [{ action: 'document.create', resource: { ...collectionResource(destinationNow), classification: placement.classification },
+          target: { organisationId: destinationNow.organisationId, ids: { collectionId: destinationNow.id, documentId } } }]);
+      }
       if (removal) await removal.bin(repos, now);
       // Taken since the check above (an upload, copy or other move finishing meanwhile)? Unchanged, it is still its
       // own (read above, under its row lock).
@@ -222,6 +228,10 @@ export class DocumentFilingService {
           if (move) await repos.holds.lockForChanging({ documentIds: [source.id], collectionIds: [] });
           const current = await repos.documents.byId(source.id);
           if (!current || current.deletedAt || current.status === 'disposed') throw notFound('document');
+          // Reading the source decided again on the rows as this transaction reads them: an arrangement suspended or
+          // ended after the decisions above and before this commit (a partner's document copied home, the host's out
+          // of a joint workspace) refuses here, 404 audited once this rolls back, and nothing of the copy is written.
+          const [readWithin] = await this.o.access.requireWithin(repos, actorNow, [{ action: 'document.download', resource: documentResource(current), target: target(source) }]) as [Decision];
           if (move) [deleteNow] = await this.o.access.requireWithin(repos, actorNow, [{ action: 'document.delete', resource: documentResource(current), target: target(source) }]) as [Decision];
           const destinationNow = await requireSamePlace(repos, copy);
           // Adding it there decided again on the collection as this reads it, before the name is claimed, as an
@@ -230,7 +240,7 @@ export class DocumentFilingService {
           await this.o.access.requireWithin(repos, actorNow, [{ action: 'document.create', resource: { ...collectionResource(destinationNow), classification: placement.classification },
             target: { organisationId: destinationNow.organisationId, ids: { collectionId: destinationNow.id, documentId: source.id } } }]);
           if (removal) await removal.bin(repos, now);
-          await this.insertCopy(repos, actor, { source, version, copy, copyVersion, copyDecision, readNow, now }, move);
+          await this.insertCopy(repos, actor, { source, version, copy, copyVersion, copyDecision, readNow: readWithin, now }, move);
           if (move && deleteNow) {
             for (const token of endedLocks) await repos.locks.delete(token);
             await repos.documents.update(source.id, { deletedAt: at }, at);
@@ -270,10 +280,11 @@ export class DocumentFilingService {
     try {
       let readNow: Decision;
       let createNow: Decision;
+      let actorNow = actor;
       try {
         const sourceNow = await this.repos.documents.byId(source.id);
         if (!sourceNow) throw notFound('document');
-        const actorNow = await this.o.identity.actorNow(actor, 'document.create', createTarget);
+        actorNow = await this.o.identity.actorNow(actor, 'document.create', createTarget);
         readNow = await this.o.access.require(actorNow, 'document.download', documentResource(sourceNow), target(sourceNow));
         createNow = await this.o.access.require(actorNow, 'document.create', createResource, createTarget);
       } catch (error) {
@@ -290,8 +301,12 @@ export class DocumentFilingService {
           const { copy, copyVersion, copyDecision } = this.records(actor, stored, { source, documentId, versionId, name, placement, readNow, createNow, at: now.toISOString() });
           const current = await repos.documents.byId(source.id);
           if (!current || current.deletedAt || current.status === 'disposed') throw notFound('document');
+          // As `copy` does: reading the source decided again in the folder's transaction, which comes only after every
+          // document inside was read (an arrangement suspended meanwhile refuses the whole folder; FolderCopyService
+          // audits it once this rolls back).
+          const [readWithin] = await this.o.access.requireWithin(repos, actorNow, [{ action: 'document.download', resource: documentResource(current), target: target(current) }]) as [Decision];
           await requireSamePlace(repos, copy);
-          await this.insertCopy(repos, actor, { source, version, copy, copyVersion, copyDecision, readNow, now }, false);
+          await this.insertCopy(repos, actor, { source, version, copy, copyVersion, copyDecision, readNow: readWithin, now }, false);
           await this.o.ingestion.afterScan(repos, actor, copyDecision, copy, copyVersion, stored);
         },
         discard: (failure) => this.o.ingestion.discardUnlessCommitted(stored, versionId, failure),

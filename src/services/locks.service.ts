@@ -8,7 +8,7 @@ import { lockApplies, lockConflicts, lockCovers, lockWithin, type LockOn, type P
 import type { Clock } from '../domain/ports.js';
 import type { Actor, Collection, Document, User } from '../domain/types.js';
 import type { Repos, ResourceLock, Store } from '../domain/repositories.js';
-import { collectionResource, documentResource, type AccessService } from './access.service.js';
+import { collectionResource, documentResource, type AccessService, type WithinQuestion } from './access.service.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
 import { actorFor } from './identity.service.js';
 
@@ -115,10 +115,16 @@ export class LocksService {
       documentId: target.kind === 'document' ? target.document.id : null, collectionId: target.kind === 'collection' ? target.collection.id : null,
       timeoutSeconds: input.timeoutSeconds, expiresAt: new Date(now.getTime() + input.timeoutSeconds * 1000).toISOString(), createdAt: now.toISOString(),
     };
+    let decided = decision;
     await this.o.store.transaction(async (repos) => {
+      // The write decided again on the resource as this transaction reads it: an arrangement suspended or ended
+      // since the decision above stores no lock (404, audited once this rolls back) and records no `dav.lock`.
+      [decided] = await this.o.access.requireWithin(repos, actor, [await this.writeQuestionWithin(repos, target)]) as [Decision];
       await repos.locks.deleteExpired(now.toISOString());
       await repos.locks.insert(lock);
-      await repos.audit.insert([auditEvent(actor, 'dav.lock', lockTarget(lock), decision, now)]);
+      await repos.audit.insert([auditEvent(actor, 'dav.lock', lockTarget(lock), decided, now)]);
+    }).catch(async (error: unknown) => {
+      throw await this.o.access.afterRollback(actor, error);
     });
     return lock;
   }
@@ -348,6 +354,18 @@ export class LocksService {
     }
     const c = target.collection;
     return this.o.access.require(actor, 'document.create', collectionResource(c), { organisationId: c.organisationId, ids: { collectionId: c.id } });
+  }
+
+  /** requireWrite's question, on the resource as `repos` (a transaction's) reads it. */
+  private async writeQuestionWithin(repos: Repos, target: LockTarget): Promise<WithinQuestion> {
+    if (target.kind === 'document') {
+      const d = await repos.documents.byId(target.document.id);
+      if (!d) throw notFound('document');
+      return { action: 'document.version', resource: documentResource(d), target: { organisationId: d.organisationId, ids: { documentId: d.id } } };
+    }
+    const c = await repos.collections.byId(target.collection.id);
+    if (!c || c.deletedAt) throw notFound('collection');
+    return { action: 'document.create', resource: collectionResource(c), target: { organisationId: c.organisationId, ids: { collectionId: c.id } } };
   }
 
   private async mayManage(actor: Actor, organisationId: string): Promise<boolean> {

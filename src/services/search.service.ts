@@ -10,7 +10,7 @@ import type { JobCompletion, Store } from '../domain/repositories.js';
 import { parseSearchQuery } from '../domain/search/query.js';
 import { DOCUMENT_TYPES, SEARCH_COUNT_CAP, type DocumentType, type ReadableScope, type SearchQuery, type FacetCount, type IndexResults, type SearchFilters, type SearchSort, type TextStatus } from '../domain/search/types.js';
 import { CLASSIFICATIONS, type Actor, type Channel, type Version } from '../domain/types.js';
-import { searchShows } from '../domain/access/readable-scope.js';
+import { scopeNarrowed, searchShows } from '../domain/access/readable-scope.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import { target } from './document-ingestion.js';
@@ -111,6 +111,9 @@ export interface SearchServiceOptions {
   timeoutMs: number;
 }
 
+/** How many times one search asks the index when what its person may read keeps narrowing while it runs. */
+const SCOPE_ASKED_AT_MOST = 3;
+
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const MAX_ID_LENGTH = 100;
 
@@ -130,17 +133,26 @@ export class SearchService {
     const filters = this.validFilters(request.filters);
     if (request.sort !== 'relevance' && request.sort !== 'date') throw invalid('Sort by "relevance" or "date".', { field: 'sort' });
     // The scope comes from decide()'s rules, with arrangements read now: a suspension counts at once.
-    const scope = await this.o.scopeOf(actor);
-    // Refused before the index is asked when this person, or their organisation, has spent its share;
-    // the time in the index is charged whether it answers, fails or is stopped by the timeout.
-    const charge = this.o.budget.admit(actor);
+    let scope = await this.o.scopeOf(actor);
     let results: IndexResults;
-    try {
-      results = await this.o.store.repos.search.search({
-        query, scope, filters, sort: request.sort, offset: (page - 1) * SEARCH_PAGE_SIZE, limit: SEARCH_PAGE_SIZE, countCap: SEARCH_COUNT_CAP, timeoutMs: this.o.timeoutMs,
-      });
-    } finally {
-      charge.finish();
+    for (let asked = 1; ; asked++) {
+      // Refused before the index is asked when this person, or their organisation, has spent its share;
+      // the time in the index is charged whether it answers, fails or is stopped by the timeout.
+      const charge = this.o.budget.admit(actor);
+      try {
+        results = await this.o.store.repos.search.search({
+          query, scope, filters, sort: request.sort, offset: (page - 1) * SEARCH_PAGE_SIZE, limit: SEARCH_PAGE_SIZE, countCap: SEARCH_COUNT_CAP, timeoutMs: this.o.timeoutMs,
+        });
+      } finally {
+        charge.finish();
+      }
+      // The statement can run for seconds: an arrangement suspended or ended (or a team taken away) meanwhile
+      // counts for what this answers, as it would at the next search. The scope is read again, and a narrower one
+      // asks the index again, so no hit, snippet, total or facet comes from a reach the person no longer has.
+      const scopeNow = await this.o.scopeOf(actor);
+      if (!scopeNarrowed(scope, scopeNow)) break;
+      scope = scopeNow;
+      if (asked === SCOPE_ASKED_AT_MOST) throw new DomainError('CONFLICT', 'What you may read changed while you searched. Search again.');
     }
 
     const repos = this.o.store.repos;

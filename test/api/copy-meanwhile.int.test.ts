@@ -12,6 +12,8 @@ import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { DIALECTS, createPartnership, upload } from '../support/vault.js';
 import { blobFilesUnder } from '../support/blob-files.js';
+import { eventsOf } from '../support/audit-log.js';
+import { beforeNextTransaction } from '../support/meanwhile.js';
 
 const clamd = useClamd();
 
@@ -73,5 +75,22 @@ describe.each(DIALECTS)('a copy whose bytes arrive while the copier’s access c
     });
     expect(error).toBeInstanceOf(DomainError);
     expect({ code: error.code, message: error.message }).toEqual({ code: 'NOT_FOUND', message: 'No collection with that id exists, or you do not have access to it.' });
+  });
+
+  it('refuses to copy a partner’s document home when the arrangement is suspended after the bytes were decided on, before the copy commits', async () => {
+    const { host, partner, arrangement, partnerMember, actor } = await partnership();
+    const res = await upload(t.app, partnerMember, partner.collections.payroll!, 'theirs-late.txt', 'partner payroll, late\n');
+    expect(res.statusCode, res.body).toBe(201);
+    let meanwhile: ReturnType<typeof beforeNextTransaction> | undefined;
+    // Armed once the source's bytes have all been read: the suspension commits between the decisions made
+    // again after reading and the transaction that writes the copy.
+    const error = await copyWhile(actor, res.json().id as string, host.collections.payroll!, async () => {
+      meanwhile = beforeNextTransaction(t.vault.store, () => t.vault.arrangements.suspend(systemActor(), arrangement.id));
+    });
+    expect(meanwhile?.ran()).toBe(true);
+    expect(error).toBeInstanceOf(DomainError);
+    expect({ code: error.code, message: error.message }).toEqual({ code: 'NOT_FOUND', message: 'No document with that id exists, or you do not have access to it.' });
+    const denied = (await eventsOf(t.vault, actor.userId!, { deny: true })).map((e) => ({ action: e.action, reason: e.reason }));
+    expect(denied).toEqual([{ action: 'document.download', reason: 'no_arrangement' }]);
   });
 });

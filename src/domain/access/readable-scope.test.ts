@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification, DocumentStatus, Role } from '../types.js';
 import type { DocumentResource } from './policy.js';
 import { decide } from './policy.js';
-import { readableClassifications, readableScope, scopeCovers } from './readable-scope.js';
+import { readableClassifications, readableScope, scopeCovers, scopeNarrowed } from './readable-scope.js';
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
 const DAY = 86_400_000;
@@ -131,3 +131,41 @@ describe('readableClassifications', () => {
   });
 });
 
+describe('scopeNarrowed', () => {
+  it('is false only when the later scope covers every document the earlier one did (so a search need not be asked again)', () => {
+    let narrowed = 0;
+    let kept = 0;
+    fc.assert(
+      fc.property(worldArb, fc.array(fc.constantFrom<ArrangementStatus>('active', 'suspended', 'ended')), ({ arrangements, actor, documents }, statuses) => {
+        // The same arrangements a moment later, some suspended or ended meanwhile (and some resumed).
+        const later = arrangements.map((a, i) => ({ ...a, status: statuses[i] ?? a.status }));
+        const before = readableScope(actor, arrangements, NOW);
+        const after = readableScope(actor, later, NOW);
+        const lost = documents.some((d) => scopeCovers(before, d) && !scopeCovers(after, d));
+        if (scopeNarrowed(before, after)) narrowed++;
+        else {
+          kept++;
+          expect(lost).toBe(false);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    expect(narrowed).toBeGreaterThan(200);
+    expect(kept).toBeGreaterThan(200);
+  });
+
+  it('is true when an arrangement the scope read through is suspended, and false for the same scope read twice', () => {
+    const staff: Actor = { kind: 'user', userId: 'u', organisationId: 'org-a', roles: ['member'], teams: ['payroll'], clearance: 'OFFICIAL', channel: 'api', clientAddress: null, requestId: null };
+    const payroll: Arrangement = {
+      id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b'], serviceArea: 'payroll', purpose: 'p', lawfulBasis: 'public task',
+      agreementReference: null, accessLevel: 'read', ceiling: 'OFFICIAL', startsAt: new Date(NOW.getTime() - DAY).toISOString(), endsAt: null,
+      annualSavingPounds: 0, status: 'active', acceptedBy: ['org-b'], revision: 1, termsRevision: 1, createdAt: NOW.toISOString(), updatedAt: NOW.toISOString(),
+    };
+    const live = readableScope(staff, [payroll], NOW);
+    expect(scopeNarrowed(live, readableScope(staff, [payroll], NOW))).toBe(false);
+    expect(scopeNarrowed(live, readableScope(staff, [{ ...payroll, status: 'suspended' }], NOW))).toBe(true);
+    // Ended by its end date passing, with no event: the same.
+    expect(scopeNarrowed(live, readableScope(staff, [{ ...payroll, endsAt: NOW.toISOString() }], NOW))).toBe(true);
+    expect(scopeNarrowed(readableScope(staff, [{ ...payroll, status: 'suspended' }], NOW), live)).toBe(false);
+  });
+});

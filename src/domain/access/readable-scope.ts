@@ -37,6 +37,19 @@ export function readableScope(actor: Actor, arrangements: readonly Arrangement[]
   return { grants };
 }
 
+/**
+ * Does `now` grant less than `before` did: some grant of `before` (organisation, service areas, ceiling, joint
+ * workspace) that `now` does not hold as it was? A search's scope is worked out before its statement runs; one
+ * that narrowed while it ran (an arrangement suspended or ended, a team taken away) is asked again.
+ */
+export function scopeNarrowed(before: ReadableScope, now: ReadableScope): boolean {
+  if (before.everything && !now.everything) return true;
+  if (now.everything) return false;
+  const key = (g: ReadableGrant) => JSON.stringify([g.organisationId, g.serviceAreas === 'all' ? 'all' : [...g.serviceAreas].sort(), g.maxClassification, g.arrangementId]);
+  const held = new Set(now.grants.map(key));
+  return before.grants.some((g) => !held.has(key(g)));
+}
+
 /** Does some grant of the scope cover a document with these facts? (The same test the adapters run in SQL.) */
 export function scopeCovers(
   scope: ReadableScope,

@@ -1,0 +1,63 @@
+// A search's scope is worked out from the arrangements before the index is asked, and the statement can run for
+// seconds (up to its timeout). An arrangement suspended or ended while it runs must count for what the search
+// answers: no hit, snippet, total or facet of the partner's documents it no longer reaches, on both dialects.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Vault } from '../../src/main.js';
+import { ARRANGEMENT_STOPS } from '../support/shared-service.js';
+import { eventsOf } from '../support/audit-log.js';
+import { useClamd, useTestVault } from '../support/fixture.js';
+import { createPartnership, DIALECTS, upload } from '../support/vault.js';
+import { canaryWord, drainJobs, searchAs } from './support.js';
+
+const clamd = useClamd();
+
+describe.each(DIALECTS)('a search running while the arrangement it reads through stops, on %s', (dialect) => {
+  const t = useTestVault(dialect, clamd);
+  afterEach(() => vi.restoreAllMocks());
+
+  async function world() {
+    const { host, partner, arrangement } = await createPartnership(t.vault, { accessLevel: 'read', ceiling: 'OFFICIAL-SENSITIVE', serviceArea: 'payroll' });
+    const partnerStaff = await partner.user({ teams: ['payroll'] });
+    const hostStaff = await host.user({ teams: ['payroll'] });
+    const word = canaryWord();
+    const uploaded = await upload(t.app, partnerStaff, partner.collections.payroll!, `payslips ${word}.txt`, `Payslip run for March: ${word} and the pension deductions.\n`);
+    expect(uploaded.statusCode, uploaded.body).toBe(201);
+    await drainJobs(t.vault);
+    return { host, partner, arrangement, hostStaff, word, documentId: uploaded.json().id as string };
+  }
+
+  /** Runs `meanwhile` while the next search statement is running (after it was given its scope, before it answers). */
+  function whileTheIndexSearches(meanwhile: () => Promise<unknown>): { ran: () => number } {
+    const index = t.vault.store.repos.search;
+    const original = index.search.bind(index);
+    let ran = 0;
+    vi.spyOn(index, 'search').mockImplementation(async (request) => {
+      const results = await original(request);
+      if (ran++ === 0) await meanwhile();
+      return results;
+    });
+    return { ran: () => ran };
+  }
+
+  describe.each(ARRANGEMENT_STOPS)('the arrangement %s while the statement runs', (stop, stopIt) => {
+    it('answers as the search after it would: no hit, snippet, total or facet of the partner’s document', async () => {
+      const { arrangement, hostStaff, word, partner } = await world();
+      const before = (await searchAs(t.app, hostStaff, { q: word })).json();
+      expect(before.total, `before the arrangement was ${stop}`).toBe(1);
+      const spy = whileTheIndexSearches(() => stopIt(t.vault as Vault, arrangement.id));
+      const res = await searchAs(t.app, hostStaff, { q: word });
+      // Asked once with the scope it began with, and again with the narrower one it found after.
+      expect(spy.ran()).toBe(2);
+      expect(res.statusCode, res.body).toBe(200);
+      const body = res.json();
+      expect({ total: body.total, hits: body.hits, organisations: body.facets.organisation }).toEqual({ total: 0, hits: [], organisations: [] });
+      // Beyond the query it echoes, nothing names the word or the partner.
+      const answered = JSON.stringify({ ...body, q: null });
+      expect(answered).not.toContain(word);
+      expect(answered).not.toContain(partner.id);
+      // The search is recorded once, with what it answered.
+      const searches = (await eventsOf(t.vault, hostStaff.id)).filter((e) => e.action === 'search.query');
+      expect(searches.map((e) => e.targetIds.results)).toEqual(['1', '0']);
+    });
+  });
+});
