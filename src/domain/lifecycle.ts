@@ -9,6 +9,8 @@ export interface VersionCommitted {
   organisationId: string;
   documentId: string;
   versionId: string;
+  /** The version's size as stored (counted as it arrived): what its scan and offsite copy read, which weighs them. */
+  bytes: number;
   /** 'pending' when it was too large (or the scanner was down) to scan before answering. */
   scanStatus: ScanStatus;
 }
@@ -22,6 +24,8 @@ export interface VersionReadable {
   organisationId: string;
   documentId: string;
   versionId: string;
+  /** The version's size as stored: what its text extraction reads, which weighs it. */
+  bytes: number;
 }
 
 /** A document was renamed or moved to another collection of the same organisation. */

@@ -292,7 +292,7 @@ export class SearchService {
         // Each extraction is its version's council's work, taking turns with that council's own. As the vault's
         // own (a reindex across every council), it put the daily backup and every other job of the vault's
         // own behind all of it.
-        for (const version of batch) if (await tx.jobs.enqueue(extractTextJob, { versionId: version.id }, { now, organisationId: version.organisationId })) n += 1;
+        for (const version of batch) if (await tx.jobs.enqueue(extractTextJob, { versionId: version.id }, { now, organisationId: version.organisationId, bytes: version.size })) n += 1;
         return n;
       });
       outcome.queued += added;

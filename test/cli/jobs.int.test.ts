@@ -25,8 +25,8 @@ describe.each(DIALECTS)('jobs commands on %s', (dialect) => {
     const jobs = v.vault.store.repos.jobs;
     const now = new Date();
     const later = new Date(now.getTime() + 60_000).toISOString();
-    await jobs.enqueue(scanVersionJob, { versionId: 'v-dead' }, { now, organisationId: null });
-    await jobs.enqueue(scanVersionJob, { versionId: 'v-live' }, { now, organisationId: null });
+    await jobs.enqueue(scanVersionJob, { versionId: 'v-dead' }, { now, bytes: 0, organisationId: null });
+    await jobs.enqueue(scanVersionJob, { versionId: 'v-live' }, { now, bytes: 0, organisationId: null });
     const leased = await jobs.lease(scanVersionJob.lane, now.toISOString(), later, 10);
     const dead = leased.find((j) => (j.payload as { versionId: string }).versionId === 'v-dead')!;
     const live = leased.find((j) => (j.payload as { versionId: string }).versionId === 'v-live')!;
@@ -94,10 +94,10 @@ describe.each(DIALECTS)('jobs commands on %s', (dialect) => {
     const quiet = await createOrganisation(v.vault, { areas: { finance: 'OFFICIAL' } });
     const now = Date.now();
     const at = (seconds: number) => new Date(now + seconds * 1000);
-    for (let i = 0; i < 3; i += 1) await jobs.enqueue(extractTextJob, { versionId: `busy-${i}` }, { now: at(-60 + i), organisationId: busy.id });
-    await jobs.enqueue(extractTextJob, { versionId: 'busy-later' }, { now: at(-60), runAt: at(3600), organisationId: busy.id });
-    await jobs.enqueue(extractTextJob, { versionId: 'quiet' }, { now: at(-30), organisationId: quiet.id });
-    await jobs.enqueue(scanVersionJob, { versionId: 'quiet-scan' }, { now: at(-20), organisationId: quiet.id });
+    for (let i = 0; i < 3; i += 1) await jobs.enqueue(extractTextJob, { versionId: `busy-${i}` }, { now: at(-60 + i), bytes: 0, organisationId: busy.id });
+    await jobs.enqueue(extractTextJob, { versionId: 'busy-later' }, { now: at(-60), runAt: at(3600), bytes: 0, organisationId: busy.id });
+    await jobs.enqueue(extractTextJob, { versionId: 'quiet' }, { now: at(-30), bytes: 0, organisationId: quiet.id });
+    await jobs.enqueue(scanVersionJob, { versionId: 'quiet-scan' }, { now: at(-20), bytes: 0, organisationId: quiet.id });
     await jobs.enqueue(pruneFinishedJobsJob, { day: '2026-12-07' }, { now: at(-10), organisationId: null });
     // The quiet council's scan is running.
     expect(await jobs.lease(scanVersionJob.lane, at(0).toISOString(), at(60).toISOString(), 1)).toHaveLength(1);
