@@ -15,7 +15,7 @@ import { compactSearchJob, extractTextJob, scanVersionJob } from '../../src/doma
 import { systemActor } from '../../src/services/identity.service.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
 import { createMigratedDatabase } from '../support/postgres.js';
-import { createOrganisation, DIALECTS, openTestVault, upload, type TestVault } from '../support/vault.js';
+import { createOrganisation, createPartnership, DIALECTS, openTestVault, upload, type TestVault } from '../support/vault.js';
 
 describe.each(DIALECTS)('organisations taking turns in a lane (%s)', (dialect) => {
   let handle: DatabaseHandle;
@@ -267,24 +267,6 @@ describe.each(DIALECTS)('a council\'s upload scanned while another\'s batch wait
     await t.vault.worker.runDue();
   });
 
-  it('weighs an upload\'s scan, offsite copy and text extraction by the size stored: 1 plus a unit per whole MiB', async () => {
-    const org = await createOrganisation(t.vault);
-    const user = await org.user({ teams: ['payroll'] });
-    // 3 MiB and 5 bytes: weight 4. A letter of 150 bytes (scanned by the job too, over 100): weight 1.
-    const large = await upload(t.app, user, org.collections.payroll!, 'minutes.txt', Buffer.alloc(3 * 1024 * 1024 + 5, 'minutes '));
-    const small = await upload(t.app, user, org.collections.payroll!, 'letter.txt', 'a short letter '.repeat(10));
-    expect([large.statusCode, small.statusCode]).toEqual([201, 201]);
-    await t.vault.worker.runDue();
-    const weights = async (documentId: string) => {
-      const versionId = (await t.vault.store.repos.documents.byId(documentId))!.currentVersionId;
-      const rows = await t.vault.store.db.selectFrom('jobs').select(['kind', 'weight', 'status', 'organisation_id'])
-        .where('payload', '=', JSON.stringify({ versionId })).orderBy('kind').execute();
-      return rows.map((r) => [r.kind, r.weight, r.status, r.organisation_id]);
-    };
-    expect(await weights(large.json().id as string)).toEqual([['extract-text', 4, 'done', org.id], ['replicate', 4, 'done', org.id], ['scan-version', 4, 'done', org.id]]);
-    expect(await weights(small.json().id as string)).toEqual([['extract-text', 1, 'done', org.id], ['replicate', 1, 'done', org.id], ['scan-version', 1, 'done', org.id]]);
-  });
-
   it('is scanned second, not after the whole batch, and each scan job is queued as its council\'s', async () => {
     const busy = await createOrganisation(t.vault);
     const other = await createOrganisation(t.vault);
@@ -306,5 +288,46 @@ describe.each(DIALECTS)('a council\'s upload scanned while another\'s batch wait
     await t.vault.worker.runDue();
     const scans = await t.vault.store.db.selectFrom('audit_events').select('document_id').where('action', '=', 'scan.clean').orderBy('seq').execute();
     expect(scans.map((s) => s.document_id)).toEqual([ids[0], urgent, ...ids.slice(1)]);
+  });
+
+  it('weighs an upload\'s scan, offsite copy and text extraction by the size stored: 1 plus a unit per whole MiB', async () => {
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    // 3 MiB and 5 bytes: weight 4. A letter of 150 bytes (scanned by the job too, over 100): weight 1.
+    const large = await upload(t.app, user, org.collections.payroll!, 'minutes.txt', Buffer.alloc(3 * 1024 * 1024 + 5, 'minutes '));
+    const small = await upload(t.app, user, org.collections.payroll!, 'letter.txt', 'a short letter '.repeat(10));
+    expect([large.statusCode, small.statusCode]).toEqual([201, 201]);
+    await t.vault.worker.runDue();
+    const weights = async (documentId: string) => {
+      const versionId = (await t.vault.store.repos.documents.byId(documentId))!.currentVersionId;
+      const rows = await t.vault.store.db.selectFrom('jobs').select(['kind', 'weight', 'status', 'organisation_id'])
+        .where('payload', '=', JSON.stringify({ versionId })).orderBy('kind').execute();
+      return rows.map((r) => [r.kind, r.weight, r.status, r.organisation_id]);
+    };
+    expect(await weights(large.json().id as string)).toEqual([['extract-text', 4, 'done', org.id], ['replicate', 4, 'done', org.id], ['scan-version', 4, 'done', org.id]]);
+    expect(await weights(small.json().id as string)).toEqual([['extract-text', 1, 'done', org.id], ['replicate', 1, 'done', org.id], ['scan-version', 1, 'done', org.id]]);
+  });
+  it('charges a file stored in another council\'s collection to the council that stored it, so it cannot push that council\'s own work back', async () => {
+    // Under an arrangement the host's staff store files in the partner's collections. Charged to the document's
+    // organisation, one 8 MiB file stored there put the partner's own next scan 9 turns back (a 16 GiB one, 16,385).
+    const { host, partner } = await createPartnership(t.vault, { accessLevel: 'contribute', ceiling: 'OFFICIAL-SENSITIVE' });
+    const hostStaff = await host.user({ teams: ['payroll'] });
+    const partnerStaff = await partner.user({ teams: ['payroll'] });
+    const served = await upload(t.app, hostStaff, partner.collections.payroll!, 'served.txt', Buffer.alloc(8 * 1024 * 1024, 'served '));
+    const own = await upload(t.app, partnerStaff, partner.collections.payroll!, 'own.txt', 'the partner\'s own letter '.repeat(10));
+    expect([served.statusCode, own.statusCode]).toEqual([201, 201]);
+    const versionOf = async (res: typeof served) => (await t.vault.store.repos.documents.byId(res.json().id as string))!.currentVersionId;
+    const jobOf = async (kind: string, res: typeof served) => {
+      const row = await t.vault.store.db.selectFrom('jobs').select(['organisation_id', 'weight', 'turn'])
+        .where('kind', '=', kind).where('payload', '=', JSON.stringify({ versionId: await versionOf(res) })).executeTakeFirstOrThrow();
+      return { organisationId: row.organisation_id, weight: row.weight, turn: Number(row.turn) };
+    };
+    const [servedScan, ownScan] = [await jobOf('scan-version', served), await jobOf('scan-version', own)];
+    expect([servedScan.organisationId, servedScan.weight, ownScan.organisationId, ownScan.weight]).toEqual([host.id, 9, partner.id, 1]);
+    expect(ownScan.turn).toBe(servedScan.turn);
+    // Its extraction (queued by the scan's clean verdict) and offsite copy too.
+    await t.vault.worker.runDue();
+    expect(await jobOf('extract-text', served)).toMatchObject({ organisationId: host.id, weight: 9 });
+    expect(await jobOf('replicate', served)).toMatchObject({ organisationId: host.id, weight: 9 });
   });
 });

@@ -3,11 +3,16 @@
 // expires so another takes the job. `attempts` doubles as the lease's fencing token: a worker whose
 // lease was taken over can no longer complete, retry or fail the job.
 //
-// Within a lane, organisations take turns. Each job gets a turn when it is queued: the turn of the
-// lane's first waiting job (with none, of the last leased), or one after its own organisation's last
-// live job in the lane, whichever is later. A lane is leased in turn order, so with one council's
-// 10,000 jobs waiting, another's new job goes after the first of them, not after all; and two
-// councils' backlogs are served one job each in turn. Turns are positions, not times. A job queued
+// Within a lane, organisations take turns, weighed by what each job costs. Each job gets a turn when it
+// is queued: the turn of the lane's first waiting job (with none, of the last leased), or its own
+// organisation's last live job's turn in the lane plus that job's weight, whichever is later. A job's
+// weight is 1 plus a unit per MiB of content it processes, at most 1,000,000 (domain/jobs/define-job.ts
+// jobWeight): a letter weighs 1, a 50 MB scan 48. A lane is leased in turn order, so with one council's
+// 10,000 jobs waiting, another's new job goes after the first of them, not after all; two councils'
+// backlogs of equal jobs are served one job each in turn; and a council whose jobs each read a 50 MB scan
+// takes a turn where another takes 48 letters' (turns counted jobs until 7 December, so the letters
+// waited behind as many half-minute OCR runs as there were letters ahead of them). A job's weight is
+// written when it is queued and kept by its retries and a requeue. Turns are positions, not times. A job queued
 // for later (a retry after a failure, a failed job requeued, work scheduled ahead) waits apart, its
 // turn DELAYED_TURNS_FROM plus when it is due, and once due the lease moves it into the waiting line
 // with the turn a job of its organisation queued then would get. It used to go before the whole line
