@@ -302,11 +302,13 @@ export class JobsRepo implements JobsRepository {
         eb.fn.sum<number | string>(eb.case().when(eb.and([eb('status', '=', 'queued'), eb('run_at', '>', now)])).then(1).else(0).end()).as('later'),
         eb.fn.sum<number | string>(eb.case().when('status', '=', 'running').then(1).else(0).end()).as('running'),
         eb.fn.min<string | null>(eb.case().when(eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)])).then(eb.ref('run_at')).end()).as('oldest'),
+        eb.fn.sum<number | string>(eb.case().when(eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)])).then(eb.ref('weight')).else(0).end()).as('waiting_weight'),
       ])
       .where(LIVE).groupBy(['lane', 'organisation_id']).execute();
     return rows
       .map((r) => ({
         lane: r.lane as JobLane, organisationId: r.organisation_id, waiting: Number(r.waiting), later: Number(r.later), running: Number(r.running), oldestDueAt: r.oldest ?? null,
+        waitingWeight: Number(r.waiting_weight),
       }))
       .sort((a, b) => a.lane.localeCompare(b.lane) || (a.oldestDueAt ?? '~').localeCompare(b.oldestDueAt ?? '~') || (a.organisationId ?? '').localeCompare(b.organisationId ?? ''));
   }
