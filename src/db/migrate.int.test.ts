@@ -15,6 +15,7 @@ import { migrations } from './migrations/index.js';
 import { LIVE_NAME_INDEXES } from './migrations/202612200000_live_names_unique.js';
 import { JOB_LANES_MIGRATION } from './migrations/202612210000_job_lanes.js';
 import { JOB_TURNS_MIGRATION } from './migrations/202612220000_job_turns.js';
+import { JOB_WEIGHTS_MIGRATION } from './migrations/202612230000_job_weights.js';
 import { DELAYED_TURNS_FROM, JobsRepo } from './repos/jobs.repo.js';
 import { extractTextJob } from '../domain/jobs/kinds.js';
 import { JOB_KINDS } from '../domain/jobs/kinds.js';
@@ -194,7 +195,8 @@ describe.each(DIALECTS)('migration 202612220000_job_turns on %s', (dialect) => {
       await db.insertInto('jobs' as never).values([
         job('later', 'queued', at(30)), job('second', 'queued', at(-5)), job('first', 'queued', at(-10)), job('finished', 'done', at(-20)),
       ] as never).execute();
-      expect(await migrate(db, caps)).toEqual([JOB_TURNS_MIGRATION]);
+      expect(await migrate(db, caps, { until: JOB_TURNS_MIGRATION })).toEqual([JOB_TURNS_MIGRATION]);
+      expect(await migrate(db, caps)).toEqual([JOB_WEIGHTS_MIGRATION]);
       const turns = await db.selectFrom('jobs').select(['payload', 'turn', 'organisation_id']).orderBy('id').execute();
       expect(turns.map((r) => [JSON.parse(r.payload).versionId, Number(r.turn), r.organisation_id])).toEqual([
         ['later', DELAYED_TURNS_FROM + Date.parse(at(30)), null], ['second', DELAYED_TURNS_FROM + Date.parse(at(-5)), null],
@@ -203,11 +205,38 @@ describe.each(DIALECTS)('migration 202612220000_job_turns on %s', (dialect) => {
       // A council's job queued after the upgrade takes turns with the two due from before it (the vault's own,
       // as they name no organisation): the first of them, then the council's, then the second. The one due later waits.
       const jobs = new JobsRepo(db, caps);
-      expect(await jobs.enqueue(extractTextJob, { versionId: 'new' }, { now, organisationId: 'o1' })).toBe(true);
+      expect(await jobs.enqueue(extractTextJob, { versionId: 'new' }, { now, bytes: 0, organisationId: 'o1' })).toBe(true);
       const order: unknown[] = [];
       for (let i = 0; i < 4; i += 1) order.push(...(await jobs.lease('background', now.toISOString(), at(60), 1)).map((j) => j.payload));
       expect(order).toEqual([{ versionId: 'first' }, { versionId: 'new' }, { versionId: 'second' }]);
       expect(await jobs.lease('background', at(31), at(32), 10)).toMatchObject([{ payload: { versionId: 'later' } }]);
+    } finally {
+      await t.remove();
+    }
+  });
+});
+
+describe.each(DIALECTS)('migration 202612230000_job_weights on %s', (dialect) => {
+  it('weighs the live jobs queued before it 1, as every job was, and a council\'s next job goes on from its last turn by that weight', async () => {
+    const t = await openEmptyDatabase(dialect);
+    try {
+      const { db, caps } = t.handle;
+      await migrate(db, caps, { until: JOB_TURNS_MIGRATION });
+      const now = new Date();
+      const job = (versionId: string, status: string, turn: number) => ({
+        kind: 'extract-text', lane: 'background', payload: JSON.stringify({ versionId }), run_at: now.toISOString(), attempts: status === 'running' ? 1 : 0,
+        max_attempts: 3, status, created_at: now.toISOString(), organisation_id: 'o1', turn, ...(status === 'running' ? { lease_until: new Date(now.getTime() + 60_000).toISOString() } : {}),
+      });
+      await db.insertInto('jobs' as never).values([job('running', 'running', 0), job('waiting', 'queued', 1), job('finished', 'done', 0)] as never).execute();
+      expect(await migrate(db, caps)).toEqual([JOB_WEIGHTS_MIGRATION]);
+      const rows = await db.selectFrom('jobs').select(['payload', 'weight']).orderBy('id').execute();
+      expect(rows.map((r) => [JSON.parse(r.payload).versionId, r.weight])).toEqual([['running', 1], ['waiting', 1], ['finished', 1]]);
+      // The council's next job goes one turn after its last queued before the upgrade; a 49 MiB one weighs 50.
+      const jobs = new JobsRepo(db, caps);
+      expect(await jobs.enqueue(extractTextJob, { versionId: 'large' }, { now, organisationId: 'o1', bytes: 49 * 1024 * 1024 })).toBe(true);
+      expect(await jobs.enqueue(extractTextJob, { versionId: 'small' }, { now, organisationId: 'o1', bytes: 10 })).toBe(true);
+      const added = await db.selectFrom('jobs').select(['payload', 'turn', 'weight']).where('status', '=', 'queued').orderBy('id').execute();
+      expect(added.map((r) => [JSON.parse(r.payload).versionId, Number(r.turn), r.weight])).toEqual([['waiting', 1, 1], ['large', 2, 50], ['small', 52, 1]]);
     } finally {
       await t.remove();
     }

@@ -9,6 +9,10 @@ export interface VersionCommitted {
   organisationId: string;
   documentId: string;
   versionId: string;
+  /** The version's size as stored (counted as it arrived): what its scan and offsite copy read, which weighs them. */
+  bytes: number;
+  /** Whose turns in the job queue its scan and offsite copy take (chargedTo below). */
+  chargedTo: string;
   /** 'pending' when it was too large (or the scanner was down) to scan before answering. */
   scanStatus: ScanStatus;
 }
@@ -22,6 +26,16 @@ export interface VersionReadable {
   organisationId: string;
   documentId: string;
   versionId: string;
+  /** The version's size as stored: what its text extraction reads, which weighs it. */
+  bytes: number;
+  /**
+   * Whose turns in the job queue its extraction takes: the organisation of the person who stored the
+   * version (its author; the document's organisation when it has none). A council that stores files in
+   * another's collections under an arrangement spends its own turns on them, not the other's: as the
+   * document's organisation's work, one upload of a 16 GiB file into a partner's folder put 16,385 turns
+   * of the partner's own line behind it (services/lifecycle.ts `chargedTo`).
+   */
+  chargedTo: string;
 }
 
 /** A document was renamed or moved to another collection of the same organisation. */

@@ -16,7 +16,7 @@ import { HEAD_BYTES, ingest, type BodyDeadlines, type Ingested } from './ingest.
 import type { LocksService, WriteTouch } from './locks.service.js';
 import type { UploadAdmission, UploadLease } from './upload-admission.js';
 import type { QuarantineNotifier } from './quarantine.service.js';
-import type { DocumentLifecycle } from './lifecycle.js';
+import { chargedTo, type DocumentLifecycle } from './lifecycle.js';
 import type { Readable } from 'node:stream';
 
 export interface DocumentIngestionOptions {
@@ -125,11 +125,11 @@ export class DocumentIngestion {
   /** In the upload's transaction: raise version.committed (which queues a scan of a pending version) and, when clean, version.readable, or quarantine and tell people (`decision`: what let the actor write it). */
   async afterScan(repos: Repos, actor: Actor, decision: Decision, document: Document, version: Version, ingested: Inspected): Promise<void> {
     await this.o.lifecycle.raise({ jobs: repos.jobs, search: repos.search, now: this.o.clock.now() }, {
-      type: 'version.committed', organisationId: document.organisationId, documentId: document.id, versionId: version.id, scanStatus: version.scanStatus,
+      type: 'version.committed', organisationId: document.organisationId, documentId: document.id, versionId: version.id, bytes: version.size, chargedTo: chargedTo(actor, document), scanStatus: version.scanStatus,
     });
     if (version.scanStatus === 'clean') {
       await this.o.lifecycle.raise({ jobs: repos.jobs, search: repos.search, now: this.o.clock.now() }, {
-        type: 'version.readable', organisationId: document.organisationId, documentId: document.id, versionId: version.id,
+        type: 'version.readable', organisationId: document.organisationId, documentId: document.id, versionId: version.id, bytes: version.size, chargedTo: chargedTo(actor, document),
       });
     }
     if (ingested.verdict?.outcome === 'infected') {

@@ -9,7 +9,7 @@ import type { Decision } from '../domain/access/policy.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
 import { rescanJob } from '../domain/jobs/kinds.js';
-import type { DocumentLifecycle } from './lifecycle.js';
+import { chargedToAuthor, type DocumentLifecycle } from './lifecycle.js';
 import { formatBytes } from './ingest.js';
 import { judgedInSegments, scanInSegments, type SegmentPlan } from './segmented-scan.js';
 import type { MailService } from './mail.service.js';
@@ -167,7 +167,7 @@ export class QuarantineService {
         await repos.documents.setCurrentVersion(document.id, document.currentVersion, version, 'available', now.toISOString());
       }
       await repos.audit.insert([auditEvent(actor, 'quarantine.release', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, decision, now)]);
-      await this.o.lifecycle.raise({ jobs: repos.jobs, search: repos.search, now }, { type: 'version.readable', organisationId: document.organisationId, documentId: document.id, versionId });
+      await this.o.lifecycle.raise({ jobs: repos.jobs, search: repos.search, now }, { type: 'version.readable', organisationId: document.organisationId, documentId: document.id, versionId, bytes: version.size, chargedTo: await chargedToAuthor(repos.users, version) });
     });
   }
 
@@ -283,7 +283,7 @@ export class QuarantineService {
         // Only a document still waiting on this scan becomes available: never one quarantined or disposed meanwhile.
         if (isCurrent && current.status === 'pending_scan') await trx.documents.update(current.id, { status: 'available' }, now.toISOString());
         await trx.audit.insert([auditEvent(this.o.system, 'scan.clean', { organisationId: current.organisationId, ids: { documentId: current.id, versionId } }, decision, now)]);
-        await this.o.lifecycle.raise({ jobs: trx.jobs, search: trx.search, now }, { type: 'version.readable', organisationId: current.organisationId, documentId: current.id, versionId });
+        await this.o.lifecycle.raise({ jobs: trx.jobs, search: trx.search, now }, { type: 'version.readable', organisationId: current.organisationId, documentId: current.id, versionId, bytes: version.size, chargedTo: await chargedToAuthor(trx.users, version) });
       }
       await completion?.(trx);
       return verdict.outcome === 'infected' ? 'infected' : review ? 'held' : 'clean';

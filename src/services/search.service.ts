@@ -301,10 +301,13 @@ export class SearchService {
       const now = this.o.clock.now();
       const added = await this.o.store.transaction(async (tx) => {
         let n = 0;
-        // Each extraction is its version's council's work, taking turns with that council's own. As the vault's
-        // own (a reindex across every council), it put the daily backup and every other job of the vault's
-        // own behind all of it.
-        for (const version of batch) if (await tx.jobs.enqueue(extractTextJob, { versionId: version.id }, { now, organisationId: version.organisationId })) n += 1;
+        // Each extraction is the work of its version's storer's council (services/lifecycle.ts chargedTo), taking
+        // turns with that council's own. As the vault's own (a reindex across every council), it put the daily
+        // backup and every other job of the vault's own behind all of it.
+        for (const version of batch) {
+          const job = { now, organisationId: version.authorOrganisationId ?? version.organisationId, bytes: version.size };
+          if (await tx.jobs.enqueue(extractTextJob, { versionId: version.id }, job)) n += 1;
+        }
         return n;
       });
       outcome.queued += added;

@@ -36,7 +36,7 @@ export function thumbnailBinding(version: Pick<Version, 'id' | 'organisationId' 
  */
 export function subscribeSearch(lifecycle: DocumentLifecycle): void {
   lifecycle
-    .on('version.readable', async (event, tx) => void (await tx.jobs.enqueue(extractTextJob, { versionId: event.versionId }, { now: tx.now, organisationId: event.organisationId })))
+    .on('version.readable', async (event, tx) => void (await tx.jobs.enqueue(extractTextJob, { versionId: event.versionId }, { now: tx.now, organisationId: event.chargedTo, bytes: event.bytes })))
     .on('document.moved', async (event, tx) => void (await tx.search.renameDocument(event.documentId, event.name)))
     .on('document.destroyed', async (event, tx) => {
       await tx.jobs.enqueue(searchPurgeJob, { documentId: event.documentId, versionIds: event.versionIds, disposed: event.disposed }, { now: tx.now, organisationId: event.organisationId });

@@ -33,7 +33,7 @@ describe('a CLI command the database refuses for a moment', () => {
       importer = { email: (await org.user({ teams: ['payroll'] })).email, collectionId: org.collections.payroll! };
       const jobs = v.vault.store.repos.jobs;
       const now = new Date();
-      await jobs.enqueue(scanVersionJob, { versionId: 'v-busy' }, { now, organisationId: null });
+      await jobs.enqueue(scanVersionJob, { versionId: 'v-busy' }, { now, bytes: 0, organisationId: null });
       const [leased] = await jobs.lease(scanVersionJob.lane, now.toISOString(), new Date(now.getTime() + 60_000).toISOString(), 1);
       failedJob = leased!.id;
       expect(await jobs.fail(leased!.id, leased!.attempts, now.toISOString(), 'clamd: connection refused')).toBe(true);

@@ -25,8 +25,8 @@ describe.each(DIALECTS)('jobs commands on %s', (dialect) => {
     const jobs = v.vault.store.repos.jobs;
     const now = new Date();
     const later = new Date(now.getTime() + 60_000).toISOString();
-    await jobs.enqueue(scanVersionJob, { versionId: 'v-dead' }, { now, organisationId: null });
-    await jobs.enqueue(scanVersionJob, { versionId: 'v-live' }, { now, organisationId: null });
+    await jobs.enqueue(scanVersionJob, { versionId: 'v-dead' }, { now, bytes: 0, organisationId: null });
+    await jobs.enqueue(scanVersionJob, { versionId: 'v-live' }, { now, bytes: 0, organisationId: null });
     const leased = await jobs.lease(scanVersionJob.lane, now.toISOString(), later, 10);
     const dead = leased.find((j) => (j.payload as { versionId: string }).versionId === 'v-dead')!;
     const live = leased.find((j) => (j.payload as { versionId: string }).versionId === 'v-live')!;
@@ -94,10 +94,11 @@ describe.each(DIALECTS)('jobs commands on %s', (dialect) => {
     const quiet = await createOrganisation(v.vault, { areas: { finance: 'OFFICIAL' } });
     const now = Date.now();
     const at = (seconds: number) => new Date(now + seconds * 1000);
-    for (let i = 0; i < 3; i += 1) await jobs.enqueue(extractTextJob, { versionId: `busy-${i}` }, { now: at(-60 + i), organisationId: busy.id });
-    await jobs.enqueue(extractTextJob, { versionId: 'busy-later' }, { now: at(-60), runAt: at(3600), organisationId: busy.id });
-    await jobs.enqueue(extractTextJob, { versionId: 'quiet' }, { now: at(-30), organisationId: quiet.id });
-    await jobs.enqueue(scanVersionJob, { versionId: 'quiet-scan' }, { now: at(-20), organisationId: quiet.id });
+    // Of 0, 1 and 2 MiB: weights 1, 2 and 3.
+    for (let i = 0; i < 3; i += 1) await jobs.enqueue(extractTextJob, { versionId: `busy-${i}` }, { now: at(-60 + i), bytes: i * 1024 * 1024, organisationId: busy.id });
+    await jobs.enqueue(extractTextJob, { versionId: 'busy-later' }, { now: at(-60), runAt: at(3600), bytes: 0, organisationId: busy.id });
+    await jobs.enqueue(extractTextJob, { versionId: 'quiet' }, { now: at(-30), bytes: 0, organisationId: quiet.id });
+    await jobs.enqueue(scanVersionJob, { versionId: 'quiet-scan' }, { now: at(-20), bytes: 0, organisationId: quiet.id });
     await jobs.enqueue(pruneFinishedJobsJob, { day: '2026-12-07' }, { now: at(-10), organisationId: null });
     // The quiet council's scan is running.
     expect(await jobs.lease(scanVersionJob.lane, at(0).toISOString(), at(60).toISOString(), 1)).toHaveLength(1);
@@ -110,14 +111,14 @@ describe.each(DIALECTS)('jobs commands on %s', (dialect) => {
     const listed = await cli(['jobs', 'waiting']);
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stdout).toBe([
-      `availability\t${quiet.slug}\t0\t0\t1\t`,
-      `background\t${busy.slug}\t3\t1\t0\t${at(-60).toISOString()}`,
-      `background\t${quiet.slug}\t1\t0\t0\t${at(-30).toISOString()}`,
-      `background\t-\t1\t0\t0\t${at(-10).toISOString()}`,
+      `availability\t${quiet.slug}\t0\t0\t1\t\t0`,
+      `background\t${busy.slug}\t3\t1\t0\t${at(-60).toISOString()}\t6`,
+      `background\t${quiet.slug}\t1\t0\t0\t${at(-30).toISOString()}\t1`,
+      `background\t-\t1\t0\t0\t${at(-10).toISOString()}\t1`,
       '',
     ].join('\n'));
     const json = await cli(['jobs', 'waiting', '--json']);
     expect(json.code, json.stderr).toBe(0);
-    expect(JSON.parse(json.stdout)[1]).toEqual({ lane: 'background', organisation: busy.slug, waiting: 3, later: 1, running: 0, oldestDueAt: at(-60).toISOString() });
+    expect(JSON.parse(json.stdout)[1]).toEqual({ lane: 'background', organisation: busy.slug, waiting: 3, later: 1, running: 0, oldestDueAt: at(-60).toISOString(), waitingWeight: 6 });
   });
 });

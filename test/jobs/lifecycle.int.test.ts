@@ -44,14 +44,14 @@ describe.each(DIALECTS)('document lifecycle hooks on %s', (dialect) => {
     const small = await upload(t.app, member, org.collections.finance!, `small-${randomBytes(4).toString('hex')}.txt`, 'short\n');
     expect(small.statusCode, small.body).toBe(201);
     const smallDoc = (await t.vault.store.repos.documents.byId(small.json().id))!;
-    expect(seen.at(-1)).toEqual({ type: 'version.committed', organisationId: org.id, documentId: smallDoc.id, versionId: smallDoc.currentVersionId, scanStatus: 'clean' });
+    expect(seen.at(-1)).toEqual({ type: 'version.committed', organisationId: org.id, documentId: smallDoc.id, versionId: smallDoc.currentVersionId, bytes: 6, chargedTo: org.id, scanStatus: 'clean' });
     expect(await jobsFor(smallDoc.currentVersionId)).toHaveLength(0);
 
     const put = await t.app.inject({ method: 'PUT', url: `/api/v1/documents/${smallDoc.id}/content`, headers: { ...auth(member), 'content-type': 'application/octet-stream' }, payload: 'a longer second version, past the inline scan limit\n'.repeat(3) });
     expect(put.statusCode, put.body).toBe(200);
     const v2 = (await t.vault.store.repos.documents.byId(smallDoc.id))!.currentVersionId;
     expect(v2).not.toBe(smallDoc.currentVersionId);
-    expect(seen.at(-1)).toEqual({ type: 'version.committed', organisationId: org.id, documentId: smallDoc.id, versionId: v2, scanStatus: 'pending' });
+    expect(seen.at(-1)).toEqual({ type: 'version.committed', organisationId: org.id, documentId: smallDoc.id, versionId: v2, bytes: 156, chargedTo: org.id, scanStatus: 'pending' });
     expect(await jobsFor(v2)).toEqual([expect.objectContaining({ status: 'queued', unique_key: `scan-version:${v2}` })]);
   });
 

@@ -50,7 +50,7 @@ describe('a job queued for later again while a lease moves it into the line', ()
     const jobs = new JobsRepo(handle.db, handle.caps);
     const now = new Date();
     const at = (seconds: number) => new Date(now.getTime() + seconds * 1000);
-    expect(await jobs.enqueue(extractTextJob, { versionId: 'x' }, { now, runAt: at(10), organisationId: 'o-a' })).toBe(true);
+    expect(await jobs.enqueue(extractTextJob, { versionId: 'x' }, { now, runAt: at(10), bytes: 0, organisationId: 'o-a' })).toBe(true);
     const retried = DELAYED_TURNS_FROM + at(600).getTime();
     afterDueRead = (db) => {
       // Another node leased it, it failed, and it was queued again for ten minutes later.

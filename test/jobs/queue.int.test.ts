@@ -89,8 +89,8 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     await clearQueue();
     const versionId = `v-${randomBytes(6).toString('hex')}`;
     const now = new Date();
-    expect(await jobsA.enqueue(scanVersionJob, { versionId }, { now, organisationId: null })).toBe(true);
-    expect(await jobsB.enqueue(scanVersionJob, { versionId }, { now, organisationId: null })).toBe(false);
+    expect(await jobsA.enqueue(scanVersionJob, { versionId }, { now, bytes: 0, organisationId: null })).toBe(true);
+    expect(await jobsB.enqueue(scanVersionJob, { versionId }, { now, bytes: 0, organisationId: null })).toBe(false);
     let rows = (await rowsOf('scan-version')).filter((r) => r.unique_key === `scan-version:${versionId}`);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ status: 'queued', attempts: 0, max_attempts: 50 });
@@ -99,9 +99,9 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     // Still one row while it runs; a new one once it is done.
     const [leased] = await jobsA.lease(scanVersionJob.lane, now.toISOString(), new Date(now.getTime() + 60_000).toISOString(), 10);
     expect(leased).toMatchObject({ kind: 'scan-version', payload: { versionId }, attempts: 1 });
-    expect(await jobsA.enqueue(scanVersionJob, { versionId }, { now, organisationId: null })).toBe(false);
+    expect(await jobsA.enqueue(scanVersionJob, { versionId }, { now, bytes: 0, organisationId: null })).toBe(false);
     expect(await jobsA.complete(leased!.id, 1, now.toISOString())).toBe(true);
-    expect(await jobsA.enqueue(scanVersionJob, { versionId }, { now, organisationId: null })).toBe(true);
+    expect(await jobsA.enqueue(scanVersionJob, { versionId }, { now, bytes: 0, organisationId: null })).toBe(true);
     rows = (await rowsOf('scan-version')).filter((r) => r.unique_key === `scan-version:${versionId}`);
     expect(rows.map((r) => r.status)).toEqual(['done', 'queued']);
 
@@ -144,7 +144,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
   });
 
   it('refuses to queue a payload its kind does not accept', async () => {
-    await expect(jobsA.enqueue(scanVersionJob, { versionId: '' }, { now: new Date(), organisationId: null })).rejects.toThrow();
+    await expect(jobsA.enqueue(scanVersionJob, { versionId: '' }, { now: new Date(), bytes: 0, organisationId: null })).rejects.toThrow();
     await expect(jobsA.enqueue(echoJob, { n: 1.5 }, { now: new Date(), organisationId: null })).rejects.toThrow();
   });
 

@@ -39,7 +39,7 @@ describe('two nodes taking turns on PostgreSQL', () => {
           const n = queued++;
           // A third of them queued for a moment later than the leases' clock at first; all due by the end.
           const runAt = n % 3 === 0 ? at(60_000 + round + 5) : undefined;
-          expect(await jobs.enqueue(extractTextJob, { versionId: `${name}-${n}` }, { now: when, organisationId: organisations[n % organisations.length]!, ...(runAt ? { runAt } : {}) })).toBe(true);
+          expect(await jobs.enqueue(extractTextJob, { versionId: `${name}-${n}` }, { now: when, bytes: 0, organisationId: organisations[n % organisations.length]!, ...(runAt ? { runAt } : {}) })).toBe(true);
         }
         const leased = await jobs.lease('background', at(60_000 + round + 10).toISOString(), at(600_000).toISOString(), 2);
         for (const job of leased) {

@@ -15,7 +15,7 @@ export function registerJobsCommands(program: Command): void {
 
   jobs
     .command('waiting')
-    .description('live jobs by lane and by whose work they are (organisations take turns within a lane): lane, organisation (- for the vault\'s own), waiting, queued for later, running, the longest wait\'s due time')
+    .description('live jobs by lane and by whose work they are (organisations take turns within a lane): lane, organisation (- for the vault\'s own), waiting, queued for later, running, the longest wait\'s due time, the waiting jobs\' weight (the turns they take)')
     .option('--json', 'print a JSON array instead of tab-separated lines')
     .action(async (opts: { json?: boolean }, command: Command) => {
       const waiting = await withVault(command, (vault) => vault.jobs.waiting(systemActor()));
@@ -23,7 +23,7 @@ export function registerJobsCommands(program: Command): void {
         output(JSON.stringify(waiting, null, 2));
         return;
       }
-      for (const w of waiting) output([w.lane, w.organisation ?? '-', w.waiting, w.later, w.running, w.oldestDueAt ?? ''].join('\t'));
+      for (const w of waiting) output([w.lane, w.organisation ?? '-', w.waiting, w.later, w.running, w.oldestDueAt ?? '', w.waitingWeight].join('\t'));
       if (waiting.length === 0) say('No jobs waiting or running.');
     });
 

@@ -284,13 +284,14 @@ export class DocumentsRepo implements DocumentsRepository {
     });
   }
 
-  async versionsAwaitingText(options: { statuses: readonly TextStatus[]; organisationId?: string; afterId?: string; limit: number }): Promise<{ id: string; organisationId: string }[]> {
+  async versionsAwaitingText(options: { statuses: readonly TextStatus[]; organisationId?: string; afterId?: string; limit: number }): Promise<{ id: string; organisationId: string; size: number; authorOrganisationId: string | null }[]> {
     if (options.statuses.length === 0) return [];
     // A document in the bin is included: restoring it fires no lifecycle event that would extract it.
     let q = this.db
       .selectFrom('versions')
       .innerJoin('documents', 'documents.current_version_id', 'versions.id')
-      .select(['versions.id', 'documents.organisation_id'])
+      .leftJoin('users as author', 'author.id', 'versions.author_id')
+      .select(['versions.id', 'documents.organisation_id', 'versions.size', 'author.organisation_id as author_organisation_id'])
       .where('versions.text_status', 'in', [...options.statuses])
       .where('versions.scan_status', 'in', ['clean', 'released'])
       .where('versions.wrapped_key', 'is not', null)
@@ -298,7 +299,7 @@ export class DocumentsRepo implements DocumentsRepository {
     if (options.organisationId !== undefined) q = q.where('documents.organisation_id', '=', options.organisationId);
     if (options.afterId !== undefined) q = q.where('versions.id', '>', options.afterId);
     const rows = await q.orderBy('versions.id').limit(options.limit).execute();
-    return rows.map((r) => ({ id: r.id, organisationId: r.organisation_id }));
+    return rows.map((r) => ({ id: r.id, organisationId: r.organisation_id, size: Number(r.size), authorOrganisationId: r.author_organisation_id }));
   }
 
   async blobIds(): Promise<Set<string>> {

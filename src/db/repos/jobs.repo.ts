@@ -3,11 +3,16 @@
 // expires so another takes the job. `attempts` doubles as the lease's fencing token: a worker whose
 // lease was taken over can no longer complete, retry or fail the job.
 //
-// Within a lane, organisations take turns. Each job gets a turn when it is queued: the turn of the
-// lane's first waiting job (with none, of the last leased), or one after its own organisation's last
-// live job in the lane, whichever is later. A lane is leased in turn order, so with one council's
-// 10,000 jobs waiting, another's new job goes after the first of them, not after all; and two
-// councils' backlogs are served one job each in turn. Turns are positions, not times. A job queued
+// Within a lane, organisations take turns, weighed by what each job costs. Each job gets a turn when it
+// is queued: the turn of the lane's first waiting job (with none, of the last leased), or its own
+// organisation's last live job's turn in the lane plus that job's weight, whichever is later. A job's
+// weight is 1 plus a unit per MiB of content it processes, at most 1,000,000 (domain/jobs/define-job.ts
+// jobWeight): a letter weighs 1, a 50 MB scan 48. A lane is leased in turn order, so with one council's
+// 10,000 jobs waiting, another's new job goes after the first of them, not after all; two councils'
+// backlogs of equal jobs are served one job each in turn; and a council whose jobs each read a 50 MB scan
+// takes a turn where another takes 48 letters' (turns counted jobs until 7 December, so the letters
+// waited behind as many half-minute OCR runs as there were letters ahead of them). A job's weight is
+// written when it is queued and kept by its retries and a requeue. Turns are positions, not times. A job queued
 // for later (a retry after a failure, a failed job requeued, work scheduled ahead) waits apart, its
 // turn DELAYED_TURNS_FROM plus when it is due, and once due the lease moves it into the waiting line
 // with the turn a job of its organisation queued then would get. It used to go before the whole line
@@ -16,7 +21,7 @@
 // together, and every other council's work then waited behind all of it: the starvation turns exist
 // to prevent.
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type RawBuilder, type SqlBool, type Transaction, type Updateable } from 'kysely';
-import type { JobDefinition, JobLane } from '../../domain/jobs/define-job.js';
+import { jobWeight, type EnqueueOptions, type JobDefinition, type JobLane } from '../../domain/jobs/define-job.js';
 import type { FailedJob, JobCounts, JobsRepository, RequeueOutcome, WaitingJobs } from '../../domain/repositories.js';
 import type { DialectCaps } from '../kysely.js';
 import { preparedQuery, type PreparedQuery } from '../prepared-query.js';
@@ -93,14 +98,19 @@ function leaseQuery(db: Kysely<Schema>, rowLocks: boolean, values: LeaseValues, 
 type LeaseValues = { lane: JobLane; now: string; leaseUntil: string };
 
 /**
- * A job due now takes its turn in the lane's waiting line: after the first job waiting, or after its
- * organisation's own last live job, whichever is later. With none waiting, the line goes on from the last
- * job leased (the highest turn running; 0 with none): it used to start again from 0 while a council whose
- * job was running went on from that job's turn, so another's backlog queued then took every turn below it
- * and the first council's next job waited behind all of it. Each is one read of an index (jobs_lane_turn,
- * jobs_lane_organisation_turn). Two enqueues at once may take the same turn; the id orders them.
- * `organisation_id is null` and `= ?` are two statements, as PostgreSQL's index serves `is not distinct
- * from` for neither.
+ * A job due now takes its turn in the lane's waiting line: after the first job waiting, or its
+ * organisation's own last live job's turn plus that job's weight, whichever is later. With none waiting,
+ * the line goes on from the last job leased (the highest turn running; 0 with none): it used to start
+ * again from 0 while a council whose job was running went on from that job's turn, so another's backlog
+ * queued then took every turn below it and the first council's next job waited behind all of it. Each is
+ * one read of an index (jobs_lane_turn, jobs_lane_organisation_turn): the organisation's last job is the
+ * last row of its part of the index, its weight read from that row (its last turn is also its latest
+ * end, turn plus weight, as each of its jobs is given a turn at or after the end of the one before).
+ * Two enqueues at once may take the same turn; the id orders them. `organisation_id is null` and `= ?`
+ * are two statements, as PostgreSQL's index serves `is not distinct from` for neither; and the last row is
+ * asked for in the index's own order (organisation_id, turn), as PostgreSQL takes `is null` for no
+ * equality and would otherwise sort every live job of the vault's own to find it. On PostgreSQL
+ * turn + weight is bigint + integer, a bigint; the largest it reaches is far below 2^53 (MAX_JOB_WEIGHT).
  */
 function waitingTurn(lane: JobLane, organisationId: string | null): RawBuilder<number | string> {
   const ownJobs = organisationId === null ? sql`organisation_id is null` : sql`organisation_id = ${organisationId}`;
@@ -110,12 +120,12 @@ function waitingTurn(lane: JobLane, organisationId: string | null): RawBuilder<n
       (select min(turn) from jobs where ${waiting} and status = ${sql.lit('queued')}),
       (select max(turn) from jobs where ${waiting} and status = ${sql.lit('running')}),
       0) as t
-    union all select max(turn) + 1 from jobs where ${waiting} and ${ownJobs}
+    union all select (select turn + weight from jobs where ${waiting} and ${ownJobs} order by organisation_id desc, turn desc limit 1)
   ) as turns)`;
 }
 
 type EnqueueValues = {
-  kind: string; lane: JobLane; payload: string; runAt: string; maxAttempts: number; createdAt: string; uniqueKey: string | null; organisationId: string | null;
+  kind: string; lane: JobLane; payload: string; runAt: string; maxAttempts: number; createdAt: string; uniqueKey: string | null; organisationId: string | null; weight: number;
 };
 
 // The worker runs these for every job, and every upload queues two: each is built and compiled once
@@ -126,7 +136,7 @@ function enqueueQuery(turn: 'waiting' | 'delayed', organisation: 'some' | 'none'
       .values({
         kind: values.kind, lane: values.lane, payload: values.payload, run_at: values.runAt, attempts: 0, max_attempts: values.maxAttempts,
         status: 'queued', created_at: values.createdAt, unique_key: values.uniqueKey,
-        organisation_id: organisation === 'none' ? null : values.organisationId,
+        organisation_id: organisation === 'none' ? null : values.organisationId, weight: values.weight,
         turn: turn === 'delayed' ? values.delayedTurn : waitingTurn(values.lane, organisation === 'none' ? null : values.organisationId),
       })
       .onConflict((oc) => oc.column('unique_key').where(LIVE).doNothing())
@@ -203,14 +213,18 @@ export class JobsRepo implements JobsRepository {
    * unique key already exists (nothing is added). Due now, it takes its turn in its lane's waiting line;
    * due later, it waits apart until then (the file's header says how turns are given).
    */
-  async enqueue<P>(definition: JobDefinition<P>, payload: P, options: { now: Date; runAt?: Date; organisationId: string | null }): Promise<boolean> {
+  async enqueue<P>(definition: JobDefinition<P>, payload: P, options: EnqueueOptions): Promise<boolean> {
     const checked = definition.payload.parse(payload);
+    // A kind weighed by its bytes is never queued light by a caller that forgot them, nor another weighed by accident.
+    if ((definition.weighed === true) !== (options.bytes !== undefined)) {
+      throw new Error(`job kind "${definition.kind}" ${definition.weighed === true ? 'is weighed by the bytes it processes: give them' : 'is not weighed: give no bytes'}`);
+    }
     const runAt = options.runAt && options.runAt > options.now ? options.runAt : options.now;
     const query = enqueueJob[runAt > options.now ? 'delayed' : 'waiting'][options.organisationId === null ? 'none' : 'some'];
     const { rows } = await query.run(this.db, {
       kind: definition.kind, lane: definition.lane, payload: JSON.stringify(checked), runAt: runAt.toISOString(),
       maxAttempts: definition.maxAttempts, createdAt: options.now.toISOString(), uniqueKey: definition.uniqueKey ? definition.uniqueKey(checked) : null,
-      organisationId: options.organisationId, delayedTurn: delayedTurn(runAt),
+      organisationId: options.organisationId, weight: jobWeight(options.bytes), delayedTurn: delayedTurn(runAt),
     });
     return rows.length > 0;
   }
@@ -288,11 +302,13 @@ export class JobsRepo implements JobsRepository {
         eb.fn.sum<number | string>(eb.case().when(eb.and([eb('status', '=', 'queued'), eb('run_at', '>', now)])).then(1).else(0).end()).as('later'),
         eb.fn.sum<number | string>(eb.case().when('status', '=', 'running').then(1).else(0).end()).as('running'),
         eb.fn.min<string | null>(eb.case().when(eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)])).then(eb.ref('run_at')).end()).as('oldest'),
+        eb.fn.sum<number | string>(eb.case().when(eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)])).then(eb.ref('weight')).else(0).end()).as('waiting_weight'),
       ])
       .where(LIVE).groupBy(['lane', 'organisation_id']).execute();
     return rows
       .map((r) => ({
         lane: r.lane as JobLane, organisationId: r.organisation_id, waiting: Number(r.waiting), later: Number(r.later), running: Number(r.running), oldestDueAt: r.oldest ?? null,
+        waitingWeight: Number(r.waiting_weight),
       }))
       .sort((a, b) => a.lane.localeCompare(b.lane) || (a.oldestDueAt ?? '~').localeCompare(b.oldestDueAt ?? '~') || (a.organisationId ?? '').localeCompare(b.organisationId ?? ''));
   }

@@ -20,10 +20,13 @@ export interface JobsTable {
   /** The organisation whose work the job is; null for the vault's own (backups, sweeps, rescans). */
   organisation_id: string | null;
   /**
-   * Its place in its lane's order (milliseconds since 1970): when it was due, or one step after its
-   * organisation's last live job in the lane (db/repos/jobs.repo.ts). Never read back (PostgreSQL returns a bigint as text).
+   * Its place in its lane's order, a position: after the lane's first waiting job, or its organisation's last
+   * live job's turn plus that job's weight, whichever is later; a job queued for later, DELAYED_TURNS_FROM plus
+   * when it is due in milliseconds (db/repos/jobs.repo.ts). PostgreSQL returns it (a bigint) as text.
    */
   turn: Generated<number | string>;
+  /** 1 plus a unit per MiB of content the job processes, at most 1,000,000 (domain/jobs/define-job.ts jobWeight); kept by retries. */
+  weight: Generated<number>;
 }
 
 export interface KeyValueTable {

@@ -112,7 +112,7 @@ export interface DocumentsRepository {
    * or released, key not destroyed, document not disposed), in id order after `afterId`, each with its
    * document's organisation: the reindex sweep.
    */
-  versionsAwaitingText(options: { statuses: readonly TextStatus[]; organisationId?: string; afterId?: string; limit: number }): Promise<{ id: string; organisationId: string }[]>;
+  versionsAwaitingText(options: { statuses: readonly TextStatus[]; organisationId?: string; afterId?: string; limit: number }): Promise<{ id: string; organisationId: string; size: number; authorOrganisationId: string | null }[]>;
 }
 
 /** A version's first-page image, encrypted like a version (its own data key, binding versionId `${id}:thumbnail`). */

@@ -15,6 +15,8 @@ export const scanVersionJob = defineJob({
   backoffSeconds: 2,
   maxBackoffSeconds: 300,
   uniqueKey: (p) => `scan-version:${p.versionId}`,
+  // It reads the whole version: weighed by its size, so a council's large files take the lane's turns they cost.
+  weighed: true,
 });
 
 /** After a signature update: rescans versions stored since `since` with the new signatures. */
@@ -80,6 +82,8 @@ export const replicateJob = defineJob({
   backoffSeconds: 5,
   maxBackoffSeconds: 3600,
   uniqueKey: (p) => `replicate:${p.versionId}`,
+  // It reads the whole version: weighed by its size, so a council's large files take the lane's turns they cost.
+  weighed: true,
 });
 
 /**
@@ -139,6 +143,8 @@ export const extractTextJob = defineJob({
   backoffSeconds: 10,
   maxBackoffSeconds: 1800,
   uniqueKey: (p) => `extract-text:${p.versionId}`,
+  // It reads the whole version: weighed by its size, so a council's large files take the lane's turns they cost.
+  weighed: true,
 });
 
 /**

@@ -31,6 +31,8 @@ export interface WaitingJobs {
   running: number;
   /** When the longest-waiting of `waiting` fell due; null when none is waiting. */
   oldestDueAt: string | null;
+  /** The weights of `waiting` added up: the lane's turns they take (domain/jobs/define-job.ts jobWeight). */
+  waitingWeight: number;
 }
 
 /** What retrying a dead-lettered job did: queued again, not a failed job (unknown id too), or refused because a live job has its unique key. */
