@@ -16,6 +16,8 @@ import { LIVE_NAME_INDEXES } from './migrations/202612200000_live_names_unique.j
 import { JOB_LANES_MIGRATION } from './migrations/202612210000_job_lanes.js';
 import { JOB_TURNS_MIGRATION } from './migrations/202612220000_job_turns.js';
 import { JOB_WEIGHTS_MIGRATION } from './migrations/202612230000_job_weights.js';
+import { VERSIONS_AWAITING_REPLICA_MIGRATION } from './migrations/202612230100_versions_awaiting_replica.js';
+import { BlobReplicasRepo } from './repos/replicas.repo.js';
 import { DELAYED_TURNS_FROM, JobsRepo } from './repos/jobs.repo.js';
 import { extractTextJob } from '../domain/jobs/kinds.js';
 import { JOB_KINDS } from '../domain/jobs/kinds.js';
@@ -196,7 +198,7 @@ describe.each(DIALECTS)('migration 202612220000_job_turns on %s', (dialect) => {
         job('later', 'queued', at(30)), job('second', 'queued', at(-5)), job('first', 'queued', at(-10)), job('finished', 'done', at(-20)),
       ] as never).execute();
       expect(await migrate(db, caps, { until: JOB_TURNS_MIGRATION })).toEqual([JOB_TURNS_MIGRATION]);
-      expect(await migrate(db, caps)).toEqual([JOB_WEIGHTS_MIGRATION]);
+      expect(await migrate(db, caps, { until: JOB_WEIGHTS_MIGRATION })).toEqual([JOB_WEIGHTS_MIGRATION]);
       const turns = await db.selectFrom('jobs').select(['payload', 'turn', 'organisation_id']).orderBy('id').execute();
       expect(turns.map((r) => [JSON.parse(r.payload).versionId, Number(r.turn), r.organisation_id])).toEqual([
         ['later', DELAYED_TURNS_FROM + Date.parse(at(30)), null], ['second', DELAYED_TURNS_FROM + Date.parse(at(-5)), null],
@@ -228,7 +230,7 @@ describe.each(DIALECTS)('migration 202612230000_job_weights on %s', (dialect) =>
         max_attempts: 3, status, created_at: now.toISOString(), organisation_id: 'o1', turn, ...(status === 'running' ? { lease_until: new Date(now.getTime() + 60_000).toISOString() } : {}),
       });
       await db.insertInto('jobs' as never).values([job('running', 'running', 0), job('waiting', 'queued', 1), job('finished', 'done', 0)] as never).execute();
-      expect(await migrate(db, caps)).toEqual([JOB_WEIGHTS_MIGRATION]);
+      expect(await migrate(db, caps, { until: JOB_WEIGHTS_MIGRATION })).toEqual([JOB_WEIGHTS_MIGRATION]);
       const rows = await db.selectFrom('jobs').select(['payload', 'weight']).orderBy('id').execute();
       expect(rows.map((r) => [JSON.parse(r.payload).versionId, r.weight])).toEqual([['running', 1], ['waiting', 1], ['finished', 1]]);
       // The council's next job goes one turn after its last queued before the upgrade; a 49 MiB one weighs 50.
@@ -237,6 +239,43 @@ describe.each(DIALECTS)('migration 202612230000_job_weights on %s', (dialect) =>
       expect(await jobs.enqueue(extractTextJob, { versionId: 'small' }, { now, organisationId: 'o1', bytes: 10 })).toBe(true);
       const added = await db.selectFrom('jobs').select(['payload', 'turn', 'weight']).where('status', '=', 'queued').orderBy('id').execute();
       expect(added.map((r) => [JSON.parse(r.payload).versionId, Number(r.turn), r.weight])).toEqual([['waiting', 1, 1], ['large', 2, 50], ['small', 52, 1]]);
+    } finally {
+      await t.remove();
+    }
+  });
+});
+
+describe.each(DIALECTS)('migration 202612230100_versions_awaiting_replica on %s', (dialect) => {
+  it('copies when the replica got each version from its ledger, so the lag counts the live versions it does not hold and no other', async () => {
+    const t = await openEmptyDatabase(dialect);
+    try {
+      const { db, caps } = t.handle;
+      await migrate(db, caps, { until: JOB_WEIGHTS_MIGRATION });
+      const at = (minutes: number) => new Date(Date.UTC(2026, 11, 1, 9, minutes)).toISOString();
+      await db.insertInto('organisations' as never).values({ id: 'o1', slug: 'o1', name: 'O1', kind: 'district', region: 'North', created_at: at(0) } as never).execute();
+      await db.insertInto('collections' as never).values({ id: 'c1', organisation_id: 'o1', name: 'C', service_area: 'payroll', classification: 'OFFICIAL', created_at: at(0) } as never).execute();
+      await db.insertInto('documents' as never).values({
+        id: 'd1', organisation_id: 'o1', collection_id: 'c1', name: 'a.txt', classification: 'OFFICIAL', service_area: 'payroll', status: 'available',
+        current_version: 4, current_version_id: 'v4', created_at: at(0), updated_at: at(0), deleted_at: null,
+      } as never).execute();
+      const version = (id: string, number: number, minutes: number, key: Buffer | null) => ({
+        id, document_id: 'd1', organisation_id: 'o1', number, size: 1, sha256: 'ab', media_type: 'text/plain', blob_id: `b-${id}`,
+        wrapped_key: key, key_id: 'k1', scan_status: 'clean', created_at: at(minutes),
+      });
+      const key = Buffer.from([1, 2, 3]);
+      // Replicated; waiting (no ledger row); waiting (a ledger row the scrub wrote, no copy yet); destroyed, never copied.
+      await db.insertInto('versions' as never).values([version('v1', 1, 1, key), version('v2', 2, 2, key), version('v3', 3, 3, key), version('v4', 4, 4, null)] as never).execute();
+      await db.insertInto('blob_replicas' as never).values([
+        { blob_id: 'b-v1', version_id: 'v1', replicated_at: at(5) }, { blob_id: 'b-v3', version_id: 'v3', scrubbed_at: at(6) },
+      ] as never).execute();
+      expect(await migrate(db, caps)).toEqual([VERSIONS_AWAITING_REPLICA_MIGRATION]);
+      const rows = await db.selectFrom('versions').select(['id', 'replicated_at']).orderBy('id').execute();
+      expect(rows).toEqual([{ id: 'v1', replicated_at: at(5) }, { id: 'v2', replicated_at: null }, { id: 'v3', replicated_at: null }, { id: 'v4', replicated_at: null }]);
+      const replicas = new BlobReplicasRepo(db);
+      expect(await replicas.lag()).toEqual({ pending: 2, oldestCommittedAt: at(2) });
+      // The job's record of a copy takes the version out of the count.
+      await replicas.markReplicated('b-v2', 'v2', at(7));
+      expect(await replicas.lag()).toEqual({ pending: 1, oldestCommittedAt: at(3) });
     } finally {
       await t.remove();
     }

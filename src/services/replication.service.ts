@@ -85,11 +85,10 @@ export class ReplicationService {
 
   /** For /metrics (no actor: counts only, read from the database so every process reports the cluster's). */
   async health(): Promise<ReplicaHealth> {
+    if (!this.enabled) return { enabled: false, pending: 0, oldestWaitingSeconds: 0, unrecoverable: await this.o.store.repos.replicas.unrecoverable() };
     const [lag, unrecoverable] = await Promise.all([this.o.store.repos.replicas.lag(), this.o.store.repos.replicas.unrecoverable()]);
     const oldest = lag.oldestCommittedAt === null ? 0 : Math.max(0, Math.floor((this.o.clock.now().getTime() - Date.parse(lag.oldestCommittedAt)) / 1000));
-    return this.enabled
-      ? { enabled: true, pending: lag.pending, oldestWaitingSeconds: oldest, unrecoverable }
-      : { enabled: false, pending: 0, oldestWaitingSeconds: 0, unrecoverable };
+    return { enabled: true, pending: lag.pending, oldestWaitingSeconds: oldest, unrecoverable };
   }
 
   /** The admin page's view: the same counts, for an org admin or security admin (`storage.read`). */

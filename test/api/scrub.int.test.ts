@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Vault } from '../../src/main.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { DamagedCopiesError } from '../../src/domain/errors.js';
+import { replicateJob } from '../../src/domain/jobs/kinds.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { S3RVER_CREDENTIALS, startLoopbackS3, type LoopbackS3 } from '../support/s3.js';
 import { DIALECTS, auth, createOrganisation, openTestVault, upload, type TestUser, type TestVault } from '../support/vault.js';
@@ -167,6 +168,29 @@ describe.each(DIALECTS)('scrub and self-heal, folder primary and folder replica,
     expect(report).toMatchObject({ findings: 1, repairs: 1 });
     expect(await gauge(t, 'strongroom_replica_pending_blobs')).toBe(0);
     expect((await readAll(await t.vault.replicaStore!.get(late.version.blobId))).equals(await readAll(await t.vault.blobStore.get(late.version.blobId)))).toBe(true);
+  });
+
+  it('takes a replica copy still queued for a version as lag, not a finding, and copies it itself once its replication job has died', async () => {
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    await t.vault.worker.runDue();
+    const fresh = await stored(t, user, org.collections.payroll!, 'fresh.bin', randomBytes(3000));
+    // Its replication job is queued (a worker behind an import's backlog, or not started yet), when the scrub reads it.
+    expect(await t.vault.store.repos.jobs.isLive(replicateJob, { versionId: fresh.version.id })).toBe(true);
+    const pending = await gauge(t, 'strongroom_replica_pending_blobs');
+    expect(await t.vault.scrub.run({ versionId: fresh.version.id, bytesPerSecond: FAST }))
+      .toMatchObject({ checked: 1, findings: 0, repairs: 0, unrecoverable: 0, skipped: 0, awaitingReplica: 1 });
+    expect((await actionsFor(t.vault, fresh.documentId)).map((e) => e.action).filter((a) => a.startsWith('storage.scrub'))).toEqual([]);
+    // Left to its job: the replica still waits for it, and the lag says so.
+    await expect(t.vault.replicaStore!.get(fresh.version.blobId)).rejects.toThrow();
+    expect(await gauge(t, 'strongroom_replica_pending_blobs')).toBe(pending);
+    // The job dead-lettered (the replica was down for longer than its attempts last): now the scrub finds the copy missing and makes it.
+    await t.vault.store.db.updateTable('jobs').set({ status: 'failed' }).where('kind', '=', 'replicate').where('status', 'in', ['queued', 'running']).execute();
+    expect(await t.vault.scrub.run({ versionId: fresh.version.id, bytesPerSecond: FAST })).toMatchObject({ checked: 1, findings: 1, repairs: 1, awaitingReplica: 0 });
+    expect(await actionsFor(t.vault, fresh.documentId)).toContainEqual({
+      action: 'storage.scrub.finding', ids: { documentId: fresh.documentId, versionId: fresh.version.id, blobId: fresh.version.blobId, copy: 'replica', problem: 'missing' },
+    });
+    expect(await gauge(t, 'strongroom_replica_pending_blobs')).toBe(pending - 1);
   });
 
   it('keeps to the rate it is given', async () => {

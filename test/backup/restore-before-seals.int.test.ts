@@ -56,6 +56,9 @@ describe.each(DIALECTS)('a backup from before sign-in seals, restored, on %s', (
     }
     await sql`delete from schema_migrations where name = ${SIGN_IN_SEALS_MIGRATION}`.execute(db);
     // Nor any migration after seals: undone, newest first (a backup's migrations are a prefix of the known list).
+    await db.schema.dropIndex('versions_awaiting_replica').execute();
+    await db.schema.alterTable('versions').dropColumn('replicated_at').execute();
+    await sql`delete from schema_migrations where name = '202612230100_versions_awaiting_replica'`.execute(db);
     await db.schema.alterTable('jobs').dropColumn('weight').execute();
     await sql`delete from schema_migrations where name = '202612230000_job_weights'`.execute(db);
     for (const index of ['jobs_lane_turn', 'jobs_lane_organisation_turn']) await db.schema.dropIndex(index).execute();

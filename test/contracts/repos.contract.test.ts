@@ -681,7 +681,11 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       expect(all).not.toContain(made[1]!.version.id);
       const sample = await repos.replicas.liveVersions({ limit: 2, random: true });
       expect(sample).toHaveLength(2);
+      expect(new Set(sample.map((v) => v.id)).size).toBe(2);
       for (const v of sample) expect(v.wrappedKey.length).toBeGreaterThan(0);
+      // Asked for more than there are: every live version, once.
+      const everyOne = await repos.replicas.liveVersions({ limit: all.length + 5, random: true });
+      expect(everyOne.map((v) => v.id).sort()).toEqual(all);
     });
   });
 

@@ -33,6 +33,7 @@ export function registerScrubCommand(program: Command): void {
       }));
       output(JSON.stringify(report));
       say(`Checked ${report.checked} version(s): ${report.findings} bad or missing copies found, ${report.repairs} repaired, ${report.unrecoverable} with no good copy left, ${report.skipped} skipped (storage not reachable).`);
+      if (report.awaitingReplica > 0) say(`${report.awaitingReplica} of them not in the offsite replica yet, their copy still queued: only their primary copy was checked.`);
       if (report.unrecoverable > 0) {
         say('Some versions have no good copy left: see "storage.scrub.finding" in the audit log and restore them from a backup.');
         process.exitCode = 2;

@@ -40,9 +40,10 @@ const documentWithCurrentVersion = preparedQuery((db, values: { id: string }) =>
 type NewDocumentRow = Omit<Selectable<DocumentsTable>, 'series_code' | 'retain_until'>;
 /**
  * A new version's row: its text state and thumbnail are the worker's, set when it has read the file; a
- * release reason is written only by a release from quarantine.
+ * release reason is written only by a release from quarantine; it waits for the offsite replica until the
+ * replication job records its copy (replicated_at, BlobReplicasRepo.markReplicated).
  */
-type NewVersionRow = Omit<Selectable<VersionsTable>, 'text_status' | 'text_reason' | 'thumbnail_blob_id' | 'thumbnail_wrapped_key' | 'thumbnail_key_id' | 'thumbnail_size' | 'release_reason'>;
+type NewVersionRow = Omit<Selectable<VersionsTable>, 'text_status' | 'text_reason' | 'thumbnail_blob_id' | 'thumbnail_wrapped_key' | 'thumbnail_key_id' | 'thumbnail_size' | 'release_reason' | 'replicated_at'>;
 
 // Every upload writes a document and a version and looks for a document of the same name; the worker
 // reads and records each version's text state. Prepared once.

@@ -270,6 +270,13 @@ export class JobsRepo implements JobsRepository {
     return this.held(failJob, { id, attempt, at, error });
   }
 
+  async isLive<P>(definition: JobDefinition<P>, payload: P): Promise<boolean> {
+    if (!definition.uniqueKey) throw new Error(`job kind "${definition.kind}" has no unique key to look it up by`);
+    // By jobs_live_unique_key, whose condition LIVE repeats in literals.
+    const row = await this.db.selectFrom('jobs').select('id').where('unique_key', '=', definition.uniqueKey(payload)).where(LIVE).executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** The kinds of every queued or running job, for the start-up check. */
   async liveKinds(): Promise<string[]> {
     const rows = await this.db.selectFrom('jobs').select('kind').distinct().where(LIVE).execute();

@@ -1,9 +1,11 @@
 // The offsite replica's ledger: which version blobs the replica holds, which it was told to delete,
 // and which the scrub found bad on both sides. Lag and the unrecoverable count are read from here
 // at every metrics scrape, so every process reports the cluster's figures.
-import { sql, type Kysely } from 'kysely';
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
 import type { BlobReplicasRepository, ReplicaLag } from '../../domain/repositories.js';
 import type { Version } from '../../domain/types.js';
+import { AWAITING_REPLICA } from '../migrations/202612230100_versions_awaiting_replica.js';
 import type { Schema } from '../schema.js';
 import { toVersion } from './rows.js';
 
@@ -14,6 +16,8 @@ export class BlobReplicasRepo implements BlobReplicasRepository {
 
   async markReplicated(blobId: string, versionId: string, at: string): Promise<void> {
     await this.upsert(blobId, versionId, { replicated_at: at, deleted_at: null, delete_refused: null });
+    // The version leaves versions_awaiting_replica, which the lag is counted from.
+    await this.db.updateTable('versions').set({ replicated_at: at }).where('blob_id', '=', blobId).execute();
   }
 
   async markDeleted(blobId: string, versionId: string, at: string, refused: string | null): Promise<void> {
@@ -35,36 +39,60 @@ export class BlobReplicasRepo implements BlobReplicasRepository {
     await this.db.updateTable('blob_replicas').set({ unrecoverable_at: null }).where('blob_id', '=', blobId).execute();
   }
 
+  /** From versions_awaiting_replica alone: its cost is the lag's, whatever the vault's size (the migration says why). */
   async lag(): Promise<ReplicaLag> {
     const row = await this.db
-      .selectFrom('versions as v')
-      .leftJoin('blob_replicas as r', 'r.blob_id', 'v.blob_id')
-      .select((eb) => [eb.fn.countAll<number | string>().as('pending'), eb.fn.min('v.created_at').as('oldest')])
-      .where('v.wrapped_key', 'is not', null)
-      .where('r.replicated_at', 'is', null)
+      .selectFrom('versions')
+      .select((eb) => [eb.fn.countAll<number | string>().as('pending'), eb.fn.min('created_at').as('oldest')])
+      .where(AWAITING_REPLICA)
       .executeTakeFirstOrThrow();
     return { pending: Number(row.pending), oldestCommittedAt: (row.oldest as string | null) ?? null };
   }
 
+  /**
+   * From the few ledger rows marked unrecoverable (blob_replicas_unrecoverable), each version looked up by
+   * its blob. SQLite's planner, without statistics, read every version for a join, and every ledger row for
+   * `unrecoverable_at is not null`; a range of the index (every time is a non-empty text) it reads as one.
+   */
   async unrecoverable(): Promise<number> {
     const row = await this.db
       .selectFrom('blob_replicas as r')
-      .innerJoin('versions as v', 'v.blob_id', 'r.blob_id')
       .select((eb) => eb.fn.countAll<number | string>().as('n'))
-      .where('r.unrecoverable_at', 'is not', null)
-      .where('v.wrapped_key', 'is not', null)
+      .where('r.unrecoverable_at', '>', '')
+      .where(({ exists, selectFrom }) => exists(selectFrom('versions as v').select('v.id').whereRef('v.blob_id', '=', 'r.blob_id').where('v.wrapped_key', 'is not', null)))
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
   async liveVersions(options: { limit: number; afterId?: string; random?: boolean }): Promise<Version[]> {
-    let query = this.db.selectFrom('versions').selectAll().where('wrapped_key', 'is not', null);
-    if (options.random) {
-      query = query.orderBy(sql`random()`);
-    } else {
-      query = query.where('id', '>', options.afterId ?? '').orderBy('id');
+    if (options.random) return this.sampleLiveVersions(options.limit);
+    const rows = await this.liveFrom(options.afterId ?? '', options.limit, 'after');
+    return rows.map(toVersion);
+  }
+
+  /**
+   * A random sample of live versions, read by index: `order by random()` read and sorted every version (about
+   * a second on the main connection for a million, at every daily scrub). A vault holding no more than `limit`
+   * gives all of them; a larger one `limit` distinct versions, each the first live one at or after a random id.
+   * Ids are random UUIDs, so every version can be drawn, one after a wide gap in the ids a little more often.
+   */
+  private async sampleLiveVersions(limit: number): Promise<Version[]> {
+    const first = await this.liveFrom('', limit + 1, 'after');
+    if (first.length <= limit) return first.map(toVersion);
+    const drawn = new Map<string, Selectable<Schema['versions']>>();
+    // Draws that land on a version already drawn are tried again, a bounded number of times.
+    for (let draws = 0; drawn.size < limit && draws < limit * 4; draws++) {
+      const [row] = await this.liveFrom(randomUUID(), 1, 'from');
+      const picked = row ?? first[0]!; // past the last id: wrap round to the first
+      drawn.set(picked.id, picked);
     }
-    return (await query.limit(options.limit).execute()).map(toVersion);
+    return [...drawn.values()].map(toVersion);
+  }
+
+  /** Live versions in id order, from (inclusive) or after `id`: one range of the primary key. */
+  private async liveFrom(id: string, limit: number, bound: 'from' | 'after') {
+    return this.db.selectFrom('versions').selectAll().where('wrapped_key', 'is not', null)
+      .where('id', bound === 'from' ? '>=' : '>', id).orderBy('id').limit(limit).execute();
   }
 
   private async upsert(blobId: string, versionId: string, fields: Partial<Omit<Row, 'blob_id' | 'version_id'>>): Promise<void> {

@@ -71,6 +71,8 @@ export interface VersionsTable {
   source_modified_at: string | null;
   /** The security admin's reason for a release from quarantine, kept apart from `scan_detail`, which every reader is shown. */
   release_reason: string | null;
+  /** When the offsite replica last got this version's blob whole (as blob_replicas.replicated_at); null while it waits. */
+  replicated_at: Generated<string | null>;
 }
 
 export interface DeadPropertiesTable {

@@ -1,6 +1,6 @@
 // Port: the job queue as services see it: queueing (JobQueue), and dead-lettered jobs seen and retried.
 // Part of the Store's repositories (domain/repositories.ts `jobs`).
-import type { JobQueue, JobLane } from './define-job.js';
+import type { JobDefinition, JobQueue, JobLane } from './define-job.js';
 
 /** A dead-lettered job: it ran out of attempts and stays in the table as 'failed'. */
 export interface FailedJob {
@@ -60,6 +60,12 @@ export interface JobsRepository extends JobQueue {
    * the worker calls this, directly or through the JobCompletion it hands a handler.
    */
   complete(id: number, attempt: number, at: string): Promise<boolean>;
+  /**
+   * Whether the job of this kind and payload is queued or running (or waiting to be retried), by its unique
+   * key; for a kind without one it throws. Work that would duplicate it (the scrub's copy of a blob its
+   * replication job will copy anyway) asks first.
+   */
+  isLive<P>(definition: JobDefinition<P>, payload: P): Promise<boolean>;
   /** Dead-lettered jobs, the most recently failed first. */
   failed(limit?: number): Promise<FailedJob[]>;
   counts(): Promise<JobCounts>;

@@ -16,13 +16,14 @@ export const systemRoutes = (vault: AppServices): FastifyPluginAsync => async (a
   });
 
   // The queue's counts come from the database at scrape time, so every process reports the cluster's.
-  // A failed count that stays above zero wants an operator: `strongroom jobs failed`.
+  // A failed count that stays above zero wants an operator: `strongroom jobs failed`. Read once for both gauges.
+  const jobCounts = oncePerScrape(() => vault.jobs.counts());
   const jobCount = (name: string, help: string, pick: (counts: { queued: number; failed: number }) => number) => new Gauge({
     name, help, registers: [registry],
     async collect() {
       // A database that does not answer must not take the other metrics down with it: the gauge goes missing instead.
       try {
-        this.set(pick(await vault.jobs.counts()));
+        this.set(pick(await jobCounts()));
       } catch (error) {
         this.reset();
         app.log.warn({ err: error }, `${name}: the job counts could not be read`);
@@ -46,12 +47,14 @@ export const systemRoutes = (vault: AppServices): FastifyPluginAsync => async (a
     },
   });
 
-  // The offsite replica's health, from the database at scrape time (cluster-wide, like the job counts).
+  // The offsite replica's health, from the database at scrape time (cluster-wide, like the job counts): read
+  // once for its three gauges, which a scrape collects together (each used to read it again).
+  const replicaHealth = oncePerScrape(() => vault.replication.health());
   const replicaGauge = (name: string, help: string, pick: (h: Awaited<ReturnType<AppServices['replication']['health']>>) => number) => new Gauge({
     name, help, registers: [registry],
     async collect() {
       try {
-        this.set(pick(await vault.replication.health()));
+        this.set(pick(await replicaHealth()));
       } catch (error) {
         this.reset();
         app.log.warn({ err: error }, `${name}: the replica's state could not be read`);
@@ -128,4 +131,16 @@ function connectedFromLoopback(request: FastifyRequest): boolean {
 function isLoopback(address: string): boolean {
   const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
   return v4 === '::1' || /^127\.\d+\.\d+\.\d+$/.test(v4);
+}
+
+/**
+ * `read` shared by every caller while one read is in progress, then read afresh: the gauges a scrape collects
+ * together (prom-client asks them all at once) share one database read, and the next scrape reads again.
+ */
+export function oncePerScrape<T>(read: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | null = null;
+  return () => {
+    running ??= read().finally(() => { running = null; });
+    return running;
+  };
 }
