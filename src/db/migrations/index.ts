@@ -41,6 +41,7 @@ import * as m202612200000 from './202612200000_live_names_unique.js';
 import * as m202612210000 from './202612210000_job_lanes.js';
 import * as m202612220000 from './202612220000_job_turns.js';
 import * as m202612230100 from './202612230100_versions_awaiting_replica.js';
+import * as m202612240000 from './202612240000_audit_pages_by_seq.js';
 
 export interface Migration {
   name: string;
@@ -88,4 +89,5 @@ export const migrations: Migration[] = [
   { name: m202612210000.JOB_LANES_MIGRATION, up: m202612210000.up },
   { name: m202612220000.JOB_TURNS_MIGRATION, up: m202612220000.up },
   { name: m202612230100.VERSIONS_AWAITING_REPLICA_MIGRATION, up: m202612230100.up },
+  { name: m202612240000.AUDIT_PAGES_BY_SEQ_MIGRATION, up: m202612240000.up },
 ];
