@@ -268,7 +268,7 @@ describe.each(DIALECTS)('migration 202612230100_versions_awaiting_replica on %s'
       await db.insertInto('blob_replicas' as never).values([
         { blob_id: 'b-v1', version_id: 'v1', replicated_at: at(5) }, { blob_id: 'b-v3', version_id: 'v3', scrubbed_at: at(6) },
       ] as never).execute();
-      expect(await migrate(db, caps)).toEqual([VERSIONS_AWAITING_REPLICA_MIGRATION]);
+      expect(await migrate(db, caps, { until: VERSIONS_AWAITING_REPLICA_MIGRATION })).toEqual([VERSIONS_AWAITING_REPLICA_MIGRATION]);
       const rows = await db.selectFrom('versions').select(['id', 'replicated_at']).orderBy('id').execute();
       expect(rows).toEqual([{ id: 'v1', replicated_at: at(5) }, { id: 'v2', replicated_at: null }, { id: 'v3', replicated_at: null }, { id: 'v4', replicated_at: null }]);
       const replicas = new BlobReplicasRepo(db);

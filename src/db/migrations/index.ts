@@ -42,6 +42,8 @@ import * as m202612210000 from './202612210000_job_lanes.js';
 import * as m202612220000 from './202612220000_job_turns.js';
 import * as m202612230000 from './202612230000_job_weights.js';
 import * as m202612230100 from './202612230100_versions_awaiting_replica.js';
+import * as m202612240000 from './202612240000_audit_pages_by_seq.js';
+import * as m202612240100 from './202612240100_quarantine_by_organisation.js';
 
 export interface Migration {
   name: string;
@@ -90,4 +92,6 @@ export const migrations: Migration[] = [
   { name: m202612220000.JOB_TURNS_MIGRATION, up: m202612220000.up },
   { name: m202612230000.JOB_WEIGHTS_MIGRATION, up: m202612230000.up },
   { name: m202612230100.VERSIONS_AWAITING_REPLICA_MIGRATION, up: m202612230100.up },
+  { name: m202612240000.AUDIT_PAGES_BY_SEQ_MIGRATION, up: m202612240000.up },
+  { name: m202612240100.QUARANTINE_BY_ORGANISATION_MIGRATION, up: m202612240100.up },
 ];
