@@ -59,6 +59,7 @@ describe.each(DIALECTS)('a backup from before sign-in seals, restored, on %s', (
     await db.schema.dropIndex('versions_organisation_scan').execute();
     await sql`delete from schema_migrations where name = '202612240100_quarantine_by_organisation'`.execute(db);
     for (const index of ['audit_events_target_seq', 'audit_events_actor_seq', 'audit_events_document_seq']) await db.schema.dropIndex(index).execute();
+    await db.schema.createIndex('audit_events_document').on('audit_events').columns(['document_id', 'time']).execute();
     await sql`delete from schema_migrations where name = '202612240000_audit_pages_by_seq'`.execute(db);
     await db.schema.dropIndex('versions_awaiting_replica').execute();
     await db.schema.alterTable('versions').dropColumn('replicated_at').execute();

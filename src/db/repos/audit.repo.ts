@@ -316,14 +316,20 @@ export class AuditRepo implements AuditRepository {
     // in both (its own action on itself) kept once. The first page of the merge is in the two parts' first
     // pages. An `or` of the two would make both databases fetch every event the organisation ever had and sort
     // them for one page (docs/performance.md "The audit page, read in log order").
+    // With a time window the (organisation, time) indexes read the window alone; walked in seq order instead, a
+    // recent window was reached past every earlier event of the organisation (SQLite chose the seq index for a
+    // `from` without a `to`). `+seq` keeps SQLite's planner, which has no statistics, off the seq indexes there;
+    // the window's events are then sorted, as every page's were before migration 202612240000.
+    const windowed = q.from !== undefined || q.to !== undefined;
+    const seq = windowed ? sql<number>`+seq` : sql.ref('seq');
     const side = (column: 'target_organisation_id' | 'actor_organisation_id') => {
-      let query = this.db.selectFrom('audit_events').selectAll().where(column, '=', q.organisationId).where('seq', '>=', 0);
+      let query = this.db.selectFrom('audit_events').selectAll().where(column, '=', q.organisationId).where(seq, '>=', 0);
       if (q.actorUserId) query = query.where('actor_user_id', '=', q.actorUserId);
       if (q.action) query = query.where('action', '=', q.action);
       if (q.from) query = query.where('time', '>=', q.from);
       if (q.to) query = query.where('time', '<', q.to);
       if (q.documentId) query = query.where('document_id', '=', q.documentId);
-      if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq);
+      if (q.afterSeq !== undefined) query = query.where(seq, '>', q.afterSeq);
       // The limit is the audit API's page size, a client's choice: bound, not written (sqlite-query-compiler.ts boundCount).
       return this.db.selectFrom(query.orderBy('seq').limit(boundCount(q.limit)).as(column === 'target_organisation_id' ? 'targeted' : 'acted')).selectAll();
     };
