@@ -4,16 +4,11 @@
 // found by `target = ? or actor = ?` through the (organisation, time) indexes and sorted by seq for every page,
 // on both databases (docs/performance.md "The audit page, read in log order").
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPostgres, openSqlite, type DatabaseHandle } from '../../src/db/kysely.js';
-import { migrate } from '../../src/db/migrate.js';
+import type { DatabaseHandle } from '../../src/db/kysely.js';
 import { AuditRepo } from '../../src/db/repos/audit.repo.js';
-import { createMigratedDatabase } from '../support/postgres.js';
-import { postgresPlan, record, sqlitePlan, type RecordedStatement } from '../support/recorded-statements.js';
+import { openMigratedHandle, postgresPlan, record, sqlitePlan, type RecordedStatement } from '../support/recorded-statements.js';
 import { DIALECTS } from '../support/vault.js';
 
 const EVENTS = 20_000;
@@ -40,16 +35,7 @@ describe.each(DIALECTS)('an organisation\'s audit page on %s', (dialect) => {
   const o1 = all.filter((e) => e.target_organisation_id === 'o1' || e.actor_organisation_id === 'o1');
 
   beforeAll(async () => {
-    if (dialect === 'postgres') {
-      const database = await createMigratedDatabase('sraudpage');
-      handle = openPostgres(database.url, 2);
-      close = async () => { await handle.close(); await database.drop(); };
-    } else {
-      const dir = await mkdtemp(path.join(tmpdir(), 'sr-audit-page-'));
-      handle = openSqlite({ file: path.join(dir, 'audit.db'), key: randomBytes(32) });
-      await migrate(handle.db, handle.caps);
-      close = async () => { await handle.close(); await rm(dir, { recursive: true, force: true }); };
-    }
+    ({ handle, close } = await openMigratedHandle(dialect, 'audpage'));
     const db = handle.db;
     audit = new AuditRepo(db, handle.caps, randomBytes(32));
     for (let from = 0; from < EVENTS; from += 500) await db.insertInto('audit_events').values(all.slice(from, from + 500) as never).execute();

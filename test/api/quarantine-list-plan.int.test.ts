@@ -3,17 +3,12 @@
 // takes this organisation's infected, held and pending versions from an index by organisation, never every
 // council's. Until 7 December it read every infected, held and pending version of the whole vault by
 // (scan_status, created_at) and kept its own (docs/performance.md "The audit page, read in log order").
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPostgres, openSqlite, type DatabaseHandle } from '../../src/db/kysely.js';
-import { migrate } from '../../src/db/migrate.js';
+import type { DatabaseHandle } from '../../src/db/kysely.js';
 import { DocumentsRepo } from '../../src/db/repos/documents.repo.js';
-import { createMigratedDatabase } from '../support/postgres.js';
-import { postgresPlan, record, sqlitePlan } from '../support/recorded-statements.js';
+import { openMigratedHandle, postgresPlan, record, sqlitePlan } from '../support/recorded-statements.js';
 import { DIALECTS } from '../support/vault.js';
 
 const OTHERS_PENDING = 4000;
@@ -28,16 +23,7 @@ describe.each(DIALECTS)('the quarantine\'s read on %s', (dialect) => {
   const own: string[] = [];
 
   beforeAll(async () => {
-    if (dialect === 'postgres') {
-      const database = await createMigratedDatabase('srquarantine');
-      handle = openPostgres(database.url, 2);
-      close = async () => { await handle.close(); await database.drop(); };
-    } else {
-      const dir = await mkdtemp(path.join(tmpdir(), 'sr-quarantine-plan-'));
-      handle = openSqlite({ file: path.join(dir, 'quarantine.db'), key: randomBytes(32) });
-      await migrate(handle.db, handle.caps);
-      close = async () => { await handle.close(); await rm(dir, { recursive: true, force: true }); };
-    }
+    ({ handle, close } = await openMigratedHandle(dialect, 'quarantine'));
     const db = handle.db;
     documents = new DocumentsRepo(db, handle.caps);
     for (const o of ['o1', 'o2']) {

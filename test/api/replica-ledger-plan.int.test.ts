@@ -4,17 +4,12 @@
 // connection for a million versions, three times a scrape), the count of unrecoverable versions was planned from
 // the versions' side by SQLite, and the sample sorted every version by random() (docs/performance.md "The
 // replica's lag and the scrub's sample, read by index").
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPostgres, openSqlite, type DatabaseHandle } from '../../src/db/kysely.js';
-import { migrate } from '../../src/db/migrate.js';
+import type { DatabaseHandle } from '../../src/db/kysely.js';
 import { BlobReplicasRepo } from '../../src/db/repos/replicas.repo.js';
-import { createMigratedDatabase } from '../support/postgres.js';
-import { postgresPlan, record, sqlitePlan, type RecordedStatement } from '../support/recorded-statements.js';
+import { openMigratedHandle, postgresPlan, record, sqlitePlan, type RecordedStatement } from '../support/recorded-statements.js';
 import { DIALECTS } from '../support/vault.js';
 
 const VERSIONS = 5000;
@@ -29,16 +24,7 @@ describe.each(DIALECTS)('the replica ledger\'s reads on %s', (dialect) => {
   const at = (i: number) => new Date(Date.UTC(2026, 10, 1) + i * 1000).toISOString();
 
   beforeAll(async () => {
-    if (dialect === 'postgres') {
-      const database = await createMigratedDatabase('srledger');
-      handle = openPostgres(database.url, 2);
-      close = async () => { await handle.close(); await database.drop(); };
-    } else {
-      const dir = await mkdtemp(path.join(tmpdir(), 'sr-ledger-plan-'));
-      handle = openSqlite({ file: path.join(dir, 'ledger.db'), key: randomBytes(32) });
-      await migrate(handle.db, handle.caps);
-      close = async () => { await handle.close(); await rm(dir, { recursive: true, force: true }); };
-    }
+    ({ handle, close } = await openMigratedHandle(dialect, 'ledger'));
     const db = handle.db;
     replicas = new BlobReplicasRepo(db);
     await db.insertInto('organisations').values({ id: 'o1', slug: 'o1', name: 'O1', kind: 'district', region: 'North', created_at: at(0) } as never).execute();

@@ -1,9 +1,16 @@
 // The SQL statements the drivers really receive, with their values, for tests that read their plans: every
 // better-sqlite3 statement run and every pg query, recorded while `record` runs its work. Loaded once per test
 // file (it wraps both drivers' prototypes for the file's whole run, recording only inside `record`).
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import Database from 'better-sqlite3-multiple-ciphers';
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import pg from 'pg';
+import { openPostgres, openSqlite, type DatabaseHandle } from '../../src/db/kysely.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createMigratedDatabase } from './postgres.js';
 
 export interface RecordedStatement { source: string; values: unknown[] }
 export interface PlanNode { 'Node Type': string; 'Relation Name'?: string; 'Index Name'?: string; 'Actual Rows'?: number; 'Rows Removed by Filter'?: number; Plans?: PlanNode[] }
@@ -63,4 +70,17 @@ export async function postgresPlan(db: Kysely<any>, statement: RecordedStatement
     }
   });
   return nodesOf(plan);
+}
+
+/** A migrated database of its own on either dialect (PostgreSQL: one made for it; SQLite: an encrypted file in a temporary folder), and how to remove it. */
+export async function openMigratedHandle(dialect: 'sqlite' | 'postgres', name: string): Promise<{ handle: DatabaseHandle; close: () => Promise<void> }> {
+  if (dialect === 'postgres') {
+    const database = await createMigratedDatabase(`sr${name}`);
+    const handle = openPostgres(database.url, 2);
+    return { handle, close: async () => { await handle.close(); await database.drop(); } };
+  }
+  const dir = await mkdtemp(path.join(tmpdir(), `sr-${name}-`));
+  const handle = openSqlite({ file: path.join(dir, `${name}.db`), key: randomBytes(32) });
+  await migrate(handle.db, handle.caps);
+  return { handle, close: async () => { await handle.close(); await rm(dir, { recursive: true, force: true }); } };
 }
