@@ -11,6 +11,7 @@ import { sql } from 'kysely';
 import { openSqlite } from '../src/db/kysely.js';
 import { migrate } from '../src/db/migrate.js';
 import { BlobReplicasRepo } from '../src/db/repos/replicas.repo.js';
+import { timeThrice } from './lib/timed-reads.js';
 
 const n = Number(process.argv[2] ?? 1_000_000);
 const dir = await mkdtemp(path.join(tmpdir(), 'srb-ledger-'));
@@ -45,15 +46,7 @@ try {
   // Opened again as the server opens its main connection: a 2 MiB page cache.
   const handle = openSqlite({ file, key, mainCacheMib: 2 });
   const replicas = new BlobReplicasRepo(handle.db);
-  const time = async (label: string, read: () => Promise<unknown>) => {
-    const runs: number[] = [];
-    for (let k = 0; k < 3; k++) {
-      const start = performance.now();
-      await read();
-      runs.push(performance.now() - start);
-    }
-    process.stdout.write(`${label.padEnd(52)} ${runs.map((ms) => `${ms.toFixed(1)} ms`).join(', ')}\n`);
-  };
+  const time = (label: string, read: () => Promise<unknown>) => timeThrice(label, 52, read);
   process.stdout.write(`${n.toLocaleString('en-GB')} versions, ${(n / 100).toLocaleString('en-GB')} not in the replica yet; three runs each, on the event loop\n`);
   await time('lag, before (every version joined to the ledger)', () => sql`select count(*) as pending, min(v.created_at) as oldest from versions as v left join blob_replicas as r on r.blob_id = v.blob_id where v.wrapped_key is not null and r.replicated_at is null`.execute(handle.db));
   await time('lag, now (versions_awaiting_replica)', () => replicas.lag());
