@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { ArrangementAction } from '../domain/access/actions.js';
 import type { Acceptance, ArrangementResource, Decision } from '../domain/access/policy.js';
 import * as lifecycle from '../domain/arrangements/lifecycle.js';
+import { ARRANGEMENT_STANDINGS, withStanding, type StandingArrangement } from '../domain/arrangements/standing.js';
 import { arrangementStateHash } from '../domain/audit/arrangement-record.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import type { MailMessage } from '../domain/mail/message.js';
@@ -36,6 +37,15 @@ export interface ArrangementTerms {
   annualSavingPounds?: number;
 }
 
+/** The register's filters: by party, service area, the host's region, lifecycle status or standing now. */
+export interface ArrangementFilter {
+  organisationId?: string;
+  serviceArea?: string;
+  region?: string;
+  status?: string;
+  standing?: string;
+}
+
 export interface ReportRow {
   key: string;
   arrangements: number;
@@ -59,7 +69,7 @@ export class ArrangementsService {
   }) {}
 
   /** The host's org admin proposes (draft); a system actor may create it already approved (`approve`). */
-  async propose(actor: Actor, terms: ArrangementTerms, options: { approve?: boolean } = {}): Promise<Arrangement> {
+  async propose(actor: Actor, terms: ArrangementTerms, options: { approve?: boolean } = {}): Promise<StandingArrangement> {
     const clean = await this.validTerms(terms);
     const approve = options.approve === true;
     if (approve && actor.kind !== 'system') throw invalid('Only an administrator at the command line can create an arrangement already approved by every party.');
@@ -67,14 +77,15 @@ export class ArrangementsService {
     const decision = await this.o.access.check(actor, 'arrangement.propose', arrangementResource(proposal.next), { organisationId: clean.hostOrganisationId, ids: {} });
     if (!decision.allow) throw invalid('Only an org admin of the host organisation can propose an arrangement.');
     const awaiting = await this.awaitingAcceptance(proposal);
-    return this.o.store.transaction(async (repos) => {
+    const stored = await this.o.store.transaction(async (repos) => {
       await repos.arrangements.insert(proposal.next, actor.userId);
       return this.revise(repos, actor, proposal, decision, {}, awaiting);
     });
+    return this.standing(stored);
   }
 
   /** New terms, in draft only: they become the terms partners accept (termsRevision), and every acceptance is cleared. */
-  async amend(actor: Actor, id: string, changes: Partial<Omit<ArrangementTerms, 'hostOrganisationId'>>): Promise<Arrangement> {
+  async amend(actor: Actor, id: string, changes: Partial<Omit<ArrangementTerms, 'hostOrganisationId'>>): Promise<StandingArrangement> {
     const { arrangement: current, decision } = await this.authorize(actor, id, 'arrangement.amend');
     const clean = await this.validTerms({ ...current, ...changes, hostOrganisationId: current.hostOrganisationId });
     return this.commit(actor, current, lifecycle.amend(current, clean, this.o.clock.now()), decision);
@@ -84,7 +95,7 @@ export class ArrangementsService {
    * A partner accepts the terms of the revision it reviewed. People accept for their own
    * organisation; an administrator at the command line records a named partner's acceptance.
    */
-  async accept(actor: Actor, id: string, review: { revision: number; partnerOrganisationId?: string }): Promise<Arrangement> {
+  async accept(actor: Actor, id: string, review: { revision: number; partnerOrganisationId?: string }): Promise<StandingArrangement> {
     if (!Number.isSafeInteger(review.revision) || review.revision < 1) throw invalid('Give the revision of the terms you reviewed, a whole number such as 3.', { field: 'revision' });
     const partnerId = actor.kind === 'system' ? review.partnerOrganisationId : actor.organisationId;
     if (!partnerId) throw invalid('Name the partner organisation whose acceptance you are recording.', { field: 'partner' });
@@ -95,18 +106,18 @@ export class ArrangementsService {
     });
   }
 
-  async suspend(actor: Actor, id: string): Promise<Arrangement> {
+  async suspend(actor: Actor, id: string): Promise<StandingArrangement> {
     const { arrangement, decision } = await this.authorize(actor, id, 'arrangement.suspend');
     return this.commit(actor, arrangement, lifecycle.suspend(arrangement, this.o.clock.now()), decision);
   }
 
-  async end(actor: Actor, id: string): Promise<Arrangement> {
+  async end(actor: Actor, id: string): Promise<StandingArrangement> {
     const { arrangement, decision } = await this.authorize(actor, id, 'arrangement.end');
     return this.commit(actor, arrangement, lifecycle.end(arrangement, this.o.clock.now()), decision);
   }
 
   /** Back to draft with every acceptance cleared: reopening access needs the partners' word again. */
-  async resume(actor: Actor, id: string): Promise<Arrangement> {
+  async resume(actor: Actor, id: string): Promise<StandingArrangement> {
     const { arrangement, decision } = await this.authorize(actor, id, 'arrangement.resume');
     return this.commit(actor, arrangement, lifecycle.resume(arrangement, this.o.clock.now()), decision);
   }
@@ -116,14 +127,20 @@ export class ArrangementsService {
    * revision, in one transaction: the revision is what the policy will read, never a wish beside it.
    * Refused if anyone changed the arrangement since `current` was read and decided on.
    */
-  private async commit(actor: Actor, current: Arrangement, change: lifecycle.Change, decision: Decision, extraIds: Record<string, string> = {}): Promise<Arrangement> {
+  private async commit(actor: Actor, current: Arrangement, change: lifecycle.Change, decision: Decision, extraIds: Record<string, string> = {}): Promise<StandingArrangement> {
     const awaiting = await this.awaitingAcceptance(change);
-    return this.o.store.transaction(async (repos) => {
+    const stored = await this.o.store.transaction(async (repos) => {
       if (!(await repos.arrangements.save(change.next, current.revision, actor.userId))) {
         throw conflict('This arrangement was changed by someone else at the same moment. Reload it, review it and try again.');
       }
       return this.revise(repos, actor, change, decision, extraIds, awaiting);
     });
+    return this.standing(stored);
+  }
+
+  /** What the arrangement means now (in force, not yet started, past its end), beside its lifecycle status. */
+  private standing(arrangement: Arrangement): StandingArrangement {
+    return withStanding(arrangement, this.o.clock.now());
   }
 
   /**
@@ -170,7 +187,7 @@ export class ArrangementsService {
    * (`changedByName`: a name, "someone in <organisation>", or null for the command line); the person's
    * id (`changedBy`) is kept only for those decide() lets identify them (PersonNamesService.namesFor).
    */
-  async get(actor: Actor, id: string): Promise<{ arrangement: Arrangement; revisions: ReaderRevision[] }> {
+  async get(actor: Actor, id: string): Promise<{ arrangement: StandingArrangement; revisions: ReaderRevision[] }> {
     const { arrangement } = await this.authorize(actor, id, 'arrangement.read');
     // Each revision as decide() would let this reader read the arrangement as it then stood: the register
     // opens an arrangement once in force, not the drafts it was negotiated from (a partner dropped on the
@@ -180,7 +197,7 @@ export class ArrangementsService {
     const revisions = stored.filter((_, i) => readable[i]);
     const people = await this.o.personNames.namesFor(actor, revisions.flatMap((r) => (r.changedBy ? [r.changedBy] : [])));
     return {
-      arrangement,
+      arrangement: this.standing(arrangement),
       revisions: revisions.map((r) => {
         const known = r.changedBy ? people.get(r.changedBy) : undefined;
         return { ...r, changedBy: known?.identified ? r.changedBy : null, changedByName: r.changedBy ? (known?.label ?? 'Someone') : null };
@@ -188,17 +205,25 @@ export class ArrangementsService {
     };
   }
 
-  /** The register: arrangements the actor may see, with optional filters. */
-  async list(actor: Actor, filter: { organisationId?: string; serviceArea?: string; region?: string; status?: string }): Promise<Arrangement[]> {
+  /**
+   * The register: arrangements the actor may see, with optional filters. `status` is the lifecycle
+   * status stored; `standing` what it means now, so "in-force" leaves out one past its end date.
+   */
+  async list(actor: Actor, filter: ArrangementFilter): Promise<StandingArrangement[]> {
     if (filter.status && !(ARRANGEMENT_STATUSES as readonly string[]).includes(filter.status)) throw invalid(`Status must be one of ${ARRANGEMENT_STATUSES.join(', ')}.`, { field: 'status' });
-    const all = await this.o.store.repos.arrangements.list({ ...filter, status: filter.status as ArrangementStatus | undefined });
+    if (filter.standing && !(ARRANGEMENT_STANDINGS as readonly string[]).includes(filter.standing)) throw invalid(`Standing must be one of ${ARRANGEMENT_STANDINGS.join(', ')}.`, { field: 'standing' });
+    const { standing, ...stored } = filter;
+    const all = await this.o.store.repos.arrangements.list({ ...stored, status: stored.status as ArrangementStatus | undefined });
     const readable = await this.o.access.can(actor, all.map((arrangement) => ({ action: 'arrangement.read' as const, resource: arrangementResource(arrangement) })));
-    return all.filter((_, i) => readable[i]);
+    return all.filter((_, i) => readable[i]).map((a) => this.standing(a)).filter((a) => standing === undefined || a.standing === standing);
   }
 
-  /** Savings and partner counts by service area and by region, over arrangements that are active. */
-  async report(actor: Actor, filter: { status?: string } = {}): Promise<ArrangementsReport> {
-    const arrangements = await this.list(actor, { status: filter.status ?? 'active' });
+  /**
+   * Savings and partner counts by service area and by region, over the arrangements in force unless a
+   * status or standing is asked for: one active but past its end date saves nobody anything now.
+   */
+  async report(actor: Actor, filter: Pick<ArrangementFilter, 'status' | 'standing'> = {}): Promise<ArrangementsReport> {
+    const arrangements = await this.list(actor, filter.status || filter.standing ? filter : { standing: 'in-force' });
     const organisations = new Map((await this.o.store.repos.organisations.list()).map((o) => [o.id, o] as [string, Organisation]));
     const group = (keyOf: (a: Arrangement) => string): ReportRow[] => {
       const rows = new Map<string, { arrangements: number; partners: Set<string>; saving: number }>();

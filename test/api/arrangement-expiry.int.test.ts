@@ -9,6 +9,7 @@ import { useClamd } from '../support/fixture.js';
 import { api } from '../support/http.js';
 import { createOrganisation, DIALECTS, openTestVault, realClockUnless, upload, type TestVault } from '../support/vault.js';
 import { canaryWord, drainJobs, foundIds } from '../search/support.js';
+import { FormClient } from '../ui/support.js';
 import { dav, davUser } from '../webdav/support.js';
 import type { AddressInfo } from 'node:net';
 
@@ -70,6 +71,58 @@ describe.each(DIALECTS)('an arrangement past its end date, on %s', (dialect) => 
       // WebDAV: an organisation's folder the person reaches nothing in is refused as such, whatever the path names below it.
       'collection.list:no_visible_collection', 'collection.list:no_visible_collection',
     ]);
+  });
+
+  it('is shown as what it means now: not started, in force, then past its end date, on the register, the home page, and the report', async () => {
+    clock.set(null);
+    const start = Date.now();
+    const region = `Region ${canaryWord()}`;
+    const host = await createOrganisation(t.vault, { areas: { finance: 'OFFICIAL' }, region });
+    const partner = await createOrganisation(t.vault, { areas: { finance: 'OFFICIAL' } });
+    const purpose = `Shared finance ${canaryWord()}`;
+    const proposed = await t.vault.arrangements.propose(systemActor(), {
+      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'finance', purpose, lawfulBasis: 'Local Government Act 1972 s.101',
+      accessLevel: 'read', ceiling: 'OFFICIAL', startsAt: new Date(start + HOUR).toISOString(), endsAt: new Date(start + 2 * HOUR).toISOString(), annualSavingPounds: 12_000,
+    }, { approve: true });
+    expect(proposed).toMatchObject({ status: 'active', standing: 'scheduled' });
+    const partnerStaff = await partner.user({ teams: ['finance'], clearance: 'OFFICIAL' });
+    const asPartner = api(t.app, partnerStaff);
+    // Signed in afresh at each moment: an hour on, the session from before has timed out.
+    let web = new FormClient(base);
+    const hostRegion = async () => ((await asPartner.get('arrangements/report')).json().byRegion as { key: string; annualSavingPounds: number }[]).find((r) => r.key === region) ?? null;
+    const shown = async () => {
+      web = new FormClient(base);
+      await web.signIn(partnerStaff.email);
+      const listed = (await asPartner.get(`arrangements?organisation=${partner.slug}`)).json().arrangements as { id: string; status: string; standing: string }[];
+      const register = (await web.get(`/arrangements?serviceArea=finance&region=${encodeURIComponent(region)}`)).text;
+      return {
+        api: listed.map((a) => `${a.status}/${a.standing}`),
+        detail: (await asPartner.get(`arrangements/${proposed.id}`)).json().arrangement.standing as string,
+        register: /<strong class="govuk-tag[^"]*">\s*([^<]+?)\s*<\/strong>/.exec(register.slice(register.indexOf(purpose)))?.[1],
+        page: /id="terms"[\s\S]*?<strong class="govuk-tag[^"]*">\s*([^<]+?)\s*<\/strong>/.exec((await web.get(`/arrangements/${proposed.id}`)).text)?.[1],
+        home: (await web.get('/')).text.includes(`href="/arrangements/${proposed.id}"`),
+        saving: (await hostRegion())?.annualSavingPounds ?? null,
+      };
+    };
+
+    expect(await shown()).toEqual({ api: ['active/scheduled'], detail: 'scheduled', register: 'Not started yet', page: 'Not started yet', home: false, saving: null });
+    clock.set(new Date(start + HOUR + 60_000).toISOString());
+    expect(await shown()).toEqual({ api: ['active/in-force'], detail: 'in-force', register: 'In force', page: 'In force', home: true, saving: 12_000 });
+    clock.set(new Date(start + 2 * HOUR + 60_000).toISOString());
+    expect(await shown()).toEqual({ api: ['active/expired'], detail: 'expired', register: 'Past its end date', page: 'Past its end date', home: false, saving: null });
+
+    // Either filter: the stored lifecycle status, or what it means now.
+    const ids = async (query: string) => ((await asPartner.get(`arrangements?organisation=${partner.slug}&${query}`)).json().arrangements as { id: string }[]).map((a) => a.id);
+    expect(await ids('status=active')).toEqual([proposed.id]);
+    expect(await ids('standing=in-force')).toEqual([]);
+    expect(await ids('standing=expired')).toEqual([proposed.id]);
+    expect((await web.get('/arrangements?standing=expired')).text).toContain(purpose);
+    expect((await web.get('/arrangements?standing=in-force')).text).not.toContain(purpose);
+    const refused = await asPartner.get('arrangements?standing=lapsed');
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().detail).toBe('Standing must be one of draft, scheduled, in-force, expired, suspended, ended.');
+    // The report counts it again only when asked for active arrangements whatever their dates.
+    expect(((await asPartner.get('arrangements/report?status=active')).json().byRegion as { key: string }[]).map((r) => r.key)).toContain(region);
   });
 
   async function actorOf(userId: string) {

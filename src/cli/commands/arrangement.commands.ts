@@ -38,14 +38,15 @@ export function registerArrangementCommands(program: Command): void {
 
   arrangement
     .command('list')
-    .description('list arrangements')
-    .option('--status <status>', 'draft, active, suspended or ended')
-    .action(async (opts: { status?: string }, command: Command) => {
+    .description('list arrangements: id, standing (what it means now), host, partners, service area, access, ceiling, end date')
+    .option('--status <status>', 'lifecycle status: draft, active, suspended or ended')
+    .option('--standing <standing>', 'what it means now: draft, scheduled, in-force, expired, suspended or ended')
+    .action(async (opts: { status?: string; standing?: string }, command: Command) => {
       await withVault(command, async (vault) => {
         const orgs = new Map((await vault.organisations.listOrganisations()).map((o) => [o.id, o.slug]));
-        const all = await vault.arrangements.list(systemActor(), opts.status ? { status: opts.status } : {});
+        const all = await vault.arrangements.list(systemActor(), { ...(opts.status ? { status: opts.status } : {}), ...(opts.standing ? { standing: opts.standing } : {}) });
         for (const a of all) {
-          output([a.id, a.status, orgs.get(a.hostOrganisationId), a.partnerOrganisationIds.map((p) => orgs.get(p)).join(','), a.serviceArea, a.accessLevel, a.ceiling, a.endsAt ?? '-'].join('\t'));
+          output([a.id, a.standing, orgs.get(a.hostOrganisationId), a.partnerOrganisationIds.map((p) => orgs.get(p)).join(','), a.serviceArea, a.accessLevel, a.ceiling, a.endsAt ?? '-'].join('\t'));
         }
       });
     });

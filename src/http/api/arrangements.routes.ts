@@ -33,7 +33,12 @@ export const arrangementsRoutes = (vault: AppServices): FastifyPluginAsync => as
   r.get('/arrangements', {
     schema: {
       tags: ['arrangements'], summary: 'The register of arrangements',
-      querystring: z.object({ organisation: z.string().optional(), serviceArea: z.string().optional(), region: z.string().optional(), status: z.string().optional() }),
+      description: 'Each arrangement carries `status`, its lifecycle (draft, active, suspended, ended), and `standing`, what it means now: '
+        + 'an active arrangement is `scheduled` before its start, `in-force` until its end date and `expired` after it. Filter by either.',
+      querystring: z.object({
+        organisation: z.string().optional(), serviceArea: z.string().optional(), region: z.string().optional(), status: z.string().optional(),
+        standing: z.string().optional().describe('draft, scheduled, in-force, expired, suspended or ended'),
+      }),
     },
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
@@ -41,16 +46,21 @@ export const arrangementsRoutes = (vault: AppServices): FastifyPluginAsync => as
     const organisationId = q.organisation ? (await vault.organisations.organisationBySlug(q.organisation)).id : undefined;
     const list = await vault.arrangements.list(actor, {
       ...(organisationId ? { organisationId } : {}), ...(q.serviceArea ? { serviceArea: q.serviceArea } : {}),
-      ...(q.region ? { region: q.region } : {}), ...(q.status ? { status: q.status } : {}),
+      ...(q.region ? { region: q.region } : {}), ...(q.status ? { status: q.status } : {}), ...(q.standing ? { standing: q.standing } : {}),
     });
     return { arrangements: list };
   });
 
   r.get('/arrangements/report', {
-    schema: { tags: ['arrangements'], summary: 'Savings and partners by service area and region (JSON, or CSV with ?format=csv)', querystring: z.object({ format: z.enum(['json', 'csv']).optional(), status: z.string().optional() }) },
+    schema: {
+      tags: ['arrangements'], summary: 'Savings and partners by service area and region (JSON, or CSV with ?format=csv)',
+      description: 'Over the arrangements in force unless `status` or `standing` asks for others.',
+      querystring: z.object({ format: z.enum(['json', 'csv']).optional(), status: z.string().optional(), standing: z.string().optional() }),
+    },
   }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
-    const report = await vault.arrangements.report(actor, request.query.status ? { status: request.query.status } : {});
+    const q = request.query;
+    const report = await vault.arrangements.report(actor, { ...(q.status ? { status: q.status } : {}), ...(q.standing ? { standing: q.standing } : {}) });
     if (request.query.format === 'csv' || request.headers.accept === 'text/csv') {
       return reply.type('text/csv; charset=utf-8').header('Content-Disposition', 'attachment; filename="shared-services-report.csv"').send(reportCsv(report));
     }

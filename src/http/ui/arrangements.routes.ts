@@ -3,7 +3,8 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ArrangementResource } from '../../domain/access/policy.js';
 import { DomainError } from '../../domain/errors.js';
-import { ACCESS_LEVELS, ARRANGEMENT_STATUSES, CLASSIFICATIONS } from '../../domain/types.js';
+import { ARRANGEMENT_STANDINGS } from '../../domain/arrangements/standing.js';
+import { ACCESS_LEVELS, CLASSIFICATIONS } from '../../domain/types.js';
 import { arrangementResource } from '../../services/arrangements.service.js';
 import { reportCsv } from '../../services/report-csv.js';
 import { organisationNames } from './browse.routes.js';
@@ -27,15 +28,18 @@ function reviewedRevision(value: string): number {
 }
 
 export const arrangementPages = (ui: Ui): FastifyPluginAsync => async (app) => {
-  app.get<{ Querystring: { serviceArea?: string; region?: string; status?: string } }>('/arrangements', async (request, reply) => {
+  app.get<{ Querystring: { serviceArea?: string; region?: string; status?: string; standing?: string } }>('/arrangements', async (request, reply) => {
     const web = signedIn(request);
     const q = request.query;
-    const filter = { ...(q.serviceArea ? { serviceArea: q.serviceArea } : {}), ...(q.region ? { region: q.region } : {}), ...(q.status ? { status: q.status } : {}) };
+    const filter = {
+      ...(q.serviceArea ? { serviceArea: q.serviceArea } : {}), ...(q.region ? { region: q.region } : {}),
+      ...(q.status ? { status: q.status } : {}), ...(q.standing ? { standing: q.standing } : {}),
+    };
     const orgs = await organisationNames(ui);
     const arrangements = await ui.vault.arrangements.list(web.actor, filter);
     const regions = [...new Set([...orgs.values()].map((o) => o.region))].sort();
     return render(ui, request, reply, 'arrangements.njk', {
-      arrangements, orgs: Object.fromEntries(orgs), filter: q, regions, serviceAreas: ui.vault.serviceAreas, statuses: ARRANGEMENT_STATUSES,
+      arrangements, orgs: Object.fromEntries(orgs), filter: q, regions, serviceAreas: ui.vault.serviceAreas, standings: ARRANGEMENT_STANDINGS,
       canPropose: await ui.vault.access.may(web.actor, 'arrangement.propose', hostedBy(web.organisation.id)),
     });
   });

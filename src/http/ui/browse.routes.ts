@@ -57,7 +57,7 @@ export const browsePages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const quarantine = reviewsQuarantine ? await ui.vault.quarantine.list(actor) : [];
     const awaiting = drafts.filter((_, i) => accepts[i]);
     const ownAreas = [...new Set((await ui.vault.collections.roots(actor, web.organisation.id)).map((c) => c.serviceArea))].sort();
-    const shared = arrangements.filter((a) => a.status === 'active').map((a) => ({
+    const shared = arrangements.filter((a) => a.standing === 'in-force').map((a) => ({
       arrangement: a,
       host: orgs.get(a.hostOrganisationId),
       partners: a.partnerOrganisationIds.map((id) => orgs.get(id)).filter((o): o is Organisation => o !== undefined),

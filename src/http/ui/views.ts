@@ -27,6 +27,10 @@ const STATUS_TAGS: Record<string, { text: string; classes: string }> = {
   released: { text: 'Released', classes: 'govuk-tag--blue' },
   draft: { text: 'Draft', classes: 'govuk-tag--grey' },
   active: { text: 'Active', classes: 'govuk-tag--green' },
+  // An arrangement's standing (domain/arrangements/standing.ts): what an active one means now.
+  scheduled: { text: 'Not started yet', classes: 'govuk-tag--blue' },
+  'in-force': { text: 'In force', classes: 'govuk-tag--green' },
+  expired: { text: 'Past its end date', classes: 'govuk-tag--grey' },
   suspended: { text: 'Suspended', classes: 'govuk-tag--orange' },
   ended: { text: 'Ended', classes: 'govuk-tag--red' },
   deleted: { text: 'Deleted', classes: 'govuk-tag--grey' },
