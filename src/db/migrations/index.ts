@@ -44,6 +44,10 @@ import * as m202612230000 from './202612230000_job_weights.js';
 import * as m202612230100 from './202612230100_versions_awaiting_replica.js';
 import * as m202612240000 from './202612240000_audit_pages_by_seq.js';
 import * as m202612240100 from './202612240100_quarantine_by_organisation.js';
+import * as m202612250000 from './202612250000_bin_by_organisation.js';
+import * as m202612250100 from './202612250100_organisation_record_events.js';
+import * as m202612250200 from './202612250200_finished_jobs.js';
+import * as m202612250300 from './202612250300_subject_access_parts_hold.js';
 
 export interface Migration {
   name: string;
@@ -94,4 +98,8 @@ export const migrations: Migration[] = [
   { name: m202612230100.VERSIONS_AWAITING_REPLICA_MIGRATION, up: m202612230100.up },
   { name: m202612240000.AUDIT_PAGES_BY_SEQ_MIGRATION, up: m202612240000.up },
   { name: m202612240100.QUARANTINE_BY_ORGANISATION_MIGRATION, up: m202612240100.up },
+  { name: m202612250000.BIN_BY_ORGANISATION_MIGRATION, up: m202612250000.up },
+  { name: m202612250100.ORGANISATION_RECORD_EVENTS_MIGRATION, up: m202612250100.up },
+  { name: m202612250200.FINISHED_JOBS_MIGRATION, up: m202612250200.up },
+  { name: m202612250300.SUBJECT_ACCESS_PARTS_HOLD_MIGRATION, up: m202612250300.up },
 ];

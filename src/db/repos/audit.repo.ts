@@ -9,6 +9,7 @@ import { DomainError, IntegrityError } from '../../domain/errors.js';
 import { preparedQuery } from '../prepared-query.js';
 import { boundCount } from '../sqlite-query-compiler.js';
 import type { Schema } from '../schema.js';
+import { ORGANISATION_RECORD_ACTIONS, ORGANISATION_RECORD_EVENT } from '../migrations/202612250100_organisation_record_events.js';
 
 export type { AuditQuery, PendingAuditEvent } from '../../domain/repositories.js';
 
@@ -50,6 +51,9 @@ export function toAuditEvent(r: { id?: number | string; seq: number | null; time
     requestId: r.request_id,
   };
 }
+
+/** The actions audit_events_organisation_records holds: a read by organisation of these alone is served by it. */
+const RECORD_ACTIONS = new Set(ORGANISATION_RECORD_ACTIONS);
 
 /** The largest coalesced statement (each audit row binds 16 values). */
 const MAX_ROWS_A_STATEMENT = 256;
@@ -192,7 +196,13 @@ export class AuditRepo implements AuditRepository {
     if (actions.length === 0) return [];
     const query = (of = actions) => {
       let q = this.db.selectFrom('audit_events').selectAll().where('action', 'in', [...of]).where('decision', '=', 'allow');
-      if (options.organisationId !== undefined) q = q.where('target_organisation_id', '=', options.organisationId);
+      if (options.organisationId !== undefined) {
+        q = q.where('target_organisation_id', '=', options.organisationId);
+        // An organisation's record-keeping events are read from audit_events_organisation_records, whose condition
+        // this repeats (migration 202612250100), not picked out of every event of the organisation; only where
+        // every action asked for is one it holds, so the term never leaves out an event asked for.
+        if (of.every((action) => RECORD_ACTIONS.has(action))) q = q.where(ORGANISATION_RECORD_EVENT);
+      }
       return q;
     };
     let rows: Selectable<Schema['audit_events']>[];

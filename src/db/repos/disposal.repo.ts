@@ -4,7 +4,7 @@ import { exclusionKey, type BatchStatus, type DisposalBatch, type DisposalItem, 
 import type { DisposalAction } from '../../domain/records/series.js';
 import type { DisposalRepository } from '../../domain/repositories.js';
 import type { DisposalBatchesTable, DisposalItemsTable, DisposalStubsTable, Schema } from '../schema.js';
-import { DISPOSED } from './disposed-status.js';
+import { IN_THE_BIN } from '../migrations/202612250000_bin_by_organisation.js';
 
 const toBatch = (r: DisposalBatchesTable): DisposalBatch => ({
   id: r.id, organisationId: r.organisation_id, status: r.status as BatchStatus, dueBy: r.due_by, createdAt: r.created_at, createdBy: r.created_by,
@@ -115,8 +115,10 @@ export class DisposalRepo implements DisposalRepository {
   }
 
   async binExpired(organisationId: string, deletedBefore: string, limit: number): Promise<string[]> {
-    const rows = await this.db.selectFrom('documents').select('id').where('organisation_id', '=', organisationId).where('status', '!=', DISPOSED)
-      .where('deleted_at', 'is not', null).where('deleted_at', '<=', deletedBefore).orderBy('deleted_at').orderBy('id').limit(limit).execute();
+    // From documents_bin, whose condition IN_THE_BIN repeats, in its order: what is in the council's bin, not
+    // every document it has (migration 202612250000).
+    const rows = await this.db.selectFrom('documents').select('id').where('organisation_id', '=', organisationId).where(IN_THE_BIN)
+      .where('deleted_at', '<=', deletedBefore).orderBy('deleted_at').orderBy('id').limit(limit).execute();
     return rows.map((r) => r.id);
   }
 

@@ -283,7 +283,7 @@ export class JobsRepo implements JobsRepository {
     return rows.map((r) => r.kind).sort();
   }
 
-  /** Dead-lettered jobs, newest first. */
+  /** Dead-lettered jobs, newest first: read in that order from jobs_finished (status, finished_at, id), a page and no more. */
   async failed(limit = 100): Promise<FailedJob[]> {
     const rows = await this.db.selectFrom('jobs').selectAll().where('status', '=', 'failed').orderBy('finished_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     return rows.map((r) => ({ id: Number(r.id), kind: r.kind, payload: r.payload, attempts: r.attempts, lastError: r.last_error, finishedAt: r.finished_at }));
@@ -327,10 +327,16 @@ export class JobsRepo implements JobsRepository {
   }
 
   async deleteFinished(before: string, limit: number): Promise<number> {
-    // The oldest done jobs come first in jobs_due (status, run_at), so a batch reads little past what it deletes.
-    const result = await this.db.deleteFrom('jobs')
-      .where('id', 'in', (eb) => eb.selectFrom('jobs').select('id').where('status', '=', 'done').where('finished_at', '<', before).orderBy('run_at').limit(limit))
-      .executeTakeFirst();
+    // The done jobs finished before `before`, one range of jobs_finished (status, finished_at, id). Read by
+    // (status, run_at) until 7 December, keeping those finished before it: the run's last batch, finding fewer
+    // than `limit`, walked every done job the queue keeps (a month's) and read each row, on the main connection.
+    const rows = await this.db.selectFrom('jobs').select('id').where('status', '=', 'done').where('finished_at', '<', before)
+      .orderBy('finished_at').orderBy('id').limit(limit).execute();
+    if (rows.length === 0) return 0;
+    // Deleted by their keys alone, a statement apart: as `id in (subquery)` PostgreSQL may join the batch to
+    // every row of the table, and with `status = 'done'` beside the keys SQLite walks every done job instead.
+    // Nothing changes a done job, so those read are still done and still to go.
+    const result = await this.db.deleteFrom('jobs').where('id', 'in', rows.map((r) => r.id)).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 

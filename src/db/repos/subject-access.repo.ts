@@ -96,6 +96,7 @@ export class SubjectAccessRepo implements SubjectAccessRepository {
     await this.db.updateTable('subject_access_parts').set({ hold_id: holdId }).where('request_id', '=', requestId).where('organisation_id', '=', organisationId).execute();
   }
 
+  /** From the part naming the hold (subject_access_parts_hold, migration 202612250300), not every request's parts. */
   async openRequestHolding(holdId: string): Promise<SubjectAccessRequest | undefined> {
     const row = await this.db.selectFrom('subject_access_requests as r')
       .innerJoin('subject_access_parts as p', 'p.request_id', 'r.id')
