@@ -9,7 +9,7 @@ import { useClamd } from '../support/fixture.js';
 import { api } from '../support/http.js';
 import { createOrganisation, DIALECTS, openTestVault, realClockUnless, upload, type TestVault } from '../support/vault.js';
 import { canaryWord, drainJobs, foundIds } from '../search/support.js';
-import { FormClient } from '../ui/support.js';
+import { enrolTotp, FormClient } from '../ui/support.js';
 import { dav, davUser } from '../webdav/support.js';
 import type { AddressInfo } from 'node:net';
 
@@ -123,6 +123,44 @@ describe.each(DIALECTS)('an arrangement past its end date, on %s', (dialect) => 
     expect(refused.json().detail).toBe('Standing must be one of draft, scheduled, in-force, expired, suspended, ended.');
     // The report counts it again only when asked for active arrangements whatever their dates.
     expect(((await asPartner.get('arrangements/report?status=active')).json().byRegion as { key: string }[]).map((r) => r.key)).toContain(region);
+  });
+
+  it('is pointed out to either party\'s org admins on their home page in its last 30 days, and to nobody else', async () => {
+    clock.set(null);
+    const start = Date.now();
+    const DAY = 24 * HOUR;
+    const host = await createOrganisation(t.vault, { areas: { hr: 'OFFICIAL' } });
+    const partner = await createOrganisation(t.vault, { areas: { hr: 'OFFICIAL' } });
+    const bystander = await createOrganisation(t.vault, { areas: { hr: 'OFFICIAL' } });
+    const purpose = `Shared HR ${canaryWord()}`;
+    const { id } = await t.vault.arrangements.propose(systemActor(), {
+      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'hr', purpose, lawfulBasis: 'Local Government Act 1972 s.101',
+      accessLevel: 'read', ceiling: 'OFFICIAL', endsAt: new Date(start + 60 * DAY).toISOString(),
+    }, { approve: true });
+    const admin = async (org: typeof host) => {
+      const user = await org.user({ roles: ['org_admin'], teams: ['hr'] });
+      return { email: user.email, secret: await enrolTotp(t.vault, user.id) };
+    };
+    const people = { hostAdmin: await admin(host), partnerAdmin: await admin(partner), bystanderAdmin: await admin(bystander), partnerMember: await partner.user({ teams: ['hr'] }) };
+    const told = async () => {
+      const seen: Record<string, string | null> = {};
+      for (const [who, person] of Object.entries(people)) {
+        const home = await new FormClient(base).signIn(person.email, undefined, 'secret' in person ? person.secret : undefined, clock.now().getTime());
+        seen[who] = /<ul class="govuk-list" id="ending-soon">([\s\S]*?)<\/ul>/.exec(home)?.[1]?.replace(/<[^>]+>/g, '').trim() ?? null;
+      }
+      return seen;
+    };
+    const nobody = { hostAdmin: null, partnerAdmin: null, bystanderAdmin: null, partnerMember: null };
+
+    clock.set(new Date(start + 29 * DAY).toISOString());
+    expect(await told()).toEqual(nobody);
+    clock.set(new Date(start + 31 * DAY).toISOString());
+    const notice = `${purpose} ends on ${new Date(start + 60 * DAY).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })}`;
+    expect(await told()).toEqual({ ...nobody, hostAdmin: notice, partnerAdmin: notice });
+    // Suspended, it opens nothing already: nothing is about to stop.
+    await t.vault.arrangements.suspend(systemActor(), id);
+    clock.set(new Date(start + 31 * DAY + 60_000).toISOString()); // a code step on: each code is taken once
+    expect(await told()).toEqual(nobody);
   });
 
   async function actorOf(userId: string) {

@@ -17,8 +17,8 @@ export async function enrolTotp(vault: Vault, userId: string, recoveryCodeHashes
 }
 
 /** A TOTP code for the next 30-second step, so it is never the one the service already saw. */
-export function totp(secret: string, stepOffset = 0): string {
-  return generateSync({ secret, epoch: Math.floor(Date.now() / 1000) + stepOffset * 30 });
+export function totp(secret: string, stepOffset = 0, now = Date.now()): string {
+  return generateSync({ secret, epoch: Math.floor(now / 1000) + stepOffset * 30 });
 }
 
 export const PASSWORD = TEST_PASSWORD;
@@ -73,14 +73,14 @@ export class FormClient {
     return match[1]!;
   }
 
-  /** Signs in with password (and TOTP when a secret is given); returns the home page HTML. */
-  async signIn(email: string, password = PASSWORD, secret?: string): Promise<string> {
+  /** Signs in with password (and TOTP when a secret is given, its code for `now`: the server's clock); returns the home page HTML. */
+  async signIn(email: string, password = PASSWORD, secret?: string, now = Date.now()): Promise<string> {
     const page = await this.get('/sign-in');
     const res = await this.post('/sign-in', { _csrf: FormClient.csrf(page.text), email, password, next: '/' });
     if (res.status !== 303) throw new Error(`sign-in answered ${res.status}: ${res.text.slice(0, 500)}`);
     if (res.location?.startsWith('/sign-in/code')) {
       const codePage = await this.get(res.location);
-      const done = await this.post('/sign-in/code', { _csrf: FormClient.csrf(codePage.text), code: totp(secret!), next: '/' });
+      const done = await this.post('/sign-in/code', { _csrf: FormClient.csrf(codePage.text), code: totp(secret!, 0, now), next: '/' });
       if (done.status !== 303) throw new Error(`code answered ${done.status}`);
     }
     return (await this.get('/')).text;

@@ -24,3 +24,12 @@ export function arrangementStanding(arrangement: Arrangement, now: Date): Arrang
 export function withStanding(arrangement: Arrangement, now: Date): StandingArrangement {
   return { ...arrangement, standing: arrangementStanding(arrangement, now) };
 }
+
+/** How long before its end date an arrangement in force is pointed out to those who run it: time to renew or wind down. */
+export const ENDING_NOTICE_DAYS = 30;
+
+/** In force now and ending within ENDING_NOTICE_DAYS: the parties' org admins are told on their home page. */
+export function endsSoon(arrangement: StandingArrangement, now: Date): boolean {
+  return arrangement.standing === 'in-force' && arrangement.endsAt !== null
+    && Date.parse(arrangement.endsAt) - now.getTime() <= ENDING_NOTICE_DAYS * 24 * 3_600_000;
+}

@@ -2,6 +2,7 @@
 // arrangements, partners'), and a collection's sub-collections and documents.
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { ENDING_NOTICE_DAYS, endsSoon } from '../../domain/arrangements/standing.js';
 import { invalid } from '../../domain/errors.js';
 import type { Organisation } from '../../domain/types.js';
 import { collectionResource } from '../../services/access.service.js';
@@ -48,14 +49,18 @@ export const browsePages = (ui: Ui): FastifyPluginAsync => async (app) => {
       ui.people.notices(actor, 10),
       ui.vault.arrangements.list(actor, { organisationId: web.organisation.id }),
     ]);
-    // What to offer is asked of the same rules the actions enforce: the quarantine, and acceptances waiting for this organisation.
+    // What to offer is asked of the same rules the actions enforce: the quarantine, acceptances waiting for this
+    // organisation, and arrangements ending soon, pointed out to whoever may end them (either party's org admins).
     const drafts = arrangements.filter((a) => a.status === 'draft');
-    const [reviewsQuarantine = false, ...accepts] = await ui.vault.access.can(actor, [
+    const ending = arrangements.filter((a) => endsSoon(a, ui.vault.clock.now()));
+    const [reviewsQuarantine = false, ...answers] = await ui.vault.access.can(actor, [
       { action: 'quarantine.list', resource: { kind: 'organisation', organisationId: web.organisation.id } },
       ...drafts.map((a) => ({ action: 'arrangement.accept' as const, resource: arrangementResource(a), acceptance: { organisationId: web.organisation.id, reviewedRevision: a.revision } })),
+      ...ending.map((a) => ({ action: 'arrangement.end' as const, resource: arrangementResource(a) })),
     ]);
     const quarantine = reviewsQuarantine ? await ui.vault.quarantine.list(actor) : [];
-    const awaiting = drafts.filter((_, i) => accepts[i]);
+    const awaiting = drafts.filter((_, i) => answers[i]);
+    const endingSoon = ending.filter((_, i) => answers[drafts.length + i]);
     const ownAreas = [...new Set((await ui.vault.collections.roots(actor, web.organisation.id)).map((c) => c.serviceArea))].sort();
     const shared = arrangements.filter((a) => a.standing === 'in-force').map((a) => ({
       arrangement: a,
@@ -63,7 +68,7 @@ export const browsePages = (ui: Ui): FastifyPluginAsync => async (app) => {
       partners: a.partnerOrganisationIds.map((id) => orgs.get(id)).filter((o): o is Organisation => o !== undefined),
     }));
     return render(ui, request, reply, 'home.njk', {
-      recent, notices, quarantine, awaiting, ownAreas, shared, orgs: Object.fromEntries(orgs),
+      recent, notices, quarantine, awaiting, endingSoon, endingNoticeDays: ENDING_NOTICE_DAYS, ownAreas, shared, orgs: Object.fromEntries(orgs),
       partners: (await partnersOf(ui, web)).map((id) => orgs.get(id)).filter(Boolean),
       notice: NOTICES[request.query.notice ?? ''] ?? null,
     });
