@@ -191,7 +191,7 @@ describe.each(DIALECTS)('web interface in Chromium on %s', (dialect) => {
     await partnerPage.goto(arrangementUrl);
     await partnerPage.click('#accept-arrangement');
     await partnerPage.waitForSelector('text=Your organisation accepted the arrangement.');
-    expect(await partnerPage.textContent('.govuk-summary-list')).toContain('Active');
+    expect(await partnerPage.textContent('.govuk-summary-list')).toContain('In force');
     await check(partnerPage, 'arrangement-active');
     await partnerPage.goto('/arrangements');
     await check(partnerPage, 'arrangements');
