@@ -9,7 +9,7 @@ export default defineConfig({
     pool: 'forks',
     // Three test files at a time on two cores (vitest's default there is one): most suites spend their
     // time waiting on clamd, fsync, PostgreSQL and child processes, not on the CPU. With two at a time the
-    // two cores were busy 50 % of a full run (27.8 min of CPU over 27.9); with three, 56 %, and the run took
+    // two cores were busy under half of a full run (27 CPU-minutes in 27.9 minutes); with three, 56 %, and it took
     // 1,378 s of vitest's time against 1,536 (7 December, the same tree). Every suite has its own data
     // directory, database and ports, so files never share state.
     maxWorkers: Math.max(3, availableParallelism()),
