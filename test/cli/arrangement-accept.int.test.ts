@@ -55,5 +55,11 @@ describe.each(DIALECTS)('arrangement accept at the command line on %s', (dialect
     const after = JSON.parse((await cli(['show', id])).stdout);
     expect(after.arrangement).toMatchObject({ status: 'active', acceptedBy: [partner.id], termsRevision: 2 });
     expect(after.revisions.at(-1)).toMatchObject({ revision: 3, change: 'accepted; now active', changedBy: null });
+    // The list's second column is what it means now; --standing filters on it, --status on the lifecycle.
+    const listed = async (filter: string[]) => (await cli(['list', ...filter])).stdout.split('\n').filter((line) => line.startsWith(id)).map((line) => line.split('\t')[1]);
+    expect(await listed([])).toEqual(['in-force']);
+    expect(await listed(['--standing', 'in-force'])).toEqual(['in-force']);
+    expect(await listed(['--standing', 'expired'])).toEqual([]);
+    expect(await listed(['--status', 'active'])).toEqual(['in-force']);
   });
 });
