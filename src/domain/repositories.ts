@@ -113,7 +113,7 @@ export interface SettingsRepository {
 }
 
 export type { FederationRepository } from './identity/repositories.js';
-export type { DisposalRepository, HoldsRepository, RetentionPlacement, RetentionRepository, SubjectAccessRepository } from './records/repositories.js';
+export type { DisposalRepository, DocumentsInSeriesPage, HoldsRepository, RetentionPlacement, RetentionRepository, SubjectAccessRepository } from './records/repositories.js';
 export type * from './arrangements/repositories.js';
 export type * from './audit/repositories.js';
 export type * from './documents/repositories.js';

@@ -12,7 +12,7 @@ import {
 } from '../domain/records/disposal.js';
 import { compareDates, isCalendarDate, isDue, ukDate } from '../domain/records/retention.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
-import type { Repos, Store } from '../domain/repositories.js';
+import type { DocumentsInSeriesPage, Repos, Store } from '../domain/repositories.js';
 import type { Actor } from '../domain/types.js';
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
@@ -25,6 +25,7 @@ import { changeDecidedWithin, organisationAction } from './decided-within.js';
 import { transferEntries, transferEntry, transferExport, transferKey, transferPackage } from './disposal-transfer.js';
 import type { DocumentLifecycle } from './lifecycle.js';
 import type { MailService } from './mail.service.js';
+import type { DocumentRetention } from './retention-facts.js';
 import type { RetentionService } from './retention.service.js';
 
 export interface DisposalServiceOptions {
@@ -64,6 +65,9 @@ export interface BatchView {
 }
 
 /** Settings keys: state that must hold across processes lives in the database. */
+/** Records the daily sweep reads, and works out the retention of, at a time. */
+const SWEEP_PAGE = 1000;
+
 const lastSweepKey = (organisationId: string) => `disposal.last-sweep:${organisationId}`;
 const lastPurgeKey = (organisationId: string) => `disposal.last-purge:${organisationId}`;
 
@@ -90,10 +94,26 @@ export class DisposalService {
     if (compareDates(date, ukDate(now)) > 0) throw invalid(`${date} is after today (${ukDate(now)}): a disposal batch proposes only records already due, so give today's date or an earlier one.`, { field: 'dueBy' });
     const repos = this.o.store.repos;
     const open = await repos.disposal.documentsInOpenBatches(organisationId);
-    const candidates = (await repos.retention.documentsInSeries(organisationId)).filter((id) => !open.has(id));
-    // Each candidate's retention facts with the holds in force over it, computed in one batch by the file plan.
-    const facts = await this.o.retention.retentionFacts(candidates);
-    const due = candidates.filter((id) => isDue(facts.get(id) ?? { state: 'unfiled' }, date));
+    // The council's records a page at a time, each page's retention facts (with the holds in force over them)
+    // computed in one batch by the file plan, and only the due ones kept: the sweep holds a page and what is
+    // due, never every record of the council and its facts, and no statement reads the whole council.
+    const due: string[] = [];
+    const facts = new Map<string, DocumentRetention>();
+    for (let after: string | null = null; ;) {
+      const page: DocumentsInSeriesPage = await repos.retention.documentsInSeriesPage(organisationId, after, SWEEP_PAGE);
+      const candidates = page.ids.filter((id) => !open.has(id));
+      const pageFacts = await this.o.retention.retentionFacts(candidates);
+      for (const id of candidates) {
+        // A candidate with no facts is gone since its page was read: nothing to propose.
+        const f = pageFacts.get(id);
+        if (f !== undefined && isDue(f, date)) {
+          due.push(id);
+          facts.set(id, f);
+        }
+      }
+      if (page.last === null) break;
+      after = page.last;
+    }
     if (due.length === 0) return null;
     const holds = new Map(due.filter((id) => facts.get(id)!.holds.length > 0).map((id) => [id, facts.get(id)!.holds]));
     const shownBefore = await repos.disposal.lastExclusions(organisationId, [...holds.keys()]);

@@ -2,10 +2,13 @@
 import type { Kysely } from 'kysely';
 import type { RetentionEvent } from '../../domain/records/events.js';
 import type { DisposalAction, RecordSeries, SeriesRevision } from '../../domain/records/series.js';
-import type { RetentionPlacement, RetentionRepository } from '../../domain/repositories.js';
+import type { DocumentsInSeriesPage, RetentionPlacement, RetentionRepository } from '../../domain/repositories.js';
 import type { RecordSeriesTable, RetentionEventsTable, Schema } from '../schema.js';
 import { chainOf, collectionsWithAncestors } from './collection-chains.js';
 import { DISPOSED } from './disposed-status.js';
+
+/** Documents read a statement when every document in a series is asked for: a page of the council, not all of it. */
+const SERIES_PAGE = 1000;
 
 const toSeries = (r: RecordSeriesTable): RecordSeries => ({
   organisationId: r.organisation_id, code: r.code, title: r.title, serviceArea: r.service_area, trigger: r.trigger,
@@ -90,14 +93,27 @@ export class RetentionRepo implements RetentionRepository {
   }
 
   async documentsInSeries(organisationId: string, seriesCodes?: readonly string[]): Promise<string[]> {
-    const docs = await this.db.selectFrom('documents').select(['id', 'collection_id', 'series_code'])
-      .where('organisation_id', '=', organisationId).where('status', '!=', DISPOSED).orderBy('id').execute();
+    const found: string[] = [];
+    for (let after: string | null = null; ;) {
+      const page: DocumentsInSeriesPage = await this.documentsInSeriesPage(organisationId, after, SERIES_PAGE, seriesCodes);
+      found.push(...page.ids);
+      if (page.last === null) return found;
+      after = page.last;
+    }
+  }
+
+  async documentsInSeriesPage(organisationId: string, after: string | null, limit: number, seriesCodes?: readonly string[]): Promise<DocumentsInSeriesPage> {
+    // One range of documents_organisation_id (organisation_id, id) a page: never the whole council in one statement.
+    let query = this.db.selectFrom('documents').select(['id', 'collection_id', 'series_code']).where('organisation_id', '=', organisationId).where('status', '!=', DISPOSED);
+    if (after !== null) query = query.where('id', '>', after);
+    const docs = await query.orderBy('id').limit(limit).execute();
     const links = await collectionsWithAncestors(this.db, docs.map((d) => d.collection_id));
     const wanted = seriesCodes ? new Set(seriesCodes) : null;
-    return docs.filter((d) => {
+    const ids = docs.filter((d) => {
       const code = d.series_code ?? chainOf(d.collection_id, links).find((l) => l.seriesCode !== null)?.seriesCode ?? null;
       return code !== null && (wanted === null || wanted.has(code));
     }).map((d) => d.id);
+    return { ids, last: docs.length < limit ? null : docs.at(-1)!.id };
   }
 
   async insertEvent(e: RetentionEvent): Promise<void> {

@@ -21,6 +21,13 @@ export interface RetentionPlacement {
 }
 
 /** The file plan (record series and their revisions), where records are filed, and retention events. */
+/** One page of an organisation's documents in a series (RetentionRepository.documentsInSeriesPage). */
+export interface DocumentsInSeriesPage {
+  ids: string[];
+  /** The last document read (in a series or not), where the next page starts; null when this page was the last. */
+  last: string | null;
+}
+
 export interface RetentionRepository {
   listSeries(organisationId: string): Promise<RecordSeries[]>;
   series(organisationId: string, code: string): Promise<RecordSeries | undefined>;
@@ -40,6 +47,11 @@ export interface RetentionRepository {
    * is one of `seriesCodes` (all series when omitted): for sweeps and for listing what a series change moves.
    */
   documentsInSeries(organisationId: string, seriesCodes?: readonly string[]): Promise<string[]>;
+  /**
+   * The same, a page at a time: of the organisation's next `limit` documents not disposed after `after` (in id
+   * order), those in a series; `last` is where the next page starts, null once none is left.
+   */
+  documentsInSeriesPage(organisationId: string, after: string | null, limit: number, seriesCodes?: readonly string[]): Promise<DocumentsInSeriesPage>;
   insertEvent(event: RetentionEvent): Promise<void>;
   event(id: string): Promise<RetentionEvent | undefined>;
   clearEvent(id: string, at: string, by: string | null): Promise<void>;
