@@ -228,7 +228,7 @@ export class DisposalExecution {
     const settle = (tx: Repos) => tx.disposal.setOutcome(item.batchId, item.documentId, destroyedAs, now.toISOString());
     const outcome = await this.destroy(document, 'document.dispose', { batchId: item.batchId, seriesCode: item.seriesCode, exported, vouch, due, settle });
     if (typeof outcome === 'object') return outcome.unvouched;
-    // Only the bin purge asks for 'restored' (inTheBin); a destruction recorded its own outcome.
+    // Only the bin purge asks for 'restored' (inTheBinSince); a destruction recorded its own outcome.
     if (outcome === 'restored' || outcome === 'destroyed') return null;
     await setOutcome(outcome);
     return null;
@@ -275,13 +275,13 @@ export class DisposalExecution {
         const vouch = async (tx: Repos) => (await this.unvouchedPlaceOrHold(tx, organisationId, [document.id], inTheBin, log))
           // Read in this transaction: a deletion or restore commits with its event, and the row is locked.
           ?? unrecordedBinning(inTheBin(document.id), document.id, await tx.audit.allowedEvents(BIN_RECORD_ACTIONS, { documentIds: [document.id] }), cutoff);
-        const outcome = await this.destroy(document, 'document.purge', { batchId: null, seriesCode, vouch, inTheBin: true });
+        const outcome = await this.destroy(document, 'document.purge', { batchId: null, seriesCode, vouch, inTheBinSince: cutoff });
         if (typeof outcome === 'object') {
           await this.o.access.recordRefusal(this.o.system, 'document.purge', { organisationId, ids: { documentId: document.id } }, 'not_vouched_for');
           this.o.audit.raiseTamperingAlarm('disposal', `The bin purge refused to purge document ${document.id}; it stays in the bin. ${outcome.unvouched}`);
           refused.push(document.id);
         } else if (outcome === 'held') held.push(document.id);
-        // Restored meanwhile: out of the bin, so out of the query, and not purged.
+        // Restored meanwhile (perhaps deleted again, its bin period begun afresh): out of the query, and not purged.
         else if (outcome !== 'restored') purged.push(document.id);
       }
     }
@@ -301,7 +301,10 @@ export class DisposalExecution {
       batchId: string | null; seriesCode: string;
       /** For a transfer: what the package lacks of the record now (null: nothing). */ exported?: ((repos: Repos) => Promise<TransferGap | null>) | undefined;
       /** What the log does not vouch for in the rows as they are now (null: nothing). */ vouch?: (repos: Repos) => Promise<string | null>;
-      /** For the bin purge: only while it is still in the bin (else 'restored', nothing done). */ inTheBin?: true;
+      /**
+       * For the bin purge: only while it is still in the bin, deleted no later than this cutoff (else 'restored',
+       * nothing done). Its page was read before: a record restored and deleted again since is in the bin afresh.
+       */ inTheBinSince?: string;
       /** For a disposal: whether the record is due now under the series it was proposed under (else 'not_due', kept). */ due?: (repos: Repos) => Promise<boolean>;
       /** For a disposal: records the item's outcome in the destroying transaction, with the destruction. */ settle?: (repos: Repos) => Promise<void>;
     },
@@ -320,7 +323,7 @@ export class DisposalExecution {
         }
         return 'gone';
       }
-      if (context.inTheBin && current.deletedAt === null) return 'restored';
+      if (context.inTheBinSince !== undefined && (current.deletedAt === null || Date.parse(current.deletedAt) > Date.parse(context.inTheBinSince))) return 'restored';
       // Under the locks: the record's row and the collections above it cannot change until this commits.
       const unvouched = context.vouch ? await context.vouch(tx) : null;
       if (unvouched) return { unvouched };

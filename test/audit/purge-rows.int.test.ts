@@ -109,6 +109,32 @@ describe.each(DIALECTS)('the bin purge and rows written in the database on %s', 
     expect(await s.v.vault.audit.alarm.currentAlarm()).toBeNull();
   });
 
+  it('a record restored and deleted again while the purge runs (after its page was read) is kept, its new bin period honoured; no alarm', async () => {
+    const s = await setting();
+    const id = await s.binned('changed-mind.txt');
+    const kept = await s.binned('old-payslip.txt');
+    // A member restores the record and deletes it again between the purge's read of the bin and its
+    // destruction: its row is in the bin once more, but only since now, after the cutoff.
+    const disposal = s.v.vault.store.repos.disposal;
+    const binExpired = disposal.binExpired.bind(disposal);
+    let raced = false;
+    disposal.binExpired = async (...args) => {
+      const ids = await binExpired(...args);
+      if (!raced && ids.includes(id)) {
+        raced = true;
+        await s.restore(id);
+        await s.remove(id);
+      }
+      return ids;
+    };
+    const result = await s.purgeAt(await s.deletedAt(kept), 31);
+    expect(raced).toBe(true);
+    expect(result).toEqual({ purged: [kept], held: [], refused: [] });
+    expect(await s.status(id)).not.toBe('disposed');
+    expect(await s.purgeEvents(id)).toEqual([]);
+    expect(await s.v.vault.audit.alarm.currentAlarm()).toBeNull();
+  });
+
   it('(c) deleted_at backdated to a deletion before a restore: refused, kept, the alarm raised', async () => {
     const s = await setting();
     const id = await s.binned('twice.txt');
