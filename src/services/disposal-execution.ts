@@ -261,9 +261,13 @@ export class DisposalExecution {
     const purged: string[] = [];
     const held: string[] = [];
     const refused: string[] = [];
+    // Out of the bin's reach when their turn came, by their row read under its lock (restored, or deleted again since).
+    const leftInTheBin: string[] = [];
     for (;;) {
-      // Purged documents leave the query; held, refused and restored ones come back each page: page past them.
-      const passed = new Set([...held, ...refused]);
+      // Purged documents leave the query; held and refused ones come back each page: page past them. So may one
+      // left in the bin: its row's deleted_at is compared as an instant under the lock, and as text by the query,
+      // which for a value written by hand (another offset, say) can disagree; paged past, it cannot go round.
+      const passed = new Set([...held, ...refused, ...leftInTheBin]);
       const ids = (await repos.disposal.binExpired(organisationId, cutoff, PURGE_PAGE + passed.size)).filter((id) => !passed.has(id));
       if (ids.length === 0) break;
       const facts = await this.o.retention.retentionFacts(ids);
@@ -281,8 +285,9 @@ export class DisposalExecution {
           this.o.audit.raiseTamperingAlarm('disposal', `The bin purge refused to purge document ${document.id}; it stays in the bin. ${outcome.unvouched}`);
           refused.push(document.id);
         } else if (outcome === 'held') held.push(document.id);
-        // Restored meanwhile (perhaps deleted again, its bin period begun afresh): out of the query, and not purged.
-        else if (outcome !== 'restored') purged.push(document.id);
+        // Restored meanwhile (perhaps deleted again, its bin period begun afresh): not purged.
+        else if (outcome === 'restored') leftInTheBin.push(document.id);
+        else purged.push(document.id);
       }
     }
     return { purged, held, refused };

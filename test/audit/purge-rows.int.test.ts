@@ -135,6 +135,27 @@ describe.each(DIALECTS)('the bin purge and rows written in the database on %s', 
     expect(await s.v.vault.audit.alarm.currentAlarm()).toBeNull();
   });
 
+  it('deleted_at written with an offset, before the cutoff as text but after it as an instant: kept, and the purge finishes', async () => {
+    const s = await setting();
+    const id = await s.binned('offset.txt');
+    const from = await s.deletedAt(id);
+    const cutoff = Date.parse(from) + DAY_MS;
+    // 13 hours after the cutoff, written as local time at UTC-14: its text sorts an hour before the cutoff's.
+    const written = `${new Date(cutoff - 60 * 60 * 1000).toISOString().slice(0, -1)}-14:00`;
+    expect(Date.parse(written)).toBe(cutoff + 13 * 60 * 60 * 1000);
+    await s.db.updateTable('documents').set({ deleted_at: written }).where('id', '=', id).execute();
+    // Each page reads the bin once: more reads than the document could take is the purge going round.
+    const disposal = s.v.vault.store.repos.disposal;
+    const binExpired = disposal.binExpired.bind(disposal);
+    let reads = 0;
+    disposal.binExpired = async (...args) => {
+      if (++reads > 5) throw new Error('the purge read the bin again and again');
+      return binExpired(...args);
+    };
+    expect(await s.purgeAt(from, 31)).toEqual({ purged: [], held: [], refused: [] });
+    expect(await s.status(id)).not.toBe('disposed');
+  });
+
   it('(c) deleted_at backdated to a deletion before a restore: refused, kept, the alarm raised', async () => {
     const s = await setting();
     const id = await s.binned('twice.txt');
