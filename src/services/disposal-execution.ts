@@ -328,6 +328,12 @@ export class DisposalExecution {
         }
         return 'gone';
       }
+      // Destroyed already by its disposal stub, yet its row's status put back by hand: its keys are gone, so
+      // nothing is left to destroy, and a second stub would fail the whole run (every later record kept too).
+      const stub = await tx.disposal.stub(current.id);
+      if (stub) {
+        return { unvouched: `Document ${current.id} was destroyed at ${stub.disposedAt} by its disposal stub, but its row says its status is ${current.status}: it was changed in the database directly, not by Strongroom.` };
+      }
       if (context.inTheBinSince !== undefined && (current.deletedAt === null || Date.parse(current.deletedAt) > Date.parse(context.inTheBinSince))) return 'restored';
       // Under the locks: the record's row and the collections above it cannot change until this commits.
       const unvouched = context.vouch ? await context.vouch(tx) : null;

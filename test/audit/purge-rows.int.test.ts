@@ -156,6 +156,21 @@ describe.each(DIALECTS)('the bin purge and rows written in the database on %s', 
     expect(await s.status(id)).not.toBe('disposed');
   });
 
+  it('a purged record\'s status written back by hand: refused, kept, the alarm raised; the rest of the bin is still purged', async () => {
+    const s = await setting();
+    const id = await s.binned('purged.txt');
+    const from = await s.deletedAt(id);
+    expect(await s.purgeAt(from, 31)).toMatchObject({ purged: [id] });
+    await s.db.updateTable('documents').set({ status: 'active' }).where('id', '=', id).execute();
+    const later = await s.binned('later.txt');
+    const result = await s.purgeAt(await s.deletedAt(later), 31);
+    expect(result).toEqual({ purged: [later], held: [], refused: [id] });
+    expect((await s.purgeEvents(id)).map((e) => e.decision)).toEqual(['allow', 'deny']);
+    const alarm = await s.v.vault.audit.alarm.currentAlarm();
+    expect(alarm!.problem).toContain(`The bin purge refused to purge document ${id}; it stays in the bin.`);
+    expect(alarm!.problem).toContain('its disposal stub');
+  });
+
   it('(c) deleted_at backdated to a deletion before a restore: refused, kept, the alarm raised', async () => {
     const s = await setting();
     const id = await s.binned('twice.txt');
