@@ -228,7 +228,7 @@ export class DisposalExecution {
     const settle = (tx: Repos) => tx.disposal.setOutcome(item.batchId, item.documentId, destroyedAs, now.toISOString());
     const outcome = await this.destroy(document, 'document.dispose', { batchId: item.batchId, seriesCode: item.seriesCode, exported, vouch, due, settle });
     if (typeof outcome === 'object') return outcome.unvouched;
-    // Only the bin purge asks for 'restored' (inTheBin); a destruction recorded its own outcome.
+    // Only the bin purge asks for 'restored' (inTheBinSince); a destruction recorded its own outcome.
     if (outcome === 'restored' || outcome === 'destroyed') return null;
     await setOutcome(outcome);
     return null;
@@ -261,9 +261,13 @@ export class DisposalExecution {
     const purged: string[] = [];
     const held: string[] = [];
     const refused: string[] = [];
+    // Out of the bin's reach when their turn came, by their row read under its lock (restored, or deleted again since).
+    const leftInTheBin: string[] = [];
     for (;;) {
-      // Purged documents leave the query; held, refused and restored ones come back each page: page past them.
-      const passed = new Set([...held, ...refused]);
+      // Purged documents leave the query; held and refused ones come back each page: page past them. So may one
+      // left in the bin: its row's deleted_at is compared as an instant under the lock, and as text by the query,
+      // which for a value written by hand (another offset, say) can disagree; paged past, it cannot go round.
+      const passed = new Set([...held, ...refused, ...leftInTheBin]);
       const ids = (await repos.disposal.binExpired(organisationId, cutoff, PURGE_PAGE + passed.size)).filter((id) => !passed.has(id));
       if (ids.length === 0) break;
       const facts = await this.o.retention.retentionFacts(ids);
@@ -275,14 +279,15 @@ export class DisposalExecution {
         const vouch = async (tx: Repos) => (await this.unvouchedPlaceOrHold(tx, organisationId, [document.id], inTheBin, log))
           // Read in this transaction: a deletion or restore commits with its event, and the row is locked.
           ?? unrecordedBinning(inTheBin(document.id), document.id, await tx.audit.allowedEvents(BIN_RECORD_ACTIONS, { documentIds: [document.id] }), cutoff);
-        const outcome = await this.destroy(document, 'document.purge', { batchId: null, seriesCode, vouch, inTheBin: true });
+        const outcome = await this.destroy(document, 'document.purge', { batchId: null, seriesCode, vouch, inTheBinSince: cutoff });
         if (typeof outcome === 'object') {
           await this.o.access.recordRefusal(this.o.system, 'document.purge', { organisationId, ids: { documentId: document.id } }, 'not_vouched_for');
           this.o.audit.raiseTamperingAlarm('disposal', `The bin purge refused to purge document ${document.id}; it stays in the bin. ${outcome.unvouched}`);
           refused.push(document.id);
         } else if (outcome === 'held') held.push(document.id);
-        // Restored meanwhile: out of the bin, so out of the query, and not purged.
-        else if (outcome !== 'restored') purged.push(document.id);
+        // Restored meanwhile (perhaps deleted again, its bin period begun afresh): not purged.
+        else if (outcome === 'restored') leftInTheBin.push(document.id);
+        else purged.push(document.id);
       }
     }
     return { purged, held, refused };
@@ -301,7 +306,10 @@ export class DisposalExecution {
       batchId: string | null; seriesCode: string;
       /** For a transfer: what the package lacks of the record now (null: nothing). */ exported?: ((repos: Repos) => Promise<TransferGap | null>) | undefined;
       /** What the log does not vouch for in the rows as they are now (null: nothing). */ vouch?: (repos: Repos) => Promise<string | null>;
-      /** For the bin purge: only while it is still in the bin (else 'restored', nothing done). */ inTheBin?: true;
+      /**
+       * For the bin purge: only while it is still in the bin, deleted no later than this cutoff (else 'restored',
+       * nothing done). Its page was read before: a record restored and deleted again since is in the bin afresh.
+       */ inTheBinSince?: string;
       /** For a disposal: whether the record is due now under the series it was proposed under (else 'not_due', kept). */ due?: (repos: Repos) => Promise<boolean>;
       /** For a disposal: records the item's outcome in the destroying transaction, with the destruction. */ settle?: (repos: Repos) => Promise<void>;
     },
@@ -320,7 +328,13 @@ export class DisposalExecution {
         }
         return 'gone';
       }
-      if (context.inTheBin && current.deletedAt === null) return 'restored';
+      // Destroyed already by its disposal stub, yet its row's status put back by hand: its keys are gone, so
+      // nothing is left to destroy, and a second stub would fail the whole run (every later record kept too).
+      const stub = await tx.disposal.stub(current.id);
+      if (stub) {
+        return { unvouched: `Document ${current.id} was destroyed at ${stub.disposedAt} by its disposal stub, but its row says its status is ${current.status}: it was changed in the database directly, not by Strongroom.` };
+      }
+      if (context.inTheBinSince !== undefined && (current.deletedAt === null || Date.parse(current.deletedAt) > Date.parse(context.inTheBinSince))) return 'restored';
       // Under the locks: the record's row and the collections above it cannot change until this commits.
       const unvouched = context.vouch ? await context.vouch(tx) : null;
       if (unvouched) return { unvouched };

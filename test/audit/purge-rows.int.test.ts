@@ -109,6 +109,68 @@ describe.each(DIALECTS)('the bin purge and rows written in the database on %s', 
     expect(await s.v.vault.audit.alarm.currentAlarm()).toBeNull();
   });
 
+  it('a record restored and deleted again while the purge runs (after its page was read) is kept, its new bin period honoured; no alarm', async () => {
+    const s = await setting();
+    const id = await s.binned('changed-mind.txt');
+    const kept = await s.binned('old-payslip.txt');
+    // A member restores the record and deletes it again between the purge's read of the bin and its
+    // destruction: its row is in the bin once more, but only since now, after the cutoff.
+    const disposal = s.v.vault.store.repos.disposal;
+    const binExpired = disposal.binExpired.bind(disposal);
+    let raced = false;
+    disposal.binExpired = async (...args) => {
+      const ids = await binExpired(...args);
+      if (!raced && ids.includes(id)) {
+        raced = true;
+        await s.restore(id);
+        await s.remove(id);
+      }
+      return ids;
+    };
+    const result = await s.purgeAt(await s.deletedAt(kept), 31);
+    expect(raced).toBe(true);
+    expect(result).toEqual({ purged: [kept], held: [], refused: [] });
+    expect(await s.status(id)).not.toBe('disposed');
+    expect(await s.purgeEvents(id)).toEqual([]);
+    expect(await s.v.vault.audit.alarm.currentAlarm()).toBeNull();
+  });
+
+  it('deleted_at written with an offset, before the cutoff as text but after it as an instant: kept, and the purge finishes', async () => {
+    const s = await setting();
+    const id = await s.binned('offset.txt');
+    const from = await s.deletedAt(id);
+    const cutoff = Date.parse(from) + DAY_MS;
+    // 13 hours after the cutoff, written as local time at UTC-14: its text sorts an hour before the cutoff's.
+    const written = `${new Date(cutoff - 60 * 60 * 1000).toISOString().slice(0, -1)}-14:00`;
+    expect(Date.parse(written)).toBe(cutoff + 13 * 60 * 60 * 1000);
+    await s.db.updateTable('documents').set({ deleted_at: written }).where('id', '=', id).execute();
+    // Each page reads the bin once: more reads than the document could take is the purge going round.
+    const disposal = s.v.vault.store.repos.disposal;
+    const binExpired = disposal.binExpired.bind(disposal);
+    let reads = 0;
+    disposal.binExpired = async (...args) => {
+      if (++reads > 5) throw new Error('the purge read the bin again and again');
+      return binExpired(...args);
+    };
+    expect(await s.purgeAt(from, 31)).toEqual({ purged: [], held: [], refused: [] });
+    expect(await s.status(id)).not.toBe('disposed');
+  });
+
+  it('a purged record\'s status written back by hand: refused, kept, the alarm raised; the rest of the bin is still purged', async () => {
+    const s = await setting();
+    const id = await s.binned('purged.txt');
+    const from = await s.deletedAt(id);
+    expect(await s.purgeAt(from, 31)).toMatchObject({ purged: [id] });
+    await s.db.updateTable('documents').set({ status: 'active' }).where('id', '=', id).execute();
+    const later = await s.binned('later.txt');
+    const result = await s.purgeAt(await s.deletedAt(later), 31);
+    expect(result).toEqual({ purged: [later], held: [], refused: [id] });
+    expect((await s.purgeEvents(id)).map((e) => e.decision)).toEqual(['allow', 'deny']);
+    const alarm = await s.v.vault.audit.alarm.currentAlarm();
+    expect(alarm!.problem).toContain(`The bin purge refused to purge document ${id}; it stays in the bin.`);
+    expect(alarm!.problem).toContain('its disposal stub');
+  });
+
   it('(c) deleted_at backdated to a deletion before a restore: refused, kept, the alarm raised', async () => {
     const s = await setting();
     const id = await s.binned('twice.txt');
