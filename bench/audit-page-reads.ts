@@ -5,23 +5,15 @@
 // event of the organisation fetched by `target = ? or actor = ?` and sorted by seq for one page).
 // Usage: node --no-warnings --import tsx bench/audit-page-reads.ts [N]  (default 1,000,000; about 2 minutes)
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { openSqlite } from '../src/db/kysely.js';
-import { migrate } from '../src/db/migrate.js';
 import { AUDIT_SEQ_INDEXES, up as indexBySeq } from '../src/db/migrations/202612240000_audit_pages_by_seq.js';
 import { AuditRepo } from '../src/db/repos/audit.repo.js';
+import { onMigratedDatabase } from './lib/migrated-database.js';
 import { timeThrice } from './lib/timed-reads.js';
 
 const n = Number(process.argv[2] ?? 1_000_000);
-const dir = await mkdtemp(path.join(tmpdir(), 'srb-audit-page-'));
-try {
-  const file = path.join(dir, 'audit.db');
-  const key = randomBytes(32);
-  const build = openSqlite({ file, key });
-  await migrate(build.db, build.caps);
+await onMigratedDatabase('srb-audit-page-', async ({ file, key, build }) => {
   const at = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
   for (let from = 0; from < n; from += 10_000) {
     await build.db.transaction().execute(async (trx) => {
@@ -62,6 +54,4 @@ try {
   await time('page after half the log, now', () => audit.query({ organisationId: 'o1', afterSeq: n / 2, limit: 50 }));
   await time('a document\'s latest 20, now', () => audit.forDocument('d1', 20));
   await handle.close();
-} finally {
-  await rm(dir, { recursive: true, force: true });
-}
+});

@@ -6,27 +6,19 @@
 // migrations 202612250000 and 202612250100's indexes (as the release before them planned them) and with them.
 // Usage: node --no-warnings --import tsx bench/bin-purge-reads.ts [N]  (default 500,000; about 3 minutes)
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { openSqlite } from '../src/db/kysely.js';
-import { migrate } from '../src/db/migrate.js';
 import { up as indexTheBin } from '../src/db/migrations/202612250000_bin_by_organisation.js';
 import { up as indexRecordEvents } from '../src/db/migrations/202612250100_organisation_record_events.js';
 import { AuditRepo } from '../src/db/repos/audit.repo.js';
 import { DisposalRepo } from '../src/db/repos/disposal.repo.js';
 import { HOLD_RECORD_ACTIONS } from '../src/domain/audit/hold-record.js';
 import { COLLECTION_PLACEMENT_ACTIONS } from '../src/domain/audit/placement-record.js';
+import { onMigratedDatabase } from './lib/migrated-database.js';
 import { timeThrice } from './lib/timed-reads.js';
 
 const n = Number(process.argv[2] ?? 500_000);
 const BINNED = 20;
-const dir = await mkdtemp(path.join(tmpdir(), 'srb-bin-purge-'));
-try {
-  const file = path.join(dir, 'bin.db');
-  const key = randomBytes(32);
-  const build = openSqlite({ file, key });
-  await migrate(build.db, build.caps);
+await onMigratedDatabase('srb-bin-purge-', async ({ file, key, build }) => {
   // Timed first as the release before them found them: without the two migrations' indexes.
   for (const index of ['documents_bin', 'audit_events_organisation_records']) await build.db.schema.dropIndex(index).execute();
   const at = (i: number) => new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString();
@@ -98,6 +90,4 @@ try {
   await reads('now');
   if ((await disposal.binExpired('o1', cutoff, 500)).length !== BINNED) throw new Error('the bin read the wrong documents');
   await handle.close();
-} finally {
-  await rm(dir, { recursive: true, force: true });
-}
+});

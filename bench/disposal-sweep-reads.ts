@@ -5,24 +5,16 @@
 // the longest page the sweep now reads and the whole read a page at a time. What matters for every other
 // council's requests is the longest time the event loop waits on one statement: a page's.
 // Usage: node --no-warnings --import tsx bench/disposal-sweep-reads.ts [N]  (default 500,000; about a minute)
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { openSqlite } from '../src/db/kysely.js';
-import { migrate } from '../src/db/migrate.js';
 import { up as indexByOrganisationId } from '../src/db/migrations/202612250400_documents_by_organisation_id.js';
 import { chainOf, collectionsWithAncestors } from '../src/db/repos/collection-chains.js';
 import { RetentionRepo } from '../src/db/repos/retention.repo.js';
+import { onMigratedDatabase } from './lib/migrated-database.js';
 import { timeThrice } from './lib/timed-reads.js';
 
 const n = Number(process.argv[2] ?? 500_000);
-const dir = await mkdtemp(path.join(tmpdir(), 'srb-sweep-'));
-try {
-  const file = path.join(dir, 'sweep.db');
-  const key = randomBytes(32);
-  const build = openSqlite({ file, key });
-  await migrate(build.db, build.caps);
+await onMigratedDatabase('srb-sweep-', async ({ file, key, build }) => {
   await build.db.schema.dropIndex('documents_organisation_id').execute();
   const at = (i: number) => new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString();
   await build.db.insertInto('organisations').values({ id: 'o1', slug: 'o1', name: 'O1', kind: 'district', region: 'North', created_at: at(0) } as never).execute();
@@ -70,6 +62,4 @@ try {
   process.stdout.write(`${'now: the longest page of 1,000 (the event loop held at most)'.padEnd(62)} ${longest.toFixed(1)} ms over ${pages} pages\n`);
   if ((await repo.documentsInSeries('o1')).length !== n) throw new Error('the paged read missed documents');
   await handle.close();
-} finally {
-  await rm(dir, { recursive: true, force: true });
-}
+});

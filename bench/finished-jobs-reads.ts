@@ -6,29 +6,20 @@
 // indexes (the prune as the statement it replaced) and with them; then what the new jobs index costs a job's life
 // (queued, leased, completed: 2,000 jobs, without it and with it).
 // Usage: node --no-warnings --import tsx bench/finished-jobs-reads.ts [N]  (default 1,000,000; about 2 minutes)
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { openSqlite } from '../src/db/kysely.js';
-import { migrate } from '../src/db/migrate.js';
 import { up as indexFinishedJobs } from '../src/db/migrations/202612250200_finished_jobs.js';
 import { up as indexPartsHold } from '../src/db/migrations/202612250300_subject_access_parts_hold.js';
 import { JobsRepo } from '../src/db/repos/jobs.repo.js';
 import { SubjectAccessRepo } from '../src/db/repos/subject-access.repo.js';
 import { rescanJob } from '../src/domain/jobs/kinds.js';
+import { onMigratedDatabase } from './lib/migrated-database.js';
 import { timeThrice } from './lib/timed-reads.js';
 
 const n = Number(process.argv[2] ?? 1_000_000);
 const requests = Math.floor(n / 5);
 const LIFE = 2000;
-const dir = await mkdtemp(path.join(tmpdir(), 'srb-finished-jobs-'));
-try {
-  const file = path.join(dir, 'jobs.db');
-  const key = randomBytes(32);
-  const build = openSqlite({ file, key });
-  await migrate(build.db, build.caps);
+await onMigratedDatabase('srb-finished-jobs-', async ({ file, key, build }) => {
   // Timed first as the release before them found them: without the two migrations' indexes.
   for (const index of ['jobs_finished', 'subject_access_parts_hold']) await build.db.schema.dropIndex(index).execute();
   const now = Date.UTC(2026, 11, 7);
@@ -90,6 +81,4 @@ try {
   await life('now');
   if ((await subjectAccess.openRequestHolding(openHold))?.status !== 'open') throw new Error('the hold\'s open request was not found');
   await handle.close();
-} finally {
-  await rm(dir, { recursive: true, force: true });
-}
+});

@@ -4,22 +4,14 @@
 // replaced on 7 December (a join of every version to the ledger, and a sort of every version by random()).
 // Usage: node --no-warnings --import tsx bench/replica-ledger-reads.ts [N]  (default 1,000,000; about 2 minutes)
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { openSqlite } from '../src/db/kysely.js';
-import { migrate } from '../src/db/migrate.js';
 import { BlobReplicasRepo } from '../src/db/repos/replicas.repo.js';
+import { onMigratedDatabase } from './lib/migrated-database.js';
 import { timeThrice } from './lib/timed-reads.js';
 
 const n = Number(process.argv[2] ?? 1_000_000);
-const dir = await mkdtemp(path.join(tmpdir(), 'srb-ledger-'));
-try {
-  const file = path.join(dir, 'ledger.db');
-  const key = randomBytes(32);
-  const build = openSqlite({ file, key });
-  await migrate(build.db, build.caps);
+await onMigratedDatabase('srb-ledger-', async ({ file, key, build }) => {
   const now = new Date().toISOString();
   await build.db.insertInto('organisations').values({ id: 'o1', slug: 'o1', name: 'O1', kind: 'district', region: 'North', created_at: now } as never).execute();
   await build.db.insertInto('collections').values({ id: 'c1', organisation_id: 'o1', name: 'C', service_area: 'payroll', classification: 'OFFICIAL', created_at: now } as never).execute();
@@ -55,6 +47,4 @@ try {
   await time('scrub sample of 500, before (order by random())', () => sql`select * from versions where wrapped_key is not null order by random() limit 500`.execute(handle.db));
   await time('scrub sample of 500, now (by index)', () => replicas.liveVersions({ limit: 500, random: true }));
   await handle.close();
-} finally {
-  await rm(dir, { recursive: true, force: true });
-}
+});
