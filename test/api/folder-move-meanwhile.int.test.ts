@@ -4,13 +4,12 @@
 // arrangement is suspended (or ended) between the decisions and the move's transaction: nothing moves, the
 // refusal is audited, on both dialects.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { systemActor } from '../../src/services/identity.service.js';
 import { eventsOf } from '../support/audit-log.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api } from '../support/http.js';
 import { beforeNextTransaction } from '../support/meanwhile.js';
-import { ARRANGEMENT_STOPS } from '../support/shared-service.js';
-import { createOrganisation, DIALECTS } from '../support/vault.js';
+import { ARRANGEMENT_STOPS, twoJointWorkspaces } from '../support/shared-service.js';
+import { DIALECTS } from '../support/vault.js';
 
 const clamd = useClamd();
 
@@ -19,17 +18,7 @@ describe.each(DIALECTS)('a folder moved into a joint workspace while its arrange
   afterEach(() => vi.restoreAllMocks());
 
   async function world() {
-    const areas = { payroll: 'OFFICIAL' } as const;
-    const host = await createOrganisation(t.vault, { areas });
-    const partner = await createOrganisation(t.vault, { areas });
-    const arrange = (purpose: string) => t.vault.arrangements.propose(systemActor(), {
-      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'payroll', purpose,
-      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'manage', ceiling: 'OFFICIAL',
-    }, { approve: true });
-    const first = await arrange('Shared payroll');
-    const second = await arrange('Shared pensions');
-    const firstWorkspace = await t.vault.arrangements.createWorkspace(systemActor(), first.id, 'Joint payroll');
-    const secondWorkspace = await t.vault.arrangements.createWorkspace(systemActor(), second.id, 'Joint pensions');
+    const { host, partner, second, firstWorkspace, secondWorkspace } = await twoJointWorkspaces(t.vault);
     const partnerStaff = await partner.user({ teams: ['payroll'], clearance: 'OFFICIAL' });
     const made = await api(t.app, partnerStaff).post('collections', { parentId: firstWorkspace.id, name: 'March run', serviceArea: 'payroll', classification: 'OFFICIAL' });
     expect(made.statusCode, made.body).toBe(201);

@@ -8,14 +8,14 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
 import type { EncryptedBlobs } from '../../src/domain/ports.js';
-import { actorFor, systemActor } from '../../src/services/identity.service.js';
+import { actorFor } from '../../src/services/identity.service.js';
 import { eventsOf } from '../support/audit-log.js';
 import { blobFilesUnder } from '../support/blob-files.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api } from '../support/http.js';
 import { beforeNextTransaction } from '../support/meanwhile.js';
-import { ARRANGEMENT_STOPS } from '../support/shared-service.js';
-import { createOrganisation, DIALECTS, upload } from '../support/vault.js';
+import { ARRANGEMENT_STOPS, twoJointWorkspaces } from '../support/shared-service.js';
+import { DIALECTS, upload } from '../support/vault.js';
 
 const clamd = useClamd();
 
@@ -24,17 +24,7 @@ describe.each(DIALECTS)('a folder copied out of a joint workspace while its arra
   afterEach(() => vi.restoreAllMocks());
 
   async function world() {
-    const areas = { payroll: 'OFFICIAL' } as const;
-    const host = await createOrganisation(t.vault, { areas });
-    const partner = await createOrganisation(t.vault, { areas });
-    const arrange = (purpose: string) => t.vault.arrangements.propose(systemActor(), {
-      hostOrganisationId: host.id, partnerOrganisationIds: [partner.id], serviceArea: 'payroll', purpose,
-      lawfulBasis: 'Local Government Act 1972 s.101', accessLevel: 'manage', ceiling: 'OFFICIAL',
-    }, { approve: true });
-    const first = await arrange('Shared payroll');
-    const second = await arrange('Shared pensions');
-    const firstWorkspace = await t.vault.arrangements.createWorkspace(systemActor(), first.id, 'Joint payroll');
-    const secondWorkspace = await t.vault.arrangements.createWorkspace(systemActor(), second.id, 'Joint pensions');
+    const { host, partner, first, firstWorkspace, secondWorkspace } = await twoJointWorkspaces(t.vault);
     const hostStaff = await host.user({ teams: ['payroll'], clearance: 'OFFICIAL' });
     const partnerStaff = await partner.user({ teams: ['payroll'], clearance: 'OFFICIAL' });
     const made = await api(t.app, hostStaff).post('collections', { parentId: firstWorkspace.id, name: 'March run', serviceArea: 'payroll', classification: 'OFFICIAL' });
