@@ -9,29 +9,21 @@ import { sql } from 'kysely';
 import { openSqlite } from '../src/db/kysely.js';
 import { AUDIT_SEQ_INDEXES, up as indexBySeq } from '../src/db/migrations/202612240000_audit_pages_by_seq.js';
 import { AuditRepo } from '../src/db/repos/audit.repo.js';
-import { onMigratedDatabase } from './lib/migrated-database.js';
+import { insertRows, onMigratedDatabase } from './lib/migrated-database.js';
 import { timeThrice } from './lib/timed-reads.js';
 
 const n = Number(process.argv[2] ?? 1_000_000);
 await onMigratedDatabase('srb-audit-page-', async ({ file, key, build }) => {
   const at = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
-  for (let from = 0; from < n; from += 10_000) {
-    await build.db.transaction().execute(async (trx) => {
-      for (let batch = from; batch < Math.min(n, from + 10_000); batch += 500) {
-        const rows = Array.from({ length: Math.min(500, n - batch) }, (_, k) => {
-          const i = batch + k;
-          const org = `o${1 + (i % 20)}`;
-          const other = `o${1 + ((i + 7) % 20)}`;
-          return {
-            seq: i, leaf_hash: randomBytes(32), time: at(i), actor_user_id: randomUUID(), actor_organisation_id: org, action: 'document.read',
-            target_organisation_id: i % 9 === 0 ? other : org, target_ids: JSON.stringify([randomUUID()]), document_id: i % 1000 === 1 ? 'd1' : randomUUID(),
-            decision: 'allow', reason: 'role', arrangement_id: null, channel: 'api', client_address: '192.0.2.1', request_id: randomUUID(), seal: null,
-          };
-        });
-        await trx.insertInto('audit_events').values(rows as never).execute();
-      }
-    });
-  }
+  await insertRows(build, 'audit_events', n, (i) => {
+    const org = `o${1 + (i % 20)}`;
+    const other = `o${1 + ((i + 7) % 20)}`;
+    return {
+      seq: i, leaf_hash: randomBytes(32), time: at(i), actor_user_id: randomUUID(), actor_organisation_id: org, action: 'document.read',
+      target_organisation_id: i % 9 === 0 ? other : org, target_ids: JSON.stringify([randomUUID()]), document_id: i % 1000 === 1 ? 'd1' : randomUUID(),
+      decision: 'allow', reason: 'role', arrangement_id: null, channel: 'api', client_address: '192.0.2.1', request_id: randomUUID(), seal: null,
+    };
+  });
   await build.db.insertInto('key_values').values({ key: 'audit.tree_size', value: String(n) }).execute();
   // Timed first as the release before it found them: without migration 202612240000's indexes.
   for (const index of AUDIT_SEQ_INDEXES) await build.db.schema.dropIndex(index).execute();

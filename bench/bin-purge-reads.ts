@@ -13,7 +13,7 @@ import { AuditRepo } from '../src/db/repos/audit.repo.js';
 import { DisposalRepo } from '../src/db/repos/disposal.repo.js';
 import { HOLD_RECORD_ACTIONS } from '../src/domain/audit/hold-record.js';
 import { COLLECTION_PLACEMENT_ACTIONS } from '../src/domain/audit/placement-record.js';
-import { onMigratedDatabase } from './lib/migrated-database.js';
+import { insertRows, onMigratedDatabase } from './lib/migrated-database.js';
 import { timeThrice } from './lib/timed-reads.js';
 
 const n = Number(process.argv[2] ?? 500_000);
@@ -26,43 +26,27 @@ await onMigratedDatabase('srb-bin-purge-', async ({ file, key, build }) => {
   await build.db.insertInto('collections').values({ id: 'c1', organisation_id: 'o1', name: 'C', service_area: 'hr', classification: 'OFFICIAL', created_at: at(0) } as never).execute();
   // Documents: the first BINNED deleted 60 days ago, then a fifth purged long ago, the rest live.
   const documentIds: string[] = [];
-  for (let from = 0; from < n; from += 10_000) {
-    await build.db.transaction().execute(async (trx) => {
-      for (let batch = from; batch < Math.min(n, from + 10_000); batch += 500) {
-        const rows = Array.from({ length: Math.min(500, n - batch) }, (_, k) => {
-          const i = batch + k;
-          const id = randomUUID();
-          documentIds.push(id);
-          const state = i < BINNED ? 'binned' : i % 5 === 0 ? 'disposed' : 'live';
-          return {
-            id, organisation_id: 'o1', collection_id: 'c1', name: state === 'disposed' ? `disposed-${id}` : `d-${i}.txt`, classification: 'OFFICIAL', service_area: 'hr',
-            status: state === 'disposed' ? 'disposed' : 'available', current_version: 1, current_version_id: 'v', created_at: at(i), updated_at: at(i),
-            deleted_at: state === 'live' ? null : state === 'binned' ? '2026-10-01T00:00:00.000Z' : at(i + 1),
-          };
-        });
-        await trx.insertInto('documents').values(rows as never).execute();
-      }
-    });
-  }
+  await insertRows(build, 'documents', n, (i) => {
+    const id = randomUUID();
+    documentIds.push(id);
+    const state = i < BINNED ? 'binned' : i % 5 === 0 ? 'disposed' : 'live';
+    return {
+      id, organisation_id: 'o1', collection_id: 'c1', name: state === 'disposed' ? `disposed-${id}` : `d-${i}.txt`, classification: 'OFFICIAL', service_area: 'hr',
+      status: state === 'disposed' ? 'disposed' : 'available', current_version: 1, current_version_id: 'v', created_at: at(i), updated_at: at(i),
+      deleted_at: state === 'live' ? null : state === 'binned' ? '2026-10-01T00:00:00.000Z' : at(i + 1),
+    };
+  });
   const events = 2 * n;
   const event = (i: number, action: string, documentId: string | null) => ({
     seq: i, leaf_hash: randomBytes(32), time: at(i), actor_user_id: randomUUID(), actor_organisation_id: 'o1', action, target_organisation_id: 'o1',
     target_ids: JSON.stringify({ documentId }), document_id: documentId, decision: 'allow', reason: 'role', arrangement_id: null, channel: 'api',
     client_address: '192.0.2.1', request_id: randomUUID(), seal: null,
   });
-  for (let from = 0; from < events; from += 10_000) {
-    await build.db.transaction().execute(async (trx) => {
-      for (let batch = from; batch < Math.min(events, from + 10_000); batch += 500) {
-        const rows = Array.from({ length: Math.min(500, events - batch) }, (_, k) => {
-          const i = batch + k;
-          // Every 2,000th event a hold's (create, add, release in turn) or a folder's, every 5,000th a request's opening; the rest reads.
-          const action = i % 2000 === 7 ? HOLD_RECORD_ACTIONS[i % 3]! : i % 2000 === 11 ? COLLECTION_PLACEMENT_ACTIONS[i % 2]! : i % 5000 === 13 ? 'subject-access.open' : 'document.read';
-          return event(i, action, action === 'document.read' ? documentIds[i % n]! : null);
-        });
-        await trx.insertInto('audit_events').values(rows as never).execute();
-      }
-    });
-  }
+  await insertRows(build, 'audit_events', events, (i) => {
+    // Every 2,000th event a hold's (create, add, release in turn) or a folder's, every 5,000th a request's opening; the rest reads.
+    const action = i % 2000 === 7 ? HOLD_RECORD_ACTIONS[i % 3]! : i % 2000 === 11 ? COLLECTION_PLACEMENT_ACTIONS[i % 2]! : i % 5000 === 13 ? 'subject-access.open' : 'document.read';
+    return event(i, action, action === 'document.read' ? documentIds[i % n]! : null);
+  });
   await build.db.insertInto('key_values').values({ key: 'audit.tree_size', value: String(events) }).execute();
   await build.close();
   // Opened again as the server opens its main connection: a 2 MiB page cache.

@@ -10,7 +10,7 @@ import { openSqlite } from '../src/db/kysely.js';
 import { up as indexByOrganisationId } from '../src/db/migrations/202612250400_documents_by_organisation_id.js';
 import { chainOf, collectionsWithAncestors } from '../src/db/repos/collection-chains.js';
 import { RetentionRepo } from '../src/db/repos/retention.repo.js';
-import { onMigratedDatabase } from './lib/migrated-database.js';
+import { insertRows, onMigratedDatabase } from './lib/migrated-database.js';
 import { timeThrice } from './lib/timed-reads.js';
 
 const n = Number(process.argv[2] ?? 500_000);
@@ -19,17 +19,10 @@ await onMigratedDatabase('srb-sweep-', async ({ file, key, build }) => {
   const at = (i: number) => new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString();
   await build.db.insertInto('organisations').values({ id: 'o1', slug: 'o1', name: 'O1', kind: 'district', region: 'North', created_at: at(0) } as never).execute();
   await build.db.insertInto('collections').values({ id: 'c1', organisation_id: 'o1', name: 'C', service_area: 'hr', classification: 'OFFICIAL', created_at: at(0), series_code: 'HR-03' } as never).execute();
-  for (let from = 0; from < n; from += 10_000) {
-    await build.db.transaction().execute(async (trx) => {
-      for (let batch = from; batch < Math.min(n, from + 10_000); batch += 500) {
-        const rows = Array.from({ length: Math.min(500, n - batch) }, (_, k) => ({
-          id: randomUUID(), organisation_id: 'o1', collection_id: 'c1', name: `d-${batch + k}.txt`, classification: 'OFFICIAL', service_area: 'hr',
-          status: 'available', current_version: 1, current_version_id: 'v', created_at: at(batch + k), updated_at: at(batch + k), deleted_at: null,
-        }));
-        await trx.insertInto('documents').values(rows as never).execute();
-      }
-    });
-  }
+  await insertRows(build, 'documents', n, (i) => ({
+    id: randomUUID(), organisation_id: 'o1', collection_id: 'c1', name: `d-${i}.txt`, classification: 'OFFICIAL', service_area: 'hr',
+    status: 'available', current_version: 1, current_version_id: 'v', created_at: at(i), updated_at: at(i), deleted_at: null,
+  }));
   await build.close();
   const handle = openSqlite({ file, key, mainCacheMib: 2 });
   const db = handle.db;

@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { openSqlite } from '../src/db/kysely.js';
 import { BlobReplicasRepo } from '../src/db/repos/replicas.repo.js';
-import { onMigratedDatabase } from './lib/migrated-database.js';
+import { inBatches, onMigratedDatabase } from './lib/migrated-database.js';
 import { timeThrice } from './lib/timed-reads.js';
 
 const n = Number(process.argv[2] ?? 1_000_000);
@@ -16,24 +16,20 @@ await onMigratedDatabase('srb-ledger-', async ({ file, key, build }) => {
   await build.db.insertInto('organisations').values({ id: 'o1', slug: 'o1', name: 'O1', kind: 'district', region: 'North', created_at: now } as never).execute();
   await build.db.insertInto('collections').values({ id: 'c1', organisation_id: 'o1', name: 'C', service_area: 'payroll', classification: 'OFFICIAL', created_at: now } as never).execute();
   await build.db.insertInto('documents').values({ id: 'd1', organisation_id: 'o1', collection_id: 'c1', name: 'a', classification: 'OFFICIAL', service_area: 'payroll', status: 'available', current_version: 1, current_version_id: 'v', created_at: now, updated_at: now, deleted_at: null } as never).execute();
-  for (let from = 0; from < n; from += 10_000) {
-    await build.db.transaction().execute(async (trx) => {
-      for (let batch = from; batch < Math.min(n, from + 10_000); batch += 500) {
-        const rows = Array.from({ length: Math.min(500, n - batch) }, (_, k) => {
-          const i = batch + k;
-          const id = randomUUID();
-          const replicated = i % 100 === 0 ? null : now;
-          return {
-            version: { id, document_id: 'd1', organisation_id: 'o1', number: i + 1, size: 4096, sha256: randomBytes(32).toString('hex'), media_type: 'text/plain', blob_id: randomBytes(16).toString('hex'), wrapped_key: randomBytes(60), key_id: randomUUID(), scan_status: 'clean', scan_engine: 'ClamAV 1.0.7/27480', scanned_at: now, author_id: randomUUID(), created_at: now, replicated_at: replicated },
-            replicated,
-          };
-        });
-        await trx.insertInto('versions').values(rows.map((r) => r.version) as never).execute();
-        const copied = rows.filter((r) => r.replicated !== null);
-        if (copied.length > 0) await trx.insertInto('blob_replicas').values(copied.map((r) => ({ blob_id: r.version.blob_id, version_id: r.version.id, replicated_at: now })) as never).execute();
-      }
+  await inBatches(build, n, async (trx, first, size) => {
+    const rows = Array.from({ length: size }, (_, k) => {
+      const i = first + k;
+      const id = randomUUID();
+      const replicated = i % 100 === 0 ? null : now;
+      return {
+        version: { id, document_id: 'd1', organisation_id: 'o1', number: i + 1, size: 4096, sha256: randomBytes(32).toString('hex'), media_type: 'text/plain', blob_id: randomBytes(16).toString('hex'), wrapped_key: randomBytes(60), key_id: randomUUID(), scan_status: 'clean', scan_engine: 'ClamAV 1.0.7/27480', scanned_at: now, author_id: randomUUID(), created_at: now, replicated_at: replicated },
+        replicated,
+      };
     });
-  }
+    await trx.insertInto('versions').values(rows.map((r) => r.version) as never).execute();
+    const copied = rows.filter((r) => r.replicated !== null);
+    if (copied.length > 0) await trx.insertInto('blob_replicas').values(copied.map((r) => ({ blob_id: r.version.blob_id, version_id: r.version.id, replicated_at: now })) as never).execute();
+  });
   await build.close();
   // Opened again as the server opens its main connection: a 2 MiB page cache.
   const handle = openSqlite({ file, key, mainCacheMib: 2 });
