@@ -8,6 +8,7 @@ import { CLASSIFICATIONS } from '../../domain/types.js';
 import type { IndexQuery } from '../../domain/search/repositories.js';
 import { SEARCH_COUNT_CAP, type FacetCount, type IndexHit, type IndexResults, type ReadableGrant, type SearchFacets } from '../../domain/search/types.js';
 import type { Schema } from '../schema.js';
+import { nextDay, ukMidnight } from '../../domain/uk-time.js';
 
 export type Executor = Kysely<Schema> | Transaction<Schema>;
 
@@ -44,18 +45,6 @@ function grantSql(grant: ReadableGrant): RawBuilder<unknown> {
   return sql`(${sql.join(parts, sql` and `)})`;
 }
 
-/** The UTC instant a UK calendar date begins (midnight in London, GMT or BST). */
-export function ukDayStart(date: string): string {
-  const utcMidnight = Date.parse(`${date}T00:00:00.000Z`);
-  const bstStart = new Date(utcMidnight - 3_600_000);
-  const london = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' });
-  return london.format(bstStart) === date ? bstStart.toISOString() : new Date(utcMidnight).toISOString();
-}
-
-function nextDay(date: string): string {
-  return new Date(Date.parse(`${date}T00:00:00.000Z`) + 86_400_000).toISOString().slice(0, 10);
-}
-
 /** The scope and filters as a WHERE on `d` (the documents' columns); `type`: where the indexed type is read. */
 function whereSql(request: IndexQuery, type: RawBuilder<unknown>): RawBuilder<unknown> {
   const parts: RawBuilder<unknown>[] = [sql`d.status = 'available'`, sql`d.deleted_at is null`];
@@ -66,8 +55,8 @@ function whereSql(request: IndexQuery, type: RawBuilder<unknown>): RawBuilder<un
   if (f.serviceArea !== undefined) parts.push(sql`d.service_area = ${f.serviceArea}`);
   if (f.classification !== undefined) parts.push(sql`d.classification = ${f.classification}`);
   if (f.type !== undefined) parts.push(sql`${type} = ${f.type}`);
-  if (f.from !== undefined) parts.push(sql`d.updated_at >= ${ukDayStart(f.from)}`);
-  if (f.to !== undefined) parts.push(sql`d.updated_at < ${ukDayStart(nextDay(f.to))}`);
+  if (f.from !== undefined) parts.push(sql`d.updated_at >= ${ukMidnight(f.from)}`);
+  if (f.to !== undefined) parts.push(sql`d.updated_at < ${ukMidnight(nextDay(f.to))}`);
   return sql.join(parts, sql` and `);
 }
 

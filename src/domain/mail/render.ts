@@ -3,6 +3,7 @@
 // no remote images, no crown), so it reads the same in every mail client and leaks nothing on open.
 import type { AccountChangeMessage, MailMessage } from './message.js';
 import { INVITATION_DAYS } from './message.js';
+import { ukDateTime } from '../uk-time.js';
 
 export interface MailContext {
   /** The deployment's service name (STRONGROOM_SERVICE_NAME). */
@@ -325,6 +326,5 @@ function bytes(n: number): string {
 }
 
 function when(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : `${new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/London' }).format(date)} (UK time)`;
+  return Number.isNaN(Date.parse(iso)) ? iso : `${ukDateTime(iso)} (UK time)`;
 }

@@ -4,6 +4,7 @@
 // Counts only, for the whole vault: no names or ids, so no council learns another's business.
 import type { FastifyPluginAsync } from 'fastify';
 import { render, signedIn, type Ui } from './context.js';
+import { ukDateTime } from '../../domain/uk-time.js';
 
 export const storagePages = (ui: Ui): FastifyPluginAsync => async (app) => {
   app.get('/admin/storage', async (request, reply) => {
@@ -13,15 +14,10 @@ export const storagePages = (ui: Ui): FastifyPluginAsync => async (app) => {
     return render(ui, request, reply, 'admin-storage.njk', {
       health, waiting: waitingFor(health.oldestWaitingSeconds),
       backupSchedule: ui.vault.config.backupSchedule,
-      lastBackup: lastBackup === null ? null : { at: ukTime(lastBackup.at), ago: waitingFor(Math.max(0, Math.floor((ui.vault.clock.now().getTime() - Date.parse(lastBackup.at)) / 1000))) },
+      lastBackup: lastBackup === null ? null : { at: ukDateTime(lastBackup.at), ago: waitingFor(Math.max(0, Math.floor((ui.vault.clock.now().getTime() - Date.parse(lastBackup.at)) / 1000))) },
     });
   });
 };
-
-/** "30 November 2026 at 02:00" in UK time. */
-function ukTime(iso: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
-}
 
 /** "3 minutes", "2 hours", "4 days": how long the oldest blob has waited for the replica. */
 function waitingFor(seconds: number): string {

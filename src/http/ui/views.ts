@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
+import { ukDateTime, ukDay } from '../../domain/uk-time.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const PROJECT_ROOT = path.resolve(here, '..', '..', '..');
@@ -47,12 +48,9 @@ export function createViews(): nunjucks.Environment {
     while (v >= 1024 && i < units.length - 1) { v /= 1024; i += 1; }
     return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
   });
-  env.addFilter('date', (iso: string | null | undefined) => {
-    if (!iso) return '';
-    const d = new Date(iso);
-    return Number.isNaN(d.getTime()) ? iso : d.toLocaleString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' }) + ' UTC';
-  });
-  env.addFilter('day', (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }) : ''));
+  // Times and days as the UK's clock shows them, as e-mails and the retention rules count them (domain/uk-time.ts).
+  env.addFilter('date', (iso: string | null | undefined) => (iso ? ukDateTime(iso) : ''));
+  env.addFilter('day', (iso: string | null | undefined) => (iso ? ukDay(iso) : ''));
   env.addFilter('pounds', (n: number) => `£${Math.round(n ?? 0).toLocaleString('en-GB')}`);
   env.addFilter('role', (r: string) => ROLE_NAMES[r] ?? r);
   const AREA_NAMES: Record<string, string> = { hr: 'HR', it: 'IT', revenues_benefits: 'Revenues and benefits' };
