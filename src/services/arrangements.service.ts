@@ -13,6 +13,7 @@ import type { AccessLevel, Actor, Arrangement, ArrangementStatus, Classification
 import { ACCESS_LEVELS, ARRANGEMENT_STATUSES, CLASSIFICATIONS } from '../domain/types.js';
 import type { ArrangementRevision } from '../domain/arrangements/repositories.js';
 import type { Repos, Store } from '../domain/repositories.js';
+import { instantOf } from '../domain/uk-time.js';
 import { collectionResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import type { CollectionCreationService } from './collection-creation.service.js';
@@ -318,13 +319,14 @@ export function arrangementResource(a: Arrangement): ArrangementResource {
   };
 }
 
+/** A start or end date as the instant it means: a YYYY-MM-DD date is UK midnight at its start (domain/uk-time.ts). */
 function normaliseDate(value: string, what: string, problems: string[]): string {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) {
-    problems.push(`the ${what} date "${value}" is not a date (use YYYY-MM-DD)`);
+  const instant = instantOf(value);
+  if (instant === null) {
+    problems.push(`the ${what} date "${value}" is not a date (use YYYY-MM-DD, or a date and time with its offset such as 2027-04-01T09:00:00Z)`);
     return '';
   }
-  return new Date(ms).toISOString();
+  return instant;
 }
 
 function refusalMessage(action: ArrangementAction, reason: string): string {

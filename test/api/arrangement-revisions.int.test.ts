@@ -97,7 +97,7 @@ describe.each(DIALECTS)('arrangement revisions and acceptance on %s', (dialect) 
     expect((await amend({ partners: [b.org.slug, c.org.slug] })).partnerOrganisationIds).toEqual(sorted([b, c]));
     expect(await amend({ accessLevel: 'manage' })).toMatchObject({ accessLevel: 'manage' });
     expect(await amend({ ceiling: 'OFFICIAL-SENSITIVE' })).toMatchObject({ ceiling: 'OFFICIAL-SENSITIVE' });
-    expect(await amend({ startsAt: '2026-02-01', endsAt: '2030-06-30' })).toMatchObject({ startsAt: '2026-02-01T00:00:00.000Z', endsAt: '2030-06-30T00:00:00.000Z' });
+    expect(await amend({ startsAt: '2026-02-01', endsAt: '2030-06-30' })).toMatchObject({ startsAt: '2026-02-01T00:00:00.000Z', endsAt: '2030-06-29T23:00:00.000Z' }); // 30 June begins at midnight BST
 
     // Accepting after all those amendments; the removed partner is not among those whose word counts.
     await accept(b, id);

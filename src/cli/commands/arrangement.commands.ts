@@ -18,8 +18,8 @@ export function registerArrangementCommands(program: Command): void {
     .requiredOption('--purpose <text>', 'what the sharing is for')
     .requiredOption('--lawful-basis <text>', 'UK GDPR lawful basis, e.g. "Art 6(1)(e) public task"')
     .option('--agreement <ref>', 'data-sharing or processing agreement reference')
-    .option('--starts <date>', 'start date (default now)')
-    .option('--ends <date>', 'end date (optional)')
+    .option('--starts <date>', 'start date, YYYY-MM-DD: access begins at the start of that day, UK time (default now)')
+    .option('--ends <date>', 'end date, YYYY-MM-DD: access stops at the start of that day, UK time (optional)')
     .option('--saving <pounds>', 'annual saving in pounds, for the register', '0')
     .option('--approve', 'administrators setting up: record every party\'s approval now (active at once)')
     .action(async (opts: Record<string, string | boolean | undefined>, command: Command) => {

@@ -17,8 +17,8 @@ const terms = z.object({
   agreementReference: z.string().nullish(),
   accessLevel: z.enum(['read', 'contribute', 'manage']),
   ceiling: z.enum(['OFFICIAL', 'OFFICIAL-SENSITIVE']),
-  startsAt: z.string().optional(),
-  endsAt: z.string().nullish(),
+  startsAt: z.string().optional().describe('When access begins: a date (YYYY-MM-DD), meaning the start of that day in the UK, or a date and time with its offset (2027-04-01T09:00:00Z). Default: now.'),
+  endsAt: z.string().nullish().describe('When access stops, given as startsAt is: an end date of 2028-04-01 opens nothing from the start of 1 April 2028, UK time. None: no end date.'),
   annualSavingPounds: z.number().nonnegative().optional(),
 });
 

@@ -13,7 +13,8 @@ export const auditRoutes = (vault: AppServices): FastifyPluginAsync => async (ap
       tags: ['audit'], summary: 'Search audit events of your organisation (auditor, dpo)',
       querystring: z.object({
         actor: z.string().optional(), document: z.string().optional(), action: z.string().optional(),
-        from: z.string().optional(), to: z.string().optional(), after: z.coerce.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).optional(), limit: z.coerce.number().int().min(1).max(1000).optional(),
+        from: z.string().optional().describe('Events from this instant on: a date (YYYY-MM-DD, from the start of that UK day) or a date and time with its offset'),
+        to: z.string().optional().describe('Events before this instant, given as from is: to=2026-12-08 ends with the last event of 7 December, UK time'), after: z.coerce.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).optional(), limit: z.coerce.number().int().min(1).max(1000).optional(),
       }),
     },
   }, async (request) => {

@@ -1,9 +1,19 @@
 // Audit pages: event search for auditors and DPOs, and Verify: the newest signed checkpoint and the
 // result of recomputing the whole log against it.
 import type { FastifyPluginAsync } from 'fastify';
+import { nextDay } from '../../domain/uk-time.js';
 import { render, signedIn, type Ui } from './context.js';
 
 interface SearchQuery { actor?: string; document?: string; action?: string; from?: string; to?: string; after?: string }
+
+/** The form's "To" day is the last day shown: the window ends where the next UK day begins (what the service is given is exclusive). */
+function untilTheEndOf(to: string): string {
+  try {
+    return nextDay(to);
+  } catch {
+    return to;
+  }
+}
 
 export const auditPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   app.get<{ Querystring: SearchQuery }>('/audit', async (request, reply) => {
@@ -16,7 +26,7 @@ export const auditPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const after = q.after && /^\d{1,15}$/.test(q.after) ? Number(q.after) : undefined;
     const events = await ui.vault.audit.queries.search(web.actor, {
       limit, ...(actorUserId ? { actorUserId } : {}), ...(q.document ? { documentId: q.document.trim() } : {}), ...(q.action ? { action: q.action.trim() } : {}),
-      ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: `${q.to}T23:59:59.999Z` } : {}), ...(after !== undefined ? { afterSeq: after } : {}),
+      ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: untilTheEndOf(q.to) } : {}), ...(after !== undefined ? { afterSeq: after } : {}),
     });
     const people = new Map<string, string>();
     for (const e of events) {
