@@ -44,6 +44,18 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
 }
 
 /**
+ * The content hashes an If-Match header on a new version names (its ETags are `"<sha256>"`), for the
+ * documents service to hold the upload to, before its bytes and again at its commit. Undefined when it
+ * names none or `*` (any current content: the document exists, or the upload is 404 anyway).
+ */
+export function ifMatchHashes(header: string | undefined): string[] | undefined {
+  if (!header) return undefined;
+  const tags = header.split(',').map((t) => t.trim().replace(/^W\//, '')).filter((t) => t !== '');
+  if (tags.length === 0 || tags.includes('*')) return undefined;
+  return tags.map((t) => t.replace(/^"(.*)"$/, '$1'));
+}
+
+/**
  * The Content-Security-Policy of every response that carries a stored file's bytes (or a picture made
  * from them): nothing may load, and the document is sandboxed, a unique origin without script. A file
  * is sent as an attachment with nosniff, so a browser saves it rather than showing it; were one ever

@@ -182,14 +182,18 @@ export class DocumentsService {
     }
   }
 
-  async uploadVersion(actor: Actor, documentId: string, input: Omit<UploadInput, 'name'> & { ifMatch?: string }): Promise<UploadResult> {
+  /**
+   * `ifMatch`: the SHA-256 values of the content the client's copy may be (an If-Match list, or the state a
+   * WebDAV request's conditions were judged on). Checked before any byte is read, and again in the commit, on
+   * the document as it is then: a version saved by someone else while this one's bytes arrived refuses it
+   * (412), rather than this one silently becoming current over it (a lost update).
+   */
+  async uploadVersion(actor: Actor, documentId: string, input: Omit<UploadInput, 'name'> & { ifMatch?: readonly string[] }): Promise<UploadResult> {
     const existing = await this.repos.documents.byId(documentId);
     if (!existing) throw notFound('document');
     await this.o.access.require(actor, 'document.version', documentResource(existing), target(existing));
     const sourceModifiedAt = this.sourceModified(input);
-    if (input.ifMatch !== undefined && input.ifMatch !== existing.sha256) {
-      throw new DomainError('PRECONDITION_FAILED', 'The document has changed since you last read it.');
-    }
+    requireContentMatches(input.ifMatch, existing.sha256);
     const touches: WriteTouch[] = [{ kind: 'content', target: { kind: 'document', document: existing } }];
     await this.o.locks.enforce(actor, touches);
     const versionId = randomUUID();
@@ -215,6 +219,8 @@ export class DocumentsService {
           if (!current || current.deletedAt || current.status === 'disposed') throw notFound('document');
           // Nor in a record a hold was placed on since the decision above (decided again under the row lock).
           await this.o.access.requireWithin(repos, actorNow, [{ action: 'document.version', resource: documentResource(current), target: target(current) }]);
+          // Nor over a version someone else saved meanwhile, when the client said which one it was replacing.
+          requireContentMatches(input.ifMatch, current.sha256);
           const now = this.o.clock.now().toISOString();
           const number = Math.max(current.currentVersion, ...(await repos.documents.versions(documentId)).map((v) => v.number)) + 1;
           version = this.o.ingestion.versionRecord(actor, ingested, { documentId, versionId, organisationId: current.organisationId, number, scanStatus, now, sourceModifiedAt });
@@ -432,3 +438,10 @@ function isRecordsManagement(event: AuditEvent): boolean {
 
 const restoreClashMessage = (name: string): string => `A document called "${name}" now exists in that collection; rename it first.`;
 const nameTakenMessage = (name: string): string => `A document called "${name}" already exists in this collection. Upload a new version of it instead.`;
+
+/** A new version's precondition: the document's content is still one the client named (none named: anything goes). */
+function requireContentMatches(ifMatch: readonly string[] | undefined, sha256: string): void {
+  if (ifMatch !== undefined && !ifMatch.includes(sha256)) {
+    throw new DomainError('PRECONDITION_FAILED', 'The document has changed since you last read it.');
+  }
+}

@@ -62,6 +62,30 @@ describe.each(DIALECTS)('audit API on %s', (dialect) => {
     expect(theirs.some((e) => docs.includes(e.targetIds.documentId ?? ''))).toBe(false);
   });
 
+  it('keeps every filter on the next page, so following `next` never widens a search', async () => {
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const auditor = await org.user({ roles: ['auditor'] });
+    const docs: string[] = [];
+    for (let i = 0; i < 3; i++) docs.push((await upload(t.app, user, org.collections.payroll!, `f${i}.csv`, `z${i}`)).json().id);
+    for (let i = 0; i < 3; i++) expect((await api(t.app, user).get(`documents/${docs[0]}/content`)).statusCode).toBe(200);
+
+    const seen: AuditEvent[] = [];
+    const nexts: (string | null)[] = [];
+    let url: string | null = `audit/events?document=${docs[0]}&action=document.download&limit=2`;
+    while (url) {
+      const res = await api(t.app, auditor).get(url);
+      expect(res.statusCode, res.body).toBe(200);
+      const page = res.json() as { events: AuditEvent[]; next: string | null };
+      seen.push(...page.events);
+      nexts.push(page.next);
+      url = page.next;
+      expect(nexts.length).toBeLessThan(10);
+    }
+    expect(nexts[0]).toBe(`/api/v1/audit/events?document=${docs[0]}&action=document.download&after=${seen[1]!.seq}&limit=2`);
+    expect(seen.map((e) => [e.action, e.targetIds.documentId])).toEqual([0, 1, 2].map(() => ['document.download', docs[0]]));
+  });
+
   it('shows a document’s access history to a managing team member, and 404 to a read-only partner', async () => {
     const host = await createOrganisation(t.vault);
     const partner = await createOrganisation(t.vault);

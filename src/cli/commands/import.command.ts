@@ -2,6 +2,8 @@
 // resumably and watchably. Every file goes through the same scanning, file-type policy, encryption
 // and audit as any other upload, either straight into a data directory (--as EMAIL) or through a
 // running server's REST API (--server URL --token T). The run itself is src/cli/import/run.ts.
+import { lstat, realpath } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { formatBytes } from '../../services/ingest.js';
 import { actingAs } from '../acting-as.js';
@@ -42,7 +44,7 @@ export function registerImportCommand(program: Command): void {
     .option('--token <token>', 'the API token for --server (or env STRONGROOM_TOKEN, which keeps it out of the process list)')
     .option('--jobs <n>', `files sent at once, 1–${MAX_JOBS} (the server admits STRONGROOM_UPLOADS_PER_ACCOUNT, default 4, per user)`, '4')
     .option('--dry-run', 'walk and hash, and say what would happen; write nothing, and claim no blob store (the vault\'s name, file-type and malware checks only run on a real import)')
-    .option('--report <file>', 'write a CSV row per file: path, outcome (imported, skipped, refused, held, failed), document id, version, detail')
+    .option('--report <file>', 'write a CSV row per file: path, outcome (imported, skipped, refused, held, failed), document id, version, detail (outside the folders being imported)')
     .addHelpText('after', [
       '',
       'Symbolic links are not followed (reported as refused); unreadable files are reported as failed. Each file\'s modification',
@@ -84,6 +86,10 @@ async function importCommand(paths: string[], opts: ImportFlags, command: Comman
     // The token is a person's whole access: it crosses the network only encrypted (as OIDC issuers must, provider-input.ts).
     if (opts.server !== undefined && sendsTokenInClear(opts.server)) {
       throw new UsageError(`--server ${opts.server} would send the API token across the network unencrypted: use https://, or plain http:// only to this machine (127.0.0.1, localhost or [::1]).`);
+    }
+    const among = opts.report ? await reportAmongSources(opts.report, paths) : null;
+    if (among !== null) {
+      throw new UsageError(`--report ${opts.report} is ${among.file ? 'a file being imported, which writing the report would overwrite' : `inside ${among.source}, a folder being imported, so the report would be imported with it`}: write it elsewhere. Nothing was written.`);
     }
     if (opts.report) report = await ReportWriter.open(opts.report).catch((error: unknown) => {
       throw new UsageError(`Cannot write the report ${opts.report}: ${failure(error)}`);
@@ -129,6 +135,29 @@ async function importCommand(paths: string[], opts: ImportFlags, command: Comman
   } finally {
     await report?.close();
   }
+}
+
+/**
+ * The source a report file would land in or on, as both are on disk (links resolved), or null. Written inside
+ * a folder being imported, the report would be imported with it, half written, and again as a new version on
+ * every run; naming a file being imported, opening it would wipe the file before it was read.
+ */
+async function reportAmongSources(report: string, sources: string[]): Promise<{ source: string; file: boolean } | null> {
+  const resolved = async (file: string) => realpath(path.dirname(path.resolve(file))).then((dir) => path.join(dir, path.basename(file)), () => null);
+  const where = await resolved(report);
+  // A report whose folder does not exist: opening it says so.
+  if (where === null) return null;
+  for (const source of sources) {
+    const info = await lstat(source).catch(() => null);
+    if (info === null) continue;
+    if (info.isDirectory()) {
+      const folder = await realpath(source).catch(() => null);
+      if (folder !== null && `${where}${path.sep}`.startsWith(`${folder}${path.sep}`)) return { source, file: (await lstat(where).catch(() => null))?.isFile() === true };
+    } else if ((await resolved(source)) === where) {
+      return { source, file: true };
+    }
+  }
+  return null;
 }
 
 function jobsFrom(raw: string): number {

@@ -26,7 +26,13 @@ export const auditRoutes = (vault: AppServices): FastifyPluginAsync => async (ap
       ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: q.to } : {}), ...(q.after !== undefined ? { afterSeq: q.after } : {}),
     });
     const last = events.at(-1);
-    return { events, next: events.length === limit && last ? `/api/v1/audit/events?after=${last.seq}&limit=${limit}` : null };
+    if (events.length < limit || !last) return { events, next: null };
+    // The next page of the same search: every filter kept, so following `next` never widens it.
+    const next = new URLSearchParams();
+    for (const key of ['actor', 'document', 'action', 'from', 'to'] as const) if (q[key]) next.set(key, q[key]);
+    next.set('after', String(last.seq));
+    next.set('limit', String(limit));
+    return { events, next: `/api/v1/audit/events?${next.toString()}` };
   });
 
   r.get('/audit/checkpoints/latest', { schema: { tags: ['audit'], summary: 'The newest signed checkpoint (C2SP signed note)' } }, async (request, reply) => {

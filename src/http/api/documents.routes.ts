@@ -10,7 +10,7 @@ import type { UploadResult } from '../../services/documents.service.js';
 import { uploadOutcome } from '../../services/upload-outcome.js';
 import { formReadFailure, multipartFileLimit, wholeFile } from '../multipart-file.js';
 import { sendContent } from '../content.js';
-import { partialContentRefusal } from '../../protocol/content-headers.js';
+import { ifMatchHashes, partialContentRefusal } from '../../protocol/content-headers.js';
 import { bearerActor } from '../plugins/authenticate.js';
 import { NAME_TAKEN_409, presentDocument, presentVersion } from './presenters.js';
 
@@ -126,14 +126,18 @@ const uploadRoutes = (vault: AppServices): FastifyPluginAsync => async (app) => 
   });
 
   r.put('/documents/:id/content', {
-    schema: { tags: ['documents'], summary: 'Upload a new version', params: idParams, querystring: z.object({ sourceModifiedAt }), consumes: ['application/octet-stream'] },
+    schema: {
+      tags: ['documents'], summary: 'Upload a new version', params: idParams, querystring: z.object({ sourceModifiedAt }), consumes: ['application/octet-stream'],
+      description: 'With If-Match (the ETag of a download: `"<sha256>"`, or a list of them), the version is stored only if the current content is one of those, '
+        + 'both when the request arrives and when its body has (412 otherwise, nothing stored): a version someone else saved meanwhile is never replaced unseen.',
+    },
   }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
     const file = await fileFrom(request, 'x');
-    const ifMatch = request.headers['if-match'];
+    const ifMatch = ifMatchHashes(request.headers['if-match']);
     const result = await vault.documents.uploadVersion(actor, request.params.id, {
       body: file.body, ...(file.declaredSize !== undefined ? { declaredSize: file.declaredSize } : {}),
-      ...(ifMatch ? { ifMatch: ifMatch.replace(/^W\//, '').replace(/"/g, '') } : {}),
+      ...(ifMatch ? { ifMatch } : {}),
       ...(request.query.sourceModifiedAt !== undefined ? { sourceModifiedAt: request.query.sourceModifiedAt } : {}),
     });
     return sendUpload(reply, result, false);

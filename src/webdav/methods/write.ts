@@ -10,7 +10,7 @@ import type { UploadResult } from '../../services/documents.service.js';
 import { uploadOutcome } from '../../services/upload-outcome.js';
 import { partialContentRefusal } from '../../protocol/content-headers.js';
 import { hasBody, readBody, readXml } from '../body.js';
-import { checkIf, refuseIfNoneMatch, requireIfMatch } from '../conditions.js';
+import { checkIf, ifLists, refuseIfNoneMatch, requireIfMatch } from '../conditions.js';
 import { asForbidden, CHANGE, davTarget, infected, METHODS, type DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN, PROTECTED, davEtag } from '../properties.js';
@@ -31,7 +31,10 @@ export async function put(cx: DavContext, target: Resolved) {
     refuseIfNoneMatch(request, etag);
     requireIfMatch(request, etag);
     await checkIf(cx, target);
-    const result = await asForbidden(cx.services.documents.uploadVersion(actor, target.document!.id, { body: request.raw, ...size }), CHANGE);
+    // Conditions judged on this content hold the new version to it at its commit too, so a version saved by
+    // someone else while this body arrived is not silently replaced (412, as if it had been there before).
+    const ifMatch = judgedOnContent(cx) ? { ifMatch: [target.document!.sha256] } : {};
+    const result = await asForbidden(cx.services.documents.uploadVersion(actor, target.document!.id, { body: request.raw, ...size, ...ifMatch }), CHANGE);
     return answerUpload(reply.status(204), result);
   }
   requireIfMatch(request, null);
@@ -43,6 +46,13 @@ export async function put(cx: DavContext, target: Resolved) {
     throw error instanceof CollectionNameTaken && error.visible ? putToFolder() : error;
   });
   return answerUpload(reply.status(201).header('Location', href(target.segments, false)), result);
+}
+
+/** Whether the request's preconditions looked at the content: If-Match, If-None-Match, or an entity tag in its If header. */
+function judgedOnContent(cx: DavContext): boolean {
+  const { headers } = cx.request;
+  return Boolean(headers['if-match'] || headers['if-none-match'])
+    || ifLists(cx.request, true).some((list) => list.conditions.some((c) => c.etag !== undefined));
 }
 
 /**

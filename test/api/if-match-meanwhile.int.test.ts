@@ -1,0 +1,90 @@
+// A new version sent with If-Match (REST) or with conditions on the content (WebDAV If-Match, If header)
+// is held to that content until it commits: a version a colleague saved while its bytes arrived refuses it
+// (412, nothing stored) instead of it becoming current over theirs unseen (a lost update), on both dialects.
+// An If-Match list or `*` is read as RFC 9110 says.
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { useClamd } from '../support/fixture.js';
+import { auth, DIALECTS, upload } from '../support/vault.js';
+import { createOrganisation, davUser, useDavServer, type DavUser } from '../webdav/support.js';
+
+const clamd = useClamd();
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
+describe.each(DIALECTS)('a new version held to the content it replaces, on %s', (dialect) => {
+  const s = useDavServer(dialect, clamd);
+
+  async function setting() {
+    const org = await createOrganisation(s.vault);
+    const writer = await davUser(s.vault, org, { teams: ['payroll'] });
+    const colleague = await davUser(s.vault, org, { teams: ['payroll'] });
+    const name = `v-${Math.random().toString(36).slice(2)}.txt`;
+    const res = await upload(s.app, writer, org.collections.payroll!, name, 'first\n');
+    expect(res.statusCode, res.body).toBe(201);
+    return { writer, colleague, documentId: res.json().id as string, path: `/dav/${org.slug}/payroll/${name}` };
+  }
+
+  /** A body that lets `meanwhile` run after its first bytes have been read. */
+  const bodyWith = (meanwhile: () => Promise<unknown>) => Readable.from((async function* () {
+    yield Buffer.from('mine, ');
+    await meanwhile();
+    yield Buffer.from('arriving late\n');
+  })());
+
+  const colleagueSaves = (colleague: DavUser, documentId: string) => async () => {
+    const res = await s.app.inject({ method: 'PUT', url: `/api/v1/documents/${documentId}/content`, headers: { ...auth(colleague), 'content-type': 'application/octet-stream' }, payload: 'theirs\n' });
+    expect(res.statusCode, res.body).toBe(200);
+  };
+
+  async function currentOf(documentId: string) {
+    const versions = await s.vault.store.repos.documents.versions(documentId);
+    return { versions: versions.map((v) => v.number).sort(), sha256: (await s.vault.store.repos.documents.byId(documentId))!.sha256 };
+  }
+
+  it('refuses a REST version whose If-Match no longer holds once its body has arrived', async () => {
+    const { writer, colleague, documentId } = await setting();
+    const res = await s.app.inject({
+      method: 'PUT', url: `/api/v1/documents/${documentId}/content`,
+      headers: { ...auth(writer), 'content-type': 'application/octet-stream', 'if-match': `"${sha('first\n')}"` },
+      payload: bodyWith(colleagueSaves(colleague, documentId)),
+    });
+    expect(res.statusCode, res.body).toBe(412);
+    expect(res.json()).toMatchObject({ status: 412, detail: 'The document has changed since you last read it.' });
+    expect(await currentOf(documentId)).toEqual({ versions: [1, 2], sha256: sha('theirs\n') });
+  });
+
+  it('reads an If-Match list and `*` as RFC 9110 does', async () => {
+    const { writer, documentId } = await setting();
+    const put = (ifMatch: string, body: string) => s.app.inject({
+      method: 'PUT', url: `/api/v1/documents/${documentId}/content`,
+      headers: { ...auth(writer), 'content-type': 'application/octet-stream', 'if-match': ifMatch }, payload: body,
+    });
+    expect((await put(`"${sha('elsewhere')}", "${sha('first\n')}"`, 'second\n')).statusCode).toBe(200);
+    expect((await put('*', 'third\n')).statusCode).toBe(200);
+    expect((await put(`"${sha('first\n')}"`, 'fourth\n')).statusCode).toBe(412);
+    expect(await currentOf(documentId)).toEqual({ versions: [1, 2, 3], sha256: sha('third\n') });
+  });
+
+  for (const [condition, header] of [
+    ['If-Match', (etag: string) => ({ 'if-match': etag })],
+    ['an If header', (etag: string) => ({ if: `([${etag}])` })],
+  ] as const) {
+    it(`refuses a WebDAV PUT judged on ${condition} when a version was saved while it arrived`, async () => {
+      const { writer, colleague, documentId, path } = await setting();
+      const res = await s.app.inject({
+        method: 'PUT', url: path, headers: { authorization: writer.basic, ...header(`"${sha('first\n').slice(0, 32)}"`) },
+        payload: bodyWith(colleagueSaves(colleague, documentId)),
+      });
+      expect(res.statusCode, res.body).toBe(412);
+      expect(await currentOf(documentId)).toEqual({ versions: [1, 2], sha256: sha('theirs\n') });
+    });
+  }
+
+  it('still stores a WebDAV PUT without conditions over a version saved meanwhile (last writer wins, as asked)', async () => {
+    const { writer, colleague, documentId, path } = await setting();
+    const res = await s.app.inject({ method: 'PUT', url: path, headers: { authorization: writer.basic }, payload: bodyWith(colleagueSaves(colleague, documentId)) });
+    expect(res.statusCode, res.body).toBe(204);
+    expect(await currentOf(documentId)).toEqual({ versions: [1, 2, 3], sha256: sha('mine, arriving late\n') });
+  });
+});
