@@ -12,6 +12,7 @@ import { loadMasterKey } from './storage/keys.js';
 import { blobList, blobStoreAt, blobStoreFor, loadInto, openBackup } from './backup-open.js';
 import { lockForRestore, markRestoreFinished } from './compose/restore-marker.js';
 import { makeFolderDurably } from './storage/fs-folders.js';
+import { replicateJob } from './domain/jobs/kinds.js';
 
 export interface RestoreResult {
   manifest: BackupManifest;
@@ -63,7 +64,7 @@ export async function restoreBackup(config: Config, options: { from: string; blo
         try {
           const { id } = await vault.blobStore.put(await replica.store.get(entry.blobId));
           // Blob ids are the store's: the copy may get a new one. The id is not in the blob's AAD (the version is), so re-pointing is safe.
-          if (id !== entry.blobId) await vault.store.db.updateTable('versions').set({ blob_id: id }).where('id', '=', entry.versionId).execute();
+          if (id !== entry.blobId) await restoredAs(vault, entry.versionId, id);
           copied += 1;
         } catch (error) {
           if (!(error instanceof DomainError && error.code === 'NOT_FOUND')) throw error;
@@ -84,4 +85,22 @@ export async function restoreBackup(config: Config, options: { from: string; blo
     opened.location.close();
     await release?.();
   }
+}
+
+/**
+ * The version names its blob's new id. The replica holds the bytes only under the old one (which its ledger
+ * and the older backups name), and the backups taken from now on name the new one: so the version waits for
+ * the replica, counted by the lag gauges, and its `replicate` job copies it across. Until 7 December it kept
+ * the backup's "replicated" mark: the gauges said the replica held everything, and after the next loss of the
+ * primary a restore from a backup taken since found none of its blobs there.
+ */
+async function restoredAs(vault: Awaited<ReturnType<typeof openVault>>, versionId: string, blobId: string): Promise<void> {
+  // Not awaited durable one by one: the restore waits for everything before it says it has finished.
+  await vault.store.transaction(async (repos) => {
+    await repos.replicas.restoredAs(versionId, blobId);
+    if (vault.replicaStore === null) return;
+    const version = await repos.documents.versionById(versionId);
+    if (version === undefined) return;
+    await repos.jobs.enqueue(replicateJob, { versionId }, { now: vault.clock.now(), organisationId: version.organisationId, bytes: version.size });
+  }, { awaitDurable: false });
 }
