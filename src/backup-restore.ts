@@ -12,7 +12,8 @@ import { loadMasterKey } from './storage/keys.js';
 import { blobList, blobStoreAt, blobStoreFor, loadInto, openBackup } from './backup-open.js';
 import { lockForRestore, markRestoreFinished } from './compose/restore-marker.js';
 import { makeFolderDurably } from './storage/fs-folders.js';
-import { replicateJob } from './domain/jobs/kinds.js';
+import { extractTextJob, replicateJob } from './domain/jobs/kinds.js';
+import type { TextStatus } from './domain/search/types.js';
 
 export interface RestoreResult {
   manifest: BackupManifest;
@@ -71,6 +72,7 @@ export async function restoreBackup(config: Config, options: { from: string; blo
           missing.push({ versionId: entry.versionId, documentId: entry.documentId, blobId: entry.blobId });
         }
       }
+      await renderThumbnailsAgain(vault);
       await new BackupService({ store: vault.store, access: vault.access, clock: vault.clock }).recordRestore(systemActor(), opened.manifest.id, { copied, shredded, missing: missing.length });
       // What rescans found infected after the backup is back as it was then, clean: scan it again (QuarantineService.rescanAfterRestore).
       await vault.quarantine.rescanAfterRestore(opened.manifest);
@@ -103,4 +105,29 @@ async function restoredAs(vault: Awaited<ReturnType<typeof openVault>>, versionI
     if (version === undefined) return;
     await repos.jobs.enqueue(replicateJob, { versionId }, { now: vault.clock.now(), organisationId: version.organisationId, bytes: version.size });
   }, { awaitDurable: false });
+}
+
+/**
+ * Thumbnails are kept in the primary store alone (derived from the version, never copied to the replica nor
+ * listed in a backup), so none comes back with a restore. A version still naming one named a blob no store
+ * held: every page showing it asked for it, and was answered 500 "This file's stored copies are damaged",
+ * with an error logged and a scrub queued for an id that is no version's (attack review, 7 December 2026).
+ * So each is forgotten, and a document's current version is queued for text extraction, which renders it again.
+ */
+async function renderThumbnailsAgain(vault: Awaited<ReturnType<typeof openVault>>): Promise<void> {
+  let afterId = '';
+  for (;;) {
+    const page = await vault.store.db.selectFrom('versions as v').innerJoin('documents as d', 'd.id', 'v.document_id')
+      .select(['v.id', 'v.size', 'v.organisation_id', 'v.text_status', 'v.text_reason', 'd.current_version_id'])
+      .where('v.thumbnail_blob_id', 'is not', null).where('v.id', '>', afterId).orderBy('v.id').limit(500).execute();
+    if (page.length === 0) return;
+    await vault.store.transaction(async (repos) => {
+      for (const row of page) {
+        await repos.documents.setTextState(row.id, { status: row.text_status as TextStatus, reason: row.text_reason }, null);
+        if (row.current_version_id !== row.id) continue;
+        await repos.jobs.enqueue(extractTextJob, { versionId: row.id }, { now: vault.clock.now(), organisationId: row.organisation_id, bytes: row.size });
+      }
+    }, { awaitDurable: false });
+    afterId = page[page.length - 1]!.id;
+  }
 }

@@ -17,6 +17,8 @@ import { api } from '../support/http.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { closeKeepingData, openVaultAt } from '../support/vault-dir.js';
 import { createOrganisation, DIALECTS, upload } from '../support/vault.js';
+import { png } from '../support/samples.js';
+import { drainJobs } from '../search/support.js';
 
 let clamd: TestClamd;
 beforeAll(async () => {
@@ -45,7 +47,6 @@ describe.each(DIALECTS)('a restore and the offsite replica on %s', (dialect) => 
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'sr-restore-replica-'));
     dataDir = path.join(work, 'data');
-    offsite = path.join(work, 'offsite');
     await mkdir(dataDir);
   });
   afterAll(async () => {
@@ -64,7 +65,42 @@ describe.each(DIALECTS)('a restore and the offsite replica on %s', (dialect) => 
     return { result, db };
   }
 
+  it('forgets the thumbnails no store kept and renders them again, instead of answering every page that shows one 500 "damaged"', { timeout: 120_000 }, async () => {
+    offsite = path.join(work, 'offsite-thumbnails');
+    const live = await newDatabase();
+    let v = await openVaultAt(dataDir, clamd.socketPath, envFor(live));
+    const org = await createOrganisation(v.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const doc = (await upload(v.app, user, org.collections.payroll!, 'rota.png', png())).json() as { id: string };
+    await drainJobs(v.vault);
+    expect((await api(v.app, user).get(`documents/${doc.id}/thumbnail`)).statusCode).toBe(200);
+    const backup = path.join(work, 'backup-thumbnails');
+    await takeBackup(v.vault, backup);
+    const masterKeyFile = path.join(work, 'master-thumbnails.key');
+    await copyFile(path.join(dataDir, 'keys', 'master.key'), masterKeyFile);
+    await closeKeepingData(v);
+
+    const restored = await loseThePrimaryAndRestore(masterKeyFile, backup);
+    v = await openVaultAt(dataDir, clamd.socketPath, envFor(restored.db));
+    try {
+      // The thumbnail lived in the lost primary store alone: until it is rendered again there is none.
+      const before = await api(v.app, user).get(`documents/${doc.id}/thumbnail`);
+      expect(before.statusCode).toBe(404);
+      await drainJobs(v.vault);
+      const after = await api(v.app, user).get(`documents/${doc.id}/thumbnail`);
+      expect(after.statusCode).toBe(200);
+      expect(after.headers['content-type']).toBe('image/png');
+      // No repair was asked for a copy that was never damaged.
+      expect(await v.vault.store.db.selectFrom('jobs').select('kind').where('kind', '=', 'scrub').execute()).toEqual([]);
+    } finally {
+      await closeKeepingData(v);
+      await rm(dataDir, { recursive: true, force: true });
+      await mkdir(dataDir);
+    }
+  });
+
   it('counts every restored version as waiting for the replica and copies it there, so a second loss of the primary restores everything', { timeout: 120_000 }, async () => {
+    offsite = path.join(work, 'offsite-replica');
     const live = await newDatabase();
     let v = await openVaultAt(dataDir, clamd.socketPath, envFor(live));
     const org = await createOrganisation(v.vault);
