@@ -12,6 +12,8 @@ import { loadMasterKey } from './storage/keys.js';
 import { blobList, blobStoreAt, blobStoreFor, loadInto, openBackup } from './backup-open.js';
 import { lockForRestore, markRestoreFinished } from './compose/restore-marker.js';
 import { makeFolderDurably } from './storage/fs-folders.js';
+import { extractTextJob, replicateJob } from './domain/jobs/kinds.js';
+import type { TextStatus } from './domain/search/types.js';
 
 export interface RestoreResult {
   manifest: BackupManifest;
@@ -63,13 +65,14 @@ export async function restoreBackup(config: Config, options: { from: string; blo
         try {
           const { id } = await vault.blobStore.put(await replica.store.get(entry.blobId));
           // Blob ids are the store's: the copy may get a new one. The id is not in the blob's AAD (the version is), so re-pointing is safe.
-          if (id !== entry.blobId) await vault.store.db.updateTable('versions').set({ blob_id: id }).where('id', '=', entry.versionId).execute();
+          if (id !== entry.blobId) await restoredAs(vault, entry.versionId, id);
           copied += 1;
         } catch (error) {
           if (!(error instanceof DomainError && error.code === 'NOT_FOUND')) throw error;
           missing.push({ versionId: entry.versionId, documentId: entry.documentId, blobId: entry.blobId });
         }
       }
+      await renderThumbnailsAgain(vault);
       await new BackupService({ store: vault.store, access: vault.access, clock: vault.clock }).recordRestore(systemActor(), opened.manifest.id, { copied, shredded, missing: missing.length });
       // What rescans found infected after the backup is back as it was then, clean: scan it again (QuarantineService.rescanAfterRestore).
       await vault.quarantine.rescanAfterRestore(opened.manifest);
@@ -83,5 +86,48 @@ export async function restoreBackup(config: Config, options: { from: string; blo
   } finally {
     opened.location.close();
     await release?.();
+  }
+}
+
+/**
+ * The version names its blob's new id. The replica holds the bytes only under the old one (which its ledger
+ * and the older backups name), and the backups taken from now on name the new one: so the version waits for
+ * the replica, counted by the lag gauges, and its `replicate` job copies it across. Until 7 December it kept
+ * the backup's "replicated" mark: the gauges said the replica held everything, and after the next loss of the
+ * primary a restore from a backup taken since found none of its blobs there.
+ */
+async function restoredAs(vault: Awaited<ReturnType<typeof openVault>>, versionId: string, blobId: string): Promise<void> {
+  // Not awaited durable one by one: the restore waits for everything before it says it has finished.
+  await vault.store.transaction(async (repos) => {
+    await repos.replicas.restoredAs(versionId, blobId);
+    if (vault.replicaStore === null) return;
+    const version = await repos.documents.versionById(versionId);
+    if (version === undefined) return;
+    await repos.jobs.enqueue(replicateJob, { versionId }, { now: vault.clock.now(), organisationId: version.organisationId, bytes: version.size });
+  }, { awaitDurable: false });
+}
+
+/**
+ * Thumbnails are kept in the primary store alone (derived from the version, never copied to the replica nor
+ * listed in a backup), so none comes back with a restore. A version still naming one named a blob no store
+ * held: every page showing it asked for it, and was answered 500 "This file's stored copies are damaged",
+ * with an error logged and a scrub queued for an id that is no version's (attack review, 7 December 2026).
+ * So each is forgotten, and a document's current version is queued for text extraction, which renders it again.
+ */
+async function renderThumbnailsAgain(vault: Awaited<ReturnType<typeof openVault>>): Promise<void> {
+  let afterId = '';
+  for (;;) {
+    const page = await vault.store.db.selectFrom('versions as v').innerJoin('documents as d', 'd.id', 'v.document_id')
+      .select(['v.id', 'v.size', 'v.organisation_id', 'v.text_status', 'v.text_reason', 'd.current_version_id'])
+      .where('v.thumbnail_blob_id', 'is not', null).where('v.id', '>', afterId).orderBy('v.id').limit(500).execute();
+    if (page.length === 0) return;
+    await vault.store.transaction(async (repos) => {
+      for (const row of page) {
+        await repos.documents.setTextState(row.id, { status: row.text_status as TextStatus, reason: row.text_reason }, null);
+        if (row.current_version_id !== row.id) continue;
+        await repos.jobs.enqueue(extractTextJob, { versionId: row.id }, { now: vault.clock.now(), organisationId: row.organisation_id, bytes: row.size });
+      }
+    }, { awaitDurable: false });
+    afterId = page[page.length - 1]!.id;
   }
 }

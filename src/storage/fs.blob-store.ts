@@ -345,6 +345,11 @@ function translate(id: string) {
   return (error: unknown): never => {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new DomainError('NOT_FOUND', `No blob ${id}.`, { cause: error });
+    // The folder answered, but what is at the blob's name cannot be opened as a file: a symlink looping on
+    // itself (ELOOP) or a socket (ENXIO). Only someone else puts those there, and for this blob alone: damage,
+    // which the replica's copy serves and the scrub heals, not an outage of the whole store (attack review,
+    // 7 December 2026: every download of it answered 503 and every scrub skipped it, with no finding).
+    if (code === 'ELOOP' || code === 'ENXIO') throw notARegularFile(id);
     throw unavailable('read a blob')(error);
   };
 }

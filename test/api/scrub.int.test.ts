@@ -4,7 +4,8 @@
 // is served from the replica meanwhile; a version missing on both sides is reported (gauge,
 // notification to the security admins) and its download fails with a clear 500, never wrong bytes.
 import { randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, rm, symlink } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -111,6 +112,44 @@ describe.each(DIALECTS)('scrub and self-heal, folder primary and folder replica,
     // A second pass finds nothing: the repairs hold (the queued repair of Y included).
     await t.vault.worker.runDue();
     expect(await t.vault.scrub.run({ all: true, bytesPerSecond: FAST })).toMatchObject({ findings: 0, repairs: 0 });
+  });
+
+  it('takes a blob put out of reach by someone who can write the folder (a symlink looping on itself) as damage: served from the replica and healed, not skipped for ever', async () => {
+    // Attack review of 7 December 2026: the open failed with ELOOP, which was taken for an outage of the
+    // whole store, so every download answered 503 (the replica's good copy never asked) and every scrub
+    // skipped the version without a finding; the store itself answered for every other blob.
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const small = await stored(t, user, org.collections.payroll!, 'small.bin', randomBytes(1000));
+    const large = await stored(t, user, org.collections.payroll!, 'large.bin', randomBytes(150_000));
+    await t.vault.worker.runDue();
+    const socketed = await stored(t, user, org.collections.payroll!, 'socket.bin', randomBytes(2000));
+    await t.vault.worker.runDue();
+    for (const v of [small, large]) {
+      const file = blobPath(path.join(t.dataDir, 'blobs'), v.version.blobId);
+      await rm(file);
+      await symlink(file, file);
+    }
+    // A socket in a blob's place: its open answers ENXIO.
+    const socketFile = blobPath(path.join(t.dataDir, 'blobs'), socketed.version.blobId);
+    await rm(socketFile);
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(socketFile, resolve));
+    try {
+      for (const v of [small, large, socketed]) {
+        const served = await download(t, user, v.documentId);
+        expect(served.statusCode).toBe(200);
+        expect(served.rawPayload.equals(v.body)).toBe(true);
+      }
+      const report = await t.vault.scrub.run({ all: true, bytesPerSecond: FAST });
+      expect(report).toMatchObject({ findings: 3, repairs: 3, unrecoverable: 0, skipped: 0 });
+      for (const v of [small, large, socketed]) {
+        expect(await actionsFor(t.vault, v.documentId)).toContainEqual({ action: 'storage.scrub.finding', ids: { documentId: v.documentId, versionId: v.version.id, blobId: v.version.blobId, copy: 'primary', problem: 'damaged' } });
+        expect((await readAll(await t.vault.blobStore.get(v.version.blobId))).equals(await readAll(await t.vault.replicaStore!.get(v.version.blobId)))).toBe(true);
+      }
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('reports a version missing on both sides (gauge, notification to security admins) and refuses its download with a clear 500', async () => {

@@ -20,6 +20,10 @@ export class BlobReplicasRepo implements BlobReplicasRepository {
     await this.db.updateTable('versions').set({ replicated_at: at }).where('blob_id', '=', blobId).execute();
   }
 
+  async restoredAs(versionId: string, blobId: string): Promise<void> {
+    await this.db.updateTable('versions').set({ blob_id: blobId, replicated_at: null }).where('id', '=', versionId).execute();
+  }
+
   async markDeleted(blobId: string, versionId: string, at: string, refused: string | null): Promise<void> {
     await this.upsert(blobId, versionId, refused === null ? { replicated_at: null, deleted_at: at, delete_refused: null } : { delete_refused: refused });
   }

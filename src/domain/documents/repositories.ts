@@ -157,6 +157,11 @@ export interface ReplicaLag {
 /** The offsite replica's ledger (blob_replicas) and the versions the scrub reads. */
 export interface BlobReplicasRepository {
   markReplicated(blobId: string, versionId: string, at: string): Promise<void>;
+  /**
+   * A restore copied the version's blob into the new primary store under a new id, which the replica does
+   * not hold: the version names it and waits for the replica again (the lag gauges count it).
+   */
+  restoredAs(versionId: string, blobId: string): Promise<void>;
   /** The replica copy is gone (`refused` null), or the replica refused to delete it (why). */
   markDeleted(blobId: string, versionId: string, at: string, refused: string | null): Promise<void>;
   markScrubbed(blobId: string, versionId: string, at: string): Promise<void>;
