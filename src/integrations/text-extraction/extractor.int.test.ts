@@ -180,6 +180,27 @@ describe('text extraction: hostile files stay contained', { concurrent: true, ti
     expect(sleepers()).toEqual([]);
   });
 
+  // Found by the attack review of 7 December 2026 (search): markup's text was tidied with /[ \t\f\v\r]+\n/g, which
+  // backtracks over a run of spaces from every position in it, so its cost grew with the square of the run: a few
+  // kilobytes of ODT (each <text:s/> a space, deflated to almost nothing) or an e-mail's HTML attachment kept its parser busy
+  // to the timeout and ended failed, its words never indexed. The same run now costs its length.
+  it("a long run of spaces in markup (ODT, an e-mail's HTML attachment) is read, not left to the parser timeout", async () => {
+    const prompt = new ContainedTextExtractor({ fileTimeoutMs: 20_000 });
+    const run = 400_000;
+    const odt = await extract(await fixtures.odt(`Objection lodged by${'<text:s/>'.repeat(run)}${CANARY} &amp; partners.`), 'application/vnd.oasis.opendocument.text', 'notice.odt', prompt);
+    expect({ status: odt.status, reason: odt.reason }).toEqual({ status: 'done', reason: null });
+    // The run is cut into sections at its spaces (32 KiB each, trimmed): the words on either side are kept.
+    expect(odt.sections.map((s) => s.text)).toEqual(['Planning notice\n\nObjection lodged by', `${CANARY} & partners.`]);
+    // HTML is refused as an upload, but an e-mail's HTML attachment is read as HTML, in a parser of its own.
+    const eml = Buffer.from(['From: Clerk <clerk@example.gov.uk>', 'Subject: Road closure', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b1"', '',
+      '--b1', 'Content-Type: text/plain; charset=utf-8', '', 'Notice attached.',
+      '--b1', 'Content-Type: text/html; charset=utf-8; name="notice.html"', 'Content-Disposition: attachment; filename="notice.html"', '',
+      `<p>Contact${' '.repeat(run)}${CANARY} Depot.</p>`, '--b1--', ''].join('\r\n'));
+    const mail = await extract(eml, 'message/rfc822', 'closure.eml', prompt);
+    expect({ status: mail.status, reason: mail.reason }).toEqual({ status: 'done', reason: null });
+    expect(canaryHits(mail).map(([, text]) => text)).toEqual([`${CANARY} Depot.`]);
+  });
+
   it('a parser that runs out of heap ends failed, and the server process is untouched', async () => {
     const small = new ContainedTextExtractor({ parserMemoryMb: 16, maxUnzippedBytes: 512 * 1024 * 1024 });
     const paragraphs = Array.from({ length: 20_000 }, (_, i) => `Paragraph ${i} of a long report about ${CANARY} and the budget.`);
