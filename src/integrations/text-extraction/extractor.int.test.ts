@@ -160,6 +160,24 @@ describe('text extraction: hostile files stay contained', { concurrent: true, ti
     expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
   });
 
+  // Found by the attack review of 7 December 2026 (search): tesseract reads every page of a TIFF, but only the first
+  // was measured and counted, so a small first page let any number of pages of any size through as one OCR page.
+  it('a TIFF whose second page declares 30000 × 30000 pixels ends failed without being decoded, whatever its first page', async () => {
+    const first = await fixtures.textImage(`Letter from ${CANARY}`, 'tiff');
+    expect(first.readUInt16LE(0)).toBe(0x4949); // little-endian, as the fixture's second directory is written
+    const result = await extract(fixtures.tiffWithHugeSecondPage(first), 'image/tiff', 'letter.tif');
+    expect(result).toEqual({ status: 'failed', reason: 'the image is 30000 × 30000 pixels, over the OCR cap of 50000000 pixels', sections: [], pages: 1, ocrPages: 0 });
+  });
+
+  it("each page of a multi-page TIFF counts against the OCR cap", async () => {
+    const tiff = await fixtures.multiPageTiff([`Letter from ${CANARY}`, 'Second page', 'Third page']);
+    const threePages = await extract(tiff, 'image/tiff', 'letters.tif', new ContainedTextExtractor({ maxOcrPages: 3 }));
+    expect({ status: threePages.status, ocrPages: threePages.ocrPages }).toEqual({ status: 'done', ocrPages: 3 });
+    expect(threePages.sections.map((s) => s.text).join('\n')).toContain('Third page');
+    const twoPages = await extract(tiff, 'image/tiff', 'letters.tif', new ContainedTextExtractor({ maxOcrPages: 2 }));
+    expect(twoPages).toEqual({ status: 'failed', reason: "the image's 3 pages were not read (the OCR cap of 2 pages)", sections: [], pages: 1, ocrPages: 0 });
+  });
+
   it('a parser that hangs is killed at the timeout, its process group with it', async () => {
     const hanging = new ContainedTextExtractor({ fileTimeoutMs: 1500, parserScript: path.resolve(here, '../../../test/fixtures/search/hanging-parser.mjs') });
     const started = Date.now();
