@@ -127,7 +127,8 @@ export class SearchService {
 
   /**
    * Searches what `actor` may read; BAD_QUERY / INVALID (400) for a query or filter that cannot be used
-   * (or a search stopped by the timeout), RATE_LIMITED (429) past the person's or organisation's search time.
+   * (or a search stopped by the timeout), RATE_LIMITED (429) past the person's or organisation's search time,
+   * UNAUTHENTICATED (401, audited) when the person was switched off or their credential ended while it ran.
    */
   async search(asked: Actor, request: SearchRequest, channel: Channel): Promise<SearchResponse> {
     let actor = asked;
