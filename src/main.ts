@@ -290,6 +290,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const search = new SearchService({
     store, access, blobs, clock, serviceAreas, queryAuditKey: deriveKey(master, 'search-query-audit'), indexing,
     scopeOf: (actor) => access.readableScope(actor), snippet: makeSnippet,
+    actorNow: (actor) => identityServices.identity.actorNow(actor, 'search.query', { organisationId: actor.organisationId, ids: {} }, 'search'),
     budget: new SearchBudget({ perPersonMs: config.searchMsPerPerson, perOrganisationMs: config.searchMsPerOrganisation, windowMs: config.searchWindowSeconds * 1000, atOnce: config.searchesAtOnce,
       ...(handle.abandonedSearchReads ? { abandoned: handle.abandonedSearchReads } : {}) }, clock),
     timeoutMs: config.searchTimeoutMs,

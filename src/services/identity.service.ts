@@ -37,6 +37,7 @@ const REFUSED_MEANWHILE = {
   upload: { meanwhile: 'while this was being sent', outcome: 'so nothing was saved', again: 'send it again', againThis: 'send this again', credential: 'this was sent with was revoked while it was being sent' },
   download: { meanwhile: 'while this was being downloaded', outcome: 'so the download was stopped', again: 'download it again', againThis: 'download this again', credential: 'this download began with was revoked while it was under way' },
   listing: { meanwhile: 'while this folder was being listed', outcome: 'so the listing was stopped', again: 'open the folder again', againThis: 'open this folder again', credential: 'this listing began with was revoked while it was under way' },
+  search: { meanwhile: 'while this search was running', outcome: 'so nothing it found was shown', again: 'search again', againThis: 'search again', credential: 'this search was made with was revoked while it was running' },
 } as const;
 
 export class IdentityService {

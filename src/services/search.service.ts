@@ -101,6 +101,11 @@ export interface SearchServiceOptions {
   queryAuditKey: Buffer;
   /** What the actor may read, from decide()'s rules with arrangements read now: `AccessService.readableScope`. */
   scopeOf: (actor: Actor) => Promise<ReadableScope>;
+  /**
+   * The person as they are now (IdentityService.actorNow): their teams, clearance and roles read again, and
+   * refused (audited, 401) once they were switched off, or the credential they searched with ended, meanwhile.
+   */
+  actorNow: (actor: Actor) => Promise<Actor>;
   /** A section's text cut around the matches, in plain and highlighted parts (domain/search/snippet.ts makeSnippet). */
   snippet: (text: string, query: SearchQuery) => readonly { text: string; highlighted: boolean }[];
   /** The extract-text, search-rename (jobs queued before renames wrote the index themselves), search-purge and compact-search jobs. */
@@ -122,9 +127,11 @@ export class SearchService {
 
   /**
    * Searches what `actor` may read; BAD_QUERY / INVALID (400) for a query or filter that cannot be used
-   * (or a search stopped by the timeout), RATE_LIMITED (429) past the person's or organisation's search time.
+   * (or a search stopped by the timeout), RATE_LIMITED (429) past the person's or organisation's search time,
+   * UNAUTHENTICATED (401, audited) when the person was switched off or their credential ended while it ran.
    */
-  async search(actor: Actor, request: SearchRequest, channel: Channel): Promise<SearchResponse> {
+  async search(asked: Actor, request: SearchRequest, channel: Channel): Promise<SearchResponse> {
+    let actor = asked;
     const query = parseSearchQuery(request.q);
     const page = request.page;
     if (!Number.isInteger(page) || page < 1 || page > SEARCH_MAX_PAGE) {
@@ -146,9 +153,13 @@ export class SearchService {
       } finally {
         charge.finish();
       }
-      // The statement can run for seconds: an arrangement suspended or ended (or a team taken away) meanwhile
-      // counts for what this answers, as it would at the next search. The scope is read again, and a narrower one
-      // asks the index again, so no hit, snippet, total or facet comes from a reach the person no longer has.
+      // The statement can run for seconds: an arrangement suspended or ended, a team taken away or a clearance
+      // lowered meanwhile counts for what this answers, as it would at the next search. The person and the scope
+      // are read again (the person as they are now, not as the request began: a scope worked out again from the
+      // actor it began with saw only the arrangements change), and a narrower scope asks the index again, so no
+      // hit, snippet, total or facet comes from a reach the person no longer has; a person switched off, or whose
+      // credential ended, meanwhile is refused (401, audited) and shown nothing.
+      actor = await this.o.actorNow(actor);
       const scopeNow = await this.o.scopeOf(actor);
       if (!scopeNarrowed(scope, scopeNow)) break;
       scope = scopeNow;

@@ -160,6 +160,24 @@ describe('text extraction: hostile files stay contained', { concurrent: true, ti
     expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
   });
 
+  // Found by the attack review of 7 December 2026 (search): tesseract reads every page of a TIFF, but only the first
+  // was measured and counted, so a small first page let any number of pages of any size through as one OCR page.
+  it('a TIFF whose second page declares 30000 × 30000 pixels ends failed without being decoded, whatever its first page', async () => {
+    const first = await fixtures.textImage(`Letter from ${CANARY}`, 'tiff');
+    expect(first.readUInt16LE(0)).toBe(0x4949); // little-endian, as the fixture's second directory is written
+    const result = await extract(fixtures.tiffWithHugeSecondPage(first), 'image/tiff', 'letter.tif');
+    expect(result).toEqual({ status: 'failed', reason: 'the image is 30000 × 30000 pixels, over the OCR cap of 50000000 pixels', sections: [], pages: 1, ocrPages: 0 });
+  });
+
+  it("each page of a multi-page TIFF counts against the OCR cap", async () => {
+    const tiff = await fixtures.multiPageTiff([`Letter from ${CANARY}`, 'Second page', 'Third page']);
+    const threePages = await extract(tiff, 'image/tiff', 'letters.tif', new ContainedTextExtractor({ maxOcrPages: 3 }));
+    expect({ status: threePages.status, ocrPages: threePages.ocrPages }).toEqual({ status: 'done', ocrPages: 3 });
+    expect(threePages.sections.map((s) => s.text).join('\n')).toContain('Third page');
+    const twoPages = await extract(tiff, 'image/tiff', 'letters.tif', new ContainedTextExtractor({ maxOcrPages: 2 }));
+    expect(twoPages).toEqual({ status: 'failed', reason: "the image's 3 pages were not read (the OCR cap of 2 pages)", sections: [], pages: 1, ocrPages: 0 });
+  });
+
   it('a parser that hangs is killed at the timeout, its process group with it', async () => {
     const hanging = new ContainedTextExtractor({ fileTimeoutMs: 1500, parserScript: path.resolve(here, '../../../test/fixtures/search/hanging-parser.mjs') });
     const started = Date.now();
@@ -178,6 +196,27 @@ describe('text extraction: hostile files stay contained', { concurrent: true, ti
     const deadline = Date.now() + 10_000;
     while (sleepers().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(sleepers()).toEqual([]);
+  });
+
+  // Found by the attack review of 7 December 2026 (search): markup's text was tidied with /[ \t\f\v\r]+\n/g, which
+  // backtracks over a run of spaces from every position in it, so its cost grew with the square of the run: a few
+  // kilobytes of ODT (each <text:s/> a space, deflated to almost nothing) or an e-mail's HTML attachment kept its parser busy
+  // to the timeout and ended failed, its words never indexed. The same run now costs its length.
+  it("a long run of spaces in markup (ODT, an e-mail's HTML attachment) is read, not left to the parser timeout", async () => {
+    const prompt = new ContainedTextExtractor({ fileTimeoutMs: 20_000 });
+    const run = 400_000;
+    const odt = await extract(await fixtures.odt(`Objection lodged by${'<text:s/>'.repeat(run)}${CANARY} &amp; partners.`), 'application/vnd.oasis.opendocument.text', 'notice.odt', prompt);
+    expect({ status: odt.status, reason: odt.reason }).toEqual({ status: 'done', reason: null });
+    // The run is cut into sections at its spaces (32 KiB each, trimmed): the words on either side are kept.
+    expect(odt.sections.map((s) => s.text)).toEqual(['Planning notice\n\nObjection lodged by', `${CANARY} & partners.`]);
+    // HTML is refused as an upload, but an e-mail's HTML attachment is read as HTML, in a parser of its own.
+    const eml = Buffer.from(['From: Clerk <clerk@example.gov.uk>', 'Subject: Road closure', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b1"', '',
+      '--b1', 'Content-Type: text/plain; charset=utf-8', '', 'Notice attached.',
+      '--b1', 'Content-Type: text/html; charset=utf-8; name="notice.html"', 'Content-Disposition: attachment; filename="notice.html"', '',
+      `<p>Contact${' '.repeat(run)}${CANARY} Depot.</p>`, '--b1--', ''].join('\r\n'));
+    const mail = await extract(eml, 'message/rfc822', 'closure.eml', prompt);
+    expect({ status: mail.status, reason: mail.reason }).toEqual({ status: 'done', reason: null });
+    expect(canaryHits(mail).map(([, text]) => text)).toEqual([`${CANARY} Depot.`]);
   });
 
   it('a parser that runs out of heap ends failed, and the server process is untouched', async () => {

@@ -226,14 +226,26 @@ export class ContainedTextExtractor implements TextExtractor {
   }
 
   private async readImage(input: ContentInput, depth: number, gathered: Gathered, signal: AbortSignal): Promise<void> {
-    let info: { width: number; height: number } | null = null;
-    const outcome = await this.contained({ task: 'image-info' }, input, gathered, signal, (message) => {
+    // tesseract reads every page of a multi-page TIFF, so each page counts against the OCR cap and the largest is what
+    // the pixel cap judges. Measured from the first page alone (attack review of 7 December 2026), a TIFF of a small
+    // page then any number of others, of any size, was handed to tesseract whole as one page.
+    const budget = this.limits.maxOcrPages - gathered.ocrPages;
+    if (budget <= 0) {
+      gathered.problem(`the image was not read (the OCR cap of ${this.limits.maxOcrPages} pages)`);
+      return;
+    }
+    let info: { width: number; height: number; pages: number } | null = null;
+    const outcome = await this.contained({ task: 'image-info', maxPages: budget }, input, gathered, signal, (message) => {
       if (message.type === 'image-info') info = message;
     });
     if (outcome.kind === 'aborted') abort(signal);
-    const measured = info as { width: number; height: number } | null;
+    const measured = info as { width: number; height: number; pages: number } | null;
     if (outcome.kind !== 'ended' || !measured) {
       gathered.problem(outcome.kind === 'ended' ? 'the image could not be measured' : `the image could not be read: ${outcome.reason}`);
+      return;
+    }
+    if (measured.pages > budget) {
+      gathered.problem(`the image's ${measured.pages} pages were not read (the OCR cap of ${this.limits.maxOcrPages} pages)`);
       return;
     }
     const pixels = measured.width * measured.height;
@@ -241,13 +253,9 @@ export class ContainedTextExtractor implements TextExtractor {
       gathered.problem(`the image is ${measured.width} × ${measured.height} pixels, over the OCR cap of ${this.limits.maxImagePixels} pixels`);
       return;
     }
-    if (gathered.ocrPages >= this.limits.maxOcrPages) {
-      gathered.problem(`the image was not read (the OCR cap of ${this.limits.maxOcrPages} pages)`);
-      return;
-    }
     try {
       const text = await ocrImage(input, this.programLimits(gathered, signal));
-      gathered.ocrPages += 1;
+      gathered.ocrPages += measured.pages;
       gathered.add(depth === 0 ? 1 : null, text);
     } catch (error) {
       if (!(error instanceof OcrError)) throw error;

@@ -76,10 +76,18 @@ async function parse(request: Extract<ParserRequest, { task: 'parse' }>, input: 
   if (unread) await send({ type: 'partial', reason: unread });
 }
 
-async function imageInfo(input: Uint8Array): Promise<void> {
-  // Reads the header only: a 30000 × 30000 TIFF is measured here without decoding a pixel.
-  const meta = await (await loadSharp())(input, { limitInputPixels: false }).metadata();
-  await send({ type: 'image-info', width: meta.width ?? 0, height: meta.height ?? 0, format: meta.format ?? 'unknown' });
+async function imageInfo(input: Uint8Array, maxPages: number): Promise<void> {
+  // Reads the headers only: a 30000 × 30000 TIFF is measured here without decoding a pixel. tesseract reads every
+  // page of a TIFF, so every page is measured (its largest is what the pixel cap judges), not only the first.
+  const sharp = await loadSharp();
+  const meta = await sharp(input, { limitInputPixels: false }).metadata();
+  const pages = Math.max(1, meta.pages ?? 1);
+  let [width, height] = [meta.width ?? 0, meta.height ?? 0];
+  for (let page = 1; page < pages && pages <= maxPages; page += 1) {
+    const other = await sharp(input, { limitInputPixels: false, page }).metadata();
+    if ((other.width ?? 0) * (other.height ?? 0) > width * height) [width, height] = [other.width ?? 0, other.height ?? 0];
+  }
+  await send({ type: 'image-info', width, height, pages, format: meta.format ?? 'unknown' });
 }
 
 async function thumbnail(input: Uint8Array, size: number, maxPixels: number): Promise<void> {
@@ -108,7 +116,7 @@ async function handle(request: ParserRequest): Promise<void> {
   try {
     const input = await readInput();
     if (request.task === 'parse') await parse(request, input);
-    else if (request.task === 'image-info') await imageInfo(input);
+    else if (request.task === 'image-info') await imageInfo(input, request.maxPages);
     else if (request.task === 'logo') await logo(request, input);
     else await thumbnail(input, request.size, request.maxPixels);
     await send({ type: 'end' });

@@ -10,7 +10,8 @@ export const INPUT_FD = 4;
 
 export type ParserRequest =
   | { task: 'parse'; format: Exclude<FormatKind, 'image'>; name: string; limits: ParserLimits }
-  | { task: 'image-info' }
+  /** `maxPages`: measure every page when there are at most this many (an image with more is not read at all). */
+  | { task: 'image-info'; maxPages: number }
   | { task: 'thumbnail'; size: number; maxPixels: number }
   /** An organisation's logo: measured from its header, then decoded and re-encoded as `format` (no metadata). */
   | { task: 'logo'; format: 'png' | 'jpeg'; maxWidth: number; maxHeight: number };
@@ -23,7 +24,8 @@ export type ParserMessage =
   | { type: 'pages'; count: number }
   /** An e-mail's attachment, extracted by the parent in a process of its own. */
   | { type: 'attachment'; name: string; mediaType: string; input: Uint8Array }
-  | { type: 'image-info'; width: number; height: number; format: string }
+  /** `pages`: how many the image holds (a TIFF may hold many); `width` and `height`: its largest page's, when measured. */
+  | { type: 'image-info'; width: number; height: number; pages: number; format: string }
   | { type: 'thumbnail'; png: Uint8Array }
   /** `refused`: what the header said (another format, or over the size allowed); no pixel was decoded. */
   | { type: 'logo'; image: Uint8Array; width: number; height: number }
