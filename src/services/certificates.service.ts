@@ -9,6 +9,7 @@ import {
 import { conflict, notFound } from '../domain/errors.js';
 import type { CertificateRenderer, Clock } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
+import type { HoldRef } from '../domain/records/holds.js';
 import type { Actor } from '../domain/types.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
@@ -85,9 +86,6 @@ export class CertificatesService {
       repos.disposal.items(batchId), repos.disposal.stubs(batchId), repos.organisations.byId(organisationId), repos.retention.listSeries(organisationId),
     ]);
     if (!organisation) throw notFound('organisation');
-    // Which holds kept an item at execution: read fresh, straight after the job that was refused because of them.
-    const heldIds = items.filter((i) => i.outcome === 'held').map((i) => i.documentId);
-    const held = heldIds.length > 0 ? await repos.holds.activeForDocuments(heldIds) : new Map();
     // The batch's events all come after it was proposed; a day's margin covers processes whose clocks disagree.
     const from = new Date(Date.parse(batch.createdAt) - 86_400_000).toISOString();
     // The destruction events, and the decisions and approval that authorised it: who authorised it is
@@ -95,6 +93,8 @@ export class CertificatesService {
     const proof = await this.o.audit.proveEvents(organisationId, {
       actions: PROVEN_ACTIONS, from, match: (e) => e.targetIds.batchId === batchId && e.decision === 'allow',
     });
+    // Which holds kept an item at execution: those the job's refusals recorded then (proveEvents sequenced them).
+    const held = await this.holdsAtExecution(organisationId, batchId, from, items.filter((i) => i.outcome === 'held').map((i) => i.documentId));
     const approverId = proof.events.find((e) => e.event.action === APPROVE_ACTION)?.event.actorUserId ?? null;
     const approver = approverId ? await repos.users.byId(approverId) : undefined;
     const now = this.o.clock.now();
@@ -120,6 +120,29 @@ export class CertificatesService {
       throw err;
     }
     return { id: certificate.id, batchId, organisationId, issuedAt: certificate.issuedAt, json, jsonSha256: sha256(json), certificate };
+  }
+
+  /**
+   * The hold that kept each of these documents when the disposal job refused to destroy it: the hold its refusal
+   * names (`document.dispose`, denied `legal_hold`, the hold's id in its ids; the latest, should the job have run
+   * more than once), by the name the register gives that hold. Not the holds in force when the certificate is
+   * issued, which may be later than the execution (the log not yet signed): a hold released since would leave a
+   * held record kept by nothing, and one placed since would be certified as having kept it.
+   */
+  private async holdsAtExecution(organisationId: string, batchId: string, from: string, documentIds: readonly string[]): Promise<Map<string, HoldRef[]>> {
+    const out = new Map<string, HoldRef[]>();
+    if (documentIds.length === 0) return out;
+    const repos = this.o.store.repos;
+    const wanted = new Set(documentIds);
+    const refusals = (await repos.audit.query({ organisationId, action: 'document.dispose', from, limit: 1_000_000 }))
+      .filter((e) => e.decision === 'deny' && e.reason === 'legal_hold' && e.targetIds.batchId === batchId && wanted.has(e.targetIds.documentId ?? '') && e.targetIds.holdId !== undefined)
+      .sort((a, b) => a.seq - b.seq);
+    const holdOf = new Map(refusals.map((e) => [e.targetIds.documentId!, e.targetIds.holdId!]));
+    for (const [documentId, holdId] of holdOf) {
+      const hold = await repos.holds.byId(holdId);
+      out.set(documentId, [{ id: holdId, name: hold?.name ?? '(unknown hold)' }]);
+    }
+    return out;
   }
 
   private async load(id: string): Promise<IssuedCertificate> {
