@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { instantOf, nextDay, ukDateTime, ukDay, ukMidnight } from './uk-time.js';
+import { instantOf, nextDay, ukDateTime, ukDay, ukDayEnd, ukMidnight } from './uk-time.js';
 
 describe('UK time', () => {
   it('begins a UK day at UK midnight, GMT or BST, either side of both clock changes', () => {
@@ -47,5 +47,20 @@ describe('instantOf', () => {
 
   it('refuses anything else, a date and time without its offset included', () => {
     for (const bad of ['2027-07-01T09:30:00', '1 July 2027', 'July 1, 2027', '2027-02-29', '1719792000000', '']) expect(instantOf(bad)).toBeNull();
+  });
+
+  it('ends a UK day where the next begins, and the last writable day nowhere', () => {
+    expect(ukDayEnd('2027-06-30')).toBe('2027-06-30T23:00:00.000Z');
+    expect(ukDayEnd('2026-12-31')).toBe('2027-01-01T00:00:00.000Z');
+    expect(ukDayEnd('9999-12-31')).toBeNull();
+    expect(() => ukDayEnd('2026-02-30')).toThrow(RangeError);
+  });
+
+  it('keeps every instant it gives within the four-digit years, which sort as text', () => {
+    // London kept local mean time (-00:01:15) then: its clock read 31 December 0099, not 1999.
+    expect(ukMidnight('0100-01-01')).toBe('0100-01-01T00:01:15.000Z');
+    expect(instantOf('9999-12-31T23:00:00-05:00')).toBeNull();
+    expect(instantOf('0000-01-01T00:30:00+14:00')).toBeNull();
+    expect(instantOf('9999-12-31T18:59:00-05:00')).toBe('9999-12-31T23:59:00.000Z');
   });
 });

@@ -17,7 +17,10 @@ function ukWallClockAsUtc(ms: number): number {
     timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
   });
   const parts = Object.fromEntries(wallClock.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
-  return Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0 to 99 as 1900 to 1999 (London's clock read 0099 at the start of 0100).
+  const at = new Date(Date.UTC(2000, 0, 1, Number(parts.hour), Number(parts.minute), Number(parts.second)));
+  at.setUTCFullYear(Number(parts.year), Number(parts.month) - 1, Number(parts.day));
+  return at.getTime();
 }
 
 /**
@@ -32,7 +35,16 @@ export function ukMidnight(date: string): string {
   return new Date(asUtc - offset).toISOString();
 }
 
-/** The day after a YYYY-MM-DD date, written the same way. */
+/**
+ * The instant the UK day after `date` begins (ISO 8601, UTC): where a window that includes all of `date` ends.
+ * Null after 9999-12-31, whose next day cannot be written as a four-digit year: nothing is later.
+ */
+export function ukDayEnd(date: string): string | null {
+  const after = nextDay(date);
+  return DATE_ONLY.test(after) ? ukMidnight(after) : null;
+}
+
+/** The day after a YYYY-MM-DD date, written the same way (after 9999-12-31, "+010000-01": not a date). */
 export function nextDay(date: string): string {
   return new Date(Date.parse(`${realDate(date)}T00:00:00.000Z`) + 86_400_000).toISOString().slice(0, 10);
 }
@@ -86,5 +98,9 @@ export function instantOf(value: string): string | null {
     }
   }
   const ms = INSTANT.test(given) ? Date.parse(given) : Number.NaN;
-  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+  if (Number.isNaN(ms)) return null;
+  // Instants are stored and compared as text: one an offset carries out of the four-digit years
+  // (9999-12-31T23:00:00-05:00 is +010000-01-01T04:00:00.000Z) would sort before every other.
+  const instant = new Date(ms).toISOString();
+  return /^\d{4}-/.test(instant) ? instant : null;
 }

@@ -71,6 +71,22 @@ export function requireIfMatch(request: FastifyRequest, etag: string | null): vo
   if (!etagMatches(ifMatch, etag)) throw new DavError(412, 'The document has changed (If-Match).');
 }
 
+/**
+ * If-Match and If-None-Match on a DELETE, PROPPATCH, COPY or MOVE, judged on the request's own resource as the
+ * actor sees it (RFC 9110 13.1.1-2: the method is not performed when they fail): a document by its ETag, a folder
+ * (which has none) only by `*`. They were ignored, so a client that asked to delete, move or overwrite only the
+ * version it had read did so over a newer one.
+ */
+export function requireTargetConditions(request: FastifyRequest, target: Resolved): void {
+  const exists = target.kind !== 'missing';
+  // A folder has no ETag: only `*` matches it (no tag is empty).
+  const etag = target.document ? davEtag(target.document.sha256) : '';
+  const ifMatch = request.headers['if-match'];
+  if (ifMatch && !(exists && etagMatches(ifMatch, etag))) throw new DavError(412, exists ? 'The resource has changed (If-Match).' : 'Nothing exists here to match (If-Match).');
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (ifNoneMatch && exists && etagMatches(ifNoneMatch, etag)) throw new DavError(412, 'The resource exists (If-None-Match).');
+}
+
 /** If-None-Match on a write (`*` or the current ETag): 412 when the document it guards against exists. */
 export function refuseIfNoneMatch(request: FastifyRequest, etag: string): void {
   const ifNoneMatch = request.headers['if-none-match'];

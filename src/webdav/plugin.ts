@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requestSender } from '../protocol/fetch-site.js';
 import type { AppServices } from '../services/app-services.js';
 import { authenticate } from './auth.js';
-import { presentedLockTokens } from './conditions.js';
+import { presentedLockTokens, requireTargetConditions } from './conditions.js';
 import { EXTRA_METHODS, METHODS, type DavServices, type MethodHandler } from './context.js';
 import { DavError, sendDavError } from './errors.js';
 import { lock, unlock } from './methods/locks.js';
@@ -27,6 +27,9 @@ const HANDLERS: ReadonlyMap<string, MethodHandler> = new Map(Object.entries({
   LOCK: lock,
   UNLOCK: unlock,
 } satisfies Record<string, MethodHandler>));
+
+/** The methods that change a resource whose If-Match and If-None-Match are judged here, on the request's own resource. */
+const CONDITIONAL: ReadonlySet<string> = new Set(['DELETE', 'PROPPATCH', 'COPY', 'MOVE']);
 
 export async function webdavExtension(app: FastifyInstance, vault: AppServices): Promise<void> {
   for (const m of EXTRA_METHODS) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
@@ -58,5 +61,7 @@ async function handle(services: DavServices, request: FastifyRequest, reply: Fas
   const target = await resolve(services.dav, actor, segments);
   const method = HANDLERS.get(request.method);
   if (!method) throw new DavError(405, `${request.method} is not supported here.`);
+  // GET, HEAD and PUT judge If-Match and If-None-Match themselves (304; a new version held to them until it commits).
+  if (CONDITIONAL.has(request.method)) requireTargetConditions(request, target);
   return method({ services, request, reply, actor }, target);
 }

@@ -81,10 +81,12 @@ describe.each(DIALECTS)('a new version held to the content it replaces, on %s', 
     });
   }
 
-  it('still stores a WebDAV PUT without conditions over a version saved meanwhile (last writer wins, as asked)', async () => {
-    const { writer, colleague, documentId, path } = await setting();
-    const res = await s.app.inject({ method: 'PUT', url: path, headers: { authorization: writer.basic }, payload: bodyWith(colleagueSaves(colleague, documentId)) });
-    expect(res.statusCode, res.body).toBe(204);
-    expect(await currentOf(documentId)).toEqual({ versions: [1, 2, 3], sha256: sha('mine, arriving late\n') });
-  });
+  for (const [condition, headers] of [['no conditions', {}], ['If-Match: * (it exists, whatever it holds)', { 'if-match': '*' }]] as const) {
+    it(`still stores a WebDAV PUT with ${condition} over a version saved meanwhile (last writer wins, as asked)`, async () => {
+      const { writer, colleague, documentId, path } = await setting();
+      const res = await s.app.inject({ method: 'PUT', url: path, headers: { authorization: writer.basic, ...headers }, payload: bodyWith(colleagueSaves(colleague, documentId)) });
+      expect(res.statusCode, res.body).toBe(204);
+      expect(await currentOf(documentId)).toEqual({ versions: [1, 2, 3], sha256: sha('mine, arriving late\n') });
+    });
+  }
 });

@@ -8,7 +8,7 @@ import { CLASSIFICATIONS } from '../../domain/types.js';
 import type { IndexQuery } from '../../domain/search/repositories.js';
 import { SEARCH_COUNT_CAP, type FacetCount, type IndexHit, type IndexResults, type ReadableGrant, type SearchFacets } from '../../domain/search/types.js';
 import type { Schema } from '../schema.js';
-import { nextDay, ukMidnight } from '../../domain/uk-time.js';
+import { ukDayEnd, ukMidnight } from '../../domain/uk-time.js';
 
 export type Executor = Kysely<Schema> | Transaction<Schema>;
 
@@ -56,7 +56,8 @@ function whereSql(request: IndexQuery, type: RawBuilder<unknown>): RawBuilder<un
   if (f.classification !== undefined) parts.push(sql`d.classification = ${f.classification}`);
   if (f.type !== undefined) parts.push(sql`${type} = ${f.type}`);
   if (f.from !== undefined) parts.push(sql`d.updated_at >= ${ukMidnight(f.from)}`);
-  if (f.to !== undefined) parts.push(sql`d.updated_at < ${ukMidnight(nextDay(f.to))}`);
+  const end = f.to === undefined ? null : ukDayEnd(f.to);
+  if (end !== null) parts.push(sql`d.updated_at < ${end}`);
   return sql.join(parts, sql` and `);
 }
 

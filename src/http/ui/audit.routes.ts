@@ -1,15 +1,21 @@
 // Audit pages: event search for auditors and DPOs, and Verify: the newest signed checkpoint and the
 // result of recomputing the whole log against it.
 import type { FastifyPluginAsync } from 'fastify';
-import { nextDay } from '../../domain/uk-time.js';
+import { ukDayEnd } from '../../domain/uk-time.js';
+import { one } from './form-fields.js';
 import { render, signedIn, type Ui } from './context.js';
 
-interface SearchQuery { actor?: string; document?: string; action?: string; from?: string; to?: string; after?: string }
+// A field given twice (?from=a&from=b) arrives as a list: the page reads the first, as its forms do (form-fields.ts one).
+type Field = string | string[] | undefined;
+interface SearchQuery { actor?: Field; document?: Field; action?: Field; from?: Field; to?: Field; after?: Field }
 
-/** The form's "To" day is the last day shown: the window ends where the next UK day begins (what the service is given is exclusive). */
-function untilTheEndOf(to: string): string {
+/**
+ * The form's "To" day is the last day shown: the window ends where the next UK day begins (what the service is given is
+ * exclusive); after 9999-12-31, nowhere (undefined). Anything not a date goes on to the service as it came, to be refused.
+ */
+function untilTheEndOf(to: string): string | undefined {
   try {
-    return nextDay(to);
+    return ukDayEnd(to) ?? undefined;
   } catch {
     return to;
   }
@@ -18,7 +24,8 @@ function untilTheEndOf(to: string): string {
 export const auditPages = (ui: Ui): FastifyPluginAsync => async (app) => {
   app.get<{ Querystring: SearchQuery }>('/audit', async (request, reply) => {
     const web = signedIn(request);
-    const q = request.query;
+    const q = { actor: one(request.query.actor), document: one(request.query.document), action: one(request.query.action), from: one(request.query.from), to: one(request.query.to), after: one(request.query.after) };
+    const to = q.to ? untilTheEndOf(q.to) : undefined;
     let actorUserId: string | undefined;
     if (q.actor?.includes('@')) actorUserId = (await ui.vault.identity.userByEmail(q.actor).catch(() => undefined))?.id ?? 'nobody';
     else if (q.actor) actorUserId = q.actor;
@@ -26,7 +33,7 @@ export const auditPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const after = q.after && /^\d{1,15}$/.test(q.after) ? Number(q.after) : undefined;
     const events = await ui.vault.audit.queries.search(web.actor, {
       limit, ...(actorUserId ? { actorUserId } : {}), ...(q.document ? { documentId: q.document.trim() } : {}), ...(q.action ? { action: q.action.trim() } : {}),
-      ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: untilTheEndOf(q.to) } : {}), ...(after !== undefined ? { afterSeq: after } : {}),
+      ...(q.from ? { from: q.from } : {}), ...(to !== undefined ? { to } : {}), ...(after !== undefined ? { afterSeq: after } : {}),
     });
     const people = new Map<string, string>();
     for (const e of events) {

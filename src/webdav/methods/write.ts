@@ -8,7 +8,7 @@ import { NameTaken } from '../../services/name-claims.js';
 import type { PropertyChange } from '../../services/dav.service.js';
 import type { UploadResult } from '../../services/documents.service.js';
 import { uploadOutcome } from '../../services/upload-outcome.js';
-import { partialContentRefusal } from '../../protocol/content-headers.js';
+import { ifMatchHashes, partialContentRefusal } from '../../protocol/content-headers.js';
 import { hasBody, readBody, readXml } from '../body.js';
 import { checkIf, ifLists, refuseIfNoneMatch, requireIfMatch } from '../conditions.js';
 import { asForbidden, CHANGE, davTarget, infected, METHODS, type DavContext } from '../context.js';
@@ -48,10 +48,14 @@ export async function put(cx: DavContext, target: Resolved) {
   return answerUpload(reply.status(201).header('Location', href(target.segments, false)), result);
 }
 
-/** Whether the request's preconditions looked at the content: If-Match, If-None-Match, or an entity tag in its If header. */
+/**
+ * Whether the request's preconditions looked at the content: If-Match naming ETags, If-None-Match, or an entity tag
+ * in its If header. `If-Match: *` asks only that the document exists (RFC 9110), as on REST: a version saved meanwhile
+ * does not refuse it.
+ */
 function judgedOnContent(cx: DavContext): boolean {
   const { headers } = cx.request;
-  return Boolean(headers['if-match'] || headers['if-none-match'])
+  return ifMatchHashes(headers['if-match']) !== undefined || Boolean(headers['if-none-match'])
     || ifLists(cx.request, true).some((list) => list.conditions.some((c) => c.etag !== undefined));
 }
 
