@@ -311,19 +311,25 @@ export class DocumentsService {
     return { document, version: await this.repos.documents.version(documentId, versionNumber) };
   }
 
-  async remove(actor: Actor, documentId: string): Promise<Document> {
-    return this.setDeleted(actor, documentId, true);
+  /**
+   * Bins a document. `ifMatch`: the SHA-256 values of the content the client's copy may be (an If-Match list), held
+   * when the request arrives and again under the row lock in the transaction, so a version someone else saved
+   * meanwhile is never binned unseen (412, nothing binned).
+   */
+  async remove(actor: Actor, documentId: string, options: { ifMatch?: readonly string[] } = {}): Promise<Document> {
+    return this.setDeleted(actor, documentId, true, options.ifMatch);
   }
 
   async restore(actor: Actor, documentId: string): Promise<Document> {
     return this.setDeleted(actor, documentId, false);
   }
 
-  private async setDeleted(actor: Actor, documentId: string, deleted: boolean): Promise<Document> {
+  private async setDeleted(actor: Actor, documentId: string, deleted: boolean, ifMatch?: readonly string[]): Promise<Document> {
     const document = await this.repos.documents.byId(documentId);
     if (!document) throw notFound('document');
     const action = deleted ? 'document.delete' : 'document.restore';
     await this.o.access.require(actor, action, documentResource(document), target(document));
+    requireContentMatches(ifMatch, document.sha256);
     if (!deleted && !document.deletedAt) return document;
     if (deleted && document.deletedAt) return document;
     let placement: Partial<DocumentPlacement> = {};
@@ -352,6 +358,7 @@ export class DocumentsService {
       const current = await repos.documents.byId(document.id);
       if (!current) throw notFound('document');
       const [decided] = await this.o.access.requireWithin(repos, actor, [{ action, resource: documentResource(current), target: target(document) }]);
+      requireContentMatches(ifMatch, current.sha256);
       for (const token of endedLocks) await repos.locks.delete(token);
       if (!deleted) {
         await requireSamePlace(repos, { ...document, ...placement });
@@ -439,7 +446,7 @@ function isRecordsManagement(event: AuditEvent): boolean {
 const restoreClashMessage = (name: string): string => `A document called "${name}" now exists in that collection; rename it first.`;
 const nameTakenMessage = (name: string): string => `A document called "${name}" already exists in this collection. Upload a new version of it instead.`;
 
-/** A new version's precondition: the document's content is still one the client named (none named: anything goes). */
+/** A new version's or a deletion's precondition: the document's content is still one the client named (none named: anything goes). */
 function requireContentMatches(ifMatch: readonly string[] | undefined, sha256: string): void {
   if (ifMatch !== undefined && !ifMatch.includes(sha256)) {
     throw new DomainError('PRECONDITION_FAILED', 'The document has changed since you last read it.');

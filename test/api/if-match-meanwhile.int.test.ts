@@ -1,11 +1,13 @@
 // A new version sent with If-Match (REST) or with conditions on the content (WebDAV If-Match, If header)
 // is held to that content until it commits: a version a colleague saved while its bytes arrived refuses it
 // (412, nothing stored) instead of it becoming current over theirs unseen (a lost update), on both dialects.
-// An If-Match list or `*` is read as RFC 9110 says.
+// An If-Match list or `*` is read as RFC 9110 says. A deletion judged on the content (REST If-Match, WebDAV If-Match)
+// is held to it the same way: a version saved between its arrival and its commit is not binned unseen.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { useClamd } from '../support/fixture.js';
+import { beforeNextTransaction } from '../support/meanwhile.js';
 import { auth, DIALECTS, upload } from '../support/vault.js';
 import { createOrganisation, davUser, useDavServer, type DavUser } from '../webdav/support.js';
 
@@ -14,6 +16,7 @@ const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe.each(DIALECTS)('a new version held to the content it replaces, on %s', (dialect) => {
   const s = useDavServer(dialect, clamd);
+  afterEach(() => vi.restoreAllMocks());
 
   async function setting() {
     const org = await createOrganisation(s.vault);
@@ -89,4 +92,53 @@ describe.each(DIALECTS)('a new version held to the content it replaces, on %s', 
       expect(await currentOf(documentId)).toEqual({ versions: [1, 2, 3], sha256: sha('mine, arriving late\n') });
     });
   }
+
+  describe('a deletion judged on the content', () => {
+    const deleteOverRest = (writer: DavUser, documentId: string, ifMatch: string) => s.app.inject({
+      method: 'DELETE', url: `/api/v1/documents/${documentId}`, headers: { ...auth(writer), 'if-match': ifMatch },
+    });
+    const deleteOverDav = (writer: DavUser, path: string, ifMatch: string) => s.app.inject({
+      method: 'DELETE', url: path, headers: { authorization: writer.basic, 'if-match': ifMatch },
+    });
+    const binned = async (documentId: string) => (await s.vault.store.repos.documents.byId(documentId))!.deletedAt !== null;
+
+    it('refuses a REST DELETE whose If-Match no longer holds when it commits (412, nothing binned)', async () => {
+      const { writer, colleague, documentId } = await setting();
+      const meanwhile = beforeNextTransaction(s.vault.store, colleagueSaves(colleague, documentId));
+      const res = await deleteOverRest(writer, documentId, `"${sha('first\n')}"`);
+      expect(meanwhile.ran()).toBe(true);
+      expect(res.statusCode, res.body).toBe(412);
+      expect(res.json()).toMatchObject({ status: 412, detail: 'The document has changed since you last read it.' });
+      expect(await binned(documentId)).toBe(false);
+      expect(await currentOf(documentId)).toEqual({ versions: [1, 2], sha256: sha('theirs\n') });
+    });
+
+    it('refuses a REST DELETE naming an older version on arrival, and bins on the current one or `*`', async () => {
+      const { writer, colleague, documentId } = await setting();
+      await colleagueSaves(colleague, documentId)();
+      expect((await deleteOverRest(writer, documentId, `"${sha('first\n')}"`)).statusCode).toBe(412);
+      expect(await binned(documentId)).toBe(false);
+      expect((await deleteOverRest(writer, documentId, `"${sha('elsewhere')}", "${sha('theirs\n')}"`)).statusCode).toBe(204);
+      expect(await binned(documentId)).toBe(true);
+      const other = await setting();
+      expect((await deleteOverRest(other.writer, other.documentId, '*')).statusCode).toBe(204);
+    });
+
+    it('refuses a WebDAV DELETE whose If-Match no longer holds when it commits (412, nothing binned)', async () => {
+      const { writer, colleague, documentId, path } = await setting();
+      const meanwhile = beforeNextTransaction(s.vault.store, colleagueSaves(colleague, documentId));
+      const res = await deleteOverDav(writer, path, `"${sha('first\n').slice(0, 32)}"`);
+      expect(meanwhile.ran()).toBe(true);
+      expect(res.statusCode, res.body).toBe(412);
+      expect(await binned(documentId)).toBe(false);
+    });
+
+    it('still bins over WebDAV with If-Match: * when a version was saved meanwhile (it exists, whatever it holds)', async () => {
+      const { writer, colleague, documentId, path } = await setting();
+      const meanwhile = beforeNextTransaction(s.vault.store, colleagueSaves(colleague, documentId));
+      expect((await deleteOverDav(writer, path, '*')).statusCode).toBe(204);
+      expect(meanwhile.ran()).toBe(true);
+      expect(await binned(documentId)).toBe(true);
+    });
+  });
 });

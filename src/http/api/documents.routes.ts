@@ -224,9 +224,16 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
     return presentDocument(await vault.documents.classify(actor, request.params.id, request.body.classification, request.body.reason));
   });
 
-  r.delete('/documents/:id', { schema: { tags: ['documents'], summary: 'Delete (soft; restorable)', params: idParams } }, async (request, reply) => {
+  r.delete('/documents/:id', {
+    schema: {
+      tags: ['documents'], summary: 'Delete (soft; restorable)', params: idParams,
+      description: 'With If-Match (the ETag of a download: `"<sha256>"`, or a list of them), the document is binned only if its current content is one of those, '
+        + 'both when the request arrives and when the deletion commits (412 otherwise, nothing binned): a version someone else saved meanwhile is never binned unseen.',
+    },
+  }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
-    await vault.documents.remove(actor, request.params.id);
+    const ifMatch = ifMatchHashes(request.headers['if-match']);
+    await vault.documents.remove(actor, request.params.id, ifMatch ? { ifMatch } : {});
     return reply.status(204).send();
   });
 

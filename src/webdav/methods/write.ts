@@ -84,9 +84,13 @@ export async function del(cx: DavContext, target: Resolved) {
   return cx.reply.status(204).send();
 }
 
-/** Soft-deletes a document, or a collection with everything in it (the services decide on all of it). */
+/**
+ * Soft-deletes a document, or a collection with everything in it (the services decide on all of it). A document's
+ * deletion judged on its content (its ETag in If-Match, If-None-Match or the If header, checked on arrival by the
+ * plugin and checkIf) is held to that content at its commit too, so a version saved meanwhile is not binned unseen.
+ */
 async function removeResource(cx: DavContext, target: Resolved): Promise<void> {
-  if (target.kind === 'document') await cx.services.documents.remove(cx.actor, target.document!.id);
+  if (target.kind === 'document') await cx.services.documents.remove(cx.actor, target.document!.id, judgedOnContent(cx) ? { ifMatch: [target.document!.sha256] } : {});
   else if (target.kind === 'collection') await cx.services.dav.removeCollection(cx.actor, target.collection!);
 }
 
