@@ -82,15 +82,23 @@ describe.each(DIALECTS)('a live name held once, by the database, on %s', (dialec
     let claimed = false;
     const documentByName = DocumentsRepo.prototype.byName;
     const collectionByName = CollectionsRepo.prototype.childByName;
+    const documentsHoldingName = DocumentsRepo.prototype.holdersOfName;
+    const collectionsHoldingName = CollectionsRepo.prototype.childrenHoldingName;
     vi.spyOn(DocumentsRepo.prototype, 'byName').mockImplementation(function (this: DocumentsRepo, ...args) {
       return claimed ? documentByName.apply(this, args) : Promise.resolve(undefined);
     });
     vi.spyOn(CollectionsRepo.prototype, 'childByName').mockImplementation(function (this: CollectionsRepo, ...args) {
       return claimed ? collectionByName.apply(this, args) : Promise.resolve(undefined);
     });
+    vi.spyOn(DocumentsRepo.prototype, 'holdersOfName').mockImplementation(function (this: DocumentsRepo, ...args) {
+      return claimed ? documentsHoldingName.apply(this, args) : Promise.resolve([]);
+    });
+    vi.spyOn(CollectionsRepo.prototype, 'childrenHoldingName').mockImplementation(function (this: CollectionsRepo, ...args) {
+      return claimed ? collectionsHoldingName.apply(this, args) : Promise.resolve([]);
+    });
     const missed = () => {
       claimed = true;
-      return Promise.resolve(undefined);
+      return Promise.resolve([]);
     };
     const documentClaims = vi.spyOn(DocumentsRepo.prototype, 'claimName').mockImplementation(missed);
     const collectionClaims = vi.spyOn(CollectionsRepo.prototype, 'claimName').mockImplementation(missed);
