@@ -3,6 +3,7 @@
 // given (REST upload, rename, move, copy, restore, folder create; WebDAV PUT, MKCOL, MOVE, COPY; import), told with
 // the holder's own name and why to someone who may see it, and with their own spelling only to someone who may not.
 // A thing renamed to another case of its own name is itself. WebDAV paths resolve exactly (docs/webdav.md).
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,6 +136,27 @@ describe.each(DIALECTS)('names that differ only in case are one name in a folder
       `MOVE ${folderHolds}`, `MOVE ${folderHolds}`, `COPY ${folderHolds}`,
     ]);
     expect(await names(org, finance)).toEqual(['collection:Plans', 'collection:Reports', 'document:Minutes.txt', 'document:draft.txt']);
+  });
+
+  it('case duplicates the upgrade kept (migration 202612260000) keep working, no other spelling joins them, and one renamed is a name like any other', async () => {
+    const { org, staff, finance } = await place();
+    const holder = await made(await upload(staff, finance, 'Minutes.txt'));
+    // As the migration leaves a later case duplicate: its own key, marked with its id.
+    const db = s.vault.store.db;
+    const row = await db.selectFrom('documents').selectAll().where('id', '=', holder).executeTakeFirstOrThrow();
+    const kept = randomUUID();
+    await db.insertInto('documents').values({ ...row, id: kept, name: 'minutes.txt', name_key: 'minutes.txt', name_key_duplicate: kept, created_at: new Date(Date.now() + 1000).toISOString() }).execute();
+    expect(expectProblem(await upload(staff, finance, 'MINUTES.TXT'), 409).detail).toBe(inAnotherCase('document', 'Minutes.txt'));
+    // The holder binned, the one kept still holds the name.
+    expect((await api(s.app, staff).delete(`documents/${holder}`)).statusCode).toBe(204);
+    expect(expectProblem(await upload(staff, finance, 'MINUTES.TXT'), 409).detail).toBe(inAnotherCase('document', 'minutes.txt'));
+    expect(expectProblem(await api(s.app, staff).post(`documents/${holder}/restore`), 409).detail).toBe(inAnotherCase('document', 'minutes.txt'));
+    // Renamed, it is an ordinary document: its key written again, its mark gone, and the name it left free.
+    const renamed = await api(s.app, staff).patch(`documents/${kept}`, { name: 'Minutes (2).txt' });
+    expect(renamed.statusCode, renamed.body).toBe(200);
+    expect(await db.selectFrom('documents').select(['name_key', 'name_key_duplicate']).where('id', '=', kept).executeTakeFirstOrThrow()).toEqual({ name_key: 'minutes (2).txt', name_key_duplicate: '' });
+    expect((await api(s.app, staff).post(`documents/${holder}/restore`)).statusCode).toBe(200);
+    expect(await names(org, finance)).toEqual(['document:Minutes (2).txt', 'document:Minutes.txt']);
   });
 
   it('import: a file or a folder onto another case of a name is refused, naming the holder', async () => {

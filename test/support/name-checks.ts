@@ -7,9 +7,13 @@ import type { CollectionsRepository } from '../../src/domain/repositories.js';
 
 /** The next `times` checks of `name` before a transaction miss whatever holds it, as they do just before the holder's commit. */
 export function checksMiss(repo: CollectionsRepository, name: string, times: number) {
+  // A WebDAV path resolves by exact name (childByName), a service checks in any case (childrenHoldingName): one budget for both.
+  const exact = repo.childByName.bind(repo);
   const read = repo.childrenHoldingName.bind(repo);
   let left = times;
-  return vi.spyOn(repo, 'childrenHoldingName').mockImplementation(async (o, p, n) => (n === name && left-- > 0 ? [] : read(o, p, n)));
+  const a = vi.spyOn(repo, 'childByName').mockImplementation(async (o, p, n) => (n === name && left-- > 0 ? undefined : exact(o, p, n)));
+  const b = vi.spyOn(repo, 'childrenHoldingName').mockImplementation(async (o, p, n) => (n === name && left-- > 0 ? [] : read(o, p, n)));
+  return { mockRestore: () => { a.mockRestore(); b.mockRestore(); } };
 }
 
 /** The first `count` checks of `name` each wait, once read, until all `count` have read: every one misses the others' folders. */

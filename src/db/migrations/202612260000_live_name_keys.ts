@@ -29,7 +29,7 @@ const LIVE_TOP = sql<boolean>`parent_id is null and deleted_at is null`;
 
 const PAGE = 500;
 
-interface Holder { place: string; key: string; id: string; name: string }
+interface Holder { place: string; key: string; id: string; name: string; created_at: string }
 
 export async function up(db: Kysely<any>): Promise<void> {
   for (const table of ['documents', 'collections']) {
@@ -63,16 +63,19 @@ async function writeKeys(db: Kysely<any>, table: string): Promise<void> {
 /** Marks all but the oldest of each group of live rows sharing a key in a place; returns the groups, as lines. */
 async function markDuplicates(db: Kysely<any>, table: string, placeColumn: string, live: RawBuilder<boolean>, where: (place: string) => string, kind: string): Promise<string[]> {
   const { rows } = await sql<Holder>`
-    select t.${sql.ref(placeColumn)} as place, t.name_key as key, t.id, t.name from ${sql.table(table)} t
+    select t.${sql.ref(placeColumn)} as place, t.name_key as key, t.id, t.name, t.created_at from ${sql.table(table)} t
     where ${live} and exists (
       select 1 from ${sql.table(table)} o where ${live} and o.${sql.ref(placeColumn)} = t.${sql.ref(placeColumn)} and o.name_key = t.name_key and o.id <> t.id)
-    order by t.${sql.ref(placeColumn)}, t.name_key, t.created_at, t.id`.execute(db);
+    `.execute(db);
+  // Ordered here, by code unit: a PostgreSQL collation would order the keys otherwise than SQLite does.
+  const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  rows.sort((a, b) => order(a.place, b.place) || order(a.key, b.key) || order(a.created_at, b.created_at) || order(a.id, b.id));
   const lines: string[] = [];
   let group: Holder[] = [];
   const close = async () => {
     if (group.length < 2) return;
     for (const later of group.slice(1)) await db.updateTable(table).set({ name_key_duplicate: later.id }).where('id', '=', later.id).execute();
-    lines.push(`- ${where(group[0]!.place)}: the ${kind}s ${group.map((h) => `${h.id} ${JSON.stringify(h.name)}`).join(', ')} differ only in capital letters`);
+    lines.push(`- ${where(group[0]!.place)}: the ${kind}s ${group.map((h) => `${h.id} ${quoted(h.name)}`).join(', ')} differ only in capital letters`);
   };
   for (const row of rows) {
     if (group.length > 0 && (group[0]!.place !== row.place || group[0]!.key !== row.key)) {
@@ -84,6 +87,14 @@ async function markDuplicates(db: Kysely<any>, table: string, placeColumn: strin
   await close();
   return lines;
 }
+
+/**
+ * A name as a JSON string with every control, invisible or direction-changing character escaped (JSON.stringify
+ * leaves C1 controls such as U+0085 and U+202E raw): a row written by hand or by an old release may hold them.
+ */
+const quoted = (name: string): string =>
+  JSON.stringify(name).replace(/[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 function caseDuplicatesReport(lines: string[]): string {
   return [
