@@ -27,7 +27,7 @@ const LIVE_DOCUMENT = sql<boolean>`deleted_at is null and status <> 'disposed'`;
 const LIVE_CHILD = sql<boolean>`parent_id is not null and deleted_at is null`;
 const LIVE_TOP = sql<boolean>`parent_id is null and deleted_at is null`;
 
-const PAGE = 500;
+const PAGE = 1000;
 
 interface Holder { place: string; key: string; id: string; name: string; created_at: string }
 
@@ -49,12 +49,20 @@ export async function up(db: Kysely<any>): Promise<void> {
   if (groups.length > 0) process.stderr.write(`${caseDuplicatesReport(groups)}\n`);
 }
 
-/** Every row's key, computed here (SQLite's lower() is ASCII only), a page at a time in id order. */
+/**
+ * Every row's key. SQL's lower() is a fast first draft for the many plain names (SQLite's knows ASCII only,
+ * PostgreSQL's follows the database's collation); each row is then read a page at a time in id order and every key
+ * the draft got wrong is written as nameKey computes it, so the key is nameKey's on both dialects.
+ */
 async function writeKeys(db: Kysely<any>, table: string): Promise<void> {
+  await db.updateTable(table).set({ name_key: sql`lower(name)` }).execute();
   let after = '';
   for (;;) {
-    const rows = await db.selectFrom(table).select(['id', 'name']).where('id', '>', after).orderBy('id').limit(PAGE).execute() as { id: string; name: string }[];
-    for (const row of rows) await db.updateTable(table).set({ name_key: nameKey(row.name) }).where('id', '=', row.id).execute();
+    const rows = await db.selectFrom(table).select(['id', 'name', 'name_key']).where('id', '>', after).orderBy('id').limit(PAGE).execute() as { id: string; name: string; name_key: string }[];
+    for (const row of rows) {
+      const key = nameKey(row.name);
+      if (key !== row.name_key) await db.updateTable(table).set({ name_key: key }).where('id', '=', row.id).execute();
+    }
     if (rows.length < PAGE) return;
     after = rows.at(-1)!.id;
   }
