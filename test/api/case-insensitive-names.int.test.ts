@@ -14,6 +14,7 @@ import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
+import { FormClient, addPerson } from '../ui/support.js';
 import { dav, davUser, useDavServer, type DavUser } from '../webdav/support.js';
 
 const clamd = useClamd();
@@ -80,6 +81,20 @@ describe.each(DIALECTS)('names that differ only in case are one name in a folder
     const plans = await made(await folder(staff, finance, 'Plans'));
     expect(expectProblem(await api(s.app, staff).patch(`collections/${plans}`, { name: 'BUDGET' }), 409).detail).toBe(inAnotherCase('document', 'Budget'));
     expect(await names(org, finance)).toEqual(['collection:Plans', 'collection:Reports', 'document:Budget']);
+  });
+
+  it('the web form: renaming a document onto another case of a name is refused in the same words, on the name field', async () => {
+    const { org, staff, finance } = await place();
+    await made(await upload(staff, finance, 'Minutes.txt'));
+    const draft = await made(await upload(staff, finance, 'draft.txt'));
+    const member = await addPerson(s.vault, org.slug, { teams: ['finance'] });
+    const client = new FormClient(s.base);
+    await client.signIn(member.email);
+    const page = await client.get(`/documents/${draft}`);
+    const renamed = await client.post(`/documents/${draft}/rename`, { _csrf: FormClient.csrf(page.text), name: 'MINUTES.txt', collectionId: finance });
+    expect(renamed.status).toBe(409);
+    expect(renamed.text).toContain(`<a href="#name">${inAnotherCase('document', 'Minutes.txt').replaceAll('"', '&quot;')}</a>`);
+    expect(await names(org, finance)).toEqual(['document:Minutes.txt', 'document:draft.txt']);
   });
 
   it('someone who may not see the holder hears only that their own spelling cannot be used', async () => {
