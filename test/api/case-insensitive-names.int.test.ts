@@ -13,6 +13,7 @@ import { FileRefused } from '../../src/cli/import/target.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
+import { raceAgainstUncommitted } from '../support/uncommitted-race.js';
 import { DIALECTS, createOrganisation, type TestOrganisation } from '../support/vault.js';
 import { FormClient, addPerson } from '../ui/support.js';
 import { dav, davUser, useDavServer, type DavUser } from '../webdav/support.js';
@@ -172,6 +173,20 @@ describe.each(DIALECTS)('names that differ only in case are one name in a folder
     expect(await db.selectFrom('documents').select(['name_key', 'name_key_duplicate']).where('id', '=', kept).executeTakeFirstOrThrow()).toEqual({ name_key: 'minutes (2).txt', name_key_duplicate: '' });
     expect((await api(s.app, staff).post(`documents/${holder}/restore`)).statusCode).toBe(200);
     expect(await names(org, finance)).toEqual(['document:Minutes (2).txt', 'document:Minutes.txt']);
+  });
+
+  it('orders two claims of one name in different cases: the second waits for the first (PostgreSQL: one advisory lock on the key), then sees its document', async () => {
+    const { org, staff, finance } = await place();
+    const doc = await made(await upload(staff, finance, 'before.txt'));
+    const saw = await raceAgainstUncommitted(s.vault.store, async (repos) => {
+      expect(await repos.documents.claimName(finance, 'after.txt')).toEqual([]);
+      await repos.documents.update(doc, { name: 'after.txt' }, new Date().toISOString());
+    }, () => s.vault.store.transaction(async (repos) => {
+      // A folder's claim of another spelling waits for the document's.
+      await repos.collections.claimName(org.id, finance, 'AFTER.TXT');
+      return (await repos.documents.holdersOfName(finance, 'After.txt')).map((d) => d.id);
+    }));
+    expect(saw).toEqual([doc]);
   });
 
   it('import: a file or a folder onto another case of a name is refused, naming the holder', async () => {
