@@ -1,9 +1,10 @@
 // One name, one thing, in a folder: a document and a sub-collection may not share a name in one collection,
 // as a file and a folder may not in a file share's folder (WebDAV, and so Explorer and Finder, could reach
 // only one of them). Names that differ only in capital letters are one name (domain/names.ts nameKey), as they
-// are to Explorer and Finder: `minutes.docx` beside `Minutes.docx` would be a look-alike a mapped drive confuses. Every request that gives a document or a collection a name asks here: before its
-// transaction (advice: nameHeld) and inside it (claimFolderName: the one claim both kinds share); a clash is
-// told by tellNameTaken, which says that something of that name exists only to someone who may see it.
+// are to Explorer and Finder: `minutes.docx` beside `Minutes.docx` would be a look-alike a mapped drive confuses.
+// Every request that gives a document or a collection a name asks here: before its transaction (advice: nameHeld)
+// and inside it (claimFolderName: the one claim both kinds share); a clash is told by tellNameTaken, which says
+// that something of that name exists only to someone who may see it.
 import { DomainError, LiveNameTakenError } from '../domain/errors.js';
 import type { Repos } from '../domain/repositories.js';
 import type { Actor, Collection, Document } from '../domain/types.js';
