@@ -61,8 +61,9 @@ const insertVersionRow = preparedQuery((db, values: NewVersionRow) =>
     created_at: true, source_modified_at: true,
   })));
 const documentByName = preparedQuery((db, values: { collectionId: string; name: string }) =>
-  // A live name's holder, as the live-name index (migration 202612200000) and every listing count them: a disposed
-  // stub (a record destroyed, or a quarantined file destroyed) is none, so its name can be given again.
+  // The live document of exactly this name (a WebDAV path's last step; claims read documentsHoldingName), as the
+  // live-name index (migration 202612200000) and every listing count them: a disposed stub (a record destroyed, or a
+  // quarantined file destroyed) is none, so its name can be given again.
   selectDocuments(db).where('documents.collection_id', '=', values.collectionId).where('documents.name', '=', values.name)
     .where('documents.deleted_at', 'is', null).where('documents.status', '!=', DISPOSED));
 // What a claim reads: the live holders of a name in any case (its key), oldest first, as the key index counts them.
