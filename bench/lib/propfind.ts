@@ -40,7 +40,7 @@ export async function propfindTimes(dataDir: string, count = 10_000, repeats = 5
       for (let i = start; i < Math.min(start + 500, count); i++) {
         const id = randomUUID();
         const versionId = randomUUID();
-        docs.push({ id, organisation_id: org.id, collection_id: collection.id, name: `file-${String(i).padStart(5, '0')}.txt`, classification: 'OFFICIAL', service_area: 'finance', status: 'available', current_version: 1, current_version_id: versionId, legal_hold: 0, arrangement_id: null, created_at: now, updated_at: now, deleted_at: null });
+        docs.push({ id, organisation_id: org.id, collection_id: collection.id, name: `file-${String(i).padStart(5, '0')}.txt`, name_key: `file-${String(i).padStart(5, '0')}.txt`, classification: 'OFFICIAL', service_area: 'finance', status: 'available', current_version: 1, current_version_id: versionId, legal_hold: 0, arrangement_id: null, created_at: now, updated_at: now, deleted_at: null });
         versions.push({ id: versionId, document_id: id, organisation_id: org.id, number: 1, size: 1234, sha256: 'ab'.repeat(32), media_type: 'text/plain', blob_id: '0'.repeat(32), wrapped_key: null, key_id: 'k', scan_status: 'clean', scan_detail: null, scan_engine: null, scanned_at: now, author_id: user.id, created_at: now });
       }
       await vault.store.db.transaction().execute(async (trx) => {

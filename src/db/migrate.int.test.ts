@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openEmptyDatabase, type TestHandle } from '../../test/support/store.js';
 import { createTestDatabase } from '../../test/support/postgres.js';
 import { DIALECTS, type Dialect } from '../../test/support/vault.js';
@@ -17,6 +17,8 @@ import { JOB_LANES_MIGRATION } from './migrations/202612210000_job_lanes.js';
 import { JOB_TURNS_MIGRATION } from './migrations/202612220000_job_turns.js';
 import { JOB_WEIGHTS_MIGRATION } from './migrations/202612230000_job_weights.js';
 import { VERSIONS_AWAITING_REPLICA_MIGRATION } from './migrations/202612230100_versions_awaiting_replica.js';
+import { DOCUMENTS_BY_ORGANISATION_ID_MIGRATION } from './migrations/202612250400_documents_by_organisation_id.js';
+import { LIVE_NAME_KEYS_MIGRATION, LIVE_NAME_KEY_INDEXES } from './migrations/202612260000_live_name_keys.js';
 import { BlobReplicasRepo } from './repos/replicas.repo.js';
 import { DELAYED_TURNS_FROM, JobsRepo } from './repos/jobs.repo.js';
 import { extractTextJob } from '../domain/jobs/kinds.js';
@@ -154,6 +156,72 @@ describe.each(DIALECTS)('migration 202612200000_live_names_unique on %s', (diale
       const again = await db.insertInto('documents' as never).values(documentRow('d8', 'payslips.txt') as never).execute().then(() => null, (e: unknown) => e);
       expect(violatesUniqueIndex(again, LIVE_NAME_INDEXES.documents)).toBe(true);
     } finally {
+      await t.remove();
+    }
+  });
+});
+
+describe.each(DIALECTS)('migration 202612260000_live_name_keys on %s', (dialect) => {
+  it('keeps every live name differing only in case that was stored, says which, and from then on refuses another spelling of one', async () => {
+    const t = await openEmptyDatabase(dialect);
+    const written: string[] = [];
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const { db, caps } = t.handle;
+      await migrate(db, caps, { until: DOCUMENTS_BY_ORGANISATION_ID_MIGRATION });
+      const now = new Date().toISOString();
+      const later = new Date(Date.now() + 1000).toISOString();
+      await db.insertInto('organisations' as never).values({ id: 'o1', slug: 'o1', name: 'O1', kind: 'district', region: 'North', created_at: now } as never).execute();
+      const collection = (id: string, name: string, parentId: string | null, createdAt = now) =>
+        ({ id, organisation_id: 'o1', parent_id: parentId, name, service_area: 'payroll', classification: 'OFFICIAL', created_at: createdAt, deleted_at: null });
+      await db.insertInto('collections' as never).values([
+        collection('c1', 'Payroll', null), collection('c2', 'payroll', null, later),
+        collection('s1', 'salaries', 'c1', later), collection('s2', 'Salaries', 'c1'), collection('s3', 'MINUTES.docx', 'c1'),
+      ] as never).execute();
+      const documentRow = (id: string, name: string, createdAt: string, deletedAt: string | null = null) => ({
+        id, organisation_id: 'o1', collection_id: 'c1', name, classification: 'OFFICIAL', service_area: 'payroll', status: 'available',
+        current_version: 1, current_version_id: `${id}-v1`, created_at: createdAt, updated_at: createdAt, deleted_at: deletedAt,
+      });
+      await db.insertInto('documents' as never).values([
+        // The oldest holds the key; a binned one is in no group; a control character is shown escaped.
+        documentRow('d2', 'minutes.docx', later), documentRow('d1', 'Minutes.docx', now), documentRow('d3', 'MINUTES.DOCX', now, now),
+        documentRow('d4', 'Ärger.pdf', now), documentRow('d5', 'ärger.pdf', later), documentRow('d6', 'Rates\u0085.txt', now), documentRow('d7', 'RATES\u0085.txt', later),
+      ] as never).execute();
+
+      expect(await migrate(db, caps, { until: LIVE_NAME_KEYS_MIGRATION })).toEqual([LIVE_NAME_KEYS_MIGRATION]);
+      expect(written.join('')).toBe([
+        'Migration 202612260000_live_name_keys: names that differ only in capital letters are now one name in a place. '
+          + 'This database holds 6 groups of live things whose names differ only so, written before; all of them were kept as they are and keep working, '
+          + 'and no new name of the same letters can join them. Windows and macOS clients reach only one of each group: give the others a distinct name '
+          + '(strongroom document move ID --name NEW-NAME --as EMAIL, or collection move).',
+        '- in collection c1: the documents d1 "Minutes.docx", d2 "minutes.docx" differ only in capital letters',
+        '- in collection c1: the documents d6 "Rates\\u0085.txt", d7 "RATES\\u0085.txt" differ only in capital letters',
+        '- in collection c1: the documents d4 "Ärger.pdf", d5 "ärger.pdf" differ only in capital letters',
+        '- under collection c1: the collections s2 "Salaries", s1 "salaries" differ only in capital letters',
+        '- at the top level of organisation o1: the collections c1 "Payroll", c2 "payroll" differ only in capital letters',
+        // A document and a folder are not marked (each table's index stands), but reported.
+        '- in collection c1: the document(s) d1 "Minutes.docx", d2 "minutes.docx" and the collection(s) s3 "MINUTES.docx" have one name, capital letters apart',
+      ].join('\n') + '\n');
+      const keys = await db.selectFrom('documents' as never).select(['id', 'name', 'name_key', 'name_key_duplicate'] as never).orderBy('id' as never).execute();
+      expect(keys).toEqual([
+        { id: 'd1', name: 'Minutes.docx', name_key: 'minutes.docx', name_key_duplicate: '' },
+        { id: 'd2', name: 'minutes.docx', name_key: 'minutes.docx', name_key_duplicate: 'd2' },
+        { id: 'd3', name: 'MINUTES.DOCX', name_key: 'minutes.docx', name_key_duplicate: '' },
+        { id: 'd4', name: 'Ärger.pdf', name_key: 'ärger.pdf', name_key_duplicate: '' },
+        { id: 'd5', name: 'ärger.pdf', name_key: 'ärger.pdf', name_key_duplicate: 'd5' },
+        { id: 'd6', name: 'Rates\u0085.txt', name_key: 'rates\u0085.txt', name_key_duplicate: '' },
+        { id: 'd7', name: 'RATES\u0085.txt', name_key: 'rates\u0085.txt', name_key_duplicate: 'd7' },
+      ]);
+      // A third spelling is refused by the database too, in a document's place and a folder's.
+      const third = await db.insertInto('documents' as never).values({ ...documentRow('d8', 'MINUTES.docx', now), name_key: 'minutes.docx' } as never).execute().then(() => null, (e: unknown) => e);
+      expect(violatesUniqueIndex(third, LIVE_NAME_KEY_INDEXES.documents)).toBe(true);
+      const folder = await db.insertInto('collections' as never).values({ ...collection('c3', 'PAYROLL', null), name_key: 'payroll' } as never).execute().then(() => null, (e: unknown) => e);
+      expect(violatesUniqueIndex(folder, LIVE_NAME_KEY_INDEXES.top)).toBe(true);
+    } finally {
+      stderr.mockRestore();
       await t.remove();
     }
   });

@@ -4,6 +4,7 @@
 // races a service's "is it taken?" check asks this about its own constraint and says AlreadyExistsError.
 import { LiveNameTakenError } from '../domain/errors.js';
 import { LIVE_NAME_INDEXES } from './migrations/202612200000_live_names_unique.js';
+import { LIVE_NAME_KEY_INDEXES } from './migrations/202612260000_live_name_keys.js';
 
 /**
  * Whether `error` is a unique violation of `table`.`column` (a single-column UNIQUE constraint):
@@ -30,14 +31,16 @@ export function violatesUniqueIndex(error: unknown, key: { index: string; table:
 
 /**
  * Runs a write that gives a document or collection a name, place or life (`kind`'s live-name indexes, migration
- * 202612200000): the database refusing a second live holder of the name, a race the claim missed or a path that
+ * 202612200000, and their siblings on the name key that hold names differing only in case to one, 202612260000): the database refusing a second live holder of the name, a race the claim missed or a path that
  * forgot to claim, is LiveNameTakenError (409), never a 500.
  */
 export async function givingLiveName<T>(kind: 'document' | 'collection', write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (error) {
-    const keys = kind === 'document' ? [LIVE_NAME_INDEXES.documents] : [LIVE_NAME_INDEXES.children, LIVE_NAME_INDEXES.top];
+    const keys = kind === 'document'
+      ? [LIVE_NAME_INDEXES.documents, LIVE_NAME_KEY_INDEXES.documents]
+      : [LIVE_NAME_INDEXES.children, LIVE_NAME_INDEXES.top, LIVE_NAME_KEY_INDEXES.children, LIVE_NAME_KEY_INDEXES.top];
     throw keys.some((key) => violatesUniqueIndex(error, key)) ? new LiveNameTakenError({ cause: error }) : error;
   }
 }

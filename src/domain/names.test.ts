@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from './errors.js';
-import { validateName } from './names.js';
+import { nameKey, validateName } from './names.js';
 
 describe('validateName', () => {
   it.each(['report.pdf', 'Payslips Oct 2026.csv', 'café menu.docx', 'a'.repeat(255), 'CONTRACT.pdf', 'console.log', 'nullable.txt', 'LPT10.txt', 'COM0x', 'auxiliary', '.con', 'Ārd Mhacha.txt', 'מסמך.txt', 'تقرير.pdf', 'emoji 📄.txt'])('accepts %s', (name) => {
@@ -47,5 +47,20 @@ describe('validateName', () => {
   ])('refuses %j with a clear message', (name, message) => {
     expect(() => validateName(name)).toThrow(DomainError);
     expect(() => validateName(name)).toThrow(new RegExp(message));
+  });
+});
+
+describe('nameKey: names that differ only in capital letters are one name', () => {
+  it('folds case in any script, after NFC, not by any locale', () => {
+    expect(nameKey('Minutes.docx')).toBe(nameKey('MINUTES.DOCX'));
+    expect(nameKey('Ärger.pdf')).toBe('ärger.pdf');
+    // A decomposed Ä (A + combining diaeresis) is the composed one.
+    expect(nameKey('A\u0308rger.pdf')).toBe('ärger.pdf');
+    expect(nameKey('STRASSE')).toBe(nameKey('Straße'));
+    expect(nameKey('ΟΔΟΣ')).toBe(nameKey('οδοσ'));
+    expect(nameKey('οδος')).toBe(nameKey('οδοσ'));
+    // Names that differ otherwise stay apart.
+    expect(nameKey('minutes.docx')).not.toBe(nameKey('minutes .docx'));
+    expect(nameKey('resume.txt')).not.toBe(nameKey('résumé.txt'));
   });
 });

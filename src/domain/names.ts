@@ -46,3 +46,15 @@ export function extensionOf(name: string): string {
   const dot = name.lastIndexOf('.');
   return dot <= 0 ? '' : name.slice(dot + 1).toLowerCase();
 }
+
+/**
+ * The name as a folder compares it: names that differ only in capital letters are one name in a place, as
+ * Windows Explorer, Finder and a mapped drive treat them (`Minutes.docx`, `minutes.docx` and `MINUTES.DOCX`
+ * are one file to them). NFC, then Unicode upper then lower case, not any locale's: `Ärger.pdf` is
+ * `ärger.pdf`, `STRASSE` is `straße` (a little wider than Windows, never narrower), a Greek final sigma is a
+ * sigma. Computed here, never by SQL (SQLite's lower() knows ASCII only); the repositories store it beside
+ * every name they write, and the claims and the live-name indexes compare it.
+ */
+export function nameKey(name: string): string {
+  return name.normalize('NFC').toUpperCase().toLowerCase().normalize('NFC');
+}

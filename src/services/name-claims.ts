@@ -1,15 +1,17 @@
 // One name, one thing, in a folder: a document and a sub-collection may not share a name in one collection,
 // as a file and a folder may not in a file share's folder (WebDAV, and so Explorer and Finder, could reach
-// only one of them). Every request that gives a document or a collection a name asks here: before its
-// transaction (advice: nameHeld) and inside it (claimFolderName: the one claim both kinds share); a clash is
-// told by tellNameTaken, which says that something of that name exists only to someone who may see it.
+// only one of them). Names that differ only in capital letters are one name (domain/names.ts nameKey), as they
+// are to Explorer and Finder: `minutes.docx` beside `Minutes.docx` would be a look-alike a mapped drive confuses.
+// Every request that gives a document or a collection a name asks here: before its transaction (advice: nameHeld)
+// and inside it (claimFolderName: the one claim both kinds share); a clash is told by tellNameTaken, which says
+// that something of that name exists only to someone who may see it.
 import { DomainError, LiveNameTakenError } from '../domain/errors.js';
 import type { Repos } from '../domain/repositories.js';
 import type { Actor, Collection, Document } from '../domain/types.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 
-/** What holds a name in a folder. */
-export type NameHolder = { kind: 'document'; document: Document } | { kind: 'collection'; collection: Collection };
+/** What holds a name in a folder, and the name that was asked for (which may differ from its in capital letters only). */
+export type NameHolder = ({ kind: 'document'; document: Document } | { kind: 'collection'; collection: Collection }) & { asked?: string };
 
 /** Where a name is taken: a folder (`folderId`), or the organisation's top level (null, which holds collections only). */
 export interface NamePlace {
@@ -26,19 +28,22 @@ export interface NameClaimant {
 
 const holderId = (h: NameHolder): string => (h.kind === 'document' ? h.document.id : h.collection.id);
 
-function firstInTheWay(claimant: NameClaimant, found: { document: Document | undefined; collection: Collection | undefined }): NameHolder | undefined {
-  const document: NameHolder | undefined = found.document && { kind: 'document', document: found.document };
-  const collection: NameHolder | undefined = found.collection && { kind: 'collection', collection: found.collection };
-  const order = claimant.kind === 'document' ? [document, collection] : [collection, document];
-  return order.find((h): h is NameHolder => h !== undefined && !(claimant.except ?? []).includes(holderId(h)));
+const holderName = (h: NameHolder): string => (h.kind === 'document' ? h.document.name : h.collection.name);
+
+/** Of what holds the name in any case (oldest first of each kind), the first that is neither the claimant itself nor what it replaces. */
+function firstInTheWay(claimant: NameClaimant, asked: string, found: { documents: readonly Document[]; collections: readonly Collection[] }): NameHolder | undefined {
+  const documents = found.documents.map((document): NameHolder => ({ kind: 'document', document, asked }));
+  const collections = found.collections.map((collection): NameHolder => ({ kind: 'collection', collection, asked }));
+  const order = claimant.kind === 'document' ? [...documents, ...collections] : [...collections, ...documents];
+  return order.find((h) => !(claimant.except ?? []).includes(holderId(h)));
 }
 
 /** Before the transaction (advice only): the live document or sub-collection holding the name, if any. */
 export async function nameHeld(repos: Repos, place: NamePlace, claimant: NameClaimant): Promise<NameHolder | undefined> {
   const { organisationId, folderId, name } = place;
-  return firstInTheWay(claimant, {
-    document: folderId === null ? undefined : await repos.documents.byName(folderId, name),
-    collection: await repos.collections.childByName(organisationId, folderId, name),
+  return firstInTheWay(claimant, name, {
+    documents: folderId === null ? [] : await repos.documents.holdersOfName(folderId, name),
+    collections: await repos.collections.childrenHoldingName(organisationId, folderId, name),
   });
 }
 
@@ -49,15 +54,15 @@ export async function nameHeld(repos: Repos, place: NamePlace, claimant: NameCla
  */
 export async function claimFolderName(repos: Repos, place: NamePlace, claimant: NameClaimant): Promise<NameHolder | undefined> {
   const { organisationId, folderId, name } = place;
-  const collection = await repos.collections.claimName(organisationId, folderId, name);
-  // The same lock again (held already, so no wait): the live document read under it.
-  const document = folderId === null ? undefined : await repos.documents.claimName(folderId, name);
-  return firstInTheWay(claimant, { document, collection });
+  const collections = await repos.collections.claimName(organisationId, folderId, name);
+  // The same lock again (held already, so no wait): the live documents read under it.
+  const documents = folderId === null ? [] : await repos.documents.claimName(folderId, name);
+  return firstInTheWay(claimant, name, { documents, collections });
 }
 
 /** Inside the transaction: the refusal for a name found held, answered by afterNameTaken once it has rolled back. */
 export function takenWithin(holder: NameHolder, documentMessage: string, claimant: Kind): DomainError {
-  return holder.kind === 'document' ? new NameTakenWithin(holder.document, documentMessage, claimant) : new CollectionNameTakenWithin(holder.collection, claimant);
+  return holder.kind === 'document' ? new NameTakenWithin(holder.document, documentMessage, claimant, holder.asked) : new CollectionNameTakenWithin(holder.collection, claimant, holder.asked);
 }
 
 type Kind = NameHolder['kind'];
@@ -82,9 +87,14 @@ export class NameTakenAtWrite extends DomainError {
   }
 }
 
-/** A name already taken (409); `visible` when the actor may see what holds it, so an interface with its own words for "something is already there" may say them, and only then. */
+/**
+ * A name already taken (409); `visible` when the actor may see what holds it, so an interface with its own words for
+ * "something is already there" may say them, and only then; `inAnotherCase` when what holds it is called otherwise in
+ * capital letters only, so nothing is at the name as asked (a WebDAV path of it resolves to nothing) and those words
+ * would not be true: the service's own (409) are said instead.
+ */
 export abstract class NameTaken extends DomainError {
-  constructor(message: string, readonly visible: boolean) {
+  constructor(message: string, readonly visible: boolean, readonly inAnotherCase: boolean) {
     super('CONFLICT', message);
   }
 }
@@ -97,17 +107,25 @@ export abstract class NameTaken extends DomainError {
 const nameUnusable = (claimant: Kind, name: string): string =>
   (claimant === 'collection' ? `The name "${name}" cannot be used here. Choose another name.` : `The name "${name}" cannot be used in this collection. Choose another name.`);
 
+/**
+ * What someone who may see what holds the name hears when its name differs from the one asked for in capital letters
+ * only (the words of each request are for the name as asked, which is not the holder's): its own name, and why.
+ */
+export const heldInAnotherCase = (kind: Kind, name: string): string =>
+  `A ${kind} called "${name}" already exists there (names that differ only in capital letters count as the same name).`;
+
 /** A collection's name already taken among its siblings (or in a folder, by a collection where a document was to go). */
 export class CollectionNameTaken extends NameTaken {
-  constructor(readonly clash: Collection, visible: boolean, claimant: Kind = 'collection') {
-    super(visible ? `A collection called "${clash.name}" already exists there.` : nameUnusable(claimant, clash.name), visible);
+  /** `asked`: the name the request gave, which someone who may not see the collection hears back (never its own spelling). */
+  constructor(readonly clash: Collection, visible: boolean, claimant: Kind = 'collection', asked: string = clash.name) {
+    super(visible ? (asked === clash.name ? `A collection called "${clash.name}" already exists there.` : heldInAnotherCase('collection', clash.name)) : nameUnusable(claimant, asked), visible, asked !== clash.name);
   }
 }
 
 /** A document's name already taken in its collection (or by a document where a sub-collection was to go). */
 export class DocumentNameTaken extends NameTaken {
-  constructor(readonly clash: Document, visibleMessage: string, visible: boolean, claimant: Kind = 'document') {
-    super(visible ? visibleMessage : nameUnusable(claimant, clash.name), visible);
+  constructor(readonly clash: Document, visibleMessage: string, visible: boolean, claimant: Kind = 'document', asked: string = clash.name) {
+    super(visible ? (asked === clash.name ? visibleMessage : heldInAnotherCase('document', clash.name)) : nameUnusable(claimant, asked), visible, asked !== clash.name);
   }
 }
 
@@ -118,15 +136,15 @@ export class DocumentNameTaken extends NameTaken {
  * afterNameTaken once the transaction has rolled back, as a later duplicate is; unanswered, it still tells nothing.
  */
 export class CollectionNameTakenWithin extends DomainError {
-  constructor(readonly clash: Collection, readonly claimant: Kind = 'collection') {
-    super('CONFLICT', nameUnusable(claimant, clash.name));
+  constructor(readonly clash: Collection, readonly claimant: Kind = 'collection', readonly asked: string = clash.name) {
+    super('CONFLICT', nameUnusable(claimant, asked));
   }
 }
 
 /** The same for a name a document holds (another request took it while this one's bytes arrived, say). */
 export class NameTakenWithin extends DomainError {
-  constructor(readonly clash: Document, readonly visibleMessage: string, readonly claimant: Kind = 'document') {
-    super('CONFLICT', nameUnusable(claimant, clash.name));
+  constructor(readonly clash: Document, readonly visibleMessage: string, readonly claimant: Kind = 'document', readonly asked: string = clash.name) {
+    super('CONFLICT', nameUnusable(claimant, asked));
   }
 }
 
@@ -140,16 +158,16 @@ export async function tellNameTaken(access: AccessService, actor: Actor, holder:
   if (holder.kind === 'collection') {
     const clash = holder.collection;
     const decision = await access.check(actor, 'collection.list', collectionResource(clash), { organisationId: clash.organisationId, ids: { collectionId: clash.id } });
-    return new CollectionNameTaken(clash, decision.allow, claimant);
+    return new CollectionNameTaken(clash, decision.allow, claimant, holder.asked);
   }
   const clash = holder.document;
   const decision = await access.check(actor, 'document.read', documentResource(clash), { organisationId: clash.organisationId, ids: { documentId: clash.id } });
-  return new DocumentNameTaken(clash, documentMessage, decision.allow, claimant);
+  return new DocumentNameTaken(clash, documentMessage, decision.allow, claimant, holder.asked);
 }
 
 /** What holds a name a collection was to take (created, renamed or moved there), as this actor is told it. */
 export async function tellCollectionNameTaken(access: AccessService, actor: Actor, holder: NameHolder): Promise<NameTaken> {
-  return tellNameTaken(access, actor, holder, documentInTheWay(holder.kind === 'document' ? holder.document.name : holder.collection.name), 'collection');
+  return tellNameTaken(access, actor, holder, documentInTheWay(holderName(holder)), 'collection');
 }
 
 /**
@@ -162,8 +180,8 @@ export async function afterNameTaken(access: AccessService, repos: Repos, actor:
     const holder = await nameHeld(repos, error.place, error.claimant);
     return holder ? tellNameTaken(access, actor, holder, error.visibleMessage, error.claimant.kind) : error;
   }
-  if (error instanceof NameTakenWithin) return tellNameTaken(access, actor, { kind: 'document', document: error.clash }, error.visibleMessage, error.claimant);
-  if (error instanceof CollectionNameTakenWithin) return tellNameTaken(access, actor, { kind: 'collection', collection: error.clash }, '', error.claimant);
+  if (error instanceof NameTakenWithin) return tellNameTaken(access, actor, { kind: 'document', document: error.clash, asked: error.asked }, error.visibleMessage, error.claimant);
+  if (error instanceof CollectionNameTakenWithin) return tellNameTaken(access, actor, { kind: 'collection', collection: error.clash, asked: error.asked }, '', error.claimant);
   return error;
 }
 

@@ -243,9 +243,9 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
     const { org, parentId } = await member();
     const folder = await s.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId, name: 'Before', serviceArea: 'finance', classification: 'OFFICIAL' });
     const saw = await raceAgainstUncommitted(s.vault.store, async (repos) => {
-      expect(await repos.collections.claimName(org.id, parentId, 'After')).toBeUndefined();
+      expect(await repos.collections.claimName(org.id, parentId, 'After')).toEqual([]);
       await repos.collections.place(folder.id, { ...folder, name: 'After' });
-    }, () => s.vault.store.transaction(async (repos) => (await repos.collections.claimName(org.id, parentId, 'After'))?.id ?? null));
+    }, () => s.vault.store.transaction(async (repos) => (await repos.collections.claimName(org.id, parentId, 'After'))[0]?.id ?? null));
     expect(saw).toBe(folder.id);
   });
 
@@ -349,14 +349,14 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
       ? (await s.vault.collectionCreation.create(systemActor(), { organisationId: host.id, parentId: workspace.id, name, serviceArea: 'payroll', classification: 'OFFICIAL' })).id
       : null;
     const partnerStaff = await partner.user({ teams: ['payroll'], clearance: 'OFFICIAL' });
-    const read = repo().childByName.bind(repo());
+    const read = repo().childrenHoldingName.bind(repo());
     let suspended = false;
     // The check before the transaction comes after the decisions: the arrangement is suspended there, and it misses the name.
-    const spy = vi.spyOn(repo(), 'childByName').mockImplementation(async (o, p, n) => {
+    const spy = vi.spyOn(repo(), 'childrenHoldingName').mockImplementation(async (o, p, n) => {
       if (n !== name || suspended) return read(o, p, n);
       suspended = true;
       await s.vault.arrangements.suspend(systemActor(), arrangement.id);
-      return undefined;
+      return [];
     });
     const body = { name, parentId: workspace.id, serviceArea: 'payroll', classification: 'OFFICIAL' };
     return { host, workspace, hostFolder, create: () => api(s.app, partnerStaff).post('collections', body), done: () => spy.mockRestore() };
@@ -402,10 +402,10 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
     // An upload asks requireCreatableIn, a copy require('document.create'): the first before the bytes, the second after.
     const method = way === 'upload' ? 'requireCreatableIn' : 'require';
     const original = (access[method] as (...args: unknown[]) => Promise<unknown>).bind(access);
-    const read = repo().childByName.bind(repo());
+    const read = repo().childrenHoldingName.bind(repo());
     let creates = 0;
     // The check before the bytes (after the first decision) misses the name.
-    const miss = vi.spyOn(repo(), 'childByName').mockImplementation(async (o, p, n) => (n === name && creates === 1 ? undefined : read(o, p, n)));
+    const miss = vi.spyOn(repo(), 'childrenHoldingName').mockImplementation(async (o, p, n) => (n === name && creates === 1 ? [] : read(o, p, n)));
     const spy = vi.spyOn(access, method).mockImplementation((async (...args: unknown[]) => {
       const decided = await original(...args);
       if (args[1] === 'document.create' && ++creates === 2) await s.vault.arrangements.suspend(systemActor(), arrangement.id);
@@ -447,17 +447,17 @@ describe.each(DIALECTS)('one collection name taken by two requests at once, on %
     // at their claims until both are there (SQLite's one connection runs the transactions one after the other).
     // Both first resolve their source and then the destination, held there until both have (so neither's source has
     // moved yet).
-    const read = repo().childByName.bind(repo());
+    const read = repo().childrenHoldingName.bind(repo());
     let arrived = 0;
     let release!: () => void;
     const both = new Promise<void>((resolve) => { release = resolve; });
-    const spy = vi.spyOn(repo(), 'childByName').mockImplementation(async (o, p, n) => {
+    const spy = vi.spyOn(repo(), 'childrenHoldingName').mockImplementation(async (o, p, n) => {
       if (n !== 'Archive') return read(o, p, n);
       if (arrived < 2) {
         if (++arrived === 2) release();
         await both;
       }
-      return undefined;
+      return [];
     });
     const claims = claimsTogether(dialect === 'postgres' ? 2 : 0);
     const [moved, copied] = await Promise.all([

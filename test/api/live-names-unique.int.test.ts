@@ -6,10 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CollectionsRepo } from '../../src/db/repos/collections.repo.js';
-import { LIVE_NAME_INDEXES } from '../../src/db/migrations/202612200000_live_names_unique.js';
 import { DocumentsRepo } from '../../src/db/repos/documents.repo.js';
-import { violatesUniqueIndex } from '../../src/db/unique-violations.js';
-import type { DomainError } from '../../src/domain/errors.js';
+import { givingLiveName, violatesUniqueIndex } from '../../src/db/unique-violations.js';
+import { LIVE_NAME_KEY_INDEXES } from '../../src/db/migrations/202612260000_live_name_keys.js';
+import { LiveNameTakenError, type DomainError } from '../../src/domain/errors.js';
 import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
@@ -54,7 +54,9 @@ describe.each(DIALECTS)('a live name held once, by the database, on %s', (dialec
   it('refuses a second live document of one name in a collection written without a claim, and lets binned ones share it', async () => {
     const { staff, payroll } = await member();
     const id = await uploaded(staff, payroll, 'payslips.txt');
-    expect(violatesUniqueIndex(await refusal(insertDocumentRowLike(id, {})), LIVE_NAME_INDEXES.documents)).toBe(true);
+    // The same name breaks both indexes (which the database names first is its own choice); another case of it, the key's.
+    expect(await refusal(givingLiveName('document', () => insertDocumentRowLike(id, {})))).toBeInstanceOf(LiveNameTakenError);
+    expect(violatesUniqueIndex(await refusal(insertDocumentRowLike(id, { name: 'PAYSLIPS.txt' })), LIVE_NAME_KEY_INDEXES.documents)).toBe(true);
     await insertDocumentRowLike(id, { deleted_at: new Date().toISOString() });
     await insertDocumentRowLike(id, { deleted_at: new Date().toISOString() });
     const rows = await t.vault.store.db.selectFrom('documents').select(['deleted_at']).where('collection_id', '=', payroll).where('name', '=', 'payslips.txt').execute();
@@ -64,8 +66,10 @@ describe.each(DIALECTS)('a live name held once, by the database, on %s', (dialec
   it('refuses a second live collection of one name under a parent or at the top level written without a claim, and lets binned ones share it', async () => {
     const { org, payroll } = await member();
     const child = await t.vault.collectionCreation.create(systemActor(), { organisationId: org.id, name: 'Salaries', parentId: payroll, serviceArea: 'payroll', classification: 'OFFICIAL' });
-    expect(violatesUniqueIndex(await refusal(insertCollectionRowLike(child.id, {})), LIVE_NAME_INDEXES.children)).toBe(true);
-    expect(violatesUniqueIndex(await refusal(insertCollectionRowLike(payroll, {})), LIVE_NAME_INDEXES.top)).toBe(true);
+    expect(await refusal(givingLiveName('collection', () => insertCollectionRowLike(child.id, {})))).toBeInstanceOf(LiveNameTakenError);
+    expect(await refusal(givingLiveName('collection', () => insertCollectionRowLike(payroll, {})))).toBeInstanceOf(LiveNameTakenError);
+    expect(violatesUniqueIndex(await refusal(insertCollectionRowLike(child.id, { name: 'SALARIES' })), LIVE_NAME_KEY_INDEXES.children)).toBe(true);
+    expect(violatesUniqueIndex(await refusal(insertCollectionRowLike(payroll, { name: 'PAYROLL' })), LIVE_NAME_KEY_INDEXES.top)).toBe(true);
     await insertCollectionRowLike(child.id, { deleted_at: new Date().toISOString() });
     await insertCollectionRowLike(payroll, { deleted_at: new Date().toISOString() });
     // The same name under another parent, or in another organisation's top level, is another place.
@@ -82,15 +86,23 @@ describe.each(DIALECTS)('a live name held once, by the database, on %s', (dialec
     let claimed = false;
     const documentByName = DocumentsRepo.prototype.byName;
     const collectionByName = CollectionsRepo.prototype.childByName;
+    const documentsHoldingName = DocumentsRepo.prototype.holdersOfName;
+    const collectionsHoldingName = CollectionsRepo.prototype.childrenHoldingName;
     vi.spyOn(DocumentsRepo.prototype, 'byName').mockImplementation(function (this: DocumentsRepo, ...args) {
       return claimed ? documentByName.apply(this, args) : Promise.resolve(undefined);
     });
     vi.spyOn(CollectionsRepo.prototype, 'childByName').mockImplementation(function (this: CollectionsRepo, ...args) {
       return claimed ? collectionByName.apply(this, args) : Promise.resolve(undefined);
     });
+    vi.spyOn(DocumentsRepo.prototype, 'holdersOfName').mockImplementation(function (this: DocumentsRepo, ...args) {
+      return claimed ? documentsHoldingName.apply(this, args) : Promise.resolve([]);
+    });
+    vi.spyOn(CollectionsRepo.prototype, 'childrenHoldingName').mockImplementation(function (this: CollectionsRepo, ...args) {
+      return claimed ? collectionsHoldingName.apply(this, args) : Promise.resolve([]);
+    });
     const missed = () => {
       claimed = true;
-      return Promise.resolve(undefined);
+      return Promise.resolve([]);
     };
     const documentClaims = vi.spyOn(DocumentsRepo.prototype, 'claimName').mockImplementation(missed);
     const collectionClaims = vi.spyOn(CollectionsRepo.prototype, 'claimName').mockImplementation(missed);

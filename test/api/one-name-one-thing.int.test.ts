@@ -64,13 +64,18 @@ describe.each(DIALECTS)('a document and a folder of one name in one folder, on %
   /** The next `times` checks of `name` before a transaction miss both kinds, as they do just before the holder's commit. */
   function checksMiss(name: string, times: number) {
     const { documents, collections } = s.vault.store.repos;
+    // A WebDAV path resolves by exact name (byName, childByName), the service's checks in any case (holdersOfName, childrenHoldingName).
     const byName = documents.byName.bind(documents);
     const childByName = collections.childByName.bind(collections);
+    const holdersOfName = documents.holdersOfName.bind(documents);
+    const childrenHoldingName = collections.childrenHoldingName.bind(collections);
     let docs = times;
     let cols = times;
     const a = vi.spyOn(documents, 'byName').mockImplementation(async (c, n) => (n === name && docs-- > 0 ? undefined : byName(c, n)));
     const b = vi.spyOn(collections, 'childByName').mockImplementation(async (o, p, n) => (n === name && cols-- > 0 ? undefined : childByName(o, p, n)));
-    return { mockRestore: () => { a.mockRestore(); b.mockRestore(); } };
+    const c = vi.spyOn(documents, 'holdersOfName').mockImplementation(async (f, n) => (n === name && docs-- > 0 ? [] : holdersOfName(f, n)));
+    const d = vi.spyOn(collections, 'childrenHoldingName').mockImplementation(async (o, p, n) => (n === name && cols-- > 0 ? [] : childrenHoldingName(o, p, n)));
+    return { mockRestore: () => { a.mockRestore(); b.mockRestore(); c.mockRestore(); d.mockRestore(); } };
   }
 
   it('REST upload, rename, move, copy and restore of a document onto a sub-collection’s name: 409, told as a duplicate is, nothing written', async () => {
@@ -215,12 +220,12 @@ describe.each(DIALECTS)('a document and a folder of one name in one folder, on %
     const { org, staff, finance } = await place();
     // Both checks read before either writes: each misses the other's (on PostgreSQL the transactions then run side by side).
     const collections = s.vault.store.repos.collections;
-    const childByName = collections.childByName.bind(collections);
+    const childrenHoldingName = collections.childrenHoldingName.bind(collections);
     let arrived = 0;
     let release!: () => void;
     const all = new Promise<void>((resolve) => { release = resolve; });
-    const spy = vi.spyOn(collections, 'childByName').mockImplementation(async (o, p, n) => {
-      const found = await childByName(o, p, n);
+    const spy = vi.spyOn(collections, 'childrenHoldingName').mockImplementation(async (o, p, n) => {
+      const found = await childrenHoldingName(o, p, n);
       if (n !== 'Plans' || arrived >= 2) return found;
       if (++arrived === 2) release();
       // Bounded, so a request that never checks (as before the rule, an upload did not look for folders) goes on.
@@ -241,7 +246,7 @@ describe.each(DIALECTS)('a document and a folder of one name in one folder, on %
     const { org, staff, finance } = await place();
     const doc = await made(await upload(staff, finance, 'Before'));
     const saw = await raceAgainstUncommitted(s.vault.store, async (repos) => {
-      expect(await repos.documents.claimName(finance, 'After')).toBeUndefined();
+      expect(await repos.documents.claimName(finance, 'After')).toEqual([]);
       await repos.documents.update(doc, { name: 'After' }, new Date().toISOString());
     }, () => s.vault.store.transaction(async (repos) => {
       // A folder's claim alone (CollectionsRepository.claimName) waits for the document's: one key per folder and name.

@@ -42,16 +42,16 @@ describe.each(DIALECTS)('restoring onto a name taken meanwhile, on %s', (dialect
     const { low, id } = await binnedUnderHiddenClash();
     // The check before the transaction finds the name free, as it would with the other upload not yet committed.
     const documents = t.vault.store.repos.documents;
-    const byName = documents.byName.bind(documents);
+    const holdersOfName = documents.holdersOfName.bind(documents);
     let skipped = false;
-    documents.byName = async (collectionId, name) => {
-      if (!skipped) { skipped = true; return undefined; }
-      return byName(collectionId, name);
+    documents.holdersOfName = async (collectionId, name) => {
+      if (!skipped) { skipped = true; return []; }
+      return holdersOfName(collectionId, name);
     };
     try {
       expect(expectProblem(await api(t.app, low).post(`documents/${id}/restore`), 409).detail).toBe(unusable);
     } finally {
-      documents.byName = byName;
+      documents.holdersOfName = holdersOfName;
     }
     expect(skipped).toBe(true);
   });

@@ -8,6 +8,7 @@ import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
 import { toCollection } from './rows.js';
 import { folderNameKey } from './folder-name-key.js';
+import { nameKey } from '../../domain/names.js';
 import { givingLiveName } from '../unique-violations.js';
 
 // Every upload, and every check of a collection's place, reads a collection by id: prepared once.
@@ -19,6 +20,16 @@ const topCollectionByName = preparedQuery((db, values: { organisationId: string;
   db.selectFrom('collections').selectAll().where('organisation_id', '=', values.organisationId).where('name', '=', values.name).where('deleted_at', 'is', null).where('parent_id', 'is', null));
 const childCollectionByName = preparedQuery((db, values: { organisationId: string; parentId: string; name: string }) =>
   db.selectFrom('collections').selectAll().where('organisation_id', '=', values.organisationId).where('name', '=', values.name).where('deleted_at', 'is', null).where('parent_id', '=', values.parentId));
+// What a claim reads: the live holders of a name in any case (its key), oldest first, as the key indexes count them.
+const topCollectionsHoldingName = preparedQuery((db, values: { organisationId: string; key: string }) =>
+  db.selectFrom('collections').selectAll().where('organisation_id', '=', values.organisationId).where('name_key', '=', values.key).where('deleted_at', 'is', null).where('parent_id', 'is', null)
+    .orderBy('created_at').orderBy('id'));
+const childCollectionsHoldingName = preparedQuery((db, values: { organisationId: string; parentId: string; key: string }) =>
+  db.selectFrom('collections').selectAll().where('organisation_id', '=', values.organisationId).where('name_key', '=', values.key).where('deleted_at', 'is', null).where('parent_id', '=', values.parentId)
+    .orderBy('created_at').orderBy('id'));
+
+const sameKeyAndPlace = (key: string, parentId: string | null) =>
+  sql<string>`case when name_key = ${key} and ${parentId === null ? sql`parent_id is null` : sql`parent_id = ${parentId}`} then name_key_duplicate else '' end`;
 
 export class CollectionsRepo implements CollectionsRepository {
   constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps) {}
@@ -27,7 +38,7 @@ export class CollectionsRepo implements CollectionsRepository {
     await givingLiveName('collection', () => this.db
       .insertInto('collections')
       .values({
-        id: c.id, organisation_id: c.organisationId, parent_id: c.parentId, name: c.name, service_area: c.serviceArea,
+        id: c.id, organisation_id: c.organisationId, parent_id: c.parentId, name: c.name, name_key: nameKey(c.name), service_area: c.serviceArea,
         classification: c.classification, arrangement_id: c.arrangementId, created_at: c.createdAt, deleted_at: null,
       })
       .execute());
@@ -66,16 +77,25 @@ export class CollectionsRepo implements CollectionsRepository {
     return row && toCollection(row);
   }
 
-  async claimName(organisationId: string, parentId: string | null, name: string): Promise<Collection | undefined> {
+  async childrenHoldingName(organisationId: string, parentId: string | null, name: string): Promise<Collection[]> {
+    const key = nameKey(name);
+    const { rows } = parentId === null
+      ? await topCollectionsHoldingName.run(this.db, { organisationId, key })
+      : await childCollectionsHoldingName.run(this.db, { organisationId, parentId, key });
+    return rows.map(toCollection);
+  }
+
+  async claimName(organisationId: string, parentId: string | null, name: string): Promise<Collection[]> {
     // PostgreSQL: a lock on the (parent, name) pair alone, held to the end of the transaction, so folders of other
     // names are not ordered behind each other. Under a parent the key is the one a document of that name claims
     // there (DocumentsRepo.claimName), so a folder and a document taking one name wait for each other; the
     // organisation keys the top level (parent null), which holds no documents.
     // SQLite: its one connection runs one transaction at a time, and a write from another process after this
     // read fails the commit (busy).
-    const key = parentId === null ? `collection-name:${organisationId}/top/${name}` : folderNameKey(parentId, name);
+    // Either key is the name's in any case (nameKey), so `Reports` and `reports` wait for each other.
+    const key = parentId === null ? `collection-name:${organisationId}/top/${nameKey(name)}` : folderNameKey(parentId, name);
     if (this.caps.rowLocks) await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(this.db);
-    return this.childByName(organisationId, parentId, name);
+    return this.childrenHoldingName(organisationId, parentId, name);
   }
 
   async listByOrganisation(organisationId: string): Promise<Collection[]> {
@@ -91,7 +111,9 @@ export class CollectionsRepo implements CollectionsRepository {
   /** Writes a collection's name, place and the facts derived from its place (domain/placement.ts). */
   async place(id: string, p: { name: string; parentId: string | null; serviceArea: string; classification: string; arrangementId: string | null }): Promise<void> {
     await givingLiveName('collection', () => this.db.updateTable('collections')
-      .set({ name: p.name, parent_id: p.parentId, service_area: p.serviceArea, classification: p.classification, arrangement_id: p.arrangementId })
+      // The key with the name. A row the upgrade kept as a case duplicate (migration 202612260000) is one no longer
+      // once its key or place changes (the claim having found the new one free); placed as it was, it stays one.
+      .set({ name: p.name, name_key: nameKey(p.name), name_key_duplicate: sameKeyAndPlace(nameKey(p.name), p.parentId), parent_id: p.parentId, service_area: p.serviceArea, classification: p.classification, arrangement_id: p.arrangementId })
       .where('id', '=', id).execute());
   }
 

@@ -10,6 +10,7 @@ import type { DocumentsTable, Schema, VersionsTable } from '../schema.js';
 import { claimBlobReference } from './blob-references.js';
 import { toDocument, toVersion, type DocumentRow } from './rows.js';
 import { folderNameKey } from './folder-name-key.js';
+import { nameKey } from '../../domain/names.js';
 import { givingLiveName } from '../unique-violations.js';
 import { DISPOSED } from './disposed-status.js';
 
@@ -37,7 +38,7 @@ const documentWithCurrentVersion = preparedQuery((db, values: { id: string }) =>
   ]));
 
 /** A new document's row: its own series and extended retention are set later, by records managers. */
-type NewDocumentRow = Omit<Selectable<DocumentsTable>, 'series_code' | 'retain_until'>;
+type NewDocumentRow = Omit<Selectable<DocumentsTable>, 'series_code' | 'retain_until' | 'name_key_duplicate'>;
 /**
  * A new version's row: its text state and thumbnail are the worker's, set when it has read the file; a
  * release reason is written only by a release from quarantine; it waits for the offsite replica until the
@@ -49,7 +50,7 @@ type NewVersionRow = Omit<Selectable<VersionsTable>, 'text_status' | 'text_reaso
 // reads and records each version's text state. Prepared once.
 const insertDocumentRow = preparedQuery((db, values: NewDocumentRow) =>
   db.insertInto('documents').values(standInColumns(values, {
-    id: true, organisation_id: true, collection_id: true, name: true, classification: true, service_area: true, status: true,
+    id: true, organisation_id: true, collection_id: true, name: true, name_key: true, classification: true, service_area: true, status: true,
     current_version: true, current_version_id: true, legal_hold: true, arrangement_id: true, copied_from_document_id: true,
     copied_via_arrangement_id: true, created_at: true, updated_at: true, deleted_at: true,
   })));
@@ -60,10 +61,15 @@ const insertVersionRow = preparedQuery((db, values: NewVersionRow) =>
     created_at: true, source_modified_at: true,
   })));
 const documentByName = preparedQuery((db, values: { collectionId: string; name: string }) =>
-  // A live name's holder, as the live-name index (migration 202612200000) and every listing count them: a disposed
-  // stub (a record destroyed, or a quarantined file destroyed) is none, so its name can be given again.
+  // The live document of exactly this name (a WebDAV path's last step; claims read documentsHoldingName), as the
+  // live-name index (migration 202612200000) and every listing count them: a disposed stub (a record destroyed, or a
+  // quarantined file destroyed) is none, so its name can be given again.
   selectDocuments(db).where('documents.collection_id', '=', values.collectionId).where('documents.name', '=', values.name)
     .where('documents.deleted_at', 'is', null).where('documents.status', '!=', DISPOSED));
+// What a claim reads: the live holders of a name in any case (its key), oldest first, as the key index counts them.
+const documentsHoldingName = preparedQuery((db, values: { collectionId: string; key: string }) =>
+  selectDocuments(db).where('documents.collection_id', '=', values.collectionId).where('documents.name_key', '=', values.key)
+    .where('documents.deleted_at', 'is', null).where('documents.status', '!=', DISPOSED).orderBy('documents.created_at').orderBy('documents.id'));
 const versionById = preparedQuery((db, values: { id: string }) => db.selectFrom('versions').selectAll().where('id', '=', values.id));
 const textStateOf = preparedQuery((db, values: { versionId: string }) =>
   db.selectFrom('versions').select(['text_status', 'text_reason', 'thumbnail_blob_id', 'thumbnail_wrapped_key', 'thumbnail_key_id', 'thumbnail_size']).where('id', '=', values.versionId));
@@ -87,7 +93,7 @@ export class DocumentsRepo implements DocumentsRepository {
 
   async insertDocument(d: Omit<Document, 'size' | 'sha256' | 'mediaType' | 'sourceModifiedAt'>): Promise<void> {
     await givingLiveName('document', () => insertDocumentRow.run(this.db, {
-      id: d.id, organisation_id: d.organisationId, collection_id: d.collectionId, name: d.name,
+      id: d.id, organisation_id: d.organisationId, collection_id: d.collectionId, name: d.name, name_key: nameKey(d.name),
       classification: d.classification, service_area: d.serviceArea, status: d.status,
       current_version: d.currentVersion, current_version_id: d.currentVersionId, legal_hold: 0,
       arrangement_id: d.arrangementId, copied_from_document_id: d.copiedFromDocumentId, copied_via_arrangement_id: d.copiedViaArrangementId, created_at: d.createdAt, updated_at: d.updatedAt, deleted_at: d.deletedAt,
@@ -137,14 +143,18 @@ export class DocumentsRepo implements DocumentsRepository {
     return row && toDocument(row as DocumentRow);
   }
 
-  async claimName(collectionId: string, name: string): Promise<Document | undefined> {
+  async claimName(collectionId: string, name: string): Promise<Document[]> {
     // PostgreSQL: a lock on the (folder, name) pair alone, held to the end of the transaction, so uploads of other
     // names into the same folder are not ordered behind each other; the key is the one a sub-collection of that name
     // claims (CollectionsRepo.claimName), so a document and a folder taking one name wait for each other.
     // SQLite: its one connection runs one transaction at a time, and a write from another process after this read
     // fails the commit (busy).
     if (this.caps.rowLocks) await sql`select pg_advisory_xact_lock(hashtextextended(${folderNameKey(collectionId, name)}, 0))`.execute(this.db);
-    return this.byName(collectionId, name);
+    return this.holdersOfName(collectionId, name);
+  }
+
+  async holdersOfName(collectionId: string, name: string): Promise<Document[]> {
+    return (await documentsHoldingName.run(this.db, { collectionId, key: nameKey(name) })).rows.map((r) => toDocument(r as DocumentRow));
   }
 
   async inCollection(collectionId: string, options: InCollectionOptions = {}): Promise<Document[]> {
@@ -238,8 +248,15 @@ export class DocumentsRepo implements DocumentsRepository {
 
   async update(id: string, patch: DocumentPatch, at: string): Promise<void> {
     const set: Record<string, unknown> = { updated_at: at };
-    if (patch.name !== undefined) set.name = patch.name;
+    // The key goes with every name written. A row the upgrade kept as a case duplicate (migration 202612260000) is
+    // one no longer once its key or place changes (the claim having found the new one free); written as it was, it stays one.
+    if (patch.name !== undefined) Object.assign(set, { name: patch.name, name_key: nameKey(patch.name) });
     if (patch.collectionId !== undefined) set.collection_id = patch.collectionId;
+    if (patch.name !== undefined || patch.collectionId !== undefined) {
+      const key = patch.name === undefined ? sql.ref('name_key') : sql`${nameKey(patch.name)}`;
+      const place = patch.collectionId === undefined ? sql.ref('collection_id') : sql`${patch.collectionId}`;
+      set.name_key_duplicate = sql`case when name_key = ${key} and collection_id = ${place} then name_key_duplicate else '' end`;
+    }
     if (patch.status !== undefined) set.status = patch.status;
     if (patch.deletedAt !== undefined) set.deleted_at = patch.deletedAt;
     if (patch.classification !== undefined) set.classification = patch.classification;

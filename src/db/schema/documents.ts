@@ -7,6 +7,14 @@ export interface CollectionsTable {
   organisation_id: string;
   parent_id: string | null;
   name: string;
+  /** The name as a folder compares it (domain/names.ts nameKey), written with every name (migration 202612260000). */
+  name_key: string;
+  /**
+   * '' but on a row the upgrade to case-insensitive names found sharing its name key with an older live thing in
+   * its place (names differing only in case, allowed before): its own id there, so the live-name index stands
+   * while both keep working. Cleared whenever its name or place is written again (the claim having found it free).
+   */
+  name_key_duplicate: Generated<string>;
   service_area: string;
   classification: string;
   arrangement_id: string | null;
@@ -21,6 +29,14 @@ export interface DocumentsTable {
   organisation_id: string;
   collection_id: string;
   name: string;
+  /** The name as a folder compares it (domain/names.ts nameKey), written with every name (migration 202612260000). */
+  name_key: string;
+  /**
+   * '' but on a row the upgrade to case-insensitive names found sharing its name key with an older live thing in
+   * its place (names differing only in case, allowed before): its own id there, so the live-name index stands
+   * while both keep working. Cleared whenever its name or place is written again (the claim having found it free).
+   */
+  name_key_duplicate: Generated<string>;
   classification: string;
   service_area: string;
   status: string;

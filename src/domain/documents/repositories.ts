@@ -17,16 +17,20 @@ export interface CollectionsRepository {
   byIdForFiling(id: string): Promise<Collection | undefined>;
   /** Live (not deleted) children, by name; `parentId` null for the top level. */
   children(organisationId: string, parentId: string | null): Promise<Collection[]>;
+  /** The live child of exactly that name (a WebDAV path's step). */
   childByName(organisationId: string, parentId: string | null, name: string): Promise<Collection | undefined>;
+  /** The live children holding that name in any case (nameKey), oldest first: one at most, but as DocumentsRepository.holdersOfName says. */
+  childrenHoldingName(organisationId: string, parentId: string | null, name: string): Promise<Collection[]>;
   /**
    * In the transaction that gives a collection `name` under a parent (null: the organisation's top level) —
    * a create, a rename or move, a folder copy: waits until no other transaction is claiming that name there,
    * then returns the live collection holding it now, if any. A check made before the transaction is only
    * advice; two requests taking one name at once are ordered here, and the later sees the earlier's folder.
    * Under a parent it is the same claim as DocumentsRepository.claimName's of that name in that collection, so a
-   * document and a folder taking one name are ordered too (services/name-claims.ts asks both).
+   * document and a folder taking one name are ordered too (services/name-claims.ts asks both). In any case, as
+   * DocumentsRepository.claimName.
    */
-  claimName(organisationId: string, parentId: string | null, name: string): Promise<Collection | undefined>;
+  claimName(organisationId: string, parentId: string | null, name: string): Promise<Collection[]>;
   listByOrganisation(organisationId: string): Promise<Collection[]>;
   /** Writes a collection's name, place and the facts derived from its place (domain/placement.ts). */
   place(id: string, p: { name: string; parentId: string | null; serviceArea: string; classification: string; arrangementId: string | null }): Promise<void>;
@@ -66,17 +70,23 @@ export interface DocumentsRepository {
   byIds(ids: readonly string[]): Promise<Document[]>;
   /** Documents' ids, collections, times in the bin, statuses and the facts access is decided on, as stored (every status), in id order after `afterId`, for `audit verify`. */
   placementPage(afterId: string | null, limit: number): Promise<(DocumentFacts & { deletedAt: string | null })[]>;
-  /** The live document of that name in a collection. */
+  /** The live document of exactly that name in a collection (a WebDAV path's last step). */
   byName(collectionId: string, name: string): Promise<Document | undefined>;
+  /**
+   * The live documents holding that name in a collection in any case (domain/names.ts nameKey), oldest first:
+   * one at most, but where the upgrade to case-insensitive names found several (migration 202612260000).
+   */
+  holdersOfName(collectionId: string, name: string): Promise<Document[]>;
   /**
    * In the transaction that gives a document `name` in a collection (an upload, copy, move, rename or
    * restore): waits until no other transaction is claiming that name there, then returns the live
    * document holding it now, if any. A check made before the transaction (before an upload's bytes
    * arrived) is only advice; two requests taking one name at once are ordered here, and the later sees
    * the earlier's document. It is the same claim as CollectionsRepository.claimName's of that name under that
-   * collection, so a document and a sub-collection taking one name are ordered too.
+   * collection, so a document and a sub-collection taking one name are ordered too. A name is claimed in any
+   * case (its nameKey): `Minutes.docx` and `minutes.docx` wait for each other, and either finds the other.
    */
-  claimName(collectionId: string, name: string): Promise<Document | undefined>;
+  claimName(collectionId: string, name: string): Promise<Document[]>;
   /**
    * The documents of a collection (live ones; binned ones too with `includeDeleted`; never disposed ones) in
    * order of name, then id: every one of them unless `limit` is given. `after` alone starts after that name;

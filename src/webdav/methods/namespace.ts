@@ -30,7 +30,8 @@ export async function copyMove(cx: DavContext, source: Resolved, move: boolean) 
   if (exists && !overwrite) throw destinationExists();
   // A document or a folder the actor may see took the destination's name since it was resolved: with Overwrite: F,
   // told as a later request is.
-  const takenMeanwhile = (error: unknown): unknown => (!overwrite && error instanceof NameTaken && error.visible ? destinationExists() : error);
+  // One called otherwise in capital letters only is not at the destination as asked (paths resolve exactly): its 409 says why.
+  const takenMeanwhile = (error: unknown): unknown => (!overwrite && error instanceof NameTaken && error.visible && !error.inAnotherCase ? destinationExists() : error);
   if (source.kind === 'document' && !dest.parent) throw new DavError(409, 'Files go inside a collection, not directly in the organisation folder.');
 
   await checkIf(cx, source);

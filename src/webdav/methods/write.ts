@@ -43,7 +43,8 @@ export async function put(cx: DavContext, target: Resolved) {
   const result = await asForbidden(cx.services.documents.upload(actor, target.parent!.id, { name, body: request.raw, ...size })).catch((error: unknown) => {
     // A folder the actor may see took the name since the path was resolved (an MKCOL at the same moment): told
     // as a later PUT there is. One they may not see is the service's own 409, as it is for a later one.
-    throw error instanceof CollectionNameTaken && error.visible ? putToFolder() : error;
+    // A folder called otherwise in capital letters only is not at this path: its 409 says why (docs/webdav.md).
+    throw error instanceof CollectionNameTaken && error.visible && !error.inAnotherCase ? putToFolder() : error;
   });
   return answerUpload(reply.status(201).header('Location', href(target.segments, false)), result);
 }
@@ -106,7 +107,8 @@ export async function mkcol(cx: DavContext, target: Resolved) {
   await createCollection(cx, target.org.id, target.parent, target.segments[target.segments.length - 1]!, null).catch((error: unknown) => {
     // A folder or a document the actor may see took the name since the path was resolved (another MKCOL or a PUT at
     // the same moment): told as a later MKCOL there is. One they may not see is the service's own 409, as it is for a later one.
-    throw error instanceof NameTaken && error.visible ? alreadyThere() : error;
+    // One called otherwise in capital letters only is not at this path: its 409 says why (docs/webdav.md).
+    throw error instanceof NameTaken && error.visible && !error.inAnotherCase ? alreadyThere() : error;
   });
   return cx.reply.status(201).header('Location', href(target.segments, true)).send();
 }
