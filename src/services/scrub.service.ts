@@ -16,7 +16,7 @@ import { auditEvent } from './audit-events.js';
 import { versionRef } from './document-ingestion.js';
 import type { MailService } from './mail.service.js';
 
-/** One side: the raw store (for copying ciphertext) and the same store behind decryption (for checking). */
+/** One side: the raw store (written by repairs) and the same store behind decryption (checked, and copied from). */
 export interface ScrubSide {
   store: BlobStore;
   blobs: EncryptedBlobs;
@@ -143,7 +143,8 @@ export class ScrubService {
       const side = copy === 'primary' ? primary : replica!;
       const source = from === 'primary' ? primary : replica!;
       try {
-        await side.store.putAs(version.blobId, await source.store.get(version.blobId));
+        // Checked as it passes, as the replication job copies: a good copy gone bad since it was read is not written over the other.
+        await source.blobs.copyTo(versionRef(version, { id: version.documentId, organisationId: version.organisationId }), version.sha256, side.store);
       } catch (error) {
         this.o.logger.error({ err: error, versionId: version.id, copy }, 'scrub could not write the repaired copy; it is tried again at the next scrub');
         continue;

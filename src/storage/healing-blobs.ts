@@ -6,7 +6,7 @@
 // DamagedCopiesError (500) and the operators are told. Damage further into a large file still ends
 // the stream with an error (the consumer aborts the response), never with wrong bytes.
 import type { Readable } from 'node:stream';
-import type { BlobBinding, ByteRange, EncryptedBlobs, EncryptedVersionRef, WrittenBlob } from '../domain/ports.js';
+import type { BlobBinding, BlobStore, ByteRange, EncryptedBlobs, EncryptedVersionRef, WrittenBlob } from '../domain/ports.js';
 import { DamagedCopiesError, DomainError } from '../domain/errors.js';
 
 export interface HealingBlobsOptions {
@@ -67,6 +67,11 @@ export class HealingBlobs implements EncryptedBlobs {
     }
     this.o.onUnreadable(version, primaryError);
     throw new DamagedCopiesError({ cause: primaryError });
+  }
+
+  /** From the primary only, and without healing: the caller (replication) is the one deciding what damage there means. */
+  copyTo(version: EncryptedVersionRef, sha256: string, target: BlobStore): Promise<void> {
+    return this.o.primary.copyTo(version, sha256, target);
   }
 
   async readRange(version: EncryptedVersionRef, range: ByteRange): Promise<Buffer> {

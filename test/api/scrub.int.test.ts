@@ -287,5 +287,23 @@ describe('scrub with the replica in an S3 bucket (loopback s3rver)', () => {
     const res = await download(t, user, a.documentId);
     expect(res.rawPayload.equals(a.body)).toBe(true);
   });
+
+  it('completes no object in the bucket from a damaged primary copy, single put or multipart (outside review, 7 December 2026)', async () => {
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    await t.vault.worker.runDue();
+    const small = await stored(t, user, org.collections.payroll!, 'small.bin', randomBytes(100_000));
+    // Over one 5 MiB part: the damage is found at the end, after parts went up; the multipart upload is aborted.
+    const large = await stored(t, user, org.collections.payroll!, 'large.bin', randomBytes(6 * 1024 * 1024));
+    for (const v of [small, large]) await flipLastByte(blobPath(path.join(t.dataDir, 'blobs'), v.version.blobId));
+    await t.vault.worker.runDue();
+    for (const v of [small, large]) {
+      await expect(t.vault.replicaStore!.size(v.version.blobId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(await actionsFor(t.vault, v.documentId)).toContainEqual({
+        action: 'storage.scrub.finding', ids: { documentId: v.documentId, versionId: v.version.id, blobId: v.version.blobId, copy: 'primary', problem: 'damaged' },
+      });
+    }
+    expect(await t.vault.replicaStore!.cleanStaging(0)).toBe(0);
+  });
 });
 
