@@ -291,7 +291,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const thumbnailer: Thumbnailer = new ContainedThumbnailer();
   const indexing = new TextIndexing({ store, access, blobs, extractor, thumbnailer, clock, logger, system: systemActor('job') });
   const search = new SearchService({
-    store, access, blobs, clock, serviceAreas, queryAuditKey: deriveKey(master, 'search-query-audit'), indexing,
+    store, access, blobs: primaryBlobs, clock, serviceAreas, queryAuditKey: deriveKey(master, 'search-query-audit'), indexing,
     scopeOf: (actor) => access.readableScope(actor), snippet: makeSnippet,
     actorNow: (actor) => identityServices.identity.actorNow(actor, 'search.query', { organisationId: actor.organisationId, ids: {} }, 'search'),
     budget: new SearchBudget({ perPersonMs: config.searchMsPerPerson, perOrganisationMs: config.searchMsPerOrganisation, windowMs: config.searchWindowSeconds * 1000, atOnce: config.searchesAtOnce,
