@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Decision } from '../domain/access/policy.js';
-import { DomainError, IntegrityError } from '../domain/errors.js';
+import { ArchivedBlobError, DomainError, IntegrityError } from '../domain/errors.js';
 import type { BlobStore, Clock, EncryptedBlobs, EncryptedVersionRef } from '../domain/ports.js';
 import type { JobCompletion, Store } from '../domain/repositories.js';
 import type { Actor, Version } from '../domain/types.js';
@@ -141,8 +141,9 @@ export class ReplicationService {
   }
 }
 
+/** Damage, or an object archived to a cold storage class: the primary copy's problem, which its scrub settles and names. */
 function isDamage(error: unknown): boolean {
-  return error instanceof DomainError && (error.code === 'NOT_FOUND' || error.code === 'INTEGRITY');
+  return error instanceof ArchivedBlobError || (error instanceof DomainError && (error.code === 'NOT_FOUND' || error.code === 'INTEGRITY'));
 }
 
 /** Reads a copy whole through decryption (every chunk's tag) and compares its plaintext with the version's hash. */
