@@ -3,9 +3,10 @@
 // first tag is an error status, never a 200 that stops short. When the primary copy is bad and the
 // replica's is good, the download is served from the replica and a repair is asked for (asked for
 // too when the replica cannot be reached); when no copy is good the caller gets a clear
-// DamagedCopiesError (500) and the operators are told. A primary object in archive storage (a bucket's
-// cold storage class) is turned to the replica as damage is, and answered with its own 503 otherwise. Damage further into a large file still ends
-// the stream with an error (the consumer aborts the response), never with wrong bytes.
+// DamagedCopiesError (500) and the operators are told. A primary object in archive storage (a
+// bucket's cold storage class) turns to the replica as damage does, and is otherwise answered with its
+// own 503. Damage further into a large file still ends the stream with an error (the consumer aborts
+// the response), never with wrong bytes.
 import type { Readable } from 'node:stream';
 import type { BlobBinding, BlobStore, ByteRange, EncryptedBlobs, EncryptedVersionRef, WrittenBlob } from '../domain/ports.js';
 import { ArchivedBlobError, DamagedCopiesError, DomainError } from '../domain/errors.js';
